@@ -1,0 +1,41 @@
+# The front door: `make run` and `make test` work on a fresh Debian 12 machine.
+.PHONY: all deps build release run test test-fuzz fuzz bench clean
+
+JOBS ?= $(shell nproc)
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS)
+
+release: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+# The main job on embedded defaults (see README.md).
+run: release
+	@scripts/demo build/release/xenprov
+
+test: build
+	@ctest --preset dev
+
+# Build the libFuzzer targets; run one with `make fuzz-run T=xl-config S=600`.
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+
+T ?= xl-config
+S ?= 60
+fuzz-run: fuzz
+	@mkdir -p build/fuzz/corpus-$(T)
+	build/fuzz/fuzz-$(T) -max_total_time=$(S) -max_len=4096 build/fuzz/corpus-$(T) fuzz/corpus/$(T)
+
+bench: release
+	@bench/run-all build/release
+
+clean:
+	rm -rf build

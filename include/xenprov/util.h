@@ -1,0 +1,115 @@
+/*
+ * xenprov/util.h - the small shared toolbox of libxenprov: diagnostics, a growable
+ * string buffer, bounded file reading, atomic file replacement and advisory locks.
+ *
+ * Not here: anything that prints or exits (that is the command layer's job).
+ *
+ * Conventions (shared/DESIGN.md section 6): fallible functions return an int, >= 0 on
+ * success and -errno on failure.
+ */
+#ifndef XENPROV_UTIL_H
+#define XENPROV_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---- diagnostics ---------------------------------------------------------------- */
+
+enum xp_severity {
+	XP_SEV_NOTE,
+	XP_SEV_WARNING,
+	XP_SEV_ERROR,
+};
+
+/* One message about a place in an input. line and col are 1-based; 0 means unknown.
+ * text is the offending input, quoted in messages (may be NULL). code is a short,
+ * stable identifier for scripts ("lexical", "python", "unknown-key", ...). */
+struct xp_diag {
+	enum xp_severity severity;
+	char *file;
+	unsigned line;
+	unsigned col;
+	char *code;
+	char *text;
+	char *msg;
+	char *hint; /* optional "did you mean" / "run fmt --fix" advice */
+};
+
+/* An owned, ordered collection of diagnostics. Zero-initialise, or xp_diags_init. */
+struct xp_diags {
+	struct xp_diag *v;
+	size_t n;
+	size_t cap;
+	size_t limit; /* 0: unlimited; otherwise further messages are counted, not kept */
+	size_t dropped;
+};
+
+void xp_diags_init(struct xp_diags *d);
+void xp_diags_release(struct xp_diags *d);
+/* Adds a message. file, text and hint may be NULL. Returns -ENOMEM if it could not be
+ * recorded. msg is a printf format. */
+int xp_diags_add(struct xp_diags *d, enum xp_severity sev, const char *file,
+		 unsigned line, unsigned col, const char *code, const char *text,
+		 const char *hint, const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+size_t xp_diags_count(const struct xp_diags *d, enum xp_severity sev);
+/* Sort by file, line, column (stable). */
+void xp_diags_sort(struct xp_diags *d);
+const char *xp_severity_name(enum xp_severity sev);
+
+/* ---- string buffer ---------------------------------------------------------------- */
+
+/* A NUL-terminated growable byte buffer. After an allocation failure the buffer keeps
+ * its content, ignores further appends and xp_buf_error() returns -ENOMEM, so callers
+ * may append freely and check once at the end. */
+struct xp_buf {
+	char *s;
+	size_t len;
+	size_t cap;
+	int err;
+};
+
+#define XP_BUF_INIT {NULL, 0, 0, 0}
+
+void xp_buf_init(struct xp_buf *b);
+void xp_buf_release(struct xp_buf *b);
+int xp_buf_reserve(struct xp_buf *b, size_t extra);
+void xp_buf_add(struct xp_buf *b, const void *data, size_t len);
+void xp_buf_adds(struct xp_buf *b, const char *s);
+void xp_buf_addc(struct xp_buf *b, char c);
+void xp_buf_addf(struct xp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void xp_buf_vaddf(struct xp_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+void xp_buf_truncate(struct xp_buf *b, size_t len);
+/* Returns the buffer's string (never NULL: "" when empty) and hands ownership to the
+ * caller; the buffer is left empty. NULL if the buffer is in error. */
+char *xp_buf_steal(struct xp_buf *b);
+/* The buffer's string, "" when empty. Borrowed. */
+const char *xp_buf_str(const struct xp_buf *b);
+int xp_buf_error(const struct xp_buf *b);
+
+/* ---- files ---------------------------------------------------------------------- */
+
+/* Reads a whole file (or "-" for standard input) into a NUL-terminated heap buffer.
+ * Refuses files over max bytes with -EFBIG. */
+int xp_read_file(const char *path, size_t max, char **data, size_t *len);
+
+/* Replaces path with data atomically: a temporary file in the same directory, written,
+ * fsync'ed, renamed over path, then the directory fsync'ed. An existing file's mode
+ * (and, as root, owner) is kept; a new file gets `mode`. On failure nothing at path
+ * changes and the temporary file is removed. */
+int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Takes an advisory exclusive lock (flock) serialising writers of files in path's
+ * directory. Returns a file descriptor >= 0 to pass to xp_unlock, or -errno. With
+ * wait=false, -EWOULDBLOCK when another process holds it. */
+int xp_lock_dir_of(const char *path, bool wait);
+void xp_unlock(int fd);
+
+/* ---- strings --------------------------------------------------------------------- */
+
+/* Levenshtein distance, capped at cap+1 (for "did you mean"). */
+unsigned xp_edit_distance(const char *a, const char *b, unsigned cap);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * cli.c - shared command-line plumbing: verb dispatch, usage, errors, diagnostics and
+ * JSON printing. Commands stay thin: parse, call the library, print.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const struct xp_verb *cli_find_verb(const struct xp_command *cmd, const char *name)
+{
+	if (!cmd->verbs)
+		return NULL;
+	for (const struct xp_verb *const *v = cmd->verbs; *v; v++)
+		if (strcmp((*v)->name, name) == 0)
+			return *v;
+	return NULL;
+}
+
+void cli_print_usage(FILE *f, const struct xp_command *cmd, const struct xp_verb *verb)
+{
+	if (verb) {
+		fprintf(f, "%s", verb->usage);
+		return;
+	}
+	fprintf(f, "%s", cmd->usage);
+	if (cmd->verbs) {
+		fprintf(f, "\nVerbs:\n");
+		for (const struct xp_verb *const *v = cmd->verbs; *v; v++)
+			fprintf(f, "  %-10s %s\n", (*v)->name, (*v)->summary);
+		fprintf(f, "\nRun 'xenprov %s VERB -h' for a verb's options.\n", cmd->name);
+	}
+}
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("xenprov: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return XP_EXIT_FAIL;
+}
+
+int cli_usage_error(const char *cmdpath, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("xenprov: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'xenprov %s -h'.\n", cmdpath);
+	return XP_EXIT_USAGE;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}
+
+int cli_run_verbs(const struct xp_command *cmd, int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_print_usage(stderr, cmd, NULL);
+		return XP_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		cli_print_usage(stdout, cmd, NULL);
+		return XP_EXIT_OK;
+	}
+	const struct xp_verb *v = cli_find_verb(cmd, argv[1]);
+	if (!v)
+		return cli_usage_error(cmd->name, "'%s' is not a verb of '%s'", argv[1], cmd->name);
+	if (cli_wants_help(argc - 1, argv + 1)) {
+		cli_print_usage(stdout, cmd, v);
+		return XP_EXIT_OK;
+	}
+	return v->run(argc - 1, argv + 1);
+}
+
+void cli_print_diags(FILE *f, const struct xp_diags *d)
+{
+	bool color = isatty(fileno(f)) && getenv("NO_COLOR") == NULL;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct xp_diag *g = &d->v[i];
+		const char *sev = xp_severity_name(g->severity);
+		const char *on = "", *off = "";
+		if (color) {
+			on = g->severity == XP_SEV_ERROR ? "\033[1;31m"
+			     : g->severity == XP_SEV_WARNING ? "\033[1;35m"
+							     : "\033[1;36m";
+			off = "\033[0m";
+		}
+		if (g->file)
+			fprintf(f, "%s:", g->file);
+		if (g->line)
+			fprintf(f, "%u:", g->line);
+		if (g->line && g->col)
+			fprintf(f, "%u:", g->col);
+		fprintf(f, "%s%s%s%s: %s", g->file || g->line ? " " : "", on, sev, off, g->msg);
+		if (g->text)
+			fprintf(f, " near '%s'", g->text);
+		fputc('\n', f);
+		if (g->hint)
+			fprintf(f, "    hint: %s\n", g->hint);
+	}
+	if (d->dropped)
+		fprintf(f, "(%zu more messages not shown)\n", d->dropped);
+}
+
+json_t *cli_diags_json(const struct xp_diags *d)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < d->n; i++) {
+		const struct xp_diag *g = &d->v[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "severity", json_string(xp_severity_name(g->severity)));
+		if (g->file)
+			json_object_set_new(o, "file", json_string(g->file));
+		if (g->line)
+			json_object_set_new(o, "line", json_integer(g->line));
+		if (g->col)
+			json_object_set_new(o, "column", json_integer(g->col));
+		if (g->code)
+			json_object_set_new(o, "code", json_string(g->code));
+		json_object_set_new(o, "message", json_string(g->msg));
+		if (g->text)
+			json_object_set_new(o, "text", json_stringn(g->text, strlen(g->text)));
+		if (g->hint)
+			json_object_set_new(o, "hint", json_string(g->hint));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+int cli_print_json(json_t *v)
+{
+	if (!v)
+		return cli_error("out of memory");
+	size_t flags = JSON_ENCODE_ANY | JSON_PRESERVE_ORDER;
+	if (isatty(STDOUT_FILENO))
+		flags |= JSON_INDENT(2);
+	else
+		flags |= JSON_COMPACT;
+	int r = json_dumpf(v, stdout, flags);
+	json_decref(v);
+	fputc('\n', stdout);
+	if (r < 0 || fflush(stdout) != 0)
+		return cli_error("cannot write output: %s", strerror(errno));
+	return XP_EXIT_OK;
+}

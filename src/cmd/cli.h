@@ -1,0 +1,66 @@
+/*
+ * cli.h - what every command file shares: the command and verb tables, usage text
+ * (one source per command: the table entry), error printing and JSON output.
+ *
+ * Exit codes: 0 ok, 1 failure, 2 usage.
+ */
+#ifndef XP_CLI_H
+#define XP_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "xenprov/util.h"
+
+enum { XP_EXIT_OK = 0, XP_EXIT_FAIL = 1, XP_EXIT_USAGE = 2 };
+
+struct xp_verb {
+	const char *name;
+	const char *summary;
+	/* Usage text: the synopsis line(s), a blank line, then the options. Printed by -h,
+	 * `xenprov help CMD VERB` and on usage errors. */
+	const char *usage;
+	/* argv[0] is the verb's name. */
+	int (*run)(int argc, char **argv);
+};
+
+struct xp_command {
+	const char *name;
+	const char *summary;
+	const char *usage;
+	/* Either run (a command without verbs), or a NULL-terminated verb table. */
+	int (*run)(int argc, char **argv);
+	const struct xp_verb *const *verbs;
+};
+
+extern const struct xp_command *const xp_commands[];
+
+/* Verbs, one per file where they are big enough to deserve one. */
+extern const struct xp_command cmd_config;
+extern const struct xp_verb config_disk_verb;
+extern const struct xp_verb config_vif_verb;
+
+/* Runs cmd's verb named by argv[1]. */
+int cli_run_verbs(const struct xp_command *cmd, int argc, char **argv);
+void cli_print_usage(FILE *f, const struct xp_command *cmd, const struct xp_verb *verb);
+/* Looks a verb up by name in a command's table (NULL if none). */
+const struct xp_verb *cli_find_verb(const struct xp_command *cmd, const char *name);
+
+/* "xenprov: MESSAGE\n" on stderr; returns XP_EXIT_FAIL. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "xenprov: MESSAGE\nTry 'xenprov CMD VERB -h'.\n"; returns XP_EXIT_USAGE. */
+int cli_usage_error(const char *cmdpath, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* True if argv has -h or --help before any "--". */
+bool cli_wants_help(int argc, char **argv);
+
+/* Human form "file:line:col: severity: msg [text]" plus hint lines. */
+void cli_print_diags(FILE *f, const struct xp_diags *d);
+json_t *cli_diags_json(const struct xp_diags *d);
+
+/* Prints a JSON value (pretty when stdout is a terminal, compact otherwise) and a
+ * newline, then frees it. Returns 0 or XP_EXIT_FAIL. */
+int cli_print_json(json_t *v);
+
+#endif

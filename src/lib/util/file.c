@@ -1,0 +1,169 @@
+/*
+ * file.c - bounded whole-file reads, atomic replacement (temp + fsync + rename + fsync
+ * of the directory) and directory-wide advisory locks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "xenprov/util.h"
+
+int xp_read_file(const char *path, size_t max, char **data, size_t *len)
+{
+	int fd;
+	bool is_stdin = strcmp(path, "-") == 0;
+
+	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+		if (!is_stdin)
+			close(fd);
+		return e;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (!is_stdin)
+			close(fd);
+		return -EISDIR;
+	}
+	struct xp_buf b = XP_BUF_INIT;
+	int r = 0;
+	for (;;) {
+		if (xp_buf_reserve(&b, 65536) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		ssize_t n = read(fd, b.s + b.len, 65536);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		b.len += (size_t)n;
+		b.s[b.len] = 0;
+		if (b.len > max) {
+			r = -EFBIG;
+			break;
+		}
+	}
+	if (!is_stdin)
+		close(fd);
+	if (r < 0) {
+		xp_buf_release(&b);
+		return r;
+	}
+	*len = b.len;
+	*data = xp_buf_steal(&b);
+	return *data ? 0 : -ENOMEM;
+}
+
+static char *dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return NULL;
+	char *d = strdup(dirname(copy));
+	free(copy);
+	return d;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	_cleanup_free_ char *dir = dir_of(path);
+	if (!dir)
+		return -ENOMEM;
+	_cleanup_free_ char *tmp = NULL;
+	{
+		char *copy = strdup(path);
+		if (!copy)
+			return -ENOMEM;
+		int n = asprintf(&tmp, "%s/.%s.XXXXXX", dir, basename(copy));
+		free(copy);
+		if (n < 0) {
+			tmp = NULL;
+			return -ENOMEM;
+		}
+	}
+
+	struct stat old;
+	bool have_old = stat(path, &old) == 0;
+	if (have_old && !S_ISREG(old.st_mode))
+		return -EINVAL;
+
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = write_all(fd, data, len);
+	if (r == 0 && fchmod(fd, have_old ? (old.st_mode & 07777) : mode) < 0)
+		r = -errno;
+	if (r == 0 && have_old && geteuid() == 0 && fchown(fd, old.st_uid, old.st_gid) < 0)
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0 && fsync(dfd) < 0 && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
+int xp_lock_dir_of(const char *path, bool wait)
+{
+	_cleanup_free_ char *dir = dir_of(path);
+	if (!dir)
+		return -ENOMEM;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+void xp_unlock(int fd)
+{
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+}
