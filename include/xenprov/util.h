@@ -112,4 +112,10 @@ void xp_unlock(int fd);
 /* Levenshtein distance, capped at cap+1 (for "did you mean"). */
 unsigned xp_edit_distance(const char *a, const char *b, unsigned cap);
 
+/* ---- diff ------------------------------------------------------------------------ */
+
+/* Appends a unified diff (3 lines of context) turning a into b; nothing if equal.
+ * Large inputs fall back to one hunk replacing everything. */
+int xp_diff_unified(const char *a, size_t alen, const char *b, size_t blen, const char *name_a,
+		    const char *name_b, struct xp_buf *out);
 #endif

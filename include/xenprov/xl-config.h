@@ -26,8 +26,9 @@
 
 /* Largest config file read (Xen's own reader has no limit; real files are < 64 KiB). */
 #define XP_CFG_MAX_SIZE (16u << 20)
-/* Deepest list nesting accepted (libxlutil recurses without bound; we refuse). */
-#define XP_CFG_MAX_DEPTH 64
+/* Deepest list nesting accepted. Xen's bison parser gives up near 3,000 levels
+ * (its stack of 10,000 states); we refuse earlier, with a clear error. */
+#define XP_CFG_MAX_DEPTH 1000
 
 struct xp_cfg;
 

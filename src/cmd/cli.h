@@ -59,6 +59,9 @@ bool cli_wants_help(int argc, char **argv);
 void cli_print_diags(FILE *f, const struct xp_diags *d);
 json_t *cli_diags_json(const struct xp_diags *d);
 
+/* A JSON string of text; bytes that are not UTF-8 become U+FFFD. */
+json_t *cli_json_text(const char *text);
+
 /* Prints a JSON value (pretty when stdout is a terminal, compact otherwise) and a
  * newline, then frees it. Returns 0 or XP_EXIT_FAIL. */
 int cli_print_json(json_t *v);

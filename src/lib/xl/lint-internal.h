@@ -1,0 +1,29 @@
+/*
+ * lint-internal.h - shared between config-lint.c (settings) and lint-devices.c
+ * (disk and vif lists).
+ */
+#ifndef XP_XL_LINT_INTERNAL_H
+#define XP_XL_LINT_INTERNAL_H
+
+#include "xenprov/xl-lint.h"
+
+struct lint_mac {
+	unsigned char b[6];
+	char *file;
+	unsigned line;
+};
+
+struct xp_lint_set {
+	struct lint_mac *macs;
+	size_t n, cap;
+};
+
+int xp__lint_diag(struct xp_diags *d, const struct xp_cfg *cfg, enum xp_severity sev,
+		  unsigned line, unsigned col, const char *code, const char *text, const char *hint,
+		  const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+
+/* disk = [...] and vif = [...]: each spec parsed as xl would; duplicate vdevs and MACs. */
+int xp__lint_devices(const struct xp_cfg *cfg, const struct xp_lint_opts *opts,
+		     struct xp_lint_set *set, struct xp_diags *diags);
+
+#endif
