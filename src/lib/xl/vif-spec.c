@@ -334,7 +334,7 @@ int xp_vif_format_rate(uint64_t bytes_per_interval, uint32_t interval_usecs, str
 	} else {
 		/* Any bytes_per_sec in [lo, hi] gives b: floor(bps * i / 1e6) == b. */
 		u128 lo = ((u128)b * 1000000 + i - 1) / i;
-		u128 hi = ((u128)(b + 1) * 1000000 - 1) / i;
+		u128 hi = (((u128)b + 1) * 1000000 - 1) / i;
 		if (lo > UINT64_MAX / i)
 			return -EINVAL;
 		if (hi > UINT64_MAX / i)
@@ -551,7 +551,7 @@ static void handle_value(struct ctx *c, const struct key *k, const char *value, 
 		if (xp_vif_parse_rate_ex(value, &bpi, &us, &why, &epos) < 0) {
 			diag(c, XP_SEV_ERROR, vpos + epos, "bad-rate", value,
 			     "write RATE/s[@INTERVAL], e.g. 10Mb/s or 1MB/s@20ms",
-			     "%s in rate '%s'", why, value);
+			     "%s in '%s'", why, value);
 			return;
 		}
 		v->rate_bytes_per_interval = bpi;
