@@ -220,6 +220,20 @@ fail:
 	return 0;
 }
 
+/* Xen's scanner enters its error state on a bad byte and reports the error when it
+ * matches what follows; when the bad byte is the very last of the input, nothing
+ * follows, and the error is never reported: xl accepts the file and ignores the byte.
+ * We do the same, with a warning. */
+static int stray_last_byte(struct xp_cfg *cfg, size_t i, uint32_t line, uint32_t col)
+{
+	int r = push(cfg, TK_ERROR, i, 1, line, col);
+	if (r < 0)
+		return r;
+	xp__cfg_diag(cfg, XP_SEV_WARNING, &cfg->toks[cfg->ntoks - 1], "stray-byte",
+		     "remove it", "xl ignores this stray byte at the very end of the file");
+	return 0;
+}
+
 int xp__cfg_lex(struct xp_cfg *cfg)
 {
 	const char *s = cfg->text;
@@ -271,6 +285,11 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 			PUSH(TK_EQ, 1);
 		} else if (c == '+' && j < n && s[j] == '=') {
 			PUSH(TK_PLUSEQ, 2);
+		} else if (i + 1 == n && !(c == ' ' || c == '\t')) {
+			if ((r = stray_last_byte(cfg, i, line, col)) < 0)
+				return r;
+			i++;
+			col++;
 		} else if (c == '#') {
 			while (j < n && s[j] != '\n')
 				j++;

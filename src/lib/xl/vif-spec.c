@@ -509,7 +509,7 @@ static void handle_value(struct ctx *c, const struct key *k, const char *value, 
 			v->nictype = XP_NIC_TYPE_VIF_IOEMU;
 		else
 			diag(c, XP_SEV_ERROR, vpos, "bad-type", value, "use type=vif or type=ioemu",
-			     "invalid vif type '%s'", value);
+			     "invalid vif type");
 		return;
 	case K_MAC: {
 		struct xp_mac m;
@@ -518,20 +518,20 @@ static void handle_value(struct ctx *c, const struct key *k, const char *value, 
 		if (r == -EBADMSG) {
 			diag(c, XP_SEV_ERROR, vpos + epos, "bad-mac", value,
 			     "write six groups: xx:xx:xx:xx:xx:xx",
-			     "MAC address '%s' has fewer than six groups", value);
+			     "MAC address with fewer than six groups");
 			return;
 		}
 		if (r < 0) {
 			diag(c, XP_SEV_ERROR, vpos + epos, "bad-mac", value,
 			     "write six groups of two hex digits: xx:xx:xx:xx:xx:xx",
-			     "invalid MAC address '%s'", value);
+			     "invalid MAC address");
 			return;
 		}
 		char canon[XP_MAC_STRLEN + 1];
 		xp_mac_format(&m, canon);
 		if (r > 0)
 			diag(c, XP_SEV_WARNING, vpos, "mac-form", value, NULL,
-			     "xl reads MAC address '%s' as %s", value, canon);
+			     "xl reads this MAC address as %s", canon);
 		if (xp_mac_is_multicast(&m))
 			diag(c, XP_SEV_WARNING, vpos, "mac-multicast", value,
 			     "clear bit 0 of the first octet",
@@ -551,7 +551,7 @@ static void handle_value(struct ctx *c, const struct key *k, const char *value, 
 		if (xp_vif_parse_rate_ex(value, &bpi, &us, &why, &epos) < 0) {
 			diag(c, XP_SEV_ERROR, vpos + epos, "bad-rate", value,
 			     "write RATE/s[@INTERVAL], e.g. 10Mb/s or 1MB/s@20ms",
-			     "%s in '%s'", why, value);
+			     "%s", why);
 			return;
 		}
 		v->rate_bytes_per_interval = bpi;
@@ -564,12 +564,12 @@ static void handle_value(struct ctx *c, const struct key *k, const char *value, 
 		bool clean;
 		if (!xl_parse_ulong_int(value, &n, &clean)) {
 			diag(c, XP_SEV_ERROR, vpos, "bad-number", value, NULL,
-			     "invalid %s '%s': xl needs a decimal number", k->name, value);
+			     "invalid %s: xl needs a decimal number", k->name);
 			return;
 		}
 		if (!clean)
 			diag(c, XP_SEV_WARNING, vpos, "number-form", value, NULL,
-			     "xl reads %s '%s' as %d", k->name, value, n);
+			     "xl reads this %s as %d", k->name, n);
 		if (k->kind == K_DEVID)
 			v->devid = n;
 		else
