@@ -185,8 +185,13 @@ int xp_cfg_set(struct xp_cfg *cfg, const char *name, const char *value_text)
 		xp_buf_adds(&b, canon);
 		xp_buf_add(&b, cfg->text + vend, cfg->len - vend);
 	} else {
-		xp_buf_add(&b, cfg->text, cfg->len);
-		if (cfg->len && cfg->text[cfg->len - 1] != '\n')
+		/* a stray last byte is ignored by xl only while it is last: drop it */
+		size_t keep = cfg->len;
+		if (cfg->ntoks >= 2 && cfg->toks[cfg->ntoks - 2].kind == TK_ERROR &&
+		    tok_end(cfg, (uint32_t)cfg->ntoks - 2) == cfg->len)
+			keep = cfg->toks[cfg->ntoks - 2].off;
+		xp_buf_add(&b, cfg->text, keep);
+		if (keep && cfg->text[keep - 1] != '\n')
 			xp_buf_addc(&b, '\n');
 		xp_buf_addf(&b, "%s = %s\n", name, canon);
 	}
