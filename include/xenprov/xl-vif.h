@@ -40,9 +40,9 @@
 
 /* libxl_nic_type, same numbers. */
 enum xp_nic_type {
-	XP_NIC_TYPE_UNKNOWN = 0, /* not given: libxl decides (ioemu for HVM) */
+	XP_NIC_TYPE_UNKNOWN = 0,   /* not given: libxl decides (ioemu for HVM) */
 	XP_NIC_TYPE_VIF_IOEMU = 1, /* type=ioemu */
-	XP_NIC_TYPE_VIF = 2, /* type=vif */
+	XP_NIC_TYPE_VIF = 2,	   /* type=vif */
 };
 
 /* libxl_defbool, as the trusted/untrusted flags set it. */
@@ -56,20 +56,20 @@ enum xp_tristate {
  * defaults. Strings are owned, NULL when not given ("" when given empty). */
 struct xp_vif {
 	uint32_t backend_domid; /* never set by a spec; 0 */
-	char *backend_domname; /* backend= */
-	int devid; /* devid=; -1 when not given (xl create then uses the list index) */
-	int mtu; /* mtu=; 0 when not given */
-	char *vlan; /* vlan= (Xen 4.19+), kept verbatim */
-	char *model; /* model= */
-	struct xp_mac mac; /* mac=; all zero when not given */
-	char *ip; /* ip= */
-	char *bridge; /* bridge= */
-	char *ifname; /* vifname= */
-	char *script; /* script= */
-	enum xp_nic_type nictype; /* type= */
+	char *backend_domname;	/* backend= */
+	int devid;		/* devid=; -1 when not given (xl create then uses the list index) */
+	int mtu;		/* mtu=; 0 when not given */
+	char *vlan;		/* vlan= (Xen 4.19+), kept verbatim */
+	char *model;		/* model= */
+	struct xp_mac mac;	/* mac=; all zero when not given */
+	char *ip;		/* ip= */
+	char *bridge;		/* bridge= */
+	char *ifname;		/* vifname= */
+	char *script;		/* script= */
+	enum xp_nic_type nictype;	  /* type= */
 	uint64_t rate_bytes_per_interval; /* rate=; both 0 when not given */
 	uint32_t rate_interval_usecs;
-	char *gatewaydev; /* gatewaydev= (or the deprecated netdev=) */
+	char *gatewaydev;	 /* gatewaydev= (or the deprecated netdev=) */
 	char *coloft_forwarddev; /* forwarddev= */
 	char *colo_sock_mirror_id;
 	char *colo_sock_mirror_ip;

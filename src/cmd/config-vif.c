@@ -9,27 +9,27 @@
 #include "cli.h"
 #include "xenprov/xl-vif.h"
 
-#define VIF_USAGE                                                                          \
-	"Usage: xenprov config vif [--json | --canonical] [--] SPEC\n"                     \
-	"\n"                                                                               \
-	"Reads SPEC, one item of an xl config's vif= list, the way xl does\n"              \
-	"(xl-network-configuration(5)) and prints the libxl_device_nic it describes:\n"    \
-	"one 'field value' line per field that is set, with libxl's field names.\n"        \
-	"Warnings (keys xl would ignore, odd forms xl accepts) go to standard error;\n"    \
-	"a spec xl would reject is an error (exit 1).\n"                                   \
-	"\n"                                                                               \
-	"Options:\n"                                                                       \
-	"  --json        print the fields as a JSON object, as libxl_device_nic_to_json\n"  \
-	"                does: libxl's names and values, defaults left out\n"              \
-	"  --canonical   print the spec rewritten in xenprov's canonical form\n"           \
-	"  -h, --help    show this help\n"                                                 \
-	"\n"                                                                               \
-	"Keys: mac bridge type model vifname script ip gatewaydev backend rate devid\n"    \
-	"      mtu vlan forwarddev colo_*  and the flags trusted, untrusted\n"             \
-	"\n"                                                                               \
-	"Example:\n"                                                                       \
-	"  xenprov config vif --json 'mac=00:16:3e:12:34:56,bridge=xenbr0,rate=10Mb/s'\n"   \
-	"\n"                                                                               \
+#define VIF_USAGE                                                                                  \
+	"Usage: xenprov config vif [--json | --canonical] [--] SPEC\n"                             \
+	"\n"                                                                                       \
+	"Reads SPEC, one item of an xl config's vif= list, the way xl does\n"                      \
+	"(xl-network-configuration(5)) and prints the libxl_device_nic it describes:\n"            \
+	"one 'field value' line per field that is set, with libxl's field names.\n"                \
+	"Warnings (keys xl would ignore, odd forms xl accepts) go to standard error;\n"            \
+	"a spec xl would reject is an error (exit 1).\n"                                           \
+	"\n"                                                                                       \
+	"Options:\n"                                                                               \
+	"  --json        print the fields as a JSON object, as libxl_device_nic_to_json\n"         \
+	"                does: libxl's names and values, defaults left out\n"                      \
+	"  --canonical   print the spec rewritten in xenprov's canonical form\n"                   \
+	"  -h, --help    show this help\n"                                                         \
+	"\n"                                                                                       \
+	"Keys: mac bridge type model vifname script ip gatewaydev backend rate devid\n"            \
+	"      mtu vlan forwarddev colo_*  and the flags trusted, untrusted\n"                     \
+	"\n"                                                                                       \
+	"Example:\n"                                                                               \
+	"  xenprov config vif --json 'mac=00:16:3e:12:34:56,bridge=xenbr0,rate=10Mb/s'\n"          \
+	"\n"                                                                                       \
 	"Exit status: 0 ok, 1 the spec is invalid, 2 usage error.\n"
 
 static int print_fields(const char *json)
@@ -114,8 +114,8 @@ static int run(int argc, char **argv)
 }
 
 const struct xp_verb config_vif_verb = {
-	.name = "vif",
-	.summary = "show what xl makes of a vif spec",
-	.usage = VIF_USAGE,
-	.run = run,
+    .name = "vif",
+    .summary = "show what xl makes of a vif spec",
+    .usage = VIF_USAGE,
+    .run = run,
 };

@@ -25,28 +25,110 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const rates[] = {
-	/* valid, every unit */
-	"1B/s", "1b/s", "7b/s", "8b/s", "9b/s@1s", "16000000b/s", "16000000b/s@50ms",
-	"2000000B/s", "2000000B/s@50ms", "16Kb/s", "16Kb/s@50ms", "2KB/s", "2KB/s@50ms",
-	"16Mb/s", "16Mb/s@50ms", "2MB/s", "2MB/s@50ms", "8Gb/s", "8Gb/s@50ms", "1GB/s",
-	"1GB/s@50ms", "80Mb/s@1s", "10MB/s@1s", "1MB/s@20ms", "250KB/s", "10Mb/s",
-	"1MB/s@20000us", "1MB/s@20000u", "1MB/s@20m", "1MB/s@2", "1MB/s@1us",
-	"1B/s@4294967295us", "1B/s@4294967ms", "1B/s@4294s", "4294967295B/s",
-	"4294967295b/s", "4294967295Kb/s", "4294967295GB/s@4us", "4294967295Gb/s@1s",
-	"3Gb/s@7us", "12345B/s@33333us", "100Mb/s@100ms",
-	/* octal and cut-short numbers (strtoull base 0) */
-	"010B/s@1s", "019B/s@1s", "019Kb/s@1s", "0019b/s@1s", "07MB/s", "1B/s@010ms",
-	"1MB/s@019ms", "1MB/s@08s", "0777GB/s@1us",
-	/* invalid */
-	"", "@", "@50ms", "foo", "10MB", "10MB/m", "10ZB", "10ZB/s", "10ZB/m", "10kB/s",
-	"10MB/s ", " 10MB/s", "0x10B/s", "MB/s", "10MBs", "10MB//s", "10MB/S", "-1MB/s",
-	"+1MB/s", "0B/s", "08B/s", "09Mb/s", "00B/s", "4294967296b/s", "4294967296Kb/s",
-	"4294967296Mb/s", "4294967296Gb/s", "99999999999999999999999B/s",
-	"184467440737095516160B/s", "10Mb/s@foo", "10Mb/s@10h", "10MB/s@foo", "10MB/s@10h",
-	"10MB/s@", "10MB/s@50ms@1s", "10MB/s@ms", "10MB/s@5mus", "10MB/s@5sm",
-	"10MB/s@ 5ms", "10MB/s@5ms ", "1B/s@0us", "1B/s@0", "1B/s@00ms",
-	"1B/s@4294967296us", "1B/s@4294968ms", "1B/s@4295s", "1B/s@99999999999999999999999",
-	"4294967295GB/s@5us", "4296MB/s@4294s", "4294967295GB/s@1s",
+    /* valid, every unit */
+    "1B/s",
+    "1b/s",
+    "7b/s",
+    "8b/s",
+    "9b/s@1s",
+    "16000000b/s",
+    "16000000b/s@50ms",
+    "2000000B/s",
+    "2000000B/s@50ms",
+    "16Kb/s",
+    "16Kb/s@50ms",
+    "2KB/s",
+    "2KB/s@50ms",
+    "16Mb/s",
+    "16Mb/s@50ms",
+    "2MB/s",
+    "2MB/s@50ms",
+    "8Gb/s",
+    "8Gb/s@50ms",
+    "1GB/s",
+    "1GB/s@50ms",
+    "80Mb/s@1s",
+    "10MB/s@1s",
+    "1MB/s@20ms",
+    "250KB/s",
+    "10Mb/s",
+    "1MB/s@20000us",
+    "1MB/s@20000u",
+    "1MB/s@20m",
+    "1MB/s@2",
+    "1MB/s@1us",
+    "1B/s@4294967295us",
+    "1B/s@4294967ms",
+    "1B/s@4294s",
+    "4294967295B/s",
+    "4294967295b/s",
+    "4294967295Kb/s",
+    "4294967295GB/s@4us",
+    "4294967295Gb/s@1s",
+    "3Gb/s@7us",
+    "12345B/s@33333us",
+    "100Mb/s@100ms",
+    /* octal and cut-short numbers (strtoull base 0) */
+    "010B/s@1s",
+    "019B/s@1s",
+    "019Kb/s@1s",
+    "0019b/s@1s",
+    "07MB/s",
+    "1B/s@010ms",
+    "1MB/s@019ms",
+    "1MB/s@08s",
+    "0777GB/s@1us",
+    /* invalid */
+    "",
+    "@",
+    "@50ms",
+    "foo",
+    "10MB",
+    "10MB/m",
+    "10ZB",
+    "10ZB/s",
+    "10ZB/m",
+    "10kB/s",
+    "10MB/s ",
+    " 10MB/s",
+    "0x10B/s",
+    "MB/s",
+    "10MBs",
+    "10MB//s",
+    "10MB/S",
+    "-1MB/s",
+    "+1MB/s",
+    "0B/s",
+    "08B/s",
+    "09Mb/s",
+    "00B/s",
+    "4294967296b/s",
+    "4294967296Kb/s",
+    "4294967296Mb/s",
+    "4294967296Gb/s",
+    "99999999999999999999999B/s",
+    "184467440737095516160B/s",
+    "10Mb/s@foo",
+    "10Mb/s@10h",
+    "10MB/s@foo",
+    "10MB/s@10h",
+    "10MB/s@",
+    "10MB/s@50ms@1s",
+    "10MB/s@ms",
+    "10MB/s@5mus",
+    "10MB/s@5sm",
+    "10MB/s@ 5ms",
+    "10MB/s@5ms ",
+    "1B/s@0us",
+    "1B/s@0",
+    "1B/s@00ms",
+    "1B/s@4294967296us",
+    "1B/s@4294968ms",
+    "1B/s@4295s",
+    "1B/s@99999999999999999999999",
+    "4294967295GB/s@5us",
+    "4296MB/s@4294s",
+    "4294967295GB/s@1s",
 };
 
 static void test_rates(void **state)
@@ -68,8 +150,8 @@ static void test_rates(void **state)
 		uint64_t bpi = 11;
 		uint32_t us = 22;
 		int r = xp_vif_parse_rate(rates[i], &bpi, &us);
-		print_message("rate '%s': xlu %d (%llu, %u), xenprov %d (%llu, %u)\n", rates[i],
-			      xr, (unsigned long long)nic.rate_bytes_per_interval,
+		print_message("rate '%s': xlu %d (%llu, %u), xenprov %d (%llu, %u)\n", rates[i], xr,
+			      (unsigned long long)nic.rate_bytes_per_interval,
 			      nic.rate_interval_usecs, r, (unsigned long long)bpi, us);
 		assert_int_equal(r, -xr);
 		assert_int_equal(bpi, nic.rate_bytes_per_interval);
@@ -92,65 +174,68 @@ struct str_map {
 	size_t xp, lx;
 };
 
-#define M(f) {offsetof(struct xp_vif, f), offsetof(libxl_device_nic, f)}
+#define M(f)                                                                                       \
+	{                                                                                          \
+		offsetof(struct xp_vif, f), offsetof(libxl_device_nic, f)                          \
+	}
 
 static const struct str_map strings[] = {
-	M(backend_domname),
-	M(model),
-	M(ip),
-	M(bridge),
-	M(ifname),
-	M(script),
-	M(gatewaydev),
-	M(coloft_forwarddev),
-	M(colo_sock_mirror_id),
-	M(colo_sock_mirror_ip),
-	M(colo_sock_mirror_port),
-	M(colo_sock_compare_pri_in_id),
-	M(colo_sock_compare_pri_in_ip),
-	M(colo_sock_compare_pri_in_port),
-	M(colo_sock_compare_sec_in_id),
-	M(colo_sock_compare_sec_in_ip),
-	M(colo_sock_compare_sec_in_port),
-	M(colo_sock_compare_notify_id),
-	M(colo_sock_compare_notify_ip),
-	M(colo_sock_compare_notify_port),
-	M(colo_sock_redirector0_id),
-	M(colo_sock_redirector0_ip),
-	M(colo_sock_redirector0_port),
-	M(colo_sock_redirector1_id),
-	M(colo_sock_redirector1_ip),
-	M(colo_sock_redirector1_port),
-	M(colo_sock_redirector2_id),
-	M(colo_sock_redirector2_ip),
-	M(colo_sock_redirector2_port),
-	M(colo_filter_mirror_queue),
-	M(colo_filter_mirror_outdev),
-	M(colo_filter_redirector0_queue),
-	M(colo_filter_redirector0_indev),
-	M(colo_filter_redirector0_outdev),
-	M(colo_filter_redirector1_queue),
-	M(colo_filter_redirector1_indev),
-	M(colo_filter_redirector1_outdev),
-	M(colo_compare_pri_in),
-	M(colo_compare_sec_in),
-	M(colo_compare_out),
-	M(colo_compare_notify_dev),
-	M(colo_sock_sec_redirector0_id),
-	M(colo_sock_sec_redirector0_ip),
-	M(colo_sock_sec_redirector0_port),
-	M(colo_sock_sec_redirector1_id),
-	M(colo_sock_sec_redirector1_ip),
-	M(colo_sock_sec_redirector1_port),
-	M(colo_filter_sec_redirector0_queue),
-	M(colo_filter_sec_redirector0_indev),
-	M(colo_filter_sec_redirector0_outdev),
-	M(colo_filter_sec_redirector1_queue),
-	M(colo_filter_sec_redirector1_indev),
-	M(colo_filter_sec_redirector1_outdev),
-	M(colo_filter_sec_rewriter0_queue),
-	M(colo_checkpoint_host),
-	M(colo_checkpoint_port),
+    M(backend_domname),
+    M(model),
+    M(ip),
+    M(bridge),
+    M(ifname),
+    M(script),
+    M(gatewaydev),
+    M(coloft_forwarddev),
+    M(colo_sock_mirror_id),
+    M(colo_sock_mirror_ip),
+    M(colo_sock_mirror_port),
+    M(colo_sock_compare_pri_in_id),
+    M(colo_sock_compare_pri_in_ip),
+    M(colo_sock_compare_pri_in_port),
+    M(colo_sock_compare_sec_in_id),
+    M(colo_sock_compare_sec_in_ip),
+    M(colo_sock_compare_sec_in_port),
+    M(colo_sock_compare_notify_id),
+    M(colo_sock_compare_notify_ip),
+    M(colo_sock_compare_notify_port),
+    M(colo_sock_redirector0_id),
+    M(colo_sock_redirector0_ip),
+    M(colo_sock_redirector0_port),
+    M(colo_sock_redirector1_id),
+    M(colo_sock_redirector1_ip),
+    M(colo_sock_redirector1_port),
+    M(colo_sock_redirector2_id),
+    M(colo_sock_redirector2_ip),
+    M(colo_sock_redirector2_port),
+    M(colo_filter_mirror_queue),
+    M(colo_filter_mirror_outdev),
+    M(colo_filter_redirector0_queue),
+    M(colo_filter_redirector0_indev),
+    M(colo_filter_redirector0_outdev),
+    M(colo_filter_redirector1_queue),
+    M(colo_filter_redirector1_indev),
+    M(colo_filter_redirector1_outdev),
+    M(colo_compare_pri_in),
+    M(colo_compare_sec_in),
+    M(colo_compare_out),
+    M(colo_compare_notify_dev),
+    M(colo_sock_sec_redirector0_id),
+    M(colo_sock_sec_redirector0_ip),
+    M(colo_sock_sec_redirector0_port),
+    M(colo_sock_sec_redirector1_id),
+    M(colo_sock_sec_redirector1_ip),
+    M(colo_sock_sec_redirector1_port),
+    M(colo_filter_sec_redirector0_queue),
+    M(colo_filter_sec_redirector0_indev),
+    M(colo_filter_sec_redirector0_outdev),
+    M(colo_filter_sec_redirector1_queue),
+    M(colo_filter_sec_redirector1_indev),
+    M(colo_filter_sec_redirector1_outdev),
+    M(colo_filter_sec_rewriter0_queue),
+    M(colo_checkpoint_host),
+    M(colo_checkpoint_port),
 };
 
 /* 56 strings + the 9 other fields = libxl_device_nic in Xen 4.17. */
@@ -192,52 +277,52 @@ static char *normalise(const char *text)
 }
 
 static const char *const specs[] = {
-	"",
-	"mac=00:16:3E:74:3d:76,model=rtl8139,bridge=xenbr0",
-	"mac=00:16:3e:5f:48:e4,bridge=xenbr1",
-	"bridge=xenbr1,type=vif,vifname=web0,script=vif-route,ip=10.0.0.2 10.0.0.3,"
-	"gatewaydev=eth0,backend=driverdom,devid=3,mtu=9000",
-	"type=ioemu,model=e1000",
-	"rate=10Mb/s",
-	"rate=1MB/s@20ms,mac=02:00:00:00:00:01",
-	"rate=1b/s",
-	"trusted",
-	"untrusted,bridge=",
-	"devid=0",
-	"devid=-5,mtu=4294967297",
-	"mtu=1500",
-	"netdev=eth9",
-	"bridge=a\"b\\c/d\te",
-	"ip=fe80::1,script=/etc/xen/scripts/vif-nat",
-	"mac=ff:ff:ff:ff:ff:fe,vifname=vif-long-name",
-	"forwarddev=eth1,colo_sock_mirror_id=m1,colo_sock_mirror_ip=10.1.1.1,"
-	"colo_sock_mirror_port=9003,colo_sock_compare_pri_in_id=c1,"
-	"colo_sock_compare_pri_in_ip=10.1.1.1,colo_sock_compare_pri_in_port=9004,"
-	"colo_sock_compare_sec_in_id=c2,colo_sock_compare_sec_in_ip=10.1.1.1,"
-	"colo_sock_compare_sec_in_port=9005,colo_sock_compare_notify_id=n,"
-	"colo_sock_compare_notify_ip=10.1.1.1,colo_sock_compare_notify_port=9009",
-	"colo_sock_redirector0_id=r0,colo_sock_redirector0_ip=10.1.1.1,"
-	"colo_sock_redirector0_port=9006,colo_sock_redirector1_id=r1,"
-	"colo_sock_redirector1_ip=10.1.1.1,colo_sock_redirector1_port=9007,"
-	"colo_sock_redirector2_id=r2,colo_sock_redirector2_ip=10.1.1.1,"
-	"colo_sock_redirector2_port=9008",
-	"colo_filter_mirror_queue=tx,colo_filter_mirror_outdev=mirror0,"
-	"colo_filter_redirector0_queue=rx,colo_filter_redirector0_indev=red0,"
-	"colo_filter_redirector0_outdev=red1,colo_filter_redirector1_queue=tx,"
-	"colo_filter_redirector1_indev=red1,colo_filter_redirector1_outdev=red0,"
-	"colo_compare_pri_in=pri,colo_compare_sec_in=sec,colo_compare_out=out,"
-	"colo_compare_notify_dev=nd",
-	"colo_sock_sec_redirector0_id=s0,colo_sock_sec_redirector0_ip=10.2.2.2,"
-	"colo_sock_sec_redirector0_port=9100,colo_sock_sec_redirector1_id=s1,"
-	"colo_sock_sec_redirector1_ip=10.2.2.2,colo_sock_sec_redirector1_port=9101,"
-	"colo_filter_sec_redirector0_queue=rx,colo_filter_sec_redirector0_indev=a,"
-	"colo_filter_sec_redirector0_outdev=b,colo_filter_sec_redirector1_queue=tx,"
-	"colo_filter_sec_redirector1_indev=c,colo_filter_sec_redirector1_outdev=d,"
-	"colo_filter_sec_rewriter0_queue=all,colo_checkpoint_host=10.3.3.3,"
-	"colo_checkpoint_port=9200",
-	"mac=00:16:3e:00:00:01,bridge=xenbr0,type=vif,model=virtio-net,vifname=v0,"
-	"script=vif-bridge,ip=192.0.2.10,gatewaydev=eth0,backend=0,rate=100Mb/s@100ms,"
-	"devid=7,mtu=1400,trusted",
+    "",
+    "mac=00:16:3E:74:3d:76,model=rtl8139,bridge=xenbr0",
+    "mac=00:16:3e:5f:48:e4,bridge=xenbr1",
+    "bridge=xenbr1,type=vif,vifname=web0,script=vif-route,ip=10.0.0.2 10.0.0.3,"
+    "gatewaydev=eth0,backend=driverdom,devid=3,mtu=9000",
+    "type=ioemu,model=e1000",
+    "rate=10Mb/s",
+    "rate=1MB/s@20ms,mac=02:00:00:00:00:01",
+    "rate=1b/s",
+    "trusted",
+    "untrusted,bridge=",
+    "devid=0",
+    "devid=-5,mtu=4294967297",
+    "mtu=1500",
+    "netdev=eth9",
+    "bridge=a\"b\\c/d\te",
+    "ip=fe80::1,script=/etc/xen/scripts/vif-nat",
+    "mac=ff:ff:ff:ff:ff:fe,vifname=vif-long-name",
+    "forwarddev=eth1,colo_sock_mirror_id=m1,colo_sock_mirror_ip=10.1.1.1,"
+    "colo_sock_mirror_port=9003,colo_sock_compare_pri_in_id=c1,"
+    "colo_sock_compare_pri_in_ip=10.1.1.1,colo_sock_compare_pri_in_port=9004,"
+    "colo_sock_compare_sec_in_id=c2,colo_sock_compare_sec_in_ip=10.1.1.1,"
+    "colo_sock_compare_sec_in_port=9005,colo_sock_compare_notify_id=n,"
+    "colo_sock_compare_notify_ip=10.1.1.1,colo_sock_compare_notify_port=9009",
+    "colo_sock_redirector0_id=r0,colo_sock_redirector0_ip=10.1.1.1,"
+    "colo_sock_redirector0_port=9006,colo_sock_redirector1_id=r1,"
+    "colo_sock_redirector1_ip=10.1.1.1,colo_sock_redirector1_port=9007,"
+    "colo_sock_redirector2_id=r2,colo_sock_redirector2_ip=10.1.1.1,"
+    "colo_sock_redirector2_port=9008",
+    "colo_filter_mirror_queue=tx,colo_filter_mirror_outdev=mirror0,"
+    "colo_filter_redirector0_queue=rx,colo_filter_redirector0_indev=red0,"
+    "colo_filter_redirector0_outdev=red1,colo_filter_redirector1_queue=tx,"
+    "colo_filter_redirector1_indev=red1,colo_filter_redirector1_outdev=red0,"
+    "colo_compare_pri_in=pri,colo_compare_sec_in=sec,colo_compare_out=out,"
+    "colo_compare_notify_dev=nd",
+    "colo_sock_sec_redirector0_id=s0,colo_sock_sec_redirector0_ip=10.2.2.2,"
+    "colo_sock_sec_redirector0_port=9100,colo_sock_sec_redirector1_id=s1,"
+    "colo_sock_sec_redirector1_ip=10.2.2.2,colo_sock_sec_redirector1_port=9101,"
+    "colo_filter_sec_redirector0_queue=rx,colo_filter_sec_redirector0_indev=a,"
+    "colo_filter_sec_redirector0_outdev=b,colo_filter_sec_redirector1_queue=tx,"
+    "colo_filter_sec_redirector1_indev=c,colo_filter_sec_redirector1_outdev=d,"
+    "colo_filter_sec_rewriter0_queue=all,colo_checkpoint_host=10.3.3.3,"
+    "colo_checkpoint_port=9200",
+    "mac=00:16:3e:00:00:01,bridge=xenbr0,type=vif,model=virtio-net,vifname=v0,"
+    "script=vif-bridge,ip=192.0.2.10,gatewaydev=eth0,backend=0,rate=100Mb/s@100ms,"
+    "devid=7,mtu=1400,trusted",
 };
 
 static void test_json(void **state)
@@ -298,9 +383,9 @@ static void test_json_programmatic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rates),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_json_programmatic),
+	    cmocka_unit_test(test_rates),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_json_programmatic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

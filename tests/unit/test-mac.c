@@ -22,23 +22,23 @@ struct strict_case {
 };
 
 static const struct strict_case strict_cases[] = {
-	{"00:16:3e:12:34:56", 0, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}},
-	{"00:16:3E:74:3d:76", 0, {0x00, 0x16, 0x3e, 0x74, 0x3d, 0x76}},
-	{"aa-bb-cc-dd-ee-ff", 0, {0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}},
-	{"FF:FF:FF:FF:FF:FF", 0, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
-	{"", -EINVAL, {0}},
-	{"00:16:3e:12:34", -EINVAL, {0}},
-	{"00:16:3e:12:34:567", -EINVAL, {0}},
-	{"00:16:3e:12:34:5", -EINVAL, {0}},
-	{"0:16:3e:12:34:56", -EINVAL, {0}},
-	{"00:16-3e:12:34:56", -EINVAL, {0}},
-	{"00-16:3e-12-34-56", -EINVAL, {0}},
-	{"00.16.3e.12.34.56", -EINVAL, {0}},
-	{"00:16:3e:12:34:5g", -EINVAL, {0}},
-	{"g0:16:3e:12:34:56", -EINVAL, {0}},
-	{" 00:16:3e:12:34:5", -EINVAL, {0}},
-	{"00:16:3e:12:34:56 ", -EINVAL, {0}},
-	{"001:6:3e:12:34:56", -EINVAL, {0}},
+    {"00:16:3e:12:34:56", 0, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}},
+    {"00:16:3E:74:3d:76", 0, {0x00, 0x16, 0x3e, 0x74, 0x3d, 0x76}},
+    {"aa-bb-cc-dd-ee-ff", 0, {0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}},
+    {"FF:FF:FF:FF:FF:FF", 0, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+    {"", -EINVAL, {0}},
+    {"00:16:3e:12:34", -EINVAL, {0}},
+    {"00:16:3e:12:34:567", -EINVAL, {0}},
+    {"00:16:3e:12:34:5", -EINVAL, {0}},
+    {"0:16:3e:12:34:56", -EINVAL, {0}},
+    {"00:16-3e:12:34:56", -EINVAL, {0}},
+    {"00-16:3e-12-34-56", -EINVAL, {0}},
+    {"00.16.3e.12.34.56", -EINVAL, {0}},
+    {"00:16:3e:12:34:5g", -EINVAL, {0}},
+    {"g0:16:3e:12:34:56", -EINVAL, {0}},
+    {" 00:16:3e:12:34:5", -EINVAL, {0}},
+    {"00:16:3e:12:34:56 ", -EINVAL, {0}},
+    {"001:6:3e:12:34:56", -EINVAL, {0}},
 };
 
 static void test_strict(void **state)
@@ -67,37 +67,37 @@ struct xl_case {
 };
 
 static const struct xl_case xl_cases[] = {
-	{"00:16:3e:12:34:56", 0, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	{"00-16-3E-12-34-56", 0, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	/* accepted by xl, not canonical */
-	{"0:16:3e:1:2:3", 1, {0x00, 0x16, 0x3e, 0x01, 0x02, 0x03}, 0},
-	{"00.16.3e.12.34.56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	{"00:16:3e:12:34:56xyz", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	{"00:16:3e:12:34:56:78", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	{"0x0:0x16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	{" 00: 16:+3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	{"-0:16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	{"0000ff:16:3e:12:34:56", 1, {0xff, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	/* 2^32 wraps to 0 in xl's unsigned int */
-	{"100000000:16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	{"-100000000:16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	/* "0x" not followed by a hex digit reads as 0, and 'x' is taken as the separator */
-	{"0x 16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
-	/* xl rejects */
-	{"", -EINVAL, {0}, 0},
-	{"zz:16:3e:12:34:56", -EINVAL, {0}, 0},
-	{"00:16:3e:12:34:zz", -EINVAL, {0}, 15},
-	{"00:16:3e:100:34:56", -EINVAL, {0}, 9},
-	{"00::16:3e:12:34", -EINVAL, {0}, 3},
-	{"-1:16:3e:12:34:56", -EINVAL, {0}, 0},
-	{"ffffffffffffffffffff:16:3e:12:34:56", -EINVAL, {0}, 0},
-	{"00:16:3e:12:34:", -EINVAL, {0}, 15},
-	{"00:16:3e:12:34: ", -EINVAL, {0}, 15},
-	{"0x:16:3e:12:34:56", -EINVAL, {0}, 2},
-	/* fewer than six groups: xl would read past the end */
-	{"0x16:3e:12:34:56", -EBADMSG, {0}, 16},
-	{"00:16:3e:12:34", -EBADMSG, {0}, 14},
-	{"00", -EBADMSG, {0}, 2},
+    {"00:16:3e:12:34:56", 0, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    {"00-16-3E-12-34-56", 0, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    /* accepted by xl, not canonical */
+    {"0:16:3e:1:2:3", 1, {0x00, 0x16, 0x3e, 0x01, 0x02, 0x03}, 0},
+    {"00.16.3e.12.34.56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    {"00:16:3e:12:34:56xyz", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    {"00:16:3e:12:34:56:78", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    {"0x0:0x16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    {" 00: 16:+3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    {"-0:16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    {"0000ff:16:3e:12:34:56", 1, {0xff, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    /* 2^32 wraps to 0 in xl's unsigned int */
+    {"100000000:16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    {"-100000000:16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    /* "0x" not followed by a hex digit reads as 0, and 'x' is taken as the separator */
+    {"0x 16:3e:12:34:56", 1, {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}, 0},
+    /* xl rejects */
+    {"", -EINVAL, {0}, 0},
+    {"zz:16:3e:12:34:56", -EINVAL, {0}, 0},
+    {"00:16:3e:12:34:zz", -EINVAL, {0}, 15},
+    {"00:16:3e:100:34:56", -EINVAL, {0}, 9},
+    {"00::16:3e:12:34", -EINVAL, {0}, 3},
+    {"-1:16:3e:12:34:56", -EINVAL, {0}, 0},
+    {"ffffffffffffffffffff:16:3e:12:34:56", -EINVAL, {0}, 0},
+    {"00:16:3e:12:34:", -EINVAL, {0}, 15},
+    {"00:16:3e:12:34: ", -EINVAL, {0}, 15},
+    {"0x:16:3e:12:34:56", -EINVAL, {0}, 2},
+    /* fewer than six groups: xl would read past the end */
+    {"0x16:3e:12:34:56", -EBADMSG, {0}, 16},
+    {"00:16:3e:12:34", -EBADMSG, {0}, 14},
+    {"00", -EBADMSG, {0}, 2},
 };
 
 static void test_xl(void **state)
@@ -142,17 +142,17 @@ struct class_case {
 };
 
 static const struct class_case class_cases[] = {
-	{"00:16:3e:00:00:01", false, false, false, false, true},
-	{"00:00:00:00:00:00", false, false, true, false, false},
-	{"ff:ff:ff:ff:ff:ff", true, true, false, true, false},
-	{"01:00:5e:00:00:fb", true, false, false, false, false},
-	{"02:00:00:00:00:01", false, false, false, true, false},
-	{"33:33:00:00:00:01", true, false, false, true, false},
-	{"00:16:3f:00:00:01", false, false, false, false, false},
-	{"00:17:3e:00:00:01", false, false, false, false, false},
-	{"01:16:3e:00:00:01", true, false, false, false, false},
-	{"ff:ff:ff:ff:ff:fe", true, false, false, true, false},
-	{"00:00:00:00:00:01", false, false, false, false, false},
+    {"00:16:3e:00:00:01", false, false, false, false, true},
+    {"00:00:00:00:00:00", false, false, true, false, false},
+    {"ff:ff:ff:ff:ff:ff", true, true, false, true, false},
+    {"01:00:5e:00:00:fb", true, false, false, false, false},
+    {"02:00:00:00:00:01", false, false, false, true, false},
+    {"33:33:00:00:00:01", true, false, false, true, false},
+    {"00:16:3f:00:00:01", false, false, false, false, false},
+    {"00:17:3e:00:00:01", false, false, false, false, false},
+    {"01:16:3e:00:00:01", true, false, false, false, false},
+    {"ff:ff:ff:ff:ff:fe", true, false, false, true, false},
+    {"00:00:00:00:00:01", false, false, false, false, false},
 };
 
 static void test_classify(void **state)
@@ -250,9 +250,9 @@ static void test_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strict),	 cmocka_unit_test(test_xl),
-		cmocka_unit_test(test_format),	 cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_cmp),	 cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_strict), cmocka_unit_test(test_xl),
+	    cmocka_unit_test(test_format), cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_cmp),	   cmocka_unit_test(test_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,8 +127,8 @@ int xp_mac_parse_xl(const char *s, struct xp_mac *out, size_t *errpos)
 
 char *xp_mac_format(const struct xp_mac *m, char buf[XP_MAC_STRLEN + 1])
 {
-	snprintf(buf, XP_MAC_STRLEN + 1, "%02x:%02x:%02x:%02x:%02x:%02x", m->b[0], m->b[1],
-		 m->b[2], m->b[3], m->b[4], m->b[5]);
+	snprintf(buf, XP_MAC_STRLEN + 1, "%02x:%02x:%02x:%02x:%02x:%02x", m->b[0], m->b[1], m->b[2],
+		 m->b[3], m->b[4], m->b[5]);
 	return buf;
 }
 

@@ -28,87 +28,89 @@ enum kind {
 	K_DEVID,
 	K_MTU,
 	K_NETDEV, /* deprecated alias of gatewaydev */
-	K_ACCEL, /* accepted by xl, ignored with a complaint */
-	K_VLAN, /* string, Xen 4.19+ */
+	K_ACCEL,  /* accepted by xl, ignored with a complaint */
+	K_VLAN,	  /* string, Xen 4.19+ */
 };
 
 struct key {
 	const char *name;
 	enum kind kind;
 	size_t off; /* of the char * field, for K_STR / K_NETDEV / K_VLAN */
-	int slot; /* keys that set the same field share a slot (duplicate detection) */
 };
 
-#define STR(k, f) {k, K_STR, offsetof(struct xp_vif, f), 0}
+#define STR(k, f)                                                                                  \
+	{                                                                                          \
+		k, K_STR, offsetof(struct xp_vif, f)                                               \
+	}
 
-/* Canonical order: xp_vif_format writes the keys in this order. Slots are assigned at
- * run time from the field offset / kind, see key_slot(). */
+/* Canonical order: xp_vif_format writes the keys in this order. Keys that fill the same
+ * field share a duplicate-detection slot, see key_slot(). */
 static const struct key keys[] = {
-	{"mac", K_MAC, 0, 0},
-	STR("bridge", bridge),
-	{"type", K_TYPE, 0, 0},
-	STR("model", model),
-	STR("vifname", ifname),
-	STR("script", script),
-	STR("ip", ip),
-	STR("gatewaydev", gatewaydev),
-	STR("backend", backend_domname),
-	{"rate", K_RATE, 0, 0},
-	{"devid", K_DEVID, 0, 0},
-	{"mtu", K_MTU, 0, 0},
-	{"vlan", K_VLAN, offsetof(struct xp_vif, vlan), 0},
-	STR("forwarddev", coloft_forwarddev),
-	STR("colo_sock_mirror_id", colo_sock_mirror_id),
-	STR("colo_sock_mirror_ip", colo_sock_mirror_ip),
-	STR("colo_sock_mirror_port", colo_sock_mirror_port),
-	STR("colo_sock_compare_pri_in_id", colo_sock_compare_pri_in_id),
-	STR("colo_sock_compare_pri_in_ip", colo_sock_compare_pri_in_ip),
-	STR("colo_sock_compare_pri_in_port", colo_sock_compare_pri_in_port),
-	STR("colo_sock_compare_sec_in_id", colo_sock_compare_sec_in_id),
-	STR("colo_sock_compare_sec_in_ip", colo_sock_compare_sec_in_ip),
-	STR("colo_sock_compare_sec_in_port", colo_sock_compare_sec_in_port),
-	STR("colo_sock_compare_notify_id", colo_sock_compare_notify_id),
-	STR("colo_sock_compare_notify_ip", colo_sock_compare_notify_ip),
-	STR("colo_sock_compare_notify_port", colo_sock_compare_notify_port),
-	STR("colo_sock_redirector0_id", colo_sock_redirector0_id),
-	STR("colo_sock_redirector0_ip", colo_sock_redirector0_ip),
-	STR("colo_sock_redirector0_port", colo_sock_redirector0_port),
-	STR("colo_sock_redirector1_id", colo_sock_redirector1_id),
-	STR("colo_sock_redirector1_ip", colo_sock_redirector1_ip),
-	STR("colo_sock_redirector1_port", colo_sock_redirector1_port),
-	STR("colo_sock_redirector2_id", colo_sock_redirector2_id),
-	STR("colo_sock_redirector2_ip", colo_sock_redirector2_ip),
-	STR("colo_sock_redirector2_port", colo_sock_redirector2_port),
-	STR("colo_filter_mirror_queue", colo_filter_mirror_queue),
-	STR("colo_filter_mirror_outdev", colo_filter_mirror_outdev),
-	STR("colo_filter_redirector0_queue", colo_filter_redirector0_queue),
-	STR("colo_filter_redirector0_indev", colo_filter_redirector0_indev),
-	STR("colo_filter_redirector0_outdev", colo_filter_redirector0_outdev),
-	STR("colo_filter_redirector1_queue", colo_filter_redirector1_queue),
-	STR("colo_filter_redirector1_indev", colo_filter_redirector1_indev),
-	STR("colo_filter_redirector1_outdev", colo_filter_redirector1_outdev),
-	STR("colo_compare_pri_in", colo_compare_pri_in),
-	STR("colo_compare_sec_in", colo_compare_sec_in),
-	STR("colo_compare_out", colo_compare_out),
-	STR("colo_compare_notify_dev", colo_compare_notify_dev),
-	STR("colo_sock_sec_redirector0_id", colo_sock_sec_redirector0_id),
-	STR("colo_sock_sec_redirector0_ip", colo_sock_sec_redirector0_ip),
-	STR("colo_sock_sec_redirector0_port", colo_sock_sec_redirector0_port),
-	STR("colo_sock_sec_redirector1_id", colo_sock_sec_redirector1_id),
-	STR("colo_sock_sec_redirector1_ip", colo_sock_sec_redirector1_ip),
-	STR("colo_sock_sec_redirector1_port", colo_sock_sec_redirector1_port),
-	STR("colo_filter_sec_redirector0_queue", colo_filter_sec_redirector0_queue),
-	STR("colo_filter_sec_redirector0_indev", colo_filter_sec_redirector0_indev),
-	STR("colo_filter_sec_redirector0_outdev", colo_filter_sec_redirector0_outdev),
-	STR("colo_filter_sec_redirector1_queue", colo_filter_sec_redirector1_queue),
-	STR("colo_filter_sec_redirector1_indev", colo_filter_sec_redirector1_indev),
-	STR("colo_filter_sec_redirector1_outdev", colo_filter_sec_redirector1_outdev),
-	STR("colo_filter_sec_rewriter0_queue", colo_filter_sec_rewriter0_queue),
-	STR("colo_checkpoint_host", colo_checkpoint_host),
-	STR("colo_checkpoint_port", colo_checkpoint_port),
-	/* Not written by the formatter: */
-	{"netdev", K_NETDEV, offsetof(struct xp_vif, gatewaydev), 0},
-	{"accel", K_ACCEL, 0, 0},
+    {"mac", K_MAC, 0},
+    STR("bridge", bridge),
+    {"type", K_TYPE, 0},
+    STR("model", model),
+    STR("vifname", ifname),
+    STR("script", script),
+    STR("ip", ip),
+    STR("gatewaydev", gatewaydev),
+    STR("backend", backend_domname),
+    {"rate", K_RATE, 0},
+    {"devid", K_DEVID, 0},
+    {"mtu", K_MTU, 0},
+    {"vlan", K_VLAN, offsetof(struct xp_vif, vlan)},
+    STR("forwarddev", coloft_forwarddev),
+    STR("colo_sock_mirror_id", colo_sock_mirror_id),
+    STR("colo_sock_mirror_ip", colo_sock_mirror_ip),
+    STR("colo_sock_mirror_port", colo_sock_mirror_port),
+    STR("colo_sock_compare_pri_in_id", colo_sock_compare_pri_in_id),
+    STR("colo_sock_compare_pri_in_ip", colo_sock_compare_pri_in_ip),
+    STR("colo_sock_compare_pri_in_port", colo_sock_compare_pri_in_port),
+    STR("colo_sock_compare_sec_in_id", colo_sock_compare_sec_in_id),
+    STR("colo_sock_compare_sec_in_ip", colo_sock_compare_sec_in_ip),
+    STR("colo_sock_compare_sec_in_port", colo_sock_compare_sec_in_port),
+    STR("colo_sock_compare_notify_id", colo_sock_compare_notify_id),
+    STR("colo_sock_compare_notify_ip", colo_sock_compare_notify_ip),
+    STR("colo_sock_compare_notify_port", colo_sock_compare_notify_port),
+    STR("colo_sock_redirector0_id", colo_sock_redirector0_id),
+    STR("colo_sock_redirector0_ip", colo_sock_redirector0_ip),
+    STR("colo_sock_redirector0_port", colo_sock_redirector0_port),
+    STR("colo_sock_redirector1_id", colo_sock_redirector1_id),
+    STR("colo_sock_redirector1_ip", colo_sock_redirector1_ip),
+    STR("colo_sock_redirector1_port", colo_sock_redirector1_port),
+    STR("colo_sock_redirector2_id", colo_sock_redirector2_id),
+    STR("colo_sock_redirector2_ip", colo_sock_redirector2_ip),
+    STR("colo_sock_redirector2_port", colo_sock_redirector2_port),
+    STR("colo_filter_mirror_queue", colo_filter_mirror_queue),
+    STR("colo_filter_mirror_outdev", colo_filter_mirror_outdev),
+    STR("colo_filter_redirector0_queue", colo_filter_redirector0_queue),
+    STR("colo_filter_redirector0_indev", colo_filter_redirector0_indev),
+    STR("colo_filter_redirector0_outdev", colo_filter_redirector0_outdev),
+    STR("colo_filter_redirector1_queue", colo_filter_redirector1_queue),
+    STR("colo_filter_redirector1_indev", colo_filter_redirector1_indev),
+    STR("colo_filter_redirector1_outdev", colo_filter_redirector1_outdev),
+    STR("colo_compare_pri_in", colo_compare_pri_in),
+    STR("colo_compare_sec_in", colo_compare_sec_in),
+    STR("colo_compare_out", colo_compare_out),
+    STR("colo_compare_notify_dev", colo_compare_notify_dev),
+    STR("colo_sock_sec_redirector0_id", colo_sock_sec_redirector0_id),
+    STR("colo_sock_sec_redirector0_ip", colo_sock_sec_redirector0_ip),
+    STR("colo_sock_sec_redirector0_port", colo_sock_sec_redirector0_port),
+    STR("colo_sock_sec_redirector1_id", colo_sock_sec_redirector1_id),
+    STR("colo_sock_sec_redirector1_ip", colo_sock_sec_redirector1_ip),
+    STR("colo_sock_sec_redirector1_port", colo_sock_sec_redirector1_port),
+    STR("colo_filter_sec_redirector0_queue", colo_filter_sec_redirector0_queue),
+    STR("colo_filter_sec_redirector0_indev", colo_filter_sec_redirector0_indev),
+    STR("colo_filter_sec_redirector0_outdev", colo_filter_sec_redirector0_outdev),
+    STR("colo_filter_sec_redirector1_queue", colo_filter_sec_redirector1_queue),
+    STR("colo_filter_sec_redirector1_indev", colo_filter_sec_redirector1_indev),
+    STR("colo_filter_sec_redirector1_outdev", colo_filter_sec_redirector1_outdev),
+    STR("colo_filter_sec_rewriter0_queue", colo_filter_sec_rewriter0_queue),
+    STR("colo_checkpoint_host", colo_checkpoint_host),
+    STR("colo_checkpoint_port", colo_checkpoint_port),
+    /* Not written by the formatter: */
+    {"netdev", K_NETDEV, offsetof(struct xp_vif, gatewaydev)},
+    {"accel", K_ACCEL, 0},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -168,9 +170,8 @@ bool xp_vif_equal(const struct xp_vif *a, const struct xp_vif *b)
 		if (!x != !y || (x && strcmp(x, y) != 0))
 			return false;
 	}
-	return a->backend_domid == b->backend_domid && a->devid == b->devid &&
-	       a->mtu == b->mtu && xp_mac_cmp(&a->mac, &b->mac) == 0 &&
-	       a->nictype == b->nictype &&
+	return a->backend_domid == b->backend_domid && a->devid == b->devid && a->mtu == b->mtu &&
+	       xp_mac_cmp(&a->mac, &b->mac) == 0 && a->nictype == b->nictype &&
 	       a->rate_bytes_per_interval == b->rate_bytes_per_interval &&
 	       a->rate_interval_usecs == b->rate_interval_usecs && a->trusted == b->trusted;
 }
@@ -320,9 +321,8 @@ int xp_vif_format_rate(uint64_t bytes_per_interval, uint32_t interval_usecs, str
 		uint64_t mult; /* bytes per second per count */
 		bool bits;
 	} units[] = {
-		{"GB", 1000000000, false}, {"MB", 1000000, false},  {"KB", 1000, false},
-		{"B", 1, false},	   {"Gb", 1000000000, true}, {"Mb", 1000000, true},
-		{"Kb", 1000, true},
+	    {"GB", 1000000000, false}, {"MB", 1000000, false}, {"KB", 1000, false}, {"B", 1, false},
+	    {"Gb", 1000000000, true},  {"Mb", 1000000, true},  {"Kb", 1000, true},
 	};
 	const uint64_t b = bytes_per_interval, i = interval_usecs;
 	if (i == 0)
@@ -378,7 +378,7 @@ struct ctx {
 
 static void diag(struct ctx *c, enum xp_severity sev, size_t pos, const char *code,
 		 const char *text, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
+    __attribute__((format(printf, 7, 8)));
 
 static void diag(struct ctx *c, enum xp_severity sev, size_t pos, const char *code,
 		 const char *text, const char *hint, const char *fmt, ...)
@@ -487,11 +487,10 @@ static void handle_value(struct ctx *c, const struct key *k, const char *value, 
 		size_t n = strlen(value);
 		if (n && (value[n - 1] == ' ' || value[n - 1] == '\t'))
 			diag(c, XP_SEV_WARNING, vpos, "trailing-space", value, NULL,
-			     "value of '%s' ends in blanks, which xl keeps as part of it",
-			     k->name);
+			     "value of '%s' ends in blanks, which xl keeps as part of it", k->name);
 		if (k->kind == K_NETDEV)
-			diag(c, XP_SEV_WARNING, vpos - 7, "deprecated", "netdev", "use gatewaydev=",
-			     "'netdev' is a deprecated alias of 'gatewaydev'");
+			diag(c, XP_SEV_WARNING, vpos - 7, "deprecated", "netdev",
+			     "use gatewaydev=", "'netdev' is a deprecated alias of 'gatewaydev'");
 		if (k->kind == K_VLAN)
 			diag(c, XP_SEV_WARNING, vpos - 5, "newer-xen", "vlan", NULL,
 			     "'vlan' needs Xen 4.19 or later; older xl ignore it");
@@ -550,8 +549,7 @@ static void handle_value(struct ctx *c, const struct key *k, const char *value, 
 		uint32_t us;
 		if (xp_vif_parse_rate_ex(value, &bpi, &us, &why, &epos) < 0) {
 			diag(c, XP_SEV_ERROR, vpos + epos, "bad-rate", value,
-			     "write RATE/s[@INTERVAL], e.g. 10Mb/s or 1MB/s@20ms",
-			     "%s", why);
+			     "write RATE/s[@INTERVAL], e.g. 10Mb/s or 1MB/s@20ms", "%s", why);
 			return;
 		}
 		v->rate_bytes_per_interval = bpi;
@@ -606,7 +604,8 @@ static void handle_token(struct ctx *c, const char *tok, size_t pos)
 			     "empty vif setting; xl ignores it");
 		else
 			diag(c, XP_SEV_WARNING, pos, "unknown-key", tok,
-			     known || best ? hint : NULL, "unknown vif setting '%.*s'; xl ignores it",
+			     known || best ? hint : NULL,
+			     "unknown vif setting '%.*s'; xl ignores it",
 			     (int)(nlen > 64 ? 64 : nlen), tok);
 		return;
 	}
@@ -627,8 +626,8 @@ int xp_vif_parse_at(const char *spec, struct xp_vif *out, struct xp_diags *diags
 	struct ctx c = {.v = out, .diags = diags, .file = file, .line = line, .col = col};
 	size_t len = strnlen(spec, XP_VIF_SPEC_MAX + 1);
 	if (len > XP_VIF_SPEC_MAX) {
-		diag(&c, XP_SEV_ERROR, 0, "too-long", NULL, NULL,
-		     "vif spec longer than %d bytes", XP_VIF_SPEC_MAX);
+		diag(&c, XP_SEV_ERROR, 0, "too-long", NULL, NULL, "vif spec longer than %d bytes",
+		     XP_VIF_SPEC_MAX);
 		return c.oom ? c.oom : -E2BIG;
 	}
 	char *buf = malloc(len + 1);
@@ -689,8 +688,8 @@ int xp_vif_format(const struct xp_vif *v, struct xp_buf *out)
 		return -EINVAL;
 	for (size_t i = 0; i < NKEYS; i++) {
 		const char *s = keys[i].kind == K_STR || keys[i].kind == K_VLAN
-					? *cstr_field(v, keys[i].off)
-					: NULL;
+				    ? *cstr_field(v, keys[i].off)
+				    : NULL;
 		if (s && strchr(s, ','))
 			return -EINVAL;
 	}
@@ -832,7 +831,7 @@ int xp_vif_to_json(const struct xp_vif *v, struct xp_buf *out)
 	json_opt_str(out, &first, "script", v->script);
 	if (v->nictype != XP_NIC_TYPE_UNKNOWN) {
 		json_key(out, &first, "nictype");
-		json_str(out, v->nictype == XP_NIC_TYPE_VIF	      ? "vif"
+		json_str(out, v->nictype == XP_NIC_TYPE_VIF	    ? "vif"
 			      : v->nictype == XP_NIC_TYPE_VIF_IOEMU ? "vif_ioemu"
 								    : "unknown");
 	}
