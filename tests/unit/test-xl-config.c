@@ -1,0 +1,504 @@
+/*
+ * test-xl-config.c - unit tests of the xl config language: lexer and parser errors
+ * (each with its code, line and column), effective values, typed access, the writer,
+ * in-place edits and the canonical layout. Xen's own parser is compared separately
+ * (tests/oracle/test-config-oracle.c).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "xenprov/xl-config.h"
+#include "xenprov/xl-lint.h"
+
+static struct xp_cfg *parse_ok(const char *text)
+{
+	struct xp_cfg *cfg = NULL;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	int r = xp_cfg_parse(text, strlen(text), "t.cfg", &d, &cfg);
+	if (r != 0) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "%u:%u: %s\n", d.v[i].line, d.v[i].col, d.v[i].msg);
+	}
+	assert_int_equal(r, 0);
+	assert_non_null(cfg);
+	xp_diags_release(&d);
+	return cfg;
+}
+
+/* ---- errors: every input Xen rejects, with the code, line and column we report ---- */
+
+struct err_case {
+	const char *text;
+	const char *code;
+	unsigned line, col;
+};
+
+static const struct err_case err_cases[] = {
+	{"name = foo\n", "bare-word", 1, 8},
+	{"bootargs = vif[0]\n", "python", 1, 12},
+	{"memory = 128 + 64\n", "python", 1, 14},
+	{"Name = \"x\"\n", "uppercase", 1, 1},
+	{"on-crash = \"destroy\"\n", "python", 1, 3},
+	{"memory = -1\n", "number", 1, 10},
+	{"memory = 1.5\n", "number", 1, 11},
+	{"x = \"a\\x41\"\n", "escape", 1, 7},
+	{"x = \"a\\0\"\n", "escape", 1, 7},
+	{"x = \"a\\q\"\n", "escape", 1, 7},
+	{"a = 1\r\nb = 2\r\n", "crlf", 1, 6},
+	{"a = 1\n# last", "comment-at-eof", 2, 1},
+	{"x = \"abc\n", "unterminated-string", 1, 5},
+	{"x = 'abc\\\n'\n", "unterminated-string", 1, 5},
+	{"x = [ 1, 2\n", "syntax", 1, 5},
+	{"x = [ , ]\n", "syntax", 1, 7},
+	{"x = [ 1 2 ]\n", "syntax", 1, 9},
+	{"x = 1 2\n", "syntax", 1, 7},
+	{"x 1\n", "syntax", 1, 3},
+	{"= 1\n", "syntax", 1, 1},
+	{"x =\n", "syntax", 1, 4},
+	{"x = ]\n", "syntax", 1, 5},
+	{"import os\n", "python", 1, 1},
+	{"x = \"a\"\nx += [ 1 ]\n", "append-type", 2, 3},
+	{"x = [ 1 ]\nx += \"a\"\n", "append-type", 2, 3},
+	{"x = 1; y = 2 z\n", "syntax", 1, 14},
+	{"x = \"a\0b\"\n", "nul", 1, 7},
+	{"x = 1\n\1 = 2\n", "lexical", 2, 1},
+	{"x = \"caf\xc3\xa9\"\ny = caf\xc3\xa9\n", "lexical", 2, 8},
+};
+
+static void test_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+		const struct err_case *c = &err_cases[i];
+		size_t len = strlen(c->text);
+		if (strstr(c->code, "nul"))
+			len = 10; /* the case with an embedded NUL */
+		struct xp_diags d;
+		xp_diags_init(&d);
+		struct xp_cfg *cfg = NULL;
+		int r = xp_cfg_parse(c->text, len, "t.cfg", &d, &cfg);
+		if (r != -EBADMSG)
+			fail_msg("case %zu (%s): expected -EBADMSG, got %d", i, c->code, r);
+		assert_true(xp_cfg_has_errors(cfg));
+		const struct xp_diag *first = NULL;
+		for (size_t k = 0; k < d.n; k++)
+			if (d.v[k].severity == XP_SEV_ERROR) {
+				first = &d.v[k];
+				break;
+			}
+		if (!first)
+			fail_msg("case %zu: no error diagnostic", i);
+		if (strcmp(first->code, c->code) != 0 || first->line != c->line ||
+		    first->col != c->col)
+			fail_msg("case %zu: expected %s at %u:%u, got %s at %u:%u (%s)", i, c->code,
+				 c->line, c->col, first->code, first->line, first->col, first->msg);
+		assert_string_equal(first->file, "t.cfg");
+		xp_cfg_free(cfg);
+		xp_diags_release(&d);
+	}
+}
+
+static void test_all_errors_reported(void **state)
+{
+	(void)state;
+	const char *text = "a = foo\nb = 1\nc = Bar\nd = [ 1 2 ]\ne = \"ok\"\nf = -3\n";
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_cfg *cfg;
+	assert_int_equal(xp_cfg_parse(text, strlen(text), NULL, &d, &cfg), -EBADMSG);
+	unsigned lines[8] = {0};
+	size_t n = 0;
+	for (size_t k = 0; k < d.n && n < 8; k++)
+		if (d.v[k].severity == XP_SEV_ERROR)
+			lines[n++] = d.v[k].line;
+	assert_int_equal(n, 4);
+	assert_int_equal(lines[0], 1);
+	assert_int_equal(lines[1], 3);
+	assert_int_equal(lines[2], 4);
+	assert_int_equal(lines[3], 6);
+	/* what could be read is still there */
+	long v;
+	assert_int_equal(xp_cfg_get_long(cfg, "b", &v), 0);
+	assert_int_equal(v, 1);
+	xp_cfg_free(cfg);
+	xp_diags_release(&d);
+}
+
+static void test_accepted_oddities(void **state)
+{
+	(void)state;
+	/* what Xen accepts, however odd */
+	const char *ok[] = {
+		"",
+		"\n\n;;\n",
+		"x = 1",                        /* no final newline */
+		"x = 1;",                       /* ; at end of file */
+		"x = [\n 1,\n # c\n 2,\n\n]\n", /* newlines, comments, trailing comma */
+		"x = [ [ 1, [ ] ], \"a\" ]\n",  /* nested and empty */
+		"x=1;y=2 # c\n",
+		"x = 0xx\n", /* a number token, not a valid number */
+		"x = \"a\\012b\"\n", /* an "octal" escape xl drops */
+		"x = 1\nX",          /* a stray last byte, ignored */
+		"a.b_c9 = 'x'\n",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct xp_cfg *cfg = NULL;
+		int r = xp_cfg_parse(ok[i], strlen(ok[i]), NULL, NULL, &cfg);
+		if (r != 0)
+			fail_msg("case %zu should parse", i);
+		xp_cfg_free(cfg);
+	}
+}
+
+/* ---- values ------------------------------------------------------------------------ */
+
+static void test_values(void **state)
+{
+	(void)state;
+	struct xp_cfg *cfg = parse_ok("memory = 512\n"
+				      "oct = 010\n"
+				      "hex = 0x10\n"
+				      "bad = 08\n"
+				      "s = 'it\\'s \"q\" \\\\ \\t\\n'\n"
+				      "num_str = \"42\"\n"
+				      "l = [ 'a', 1, [ 'b' ] ]\n"
+				      "memory = 1024\n"
+				      "extra = 'a'\n"
+				      "extra += ' b'\n"
+				      "l2 = [ 1 ]\n"
+				      "l2 += [ 2, 3 ]\n"
+				      "n += 5\n"
+				      "cat = 1\n"
+				      "cat += 2\n"
+				      "big = 99999999999999999999\n");
+	long v;
+	const char *s;
+	const struct xp_cfg_value *l;
+	assert_int_equal(xp_cfg_get_long(cfg, "memory", &v), 0);
+	assert_int_equal(v, 1024); /* last wins */
+	assert_int_equal(xp_cfg_assignments(cfg, "memory"), 2);
+	assert_int_equal(xp_cfg_line_of(cfg, "memory"), 8);
+	assert_int_equal(xp_cfg_get_long(cfg, "oct", &v), 0);
+	assert_int_equal(v, 8);
+	assert_int_equal(xp_cfg_get_long(cfg, "hex", &v), 0);
+	assert_int_equal(v, 16);
+	assert_int_equal(xp_cfg_get_long(cfg, "bad", &v), -EINVAL);
+	assert_int_equal(xp_cfg_get_long(cfg, "big", &v), -ERANGE);
+	assert_int_equal(xp_cfg_get_string(cfg, "s", &s), 0);
+	assert_string_equal(s, "it's \"q\" \\ \t\n");
+	assert_int_equal(xp_cfg_get_long(cfg, "num_str", &v), 0); /* xl reads strings too */
+	assert_int_equal(v, 42);
+	assert_int_equal(xp_cfg_get_string(cfg, "memory", &s), 0);
+	assert_string_equal(s, "1024");
+	assert_int_equal(xp_cfg_get_list(cfg, "l", &l), 0);
+	assert_int_equal(xp_cfg_value_len(l), 3);
+	assert_int_equal(xp_cfg_value_type(xp_cfg_value_item(l, 1)), XP_CFG_NUMBER);
+	assert_int_equal(xp_cfg_value_type(xp_cfg_value_item(l, 2)), XP_CFG_LIST);
+	assert_null(xp_cfg_value_item(l, 3));
+	assert_int_equal(xp_cfg_get_string(cfg, "l", &s), -EINVAL);
+	assert_int_equal(xp_cfg_get_list(cfg, "memory", &l), -EINVAL);
+	assert_int_equal(xp_cfg_get_string(cfg, "absent", &s), -ENOENT);
+	assert_int_equal(xp_cfg_get_string(cfg, "extra", &s), 0);
+	assert_string_equal(s, "a b");
+	assert_true(xp_cfg_was_appended(cfg, "extra"));
+	assert_int_equal(xp_cfg_get_list(cfg, "l2", &l), 0);
+	assert_int_equal(xp_cfg_value_len(l), 3);
+	assert_string_equal(xp_cfg_value_str(xp_cfg_value_item(l, 2)), "3");
+	/* xl: "can't use += with numbers", even without an earlier value */
+	assert_int_equal(xp_cfg_get_long(cfg, "n", &v), -EINVAL);
+	assert_int_equal(xp_cfg_get_long(cfg, "cat", &v), -EINVAL);
+	assert_int_equal(xp_cfg_get_string(cfg, "cat", &s), 0);
+	assert_string_equal(s, "12");
+	assert_int_equal(xp_cfg_value_type(xp_cfg_lookup(cfg, "cat")), XP_CFG_STRING);
+	bool b;
+	assert_int_equal(xp_cfg_get_bool(cfg, "hex", &b), 0);
+	assert_true(b);
+	/* order of first appearance */
+	assert_string_equal(xp_cfg_name_at(cfg, 0), "memory");
+	assert_string_equal(xp_cfg_name_at(cfg, 1), "oct");
+	xp_cfg_free(cfg);
+}
+
+static void test_dropped_escape_warns(void **state)
+{
+	(void)state;
+	const char *text = "x = \"a\\012b\"\n";
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_cfg *cfg;
+	assert_int_equal(xp_cfg_parse(text, strlen(text), NULL, &d, &cfg), 0);
+	const char *s;
+	assert_int_equal(xp_cfg_get_string(cfg, "x", &s), 0);
+	assert_string_equal(s, "ab"); /* what xl reads: the escape and "12" vanish */
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].severity, XP_SEV_WARNING);
+	assert_string_equal(d.v[0].code, "escape-dropped");
+	xp_cfg_free(cfg);
+	xp_diags_release(&d);
+}
+
+/* ---- writer ------------------------------------------------------------------------ */
+
+static void test_quote_roundtrip(void **state)
+{
+	(void)state;
+	const char *samples[] = {"", "plain", "with \"double\"", "with 'single'",
+				 "both ' and \"", "back\\slash", "new\nline\r\t\a\b\f\v",
+				 "caf\xc3\xa9 \xe2\x82\xac", "\x01\x1b[0m\x7f\xff", "#not a comment",
+				 "a,b=c;d"};
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		struct xp_buf b = XP_BUF_INIT;
+		xp_buf_adds(&b, "v = ");
+		assert_int_equal(xp_cfg_quote(&b, samples[i], strlen(samples[i])), 0);
+		xp_buf_addc(&b, '\n');
+		struct xp_cfg *cfg = parse_ok(xp_buf_str(&b));
+		const char *s;
+		assert_int_equal(xp_cfg_get_string(cfg, "v", &s), 0);
+		assert_string_equal(s, samples[i]);
+		xp_cfg_free(cfg);
+		xp_buf_release(&b);
+	}
+	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(xp_cfg_quote(&b, "a\0b", 3), -EINVAL);
+	xp_buf_release(&b);
+	/* quote choice */
+	xp_cfg_quote(&b, "say \"hi\"", 8);
+	assert_string_equal(xp_buf_str(&b), "'say \"hi\"'");
+	xp_buf_release(&b);
+}
+
+static void test_parse_value(void **state)
+{
+	(void)state;
+	char *c = NULL;
+	assert_int_equal(xp_cfg_parse_value("512", &c), 0);
+	assert_string_equal(c, "512");
+	free(c);
+	assert_int_equal(xp_cfg_parse_value("'x'", &c), 0);
+	assert_string_equal(c, "\"x\"");
+	free(c);
+	assert_int_equal(xp_cfg_parse_value("[1,'a',[ ]]", &c), 0);
+	assert_string_equal(c, "[ 1, \"a\", [] ]");
+	free(c);
+	assert_int_equal(xp_cfg_parse_value("web01", &c), -EBADMSG);
+	assert_int_equal(xp_cfg_parse_value("1\ny = 2", &c), -EBADMSG);
+	assert_int_equal(xp_cfg_parse_value("/boot/vmlinuz", &c), -EBADMSG);
+}
+
+/* ---- edits ------------------------------------------------------------------------- */
+
+static void expect_text(struct xp_cfg *cfg, const char *want)
+{
+	size_t len;
+	const char *t = xp_cfg_text(cfg, &len);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(t, want, len);
+}
+
+static void test_set(void **state)
+{
+	(void)state;
+	struct xp_cfg *cfg = parse_ok("# top\n"
+				      "name = 'a'   # the name\n"
+				      "memory = 128\n"
+				      "  extra = 'x'; extra += 'y'  # c\n"
+				      "disk = [ 'a',\n  'b' ]\n"
+				      "tail = 1");
+	assert_int_equal(xp_cfg_set(cfg, "memory", "512"), 0);
+	assert_int_equal(xp_cfg_set(cfg, "name", "\"b\""), 0);
+	assert_int_equal(xp_cfg_set(cfg, "extra", "'z'"), 0);
+	assert_int_equal(xp_cfg_set(cfg, "disk", "['c']"), 0);
+	assert_int_equal(xp_cfg_set(cfg, "vcpus", "2"), 0);
+	expect_text(cfg, "# top\n"
+			 "name = \"b\"   # the name\n"
+			 "memory = 512\n"
+			 "  extra = 'x'; extra = \"z\"  # c\n"
+			 "disk = [ \"c\" ]\n"
+			 "tail = 1\n"
+			 "vcpus = 2\n");
+	const char *s;
+	assert_int_equal(xp_cfg_get_string(cfg, "extra", &s), 0);
+	assert_string_equal(s, "z");
+	assert_int_equal(xp_cfg_set(cfg, "Bad", "1"), -EINVAL);
+	assert_int_equal(xp_cfg_set(cfg, "x", "bare"), -EBADMSG);
+	xp_cfg_free(cfg);
+}
+
+static void test_unset(void **state)
+{
+	(void)state;
+	struct xp_cfg *cfg = parse_ok("a = 1\n"
+				      "b = 2 # about b\n"
+				      "c = 3; b = 4\n"
+				      "d = [\n 1,\n]\n"
+				      "b += 5; e = 6\n"
+				      "f = 7\n");
+	assert_int_equal(xp_cfg_unset(cfg, "b"), 0);
+	expect_text(cfg, "a = 1\n"
+			 "c = 3;\n"
+			 "d = [\n 1,\n]\n"
+			 "e = 6\n"
+			 "f = 7\n");
+	assert_int_equal(xp_cfg_unset(cfg, "d"), 0);
+	assert_int_equal(xp_cfg_unset(cfg, "d"), -ENOENT);
+	expect_text(cfg, "a = 1\nc = 3;\ne = 6\nf = 7\n");
+	xp_cfg_free(cfg);
+}
+
+static void test_edit_refuses_broken(void **state)
+{
+	(void)state;
+	struct xp_cfg *cfg;
+	assert_int_equal(xp_cfg_parse("a = b\n", 6, NULL, NULL, &cfg), -EBADMSG);
+	assert_int_equal(xp_cfg_set(cfg, "c", "1"), -EBADMSG);
+	assert_int_equal(xp_cfg_unset(cfg, "a"), -EBADMSG);
+	xp_cfg_free(cfg);
+}
+
+static void test_set_after_stray_byte(void **state)
+{
+	(void)state;
+	struct xp_cfg *cfg = parse_ok("a = 1\n\\");
+	assert_int_equal(xp_cfg_set(cfg, "b", "2"), 0);
+	expect_text(cfg, "a = 1\nb = 2\n");
+	xp_cfg_free(cfg);
+}
+
+/* ---- fmt --------------------------------------------------------------------------- */
+
+static void expect_fmt(const char *in, unsigned flags, const char *want)
+{
+	struct xp_cfg *cfg = NULL;
+	xp_cfg_parse(in, strlen(in), NULL, NULL, &cfg);
+	assert_non_null(cfg);
+	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(xp_cfg_format(cfg, flags, &b), 0);
+	if (strcmp(xp_buf_str(&b), want) != 0)
+		fail_msg("fmt gave:\n%s\nwanted:\n%s", xp_buf_str(&b), want);
+	xp_buf_release(&b);
+	xp_cfg_free(cfg);
+}
+
+static void test_fmt(void **state)
+{
+	(void)state;
+	expect_fmt("\n\n# head\nname='x'  ;memory=512 # mem\n\n\n\nvif=['a' ,\n'b']\n\n",
+		   0,
+		   "# head\nname = \"x\"\nmemory = 512 # mem\n\nvif = [ \"a\", \"b\" ]\n");
+	expect_fmt("disk = [ 'phy:/dev/vg0/a-long-volume-name,xvda,w', "
+		   "'phy:/dev/vg0/another-long-volume,xvdb,w' ]\n",
+		   0,
+		   "disk = [\n    \"phy:/dev/vg0/a-long-volume-name,xvda,w\",\n"
+		   "    \"phy:/dev/vg0/another-long-volume,xvdb,w\",\n]\n");
+	expect_fmt("disk = [ 'a', # first\n  # lone\n 'b' ]\n", 0,
+		   "disk = [\n    \"a\", # first\n    # lone\n    \"b\",\n]\n");
+	expect_fmt("x = []\ny += [ [ 1 ] ]\n", 0, "x = []\ny += [ [ 1 ] ]\n");
+	expect_fmt("a = 1\r\nb = 2\r\n# end", XP_CFG_FMT_FIX, "a = 1\nb = 2\n# end\n");
+	struct xp_cfg *cfg;
+	xp_cfg_parse("a = 1\r\n", 7, NULL, NULL, &cfg);
+	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(xp_cfg_format(cfg, 0, &b), -EBADMSG);
+	xp_cfg_free(cfg);
+	xp_cfg_parse("a = b\r\n", 7, NULL, NULL, &cfg);
+	assert_int_equal(xp_cfg_format(cfg, XP_CFG_FMT_FIX, &b), -EBADMSG);
+	xp_cfg_free(cfg);
+	xp_buf_release(&b);
+}
+
+/* ---- limits ------------------------------------------------------------------------ */
+
+static void test_limits(void **state)
+{
+	(void)state;
+	struct xp_buf b = XP_BUF_INIT;
+	xp_buf_adds(&b, "x = ");
+	for (int i = 0; i < XP_CFG_MAX_DEPTH + 1; i++)
+		xp_buf_addc(&b, '[');
+	for (int i = 0; i < XP_CFG_MAX_DEPTH + 1; i++)
+		xp_buf_addc(&b, ']');
+	xp_buf_addc(&b, '\n');
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_cfg *cfg;
+	assert_int_equal(xp_cfg_parse(b.s, b.len, NULL, &d, &cfg), -EBADMSG);
+	assert_string_equal(d.v[0].code, "depth");
+	xp_cfg_free(cfg);
+	xp_diags_release(&d);
+	xp_buf_release(&b);
+	assert_int_equal(xp_cfg_parse("", (size_t)XP_CFG_MAX_SIZE + 1, NULL, NULL, &cfg), -EFBIG);
+	assert_null(cfg);
+}
+
+/* ---- lint -------------------------------------------------------------------------- */
+
+static int has_code(const struct xp_diags *d, const char *code, enum xp_severity sev)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].code && strcmp(d->v[i].code, code) == 0 && d->v[i].severity == sev)
+			return 1;
+	return 0;
+}
+
+static void test_lint(void **state)
+{
+	(void)state;
+	struct xp_cfg *cfg = parse_ok("memory = 512\nmaxmem = 256\nmemroy = 1\nmemory = 512\n"
+				      "hostname = 'x'\non_crash = 'explode'\ndisk = 'phy:/x,xvda,w'\n"
+				      "vcpus = 'two'\n");
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_cfg_lint(cfg, NULL, NULL, &d), 0);
+	assert_true(has_code(&d, "no-name", XP_SEV_WARNING));
+	assert_true(has_code(&d, "no-boot", XP_SEV_WARNING));
+	assert_true(has_code(&d, "memory-maxmem", XP_SEV_WARNING));
+	assert_true(has_code(&d, "unknown-key", XP_SEV_WARNING));
+	assert_true(has_code(&d, "duplicate-key", XP_SEV_WARNING));
+	assert_true(has_code(&d, "xm-key", XP_SEV_WARNING));
+	assert_true(has_code(&d, "bad-action", XP_SEV_ERROR));
+	assert_true(has_code(&d, "not-list", XP_SEV_WARNING));
+	assert_true(has_code(&d, "not-number", XP_SEV_ERROR));
+	for (size_t i = 0; i < d.n; i++)
+		if (strcmp(d.v[i].code, "unknown-key") == 0)
+			assert_string_equal(d.v[i].hint, "did you mean 'memory'?");
+	xp_diags_release(&d);
+	xp_cfg_free(cfg);
+
+	cfg = parse_ok("name = 'ok'\ntype = 'hvm'\nmemory = 256\n");
+	xp_diags_init(&d);
+	assert_int_equal(xp_cfg_lint(cfg, NULL, NULL, &d), 0);
+	assert_int_equal(d.n, 0);
+	xp_diags_release(&d);
+	xp_cfg_free(cfg);
+	assert_string_equal(xp_cfg_suggest_key("kernal"), "kernel");
+	assert_null(xp_cfg_suggest_key("zzzzzzzz"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_accepted_oddities),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_dropped_escape_warns),
+		cmocka_unit_test(test_quote_roundtrip),
+		cmocka_unit_test(test_parse_value),
+		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_unset),
+		cmocka_unit_test(test_edit_refuses_broken),
+		cmocka_unit_test(test_set_after_stray_byte),
+		cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_lint),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
