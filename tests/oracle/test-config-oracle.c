@@ -2,8 +2,8 @@
  * test-config-oracle.c - differential test of xenprov's xl config parser
  * (xenprov/xl-config.h) against Xen's own parser, libxlutil (Debian libxen-dev).
  *
- * For every fixture in tests/data/configs/ and for several thousand deterministic
- * mutations of them, both parsers read the same bytes and must agree on:
+ * For every fixture in tests/data/configs/ and examples/, and for several thousand
+ * deterministic mutations of them, both parsers read the same bytes and must agree on:
  *   - acceptance: xlu_cfg_readdata() returns 0 iff xp_cfg_parse() returns 0;
  *   - for accepted input, the complete set of settings and their values: strings
  *     byte-equal, numbers as text, lists with the same structure;
@@ -120,15 +120,13 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(((const struct fixture *)a)->name, ((const struct fixture *)b)->name);
 }
 
-static void load_corpus(void)
+/* Adds every *.cfg of dir to the corpus, named prefix + file name. */
+static void load_dir(const char *dir, const char *prefix)
 {
-	if (corpus.n)
-		return;
-	const char *dir = XP_TEST_DATA "/configs";
 	DIR *d = opendir(dir);
 	if (!d)
 		fail_msg("cannot open '%s': %s", dir, strerror(errno));
-	size_t cap = 0;
+	static size_t cap;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		size_t nl = strlen(de->d_name);
@@ -141,8 +139,7 @@ static void load_corpus(void)
 		}
 		struct fixture *f = &corpus.v[corpus.n++];
 		memset(f, 0, sizeof(*f));
-		f->name = strdup(de->d_name);
-		assert_non_null(f->name);
+		assert_true(asprintf(&f->name, "%s%s", prefix, de->d_name) > 0);
 
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -161,6 +158,15 @@ static void load_corpus(void)
 			fail_msg("fixture '%s' holds a NUL byte", f->name);
 	}
 	closedir(d);
+}
+
+/* The fixtures, and the shipped examples (which must read the same way too). */
+static void load_corpus(void)
+{
+	if (corpus.n)
+		return;
+	load_dir(XP_TEST_DATA "/configs", "");
+	load_dir(XP_TEST_DATA "/../../examples", "examples/");
 	qsort(corpus.v, corpus.n, sizeof(*corpus.v), cmp_names);
 }
 
