@@ -269,10 +269,9 @@ struct parse {
 	bool stop;	      /* the scanner stops after this token */
 };
 
-static int oom(struct parse *ps)
+static void oom(struct parse *ps)
 {
 	ps->oom = -ENOMEM;
-	return -ENOMEM;
 }
 
 /* Records a problem. text: the offending input, textlen bytes of it (copied), at offset
@@ -553,7 +552,8 @@ static void act(struct parse *ps, const struct rule *r, char *tok, size_t len, s
 
 	switch (r->action) {
 	case A_NONE:
-	case A_BAD_DEVTYPE:
+	case A_BAD_DEVTYPE: /* handled above */
+	case A_SYNTAX:	    /* handled by the scanner loop */
 		break;
 	case A_FORMAT:
 		set_format(ps, val, voff, false);
@@ -659,8 +659,6 @@ static void act(struct parse *ps, const struct rule *r, char *tok, size_t len, s
 			tok[--len] = '\0';
 		positional(ps, tok, off);
 		break;
-	case A_SYNTAX:
-		break; /* handled by the scanner loop */
 	}
 }
 
@@ -687,11 +685,10 @@ static void scan(struct parse *ps, const char *s, size_t len)
 				best_head = head;
 			}
 		}
-		if (!best) {
-			/* Unreachable: blanks, positional and any-byte cover every byte. */
-			fail(ps, p, NULL, "syntax", hint_syntax, "bad disk syntax");
+		/* Every byte starts a match (a newline is blank, anything else K_ANY), so
+		 * this is only a guard against an endless loop. */
+		if (!best || best_head == 0)
 			return;
-		}
 		if (best->action == A_SYNTAX) {
 			/* Only a '=' that starts no parameter gets here. libxlutil switches to
 			 * an error state that quotes the rest of the line, but at the very end
