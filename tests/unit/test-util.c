@@ -1,0 +1,227 @@
+/*
+ * test-util.c - unit tests of src/lib/util: buffer, diagnostics, bounded reads,
+ * atomic replacement (content, mode, no temp left, failure leaves the old file), locks,
+ * unified diff and edit distance.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "xenprov/util.h"
+
+static char tmpdir[4096];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/util-XXXXXX", XP_TEST_TMP);
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_buf(void **state)
+{
+	(void)state;
+	struct xp_buf b = XP_BUF_INIT;
+	assert_string_equal(xp_buf_str(&b), "");
+	for (int i = 0; i < 1000; i++)
+		xp_buf_addf(&b, "%d,", i);
+	assert_int_equal(xp_buf_error(&b), 0);
+	assert_true(strncmp(b.s, "0,1,2,", 6) == 0);
+	assert_int_equal(b.len, strlen(b.s));
+	xp_buf_truncate(&b, 2);
+	assert_string_equal(xp_buf_str(&b), "0,");
+	xp_buf_add(&b, "x\0y", 3);
+	assert_int_equal(b.len, 5);
+	char *s = xp_buf_steal(&b);
+	assert_memory_equal(s, "0,x\0y", 5);
+	assert_null(b.s);
+	free(s);
+	/* an impossible reservation sets the sticky error and keeps the content */
+	xp_buf_adds(&b, "keep");
+	assert_int_equal(xp_buf_reserve(&b, SIZE_MAX - 2), -ENOMEM);
+	xp_buf_adds(&b, "more");
+	assert_int_equal(xp_buf_error(&b), -ENOMEM);
+	assert_string_equal(xp_buf_str(&b), "keep");
+	assert_null(xp_buf_steal(&b));
+	xp_buf_release(&b);
+}
+
+static void test_diags(void **state)
+{
+	(void)state;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_diags_add(&d, XP_SEV_WARNING, "b.cfg", 3, 1, "w", NULL, NULL, "w%d", 1), 0);
+	assert_int_equal(xp_diags_add(&d, XP_SEV_ERROR, "a.cfg", 9, 2, "e", "txt", "hint", "e"), 0);
+	assert_int_equal(xp_diags_add(&d, XP_SEV_ERROR, "b.cfg", 1, 5, "e", NULL, NULL, "first"), 0);
+	xp_diags_sort(&d);
+	assert_string_equal(d.v[0].file, "a.cfg");
+	assert_string_equal(d.v[1].msg, "first");
+	assert_string_equal(d.v[2].msg, "w1");
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 2);
+	assert_string_equal(d.v[0].hint, "hint");
+	xp_diags_release(&d);
+	d.limit = 2;
+	for (int i = 0; i < 5; i++)
+		xp_diags_add(&d, XP_SEV_NOTE, NULL, 0, 0, NULL, NULL, NULL, "n");
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.dropped, 3);
+	xp_diags_release(&d);
+	assert_string_equal(xp_severity_name(XP_SEV_ERROR), "error");
+}
+
+static void path(char *out, const char *name)
+{
+	snprintf(out, 4200, "%s/%s", tmpdir, name);
+}
+
+static int count_entries(void)
+{
+	DIR *d = opendir(tmpdir);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."));
+	closedir(d);
+	return n;
+}
+
+static void test_read_file(void **state)
+{
+	(void)state;
+	char p[4200];
+	path(p, "r.txt");
+	FILE *f = fopen(p, "w");
+	fputs("hello\n", f);
+	fclose(f);
+	char *data;
+	size_t len;
+	assert_int_equal(xp_read_file(p, 100, &data, &len), 0);
+	assert_int_equal(len, 6);
+	assert_string_equal(data, "hello\n");
+	free(data);
+	assert_int_equal(xp_read_file(p, 3, &data, &len), -EFBIG);
+	assert_int_equal(xp_read_file(tmpdir, 100, &data, &len), -EISDIR);
+	path(p, "missing");
+	assert_int_equal(xp_read_file(p, 100, &data, &len), -ENOENT);
+}
+
+static void test_atomic_write(void **state)
+{
+	(void)state;
+	char p[4200];
+	path(p, "a.cfg");
+	int before = count_entries();
+	assert_int_equal(xp_write_atomic(p, "one\n", 4, 0640), 0);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	ino_t ino = st.st_ino;
+	chmod(p, 0600);
+	assert_int_equal(xp_write_atomic(p, "two\n", 4, 0644), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600); /* mode of the old file kept */
+	assert_true(st.st_ino != ino);              /* replaced by rename */
+	char *data;
+	size_t len;
+	assert_int_equal(xp_read_file(p, 100, &data, &len), 0);
+	assert_string_equal(data, "two\n");
+	free(data);
+	assert_int_equal(count_entries(), before + 1); /* no temporary file left */
+	/* a directory in the way: error, nothing changes */
+	char d[4200];
+	path(d, "dir");
+	mkdir(d, 0755);
+	assert_int_equal(xp_write_atomic(d, "x", 1, 0644), -EINVAL);
+	/* a missing directory */
+	path(d, "nodir/x.cfg");
+	assert_int_equal(xp_write_atomic(d, "x", 1, 0644), -ENOENT);
+	assert_int_equal(count_entries(), before + 2);
+}
+
+static void test_lock(void **state)
+{
+	(void)state;
+	char p[4200];
+	path(p, "l.cfg");
+	int fd = xp_lock_dir_of(p, true);
+	assert_true(fd >= 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int r = xp_lock_dir_of(p, false);
+		_exit(r == -EWOULDBLOCK ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	xp_unlock(fd);
+	fd = xp_lock_dir_of(p, false);
+	assert_true(fd >= 0);
+	xp_unlock(fd);
+}
+
+static void test_diff(void **state)
+{
+	(void)state;
+	struct xp_buf b = XP_BUF_INIT;
+	const char *a = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n";
+	const char *c = "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n11";
+	assert_int_equal(xp_diff_unified(a, strlen(a), a, strlen(a), "a", "b", &b), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(xp_diff_unified(a, strlen(a), c, strlen(c), "a/x", "b/x", &b), 0);
+	/* what diff -u prints for the same inputs */
+	assert_string_equal(xp_buf_str(&b), "--- a/x\n+++ b/x\n"
+					    "@@ -2,9 +2,10 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
+					    " 9\n 10\n+11\n\\ No newline at end of file\n");
+	xp_buf_truncate(&b, 0);
+	const char *x = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n";
+	const char *y = "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\nx\n18\n19\n20\n";
+	assert_int_equal(xp_diff_unified(x, strlen(x), y, strlen(y), "a", "b", &b), 0);
+	assert_string_equal(xp_buf_str(&b), "--- a\n+++ b\n"
+					    "@@ -1,6 +1,6 @@\n 1\n 2\n-3\n+three\n 4\n 5\n 6\n"
+					    "@@ -14,7 +14,7 @@\n 14\n 15\n 16\n-17\n+x\n 18\n 19\n 20\n");
+	xp_buf_release(&b);
+}
+
+static void test_edit_distance(void **state)
+{
+	(void)state;
+	assert_int_equal(xp_edit_distance("memory", "memory", 2), 0);
+	assert_int_equal(xp_edit_distance("memroy", "memory", 2), 2);
+	assert_int_equal(xp_edit_distance("kernal", "kernel", 2), 1);
+	assert_int_equal(xp_edit_distance("abc", "xyzxyz", 2), 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_diags),
+		cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_edit_distance),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
