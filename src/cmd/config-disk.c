@@ -12,28 +12,28 @@
 #include "xenprov/xl-disk.h"
 
 static const char usage[] =
-	"Usage: xenprov config disk [--json | --canonical] SPEC...\n"
-	"\n"
-	"Parses a Xen disk specification exactly as xl does (xl-disk-configuration(5))\n"
-	"and prints the disk libxl would get. Several SPEC arguments are the parts of ONE\n"
-	"disk, as with 'xl block-attach DOMAIN SPEC...'.\n"
-	"\n"
-	"Options:\n"
-	"  --json        print the disk as the JSON object 'xl -N block-attach' prints:\n"
-	"                libxl's field names and values, defaults left out (the default)\n"
-	"  --canonical   print the disk as a canonical key=value spec instead\n"
-	"  -h, --help    show this help\n"
-	"  --            end of options (for a SPEC starting with '-')\n"
-	"\n"
-	"Exit status: 0 the spec is valid, 1 it is not (the reason is printed on stderr),\n"
-	"2 usage error.\n"
-	"\n"
-	"Examples:\n"
-	"  xenprov config disk 'phy:/dev/vg0/web1-disk,xvda,w'\n"
-	"  {\"pdev_path\":\"/dev/vg0/web1-disk\",\"vdev\":\"xvda\",\"format\":\"raw\","
-	"\"readwrite\":1}\n"
-	"  xenprov config disk --canonical '/srv/web1.qcow2,qcow2,xvda,w'\n"
-	"  format=qcow2,vdev=xvda,access=rw,target=/srv/web1.qcow2\n";
+    "Usage: xenprov config disk [--json | --canonical] SPEC...\n"
+    "\n"
+    "Parses a Xen disk specification exactly as xl does (xl-disk-configuration(5))\n"
+    "and prints the disk libxl would get. Several SPEC arguments are the parts of ONE\n"
+    "disk, as with 'xl block-attach DOMAIN SPEC...'.\n"
+    "\n"
+    "Options:\n"
+    "  --json        print the disk as the JSON object 'xl -N block-attach' prints:\n"
+    "                libxl's field names and values, defaults left out (the default)\n"
+    "  --canonical   print the disk as a canonical key=value spec instead\n"
+    "  -h, --help    show this help\n"
+    "  --            end of options (for a SPEC starting with '-')\n"
+    "\n"
+    "Exit status: 0 the spec is valid, 1 it is not (the reason is printed on stderr),\n"
+    "2 usage error.\n"
+    "\n"
+    "Examples:\n"
+    "  xenprov config disk 'phy:/dev/vg0/web1-disk,xvda,w'\n"
+    "  {\"pdev_path\":\"/dev/vg0/web1-disk\",\"vdev\":\"xvda\",\"format\":\"raw\","
+    "\"readwrite\":1}\n"
+    "  xenprov config disk --canonical '/srv/web1.qcow2,qcow2,xvda,w'\n"
+    "  format=qcow2,vdev=xvda,access=rw,target=/srv/web1.qcow2\n";
 
 /* Writes s with control bytes escaped, so a message stays on one line. */
 static void put_escaped(FILE *f, const char *s)
@@ -70,7 +70,8 @@ static void print_diags(const struct xp_diags *d, char **specs, size_t nspecs)
 	for (size_t i = 0; i < d->n; i++) {
 		const struct xp_diag *g = &d->v[i];
 		bool err = g->severity == XP_SEV_ERROR;
-		fputs(err ? "xenprov: invalid disk spec '" : "xenprov: warning: disk spec '", stderr);
+		fputs(err ? "xenprov: invalid disk spec '" : "xenprov: warning: disk spec '",
+		      stderr);
 		put_subject(stderr, g, specs, nspecs);
 		fprintf(stderr, "': %s", g->msg);
 		if (g->text) {
@@ -156,9 +157,9 @@ static int run(int argc, char **argv)
 			ret = cli_error("cannot write disk as a spec: %s", strerror(-r));
 		} else {
 			puts(xp_buf_str(&b));
-			ret = fflush(stdout) == 0 ? XP_EXIT_OK
-						  : cli_error("cannot write output: %s",
-							      strerror(errno));
+			ret = fflush(stdout) == 0
+				  ? XP_EXIT_OK
+				  : cli_error("cannot write output: %s", strerror(errno));
 		}
 		xp_buf_release(&b);
 	} else {
@@ -169,8 +170,8 @@ static int run(int argc, char **argv)
 }
 
 const struct xp_verb config_disk_verb = {
-	.name = "disk",
-	.summary = "show what xl makes of a disk spec",
-	.usage = usage,
-	.run = run,
+    .name = "disk",
+    .summary = "show what xl makes of a disk spec",
+    .usage = usage,
+    .run = run,
 };

@@ -21,6 +21,7 @@
  *   new  FIELDS-JSON|error SPEC... => SPEC-4.17...
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -210,7 +210,7 @@ static int compare(char **specs, int n, const char *where, int expect_ok)
 struct fixture_case {
 	unsigned line;
 	char kind[8];
-	char *fields;	/* "new" only */
+	char *fields; /* "new" only */
 	char *spec[MAX_SPECS];
 	int nspec;
 	char *old[MAX_SPECS]; /* "new" only: the 4.17 equivalent */
@@ -438,8 +438,8 @@ static void test_fixture_jams(void **state)
 		struct xp_disk disk = {0};
 		struct xp_diags diags;
 		xp_diags_init(&diags);
-		int r = xp_disk_parse((const char *const *)c->spec, (size_t)c->nspec, &disk,
-				      &diags);
+		int r =
+		    xp_disk_parse((const char *const *)c->spec, (size_t)c->nspec, &disk, &diags);
 		assert_int_equal(r, -EBADMSG);
 		bool syntax = false;
 		for (size_t k = 0; k < diags.n; k++)
@@ -459,18 +459,91 @@ static void test_fixture_jams(void **state)
 /* Pieces that exercise the scanner's ties and the parser's state; none of the 4.19-only
  * words, and no '=' before a newline, so libxlutil stays comparable and alive. */
 static const char *const pieces[] = {
-	"/dev/vg/a", "/img.qcow2", "xvda", "hda", "hdc:cdrom", "sdb:disk", "xvdb:foo",
-	"raw",	     "qcow",	   "qcow2", "vhd", "qed",      "empty",	   "bogus",
-	"r",	     "ro",	   "w",	    "rw",  "x",	       "",	   "cdrom",
-	"format=",   "vdev=",	   "access=", "devtype=", "devtype=cdrom", "devtype=disk",
-	"backend=",  "backendtype=", "specification=", "script=", "target=", "colo-port=",
-	"colo-host=", "colo-export=", "active-disk=", "hidden-disk=", "direct-io-safe",
-	"discard",   "no-discard", "colo", "no-colo", "phy:", "file:", "tap:", "tap2:",
-	"tapdisk:",  "aio:",	   "ioemu:", "raw:", "qcow2:", "qcow:", "vhd:", "iscsi:",
-	"nbd:",	     "enbd:",	   "drbd:", "foo:", "x1:", "Phy:", "foo=", "a=b", "=",
-	",",	     " ",	   "  ",    "\t",  "\n",       ":",	   "::",
-	"phy",	     "tap",	   "qdisk", "standalone", "xen", "virtio", "0", "5", "-3",
-	" 7",	     "0x10",	   "99999999999", "discard=1", "cdromx", "no-discardx",
+    "/dev/vg/a",
+    "/img.qcow2",
+    "xvda",
+    "hda",
+    "hdc:cdrom",
+    "sdb:disk",
+    "xvdb:foo",
+    "raw",
+    "qcow",
+    "qcow2",
+    "vhd",
+    "qed",
+    "empty",
+    "bogus",
+    "r",
+    "ro",
+    "w",
+    "rw",
+    "x",
+    "",
+    "cdrom",
+    "format=",
+    "vdev=",
+    "access=",
+    "devtype=",
+    "devtype=cdrom",
+    "devtype=disk",
+    "backend=",
+    "backendtype=",
+    "specification=",
+    "script=",
+    "target=",
+    "colo-port=",
+    "colo-host=",
+    "colo-export=",
+    "active-disk=",
+    "hidden-disk=",
+    "direct-io-safe",
+    "discard",
+    "no-discard",
+    "colo",
+    "no-colo",
+    "phy:",
+    "file:",
+    "tap:",
+    "tap2:",
+    "tapdisk:",
+    "aio:",
+    "ioemu:",
+    "raw:",
+    "qcow2:",
+    "qcow:",
+    "vhd:",
+    "iscsi:",
+    "nbd:",
+    "enbd:",
+    "drbd:",
+    "foo:",
+    "x1:",
+    "Phy:",
+    "foo=",
+    "a=b",
+    "=",
+    ",",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    ":",
+    "::",
+    "phy",
+    "tap",
+    "qdisk",
+    "standalone",
+    "xen",
+    "virtio",
+    "0",
+    "5",
+    "-3",
+    " 7",
+    "0x10",
+    "99999999999",
+    "discard=1",
+    "cdromx",
+    "no-discardx",
 };
 
 static uint32_t rng_state = 0x2545f491;
@@ -527,11 +600,9 @@ static void test_generated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fixture_size),
-		cmocka_unit_test(test_fixture_agrees),
-		cmocka_unit_test(test_fixture_new_syntax),
-		cmocka_unit_test(test_fixture_jams),
-		cmocka_unit_test(test_generated),
+	    cmocka_unit_test(test_fixture_size),       cmocka_unit_test(test_fixture_agrees),
+	    cmocka_unit_test(test_fixture_new_syntax), cmocka_unit_test(test_fixture_jams),
+	    cmocka_unit_test(test_generated),
 	};
 	return cmocka_run_group_tests_name("disk-oracle", tests, load_fixture, free_fixture);
 }

@@ -27,16 +27,16 @@
 /* ---- the scanner rules ------------------------------------------------------------ */
 
 enum rule_kind {
-	K_SPACE,	 /* blanks, followed (as trailing context) by the rest of the line */
-	K_KEYVAL,	 /* "key=" then anything but ',' then an optional ',' */
-	K_FLAG,		 /* a fixed word then an optional ',' */
-	K_TARGET,	 /* "target=" then the rest of the line */
-	K_UNKNOWN_PARAM, /* [a-z][-a-z0-9]*= then exactly one non-',' byte, optional ',' */
-	K_PREFIX,	 /* "word:" followed (as trailing context) by the rest of the line */
+	K_SPACE,	  /* blanks, followed (as trailing context) by the rest of the line */
+	K_KEYVAL,	  /* "key=" then anything but ',' then an optional ',' */
+	K_FLAG,		  /* a fixed word then an optional ',' */
+	K_TARGET,	  /* "target=" then the rest of the line */
+	K_UNKNOWN_PARAM,  /* [a-z][-a-z0-9]*= then exactly one non-',' byte, optional ',' */
+	K_PREFIX,	  /* "word:" followed (as trailing context) by the rest of the line */
 	K_UNKNOWN_PREFIX, /* [a-z][a-z0-9]*: followed by nothing, or by a byte other than
 			     [a-z0-9] and the rest of the line (trailing context) */
-	K_POSITIONAL,	 /* bytes other than '=' and ',', ending with an optional ',' */
-	K_ANY,		 /* any one byte but a newline: the start of a syntax error */
+	K_POSITIONAL,	  /* bytes other than '=' and ',', ending with an optional ',' */
+	K_ANY,		  /* any one byte but a newline: the start of a syntax error */
 };
 
 enum action {
@@ -84,52 +84,52 @@ struct rule {
 /* In the scanner's order; alternatives of one scanner rule are adjacent entries. Ties
  * go to the earlier entry, which is what flex does. */
 static const struct rule rules[] = {
-	{K_SPACE, NULL, A_NONE},
-	{K_KEYVAL, "format=", A_FORMAT},
-	{K_FLAG, "cdrom", A_CDROM},
-	{K_FLAG, "devtype=cdrom", A_CDROM},
-	{K_FLAG, "devtype=disk", A_DISK},
-	{K_KEYVAL, "devtype=", A_BAD_DEVTYPE},
-	{K_KEYVAL, "access=", A_ACCESS},
-	{K_KEYVAL, "backend=", A_BACKEND},
-	{K_KEYVAL, "backendtype=", A_BACKENDTYPE},
-	{K_KEYVAL, "specification=", A_SPECIFICATION},
-	{K_KEYVAL, "vdev=", A_VDEV},
-	{K_KEYVAL, "script=", A_SCRIPT},
-	{K_FLAG, "direct-io-safe", A_DIRECT_IO_SAFE},
-	{K_FLAG, "discard", A_DISCARD},
-	{K_FLAG, "no-discard", A_NO_DISCARD},
-	{K_FLAG, "colo", A_COLO},
-	{K_FLAG, "no-colo", A_NO_COLO},
-	{K_KEYVAL, "colo-host=", A_COLO_HOST},
-	{K_KEYVAL, "colo-port=", A_COLO_PORT},
-	{K_KEYVAL, "colo-export=", A_COLO_EXPORT},
-	{K_KEYVAL, "active-disk=", A_ACTIVE_DISK},
-	{K_KEYVAL, "hidden-disk=", A_HIDDEN_DISK},
-	{K_FLAG, "trusted", A_TRUSTED},
-	{K_FLAG, "untrusted", A_UNTRUSTED},
-	{K_FLAG, "grant_usage=1", A_GRANT_USAGE_1},
-	{K_FLAG, "grant_usage=0", A_GRANT_USAGE_0},
-	{K_TARGET, "target=", A_TARGET},
-	{K_UNKNOWN_PARAM, NULL, A_UNKNOWN_PARAM},
-	{K_PREFIX, "raw:", A_PREFIX_FORMAT},
-	{K_PREFIX, "qcow:", A_PREFIX_FORMAT},
-	{K_PREFIX, "qcow2:", A_PREFIX_FORMAT},
-	{K_PREFIX, "vhd:", A_PREFIX_FORMAT},
-	{K_PREFIX, "iscsi:", A_PREFIX_SCRIPT},
-	{K_PREFIX, "nbd:", A_PREFIX_SCRIPT},
-	{K_PREFIX, "enbd:", A_PREFIX_SCRIPT},
-	{K_PREFIX, "drbd:", A_PREFIX_SCRIPT},
-	{K_PREFIX, "tapdisk:", A_PREFIX_IGNORED},
-	{K_PREFIX, "tap:", A_PREFIX_IGNORED},
-	{K_PREFIX, "tap2:", A_PREFIX_IGNORED},
-	{K_PREFIX, "aio:", A_PREFIX_IGNORED},
-	{K_PREFIX, "ioemu:", A_PREFIX_IGNORED},
-	{K_PREFIX, "file:", A_PREFIX_IGNORED},
-	{K_PREFIX, "phy:", A_PREFIX_IGNORED},
-	{K_UNKNOWN_PREFIX, NULL, A_UNKNOWN_PREFIX},
-	{K_POSITIONAL, NULL, A_POSITIONAL},
-	{K_ANY, NULL, A_SYNTAX},
+    {K_SPACE, NULL, A_NONE},
+    {K_KEYVAL, "format=", A_FORMAT},
+    {K_FLAG, "cdrom", A_CDROM},
+    {K_FLAG, "devtype=cdrom", A_CDROM},
+    {K_FLAG, "devtype=disk", A_DISK},
+    {K_KEYVAL, "devtype=", A_BAD_DEVTYPE},
+    {K_KEYVAL, "access=", A_ACCESS},
+    {K_KEYVAL, "backend=", A_BACKEND},
+    {K_KEYVAL, "backendtype=", A_BACKENDTYPE},
+    {K_KEYVAL, "specification=", A_SPECIFICATION},
+    {K_KEYVAL, "vdev=", A_VDEV},
+    {K_KEYVAL, "script=", A_SCRIPT},
+    {K_FLAG, "direct-io-safe", A_DIRECT_IO_SAFE},
+    {K_FLAG, "discard", A_DISCARD},
+    {K_FLAG, "no-discard", A_NO_DISCARD},
+    {K_FLAG, "colo", A_COLO},
+    {K_FLAG, "no-colo", A_NO_COLO},
+    {K_KEYVAL, "colo-host=", A_COLO_HOST},
+    {K_KEYVAL, "colo-port=", A_COLO_PORT},
+    {K_KEYVAL, "colo-export=", A_COLO_EXPORT},
+    {K_KEYVAL, "active-disk=", A_ACTIVE_DISK},
+    {K_KEYVAL, "hidden-disk=", A_HIDDEN_DISK},
+    {K_FLAG, "trusted", A_TRUSTED},
+    {K_FLAG, "untrusted", A_UNTRUSTED},
+    {K_FLAG, "grant_usage=1", A_GRANT_USAGE_1},
+    {K_FLAG, "grant_usage=0", A_GRANT_USAGE_0},
+    {K_TARGET, "target=", A_TARGET},
+    {K_UNKNOWN_PARAM, NULL, A_UNKNOWN_PARAM},
+    {K_PREFIX, "raw:", A_PREFIX_FORMAT},
+    {K_PREFIX, "qcow:", A_PREFIX_FORMAT},
+    {K_PREFIX, "qcow2:", A_PREFIX_FORMAT},
+    {K_PREFIX, "vhd:", A_PREFIX_FORMAT},
+    {K_PREFIX, "iscsi:", A_PREFIX_SCRIPT},
+    {K_PREFIX, "nbd:", A_PREFIX_SCRIPT},
+    {K_PREFIX, "enbd:", A_PREFIX_SCRIPT},
+    {K_PREFIX, "drbd:", A_PREFIX_SCRIPT},
+    {K_PREFIX, "tapdisk:", A_PREFIX_IGNORED},
+    {K_PREFIX, "tap:", A_PREFIX_IGNORED},
+    {K_PREFIX, "tap2:", A_PREFIX_IGNORED},
+    {K_PREFIX, "aio:", A_PREFIX_IGNORED},
+    {K_PREFIX, "ioemu:", A_PREFIX_IGNORED},
+    {K_PREFIX, "file:", A_PREFIX_IGNORED},
+    {K_PREFIX, "phy:", A_PREFIX_IGNORED},
+    {K_UNKNOWN_PREFIX, NULL, A_UNKNOWN_PREFIX},
+    {K_POSITIONAL, NULL, A_POSITIONAL},
+    {K_ANY, NULL, A_SYNTAX},
 };
 
 static bool is_lower(char c)
@@ -278,9 +278,9 @@ static void oom(struct parse *ps)
  * off of the current spec; NULL for none. Problems of the whole disk pass off ==
  * SIZE_MAX. */
 __attribute__((format(printf, 7, 8))) static void report(struct parse *ps, enum xp_severity sev,
-							  size_t off, const char *text,
-							  size_t textlen, const char *code,
-							  const char *fmt, ...);
+							 size_t off, const char *text,
+							 size_t textlen, const char *code,
+							 const char *fmt, ...);
 
 static void report_hint(struct parse *ps, enum xp_severity sev, size_t off, const char *text,
 			size_t textlen, const char *code, const char *hint, const char *msg)
@@ -320,8 +320,8 @@ static void report(struct parse *ps, enum xp_severity sev, size_t off, const cha
 
 /* An error whose offending text is a NUL-terminated part of the current token, at
  * offset off in the spec. */
-static void fail(struct parse *ps, size_t off, const char *text, const char *code,
-		 const char *hint, const char *msg)
+static void fail(struct parse *ps, size_t off, const char *text, const char *code, const char *hint,
+		 const char *msg)
 {
 	report_hint(ps, XP_SEV_ERROR, off, text, text ? strlen(text) : 0, code, hint, msg);
 }
@@ -366,8 +366,8 @@ static void set_enum(struct parse *ps, int *slot, int value, const char *member,
 
 static const char hint_format[] = "formats are raw, qcow, qcow2, vhd, qed and empty";
 static const char hint_format_positional[] =
-	"the second positional parameter is the format: for TARGET,VDEV write TARGET,,VDEV "
-	"or use vdev=";
+    "the second positional parameter is the format: for TARGET,VDEV write TARGET,,VDEV "
+    "or use vdev=";
 
 static void set_format(struct parse *ps, const char *str, size_t off, bool positional)
 {
@@ -375,8 +375,8 @@ static void set_format(struct parse *ps, const char *str, size_t off, bool posit
 	if (*str == '\0') {
 		f = XP_DISK_FORMAT_RAW;
 	} else if (xp_disk_format_from_name(str, &f) < 0 || f == XP_DISK_FORMAT_UNKNOWN) {
-		fail(ps, off, str, "unknown-value", positional ? hint_format_positional : hint_format,
-		     "unknown value for format");
+		fail(ps, off, str, "unknown-value",
+		     positional ? hint_format_positional : hint_format, "unknown value for format");
 		return;
 	}
 	int v = (int)ps->disk->format;
@@ -391,7 +391,8 @@ static void set_access(struct parse *ps, const char *str, size_t off)
 	else if (strcmp(str, "rw") == 0 || strcmp(str, "w") == 0 || *str == '\0')
 		ps->disk->readwrite = 1;
 	else
-		fail(ps, off, str, "unknown-value", "access is r, ro (read-only), w or rw (read-write)",
+		fail(ps, off, str, "unknown-value",
+		     "access is r, ro (read-only), w or rw (read-write)",
 		     "unknown value for access");
 }
 
@@ -399,7 +400,8 @@ static void set_backendtype(struct parse *ps, const char *str, size_t off)
 {
 	enum xp_disk_backend b;
 	if (xp_disk_backend_from_name(str, &b) < 0 || b == XP_DISK_BACKEND_UNKNOWN) {
-		fail(ps, off, str, "unknown-value", "backend types are phy, tap, qdisk and standalone",
+		fail(ps, off, str, "unknown-value",
+		     "backend types are phy, tap, qdisk and standalone",
 		     "unknown value for backendtype");
 		return;
 	}
@@ -411,8 +413,7 @@ static void set_backendtype(struct parse *ps, const char *str, size_t off)
 static void set_specification(struct parse *ps, const char *str, size_t off)
 {
 	enum xp_disk_specification sp;
-	if (xp_disk_specification_from_name(str, &sp) < 0 ||
-	    sp == XP_DISK_SPECIFICATION_UNKNOWN) {
+	if (xp_disk_specification_from_name(str, &sp) < 0 || sp == XP_DISK_SPECIFICATION_UNKNOWN) {
 		fail(ps, off, str, "unknown-value", "specifications are xen and virtio",
 		     "unknown value for specification");
 		return;
@@ -491,17 +492,16 @@ static void set_defbool(enum xp_defbool *slot, bool v)
 }
 
 static const char hint_params[] =
-	"parameters are format, vdev, access, devtype, backend, backendtype, specification, "
-	"script, colo-host, colo-port, colo-export, active-disk, hidden-disk and target; "
-	"flags are cdrom, direct-io-safe, discard, no-discard, colo, no-colo, trusted, "
-	"untrusted and grant_usage=0|1";
+    "parameters are format, vdev, access, devtype, backend, backendtype, specification, "
+    "script, colo-host, colo-port, colo-export, active-disk, hidden-disk and target; "
+    "flags are cdrom, direct-io-safe, discard, no-discard, colo, no-colo, trusted, "
+    "untrusted and grant_usage=0|1";
 
 static const char *const known_keys[] = {
-	"format",    "vdev",	    "access",	   "devtype",	  "backend",
-	"backendtype", "specification", "script",	   "colo-host",	  "colo-port",
-	"colo-export", "active-disk",	"hidden-disk", "target",	  "grant_usage",
-	"cdrom",     "direct-io-safe", "discard",	   "no-discard", "colo",
-	"no-colo",   "trusted",	    "untrusted",
+    "format",	     "vdev",   "access",      "devtype",   "backend",	     "backendtype",
+    "specification", "script", "colo-host",   "colo-port", "colo-export",    "active-disk",
+    "hidden-disk",   "target", "grant_usage", "cdrom",	   "direct-io-safe", "discard",
+    "no-discard",    "colo",   "no-colo",     "trusted",   "untrusted",
 };
 
 static void unknown_parameter(struct parse *ps, const char *tok, size_t off)
@@ -760,10 +760,11 @@ int xp_disk_parse(const char *const *specs, size_t nspecs, struct xp_disk *out,
 				    "parameter",
 				    "no vdev specified");
 		else if (!d.pdev_path && !d.removable)
-			report_hint(&ps, XP_SEV_ERROR, SIZE_MAX, NULL, 0, "no-target",
-				    "give target=PATH or a first positional parameter; only a cdrom "
-				    "may be empty",
-				    "no target specified (and device not removable)");
+			report_hint(
+			    &ps, XP_SEV_ERROR, SIZE_MAX, NULL, 0, "no-target",
+			    "give target=PATH or a first positional parameter; only a cdrom "
+			    "may be empty",
+			    "no target specified (and device not removable)");
 	}
 
 	if (ps.oom || ps.err) {
@@ -838,11 +839,11 @@ bool xp_disk_equal(const struct xp_disk *a, const struct xp_disk *b)
 {
 	return str_eq(a->backend_domname, b->backend_domname) &&
 	       str_eq(a->pdev_path, b->pdev_path) && str_eq(a->vdev, b->vdev) &&
-	       a->backend == b->backend && a->format == b->format &&
-	       str_eq(a->script, b->script) && a->removable == b->removable &&
-	       a->readwrite == b->readwrite && a->is_cdrom == b->is_cdrom &&
-	       a->direct_io_safe == b->direct_io_safe && a->discard_enable == b->discard_enable &&
-	       a->specification == b->specification && a->colo_enable == b->colo_enable &&
+	       a->backend == b->backend && a->format == b->format && str_eq(a->script, b->script) &&
+	       a->removable == b->removable && a->readwrite == b->readwrite &&
+	       a->is_cdrom == b->is_cdrom && a->direct_io_safe == b->direct_io_safe &&
+	       a->discard_enable == b->discard_enable && a->specification == b->specification &&
+	       a->colo_enable == b->colo_enable &&
 	       a->colo_restore_enable == b->colo_restore_enable &&
 	       str_eq(a->colo_host, b->colo_host) && a->colo_port == b->colo_port &&
 	       str_eq(a->colo_export, b->colo_export) && str_eq(a->active_disk, b->active_disk) &&
@@ -857,7 +858,7 @@ static const char *const format_names[] = {"unknown", "qcow",  "qcow2", "vhd",
 static const char *const backend_names[] = {"unknown", "phy", "tap", "qdisk", "standalone"};
 static const char *const specification_names[] = {"unknown", "xen", "virtio"};
 
-#define NAME_OF(table, v)                                                                  \
+#define NAME_OF(table, v)                                                                          \
 	((unsigned)(v) < sizeof(table) / sizeof((table)[0]) ? (table)[(unsigned)(v)] : NULL)
 
 static int index_of(const char *const *table, size_t n, const char *name)

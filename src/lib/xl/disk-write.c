@@ -128,8 +128,8 @@ int xp_disk_format(const struct xp_disk *d, struct xp_buf *out)
 	if (!format || !backend || !spec || !d->vdev)
 		return -EINVAL;
 	if (!keyval_ok(d->vdev) || !keyval_ok(d->backend_domname) || !keyval_ok(d->script) ||
-	    !keyval_ok(d->colo_host) || !keyval_ok(d->colo_export) ||
-	    !keyval_ok(d->active_disk) || !keyval_ok(d->hidden_disk))
+	    !keyval_ok(d->colo_host) || !keyval_ok(d->colo_export) || !keyval_ok(d->active_disk) ||
+	    !keyval_ok(d->hidden_disk))
 		return -EINVAL;
 	/* target= takes the rest of the line, so a newline would end it early. */
 	if (d->pdev_path && strchr(d->pdev_path, '\n'))
@@ -143,8 +143,8 @@ int xp_disk_format(const struct xp_disk *d, struct xp_buf *out)
 		return -EINVAL;
 	if (d->colo_restore_enable != XP_DEFBOOL_DEFAULT ||
 	    (unsigned)d->discard_enable > XP_DEFBOOL_FALSE ||
-	    (unsigned)d->colo_enable > XP_DEFBOOL_FALSE || (unsigned)d->trusted > XP_DEFBOOL_FALSE ||
-	    (unsigned)d->grant_usage > XP_DEFBOOL_FALSE)
+	    (unsigned)d->colo_enable > XP_DEFBOOL_FALSE ||
+	    (unsigned)d->trusted > XP_DEFBOOL_FALSE || (unsigned)d->grant_usage > XP_DEFBOOL_FALSE)
 		return -EINVAL;
 
 	struct xp_buf b = XP_BUF_INIT;
