@@ -680,6 +680,16 @@ static void add_key(struct xp_buf *out, const char *key)
 	xp_buf_addc(out, '=');
 }
 
+/* xl reads "-1" as a failure (strtoul gives ULONG_MAX), so a negative int is written as
+ * the unsigned 32-bit number whose low bits xl keeps: -5 as 4294967291. */
+static void add_xl_int(struct xp_buf *out, int n)
+{
+	if (n < 0)
+		xp_buf_addf(out, "%u", (unsigned)n);
+	else
+		xp_buf_addf(out, "%d", n);
+}
+
 int xp_vif_format(const struct xp_vif *v, struct xp_buf *out)
 {
 	if (!v || !out)
@@ -735,13 +745,13 @@ int xp_vif_format(const struct xp_vif *v, struct xp_buf *out)
 		case K_DEVID:
 			if (v->devid != -1) {
 				add_key(&b, k->name);
-				xp_buf_addf(&b, "%d", v->devid);
+				add_xl_int(&b, v->devid);
 			}
 			break;
 		case K_MTU:
 			if (v->mtu != 0) {
 				add_key(&b, k->name);
-				xp_buf_addf(&b, "%d", v->mtu);
+				add_xl_int(&b, v->mtu);
 			}
 			break;
 		case K_NETDEV:
