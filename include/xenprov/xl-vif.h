@@ -165,10 +165,12 @@ int xp_vif_format_rate(uint64_t bytes_per_interval, uint32_t interval_usecs, str
 /* Appends the canonical spec for v: keys in a fixed order (mac, bridge, type, model,
  * vifname, script, ip, gatewaydev, backend, rate, devid, mtu, vlan, forwarddev, colo_*,
  * trusted/untrusted), only those set, so that xp_vif_parse gives back an identical
- * struct (backend_domid aside, which no spec can set). This is the spec itself, not an
- * xl config string literal (the config writer quotes it). Returns 0, -EINVAL if v holds
- * what no spec can say (a ',' in a string, a nictype or trusted value out of range,
- * an impossible rate), or the buffer's -ENOMEM. */
+ * struct (backend_domid aside, which no spec can set). A negative devid or mtu is written
+ * as the unsigned 32-bit number xl wraps to it (xl cannot read "-1"; the reader warns
+ * about such numbers). This is the spec itself, not an xl config string literal (the
+ * config writer quotes it). Returns 0, -EINVAL if v holds what no spec can say (a ','
+ * in a string, a nictype or trusted value out of range, an impossible rate), or the
+ * buffer's -ENOMEM. */
 int xp_vif_format(const struct xp_vif *v, struct xp_buf *out);
 
 /* Appends v as libxl_device_nic_to_json() would print it, in compact form: libxl's field
