@@ -26,7 +26,7 @@
 
 /* Largest config file read (Xen's own reader has no limit; real files are < 64 KiB). */
 #define XP_CFG_MAX_SIZE (16u << 20)
-/* Deepest list nesting accepted. Xen's bison parser gives up near 3,000 levels
+/* Deepest list nesting accepted. Xen's bison parser gives up at 4,996 levels
  * (its stack of 10,000 states); we refuse earlier, with a clear error. */
 #define XP_CFG_MAX_DEPTH 1000
 

@@ -482,6 +482,55 @@ static void test_lint(void **state)
 	assert_null(xp_cfg_suggest_key("zzzzzzzz"));
 }
 
+static void test_lint_devices(void **state)
+{
+	(void)state;
+	struct xp_lint_set *set;
+	assert_int_equal(xp_lint_set_new(&set), 0);
+	struct xp_cfg *a = parse_ok("name = 'a'\nkernel = '/k'\n"
+				    "disk = [ 'phy:/dev/vg0/a,xvda,w', 'file:/a.img,xvda,w',\n"
+				    "         'phy:/x,xvdb,bogus', [ 'n' ], 'never,xvdc' ]\n"
+				    "vif = [ 'mac=00:16:3e:00:00:01', 'mac=00:16:3e:00:00:01' ]\n");
+	struct xp_cfg *b = parse_ok("name = 'b'\nkernel = '/k'\n"
+				    "vif = [ 'mac=00:16:3e:00:00:01,bridge=br0' ]\n");
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_cfg_lint(a, NULL, set, &d), 0);
+	assert_true(has_code(&d, "duplicate-vdev", XP_SEV_WARNING));
+	assert_true(has_code(&d, "nested-list", XP_SEV_WARNING));
+	assert_true(has_code(&d, "duplicate-mac", XP_SEV_WARNING));
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 1); /* the bad access only */
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].severity == XP_SEV_ERROR) {
+			assert_int_equal(d.v[i].line, 4);
+			assert_int_equal(d.v[i].col, 23); /* 'bogus' inside the string */
+		}
+	xp_diags_release(&d);
+	/* the MAC of a is met again in b, checked in the same set */
+	xp_diags_init(&d);
+	assert_int_equal(xp_cfg_lint(b, NULL, set, &d), 0);
+	assert_true(has_code(&d, "duplicate-mac", XP_SEV_WARNING));
+	xp_diags_release(&d);
+	xp_diags_init(&d);
+	assert_int_equal(xp_cfg_lint(b, NULL, NULL, &d), 0);
+	assert_false(has_code(&d, "duplicate-mac", XP_SEV_WARNING));
+	xp_diags_release(&d);
+	/* --host: targets looked up under a root */
+	struct xp_lint_opts opts = {.host = true, .host_root = XP_TEST_DATA};
+	struct xp_cfg *c = parse_ok("name = 'c'\nkernel = '/k'\n"
+				    "disk = [ 'file:/configs/empty.cfg,xvda,w', 'file:/nope.img,xvdb,w' ]\n");
+	xp_diags_init(&d);
+	assert_int_equal(xp_cfg_lint(c, &opts, NULL, &d), 0);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 1);
+	assert_true(has_code(&d, "missing-target", XP_SEV_ERROR));
+	assert_string_equal(d.v[0].text, "/nope.img");
+	xp_diags_release(&d);
+	xp_cfg_free(a);
+	xp_cfg_free(b);
+	xp_cfg_free(c);
+	xp_lint_set_free(set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_fmt),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_lint),
+		cmocka_unit_test(test_lint_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
