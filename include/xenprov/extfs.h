@@ -1,0 +1,111 @@
+/*
+ * xenprov/extfs.h - ext2/3/4 filesystems built straight from a tar stream (libarchive
+ * into libext2fs: no extraction, no mount, no root), and read back without a mount.
+ *
+ * Not here: partition tables (partition.h), image containers raw/qcow2 (blockdev.h),
+ * the build pipeline and its cache (image.h).
+ */
+#ifndef XENPROV_EXTFS_H
+#define XENPROV_EXTFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "xenprov/util.h"
+
+struct xp_blockdev;
+
+enum xp_fs_type {
+	XP_FS_EXT2,
+	XP_FS_EXT3, /* ext2 + journal */
+	XP_FS_EXT4, /* extents, flex_bg, huge_file, dir_nlink, extra_isize, 64bit,
+		       metadata_csum, journal: what kernels >= 3.18 mount */
+};
+
+struct xp_fs_opts {
+	enum xp_fs_type type;
+	const char *label;    /* volume label, <= 16 bytes; NULL for none */
+	const char *uuid;     /* "xxxxxxxx-xxxx-..." ; NULL for a random one */
+	uint64_t inodes;      /* 0: derived from the size and the archive */
+	int reserved_percent; /* root-reserved blocks, 0..50; -1 for the default 5 */
+};
+
+/* Progress: bytes of archive content written so far, entries so far. May be NULL. */
+typedef void (*xp_progress_fn)(void *ud, uint64_t bytes, uint64_t entries);
+
+struct xp_fs_stats {
+	uint64_t entries;      /* archive entries applied */
+	uint64_t files, dirs, symlinks, hardlinks, devices, fifos;
+	uint64_t content_bytes; /* bytes of regular file data */
+	uint64_t blocks_total, blocks_free, block_size;
+	uint64_t inodes_total, inodes_free;
+	char uuid[37];
+};
+
+/* Builds a filesystem of `size` bytes at byte `offset` of the existing file `path`
+ * (which must be at least offset + size bytes; a sparse file stays sparse), from the
+ * tar archive at `archive` (any compression libarchive reads: gz, xz, zst, bz2, or
+ * none; "-" for standard input).
+ *
+ * Everything a root filesystem holds comes through: regular files (holes stay holes),
+ * directories, symlinks, hard links, character and block devices, FIFOs, sockets,
+ * numeric owners from the archive, all mode bits, mtimes/atimes/ctimes, extended
+ * attributes and POSIX ACLs (as system.posix_acl_* xattrs), long and non-ASCII names,
+ * an entry given twice (the later wins), directories listed after their children.
+ *
+ * Errors (with a diagnostic naming the entry): -EBADMSG corrupt or truncated archive,
+ * -EPERM an absolute path or one climbing out with "..", -ENOENT a hard link to a
+ * missing entry, -ENOSPC the filesystem is full (diagnostic says how much is needed),
+ * -errno for I/O. On error the bytes at offset..offset+size are garbage; the caller
+ * removes its output. */
+int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *archive,
+		const struct xp_fs_opts *opts, xp_progress_fn progress, void *ud,
+		struct xp_fs_stats *stats, struct xp_diags *diags);
+
+/* Reads the archive's headers (skipping data where the format allows) and returns the
+ * smallest filesystem size in bytes that holds it with the given options, plus
+ * headroom_percent of the content. */
+int xp_fs_estimate(const char *archive, const struct xp_fs_opts *opts, unsigned headroom_percent,
+		   uint64_t *bytes, struct xp_diags *diags);
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+struct xp_fs;
+
+/* Opens the filesystem at offset of a block device (raw or qcow2, see blockdev.h),
+ * read-only. -EINVAL if there is no ext2/3/4 filesystem there. */
+int xp_fs_open(struct xp_blockdev *bd, uint64_t offset, struct xp_fs **ret);
+void xp_fs_close(struct xp_fs *fs);
+
+struct xp_fs_info {
+	enum xp_fs_type type;
+	char uuid[37];
+	char label[17];
+	uint64_t block_size, blocks_total, blocks_free, inodes_total, inodes_free;
+};
+int xp_fs_info(struct xp_fs *fs, struct xp_fs_info *out);
+
+struct xp_fs_entry {
+	char *name;    /* within its directory */
+	uint32_t ino;
+	mode_t mode;   /* type and permission bits */
+	uint32_t uid, gid;
+	uint64_t size;
+	int64_t mtime;
+	uint32_t nlink;
+	uint32_t rdev_major, rdev_minor;
+	char *link;    /* symlink target, else NULL */
+};
+void xp_fs_entry_release(struct xp_fs_entry *e);
+
+/* Looks up an absolute path (symlinks in it are not followed). -ENOENT if absent. */
+int xp_fs_stat(struct xp_fs *fs, const char *path, struct xp_fs_entry *out);
+/* Lists a directory, sorted by name, without "." and "..". */
+int xp_fs_list(struct xp_fs *fs, const char *path, struct xp_fs_entry **entries, size_t *n);
+void xp_fs_list_free(struct xp_fs_entry *entries, size_t n);
+/* Reads a regular file's content, calling sink for each chunk. -EISDIR, -EINVAL. */
+int xp_fs_read(struct xp_fs *fs, const char *path,
+	       int (*sink)(void *ud, const void *data, size_t len), void *ud);
+
+#endif

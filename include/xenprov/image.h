@@ -1,0 +1,44 @@
+/*
+ * xenprov/image.h - guest disk images built from a root tarball in one call: a sparse
+ * file, a partition table (partition.h), an ext2/3/4 filesystem filled straight from the
+ * archive (extfs.h), an optional swap partition, then raw or qcow2 (blockdev.h); written
+ * to a temporary file and renamed into place, so a failure leaves nothing behind.
+ * Identical inputs (archive content hash + options) are served from a cache.
+ */
+#ifndef XENPROV_IMAGE_H
+#define XENPROV_IMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenprov/blockdev.h"
+#include "xenprov/extfs.h"
+#include "xenprov/partition.h"
+#include "xenprov/util.h"
+
+struct xp_image_opts {
+	const char *archive;       /* tarball path */
+	const char *output;        /* image path (replaced atomically) */
+	uint64_t size;             /* disk size in bytes; 0 for auto */
+	unsigned headroom_percent; /* with size 0: free space added to the content (default 30) */
+	struct xp_fs_opts fs;
+	enum xp_label label;
+	uint64_t swap_size;
+	enum xp_image_format format;
+	const char *cache_dir; /* NULL: no cache */
+};
+
+struct xp_image_result {
+	bool from_cache;
+	char key[65]; /* hex SHA-256 of archive content + options */
+	struct xp_layout layout;
+	struct xp_fs_stats fs;
+};
+
+int xp_image_build(const struct xp_image_opts *opts, xp_progress_fn progress, void *ud,
+		   struct xp_image_result *res, struct xp_diags *diags);
+
+/* Parses sizes like "1G", "512M", "1.5GiB", "4096" (bytes). -EINVAL if malformed. */
+int xp_parse_size(const char *s, uint64_t *out);
+
+#endif

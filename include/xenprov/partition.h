@@ -1,0 +1,57 @@
+/*
+ * xenprov/partition.h - partition tables of guest disks: written with libfdisk (msdos
+ * or gpt, 1 MiB aligned, a Linux root partition and an optional swap partition), read
+ * back from any image (raw or qcow2), and swap areas formatted as mkswap(8) does.
+ */
+#ifndef XENPROV_PARTITION_H
+#define XENPROV_PARTITION_H
+
+#include <stdint.h>
+
+#include "xenprov/util.h"
+
+struct xp_blockdev;
+
+enum xp_label {
+	XP_LABEL_MSDOS,
+	XP_LABEL_GPT,
+	XP_LABEL_NONE, /* a bare filesystem image */
+};
+
+const char *xp_label_name(enum xp_label l);
+
+struct xp_layout {
+	enum xp_label label;
+	uint64_t disk_size;  /* bytes */
+	uint64_t swap_size;  /* bytes; 0 for no swap partition */
+	/* results, in bytes */
+	uint64_t root_offset, root_size;
+	uint64_t swap_offset;
+};
+
+/* Computes the layout (root first, swap last; 1 MiB aligned) without writing. */
+int xp_layout_compute(struct xp_layout *l);
+
+/* Writes the partition table of l onto the file at path (already disk_size bytes
+ * long). Nothing for XP_LABEL_NONE. */
+int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_diags *diags);
+
+/* Formats a Linux swap area (version 1, "SWAPSPACE2", 4 KiB pages) of size bytes at
+ * offset of path. uuid may be NULL for a random one; label may be NULL. */
+int xp_swap_format(const char *path, uint64_t offset, uint64_t size, const char *uuid,
+		   const char *label);
+
+struct xp_part {
+	unsigned number;    /* 1-based */
+	uint64_t offset, size;
+	char type[40];      /* "83" / "82" for msdos; the type GUID for gpt */
+	char name[72];      /* gpt partition name (UTF-8), else "" */
+	char uuid[37];      /* gpt partition UUID, else "" */
+};
+
+/* Reads an msdos or gpt partition table from an image. *label is XP_LABEL_NONE and
+ * *n 0 when there is none. */
+int xp_partition_read(struct xp_blockdev *bd, enum xp_label *label, struct xp_part **parts,
+		      size_t *n);
+
+#endif
