@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* ---- diagnostics ---------------------------------------------------------------- */
@@ -118,4 +119,21 @@ unsigned xp_edit_distance(const char *a, const char *b, unsigned cap);
  * Large inputs fall back to one hunk replacing everything. */
 int xp_diff_unified(const char *a, size_t alen, const char *b, size_t blen, const char *name_a,
 		    const char *name_b, struct xp_buf *out);
+/* ---- SHA-256 (FIPS 180-4) ---------------------------------------------------------- */
+
+struct xp_sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	unsigned char buf[64];
+	size_t n;
+};
+
+void xp_sha256_init(struct xp_sha256 *c);
+void xp_sha256_update(struct xp_sha256 *c, const void *data, size_t len);
+void xp_sha256_final(struct xp_sha256 *c, unsigned char out[32]);
+/* 64 hex digits and a NUL. */
+void xp_sha256_hex(const unsigned char digest[32], char out[65]);
+/* Hashes a whole file. */
+int xp_sha256_file(const char *path, unsigned char out[32]);
+
 #endif

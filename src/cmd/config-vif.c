@@ -10,17 +10,17 @@
 #include "xenprov/xl-vif.h"
 
 #define VIF_USAGE                                                                                  \
-	"Usage: xenprov config vif [--json | --canonical] [--] SPEC\n"                             \
+	"Usage: xenprov config vif [--json | --table | --canonical] [--] SPEC\n"                   \
 	"\n"                                                                                       \
 	"Reads SPEC, one item of an xl config's vif= list, the way xl does\n"                      \
-	"(xl-network-configuration(5)) and prints the libxl_device_nic it describes:\n"            \
-	"one 'field value' line per field that is set, with libxl's field names.\n"                \
+	"(xl-network-configuration(5)) and prints the libxl_device_nic it describes as\n"          \
+	"JSON, as libxl_device_nic_to_json does: libxl's names and values, defaults left out.\n"  \
 	"Warnings (keys xl would ignore, odd forms xl accepts) go to standard error;\n"            \
 	"a spec xl would reject is an error (exit 1).\n"                                           \
 	"\n"                                                                                       \
 	"Options:\n"                                                                               \
-	"  --json        print the fields as a JSON object, as libxl_device_nic_to_json\n"         \
-	"                does: libxl's names and values, defaults left out\n"                      \
+	"  --json        JSON output (the default)\n"                                              \
+	"  --table       one 'field value' line per field that is set\n"                          \
 	"  --canonical   print the spec rewritten in xenprov's canonical form\n"                   \
 	"  -h, --help    show this help\n"                                                         \
 	"\n"                                                                                       \
@@ -55,7 +55,7 @@ static int print_fields(const char *json)
 
 static int run(int argc, char **argv)
 {
-	bool json = false, canonical = false;
+	bool json = false, table = false, canonical = false;
 	const char *spec = NULL;
 	bool opts = true;
 	for (int i = 1; i < argc; i++) {
@@ -64,6 +64,8 @@ static int run(int argc, char **argv)
 			opts = false;
 		} else if (opts && strcmp(a, "--json") == 0) {
 			json = true;
+		} else if (opts && strcmp(a, "--table") == 0) {
+			table = true;
 		} else if (opts && strcmp(a, "--canonical") == 0) {
 			canonical = true;
 		} else if (opts && a[0] == '-' && a[1] != '\0') {
@@ -77,8 +79,9 @@ static int run(int argc, char **argv)
 	}
 	if (!spec)
 		return cli_usage_error("config vif", "missing SPEC");
-	if (json && canonical)
-		return cli_usage_error("config vif", "--json and --canonical exclude each other");
+	if (json + table + canonical > 1)
+		return cli_usage_error("config vif",
+				       "--json, --table and --canonical exclude each other");
 
 	struct xp_diags d;
 	xp_diags_init(&d);
@@ -101,7 +104,7 @@ static int run(int argc, char **argv)
 		printf("%s\n", xp_buf_str(&out));
 		rc = fflush(stdout) == 0 ? XP_EXIT_OK
 					 : cli_error("cannot write output: %s", strerror(errno));
-	} else if (json) {
+	} else if (!table) {
 		json_error_t err;
 		json_t *o = json_loads(xp_buf_str(&out), 0, &err);
 		rc = o ? cli_print_json(o)
