@@ -1,0 +1,526 @@
+#!/bin/bash
+# config-cli.sh - end-to-end test of `xenprov config` through the real program: help and
+# usage errors, exit codes (0 ok, 1 failure, 2 usage), check (text and --json), get,
+# set/unset (exact bytes, file mode, atomic rename, --dry-run, refusing broken files),
+# fmt (--check, idempotence, --fix), dump --json, disk and vif.
+#
+# Run by CTest with XENPROV (the binary), XP_SRC (the source tree) and XP_TMP (a scratch
+# directory this script creates and removes). Exit 0 pass, 1 fail, 77 skip.
+set -u
+
+X=${XENPROV:?set XENPROV to the xenprov binary}
+SRC=${XP_SRC:?set XP_SRC to the source directory}
+T=${XP_TMP:-${TMPDIR:-/tmp}/xp-config-cli.$$}
+EX=$SRC/examples
+FX=$SRC/tests/data/configs
+
+[ -x "$X" ] || { echo "SKIP: no binary at $X"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read JSON"; exit 77; }
+
+rm -rf "$T"
+mkdir -p "$T" || exit 1
+trap 'rm -rf "$T"' EXIT
+
+n=0
+fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
+ok() { n=$((n + 1)); }
+
+# run ARGS...: runs xenprov; stdout in $T/out (and $out), stderr in $T/err, status in $rc.
+run() {
+	"$X" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	out=$(cat "$T/out")
+}
+# expect_rc WANT ARGS...
+expect_rc() {
+	local want=$1
+	shift
+	run "$@"
+	[ "$rc" = "$want" ] || fail "xenprov $*: exit $rc, want $want"
+	ok
+}
+err_has() { grep -qF -- "$1" "$T/err" || fail "stderr of the last command lacks '$1'"; ok; }
+out_has() { grep -qF -- "$1" "$T/out" || fail "stdout of the last command lacks '$1'"; ok; }
+out_empty() { [ ! -s "$T/out" ] || fail "stdout of the last command is not empty: $(head -3 "$T/out")"; ok; }
+same_file() { cmp -s "$1" "$2" || { diff -u "$1" "$2" | head -30; fail "$3"; }; ok; }
+# json_ok JSON-FILE EXPR: the JSON in the file (parsed as j) must make the Python
+# expression EXPR true; load(PATH) parses another file. Python starts slowly, so the
+# checks are collected here and run together by json_run_checks (the file is copied).
+nj=0
+json_ok() {
+	nj=$((nj + 1))
+	cp "$1" "$T/json.$nj"
+	printf '%s\0%s\0%s\0' "${BASH_LINENO[0]}" "$T/json.$nj" "$2" >>"$T/json-checks"
+}
+json_run_checks() {
+	[ -s "$T/json-checks" ] || return 0
+	python3 - "$T/json-checks" <<'PY' || fail "JSON checks (see above)"
+import json, sys
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+parts = open(sys.argv[1]).read().split("\0")[:-1]
+bad = 0
+for i in range(0, len(parts), 3):
+    line, path, expr = parts[i:i + 3]
+    try:
+        j = load(path)
+    except ValueError as e:
+        print("FAIL: line %s: not JSON (%s): %r" % (line, e, open(path).read()[:300]))
+        bad += 1
+        continue
+    if not eval("(" + expr + ")"):
+        print("FAIL: line %s: %s" % (line, " ".join(expr.split())))
+        print("  JSON was:", json.dumps(j)[:600])
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+	n=$((n + nj))
+}
+inode() { stat -c %i "$1"; }
+
+# ---- help, version, usage errors -------------------------------------------------------
+
+expect_rc 0 --help
+out_has "Usage: xenprov"
+out_has "config"
+expect_rc 0 --version
+[[ $out =~ ^xenprov\ [0-9]+\.[0-9]+ ]] || fail "--version prints '$out'"
+ok
+expect_rc 0 config -h
+out_has "Verbs:"
+for v in check get set unset fmt dump disk vif; do
+	expect_rc 0 config "$v" -h
+	[[ $(head -1 "$T/out") == "Usage: xenprov config $v "* ]] ||
+		fail "config $v -h: first line is '$(head -1 "$T/out")'"
+	ok
+	cp "$T/out" "$T/usage-$v"
+done
+expect_rc 0 help config set
+same_file "$T/usage-set" "$T/out" "'xenprov help config set' differs from 'config set -h'"
+expect_rc 0 config set "$EX/pvh.cfg" --help
+same_file "$T/usage-set" "$T/out" "'config set FILE --help' differs from 'config set -h'"
+
+expect_rc 2
+expect_rc 2 nosuch
+err_has "'nosuch' is not a xenprov command"
+expect_rc 2 --bogus
+expect_rc 2 config
+expect_rc 2 config nosuch
+err_has "'nosuch' is not a verb of 'config'"
+err_has "Try 'xenprov config -h'"
+expect_rc 2 config check
+err_has "no FILE given"
+expect_rc 2 config check --bogus "$EX/pvh.cfg"
+expect_rc 2 config get "$EX/pvh.cfg"
+expect_rc 2 config get "$EX/pvh.cfg" name memory
+expect_rc 2 config set "$EX/pvh.cfg"
+expect_rc 2 config set "$EX/pvh.cfg" memory
+err_has "expected KEY=VALUE, got 'memory'"
+expect_rc 2 config set "$EX/pvh.cfg" Memory=1
+err_has "'Memory' is not a valid setting name"
+expect_rc 2 config unset "$EX/pvh.cfg"
+expect_rc 2 config unset -s "$EX/pvh.cfg" memory
+expect_rc 2 config fmt
+expect_rc 2 config dump
+expect_rc 2 config dump "$EX/pvh.cfg" "$EX/hvm.cfg"
+expect_rc 2 config disk
+err_has "no disk spec given"
+expect_rc 2 config disk --yaml x
+expect_rc 2 config vif
+expect_rc 2 config vif a b
+expect_rc 2 config vif --json --canonical bridge=xenbr0
+err_has "exclude each other"
+expect_rc 2 config vif --table --canonical bridge=xenbr0
+
+# ---- check -------------------------------------------------------------------------------
+
+nex=$(ls "$EX"/*.cfg | wc -l)
+expect_rc 0 config check "$EX"/*.cfg
+out_empty
+err_has "$nex files checked: 0 warnings"
+
+expect_rc 1 config check "$FX/broken-bare-word.cfg"
+out_empty
+err_has "broken-bare-word.cfg:2:14: error: a bare word is not a value"
+err_has "hint: quote it"
+err_has "1 file checked: 1 error"
+
+expect_rc 1 config check "$FX/broken-negative-number.cfg" "$FX/broken-python-arith.cfg"
+err_has "broken-negative-number.cfg:2:18: error: not a valid number"
+err_has "broken-python-arith.cfg:3:14: error: unexpected '+': this looks like Python"
+err_has "2 files checked: 2 errors"
+
+# every line of a failing check names file:line:col (or file: for whole-file problems)
+expect_rc 1 config check -q "$FX"/broken-*.cfg
+out_empty
+! grep -q "warning:" "$T/err" || fail "check -q printed a warning"
+ok
+! grep -q "files checked" "$T/err" || fail "check -q printed the summary"
+ok
+bad=$(grep -v '^    hint: ' "$T/err" | grep -Ev '^[^:]+\.cfg:[0-9]+:[0-9]+: error: ' | head -3)
+[ -z "$bad" ] || fail "check -q: lines without file:line:col: error: $bad"
+ok
+
+expect_rc 1 config check "$T/no-such.cfg"
+err_has "no-such.cfg: error: cannot read: No such file or directory"
+
+# a good file and a broken one: exit 1, but both reported
+cat >"$T/lint.cfg" <<'EOF'
+name = "lint"
+kernel = "/boot/vmlinuz"
+type = "pvm"
+memory = 2048
+maxmem = 1024
+on_crash = "explode"
+vcpus = 010
+vif = 'bridge=xenbr0'
+hostname = "lint"
+memroy = 5
+vcpus = [ 1 ]
+EOF
+expect_rc 1 config check "$T/lint.cfg"
+err_has "lint.cfg:6:12: error: invalid action for 'on_crash' near 'explode'"
+err_has "lint.cfg:10:1: warning: unknown setting 'memroy'; xl ignores it"
+err_has "hint: did you mean 'memory'?"
+err_has "1 file checked: 3 errors, 6 warnings"
+
+expect_rc 1 config check --json "$EX/pvh.cfg" "$T/lint.cfg" "$T/no-such.cfg"
+[ ! -s "$T/err" ] || fail "check --json wrote to stderr"
+ok
+json_ok "$T/out" 'isinstance(j, list) and len(j) == 3'
+json_ok "$T/out" 'j[0]["ok"] is True and j[0]["errors"] == 0 and j[0]["diagnostics"] == []'
+json_ok "$T/out" 'j[1]["file"].endswith("lint.cfg") and j[1]["ok"] is False'
+json_ok "$T/out" 'j[1]["errors"] == 3 and j[1]["warnings"] == 6 and len(j[1]["diagnostics"]) == 9'
+json_ok "$T/out" 'sorted(d["code"] for d in j[1]["diagnostics"] if d["severity"] == "error") ==
+	["bad-action", "bad-type", "not-number"]'
+json_ok "$T/out" 'sorted(d["code"] for d in j[1]["diagnostics"] if d["severity"] == "warning") ==
+	["duplicate-key", "memory-maxmem", "not-list", "octal", "unknown-key", "xm-key"]'
+json_ok "$T/out" '[d for d in j[1]["diagnostics"] if d["code"] == "bad-action"] ==
+	[{"severity": "error", "file": j[1]["file"], "line": 6, "column": 12, "code": "bad-action",
+	  "message": "invalid action for '"'"'on_crash'"'"'", "text": "explode",
+	  "hint": "one of destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart, soft-reset"}]'
+json_ok "$T/out" 'j[2]["ok"] is False and j[2]["diagnostics"][0]["code"] == "read"'
+
+# disk and vif lists: items read as xl reads them, vdevs and MACs (across files)
+cat >"$T/dev1.cfg" <<'EOF'
+name = "dev1"
+kernel = "/boot/vmlinuz"
+disk = [ 'phy:/dev/vg0/a,xvda,w', '/x,xvda,w', 'phy:/dev/vg0/b,xvda,w' ]
+vif = [ 'mac=00:16:3e:00:00:01,bridge=xenbr0', 'mac=zz' ]
+EOF
+cat >"$T/dev2.cfg" <<'EOF'
+name = "dev2"
+kernel = "/boot/vmlinuz"
+disk = [ 'file:/nonexistent/xenprov-test/dev2.img,xvda,w' ]
+vif = [ 'bridge=xenbr0,mac=00:16:3e:00:00:01' ]
+EOF
+expect_rc 0 config check "$T/dev2.cfg"
+expect_rc 1 config check --host "$T/dev2.cfg"
+err_has "dev2.cfg:3:10: error: disk 0: '/nonexistent/xenprov-test/dev2.img' does not exist on this host"
+expect_rc 1 config check "$T/dev1.cfg" "$T/dev2.cfg"
+err_has "dev1.cfg:3:39: error: disk 1: unknown value for format near 'xvda'"
+err_has "dev1.cfg:4:53: error: invalid MAC address near 'zz'"
+expect_rc 1 config check --json "$T/dev1.cfg" "$T/dev2.cfg"
+json_ok "$T/out" '[(d["code"], d["line"], d["column"]) for d in j[0]["diagnostics"]] ==
+	[("unknown-value", 3, 39), ("duplicate-vdev", 3, 48), ("bad-mac", 4, 53)]'
+json_ok "$T/out" '[d["code"] for d in j[1]["diagnostics"]] == ["duplicate-mac"] and
+	"also used at " + j[0]["file"] + ":4" in j[1]["diagnostics"][0]["message"]'
+
+# the language errors of the fixtures, by code, in one run
+codes="bare-word:broken-bare-word python:broken-python-arith uppercase:broken-uppercase-name
+	number:broken-float-number escape:broken-hex-escape crlf:broken-crlf
+	comment-at-eof:broken-comment-last-line unterminated-string:broken-unterminated-string
+	syntax:broken-missing-value append-type:broken-append-string-to-list"
+files=()
+for f in $codes; do files+=("$FX/${f#*:}.cfg"); done
+expect_rc 1 config check --json "${files[@]}" "$FX/escapes-octal-dropped.cfg"
+i=0
+for f in $codes; do
+	json_ok "$T/out" "not j[$i][\"ok\"] and \"${f%%:*}\" in
+		[d.get(\"code\") for d in j[$i][\"diagnostics\"] if d[\"severity\"] == \"error\"]"
+	i=$((i + 1))
+done
+json_ok "$T/out" 'j[-1]["ok"] and "escape-dropped" in [d["code"] for d in j[-1]["diagnostics"]]'
+
+# ---- get ---------------------------------------------------------------------------------
+
+P=$EX/pv-pygrub.cfg
+expect_rc 0 config get "$P" name
+[ "$out" = "mail01" ] || fail "get name: '$out'"
+ok
+expect_rc 0 config get "$P" memory
+[ "$out" = "2048" ] || fail "get memory: '$out'"
+ok
+expect_rc 0 config get "$P" vif
+[ "$out" = '[ "mac=00:16:3e:00:00:21, bridge=xenbr0" ]' ] || fail "get vif: '$out'"
+ok
+expect_rc 0 config get --json "$P" disk
+json_ok "$T/out" 'j == ["format=raw, vdev=xvda, access=rw, target=/dev/vg0/mail01-disk",
+	"format=raw, vdev=xvdb, access=rw, target=/dev/vg0/mail01-spool"]'
+expect_rc 0 config get "$FX/numbers-hex-octal.cfg" memory
+[ "$out" = "0x400" ] || fail "get memory of numbers-hex-octal.cfg: '$out'"
+ok
+expect_rc 0 config get --json "$FX/numbers-hex-octal.cfg" memory
+json_ok "$T/out" 'j == 1024'
+expect_rc 0 config get "$FX/append-strings.cfg" extra
+[ "$out" = "console=hvc0 root=/dev/xvda1 ro quiet" ] || fail "get of += strings: '$out'"
+ok
+expect_rc 0 config get "$FX/duplicate-keys.cfg" memory
+[ "$out" = "1024" ] || fail "get: the last assignment should win: '$out'"
+ok
+expect_rc 1 config get "$P" nosuch
+out_empty
+err_has "'nosuch' is not set in '$P'"
+expect_rc 1 config get "$FX/broken-bare-word.cfg" name
+err_has "has errors; xl would reject it"
+expect_rc 1 config get "$T/no-such.cfg" name
+err_has "cannot read '$T/no-such.cfg': No such file or directory"
+
+# ---- set ---------------------------------------------------------------------------------
+
+S=$T/s.cfg
+cp "$P" "$S"
+chmod 600 "$S"
+cp "$S" "$T/s.orig"
+ino=$(inode "$S")
+
+# --dry-run: a unified diff, the file untouched
+expect_rc 0 config set --dry-run "$S" memory=4096
+out_has "--- a/$S"
+out_has "+++ b/$S"
+out_has "-memory = 2048"
+out_has "+memory = 4096"
+same_file "$T/s.orig" "$S" "set --dry-run changed the file"
+[ "$(inode "$S")" = "$ino" ] || fail "set --dry-run replaced the file"
+ok
+expect_rc 0 config set -n "$S" memory=2048
+out_empty
+
+expect_rc 0 config set "$S" memory=4096 name=mail02 extra=console=hvc0 "vcpus=0x4"
+out_empty
+sed -e 's/^memory = 2048$/memory = 4096/' -e 's/^name = "mail01"$/name = "mail02"/' \
+	-e 's/^vcpus = 2$/vcpus = 0x4/' "$T/s.orig" >"$T/s.want"
+echo 'extra = "console=hvc0"' >>"$T/s.want"
+same_file "$T/s.want" "$S" "set changed other bytes than the intended ones"
+[ "$(stat -c %a "$S")" = 600 ] || fail "set changed the mode to $(stat -c %a "$S")"
+ok
+[ "$(inode "$S")" != "$ino" ] || fail "set wrote in place (same inode), not by rename"
+ok
+leftover=$(find "$T" -maxdepth 1 -name '.s.cfg.*')
+[ -z "$leftover" ] || fail "set left a temporary file: $leftover"
+ok
+expect_rc 0 config get --json "$S" vcpus
+json_ok "$T/out" 'j == 4'
+
+# a trailing comment is kept; a list value; --string
+expect_rc 0 config set "$S" bootloader=grub "bootloader_args=['--entry=1']"
+grep -qx 'bootloader = "grub"               # searched in Xen'"'"'s libexec directory' "$S" ||
+	fail "set lost the trailing comment: $(grep '^bootloader =' "$S")"
+ok
+expect_rc 0 config get --json "$S" bootloader_args
+json_ok "$T/out" 'j == ["--entry=1"]'
+expect_rc 0 config set "$S" name=1234
+expect_rc 0 config get --json "$S" name
+json_ok "$T/out" 'j == 1234'
+expect_rc 0 config set --string "$S" name=1234
+grep -qx 'name = "1234"' "$S" || fail "set --string: $(grep '^name' "$S")"
+ok
+expect_rc 0 config get --json "$S" name
+json_ok "$T/out" 'j == "1234"'
+expect_rc 0 config check "$S"
+
+# set rewrites the last += statement as =
+cp "$FX/append-strings.cfg" "$T/app.cfg"
+expect_rc 0 config set "$T/app.cfg" extra=quiet
+grep -qx 'extra = "quiet"' "$T/app.cfg" || fail "set did not rewrite the last += of extra"
+ok
+expect_rc 0 config get "$T/app.cfg" extra
+[ "$out" = "quiet" ] || fail "get after set over +=: '$out'"
+ok
+
+# a broken file is refused and left alone
+cp "$FX/broken-bare-word.cfg" "$T/broken.cfg"
+expect_rc 1 config set "$T/broken.cfg" memory=1024
+err_has "has errors; xl would reject it"
+same_file "$FX/broken-bare-word.cfg" "$T/broken.cfg" "set changed a broken file"
+expect_rc 1 config set "$T/no-such.cfg" memory=1
+[ ! -e "$T/no-such.cfg" ] || fail "set created a missing file"
+ok
+
+# standard input to standard output
+printf 'name = "a"\nmemory = 1\n' | "$X" config set - memory=2 >"$T/out" 2>"$T/err" ||
+	fail "set - failed"
+printf 'name = "a"\nmemory = 2\n' | cmp -s - "$T/out" || fail "set - printed: $(cat "$T/out")"
+ok
+
+# ---- unset -------------------------------------------------------------------------------
+
+cp "$S" "$T/s.before-unset"
+expect_rc 0 config unset -n "$S" extra
+out_has '-extra = "console=hvc0"'
+same_file "$T/s.before-unset" "$S" "unset --dry-run changed the file"
+expect_rc 1 config unset "$S" extra nosuch
+err_has "'nosuch' is not set in '$S'"
+same_file "$T/s.before-unset" "$S" "a failed unset changed the file"
+expect_rc 0 config unset "$S" extra bootloader_args
+grep -v -e '^extra = ' -e '^bootloader_args = ' "$T/s.before-unset" >"$T/s.want"
+same_file "$T/s.want" "$S" "unset changed other bytes than the statements removed"
+[ "$(stat -c %a "$S")" = 600 ] || fail "unset changed the mode"
+ok
+expect_rc 1 config get "$S" extra
+expect_rc 0 config unset "$T/app.cfg" extra
+! grep -q '^extra' "$T/app.cfg" || fail "unset left an extra statement"
+ok
+grep -qx '# += on strings concatenates.' "$T/app.cfg" || fail "unset removed a comment"
+ok
+
+# ---- fmt ---------------------------------------------------------------------------------
+
+F=$T/f.cfg
+cp "$FX/comments-everywhere.cfg" "$F"
+expect_rc 0 config dump --json "$F"
+cp "$T/out" "$T/f.dump-before"
+expect_rc 1 config fmt --check "$F"
+[ "$out" = "$F" ] || fail "fmt --check printed '$out'"
+ok
+same_file "$FX/comments-everywhere.cfg" "$F" "fmt --check changed the file"
+expect_rc 0 config fmt --diff "$F"
+out_has "--- a/$F"
+same_file "$FX/comments-everywhere.cfg" "$F" "fmt --diff changed the file"
+expect_rc 0 config fmt --stdout "$F"
+cp "$T/out" "$T/f.stdout"
+same_file "$FX/comments-everywhere.cfg" "$F" "fmt --stdout changed the file"
+expect_rc 0 config fmt "$F"
+out_empty
+cmp -s "$F" "$FX/comments-everywhere.cfg" && fail "fmt did not change an unformatted file"
+ok
+"$X" config fmt --stdout "$F" >"$T/f.twice" || fail "fmt --stdout of a formatted file"
+same_file "$F" "$T/f.twice" "fmt is not idempotent"
+expect_rc 0 config fmt --check "$F"
+out_empty
+cp "$F" "$T/f.once"
+expect_rc 0 config fmt "$F"
+same_file "$T/f.once" "$F" "fmt twice changed the bytes"
+expect_rc 0 config dump --json "$F"
+json_ok "$T/out" "j == load('$T/f.dump-before')"
+
+# every example: formatted in one run, then formatted already
+mkdir "$T/ex"
+cp "$EX"/*.cfg "$T/ex/"
+expect_rc 0 config fmt "$T"/ex/*.cfg
+expect_rc 0 config fmt --check "$T"/ex/*.cfg
+out_empty
+expect_rc 0 config check -q "$T"/ex/*.cfg
+
+printf 'name="in"\nmemory=5\n' | "$X" config fmt - >"$T/out" || fail "fmt - failed"
+printf 'name = "in"\nmemory = 5\n' | cmp -s - "$T/out" || fail "fmt - printed: $(cat "$T/out")"
+ok
+
+# --fix: CR LF and a missing final newline
+cp "$FX/broken-crlf.cfg" "$T/crlf.cfg"
+expect_rc 1 config fmt "$T/crlf.cfg"
+err_has "has errors that --fix can repair"
+same_file "$FX/broken-crlf.cfg" "$T/crlf.cfg" "fmt without --fix changed a CR LF file"
+expect_rc 0 config fmt --fix "$T/crlf.cfg"
+! grep -q $'\r' "$T/crlf.cfg" || fail "fmt --fix left a carriage return"
+ok
+expect_rc 0 config check "$T/crlf.cfg"
+cp "$FX/broken-comment-last-line.cfg" "$T/eof.cfg"
+expect_rc 0 config fmt --fix "$T/eof.cfg"
+[ "$(tail -c 1 "$T/eof.cfg" | od -An -c | tr -d ' ')" = '\n' ] || fail "fmt --fix: no final newline"
+ok
+grep -q '^# final comment without newline$' "$T/eof.cfg" || fail "fmt --fix lost the last comment"
+ok
+expect_rc 0 config check "$T/eof.cfg"
+cp "$FX/broken-bare-word.cfg" "$T/bare.cfg"
+expect_rc 1 config fmt --fix "$T/bare.cfg"
+err_has "has errors; fix them first"
+same_file "$FX/broken-bare-word.cfg" "$T/bare.cfg" "fmt --fix changed an unrepairable file"
+
+# ---- dump --------------------------------------------------------------------------------
+
+cat >"$T/d.cfg" <<'EOF'
+# dump fixture: strings, escapes, numbers, lists, += and last-wins
+name = "d"
+kernel = '/boot/vmlinuz'
+memory = 0x400 ; vcpus = 010
+maxvcpus = 08
+extra = "console=hvc0"
+extra += ' root=/dev/xvda1'
+quote = "say \"hi\"\tnow"
+disk = [ 'phy:/dev/vg0/d,xvda,w', ]
+disk += [ "phy:/dev/vg0/e,xvdb,w" ]
+pci = [ [ 'a', 1 ], [] ]
+memory = 512
+EOF
+cat >"$T/d.want.json" <<'EOF'
+{"name": "d", "kernel": "/boot/vmlinuz", "memory": 512, "vcpus": 8, "maxvcpus": "08",
+ "extra": "console=hvc0 root=/dev/xvda1", "quote": "say \"hi\"\tnow",
+ "disk": ["phy:/dev/vg0/d,xvda,w", "phy:/dev/vg0/e,xvdb,w"], "pci": [["a", 1], []]}
+EOF
+expect_rc 0 config dump --json "$T/d.cfg"
+json_ok "$T/out" "j == load('$T/d.want.json') and list(j) == list(load('$T/d.want.json'))"
+expect_rc 0 config dump "$T/d.cfg"
+cat >"$T/d.want" <<'EOF'
+name = "d"
+kernel = "/boot/vmlinuz"
+memory = 512
+vcpus = 010
+maxvcpus = 08
+extra = "console=hvc0 root=/dev/xvda1"
+quote = 'say "hi"\tnow'
+disk = [ "phy:/dev/vg0/d,xvda,w", "phy:/dev/vg0/e,xvdb,w" ]
+pci = [ [ "a", 1 ], [] ]
+EOF
+same_file "$T/d.want" "$T/out" "dump (text) differs from the expected output"
+expect_rc 1 config dump "$FX/broken-python-dict.cfg"
+out_empty
+err_has "has errors; xl would reject it"
+
+# ---- disk --------------------------------------------------------------------------------
+
+expect_rc 0 config disk 'phy:/dev/vg0/a,xvda,w'
+json_ok "$T/out" 'j == {"pdev_path": "/dev/vg0/a", "vdev": "xvda", "format": "raw", "readwrite": 1}'
+expect_rc 0 config disk --json 'format=qcow2, vdev=xvdb, access=ro, target=/srv/b.qcow2'
+json_ok "$T/out" 'j == {"pdev_path": "/srv/b.qcow2", "vdev": "xvdb", "format": "qcow2"}'
+expect_rc 0 config disk ',,hdc:cdrom,r'
+json_ok "$T/out" 'j.get("is_cdrom") == 1 and j.get("removable") == 1 and j.get("format") == "empty" and "readwrite" not in j'
+expect_rc 0 config disk --canonical '/srv/c.img,raw,xvdc,w'
+[ "$out" = "format=raw,vdev=xvdc,access=rw,target=/srv/c.img" ] || fail "disk --canonical: '$out'"
+ok
+expect_rc 0 config disk "$out"
+json_ok "$T/out" 'j == {"pdev_path": "/srv/c.img", "vdev": "xvdc", "format": "raw", "readwrite": 1}'
+expect_rc 1 config disk '/x,xvda,w'
+out_empty
+err_has "xenprov: invalid disk spec '/x,xvda,w': unknown value for format 'xvda' (column 4)"
+err_has "xenprov: hint:"
+
+# ---- vif ---------------------------------------------------------------------------------
+
+expect_rc 0 config vif --json 'mac=00:16:3e:12:34:56,bridge=xenbr0,rate=10Mb/s'
+json_ok "$T/out" 'j == {"mac": "00:16:3e:12:34:56", "bridge": "xenbr0",
+	"rate_bytes_per_interval": 62500, "rate_interval_usecs": 50000}'
+expect_rc 0 config vif 'mac=00:16:3e:12:34:56,bridge=xenbr0'
+json_ok "$T/out" 'j == {"mac": "00:16:3e:12:34:56", "bridge": "xenbr0"}'
+expect_rc 0 config vif --table 'mac=00:16:3e:12:34:56,bridge=xenbr0'
+grep -Eqx 'mac +00:16:3e:12:34:56' "$T/out" || fail "vif: no 'mac' line: $out"
+ok
+grep -Eqx 'bridge +xenbr0' "$T/out" || fail "vif: no 'bridge' line: $out"
+ok
+expect_rc 0 config vif --json 'type=ioemu,model=e1000,vifname=web0,mtu=9000'
+json_ok "$T/out" 'j == {"mtu": 9000, "model": "e1000", "ifname": "web0", "nictype": "vif_ioemu"}'
+expect_rc 0 config vif --canonical 'bridge=xenbr1, mac=00:16:3E:AA:BB:CC'
+canon=$out
+expect_rc 0 config vif --json "$canon"
+json_ok "$T/out" 'j == {"mac": "00:16:3e:aa:bb:cc", "bridge": "xenbr1"}'
+expect_rc 0 config vif 'mac=01:16:3e:12:34:56'
+err_has "multicast"
+expect_rc 1 config vif --json 'mac=00:16:3e:12:34'
+out_empty
+err_has "spec:1:19: error: MAC address with fewer than six groups"
+err_has "xenprov: invalid vif spec 'mac=00:16:3e:12:34'"
+
+json_run_checks
+echo "config-cli: $n checks passed"
+exit 0
