@@ -1,0 +1,77 @@
+/*
+ * blockdev-internal.h - what the image code shares about qcow2 and block devices
+ * beyond include/xenprov/blockdev.h: on-disk constants of QEMU's docs/interop/qcow2.txt,
+ * big-endian helpers and the last-error string of a block device.
+ *
+ * Not here: the public API (blockdev.h).
+ */
+#ifndef XP_BLOCKDEV_INTERNAL_H
+#define XP_BLOCKDEV_INTERNAL_H
+
+#include <stdint.h>
+
+#include "xenprov/blockdev.h"
+
+#define QCOW2_MAGIC 0x514649fbU /* "QFI\xfb" */
+
+#define QCOW2_MIN_CLUSTER_BITS	   9
+#define QCOW2_MAX_CLUSTER_BITS	   21 /* 2 MiB, QEMU's limit */
+#define QCOW2_DEFAULT_CLUSTER_BITS 16
+#define QCOW2_V2_HEADER_LEN	   72
+#define QCOW2_V3_HEADER_LEN	   104
+#define QCOW2_MAX_BACKING_NAME	   1023	       /* QEMU refuses longer names */
+#define QCOW2_MAX_L1_BYTES	   (32u << 20) /* QEMU's QCOW_MAX_L1_SIZE */
+#define QCOW2_MAX_CHAIN		   16
+
+/* L1/L2 entry bits (qcow2.txt "Cluster mapping") */
+#define QCOW2_OFLAG_COPIED     (1ULL << 63)
+#define QCOW2_OFLAG_COMPRESSED (1ULL << 62)
+#define QCOW2_OFLAG_ZERO       1ULL
+#define QCOW2_OFFSET_MASK      0x00fffffffffffe00ULL /* bits 9-55 */
+#define QCOW2_L1_RESERVED      0x7f000000000001ffULL
+
+/* header extension types */
+#define QCOW2_EXT_END		 0x00000000U
+#define QCOW2_EXT_BACKING_FORMAT 0xe2792acaU
+#define QCOW2_EXT_FEATURE_TABLE	 0x6803f857U
+
+/* incompatible feature bits */
+#define QCOW2_INCOMPAT_DIRTY	   (1ULL << 0)
+#define QCOW2_INCOMPAT_CORRUPT	   (1ULL << 1)
+#define QCOW2_INCOMPAT_DATA_FILE   (1ULL << 2)
+#define QCOW2_INCOMPAT_COMPRESSION (1ULL << 3)
+#define QCOW2_INCOMPAT_EXTL2	   (1ULL << 4)
+
+static inline uint32_t xp_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t xp_be64(const unsigned char *p)
+{
+	return (uint64_t)xp_be32(p) << 32 | xp_be32(p + 4);
+}
+
+static inline void xp_put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static inline void xp_put_be64(unsigned char *p, uint64_t v)
+{
+	xp_put_be32(p, (uint32_t)(v >> 32));
+	xp_put_be32(p + 4, (uint32_t)v);
+}
+
+/* The message of the last failed xp_blockdev_pread (compressed cluster, corrupt
+ * table...), "" if none. Borrowed; valid until the next call on bd. */
+const char *xp_blockdev_errmsg(const struct xp_blockdev *bd);
+
+/* Like xp_blockdev_open, with a human explanation of a failure in errbuf (may be NULL)
+ * naming the file and what is wrong with it. */
+int xp_blockdev_open_err(const char *path, struct xp_blockdev **ret, char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,617 @@
+/*
+ * blockdev.c - read-only block devices over disk image files: raw (sparse) files and
+ * qcow2 version 2 and 3 images with their backing chains.
+ *
+ * The qcow2 reader follows QEMU's docs/interop/qcow2.txt: a big-endian header, an L1
+ * table of L2 table offsets, L2 entries mapping guest clusters to host clusters.
+ * Unallocated clusters read from the backing file (or as zeros), clusters with the
+ * "all zeros" flag read as zeros, compressed clusters are refused with -ENOTSUP.
+ *
+ * Every number taken from the file is validated before use (sizes are bounded,
+ * offsets aligned and inside the file where that is knowable, arithmetic checked for
+ * overflow): images come from users and are fuzzed (fuzz/fuzz-qcow2-read.c).
+ *
+ * Not here: writing qcow2 images (qcow2-write.c), what is inside an image.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/blockdev-internal.h"
+
+#define L2_CACHE_SLOTS 4
+
+struct l2_slot {
+	uint64_t offset; /* host offset of the table; 0: empty slot */
+	uint64_t *table; /* host-endian entries */
+};
+
+struct xp_blockdev {
+	enum xp_image_format format;
+	int fd;
+	uint64_t size;	    /* virtual size */
+	uint64_t file_size; /* size of the container file */
+	char *backing_name; /* as recorded in the image */
+	struct xp_blockdev *backing;
+
+	/* qcow2 */
+	unsigned cluster_bits;
+	uint64_t cluster_size;
+	unsigned l2_bits; /* log2 of entries per L2 table */
+	uint32_t l1_size;
+	uint64_t *l1; /* host-endian */
+	struct l2_slot l2[L2_CACHE_SLOTS];
+	unsigned l2_next; /* round-robin victim */
+
+	char err[256];
+};
+
+static void set_err(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *buf, size_t len, const char *fmt, ...)
+{
+	if (!buf || len == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+const char *xp_image_format_name(enum xp_image_format f)
+{
+	switch (f) {
+	case XP_IMAGE_RAW:
+		return "raw";
+	case XP_IMAGE_QCOW2:
+		return "qcow2";
+	}
+	return "unknown";
+}
+
+void xp_blockdev_close(struct xp_blockdev *bd)
+{
+	if (!bd)
+		return;
+	/* the chain is at most QCOW2_MAX_CHAIN deep, but walk it without recursion */
+	while (bd) {
+		struct xp_blockdev *next = bd->backing;
+		if (bd->fd >= 0)
+			close(bd->fd);
+		free(bd->backing_name);
+		free(bd->l1);
+		for (unsigned i = 0; i < L2_CACHE_SLOTS; i++)
+			free(bd->l2[i].table);
+		free(bd);
+		bd = next;
+	}
+}
+
+enum xp_image_format xp_blockdev_format(const struct xp_blockdev *bd)
+{
+	return bd->format;
+}
+
+uint64_t xp_blockdev_size(const struct xp_blockdev *bd)
+{
+	return bd->size;
+}
+
+const char *xp_blockdev_backing(const struct xp_blockdev *bd)
+{
+	return bd->backing_name;
+}
+
+const char *xp_blockdev_errmsg(const struct xp_blockdev *bd)
+{
+	return bd->err;
+}
+
+/* Reads exactly len bytes at off; bytes past the end of the file read as zeros.
+ * (QEMU does the same for data clusters past EOF; callers that must not accept this
+ * check against file_size first.) */
+static int read_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	unsigned char *p = buf;
+	while (len > 0) {
+		if (off > (uint64_t)INT64_MAX - len)
+			return -EINVAL;
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			memset(p, 0, len);
+			return 0;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* ---- qcow2 ------------------------------------------------------------------------ */
+
+struct qcow2_header {
+	uint32_t version;
+	uint64_t backing_offset;
+	uint32_t backing_size;
+	uint32_t cluster_bits;
+	uint64_t size;
+	uint32_t crypt_method;
+	uint32_t l1_size;
+	uint64_t l1_offset;
+	uint64_t incompat;
+	uint32_t refcount_order;
+	uint32_t header_length;
+};
+
+/* Walks the header extensions between the header and the end of the first cluster
+ * (or the backing file name); records the backing format. */
+static int parse_extensions(const unsigned char *c0, size_t c0len, const struct qcow2_header *h,
+			    char *fmt, size_t fmtlen, char *errbuf, size_t errlen, const char *path)
+{
+	size_t pos = h->header_length;
+	size_t end = c0len;
+	if (h->backing_offset && h->backing_offset < end)
+		end = (size_t)h->backing_offset;
+	fmt[0] = '\0';
+	while (pos + 8 <= end) {
+		uint32_t type = xp_be32(c0 + pos);
+		uint32_t len = xp_be32(c0 + pos + 4);
+		pos += 8;
+		if (type == QCOW2_EXT_END)
+			return 0;
+		if (len > end - pos) {
+			set_err(errbuf, errlen, "%s: header extension 0x%08x overruns the header",
+				path, type);
+			return -EBADMSG;
+		}
+		if (type == QCOW2_EXT_BACKING_FORMAT) {
+			if (len == 0 || len >= fmtlen || memchr(c0 + pos, '\0', len)) {
+				set_err(errbuf, errlen, "%s: invalid backing format extension",
+					path);
+				return -EBADMSG;
+			}
+			memcpy(fmt, c0 + pos, len);
+			fmt[len] = '\0';
+		}
+		/* data is padded to a multiple of 8 bytes */
+		size_t padded = ((size_t)len + 7) & ~(size_t)7;
+		if (padded > end - pos)
+			return 0; /* padding of the last extension cut short: harmless */
+		pos += padded;
+	}
+	return 0;
+}
+
+static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size_t fmtlen,
+		       char *errbuf, size_t errlen)
+{
+	unsigned char hb[QCOW2_V3_HEADER_LEN];
+	struct qcow2_header h = {0};
+	int r;
+
+	if (bd->file_size < QCOW2_V2_HEADER_LEN) {
+		set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
+		return -EBADMSG;
+	}
+	r = read_full(bd->fd, hb, sizeof(hb), 0);
+	if (r < 0)
+		return r;
+	h.version = xp_be32(hb + 4);
+	h.backing_offset = xp_be64(hb + 8);
+	h.backing_size = xp_be32(hb + 16);
+	h.cluster_bits = xp_be32(hb + 20);
+	h.size = xp_be64(hb + 24);
+	h.crypt_method = xp_be32(hb + 32);
+	h.l1_size = xp_be32(hb + 36);
+	h.l1_offset = xp_be64(hb + 40);
+
+	if (h.version != 2 && h.version != 3) {
+		set_err(errbuf, errlen, "%s: unsupported qcow2 version %u", path, h.version);
+		return -ENOTSUP;
+	}
+	if (h.version == 3) {
+		if (bd->file_size < QCOW2_V3_HEADER_LEN) {
+			set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
+			return -EBADMSG;
+		}
+		h.incompat = xp_be64(hb + 72);
+		h.refcount_order = xp_be32(hb + 96);
+		h.header_length = xp_be32(hb + 100);
+	} else {
+		h.refcount_order = 4;
+		h.header_length = QCOW2_V2_HEADER_LEN;
+	}
+	if (h.cluster_bits < QCOW2_MIN_CLUSTER_BITS || h.cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
+		set_err(errbuf, errlen, "%s: invalid cluster size 2^%u", path, h.cluster_bits);
+		return -EBADMSG;
+	}
+	bd->cluster_bits = h.cluster_bits;
+	bd->cluster_size = 1ULL << h.cluster_bits;
+	bd->l2_bits = h.cluster_bits - 3;
+
+	if (h.version == 3) {
+		if (h.header_length < QCOW2_V3_HEADER_LEN || h.header_length > bd->cluster_size ||
+		    h.header_length % 8 != 0) {
+			set_err(errbuf, errlen, "%s: invalid header length %u", path,
+				h.header_length);
+			return -EBADMSG;
+		}
+		if (h.refcount_order > 6) {
+			set_err(errbuf, errlen, "%s: invalid refcount order %u", path,
+				h.refcount_order);
+			return -EBADMSG;
+		}
+		/* dirty and corrupt only matter to writers; the compression type only to
+		 * compressed clusters, which are refused anyway */
+		uint64_t known =
+		    QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_COMPRESSION;
+		if (h.incompat & ~known) {
+			set_err(errbuf, errlen,
+				"%s: unsupported qcow2 incompatible features 0x%llx%s", path,
+				(unsigned long long)(h.incompat & ~known),
+				h.incompat & QCOW2_INCOMPAT_DATA_FILE ? " (external data file)"
+				: h.incompat & QCOW2_INCOMPAT_EXTL2   ? " (extended L2 entries)"
+								      : "");
+			return -ENOTSUP;
+		}
+	}
+	if (h.crypt_method != 0) {
+		set_err(errbuf, errlen, "%s: encrypted qcow2 images are not supported", path);
+		return -ENOTSUP;
+	}
+
+	/* virtual size and L1 table: QEMU's limits, and the L1 table must map the size */
+	if (h.size > (1ULL << 62)) {
+		set_err(errbuf, errlen, "%s: absurd virtual size %llu", path,
+			(unsigned long long)h.size);
+		return -EBADMSG;
+	}
+	if ((uint64_t)h.l1_size * 8 > QCOW2_MAX_L1_BYTES) {
+		set_err(errbuf, errlen, "%s: L1 table too large (%u entries)", path, h.l1_size);
+		return -EBADMSG;
+	}
+	unsigned shift = bd->cluster_bits + bd->l2_bits; /* bytes mapped per L1 entry */
+	uint64_t l1_needed = shift >= 64 ? 1 : (h.size + (1ULL << shift) - 1) >> shift;
+	if (h.l1_size < l1_needed) {
+		set_err(errbuf, errlen, "%s: L1 table too small for the virtual size", path);
+		return -EBADMSG;
+	}
+	if (h.l1_size > 0) {
+		if (h.l1_offset % bd->cluster_size != 0 || h.l1_offset == 0 ||
+		    h.l1_offset > bd->file_size ||
+		    (uint64_t)h.l1_size * 8 > bd->file_size - h.l1_offset) {
+			set_err(errbuf, errlen, "%s: L1 table offset 0x%llx invalid", path,
+				(unsigned long long)h.l1_offset);
+			return -EBADMSG;
+		}
+	}
+	bd->size = h.size;
+	bd->l1_size = h.l1_size;
+
+	/* the first cluster: header extensions and the backing file name */
+	size_t c0len =
+	    (size_t)(bd->file_size < bd->cluster_size ? bd->file_size : bd->cluster_size);
+	unsigned char *c0 = malloc(c0len);
+	if (!c0)
+		return -ENOMEM;
+	r = read_full(bd->fd, c0, c0len, 0);
+	if (r < 0)
+		goto out;
+	if (h.header_length > c0len) {
+		set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
+		r = -EBADMSG;
+		goto out;
+	}
+	if (h.backing_offset) {
+		if (h.backing_size == 0 || h.backing_size > QCOW2_MAX_BACKING_NAME ||
+		    h.backing_offset < h.header_length || h.backing_offset > c0len ||
+		    h.backing_size > c0len - h.backing_offset) {
+			set_err(errbuf, errlen, "%s: invalid backing file name location", path);
+			r = -EBADMSG;
+			goto out;
+		}
+		if (memchr(c0 + h.backing_offset, '\0', h.backing_size)) {
+			set_err(errbuf, errlen, "%s: backing file name contains a NUL byte", path);
+			r = -EBADMSG;
+			goto out;
+		}
+		bd->backing_name = strndup((const char *)c0 + h.backing_offset, h.backing_size);
+		if (!bd->backing_name) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = parse_extensions(c0, c0len, &h, fmt, fmtlen, errbuf, errlen, path);
+	if (r < 0)
+		goto out;
+
+	if (bd->l1_size > 0) {
+		unsigned char *raw = malloc((size_t)bd->l1_size * 8);
+		bd->l1 = malloc((size_t)bd->l1_size * sizeof(uint64_t));
+		if (!raw || !bd->l1) {
+			free(raw);
+			r = -ENOMEM;
+			goto out;
+		}
+		r = read_full(bd->fd, raw, (size_t)bd->l1_size * 8, h.l1_offset);
+		for (uint32_t i = 0; r == 0 && i < bd->l1_size; i++)
+			bd->l1[i] = xp_be64(raw + (size_t)i * 8);
+		free(raw);
+		if (r < 0)
+			goto out;
+	}
+	for (unsigned i = 0; i < L2_CACHE_SLOTS; i++) {
+		bd->l2[i].table = malloc((size_t)bd->cluster_size);
+		if (!bd->l2[i].table) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	free(c0);
+	return r;
+}
+
+/* The L2 table at host offset off, from the cache or the file. */
+static int get_l2(struct xp_blockdev *bd, uint64_t off, const uint64_t **table)
+{
+	for (unsigned i = 0; i < L2_CACHE_SLOTS; i++) {
+		if (bd->l2[i].offset == off) {
+			*table = bd->l2[i].table;
+			return 0;
+		}
+	}
+	if (off % bd->cluster_size != 0 || off > bd->file_size ||
+	    bd->cluster_size > bd->file_size - off) {
+		set_err(bd->err, sizeof(bd->err), "L2 table offset 0x%llx is invalid",
+			(unsigned long long)off);
+		return -EBADMSG;
+	}
+	struct l2_slot *s = &bd->l2[bd->l2_next];
+	bd->l2_next = (bd->l2_next + 1) % L2_CACHE_SLOTS;
+	s->offset = 0;
+	int r = read_full(bd->fd, s->table, (size_t)bd->cluster_size, off);
+	if (r < 0)
+		return r;
+	unsigned char *b = (unsigned char *)s->table;
+	/* convert in place: each 8-byte slot is read before it is written */
+	for (size_t i = 0; i < (size_t)(bd->cluster_size / 8); i++)
+		s->table[i] = xp_be64(b + i * 8);
+	s->offset = off;
+	*table = s->table;
+	return 0;
+}
+
+/* Reads within one guest cluster. */
+static int qcow2_read_cluster(struct xp_blockdev *bd, unsigned char *buf, size_t len,
+			      uint64_t offset)
+{
+	uint64_t l2_index = (offset >> bd->cluster_bits) & ((1ULL << bd->l2_bits) - 1);
+	uint64_t l1_index = offset >> (bd->cluster_bits + bd->l2_bits);
+	uint64_t in_cluster = offset & (bd->cluster_size - 1);
+	uint64_t entry = 0;
+
+	if (l1_index < bd->l1_size) {
+		uint64_t l1e = bd->l1[l1_index];
+		if (l1e & QCOW2_L1_RESERVED) {
+			set_err(bd->err, sizeof(bd->err), "L1 entry %llu has reserved bits set",
+				(unsigned long long)l1_index);
+			return -EBADMSG;
+		}
+		uint64_t l2_off = l1e & QCOW2_OFFSET_MASK;
+		if (l2_off) {
+			const uint64_t *l2;
+			int r = get_l2(bd, l2_off, &l2);
+			if (r < 0)
+				return r;
+			entry = l2[l2_index];
+		}
+	}
+
+	if (entry & QCOW2_OFLAG_COMPRESSED) {
+		set_err(bd->err, sizeof(bd->err),
+			"compressed cluster at guest offset 0x%llx: compressed qcow2 clusters "
+			"are not supported (convert with 'qemu-img convert -O qcow2')",
+			(unsigned long long)(offset - in_cluster));
+		return -ENOTSUP;
+	}
+	/* the zero flag exists from version 3; version 2 readers treat bit 0 as
+	 * reserved, which QEMU also reads as "zeros" */
+	if (entry & QCOW2_OFLAG_ZERO) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	uint64_t host = entry & QCOW2_OFFSET_MASK;
+	if (host == 0) {
+		if (bd->backing)
+			return xp_blockdev_pread(bd->backing, buf, len, offset);
+		memset(buf, 0, len);
+		return 0;
+	}
+	if (host % bd->cluster_size != 0) {
+		set_err(bd->err, sizeof(bd->err), "data cluster offset 0x%llx is unaligned",
+			(unsigned long long)host);
+		return -EBADMSG;
+	}
+	return read_full(bd->fd, buf, len, host + in_cluster);
+}
+
+int xp_blockdev_pread(struct xp_blockdev *bd, void *buf, size_t len, uint64_t offset)
+{
+	unsigned char *p = buf;
+	if (!bd || (!buf && len))
+		return -EINVAL;
+	bd->err[0] = '\0';
+	while (len > 0) {
+		if (offset >= bd->size) {
+			memset(p, 0, len);
+			return 0;
+		}
+		size_t n = len;
+		if (n > bd->size - offset)
+			n = (size_t)(bd->size - offset);
+		int r;
+		if (bd->format == XP_IMAGE_RAW) {
+			r = read_full(bd->fd, p, n, offset);
+		} else {
+			uint64_t left = bd->cluster_size - (offset & (bd->cluster_size - 1));
+			if (n > left)
+				n = (size_t)left;
+			r = qcow2_read_cluster(bd, p, n, offset);
+		}
+		if (r < 0) {
+			if (!bd->err[0])
+				set_err(bd->err, sizeof(bd->err), "read at 0x%llx: %s",
+					(unsigned long long)offset, strerror(-r));
+			return r;
+		}
+		p += n;
+		len -= n;
+		offset += n;
+	}
+	return 0;
+}
+
+/* ---- opening ------------------------------------------------------------------------ */
+
+/* backing name resolved against the directory of the image naming it */
+static char *resolve_backing(const char *image, const char *name)
+{
+	if (name[0] == '/')
+		return strdup(name);
+	const char *slash = strrchr(image, '/');
+	if (!slash)
+		return strdup(name);
+	char *out = NULL;
+	if (asprintf(&out, "%.*s/%s", (int)(slash - image), image, name) < 0)
+		return NULL;
+	return out;
+}
+
+/* forced: NULL to probe the format, else "raw" or "qcow2" */
+static int open_chain(const char *path, const char *forced, unsigned depth,
+		      struct xp_blockdev **ret, char *errbuf, size_t errlen)
+{
+	struct xp_blockdev *bd = calloc(1, sizeof(*bd));
+	char fmt[32] = "";
+	int r;
+
+	if (!bd)
+		return -ENOMEM;
+	/* O_NONBLOCK: opening a FIFO named by a hostile image must not hang */
+	bd->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (bd->fd < 0) {
+		r = -errno;
+		set_err(errbuf, errlen, "cannot open '%s': %s", path, strerror(-r));
+		goto fail;
+	}
+	struct stat st;
+	if (fstat(bd->fd, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		set_err(errbuf, errlen, "'%s' is a directory", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		r = -EINVAL;
+		set_err(errbuf, errlen, "'%s' is neither a file nor a block device", path);
+		goto fail;
+	}
+	int fl = fcntl(bd->fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(bd->fd, F_SETFL, fl & ~O_NONBLOCK);
+	off_t end = lseek(bd->fd, 0, SEEK_END);
+	if (end < 0) {
+		r = -errno;
+		goto fail;
+	}
+	bd->file_size = (uint64_t)end;
+
+	unsigned char magic[4] = {0};
+	if (bd->file_size >= 4) {
+		r = read_full(bd->fd, magic, 4, 0);
+		if (r < 0)
+			goto fail;
+	}
+	bool is_qcow2 = xp_be32(magic) == QCOW2_MAGIC;
+	if (forced && strcmp(forced, "raw") == 0)
+		is_qcow2 = false;
+	else if (forced && !is_qcow2) {
+		set_err(errbuf, errlen, "'%s' is not a qcow2 image", path);
+		r = -EBADMSG;
+		goto fail;
+	}
+
+	if (!is_qcow2) {
+		bd->format = XP_IMAGE_RAW;
+		bd->size = bd->file_size;
+		*ret = bd;
+		return 0;
+	}
+	bd->format = XP_IMAGE_QCOW2;
+	r = qcow2_parse(bd, path, fmt, sizeof(fmt), errbuf, errlen);
+	if (r < 0)
+		goto fail;
+
+	if (bd->backing_name) {
+		if (depth + 1 >= QCOW2_MAX_CHAIN) {
+			set_err(errbuf, errlen,
+				"'%s': backing chain deeper than %d images (a loop?)", path,
+				QCOW2_MAX_CHAIN);
+			r = -ELOOP;
+			goto fail;
+		}
+		if (fmt[0] && strcmp(fmt, "raw") != 0 && strcmp(fmt, "qcow2") != 0) {
+			set_err(errbuf, errlen, "'%s': unsupported backing format '%s'", path, fmt);
+			r = -ENOTSUP;
+			goto fail;
+		}
+		char *bpath = resolve_backing(path, bd->backing_name);
+		if (!bpath) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		r = open_chain(bpath, fmt[0] ? fmt : NULL, depth + 1, &bd->backing, errbuf, errlen);
+		free(bpath);
+		if (r < 0)
+			goto fail;
+	}
+	*ret = bd;
+	return 0;
+fail:
+	xp_blockdev_close(bd);
+	return r;
+}
+
+int xp_blockdev_open_err(const char *path, struct xp_blockdev **ret, char *errbuf, size_t errlen)
+{
+	if (!path || !ret)
+		return -EINVAL;
+	*ret = NULL;
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	return open_chain(path, NULL, 0, ret, errbuf, errlen);
+}
+
+int xp_blockdev_open(const char *path, struct xp_blockdev **ret)
+{
+	return xp_blockdev_open_err(path, ret, NULL, 0);
+}
