@@ -8,6 +8,7 @@
 #ifndef XP_BLOCKDEV_INTERNAL_H
 #define XP_BLOCKDEV_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "xenprov/blockdev.h"
@@ -73,5 +74,14 @@ const char *xp_blockdev_errmsg(const struct xp_blockdev *bd);
 /* Like xp_blockdev_open, with a human explanation of a failure in errbuf (may be NULL)
  * naming the file and what is wrong with it. */
 int xp_blockdev_open_err(const char *path, struct xp_blockdev **ret, char *errbuf, size_t errlen);
+
+/* ---- extfs-io.c: a libext2fs io_manager over a block device ---------------------- */
+
+struct struct_io_manager;
+
+/* The read-only io_manager (writes fail with EROFS). Its channels are named by
+ * xp_extfs_io_name: the device and a byte offset, which must outlive the channel. */
+struct struct_io_manager *xp_extfs_io_manager(void);
+int xp_extfs_io_name(struct xp_blockdev *bd, uint64_t offset, char *buf, size_t len);
 
 #endif

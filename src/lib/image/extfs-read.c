@@ -1,0 +1,415 @@
+/*
+ * extfs-read.c - ext2/3/4 filesystems read without a mount: open at a byte offset of a
+ * block device (raw or qcow2), describe, look up, list and read files. libext2fs does
+ * the filesystem work over the io_manager of extfs-io.c.
+ *
+ * Path lookups start at the filesystem's root, so an absolute symlink inside the image
+ * resolves inside the image, never on the host. xp_fs_stat does not follow a final
+ * symlink (lstat(2)); xp_fs_list and xp_fs_read do (ls(1), cat(1)).
+ *
+ * Not here: building filesystems (extfs-build*.c), the block devices (blockdev.c).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ext2fs/ext2fs.h>
+#include <uuid/uuid.h>
+
+#include "image/blockdev-internal.h"
+#include "xenprov/extfs.h"
+
+#define READ_CHUNK  (64u << 10)
+#define MAX_SYMLINK 65536
+
+struct xp_fs {
+	ext2_filsys fs;
+	struct xp_blockdev *bd;
+};
+
+/* libext2fs error codes to -errno. Codes below 256 are errno values already (the
+ * io_manager passes them through). */
+static int fs_errno(errcode_t e)
+{
+	if (e == 0)
+		return 0;
+	if (e > 0 && e < 256)
+		return -(int)e;
+	switch (e) {
+	case EXT2_ET_NO_MEMORY:
+		return -ENOMEM;
+	case EXT2_ET_FILE_NOT_FOUND:
+		return -ENOENT;
+	case EXT2_ET_NO_DIRECTORY:
+		return -ENOTDIR;
+	case EXT2_ET_SYMLINK_LOOP:
+		return -ELOOP;
+	case EXT2_ET_RO_FILSYS:
+		return -EROFS;
+	case EXT2_ET_SHORT_READ:
+	case EXT2_ET_LLSEEK_FAILED:
+		return -EIO;
+	case EXT2_ET_UNSUPP_FEATURE:
+	case EXT2_ET_RO_UNSUPP_FEATURE:
+		return -ENOTSUP;
+	case EXT2_ET_FILE_TOO_BIG:
+		return -EFBIG;
+	default:
+		return -EBADMSG; /* corrupt metadata of one kind or another */
+	}
+}
+
+int xp_fs_open(struct xp_blockdev *bd, uint64_t offset, struct xp_fs **ret)
+{
+	char name[64];
+	ext2_filsys fs = NULL;
+
+	if (!bd || !ret)
+		return -EINVAL;
+	*ret = NULL;
+	if (offset >= xp_blockdev_size(bd))
+		return -EINVAL;
+	int r = xp_extfs_io_name(bd, offset, name, sizeof(name));
+	if (r < 0)
+		return r;
+	struct xp_fs *x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, xp_extfs_io_manager(), &fs);
+	if (e) {
+		free(x);
+		switch (e) {
+		case EXT2_ET_BAD_MAGIC:
+		case EXT2_ET_SHORT_READ:
+		case EXT2_ET_SB_CSUM_INVALID:
+		case EXT2_ET_CORRUPT_SUPERBLOCK:
+		case EXT2_ET_REV_TOO_HIGH:
+			return -EINVAL; /* no ext2/3/4 filesystem there */
+		default:
+			return fs_errno(e);
+		}
+	}
+	x->fs = fs;
+	x->bd = bd;
+	*ret = x;
+	return 0;
+}
+
+void xp_fs_close(struct xp_fs *fs)
+{
+	if (!fs)
+		return;
+	ext2fs_close_free(&fs->fs);
+	free(fs);
+}
+
+int xp_fs_info(struct xp_fs *x, struct xp_fs_info *out)
+{
+	if (!x || !out)
+		return -EINVAL;
+	ext2_filsys fs = x->fs;
+	struct ext2_super_block *sb = fs->super;
+	memset(out, 0, sizeof(*out));
+
+	/* what mke2fs -t ext4 turns on and ext2/ext3 lack (mke2fs.conf(5)) */
+	bool ext4 = ext2fs_has_feature_extents(sb) || ext2fs_has_feature_64bit(sb) ||
+		    ext2fs_has_feature_flex_bg(sb) || ext2fs_has_feature_huge_file(sb) ||
+		    ext2fs_has_feature_dir_nlink(sb) || ext2fs_has_feature_extra_isize(sb) ||
+		    ext2fs_has_feature_metadata_csum(sb) || ext2fs_has_feature_gdt_csum(sb) ||
+		    ext2fs_has_feature_inline_data(sb);
+	if (ext4)
+		out->type = XP_FS_EXT4;
+	else if (ext2fs_has_feature_journal(sb))
+		out->type = XP_FS_EXT3;
+	else
+		out->type = XP_FS_EXT2;
+
+	uuid_unparse_lower(sb->s_uuid, out->uuid);
+	size_t ll = strnlen((const char *)sb->s_volume_name, sizeof(sb->s_volume_name));
+	if (ll > sizeof(out->label) - 1)
+		ll = sizeof(out->label) - 1;
+	memcpy(out->label, sb->s_volume_name, ll);
+	out->label[ll] = '\0';
+
+	out->block_size = EXT2_BLOCK_SIZE(sb);
+	out->blocks_total = ext2fs_blocks_count(sb);
+	out->inodes_total = sb->s_inodes_count;
+	/* the group descriptors are authoritative; the superblock's totals may lag */
+	uint64_t fb = 0, fi = 0;
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		fb += ext2fs_bg_free_blocks_count(fs, g);
+		fi += ext2fs_bg_free_inodes_count(fs, g);
+	}
+	out->blocks_free = fb;
+	out->inodes_free = fi;
+	return 0;
+}
+
+void xp_fs_entry_release(struct xp_fs_entry *e)
+{
+	if (!e)
+		return;
+	free(e->name);
+	free(e->link);
+	e->name = NULL;
+	e->link = NULL;
+}
+
+void xp_fs_list_free(struct xp_fs_entry *entries, size_t n)
+{
+	if (!entries)
+		return;
+	for (size_t i = 0; i < n; i++)
+		xp_fs_entry_release(&entries[i]);
+	free(entries);
+}
+
+static int read_symlink(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode, char **out)
+{
+	uint64_t size = EXT2_I_SIZE(inode);
+	if (size > MAX_SYMLINK)
+		return -EBADMSG;
+	char *buf = calloc(1, (size_t)size + 1);
+	if (!buf)
+		return -ENOMEM;
+	errcode_t e = 0;
+	if (ext2fs_is_fast_symlink(inode)) {
+		if (size >= sizeof(inode->i_block)) {
+			free(buf);
+			return -EBADMSG;
+		}
+		memcpy(buf, inode->i_block, (size_t)size);
+	} else if (inode->i_flags & EXT4_INLINE_DATA_FL) {
+		size_t isz = 0;
+		e = ext2fs_inline_data_size(fs, ino, &isz);
+		if (!e && isz > size) {
+			char *nb = realloc(buf, isz + 1);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		if (!e)
+			e = ext2fs_inline_data_get(fs, ino, inode, buf, &isz);
+		buf[size] = '\0';
+	} else {
+		ext2_file_t f;
+		e = ext2fs_file_open2(fs, ino, inode, 0, &f);
+		if (!e) {
+			unsigned got = 0;
+			e = ext2fs_file_read(f, buf, (unsigned)size, &got);
+			ext2fs_file_close(f);
+			buf[got] = '\0';
+		}
+	}
+	if (e) {
+		free(buf);
+		return fs_errno(e);
+	}
+	*out = buf;
+	return 0;
+}
+
+/* Fills e (but name) from inode ino. */
+static int fill_entry(ext2_filsys fs, ext2_ino_t ino, struct xp_fs_entry *e)
+{
+	struct ext2_inode_large large;
+	memset(&large, 0, sizeof(large));
+	errcode_t err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&large, sizeof(large));
+	if (err)
+		return fs_errno(err);
+	struct ext2_inode *inode = (struct ext2_inode *)&large;
+
+	e->ino = ino;
+	e->mode = inode->i_mode;
+	e->uid = inode_uid(*inode);
+	e->gid = inode_gid(*inode);
+	e->size = EXT2_I_SIZE(inode);
+	e->nlink = inode->i_links_count;
+	e->mtime = (int32_t)inode->i_mtime;
+	/* the two epoch bits of the large inode extend times past 2038 */
+	if (EXT2_INODE_SIZE(fs->super) > EXT2_GOOD_OLD_INODE_SIZE &&
+	    large.i_extra_isize >= offsetof(struct ext2_inode_large, i_mtime_extra) +
+				       sizeof(large.i_mtime_extra) - EXT2_GOOD_OLD_INODE_SIZE)
+		e->mtime += (int64_t)(large.i_mtime_extra & 3) << 32;
+	if (LINUX_S_ISCHR(inode->i_mode) || LINUX_S_ISBLK(inode->i_mode)) {
+		/* old encoding in i_block[0], new (huge) encoding in i_block[1] */
+		uint32_t d = inode->i_block[0];
+		if (d) {
+			e->rdev_major = (d >> 8) & 0xff;
+			e->rdev_minor = d & 0xff;
+		} else {
+			d = inode->i_block[1];
+			e->rdev_major = (d & 0xfff00) >> 8;
+			e->rdev_minor = (d & 0xff) | ((d >> 12) & 0xfff00);
+		}
+	}
+	if (LINUX_S_ISLNK(inode->i_mode))
+		return read_symlink(fs, ino, inode, &e->link);
+	return 0;
+}
+
+static int lookup(struct xp_fs *x, const char *path, bool follow, ext2_ino_t *ino)
+{
+	if (!x || !path || path[0] != '/')
+		return -EINVAL;
+	errcode_t e = follow ? ext2fs_namei_follow(x->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, ino)
+			     : ext2fs_namei(x->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, ino);
+	return fs_errno(e);
+}
+
+int xp_fs_stat(struct xp_fs *x, const char *path, struct xp_fs_entry *out)
+{
+	ext2_ino_t ino;
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	int r = lookup(x, path, false, &ino);
+	if (r < 0)
+		return r;
+	/* the last component, without trailing slashes; "/" for the root */
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	size_t start = len;
+	while (start > 0 && path[start - 1] != '/')
+		start--;
+	out->name = start == len ? strdup("/") : strndup(path + start, len - start);
+	if (!out->name)
+		return -ENOMEM;
+	r = fill_entry(x->fs, ino, out);
+	if (r < 0)
+		xp_fs_entry_release(out);
+	return r;
+}
+
+struct list_ctx {
+	struct xp_fs_entry *v;
+	size_t n, cap;
+	int err;
+};
+
+static int list_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int offset,
+		   int blocksize, char *buf, void *priv)
+{
+	(void)dir;
+	(void)entry;
+	(void)offset;
+	(void)blocksize;
+	(void)buf;
+	struct list_ctx *c = priv;
+	int len = ext2fs_dirent_name_len(dirent);
+	if ((len == 1 && dirent->name[0] == '.') ||
+	    (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
+		return 0;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 32;
+		struct xp_fs_entry *nv = realloc(c->v, ncap * sizeof(*nv));
+		if (!nv) {
+			c->err = -ENOMEM;
+			return DIRENT_ABORT;
+		}
+		c->v = nv;
+		c->cap = ncap;
+	}
+	struct xp_fs_entry *e = &c->v[c->n];
+	memset(e, 0, sizeof(*e));
+	e->name = strndup(dirent->name, (size_t)len);
+	if (!e->name) {
+		c->err = -ENOMEM;
+		return DIRENT_ABORT;
+	}
+	e->ino = dirent->inode;
+	c->n++;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct xp_fs_entry *)a)->name, ((const struct xp_fs_entry *)b)->name);
+}
+
+int xp_fs_list(struct xp_fs *x, const char *path, struct xp_fs_entry **entries, size_t *n)
+{
+	ext2_ino_t ino;
+	if (!entries || !n)
+		return -EINVAL;
+	*entries = NULL;
+	*n = 0;
+	int r = lookup(x, path, true, &ino);
+	if (r < 0)
+		return r;
+	errcode_t e = ext2fs_check_directory(x->fs, ino);
+	if (e)
+		return fs_errno(e);
+
+	struct list_ctx c = {0};
+	e = ext2fs_dir_iterate2(x->fs, ino, 0, NULL, list_cb, &c);
+	r = c.err ? c.err : fs_errno(e);
+	for (size_t i = 0; r == 0 && i < c.n; i++) {
+		ext2_ino_t child = c.v[i].ino;
+		if (child == 0 || child > x->fs->super->s_inodes_count) {
+			r = -EBADMSG;
+			break;
+		}
+		r = fill_entry(x->fs, child, &c.v[i]);
+	}
+	if (r < 0) {
+		xp_fs_list_free(c.v, c.n);
+		return r;
+	}
+	if (c.n > 1)
+		qsort(c.v, c.n, sizeof(*c.v), cmp_entry);
+	*entries = c.v;
+	*n = c.n;
+	return 0;
+}
+
+int xp_fs_read(struct xp_fs *x, const char *path,
+	       int (*sink)(void *ud, const void *data, size_t len), void *ud)
+{
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	if (!sink)
+		return -EINVAL;
+	int r = lookup(x, path, true, &ino);
+	if (r < 0)
+		return r;
+	errcode_t e = ext2fs_read_inode(x->fs, ino, &inode);
+	if (e)
+		return fs_errno(e);
+	if (LINUX_S_ISDIR(inode.i_mode))
+		return -EISDIR;
+	if (!LINUX_S_ISREG(inode.i_mode))
+		return -EINVAL;
+
+	ext2_file_t f;
+	e = ext2fs_file_open2(x->fs, ino, &inode, 0, &f);
+	if (e)
+		return fs_errno(e);
+	char *buf = malloc(READ_CHUNK);
+	if (!buf) {
+		ext2fs_file_close(f);
+		return -ENOMEM;
+	}
+	for (;;) {
+		unsigned got = 0;
+		e = ext2fs_file_read(f, buf, READ_CHUNK, &got);
+		if (e) {
+			r = fs_errno(e);
+			break;
+		}
+		if (got == 0)
+			break;
+		r = sink(ud, buf, got);
+		if (r < 0)
+			break;
+		r = 0;
+	}
+	free(buf);
+	ext2fs_file_close(f);
+	return r;
+}
