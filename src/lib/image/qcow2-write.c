@@ -185,11 +185,9 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 		l1[i] = (hc * cs) | QCOW2_OFLAG_COPIED;
 	}
 
-	/* L1 table (at least one cluster, even for an empty disk) */
+	/* L1 table (none for an empty disk: a cluster no table names is a leak) */
 	uint64_t l1_clusters = div_up(w->l1_size * 8, cs);
-	if (l1_clusters == 0)
-		l1_clusters = 1;
-	uint64_t l1_off = w->next * cs;
+	uint64_t l1_off = l1_clusters ? w->next * cs : 0;
 	w->next += l1_clusters;
 
 	/* refcount blocks (16-bit entries) covering every cluster including
@@ -216,7 +214,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 	/* the L1 table */
 	{
 		size_t l1_bytes = (size_t)(l1_clusters * cs);
-		unsigned char *l1b = calloc(1, l1_bytes);
+		unsigned char *l1b = calloc(1, l1_bytes ? l1_bytes : 1);
 		if (!l1b) {
 			r = -ENOMEM;
 			goto out;
