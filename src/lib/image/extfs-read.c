@@ -256,8 +256,24 @@ static int lookup(struct xp_fs *x, const char *path, bool follow, ext2_ino_t *in
 {
 	if (!x || !path || path[0] != '/')
 		return -EINVAL;
-	errcode_t e = follow ? ext2fs_namei_follow(x->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, ino)
-			     : ext2fs_namei(x->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, ino);
+	/* ext2fs_namei looks up an empty name between two slashes: squeeze them, and
+	 * drop a trailing one */
+	size_t len = strlen(path);
+	char *norm = malloc(len + 1);
+	if (!norm)
+		return -ENOMEM;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (path[i] == '/' && o > 0 && norm[o - 1] == '/')
+			continue;
+		norm[o++] = path[i];
+	}
+	if (o > 1 && norm[o - 1] == '/')
+		o--;
+	norm[o] = '\0';
+	errcode_t e = follow ? ext2fs_namei_follow(x->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, norm, ino)
+			     : ext2fs_namei(x->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, norm, ino);
+	free(norm);
 	return fs_errno(e);
 }
 
@@ -395,7 +411,10 @@ int xp_fs_read(struct xp_fs *x, const char *path,
 		ext2fs_file_close(f);
 		return -ENOMEM;
 	}
-	for (;;) {
+	/* never more than i_size: libext2fs 1.47.0 returns the whole inline data area
+	 * (60 bytes) of a small inline_data file */
+	uint64_t left = EXT2_I_SIZE(&inode);
+	while (left > 0) {
 		unsigned got = 0;
 		e = ext2fs_file_read(f, buf, READ_CHUNK, &got);
 		if (e) {
@@ -404,6 +423,9 @@ int xp_fs_read(struct xp_fs *x, const char *path,
 		}
 		if (got == 0)
 			break;
+		if (got > left)
+			got = (unsigned)left;
+		left -= got;
 		r = sink(ud, buf, got);
 		if (r < 0)
 			break;
