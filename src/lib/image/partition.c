@@ -23,7 +23,7 @@
 #include "util/cleanup.h"
 #include "xenprov/partition.h"
 
-#define MIB (UINT64_C(1) << 20)
+#define MIB    (UINT64_C(1) << 20)
 #define SECTOR UINT64_C(512)
 /* What GPT keeps at the end of the disk: the backup partition entry array (128 entries
  * of 128 bytes, 32 sectors) and the backup header (1 sector), UEFI 2.10 section 5.3. */
@@ -36,9 +36,9 @@
 /* Partition types: util-linux's include/pt-mbr-partnames.h and the Discoverable
  * Partitions Specification's Linux filesystem data and swap GUIDs. */
 #define MBR_TYPE_LINUX 0x83
-#define MBR_TYPE_SWAP 0x82
+#define MBR_TYPE_SWAP  0x82
 #define GPT_TYPE_LINUX "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
-#define GPT_TYPE_SWAP "0657FD6D-A4AB-4C9C-BA4B-0506E3F3C2FC"
+#define GPT_TYPE_SWAP  "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
 
 const char *xp_label_name(enum xp_label l)
 {
@@ -121,7 +121,7 @@ struct writer {
 };
 
 static int fail(const struct writer *w, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Records an error about the image and returns r (a -errno). */
 static int fail(const struct writer *w, int r, const char *fmt, ...)
@@ -163,9 +163,12 @@ static int add_partition(const struct writer *w, struct fdisk_context *cxt, size
 	struct fdisk_label *lb = fdisk_get_label(cxt, NULL);
 	struct fdisk_parttype *type = guid ? fdisk_label_get_parttype_from_string(lb, guid)
 					   : fdisk_label_get_parttype_from_code(lb, code);
-	if (!type)
+	if (!type) {
+		char code_str[8];
+		snprintf(code_str, sizeof(code_str), "0x%02x", code & 0xffu);
 		return fail(w, -ENOTSUP, "partition type %s unknown to libfdisk",
-			    guid ? guid : "");
+			    guid ? guid : code_str);
+	}
 	struct fdisk_partition *pa = fdisk_new_partition();
 	if (!pa)
 		return fail(w, -ENOMEM, "cannot add partition %zu", partno + 1);
@@ -193,8 +196,7 @@ static int add_partition(const struct writer *w, struct fdisk_context *cxt, size
 	return 0;
 }
 
-static int write_table(const struct writer *w, struct fdisk_context *cxt,
-		       const struct xp_layout *l)
+static int write_table(const struct writer *w, struct fdisk_context *cxt, const struct xp_layout *l)
 {
 	bool gpt = l->label == XP_LABEL_GPT;
 	int r = fdisk_set_ask(cxt, ask_cb, (void *)w);
@@ -252,7 +254,7 @@ int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_di
 
 	/* Only layouts made by xp_layout_compute: the checks of the geometry live there. */
 	struct xp_layout want = {
-		.label = l->label, .disk_size = l->disk_size, .swap_size = l->swap_size};
+	    .label = l->label, .disk_size = l->disk_size, .swap_size = l->swap_size};
 	int r = xp_layout_compute(&want);
 	if (r < 0)
 		return fail(&w, r, "no %s layout for a disk of %llu bytes with %llu bytes of swap",
@@ -290,10 +292,10 @@ int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_di
  *   and "SWAPSPACE2" in the last 10 bytes of the page.
  * Integers are in the guest's byte order; Xen guests (x86, arm64) are little-endian.
  */
-#define SWAP_PAGE 4096u
+#define SWAP_PAGE      4096u
 #define SWAP_MIN_PAGES 10u /* mkswap's MIN_GOODPAGES */
-#define SWAP_INFO 1024u
-#define SWAP_MAGIC "SWAPSPACE2"
+#define SWAP_INFO      1024u
+#define SWAP_MAGIC     "SWAPSPACE2"
 #define SWAP_LABEL_MAX 16u
 
 static void put_le32(unsigned char *p, uint32_t v)
@@ -333,8 +335,6 @@ int xp_swap_format(const char *path, uint64_t offset, uint64_t size, const char 
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
 	if (S_ISREG(st.st_mode) && offset + size > (uint64_t)st.st_size)
 		return -EINVAL; /* the area must lie inside the image */
 
@@ -348,18 +348,12 @@ int xp_swap_format(const char *path, uint64_t offset, uint64_t size, const char 
 		memcpy(page + SWAP_INFO + 28, label, label_len);
 	memcpy(page + SWAP_PAGE - strlen(SWAP_MAGIC), SWAP_MAGIC, strlen(SWAP_MAGIC));
 
-	size_t done = 0;
-	while (done < sizeof(page)) {
-		ssize_t n = pwrite(fd, page + done, sizeof(page) - done, (off_t)(offset + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
+	/* One page, in one call: a short write to a regular file means it is full. */
+	ssize_t n = pwrite(fd, page, sizeof(page), (off_t)offset);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != sizeof(page))
+		return -ENOSPC;
 	int tmp = fd;
 	fd = -1;
 	if (close(tmp) < 0)
