@@ -253,7 +253,8 @@ int xp_partition_read(struct xp_blockdev *bd, enum xp_label *label, struct xp_pa
 		p->number = (unsigned)i + 1;
 		p->offset = (uint64_t)start * 512;
 		p->size = (uint64_t)sectors * 512;
-		snprintf(p->type, sizeof(p->type), "%02x", type);
+		/* as sfdisk(8) prints it: "83", "82", "c" */
+		snprintf(p->type, sizeof(p->type), "%x", type);
 	}
 	*label = XP_LABEL_MSDOS;
 	*parts = v;

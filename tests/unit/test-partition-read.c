@@ -1,0 +1,371 @@
+/*
+ * test-partition-read.c - xp_partition_read on tables written by sfdisk(8) (msdos and
+ * gpt, with names and UUIDs), compared field by field with `sfdisk --json`, read from
+ * raw and qcow2 images; damaged GPT headers and entries are refused with -EBADMSG.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "xenprov/blockdev.h"
+#include "xenprov/partition.h"
+
+static char tmpdir[1024];
+
+static const char *tpath(const char *name)
+{
+	static char buf[16][1200];
+	static int k;
+	k = (k + 1) % 16;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+/* writes a table with sfdisk from a script; the image is size bytes */
+static void sfdisk(const char *image, uint64_t size, const char *script)
+{
+	unlink(image);
+	int fd = open(image, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+	char *cmd;
+	assert_true(asprintf(&cmd, "sfdisk -q '%s' >/dev/null", image) >= 0);
+	FILE *p = popen(cmd, "w");
+	free(cmd);
+	assert_non_null(p);
+	fputs(script, p);
+	int st = pclose(p);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static int read_table(const char *image, enum xp_label *label, struct xp_part **parts, size_t *n)
+{
+	struct xp_blockdev *bd;
+	int r = xp_blockdev_open(image, &bd);
+	assert_int_equal(r, 0);
+	r = xp_partition_read(bd, label, parts, n);
+	xp_blockdev_close(bd);
+	return r;
+}
+
+/* every partition sfdisk --json reports, equal to ours */
+static void assert_matches_sfdisk(const char *image, enum xp_label label,
+				  const struct xp_part *parts, size_t n)
+{
+	char *cmd;
+	assert_true(asprintf(&cmd, "sfdisk --json '%s'", image) >= 0);
+	FILE *p = popen(cmd, "r");
+	free(cmd);
+	assert_non_null(p);
+	json_error_t err;
+	json_t *j = json_loadf(p, 0, &err);
+	pclose(p);
+	assert_non_null(j);
+	json_t *pt = json_object_get(j, "partitiontable");
+	assert_string_equal(json_string_value(json_object_get(pt, "label")),
+			    label == XP_LABEL_GPT ? "gpt" : "dos");
+	json_t *arr = json_object_get(pt, "partitions");
+	assert_int_equal(json_array_size(arr), n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(arr, i);
+		const char *node = json_string_value(json_object_get(e, "node"));
+		size_t nl = strlen(node);
+		unsigned num = 0;
+		while (nl > 0 && node[nl - 1] >= '0' && node[nl - 1] <= '9')
+			nl--;
+		num = (unsigned)atoi(node + nl);
+		assert_int_equal(parts[i].number, num);
+		assert_int_equal(parts[i].offset,
+				 (uint64_t)json_integer_value(json_object_get(e, "start")) * 512);
+		assert_int_equal(parts[i].size,
+				 (uint64_t)json_integer_value(json_object_get(e, "size")) * 512);
+		const char *type = json_string_value(json_object_get(e, "type"));
+		assert_string_equal(parts[i].type, type);
+		if (label == XP_LABEL_GPT) {
+			assert_string_equal(parts[i].uuid,
+					    json_string_value(json_object_get(e, "uuid")));
+			json_t *name = json_object_get(e, "name");
+			assert_string_equal(parts[i].name, name ? json_string_value(name) : "");
+		} else {
+			assert_string_equal(parts[i].uuid, "");
+			assert_string_equal(parts[i].name, "");
+		}
+	}
+	json_decref(j);
+}
+
+static void test_msdos(void **state)
+{
+	(void)state;
+	const char *img = tpath("dos.img");
+	sfdisk(img, 64 << 20,
+	       "label: dos\nlabel-id: 0x12345678\n"
+	       "start=2048, size=20480, type=83, bootable\n"
+	       "start=22528, size=8192, type=82\n"
+	       "start=40960, size=2048, type=c\n");
+	enum xp_label label;
+	struct xp_part *parts;
+	size_t n;
+	assert_int_equal(read_table(img, &label, &parts, &n), 0);
+	assert_int_equal(label, XP_LABEL_MSDOS);
+	assert_int_equal(n, 3);
+	assert_int_equal(parts[0].number, 1);
+	assert_int_equal(parts[0].offset, 1 << 20);
+	assert_int_equal(parts[0].size, 10 << 20);
+	assert_string_equal(parts[0].type, "83");
+	assert_string_equal(parts[1].type, "82");
+	assert_string_equal(parts[2].type, "c"); /* sfdisk prints "c": no leading zero */
+	assert_matches_sfdisk(img, label, parts, n);
+	free(parts);
+
+	/* the same through qcow2 */
+	const char *q = tpath("dos.qcow2");
+	assert_int_equal(xp_qcow2_from_raw(img, q, 0), 0);
+	assert_int_equal(read_table(q, &label, &parts, &n), 0);
+	assert_int_equal(n, 3);
+	assert_matches_sfdisk(img, label, parts, n);
+	free(parts);
+
+	/* a hole in the numbering and an extended partition (skipped, no crash) */
+	sfdisk(img, 64 << 20,
+	       "label: dos\n"
+	       "1 : start=2048, size=4096, type=83\n"
+	       "3 : start=8192, size=40960, type=5\n"
+	       "5 : start=10240, size=4096, type=83\n");
+	assert_int_equal(read_table(img, &label, &parts, &n), 0);
+	assert_int_equal(label, XP_LABEL_MSDOS);
+	assert_int_equal(n, 1);
+	assert_int_equal(parts[0].number, 1);
+	free(parts);
+	unlink(img);
+	unlink(q);
+}
+
+static void test_gpt(void **state)
+{
+	(void)state;
+	const char *img = tpath("gpt.img");
+	sfdisk(img, 64 << 20,
+	       "label: gpt\n"
+	       "label-id: 5B4C3D2E-1F00-4A11-9B22-334455667788\n"
+	       "start=2048, size=20480, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, "
+	       "uuid=11111111-2222-4333-8444-555555555555, name=\"root fs\"\n"
+	       "start=22528, size=8192, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F, "
+	       "name=\"swäp ✓\"\n"
+	       "start=40960, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n"
+	       /* 36 UTF-16 units of 3-byte characters: truncated to fit 71 bytes */
+	       "start=43008, size=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, "
+	       "name=\"✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓\"\n");
+	enum xp_label label;
+	struct xp_part *parts;
+	size_t n;
+	assert_int_equal(read_table(img, &label, &parts, &n), 0);
+	assert_int_equal(label, XP_LABEL_GPT);
+	assert_int_equal(n, 4);
+	assert_int_equal(parts[0].number, 1);
+	assert_int_equal(parts[0].offset, 1 << 20);
+	assert_int_equal(parts[0].size, 10 << 20);
+	assert_string_equal(parts[0].type, "0FC63DAF-8483-4772-8E79-3D69D8477DE4");
+	assert_string_equal(parts[0].uuid, "11111111-2222-4333-8444-555555555555");
+	assert_string_equal(parts[0].name, "root fs");
+	assert_string_equal(parts[1].name, "swäp ✓");
+	assert_string_equal(parts[2].name, "");
+	assert_int_equal(strlen(parts[3].name), 69); /* 23 whole characters */
+	assert_int_equal(parts[3].number, 4);
+	assert_string_equal(parts[3].name, "✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓");
+	free(parts);
+
+	/* first three against sfdisk --json (the 4th name is longer than xp_part.name) */
+	sfdisk(img, 64 << 20,
+	       "label: gpt\n"
+	       "start=2048, size=20480, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=\"root\"\n"
+	       "start=22528, size=8192, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F, "
+	       "name=\"swäp ✓\"\n"
+	       "5 : start=40960, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n");
+	assert_int_equal(read_table(img, &label, &parts, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(parts[2].number, 5);
+	assert_matches_sfdisk(img, label, parts, n);
+	free(parts);
+	/* and through qcow2 */
+	const char *q = tpath("gpt.qcow2");
+	assert_int_equal(xp_qcow2_from_raw(img, q, 0), 0);
+	assert_int_equal(read_table(q, &label, &parts, &n), 0);
+	assert_int_equal(label, XP_LABEL_GPT);
+	assert_matches_sfdisk(img, label, parts, n);
+	free(parts);
+	unlink(q);
+}
+
+/* ---- damaged tables ------------------------------------------------------------------- */
+
+static uint32_t crc32_ieee(const unsigned char *p, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+	for (size_t i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/* patches the GPT header at LBA 1: set a 32-bit field, then fix the CRC if asked */
+static void patch_header(const char *img, size_t off, uint32_t val, int fix_crc)
+{
+	int fd = open(img, O_RDWR);
+	assert_true(fd >= 0);
+	unsigned char h[512];
+	assert_int_equal(pread(fd, h, 512, 512), 512);
+	put_le32(h + off, val);
+	if (fix_crc) {
+		put_le32(h + 16, 0);
+		put_le32(h + 16, crc32_ieee(h, 92));
+	}
+	assert_int_equal(pwrite(fd, h, 512, 512), 512);
+	close(fd);
+}
+
+static void test_gpt_damaged(void **state)
+{
+	(void)state;
+	const char *img = tpath("bad.img");
+	static const char *script =
+	    "label: gpt\nstart=2048, size=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n";
+	enum xp_label label;
+	struct xp_part *parts;
+	size_t n;
+	struct {
+		const char *what;
+		size_t off;
+		uint32_t val;
+		int fix_crc;
+	} cases[] = {
+	    {"header CRC", 40, 4096, 0},       /* first usable LBA changed, CRC stale */
+	    {"signature", 0, 0x58494645, 1},   /* "EFIXPART" */
+	    {"header size small", 12, 91, 1},  /* below 92 */
+	    {"header size large", 12, 513, 1}, /* beyond the sector */
+	    {"entry size 100", 84, 100, 1},    /* not 128 * 2^n */
+	    {"entry size 0", 84, 0, 1},	       /* */
+	    {"entry count absurd", 80, 0x7fffffff, 1},
+	    {"entries CRC", 88, 0xdeadbeef, 1}, /* entries CRC mismatch */
+	    {"entries LBA 0", 72, 0, 1},	/* inside the MBR */
+	    {"my LBA", 24, 7, 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sfdisk(img, 8 << 20, script);
+		patch_header(img, cases[i].off, cases[i].val, cases[i].fix_crc);
+		parts = (struct xp_part *)1;
+		int r = read_table(img, &label, &parts, &n);
+		if (r != -EBADMSG)
+			fail_msg("%s: %d", cases[i].what, r);
+		assert_null(parts);
+		assert_int_equal(n, 0);
+	}
+	/* an entry changed: the entries CRC no longer matches */
+	sfdisk(img, 8 << 20, script);
+	int fd = open(img, O_RDWR);
+	assert_int_equal(pwrite(fd, "X", 1, 1024 + 56), 1);
+	close(fd);
+	assert_int_equal(read_table(img, &label, &parts, &n), -EBADMSG);
+	/* an entry whose last LBA is before its first (CRCs recomputed) */
+	sfdisk(img, 8 << 20, script);
+	fd = open(img, O_RDWR);
+	unsigned char ents[128 * 128];
+	assert_int_equal(pread(fd, ents, sizeof(ents), 1024), (ssize_t)sizeof(ents));
+	put_le32(ents + 40, 100);
+	put_le32(ents + 44, 0);
+	assert_int_equal(pwrite(fd, ents, sizeof(ents), 1024), (ssize_t)sizeof(ents));
+	close(fd);
+	patch_header(img, 88, crc32_ieee(ents, sizeof(ents)), 1);
+	assert_int_equal(read_table(img, &label, &parts, &n), -EBADMSG);
+	unlink(img);
+}
+
+static void test_no_table(void **state)
+{
+	(void)state;
+	const char *img = tpath("none.img");
+	enum xp_label label;
+	struct xp_part *parts;
+	size_t n;
+	assert_int_equal(truncate(img, 0) == 0 || errno == ENOENT, 1);
+	int fd = open(img, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	assert_int_equal(read_table(img, &label, &parts, &n), 0);
+	assert_int_equal(label, XP_LABEL_NONE);
+	assert_null(parts);
+	assert_int_equal(n, 0);
+	/* the boot signature, but a status byte no MBR has: not a table */
+	fd = open(img, O_WRONLY);
+	assert_int_equal(pwrite(fd, "\x55\xaa", 2, 510), 2);
+	assert_int_equal(pwrite(fd, "\x42", 1, 446), 1);
+	close(fd);
+	assert_int_equal(read_table(img, &label, &parts, &n), 0);
+	assert_int_equal(label, XP_LABEL_NONE);
+	/* an empty MBR: msdos with no partitions */
+	fd = open(img, O_WRONLY);
+	assert_int_equal(pwrite(fd, "\x00", 1, 446), 1);
+	close(fd);
+	assert_int_equal(read_table(img, &label, &parts, &n), 0);
+	assert_int_equal(label, XP_LABEL_MSDOS);
+	assert_int_equal(n, 0);
+	free(parts);
+	/* a file smaller than a sector */
+	assert_int_equal(truncate(img, 100), 0);
+	assert_int_equal(read_table(img, &label, &parts, &n), 0);
+	assert_int_equal(label, XP_LABEL_NONE);
+	assert_int_equal(xp_partition_read(NULL, &label, &parts, &n), -EINVAL);
+	unlink(img);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/partition-read-XXXXXX", XP_TEST_TMP);
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[1100];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	if (system("command -v sfdisk >/dev/null") != 0) {
+		fprintf(stderr, "sfdisk missing: skipping\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_msdos),
+	    cmocka_unit_test(test_gpt),
+	    cmocka_unit_test(test_gpt_damaged),
+	    cmocka_unit_test(test_no_table),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
