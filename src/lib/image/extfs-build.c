@@ -1,0 +1,1480 @@
+/*
+ * extfs-build.c - xp_fs_build(): a tar stream written straight into a new ext2/3/4
+ * filesystem with libext2fs. No extraction, no mount, no root.
+ *
+ * How: the filesystem is laid out like mke2fs does (ext2fs_initialize at the byte
+ * offset, tables, root, lost+found, reserved inodes, resize inode, journal), then the
+ * archive's entries arrive from a reader thread (extfs-stream.c). Inodes are written
+ * as entries arrive; file data is written in large contiguous runs (ext2fs_new_range +
+ * io_channel_write_blk64) and mapped with whole extents, zero blocks and sparse gaps
+ * stay holes. Directory contents are kept in memory (extfs-paths.c) and written once
+ * at the end, each directory in one contiguous run: that makes the order of entries
+ * irrelevant (parents may come after children, duplicates replace in place) and costs
+ * O(entries) instead of ext2fs_link()'s scan per name.
+ *
+ * The region offset..offset+size is first punched to zeros (a sparse file stays
+ * sparse), so inode tables and the journal need no zeroing, as with mke2fs -E
+ * assume_storage_prezeroed=1. Where punching is impossible they are zeroed.
+ *
+ * Nothing is fsync'ed: the caller decides about durability of its output.
+ *
+ * Not here: the size estimate (extfs-estimate.c), the reader thread (extfs-stream.c),
+ * partitions and containers (partition.c, blockdev*.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include <ext2fs/ext2_err.h>
+#include <ext2fs/ext3_extents.h>
+
+#include "image/extfs-internal.h"
+
+#define LINK_MAX_EXT 65000 /* EXT4_LINK_MAX */
+
+static const unsigned char zero_block[XP_FS_BLOCK_SIZE];
+
+/* A 256-byte on-disk inode, read and written whole so extra fields and in-inode
+ * xattrs survive. */
+union big_inode {
+	struct ext2_inode_large l;
+	struct ext2_inode i;
+	unsigned char raw[XP_FS_INODE_SIZE];
+};
+
+/* The inode whose blocks are being written: a regular file, a long symlink or, at the
+ * end, a directory. */
+struct wfile {
+	bool active;
+	ext2_ino_t ino;
+	union big_inode inode;
+	ext2_extent_handle_t eh;
+	uint64_t next_lblk; /* data must arrive in increasing order */
+	uint64_t nblocks;   /* blocks covered by i_size */
+	uint64_t size;
+	bool have_last;
+	struct ext2fs_extent last;
+	struct archive_entry *entry; /* xattrs applied when the file is complete */
+};
+
+struct ctx {
+	ext2_filsys fs;
+	const struct xp_fs_opts *opts;
+	struct xp_diags *diags;
+	const char *archive;
+	struct xp_tree tree;
+	struct xp_node *root, *lost_found;
+	struct xp_est est;
+	bool extents, csum;
+	blk64_t goal;
+	char *block_buf; /* 3 blocks for ext2fs_bmap2 */
+	struct wfile f;
+	errcode_t io_err;
+	uint32_t now;
+	struct xp_fs_stats st;
+	xp_progress_fn progress;
+	void *ud;
+	uint64_t done_bytes, reported_bytes;
+	const char *entry_name; /* the archive's name of the entry being applied */
+	bool nospace;
+	char *nospace_at;
+};
+
+static int fail(struct ctx *c, int err, const char *code, const char *text, const char *fmt,
+		...) __attribute__((format(printf, 5, 6)));
+
+static int fail(struct ctx *c, int err, const char *code, const char *text, const char *fmt,
+		...)
+{
+	if (!c->diags)
+		return err;
+	char *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	xp_diags_add(c->diags, XP_SEV_ERROR, c->archive, 0, 0, code, text, NULL, "%s",
+		     msg ? msg : "out of memory");
+	free(msg);
+	return err;
+}
+
+/* A libext2fs failure while applying the current entry. -ENOSPC is not reported here:
+ * the caller switches to counting and reports the size needed at the end. */
+static int ext2_fail(struct ctx *c, errcode_t err, const char *what)
+{
+	int e = xp_ext2_errno(err);
+	if (e == -ENOSPC)
+		return e;
+	return fail(c, e, "ext2fs", c->entry_name, "'%s': %s: %s",
+		    c->entry_name ? c->entry_name : "", what, xp_ext2_strerror(err));
+}
+
+static errcode_t on_write_error(io_channel channel, unsigned long block, int count,
+				const void *data, size_t size, int actual, errcode_t error)
+{
+	(void)block;
+	(void)count;
+	(void)data;
+	(void)size;
+	(void)actual;
+	struct ctx *c = channel->app_data;
+	if (c && !c->io_err)
+		c->io_err = error ? error : EXT2_ET_SHORT_WRITE;
+	return error ? error : EXT2_ET_SHORT_WRITE;
+}
+
+/* ---- inodes ---------------------------------------------------------------------- */
+
+static void set_time(uint32_t *sec, uint32_t *extra, int64_t s, long ns)
+{
+	/* ext4 extra timestamp: nanoseconds << 2 | epoch bits (Documentation/filesystems/
+	 * ext4/inodes.rst, "Inode Timestamps") */
+	*sec = (uint32_t)s;
+	if (ns < 0 || ns > 999999999)
+		ns = 0;
+	*extra = ((uint32_t)ns << 2) | (uint32_t)(((s - (int32_t)s) >> 32) & 3);
+}
+
+static void set_meta(struct ctx *c, union big_inode *in, struct archive_entry *e)
+{
+	struct ext2_inode_large *l = &in->l;
+	l->i_mode = (uint16_t)((l->i_mode & LINUX_S_IFMT) | (archive_entry_perm(e) & 07777));
+	uint32_t uid = (uint32_t)archive_entry_uid(e), gid = (uint32_t)archive_entry_gid(e);
+	l->i_uid = (uint16_t)uid;
+	ext2fs_set_i_uid_high(*l, uid >> 16);
+	l->i_gid = (uint16_t)gid;
+	ext2fs_set_i_gid_high(*l, gid >> 16);
+	int64_t ms = archive_entry_mtime(e);
+	long mn = archive_entry_mtime_nsec(e);
+	if (!archive_entry_mtime_is_set(e)) {
+		ms = c->now;
+		mn = 0;
+	}
+	int64_t as = ms, cs = ms, bs = ms;
+	long an = mn, cn = mn, bn = mn;
+	if (archive_entry_atime_is_set(e)) {
+		as = archive_entry_atime(e);
+		an = archive_entry_atime_nsec(e);
+	}
+	if (archive_entry_ctime_is_set(e)) {
+		cs = archive_entry_ctime(e);
+		cn = archive_entry_ctime_nsec(e);
+	}
+	if (archive_entry_birthtime_is_set(e)) {
+		bs = archive_entry_birthtime(e);
+		bn = archive_entry_birthtime_nsec(e);
+	}
+	set_time(&l->i_mtime, &l->i_mtime_extra, ms, mn);
+	set_time(&l->i_atime, &l->i_atime_extra, as, an);
+	set_time(&l->i_ctime, &l->i_ctime_extra, cs, cn);
+	set_time(&l->i_crtime, &l->i_crtime_extra, bs, bn);
+}
+
+static void init_inode(struct ctx *c, union big_inode *in, uint32_t mode)
+{
+	memset(in, 0, sizeof(*in));
+	in->l.i_mode = (uint16_t)mode;
+	in->l.i_links_count = 1;
+	in->l.i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+	uint32_t t = c->now;
+	in->l.i_atime = in->l.i_ctime = in->l.i_mtime = in->l.i_crtime = t;
+	bool mapped = LINUX_S_ISREG(mode) || LINUX_S_ISDIR(mode);
+	if (c->extents && mapped) {
+		/* an empty extent tree in i_block (ext4 disk layout, "The Extent Tree") */
+		struct ext3_extent_header *eh = (struct ext3_extent_header *)in->l.i_block;
+		eh->eh_magic = ext2fs_cpu_to_le16(EXT3_EXT_MAGIC);
+		eh->eh_max = ext2fs_cpu_to_le16((sizeof(in->l.i_block) - sizeof(*eh)) /
+						sizeof(struct ext3_extent));
+		in->l.i_flags |= EXT4_EXTENTS_FL;
+	}
+}
+
+static errcode_t write_inode(struct ctx *c, ext2_ino_t ino, union big_inode *in)
+{
+	return ext2fs_write_inode_full(c->fs, ino, &in->i, sizeof(*in));
+}
+
+static errcode_t read_inode(struct ctx *c, ext2_ino_t ino, union big_inode *in)
+{
+	return ext2fs_read_inode_full(c->fs, ino, &in->i, sizeof(*in));
+}
+
+static int alloc_inode(struct ctx *c, struct xp_node *parent, uint32_t mode, ext2_ino_t *ino)
+{
+	errcode_t err = ext2fs_new_inode(c->fs, parent->ino, (int)mode, NULL, ino);
+	if (err)
+		return ext2_fail(c, err, "allocating an inode");
+	ext2fs_inode_alloc_stats2(c->fs, *ino, +1, LINUX_S_ISDIR(mode));
+	return 0;
+}
+
+/* Frees an inode that no path refers to any more, its blocks and xattr block. */
+static int free_inode(struct ctx *c, ext2_ino_t ino)
+{
+	union big_inode in;
+	errcode_t err = read_inode(c, ino, &in);
+	if (err)
+		return ext2_fail(c, err, "reading an inode");
+	bool is_dir = LINUX_S_ISDIR(in.l.i_mode);
+	if (ext2fs_inode_has_valid_blocks2(c->fs, &in.i)) {
+		err = ext2fs_punch(c->fs, ino, &in.i, NULL, 0, ~0ULL);
+		if (err)
+			return ext2_fail(c, err, "freeing blocks");
+	}
+	err = ext2fs_free_ext_attr(c->fs, ino, &in.l);
+	if (err)
+		return ext2_fail(c, err, "freeing extended attributes");
+	memset(&in, 0, sizeof(in));
+	in.l.i_dtime = c->now;
+	err = write_inode(c, ino, &in);
+	if (err)
+		return ext2_fail(c, err, "writing an inode");
+	ext2fs_inode_alloc_stats2(c->fs, ino, -1, is_dir);
+	return 0;
+}
+
+/* Drops one link of a non-directory inode. */
+static int unlink_inode(struct ctx *c, ext2_ino_t ino)
+{
+	union big_inode in;
+	errcode_t err = read_inode(c, ino, &in);
+	if (err)
+		return ext2_fail(c, err, "reading an inode");
+	if (in.l.i_links_count > 1) {
+		in.l.i_links_count--;
+		err = write_inode(c, ino, &in);
+		return err ? ext2_fail(c, err, "writing an inode") : 0;
+	}
+	return free_inode(c, ino);
+}
+
+/* ---- extended attributes and ACLs ----------------------------------------------------- */
+
+struct acl_ent {
+	uint16_t tag, perm;
+	uint32_t id;
+};
+
+static int cmp_acl(const void *a, const void *b)
+{
+	const struct acl_ent *x = a, *y = b;
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The ACL of `type` in the Linux xattr format (<linux/posix_acl_xattr.h>: a le32
+ * version 2, then le16 tag, le16 perm, le32 id per entry, sorted by tag and id), which
+ * ext2fs_xattr_set() converts to ext4's on-disk format. *len 0: no ACL to store. */
+static int build_acl(struct archive_entry *e, int type, unsigned char *out, size_t cap,
+		     size_t *len)
+{
+	*len = 0;
+	int n = archive_entry_acl_reset(e, type);
+	if (n <= 0)
+		return 0;
+	struct acl_ent ents[64];
+	size_t k = 0;
+	bool have[0x40] = {false};
+	int t, permset, tag, id;
+	const char *name;
+	uint16_t group_class = 0;
+	while (archive_entry_acl_next(e, type, &t, &permset, &tag, &id, &name) == ARCHIVE_OK) {
+		if (k == sizeof(ents) / sizeof(ents[0]))
+			return -E2BIG;
+		struct acl_ent a = {.perm = (uint16_t)(permset & 7), .id = 0xffffffffu};
+		switch (tag) {
+		case ARCHIVE_ENTRY_ACL_USER_OBJ:
+			a.tag = 0x01;
+			break;
+		case ARCHIVE_ENTRY_ACL_USER:
+			a.tag = 0x02;
+			break;
+		case ARCHIVE_ENTRY_ACL_GROUP_OBJ:
+			a.tag = 0x04;
+			break;
+		case ARCHIVE_ENTRY_ACL_GROUP:
+			a.tag = 0x08;
+			break;
+		case ARCHIVE_ENTRY_ACL_MASK:
+			a.tag = 0x10;
+			break;
+		case ARCHIVE_ENTRY_ACL_OTHER:
+			a.tag = 0x20;
+			break;
+		default:
+			continue;
+		}
+		if (a.tag == 0x02 || a.tag == 0x08) {
+			if (id < 0)
+				return -EBADMSG;
+			a.id = (uint32_t)id;
+		}
+		if (a.tag != 0x01 && a.tag != 0x20)
+			group_class |= a.perm;
+		if (a.tag != 0x02 && a.tag != 0x08 && have[a.tag])
+			continue;
+		have[a.tag] = true;
+		ents[k++] = a;
+	}
+	bool extended = have[0x02] || have[0x08] || have[0x10];
+	if (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS && !extended)
+		return 0; /* the mode says it all; the kernel stores no minimal ACL either */
+	if (k == 0)
+		return 0;
+	unsigned mode = archive_entry_perm(e);
+	static const uint16_t base[3] = {0x01, 0x04, 0x20};
+	for (int i = 0; i < 3; i++) {
+		if (have[base[i]])
+			continue;
+		if (k == sizeof(ents) / sizeof(ents[0]))
+			return -E2BIG;
+		unsigned shift = i == 0 ? 6 : i == 1 ? 3 : 0;
+		ents[k++] = (struct acl_ent){base[i], (uint16_t)((mode >> shift) & 7), 0xffffffffu};
+	}
+	if ((have[0x02] || have[0x08]) && !have[0x10]) {
+		if (k == sizeof(ents) / sizeof(ents[0]))
+			return -E2BIG;
+		ents[k++] = (struct acl_ent){0x10, group_class, 0xffffffffu};
+	}
+	qsort(ents, k, sizeof(ents[0]), cmp_acl);
+	size_t need = 4 + 8 * k;
+	if (need > cap)
+		return -E2BIG;
+	unsigned char *p = out;
+	uint32_t v = ext2fs_cpu_to_le32(2);
+	memcpy(p, &v, 4);
+	p += 4;
+	for (size_t i = 0; i < k; i++) {
+		uint16_t tg = ext2fs_cpu_to_le16(ents[i].tag), pm = ext2fs_cpu_to_le16(ents[i].perm);
+		uint32_t idv = ext2fs_cpu_to_le32(ents[i].id);
+		memcpy(p, &tg, 2);
+		memcpy(p + 2, &pm, 2);
+		memcpy(p + 4, &idv, 4);
+		p += 8;
+	}
+	*len = need;
+	return 0;
+}
+
+struct names {
+	char **v;
+	size_t n;
+};
+
+static int collect_name(char *name, char *value, size_t value_len, void *data)
+{
+	(void)value;
+	(void)value_len;
+	struct names *ns = data;
+	char **nv = realloc(ns->v, (ns->n + 1) * sizeof(*nv));
+	if (!nv)
+		return XATTR_ABORT;
+	ns->v = nv;
+	ns->v[ns->n] = strdup(name);
+	if (ns->v[ns->n])
+		ns->n++;
+	return 0;
+}
+
+static int xattr_set(struct ctx *c, struct ext2_xattr_handle *h, const char *name,
+		     const void *value, size_t size)
+{
+	errcode_t err = ext2fs_xattr_set(h, name, value, size);
+	if (!err)
+		return 0;
+	if (err == EXT2_ET_EA_NO_SPACE)
+		return fail(c, -E2BIG, "xattr", c->entry_name,
+			    "'%s': extended attributes do not fit in one block (at '%s')",
+			    c->entry_name, name);
+	return ext2_fail(c, err, "setting an extended attribute");
+}
+
+/* Sets the entry's xattrs and POSIX ACLs on ino; with replace, removes the inode's
+ * existing ones first. */
+static int apply_xattrs(struct ctx *c, ext2_ino_t ino, struct archive_entry *e, bool replace)
+{
+	int nx = archive_entry_xattr_reset(e);
+	int na = archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_POSIX1E);
+	if (nx <= 0 && na <= 0 && !replace)
+		return 0;
+	struct ext2_xattr_handle *h = NULL;
+	errcode_t err = ext2fs_xattrs_open(c->fs, ino, &h);
+	if (!err)
+		err = ext2fs_xattrs_read(h);
+	if (err) {
+		if (h)
+			ext2fs_xattrs_close(&h);
+		return ext2_fail(c, err, "reading extended attributes");
+	}
+	int r = 0;
+	if (replace) {
+		struct names ns = {NULL, 0};
+		ext2fs_xattrs_iterate(h, collect_name, &ns);
+		for (size_t i = 0; i < ns.n; i++) {
+			if (!r) {
+				err = ext2fs_xattr_remove(h, ns.v[i]);
+				if (err)
+					r = ext2_fail(c, err, "removing an extended attribute");
+			}
+			free(ns.v[i]);
+		}
+		free(ns.v);
+	}
+	if (nx > 0) {
+		archive_entry_xattr_reset(e);
+		const char *name;
+		const void *value;
+		size_t size;
+		while (!r && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+			if (!name || !*name)
+				continue;
+			r = xattr_set(c, h, name, value, size);
+		}
+	}
+	static const struct {
+		int type;
+		const char *name;
+	} acls[] = {
+		{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
+		{ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"},
+	};
+	for (size_t i = 0; !r && na > 0 && i < 2; i++) {
+		unsigned char buf[4 + 8 * 64];
+		size_t len;
+		int ar = build_acl(e, acls[i].type, buf, sizeof(buf), &len);
+		if (ar < 0)
+			r = fail(c, -EBADMSG, "acl", c->entry_name, "'%s': invalid %s ACL",
+				 c->entry_name, i ? "default" : "access");
+		else if (len)
+			r = xattr_set(c, h, acls[i].name, buf, len);
+	}
+	err = ext2fs_xattrs_close(&h);
+	if (!r && err)
+		r = ext2_fail(c, err, "writing extended attributes");
+	return r;
+}
+
+/* ---- block runs ---------------------------------------------------------------------- */
+
+static int wfile_start(struct ctx *c, ext2_ino_t ino, const union big_inode *in)
+{
+	struct wfile *f = &c->f;
+	memset(f, 0, sizeof(*f));
+	f->active = true;
+	f->ino = ino;
+	f->inode = *in;
+	f->size = EXT2_I_SIZE(&in->i);
+	f->nblocks = (f->size + XP_FS_BLOCK_SIZE - 1) / XP_FS_BLOCK_SIZE;
+	if (f->inode.l.i_flags & EXT4_EXTENTS_FL) {
+		errcode_t err = ext2fs_extent_open2(c->fs, ino, &f->inode.i, &f->eh);
+		if (err) {
+			f->active = false;
+			return ext2_fail(c, err, "opening the extent tree");
+		}
+	}
+	return 0;
+}
+
+static void wfile_drop(struct ctx *c)
+{
+	if (c->f.eh)
+		ext2fs_extent_free(c->f.eh);
+	archive_entry_free(c->f.entry);
+	memset(&c->f, 0, sizeof(c->f));
+}
+
+/* Maps lblk..lblk+len to pblk..pblk+len in the current file. */
+static int map_run(struct ctx *c, uint64_t lblk, blk64_t pblk, uint64_t len)
+{
+	struct wfile *f = &c->f;
+	errcode_t err;
+	if (!f->eh) {
+		for (uint64_t i = 0; i < len; i++) {
+			blk64_t p = pblk + i;
+			err = ext2fs_bmap2(c->fs, f->ino, &f->inode.i, c->block_buf,
+					   BMAP_SET | BMAP_ALLOC, lblk + i, NULL, &p);
+			if (err)
+				return ext2_fail(c, err, "mapping a block");
+		}
+		return xp_ext2_errno(ext2fs_iblk_add_blocks(c->fs, &f->inode.i, len));
+	}
+	while (len) {
+		uint64_t n = len > EXT_INIT_MAX_LEN ? EXT_INIT_MAX_LEN : len;
+		struct ext2fs_extent *l = &f->last;
+		if (f->have_last && l->e_lblk + l->e_len == lblk && l->e_pblk + l->e_len == pblk &&
+		    l->e_len + n <= EXT_INIT_MAX_LEN) {
+			l->e_len += (uint32_t)n;
+			err = ext2fs_extent_replace(f->eh, 0, l);
+		} else {
+			struct ext2fs_extent x = {.e_pblk = pblk, .e_lblk = lblk,
+						  .e_len = (uint32_t)n, .e_flags = 0};
+			err = ext2fs_extent_insert(f->eh, f->have_last ? EXT2_EXTENT_INSERT_AFTER : 0,
+						   &x);
+			if (!err)
+				err = ext2fs_extent_fix_parents(f->eh);
+			*l = x;
+			f->have_last = true;
+		}
+		if (err)
+			return ext2_fail(c, err, "adding an extent");
+		err = ext2fs_iblk_add_blocks(c->fs, &f->inode.i, n);
+		if (err)
+			return ext2_fail(c, err, "counting blocks");
+		lblk += n;
+		pblk += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Allocates, writes and maps `len` blocks of data at lblk of the current file. */
+static int write_run(struct ctx *c, uint64_t lblk, const unsigned char *data, uint64_t len)
+{
+	while (len) {
+		blk64_t pblk, plen;
+		errcode_t err = ext2fs_new_range(c->fs, 0, c->goal, len, NULL, &pblk, &plen);
+		if (err == EXT2_ET_BLOCK_ALLOC_FAIL && c->goal != c->fs->super->s_first_data_block) {
+			c->goal = c->fs->super->s_first_data_block;
+			continue;
+		}
+		if (err)
+			return ext2_fail(c, err, "allocating blocks");
+		if (plen > len)
+			plen = len;
+		ext2fs_block_alloc_stats_range(c->fs, pblk, (unsigned)plen, +1);
+		err = io_channel_write_blk64(c->fs->io, pblk, (int)plen, data);
+		if (err)
+			return ext2_fail(c, err, "writing data");
+		int r = map_run(c, lblk, pblk, plen);
+		if (r < 0)
+			return r;
+		c->goal = pblk + plen;
+		lblk += plen;
+		data += plen * XP_FS_BLOCK_SIZE;
+		len -= plen;
+	}
+	return 0;
+}
+
+static bool is_zero(const unsigned char *p)
+{
+	return memcmp(p, zero_block, XP_FS_BLOCK_SIZE) == 0;
+}
+
+static void report_progress(struct ctx *c, bool force)
+{
+	if (!c->progress)
+		return;
+	if (force || c->done_bytes - c->reported_bytes >= (1u << 20)) {
+		c->reported_bytes = c->done_bytes;
+		c->progress(c->ud, c->done_bytes, c->st.entries);
+	}
+}
+
+/* A window of file data from the reader: writes its non-zero blocks. */
+static int write_window(struct ctx *c, const struct xp_msg *m)
+{
+	struct wfile *f = &c->f;
+	if (m->lblk < f->next_lblk)
+		return fail(c, -EBADMSG, "archive", c->entry_name,
+			    "'%s': file data out of order", c->entry_name);
+	uint64_t n = m->nblocks;
+	if (m->lblk >= f->nblocks)
+		return 0;
+	if (n > f->nblocks - m->lblk)
+		n = f->nblocks - m->lblk;
+	f->next_lblk = m->lblk + n;
+	uint64_t bytes = n * XP_FS_BLOCK_SIZE;
+	if (m->lblk * XP_FS_BLOCK_SIZE + bytes > f->size)
+		bytes = f->size - m->lblk * XP_FS_BLOCK_SIZE;
+	c->done_bytes += bytes;
+	uint64_t i = 0;
+	while (i < n) {
+		while (i < n && is_zero(m->buf + i * XP_FS_BLOCK_SIZE))
+			i++;
+		uint64_t j = i;
+		while (j < n && !is_zero(m->buf + j * XP_FS_BLOCK_SIZE))
+			j++;
+		if (j > i) {
+			int r = write_run(c, m->lblk + i, m->buf + i * XP_FS_BLOCK_SIZE, j - i);
+			if (r < 0)
+				return r;
+		}
+		i = j;
+	}
+	report_progress(c, false);
+	return 0;
+}
+
+/* Completes the current file: its inode, then its xattrs. */
+static int wfile_finish(struct ctx *c)
+{
+	struct wfile *f = &c->f;
+	if (!f->active)
+		return 0;
+	int r = 0;
+	errcode_t err = write_inode(c, f->ino, &f->inode);
+	if (err)
+		r = ext2_fail(c, err, "writing an inode");
+	if (!r && f->entry)
+		r = apply_xattrs(c, f->ino, f->entry, false);
+	wfile_drop(c);
+	return r;
+}
+
+/* ---- entries ------------------------------------------------------------------------- */
+
+static uint8_t dirent_type(uint32_t mode)
+{
+	switch (mode & LINUX_S_IFMT) {
+	case LINUX_S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case LINUX_S_IFDIR:
+		return EXT2_FT_DIR;
+	case LINUX_S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case LINUX_S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case LINUX_S_IFIFO:
+		return EXT2_FT_FIFO;
+	case LINUX_S_IFSOCK:
+		return EXT2_FT_SOCK;
+	case LINUX_S_IFLNK:
+		return EXT2_FT_SYMLINK;
+	default:
+		return EXT2_FT_UNKNOWN;
+	}
+}
+
+static int make_dir_inode(struct ctx *c, struct xp_node *parent, struct archive_entry *e,
+			  uint32_t perm, ext2_ino_t *ino)
+{
+	uint32_t mode = LINUX_S_IFDIR | perm;
+	int r = alloc_inode(c, parent, mode, ino);
+	if (r < 0)
+		return r;
+	union big_inode in;
+	init_inode(c, &in, mode);
+	in.l.i_links_count = 2;
+	if (e)
+		set_meta(c, &in, e);
+	errcode_t err = write_inode(c, *ino, &in);
+	return err ? ext2_fail(c, err, "writing an inode") : 0;
+}
+
+/* The directory node for path[0..len), created with its parents if missing. */
+static int get_dir(struct ctx *c, const char *path, size_t len, struct archive_entry *e,
+		   struct xp_node **ret)
+{
+	if (len == 0) {
+		*ret = c->root;
+		return 0;
+	}
+	struct xp_node *n = xp_tree_get(&c->tree, path, len);
+	if (n) {
+		if (!n->is_dir)
+			return fail(c, -ENOTDIR, "not-a-directory", c->entry_name,
+				    "'%s': '%.*s' is not a directory in the archive",
+				    c->entry_name, (int)len, path);
+		*ret = n;
+		return 0;
+	}
+	const char *slash = memrchr(path, '/', len);
+	struct xp_node *parent;
+	int r = get_dir(c, path, slash ? (size_t)(slash - path) : 0, e, &parent);
+	if (r < 0)
+		return r;
+	ext2_ino_t ino;
+	/* an implied directory: root-owned 0755, the child's times until its own entry */
+	r = make_dir_inode(c, parent, NULL, 0755, &ino);
+	if (r < 0)
+		return r;
+	r = xp_tree_add(&c->tree, path, len, parent, &n);
+	if (r < 0)
+		return r;
+	n->ino = ino;
+	n->mode = LINUX_S_IFDIR | 0755;
+	n->is_dir = true;
+	xp_tree_link(parent, n);
+	c->st.dirs++;
+	*ret = n;
+	return 0;
+}
+
+static int update_dir(struct ctx *c, struct xp_node *n, struct archive_entry *e)
+{
+	union big_inode in;
+	errcode_t err = read_inode(c, n->ino, &in);
+	if (err)
+		return ext2_fail(c, err, "reading an inode");
+	set_meta(c, &in, e);
+	err = write_inode(c, n->ino, &in);
+	if (err)
+		return ext2_fail(c, err, "writing an inode");
+	n->mode = in.l.i_mode;
+	int r = apply_xattrs(c, n->ino, e, n->explicit_dir || n == c->root);
+	n->explicit_dir = true;
+	return r;
+}
+
+static int add_hardlink(struct ctx *c, struct xp_node *parent, const char *path,
+			struct xp_node *existing, const char *target_raw)
+{
+	char *target = strdup(target_raw);
+	if (!target)
+		return -ENOMEM;
+	int r = xp_path_normalize(target);
+	struct xp_node *t = r < 0 ? NULL : xp_tree_get(&c->tree, target, strlen(target));
+	free(target);
+	if (r == -EPERM)
+		return fail(c, -EPERM, "unsafe-path", c->entry_name,
+			    "'%s': hard link target '%s' is absolute or climbs out with '..'",
+			    c->entry_name, target_raw);
+	if (!t || r < 0)
+		return fail(c, -ENOENT, "missing-link-target", c->entry_name,
+			    "'%s': hard link to '%s', which is not in the archive before it",
+			    c->entry_name, target_raw);
+	if (t->is_dir)
+		return fail(c, -EPERM, "link-to-directory", c->entry_name,
+			    "'%s': hard link to the directory '%s'", c->entry_name, target_raw);
+	if (t == existing)
+		return 0;
+	union big_inode in;
+	errcode_t err = read_inode(c, t->ino, &in);
+	if (err)
+		return ext2_fail(c, err, "reading an inode");
+	if (in.l.i_links_count >= LINK_MAX_EXT)
+		return fail(c, -EMLINK, "too-many-links", c->entry_name,
+			    "'%s': too many links to '%s'", c->entry_name, target_raw);
+	in.l.i_links_count++;
+	err = write_inode(c, t->ino, &in);
+	if (err)
+		return ext2_fail(c, err, "writing an inode");
+	struct xp_node *n = existing;
+	if (n) {
+		if (n->is_dir)
+			return fail(c, -EEXIST, "replaces-directory", c->entry_name,
+				    "'%s': a hard link replaces a directory", c->entry_name);
+		r = unlink_inode(c, n->ino);
+		if (r < 0)
+			return r;
+	} else {
+		r = xp_tree_add(&c->tree, path, strlen(path), parent, &n);
+		if (r < 0)
+			return r;
+		xp_tree_link(parent, n);
+	}
+	n->ino = t->ino;
+	n->mode = t->mode;
+	n->is_dir = false;
+	c->st.hardlinks++;
+	return 0;
+}
+
+static int make_symlink(struct ctx *c, ext2_ino_t ino, union big_inode *in, const char *target)
+{
+	size_t len = strlen(target);
+	if (len < sizeof(in->l.i_block)) {
+		/* fast symlink: the target lives in i_block */
+		memcpy(in->l.i_block, target, len);
+		in->l.i_size = (uint32_t)len;
+		errcode_t err = write_inode(c, ino, in);
+		return err ? ext2_fail(c, err, "writing an inode") : 0;
+	}
+	if (c->extents) {
+		struct ext3_extent_header *eh = (struct ext3_extent_header *)in->l.i_block;
+		eh->eh_magic = ext2fs_cpu_to_le16(EXT3_EXT_MAGIC);
+		eh->eh_max = ext2fs_cpu_to_le16((sizeof(in->l.i_block) - sizeof(*eh)) /
+						sizeof(struct ext3_extent));
+		in->l.i_flags |= EXT4_EXTENTS_FL;
+	}
+	in->l.i_size = (uint32_t)len;
+	errcode_t err = write_inode(c, ino, in);
+	if (err)
+		return ext2_fail(c, err, "writing an inode");
+	int r = wfile_start(c, ino, in);
+	if (r < 0)
+		return r;
+	unsigned char blk[XP_FS_BLOCK_SIZE] = {0};
+	memcpy(blk, target, len);
+	r = write_run(c, 0, blk, 1);
+	if (r < 0) {
+		wfile_drop(c);
+		return r;
+	}
+	return wfile_finish(c);
+}
+
+static int apply_entry(struct ctx *c, struct archive_entry *e)
+{
+	const char *raw = xp_entry_path(e);
+	if (!raw || !*raw)
+		return fail(c, -EBADMSG, "archive", NULL, "an archive entry has no name");
+	c->entry_name = raw;
+	char *path = strdup(raw);
+	if (!path)
+		return -ENOMEM;
+	int r = xp_path_normalize(path);
+	if (r == -EPERM) {
+		r = fail(c, -EPERM, "unsafe-path", raw,
+			 "'%s': absolute path or one climbing out with '..'", raw);
+		goto out;
+	}
+	if (r < 0) {
+		r = fail(c, r, "name-too-long", raw, "'%s': a name is longer than 255 bytes",
+			 raw);
+		goto out;
+	}
+	size_t len = strlen(path);
+	const char *hardlink = xp_entry_hardlink(e);
+	unsigned type = archive_entry_filetype(e);
+	if (len == 0) {
+		if (hardlink || type != AE_IFDIR) {
+			r = fail(c, -EPERM, "root-not-directory", raw,
+				 "'%s': the root can only be a directory", raw);
+			goto out;
+		}
+		r = update_dir(c, c->root, e);
+		goto out;
+	}
+	const char *slash = strrchr(path, '/');
+	struct xp_node *parent;
+	r = get_dir(c, path, slash ? (size_t)(slash - path) : 0, e, &parent);
+	if (r < 0)
+		goto out;
+	struct xp_node *old = xp_tree_get(&c->tree, path, len);
+	if (hardlink) {
+		r = add_hardlink(c, parent, path, old, hardlink);
+		goto out;
+	}
+	uint32_t mode;
+	switch (type) {
+	case AE_IFREG:
+		mode = LINUX_S_IFREG;
+		break;
+	case AE_IFDIR:
+		mode = LINUX_S_IFDIR;
+		break;
+	case AE_IFLNK:
+		mode = LINUX_S_IFLNK;
+		break;
+	case AE_IFCHR:
+		mode = LINUX_S_IFCHR;
+		break;
+	case AE_IFBLK:
+		mode = LINUX_S_IFBLK;
+		break;
+	case AE_IFIFO:
+		mode = LINUX_S_IFIFO;
+		break;
+	case AE_IFSOCK:
+		mode = LINUX_S_IFSOCK;
+		break;
+	default:
+		r = fail(c, -EBADMSG, "entry-type", raw, "'%s': unsupported entry type 0%o", raw,
+			 type);
+		goto out;
+	}
+	if (old && old->is_dir && mode == LINUX_S_IFDIR) {
+		r = update_dir(c, old, e);
+		goto out;
+	}
+	const char *target = NULL;
+	if (mode == LINUX_S_IFLNK) {
+		target = xp_entry_symlink(e);
+		if (!target || !*target) {
+			r = fail(c, -EBADMSG, "symlink", raw, "'%s': symlink without a target",
+				 raw);
+			goto out;
+		}
+		if (strlen(target) >= XP_FS_BLOCK_SIZE) {
+			r = fail(c, -ENAMETOOLONG, "symlink", raw,
+				 "'%s': symlink target longer than %u bytes", raw,
+				 XP_FS_BLOCK_SIZE - 1);
+			goto out;
+		}
+	}
+	/* a later entry replaces an earlier one at the same path */
+	if (old) {
+		if (old->is_dir) {
+			if (old->first_child) {
+				r = fail(c, -EEXIST, "replaces-directory", raw,
+					 "'%s': replaces a directory that is not empty", raw);
+				goto out;
+			}
+			r = free_inode(c, old->ino);
+			if (r == 0)
+				c->st.dirs--;
+		} else {
+			r = unlink_inode(c, old->ino);
+		}
+		if (r < 0)
+			goto out;
+	}
+	ext2_ino_t ino;
+	if (mode == LINUX_S_IFDIR) {
+		r = make_dir_inode(c, parent, e, archive_entry_perm(e) & 07777, &ino);
+		if (r < 0)
+			goto out;
+		c->st.dirs++;
+	} else {
+		r = alloc_inode(c, parent, mode, &ino);
+		if (r < 0)
+			goto out;
+	}
+	struct xp_node *n = old;
+	if (!n) {
+		r = xp_tree_add(&c->tree, path, len, parent, &n);
+		if (r < 0)
+			goto out;
+		xp_tree_link(parent, n);
+	}
+	n->ino = ino;
+	n->mode = mode | (archive_entry_perm(e) & 07777);
+	n->is_dir = mode == LINUX_S_IFDIR;
+	n->explicit_dir = n->is_dir;
+	if (n->is_dir) {
+		r = apply_xattrs(c, ino, e, false);
+		goto out;
+	}
+	union big_inode in;
+	init_inode(c, &in, mode);
+	set_meta(c, &in, e);
+	errcode_t err = 0;
+	switch (mode) {
+	case LINUX_S_IFREG: {
+		int64_t size = archive_entry_size(e);
+		if (size < 0)
+			size = 0;
+		err = ext2fs_inode_size_set(c->fs, &in.i, (uint64_t)size);
+		if (!err)
+			err = write_inode(c, ino, &in);
+		if (err) {
+			r = ext2_fail(c, err, "writing an inode");
+			goto out;
+		}
+		r = wfile_start(c, ino, &in);
+		if (r < 0)
+			goto out;
+		c->f.entry = archive_entry_clone(e);
+		if (!c->f.entry)
+			r = -ENOMEM;
+		c->st.files++;
+		c->st.content_bytes += (uint64_t)size;
+		goto out; /* data and xattrs follow */
+	}
+	case LINUX_S_IFLNK:
+		r = make_symlink(c, ino, &in, target);
+		c->st.symlinks++;
+		break;
+	case LINUX_S_IFCHR:
+	case LINUX_S_IFBLK: {
+		/* old 8:8 encoding in i_block[0] when it fits, else the new one in i_block[1]
+		 * (the kernel's ext4_write_inode / old_valid_dev) */
+		uint32_t ma = (uint32_t)archive_entry_rdevmajor(e);
+		uint32_t mi = (uint32_t)archive_entry_rdevminor(e);
+		if (ma < 256 && mi < 256)
+			in.l.i_block[0] = ext2fs_cpu_to_le32((ma << 8) | mi);
+		else
+			in.l.i_block[1] = ext2fs_cpu_to_le32((mi & 0xff) | ((ma & 0xfff) << 8) |
+							     ((mi & ~0xffu) << 12));
+		err = write_inode(c, ino, &in);
+		c->st.devices++;
+		break;
+	}
+	default: /* FIFO, socket */
+		err = write_inode(c, ino, &in);
+		if (mode == LINUX_S_IFIFO)
+			c->st.fifos++;
+		break;
+	}
+	if (err) {
+		r = ext2_fail(c, err, "writing an inode");
+		goto out;
+	}
+	if (r == 0)
+		r = apply_xattrs(c, ino, e, false);
+out:
+	free(path);
+	return r;
+}
+
+/* ---- directories, at the end ----------------------------------------------------------- */
+
+struct dirbuf {
+	unsigned char *buf;
+	size_t blocks, cap;
+	size_t pos; /* offset in the last block */
+	struct ext2_dir_entry *prev;
+	unsigned limit; /* usable bytes per block (block minus checksum tail) */
+};
+
+static int dir_new_block(struct dirbuf *d)
+{
+	if (d->blocks == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 4;
+		unsigned char *nb = realloc(d->buf, ncap * XP_FS_BLOCK_SIZE);
+		if (!nb)
+			return -ENOMEM;
+		d->buf = nb;
+		d->cap = ncap;
+	}
+	memset(d->buf + d->blocks * XP_FS_BLOCK_SIZE, 0, XP_FS_BLOCK_SIZE);
+	d->blocks++;
+	d->pos = 0;
+	d->prev = NULL;
+	return 0;
+}
+
+static void dir_close_block(struct ctx *c, struct dirbuf *d)
+{
+	unsigned char *b = d->buf + (d->blocks - 1) * XP_FS_BLOCK_SIZE;
+	if (d->prev) {
+		unsigned start = (unsigned)((unsigned char *)d->prev - b);
+		ext2fs_set_rec_len(c->fs, d->limit - start, d->prev);
+	} else {
+		struct ext2_dir_entry *de = (struct ext2_dir_entry *)b;
+		de->inode = 0;
+		ext2fs_set_rec_len(c->fs, d->limit, de);
+	}
+	if (c->csum)
+		ext2fs_initialize_dirent_tail(
+			c->fs, (struct ext2_dir_entry_tail *)(b + XP_FS_BLOCK_SIZE - 12));
+}
+
+static int dir_add(struct ctx *c, struct dirbuf *d, ext2_ino_t ino, const char *name,
+		   uint8_t ftype)
+{
+	size_t nlen = strlen(name);
+	unsigned rec = (unsigned)((8 + nlen + 3) & ~(size_t)3);
+	if (d->blocks == 0 || d->pos + rec > d->limit) {
+		if (d->blocks)
+			dir_close_block(c, d);
+		int r = dir_new_block(d);
+		if (r < 0)
+			return r;
+	}
+	unsigned char *b = d->buf + (d->blocks - 1) * XP_FS_BLOCK_SIZE;
+	struct ext2_dir_entry *de = (struct ext2_dir_entry *)(b + d->pos);
+	de->inode = ino;
+	ext2fs_set_rec_len(c->fs, rec, de);
+	ext2fs_dirent_set_name_len(de, (int)nlen);
+	ext2fs_dirent_set_file_type(de, ftype);
+	memcpy(de->name, name, nlen);
+	d->prev = de;
+	d->pos += rec;
+	return 0;
+}
+
+static int write_dir(struct ctx *c, struct xp_node *n)
+{
+	struct dirbuf d = {.limit = XP_FS_BLOCK_SIZE - (c->csum ? 12 : 0)};
+	uint32_t subdirs = 0;
+	int r = dir_add(c, &d, n->ino, ".", EXT2_FT_DIR);
+	if (!r)
+		r = dir_add(c, &d, n->parent ? n->parent->ino : n->ino, "..", EXT2_FT_DIR);
+	for (struct xp_node *ch = n->first_child; ch && !r; ch = ch->next_sibling) {
+		r = dir_add(c, &d, ch->ino, ch->name, dirent_type(ch->mode));
+		subdirs += ch->is_dir;
+	}
+	if (!r)
+		dir_close_block(c, &d);
+	/* lost+found gets 16 KiB, as mke2fs makes it, for e2fsck to use without allocating */
+	while (!r && n == c->lost_found && d.blocks < 4) {
+		r = dir_new_block(&d);
+		if (!r)
+			dir_close_block(c, &d);
+	}
+	if (r < 0) {
+		free(d.buf);
+		return r;
+	}
+	for (size_t i = 0; c->csum && i < d.blocks && !r; i++) {
+		errcode_t err = ext2fs_dir_block_csum_set(
+			c->fs, n->ino, (struct ext2_dir_entry *)(d.buf + i * XP_FS_BLOCK_SIZE));
+		if (err)
+			r = ext2_fail(c, err, "checksumming a directory block");
+	}
+	union big_inode in;
+	errcode_t err = r ? 0 : read_inode(c, n->ino, &in);
+	if (err)
+		r = ext2_fail(c, err, "reading an inode");
+	if (!r) {
+		uint32_t links = 2 + subdirs;
+		if (links >= LINK_MAX_EXT) {
+			if (!ext2fs_has_feature_dir_nlink(c->fs->super)) {
+				free(d.buf);
+				return fail(c, -EMLINK, "too-many-links", n->path,
+					    "'%s': more than %u subdirectories need ext4",
+					    n->path, LINK_MAX_EXT - 2);
+			}
+			links = 1;
+		}
+		in.l.i_links_count = (uint16_t)links;
+		err = ext2fs_inode_size_set(c->fs, &in.i, d.blocks * XP_FS_BLOCK_SIZE);
+		if (err)
+			r = ext2_fail(c, err, "setting a directory size");
+	}
+	if (!r)
+		r = wfile_start(c, n->ino, &in);
+	if (!r) {
+		r = write_run(c, 0, d.buf, d.blocks);
+		if (!r)
+			r = wfile_finish(c);
+		else
+			wfile_drop(c);
+	}
+	free(d.buf);
+	return r;
+}
+
+static int write_dirs(struct ctx *c)
+{
+	c->entry_name = NULL;
+	for (size_t i = 0; i < c->tree.cap; i++) {
+		struct xp_node *n = c->tree.slots[i];
+		if (n && n->is_dir) {
+			c->entry_name = n->path[0] ? n->path : ".";
+			int r = write_dir(c, n);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* ---- setup --------------------------------------------------------------------------- */
+
+/* Zeroes the filesystem's bytes by punching a hole (the file stays sparse). false when
+ * the file or its filesystem cannot punch: then the tables are zeroed by writing. */
+static int prepare_target(struct ctx *c, const char *path, uint64_t offset, uint64_t size,
+			  bool *zeroed)
+{
+	*zeroed = false;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fail(c, -errno, "open", path, "cannot open '%s': %s", path,
+			    strerror(errno));
+	struct stat st;
+	int r = 0;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+	} else if (S_ISREG(st.st_mode)) {
+		if ((uint64_t)st.st_size < offset + size)
+			r = fail(c, -EINVAL, "size", path,
+				 "'%s' is %llu bytes, smaller than offset + size (%llu)", path,
+				 (unsigned long long)st.st_size,
+				 (unsigned long long)(offset + size));
+		else if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+				   (off_t)size) == 0)
+			*zeroed = true;
+	} else if (!S_ISBLK(st.st_mode)) {
+		r = fail(c, -EINVAL, "open", path, "'%s' is neither a file nor a block device",
+			 path);
+	}
+	close(fd);
+	return r;
+}
+
+static int check_opts(struct ctx *c, const struct xp_fs_opts *o, uint64_t size,
+		      unsigned char uuid[16])
+{
+	if (o->type != XP_FS_EXT2 && o->type != XP_FS_EXT3 && o->type != XP_FS_EXT4)
+		return fail(c, -EINVAL, "options", NULL, "unknown filesystem type %d", o->type);
+	if (o->label && strlen(o->label) > 16)
+		return fail(c, -EINVAL, "options", o->label,
+			    "label '%s' is longer than 16 bytes", o->label);
+	if (o->uuid) {
+		if (uuid_parse(o->uuid, uuid) != 0)
+			return fail(c, -EINVAL, "options", o->uuid, "invalid UUID '%s'", o->uuid);
+	} else {
+		uuid_generate(uuid);
+	}
+	if (o->reserved_percent < -1 || o->reserved_percent > 50)
+		return fail(c, -EINVAL, "options", NULL, "reserved percentage %d not in 0..50",
+			    o->reserved_percent);
+	if (size < XP_FS_MIN_BYTES)
+		return fail(c, -ENOSPC, "nospace", NULL,
+			    "a filesystem needs at least %llu MiB, not %llu bytes",
+			    XP_FS_MIN_BYTES >> 20, (unsigned long long)size);
+	if (size / XP_FS_BLOCK_SIZE > (1ull << 32) * 64)
+		return fail(c, -EFBIG, "options", NULL, "filesystem too large");
+	return 0;
+}
+
+static int create_fs(struct ctx *c, const char *path, uint64_t offset, uint64_t size,
+		     const unsigned char uuid[16], bool zeroed)
+{
+	errcode_t err = xp_fs_init(path, size, c->opts, c->opts->inodes, &c->fs);
+	if (err) {
+		c->fs = NULL;
+		if (err == EXT2_ET_TOOSMALL || err == EXT2_ET_RES_GDT_BLOCKS)
+			return fail(c, -ENOSPC, "nospace", NULL, "%llu bytes are too small: %s",
+				    (unsigned long long)size, xp_ext2_strerror(err));
+		return fail(c, xp_ext2_errno(err), "ext2fs", path,
+			    "cannot create a filesystem on '%s': %s", path, xp_ext2_strerror(err));
+	}
+	ext2_filsys fs = c->fs;
+	/* ext2fs_initialize() wrote nothing; every write from here on is at the offset, as
+	 * mke2fs -E offset= does it */
+	char opt[64];
+	snprintf(opt, sizeof(opt), "offset=%llu", (unsigned long long)offset);
+	err = io_channel_set_options(fs->io, opt);
+	if (err)
+		return fail(c, xp_ext2_errno(err), "ext2fs", path, "cannot set the offset: %s",
+			    xp_ext2_strerror(err));
+	fs->io->app_data = c;
+	fs->io->write_error = on_write_error;
+	c->extents = ext2fs_has_feature_extents(fs->super);
+	c->csum = ext2fs_has_feature_metadata_csum(fs->super);
+	c->now = fs->now ? (uint32_t)fs->now : (uint32_t)time(NULL);
+
+	struct ext2_super_block *sb = fs->super;
+	memcpy(sb->s_uuid, uuid, 16);
+	if (c->csum)
+		sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
+	ext2fs_init_csum_seed(fs);
+	memset(sb->s_volume_name, 0, sizeof(sb->s_volume_name));
+	if (c->opts->label)
+		memcpy(sb->s_volume_name, c->opts->label, strlen(c->opts->label));
+	sb->s_def_hash_version = EXT2_HASH_HALF_MD4;
+	uuid_generate((unsigned char *)sb->s_hash_seed);
+	sb->s_max_mnt_count = (uint16_t)-1;
+	sb->s_default_mount_opts = EXT2_DEFM_XATTR_USER | EXT2_DEFM_ACL;
+	if (c->opts->type == XP_FS_EXT4)
+		sb->s_kbytes_written = 1;
+
+	err = ext2fs_allocate_tables(fs);
+	if (err)
+		return ext2_fail(c, err, "allocating group tables");
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		if (!zeroed) {
+			err = ext2fs_zero_blocks2(fs, ext2fs_inode_table_loc(fs, g),
+						  (int)fs->inode_blocks_per_group, NULL, NULL);
+			if (err)
+				return ext2_fail(c, err, "zeroing inode tables");
+		}
+		ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
+		ext2fs_group_desc_csum_set(fs, g);
+	}
+
+	/* root, lost+found, the reserved inodes, the bad-block inode: mke2fs's order */
+	int r = xp_tree_add(&c->tree, "", 0, NULL, &c->root);
+	if (r < 0)
+		return r;
+	c->root->ino = EXT2_ROOT_INO;
+	c->root->mode = LINUX_S_IFDIR | 0755;
+	c->root->is_dir = true;
+	ext2fs_inode_alloc_stats2(fs, EXT2_ROOT_INO, +1, 1);
+	union big_inode in;
+	init_inode(c, &in, LINUX_S_IFDIR | 0755);
+	in.l.i_links_count = 2;
+	err = write_inode(c, EXT2_ROOT_INO, &in);
+	if (err)
+		return ext2_fail(c, err, "writing the root inode");
+	ext2_ino_t lpf;
+	r = make_dir_inode(c, c->root, NULL, 0700, &lpf);
+	if (r < 0)
+		return r;
+	r = xp_tree_add(&c->tree, "lost+found", 10, c->root, &c->lost_found);
+	if (r < 0)
+		return r;
+	c->lost_found->ino = lpf;
+	c->lost_found->mode = LINUX_S_IFDIR | 0700;
+	c->lost_found->is_dir = true;
+	xp_tree_link(c->root, c->lost_found);
+	for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(fs->super); i++)
+		ext2fs_inode_alloc_stats2(fs, i, +1, 0);
+	ext2fs_mark_ib_dirty(fs);
+	ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
+	ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
+	err = ext2fs_update_bb_inode(fs, NULL);
+	if (err)
+		return ext2_fail(c, err, "writing the bad-block inode");
+	if (ext2fs_has_feature_resize_inode(sb)) {
+		err = ext2fs_create_resize_inode(fs);
+		if (err)
+			return ext2_fail(c, err, "creating the resize inode");
+	}
+	if (ext2fs_has_feature_journal(sb)) {
+		struct ext2fs_journal_params jp;
+		err = ext2fs_get_journal_params(&jp, fs);
+		if (!err)
+			err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL,
+							EXT2_MKJOURNAL_NO_MNT_CHECK |
+								(zeroed ? EXT2_MKJOURNAL_LAZYINIT : 0));
+		if (err)
+			return ext2_fail(c, err, "creating the journal");
+	}
+	c->goal = sb->s_first_data_block;
+	return 0;
+}
+
+static void fill_stats(struct ctx *c, struct xp_fs_stats *stats)
+{
+	ext2_filsys fs = c->fs;
+	c->st.block_size = fs->blocksize;
+	c->st.blocks_total = ext2fs_blocks_count(fs->super);
+	c->st.blocks_free = ext2fs_free_blocks_count(fs->super);
+	c->st.inodes_total = fs->super->s_inodes_count;
+	c->st.inodes_free = fs->super->s_free_inodes_count;
+	uuid_unparse(fs->super->s_uuid, c->st.uuid);
+	*stats = c->st;
+}
+
+static int report_nospace(struct ctx *c, uint64_t size)
+{
+	uint64_t need = 0;
+	struct xp_diags tmp;
+	xp_diags_init(&tmp);
+	int r = xp_est_size(&c->est, c->opts, 0, &need, &tmp);
+	if (r == 0)
+		fail(c, -ENOSPC, "nospace", c->nospace_at,
+		     "the filesystem of %llu MiB is full%s%s%s: the archive needs at least %llu MiB",
+		     (unsigned long long)(size >> 20), c->nospace_at ? " at '" : "",
+		     c->nospace_at ? c->nospace_at : "", c->nospace_at ? "'" : "",
+		     (unsigned long long)(need >> 20));
+	else if (tmp.n)
+		fail(c, -ENOSPC, "nospace", c->nospace_at, "the filesystem is full: %s",
+		     tmp.v[0].msg);
+	else
+		fail(c, -ENOSPC, "nospace", c->nospace_at, "the filesystem is full");
+	xp_diags_release(&tmp);
+	return -ENOSPC;
+}
+
+static void note_nospace(struct ctx *c)
+{
+	if (c->nospace)
+		return;
+	c->nospace = true;
+	c->nospace_at = c->entry_name ? strdup(c->entry_name) : NULL;
+	wfile_drop(c);
+}
+
+/* Reads the stream to its end, applying entries. */
+static int run(struct ctx *c, struct xp_stream *s)
+{
+	int r = 0;
+	for (;;) {
+		struct xp_msg *m = xp_stream_next(s);
+		switch (m->kind) {
+		case XP_MSG_ENTRY:
+			if (!c->nospace) {
+				r = wfile_finish(c);
+				if (r == 0)
+					r = apply_entry(c, m->entry);
+				c->st.entries++;
+				report_progress(c, false);
+			}
+			xp_est_add(&c->est, m->entry);
+			break;
+		case XP_MSG_DATA:
+			if (!c->nospace && c->f.active)
+				r = write_window(c, m);
+			break;
+		case XP_MSG_END:
+			if (!c->nospace)
+				r = wfile_finish(c);
+			xp_stream_done(s, m);
+			return r == -ENOSPC ? (note_nospace(c), 0) : r;
+		case XP_MSG_ERROR: {
+			const char *p = m->path;
+			r = fail(c, m->err, "archive", p, "%s archive %s%s%s: %s",
+				 m->err == -EBADMSG ? "corrupt or truncated" : "cannot read",
+				 m->in_data ? "in '" : p ? "after '" : "at the start",
+				 p ? p : "", p ? "'" : "", m->text ? m->text : "read error");
+			xp_stream_done(s, m);
+			return r;
+		}
+		}
+		xp_stream_done(s, m);
+		if (r == -ENOSPC) {
+			note_nospace(c);
+			r = 0;
+		}
+		if (r < 0)
+			return r;
+	}
+}
+
+int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *archive,
+		const struct xp_fs_opts *opts, xp_progress_fn progress, void *ud,
+		struct xp_fs_stats *stats, struct xp_diags *diags)
+{
+	if (!path || !archive || !opts)
+		return -EINVAL;
+	struct ctx c = {.opts = opts, .diags = diags, .archive = archive,
+			.progress = progress, .ud = ud};
+	xp_tree_init(&c.tree);
+	xp_est_init(&c.est);
+	unsigned char uuid[16];
+	struct xp_stream *s = NULL;
+	bool zeroed = false;
+	size &= ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
+	int r = check_opts(&c, opts, size, uuid);
+	if (r == 0)
+		r = prepare_target(&c, path, offset, size, &zeroed);
+	if (r == 0)
+		r = xp_stream_start(archive, &s, diags);
+	if (r == 0) {
+		c.block_buf = malloc(3 * XP_FS_BLOCK_SIZE);
+		r = c.block_buf ? 0 : -ENOMEM;
+	}
+	if (r == 0)
+		r = create_fs(&c, path, offset, size, uuid, zeroed);
+	if (r == -ENOSPC && c.fs && !c.nospace)
+		r = fail(&c, -ENOSPC, "nospace", NULL,
+			 "%llu MiB is too small for the filesystem's own metadata",
+			 (unsigned long long)(size >> 20));
+	if (r == 0)
+		r = run(&c, s);
+	xp_stream_free(s);
+	if (r == 0 && !c.nospace) {
+		r = write_dirs(&c);
+		if (r == -ENOSPC) {
+			note_nospace(&c);
+			r = 0;
+		}
+	}
+	if (r == 0 && c.nospace)
+		r = report_nospace(&c, size);
+	if (r == 0) {
+		errcode_t err = ext2fs_set_gdt_csum(c.fs);
+		if (err)
+			r = ext2_fail(&c, err, "checksumming group descriptors");
+	}
+	if (r == 0) {
+		report_progress(&c, true);
+		struct xp_fs_stats st;
+		fill_stats(&c, &st);
+		errcode_t err = ext2fs_close2(c.fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		c.fs = NULL;
+		if (!err)
+			err = c.io_err;
+		if (err)
+			r = fail(&c, xp_ext2_errno(err), "io", path, "writing '%s': %s", path,
+				 xp_ext2_strerror(err));
+		else if (stats)
+			*stats = st;
+	}
+	wfile_drop(&c);
+	if (c.fs)
+		ext2fs_free(c.fs);
+	free(c.block_buf);
+	free(c.nospace_at);
+	xp_est_release(&c.est);
+	xp_tree_release(&c.tree);
+	return r;
+}

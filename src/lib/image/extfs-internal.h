@@ -1,0 +1,149 @@
+/*
+ * extfs-internal.h - private pieces shared by the tar -> ext2/3/4 writer
+ * (extfs-build.c), its archive reader thread (extfs-stream.c), the size estimator
+ * (extfs-estimate.c) and the path table (extfs-paths.c).
+ *
+ * Not here: reading filesystems back (extfs-read.c), anything public (xenprov/extfs.h).
+ */
+#ifndef XP_EXTFS_INTERNAL_H
+#define XP_EXTFS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <ext2fs/ext2fs.h>
+
+#include "xenprov/extfs.h"
+
+#define XP_FS_BLOCK_SIZE 4096u
+#define XP_FS_INODE_SIZE 256u
+/* ext2fs_default_journal_size() refuses filesystems under 2048 blocks. */
+#define XP_FS_MIN_BYTES (8ull << 20)
+/* File data travels from the reader thread in windows of this many bytes. */
+#define XP_FS_WINDOW (1u << 20)
+
+/* ---- errors ---------------------------------------------------------------------- */
+
+/* libext2fs error code -> -errno (allocation failures are -ENOSPC). */
+int xp_ext2_errno(errcode_t err);
+/* A short description of a libext2fs error code, without com_err's global tables. */
+const char *xp_ext2_strerror(errcode_t err);
+
+/* ---- paths ----------------------------------------------------------------------- */
+
+/* Normalises an archive path in place: strips leading "./", collapses "//" and "/./",
+ * drops a trailing "/", resolves "x/.." lexically. "" is the root. Returns 0, -EPERM
+ * for an absolute path or one climbing out with "..", -ENAMETOOLONG for a component
+ * over 255 bytes. */
+int xp_path_normalize(char *path);
+
+/* A node of the tree being built: one per path. */
+struct xp_node {
+	char *path; /* normalised, "" for the root; owned */
+	const char *name; /* last component, points into path */
+	struct xp_node *parent;
+	uint32_t ino;
+	uint32_t mode; /* type and permission bits of what the path holds now */
+	bool is_dir;
+	bool explicit_dir; /* the archive listed it (else created for a child) */
+	/* directory only: children in arrival order */
+	struct xp_node *first_child, *last_child, *next_sibling;
+	uint64_t child_bytes; /* sum of directory record lengths of the children */
+	uint32_t subdirs;
+};
+
+/* Open-addressing hash table of nodes keyed by path. */
+struct xp_tree {
+	struct xp_node **slots;
+	size_t cap, n;
+};
+
+void xp_tree_init(struct xp_tree *t);
+void xp_tree_release(struct xp_tree *t);
+struct xp_node *xp_tree_get(const struct xp_tree *t, const char *path, size_t len);
+/* Adds a node for path (copied) under parent; -ENOMEM. */
+int xp_tree_add(struct xp_tree *t, const char *path, size_t len, struct xp_node *parent,
+		struct xp_node **ret);
+/* Appends child to dir's list. */
+void xp_tree_link(struct xp_node *dir, struct xp_node *child);
+
+/* ---- filesystem parameters ------------------------------------------------------- */
+
+/* Inode count for a filesystem of `bytes`, mke2fs-like (mke2fs.conf's inode_ratio for
+ * the small/default/big/huge size types). */
+uint64_t xp_fs_auto_inodes(uint64_t bytes);
+
+/* ext2fs_initialize() on `name` with the features of opts->type, 4 KiB blocks, 256-byte
+ * inodes, `inodes` inodes (0: xp_fs_auto_inodes). Writes nothing. */
+errcode_t xp_fs_init(const char *name, uint64_t bytes, const struct xp_fs_opts *opts,
+		     uint64_t inodes, ext2_filsys *ret);
+
+/* ---- size estimate ---------------------------------------------------------------- */
+
+struct xp_est {
+	struct xp_tree dirs; /* every directory path seen (explicit or implied) */
+	uint64_t entries;
+	uint64_t inodes;       /* inodes the entries need */
+	uint64_t data_blocks;  /* file data, symlink, xattr and mapping blocks */
+	uint64_t content_bytes;
+	int err;
+};
+
+void xp_est_init(struct xp_est *e);
+void xp_est_release(struct xp_est *e);
+/* Accounts one archive entry (headers only). */
+void xp_est_add(struct xp_est *e, struct archive_entry *entry);
+/* The smallest filesystem size (bytes, a multiple of 1 MiB) holding what was added,
+ * plus headroom_percent of the content. -ENOSPC with a diagnostic if opts->inodes is
+ * set and too small. */
+int xp_est_size(struct xp_est *e, const struct xp_fs_opts *opts, unsigned headroom_percent,
+		uint64_t *bytes, struct xp_diags *diags);
+
+/* Entry path as the archive stores it (UTF-8 when the format says so), or NULL. */
+const char *xp_entry_path(struct archive_entry *entry);
+const char *xp_entry_hardlink(struct archive_entry *entry);
+const char *xp_entry_symlink(struct archive_entry *entry);
+
+/* ---- archive reader thread --------------------------------------------------------- */
+
+enum xp_msg_kind {
+	XP_MSG_ENTRY, /* a header: entry */
+	XP_MSG_DATA,  /* file data: lblk, nblocks, buf (zero-padded full blocks) */
+	XP_MSG_END,   /* end of archive */
+	XP_MSG_ERROR, /* err (-errno), text */
+};
+
+struct xp_msg {
+	enum xp_msg_kind kind;
+	struct archive_entry *entry;
+	uint64_t lblk;
+	uint32_t nblocks;
+	unsigned char *buf;
+	int err;
+	char *text;   /* XP_MSG_ERROR: libarchive's message */
+	char *path;   /* XP_MSG_ERROR: the entry being read, or the last one read */
+	bool in_data; /* XP_MSG_ERROR: while reading path's data (else the next header) */
+	struct xp_msg *next;
+};
+
+struct xp_stream;
+
+/* Opens the archive ("-" for stdin) and starts a thread reading it. -ENOENT etc. with
+ * a diagnostic if it cannot be opened. */
+int xp_stream_start(const char *archive, struct xp_stream **ret, struct xp_diags *diags);
+/* Next message; the caller passes it to xp_stream_done. Never NULL. */
+struct xp_msg *xp_stream_next(struct xp_stream *s);
+void xp_stream_done(struct xp_stream *s, struct xp_msg *m);
+/* Stops the thread, frees everything. */
+void xp_stream_free(struct xp_stream *s);
+
+/* Opens an archive for a single-threaded headers pass. */
+int xp_archive_open(const char *archive, struct archive **ret, struct xp_diags *diags);
+/* Maps a libarchive failure to -errno: I/O errors keep their errno, the rest is
+ * -EBADMSG. */
+int xp_archive_errno(struct archive *a);
+
+#endif
