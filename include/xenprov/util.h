@@ -96,7 +96,8 @@ int xp_buf_error(const struct xp_buf *b);
  * Refuses files over max bytes with -EFBIG. */
 int xp_read_file(const char *path, size_t max, char **data, size_t *len);
 
-/* Replaces path with data atomically: a temporary file in the same directory, written,
+/* Replaces path with data atomically (following a symlink to the file it names): a
+ * temporary file in the same directory, written,
  * fsync'ed, renamed over path, then the directory fsync'ed. An existing file's mode
  * (and, as root, owner) is kept; a new file gets `mode`. On failure nothing at path
  * changes and the temporary file is removed. */

@@ -3,6 +3,7 @@
  * JSON printing. Commands stay thin: parse, call the library, print.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,8 +53,19 @@ int cli_usage_error(const char *cmdpath, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'xenprov %s -h'.\n", cmdpath);
+	if (cmdpath)
+		fprintf(stderr, "\nTry 'xenprov %s -h'.\n", cmdpath);
+	else
+		fprintf(stderr, "\nTry 'xenprov --help'.\n");
 	return XP_EXIT_USAGE;
+}
+
+int cli_bad_option(const char *cmdpath, char **argv)
+{
+	const char *a = optind > 0 ? argv[optind - 1] : "?";
+	if (optopt && optopt != '?' && a[0] == '-' && a[1] != '-' && strchr(a, optopt))
+		return cli_usage_error(cmdpath, "invalid option '-%c' or missing value", optopt);
+	return cli_usage_error(cmdpath, "invalid option '%s' or missing value", a);
 }
 
 bool cli_wants_help(int argc, char **argv)

@@ -49,9 +49,11 @@ const struct xp_verb *cli_find_verb(const struct xp_command *cmd, const char *na
 
 /* "xenprov: MESSAGE\n" on stderr; returns XP_EXIT_FAIL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* "xenprov: MESSAGE\nTry 'xenprov CMD VERB -h'.\n"; returns XP_EXIT_USAGE. */
+/* "xenprov: MESSAGE\nTry 'xenprov CMD VERB -h'.\n" (cmdpath NULL: --help); returns 2. */
 int cli_usage_error(const char *cmdpath, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* For getopt's '?': "xenprov: unknown option '--x' (or a missing value)". Returns 2. */
+int cli_bad_option(const char *cmdpath, char **argv);
 /* True if argv has -h or --help before any "--". */
 bool cli_wants_help(int argc, char **argv);
 

@@ -81,10 +81,9 @@ static int write_back(const char *path, struct xp_cfg *cfg)
 static void print_diff(const char *path, const char *a, size_t alen, const char *b, size_t blen)
 {
 	struct xp_buf d = XP_BUF_INIT;
-	char an[4096], bn[4096];
-	snprintf(an, sizeof(an), "a/%s", path);
-	snprintf(bn, sizeof(bn), "b/%s", path);
-	xp_diff_unified(a, alen, b, blen, an, bn, &d);
+	char bn[4200];
+	snprintf(bn, sizeof(bn), "%s (new)", path);
+	xp_diff_unified(a, alen, b, blen, path, bn, &d);
 	fputs(xp_buf_str(&d), stdout);
 	xp_buf_release(&d);
 }
@@ -116,7 +115,7 @@ static int run_check(int argc, char **argv)
 	bool json = false, quiet = false;
 	struct xp_lint_opts lo = {0};
 	int c;
-	while ((c = getopt_long(argc, argv, "+jHq", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -128,7 +127,7 @@ static int run_check(int argc, char **argv)
 			quiet = true;
 			break;
 		default:
-			return cli_usage_error("config check", "invalid option");
+			return cli_bad_option("config check", argv);
 		}
 	}
 	if (optind >= argc)
@@ -152,7 +151,11 @@ static int run_check(int argc, char **argv)
 				rc = cli_error("out of memory");
 				break;
 			}
-			if (r != -EFBIG)
+			if (r == -EFBIG)
+				xp_diags_add(&d, XP_SEV_ERROR, argv[i], 0, 0, "too-big", NULL, NULL,
+					     "larger than %u bytes; not an xl config",
+					     XP_CFG_MAX_SIZE);
+			else
 				xp_diags_add(&d, XP_SEV_ERROR, argv[i], 0, 0, "read", NULL, NULL,
 					     "cannot read: %s", strerror(-r));
 		} else if (xp_cfg_lint(cfg, &lo, set, &d) < 0) {
@@ -224,9 +227,9 @@ static int run_get(int argc, char **argv)
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+j", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c != 'j')
-			return cli_usage_error("config get", "invalid option");
+			return cli_bad_option("config get", argv);
 		json = true;
 	}
 	if (argc - optind != 2)
@@ -297,7 +300,7 @@ static int edit(int argc, char **argv, bool unset)
 		else if (c == 's' && !unset)
 			as_string = true;
 		else
-			return cli_usage_error(verb, "invalid option");
+			return cli_bad_option(verb, argv);
 	}
 	if (argc - optind < 2)
 		return cli_usage_error(verb, unset ? "expected FILE and KEY..."
@@ -354,7 +357,13 @@ static int edit(int argc, char **argv, bool unset)
 		const char *value = eq + 1;
 		char *canon = NULL;
 		struct xp_buf q = XP_BUF_INIT;
-		if (as_string || xp_cfg_parse_value(value, &canon) < 0) {
+		if (!as_string && xp_cfg_parse_value(value, &canon) < 0 &&
+		    (value[0] == '[' || value[0] == '"' || value[0] == '\'')) {
+			/* meant as config syntax, but broken: do not guess */
+			rc = cli_error("'%s' is not a valid value for '%s' (a quoted string, a "
+				       "number or a [list]); use --string to store it as text",
+				       value, argv[i]);
+		} else if (as_string || !canon) {
 			if (xp_cfg_quote(&q, value, strlen(value)) < 0)
 				rc = cli_error("cannot quote the value of '%s'", argv[i]);
 			value = xp_buf_str(&q);
@@ -439,7 +448,7 @@ static int run_fmt(int argc, char **argv)
 			to_stdout = true;
 			break;
 		default:
-			return cli_usage_error("config fmt", "invalid option");
+			return cli_bad_option("config fmt", argv);
 		}
 	}
 	if (optind >= argc)
@@ -485,7 +494,7 @@ static int run_fmt(int argc, char **argv)
 		} else {
 			size_t len;
 			const char *text = xp_cfg_text(cfg, &len);
-			bool same = len == out.len && memcmp(text, out.s, len) == 0;
+			bool same = len == out.len && memcmp(text, xp_buf_str(&out), len) == 0;
 			if (check) {
 				if (!same) {
 					printf("%s\n", path);
@@ -526,9 +535,9 @@ static int run_dump(int argc, char **argv)
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+j", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c != 'j')
-			return cli_usage_error("config dump", "invalid option");
+			return cli_bad_option("config dump", argv);
 		json = true;
 	}
 	if (argc - optind != 1)

@@ -3,6 +3,7 @@
  * lives in its own cmd-<name>.c; its usage text is its table entry (one source for
  * -h, `xenprov help CMD` and usage errors).
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +61,7 @@ static int run_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	opterr = 0; /* commands say what is wrong themselves */
 	if (argc < 2) {
 		print_main_usage(stderr);
 		return XP_EXIT_USAGE;
@@ -76,11 +78,11 @@ int main(int argc, char **argv)
 	if (strcmp(name, "help") == 0)
 		return run_help(argc - 1, argv + 1);
 	if (name[0] == '-')
-		return cli_usage_error("--help", "unknown option '%s'", name);
+		return cli_usage_error(NULL, "unknown option '%s'", name);
 
 	const struct xp_command *c = find_command(name);
 	if (!c)
-		return cli_usage_error("--help", "'%s' is not a xenprov command", name);
+		return cli_usage_error(NULL, "'%s' is not a xenprov command", name);
 	if (c->verbs)
 		return cli_run_verbs(c, argc - 1, argv + 1);
 	if (cli_wants_help(argc - 1, argv + 1)) {

@@ -287,8 +287,8 @@ ino=$(inode "$S")
 
 # --dry-run: a unified diff, the file untouched
 expect_rc 0 config set --dry-run "$S" memory=4096
-out_has "--- a/$S"
-out_has "+++ b/$S"
+out_has "--- $S"
+out_has "+++ $S (new)"
 out_has "-memory = 2048"
 out_has "+memory = 4096"
 same_file "$T/s.orig" "$S" "set --dry-run changed the file"
@@ -386,7 +386,7 @@ expect_rc 1 config fmt --check "$F"
 ok
 same_file "$FX/comments-everywhere.cfg" "$F" "fmt --check changed the file"
 expect_rc 0 config fmt --diff "$F"
-out_has "--- a/$F"
+out_has "--- $F"
 same_file "$FX/comments-everywhere.cfg" "$F" "fmt --diff changed the file"
 expect_rc 0 config fmt --stdout "$F"
 cp "$T/out" "$T/f.stdout"
@@ -520,6 +520,36 @@ expect_rc 1 config vif --json 'mac=00:16:3e:12:34'
 out_empty
 err_has "spec:1:19: error: MAC address with fewer than six groups"
 err_has "xenprov: invalid vif spec 'mac=00:16:3e:12:34'"
+
+# regressions: files over the size limit, empty files, symlinks, xl's type prefixes,
+# broken list values, top-level usage hints
+head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' '#' >"$T/big.cfg"
+expect_rc 1 config check "$T/big.cfg"
+err_has "larger than"
+printf '' >"$T/empty.cfg"
+expect_rc 0 config fmt --check "$T/empty.cfg"
+expect_rc 0 config fmt --stdout "$T/empty.cfg"
+out_empty
+printf 'name = "l"\nmemory = 1\n' >"$T/real.cfg"
+ln -sf real.cfg "$T/link.cfg"
+expect_rc 0 config set "$T/link.cfg" memory=2
+[ -L "$T/link.cfg" ] || fail "set replaced the symlink with a file"
+ok
+grep -qx 'memory = 2' "$T/real.cfg" || fail "set did not change the symlink's target"
+ok
+printf 'name = "t"\ntype = "h"\n' >"$T/type.cfg"
+expect_rc 0 config check "$T/type.cfg"
+err_has "xl reads type 'h' as 'hvm'"
+printf 'name = "t"\ntype = "pvhx"\n' >"$T/type.cfg"
+expect_rc 1 config check "$T/type.cfg"
+cp "$T/real.cfg" "$T/list.cfg"
+expect_rc 1 config set "$T/list.cfg" 'disk=[unclosed'
+err_has "not a valid value"
+same_file "$T/real.cfg" "$T/list.cfg" "a refused set changed the file"
+expect_rc 2 nosuchcommand
+err_has "Try 'xenprov --help'."
+expect_rc 2 config check --bogus x.cfg
+err_has "invalid option '--bogus'"
 
 json_run_checks
 echo "config-cli: $n checks passed"

@@ -97,6 +97,15 @@ static int write_all(int fd, const void *data, size_t len)
 
 int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+	/* a symlink (e.g. /etc/xen/auto/NAME) is followed: its target is replaced */
+	_cleanup_free_ char *real = NULL;
+	struct stat lst;
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		real = realpath(path, NULL);
+		if (!real)
+			return -errno;
+		path = real;
+	}
 	_cleanup_free_ char *dir = dir_of(path);
 	if (!dir)
 		return -ENOMEM;
@@ -144,6 +153,9 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 
 int xp_lock_dir_of(const char *path, bool wait)
 {
+	_cleanup_free_ char *real = realpath(path, NULL); /* lock where the file really is */
+	if (real)
+		path = real;
 	_cleanup_free_ char *dir = dir_of(path);
 	if (!dir)
 		return -ENOMEM;

@@ -268,16 +268,35 @@ static int check_guest(const struct xp_cfg *cfg, struct xp_diags *d)
 	if (r < 0)
 		return r;
 
+	/* xl takes any prefix: "h" (and even "") is hvm, "p" is pv (xl_parse.c) */
 	const char *type = NULL, *builder = NULL;
-	xp_cfg_get_string(cfg, "type", &type);
-	xp_cfg_get_string(cfg, "builder", &builder);
-	if (type && strcmp(type, "pv") && strcmp(type, "pvh") && strcmp(type, "hvm"))
-		r = xp__lint_diag(d, cfg, XP_SEV_ERROR, xp_cfg_line_of(cfg, "type"), 0,
-				  "bad-type", type, "one of pv, pvh, hvm",
-				  "invalid guest type");
+	int pv = 1;
+	if (xp_cfg_get_string(cfg, "type", &type) == 0) {
+		size_t n = strlen(type);
+		const char *full = strncmp(type, "hvm", n) == 0	  ? "hvm"
+				   : strncmp(type, "pv", n) == 0  ? "pv"
+				   : strncmp(type, "pvh", n) == 0 ? "pvh"
+								  : NULL;
+		if (!full)
+			r = xp__lint_diag(d, cfg, XP_SEV_ERROR, xp_cfg_line_of(cfg, "type"), 0,
+					  "bad-type", type, "one of pv, pvh, hvm",
+					  "invalid guest type; xl create refuses it");
+		else if (strcmp(full, type) != 0)
+			r = xp__lint_diag(d, cfg, XP_SEV_WARNING, xp_cfg_line_of(cfg, "type"), 0,
+					  "abbreviated-type", type, "write it in full",
+					  "xl reads type '%s' as '%s'", type, full);
+		pv = full && strcmp(full, "pv") == 0;
+	} else if (xp_cfg_get_string(cfg, "builder", &builder) == 0) {
+		size_t n = strlen(builder);
+		if (strncmp(builder, "hvm", n) == 0)
+			pv = 0;
+		else if (strncmp(builder, "generic", n) != 0)
+			r = xp__lint_diag(d, cfg, XP_SEV_ERROR, xp_cfg_line_of(cfg, "builder"), 0,
+					  "bad-type", builder, "builder is hvm or generic",
+					  "invalid builder; xl create refuses it");
+	}
 	if (r < 0)
 		return r;
-	int pv = type ? strcmp(type, "pv") == 0 : !(builder && strcmp(builder, "hvm") == 0);
 	if (pv && !xp_cfg_lookup(cfg, "kernel") && !xp_cfg_lookup(cfg, "bootloader"))
 		r = xp__lint_diag(d, cfg, XP_SEV_WARNING, 0, 0, "no-boot", NULL,
 				  "set kernel = \"...\" or bootloader = \"pygrub\"",
