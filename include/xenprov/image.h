@@ -38,6 +38,38 @@ struct xp_image_result {
 int xp_image_build(const struct xp_image_opts *opts, xp_progress_fn progress, void *ud,
 		   struct xp_image_result *res, struct xp_diags *diags);
 
+/* ---- reading ------------------------------------------------------------------------ */
+
+struct xp_image_volume {
+	unsigned partition;     /* 1-based; 0 for an image without a partition table */
+	uint64_t offset, size;
+	char kind[16];          /* "ext2", "ext3", "ext4", "swap" or "" (unknown) */
+	struct xp_fs_info fs;   /* for ext2/3/4 */
+	char uuid[37];          /* filesystem or swap UUID */
+	char label[17];
+	char type[40];          /* partition type */
+};
+
+struct xp_image_info {
+	enum xp_image_format format;
+	uint64_t virtual_size;
+	uint64_t file_size;      /* bytes allocated on disk */
+	char *backing;           /* NULL if none */
+	enum xp_label label;
+	struct xp_image_volume *volumes;
+	size_t n;
+};
+
+/* Describes an image: container, partition table and what each partition holds. */
+int xp_image_info(const char *path, struct xp_image_info *out);
+void xp_image_info_release(struct xp_image_info *info);
+
+/* Opens the filesystem of an image: in partition `partition` (1-based), or with
+ * partition 0 the first ext2/3/4 volume found. The blockdev is returned too, as the
+ * filesystem reads through it; close the fs first. */
+int xp_image_open_fs(const char *path, unsigned partition, struct xp_blockdev **bd,
+		     struct xp_fs **fs);
+
 /* Parses sizes like "1G", "512M", "1.5GiB", "4096" (bytes). -EINVAL if malformed. */
 int xp_parse_size(const char *s, uint64_t *out);
 

@@ -11,6 +11,7 @@
 
 const struct xp_command *const xp_commands[] = {
 	&cmd_config,
+	&cmd_image,
 	NULL,
 };
 

@@ -1,0 +1,406 @@
+/*
+ * image-build.c - the guest disk build pipeline (`xenprov image build`): cache lookup,
+ * size, a sparse temporary file, partition table, filesystem from the archive, swap,
+ * qcow2 conversion, then an atomic rename into place. The temporary files are unnamed
+ * (O_TMPFILE) where the filesystem allows, so a crash or kill leaves nothing behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "xenprov/image.h"
+
+#define MIB (1024ull * 1024)
+
+int xp_parse_size(const char *s, uint64_t *out)
+{
+	if (!s || !*s)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -EINVAL;
+	uint64_t mult = 1;
+	const char *u = end;
+	switch (*u) {
+	case 0:
+		break;
+	case 'k': case 'K':
+		mult = 1ull << 10;
+		u++;
+		break;
+	case 'm': case 'M':
+		mult = 1ull << 20;
+		u++;
+		break;
+	case 'g': case 'G':
+		mult = 1ull << 30;
+		u++;
+		break;
+	case 't': case 'T':
+		mult = 1ull << 40;
+		u++;
+		break;
+	case 'b': case 'B':
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (mult > 1 && (strcmp(u, "iB") == 0 || strcmp(u, "ib") == 0 || strcmp(u, "B") == 0 ||
+			 strcmp(u, "b") == 0))
+		u += strlen(u);
+	else if (*u == 'B' || *u == 'b')
+		u++;
+	if (*u)
+		return -EINVAL;
+	double bytes = v * (double)mult;
+	if (bytes > 9.0e18)
+		return -ERANGE;
+	*out = (uint64_t)bytes;
+	return 0;
+}
+
+/* ---- temporary files ------------------------------------------------------------- */
+
+struct tmpfile {
+	int fd;
+	char path[2 * PATH_MAX + 64]; /* /proc/self/fd/N, or the named fallback */
+	char named[2 * PATH_MAX + 64];
+	char dir[PATH_MAX];
+};
+
+static void tmp_init(struct tmpfile *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+}
+
+static int tmp_open(struct tmpfile *t, const char *output)
+{
+	snprintf(t->dir, sizeof(t->dir), "%s", output);
+	char *slash = strrchr(t->dir, '/');
+	if (slash == t->dir)
+		t->dir[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		snprintf(t->dir, sizeof(t->dir), ".");
+	t->fd = open(t->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (t->fd >= 0) {
+		snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d", t->fd);
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	/* a filesystem without O_TMPFILE: a named temporary, removed on failure */
+	const char *base = strrchr(output, '/') ? strrchr(output, '/') + 1 : output;
+	snprintf(t->named, sizeof(t->named), "%s/.%s.XXXXXX", t->dir, base);
+	t->fd = mkostemp(t->named, O_CLOEXEC);
+	if (t->fd < 0)
+		return -errno;
+	fchmod(t->fd, 0644);
+	snprintf(t->path, sizeof(t->path), "%s", t->named);
+	return 0;
+}
+
+static void tmp_discard(struct tmpfile *t)
+{
+	if (t->named[0])
+		unlink(t->named);
+	if (t->fd >= 0)
+		close(t->fd);
+	tmp_init(t);
+}
+
+/* Gives the temporary file the name `output`, replacing any file there. */
+static int tmp_commit(struct tmpfile *t, const char *output)
+{
+	if (fsync(t->fd) < 0)
+		return -errno;
+	if (!t->named[0]) {
+		/* link the unnamed file under a temporary name, then rename over output */
+		const char *base = strrchr(output, '/') ? strrchr(output, '/') + 1 : output;
+		for (int i = 0; i < 100; i++) {
+			snprintf(t->named, sizeof(t->named), "%s/.%s.%d.%d", t->dir, base,
+				 (int)getpid(), i);
+			if (linkat(AT_FDCWD, t->path, AT_FDCWD, t->named, AT_SYMLINK_FOLLOW) == 0)
+				break;
+			if (errno != EEXIST) {
+				t->named[0] = 0;
+				return -errno;
+			}
+		}
+	}
+	if (rename(t->named, output) < 0)
+		return -errno;
+	t->named[0] = 0;
+	int dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	close(t->fd);
+	t->fd = -1;
+	return 0;
+}
+
+/* Copies src to the open file dst: a reflink where the filesystem can, else a sparse
+ * copy (only the data ranges). */
+static int copy_sparse(int src, int dst)
+{
+	if (ioctl(dst, FICLONE, src) == 0)
+		return 0;
+	struct stat st;
+	if (fstat(src, &st) < 0)
+		return -errno;
+	if (ftruncate(dst, st.st_size) < 0)
+		return -errno;
+	off_t pos = 0;
+	while (pos < st.st_size) {
+		off_t data = lseek(src, pos, SEEK_DATA);
+		if (data < 0) {
+			if (errno == ENXIO)
+				break;
+			return -errno;
+		}
+		off_t hole = lseek(src, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		off_t in = data, out = data;
+		while (in < hole) {
+			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				return -EIO;
+		}
+		pos = hole;
+	}
+	return 0;
+}
+
+/* ---- cache key ----------------------------------------------------------------------- */
+
+static int cache_key(const struct xp_image_opts *o, char key[65])
+{
+	unsigned char digest[32];
+	int r = xp_sha256_file(o->archive, digest);
+	if (r < 0)
+		return r;
+	char content[65];
+	xp_sha256_hex(digest, content);
+	struct xp_buf b = XP_BUF_INIT;
+	/* every option that changes the bytes of the result; bump v1 when the builder
+	 * changes what it writes */
+	xp_buf_addf(&b, "xenprov-image-v1\n%s\nsize=%llu\nheadroom=%u\nfs=%d\nlabel=%s\n"
+			"uuid=%s\ninodes=%llu\nreserved=%d\ntable=%d\nswap=%llu\nformat=%d\n",
+		    content, (unsigned long long)o->size, o->headroom_percent, (int)o->fs.type,
+		    o->fs.label ? o->fs.label : "", o->fs.uuid ? o->fs.uuid : "",
+		    (unsigned long long)o->fs.inodes, o->fs.reserved_percent, (int)o->label,
+		    (unsigned long long)o->swap_size, (int)o->format);
+	if (xp_buf_error(&b)) {
+		xp_buf_release(&b);
+		return -ENOMEM;
+	}
+	struct xp_sha256 c;
+	xp_sha256_init(&c);
+	xp_sha256_update(&c, b.s, b.len);
+	xp_sha256_final(&c, digest);
+	xp_sha256_hex(digest, key);
+	xp_buf_release(&b);
+	return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A random UUID makes every build different, which defeats the cache; a cached image
+ * with a random UUID is still a fine golden image, as clones get fresh UUIDs anyway. */
+static int from_cache(const struct xp_image_opts *o, const char *key, struct xp_diags *diags)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s.img", o->cache_dir, key);
+	int src = open(path, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return errno == ENOENT ? 1 : -errno;
+	struct tmpfile t;
+	tmp_init(&t);
+	int r = tmp_open(&t, o->output);
+	if (r == 0)
+		r = copy_sparse(src, t.fd);
+	if (r == 0)
+		r = tmp_commit(&t, o->output);
+	if (r < 0) {
+		xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "cache", NULL, NULL,
+			     "cannot copy the cached image %s: %s", path, strerror(-r));
+		tmp_discard(&t);
+	}
+	close(src);
+	return r;
+}
+
+static int to_cache(const struct xp_image_opts *o, const char *key)
+{
+	if (mkdir_p(o->cache_dir) < 0)
+		return -errno;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s.img", o->cache_dir, key);
+	int src = open(o->output, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return -errno;
+	struct tmpfile t;
+	tmp_init(&t);
+	int r = tmp_open(&t, path);
+	if (r == 0)
+		r = copy_sparse(src, t.fd);
+	if (r == 0)
+		r = tmp_commit(&t, path);
+	if (r < 0)
+		tmp_discard(&t);
+	close(src);
+	return r;
+}
+
+/* ---- the build --------------------------------------------------------------------- */
+
+static uint64_t round_up(uint64_t v, uint64_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void *ud,
+		   struct xp_image_result *res, struct xp_diags *diags)
+{
+	memset(res, 0, sizeof(*res));
+	if (!o->archive || !o->output)
+		return -EINVAL;
+	if (o->label == XP_LABEL_NONE && o->swap_size) {
+		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "swap-no-table", NULL,
+			     "use --label msdos or gpt, or drop --swap",
+			     "a swap partition needs a partition table");
+		return -EINVAL;
+	}
+	struct stat st;
+	if (stat(o->archive, &st) < 0) {
+		int e = -errno;
+		xp_diags_add(diags, XP_SEV_ERROR, o->archive, 0, 0, "archive", NULL, NULL,
+			     "cannot open the archive: %s", strerror(errno));
+		return e;
+	}
+	int r;
+	if (o->cache_dir) {
+		r = cache_key(o, res->key);
+		if (r < 0)
+			return r;
+		r = from_cache(o, res->key, diags);
+		if (r <= 0) {
+			res->from_cache = r == 0;
+			return r;
+		}
+	}
+
+	/* the size: given, or the content plus headroom */
+	struct xp_layout *l = &res->layout;
+	l->label = o->label;
+	l->swap_size = o->swap_size;
+	if (o->size) {
+		l->disk_size = o->size;
+	} else {
+		uint64_t fs_bytes;
+		r = xp_fs_estimate(o->archive, &o->fs, o->headroom_percent ? o->headroom_percent : 30,
+				   &fs_bytes, diags);
+		if (r < 0)
+			return r;
+		/* the table's overhead: 1 MiB in front, 1 MiB behind for gpt's backup */
+		uint64_t extra = o->label == XP_LABEL_NONE ? 0 : 2 * MIB;
+		l->disk_size = round_up(fs_bytes, MIB) + extra + round_up(o->swap_size, MIB);
+	}
+	r = xp_layout_compute(l);
+	if (r < 0) {
+		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "size", NULL, NULL,
+			     "a %llu MiB disk cannot hold the partitions asked for",
+			     (unsigned long long)(l->disk_size / MIB));
+		return r;
+	}
+
+	struct tmpfile raw;
+	tmp_init(&raw);
+	r = tmp_open(&raw, o->output);
+	if (r < 0) {
+		xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "output", NULL, NULL,
+			     "cannot create the image: %s", strerror(-r));
+		return r;
+	}
+	if (ftruncate(raw.fd, (off_t)l->disk_size) < 0) {
+		r = -errno;
+		xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "output", NULL, NULL,
+			     "cannot size the image: %s", strerror(errno));
+		goto fail;
+	}
+	r = xp_partition_write(raw.path, l, diags);
+	if (r < 0)
+		goto fail;
+	r = xp_fs_build(raw.path, l->root_offset, l->root_size, o->archive, &o->fs, progress, ud,
+			&res->fs, diags);
+	if (r < 0)
+		goto fail;
+	if (o->swap_size) {
+		r = xp_swap_format(raw.path, l->swap_offset, l->disk_size - l->swap_offset -
+					(o->label == XP_LABEL_GPT ? MIB : 0), NULL, "swap");
+		if (r < 0) {
+			xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "swap", NULL, NULL,
+				     "cannot format the swap partition: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	if (o->format == XP_IMAGE_QCOW2) {
+		/* the qcow2 writer puts its result in place atomically itself */
+		r = xp_qcow2_from_raw(raw.path, o->output, 0);
+		if (r < 0) {
+			xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "qcow2", NULL, NULL,
+				     "cannot write the qcow2 image: %s", strerror(-r));
+			goto fail;
+		}
+		tmp_discard(&raw);
+	} else {
+		r = tmp_commit(&raw, o->output);
+		if (r < 0) {
+			xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "output", NULL, NULL,
+				     "cannot put the image in place: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	if (o->cache_dir) {
+		int c = to_cache(o, res->key);
+		if (c < 0)
+			xp_diags_add(diags, XP_SEV_WARNING, o->cache_dir, 0, 0, "cache", NULL, NULL,
+				     "the image was built but not cached: %s", strerror(-c));
+	}
+	return 0;
+fail:
+	tmp_discard(&raw);
+	return r;
+}
