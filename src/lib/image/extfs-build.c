@@ -79,6 +79,14 @@ struct ctx {
 	struct wfile f;
 	errcode_t io_err;
 	uint32_t now;
+	/* file data bypasses libext2fs's small block cache: gathered here while it is
+	 * physically contiguous, written with one pwrite */
+	int fd;
+	uint64_t offset;
+	unsigned char *wbuf;
+	blk64_t wstart;
+	size_t wlen; /* blocks in wbuf */
+	bool zeroed; /* the target reads as zeros */
 	struct xp_fs_stats st;
 	xp_progress_fn progress;
 	void *ud;
@@ -132,6 +140,8 @@ static errcode_t on_write_error(io_channel channel, unsigned long block, int cou
 		c->io_err = error ? error : EXT2_ET_SHORT_WRITE;
 	return error ? error : EXT2_ET_SHORT_WRITE;
 }
+
+static int sync_io(struct ctx *c);
 
 /* ---- inodes ---------------------------------------------------------------------- */
 
@@ -240,7 +250,7 @@ static int free_inode(struct ctx *c, ext2_ino_t ino)
 	if (err)
 		return ext2_fail(c, err, "writing an inode");
 	ext2fs_inode_alloc_stats2(c->fs, ino, -1, is_dir);
-	return 0;
+	return sync_io(c);
 }
 
 /* Drops one link of a non-directory inode. */
@@ -538,7 +548,67 @@ static int map_run(struct ctx *c, uint64_t lblk, blk64_t pblk, uint64_t len)
 	return 0;
 }
 
-/* Allocates, writes and maps `len` blocks of data at lblk of the current file. */
+#define WBUF_BLOCKS 1024 /* 4 MiB */
+
+static int pwrite_all(struct ctx *c, const unsigned char *p, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(c->fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			return fail(c, -e, "io", NULL, "writing file data: %s", strerror(e));
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int flush_data(struct ctx *c)
+{
+	if (!c->wlen)
+		return 0;
+	int r = pwrite_all(c, c->wbuf, c->wlen * XP_FS_BLOCK_SIZE,
+			   c->offset + c->wstart * XP_FS_BLOCK_SIZE);
+	c->wlen = 0;
+	return r;
+}
+
+/* Writes n blocks at pblk, coalescing contiguous small writes. */
+static int write_blocks(struct ctx *c, blk64_t pblk, const unsigned char *data, size_t n)
+{
+	if (c->wlen && (pblk != c->wstart + c->wlen || c->wlen + n > WBUF_BLOCKS)) {
+		int r = flush_data(c);
+		if (r < 0)
+			return r;
+	}
+	if (n >= WBUF_BLOCKS / 4 && !c->wlen)
+		return pwrite_all(c, data, n * XP_FS_BLOCK_SIZE, c->offset + pblk * XP_FS_BLOCK_SIZE);
+	if (!c->wlen)
+		c->wstart = pblk;
+	memcpy(c->wbuf + c->wlen * XP_FS_BLOCK_SIZE, data, n * XP_FS_BLOCK_SIZE);
+	c->wlen += n;
+	return 0;
+}
+
+/* After blocks were freed (they may be reused for metadata, or hold dirty metadata in
+ * libext2fs's cache that must not later land on reused data blocks): write out both. */
+static int sync_io(struct ctx *c)
+{
+	int r = flush_data(c);
+	if (r < 0)
+		return r;
+	errcode_t err = io_channel_set_options(c->fs->io, "cache=off");
+	if (!err)
+		err = io_channel_set_options(c->fs->io, "cache=on");
+	return err ? ext2_fail(c, err, "flushing the block cache") : 0;
+}
+
+/* Allocates, writes and maps `len` blocks at lblk of the current file. data NULL: the
+ * blocks are to read as zeros (nothing to write when the target was punched). */
 static int write_run(struct ctx *c, uint64_t lblk, const unsigned char *data, uint64_t len)
 {
 	while (len) {
@@ -553,15 +623,27 @@ static int write_run(struct ctx *c, uint64_t lblk, const unsigned char *data, ui
 		if (plen > len)
 			plen = len;
 		ext2fs_block_alloc_stats_range(c->fs, pblk, (unsigned)plen, +1);
-		err = io_channel_write_blk64(c->fs->io, pblk, (int)plen, data);
-		if (err)
-			return ext2_fail(c, err, "writing data");
-		int r = map_run(c, lblk, pblk, plen);
+		int r = 0;
+		if (data) {
+			r = write_blocks(c, pblk, data, plen);
+		} else if (!c->zeroed) {
+			r = flush_data(c);
+			for (uint64_t i = 0; i < plen && !r; i += WBUF_BLOCKS) {
+				uint64_t n = plen - i < WBUF_BLOCKS ? plen - i : WBUF_BLOCKS;
+				memset(c->wbuf, 0, n * XP_FS_BLOCK_SIZE);
+				r = pwrite_all(c, c->wbuf, n * XP_FS_BLOCK_SIZE,
+					       c->offset + (pblk + i) * XP_FS_BLOCK_SIZE);
+			}
+		}
+		if (r < 0)
+			return r;
+		r = map_run(c, lblk, pblk, plen);
 		if (r < 0)
 			return r;
 		c->goal = pblk + plen;
 		lblk += plen;
-		data += plen * XP_FS_BLOCK_SIZE;
+		if (data)
+			data += plen * XP_FS_BLOCK_SIZE;
 		len -= plen;
 	}
 	return 0;
@@ -723,8 +805,11 @@ static int update_dir(struct ctx *c, struct xp_node *n, struct archive_entry *e)
 	if (err)
 		return ext2_fail(c, err, "writing an inode");
 	n->mode = in.l.i_mode;
-	int r = apply_xattrs(c, n->ino, e, n->explicit_dir || n == c->root);
+	bool replace = n->explicit_dir || n == c->root;
+	int r = apply_xattrs(c, n->ino, e, replace);
 	n->explicit_dir = true;
+	if (r == 0 && replace)
+		r = sync_io(c); /* the old xattr block may have been freed */
 	return r;
 }
 
@@ -1162,7 +1247,7 @@ static int prepare_target(struct ctx *c, const char *path, uint64_t offset, uint
 			  bool *zeroed)
 {
 	*zeroed = false;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd = c->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return fail(c, -errno, "open", path, "cannot open '%s': %s", path,
 			    strerror(errno));
@@ -1183,7 +1268,6 @@ static int prepare_target(struct ctx *c, const char *path, uint64_t offset, uint
 		r = fail(c, -EINVAL, "open", path, "'%s' is neither a file nor a block device",
 			 path);
 	}
-	close(fd);
 	return r;
 }
 
@@ -1213,9 +1297,12 @@ static int check_opts(struct ctx *c, const struct xp_fs_opts *o, uint64_t size,
 	return 0;
 }
 
+static int create_journal(struct ctx *c);
+
 static int create_fs(struct ctx *c, const char *path, uint64_t offset, uint64_t size,
 		     const unsigned char uuid[16], bool zeroed)
 {
+	c->zeroed = zeroed;
 	errcode_t err = xp_fs_init(path, size, c->opts, c->opts->inodes, &c->fs);
 	if (err) {
 		c->fs = NULL;
@@ -1307,17 +1394,69 @@ static int create_fs(struct ctx *c, const char *path, uint64_t offset, uint64_t 
 		if (err)
 			return ext2_fail(c, err, "creating the resize inode");
 	}
+	c->goal = sb->s_first_data_block;
 	if (ext2fs_has_feature_journal(sb)) {
-		struct ext2fs_journal_params jp;
-		err = ext2fs_get_journal_params(&jp, fs);
-		if (!err)
-			err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL,
-							EXT2_MKJOURNAL_NO_MNT_CHECK |
-								(zeroed ? EXT2_MKJOURNAL_LAZYINIT : 0));
-		if (err)
-			return ext2_fail(c, err, "creating the journal");
+		r = create_journal(c);
+		if (r < 0)
+			return r;
 	}
 	c->goal = sb->s_first_data_block;
+	return 0;
+}
+
+/* The journal inode as ext2fs_add_journal_inode3() makes it (lib/ext2fs/mkjournal.c:
+ * write_journal_inode), but allocated as one contiguous run and not zeroed block by
+ * block: libext2fs's block-mapped path zeroes and writes each block separately. */
+static int create_journal(struct ctx *c)
+{
+	ext2_filsys fs = c->fs;
+	struct ext2fs_journal_params jp;
+	errcode_t err = ext2fs_get_journal_params(&jp, fs);
+	if (err)
+		return fail(c, -ENOSPC, "nospace", NULL,
+			    "the filesystem is too small for a journal");
+	char *jsb = NULL;
+	err = ext2fs_create_journal_superblock2(fs, &jp, 0, &jsb);
+	if (err)
+		return ext2_fail(c, err, "creating the journal superblock");
+	uint64_t nblocks = (uint64_t)jp.num_journal_blocks + jp.num_fc_blocks;
+	union big_inode in;
+	init_inode(c, &in, LINUX_S_IFREG | 0600);
+	err = ext2fs_inode_size_set(fs, &in.i, nblocks * fs->blocksize);
+	int r = err ? ext2_fail(c, err, "sizing the journal") : 0;
+	/* in the middle of the filesystem, at a flex group boundary, as mke2fs does */
+	dgrp_t group = fs->group_desc_count / 2;
+	if (fs->super->s_log_groups_per_flex)
+		group &= ~((1u << fs->super->s_log_groups_per_flex) - 1);
+	c->goal = ext2fs_group_first_block2(fs, group);
+	if (!r)
+		r = wfile_start(c, EXT2_JOURNAL_INO, &in);
+	if (!r)
+		r = write_run(c, 0, NULL, nblocks);
+	if (!r) {
+		blk64_t first = 0;
+		err = ext2fs_bmap2(fs, EXT2_JOURNAL_INO, &c->f.inode.i, c->block_buf, 0, 0, NULL,
+				   &first);
+		r = err ? ext2_fail(c, err, "mapping the journal") : 0;
+		if (!r)
+			r = write_blocks(c, first, (unsigned char *)jsb, 1);
+	}
+	if (!r) {
+		memcpy(fs->super->s_jnl_blocks, c->f.inode.l.i_block, EXT2_N_BLOCKS * 4);
+		fs->super->s_jnl_blocks[15] = c->f.inode.l.i_size_high;
+		fs->super->s_jnl_blocks[16] = c->f.inode.l.i_size;
+		fs->super->s_jnl_backup_type = EXT3_JNL_BACKUP_BLOCKS;
+		r = wfile_finish(c);
+	} else {
+		wfile_drop(c);
+	}
+	ext2fs_free_mem(&jsb);
+	if (r < 0)
+		return r;
+	fs->super->s_journal_inum = EXT2_JOURNAL_INO;
+	fs->super->s_journal_dev = 0;
+	memset(fs->super->s_journal_uuid, 0, sizeof(fs->super->s_journal_uuid));
+	ext2fs_mark_super_dirty(fs);
 	return 0;
 }
 
@@ -1416,7 +1555,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	if (!path || !archive || !opts)
 		return -EINVAL;
 	struct ctx c = {.opts = opts, .diags = diags, .archive = archive,
-			.progress = progress, .ud = ud};
+			.progress = progress, .ud = ud, .fd = -1, .offset = offset};
 	xp_tree_init(&c.tree);
 	xp_est_init(&c.est);
 	unsigned char uuid[16];
@@ -1430,7 +1569,8 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		r = xp_stream_start(archive, &s, diags);
 	if (r == 0) {
 		c.block_buf = malloc(3 * XP_FS_BLOCK_SIZE);
-		r = c.block_buf ? 0 : -ENOMEM;
+		c.wbuf = malloc(WBUF_BLOCKS * XP_FS_BLOCK_SIZE);
+		r = c.block_buf && c.wbuf ? 0 : -ENOMEM;
 	}
 	if (r == 0)
 		r = create_fs(&c, path, offset, size, uuid, zeroed);
@@ -1450,6 +1590,8 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	}
 	if (r == 0 && c.nospace)
 		r = report_nospace(&c, size);
+	if (r == 0)
+		r = flush_data(&c);
 	if (r == 0) {
 		errcode_t err = ext2fs_set_gdt_csum(c.fs);
 		if (err)
@@ -1473,6 +1615,9 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	if (c.fs)
 		ext2fs_free(c.fs);
 	free(c.block_buf);
+	free(c.wbuf);
+	if (c.fd >= 0)
+		close(c.fd);
 	free(c.nospace_at);
 	xp_est_release(&c.est);
 	xp_tree_release(&c.tree);

@@ -121,7 +121,8 @@ struct xp_msg {
 	struct archive_entry *entry;
 	uint64_t lblk;
 	uint32_t nblocks;
-	unsigned char *buf;
+	unsigned char *buf; /* heap, nblocks blocks; freed by xp_stream_done */
+	size_t buf_size;
 	int err;
 	char *text;   /* XP_MSG_ERROR: libarchive's message */
 	char *path;   /* XP_MSG_ERROR: the entry being read, or the last one read */

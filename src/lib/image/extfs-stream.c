@@ -5,8 +5,10 @@
  *
  * Not here: what is done with the entries (extfs-build.c).
  *
- * Memory is bounded: at most XP_POOL windows of XP_FS_WINDOW bytes and XP_QUEUE_MAX
- * messages are in flight; the reader waits for the writer beyond that.
+ * Memory is bounded: at most XP_INFLIGHT_MAX bytes of data and XP_QUEUE_MAX messages
+ * wait in the queue; the reader waits for the writer beyond that. Both sides move
+ * messages in batches and signal only a side that waits, so the hand-over costs a few
+ * lock operations per batch rather than a wake-up per message.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,21 +17,30 @@
 
 #include "image/extfs-internal.h"
 
-#define XP_POOL 8
-#define XP_QUEUE_MAX 4096
+#define XP_INFLIGHT_MAX (16u << 20) /* bytes of file data queued */
+#define XP_QUEUE_MAX 4096             /* messages queued */
+#define XP_BATCH 64                   /* messages the reader hands over at once */
+#define XP_RELEASE (4u << 20)         /* bytes the writer frees before telling */
 
 struct xp_stream {
 	struct archive *a;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* any change: message queued, space, buffer returned, cancel */
-	struct xp_msg *head, *tail;
+	pthread_cond_t items; /* the writer waits for messages */
+	pthread_cond_t space; /* the reader waits for room */
+	struct xp_msg *head, *tail; /* shared queue */
 	size_t queued;
-	unsigned char *pool[XP_POOL];
-	size_t pool_n;     /* free buffers in pool[0..pool_n) */
-	size_t allocated;  /* buffers allocated so far (<= XP_POOL) */
+	uint64_t inflight;
+	bool writer_waiting, reader_waiting;
 	bool cancel;
+	/* reader-private batch */
+	struct xp_msg *bhead, *btail;
+	size_t bn;
+	/* writer-private: messages taken from the queue, bytes freed but not yet returned */
+	struct xp_msg *whead;
+	size_t wn;
+	uint64_t wfreed;
 	struct xp_msg *final; /* END or ERROR, allocated up front so it can always be sent */
 };
 
@@ -77,55 +88,81 @@ int xp_archive_open(const char *archive, struct archive **ret, struct xp_diags *
 	return 0;
 }
 
-static void push(struct xp_stream *s, struct xp_msg *m)
+/* ---- reader side ------------------------------------------------------------------- */
+
+/* Hands the reader's batch to the writer. Called with the lock held. */
+static void flush_batch_locked(struct xp_stream *s)
+{
+	if (!s->bhead)
+		return;
+	while (s->queued >= XP_QUEUE_MAX && !s->cancel) {
+		s->reader_waiting = true;
+		pthread_cond_wait(&s->space, &s->lock);
+		s->reader_waiting = false;
+	}
+	if (s->tail)
+		s->tail->next = s->bhead;
+	else
+		s->head = s->bhead;
+	s->tail = s->btail;
+	s->queued += s->bn;
+	s->bhead = s->btail = NULL;
+	s->bn = 0;
+	if (s->writer_waiting)
+		pthread_cond_signal(&s->items);
+}
+
+static void flush_batch(struct xp_stream *s)
 {
 	pthread_mutex_lock(&s->lock);
-	while (s->queued >= XP_QUEUE_MAX && !s->cancel)
-		pthread_cond_wait(&s->cond, &s->lock);
-	if (s->tail)
-		s->tail->next = m;
-	else
-		s->head = m;
-	s->tail = m;
-	s->queued++;
-	pthread_cond_broadcast(&s->cond);
+	flush_batch_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* A free window buffer, or NULL when cancelled or out of memory (*oom set). */
-static unsigned char *get_buffer(struct xp_stream *s, bool *oom)
+static void push(struct xp_stream *s, struct xp_msg *m)
 {
-	unsigned char *b = NULL;
+	m->next = NULL;
+	if (s->btail)
+		s->btail->next = m;
+	else
+		s->bhead = m;
+	s->btail = m;
+	if (++s->bn >= XP_BATCH || m->kind == XP_MSG_END || m->kind == XP_MSG_ERROR)
+		flush_batch(s);
+}
+
+/* A buffer of `size` bytes within the in-flight budget; NULL when cancelled or out of
+ * memory (*oom set). */
+static unsigned char *get_buffer(struct xp_stream *s, size_t size, bool *oom)
+{
 	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		if (s->cancel)
-			break;
-		if (s->pool_n) {
-			b = s->pool[--s->pool_n];
-			break;
-		}
-		if (s->allocated < XP_POOL) {
-			s->allocated++;
-			pthread_mutex_unlock(&s->lock);
-			b = malloc(XP_FS_WINDOW);
-			pthread_mutex_lock(&s->lock);
-			if (!b) {
-				s->allocated--;
-				*oom = true;
-			}
-			break;
-		}
-		pthread_cond_wait(&s->cond, &s->lock);
+	while (s->inflight + size > XP_INFLIGHT_MAX && s->inflight > 0 && !s->cancel) {
+		flush_batch_locked(s);
+		s->reader_waiting = true;
+		pthread_cond_wait(&s->space, &s->lock);
+		s->reader_waiting = false;
 	}
+	bool cancel = s->cancel;
+	if (!cancel)
+		s->inflight += size;
 	pthread_mutex_unlock(&s->lock);
+	if (cancel)
+		return NULL;
+	unsigned char *b = malloc(size);
+	if (!b) {
+		*oom = true;
+		pthread_mutex_lock(&s->lock);
+		s->inflight -= size;
+		pthread_mutex_unlock(&s->lock);
+	}
 	return b;
 }
 
-static void put_buffer(struct xp_stream *s, unsigned char *b)
+static void put_buffer(struct xp_stream *s, unsigned char *b, size_t size)
 {
+	free(b);
 	pthread_mutex_lock(&s->lock);
-	s->pool[s->pool_n++] = b;
-	pthread_cond_broadcast(&s->cond);
+	s->inflight -= size;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -152,27 +189,31 @@ static void push_error(struct xp_stream *s, int err, const char *text, const cha
 	push(s, m);
 }
 
-static int push_window(struct xp_stream *s, unsigned char *buf, uint64_t base, uint64_t hi)
+static int push_window(struct xp_stream *s, unsigned char *buf, size_t bsize, uint64_t base,
+		       uint64_t hi)
 {
 	uint64_t end = (hi + XP_FS_BLOCK_SIZE - 1) & ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
 	memset(buf + (hi - base), 0, end - hi);
 	struct xp_msg *m = calloc(1, sizeof(*m));
 	if (!m) {
-		put_buffer(s, buf);
+		put_buffer(s, buf, bsize);
 		return -ENOMEM;
 	}
 	m->kind = XP_MSG_DATA;
 	m->lblk = base / XP_FS_BLOCK_SIZE;
 	m->nblocks = (uint32_t)((end - base) / XP_FS_BLOCK_SIZE);
 	m->buf = buf;
+	m->buf_size = bsize;
 	push(s, m);
 	return 0;
 }
 
-/* Reads the current entry's data into windows. 0, or -errno after pushing an error. */
-static int read_data(struct xp_stream *s, const char *path)
+/* Reads the current entry's data (size bytes) into windows of at most XP_FS_WINDOW
+ * bytes starting on a block boundary. 0, or -errno after pushing an error. */
+static int read_data(struct xp_stream *s, const char *path, uint64_t size)
 {
 	unsigned char *buf = NULL;
+	size_t bsize = 0;
 	uint64_t base = 0, hi = 0;
 	for (;;) {
 		const void *p;
@@ -183,36 +224,43 @@ static int read_data(struct xp_stream *s, const char *path)
 			break;
 		if (r < ARCHIVE_WARN || off < 0) {
 			if (buf)
-				put_buffer(s, buf);
+				put_buffer(s, buf, bsize);
 			push_error(s, xp_archive_errno(s->a), archive_error_string(s->a), path,
 				   true);
 			return -EBADMSG;
 		}
 		const unsigned char *src = p;
 		uint64_t o = (uint64_t)off;
+		if (o >= size)
+			continue; /* nothing beyond the size in the header */
+		if (len > size - o)
+			len = (size_t)(size - o);
 		while (len) {
-			if (buf && (o < base || o >= base + XP_FS_WINDOW)) {
-				int err = push_window(s, buf, base, hi);
+			if (buf && (o < base || o >= base + bsize)) {
+				int err = push_window(s, buf, bsize, base, hi);
 				buf = NULL;
 				if (err)
 					goto oom;
 			}
 			if (!buf) {
 				bool oom = false;
-				buf = get_buffer(s, &oom);
+				base = o & ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
+				uint64_t rest = size - base;
+				rest = (rest + XP_FS_BLOCK_SIZE - 1) & ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
+				bsize = rest < XP_FS_WINDOW ? (size_t)rest : XP_FS_WINDOW;
+				buf = get_buffer(s, bsize, &oom);
 				if (!buf) {
 					if (oom)
 						goto oom;
 					return -ECANCELED;
 				}
-				base = o & ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
 				hi = base;
 			}
 			if (o > hi)
 				memset(buf + (hi - base), 0, o - hi);
 			size_t n = len;
-			if (n > base + XP_FS_WINDOW - o)
-				n = (size_t)(base + XP_FS_WINDOW - o);
+			if (n > base + bsize - o)
+				n = (size_t)(base + bsize - o);
 			memcpy(buf + (o - base), src, n);
 			if (o + n > hi)
 				hi = o + n;
@@ -221,7 +269,7 @@ static int read_data(struct xp_stream *s, const char *path)
 			len -= n;
 		}
 	}
-	if (buf && push_window(s, buf, base, hi) < 0)
+	if (buf && push_window(s, buf, bsize, base, hi) < 0)
 		goto oom;
 	return 0;
 oom:
@@ -264,12 +312,14 @@ static void *reader(void *arg)
 		m->kind = XP_MSG_ENTRY;
 		m->entry = clone;
 		push(s, m);
+		la_int64_t size = archive_entry_size(entry);
 		if (archive_entry_filetype(entry) == AE_IFREG && !archive_entry_hardlink(entry) &&
-		    archive_entry_size(entry) > 0) {
-			if (read_data(s, last) < 0)
+		    size > 0) {
+			if (read_data(s, last, (uint64_t)size) < 0)
 				break;
 		}
 	}
+	flush_batch(s);
 	free(last);
 	return NULL;
 }
@@ -291,7 +341,8 @@ int xp_stream_start(const char *archive, struct xp_stream **ret, struct xp_diags
 		return err;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	pthread_cond_init(&s->items, NULL);
+	pthread_cond_init(&s->space, NULL);
 	err = pthread_create(&s->thread, NULL, reader, s);
 	if (err) {
 		xp_stream_free(s);
@@ -302,24 +353,45 @@ int xp_stream_start(const char *archive, struct xp_stream **ret, struct xp_diags
 	return 0;
 }
 
+/* ---- writer side ------------------------------------------------------------------- */
+
+/* Returns freed bytes and taken messages to the budget. Called with the lock held. */
+static void release_locked(struct xp_stream *s)
+{
+	s->inflight -= s->wfreed;
+	s->wfreed = 0;
+	s->queued -= s->wn;
+	s->wn = 0;
+	if (s->reader_waiting)
+		pthread_cond_signal(&s->space);
+}
+
 struct xp_msg *xp_stream_next(struct xp_stream *s)
 {
-	pthread_mutex_lock(&s->lock);
-	while (!s->head)
-		pthread_cond_wait(&s->cond, &s->lock);
-	struct xp_msg *m = s->head;
-	s->head = m->next;
-	if (!s->head)
-		s->tail = NULL;
-	s->queued--;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	/* END and ERROR are the reader's last message */
+	if (!s->whead) {
+		pthread_mutex_lock(&s->lock);
+		release_locked(s);
+		while (!s->head) {
+			s->writer_waiting = true;
+			pthread_cond_wait(&s->items, &s->lock);
+			s->writer_waiting = false;
+		}
+		s->whead = s->head;
+		s->head = s->tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+	}
+	/* END and ERROR are the reader's last message, so the list never runs dry after
+	 * them */
+	struct xp_msg *m = s->whead;
+	s->whead = m->next;
+	m->next = NULL;
+	s->wn++;
 	return m;
 }
 
 static void msg_free(struct xp_msg *m)
 {
+	free(m->buf);
 	archive_entry_free(m->entry);
 	free(m->text);
 	free(m->path);
@@ -330,9 +402,13 @@ void xp_stream_done(struct xp_stream *s, struct xp_msg *m)
 {
 	if (!m)
 		return;
-	if (m->buf)
-		put_buffer(s, m->buf);
+	s->wfreed += m->buf_size;
 	msg_free(m);
+	if (s->wfreed >= XP_RELEASE) {
+		pthread_mutex_lock(&s->lock);
+		release_locked(s);
+		pthread_mutex_unlock(&s->lock);
+	}
 }
 
 void xp_stream_free(struct xp_stream *s)
@@ -342,21 +418,24 @@ void xp_stream_free(struct xp_stream *s)
 	if (s->started) {
 		pthread_mutex_lock(&s->lock);
 		s->cancel = true;
-		pthread_cond_broadcast(&s->cond);
+		pthread_cond_broadcast(&s->space);
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
 	}
-	while (s->head) {
-		struct xp_msg *m = s->head;
-		s->head = m->next;
-		free(m->buf);
-		msg_free(m);
+	struct xp_msg *lists[3] = {s->head, s->whead, s->bhead};
+	for (int i = 0; i < 3; i++) {
+		while (lists[i]) {
+			struct xp_msg *m = lists[i];
+			lists[i] = m->next;
+			msg_free(m);
+		}
 	}
-	for (size_t i = 0; i < s->pool_n; i++)
-		free(s->pool[i]);
 	free(s->final);
 	archive_read_free(s->a);
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->lock);
+	if (s->started || s->a) {
+		pthread_cond_destroy(&s->items);
+		pthread_cond_destroy(&s->space);
+		pthread_mutex_destroy(&s->lock);
+	}
 	free(s);
 }
