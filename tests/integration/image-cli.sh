@@ -95,7 +95,7 @@ qemu-img convert -O raw "$T/out/b.qcow2" "$T/b.raw" || fail "qemu-img convert"
 sfdisk -d "$T/b.raw" >"$T/table" || fail "sfdisk b.raw"
 grep -q 'label: gpt' "$T/table" || fail "not gpt"; ok
 [ "$(grep -c '^/' "$T/table")" = 2 ] || { cat "$T/table"; fail "want 2 partitions"; }; ok
-grep -qi '0657FD6D-A4AB-4C9C-BA4B-0506E3F3C2FC' "$T/table" || fail "no swap partition type"; ok
+grep -qi '0657FD6D-A4AB-43C4-84E5-0933C84B4F4F' "$T/table" || fail "no swap partition type"; ok
 e2fsck -fn "$T/b.raw?offset=1048576" >"$T/fsck" 2>&1 || { cat "$T/fsck"; fail "e2fsck b (ext3)"; }; ok
 expect_rc 0 image info --json "$T/out/b.qcow2"
 python3 - "$T/stdout" <<'PY' || fail "image info b.qcow2"
