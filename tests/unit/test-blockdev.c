@@ -430,6 +430,15 @@ static void test_compressed_cluster(void **state)
 	assert_int_equal(xp_blockdev_pread(bd, b, 16, 200000), -ENOTSUP);
 	assert_non_null(strstr(xp_blockdev_errmsg(bd), "compressed"));
 	xp_blockdev_close(bd);
+	/* through an overlay, the message names the backing file */
+	const char *ov = tpath("c-ov.qcow2");
+	assert_int_equal(xp_qcow2_create_overlay(ov, "c.qcow2", XP_IMAGE_QCOW2, 1 << 20), 0);
+	assert_int_equal(xp_blockdev_open(ov, &bd), 0);
+	assert_int_equal(xp_blockdev_pread(bd, b, 16, 200000), -ENOTSUP);
+	assert_non_null(strstr(xp_blockdev_errmsg(bd), "compressed"));
+	assert_non_null(strstr(xp_blockdev_errmsg(bd), "c.qcow2"));
+	xp_blockdev_close(bd);
+	unlink(ov);
 	unlink(raw);
 	unlink(q);
 }

@@ -438,8 +438,13 @@ static int qcow2_read_cluster(struct xp_blockdev *bd, unsigned char *buf, size_t
 	}
 	uint64_t host = entry & QCOW2_OFFSET_MASK;
 	if (host == 0) {
-		if (bd->backing)
-			return xp_blockdev_pread(bd->backing, buf, len, offset);
+		if (bd->backing) {
+			int r = xp_blockdev_pread(bd->backing, buf, len, offset);
+			if (r < 0)
+				set_err(bd->err, sizeof(bd->err), "backing file '%s': %s",
+					bd->backing_name, bd->backing->err);
+			return r;
+		}
 		memset(buf, 0, len);
 		return 0;
 	}
