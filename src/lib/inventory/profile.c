@@ -1,0 +1,595 @@
+/*
+ * profile.c - profiles: what a guest is. Values are validated and normalised when set
+ * (sizes to bytes, memory to MiB), stored per profile, and resolved through the parent
+ * chain (a child overrides its parent, as Cobbler's sub-profiles do).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "inventory/store-internal.h"
+#include "xenprov/image.h"
+#include "xenprov/xl-config.h"
+
+const struct xp_profile_key xp_profile_keys[] = {
+	{"image", "PATH", "root tarball (or a built image) the guests are made from"},
+	{"disk-size", "SIZE", "size of each guest's disk, e.g. 4G"},
+	{"memory", "MIB", "memory in MiB (or a size such as 1G)"},
+	{"vcpus", "N", "virtual CPUs, 1-512"},
+	{"swap", "SIZE", "swap partition size (0 for none)"},
+	{"fs", "TYPE", "root filesystem: ext2, ext3 or ext4"},
+	{"label", "TABLE", "partition table: msdos, gpt or none"},
+	{"storage", "KIND", "file, reflink, qcow2 or lvm"},
+	{"pool", "DIR|VG", "where guest disks go: a directory, or an LVM volume group"},
+	{"bridge", "IFNAME", "the bridge guests' vifs join"},
+	{"boot", "HOW", "pygrub, pvgrub or kernel"},
+	{"kernel", "PATH", "kernel for boot=kernel (dom0 path)"},
+	{"ramdisk", "PATH", "initrd for boot=kernel (dom0 path)"},
+	{"root", "DEV", "root device on the kernel command line, e.g. /dev/xvda1"},
+	{"extra", "TEXT", "further kernel command line"},
+	{"network", "MODE", "dhcp or static"},
+	{"ip-pool", "CIDR", "addresses for static guests, e.g. 10.0.0.0/24"},
+	{"gateway", "IPV4", "default gateway for static guests"},
+	{"dns", "IPV4,...", "name servers for static guests"},
+	{"domain", "NAME", "DNS domain of the guests"},
+	{"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)"},
+	{"ssh-key", "KEYLINE", "an SSH public key for root's authorized_keys"},
+	{"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax"},
+	{NULL, NULL, NULL},
+};
+
+static int bad(struct xp_diags *d, const char *key, const char *value, const char *hint,
+	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int bad(struct xp_diags *d, const char *key, const char *value, const char *hint,
+	       const char *fmt, ...)
+{
+	if (d) {
+		char msg[256];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, key, value, hint, "%s: %s", key, msg);
+	}
+	return -EINVAL;
+}
+
+static int one_of(const char *v, const char *const *opts)
+{
+	for (; *opts; opts++)
+		if (strcmp(v, *opts) == 0)
+			return 1;
+	return 0;
+}
+
+static int is_ipv4(const char *s)
+{
+	struct in_addr a;
+	return inet_pton(AF_INET, s, &a) == 1;
+}
+
+static int is_hostname(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	if (len == 0 || len > 253)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.') {
+			if (label == 0 || p[-1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return s[len - 1] != '-' && s[len - 1] != '.';
+}
+
+static int dupout(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int dupout(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(out, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int check_cidr(const char *v, char **out)
+{
+	char ip[64];
+	const char *slash = strchr(v, '/');
+	if (!slash || (size_t)(slash - v) >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, v, (size_t)(slash - v));
+	ip[slash - v] = 0;
+	char *end;
+	long bits = strtol(slash + 1, &end, 10);
+	if (*end || end == slash + 1 || bits < 8 || bits > 30)
+		return -EINVAL;
+	struct in_addr a;
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return -EINVAL;
+	uint32_t h = ntohl(a.s_addr), mask = bits ? ~0u << (32 - bits) : 0;
+	a.s_addr = htonl(h & mask);
+	char net[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &a, net, sizeof(net));
+	return dupout(out, "%s/%ld", net, bits);
+}
+
+int xp_profile_check(const char *key, const char *value, char **out, struct xp_diags *d)
+{
+	*out = NULL;
+	static const char *const fs[] = {"ext2", "ext3", "ext4", NULL};
+	static const char *const labels[] = {"msdos", "gpt", "none", NULL};
+	static const char *const storage[] = {"file", "reflink", "qcow2", "lvm", NULL};
+	static const char *const boot[] = {"pygrub", "pvgrub", "kernel", NULL};
+	static const char *const net[] = {"dhcp", "static", NULL};
+	uint64_t sz;
+	char *end;
+
+	if (strncmp(key, "config.", 7) == 0) {
+		if (!xp_cfg_name_valid(key + 7))
+			return bad(d, key, NULL, "lowercase letters, digits, '.', '_'",
+				   "'%s' is not an xl setting name", key + 7);
+		char *canon;
+		if (xp_cfg_parse_value(value, &canon) == 0) {
+			*out = canon;
+			return 0;
+		}
+		/* plain text: stored as a string */
+		struct xp_buf b = XP_BUF_INIT;
+		if (xp_cfg_quote(&b, value, strlen(value)) < 0) {
+			xp_buf_release(&b);
+			return bad(d, key, NULL, NULL, "cannot be written in an xl config");
+		}
+		*out = xp_buf_steal(&b);
+		return *out ? 0 : -ENOMEM;
+	}
+	if (strcmp(key, "image") == 0 || strcmp(key, "kernel") == 0 ||
+	    strcmp(key, "ramdisk") == 0 || strcmp(key, "pool") == 0) {
+		if (!*value)
+			return bad(d, key, value, NULL, "must not be empty");
+		if (strcmp(key, "image") == 0 && value[0] != '/')
+			return bad(d, key, value, "give an absolute path",
+				   "must be an absolute path");
+		return dupout(out, "%s", value);
+	}
+	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0) {
+		if (xp_parse_size(value, &sz) < 0)
+			return bad(d, key, value, "e.g. 4G, 512M", "not a size");
+		if (strcmp(key, "disk-size") == 0 && sz < (16u << 20))
+			return bad(d, key, value, NULL, "at least 16M");
+		return dupout(out, "%llu", (unsigned long long)sz);
+	}
+	if (strcmp(key, "memory") == 0) {
+		unsigned long long mib = strtoull(value, &end, 10);
+		if (*end || end == value || value[0] == '-') {
+			if (xp_parse_size(value, &sz) < 0)
+				return bad(d, key, value, "MiB, or a size such as 1G", "not a size");
+			mib = sz >> 20;
+		}
+		if (mib < 16 || mib > (16ull << 20))
+			return bad(d, key, value, NULL, "between 16 MiB and 16 TiB");
+		return dupout(out, "%llu", mib);
+	}
+	if (strcmp(key, "vcpus") == 0) {
+		long n = strtol(value, &end, 10);
+		if (*end || end == value || n < 1 || n > 512)
+			return bad(d, key, value, NULL, "a number from 1 to 512");
+		return dupout(out, "%ld", n);
+	}
+	if (strcmp(key, "fs") == 0 && !one_of(value, fs))
+		return bad(d, key, value, "ext2, ext3 or ext4", "unknown filesystem");
+	if (strcmp(key, "label") == 0 && !one_of(value, labels))
+		return bad(d, key, value, "msdos, gpt or none", "unknown partition table");
+	if (strcmp(key, "storage") == 0 && !one_of(value, storage))
+		return bad(d, key, value, "file, reflink, qcow2 or lvm", "unknown storage");
+	if (strcmp(key, "boot") == 0 && !one_of(value, boot))
+		return bad(d, key, value, "pygrub, pvgrub or kernel", "unknown boot method");
+	if (strcmp(key, "network") == 0 && !one_of(value, net))
+		return bad(d, key, value, "dhcp or static", "unknown network mode");
+	if (strcmp(key, "bridge") == 0) {
+		size_t len = strlen(value);
+		if (len == 0 || len > 15 || strpbrk(value, " /,=:\t"))
+			return bad(d, key, value, NULL, "not an interface name (1-15 characters)");
+	}
+	if (strcmp(key, "ip-pool") == 0) {
+		int r = check_cidr(value, out);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return bad(d, key, value, "e.g. 10.0.0.0/24 (prefix 8-30)", "not a CIDR");
+		return 0;
+	}
+	if (strcmp(key, "gateway") == 0 && !is_ipv4(value))
+		return bad(d, key, value, NULL, "not an IPv4 address");
+	if (strcmp(key, "dns") == 0) {
+		char *copy = strdup(value), *save = NULL;
+		if (!copy)
+			return -ENOMEM;
+		int ok = *value != 0;
+		for (char *t = strtok_r(copy, ",", &save); t && ok; t = strtok_r(NULL, ",", &save))
+			ok = is_ipv4(t);
+		free(copy);
+		if (!ok)
+			return bad(d, key, value, "IPv4 addresses separated by commas",
+				   "not a list of IPv4 addresses");
+	}
+	if (strcmp(key, "domain") == 0 && !is_hostname(value))
+		return bad(d, key, value, NULL, "not a DNS name");
+	if (strcmp(key, "root") == 0 && strncmp(value, "/dev/", 5) != 0 &&
+	    strncmp(value, "UUID=", 5) != 0 && strncmp(value, "LABEL=", 6) != 0)
+		return bad(d, key, value, "e.g. /dev/xvda1", "not a root device");
+	if (strcmp(key, "extra") == 0 && strchr(value, '\n'))
+		return bad(d, key, NULL, NULL, "must be one line");
+	if (strcmp(key, "root-password-hash") == 0) {
+		/* crypt(5): yescrypt $y$, SHA-512 $6$, SHA-256 $5$; never MD5 $1$ or DES */
+		if (strncmp(value, "$1$", 3) == 0)
+			return bad(d, key, NULL, "use yescrypt (mkpasswd -m yescrypt)",
+				   "MD5 password hashes are refused");
+		if (!(strncmp(value, "$y$", 3) == 0 || strncmp(value, "$6$", 3) == 0 ||
+		      strncmp(value, "$5$", 3) == 0 || strncmp(value, "$gy$", 4) == 0) ||
+		    strpbrk(value, ": \n"))
+			return bad(d, key, NULL, "a yescrypt ($y$) or SHA-512 ($6$) crypt hash",
+				   "not a password hash");
+	}
+	if (strcmp(key, "ssh-key") == 0) {
+		static const char *const kinds[] = {"ssh-ed25519 ", "ssh-rsa ", "ecdsa-sha2-",
+						    "sk-ssh-ed25519", "sk-ecdsa-", NULL};
+		int ok = 0;
+		for (const char *const *k = kinds; *k; k++)
+			ok |= strncmp(value, *k, strlen(*k)) == 0;
+		if (!ok || strchr(value, '\n'))
+			return bad(d, key, NULL, "one line of an id_*.pub file",
+				   "not an SSH public key");
+	}
+	int known = 0;
+	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
+		known |= strcmp(k->key, key) == 0;
+	if (!known)
+		return bad(d, key, NULL, "see 'xenprov profile add -h'", "unknown profile setting");
+	return dupout(out, "%s", value);
+}
+
+bool xp_profile_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 64 || name[0] == '-' || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return false;
+	return true;
+}
+
+void xp_profile_release(struct xp_profile *p)
+{
+	free(p->name);
+	free(p->parent);
+	xp_settings_release(&p->set);
+	memset(p, 0, sizeof(*p));
+}
+
+static int exists(struct xp_inv *inv, const char *name)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "SELECT 1 FROM profiles WHERE name = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+}
+
+static int parent_of(struct xp_inv *inv, const char *name, char **parent)
+{
+	sqlite3_stmt *st;
+	*parent = NULL;
+	int r = xp__inv_prepare(inv, "SELECT parent FROM profiles WHERE name = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_text(st, 0);
+		if (p && !(*parent = strdup((const char *)p)))
+			r = -ENOMEM;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* -ELOOP if making `parent` the parent of `name` would close a cycle. */
+static int check_chain(struct xp_inv *inv, const char *name, const char *parent)
+{
+	char *cur = parent ? strdup(parent) : NULL;
+	if (parent && !cur)
+		return -ENOMEM;
+	for (int depth = 0; cur; depth++) {
+		if (strcmp(cur, name) == 0 || depth > 32) {
+			free(cur);
+			return -ELOOP;
+		}
+		char *next;
+		int r = parent_of(inv, cur, &next);
+		free(cur);
+		if (r < 0)
+			return r;
+		cur = next;
+	}
+	return 0;
+}
+
+static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "DELETE FROM profile_settings WHERE profile = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return xp__inv_err(inv, rc);
+	r = xp__inv_prepare(inv,
+			    "INSERT INTO profile_settings (profile, seq, key, value) VALUES (?, ?, ?, ?)",
+			    &st);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < p->set.n && r == 0; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(st, 3, p->set.v[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, p->set.v[i].value, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			r = xp__inv_err(inv, rc);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
+{
+	if (!xp_profile_name_valid(p->name))
+		return -EINVAL;
+	int r = xp_inv_begin(inv);
+	if (r < 0)
+		return r;
+	int e = exists(inv, p->name);
+	if (e < 0 || (add && e) || (!add && !e)) {
+		r = e < 0 ? e : add ? -EEXIST : -ENOENT;
+		goto fail;
+	}
+	if (p->parent) {
+		e = exists(inv, p->parent);
+		if (e <= 0) {
+			r = e < 0 ? e : -ENOENT;
+			snprintf(inv->err, sizeof(inv->err), "no profile '%s'", p->parent);
+			goto fail;
+		}
+		r = check_chain(inv, p->name, p->parent);
+		if (r < 0)
+			goto fail;
+	}
+	sqlite3_stmt *st;
+	r = xp__inv_prepare(inv,
+			    add ? "INSERT INTO profiles (parent, created, updated, name) VALUES (?1, ?2, ?2, ?3)"
+				: "UPDATE profiles SET parent = ?1, updated = ?2 WHERE name = ?3",
+			    &st);
+	if (r < 0)
+		goto fail;
+	if (p->parent)
+		sqlite3_bind_text(st, 1, p->parent, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 3, p->name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+		goto fail;
+	}
+	r = write_settings(inv, p);
+	if (r < 0)
+		goto fail;
+	return xp_inv_commit(inv);
+fail:
+	xp_inv_rollback(inv);
+	return r;
+}
+
+int xp_profile_add(struct xp_inv *inv, const struct xp_profile *p)
+{
+	return store(inv, p, true);
+}
+
+int xp_profile_update(struct xp_inv *inv, const struct xp_profile *p)
+{
+	return store(inv, p, false);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? strdup((const char *)t) : NULL;
+}
+
+int xp_profile_get(struct xp_inv *inv, const char *name, struct xp_profile *out)
+{
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "SELECT name, parent, created, updated FROM profiles WHERE name = ?",
+				&st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	}
+	out->name = col_dup(st, 0);
+	out->parent = col_dup(st, 1);
+	out->created = sqlite3_column_int64(st, 2);
+	out->updated = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	if (!out->name)
+		goto oom;
+	r = xp__inv_prepare(inv,
+			    "SELECT key, value FROM profile_settings WHERE profile = ? ORDER BY seq",
+			    &st);
+	if (r < 0) {
+		xp_profile_release(out);
+		return r;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (xp_settings_set(&out->set, (const char *)sqlite3_column_text(st, 0),
+				    (const char *)sqlite3_column_text(st, 1)) < 0) {
+			sqlite3_finalize(st);
+			goto oom;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		xp_profile_release(out);
+		return xp__inv_err(inv, rc);
+	}
+	return 0;
+oom:
+	xp_profile_release(out);
+	return -ENOMEM;
+}
+
+int xp_profile_list(struct xp_inv *inv, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "SELECT name FROM profiles ORDER BY name", &st);
+	if (r < 0)
+		return r;
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			char **nv = realloc(*names, cap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			*names = nv;
+		}
+		if (!((*names)[*n] = col_dup(st, 0))) {
+			r = -ENOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		xp_strv_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
+int xp_profile_remove(struct xp_inv *inv, const char *name)
+{
+	int r = xp_inv_begin(inv);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st;
+	r = xp__inv_prepare(inv,
+			    "SELECT (SELECT count(*) FROM profiles WHERE parent = ?1),"
+			    "       (SELECT count(*) FROM domains WHERE profile = ?1),"
+			    "       (SELECT count(*) FROM profiles WHERE name = ?1)",
+			    &st);
+	if (r < 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	int children = sqlite3_column_int(st, 0), domains = sqlite3_column_int(st, 1),
+	    found = sqlite3_column_int(st, 2);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		r = xp__inv_err(inv, rc);
+		goto fail;
+	}
+	if (!found) {
+		r = -ENOENT;
+		goto fail;
+	}
+	if (children || domains) {
+		snprintf(inv->err, sizeof(inv->err), "%d profile(s) and %d domain(s) use it",
+			 children, domains);
+		r = -EBUSY;
+		goto fail;
+	}
+	r = xp__inv_prepare(inv, "DELETE FROM profiles WHERE name = ?", &st);
+	if (r < 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+		goto fail;
+	}
+	return xp_inv_commit(inv);
+fail:
+	xp_inv_rollback(inv);
+	return r;
+}
+
+int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out)
+{
+	memset(out, 0, sizeof(*out));
+	/* collect the chain child first, then apply from the root down */
+	struct xp_profile chain[33];
+	int depth = 0, r = 0;
+	const char *cur = name;
+	while (cur) {
+		if (depth == 33) {
+			r = -ELOOP;
+			break;
+		}
+		r = xp_profile_get(inv, cur, &chain[depth]);
+		if (r < 0)
+			break;
+		cur = chain[depth++].parent;
+	}
+	for (int i = depth - 1; i >= 0 && r == 0; i--)
+		for (size_t k = 0; k < chain[i].set.n && r == 0; k++)
+			r = xp_settings_set(out, chain[i].set.v[k].key, chain[i].set.v[k].value);
+	for (int i = 0; i < depth; i++)
+		xp_profile_release(&chain[i]);
+	if (r < 0)
+		xp_settings_release(out);
+	return r;
+}

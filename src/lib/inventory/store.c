@@ -1,0 +1,262 @@
+/*
+ * store.c - the inventory database: opening, migrations, transactions.
+ * One SQLite file, inventory.db, in the state directory; WAL so readers never wait for
+ * writers; foreign keys on; a busy timeout so concurrent xenprov commands queue rather
+ * than fail; synchronous=FULL so a committed record survives a power cut.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "inventory/store-internal.h"
+
+/* Schema migrations, applied in order; user_version is the number applied. Never edit
+ * a released step: add a new one. */
+static const char *const migrations[] = {
+	/* 1: profiles, domains, deploys */
+	"CREATE TABLE profiles ("
+	"  name TEXT PRIMARY KEY,"
+	"  parent TEXT REFERENCES profiles(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE TABLE profile_settings ("
+	"  profile TEXT NOT NULL REFERENCES profiles(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (profile, key));"
+	"CREATE TABLE deploys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  started INTEGER NOT NULL,"
+	"  finished INTEGER,"
+	"  state TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed', 'rolled-back')),"
+	"  request TEXT NOT NULL);"
+	"CREATE TABLE domains ("
+	"  name TEXT PRIMARY KEY,"
+	"  profile TEXT REFERENCES profiles(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
+	"  state TEXT NOT NULL CHECK (state IN ('creating', 'ready', 'deleting', 'failed')),"
+	"  mac TEXT UNIQUE,"
+	"  ip TEXT UNIQUE,"
+	"  storage TEXT,"
+	"  disk_path TEXT,"
+	"  config_path TEXT,"
+	"  settings TEXT NOT NULL DEFAULT '{}',"
+	"  deploy_id INTEGER REFERENCES deploys(id) ON DELETE SET NULL,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE INDEX domains_deploy ON domains(deploy_id);"
+	"CREATE TABLE artifacts ("
+	"  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+	"  kind TEXT NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  PRIMARY KEY (domain, kind));",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int xp__inv_err(struct xp_inv *inv, int rc)
+{
+	snprintf(inv->err, sizeof(inv->err), "%s", sqlite3_errmsg(inv->db));
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_CANTOPEN:
+		return -EACCES;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	default:
+		return -EIO;
+	}
+}
+
+int xp__inv_exec(struct xp_inv *inv, const char *sql)
+{
+	int rc = sqlite3_exec(inv->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : xp__inv_err(inv, rc);
+}
+
+int xp__inv_prepare(struct xp_inv *inv, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(inv->db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? 0 : xp__inv_err(inv, rc);
+}
+
+int xp_state_dir_default(char **out)
+{
+	const char *e = getenv("XENPROV_STATE_DIR");
+	int n;
+	if (e && *e)
+		n = asprintf(out, "%s", e);
+	else if (geteuid() == 0)
+		n = asprintf(out, "/var/lib/xenprov");
+	else if ((e = getenv("XDG_STATE_HOME")) && *e)
+		n = asprintf(out, "%s/xenprov", e);
+	else if ((e = getenv("HOME")) && *e)
+		n = asprintf(out, "%s/.local/state/xenprov", e);
+	else
+		return -ENOENT;
+	return n < 0 ? -ENOMEM : 0;
+}
+
+static int mkdirs(const char *dir, mode_t mode)
+{
+	char p[4096];
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int migrate(struct xp_inv *inv)
+{
+	int r = xp__inv_exec(inv, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st;
+	r = xp__inv_prepare(inv, "PRAGMA user_version", &st);
+	if (r < 0)
+		goto fail;
+	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (version > NMIGRATIONS) {
+		snprintf(inv->err, sizeof(inv->err),
+			 "the inventory has schema version %d, newer than this xenprov knows (%d)",
+			 version, NMIGRATIONS);
+		r = -EPROTO;
+		goto fail;
+	}
+	for (int v = version; v < NMIGRATIONS; v++) {
+		r = xp__inv_exec(inv, migrations[v]);
+		if (r < 0)
+			goto fail;
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		r = xp__inv_exec(inv, sql);
+		if (r < 0)
+			goto fail;
+	}
+	inv->version = NMIGRATIONS;
+	return xp__inv_exec(inv, "COMMIT");
+fail:
+	sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+int xp_inv_open(const char *state_dir, struct xp_inv **ret)
+{
+	*ret = NULL;
+	int r = mkdirs(state_dir, 0700);
+	if (r < 0)
+		return r;
+	struct xp_inv *inv = calloc(1, sizeof(*inv));
+	if (!inv)
+		return -ENOMEM;
+	inv->dir = strdup(state_dir);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/inventory.db", state_dir);
+	int rc = sqlite3_open_v2(path, &inv->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK || !inv->dir) {
+		r = inv->db ? xp__inv_err(inv, rc) : -ENOMEM;
+		xp_inv_close(inv);
+		return r;
+	}
+	sqlite3_busy_timeout(inv->db, 30000);
+	sqlite3_extended_result_codes(inv->db, 1);
+	r = xp__inv_exec(inv, "PRAGMA journal_mode = WAL");
+	if (r == 0)
+		r = xp__inv_exec(inv, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+	if (r == 0)
+		r = migrate(inv);
+	if (r < 0) {
+		xp_inv_close(inv);
+		return r;
+	}
+	*ret = inv;
+	return 0;
+}
+
+void xp_inv_close(struct xp_inv *inv)
+{
+	if (!inv)
+		return;
+	if (inv->db)
+		sqlite3_close_v2(inv->db);
+	free(inv->dir);
+	free(inv);
+}
+
+const char *xp_inv_state_dir(const struct xp_inv *inv)
+{
+	return inv->dir;
+}
+
+const char *xp_inv_errmsg(const struct xp_inv *inv)
+{
+	return inv->err;
+}
+
+int xp_inv_schema_version(const struct xp_inv *inv)
+{
+	return inv->version;
+}
+
+int xp_inv_begin(struct xp_inv *inv)
+{
+	if (inv->depth++ > 0)
+		return 0;
+	int r = xp__inv_exec(inv, "BEGIN IMMEDIATE");
+	if (r < 0)
+		inv->depth = 0;
+	return r;
+}
+
+int xp_inv_commit(struct xp_inv *inv)
+{
+	if (inv->depth == 0)
+		return -EINVAL;
+	if (--inv->depth > 0)
+		return 0;
+	int r = xp__inv_exec(inv, "COMMIT");
+	if (r < 0)
+		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+void xp_inv_rollback(struct xp_inv *inv)
+{
+	if (inv->depth == 0)
+		return;
+	inv->depth = 0;
+	sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void xp_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
