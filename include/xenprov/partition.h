@@ -45,12 +45,13 @@ struct xp_part {
 	unsigned number;    /* 1-based */
 	uint64_t offset, size;
 	char type[40];      /* "83" / "82" for msdos; the type GUID for gpt */
-	char name[72];      /* gpt partition name (UTF-8), else "" */
+	char name[109];     /* gpt partition name (UTF-8, 36 UTF-16 units), else "" */
 	char uuid[37];      /* gpt partition UUID, else "" */
 };
 
-/* Reads an msdos or gpt partition table from an image. *label is XP_LABEL_NONE and
- * *n 0 when there is none. */
+/* Reads an msdos or gpt partition table from an image (the primary GPT header only;
+ * logical partitions of an msdos extended partition are not listed). *label is
+ * XP_LABEL_NONE and *n 0 when there is none. The caller free()s *parts. */
 int xp_partition_read(struct xp_blockdev *bd, enum xp_label *label, struct xp_part **parts,
 		      size_t *n);
 
