@@ -6,6 +6,8 @@
 # virtio-blk. The guest's /init prints a marker on the serial console, writes a file to
 # the root filesystem, remounts it read-only and powers off. The test then checks the
 # marker, the file the guest wrote, and that the filesystem is clean (e2fsck -fn).
+# A third image, GPT with a swap partition, must boot too, and the guest must be able
+# to swapon the swap area xenprov formatted.
 #
 # A reference image made with standard tools (sfdisk + mke2fs -d) is booted too when
 # the xenprov images fail (to tell a xenprov bug from a broken kernel/QEMU setup), when
@@ -47,7 +49,7 @@ cd "$T" || die "cannot enter '$T'"
 # ---- the guest: busybox + /init --------------------------------------------------------
 mkdir -p root/bin root/sbin root/dev root/proc root/sys root/tmp root/run root/etc
 cp "$busybox" root/bin/busybox
-for a in sh ash mount umount echo cat sync mkdir uname date sleep ls grep; do
+for a in sh ash mount umount echo cat sync mkdir uname date sleep ls grep swapon swapoff; do
 	ln -s busybox "root/bin/$a"
 done
 for a in poweroff reboot halt; do
@@ -67,11 +69,18 @@ fs=?; dev=?; mode=?
 while read -r d m t o rest; do
 	if [ "$m" = / ]; then dev=$d; fs=$t; mode=${o%%,*}; fi
 done </proc/mounts
+# a second partition is the swap area xenprov formatted: the kernel must take it
+swap=none
+if [ -b /dev/vda2 ]; then
+	swap=failed
+	swapon /dev/vda2 && grep -q '^/dev/vda2 ' /proc/swaps && swap=on
+	swapoff /dev/vda2
+fi
 echo "tag=$tag kernel=$(uname -r)" >/xenprov-boot-ok && sync
 written=no
 [ -s /xenprov-boot-ok ] && written=yes
 mount -o remount,ro / && sync
-echo "XENPROV-BOOT-OK tag=$tag fs=$fs dev=$dev mode=$mode written=$written" >/dev/console
+echo "XENPROV-BOOT-OK tag=$tag fs=$fs dev=$dev mode=$mode written=$written swap=$swap" >/dev/console
 poweroff -f
 EOF
 chmod 755 root/init
@@ -95,9 +104,10 @@ if [ -w /dev/kvm ]; then accel=kvm:tcg; fi
 failures=0
 report=()
 
-# boot NAME FILE FORMAT: boots the image and checks what the guest did.
+# boot NAME FILE FORMAT [SWAP]: boots the image and checks what the guest did; SWAP is
+# what the guest must say about /dev/vda2 (none, or on).
 boot() {
-	local name=$1 file=$2 format=$3 log=$T/$1.serial start end rc
+	local name=$1 file=$2 format=$3 swap=${4:-none} log=$T/$1.serial start end rc
 	echo "== boot $name ($file, $format, accel $accel, timeout ${TIMEOUT}s)"
 	start=$(date +%s.%N)
 	timeout "$TIMEOUT" qemu-system-x86_64 -machine "accel=$accel" -m 256 -smp 1 \
@@ -110,7 +120,7 @@ boot() {
 	end=$(date +%s.%N)
 	local secs
 	secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-	local want="XENPROV-BOOT-OK tag=$name fs=ext4 dev=/dev/vda1 mode=rw written=yes"
+	local want="XENPROV-BOOT-OK tag=$name fs=ext4 dev=/dev/vda1 mode=rw written=yes swap=$swap"
 	if ! grep -qF "$want" "$log"; then
 		echo "FAIL $name: no '$want' on the serial console (qemu exit $rc, ${secs}s); last lines:"
 		tail -n 25 "$log" | sed 's/^/    /'
@@ -167,8 +177,8 @@ fi
 build() { # build OUT ARGS...
 	local out=$1
 	shift
-	echo "== xenprov image build --from root.tar.gz --size 64M --fs ext4 $* -o $out"
-	if ! "$X" image build --from root.tar.gz --size 64M --fs ext4 "$@" -o "$out"; then
+	echo "== xenprov image build --from root.tar.gz --size 64M --fs ext4 --no-cache $* -o $out"
+	if ! "$X" image build --from root.tar.gz --size 64M --fs ext4 --no-cache "$@" -o "$out"; then
 		echo "FAIL: xenprov image build $* -o $out"
 		return 1
 	fi
@@ -196,6 +206,13 @@ if build disk.qcow2 --format qcow2; then
 	else
 		boot qcow2 disk.qcow2 qcow2 || failures=$((failures + 1))
 	fi
+else
+	failures=$((failures + 1))
+fi
+
+# GPT with a swap partition: the table, and the swap area the kernel must accept
+if build disk-gpt.raw --label gpt --swap 16M; then
+	boot gpt-swap disk-gpt.raw raw on || failures=$((failures + 1))
 else
 	failures=$((failures + 1))
 fi
