@@ -22,8 +22,9 @@
 # before the next run); on a slow disk it can cost more than the build itself.
 #
 # The xenprov binary: $1, else $XENPROV, else ../xenprov next to this script (when run
-# from BUILD_DIR/bench), else build/release/xenprov. Benchmarks never judge timing: the
-# exit status is 1 only when something could not run.
+# as BUILD_DIR/bench/bench-image-build, a link to this file), else build/release/xenprov.
+# Every output is synced (sync FILE) inside its timed region, xenprov's too. Benchmarks
+# never judge timing: the exit status is 1 only when something could not run.
 set -u
 export LC_ALL=C
 PATH=$PATH:/usr/sbin:/sbin
@@ -162,12 +163,12 @@ m_pigz() {
 
 m_xenprov_raw() {
 	"$X" image build --from "$ARCHIVE" --size "${SIZE_MIB}M" --fs ext3 --label msdos \
-		--no-cache -o "$W/out/xenprov.raw"
+		--no-cache -q -o "$W/out/xenprov.raw" && sync "$W/out/xenprov.raw"
 }
 
 m_xenprov_qcow2() {
 	"$X" image build --from "$ARCHIVE" --size "${SIZE_MIB}M" --fs ext3 --label msdos \
-		--format qcow2 --no-cache -o "$W/out/xenprov.qcow2"
+		--format qcow2 --no-cache -q -o "$W/out/xenprov.qcow2" && sync "$W/out/xenprov.qcow2"
 }
 
 # ---- the run -------------------------------------------------------------------------
