@@ -35,7 +35,9 @@ const char *xp_inv_errmsg(const struct xp_inv *inv);
 int xp_inv_schema_version(const struct xp_inv *inv);
 
 /* Transactions (BEGIN IMMEDIATE: writers queue, readers are not blocked). Nested calls
- * are counted: only the outermost commit commits. */
+ * are counted: only the outermost commit commits. A rollback at an inner level dooms
+ * the whole transaction: further nested begins and every commit up to the outermost
+ * return -ECANCELED, and the outermost commit rolls everything back. */
 int xp_inv_begin(struct xp_inv *inv);
 int xp_inv_commit(struct xp_inv *inv);
 void xp_inv_rollback(struct xp_inv *inv);
@@ -87,6 +89,10 @@ struct xp_profile {
 
 void xp_profile_release(struct xp_profile *p);
 bool xp_profile_name_valid(const char *name);
+
+/* Each call is one transaction (or a part of the caller's). A refusal (-EINVAL for a
+ * bad name, -EEXIST, -ENOENT, -ELOOP, -EBUSY) changes nothing and leaves the caller's
+ * transaction usable; other failures doom it (see xp_inv_begin). */
 
 /* Adds a profile: -EEXIST if the name is taken, -ENOENT if the parent is missing. */
 int xp_profile_add(struct xp_inv *inv, const struct xp_profile *p);

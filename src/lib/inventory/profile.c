@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,15 @@ static int dupout(char **out, const char *fmt, ...)
 	return 0;
 }
 
+/* xp_parse_size reads the number with strtod, which also takes " 4G", "+4G", "0x10",
+ * "1e3", "inf" and "nan"; a profile takes plain digits, a fraction and a unit only. */
+static int size_text_ok(const char *v)
+{
+	if (!(*v >= '0' && *v <= '9'))
+		return 0;
+	return v[strspn(v, "0123456789.kKmMgGtTbBi")] == 0;
+}
+
 static int check_cidr(const char *v, char **out)
 {
 	char ip[64];
@@ -169,18 +179,23 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		return dupout(out, "%s", value);
 	}
 	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0) {
-		if (xp_parse_size(value, &sz) < 0)
+		if (!size_text_ok(value) || xp_parse_size(value, &sz) < 0)
 			return bad(d, key, value, "e.g. 4G, 512M", "not a size");
 		if (strcmp(key, "disk-size") == 0 && sz < (16u << 20))
 			return bad(d, key, value, NULL, "at least 16M");
 		return dupout(out, "%llu", (unsigned long long)sz);
 	}
 	if (strcmp(key, "memory") == 0) {
+		errno = 0;
 		unsigned long long mib = strtoull(value, &end, 10);
-		if (*end || end == value || value[0] == '-') {
-			if (xp_parse_size(value, &sz) < 0)
+		if (!(*value >= '0' && *value <= '9'))
+			return bad(d, key, value, "MiB, or a size such as 1G", "not a size");
+		if (*end) {
+			if (!size_text_ok(value) || xp_parse_size(value, &sz) < 0)
 				return bad(d, key, value, "MiB, or a size such as 1G", "not a size");
 			mib = sz >> 20;
+		} else if (errno == ERANGE) {
+			mib = ULLONG_MAX;
 		}
 		if (mib < 16 || mib > (16ull << 20))
 			return bad(d, key, value, NULL, "between 16 MiB and 16 TiB");
@@ -188,7 +203,7 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	}
 	if (strcmp(key, "vcpus") == 0) {
 		long n = strtol(value, &end, 10);
-		if (*end || end == value || n < 1 || n > 512)
+		if (*end || !(*value >= '0' && *value <= '9') || n < 1 || n > 512)
 			return bad(d, key, value, NULL, "a number from 1 to 512");
 		return dupout(out, "%ld", n);
 	}
@@ -221,7 +236,9 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		char *copy = strdup(value), *save = NULL;
 		if (!copy)
 			return -ENOMEM;
-		int ok = *value != 0;
+		/* strtok_r would skip empty items ("a,,b", ",a", "a,"): refuse them */
+		int ok = *value != 0 && value[0] != ',' && value[strlen(value) - 1] != ',' &&
+			 !strstr(value, ",,");
 		for (char *t = strtok_r(copy, ",", &save); t && ok; t = strtok_r(NULL, ",", &save))
 			ok = is_ipv4(t);
 		free(copy);
@@ -317,14 +334,22 @@ static int parent_of(struct xp_inv *inv, const char *name, char **parent)
 	return r;
 }
 
-/* -ELOOP if making `parent` the parent of `name` would close a cycle. */
+/* How many ancestors a profile may have. The limit only guards against a cycle that
+ * check_chain could not see; real hierarchies are a few levels deep. */
+#define MAX_ANCESTORS 64
+
+/* -ELOOP if making `parent` the parent of `name` would close a cycle (or make a chain
+ * longer than MAX_ANCESTORS). */
 static int check_chain(struct xp_inv *inv, const char *name, const char *parent)
 {
 	char *cur = parent ? strdup(parent) : NULL;
 	if (parent && !cur)
 		return -ENOMEM;
 	for (int depth = 0; cur; depth++) {
-		if (strcmp(cur, name) == 0 || depth > 32) {
+		if (strcmp(cur, name) == 0 || depth >= MAX_ANCESTORS) {
+			snprintf(inv->err, sizeof(inv->err), "'%s' is %s of '%s'", name,
+				 strcmp(cur, name) == 0 ? "an ancestor" : "too far down the chain",
+				 parent);
 			free(cur);
 			return -ELOOP;
 		}
@@ -370,24 +395,36 @@ static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
 
 static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 {
-	if (!xp_profile_name_valid(p->name))
+	if (!xp_profile_name_valid(p->name) || (p->parent && !xp_profile_name_valid(p->parent)))
 		return -EINVAL;
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
 	int e = exists(inv, p->name);
-	if (e < 0 || (add && e) || (!add && !e)) {
-		r = e < 0 ? e : add ? -EEXIST : -ENOENT;
+	if (e < 0) {
+		r = e;
 		goto fail;
+	}
+	if ((add && e) || (!add && !e)) {
+		r = add ? -EEXIST : -ENOENT;
+		snprintf(inv->err, sizeof(inv->err), add ? "profile '%s' exists" : "no profile '%s'",
+			 p->name);
+		goto refused;
 	}
 	if (p->parent) {
 		e = exists(inv, p->parent);
-		if (e <= 0) {
-			r = e < 0 ? e : -ENOENT;
-			snprintf(inv->err, sizeof(inv->err), "no profile '%s'", p->parent);
+		if (e < 0) {
+			r = e;
 			goto fail;
 		}
+		if (!e) {
+			r = -ENOENT;
+			snprintf(inv->err, sizeof(inv->err), "no profile '%s'", p->parent);
+			goto refused;
+		}
 		r = check_chain(inv, p->name, p->parent);
+		if (r == -ELOOP)
+			goto refused;
 		if (r < 0)
 			goto fail;
 	}
@@ -414,6 +451,10 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 	if (r < 0)
 		goto fail;
 	return xp_inv_commit(inv);
+refused:
+	/* nothing written: end our level without dooming a caller's transaction */
+	xp_inv_commit(inv);
+	return r;
 fail:
 	xp_inv_rollback(inv);
 	return r;
@@ -542,14 +583,15 @@ int xp_profile_remove(struct xp_inv *inv, const char *name)
 		goto fail;
 	}
 	if (!found) {
+		snprintf(inv->err, sizeof(inv->err), "no profile '%s'", name);
 		r = -ENOENT;
-		goto fail;
+		goto refused;
 	}
 	if (children || domains) {
-		snprintf(inv->err, sizeof(inv->err), "%d profile(s) and %d domain(s) use it",
-			 children, domains);
+		snprintf(inv->err, sizeof(inv->err), "%d profile%s and %d domain%s use it",
+			 children, children == 1 ? "" : "s", domains, domains == 1 ? "" : "s");
 		r = -EBUSY;
-		goto fail;
+		goto refused;
 	}
 	r = xp__inv_prepare(inv, "DELETE FROM profiles WHERE name = ?", &st);
 	if (r < 0)
@@ -562,6 +604,9 @@ int xp_profile_remove(struct xp_inv *inv, const char *name)
 		goto fail;
 	}
 	return xp_inv_commit(inv);
+refused:
+	xp_inv_commit(inv); /* nothing written */
+	return r;
 fail:
 	xp_inv_rollback(inv);
 	return r;
@@ -570,25 +615,46 @@ fail:
 int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out)
 {
 	memset(out, 0, sizeof(*out));
-	/* collect the chain child first, then apply from the root down */
-	struct xp_profile chain[33];
-	int depth = 0, r = 0;
+	/* collect the chain child first, then apply from the root down; in one read
+	 * transaction so that a concurrent edit cannot mix two versions of the chain */
+	struct xp_profile *chain = NULL;
+	int depth = 0, cap = 0, r = 0;
+	/* a deferred (read) transaction: unlike xp_inv_begin it does not queue behind
+	 * writers; inside the caller's transaction, that one is the snapshot */
+	bool own = inv->depth == 0;
+	if (own && (r = xp__inv_exec(inv, "BEGIN")) < 0)
+		return r;
 	const char *cur = name;
 	while (cur) {
-		if (depth == 33) {
+		/* a chain is at most MAX_ANCESTORS + 1 long when made, but re-parenting an
+		 * ancestor can lengthen its descendants' chains: allow some more */
+		if (depth > 4 * MAX_ANCESTORS) {
 			r = -ELOOP;
 			break;
+		}
+		if (depth == cap) {
+			int ncap = cap ? cap * 2 : 8;
+			struct xp_profile *nc = realloc(chain, (size_t)ncap * sizeof(*nc));
+			if (!nc) {
+				r = -ENOMEM;
+				break;
+			}
+			chain = nc;
+			cap = ncap;
 		}
 		r = xp_profile_get(inv, cur, &chain[depth]);
 		if (r < 0)
 			break;
 		cur = chain[depth++].parent;
 	}
+	if (own)
+		sqlite3_exec(inv->db, "COMMIT", NULL, NULL, NULL);
 	for (int i = depth - 1; i >= 0 && r == 0; i--)
 		for (size_t k = 0; k < chain[i].set.n && r == 0; k++)
 			r = xp_settings_set(out, chain[i].set.v[k].key, chain[i].set.v[k].value);
 	for (int i = 0; i < depth; i++)
 		xp_profile_release(&chain[i]);
+	free(chain);
 	if (r < 0)
 		xp_settings_release(out);
 	return r;

@@ -5,6 +5,7 @@
 #define XP_INVENTORY_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "xenprov/inventory.h"
 
@@ -12,6 +13,7 @@ struct xp_inv {
 	sqlite3 *db;
 	char *dir;
 	int depth;   /* nested xp_inv_begin calls */
+	bool doomed; /* an inner level rolled back: the outermost commit rolls back */
 	int version; /* schema version */
 	char err[512];
 };

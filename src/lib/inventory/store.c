@@ -114,6 +114,8 @@ int xp_state_dir_default(char **out)
 static int mkdirs(const char *dir, mode_t mode)
 {
 	char p[4096];
+	if (!*dir)
+		return -EINVAL;
 	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
 		return -ENAMETOOLONG;
 	for (char *s = p + 1; *s; s++) {
@@ -126,25 +128,58 @@ static int mkdirs(const char *dir, mode_t mode)
 	}
 	if (mkdir(p, mode) < 0 && errno != EEXIST)
 		return -errno;
-	return 0;
+	/* an existing file of that name: say so, rather than SQLite's "cannot open" */
+	struct stat sb;
+	if (stat(p, &sb) < 0)
+		return -errno;
+	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int user_version(struct xp_inv *inv, int *version)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "PRAGMA user_version", &st);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	if (rc != SQLITE_ROW)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int too_new(struct xp_inv *inv, int version)
+{
+	snprintf(inv->err, sizeof(inv->err),
+		 "the inventory has schema version %d, newer than this xenprov knows (%d)",
+		 version, NMIGRATIONS);
+	return -EPROTO;
 }
 
 static int migrate(struct xp_inv *inv)
 {
-	int r = xp__inv_exec(inv, "BEGIN IMMEDIATE");
+	/* the common case, an up-to-date schema, takes no write lock: every command opens
+	 * the inventory, and they must not queue behind each other just for that */
+	int version;
+	int r = user_version(inv, &version);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st;
-	r = xp__inv_prepare(inv, "PRAGMA user_version", &st);
+	if (version > NMIGRATIONS)
+		return too_new(inv, version);
+	if (version == NMIGRATIONS) {
+		inv->version = version;
+		return 0;
+	}
+	r = xp__inv_exec(inv, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	/* again under the lock: another process may have migrated meanwhile */
+	r = user_version(inv, &version);
 	if (r < 0)
 		goto fail;
-	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
 	if (version > NMIGRATIONS) {
-		snprintf(inv->err, sizeof(inv->err),
-			 "the inventory has schema version %d, newer than this xenprov knows (%d)",
-			 version, NMIGRATIONS);
-		r = -EPROTO;
+		r = too_new(inv, version);
 		goto fail;
 	}
 	for (int v = version; v < NMIGRATIONS; v++) {
@@ -157,8 +192,11 @@ static int migrate(struct xp_inv *inv)
 		if (r < 0)
 			goto fail;
 	}
+	r = xp__inv_exec(inv, "COMMIT");
+	if (r < 0)
+		goto fail;
 	inv->version = NMIGRATIONS;
-	return xp__inv_exec(inv, "COMMIT");
+	return 0;
 fail:
 	sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
@@ -180,7 +218,7 @@ int xp_inv_open(const char *state_dir, struct xp_inv **ret)
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);
 	if (rc != SQLITE_OK || !inv->dir) {
-		r = inv->db ? xp__inv_err(inv, rc) : -ENOMEM;
+		r = rc == SQLITE_OK || !inv->db ? -ENOMEM : xp__inv_err(inv, rc);
 		xp_inv_close(inv);
 		return r;
 	}
@@ -224,13 +262,24 @@ int xp_inv_schema_version(const struct xp_inv *inv)
 	return inv->version;
 }
 
+/* Nesting: an inner begin/commit pair only counts. An inner rollback cannot undo just
+ * its own part (SQLite's savepoints could, but no caller needs that); it dooms the
+ * whole transaction instead, so that the caller's work is not left half done and
+ * committed: later nested begins fail with -ECANCELED and the outermost commit rolls
+ * back and returns -ECANCELED. */
 int xp_inv_begin(struct xp_inv *inv)
 {
-	if (inv->depth++ > 0)
+	if (inv->depth > 0) {
+		if (inv->doomed)
+			return -ECANCELED;
+		inv->depth++;
 		return 0;
+	}
 	int r = xp__inv_exec(inv, "BEGIN IMMEDIATE");
-	if (r < 0)
-		inv->depth = 0;
+	if (r == 0) {
+		inv->depth = 1;
+		inv->doomed = false;
+	}
 	return r;
 }
 
@@ -239,7 +288,12 @@ int xp_inv_commit(struct xp_inv *inv)
 	if (inv->depth == 0)
 		return -EINVAL;
 	if (--inv->depth > 0)
-		return 0;
+		return inv->doomed ? -ECANCELED : 0;
+	if (inv->doomed) {
+		inv->doomed = false;
+		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+		return -ECANCELED;
+	}
 	int r = xp__inv_exec(inv, "COMMIT");
 	if (r < 0)
 		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
@@ -250,7 +304,11 @@ void xp_inv_rollback(struct xp_inv *inv)
 {
 	if (inv->depth == 0)
 		return;
-	inv->depth = 0;
+	if (--inv->depth > 0) {
+		inv->doomed = true;
+		return;
+	}
+	inv->doomed = false;
 	sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
 }
 

@@ -1,0 +1,1318 @@
+/*
+ * cmd-profile.c - `xenprov profile`: add, edit, show, list, remove, export and import
+ * the inventory's profiles (what a guest is; Cobbler's profiles, xen-tools.conf).
+ * Thin: parse arguments, call libxenprov (inventory.h), print. Every value goes through
+ * xp_profile_check, which also normalises it; the store does the rest in transactions.
+ *
+ * Not here: what deploys do with a profile (cmd-deploy), the store itself.
+ */
+#include <crypt.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "xenprov/inventory.h"
+#include "xenprov/xl-config.h"
+
+/* ---- shared ------------------------------------------------------------------------- */
+
+#define STATE_DIR_HELP                                                                   \
+	"  --state-dir DIR  the inventory's directory (default: $XENPROV_STATE_DIR, else\n" \
+	"                   /var/lib/xenprov as root, else $XDG_STATE_HOME/xenprov)\n"
+
+/* The options of add and edit, one per profile setting (xp_profile_keys). */
+#define SETTING_OPTIONS                                                                  \
+	"  --parent P              take every setting not set here from profile P\n"        \
+	"  --image PATH            root tarball or built image guests are made from\n"      \
+	"                          (must exist; stored as an absolute path)\n"              \
+	"  --disk-size SIZE        each guest's disk, e.g. 4G (at least 16M)\n"            \
+	"  --memory MIB            memory in MiB, or a size such as 1G (16 MiB to 16 TiB)\n" \
+	"  --vcpus N               virtual CPUs, 1 to 512\n"                                \
+	"  --swap SIZE             swap partition size, 0 for none\n"                       \
+	"  --fs ext2|ext3|ext4     root filesystem\n"                                       \
+	"  --label msdos|gpt|none  partition table\n"                                       \
+	"  --storage file|reflink|qcow2|lvm\n"                                              \
+	"                          how each guest's disk is made\n"                         \
+	"  --pool DIR|VG           where guest disks go: a directory or an LVM VG\n"        \
+	"  --bridge BR             the bridge the guests' vifs join\n"                      \
+	"  --boot pygrub|pvgrub|kernel\n"                                                   \
+	"                          how guests boot\n"                                        \
+	"  --kernel PATH           kernel for --boot kernel (a dom0 path)\n"                \
+	"  --ramdisk PATH          initrd for --boot kernel (a dom0 path)\n"                \
+	"  --root DEV              root device, e.g. /dev/xvda1, UUID=..., LABEL=...\n"     \
+	"  --extra TEXT            further kernel command line\n"                           \
+	"  --network dhcp|static   how guests get their address\n"                          \
+	"  --ip-pool CIDR          addresses for static guests, e.g. 10.0.0.0/24\n"         \
+	"  --gateway IP            default gateway for static guests\n"                     \
+	"  --dns IP[,IP...]        name servers for static guests\n"                        \
+	"  --domain NAME           DNS domain of the guests\n"                              \
+	"  --root-password-hash HASH\n"                                                     \
+	"                          root's password as a crypt(5) hash ($y$ or $6$)\n"       \
+	"  --root-password-file FILE\n"                                                     \
+	"                          read a password (the first line; - for standard\n"      \
+	"                          input) and store its yescrypt hash\n"                    \
+	"  --ssh-key FILE          an SSH public key file (id_*.pub) for root\n"            \
+	"  --config KEY=VALUE      any further xl setting KEY (profile setting\n"           \
+	"                          config.KEY), VALUE in config syntax or plain text;\n"    \
+	"                          repeatable\n"
+
+/* Options that map straight to the profile setting of the same name. */
+static const char *const plain_keys[] = {
+	"disk-size", "memory",	"vcpus",   "swap",    "fs",	 "label",   "storage",
+	"pool",	     "bridge",	"boot",	   "kernel",  "ramdisk", "root",    "extra",
+	"network",   "ip-pool", "gateway", "dns",     "domain",	 "root-password-hash",
+	NULL,
+};
+
+enum {
+	O_STATE_DIR = 256,
+	O_JSON,
+	O_RESOLVED,
+	O_REPLACE,
+	O_PARENT,
+	O_NO_PARENT,
+	O_UNSET,
+	O_IMAGE,
+	O_CONFIG,
+	O_PW_FILE,
+	O_SSH_KEY,
+	O_PLAIN = 512, /* + index in plain_keys */
+};
+
+static int open_inventory(const char *state_dir, struct xp_inv **inv)
+{
+	char *dflt = NULL;
+	if (!state_dir) {
+		int r = xp_state_dir_default(&dflt);
+		if (r == -ENOENT)
+			return cli_error("no state directory: set XENPROV_STATE_DIR or HOME, or "
+					 "use --state-dir");
+		if (r < 0)
+			return cli_error("out of memory");
+		state_dir = dflt;
+	}
+	int r = xp_inv_open(state_dir, inv);
+	if (r == -EPROTO)
+		cli_error("the inventory in '%s' was written by a newer xenprov; upgrade "
+			  "xenprov to use it",
+			  state_dir);
+	else if (r < 0)
+		cli_error("cannot open the inventory in '%s': %s", state_dir, strerror(-r));
+	free(dflt);
+	return r < 0 ? XP_EXIT_FAIL : 0;
+}
+
+/* A library failure as a message: the database's own text for I/O errors. */
+static int lib_error(struct xp_inv *inv, const char *what, const char *name, int r)
+{
+	if (r == -ENOMEM)
+		return cli_error("out of memory");
+	if (r == -EIO || r == -EBADMSG)
+		return cli_error("cannot %s '%s': %s (%s)", what, name, strerror(-r),
+				 xp_inv_errmsg(inv));
+	return cli_error("cannot %s '%s': %s", what, name, strerror(-r));
+}
+
+/* The diagnostics of xp_profile_check, one line each:
+ *   xenprov: [PREFIX]memory: between 16 MiB and 16 TiB (got '8')
+ * and the hint indented under it. Secrets are never in a diagnostic's text. */
+static void print_check_diags(const char *prefix, const struct xp_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct xp_diag *g = &d->v[i];
+		if (g->text)
+			cli_error("%s%s (got '%s')", prefix, g->msg, g->text);
+		else
+			cli_error("%s%s", prefix, g->msg);
+		if (g->hint)
+			fprintf(stderr, "    hint: %s\n", g->hint);
+	}
+}
+
+static bool key_known(const char *key)
+{
+	if (strncmp(key, "config.", 7) == 0)
+		return xp_cfg_name_valid(key + 7);
+	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
+		if (strncmp(k->key, "config.", 7) != 0 && strcmp(k->key, key) == 0)
+			return true;
+	return false;
+}
+
+static bool name_ok(const char *name)
+{
+	if (xp_profile_name_valid(name))
+		return true;
+	cli_error("'%s' is not a valid profile name (1-64 letters, digits, '-', '_', '.'; "
+		  "not starting with '-' or '.')",
+		  name);
+	return false;
+}
+
+/* ---- reading secrets and keys -------------------------------------------------------- */
+
+/* The yescrypt hash of the first line of path (crypt(5), libxcrypt crypt_r). The
+ * plaintext is wiped before returning and never printed. */
+static int hash_password_file(const char *path, char **hash)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r = xp_read_file(path, 4096, &data, &len);
+	if (r == -EFBIG)
+		return cli_error("'%s' is too big to be a password file", path);
+	if (r < 0)
+		return cli_error("cannot read '%s': %s", path, strerror(-r));
+	size_t n = strcspn(data, "\n");
+	if (n > 0 && data[n - 1] == '\r')
+		n--;
+	data[n] = 0;
+	int rc = XP_EXIT_OK;
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	if (n == 0) {
+		rc = cli_error("'%s' holds an empty password", path);
+	} else if (!cd) {
+		rc = cli_error("out of memory");
+	} else if (!crypt_gensalt_rn("$y$", 0, NULL, 0, salt, (int)sizeof(salt))) {
+		rc = cli_error("cannot make a yescrypt salt: %s", strerror(errno));
+	} else {
+		const char *h = crypt_r(data, salt, cd);
+		if (!h || h[0] == '*')
+			rc = cli_error("cannot hash the password of '%s'", path);
+		else if (!(*hash = strdup(h)))
+			rc = cli_error("out of memory");
+	}
+	explicit_bzero(data, len);
+	free(data);
+	if (cd) {
+		explicit_bzero(cd, sizeof(*cd));
+		free(cd);
+	}
+	return rc;
+}
+
+/* The one key line of an id_*.pub (or authorized_keys-style) file: blank lines and
+ * '#' comments are skipped; more than one key is refused. */
+static int read_ssh_key(const char *path, char **key)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r = xp_read_file(path, 65536, &data, &len);
+	if (r == -EFBIG)
+		return cli_error("'%s' is too big to be an SSH public key", path);
+	if (r < 0)
+		return cli_error("cannot read '%s': %s", path, strerror(-r));
+	if (memchr(data, 0, len)) {
+		free(data);
+		return cli_error("'%s' is not an SSH public key file", path);
+	}
+	char *found = NULL, *save = NULL;
+	int rc = XP_EXIT_OK;
+	for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		size_t n = strlen(l);
+		while (n > 0 && strchr(" \t\r", l[n - 1]))
+			l[--n] = 0;
+		l += strspn(l, " \t");
+		if (!*l || *l == '#')
+			continue;
+		if (found) {
+			rc = cli_error("'%s' holds more than one key; a profile takes one", path);
+			break;
+		}
+		found = l;
+	}
+	if (rc == XP_EXIT_OK && !found)
+		rc = cli_error("'%s' holds no key", path);
+	if (rc == XP_EXIT_OK && !(*key = strdup(found)))
+		rc = cli_error("out of memory");
+	free(data);
+	return rc;
+}
+
+/* ---- add / edit ---------------------------------------------------------------------- */
+
+struct changes {
+	const char *state_dir;
+	struct xp_settings set; /* checked, normalised values */
+	char **unset;
+	size_t nunset;
+	const char *parent;
+	bool no_parent;
+	bool pw_hash_given, pw_file_given;
+};
+
+static void changes_release(struct changes *c)
+{
+	xp_settings_release(&c->set);
+	free(c->unset);
+}
+
+/* Checks and normalises one value into c->set; prints what is wrong. */
+static int take_value(struct changes *c, const char *key, const char *value)
+{
+	struct xp_diags d;
+	xp_diags_init(&d);
+	char *norm = NULL;
+	int r = xp_profile_check(key, value, &norm, &d);
+	int rc = XP_EXIT_OK;
+	if (r == -EINVAL)
+		print_check_diags("", &d);
+	if (r == -EINVAL)
+		rc = XP_EXIT_FAIL;
+	else if (r < 0 || xp_settings_set(&c->set, key, norm) < 0)
+		rc = cli_error("out of memory");
+	free(norm);
+	xp_diags_release(&d);
+	return rc;
+}
+
+static int take_image(struct changes *c, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return cli_error("cannot use image '%s': %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return cli_error("cannot use image '%s': %s", path, strerror(EISDIR));
+	char *abs = realpath(path, NULL);
+	if (!abs)
+		return cli_error("cannot use image '%s': %s", path, strerror(errno));
+	int rc = take_value(c, "image", abs);
+	free(abs);
+	return rc;
+}
+
+/* Parses the options of add (edit = false) or edit into c. Returns 0, or the exit
+ * code after printing why not. The positional arguments are left at argv[optind..]. */
+static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
+{
+	const char *verb = edit ? "profile edit" : "profile add";
+	struct option opts[64];
+	size_t no = 0;
+	static const struct option fixed[] = {
+		{"state-dir", required_argument, NULL, O_STATE_DIR},
+		{"parent", required_argument, NULL, O_PARENT},
+		{"image", required_argument, NULL, O_IMAGE},
+		{"config", required_argument, NULL, O_CONFIG},
+		{"root-password-file", required_argument, NULL, O_PW_FILE},
+		{"ssh-key", required_argument, NULL, O_SSH_KEY},
+		{"no-parent", no_argument, NULL, O_NO_PARENT},
+		{"unset", required_argument, NULL, O_UNSET},
+	};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (edit || (fixed[i].val != O_NO_PARENT && fixed[i].val != O_UNSET))
+			opts[no++] = fixed[i];
+	for (size_t i = 0; plain_keys[i]; i++)
+		opts[no++] = (struct option){plain_keys[i], required_argument, NULL,
+					     O_PLAIN + (int)i};
+	opts[no] = (struct option){NULL, 0, NULL, 0};
+
+	memset(c, 0, sizeof(*c));
+	int o, rc = 0;
+	/* options and NAME in any order (getopt permutes) */
+	while (rc == 0 && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case O_STATE_DIR:
+			c->state_dir = optarg;
+			break;
+		case O_PARENT:
+			c->parent = optarg;
+			break;
+		case O_NO_PARENT:
+			c->no_parent = true;
+			break;
+		case O_UNSET: {
+			if (!key_known(optarg)) {
+				rc = cli_error("'%s' is not a profile setting (see 'xenprov %s -h')",
+					       optarg, verb);
+				break;
+			}
+			char **nu = realloc(c->unset, (c->nunset + 1) * sizeof(*nu));
+			if (!nu) {
+				rc = cli_error("out of memory");
+				break;
+			}
+			c->unset = nu;
+			c->unset[c->nunset++] = optarg;
+			break;
+		}
+		case O_IMAGE:
+			rc = take_image(c, optarg);
+			break;
+		case O_CONFIG: {
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg) {
+				rc = cli_usage_error(verb, "--config takes KEY=VALUE, got '%s'",
+						     optarg);
+				break;
+			}
+			char key[300];
+			if ((size_t)(eq - optarg) > 256) {
+				rc = cli_error("config: setting name too long");
+				break;
+			}
+			snprintf(key, sizeof(key), "config.%.*s", (int)(eq - optarg), optarg);
+			rc = take_value(c, key, eq + 1);
+			break;
+		}
+		case O_PW_FILE: {
+			char *hash = NULL;
+			c->pw_file_given = true;
+			rc = hash_password_file(optarg, &hash);
+			if (rc == 0)
+				rc = take_value(c, "root-password-hash", hash);
+			free(hash);
+			break;
+		}
+		case O_SSH_KEY: {
+			char *key = NULL;
+			rc = read_ssh_key(optarg, &key);
+			if (rc == 0)
+				rc = take_value(c, "ssh-key", key);
+			free(key);
+			break;
+		}
+		default:
+			if (o >= O_PLAIN && o < O_PLAIN + 64) {
+				const char *key = plain_keys[o - O_PLAIN];
+				if (strcmp(key, "root-password-hash") == 0)
+					c->pw_hash_given = true;
+				rc = take_value(c, key, optarg);
+				break;
+			}
+			rc = cli_bad_option(verb, argv);
+		}
+	}
+	if (rc == 0 && c->pw_hash_given && c->pw_file_given)
+		rc = cli_usage_error(verb, "give --root-password-hash or --root-password-file, "
+					   "not both");
+	if (rc == 0 && c->parent && c->no_parent)
+		rc = cli_usage_error(verb, "give --parent or --no-parent, not both");
+	for (size_t i = 0; rc == 0 && i < c->nunset; i++)
+		if (xp_settings_get(&c->set, c->unset[i]))
+			rc = cli_usage_error(verb, "'%s' is both set and unset", c->unset[i]);
+	if (rc == 0 && c->parent && !name_ok(c->parent))
+		rc = XP_EXIT_FAIL;
+	if (rc == 0 && argc - optind != 1)
+		rc = cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
+	if (rc)
+		changes_release(c);
+	return rc;
+}
+
+static const char add_usage[] =
+	"Usage: xenprov profile add NAME [--parent P] [OPTIONS]\n"
+	"\n"
+	"Adds a profile: what guests made from it are. Each option sets the profile\n"
+	"setting of the same name; values are checked and normalised (sizes to bytes,\n"
+	"memory to MiB, networks to their CIDR). A profile with a parent takes every\n"
+	"setting it does not set itself from the parent, and so on up the chain.\n"
+	"Nothing is stored if any value is wrong.\n"
+	"\n" SETTING_OPTIONS STATE_DIR_HELP "  -h, --help              this help\n"
+	"\n"
+	"Example:\n"
+	"  xenprov profile add base --image debian-12.tar.zst --disk-size 8G --memory 1G\n"
+	"  xenprov profile add web --parent base --vcpus 4 --config on_crash=restart\n";
+
+static int run_add(int argc, char **argv)
+{
+	struct changes c;
+	int rc = parse_changes(argc, argv, false, &c);
+	if (rc)
+		return rc;
+	const char *name = argv[optind];
+	if (!name_ok(name)) {
+		changes_release(&c);
+		return XP_EXIT_FAIL;
+	}
+	struct xp_inv *inv;
+	if ((rc = open_inventory(c.state_dir, &inv))) {
+		changes_release(&c);
+		return rc;
+	}
+	struct xp_profile p = {.name = (char *)name, .parent = (char *)c.parent, .set = c.set};
+	int r = xp_profile_add(inv, &p);
+	if (r == -EEXIST)
+		rc = cli_error("profile '%s' exists (use 'xenprov profile edit')", name);
+	else if (r == -ENOENT)
+		rc = cli_error("no profile '%s' (the parent)", c.parent);
+	else if (r < 0)
+		rc = lib_error(inv, "add profile", name, r);
+	xp_inv_close(inv);
+	changes_release(&c);
+	return rc;
+}
+
+static const char edit_usage[] =
+	"Usage: xenprov profile edit NAME [OPTIONS] [--unset KEY]... [--parent P|--no-parent]\n"
+	"\n"
+	"Changes a profile's settings: only those given; the others stay as they are.\n"
+	"Values are checked as by 'xenprov profile add'. Nothing is stored if any value\n"
+	"is wrong.\n"
+	"\n" SETTING_OPTIONS
+	"  --unset KEY             remove the profile's own setting KEY (e.g. memory,\n"
+	"                          config.on_crash), so that it comes from the parent\n"
+	"                          again; repeatable\n"
+	"  --no-parent             make the profile stand alone\n" STATE_DIR_HELP
+	"  -h, --help              this help\n"
+	"\n"
+	"Example: xenprov profile edit web --memory 2G --unset swap\n";
+
+static int run_edit(int argc, char **argv)
+{
+	struct changes c;
+	int rc = parse_changes(argc, argv, true, &c);
+	if (rc)
+		return rc;
+	const char *name = argv[optind];
+	if (c.set.n == 0 && c.nunset == 0 && !c.parent && !c.no_parent) {
+		changes_release(&c);
+		return cli_usage_error("profile edit", "nothing to change");
+	}
+	if (!name_ok(name)) {
+		changes_release(&c);
+		return XP_EXIT_FAIL;
+	}
+	struct xp_inv *inv;
+	if ((rc = open_inventory(c.state_dir, &inv))) {
+		changes_release(&c);
+		return rc;
+	}
+	/* read, change and write back in one transaction: no lost update */
+	struct xp_profile p = {0};
+	int r = xp_inv_begin(inv);
+	if (r < 0) {
+		rc = lib_error(inv, "edit profile", name, r);
+		goto out;
+	}
+	r = xp_profile_get(inv, name, &p);
+	if (r == -ENOENT) {
+		rc = cli_error("no profile '%s'", name);
+		goto fail;
+	}
+	if (r < 0) {
+		rc = lib_error(inv, "read profile", name, r);
+		goto fail;
+	}
+	for (size_t i = 0; i < c.nunset; i++)
+		if (xp_settings_unset(&p.set, c.unset[i]) < 0) {
+			rc = cli_error("profile '%s' has no setting '%s' of its own", name,
+				       c.unset[i]);
+			goto fail;
+		}
+	for (size_t i = 0; i < c.set.n; i++)
+		if (xp_settings_set(&p.set, c.set.v[i].key, c.set.v[i].value) < 0) {
+			rc = cli_error("out of memory");
+			goto fail;
+		}
+	if (c.parent || c.no_parent) {
+		free(p.parent);
+		p.parent = NULL;
+		if (c.parent && !(p.parent = strdup(c.parent))) {
+			rc = cli_error("out of memory");
+			goto fail;
+		}
+	}
+	r = xp_profile_update(inv, &p);
+	if (r == -ENOENT)
+		rc = cli_error("no profile '%s' (the parent)", p.parent ? p.parent : name);
+	else if (r == -ELOOP)
+		rc = cli_error("'%s' cannot be the parent of '%s': %s", p.parent, name,
+			       xp_inv_errmsg(inv));
+	else if (r < 0)
+		rc = lib_error(inv, "update profile", name, r);
+	if (rc)
+		goto fail;
+	r = xp_inv_commit(inv);
+	if (r < 0)
+		rc = lib_error(inv, "update profile", name, r);
+	goto out;
+fail:
+	xp_inv_rollback(inv);
+out:
+	xp_profile_release(&p);
+	xp_inv_close(inv);
+	changes_release(&c);
+	return rc;
+}
+
+/* ---- show ---------------------------------------------------------------------------- */
+
+/* A profile's chain, itself first; c->n profiles. */
+struct chain {
+	struct xp_profile *v;
+	size_t n;
+};
+
+static void chain_release(struct chain *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		xp_profile_release(&c->v[i]);
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+static int chain_load(struct xp_inv *inv, const char *name, struct chain *c)
+{
+	memset(c, 0, sizeof(*c));
+	const char *cur = name;
+	int r = 0;
+	while (cur && r == 0) {
+		if (c->n >= 1024) {
+			r = -ELOOP;
+			break;
+		}
+		struct xp_profile *nv = realloc(c->v, (c->n + 1) * sizeof(*nv));
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		c->v = nv;
+		r = xp_profile_get(inv, cur, &c->v[c->n]);
+		if (r == 0)
+			cur = c->v[c->n++].parent;
+	}
+	if (r < 0)
+		chain_release(c);
+	return r;
+}
+
+static void fmt_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+/* "4294967296 (4 GiB)" for the keys holding bytes; the value alone otherwise. */
+static void print_value(const char *key, const char *value, struct xp_buf *b)
+{
+	xp_buf_adds(b, value);
+	if (strcmp(key, "disk-size") != 0 && strcmp(key, "swap") != 0)
+		return;
+	unsigned long long v = strtoull(value, NULL, 10);
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+	int u = -1;
+	double x = (double)v;
+	while (x >= 1024 && u < 4) {
+		x /= 1024;
+		u++;
+	}
+	if (u >= 0)
+		xp_buf_addf(b, " (%.4g %s)", x, units[u]);
+}
+
+static const char show_usage[] =
+	"Usage: xenprov profile show [--json] [--resolved] NAME\n"
+	"\n"
+	"Prints a profile: its parent, when it was made and changed, and its own\n"
+	"settings. With --resolved, the settings guests made from it get: those of the\n"
+	"parent chain, each overridden by its child's, with the profile each comes from.\n"
+	"\n"
+	"  --json        one JSON object: name, parent, created, updated (unix seconds),\n"
+	"                settings; with --resolved also \"from\" (setting -> profile)\n"
+	"  --resolved    the effective settings through the parent chain\n" STATE_DIR_HELP
+	"  -h, --help    this help\n";
+
+static int run_show(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+					     {"resolved", no_argument, NULL, O_RESOLVED},
+					     {"state-dir", required_argument, NULL, O_STATE_DIR},
+					     {NULL, 0, NULL, 0}};
+	bool json = false, resolved = false;
+	const char *state_dir = NULL;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == O_JSON)
+			json = true;
+		else if (o == O_RESOLVED)
+			resolved = true;
+		else if (o == O_STATE_DIR)
+			state_dir = optarg;
+		else
+			return cli_bad_option("profile show", argv);
+	}
+	if (argc - optind != 1)
+		return cli_usage_error("profile show", argc - optind ? "expected one NAME"
+								     : "no NAME given");
+	const char *name = argv[optind];
+	struct xp_inv *inv;
+	int rc = open_inventory(state_dir, &inv);
+	if (rc)
+		return rc;
+	struct chain ch;
+	int r = chain_load(inv, name, &ch);
+	xp_inv_close(inv);
+	if (r == -ENOENT)
+		return cli_error("no profile '%s'", name);
+	if (r == -ELOOP)
+		return cli_error("the parent chain of '%s' is too long", name);
+	if (r < 0)
+		return cli_error("cannot read profile '%s': %s", name, strerror(-r));
+
+	/* the effective values and where each comes from, root first */
+	struct xp_settings eff = {0}, from = {0};
+	size_t first = resolved ? ch.n : 1;
+	for (size_t i = first; i-- > 0;)
+		for (size_t k = 0; k < ch.v[i].set.n; k++)
+			if (xp_settings_set(&eff, ch.v[i].set.v[k].key, ch.v[i].set.v[k].value) < 0 ||
+			    xp_settings_set(&from, ch.v[i].set.v[k].key, ch.v[i].name) < 0)
+				rc = XP_EXIT_FAIL;
+	if (rc) {
+		rc = cli_error("out of memory");
+	} else if (json) {
+		const struct xp_profile *p = &ch.v[0];
+		json_t *j = json_object(), *s = json_object(), *f = json_object();
+		json_object_set_new(j, "name", json_string(p->name));
+		json_object_set_new(j, "parent", p->parent ? json_string(p->parent) : json_null());
+		json_object_set_new(j, "created", json_integer(p->created));
+		json_object_set_new(j, "updated", json_integer(p->updated));
+		for (size_t i = 0; i < eff.n; i++) {
+			json_object_set_new(s, eff.v[i].key, cli_json_text(eff.v[i].value));
+			json_object_set_new(f, from.v[i].key, json_string(from.v[i].value));
+		}
+		json_object_set_new(j, "settings", s);
+		if (resolved)
+			json_object_set_new(j, "from", f);
+		else
+			json_decref(f);
+		rc = cli_print_json(j);
+	} else {
+		const struct xp_profile *p = &ch.v[0];
+		char created[32], updated[32];
+		fmt_time(p->created, created);
+		fmt_time(p->updated, updated);
+		struct xp_buf b = XP_BUF_INIT;
+		xp_buf_addf(&b, "name     %s\n", p->name);
+		xp_buf_addf(&b, "parent   %s\n", p->parent ? p->parent : "-");
+		xp_buf_addf(&b, "created  %s\n", created);
+		xp_buf_addf(&b, "updated  %s\n", updated);
+		int kw = 3, vw = 5;
+		for (size_t i = 0; i < eff.n; i++) {
+			int l = (int)strlen(eff.v[i].key);
+			kw = l > kw ? l : kw;
+			struct xp_buf v = XP_BUF_INIT;
+			print_value(eff.v[i].key, eff.v[i].value, &v);
+			l = (int)v.len;
+			vw = l > vw && l < 60 ? l : vw;
+			xp_buf_release(&v);
+		}
+		if (eff.n) {
+			xp_buf_addc(&b, '\n');
+			if (resolved)
+				xp_buf_addf(&b, "%-*s  %-*s  %s\n", kw, "KEY", vw, "VALUE", "FROM");
+		}
+		for (size_t i = 0; i < eff.n; i++) {
+			struct xp_buf v = XP_BUF_INIT;
+			print_value(eff.v[i].key, eff.v[i].value, &v);
+			if (resolved)
+				xp_buf_addf(&b, "%-*s  %-*s  %s\n", kw, eff.v[i].key, vw,
+					    xp_buf_str(&v), from.v[i].value);
+			else
+				xp_buf_addf(&b, "%-*s  %s\n", kw, eff.v[i].key, xp_buf_str(&v));
+			xp_buf_release(&v);
+		}
+		fputs(xp_buf_str(&b), stdout);
+		xp_buf_release(&b);
+		if (fflush(stdout) != 0)
+			rc = cli_error("cannot write output: %s", strerror(errno));
+	}
+	xp_settings_release(&eff);
+	xp_settings_release(&from);
+	chain_release(&ch);
+	return rc;
+}
+
+/* ---- list ---------------------------------------------------------------------------- */
+
+static const char list_usage[] =
+	"Usage: xenprov profile list [--json]\n"
+	"\n"
+	"Lists the profiles, sorted by name: name, parent, and the image and storage\n"
+	"guests made from each get (through the parent chain).\n"
+	"\n"
+	"  --json      one JSON array of {name, parent, image, storage} (null: unset)\n" STATE_DIR_HELP
+	"  -h, --help  this help\n";
+
+static int run_list(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+					     {"state-dir", required_argument, NULL, O_STATE_DIR},
+					     {NULL, 0, NULL, 0}};
+	bool json = false;
+	const char *state_dir = NULL;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == O_JSON)
+			json = true;
+		else if (o == O_STATE_DIR)
+			state_dir = optarg;
+		else
+			return cli_bad_option("profile list", argv);
+	}
+	if (optind != argc)
+		return cli_usage_error("profile list", "unexpected argument '%s'", argv[optind]);
+	struct xp_inv *inv;
+	int rc = open_inventory(state_dir, &inv);
+	if (rc)
+		return rc;
+	char **names;
+	size_t n;
+	int r = xp_profile_list(inv, &names, &n);
+	if (r < 0) {
+		rc = lib_error(inv, "list profiles in", xp_inv_state_dir(inv), r);
+		xp_inv_close(inv);
+		return rc;
+	}
+	struct row {
+		struct xp_profile p;
+		struct xp_settings eff;
+	} *rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows)
+		rc = cli_error("out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		r = xp_profile_get(inv, names[i], &rows[i].p);
+		if (r == 0)
+			r = xp_profile_resolve(inv, names[i], &rows[i].eff);
+		if (r == -ENOENT) /* removed meanwhile */
+			continue;
+		if (r < 0)
+			rc = lib_error(inv, "read profile", names[i], r);
+	}
+	xp_inv_close(inv);
+	if (rc == 0 && json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++) {
+			if (!rows[i].p.name)
+				continue;
+			const char *img = xp_settings_get(&rows[i].eff, "image");
+			const char *sto = xp_settings_get(&rows[i].eff, "storage");
+			json_t *j = json_object();
+			json_object_set_new(j, "name", json_string(rows[i].p.name));
+			json_object_set_new(j, "parent", rows[i].p.parent ? json_string(rows[i].p.parent)
+									 : json_null());
+			json_object_set_new(j, "image", img ? cli_json_text(img) : json_null());
+			json_object_set_new(j, "storage", sto ? json_string(sto) : json_null());
+			json_array_append_new(a, j);
+		}
+		rc = cli_print_json(a);
+	} else if (rc == 0 && n) {
+		int w[3] = {4, 6, 5};
+		for (size_t i = 0; i < n; i++) {
+			if (!rows[i].p.name)
+				continue;
+			const char *img = xp_settings_get(&rows[i].eff, "image");
+			int l0 = (int)strlen(rows[i].p.name);
+			int l1 = rows[i].p.parent ? (int)strlen(rows[i].p.parent) : 1;
+			int l2 = img ? (int)strlen(img) : 1;
+			w[0] = l0 > w[0] ? l0 : w[0];
+			w[1] = l1 > w[1] ? l1 : w[1];
+			w[2] = l2 > w[2] && l2 < 60 ? l2 : w[2];
+		}
+		printf("%-*s  %-*s  %-*s  %s\n", w[0], "NAME", w[1], "PARENT", w[2], "IMAGE",
+		       "STORAGE");
+		for (size_t i = 0; i < n; i++) {
+			if (!rows[i].p.name)
+				continue;
+			const char *img = xp_settings_get(&rows[i].eff, "image");
+			const char *sto = xp_settings_get(&rows[i].eff, "storage");
+			printf("%-*s  %-*s  %-*s  %s\n", w[0], rows[i].p.name, w[1],
+			       rows[i].p.parent ? rows[i].p.parent : "-", w[2], img ? img : "-",
+			       sto ? sto : "-");
+		}
+		if (fflush(stdout) != 0)
+			rc = cli_error("cannot write output: %s", strerror(errno));
+	}
+	for (size_t i = 0; rows && i < n; i++) {
+		xp_profile_release(&rows[i].p);
+		xp_settings_release(&rows[i].eff);
+	}
+	free(rows);
+	xp_strv_free(names, n);
+	return rc;
+}
+
+/* ---- remove -------------------------------------------------------------------------- */
+
+static const char remove_usage[] =
+	"Usage: xenprov profile remove NAME\n"
+	"\n"
+	"Removes a profile. Refused while another profile has it as its parent or a\n"
+	"domain was made from it.\n"
+	"\n" STATE_DIR_HELP "  -h, --help  this help\n";
+
+static int run_remove(int argc, char **argv)
+{
+	static const struct option opts[] = {{"state-dir", required_argument, NULL, O_STATE_DIR},
+					     {NULL, 0, NULL, 0}};
+	const char *state_dir = NULL;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o != O_STATE_DIR)
+			return cli_bad_option("profile remove", argv);
+		state_dir = optarg;
+	}
+	if (argc - optind != 1)
+		return cli_usage_error("profile remove", argc - optind ? "expected one NAME"
+								       : "no NAME given");
+	const char *name = argv[optind];
+	struct xp_inv *inv;
+	int rc = open_inventory(state_dir, &inv);
+	if (rc)
+		return rc;
+	int r = xp_profile_remove(inv, name);
+	if (r == -ENOENT) {
+		rc = cli_error("no profile '%s'", name);
+	} else if (r == -EBUSY) {
+		/* name the children: that is what the user has to deal with */
+		struct xp_buf kids = XP_BUF_INIT;
+		char **names;
+		size_t n;
+		if (xp_profile_list(inv, &names, &n) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				struct xp_profile p;
+				if (xp_profile_get(inv, names[i], &p) < 0)
+					continue;
+				if (p.parent && strcmp(p.parent, name) == 0)
+					xp_buf_addf(&kids, "%s'%s'", kids.len ? ", " : "", p.name);
+				xp_profile_release(&p);
+			}
+			xp_strv_free(names, n);
+		}
+		rc = cli_error("cannot remove profile '%s': %s%s%s", name, xp_inv_errmsg(inv),
+			       kids.len ? "; children: " : "", xp_buf_str(&kids));
+		xp_buf_release(&kids);
+	} else if (r < 0) {
+		rc = lib_error(inv, "remove profile", name, r);
+	}
+	xp_inv_close(inv);
+	return rc;
+}
+
+/* ---- export -------------------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct exp_item {
+	struct xp_profile p;
+	int depth; /* ancestors among the loaded profiles; -1: not computed */
+	bool wanted;
+};
+
+static int item_depth(struct exp_item *v, char **names, size_t n, size_t i, int guard)
+{
+	if (v[i].depth >= 0)
+		return v[i].depth;
+	int d = 0;
+	if (v[i].p.parent && guard < 4096) {
+		char *key = v[i].p.parent;
+		char **hit = bsearch(&key, names, n, sizeof(*names), cmp_str);
+		if (hit)
+			d = item_depth(v, names, n, (size_t)(hit - names), guard + 1) + 1;
+	}
+	return v[i].depth = d;
+}
+
+static int cmp_depth(const void *a, const void *b)
+{
+	const struct exp_item *x = *(struct exp_item *const *)a, *y = *(struct exp_item *const *)b;
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	return strcmp(x->p.name, y->p.name);
+}
+
+static json_t *profile_json(const struct xp_profile *p)
+{
+	json_t *j = json_object(), *s = json_object();
+	json_object_set_new(j, "name", json_string(p->name));
+	json_object_set_new(j, "parent", p->parent ? json_string(p->parent) : json_null());
+	for (size_t i = 0; i < p->set.n; i++)
+		json_object_set_new(s, p->set.v[i].key, cli_json_text(p->set.v[i].value));
+	json_object_set_new(j, "settings", s);
+	return j;
+}
+
+static const char export_usage[] =
+	"Usage: xenprov profile export [NAME...]\n"
+	"\n"
+	"Prints profiles as JSON on standard output: an array of\n"
+	"{\"name\", \"parent\", \"settings\": {KEY: VALUE, ...}}, parents before their\n"
+	"children, as 'xenprov profile import' reads it. Without NAME, all profiles.\n"
+	"\n" STATE_DIR_HELP "  -h, --help  this help\n"
+	"\n"
+	"Example: xenprov profile export > profiles.json\n";
+
+static int run_export(int argc, char **argv)
+{
+	static const struct option opts[] = {{"state-dir", required_argument, NULL, O_STATE_DIR},
+					     {NULL, 0, NULL, 0}};
+	const char *state_dir = NULL;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o != O_STATE_DIR)
+			return cli_bad_option("profile export", argv);
+		state_dir = optarg;
+	}
+	struct xp_inv *inv;
+	int rc = open_inventory(state_dir, &inv);
+	if (rc)
+		return rc;
+	char **names;
+	size_t n;
+	int r = xp_inv_begin(inv); /* one consistent snapshot */
+	if (r == 0)
+		r = xp_profile_list(inv, &names, &n);
+	if (r < 0) {
+		rc = lib_error(inv, "list profiles in", xp_inv_state_dir(inv), r);
+		xp_inv_rollback(inv);
+		xp_inv_close(inv);
+		return rc;
+	}
+	struct exp_item *v = calloc(n ? n : 1, sizeof(*v));
+	struct exp_item **order = calloc(n ? n : 1, sizeof(*order));
+	if (!v || !order)
+		rc = cli_error("out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		v[i].depth = -1;
+		v[i].wanted = optind == argc;
+		r = xp_profile_get(inv, names[i], &v[i].p);
+		if (r < 0)
+			rc = lib_error(inv, "read profile", names[i], r);
+	}
+	xp_inv_rollback(inv); /* read only */
+	xp_inv_close(inv);
+	for (int a = optind; rc == 0 && a < argc; a++) {
+		char *key = argv[a];
+		char **hit = bsearch(&key, names, n, sizeof(*names), cmp_str);
+		if (!hit)
+			rc = cli_error("no profile '%s'", argv[a]);
+		else
+			v[hit - names].wanted = true;
+	}
+	if (rc == 0) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			item_depth(v, names, n, i, 0);
+			if (v[i].wanted)
+				order[k++] = &v[i];
+		}
+		qsort(order, k, sizeof(*order), cmp_depth);
+		json_t *a = json_array();
+		for (size_t i = 0; i < k; i++)
+			json_array_append_new(a, profile_json(&order[i]->p));
+		/* indented always: exports are files people read, diff and keep */
+		if (!a || json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+		    fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+			rc = cli_error("cannot write output: %s", strerror(errno));
+		json_decref(a);
+	}
+	for (size_t i = 0; v && i < n; i++)
+		xp_profile_release(&v[i].p);
+	free(v);
+	free(order);
+	xp_strv_free(names, n);
+	return rc;
+}
+
+/* ---- import -------------------------------------------------------------------------- */
+
+struct imp_item {
+	struct xp_profile p;
+	size_t index; /* position in the file, for messages */
+	int depth;    /* ancestors within the file */
+};
+
+struct imp_name {
+	const char *name;
+	size_t item;
+};
+
+static int cmp_imp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct imp_name *)a)->name, ((const struct imp_name *)b)->name);
+}
+
+static int cmp_imp_depth(const void *a, const void *b)
+{
+	const struct imp_item *x = a, *y = b;
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Reads and checks one array element into it; prints what is wrong (with where) and
+ * returns the number of errors. */
+static int import_item(const char *file, size_t index, json_t *j, struct imp_item *it)
+{
+	char where[200];
+	snprintf(where, sizeof(where), "'%s': item %zu: ", file, index + 1);
+	it->index = index;
+	if (!json_is_object(j)) {
+		cli_error("%snot an object", where);
+		return 1;
+	}
+	int errors = 0;
+	const char *k;
+	json_t *val;
+	json_object_foreach(j, k, val)
+	{
+		if (strcmp(k, "name") != 0 && strcmp(k, "parent") != 0 && strcmp(k, "settings") != 0) {
+			cli_error("%sunknown member '%s' (name, parent, settings)", where, k);
+			errors++;
+		}
+	}
+	json_t *name = json_object_get(j, "name");
+	if (!json_is_string(name)) {
+		cli_error("%s\"name\" missing or not a string", where);
+		return errors + 1;
+	}
+	if (!xp_profile_name_valid(json_string_value(name))) {
+		cli_error("%s'%s' is not a valid profile name", where, json_string_value(name));
+		return errors + 1;
+	}
+	snprintf(where, sizeof(where), "'%s': profile '%s': ", file, json_string_value(name));
+	if (!(it->p.name = strdup(json_string_value(name))))
+		return cli_error("out of memory");
+	json_t *parent = json_object_get(j, "parent");
+	if (parent && !json_is_null(parent)) {
+		if (!json_is_string(parent) || !xp_profile_name_valid(json_string_value(parent))) {
+			cli_error("%s\"parent\" is not a profile name", where);
+			errors++;
+		} else if (!(it->p.parent = strdup(json_string_value(parent)))) {
+			return cli_error("out of memory");
+		}
+	}
+	json_t *settings = json_object_get(j, "settings");
+	if (settings && !json_is_object(settings)) {
+		cli_error("%s\"settings\" is not an object", where);
+		return errors + 1;
+	}
+	json_object_foreach(settings, k, val)
+	{
+		char num[64];
+		const char *text = NULL;
+		if (json_is_string(val)) {
+			text = json_string_value(val);
+		} else if (json_is_integer(val)) {
+			/* "memory": 1024 is as good as "1024" */
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
+			text = num;
+		}
+		if (!text) {
+			cli_error("%s%s: not a string", where, k);
+			errors++;
+			continue;
+		}
+		struct xp_diags d;
+		xp_diags_init(&d);
+		char *norm = NULL;
+		int r = xp_profile_check(k, text, &norm, &d);
+		if (r == -EINVAL) {
+			print_check_diags(where, &d);
+			errors++;
+		} else if (r < 0 || xp_settings_set(&it->p.set, k, norm) < 0) {
+			cli_error("out of memory");
+			errors++;
+		}
+		free(norm);
+		xp_diags_release(&d);
+	}
+	return errors;
+}
+
+static const char import_usage[] =
+	"Usage: xenprov profile import [--replace] FILE|-\n"
+	"\n"
+	"Adds the profiles of a JSON file as 'xenprov profile export' writes it ('-':\n"
+	"standard input), in any order: parents in the file are made first. Every value\n"
+	"is checked as by 'xenprov profile add' (images need not exist here). It is all\n"
+	"or nothing: one bad value, or one profile that exists already (without\n"
+	"--replace), and nothing is imported.\n"
+	"\n"
+	"  --replace   replace profiles that exist (their parent and all their settings)\n" STATE_DIR_HELP
+	"  -h, --help  this help\n"
+	"\n"
+	"Example: xenprov profile export | ssh host2 xenprov profile import --replace -\n";
+
+static int run_import(int argc, char **argv)
+{
+	static const struct option opts[] = {{"replace", no_argument, NULL, O_REPLACE},
+					     {"state-dir", required_argument, NULL, O_STATE_DIR},
+					     {NULL, 0, NULL, 0}};
+	const char *state_dir = NULL;
+	bool replace = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == O_REPLACE)
+			replace = true;
+		else if (o == O_STATE_DIR)
+			state_dir = optarg;
+		else
+			return cli_bad_option("profile import", argv);
+	}
+	if (argc - optind != 1)
+		return cli_usage_error("profile import", argc - optind ? "expected one FILE"
+								       : "no FILE given");
+	const char *file = argv[optind];
+	const char *shown = strcmp(file, "-") == 0 ? "(stdin)" : file;
+	char *data;
+	size_t len;
+	int r = xp_read_file(file, 64u << 20, &data, &len);
+	if (r == -EFBIG)
+		return cli_error("'%s' is larger than 64 MiB", shown);
+	if (r < 0)
+		return cli_error("cannot read '%s': %s", shown, strerror(-r));
+	json_error_t je;
+	json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	free(data);
+	if (!root)
+		return cli_error("'%s' is not valid JSON: %s (line %d, column %d)", shown, je.text,
+				 je.line, je.column);
+	if (!json_is_array(root)) {
+		json_decref(root);
+		return cli_error("'%s': expected an array of profiles (as 'xenprov profile "
+				 "export' writes)",
+				 shown);
+	}
+
+	/* check everything before touching the inventory */
+	size_t n = json_array_size(root);
+	struct imp_item *items = calloc(n ? n : 1, sizeof(*items));
+	struct imp_name *byname = calloc(n ? n : 1, sizeof(*byname));
+	int errors = 0, rc = XP_EXIT_OK;
+	if (!items || !byname) {
+		json_decref(root);
+		free(items);
+		free(byname);
+		return cli_error("out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		errors += import_item(shown, i, json_array_get(root, i), &items[i]);
+	json_decref(root);
+	size_t nn = 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].p.name)
+			byname[nn++] = (struct imp_name){items[i].p.name, i};
+	qsort(byname, nn, sizeof(*byname), cmp_imp_name);
+	for (size_t i = 1; i < nn; i++)
+		if (strcmp(byname[i].name, byname[i - 1].name) == 0) {
+			cli_error("'%s': profile '%s' appears more than once", shown, byname[i].name);
+			errors++;
+		}
+	/* parents in the file first: depth = ancestors within the file; a cycle shows as a
+	 * chain longer than the file */
+	for (size_t i = 0; errors == 0 && i < n; i++) {
+		int d = 0;
+		const char *par = items[i].p.parent;
+		while (par) {
+			struct imp_name key = {par, 0}, *hit;
+			hit = bsearch(&key, byname, nn, sizeof(*byname), cmp_imp_name);
+			if (!hit)
+				break;
+			if ((size_t)++d > n) {
+				cli_error("'%s': profile '%s': its parent chain is a cycle", shown,
+					  items[i].p.name);
+				errors++;
+				break;
+			}
+			par = items[hit->item].p.parent;
+		}
+		items[i].depth = d;
+	}
+	free(byname);
+	if (errors) {
+		rc = cli_error("'%s': %d error%s; nothing imported", shown, errors,
+			       errors == 1 ? "" : "s");
+		goto out;
+	}
+	qsort(items, n, sizeof(*items), cmp_imp_depth);
+
+	struct xp_inv *inv;
+	if ((rc = open_inventory(state_dir, &inv)))
+		goto out;
+	size_t added = 0, replaced = 0;
+	r = xp_inv_begin(inv);
+	if (r < 0)
+		rc = lib_error(inv, "import into", xp_inv_state_dir(inv), r);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct xp_profile *p = &items[i].p;
+		r = xp_profile_add(inv, p);
+		if (r == -EEXIST && replace) {
+			r = xp_profile_update(inv, p);
+			replaced += r == 0;
+		} else {
+			added += r == 0;
+		}
+		if (r == -EEXIST)
+			rc = cli_error("profile '%s' exists (use --replace)", p->name);
+		else if (r == -ENOENT)
+			rc = cli_error("profile '%s': no profile '%s' (the parent), here or in '%s'",
+				       p->name, p->parent, shown);
+		else if (r == -ELOOP)
+			rc = cli_error("profile '%s': '%s' cannot be its parent: %s", p->name,
+				       p->parent, xp_inv_errmsg(inv));
+		else if (r < 0)
+			rc = lib_error(inv, "import profile", p->name, r);
+	}
+	if (rc == 0) {
+		r = xp_inv_commit(inv);
+		if (r < 0)
+			rc = lib_error(inv, "import into", xp_inv_state_dir(inv), r);
+	} else {
+		xp_inv_rollback(inv);
+		cli_error("nothing imported");
+	}
+	xp_inv_close(inv);
+	if (rc == 0)
+		printf("imported %zu profile%s: %zu added, %zu replaced\n", added + replaced,
+		       added + replaced == 1 ? "" : "s", added, replaced);
+out:
+	for (size_t i = 0; i < n; i++)
+		xp_profile_release(&items[i].p);
+	free(items);
+	return rc;
+}
+
+/* ---- table --------------------------------------------------------------------------- */
+
+static const struct xp_verb add_verb = {"add", "add a profile", add_usage, run_add};
+static const struct xp_verb edit_verb = {"edit", "change some of a profile's settings",
+					 edit_usage, run_edit};
+static const struct xp_verb show_verb = {"show", "print a profile (--resolved: effective)",
+					 show_usage, run_show};
+static const struct xp_verb list_verb = {"list", "list the profiles", list_usage, run_list};
+static const struct xp_verb remove_verb = {"remove", "remove an unused profile", remove_usage,
+					   run_remove};
+static const struct xp_verb export_verb = {"export", "print profiles as JSON", export_usage,
+					   run_export};
+static const struct xp_verb import_verb = {"import", "add profiles from JSON, all or nothing",
+					   import_usage, run_import};
+
+static const struct xp_verb *const profile_verbs[] = {
+	&add_verb, &edit_verb, &show_verb, &list_verb, &remove_verb, &export_verb, &import_verb,
+	NULL,
+};
+
+const struct xp_command cmd_profile = {
+	.name = "profile",
+	.summary = "the inventory's profiles: what guests are",
+	.usage = "Usage: xenprov profile VERB [OPTIONS] ARGS...\n"
+		 "\n"
+		 "Profiles say what guests made from them are: image, disk, memory, network,\n"
+		 "boot, keys and further xl settings. A profile can inherit from a parent.\n"
+		 "They live in the inventory, inventory.db in the state directory\n"
+		 "(--state-dir, $XENPROV_STATE_DIR, /var/lib/xenprov as root, else\n"
+		 "$XDG_STATE_HOME/xenprov).\n",
+	.verbs = profile_verbs,
+};
