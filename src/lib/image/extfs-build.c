@@ -498,6 +498,8 @@ static int wfile_start(struct ctx *c, ext2_ino_t ino, const union big_inode *in)
 
 static void wfile_drop(struct ctx *c)
 {
+	if (c->f.entry)
+		c->entry_name = NULL;
 	if (c->f.eh)
 		ext2fs_extent_free(c->f.eh);
 	archive_entry_free(c->f.entry);
@@ -1055,6 +1057,8 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 		c->f.entry = archive_entry_clone(e);
 		if (!c->f.entry)
 			r = -ENOMEM;
+		else
+			c->entry_name = xp_entry_path(c->f.entry); /* outlives e */
 		c->st.files++;
 		c->st.content_bytes += (uint64_t)size;
 		goto out; /* data and xattrs follow */
@@ -1538,11 +1542,13 @@ static int run(struct ctx *c, struct xp_stream *s)
 			return r;
 		}
 		}
-		xp_stream_done(s, m);
 		if (r == -ENOSPC) {
 			note_nospace(c);
 			r = 0;
 		}
+		xp_stream_done(s, m);
+		if (!c->f.active)
+			c->entry_name = NULL; /* it pointed into the message's entry */
 		if (r < 0)
 			return r;
 	}

@@ -21,6 +21,7 @@
 #define XP_QUEUE_MAX 4096             /* messages queued */
 #define XP_BATCH 64                   /* messages the reader hands over at once */
 #define XP_RELEASE (4u << 20)         /* bytes the writer frees before telling */
+#define XP_SPARE 24                   /* windows kept for reuse */
 
 struct xp_stream {
 	struct archive *a;
@@ -41,6 +42,10 @@ struct xp_stream {
 	struct xp_msg *whead;
 	size_t wn;
 	uint64_t wfreed;
+	/* full windows for reuse (fresh 1 MiB allocations are mmaps that page-fault on
+	 * every first touch): wfree writer-private, spare shared */
+	unsigned char *wfree[XP_SPARE], *spare[XP_SPARE];
+	size_t nwfree, nspare;
 	struct xp_msg *final; /* END or ERROR, allocated up front so it can always be sent */
 };
 
@@ -143,12 +148,18 @@ static unsigned char *get_buffer(struct xp_stream *s, size_t size, bool *oom)
 		s->reader_waiting = false;
 	}
 	bool cancel = s->cancel;
-	if (!cancel)
+	unsigned char *b = NULL;
+	if (!cancel) {
 		s->inflight += size;
+		if (size == XP_FS_WINDOW && s->nspare)
+			b = s->spare[--s->nspare];
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (cancel)
 		return NULL;
-	unsigned char *b = malloc(size);
+	if (b)
+		return b;
+	b = malloc(size);
 	if (!b) {
 		*oom = true;
 		pthread_mutex_lock(&s->lock);
@@ -360,6 +371,8 @@ static void release_locked(struct xp_stream *s)
 {
 	s->inflight -= s->wfreed;
 	s->wfreed = 0;
+	while (s->nwfree && s->nspare < XP_SPARE)
+		s->spare[s->nspare++] = s->wfree[--s->nwfree];
 	s->queued -= s->wn;
 	s->wn = 0;
 	if (s->reader_waiting)
@@ -403,6 +416,15 @@ void xp_stream_done(struct xp_stream *s, struct xp_msg *m)
 	if (!m)
 		return;
 	s->wfreed += m->buf_size;
+	if (m->buf_size == XP_FS_WINDOW && s->nwfree < XP_SPARE) {
+		s->wfree[s->nwfree++] = m->buf;
+		m->buf = NULL;
+	}
+	if (s->nwfree == XP_SPARE) {
+		pthread_mutex_lock(&s->lock);
+		release_locked(s);
+		pthread_mutex_unlock(&s->lock);
+	}
 	msg_free(m);
 	if (s->wfreed >= XP_RELEASE) {
 		pthread_mutex_lock(&s->lock);
@@ -430,6 +452,10 @@ void xp_stream_free(struct xp_stream *s)
 			msg_free(m);
 		}
 	}
+	for (size_t i = 0; i < s->nwfree; i++)
+		free(s->wfree[i]);
+	for (size_t i = 0; i < s->nspare; i++)
+		free(s->spare[i]);
 	free(s->final);
 	archive_read_free(s->a);
 	if (s->started || s->a) {
