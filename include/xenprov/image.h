@@ -20,7 +20,7 @@ struct xp_image_opts {
 	const char *archive;       /* tarball path */
 	const char *output;        /* image path (replaced atomically) */
 	uint64_t size;             /* disk size in bytes; 0 for auto */
-	unsigned headroom_percent; /* with size 0: free space added to the content (default 30) */
+	unsigned headroom_percent; /* with size 0: free space added to the content, percent */
 	struct xp_fs_opts fs;
 	enum xp_label label;
 	uint64_t swap_size;

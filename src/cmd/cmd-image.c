@@ -142,6 +142,7 @@ static int run_build(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0}};
 	struct xp_image_opts o = {.fs = {.type = XP_FS_EXT4, .reserved_percent = -1},
+				  .headroom_percent = 30,
 				  .label = XP_LABEL_MSDOS,
 				  .format = XP_IMAGE_RAW};
 	bool json = false, quiet = false, no_cache = false, format_set = false;
@@ -163,6 +164,9 @@ static int run_build(int argc, char **argv)
 			else if (xp_parse_size(optarg, &o.size) < 0 || o.size == 0)
 				return cli_usage_error(cmd, "invalid --size '%s' (e.g. 1G, 512M, auto)",
 						       optarg);
+			else if (o.size % 512)
+				return cli_usage_error(cmd, "--size must be a whole number of 512-byte "
+						       "sectors ('%s' is not)", optarg);
 			break;
 		case O_HEADROOM:
 			if (parse_uint(optarg, 1000, &u) < 0)
@@ -603,6 +607,8 @@ static int run_cat(int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_usage_error("image cat", "expected IMAGE and PATH");
 	const char *img = argv[optind], *path = argv[optind + 1];
+	if (path[0] != '/')
+		return cli_usage_error("image cat", "PATH must be absolute: '%s'", path);
 	struct xp_blockdev *bd;
 	struct xp_fs *fs;
 	int rc = open_fs(img, part, &bd, &fs);

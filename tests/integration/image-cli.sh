@@ -128,6 +128,34 @@ expect_rc 0 image build --from "$T/root.tar.gz" --size 48M --uuid 0a0b0c0d-1111-
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["cached"] is False' "$T/stdout" || fail "--no-cache used the cache"; ok
 rm -f "$T/out/"e*.img "$T/out/d.img"
 
+# the swap header covers exactly its partition, whatever the disk size
+expect_rc 0 image build --from "$T/root.tar.gz" --size 33M --swap 8M --no-cache -q -o "$T/out/s.img"
+python3 - "$T/out/s.img" <<'PY' || fail "swap header size differs from its partition"
+import json, subprocess, sys, struct
+img = sys.argv[1]
+t = json.loads(subprocess.check_output(["sfdisk", "--json", img]))["partitiontable"]
+swap = [p for p in t["partitions"] if p["type"] == "82"][0]
+off, size = swap["start"] * 512, swap["size"] * 512
+with open(img, "rb") as f:
+    f.seek(off + 4096 - 10); assert f.read(10) == b"SWAPSPACE2"
+    f.seek(off + 1024); version, last_page = struct.unpack("<II", f.read(8))
+assert version == 1 and (last_page + 1) * 4096 == size, (last_page, size)
+PY
+ok
+rm -f "$T/out/s.img"
+# --headroom 0 means none: smaller than the default 30
+expect_rc 0 image build --from "$T/root.tar.gz" --headroom 0 --no-cache -q -o "$T/out/h0.img"
+expect_rc 0 image build --from "$T/root.tar.gz" --no-cache -q -o "$T/out/h30.img"
+[ "$(stat -c %s "$T/out/h0.img")" -lt "$(stat -c %s "$T/out/h30.img")" ] || fail "--headroom 0 is not smaller than the default"; ok
+e2fsck -fn "$T/out/h0.img?offset=1048576" >"$T/fsck" 2>&1 || { cat "$T/fsck"; fail "e2fsck h0.img"; }; ok
+rm -f "$T/out/h0.img" "$T/out/h30.img"
+expect_rc 2 image cat "$T/out/a.img" etc/hostname
+expect_rc 2 image build --from "$T/root.tar.gz" --size 1000 -o "$T/out/odd.img"
+# a cache that cannot be read only warns
+expect_rc 0 image build --from "$T/root.tar.gz" --size 32M --cache-dir "$T/root.tar.gz/sub" -q -o "$T/out/cw.img"
+grep -q 'cache' "$T/err" || fail "no warning about the unreadable cache"; ok
+rm -f "$T/out/cw.img"
+
 # failures leave nothing behind
 expect_rc 1 image build --from "$T/root.tar.gz" --size 4M --no-cache -q -o "$T/out/small.img"
 grep -qi 'need' "$T/err" || fail "too small: no size needed in: $(cat "$T/err")"; ok

@@ -244,8 +244,13 @@ static int from_cache(const struct xp_image_opts *o, const char *key, struct xp_
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s.img", o->cache_dir, key);
 	int src = open(path, O_RDONLY | O_CLOEXEC);
-	if (src < 0)
-		return errno == ENOENT ? 1 : -errno;
+	if (src < 0) {
+		/* a cache that cannot be read is no reason not to build */
+		if (errno != ENOENT)
+			xp_diags_add(diags, XP_SEV_WARNING, o->cache_dir, 0, 0, "cache", NULL, NULL,
+				     "cannot read the image cache: %s", strerror(errno));
+		return 1;
+	}
 	struct tmpfile t;
 	tmp_init(&t);
 	int r = tmp_open(&t, o->output);
@@ -330,8 +335,7 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 		l->disk_size = o->size;
 	} else {
 		uint64_t fs_bytes;
-		r = xp_fs_estimate(o->archive, &o->fs, o->headroom_percent ? o->headroom_percent : 30,
-				   &fs_bytes, diags);
+		r = xp_fs_estimate(o->archive, &o->fs, o->headroom_percent, &fs_bytes, diags);
 		if (r < 0)
 			return r;
 		/* the table's overhead: 1 MiB in front, 1 MiB behind for gpt's backup */
@@ -368,8 +372,7 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 	if (r < 0)
 		goto fail;
 	if (o->swap_size) {
-		r = xp_swap_format(raw.path, l->swap_offset, l->disk_size - l->swap_offset -
-					(o->label == XP_LABEL_GPT ? MIB : 0), NULL, "swap");
+		r = xp_swap_format(raw.path, l->swap_offset, l->swap_size, NULL, "swap");
 		if (r < 0) {
 			xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "swap", NULL, NULL,
 				     "cannot format the swap partition: %s", strerror(-r));

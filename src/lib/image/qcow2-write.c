@@ -291,14 +291,36 @@ out:
 	return r;
 }
 
-/* Creates a temporary file next to out_path; *tmp receives its name. */
+/* Creates a temporary file next to out_path: unnamed (O_TMPFILE, *tmp = "") where the
+ * filesystem allows, so that a crash leaves nothing behind; else named (*tmp). */
 static int open_tmp(const char *out_path, char **tmp)
 {
+	char *dir = strdup(out_path);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	int fd;
+	if (slash == dir)
+		fd = open("/", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	else if (slash) {
+		*slash = 0;
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	} else
+		fd = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	free(dir);
+	if (fd >= 0) {
+		*tmp = strdup("");
+		if (!*tmp) {
+			close(fd);
+			return -ENOMEM;
+		}
+		return fd;
+	}
 	if (asprintf(tmp, "%s.XXXXXX", out_path) < 0) {
 		*tmp = NULL;
 		return -ENOMEM;
 	}
-	int fd = mkostemp(*tmp, O_CLOEXEC);
+	fd = mkostemp(*tmp, O_CLOEXEC);
 	if (fd < 0) {
 		int r = -errno;
 		free(*tmp);
@@ -320,11 +342,34 @@ static int finish(int fd, char *tmp, const char *out_path, int r)
 {
 	if (r >= 0 && fdatasync(fd) < 0)
 		r = -errno;
+	if (r >= 0 && !tmp[0]) {
+		/* give the unnamed file a temporary name, then rename it over out_path */
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		free(tmp);
+		tmp = NULL;
+		for (int i = 0; i < 100 && r >= 0; i++) {
+			free(tmp);
+			if (asprintf(&tmp, "%s.%d.%d", out_path, (int)getpid(), i) < 0) {
+				tmp = NULL;
+				r = -ENOMEM;
+				break;
+			}
+			if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+				break;
+			if (errno != EEXIST || i == 99)
+				r = -errno;
+		}
+		if (r < 0) {
+			free(tmp);
+			tmp = strdup(""); /* nothing named to remove */
+		}
+	}
 	if (close(fd) < 0 && r >= 0)
 		r = -errno;
 	if (r >= 0 && rename(tmp, out_path) < 0)
 		r = -errno;
-	if (r < 0)
+	if (r < 0 && tmp && tmp[0])
 		unlink(tmp);
 	free(tmp);
 	return r;
