@@ -12,6 +12,7 @@
 const struct xp_command *const xp_commands[] = {
 	&cmd_config,
 	&cmd_image,
+	&cmd_domain,
 	&cmd_profile,
 	NULL,
 };

@@ -1,0 +1,257 @@
+/*
+ * xenprov/domain.h - one guest, made from a profile: its disk (from the profile's golden
+ * image, by the profile's storage backend), its MAC and IP (allocated from the
+ * inventory, never handed out twice), its per-guest files (a hook, below) and its xl
+ * config (/etc/xen/NAME.cfg, written with xenprov's own writer), all recorded in the
+ * inventory's domains and artifacts tables so that a failure, or a later `delete`,
+ * removes exactly what was made.
+ *
+ * Order of a create (xp_domain_create):
+ *   1. resolve the profile, apply and validate the overrides (xp_profile_check);
+ *   2. find or build the golden image (<state>/images/, keyed by content hash);
+ *   3. ONE transaction: the name is free, the MAC and IP are allocated, the row is
+ *      inserted with state 'creating' and its planned artifacts (disk, config); commit.
+ *      Two concurrent creates queue on this transaction (BEGIN IMMEDIATE), and the
+ *      UNIQUE constraints on domains.mac and domains.ip back it up;
+ *   4. the guest's storage; 5. xp_guest_customize(); 6. the config;
+ *   7. state 'ready'.
+ * A failure in 4-7 removes what was made and the row. A crash leaves the row in state
+ * 'creating' with its artifacts listed: xp_domain_delete cleans it up.
+ *
+ * Not here: the profile store (inventory.h), image building (image.h), the config
+ * language (xl-config.h), what is edited inside the guest's filesystem (the
+ * xp_guest_customize hook), many guests at once (deploy).
+ *
+ * Conventions (shared/DESIGN.md section 6): >= 0 success, -errno failure; messages go
+ * into the struct xp_diags out-parameter.
+ */
+#ifndef XENPROV_DOMAIN_H
+#define XENPROV_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenprov/blockdev.h"
+#include "xenprov/extfs.h"
+#include "xenprov/inventory.h"
+#include "xenprov/mac.h"
+#include "xenprov/util.h"
+
+/* Where guest configs go unless told otherwise. */
+#define XP_DOMAIN_CONFIG_DIR "/etc/xen"
+
+/* Defaults for what a profile leaves unset. */
+#define XP_DOMAIN_DEFAULT_MEMORY 512 /* MiB */
+#define XP_DOMAIN_DEFAULT_VCPUS 1
+#define XP_DOMAIN_DEFAULT_BRIDGE "xenbr0"
+/* boot=pvgrub: the PV GRUB 2 image of Debian's grub-xen-host, used as the kernel, the
+ * way xen-tools writes pvgrub guests (a profile's `kernel` value replaces it). */
+#define XP_DOMAIN_PVGRUB_KERNEL "/usr/lib/grub-xen/grub-x86_64-xen.bin"
+
+/* ---- the per-guest customisation hook ------------------------------------------------ */
+
+/* What the guest's own files must say. Strings are borrowed; NULL when not set. */
+struct xp_guest_spec {
+	const char *name;        /* the domain name */
+	const char *hostname;    /* the guest's host name (the domain name) */
+	const char *domain;      /* DNS domain (profile `domain`), or NULL */
+	const char *mac;         /* "00:16:3e:xx:xx:xx", the guest's eth0 */
+	const char *ip;          /* static IPv4 address, NULL for DHCP */
+	unsigned prefix_len;     /* of ip (e.g. 24); 0 for DHCP */
+	const char *gateway;     /* IPv4, or NULL */
+	const char *dns;         /* "IPV4[,IPV4...]", or NULL */
+	const char *root_password_hash; /* crypt(5) hash, or NULL */
+	const char *ssh_key;     /* one authorized_keys line for root, or NULL */
+	const char *disk_path;   /* the guest's own disk: file, qcow2 overlay or LV device */
+	enum xp_image_format disk_format; /* of disk_path (a qcow2 overlay: QCOW2) */
+	const char *golden_path; /* the golden image the disk was made from (read-only!) */
+	int64_t root_offset;     /* byte offset of the root filesystem in the disk, -1 unknown */
+	enum xp_fs_type fs_type; /* of the root filesystem, when root_offset is known */
+};
+
+/* Edits the guest's files in spec->disk_path (hostname, network, fstab, machine-id,
+ * password, ssh keys). Called by xp_domain_create between storage and config; a failure
+ * undoes the create. The library carries a weak default that does nothing and returns 0
+ * (src/lib/deploy/customize-stub.c); the real one is a strong definition that replaces
+ * it at link time. */
+int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d);
+
+/* ---- domain records ---------------------------------------------------------------- */
+
+struct xp_domain {
+	char *name;
+	char *profile;
+	char *state;       /* "creating", "ready", "deleting" or "failed" */
+	char *mac;         /* lowercase xx:xx:xx:xx:xx:xx */
+	char *ip;          /* NULL for DHCP */
+	unsigned prefix_len; /* of ip, 0 for DHCP */
+	char *storage;     /* "file", "reflink", "qcow2" or "lvm" */
+	char *disk_path;
+	char *config_path;
+	char *golden;      /* the golden image the disk came from */
+	struct xp_settings settings; /* the effective profile values (profile + overrides) */
+	int64_t created, updated;    /* unix seconds */
+};
+
+void xp_domain_release(struct xp_domain *dom);
+void xp_domain_list_free(struct xp_domain *v, size_t n);
+
+/* A domain name: also the guest's host name, so an RFC 1123 label: 1-63 of [A-Za-z0-9-],
+ * not starting or ending with '-'. */
+bool xp_domain_name_valid(const char *name);
+
+struct xp_domain_create_opts {
+	const char *name;
+	const char *profile;
+	/* Per-guest profile values (keys as in xp_profile_keys, config.NAME included);
+	 * validated and normalised with xp_profile_check. May be NULL. */
+	const struct xp_settings *overrides;
+	const char *ip;  /* "A" or "A/N": instead of the pool's next free address. NULL: the
+			  * pool's (network=static or an ip-pool set), else DHCP */
+	const char *mac; /* instead of a random one. NULL: random in mac_prefix */
+	/* Prefix of random MACs, 1-5 octets; NULL/0: Xen's OUI 00:16:3e. */
+	const uint8_t *mac_prefix;
+	size_t mac_prefix_len;
+	const char *config_dir; /* NULL: XP_DOMAIN_CONFIG_DIR (must exist) */
+	/* Random source for MACs; NULL: getrandom(2). */
+	xp_random_fn rnd;
+	void *rnd_ud;
+	/* Progress of a golden image build; may be NULL. */
+	xp_progress_fn progress;
+	void *progress_ud;
+};
+
+/* Creates a guest (the steps at the top). *out (may be NULL) receives the record.
+ * Errors, each with a diagnostic: -EINVAL (bad name or override, the profile has no
+ * image, --ip outside any known prefix...), -ENOENT (no such profile, the image is
+ * missing), -EEXIST (the name, MAC or IP is taken, or the disk or config file exists and
+ * is not xenprov's), -ENOSPC (the ip-pool is exhausted), -ENOTSUP (storage lvm where
+ * there is no device-mapper / lvm2; reflink where the pool's filesystem cannot), or the
+ * -errno of the step that failed. On failure nothing is left behind. */
+int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
+		     struct xp_domain *out, struct xp_diags *d);
+
+/* Deletes a guest: its config, its storage (unless keep_storage) and its record.
+ * Missing files are not an error (a half-made guest can be deleted). -ENOENT if there
+ * is no such domain. */
+int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage,
+		     struct xp_diags *d);
+
+int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out);
+/* All domains, sorted by name. */
+int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n);
+
+/* ---- allocation (alloc.c) ------------------------------------------------------------ */
+
+/* The random source over getrandom(2) (userdata unused). */
+int xp_getrandom(void *userdata, void *buf, size_t len);
+
+/* Parses a MAC prefix "xx[:xx...]" of 1-5 octets into out. -EINVAL if malformed or a
+ * multicast first octet. */
+int xp_mac_prefix_parse(const char *s, uint8_t out[5], size_t *len);
+
+/* The lowest address of pool ("A.B.C.D/N", 8 <= N <= 30) that is not the network
+ * address, the broadcast address, gateway (may be NULL) or one of used[] (dotted quads;
+ * anything unparsable is ignored). Writes it to out (INET_ADDRSTRLEN bytes) and the
+ * prefix to *prefix_len. -EINVAL for a bad pool or gateway, -ENOSPC if none is free. */
+int xp_ip_pool_pick(const char *pool, const char *gateway, const char *const *used,
+		    size_t nused, char out[16], unsigned *prefix_len);
+
+/* Checks an address asked for ("A" or "A/N"): inside pool (may be NULL) it must not be
+ * the network, broadcast or gateway address, and N defaults to the pool's; outside it
+ * (or with no pool) N must be given. Writes the bare address to out. -EINVAL. */
+int xp_ip_check(const char *spec, const char *pool, const char *gateway, char out[16],
+		unsigned *prefix_len, struct xp_diags *d);
+
+/* Inside an open transaction of inv: a random MAC in prefix (NULL: Xen's OUI) that no
+ * domain has. -EAGAIN if 64 draws all collided. */
+int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix_len,
+			xp_random_fn rnd, void *ud, char out[XP_MAC_STRLEN + 1]);
+/* Inside an open transaction of inv: xp_ip_pool_pick over the addresses domains hold. */
+int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
+		       char out[16], unsigned *prefix_len);
+/* 1 if some domain holds the MAC (column `mac`) or IP (column `ip`), 0 if not. */
+int xp_domain_mac_taken(struct xp_inv *inv, const char *mac);
+int xp_domain_ip_taken(struct xp_inv *inv, const char *ip);
+
+/* ---- storage (storage.c) ------------------------------------------------------------- */
+
+enum xp_storage {
+	XP_STORAGE_FILE,    /* a sparse raw copy of the golden image */
+	XP_STORAGE_REFLINK, /* an FICLONE clone of it (btrfs, XFS with reflink, ...) */
+	XP_STORAGE_QCOW2,   /* a qcow2 overlay whose backing file is the golden image */
+	XP_STORAGE_LVM,     /* a logical volume in VG `pool` (a thin snapshot when the
+			     * golden image is a thin LV itself) */
+};
+
+const char *xp_storage_name(enum xp_storage s);
+int xp_storage_from_name(const char *name, enum xp_storage *out);
+
+/* 0 if lvm2's tools and device-mapper are usable here, -ENOTSUP if not (no
+ * /dev/mapper/control, or no lvcreate/lvremove on PATH or in /sbin, /usr/sbin). */
+int xp_lvm_available(void);
+
+/* The golden image of a set of profile values. */
+struct xp_golden {
+	char *path;                  /* absolute */
+	enum xp_image_format format;
+	uint64_t size;               /* virtual size in bytes */
+	int64_t root_offset;         /* first ext2/3/4 volume's offset, -1 if none found */
+	enum xp_fs_type fs_type;
+	bool built;                  /* built by this call (not found in <state>/images) */
+};
+
+void xp_golden_release(struct xp_golden *g);
+
+/* The golden image for settings (profile values): if `image` is a disk image (qcow2 or
+ * raw, told by its magic bytes: qcow2 header, MBR/GPT signature or ext superblock), that
+ * file as it is; if it is a root tarball, a raw image built once into
+ * <state_dir>/images/<key>.img with the profile's disk-size, fs, label and swap, where
+ * key is the SHA-256 of the tarball's content and those options (same inputs, same
+ * image: it is built only the first time). -ENOENT if the image is missing, -EINVAL if
+ * it is neither. */
+int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
+		      void *ud, struct xp_golden *out, struct xp_diags *d);
+
+/* The path of a guest's disk: <pool>/<name>.img (file, reflink), <pool>/<name>.qcow2,
+ * /dev/<pool>/<name> (lvm). Heap string. */
+int xp_storage_path(enum xp_storage s, const char *pool, const char *name, char **out);
+
+/* Makes the guest's disk at path (from xp_storage_path) from the golden image. Never
+ * replaces an existing file (-EEXIST). For lvm, pool is the volume group. *format is
+ * the disk's format (qcow2 for an overlay or a copy of a qcow2 golden image). On
+ * failure nothing is left at path. */
+int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *pool,
+		      const char *name, const char *path, enum xp_image_format *format,
+		      struct xp_diags *d);
+/* Removes a guest's disk. A missing one is not an error. */
+int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d);
+
+/* ---- the xl config (xlcfg.c) ---------------------------------------------------------- */
+
+struct xp_guest_config {
+	const char *name;
+	const struct xp_settings *settings; /* effective profile values */
+	enum xp_storage storage;
+	const char *disk_path;
+	enum xp_image_format disk_format;
+	const char *mac;
+	const char *ip; /* NULL: none in the vif */
+	const char *profile; /* for the header comment; may be NULL */
+};
+
+/* The guest's xl config text: name, type "pv", memory, vcpus, the boot method
+ * (bootloader = "pygrub"; pvgrub's kernel; or kernel/ramdisk/root/extra), disk =
+ * [ 'format=..,vdev=xvda,access=rw[,backendtype=phy],target=PATH' ], vif =
+ * [ 'mac=..,bridge=..[,ip=..]' ], on_poweroff/on_reboot/on_crash, then the profile's
+ * config.NAME values (a config.NAME for a setting written above replaces it). The text
+ * is parsed back before it is returned: -EBADMSG (with diagnostics) if xl would not read
+ * it, -EINVAL for a boot=kernel profile without a kernel. */
+int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out,
+			 struct xp_diags *d);
+/* xp_guest_config_text written to path with xp_write_atomic (mode 0644). */
+int xp_guest_config_write(const struct xp_guest_config *c, const char *path,
+			  struct xp_diags *d);
+
+#endif

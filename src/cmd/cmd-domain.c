@@ -1,0 +1,614 @@
+/*
+ * cmd-domain.c - `xenprov domain`: make one guest from a profile (disk, MAC, IP, config
+ * in /etc/xen), delete it, list and show what the inventory holds, start it with xl.
+ * Thin: the work is in src/lib/deploy (xenprov/domain.h) and the inventory.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "xenprov/domain.h"
+#include "xenprov/inventory.h"
+
+extern char **environ;
+
+/* ---- shared -------------------------------------------------------------------------- */
+
+/* Diagnostics as "xenprov: [FILE: ]MESSAGE" lines with their hints. */
+static void print_diags(const struct xp_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct xp_diag *g = &d->v[i];
+		fprintf(stderr, "xenprov: %s%s%s%s\n", g->severity == XP_SEV_WARNING ? "warning: " : "",
+			g->file ? g->file : "", g->file ? ": " : "", g->msg);
+		if (g->hint)
+			fprintf(stderr, "    hint: %s\n", g->hint);
+	}
+}
+
+static int open_inv(const char *state_dir, struct xp_inv **inv)
+{
+	char *dir = NULL;
+	int r;
+	if (state_dir) {
+		dir = strdup(state_dir);
+		r = dir ? 0 : -ENOMEM;
+	} else {
+		r = xp_state_dir_default(&dir);
+	}
+	if (r < 0)
+		return cli_error("cannot find the state directory: %s (give --state-dir)",
+				 strerror(-r));
+	r = xp_inv_open(dir, inv);
+	if (r < 0) {
+		cli_error("cannot open the inventory in '%s': %s", dir, strerror(-r));
+		free(dir);
+		return XP_EXIT_FAIL;
+	}
+	free(dir);
+	return 0;
+}
+
+static json_t *jstr(const char *s)
+{
+	return s ? cli_json_text(s) : json_null();
+}
+
+static json_t *domain_json(const struct xp_domain *dom)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "name", jstr(dom->name));
+	json_object_set_new(o, "profile", jstr(dom->profile));
+	json_object_set_new(o, "state", jstr(dom->state));
+	json_object_set_new(o, "mac", jstr(dom->mac));
+	json_object_set_new(o, "ip", jstr(dom->ip));
+	if (dom->prefix_len)
+		json_object_set_new(o, "prefix", json_integer(dom->prefix_len));
+	json_object_set_new(o, "storage", jstr(dom->storage));
+	json_object_set_new(o, "disk", jstr(dom->disk_path));
+	json_object_set_new(o, "config", jstr(dom->config_path));
+	json_object_set_new(o, "golden", jstr(dom->golden));
+	json_t *s = json_object();
+	for (size_t i = 0; i < dom->settings.n; i++)
+		json_object_set_new(s, dom->settings.v[i].key, cli_json_text(dom->settings.v[i].value));
+	json_object_set_new(o, "settings", s);
+	json_object_set_new(o, "created", json_integer(dom->created));
+	json_object_set_new(o, "updated", json_integer(dom->updated));
+	return o;
+}
+
+static void progress_fn(void *ud, uint64_t bytes, uint64_t entries)
+{
+	struct timespec *last = ud, now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((double)(now.tv_sec - last->tv_sec) + (double)(now.tv_nsec - last->tv_nsec) / 1e9 < 0.1)
+		return;
+	*last = now;
+	fprintf(stderr, "\rxenprov: building the golden image: %.1f MiB, %" PRIu64 " entries   ",
+		(double)bytes / (1024.0 * 1024.0), entries);
+}
+
+/* ---- create ----------------------------------------------------------------------------- */
+
+static const char create_usage[] =
+	"Usage: xenprov domain create NAME --profile P [--ip A[/N]] [--mac M] [OVERRIDES...]\n"
+	"\n"
+	"Makes a guest from a profile: its disk from the profile's golden image (a root\n"
+	"tarball is built once into STATE/images/ and reused), a MAC address (random in\n"
+	"Xen's 00:16:3e, never one another domain has), an IP from the profile's ip-pool\n"
+	"(the lowest free one), the guest's own files, and its xl config CONFIG-DIR/NAME.cfg.\n"
+	"Everything is recorded in the inventory; a failure leaves nothing behind.\n"
+	"\n"
+	"Storage (profile value `storage`): file (a sparse copy of the golden image in the\n"
+	"pool directory), reflink (a clone, on btrfs or XFS), qcow2 (an overlay backed by\n"
+	"the golden image), lvm (a logical volume in the volume group `pool`). The pool\n"
+	"defaults to STATE/disks.\n"
+	"\n"
+	"  --profile P            the profile the guest is made from (required)\n"
+	"  --ip A[/N]             this address instead of the pool's next free one\n"
+	"  --mac M                this MAC address instead of a random one\n"
+	"  --mac-prefix XX:XX:XX  random MACs in this prefix (default Xen's 00:16:3e)\n"
+	"  --KEY VALUE            any profile value for this guest only, e.g. --memory 1024,\n"
+	"                         --storage qcow2, --pool /srv/xen, --vcpus 2, --bridge br0\n"
+	"  --config.NAME VALUE    any further xl setting (VALUE in config syntax)\n"
+	"  --set KEY=VALUE        the same, for any KEY\n"
+	"  --config-dir DIR       where configs go (default /etc/xen)\n"
+	"  --state-dir DIR        the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+	"  --json                 print the new domain as JSON\n"
+	"  -q, --quiet            no progress display\n"
+	"  -h, --help             this help\n"
+	"\n"
+	"Example:\n"
+	"  xenprov domain create web1 --profile bookworm --memory 1024 --storage qcow2\n";
+
+enum { O_PROFILE = 256, O_IP, O_MAC, O_MACPREFIX, O_SET, O_CONFIGDIR, O_STATEDIR, O_JSON,
+       O_KEEP, O_KEY0 = 1000 };
+
+static int add_override(struct xp_settings *s, const char *kv, const char *cmd)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return cli_usage_error(cmd, "--set takes KEY=VALUE, not '%s'", kv);
+	char *key = strndup(kv, (size_t)(eq - kv));
+	if (!key)
+		return cli_error("out of memory");
+	int r = xp_settings_set(s, key, eq + 1);
+	free(key);
+	return r < 0 ? cli_error("out of memory") : 0;
+}
+
+static int run_create(int argc, char **argv)
+{
+	const char *cmd = "domain create";
+	size_t nkeys = 0;
+	while (xp_profile_keys[nkeys].key)
+		nkeys++;
+	static const struct option fixed[] = {
+		{"profile", required_argument, NULL, O_PROFILE},
+		{"ip", required_argument, NULL, O_IP},
+		{"mac", required_argument, NULL, O_MAC},
+		{"mac-prefix", required_argument, NULL, O_MACPREFIX},
+		{"set", required_argument, NULL, O_SET},
+		{"config-dir", required_argument, NULL, O_CONFIGDIR},
+		{"state-dir", required_argument, NULL, O_STATEDIR},
+		{"json", no_argument, NULL, O_JSON},
+		{"quiet", no_argument, NULL, 'q'},
+	};
+	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
+	struct option *opts = calloc(nfixed + nkeys + 1, sizeof(*opts));
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	struct xp_settings over = {0};
+	struct xp_inv *inv = NULL;
+	int rc = XP_EXIT_FAIL, nargs = 0;
+	if (!opts || !args) {
+		rc = cli_error("out of memory");
+		goto out;
+	}
+	memcpy(opts, fixed, sizeof(fixed));
+	size_t no = nfixed;
+	for (size_t i = 0; i < nkeys; i++)
+		if (!strchr(xp_profile_keys[i].key, '.'))
+			opts[no++] = (struct option){xp_profile_keys[i].key, required_argument, NULL,
+						     O_KEY0 + (int)i};
+
+	/* --config.NAME VALUE (and --config.NAME=VALUE) cannot be getopt options: take them
+	 * out first */
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				args[nargs++] = argv[i++];
+			break;
+		}
+		if (strncmp(argv[i], "--config.", 9) != 0) {
+			args[nargs++] = argv[i];
+			continue;
+		}
+		const char *key = argv[i] + 2, *eq = strchr(key, '=');
+		char *k = eq ? strndup(key, (size_t)(eq - key)) : strdup(key);
+		const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+		if (!k || !v) {
+			free(k);
+			rc = k ? cli_usage_error(cmd, "%s needs a value", argv[i]) : cli_error("out of memory");
+			goto out;
+		}
+		int r = xp_settings_set(&over, k, v);
+		free(k);
+		if (r < 0) {
+			rc = cli_error("out of memory");
+			goto out;
+		}
+	}
+
+	struct xp_domain_create_opts o = {0};
+	uint8_t prefix[5];
+	const char *state_dir = NULL;
+	bool json = false, quiet = false;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(nargs, args, "q", opts, NULL)) != -1) {
+		switch (c) {
+		case O_PROFILE:
+			o.profile = optarg;
+			break;
+		case O_IP:
+			o.ip = optarg;
+			break;
+		case O_MAC:
+			o.mac = optarg;
+			break;
+		case O_MACPREFIX:
+			if (xp_mac_prefix_parse(optarg, prefix, &o.mac_prefix_len) < 0) {
+				rc = cli_usage_error(cmd, "invalid --mac-prefix '%s' (1-5 octets, unicast, e.g. 00:16:3e)",
+						     optarg);
+				goto out;
+			}
+			o.mac_prefix = prefix;
+			break;
+		case O_SET:
+			if ((rc = add_override(&over, optarg, cmd)) != 0)
+				goto out;
+			rc = XP_EXIT_FAIL;
+			break;
+		case O_CONFIGDIR:
+			o.config_dir = optarg;
+			break;
+		case O_STATEDIR:
+			state_dir = optarg;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			if (c >= O_KEY0 && c < O_KEY0 + (int)nkeys) {
+				if (xp_settings_set(&over, xp_profile_keys[c - O_KEY0].key, optarg) < 0) {
+					rc = cli_error("out of memory");
+					goto out;
+				}
+				break;
+			}
+			rc = cli_bad_option(cmd, args);
+			goto out;
+		}
+	}
+	if (optind >= nargs) {
+		rc = cli_usage_error(cmd, "NAME is required");
+		goto out;
+	}
+	if (optind + 1 < nargs) {
+		rc = cli_usage_error(cmd, "unexpected argument '%s'", args[optind + 1]);
+		goto out;
+	}
+	o.name = args[optind];
+	if (!o.profile) {
+		rc = cli_usage_error(cmd, "--profile P is required");
+		goto out;
+	}
+	o.overrides = &over;
+	if ((rc = open_inv(state_dir, &inv)) != 0)
+		goto out;
+	struct timespec last = {0};
+	bool show = !quiet && !json && isatty(STDERR_FILENO);
+	if (show) {
+		o.progress = progress_fn;
+		o.progress_ud = &last;
+	}
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_domain dom;
+	int r = xp_domain_create(inv, &o, &dom, &d);
+	if (show && last.tv_sec)
+		fputs("\r\033[K", stderr);
+	if (r < 0) {
+		fprintf(stderr, "xenprov: cannot create domain '%s'\n", o.name);
+		if (d.n == 0)
+			fprintf(stderr, "xenprov: %s\n", strerror(-r));
+		print_diags(&d);
+		xp_diags_release(&d);
+		rc = XP_EXIT_FAIL;
+		goto out;
+	}
+	print_diags(&d); /* warnings */
+	xp_diags_release(&d);
+	if (json) {
+		rc = cli_print_json(domain_json(&dom));
+	} else {
+		printf("%s: created: %s disk %s, mac %s", dom.name, dom.storage, dom.disk_path, dom.mac);
+		if (dom.ip)
+			printf(", ip %s/%u", dom.ip, dom.prefix_len);
+		printf(", config %s\n", dom.config_path);
+		rc = XP_EXIT_OK;
+	}
+	xp_domain_release(&dom);
+out:
+	xp_inv_close(inv);
+	xp_settings_release(&over);
+	free(opts);
+	free(args);
+	return rc;
+}
+
+/* ---- delete ----------------------------------------------------------------------------- */
+
+static const char delete_usage[] =
+	"Usage: xenprov domain delete [--keep-storage] NAME...\n"
+	"\n"
+	"Deletes guests made by `domain create`: the config, the disk and the inventory\n"
+	"record. A half-made guest (a create that was killed) is cleaned up the same way.\n"
+	"The guest should not be running.\n"
+	"\n"
+	"  --keep-storage    keep the disk\n"
+	"  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+	"  -h, --help        this help\n";
+
+static int run_delete(int argc, char **argv)
+{
+	const char *cmd = "domain delete";
+	static const struct option opts[] = {
+		{"keep-storage", no_argument, NULL, O_KEEP},
+		{"state-dir", required_argument, NULL, O_STATEDIR},
+		{NULL, 0, NULL, 0}};
+	const char *state_dir = NULL;
+	bool keep = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_KEEP:
+			keep = true;
+			break;
+		case O_STATEDIR:
+			state_dir = optarg;
+			break;
+		default:
+			return cli_bad_option(cmd, argv);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(cmd, "NAME is required");
+	struct xp_inv *inv;
+	int rc = open_inv(state_dir, &inv);
+	if (rc)
+		return rc;
+	for (int i = optind; i < argc; i++) {
+		struct xp_diags d;
+		xp_diags_init(&d);
+		int r = xp_domain_delete(inv, argv[i], keep, &d);
+		if (r < 0) {
+			fprintf(stderr, "xenprov: cannot delete domain '%s'\n", argv[i]);
+			if (d.n == 0)
+				fprintf(stderr, "xenprov: %s\n", strerror(-r));
+			rc = XP_EXIT_FAIL;
+		}
+		print_diags(&d);
+		xp_diags_release(&d);
+	}
+	xp_inv_close(inv);
+	return rc;
+}
+
+/* ---- list, show --------------------------------------------------------------------------- */
+
+static const char list_usage[] =
+	"Usage: xenprov domain list [--json]\n"
+	"\n"
+	"Lists the guests in the inventory: name, state, profile, storage, MAC and IP.\n"
+	"\n"
+	"  --json            JSON output (an array of what `show --json` prints)\n"
+	"  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+	"  -h, --help        this help\n";
+
+static const char show_usage[] =
+	"Usage: xenprov domain show [--json] NAME\n"
+	"\n"
+	"Shows one guest's record: state, profile, MAC, IP, storage, disk, config, golden\n"
+	"image and the profile values it was made with.\n"
+	"\n"
+	"  --json            JSON output\n"
+	"  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+	"  -h, --help        this help\n";
+
+static int read_opts(int argc, char **argv, const char *cmd, const char **state_dir, bool *json)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, O_JSON},
+		{"state-dir", required_argument, NULL, O_STATEDIR},
+		{NULL, 0, NULL, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_JSON:
+			*json = true;
+			break;
+		case O_STATEDIR:
+			*state_dir = optarg;
+			break;
+		default:
+			return cli_bad_option(cmd, argv);
+		}
+	}
+	return 0;
+}
+
+static int run_list(int argc, char **argv)
+{
+	const char *state_dir = NULL;
+	bool json = false;
+	int rc = read_opts(argc, argv, "domain list", &state_dir, &json);
+	if (rc)
+		return rc;
+	if (optind < argc)
+		return cli_usage_error("domain list", "unexpected argument '%s'", argv[optind]);
+	struct xp_inv *inv;
+	if ((rc = open_inv(state_dir, &inv)) != 0)
+		return rc;
+	struct xp_domain *v;
+	size_t n;
+	int r = xp_domain_list(inv, &v, &n);
+	if (r < 0) {
+		rc = cli_error("cannot read the inventory: %s", xp_inv_errmsg(inv));
+		xp_inv_close(inv);
+		return rc;
+	}
+	if (json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, domain_json(&v[i]));
+		rc = cli_print_json(a);
+	} else {
+		if (n)
+			printf("%-20s %-9s %-16s %-8s %-17s %s\n", "NAME", "STATE", "PROFILE", "STORAGE",
+			       "MAC", "IP");
+		for (size_t i = 0; i < n; i++)
+			printf("%-20s %-9s %-16s %-8s %-17s %s\n", v[i].name, v[i].state,
+			       v[i].profile ? v[i].profile : "-", v[i].storage ? v[i].storage : "-",
+			       v[i].mac ? v[i].mac : "-", v[i].ip ? v[i].ip : "dhcp");
+	}
+	xp_domain_list_free(v, n);
+	xp_inv_close(inv);
+	return rc;
+}
+
+static int run_show(int argc, char **argv)
+{
+	const char *state_dir = NULL;
+	bool json = false;
+	int rc = read_opts(argc, argv, "domain show", &state_dir, &json);
+	if (rc)
+		return rc;
+	if (optind >= argc)
+		return cli_usage_error("domain show", "NAME is required");
+	if (optind + 1 < argc)
+		return cli_usage_error("domain show", "unexpected argument '%s'", argv[optind + 1]);
+	struct xp_inv *inv;
+	if ((rc = open_inv(state_dir, &inv)) != 0)
+		return rc;
+	struct xp_domain dom;
+	int r = xp_domain_get(inv, argv[optind], &dom);
+	if (r < 0) {
+		rc = r == -ENOENT ? cli_error("no domain '%s'", argv[optind])
+				  : cli_error("cannot read the inventory: %s", xp_inv_errmsg(inv));
+		xp_inv_close(inv);
+		return rc;
+	}
+	if (json) {
+		rc = cli_print_json(domain_json(&dom));
+	} else {
+		printf("name:     %s\nstate:    %s\nprofile:  %s\nmac:      %s\n", dom.name, dom.state,
+		       dom.profile ? dom.profile : "-", dom.mac ? dom.mac : "-");
+		if (dom.ip)
+			printf("ip:       %s/%u\n", dom.ip, dom.prefix_len);
+		else
+			printf("ip:       dhcp\n");
+		printf("storage:  %s\ndisk:     %s\nconfig:   %s\ngolden:   %s\n",
+		       dom.storage ? dom.storage : "-", dom.disk_path ? dom.disk_path : "-",
+		       dom.config_path ? dom.config_path : "-", dom.golden ? dom.golden : "-");
+		time_t t = (time_t)dom.created;
+		char when[64];
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
+		printf("created:  %s\n", when);
+		if (dom.settings.n)
+			printf("settings:\n");
+		for (size_t i = 0; i < dom.settings.n; i++)
+			printf("  %s = %s\n", dom.settings.v[i].key, dom.settings.v[i].value);
+		rc = XP_EXIT_OK;
+	}
+	xp_domain_release(&dom);
+	xp_inv_close(inv);
+	return rc;
+}
+
+/* ---- start -------------------------------------------------------------------------------- */
+
+static const char start_usage[] =
+	"Usage: xenprov domain start NAME\n"
+	"\n"
+	"Starts a guest: runs `xl create CONFIG` with the config `domain create` wrote.\n"
+	"Needs a Xen toolstack: xl on PATH, running in dom0 (/proc/xen).\n"
+	"\n"
+	"  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+	"  -h, --help        this help\n";
+
+static bool on_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	if (!path)
+		return false;
+	char *copy = strdup(path), *save = NULL;
+	bool found = false;
+	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *p;
+		if (asprintf(&p, "%s/%s", dir, prog) >= 0) {
+			found = access(p, X_OK) == 0;
+			free(p);
+		}
+	}
+	free(copy);
+	return found;
+}
+
+static int run_start(int argc, char **argv)
+{
+	const char *state_dir = NULL;
+	bool json = false;
+	int rc = read_opts(argc, argv, "domain start", &state_dir, &json);
+	if (rc)
+		return rc;
+	if (json)
+		return cli_usage_error("domain start", "--json is not an option of start");
+	if (optind >= argc)
+		return cli_usage_error("domain start", "NAME is required");
+	if (optind + 1 < argc)
+		return cli_usage_error("domain start", "unexpected argument '%s'", argv[optind + 1]);
+	struct xp_inv *inv;
+	if ((rc = open_inv(state_dir, &inv)) != 0)
+		return rc;
+	struct xp_domain dom;
+	int r = xp_domain_get(inv, argv[optind], &dom);
+	xp_inv_close(inv);
+	if (r < 0)
+		return r == -ENOENT ? cli_error("no domain '%s'", argv[optind])
+				    : cli_error("cannot read the inventory: %s", strerror(-r));
+	if (strcmp(dom.state, "ready") != 0) {
+		rc = cli_error("domain '%s' is not ready (state %s)", dom.name, dom.state);
+		xp_domain_release(&dom);
+		return rc;
+	}
+	struct stat st;
+	bool xl = on_path("xl"), xen = stat("/proc/xen", &st) == 0;
+	if (!xl || !xen) {
+		xp_domain_release(&dom);
+		return cli_error("no Xen toolstack here (%s)",
+				 !xl ? "xl not found" : "not running under Xen: no /proc/xen");
+	}
+	char *xargv[] = {"xl", "create", dom.config_path, NULL};
+	pid_t pid;
+	int e = posix_spawnp(&pid, "xl", NULL, NULL, xargv, environ);
+	if (e != 0) {
+		rc = cli_error("cannot run xl: %s", strerror(e));
+	} else {
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		rc = WIFEXITED(status) && WEXITSTATUS(status) == 0
+			     ? XP_EXIT_OK
+			     : cli_error("xl create %s failed", dom.config_path);
+	}
+	xp_domain_release(&dom);
+	return rc;
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+static const struct xp_verb create_verb = {"create", "make a guest from a profile", create_usage,
+					   run_create};
+static const struct xp_verb delete_verb = {"delete", "delete guests: config, disk, record",
+					   delete_usage, run_delete};
+static const struct xp_verb list_verb = {"list", "list the guests in the inventory", list_usage,
+					 run_list};
+static const struct xp_verb show_verb = {"show", "show one guest's record", show_usage, run_show};
+static const struct xp_verb start_verb = {"start", "start a guest with xl create", start_usage,
+					  run_start};
+
+static const struct xp_verb *const domain_verbs[] = {&create_verb, &delete_verb, &list_verb,
+						     &show_verb,   &start_verb,  NULL};
+
+const struct xp_command cmd_domain = {
+	.name = "domain",
+	.summary = "make, delete, list and start guests",
+	.usage = "Usage: xenprov domain VERB [OPTIONS] ARGS...\n"
+		 "\n"
+		 "One guest at a time: its disk from a profile's golden image, its MAC and IP,\n"
+		 "its xl config in /etc/xen, all recorded in the inventory.\n",
+	.verbs = domain_verbs,
+};

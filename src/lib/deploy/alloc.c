@@ -1,0 +1,295 @@
+/*
+ * alloc.c - MAC and IPv4 addresses for guests: random MACs in Xen's OUI 00:16:3e (or a
+ * configured prefix) that no other domain has, and the lowest free address of a
+ * profile's ip-pool. The inventory's domains table is the record of what is taken; the
+ * callers run these inside the transaction that inserts the domain (BEGIN IMMEDIATE
+ * serialises writers), and the UNIQUE constraints on domains.mac and domains.ip make a
+ * double allocation impossible even for a caller that forgets.
+ *
+ * Not here: creating the domain row (domain.c), the MAC generator itself (xl/mac.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "inventory/store-internal.h"
+#include "xenprov/domain.h"
+
+int xp_getrandom(void *userdata, void *buf, size_t len)
+{
+	(void)userdata;
+	unsigned char *p = buf;
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int xp_mac_prefix_parse(const char *s, uint8_t out[5], size_t *len)
+{
+	size_t n = 0;
+	const char *p = s;
+	for (;;) {
+		int hi, lo;
+		const char *hex = "0123456789abcdef";
+		const char *a = p[0] ? strchr(hex, p[0] | 0x20) : NULL;
+		const char *b = a && p[1] ? strchr(hex, p[1] | 0x20) : NULL;
+		if (!a || !b || n == 5)
+			return -EINVAL;
+		hi = (int)(a - hex);
+		lo = (int)(b - hex);
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		p += 2;
+		if (*p == 0)
+			break;
+		if (*p != ':' && *p != '-')
+			return -EINVAL;
+		p++;
+	}
+	if (out[0] & 1)
+		return -EINVAL; /* multicast: no NIC may have it */
+	*len = n;
+	return 0;
+}
+
+/* ---- IPv4 pools ------------------------------------------------------------------------ */
+
+static int parse_cidr(const char *s, uint32_t *net, unsigned *bits)
+{
+	char ip[INET_ADDRSTRLEN];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	if (!slash || (size_t)(slash - s) >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = 0;
+	char *end;
+	unsigned long b = strtoul(slash + 1, &end, 10);
+	if (*end || end == slash + 1 || slash[1] == '-' || slash[1] == '+' || b < 8 || b > 30)
+		return -EINVAL;
+	struct in_addr a;
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return -EINVAL;
+	uint32_t mask = ~0u << (32 - b);
+	*net = ntohl(a.s_addr) & mask;
+	*bits = (unsigned)b;
+	return 0;
+}
+
+static int parse_ip(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*out = ntohl(a.s_addr);
+	return 0;
+}
+
+static void fmt_ip(uint32_t h, char out[16])
+{
+	struct in_addr a = {.s_addr = htonl(h)};
+	inet_ntop(AF_INET, &a, out, 16);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int xp_ip_pool_pick(const char *pool, const char *gateway, const char *const *used,
+		    size_t nused, char out[16], unsigned *prefix_len)
+{
+	uint32_t net, gw = 0;
+	unsigned bits;
+	if (parse_cidr(pool, &net, &bits) < 0)
+		return -EINVAL;
+	if (gateway && parse_ip(gateway, &gw) < 0)
+		return -EINVAL;
+	uint32_t *u = NULL;
+	size_t nu = 0;
+	if (nused) {
+		u = malloc(nused * sizeof(*u));
+		if (!u)
+			return -ENOMEM;
+		for (size_t i = 0; i < nused; i++)
+			if (parse_ip(used[i], &u[nu]) == 0)
+				nu++;
+		qsort(u, nu, sizeof(*u), cmp_u32);
+	}
+	uint32_t bcast = net | ~(~0u << (32 - bits));
+	size_t j = 0;
+	int r = -ENOSPC;
+	/* network and broadcast are never guests' (RFC 919, RFC 922); the prefixes are at
+	 * most /30, so there is at least one host address */
+	for (uint32_t a = net + 1; a < bcast; a++) {
+		while (j < nu && u[j] < a)
+			j++;
+		if ((j < nu && u[j] == a) || (gateway && a == gw))
+			continue;
+		fmt_ip(a, out);
+		*prefix_len = bits;
+		r = 0;
+		break;
+	}
+	free(u);
+	return r;
+}
+
+static int ip_err(struct xp_diags *d, const char *spec, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int ip_err(struct xp_diags *d, const char *spec, const char *hint, const char *fmt, ...)
+{
+	if (d) {
+		char msg[256];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, "ip", spec, hint, "%s", msg);
+	}
+	return -EINVAL;
+}
+
+int xp_ip_check(const char *spec, const char *pool, const char *gateway, char out[16],
+		unsigned *prefix_len, struct xp_diags *d)
+{
+	char ip[INET_ADDRSTRLEN];
+	const char *slash = strchr(spec, '/');
+	size_t alen = slash ? (size_t)(slash - spec) : strlen(spec);
+	if (alen >= sizeof(ip))
+		return ip_err(d, spec, "e.g. 10.0.0.5 or 10.0.0.5/24", "'%s' is not an IPv4 address",
+			      spec);
+	memcpy(ip, spec, alen);
+	ip[alen] = 0;
+	uint32_t a;
+	if (parse_ip(ip, &a) < 0)
+		return ip_err(d, spec, "e.g. 10.0.0.5 or 10.0.0.5/24", "'%s' is not an IPv4 address",
+			      spec);
+	unsigned given = 0;
+	if (slash) {
+		char *end;
+		unsigned long b = strtoul(slash + 1, &end, 10);
+		if (*end || end == slash + 1 || slash[1] == '-' || slash[1] == '+' || b < 1 ||
+		    b > 32)
+			return ip_err(d, spec, NULL, "'%s': the prefix length must be 1-32", spec);
+		given = (unsigned)b;
+	}
+	uint32_t net;
+	unsigned bits;
+	if (pool && parse_cidr(pool, &net, &bits) == 0 && (a & (~0u << (32 - bits))) == net) {
+		uint32_t bcast = net | ~(~0u << (32 - bits)), gw;
+		if (a == net)
+			return ip_err(d, spec, NULL, "%s is the network address of %s", ip, pool);
+		if (a == bcast)
+			return ip_err(d, spec, NULL, "%s is the broadcast address of %s", ip, pool);
+		if (gateway && parse_ip(gateway, &gw) == 0 && gw == a)
+			return ip_err(d, spec, NULL, "%s is the gateway", ip);
+		if (given && given != bits)
+			return ip_err(d, spec, NULL, "%s is in the ip-pool %s, whose prefix is /%u", ip,
+				      pool, bits);
+		given = bits;
+	}
+	if (!given)
+		return ip_err(d, spec, "give ADDRESS/PREFIX, e.g. 192.168.1.10/24",
+			      "%s is outside the profile's ip-pool (or it has none): the prefix "
+			      "length is unknown",
+			      ip);
+	fmt_ip(a, out);
+	*prefix_len = given;
+	return 0;
+}
+
+/* ---- against the inventory -------------------------------------------------------------- */
+
+static int taken(struct xp_inv *inv, const char *sql, const char *value)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+}
+
+int xp_domain_mac_taken(struct xp_inv *inv, const char *mac)
+{
+	return taken(inv, "SELECT 1 FROM domains WHERE mac = ?", mac);
+}
+
+int xp_domain_ip_taken(struct xp_inv *inv, const char *ip)
+{
+	return taken(inv, "SELECT 1 FROM domains WHERE ip = ?", ip);
+}
+
+int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix_len,
+			xp_random_fn rnd, void *ud, char out[XP_MAC_STRLEN + 1])
+{
+	static const uint8_t xen[3] = {XP_MAC_XEN_OUI_0, XP_MAC_XEN_OUI_1, XP_MAC_XEN_OUI_2};
+	if (!prefix || !prefix_len) {
+		prefix = xen;
+		prefix_len = sizeof(xen);
+	}
+	if (!rnd)
+		rnd = xp_getrandom;
+	/* 2^24 addresses in an OUI: a collision is rare until a site has millions of
+	 * guests; with a 5-octet prefix (256 addresses) the retries matter */
+	for (int i = 0; i < 64; i++) {
+		struct xp_mac m;
+		int r = xp_mac_random(&m, prefix, prefix_len, rnd, ud);
+		if (r < 0)
+			return r;
+		xp_mac_format(&m, out);
+		r = xp_domain_mac_taken(inv, out);
+		if (r <= 0)
+			return r;
+	}
+	return -EAGAIN;
+}
+
+int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
+		       char out[16], unsigned *prefix_len)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "SELECT ip FROM domains WHERE ip IS NOT NULL", &st);
+	if (r < 0)
+		return r;
+	char **used = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nv = realloc(used, cap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			used = nv;
+		}
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		if (!(used[n] = strdup(t ? (const char *)t : ""))) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	if (r == 0)
+		r = xp_ip_pool_pick(pool, gateway, (const char *const *)used, n, out, prefix_len);
+	xp_strv_free(used, n);
+	return r;
+}

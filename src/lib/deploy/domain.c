@@ -1,0 +1,639 @@
+/*
+ * domain.c - one guest's life in the inventory: create (plan, record, make, customise,
+ * configure), delete, get and list. The order of a create and why it is safe is written
+ * at the top of xenprov/domain.h; in short, the row and its planned artifacts are
+ * committed before anything is made, so a failure (or a crash) always knows what to
+ * remove, and the allocation of MAC and IP happens in the same transaction as the insert.
+ *
+ * Not here: the allocators (alloc.c), disks (storage.c), the config text (xlcfg.c), the
+ * edits inside the guest (xp_guest_customize).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inventory/store-internal.h"
+#include "xenprov/domain.h"
+
+static int fail(struct xp_diags *d, int r, const char *code, const char *text, const char *hint,
+		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int fail(struct xp_diags *d, int r, const char *code, const char *text, const char *hint,
+		const char *fmt, ...)
+{
+	if (d) {
+		char msg[512];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, code, text, hint, "%s", msg);
+	}
+	return r;
+}
+
+bool xp_domain_name_valid(const char *name)
+{
+	/* RFC 1123 section 2.1 host name label, as the name is the guest's host name too */
+	size_t n = strlen(name);
+	if (n == 0 || n > 63 || name[0] == '-' || name[n - 1] == '-')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-'))
+			return false;
+	return true;
+}
+
+void xp_domain_release(struct xp_domain *dom)
+{
+	if (!dom)
+		return;
+	free(dom->name);
+	free(dom->profile);
+	free(dom->state);
+	free(dom->mac);
+	free(dom->ip);
+	free(dom->storage);
+	free(dom->disk_path);
+	free(dom->config_path);
+	free(dom->golden);
+	xp_settings_release(&dom->settings);
+	memset(dom, 0, sizeof(*dom));
+}
+
+void xp_domain_list_free(struct xp_domain *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		xp_domain_release(&v[i]);
+	free(v);
+}
+
+/* ---- rows ------------------------------------------------------------------------------- */
+
+#define DOMAIN_COLUMNS \
+	"name, profile, state, mac, ip, storage, disk_path, config_path, settings, created, updated"
+
+static int col_dup(sqlite3_stmt *st, int i, char **out)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	*out = NULL;
+	if (!t)
+		return 0;
+	*out = strdup((const char *)t);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* The settings column: {"settings": {KEY: VALUE...}, "golden": PATH, "prefix": N}. */
+static char *settings_json(const struct xp_settings *s, const char *golden, unsigned prefix)
+{
+	json_t *o = json_object(), *kv = json_object();
+	if (!o || !kv) {
+		json_decref(o);
+		json_decref(kv);
+		return NULL;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		json_object_set_new(kv, s->v[i].key, json_string(s->v[i].value));
+	json_object_set_new(o, "settings", kv);
+	if (golden)
+		json_object_set_new(o, "golden", json_string(golden));
+	if (prefix)
+		json_object_set_new(o, "prefix", json_integer(prefix));
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}
+
+static int parse_settings(const char *text, struct xp_domain *dom)
+{
+	json_t *o = json_loads(text ? text : "{}", 0, NULL);
+	if (!o)
+		return 0; /* not ours to judge: show the rest */
+	int r = 0;
+	json_t *kv = json_object_get(o, "settings");
+	const char *key;
+	json_t *v;
+	json_object_foreach(kv, key, v)
+	{
+		if (json_is_string(v) && (r = xp_settings_set(&dom->settings, key, json_string_value(v))) < 0)
+			break;
+	}
+	json_t *g = json_object_get(o, "golden");
+	if (r == 0 && json_is_string(g) && !(dom->golden = strdup(json_string_value(g))))
+		r = -ENOMEM;
+	json_t *p = json_object_get(o, "prefix");
+	if (json_is_integer(p) && json_integer_value(p) > 0 && json_integer_value(p) <= 32)
+		dom->prefix_len = (unsigned)json_integer_value(p);
+	json_decref(o);
+	return r;
+}
+
+static int read_row(sqlite3_stmt *st, struct xp_domain *dom)
+{
+	memset(dom, 0, sizeof(*dom));
+	int r = 0;
+	char **cols[] = {&dom->name,    &dom->profile,   &dom->state,	     &dom->mac,
+			 &dom->ip,      &dom->storage,   &dom->disk_path, &dom->config_path};
+	for (int i = 0; i < 8 && r == 0; i++)
+		r = col_dup(st, i, cols[i]);
+	if (r == 0)
+		r = parse_settings((const char *)sqlite3_column_text(st, 8), dom);
+	dom->created = sqlite3_column_int64(st, 9);
+	dom->updated = sqlite3_column_int64(st, 10);
+	if (r < 0)
+		xp_domain_release(dom);
+	return r;
+}
+
+int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out)
+{
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains WHERE name = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_row(st, out);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains ORDER BY name", &st);
+	if (r < 0)
+		return r;
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct xp_domain *nv = realloc(*v, cap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			*v = nv;
+		}
+		if ((r = read_row(st, &(*v)[*n])) < 0)
+			break;
+		(*n)++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		xp_domain_list_free(*v, *n);
+		*v = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
+static int exec_bind(struct xp_inv *inv, const char *sql, const char *const *args, int nargs)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, sql, &st);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < nargs; i++)
+		if (args[i])
+			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, i + 1);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+}
+
+static int set_state(struct xp_inv *inv, const char *name, const char *state)
+{
+	char now[32];
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	const char *args[] = {state, now, name};
+	return exec_bind(inv, "UPDATE domains SET state = ?1, updated = CAST(?2 AS INTEGER) WHERE name = ?3",
+			 args, 3);
+}
+
+static int delete_row(struct xp_inv *inv, const char *name)
+{
+	const char *args[] = {name};
+	return exec_bind(inv, "DELETE FROM domains WHERE name = ?", args, 1);
+}
+
+/* Who holds a MAC or IP, for the message. */
+static void holder(struct xp_inv *inv, const char *column, const char *value, char *out, size_t cap)
+{
+	char sql[96];
+	snprintf(sql, sizeof(sql), "SELECT name FROM domains WHERE %s = ?", column);
+	sqlite3_stmt *st;
+	snprintf(out, cap, "another domain");
+	if (xp__inv_prepare(inv, sql, &st) < 0)
+		return;
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, cap, "domain '%s'", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* ---- create ------------------------------------------------------------------------------ */
+
+struct plan {
+	struct xp_settings s; /* effective values */
+	enum xp_storage storage;
+	char *pool;
+	char *disk_path;
+	char *config_path;
+	bool want_ip;      /* from the pool */
+	char ip[16];       /* "" for none */
+	unsigned prefix;
+	char mac[XP_MAC_STRLEN + 1]; /* "" until allocated */
+	struct xp_golden golden;
+	enum xp_image_format disk_format;
+};
+
+static void plan_release(struct plan *p)
+{
+	xp_settings_release(&p->s);
+	free(p->pool);
+	free(p->disk_path);
+	free(p->config_path);
+	xp_golden_release(&p->golden);
+}
+
+/* Everything that can be checked before anything is recorded or made. */
+static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, struct plan *p,
+		     struct xp_diags *d)
+{
+	int r;
+	if (!o->name || !xp_domain_name_valid(o->name))
+		return fail(d, -EINVAL, "name", o->name, "1-63 letters, digits and '-' (it is also the host name)",
+			    "'%s' is not a valid domain name", o->name ? o->name : "");
+	if (!o->profile)
+		return fail(d, -EINVAL, "profile", NULL, NULL, "no profile given");
+	r = xp_profile_resolve(inv, o->profile, &p->s);
+	if (r == -ENOENT)
+		return fail(d, r, "profile", o->profile, "see 'xenprov profile list'", "no profile '%s'",
+			    o->profile);
+	if (r < 0)
+		return fail(d, r, "profile", o->profile, NULL, "cannot read profile '%s': %s", o->profile,
+			    xp_inv_errmsg(inv));
+	for (size_t i = 0; o->overrides && i < o->overrides->n; i++) {
+		char *norm;
+		r = xp_profile_check(o->overrides->v[i].key, o->overrides->v[i].value, &norm, d);
+		if (r < 0)
+			return r;
+		r = xp_settings_set(&p->s, o->overrides->v[i].key, norm);
+		free(norm);
+		if (r < 0)
+			return r;
+	}
+
+	/* a domain of that name, or a MAC or IP asked for that is taken: say so now, before
+	 * a golden image is built (the transaction checks again) */
+	struct xp_domain old;
+	r = xp_domain_get(inv, o->name, &old);
+	if (r == 0) {
+		xp_domain_release(&old);
+		return fail(d, -EEXIST, "name", o->name, "delete it first, or pick another name",
+			    "a domain '%s' exists already", o->name);
+	}
+	if (r != -ENOENT)
+		return r;
+
+	const char *storage = xp_settings_get(&p->s, "storage");
+	if (xp_storage_from_name(storage ? storage : "file", &p->storage) < 0)
+		return fail(d, -EINVAL, "storage", storage, "file, reflink, qcow2 or lvm",
+			    "unknown storage '%s'", storage);
+	const char *pool = xp_settings_get(&p->s, "pool");
+	if (p->storage == XP_STORAGE_LVM) {
+		if (xp_lvm_available() < 0)
+			return fail(d, -ENOTSUP, "lvm", NULL, "use storage=file, reflink or qcow2",
+				    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
+				    "tools, which this machine lacks");
+		if (!pool)
+			return fail(d, -EINVAL, "pool", NULL, "e.g. --pool vg0",
+				    "storage lvm needs a pool: the volume group");
+		p->pool = strdup(pool);
+	} else if (pool) {
+		p->pool = strdup(pool);
+	} else if (asprintf(&p->pool, "%s/disks", xp_inv_state_dir(inv)) < 0) {
+		p->pool = NULL;
+	}
+	if (!p->pool)
+		return -ENOMEM;
+	r = xp_storage_path(p->storage, p->pool, o->name, &p->disk_path);
+	if (r < 0)
+		return fail(d, r, "pool", p->pool, NULL, "'%s' cannot be a %s pool", p->pool,
+			    xp_storage_name(p->storage));
+	struct stat st;
+	if (lstat(p->disk_path, &st) == 0)
+		return fail(d, -EEXIST, "disk", p->disk_path, "remove it, or pick another name",
+			    "the disk %s exists already", p->disk_path);
+
+	const char *cdir = o->config_dir ? o->config_dir : XP_DOMAIN_CONFIG_DIR;
+	if (stat(cdir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return fail(d, -ENOENT, "config-dir", cdir, "is Xen installed? or give --config-dir",
+			    "the config directory %s does not exist", cdir);
+	if (asprintf(&p->config_path, "%s/%s.cfg", cdir, o->name) < 0) {
+		p->config_path = NULL;
+		return -ENOMEM;
+	}
+	if (lstat(p->config_path, &st) == 0)
+		return fail(d, -EEXIST, "config", p->config_path,
+			    "xenprov does not overwrite a config it did not write",
+			    "%s exists already", p->config_path);
+
+	/* the network: an address asked for, the pool's next, or DHCP */
+	const char *net = xp_settings_get(&p->s, "network");
+	const char *ippool = xp_settings_get(&p->s, "ip-pool");
+	const char *gw = xp_settings_get(&p->s, "gateway");
+	if (o->ip) {
+		r = xp_ip_check(o->ip, ippool, gw, p->ip, &p->prefix, d);
+		if (r < 0)
+			return r;
+		r = xp_domain_ip_taken(inv, p->ip);
+		if (r != 0) {
+			char who[128];
+			holder(inv, "ip", p->ip, who, sizeof(who));
+			return r < 0 ? r : fail(d, -EEXIST, "ip", p->ip, NULL, "the IP %s is taken by %s",
+						p->ip, who);
+		}
+	} else if (net && strcmp(net, "dhcp") == 0) {
+		p->want_ip = false;
+	} else if (ippool) {
+		p->want_ip = true;
+	} else if (net && strcmp(net, "static") == 0) {
+		return fail(d, -EINVAL, "network", NULL, "set ip-pool in the profile, or give --ip",
+			    "network static needs an ip-pool or an address");
+	}
+	if (o->mac) {
+		struct xp_mac m;
+		if (xp_mac_parse(o->mac, &m) < 0)
+			return fail(d, -EINVAL, "mac", o->mac, "e.g. 00:16:3e:12:34:56",
+				    "'%s' is not a MAC address", o->mac);
+		if (xp_mac_is_multicast(&m) || xp_mac_is_zero(&m))
+			return fail(d, -EINVAL, "mac", o->mac, "a unicast address, e.g. 00:16:3e:12:34:56",
+				    "%s cannot be a guest's MAC address", o->mac);
+		xp_mac_format(&m, p->mac);
+		r = xp_domain_mac_taken(inv, p->mac);
+		if (r != 0) {
+			char who[128];
+			holder(inv, "mac", p->mac, who, sizeof(who));
+			return r < 0 ? r : fail(d, -EEXIST, "mac", p->mac, NULL,
+						"the MAC %s is taken by %s", p->mac, who);
+		}
+	}
+	return 0;
+}
+
+/* The one transaction: name free, MAC and IP allocated, row and planned artifacts in. */
+static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, struct plan *p,
+		  struct xp_diags *d)
+{
+	int r = xp_inv_begin(inv);
+	if (r < 0)
+		return fail(d, r, "inventory", NULL, NULL, "cannot write the inventory: %s",
+			    xp_inv_errmsg(inv));
+	struct xp_domain old;
+	r = xp_domain_get(inv, o->name, &old);
+	if (r == 0) {
+		xp_domain_release(&old);
+		r = fail(d, -EEXIST, "name", o->name, NULL, "a domain '%s' exists already", o->name);
+		goto fail;
+	}
+	if (r != -ENOENT)
+		goto fail;
+	if (!p->mac[0]) {
+		r = xp_domain_alloc_mac(inv, o->mac_prefix, o->mac_prefix_len, o->rnd, o->rnd_ud, p->mac);
+		if (r < 0) {
+			fail(d, r, "mac", NULL, NULL, "cannot allocate a MAC address: %s", strerror(-r));
+			goto fail;
+		}
+	} else if ((r = xp_domain_mac_taken(inv, p->mac)) != 0) {
+		r = r < 0 ? r : fail(d, -EEXIST, "mac", p->mac, NULL, "the MAC %s is taken", p->mac);
+		goto fail;
+	}
+	if (p->want_ip) {
+		const char *pool = xp_settings_get(&p->s, "ip-pool");
+		r = xp_domain_alloc_ip(inv, pool, xp_settings_get(&p->s, "gateway"), p->ip, &p->prefix);
+		if (r == -ENOSPC) {
+			fail(d, r, "ip", pool, "enlarge the pool, or delete guests",
+			     "the ip-pool %s has no free address", pool);
+			goto fail;
+		}
+		if (r < 0) {
+			fail(d, r, "ip", pool, NULL, "cannot allocate an address from %s: %s", pool,
+			     strerror(-r));
+			goto fail;
+		}
+	} else if (p->ip[0] && (r = xp_domain_ip_taken(inv, p->ip)) != 0) {
+		r = r < 0 ? r : fail(d, -EEXIST, "ip", p->ip, NULL, "the IP %s is taken", p->ip);
+		goto fail;
+	}
+
+	char *settings = settings_json(&p->s, p->golden.path, p->prefix);
+	if (!settings) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	sqlite3_stmt *st;
+	r = xp__inv_prepare(inv,
+			    "INSERT INTO domains (name, profile, state, mac, ip, storage, disk_path,"
+			    " config_path, settings, created, updated)"
+			    " VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+			    &st);
+	if (r < 0) {
+		free(settings);
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, o->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, o->profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->mac, -1, SQLITE_STATIC);
+	if (p->ip[0])
+		sqlite3_bind_text(st, 4, p->ip, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_text(st, 5, xp_storage_name(p->storage), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, p->disk_path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, p->config_path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, settings, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	free(settings);
+	if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s", xp_inv_errmsg(inv));
+		goto fail;
+	}
+	const char *disk[] = {o->name, "disk", p->disk_path};
+	const char *config[] = {o->name, "config", p->config_path};
+	static const char ins[] = "INSERT INTO artifacts (domain, kind, path) VALUES (?, ?, ?)";
+	if ((r = exec_bind(inv, ins, disk, 3)) < 0 || (r = exec_bind(inv, ins, config, 3)) < 0) {
+		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s", xp_inv_errmsg(inv));
+		goto fail;
+	}
+	r = xp_inv_commit(inv);
+	if (r < 0)
+		return fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
+			    xp_inv_errmsg(inv));
+	return 0;
+fail:
+	xp_inv_rollback(inv);
+	return r;
+}
+
+int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
+		     struct xp_domain *out, struct xp_diags *d)
+{
+	if (out)
+		memset(out, 0, sizeof(*out));
+	struct plan p;
+	memset(&p, 0, sizeof(p));
+	p.golden.root_offset = -1;
+	int r = make_plan(inv, o, &p, d);
+	if (r < 0)
+		goto out;
+	r = xp_golden_prepare(xp_inv_state_dir(inv), &p.s, o->progress, o->progress_ud, &p.golden, d);
+	if (r < 0)
+		goto out;
+	r = record(inv, o, &p, d);
+	if (r < 0)
+		goto out;
+
+	/* from here on the row exists: undo on failure */
+	bool disk_made = false, config_made = false;
+	r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path, &p.disk_format, d);
+	if (r < 0)
+		goto undo;
+	disk_made = true;
+
+	struct xp_guest_spec spec = {
+		.name = o->name,
+		.hostname = o->name,
+		.domain = xp_settings_get(&p.s, "domain"),
+		.mac = p.mac,
+		.ip = p.ip[0] ? p.ip : NULL,
+		.prefix_len = p.ip[0] ? p.prefix : 0,
+		.gateway = xp_settings_get(&p.s, "gateway"),
+		.dns = xp_settings_get(&p.s, "dns"),
+		.root_password_hash = xp_settings_get(&p.s, "root-password-hash"),
+		.ssh_key = xp_settings_get(&p.s, "ssh-key"),
+		.disk_path = p.disk_path,
+		.disk_format = p.disk_format,
+		.golden_path = p.golden.path,
+		.root_offset = p.golden.root_offset,
+		.fs_type = p.golden.fs_type,
+	};
+	r = xp_guest_customize(&spec, d);
+	if (r < 0) {
+		fail(d, r, "customize", o->name, NULL, "cannot set up the guest's files: %s",
+		     strerror(-r));
+		goto undo;
+	}
+
+	struct xp_guest_config gc = {
+		.name = o->name,
+		.settings = &p.s,
+		.storage = p.storage,
+		.disk_path = p.disk_path,
+		.disk_format = p.disk_format,
+		.mac = p.mac,
+		.ip = p.ip[0] ? p.ip : NULL,
+		.profile = o->profile,
+	};
+	/* a config that appeared since the plan is not ours: never replace it */
+	struct stat st;
+	if (lstat(p.config_path, &st) == 0) {
+		r = fail(d, -EEXIST, "config", p.config_path, NULL, "%s exists already", p.config_path);
+		goto undo;
+	}
+	r = xp_guest_config_write(&gc, p.config_path, d);
+	if (r < 0)
+		goto undo;
+	config_made = true;
+	r = set_state(inv, o->name, "ready");
+	if (r < 0) {
+		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s", xp_inv_errmsg(inv));
+		goto undo;
+	}
+	if (out)
+		r = xp_domain_get(inv, o->name, out);
+	goto out;
+
+undo:
+	if (config_made)
+		unlink(p.config_path);
+	int u = disk_made ? xp_storage_remove(p.storage, p.disk_path, d) : 0;
+	/* if the disk could not be removed, keep the record so that delete can retry */
+	if (u < 0 || delete_row(inv, o->name) < 0)
+		set_state(inv, o->name, "failed");
+out:
+	plan_release(&p);
+	return r;
+}
+
+/* ---- delete ------------------------------------------------------------------------------ */
+
+int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage,
+		     struct xp_diags *d)
+{
+	struct xp_domain dom;
+	int r = xp_domain_get(inv, name, &dom);
+	if (r == -ENOENT)
+		return fail(d, r, "name", name, "see 'xenprov domain list'", "no domain '%s'", name);
+	if (r < 0)
+		return r;
+	r = set_state(inv, name, "deleting");
+	if (r < 0) {
+		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s", xp_inv_errmsg(inv));
+		goto out;
+	}
+	/* what was planned: a half-made guest has some of these, a crash may have left any */
+	sqlite3_stmt *st;
+	r = xp__inv_prepare(inv, "SELECT kind, path FROM artifacts WHERE domain = ? ORDER BY kind",
+			    &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	enum xp_storage storage = XP_STORAGE_FILE;
+	if (dom.storage)
+		xp_storage_from_name(dom.storage, &storage);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+		const char *path = (const char *)sqlite3_column_text(st, 1);
+		if (!kind || !path)
+			continue;
+		if (strcmp(kind, "config") == 0) {
+			if (unlink(path) < 0 && errno != ENOENT)
+				r = fail(d, -errno, "config", path, NULL, "cannot remove %s: %s", path,
+					 strerror(errno));
+		} else if (strcmp(kind, "disk") == 0 && !keep_storage) {
+			r = xp_storage_remove(storage, path, d);
+		}
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		goto out;
+	r = delete_row(inv, name);
+	if (r < 0)
+		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s", xp_inv_errmsg(inv));
+out:
+	xp_domain_release(&dom);
+	return r;
+}

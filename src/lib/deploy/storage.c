@@ -1,0 +1,691 @@
+/*
+ * storage.c - guests' disks: the golden image a profile names (a root tarball is built
+ * once into <state>/images/, keyed by content hash; a disk image is used as it is), and
+ * each guest's own disk made from it by one of four backends:
+ *   file     a sparse copy: only the data ranges (lseek(2) SEEK_DATA/SEEK_HOLE) are
+ *            copied, with copy_file_range(2) (which itself clones where it can);
+ *   reflink  an FICLONE clone (ioctl_ficlone(2)): instant, shares all blocks; btrfs,
+ *            XFS with reflink=1, bcachefs... ext4 cannot (EOPNOTSUPP);
+ *   qcow2    an empty qcow2 overlay written by xenprov (blockdev.h) whose backing file is
+ *            the golden image, its format recorded in the header's backing format
+ *            extension so that QEMU never probes it;
+ *   lvm      a logical volume made with lvm2's lvcreate (posix_spawn, no shell): a thin
+ *            snapshot when the golden image is itself a thin volume, else a plain volume
+ *            the golden raw image is copied into (holes zeroed with BLKZEROOUT, as an LV
+ *            holds whatever was there before).
+ *
+ * Not here: which backend a profile asks for or where the pool is (domain.c), building
+ * the filesystem (image/), the config that points at the disk (xlcfg.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "xenprov/domain.h"
+#include "xenprov/image.h"
+
+extern char **environ;
+
+static const char *const storage_names[] = {"file", "reflink", "qcow2", "lvm"};
+
+const char *xp_storage_name(enum xp_storage s)
+{
+	return (unsigned)s < 4 ? storage_names[s] : "unknown";
+}
+
+int xp_storage_from_name(const char *name, enum xp_storage *out)
+{
+	for (unsigned i = 0; i < 4; i++)
+		if (strcmp(name, storage_names[i]) == 0) {
+			*out = (enum xp_storage)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int err(struct xp_diags *d, int r, const char *file, const char *code, const char *hint,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int err(struct xp_diags *d, int r, const char *file, const char *code, const char *hint,
+	       const char *fmt, ...)
+{
+	if (d) {
+		char msg[512];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		xp_diags_add(d, XP_SEV_ERROR, file, 0, 0, code, NULL, hint, "%s", msg);
+	}
+	return r;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* ---- external tools (lvm2) ------------------------------------------------------------- */
+
+static bool in_path(const char *prog)
+{
+	static const char *const extra[] = {"/sbin", "/usr/sbin", NULL};
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+	if (path) {
+		const char *p = path;
+		while (*p) {
+			const char *colon = strchr(p, ':');
+			size_t n = colon ? (size_t)(colon - p) : strlen(p);
+			if (n > 0 && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog) <
+					     (int)sizeof(buf) &&
+			    access(buf, X_OK) == 0)
+				return true;
+			p += n + (colon ? 1 : 0);
+		}
+	}
+	for (const char *const *e = extra; *e; e++) {
+		snprintf(buf, sizeof(buf), "%s/%s", *e, prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+int xp_lvm_available(void)
+{
+	/* lvm2 drives device-mapper through /dev/mapper/control (dmsetup(8)); without it
+	 * no volume can be activated, whatever the tools say */
+	if (access("/dev/mapper/control", F_OK) < 0)
+		return -ENOTSUP;
+	if (!in_path("lvcreate") || !in_path("lvremove") || !in_path("lvs"))
+		return -ENOTSUP;
+	return 0;
+}
+
+/* Runs argv (no shell), its stdout and stderr collected into out (may be NULL).
+ * Returns the exit status (>= 0), or -errno if it could not be run. */
+static int run_tool(char *const argv[], struct xp_buf *out)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	if (rc != 0) {
+		close(pfd[0]);
+		return -rc;
+	}
+	char buf[1024];
+	ssize_t n;
+	while ((n = read(pfd[0], buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (out && out->len < 8192)
+			xp_buf_add(out, buf, (size_t)n);
+	}
+	close(pfd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_lvm(char *const argv[], struct xp_diags *d)
+{
+	struct xp_buf out = XP_BUF_INIT;
+	int r = run_tool(argv, &out);
+	if (r != 0) {
+		const char *o = xp_buf_str(&out);
+		size_t len = strlen(o);
+		while (len && (o[len - 1] == '\n' || o[len - 1] == ' '))
+			len--;
+		err(d, 0, NULL, "lvm", NULL, "%s %s: %.*s", argv[0],
+		    r < 0 ? "cannot be run" : "failed", (int)len, r < 0 ? strerror(-r) : o);
+		r = r < 0 ? r : -EIO;
+	}
+	xp_buf_release(&out);
+	return r;
+}
+
+/* ---- the golden image -------------------------------------------------------------------- */
+
+void xp_golden_release(struct xp_golden *g)
+{
+	free(g->path);
+	memset(g, 0, sizeof(*g));
+}
+
+enum kind { K_UNKNOWN, K_TARBALL, K_RAW, K_QCOW2 };
+
+/* What a file holds, by its magic bytes: qcow2 (QEMU's docs/interop/qcow2.txt: "QFI\xfb");
+ * compressed streams (gzip RFC 1952, xz, zstd RFC 8878, bzip2, lz4) and POSIX tar ("ustar"
+ * at 257) are tarballs; an MBR boot signature (0x55aa at 510), a GPT header ("EFI PART"
+ * at 512) or an ext2/3/4 superblock magic (0xef53 at 1080) make a raw disk. */
+static enum kind sniff(int fd)
+{
+	unsigned char b[2048];
+	memset(b, 0, sizeof(b));
+	ssize_t n = pread(fd, b, sizeof(b), 0);
+	if (n < 4)
+		return K_UNKNOWN;
+	if (memcmp(b, "QFI\xfb", 4) == 0)
+		return K_QCOW2;
+	if ((b[0] == 0x1f && b[1] == 0x8b) || memcmp(b, "\xfd" "7zXZ\0", 6) == 0 ||
+	    memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0 || memcmp(b, "BZh", 3) == 0 ||
+	    memcmp(b, "\x04\x22\x4d\x18", 4) == 0 || memcmp(b + 257, "ustar", 5) == 0)
+		return K_TARBALL;
+	if ((b[510] == 0x55 && b[511] == 0xaa) || memcmp(b + 512, "EFI PART", 8) == 0 ||
+	    (b[1080] == 0x53 && b[1081] == 0xef))
+		return K_RAW;
+	return K_UNKNOWN;
+}
+
+static int golden_key(const char *archive, uint64_t size, int fs, int label, uint64_t swap,
+		      char key[65])
+{
+	unsigned char digest[32];
+	int r = xp_sha256_file(archive, digest);
+	if (r < 0)
+		return r;
+	char content[65];
+	xp_sha256_hex(digest, content);
+	struct xp_buf b = XP_BUF_INIT;
+	/* bump v1 when what goes into a golden image changes */
+	xp_buf_addf(&b, "xenprov-golden-v1\n%s\nsize=%llu\nfs=%d\nlabel=%d\nswap=%llu\n", content,
+		    (unsigned long long)size, fs, label, (unsigned long long)swap);
+	if (xp_buf_error(&b)) {
+		xp_buf_release(&b);
+		return -ENOMEM;
+	}
+	struct xp_sha256 c;
+	xp_sha256_init(&c);
+	xp_sha256_update(&c, b.s, b.len);
+	xp_sha256_final(&c, digest);
+	xp_sha256_hex(digest, key);
+	xp_buf_release(&b);
+	return 0;
+}
+
+static int u64_setting(const struct xp_settings *s, const char *key, uint64_t *out)
+{
+	const char *v = xp_settings_get(s, key);
+	*out = 0;
+	if (!v)
+		return 0;
+	/* profile values are normalised to bytes (xp_profile_check), but accept sizes */
+	return xp_parse_size(v, out);
+}
+
+/* Fills the description of an existing golden image. */
+static int describe(const char *path, struct xp_golden *g, struct xp_diags *d)
+{
+	struct xp_image_info info;
+	int r = xp_image_info(path, &info);
+	if (r < 0)
+		return err(d, r, path, "image", NULL, "cannot read the image: %s", strerror(-r));
+	g->format = info.format;
+	g->size = info.virtual_size;
+	g->root_offset = -1;
+	for (size_t i = 0; i < info.n; i++) {
+		const struct xp_image_volume *v = &info.volumes[i];
+		if (strncmp(v->kind, "ext", 3) == 0) {
+			g->root_offset = (int64_t)v->offset;
+			g->fs_type = v->fs.type;
+			break;
+		}
+	}
+	xp_image_info_release(&info);
+	return 0;
+}
+
+int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
+		      void *ud, struct xp_golden *out, struct xp_diags *d)
+{
+	memset(out, 0, sizeof(*out));
+	out->root_offset = -1;
+	const char *image = xp_settings_get(s, "image");
+	if (!image || !*image)
+		return err(d, -EINVAL, NULL, "no-image", "set one: xenprov profile edit P --image PATH",
+			   "the profile names no image");
+	struct stat st;
+	if (stat(image, &st) < 0) {
+		int e = errno;
+		return err(d, -e, image, "image", NULL, "cannot open the image: %s", strerror(e));
+	}
+	/* a block device (an LV or a disk) is a raw golden image */
+	if (S_ISBLK(st.st_mode)) {
+		if (!(out->path = strdup(image)))
+			return -ENOMEM;
+		out->format = XP_IMAGE_RAW;
+		int r = describe(image, out, d);
+		if (r < 0)
+			xp_golden_release(out);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode))
+		return err(d, -EINVAL, image, "image", NULL, "not a file");
+	int fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		return err(d, -e, image, "image", NULL, "cannot open the image: %s", strerror(e));
+	}
+	enum kind k = sniff(fd);
+	close(fd);
+	if (k == K_UNKNOWN)
+		return err(d, -EINVAL, image, "image", "a root tarball (.tar, .tar.gz, ...) or a raw "
+			   "or qcow2 disk image", "neither a root tarball nor a disk image");
+	if (k == K_RAW || k == K_QCOW2) {
+		out->path = realpath(image, NULL);
+		if (!out->path)
+			return -errno;
+		int r = describe(out->path, out, d);
+		if (r < 0)
+			xp_golden_release(out);
+		return r;
+	}
+
+	/* a tarball: built once, named by what goes into it */
+	uint64_t size, swap;
+	if (u64_setting(s, "disk-size", &size) < 0 || u64_setting(s, "swap", &swap) < 0)
+		return err(d, -EINVAL, NULL, "size", NULL, "bad disk-size or swap in the profile");
+	const char *fs = xp_settings_get(s, "fs"), *label = xp_settings_get(s, "label");
+	struct xp_image_opts o = {
+		.archive = image,
+		.size = size,
+		.fs = {.type = XP_FS_EXT4, .reserved_percent = -1},
+		.label = XP_LABEL_MSDOS,
+		.swap_size = swap,
+		.format = XP_IMAGE_RAW,
+	};
+	if (fs && strcmp(fs, "ext2") == 0)
+		o.fs.type = XP_FS_EXT2;
+	else if (fs && strcmp(fs, "ext3") == 0)
+		o.fs.type = XP_FS_EXT3;
+	if (label && strcmp(label, "gpt") == 0)
+		o.label = XP_LABEL_GPT;
+	else if (label && strcmp(label, "none") == 0)
+		o.label = XP_LABEL_NONE;
+	char key[65];
+	int r = golden_key(image, size, (int)o.fs.type, (int)o.label, swap, key);
+	if (r < 0)
+		return err(d, r, image, "image", NULL, "cannot read the archive: %s", strerror(-r));
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof(dir), "%s/images", state_dir) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	r = mkdir_p(dir);
+	if (r < 0)
+		return err(d, r, dir, "state", NULL, "cannot create the directory: %s", strerror(-r));
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s.img", dir, key) < 0)
+		return -ENOMEM;
+	if (stat(path, &st) < 0) {
+		/* xp_image_build writes a temporary file and renames it into place, so two
+		 * creates that race here both build and one of the identical results wins */
+		struct xp_image_result res;
+		o.output = path;
+		r = xp_image_build(&o, progress, ud, &res, d);
+		if (r < 0) {
+			free(path);
+			return r;
+		}
+		/* guests' qcow2 overlays read through it: keep it from being written */
+		chmod(path, 0444);
+		out->built = true;
+	}
+	out->path = realpath(path, NULL);
+	free(path);
+	if (!out->path)
+		return -errno;
+	r = describe(out->path, out, d);
+	if (r < 0)
+		xp_golden_release(out);
+	return r;
+}
+
+/* ---- per-guest disks -------------------------------------------------------------------- */
+
+int xp_storage_path(enum xp_storage s, const char *pool, const char *name, char **out)
+{
+	int n;
+	*out = NULL;
+	if (!pool || !*pool)
+		return -EINVAL;
+	switch (s) {
+	case XP_STORAGE_FILE:
+	case XP_STORAGE_REFLINK:
+		n = asprintf(out, "%s/%s.img", pool, name);
+		break;
+	case XP_STORAGE_QCOW2:
+		n = asprintf(out, "%s/%s.qcow2", pool, name);
+		break;
+	case XP_STORAGE_LVM:
+		/* a volume group name: lvm(8) "VG names ... [a-zA-Z0-9+_.-]" */
+		if (strchr(pool, '/'))
+			return -EINVAL;
+		n = asprintf(out, "/dev/%s/%s", pool, name);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* pread/pwrite for what copy_file_range(2) refuses (older kernels across filesystems,
+ * block devices). */
+static int copy_plain(int src, int dst, off_t in, off_t end)
+{
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	int r = 0;
+	while (in < end) {
+		size_t want = (size_t)(end - in) < cap ? (size_t)(end - in) : cap;
+		ssize_t n = pread(src, buf, want, in);
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = pwrite(dst, buf + done, (size_t)(n - done), in + done);
+			if (w < 0) {
+				r = -errno;
+				goto out;
+			}
+			done += w;
+		}
+		in += n;
+	}
+out:
+	free(buf);
+	return r;
+}
+
+/* Copies the data ranges of src into dst (already size bytes long); with zero_holes,
+ * hole ranges are zeroed in dst (a block device holds old data there). */
+static int copy_data(int src, int dst, off_t size, bool zero_holes)
+{
+	off_t pos = 0;
+	bool cfr = true;
+	while (pos < size) {
+		off_t data = lseek(src, pos, SEEK_DATA);
+		if (data < 0) {
+			if (errno != ENXIO)
+				return -errno;
+			data = size; /* only a hole is left */
+		}
+		if (zero_holes && data > pos) {
+			uint64_t range[2] = {(uint64_t)pos, (uint64_t)(data - pos)};
+			if (ioctl(dst, BLKZEROOUT, range) < 0)
+				return -errno;
+		}
+		if (data >= size)
+			break;
+		off_t hole = lseek(src, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		off_t in = data, out = data;
+		while (cfr && in < hole) {
+			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
+			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+				      errno == EOPNOTSUPP)) {
+				cfr = false;
+				break;
+			}
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				return -EIO;
+		}
+		if (in < hole) {
+			int r = copy_plain(src, dst, in, hole);
+			if (r < 0)
+				return r;
+		}
+		pos = hole;
+	}
+	return 0;
+}
+
+static int open_new(const char *path, struct xp_diags *d)
+{
+	/* a guest's disk will hold its password hash and keys: not world-readable */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		return err(d, -e, path, "disk", e == EEXIST ? "remove it, or pick another name" : NULL,
+			   e == EEXIST ? "the disk exists already" : "cannot create the disk: %s",
+			   strerror(e));
+	}
+	return fd;
+}
+
+static int make_file(const struct xp_golden *g, const char *path, bool reflink, const char *pool,
+		     struct xp_diags *d)
+{
+	int src = open(g->path, O_RDONLY | O_CLOEXEC);
+	if (src < 0) {
+		int e = errno;
+		return err(d, -e, g->path, "image", NULL, "cannot open the golden image: %s",
+			   strerror(e));
+	}
+	int dst = open_new(path, d);
+	if (dst < 0) {
+		close(src);
+		return dst;
+	}
+	int r = 0;
+	if (reflink) {
+		if (ioctl(dst, FICLONE, src) < 0) {
+			int e = errno;
+			if (e == EXDEV)
+				r = err(d, -EXDEV, path, "reflink", "use storage=file or qcow2",
+					"%s is not on the filesystem of the golden image %s; reflinks "
+					"cannot cross filesystems",
+					pool, g->path);
+			else if (e == EOPNOTSUPP || e == ENOTTY || e == EINVAL || e == ENOSYS)
+				r = err(d, -ENOTSUP, path, "reflink", NULL,
+					"the filesystem of %s cannot reflink; use storage=file or qcow2",
+					pool);
+			else
+				r = err(d, -e, path, "reflink", NULL, "cannot clone %s: %s", g->path,
+					strerror(e));
+		}
+	} else {
+		struct stat st;
+		if (fstat(src, &st) < 0 || ftruncate(dst, st.st_size) < 0)
+			r = -errno;
+		else
+			r = copy_data(src, dst, st.st_size, false);
+		if (r < 0)
+			err(d, r, path, "disk", NULL, "cannot copy the golden image: %s", strerror(-r));
+	}
+	if (r == 0 && fsync(dst) < 0)
+		r = err(d, -errno, path, "disk", NULL, "cannot write the disk: %s", strerror(errno));
+	close(dst);
+	close(src);
+	if (r < 0)
+		unlink(path);
+	return r;
+}
+
+static int make_overlay(const struct xp_golden *g, const char *path, struct xp_diags *d)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0)
+		return err(d, -EEXIST, path, "disk", "remove it, or pick another name",
+			   "the disk exists already");
+	int r = xp_qcow2_create_overlay(path, g->path, g->format, g->size);
+	if (r < 0)
+		return err(d, r, path, "disk", NULL, "cannot write the qcow2 overlay: %s",
+			   strerror(-r));
+	/* the overlay will hold the guest's password hash and keys */
+	chmod(path, 0600);
+	return 0;
+}
+
+/* "/dev/VG/LV" -> "VG/LV", the form lvm2's tools take. */
+static int lv_name(const char *path, char *out, size_t cap)
+{
+	if (strncmp(path, "/dev/", 5) != 0)
+		return -EINVAL;
+	const char *vl = path + 5, *slash = strchr(vl, '/');
+	if (!slash || slash == vl || !slash[1] || strchr(slash + 1, '/'))
+		return -EINVAL;
+	if (snprintf(out, cap, "%s", vl) >= (int)cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int make_lv(const struct xp_golden *g, const char *pool, const char *name,
+		   const char *path, struct xp_diags *d)
+{
+	char golden_lv[256], lv[256];
+	if (lv_name(path, lv, sizeof(lv)) < 0)
+		return err(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return err(d, -EEXIST, path, "disk", "remove it, or pick another name",
+			   "the logical volume exists already");
+	if (stat(g->path, &st) == 0 && S_ISBLK(st.st_mode) &&
+	    lv_name(g->path, golden_lv, sizeof(golden_lv)) == 0) {
+		/* a thin golden volume: a thin snapshot, which needs no size and shares every
+		 * block (lvmthin(7) "Thin snapshots"); -kn so it is activated like any LV */
+		struct xp_buf out = XP_BUF_INIT;
+		char *seg[] = {"lvs", "--noheadings", "-o", "segtype", golden_lv, NULL};
+		int r = run_tool(seg, &out);
+		bool thin = r == 0 && strstr(xp_buf_str(&out), "thin") != NULL;
+		xp_buf_release(&out);
+		if (!thin)
+			return err(d, -EINVAL, g->path, "lvm", "use a thin volume or a raw image file",
+				   "the golden volume is not a thin volume");
+		size_t vglen = (size_t)(strchr(golden_lv, '/') - golden_lv);
+		if (strlen(pool) != vglen || strncmp(pool, golden_lv, vglen) != 0)
+			return err(d, -EINVAL, g->path, "lvm", NULL,
+				   "the golden volume is not in the volume group %s", pool);
+		char *argv[] = {"lvcreate", "-q", "-s", "-kn", "-ay", "-n", (char *)name, golden_lv,
+				NULL};
+		return run_lvm(argv, d);
+	}
+	if (g->format != XP_IMAGE_RAW)
+		return err(d, -EINVAL, g->path, "lvm", "use a tarball or a raw image",
+			   "a logical volume needs a raw golden image, not %s",
+			   xp_image_format_name(g->format));
+	char size[32];
+	snprintf(size, sizeof(size), "%llub", (unsigned long long)g->size);
+	char *argv[] = {"lvcreate", "-q", "-y", "-Wy", "-Zy", "-L", size, "-n", (char *)name,
+			(char *)pool, NULL};
+	int r = run_lvm(argv, d);
+	if (r < 0)
+		return r;
+	int src = open(g->path, O_RDONLY | O_CLOEXEC);
+	int dst = open(path, O_WRONLY | O_CLOEXEC);
+	if (src < 0 || dst < 0)
+		r = -errno;
+	else
+		r = copy_data(src, dst, (off_t)g->size, true);
+	if (r == 0 && fsync(dst) < 0)
+		r = -errno;
+	if (src >= 0)
+		close(src);
+	if (dst >= 0)
+		close(dst);
+	if (r < 0) {
+		err(d, r, path, "lvm", NULL, "cannot copy the golden image into the volume: %s",
+		    strerror(-r));
+		char *rm[] = {"lvremove", "-q", "-f", lv, NULL};
+		run_lvm(rm, NULL);
+	}
+	return r;
+}
+
+int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *pool,
+		      const char *name, const char *path, enum xp_image_format *format,
+		      struct xp_diags *d)
+{
+	int r;
+	*format = g->format;
+	switch (s) {
+	case XP_STORAGE_FILE:
+	case XP_STORAGE_REFLINK:
+		r = mkdir_p(pool);
+		if (r < 0)
+			return err(d, r, pool, "pool", NULL, "cannot create the pool directory: %s",
+				   strerror(-r));
+		return make_file(g, path, s == XP_STORAGE_REFLINK, pool, d);
+	case XP_STORAGE_QCOW2:
+		r = mkdir_p(pool);
+		if (r < 0)
+			return err(d, r, pool, "pool", NULL, "cannot create the pool directory: %s",
+				   strerror(-r));
+		*format = XP_IMAGE_QCOW2;
+		return make_overlay(g, path, d);
+	case XP_STORAGE_LVM:
+		if (xp_lvm_available() < 0)
+			return err(d, -ENOTSUP, NULL, "lvm", "use storage=file, reflink or qcow2",
+				   "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
+				   "tools, which this machine lacks");
+		*format = XP_IMAGE_RAW;
+		return make_lv(g, pool, name, path, d);
+	}
+	return -EINVAL;
+}
+
+int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
+{
+	struct stat st;
+	if (s == XP_STORAGE_LVM) {
+		if (stat(path, &st) < 0 && errno == ENOENT)
+			return 0;
+		char lv[256];
+		if (lv_name(path, lv, sizeof(lv)) < 0)
+			return err(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
+		if (xp_lvm_available() < 0)
+			return err(d, -ENOTSUP, path, "lvm", NULL,
+				   "cannot remove the volume: no device-mapper or lvm2 here");
+		char *argv[] = {"lvremove", "-q", "-f", lv, NULL};
+		return run_lvm(argv, d);
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		int e = errno;
+		return err(d, -e, path, "disk", NULL, "cannot remove the disk: %s", strerror(e));
+	}
+	return 0;
+}

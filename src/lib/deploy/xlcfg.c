@@ -1,0 +1,243 @@
+/*
+ * xlcfg.c - a guest's xl domain config (xl.cfg(5)), written with xenprov's own writers:
+ * strings through xp_cfg_quote, the disk spec through xp_disk_format
+ * (xl-disk-configuration(5) key=value form), the vif spec through xp_vif_format
+ * (xl-network-configuration(5)). The text is parsed back with xp_cfg_parse before it is
+ * used, so a config xl would reject is never written.
+ *
+ * What goes in: name; type = "pv" (a PV guest: xenprov's images boot with pygrub, PV
+ * GRUB or a dom0 kernel); memory (MiB) and vcpus; the boot method; disk; vif; the on_*
+ * actions xl's own defaults would pick (destroy, restart, restart), written out so that
+ * the file says what happens; then the profile's config.NAME values, each replacing a
+ * setting of the same name above or appended in profile order.
+ *
+ * Not here: where the file goes and when (domain.c), the meaning of the settings beyond
+ * the few above (xl-lint.h checks those).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xenprov/domain.h"
+#include "xenprov/xl-config.h"
+#include "xenprov/xl-disk.h"
+#include "xenprov/xl-vif.h"
+
+struct entry {
+	const char *name;
+	char *value; /* config-language text */
+};
+
+struct entries {
+	struct entry v[64];
+	size_t n;
+	int err;
+};
+
+/* Sets name (replacing an earlier entry). Takes ownership of value. */
+static void put(struct entries *e, const char *name, char *value)
+{
+	if (!value) {
+		e->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(e->v[i].name, name) == 0) {
+			free(e->v[i].value);
+			e->v[i].value = value;
+			return;
+		}
+	if (e->n == sizeof(e->v) / sizeof(e->v[0])) {
+		free(value);
+		e->err = -E2BIG;
+		return;
+	}
+	e->v[e->n++] = (struct entry){name, value};
+}
+
+static char *quoted(const char *s)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	if (xp_cfg_quote(&b, s, strlen(s)) < 0) {
+		xp_buf_release(&b);
+		return NULL;
+	}
+	return xp_buf_steal(&b);
+}
+
+/* A one-item list of a quoted spec. */
+static char *list1(const struct xp_buf *spec)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	xp_buf_adds(&b, "[ ");
+	if (xp_cfg_quote(&b, spec->s, spec->len) < 0) {
+		xp_buf_release(&b);
+		return NULL;
+	}
+	xp_buf_adds(&b, " ]");
+	return xp_buf_steal(&b);
+}
+
+static char *number(const char *s, long dflt)
+{
+	char *out = NULL;
+	if (s)
+		return strdup(s);
+	return asprintf(&out, "%ld", dflt) < 0 ? NULL : out;
+}
+
+static int fail(struct xp_diags *d, int r, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(struct xp_diags *d, int r, const char *key, const char *fmt, ...)
+{
+	if (d) {
+		char msg[256];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, key, NULL, NULL, "%s", msg);
+	}
+	return r;
+}
+
+static int disk_spec(const struct xp_guest_config *c, struct xp_buf *out)
+{
+	struct xp_disk disk = {0};
+	disk.pdev_path = (char *)c->disk_path;
+	disk.vdev = "xvda";
+	disk.format = c->disk_format == XP_IMAGE_QCOW2 ? XP_DISK_FORMAT_QCOW2 : XP_DISK_FORMAT_RAW;
+	disk.readwrite = 1;
+	/* a logical volume is a block device: blkback serves it directly */
+	if (c->storage == XP_STORAGE_LVM)
+		disk.backend = XP_DISK_BACKEND_PHY;
+	return xp_disk_format(&disk, out);
+}
+
+static int vif_spec(const struct xp_guest_config *c, const char *bridge, struct xp_buf *out)
+{
+	struct xp_vif v;
+	xp_vif_init(&v);
+	int r = xp_mac_parse(c->mac, &v.mac);
+	if (r == 0) {
+		v.bridge = (char *)bridge;
+		v.ip = (char *)c->ip;
+		r = xp_vif_format(&v, out);
+	}
+	/* the strings are borrowed: do not release them */
+	return r;
+}
+
+int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out,
+			 struct xp_diags *d)
+{
+	const struct xp_settings *s = c->settings;
+	struct entries e = {.n = 0};
+	int r = 0;
+
+	put(&e, "name", quoted(c->name));
+	put(&e, "type", quoted("pv"));
+	put(&e, "memory", number(xp_settings_get(s, "memory"), XP_DOMAIN_DEFAULT_MEMORY));
+	put(&e, "vcpus", number(xp_settings_get(s, "vcpus"), XP_DOMAIN_DEFAULT_VCPUS));
+
+	const char *boot = xp_settings_get(s, "boot");
+	const char *kernel = xp_settings_get(s, "kernel");
+	if (!boot || strcmp(boot, "pygrub") == 0) {
+		put(&e, "bootloader", quoted("pygrub"));
+	} else if (strcmp(boot, "pvgrub") == 0) {
+		/* PV GRUB 2 (Debian grub-xen-host) is loaded as the guest's kernel and reads
+		 * the guest's own /boot/grub/grub.cfg, as xen-tools sets it up */
+		put(&e, "kernel", quoted(kernel ? kernel : XP_DOMAIN_PVGRUB_KERNEL));
+	} else if (strcmp(boot, "kernel") == 0) {
+		if (!kernel) {
+			r = fail(d, -EINVAL, "kernel", "boot kernel needs a kernel (the profile has none)");
+			goto out;
+		}
+		const char *ramdisk = xp_settings_get(s, "ramdisk");
+		const char *root = xp_settings_get(s, "root");
+		const char *label = xp_settings_get(s, "label");
+		const char *extra = xp_settings_get(s, "extra");
+		put(&e, "kernel", quoted(kernel));
+		if (ramdisk)
+			put(&e, "ramdisk", quoted(ramdisk));
+		/* the first partition, or the whole disk for an image without a table */
+		if (!root)
+			root = label && strcmp(label, "none") == 0 ? "/dev/xvda" : "/dev/xvda1";
+		put(&e, "root", quoted(root));
+		if (extra)
+			put(&e, "extra", quoted(extra));
+	} else {
+		r = fail(d, -EINVAL, "boot", "unknown boot method '%s'", boot);
+		goto out;
+	}
+
+	struct xp_buf spec = XP_BUF_INIT;
+	r = disk_spec(c, &spec);
+	if (r == 0)
+		put(&e, "disk", list1(&spec));
+	xp_buf_release(&spec);
+	if (r < 0) {
+		r = fail(d, r, "disk", "the disk '%s' cannot be written as a disk spec", c->disk_path);
+		goto out;
+	}
+	const char *bridge = xp_settings_get(s, "bridge");
+	r = vif_spec(c, bridge ? bridge : XP_DOMAIN_DEFAULT_BRIDGE, &spec);
+	if (r == 0)
+		put(&e, "vif", list1(&spec));
+	xp_buf_release(&spec);
+	if (r < 0) {
+		r = fail(d, r, "vif", "the network settings cannot be written as a vif spec");
+		goto out;
+	}
+	/* xl.cfg(5) "Event Actions"; these are also xl's defaults */
+	put(&e, "on_poweroff", quoted("destroy"));
+	put(&e, "on_reboot", quoted("restart"));
+	put(&e, "on_crash", quoted("restart"));
+
+	for (size_t i = 0; i < s->n; i++)
+		if (strncmp(s->v[i].key, "config.", 7) == 0)
+			put(&e, s->v[i].key + 7, strdup(s->v[i].value));
+	if (e.err) {
+		r = e.err;
+		goto out;
+	}
+
+	size_t start = out->len;
+	xp_buf_addf(out, "# %s: xl domain config written by xenprov domain create", c->name);
+	if (c->profile)
+		xp_buf_addf(out, " (profile %s)", c->profile);
+	xp_buf_adds(out, "\n");
+	for (size_t i = 0; i < e.n; i++)
+		xp_buf_addf(out, "%s = %s\n", e.v[i].name, e.v[i].value);
+	if ((r = xp_buf_error(out)) < 0)
+		goto out;
+
+	/* read it back: what we hand out must be what xl reads */
+	struct xp_cfg *cfg = NULL;
+	r = xp_cfg_parse(out->s + start, out->len - start, NULL, d, &cfg);
+	xp_cfg_free(cfg);
+	if (r < 0) {
+		xp_buf_truncate(out, start);
+		if (r == -EBADMSG)
+			fail(d, r, "config", "a profile config.NAME value makes the config invalid");
+	}
+out:
+	for (size_t i = 0; i < e.n; i++)
+		free(e.v[i].value);
+	return r;
+}
+
+int xp_guest_config_write(const struct xp_guest_config *c, const char *path,
+			  struct xp_diags *d)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	int r = xp_guest_config_text(c, &b, d);
+	if (r == 0) {
+		r = xp_write_atomic(path, b.s, b.len, 0644);
+		if (r < 0)
+			fail(d, r, "config", "cannot write %s: %s", path, strerror(-r));
+	}
+	xp_buf_release(&b);
+	return r;
+}
