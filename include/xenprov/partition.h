@@ -29,15 +29,22 @@ struct xp_layout {
 	uint64_t swap_offset;
 };
 
-/* Computes the layout (root first, swap last; 1 MiB aligned) without writing. */
+/* Computes the layout (root first, swap last; 1 MiB aligned; gpt keeps its backup
+ * table's 33 sectors free at the end) without writing. swap_size is rounded up to a
+ * whole MiB in place. -EINVAL for an unknown label, a disk size not a multiple of 512,
+ * or swap without a table; -ENOSPC when less than 1 MiB is left for root; -EFBIG for
+ * msdos past its 32-bit sector limit (~2 TiB). On failure *l is unchanged. */
 int xp_layout_compute(struct xp_layout *l);
 
-/* Writes the partition table of l onto the file at path (already disk_size bytes
- * long). Nothing for XP_LABEL_NONE. */
+/* Writes the partition table of l onto the file at path (a regular file exactly
+ * disk_size bytes long), for layouts xp_layout_compute made only (-EINVAL otherwise).
+ * Nothing for XP_LABEL_NONE. Does not fsync: the caller syncs its output once. */
 int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_diags *diags);
 
 /* Formats a Linux swap area (version 1, "SWAPSPACE2", 4 KiB pages) of size bytes at
- * offset of path. uuid may be NULL for a random one; label may be NULL. */
+ * offset of path. uuid may be NULL for a random one; label may be NULL (<= 16 bytes).
+ * -EINVAL for a bad UUID or label or an area outside the file, -ENOSPC under 10 pages.
+ * Does not fsync. */
 int xp_swap_format(const char *path, uint64_t offset, uint64_t size, const char *uuid,
 		   const char *label);
 
