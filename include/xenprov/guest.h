@@ -1,0 +1,107 @@
+/*
+ * xenprov/guest.h - per-guest settings written into a guest's disk image without
+ * mounting it: hostname, hosts, network configuration in the guest's own format,
+ * fstab, machine-id, the root password hash, root's SSH key; SSH host keys removed;
+ * then site hooks. Works on raw images (files or block devices, bare filesystem or
+ * partitioned) and on qcow2 images, where it writes through the copy-on-write layer:
+ * an overlay gains only the clusters written and its backing file is never written.
+ *
+ * Not here: cloning the image (blockdev.h: xp_qcow2_create_overlay), the xl config.
+ */
+#ifndef XENPROV_GUEST_H
+#define XENPROV_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenprov/util.h"
+
+/* What a guest's network is configured with, detected from the image:
+ *   netplan   /etc/netplan/ exists             -> /etc/netplan/50-xenprov.yaml (0600)
+ *   ifcfg     /etc/sysconfig/network-scripts/  -> .../ifcfg-eth0
+ *   ifupdown  /etc/network/interfaces          -> that file (+ interfaces.d, below)
+ *   networkd  /etc/systemd/network/            -> /etc/systemd/network/10-xenprov.network
+ * checked in that order (Ubuntu has netplan and networkd; Debian ships an empty
+ * /etc/systemd/network/ next to ifupdown). */
+enum xp_net_format {
+	XP_NET_NONE,
+	XP_NET_IFUPDOWN,
+	XP_NET_NETWORKD,
+	XP_NET_NETPLAN,
+	XP_NET_IFCFG,
+};
+
+const char *xp_net_format_name(enum xp_net_format f);
+
+/* Borrowed strings; NULL (or 0/false) leaves that part of the guest alone. */
+struct xp_guest_settings {
+	const char *hostname; /* short name, an RFC 1123 label: /etc/hostname, /etc/hosts */
+	const char *domain;   /* DNS domain: the FQDN in /etc/hosts, the DNS search domain */
+	const char *mac;      /* "aa:bb:cc:dd:ee:ff": the interface is matched by it where the
+				 format can (networkd, netplan, ifcfg HWADDR) */
+	const char *ip;	      /* IPv4 or IPv6 address: static configuration */
+	unsigned prefix;      /* with ip: prefix length (0: 24 for IPv4, 64 for IPv6) */
+	const char *gateway;  /* with ip, may be NULL */
+	const char *const *dns; /* with ip: name servers */
+	size_t ndns;
+	bool dhcp;		  /* DHCP on eth0 (ip is then ignored) */
+	const char *root_password_hash; /* crypt(3) hash for root in /etc/shadow; never
+					   logged. /etc/shadow must exist and have root */
+	const char *ssh_key;	  /* root's authorized_keys (one or more lines) */
+	const char *hooks_dir;	  /* host directory of executables, run in name order */
+	const char *name;	  /* the guest's name for hooks (XP_GUEST_NAME); NULL: hostname */
+};
+
+struct xp_guest_report {
+	enum xp_net_format net_format;
+	uint64_t fs_offset;  /* byte offset of the root filesystem in the image */
+	char fs_uuid[37];    /* root filesystem UUID (in /etc/fstab) */
+	char swap_uuid[37];  /* swap area UUID, "" if none */
+	char **written;	     /* paths in the guest written (created or replaced), in order */
+	size_t nwritten;
+	char **removed;	     /* paths in the guest removed */
+	size_t nremoved;
+	size_t hooks_run;
+};
+
+void xp_guest_report_release(struct xp_guest_report *rep);
+
+/* Applies s to the image at image_path (raw or qcow2, detected).
+ *
+ * The root filesystem is the first ext2/3/4 filesystem holding /etc: a bare one at
+ * offset 0, or a partition of an msdos/gpt table. A swap partition is recognised by
+ * its signature; its UUID comes from the swap header (byte 1036).
+ *
+ * Written, each with the owner and mode of the file it replaces (its inode is kept, so
+ * extended attributes such as SELinux labels stay), else 0:0 0644:
+ *   /etc/hostname, /etc/hosts (with hostname); the network configuration (dhcp or ip);
+ *   /etc/resolv.conf for ifupdown with static DNS, unless it is a symlink;
+ *   /etc/fstab (root by UUID, swap by UUID; always); /etc/machine-id (32 random hex
+ *   digits, always) and /var/lib/dbus/machine-id if that is a regular file; root's
+ *   second field of /etc/shadow (everything else kept byte for byte);
+ *   /root/.ssh/authorized_keys (replaced; 0:0 0600, /root/.ssh 0:0 0700).
+ * Removed: /etc/ssh/ssh_host_*_key and .pub (always), and for ifupdown the files of
+ * /etc/network/interfaces.d that configure eth0, for netplan the other .yaml files of
+ * /etc/netplan that configure ethernets.
+ *
+ * Then, with the image closed and synced, every executable regular file of hooks_dir
+ * (names not starting with '.') runs in name order with argv [hook, image_path], stdin
+ * /dev/null, and the environment plus XP_GUEST_IMAGE, XP_GUEST_NAME, XP_GUEST_HOSTNAME,
+ * XP_GUEST_DOMAIN, XP_GUEST_FQDN, XP_GUEST_IP, XP_GUEST_PREFIX, XP_GUEST_GATEWAY,
+ * XP_GUEST_DNS (space-separated), XP_GUEST_DHCP (0/1), XP_GUEST_MAC,
+ * XP_GUEST_NET_FORMAT, XP_GUEST_ROOT_UUID, XP_GUEST_SWAP_UUID, XP_GUEST_FS_OFFSET
+ * (the password hash is never passed). A hook that fails stops the apply.
+ *
+ * rep (may be NULL) is filled even on failure with what was done; release it.
+ * Errors, each with a diagnostic in d (may be NULL): -EINVAL invalid settings (nothing
+ * is touched), -ENOENT no ext2/3/4 filesystem with /etc (or no root in /etc/shadow),
+ * -ENOSPC the guest filesystem (or the host) is full, -EBUSY the image is being edited,
+ * -ENOTSUP an image feature we cannot write (qcow2 snapshots, journal to recover),
+ * -EIO I/O errors, corrupt filesystems and failing hooks, other -errno. After a failure
+ * the image may be partly edited (its filesystem and qcow2 metadata stay consistent):
+ * callers discard it. */
+int xp_guest_apply(const char *image_path, const struct xp_guest_settings *s,
+		   struct xp_guest_report *rep, struct xp_diags *d);
+
+#endif
