@@ -160,6 +160,10 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 			*out = canon;
 			return 0;
 		}
+		/* meant as config syntax but broken: do not guess (as `xenprov config set`) */
+		if (value[0] == '[' || value[0] == '"' || value[0] == '\'')
+			return bad(d, key, value, "a quoted string, a number or a [list]",
+				   "not a valid xl value");
 		/* plain text: stored as a string */
 		struct xp_buf b = XP_BUF_INIT;
 		if (xp_cfg_quote(&b, value, strlen(value)) < 0) {

@@ -1,0 +1,879 @@
+/*
+ * test-inventory.c - unit tests for the inventory (store.c, settings.c, profile.c):
+ * opening and migrating the database, settings lists, profiles (add, get, update,
+ * list, remove, parents, cycles, resolution), every profile key's validation and
+ * normalisation, transactions (nesting, rollback, refusals), and several processes
+ * writing the same inventory at once.
+ *
+ * Each test works in its own scratch directory under XP_TEST_TMP.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "xenprov/inventory.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define SCHEMA_VERSION 1
+
+static char tmpdir[4096];
+static char state[4200];
+
+static int setup(void **st)
+{
+	(void)st;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/inventory-XXXXXX", XP_TEST_TMP);
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	char cmd[4300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct xp_inv *open_ok(void)
+{
+	struct xp_inv *inv = NULL;
+	assert_int_equal(xp_inv_open(state, &inv), 0);
+	assert_non_null(inv);
+	return inv;
+}
+
+/* Adds a profile from "key=value" strings (NULL-terminated). */
+static int add(struct xp_inv *inv, const char *name, const char *parent, ...)
+{
+	struct xp_profile p = {.name = (char *)name, .parent = (char *)parent};
+	va_list ap;
+	va_start(ap, parent);
+	for (const char *kv; (kv = va_arg(ap, const char *));) {
+		char key[64];
+		const char *eq = strchr(kv, '=');
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+		assert_int_equal(xp_settings_set(&p.set, key, eq + 1), 0);
+	}
+	va_end(ap);
+	int r = xp_profile_add(inv, &p);
+	xp_settings_release(&p.set);
+	return r;
+}
+
+static bool has(struct xp_inv *inv, const char *name)
+{
+	struct xp_profile p;
+	int r = xp_profile_get(inv, name, &p);
+	if (r == 0)
+		xp_profile_release(&p);
+	assert_true(r == 0 || r == -ENOENT);
+	return r == 0;
+}
+
+static void exec_sql(const char *sql)
+{
+	char path[4300];
+	snprintf(path, sizeof(path), "%s/inventory.db", state);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	char *err = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		print_error("sql: %s\n", err);
+	sqlite3_free(err);
+	assert_int_equal(rc, SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* ---- the store ------------------------------------------------------------------------ */
+
+static void test_open(void **st)
+{
+	(void)st;
+	/* nested, missing directories are made; the last one private */
+	snprintf(state, sizeof(state), "%s/a/b/state", tmpdir);
+	struct xp_inv *inv = open_ok();
+	struct stat sb;
+	assert_int_equal(stat(state, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	char db[4300];
+	snprintf(db, sizeof(db), "%s/inventory.db", state);
+	assert_int_equal(stat(db, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
+	assert_string_equal(xp_inv_state_dir(inv), state);
+	assert_int_equal(add(inv, "keep", NULL, "memory=512", NULL), 0);
+	xp_inv_close(inv);
+
+	/* reopening changes nothing */
+	for (int i = 0; i < 3; i++) {
+		inv = open_ok();
+		assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
+		assert_true(has(inv, "keep"));
+		char **names;
+		size_t n;
+		assert_int_equal(xp_profile_list(inv, &names, &n), 0);
+		assert_int_equal(n, 1);
+		xp_strv_free(names, n);
+		xp_inv_close(inv);
+	}
+	exec_sql("PRAGMA user_version"); /* still a database SQLite reads */
+
+	/* not a directory, no name, unreadable */
+	char file[4300];
+	snprintf(file, sizeof(file), "%s/file", tmpdir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	inv = (struct xp_inv *)1;
+	assert_int_equal(xp_inv_open(file, &inv), -ENOTDIR);
+	assert_null(inv);
+	assert_int_equal(xp_inv_open("", &inv), -EINVAL);
+	snprintf(file, sizeof(file), "%s/file/sub", tmpdir);
+	assert_int_equal(xp_inv_open(file, &inv), -ENOTDIR);
+	xp_inv_close(NULL);
+}
+
+static void test_newer_schema(void **st)
+{
+	(void)st;
+	xp_inv_close(open_ok());
+	exec_sql("PRAGMA user_version = 99");
+	struct xp_inv *inv = (struct xp_inv *)1;
+	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
+	assert_null(inv);
+	/* and left as it was */
+	exec_sql("PRAGMA user_version = 1");
+	inv = open_ok();
+	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
+	xp_inv_close(inv);
+}
+
+static void test_state_dir_default(void **st)
+{
+	(void)st;
+	char *saved[3];
+	const char *vars[3] = {"XENPROV_STATE_DIR", "XDG_STATE_HOME", "HOME"};
+	for (int i = 0; i < 3; i++) {
+		const char *v = getenv(vars[i]);
+		saved[i] = v ? strdup(v) : NULL;
+	}
+	char *d;
+	setenv("XENPROV_STATE_DIR", "/srv/xp", 1);
+	assert_int_equal(xp_state_dir_default(&d), 0);
+	assert_string_equal(d, "/srv/xp");
+	free(d);
+	setenv("XENPROV_STATE_DIR", "", 1); /* empty: as unset */
+	setenv("XDG_STATE_HOME", "/home/u/.st", 1);
+	setenv("HOME", "/home/u", 1);
+	assert_int_equal(xp_state_dir_default(&d), 0);
+	assert_string_equal(d, geteuid() == 0 ? "/var/lib/xenprov" : "/home/u/.st/xenprov");
+	free(d);
+	unsetenv("XENPROV_STATE_DIR");
+	unsetenv("XDG_STATE_HOME");
+	assert_int_equal(xp_state_dir_default(&d), 0);
+	assert_string_equal(d, geteuid() == 0 ? "/var/lib/xenprov" : "/home/u/.local/state/xenprov");
+	free(d);
+	unsetenv("HOME");
+	if (geteuid() != 0)
+		assert_int_equal(xp_state_dir_default(&d), -ENOENT);
+	for (int i = 0; i < 3; i++) {
+		if (saved[i])
+			setenv(vars[i], saved[i], 1);
+		else
+			unsetenv(vars[i]);
+		free(saved[i]);
+	}
+}
+
+/* ---- settings --------------------------------------------------------------------------- */
+
+static void test_settings(void **st)
+{
+	(void)st;
+	struct xp_settings s = {0};
+	assert_null(xp_settings_get(&s, "a"));
+	assert_int_equal(xp_settings_unset(&s, "a"), -ENOENT);
+	char key[16];
+	for (int i = 0; i < 40; i++) { /* past the first growth */
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(xp_settings_set(&s, key, key), 0);
+	}
+	assert_int_equal(s.n, 40);
+	assert_int_equal(xp_settings_set(&s, "k3", "three"), 0); /* replaces in place */
+	assert_int_equal(s.n, 40);
+	assert_string_equal(s.v[3].key, "k3");
+	assert_string_equal(xp_settings_get(&s, "k3"), "three");
+	assert_int_equal(xp_settings_unset(&s, "k0"), 0);
+	assert_int_equal(s.n, 39);
+	assert_string_equal(s.v[0].key, "k1"); /* order kept */
+	assert_string_equal(s.v[38].key, "k39");
+	assert_null(xp_settings_get(&s, "k0"));
+	assert_int_equal(xp_settings_unset(&s, "k39"), 0);
+	assert_int_equal(s.n, 38);
+	xp_settings_release(&s);
+	assert_int_equal(s.n, 0);
+	assert_null(s.v);
+	xp_settings_release(&s);
+}
+
+/* ---- profiles --------------------------------------------------------------------------- */
+
+static void test_profile_crud(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = open_ok();
+	assert_int_equal(add(inv, "base", NULL, "memory=1024", "fs=ext4", "disk-size=4294967296",
+			     NULL),
+			 0);
+	assert_int_equal(add(inv, "web", "base", "vcpus=4", NULL), 0);
+	assert_int_equal(add(inv, "web", NULL, NULL), -EEXIST);
+	assert_int_equal(add(inv, "orphan", "nope", NULL), -ENOENT);
+	assert_false(has(inv, "orphan"));
+	assert_int_equal(add(inv, "-bad", NULL, NULL), -EINVAL);
+	assert_int_equal(add(inv, "", NULL, NULL), -EINVAL);
+	assert_int_equal(add(inv, "ok", "bad/parent", NULL), -EINVAL);
+
+	struct xp_profile p;
+	assert_int_equal(xp_profile_get(inv, "nope", &p), -ENOENT);
+	assert_int_equal(xp_profile_get(inv, "base", &p), 0);
+	assert_string_equal(p.name, "base");
+	assert_null(p.parent);
+	assert_int_equal(p.set.n, 3);
+	assert_string_equal(p.set.v[0].key, "memory"); /* in the order given */
+	assert_string_equal(p.set.v[1].key, "fs");
+	assert_string_equal(p.set.v[2].value, "4294967296");
+	assert_true(p.created > 1600000000);
+	assert_true(p.updated >= p.created);
+
+	/* update: the values are replaced as a whole */
+	xp_settings_unset(&p.set, "fs");
+	xp_settings_set(&p.set, "memory", "2048");
+	xp_settings_set(&p.set, "swap", "0");
+	assert_int_equal(xp_profile_update(inv, &p), 0);
+	xp_profile_release(&p);
+	assert_int_equal(xp_profile_get(inv, "base", &p), 0);
+	assert_int_equal(p.set.n, 3);
+	assert_string_equal(xp_settings_get(&p.set, "memory"), "2048");
+	assert_null(xp_settings_get(&p.set, "fs"));
+	assert_string_equal(xp_settings_get(&p.set, "swap"), "0");
+	xp_profile_release(&p);
+
+	assert_int_equal(xp_profile_get(inv, "web", &p), 0);
+	assert_string_equal(p.parent, "base");
+	free(p.parent);
+	p.parent = strdup("missing");
+	assert_int_equal(xp_profile_update(inv, &p), -ENOENT);
+	free(p.parent);
+	p.parent = NULL; /* stand alone */
+	assert_int_equal(xp_profile_update(inv, &p), 0);
+	free(p.name);
+	p.name = strdup("ghost");
+	assert_int_equal(xp_profile_update(inv, &p), -ENOENT);
+	xp_profile_release(&p);
+	assert_int_equal(xp_profile_get(inv, "web", &p), 0);
+	assert_null(p.parent);
+	xp_profile_release(&p);
+
+	/* list: sorted */
+	assert_int_equal(add(inv, "Alpha", NULL, NULL), 0);
+	assert_int_equal(add(inv, "zeta", NULL, NULL), 0);
+	char **names;
+	size_t n;
+	assert_int_equal(xp_profile_list(inv, &names, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(names[0], "Alpha");
+	assert_string_equal(names[1], "base");
+	assert_string_equal(names[2], "web");
+	assert_string_equal(names[3], "zeta");
+	xp_strv_free(names, n);
+
+	/* remove */
+	assert_int_equal(xp_profile_remove(inv, "zeta"), 0);
+	assert_false(has(inv, "zeta"));
+	assert_int_equal(xp_profile_remove(inv, "zeta"), -ENOENT);
+	/* the settings went with it: a new one of that name starts empty */
+	assert_int_equal(add(inv, "zeta", NULL, NULL), 0);
+	assert_int_equal(xp_profile_get(inv, "zeta", &p), 0);
+	assert_int_equal(p.set.n, 0);
+	xp_profile_release(&p);
+	xp_inv_close(inv);
+}
+
+static void test_names(void **st)
+{
+	(void)st;
+	static const char *const good[] = {"a", "web", "web-01", "Web_01.v2", "a.", "0"};
+	static const char *const bad[] = {"", "-a", ".a", "a b", "a/b", "a:b", "é", "a\n"};
+	for (size_t i = 0; i < N(good); i++)
+		assert_true(xp_profile_name_valid(good[i]));
+	for (size_t i = 0; i < N(bad); i++)
+		assert_false(xp_profile_name_valid(bad[i]));
+	char long_name[80];
+	memset(long_name, 'a', sizeof(long_name));
+	long_name[64] = 0;
+	assert_true(xp_profile_name_valid(long_name));
+	long_name[64] = 'a';
+	long_name[65] = 0;
+	assert_false(xp_profile_name_valid(long_name));
+}
+
+static void set_parent(struct xp_inv *inv, const char *name, const char *parent, int want)
+{
+	struct xp_profile p;
+	assert_int_equal(xp_profile_get(inv, name, &p), 0);
+	free(p.parent);
+	p.parent = parent ? strdup(parent) : NULL;
+	assert_int_equal(xp_profile_update(inv, &p), want);
+	xp_profile_release(&p);
+}
+
+static void test_cycles(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = open_ok();
+	assert_int_equal(add(inv, "a", NULL, NULL), 0);
+	assert_int_equal(add(inv, "b", "a", NULL), 0);
+	assert_int_equal(add(inv, "c", "b", NULL), 0);
+	set_parent(inv, "a", "b", -ELOOP); /* a -> b -> a */
+	set_parent(inv, "a", "c", -ELOOP); /* a -> c -> b -> a */
+	set_parent(inv, "a", "a", -ELOOP);
+	set_parent(inv, "c", "a", 0); /* skipping a level is fine */
+	struct xp_profile p;
+	assert_int_equal(xp_profile_get(inv, "a", &p), 0);
+	assert_null(p.parent); /* the refusals changed nothing */
+	xp_profile_release(&p);
+
+	/* a long chain: 64 ancestors are allowed, 65 are not */
+	char name[16], parent[16];
+	assert_int_equal(add(inv, "l0", NULL, "memory=16", NULL), 0);
+	for (int i = 1; i <= 64; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		snprintf(parent, sizeof(parent), "l%d", i - 1);
+		assert_int_equal(add(inv, name, parent, NULL), 0);
+	}
+	assert_int_equal(add(inv, "l65", "l64", NULL), -ELOOP);
+	struct xp_settings s;
+	assert_int_equal(xp_profile_resolve(inv, "l64", &s), 0);
+	assert_string_equal(xp_settings_get(&s, "memory"), "16");
+	xp_settings_release(&s);
+	xp_inv_close(inv);
+}
+
+static void test_resolve(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = open_ok();
+	assert_int_equal(add(inv, "root", NULL, "memory=512", "fs=ext4", "storage=file",
+			     "config.on_crash='restart'", NULL),
+			 0);
+	assert_int_equal(add(inv, "mid", "root", "memory=1024", "vcpus=2", NULL), 0);
+	assert_int_equal(add(inv, "leaf", "mid", "vcpus=8", "storage=qcow2", NULL), 0);
+	struct xp_settings s;
+	assert_int_equal(xp_profile_resolve(inv, "leaf", &s), 0);
+	static const char *const want[][2] = {
+		{"memory", "1024"},	  {"fs", "ext4"}, {"storage", "qcow2"},
+		{"config.on_crash", "'restart'"}, {"vcpus", "8"},
+	};
+	assert_int_equal(s.n, N(want));
+	for (size_t i = 0; i < N(want); i++) {
+		/* the root's keys first, in its order; then each child's new keys */
+		assert_string_equal(s.v[i].key, want[i][0]);
+		assert_string_equal(s.v[i].value, want[i][1]);
+	}
+	xp_settings_release(&s);
+	assert_int_equal(xp_profile_resolve(inv, "mid", &s), 0);
+	assert_string_equal(xp_settings_get(&s, "vcpus"), "2");
+	assert_string_equal(xp_settings_get(&s, "storage"), "file");
+	xp_settings_release(&s);
+	assert_int_equal(xp_profile_resolve(inv, "root", &s), 0);
+	assert_int_equal(s.n, 4);
+	xp_settings_release(&s);
+	assert_int_equal(xp_profile_resolve(inv, "none", &s), -ENOENT);
+	assert_int_equal(s.n, 0);
+	/* inside a caller's transaction too */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(xp_profile_resolve(inv, "leaf", &s), 0);
+	assert_int_equal(s.n, N(want));
+	xp_settings_release(&s);
+	assert_int_equal(xp_inv_commit(inv), 0);
+	xp_inv_close(inv);
+}
+
+static void test_remove_busy(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = open_ok();
+	assert_int_equal(add(inv, "base", NULL, NULL), 0);
+	assert_int_equal(add(inv, "web", "base", NULL), 0);
+	assert_int_equal(add(inv, "db", "base", NULL), 0);
+	assert_int_equal(xp_profile_remove(inv, "base"), -EBUSY);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "2 profiles"));
+	assert_true(has(inv, "base"));
+	assert_int_equal(xp_profile_remove(inv, "web"), 0);
+	assert_int_equal(xp_profile_remove(inv, "db"), 0);
+
+	/* a domain made from it */
+	exec_sql("INSERT INTO domains (name, profile, state, created, updated) "
+		 "VALUES ('web01', 'base', 'ready', 0, 0)");
+	assert_int_equal(xp_profile_remove(inv, "base"), -EBUSY);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "1 domain"));
+	exec_sql("DELETE FROM domains");
+	assert_int_equal(xp_profile_remove(inv, "base"), 0);
+	assert_false(has(inv, "base"));
+	xp_inv_close(inv);
+}
+
+/* ---- validation ------------------------------------------------------------------------- */
+
+struct good_case {
+	const char *key, *in, *out;
+};
+
+static const struct good_case good_cases[] = {
+	{"image", "/srv/images/debian-12.tar.zst", "/srv/images/debian-12.tar.zst"},
+	{"disk-size", "4G", "4294967296"},
+	{"disk-size", "16M", "16777216"},
+	{"disk-size", "1.5G", "1610612736"},
+	{"disk-size", "4GiB", "4294967296"},
+	{"disk-size", "20000000000", "20000000000"},
+	{"memory", "512", "512"},
+	{"memory", "16", "16"},
+	{"memory", "1G", "1024"},
+	{"memory", "1.5G", "1536"},
+	{"memory", "16777216", "16777216"},
+	{"memory", "2048M", "2048"},
+	{"vcpus", "1", "1"},
+	{"vcpus", "512", "512"},
+	{"vcpus", "08", "8"},
+	{"swap", "0", "0"},
+	{"swap", "512M", "536870912"},
+	{"fs", "ext2", "ext2"},
+	{"fs", "ext3", "ext3"},
+	{"fs", "ext4", "ext4"},
+	{"label", "msdos", "msdos"},
+	{"label", "gpt", "gpt"},
+	{"label", "none", "none"},
+	{"storage", "file", "file"},
+	{"storage", "reflink", "reflink"},
+	{"storage", "qcow2", "qcow2"},
+	{"storage", "lvm", "lvm"},
+	{"pool", "/srv/guests", "/srv/guests"},
+	{"pool", "vg0", "vg0"},
+	{"bridge", "xenbr0", "xenbr0"},
+	{"bridge", "br-0123456789ab", "br-0123456789ab"},
+	{"boot", "pygrub", "pygrub"},
+	{"boot", "pvgrub", "pvgrub"},
+	{"boot", "kernel", "kernel"},
+	{"kernel", "/boot/vmlinuz", "/boot/vmlinuz"},
+	{"ramdisk", "/boot/initrd.img", "/boot/initrd.img"},
+	{"root", "/dev/xvda1", "/dev/xvda1"},
+	{"root", "UUID=0d3c0c5e", "UUID=0d3c0c5e"},
+	{"root", "LABEL=root", "LABEL=root"},
+	{"extra", "console=hvc0 quiet", "console=hvc0 quiet"},
+	{"extra", "", ""},
+	{"network", "dhcp", "dhcp"},
+	{"network", "static", "static"},
+	{"ip-pool", "10.0.0.0/24", "10.0.0.0/24"},
+	{"ip-pool", "10.0.0.77/24", "10.0.0.0/24"},
+	{"ip-pool", "192.168.17.200/20", "192.168.16.0/20"},
+	{"ip-pool", "172.16.1.1/8", "172.0.0.0/8"},
+	{"ip-pool", "10.1.2.3/30", "10.1.2.0/30"},
+	{"gateway", "10.0.0.1", "10.0.0.1"},
+	{"dns", "10.0.0.1", "10.0.0.1"},
+	{"dns", "1.1.1.1,8.8.8.8", "1.1.1.1,8.8.8.8"},
+	{"domain", "example.com", "example.com"},
+	{"domain", "lab-1.example.org", "lab-1.example.org"},
+	{"domain", "localdomain", "localdomain"},
+	{"root-password-hash", "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o7fQV.hXJR5XNtUqQ9ZQxVHGJ1i8mtqg6",
+	 "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o7fQV.hXJR5XNtUqQ9ZQxVHGJ1i8mtqg6"},
+	{"root-password-hash", "$6$salt$hash", "$6$salt$hash"},
+	{"root-password-hash", "$5$salt$hash", "$5$salt$hash"},
+	{"ssh-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@host",
+	 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@host"},
+	{"ssh-key", "ssh-rsa AAAAB3Nza", "ssh-rsa AAAAB3Nza"},
+	{"ssh-key", "ecdsa-sha2-nistp256 AAAAE2V", "ecdsa-sha2-nistp256 AAAAE2V"},
+	{"config.on_crash", "restart", "\"restart\""},
+	{"config.on_crash", "'restart'", "\"restart\""},
+	{"config.maxmem", "2048", "2048"},
+	{"config.cpus", "\"2-3\"", "\"2-3\""},
+	{"config.vfb", "['vnc=1']", "[ \"vnc=1\" ]"},
+	{"config.extra_x", "it's", "\"it's\""},
+};
+
+struct bad_case {
+	const char *key, *in;
+	const char *msg; /* the diagnostic's message */
+	bool echoes;     /* the diagnostic quotes the value */
+};
+
+static const struct bad_case bad_cases[] = {
+	{"image", "", "image: must not be empty", true},
+	{"image", "debian.tar", "image: must be an absolute path", true},
+	{"pool", "", "pool: must not be empty", true},
+	{"kernel", "", "kernel: must not be empty", true},
+	{"ramdisk", "", "ramdisk: must not be empty", true},
+	{"disk-size", "15M", "disk-size: at least 16M", true},
+	{"disk-size", "0", "disk-size: at least 16M", true},
+	{"disk-size", "", "disk-size: not a size", true},
+	{"disk-size", "big", "disk-size: not a size", true},
+	{"disk-size", "4Q", "disk-size: not a size", true},
+	{"disk-size", "-4G", "disk-size: not a size", true},
+	{"disk-size", " 4G", "disk-size: not a size", true},
+	{"disk-size", "+4G", "disk-size: not a size", true},
+	{"disk-size", "0x1000000000", "disk-size: not a size", true},
+	{"disk-size", "1e12", "disk-size: not a size", true},
+	{"disk-size", "nan", "disk-size: not a size", true},
+	{"disk-size", "inf", "disk-size: not a size", true},
+	{"disk-size", "99999999999T", "disk-size: not a size", true},
+	{"swap", "lots", "swap: not a size", true},
+	{"swap", "nan", "swap: not a size", true},
+	{"memory", "8", "memory: between 16 MiB and 16 TiB", true},
+	{"memory", "0", "memory: between 16 MiB and 16 TiB", true},
+	{"memory", "15M", "memory: between 16 MiB and 16 TiB", true},
+	{"memory", "16777217", "memory: between 16 MiB and 16 TiB", true},
+	{"memory", "17T", "memory: between 16 MiB and 16 TiB", true},
+	{"memory", "99999999999999999999", "memory: between 16 MiB and 16 TiB", true},
+	{"memory", "-512", "memory: not a size", true},
+	{"memory", " 512", "memory: not a size", true},
+	{"memory", "lots", "memory: not a size", true},
+	{"memory", "1e3", "memory: not a size", true},
+	{"memory", "", "memory: not a size", true},
+	{"vcpus", "0", "vcpus: a number from 1 to 512", true},
+	{"vcpus", "513", "vcpus: a number from 1 to 512", true},
+	{"vcpus", "-1", "vcpus: a number from 1 to 512", true},
+	{"vcpus", " 4", "vcpus: a number from 1 to 512", true},
+	{"vcpus", "4x", "vcpus: a number from 1 to 512", true},
+	{"vcpus", "", "vcpus: a number from 1 to 512", true},
+	{"vcpus", "99999999999999999999", "vcpus: a number from 1 to 512", true},
+	{"fs", "xfs", "fs: unknown filesystem", true},
+	{"fs", "EXT4", "fs: unknown filesystem", true},
+	{"label", "bsd", "label: unknown partition table", true},
+	{"storage", "zfs", "storage: unknown storage", true},
+	{"boot", "grub", "boot: unknown boot method", true},
+	{"network", "auto", "network: unknown network mode", true},
+	{"bridge", "", "bridge: not an interface name (1-15 characters)", true},
+	{"bridge", "br-0123456789abc", "bridge: not an interface name (1-15 characters)", true},
+	{"bridge", "br 0", "bridge: not an interface name (1-15 characters)", true},
+	{"bridge", "br/0", "bridge: not an interface name (1-15 characters)", true},
+	{"ip-pool", "10.0.0.0", "ip-pool: not a CIDR", true},
+	{"ip-pool", "10.0.0.0/", "ip-pool: not a CIDR", true},
+	{"ip-pool", "10.0.0.0/31", "ip-pool: not a CIDR", true},
+	{"ip-pool", "10.0.0.0/7", "ip-pool: not a CIDR", true},
+	{"ip-pool", "10.0.0.0/2x", "ip-pool: not a CIDR", true},
+	{"ip-pool", "10.0.0.256/24", "ip-pool: not a CIDR", true},
+	{"ip-pool", "fd00::/64", "ip-pool: not a CIDR", true},
+	{"gateway", "10.0.0", "gateway: not an IPv4 address", true},
+	{"gateway", "::1", "gateway: not an IPv4 address", true},
+	{"gateway", "", "gateway: not an IPv4 address", true},
+	{"dns", "", "dns: not a list of IPv4 addresses", true},
+	{"dns", "1.1.1.1,", "dns: not a list of IPv4 addresses", true},
+	{"dns", ",1.1.1.1", "dns: not a list of IPv4 addresses", true},
+	{"dns", "1.1.1.1,,8.8.8.8", "dns: not a list of IPv4 addresses", true},
+	{"dns", "1.1.1.1, 8.8.8.8", "dns: not a list of IPv4 addresses", true},
+	{"dns", "dns.google", "dns: not a list of IPv4 addresses", true},
+	{"domain", "", "domain: not a DNS name", true},
+	{"domain", "-a.com", "domain: not a DNS name", true},
+	{"domain", "a-.com", "domain: not a DNS name", true},
+	{"domain", "a..com", "domain: not a DNS name", true},
+	{"domain", "a.com.", "domain: not a DNS name", true},
+	{"domain", "a_b.com", "domain: not a DNS name", true},
+	{"root", "xvda1", "root: not a root device", true},
+	{"root", "", "root: not a root device", true},
+	{"extra", "a\nb", "extra: must be one line", false},
+	{"root-password-hash", "$1$salt$hash", "root-password-hash: MD5 password hashes are refused",
+	 false},
+	{"root-password-hash", "secret", "root-password-hash: not a password hash", false},
+	{"root-password-hash", "", "root-password-hash: not a password hash", false},
+	{"root-password-hash", "$6$a b", "root-password-hash: not a password hash", false},
+	{"root-password-hash", "$6$a:b", "root-password-hash: not a password hash", false},
+	{"root-password-hash", "$y$a\n", "root-password-hash: not a password hash", false},
+	{"ssh-key", "ssh-dss AAAAB3", "ssh-key: not an SSH public key", false},
+	{"ssh-key", "AAAAC3Nza", "ssh-key: not an SSH public key", false},
+	{"ssh-key", "ssh-rsa A\nssh-rsa B", "ssh-key: not an SSH public key", false},
+	{"config.Bad", "1", "config.Bad: 'Bad' is not an xl setting name", false},
+	{"config.", "1", "config.: '' is not an xl setting name", false},
+	{"config.vfb", "['vnc=1'", "config.vfb: not a valid xl value", true},
+	{"config.name", "\"web", "config.name: not a valid xl value", true},
+	{"colour", "blue", "colour: unknown profile setting", false},
+	{"config.NAME", "x", "config.NAME: 'NAME' is not an xl setting name", false},
+	{"", "x", ": unknown profile setting", false},
+};
+
+static void test_check_good(void **st)
+{
+	(void)st;
+	for (size_t i = 0; i < N(good_cases); i++) {
+		const struct good_case *c = &good_cases[i];
+		struct xp_diags d = {0};
+		char *out = (char *)1;
+		print_message("check %s '%s'\n", c->key, c->in);
+		assert_int_equal(xp_profile_check(c->key, c->in, &out, &d), 0);
+		assert_string_equal(out, c->out);
+		assert_int_equal(d.n, 0);
+		/* normalising is idempotent: what is stored checks to itself */
+		char *again;
+		assert_int_equal(xp_profile_check(c->key, out, &again, NULL), 0);
+		assert_string_equal(again, out);
+		free(again);
+		free(out);
+	}
+}
+
+static void test_check_bad(void **st)
+{
+	(void)st;
+	for (size_t i = 0; i < N(bad_cases); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct xp_diags d = {0};
+		char *out = (char *)1;
+		print_message("check %s '%s'\n", c->key, c->in);
+		assert_int_equal(xp_profile_check(c->key, c->in, &out, &d), -EINVAL);
+		assert_null(out);
+		assert_int_equal(d.n, 1);
+		assert_int_equal(d.v[0].severity, XP_SEV_ERROR);
+		assert_string_equal(d.v[0].msg, c->msg);
+		assert_string_equal(d.v[0].code, c->key);
+		if (c->echoes)
+			assert_string_equal(d.v[0].text, c->in);
+		else
+			assert_null(d.v[0].text);
+		xp_diags_release(&d);
+		/* without a diagnostic collection too */
+		assert_int_equal(xp_profile_check(c->key, c->in, &out, NULL), -EINVAL);
+	}
+}
+
+/* Every documented key has a good case and a bad case (config.NAME as config.*). */
+static void test_check_covers_keys(void **st)
+{
+	(void)st;
+	size_t nkeys = 0;
+	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++, nkeys++) {
+		bool prefix = strcmp(k->key, "config.NAME") == 0;
+		size_t klen = prefix ? 7 : strlen(k->key) + 1;
+		bool g = false, b = false;
+		for (size_t i = 0; i < N(good_cases); i++)
+			g |= strncmp(good_cases[i].key, k->key, klen) == 0;
+		for (size_t i = 0; i < N(bad_cases); i++)
+			b |= strncmp(bad_cases[i].key, k->key, klen) == 0;
+		print_message("key %s\n", k->key);
+		assert_true(g);
+		assert_true(b);
+		assert_non_null(k->arg);
+		assert_non_null(k->help);
+	}
+	assert_int_equal(nkeys, 23);
+}
+
+/* ---- transactions ----------------------------------------------------------------------- */
+
+static void test_transactions(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = open_ok(), *other = open_ok();
+	assert_int_equal(xp_inv_commit(inv), -EINVAL); /* none open */
+	xp_inv_rollback(inv);                          /* harmless */
+
+	/* nested: only the outermost commit commits */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "a", NULL, NULL), 0);
+	assert_int_equal(xp_inv_commit(inv), 0);
+	assert_true(has(inv, "a"));
+	assert_false(has(other, "a")); /* not yet committed */
+	assert_int_equal(add(inv, "b", "a", NULL), 0);
+	assert_int_equal(xp_inv_commit(inv), 0);
+	assert_true(has(other, "a"));
+	assert_true(has(other, "b"));
+
+	/* rollback leaves nothing */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "c", NULL, NULL), 0);
+	assert_int_equal(add(inv, "d", "c", NULL), 0);
+	assert_int_equal(xp_profile_remove(inv, "b"), 0);
+	xp_inv_rollback(inv);
+	assert_false(has(inv, "c"));
+	assert_false(has(inv, "d"));
+	assert_true(has(inv, "b"));
+	assert_false(has(other, "c"));
+
+	/* an inner rollback dooms the whole transaction */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "e", NULL, NULL), 0);
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "f", NULL, NULL), 0);
+	xp_inv_rollback(inv);
+	assert_int_equal(xp_inv_begin(inv), -ECANCELED);
+	assert_int_equal(add(inv, "g", NULL, NULL), -ECANCELED);
+	assert_int_equal(xp_inv_commit(inv), -ECANCELED);
+	assert_false(has(inv, "e"));
+	assert_false(has(inv, "f"));
+	assert_false(has(inv, "g"));
+	/* and the next one is clean */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "h", NULL, NULL), 0);
+	assert_int_equal(xp_inv_commit(inv), 0);
+	assert_true(has(other, "h"));
+
+	/* nested, doomed, inner commit says so */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(xp_inv_begin(inv), 0);
+	xp_inv_rollback(inv);
+	assert_int_equal(xp_inv_commit(inv), -ECANCELED);
+	assert_int_equal(xp_inv_commit(inv), -ECANCELED);
+	assert_int_equal(xp_inv_commit(inv), -EINVAL);
+
+	/* refusals inside a transaction leave it usable (add, else update) */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "i", NULL, NULL), 0);
+	assert_int_equal(add(inv, "i", NULL, NULL), -EEXIST);
+	assert_int_equal(add(inv, "j", "missing", NULL), -ENOENT);
+	assert_int_equal(add(inv, "-j", NULL, NULL), -EINVAL);
+	assert_int_equal(xp_profile_remove(inv, "a"), -EBUSY);
+	assert_int_equal(xp_profile_remove(inv, "zz"), -ENOENT);
+	set_parent(inv, "a", "b", -ELOOP);
+	assert_int_equal(add(inv, "k", "i", NULL), 0);
+	assert_int_equal(xp_inv_commit(inv), 0);
+	assert_true(has(other, "i"));
+	assert_true(has(other, "k"));
+
+	/* a writer holding the lock does not block readers (WAL) */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "l", NULL, NULL), 0);
+	assert_true(has(other, "k"));
+	assert_false(has(other, "l"));
+	assert_int_equal(xp_inv_commit(inv), 0);
+	assert_true(has(other, "l"));
+
+	xp_inv_close(other);
+	/* closing with a transaction open rolls it back */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "m", NULL, NULL), 0);
+	xp_inv_close(inv);
+	inv = open_ok();
+	assert_false(has(inv, "m"));
+	xp_inv_close(inv);
+}
+
+/* ---- several processes at once ---------------------------------------------------------- */
+
+enum { NPROC = 4, PER_PROC = 50 };
+
+static int child(int id, int go)
+{
+	char c;
+	if (read(go, &c, 1) != 0) /* wait until the parent closes the pipe */
+		return 10;
+	struct xp_inv *inv;
+	int r = xp_inv_open(state, &inv); /* all at once, on a fresh directory */
+	if (r < 0) {
+		fprintf(stderr, "child %d: open: %s\n", id, strerror(-r));
+		return 11;
+	}
+	for (int i = 0; i < PER_PROC; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "p%d-%02d", id, i);
+		struct xp_profile p = {.name = name};
+		char mem[16];
+		snprintf(mem, sizeof(mem), "%d", 16 + i);
+		xp_settings_set(&p.set, "memory", mem);
+		r = xp_profile_add(inv, &p);
+		xp_settings_release(&p.set);
+		if (r < 0) {
+			fprintf(stderr, "child %d: add %s: %s (%s)\n", id, name, strerror(-r),
+				xp_inv_errmsg(inv));
+			xp_inv_close(inv);
+			return 12;
+		}
+		/* a read between writes, as commands do */
+		struct xp_settings s;
+		if (xp_profile_resolve(inv, name, &s) < 0) {
+			xp_inv_close(inv);
+			return 13;
+		}
+		xp_settings_release(&s);
+	}
+	xp_inv_close(inv);
+	return 0;
+}
+
+static void test_concurrent(void **st)
+{
+	(void)st;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pids[NPROC];
+	for (int i = 0; i < NPROC; i++) {
+		fflush(NULL);
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			close(fds[1]);
+			_exit(child(i, fds[0]));
+		}
+	}
+	close(fds[0]);
+	close(fds[1]); /* go */
+	for (int i = 0; i < NPROC; i++) {
+		int status;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	struct xp_inv *inv = open_ok();
+	char **names;
+	size_t n;
+	assert_int_equal(xp_profile_list(inv, &names, &n), 0);
+	assert_int_equal(n, NPROC * PER_PROC);
+	for (int id = 0, k = 0; id < NPROC; id++)
+		for (int i = 0; i < PER_PROC; i++, k++) {
+			char name[32];
+			snprintf(name, sizeof(name), "p%d-%02d", id, i);
+			assert_string_equal(names[k], name);
+		}
+	xp_strv_free(names, n);
+	struct xp_profile p;
+	assert_int_equal(xp_profile_get(inv, "p3-49", &p), 0);
+	assert_string_equal(xp_settings_get(&p.set, "memory"), "65");
+	xp_profile_release(&p);
+	xp_inv_close(inv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
+		cmocka_unit_test(test_state_dir_default),
+		cmocka_unit_test(test_settings),
+		cmocka_unit_test_setup_teardown(test_profile_crud, setup, teardown),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_cycles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_busy, setup, teardown),
+		cmocka_unit_test(test_check_good),
+		cmocka_unit_test(test_check_bad),
+		cmocka_unit_test(test_check_covers_keys),
+		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
