@@ -23,6 +23,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <linux/falloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -155,10 +157,43 @@ static void set_time(uint32_t *sec, uint32_t *extra, int64_t s, long ns)
 	*extra = ((uint32_t)ns << 2) | (uint32_t)(((s - (int32_t)s) >> 32) & 3);
 }
 
+/* The MASK of the entry's access ACL, or -1. With a mask, the group bits of the mode
+ * are the mask (acl(5), "ACL_MASK"), while libarchive sets them from the ACL's
+ * group:: entry when it parses the ACL text. */
+static int acl_mask(struct archive_entry *e)
+{
+	const char *name;
+	const void *value;
+	size_t size;
+	if (archive_entry_xattr_reset(e) > 0) {
+		while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+			if (!name || strcmp(name, "system.posix_acl_access") != 0)
+				continue;
+			const unsigned char *v = value;
+			for (size_t o = 4; o + 8 <= size; o += 8)
+				if (v[o] == 0x10 && v[o + 1] == 0)
+					return v[o + 2] & 7;
+			return -1;
+		}
+	}
+	if (archive_entry_acl_reset(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) <= 0)
+		return -1;
+	int t, permset, tag, id;
+	while (archive_entry_acl_next(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &t, &permset, &tag, &id,
+				      &name) == ARCHIVE_OK)
+		if (tag == ARCHIVE_ENTRY_ACL_MASK)
+			return permset & 7;
+	return -1;
+}
+
 static void set_meta(struct ctx *c, union big_inode *in, struct archive_entry *e)
 {
 	struct ext2_inode_large *l = &in->l;
-	l->i_mode = (uint16_t)((l->i_mode & LINUX_S_IFMT) | (archive_entry_perm(e) & 07777));
+	unsigned perm = archive_entry_perm(e) & 07777;
+	int mask = acl_mask(e);
+	if (mask >= 0)
+		perm = (perm & ~070u) | ((unsigned)mask << 3);
+	l->i_mode = (uint16_t)((l->i_mode & LINUX_S_IFMT) | perm);
 	uint32_t uid = (uint32_t)archive_entry_uid(e), gid = (uint32_t)archive_entry_gid(e);
 	l->i_uid = (uint16_t)uid;
 	ext2fs_set_i_uid_high(*l, uid >> 16);
@@ -270,6 +305,32 @@ static int unlink_inode(struct ctx *c, ext2_ino_t ino)
 
 /* ---- extended attributes and ACLs ----------------------------------------------------- */
 
+/* An ACL entry naming a user or group without an id (GNU tar writes names only):
+ * numeric names are ids, other names are looked up as tar does when extracting. */
+static int resolve_id(const char *name, bool user, uint32_t *id)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(name, &end, 10);
+	if (*name && !*end && !errno && v <= 0xffffffffu) {
+		*id = (uint32_t)v;
+		return 0;
+	}
+	char buf[16384];
+	if (user) {
+		struct passwd pw, *res = NULL;
+		if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || !res)
+			return -ENOENT;
+		*id = res->pw_uid;
+	} else {
+		struct group gr, *res = NULL;
+		if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
+			return -ENOENT;
+		*id = res->gr_gid;
+	}
+	return 0;
+}
+
 struct acl_ent {
 	uint16_t tag, perm;
 	uint32_t id;
@@ -326,6 +387,8 @@ static int build_acl(struct archive_entry *e, int type, unsigned char *out, size
 			continue;
 		}
 		if (a.tag == 0x02 || a.tag == 0x08) {
+			if (id < 0 && name && resolve_id(name, a.tag == 0x02, &a.id) == 0)
+				id = (int)a.id;
 			if (id < 0)
 				return -EBADMSG;
 			a.id = (uint32_t)id;
@@ -441,6 +504,7 @@ static int apply_xattrs(struct ctx *c, ext2_ino_t ino, struct archive_entry *e, 
 		}
 		free(ns.v);
 	}
+	bool raw_acl[2] = {false, false};
 	if (nx > 0) {
 		archive_entry_xattr_reset(e);
 		const char *name;
@@ -449,6 +513,12 @@ static int apply_xattrs(struct ctx *c, ext2_ino_t ino, struct archive_entry *e, 
 		while (!r && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
 			if (!name || !*name)
 				continue;
+			/* GNU tar --xattrs-include='*' also stores the ACLs as raw xattrs, with
+			 * numeric ids: those win over the textual ACL */
+			if (strcmp(name, "system.posix_acl_access") == 0)
+				raw_acl[0] = true;
+			if (strcmp(name, "system.posix_acl_default") == 0)
+				raw_acl[1] = true;
 			r = xattr_set(c, h, name, value, size);
 		}
 	}
@@ -460,6 +530,8 @@ static int apply_xattrs(struct ctx *c, ext2_ino_t ino, struct archive_entry *e, 
 		{ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"},
 	};
 	for (size_t i = 0; !r && na > 0 && i < 2; i++) {
+		if (raw_acl[i])
+			continue;
 		unsigned char buf[4 + 8 * 64];
 		size_t len;
 		int ar = build_acl(e, acls[i].type, buf, sizeof(buf), &len);
