@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(apath, sizeof(apath), "/proc/self/fd/%d", afd);
 	snprintf(ipath, sizeof(ipath), "/proc/self/fd/%d", ifd);
 
-	struct xp_fs_opts o = {.type = (enum xp_fs_type)(size % 3), .label = "fuzz",
-			       .reserved_percent = -1};
+	struct xp_fs_opts o = {
+	    .type = (enum xp_fs_type)(size % 3), .label = "fuzz", .reserved_percent = -1};
 	struct xp_diags d;
 	xp_diags_init(&d);
 	struct xp_fs_stats st;

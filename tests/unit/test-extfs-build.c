@@ -303,23 +303,23 @@ static void make_everything(const char *path, bool gz)
 	e = ent("srv/shared", AE_IFDIR, 0770);
 	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
 				    ARCHIVE_ENTRY_ACL_READ | ARCHIVE_ENTRY_ACL_WRITE |
-					    ARCHIVE_ENTRY_ACL_EXECUTE,
+					ARCHIVE_ENTRY_ACL_EXECUTE,
 				    ARCHIVE_ENTRY_ACL_USER, 1000, "alice");
 	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
 				    ARCHIVE_ENTRY_ACL_READ | ARCHIVE_ENTRY_ACL_WRITE |
-					    ARCHIVE_ENTRY_ACL_EXECUTE,
+					ARCHIVE_ENTRY_ACL_EXECUTE,
 				    ARCHIVE_ENTRY_ACL_MASK, -1, NULL);
 	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
 				    ARCHIVE_ENTRY_ACL_READ | ARCHIVE_ENTRY_ACL_WRITE |
-					    ARCHIVE_ENTRY_ACL_EXECUTE,
+					ARCHIVE_ENTRY_ACL_EXECUTE,
 				    ARCHIVE_ENTRY_ACL_USER_OBJ, -1, NULL);
 	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
 				    ARCHIVE_ENTRY_ACL_READ | ARCHIVE_ENTRY_ACL_EXECUTE,
 				    ARCHIVE_ENTRY_ACL_GROUP_OBJ, -1, NULL);
-	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, 0,
-				    ARCHIVE_ENTRY_ACL_OTHER, -1, NULL);
-	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
-				    ARCHIVE_ENTRY_ACL_READ, ARCHIVE_ENTRY_ACL_GROUP, 2000, "staff");
+	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, 0, ARCHIVE_ENTRY_ACL_OTHER,
+				    -1, NULL);
+	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, ARCHIVE_ENTRY_ACL_READ,
+				    ARCHIVE_ENTRY_ACL_GROUP, 2000, "staff");
 	archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
 				    ARCHIVE_ENTRY_ACL_READ | ARCHIVE_ENTRY_ACL_EXECUTE,
 				    ARCHIVE_ENTRY_ACL_MASK, -1, NULL);
@@ -346,7 +346,10 @@ static void make_everything(const char *path, bool gz)
 		rnd[i] = (unsigned char)rand();
 	put(a, ent("var/random", AE_IFREG, 0644), rnd, sizeof(rnd));
 	/* names */
-	put_file(a, "donn\xc3\xa9" "es/caf\xc3\xa9.txt", 0644, "caf\xc3\xa9\n");
+	put_file(a,
+		 "donn\xc3\xa9"
+		 "es/caf\xc3\xa9.txt",
+		 0644, "caf\xc3\xa9\n");
 	size_t n = 0;
 	for (int i = 0; i < 20; i++)
 		n += (size_t)snprintf(long_path + n, sizeof(long_path) - n, "%s%049d", i ? "/" : "",
@@ -453,7 +456,10 @@ static void check_everything(const char *img, uint64_t off, enum xp_fs_type type
 		if ((unsigned char)s[i] != (unsigned char)rand())
 			fail_msg("random differs at %zu", i);
 	free(s);
-	s = dump(img, off, "/donn\xc3\xa9" "es/caf\xc3\xa9.txt", &len);
+	s = dump(img, off,
+		 "/donn\xc3\xa9"
+		 "es/caf\xc3\xa9.txt",
+		 &len);
 	assert_int_equal(len, 6);
 	free(s);
 	char lp[1300];
@@ -565,12 +571,15 @@ static void test_offset_untouched(void **state)
 	static unsigned char pat[1 << 20];
 	memset(pat, 0xa5, sizeof(pat));
 	assert_int_equal(pwrite(fd, pat, sizeof(pat), 0), (ssize_t)sizeof(pat));
-	assert_int_equal(pwrite(fd, pat, sizeof(pat), (2 << 20) + (16 << 20)), (ssize_t)sizeof(pat));
+	assert_int_equal(pwrite(fd, pat, sizeof(pat), (2 << 20) + (16 << 20)),
+			 (ssize_t)sizeof(pat));
 	/* junk inside the region must not confuse anything */
 	assert_int_equal(pwrite(fd, pat, sizeof(pat), (2 << 20) + (4 << 20)), (ssize_t)sizeof(pat));
 	struct xp_diags d = {0};
-	struct xp_fs_opts o = {.type = XP_FS_EXT4, .uuid = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-			       .reserved_percent = 0, .inodes = 5000};
+	struct xp_fs_opts o = {.type = XP_FS_EXT4,
+			       .uuid = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+			       .reserved_percent = 0,
+			       .inodes = 5000};
 	struct xp_fs_stats st;
 	assert_int_equal(xp_fs_build(img, 2 << 20, 16 << 20, arch, &o, NULL, NULL, &st, &d), 0);
 	assert_string_equal(st.uuid, "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
@@ -578,7 +587,8 @@ static void test_offset_untouched(void **state)
 	static unsigned char back[1 << 20];
 	assert_int_equal(pread(fd, back, sizeof(back), 0), (ssize_t)sizeof(back));
 	assert_memory_equal(back, pat, sizeof(pat));
-	assert_int_equal(pread(fd, back, sizeof(back), (2 << 20) + (16 << 20)), (ssize_t)sizeof(back));
+	assert_int_equal(pread(fd, back, sizeof(back), (2 << 20) + (16 << 20)),
+			 (ssize_t)sizeof(back));
 	assert_memory_equal(back, pat, sizeof(pat));
 	assert_int_equal(pread(fd, back, sizeof(back), 1 << 20), (ssize_t)sizeof(back));
 	for (size_t i = 0; i < sizeof(back); i++)
@@ -675,8 +685,8 @@ static void test_estimate_fits(void **state)
 			/* and it is tight: less than a fifth is left over (the small archive
 			 * gets the journal's and 10 MiB sparse file's worth more) */
 			if (k == 0 && st.blocks_free * 5 >= st.blocks_total)
-				fail_msg("archive %d type %d: %llu MiB, %llu of %llu blocks free", k, t,
-					 (unsigned long long)(bytes >> 20),
+				fail_msg("archive %d type %d: %llu MiB, %llu of %llu blocks free",
+					 k, t, (unsigned long long)(bytes >> 20),
 					 (unsigned long long)st.blocks_free,
 					 (unsigned long long)st.blocks_total);
 			xp_diags_release(&d);
@@ -868,8 +878,8 @@ static void test_bad_options(void **state)
 	make_image(img, 16 << 20);
 	struct xp_diags d = {0};
 	struct xp_fs_stats st;
-	struct xp_fs_opts o = {.type = XP_FS_EXT4, .label = "a-label-longer-than-16",
-			       .reserved_percent = -1};
+	struct xp_fs_opts o = {
+	    .type = XP_FS_EXT4, .label = "a-label-longer-than-16", .reserved_percent = -1};
 	assert_int_equal(xp_fs_build(img, 0, 16 << 20, arch, &o, NULL, NULL, &st, &d), -EINVAL);
 	o.label = NULL;
 	o.uuid = "not-a-uuid";
@@ -975,19 +985,19 @@ static void test_empty_and_stdin(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ext4_everything),
-		cmocka_unit_test(test_ext3_everything_offset),
-		cmocka_unit_test(test_ext2_everything_offset),
-		cmocka_unit_test(test_offset_untouched),
-		cmocka_unit_test(test_big_directory),
-		cmocka_unit_test(test_estimate_fits),
-		cmocka_unit_test(test_unsafe_paths),
-		cmocka_unit_test(test_missing_hardlink),
-		cmocka_unit_test(test_truncated_and_corrupt),
-		cmocka_unit_test(test_nospace),
-		cmocka_unit_test(test_bad_options),
-		cmocka_unit_test(test_progress_and_stats),
-		cmocka_unit_test(test_empty_and_stdin),
+	    cmocka_unit_test(test_ext4_everything),
+	    cmocka_unit_test(test_ext3_everything_offset),
+	    cmocka_unit_test(test_ext2_everything_offset),
+	    cmocka_unit_test(test_offset_untouched),
+	    cmocka_unit_test(test_big_directory),
+	    cmocka_unit_test(test_estimate_fits),
+	    cmocka_unit_test(test_unsafe_paths),
+	    cmocka_unit_test(test_missing_hardlink),
+	    cmocka_unit_test(test_truncated_and_corrupt),
+	    cmocka_unit_test(test_nospace),
+	    cmocka_unit_test(test_bad_options),
+	    cmocka_unit_test(test_progress_and_stats),
+	    cmocka_unit_test(test_empty_and_stdin),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -24,8 +24,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <linux/falloc.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,11 +98,10 @@ struct ctx {
 	char *nospace_at;
 };
 
-static int fail(struct ctx *c, int err, const char *code, const char *text, const char *fmt,
-		...) __attribute__((format(printf, 5, 6)));
+static int fail(struct ctx *c, int err, const char *code, const char *text, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-static int fail(struct ctx *c, int err, const char *code, const char *text, const char *fmt,
-		...)
+static int fail(struct ctx *c, int err, const char *code, const char *text, const char *fmt, ...)
 {
 	if (!c->diags)
 		return err;
@@ -347,8 +346,7 @@ static int cmp_acl(const void *a, const void *b)
 /* The ACL of `type` in the Linux xattr format (<linux/posix_acl_xattr.h>: a le32
  * version 2, then le16 tag, le16 perm, le32 id per entry, sorted by tag and id), which
  * ext2fs_xattr_set() converts to ext4's on-disk format. *len 0: no ACL to store. */
-static int build_acl(struct archive_entry *e, int type, unsigned char *out, size_t cap,
-		     size_t *len)
+static int build_acl(struct archive_entry *e, int type, unsigned char *out, size_t cap, size_t *len)
 {
 	*len = 0;
 	int n = archive_entry_acl_reset(e, type);
@@ -429,7 +427,8 @@ static int build_acl(struct archive_entry *e, int type, unsigned char *out, size
 	memcpy(p, &v, 4);
 	p += 4;
 	for (size_t i = 0; i < k; i++) {
-		uint16_t tg = ext2fs_cpu_to_le16(ents[i].tag), pm = ext2fs_cpu_to_le16(ents[i].perm);
+		uint16_t tg = ext2fs_cpu_to_le16(ents[i].tag),
+			 pm = ext2fs_cpu_to_le16(ents[i].perm);
 		uint32_t idv = ext2fs_cpu_to_le32(ents[i].id);
 		memcpy(p, &tg, 2);
 		memcpy(p + 2, &pm, 2);
@@ -526,8 +525,8 @@ static int apply_xattrs(struct ctx *c, ext2_ino_t ino, struct archive_entry *e, 
 		int type;
 		const char *name;
 	} acls[] = {
-		{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
-		{ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"},
+	    {ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
+	    {ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"},
 	};
 	for (size_t i = 0; !r && na > 0 && i < 2; i++) {
 		if (raw_acl[i])
@@ -601,10 +600,10 @@ static int map_run(struct ctx *c, uint64_t lblk, blk64_t pblk, uint64_t len)
 			l->e_len += (uint32_t)n;
 			err = ext2fs_extent_replace(f->eh, 0, l);
 		} else {
-			struct ext2fs_extent x = {.e_pblk = pblk, .e_lblk = lblk,
-						  .e_len = (uint32_t)n, .e_flags = 0};
-			err = ext2fs_extent_insert(f->eh, f->have_last ? EXT2_EXTENT_INSERT_AFTER : 0,
-						   &x);
+			struct ext2fs_extent x = {
+			    .e_pblk = pblk, .e_lblk = lblk, .e_len = (uint32_t)n, .e_flags = 0};
+			err = ext2fs_extent_insert(f->eh,
+						   f->have_last ? EXT2_EXTENT_INSERT_AFTER : 0, &x);
 			if (!err)
 				err = ext2fs_extent_fix_parents(f->eh);
 			*l = x;
@@ -660,7 +659,8 @@ static int write_blocks(struct ctx *c, blk64_t pblk, const unsigned char *data, 
 			return r;
 	}
 	if (n >= WBUF_BLOCKS / 4 && !c->wlen)
-		return pwrite_all(c, data, n * XP_FS_BLOCK_SIZE, c->offset + pblk * XP_FS_BLOCK_SIZE);
+		return pwrite_all(c, data, n * XP_FS_BLOCK_SIZE,
+				  c->offset + pblk * XP_FS_BLOCK_SIZE);
 	if (!c->wlen)
 		c->wstart = pblk;
 	memcpy(c->wbuf + c->wlen * XP_FS_BLOCK_SIZE, data, n * XP_FS_BLOCK_SIZE);
@@ -688,7 +688,8 @@ static int write_run(struct ctx *c, uint64_t lblk, const unsigned char *data, ui
 	while (len) {
 		blk64_t pblk, plen;
 		errcode_t err = ext2fs_new_range(c->fs, 0, c->goal, len, NULL, &pblk, &plen);
-		if (err == EXT2_ET_BLOCK_ALLOC_FAIL && c->goal != c->fs->super->s_first_data_block) {
+		if (err == EXT2_ET_BLOCK_ALLOC_FAIL &&
+		    c->goal != c->fs->super->s_first_data_block) {
 			c->goal = c->fs->super->s_first_data_block;
 			continue;
 		}
@@ -743,8 +744,8 @@ static int write_window(struct ctx *c, const struct xp_msg *m)
 {
 	struct wfile *f = &c->f;
 	if (m->lblk < f->next_lblk)
-		return fail(c, -EBADMSG, "archive", c->entry_name,
-			    "'%s': file data out of order", c->entry_name);
+		return fail(c, -EBADMSG, "archive", c->entry_name, "'%s': file data out of order",
+			    c->entry_name);
 	uint64_t n = m->nblocks;
 	if (m->lblk >= f->nblocks)
 		return 0;
@@ -841,8 +842,8 @@ static int get_dir(struct ctx *c, const char *path, size_t len, struct archive_e
 	if (n) {
 		if (!n->is_dir)
 			return fail(c, -ENOTDIR, "not-a-directory", c->entry_name,
-				    "'%s': '%.*s' is not a directory in the archive",
-				    c->entry_name, (int)len, path);
+				    "'%s': '%.*s' is not a directory in the archive", c->entry_name,
+				    (int)len, path);
 		*ret = n;
 		return 0;
 	}
@@ -991,8 +992,7 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 		goto out;
 	}
 	if (r < 0) {
-		r = fail(c, r, "name-too-long", raw, "'%s': a name is longer than 255 bytes",
-			 raw);
+		r = fail(c, r, "name-too-long", raw, "'%s': a name is longer than 255 bytes", raw);
 		goto out;
 	}
 	size_t len = strlen(path);
@@ -1211,11 +1211,10 @@ static void dir_close_block(struct ctx *c, struct dirbuf *d)
 	}
 	if (c->csum)
 		ext2fs_initialize_dirent_tail(
-			c->fs, (struct ext2_dir_entry_tail *)(b + XP_FS_BLOCK_SIZE - 12));
+		    c->fs, (struct ext2_dir_entry_tail *)(b + XP_FS_BLOCK_SIZE - 12));
 }
 
-static int dir_add(struct ctx *c, struct dirbuf *d, ext2_ino_t ino, const char *name,
-		   uint8_t ftype)
+static int dir_add(struct ctx *c, struct dirbuf *d, ext2_ino_t ino, const char *name, uint8_t ftype)
 {
 	size_t nlen = strlen(name);
 	unsigned rec = (unsigned)((8 + nlen + 3) & ~(size_t)3);
@@ -1263,7 +1262,7 @@ static int write_dir(struct ctx *c, struct xp_node *n)
 	}
 	for (size_t i = 0; c->csum && i < d.blocks && !r; i++) {
 		errcode_t err = ext2fs_dir_block_csum_set(
-			c->fs, n->ino, (struct ext2_dir_entry *)(d.buf + i * XP_FS_BLOCK_SIZE));
+		    c->fs, n->ino, (struct ext2_dir_entry *)(d.buf + i * XP_FS_BLOCK_SIZE));
 		if (err)
 			r = ext2_fail(c, err, "checksumming a directory block");
 	}
@@ -1277,8 +1276,8 @@ static int write_dir(struct ctx *c, struct xp_node *n)
 			if (!ext2fs_has_feature_dir_nlink(c->fs->super)) {
 				free(d.buf);
 				return fail(c, -EMLINK, "too-many-links", n->path,
-					    "'%s': more than %u subdirectories need ext4",
-					    n->path, LINK_MAX_EXT - 2);
+					    "'%s': more than %u subdirectories need ext4", n->path,
+					    LINK_MAX_EXT - 2);
 			}
 			links = 1;
 		}
@@ -1325,8 +1324,7 @@ static int prepare_target(struct ctx *c, const char *path, uint64_t offset, uint
 	*zeroed = false;
 	int fd = c->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return fail(c, -errno, "open", path, "cannot open '%s': %s", path,
-			    strerror(errno));
+		return fail(c, -errno, "open", path, "cannot open '%s': %s", path, strerror(errno));
 	struct stat st;
 	int r = 0;
 	if (fstat(fd, &st) < 0) {
@@ -1353,8 +1351,8 @@ static int check_opts(struct ctx *c, const struct xp_fs_opts *o, uint64_t size,
 	if (o->type != XP_FS_EXT2 && o->type != XP_FS_EXT3 && o->type != XP_FS_EXT4)
 		return fail(c, -EINVAL, "options", NULL, "unknown filesystem type %d", o->type);
 	if (o->label && strlen(o->label) > 16)
-		return fail(c, -EINVAL, "options", o->label,
-			    "label '%s' is longer than 16 bytes", o->label);
+		return fail(c, -EINVAL, "options", o->label, "label '%s' is longer than 16 bytes",
+			    o->label);
 	if (o->uuid) {
 		if (uuid_parse(o->uuid, uuid) != 0)
 			return fail(c, -EINVAL, "options", o->uuid, "invalid UUID '%s'", o->uuid);
@@ -1555,11 +1553,12 @@ static int report_nospace(struct ctx *c, uint64_t size)
 	xp_diags_init(&tmp);
 	int r = xp_est_size(&c->est, c->opts, 0, &need, &tmp);
 	if (r == 0)
-		fail(c, -ENOSPC, "nospace", c->nospace_at,
-		     "the filesystem of %llu MiB is full%s%s%s: the archive needs at least %llu MiB",
-		     (unsigned long long)(size >> 20), c->nospace_at ? " at '" : "",
-		     c->nospace_at ? c->nospace_at : "", c->nospace_at ? "'" : "",
-		     (unsigned long long)(need >> 20));
+		fail(
+		    c, -ENOSPC, "nospace", c->nospace_at,
+		    "the filesystem of %llu MiB is full%s%s%s: the archive needs at least %llu MiB",
+		    (unsigned long long)(size >> 20), c->nospace_at ? " at '" : "",
+		    c->nospace_at ? c->nospace_at : "", c->nospace_at ? "'" : "",
+		    (unsigned long long)(need >> 20));
 	else if (tmp.n)
 		fail(c, -ENOSPC, "nospace", c->nospace_at, "the filesystem is full: %s",
 		     tmp.v[0].msg);
@@ -1608,7 +1607,9 @@ static int run(struct ctx *c, struct xp_stream *s)
 			const char *p = m->path;
 			r = fail(c, m->err, "archive", p, "%s archive %s%s%s: %s",
 				 m->err == -EBADMSG ? "corrupt or truncated" : "cannot read",
-				 m->in_data ? "in '" : p ? "after '" : "at the start",
+				 m->in_data ? "in '"
+				 : p	    ? "after '"
+					    : "at the start",
 				 p ? p : "", p ? "'" : "", m->text ? m->text : "read error");
 			xp_stream_done(s, m);
 			return r;
@@ -1632,8 +1633,13 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 {
 	if (!path || !archive || !opts)
 		return -EINVAL;
-	struct ctx c = {.opts = opts, .diags = diags, .archive = archive,
-			.progress = progress, .ud = ud, .fd = -1, .offset = offset};
+	struct ctx c = {.opts = opts,
+			.diags = diags,
+			.archive = archive,
+			.progress = progress,
+			.ud = ud,
+			.fd = -1,
+			.offset = offset};
 	xp_tree_init(&c.tree);
 	xp_est_init(&c.est);
 	unsigned char uuid[16];

@@ -244,15 +244,12 @@ void xp_est_add(struct xp_est *e, struct archive_entry *entry)
 	}
 	size_t len = strlen(path);
 	const char *slash = strrchr(path, '/');
-	struct xp_node *parent = len ? est_dir(e, path, slash ? (size_t)(slash - path) : 0)
-				     : NULL;
+	struct xp_node *parent = len ? est_dir(e, path, slash ? (size_t)(slash - path) : 0) : NULL;
 	if (len && !parent) {
 		free(path);
 		return;
 	}
 	const char *name = slash ? slash + 1 : path;
-	bool extents = true; /* the larger of the two is taken below */
-	(void)extents;
 	uint64_t nb = 0;
 	if (xp_entry_hardlink(entry)) {
 		parent->child_bytes += (8 + strlen(name) + 3) & ~(uint64_t)3;
@@ -348,8 +345,7 @@ int xp_est_size(struct xp_est *e, const struct xp_fs_opts *opts, unsigned headro
 		blk64_t used = 0;
 		if (!err)
 			err = ext2fs_count_used_clusters(fs, fs->super->s_first_data_block,
-							 ext2fs_blocks_count(fs->super) - 1,
-							 &used);
+							 ext2fs_blocks_count(fs->super) - 1, &used);
 		if (err) {
 			if (fs)
 				ext2fs_free(fs);
@@ -358,8 +354,8 @@ int xp_est_size(struct xp_est *e, const struct xp_fs_opts *opts, unsigned headro
 				continue;
 			}
 			if (diags)
-				xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "ext2fs", NULL,
-					     NULL, "cannot lay out a filesystem: %s",
+				xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "ext2fs", NULL, NULL,
+					     "cannot lay out a filesystem: %s",
 					     xp_ext2_strerror(err));
 			return xp_ext2_errno(err);
 		}
@@ -405,8 +401,8 @@ int xp_fs_estimate(const char *archive, const struct xp_fs_opts *opts, unsigned 
 		if (r < ARCHIVE_WARN) {
 			err = xp_archive_errno(a);
 			if (diags)
-				xp_diags_add(diags, XP_SEV_ERROR, archive, 0, 0, "archive",
-					     last, NULL, "%s archive%s%s%s: %s",
+				xp_diags_add(diags, XP_SEV_ERROR, archive, 0, 0, "archive", last,
+					     NULL, "%s archive%s%s%s: %s",
 					     err == -EBADMSG ? "corrupt or truncated"
 							     : "cannot read",
 					     last ? " after '" : "", last ? last : "",

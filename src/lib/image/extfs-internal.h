@@ -42,7 +42,7 @@ int xp_path_normalize(char *path);
 
 /* A node of the tree being built: one per path. */
 struct xp_node {
-	char *path; /* normalised, "" for the root; owned */
+	char *path;	  /* normalised, "" for the root; owned */
 	const char *name; /* last component, points into path */
 	struct xp_node *parent;
 	uint32_t ino;
@@ -86,8 +86,8 @@ errcode_t xp_fs_init(const char *name, uint64_t bytes, const struct xp_fs_opts *
 struct xp_est {
 	struct xp_tree dirs; /* every directory path seen (explicit or implied) */
 	uint64_t entries;
-	uint64_t inodes;       /* inodes the entries need */
-	uint64_t data_blocks;  /* file data, symlink, xattr and mapping blocks */
+	uint64_t inodes;      /* inodes the entries need */
+	uint64_t data_blocks; /* file data, symlink, xattr and mapping blocks */
 	uint64_t content_bytes;
 	int err;
 };

@@ -18,18 +18,18 @@
 #include "image/extfs-internal.h"
 
 #define XP_INFLIGHT_MAX (16u << 20) /* bytes of file data queued */
-#define XP_QUEUE_MAX 4096             /* messages queued */
-#define XP_BATCH 64                   /* messages the reader hands over at once */
-#define XP_RELEASE (4u << 20)         /* bytes the writer frees before telling */
-#define XP_SPARE 24                   /* windows kept for reuse */
+#define XP_QUEUE_MAX	4096	    /* messages queued */
+#define XP_BATCH	64	    /* messages the reader hands over at once */
+#define XP_RELEASE	(4u << 20)  /* bytes the writer frees before telling */
+#define XP_SPARE	24	    /* windows kept for reuse */
 
 struct xp_stream {
 	struct archive *a;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
-	pthread_cond_t items; /* the writer waits for messages */
-	pthread_cond_t space; /* the reader waits for room */
+	pthread_cond_t items;	    /* the writer waits for messages */
+	pthread_cond_t space;	    /* the reader waits for room */
 	struct xp_msg *head, *tail; /* shared queue */
 	size_t queued;
 	uint64_t inflight;
@@ -257,7 +257,8 @@ static int read_data(struct xp_stream *s, const char *path, uint64_t size)
 				bool oom = false;
 				base = o & ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
 				uint64_t rest = size - base;
-				rest = (rest + XP_FS_BLOCK_SIZE - 1) & ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
+				rest = (rest + XP_FS_BLOCK_SIZE - 1) &
+				       ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
 				bsize = rest < XP_FS_WINDOW ? (size_t)rest : XP_FS_WINDOW;
 				buf = get_buffer(s, bsize, &oom);
 				if (!buf) {
