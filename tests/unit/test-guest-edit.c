@@ -1,0 +1,998 @@
+/*
+ * test-guest-edit.c - per-guest settings written into images (xp_guest_apply) and the
+ * writable qcow2 layer under it, checked with the real tools: images made by mke2fs -d
+ * from trees made here (Debian/ifupdown, systemd-networkd, netplan, Red Hat ifcfg), bare
+ * and partitioned by sfdisk with a mkswap'ed swap partition, raw and qcow2 (qemu-img
+ * convert, xp_qcow2_from_raw, overlays from xp_qcow2_create_overlay and qemu-img
+ * create); verified with e2fsck -fn, debugfs, blkid, qemu-img check/map/convert and the
+ * backing files' SHA-256.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "image/rwdisk-internal.h"
+#include "xenprov/blockdev.h"
+#include "xenprov/guest.h"
+#include "xenprov/util.h"
+
+#define FS_UUID	  "6a0c8e1e-5b7d-4f0e-9a51-0f3c2d1e4b5a"
+#define SWAP_UUID "d1c2b3a4-1234-4cde-8f00-aabbccddeeff"
+#define MIB	  (1024ull * 1024)
+#define HASH	  "$6$saltsalt$QWERTYUIOPasdfghjklzxcvbnm0123456789./QWERTYUIOPasdfghjklzxcvbnm012345678"
+#define KEY	  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7x0example0key0for0tests root@admin"
+
+#define SHADOW                                                                                     \
+	"root:*:19000:0:99999:7:::\n"                                                              \
+	"daemon:*:19000:0:99999:7:::\n"                                                            \
+	"admin:$y$j9T$abc$def:19001:0:99999:7:::\n"                                                \
+	"nobody:*:19000:0:99999:7:::\n"
+
+static char tmpdir[1024];
+static bool is_root;
+
+static const char *tpath(const char *name)
+{
+	static char buf[32][1200];
+	static int k;
+	k = (k + 1) % 32;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char *cmd;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	int st = system(cmd);
+	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (rc != 0)
+		fprintf(stderr, "command exited %d: %s\n", rc, cmd);
+	free(cmd);
+	return rc;
+}
+
+/* The standard output of a shell command (heap; "" on failure). */
+static char *out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *out(const char *fmt, ...)
+{
+	char *cmd;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	FILE *p = popen(cmd, "r");
+	free(cmd);
+	struct xp_buf b = XP_BUF_INIT;
+	if (p) {
+		char chunk[4096];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+			xp_buf_add(&b, chunk, n);
+		pclose(p);
+	}
+	char *s = xp_buf_steal(&b);
+	return s ? s : strdup("");
+}
+
+static void put(const char *rel, const char *content, mode_t mode)
+{
+	const char *path = tpath(rel);
+	FILE *f = fopen(path, "wb");
+	if (!f || fputs(content, f) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "cannot write %s\n", path);
+		abort();
+	}
+	if (chmod(path, mode) < 0)
+		abort();
+}
+
+static void sha(const char *path, char hex[65])
+{
+	unsigned char d[32];
+	assert_int_equal(xp_sha256_file(path, d), 0);
+	xp_sha256_hex(d, hex);
+}
+
+/* ---- trees ----------------------------------------------------------------------------- */
+
+static void common_tree(const char *t)
+{
+	assert_int_equal(sh("mkdir -p '%s/%s/etc/ssh' '%s/%s/var/lib/dbus' '%s/%s/root' "
+			    "'%s/%s/etc/systemd/network'",
+			    tmpdir, t, tmpdir, t, tmpdir, t, tmpdir, t),
+			 0);
+	char rel[256];
+#define P(x) (snprintf(rel, sizeof(rel), "%s/%s", t, x), rel)
+	put(P("etc/hostname"), "golden\n", 0644);
+	put(P("etc/hosts"), "127.0.0.1 localhost\n127.0.1.1 golden\n", 0644);
+	put(P("etc/fstab"), "/dev/xvda1 / ext4 defaults 0 1\n", 0644);
+	put(P("etc/machine-id"), "0123456789abcdef0123456789abcdef\n", 0444);
+	put(P("var/lib/dbus/machine-id"), "0123456789abcdef0123456789abcdef\n", 0444);
+	put(P("etc/shadow"), SHADOW, 0640);
+	put(P("etc/ssh/sshd_config"), "PermitRootLogin prohibit-password\n", 0644);
+	put(P("etc/ssh/ssh_host_ed25519_key"), "PRIVATE\n", 0600);
+	put(P("etc/ssh/ssh_host_ed25519_key.pub"), "ssh-ed25519 AAAA golden\n", 0644);
+	put(P("etc/ssh/ssh_host_rsa_key"), "PRIVATE\n", 0600);
+	put(P("etc/ssh/ssh_host_rsa_key.pub"), "ssh-rsa AAAA golden\n", 0644);
+	put(P("etc/resolv.conf"), "nameserver 10.0.0.1\n", 0644);
+#undef P
+	assert_int_equal(sh("chmod 0700 '%s/%s/root'", tmpdir, t), 0);
+	if (is_root)
+		assert_int_equal(sh("chown 0:42 '%s/%s/etc/shadow'", tmpdir, t), 0);
+}
+
+static void make_trees(void)
+{
+	/* Debian with ifupdown */
+	common_tree("debian");
+	assert_int_equal(sh("mkdir -p '%s/debian/etc/network/interfaces.d'", tmpdir), 0);
+	put("debian/etc/network/interfaces",
+	    "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", 0644);
+	put("debian/etc/network/interfaces.d/50-cloud-init",
+	    "auto eth0\niface eth0 inet dhcp\n", 0644);
+	put("debian/etc/network/interfaces.d/60-eth1", "auto eth1\niface eth1 inet dhcp\n", 0644);
+	/* systemd-networkd only */
+	common_tree("networkd");
+	put("networkd/etc/systemd/network/80-dhcp.network", "[Match]\nName=en*\n[Network]\nDHCP=yes\n",
+	    0644);
+	assert_int_equal(sh("rm -f '%s/networkd/etc/shadow' && "
+			    "ln -sf ../run/systemd/resolve/stub-resolv.conf "
+			    "'%s/networkd/etc/resolv.conf'",
+			    tmpdir, tmpdir),
+			 0);
+	/* Ubuntu with netplan */
+	common_tree("netplan");
+	assert_int_equal(sh("mkdir -p '%s/netplan/etc/netplan'", tmpdir), 0);
+	put("netplan/etc/netplan/50-cloud-init.yaml",
+	    "network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n", 0600);
+	put("netplan/etc/netplan/01-bridges.yaml", "network:\n  version: 2\n  bridges: {}\n", 0600);
+	/* Red Hat with ifcfg */
+	common_tree("ifcfg");
+	assert_int_equal(sh("mkdir -p '%s/ifcfg/etc/sysconfig/network-scripts'", tmpdir), 0);
+	put("ifcfg/etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\nONBOOT=yes\n", 0644);
+	put("ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=dhcp\n", 0644);
+	assert_int_equal(sh("setfattr -n security.selinux -v system_u:object_r:net_conf_t:s0 "
+			    "'%s/ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0' 2>/dev/null || "
+			    "true",
+			    tmpdir),
+			 0);
+}
+
+/* ---- images ------------------------------------------------------------------------------ */
+
+/* A bare ext4 filesystem image of tree. */
+static void make_bare(const char *tree, const char *img, unsigned mib)
+{
+	assert_int_equal(sh("rm -f '%s' && truncate -s %uM '%s' && mke2fs -q -F -t ext4 -U %s "
+			    "-d '%s' '%s' >/dev/null",
+			    tpath(img), mib, tpath(img), FS_UUID, tpath(tree), tpath(img)),
+			 0);
+}
+
+/* A partitioned disk: ext4 at 1 MiB (48 MiB), swap after it (8 MiB). */
+static void make_disk(const char *tree, const char *img)
+{
+	const char *fs = tpath("part.fs"), *sw = tpath("part.swap"), *d = tpath(img);
+	assert_int_equal(sh("rm -f '%s' '%s' '%s' && truncate -s 58M '%s' && "
+			    "printf 'label: dos\\nstart=2048, size=98304, type=83\\n"
+			    "start=100352, type=82\\n' | sfdisk -q '%s' >/dev/null && "
+			    "truncate -s 48M '%s' && mke2fs -q -F -t ext4 -U %s -d '%s' '%s' && "
+			    "truncate -s 8M '%s' && mkswap -U %s '%s' >/dev/null 2>&1 && "
+			    "dd if='%s' of='%s' bs=1M seek=1 conv=notrunc,sparse status=none && "
+			    "dd if='%s' of='%s' bs=1M seek=49 conv=notrunc,sparse status=none && "
+			    "rm -f '%s' '%s'",
+			    fs, sw, d, d, d, fs, FS_UUID, tpath(tree), fs, sw, SWAP_UUID, sw, fs, d,
+			    sw, d, fs, sw),
+			 0);
+}
+
+/* "'path?offset=N'" for debugfs and e2fsck */
+static const char *at(const char *img, uint64_t off)
+{
+	static char buf[8][1300];
+	static int k;
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "'%s?offset=%llu'", tpath(img), (unsigned long long)off);
+	return buf[k];
+}
+
+static char *cat(const char *img, uint64_t off, const char *path)
+{
+	return out("debugfs -R 'cat %s' %s 2>/dev/null", path, at(img, off));
+}
+
+static char *dstat(const char *img, uint64_t off, const char *path)
+{
+	return out("debugfs -R 'stat %s' %s 2>/dev/null", path, at(img, off));
+}
+
+static bool exists(const char *img, uint64_t off, const char *path)
+{
+	char *s = out("debugfs -R 'stat %s' %s 2>&1", path, at(img, off));
+	bool r = strstr(s, "Inode:") != NULL;
+	free(s);
+	return r;
+}
+
+static void assert_fsck_clean(const char *img, uint64_t off)
+{
+	assert_int_equal(sh("e2fsck -fn %s >/dev/null 2>&1 || e2fsck -fn %s", at(img, off),
+			    at(img, off)),
+			 0);
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle)) {
+		fprintf(stderr, "expected to find\n---\n%s\n--- in ---\n%s\n---\n", needle, hay);
+		fail();
+	}
+}
+
+static void assert_lacks(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle)) {
+		fprintf(stderr, "expected not to find '%s' in:\n%s\n", needle, hay);
+		fail();
+	}
+}
+
+static bool is_hex32(const char *s)
+{
+	if (strlen(s) != 33 || s[32] != '\n')
+		return false;
+	for (int i = 0; i < 32; i++)
+		if (!strchr("0123456789abcdef", s[i]))
+			return false;
+	return true;
+}
+
+static const char *const DNS[] = {"192.0.2.53", "2001:db8::53"};
+
+static struct xp_guest_settings static_settings(void)
+{
+	struct xp_guest_settings s = {
+	    .hostname = "web01",
+	    .domain = "example.com",
+	    .mac = "00:16:3E:12:34:56",
+	    .ip = "192.0.2.10",
+	    .prefix = 24,
+	    .gateway = "192.0.2.1",
+	    .dns = DNS,
+	    .ndns = 2,
+	    .root_password_hash = HASH,
+	    .ssh_key = KEY,
+	};
+	return s;
+}
+
+static bool report_has(const struct xp_guest_report *rep, bool written, const char *path)
+{
+	char **v = written ? rep->written : rep->removed;
+	size_t n = written ? rep->nwritten : rep->nremoved;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], path) == 0)
+			return true;
+	return false;
+}
+
+/* Everything a Debian guest with static settings must show; img is raw. */
+static void verify_debian(const char *img, uint64_t off, bool swap)
+{
+	assert_fsck_clean(img, off);
+	char *s = cat(img, off, "/etc/hostname");
+	assert_string_equal(s, "web01\n");
+	free(s);
+	s = cat(img, off, "/etc/hosts");
+	assert_contains(s, "127.0.0.1\tlocalhost\n");
+	assert_contains(s, "127.0.1.1\tweb01.example.com\tweb01\n");
+	assert_contains(s, "::1\tlocalhost ip6-localhost ip6-loopback\n");
+	free(s);
+	s = cat(img, off, "/etc/network/interfaces");
+	assert_contains(s, "source /etc/network/interfaces.d/*\n");
+	assert_contains(s, "auto lo\niface lo inet loopback\n");
+	assert_contains(s, "auto eth0\niface eth0 inet static\n\taddress 192.0.2.10/24\n"
+			   "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+			   "\tdns-search example.com\n");
+	free(s);
+	assert_false(exists(img, off, "/etc/network/interfaces.d/50-cloud-init"));
+	assert_true(exists(img, off, "/etc/network/interfaces.d/60-eth1"));
+	s = cat(img, off, "/etc/resolv.conf");
+	assert_string_equal(s, "search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n");
+	free(s);
+
+	/* fstab by UUID, as blkid reads them */
+	char *fsu = out("blkid -p -o value -s UUID -O %llu '%s'", (unsigned long long)off,
+			tpath(img));
+	assert_string_equal(fsu, FS_UUID "\n");
+	s = cat(img, off, "/etc/fstab");
+	assert_contains(s, "UUID=" FS_UUID "\t/\text4\terrors=remount-ro\t0\t1\n");
+	if (swap) {
+		char *swu = out("blkid -p -o value -s UUID -O %llu '%s'", 49 * MIB, tpath(img));
+		assert_string_equal(swu, SWAP_UUID "\n");
+		free(swu);
+		assert_contains(s, "UUID=" SWAP_UUID "\tnone\tswap\tsw\t0\t0\n");
+	} else {
+		assert_lacks(s, "swap");
+	}
+	free(s);
+	free(fsu);
+
+	/* machine-id */
+	s = cat(img, off, "/etc/machine-id");
+	assert_true(is_hex32(s));
+	assert_string_not_equal(s, "0123456789abcdef0123456789abcdef\n");
+	char *s2 = cat(img, off, "/var/lib/dbus/machine-id");
+	assert_string_equal(s, s2);
+	free(s);
+	free(s2);
+
+	/* shadow: only root's second field changed; mode and group kept */
+	s = cat(img, off, "/etc/shadow");
+	assert_string_equal(s, "root:" HASH ":19000:0:99999:7:::\n"
+			       "daemon:*:19000:0:99999:7:::\n"
+			       "admin:$y$j9T$abc$def:19001:0:99999:7:::\n"
+			       "nobody:*:19000:0:99999:7:::\n");
+	free(s);
+	s = dstat(img, off, "/etc/shadow");
+	assert_contains(s, "Mode:  0640");
+	if (is_root)
+		assert_contains(s, "Group:    42");
+	free(s);
+
+	/* root's key */
+	s = cat(img, off, "/root/.ssh/authorized_keys");
+	assert_string_equal(s, KEY "\n");
+	free(s);
+	s = dstat(img, off, "/root/.ssh/authorized_keys");
+	assert_contains(s, "Mode:  0600");
+	assert_contains(s, "User:     0   Group:     0");
+	free(s);
+	s = dstat(img, off, "/root/.ssh");
+	assert_contains(s, "Mode:  0700");
+	assert_contains(s, "Type: directory");
+	free(s);
+
+	/* host keys gone, the rest of /etc/ssh kept */
+	s = out("debugfs -R 'ls -l /etc/ssh' %s 2>/dev/null", at(img, off));
+	assert_lacks(s, "ssh_host_");
+	assert_contains(s, "sshd_config");
+	free(s);
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+static void test_debian_partitioned_raw(void **state)
+{
+	(void)state;
+	make_disk("debian", "deb.raw");
+	struct xp_guest_settings s = static_settings();
+	struct xp_guest_report rep;
+	struct xp_diags d = {0};
+	int r = xp_guest_apply(tpath("deb.raw"), &s, &rep, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "diag: %s\n", d.v[i].msg);
+	assert_int_equal(r, 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(rep.net_format, XP_NET_IFUPDOWN);
+	assert_string_equal(xp_net_format_name(rep.net_format), "ifupdown");
+	assert_int_equal(rep.fs_offset, MIB);
+	assert_string_equal(rep.fs_uuid, FS_UUID);
+	assert_string_equal(rep.swap_uuid, SWAP_UUID);
+	assert_true(report_has(&rep, true, "/etc/hostname"));
+	assert_true(report_has(&rep, true, "/etc/shadow"));
+	assert_true(report_has(&rep, true, "/etc/network/interfaces"));
+	assert_true(report_has(&rep, true, "/root/.ssh/authorized_keys"));
+	assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_ed25519_key"));
+	assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_rsa_key.pub"));
+	assert_true(report_has(&rep, false, "/etc/network/interfaces.d/50-cloud-init"));
+	assert_int_equal(rep.nremoved, 5);
+	xp_guest_report_release(&rep);
+	xp_diags_release(&d);
+	verify_debian("deb.raw", MIB, true);
+
+	/* a second apply (keys already gone, files already ours) changes the machine-id */
+	char *m1 = cat("deb.raw", MIB, "/etc/machine-id");
+	s.dhcp = true;
+	assert_int_equal(xp_guest_apply(tpath("deb.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(rep.nremoved, 0);
+	xp_guest_report_release(&rep);
+	char *m2 = cat("deb.raw", MIB, "/etc/machine-id");
+	assert_true(is_hex32(m2));
+	assert_string_not_equal(m1, m2);
+	free(m1);
+	free(m2);
+	char *i = cat("deb.raw", MIB, "/etc/network/interfaces");
+	assert_contains(i, "auto eth0\niface eth0 inet dhcp\n");
+	assert_lacks(i, "address");
+	free(i);
+	assert_fsck_clean("deb.raw", MIB);
+}
+
+static void test_networkd_bare(void **state)
+{
+	(void)state;
+	make_bare("networkd", "nd.raw", 32);
+	struct xp_guest_settings s = {.hostname = "db1", .mac = "00:16:3e:aa:bb:cc", .dhcp = true};
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_apply(tpath("nd.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(rep.net_format, XP_NET_NETWORKD);
+	assert_int_equal(rep.fs_offset, 0);
+	assert_string_equal(rep.swap_uuid, "");
+	xp_guest_report_release(&rep);
+	assert_fsck_clean("nd.raw", 0);
+	char *n = cat("nd.raw", 0, "/etc/systemd/network/10-xenprov.network");
+	assert_contains(n, "[Match]\nMACAddress=00:16:3e:aa:bb:cc\n\n[Network]\nDHCP=yes\n");
+	free(n);
+	n = cat("nd.raw", 0, "/etc/hosts");
+	assert_contains(n, "127.0.1.1\tdb1\n");
+	free(n);
+	n = cat("nd.raw", 0, "/etc/fstab");
+	assert_contains(n, "UUID=" FS_UUID "\t/\text4\t");
+	assert_lacks(n, "swap");
+	free(n);
+	/* the symlinked resolv.conf is left alone (networkd has its own DNS) */
+	n = dstat("nd.raw", 0, "/etc/resolv.conf");
+	assert_contains(n, "Type: symlink");
+	free(n);
+
+	/* static networkd */
+	struct xp_guest_settings st = {.ip = "2001:db8::10", .gateway = "2001:db8::1", .dns = DNS,
+				       .ndns = 1, .domain = "example.org"};
+	assert_int_equal(xp_guest_apply(tpath("nd.raw"), &st, NULL, NULL), 0);
+	n = cat("nd.raw", 0, "/etc/systemd/network/10-xenprov.network");
+	assert_string_equal(n, "# systemd.network(5), written by xenprov\n[Match]\nName=eth0\n\n"
+			       "[Network]\nAddress=2001:db8::10/64\nGateway=2001:db8::1\n"
+			       "DNS=192.0.2.53\nDomains=example.org\n");
+	free(n);
+	n = cat("nd.raw", 0, "/etc/hostname");
+	assert_string_equal(n, "db1\n"); /* no hostname given: left alone */
+	free(n);
+	assert_fsck_clean("nd.raw", 0);
+}
+
+static void test_netplan(void **state)
+{
+	(void)state;
+	make_bare("netplan", "np.raw", 32);
+	struct xp_guest_settings s = static_settings();
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_apply(tpath("np.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(rep.net_format, XP_NET_NETPLAN);
+	assert_true(report_has(&rep, false, "/etc/netplan/50-cloud-init.yaml"));
+	xp_guest_report_release(&rep);
+	assert_fsck_clean("np.raw", 0);
+	char *n = cat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
+	assert_string_equal(n, "# netplan configuration, written by xenprov\n"
+			       "network:\n  version: 2\n  ethernets:\n    eth0:\n"
+			       "      match:\n        macaddress: \"00:16:3e:12:34:56\"\n"
+			       "      set-name: eth0\n      dhcp4: false\n      addresses:\n"
+			       "        - \"192.0.2.10/24\"\n      routes:\n        - to: default\n"
+			       "          via: \"192.0.2.1\"\n      nameservers:\n"
+			       "        addresses: [192.0.2.53, 2001:db8::53]\n"
+			       "        search: [example.com]\n");
+	free(n);
+	n = dstat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
+	assert_contains(n, "Mode:  0600");
+	free(n);
+	assert_false(exists("np.raw", 0, "/etc/netplan/50-cloud-init.yaml"));
+	assert_true(exists("np.raw", 0, "/etc/netplan/01-bridges.yaml"));
+	if (system("command -v python3 >/dev/null 2>&1 && python3 -c 'import yaml' 2>/dev/null") ==
+	    0) {
+		char *y = cat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
+		FILE *f = fopen(tpath("np.yaml"), "w");
+		assert_non_null(f);
+		fputs(y, f);
+		fclose(f);
+		free(y);
+		assert_int_equal(sh("python3 -c 'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); "
+				    "e=d[\"network\"][\"ethernets\"][\"eth0\"]; "
+				    "assert e[\"addresses\"]==[\"192.0.2.10/24\"]' '%s'",
+				    tpath("np.yaml")),
+				 0);
+	}
+}
+
+static void test_ifcfg(void **state)
+{
+	(void)state;
+	make_bare("ifcfg", "rh.raw", 32);
+	char *before = dstat("rh.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0");
+	struct xp_guest_settings s = static_settings();
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_apply(tpath("rh.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(rep.net_format, XP_NET_IFCFG);
+	xp_guest_report_release(&rep);
+	assert_fsck_clean("rh.raw", 0);
+	char *n = cat("rh.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0");
+	assert_string_equal(n, "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\n"
+			       "ONBOOT=yes\nHWADDR=00:16:3e:12:34:56\nBOOTPROTO=none\n"
+			       "IPADDR=192.0.2.10\nPREFIX=24\nGATEWAY=192.0.2.1\n"
+			       "DNS1=192.0.2.53\nDNS2=2001:db8::53\nDOMAIN=example.com\n");
+	free(n);
+	/* the inode is kept: same number, same extended attributes */
+	char *after = dstat("rh.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0");
+	assert_true(strncmp(before, after, strcspn(before, " ") + 8) == 0);
+	if (strstr(before, "security.selinux"))
+		assert_contains(after, "security.selinux");
+	free(before);
+	free(after);
+}
+
+/* qemu-img check exit 0 and "No errors" */
+static void assert_qcheck(const char *img)
+{
+	char *s = out("qemu-img check '%s' 2>&1; echo rc=$?", tpath(img));
+	if (!strstr(s, "No errors were found") || !strstr(s, "rc=0")) {
+		fprintf(stderr, "qemu-img check %s:\n%s\n", img, s);
+		fail();
+	}
+	assert_lacks(s, "leaked");
+	free(s);
+}
+
+/* Bytes the image itself holds (depth 0 data) per qemu-img map. */
+static uint64_t own_bytes(const char *img)
+{
+	char *s = out("qemu-img map --output=json '%s' | python3 -c 'import json,sys; "
+		      "print(sum(e[\"length\"] for e in json.load(sys.stdin) "
+		      "if e[\"depth\"]==0 and e[\"data\"]))'",
+		      tpath(img));
+	uint64_t v = strtoull(s, NULL, 10);
+	free(s);
+	return v;
+}
+
+static void test_qcow2_overlays(void **state)
+{
+	(void)state;
+	make_disk("debian", "gold.raw");
+	assert_int_equal(sh("qemu-img convert -O qcow2 '%s' '%s'", tpath("gold.raw"),
+			    tpath("gold.qcow2")),
+			 0);
+	char gold_raw[65], gold_q[65];
+	sha(tpath("gold.raw"), gold_raw);
+	sha(tpath("gold.qcow2"), gold_q);
+	struct xp_guest_settings s = static_settings();
+
+	/* overlays by xenprov over the qcow2 golden (relative backing name) and over the
+	 * raw golden; one by qemu-img */
+	assert_int_equal(xp_qcow2_create_overlay(tpath("g1.qcow2"), "gold.qcow2", XP_IMAGE_QCOW2,
+						 58 * MIB),
+			 0);
+	assert_int_equal(xp_qcow2_create_overlay(tpath("g2.qcow2"), tpath("gold.raw"),
+						 XP_IMAGE_RAW, 58 * MIB),
+			 0);
+	assert_int_equal(sh("qemu-img create -q -f qcow2 -b gold.qcow2 -F qcow2 '%s'",
+			    tpath("g3.qcow2")),
+			 0);
+	const char *ovl[] = {"g1.qcow2", "g2.qcow2", "g3.qcow2"};
+	char *ids[3];
+	for (int k = 0; k < 3; k++) {
+		struct xp_guest_report rep;
+		struct xp_diags d = {0};
+		int r = xp_guest_apply(tpath(ovl[k]), &s, &rep, &d);
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "diag: %s\n", d.v[i].msg);
+		assert_int_equal(r, 0);
+		assert_string_equal(rep.swap_uuid, SWAP_UUID);
+		xp_guest_report_release(&rep);
+		xp_diags_release(&d);
+		assert_qcheck(ovl[k]);
+		uint64_t own = own_bytes(ovl[k]);
+		struct stat st;
+		assert_int_equal(stat(tpath(ovl[k]), &st), 0);
+		fprintf(stderr, "%s: %llu bytes of data in the overlay, file %llu bytes\n", ovl[k],
+			(unsigned long long)own, (unsigned long long)st.st_size);
+		assert_true(own > 0);
+		assert_true(own <= 4 * MIB);
+		assert_true((uint64_t)st.st_size <= 5 * MIB);
+		char raw[64];
+		snprintf(raw, sizeof(raw), "%s.raw", ovl[k]);
+		assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", tpath(ovl[k]), tpath(raw)),
+				 0);
+		verify_debian(raw, MIB, true);
+		ids[k] = cat(raw, MIB, "/etc/machine-id");
+	}
+	assert_string_not_equal(ids[0], ids[1]);
+	assert_string_not_equal(ids[0], ids[2]);
+	assert_string_not_equal(ids[1], ids[2]);
+	for (int k = 0; k < 3; k++)
+		free(ids[k]);
+	char now[65];
+	sha(tpath("gold.raw"), now);
+	assert_string_equal(now, gold_raw);
+	sha(tpath("gold.qcow2"), now);
+	assert_string_equal(now, gold_q);
+
+	/* a standalone qcow2 (xp_qcow2_from_raw, no backing): written in place or COW from
+	 * zeros */
+	assert_int_equal(xp_qcow2_from_raw(tpath("gold.raw"), tpath("solo.qcow2"), 0), 0);
+	assert_int_equal(xp_guest_apply(tpath("solo.qcow2"), &s, NULL, NULL), 0);
+	assert_qcheck("solo.qcow2");
+	assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", tpath("solo.qcow2"),
+			    tpath("solo.raw")),
+			 0);
+	verify_debian("solo.raw", MIB, true);
+}
+
+/* The writable qcow2 layer on its own: partial-cluster copy-on-write over a backing
+ * pattern, and with 512-byte clusters enough allocations to need new refcount blocks and
+ * a bigger refcount table. */
+static void pattern(unsigned char *b, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		b[i] = (unsigned char)(seed >> 16);
+	}
+}
+
+static void test_qcow2_rw_layer(void **state)
+{
+	(void)state;
+	const size_t size = 4 * MIB;
+	unsigned char *base = malloc(size), *want = malloc(size), *got = malloc(size);
+	assert_non_null(base);
+	assert_non_null(want);
+	assert_non_null(got);
+	pattern(base, size, 1);
+	FILE *f = fopen(tpath("pat.raw"), "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(base, 1, size, f), size);
+	fclose(f);
+	char before[65];
+	sha(tpath("pat.raw"), before);
+	assert_int_equal(xp_qcow2_create_overlay(tpath("pat.qcow2"), "pat.raw", XP_IMAGE_RAW, size), 0);
+
+	struct xp_qcow2_rw *q;
+	char err[256];
+	assert_int_equal(xp_qcow2_rw_open(tpath("pat.qcow2"), &q, err, sizeof(err)), 0);
+	memcpy(want, base, size);
+	unsigned char bytes[200];
+	pattern(bytes, sizeof(bytes), 7);
+	/* mid-cluster, across a cluster boundary, at the very end */
+	const uint64_t offs[] = {70000, 131000, size - sizeof(bytes)};
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(xp_qcow2_rw_pwrite(q, bytes, sizeof(bytes), offs[i]), 0);
+		memcpy(want + offs[i], bytes, sizeof(bytes));
+	}
+	assert_int_equal(xp_qcow2_rw_pread(q, got, size, 0), 0);
+	assert_memory_equal(got, want, size);
+	assert_int_equal(xp_qcow2_rw_pwrite(q, bytes, 1, size), -EINVAL);
+	assert_int_equal(xp_qcow2_rw_close(q), 0);
+	assert_qcheck("pat.qcow2");
+	assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", tpath("pat.qcow2"),
+			    tpath("pat.out")),
+			 0);
+	f = fopen(tpath("pat.out"), "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(got, 1, size, f), size);
+	fclose(f);
+	assert_memory_equal(got, want, size);
+	char after[65];
+	sha(tpath("pat.raw"), after);
+	assert_string_equal(before, after);
+	/* 4 data clusters and one L2 table */
+	assert_true(own_bytes("pat.qcow2") == 4 * 65536);
+
+	/* 512-byte clusters: a refcount block covers 256 clusters, the one-cluster table
+	 * 64 blocks; 40 MiB of scattered writes needs more of both */
+	const uint64_t vsize = 64 * MIB;
+	assert_int_equal(sh("qemu-img create -q -f qcow2 -o cluster_size=512 '%s' %llu",
+			    tpath("small.qcow2"), (unsigned long long)vsize),
+			 0);
+	assert_int_equal(xp_qcow2_rw_open(tpath("small.qcow2"), &q, err, sizeof(err)), 0);
+	unsigned char blk[700];
+	for (uint64_t off = 0; off < 40 * MIB; off += 2048) {
+		pattern(blk, sizeof(blk), (uint32_t)off);
+		assert_int_equal(xp_qcow2_rw_pwrite(q, blk, sizeof(blk), off + 300), 0);
+	}
+	pattern(blk, sizeof(blk), 99);
+	assert_int_equal(xp_qcow2_rw_pread(q, blk, sizeof(blk), 300), 0);
+	unsigned char exp[700];
+	pattern(exp, sizeof(exp), 0);
+	assert_memory_equal(blk, exp, sizeof(exp));
+	assert_int_equal(xp_qcow2_rw_close(q), 0);
+	assert_qcheck("small.qcow2");
+	/* check every run through qemu's reading */
+	assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", tpath("small.qcow2"),
+			    tpath("small.out")),
+			 0);
+	f = fopen(tpath("small.out"), "rb");
+	assert_non_null(f);
+	unsigned char *all = malloc(41 * MIB);
+	assert_non_null(all);
+	assert_int_equal(fread(all, 1, 41 * MIB, f), 41 * MIB);
+	fclose(f);
+	for (uint64_t off = 0; off < 40 * MIB; off += 2048) {
+		pattern(exp, sizeof(exp), (uint32_t)off);
+		if (memcmp(all + off + 300, exp, sizeof(exp)) != 0) {
+			fprintf(stderr, "mismatch at %llu\n", (unsigned long long)off);
+			fail();
+		}
+		assert_int_equal(all[off], 0);
+	}
+	free(all);
+	free(base);
+	free(want);
+	free(got);
+}
+
+static void test_hooks(void **state)
+{
+	(void)state;
+	make_bare("networkd", "hk.raw", 32);
+	assert_int_equal(sh("rm -rf '%s' && mkdir -p '%s'", tpath("hooks"), tpath("hooks")), 0);
+	char body[2048];
+	snprintf(body, sizeof(body),
+		 "#!/bin/sh\necho \"a $1 $XP_GUEST_IMAGE $XP_GUEST_NAME $XP_GUEST_HOSTNAME "
+		 "$XP_GUEST_IP/$XP_GUEST_PREFIX $XP_GUEST_MAC $XP_GUEST_DHCP $XP_GUEST_NET_FORMAT "
+		 "$XP_GUEST_ROOT_UUID [$XP_GUEST_DNS] [$XP_GUEST_STALE]\" >> '%s'\n"
+		 "debugfs -R 'cat /etc/hostname' \"$XP_GUEST_IMAGE\" >> '%s' 2>/dev/null\n",
+		 tpath("hooks.log"), tpath("hooks.log"));
+	put("hooks/20-b", "#!/bin/sh\necho b >> \"$(dirname \"$0\")/../hooks.log\"\n", 0755);
+	put("hooks/10-a", body, 0755);
+	put("hooks/15-not-executable", "#!/bin/sh\nexit 1\n", 0644);
+	put("hooks/.hidden", "#!/bin/sh\nexit 1\n", 0755);
+	unlink(tpath("hooks.log"));
+	setenv("XP_GUEST_STALE", "inherited", 1);
+	struct xp_guest_settings s = static_settings();
+	s.root_password_hash = NULL; /* no /etc/shadow in this tree */
+	s.name = "guest-7";
+	s.hooks_dir = tpath("hooks");
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(rep.hooks_run, 2);
+	xp_guest_report_release(&rep);
+	unsetenv("XP_GUEST_STALE");
+	char *log = out("cat '%s'", tpath("hooks.log"));
+	char want[2048];
+	snprintf(want, sizeof(want),
+		 "a %s %s guest-7 web01 192.0.2.10/24 00:16:3e:12:34:56 0 networkd " FS_UUID
+		 " [192.0.2.53 2001:db8::53] []\nweb01\nb\n",
+		 tpath("hk.raw"), tpath("hk.raw"));
+	assert_string_equal(log, want);
+	free(log);
+	assert_lacks(want, HASH);
+
+	/* a failing hook fails the apply, after the ones before it ran */
+	put("hooks/30-fail", "#!/bin/sh\nexit 3\n", 0755);
+	put("hooks/40-never", "#!/bin/sh\ntouch \"$(dirname \"$0\")/../never\"\n", 0755);
+	struct xp_diags d = {0};
+	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, &d), -EIO);
+	assert_int_equal(rep.hooks_run, 3);
+	xp_guest_report_release(&rep);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].code, "hook");
+	assert_contains(d.v[0].msg, "30-fail' failed (exit status 3)");
+	xp_diags_release(&d);
+	assert_int_equal(access(tpath("never"), F_OK), -1);
+	assert_fsck_clean("hk.raw", 0);
+}
+
+struct bad_case {
+	const char *what;
+	struct xp_guest_settings s;
+	const char *code;
+};
+
+static void test_invalid_settings(void **state)
+{
+	(void)state;
+	make_bare("debian", "inv.raw", 32);
+	char h0[65], h1[65];
+	sha(tpath("inv.raw"), h0);
+	static const char *const bad_dns[] = {"192.0.2.1", "not-an-ip"};
+	const struct bad_case cases[] = {
+	    {"hostname", {.hostname = "-bad"}, "hostname"},
+	    {"hostname dot", {.hostname = "a.b"}, "hostname"},
+	    {"hostname long", {.hostname = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+	     "hostname"},
+	    {"domain", {.hostname = "a", .domain = "ex..com"}, "domain"},
+	    {"mac", {.mac = "00:16:3e:12:34"}, "mac"},
+	    {"ip", {.ip = "192.0.2.300"}, "ip"},
+	    {"prefix", {.ip = "192.0.2.3", .prefix = 33}, "prefix"},
+	    {"gateway family", {.ip = "192.0.2.3", .gateway = "2001:db8::1"}, "gateway"},
+	    {"dns", {.ip = "192.0.2.3", .dns = bad_dns, .ndns = 2}, "dns"},
+	    {"hash colon", {.root_password_hash = "$6$a:b"}, "password-hash"},
+	    {"hash empty", {.root_password_hash = ""}, "password-hash"},
+	    {"key control", {.ssh_key = "ssh-ed25519 AAAA\001"}, "ssh-key"},
+	    {"hooks", {.hooks_dir = "/nonexistent/hooks"}, "hooks"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct xp_diags d = {0};
+		struct xp_guest_report rep;
+		int r = xp_guest_apply(tpath("inv.raw"), &cases[i].s, &rep, &d);
+		int want = strcmp(cases[i].code, "hooks") == 0 ? -ENOENT : -EINVAL;
+		if (r != want || d.n != 1 || strcmp(d.v[0].code, cases[i].code) != 0) {
+			fprintf(stderr, "case %s: r=%d n=%zu code=%s\n", cases[i].what, r, d.n,
+				d.n ? d.v[0].code : "");
+			fail();
+		}
+		if (cases[i].s.root_password_hash && cases[i].s.root_password_hash[0])
+			assert_lacks(d.v[0].msg, cases[i].s.root_password_hash);
+		assert_int_equal(rep.nwritten, 0);
+		xp_guest_report_release(&rep);
+		xp_diags_release(&d);
+	}
+	sha(tpath("inv.raw"), h1);
+	assert_string_equal(h0, h1); /* nothing touched */
+	assert_int_equal(xp_guest_apply(NULL, &cases[0].s, NULL, NULL), -EINVAL);
+	assert_int_equal(xp_guest_apply(tpath("inv.raw"), NULL, NULL, NULL), -EINVAL);
+}
+
+static void test_image_errors(void **state)
+{
+	(void)state;
+	struct xp_guest_settings s = {.hostname = "x"};
+	struct xp_diags d = {0};
+
+	/* no image */
+	assert_int_equal(xp_guest_apply(tpath("missing.raw"), &s, NULL, &d), -ENOENT);
+	assert_string_equal(d.v[0].code, "open");
+	xp_diags_release(&d);
+
+	/* zeros: no filesystem */
+	assert_int_equal(sh("truncate -s 8M '%s'", tpath("zero.raw")), 0);
+	assert_int_equal(xp_guest_apply(tpath("zero.raw"), &s, NULL, &d), -ENOENT);
+	assert_string_equal(d.v[0].code, "no-root");
+	xp_diags_release(&d);
+
+	/* a filesystem without /etc */
+	assert_int_equal(sh("mkdir -p '%s' && truncate -s 8M '%s' && mke2fs -q -F -t ext4 -d '%s' "
+			    "'%s'",
+			    tpath("emptytree"), tpath("noetc.raw"), tpath("emptytree"),
+			    tpath("noetc.raw")),
+			 0);
+	assert_int_equal(xp_guest_apply(tpath("noetc.raw"), &s, NULL, &d), -ENOENT);
+	assert_string_equal(d.v[0].code, "no-root");
+	xp_diags_release(&d);
+
+	/* a password but no /etc/shadow */
+	make_bare("networkd", "nosh.raw", 32);
+	struct xp_guest_settings ps = {.root_password_hash = HASH};
+	assert_int_equal(xp_guest_apply(tpath("nosh.raw"), &ps, NULL, &d), -ENOENT);
+	assert_string_equal(d.v[d.n - 1].code, "no-shadow");
+	assert_lacks(d.v[d.n - 1].msg, HASH);
+	xp_diags_release(&d);
+	assert_fsck_clean("nosh.raw", 0);
+
+	/* a shadow without root */
+	assert_int_equal(sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("noroot"), tpath("debian"),
+			    tpath("noroot")),
+			 0);
+	put("noroot/etc/shadow", "daemon:*:19000:0:99999:7:::\n", 0640);
+	make_bare("noroot", "noroot.raw", 32);
+	assert_int_equal(xp_guest_apply(tpath("noroot.raw"), &ps, NULL, &d), -ENOENT);
+	assert_string_equal(d.v[d.n - 1].code, "no-root-user");
+	xp_diags_release(&d);
+
+	/* busy */
+	make_bare("debian", "busy.raw", 32);
+	int fd = open(tpath("busy.raw"), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(xp_guest_apply(tpath("busy.raw"), &s, NULL, &d), -EBUSY);
+	xp_diags_release(&d);
+	close(fd);
+
+	/* a full filesystem */
+	assert_int_equal(sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("full"), tpath("debian"),
+			    tpath("full")),
+			 0);
+	make_bare("full", "full.raw", 8);
+	char *fb = out("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Free blocks: *//p'",
+		       tpath("full.raw"));
+	size_t keylen = (size_t)(strtoull(fb, NULL, 10) + 16) * 4096;
+	free(fb);
+	char *big = malloc(keylen + 1);
+	assert_non_null(big);
+	memset(big, 'k', keylen);
+	big[keylen] = '\0';
+	struct xp_guest_settings ks = {.ssh_key = big};
+	int r = xp_guest_apply(tpath("full.raw"), &ks, NULL, &d);
+	free(big);
+	assert_int_equal(r, -ENOSPC);
+	assert_string_equal(d.v[d.n - 1].code, "no-space");
+	xp_diags_release(&d);
+	assert_fsck_clean("full.raw", 0);
+
+	/* qcow2 with an internal snapshot: not writable */
+	make_bare("debian", "snap.raw", 32);
+	assert_int_equal(sh("qemu-img convert -O qcow2 '%s' '%s' && qemu-img snapshot -c s1 '%s'",
+			    tpath("snap.raw"), tpath("snap.qcow2"), tpath("snap.qcow2")),
+			 0);
+	assert_int_equal(xp_guest_apply(tpath("snap.qcow2"), &s, NULL, &d), -ENOTSUP);
+	assert_contains(d.v[d.n - 1].msg, "snapshots");
+	xp_diags_release(&d);
+}
+
+static void test_nothing_requested(void **state)
+{
+	(void)state;
+	make_bare("debian", "min.raw", 32);
+	struct xp_guest_settings s = {0};
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_apply(tpath("min.raw"), &s, &rep, NULL), 0);
+	/* always: fstab, machine-ids; host keys removed */
+	assert_int_equal(rep.nwritten, 3);
+	assert_true(report_has(&rep, true, "/etc/fstab"));
+	assert_true(report_has(&rep, true, "/etc/machine-id"));
+	assert_true(report_has(&rep, true, "/var/lib/dbus/machine-id"));
+	assert_int_equal(rep.nremoved, 4);
+	assert_int_equal(rep.net_format, XP_NET_IFUPDOWN);
+	xp_guest_report_release(&rep);
+	char *h = cat("min.raw", 0, "/etc/hostname");
+	assert_string_equal(h, "golden\n");
+	free(h);
+	h = cat("min.raw", 0, "/etc/shadow");
+	assert_string_equal(h, SHADOW);
+	free(h);
+	h = cat("min.raw", 0, "/etc/network/interfaces.d/50-cloud-init");
+	assert_contains(h, "iface eth0");
+	free(h);
+	assert_false(exists("min.raw", 0, "/root/.ssh"));
+	assert_fsck_clean("min.raw", 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/guest-edit-XXXXXX", XP_TEST_TMP);
+	if (!mkdtemp(tmpdir))
+		return -1;
+	make_trees();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	if (system("command -v mke2fs >/dev/null && command -v debugfs >/dev/null && "
+		   "command -v e2fsck >/dev/null && command -v sfdisk >/dev/null && "
+		   "command -v mkswap >/dev/null && command -v blkid >/dev/null && "
+		   "command -v qemu-img >/dev/null && command -v python3 >/dev/null") != 0) {
+		fprintf(stderr, "e2fsprogs, util-linux, qemu-img or python3 missing: skipping\n");
+		return 77;
+	}
+	is_root = geteuid() == 0;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_debian_partitioned_raw),
+	    cmocka_unit_test(test_networkd_bare),
+	    cmocka_unit_test(test_netplan),
+	    cmocka_unit_test(test_ifcfg),
+	    cmocka_unit_test(test_qcow2_rw_layer),
+	    cmocka_unit_test(test_qcow2_overlays),
+	    cmocka_unit_test(test_hooks),
+	    cmocka_unit_test(test_invalid_settings),
+	    cmocka_unit_test(test_image_errors),
+	    cmocka_unit_test(test_nothing_requested),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
