@@ -168,7 +168,11 @@ static int hash_password_file(const char *path, char **hash)
 		return cli_error("'%s' is too big to be a password file", path);
 	if (r < 0)
 		return cli_error("cannot read '%s': %s", path, strerror(-r));
-	size_t n = strcspn(data, "\n");
+	/* by len, not as a string: an empty file's buffer is not NUL-terminated
+	 * (xp_buf_reserve leaves a fresh allocation unterminated) */
+	const char *nl = memchr(data, '\n', len);
+	size_t n = nl ? (size_t)(nl - data) : len;
+	n = strnlen(data, n);
 	if (n > 0 && data[n - 1] == '\r')
 		n--;
 	data[n] = 0;
@@ -208,6 +212,10 @@ static int read_ssh_key(const char *path, char **key)
 		return cli_error("'%s' is too big to be an SSH public key", path);
 	if (r < 0)
 		return cli_error("cannot read '%s': %s", path, strerror(-r));
+	if (len == 0) { /* see hash_password_file */
+		free(data);
+		return cli_error("'%s' holds no key", path);
+	}
 	if (memchr(data, 0, len)) {
 		free(data);
 		return cli_error("'%s' is not an SSH public key file", path);

@@ -1,0 +1,447 @@
+#!/bin/bash
+# profile-cli.sh - end-to-end test of `xenprov profile` through the real program: help
+# and usage errors, exit codes (0 ok, 1 failure, 2 usage), add/edit with every option
+# (values checked and normalised, nothing stored on an error), show (own, --resolved,
+# --json), list, remove (refused while used), export -> import round trip into a fresh
+# inventory, import all-or-nothing, --root-password-file (a yescrypt hash stored, the
+# plaintext nowhere in the database), --ssh-key, --image (must exist, made absolute).
+#
+# Run by CTest with XENPROV (the binary), XP_SRC (the source tree) and XP_TMP (a scratch
+# directory this script creates and removes). Exit 0 pass, 1 fail, 77 skip.
+set -u
+
+X=${XENPROV:?set XENPROV to the xenprov binary}
+SRC=${XP_SRC:?set XP_SRC to the source directory}
+T=${XP_TMP:-${TMPDIR:-/tmp}/xp-profile-cli.$$}
+
+[ -x "$X" ] || { echo "SKIP: no binary at $X"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read JSON"; exit 77; }
+
+rm -rf "$T"
+mkdir -p "$T" || exit 1
+trap 'rm -rf "$T"' EXIT
+# every command below uses this inventory unless it says --state-dir
+export XENPROV_STATE_DIR=$T/state
+
+n=0
+fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
+ok() { n=$((n + 1)); }
+
+# run ARGS...: runs xenprov; stdout in $T/out (and $out), stderr in $T/err, status in $rc.
+run() {
+	"$X" "$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	out=$(cat "$T/out")
+}
+# expect_rc WANT ARGS...
+expect_rc() {
+	local want=$1
+	shift
+	run "$@"
+	[ "$rc" = "$want" ] || fail "xenprov $*: exit $rc, want $want"
+	ok
+}
+err_has() { grep -qF -- "$1" "$T/err" || fail "stderr of the last command lacks '$1'"; ok; }
+err_is() { [ "$(cat "$T/err")" = "$1" ] || fail "stderr is '$(cat "$T/err")', want '$1'"; ok; }
+out_has() { grep -qF -- "$1" "$T/out" || fail "stdout of the last command lacks '$1'"; ok; }
+out_lacks() { ! grep -qF -- "$1" "$T/out" || fail "stdout of the last command has '$1'"; ok; }
+out_empty() { [ ! -s "$T/out" ] || fail "stdout of the last command is not empty: $(head -3 "$T/out")"; ok; }
+# json_ok JSON-FILE EXPR: the JSON in the file (parsed as j) must make the Python
+# expression EXPR true; load(PATH) parses another file. The checks are collected and run
+# together by json_run_checks (python starts slowly).
+nj=0
+json_ok() {
+	nj=$((nj + 1))
+	cp "$1" "$T/json.$nj"
+	printf '%s\0%s\0%s\0' "${BASH_LINENO[0]}" "$T/json.$nj" "$2" >>"$T/json-checks"
+}
+json_run_checks() {
+	[ -s "$T/json-checks" ] || return 0
+	python3 - "$T/json-checks" <<'PY' || fail "JSON checks (see above)"
+import json, sys
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+parts = open(sys.argv[1]).read().split("\0")[:-1]
+bad = 0
+for i in range(0, len(parts), 3):
+    line, path, expr = parts[i:i + 3]
+    try:
+        j = load(path)
+    except ValueError as e:
+        print("FAIL: line %s: not JSON (%s): %r" % (line, e, open(path).read()[:300]))
+        bad += 1
+        continue
+    if not eval("(" + expr + ")"):
+        print("FAIL: line %s: %s" % (line, " ".join(expr.split())))
+        print("  JSON was:", json.dumps(j)[:600])
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+	n=$((n + nj))
+}
+# names in the current inventory, one line
+names() { "$X" profile list --json "$@" | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)))'; }
+
+# ---- help and usage errors ------------------------------------------------------------
+
+expect_rc 0 profile -h
+out_has "Usage: xenprov profile VERB"
+out_has "Verbs:"
+expect_rc 0 --help
+out_has "profile"
+for v in add edit show list remove export import; do
+	expect_rc 0 profile "$v" -h
+	[[ $(head -1 "$T/out") == "Usage: xenprov profile $v"* ]] ||
+		fail "profile $v -h: first line is '$(head -1 "$T/out")'"
+	ok
+	out_has "--state-dir DIR"
+	cp "$T/out" "$T/usage-$v"
+	expect_rc 0 help profile "$v"
+	cmp -s "$T/usage-$v" "$T/out" || fail "'xenprov help profile $v' differs from -h"
+	ok
+done
+expect_rc 0 profile add web --memory 8 --help # -h wins, nothing stored
+# every profile key has its option in add's and edit's usage
+for k in image disk-size memory vcpus swap fs label storage pool bridge boot kernel ramdisk \
+	root extra network ip-pool gateway dns domain root-password-hash; do
+	grep -qF -- "--$k " "$T/usage-add" || fail "add -h lacks --$k"
+	grep -qF -- "--$k " "$T/usage-edit" || fail "edit -h lacks --$k"
+	ok
+done
+for o in --parent --root-password-file --ssh-key --config; do
+	grep -qF -- "$o " "$T/usage-add" || fail "add -h lacks $o"
+	ok
+done
+grep -qF -- "--unset KEY" "$T/usage-edit" || fail "edit -h lacks --unset"
+grep -qF -- "--no-parent" "$T/usage-edit" || fail "edit -h lacks --no-parent"
+ok
+
+expect_rc 2 profile
+expect_rc 2 profile nosuch
+err_has "'nosuch' is not a verb of 'profile'"
+expect_rc 2 profile add
+err_has "no NAME given"
+err_has "Try 'xenprov profile add -h'."
+expect_rc 2 profile add a b
+err_has "expected one NAME"
+expect_rc 2 profile add a --bogus
+err_has "invalid option '--bogus'"
+expect_rc 2 profile add a --memory
+expect_rc 2 profile add a --unset memory # edit only
+expect_rc 2 profile add a --config memory
+err_has "--config takes KEY=VALUE, got 'memory'"
+expect_rc 2 profile add a --parent p --no-parent
+expect_rc 2 profile edit a
+err_has "nothing to change"
+expect_rc 2 profile edit a --parent p --no-parent
+err_has "not both"
+expect_rc 2 profile edit a --memory 512 --unset memory
+err_has "'memory' is both set and unset"
+expect_rc 2 profile show
+expect_rc 2 profile show a b
+expect_rc 2 profile show --yaml a
+expect_rc 2 profile list extra
+expect_rc 2 profile remove
+expect_rc 2 profile import
+expect_rc 2 profile import a b
+expect_rc 2 profile export --json
+[ ! -e "$T/state" ] || fail "usage errors created the state directory"
+ok
+
+# ---- add ------------------------------------------------------------------------------
+
+mkdir -p "$T/files"
+head -c 1024 /dev/zero >"$T/files/debian.tar"
+expect_rc 0 profile list
+out_empty
+[ -d "$T/state" ] && [ "$(stat -c %a "$T/state")" = 700 ] || fail "state directory not made 0700"
+ok
+(cd "$T/files" && "$X" profile add base --image debian.tar --disk-size 8G --memory 1G \
+	--vcpus 2 --swap 512M --fs ext4 --label gpt --storage qcow2 --pool /srv/guests \
+	--bridge xenbr0 --boot pvgrub --root /dev/xvda1 --extra 'console=hvc0 quiet' \
+	--network static --ip-pool 10.0.0.77/24 --gateway 10.0.0.1 --dns 10.0.0.1,1.1.1.1 \
+	--domain lab.example --config on_crash=restart --config 'vfb=["vnc=1"]' \
+	--config maxmem=2048 >"$T/out" 2>"$T/err") || fail "add base: exit $?"
+ok
+out_empty
+expect_rc 0 profile show --json base
+json_ok "$T/out" 'j["name"] == "base" and j["parent"] is None and j["settings"] == {
+	"image": "'"$T"'/files/debian.tar", "disk-size": "8589934592", "memory": "1024",
+	"vcpus": "2", "swap": "536870912", "fs": "ext4", "label": "gpt", "storage": "qcow2",
+	"pool": "/srv/guests", "bridge": "xenbr0", "boot": "pvgrub", "root": "/dev/xvda1",
+	"extra": "console=hvc0 quiet", "network": "static", "ip-pool": "10.0.0.0/24",
+	"gateway": "10.0.0.1", "dns": "10.0.0.1,1.1.1.1", "domain": "lab.example",
+	"config.on_crash": "\"restart\"", "config.vfb": "[ \"vnc=1\" ]", "config.maxmem": "2048"}
+	and isinstance(j["created"], int) and j["updated"] >= j["created"]'
+expect_rc 0 profile add web --parent base --vcpus 4 --memory 2048
+expect_rc 0 profile add web01 --parent web --memory 4G --kernel /boot/vmlinuz \
+	--ramdisk /boot/initrd.img --boot kernel
+expect_rc 1 profile add web
+err_is "xenprov: profile 'web' exists (use 'xenprov profile edit')"
+expect_rc 1 profile add db --memory 8
+err_is "xenprov: memory: between 16 MiB and 16 TiB (got '8')"
+expect_rc 1 profile add db --vcpus 2 --fs xfs
+err_has "xenprov: fs: unknown filesystem (got 'xfs')"
+err_has "hint: ext2, ext3 or ext4"
+expect_rc 1 profile add db --ip-pool 10.0.0.0/31
+err_has "ip-pool: not a CIDR (got '10.0.0.0/31')"
+expect_rc 1 profile add db --dns 1.1.1.1,,8.8.8.8
+expect_rc 1 profile add db --disk-size nan
+expect_rc 1 profile add db --config 'vfb=[broken'
+err_has "config.vfb: not a valid xl value"
+expect_rc 1 profile add db --config Bad=1
+err_has "'Bad' is not an xl setting name"
+expect_rc 1 profile add db --root-password-hash '$1$salt$md5hash'
+err_has "root-password-hash: MD5 password hashes are refused"
+expect_rc 1 profile add db --parent nosuch
+err_is "xenprov: no profile 'nosuch' (the parent)"
+expect_rc 1 profile add db --image "$T/files/missing.tar"
+err_has "cannot use image '$T/files/missing.tar': No such file or directory"
+expect_rc 1 profile add db --image "$T/files"
+expect_rc 1 profile add 'bad/name'
+err_has "'bad/name' is not a valid profile name"
+[ "$(names)" = "base web web01" ] || fail "a refused add stored something: $(names)"
+ok
+
+# ---- secrets: password file, SSH key ----------------------------------------------------
+
+PLAIN='Corr3ct-Horse-Battery-Staple'
+printf '%s\nignored second line\n' "$PLAIN" >"$T/files/pw"
+printf '# my key\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGhvc3Q= me@host\n' >"$T/files/id.pub"
+expect_rc 0 profile add sec --root-password-file "$T/files/pw" --ssh-key "$T/files/id.pub"
+expect_rc 0 profile show --json sec
+json_ok "$T/out" 'j["settings"]["root-password-hash"].startswith("$y$") and
+	len(j["settings"]["root-password-hash"]) > 40 and
+	j["settings"]["ssh-key"] == "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGhvc3Q= me@host"'
+hash=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["settings"]["root-password-hash"])' "$T/out")
+if python3 -W ignore -c 'import crypt' 2>/dev/null; then
+	python3 -W ignore -c 'import crypt,sys; sys.exit(crypt.crypt(sys.argv[1], sys.argv[2]) != sys.argv[2])' \
+		"$PLAIN" "$hash" || fail "the stored hash does not verify the password"
+	ok
+fi
+# from standard input too, and a fresh salt each time
+printf '%s\n' "$PLAIN" | "$X" profile edit sec --root-password-file - >"$T/out" 2>"$T/err" ||
+	fail "edit --root-password-file -: exit $?"
+ok
+expect_rc 0 profile show --json sec
+json_ok "$T/out" 'j["settings"]["root-password-hash"].startswith("$y$") and
+	j["settings"]["root-password-hash"] != "'"$hash"'"'
+for f in "$T/state/inventory.db" "$T/state/inventory.db-wal"; do
+	[ -e "$f" ] || continue
+	c=$(grep -c -a -- "$PLAIN" "$f")
+	[ "$c" = 0 ] || fail "the plaintext password is in $f ($c lines)"
+	ok
+done
+grep -rqa -- "$PLAIN" "$T/state" && fail "the plaintext password is in the state directory"
+ok
+expect_rc 2 profile add sec2 --root-password-file "$T/files/pw" --root-password-hash '$y$j9T$a$b'
+: >"$T/files/empty"
+expect_rc 1 profile add sec2 --root-password-file "$T/files/empty"
+err_has "holds an empty password"
+expect_rc 1 profile add sec2 --root-password-file "$T/files/nosuch"
+err_has "cannot read '$T/files/nosuch'"
+expect_rc 1 profile add sec2 --ssh-key "$T/files/pw"
+grep -qF -- "$PLAIN" "$T/err" && fail "an error message shows the password"
+ok
+printf 'ssh-rsa AAAA a\nssh-rsa BBBB b\n' >"$T/files/two.pub"
+expect_rc 1 profile add sec2 --ssh-key "$T/files/two.pub"
+err_has "holds more than one key"
+printf 'not a key\n' >"$T/files/bad.pub"
+expect_rc 1 profile add sec2 --ssh-key "$T/files/bad.pub"
+err_has "ssh-key: not an SSH public key"
+
+# ---- edit -----------------------------------------------------------------------------
+
+expect_rc 0 profile edit web --memory 3G --unset vcpus --config on_poweroff=destroy
+expect_rc 0 profile show --json web
+json_ok "$T/out" 'j["parent"] == "base" and j["settings"] == {"memory": "3072",
+	"config.on_poweroff": "\"destroy\""}'
+expect_rc 1 profile edit web --unset swap
+err_is "xenprov: profile 'web' has no setting 'swap' of its own"
+expect_rc 1 profile edit web --unset colour
+err_has "'colour' is not a profile setting"
+expect_rc 1 profile edit web --memory 8
+err_has "memory: between 16 MiB and 16 TiB (got '8')"
+expect_rc 1 profile edit ghost --memory 512
+err_is "xenprov: no profile 'ghost'"
+expect_rc 1 profile edit base --parent web01
+err_has "'web01' cannot be the parent of 'base'"
+expect_rc 1 profile edit base --parent base
+expect_rc 1 profile edit web --parent nosuch
+err_has "no profile 'nosuch'"
+expect_rc 0 profile show --json web
+json_ok "$T/out" 'j["parent"] == "base" and j["settings"]["memory"] == "3072"'
+expect_rc 0 profile show --json base
+json_ok "$T/out" 'j["parent"] is None'
+expect_rc 0 profile add solo --memory 512 --parent base
+expect_rc 0 profile edit solo --no-parent
+expect_rc 0 profile show --json solo
+json_ok "$T/out" 'j["parent"] is None and j["settings"] == {"memory": "512"}'
+expect_rc 0 profile edit solo --parent web --unset memory
+expect_rc 0 profile show --json solo
+json_ok "$T/out" 'j["parent"] == "web" and j["settings"] == {}'
+
+# ---- show -----------------------------------------------------------------------------
+
+expect_rc 0 profile show web01
+out_has "name     web01"
+out_has "parent   web"
+[[ $(grep '^memory' "$T/out") =~ ^memory\ +4096$ ]] || fail "show: $(grep '^memory' "$T/out")"
+ok
+out_lacks "bridge"
+expect_rc 0 profile show --resolved web01
+out_has "FROM"
+[[ $(grep '^memory' "$T/out") =~ ^memory\ +4096\ +web01$ ]] || fail "resolved memory line"
+ok
+[[ $(grep '^bridge' "$T/out") =~ ^bridge\ +xenbr0\ +base$ ]] || fail "resolved bridge line"
+ok
+[[ $(grep '^config.on_poweroff' "$T/out") =~ \ web$ ]] || fail "resolved on_poweroff line"
+ok
+[[ $(grep '^disk-size' "$T/out") =~ 8589934592\ \(8\ GiB\) ]] || fail "resolved disk-size line"
+ok
+expect_rc 0 profile show --resolved --json web01
+json_ok "$T/out" 'j["name"] == "web01" and j["parent"] == "web" and
+	j["settings"]["memory"] == "4096" and j["from"]["memory"] == "web01" and
+	j["settings"]["bridge"] == "xenbr0" and j["from"]["bridge"] == "base" and
+	j["settings"]["boot"] == "kernel" and j["from"]["boot"] == "web01" and
+	j["from"]["config.on_poweroff"] == "web" and set(j["from"]) == set(j["settings"]) and
+	len(j["settings"]) == 24'
+expect_rc 1 profile show nosuch
+err_is "xenprov: no profile 'nosuch'"
+
+# ---- list -----------------------------------------------------------------------------
+
+expect_rc 0 profile list
+[ "$(head -1 "$T/out" | tr -s ' ')" = "NAME PARENT IMAGE STORAGE" ] || fail "list header"
+ok
+[[ $(grep '^web01 ' "$T/out") =~ ^web01\ +web\ +$T/files/debian.tar\ +qcow2$ ]] ||
+	fail "list line: $(grep '^web01 ' "$T/out")"
+ok
+[[ $(grep '^sec ' "$T/out") =~ ^sec\ +-\ +-\ +-$ ]] || fail "list line: $(grep '^sec ' "$T/out")"
+ok
+expect_rc 0 profile list --json
+json_ok "$T/out" '[p["name"] for p in j] == ["base", "sec", "solo", "web", "web01"] and
+	j[4] == {"name": "web01", "parent": "web", "image": "'"$T"'/files/debian.tar",
+	         "storage": "qcow2"} and
+	j[1] == {"name": "sec", "parent": None, "image": None, "storage": None}'
+
+# ---- export / import ------------------------------------------------------------------
+
+expect_rc 0 profile export
+cp "$T/out" "$T/all.json"
+json_ok "$T/all.json" '[p["name"] for p in j] == ["base", "sec", "web", "solo", "web01"] and
+	all(set(p) == {"name", "parent", "settings"} for p in j)'
+expect_rc 0 profile export web01 base
+json_ok "$T/out" '[p["name"] for p in j] == ["base", "web01"]'
+expect_rc 1 profile export base nosuch
+err_is "xenprov: no profile 'nosuch'"
+out_empty
+expect_rc 0 profile import --state-dir "$T/copy" "$T/all.json"
+out_has "imported 5 profiles: 5 added, 0 replaced"
+expect_rc 0 profile export --state-dir "$T/copy"
+cp "$T/out" "$T/copy.json"
+cmp -s "$T/all.json" "$T/copy.json" || { diff -u "$T/all.json" "$T/copy.json" | head; fail "round trip differs"; }
+ok
+json_ok "$T/copy.json" 'j == load("'"$T"'/all.json")'
+expect_rc 0 profile show --resolved --json --state-dir "$T/copy" web01
+json_ok "$T/out" 'j["settings"]["bridge"] == "xenbr0" and j["from"]["bridge"] == "base"'
+# from standard input, in any order (children before parents)
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(json.dumps(j[::-1]))' \
+	"$T/all.json" >"$T/reversed.json"
+"$X" profile import --state-dir "$T/copy2" - <"$T/reversed.json" >"$T/out" 2>"$T/err" ||
+	fail "import - : exit $?"
+ok
+[ "$("$X" profile export --state-dir "$T/copy2")" = "$(cat "$T/all.json")" ] ||
+	fail "import of a reversed file differs"
+ok
+# existing profiles: refused, or replaced with --replace
+expect_rc 1 profile import --state-dir "$T/copy" "$T/all.json"
+err_has "profile 'base' exists (use --replace)"
+err_has "nothing imported"
+printf '[{"name": "web", "parent": null, "settings": {"memory": 512}},
+	{"name": "newone", "parent": "web", "settings": {"vcpus": "3"}}]\n' >"$T/replace.json"
+expect_rc 0 profile import --state-dir "$T/copy" --replace "$T/replace.json"
+out_has "imported 2 profiles: 1 added, 1 replaced"
+expect_rc 0 profile export --state-dir "$T/copy" web newone
+json_ok "$T/out" 'j == [{"name": "web", "parent": None, "settings": {"memory": "512"}},
+	{"name": "newone", "parent": "web", "settings": {"vcpus": "3"}}]'
+# one bad value: nothing imported
+python3 - "$T/all.json" "$T/bad.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j[3]["settings"]["memory"] = "8"
+json.dump(j, open(sys.argv[2], "w"))
+PY
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/bad.json"
+err_has "profile 'solo': memory: between 16 MiB and 16 TiB (got '8')"
+err_has "1 error; nothing imported"
+[ "$(names --state-dir "$T/fresh")" = "" ] || fail "a refused import stored something"
+ok
+# a failure found only while importing (a missing parent) also undoes the rest
+printf '[{"name": "a", "settings": {}}, {"name": "b", "parent": "zz"}]\n' >"$T/orphan.json"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/orphan.json"
+err_has "profile 'b': no profile 'zz' (the parent)"
+[ "$(names --state-dir "$T/fresh")" = "" ] || fail "a failed import stored something"
+ok
+printf '[{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}]\n' >"$T/cycle.json"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/cycle.json"
+err_has "its parent chain is a cycle"
+printf '[{"name": "a"}, {"name": "a"}]\n' >"$T/dup.json"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/dup.json"
+err_has "profile 'a' appears more than once"
+printf '[{"name": "a", "colour": "blue", "settings": {"vcpus": true, "nosuch": "1"}}, 7]\n' >"$T/junk.json"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/junk.json"
+err_has "item 1: unknown member 'colour'"
+err_has "profile 'a': vcpus: not a string"
+err_has "profile 'a': nosuch: unknown profile setting"
+err_has "item 2: not an object"
+err_has "4 errors; nothing imported"
+printf '[{"name": "a",' >"$T/broken.json"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/broken.json"
+err_has "is not valid JSON"
+printf '{"name": "a"}' >"$T/object.json"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/object.json"
+err_has "expected an array of profiles"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/nosuch.json"
+err_has "cannot read '$T/nosuch.json'"
+[ "$(names --state-dir "$T/fresh")" = "" ] || fail "refused imports stored something"
+ok
+
+# ---- remove ---------------------------------------------------------------------------
+
+expect_rc 1 profile remove base
+err_is "xenprov: cannot remove profile 'base': 1 profile and 0 domains use it; children: 'web'"
+expect_rc 1 profile remove web
+err_has "children: 'solo', 'web01'"
+expect_rc 1 profile remove nosuch
+err_is "xenprov: no profile 'nosuch'"
+expect_rc 0 profile remove web01
+out_empty
+expect_rc 0 profile remove solo
+expect_rc 0 profile remove web
+[ "$(names)" = "base sec" ] || fail "after remove: $(names)"
+ok
+
+# ---- the state directory --------------------------------------------------------------
+
+expect_rc 0 profile list --state-dir "$T/other"
+out_empty
+[ -f "$T/other/inventory.db" ] || fail "--state-dir was not used"
+ok
+: >"$T/plainfile"
+expect_rc 1 profile list --state-dir "$T/plainfile"
+err_has "cannot open the inventory in '$T/plainfile': Not a directory"
+sqlite_ok=0
+command -v sqlite3 >/dev/null && sqlite_ok=1
+python3 -c 'import sqlite3' 2>/dev/null && sqlite_ok=2
+if [ $sqlite_ok = 2 ]; then
+	python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("PRAGMA user_version = 99"); c.commit()' \
+		"$T/other/inventory.db"
+	expect_rc 1 profile list --state-dir "$T/other"
+	err_has "was written by a newer xenprov"
+fi
+
+json_run_checks
+echo "profile-cli: $n checks passed"
+exit 0
