@@ -691,8 +691,8 @@ static void test_qcow2_rw_layer(void **state)
 	char after[65];
 	sha(tpath("pat.raw"), after);
 	assert_string_equal(before, after);
-	/* 4 data clusters and one L2 table */
-	assert_true(own_bytes("pat.qcow2") == 4 * 65536);
+	/* clusters 1, 2 and 63: only what was written */
+	assert_int_equal(own_bytes("pat.qcow2"), 3 * 65536);
 
 	/* 512-byte clusters: a refcount block covers 256 clusters, the one-cluster table
 	 * 64 blocks; 40 MiB of scattered writes needs more of both */

@@ -431,7 +431,7 @@ static int write_cluster(struct xp_qcow2_rw *q, uint64_t gc, uint64_t in, const 
 			(unsigned long long)host);
 		return -ENOTSUP;
 	}
-	if (host && (host % q->cs != 0 || host >= q->file_size)) {
+	if (host && (host % q->cs != 0 || host >= q->next << q->cluster_bits)) {
 		set_msg(q, "data cluster offset 0x%llx is invalid", (unsigned long long)host);
 		return -EBADMSG;
 	}
