@@ -1,0 +1,214 @@
+#!/bin/bash
+# domain-cli.sh - end-to-end test of `xenprov domain` through the real program: a profile
+# made with `xenprov profile add`, guests created with file and qcow2 storage in a scratch
+# state directory and config directory, list/show (text and --json), the configs passed
+# through `xenprov config check` and `config get`, the disks checked with qemu-img, then
+# every refusal (duplicate name, a MAC or IP already taken, bad override values, a
+# missing image, an exhausted pool, lvm without device-mapper, start without Xen) exits 1
+# with a clear message and leaves nothing behind; delete removes what create made.
+#
+# Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
+set -u
+X=${XENPROV:?}
+T=${XP_TMP:-/tmp/xp-domain-cli.$$}
+for t in qemu-img python3 tar cmp; do
+	command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
+done
+"$X" profile -h >/dev/null 2>&1 || { echo "SKIP: this xenprov has no profile command"; exit 77; }
+rm -rf "$T"
+mkdir -p "$T/root/etc/network" "$T/root/bin" "$T/cfg" || exit 1
+trap 'rm -rf "$T"' EXIT
+export XENPROV_STATE_DIR=$T/state
+S=$T/state
+C="--config-dir $T/cfg"
+n=0
+fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
+ok() { n=$((n + 1)); }
+run() { "$X" "$@" >"$T/stdout" 2>"$T/err"; rc=$?; }
+expect_rc() { local w=$1; shift; run "$@"; [ "$rc" = "$w" ] || fail "xenprov $*: exit $rc, want $w"; ok; }
+expect_err() { grep -q -F -- "$1" "$T/err" || fail "stderr lacks '$1'"; ok; }
+# the set of guests' files and inventory rows is exactly what is expected
+inventory() { "$X" domain list --json | python3 -c 'import json,sys; print(" ".join(d["name"] for d in json.load(sys.stdin)))'; }
+expect_state() {
+	local want_names=$1 want_files=$2 got
+	got=$(inventory)
+	[ "$got" = "$want_names" ] || fail "inventory holds '$got', want '$want_names'"
+	got=$( (cd "$T" && ls cfg; ls "$S/disks" 2>/dev/null) | sort | tr '\n' ' ' | sed 's/ $//')
+	[ "$got" = "$want_files" ] || fail "files are '$got', want '$want_files'"
+	ok
+}
+
+# a tiny root
+r=$T/root
+echo guest >"$r/etc/hostname"
+echo '/dev/xvda1 / ext4 defaults 0 1' >"$r/etc/fstab"
+printf 'auto lo\niface lo inet loopback\n' >"$r/etc/network/interfaces"
+printf '#!/bin/sh\n' >"$r/bin/sh"
+chmod 755 "$r/bin/sh"
+tar -C "$r" --numeric-owner -czf "$T/root.tar.gz" .
+
+expect_rc 0 profile add web --image "$T/root.tar.gz" --disk-size 64M --memory 256 \
+	--ip-pool 10.20.0.0/29 --gateway 10.20.0.1 --bridge br0
+expect_rc 0 profile add dyn --image "$T/root.tar.gz" --disk-size 64M --network dhcp
+
+# usage
+expect_rc 2 domain
+expect_rc 2 domain create
+expect_rc 2 domain create a1
+expect_rc 2 domain create a1 --profile web --bogus
+expect_rc 2 domain create a1 b1 --profile web
+expect_rc 2 domain create a1 --profile web --mac-prefix 01:00
+expect_rc 2 domain show
+expect_rc 0 domain create -h
+grep -q -- '--storage' "$T/stdout" || fail "create -h lacks the overrides"; ok
+expect_rc 0 domain list
+[ ! -s "$T/stdout" ] || fail "an empty list prints something"; ok
+
+# file storage from the pool
+expect_rc 0 domain create a1 --profile web $C
+grep -q 'a1: created: file disk' "$T/stdout" || fail "create a1 says: $(cat "$T/stdout")"; ok
+expect_rc 0 domain show a1 --json
+python3 - "$T/stdout" "$S" "$T/cfg" <<'EOF' || fail "show a1 --json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["name"] == "a1" and d["state"] == "ready" and d["storage"] == "file", d
+assert d["ip"] == "10.20.0.2" and d["prefix"] == 29, d
+assert d["mac"].startswith("00:16:3e:"), d
+assert d["disk"] == sys.argv[2] + "/disks/a1.img", d
+assert d["config"] == sys.argv[3] + "/a1.cfg", d
+assert d["settings"]["memory"] == "256", d
+assert d["golden"].startswith(sys.argv[2] + "/images/"), d
+EOF
+ok
+mac1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mac"])' "$T/stdout")
+golden=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["golden"])' "$T/stdout")
+cmp -s "$S/disks/a1.img" "$golden" || fail "a1.img is not a copy of the golden image"; ok
+[ "$(stat -c %b "$S/disks/a1.img")" -lt $((32 * 1024 * 2)) ] || fail "a1.img is not sparse"; ok
+expect_rc 0 config check "$T/cfg/a1.cfg"
+expect_rc 0 config get "$T/cfg/a1.cfg" memory
+[ "$(cat "$T/stdout")" = 256 ] || fail "memory is $(cat "$T/stdout")"; ok
+expect_rc 0 config get "$T/cfg/a1.cfg" vif
+grep -q "mac=$mac1,bridge=br0,ip=10.20.0.2" "$T/stdout" || fail "vif is $(cat "$T/stdout")"; ok
+expect_rc 0 config get "$T/cfg/a1.cfg" disk
+grep -q "format=raw,vdev=xvda,access=rw,target=$S/disks/a1.img" "$T/stdout" || fail "disk is $(cat "$T/stdout")"; ok
+expect_rc 0 config get "$T/cfg/a1.cfg" bootloader
+[ "$(cat "$T/stdout")" = pygrub ] || fail "bootloader is $(cat "$T/stdout")"; ok
+
+# qcow2 storage, overrides, an address asked for
+expect_rc 0 domain create a2 --profile web $C --storage qcow2 --memory 1G --vcpus 2 \
+	--ip 10.20.0.5 --config.on_crash preserve --set config.maxmem=2048
+expect_rc 0 config check "$T/cfg/a2.cfg"
+qemu-img check -q "$S/disks/a2.qcow2" || fail "qemu-img check a2.qcow2"; ok
+qemu-img info --output=json "$S/disks/a2.qcow2" >"$T/info" || fail "qemu-img info"
+python3 - "$T/info" "$golden" <<'EOF' || fail "a2.qcow2's backing file"
+import json, sys
+i = json.load(open(sys.argv[1]))
+assert i["format"] == "qcow2" and i["backing-filename"] == sys.argv[2], i
+assert i["backing-filename-format"] == "raw" and i["virtual-size"] == 64 << 20, i
+EOF
+ok
+for kv in memory=1024 vcpus=2 on_crash=preserve maxmem=2048; do
+	expect_rc 0 config get "$T/cfg/a2.cfg" "${kv%%=*}"
+	[ "$(cat "$T/stdout")" = "${kv#*=}" ] || fail "${kv%%=*} is $(cat "$T/stdout")"; ok
+done
+expect_rc 0 config get "$T/cfg/a2.cfg" disk
+grep -q "format=qcow2,vdev=xvda,access=rw,target=$S/disks/a2.qcow2" "$T/stdout" || fail "disk is $(cat "$T/stdout")"; ok
+# the golden image was built once
+[ "$(ls "$S/images" | wc -l)" = 1 ] || fail "more than one golden image: $(ls "$S/images")"; ok
+
+# dhcp: no ip= at all
+expect_rc 0 domain create d1 --profile dyn $C --storage qcow2
+expect_rc 0 config get "$T/cfg/d1.cfg" vif
+grep -q 'ip=' "$T/stdout" && fail "a dhcp guest has an ip: $(cat "$T/stdout")"; ok
+
+expect_rc 0 domain list
+[ "$(wc -l <"$T/stdout")" = 4 ] || fail "list: $(cat "$T/stdout")"; ok
+grep -q '^a2 .*qcow2 .*10.20.0.5$' "$T/stdout" || fail "list: $(cat "$T/stdout")"; ok
+grep -q '^d1 .*dhcp$' "$T/stdout" || fail "list: $(cat "$T/stdout")"; ok
+expect_rc 0 domain show a2
+grep -q '^ip: *10.20.0.5/29$' "$T/stdout" || fail "show: $(cat "$T/stdout")"; ok
+state="a1 a2 d1"
+files="a1.cfg a1.img a2.cfg a2.qcow2 d1.cfg d1.qcow2"
+expect_state "$state" "$files"
+
+# refusals: exit 1, a clear message, nothing left behind
+expect_rc 1 domain create a1 --profile web $C
+expect_err "a domain 'a1' exists already"
+expect_rc 1 domain create b1 --profile web $C --mac "$mac1"
+expect_err "the MAC $mac1 is taken by domain 'a1'"
+expect_rc 1 domain create b1 --profile web $C --mac 00:16:3E:zz:00:01
+expect_err "is not a MAC address"
+expect_rc 1 domain create b1 --profile web $C --ip 10.20.0.2
+expect_err "the IP 10.20.0.2 is taken by domain 'a1'"
+expect_rc 1 domain create b1 --profile web $C --ip 10.20.0.7
+expect_err "broadcast address"
+expect_rc 1 domain create b1 --profile web $C --ip 10.20.0.1
+expect_err "is the gateway"
+expect_rc 1 domain create b1 --profile web $C --memory 1
+expect_err "memory"
+expect_rc 1 domain create b1 --profile web $C --storage zfs
+expect_err "unknown storage"
+expect_rc 1 domain create b1 --profile web $C --vcpus lots
+expect_err "vcpus"
+expect_rc 1 domain create b1 --profile web $C --set colour=blue
+expect_err "colour"
+expect_rc 1 domain create b1 --profile web $C --image "$T/missing.tar.gz"
+expect_err "No such file or directory"
+expect_rc 1 domain create b1 --profile nope $C
+expect_err "no profile 'nope'"
+expect_rc 1 domain create b_1 --profile web $C
+expect_err "not a valid domain name"
+expect_rc 1 domain create b1 --profile web --config-dir "$T/nonexistent"
+expect_err "does not exist"
+expect_rc 1 domain create b1 --profile web $C --storage lvm --pool vg0
+expect_err "device-mapper"
+echo 'name = "b1"' >"$T/cfg/b1.cfg"
+expect_rc 1 domain create b1 --profile web $C
+expect_err "exists already"
+grep -q '"b1"' "$T/cfg/b1.cfg" || fail "a foreign config was touched"; ok
+rm "$T/cfg/b1.cfg"
+expect_state "$state" "$files"
+
+# fill the pool (/29: .1 gateway; .2, .5 taken; .3 .4 .6 free), then one more
+expect_rc 0 domain create b1 --profile web $C --storage qcow2
+expect_rc 0 domain create b2 --profile web $C --storage qcow2
+expect_rc 0 domain create b3 --profile web $C --storage qcow2
+for g in b1:10.20.0.3 b2:10.20.0.4 b3:10.20.0.6; do
+	expect_rc 0 domain show "${g%%:*}" --json
+	grep -q "\"ip\": *\"${g#*:}\"" "$T/stdout" || fail "${g%%:*} is not at ${g#*:}: $(cat "$T/stdout")"; ok
+done
+expect_rc 1 domain create b4 --profile web $C --storage qcow2
+expect_err "the ip-pool 10.20.0.0/29 has no free address"
+expect_rc 0 domain list --json
+python3 - "$T/stdout" <<'EOF' || fail "duplicate MACs or IPs"
+import json, sys
+l = json.load(open(sys.argv[1]))
+macs = [d["mac"] for d in l]; ips = [d["ip"] for d in l if d["ip"]]
+assert len(set(macs)) == len(macs) and len(set(ips)) == len(ips), l
+EOF
+ok
+expect_rc 0 config check "$T"/cfg/*.cfg
+
+# start: no Xen here
+if command -v xl >/dev/null && [ -e /proc/xen ]; then
+	echo "note: a Xen toolstack is present; start is not exercised"
+else
+	expect_rc 1 domain start a1
+	expect_err "no Xen toolstack here"
+fi
+expect_rc 1 domain start nope
+expect_err "no domain 'nope'"
+
+# delete
+expect_rc 0 domain delete b1 b2 b3
+expect_rc 0 domain delete d1 --keep-storage
+[ -e "$S/disks/d1.qcow2" ] || fail "--keep-storage removed the disk"; ok
+rm "$S/disks/d1.qcow2"
+expect_rc 1 domain delete d1
+expect_err "no domain 'd1'"
+expect_state "a1 a2" "a1.cfg a1.img a2.cfg a2.qcow2"
+expect_rc 0 domain delete a1 a2
+expect_state "" ""
+[ -e "$golden" ] || fail "the golden image went with the guests"; ok
+
+echo "PASS: $n checks"
