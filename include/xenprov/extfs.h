@@ -57,7 +57,11 @@ struct xp_fs_stats {
  * Errors (with a diagnostic naming the entry): -EBADMSG corrupt or truncated archive,
  * -EPERM an absolute path or one climbing out with "..", -ENOENT a hard link to a
  * missing entry, -ENOSPC the filesystem is full (diagnostic says how much is needed),
- * -errno for I/O. On error the bytes at offset..offset+size are garbage; the caller
+ * -ENOTDIR a path goes through a non-directory, -EEXIST a non-directory replaces a
+ * non-empty directory, -E2BIG an entry's xattrs do not fit in one block, -EMLINK too
+ * many links, -EINVAL bad options or a file shorter than offset + size, -errno for I/O.
+ * Nothing is fsync'ed: the caller syncs its output. Large directories are written
+ * unindexed (e2fsck-clean; the kernel looks names up linearly). On error the bytes at offset..offset+size are garbage; the caller
  * removes its output. */
 int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *archive,
 		const struct xp_fs_opts *opts, xp_progress_fn progress, void *ud,
