@@ -291,6 +291,30 @@ static int to_cache(const struct xp_image_opts *o, const char *key)
 
 /* ---- the build --------------------------------------------------------------------- */
 
+/* A cheap guess of the archive's uncompressed size: a plain tar's own size, or a
+ * single-member gzip's ISIZE trailer (RFC 1952; mod 2^32, so only trusted when it is
+ * not smaller than the compressed size). 0 when unknown (xz, zstd, bzip2). */
+static uint64_t uncompressed_guess(const char *archive, uint64_t file_size)
+{
+	int fd = open(archive, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	unsigned char head[512], tail[4];
+	uint64_t guess = 0;
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b && file_size >= 18 &&
+	    pread(fd, tail, 4, (off_t)file_size - 4) == 4) {
+		uint64_t isize = (uint64_t)tail[0] | (uint64_t)tail[1] << 8 |
+				 (uint64_t)tail[2] << 16 | (uint64_t)tail[3] << 24;
+		if (isize >= file_size)
+			guess = isize;
+	} else if (n == (ssize_t)sizeof(head) && memcmp(head + 257, "ustar", 5) == 0) {
+		guess = file_size;
+	}
+	close(fd);
+	return guess;
+}
+
 static uint64_t round_up(uint64_t v, uint64_t to)
 {
 	return (v + to - 1) / to * to;
@@ -348,6 +372,26 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 			     "a %llu MiB disk cannot hold the partitions asked for",
 			     (unsigned long long)(l->disk_size / MIB));
 		return r;
+	}
+
+	/* too small? say so before writing anything: when the archive is plainly bigger
+	 * than the filesystem, measure exactly what it needs (a headers-only pass) */
+	if (o->size && uncompressed_guess(o->archive, (uint64_t)st.st_size) > l->root_size) {
+		uint64_t need;
+		r = xp_fs_estimate(o->archive, &o->fs, 0, &need, diags);
+		if (r < 0)
+			return r;
+		if (need > l->root_size) {
+			uint64_t disk_need = need + (l->disk_size - l->root_size);
+			xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "too-small", NULL,
+				     "use --size auto, or a larger --size",
+				     "a %llu MiB disk is too small: the archive needs a filesystem of "
+				     "at least %llu MiB (a disk of %llu MiB)",
+				     (unsigned long long)(l->disk_size >> 20),
+				     (unsigned long long)((need + MIB - 1) >> 20),
+				     (unsigned long long)((disk_need + MIB - 1) >> 20));
+			return -ENOSPC;
+		}
 	}
 
 	struct tmpfile raw;
