@@ -328,13 +328,20 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 			return fail(d, -EINVAL, "pool", NULL, "e.g. --pool vg0",
 				    "storage lvm needs a pool: the volume group");
 		p->pool = strdup(pool);
-	} else if (pool) {
-		p->pool = strdup(pool);
-	} else if (asprintf(&p->pool, "%s/disks", xp_inv_state_dir(inv)) < 0) {
-		p->pool = NULL;
+	} else {
+		/* the config names the disk by this path, and xl runs elsewhere: absolute */
+		char cwd[PATH_MAX] = "";
+		const char *sd = xp_inv_state_dir(inv);
+		if ((pool ? pool[0] : sd[0]) != '/' && !getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		if (asprintf(&p->pool, "%s%s%s%s", cwd, cwd[0] ? "/" : "", pool ? pool : sd,
+			     pool ? "" : "/disks") < 0)
+			p->pool = NULL;
 	}
 	if (!p->pool)
 		return -ENOMEM;
+	if (pool && (r = xp_settings_set(&p->s, "pool", p->pool)) < 0)
+		return r;
 	r = xp_storage_path(p->storage, p->pool, o->name, &p->disk_path);
 	if (r < 0)
 		return fail(d, r, "pool", p->pool, NULL, "'%s' cannot be a %s pool", p->pool,
@@ -348,7 +355,12 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 	if (stat(cdir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return fail(d, -ENOENT, "config-dir", cdir, "is Xen installed? or give --config-dir",
 			    "the config directory %s does not exist", cdir);
-	if (asprintf(&p->config_path, "%s/%s.cfg", cdir, o->name) < 0) {
+	char *cabs = realpath(cdir, NULL);
+	if (!cabs)
+		return -errno;
+	int n = asprintf(&p->config_path, "%s/%s.cfg", cabs, o->name);
+	free(cabs);
+	if (n < 0) {
 		p->config_path = NULL;
 		return -ENOMEM;
 	}
