@@ -3,8 +3,9 @@
  * edges, MAC prefixes and uniqueness (also between concurrent processes), the xl config
  * text read back with xp_cfg_parse / xp_disk_parse / xp_vif_parse field by field, golden
  * images (built once from a tarball, or used as they are), storage backends checked with
- * qemu-img (file, qcow2; reflink skipped where the filesystem cannot; lvm must report
- * -ENOTSUP where there is no device-mapper), and create/delete through the inventory,
+ * qemu-img (file, qcow2; reflink skipped where the filesystem cannot; lvm detection must
+ * report -ENOTSUP where there is no device-mapper, and a real volume is made only where
+ * device-mapper, lvm2 and $XP_TEST_VG exist, else skipped), and create/delete through the inventory,
  * including the undo of a failed create.
  *
  * This binary defines xp_guest_customize itself (a strong definition replacing the
@@ -900,6 +901,36 @@ static void test_storage_lvm(void **state)
 	xp_golden_release(&g);
 }
 
+/* A real logical volume: needs device-mapper, lvm2 and a volume group to play in
+ * ($XP_TEST_VG). Reported skipped wherever that is missing, never passed. */
+static void test_storage_lvm_volume(void **state)
+{
+	(void)state;
+	const char *vg = getenv("XP_TEST_VG");
+	if (xp_lvm_available() < 0) {
+		print_message("no device-mapper or lvm2 here: lvm storage is not tested\n");
+		skip();
+	}
+	if (!vg || !*vg) {
+		print_message("set XP_TEST_VG to a volume group to test lvm storage\n");
+		skip();
+	}
+	struct xp_golden g;
+	prepare(&g);
+	char *path;
+	assert_int_equal(xp_storage_path(XP_STORAGE_LVM, vg, "xp-test-lv", &path), 0);
+	enum xp_image_format fmt;
+	assert_int_equal(xp_storage_create(XP_STORAGE_LVM, &g, vg, "xp-test-lv", path, &fmt, NULL), 0);
+	assert_int_equal(fmt, XP_IMAGE_RAW);
+	assert_int_equal(sh("cmp -s -n %llu '%s' '%s'", (unsigned long long)g.size, path, g.path), 0);
+	assert_int_equal(xp_storage_create(XP_STORAGE_LVM, &g, vg, "xp-test-lv", path, &fmt, NULL),
+			 -EEXIST);
+	assert_int_equal(xp_storage_remove(XP_STORAGE_LVM, path, NULL), 0);
+	assert_false(exists("%s", path));
+	free(path);
+	xp_golden_release(&g);
+}
+
 /* ---- create / delete ------------------------------------------------------------------------ */
 
 static void test_create_delete(void **state)
@@ -1198,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(test_storage_reflink),
 		cmocka_unit_test(test_storage_qcow2),
 		cmocka_unit_test(test_storage_lvm),
+		cmocka_unit_test(test_storage_lvm_volume),
 		cmocka_unit_test(test_create_delete),
 		cmocka_unit_test(test_create_refusals),
 		cmocka_unit_test(test_delete_half_made),
