@@ -36,31 +36,31 @@ const char *xp_net_format_name(enum xp_net_format f);
 
 /* Borrowed strings; NULL (or 0/false) leaves that part of the guest alone. */
 struct xp_guest_settings {
-	const char *hostname; /* short name, an RFC 1123 label: /etc/hostname, /etc/hosts */
-	const char *domain;   /* DNS domain: the FQDN in /etc/hosts, the DNS search domain */
-	const char *mac;      /* "aa:bb:cc:dd:ee:ff": the interface is matched by it where the
-				 format can (networkd, netplan, ifcfg HWADDR) */
-	const char *ip;	      /* IPv4 or IPv6 address: static configuration */
-	unsigned prefix;      /* with ip: prefix length (0: 24 for IPv4, 64 for IPv6) */
-	const char *gateway;  /* with ip, may be NULL */
+	const char *hostname;	/* short name, an RFC 1123 label: /etc/hostname, /etc/hosts */
+	const char *domain;	/* DNS domain: the FQDN in /etc/hosts, the DNS search domain */
+	const char *mac;	/* "aa:bb:cc:dd:ee:ff": the interface is matched by it where the
+				   format can (networkd, netplan, ifcfg HWADDR) */
+	const char *ip;		/* IPv4 or IPv6 address: static configuration */
+	unsigned prefix;	/* with ip: prefix length (0: 24 for IPv4, 64 for IPv6) */
+	const char *gateway;	/* with ip, may be NULL */
 	const char *const *dns; /* with ip: name servers */
 	size_t ndns;
-	bool dhcp;		  /* DHCP on eth0 (ip is then ignored) */
+	bool dhcp;			/* DHCP on eth0 (ip is then ignored) */
 	const char *root_password_hash; /* crypt(3) hash for root in /etc/shadow; never
 					   logged. /etc/shadow must exist and have root */
-	const char *ssh_key;	  /* root's authorized_keys (one or more lines) */
-	const char *hooks_dir;	  /* host directory of executables, run in name order */
-	const char *name;	  /* the guest's name for hooks (XP_GUEST_NAME); NULL: hostname */
+	const char *ssh_key;		/* root's authorized_keys (one or more lines) */
+	const char *hooks_dir;		/* host directory of executables, run in name order */
+	const char *name; /* the guest's name for hooks (XP_GUEST_NAME); NULL: hostname */
 };
 
 struct xp_guest_report {
 	enum xp_net_format net_format;
-	uint64_t fs_offset;  /* byte offset of the root filesystem in the image */
-	char fs_uuid[37];    /* root filesystem UUID (in /etc/fstab) */
-	char swap_uuid[37];  /* swap area UUID, "" if none */
-	char **written;	     /* paths in the guest written (created or replaced), in order */
+	uint64_t fs_offset; /* byte offset of the root filesystem in the image */
+	char fs_uuid[37];   /* root filesystem UUID (in /etc/fstab) */
+	char swap_uuid[37]; /* swap area UUID, "" if none */
+	char **written;	    /* paths in the guest written (created or replaced), in order */
 	size_t nwritten;
-	char **removed;	     /* paths in the guest removed */
+	char **removed; /* paths in the guest removed */
 	size_t nremoved;
 	size_t hooks_run;
 };

@@ -147,13 +147,24 @@ static void make_trees(void)
 	assert_int_equal(sh("mkdir -p '%s/debian/etc/network/interfaces.d'", tmpdir), 0);
 	put("debian/etc/network/interfaces",
 	    "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", 0644);
-	put("debian/etc/network/interfaces.d/50-cloud-init",
-	    "auto eth0\niface eth0 inet dhcp\n", 0644);
+	put("debian/etc/network/interfaces.d/50-cloud-init", "auto eth0\niface eth0 inet dhcp\n",
+	    0644);
 	put("debian/etc/network/interfaces.d/60-eth1", "auto eth1\niface eth1 inet dhcp\n", 0644);
 	/* systemd-networkd only */
 	common_tree("networkd");
-	put("networkd/etc/systemd/network/80-dhcp.network", "[Match]\nName=en*\n[Network]\nDHCP=yes\n",
-	    0644);
+	put("networkd/etc/systemd/network/80-dhcp.network",
+	    "[Match]\nName=en*\n[Network]\nDHCP=yes\n", 0644);
+	/* machine-id symlinks: /etc's (dangling in the image) is replaced by a file, dbus's
+	 * (to /etc/machine-id) left alone; an existing /root/.ssh gets fixed */
+	assert_int_equal(sh("cd '%s/networkd' && rm -f etc/machine-id var/lib/dbus/machine-id && "
+			    "ln -s /run/machine-id etc/machine-id && "
+			    "ln -s /etc/machine-id var/lib/dbus/machine-id && "
+			    "mkdir -m 0755 root/.ssh && echo old > root/.ssh/authorized_keys && "
+			    "chmod 0644 root/.ssh/authorized_keys",
+			    tmpdir),
+			 0);
+	if (is_root)
+		assert_int_equal(sh("chown -R 1000:1000 '%s/networkd/root/.ssh'", tmpdir), 0);
 	assert_int_equal(sh("rm -f '%s/networkd/etc/shadow' && "
 			    "ln -sf ../run/systemd/resolve/stub-resolv.conf "
 			    "'%s/networkd/etc/resolv.conf'",
@@ -169,7 +180,8 @@ static void make_trees(void)
 	common_tree("ifcfg");
 	assert_int_equal(sh("mkdir -p '%s/ifcfg/etc/sysconfig/network-scripts'", tmpdir), 0);
 	put("ifcfg/etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\nONBOOT=yes\n", 0644);
-	put("ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=dhcp\n", 0644);
+	put("ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=dhcp\n",
+	    0644);
 	assert_int_equal(sh("setfattr -n security.selinux -v system_u:object_r:net_conf_t:s0 "
 			    "'%s/ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0' 2>/dev/null || "
 			    "true",
@@ -235,9 +247,8 @@ static bool exists(const char *img, uint64_t off, const char *path)
 
 static void assert_fsck_clean(const char *img, uint64_t off)
 {
-	assert_int_equal(sh("e2fsck -fn %s >/dev/null 2>&1 || e2fsck -fn %s", at(img, off),
-			    at(img, off)),
-			 0);
+	assert_int_equal(
+	    sh("e2fsck -fn %s >/dev/null 2>&1 || e2fsck -fn %s", at(img, off), at(img, off)), 0);
 }
 
 static void assert_contains(const char *hay, const char *needle)
@@ -317,12 +328,13 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	assert_false(exists(img, off, "/etc/network/interfaces.d/50-cloud-init"));
 	assert_true(exists(img, off, "/etc/network/interfaces.d/60-eth1"));
 	s = cat(img, off, "/etc/resolv.conf");
-	assert_string_equal(s, "search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n");
+	assert_string_equal(s,
+			    "search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n");
 	free(s);
 
 	/* fstab by UUID, as blkid reads them */
-	char *fsu = out("blkid -p -o value -s UUID -O %llu '%s'", (unsigned long long)off,
-			tpath(img));
+	char *fsu =
+	    out("blkid -p -o value -s UUID -O %llu '%s'", (unsigned long long)off, tpath(img));
 	assert_string_equal(fsu, FS_UUID "\n");
 	s = cat(img, off, "/etc/fstab");
 	assert_contains(s, "UUID=" FS_UUID "\t/\text4\terrors=remount-ro\t0\t1\n");
@@ -432,7 +444,8 @@ static void test_networkd_bare(void **state)
 {
 	(void)state;
 	make_bare("networkd", "nd.raw", 32);
-	struct xp_guest_settings s = {.hostname = "db1", .mac = "00:16:3e:aa:bb:cc", .dhcp = true};
+	struct xp_guest_settings s = {
+	    .hostname = "db1", .mac = "00:16:3e:aa:bb:cc", .dhcp = true, .ssh_key = KEY};
 	struct xp_guest_report rep;
 	assert_int_equal(xp_guest_apply(tpath("nd.raw"), &s, &rep, NULL), 0);
 	assert_int_equal(rep.net_format, XP_NET_NETWORKD);
@@ -443,6 +456,17 @@ static void test_networkd_bare(void **state)
 	char *n = cat("nd.raw", 0, "/etc/systemd/network/10-xenprov.network");
 	assert_contains(n, "[Match]\nMACAddress=00:16:3e:aa:bb:cc\n\n[Network]\nDHCP=yes\n");
 	free(n);
+	n = dstat("nd.raw", 0, "/root/.ssh");
+	assert_contains(n, "Mode:  0700");
+	assert_contains(n, "User:     0   Group:     0");
+	free(n);
+	n = dstat("nd.raw", 0, "/root/.ssh/authorized_keys");
+	assert_contains(n, "Mode:  0600");
+	assert_contains(n, "User:     0   Group:     0");
+	free(n);
+	n = cat("nd.raw", 0, "/root/.ssh/authorized_keys");
+	assert_string_equal(n, KEY "\n");
+	free(n);
 	n = cat("nd.raw", 0, "/etc/hosts");
 	assert_contains(n, "127.0.1.1\tdb1\n");
 	free(n);
@@ -450,14 +474,26 @@ static void test_networkd_bare(void **state)
 	assert_contains(n, "UUID=" FS_UUID "\t/\text4\t");
 	assert_lacks(n, "swap");
 	free(n);
+	n = dstat("nd.raw", 0, "/etc/machine-id");
+	assert_contains(n, "Type: regular");
+	free(n);
+	n = cat("nd.raw", 0, "/etc/machine-id");
+	assert_true(is_hex32(n));
+	free(n);
+	n = dstat("nd.raw", 0, "/var/lib/dbus/machine-id");
+	assert_contains(n, "Type: symlink");
+	free(n);
 	/* the symlinked resolv.conf is left alone (networkd has its own DNS) */
 	n = dstat("nd.raw", 0, "/etc/resolv.conf");
 	assert_contains(n, "Type: symlink");
 	free(n);
 
 	/* static networkd */
-	struct xp_guest_settings st = {.ip = "2001:db8::10", .gateway = "2001:db8::1", .dns = DNS,
-				       .ndns = 1, .domain = "example.org"};
+	struct xp_guest_settings st = {.ip = "2001:db8::10",
+				       .gateway = "2001:db8::1",
+				       .dns = DNS,
+				       .ndns = 1,
+				       .domain = "example.org"};
 	assert_int_equal(xp_guest_apply(tpath("nd.raw"), &st, NULL, NULL), 0);
 	n = cat("nd.raw", 0, "/etc/systemd/network/10-xenprov.network");
 	assert_string_equal(n, "# systemd.network(5), written by xenprov\n[Match]\nName=eth0\n\n"
@@ -504,11 +540,12 @@ static void test_netplan(void **state)
 		fputs(y, f);
 		fclose(f);
 		free(y);
-		assert_int_equal(sh("python3 -c 'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); "
-				    "e=d[\"network\"][\"ethernets\"][\"eth0\"]; "
-				    "assert e[\"addresses\"]==[\"192.0.2.10/24\"]' '%s'",
-				    tpath("np.yaml")),
-				 0);
+		assert_int_equal(
+		    sh("python3 -c 'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); "
+		       "e=d[\"network\"][\"ethernets\"][\"eth0\"]; "
+		       "assert e[\"addresses\"]==[\"192.0.2.10/24\"]' '%s'",
+		       tpath("np.yaml")),
+		    0);
 	}
 }
 
@@ -566,9 +603,8 @@ static void test_qcow2_overlays(void **state)
 {
 	(void)state;
 	make_disk("debian", "gold.raw");
-	assert_int_equal(sh("qemu-img convert -O qcow2 '%s' '%s'", tpath("gold.raw"),
-			    tpath("gold.qcow2")),
-			 0);
+	assert_int_equal(
+	    sh("qemu-img convert -O qcow2 '%s' '%s'", tpath("gold.raw"), tpath("gold.qcow2")), 0);
 	char gold_raw[65], gold_q[65];
 	sha(tpath("gold.raw"), gold_raw);
 	sha(tpath("gold.qcow2"), gold_q);
@@ -576,15 +612,13 @@ static void test_qcow2_overlays(void **state)
 
 	/* overlays by xenprov over the qcow2 golden (relative backing name) and over the
 	 * raw golden; one by qemu-img */
-	assert_int_equal(xp_qcow2_create_overlay(tpath("g1.qcow2"), "gold.qcow2", XP_IMAGE_QCOW2,
-						 58 * MIB),
-			 0);
-	assert_int_equal(xp_qcow2_create_overlay(tpath("g2.qcow2"), tpath("gold.raw"),
-						 XP_IMAGE_RAW, 58 * MIB),
-			 0);
-	assert_int_equal(sh("qemu-img create -q -f qcow2 -b gold.qcow2 -F qcow2 '%s'",
-			    tpath("g3.qcow2")),
-			 0);
+	assert_int_equal(
+	    xp_qcow2_create_overlay(tpath("g1.qcow2"), "gold.qcow2", XP_IMAGE_QCOW2, 58 * MIB), 0);
+	assert_int_equal(
+	    xp_qcow2_create_overlay(tpath("g2.qcow2"), tpath("gold.raw"), XP_IMAGE_RAW, 58 * MIB),
+	    0);
+	assert_int_equal(
+	    sh("qemu-img create -q -f qcow2 -b gold.qcow2 -F qcow2 '%s'", tpath("g3.qcow2")), 0);
 	const char *ovl[] = {"g1.qcow2", "g2.qcow2", "g3.qcow2"};
 	char *ids[3];
 	for (int k = 0; k < 3; k++) {
@@ -629,9 +663,8 @@ static void test_qcow2_overlays(void **state)
 	assert_int_equal(xp_qcow2_from_raw(tpath("gold.raw"), tpath("solo.qcow2"), 0), 0);
 	assert_int_equal(xp_guest_apply(tpath("solo.qcow2"), &s, NULL, NULL), 0);
 	assert_qcheck("solo.qcow2");
-	assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", tpath("solo.qcow2"),
-			    tpath("solo.raw")),
-			 0);
+	assert_int_equal(
+	    sh("qemu-img convert -O raw '%s' '%s'", tpath("solo.qcow2"), tpath("solo.raw")), 0);
 	verify_debian("solo.raw", MIB, true);
 }
 
@@ -661,7 +694,8 @@ static void test_qcow2_rw_layer(void **state)
 	fclose(f);
 	char before[65];
 	sha(tpath("pat.raw"), before);
-	assert_int_equal(xp_qcow2_create_overlay(tpath("pat.qcow2"), "pat.raw", XP_IMAGE_RAW, size), 0);
+	assert_int_equal(xp_qcow2_create_overlay(tpath("pat.qcow2"), "pat.raw", XP_IMAGE_RAW, size),
+			 0);
 
 	struct xp_qcow2_rw *q;
 	char err[256];
@@ -680,9 +714,8 @@ static void test_qcow2_rw_layer(void **state)
 	assert_int_equal(xp_qcow2_rw_pwrite(q, bytes, 1, size), -EINVAL);
 	assert_int_equal(xp_qcow2_rw_close(q), 0);
 	assert_qcheck("pat.qcow2");
-	assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", tpath("pat.qcow2"),
-			    tpath("pat.out")),
-			 0);
+	assert_int_equal(
+	    sh("qemu-img convert -O raw '%s' '%s'", tpath("pat.qcow2"), tpath("pat.out")), 0);
 	f = fopen(tpath("pat.out"), "rb");
 	assert_non_null(f);
 	assert_int_equal(fread(got, 1, size, f), size);
@@ -714,9 +747,8 @@ static void test_qcow2_rw_layer(void **state)
 	assert_int_equal(xp_qcow2_rw_close(q), 0);
 	assert_qcheck("small.qcow2");
 	/* check every run through qemu's reading */
-	assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", tpath("small.qcow2"),
-			    tpath("small.out")),
-			 0);
+	assert_int_equal(
+	    sh("qemu-img convert -O raw '%s' '%s'", tpath("small.qcow2"), tpath("small.out")), 0);
 	f = fopen(tpath("small.out"), "rb");
 	assert_non_null(f);
 	unsigned char *all = malloc(41 * MIB);
@@ -805,7 +837,8 @@ static void test_invalid_settings(void **state)
 	const struct bad_case cases[] = {
 	    {"hostname", {.hostname = "-bad"}, "hostname"},
 	    {"hostname dot", {.hostname = "a.b"}, "hostname"},
-	    {"hostname long", {.hostname = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+	    {"hostname long",
+	     {.hostname = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
 	     "hostname"},
 	    {"domain", {.hostname = "a", .domain = "ex..com"}, "domain"},
 	    {"mac", {.mac = "00:16:3e:12:34"}, "mac"},
@@ -877,9 +910,9 @@ static void test_image_errors(void **state)
 	assert_fsck_clean("nosh.raw", 0);
 
 	/* a shadow without root */
-	assert_int_equal(sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("noroot"), tpath("debian"),
-			    tpath("noroot")),
-			 0);
+	assert_int_equal(
+	    sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("noroot"), tpath("debian"), tpath("noroot")),
+	    0);
 	put("noroot/etc/shadow", "daemon:*:19000:0:99999:7:::\n", 0640);
 	make_bare("noroot", "noroot.raw", 32);
 	assert_int_equal(xp_guest_apply(tpath("noroot.raw"), &ps, NULL, &d), -ENOENT);
@@ -896,12 +929,11 @@ static void test_image_errors(void **state)
 	close(fd);
 
 	/* a full filesystem */
-	assert_int_equal(sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("full"), tpath("debian"),
-			    tpath("full")),
-			 0);
+	assert_int_equal(
+	    sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("full"), tpath("debian"), tpath("full")), 0);
 	make_bare("full", "full.raw", 8);
-	char *fb = out("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Free blocks: *//p'",
-		       tpath("full.raw"));
+	char *fb =
+	    out("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Free blocks: *//p'", tpath("full.raw"));
 	size_t keylen = (size_t)(strtoull(fb, NULL, 10) + 16) * 4096;
 	free(fb);
 	char *big = malloc(keylen + 1);

@@ -162,8 +162,8 @@ static int ext_fail(struct ctx *c, errcode_t e, const char *path, const char *wh
 	if (r == -EINVAL || r == -E2BIG)
 		r = -EIO;
 	if (r == -ENOSPC)
-		return diag(c, r, "no-space", path, "'%s': %s: the guest filesystem is full",
-			    path, what);
+		return diag(c, r, "no-space", path, "'%s': %s: the guest filesystem is full", path,
+			    what);
 	return diag(c, r, "ext2fs", path, "'%s': %s: %s", path, what, xp_ext2_strerror(e));
 }
 
@@ -235,7 +235,8 @@ static int check_settings(struct ctx *c)
 		struct xp_mac m;
 		if (xp_mac_parse(s->mac, &m) < 0)
 			return diag(c, -EINVAL, "mac", s->mac,
-				    "invalid MAC address '%s' (expected xx:xx:xx:xx:xx:xx)", s->mac);
+				    "invalid MAC address '%s' (expected xx:xx:xx:xx:xx:xx)",
+				    s->mac);
 		xp_mac_format(&m, c->mac);
 	}
 	if (!s->dhcp && s->ip) {
@@ -688,8 +689,10 @@ static int write_buf(struct ctx *c, const char *path, struct xp_buf *b, const st
 	return write_file(c, path, xp_buf_str(b), b->len, o);
 }
 
-/* A directory at path with this mode and owner (created, or fixed if it exists). */
-static int ensure_dir(struct ctx *c, const char *path, mode_t mode, uint32_t uid, uint32_t gid)
+/* A directory at path with this mode and owner (created; an existing one is fixed only
+ * if fix). */
+static int ensure_dir(struct ctx *c, const char *path, mode_t mode, uint32_t uid, uint32_t gid,
+		      bool fix)
 {
 	ext2_ino_t dir, ino;
 	const char *name;
@@ -700,7 +703,9 @@ static int ensure_dir(struct ctx *c, const char *path, mode_t mode, uint32_t uid
 					   "cannot create '%s': its parent is missing", path)
 				    : r;
 	r = lookup(c, path, &ino, &in);
+	bool created = false;
 	if (r == -ENOENT) {
+		created = true;
 		errcode_t e = ext2fs_mkdir(c->fs, dir, 0, name);
 		if (e == EXT2_ET_DIR_NO_SPACE) {
 			e = ext2fs_expand_dir(c->fs, dir);
@@ -715,6 +720,8 @@ static int ensure_dir(struct ctx *c, const char *path, mode_t mode, uint32_t uid
 		return r;
 	if (!LINUX_S_ISDIR(in.i_mode))
 		return diag(c, -ENOTDIR, "not-dir", path, "'%s' is not a directory", path);
+	if (!fix && !created)
+		return 0;
 	in.i_mode = (uint16_t)(LINUX_S_IFDIR | (mode & 07777));
 	set_owner(&in, uid, gid);
 	in.i_ctime = c->now;
@@ -728,8 +735,7 @@ struct dirent_list {
 	int err;
 };
 
-static int list_cb(struct ext2_dir_entry *dirent, int offset, int blocksize, char *buf,
-		   void *priv)
+static int list_cb(struct ext2_dir_entry *dirent, int offset, int blocksize, char *buf, void *priv)
 {
 	(void)offset;
 	(void)blocksize;
@@ -981,10 +987,11 @@ static int net_netplan(struct ctx *c)
 	if (s->dhcp) {
 		xp_buf_adds(&b, "      dhcp4: true\n");
 	} else {
-		xp_buf_addf(&b, "      dhcp4: false\n      addresses:\n        - \"%s/%u\"\n", s->ip,
-			    c->prefix);
+		xp_buf_addf(&b, "      dhcp4: false\n      addresses:\n        - \"%s/%u\"\n",
+			    s->ip, c->prefix);
 		if (s->gateway)
-			xp_buf_addf(&b, "      routes:\n        - to: default\n          via: \"%s\"\n",
+			xp_buf_addf(&b,
+				    "      routes:\n        - to: default\n          via: \"%s\"\n",
 				    s->gateway);
 		if (s->ndns || s->domain) {
 			xp_buf_adds(&b, "      nameservers:\n");
@@ -1011,7 +1018,8 @@ static int net_ifcfg(struct ctx *c)
 {
 	const struct xp_guest_settings *s = c->s;
 	struct xp_buf b = XP_BUF_INIT;
-	xp_buf_adds(&b, "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nONBOOT=yes\n");
+	xp_buf_adds(&b,
+		    "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nONBOOT=yes\n");
 	if (c->mac[0])
 		xp_buf_addf(&b, "HWADDR=%s\n", c->mac);
 	if (s->dhcp) {
@@ -1157,9 +1165,9 @@ static int edit_ssh_key(struct ctx *c)
 	const char *key = c->s->ssh_key;
 	if (!key)
 		return 0;
-	int r = ensure_dir(c, "/root", 0700, 0, 0);
+	int r = ensure_dir(c, "/root", 0700, 0, 0, false);
 	if (r == 0)
-		r = ensure_dir(c, "/root/.ssh", 0700, 0, 0);
+		r = ensure_dir(c, "/root/.ssh", 0700, 0, 0, true);
 	if (r < 0)
 		return r;
 	struct xp_buf b = XP_BUF_INIT;
@@ -1177,7 +1185,8 @@ static int remove_host_keys(struct ctx *c)
 	int r = list_dir(c, "/etc/ssh", &l);
 	for (size_t i = 0; r == 0 && i < l.n; i++) {
 		const char *n = l.names[i];
-		if (fnmatch("ssh_host_*_key", n, 0) != 0 && fnmatch("ssh_host_*_key.pub", n, 0) != 0)
+		if (fnmatch("ssh_host_*_key", n, 0) != 0 &&
+		    fnmatch("ssh_host_*_key.pub", n, 0) != 0)
 			continue;
 		char *path = NULL;
 		if (asprintf(&path, "/etc/ssh/%s", n) < 0) {
@@ -1293,7 +1302,9 @@ static int run_hooks(struct ctx *c)
 	snprintf(off, sizeof(off), "%llu", (unsigned long long)c->rep->fs_offset);
 	const char *vars[][2] = {
 	    {"XP_GUEST_IMAGE", c->image},
-	    {"XP_GUEST_NAME", s->name ? s->name : s->hostname ? s->hostname : ""},
+	    {"XP_GUEST_NAME", s->name	    ? s->name
+			      : s->hostname ? s->hostname
+					    : ""},
 	    {"XP_GUEST_HOSTNAME", s->hostname ? s->hostname : ""},
 	    {"XP_GUEST_DOMAIN", s->domain ? s->domain : ""},
 	    {"XP_GUEST_FQDN", fqdn},

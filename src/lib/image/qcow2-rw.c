@@ -88,7 +88,8 @@ struct xp_qcow2_rw {
 	char msg[256];
 };
 
-static void set_msg(struct xp_qcow2_rw *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_msg(struct xp_qcow2_rw *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void set_msg(struct xp_qcow2_rw *q, const char *fmt, ...)
 {
@@ -245,9 +246,9 @@ static int parse(struct xp_qcow2_rw *q, const char *path, char *errbuf, size_t e
 	q->l2_dirty = calloc(q->l1_size ? q->l1_size : 1, sizeof(bool));
 	q->rt = calloc((size_t)q->rt_entries, sizeof(uint64_t));
 	q->cbuf = malloc((size_t)q->cs);
-	size_t tbytes = (size_t)(q->rt_entries * 8 > (uint64_t)q->l1_size * 8
-				     ? q->rt_entries * 8
-				     : (uint64_t)q->l1_size * 8);
+	size_t tbytes =
+	    (size_t)(q->rt_entries * 8 > (uint64_t)q->l1_size * 8 ? q->rt_entries * 8
+								  : (uint64_t)q->l1_size * 8);
 	unsigned char *raw = malloc(tbytes ? tbytes : 1);
 	if (!q->l1 || !q->l2 || !q->l2_dirty || !q->rt || !q->cbuf || !raw) {
 		free(raw);
@@ -628,12 +629,14 @@ static int flush_refcounts(struct xp_qcow2_rw *q)
 	for (size_t k = 0; k < q->nrb; k++) {
 		if (!q->rb[k].dirty)
 			continue;
-		r = pwrite_full(q->fd, q->rb[k].buf, (size_t)cs, rt[q->rb[k].index] & QCOW2_OFFSET_MASK);
+		r = pwrite_full(q->fd, q->rb[k].buf, (size_t)cs,
+				rt[q->rb[k].index] & QCOW2_OFFSET_MASK);
 		if (r < 0)
 			goto out;
 	}
 	uint64_t rt_off = nrt ? (end + nrb) * cs : q->rt_offset;
-	r = write_table(q, rt, (size_t)rt_entries, rt_off, (size_t)(nrt ? nrt : q->rt_clusters) * cs);
+	r = write_table(q, rt, (size_t)rt_entries, rt_off,
+			(size_t)(nrt ? nrt : q->rt_clusters) * cs);
 	if (r < 0)
 		goto out;
 	if (nrt) {
