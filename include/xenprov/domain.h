@@ -43,7 +43,7 @@
 
 /* Defaults for what a profile leaves unset. */
 #define XP_DOMAIN_DEFAULT_MEMORY 512 /* MiB */
-#define XP_DOMAIN_DEFAULT_VCPUS 1
+#define XP_DOMAIN_DEFAULT_VCPUS	 1
 #define XP_DOMAIN_DEFAULT_BRIDGE "xenbr0"
 /* boot=pvgrub: the PV GRUB 2 image of Debian's grub-xen-host, used as the kernel, the
  * way xen-tools writes pvgrub guests (a profile's `kernel` value replaces it). */
@@ -53,20 +53,20 @@
 
 /* What the guest's own files must say. Strings are borrowed; NULL when not set. */
 struct xp_guest_spec {
-	const char *name;        /* the domain name */
-	const char *hostname;    /* the guest's host name (the domain name) */
-	const char *domain;      /* DNS domain (profile `domain`), or NULL */
-	const char *mac;         /* "00:16:3e:xx:xx:xx", the guest's eth0 */
-	const char *ip;          /* static IPv4 address, NULL for DHCP */
-	unsigned prefix_len;     /* of ip (e.g. 24); 0 for DHCP */
-	const char *gateway;     /* IPv4, or NULL */
-	const char *dns;         /* "IPV4[,IPV4...]", or NULL */
+	const char *name;		/* the domain name */
+	const char *hostname;		/* the guest's host name (the domain name) */
+	const char *domain;		/* DNS domain (profile `domain`), or NULL */
+	const char *mac;		/* "00:16:3e:xx:xx:xx", the guest's eth0 */
+	const char *ip;			/* static IPv4 address, NULL for DHCP */
+	unsigned prefix_len;		/* of ip (e.g. 24); 0 for DHCP */
+	const char *gateway;		/* IPv4, or NULL */
+	const char *dns;		/* "IPV4[,IPV4...]", or NULL */
 	const char *root_password_hash; /* crypt(5) hash, or NULL */
-	const char *ssh_key;     /* one authorized_keys line for root, or NULL */
-	const char *disk_path;   /* the guest's own disk: file, qcow2 overlay or LV device */
+	const char *ssh_key;		/* one authorized_keys line for root, or NULL */
+	const char *disk_path;		/* the guest's own disk: file, qcow2 overlay or LV device */
 	enum xp_image_format disk_format; /* of disk_path (a qcow2 overlay: QCOW2) */
-	const char *golden_path; /* the golden image the disk was made from (read-only!) */
-	int64_t root_offset;     /* byte offset of the root filesystem in the disk, -1 unknown */
+	const char *golden_path;	  /* the golden image the disk was made from (read-only!) */
+	int64_t root_offset;	 /* byte offset of the root filesystem in the disk, -1 unknown */
 	enum xp_fs_type fs_type; /* of the root filesystem, when root_offset is known */
 };
 
@@ -82,14 +82,14 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d);
 struct xp_domain {
 	char *name;
 	char *profile;
-	char *state;       /* "creating", "ready", "deleting" or "failed" */
-	char *mac;         /* lowercase xx:xx:xx:xx:xx:xx */
-	char *ip;          /* NULL for DHCP */
+	char *state;	     /* "creating", "ready", "deleting" or "failed" */
+	char *mac;	     /* lowercase xx:xx:xx:xx:xx:xx */
+	char *ip;	     /* NULL for DHCP */
 	unsigned prefix_len; /* of ip, 0 for DHCP */
-	char *storage;     /* "file", "reflink", "qcow2" or "lvm" */
+	char *storage;	     /* "file", "reflink", "qcow2" or "lvm" */
 	char *disk_path;
 	char *config_path;
-	char *golden;      /* the golden image the disk came from */
+	char *golden;		     /* the golden image the disk came from */
 	struct xp_settings settings; /* the effective profile values (profile + overrides) */
 	int64_t created, updated;    /* unix seconds */
 };
@@ -107,7 +107,7 @@ struct xp_domain_create_opts {
 	/* Per-guest profile values (keys as in xp_profile_keys, config.NAME included);
 	 * validated and normalised with xp_profile_check. May be NULL. */
 	const struct xp_settings *overrides;
-	const char *ip;  /* "A" or "A/N": instead of the pool's next free address. NULL: the
+	const char *ip;	 /* "A" or "A/N": instead of the pool's next free address. NULL: the
 			  * pool's (network=static or an ip-pool set), else DHCP */
 	const char *mac; /* instead of a random one. NULL: random in mac_prefix */
 	/* Prefix of random MACs, 1-5 octets; NULL/0: Xen's OUI 00:16:3e. */
@@ -120,6 +120,12 @@ struct xp_domain_create_opts {
 	/* Progress of a golden image build; may be NULL. */
 	xp_progress_fn progress;
 	void *progress_ud;
+	/* A golden image already prepared with xp_golden_prepare for the same image
+	 * settings: used as it is (deploy prepares it once for all its guests). NULL:
+	 * prepared here. */
+	const struct xp_golden *golden;
+	/* The deploy this guest belongs to (domains.deploy_id); 0 for none. */
+	int64_t deploy_id;
 };
 
 /* Creates a guest (the steps at the top). *out (may be NULL) receives the record.
@@ -135,8 +141,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 /* Deletes a guest: its config, its storage (unless keep_storage) and its record.
  * Missing files are not an error (a half-made guest can be deleted). -ENOENT if there
  * is no such domain. */
-int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage,
-		     struct xp_diags *d);
+int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d);
 
 int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out);
 /* All domains, sorted by name. */
@@ -155,8 +160,8 @@ int xp_mac_prefix_parse(const char *s, uint8_t out[5], size_t *len);
  * address, the broadcast address, gateway (may be NULL) or one of used[] (dotted quads;
  * anything unparsable is ignored). Writes it to out (INET_ADDRSTRLEN bytes) and the
  * prefix to *prefix_len. -EINVAL for a bad pool or gateway, -ENOSPC if none is free. */
-int xp_ip_pool_pick(const char *pool, const char *gateway, const char *const *used,
-		    size_t nused, char out[16], unsigned *prefix_len);
+int xp_ip_pool_pick(const char *pool, const char *gateway, const char *const *used, size_t nused,
+		    char out[16], unsigned *prefix_len);
 
 /* Checks an address asked for ("A" or "A/N"): inside pool (may be NULL) it must not be
  * the network, broadcast or gateway address, and N defaults to the pool's; outside it
@@ -169,8 +174,8 @@ int xp_ip_check(const char *spec, const char *pool, const char *gateway, char ou
 int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix_len,
 			xp_random_fn rnd, void *ud, char out[XP_MAC_STRLEN + 1]);
 /* Inside an open transaction of inv: xp_ip_pool_pick over the addresses domains hold. */
-int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
-		       char out[16], unsigned *prefix_len);
+int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway, char out[16],
+		       unsigned *prefix_len);
 /* 1 if some domain holds the MAC (column `mac`) or IP (column `ip`), 0 if not. */
 int xp_domain_mac_taken(struct xp_inv *inv, const char *mac);
 int xp_domain_ip_taken(struct xp_inv *inv, const char *ip);
@@ -181,7 +186,7 @@ enum xp_storage {
 	XP_STORAGE_FILE,    /* a sparse raw copy of the golden image */
 	XP_STORAGE_REFLINK, /* an FICLONE clone of it (btrfs, XFS with reflink, ...) */
 	XP_STORAGE_QCOW2,   /* a qcow2 overlay whose backing file is the golden image */
-	XP_STORAGE_LVM,     /* a logical volume in VG `pool` (a thin snapshot when the
+	XP_STORAGE_LVM,	    /* a logical volume in VG `pool` (a thin snapshot when the
 			     * golden image is a thin LV itself) */
 };
 
@@ -194,12 +199,12 @@ int xp_lvm_available(void);
 
 /* The golden image of a set of profile values. */
 struct xp_golden {
-	char *path;                  /* absolute */
+	char *path; /* absolute */
 	enum xp_image_format format;
-	uint64_t size;               /* virtual size in bytes */
-	int64_t root_offset;         /* first ext2/3/4 volume's offset, -1 if none found */
+	uint64_t size;	     /* virtual size in bytes */
+	int64_t root_offset; /* first ext2/3/4 volume's offset, -1 if none found */
 	enum xp_fs_type fs_type;
-	bool built;                  /* built by this call (not found in <state>/images) */
+	bool built; /* built by this call (not found in <state>/images) */
 };
 
 void xp_golden_release(struct xp_golden *g);
@@ -237,7 +242,7 @@ struct xp_guest_config {
 	const char *disk_path;
 	enum xp_image_format disk_format;
 	const char *mac;
-	const char *ip; /* NULL: none in the vif */
+	const char *ip;	     /* NULL: none in the vif */
 	const char *profile; /* for the header comment; may be NULL */
 };
 
@@ -248,10 +253,8 @@ struct xp_guest_config {
  * config.NAME values (a config.NAME for a setting written above replaces it). The text
  * is parsed back before it is returned: -EBADMSG (with diagnostics) if xl would not read
  * it, -EINVAL for a boot=kernel profile without a kernel. */
-int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out,
-			 struct xp_diags *d);
+int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, struct xp_diags *d);
 /* xp_guest_config_text written to path with xp_write_atomic (mode 0644). */
-int xp_guest_config_write(const struct xp_guest_config *c, const char *path,
-			  struct xp_diags *d);
+int xp_guest_config_write(const struct xp_guest_config *c, const char *path, struct xp_diags *d);
 
 #endif

@@ -27,8 +27,9 @@ static void print_diags(const struct xp_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct xp_diag *g = &d->v[i];
-		fprintf(stderr, "xenprov: %s%s%s%s\n", g->severity == XP_SEV_WARNING ? "warning: " : "",
-			g->file ? g->file : "", g->file ? ": " : "", g->msg);
+		fprintf(stderr, "xenprov: %s%s%s%s\n",
+			g->severity == XP_SEV_WARNING ? "warning: " : "", g->file ? g->file : "",
+			g->file ? ": " : "", g->msg);
 		if (g->hint)
 			fprintf(stderr, "    hint: %s\n", g->hint);
 	}
@@ -78,7 +79,8 @@ static json_t *domain_json(const struct xp_domain *dom)
 	json_object_set_new(o, "golden", jstr(dom->golden));
 	json_t *s = json_object();
 	for (size_t i = 0; i < dom->settings.n; i++)
-		json_object_set_new(s, dom->settings.v[i].key, cli_json_text(dom->settings.v[i].value));
+		json_object_set_new(s, dom->settings.v[i].key,
+				    cli_json_text(dom->settings.v[i].value));
 	json_object_set_new(o, "settings", s);
 	json_object_set_new(o, "created", json_integer(dom->created));
 	json_object_set_new(o, "updated", json_integer(dom->updated));
@@ -99,38 +101,48 @@ static void progress_fn(void *ud, uint64_t bytes, uint64_t entries)
 /* ---- create ----------------------------------------------------------------------------- */
 
 static const char create_usage[] =
-	"Usage: xenprov domain create NAME --profile P [--ip A[/N]] [--mac M] [OVERRIDES...]\n"
-	"\n"
-	"Makes a guest from a profile: its disk from the profile's golden image (a root\n"
-	"tarball is built once into STATE/images/ and reused), a MAC address (random in\n"
-	"Xen's 00:16:3e, never one another domain has), an IP from the profile's ip-pool\n"
-	"(the lowest free one), the guest's own files, and its xl config CONFIG-DIR/NAME.cfg.\n"
-	"Everything is recorded in the inventory; a failure leaves nothing behind.\n"
-	"\n"
-	"Storage (profile value `storage`): file (a sparse copy of the golden image in the\n"
-	"pool directory), reflink (a clone, on btrfs or XFS), qcow2 (an overlay backed by\n"
-	"the golden image), lvm (a logical volume in the volume group `pool`). The pool\n"
-	"defaults to STATE/disks.\n"
-	"\n"
-	"  --profile P            the profile the guest is made from (required)\n"
-	"  --ip A[/N]             this address instead of the pool's next free one\n"
-	"  --mac M                this MAC address instead of a random one\n"
-	"  --mac-prefix XX:XX:XX  random MACs in this prefix (default Xen's 00:16:3e)\n"
-	"  --KEY VALUE            any profile value for this guest only, e.g. --memory 1024,\n"
-	"                         --storage qcow2, --pool /srv/xen, --vcpus 2, --bridge br0\n"
-	"  --config.NAME VALUE    any further xl setting (VALUE in config syntax)\n"
-	"  --set KEY=VALUE        the same, for any KEY\n"
-	"  --config-dir DIR       where configs go (default /etc/xen)\n"
-	"  --state-dir DIR        the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
-	"  --json                 print the new domain as JSON\n"
-	"  -q, --quiet            no progress display\n"
-	"  -h, --help             this help\n"
-	"\n"
-	"Example:\n"
-	"  xenprov domain create web1 --profile bookworm --memory 1024 --storage qcow2\n";
+    "Usage: xenprov domain create NAME --profile P [--ip A[/N]] [--mac M] [OVERRIDES...]\n"
+    "\n"
+    "Makes a guest from a profile: its disk from the profile's golden image (a root\n"
+    "tarball is built once into STATE/images/ and reused), a MAC address (random in\n"
+    "Xen's 00:16:3e, never one another domain has), an IP from the profile's ip-pool\n"
+    "(the lowest free one), the guest's own files, and its xl config CONFIG-DIR/NAME.cfg.\n"
+    "Everything is recorded in the inventory; a failure leaves nothing behind.\n"
+    "\n"
+    "Storage (profile value `storage`): file (a sparse copy of the golden image in the\n"
+    "pool directory), reflink (a clone, on btrfs or XFS), qcow2 (an overlay backed by\n"
+    "the golden image), lvm (a logical volume in the volume group `pool`). The pool\n"
+    "defaults to STATE/disks.\n"
+    "\n"
+    "  --profile P            the profile the guest is made from (required)\n"
+    "  --ip A[/N]             this address instead of the pool's next free one\n"
+    "  --mac M                this MAC address instead of a random one\n"
+    "  --mac-prefix XX:XX:XX  random MACs in this prefix (default Xen's 00:16:3e)\n"
+    "  --KEY VALUE            any profile value for this guest only, e.g. --memory 1024,\n"
+    "                         --storage qcow2, --pool /srv/xen, --vcpus 2, --bridge br0\n"
+    "  --config.NAME VALUE    any further xl setting (VALUE in config syntax)\n"
+    "  --set KEY=VALUE        the same, for any KEY\n"
+    "  --config-dir DIR       where configs go (default /etc/xen)\n"
+    "  --state-dir DIR        the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+    "  --json                 print the new domain as JSON\n"
+    "  -q, --quiet            no progress display\n"
+    "  -h, --help             this help\n"
+    "\n"
+    "Example:\n"
+    "  xenprov domain create web1 --profile bookworm --memory 1024 --storage qcow2\n";
 
-enum { O_PROFILE = 256, O_IP, O_MAC, O_MACPREFIX, O_SET, O_CONFIGDIR, O_STATEDIR, O_JSON,
-       O_KEEP, O_KEY0 = 1000 };
+enum {
+	O_PROFILE = 256,
+	O_IP,
+	O_MAC,
+	O_MACPREFIX,
+	O_SET,
+	O_CONFIGDIR,
+	O_STATEDIR,
+	O_JSON,
+	O_KEEP,
+	O_KEY0 = 1000
+};
 
 static int add_override(struct xp_settings *s, const char *kv, const char *cmd)
 {
@@ -152,15 +164,15 @@ static int run_create(int argc, char **argv)
 	while (xp_profile_keys[nkeys].key)
 		nkeys++;
 	static const struct option fixed[] = {
-		{"profile", required_argument, NULL, O_PROFILE},
-		{"ip", required_argument, NULL, O_IP},
-		{"mac", required_argument, NULL, O_MAC},
-		{"mac-prefix", required_argument, NULL, O_MACPREFIX},
-		{"set", required_argument, NULL, O_SET},
-		{"config-dir", required_argument, NULL, O_CONFIGDIR},
-		{"state-dir", required_argument, NULL, O_STATEDIR},
-		{"json", no_argument, NULL, O_JSON},
-		{"quiet", no_argument, NULL, 'q'},
+	    {"profile", required_argument, NULL, O_PROFILE},
+	    {"ip", required_argument, NULL, O_IP},
+	    {"mac", required_argument, NULL, O_MAC},
+	    {"mac-prefix", required_argument, NULL, O_MACPREFIX},
+	    {"set", required_argument, NULL, O_SET},
+	    {"config-dir", required_argument, NULL, O_CONFIGDIR},
+	    {"state-dir", required_argument, NULL, O_STATEDIR},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"quiet", no_argument, NULL, 'q'},
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	struct option *opts = calloc(nfixed + nkeys + 1, sizeof(*opts));
@@ -176,8 +188,8 @@ static int run_create(int argc, char **argv)
 	size_t no = nfixed;
 	for (size_t i = 0; i < nkeys; i++)
 		if (!strchr(xp_profile_keys[i].key, '.'))
-			opts[no++] = (struct option){xp_profile_keys[i].key, required_argument, NULL,
-						     O_KEY0 + (int)i};
+			opts[no++] = (struct option){xp_profile_keys[i].key, required_argument,
+						     NULL, O_KEY0 + (int)i};
 
 	/* --config.NAME VALUE (and --config.NAME=VALUE) cannot be getopt options: take them
 	 * out first */
@@ -196,7 +208,8 @@ static int run_create(int argc, char **argv)
 		const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
 		if (!k || !v) {
 			free(k);
-			rc = k ? cli_usage_error(cmd, "%s needs a value", argv[i]) : cli_error("out of memory");
+			rc = k ? cli_usage_error(cmd, "%s needs a value", argv[i])
+			       : cli_error("out of memory");
 			goto out;
 		}
 		int r = xp_settings_set(&over, k, v);
@@ -226,7 +239,9 @@ static int run_create(int argc, char **argv)
 			break;
 		case O_MACPREFIX:
 			if (xp_mac_prefix_parse(optarg, prefix, &o.mac_prefix_len) < 0) {
-				rc = cli_usage_error(cmd, "invalid --mac-prefix '%s' (1-5 octets, unicast, e.g. 00:16:3e)",
+				rc = cli_usage_error(cmd,
+						     "invalid --mac-prefix '%s' (1-5 octets, "
+						     "unicast, e.g. 00:16:3e)",
 						     optarg);
 				goto out;
 			}
@@ -251,7 +266,8 @@ static int run_create(int argc, char **argv)
 			break;
 		default:
 			if (c >= O_KEY0 && c < O_KEY0 + (int)nkeys) {
-				if (xp_settings_set(&over, xp_profile_keys[c - O_KEY0].key, optarg) < 0) {
+				if (xp_settings_set(&over, xp_profile_keys[c - O_KEY0].key,
+						    optarg) < 0) {
 					rc = cli_error("out of memory");
 					goto out;
 				}
@@ -303,7 +319,8 @@ static int run_create(int argc, char **argv)
 	if (json) {
 		rc = cli_print_json(domain_json(&dom));
 	} else {
-		printf("%s: created: %s disk %s, mac %s", dom.name, dom.storage, dom.disk_path, dom.mac);
+		printf("%s: created: %s disk %s, mac %s", dom.name, dom.storage, dom.disk_path,
+		       dom.mac);
 		if (dom.ip)
 			printf(", ip %s/%u", dom.ip, dom.prefix_len);
 		printf(", config %s\n", dom.config_path);
@@ -321,23 +338,22 @@ out:
 /* ---- delete ----------------------------------------------------------------------------- */
 
 static const char delete_usage[] =
-	"Usage: xenprov domain delete [--keep-storage] NAME...\n"
-	"\n"
-	"Deletes guests made by `domain create`: the config, the disk and the inventory\n"
-	"record. A half-made guest (a create that was killed) is cleaned up the same way.\n"
-	"The guest should not be running.\n"
-	"\n"
-	"  --keep-storage    keep the disk\n"
-	"  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
-	"  -h, --help        this help\n";
+    "Usage: xenprov domain delete [--keep-storage] NAME...\n"
+    "\n"
+    "Deletes guests made by `domain create`: the config, the disk and the inventory\n"
+    "record. A half-made guest (a create that was killed) is cleaned up the same way.\n"
+    "The guest should not be running.\n"
+    "\n"
+    "  --keep-storage    keep the disk\n"
+    "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+    "  -h, --help        this help\n";
 
 static int run_delete(int argc, char **argv)
 {
 	const char *cmd = "domain delete";
-	static const struct option opts[] = {
-		{"keep-storage", no_argument, NULL, O_KEEP},
-		{"state-dir", required_argument, NULL, O_STATEDIR},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"keep-storage", no_argument, NULL, O_KEEP},
+					     {"state-dir", required_argument, NULL, O_STATEDIR},
+					     {NULL, 0, NULL, 0}};
 	const char *state_dir = NULL;
 	bool keep = false;
 	int c;
@@ -379,30 +395,29 @@ static int run_delete(int argc, char **argv)
 /* ---- list, show --------------------------------------------------------------------------- */
 
 static const char list_usage[] =
-	"Usage: xenprov domain list [--json]\n"
-	"\n"
-	"Lists the guests in the inventory: name, state, profile, storage, MAC and IP.\n"
-	"\n"
-	"  --json            JSON output (an array of what `show --json` prints)\n"
-	"  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
-	"  -h, --help        this help\n";
+    "Usage: xenprov domain list [--json]\n"
+    "\n"
+    "Lists the guests in the inventory: name, state, profile, storage, MAC and IP.\n"
+    "\n"
+    "  --json            JSON output (an array of what `show --json` prints)\n"
+    "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+    "  -h, --help        this help\n";
 
 static const char show_usage[] =
-	"Usage: xenprov domain show [--json] NAME\n"
-	"\n"
-	"Shows one guest's record: state, profile, MAC, IP, storage, disk, config, golden\n"
-	"image and the profile values it was made with.\n"
-	"\n"
-	"  --json            JSON output\n"
-	"  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
-	"  -h, --help        this help\n";
+    "Usage: xenprov domain show [--json] NAME\n"
+    "\n"
+    "Shows one guest's record: state, profile, MAC, IP, storage, disk, config, golden\n"
+    "image and the profile values it was made with.\n"
+    "\n"
+    "  --json            JSON output\n"
+    "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+    "  -h, --help        this help\n";
 
 static int read_opts(int argc, char **argv, const char *cmd, const char **state_dir, bool *json)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, O_JSON},
-		{"state-dir", required_argument, NULL, O_STATEDIR},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+					     {"state-dir", required_argument, NULL, O_STATEDIR},
+					     {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -446,8 +461,8 @@ static int run_list(int argc, char **argv)
 		rc = cli_print_json(a);
 	} else {
 		if (n)
-			printf("%-20s %-9s %-16s %-8s %-17s %s\n", "NAME", "STATE", "PROFILE", "STORAGE",
-			       "MAC", "IP");
+			printf("%-20s %-9s %-16s %-8s %-17s %s\n", "NAME", "STATE", "PROFILE",
+			       "STORAGE", "MAC", "IP");
 		for (size_t i = 0; i < n; i++)
 			printf("%-20s %-9s %-16s %-8s %-17s %s\n", v[i].name, v[i].state,
 			       v[i].profile ? v[i].profile : "-", v[i].storage ? v[i].storage : "-",
@@ -483,8 +498,8 @@ static int run_show(int argc, char **argv)
 	if (json) {
 		rc = cli_print_json(domain_json(&dom));
 	} else {
-		printf("name:     %s\nstate:    %s\nprofile:  %s\nmac:      %s\n", dom.name, dom.state,
-		       dom.profile ? dom.profile : "-", dom.mac ? dom.mac : "-");
+		printf("name:     %s\nstate:    %s\nprofile:  %s\nmac:      %s\n", dom.name,
+		       dom.state, dom.profile ? dom.profile : "-", dom.mac ? dom.mac : "-");
 		if (dom.ip)
 			printf("ip:       %s/%u\n", dom.ip, dom.prefix_len);
 		else
@@ -510,13 +525,13 @@ static int run_show(int argc, char **argv)
 /* ---- start -------------------------------------------------------------------------------- */
 
 static const char start_usage[] =
-	"Usage: xenprov domain start NAME\n"
-	"\n"
-	"Starts a guest: runs `xl create CONFIG` with the config `domain create` wrote.\n"
-	"Needs a Xen toolstack: xl on PATH, running in dom0 (/proc/xen).\n"
-	"\n"
-	"  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
-	"  -h, --help        this help\n";
+    "Usage: xenprov domain start NAME\n"
+    "\n"
+    "Starts a guest: runs `xl create CONFIG` with the config `domain create` wrote.\n"
+    "Needs a Xen toolstack: xl on PATH, running in dom0 (/proc/xen).\n"
+    "\n"
+    "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+    "  -h, --help        this help\n";
 
 static bool on_path(const char *prog)
 {
@@ -549,7 +564,8 @@ static int run_start(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("domain start", "NAME is required");
 	if (optind + 1 < argc)
-		return cli_usage_error("domain start", "unexpected argument '%s'", argv[optind + 1]);
+		return cli_usage_error("domain start", "unexpected argument '%s'",
+				       argv[optind + 1]);
 	struct xp_inv *inv;
 	if ((rc = open_inv(state_dir, &inv)) != 0)
 		return rc;
@@ -581,8 +597,8 @@ static int run_start(int argc, char **argv)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		rc = WIFEXITED(status) && WEXITSTATUS(status) == 0
-			     ? XP_EXIT_OK
-			     : cli_error("xl create %s failed", dom.config_path);
+			 ? XP_EXIT_OK
+			 : cli_error("xl create %s failed", dom.config_path);
 	}
 	xp_domain_release(&dom);
 	return rc;
@@ -601,14 +617,14 @@ static const struct xp_verb start_verb = {"start", "start a guest with xl create
 					  run_start};
 
 static const struct xp_verb *const domain_verbs[] = {&create_verb, &delete_verb, &list_verb,
-						     &show_verb,   &start_verb,  NULL};
+						     &show_verb,   &start_verb,	 NULL};
 
 const struct xp_command cmd_domain = {
-	.name = "domain",
-	.summary = "make, delete, list and start guests",
-	.usage = "Usage: xenprov domain VERB [OPTIONS] ARGS...\n"
-		 "\n"
-		 "One guest at a time: its disk from a profile's golden image, its MAC and IP,\n"
-		 "its xl config in /etc/xen, all recorded in the inventory.\n",
-	.verbs = domain_verbs,
+    .name = "domain",
+    .summary = "make, delete, list and start guests",
+    .usage = "Usage: xenprov domain VERB [OPTIONS] ARGS...\n"
+	     "\n"
+	     "One guest at a time: its disk from a profile's golden image, its MAC and IP,\n"
+	     "its xl config in /etc/xen, all recorded in the inventory.\n",
+    .verbs = domain_verbs,
 };

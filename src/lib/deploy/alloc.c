@@ -106,8 +106,8 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int xp_ip_pool_pick(const char *pool, const char *gateway, const char *const *used,
-		    size_t nused, char out[16], unsigned *prefix_len)
+int xp_ip_pool_pick(const char *pool, const char *gateway, const char *const *used, size_t nused,
+		    char out[16], unsigned *prefix_len)
 {
 	uint32_t net, gw = 0;
 	unsigned bits;
@@ -146,7 +146,7 @@ int xp_ip_pool_pick(const char *pool, const char *gateway, const char *const *us
 }
 
 static int ip_err(struct xp_diags *d, const char *spec, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int ip_err(struct xp_diags *d, const char *spec, const char *hint, const char *fmt, ...)
 {
 	if (d) {
@@ -167,14 +167,14 @@ int xp_ip_check(const char *spec, const char *pool, const char *gateway, char ou
 	const char *slash = strchr(spec, '/');
 	size_t alen = slash ? (size_t)(slash - spec) : strlen(spec);
 	if (alen >= sizeof(ip))
-		return ip_err(d, spec, "e.g. 10.0.0.5 or 10.0.0.5/24", "'%s' is not an IPv4 address",
-			      spec);
+		return ip_err(d, spec, "e.g. 10.0.0.5 or 10.0.0.5/24",
+			      "'%s' is not an IPv4 address", spec);
 	memcpy(ip, spec, alen);
 	ip[alen] = 0;
 	uint32_t a;
 	if (parse_ip(ip, &a) < 0)
-		return ip_err(d, spec, "e.g. 10.0.0.5 or 10.0.0.5/24", "'%s' is not an IPv4 address",
-			      spec);
+		return ip_err(d, spec, "e.g. 10.0.0.5 or 10.0.0.5/24",
+			      "'%s' is not an IPv4 address", spec);
 	unsigned given = 0;
 	if (slash) {
 		char *end;
@@ -195,8 +195,8 @@ int xp_ip_check(const char *spec, const char *pool, const char *gateway, char ou
 		if (gateway && parse_ip(gateway, &gw) == 0 && gw == a)
 			return ip_err(d, spec, NULL, "%s is the gateway", ip);
 		if (given && given != bits)
-			return ip_err(d, spec, NULL, "%s is in the ip-pool %s, whose prefix is /%u", ip,
-				      pool, bits);
+			return ip_err(d, spec, NULL, "%s is in the ip-pool %s, whose prefix is /%u",
+				      ip, pool, bits);
 		given = bits;
 	}
 	if (!given)
@@ -258,8 +258,8 @@ int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix
 	return -EAGAIN;
 }
 
-int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
-		       char out[16], unsigned *prefix_len)
+int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway, char out[16],
+		       unsigned *prefix_len)
 {
 	sqlite3_stmt *st;
 	int r = xp__inv_prepare(inv, "SELECT ip FROM domains WHERE ip IS NOT NULL", &st);

@@ -14,8 +14,7 @@
  */
 #include "xenprov/domain.h"
 
-__attribute__((weak)) int xp_guest_customize(const struct xp_guest_spec *spec,
-					     struct xp_diags *d)
+__attribute__((weak)) int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d)
 {
 	(void)spec;
 	(void)d;

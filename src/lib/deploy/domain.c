@@ -76,8 +76,9 @@ void xp_domain_list_free(struct xp_domain *v, size_t n)
 
 /* ---- rows ------------------------------------------------------------------------------- */
 
-#define DOMAIN_COLUMNS \
-	"name, profile, state, mac, ip, storage, disk_path, config_path, settings, created, updated"
+#define DOMAIN_COLUMNS                                                                             \
+	"name, profile, state, mac, ip, storage, disk_path, config_path, settings, created, "      \
+	"updated"
 
 static int col_dup(sqlite3_stmt *st, int i, char **out)
 {
@@ -121,7 +122,8 @@ static int parse_settings(const char *text, struct xp_domain *dom)
 	json_t *v;
 	json_object_foreach(kv, key, v)
 	{
-		if (json_is_string(v) && (r = xp_settings_set(&dom->settings, key, json_string_value(v))) < 0)
+		if (json_is_string(v) &&
+		    (r = xp_settings_set(&dom->settings, key, json_string_value(v))) < 0)
 			break;
 	}
 	json_t *g = json_object_get(o, "golden");
@@ -138,8 +140,8 @@ static int read_row(sqlite3_stmt *st, struct xp_domain *dom)
 {
 	memset(dom, 0, sizeof(*dom));
 	int r = 0;
-	char **cols[] = {&dom->name,    &dom->profile,   &dom->state,	     &dom->mac,
-			 &dom->ip,      &dom->storage,   &dom->disk_path, &dom->config_path};
+	char **cols[] = {&dom->name, &dom->profile, &dom->state,     &dom->mac,
+			 &dom->ip,   &dom->storage, &dom->disk_path, &dom->config_path};
 	for (int i = 0; i < 8 && r == 0; i++)
 		r = col_dup(st, i, cols[i]);
 	if (r == 0)
@@ -224,8 +226,9 @@ static int set_state(struct xp_inv *inv, const char *name, const char *state)
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	const char *args[] = {state, now, name};
-	return exec_bind(inv, "UPDATE domains SET state = ?1, updated = CAST(?2 AS INTEGER) WHERE name = ?3",
-			 args, 3);
+	return exec_bind(
+	    inv, "UPDATE domains SET state = ?1, updated = CAST(?2 AS INTEGER) WHERE name = ?3",
+	    args, 3);
 }
 
 static int delete_row(struct xp_inv *inv, const char *name)
@@ -257,8 +260,8 @@ struct plan {
 	char *pool;
 	char *disk_path;
 	char *config_path;
-	bool want_ip;      /* from the pool */
-	char ip[16];       /* "" for none */
+	bool want_ip; /* from the pool */
+	char ip[16];  /* "" for none */
 	unsigned prefix;
 	char mac[XP_MAC_STRLEN + 1]; /* "" until allocated */
 	struct xp_golden golden;
@@ -280,17 +283,18 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 {
 	int r;
 	if (!o->name || !xp_domain_name_valid(o->name))
-		return fail(d, -EINVAL, "name", o->name, "1-63 letters, digits and '-' (it is also the host name)",
+		return fail(d, -EINVAL, "name", o->name,
+			    "1-63 letters, digits and '-' (it is also the host name)",
 			    "'%s' is not a valid domain name", o->name ? o->name : "");
 	if (!o->profile)
 		return fail(d, -EINVAL, "profile", NULL, NULL, "no profile given");
 	r = xp_profile_resolve(inv, o->profile, &p->s);
 	if (r == -ENOENT)
-		return fail(d, r, "profile", o->profile, "see 'xenprov profile list'", "no profile '%s'",
-			    o->profile);
+		return fail(d, r, "profile", o->profile, "see 'xenprov profile list'",
+			    "no profile '%s'", o->profile);
 	if (r < 0)
-		return fail(d, r, "profile", o->profile, NULL, "cannot read profile '%s': %s", o->profile,
-			    xp_inv_errmsg(inv));
+		return fail(d, r, "profile", o->profile, NULL, "cannot read profile '%s': %s",
+			    o->profile, xp_inv_errmsg(inv));
 	for (size_t i = 0; o->overrides && i < o->overrides->n; i++) {
 		char *norm;
 		r = xp_profile_check(o->overrides->v[i].key, o->overrides->v[i].value, &norm, d);
@@ -321,9 +325,10 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 	const char *pool = xp_settings_get(&p->s, "pool");
 	if (p->storage == XP_STORAGE_LVM) {
 		if (xp_lvm_available() < 0)
-			return fail(d, -ENOTSUP, "lvm", NULL, "use storage=file, reflink or qcow2",
-				    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
-				    "tools, which this machine lacks");
+			return fail(
+			    d, -ENOTSUP, "lvm", NULL, "use storage=file, reflink or qcow2",
+			    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
+			    "tools, which this machine lacks");
 		if (!pool)
 			return fail(d, -EINVAL, "pool", NULL, "e.g. --pool vg0",
 				    "storage lvm needs a pool: the volume group");
@@ -353,7 +358,8 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 
 	const char *cdir = o->config_dir ? o->config_dir : XP_DOMAIN_CONFIG_DIR;
 	if (stat(cdir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return fail(d, -ENOENT, "config-dir", cdir, "is Xen installed? or give --config-dir",
+		return fail(d, -ENOENT, "config-dir", cdir,
+			    "is Xen installed? or give --config-dir",
 			    "the config directory %s does not exist", cdir);
 	char *cabs = realpath(cdir, NULL);
 	if (!cabs)
@@ -381,8 +387,9 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		if (r != 0) {
 			char who[128];
 			holder(inv, "ip", p->ip, who, sizeof(who));
-			return r < 0 ? r : fail(d, -EEXIST, "ip", p->ip, NULL, "the IP %s is taken by %s",
-						p->ip, who);
+			return r < 0 ? r
+				     : fail(d, -EEXIST, "ip", p->ip, NULL,
+					    "the IP %s is taken by %s", p->ip, who);
 		}
 	} else if (net && strcmp(net, "dhcp") == 0) {
 		p->want_ip = false;
@@ -398,15 +405,17 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 			return fail(d, -EINVAL, "mac", o->mac, "e.g. 00:16:3e:12:34:56",
 				    "'%s' is not a MAC address", o->mac);
 		if (xp_mac_is_multicast(&m) || xp_mac_is_zero(&m))
-			return fail(d, -EINVAL, "mac", o->mac, "a unicast address, e.g. 00:16:3e:12:34:56",
+			return fail(d, -EINVAL, "mac", o->mac,
+				    "a unicast address, e.g. 00:16:3e:12:34:56",
 				    "%s cannot be a guest's MAC address", o->mac);
 		xp_mac_format(&m, p->mac);
 		r = xp_domain_mac_taken(inv, p->mac);
 		if (r != 0) {
 			char who[128];
 			holder(inv, "mac", p->mac, who, sizeof(who));
-			return r < 0 ? r : fail(d, -EEXIST, "mac", p->mac, NULL,
-						"the MAC %s is taken by %s", p->mac, who);
+			return r < 0 ? r
+				     : fail(d, -EEXIST, "mac", p->mac, NULL,
+					    "the MAC %s is taken by %s", p->mac, who);
 		}
 	}
 	return 0;
@@ -424,24 +433,29 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	r = xp_domain_get(inv, o->name, &old);
 	if (r == 0) {
 		xp_domain_release(&old);
-		r = fail(d, -EEXIST, "name", o->name, NULL, "a domain '%s' exists already", o->name);
+		r = fail(d, -EEXIST, "name", o->name, NULL, "a domain '%s' exists already",
+			 o->name);
 		goto fail;
 	}
 	if (r != -ENOENT)
 		goto fail;
 	if (!p->mac[0]) {
-		r = xp_domain_alloc_mac(inv, o->mac_prefix, o->mac_prefix_len, o->rnd, o->rnd_ud, p->mac);
+		r = xp_domain_alloc_mac(inv, o->mac_prefix, o->mac_prefix_len, o->rnd, o->rnd_ud,
+					p->mac);
 		if (r < 0) {
-			fail(d, r, "mac", NULL, NULL, "cannot allocate a MAC address: %s", strerror(-r));
+			fail(d, r, "mac", NULL, NULL, "cannot allocate a MAC address: %s",
+			     strerror(-r));
 			goto fail;
 		}
 	} else if ((r = xp_domain_mac_taken(inv, p->mac)) != 0) {
-		r = r < 0 ? r : fail(d, -EEXIST, "mac", p->mac, NULL, "the MAC %s is taken", p->mac);
+		r = r < 0 ? r
+			  : fail(d, -EEXIST, "mac", p->mac, NULL, "the MAC %s is taken", p->mac);
 		goto fail;
 	}
 	if (p->want_ip) {
 		const char *pool = xp_settings_get(&p->s, "ip-pool");
-		r = xp_domain_alloc_ip(inv, pool, xp_settings_get(&p->s, "gateway"), p->ip, &p->prefix);
+		r = xp_domain_alloc_ip(inv, pool, xp_settings_get(&p->s, "gateway"), p->ip,
+				       &p->prefix);
 		if (r == -ENOSPC) {
 			fail(d, r, "ip", pool, "enlarge the pool, or delete guests",
 			     "the ip-pool %s has no free address", pool);
@@ -463,11 +477,12 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 		goto fail;
 	}
 	sqlite3_stmt *st;
-	r = xp__inv_prepare(inv,
-			    "INSERT INTO domains (name, profile, state, mac, ip, storage, disk_path,"
-			    " config_path, settings, created, updated)"
-			    " VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-			    &st);
+	r = xp__inv_prepare(
+	    inv,
+	    "INSERT INTO domains (name, profile, state, mac, ip, storage, disk_path,"
+	    " config_path, settings, created, updated, deploy_id)"
+	    " VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
+	    &st);
 	if (r < 0) {
 		free(settings);
 		goto fail;
@@ -484,19 +499,25 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	sqlite3_bind_text(st, 7, p->config_path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, settings, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
+	if (o->deploy_id > 0)
+		sqlite3_bind_int64(st, 10, (sqlite3_int64)o->deploy_id);
+	else
+		sqlite3_bind_null(st, 10);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	free(settings);
 	if (rc != SQLITE_DONE) {
 		r = xp__inv_err(inv, rc);
-		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s", xp_inv_errmsg(inv));
+		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
+		     xp_inv_errmsg(inv));
 		goto fail;
 	}
 	const char *disk[] = {o->name, "disk", p->disk_path};
 	const char *config[] = {o->name, "config", p->config_path};
 	static const char ins[] = "INSERT INTO artifacts (domain, kind, path) VALUES (?, ?, ?)";
 	if ((r = exec_bind(inv, ins, disk, 3)) < 0 || (r = exec_bind(inv, ins, config, 3)) < 0) {
-		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s", xp_inv_errmsg(inv));
+		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
+		     xp_inv_errmsg(inv));
 		goto fail;
 	}
 	r = xp_inv_commit(inv);
@@ -520,7 +541,14 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	int r = make_plan(inv, o, &p, d);
 	if (r < 0)
 		goto out;
-	r = xp_golden_prepare(xp_inv_state_dir(inv), &p.s, o->progress, o->progress_ud, &p.golden, d);
+	if (o->golden) {
+		p.golden = *o->golden;
+		p.golden.path = strdup(o->golden->path);
+		r = p.golden.path ? 0 : -ENOMEM;
+	} else {
+		r = xp_golden_prepare(xp_inv_state_dir(inv), &p.s, o->progress, o->progress_ud,
+				      &p.golden, d);
+	}
 	if (r < 0)
 		goto out;
 	r = record(inv, o, &p, d);
@@ -529,27 +557,28 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 
 	/* from here on the row exists: undo on failure */
 	bool disk_made = false, config_made = false;
-	r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path, &p.disk_format, d);
+	r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path, &p.disk_format,
+			      d);
 	if (r < 0)
 		goto undo;
 	disk_made = true;
 
 	struct xp_guest_spec spec = {
-		.name = o->name,
-		.hostname = o->name,
-		.domain = xp_settings_get(&p.s, "domain"),
-		.mac = p.mac,
-		.ip = p.ip[0] ? p.ip : NULL,
-		.prefix_len = p.ip[0] ? p.prefix : 0,
-		.gateway = xp_settings_get(&p.s, "gateway"),
-		.dns = xp_settings_get(&p.s, "dns"),
-		.root_password_hash = xp_settings_get(&p.s, "root-password-hash"),
-		.ssh_key = xp_settings_get(&p.s, "ssh-key"),
-		.disk_path = p.disk_path,
-		.disk_format = p.disk_format,
-		.golden_path = p.golden.path,
-		.root_offset = p.golden.root_offset,
-		.fs_type = p.golden.fs_type,
+	    .name = o->name,
+	    .hostname = o->name,
+	    .domain = xp_settings_get(&p.s, "domain"),
+	    .mac = p.mac,
+	    .ip = p.ip[0] ? p.ip : NULL,
+	    .prefix_len = p.ip[0] ? p.prefix : 0,
+	    .gateway = xp_settings_get(&p.s, "gateway"),
+	    .dns = xp_settings_get(&p.s, "dns"),
+	    .root_password_hash = xp_settings_get(&p.s, "root-password-hash"),
+	    .ssh_key = xp_settings_get(&p.s, "ssh-key"),
+	    .disk_path = p.disk_path,
+	    .disk_format = p.disk_format,
+	    .golden_path = p.golden.path,
+	    .root_offset = p.golden.root_offset,
+	    .fs_type = p.golden.fs_type,
 	};
 	r = xp_guest_customize(&spec, d);
 	if (r < 0) {
@@ -559,19 +588,20 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	}
 
 	struct xp_guest_config gc = {
-		.name = o->name,
-		.settings = &p.s,
-		.storage = p.storage,
-		.disk_path = p.disk_path,
-		.disk_format = p.disk_format,
-		.mac = p.mac,
-		.ip = p.ip[0] ? p.ip : NULL,
-		.profile = o->profile,
+	    .name = o->name,
+	    .settings = &p.s,
+	    .storage = p.storage,
+	    .disk_path = p.disk_path,
+	    .disk_format = p.disk_format,
+	    .mac = p.mac,
+	    .ip = p.ip[0] ? p.ip : NULL,
+	    .profile = o->profile,
 	};
 	/* a config that appeared since the plan is not ours: never replace it */
 	struct stat st;
 	if (lstat(p.config_path, &st) == 0) {
-		r = fail(d, -EEXIST, "config", p.config_path, NULL, "%s exists already", p.config_path);
+		r = fail(d, -EEXIST, "config", p.config_path, NULL, "%s exists already",
+			 p.config_path);
 		goto undo;
 	}
 	r = xp_guest_config_write(&gc, p.config_path, d);
@@ -580,7 +610,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	config_made = true;
 	r = set_state(inv, o->name, "ready");
 	if (r < 0) {
-		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s", xp_inv_errmsg(inv));
+		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
+		     xp_inv_errmsg(inv));
 		goto undo;
 	}
 	if (out)
@@ -601,18 +632,19 @@ out:
 
 /* ---- delete ------------------------------------------------------------------------------ */
 
-int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage,
-		     struct xp_diags *d)
+int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d)
 {
 	struct xp_domain dom;
 	int r = xp_domain_get(inv, name, &dom);
 	if (r == -ENOENT)
-		return fail(d, r, "name", name, "see 'xenprov domain list'", "no domain '%s'", name);
+		return fail(d, r, "name", name, "see 'xenprov domain list'", "no domain '%s'",
+			    name);
 	if (r < 0)
 		return r;
 	r = set_state(inv, name, "deleting");
 	if (r < 0) {
-		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s", xp_inv_errmsg(inv));
+		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
+		     xp_inv_errmsg(inv));
 		goto out;
 	}
 	/* what was planned: a half-made guest has some of these, a crash may have left any */
@@ -633,8 +665,8 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage,
 			continue;
 		if (strcmp(kind, "config") == 0) {
 			if (unlink(path) < 0 && errno != ENOENT)
-				r = fail(d, -errno, "config", path, NULL, "cannot remove %s: %s", path,
-					 strerror(errno));
+				r = fail(d, -errno, "config", path, NULL, "cannot remove %s: %s",
+					 path, strerror(errno));
 		} else if (strcmp(kind, "disk") == 0 && !keep_storage) {
 			r = xp_storage_remove(storage, path, d);
 		}
@@ -644,7 +676,8 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage,
 		goto out;
 	r = delete_row(inv, name);
 	if (r < 0)
-		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s", xp_inv_errmsg(inv));
+		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
+		     xp_inv_errmsg(inv));
 out:
 	xp_domain_release(&dom);
 	return r;

@@ -98,8 +98,9 @@ static bool in_path(const char *prog)
 		while (*p) {
 			const char *colon = strchr(p, ':');
 			size_t n = colon ? (size_t)(colon - p) : strlen(p);
-			if (n > 0 && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog) <
-					     (int)sizeof(buf) &&
+			if (n > 0 &&
+			    snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog) <
+				(int)sizeof(buf) &&
 			    access(buf, X_OK) == 0)
 				return true;
 			p += n + (colon ? 1 : 0);
@@ -203,7 +204,11 @@ static enum kind sniff(int fd)
 		return K_UNKNOWN;
 	if (memcmp(b, "QFI\xfb", 4) == 0)
 		return K_QCOW2;
-	if ((b[0] == 0x1f && b[1] == 0x8b) || memcmp(b, "\xfd" "7zXZ\0", 6) == 0 ||
+	if ((b[0] == 0x1f && b[1] == 0x8b) ||
+	    memcmp(b,
+		   "\xfd"
+		   "7zXZ\0",
+		   6) == 0 ||
 	    memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0 || memcmp(b, "BZh", 3) == 0 ||
 	    memcmp(b, "\x04\x22\x4d\x18", 4) == 0 || memcmp(b + 257, "ustar", 5) == 0)
 		return K_TARBALL;
@@ -278,7 +283,8 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	out->root_offset = -1;
 	const char *image = xp_settings_get(s, "image");
 	if (!image || !*image)
-		return err(d, -EINVAL, NULL, "no-image", "set one: xenprov profile edit P --image PATH",
+		return err(d, -EINVAL, NULL, "no-image",
+			   "set one: xenprov profile edit P --image PATH",
 			   "the profile names no image");
 	struct stat st;
 	if (stat(image, &st) < 0) {
@@ -305,8 +311,10 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	enum kind k = sniff(fd);
 	close(fd);
 	if (k == K_UNKNOWN)
-		return err(d, -EINVAL, image, "image", "a root tarball (.tar, .tar.gz, ...) or a raw "
-			   "or qcow2 disk image", "neither a root tarball nor a disk image");
+		return err(d, -EINVAL, image, "image",
+			   "a root tarball (.tar, .tar.gz, ...) or a raw "
+			   "or qcow2 disk image",
+			   "neither a root tarball nor a disk image");
 	if (k == K_RAW || k == K_QCOW2) {
 		out->path = realpath(image, NULL);
 		if (!out->path)
@@ -323,12 +331,12 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 		return err(d, -EINVAL, NULL, "size", NULL, "bad disk-size or swap in the profile");
 	const char *fs = xp_settings_get(s, "fs"), *label = xp_settings_get(s, "label");
 	struct xp_image_opts o = {
-		.archive = image,
-		.size = size,
-		.fs = {.type = XP_FS_EXT4, .reserved_percent = -1},
-		.label = XP_LABEL_MSDOS,
-		.swap_size = swap,
-		.format = XP_IMAGE_RAW,
+	    .archive = image,
+	    .size = size,
+	    .fs = {.type = XP_FS_EXT4, .reserved_percent = -1},
+	    .label = XP_LABEL_MSDOS,
+	    .swap_size = swap,
+	    .format = XP_IMAGE_RAW,
 	};
 	if (fs && strcmp(fs, "ext2") == 0)
 		o.fs.type = XP_FS_EXT2;
@@ -347,7 +355,8 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 		return -ENAMETOOLONG;
 	r = mkdir_p(dir);
 	if (r < 0)
-		return err(d, r, dir, "state", NULL, "cannot create the directory: %s", strerror(-r));
+		return err(d, r, dir, "state", NULL, "cannot create the directory: %s",
+			   strerror(-r));
 	char *path = NULL;
 	if (asprintf(&path, "%s/%s.img", dir, key) < 0)
 		return -ENOMEM;
@@ -490,7 +499,8 @@ static int open_new(const char *path, struct xp_diags *d)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
-		return err(d, -e, path, "disk", e == EEXIST ? "remove it, or pick another name" : NULL,
+		return err(d, -e, path, "disk",
+			   e == EEXIST ? "remove it, or pick another name" : NULL,
 			   e == EEXIST ? "the disk exists already" : "cannot create the disk: %s",
 			   strerror(e));
 	}
@@ -516,17 +526,19 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 		if (ioctl(dst, FICLONE, src) < 0) {
 			int e = errno;
 			if (e == EXDEV)
-				r = err(d, -EXDEV, path, "reflink", "use storage=file or qcow2",
-					"%s is not on the filesystem of the golden image %s; reflinks "
-					"cannot cross filesystems",
-					pool, g->path);
+				r = err(
+				    d, -EXDEV, path, "reflink", "use storage=file or qcow2",
+				    "%s is not on the filesystem of the golden image %s; reflinks "
+				    "cannot cross filesystems",
+				    pool, g->path);
 			else if (e == EOPNOTSUPP || e == ENOTTY || e == EINVAL || e == ENOSYS)
 				r = err(d, -ENOTSUP, path, "reflink", NULL,
-					"the filesystem of %s cannot reflink; use storage=file or qcow2",
+					"the filesystem of %s cannot reflink; use storage=file or "
+					"qcow2",
 					pool);
 			else
-				r = err(d, -e, path, "reflink", NULL, "cannot clone %s: %s", g->path,
-					strerror(e));
+				r = err(d, -e, path, "reflink", NULL, "cannot clone %s: %s",
+					g->path, strerror(e));
 		}
 	} else {
 		struct stat st;
@@ -535,10 +547,12 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 		else
 			r = copy_data(src, dst, st.st_size, false);
 		if (r < 0)
-			err(d, r, path, "disk", NULL, "cannot copy the golden image: %s", strerror(-r));
+			err(d, r, path, "disk", NULL, "cannot copy the golden image: %s",
+			    strerror(-r));
 	}
 	if (r == 0 && fsync(dst) < 0)
-		r = err(d, -errno, path, "disk", NULL, "cannot write the disk: %s", strerror(errno));
+		r = err(d, -errno, path, "disk", NULL, "cannot write the disk: %s",
+			strerror(errno));
 	close(dst);
 	close(src);
 	if (r < 0)
@@ -574,8 +588,8 @@ static int lv_name(const char *path, char *out, size_t cap)
 	return 0;
 }
 
-static int make_lv(const struct xp_golden *g, const char *pool, const char *name,
-		   const char *path, struct xp_diags *d)
+static int make_lv(const struct xp_golden *g, const char *pool, const char *name, const char *path,
+		   struct xp_diags *d)
 {
 	char golden_lv[256], lv[256];
 	if (lv_name(path, lv, sizeof(lv)) < 0)
@@ -594,14 +608,15 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 		bool thin = r == 0 && strstr(xp_buf_str(&out), "thin") != NULL;
 		xp_buf_release(&out);
 		if (!thin)
-			return err(d, -EINVAL, g->path, "lvm", "use a thin volume or a raw image file",
+			return err(d, -EINVAL, g->path, "lvm",
+				   "use a thin volume or a raw image file",
 				   "the golden volume is not a thin volume");
 		size_t vglen = (size_t)(strchr(golden_lv, '/') - golden_lv);
 		if (strlen(pool) != vglen || strncmp(pool, golden_lv, vglen) != 0)
 			return err(d, -EINVAL, g->path, "lvm", NULL,
 				   "the golden volume is not in the volume group %s", pool);
-		char *argv[] = {"lvcreate", "-q", "-s", "-kn", "-ay", "-n", (char *)name, golden_lv,
-				NULL};
+		char *argv[] = {"lvcreate", "-q",	  "-s",	     "-kn", "-ay",
+				"-n",	    (char *)name, golden_lv, NULL};
 		return run_lvm(argv, d);
 	}
 	if (g->format != XP_IMAGE_RAW)
@@ -610,8 +625,8 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 			   xp_image_format_name(g->format));
 	char size[32];
 	snprintf(size, sizeof(size), "%llub", (unsigned long long)g->size);
-	char *argv[] = {"lvcreate", "-q", "-y", "-Wy", "-Zy", "-L", size, "-n", (char *)name,
-			(char *)pool, NULL};
+	char *argv[] = {"lvcreate", "-q", "-y",		"-Wy",	      "-Zy", "-L",
+			size,	    "-n", (char *)name, (char *)pool, NULL};
 	int r = run_lvm(argv, d);
 	if (r < 0)
 		return r;
@@ -659,9 +674,10 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 		return make_overlay(g, path, d);
 	case XP_STORAGE_LVM:
 		if (xp_lvm_available() < 0)
-			return err(d, -ENOTSUP, NULL, "lvm", "use storage=file, reflink or qcow2",
-				   "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
-				   "tools, which this machine lacks");
+			return err(
+			    d, -ENOTSUP, NULL, "lvm", "use storage=file, reflink or qcow2",
+			    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
+			    "tools, which this machine lacks");
 		*format = XP_IMAGE_RAW;
 		return make_lv(g, pool, name, path, d);
 	}

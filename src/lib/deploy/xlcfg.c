@@ -88,7 +88,7 @@ static char *number(const char *s, long dflt)
 }
 
 static int fail(struct xp_diags *d, int r, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int fail(struct xp_diags *d, int r, const char *key, const char *fmt, ...)
 {
 	if (d) {
@@ -129,8 +129,7 @@ static int vif_spec(const struct xp_guest_config *c, const char *bridge, struct 
 	return r;
 }
 
-int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out,
-			 struct xp_diags *d)
+int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, struct xp_diags *d)
 {
 	const struct xp_settings *s = c->settings;
 	struct entries e = {.n = 0};
@@ -151,7 +150,8 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out,
 		put(&e, "kernel", quoted(kernel ? kernel : XP_DOMAIN_PVGRUB_KERNEL));
 	} else if (strcmp(boot, "kernel") == 0) {
 		if (!kernel) {
-			r = fail(d, -EINVAL, "kernel", "boot kernel needs a kernel (the profile has none)");
+			r = fail(d, -EINVAL, "kernel",
+				 "boot kernel needs a kernel (the profile has none)");
 			goto out;
 		}
 		const char *ramdisk = xp_settings_get(s, "ramdisk");
@@ -178,7 +178,8 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out,
 		put(&e, "disk", list1(&spec));
 	xp_buf_release(&spec);
 	if (r < 0) {
-		r = fail(d, r, "disk", "the disk '%s' cannot be written as a disk spec", c->disk_path);
+		r = fail(d, r, "disk", "the disk '%s' cannot be written as a disk spec",
+			 c->disk_path);
 		goto out;
 	}
 	const char *bridge = xp_settings_get(s, "bridge");
@@ -220,7 +221,8 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out,
 	if (r < 0) {
 		xp_buf_truncate(out, start);
 		if (r == -EBADMSG)
-			fail(d, r, "config", "a profile config.NAME value makes the config invalid");
+			fail(d, r, "config",
+			     "a profile config.NAME value makes the config invalid");
 	}
 out:
 	for (size_t i = 0; i < e.n; i++)
@@ -228,8 +230,7 @@ out:
 	return r;
 }
 
-int xp_guest_config_write(const struct xp_guest_config *c, const char *path,
-			  struct xp_diags *d)
+int xp_guest_config_write(const struct xp_guest_config *c, const char *path, struct xp_diags *d)
 {
 	struct xp_buf b = XP_BUF_INIT;
 	int r = xp_guest_config_text(c, &b, d);
