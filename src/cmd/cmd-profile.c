@@ -22,52 +22,53 @@
 
 /* ---- shared ------------------------------------------------------------------------- */
 
-#define STATE_DIR_HELP                                                                   \
-	"  --state-dir DIR  the inventory's directory (default: $XENPROV_STATE_DIR, else\n" \
+#define STATE_DIR_HELP                                                                             \
+	"  --state-dir DIR  the inventory's directory (default: $XENPROV_STATE_DIR, else\n"        \
 	"                   /var/lib/xenprov as root, else $XDG_STATE_HOME/xenprov)\n"
 
 /* The options of add and edit, one per profile setting (xp_profile_keys). */
-#define SETTING_OPTIONS                                                                  \
-	"  --parent P              take every setting not set here from profile P\n"        \
-	"  --image PATH            root tarball or built image guests are made from\n"      \
-	"                          (must exist; stored as an absolute path)\n"              \
-	"  --disk-size SIZE        each guest's disk, e.g. 4G (at least 16M)\n"            \
-	"  --memory MIB            memory in MiB, or a size such as 1G (16 MiB to 16 TiB)\n" \
-	"  --vcpus N               virtual CPUs, 1 to 512\n"                                \
-	"  --swap SIZE             swap partition size, 0 for none\n"                       \
-	"  --fs ext2|ext3|ext4     root filesystem\n"                                       \
-	"  --label msdos|gpt|none  partition table\n"                                       \
-	"  --storage file|reflink|qcow2|lvm\n"                                              \
-	"                          how each guest's disk is made\n"                         \
-	"  --pool DIR|VG           where guest disks go: a directory or an LVM VG\n"        \
-	"  --bridge BR             the bridge the guests' vifs join\n"                      \
-	"  --boot pygrub|pvgrub|kernel\n"                                                   \
-	"                          how guests boot\n"                                        \
-	"  --kernel PATH           kernel for --boot kernel (a dom0 path)\n"                \
-	"  --ramdisk PATH          initrd for --boot kernel (a dom0 path)\n"                \
-	"  --root DEV              root device, e.g. /dev/xvda1, UUID=..., LABEL=...\n"     \
-	"  --extra TEXT            further kernel command line\n"                           \
-	"  --network dhcp|static   how guests get their address\n"                          \
-	"  --ip-pool CIDR          addresses for static guests, e.g. 10.0.0.0/24\n"         \
-	"  --gateway IP            default gateway for static guests\n"                     \
-	"  --dns IP[,IP...]        name servers for static guests\n"                        \
-	"  --domain NAME           DNS domain of the guests\n"                              \
-	"  --root-password-hash HASH\n"                                                     \
-	"                          root's password as a crypt(5) hash ($y$ or $6$)\n"       \
-	"  --root-password-file FILE\n"                                                     \
-	"                          read a password (the first line; - for standard\n"      \
-	"                          input) and store its yescrypt hash\n"                    \
-	"  --ssh-key FILE          an SSH public key file (id_*.pub) for root\n"            \
-	"  --config KEY=VALUE      any further xl setting KEY (profile setting\n"           \
-	"                          config.KEY), VALUE in config syntax or plain text;\n"    \
+#define SETTING_OPTIONS                                                                            \
+	"  --parent P              take every setting not set here from profile P\n"               \
+	"  --image PATH            root tarball or built image guests are made from\n"             \
+	"                          (must exist; stored as an absolute path)\n"                     \
+	"  --disk-size SIZE        each guest's disk, e.g. 4G (at least 16M)\n"                    \
+	"  --memory MIB            memory in MiB, or a size such as 1G (16 MiB to 16 TiB)\n"       \
+	"  --vcpus N               virtual CPUs, 1 to 512\n"                                       \
+	"  --swap SIZE             swap partition size, 0 for none\n"                              \
+	"  --fs ext2|ext3|ext4     root filesystem\n"                                              \
+	"  --label msdos|gpt|none  partition table\n"                                              \
+	"  --storage file|reflink|qcow2|lvm\n"                                                     \
+	"                          how each guest's disk is made\n"                                \
+	"  --pool DIR|VG           where guest disks go: a directory or an LVM VG\n"               \
+	"  --bridge BR             the bridge the guests' vifs join\n"                             \
+	"  --boot pygrub|pvgrub|kernel\n"                                                          \
+	"                          how guests boot\n"                                              \
+	"  --kernel PATH           kernel for --boot kernel (a dom0 path)\n"                       \
+	"  --ramdisk PATH          initrd for --boot kernel (a dom0 path)\n"                       \
+	"  --root DEV              root device, e.g. /dev/xvda1, UUID=..., LABEL=...\n"            \
+	"  --extra TEXT            further kernel command line\n"                                  \
+	"  --network dhcp|static   how guests get their address\n"                                 \
+	"  --ip-pool CIDR          addresses for static guests, e.g. 10.0.0.0/24\n"                \
+	"  --gateway IP            default gateway for static guests\n"                            \
+	"  --dns IP[,IP...]        name servers for static guests\n"                               \
+	"  --domain NAME           DNS domain of the guests\n"                                     \
+	"  --root-password-hash HASH\n"                                                            \
+	"                          root's password as a crypt(5) hash ($y$ or $6$)\n"              \
+	"  --root-password-file FILE\n"                                                            \
+	"                          read a password (the first line; - for standard\n"              \
+	"                          input) and store its yescrypt hash\n"                           \
+	"  --ssh-key FILE          an SSH public key file (id_*.pub) for root\n"                   \
+	"  --config KEY=VALUE      any further xl setting KEY (profile setting\n"                  \
+	"                          config.KEY), VALUE in config syntax or plain text;\n"           \
 	"                          repeatable\n"
 
 /* Options that map straight to the profile setting of the same name. */
 static const char *const plain_keys[] = {
-	"disk-size", "memory",	"vcpus",   "swap",    "fs",	 "label",   "storage",
-	"pool",	     "bridge",	"boot",	   "kernel",  "ramdisk", "root",    "extra",
-	"network",   "ip-pool", "gateway", "dns",     "domain",	 "root-password-hash",
-	NULL,
+    "disk-size", "memory",  "vcpus", "swap",   "fs",
+    "label",	 "storage", "pool",  "bridge", "boot",
+    "kernel",	 "ramdisk", "root",  "extra",  "network",
+    "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash",
+    NULL,
 };
 
 enum {
@@ -303,21 +304,21 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 	struct option opts[64];
 	size_t no = 0;
 	static const struct option fixed[] = {
-		{"state-dir", required_argument, NULL, O_STATE_DIR},
-		{"parent", required_argument, NULL, O_PARENT},
-		{"image", required_argument, NULL, O_IMAGE},
-		{"config", required_argument, NULL, O_CONFIG},
-		{"root-password-file", required_argument, NULL, O_PW_FILE},
-		{"ssh-key", required_argument, NULL, O_SSH_KEY},
-		{"no-parent", no_argument, NULL, O_NO_PARENT},
-		{"unset", required_argument, NULL, O_UNSET},
+	    {"state-dir", required_argument, NULL, O_STATE_DIR},
+	    {"parent", required_argument, NULL, O_PARENT},
+	    {"image", required_argument, NULL, O_IMAGE},
+	    {"config", required_argument, NULL, O_CONFIG},
+	    {"root-password-file", required_argument, NULL, O_PW_FILE},
+	    {"ssh-key", required_argument, NULL, O_SSH_KEY},
+	    {"no-parent", no_argument, NULL, O_NO_PARENT},
+	    {"unset", required_argument, NULL, O_UNSET},
 	};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (edit || (fixed[i].val != O_NO_PARENT && fixed[i].val != O_UNSET))
 			opts[no++] = fixed[i];
 	for (size_t i = 0; plain_keys[i]; i++)
-		opts[no++] = (struct option){plain_keys[i], required_argument, NULL,
-					     O_PLAIN + (int)i};
+		opts[no++] =
+		    (struct option){plain_keys[i], required_argument, NULL, O_PLAIN + (int)i};
 	opts[no] = (struct option){NULL, 0, NULL, 0};
 
 	memset(c, 0, sizeof(*c));
@@ -336,8 +337,9 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 			break;
 		case O_UNSET: {
 			if (!key_known(optarg)) {
-				rc = cli_error("'%s' is not a profile setting (see 'xenprov %s -h')",
-					       optarg, verb);
+				rc =
+				    cli_error("'%s' is not a profile setting (see 'xenprov %s -h')",
+					      optarg, verb);
 				break;
 			}
 			char **nu = realloc(c->unset, (c->nunset + 1) * sizeof(*nu));
@@ -414,18 +416,18 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 }
 
 static const char add_usage[] =
-	"Usage: xenprov profile add NAME [--parent P] [OPTIONS]\n"
-	"\n"
-	"Adds a profile: what guests made from it are. Each option sets the profile\n"
-	"setting of the same name; values are checked and normalised (sizes to bytes,\n"
-	"memory to MiB, networks to their CIDR). A profile with a parent takes every\n"
-	"setting it does not set itself from the parent, and so on up the chain.\n"
-	"Nothing is stored if any value is wrong.\n"
-	"\n" SETTING_OPTIONS STATE_DIR_HELP "  -h, --help              this help\n"
-	"\n"
-	"Example:\n"
-	"  xenprov profile add base --image debian-12.tar.zst --disk-size 8G --memory 1G\n"
-	"  xenprov profile add web --parent base --vcpus 4 --config on_crash=restart\n";
+    "Usage: xenprov profile add NAME [--parent P] [OPTIONS]\n"
+    "\n"
+    "Adds a profile: what guests made from it are. Each option sets the profile\n"
+    "setting of the same name; values are checked and normalised (sizes to bytes,\n"
+    "memory to MiB, networks to their CIDR). A profile with a parent takes every\n"
+    "setting it does not set itself from the parent, and so on up the chain.\n"
+    "Nothing is stored if any value is wrong.\n"
+    "\n" SETTING_OPTIONS STATE_DIR_HELP "  -h, --help              this help\n"
+    "\n"
+    "Example:\n"
+    "  xenprov profile add base --image debian-12.tar.zst --disk-size 8G --memory 1G\n"
+    "  xenprov profile add web --parent base --vcpus 4 --config on_crash=restart\n";
 
 static int run_add(int argc, char **argv)
 {
@@ -457,19 +459,19 @@ static int run_add(int argc, char **argv)
 }
 
 static const char edit_usage[] =
-	"Usage: xenprov profile edit NAME [OPTIONS] [--unset KEY]... [--parent P|--no-parent]\n"
-	"\n"
-	"Changes a profile's settings: only those given; the others stay as they are.\n"
-	"Values are checked as by 'xenprov profile add'. Nothing is stored if any value\n"
-	"is wrong.\n"
-	"\n" SETTING_OPTIONS
-	"  --unset KEY             remove the profile's own setting KEY (e.g. memory,\n"
-	"                          config.on_crash), so that it comes from the parent\n"
-	"                          again; repeatable\n"
-	"  --no-parent             make the profile stand alone\n" STATE_DIR_HELP
-	"  -h, --help              this help\n"
-	"\n"
-	"Example: xenprov profile edit web --memory 2G --unset swap\n";
+    "Usage: xenprov profile edit NAME [OPTIONS] [--unset KEY]... [--parent P|--no-parent]\n"
+    "\n"
+    "Changes a profile's settings: only those given; the others stay as they are.\n"
+    "Values are checked as by 'xenprov profile add'. Nothing is stored if any value\n"
+    "is wrong.\n"
+    "\n" SETTING_OPTIONS
+    "  --unset KEY             remove the profile's own setting KEY (e.g. memory,\n"
+    "                          config.on_crash), so that it comes from the parent\n"
+    "                          again; repeatable\n"
+    "  --no-parent             make the profile stand alone\n" STATE_DIR_HELP
+    "  -h, --help              this help\n"
+    "\n"
+    "Example: xenprov profile edit web --memory 2G --unset swap\n";
 
 static int run_edit(int argc, char **argv)
 {
@@ -618,16 +620,16 @@ static void print_value(const char *key, const char *value, struct xp_buf *b)
 }
 
 static const char show_usage[] =
-	"Usage: xenprov profile show [--json] [--resolved] NAME\n"
-	"\n"
-	"Prints a profile: its parent, when it was made and changed, and its own\n"
-	"settings. With --resolved, the settings guests made from it get: those of the\n"
-	"parent chain, each overridden by its child's, with the profile each comes from.\n"
-	"\n"
-	"  --json        one JSON object: name, parent, created, updated (unix seconds),\n"
-	"                settings; with --resolved also \"from\" (setting -> profile)\n"
-	"  --resolved    the effective settings through the parent chain\n" STATE_DIR_HELP
-	"  -h, --help    this help\n";
+    "Usage: xenprov profile show [--json] [--resolved] NAME\n"
+    "\n"
+    "Prints a profile: its parent, when it was made and changed, and its own\n"
+    "settings. With --resolved, the settings guests made from it get: those of the\n"
+    "parent chain, each overridden by its child's, with the profile each comes from.\n"
+    "\n"
+    "  --json        one JSON object: name, parent, created, updated (unix seconds),\n"
+    "                settings; with --resolved also \"from\" (setting -> profile)\n"
+    "  --resolved    the effective settings through the parent chain\n" STATE_DIR_HELP
+    "  -h, --help    this help\n";
 
 static int run_show(int argc, char **argv)
 {
@@ -649,8 +651,8 @@ static int run_show(int argc, char **argv)
 			return cli_bad_option("profile show", argv);
 	}
 	if (argc - optind != 1)
-		return cli_usage_error("profile show", argc - optind ? "expected one NAME"
-								     : "no NAME given");
+		return cli_usage_error("profile show",
+				       argc - optind ? "expected one NAME" : "no NAME given");
 	const char *name = argv[optind];
 	struct xp_inv *inv;
 	int rc = open_inventory(state_dir, &inv);
@@ -671,7 +673,8 @@ static int run_show(int argc, char **argv)
 	size_t first = resolved ? ch.n : 1;
 	for (size_t i = first; i-- > 0;)
 		for (size_t k = 0; k < ch.v[i].set.n; k++)
-			if (xp_settings_set(&eff, ch.v[i].set.v[k].key, ch.v[i].set.v[k].value) < 0 ||
+			if (xp_settings_set(&eff, ch.v[i].set.v[k].key, ch.v[i].set.v[k].value) <
+				0 ||
 			    xp_settings_set(&from, ch.v[i].set.v[k].key, ch.v[i].name) < 0)
 				rc = XP_EXIT_FAIL;
 	if (rc) {
@@ -742,13 +745,13 @@ static int run_show(int argc, char **argv)
 /* ---- list ---------------------------------------------------------------------------- */
 
 static const char list_usage[] =
-	"Usage: xenprov profile list [--json]\n"
-	"\n"
-	"Lists the profiles, sorted by name: name, parent, and the image and storage\n"
-	"guests made from each get (through the parent chain).\n"
-	"\n"
-	"  --json      one JSON array of {name, parent, image, storage} (null: unset)\n" STATE_DIR_HELP
-	"  -h, --help  this help\n";
+    "Usage: xenprov profile list [--json]\n"
+    "\n"
+    "Lists the profiles, sorted by name: name, parent, and the image and storage\n"
+    "guests made from each get (through the parent chain).\n"
+    "\n"
+    "  --json      one JSON array of {name, parent, image, storage} (null: unset)\n" STATE_DIR_HELP
+    "  -h, --help  this help\n";
 
 static int run_list(int argc, char **argv)
 {
@@ -805,8 +808,9 @@ static int run_list(int argc, char **argv)
 			const char *sto = xp_settings_get(&rows[i].eff, "storage");
 			json_t *j = json_object();
 			json_object_set_new(j, "name", json_string(rows[i].p.name));
-			json_object_set_new(j, "parent", rows[i].p.parent ? json_string(rows[i].p.parent)
-									 : json_null());
+			json_object_set_new(j, "parent",
+					    rows[i].p.parent ? json_string(rows[i].p.parent)
+							     : json_null());
 			json_object_set_new(j, "image", img ? cli_json_text(img) : json_null());
 			json_object_set_new(j, "storage", sto ? json_string(sto) : json_null());
 			json_array_append_new(a, j);
@@ -851,11 +855,11 @@ static int run_list(int argc, char **argv)
 /* ---- remove -------------------------------------------------------------------------- */
 
 static const char remove_usage[] =
-	"Usage: xenprov profile remove NAME\n"
-	"\n"
-	"Removes a profile. Refused while another profile has it as its parent or a\n"
-	"domain was made from it.\n"
-	"\n" STATE_DIR_HELP "  -h, --help  this help\n";
+    "Usage: xenprov profile remove NAME\n"
+    "\n"
+    "Removes a profile. Refused while another profile has it as its parent or a\n"
+    "domain was made from it.\n"
+    "\n" STATE_DIR_HELP "  -h, --help  this help\n";
 
 static int run_remove(int argc, char **argv)
 {
@@ -869,8 +873,8 @@ static int run_remove(int argc, char **argv)
 		state_dir = optarg;
 	}
 	if (argc - optind != 1)
-		return cli_usage_error("profile remove", argc - optind ? "expected one NAME"
-								       : "no NAME given");
+		return cli_usage_error("profile remove",
+				       argc - optind ? "expected one NAME" : "no NAME given");
 	const char *name = argv[optind];
 	struct xp_inv *inv;
 	int rc = open_inventory(state_dir, &inv);
@@ -952,14 +956,14 @@ static json_t *profile_json(const struct xp_profile *p)
 }
 
 static const char export_usage[] =
-	"Usage: xenprov profile export [NAME...]\n"
-	"\n"
-	"Prints profiles as JSON on standard output: an array of\n"
-	"{\"name\", \"parent\", \"settings\": {KEY: VALUE, ...}}, parents before their\n"
-	"children, as 'xenprov profile import' reads it. Without NAME, all profiles.\n"
-	"\n" STATE_DIR_HELP "  -h, --help  this help\n"
-	"\n"
-	"Example: xenprov profile export > profiles.json\n";
+    "Usage: xenprov profile export [NAME...]\n"
+    "\n"
+    "Prints profiles as JSON on standard output: an array of\n"
+    "{\"name\", \"parent\", \"settings\": {KEY: VALUE, ...}}, parents before their\n"
+    "children, as 'xenprov profile import' reads it. Without NAME, all profiles.\n"
+    "\n" STATE_DIR_HELP "  -h, --help  this help\n"
+    "\n"
+    "Example: xenprov profile export > profiles.json\n";
 
 static int run_export(int argc, char **argv)
 {
@@ -1075,7 +1079,8 @@ static int import_item(const char *file, size_t index, json_t *j, struct imp_ite
 	json_t *val;
 	json_object_foreach(j, k, val)
 	{
-		if (strcmp(k, "name") != 0 && strcmp(k, "parent") != 0 && strcmp(k, "settings") != 0) {
+		if (strcmp(k, "name") != 0 && strcmp(k, "parent") != 0 &&
+		    strcmp(k, "settings") != 0) {
 			cli_error("%sunknown member '%s' (name, parent, settings)", where, k);
 			errors++;
 		}
@@ -1114,7 +1119,8 @@ static int import_item(const char *file, size_t index, json_t *j, struct imp_ite
 			text = json_string_value(val);
 		} else if (json_is_integer(val)) {
 			/* "memory": 1024 is as good as "1024" */
-			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(val));
 			text = num;
 		}
 		if (!text) {
@@ -1140,18 +1146,18 @@ static int import_item(const char *file, size_t index, json_t *j, struct imp_ite
 }
 
 static const char import_usage[] =
-	"Usage: xenprov profile import [--replace] FILE|-\n"
-	"\n"
-	"Adds the profiles of a JSON file as 'xenprov profile export' writes it ('-':\n"
-	"standard input), in any order: parents in the file are made first. Every value\n"
-	"is checked as by 'xenprov profile add' (images need not exist here). It is all\n"
-	"or nothing: one bad value, or one profile that exists already (without\n"
-	"--replace), and nothing is imported.\n"
-	"\n"
-	"  --replace   replace profiles that exist (their parent and all their settings)\n" STATE_DIR_HELP
-	"  -h, --help  this help\n"
-	"\n"
-	"Example: xenprov profile export | ssh host2 xenprov profile import --replace -\n";
+    "Usage: xenprov profile import [--replace] FILE|-\n"
+    "\n"
+    "Adds the profiles of a JSON file as 'xenprov profile export' writes it ('-':\n"
+    "standard input), in any order: parents in the file are made first. Every value\n"
+    "is checked as by 'xenprov profile add' (images need not exist here). It is all\n"
+    "or nothing: one bad value, or one profile that exists already (without\n"
+    "--replace), and nothing is imported.\n"
+    "\n"
+    "  --replace   replace profiles that exist (their parent and all their "
+    "settings)\n" STATE_DIR_HELP "  -h, --help  this help\n"
+    "\n"
+    "Example: xenprov profile export | ssh host2 xenprov profile import --replace -\n";
 
 static int run_import(int argc, char **argv)
 {
@@ -1170,8 +1176,8 @@ static int run_import(int argc, char **argv)
 			return cli_bad_option("profile import", argv);
 	}
 	if (argc - optind != 1)
-		return cli_usage_error("profile import", argc - optind ? "expected one FILE"
-								       : "no FILE given");
+		return cli_usage_error("profile import",
+				       argc - optind ? "expected one FILE" : "no FILE given");
 	const char *file = argv[optind];
 	const char *shown = strcmp(file, "-") == 0 ? "(stdin)" : file;
 	char *data;
@@ -1215,7 +1221,8 @@ static int run_import(int argc, char **argv)
 	qsort(byname, nn, sizeof(*byname), cmp_imp_name);
 	for (size_t i = 1; i < nn; i++)
 		if (strcmp(byname[i].name, byname[i - 1].name) == 0) {
-			cli_error("'%s': profile '%s' appears more than once", shown, byname[i].name);
+			cli_error("'%s': profile '%s' appears more than once", shown,
+				  byname[i].name);
 			errors++;
 		}
 	/* parents in the file first: depth = ancestors within the file; a cycle shows as a
@@ -1265,8 +1272,9 @@ static int run_import(int argc, char **argv)
 		if (r == -EEXIST)
 			rc = cli_error("profile '%s' exists (use --replace)", p->name);
 		else if (r == -ENOENT)
-			rc = cli_error("profile '%s': no profile '%s' (the parent), here or in '%s'",
-				       p->name, p->parent, shown);
+			rc =
+			    cli_error("profile '%s': no profile '%s' (the parent), here or in '%s'",
+				      p->name, p->parent, shown);
 		else if (r == -ELOOP)
 			rc = cli_error("profile '%s': '%s' cannot be its parent: %s", p->name,
 				       p->parent, xp_inv_errmsg(inv));
@@ -1295,8 +1303,8 @@ out:
 /* ---- table --------------------------------------------------------------------------- */
 
 static const struct xp_verb add_verb = {"add", "add a profile", add_usage, run_add};
-static const struct xp_verb edit_verb = {"edit", "change some of a profile's settings",
-					 edit_usage, run_edit};
+static const struct xp_verb edit_verb = {"edit", "change some of a profile's settings", edit_usage,
+					 run_edit};
 static const struct xp_verb show_verb = {"show", "print a profile (--resolved: effective)",
 					 show_usage, run_show};
 static const struct xp_verb list_verb = {"list", "list the profiles", list_usage, run_list};
@@ -1308,19 +1316,18 @@ static const struct xp_verb import_verb = {"import", "add profiles from JSON, al
 					   import_usage, run_import};
 
 static const struct xp_verb *const profile_verbs[] = {
-	&add_verb, &edit_verb, &show_verb, &list_verb, &remove_verb, &export_verb, &import_verb,
-	NULL,
+    &add_verb, &edit_verb, &show_verb, &list_verb, &remove_verb, &export_verb, &import_verb, NULL,
 };
 
 const struct xp_command cmd_profile = {
-	.name = "profile",
-	.summary = "the inventory's profiles: what guests are",
-	.usage = "Usage: xenprov profile VERB [OPTIONS] ARGS...\n"
-		 "\n"
-		 "Profiles say what guests made from them are: image, disk, memory, network,\n"
-		 "boot, keys and further xl settings. A profile can inherit from a parent.\n"
-		 "They live in the inventory, inventory.db in the state directory\n"
-		 "(--state-dir, $XENPROV_STATE_DIR, /var/lib/xenprov as root, else\n"
-		 "$XDG_STATE_HOME/xenprov).\n",
-	.verbs = profile_verbs,
+    .name = "profile",
+    .summary = "the inventory's profiles: what guests are",
+    .usage = "Usage: xenprov profile VERB [OPTIONS] ARGS...\n"
+	     "\n"
+	     "Profiles say what guests made from them are: image, disk, memory, network,\n"
+	     "boot, keys and further xl settings. A profile can inherit from a parent.\n"
+	     "They live in the inventory, inventory.db in the state directory\n"
+	     "(--state-dir, $XENPROV_STATE_DIR, /var/lib/xenprov as root, else\n"
+	     "$XDG_STATE_HOME/xenprov).\n",
+    .verbs = profile_verbs,
 };
