@@ -68,13 +68,12 @@ struct xp_guest_spec {
 	const char *golden_path;	  /* the golden image the disk was made from (read-only!) */
 	int64_t root_offset;	 /* byte offset of the root filesystem in the disk, -1 unknown */
 	enum xp_fs_type fs_type; /* of the root filesystem, when root_offset is known */
+	const char *hooks_dir;   /* site hooks (<state>/hooks.d) when it exists, else NULL */
 };
 
 /* Edits the guest's files in spec->disk_path (hostname, network, fstab, machine-id,
- * password, ssh keys). Called by xp_domain_create between storage and config; a failure
- * undoes the create. The library carries a weak default that does nothing and returns 0
- * (src/lib/deploy/customize-stub.c); the real one is a strong definition that replaces
- * it at link time. */
+ * password, ssh keys, then the site's hooks) with xp_guest_apply (guest.h). Called by
+ * xp_domain_create between storage and config; a failure undoes the create. */
 int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d);
 
 /* ---- domain records ---------------------------------------------------------------- */

@@ -39,6 +39,7 @@ extern const struct xp_command *const xp_commands[];
 /* Verbs, one per file where they are big enough to deserve one. */
 extern const struct xp_command cmd_config;
 extern const struct xp_command cmd_image;
+extern const struct xp_command cmd_deploy;
 extern const struct xp_command cmd_domain;
 extern const struct xp_command cmd_profile;
 extern const struct xp_verb config_disk_verb;

@@ -14,6 +14,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_image,
 	&cmd_domain,
 	&cmd_profile,
+	&cmd_deploy,
 	NULL,
 };
 

@@ -580,6 +580,11 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .root_offset = p.golden.root_offset,
 	    .fs_type = p.golden.fs_type,
 	};
+	char hooks[4200];
+	struct stat hst;
+	snprintf(hooks, sizeof(hooks), "%s/hooks.d", xp_inv_state_dir(inv));
+	if (stat(hooks, &hst) == 0 && S_ISDIR(hst.st_mode))
+		spec.hooks_dir = hooks;
 	r = xp_guest_customize(&spec, d);
 	if (r < 0) {
 		fail(d, r, "customize", o->name, NULL, "cannot set up the guest's files: %s",

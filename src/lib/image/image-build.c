@@ -26,8 +26,10 @@ int xp_parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	char *end;
 	errno = 0;
+	if (!((*s >= '0' && *s <= '9') || *s == '.'))
+		return -EINVAL; /* no signs, spaces, "inf" or "nan" */
 	double v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	if (errno || end == s || !(v >= 0))
 		return -EINVAL;
 	uint64_t mult = 1;
 	const char *u = end;

@@ -35,6 +35,7 @@ int xp_buf_reserve(struct xp_buf *b, size_t extra)
 	char *ns = realloc(b->s, ncap);
 	if (!ns)
 		return b->err = -ENOMEM;
+	ns[b->len] = 0; /* a fresh buffer is a valid empty string */
 	b->s = ns;
 	b->cap = ncap;
 	return 0;

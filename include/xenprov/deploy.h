@@ -1,0 +1,81 @@
+/*
+ * xenprov/deploy.h - many guests at once (`xenprov deploy`): the golden image prepared
+ * once, then xp_domain_create for every guest on a pool of worker threads, each with its
+ * own inventory connection.
+ *
+ * Idempotent: a guest that exists, complete ('ready'), from the same profile, is
+ * skipped. Crash-safe: a guest left half made by a killed run (its row still says
+ * 'creating', with the paths of what it had planned) is cleaned up and made again, so
+ * running the same command again finishes the work and leaves no orphan. Every run is
+ * recorded in the deploys table and its guests carry its id, so xp_deploy_rollback
+ * removes everything one run made. A failing guest is reported and the others go on; a
+ * full disk (-ENOSPC) stops starting new guests.
+ */
+#ifndef XENPROV_DEPLOY_H
+#define XENPROV_DEPLOY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenprov/inventory.h"
+#include "xenprov/util.h"
+
+struct xp_deploy_guest {
+	const char *name;
+	const char *ip;  /* NULL: from the profile's pool, or DHCP */
+	const char *mac; /* NULL: random */
+	const struct xp_settings *overrides; /* may be NULL */
+};
+
+enum xp_deploy_event_kind {
+	XP_DEPLOY_GOLDEN,  /* the golden image is ready (message: its path) */
+	XP_DEPLOY_CLEANED, /* a half-made guest of an earlier run was removed */
+	XP_DEPLOY_SKIPPED, /* exists and is complete */
+	XP_DEPLOY_CREATED,
+	XP_DEPLOY_FAILED,  /* message: why */
+	XP_DEPLOY_STOPPED, /* no more guests started (message: why) */
+};
+
+struct xp_deploy_event {
+	enum xp_deploy_event_kind kind;
+	const char *name;    /* the guest, NULL for run-wide events */
+	const char *message; /* may be NULL */
+	size_t done, total;  /* guests finished (created, skipped or failed) of all */
+	size_t created, skipped, failed;
+	double elapsed;      /* seconds since the start */
+};
+
+/* Called from worker threads, one call at a time. */
+typedef void (*xp_deploy_event_fn)(void *ud, const struct xp_deploy_event *ev);
+
+struct xp_deploy_opts {
+	const char *state_dir;
+	const char *profile;
+	const struct xp_deploy_guest *guests;
+	size_t n;
+	unsigned jobs;          /* worker threads; 0: the number of online CPUs */
+	const char *config_dir; /* NULL: /etc/xen */
+	xp_deploy_event_fn event;
+	void *ud;
+	const char *request;    /* recorded with the run (e.g. the command line); may be NULL */
+};
+
+struct xp_deploy_result {
+	int64_t deploy_id;
+	size_t created, skipped, failed, cleaned;
+	bool stopped; /* stopped early (a full disk) */
+};
+
+/* Runs a deploy. Returns 0 when every guest exists at the end, -EIO when some failed
+ * (each reported through the event callback and diags), or -errno when the run could
+ * not start (no profile, no golden image...). */
+int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
+		  struct xp_diags *diags);
+
+/* Removes every guest a deploy made (deploy_id 0: the most recent deploy), and marks it
+ * rolled back. res->cleaned counts the guests removed. */
+int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *config_dir,
+		       struct xp_deploy_result *res, struct xp_diags *diags);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * cmd-deploy.c - `xenprov deploy`: many guests from one profile, in parallel, with a
+ * live progress bar (or JSON-lines events), idempotent and resumable; `--rollback`
+ * removes what a deploy made. Thin: the work is in src/lib/deploy/deploy.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "xenprov/deploy.h"
+#include "xenprov/domain.h"
+
+static const char deploy_usage[] =
+	"Usage: xenprov deploy --profile P (--count N [--name FMT] [--first K] |\n"
+	"                      --names-from FILE | --plan FILE) [OPTIONS]\n"
+	"       xenprov deploy --rollback [ID] [OPTIONS]\n"
+	"\n"
+	"Provisions many guests from profile P at once: the golden image is built (or\n"
+	"found) once, then every guest gets its disk, MAC, IP, own files and xl config in\n"
+	"parallel. Guests that exist and are complete are skipped, so running the same\n"
+	"command again finishes an interrupted deploy; what a killed run left half made is\n"
+	"removed and made again. A failing guest is reported and the others go on; a full\n"
+	"disk stops starting new guests. Exit 1 if any guest failed.\n"
+	"\n"
+	"  --profile P          the profile of the guests\n"
+	"  --count N            N guests named by FMT (printf, one integer; default 'guest%03d')\n"
+	"  --name FMT           the name pattern for --count, e.g. 'web%03d'\n"
+	"  --first K            the first number for FMT (default 1)\n"
+	"  --names-from FILE    one guest name a line ('-' for standard input; # comments)\n"
+	"  --plan FILE          one guest a line: NAME [ip=A] [mac=M] [KEY=VALUE]... where KEY\n"
+	"                       is any profile setting (memory=1024, config.on_crash=destroy)\n"
+	"  -j, --jobs N         guests made at once (default: the number of CPUs)\n"
+	"  --config-dir DIR     where configs go (default /etc/xen)\n"
+	"  --state-dir DIR      the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov\n"
+	"                       for root, else $XDG_STATE_HOME/xenprov)\n"
+	"  --rollback [ID]      remove every guest of deploy ID (default: the last deploy)\n"
+	"  --json               JSON-lines events on standard output, then a summary object\n"
+	"  -q, --quiet          no progress bar\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Example:\n"
+	"  xenprov deploy --profile web --count 100 --name 'web%03d' --jobs 4\n";
+
+struct guests {
+	struct xp_deploy_guest *v;
+	struct xp_settings *over;
+	char **names;
+	char **ips;
+	char **macs;
+	size_t n, cap;
+};
+
+static void guests_release(struct guests *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		free(g->names[i]);
+		free(g->ips[i]);
+		free(g->macs[i]);
+		xp_settings_release(&g->over[i]);
+	}
+	free(g->v);
+	free(g->over);
+	free(g->names);
+	free(g->ips);
+	free(g->macs);
+	memset(g, 0, sizeof(*g));
+}
+
+static int guests_add(struct guests *g, const char *name)
+{
+	if (g->n == g->cap) {
+		size_t nc = g->cap ? g->cap * 2 : 64;
+		void *a = realloc(g->v, nc * sizeof(*g->v)), *b = NULL, *c = NULL, *d = NULL,
+		     *e = NULL;
+		if (a)
+			g->v = a;
+		if (a && (b = realloc(g->over, nc * sizeof(*g->over))))
+			g->over = b;
+		if (b && (c = realloc(g->names, nc * sizeof(*g->names))))
+			g->names = c;
+		if (c && (d = realloc(g->ips, nc * sizeof(*g->ips))))
+			g->ips = d;
+		if (d && (e = realloc(g->macs, nc * sizeof(*g->macs))))
+			g->macs = e;
+		if (!e)
+			return -ENOMEM;
+		g->cap = nc;
+	}
+	memset(&g->over[g->n], 0, sizeof(g->over[0]));
+	g->ips[g->n] = g->macs[g->n] = NULL;
+	g->names[g->n] = strdup(name);
+	if (!g->names[g->n])
+		return -ENOMEM;
+	g->n++;
+	return 0;
+}
+
+/* The count/pattern form. The pattern takes exactly one integer conversion. */
+static int from_count(struct guests *g, const char *fmt, long count, long first)
+{
+	int convs = 0;
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%')
+			continue;
+		if (p[1] == '%') {
+			p++;
+			continue;
+		}
+		const char *q = p + 1;
+		while (*q && strchr("0123456789-+ #", *q))
+			q++;
+		if (*q != 'd' && *q != 'u' && *q != 'x')
+			return cli_usage_error("deploy", "--name '%s': only %%d, %%u or %%x conversions",
+					       fmt);
+		convs++;
+		p = q;
+	}
+	if (convs != 1)
+		return cli_usage_error("deploy", "--name '%s' needs exactly one number (e.g. 'web%%03d')",
+				       fmt);
+	for (long i = 0; i < count; i++) {
+		char name[128];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		int n = snprintf(name, sizeof(name), fmt, (int)(first + i));
+#pragma GCC diagnostic pop
+		if (n < 0 || (size_t)n >= sizeof(name))
+			return cli_usage_error("deploy", "--name '%s' makes names too long", fmt);
+		if (guests_add(g, name) < 0)
+			return cli_error("out of memory");
+	}
+	return 0;
+}
+
+/* --names-from and --plan: one guest a line. */
+static int from_file(struct guests *g, const char *path, bool plan)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (!f)
+		return cli_error("cannot open '%s': %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+	while (rc == 0 && getline(&line, &cap, f) > 0) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char *save = NULL, *tok = strtok_r(line, " \t\r\n", &save);
+		if (!tok)
+			continue;
+		if (guests_add(g, tok) < 0) {
+			rc = cli_error("out of memory");
+			break;
+		}
+		size_t i = g->n - 1;
+		while ((tok = strtok_r(NULL, " \t\r\n", &save))) {
+			char *eq = strchr(tok, '=');
+			if (!plan || !eq || eq == tok) {
+				rc = cli_error("%s:%u: '%s': expected KEY=VALUE%s", path, lineno, tok,
+					       plan ? "" : " (use --plan for per-guest values)");
+				break;
+			}
+			*eq = 0;
+			const char *v = eq + 1;
+			int r = 0;
+			if (strcmp(tok, "ip") == 0)
+				r = (g->ips[i] = strdup(v)) ? 0 : -ENOMEM;
+			else if (strcmp(tok, "mac") == 0)
+				r = (g->macs[i] = strdup(v)) ? 0 : -ENOMEM;
+			else
+				r = xp_settings_set(&g->over[i], tok, v);
+			if (r < 0) {
+				rc = cli_error("out of memory");
+				break;
+			}
+		}
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	if (rc == 0 && g->n == 0)
+		rc = cli_error("'%s' names no guest", path);
+	return rc;
+}
+
+struct ui {
+	bool bar, json;
+	size_t width;
+};
+
+static void event(void *ud, const struct xp_deploy_event *ev)
+{
+	struct ui *ui = ud;
+	static const char *const kinds[] = {"golden", "cleaned", "skipped", "created", "failed",
+					    "stopped"};
+	if (ui->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "event", json_string(kinds[ev->kind]));
+		if (ev->name)
+			json_object_set_new(o, "name", cli_json_text(ev->name));
+		if (ev->message)
+			json_object_set_new(o, "message", cli_json_text(ev->message));
+		json_object_set_new(o, "done", json_integer((json_int_t)ev->done));
+		json_object_set_new(o, "total", json_integer((json_int_t)ev->total));
+		json_object_set_new(o, "failed", json_integer((json_int_t)ev->failed));
+		json_object_set_new(o, "elapsed", json_real(ev->elapsed));
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		fflush(stdout);
+		json_decref(o);
+		return;
+	}
+	if (ev->kind == XP_DEPLOY_FAILED || ev->kind == XP_DEPLOY_STOPPED ||
+	    ev->kind == XP_DEPLOY_CLEANED) {
+		if (ui->bar)
+			fputs("\r\033[K", stderr);
+		if (ev->kind == XP_DEPLOY_FAILED)
+			fprintf(stderr, "xenprov: %s: failed: %s\n", ev->name, ev->message);
+		else if (ev->kind == XP_DEPLOY_CLEANED)
+			fprintf(stderr, "xenprov: %s: removed what an earlier run left half made\n",
+				ev->name);
+		else
+			fprintf(stderr, "xenprov: stopped: %s\n", ev->message);
+	}
+	if (!ui->bar)
+		return;
+	double rate = ev->elapsed > 0 ? (double)(ev->created) / ev->elapsed : 0;
+	size_t left = ev->total - ev->done;
+	size_t w = 30, fill = ev->total ? ev->done * w / ev->total : w;
+	char bar[64];
+	for (size_t i = 0; i < w; i++)
+		bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+	bar[w] = 0;
+	fprintf(stderr, "\r[%s] %zu/%zu  %.1f/s  ETA %.0fs  failed %zu ", bar, ev->done, ev->total,
+		rate, rate > 0 ? (double)left / rate : 0.0, ev->failed);
+	fflush(stderr);
+}
+
+static int run_deploy(int argc, char **argv)
+{
+	enum { O_PROFILE = 256, O_COUNT, O_NAME, O_FIRST, O_NAMES, O_PLAN, O_CONFIGDIR,
+	       O_STATEDIR, O_ROLLBACK, O_JSON };
+	static const struct option opts[] = {{"profile", required_argument, NULL, O_PROFILE},
+					     {"count", required_argument, NULL, O_COUNT},
+					     {"name", required_argument, NULL, O_NAME},
+					     {"first", required_argument, NULL, O_FIRST},
+					     {"names-from", required_argument, NULL, O_NAMES},
+					     {"plan", required_argument, NULL, O_PLAN},
+					     {"jobs", required_argument, NULL, 'j'},
+					     {"config-dir", required_argument, NULL, O_CONFIGDIR},
+					     {"state-dir", required_argument, NULL, O_STATEDIR},
+					     {"rollback", optional_argument, NULL, O_ROLLBACK},
+					     {"json", no_argument, NULL, O_JSON},
+					     {"quiet", no_argument, NULL, 'q'},
+					     {NULL, 0, NULL, 0}};
+	const char *profile = NULL, *fmt = "guest%03d", *names_from = NULL, *plan = NULL,
+		   *config_dir = NULL, *state_dir = NULL;
+	long count = -1, first = 1, jobs = 0, rollback_id = -1;
+	bool json = false, quiet = false;
+	char *end;
+	int c;
+	while ((c = getopt_long(argc, argv, "+j:q", opts, NULL)) != -1) {
+		switch (c) {
+		case O_PROFILE:
+			profile = optarg;
+			break;
+		case O_COUNT:
+			count = strtol(optarg, &end, 10);
+			if (*end || count < 1 || count > 100000)
+				return cli_usage_error("deploy", "invalid --count '%s' (1-100000)", optarg);
+			break;
+		case O_NAME:
+			fmt = optarg;
+			break;
+		case O_FIRST:
+			first = strtol(optarg, &end, 10);
+			if (*end || first < 0 || first > 1000000000)
+				return cli_usage_error("deploy", "invalid --first '%s'", optarg);
+			break;
+		case O_NAMES:
+			names_from = optarg;
+			break;
+		case O_PLAN:
+			plan = optarg;
+			break;
+		case 'j':
+			jobs = strtol(optarg, &end, 10);
+			if (*end || jobs < 1 || jobs > 64)
+				return cli_usage_error("deploy", "invalid --jobs '%s' (1-64)", optarg);
+			break;
+		case O_CONFIGDIR:
+			config_dir = optarg;
+			break;
+		case O_STATEDIR:
+			state_dir = optarg;
+			break;
+		case O_ROLLBACK:
+			rollback_id = 0;
+			if (optarg) {
+				rollback_id = strtol(optarg, &end, 10);
+				if (*end || rollback_id < 1)
+					return cli_usage_error("deploy", "invalid deploy id '%s'", optarg);
+			}
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			return cli_bad_option("deploy", argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("deploy", "unexpected argument '%s'", argv[optind]);
+	char *dir = NULL;
+	if (state_dir)
+		dir = strdup(state_dir);
+	else if (xp_state_dir_default(&dir) < 0)
+		return cli_error("cannot find the state directory (give --state-dir)");
+	if (!dir)
+		return cli_error("out of memory");
+
+	struct xp_diags d;
+	xp_diags_init(&d);
+	d.limit = 200;
+	struct xp_deploy_result res;
+	int rc = XP_EXIT_OK;
+	if (rollback_id >= 0) {
+		int r = xp_deploy_rollback(dir, rollback_id, config_dir, &res, &d);
+		cli_print_diags(stderr, &d);
+		if (r < 0 && r != -EIO)
+			rc = cli_error("cannot roll back: %s", strerror(-r));
+		else if (json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "deploy", json_integer(res.deploy_id));
+			json_object_set_new(o, "removed", json_integer((json_int_t)res.cleaned));
+			json_object_set_new(o, "failed", json_integer((json_int_t)res.failed));
+			rc = cli_print_json(o);
+		} else {
+			printf("deploy %lld rolled back: %zu guest%s removed%s\n",
+			       (long long)res.deploy_id, res.cleaned, res.cleaned == 1 ? "" : "s",
+			       res.failed ? ", some could not be" : "");
+		}
+		if (r == -EIO)
+			rc = XP_EXIT_FAIL;
+		xp_diags_release(&d);
+		free(dir);
+		return rc;
+	}
+
+	if (!profile) {
+		free(dir);
+		return cli_usage_error("deploy", "--profile is required");
+	}
+	int sources = (count > 0) + (names_from != NULL) + (plan != NULL);
+	if (sources != 1) {
+		free(dir);
+		return cli_usage_error("deploy", "give one of --count, --names-from or --plan");
+	}
+	struct guests g = {0};
+	if (count > 0)
+		rc = from_count(&g, fmt, count, first);
+	else
+		rc = from_file(&g, names_from ? names_from : plan, plan != NULL);
+	if (rc) {
+		guests_release(&g);
+		free(dir);
+		return rc;
+	}
+	for (size_t i = 0; i < g.n; i++) {
+		if (!xp_domain_name_valid(g.names[i])) {
+			guests_release(&g);
+			free(dir);
+			return cli_error("'%s' is not a valid domain name (1-63 letters, digits, '-')",
+					 g.names[i]);
+		}
+		g.v[i] = (struct xp_deploy_guest){.name = g.names[i],
+						  .ip = g.ips[i],
+						  .mac = g.macs[i],
+						  .overrides = &g.over[i]};
+	}
+
+	struct xp_buf req = XP_BUF_INIT;
+	for (int i = 0; i < argc; i++)
+		xp_buf_addf(&req, "%s%s", i ? " " : "deploy ", argv[i]);
+	struct ui ui = {.json = json, .bar = !json && !quiet && isatty(STDERR_FILENO)};
+	struct xp_deploy_opts o = {.state_dir = dir,
+				   .profile = profile,
+				   .guests = g.v,
+				   .n = g.n,
+				   .jobs = (unsigned)jobs,
+				   .config_dir = config_dir,
+				   .event = event,
+				   .ud = &ui,
+				   .request = xp_buf_str(&req)};
+	int r = xp_deploy_run(&o, &res, &d);
+	if (ui.bar)
+		fputs("\n", stderr);
+	/* per-guest failures were reported as they happened; print the rest */
+	if (r < 0 && r != -EIO)
+		cli_print_diags(stderr, &d);
+	if (json) {
+		json_t *s = json_object();
+		json_object_set_new(s, "event", json_string("summary"));
+		json_object_set_new(s, "deploy", json_integer(res.deploy_id));
+		json_object_set_new(s, "total", json_integer((json_int_t)g.n));
+		json_object_set_new(s, "created", json_integer((json_int_t)res.created));
+		json_object_set_new(s, "skipped", json_integer((json_int_t)res.skipped));
+		json_object_set_new(s, "failed", json_integer((json_int_t)res.failed));
+		json_object_set_new(s, "cleaned", json_integer((json_int_t)res.cleaned));
+		json_object_set_new(s, "stopped", json_boolean(res.stopped));
+		json_dumpf(s, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(s);
+	} else if (r == 0 || r == -EIO) {
+		printf("deploy %lld: %zu created, %zu skipped, %zu failed%s\n",
+		       (long long)res.deploy_id, res.created, res.skipped, res.failed,
+		       res.stopped ? " (stopped: out of space)" : "");
+	}
+	if (r < 0 && r != -EIO && !json)
+		cli_error("deploy failed: %s", strerror(-r));
+	rc = r < 0 ? XP_EXIT_FAIL : XP_EXIT_OK;
+	xp_buf_release(&req);
+	guests_release(&g);
+	xp_diags_release(&d);
+	free(dir);
+	return rc;
+}
+
+const struct xp_command cmd_deploy = {
+	.name = "deploy",
+	.summary = "provision many guests from a profile, in parallel, resumable",
+	.usage = deploy_usage,
+	.run = run_deploy,
+};

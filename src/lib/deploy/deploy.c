@@ -1,0 +1,373 @@
+/*
+ * deploy.c - many guests at once: see xenprov/deploy.h for the contract.
+ *
+ * The main thread opens the inventory, records the run, cleans up what an earlier
+ * killed run left half made, prepares the golden image once, and decides which guests
+ * already exist. Then `jobs` worker threads take guests off a shared index and create
+ * them, each through its own SQLite connection (a connection is not shared between
+ * threads); the creates serialise only on their short allocation transactions.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inventory/store-internal.h"
+#include "xenprov/deploy.h"
+#include "xenprov/domain.h"
+
+struct run {
+	const struct xp_deploy_opts *o;
+	struct xp_deploy_result *res;
+	struct xp_diags *diags;
+	const struct xp_golden *golden;
+	bool *todo; /* per guest: still to create */
+	size_t next;
+	size_t done;
+	bool stop;
+	char stop_why[640];
+	struct timespec start;
+	pthread_mutex_t lock;
+};
+
+static double elapsed(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* With run->lock held. */
+static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *name,
+		 const char *message)
+{
+	if (!run->o->event)
+		return;
+	struct xp_deploy_event ev = {
+		.kind = kind,
+		.name = name,
+		.message = message,
+		.done = run->done,
+		.total = run->o->n,
+		.created = run->res->created,
+		.skipped = run->res->skipped,
+		.failed = run->res->failed,
+		.elapsed = elapsed(&run->start),
+	};
+	run->o->event(run->o->ud, &ev);
+}
+
+static const char *first_error(const struct xp_diags *d, size_t from)
+{
+	for (size_t i = from; i < d->n; i++)
+		if (d->v[i].severity == XP_SEV_ERROR)
+			return d->v[i].msg;
+	return NULL;
+}
+
+static void *worker(void *arg)
+{
+	struct run *run = arg;
+	const struct xp_deploy_opts *o = run->o;
+	struct xp_inv *inv = NULL;
+	int r = xp_inv_open(o->state_dir, &inv);
+	for (;;) {
+		pthread_mutex_lock(&run->lock);
+		while (run->next < o->n && !run->todo[run->next])
+			run->next++;
+		if (run->stop || run->next >= o->n) {
+			pthread_mutex_unlock(&run->lock);
+			break;
+		}
+		size_t i = run->next++;
+		pthread_mutex_unlock(&run->lock);
+
+		const struct xp_deploy_guest *g = &o->guests[i];
+		struct xp_diags d;
+		xp_diags_init(&d);
+		if (r == 0) {
+			struct xp_domain_create_opts co = {
+				.name = g->name,
+				.profile = o->profile,
+				.overrides = g->overrides,
+				.ip = g->ip,
+				.mac = g->mac,
+				.config_dir = o->config_dir,
+				.golden = g->overrides && g->overrides->n ? NULL : run->golden,
+				.deploy_id = run->res->deploy_id,
+			};
+			r = xp_domain_create(inv, &co, NULL, &d);
+		}
+		pthread_mutex_lock(&run->lock);
+		run->done++;
+		if (r == 0) {
+			run->res->created++;
+			emit(run, XP_DEPLOY_CREATED, g->name, NULL);
+		} else {
+			run->res->failed++;
+			const char *why = first_error(&d, 0);
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", why ? why : strerror(-r));
+			for (size_t k = 0; k < d.n; k++)
+				xp_diags_add(run->diags, d.v[k].severity, g->name, 0, 0, d.v[k].code,
+					     d.v[k].text, d.v[k].hint, "%s", d.v[k].msg);
+			if (!why)
+				xp_diags_add(run->diags, XP_SEV_ERROR, g->name, 0, 0, "create", NULL,
+					     NULL, "%s", msg);
+			emit(run, XP_DEPLOY_FAILED, g->name, msg);
+			if (r == -ENOSPC && !run->stop) {
+				/* a full disk fails every guest after it: stop starting them */
+				run->stop = true;
+				run->res->stopped = true;
+				snprintf(run->stop_why, sizeof(run->stop_why),
+					 "out of space (%s); no further guests started", msg);
+				emit(run, XP_DEPLOY_STOPPED, NULL, run->stop_why);
+			}
+			if (inv == NULL)
+				run->stop = true; /* cannot open the inventory: nothing will work */
+			r = inv ? 0 : r;
+		}
+		pthread_mutex_unlock(&run->lock);
+		xp_diags_release(&d);
+	}
+	xp_inv_close(inv);
+	return NULL;
+}
+
+static int record_run(struct xp_inv *inv, const char *request, int64_t *id)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv,
+				"INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)",
+				&st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 2, request ? request : "", -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return xp__inv_err(inv, rc);
+	*id = (int64_t)sqlite3_last_insert_rowid(inv->db);
+	return 0;
+}
+
+static int finish_run(struct xp_inv *inv, int64_t id, const char *state)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "UPDATE deploys SET state = ?, finished = ? WHERE id = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+}
+
+int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
+		  struct xp_diags *diags)
+{
+	memset(res, 0, sizeof(*res));
+	struct run run = {.o = o, .res = res, .diags = diags};
+	clock_gettime(CLOCK_MONOTONIC, &run.start);
+	pthread_mutex_init(&run.lock, NULL);
+	struct xp_inv *inv = NULL;
+	struct xp_settings s = {0};
+	struct xp_golden golden = {0};
+	int r = 0;
+
+	for (size_t i = 0; i < o->n; i++)
+		for (size_t k = i + 1; k < o->n; k++)
+			if (strcmp(o->guests[i].name, o->guests[k].name) == 0) {
+				xp_diags_add(diags, XP_SEV_ERROR, o->guests[i].name, 0, 0,
+					     "duplicate-name", NULL, NULL,
+					     "'%s' is asked for twice", o->guests[i].name);
+				return -EINVAL;
+			}
+	run.todo = calloc(o->n ? o->n : 1, sizeof(*run.todo));
+	if (!run.todo)
+		return -ENOMEM;
+	r = xp_inv_open(o->state_dir, &inv);
+	if (r < 0) {
+		xp_diags_add(diags, XP_SEV_ERROR, o->state_dir, 0, 0, "inventory", NULL, NULL,
+			     "cannot open the inventory: %s", strerror(-r));
+		goto out;
+	}
+	r = xp_profile_resolve(inv, o->profile, &s);
+	if (r < 0) {
+		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "profile", o->profile,
+			     "see 'xenprov profile list'", r == -ENOENT ? "no profile '%s'"
+									 : "cannot read profile '%s'",
+			     o->profile);
+		goto out;
+	}
+
+	/* what exists: complete guests of this profile are skipped; what a killed run left
+	 * half made is removed, to be made again */
+	for (size_t i = 0; i < o->n; i++) {
+		struct xp_domain dom;
+		int g = xp_domain_get(inv, o->guests[i].name, &dom);
+		if (g == -ENOENT) {
+			run.todo[i] = true;
+			continue;
+		}
+		if (g < 0) {
+			r = g;
+			goto out;
+		}
+		if (strcmp(dom.state, "ready") == 0) {
+			if (dom.profile && strcmp(dom.profile, o->profile) == 0) {
+				res->skipped++;
+				run.done++;
+				emit(&run, XP_DEPLOY_SKIPPED, o->guests[i].name, NULL);
+			} else {
+				res->failed++;
+				run.done++;
+				xp_diags_add(diags, XP_SEV_ERROR, o->guests[i].name, 0, 0, "exists",
+					     NULL, "delete it, or pick another name",
+					     "a domain '%s' exists already, from profile '%s'",
+					     o->guests[i].name, dom.profile ? dom.profile : "?");
+				emit(&run, XP_DEPLOY_FAILED, o->guests[i].name,
+				     "exists already, from another profile");
+			}
+		} else {
+			struct xp_diags d;
+			xp_diags_init(&d);
+			g = xp_domain_delete(inv, o->guests[i].name, false, &d);
+			xp_diags_release(&d);
+			if (g < 0) {
+				res->failed++;
+				run.done++;
+				xp_diags_add(diags, XP_SEV_ERROR, o->guests[i].name, 0, 0, "cleanup",
+					     NULL, NULL,
+					     "cannot remove what an earlier run left half made: %s",
+					     strerror(-g));
+				emit(&run, XP_DEPLOY_FAILED, o->guests[i].name,
+				     "cannot clean up an earlier attempt");
+			} else {
+				res->cleaned++;
+				emit(&run, XP_DEPLOY_CLEANED, o->guests[i].name, NULL);
+				run.todo[i] = true;
+			}
+		}
+		xp_domain_release(&dom);
+	}
+
+	r = record_run(inv, o->request, &res->deploy_id);
+	if (r < 0) {
+		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "inventory", NULL, NULL,
+			     "cannot record the deploy: %s", xp_inv_errmsg(inv));
+		goto out;
+	}
+
+	size_t todo = 0;
+	for (size_t i = 0; i < o->n; i++)
+		todo += run.todo[i];
+	if (todo) {
+		r = xp_golden_prepare(o->state_dir, &s, NULL, NULL, &golden, diags);
+		if (r < 0) {
+			finish_run(inv, res->deploy_id, "failed");
+			goto out;
+		}
+		emit(&run, XP_DEPLOY_GOLDEN, NULL, golden.path);
+		run.golden = &golden;
+		unsigned jobs = o->jobs;
+		if (!jobs) {
+			long c = sysconf(_SC_NPROCESSORS_ONLN);
+			jobs = c > 0 ? (unsigned)c : 1;
+		}
+		if (jobs > todo)
+			jobs = (unsigned)todo;
+		if (jobs > 64)
+			jobs = 64;
+		pthread_t th[64];
+		unsigned started = 0;
+		for (; started < jobs; started++)
+			if (pthread_create(&th[started], NULL, worker, &run) != 0)
+				break;
+		if (started == 0)
+			worker(&run);
+		for (unsigned k = 0; k < started; k++)
+			pthread_join(th[k], NULL);
+	}
+	r = res->failed ? -EIO : 0;
+	finish_run(inv, res->deploy_id, res->failed ? "failed" : "done");
+out:
+	xp_golden_release(&golden);
+	xp_settings_release(&s);
+	xp_inv_close(inv);
+	free(run.todo);
+	pthread_mutex_destroy(&run.lock);
+	return r;
+}
+
+int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *config_dir,
+		       struct xp_deploy_result *res, struct xp_diags *diags)
+{
+	(void)config_dir; /* configs are removed by the paths the inventory recorded */
+	memset(res, 0, sizeof(*res));
+	struct xp_inv *inv;
+	int r = xp_inv_open(state_dir, &inv);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st;
+	if (deploy_id <= 0) {
+		r = xp__inv_prepare(inv, "SELECT max(id) FROM deploys", &st);
+		if (r < 0)
+			goto out;
+		if (sqlite3_step(st) == SQLITE_ROW)
+			deploy_id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (deploy_id <= 0) {
+			xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "rollback", NULL, NULL,
+				     "there is no deploy to roll back");
+			r = -ENOENT;
+			goto out;
+		}
+	}
+	res->deploy_id = deploy_id;
+	r = xp__inv_prepare(inv, "SELECT name FROM domains WHERE deploy_id = ? ORDER BY name", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)deploy_id);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nn = realloc(names, cap * sizeof(*nn));
+			if (!nn) {
+				r = -ENOMEM;
+				break;
+			}
+			names = nn;
+		}
+		names[n] = strdup((const char *)sqlite3_column_text(st, 0));
+		if (!names[n]) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		int d = xp_domain_delete(inv, names[i], false, diags);
+		if (d < 0 && d != -ENOENT)
+			res->failed++;
+		else
+			res->cleaned++;
+	}
+	xp_strv_free(names, n);
+	if (r == 0)
+		r = finish_run(inv, deploy_id, "rolled-back");
+	if (r == 0 && res->failed)
+		r = -EIO;
+out:
+	xp_inv_close(inv);
+	return r;
+}
