@@ -1,0 +1,190 @@
+#!/bin/bash
+# deploy-cli.sh - `xenprov deploy` end to end: 20 guests with file and with qcow2
+# storage, every config read by Xen's libxlutil (xlu-check), every guest's own files
+# read back out of its image (hostname, network, fstab, machine-id, shadow), e2fsck -fn
+# and qemu-img check on every disk; idempotence, kill -9 mid-way then resume with no
+# orphan, rollback, a full disk, and the refusals.
+#
+# Run by CTest with XENPROV, XP_SRC, XP_TMP and XP_XLU_CHECK. Exit 0 pass, 1 fail, 77 skip.
+set -u
+X=${XENPROV:?}
+T=${XP_TMP:-/tmp/xp-deploy-cli.$$}
+XLU=${XP_XLU_CHECK:-}
+for t in e2fsck qemu-img python3 tar; do
+	command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
+done
+[ -x "$XLU" ] || { echo "SKIP: no xlu-check (libxlutil) tool"; exit 77; }
+rm -rf "$T"
+mkdir -p "$T" || exit 1
+cleanup() {
+	mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+n=0
+fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
+ok() { n=$((n + 1)); }
+run() { "$X" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
+expect_rc() { local w=$1; shift; run "$@"; [ "$rc" = "$w" ] || fail "xenprov $*: exit $rc, want $w"; ok; }
+export XENPROV_STATE_DIR=$T/state
+
+# a Debian-like golden root
+r=$T/root
+mkdir -p "$r/etc/network/interfaces.d" "$r/etc/ssh" "$r/root" "$r/bin" "$r/var/lib/dbus"
+echo golden >"$r/etc/hostname"
+printf 'auto lo\niface lo inet loopback\n' >"$r/etc/network/interfaces"
+printf 'root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n' >"$r/etc/shadow"
+chmod 640 "$r/etc/shadow"
+echo 0123456789abcdef0123456789abcdef >"$r/etc/machine-id"
+echo key >"$r/etc/ssh/ssh_host_ed25519_key"
+echo pub >"$r/etc/ssh/ssh_host_ed25519_key.pub"
+printf '#!/bin/sh\n' >"$r/bin/sh"
+tar -C "$r" --numeric-owner -czf "$T/root.tgz" .
+HASH='$y$j9T$abcdefghijklmnopqrstu.$0123456789012345678901234567890123456789012'
+mkdir -p "$T/cfg" "$T/pool"
+
+expect_rc 0 profile add base --image "$T/root.tgz" --disk-size 64M --fs ext4 --memory 256 \
+	--network static --ip-pool 10.77.0.0/24 --gateway 10.77.0.1 --dns 10.77.0.1 \
+	--domain example.test --root-password-hash "$HASH" --pool "$T/pool"
+expect_rc 0 profile add files --parent base --storage file
+expect_rc 0 profile add cow --parent base --storage qcow2
+
+check_guests() { # PREFIX FORMAT
+	local prefix=$1 fmt=$2
+	"$XLU" "$T"/cfg/$prefix*.cfg >"$T/xlu.json" 2>"$T/err" || fail "libxlutil rejects a config"
+	ok
+	python3 - "$T/xlu.json" "$T/pool" "$fmt" "$prefix" <<'PY' || fail "configs as libxlutil reads them"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+pool, fmt, prefix = sys.argv[2], sys.argv[3], sys.argv[4]
+assert len(rows) == 20, len(rows)
+macs, ips = set(), set()
+for r in rows:
+    name = r["name"]
+    assert name.startswith(prefix) and r["memory"] == 256 and r["vcpus"] == 1, r
+    assert r["bootloader"] == "pygrub" and r["type"] == "pv", r
+    d = r["disk"][0]
+    ext = "qcow2" if fmt == "qcow2" else "img"
+    assert d == {"target": f"{pool}/{name}.{ext}", "format": fmt, "vdev": "xvda", "readwrite": 1}, d
+    v = dict(kv.split("=") for kv in r["vif"][0].split(","))
+    macs.add(v["mac"]); ips.add(v["ip"])
+    assert v["mac"].startswith("00:16:3e:") and v["ip"].startswith("10.77.0.") and v["bridge"] == "xenbr0", v
+assert len(macs) == 20 and len(ips) == 20
+PY
+	ok
+	local ids=""
+	for cfg in "$T"/cfg/$prefix*.cfg; do
+		local name disk ip raw
+		name=$(basename "$cfg" .cfg)
+		disk=$("$X" config get "$cfg" disk | sed 's/.*target=\([^"]*\)".*/\1/')
+		ip=$("$X" config get "$cfg" vif | sed 's/.*ip=\([0-9.]*\).*/\1/')
+		[ "$("$X" image cat "$disk" /etc/hostname)" = "$name" ] || fail "$name: hostname"
+		"$X" image cat "$disk" /etc/network/interfaces | grep -q "address $ip/24" || fail "$name: interfaces lacks $ip"
+		"$X" image cat "$disk" /etc/hosts | grep -q "$name.example.test" || fail "$name: hosts"
+		"$X" image cat "$disk" /etc/shadow | grep -qF "root:$HASH:" || fail "$name: root hash"
+		"$X" image cat "$disk" /etc/shadow | grep -q '^daemon:\*:19000' || fail "$name: other shadow lines"
+		local mid
+		mid=$("$X" image cat "$disk" /etc/machine-id)
+		[[ $mid =~ ^[0-9a-f]{32}$ ]] && [ "$mid" != 0123456789abcdef0123456789abcdef ] || fail "$name: machine-id '$mid'"
+		ids="$ids $mid"
+		"$X" image ls "$disk" /etc/ssh | grep -q host_ && fail "$name: ssh host keys left"
+		local uuid
+		uuid=$("$X" image info --json "$disk" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitions"][0]["uuid"])')
+		"$X" image cat "$disk" /etc/fstab | grep -Eq "^UUID=$uuid[[:space:]]+/[[:space:]]" || fail "$name: fstab root UUID"
+		raw=$disk
+		if [ "$fmt" = qcow2 ]; then
+			qemu-img check -q "$disk" || fail "$name: qemu-img check"
+			raw=$T/conv.raw
+			qemu-img convert -O raw "$disk" "$raw" || fail "$name: convert"
+		fi
+		e2fsck -fn "$raw?offset=1048576" >"$T/fsck" 2>&1 || { cat "$T/fsck"; fail "$name: e2fsck"; }
+		ok
+	done
+	[ "$(echo $ids | tr ' ' '\n' | sort -u | wc -l)" = 20 ] || fail "machine-ids are not unique"
+	ok
+}
+
+# 20 guests with file storage, 20 with qcow2 overlays
+expect_rc 0 deploy --profile files --count 20 --name 'f%02d' --config-dir "$T/cfg" -q
+grep -q '20 created, 0 skipped, 0 failed' "$T/out" || fail "file deploy summary: $(cat "$T/out")"; ok
+check_guests f raw
+expect_rc 0 deploy --profile cow --count 20 --name 'q%02d' --config-dir "$T/cfg" --json
+tail -1 "$T/out" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["created"]==20 and s["failed"]==0, s' || fail "qcow2 summary"; ok
+[ "$(grep -c '"event":"created"' "$T/out")" = 20 ] || fail "20 created events"; ok
+check_guests q qcow2
+golden=$(ls "$T"/state/images/*.img | head -1)
+sum_golden=$(sha256sum <"$golden")
+
+# idempotent: nothing made again, nothing touched
+stat -c %Y "$T"/cfg/q*.cfg >"$T/mtimes"
+expect_rc 0 deploy --profile cow --count 20 --name 'q%02d' --config-dir "$T/cfg" -q
+grep -q '0 created, 20 skipped, 0 failed' "$T/out" || fail "rerun: $(cat "$T/out")"; ok
+stat -c %Y "$T"/cfg/q*.cfg | cmp -s - "$T/mtimes" || fail "a rerun touched configs"; ok
+
+# kill -9 mid-way, then the same command finishes with no orphans
+"$X" deploy --profile cow --count 120 --name 'k%03d' --config-dir "$T/cfg" -q -j 2 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	[ "$(ls "$T/cfg" | grep -c '^k')" -ge 10 ] && break
+	sleep 0.05
+done
+kill -9 $pid
+wait $pid 2>/dev/null
+made=$(ls "$T/cfg" | grep -c '^k')
+[ "$made" -lt 120 ] || echo "note: the deploy finished before it was killed"
+expect_rc 0 deploy --profile cow --count 120 --name 'k%03d' --config-dir "$T/cfg" -q -j 2
+[ "$(ls "$T/cfg" | grep -c '^k.*\.cfg$')" = 120 ] || fail "resume: configs"; ok
+[ "$(ls "$T/pool" | grep -c '^k.*\.qcow2$')" = 120 ] || fail "resume: disks"; ok
+[ -z "$(ls -A "$T/pool" "$T/cfg" | grep -v -e '\.qcow2$' -e '\.img$' -e '\.cfg$' -e ':$' -e '^$')" ] || fail "stray files: $(ls -A "$T/pool" "$T/cfg")"; ok
+python3 - "$T/state/inventory.db" <<'PY' || fail "inventory after resume"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+states = dict(db.execute("select state, count(*) from domains group by state").fetchall())
+assert states == {"ready": 160}, states
+PY
+ok
+[ "$(sha256sum <"$golden")" = "$sum_golden" ] || fail "the golden image changed"; ok
+
+# rollback removes exactly the last deploy's guests
+expect_rc 0 deploy --profile files --count 3 --name 'rb%d' --config-dir "$T/cfg" -q
+expect_rc 0 deploy --rollback
+grep -q '3 guests removed' "$T/out" || fail "rollback: $(cat "$T/out")"; ok
+[ "$(ls "$T/cfg" | grep -c '^rb')" = 0 ] && [ "$(ls "$T/pool" | grep -c '^rb')" = 0 ] || fail "rollback left files"; ok
+
+# refusals
+printf 'p1 ip=10.77.0.2\n' >"$T/plan"
+expect_rc 1 deploy --profile files --plan "$T/plan" --config-dir "$T/cfg" -q
+grep -q 'p1' "$T/err" || fail "taken IP not reported"; ok
+[ ! -e "$T/cfg/p1.cfg" ] && [ ! -e "$T/pool/p1.img" ] || fail "a refused guest left files"; ok
+expect_rc 1 deploy --profile files --count 1 --name 'q%02d' --first 1 --config-dir "$T/cfg" -q
+grep -q 'from another profile' "$T/err" || fail "name of another profile's guest not refused"; ok
+expect_rc 1 profile add bad --memory 8
+expect_rc 1 deploy --profile nosuch --count 1 --config-dir "$T/cfg" -q
+cp "$T/root.tgz" "$T/gone.tgz"
+expect_rc 0 profile add gone --parent base --image "$T/gone.tgz" --disk-size 48M
+rm "$T/gone.tgz"
+expect_rc 1 deploy --profile gone --count 2 --name 'g%d' --config-dir "$T/cfg" -q
+[ "$(ls "$T/cfg" | grep -c '^g')" = 0 ] || fail "missing image left configs"; ok
+expect_rc 2 deploy --profile files --count 2 --name 'bad'
+expect_rc 2 deploy --profile files
+expect_rc 0 deploy -h
+
+# a full disk: a small tmpfs as the pool; the deploy stops cleanly
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" && mount -t tmpfs -o size=12m tmpfs "$T/full" 2>/dev/null; then
+	head -c 3000000 /dev/urandom >"$r/blob"
+	tar -C "$r" --numeric-owner -czf "$T/big.tgz" .
+	expect_rc 0 profile add full --parent base --image "$T/big.tgz" --storage file --pool "$T/full"
+	expect_rc 1 deploy --profile full --count 10 --name 'z%d' --config-dir "$T/cfg" -q -j 1
+	grep -qi 'space' "$T/err" || fail "full disk: no clear message"; ok
+	grep -q 'stopped' "$T/err" "$T/out" || fail "full disk: the deploy did not stop"; ok
+	for f in "$T"/full/*.img; do
+		name=$(basename "$f" .img)
+		[ -e "$T/cfg/$name.cfg" ] || fail "full disk: half-made $f left"
+	done
+	ok
+	umount "$T/full"
+else
+	echo "note: the full-disk case needs root and tmpfs; not run"
+fi
+
+echo "deploy-cli: $n checks passed"
