@@ -68,24 +68,6 @@ static int err(struct xp_diags *d, int r, const char *file, const char *code, co
 	return r;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char p[PATH_MAX];
-	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
-		return -ENAMETOOLONG;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* ---- external tools (lvm2) ------------------------------------------------------------- */
 
 static bool in_path(const char *prog)
@@ -353,7 +335,7 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	char dir[PATH_MAX];
 	if (snprintf(dir, sizeof(dir), "%s/images", state_dir) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
-	r = mkdir_p(dir);
+	r = xp_mkdir_p(dir, 0755);
 	if (r < 0)
 		return err(d, r, dir, "state", NULL, "cannot create the directory: %s",
 			   strerror(-r));
@@ -660,13 +642,13 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 	switch (s) {
 	case XP_STORAGE_FILE:
 	case XP_STORAGE_REFLINK:
-		r = mkdir_p(pool);
+		r = xp_mkdir_p(pool, 0755);
 		if (r < 0)
 			return err(d, r, pool, "pool", NULL, "cannot create the pool directory: %s",
 				   strerror(-r));
 		return make_file(g, path, s == XP_STORAGE_REFLINK, pool, d);
 	case XP_STORAGE_QCOW2:
-		r = mkdir_p(pool);
+		r = xp_mkdir_p(pool, 0755);
 		if (r < 0)
 			return err(d, r, pool, "pool", NULL, "cannot create the pool directory: %s",
 				   strerror(-r));

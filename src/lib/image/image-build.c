@@ -222,23 +222,6 @@ static int cache_key(const struct xp_image_opts *o, char key[65])
 	return 0;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s", dir);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* A random UUID makes every build different, which defeats the cache; a cached image
  * with a random UUID is still a fine golden image, as clones get fresh UUIDs anyway. */
 static int from_cache(const struct xp_image_opts *o, const char *key, struct xp_diags *diags)
@@ -271,8 +254,9 @@ static int from_cache(const struct xp_image_opts *o, const char *key, struct xp_
 
 static int to_cache(const struct xp_image_opts *o, const char *key)
 {
-	if (mkdir_p(o->cache_dir) < 0)
-		return -errno;
+	int m = xp_mkdir_p(o->cache_dir, 0755);
+	if (m < 0)
+		return m;
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s.img", o->cache_dir, key);
 	int src = open(o->output, O_RDONLY | O_CLOEXEC);

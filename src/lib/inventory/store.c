@@ -111,30 +111,6 @@ int xp_state_dir_default(char **out)
 	return n < 0 ? -ENOMEM : 0;
 }
 
-static int mkdirs(const char *dir, mode_t mode)
-{
-	char p[4096];
-	if (!*dir)
-		return -EINVAL;
-	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
-		return -ENAMETOOLONG;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	/* an existing file of that name: say so, rather than SQLite's "cannot open" */
-	struct stat sb;
-	if (stat(p, &sb) < 0)
-		return -errno;
-	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
-}
-
 static int user_version(struct xp_inv *inv, int *version)
 {
 	sqlite3_stmt *st;
@@ -205,7 +181,7 @@ fail:
 int xp_inv_open(const char *state_dir, struct xp_inv **ret)
 {
 	*ret = NULL;
-	int r = mkdirs(state_dir, 0700);
+	int r = xp_mkdir_p(state_dir, 0700);
 	if (r < 0)
 		return r;
 	struct xp_inv *inv = calloc(1, sizeof(*inv));

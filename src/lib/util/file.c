@@ -151,6 +151,29 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	return 0;
 }
 
+int xp_mkdir_p(const char *dir, mode_t mode)
+{
+	char p[4096];
+	if (!*dir)
+		return -EINVAL;
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	struct stat sb;
+	if (stat(p, &sb) < 0)
+		return -errno;
+	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
+}
+
 int xp_lock_dir_of(const char *path, bool wait)
 {
 	_cleanup_free_ char *real = realpath(path, NULL); /* lock where the file really is */
