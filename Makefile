@@ -1,5 +1,5 @@
 # The front door: `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build release run test test-fuzz fuzz bench clean
+.PHONY: all deps build release run test test-fuzz test-xen fuzz bench clean
 
 JOBS ?= $(shell nproc)
 
@@ -22,6 +22,10 @@ run: release
 
 test: build
 	@ctest --preset dev
+
+# xenprov's guests booted by a real Xen 4.17 inside QEMU (tests/xen/run-test.sh).
+test-xen: release
+	@tests/xen/run-test.sh build/release/xenprov
 
 # Build the libFuzzer targets; run one with `make fuzz-run T=xl-config S=600`.
 fuzz: deps

@@ -1,0 +1,49 @@
+#!/bin/bash
+# PID 1 of the lab's dom0 (init= on its command line): starts the Xen toolstack, runs
+# `xl create` on each /payload/*.cfg in turn (the second virtio disk), waits for the
+# guest to power off, prints its console log between XP-CONSOLE-BEGIN/END lines, and
+# powers the machine off. Progress lines start with "XP-".
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb
+mount -t proc proc /proc; mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
+exec </dev/console >/dev/console 2>&1
+for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback xen-netback loop bridge; do
+	modprobe $m || echo "modprobe $m failed"
+done
+mkdir -p /var/log/xen/console /var/lib/xen /run/xen
+/etc/init.d/xen start
+ip link add name xenbr0 type bridge stp_state 0 forward_delay 0 && ip link set xenbr0 up
+ip addr add 192.168.222.1/24 dev xenbr0
+if xl info >/dev/null; then echo "XP-DOM0-UP $(uname -r)"; else echo "XP-DOM0-NO-XL"; fi
+mkdir -p /payload
+if mount /dev/vdb /payload; then
+	for cfg in /payload/*.cfg; do
+		[ -e "$cfg" ] || continue
+		name=$(basename "$cfg" .cfg)
+		echo "XP-CREATE-BEGIN $name"
+		t0=$(date +%s)
+		xl create "$cfg" >/tmp/xl.log 2>&1
+		rc=$?
+		[ $rc -ne 0 ] && { cat /tmp/xl.log; tail -n 30 /var/log/xen/*.log; }
+		echo "XP-CREATE-END $name rc=$rc"
+		while xl domid "$name" >/dev/null 2>&1; do
+			if [ $(($(date +%s) - t0)) -gt 240 ]; then
+				echo "XP-GUEST-TIMEOUT $name"; xl destroy "$name"; break
+			fi
+			sleep 2
+		done
+		echo "XP-CONSOLE-BEGIN $name seconds=$(($(date +%s) - t0))"
+		tr -d '\r' </var/log/xen/console/guest-"$name".log
+		echo "XP-CONSOLE-END $name"
+	done
+	umount /payload
+else
+	echo "XP-NO-PAYLOAD"
+fi
+echo "XP-DOM0-DONE"
+sync
+busybox poweroff -f
+echo o >/proc/sysrq-trigger
+sleep 30

@@ -1,0 +1,171 @@
+#!/bin/bash
+# make test-xen: xenprov deploys three guests and a real Xen 4.17 (inside QEMU/TCG, see
+# lab.sh) boots them with `xl create`:
+#   xp-kernel  PV, kernel=/ramdisk= from dom0's Debian kernel, root=/dev/xvda1, storage file
+#   xp-pygrub  PV, bootloader="pygrub" reading the golden image's /boot/grub/grub.cfg
+#   xp-qcow2   PV, kernel=, storage qcow2 (an overlay over the golden image)
+# Each guest's /sbin/init (busybox) prints its hostname, IP and machine-id on hvc0, writes
+# a file to its disk and powers off; they must equal what xenprov recorded and wrote.
+# Exit 0: all passed, or the lab itself could not boot (twice) -> "SKIPPED: ...".
+# Exit 1: a guest check failed. Usage: run-test.sh [XENPROV]
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lab.sh"
+GUESTS="xp-kernel xp-pygrub xp-qcow2"
+RUN=$LAB/run
+P=$RUN/payload # bind-mounted at /payload while xenprov runs, as dom0 will see it
+
+# ---- in a private mount namespace: /payload is $P, xenprov writes configs and disks there
+if [ "${1:-}" = --deploy ]; then
+	set -e
+	X=$2
+	mkdir -p /payload && mount --bind "$P" /payload
+	S="--state-dir /payload/state"
+	common=(--disk-size 64M --memory 128 --vcpus 1 --fs ext4 --label msdos --swap 0
+		--pool /payload/disks --bridge xenbr0 --network static --ip-pool 192.168.222.0/24
+		--gateway 192.168.222.1 --config on_reboot=destroy --config on_crash=destroy)
+	kern=(--boot kernel --kernel /payload/vmlinuz --ramdisk /payload/initrd-guest.gz
+		--root /dev/xvda1 --extra console=hvc0)
+	$X profile add xp-kernel $S --image "$RUN/busybox-root.tar.gz" --storage file "${common[@]}" "${kern[@]}"
+	$X profile add xp-qcow2 $S --image "$RUN/busybox-root.tar.gz" --storage qcow2 "${common[@]}" "${kern[@]}"
+	$X profile add xp-pygrub $S --image "$RUN/pygrub-root.tar.gz" --storage file "${common[@]}" --boot pygrub
+	for g in $GUESTS; do
+		echo "$g" | $X deploy $S --profile "$g" --names-from - --config-dir /payload -q -j 1
+		$X domain show $S --json "$g" >"$RUN/$g.json"
+		disk=$(sed -n 's/.*"disk":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+		$X image cat "$disk" /etc/machine-id >"$RUN/$g.machine-id"
+		$X image cat "$disk" /etc/hostname >"$RUN/$g.hostname"
+		echo "--- /payload/$g.cfg"; cat "/payload/$g.cfg"
+	done
+	$X config check /payload/*.cfg
+	exit 0
+fi
+
+X=$(realpath "${1:-build/release/xenprov}")
+[ -x "$X" ] || { echo "test-xen: no xenprov at $X"; exit 1; }
+t_start=$(date +%s)
+ts() { echo "[$(($(date +%s) - t_start))s] $*"; }
+
+ts "building the lab (cached in $LAB)"
+lab_build || { echo "SKIPPED: the Xen lab could not be built (debootstrap/apt failed)"; exit 0; }
+KVER=$(ls "$LAB/rootfs/lib/modules" | sort -V | tail -1)
+
+# ---- the guests' pieces: an initramfs that mounts root= and switches to it, two root tarballs
+ts "making guest initramfs and root tarballs"
+rm -rf "$RUN" && mkdir -p "$RUN/initrd" "$P/disks" "$RUN/r/bin"
+I=$RUN/initrd
+mkdir -p $I/bin $I/dev $I/proc $I/sys $I/newroot $I/lib/modules
+cp /bin/busybox $I/bin/
+for m in xen-blkfront ext4 xen-netfront; do
+	modprobe -d "$LAB/rootfs" -S "$KVER" --show-depends $m | awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r f; do cp "$f" $I/lib/modules/ && basename "$f" >>$I/lib/modules/order; done
+cat >$I/init <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
+while read -r m; do insmod /lib/modules/$m; done </lib/modules/order
+root=$(sed -n 's/.*root=\([^ ]*\).*/\1/p' /proc/cmdline)
+for i in $(seq 100); do [ -b "$root" ] && break; sleep 0.1; done
+if ! mount -t ext4 -o rw "$root" /newroot; then
+	echo "XP-GUEST initramfs: cannot mount $root"; cat /proc/partitions; poweroff -f
+fi
+mount --move /dev /newroot/dev; umount /proc /sys
+exec switch_root /newroot /sbin/init
+EOF
+chmod +x $I/init
+(cd $I && find . | cpio -H newc -o --quiet | gzip -1) >"$P/initrd-guest.gz"
+cp "$LAB/vmlinuz" "$P/vmlinuz"
+
+R=$RUN/r
+mkdir -p $R/etc/network $R/sbin $R/proc $R/sys $R/dev $R/tmp $R/root
+cp /bin/busybox $R/bin/
+for a in $(busybox --list); do [ -e $R/bin/$a ] || ln -s busybox $R/bin/$a; done
+echo localhost >$R/etc/hostname
+printf '127.0.0.1 localhost\n' >$R/etc/hosts
+printf 'auto lo\niface lo inet loopback\n' >$R/etc/network/interfaces
+: >$R/etc/machine-id
+cat >$R/sbin/init <<'EOF'
+#!/bin/busybox sh
+export PATH=/bin
+mount -t proc proc /proc; mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+exec >/dev/hvc0 2>&1
+ip=$(sed -n 's/^[[:space:]]*address[[:space:]]*\([0-9.]*\).*/\1/p' /etc/network/interfaces | head -n 1)
+echo "XP-GUEST hostname=$(cat /etc/hostname) ip=$ip machine-id=$(cat /etc/machine-id)"
+echo "XP-GUEST root=$(awk '$2 == "/" { print $1 }' /proc/mounts | tail -n 1) kernel=$(uname -r)"
+if [ -n "$ip" ] && ip link set eth0 up && ip addr add "$ip/24" dev eth0; then
+	ping -c 1 -W 5 192.168.222.1 >/dev/null && echo "XP-GUEST net-ok" || echo "XP-GUEST net-failed"
+fi
+echo "written by $(cat /etc/hostname)" >/xp-written.txt && sync &&
+	grep -q "written by" /xp-written.txt && echo "XP-GUEST wrote-ok"
+sync
+poweroff -f
+EOF
+chmod +x $R/sbin/init
+tar -C $R --owner=0 --group=0 -czf "$RUN/busybox-root.tar.gz" .
+mkdir -p $R/boot/grub
+cp "$LAB/vmlinuz" $R/boot/vmlinuz
+cp "$P/initrd-guest.gz" $R/boot/initrd.img
+cat >$R/boot/grub/grub.cfg <<'EOF'
+set default=0
+set timeout=0
+menuentry 'xenprov test guest' {
+	linux /boot/vmlinuz root=/dev/xvda1 console=hvc0
+	initrd /boot/initrd.img
+}
+EOF
+tar -C $R --owner=0 --group=0 -czf "$RUN/pygrub-root.tar.gz" .
+
+ts "deploying with $X"
+unshare -m --propagation private "$0" --deploy "$X" >"$RUN/deploy.log" 2>&1 || {
+	cat "$RUN/deploy.log"; echo "test-xen: FAIL: xenprov could not deploy the guests"; exit 1; }
+cat "$RUN/deploy.log"
+truncate -s 1G "$RUN/payload.img"
+mke2fs -q -F -t ext4 -d "$P" "$RUN/payload.img" || { echo "test-xen: cannot pack the payload"; exit 1; }
+
+# ---- boot; a lab that does not come up at all is retried once, then skipped
+SER=$LAB/serial-$(date +%Y%m%d-%H%M%S)
+for attempt in 1 2; do
+	ts "booting Xen + dom0 (attempt $attempt), serial log $SER.$attempt"
+	lab_boot "$RUN/payload.img" 720 "$SER.$attempt"
+	brc=$?
+	[ $brc -eq 0 ] && break
+	echo "lab: Xen/dom0 did not come up (no XP-DOM0-UP); last lines:"
+	tail -n 5 "$SER.$attempt" | tr -d '\r'
+done
+if [ $brc -ne 0 ]; then
+	echo "SKIPPED: the Xen lab did not boot twice (no dom0 marker), see $SER.*"
+	exit 0
+fi
+LOG=$SER.$attempt
+
+# ---- checks
+fail=0
+summary=""
+for g in $GUESTS; do
+	con=$RUN/$g.console
+	tr -d '\r' <"$LOG" | sed -n "/^XP-CONSOLE-BEGIN $g /,/^XP-CONSOLE-END $g\$/p" >"$con"
+	echo "----- $g: xl create and console (XP lines)"
+	tr -d '\r' <"$LOG" | grep -a -E "^XP-CREATE-(BEGIN|END) $g( |\$)|XP-GUEST-TIMEOUT $g"
+	grep -a '^XP-GUEST' "$con" || tail -n 20 "$con"
+	ip=$(sed -n 's/.*"ip":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+	name=$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+	mid=$(tr -d '\n' <"$RUN/$g.machine-id")
+	host=$(tr -d '\n' <"$RUN/$g.hostname")
+	why=""
+	[ "$host" = "$name" ] || why="$why xenprov-wrote-hostname=$host"
+	grep -aqx "XP-GUEST hostname=$name ip=$ip machine-id=$mid" "$con" ||
+		why="$why identity(want hostname=$name ip=$ip machine-id=$mid)"
+	grep -aqx "XP-GUEST wrote-ok" "$con" || why="$why no-wrote-ok"
+	grep -aqx "XP-GUEST net-ok" "$con" && net=" net-ok" || net=""
+	if [ -z "$why" ]; then
+		summary="$summary  PASS $g ($name $ip $mid, wrote-ok$net)\n"
+	else
+		summary="$summary  FAIL $g:$why\n"
+		fail=1
+	fi
+done
+echo "===== test-xen summary ($(($(date +%s) - t_start))s) ====="
+printf "$summary"
+[ $fail -eq 0 ] && echo "test-xen: PASS (3 guests)" || echo "test-xen: FAIL (serial log $LOG)"
+exit $fail
