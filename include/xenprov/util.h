@@ -103,6 +103,10 @@ int xp_read_file(const char *path, size_t max, char **data, size_t *len);
  * changes and the temporary file is removed. */
 int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Removes the temporaries xp_write_atomic may leave beside path when it is killed on a
+ * filesystem without O_TMPFILE (".NAME.*" regular files in path's directory). */
+void xp_write_atomic_cleanup(const char *path);
+
 /* Creates dir and its missing parents (parents 0755, dir itself `mode`). An existing
  * directory is fine; an existing non-directory is -ENOTDIR; "" is -EINVAL. */
 int xp_mkdir_p(const char *dir, mode_t mode);

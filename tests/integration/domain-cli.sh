@@ -82,7 +82,10 @@ EOF
 ok
 mac1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mac"])' "$T/stdout")
 golden=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["golden"])' "$T/stdout")
-cmp -s "$S/disks/a1.img" "$golden" || fail "a1.img is not a copy of the golden image"; ok
+# a copy of the golden image, then made a1's own: same size, its own hostname
+[ "$(stat -c %s "$S/disks/a1.img")" = "$(stat -c %s "$golden")" ] || fail "a1.img is not the golden image's size"; ok
+cmp -s "$S/disks/a1.img" "$golden" && fail "a1.img was not customised"; ok
+[ "$("$X" image cat "$S/disks/a1.img" /etc/hostname)" = a1 ] || fail "a1's hostname"; ok
 [ "$(stat -c %b "$S/disks/a1.img")" -lt $((32 * 1024 * 2)) ] || fail "a1.img is not sparse"; ok
 expect_rc 0 config check "$T/cfg/a1.cfg"
 expect_rc 0 config get "$T/cfg/a1.cfg" memory

@@ -157,6 +157,19 @@ static void test_atomic_write(void **state)
 	path(d, "nodir/x.cfg");
 	assert_int_equal(xp_write_atomic(d, "x", 1, 0644), -ENOENT);
 	assert_int_equal(count_entries(), before + 2);
+
+	/* leftovers of a killed write are removed, and nothing else */
+	char t1[4200], t2[4200], t3[4200];
+	path(t1, ".a.cfg.Xy12Ab");
+	path(t2, ".a.cfgx.1");
+	path(t3, ".b.cfg.1");
+	for (const char *q = t1; q; q = q == t1 ? t2 : q == t2 ? t3 : NULL)
+		close(open(q, O_CREAT | O_WRONLY, 0600));
+	xp_write_atomic_cleanup(p);
+	assert_int_equal(access(t1, F_OK), -1);
+	assert_int_equal(access(t2, F_OK), 0);
+	assert_int_equal(access(t3, F_OK), 0);
+	assert_int_equal(access(p, F_OK), 0);
 }
 
 static void test_lock(void **state)

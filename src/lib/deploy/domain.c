@@ -672,6 +672,8 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 			if (unlink(path) < 0 && errno != ENOENT)
 				r = fail(d, -errno, "config", path, NULL, "cannot remove %s: %s",
 					 path, strerror(errno));
+			/* and what a write killed half way may have left beside it */
+			xp_write_atomic_cleanup(path);
 		} else if (strcmp(kind, "disk") == 0 && !keep_storage) {
 			r = xp_storage_remove(storage, path, d);
 		}

@@ -2,6 +2,7 @@
  * file.c - bounded whole-file reads, atomic replacement (temp + fsync + rename + fsync
  * of the directory) and directory-wide advisory locks.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -95,6 +96,36 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* Opens the temporary file of an atomic write: unnamed (O_TMPFILE) where the filesystem
+ * allows, so that a crash or kill -9 leaves nothing behind; else a named one. */
+static int open_temp(const char *dir, char *tmp, size_t tmpsz, const char *base, bool *named)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		*named = false;
+		return fd;
+	}
+	snprintf(tmp, tmpsz, "%s/.%s.XXXXXX", dir, base);
+	*named = true;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Gives an unnamed temporary a name in dir, to rename it from. */
+static int name_temp(int fd, const char *dir, const char *base, char *tmp, size_t tmpsz)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (int i = 0; i < 100; i++) {
+		snprintf(tmp, tmpsz, "%s/.%s.%d.%d", dir, base, (int)getpid(), i);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
 int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	/* a symlink (e.g. /etc/xen/auto/NAME) is followed: its target is replaced */
@@ -107,29 +138,24 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		path = real;
 	}
 	_cleanup_free_ char *dir = dir_of(path);
-	if (!dir)
+	_cleanup_free_ char *copy = strdup(path);
+	if (!dir || !copy)
 		return -ENOMEM;
-	_cleanup_free_ char *tmp = NULL;
-	{
-		char *copy = strdup(path);
-		if (!copy)
-			return -ENOMEM;
-		int n = asprintf(&tmp, "%s/.%s.XXXXXX", dir, basename(copy));
-		free(copy);
-		if (n < 0) {
-			tmp = NULL;
-			return -ENOMEM;
-		}
-	}
+	const char *base = basename(copy);
+	size_t tmpsz = strlen(dir) + strlen(base) + 64;
+	_cleanup_free_ char *tmp = malloc(tmpsz);
+	if (!tmp)
+		return -ENOMEM;
 
 	struct stat old;
 	bool have_old = stat(path, &old) == 0;
 	if (have_old && !S_ISREG(old.st_mode))
 		return -EINVAL;
 
-	int fd = mkostemp(tmp, O_CLOEXEC);
+	bool named;
+	int fd = open_temp(dir, tmp, tmpsz, base, &named);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	int r = write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, have_old ? (old.st_mode & 07777) : mode) < 0)
 		r = -errno;
@@ -137,18 +163,48 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
+	if (r == 0 && !named) {
+		r = name_temp(fd, dir, base, tmp, tmpsz);
+		named = r == 0;
+	}
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {
-		unlink(tmp);
+		if (named)
+			unlink(tmp);
 		return r;
 	}
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0 && fsync(dfd) < 0 && errno != EINVAL)
 		return -errno;
 	return 0;
+}
+
+void xp_write_atomic_cleanup(const char *path)
+{
+	_cleanup_free_ char *dir = dir_of(path);
+	_cleanup_free_ char *copy = strdup(path);
+	if (!dir || !copy)
+		return;
+	const char *base = basename(copy);
+	size_t blen = strlen(base);
+	DIR *dh = opendir(dir);
+	if (!dh)
+		return;
+	int dfd = dirfd(dh);
+	struct dirent *e;
+	while ((e = readdir(dh))) {
+		/* ".NAME." followed by the temporary's suffix */
+		if (e->d_name[0] != '.' || strncmp(e->d_name + 1, base, blen) != 0 ||
+		    e->d_name[1 + blen] != '.' || e->d_name[2 + blen] == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(dh);
 }
 
 int xp_mkdir_p(const char *dir, mode_t mode)
