@@ -54,7 +54,7 @@ lab_boot() {
 	start=$(date +%s)
 	while kill -0 $pid 2>/dev/null; do
 		local el=$(($(date +%s) - start))
-		if [ $el -gt "$tmo" ] || { [ $el -gt 300 ] && ! grep -aq XP-DOM0-UP "$log"; }; then
+		if [ $el -gt "$tmo" ] || { [ $el -gt "${XP_XEN_DOM0_WAIT:-300}" ] && ! grep -aq XP-DOM0-UP "$log"; }; then
 			echo "lab: stopping QEMU after ${el}s"
 			kill $pid; sleep 2; kill -9 $pid 2>/dev/null
 			break

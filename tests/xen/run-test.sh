@@ -8,6 +8,7 @@
 # a file to its disk and powers off; they must equal what xenprov recorded and wrote.
 # Exit 0: all passed, or the lab itself could not boot (twice) -> "SKIPPED: ...".
 # Exit 1: a guest check failed. Usage: run-test.sh [XENPROV]
+#        run-test.sh --check SERIAL_LOG    only the checks, on the last run's records
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lab.sh"
@@ -41,10 +42,49 @@ if [ "${1:-}" = --deploy ]; then
 	exit 0
 fi
 
-X=$(realpath "${1:-build/release/xenprov}")
-[ -x "$X" ] || { echo "test-xen: no xenprov at $X"; exit 1; }
+# ---- checks: each guest's console (in serial log $1) against xenprov's records
+check_guests() {
+	local LOG=$1 fail=0 summary="" g con ip name mid host why net
+	for g in $GUESTS; do
+		con=$RUN/$g.console
+		tr -d '\r' <"$LOG" | sed -n "/^XP-CONSOLE-BEGIN $g /,/^XP-CONSOLE-END $g\$/p" >"$con"
+		echo "----- $g: xl create and console (XP lines)"
+		tr -d '\r' <"$LOG" | grep -a -E "^XP-CREATE-(BEGIN|END) $g( |\$)|XP-GUEST-TIMEOUT $g"
+		grep -a '^XP-GUEST' "$con" || tail -n 20 "$con"
+		ip=$(sed -n 's/.*"ip":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+		name=$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+		mid=$(tr -d '\n' <"$RUN/$g.machine-id")
+		host=$(tr -d '\n' <"$RUN/$g.hostname")
+		why=""
+		[ -n "$name" ] && [ -n "$ip" ] && [ -n "$mid" ] || why="$why missing-records"
+		[ "$host" = "$name" ] || why="$why xenprov-wrote-hostname=$host"
+		grep -aqx "XP-GUEST hostname=$name ip=$ip machine-id=$mid" "$con" ||
+			why="$why identity(want hostname=$name ip=$ip machine-id=$mid)"
+		grep -aqx "XP-GUEST wrote-ok" "$con" || why="$why no-wrote-ok"
+		grep -aqx "XP-GUEST net-ok" "$con" && net=" net-ok" || net=""
+		if [ -z "$why" ]; then
+			summary="$summary  PASS $g ($name $ip $mid, wrote-ok$net)\n"
+		else
+			summary="$summary  FAIL $g:$why\n"
+			fail=1
+		fi
+	done
+	echo "===== test-xen summary ($(($(date +%s) - t_start))s) ====="
+	printf "$summary"
+	[ $fail -eq 0 ] && echo "test-xen: PASS (3 guests)" || echo "test-xen: FAIL (serial log $LOG)"
+	return $fail
+}
+
 t_start=$(date +%s)
 ts() { echo "[$(($(date +%s) - t_start))s] $*"; }
+mkdir -p "$LAB" && exec 9>"$LAB/lock"
+flock -w 1200 9 || { echo "test-xen: FAIL: another test-xen holds $LAB/lock"; exit 1; }
+if [ "${1:-}" = --check ]; then
+	check_guests "$2"
+	exit
+fi
+X=$(realpath "${1:-build/release/xenprov}")
+[ -x "$X" ] || { echo "test-xen: no xenprov at $X"; exit 1; }
 
 ts "building the lab (cached in $LAB)"
 lab_build || { echo "SKIPPED: the Xen lab could not be built (debootstrap/apt failed)"; exit 0; }
@@ -63,7 +103,7 @@ cat >$I/init <<'EOF'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
-while read -r m; do insmod /lib/modules/$m; done </lib/modules/order
+while read -r m; do insmod /lib/modules/$m 2>/dev/null; done </lib/modules/order
 root=$(sed -n 's/.*root=\([^ ]*\).*/\1/p' /proc/cmdline)
 for i in $(seq 100); do [ -b "$root" ] && break; sleep 0.1; done
 if ! mount -t ext4 -o rw "$root" /newroot; then
@@ -88,7 +128,7 @@ cat >$R/sbin/init <<'EOF'
 #!/bin/busybox sh
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys
-mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+grep -q ' /dev ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
 exec >/dev/hvc0 2>&1
 ip=$(sed -n 's/^[[:space:]]*address[[:space:]]*\([0-9.]*\).*/\1/p' /etc/network/interfaces | head -n 1)
 echo "XP-GUEST hostname=$(cat /etc/hostname) ip=$ip machine-id=$(cat /etc/machine-id)"
@@ -138,34 +178,7 @@ if [ $brc -ne 0 ]; then
 	exit 0
 fi
 LOG=$SER.$attempt
+ls -t "$LAB"/serial-* | tail -n +7 | xargs -r rm -f
 
-# ---- checks
-fail=0
-summary=""
-for g in $GUESTS; do
-	con=$RUN/$g.console
-	tr -d '\r' <"$LOG" | sed -n "/^XP-CONSOLE-BEGIN $g /,/^XP-CONSOLE-END $g\$/p" >"$con"
-	echo "----- $g: xl create and console (XP lines)"
-	tr -d '\r' <"$LOG" | grep -a -E "^XP-CREATE-(BEGIN|END) $g( |\$)|XP-GUEST-TIMEOUT $g"
-	grep -a '^XP-GUEST' "$con" || tail -n 20 "$con"
-	ip=$(sed -n 's/.*"ip":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
-	name=$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
-	mid=$(tr -d '\n' <"$RUN/$g.machine-id")
-	host=$(tr -d '\n' <"$RUN/$g.hostname")
-	why=""
-	[ "$host" = "$name" ] || why="$why xenprov-wrote-hostname=$host"
-	grep -aqx "XP-GUEST hostname=$name ip=$ip machine-id=$mid" "$con" ||
-		why="$why identity(want hostname=$name ip=$ip machine-id=$mid)"
-	grep -aqx "XP-GUEST wrote-ok" "$con" || why="$why no-wrote-ok"
-	grep -aqx "XP-GUEST net-ok" "$con" && net=" net-ok" || net=""
-	if [ -z "$why" ]; then
-		summary="$summary  PASS $g ($name $ip $mid, wrote-ok$net)\n"
-	else
-		summary="$summary  FAIL $g:$why\n"
-		fail=1
-	fi
-done
-echo "===== test-xen summary ($(($(date +%s) - t_start))s) ====="
-printf "$summary"
-[ $fail -eq 0 ] && echo "test-xen: PASS (3 guests)" || echo "test-xen: FAIL (serial log $LOG)"
-exit $fail
+check_guests "$LOG"
+exit
