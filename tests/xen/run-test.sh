@@ -129,6 +129,7 @@ cat >$R/sbin/init <<'EOF'
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys
 grep -q ' /dev ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
+echo 1 >/proc/sys/kernel/printk # no kernel messages inside the lines checked
 exec >/dev/hvc0 2>&1
 ip=$(sed -n 's/^[[:space:]]*address[[:space:]]*\([0-9.]*\).*/\1/p' /etc/network/interfaces | head -n 1)
 echo "XP-GUEST hostname=$(cat /etc/hostname) ip=$ip machine-id=$(cat /etc/machine-id)"
