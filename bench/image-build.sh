@@ -38,7 +38,7 @@ if [ -z "$X" ]; then
 fi
 CACHE=${XP_BENCH_CACHE:-/var/tmp/xenprov-bench}
 ARCHIVE=$CACHE/bookworm-minbase.tar.gz
-MIRROR=${XP_BENCH_MIRROR:-http://deb.debian.org/debian}
+MIRROR=${XP_BENCH_MIRROR:-} # empty: debootstrap's own default mirror
 REPEAT=${XP_BENCH_REPEAT:-3}
 SIZE_MIB=1024
 MIB=1048576
@@ -52,8 +52,8 @@ if [ ! -s "$ARCHIVE" ]; then
 	command -v debootstrap >/dev/null || die "no '$ARCHIVE' and no debootstrap to make it"
 	mkdir -p "$CACHE" || die "cannot create '$CACHE'"
 	root=$(mktemp -d "$CACHE/root.XXXXXX")
-	say "making the workload: debootstrap --variant=minbase bookworm ($MIRROR)"
-	if ! debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1; then
+	say "making the workload: debootstrap --variant=minbase bookworm ${MIRROR:+($MIRROR)}"
+	if ! debootstrap --variant=minbase bookworm "$root" ${MIRROR:+"$MIRROR"} >"$CACHE/debootstrap.log" 2>&1; then
 		rm -rf "$root"
 		die "debootstrap failed; see $CACHE/debootstrap.log"
 	fi

@@ -21,7 +21,7 @@ lab_build() {
 		rm -rf "$root"
 		timeout 900 debootstrap --variant=minbase \
 			--include=xen-utils-4.17,xen-hypervisor-4.17-amd64,linux-image-amd64,initramfs-tools,kmod,udev,iproute2,busybox,qemu-system-xen,util-linux,e2fsprogs \
-			bookworm "$root.tmp" "${MIRROR:-http://deb.debian.org/debian}" >"$LAB/debootstrap.log" 2>&1 \
+			bookworm "$root.tmp" ${MIRROR:+"$MIRROR"} >"$LAB/debootstrap.log" 2>&1 \
 			|| { echo "debootstrap failed, see $LAB/debootstrap.log"; tail -5 "$LAB/debootstrap.log"; return 1; }
 		mv "$root.tmp" "$root"
 	fi
