@@ -18,7 +18,7 @@ lab_build() {
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need || return 1
 	fi
 	if [ ! -x "$root/usr/lib/xen-4.17/bin/xl" ]; then
-		rm -rf "$root"
+		rm -rf "$root" "$root.tmp"
 		timeout 900 debootstrap --variant=minbase \
 			--include=xen-utils-4.17,xen-hypervisor-4.17-amd64,linux-image-amd64,initramfs-tools,kmod,udev,iproute2,busybox,qemu-system-xen,util-linux,e2fsprogs \
 			bookworm "$root.tmp" ${MIRROR:+"$MIRROR"} >"$LAB/debootstrap.log" 2>&1 \
