@@ -47,7 +47,7 @@ if [ -z "$X" ]; then
 fi
 CACHE=${XP_BENCH_CACHE:-/var/tmp/xenprov-bench}
 ARCHIVE=$CACHE/bookworm-minbase.tar.gz
-MIRROR=${XP_BENCH_MIRROR:-http://deb.debian.org/debian}
+MIRROR=${XP_BENCH_MIRROR:-} # empty: debootstrap's own default mirror
 N=${XP_BENCH_N:-100}
 JOBS=${XP_BENCH_JOBS:-2}
 XT_N=${XP_BENCH_XT_N:-5}
@@ -72,8 +72,8 @@ if [ ! -s "$ARCHIVE" ]; then
 	command -v debootstrap >/dev/null || die "no '$ARCHIVE' and no debootstrap to make it"
 	mkdir -p "$CACHE" || die "cannot create '$CACHE'"
 	rootfs=$(mktemp -d "$CACHE/root.XXXXXX")
-	say "making the workload: debootstrap --variant=minbase bookworm ($MIRROR)"
-	if ! debootstrap --variant=minbase bookworm "$rootfs" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1; then
+	say "making the workload: debootstrap --variant=minbase bookworm ${MIRROR:+($MIRROR)}"
+	if ! debootstrap --variant=minbase bookworm "$rootfs" ${MIRROR:+"$MIRROR"} >"$CACHE/debootstrap.log" 2>&1; then
 		rm -rf "$rootfs"
 		die "debootstrap failed; see $CACHE/debootstrap.log"
 	fi
@@ -324,7 +324,7 @@ xt_one() {
 		--ip "10.30.0.$((i + 1))" --netmask 255.255.0.0 --gateway 10.30.0.1 \
 		--nameserver 10.30.0.2 \
 		--install-method=tar --install-source="$ARCHIVE" --dist bookworm \
-		--mirror "$MIRROR" --dir "$W/xt-$tag" --size "$SIZE" --noswap --fs ext4 \
+		${MIRROR:+--mirror "$MIRROR"} --dir "$W/xt-$tag" --size "$SIZE" --noswap --fs ext4 \
 		--output "$W/xt-$tag/cfg" --hooks="$hooks"
 	rc=$?
 	local img=$W/xt-$tag/domains/$name/disk.img

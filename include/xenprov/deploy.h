@@ -73,7 +73,8 @@ struct xp_deploy_result {
 int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		  struct xp_diags *diags);
 
-/* Removes every guest a deploy made (deploy_id 0: the most recent deploy), and marks it
+/* Removes every guest a deploy made (deploy_id 0: the last deploy that made guests;
+ * -ENOENT for an unknown id), and marks it
  * rolled back. res->cleaned counts the guests removed. */
 int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *config_dir,
 		       struct xp_deploy_result *res, struct xp_diags *diags);

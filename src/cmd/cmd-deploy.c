@@ -302,6 +302,9 @@ static int run_deploy(int argc, char **argv)
 			break;
 		case O_ROLLBACK:
 			rollback_id = 0;
+			/* --rollback ID as well as --rollback=ID */
+			if (!optarg && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9')
+				optarg = argv[optind++];
 			if (optarg) {
 				rollback_id = strtol(optarg, &end, 10);
 				if (*end || rollback_id < 1)
@@ -377,10 +380,11 @@ static int run_deploy(int argc, char **argv)
 	}
 	for (size_t i = 0; i < g.n; i++) {
 		if (!xp_domain_name_valid(g.names[i])) {
+			rc = cli_error("'%s' is not a valid domain name (1-63 letters, digits, '-')",
+				       g.names[i]);
 			guests_release(&g);
 			free(dir);
-			return cli_error("'%s' is not a valid domain name (1-63 letters, digits, '-')",
-					 g.names[i]);
+			return rc;
 		}
 		g.v[i] = (struct xp_deploy_guest){.name = g.names[i],
 						  .ip = g.ips[i],
@@ -390,7 +394,7 @@ static int run_deploy(int argc, char **argv)
 
 	struct xp_buf req = XP_BUF_INIT;
 	for (int i = 0; i < argc; i++)
-		xp_buf_addf(&req, "%s%s", i ? " " : "deploy ", argv[i]);
+		xp_buf_addf(&req, "%s%s", i ? " " : "", argv[i]);
 	struct ui ui = {.json = json, .bar = !json && !quiet && isatty(STDERR_FILENO)};
 	struct xp_deploy_opts o = {.state_dir = dir,
 				   .profile = profile,

@@ -165,6 +165,14 @@ expect_rc 0 profile add gone --parent base --image "$T/gone.tgz" --disk-size 48M
 rm "$T/gone.tgz"
 expect_rc 1 deploy --profile gone --count 2 --name 'g%d' --config-dir "$T/cfg" -q
 [ "$(ls "$T/cfg" | grep -c '^g')" = 0 ] || fail "missing image left configs"; ok
+expect_rc 1 deploy --profile files --count 1 --name 'bad_%d' --config-dir "$T/cfg" -q
+grep -q "'bad_1' is not a valid domain name" "$T/err" || fail "invalid name message"; ok
+expect_rc 1 deploy --rollback 999
+grep -q 'no deploy 999' "$T/err" || fail "unknown deploy id"; ok
+expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg" -q
+expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg" -q
+expect_rc 0 deploy --rollback
+grep -q '2 guests removed' "$T/out" || fail "rollback after a skip-only rerun: $(cat "$T/out")"; ok
 expect_rc 2 deploy --profile files --count 2 --name 'bad'
 expect_rc 2 deploy --profile files
 expect_rc 0 deploy -h

@@ -317,7 +317,8 @@ int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *con
 		return r;
 	sqlite3_stmt *st;
 	if (deploy_id <= 0) {
-		r = xp__inv_prepare(inv, "SELECT max(id) FROM deploys", &st);
+		/* the last deploy that made guests (a rerun that only skipped made none) */
+		r = xp__inv_prepare(inv, "SELECT max(deploy_id) FROM domains", &st);
 		if (r < 0)
 			goto out;
 		if (sqlite3_step(st) == SQLITE_ROW)
@@ -325,7 +326,20 @@ int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *con
 		sqlite3_finalize(st);
 		if (deploy_id <= 0) {
 			xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "rollback", NULL, NULL,
-				     "there is no deploy to roll back");
+				     "no deploy has guests left to roll back");
+			r = -ENOENT;
+			goto out;
+		}
+	} else {
+		r = xp__inv_prepare(inv, "SELECT state FROM deploys WHERE id = ?", &st);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)deploy_id);
+		int found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (!found) {
+			xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "rollback", NULL, NULL,
+				     "no deploy %lld", (long long)deploy_id);
 			r = -ENOENT;
 			goto out;
 		}
