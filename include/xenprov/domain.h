@@ -172,9 +172,10 @@ int xp_ip_check(const char *spec, const char *pool, const char *gateway, char ou
  * domain has. -EAGAIN if 64 draws all collided. */
 int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix_len,
 			xp_random_fn rnd, void *ud, char out[XP_MAC_STRLEN + 1]);
-/* Inside an open transaction of inv: xp_ip_pool_pick over the addresses domains hold. */
-int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway, char out[16],
-		       unsigned *prefix_len);
+/* Inside an open transaction of inv: xp_ip_pool_pick over the addresses domains hold
+ * and the reserved ones ("A[,B...]", e.g. the profile's DNS servers; may be NULL). */
+int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
+		       const char *reserved, char out[16], unsigned *prefix_len);
 /* 1 if some domain holds the MAC (column `mac`) or IP (column `ip`), 0 if not. */
 int xp_domain_mac_taken(struct xp_inv *inv, const char *mac);
 int xp_domain_ip_taken(struct xp_inv *inv, const char *ip);

@@ -258,8 +258,8 @@ int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix
 	return -EAGAIN;
 }
 
-int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway, char out[16],
-		       unsigned *prefix_len)
+int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
+		       const char *reserved, char out[16], unsigned *prefix_len)
 {
 	sqlite3_stmt *st;
 	int r = xp__inv_prepare(inv, "SELECT ip FROM domains WHERE ip IS NOT NULL", &st);
@@ -288,6 +288,25 @@ int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway
 	if (r == 0 && rc != SQLITE_DONE)
 		r = xp__inv_err(inv, rc);
 	sqlite3_finalize(st);
+	/* addresses the profile gives to other hosts (its DNS servers) are not for guests */
+	char *copy = reserved ? strdup(reserved) : NULL, *save = NULL;
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && r == 0;
+	     t = strtok_r(NULL, ",", &save)) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nv = realloc(used, cap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			used = nv;
+		}
+		if (!(used[n] = strdup(t)))
+			r = -ENOMEM;
+		else
+			n++;
+	}
+	free(copy);
 	if (r == 0)
 		r = xp_ip_pool_pick(pool, gateway, (const char *const *)used, n, out, prefix_len);
 	xp_strv_free(used, n);

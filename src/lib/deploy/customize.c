@@ -4,15 +4,37 @@
  * hosts, network, fstab, machine-id, password and SSH keys into the guest's own disk
  * without mounting it, and runs the site's hooks from <state>/hooks.d when present.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xenprov/domain.h"
 #include "xenprov/guest.h"
 
+/* True if gw is inside ip/prefix: a gateway elsewhere cannot be reached on the link. */
+static bool same_subnet(const char *ip, unsigned prefix, const char *gw)
+{
+	struct in_addr a, g;
+	if (!ip || !gw || inet_pton(AF_INET, ip, &a) != 1 || inet_pton(AF_INET, gw, &g) != 1 ||
+	    prefix == 0 || prefix > 32)
+		return false;
+	uint32_t mask = prefix == 32 ? ~0u : ~(~0u >> prefix);
+	return (ntohl(a.s_addr) & mask) == (ntohl(g.s_addr) & mask);
+}
+
 int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d)
 {
+	const char *gateway = spec->ip ? spec->gateway : NULL;
+	if (gateway && !same_subnet(spec->ip, spec->prefix_len, gateway)) {
+		xp_diags_add(d, XP_SEV_WARNING, spec->name, 0, 0, "gateway", gateway,
+			     "set a gateway inside the guest's network",
+			     "the gateway %s is outside %s/%u; the guest gets no default route",
+			     gateway, spec->ip, spec->prefix_len);
+		gateway = NULL;
+	}
 	/* dns: "A,B,C" -> an array */
 	char *copy = spec->dns ? strdup(spec->dns) : NULL;
 	const char *dns[8];
@@ -29,7 +51,7 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d)
 		.mac = spec->mac,
 		.ip = spec->ip,
 		.prefix = spec->prefix_len,
-		.gateway = spec->ip ? spec->gateway : NULL,
+		.gateway = gateway,
 		.dns = ndns ? dns : NULL,
 		.ndns = ndns,
 		.dhcp = spec->ip == NULL,

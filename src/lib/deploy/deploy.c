@@ -200,7 +200,7 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 	}
 	r = xp_profile_resolve(inv, o->profile, &s);
 	if (r < 0) {
-		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "profile", o->profile,
+		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "profile", NULL,
 			     "see 'xenprov profile list'", r == -ENOENT ? "no profile '%s'"
 									 : "cannot read profile '%s'",
 			     o->profile);

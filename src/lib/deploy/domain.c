@@ -454,8 +454,8 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	}
 	if (p->want_ip) {
 		const char *pool = xp_settings_get(&p->s, "ip-pool");
-		r = xp_domain_alloc_ip(inv, pool, xp_settings_get(&p->s, "gateway"), p->ip,
-				       &p->prefix);
+		r = xp_domain_alloc_ip(inv, pool, xp_settings_get(&p->s, "gateway"),
+				       xp_settings_get(&p->s, "dns"), p->ip, &p->prefix);
 		if (r == -ENOSPC) {
 			fail(d, r, "ip", pool, "enlarge the pool, or delete guests",
 			     "the ip-pool %s has no free address", pool);
