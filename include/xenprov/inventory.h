@@ -68,6 +68,7 @@ const char *xp_settings_get(const struct xp_settings *s, const char *key);
  *   pool DIR|VG, bridge IFNAME, boot pygrub|pvgrub|kernel, kernel PATH, ramdisk PATH,
  *   root DEV, extra TEXT, network dhcp|static, ip-pool CIDR, gateway IPV4,
  *   dns IPV4[,IPV4...], domain DNSNAME, root-password-hash CRYPT, ssh-key KEYLINE,
+ *   mac-prefix XX[:XX...] (1-5 octets; the guests' random MACs start with it),
  *   config.NAME VALUE (any further xl setting, value in config syntax). */
 struct xp_profile_key {
 	const char *key;

@@ -58,6 +58,7 @@
 	"                          read a password (the first line; - for standard\n"              \
 	"                          input) and store its yescrypt hash\n"                           \
 	"  --ssh-key FILE          an SSH public key file (id_*.pub) for root\n"                   \
+	"  --mac-prefix XX:XX:XX   prefix of the guests' random MACs (default 00:16:3e)\n"       \
 	"  --config KEY=VALUE      any further xl setting KEY (profile setting\n"                  \
 	"                          config.KEY), VALUE in config syntax or plain text;\n"           \
 	"                          repeatable\n"
@@ -67,7 +68,7 @@ static const char *const plain_keys[] = {
     "disk-size", "memory",  "vcpus", "swap",   "fs",
     "label",	 "storage", "pool",  "bridge", "boot",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
-    "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash",
+    "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
     NULL,
 };
 

@@ -173,6 +173,13 @@ expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg"
 expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg" -q
 expect_rc 0 deploy --rollback
 grep -q '2 guests removed' "$T/out" || fail "rollback after a skip-only rerun: $(cat "$T/out")"; ok
+# a profile's MAC prefix
+expect_rc 0 profile add lab --parent files --mac-prefix 02:ab:cd
+expect_rc 0 deploy --profile lab --count 2 --name 'mp%d' --config-dir "$T/cfg" -q
+for g in mp1 mp2; do
+	"$X" config get "$T/cfg/$g.cfg" vif | grep -q 'mac=02:ab:cd:' || fail "$g: MAC not in the profile's prefix"
+	ok
+done
 expect_rc 2 deploy --profile files --count 2 --name 'bad'
 expect_rc 2 deploy --profile files
 expect_rc 0 deploy -h

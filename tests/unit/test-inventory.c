@@ -511,6 +511,9 @@ static const struct good_case good_cases[] = {
      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@host"},
     {"ssh-key", "ssh-rsa AAAAB3Nza", "ssh-rsa AAAAB3Nza"},
     {"ssh-key", "ecdsa-sha2-nistp256 AAAAE2V", "ecdsa-sha2-nistp256 AAAAE2V"},
+    {"mac-prefix", "00:16:3E", "00:16:3e"},
+    {"mac-prefix", "02", "02"},
+    {"mac-prefix", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee"},
     {"config.on_crash", "restart", "\"restart\""},
     {"config.on_crash", "'restart'", "\"restart\""},
     {"config.maxmem", "2048", "2048"},
@@ -608,6 +611,10 @@ static const struct bad_case bad_cases[] = {
     {"root-password-hash", "$y$a\n", "root-password-hash: not a password hash", false},
     {"ssh-key", "ssh-dss AAAAB3", "ssh-key: not an SSH public key", false},
     {"ssh-key", "AAAAC3Nza", "ssh-key: not an SSH public key", false},
+    {"mac-prefix", "01:16:3e", "mac-prefix: not a unicast MAC prefix", true},
+    {"mac-prefix", "00:16:3e:00:00:00", "mac-prefix: not a unicast MAC prefix", true},
+    {"mac-prefix", "0:16", "mac-prefix: not a unicast MAC prefix", true},
+    {"mac-prefix", "", "mac-prefix: not a unicast MAC prefix", true},
     {"ssh-key", "ssh-rsa A\nssh-rsa B", "ssh-key: not an SSH public key", false},
     {"config.Bad", "1", "config.Bad: 'Bad' is not an xl setting name", false},
     {"config.", "1", "config.: '' is not an xl setting name", false},
@@ -681,7 +688,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 23);
+	assert_int_equal(nkeys, 24);
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */

@@ -440,7 +440,14 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	if (r != -ENOENT)
 		goto fail;
 	if (!p->mac[0]) {
-		r = xp_domain_alloc_mac(inv, o->mac_prefix, o->mac_prefix_len, o->rnd, o->rnd_ud,
+		/* the prefix: given by the caller, else the profile's mac-prefix, else Xen's */
+		const uint8_t *prefix = o->mac_prefix;
+		size_t prefix_len = o->mac_prefix_len;
+		uint8_t own[5];
+		const char *ps = xp_settings_get(&p->s, "mac-prefix");
+		if (!prefix && ps && xp_mac_prefix_parse(ps, own, &prefix_len) == 0)
+			prefix = own;
+		r = xp_domain_alloc_mac(inv, prefix, prefix ? prefix_len : 0, o->rnd, o->rnd_ud,
 					p->mac);
 		if (r < 0) {
 			fail(d, r, "mac", NULL, NULL, "cannot allocate a MAC address: %s",

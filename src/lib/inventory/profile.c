@@ -4,6 +4,7 @@
  * chain (a child overrides its parent, as Cobbler's sub-profiles do).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -39,6 +40,7 @@ const struct xp_profile_key xp_profile_keys[] = {
 	{"domain", "NAME", "DNS domain of the guests"},
 	{"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)"},
 	{"ssh-key", "KEYLINE", "an SSH public key for root's authorized_keys"},
+	{"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)"},
 	{"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax"},
 	{NULL, NULL, NULL},
 };
@@ -267,6 +269,30 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		    strpbrk(value, ": \n"))
 			return bad(d, key, NULL, "a yescrypt ($y$) or SHA-512 ($6$) crypt hash",
 				   "not a password hash");
+	}
+	if (strcmp(key, "mac-prefix") == 0) {
+		/* 1-5 octets, unicast: the last octets are random per guest */
+		unsigned n = 0;
+		const char *q = value;
+		for (;;) {
+			if (!isxdigit((unsigned char)q[0]) || !isxdigit((unsigned char)q[1]))
+				break;
+			n++;
+			q += 2;
+			if (*q != ':')
+				break;
+			q++;
+		}
+		if (*q || n == 0 || n > 5 || (strtoul(value, NULL, 16) & 1))
+			return bad(d, key, value, "1 to 5 octets like 00:16:3e, first octet even",
+				   "not a unicast MAC prefix");
+		char *low = strdup(value);
+		if (!low)
+			return -ENOMEM;
+		for (char *c = low; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		*out = low;
+		return 0;
 	}
 	if (strcmp(key, "ssh-key") == 0) {
 		static const char *const kinds[] = {"ssh-ed25519 ", "ssh-rsa ", "ecdsa-sha2-",
