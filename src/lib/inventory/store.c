@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inventory/store-internal.h"
@@ -200,11 +201,20 @@ int xp_inv_open(const char *state_dir, struct xp_inv **ret)
 	}
 	sqlite3_busy_timeout(inv->db, 30000);
 	sqlite3_extended_result_codes(inv->db, 1);
-	r = xp__inv_exec(inv, "PRAGMA journal_mode = WAL");
-	if (r == 0)
-		r = xp__inv_exec(inv, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
-	if (r == 0)
-		r = migrate(inv);
+	/* Switching a new database to WAL and migrating it take locks that SQLite refuses
+	 * at once (without waiting) when two processes race for them on a fresh file, to
+	 * avoid a deadlock; the loser retries, by then the winner is done. */
+	for (int attempt = 0;; attempt++) {
+		r = xp__inv_exec(inv, "PRAGMA journal_mode = WAL");
+		if (r == 0)
+			r = xp__inv_exec(inv, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+		if (r == 0)
+			r = migrate(inv);
+		if (r != -EBUSY || attempt == 200)
+			break;
+		struct timespec ts = {0, (10 + attempt % 40) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 	if (r < 0) {
 		xp_inv_close(inv);
 		return r;
