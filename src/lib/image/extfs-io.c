@@ -22,76 +22,25 @@
 #include <ext2fs/ext2fs.h>
 
 #include "image/blockdev-internal.h"
+#include "image/extfs-iochan.h"
 
 #define NAME_PREFIX "xp-blockdev:"
 
-struct chan {
-	struct xp_blockdev *bd;
-	uint64_t offset;
-};
-
 int xp_extfs_io_name(struct xp_blockdev *bd, uint64_t offset, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, NAME_PREFIX "%p:%" PRIu64, (void *)bd, offset);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return xp_iochan_name(NAME_PREFIX, bd, offset, buf, len);
 }
 
 static errcode_t xp_io_open(const char *name, int flags, io_channel *channel)
 {
-	void *ptr = NULL;
-	uint64_t offset = 0;
-	int used = 0;
-
-	if (!name || strncmp(name, NAME_PREFIX, strlen(NAME_PREFIX)) != 0)
-		return EXT2_ET_BAD_DEVICE_NAME;
-	if (sscanf(name + strlen(NAME_PREFIX), "%p:%" SCNu64 "%n", &ptr, &offset, &used) != 2 ||
-	    name[strlen(NAME_PREFIX) + (size_t)used] != '\0' || !ptr)
-		return EXT2_ET_BAD_DEVICE_NAME;
 	if (flags & IO_FLAG_RW)
 		return EROFS;
-
-	io_channel io = calloc(1, sizeof(*io));
-	struct chan *c = calloc(1, sizeof(*c));
-	char *dup = strdup(name);
-	if (!io || !c || !dup) {
-		free(io);
-		free(c);
-		free(dup);
-		return EXT2_ET_NO_MEMORY;
-	}
-	c->bd = ptr;
-	c->offset = offset;
-	io->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-	io->manager = xp_extfs_io_manager();
-	io->name = dup;
-	io->block_size = 1024;
-	io->refcount = 1;
-	io->private_data = c;
-	*channel = io;
-	return 0;
-}
-
-static errcode_t xp_io_close(io_channel io)
-{
-	if (--io->refcount > 0)
-		return 0;
-	free(io->private_data);
-	free(io->name);
-	free(io);
-	return 0;
-}
-
-static errcode_t xp_io_set_blksize(io_channel io, int blksize)
-{
-	if (blksize <= 0)
-		return EXT2_ET_INVALID_ARGUMENT;
-	io->block_size = blksize;
-	return 0;
+	return xp_iochan_open(NAME_PREFIX, name, xp_extfs_io_manager(), channel);
 }
 
 static errcode_t xp_io_read_blk64(io_channel io, unsigned long long block, int count, void *data)
 {
-	struct chan *c = io->private_data;
+	struct xp_iochan *c = io->private_data;
 	uint64_t bytes =
 	    count < 0 ? (uint64_t) - (int64_t)count : (uint64_t)count * (uint64_t)io->block_size;
 	if (block > UINT64_MAX / (uint64_t)io->block_size)
@@ -102,12 +51,12 @@ static errcode_t xp_io_read_blk64(io_channel io, unsigned long long block, int c
 	off += c->offset;
 	/* the filesystem must lie inside the device: reading past its end is a short
 	 * read, as unix_io reports it, not silent zeros */
-	uint64_t size = xp_blockdev_size(c->bd);
+	uint64_t size = xp_blockdev_size(((struct xp_blockdev *)c->dev));
 	if (off > size || bytes > size - off) {
 		memset(data, 0, (size_t)bytes);
 		return EXT2_ET_SHORT_READ;
 	}
-	int r = xp_blockdev_pread(c->bd, data, (size_t)bytes, off);
+	int r = xp_blockdev_pread(((struct xp_blockdev *)c->dev), data, (size_t)bytes, off);
 	return r < 0 ? (errcode_t)-r : 0;
 }
 
@@ -158,8 +107,8 @@ static const struct struct_io_manager xp_io_manager = {
     .magic = EXT2_ET_MAGIC_IO_MANAGER,
     .name = "xenprov block device I/O manager",
     .open = xp_io_open,
-    .close = xp_io_close,
-    .set_blksize = xp_io_set_blksize,
+    .close = xp_iochan_close,
+    .set_blksize = xp_iochan_set_blksize,
     .read_blk = xp_io_read_blk,
     .write_blk = xp_io_write_blk,
     .flush = xp_io_flush,

@@ -29,6 +29,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "image/blockdev-internal.h"
+#include "image/extfs-iochan.h"
 #include "image/rwdisk-internal.h"
 
 #define NAME_PREFIX "xp-rwdisk:"
@@ -204,74 +205,22 @@ int xp_rwdisk_close(struct xp_rwdisk *d)
 
 /* ---- the io_manager ------------------------------------------------------------------ */
 
-struct chan {
-	struct xp_rwdisk *d;
-	uint64_t offset;
-};
-
 int xp_extfs_rwio_name(struct xp_rwdisk *d, uint64_t offset, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, NAME_PREFIX "%p:%" PRIu64, (void *)d, offset);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return xp_iochan_name(NAME_PREFIX, d, offset, buf, len);
 }
 
 static errcode_t rw_open(const char *name, int flags, io_channel *channel)
 {
-	void *ptr = NULL;
-	uint64_t offset = 0;
-	int used = 0;
 	(void)flags;
-
-	if (!name || strncmp(name, NAME_PREFIX, strlen(NAME_PREFIX)) != 0)
-		return EXT2_ET_BAD_DEVICE_NAME;
-	if (sscanf(name + strlen(NAME_PREFIX), "%p:%" SCNu64 "%n", &ptr, &offset, &used) != 2 ||
-	    name[strlen(NAME_PREFIX) + (size_t)used] != '\0' || !ptr)
-		return EXT2_ET_BAD_DEVICE_NAME;
-
-	io_channel io = calloc(1, sizeof(*io));
-	struct chan *c = calloc(1, sizeof(*c));
-	char *dup = strdup(name);
-	if (!io || !c || !dup) {
-		free(io);
-		free(c);
-		free(dup);
-		return EXT2_ET_NO_MEMORY;
-	}
-	c->d = ptr;
-	c->offset = offset;
-	io->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-	io->manager = xp_extfs_rwio_manager();
-	io->name = dup;
-	io->block_size = 1024;
-	io->refcount = 1;
-	io->private_data = c;
-	*channel = io;
-	return 0;
-}
-
-static errcode_t rw_close(io_channel io)
-{
-	if (--io->refcount > 0)
-		return 0;
-	free(io->private_data);
-	free(io->name);
-	free(io);
-	return 0;
-}
-
-static errcode_t rw_set_blksize(io_channel io, int blksize)
-{
-	if (blksize <= 0)
-		return EXT2_ET_INVALID_ARGUMENT;
-	io->block_size = blksize;
-	return 0;
+	return xp_iochan_open(NAME_PREFIX, name, xp_extfs_rwio_manager(), channel);
 }
 
 /* The device offset and length of count blocks at block, inside the device. */
 static errcode_t place(io_channel io, unsigned long long block, int count, uint64_t *off,
 		       size_t *len)
 {
-	struct chan *c = io->private_data;
+	struct xp_iochan *c = io->private_data;
 	uint64_t bytes =
 	    count < 0 ? (uint64_t) - (int64_t)count : (uint64_t)count * (uint64_t)io->block_size;
 	if (block > UINT64_MAX / (uint64_t)io->block_size)
@@ -286,18 +235,18 @@ static errcode_t place(io_channel io, unsigned long long block, int count, uint6
 
 static errcode_t rw_read_blk64(io_channel io, unsigned long long block, int count, void *data)
 {
-	struct chan *c = io->private_data;
+	struct xp_iochan *c = io->private_data;
 	uint64_t off;
 	size_t len;
 	errcode_t e = place(io, block, count, &off, &len);
 	if (e)
 		return e;
-	uint64_t size = xp_rwdisk_size(c->d);
+	uint64_t size = xp_rwdisk_size(((struct xp_rwdisk *)c->dev));
 	if (off > size || len > size - off) {
 		memset(data, 0, len);
 		return EXT2_ET_SHORT_READ;
 	}
-	int r = xp_rwdisk_pread(c->d, data, len, off);
+	int r = xp_rwdisk_pread(((struct xp_rwdisk *)c->dev), data, len, off);
 	return r < 0 ? (errcode_t)-r : 0;
 }
 
@@ -309,16 +258,16 @@ static errcode_t rw_read_blk(io_channel io, unsigned long block, int count, void
 static errcode_t rw_write_blk64(io_channel io, unsigned long long block, int count,
 				const void *data)
 {
-	struct chan *c = io->private_data;
+	struct xp_iochan *c = io->private_data;
 	uint64_t off;
 	size_t len;
 	errcode_t e = place(io, block, count, &off, &len);
 	if (e)
 		return e;
-	uint64_t size = xp_rwdisk_size(c->d);
+	uint64_t size = xp_rwdisk_size(((struct xp_rwdisk *)c->dev));
 	if (off > size || len > size - off)
 		return EXT2_ET_SHORT_WRITE;
-	int r = xp_rwdisk_pwrite(c->d, data, len, off);
+	int r = xp_rwdisk_pwrite(((struct xp_rwdisk *)c->dev), data, len, off);
 	return r < 0 ? (errcode_t)-r : 0;
 }
 
@@ -329,14 +278,14 @@ static errcode_t rw_write_blk(io_channel io, unsigned long block, int count, con
 
 static errcode_t rw_write_byte(io_channel io, unsigned long offset, int count, const void *data)
 {
-	struct chan *c = io->private_data;
+	struct xp_iochan *c = io->private_data;
 	if (count < 0)
 		return EXT2_ET_INVALID_ARGUMENT;
-	uint64_t size = xp_rwdisk_size(c->d);
+	uint64_t size = xp_rwdisk_size(((struct xp_rwdisk *)c->dev));
 	if (offset > UINT64_MAX - c->offset || offset + c->offset > size ||
 	    (uint64_t)count > size - offset - c->offset)
 		return EXT2_ET_SHORT_WRITE;
-	int r = xp_rwdisk_pwrite(c->d, data, (size_t)count, offset + c->offset);
+	int r = xp_rwdisk_pwrite(((struct xp_rwdisk *)c->dev), data, (size_t)count, offset + c->offset);
 	return r < 0 ? (errcode_t)-r : 0;
 }
 
@@ -358,8 +307,8 @@ static const struct struct_io_manager rw_manager = {
     .magic = EXT2_ET_MAGIC_IO_MANAGER,
     .name = "xenprov read-write disk I/O manager",
     .open = rw_open,
-    .close = rw_close,
-    .set_blksize = rw_set_blksize,
+    .close = xp_iochan_close,
+    .set_blksize = xp_iochan_set_blksize,
     .read_blk = rw_read_blk,
     .write_blk = rw_write_blk,
     .flush = rw_flush,
