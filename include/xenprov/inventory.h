@@ -108,6 +108,80 @@ int xp_profile_remove(struct xp_inv *inv, const char *name);
 /* The effective values: the parent chain's, each overridden by its child's. */
 int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out);
 
+/* ---- distros: a kernel and initrd to boot over the network ------------------------- */
+
+struct xp_distro {
+	char *name;
+	char *kernel;         /* absolute path on the server */
+	char *initrd;         /* absolute path, or NULL */
+	char *arch;           /* "x86_64" (default), "i386", "aarch64" */
+	char *kernel_options; /* appended to the kernel command line, or NULL */
+	int64_t created, updated;
+};
+
+void xp_distro_release(struct xp_distro *d);
+/* Same rules as profile names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
+bool xp_distro_name_valid(const char *name);
+/* -EEXIST; -EINVAL with a diagnostic (relative or missing kernel/initrd, bad arch). */
+int xp_distro_add(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags *diags);
+/* Replaces every field but name/created: -ENOENT. */
+int xp_distro_update(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags *diags);
+int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out);
+int xp_distro_list(struct xp_inv *inv, char ***names, size_t *n);
+/* -ENOENT; -EBUSY while a system or profile still names it. */
+int xp_distro_remove(struct xp_inv *inv, const char *name);
+
+/* ---- systems: machines (or domUs) the boot server knows by MAC --------------------- */
+
+struct xp_system {
+	char *name;
+	char *mac;            /* canonical "aa:bb:cc:dd:ee:ff" */
+	char *ip;             /* dotted quad reserved for it, or NULL (dynamic) */
+	char *profile;        /* exactly one of profile and distro is set */
+	char *distro;
+	char *hostname;       /* NULL: the system's name */
+	bool netboot;         /* false: no boot file is offered; the machine boots its disk */
+	char *kernel_options; /* NULL for none */
+	int64_t created, updated;
+};
+
+void xp_system_release(struct xp_system *s);
+bool xp_system_name_valid(const char *name);
+/* -EEXIST (name, MAC or IP taken), -ENOENT (profile/distro missing), -EINVAL with a
+ * diagnostic (bad MAC/IP/hostname, both or neither of profile and distro). The MAC is
+ * stored canonical whatever the input spelling. */
+int xp_system_add(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *diags);
+int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *diags);
+int xp_system_get(struct xp_inv *inv, const char *name, struct xp_system *out);
+/* Lookups for the boot server: -ENOENT when no system has it. mac in any spelling
+ * xp_mac_parse takes; ip dotted. */
+int xp_system_find_mac(struct xp_inv *inv, const char *mac, struct xp_system *out);
+int xp_system_find_ip(struct xp_inv *inv, const char *ip, struct xp_system *out);
+int xp_system_list(struct xp_inv *inv, char ***names, size_t *n);
+int xp_system_remove(struct xp_inv *inv, const char *name);
+
+/* ---- boot server settings ------------------------------------------------------------ */
+
+/* The keys `xenprov settings` takes (server, next-server, tftp-root, http-port,
+ * bios-boot-file, efi64-boot-file, proxy-dhcp, pool.NAME.range|netmask|router|dns|
+ * domain|lease-time, ...): key is a pattern where NAME stands for a pool name. */
+extern const struct xp_profile_key xp_server_keys[];
+/* Validates and normalises one value; -EINVAL with a diagnostic (unknown key with a
+ * did-you-mean, bad value). */
+int xp_server_setting_check(const char *key, const char *value, char **out,
+			    struct xp_diags *d);
+int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value,
+			  struct xp_diags *d);
+/* -ENOENT if it was not set. */
+int xp_server_setting_unset(struct xp_inv *inv, const char *key);
+/* Every stored setting, sorted by key. */
+int xp_server_settings_get(struct xp_inv *inv, struct xp_settings *out);
+
+/* A number that changes whenever another connection commits to the database (SQLite's
+ * data_version): the boot server polls it to pick up inventory changes without a sync
+ * step. */
+int xp_inv_data_version(struct xp_inv *inv, int64_t *out);
+
 void xp_strv_free(char **v, size_t n);
 
 #endif

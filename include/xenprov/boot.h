@@ -1,0 +1,61 @@
+/*
+ * xenprov/boot.h - the boot files the server hands out, rendered from the inventory on
+ * request (no sync step): pxelinux configs, GRUB2 configs, iPXE scripts, and the
+ * distros' kernels and initrds; anything else is a plain file beneath the TFTP root.
+ * TFTP and HTTP serve through this one resolver, so both see the same files.
+ *
+ * Paths (relative to the root; a leading '/' is taken away, as TFTP clients send both):
+ *   pxelinux.cfg/01-aa-bb-cc-dd-ee-ff   the system with that MAC (ARP type 1)
+ *   pxelinux.cfg/C0A8010A               the system with that IP (upper-case hex); the
+ *                                       shortened forms pxelinux tries next are served
+ *                                       only as plain files
+ *   pxelinux.cfg/default                a menu of every distro (local boot first)
+ *   grub/grub.cfg-01-aa-bb-cc-dd-ee-ff, grub/grub.cfg-C0A8010A, grub/grub.cfg
+ *                                       the same for GRUB2's net boot
+ *   ipxe/01-aa-bb-cc-dd-ee-ff           an iPXE script for that MAC (kernel and initrd
+ *                                       over HTTP); ipxe/default for unknown MACs
+ *   distros/NAME/kernel, distros/NAME/initrd
+ *                                       the distro's files (wherever they live)
+ * A system with netboot off gets a config that boots the local disk.
+ *
+ * Not here: sockets and protocols (net/, proto/), the inventory's storage (inventory.h).
+ */
+#ifndef XENPROV_BOOT_H
+#define XENPROV_BOOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenprov/inventory.h"
+#include "xenprov/util.h"
+
+struct xp_boot;
+
+struct xp_boot_opts {
+	const char *tftp_root; /* directory of plain files (pxelinux.0, ldlinux.c32, ...) */
+	const char *http_base; /* "http://10.0.0.1:8080": for iPXE scripts' URLs; may be NULL */
+	const char *server;    /* the server's address as clients reach it (dotted) */
+};
+
+/* Borrows inv for its lifetime (each open reads the inventory: changes show at once).
+ * Opens the TFTP root as a directory: -ENOENT/-ENOTDIR/-EACCES if it cannot. */
+int xp_boot_new(struct xp_inv *inv, const struct xp_boot_opts *opts, struct xp_boot **ret);
+void xp_boot_free(struct xp_boot *b);
+
+/* One file to send: either an open file (fd >= 0, owned, size from fstat) or rendered
+ * bytes in data. */
+struct xp_bootfile {
+	int fd;
+	struct xp_buf data;
+	uint64_t size;
+	const char *type; /* MIME type for HTTP (static string) */
+};
+
+/* Resolves path. -ENOENT: no such file; -EACCES: the path would leave the root (".."
+ * components, a symlink pointing out: refused with openat2 RESOLVE_BENEATH) or is not a
+ * regular file; -EINVAL: an empty, over-long (> 255 bytes) or otherwise bad name;
+ * -ENOMEM, -EIO. */
+int xp_boot_open(struct xp_boot *b, const char *path, struct xp_bootfile *out);
+void xp_bootfile_release(struct xp_bootfile *f);
+
+#endif
