@@ -15,6 +15,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_domain,
 	&cmd_profile,
 	&cmd_deploy,
+	&cmd_serve,
 	NULL,
 };
 

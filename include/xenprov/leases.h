@@ -1,0 +1,31 @@
+/*
+ * xenprov/leases.h - the DHCP leases kept in the inventory's database, one row per
+ * address, so that an ACKed lease survives a kill -9 of the server and a restart never
+ * hands one address to two clients. A change is one row written (never a whole lease
+ * file rewritten), and the server writes the changes of a whole batch of packets in one
+ * transaction before it sends the replies of that batch.
+ */
+#ifndef XENPROV_LEASES_H
+#define XENPROV_LEASES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "xenprov/dhcp.h"
+#include "xenprov/inventory.h"
+
+/* Stores the leases (insert or replace by address; a client's rows at other addresses
+ * are removed: a client holds one lease) in one transaction. */
+int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n);
+/* Every stored lease; *v is a heap array. */
+int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **v, size_t *n);
+/* Removes leases that expired before `before` (unix seconds); returns how many. */
+int xp_lease_purge(struct xp_inv *inv, int64_t before);
+
+/* Durability of this connection's commits: full (the default: fsync at every commit,
+ * survives a power cut) or process (WAL without a sync per commit: survives the
+ * process being killed, not the machine losing power; what the lease hot path uses,
+ * with a checkpoint's sync every second). */
+int xp_inv_set_durability(struct xp_inv *inv, bool full);
+
+#endif

@@ -1,0 +1,219 @@
+/*
+ * cmd-serve.c - `xenprov serve`: the boot server (DHCP with PXE/iPXE, TFTP, HTTP) in
+ * the foreground, logging for journald. Thin: the work is in src/lib/net/.
+ */
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "xenprov/inventory.h"
+#include "xenprov/serve.h"
+
+static const char serve_usage[] =
+	"Usage: xenprov serve [--dhcp] [--tftp] [--http] [--interface IF]... [OPTIONS]\n"
+	"\n"
+	"Runs the boot server in the foreground: DHCP (addresses from the settings' pools\n"
+	"and the systems' reservations; PXE and iPXE boot files), TFTP and HTTP (boot\n"
+	"configs rendered from the inventory on request, distro kernels and initrds, files\n"
+	"of the TFTP root) and a JSON API of the inventory over HTTP. All three services run\n"
+	"unless some are named. Changes to the inventory take effect within a second; SIGHUP\n"
+	"reloads at once; SIGTERM lets transfers in flight finish, then exits.\n"
+	"\n"
+	"  --dhcp, --tftp, --http  run only the services named\n"
+	"  -i, --interface IF   serve requests arriving on IF only (repeatable; default: all)\n"
+	"  --pid-file FILE      write the process id there once the sockets are bound\n"
+	"  --user USER          when started as root, switch to USER once the sockets are\n"
+	"                       bound (the state directory is given to USER); default: the\n"
+	"                       'xenprov' user if it exists, else root without any capability;\n"
+	"                       'root' keeps every privilege\n"
+	"  --dhcp-port N        UDP port for DHCP (default 67; clients are then on N+1)\n"
+	"  --tftp-port N        UDP port for TFTP (default 69)\n"
+	"  --http-port N        TCP port for HTTP (default: the http-port setting, 80)\n"
+	"  --max-tftp N         concurrent TFTP transfers (default 512)\n"
+	"  --state-dir DIR      the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov\n"
+	"                       for root, else $XDG_STATE_HOME/xenprov)\n"
+	"  -v, --verbose        log every request, not only transfers and problems\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Example:\n"
+	"  xenprov settings set server 10.0.0.1\n"
+	"  xenprov settings set pool.lan.range 10.0.0.100-10.0.0.199\n"
+	"  xenprov settings set pool.lan.netmask 255.255.255.0\n"
+	"  xenprov serve --interface br0 --pid-file /run/xenprov.pid\n";
+
+struct log_ctx {
+	bool journal; /* stderr goes to journald: "<N>" prefixes, no timestamps */
+	int max_priority;
+};
+
+static void log_line(void *ctx, int priority, const char *fmt, va_list ap)
+{
+	struct log_ctx *lc = ctx;
+	if (priority > lc->max_priority)
+		return;
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	char line[1200];
+	int n;
+	if (lc->journal) {
+		n = snprintf(line, sizeof(line), "<%d>%s\n", priority, msg);
+	} else {
+		static const char *const names[] = {"emerg", "alert", "crit",  "error",
+						    "warning", "notice", "info", "debug"};
+		char ts[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		n = snprintf(line, sizeof(line), "%s %s: %s\n", ts, names[priority & 7], msg);
+	}
+	if (n > 0) /* one write a line: lines of the two threads never interleave */
+		(void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n
+									   : sizeof(line) - 1);
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end || v < 1 || v > 65535)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+enum { O_DHCP = 256, O_TFTP, O_HTTP, O_PID, O_USER, O_DPORT, O_TPORT, O_HPORT, O_MAXT, O_STATE };
+
+static int run_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"dhcp", no_argument, NULL, O_DHCP},
+		{"tftp", no_argument, NULL, O_TFTP},
+		{"http", no_argument, NULL, O_HTTP},
+		{"interface", required_argument, NULL, 'i'},
+		{"pid-file", required_argument, NULL, O_PID},
+		{"user", required_argument, NULL, O_USER},
+		{"dhcp-port", required_argument, NULL, O_DPORT},
+		{"tftp-port", required_argument, NULL, O_TPORT},
+		{"http-port", required_argument, NULL, O_HPORT},
+		{"max-tftp", required_argument, NULL, O_MAXT},
+		{"state-dir", required_argument, NULL, O_STATE},
+		{"verbose", no_argument, NULL, 'v'},
+		{NULL, 0, NULL, 0},
+	};
+	struct xp_serve_opts o = {0};
+	const char **ifs = calloc((size_t)argc, sizeof(*ifs));
+	if (!ifs)
+		return cli_error("out of memory");
+	const char *state_dir = NULL, *user = NULL;
+	bool user_set = false, verbose = false;
+	int c, rc = XP_EXIT_OK;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_DHCP:
+			o.dhcp = true;
+			break;
+		case O_TFTP:
+			o.tftp = true;
+			break;
+		case O_HTTP:
+			o.http = true;
+			break;
+		case 'i':
+			ifs[o.n_interfaces++] = optarg;
+			break;
+		case O_PID:
+			o.pid_file = optarg;
+			break;
+		case O_USER:
+			user = optarg;
+			user_set = true;
+			break;
+		case O_DPORT:
+		case O_TPORT:
+		case O_HPORT: {
+			uint16_t *p = c == O_DPORT ? &o.dhcp_port
+				    : c == O_TPORT ? &o.tftp_port
+						   : &o.http_port;
+			if (parse_port(optarg, p) < 0) {
+				free(ifs);
+				return cli_usage_error("serve", "'%s' is not a port (1-65535)",
+						       optarg);
+			}
+			break;
+		}
+		case O_MAXT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 1 || v > 65536) {
+				free(ifs);
+				return cli_usage_error("serve", "--max-tftp takes 1 to 65536, not '%s'",
+						       optarg);
+			}
+			o.tftp_max_sessions = (unsigned)v;
+			break;
+		}
+		case O_STATE:
+			state_dir = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		default:
+			free(ifs);
+			return cli_bad_option("serve", argv);
+		}
+	}
+	if (optind < argc) {
+		free(ifs);
+		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	}
+	if (!o.dhcp && !o.tftp && !o.http)
+		o.dhcp = o.tftp = o.http = true;
+	o.interfaces = ifs;
+	char *dflt = NULL;
+	if (!state_dir) {
+		if (xp_state_dir_default(&dflt) < 0) {
+			free(ifs);
+			return cli_error("no state directory: set XENPROV_STATE_DIR or HOME, or use "
+					 "--state-dir");
+		}
+		state_dir = dflt;
+	}
+	o.state_dir = state_dir;
+	if (!user_set && getpwnam("xenprov"))
+		user = "xenprov";
+	o.user = user;
+	struct log_ctx lc = {
+		.journal = getenv("JOURNAL_STREAM") != NULL,
+		.max_priority = verbose ? LOG_DEBUG : LOG_INFO,
+	};
+	o.log = log_line;
+	o.log_ctx = &lc;
+	if (!user_set && !user && geteuid() == 0)
+		fprintf(stderr, "xenprov: no 'xenprov' user: staying root without capabilities "
+				"(create the user, or use --user)\n");
+	int r = xp_serve_run(&o);
+	if (r < 0)
+		rc = XP_EXIT_FAIL;
+	free(dflt);
+	free(ifs);
+	return rc;
+}
+
+const struct xp_command cmd_serve = {
+	.name = "serve",
+	.summary = "run the boot server: DHCP (PXE/iPXE), TFTP, HTTP and the API",
+	.usage = serve_usage,
+	.run = run_serve,
+};

@@ -1,0 +1,181 @@
+/*
+ * leases.c - DHCP leases in the inventory (table `leases`, schema step 2): one row per
+ * address, keyed by the address as an integer, the client's identity (option 61 or
+ * hardware type + address) as a blob.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inventory/store-internal.h"
+#include "xenprov/leases.h"
+
+static const char *state_name(enum xp_dhcp_lease_state st)
+{
+	switch (st) {
+	case XP_LEASE_BOUND:
+		return "bound";
+	case XP_LEASE_RELEASED:
+		return "released";
+	case XP_LEASE_DECLINED:
+		return "declined";
+	}
+	return "bound";
+}
+
+static enum xp_dhcp_lease_state state_value(const char *s)
+{
+	if (s && strcmp(s, "released") == 0)
+		return XP_LEASE_RELEASED;
+	if (s && strcmp(s, "declined") == 0)
+		return XP_LEASE_DECLINED;
+	return XP_LEASE_BOUND;
+}
+
+static void mac_text(const uint8_t mac[6], char out[18])
+{
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 6; i++) {
+		out[i * 3] = hex[mac[i] >> 4];
+		out[i * 3 + 1] = hex[mac[i] & 15];
+		out[i * 3 + 2] = i == 5 ? '\0' : ':';
+	}
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4],
+			 &v[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	int r = xp_inv_begin(inv);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *del = NULL, *put = NULL;
+	r = xp__inv_prepare(inv, "DELETE FROM leases WHERE client = ?1 AND ip <> ?2", &del);
+	if (r == 0)
+		r = xp__inv_prepare(inv,
+				    "INSERT OR REPLACE INTO leases"
+				    " (ip, client, mac, hostname, state, expires, updated)"
+				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+				    &put);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct xp_dhcp_lease *l = &v[i];
+		char mac[18];
+		mac_text(l->mac, mac);
+		sqlite3_bind_blob(del, 1, l->client, l->client_len, SQLITE_STATIC);
+		sqlite3_bind_int64(del, 2, (sqlite3_int64)l->ip);
+		int rc = sqlite3_step(del);
+		sqlite3_reset(del);
+		if (rc != SQLITE_DONE) {
+			r = xp__inv_err(inv, rc);
+			break;
+		}
+		sqlite3_bind_int64(put, 1, (sqlite3_int64)l->ip);
+		sqlite3_bind_blob(put, 2, l->client, l->client_len, SQLITE_STATIC);
+		sqlite3_bind_text(put, 3, mac, -1, SQLITE_TRANSIENT);
+		if (l->hostname[0])
+			sqlite3_bind_text(put, 4, l->hostname, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(put, 4);
+		sqlite3_bind_text(put, 5, state_name(l->state), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(put, 6, l->expires);
+		rc = sqlite3_step(put);
+		sqlite3_reset(put);
+		sqlite3_clear_bindings(put);
+		if (rc != SQLITE_DONE)
+			r = xp__inv_err(inv, rc);
+	}
+	sqlite3_finalize(del);
+	sqlite3_finalize(put);
+	if (r < 0) {
+		xp_inv_rollback(inv);
+		return r;
+	}
+	return xp_inv_commit(inv);
+}
+
+int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv,
+				"SELECT ip, client, mac, hostname, state, expires FROM leases"
+				" ORDER BY ip",
+				&st);
+	if (r < 0)
+		return r;
+	struct xp_dhcp_lease *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct xp_dhcp_lease *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct xp_dhcp_lease *l = &v[n];
+		memset(l, 0, sizeof(*l));
+		sqlite3_int64 ip = sqlite3_column_int64(st, 0);
+		int blen = sqlite3_column_bytes(st, 1);
+		const void *blob = sqlite3_column_blob(st, 1);
+		if (ip < 0 || ip > 0xffffffffLL || blen <= 0 ||
+		    (size_t)blen > sizeof(l->client) ||
+		    parse_mac((const char *)sqlite3_column_text(st, 2), l->mac) < 0)
+			continue; /* not a row this code wrote: ignore rather than trust */
+		l->ip = (uint32_t)ip;
+		memcpy(l->client, blob, (size_t)blen);
+		l->client_len = (uint8_t)blen;
+		const char *h = (const char *)sqlite3_column_text(st, 3);
+		if (h)
+			snprintf(l->hostname, sizeof(l->hostname), "%s", h);
+		l->state = state_value((const char *)sqlite3_column_text(st, 4));
+		l->expires = sqlite3_column_int64(st, 5);
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+int xp_lease_purge(struct xp_inv *inv, int64_t before)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "DELETE FROM leases WHERE expires < ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, before);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return xp__inv_err(inv, rc);
+	return sqlite3_changes(inv->db);
+}
+
+int xp_inv_set_durability(struct xp_inv *inv, bool full)
+{
+	return xp__inv_exec(inv, full ? "PRAGMA synchronous = FULL"
+				      : "PRAGMA synchronous = NORMAL");
+}

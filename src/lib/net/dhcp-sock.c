@@ -1,0 +1,458 @@
+/*
+ * dhcp-sock.c - the DHCP service's I/O around the pure engine (proto/dhcp-server.c):
+ * one UDP socket on port 67 that learns, per packet, the interface it came in on
+ * (IP_PKTINFO), reads packets in batches (recvmmsg), has the engine answer each, writes
+ * the batch's lease changes to the inventory in one transaction, and only then sends
+ * the batch's replies (sendmmsg): an ACK is never sent for a lease that is not stored
+ * (group commit, so that persistence costs one commit per batch, not one per packet).
+ *
+ * Broadcast replies go out of the interface the request came in on (IP_PKTINFO's
+ * ifindex on the send); relayed requests are answered to the relay (RFC 3046).
+ *
+ * The engine's configuration comes from the inventory: pools from the settings,
+ * reservations and netboot flags from the systems; it is rebuilt when the inventory
+ * changes, keeping the leases.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/net-internal.h"
+#include "xenprov/dhcp.h"
+#include "xenprov/leases.h"
+#include "xenprov/mac.h"
+
+#define BATCH 64
+#define RXBUF 2048
+
+struct dhcp_srv {
+	struct serve *s;
+	struct watch w;
+	struct xp_dhcp_server *engine;
+	uint16_t port;
+	/* the configured pools' networks, to pick the receiving interface's address */
+	uint32_t *pool_net, *pool_mask;
+	size_t n_pools;
+
+	uint8_t rbuf[BATCH][RXBUF];
+	struct iovec riov[BATCH];
+	struct sockaddr_in rsrc[BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} rctl[BATCH], sctl[BATCH];
+	struct mmsghdr rmsg[BATCH];
+
+	struct xp_dhcp_tx tx[BATCH];
+	int tx_ifindex[BATCH];
+	struct iovec siov[BATCH];
+	struct sockaddr_in sdst[BATCH];
+	struct mmsghdr smsg[BATCH];
+
+	/* dropped packets, logged at most once a second */
+	uint64_t n_bad, n_limited, n_full;
+	const char *last_why;
+	uint32_t last_src;
+};
+
+static int parse_ip(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*out = ntohl(a.s_addr);
+	return 0;
+}
+
+static void log_config_diags(struct dhcp_srv *d, const struct xp_diags *dg)
+{
+	for (size_t i = 0; i < dg->n; i++)
+		serve_log(d->s, dg->v[i].severity == XP_SEV_ERROR ? LOG_ERR : LOG_WARNING,
+			  "settings: %s", dg->v[i].msg);
+}
+
+/* Everything the engine's configuration points at, owned here until it is applied. */
+struct cfg_store {
+	struct xp_dhcp_config cfg;
+	struct xp_dhcp_pool *pools;
+	struct xp_dhcp_host *hosts;
+	size_t n_hosts;
+	char http_base[128];
+};
+
+static void cfg_release(struct cfg_store *c)
+{
+	free(c->pools);
+	free(c->hosts);
+}
+
+static int load_hosts(struct dhcp_srv *d, struct cfg_store *c)
+{
+	char **names;
+	size_t n;
+	int r = xp_system_list(d->s->inv, &names, &n);
+	if (r < 0)
+		return r;
+	c->hosts = calloc(n ? n : 1, sizeof(*c->hosts));
+	if (!c->hosts) {
+		xp_strv_free(names, n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct xp_system sys = {0};
+		if (xp_system_get(d->s->inv, names[i], &sys) < 0)
+			continue; /* removed meanwhile */
+		struct xp_dhcp_host *h = &c->hosts[c->n_hosts];
+		struct xp_mac mac;
+		if (xp_mac_parse(sys.mac, &mac) == 0) {
+			memcpy(h->mac, mac.b, 6);
+			if (sys.ip)
+				parse_ip(sys.ip, &h->ip);
+			snprintf(h->hostname, sizeof(h->hostname), "%s",
+				 sys.hostname ? sys.hostname : sys.name);
+			h->netboot = sys.netboot;
+			c->n_hosts++;
+		}
+		xp_system_release(&sys);
+	}
+	xp_strv_free(names, n);
+	return 0;
+}
+
+static int build_config(struct dhcp_srv *d, struct cfg_store *c)
+{
+	struct serve *s = d->s;
+	memset(c, 0, sizeof(*c));
+	struct xp_server_pool *pv;
+	size_t np;
+	struct xp_diags dg = {0};
+	int r = xp_server_pools(&s->settings, &pv, &np, &dg);
+	if (r < 0) {
+		log_config_diags(d, &dg);
+		xp_diags_release(&dg);
+		return r;
+	}
+	xp_diags_release(&dg);
+	c->pools = calloc(np ? np : 1, sizeof(*c->pools));
+	if (!c->pools) {
+		xp_server_pools_release(pv, np);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < np; i++) {
+		struct xp_dhcp_pool *p = &c->pools[i];
+		snprintf(p->name, sizeof(p->name), "%s", pv[i].name);
+		parse_ip(pv[i].range_start, &p->start);
+		parse_ip(pv[i].range_end, &p->end);
+		parse_ip(pv[i].netmask, &p->netmask);
+		if (pv[i].router)
+			parse_ip(pv[i].router, &p->router);
+		for (size_t k = 0; k < pv[i].n_dns && k < 4; k++)
+			if (parse_ip(pv[i].dns[k], &p->dns[p->n_dns]) == 0)
+				p->n_dns++;
+		if (pv[i].domain)
+			snprintf(p->domain, sizeof(p->domain), "%s", pv[i].domain);
+		p->lease_time = pv[i].lease_time;
+	}
+	xp_server_pools_release(pv, np);
+	c->cfg.pools = c->pools;
+	c->cfg.n_pools = np;
+
+	if ((r = load_hosts(d, c)) < 0)
+		return r;
+	c->cfg.hosts = c->hosts;
+	c->cfg.n_hosts = c->n_hosts;
+
+	if (parse_ip(serve_setting(s, "server"), &c->cfg.server_ip) < 0)
+		return -EINVAL;
+	parse_ip(serve_setting(s, "next-server"), &c->cfg.next_server);
+	c->cfg.bios_file = serve_setting(s, "bios-boot-file");
+	c->cfg.efi64_file = serve_setting(s, "efi64-boot-file");
+	const char *proxy = serve_setting(s, "proxy-dhcp");
+	c->cfg.proxy = proxy && strcmp(proxy, "on") == 0;
+	const char *hold = serve_setting(s, "offer-hold");
+	c->cfg.offer_hold = hold ? (uint32_t)strtoul(hold, NULL, 10) : 0;
+	if (s->opts->http) {
+		unsigned port = s->opts->http_port ? s->opts->http_port
+						   : (unsigned)atoi(serve_setting(s, "http-port"));
+		const char *server = serve_setting(s, "server");
+		if (port == 80)
+			snprintf(c->http_base, sizeof(c->http_base), "http://%s", server);
+		else
+			snprintf(c->http_base, sizeof(c->http_base), "http://%s:%u", server,
+				 port);
+		c->cfg.http_base = c->http_base;
+	}
+	if (np == 0 && !c->cfg.proxy)
+		serve_log(s, LOG_WARNING, "no DHCP pool is configured: only reserved systems get "
+					  "addresses (xenprov settings set pool.NAME.range A-B)");
+	return 0;
+}
+
+static int remember_pools(struct dhcp_srv *d, const struct cfg_store *c)
+{
+	uint32_t *net = calloc(c->cfg.n_pools + 1, sizeof(*net));
+	uint32_t *mask = calloc(c->cfg.n_pools + 1, sizeof(*mask));
+	if (!net || !mask) {
+		free(net);
+		free(mask);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->cfg.n_pools; i++) {
+		mask[i] = c->pools[i].netmask;
+		net[i] = c->pools[i].start & mask[i];
+	}
+	free(d->pool_net);
+	free(d->pool_mask);
+	d->pool_net = net;
+	d->pool_mask = mask;
+	d->n_pools = c->cfg.n_pools;
+	return 0;
+}
+
+int dhcp_srv_reload(struct dhcp_srv *d)
+{
+	struct cfg_store c;
+	int r = build_config(d, &c);
+	if (r == 0)
+		r = xp_dhcp_server_reconfigure(d->engine, &c.cfg);
+	if (r == 0)
+		r = remember_pools(d, &c);
+	cfg_release(&c);
+	return r;
+}
+
+/* The address of the receiving interface that a pool lives on; else its first. */
+static uint32_t local_address(struct dhcp_srv *d, const struct iface *f)
+{
+	for (unsigned a = 0; a < f->n_addr; a++)
+		for (size_t p = 0; p < d->n_pools; p++)
+			if ((f->addr[a] & d->pool_mask[p]) == d->pool_net[p])
+				return f->addr[a];
+	return f->n_addr ? f->addr[0] : 0;
+}
+
+static void count_drop(struct dhcp_srv *d, int r, const char *why, uint32_t src)
+{
+	if (r == -EAGAIN)
+		d->n_limited++;
+	else if (r == -ENOSPC)
+		d->n_full++;
+	else
+		d->n_bad++;
+	d->last_why = why;
+	d->last_src = src;
+}
+
+static void send_batch(struct dhcp_srv *d, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct xp_dhcp_tx *t = &d->tx[i];
+		uint16_t port = t->dst_port == 67 ? d->port : (uint16_t)(d->port + 1);
+		d->sdst[i] = (struct sockaddr_in){
+			.sin_family = AF_INET,
+			.sin_port = htons(port),
+			.sin_addr.s_addr = htonl(t->broadcast ? INADDR_BROADCAST : t->dst_ip),
+		};
+		d->siov[i] = (struct iovec){t->buf, t->len};
+		struct msghdr *m = &d->smsg[i].msg_hdr;
+		memset(m, 0, sizeof(*m));
+		m->msg_name = &d->sdst[i];
+		m->msg_namelen = sizeof(d->sdst[i]);
+		m->msg_iov = &d->siov[i];
+		m->msg_iovlen = 1;
+		if (t->broadcast) {
+			/* out of the interface the request came in on */
+			m->msg_control = d->sctl[i].buf;
+			m->msg_controllen = sizeof(d->sctl[i].buf);
+			struct cmsghdr *cm = CMSG_FIRSTHDR(m);
+			cm->cmsg_level = IPPROTO_IP;
+			cm->cmsg_type = IP_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+			struct in_pktinfo pi = {.ipi_ifindex = d->tx_ifindex[i]};
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		}
+	}
+	unsigned done = 0;
+	while (done < n) {
+		int k = sendmmsg(d->w.fd, d->smsg + done, n - done, 0);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			/* one bad destination must not hold back the rest */
+			serve_log(d->s, LOG_DEBUG, "dhcp: send: %s", strerror(errno));
+			done++;
+			continue;
+		}
+		done += (unsigned)k;
+	}
+}
+
+static void on_readable(struct serve *s, struct watch *w, uint32_t events)
+{
+	(void)events;
+	struct dhcp_srv *d = (struct dhcp_srv *)((char *)w - offsetof(struct dhcp_srv, w));
+	for (int round = 0; round < 16; round++) {
+		for (unsigned i = 0; i < BATCH; i++) {
+			d->riov[i] = (struct iovec){d->rbuf[i], RXBUF};
+			struct msghdr *m = &d->rmsg[i].msg_hdr;
+			m->msg_name = &d->rsrc[i];
+			m->msg_namelen = sizeof(d->rsrc[i]);
+			m->msg_iov = &d->riov[i];
+			m->msg_iovlen = 1;
+			m->msg_control = d->rctl[i].buf;
+			m->msg_controllen = sizeof(d->rctl[i].buf);
+			m->msg_flags = 0;
+		}
+		int n = recvmmsg(w->fd, d->rmsg, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		int64_t now = (int64_t)time(NULL);
+		unsigned nout = 0;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *m = &d->rmsg[i].msg_hdr;
+			uint32_t src = ntohl(d->rsrc[i].sin_addr.s_addr);
+			if (m->msg_flags & MSG_TRUNC) {
+				count_drop(d, -EBADMSG, "longer than 2048 bytes", src);
+				continue;
+			}
+			int ifindex = 0;
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm))
+				if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+					struct in_pktinfo pi;
+					memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+					ifindex = pi.ipi_ifindex;
+				}
+			const struct iface *f = serve_iface(s, ifindex);
+			if (!f)
+				continue; /* not an interface we serve */
+			struct xp_dhcp_rx rx = {
+				.src_ip = src,
+				.src_port = ntohs(d->rsrc[i].sin_port),
+				.local_ip = local_address(d, f),
+				.now = now,
+			};
+			const char *why = NULL;
+			int r = xp_dhcp_server_handle(d->engine, d->rbuf[i], d->rmsg[i].msg_len,
+						      &rx, &d->tx[nout], &why);
+			if (r < 0)
+				count_drop(d, r, why, src);
+			else if (r > 0)
+				d->tx_ifindex[nout++] = ifindex;
+		}
+		/* the batch's leases are stored before any of its replies leaves */
+		const struct xp_dhcp_lease *ch;
+		size_t nch = xp_dhcp_server_changes(d->engine, &ch);
+		if (nch) {
+			int r = xp_lease_save(s->inv, ch, nch);
+			xp_dhcp_server_changes_clear(d->engine);
+			if (r < 0) {
+				serve_log(s, LOG_ERR,
+					  "dhcp: cannot store %zu lease change(s), their replies "
+					  "are not sent: %s",
+					  nch, xp_inv_errmsg(s->inv));
+				continue;
+			}
+		}
+		if (nout)
+			send_batch(d, nout);
+		if (n < BATCH)
+			return;
+	}
+}
+
+void dhcp_srv_tick(struct dhcp_srv *d, int64_t now_ms)
+{
+	(void)now_ms;
+	uint64_t total = d->n_bad + d->n_limited + d->n_full;
+	if (!total)
+		return;
+	char src[INET_ADDRSTRLEN];
+	struct in_addr a = {htonl(d->last_src)};
+	inet_ntop(AF_INET, &a, src, sizeof(src));
+	serve_log(d->s, LOG_WARNING,
+		  "dhcp: dropped %llu packet(s) in the last second (%llu malformed, %llu over "
+		  "a client's rate, %llu for a full pool); last from %s: %s",
+		  (unsigned long long)total, (unsigned long long)d->n_bad,
+		  (unsigned long long)d->n_limited, (unsigned long long)d->n_full, src,
+		  d->last_why ? d->last_why : "dropped");
+	d->n_bad = d->n_limited = d->n_full = 0;
+}
+
+int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
+{
+	struct dhcp_srv *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->s = s;
+	d->w.fd = -1;
+	d->w.ready = on_readable;
+	d->port = s->opts->dhcp_port ? s->opts->dhcp_port : 67;
+	struct cfg_store c;
+	int r = build_config(d, &c);
+	if (r == 0 && (r = xp_dhcp_server_new(&c.cfg, &d->engine)) < 0)
+		serve_log(s, LOG_ERR, "the DHCP settings are not usable: %s", strerror(-r));
+	if (r == 0)
+		r = remember_pools(d, &c);
+	cfg_release(&c);
+	if (r < 0)
+		goto fail;
+
+	struct xp_dhcp_lease *lv;
+	size_t ln;
+	if ((r = xp_lease_load(s->inv, &lv, &ln)) < 0) {
+		serve_log(s, LOG_ERR, "cannot read the stored leases: %s", xp_inv_errmsg(s->inv));
+		goto fail;
+	}
+	r = xp_dhcp_server_restore(d->engine, lv, ln, (int64_t)time(NULL));
+	free(lv);
+	if (r < 0)
+		goto fail;
+	if (ln)
+		serve_log(s, LOG_INFO, "dhcp: %zu stored lease(s) restored", ln);
+
+	d->w.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->w.fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	int one = 1, rcvbuf = 4 << 20;
+	setsockopt(d->w.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(d->w.fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+	setsockopt(d->w.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	setsockopt(d->w.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(d->port)};
+	if (bind(d->w.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		serve_log(s, LOG_ERR, "dhcp: cannot bind UDP port %u: %s", d->port, strerror(-r));
+		goto fail;
+	}
+	if ((r = serve_watch(s, &d->w, EPOLLIN)) < 0)
+		goto fail;
+	*ret = d;
+	return 0;
+fail:
+	dhcp_srv_close(d);
+	return r;
+}
+
+void dhcp_srv_close(struct dhcp_srv *d)
+{
+	if (!d)
+		return;
+	if (d->w.fd >= 0) {
+		serve_unwatch(d->s, &d->w);
+		close(d->w.fd);
+	}
+	xp_dhcp_server_free(d->engine);
+	free(d->pool_net);
+	free(d->pool_mask);
+	free(d);
+}

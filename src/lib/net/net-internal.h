@@ -1,0 +1,101 @@
+/*
+ * net-internal.h - what the boot server's files share: the server context, the epoll
+ * watch records and the logging helpers. Private to src/lib/net.
+ */
+#ifndef XP_NET_INTERNAL_H
+#define XP_NET_INTERNAL_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenprov/boot.h"
+#include "xenprov/inventory.h"
+#include "xenprov/serve.h"
+
+struct serve;
+
+/* An fd in the epoll set and what to do when it is ready. */
+struct watch {
+	int fd;
+	void (*ready)(struct serve *s, struct watch *w, uint32_t events);
+};
+
+#define MAX_IFACE_ADDRS 8
+
+struct iface {
+	int index;
+	char name[IF_NAMESIZE];
+	uint32_t addr[MAX_IFACE_ADDRS], mask[MAX_IFACE_ADDRS]; /* host order */
+	unsigned n_addr;
+};
+
+struct dhcp_srv;
+struct tftp_srv;
+struct http_srv;
+
+struct serve {
+	const struct xp_serve_opts *opts;
+	int epfd;
+	struct watch sig;
+	struct xp_inv *inv;
+	struct xp_boot *boot;
+	int64_t data_version;
+	struct iface *ifaces; /* the interfaces served */
+	size_t n_ifaces;
+	bool all_ifaces;      /* no --interface: serve whatever interface a packet came on */
+	struct xp_settings settings;
+	struct dhcp_srv *dhcp;
+	struct tftp_srv *tftp;
+	struct http_srv *http;
+	bool stopping;
+	bool pid_written;
+	int64_t stop_deadline_ms;
+};
+
+void serve_log(struct serve *s, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int serve_watch(struct serve *s, struct watch *w, uint32_t events);
+void serve_unwatch(struct serve *s, struct watch *w);
+int64_t serve_now_ms(void);
+/* The interface record for an ifindex; NULL when it is not served. */
+const struct iface *serve_iface(struct serve *s, int ifindex);
+/* A setting's value, or its default. */
+const char *serve_setting(const struct serve *s, const char *key);
+
+/* A boot-file resolver for these settings, reading inv (each thread has its own). */
+int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
+		    struct xp_boot **ret);
+
+/* sys.c: process plumbing */
+int sys_pid_file_write(const char *path);
+void sys_notify(const char *state); /* sd_notify(3) without libsystemd; no-op without NOTIFY_SOCKET */
+/* Interfaces by name (all when n == 0), with their IPv4 addresses. */
+int sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *nout);
+int sys_ifaces_refresh(struct serve *s, int ifindex);
+/* Makes the state directory's files the user's, then switches to that user. */
+int sys_drop_privileges(const char *user, const char *state_dir);
+int sys_random(void *buf, size_t len);
+
+/* dhcp-sock.c */
+int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret);
+int dhcp_srv_reload(struct dhcp_srv *d);
+void dhcp_srv_tick(struct dhcp_srv *d, int64_t now_ms);
+void dhcp_srv_close(struct dhcp_srv *d);
+
+/* tftp-server.c */
+int tftp_srv_open(struct serve *s, struct tftp_srv **ret);
+/* Retransmissions due; returns the next deadline (ms) or INT64_MAX. */
+int64_t tftp_srv_timers(struct tftp_srv *t, int64_t now_ms);
+void tftp_srv_stop_accepting(struct tftp_srv *t);
+size_t tftp_srv_sessions(const struct tftp_srv *t);
+void tftp_srv_close(struct tftp_srv *t);
+
+/* http.c */
+int http_srv_bind(struct serve *s, struct http_srv **ret);  /* before dropping privileges */
+int http_srv_start(struct http_srv *h);                     /* after */
+void http_srv_quiesce(struct http_srv *h);
+size_t http_srv_connections(struct http_srv *h);
+void http_srv_close(struct http_srv *h);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * serve.c - the boot server's main loop: opens the inventory and the sockets, drops
+ * privileges, then runs DHCP and TFTP in one epoll loop (HTTP has its own thread, see
+ * http.c) until SIGTERM or SIGINT, picking up inventory changes once a second.
+ *
+ * Not here: the protocols (proto/), the boot files (boot/), the sockets of each service
+ * (dhcp-sock.c, tftp-server.c, http.c).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/net-internal.h"
+#include "xenprov/util.h"
+
+void serve_log(struct serve *s, int prio, const char *fmt, ...)
+{
+	if (!s->opts->log)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	s->opts->log(s->opts->log_ctx, prio, fmt, ap);
+	va_end(ap);
+}
+
+int64_t serve_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int serve_watch(struct serve *s, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
+void serve_unwatch(struct serve *s, struct watch *w)
+{
+	if (w->fd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+const struct iface *serve_iface(struct serve *s, int ifindex)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < s->n_ifaces; i++)
+			if (s->ifaces[i].index == ifindex)
+				return &s->ifaces[i];
+		/* an interface (or address) that appeared after the start */
+		if (pass == 0 && (s->all_ifaces || s->n_ifaces) &&
+		    sys_ifaces_refresh(s, ifindex) < 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+const char *serve_setting(const struct serve *s, const char *key)
+{
+	const char *v = xp_settings_get(&s->settings, key);
+	return v ? v : xp_server_setting_default(key);
+}
+
+static int load_settings(struct serve *s)
+{
+	struct xp_settings st = {0};
+	int r = xp_server_settings_get(s->inv, &st);
+	if (r < 0)
+		return r;
+	xp_settings_release(&s->settings);
+	s->settings = st;
+	return 0;
+}
+
+int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
+		    struct xp_boot **ret)
+{
+	*ret = NULL;
+	const char *v = xp_settings_get(st, "tftp-root");
+	char *root = NULL;
+	if (v)
+		root = strdup(v);
+	else if (asprintf(&root, "%s/tftp", s->opts->state_dir) < 0)
+		root = NULL;
+	if (!root)
+		return -ENOMEM;
+	if (!v)
+		xp_mkdir_p(root, 0755);
+	const char *server = xp_settings_get(st, "server");
+	char http_base[128] = "";
+	if (s->opts->http && server) {
+		const char *pv = xp_settings_get(st, "http-port");
+		unsigned port = s->opts->http_port ? s->opts->http_port
+			      : pv ? (unsigned)atoi(pv) : 80;
+		if (port == 80)
+			snprintf(http_base, sizeof(http_base), "http://%s", server);
+		else
+			snprintf(http_base, sizeof(http_base), "http://%s:%u", server, port);
+	}
+	struct xp_boot_opts bo = {
+		.tftp_root = root,
+		.http_base = http_base[0] ? http_base : NULL,
+		.server = server,
+	};
+	int r = xp_boot_new(inv, &bo, ret);
+	if (r < 0)
+		serve_log((struct serve *)s, LOG_ERR, "cannot open the TFTP root '%s': %s", root,
+			  strerror(-r));
+	free(root);
+	return r;
+}
+
+static int open_boot(struct serve *s)
+{
+	struct xp_boot *b;
+	int r = serve_open_boot(s, &s->settings, s->inv, &b);
+	if (r < 0)
+		return r;
+	xp_boot_free(s->boot);
+	s->boot = b;
+	return 0;
+}
+
+/* Reloads settings, boot files and the DHCP configuration; on failure the server goes
+ * on with what it had. */
+static void reload(struct serve *s, const char *why)
+{
+	struct xp_settings old = s->settings;
+	memset(&s->settings, 0, sizeof(s->settings));
+	int r = load_settings(s);
+	if (r < 0) {
+		s->settings = old;
+		serve_log(s, LOG_ERR, "reload (%s): cannot read the settings: %s", why,
+			  strerror(-r));
+		return;
+	}
+	xp_settings_release(&old);
+	if (s->tftp || s->http)
+		open_boot(s);
+	if (s->dhcp && (r = dhcp_srv_reload(s->dhcp)) < 0)
+		serve_log(s, LOG_ERR, "reload (%s): DHCP configuration kept: %s", why,
+			  strerror(-r));
+	else
+		serve_log(s, LOG_INFO, "reloaded (%s)", why);
+}
+
+static void check_changes(struct serve *s)
+{
+	int64_t v;
+	if (xp_inv_data_version(s->inv, &v) == 0 && v != s->data_version) {
+		s->data_version = v;
+		reload(s, "inventory changed");
+	}
+}
+
+static void begin_stop(struct serve *s, int signo)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	s->stop_deadline_ms = serve_now_ms() + XP_SERVE_DRAIN_SECONDS * 1000;
+	sys_notify("STOPPING=1");
+	serve_log(s, LOG_INFO, "%s: finishing transfers in flight, then stopping",
+		  strsignal(signo));
+	if (s->dhcp) {
+		dhcp_srv_close(s->dhcp);
+		s->dhcp = NULL;
+	}
+	if (s->tftp)
+		tftp_srv_stop_accepting(s->tftp);
+	if (s->http)
+		http_srv_quiesce(s->http);
+}
+
+static void on_signal(struct serve *s, struct watch *w, uint32_t events)
+{
+	(void)events;
+	struct signalfd_siginfo si;
+	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			sys_notify("RELOADING=1");
+			reload(s, "SIGHUP");
+			sys_notify("READY=1");
+		} else {
+			begin_stop(s, (int)si.ssi_signo);
+		}
+	}
+}
+
+static bool drained(struct serve *s)
+{
+	return (!s->tftp || tftp_srv_sessions(s->tftp) == 0) &&
+	       (!s->http || http_srv_connections(s->http) == 0);
+}
+
+static int setup(struct serve *s, sigset_t *mask)
+{
+	const struct xp_serve_opts *o = s->opts;
+	int r = xp_inv_open(o->state_dir, &s->inv);
+	if (r < 0) {
+		serve_log(s, LOG_ERR, "cannot open the inventory in '%s': %s", o->state_dir,
+			  r == -EPROTO || r == -EBADMSG ? "not a usable inventory"
+						       : strerror(-r));
+		return r;
+	}
+	/* leases are written for every batch of packets: durable against a kill of the
+	 * process (WAL, no fsync per commit), see leases.h */
+	xp_inv_set_durability(s->inv, false);
+	xp_inv_data_version(s->inv, &s->data_version);
+	if ((r = load_settings(s)) < 0) {
+		serve_log(s, LOG_ERR, "cannot read the settings: %s", strerror(-r));
+		return r;
+	}
+	if (!xp_settings_get(&s->settings, "server")) {
+		serve_log(s, LOG_ERR, "the server's address is not set: run 'xenprov settings "
+				      "set server ADDRESS' (the address clients reach it at)");
+		return -EINVAL;
+	}
+	s->all_ifaces = o->n_interfaces == 0;
+	r = sys_ifaces(o->interfaces, o->n_interfaces, &s->ifaces, &s->n_ifaces);
+	if (r < 0) {
+		serve_log(s, LOG_ERR, "%s", r == -ENODEV ? "no such interface" : strerror(-r));
+		return r;
+	}
+	if ((o->tftp || o->http) && (r = open_boot(s)) < 0)
+		return r;
+
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		return -errno;
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, mask, NULL) != 0)
+		return -EINVAL;
+	signal(SIGPIPE, SIG_IGN);
+	s->sig.fd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->sig.ready = on_signal;
+	if (s->sig.fd < 0 || (r = serve_watch(s, &s->sig, EPOLLIN)) < 0)
+		return s->sig.fd < 0 ? -errno : r;
+
+	if (o->dhcp && (r = dhcp_srv_open(s, &s->dhcp)) < 0)
+		return r;
+	if (o->tftp && (r = tftp_srv_open(s, &s->tftp)) < 0)
+		return r;
+	if (o->http && (r = http_srv_bind(s, &s->http)) < 0)
+		return r;
+	if (o->pid_file && (r = sys_pid_file_write(o->pid_file)) < 0) {
+		serve_log(s, LOG_ERR, "cannot write the pid file '%s': %s", o->pid_file,
+			  strerror(-r));
+		return r;
+	}
+	s->pid_written = o->pid_file != NULL;
+	if ((r = sys_drop_privileges(o->user, o->state_dir)) < 0) {
+		serve_log(s, LOG_ERR, "cannot switch to user '%s': %s", o->user,
+			  r == -ESRCH ? "no such user" : strerror(-r));
+		return r;
+	}
+	if (s->http && (r = http_srv_start(s->http)) < 0)
+		return r;
+	return 0;
+}
+
+int xp_serve_run(const struct xp_serve_opts *opts)
+{
+	struct serve s = {.opts = opts, .epfd = -1, .sig = {.fd = -1}};
+	sigset_t mask;
+	int r = setup(&s, &mask);
+	if (r == 0) {
+		sys_notify("READY=1");
+		serve_log(&s, LOG_INFO, "serving%s%s%s as %s", s.dhcp ? " DHCP" : "",
+			  s.tftp ? " TFTP" : "", s.http ? " HTTP" : "",
+			  serve_setting(&s, "server"));
+		int64_t next_tick = serve_now_ms() + 1000;
+		int64_t tftp_deadline = INT64_MAX;
+		for (;;) {
+			int64_t now = serve_now_ms();
+			int64_t wake = next_tick < tftp_deadline ? next_tick : tftp_deadline;
+			int timeout = wake <= now ? 0 : (int)(wake - now);
+			struct epoll_event ev[64];
+			int n = epoll_wait(s.epfd, ev, 64, timeout);
+			if (n < 0 && errno != EINTR) {
+				r = -errno;
+				break;
+			}
+			for (int i = 0; i < n; i++) {
+				struct watch *w = ev[i].data.ptr;
+				w->ready(&s, w, ev[i].events);
+			}
+			now = serve_now_ms();
+			if (s.tftp)
+				tftp_deadline = tftp_srv_timers(s.tftp, now);
+			if (now >= next_tick) {
+				next_tick = now + 1000;
+				if (!s.stopping)
+					check_changes(&s);
+				if (s.dhcp)
+					dhcp_srv_tick(s.dhcp, now);
+			}
+			if (s.stopping && (drained(&s) || now >= s.stop_deadline_ms))
+				break;
+		}
+		serve_log(&s, LOG_INFO, "stopped");
+	}
+	if (s.http)
+		http_srv_close(s.http);
+	if (s.tftp)
+		tftp_srv_close(s.tftp);
+	if (s.dhcp)
+		dhcp_srv_close(s.dhcp);
+	if (s.sig.fd >= 0)
+		close(s.sig.fd);
+	if (s.epfd >= 0)
+		close(s.epfd);
+	if (s.pid_written)
+		unlink(opts->pid_file);
+	xp_boot_free(s.boot);
+	xp_settings_release(&s.settings);
+	free(s.ifaces);
+	xp_inv_close(s.inv);
+	if (s.sig.fd >= 0)
+		pthread_sigmask(SIG_UNBLOCK, &mask, NULL);
+	return r;
+}
