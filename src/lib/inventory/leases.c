@@ -4,6 +4,7 @@
  * hardware type + address) as a blob.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

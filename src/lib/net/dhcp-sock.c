@@ -47,7 +47,7 @@ struct dhcp_srv {
 	struct sockaddr_in rsrc[BATCH];
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
+		size_t align; /* cmsghdr alignment */
 	} rctl[BATCH], sctl[BATCH];
 	struct mmsghdr rmsg[BATCH];
 
@@ -143,7 +143,7 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 	xp_diags_release(&dg);
 	c->pools = calloc(np ? np : 1, sizeof(*c->pools));
 	if (!c->pools) {
-		xp_server_pools_release(pv, np);
+		xp_server_pools_free(pv, np);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < np; i++) {
@@ -161,7 +161,7 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 			snprintf(p->domain, sizeof(p->domain), "%s", pv[i].domain);
 		p->lease_time = pv[i].lease_time;
 	}
-	xp_server_pools_release(pv, np);
+	xp_server_pools_free(pv, np);
 	c->cfg.pools = c->pools;
 	c->cfg.n_pools = np;
 

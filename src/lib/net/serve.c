@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
+#include "xenprov/leases.h"
 #include "xenprov/util.h"
 
 void serve_log(struct serve *s, int prio, const char *fmt, ...)

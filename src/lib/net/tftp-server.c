@@ -361,7 +361,7 @@ static void on_request(struct serve *s, struct watch *w, uint32_t events)
 		struct sockaddr_in from;
 		union {
 			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-			struct cmsghdr align;
+			size_t align; /* cmsghdr alignment */
 		} ctl;
 		struct iovec iov = {t->rbuf, sizeof(t->rbuf)};
 		struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof(from),

@@ -1,0 +1,91 @@
+# serve-env.sh - sourced by the tests of `xenprov serve`: a temporary directory the
+# unprivileged server can read, network namespaces joined by veth pairs to a bridge in
+# the server's namespace (made here, all removed at exit), the server started in its
+# namespace and stopped by its PID. No traffic leaves these namespaces.
+#
+# Needs XENPROV; sets T (the directory), SRV (the server's namespace), X.
+set -u
+X=${XENPROV:?}
+[ "$(id -u)" = 0 ] || { echo "SKIP: network namespaces need root"; exit 77; }
+command -v ip >/dev/null || { echo "SKIP: iproute2 is not installed"; exit 77; }
+need() {
+	for t; do command -v "$t" >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }; done
+}
+T=$(mktemp -d /tmp/xp-serve.XXXXXX) || exit 1
+chmod 755 "$T"
+TAG=$$
+SRV=xps$TAG
+NSES=()
+PIDS=()
+SRV_PID=
+n=0
+cleanup() {
+	[ -n "$SRV_PID" ] && kill -KILL "$SRV_PID" 2>/dev/null
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	for ns in "${NSES[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	[ -s "$T/serve.log" ] && sed 's/^/  serve: /' "$T/serve.log" | tail -25
+	exit 1
+}
+ok() { n=$((n + 1)); }
+
+# A namespace with its own resolv.conf (so nothing in it can reach the host's) and lo up.
+ns_add() {
+	ip netns add "$1" || fail "cannot make network namespace $1"
+	NSES+=("$1")
+	mkdir -p "/etc/netns/$1"
+	echo "nameserver 127.0.0.1" >"/etc/netns/$1/resolv.conf"
+	ip -n "$1" link set lo up
+}
+
+# The server's namespace: bridge br0 with ADDRESS/PREFIX.
+srv_ns() {
+	ns_add "$SRV"
+	ip -n "$SRV" link add br0 type bridge
+	ip -n "$SRV" addr add "$1" dev br0
+	ip -n "$SRV" link set br0 up
+}
+
+# client_add NAME MAC [BRIDGE_NS BRIDGE]: namespace NAME whose eth0 (MAC) is a veth
+# whose other end is in the bridge's namespace (default: the server's br0).
+client_add() {
+	local name=$1 mac=$2 bns=${3:-$SRV} br=${4:-br0}
+	ns_add "$name"
+	local peer=v${#NSES[@]}
+	ip link add eth0 netns "$name" address "$mac" type veth peer name "$peer" netns "$bns" ||
+		fail "cannot make the veth pair of $name"
+	ip -n "$bns" link set "$peer" master "$br"
+	ip -n "$bns" link set "$peer" up
+	ip -n "$name" link set eth0 up
+}
+
+# srv_start [ARGS...]: the server in its namespace, unprivileged, on br0; waits for
+# its pid file.
+srv_start() {
+	rm -f "$T/serve.pid"
+	ip netns exec "$SRV" "$X" serve --user nobody --interface br0 --pid-file "$T/serve.pid" \
+		"$@" >>"$T/serve.log" 2>&1 &
+	SRV_PID=$!
+	for _ in $(seq 100); do
+		[ -s "$T/serve.pid" ] && return 0
+		kill -0 "$SRV_PID" 2>/dev/null || fail "the server exited at start"
+		sleep 0.1
+	done
+	fail "the server did not write its pid file"
+}
+
+srv_stop() {
+	kill -TERM "$SRV_PID" 2>/dev/null
+	wait "$SRV_PID"
+	local rc=$?
+	SRV_PID=
+	return $rc
+}

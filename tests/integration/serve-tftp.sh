@@ -1,0 +1,123 @@
+#!/bin/bash
+# serve-tftp.sh - `xenprov serve`'s TFTP with real clients in a network namespace:
+# tftp-hpa (512-byte blocks, a file over 32 MiB so block numbers wrap past 65535, and
+# netascii), atftp (blksize 1468 with windowsize 16 and 64) and curl tftp:// download
+# byte-exact; configs rendered from the inventory (pxelinux.cfg/01-MAC, HEXIP,
+# default); traversal attempts (.., absolute paths, a symlink out of the root) and
+# writes are refused; 20 transfers at once all complete.
+# Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
+. "$(dirname "$0")/lib/serve-env.sh"
+need tftp atftp curl sha256sum
+
+export XENPROV_STATE_DIR=$T/state
+R=$T/tftp
+mkdir -p "$R/sub" "$T/secret"
+"$X" settings set server 10.79.0.1 >/dev/null || fail "settings"
+"$X" settings set tftp-root "$R" >/dev/null || fail "settings"
+"$X" settings set http-port 8080 >/dev/null || fail "settings"
+head -c $((33 * 1024 * 1024 + 123)) /dev/urandom >"$R/big.bin"
+head -c 2048 /dev/urandom >"$R/sub/exact.bin" # a multiple of 512: a last empty block
+head -c $((4 * 1024 * 1024 + 7)) /dev/urandom >"$R/par.bin"
+printf 'line one\nline two\r\nbare\rcr\n' >"$R/notes.txt"
+echo secret >"$T/secret/passwd"
+chmod 644 "$R"/par.bin "$R"/big.bin "$R"/sub/exact.bin "$R"/notes.txt
+ln -s "$T/secret/passwd" "$R/escape"
+ln -s sub/exact.bin "$R/inside"
+echo kernel-bytes >"$T/vmlinuz"
+echo initrd-bytes >"$T/initrd"
+"$X" distro add deb --kernel "$T/vmlinuz" --initrd "$T/initrd" --kernel-options "console=ttyS0" \
+	>/dev/null || fail "distro add"
+"$X" system add alpha --mac 52:54:00:aa:00:01 --ip 10.79.0.50 --distro deb >/dev/null ||
+	fail "system add"
+
+srv_ns 10.79.0.1/24
+client_add c1 52:54:00:aa:00:01
+ip -n c1 addr add 10.79.0.50/24 dev eth0
+srv_start --tftp
+C() { ip netns exec c1 "$@"; }
+same() { cmp -s "$1" "$2" || fail "$3: the download differs from the file"; ok; }
+
+# tftp-hpa: 512-byte blocks, no options; 33 MiB = 67,585 blocks: the numbers wrap
+(cd "$T" && C timeout 120 tftp -m binary 10.79.0.1 -c get big.bin hpa.bin) ||
+	fail "tftp-hpa could not get big.bin"
+same "$R/big.bin" "$T/hpa.bin" "tftp-hpa big.bin"
+(cd "$T" && C timeout 20 tftp -m binary 10.79.0.1 -c get sub/exact.bin exact.bin) ||
+	fail "tftp-hpa could not get sub/exact.bin"
+same "$R/sub/exact.bin" "$T/exact.bin" "tftp-hpa exact.bin"
+# netascii: the client turns CR LF back into LF; the bytes come back as they were
+(cd "$T" && C timeout 20 tftp -m ascii 10.79.0.1 -c get notes.txt notes.txt) ||
+	fail "tftp-hpa netascii get"
+same "$R/notes.txt" "$T/notes.txt" "netascii notes.txt"
+
+# atftp: blksize 1468 with windowsize 16 and 64 (RFC 7440)
+for w in 16 64; do
+	C timeout 120 atftp --get -r big.bin -l "$T/at$w.bin" --option "blksize 1468" \
+		--option "windowsize $w" 10.79.0.1 >"$T/atftp.log" 2>&1 ||
+		fail "atftp windowsize $w: $(tail -3 "$T/atftp.log")"
+	same "$R/big.bin" "$T/at$w.bin" "atftp windowsize $w"
+done
+
+# curl with tsize and blksize
+C timeout 120 curl -sS --tftp-blksize 1468 -o "$T/curl.bin" tftp://10.79.0.1/big.bin ||
+	fail "curl tftp:// failed"
+same "$R/big.bin" "$T/curl.bin" "curl big.bin"
+C curl -sS -o "$T/inside.bin" tftp://10.79.0.1/inside || fail "a symlink inside the root was refused"
+same "$R/sub/exact.bin" "$T/inside.bin" "symlink inside the root"
+
+# rendered from the inventory, no sync step
+C curl -sS -o "$T/mac.cfg" tftp://10.79.0.1/pxelinux.cfg/01-52-54-00-aa-00-01 ||
+	fail "pxelinux.cfg/01-MAC not served"
+grep -qi "distros/deb/kernel" "$T/mac.cfg" || fail "pxelinux.cfg/01-MAC: no kernel line: $(cat "$T/mac.cfg")"
+grep -q "console=ttyS0" "$T/mac.cfg" || fail "pxelinux.cfg/01-MAC: no kernel options"
+ok
+C curl -sS -o "$T/ip.cfg" tftp://10.79.0.1/pxelinux.cfg/0A4F0032 || fail "pxelinux.cfg/HEXIP not served"
+grep -qi "distros/deb/kernel" "$T/ip.cfg" || fail "pxelinux.cfg/HEXIP: no kernel line"
+ok
+C curl -sS -o "$T/default.cfg" tftp://10.79.0.1/pxelinux.cfg/default || fail "default not served"
+grep -qi "label" "$T/default.cfg" || fail "pxelinux.cfg/default has no entry"
+ok
+C curl -sS -o "$T/k" tftp://10.79.0.1/distros/deb/kernel || fail "the distro's kernel not served"
+same "$T/vmlinuz" "$T/k" "distro kernel"
+# a system added while the server runs is served at once
+"$X" system add beta --mac 52:54:00:aa:00:02 --distro deb >/dev/null || fail "system add beta"
+C curl -sS -o "$T/beta.cfg" tftp://10.79.0.1/pxelinux.cfg/01-52-54-00-aa-00-02 ||
+	fail "a system added while serving is not served"
+ok
+
+# refusals: nothing outside the root, no writes
+refused() { # PATH
+	if C timeout 10 curl -sS -o "$T/x" "tftp://10.79.0.1/$1" 2>"$T/curl.err"; then
+		fail "'$1' was served: $(head -c 80 "$T/x")"
+	fi
+	ok
+}
+refused "../secret/passwd"
+refused "sub/../../secret/passwd"
+refused "escape"
+refused "%2e%2e/secret/passwd"
+C curl -sS -o "$T/x" "tftp://10.79.0.1//etc/passwd" 2>/dev/null && fail "/etc/passwd was served"
+ok
+(cd "$T" && C timeout 10 tftp 10.79.0.1 -c get ../secret/passwd hpa-escape) >"$T/hpa.out" 2>&1
+[ -s "$T/hpa-escape" ] && grep -q secret "$T/hpa-escape" && fail "tftp-hpa got a file outside the root"
+ok
+echo data >"$T/up.txt"
+if (cd "$T" && C timeout 10 tftp 10.79.0.1 -c put up.txt up.txt) 2>&1 | grep -qi "error"; then ok; else
+	[ -e "$R/up.txt" ] && fail "a write was accepted"
+	ok
+fi
+[ ! -e "$R/up.txt" ] || fail "a write created a file"
+
+# 20 transfers at once
+pids=()
+for i in $(seq 20); do
+	C timeout 180 curl -sS --tftp-blksize 1468 -o "$T/par$i.bin" tftp://10.79.0.1/par.bin &
+	pids+=($!)
+done
+for i in $(seq 20); do wait "${pids[$((i - 1))]}" || fail "parallel transfer $i failed"; done
+for i in $(seq 20); do cmp -s "$R/par.bin" "$T/par$i.bin" || fail "parallel transfer $i differs"; done
+ok
+
+srv_stop || fail "the server exited with an error on SIGTERM"
+grep -q "refused" "$T/serve.log" || fail "no refusal was logged"
+ok
+echo "PASS: $n checks"
