@@ -69,6 +69,7 @@ const char *xp_settings_get(const struct xp_settings *s, const char *key);
  *   root DEV, extra TEXT, network dhcp|static, ip-pool CIDR, gateway IPV4,
  *   dns IPV4[,IPV4...], domain DNSNAME, root-password-hash CRYPT, ssh-key KEYLINE,
  *   mac-prefix XX[:XX...] (1-5 octets; the guests' random MACs start with it),
+ *   distro NAME (the distro the profile's systems boot over the network),
  *   config.NAME VALUE (any further xl setting, value in config syntax). */
 struct xp_profile_key {
 	const char *key;
@@ -103,7 +104,7 @@ int xp_profile_update(struct xp_inv *inv, const struct xp_profile *p);
 int xp_profile_get(struct xp_inv *inv, const char *name, struct xp_profile *out);
 /* Names, sorted. */
 int xp_profile_list(struct xp_inv *inv, char ***names, size_t *n);
-/* -ENOENT; -EBUSY if a profile or a domain still uses it. */
+/* -ENOENT; -EBUSY if a profile, a domain or a system still uses it. */
 int xp_profile_remove(struct xp_inv *inv, const char *name);
 /* The effective values: the parent chain's, each overridden by its child's. */
 int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out);
@@ -153,11 +154,12 @@ bool xp_system_name_valid(const char *name);
 int xp_system_add(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *diags);
 int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *diags);
 int xp_system_get(struct xp_inv *inv, const char *name, struct xp_system *out);
-/* Lookups for the boot server: -ENOENT when no system has it. mac in any spelling
- * xp_mac_parse takes; ip dotted. */
+/* Lookups for the boot server: -ENOENT when no system has it, -EINVAL when mac or ip
+ * cannot be read. mac in any spelling xp_mac_parse takes; ip dotted. */
 int xp_system_find_mac(struct xp_inv *inv, const char *mac, struct xp_system *out);
 int xp_system_find_ip(struct xp_inv *inv, const char *ip, struct xp_system *out);
 int xp_system_list(struct xp_inv *inv, char ***names, size_t *n);
+/* -ENOENT. */
 int xp_system_remove(struct xp_inv *inv, const char *name);
 
 /* ---- boot server settings ------------------------------------------------------------ */
@@ -176,6 +178,41 @@ int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value
 int xp_server_setting_unset(struct xp_inv *inv, const char *key);
 /* Every stored setting, sorted by key. */
 int xp_server_settings_get(struct xp_inv *inv, struct xp_settings *out);
+
+/* The default of a key (a static string: http-port 80, bios-boot-file pxelinux.0,
+ * efi64-boot-file ipxe.efi, proxy-dhcp off, offer-hold 30, pool.NAME.lease-time 3600),
+ * or NULL for a key without a fixed one: server (none), next-server (the server's
+ * value), tftp-root (STATE_DIR/tftp), the other pool keys, unknown keys. */
+const char *xp_server_setting_default(const char *key);
+
+/* The values in force: every global key in xp_server_keys order (the stored value, else
+ * its default, next-server and tftp-root included; keys with neither are left out),
+ * then each pool's keys in that order, pools sorted by name. defaulted (may be NULL)
+ * gets those of them that are defaults, not stored. */
+int xp_server_settings_effective(struct xp_inv *inv, struct xp_settings *out,
+				 struct xp_settings *defaulted);
+
+/* One DHCP address pool, from the pool.NAME.* settings, values normalised (dotted
+ * addresses, netmask dotted). */
+struct xp_server_pool {
+	char *name;
+	char *range_start, *range_end; /* first and last address handed out */
+	char *netmask;
+	char *router;   /* NULL: none */
+	char *domain;   /* NULL: none */
+	char **dns;     /* n_dns addresses, 0 to 4 */
+	size_t n_dns;
+	uint32_t lease_time; /* seconds (default 3600) */
+};
+
+/* The pools of s (as xp_server_settings_get returns), sorted by name. -EINVAL, with a
+ * diagnostic per problem (code "pool.NAME" or the bad key), if any pool has no range or
+ * no netmask, a range not inside one subnet of its netmask or covering the subnet's
+ * network or broadcast address, a router outside that subnet or inside the range, a
+ * range overlapping another pool's, or a bad value. Free with xp_server_pools_free. */
+int xp_server_pools(const struct xp_settings *s, struct xp_server_pool **v, size_t *n,
+		    struct xp_diags *d);
+void xp_server_pools_free(struct xp_server_pool *v, size_t n);
 
 /* A number that changes whenever another connection commits to the database (SQLite's
  * data_version): the boot server polls it to pick up inventory changes without a sync

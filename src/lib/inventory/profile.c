@@ -41,6 +41,7 @@ const struct xp_profile_key xp_profile_keys[] = {
 	{"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)"},
 	{"ssh-key", "KEYLINE", "an SSH public key for root's authorized_keys"},
 	{"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)"},
+	{"distro", "NAME", "the distro the profile's systems boot over the network"},
 	{"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax"},
 	{NULL, NULL, NULL},
 };
@@ -257,6 +258,11 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (strcmp(key, "root") == 0 && strncmp(value, "/dev/", 5) != 0 &&
 	    strncmp(value, "UUID=", 5) != 0 && strncmp(value, "LABEL=", 6) != 0)
 		return bad(d, key, value, "e.g. /dev/xvda1", "not a root device");
+	/* a name only: the distro may be added later; removing it is refused while a
+	 * profile names it (xp_distro_remove) */
+	if (strcmp(key, "distro") == 0 && !xp_distro_name_valid(value))
+		return bad(d, key, value, "1-64 letters, digits, '-', '_', '.'",
+			   "not a valid distro name");
 	if (strcmp(key, "extra") == 0 && strchr(value, '\n'))
 		return bad(d, key, NULL, NULL, "must be one line");
 	if (strcmp(key, "root-password-hash") == 0) {
@@ -599,14 +605,15 @@ int xp_profile_remove(struct xp_inv *inv, const char *name)
 	r = xp__inv_prepare(inv,
 			    "SELECT (SELECT count(*) FROM profiles WHERE parent = ?1),"
 			    "       (SELECT count(*) FROM domains WHERE profile = ?1),"
-			    "       (SELECT count(*) FROM profiles WHERE name = ?1)",
+			    "       (SELECT count(*) FROM profiles WHERE name = ?1),"
+			    "       (SELECT count(*) FROM systems WHERE profile = ?1)",
 			    &st);
 	if (r < 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	int children = sqlite3_column_int(st, 0), domains = sqlite3_column_int(st, 1),
-	    found = sqlite3_column_int(st, 2);
+	    found = sqlite3_column_int(st, 2), systems = sqlite3_column_int(st, 3);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW) {
 		r = xp__inv_err(inv, rc);
@@ -617,9 +624,16 @@ int xp_profile_remove(struct xp_inv *inv, const char *name)
 		r = -ENOENT;
 		goto refused;
 	}
-	if (children || domains) {
-		snprintf(inv->err, sizeof(inv->err), "%d profile%s and %d domain%s use it",
-			 children, children == 1 ? "" : "s", domains, domains == 1 ? "" : "s");
+	if (children || domains || systems) {
+		if (systems)
+			snprintf(inv->err, sizeof(inv->err),
+				 "%d profile%s, %d domain%s and %d system%s use it", children,
+				 children == 1 ? "" : "s", domains, domains == 1 ? "" : "s",
+				 systems, systems == 1 ? "" : "s");
+		else
+			snprintf(inv->err, sizeof(inv->err), "%d profile%s and %d domain%s use it",
+				 children, children == 1 ? "" : "s", domains,
+				 domains == 1 ? "" : "s");
 		r = -EBUSY;
 		goto refused;
 	}

@@ -54,6 +54,45 @@ static const char *const migrations[] = {
 	"  kind TEXT NOT NULL,"
 	"  path TEXT NOT NULL,"
 	"  PRIMARY KEY (domain, kind));",
+	/* 2: the boot server: distros, systems, its settings, DHCP leases. IF NOT EXISTS:
+	 * a database whose user_version was set back by hand migrates again cleanly. */
+	"CREATE TABLE IF NOT EXISTS distros ("
+	"  name TEXT PRIMARY KEY,"
+	"  kernel TEXT NOT NULL,"
+	"  initrd TEXT,"
+	"  arch TEXT NOT NULL DEFAULT 'x86_64',"
+	"  kernel_options TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS systems ("
+	"  name TEXT PRIMARY KEY,"
+	"  mac TEXT UNIQUE NOT NULL,"
+	"  ip TEXT UNIQUE,"
+	"  profile TEXT REFERENCES profiles(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
+	"  distro TEXT REFERENCES distros(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
+	"  hostname TEXT,"
+	"  netboot INTEGER NOT NULL DEFAULT 1 CHECK (netboot IN (0, 1)),"
+	"  kernel_options TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  CHECK ((profile IS NULL) <> (distro IS NULL)));"
+	"CREATE INDEX IF NOT EXISTS systems_profile ON systems(profile);"
+	"CREATE INDEX IF NOT EXISTS systems_distro ON systems(distro);"
+	"CREATE TABLE IF NOT EXISTS server_settings ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);"
+	/* ip: the IPv4 address in host order as an integer, so that ranges are
+	 * comparisons; client: the DHCP client identifier (RFC 2132 9.14) or the
+	 * hardware type and address (RFC 2131 4.2) */
+	"CREATE TABLE IF NOT EXISTS leases ("
+	"  ip INTEGER PRIMARY KEY,"
+	"  client BLOB NOT NULL,"
+	"  mac TEXT,"
+	"  hostname TEXT,"
+	"  state TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS leases_client ON leases(client);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -296,6 +335,23 @@ void xp_inv_rollback(struct xp_inv *inv)
 	}
 	inv->doomed = false;
 	sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* PRAGMA data_version: per connection, it changes when another connection commits
+ * (https://sqlite.org/pragma.html#pragma_data_version); our own commits leave it. */
+int xp_inv_data_version(struct xp_inv *inv, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "PRAGMA data_version", &st);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	return r;
 }
 
 void xp_strv_free(char **v, size_t n)

@@ -1,0 +1,310 @@
+/*
+ * system.c - systems: the machines (or domUs) the boot server knows by MAC, each with
+ * an optional reserved IPv4 address and what it boots: a profile's distro or a distro
+ * itself (Cobbler's systems). MACs are stored canonical (lower case, ':'), so that a
+ * lookup in any spelling finds them; MAC and IP are unique.
+ *
+ * Not here: DHCP leases (dynamic addresses), the boot files (boot.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "inventory/values-internal.h"
+#include "xenprov/mac.h"
+
+void xp_system_release(struct xp_system *s)
+{
+	free(s->name);
+	free(s->mac);
+	free(s->ip);
+	free(s->profile);
+	free(s->distro);
+	free(s->hostname);
+	free(s->kernel_options);
+	memset(s, 0, sizeof(*s));
+}
+
+bool xp_system_name_valid(const char *name)
+{
+	return xp_profile_name_valid(name);
+}
+
+/* The canonical MAC of text; -EINVAL for one a NIC cannot have. */
+static int canon_mac(const char *text, char out[XP_MAC_STRLEN + 1], struct xp_diags *d)
+{
+	struct xp_mac m;
+	if (!text)
+		return xp__bad_value(d, "mac", NULL, NULL, "a MAC address is required");
+	if (xp_mac_parse(text, &m) < 0)
+		return xp__bad_value(d, "mac", text, "six pairs of hex digits, e.g. 52:54:00:12:34:56",
+				     "not a MAC address");
+	/* IEEE 802-2014 8.2: the I/G bit marks a group address, never a station's */
+	if (xp_mac_is_multicast(&m))
+		return xp__bad_value(d, "mac", text, "the first octet must be even",
+				     "a multicast address cannot be a machine's");
+	if (xp_mac_is_zero(&m))
+		return xp__bad_value(d, "mac", text, NULL, "the all-zero address is not a machine's");
+	xp_mac_format(&m, out);
+	return 0;
+}
+
+/* The canonical dotted form of text; -EINVAL for an address a host cannot have. */
+static int canon_ip(const char *text, char out[16], struct xp_diags *d)
+{
+	uint32_t a;
+	if (!xp__ipv4_parse(text, &a))
+		return xp__bad_value(d, "ip", text, "a dotted quad, e.g. 192.168.1.10",
+				     "not an IPv4 address");
+	if (!xp__ipv4_host(a))
+		return xp__bad_value(d, "ip", text, NULL,
+				     "0.0.0.0, 255.255.255.255 and multicast addresses cannot be "
+				     "a machine's");
+	xp__ipv4_format(a, out);
+	return 0;
+}
+
+/* Checks every value of s into canonical mac and ip (ip "" for none). */
+static int check(const struct xp_system *s, char mac[XP_MAC_STRLEN + 1], char ip[16],
+		 struct xp_diags *d)
+{
+	int r = 0;
+	if (!s->name || !xp_system_name_valid(s->name))
+		r = xp__bad_value(d, "name", s->name, "1-64 letters, digits, '-', '_', '.'",
+				  "not a valid system name");
+	if (canon_mac(s->mac, mac, d) < 0)
+		r = -EINVAL;
+	ip[0] = 0;
+	if (s->ip && canon_ip(s->ip, ip, d) < 0)
+		r = -EINVAL;
+	if (!s->profile == !s->distro)
+		r = xp__bad_value(d, s->profile ? "distro" : "profile", NULL, NULL,
+				  s->profile ? "give a profile or a distro, not both"
+					     : "a profile or a distro is required");
+	if (s->profile && !xp_profile_name_valid(s->profile))
+		r = xp__bad_value(d, "profile", s->profile, NULL, "not a valid profile name");
+	if (s->distro && !xp_distro_name_valid(s->distro))
+		r = xp__bad_value(d, "distro", s->distro, NULL, "not a valid distro name");
+	if (s->hostname && !xp__dns_name_valid(s->hostname))
+		r = xp__bad_value(d, "hostname", s->hostname,
+				  "letters, digits and '-' (not first or last), labels joined by "
+				  "'.'",
+				  "not a host name (RFC 1123)");
+	if (s->kernel_options && !xp__one_line(s->kernel_options))
+		r = xp__bad_value(d, "kernel-options", NULL, NULL, "must be one line");
+	return r;
+}
+
+/* The name of another system than self holding value in column col, into inv->err;
+ * 1 if there is one. */
+static int taken(struct xp_inv *inv, const char *col, const char *value, const char *self)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT name FROM systems WHERE %s = ?1 AND name <> ?2", col);
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(inv->err, sizeof(inv->err), "%s %s belongs to system '%s'",
+			 strcmp(col, "mac") == 0 ? "MAC" : "IP", value, sqlite3_column_text(st, 0));
+		r = 1;
+	} else if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The refusals: -EEXIST/-ENOENT with the reason in inv->err, 0 if none, or -errno. */
+static int refusal(struct xp_inv *inv, const struct xp_system *s, const char *mac,
+		   const char *ip, bool add)
+{
+	int e = xp__inv_exists(inv, "SELECT 1 FROM systems WHERE name = ?1", s->name);
+	if (e < 0)
+		return e;
+	if (add == (e == 1)) {
+		snprintf(inv->err, sizeof(inv->err), add ? "system '%s' exists" : "no system '%s'",
+			 s->name);
+		return add ? -EEXIST : -ENOENT;
+	}
+	if ((e = taken(inv, "mac", mac, s->name)) != 0)
+		return e < 0 ? e : -EEXIST;
+	if (*ip && (e = taken(inv, "ip", ip, s->name)) != 0)
+		return e < 0 ? e : -EEXIST;
+	const char *what = s->profile ? "profile" : "distro";
+	const char *ref = s->profile ? s->profile : s->distro;
+	e = xp__inv_exists(inv,
+			   s->profile ? "SELECT 1 FROM profiles WHERE name = ?1"
+				      : "SELECT 1 FROM distros WHERE name = ?1",
+			   ref);
+	if (e < 0)
+		return e;
+	if (!e) {
+		snprintf(inv->err, sizeof(inv->err), "no %s '%s'", what, ref);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v && *v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *d, bool add)
+{
+	char mac[XP_MAC_STRLEN + 1], ip[16];
+	int r = check(s, mac, ip, d);
+	if (r < 0)
+		return r;
+	if ((r = xp_inv_begin(inv)) < 0)
+		return r;
+	r = refusal(inv, s, mac, ip, add);
+	if (r == -EEXIST || r == -ENOENT) {
+		xp_inv_commit(inv); /* nothing written */
+		return r;
+	}
+	if (r < 0)
+		goto fail;
+	sqlite3_stmt *st;
+	r = xp__inv_prepare(inv,
+			    add ? "INSERT INTO systems (name, mac, ip, profile, distro, hostname,"
+				  " netboot, kernel_options, created, updated)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+				: "UPDATE systems SET mac = ?2, ip = ?3, profile = ?4, distro = ?5,"
+				  " hostname = ?6, netboot = ?7, kernel_options = ?8, updated = ?9"
+				  " WHERE name = ?1",
+			    &st);
+	if (r < 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+	bind_opt(st, 3, ip);
+	bind_opt(st, 4, s->profile);
+	bind_opt(st, 5, s->distro);
+	bind_opt(st, 6, s->hostname);
+	sqlite3_bind_int(st, 7, s->netboot ? 1 : 0);
+	bind_opt(st, 8, s->kernel_options);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+		goto fail;
+	}
+	return xp_inv_commit(inv);
+fail:
+	xp_inv_rollback(inv);
+	return r;
+}
+
+int xp_system_add(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *diags)
+{
+	return store(inv, s, diags, true);
+}
+
+int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *diags)
+{
+	return store(inv, s, diags, false);
+}
+
+#define SYSTEM_COLUMNS                                                                             \
+	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"      \
+	" updated FROM systems "
+
+/* One system by the query's ?1 = arg. */
+static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct xp_system *out)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		char **text[] = {&out->name,	&out->mac,	&out->ip, &out->profile,
+				 &out->distro, &out->hostname, NULL,	  &out->kernel_options};
+		for (int i = 0; i < 8; i++) {
+			if (!text[i] || sqlite3_column_type(st, i) == SQLITE_NULL)
+				continue;
+			if (!(*text[i] = xp__col_text(st, i)))
+				r = -ENOMEM;
+		}
+		out->netboot = sqlite3_column_int(st, 6) != 0;
+		out->created = sqlite3_column_int64(st, 8);
+		out->updated = sqlite3_column_int64(st, 9);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		xp_system_release(out);
+	return r;
+}
+
+int xp_system_get(struct xp_inv *inv, const char *name, struct xp_system *out)
+{
+	memset(out, 0, sizeof(*out));
+	return get_by(inv, SYSTEM_COLUMNS "WHERE name = ?1", name, out);
+}
+
+int xp_system_find_mac(struct xp_inv *inv, const char *mac, struct xp_system *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct xp_mac m;
+	char canon[XP_MAC_STRLEN + 1];
+	if (xp_mac_parse(mac, &m) < 0)
+		return -EINVAL;
+	return get_by(inv, SYSTEM_COLUMNS "WHERE mac = ?1", xp_mac_format(&m, canon), out);
+}
+
+int xp_system_find_ip(struct xp_inv *inv, const char *ip, struct xp_system *out)
+{
+	memset(out, 0, sizeof(*out));
+	uint32_t a;
+	char canon[16];
+	if (!xp__ipv4_parse(ip, &a))
+		return -EINVAL;
+	return get_by(inv, SYSTEM_COLUMNS "WHERE ip = ?1", xp__ipv4_format(a, canon), out);
+}
+
+int xp_system_list(struct xp_inv *inv, char ***names, size_t *n)
+{
+	return xp__inv_names(inv, "SELECT name FROM systems ORDER BY name", names, n);
+}
+
+int xp_system_remove(struct xp_inv *inv, const char *name)
+{
+	int r = xp_inv_begin(inv);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st;
+	r = xp__inv_prepare(inv, "DELETE FROM systems WHERE name = ?1", &st);
+	if (r < 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+		goto fail;
+	}
+	if (sqlite3_changes(inv->db) == 0) {
+		snprintf(inv->err, sizeof(inv->err), "no system '%s'", name);
+		xp_inv_commit(inv); /* nothing written */
+		return -ENOENT;
+	}
+	return xp_inv_commit(inv);
+fail:
+	xp_inv_rollback(inv);
+	return r;
+}

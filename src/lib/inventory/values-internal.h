@@ -1,0 +1,41 @@
+/*
+ * values-internal.h - what the boot server's records (distros, systems, server
+ * settings) share: value checks and a diagnostic helper, and reading a column of
+ * names. Not for profiles' own values (profile.c keeps its rules).
+ */
+#ifndef XP_INVENTORY_VALUES_INTERNAL_H
+#define XP_INVENTORY_VALUES_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "inventory/store-internal.h"
+
+/* Adds an error "KEY: MESSAGE" (code KEY, text VALUE) to d (may be NULL); returns
+ * -EINVAL. */
+int xp__bad_value(struct xp_diags *d, const char *key, const char *value, const char *hint,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* A strict dotted quad (inet_pton: four decimal parts, no leading zeros), host order. */
+bool xp__ipv4_parse(const char *s, uint32_t *host);
+/* An address a host can have: not 0.0.0.0, 255.255.255.255 or multicast (224/4). */
+bool xp__ipv4_host(uint32_t host);
+/* Host-order address as dotted text into buf (16 bytes). */
+char *xp__ipv4_format(uint32_t host, char buf[16]);
+/* One or more RFC 1123 labels separated by dots (letters, digits, '-' not first or
+ * last, 1-63 each, 253 in all). */
+bool xp__dns_name_valid(const char *s);
+/* No control characters (a kernel command line is one line). */
+bool xp__one_line(const char *s);
+/* A heap copy of s, or NULL for NULL or "" (optional text columns). 0 or -ENOMEM. */
+int xp__dup_opt(const char *s, char **out);
+
+/* The text of column i as a heap string (NULL for NULL). */
+char *xp__col_text(sqlite3_stmt *st, int i);
+/* Runs sql (one text column, no parameters) and collects the rows. */
+int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n);
+/* Runs sql with ?1 bound to arg; 1 if it returns a row, 0 if not, or -errno. */
+int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg);
+
+#endif

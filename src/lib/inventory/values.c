@@ -1,0 +1,146 @@
+/*
+ * values.c - value checks and SQL helpers shared by distros, systems and the server's
+ * settings (see values-internal.h). Pure checks but for the two SQL readers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inventory/values-internal.h"
+
+int xp__bad_value(struct xp_diags *d, const char *key, const char *value, const char *hint,
+		  const char *fmt, ...)
+{
+	if (d) {
+		char msg[300];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, key, value, hint, "%s: %s", key, msg);
+	}
+	return -EINVAL;
+}
+
+bool xp__ipv4_parse(const char *s, uint32_t *host)
+{
+	struct in_addr a;
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return false;
+	*host = ntohl(a.s_addr);
+	return true;
+}
+
+bool xp__ipv4_host(uint32_t host)
+{
+	/* RFC 1122 3.2.1.3: 0.0.0.0 is "this host", 255.255.255.255 the limited
+	 * broadcast; RFC 5771: 224.0.0.0/4 is multicast */
+	return host != 0 && host != 0xffffffffu && (host >> 28) != 0xe;
+}
+
+char *xp__ipv4_format(uint32_t host, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", host >> 24, (host >> 16) & 0xff, (host >> 8) & 0xff,
+		 host & 0xff);
+	return buf;
+}
+
+/* RFC 1123 2.1: a label may start with a digit; RFC 1035 2.3.4: 63 per label, 255 in
+ * all on the wire (253 as text without the final dot). */
+bool xp__dns_name_valid(const char *s)
+{
+	size_t total = strlen(s);
+	if (total == 0 || total > 253)
+		return false;
+	const char *label = s;
+	for (;;) {
+		size_t len = strcspn(label, ".");
+		if (len == 0 || len > 63 || label[0] == '-' || label[len - 1] == '-')
+			return false;
+		for (size_t i = 0; i < len; i++) {
+			char c = label[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '-'))
+				return false;
+		}
+		if (label[len] == 0)
+			return true;
+		label += len + 1;
+	}
+}
+
+bool xp__one_line(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+int xp__dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (!s || !*s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+char *xp__col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? strdup((const char *)t) : NULL;
+}
+
+int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, sql, &st);
+	if (r < 0)
+		return r;
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **nv = realloc(*names, ncap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			*names = nv;
+			cap = ncap;
+		}
+		char *name = xp__col_text(st, 0);
+		if (!name)
+			r = -ENOMEM;
+		else
+			(*names)[(*n)++] = name;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		xp_strv_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
+int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+}
