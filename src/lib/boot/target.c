@@ -1,0 +1,198 @@
+/*
+ * target.c - what a client is to boot, decided from the inventory on each request:
+ * the system with the client's MAC or IP, its distro (its own, or its profile's
+ * `distro` key through the parent chain), the kernel command line (the distro's
+ * kernel_options, the system's, then hostname=), or the menu of every distro.
+ *
+ * Not here: writing the plan in a boot loader's language (render-*.c), paths and
+ * files (boot.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/boot-internal.h"
+#include "xenprov/mac.h"
+
+static void entry_release(struct xp_boot_entry *e)
+{
+	free(e->label);
+	free(e->distro);
+	for (size_t i = 0; i < e->n_args; i++)
+		free(e->args[i]);
+	free(e->args);
+	memset(e, 0, sizeof(*e));
+}
+
+void xp__boot_plan_release(struct xp_boot_plan *p)
+{
+	entry_release(&p->entry);
+	for (size_t i = 0; i < p->n_menu; i++)
+		entry_release(&p->menu[i]);
+	free(p->menu);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Control characters (and DEL) are word separators: a newline in an inventory value
+ * must never become a new line of a config (a new LABEL, a GRUB command, an iPXE
+ * command). Kernel command lines are words separated by spaces, so splitting there
+ * changes nothing else. */
+static bool sep(unsigned char c)
+{
+	return c <= ' ' || c == 0x7f;
+}
+
+int xp__boot_add_args(struct xp_boot_entry *e, const char *text)
+{
+	if (!text)
+		return 0;
+	const char *s = text;
+	while (*s) {
+		while (*s && sep((unsigned char)*s))
+			s++;
+		size_t n = 0;
+		while (s[n] && !sep((unsigned char)s[n]))
+			n++;
+		if (!n)
+			break;
+		char **nv = realloc(e->args, (e->n_args + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		e->args = nv;
+		if (!(e->args[e->n_args] = strndup(s, n)))
+			return -ENOMEM;
+		e->n_args++;
+		s += n;
+	}
+	return 0;
+}
+
+/* Fills e for distro name (label given): -ENOENT if the distro is not there. */
+static int entry_for_distro(struct xp_inv *inv, const char *name, const char *label,
+			    struct xp_boot_entry *e)
+{
+	struct xp_distro d = {0};
+	int r = xp_distro_get(inv, name, &d);
+	if (r < 0)
+		return r;
+	e->label = strdup(label);
+	e->distro = strdup(d.name);
+	e->initrd = d.initrd != NULL;
+	if (!e->label || !e->distro)
+		r = -ENOMEM;
+	else
+		r = xp__boot_add_args(e, d.kernel_options);
+	xp_distro_release(&d);
+	return r;
+}
+
+/* The distro a system boots: its own, else its profile's `distro` setting. Heap
+ * string, or -ENOENT when none is set. */
+static int system_distro(struct xp_inv *inv, const struct xp_system *s, char **out)
+{
+	if (s->distro) {
+		*out = strdup(s->distro);
+		return *out ? 0 : -ENOMEM;
+	}
+	if (!s->profile)
+		return -ENOENT;
+	struct xp_settings set = {0};
+	int r = xp_profile_resolve(inv, s->profile, &set);
+	if (r == 0) {
+		const char *v = xp_settings_get(&set, "distro");
+		if (!v)
+			r = -ENOENT;
+		else if (!(*out = strdup(v)))
+			r = -ENOMEM;
+	}
+	xp_settings_release(&set);
+	return r;
+}
+
+static int plan_system(struct xp_inv *inv, struct xp_system *s, struct xp_boot_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (!s->netboot) {
+		p->kind = XP_BOOT_PLAN_LOCAL;
+		return 0;
+	}
+	char *distro = NULL;
+	int r = system_distro(inv, s, &distro);
+	if (r < 0)
+		return r;
+	p->kind = XP_BOOT_PLAN_SYSTEM;
+	r = entry_for_distro(inv, distro, s->name, &p->entry);
+	free(distro);
+	if (r == 0)
+		r = xp__boot_add_args(&p->entry, s->kernel_options);
+	if (r == 0) {
+		/* hostname= last, as the inventory's own word on the matter */
+		const char *h = s->hostname ? s->hostname : s->name;
+		size_t n = strlen(h) + sizeof("hostname=");
+		char *w = malloc(n);
+		if (!w) {
+			r = -ENOMEM;
+		} else {
+			strcpy(w, "hostname=");
+			strcat(w, h);
+			r = xp__boot_add_args(&p->entry, w);
+			free(w);
+		}
+	}
+	if (r < 0)
+		xp__boot_plan_release(p);
+	return r;
+}
+
+int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, struct xp_boot_plan *p)
+{
+	struct xp_system s = {0};
+	int r = xp_system_find_mac(inv, mac, &s);
+	if (r < 0)
+		return r;
+	r = plan_system(inv, &s, p);
+	xp_system_release(&s);
+	return r;
+}
+
+int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, struct xp_boot_plan *p)
+{
+	struct xp_system s = {0};
+	int r = xp_system_find_ip(inv, ip, &s);
+	if (r < 0)
+		return r;
+	r = plan_system(inv, &s, p);
+	xp_system_release(&s);
+	return r;
+}
+
+int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = XP_BOOT_PLAN_MENU;
+	char **names = NULL;
+	size_t n = 0;
+	int r = xp_distro_list(inv, &names, &n);
+	if (r < 0)
+		return r;
+	if (n && !(p->menu = calloc(n, sizeof(*p->menu))))
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		/* the local entry keeps its label; a distro of that name gets another */
+		const char *label =
+		    strcmp(names[i], XP_BOOT_LOCAL_LABEL) == 0 ? "distro:" XP_BOOT_LOCAL_LABEL
+							       : names[i];
+		r = entry_for_distro(inv, names[i], label, &p->menu[p->n_menu]);
+		if (r < 0) {
+			entry_release(&p->menu[p->n_menu]);
+			if (r == -ENOENT) /* removed since the list was read */
+				r = 0;
+			continue;
+		}
+		p->n_menu++;
+	}
+	xp_strv_free(names, n);
+	if (r < 0)
+		xp__boot_plan_release(p);
+	return r;
+}
