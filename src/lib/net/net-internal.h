@@ -49,7 +49,7 @@ struct serve {
 	struct tftp_srv *tftp;
 	struct http_srv *http;
 	bool stopping;
-	bool pid_written;
+	int pid_fd; /* -1: no pid file */
 	int64_t stop_deadline_ms;
 };
 
@@ -68,7 +68,10 @@ int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct 
 		    struct xp_boot **ret);
 
 /* sys.c: process plumbing */
+/* Writes the pid file; returns an fd on it for sys_pid_file_remove. */
 int sys_pid_file_write(const char *path);
+/* Removes it, or empties it when the directory no longer lets us remove it. */
+void sys_pid_file_remove(const char *path, int fd);
 void sys_notify(const char *state); /* sd_notify(3) without libsystemd; no-op without NOTIFY_SOCKET */
 /* Interfaces by name (all when n == 0), with their IPv4 addresses. */
 int sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *nout);

@@ -262,7 +262,8 @@ static int setup(struct serve *s, sigset_t *mask)
 			  strerror(-r));
 		return r;
 	}
-	s->pid_written = o->pid_file != NULL;
+	if (o->pid_file)
+		s->pid_fd = r;
 	if ((r = sys_drop_privileges(o->user, o->state_dir)) < 0) {
 		serve_log(s, LOG_ERR, "cannot switch to user '%s': %s", o->user,
 			  r == -ESRCH ? "no such user" : strerror(-r));
@@ -275,7 +276,7 @@ static int setup(struct serve *s, sigset_t *mask)
 
 int xp_serve_run(const struct xp_serve_opts *opts)
 {
-	struct serve s = {.opts = opts, .epfd = -1, .sig = {.fd = -1}};
+	struct serve s = {.opts = opts, .epfd = -1, .sig = {.fd = -1}, .pid_fd = -1};
 	sigset_t mask;
 	int r = setup(&s, &mask);
 	if (r == 0) {
@@ -324,8 +325,8 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 		close(s.sig.fd);
 	if (s.epfd >= 0)
 		close(s.epfd);
-	if (s.pid_written)
-		unlink(opts->pid_file);
+	if (s.pid_fd >= 0)
+		sys_pid_file_remove(opts->pid_file, s.pid_fd);
 	xp_boot_free(s.boot);
 	xp_settings_release(&s.settings);
 	free(s.ifaces);

@@ -34,7 +34,21 @@ int sys_pid_file_write(const char *path)
 {
 	char line[32];
 	int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-	return xp_write_atomic(path, line, (size_t)n, 0644);
+	int r = xp_write_atomic(path, line, (size_t)n, 0644);
+	if (r < 0)
+		return r;
+	/* kept open: once privileges are dropped the file may no longer be removable, but
+	 * it can still be emptied so that no stale pid is left behind */
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+void sys_pid_file_remove(const char *path, int fd)
+{
+	if (unlink(path) < 0 && fd >= 0)
+		(void)!ftruncate(fd, 0);
+	if (fd >= 0)
+		close(fd);
 }
 
 void sys_notify(const char *state)
