@@ -93,6 +93,10 @@ client_add c4 52:54:00:bb:00:04
 client_add c5 52:54:00:bb:00:05
 client_add c9 52:54:00:aa:00:09
 srv_start
+# privileges dropped once the sockets are bound
+uid=$(awk '/^Uid:/ {print $2}' "/proc/$SRV_PID/status")
+[ "$uid" = "$(id -u nobody)" ] || fail "the server runs as uid $uid, not nobody"
+ok
 
 # 1. udhcpc, reserved
 udhcpc c1 "$T/c1.env" || fail "udhcpc in c1 got no lease: $(tail -3 "$T/c1.env.log")"

@@ -112,5 +112,11 @@ want 401 -X DELETE "$U/api/systems/beta"
 want 200 -X DELETE -H "Authorization: Bearer $TOKEN" "$U/api/systems/beta"
 want 404 "$U/api/systems/beta"
 
+# SIGHUP reloads
+kill -HUP "$SRV_PID"
+for _ in $(seq 50); do grep -q "reloaded (SIGHUP)" "$T/serve.log" && break; sleep 0.1; done
+grep -q "reloaded (SIGHUP)" "$T/serve.log" || fail "SIGHUP did not reload"
+want 200 "$U/api/systems/alpha"
+
 srv_stop || fail "the server exited with an error on SIGTERM"
 echo "PASS: $n checks"
