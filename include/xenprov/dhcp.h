@@ -195,6 +195,7 @@ int xp_dhcp_server_restore(struct xp_dhcp_server *s, const struct xp_dhcp_lease 
  *   -EAGAIN  the client is over its rate;
  *   -ENOSPC  no free address (*why);
  *   -ENOBUFS the change log holds 65536 changes: persist and clear them first;
+ *   -EMSGSIZE the reply cannot fit the client's size limit (option 82 too long to echo);
  *   -ENOMEM.
  * why may be NULL. The common path allocates nothing. Pointers from _changes and
  * _leases are invalidated by the next call of handle, restore or reconfigure. */

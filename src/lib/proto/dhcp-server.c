@@ -354,6 +354,9 @@ static int rec_take(struct xp_dhcp_server *s, uint32_t ip, const uint8_t *key, u
 		*ret = i;
 		return 0;
 	}
+	struct pool *p = pool_of(s, ip);
+	if (p)
+		bit_set(p, ip); /* a sweep may have cleared it */
 	struct rec *rc = &s->recs[i];
 	rc->hc = hc;
 	memcpy(rc->l.client, key, key_len);

@@ -1,0 +1,777 @@
+#!/usr/bin/env bash
+# bench/boot.sh [--quick] [--only dhcp|tftp|storm] [--json FILE] [XENPROV] - xenprov's
+# boot server (`xenprov serve`: DHCP, TFTP) next to the servers people boot machines
+# with today, in one run, with ratios, in network namespaces this script makes.
+#
+# Everything runs between two network namespaces joined by one veth pair made here and
+# removed at exit: the servers in xpb-srv-PID (veth-srv, 10.77.0.1/16), the clients in
+# xpb-cli-PID (veth-cli, 10.77.0.2/16); no packet leaves them. Each namespace gets its
+# own /etc/netns/NAME/resolv.conf (no DNS), removed at exit too. Only the processes
+# this script starts are ever stopped, by their PIDs.
+#
+#   1 dhcp   Kea's perfdhcp (a relay agent's view: unicast to 10.77.0.1, giaddr
+#            10.77.0.2, up to 60000 simulated clients) against each server, at a rate
+#            ladder of XP_BENCH_DHCP_SECS (8) seconds a step; each step starts its server
+#            on an empty lease database. Servers, leases persisted to a file in each:
+#              kea      Kea 2.2 kea-dhcp4, memfile (persist, LFC off), as shipped
+#                       (single-threaded), a 10.77.1.1-10.77.250.254 pool; logs: WARN
+#              kea-mt   the same with Kea's multi-threading on (2 threads, queue 64)
+#              dnsmasq  dnsmasq 2.90 --no-ping --quiet-dhcp --dhcp-lease-max 70000,
+#                       port=0 (no DNS), --dhcp-leasefile in the scratch directory
+#              xenprov  xenprov serve with the same pool
+#            Per step: completed DORA exchanges (ACKs) per second, drops (1 - ACKs /
+#            DISCOVERs sent), the server's CPU (utime+stime from /proc/PID/stat) per
+#            exchange, leases found in its lease file after the step. A server whose
+#            drops pass 50% is not asked for the higher rates.
+#   2 tftp   a random file of XP_BENCH_TFTP_MIB (64) MiB fetched by 1 and by 20
+#            concurrent clients: tftp-hpa's tftp (blksize 512), atftp --option "blksize
+#            1468", and atftp blksize 1468 + windowsize 64 (RFC 7440; a server that does
+#            not acknowledge it runs lockstep, and the table says so), against in.tftpd
+#            (tftpd-hpa -L), atftpd (0.8.0, --daemon --no-fork, threads; run from a
+#            private copy, as its package conflicts with tftpd-hpa's) and xenprov.
+#            Aggregate MB/s (10^6 bytes); every download's size is checked, and one per
+#            run is compared by sha256 with the source file.
+#   3 storm  XP_BENCH_STORM_N (200) clients at once, each on its own macvlan (its own
+#            MAC) in the client namespace: busybox udhcpc (-q -n, with a script of this
+#            bench's own that only prints), then an atftp fetch (blksize 1468) of a small
+#            pxelinux.cfg/default, then of a 20 MB kernel; total time until the last is
+#            done, against dnsmasq (DHCP + --enable-tftp, --tftp-max above N) and xenprov.
+#            Kernels go to /dev/null (atftp's exit status says whether it completed),
+#            but client 1 keeps its copy, compared by sha256.
+#
+# Options: --quick (shorter steps and files, fewer clients: a smoke check, not numbers),
+# --only PART (one of dhcp, tftp, storm), --json FILE (the results as JSON lines in
+# FILE; without it they are printed at the end, after the tables).
+#
+# Peers: Debian 12's kea-dhcp4-server, kea-admin (perfdhcp), dnsmasq, tftpd-hpa, atftp,
+# tftp-hpa, busybox; bench_deps installs the missing ones (no service started: a
+# temporary policy-rc.d) and unpacks atftpd (`apt-get download`, `dpkg -x`) into
+# XP_BENCH_PEERS, by default boot-peers/ beside this script in the build tree.
+#
+# The xenprov binary: the argument, else $XENPROV, else ../xenprov next to this script
+# (when run as BUILD_DIR/bench/bench-boot, a link to this file), else
+# build/release/xenprov. Until it has a working `serve`, its rows say "xenprov: not
+# available" and the peers are measured all the same. Needs root (namespaces). On a
+# machine shared with other work the numbers move: the load average is printed first.
+# Benchmarks never judge timing: the exit status is 1 only when a server or client that
+# should have run could not.
+set -u
+export LC_ALL=C
+PATH=$PATH:/usr/sbin:/sbin
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+say() { printf '%s\n' "$*"; }
+die() { say "boot: $*" >&2; exit 1; }
+usage() {
+	say "usage: bench/boot.sh [--quick] [--only dhcp|tftp|storm] [--json FILE] [XENPROV]"
+	exit "${1:-2}"
+}
+
+QUICK=0
+ONLY=
+JSON_FILE=${XP_BENCH_JSON:-}
+X=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--only)
+		[ $# -ge 2 ] || usage
+		ONLY=$2
+		shift
+		;;
+	--only=*) ONLY=${1#--only=} ;;
+	--json)
+		[ $# -ge 2 ] || usage
+		JSON_FILE=$2
+		shift
+		;;
+	--json=*) JSON_FILE=${1#--json=} ;;
+	-h | --help) usage 0 ;;
+	-*) say "boot: unknown option '$1'" >&2; usage ;;
+	*)
+		[ -z "$X" ] || usage
+		X=$1
+		;;
+	esac
+	shift
+done
+case $ONLY in '' | dhcp | tftp | storm) ;; *) say "boot: --only takes dhcp, tftp or storm, not '$ONLY'" >&2; usage ;; esac
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+
+X=${X:-${XENPROV:-}}
+if [ -z "$X" ]; then
+	for c in "$here/../xenprov" "$here/../build/release/xenprov"; do
+		[ -x "$c" ] && { X=$c; break; }
+	done
+fi
+[ -n "$X" ] && [ -x "$X" ] && X=$(cd "$(dirname "$X")" && pwd)/$(basename "$X")
+
+# The workload's sizes
+if [ $QUICK -eq 1 ]; then
+	DHCP_RATES=(2000 8000)
+	DHCP_SECS=${XP_BENCH_DHCP_SECS:-2}
+	TFTP_MIB=${XP_BENCH_TFTP_MIB:-8}
+	TFTP_CONC=(1 4)
+	STORM_N=${XP_BENCH_STORM_N:-20}
+	KERNEL_BYTES=${XP_BENCH_KERNEL_BYTES:-2000000}
+else
+	DHCP_RATES=(2000 4000 8000 16000 24000)
+	DHCP_SECS=${XP_BENCH_DHCP_SECS:-8}
+	TFTP_MIB=${XP_BENCH_TFTP_MIB:-64}
+	TFTP_CONC=(1 20)
+	STORM_N=${XP_BENCH_STORM_N:-200}
+	KERNEL_BYTES=${XP_BENCH_KERNEL_BYTES:-20000000}
+fi
+DHCP_CLIENTS=60000 # perfdhcp -R: fewer than the 63000 addresses of the pool
+SRV_IP=10.77.0.1
+CLI_IP=10.77.0.2
+POOL_LO=10.77.1.1
+POOL_HI=10.77.250.254
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---- the peers, installed when missing ----------------------------------------------
+if [ -n "${XP_BENCH_PEERS:-}" ]; then
+	PEERS=$XP_BENCH_PEERS
+elif [ -L "$0" ]; then
+	PEERS=$here/boot-peers # BUILD_DIR/bench/bench-boot: the build tree
+elif [ -n "$X" ]; then
+	PEERS=$(dirname "$X")/bench/boot-peers
+else
+	PEERS=$here/../build/release/bench/boot-peers
+fi
+ATFTPD=$PEERS/atftpd/usr/sbin/atftpd
+made_policy_rc=0
+
+# bench_deps: apt-get install of the peer packages that are not installed yet, with
+# package services kept from starting by a policy-rc.d made for the install (and
+# removed after it, only when this made it); then atftpd, whose package conflicts with
+# tftpd-hpa's, downloaded and unpacked into $PEERS instead of installed.
+bench_deps() {
+	local p need=()
+	for p in kea-admin kea-dhcp4-server dnsmasq tftpd-hpa atftp tftp-hpa iproute2; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+	done
+	command -v busybox >/dev/null || need+=(busybox-static)
+	if [ ${#need[@]} -gt 0 ]; then
+		say "installing: ${need[*]}"
+		if [ ! -e /usr/sbin/policy-rc.d ]; then
+			printf '#!/bin/sh\n# xenprov bench/boot.sh: no service starts while it installs\nexit 101\n' \
+				>/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && made_policy_rc=1
+		fi
+		local rc=0
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >"$PEERS.apt.log" 2>&1 ||
+			{ apt-get update -q >>"$PEERS.apt.log" 2>&1 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >>"$PEERS.apt.log" 2>&1; } || rc=1
+		if [ $made_policy_rc -eq 1 ]; then
+			rm -f /usr/sbin/policy-rc.d
+			made_policy_rc=0
+		fi
+		[ $rc -eq 0 ] || { say "boot: apt-get install failed; see $PEERS.apt.log" >&2; return 1; }
+		rm -f "$PEERS.apt.log"
+	fi
+	if [ ! -x "$ATFTPD" ]; then
+		say "fetching atftpd into $PEERS/atftpd (apt-get download, dpkg -x)"
+		rm -rf "$PEERS/atftpd" "$PEERS/deb" && mkdir -p "$PEERS/deb" || return 1
+		(cd "$PEERS/deb" && apt-get download atftpd >download.log 2>&1) ||
+			{ say "boot: apt-get download atftpd failed; see $PEERS/deb/download.log" >&2; return 1; }
+		dpkg -x "$PEERS"/deb/atftpd_*.deb "$PEERS/atftpd" || return 1
+		rm -rf "$PEERS/deb"
+	fi
+	return 0
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, servers on ports 67 and 69)"
+mkdir -p "$PEERS" || die "cannot create '$PEERS'"
+bench_deps || die "the peers are not installed"
+for c in perfdhcp kea-dhcp4 dnsmasq in.tftpd tftp atftp busybox ip ss timeout sha256sum; do
+	command -v "$c" >/dev/null || die "no '$c' after bench_deps"
+done
+
+# ---- scratch, namespaces, cleanup ------------------------------------------------------
+NS_S=xpb-srv-$$
+NS_C=xpb-cli-$$
+W=$(mktemp -d "${XP_BENCH_TMP:-/var/tmp}/xenprov-bench-boot.XXXXXX") || die "no scratch directory"
+chmod 755 "$W" # in.tftpd runs as tftp, atftpd as nobody: both read the TFTP root
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	SHM=$(mktemp -d /dev/shm/xenprov-bench-boot.XXXXXX) || die "no directory in /dev/shm"
+else
+	SHM=$W/dl
+	mkdir -p "$SHM"
+fi
+declare -A started # PID -> what, for every process this script started and has not reaped
+ns_made=()
+
+stop_pid() { # PID: TERM, then KILL after 3 s; only PIDs in ${started[@]}
+	local pid=$1 i
+	[ -n "${started[$pid]:-}" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 30; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "started[$pid]"
+}
+cleanup() {
+	local pid ns
+	for pid in "${!started[@]}"; do stop_pid "$pid"; done
+	for ns in "${ns_made[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
+	done
+	[ $made_policy_rc -eq 1 ] && rm -f /usr/sbin/policy-rc.d
+	rm -rf "$W" "$SHM"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+netns_up() {
+	local ns
+	for ns in "$NS_S" "$NS_C"; do
+		ip netns add "$ns" || return 1
+		ns_made+=("$ns")
+		mkdir -p "/etc/netns/$ns" &&
+			printf '# xenprov bench/boot.sh: no DNS in this namespace\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n' \
+				>"/etc/netns/$ns/resolv.conf" || return 1
+		ip -n "$ns" link set lo up || return 1
+	done
+	ip link add name veth-srv netns "$NS_S" type veth peer name veth-cli netns "$NS_C" &&
+		ip -n "$NS_S" addr add "$SRV_IP/16" dev veth-srv &&
+		ip -n "$NS_C" addr add "$CLI_IP/16" dev veth-cli &&
+		ip -n "$NS_S" link set veth-srv up &&
+		ip -n "$NS_C" link set veth-cli up || return 1
+	local i
+	for ((i = 0; i < 50; i++)); do # until the link is up on both ends
+		ip -n "$NS_C" -o link show veth-cli | grep -q 'state UP' &&
+			ip -n "$NS_S" -o link show veth-srv | grep -q 'state UP' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+netns_up || die "cannot make the network namespaces (ip netns, veth)"
+in_srv() { ip netns exec "$NS_S" "$@"; }
+in_cli() { ip netns exec "$NS_C" "$@"; }
+
+# ---- servers --------------------------------------------------------------------------
+# srv_start NAME PORTS CMD...: CMD in the server namespace (ip netns exec and env exec
+# it, so $! is the server), output in $W/NAME.log; waits until every UDP port in PORTS
+# (comma-separated), free before, is bound. Sets SRV_PID. 1 if a port was taken, or
+# the server died or did not bind within 15 s.
+SRV_PID=
+udp_bound() { [ -n "$(in_srv ss -H -uln "sport = :$1" 2>/dev/null)" ]; }
+srv_start() {
+	local name=$1 ports=$2 i p ok
+	shift 2
+	for p in ${ports//,/ }; do
+		if udp_bound "$p"; then
+			echo "UDP port $p is already taken in $NS_S" >"$W/$name.log"
+			return 1
+		fi
+	done
+	# not through in_srv: a function in the background would be a subshell, and $! its PID
+	ip netns exec "$NS_S" "$@" >"$W/$name.log" 2>&1 </dev/null &
+	SRV_PID=$!
+	started[$SRV_PID]=$name
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$SRV_PID" 2>/dev/null || break
+		ok=1
+		for p in ${ports//,/ }; do
+			udp_bound "$p" || { ok=0; break; }
+		done
+		[ $ok -eq 1 ] && return 0
+		sleep 0.1
+	done
+	stop_pid "$SRV_PID"
+	return 1
+}
+srv_stop() { [ -n "$SRV_PID" ] && stop_pid "$SRV_PID"; SRV_PID=; }
+srv_fail() { # NAME: why it could not start, from its log
+	printf 'could not start: %s' "$(tail -n 2 "$W/$1.log" 2>/dev/null | tr '\n' ' ')"
+}
+cpu_ticks() { # PID: utime + stime of the process (all its threads)
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	s=${s##*) } # past the command name
+	# shellcheck disable=SC2086
+	set -- $s
+	echo $((${12} + ${13}))
+}
+
+# xenprov: usable when it has `serve`
+XP_OK=0
+XP_WHY="not available"
+if [ -z "$X" ]; then
+	XP_WHY="not available (no xenprov binary; pass it as the argument or \$XENPROV)"
+elif "$X" serve --help >/dev/null 2>&1; then
+	XP_OK=1
+else
+	XP_WHY="not available ('$X serve --help' fails: no boot server in this build)"
+fi
+# xp_state DIR TFTP_ROOT: a fresh xenprov state with the bench's pool
+xp_state() {
+	local d=$1 root=$2
+	mkdir -p "$d" || return 1
+	{
+		XENPROV_STATE_DIR=$d "$X" settings set server "$SRV_IP" &&
+			XENPROV_STATE_DIR=$d "$X" settings set pool.bench.range "$POOL_LO-$POOL_HI" &&
+			XENPROV_STATE_DIR=$d "$X" settings set pool.bench.netmask 255.255.0.0 &&
+			XENPROV_STATE_DIR=$d "$X" settings set tftp-root "$root" &&
+			XENPROV_STATE_DIR=$d "$X" settings set http-port 8080
+	} >"$d.settings.log" 2>&1
+}
+# xp_start TAG ROOT PORTS: xenprov serve on a fresh state in $W/TAG-state
+xp_start() {
+	local tag=$1 root=$2 ports=$3 st=$W/$1-state
+	rm -rf "$st"
+	xp_state "$st" "$root" || { cp "$st.settings.log" "$W/$tag.log"; return 1; }
+	srv_start "$tag" "$ports" env XENPROV_STATE_DIR="$st" "$X" serve --interface veth-srv \
+		--pid-file "$W/$tag.pid" || return 1
+	# the process to measure is the one in its pid file, when it wrote one
+	local p
+	p=$(cat "$W/$tag.pid" 2>/dev/null)
+	[ -n "$p" ] && [ -d "/proc/$p" ] && XP_CPU_PID=$p || XP_CPU_PID=$SRV_PID
+	return 0
+}
+
+# Kea's configuration (JSON); $1: the lease file, $2: 1 for multi-threading
+kea_conf() {
+	cat <<EOF
+{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "veth-srv" ] },
+  "lease-database": { "type": "memfile", "persist": true, "name": "$1", "lfc-interval": 0 },
+  "valid-lifetime": 3600, "renew-timer": 900, "rebind-timer": 1800,
+  "multi-threading": { "enable-multi-threading": $([ "$2" -eq 1 ] && echo true || echo false),
+                       "thread-pool-size": 2, "packet-queue-size": 64 },
+  "subnet4": [ { "id": 1, "subnet": "10.77.0.0/16",
+                 "pools": [ { "pool": "$POOL_LO - $POOL_HI" } ] } ],
+  "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
+                 "output_options": [ { "output": "$W/kea-dhcp4.out" } ] } ]
+} }
+EOF
+}
+# kea_start TAG MT: kea-dhcp4 on an empty lease file $W/TAG.leases
+kea_start() {
+	local tag=$1 mt=$2
+	rm -f "$W/$tag.leases"*
+	kea_conf "$W/$tag.leases" "$mt" >"$W/$tag.json"
+	srv_start "$tag" 67 env KEA_PIDFILE_DIR="$W" KEA_LOCKFILE_DIR="$W" kea-dhcp4 -c "$W/$tag.json"
+}
+# dnsmasq_start TAG [ARGS...]: DHCP only (port=0: no DNS), lease file $W/TAG.leases
+dnsmasq_start() {
+	local tag=$1 ports=67
+	shift
+	case " $* " in *" --enable-tftp "*) ports=67,69 ;; esac
+	rm -f "$W/$tag.leases"
+	srv_start "$tag" "$ports" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --no-resolv \
+		--no-hosts --user=root --pid-file= --interface=veth-srv --bind-interfaces --no-ping \
+		--dhcp-range="$POOL_LO,$POOL_HI,255.255.0.0,1h" --dhcp-lease-max=70000 \
+		--dhcp-leasefile="$W/$tag.leases" --quiet-dhcp --log-facility=- "$@"
+}
+
+# ---- JSON lines and ratios ---------------------------------------------------------------
+JSON=()
+json() { JSON+=("{\"bench\":\"boot\",$1}"); }
+num() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (b == 0) print "null"; else printf f, a / b }'; }
+# ratio A B: A/B of two higher-is-better numbers, "n/a" without both
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (a <= 0 || b <= 0) print "n/a"; else printf "%.2fx\n", a / b }'; }
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+failed=0
+
+say "boot servers: xenprov serve vs Kea, dnsmasq, tftpd-hpa, atftpd$([ $QUICK -eq 1 ] && echo '  (--quick: a smoke check, not numbers)')"
+say "machine:  $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); scratch $W, downloads in $SHM"
+say "network:  $NS_S (veth-srv $SRV_IP/16) <-> $NS_C (veth-cli $CLI_IP/16)"
+if [ $XP_OK -eq 1 ]; then say "xenprov:  $X"; else say "xenprov:  $XP_WHY"; fi
+say
+
+# =======================================================================================
+# 1 DHCP
+# =======================================================================================
+declare -A D # D[server,rate,{eps,drop,cpu,leases}]; D[server,why]
+DHCP_SERVERS=(kea kea-mt dnsmasq xenprov)
+
+# dhcp_step SERVER RATE: one ladder step on a freshly started server. 0 on a measurement.
+dhcp_step() {
+	local s=$1 r=$2 cpu_pid c0 c1 out sent acks leases
+	case $s in
+	kea) kea_start dhcp-kea 0 || { D[$s,why]=$(srv_fail dhcp-kea); return 1; } ;;
+	kea-mt) kea_start dhcp-kea-mt 1 || { D[$s,why]=$(srv_fail dhcp-kea-mt); return 1; } ;;
+	dnsmasq) dnsmasq_start dhcp-dnsmasq || { D[$s,why]=$(srv_fail dhcp-dnsmasq); return 1; } ;;
+	xenprov) xp_start dhcp-xenprov "$W/empty-root" 67 || { D[$s,why]=$(srv_fail dhcp-xenprov); return 1; } ;;
+	esac
+	cpu_pid=$SRV_PID
+	[ "$s" = xenprov ] && cpu_pid=$XP_CPU_PID
+	c0=$(cpu_ticks "$cpu_pid")
+	out=$W/perfdhcp-$s-$r.txt
+	in_cli timeout $((DHCP_SECS + 60)) perfdhcp -4 -l veth-cli -r "$r" -R "$DHCP_CLIENTS" -p "$DHCP_SECS" \
+		"$SRV_IP" >"$out" 2>&1
+	c1=$(cpu_ticks "$cpu_pid")
+	kill -0 "$SRV_PID" 2>/dev/null || { D[$s,why]="died under perfdhcp -r $r: $(tail -n 2 "$W/dhcp-$s.log" | tr '\n' ' ')"; srv_stop; return 1; }
+	srv_stop
+	# perfdhcp's two blocks: DISCOVER-OFFER, then REQUEST-ACK
+	sent=$(awk '/Statistics for: DISCOVER-OFFER/ { b = 1 } b == 1 && /^sent packets:/ { print $3; exit }' "$out")
+	acks=$(awk '/Statistics for: REQUEST-ACK/ { b = 1 } b == 1 && /^received packets:/ { print $3; exit }' "$out")
+	if [ -z "$sent" ] || [ -z "$acks" ] || [ "$sent" -eq 0 ]; then
+		D[$s,why]="perfdhcp -r $r gave no statistics: $(tail -n 2 "$out" | tr '\n' ' ')"
+		return 1
+	fi
+	case $s in
+	kea*) leases=$(awk -F, '/^10\.77\./ { a[$1] } END { print length(a) }' "$W/dhcp-$s.leases"* 2>/dev/null) ;;
+	dnsmasq) leases=$(awk 'END { print NR }' "$W/dhcp-$s.leases" 2>/dev/null) ;;
+	*) leases=null ;;
+	esac
+	D[$s,$r,eps]=$(num "$acks" "$DHCP_SECS" %.0f)
+	D[$s,$r,drop]=$(awk -v a="$acks" -v s="$sent" 'BEGIN { printf "%.2f", 100 * (1 - a / s) }')
+	D[$s,$r,cpu]=$(awk -v t=$((c1 - c0)) -v a="$acks" -v hz="$CLK_TCK" 'BEGIN { if (a == 0) print "null"; else printf "%.1f", t * 1e6 / hz / a }')
+	D[$s,$r,leases]=$leases
+	json "\"part\":\"dhcp\",\"server\":\"$s\",\"rate\":$r,\"seconds\":$DHCP_SECS,\"clients\":$DHCP_CLIENTS,\"discovers_sent\":$sent,\"acks\":$acks,\"exchanges_per_s\":${D[$s,$r,eps]},\"drops_pct\":${D[$s,$r,drop]},\"cpu_us_per_exchange\":${D[$s,$r,cpu]},\"leases_in_file\":$leases"
+	return 0
+}
+
+if want dhcp; then
+	mkdir -p "$W/empty-root" && chmod 755 "$W/empty-root"
+	say "1) DHCP: perfdhcp -r RATE -R $DHCP_CLIENTS -p $DHCP_SECS (relayed DORA), each step on a fresh server, leases persisted"
+	for s in "${DHCP_SERVERS[@]}"; do
+		if [ "$s" = xenprov ] && [ $XP_OK -eq 0 ]; then
+			D[$s,why]=$XP_WHY
+			json "\"part\":\"dhcp\",\"server\":\"xenprov\",\"available\":false"
+			continue
+		fi
+		for r in "${DHCP_RATES[@]}"; do
+			if ! dhcp_step "$s" "$r"; then
+				failed=1
+				break
+			fi
+			say "  $s -r $r: ${D[$s,$r,eps]} exchanges/s, ${D[$s,$r,drop]}% drops, ${D[$s,$r,cpu]} us CPU/exchange"
+			if awk -v d="${D[$s,$r,drop]}" 'BEGIN { exit !(d > 50) }'; then
+				D[$s,sat]=$r
+				break
+			fi
+		done
+	done
+	say
+	say "  completed exchanges/s (drops %) [server CPU us per exchange] at each offered rate:"
+	printf '  %-9s' server
+	for r in "${DHCP_RATES[@]}"; do printf ' %27s' "-r $r"; done
+	printf '  %s\n' "leases in file at the last step"
+	for s in "${DHCP_SERVERS[@]}"; do
+		printf '  %-9s' "$s"
+		if [ -n "${D[$s,why]:-}" ] && [ -z "${D[$s,${DHCP_RATES[0]},eps]:-}" ]; then
+			printf ' %s\n' "${D[$s,why]}"
+			continue
+		fi
+		last=
+		for r in "${DHCP_RATES[@]}"; do
+			if [ -n "${D[$s,$r,eps]:-}" ]; then
+				printf ' %27s' "${D[$s,$r,eps]} (${D[$s,$r,drop]}) [${D[$s,$r,cpu]}]"
+				last=${D[$s,$r,leases]}
+			else
+				printf ' %27s' "-"
+			fi
+		done
+		printf '  %s\n' "$last"
+		[ -n "${D[$s,why]:-}" ] && say "            stopped: ${D[$s,why]}"
+	done
+	[ -n "${D[dnsmasq,sat]:-}${D[kea,sat]:-}${D[kea-mt,sat]:-}${D[xenprov,sat]:-}" ] &&
+		say "  ('-': not run, the server dropped more than 50% at a lower rate)"
+	say "  (dnsmasq rewrites its whole lease file on every lease change)"
+	# per server: the highest completed exchanges/s with < 1% drops, and CPU per exchange
+	# at the lowest rate (the same load for all)
+	declare -A best1 cpu0
+	r0=${DHCP_RATES[0]}
+	for s in "${DHCP_SERVERS[@]}"; do
+		for r in "${DHCP_RATES[@]}"; do
+			[ -n "${D[$s,$r,eps]:-}" ] || continue
+			awk -v d="${D[$s,$r,drop]}" 'BEGIN { exit !(d < 1) }' &&
+				awk -v a="${D[$s,$r,eps]}" -v b="${best1[$s]:-0}" 'BEGIN { exit !(a > b) }' && best1[$s]=${D[$s,$r,eps]}
+		done
+		cpu0[$s]=${D[$s,$r0,cpu]:-}
+	done
+	say
+	say "  best exchanges/s with < 1% drops; CPU per exchange at -r $r0:"
+	for s in "${DHCP_SERVERS[@]}"; do
+		if [ "$s" = xenprov ] && [ $XP_OK -eq 0 ]; then
+			printf '  %-9s %s\n' xenprov "$XP_WHY"
+			continue
+		fi
+		printf '  %-9s %8s exchanges/s   %8s us CPU/exchange\n' "$s" "${best1[$s]:-none}" "${cpu0[$s]:-n/a}"
+	done
+	kbest=kea
+	awk -v a="${best1[kea-mt]:-0}" -v b="${best1[kea]:-0}" 'BEGIN { exit !(a > b) }' && kbest=kea-mt
+	say
+	say "  ratios (xenprov / $kbest, the better Kea; higher is better for exchanges/s):"
+	if [ $XP_OK -eq 1 ] && [ -n "${best1[xenprov]:-}" ]; then
+		say "    exchanges/s at < 1% drops: $(ratio "${best1[xenprov]}" "${best1[$kbest]:-}")  (target >= 2.00x)"
+		say "    CPU per exchange at -r $r0: $(ratio "${cpu0[xenprov]:-}" "${cpu0[$kbest]:-}")  (target <= 0.50x at the same rate)"
+		say "    exchanges/s vs dnsmasq: $(ratio "${best1[xenprov]}" "${best1[dnsmasq]:-}")"
+		json "\"part\":\"dhcp-ratio\",\"vs\":\"$kbest\",\"exchanges_ratio\":$(awk -v a="${best1[xenprov]}" -v b="${best1[$kbest]:-0}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }'),\"cpu_ratio\":$(awk -v a="${cpu0[xenprov]:-0}" -v b="${cpu0[$kbest]:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.3f", a / b; else print "null" }')"
+	elif [ $XP_OK -eq 1 ]; then
+		say "    xenprov: no step with < 1% drops${D[xenprov,why]:+ (${D[xenprov,why]})}"
+	else
+		say "    xenprov: $XP_WHY"
+	fi
+	say
+fi
+
+# =======================================================================================
+# 2 TFTP
+# =======================================================================================
+# tftp_clients CLIENT N SERVER FILE OUTDIR: N clients at once (CLIENT: hpa512, atftp1468,
+# atftp1468w64), each to OUTDIR/I; prints the wall time in microseconds and, per client,
+# "I RC". Runs in the client namespace (bash -c, exported); every client has a time limit.
+tftp_clients() {
+	local client=$1 n=$2 srv=$3 file=$4 out=$5 i t0 t1
+	local -a pids=()
+	trap 'kill $(jobs -p) 2>/dev/null; exit 1' TERM
+	t0=${EPOCHREALTIME/./}
+	for ((i = 1; i <= n; i++)); do
+		case $client in
+		hpa512) timeout 600 tftp -m binary "$srv" -c get "$file" "$out/$i" >"$out/$i.log" 2>&1 & ;;
+		atftp1468) timeout 600 atftp --option "blksize 1468" -g -r "$file" -l "$out/$i" "$srv" >"$out/$i.log" 2>&1 & ;;
+		atftp1468w64) timeout 600 atftp --option "blksize 1468" --option "windowsize 64" -g -r "$file" -l "$out/$i" "$srv" >"$out/$i.log" 2>&1 & ;;
+		esac
+		pids+=($!)
+	done
+	for ((i = 1; i <= n; i++)); do
+		wait "${pids[i - 1]}"
+		echo "rc $i $?"
+	done
+	t1=${EPOCHREALTIME/./}
+	echo "us $((t1 - t0))"
+}
+export -f tftp_clients
+
+declare -A F # F[server,client,n] MB/s; F[server,why]; F[server,w64]
+TFTP_SERVERS=(in.tftpd atftpd xenprov)
+TFTP_CLIENTS=(hpa512 atftp1468 atftp1468w64)
+declare -A CLABEL=([hpa512]="tftp-hpa blksize 512" [atftp1468]="atftp blksize 1468" [atftp1468w64]="atftp 1468 + windowsize 64")
+
+tftp_start() { # SERVER ROOT
+	case $1 in
+	in.tftpd) srv_start tftp-in.tftpd 69 in.tftpd -L -s "$2" -a "$SRV_IP:69" ;;
+	atftpd) srv_start tftp-atftpd 69 "$ATFTPD" --daemon --no-fork --port 69 --bind-address "$SRV_IP" \
+		--logfile /dev/null -m 100 "$2" ;;
+	xenprov) xp_start tftp-xenprov "$2" 67,69 ;;
+	esac
+}
+
+# tftp_run SERVER CLIENT N: one measurement; sets F[...] or F[server,why]
+tftp_run() {
+	local s=$1 c=$2 n=$3 out=$SHM/tftp res us bad=0 i sz
+	rm -rf "$out" && mkdir -p "$out"
+	res=$(in_cli bash -c 'tftp_clients "$@"' tftp_clients "$c" "$n" "$SRV_IP" bench.bin "$out")
+	us=$(awk '$1 == "us" { print $2 }' <<<"$res")
+	for ((i = 1; i <= n; i++)); do
+		sz=$(stat -c %s "$out/$i" 2>/dev/null || echo 0)
+		[ "$sz" -eq "$TFTP_BYTES" ] || { bad=$((bad + 1)); [ $bad -eq 1 ] && F[$s,$c,$n,note]="client $i: $sz of $TFTP_BYTES bytes, $(awk -v i="$i" '$1 == "rc" && $2 == i { print "exit " $3 }' <<<"$res"): $(tail -n 1 "$out/$i.log")"; }
+	done
+	local ok=true
+	if [ $bad -eq 0 ]; then
+		[ "$(sha256sum <"$out/1" | cut -d' ' -f1)" = "$TFTP_SHA" ] || { ok=false; F[$s,$c,$n,note]="client 1's copy differs (sha256)"; }
+	else
+		ok=false
+	fi
+	rm -rf "$out"
+	if [ "$ok" = true ] && [ -n "$us" ]; then
+		F[$s,$c,$n]=$(awk -v b="$TFTP_BYTES" -v n="$n" -v us="$us" 'BEGIN { printf "%.1f", b * n / us }')
+		F[$s,$c,$n,s]=$(awk -v us="$us" 'BEGIN { printf "%.2f", us / 1e6 }')
+	else
+		failed=1
+		F[$s,$c,$n,note]="${F[$s,$c,$n,note]:-no timing}; $bad of $n incomplete"
+	fi
+	json "\"part\":\"tftp\",\"server\":\"$s\",\"client\":\"$c\",\"clients\":$n,\"bytes_each\":$TFTP_BYTES,\"seconds\":${F[$s,$c,$n,s]:-null},\"mb_per_s\":${F[$s,$c,$n]:-null},\"verified\":$ok"
+}
+
+if want tftp; then
+	TROOT=$W/tftp-root
+	mkdir -p "$TROOT" && chmod 755 "$TROOT"
+	head -c $((TFTP_MIB * 1048576)) /dev/urandom >"$TROOT/bench.bin" && chmod 644 "$TROOT/bench.bin" ||
+		die "cannot write the TFTP test file"
+	head -c 3000 /dev/urandom >"$TROOT/probe.bin" && chmod 644 "$TROOT/probe.bin"
+	TFTP_BYTES=$(stat -c %s "$TROOT/bench.bin")
+	TFTP_SHA=$(sha256sum <"$TROOT/bench.bin" | cut -d' ' -f1)
+	say "2) TFTP: a $TFTP_MIB MiB random file, ${TFTP_CONC[*]} concurrent client(s); aggregate MB/s (10^6 bytes/s)"
+	for s in "${TFTP_SERVERS[@]}"; do
+		if [ "$s" = xenprov ] && [ $XP_OK -eq 0 ]; then
+			F[$s,why]=$XP_WHY
+			json "\"part\":\"tftp\",\"server\":\"xenprov\",\"available\":false"
+			continue
+		fi
+		if ! tftp_start "$s" "$TROOT"; then
+			F[$s,why]=$(srv_fail "tftp-$s")
+			failed=1
+			continue
+		fi
+		# does it acknowledge windowsize (RFC 7440)?
+		if in_cli atftp --trace --option "blksize 1468" --option "windowsize 64" -g -r probe.bin -l /dev/null \
+			"$SRV_IP" 2>&1 | grep -q 'received OACK.*windowsize'; then
+			F[$s,w64]=yes
+		else
+			F[$s,w64]=no
+		fi
+		for c in "${TFTP_CLIENTS[@]}"; do
+			for n in "${TFTP_CONC[@]}"; do
+				tftp_run "$s" "$c" "$n"
+				say "  $s, $n x ${CLABEL[$c]}: ${F[$s,$c,$n]:-failed} MB/s${F[$s,$c,$n,s]:+ (${F[$s,$c,$n,s]} s)}${F[$s,$c,$n,note]:+  ${F[$s,$c,$n,note]}}"
+			done
+		done
+		srv_stop
+	done
+	say
+	say "  aggregate MB/s:"
+	printf '  %-28s %-8s' client clients
+	for s in "${TFTP_SERVERS[@]}"; do printf ' %10s' "$s"; done
+	printf ' %16s\n' "xenprov/best"
+	for c in "${TFTP_CLIENTS[@]}"; do
+		for n in "${TFTP_CONC[@]}"; do
+			printf '  %-28s %-8s' "${CLABEL[$c]}" "$n"
+			bestp=0
+			bestn=
+			for s in "${TFTP_SERVERS[@]}"; do
+				v=${F[$s,$c,$n]:-}
+				if [ -n "$v" ]; then
+					[ "$c" = atftp1468w64 ] && [ "${F[$s,w64]:-}" = no ] && v="$v*"
+					printf ' %10s' "$v"
+				elif [ "$s" = xenprov ] && [ $XP_OK -eq 0 ]; then
+					printf ' %10s' "n/a"
+				else
+					printf ' %10s' "failed"
+				fi
+				if [ "$s" != xenprov ] && [ -n "${F[$s,$c,$n]:-}" ] &&
+					awk -v a="${F[$s,$c,$n]}" -v b="$bestp" 'BEGIN { exit !(a > b) }'; then
+					bestp=${F[$s,$c,$n]}
+					bestn=$s
+				fi
+			done
+			if [ -n "${F[xenprov,$c,$n]:-}" ]; then
+				printf ' %9s (%s)\n' "$(ratio "${F[xenprov,$c,$n]}" "$bestp")" "$bestn"
+				json "\"part\":\"tftp-ratio\",\"client\":\"$c\",\"clients\":$n,\"vs\":\"$bestn\",\"ratio\":$(awk -v a="${F[xenprov,$c,$n]}" -v b="$bestp" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }')"
+			else
+				printf ' %16s\n' "n/a"
+			fi
+		done
+	done
+	for s in "${TFTP_SERVERS[@]}"; do
+		[ "${F[$s,w64]:-}" = no ] && say "  * $s does not acknowledge windowsize: those transfers ran lockstep"
+		[ -n "${F[$s,why]:-}" ] && say "  $s: ${F[$s,why]}"
+	done
+	say "  target: xenprov / best peer >= 1.50x at each setting"
+	say
+fi
+
+# =======================================================================================
+# 3 boot storm
+# =======================================================================================
+# storm_clients N SERVER OUTDIR SCRIPT: N boots at once, client I on macvlan sI: DHCP,
+# config, kernel. Writes OUTDIR/I.t: "I START DHCP_DONE CFG_DONE END STATUS" (µs).
+storm_clients() {
+	local n=$1 srv=$2 out=$3 script=$4 i
+	trap 'kill $(jobs -p) 2>/dev/null; exit 1' TERM
+	storm_one() {
+		local i=$1 t0 t1 t2 t3 st=ok kout=/dev/null
+		[ "$i" -eq 1 ] && kout=$out/kernel.1
+		t0=${EPOCHREALTIME/./}
+		timeout 120 busybox udhcpc -i "s$i" -f -q -n -t 5 -T 2 -A 1 -s "$script" >"$out/$i.dhcp" 2>&1 || st=dhcp
+		t1=${EPOCHREALTIME/./}
+		[ $st = ok ] && { timeout 120 atftp --option "blksize 1468" -g -r pxelinux.cfg/default -l "$out/$i.cfg" "$srv" >"$out/$i.log" 2>&1 || st=config; }
+		t2=${EPOCHREALTIME/./}
+		[ $st = ok ] && { timeout 300 atftp --option "blksize 1468" -g -r vmlinuz -l "$kout" "$srv" >>"$out/$i.log" 2>&1 || st=kernel; }
+		t3=${EPOCHREALTIME/./}
+		echo "$i $t0 $t1 $t2 $t3 $st" >"$out/$i.t"
+	}
+	for ((i = 1; i <= n; i++)); do storm_one "$i" & done
+	wait
+}
+export -f storm_clients
+
+declare -A SM # SM[server,{s,dhcp,p50,p95,fail,why}]
+STORM_SERVERS=(dnsmasq xenprov)
+
+storm_run() { # SERVER
+	local s=$1 out=$SHM/storm t0 t1 fails n_ok
+	rm -rf "$out" && mkdir -p "$out"
+	case $s in
+	dnsmasq) dnsmasq_start storm-dnsmasq --enable-tftp --tftp-root="$SROOT" --tftp-max=$((STORM_N + 50)) --quiet-tftp ||
+		{ SM[$s,why]=$(srv_fail storm-dnsmasq); return 1; } ;;
+	xenprov) xp_start storm-xenprov "$SROOT" 67,69 || { SM[$s,why]=$(srv_fail storm-xenprov); return 1; } ;;
+	esac
+	t0=$(now_us)
+	in_cli bash -c 'storm_clients "$@"' storm_clients "$STORM_N" "$SRV_IP" "$out" "$W/udhcpc-script"
+	t1=$(now_us)
+	srv_stop
+	cat "$out"/*.t >"$W/storm-$s.times" 2>/dev/null
+	n_ok=$(awk '$6 == "ok"' "$W/storm-$s.times" | wc -l)
+	fails=$((STORM_N - n_ok)) # a client without a line failed too
+	local verified=false
+	[ -f "$out/kernel.1" ] && [ "$(sha256sum <"$out/kernel.1" | cut -d' ' -f1)" = "$KERNEL_SHA" ] && verified=true
+	local cfg_ok
+	cfg_ok=$(cmp -s "$out/1.cfg" "$SROOT/pxelinux.cfg/default" && echo true || echo false)
+	SM[$s,s]=$(awk -v us=$((t1 - t0)) 'BEGIN { printf "%.2f", us / 1e6 }')
+	SM[$s,fail]=$fails
+	# per client: seconds from its start to its end; DHCP: from the first start to the last lease
+	SM[$s,p50]=$(awk '$6 == "ok" { print ($5 - $2) / 1e6 }' "$W/storm-$s.times" | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", a[int((NR + 1) / 2)]; else print "null" }')
+	SM[$s,p95]=$(awk '$6 == "ok" { print ($5 - $2) / 1e6 }' "$W/storm-$s.times" | sort -n | awk '{ a[NR] = $1 } END { if (NR) { i = int(NR * 0.95 + 0.5); if (i < 1) i = 1; printf "%.2f", a[i] } else print "null" }')
+	SM[$s,dhcp]=$(awk 'NR == 1 || $2 < m { m = $2 } $3 > d { d = $3 } END { if (NR) printf "%.2f", (d - m) / 1e6; else print "null" }' "$W/storm-$s.times")
+	json "\"part\":\"storm\",\"server\":\"$s\",\"clients\":$STORM_N,\"kernel_bytes\":$KERNEL_BYTES,\"seconds\":${SM[$s,s]},\"failed\":$fails,\"dhcp_done_s\":${SM[$s,dhcp]},\"client_p50_s\":${SM[$s,p50]},\"client_p95_s\":${SM[$s,p95]},\"kernel_verified\":$verified,\"config_verified\":$cfg_ok"
+	if [ "$fails" -gt 0 ] || [ $verified = false ] || [ "$cfg_ok" = false ]; then
+		failed=1
+		SM[$s,why]="$fails of $STORM_N clients failed ($(awk '$6 != "ok" { print $6 }' "$W/storm-$s.times" | sort | uniq -c | tr '\n' ' ')); client 1's kernel verified: $verified, config: $cfg_ok"
+	fi
+	rm -rf "$out"
+	return 0
+}
+
+if want storm; then
+	SROOT=$W/storm-root
+	mkdir -p "$SROOT/pxelinux.cfg" && chmod 755 "$SROOT" "$SROOT/pxelinux.cfg"
+	printf 'DEFAULT bench\nLABEL bench\n  KERNEL vmlinuz\n  APPEND console=ttyS0 root=/dev/xvda1 ro quiet\n' >"$SROOT/pxelinux.cfg/default"
+	head -c "$KERNEL_BYTES" /dev/urandom >"$SROOT/vmlinuz" || die "cannot write the kernel file"
+	chmod 644 "$SROOT/vmlinuz" "$SROOT/pxelinux.cfg/default"
+	KERNEL_SHA=$(sha256sum <"$SROOT/vmlinuz" | cut -d' ' -f1)
+	# the bench's own udhcpc script: it prints, it configures nothing
+	printf '#!/bin/sh\n# xenprov bench/boot.sh: prints the lease, changes nothing\n[ "$1" = bound ] && echo "bound $ip"\nexit 0\n' >"$W/udhcpc-script"
+	chmod 755 "$W/udhcpc-script"
+	{
+		for ((i = 1; i <= STORM_N; i++)); do
+			echo "link add s$i link veth-cli type macvlan mode private"
+			echo "link set s$i up"
+		done
+	} >"$W/macvlan.batch"
+	ip -n "$NS_C" -batch "$W/macvlan.batch" >/dev/null 2>&1 || die "cannot make $STORM_N macvlan interfaces in $NS_C"
+	say "3) boot storm: $STORM_N clients at once (one macvlan, one MAC each): udhcpc, then atftp (blksize 1468)"
+	say "   of pxelinux.cfg/default and a $KERNEL_BYTES-byte kernel"
+	for s in "${STORM_SERVERS[@]}"; do
+		if [ "$s" = xenprov ] && [ $XP_OK -eq 0 ]; then
+			SM[$s,why]=$XP_WHY
+			json "\"part\":\"storm\",\"server\":\"xenprov\",\"available\":false"
+			continue
+		fi
+		storm_run "$s" || failed=1
+	done
+	printf '  %-9s %10s %14s %12s %12s %8s\n' server "total s" "all leased s" "client p50" "client p95" failed
+	for s in "${STORM_SERVERS[@]}"; do
+		if [ -n "${SM[$s,s]:-}" ]; then
+			printf '  %-9s %10s %14s %12s %12s %8s\n' "$s" "${SM[$s,s]}" "${SM[$s,dhcp]}" "${SM[$s,p50]}" "${SM[$s,p95]}" "${SM[$s,fail]}"
+		fi
+		[ -n "${SM[$s,why]:-}" ] && say "  $s: ${SM[$s,why]}"
+	done
+	if [ -n "${SM[xenprov,s]:-}" ] && [ -n "${SM[dnsmasq,s]:-}" ]; then
+		say "  ratio (dnsmasq time / xenprov time; above 1.00x xenprov is faster): $(ratio "${SM[dnsmasq,s]}" "${SM[xenprov,s]}")"
+		json "\"part\":\"storm-ratio\",\"vs\":\"dnsmasq\",\"speedup\":$(awk -v a="${SM[dnsmasq,s]}" -v b="${SM[xenprov,s]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }')"
+	else
+		say "  ratio: n/a"
+	fi
+	say
+fi
+
+# ---- JSON lines ---------------------------------------------------------------------------
+if [ -n "$JSON_FILE" ]; then
+	printf '%s\n' "${JSON[@]}" >"$JSON_FILE" || die "cannot write '$JSON_FILE'"
+	say "results as JSON lines: $JSON_FILE"
+else
+	say "results (JSON lines):"
+	printf '%s\n' "${JSON[@]}"
+fi
+exit $failed

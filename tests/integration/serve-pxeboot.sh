@@ -1,0 +1,379 @@
+#!/bin/bash
+# serve-pxeboot.sh - the proof that xenprov's boot server network-boots a real machine:
+# QEMU (TCG) with a PXE NIC on a tap device in a network namespace the test makes,
+# the boot server on the tap's address 10.78.0.1, and two boots of Debian's kernel with a
+# tiny test initramfs (static busybox + an /init that prints a marker unique to this run
+# and its kernel command line on ttyS0, then powers off):
+#   (a) pxelinux: BIOS iPXE ROM (e1000) -> DHCP -> pxelinux.0 and ldlinux.c32 over TFTP
+#       -> pxelinux.cfg/01-52-54-00-12-34-56 -> KERNEL distros/testdistro/kernel and
+#       INITRD distros/testdistro/initrd over TFTP. Proof of the path: pxelinux adds
+#       BOOT_IMAGE=distros/testdistro/kernel to the command line the guest prints.
+#   (b) iPXE script: BIOS iPXE ROM (virtio-net) -> DHCP, user class "iPXE" -> the URL
+#       http://10.78.0.1:8080/ipxe/01-52-54-00-12-34-56 -> an iPXE script -> kernel and
+#       initrd over HTTP. Proof of the path: no BOOT_IMAGE= on the command line.
+# A case passes when the marker reaches QEMU's serial log within XP_PXE_TIMEOUT seconds
+# (default 240 per case) with the expected command line; otherwise the log tail, the
+# server's log and what the guest was offered are printed.
+#
+# The server is a switch, XP_PXE_SERVER:
+#   xenprov (default): `xenprov serve --interface <tap>` after the settings, distro and
+#       system below (the server renders pxelinux.cfg/ and ipxe/ itself). If
+#       `$XENPROV serve --help` fails, the test exits 77 (skipped): it never passes
+#       without the real server.
+#   dnsmasq: the harness check. dnsmasq (DHCP + TFTP) and python3's http.server play the
+#       server, with files the test writes the way xenprov is to render them. QEMU's iPXE
+#       ROMs send user class "iPXE" in every DHCP request, so a server that follows the
+#       user class can never hand them pxelinux.0; case (a) therefore runs dnsmasq with
+#       boot file pxelinux.0 for every client (iPXE loads it over TFTP and serves its PXE
+#       API to it), and case (b) with the usual split: user class iPXE -> the script URL,
+#       anything else -> pxelinux.0.
+#   In xenprov mode case (a) has the same problem: set XP_PXE_CASES=b to run (b) only
+#   while xenprov answers every iPXE client with the script URL (case (a) then fails
+#   with "booted without pxelinux", which is the truth about the path taken).
+#
+# Debian's iPXE waits about 15 s for an IPv6 router advertisement; lib/pxe-ra.py sends
+# empty ones (no prefix, lifetime 0) in the namespace to end that wait.
+#
+# Environment: XENPROV (the binary), XP_TMP (scratch dir), XP_SRC (source tree, for
+# lib/), XP_PXE_SERVER (xenprov|dnsmasq), XP_PXE_CASES (default "a b"), XP_PXE_TIMEOUT.
+# Needs root (network namespaces, tap). Standalone:
+#   XENPROV=/path/to/xenprov XP_TMP=/tmp/x XP_SRC=<repo> bash tests/integration/serve-pxeboot.sh
+# Exit 0 pass, 1 fail, 77 skip (the reason is printed).
+set -u
+PATH=$PATH:/usr/sbin:/sbin
+SERVER=${XP_PXE_SERVER:-xenprov}
+CASES=${XP_PXE_CASES:-a b}
+TIMEOUT=${XP_PXE_TIMEOUT:-240}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LIB=${XP_SRC:+$XP_SRC/tests/integration/lib}
+LIB=${LIB:-$HERE/lib}
+
+skip() { echo "SKIP: $*"; exit 77; }
+die() { echo "FAIL: $*"; exit 1; }
+
+[ -n "${XP_TMP:-}" ] || die "set XP_TMP to a scratch directory"
+case $SERVER in
+xenprov) X=${XENPROV:?set XENPROV to the xenprov binary (or XP_PXE_SERVER=dnsmasq)} ;;
+dnsmasq) X=${XENPROV:-} ;;
+*) die "XP_PXE_SERVER must be xenprov or dnsmasq, not '$SERVER'" ;;
+esac
+for c in $CASES; do
+	case $c in a | b) ;; *) die "XP_PXE_CASES holds '$c': only a and b exist" ;; esac
+done
+
+# The one machine and the addresses of the test network (inside our own namespace).
+SERVER_IP=10.78.0.1
+GUEST_IP=10.78.0.50
+MAC=52:54:00:12:34:56
+MACFILE=01-52-54-00-12-34-56
+HTTP_PORT=8080
+SCRIPT_URL=http://$SERVER_IP:$HTTP_PORT/ipxe/$MACFILE
+TAP=xppxe0
+NS=xp-pxe-$$
+
+# ---- what the test needs -------------------------------------------------------------
+[ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
+command -v qemu-system-x86_64 >/dev/null ||
+	skip "qemu-system-x86_64 not installed (Debian package qemu-system-x86)"
+command -v ip >/dev/null || skip "ip not installed (Debian package iproute2)"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+[ -n "$kernel" ] || skip "no kernel in /boot (Debian package linux-image-amd64)"
+[ -r "$kernel" ] || skip "cannot read '$kernel'"
+busybox=/bin/busybox
+[ -x "$busybox" ] || skip "no $busybox (Debian package busybox-static)"
+if command -v ldd >/dev/null && ! ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable'; then
+	skip "$busybox is dynamically linked (install busybox-static, not busybox)"
+fi
+PXELINUX=/usr/lib/PXELINUX/pxelinux.0
+LDLINUX=/usr/lib/syslinux/modules/bios/ldlinux.c32
+[ -r "$PXELINUX" ] || skip "no $PXELINUX (Debian package pxelinux)"
+[ -r "$LDLINUX" ] || skip "no $LDLINUX (Debian package syslinux-common)"
+# QEMU's own NIC ROMs (efi-e1000.rom, efi-virtio.rom: BIOS + EFI iPXE images from the
+# Debian package ipxe-qemu). The pxe-*.rom files next to them are not used: SeaBIOS
+# does not offer them as a boot device (seen with virtio-net, QEMU 7.2).
+for rom in efi-e1000.rom efi-virtio.rom; do
+	[ -r "/usr/share/qemu/$rom" ] || [ -r "/usr/lib/ipxe/qemu/$rom" ] ||
+		skip "no iPXE ROM $rom (Debian package ipxe-qemu)"
+done
+for tool in cpio gzip python3 timeout; do
+	command -v "$tool" >/dev/null || skip "$tool not installed"
+done
+[ -r "$LIB/pxe-ra.py" ] || die "no $LIB/pxe-ra.py (set XP_SRC to the source tree)"
+if [ "$SERVER" = dnsmasq ]; then
+	command -v dnsmasq >/dev/null || skip "dnsmasq not installed (Debian package dnsmasq-base)"
+elif ! "$X" serve --help >/dev/null 2>&1; then
+	skip "'xenprov serve' does not exist yet ('$X serve --help' fails); XP_PXE_SERVER=dnsmasq checks the harness"
+fi
+
+T=$(realpath -m "$XP_TMP")
+rm -rf "$T"
+mkdir -p "$T" || die "cannot create '$T'"
+cd "$T" || die "cannot enter '$T'"
+
+# ---- cleanup: everything this test started, by PID, then the tap and the namespace -------
+PIDS=()
+cleanup() {
+	local p
+	if [ -s "$T/serve.pid" ]; then PIDS+=("$(cat "$T/serve.pid")"); fi
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		# wait only reaps our own children; the pid-file's server may be a grandchild
+		wait "$p" 2>/dev/null
+		kill -0 "$p" 2>/dev/null && sleep 0.5 && kill -9 "$p" 2>/dev/null
+	done
+	if ip netns list | grep -qw "$NS"; then
+		ip -n "$NS" link del "$TAP" 2>/dev/null
+		ip netns del "$NS"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# stop PID: kills one process this test started and forgets it.
+stop() {
+	local p=$1 keep=() q
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
+	PIDS=("${keep[@]}")
+}
+
+# ---- the guest: busybox + /init, printing a marker unique to this run ---------------------
+MARKER=XENPROV-PXE-OK-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+mkdir -p initramfs/bin initramfs/dev initramfs/proc initramfs/sys || die "mkdir"
+cp "$busybox" initramfs/bin/busybox || die "cannot copy $busybox"
+for a in sh mount cat echo poweroff; do ln -s busybox "initramfs/bin/$a"; done
+# The marker is in /init only: not on any command line, not in any server file, so the
+# only way for it to reach the serial log is this kernel running this initramfs.
+cat >initramfs/init <<EOF
+#!/bin/sh
+# xenprov PXE boot test guest: say who booted us, then stop.
+PATH=/bin
+mount -t devtmpfs devtmpfs /dev
+mount -t proc proc /proc
+echo "$MARKER cmdline=[\$(cat /proc/cmdline)]" >/dev/console
+poweroff -f
+EOF
+chmod 755 initramfs/init
+(cd initramfs && find . | cpio -o -H newc --owner=0:0 --quiet | gzip -9n) >initrd.img ||
+	die "cannot build initrd.img"
+
+# ---- the network: a namespace, a tap in it, the router advertiser ------------------------
+ip netns add "$NS" || skip "cannot create a network namespace ('ip netns add' failed)"
+ip -n "$NS" link set lo up || die "lo up in $NS"
+ip -n "$NS" tuntap add dev "$TAP" mode tap || die "cannot create tap $TAP in $NS"
+ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$TAP.accept_dad=0" >/dev/null 2>&1
+ip -n "$NS" addr add "$SERVER_IP/24" dev "$TAP" || die "address on $TAP"
+ip -n "$NS" link set "$TAP" up || die "$TAP up"
+ip netns exec "$NS" python3 "$LIB/pxe-ra.py" "$TAP" 3600 >"$T/ra.log" 2>&1 &
+PIDS+=($!)
+
+mkdir -p tftp || die "mkdir tftp"
+cp "$PXELINUX" "$LDLINUX" tftp/ || die "cannot copy pxelinux.0 and ldlinux.c32"
+
+# ---- the server -----------------------------------------------------------------------------
+SERVER_LOG=
+# dnsmasq mode: the files xenprov is to render, written by hand.
+dnsmasq_files() {
+	mkdir -p tftp/distros/testdistro tftp/pxelinux.cfg tftp/ipxe || return 1
+	cp "$kernel" tftp/distros/testdistro/kernel || return 1
+	cp initrd.img tftp/distros/testdistro/initrd || return 1
+	cat >"tftp/pxelinux.cfg/$MACFILE" <<-EOF || return 1
+		DEFAULT linux
+		LABEL linux
+		  KERNEL distros/testdistro/kernel
+		  INITRD distros/testdistro/initrd
+		  APPEND console=ttyS0 panic=-1
+	EOF
+	cat >"tftp/ipxe/$MACFILE" <<-EOF || return 1
+		#!ipxe
+		kernel http://$SERVER_IP:$HTTP_PORT/distros/testdistro/kernel console=ttyS0 panic=-1
+		initrd http://$SERVER_IP:$HTTP_PORT/distros/testdistro/initrd
+		boot
+	EOF
+}
+
+DNSMASQ_PID=
+# dnsmasq_start CASE: DHCP + TFTP for one case (see the top of the file for why a and b
+# differ).
+dnsmasq_start() {
+	local boot=()
+	case $1 in
+	a) boot=(--dhcp-boot=pxelinux.0,,$SERVER_IP) ;;
+	b) boot=(--dhcp-userclass=set:ipxe,iPXE "--dhcp-boot=tag:ipxe,$SCRIPT_URL"
+		"--dhcp-boot=tag:!ipxe,pxelinux.0,,$SERVER_IP") ;;
+	esac
+	SERVER_LOG=$T/dnsmasq-$1.log
+	ip netns exec "$NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
+		--user=root --group=root --interface="$TAP" --bind-interfaces \
+		--dhcp-authoritative --dhcp-range=10.78.0.100,10.78.0.150,255.255.255.0,1h \
+		--dhcp-host="$MAC,$GUEST_IP" --dhcp-leasefile="$T/dnsmasq-$1.leases" \
+		--enable-tftp --tftp-root="$T/tftp" "${boot[@]}" \
+		--log-dhcp --log-facility="$SERVER_LOG" >"$T/dnsmasq-$1.out" 2>&1 &
+	DNSMASQ_PID=$!
+	PIDS+=("$DNSMASQ_PID")
+	sleep 0.5
+	kill -0 "$DNSMASQ_PID" 2>/dev/null || {
+		cat "$T/dnsmasq-$1.out" "$SERVER_LOG" 2>/dev/null
+		return 1
+	}
+}
+
+# xp ARGS...: one xenprov command of the setup, shown, and fatal if it fails.
+xp() {
+	echo "\$ xenprov $*"
+	"$X" "$@" || die "xenprov $* (exit $?)"
+}
+
+if [ "$SERVER" = dnsmasq ]; then
+	dnsmasq_files || die "cannot write the server's files under $T/tftp"
+	ip netns exec "$NS" python3 -m http.server "$HTTP_PORT" --bind "$SERVER_IP" \
+		--directory "$T/tftp" >"$T/http.log" 2>&1 &
+	PIDS+=($!)
+else
+	export XENPROV_STATE_DIR=$T/state
+	xp settings set server "$SERVER_IP"
+	xp settings set pool.pxe.range 10.78.0.100-10.78.0.150
+	xp settings set pool.pxe.netmask 255.255.255.0
+	xp settings set tftp-root "$T/tftp"
+	xp settings set http-port "$HTTP_PORT"
+	xp distro add testdistro --kernel "$kernel" --initrd "$T/initrd.img" \
+		--kernel-options "console=ttyS0 panic=-1"
+	xp system add guest1 --mac "$MAC" --ip "$GUEST_IP" --distro testdistro
+	SERVER_LOG=$T/serve.log
+	echo "\$ xenprov serve --interface $TAP --pid-file $T/serve.pid (in $NS)"
+	ip netns exec "$NS" "$X" serve --interface "$TAP" --pid-file "$T/serve.pid" \
+		>"$SERVER_LOG" 2>&1 &
+	PIDS+=($!)
+	serve_pid=$!
+	# ready when it has written its pid file (bounded: a server that never does fails)
+	for _ in $(seq 1 100); do
+		[ -s "$T/serve.pid" ] && break
+		kill -0 "$serve_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if ! [ -s "$T/serve.pid" ] || ! kill -0 "$serve_pid" 2>/dev/null; then
+		echo "server log:"; sed 's/^/    /' "$SERVER_LOG"
+		die "xenprov serve did not start (no pid file $T/serve.pid after 20 s, or it exited)"
+	fi
+fi
+
+# ---- one boot --------------------------------------------------------------------------------
+report=()
+failures=0
+
+# show_failure CASE LOG: what a failed case saw, to tell a server bug from a guest bug.
+show_failure() {
+	echo "---- last 40 lines of the serial log $2:"
+	tail -n 40 "$2" | sed 's/^/    /'
+	echo "---- qemu's own output:"
+	sed 's/^/    /' "$2.qemu"
+	echo "---- server log $SERVER_LOG (last 40 lines):"
+	tail -n 40 "$SERVER_LOG" 2>/dev/null | sed 's/^/    /'
+	if [ -s "$T/http.log" ]; then
+		echo "---- http log:"; tail -n 20 "$T/http.log" | sed 's/^/    /'
+	fi
+	echo "---- files under the tftp root:"
+	(cd "$T/tftp" && find . -type f | sort | sed 's/^/    /')
+}
+
+# boot CASE: one network boot; 0 when the marker came with the expected command line.
+boot() {
+	local c=$1 nic what log=$T/serial-$1.log start secs qpid line cmdline rc
+	case $c in
+	a) nic=e1000 what="pxelinux over TFTP" ;;
+	b) nic=virtio-net-pci what="iPXE script over HTTP" ;;
+	esac
+	echo "== case ($c): $what ($nic with QEMU's iPXE ROM, server $SERVER, timeout ${TIMEOUT}s)"
+	if [ "$SERVER" = dnsmasq ]; then
+		dnsmasq_start "$c" || { echo "FAIL ($c): dnsmasq did not start"; return 1; }
+	fi
+	: >"$log"
+	start=$(date +%s.%N)
+	# graphics=off makes SeaBIOS mirror the firmware's screen (iPXE, pxelinux) on ttyS0
+	ip netns exec "$NS" qemu-system-x86_64 -machine accel=tcg,graphics=off -m 256 -smp 1 \
+		-display none -no-reboot -boot n -serial "file:$log" -monitor none \
+		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
+		-device "$nic,netdev=n0,mac=$MAC" \
+		</dev/null >"$log.qemu" 2>&1 &
+	qpid=$!
+	PIDS+=("$qpid")
+	line=
+	while :; do
+		line=$(grep -a -m1 -F "$MARKER" "$log")
+		[ -n "$line" ] && break
+		kill -0 "$qpid" 2>/dev/null || break
+		# SeaBIOS found nothing to boot: waiting for its 60 s retry would not help
+		grep -aq 'No bootable device' "$log" && break
+		secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%d", b - a }')
+		[ "$secs" -lt "$TIMEOUT" ] || break
+		sleep 1
+	done
+	# the guest powers off after the marker: give QEMU a moment to exit by itself
+	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qpid" 2>/dev/null || break; sleep 0.5; done
+	stop "$qpid"
+	if [ -n "$DNSMASQ_PID" ]; then stop "$DNSMASQ_PID"; DNSMASQ_PID=; fi
+	[ -n "$line" ] || line=$(grep -a -m1 -F "$MARKER" "$log")
+	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	if [ -z "$line" ]; then
+		echo "FAIL ($c): no marker $MARKER on the serial console after ${secs}s"
+		show_failure "$c" "$log"
+		report+=("($c) $what: FAIL after ${secs}s")
+		return 1
+	fi
+	cmdline=${line#*cmdline=[}
+	cmdline=${cmdline%]*}
+	rc=0
+	local opt
+	for opt in console=ttyS0 panic=-1; do
+		case " $cmdline " in
+		*" $opt "*) ;;
+		*) echo "FAIL ($c): the distro's kernel option $opt is not on the command line: [$cmdline]"
+			rc=1 ;;
+		esac
+	done
+	case $c in
+	a) case " $cmdline " in
+		*" BOOT_IMAGE=distros/testdistro/kernel "*) ;;
+		*) echo "FAIL (a): booted without pxelinux (no BOOT_IMAGE=distros/testdistro/kernel): [$cmdline]"
+			rc=1 ;;
+		esac ;;
+	b) case " $cmdline " in
+		*" BOOT_IMAGE="*) echo "FAIL (b): booted through pxelinux, not the iPXE script: [$cmdline]"
+			rc=1 ;;
+		esac ;;
+	esac
+	if [ "$SERVER" = dnsmasq ]; then
+		# the harness itself: the files must have come the way the case claims
+		local want
+		case $c in
+		a) for want in pxelinux.0 ldlinux.c32 "pxelinux.cfg/$MACFILE" \
+			distros/testdistro/kernel distros/testdistro/initrd; do
+			grep -q "sent $T/tftp/$want to" "$SERVER_LOG" ||
+				{ echo "FAIL (a): dnsmasq did not send $want over TFTP"; rc=1; }
+		done ;;
+		b) for want in "ipxe/$MACFILE" distros/testdistro/kernel distros/testdistro/initrd; do
+			grep -q "\"GET /$want HTTP/1.[01]\" 200" "$T/http.log" ||
+				{ echo "FAIL (b): no HTTP GET /$want answered 200"; rc=1; }
+		done ;;
+		esac
+	fi
+	if [ $rc -ne 0 ]; then
+		show_failure "$c" "$log"
+		report+=("($c) $what: FAIL after ${secs}s")
+		return 1
+	fi
+	echo "ok   ($c): $line (${secs}s)"
+	report+=("($c) $what: ok ${secs}s")
+}
+
+for c in $CASES; do
+	boot "$c" || failures=$((failures + 1))
+done
+
+printf '%s\n' "${report[@]}"
+[ $failures -eq 0 ] || exit 1
+exit 0

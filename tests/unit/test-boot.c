@@ -1,0 +1,722 @@
+/*
+ * test-boot.c - unit tests for the boot-file resolver (src/lib/boot/, xenprov/boot.h)
+ * over a real SQLite inventory in a scratch state directory and a real TFTP root:
+ * every path kind (pxelinux by MAC and hex IP, GRUB, iPXE, menus, distro files, plain
+ * files), netboot off, unknown MACs, which of rendered and plain wins, the confinement
+ * table (.., absolute paths, symlinks out and in, control characters, long names,
+ * directories, FIFOs), kernel_options that try to inject lines, and the rendered
+ * pxelinux configs read back with the pxelinux reader.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "xenprov/boot.h"
+#include "xenprov/pxelinux.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static char tmpdir[4096];
+static char state[4200], root[4200], kernel[4200], initrd[4200];
+
+#define MAC1 "52:54:00:ab:cd:01" /* web01: profile web -> debian12, 10.0.0.11 */
+#define MAC2 "52:54:00:00:00:02" /* db01: alpine, netboot off, 10.0.0.12 */
+#define MAC3 "52:54:00:00:00:03" /* bare01: profile without a distro */
+#define MAC9 "52:54:00:00:00:09" /* nobody */
+
+static void write_file(const char *dir, const char *rel, const char *text)
+{
+	char p[8400];
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void in_root(const char *rel, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s", root, rel);
+}
+
+static struct xp_inv *inv;
+
+static void sql(const char *stmt)
+{
+	char path[4300];
+	snprintf(path, sizeof(path), "%s/inventory.db", state);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	assert_int_equal(sqlite3_exec(db, stmt, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int setup(void **st)
+{
+	(void)st;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/boot-XXXXXX", XP_TEST_TMP);
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	snprintf(root, sizeof(root), "%s/tftp", tmpdir);
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", tmpdir);
+	snprintf(initrd, sizeof(initrd), "%s/initrd.img", tmpdir);
+	write_file(tmpdir, "vmlinuz", "KERNEL-BYTES");
+	write_file(tmpdir, "initrd.img", "INITRD-BYTES!");
+	write_file(tmpdir, "outside.txt", "secret");
+	char p[8400];
+	if (mkdir(root, 0755) < 0)
+		return -1;
+	write_file(root, "pxelinux.0", "PXE");
+	in_root("sub", p, sizeof(p));
+	mkdir(p, 0755);
+	write_file(root, "sub/file", "SUB");
+	in_root("adir", p, sizeof(p));
+	mkdir(p, 0755);
+	in_root("fifo", p, sizeof(p));
+	if (mkfifo(p, 0644) < 0)
+		return -1;
+	in_root("link-in", p, sizeof(p));
+	if (symlink("sub/file", p) < 0)
+		return -1;
+	in_root("link-out", p, sizeof(p));
+	if (symlink("/etc/passwd", p) < 0)
+		return -1;
+	in_root("link-up", p, sizeof(p));
+	if (symlink("../outside.txt", p) < 0)
+		return -1;
+	in_root("pxelinux.cfg", p, sizeof(p));
+	mkdir(p, 0755);
+	in_root("grub", p, sizeof(p));
+	mkdir(p, 0755);
+	in_root("ipxe", p, sizeof(p));
+	mkdir(p, 0755);
+
+	if (xp_inv_open(state, &inv) < 0)
+		return -1;
+	struct xp_distro d1 = {.name = "debian12",
+			       .kernel = kernel,
+			       .initrd = initrd,
+			       .kernel_options = "auto=true priority=critical"};
+	struct xp_distro d2 = {.name = "alpine", .kernel = kernel};
+	if (xp_distro_add(inv, &d1, NULL) < 0 || xp_distro_add(inv, &d2, NULL) < 0)
+		return -1;
+	struct xp_profile web = {.name = "web"}, bare = {.name = "bare"};
+	if (xp_settings_set(&web.set, "distro", "debian12") < 0 || xp_profile_add(inv, &web) < 0 ||
+	    xp_profile_add(inv, &bare) < 0)
+		return -1;
+	xp_settings_release(&web.set);
+	struct xp_system s1 = {.name = "web01",
+			       .mac = MAC1,
+			       .ip = "10.0.0.11",
+			       .profile = "web",
+			       .netboot = true,
+			       .kernel_options = "console=ttyS0"};
+	struct xp_system s2 = {
+	    .name = "db01", .mac = MAC2, .ip = "10.0.0.12", .distro = "alpine", .netboot = false};
+	struct xp_system s3 = {.name = "bare01", .mac = MAC3, .profile = "bare", .netboot = true};
+	if (xp_system_add(inv, &s1, NULL) < 0 || xp_system_add(inv, &s2, NULL) < 0 ||
+	    xp_system_add(inv, &s3, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	xp_inv_close(inv);
+	char cmd[4300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct xp_boot *boot_with(const char *http_base, const char *server)
+{
+	struct xp_boot_opts o = {.tftp_root = root, .http_base = http_base, .server = server};
+	struct xp_boot *b = NULL;
+	assert_int_equal(xp_boot_new(inv, &o, &b), 0);
+	assert_non_null(b);
+	return b;
+}
+
+static struct xp_boot *boot_default(void)
+{
+	return boot_with("http://10.0.0.1:8080/", "10.0.0.1");
+}
+
+/* Opens path, expects rendered text; returns it (heap). */
+static char *rendered(struct xp_boot *b, const char *path)
+{
+	struct xp_bootfile f;
+	int r = xp_boot_open(b, path, &f);
+	if (r != 0)
+		print_error("%s: %d\n", path, r);
+	assert_int_equal(r, 0);
+	assert_int_equal(f.fd, -1);
+	assert_string_equal(f.type, "text/plain");
+	assert_int_equal(f.size, f.data.len);
+	char *s = strdup(xp_buf_str(&f.data));
+	xp_bootfile_release(&f);
+	return s;
+}
+
+/* Opens path, expects a plain file; returns its content (heap). */
+static char *plain(struct xp_boot *b, const char *path, const char *type)
+{
+	struct xp_bootfile f;
+	int r = xp_boot_open(b, path, &f);
+	if (r != 0)
+		print_error("%s: %d\n", path, r);
+	assert_int_equal(r, 0);
+	assert_true(f.fd >= 0);
+	assert_string_equal(f.type, type);
+	char *s = calloc(1, f.size + 1);
+	assert_int_equal(pread(f.fd, s, f.size, 0), (ssize_t)f.size);
+	assert_int_equal(f.data.len, 0);
+	xp_bootfile_release(&f);
+	assert_int_equal(f.fd, -1);
+	return s;
+}
+
+static void open_fails(struct xp_boot *b, const char *path, int want)
+{
+	struct xp_bootfile f;
+	int r = xp_boot_open(b, path, &f);
+	if (r != want)
+		print_error("%s: got %d, want %d\n", path, r, want);
+	assert_int_equal(r, want);
+	assert_int_equal(f.fd, -1);
+	assert_int_equal(f.data.len, 0);
+}
+
+static void parse_ok(const char *text, struct xp_pxelinux_cfg *c)
+{
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_pxelinux_parse(text, strlen(text), "rendered", c, &d), 0);
+	assert_int_equal(d.n, 0); /* not even a warning */
+	xp_diags_release(&d);
+}
+
+/* ---- pxelinux ------------------------------------------------------------------------ */
+
+static const char web01_pxe[] = "DEFAULT web01\n"
+				"\n"
+				"LABEL web01\n"
+				"\tMENU LABEL debian12\n"
+				"\tKERNEL distros/debian12/kernel\n"
+				"\tINITRD distros/debian12/initrd\n"
+				"\tAPPEND auto=true priority=critical console=ttyS0 hostname=web01\n"
+				"\tMENU DEFAULT\n";
+
+static void test_pxelinux_by_mac(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	/* pxelinux's own spelling, with and without the leading '/', and upper case */
+	const char *paths[] = {"pxelinux.cfg/01-52-54-00-ab-cd-01",
+			       "/pxelinux.cfg/01-52-54-00-ab-cd-01",
+			       "pxelinux.cfg/01-52-54-00-AB-CD-01", "pxelinux.cfg/01-52-54-00-Ab-cD-01"};
+	for (size_t i = 0; i < N(paths); i++) {
+		char *s = rendered(b, paths[i]);
+		assert_string_equal(s, web01_pxe);
+		free(s);
+	}
+	char *s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
+	struct xp_pxelinux_cfg c;
+	parse_ok(s, &c);
+	const struct xp_pxelinux_label *l = xp_pxelinux_boot_label(&c);
+	assert_non_null(l);
+	assert_string_equal(l->name, "web01");
+	assert_int_equal(l->kind, XP_PXELINUX_KERNEL);
+	assert_string_equal(l->kernel, "distros/debian12/kernel");
+	char *ird;
+	assert_int_equal(xp_pxelinux_initrd(l, &ird), 0);
+	assert_string_equal(ird, "distros/debian12/initrd");
+	free(ird);
+	/* the files it names are served */
+	char *k = plain(b, l->kernel, "application/octet-stream");
+	assert_string_equal(k, "KERNEL-BYTES");
+	free(k);
+	xp_pxelinux_cfg_release(&c);
+	free(s);
+	xp_boot_free(b);
+}
+
+static void test_pxelinux_by_ip(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	char *s = rendered(b, "pxelinux.cfg/0A00000B"); /* 10.0.0.11 */
+	assert_string_equal(s, web01_pxe);
+	free(s);
+	/* the shortened forms and lower case are plain files only */
+	open_fails(b, "pxelinux.cfg/0A00000", -ENOENT);
+	open_fails(b, "pxelinux.cfg/0A", -ENOENT);
+	open_fails(b, "pxelinux.cfg/0a00000b", -ENOENT);
+	/* nobody has 10.0.0.99 */
+	open_fails(b, "pxelinux.cfg/0A000063", -ENOENT);
+	xp_boot_free(b);
+}
+
+static void test_netboot_off(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	char *s = rendered(b, "pxelinux.cfg/01-52-54-00-00-00-02");
+	assert_string_equal(s, "DEFAULT local\n"
+			       "\n"
+			       "LABEL local\n"
+			       "\tMENU LABEL Boot from local disk\n"
+			       "\tLOCALBOOT 0\n");
+	struct xp_pxelinux_cfg c;
+	parse_ok(s, &c);
+	const struct xp_pxelinux_label *l = xp_pxelinux_boot_label(&c);
+	assert_non_null(l);
+	assert_int_equal(l->kind, XP_PXELINUX_LOCALBOOT);
+	assert_int_equal(l->localboot, 0);
+	xp_pxelinux_cfg_release(&c);
+	free(s);
+	s = rendered(b, "pxelinux.cfg/0A00000C");
+	assert_non_null(strstr(s, "LOCALBOOT 0"));
+	free(s);
+	s = rendered(b, "grub/grub.cfg-01-52-54-00-00-00-02");
+	assert_string_equal(s, "# xenprov\nexit\n");
+	free(s);
+	s = rendered(b, "ipxe/01-52-54-00-00-00-02");
+	assert_string_equal(s, "#!ipxe\nexit\n");
+	free(s);
+	xp_boot_free(b);
+}
+
+static void test_unknown_mac(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	/* pxelinux and GRUB go on to their next name */
+	open_fails(b, "pxelinux.cfg/01-52-54-00-00-00-09", -ENOENT);
+	open_fails(b, "grub/grub.cfg-01-52-54-00-00-00-09", -ENOENT);
+	open_fails(b, "grub/grub.cfg-52-54-00-00-00-09", -ENOENT);
+	/* a system with no distro to boot is unknown too */
+	open_fails(b, "pxelinux.cfg/01-52-54-00-00-00-03", -ENOENT);
+	/* iPXE gets the menu */
+	char *menu = rendered(b, "ipxe/default");
+	char *s = rendered(b, "ipxe/01-52-54-00-00-00-09");
+	assert_string_equal(s, menu);
+	free(s);
+	s = rendered(b, "ipxe/01-52-54-00-00-00-03");
+	assert_string_equal(s, menu);
+	free(s);
+	/* a site's static file for a machine outside the inventory is served */
+	write_file(root, "pxelinux.cfg/01-52-54-00-00-00-09", "DEFAULT static\n");
+	s = plain(b, "pxelinux.cfg/01-52-54-00-00-00-09", "text/plain");
+	assert_string_equal(s, "DEFAULT static\n");
+	free(s);
+	/* ... but never instead of a known system's rendered config */
+	write_file(root, "pxelinux.cfg/01-52-54-00-ab-cd-01", "DEFAULT shadow\n");
+	s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
+	assert_string_equal(s, web01_pxe);
+	free(s);
+	char p[8400];
+	in_root("pxelinux.cfg/01-52-54-00-00-00-09", p, sizeof(p));
+	unlink(p);
+	in_root("pxelinux.cfg/01-52-54-00-ab-cd-01", p, sizeof(p));
+	unlink(p);
+	free(menu);
+	xp_boot_free(b);
+}
+
+static void test_pxelinux_menu(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	char *s = rendered(b, "pxelinux.cfg/default");
+	assert_string_equal(s, "MENU TITLE xenprov\n"
+			       "DEFAULT local\n"
+			       "PROMPT 1\n"
+			       "TIMEOUT 100\n"
+			       "SAY xenprov: Enter or wait boots the local disk; or type one of:\n"
+			       "SAY - alpine\n"
+			       "SAY - debian12\n"
+			       "\n"
+			       "LABEL local\n"
+			       "\tMENU LABEL Boot from local disk\n"
+			       "\tLOCALBOOT 0\n"
+			       "\tMENU DEFAULT\n"
+			       "\n"
+			       "LABEL alpine\n"
+			       "\tMENU LABEL alpine\n"
+			       "\tKERNEL distros/alpine/kernel\n"
+			       "\n"
+			       "LABEL debian12\n"
+			       "\tMENU LABEL debian12\n"
+			       "\tKERNEL distros/debian12/kernel\n"
+			       "\tINITRD distros/debian12/initrd\n"
+			       "\tAPPEND auto=true priority=critical\n");
+	struct xp_pxelinux_cfg c;
+	parse_ok(s, &c);
+	assert_string_equal(c.menu_title, "xenprov");
+	assert_int_equal(c.timeout, 100);
+	assert_int_equal(c.n_labels, 3);
+	assert_string_equal(xp_pxelinux_boot_label(&c)->name, "local");
+	assert_null(xp_pxelinux_find(&c, "alpine")->initrd);
+	xp_pxelinux_cfg_release(&c);
+	free(s);
+
+	/* a site's own default wins over the rendered menu */
+	write_file(root, "pxelinux.cfg/default", "DEFAULT mine\n");
+	s = plain(b, "pxelinux.cfg/default", "text/plain");
+	assert_string_equal(s, "DEFAULT mine\n");
+	free(s);
+	char p[8400];
+	in_root("pxelinux.cfg/default", p, sizeof(p));
+	unlink(p);
+	s = rendered(b, "pxelinux.cfg/default");
+	assert_non_null(strstr(s, "MENU TITLE xenprov"));
+	free(s);
+
+	/* a distro called like the local entry does not take its label */
+	struct xp_distro d = {.name = "local", .kernel = kernel};
+	assert_int_equal(xp_distro_add(inv, &d, NULL), 0);
+	s = rendered(b, "pxelinux.cfg/default");
+	parse_ok(s, &c);
+	assert_int_equal(c.n_labels, 4);
+	assert_int_equal(xp_pxelinux_find(&c, "local")->kind, XP_PXELINUX_LOCALBOOT);
+	assert_string_equal(xp_pxelinux_find(&c, "distro:local")->kernel,
+			    "distros/local/kernel");
+	xp_pxelinux_cfg_release(&c);
+	free(s);
+	assert_int_equal(xp_distro_remove(inv, "local"), 0);
+	xp_boot_free(b);
+}
+
+/* ---- GRUB and iPXE ----------------------------------------------------------------- */
+
+static const char web01_grub[] =
+    "# xenprov\n"
+    "set default=0\n"
+    "set timeout=0\n"
+    "menuentry web01 {\n"
+    "\tlinux (tftp,10.0.0.1)/distros/debian12/kernel auto=true priority=critical "
+    "console=ttyS0 hostname=web01\n"
+    "\tinitrd (tftp,10.0.0.1)/distros/debian12/initrd\n"
+    "}\n";
+
+static void test_grub(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	const char *paths[] = {"grub/grub.cfg-01-52-54-00-ab-cd-01",
+			       "grub/grub.cfg-52-54-00-ab-cd-01", "grub/grub.cfg-0A00000B"};
+	for (size_t i = 0; i < N(paths); i++) {
+		char *s = rendered(b, paths[i]);
+		assert_string_equal(s, web01_grub);
+		free(s);
+	}
+	char *s = rendered(b, "grub/grub.cfg");
+	assert_string_equal(s, "# xenprov\n"
+			       "set default=0\n"
+			       "set timeout=10\n"
+			       "menuentry 'Boot from local disk' {\n\texit\n}\n"
+			       "menuentry alpine {\n"
+			       "\tlinux (tftp,10.0.0.1)/distros/alpine/kernel\n"
+			       "}\n"
+			       "menuentry debian12 {\n"
+			       "\tlinux (tftp,10.0.0.1)/distros/debian12/kernel auto=true "
+			       "priority=critical\n"
+			       "\tinitrd (tftp,10.0.0.1)/distros/debian12/initrd\n"
+			       "}\n");
+	free(s);
+	xp_boot_free(b);
+	/* without a configured address, GRUB's default server */
+	b = boot_with(NULL, NULL);
+	s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, "\tlinux (tftp)/distros/debian12/kernel "));
+	free(s);
+	xp_boot_free(b);
+}
+
+static void test_ipxe(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	char *s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
+	assert_string_equal(s, "#!ipxe\n"
+			       "kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
+			       "auto=true priority=critical console=ttyS0 hostname=web01\n"
+			       "initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
+			       "boot\n");
+	free(s);
+	s = rendered(b, "ipxe/default");
+	assert_string_equal(s, "#!ipxe\n"
+			       "menu xenprov\n"
+			       "item local Boot from local disk\n"
+			       "item alpine alpine\n"
+			       "item debian12 debian12\n"
+			       "choose --default local --timeout 10000 target || goto local\n"
+			       "goto ${target}\n"
+			       ":local\n"
+			       "exit\n"
+			       ":alpine\n"
+			       "kernel http://10.0.0.1:8080/distros/alpine/kernel\n"
+			       "boot\n"
+			       ":debian12\n"
+			       "kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
+			       "auto=true priority=critical\n"
+			       "initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
+			       "boot\n");
+	free(s);
+	xp_boot_free(b);
+	/* no HTTP: TFTP from the server, or from iPXE's next-server */
+	b = boot_with(NULL, "10.0.0.1");
+	s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, "kernel tftp://10.0.0.1/distros/debian12/kernel initrd=initrd "));
+	assert_non_null(strstr(s, "initrd tftp://10.0.0.1/distros/debian12/initrd\n"));
+	free(s);
+	xp_boot_free(b);
+	b = boot_with(NULL, NULL);
+	s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, "kernel tftp://${next-server}/distros/debian12/kernel "));
+	free(s);
+	xp_boot_free(b);
+}
+
+/* ---- distro files ------------------------------------------------------------------ */
+
+static void test_distro_files(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	char *s = plain(b, "distros/debian12/kernel", "application/octet-stream");
+	assert_string_equal(s, "KERNEL-BYTES");
+	free(s);
+	s = plain(b, "/distros/debian12/initrd", "application/octet-stream");
+	assert_string_equal(s, "INITRD-BYTES!");
+	free(s);
+	struct xp_bootfile f;
+	assert_int_equal(xp_boot_open(b, "distros/debian12/initrd", &f), 0);
+	assert_int_equal(f.size, 13);
+	assert_true(fcntl(f.fd, F_GETFD) & FD_CLOEXEC);
+	xp_bootfile_release(&f);
+	open_fails(b, "distros/alpine/initrd", -ENOENT); /* it has none */
+	open_fails(b, "distros/nosuch/kernel", -ENOENT);
+	open_fails(b, "distros/debian12/vmlinuz", -ENOENT);
+	open_fails(b, "distros/debian12", -ENOENT);
+	open_fails(b, "distros/debian12/kernel/x", -ENOENT);
+	open_fails(b, "distros/bad name/kernel", -ENOENT);
+	/* the distro's file vanished from the server */
+	char moved[4300];
+	snprintf(moved, sizeof(moved), "%s.moved", initrd);
+	assert_int_equal(rename(initrd, moved), 0);
+	open_fails(b, "distros/debian12/initrd", -ENOENT);
+	assert_int_equal(rename(moved, initrd), 0);
+	xp_boot_free(b);
+}
+
+/* ---- confinement ------------------------------------------------------------------- */
+
+struct path_case {
+	const char *path;
+	int rc;
+	const char *content; /* when rc == 0 */
+};
+
+static void test_confinement(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	char long300[301], long255[256];
+	memset(long300, 'a', 300);
+	long300[300] = '\0';
+	memset(long255, 'b', 255);
+	long255[255] = '\0';
+	const struct path_case cases[] = {
+	    {"pxelinux.0", 0, "PXE"},
+	    {"/pxelinux.0", 0, "PXE"},
+	    {"//pxelinux.0", 0, "PXE"},
+	    {"./pxelinux.0", 0, "PXE"},
+	    {"sub//file", 0, "SUB"},
+	    {"sub/./file", 0, "SUB"},
+	    {"link-in", 0, "SUB"},        /* a symlink that stays inside */
+	    {"..", -EACCES, NULL},
+	    {"../outside.txt", -EACCES, NULL},
+	    {"sub/../../outside.txt", -EACCES, NULL},
+	    {"sub/../pxelinux.0", -EACCES, NULL}, /* ".." is refused even when harmless */
+	    {"distros/../pxelinux.0", -EACCES, NULL},
+	    {"pxelinux.cfg/../../outside.txt", -EACCES, NULL},
+	    {"/etc/passwd", -ENOENT, NULL}, /* is etc/passwd in the root: none */
+	    {"link-out", -EACCES, NULL},    /* a symlink to /etc/passwd */
+	    {"link-up", -EACCES, NULL},     /* a symlink to ../outside.txt */
+	    {"link-up/x", -EACCES, NULL},
+	    {"adir", -EACCES, NULL},        /* not a regular file */
+	    {"sub", -EACCES, NULL},
+	    {"fifo", -EACCES, NULL},        /* and opening it does not block */
+	    {"nosuch", -ENOENT, NULL},
+	    {"pxelinux.0/x", -ENOENT, NULL},
+	    {"", -EINVAL, NULL},
+	    {"/", -EINVAL, NULL},
+	    {".", -EINVAL, NULL},
+	    {"a\nb", -EINVAL, NULL},
+	    {"pxelinux.0\r", -EINVAL, NULL},
+	    {"\x7f", -EINVAL, NULL},
+	    {long300, -EINVAL, NULL},
+	    {long255, -ENOENT, NULL}, /* 255 bytes is a name, just not one that exists */
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		if (cases[i].rc == 0) {
+			char *s = plain(b, cases[i].path, "application/octet-stream");
+			assert_string_equal(s, cases[i].content);
+			free(s);
+		} else {
+			open_fails(b, cases[i].path, cases[i].rc);
+		}
+	}
+	open_fails(b, NULL, -EINVAL);
+	/* a NUL ends the C string: what follows it is never seen */
+	char *s = plain(b, "pxelinux.0\0/../../outside.txt", "application/octet-stream");
+	assert_string_equal(s, "PXE");
+	free(s);
+	xp_boot_free(b);
+}
+
+static void test_new_errors(void **st)
+{
+	(void)st;
+	struct xp_boot *b = (struct xp_boot *)1;
+	char p[4300];
+	snprintf(p, sizeof(p), "%s/nosuch", tmpdir);
+	struct xp_boot_opts o = {.tftp_root = p};
+	assert_int_equal(xp_boot_new(inv, &o, &b), -ENOENT);
+	assert_null(b);
+	o.tftp_root = kernel;
+	assert_int_equal(xp_boot_new(inv, &o, &b), -ENOTDIR);
+	o.tftp_root = NULL;
+	assert_int_equal(xp_boot_new(inv, &o, &b), -EINVAL);
+	o.tftp_root = "";
+	assert_int_equal(xp_boot_new(inv, &o, &b), -EINVAL);
+	xp_boot_free(NULL);
+}
+
+/* ---- the inventory changes show at once ------------------------------------------------ */
+
+static void test_live_changes(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	char *s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, "KERNEL distros/debian12/kernel"));
+	free(s);
+	struct xp_system sys;
+	assert_int_equal(xp_system_get(inv, "web01", &sys), 0);
+	sys.netboot = false;
+	assert_int_equal(xp_system_update(inv, &sys, NULL), 0);
+	s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, "LOCALBOOT 0"));
+	free(s);
+	sys.netboot = true;
+	free(sys.hostname);
+	sys.hostname = strdup("www.example.org");
+	assert_int_equal(xp_system_update(inv, &sys, NULL), 0);
+	xp_system_release(&sys);
+	s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, " hostname=www.example.org\n"));
+	free(s);
+	sql("UPDATE systems SET hostname = NULL WHERE name = 'web01'");
+	xp_boot_free(b);
+}
+
+/* ---- kernel_options cannot add lines -------------------------------------------------- */
+
+static void test_injection(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	/* The inventory refuses such values; a row written by something else is rendered
+	 * safely anyway. */
+	sql("UPDATE systems SET kernel_options = 'quiet' || char(10) || 'LABEL evil' || char(13) "
+	    "|| char(10) || 'KERNEL /evil' || char(9) || 'x' || char(127) || 'y' WHERE name = "
+	    "'web01'");
+	char *s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, "\tAPPEND auto=true priority=critical quiet LABEL evil KERNEL "
+				  "/evil x y hostname=web01\n"));
+	struct xp_pxelinux_cfg c;
+	parse_ok(s, &c);
+	assert_int_equal(c.n_labels, 1);
+	assert_string_equal(c.labels[0].kernel, "distros/debian12/kernel");
+	xp_pxelinux_cfg_release(&c);
+	free(s);
+	s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
+	assert_string_equal(s, "# xenprov\n"
+			       "set default=0\n"
+			       "set timeout=0\n"
+			       "menuentry web01 {\n"
+			       "\tlinux (tftp,10.0.0.1)/distros/debian12/kernel auto=true "
+			       "priority=critical quiet LABEL evil KERNEL /evil x y hostname=web01\n"
+			       "\tinitrd (tftp,10.0.0.1)/distros/debian12/initrd\n"
+			       "}\n");
+	free(s);
+	s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, " quiet LABEL evil KERNEL /evil x y hostname=web01\n"));
+	free(s);
+
+	/* GRUB's script syntax is quoted away */
+	sql("UPDATE systems SET kernel_options = 'a''b $x;reboot {}' WHERE name = 'web01'");
+	s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, " priority=critical 'a'\\''b' '$x;reboot' '{}' hostname=web01\n"));
+	free(s);
+
+	/* words iPXE would read as syntax are refused for that system, and leave the
+	 * menu without the distro that has them */
+	const char *bad[] = {"#comment", "||", "&&", ";"};
+	for (size_t i = 0; i < N(bad); i++) {
+		char q[200];
+		snprintf(q, sizeof(q),
+			 "UPDATE systems SET kernel_options = 'quiet %s reboot' WHERE name = "
+			 "'web01'",
+			 bad[i]);
+		sql(q);
+		open_fails(b, "ipxe/01-52-54-00-ab-cd-01", -EINVAL);
+		/* pxelinux has no such syntax */
+		s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
+		free(s);
+	}
+	sql("UPDATE systems SET kernel_options = 'console=ttyS0' WHERE name = 'web01'");
+	sql("UPDATE distros SET kernel_options = 'x || reboot' WHERE name = 'debian12'");
+	s = rendered(b, "ipxe/default");
+	assert_null(strstr(s, "debian12"));
+	assert_non_null(strstr(s, "item alpine alpine\n"));
+	free(s);
+	/* and ${...} is iPXE's expansion, left alone */
+	sql("UPDATE distros SET kernel_options = 'BOOTIF=${net0/mac}' WHERE name = 'debian12'");
+	s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
+	assert_non_null(strstr(s, " initrd=initrd BOOTIF=${net0/mac} console=ttyS0"));
+	free(s);
+	sql("UPDATE distros SET kernel_options = 'auto=true priority=critical' WHERE name = "
+	    "'debian12'");
+	xp_boot_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pxelinux_by_mac), cmocka_unit_test(test_pxelinux_by_ip),
+	    cmocka_unit_test(test_netboot_off),	    cmocka_unit_test(test_unknown_mac),
+	    cmocka_unit_test(test_pxelinux_menu),   cmocka_unit_test(test_grub),
+	    cmocka_unit_test(test_ipxe),	    cmocka_unit_test(test_distro_files),
+	    cmocka_unit_test(test_confinement),	    cmocka_unit_test(test_new_errors),
+	    cmocka_unit_test(test_live_changes),    cmocka_unit_test(test_injection),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
