@@ -462,8 +462,10 @@ static const char *boot_file(const struct xp_dhcp_server *s, const struct req *r
 {
 	if (r->host && !r->host->netboot)
 		return NULL;
-	if (!r->pxe && !r->ipxe)
-		return NULL;
+	/* Clients that are not PXE ROMs get the BIOS file too (in `file`, siaddr and, when
+	 * asked for, 66/67), as ISC dhcpd's and dnsmasq's boot file settings do: installers
+	 * and scripts (udhcpc's $boot_file, dhclient's $new_filename) read it. Only the
+	 * PXE part (60, 43, 97) is for PXE clients alone. */
 	if (r->ipxe && s->http && r->has_mac) {
 		const uint8_t *m = r->mac;
 		snprintf(buf, size, "%s/ipxe/01-%02x-%02x-%02x-%02x-%02x-%02x", s->http, m[0], m[1],
