@@ -38,8 +38,7 @@ static void check_gate(const char *name, size_t len)
 		if (*c == '/')
 			c++;
 	}
-	if (xp_tftp_path_check(out, (size_t)r, again, sizeof again) != r ||
-	    strcmp(out, again) != 0)
+	if (xp_tftp_path_check(out, (size_t)r, again, sizeof again) != r || strcmp(out, again) != 0)
 		abort();
 	/* one byte too few for the output: -ENOSPC, never an overflow */
 	char *tight = malloc((size_t)r);
@@ -75,8 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		check_gate(rq.filename, strlen(rq.filename));
-	} else if (r != -EBADMSG && r != -EPROTO && r != -ENAMETOOLONG &&
-		   r != -EPROTONOSUPPORT) {
+	} else if (r != -EBADMSG && r != -EPROTO && r != -ENAMETOOLONG && r != -EPROTONOSUPPORT) {
 		abort();
 	}
 	size_t n = xp_tftp_build_errno(ebuf, sizeof ebuf, r);

@@ -41,27 +41,27 @@ enum { XP_TFTP_RRQ = 1, XP_TFTP_WRQ, XP_TFTP_DATA, XP_TFTP_ACK, XP_TFTP_ERROR, X
 
 /* Error codes (RFC 1350 appendix, RFC 2347 for 8). */
 enum {
-	XP_TFTP_EUNDEF = 0,   /* not defined, see message */
-	XP_TFTP_ENOTFOUND,    /* file not found */
-	XP_TFTP_EACCESS,      /* access violation */
-	XP_TFTP_ENOSPACE,     /* disk full or allocation exceeded */
-	XP_TFTP_EBADOP,       /* illegal TFTP operation */
-	XP_TFTP_EBADID,       /* unknown transfer ID */
-	XP_TFTP_EEXISTS,      /* file already exists */
-	XP_TFTP_ENOUSER,      /* no such user */
-	XP_TFTP_EOPTNEG,      /* option negotiation refused (RFC 2347) */
+	XP_TFTP_EUNDEF = 0, /* not defined, see message */
+	XP_TFTP_ENOTFOUND,  /* file not found */
+	XP_TFTP_EACCESS,    /* access violation */
+	XP_TFTP_ENOSPACE,   /* disk full or allocation exceeded */
+	XP_TFTP_EBADOP,	    /* illegal TFTP operation */
+	XP_TFTP_EBADID,	    /* unknown transfer ID */
+	XP_TFTP_EEXISTS,    /* file already exists */
+	XP_TFTP_ENOUSER,    /* no such user */
+	XP_TFTP_EOPTNEG,    /* option negotiation refused (RFC 2347) */
 };
 
 enum xp_tftp_mode { XP_TFTP_OCTET, XP_TFTP_NETASCII, XP_TFTP_MAIL };
 
 /* Protocol bounds. */
-#define XP_TFTP_NAME_MAX 255        /* longest filename we take (tftp-hpa: same order) */
-#define XP_TFTP_BLKSIZE_DEFAULT 512 /* RFC 1350 */
-#define XP_TFTP_BLKSIZE_MIN 8       /* RFC 2348 */
-#define XP_TFTP_BLKSIZE_MAX 65464   /* RFC 2348 */
-#define XP_TFTP_WINDOW_MAX 65535    /* RFC 7440 */
-#define XP_TFTP_OACK_MAX 96         /* the longest OACK a session builds */
-#define XP_TFTP_ERROR_MAX 128       /* the longest ERROR a session or build_errno builds */
+#define XP_TFTP_NAME_MAX	255   /* longest filename we take, as boot.h */
+#define XP_TFTP_BLKSIZE_DEFAULT 512   /* RFC 1350 */
+#define XP_TFTP_BLKSIZE_MIN	8     /* RFC 2348 */
+#define XP_TFTP_BLKSIZE_MAX	65464 /* RFC 2348 */
+#define XP_TFTP_WINDOW_MAX	65535 /* RFC 7440 */
+#define XP_TFTP_OACK_MAX	96    /* the longest OACK a session builds */
+#define XP_TFTP_ERROR_MAX	128   /* the longest ERROR a session or build_errno builds */
 
 /* Bits of xp_tftp_request.invalid: a known option whose value is not a decimal number
  * (or is above UINT64_MAX). */
@@ -75,7 +75,7 @@ enum {
 /* A RRQ or WRQ as sent. Option values are as the client wrote them (numbers above
  * UINT32_MAX saturate); has_X says the option was present with a decimal value. */
 struct xp_tftp_request {
-	int opcode;                   /* XP_TFTP_RRQ or XP_TFTP_WRQ */
+	int opcode;			     /* XP_TFTP_RRQ or XP_TFTP_WRQ */
 	char filename[XP_TFTP_NAME_MAX + 1]; /* NUL-terminated, bytes as sent (unchecked) */
 	enum xp_tftp_mode mode;
 	bool netascii; /* mode == XP_TFTP_NETASCII */
@@ -101,7 +101,7 @@ int xp_tftp_parse_request(const uint8_t *p, size_t len, struct xp_tftp_request *
 struct xp_tftp_packet {
 	int opcode;
 	uint16_t block; /* DATA, ACK */
-	uint16_t code;  /* ERROR */
+	uint16_t code;	/* ERROR */
 	const uint8_t *data;
 	size_t datalen;
 	const char *msg;
@@ -146,11 +146,11 @@ ssize_t xp_tftp_netascii_encode(const void *in, size_t len, void *out, size_t ca
 
 /* Limits the server imposes; a 0 field takes the default. */
 struct xp_tftp_limits {
-	uint32_t max_blksize;    /* default 1468 (1500-byte MTU); 8..65464 */
+	uint32_t max_blksize;	 /* default 1468 (1500-byte MTU); 8..65464 */
 	uint32_t max_windowsize; /* default 64; 1..65535 */
-	uint32_t timeout_ms;     /* first retransmit interval without a timeout option; 1000 */
+	uint32_t timeout_ms;	 /* first retransmit interval without a timeout option; 1000 */
 	uint32_t max_timeout_ms; /* backoff cap; default 8000 (raised to a negotiated timeout) */
-	unsigned max_tries;      /* sends of one window/OACK before giving up; default 5 */
+	unsigned max_tries;	 /* sends of one window/OACK before giving up; default 5 */
 };
 
 /* Checks a parsed request against what we serve: -EROFS for a WRQ (read-only server,
@@ -193,8 +193,7 @@ void xp_tftp_session_free(struct xp_tftp_session *s);
  * ignored (a duplicate or old ACK: nothing is resent for it, RFC 1123 4.2.3.1; any
  * packet once the session is over); -EBADMSG for a malformed packet, -EPROTO for an
  * opcode other than ACK/ERROR (both ignored: the session goes on). */
-int xp_tftp_session_input(struct xp_tftp_session *s, const uint8_t *p, size_t len,
-			  int64_t now_ms);
+int xp_tftp_session_input(struct xp_tftp_session *s, const uint8_t *p, size_t len, int64_t now_ms);
 
 /* Builds the next packet due at now_ms into buf: its length, 0 when nothing is due.
  * Call until it returns 0 to collect a whole window for one sendmmsg. A window is
@@ -202,8 +201,7 @@ int xp_tftp_session_input(struct xp_tftp_session *s, const uint8_t *p, size_t le
  * interval doubled each time up to max_timeout_ms; after max_tries sends without
  * progress the session fails. A read error yields an ERROR 0 packet and FAILED.
  * -ENOSPC if cap is below xp_tftp_session_packet_max(s) (nothing changes). */
-ssize_t xp_tftp_session_next(struct xp_tftp_session *s, uint8_t *buf, size_t cap,
-			     int64_t now_ms);
+ssize_t xp_tftp_session_next(struct xp_tftp_session *s, uint8_t *buf, size_t cap, int64_t now_ms);
 
 /* When next() has something to send: a time <= the last now_ms passed in when a packet
  * is due already, the retransmit time while waiting for an ACK, INT64_MAX when the

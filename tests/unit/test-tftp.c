@@ -36,22 +36,24 @@ struct req_case {
 	const char *filename;
 	enum xp_tftp_mode mode;
 	int64_t blksize, timeout, windowsize; /* -1: absent */
-	int64_t tsize;                     /* -1: absent */
+	int64_t tsize;			      /* -1: absent */
 	unsigned invalid;
 };
 
 static const struct req_case req_cases[] = {
     /* requests in the form real clients send them */
-    {"pxelinux 6 (tsize, blksize)", P("\0\1pxelinux.cfg/default\0octet\0tsize\0000\0blksize\0001408\0"), 0,
-     XP_TFTP_RRQ, "pxelinux.cfg/default", XP_TFTP_OCTET, 1408, -1, -1, 0, 0},
+    {"pxelinux 6 (tsize, blksize)",
+     P("\0\1pxelinux.cfg/default\0octet\0tsize\0000\0blksize\0001408\0"), 0, XP_TFTP_RRQ,
+     "pxelinux.cfg/default", XP_TFTP_OCTET, 1408, -1, -1, 0, 0},
     {"tftp-hpa plain", P("\0\1pxelinux.0\0octet\0"), 0, XP_TFTP_RRQ, "pxelinux.0", XP_TFTP_OCTET,
      -1, -1, -1, -1, 0},
     {"tftp-hpa -v netascii", P("\0\1/boot/readme.txt\0netascii\0"), 0, XP_TFTP_RRQ,
      "/boot/readme.txt", XP_TFTP_NETASCII, -1, -1, -1, -1, 0},
-    {"curl (tsize, blksize, timeout)", P("\0\1distros/d/kernel\0octet\0tsize\0000\0blksize\0001468\0timeout\0006\0"),
-     0, XP_TFTP_RRQ, "distros/d/kernel", XP_TFTP_OCTET, 1468, 6, -1, 0, 0},
-    {"atftp windowsize", P("\0\1big.img\0octet\0blksize\0001468\0windowsize\00064\0tsize\0000\0"), 0,
-     XP_TFTP_RRQ, "big.img", XP_TFTP_OCTET, 1468, -1, 64, 0, 0},
+    {"curl (tsize, blksize, timeout)",
+     P("\0\1distros/d/kernel\0octet\0tsize\0000\0blksize\0001468\0timeout\0006\0"), 0, XP_TFTP_RRQ,
+     "distros/d/kernel", XP_TFTP_OCTET, 1468, 6, -1, 0, 0},
+    {"atftp windowsize", P("\0\1big.img\0octet\0blksize\0001468\0windowsize\00064\0tsize\0000\0"),
+     0, XP_TFTP_RRQ, "big.img", XP_TFTP_OCTET, 1468, -1, 64, 0, 0},
     {"WRQ parses", P("\0\2up.bin\0octet\0"), 0, XP_TFTP_WRQ, "up.bin", XP_TFTP_OCTET, -1, -1, -1,
      -1, 0},
     /* case-insensitive mode and option names (RFC 1350, RFC 2347) */
@@ -59,13 +61,15 @@ static const struct req_case req_cases[] = {
      XP_TFTP_OCTET, 1024, -1, -1, 0, 0},
     {"NetAscii", P("\0\1a\0NetAscii\0"), 0, XP_TFTP_RRQ, "a", XP_TFTP_NETASCII, -1, -1, -1, -1, 0},
     /* unknown options skipped, even repeated */
-    {"unknown options", P("\0\1a\0octet\0rollover\0000\0multicast\0\0rollover\0001\0"), 0, XP_TFTP_RRQ,
-     "a", XP_TFTP_OCTET, -1, -1, -1, -1, 0},
+    {"unknown options", P("\0\1a\0octet\0rollover\0000\0multicast\0\0rollover\0001\0"), 0,
+     XP_TFTP_RRQ, "a", XP_TFTP_OCTET, -1, -1, -1, -1, 0},
     /* padding */
-    {"NUL padding", P("\0\1a\0octet\0\0\0\0"), 0, XP_TFTP_RRQ, "a", XP_TFTP_OCTET, -1, -1, -1, -1, 0},
+    {"NUL padding", P("\0\1a\0octet\0\0\0\0"), 0, XP_TFTP_RRQ, "a", XP_TFTP_OCTET, -1, -1, -1, -1,
+     0},
     {"padding after options", P("\0\1a\0octet\0blksize\000512\0\0\0"), 0, XP_TFTP_RRQ, "a",
      XP_TFTP_OCTET, 512, -1, -1, -1, 0},
-    {"empty filename parses", P("\0\1\0octet\0"), 0, XP_TFTP_RRQ, "", XP_TFTP_OCTET, -1, -1, -1, -1, 0},
+    {"empty filename parses", P("\0\1\0octet\0"), 0, XP_TFTP_RRQ, "", XP_TFTP_OCTET, -1, -1, -1, -1,
+     0},
     /* values: numbers, saturating, invalid */
     {"big blksize saturates", P("\0\1a\0octet\0blksize\00099999999999\0"), 0, XP_TFTP_RRQ, "a",
      XP_TFTP_OCTET, UINT32_MAX, -1, -1, -1, 0},
@@ -94,20 +98,20 @@ static const struct req_case req_cases[] = {
     {"filename without NUL", P("\0\1pxelinux.0"), -EBADMSG, XP_TFTP_RRQ, "", 0, -1, -1, -1, -1, 0},
     {"no mode", P("\0\1pxelinux.0\0"), -EBADMSG, XP_TFTP_RRQ, "pxelinux.0", 0, -1, -1, -1, -1, 0},
     {"mode without NUL", P("\0\1a\0octet"), -EBADMSG, XP_TFTP_RRQ, "a", 0, -1, -1, -1, -1, 0},
-    {"option without value", P("\0\1a\0octet\0blksize\0"), -EBADMSG, XP_TFTP_RRQ, "a", 0, -1, -1, -1,
-     -1, 0},
+    {"option without value", P("\0\1a\0octet\0blksize\0"), -EBADMSG, XP_TFTP_RRQ, "a", 0, -1, -1,
+     -1, -1, 0},
     {"option name without NUL", P("\0\1a\0octet\0blksize"), -EBADMSG, XP_TFTP_RRQ, "a", 0, -1, -1,
      -1, -1, 0},
     {"value without NUL", P("\0\1a\0octet\0blksize\000512"), -EBADMSG, XP_TFTP_RRQ, "a", 0, -1, -1,
      -1, -1, 0},
-    {"garbage after padding", P("\0\1a\0octet\0\0\0x"), -EBADMSG, XP_TFTP_RRQ, "a", 0, -1, -1, -1, -1,
-     0},
+    {"garbage after padding", P("\0\1a\0octet\0\0\0x"), -EBADMSG, XP_TFTP_RRQ, "a", 0, -1, -1, -1,
+     -1, 0},
     {"empty option name then value", P("\0\1a\0octet\0\0000\0"), -EBADMSG, XP_TFTP_RRQ, "a", 0, -1,
      -1, -1, -1, 0},
-    {"duplicate blksize", P("\0\1a\0octet\0blksize\000512\0BlkSize\0001024\0"), -EBADMSG, XP_TFTP_RRQ,
-     "a", 0, 512, -1, -1, -1, 0},
-    {"duplicate bad tsize", P("\0\1a\0octet\0tsize\0x\0tsize\0000\0"), -EBADMSG, XP_TFTP_RRQ, "a", 0,
-     -1, -1, -1, -1, XP_TFTP_OPT_TSIZE},
+    {"duplicate blksize", P("\0\1a\0octet\0blksize\000512\0BlkSize\0001024\0"), -EBADMSG,
+     XP_TFTP_RRQ, "a", 0, 512, -1, -1, -1, 0},
+    {"duplicate bad tsize", P("\0\1a\0octet\0tsize\0x\0tsize\0000\0"), -EBADMSG, XP_TFTP_RRQ, "a",
+     0, -1, -1, -1, -1, XP_TFTP_OPT_TSIZE},
     {"mode mail", P("\0\1a\0mail\0"), -EPROTONOSUPPORT, XP_TFTP_RRQ, "a", XP_TFTP_MAIL, -1, -1, -1,
      -1, 0},
     {"mode MAIL", P("\0\2a\0MAIL\0"), -EPROTONOSUPPORT, XP_TFTP_WRQ, "a", XP_TFTP_MAIL, -1, -1, -1,
@@ -316,7 +320,7 @@ static void test_build_error(void **state)
 struct path_case {
 	const char *in;
 	size_t len; /* 0: strlen */
-	int rc;     /* > 0: the output's length */
+	int rc;	    /* > 0: the output's length */
 	const char *out;
 };
 
@@ -401,9 +405,11 @@ static void test_netascii(void **state)
 	};
 	uint8_t out[32];
 	for (size_t i = 0; i < N(cases); i++) {
-		assert_int_equal(xp_tftp_netascii_len(cases[i].in, cases[i].inlen), cases[i].outlen);
-		assert_int_equal(xp_tftp_netascii_encode(cases[i].in, cases[i].inlen, out, sizeof out),
-				 (ssize_t)cases[i].outlen);
+		assert_int_equal(xp_tftp_netascii_len(cases[i].in, cases[i].inlen),
+				 cases[i].outlen);
+		assert_int_equal(
+		    xp_tftp_netascii_encode(cases[i].in, cases[i].inlen, out, sizeof out),
+		    (ssize_t)cases[i].outlen);
 		assert_memory_equal(out, cases[i].out, cases[i].outlen);
 		if (cases[i].outlen) {
 			assert_int_equal(xp_tftp_netascii_encode(cases[i].in, cases[i].inlen, out,
@@ -424,7 +430,7 @@ static uint8_t pattern(uint64_t off)
 /* A virtual file of any size, made of pattern(); optionally failing at an offset. */
 struct vsrc {
 	uint64_t fail_at; /* reads at or past this offset fail (UINT64_MAX: never) */
-	int err;          /* < 0: that error, 0: a short read */
+	int err;	  /* < 0: that error, 0: a short read */
 	unsigned reads;
 };
 
@@ -499,34 +505,114 @@ struct neg_case {
 
 static const struct neg_case neg_cases[] = {
     {"no options: DATA 1", P("\0\1a\0octet\0"), {0}, 5000, NULL, 0, 512, 1},
-    {"no options, small max: still 512", P("\0\1a\0octet\0"), {.max_blksize = 100}, 5000, NULL, 0,
-     512, 1},
-    {"unknown options only: DATA 1", P("\0\1a\0octet\0rollover\0000\0"), {0}, 5000, NULL, 0, 512, 1},
-    {"tsize 0", P("\0\1a\0octet\0tsize\0000\0"), {0}, 123456789012ull,
-     F("\0\6tsize\000123456789012\0"), 512, 1},
-    {"tsize of an empty file", P("\0\1a\0octet\0tsize\0000\0"), {0}, 0, F("\0\6tsize\0000\0"), 512,
+    {"no options, small max: still 512",
+     P("\0\1a\0octet\0"),
+     {.max_blksize = 100},
+     5000,
+     NULL,
+     0,
+     512,
      1},
-    {"netascii: tsize left out, no OACK", P("\0\1a\0netascii\0tsize\0000\0"), {0}, 5000, NULL, 0, 512,
+    {"unknown options only: DATA 1",
+     P("\0\1a\0octet\0rollover\0000\0"),
+     {0},
+     5000,
+     NULL,
+     0,
+     512,
      1},
-    {"netascii with blksize", P("\0\1a\0netascii\0tsize\0000\0blksize\0001000\0"), {0}, 5000,
-     F("\0\6blksize\0001000\0"), 1000, 1},
-    {"pxelinux", P("\0\1pxelinux.0\0octet\0tsize\0000\0blksize\0001408\0"), {0}, 42000,
-     F("\0\6blksize\0001408\0tsize\00042000\0"), 1408, 1},
-    {"blksize clamped to default max 1468", P("\0\1a\0octet\0blksize\00065464\0"), {0}, 5000,
-     F("\0\6blksize\0001468\0"), 1468, 1},
-    {"blksize clamped to configured max", P("\0\1a\0octet\0blksize\0009000\0"), {.max_blksize = 8192},
-     5000, F("\0\6blksize\0008192\0"), 8192, 1},
-    {"blksize below max kept", P("\0\1a\0octet\0blksize\0008\0"), {0}, 5000, F("\0\6blksize\0008\0"),
-     8, 1},
-    {"timeout echoed", P("\0\1a\0octet\0timeout\0003\0"), {0}, 5000, F("\0\6timeout\0003\0"), 512, 1},
-    {"windowsize clamped", P("\0\1a\0octet\0windowsize\000100\0"), {0}, 5000,
-     F("\0\6windowsize\00064\0"), 512, 64},
-    {"windowsize configured max", P("\0\1a\0octet\0windowsize\000100\0"), {.max_windowsize = 8},
-     5000, F("\0\6windowsize\0008\0"), 512, 8},
-    {"windowsize 1", P("\0\1a\0octet\0windowsize\0001\0"), {0}, 5000, F("\0\6windowsize\0001\0"),
-     512, 1},
-    {"all four, our order", P("\0\1a\0octet\0WINDOWSIZE\00016\0tsize\0000\0timeout\000255\0blksize\0001468\0"),
-     {0}, 7, F("\0\6blksize\0001468\0timeout\000255\0tsize\0007\0windowsize\00016\0"), 1468, 16},
+    {"tsize 0",
+     P("\0\1a\0octet\0tsize\0000\0"),
+     {0},
+     123456789012ull,
+     F("\0\6tsize\000123456789012\0"),
+     512,
+     1},
+    {"tsize of an empty file",
+     P("\0\1a\0octet\0tsize\0000\0"),
+     {0},
+     0,
+     F("\0\6tsize\0000\0"),
+     512,
+     1},
+    {"netascii: tsize left out, no OACK",
+     P("\0\1a\0netascii\0tsize\0000\0"),
+     {0},
+     5000,
+     NULL,
+     0,
+     512,
+     1},
+    {"netascii with blksize",
+     P("\0\1a\0netascii\0tsize\0000\0blksize\0001000\0"),
+     {0},
+     5000,
+     F("\0\6blksize\0001000\0"),
+     1000,
+     1},
+    {"pxelinux",
+     P("\0\1pxelinux.0\0octet\0tsize\0000\0blksize\0001408\0"),
+     {0},
+     42000,
+     F("\0\6blksize\0001408\0tsize\00042000\0"),
+     1408,
+     1},
+    {"blksize clamped to default max 1468",
+     P("\0\1a\0octet\0blksize\00065464\0"),
+     {0},
+     5000,
+     F("\0\6blksize\0001468\0"),
+     1468,
+     1},
+    {"blksize clamped to configured max",
+     P("\0\1a\0octet\0blksize\0009000\0"),
+     {.max_blksize = 8192},
+     5000,
+     F("\0\6blksize\0008192\0"),
+     8192,
+     1},
+    {"blksize below max kept",
+     P("\0\1a\0octet\0blksize\0008\0"),
+     {0},
+     5000,
+     F("\0\6blksize\0008\0"),
+     8,
+     1},
+    {"timeout echoed",
+     P("\0\1a\0octet\0timeout\0003\0"),
+     {0},
+     5000,
+     F("\0\6timeout\0003\0"),
+     512,
+     1},
+    {"windowsize clamped",
+     P("\0\1a\0octet\0windowsize\000100\0"),
+     {0},
+     5000,
+     F("\0\6windowsize\00064\0"),
+     512,
+     64},
+    {"windowsize configured max",
+     P("\0\1a\0octet\0windowsize\000100\0"),
+     {.max_windowsize = 8},
+     5000,
+     F("\0\6windowsize\0008\0"),
+     512,
+     8},
+    {"windowsize 1",
+     P("\0\1a\0octet\0windowsize\0001\0"),
+     {0},
+     5000,
+     F("\0\6windowsize\0001\0"),
+     512,
+     1},
+    {"all four, our order",
+     P("\0\1a\0octet\0WINDOWSIZE\00016\0tsize\0000\0timeout\000255\0blksize\0001468\0"),
+     {0},
+     7,
+     F("\0\6blksize\0001468\0timeout\000255\0tsize\0007\0windowsize\00016\0"),
+     1468,
+     16},
 };
 
 static void test_negotiation(void **state)
@@ -569,7 +655,7 @@ struct xfer {
 	uint64_t size;
 	uint32_t blksize, windowsize; /* asked for; 0: not asked */
 	unsigned drop_data, drop_ack; /* drop every Nth DATA / ACK (0: none) */
-	bool virtual_src;             /* vsrc instead of a memory buffer */
+	bool virtual_src;	      /* vsrc instead of a memory buffer */
 	unsigned max_tries;
 };
 
@@ -591,12 +677,12 @@ static const struct xfer xfers[] = {
 struct client {
 	uint32_t blksize, windowsize;
 	uint64_t size;
-	uint64_t exp;       /* next block index expected */
-	uint64_t acked;     /* last ACK sent */
-	bool gap_acked;     /* an ACK for this gap went out already */
+	uint64_t exp;	/* next block index expected */
+	uint64_t acked; /* last ACK sent */
+	bool gap_acked; /* an ACK for this gap went out already */
 	bool done;
 	uint64_t bytes;
-	bool zero_seen;     /* block number 0 after rollover */
+	bool zero_seen; /* block number 0 after rollover */
 };
 
 /* The receiver of RFC 1350 with RFC 7440 windows: ACK the last block of a window, the
@@ -835,17 +921,41 @@ struct backoff_case {
 };
 
 static const struct backoff_case backoff_cases[] = {
-    {"defaults: 1 s doubling to 8 s, 5 tries", P("\0\1a\0octet\0"), {0}, false,
-     {1, 1001, 3001, 7001, 15001}, 23001},
-    {"cap 4 s, 3 tries", P("\0\1a\0octet\0"), {.timeout_ms = 1000, .max_timeout_ms = 4000, .max_tries = 3},
-     false, {1, 1001, 3001}, 7001},
-    {"250 ms, cap 1 s", P("\0\1a\0octet\0"), {.timeout_ms = 250, .max_timeout_ms = 1000, .max_tries = 6},
-     false, {1, 251, 751, 1751, 2751, 3751}, 4751},
-    {"negotiated 10 s above the cap: no doubling", P("\0\1a\0octet\0timeout\00010\0"), {0}, true,
-     {1, 10001, 20001, 30001, 40001}, 50001},
-    {"negotiated 3 s, doubling to 8 s", P("\0\1a\0octet\0timeout\0003\0"), {.max_tries = 4}, true,
-     {1, 3001, 9001, 17001}, 25001},
-    {"OACK retransmitted", P("\0\1a\0octet\0tsize\0000\0"), {.max_tries = 2}, true, {1, 1001},
+    {"defaults: 1 s doubling to 8 s, 5 tries",
+     P("\0\1a\0octet\0"),
+     {0},
+     false,
+     {1, 1001, 3001, 7001, 15001},
+     23001},
+    {"cap 4 s, 3 tries",
+     P("\0\1a\0octet\0"),
+     {.timeout_ms = 1000, .max_timeout_ms = 4000, .max_tries = 3},
+     false,
+     {1, 1001, 3001},
+     7001},
+    {"250 ms, cap 1 s",
+     P("\0\1a\0octet\0"),
+     {.timeout_ms = 250, .max_timeout_ms = 1000, .max_tries = 6},
+     false,
+     {1, 251, 751, 1751, 2751, 3751},
+     4751},
+    {"negotiated 10 s above the cap: no doubling",
+     P("\0\1a\0octet\0timeout\00010\0"),
+     {0},
+     true,
+     {1, 10001, 20001, 30001, 40001},
+     50001},
+    {"negotiated 3 s, doubling to 8 s",
+     P("\0\1a\0octet\0timeout\0003\0"),
+     {.max_tries = 4},
+     true,
+     {1, 3001, 9001, 17001},
+     25001},
+    {"OACK retransmitted",
+     P("\0\1a\0octet\0tsize\0000\0"),
+     {.max_tries = 2},
+     true,
+     {1, 1001},
      3001},
     {"1 try only", P("\0\1a\0octet\0"), {.max_tries = 1}, false, {1}, 1001},
 };
@@ -950,7 +1060,8 @@ static void test_read_errors(void **state)
 	for (size_t i = 0; i < N(cases); i++) {
 		struct vsrc v = {.fail_at = cases[i].fail_at, .err = cases[i].err};
 		struct xp_tftp_source src = vsource(&v, 3000);
-		struct xp_tftp_session *s = start(P("\0\1a\0octet\0windowsize\0004\0"), &src, NULL, 0);
+		struct xp_tftp_session *s =
+		    start(P("\0\1a\0octet\0windowsize\0004\0"), &src, NULL, 0);
 		assert_true(xp_tftp_session_next(s, pbuf, sizeof pbuf, 0) > 0);
 		ack(s, 0, 0, 1);
 		expect_data(s, 0, 1, 512);

@@ -19,11 +19,11 @@
 
 #include "xenprov/tftp.h"
 
-#define DEF_MAX_BLKSIZE 1468 /* 1500-byte MTU - 20 IP - 8 UDP - 4 TFTP */
-#define DEF_MAX_WINDOW 64
-#define DEF_TIMEOUT_MS 1000
+#define DEF_MAX_BLKSIZE	   1468 /* 1500-byte MTU - 20 IP - 8 UDP - 4 TFTP */
+#define DEF_MAX_WINDOW	   64
+#define DEF_TIMEOUT_MS	   1000
 #define DEF_MAX_TIMEOUT_MS 8000
-#define DEF_MAX_TRIES 5
+#define DEF_MAX_TRIES	   5
 
 enum phase {
 	PH_OACK, /* OACK to send, then wait for ACK 0 */
@@ -41,10 +41,10 @@ struct xp_tftp_session {
 	bool waiting; /* everything due was sent; the timer runs */
 	uint32_t base_ms, max_ms, cur_ms;
 	unsigned max_tries, tries; /* sends of the current window/OACK */
-	uint64_t nblocks;          /* blocks in the file: size / blksize + 1 */
-	uint64_t acked;            /* the client has every block up to this one */
-	uint64_t sent;             /* the last block sent in this round */
-	uint64_t hi;               /* the last block ever sent */
+	uint64_t nblocks;	   /* blocks in the file: size / blksize + 1 */
+	uint64_t acked;		   /* the client has every block up to this one */
+	uint64_t sent;		   /* the last block sent in this round */
+	uint64_t hi;		   /* the last block ever sent */
 	int64_t now, deadline;
 	char error[160];
 };
@@ -140,8 +140,7 @@ int xp_tftp_session_new(const struct xp_tftp_request *r, const struct xp_tftp_so
 	 * file's size, so it is left out (as tftp-hpa does). */
 	s->opt_tsize = r->has_tsize && !r->netascii;
 	if (r->has_windowsize) {
-		s->windowsize =
-		    r->windowsize < l.max_windowsize ? r->windowsize : l.max_windowsize;
+		s->windowsize = r->windowsize < l.max_windowsize ? r->windowsize : l.max_windowsize;
 		s->opt_windowsize = true;
 	}
 	s->max_ms = l.max_timeout_ms > s->base_ms ? l.max_timeout_ms : s->base_ms;
@@ -149,9 +148,8 @@ int xp_tftp_session_new(const struct xp_tftp_request *r, const struct xp_tftp_so
 	s->max_tries = l.max_tries;
 	s->nblocks = s->src.size / s->blksize + 1;
 	/* RFC 2347: an OACK only when we acknowledge some option; otherwise DATA 1. */
-	s->phase = s->opt_blksize || s->timeout_s || s->opt_tsize || s->opt_windowsize
-		       ? PH_OACK
-		       : PH_DATA;
+	s->phase =
+	    s->opt_blksize || s->timeout_s || s->opt_tsize || s->opt_windowsize ? PH_OACK : PH_DATA;
 	s->now = now_ms;
 	s->deadline = INT64_MAX;
 	*ret = s;
@@ -187,8 +185,7 @@ static void progress(struct xp_tftp_session *s)
 	s->deadline = INT64_MAX;
 }
 
-int xp_tftp_session_input(struct xp_tftp_session *s, const uint8_t *p, size_t len,
-			  int64_t now_ms)
+int xp_tftp_session_input(struct xp_tftp_session *s, const uint8_t *p, size_t len, int64_t now_ms)
 {
 	struct xp_tftp_packet pk;
 	int op = xp_tftp_parse_packet(p, len, &pk);
@@ -309,8 +306,7 @@ static ssize_t build_data(struct xp_tftp_session *s, uint8_t *buf)
 	return (ssize_t)(4 + want);
 }
 
-ssize_t xp_tftp_session_next(struct xp_tftp_session *s, uint8_t *buf, size_t cap,
-			     int64_t now_ms)
+ssize_t xp_tftp_session_next(struct xp_tftp_session *s, uint8_t *buf, size_t cap, int64_t now_ms)
 {
 	if (s->phase == PH_OVER)
 		return 0;
