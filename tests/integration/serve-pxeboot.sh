@@ -4,39 +4,43 @@
 # the boot server on the tap's address 10.78.0.1, and two boots of Debian's kernel with a
 # tiny test initramfs (static busybox + an /init that prints a marker unique to this run
 # and its kernel command line on ttyS0, then powers off):
-#   (a) pxelinux: BIOS iPXE ROM (e1000) -> DHCP -> pxelinux.0 and ldlinux.c32 over TFTP
-#       -> pxelinux.cfg/01-52-54-00-12-34-56 -> KERNEL distros/testdistro/kernel and
+#   (a) pxelinux: a plain PXE client -> DHCP -> pxelinux.0 and ldlinux.c32 over TFTP ->
+#       pxelinux.cfg/01-52-54-00-12-34-56 -> KERNEL distros/testdistro/kernel and
 #       INITRD distros/testdistro/initrd over TFTP. Proof of the path: pxelinux adds
 #       BOOT_IMAGE=distros/testdistro/kernel to the command line the guest prints.
-#   (b) iPXE script: BIOS iPXE ROM (virtio-net) -> DHCP, user class "iPXE" -> the URL
-#       http://10.78.0.1:8080/ipxe/01-52-54-00-12-34-56 -> an iPXE script -> kernel and
-#       initrd over HTTP. Proof of the path: no BOOT_IMAGE= on the command line.
+#   (b) iPXE script: QEMU's iPXE ROM (virtio-net) -> DHCP with user class "iPXE" -> the
+#       URL http://10.78.0.1:8080/ipxe/01-52-54-00-12-34-56 -> an iPXE script -> kernel
+#       and initrd over HTTP. Proof of the path: no BOOT_IMAGE= on the command line.
+# One server, unchanged between the cases, must answer both the way a PXE server does:
+# user class "iPXE" -> the script URL; any other client -> pxelinux.0.
+#
+# The plain PXE client of (a): QEMU has no PXE ROM other than iPXE, and iPXE sends user
+# class "iPXE" in every DHCP request. So case (a) boots QEMU's iPXE ROM (e1000) and,
+# through the serial console (SeaBIOS mirrors the BIOS console there with
+# -machine graphics=off), lib/pxe-console.py presses Ctrl-B and types
+# `set user-class PXEClient` and `autoboot`: iPXE then asks like a non-iPXE PXE ROM,
+# loads the file the server names (pxelinux.0) over TFTP and serves its PXE API to it.
+#
 # A case passes when the marker reaches QEMU's serial log within XP_PXE_TIMEOUT seconds
 # (default 240 per case) with the expected command line; otherwise the log tail, the
-# server's log and what the guest was offered are printed.
+# server's log and the files it offered are printed.
 #
 # The server is a switch, XP_PXE_SERVER:
 #   xenprov (default): `xenprov serve --interface <tap>` after the settings, distro and
 #       system below (the server renders pxelinux.cfg/ and ipxe/ itself). If
 #       `$XENPROV serve --help` fails, the test exits 77 (skipped): it never passes
 #       without the real server.
-#   dnsmasq: the harness check. dnsmasq (DHCP + TFTP) and python3's http.server play the
-#       server, with files the test writes the way xenprov is to render them. QEMU's iPXE
-#       ROMs send user class "iPXE" in every DHCP request, so a server that follows the
-#       user class can never hand them pxelinux.0; case (a) therefore runs dnsmasq with
-#       boot file pxelinux.0 for every client (iPXE loads it over TFTP and serves its PXE
-#       API to it), and case (b) with the usual split: user class iPXE -> the script URL,
-#       anything else -> pxelinux.0.
-#   In xenprov mode case (a) has the same problem: set XP_PXE_CASES=b to run (b) only
-#   while xenprov answers every iPXE client with the script URL (case (a) then fails
-#   with "booted without pxelinux", which is the truth about the path taken).
+#   dnsmasq: the harness check. dnsmasq (DHCP + TFTP; --dhcp-userclass=set:ipxe,iPXE
+#       picks the boot file) and python3's http.server play the server, with files the
+#       test writes the way xenprov is to render them; the test also checks in their logs
+#       that each case fetched what it claims (user class, TFTP files, HTTP GETs).
 #
 # Debian's iPXE waits about 15 s for an IPv6 router advertisement; lib/pxe-ra.py sends
 # empty ones (no prefix, lifetime 0) in the namespace to end that wait.
 #
 # Environment: XENPROV (the binary), XP_TMP (scratch dir), XP_SRC (source tree, for
-# lib/), XP_PXE_SERVER (xenprov|dnsmasq), XP_PXE_CASES (default "a b"), XP_PXE_TIMEOUT.
-# Needs root (network namespaces, tap). Standalone:
+# tests/integration/lib/), XP_PXE_SERVER (xenprov|dnsmasq), XP_PXE_CASES (default
+# "a b"), XP_PXE_TIMEOUT. Needs root (network namespace, tap). Standalone:
 #   XENPROV=/path/to/xenprov XP_TMP=/tmp/x XP_SRC=<repo> bash tests/integration/serve-pxeboot.sh
 # Exit 0 pass, 1 fail, 77 skip (the reason is printed).
 set -u
@@ -99,7 +103,10 @@ done
 for tool in cpio gzip python3 timeout; do
 	command -v "$tool" >/dev/null || skip "$tool not installed"
 done
-[ -r "$LIB/pxe-ra.py" ] || die "no $LIB/pxe-ra.py (set XP_SRC to the source tree)"
+for f in pxe-ra.py pxe-console.py; do
+	[ -r "$LIB/$f" ] || die "no $LIB/$f (set XP_SRC to the source tree)"
+done
+command -v mkfifo >/dev/null || skip "mkfifo not installed"
 if [ "$SERVER" = dnsmasq ]; then
 	command -v dnsmasq >/dev/null || skip "dnsmasq not installed (Debian package dnsmasq-base)"
 elif ! "$X" serve --help >/dev/null 2>&1; then
@@ -196,28 +203,21 @@ dnsmasq_files() {
 	EOF
 }
 
-DNSMASQ_PID=
-# dnsmasq_start CASE: DHCP + TFTP for one case (see the top of the file for why a and b
-# differ).
+# dnsmasq_start: DHCP + TFTP, the boot file chosen by user class like a PXE server's.
 dnsmasq_start() {
-	local boot=()
-	case $1 in
-	a) boot=(--dhcp-boot=pxelinux.0,,$SERVER_IP) ;;
-	b) boot=(--dhcp-userclass=set:ipxe,iPXE "--dhcp-boot=tag:ipxe,$SCRIPT_URL"
-		"--dhcp-boot=tag:!ipxe,pxelinux.0,,$SERVER_IP") ;;
-	esac
-	SERVER_LOG=$T/dnsmasq-$1.log
+	SERVER_LOG=$T/dnsmasq.log
 	ip netns exec "$NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
 		--user=root --group=root --interface="$TAP" --bind-interfaces \
 		--dhcp-authoritative --dhcp-range=10.78.0.100,10.78.0.150,255.255.255.0,1h \
-		--dhcp-host="$MAC,$GUEST_IP" --dhcp-leasefile="$T/dnsmasq-$1.leases" \
-		--enable-tftp --tftp-root="$T/tftp" "${boot[@]}" \
-		--log-dhcp --log-facility="$SERVER_LOG" >"$T/dnsmasq-$1.out" 2>&1 &
-	DNSMASQ_PID=$!
-	PIDS+=("$DNSMASQ_PID")
+		--dhcp-host="$MAC,$GUEST_IP" --dhcp-leasefile="$T/dnsmasq.leases" \
+		--enable-tftp --tftp-root="$T/tftp" \
+		--dhcp-userclass=set:ipxe,iPXE "--dhcp-boot=tag:ipxe,$SCRIPT_URL" \
+		"--dhcp-boot=tag:!ipxe,pxelinux.0,,$SERVER_IP" \
+		--log-dhcp --log-facility="$SERVER_LOG" >"$T/dnsmasq.out" 2>&1 &
+	PIDS+=($!)
 	sleep 0.5
-	kill -0 "$DNSMASQ_PID" 2>/dev/null || {
-		cat "$T/dnsmasq-$1.out" "$SERVER_LOG" 2>/dev/null
+	kill -0 "$!" 2>/dev/null || {
+		cat "$T/dnsmasq.out" "$SERVER_LOG" 2>/dev/null
 		return 1
 	}
 }
@@ -230,6 +230,7 @@ xp() {
 
 if [ "$SERVER" = dnsmasq ]; then
 	dnsmasq_files || die "cannot write the server's files under $T/tftp"
+	dnsmasq_start || die "dnsmasq did not start"
 	ip netns exec "$NS" python3 -m http.server "$HTTP_PORT" --bind "$SERVER_IP" \
 		--directory "$T/tftp" >"$T/http.log" 2>&1 &
 	PIDS+=($!)
@@ -261,6 +262,17 @@ else
 	fi
 fi
 
+# The HTTP side must listen before a guest asks (python's start-up, or a server that
+# writes its pid file first, can be slow on a loaded machine); bounded at 30 s.
+for _ in $(seq 1 60); do
+	ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/$SERVER_IP/$HTTP_PORT" 2>/dev/null && break
+	sleep 0.5
+done
+ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/$SERVER_IP/$HTTP_PORT" 2>/dev/null || {
+	echo "server log:"; sed 's/^/    /' "$SERVER_LOG" "$T/http.log" 2>/dev/null
+	die "nothing listens on http://$SERVER_IP:$HTTP_PORT/ after 30 s"
+}
+
 # ---- one boot --------------------------------------------------------------------------------
 report=()
 failures=0
@@ -273,6 +285,7 @@ show_failure() {
 	sed 's/^/    /' "$2.qemu"
 	echo "---- server log $SERVER_LOG (last 40 lines):"
 	tail -n 40 "$SERVER_LOG" 2>/dev/null | sed 's/^/    /'
+	[ ! -s "$2.console" ] || { echo "---- pxe-console.py:"; sed 's/^/    /' "$2.console"; }
 	if [ -s "$T/http.log" ]; then
 		echo "---- http log:"; tail -n 20 "$T/http.log" | sed 's/^/    /'
 	fi
@@ -282,25 +295,39 @@ show_failure() {
 
 # boot CASE: one network boot; 0 when the marker came with the expected command line.
 boot() {
-	local c=$1 nic what log=$T/serial-$1.log start secs qpid line cmdline rc
+	local c=$1 nic what log=$T/serial-$1.log start secs qpid cpid= line cmdline rc serial
+	local slog=1 hlog=1
 	case $c in
-	a) nic=e1000 what="pxelinux over TFTP" ;;
+	a) nic=e1000 what="pxelinux over TFTP, plain PXE client" ;;
 	b) nic=virtio-net-pci what="iPXE script over HTTP" ;;
 	esac
 	echo "== case ($c): $what ($nic with QEMU's iPXE ROM, server $SERVER, timeout ${TIMEOUT}s)"
-	if [ "$SERVER" = dnsmasq ]; then
-		dnsmasq_start "$c" || { echo "FAIL ($c): dnsmasq did not start"; return 1; }
-	fi
+	# where this case's lines start in the server's logs (one server for both cases)
+	[ -f "$SERVER_LOG" ] && slog=$(($(wc -l <"$SERVER_LOG") + 1))
+	[ -f "$T/http.log" ] && hlog=$(($(wc -l <"$T/http.log") + 1))
 	: >"$log"
+	if [ "$c" = a ]; then
+		# the console through lib/pxe-console.py, which turns iPXE into a plain PXE client
+		rm -f "$T/console-a.in" "$T/console-a.out"
+		mkfifo "$T/console-a.in" "$T/console-a.out" || return 1
+		serial=(-chardev "pipe,id=s0,path=$T/console-a" -serial chardev:s0)
+	else
+		serial=(-serial "file:$log")
+	fi
 	start=$(date +%s.%N)
 	# graphics=off makes SeaBIOS mirror the firmware's screen (iPXE, pxelinux) on ttyS0
 	ip netns exec "$NS" qemu-system-x86_64 -machine accel=tcg,graphics=off -m 256 -smp 1 \
-		-display none -no-reboot -boot n -serial "file:$log" -monitor none \
+		-display none -no-reboot -boot n "${serial[@]}" -monitor none \
 		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
 		-device "$nic,netdev=n0,mac=$MAC" \
 		</dev/null >"$log.qemu" 2>&1 &
 	qpid=$!
 	PIDS+=("$qpid")
+	if [ "$c" = a ]; then
+		python3 "$LIB/pxe-console.py" "$T/console-a" "$log" 2>"$log.console" &
+		cpid=$!
+		PIDS+=("$cpid")
+	fi
 	line=
 	while :; do
 		line=$(grep -a -m1 -F "$MARKER" "$log")
@@ -315,7 +342,7 @@ boot() {
 	# the guest powers off after the marker: give QEMU a moment to exit by itself
 	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qpid" 2>/dev/null || break; sleep 0.5; done
 	stop "$qpid"
-	if [ -n "$DNSMASQ_PID" ]; then stop "$DNSMASQ_PID"; DNSMASQ_PID=; fi
+	[ -z "$cpid" ] || stop "$cpid"
 	[ -n "$line" ] || line=$(grep -a -m1 -F "$MARKER" "$log")
 	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	if [ -z "$line" ]; then
@@ -349,14 +376,25 @@ boot() {
 	if [ "$SERVER" = dnsmasq ]; then
 		# the harness itself: the files must have come the way the case claims
 		local want
+		local slines hlines
+		slines=$(tail -n "+$slog" "$SERVER_LOG")
+		hlines=$(tail -n "+$hlog" "$T/http.log")
 		case $c in
-		a) for want in pxelinux.0 ldlinux.c32 "pxelinux.cfg/$MACFILE" \
+		a) grep -q 'user class: PXEClient' <<<"$slines" ||
+			{ echo "FAIL (a): the client did not ask with user class PXEClient"; rc=1; }
+			grep -q 'user class: iPXE' <<<"$slines" &&
+			{ echo "FAIL (a): the client asked as iPXE too (the console missed the shell)"; rc=1; }
+			for want in pxelinux.0 ldlinux.c32 "pxelinux.cfg/$MACFILE" \
 			distros/testdistro/kernel distros/testdistro/initrd; do
-			grep -q "sent $T/tftp/$want to" "$SERVER_LOG" ||
+			grep -q "sent $T/tftp/$want to $GUEST_IP" <<<"$slines" ||
 				{ echo "FAIL (a): dnsmasq did not send $want over TFTP"; rc=1; }
 		done ;;
-		b) for want in "ipxe/$MACFILE" distros/testdistro/kernel distros/testdistro/initrd; do
-			grep -q "\"GET /$want HTTP/1.[01]\" 200" "$T/http.log" ||
+		b) grep -q 'user class: iPXE' <<<"$slines" ||
+			{ echo "FAIL (b): the client did not ask with user class iPXE"; rc=1; }
+			grep -q 'sent /' <<<"$slines" &&
+			{ echo "FAIL (b): dnsmasq sent files over TFTP"; rc=1; }
+			for want in "ipxe/$MACFILE" distros/testdistro/kernel distros/testdistro/initrd; do
+			grep -q "^$GUEST_IP .*\"GET /$want HTTP/1.[01]\" 200" <<<"$hlines" ||
 				{ echo "FAIL (b): no HTTP GET /$want answered 200"; rc=1; }
 		done ;;
 		esac
