@@ -182,8 +182,11 @@ int xp_dhcp_server_reconfigure(struct xp_dhcp_server *s, const struct xp_dhcp_co
 void xp_dhcp_server_free(struct xp_dhcp_server *s);
 
 /* Loads leases from the store (at start). Leases whose address is in no pool and not
- * the client's reservation, or with client_len 0 or > 64, are skipped. Returns the
- * number loaded, or -ENOMEM. */
+ * the client's reservation (matched by mac), or with client_len 0 or > 64, are skipped;
+ * expired ones are loaded too (their client is offered the address first while it stays
+ * free), a declined one stays quarantined until its expires. A later lease for the same
+ * address replaces an earlier one. now is not needed today (kept for the contract).
+ * Returns the number loaded, or -ENOMEM. */
 int xp_dhcp_server_restore(struct xp_dhcp_server *s, const struct xp_dhcp_lease *v, size_t n,
 			   int64_t now);
 

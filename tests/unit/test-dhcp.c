@@ -912,6 +912,20 @@ static void test_restore_reconfigure(void **state)
 	assert_int_equal(xp_dhcp_server_restore(f->s, v, 4, T0), 2);
 	const struct xp_dhcp_lease *lv;
 	assert_int_equal(xp_dhcp_server_leases(f->s, &lv), 2);
+	/* a declined address comes back quarantined */
+	struct xp_dhcp_lease dl = v[0];
+	dl.ip = IP(10, 0, 0, 130);
+	dl.state = XP_LEASE_DECLINED;
+	dl.expires = T0 + 600;
+	assert_int_equal(xp_dhcp_server_restore(f->s, &dl, 1, T0), 1);
+	struct ipbuf q = ipb(dl.ip);
+	struct pk dq = {.type = XP_DHCPDISCOVER, .macn = 0x71, .o = {{50, 4, q.s}}};
+	assert_int_equal(send(f, &dq, T0), 1);
+	assert_int_not_equal(f->m.h.yiaddr, dl.ip);
+	dq.macn = 0x72; /* (0x71 would get its earlier offer back first) */
+	assert_int_equal(send(f, &dq, T0 + 600), 1);
+	assert_int_equal(f->m.h.yiaddr, dl.ip);
+	assert_int_equal(xp_dhcp_server_leases(f->s, &lv), 2); /* the offer is no lease */
 	/* the client gets its address back, and renews it */
 	struct pk d = {.type = XP_DHCPDISCOVER, .macn = 0x60};
 	assert_int_equal(send(f, &d, T0 + 1), 1);
@@ -1250,6 +1264,31 @@ static void test_many_clients(void **state)
 	fx_free(f);
 }
 
+/* The change log is bounded: at 65536 pending changes, lease changes wait for a clear. */
+static void test_change_log_full(void **state)
+{
+	(void)state;
+	struct xp_dhcp_config c = cfg0();
+	c.rate_burst = 100000;
+	c.rate_per_sec = 100000;
+	struct fx *f = fx_new(&c);
+	uint32_t ip = dora(f, 0x10, T0);
+	struct pk renew = {.type = XP_DHCPREQUEST, .macn = 0x10, .ciaddr = ip};
+	for (int i = 1; i < 65536; i++)
+		assert_int_equal(send(f, &renew, T0 + 1), 1);
+	const struct xp_dhcp_lease *lv;
+	assert_int_equal(xp_dhcp_server_changes(f->s, &lv), 65536);
+	assert_int_equal(send(f, &renew, T0 + 1), -ENOBUFS);
+	assert_string_equal(f->why, "lease change log full");
+	/* what changes no lease still works */
+	struct pk d = {.type = XP_DHCPDISCOVER, .macn = 0x11};
+	assert_int_equal(send(f, &d, T0 + 1), 1);
+	xp_dhcp_server_changes_clear(f->s);
+	assert_int_equal(send(f, &renew, T0 + 2), 1);
+	assert_int_equal(xp_dhcp_server_changes(f->s, &lv), 1);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1272,6 +1311,7 @@ int main(void)
 	    cmocka_unit_test(test_max_size),
 	    cmocka_unit_test(test_server_malformed),
 	    cmocka_unit_test(test_many_clients),
+	    cmocka_unit_test(test_change_log_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
