@@ -24,8 +24,8 @@ int xp_lease_purge(struct xp_inv *inv, int64_t before);
 
 /* Durability of this connection's commits: full (the default: fsync at every commit,
  * survives a power cut) or process (WAL without a sync per commit: survives the
- * process being killed, not the machine losing power; what the lease hot path uses,
- * with a checkpoint's sync every second). */
+ * process being killed, not the machine losing power; what the lease hot path
+ * uses). */
 int xp_inv_set_durability(struct xp_inv *inv, bool full);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,7 +39,8 @@ static const char serve_usage[] =
 	"  --max-tftp N         concurrent TFTP transfers (default 512)\n"
 	"  --state-dir DIR      the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov\n"
 	"                       for root, else $XDG_STATE_HOME/xenprov)\n"
-	"  -v, --verbose        log every request, not only transfers and problems\n"
+	"  -v, --verbose        also log debug detail (each refused or malformed request,\n"
+	"                       libmicrohttpd's messages)\n"
 	"  -h, --help           this help\n"
 	"\n"
 	"Example:\n"
@@ -79,6 +81,18 @@ static void log_line(void *ctx, int priority, const char *fmt, va_list ap)
 	if (n > 0) /* one write a line: lines of the two threads never interleave */
 		(void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n
 									   : sizeof(line) - 1);
+}
+
+/* systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream it connected; a stderr
+ * redirected elsewhere since is not the journal (systemd.exec(5)). */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 static int parse_port(const char *s, uint16_t *out)
@@ -195,7 +209,7 @@ static int run_serve(int argc, char **argv)
 		user = "xenprov";
 	o.user = user;
 	struct log_ctx lc = {
-		.journal = getenv("JOURNAL_STREAM") != NULL,
+		.journal = stderr_is_journal(),
 		.max_priority = verbose ? LOG_DEBUG : LOG_INFO,
 	};
 	o.log = log_line;

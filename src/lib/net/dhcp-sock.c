@@ -33,9 +33,16 @@
 #define BATCH 64
 #define RXBUF 2048
 
+/* a socket of the service: port 67 (or --dhcp-port), and 4011 in ProxyDHCP mode, where
+ * PXE clients send their second request (PXE 2.1) */
+struct dsock {
+	struct watch w; /* first: the epoll record points here */
+	struct dhcp_srv *d;
+};
+
 struct dhcp_srv {
 	struct serve *s;
-	struct watch w;
+	struct dsock main, pxe;
 	struct xp_dhcp_server *engine;
 	uint16_t port;
 	/* the configured pools' networks, to pick the receiving interface's address */
@@ -94,6 +101,14 @@ static void cfg_release(struct cfg_store *c)
 	free(c->hosts);
 }
 
+static bool in_a_pool_subnet(const struct cfg_store *c, uint32_t ip)
+{
+	for (size_t i = 0; i < c->cfg.n_pools; i++)
+		if ((ip & c->pools[i].netmask) == (c->pools[i].start & c->pools[i].netmask))
+			return true;
+	return false;
+}
+
 static int load_hosts(struct dhcp_srv *d, struct cfg_store *c)
 {
 	char **names;
@@ -116,6 +131,14 @@ static int load_hosts(struct dhcp_srv *d, struct cfg_store *c)
 			memcpy(h->mac, mac.b, 6);
 			if (sys.ip)
 				parse_ip(sys.ip, &h->ip);
+			if (h->ip && !in_a_pool_subnet(c, h->ip)) {
+				/* one bad record must not stop DHCP for everybody */
+				serve_log(d->s, LOG_WARNING,
+					  "dhcp: system '%s': %s is in no pool's subnet; it is "
+					  "served without its reservation",
+					  sys.name, sys.ip);
+				h->ip = 0;
+			}
 			snprintf(h->hostname, sizeof(h->hostname), "%s",
 				 sys.hostname ? sys.hostname : sys.name);
 			h->netboot = sys.netboot;
@@ -190,9 +213,13 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 				 port);
 		c->cfg.http_base = c->http_base;
 	}
-	if (np == 0 && !c->cfg.proxy)
-		serve_log(s, LOG_WARNING, "no DHCP pool is configured: only reserved systems get "
-					  "addresses (xenprov settings set pool.NAME.range A-B)");
+	if (np == 0 && !c->cfg.proxy) {
+		serve_log(s, LOG_ERR,
+			  "DHCP needs a pool (xenprov settings set pool.NAME.range A-B and "
+			  "pool.NAME.netmask M; reserved systems need one for their subnet too), "
+			  "or proxy-dhcp on; or run only --tftp --http");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -251,11 +278,15 @@ static void count_drop(struct dhcp_srv *d, int r, const char *why, uint32_t src)
 	d->last_src = src;
 }
 
-static void send_batch(struct dhcp_srv *d, unsigned n)
+static void send_batch(struct dhcp_srv *d, int fd, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct xp_dhcp_tx *t = &d->tx[i];
-		uint16_t port = t->dst_port == 67 ? d->port : (uint16_t)(d->port + 1);
+		/* with --dhcp-port N the server is on N and clients on N + 1; PXE's 4011
+		 * stays as it is */
+		uint16_t port = t->dst_port == XP_DHCP_SERVER_PORT   ? d->port
+				: t->dst_port == XP_DHCP_CLIENT_PORT ? (uint16_t)(d->port + 1)
+								     : t->dst_port;
 		d->sdst[i] = (struct sockaddr_in){
 			.sin_family = AF_INET,
 			.sin_port = htons(port),
@@ -282,7 +313,7 @@ static void send_batch(struct dhcp_srv *d, unsigned n)
 	}
 	unsigned done = 0;
 	while (done < n) {
-		int k = sendmmsg(d->w.fd, d->smsg + done, n - done, 0);
+		int k = sendmmsg(fd, d->smsg + done, n - done, 0);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -298,7 +329,7 @@ static void send_batch(struct dhcp_srv *d, unsigned n)
 static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 {
 	(void)events;
-	struct dhcp_srv *d = (struct dhcp_srv *)((char *)w - offsetof(struct dhcp_srv, w));
+	struct dhcp_srv *d = ((struct dsock *)w)->d;
 	for (int round = 0; round < 16; round++) {
 		for (unsigned i = 0; i < BATCH; i++) {
 			d->riov[i] = (struct iovec){d->rbuf[i], RXBUF};
@@ -352,17 +383,18 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 		size_t nch = xp_dhcp_server_changes(d->engine, &ch);
 		if (nch) {
 			int r = xp_lease_save(s->inv, ch, nch);
-			xp_dhcp_server_changes_clear(d->engine);
 			if (r < 0) {
+				/* kept for the next batch; the clients will ask again */
 				serve_log(s, LOG_ERR,
 					  "dhcp: cannot store %zu lease change(s), their replies "
 					  "are not sent: %s",
 					  nch, xp_inv_errmsg(s->inv));
 				continue;
 			}
+			xp_dhcp_server_changes_clear(d->engine);
 		}
 		if (nout)
-			send_batch(d, nout);
+			send_batch(d, w->fd, nout);
 		if (n < BATCH)
 			return;
 	}
@@ -386,25 +418,58 @@ void dhcp_srv_tick(struct dhcp_srv *d, int64_t now_ms)
 	d->n_bad = d->n_limited = d->n_full = 0;
 }
 
+static int open_socket(struct dhcp_srv *d, struct dsock *k, uint16_t port)
+{
+	k->w.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (k->w.fd < 0)
+		return -errno;
+	int one = 1, rcvbuf = 4 << 20;
+	setsockopt(k->w.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(k->w.fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+	setsockopt(k->w.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	setsockopt(k->w.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	if (bind(k->w.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+		serve_log(d->s, LOG_ERR, "dhcp: cannot bind UDP port %u: %s", port, strerror(-r));
+		return r;
+	}
+	return serve_watch(d->s, &k->w, EPOLLIN);
+}
+
+static void close_socket(struct dhcp_srv *d, struct dsock *k)
+{
+	if (k->w.fd >= 0) {
+		serve_unwatch(d->s, &k->w);
+		close(k->w.fd);
+		k->w.fd = -1;
+	}
+}
+
 int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 {
 	struct dhcp_srv *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->s = s;
-	d->w.fd = -1;
-	d->w.ready = on_readable;
+	d->main = (struct dsock){{-1, on_readable}, d};
+	d->pxe = (struct dsock){{-1, on_readable}, d};
 	d->port = s->opts->dhcp_port ? s->opts->dhcp_port : 67;
 	struct cfg_store c;
 	int r = build_config(d, &c);
 	if (r == 0 && (r = xp_dhcp_server_new(&c.cfg, &d->engine)) < 0)
-		serve_log(s, LOG_ERR, "the DHCP settings are not usable: %s", strerror(-r));
+		serve_log(s, LOG_ERR, "the DHCP settings are not usable (%s): check them with "
+				      "'xenprov settings show'",
+			  strerror(-r));
 	if (r == 0)
 		r = remember_pools(d, &c);
 	cfg_release(&c);
 	if (r < 0)
 		goto fail;
 
+	/* leases that ended over a week ago are of no more use (a returning client's
+	 * old address is a courtesy, not a promise) */
+	xp_lease_purge(s->inv, (int64_t)time(NULL) - 7 * 86400);
 	struct xp_dhcp_lease *lv;
 	size_t ln;
 	if ((r = xp_lease_load(s->inv, &lv, &ln)) < 0) {
@@ -418,23 +483,10 @@ int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 	if (ln)
 		serve_log(s, LOG_INFO, "dhcp: %zu stored lease(s) restored", ln);
 
-	d->w.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (d->w.fd < 0) {
-		r = -errno;
+	if ((r = open_socket(d, &d->main, d->port)) < 0)
 		goto fail;
-	}
-	int one = 1, rcvbuf = 4 << 20;
-	setsockopt(d->w.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(d->w.fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
-	setsockopt(d->w.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	setsockopt(d->w.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(d->port)};
-	if (bind(d->w.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		serve_log(s, LOG_ERR, "dhcp: cannot bind UDP port %u: %s", d->port, strerror(-r));
-		goto fail;
-	}
-	if ((r = serve_watch(s, &d->w, EPOLLIN)) < 0)
+	const char *proxy = serve_setting(s, "proxy-dhcp");
+	if (proxy && strcmp(proxy, "on") == 0 && (r = open_socket(d, &d->pxe, 4011)) < 0)
 		goto fail;
 	*ret = d;
 	return 0;
@@ -447,10 +499,8 @@ void dhcp_srv_close(struct dhcp_srv *d)
 {
 	if (!d)
 		return;
-	if (d->w.fd >= 0) {
-		serve_unwatch(d->s, &d->w);
-		close(d->w.fd);
-	}
+	close_socket(d, &d->main);
+	close_socket(d, &d->pxe);
 	xp_dhcp_server_free(d->engine);
 	free(d->pool_net);
 	free(d->pool_mask);

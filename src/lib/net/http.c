@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
+#include "xenprov/leases.h"
 
 #define MAX_BODY (64 * 1024)
 
@@ -409,6 +410,32 @@ static bool authorized(struct http_srv *h, struct MHD_Connection *c)
 	return diff == 0;
 }
 
+static enum MHD_Result api_leases(struct http_srv *h, struct MHD_Connection *c)
+{
+	struct xp_dhcp_lease *v;
+	size_t n;
+	if (xp_lease_load(h->inv, &v, &n) < 0)
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the leases");
+	static const char *const states[] = {"bound", "released", "declined"};
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++) {
+		char ip[INET_ADDRSTRLEN], mac[18];
+		struct in_addr ia = {htonl(v[i].ip)};
+		inet_ntop(AF_INET, &ia, ip, sizeof(ip));
+		const uint8_t *m = v[i].mac;
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+			 m[4], m[5]);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:s, s:I}", "ip", ip, "mac",
+						   mac, "hostname",
+						   v[i].hostname[0] ? json_string(v[i].hostname)
+								    : json_null(),
+						   "state", states[v[i].state % 3], "expires",
+						   (json_int_t)v[i].expires));
+	}
+	free(v);
+	return reply_json(c, MHD_HTTP_OK, a);
+}
+
 static enum MHD_Result api(struct http_srv *h, struct MHD_Connection *c, const char *method,
 			   const char *rest, const struct xp_buf *body)
 {
@@ -416,9 +443,14 @@ static enum MHD_Result api(struct http_srv *h, struct MHD_Connection *c, const c
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 			return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only");
 		return reply_json(c, MHD_HTTP_OK,
-				  json_pack("{s:s, s:[s,s,s]}", "version", XP_VERSION,
+				  json_pack("{s:s, s:[s,s,s,s]}", "version", XP_VERSION,
 					    "collections", "/api/distros", "/api/profiles",
-					    "/api/systems"));
+					    "/api/systems", "/api/leases"));
+	}
+	if (strcmp(rest, "/leases") == 0 || strcmp(rest, "/leases/") == 0) {
+		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+			return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "leases are read-only");
+		return api_leases(h, c);
 	}
 	enum kind k;
 	const char *p = rest + 1;
@@ -529,12 +561,16 @@ static int load_token(struct http_srv *h)
 	if (r < 0)
 		return r;
 	size_t n = 0;
-	while (n < len && n < sizeof(h->token) - 1 && text[n] > ' ')
+	while (n < len && text[n] > ' ')
 		n++;
+	if (n < 16 || n >= sizeof(h->token)) {
+		free(text); /* a token cut short would never match: refuse it */
+		return -EINVAL;
+	}
 	memcpy(h->token, text, n);
 	h->token[n] = '\0';
 	free(text);
-	return n >= 16 ? 0 : -EINVAL;
+	return 0;
 }
 
 int http_srv_bind(struct serve *s, struct http_srv **ret)
@@ -549,7 +585,8 @@ int http_srv_bind(struct serve *s, struct http_srv **ret)
 	int r = load_token(h);
 	if (r < 0) {
 		serve_log(s, LOG_ERR, "cannot read or make the API token '%s/api-token': %s",
-			  s->opts->state_dir, strerror(-r));
+			  s->opts->state_dir,
+			  r == -EINVAL ? "it must be 16 to 64 characters" : strerror(-r));
 		goto fail;
 	}
 	if ((r = xp_inv_open(s->opts->state_dir, &h->inv)) < 0 ||

@@ -44,6 +44,7 @@ struct serve {
 	struct iface *ifaces; /* the interfaces served */
 	size_t n_ifaces;
 	bool all_ifaces;      /* no --interface: serve whatever interface a packet came on */
+	int64_t ifaces_read_ms;
 	struct xp_settings settings;
 	struct dhcp_srv *dhcp;
 	struct tftp_srv *tftp;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <syslog.h>
 #include <time.h>
@@ -58,9 +59,15 @@ const struct iface *serve_iface(struct serve *s, int ifindex)
 		for (size_t i = 0; i < s->n_ifaces; i++)
 			if (s->ifaces[i].index == ifindex)
 				return &s->ifaces[i];
-		/* an interface (or address) that appeared after the start */
-		if (pass == 0 && (s->all_ifaces || s->n_ifaces) &&
-		    sys_ifaces_refresh(s, ifindex) < 0)
+		/* an interface that appeared after the start (a tap device coming up);
+		 * with --interface, packets of other interfaces are simply not ours */
+		if (pass > 0 || !s->all_ifaces)
+			return NULL;
+		int64_t now = serve_now_ms();
+		if (now - s->ifaces_read_ms < 1000)
+			return NULL;
+		s->ifaces_read_ms = now;
+		if (sys_ifaces_refresh(s, ifindex) < 0)
 			return NULL;
 	}
 	return NULL;
@@ -236,6 +243,13 @@ static int setup(struct serve *s, sigset_t *mask)
 	if ((o->tftp || o->http) && (r = open_boot(s)) < 0)
 		return r;
 
+	/* two descriptors a TFTP transfer, one an HTTP connection: the usual soft limit of
+	 * 1024 is too low, the hard limit is what the administrator allows */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		return -errno;

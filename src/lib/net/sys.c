@@ -177,10 +177,10 @@ int sys_ifaces_refresh(struct serve *s, int ifindex)
 
 static int chown_tree_top(const char *dir, uid_t uid, gid_t gid)
 {
-	/* the state directory and the files directly in it (inventory.db and its -wal and
-	 * -shm, the API token): the server writes its leases there */
-	if (chown(dir, uid, gid) < 0)
-		return -errno;
+	/* the files directly in the state directory (inventory.db and its -wal and -shm,
+	 * the API token), then the directory: the server writes its leases there. The
+	 * directory goes last: once it is not root's, root without CAP_DAC_READ_SEARCH
+	 * could no longer list it */
 	DIR *d = opendir(dir);
 	if (!d)
 		return -errno;
@@ -199,6 +199,8 @@ static int chown_tree_top(const char *dir, uid_t uid, gid_t gid)
 		}
 	}
 	closedir(d);
+	if (r == 0 && chown(dir, uid, gid) < 0)
+		r = -errno;
 	return r;
 }
 
