@@ -11,7 +11,7 @@
 # distribution's hook script is never run (it would rewrite the host's resolv.conf).
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/serve-env.sh"
-need busybox dhclient dhcrelay sqlite3
+need busybox dhclient dhcrelay sqlite3 curl python3
 busybox udhcpc --help >/dev/null 2>&1 || { echo "SKIP: busybox has no udhcpc"; exit 77; }
 
 export XENPROV_STATE_DIR=$T/state
@@ -110,12 +110,17 @@ expect "$T/c1.env" boot_file pxelinux.0
 expect "$T/c1.env" siaddr 10.79.0.1
 expect "$T/c1.env" serverid 10.79.0.1
 expect "$T/c1.env" lease 600
+ip netns exec c1 curl -s -o "$T/leases.json" http://10.79.0.1:8080/api/leases || fail "GET /api/leases"
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); l=[x for x in v if x["ip"]=="10.79.0.50"]; assert l and l[0]["mac"]=="52:54:00:aa:00:01" and l[0]["state"]=="bound", v' "$T/leases.json" ||
+	fail "the API does not list alpha's lease: $(cat "$T/leases.json")"
+ok
 
 # 2. ISC dhclient, reserved
-OUT=$T/c2.env timeout 40 ip netns exec c2 dhclient -1 -v -cf "$T/dhclient.conf" -sf "$T/dhclient.sh" \
+timeout 40 ip netns exec c2 dhclient -1 -v -e "OUT=$T/c2.env" -cf "$T/dhclient.conf" -sf "$T/dhclient.sh" \
 	-lf "$T/c2.leases" -pf "$T/c2.pid" eth0 >"$T/c2.log" 2>&1 ||
 	fail "dhclient in c2 got no lease: $(tail -5 "$T/c2.log")"
 [ -s "$T/c2.pid" ] && kill "$(cat "$T/c2.pid")" 2>/dev/null
+[ -s "$T/c2.env" ] || fail "dhclient ran no script: $(tail -8 "$T/c2.log")"
 expect "$T/c2.env" ip 10.79.0.51
 expect "$T/c2.env" router 10.79.0.1
 expect "$T/c2.env" dns "10.79.0.53 10.79.0.54"
