@@ -1053,8 +1053,11 @@ static int classify(struct xp_dhcp_server *s, struct req *r, const char **why)
 	}
 	p = xp_dhcp_msg_option(m, 60, &l);
 	r->pxe = p && l >= 9 && memcmp(p, "PXEClient", 9) == 0;
+	/* iPXE sends user class "iPXE" and its options in 175; a user class set to
+	 * something else (`set user-class PXEClient` at iPXE's prompt) is taken at its
+	 * word: that client asks to be treated as a plain PXE ROM */
 	p = xp_dhcp_msg_option(m, 77, &l);
-	r->ipxe = user_class_ipxe(p, l) || xp_dhcp_msg_option(m, 175, NULL);
+	r->ipxe = p ? user_class_ipxe(p, l) : xp_dhcp_msg_option(m, 175, NULL) != NULL;
 
 	uint32_t a = m->h.giaddr ? m->h.giaddr : r->rx->local_ip;
 	struct pool *pl = a ? pool_of_net(s, a) : NULL;
