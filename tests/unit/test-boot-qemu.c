@@ -29,8 +29,8 @@
 #include "xenprov/boot.h"
 
 #define PXELINUX "/usr/lib/PXELINUX/pxelinux.0"
-#define LDLINUX "/usr/lib/syslinux/modules/bios/ldlinux.c32"
-#define MAC "52:54:00:12:34:56"
+#define LDLINUX	 "/usr/lib/syslinux/modules/bios/ldlinux.c32"
+#define MAC	 "52:54:00:12:34:56"
 
 static char tmpdir[4096], state[4200], root[4200], served[4200], kernel[4096];
 static struct xp_inv *inv;

@@ -311,7 +311,9 @@ static const struct err_case errs[] = {
     {"menu include\n", 0, "missing-argument", 1},
     {"menu title\n", 0, "missing-argument", 1},
     {"label a\nmenu label\n", 0, "missing-argument", 2},
-    {"label a\nkernel a\x00" "b\n", 19, "nul-byte", 2},
+    {"label a\nkernel a\x00"
+     "b\n",
+     19, "nul-byte", 2},
 };
 
 static void test_errors(void **st)
@@ -347,7 +349,8 @@ static void test_errors(void **st)
 	xp_diags_release(&d);
 	assert_int_equal(xp_pxelinux_parse(two, strlen(two), NULL, &c, NULL), -EBADMSG);
 	/* numbers at their bounds */
-	parse_ok("timeout 4294967295\nlabel a\nipappend 0xffffffff\nlocalboot -0x80000000\n", &c, 0);
+	parse_ok("timeout 4294967295\nlabel a\nipappend 0xffffffff\nlocalboot -0x80000000\n", &c,
+		 0);
 	assert_int_equal(c.timeout, 4294967295u);
 	assert_int_equal(c.labels[0].ipappend, 0xffffffffu);
 	assert_int_equal(c.labels[0].localboot, -2147483648L);
@@ -527,10 +530,10 @@ static void test_format(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),	  cmocka_unit_test(test_crlf_and_case),
-	    cmocka_unit_test(test_scope),	  cmocka_unit_test(test_boot_label),
+	    cmocka_unit_test(test_full),     cmocka_unit_test(test_crlf_and_case),
+	    cmocka_unit_test(test_scope),    cmocka_unit_test(test_boot_label),
 	    cmocka_unit_test(test_warnings), cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_bounds),	  cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_bounds),   cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

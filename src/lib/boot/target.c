@@ -179,9 +179,9 @@ int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)
 		r = -ENOMEM;
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		/* the local entry keeps its label; a distro of that name gets another */
-		const char *label =
-		    strcmp(names[i], XP_BOOT_LOCAL_LABEL) == 0 ? "distro:" XP_BOOT_LOCAL_LABEL
-							       : names[i];
+		const char *label = strcmp(names[i], XP_BOOT_LOCAL_LABEL) == 0
+					? "distro:" XP_BOOT_LOCAL_LABEL
+					: names[i];
 		r = entry_for_distro(inv, names[i], label, &p->menu[p->n_menu]);
 		if (r < 0) {
 			entry_release(&p->menu[p->n_menu]);
