@@ -135,47 +135,42 @@ static char *boot(const char *bootfile)
 	return text;
 }
 
-static void test_pxelinux_boots(void **st)
+/* Fills served/ with paths through the resolver, boots bootfile, and looks for the
+ * kernel's command line (the serial console ends its lines with CR LF). */
+static void boots(const char *const *paths, size_t n, const char *bootfile, const char *want)
 {
-	(void)st;
-	if (!have_all)
-		skip();
-	struct xp_boot_opts o = {.tftp_root = root, .server = "10.0.2.2"};
-	struct xp_boot *b;
-	assert_int_equal(xp_boot_new(inv, &o, &b), 0);
-	serve(b, "pxelinux.0");
-	serve(b, "ldlinux.c32");
-	serve(b, "pxelinux.cfg/01-52-54-00-12-34-56");
-	serve(b, "distros/d/kernel");
-	xp_boot_free(b);
-	char *log = boot("pxelinux.0");
-	/* (the serial console ends its lines with CR LF) */
-	const char *want = "Command line: BOOT_IMAGE=distros/d/kernel console=ttyS0 panic=-1 "
-			   "hostname=sys1\r\n";
-	if (!strstr(log, want))
-		print_error("serial log:\n%.4000s\n", log);
-	assert_non_null(strstr(log, want));
-	free(log);
-}
-
-static void test_ipxe_boots(void **st)
-{
-	(void)st;
 	if (!have_all)
 		skip();
 	/* QEMU's user network: the host (and its TFTP server) is 10.0.2.2 */
 	struct xp_boot_opts o = {.tftp_root = root, .server = "10.0.2.2"};
 	struct xp_boot *b;
 	assert_int_equal(xp_boot_new(inv, &o, &b), 0);
-	serve(b, "ipxe/01-52-54-00-12-34-56");
-	serve(b, "distros/d/kernel");
+	for (size_t i = 0; i < n; i++)
+		serve(b, paths[i]);
 	xp_boot_free(b);
-	char *log = boot("ipxe/01-52-54-00-12-34-56");
-	const char *want = "Command line: console=ttyS0 panic=-1 hostname=sys1\r\n";
+	char *log = boot(bootfile);
 	if (!strstr(log, want))
 		print_error("serial log:\n%.4000s\n", log);
 	assert_non_null(strstr(log, want));
 	free(log);
+}
+
+static void test_pxelinux_boots(void **st)
+{
+	(void)st;
+	const char *const paths[] = {"pxelinux.0", "ldlinux.c32",
+				     "pxelinux.cfg/01-52-54-00-12-34-56", "distros/d/kernel"};
+	boots(paths, 4, "pxelinux.0",
+	      "Command line: BOOT_IMAGE=distros/d/kernel console=ttyS0 panic=-1 "
+	      "hostname=sys1\r\n");
+}
+
+static void test_ipxe_boots(void **st)
+{
+	(void)st;
+	const char *const paths[] = {"ipxe/01-52-54-00-12-34-56", "distros/d/kernel"};
+	boots(paths, 2, "ipxe/01-52-54-00-12-34-56",
+	      "Command line: console=ttyS0 panic=-1 hostname=sys1\r\n");
 }
 
 int main(void)

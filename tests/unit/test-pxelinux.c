@@ -491,36 +491,16 @@ static void test_format(void **st)
 		xp_buf_release(&f);
 	}
 	c.labels[0].append = keep;
-	keep = c.labels[0].name;
-	c.labels[0].name = "two words";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.labels[0].name = keep;
-	keep = c.default_cmd;
-	c.default_cmd = "x\ny";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.default_cmd = keep;
-	keep = c.says[0];
-	c.says[0] = "x\n";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.says[0] = keep;
-	keep = c.includes[0].path;
-	c.includes[0].path = "a b";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.includes[0].path = keep;
-	keep = c.append;
-	c.append = "-";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.append = keep;
-	keep = c.labels[0].kernel;
-	c.labels[0].kernel = NULL;
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.labels[0].kernel = keep;
+	char **fields[] = {&c.labels[0].name,	&c.default_cmd, &c.says[0],
+			   &c.includes[0].path, &c.append,	&c.labels[0].kernel};
+	const char *bad[] = {"two words", "x\ny", "x\n", "a b", "-", NULL};
+	for (size_t i = 0; i < N(fields); i++) {
+		keep = *fields[i];
+		*fields[i] = (char *)bad[i];
+		assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
+		xp_buf_release(&f);
+		*fields[i] = keep;
+	}
 	c.labels[0].kind = (enum xp_pxelinux_kind)99;
 	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
 	xp_buf_release(&f);
