@@ -707,6 +707,23 @@ static void test_injection(void **st)
 	free(s);
 	sql("UPDATE distros SET kernel_options = 'auto=true priority=critical' WHERE name = "
 	    "'debian12'");
+
+	/* names are never rendered unless valid: a distro and a system named with a
+	 * newline by something other than the inventory are left out */
+	sql("INSERT INTO distros (name, kernel, created, updated) VALUES ('evil' || char(10) || "
+	    "'LABEL x', '/boot/x', 0, 0)");
+	sql("INSERT INTO systems (name, mac, distro, netboot, created, updated) VALUES ('bad' || "
+	    "char(10) || 'x', '52:54:00:00:00:0e', 'alpine', 1, 0, 0)");
+	const char *menus[] = {"pxelinux.cfg/default", "grub/grub.cfg", "ipxe/default"};
+	for (size_t i = 0; i < N(menus); i++) {
+		s = rendered(b, menus[i]);
+		assert_null(strstr(s, "evil"));
+		assert_non_null(strstr(s, "debian12"));
+		free(s);
+	}
+	open_fails(b, "pxelinux.cfg/01-52-54-00-00-00-0e", -ENOENT);
+	sql("DELETE FROM systems WHERE mac = '52:54:00:00:00:0e'");
+	sql("DELETE FROM distros WHERE name LIKE 'evil%'");
 	xp_boot_free(b);
 }
 
