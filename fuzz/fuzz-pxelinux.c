@@ -36,8 +36,7 @@ static int same(const struct xp_pxelinux_cfg *a, const struct xp_pxelinux_cfg *b
 	    !streq(a->menu_title, b->menu_title) || !streq(a->append, b->append) ||
 	    a->ipappend != b->ipappend || a->timeout != b->timeout ||
 	    a->totaltimeout != b->totaltimeout || a->prompt != b->prompt ||
-	    a->n_labels != b->n_labels || a->n_includes != b->n_includes ||
-	    a->n_says != b->n_says)
+	    a->n_labels != b->n_labels || a->n_includes != b->n_includes || a->n_says != b->n_says)
 		return 0;
 	for (size_t i = 0; i < a->n_labels; i++) {
 		const struct xp_pxelinux_label *x = &a->labels[i], *y = &b->labels[i];

@@ -29,14 +29,14 @@
 
 #include "xenprov/util.h"
 
-#define XP_PXELINUX_MAX_SIZE (1u << 20) /* bytes of one file */
-#define XP_PXELINUX_MAX_LINE 4095       /* syslinux reads lines with a 4096-byte fgets */
-#define XP_PXELINUX_MAX_LABELS 1024     /* LABEL entries */
-#define XP_PXELINUX_MAX_ITEMS 256       /* INCLUDE and SAY lines, each */
+#define XP_PXELINUX_MAX_SIZE   (1u << 20) /* bytes of one file */
+#define XP_PXELINUX_MAX_LINE   4095	  /* syslinux reads lines with a 4096-byte fgets */
+#define XP_PXELINUX_MAX_LABELS 1024	  /* LABEL entries */
+#define XP_PXELINUX_MAX_ITEMS  256	  /* INCLUDE and SAY lines, each */
 
 /* The kernel-like directives (syslinux.cfg(5) "KERNEL-LIKE DIRECTIVES"). */
 enum xp_pxelinux_kind {
-	XP_PXELINUX_KERNEL,    /* KERNEL: type from the file name; also a bare LABEL */
+	XP_PXELINUX_KERNEL, /* KERNEL: type from the file name; also a bare LABEL */
 	XP_PXELINUX_LINUX,
 	XP_PXELINUX_BOOT,
 	XP_PXELINUX_BSS,
@@ -50,41 +50,41 @@ enum xp_pxelinux_kind {
 
 struct xp_pxelinux_label {
 	char *name;
-	char *menu_label;   /* MENU LABEL, or NULL */
+	char *menu_label; /* MENU LABEL, or NULL */
 	enum xp_pxelinux_kind kind;
-	char *kernel;       /* the image (the rest of the directive's line) */
-	char *append;       /* effective: its own APPEND or the global one; NULL for none */
-	char *initrd;       /* INITRD's value (comma-separated list), or NULL */
-	uint32_t ipappend;  /* effective: its own IPAPPEND/SYSAPPEND or the global one */
-	long localboot;     /* LOCALBOOT's type (-1, 0, 4, 5, 0x80, ...) */
-	bool menu_default;  /* MENU DEFAULT */
-	bool menu_hide;     /* MENU HIDE */
-	unsigned line;      /* of the LABEL line */
+	char *kernel;	   /* the image (the rest of the directive's line) */
+	char *append;	   /* effective: its own APPEND or the global one; NULL for none */
+	char *initrd;	   /* INITRD's value (comma-separated list), or NULL */
+	uint32_t ipappend; /* effective: its own IPAPPEND/SYSAPPEND or the global one */
+	long localboot;	   /* LOCALBOOT's type (-1, 0, 4, 5, 0x80, ...) */
+	bool menu_default; /* MENU DEFAULT */
+	bool menu_hide;	   /* MENU HIDE */
+	unsigned line;	   /* of the LABEL line */
 };
 
 struct xp_pxelinux_include {
 	char *path;
-	bool menu;          /* MENU INCLUDE (then title may be set) */
-	char *title;        /* MENU INCLUDE's optional submenu title, or NULL */
+	bool menu;   /* MENU INCLUDE (then title may be set) */
+	char *title; /* MENU INCLUDE's optional submenu title, or NULL */
 	unsigned line;
 };
 
 struct xp_pxelinux_cfg {
-	char *default_cmd;  /* DEFAULT's command line, or NULL */
-	char *ui;           /* UI module and options, or NULL */
-	char *ontimeout;    /* ONTIMEOUT's command line, or NULL */
-	char *onerror;      /* ONERROR's, or NULL */
-	char *menu_title;   /* MENU TITLE, or NULL */
-	char *append;       /* global APPEND, or NULL */
-	uint32_t ipappend;  /* global IPAPPEND */
-	uint32_t timeout;   /* TIMEOUT in 1/10 s; 0 = none */
+	char *default_cmd; /* DEFAULT's command line, or NULL */
+	char *ui;	   /* UI module and options, or NULL */
+	char *ontimeout;   /* ONTIMEOUT's command line, or NULL */
+	char *onerror;	   /* ONERROR's, or NULL */
+	char *menu_title;  /* MENU TITLE, or NULL */
+	char *append;	   /* global APPEND, or NULL */
+	uint32_t ipappend; /* global IPAPPEND */
+	uint32_t timeout;  /* TIMEOUT in 1/10 s; 0 = none */
 	uint32_t totaltimeout;
-	uint32_t prompt;    /* PROMPT flag */
+	uint32_t prompt; /* PROMPT flag */
 	struct xp_pxelinux_label *labels;
 	size_t n_labels;
 	struct xp_pxelinux_include *includes;
 	size_t n_includes;
-	char **says;        /* SAY lines in order */
+	char **says; /* SAY lines in order */
 	size_t n_says;
 };
 
@@ -94,8 +94,8 @@ void xp_pxelinux_cfg_release(struct xp_pxelinux_cfg *c);
  * file names the input in diagnostics (may be NULL). Returns 0 (warnings, if any, in
  * d), -EBADMSG with every error in d (each with its 1-based line; *out is left empty),
  * -EFBIG over XP_PXELINUX_MAX_SIZE, -ENOMEM. d may be NULL. */
-int xp_pxelinux_parse(const char *data, size_t len, const char *file,
-		      struct xp_pxelinux_cfg *out, struct xp_diags *d);
+int xp_pxelinux_parse(const char *data, size_t len, const char *file, struct xp_pxelinux_cfg *out,
+		      struct xp_diags *d);
 
 /* Writes c as a config file that xp_pxelinux_parse reads back to the same values
  * (warnings aside). -EINVAL if a value cannot be written: it holds a NUL, CR or LF,
@@ -104,8 +104,7 @@ int xp_pxelinux_parse(const char *data, size_t len, const char *file,
 int xp_pxelinux_format(const struct xp_pxelinux_cfg *c, struct xp_buf *out);
 
 /* The label named name (the first of that name, as syslinux picks), or NULL. */
-const struct xp_pxelinux_label *xp_pxelinux_find(const struct xp_pxelinux_cfg *c,
-						 const char *name);
+const struct xp_pxelinux_label *xp_pxelinux_find(const struct xp_pxelinux_cfg *c, const char *name);
 
 /* The label an unattended boot runs: ONTIMEOUT's first word if set; else, with a UI
  * (a menu), the MENU DEFAULT label or the first label not hidden; else DEFAULT's first

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli-inventory.h"
 #include "cli.h"
 
 const struct xp_command *const xp_commands[] = {
@@ -15,6 +16,9 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_domain,
 	&cmd_profile,
 	&cmd_deploy,
+	&cmd_distro,
+	&cmd_system,
+	&cmd_settings,
 	&cmd_serve,
 	NULL,
 };

@@ -212,23 +212,24 @@ static void parse_ok(const char *text, struct xp_pxelinux_cfg *c)
 
 /* ---- pxelinux ------------------------------------------------------------------------ */
 
-static const char web01_pxe[] = "DEFAULT web01\n"
-				"\n"
-				"LABEL web01\n"
-				"\tMENU LABEL debian12\n"
-				"\tKERNEL distros/debian12/kernel\n"
-				"\tINITRD distros/debian12/initrd\n"
-				"\tAPPEND auto=true priority=critical console=ttyS0 hostname=web01\n"
-				"\tMENU DEFAULT\n";
+static const char web01_pxe[] =
+    "DEFAULT web01\n"
+    "\n"
+    "LABEL web01\n"
+    "\tMENU LABEL debian12\n"
+    "\tKERNEL distros/debian12/kernel\n"
+    "\tINITRD distros/debian12/initrd\n"
+    "\tAPPEND auto=true priority=critical console=ttyS0 hostname=web01\n"
+    "\tMENU DEFAULT\n";
 
 static void test_pxelinux_by_mac(void **st)
 {
 	(void)st;
 	struct xp_boot *b = boot_default();
 	/* pxelinux's own spelling, with and without the leading '/', and upper case */
-	const char *paths[] = {"pxelinux.cfg/01-52-54-00-ab-cd-01",
-			       "/pxelinux.cfg/01-52-54-00-ab-cd-01",
-			       "pxelinux.cfg/01-52-54-00-AB-CD-01", "pxelinux.cfg/01-52-54-00-Ab-cD-01"};
+	const char *paths[] = {
+	    "pxelinux.cfg/01-52-54-00-ab-cd-01", "/pxelinux.cfg/01-52-54-00-ab-cd-01",
+	    "pxelinux.cfg/01-52-54-00-AB-CD-01", "pxelinux.cfg/01-52-54-00-Ab-cD-01"};
 	for (size_t i = 0; i < N(paths); i++) {
 		char *s = rendered(b, paths[i]);
 		assert_string_equal(s, web01_pxe);
@@ -394,8 +395,7 @@ static void test_pxelinux_menu(void **st)
 	parse_ok(s, &c);
 	assert_int_equal(c.n_labels, 4);
 	assert_int_equal(xp_pxelinux_find(&c, "local")->kind, XP_PXELINUX_LOCALBOOT);
-	assert_string_equal(xp_pxelinux_find(&c, "distro:local")->kernel,
-			    "distros/local/kernel");
+	assert_string_equal(xp_pxelinux_find(&c, "distro:local")->kernel, "distros/local/kernel");
 	xp_pxelinux_cfg_release(&c);
 	free(s);
 	assert_int_equal(xp_distro_remove(inv, "local"), 0);
@@ -549,7 +549,7 @@ static void test_confinement(void **st)
 	    {"./pxelinux.0", 0, "PXE"},
 	    {"sub//file", 0, "SUB"},
 	    {"sub/./file", 0, "SUB"},
-	    {"link-in", 0, "SUB"},        /* a symlink that stays inside */
+	    {"link-in", 0, "SUB"}, /* a symlink that stays inside */
 	    {"..", -EACCES, NULL},
 	    {"../outside.txt", -EACCES, NULL},
 	    {"sub/../../outside.txt", -EACCES, NULL},
@@ -558,11 +558,11 @@ static void test_confinement(void **st)
 	    {"pxelinux.cfg/../../outside.txt", -EACCES, NULL},
 	    {"/etc/passwd", -ENOENT, NULL}, /* is etc/passwd in the root: none */
 	    {"link-out", -EACCES, NULL},    /* a symlink to /etc/passwd */
-	    {"link-up", -EACCES, NULL},     /* a symlink to ../outside.txt */
+	    {"link-up", -EACCES, NULL},	    /* a symlink to ../outside.txt */
 	    {"link-up/x", -EACCES, NULL},
-	    {"adir", -EACCES, NULL},        /* not a regular file */
+	    {"adir", -EACCES, NULL}, /* not a regular file */
 	    {"sub", -EACCES, NULL},
-	    {"fifo", -EACCES, NULL},        /* and opening it does not block */
+	    {"fifo", -EACCES, NULL}, /* and opening it does not block */
 	    {"nosuch", -ENOENT, NULL},
 	    {"pxelinux.0/x", -ENOENT, NULL},
 	    {"", -EINVAL, NULL},
@@ -658,14 +658,15 @@ static void test_injection(void **st)
 	xp_pxelinux_cfg_release(&c);
 	free(s);
 	s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
-	assert_string_equal(s, "# xenprov\n"
-			       "set default=0\n"
-			       "set timeout=0\n"
-			       "menuentry web01 {\n"
-			       "\tlinux (tftp,10.0.0.1)/distros/debian12/kernel auto=true "
-			       "priority=critical quiet LABEL evil KERNEL /evil x y hostname=web01\n"
-			       "\tinitrd (tftp,10.0.0.1)/distros/debian12/initrd\n"
-			       "}\n");
+	assert_string_equal(s,
+			    "# xenprov\n"
+			    "set default=0\n"
+			    "set timeout=0\n"
+			    "menuentry web01 {\n"
+			    "\tlinux (tftp,10.0.0.1)/distros/debian12/kernel auto=true "
+			    "priority=critical quiet LABEL evil KERNEL /evil x y hostname=web01\n"
+			    "\tinitrd (tftp,10.0.0.1)/distros/debian12/initrd\n"
+			    "}\n");
 	free(s);
 	s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
 	assert_non_null(strstr(s, " quiet LABEL evil KERNEL /evil x y hostname=web01\n"));
@@ -674,7 +675,8 @@ static void test_injection(void **st)
 	/* GRUB's script syntax is quoted away */
 	sql("UPDATE systems SET kernel_options = 'a''b $x;reboot {}' WHERE name = 'web01'");
 	s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
-	assert_non_null(strstr(s, " priority=critical 'a'\\''b' '$x;reboot' '{}' hostname=web01\n"));
+	assert_non_null(
+	    strstr(s, " priority=critical 'a'\\''b' '$x;reboot' '{}' hostname=web01\n"));
 	free(s);
 
 	/* words iPXE would read as syntax are refused for that system, and leave the
@@ -705,18 +707,41 @@ static void test_injection(void **st)
 	free(s);
 	sql("UPDATE distros SET kernel_options = 'auto=true priority=critical' WHERE name = "
 	    "'debian12'");
+
+	/* names are never rendered unless valid: a distro and a system named with a
+	 * newline by something other than the inventory are left out */
+	sql("INSERT INTO distros (name, kernel, created, updated) VALUES ('evil' || char(10) || "
+	    "'LABEL x', '/boot/x', 0, 0)");
+	sql("INSERT INTO systems (name, mac, distro, netboot, created, updated) VALUES ('bad' || "
+	    "char(10) || 'x', '52:54:00:00:00:0e', 'alpine', 1, 0, 0)");
+	const char *menus[] = {"pxelinux.cfg/default", "grub/grub.cfg", "ipxe/default"};
+	for (size_t i = 0; i < N(menus); i++) {
+		s = rendered(b, menus[i]);
+		assert_null(strstr(s, "evil"));
+		assert_non_null(strstr(s, "debian12"));
+		free(s);
+	}
+	open_fails(b, "pxelinux.cfg/01-52-54-00-00-00-0e", -ENOENT);
+	sql("DELETE FROM systems WHERE mac = '52:54:00:00:00:0e'");
+	sql("DELETE FROM distros WHERE name LIKE 'evil%'");
 	xp_boot_free(b);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pxelinux_by_mac), cmocka_unit_test(test_pxelinux_by_ip),
-	    cmocka_unit_test(test_netboot_off),	    cmocka_unit_test(test_unknown_mac),
-	    cmocka_unit_test(test_pxelinux_menu),   cmocka_unit_test(test_grub),
-	    cmocka_unit_test(test_ipxe),	    cmocka_unit_test(test_distro_files),
-	    cmocka_unit_test(test_confinement),	    cmocka_unit_test(test_new_errors),
-	    cmocka_unit_test(test_live_changes),    cmocka_unit_test(test_injection),
+	    cmocka_unit_test(test_pxelinux_by_mac),
+	    cmocka_unit_test(test_pxelinux_by_ip),
+	    cmocka_unit_test(test_netboot_off),
+	    cmocka_unit_test(test_unknown_mac),
+	    cmocka_unit_test(test_pxelinux_menu),
+	    cmocka_unit_test(test_grub),
+	    cmocka_unit_test(test_ipxe),
+	    cmocka_unit_test(test_distro_files),
+	    cmocka_unit_test(test_confinement),
+	    cmocka_unit_test(test_new_errors),
+	    cmocka_unit_test(test_live_changes),
+	    cmocka_unit_test(test_injection),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -311,7 +311,9 @@ static const struct err_case errs[] = {
     {"menu include\n", 0, "missing-argument", 1},
     {"menu title\n", 0, "missing-argument", 1},
     {"label a\nmenu label\n", 0, "missing-argument", 2},
-    {"label a\nkernel a\x00" "b\n", 19, "nul-byte", 2},
+    {"label a\nkernel a\x00"
+     "b\n",
+     19, "nul-byte", 2},
 };
 
 static void test_errors(void **st)
@@ -347,7 +349,8 @@ static void test_errors(void **st)
 	xp_diags_release(&d);
 	assert_int_equal(xp_pxelinux_parse(two, strlen(two), NULL, &c, NULL), -EBADMSG);
 	/* numbers at their bounds */
-	parse_ok("timeout 4294967295\nlabel a\nipappend 0xffffffff\nlocalboot -0x80000000\n", &c, 0);
+	parse_ok("timeout 4294967295\nlabel a\nipappend 0xffffffff\nlocalboot -0x80000000\n", &c,
+		 0);
 	assert_int_equal(c.timeout, 4294967295u);
 	assert_int_equal(c.labels[0].ipappend, 0xffffffffu);
 	assert_int_equal(c.labels[0].localboot, -2147483648L);
@@ -488,36 +491,16 @@ static void test_format(void **st)
 		xp_buf_release(&f);
 	}
 	c.labels[0].append = keep;
-	keep = c.labels[0].name;
-	c.labels[0].name = "two words";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.labels[0].name = keep;
-	keep = c.default_cmd;
-	c.default_cmd = "x\ny";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.default_cmd = keep;
-	keep = c.says[0];
-	c.says[0] = "x\n";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.says[0] = keep;
-	keep = c.includes[0].path;
-	c.includes[0].path = "a b";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.includes[0].path = keep;
-	keep = c.append;
-	c.append = "-";
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.append = keep;
-	keep = c.labels[0].kernel;
-	c.labels[0].kernel = NULL;
-	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
-	xp_buf_release(&f);
-	c.labels[0].kernel = keep;
+	char **fields[] = {&c.labels[0].name,	&c.default_cmd, &c.says[0],
+			   &c.includes[0].path, &c.append,	&c.labels[0].kernel};
+	const char *bad[] = {"two words", "x\ny", "x\n", "a b", "-", NULL};
+	for (size_t i = 0; i < N(fields); i++) {
+		keep = *fields[i];
+		*fields[i] = (char *)bad[i];
+		assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
+		xp_buf_release(&f);
+		*fields[i] = keep;
+	}
 	c.labels[0].kind = (enum xp_pxelinux_kind)99;
 	assert_int_equal(xp_pxelinux_format(&c, &f), -EINVAL);
 	xp_buf_release(&f);
@@ -527,10 +510,10 @@ static void test_format(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),	  cmocka_unit_test(test_crlf_and_case),
-	    cmocka_unit_test(test_scope),	  cmocka_unit_test(test_boot_label),
+	    cmocka_unit_test(test_full),     cmocka_unit_test(test_crlf_and_case),
+	    cmocka_unit_test(test_scope),    cmocka_unit_test(test_boot_label),
 	    cmocka_unit_test(test_warnings), cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_bounds),	  cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_bounds),   cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

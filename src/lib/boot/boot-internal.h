@@ -14,10 +14,10 @@
 
 /* One bootable entry: a distro's kernel (and initrd) with its command line. */
 struct xp_boot_entry {
-	char *label;    /* the entry's name in the menu or config */
-	char *distro;   /* the distro: files at distros/<distro>/kernel|initrd */
-	bool initrd;    /* the distro has an initrd */
-	char **args;    /* kernel command-line words, no control characters or spaces */
+	char *label;  /* the entry's name in the menu or config */
+	char *distro; /* the distro: files at distros/<distro>/kernel|initrd */
+	bool initrd;  /* the distro has an initrd */
+	char **args;  /* kernel command-line words, no control characters or spaces */
 	size_t n_args;
 };
 
@@ -29,11 +29,11 @@ enum xp_boot_plan_kind {
 
 struct xp_boot_plan {
 	enum xp_boot_plan_kind kind;
-	struct xp_boot_entry entry;    /* XP_BOOT_PLAN_SYSTEM */
-	struct xp_boot_entry *menu;    /* XP_BOOT_PLAN_MENU: one per distro, by name */
+	struct xp_boot_entry entry; /* XP_BOOT_PLAN_SYSTEM */
+	struct xp_boot_entry *menu; /* XP_BOOT_PLAN_MENU: one per distro, by name */
 	size_t n_menu;
-	const char *server;            /* the server's address, or NULL */
-	const char *http_base;         /* "http://host:port" without a final '/', or NULL */
+	const char *server;    /* the server's address, or NULL */
+	const char *http_base; /* "http://host:port" without a final '/', or NULL */
 };
 
 /* The label of the menus' local-boot entry (distros of that name are renamed). */

@@ -134,8 +134,8 @@ static int open_errno(int e)
 	case ENOENT:
 	case ENOTDIR:
 		return -ENOENT;
-	case EXDEV:  /* RESOLVE_BENEATH: the resolution would leave the root */
-	case ELOOP:  /* a magic link, or a symlink loop */
+	case EXDEV: /* RESOLVE_BENEATH: the resolution would leave the root */
+	case ELOOP: /* a magic link, or a symlink loop */
 	case EACCES:
 	case EPERM:
 	case EISDIR:
@@ -149,8 +149,7 @@ static int open_errno(int e)
 	}
 }
 
-static int open_plain(struct xp_boot *b, const char *rel, const char *type,
-		      struct xp_bootfile *out)
+static int open_plain(struct xp_boot *b, const char *rel, const char *type, struct xp_bootfile *out)
 {
 	struct open_how how = {
 	    .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
@@ -162,8 +161,7 @@ static int open_plain(struct xp_boot *b, const char *rel, const char *type,
 	return take_regular((int)fd, type, out);
 }
 
-static int open_distro(struct xp_boot *b, const char *name, bool initrd,
-		       struct xp_bootfile *out)
+static int open_distro(struct xp_boot *b, const char *name, bool initrd, struct xp_bootfile *out)
 {
 	if (!xp_distro_name_valid(name))
 		return -ENOENT;

@@ -58,8 +58,7 @@ static void device(const struct xp_boot_plan *p, struct xp_buf *out)
 	xp_buf_addc(out, ')');
 }
 
-static void entry(const struct xp_boot_plan *p, const struct xp_boot_entry *e,
-		  struct xp_buf *out)
+static void entry(const struct xp_boot_plan *p, const struct xp_boot_entry *e, struct xp_buf *out)
 {
 	xp_buf_adds(out, "menuentry ");
 	word(out, e->label);

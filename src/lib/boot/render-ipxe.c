@@ -22,8 +22,7 @@
 
 static bool ipxe_syntax(const char *w)
 {
-	return w[0] == '#' || strcmp(w, "||") == 0 || strcmp(w, "&&") == 0 ||
-	       strcmp(w, ";") == 0;
+	return w[0] == '#' || strcmp(w, "||") == 0 || strcmp(w, "&&") == 0 || strcmp(w, ";") == 0;
 }
 
 static bool entry_ok(const struct xp_boot_entry *e)
@@ -44,8 +43,7 @@ static void base(const struct xp_boot_plan *p, struct xp_buf *out)
 		xp_buf_adds(out, "tftp://${next-server}");
 }
 
-static int entry(const struct xp_boot_plan *p, const struct xp_boot_entry *e,
-		 struct xp_buf *out)
+static int entry(const struct xp_boot_plan *p, const struct xp_boot_entry *e, struct xp_buf *out)
 {
 	xp_buf_adds(out, "kernel ");
 	base(p, out);

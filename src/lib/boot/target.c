@@ -71,6 +71,10 @@ int xp__boot_add_args(struct xp_boot_entry *e, const char *text)
 static int entry_for_distro(struct xp_inv *inv, const char *name, const char *label,
 			    struct xp_boot_entry *e)
 {
+	/* Names go into paths, labels and menu items unquoted: the inventory only
+	 * stores valid ones, and a row written behind its back is not rendered. */
+	if (!xp_distro_name_valid(name))
+		return -ENOENT;
 	struct xp_distro d = {0};
 	int r = xp_distro_get(inv, name, &d);
 	if (r < 0)
@@ -112,6 +116,8 @@ static int system_distro(struct xp_inv *inv, const struct xp_system *s, char **o
 static int plan_system(struct xp_inv *inv, struct xp_system *s, struct xp_boot_plan *p)
 {
 	memset(p, 0, sizeof(*p));
+	if (!xp_system_name_valid(s->name))
+		return -ENOENT;
 	if (!s->netboot) {
 		p->kind = XP_BOOT_PLAN_LOCAL;
 		return 0;
@@ -179,9 +185,9 @@ int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)
 		r = -ENOMEM;
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		/* the local entry keeps its label; a distro of that name gets another */
-		const char *label =
-		    strcmp(names[i], XP_BOOT_LOCAL_LABEL) == 0 ? "distro:" XP_BOOT_LOCAL_LABEL
-							       : names[i];
+		const char *label = strcmp(names[i], XP_BOOT_LOCAL_LABEL) == 0
+					? "distro:" XP_BOOT_LOCAL_LABEL
+					: names[i];
 		r = entry_for_distro(inv, names[i], label, &p->menu[p->n_menu]);
 		if (r < 0) {
 			entry_release(&p->menu[p->n_menu]);

@@ -38,16 +38,16 @@ static int check_file(const char *key, const char *path, struct xp_diags *diags)
 	if (!*path)
 		return xp__bad_value(diags, key, path, NULL, "must not be empty");
 	if (path[0] != '/')
-		return xp__bad_value(diags, key, path, "give an absolute path",
+		return xp__bad_value(diags, key, NULL, "give an absolute path",
 				     "'%s' is not an absolute path", path);
 	if (!xp__one_line(path))
 		return xp__bad_value(diags, key, NULL, NULL, "control characters in the path");
 	struct stat st;
 	if (stat(path, &st) < 0)
-		return xp__bad_value(diags, key, path, NULL, "cannot use '%s': %s", path,
+		return xp__bad_value(diags, key, NULL, NULL, "cannot use '%s': %s", path,
 				     strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return xp__bad_value(diags, key, path, NULL, "'%s' is not a regular file", path);
+		return xp__bad_value(diags, key, NULL, NULL, "'%s' is not a regular file", path);
 	return 0;
 }
 

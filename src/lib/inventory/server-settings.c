@@ -17,19 +17,19 @@
 
 const struct xp_profile_key xp_server_keys[] = {
 	{"server", "IPV4", "the server's address as clients reach it"},
-	{"next-server", "IPV4", "the TFTP server clients load boot files from (default: server)"},
-	{"tftp-root", "DIR", "directory of plain boot files (default: STATE_DIR/tftp)"},
-	{"http-port", "PORT", "port of the HTTP boot server (default 80)"},
-	{"bios-boot-file", "FILE", "boot file for BIOS PXE clients (default pxelinux.0)"},
-	{"efi64-boot-file", "FILE", "boot file for x86-64 UEFI clients (default ipxe.efi)"},
-	{"proxy-dhcp", "on|off", "answer PXE clients only, beside another DHCP server (default off)"},
-	{"offer-hold", "SECONDS", "how long an offered address is kept for the client (default 30)"},
+	{"next-server", "IPV4", "the TFTP server clients load boot files from"},
+	{"tftp-root", "DIR", "directory of plain boot files"},
+	{"http-port", "PORT", "port of the HTTP boot server"},
+	{"bios-boot-file", "FILE", "boot file for BIOS PXE clients"},
+	{"efi64-boot-file", "FILE", "boot file for x86-64 UEFI clients"},
+	{"proxy-dhcp", "on|off", "answer PXE clients only, beside another DHCP server"},
+	{"offer-hold", "SECONDS", "how long an offered address is kept for the client"},
 	{"pool.NAME.range", "A-B", "first and last address pool NAME hands out (required)"},
 	{"pool.NAME.netmask", "MASK", "the pool's subnet mask, dotted or /PREFIX (required)"},
 	{"pool.NAME.router", "IPV4", "default gateway of the pool's clients"},
 	{"pool.NAME.dns", "IPV4,...", "name servers of the pool's clients (up to 4)"},
 	{"pool.NAME.domain", "DNSNAME", "DNS domain of the pool's clients"},
-	{"pool.NAME.lease-time", "SECONDS", "lease time: seconds or Nm, Nh, Nd (default 3600)"},
+	{"pool.NAME.lease-time", "SECONDS", "lease time: seconds or Nm, Nh, Nd"},
 	{NULL, NULL, NULL},
 };
 

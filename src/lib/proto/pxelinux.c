@@ -68,10 +68,10 @@ struct state {
 	unsigned line;
 	int errors;
 	int oom;
-	bool open;        /* a LABEL is open: the lines belong to it */
-	bool own_append;  /* the open label has its own APPEND */
+	bool open;	 /* a LABEL is open: the lines belong to it */
+	bool own_append; /* the open label has its own APPEND */
 	char *label_append;
-	bool stop;        /* a bound was hit: read no further */
+	bool stop;	  /* a bound was hit: read no further */
 	unsigned submenu; /* MENU BEGIN depth: MENU LABEL/TITLE there are the submenu's */
 };
 
@@ -236,16 +236,16 @@ struct kind_kw {
 
 static const struct kind_kw kinds[] = {
     {"KERNEL", XP_PXELINUX_KERNEL},   {"LINUX", XP_PXELINUX_LINUX},
-    {"BOOT", XP_PXELINUX_BOOT},       {"BSS", XP_PXELINUX_BSS},
-    {"PXE", XP_PXELINUX_PXE},         {"FDIMAGE", XP_PXELINUX_FDIMAGE},
+    {"BOOT", XP_PXELINUX_BOOT},	      {"BSS", XP_PXELINUX_BSS},
+    {"PXE", XP_PXELINUX_PXE},	      {"FDIMAGE", XP_PXELINUX_FDIMAGE},
     {"COMBOOT", XP_PXELINUX_COMBOOT}, {"COM32", XP_PXELINUX_COM32},
     {"CONFIG", XP_PXELINUX_CONFIG},   {"LOCALBOOT", XP_PXELINUX_LOCALBOOT},
 };
 
 /* Keywords syslinux knows that change nothing this module models. */
 static const char *const ignored[] = {
-    "display", "font",	  "kbdmap",	 "implicit", "allowoptions", "noescape", "nocomplete",
-    "nohalt",  "serial", "console", "pxeretry", "path",	 "sendcookies", NULL,
+    "display", "font",	 "kbdmap",  "implicit", "allowoptions", "noescape",    "nocomplete",
+    "nohalt",  "serial", "console", "pxeretry", "path",		"sendcookies", NULL,
 };
 
 static bool is_fkey(const char *kw)
@@ -270,8 +270,7 @@ static void add_include(struct state *st, const char *v, bool menu)
 	const char *rest = v + n;
 	while (*rest && is_ws((unsigned char)*rest))
 		rest++;
-	struct xp_pxelinux_include *nv =
-	    realloc(c->includes, (c->n_includes + 1) * sizeof(*nv));
+	struct xp_pxelinux_include *nv = realloc(c->includes, (c->n_includes + 1) * sizeof(*nv));
 	if (!nv) {
 		st->oom = 1;
 		return;
@@ -309,8 +308,8 @@ static void add_say(struct state *st, const char *v)
 
 static void outside(struct state *st, const char *kw)
 {
-	diag(st, XP_SEV_WARNING, "outside-label", NULL,
-	     "%s outside a LABEL: syslinux ignores it", kw);
+	diag(st, XP_SEV_WARNING, "outside-label", NULL, "%s outside a LABEL: syslinux ignores it",
+	     kw);
 }
 
 /* One MENU line; v is what follows "MENU". */
@@ -436,7 +435,7 @@ static bool parse_line(struct state *st, char *line)
 		else
 			outside(st, "INITRD");
 	} else if (KW("timeout") || KW("totaltimeout") || KW("prompt")) {
-		uint32_t *f = KW("timeout") ? &c->timeout
+		uint32_t *f = KW("timeout")  ? &c->timeout
 			      : KW("prompt") ? &c->prompt
 					     : &c->totaltimeout;
 		if (need_arg(st, kwbuf, v) && number(st, kwbuf, v, false, &u))
@@ -455,8 +454,8 @@ static bool parse_line(struct state *st, char *line)
 			long lb = 0;
 			if (kinds[i].kind == XP_PXELINUX_LOCALBOOT) {
 				bool neg = v[0] == '-';
-				if (parse_u32(v + neg, true, neg ? 0x80000000u : UINT32_MAX,
-					      &u) != 0) {
+				if (parse_u32(v + neg, true, neg ? 0x80000000u : UINT32_MAX, &u) !=
+				    0) {
 					diag(st, XP_SEV_ERROR, "bad-number", v,
 					     "LOCALBOOT takes a number, not '%s'", v);
 					return false;
@@ -477,8 +476,7 @@ static bool parse_line(struct state *st, char *line)
 				return false;
 		if (is_fkey(kwbuf))
 			return false;
-		diag(st, XP_SEV_WARNING, "unknown-keyword", kwbuf, "unknown keyword '%s'",
-		     kwbuf);
+		diag(st, XP_SEV_WARNING, "unknown-keyword", kwbuf, "unknown keyword '%s'", kwbuf);
 	}
 #undef KW
 	return false;
@@ -491,8 +489,8 @@ static bool is_endtext(const char *line)
 	return strncasecmp(line, "endtext", 7) == 0 && is_ws((unsigned char)line[7]);
 }
 
-int xp_pxelinux_parse(const char *data, size_t len, const char *file,
-		      struct xp_pxelinux_cfg *out, struct xp_diags *d)
+int xp_pxelinux_parse(const char *data, size_t len, const char *file, struct xp_pxelinux_cfg *out,
+		      struct xp_diags *d)
 {
 	memset(out, 0, sizeof(*out));
 	struct state st = {.c = out, .d = d, .file = file};
@@ -560,8 +558,7 @@ int xp_pxelinux_parse(const char *data, size_t len, const char *file,
 
 /* ---- queries ------------------------------------------------------------------------ */
 
-const struct xp_pxelinux_label *xp_pxelinux_find(const struct xp_pxelinux_cfg *c,
-						 const char *name)
+const struct xp_pxelinux_label *xp_pxelinux_find(const struct xp_pxelinux_cfg *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_labels; i++)
 		if (strcmp(c->labels[i].name, name) == 0)
@@ -569,8 +566,7 @@ const struct xp_pxelinux_label *xp_pxelinux_find(const struct xp_pxelinux_cfg *c
 	return NULL;
 }
 
-static const struct xp_pxelinux_label *find_word(const struct xp_pxelinux_cfg *c,
-						 const char *cmd)
+static const struct xp_pxelinux_label *find_word(const struct xp_pxelinux_cfg *c, const char *cmd)
 {
 	size_t n = 0;
 	while (cmd[n] && !is_ws((unsigned char)cmd[n]))
@@ -696,7 +692,8 @@ static int put_label(const struct xp_pxelinux_cfg *c, const struct xp_pxelinux_l
 		return r;
 	if (!l->kernel)
 		return -EINVAL;
-	if ((r = put(out, "\t", kw, l->kernel)) < 0 || (r = put(out, "\t", "INITRD", l->initrd)) < 0)
+	if ((r = put(out, "\t", kw, l->kernel)) < 0 ||
+	    (r = put(out, "\t", "INITRD", l->initrd)) < 0)
 		return r;
 	if (l->append) {
 		if (strcmp(l->append, "-") == 0)
@@ -718,7 +715,8 @@ static int put_label(const struct xp_pxelinux_cfg *c, const struct xp_pxelinux_l
 int xp_pxelinux_format(const struct xp_pxelinux_cfg *c, struct xp_buf *out)
 {
 	int r;
-	if ((r = put(out, "", "MENU TITLE", c->menu_title)) < 0 || (r = put(out, "", "UI", c->ui)) < 0 ||
+	if ((r = put(out, "", "MENU TITLE", c->menu_title)) < 0 ||
+	    (r = put(out, "", "UI", c->ui)) < 0 ||
 	    (r = put(out, "", "DEFAULT", c->default_cmd)) < 0)
 		return r;
 	if (c->prompt)

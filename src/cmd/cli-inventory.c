@@ -1,0 +1,142 @@
+/*
+ * cli-inventory.c - helpers of the inventory's commands (see cli-inventory.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli-inventory.h"
+
+int cli_inv_open(const char *state_dir, struct xp_inv **inv)
+{
+	char *dflt = NULL;
+	*inv = NULL;
+	if (!state_dir) {
+		int r = xp_state_dir_default(&dflt);
+		if (r == -ENOENT)
+			return cli_error("no state directory: set XENPROV_STATE_DIR or HOME, or "
+					 "use --state-dir");
+		if (r < 0)
+			return cli_error("out of memory");
+		state_dir = dflt;
+	}
+	int r = xp_inv_open(state_dir, inv);
+	if (r == -EPROTO)
+		cli_error("the inventory in '%s' was written by a newer xenprov; upgrade xenprov "
+			  "to use it",
+			  state_dir);
+	else if (r < 0)
+		cli_error("cannot open the inventory in '%s': %s", state_dir, strerror(-r));
+	free(dflt);
+	return r < 0 ? XP_EXIT_FAIL : 0;
+}
+
+int cli_parse_view(int argc, char **argv, const char *verb, bool *json, const char **state_dir)
+{
+	enum { O_JSON = 256, O_STATE_DIR };
+	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+					     {"state-dir", required_argument, NULL, O_STATE_DIR},
+					     {NULL, 0, NULL, 0}};
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == O_JSON && json)
+			*json = true;
+		else if (o == O_STATE_DIR)
+			*state_dir = optarg;
+		else
+			return cli_bad_option(verb, argv);
+	}
+	return 0;
+}
+
+int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r)
+{
+	switch (r) {
+	case -ENOMEM:
+		return cli_error("out of memory");
+	case -EEXIST:
+	case -ENOENT:
+	case -EBUSY:
+		if (*xp_inv_errmsg(inv))
+			return cli_error("cannot %s '%s': %s", what, name, xp_inv_errmsg(inv));
+		break;
+	case -EIO:
+	case -EBADMSG:
+		return cli_error("cannot %s '%s': %s (%s)", what, name, strerror(-r),
+				 xp_inv_errmsg(inv));
+	}
+	return cli_error("cannot %s '%s': %s", what, name, strerror(-r));
+}
+
+int cli_inv_diags(const struct xp_diags *d, const char *fmt, ...)
+{
+	cli_print_diags(stderr, d);
+	va_list ap;
+	fputs("xenprov: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return XP_EXIT_FAIL;
+}
+
+void cli_fmt_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+json_t *cli_json_opt(const char *s)
+{
+	return s ? cli_json_text(s) : json_null();
+}
+
+void cli_print_fields(const char *const *keys, const char *const *values, size_t n)
+{
+	int w = 0;
+	for (size_t i = 0; i < n; i++) {
+		int l = (int)strlen(keys[i]);
+		w = l > w ? l : w;
+	}
+	for (size_t i = 0; i < n; i++)
+		printf("%-*s  %s\n", w, keys[i], values[i] ? values[i] : "-");
+}
+
+void cli_print_table(const char *const *cells, size_t ncols, size_t nrows)
+{
+	int w[16] = {0};
+	if (ncols > 16)
+		ncols = 16;
+	for (size_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < ncols; c++) {
+			const char *v = cells[r * ncols + c];
+			int l = v ? (int)strlen(v) : 1;
+			w[c] = l > w[c] ? l : w[c];
+		}
+	struct xp_buf line = XP_BUF_INIT;
+	for (size_t r = 0; r < nrows; r++) {
+		xp_buf_truncate(&line, 0);
+		for (size_t c = 0; c < ncols; c++) {
+			const char *v = cells[r * ncols + c];
+			xp_buf_addf(&line, "%-*s  ", w[c], v ? v : "-");
+		}
+		size_t len = line.len;
+		while (len > 0 && xp_buf_str(&line)[len - 1] == ' ')
+			len--;
+		printf("%.*s\n", (int)len, xp_buf_str(&line));
+	}
+	xp_buf_release(&line);
+}
+
+int cli_flush(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return cli_error("cannot write output: %s", strerror(errno));
+	return XP_EXIT_OK;
+}

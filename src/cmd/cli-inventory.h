@@ -1,0 +1,59 @@
+/*
+ * cli-inventory.h - what the inventory's commands (distro, system, settings) share:
+ * opening the inventory named by --state-dir, library failures as messages, times and
+ * JSON strings for output.
+ */
+#ifndef XP_CLI_INVENTORY_H
+#define XP_CLI_INVENTORY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "xenprov/inventory.h"
+
+/* The commands (cmd-distro.c, cmd-system.c, cmd-settings.c). */
+extern const struct xp_command cmd_distro;
+extern const struct xp_command cmd_system;
+extern const struct xp_command cmd_settings;
+
+#define CLI_STATE_DIR_HELP                                                                         \
+	"  --state-dir DIR  the inventory's directory (default: $XENPROV_STATE_DIR, else\n"        \
+	"                   /var/lib/xenprov as root, else $XDG_STATE_HOME/xenprov)\n"
+
+/* Opens the inventory in state_dir (NULL: the default). 0, or XP_EXIT_FAIL after
+ * printing why not. */
+int cli_inv_open(const char *state_dir, struct xp_inv **inv);
+
+/* The options of show, list and remove: --json (json NULL: not taken) and
+ * --state-dir. 0 or the exit code of a usage error; the arguments are left at
+ * argv[optind..]. */
+int cli_parse_view(int argc, char **argv, const char *verb, bool *json, const char **state_dir);
+
+/* "xenprov: cannot WHAT 'NAME': REASON": the database's own text for refusals and I/O
+ * errors. Returns XP_EXIT_FAIL. */
+int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r);
+
+/* Prints a library's diagnostics (cli_print_diags) and "xenprov: SUMMARY". Returns
+ * XP_EXIT_FAIL. */
+int cli_inv_diags(const struct xp_diags *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "2026-11-25T23:00:00Z". */
+void cli_fmt_time(int64_t t, char out[32]);
+
+/* A JSON string, or null for NULL. */
+json_t *cli_json_opt(const char *s);
+
+/* Prints "key  value" lines, keys padded to the longest; NULL values as "-". */
+void cli_print_fields(const char *const *keys, const char *const *values, size_t n);
+
+/* Prints a table: nrows rows of ncols cells, row-major, the first row the header;
+ * columns padded to their widest cell (the last not padded), NULL cells as "-". */
+void cli_print_table(const char *const *cells, size_t ncols, size_t nrows);
+
+/* Fails with XP_EXIT_FAIL if stdout could not be written. */
+int cli_flush(void);
+
+#endif

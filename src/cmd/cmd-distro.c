@@ -1,0 +1,399 @@
+/*
+ * cmd-distro.c - `xenprov distro`: add, edit, show, list and remove the distros the
+ * boot server offers (a kernel and an initrd on this machine; Cobbler's distros).
+ * Thin: parse arguments, call libxenprov (inventory.h), print. The library checks the
+ * values (absolute paths to regular files, a known architecture).
+ *
+ * Not here: serving the files (boot.h), importing distro trees.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli-inventory.h"
+
+enum {
+	O_STATE_DIR = 256,
+	O_KERNEL,
+	O_INITRD,
+	O_ARCH,
+	O_KOPTS,
+	O_NO_INITRD,
+	O_NO_KOPTS,
+};
+
+#define DISTRO_OPTIONS                                                                             \
+	"  --kernel PATH           the kernel (an absolute path to a regular file)\n"             \
+	"  --initrd PATH           the initrd (an absolute path to a regular file)\n"             \
+	"  --arch ARCH             x86_64 (the default), i386 or aarch64\n"                       \
+	"  --kernel-options TEXT   appended to the kernel command line\n"
+
+static const char add_usage[] =
+    "Usage: xenprov distro add NAME --kernel PATH [--initrd PATH] [--arch ARCH]\n"
+    "                          [--kernel-options TEXT]\n"
+    "\n"
+    "Adds a distro: a kernel and an initrd on this machine that the boot server\n"
+    "hands to machines booting over the network. The files must exist when the\n"
+    "distro is added; they are served from where they are.\n"
+    "\n" DISTRO_OPTIONS CLI_STATE_DIR_HELP "  -h, --help              this help\n"
+    "\n"
+    "Example:\n"
+    "  xenprov distro add debian-12 --kernel /srv/debian/linux \\\n"
+    "      --initrd /srv/debian/initrd.gz --kernel-options 'priority=critical'\n";
+
+static const char edit_usage[] =
+    "Usage: xenprov distro edit NAME [--kernel PATH] [--initrd PATH | --no-initrd]\n"
+    "                           [--arch ARCH] [--kernel-options TEXT | --no-kernel-options]\n"
+    "\n"
+    "Changes a distro: only what is given; the rest stays. The files must exist.\n"
+    "\n" DISTRO_OPTIONS "  --no-initrd             boot the kernel without an initrd\n"
+    "  --no-kernel-options     no further kernel command line\n" CLI_STATE_DIR_HELP
+    "  -h, --help              this help\n"
+    "\n"
+    "Example: xenprov distro edit debian-12 --kernel-options 'console=ttyS0'\n";
+
+/* What add or edit was given. */
+struct distro_args {
+	const char *state_dir;
+	const char *kernel, *initrd, *arch, *kopts;
+	bool no_initrd, no_kopts, any;
+};
+
+static int parse(int argc, char **argv, bool edit, struct distro_args *a)
+{
+	const char *verb = edit ? "distro edit" : "distro add";
+	static const struct option opts[] = {
+	    {"kernel", required_argument, NULL, O_KERNEL},
+	    {"initrd", required_argument, NULL, O_INITRD},
+	    {"arch", required_argument, NULL, O_ARCH},
+	    {"kernel-options", required_argument, NULL, O_KOPTS},
+	    {"state-dir", required_argument, NULL, O_STATE_DIR},
+	    {"no-initrd", no_argument, NULL, O_NO_INITRD},
+	    {"no-kernel-options", no_argument, NULL, O_NO_KOPTS},
+	    {NULL, 0, NULL, 0},
+	};
+	memset(a, 0, sizeof(*a));
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		a->any |= o != O_STATE_DIR;
+		switch (o) {
+		case O_KERNEL:
+			a->kernel = optarg;
+			break;
+		case O_INITRD:
+			a->initrd = optarg;
+			break;
+		case O_ARCH:
+			a->arch = optarg;
+			break;
+		case O_KOPTS:
+			a->kopts = optarg;
+			break;
+		case O_STATE_DIR:
+			a->state_dir = optarg;
+			break;
+		case O_NO_INITRD:
+		case O_NO_KOPTS:
+			if (!edit)
+				return cli_bad_option(verb, argv);
+			*(o == O_NO_INITRD ? &a->no_initrd : &a->no_kopts) = true;
+			break;
+		default:
+			return cli_bad_option(verb, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
+	if (a->initrd && a->no_initrd)
+		return cli_usage_error(verb, "give --initrd or --no-initrd, not both");
+	if (a->kopts && a->no_kopts)
+		return cli_usage_error(verb, "give --kernel-options or --no-kernel-options, not both");
+	if (!edit && !a->kernel)
+		return cli_usage_error(verb, "--kernel is required");
+	if (edit && !a->any)
+		return cli_usage_error(verb, "nothing to change");
+	return 0;
+}
+
+static bool name_ok(const char *name)
+{
+	if (xp_distro_name_valid(name))
+		return true;
+	cli_error("'%s' is not a valid distro name (1-64 letters, digits, '-', '_', '.'; not "
+		  "starting with '-' or '.')",
+		  name);
+	return false;
+}
+
+static int run_add(int argc, char **argv)
+{
+	struct distro_args a;
+	int rc = parse(argc, argv, false, &a);
+	if (rc)
+		return rc;
+	const char *name = argv[optind];
+	if (!name_ok(name))
+		return XP_EXIT_FAIL;
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(a.state_dir, &inv)))
+		return rc;
+	struct xp_distro d = {.name = (char *)name,
+			      .kernel = (char *)a.kernel,
+			      .initrd = (char *)a.initrd,
+			      .arch = (char *)a.arch,
+			      .kernel_options = (char *)a.kopts};
+	struct xp_diags diags;
+	xp_diags_init(&diags);
+	int r = xp_distro_add(inv, &d, &diags);
+	if (r == -EINVAL)
+		rc = cli_inv_diags(&diags, "distro '%s' not added", name);
+	else if (r == -EEXIST)
+		rc = cli_error("distro '%s' exists (use 'xenprov distro edit')", name);
+	else if (r < 0)
+		rc = cli_inv_error(inv, "add distro", name, r);
+	xp_diags_release(&diags);
+	xp_inv_close(inv);
+	return rc;
+}
+
+static int run_edit(int argc, char **argv)
+{
+	struct distro_args a;
+	int rc = parse(argc, argv, true, &a);
+	if (rc)
+		return rc;
+	const char *name = argv[optind];
+	if (!name_ok(name))
+		return XP_EXIT_FAIL;
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(a.state_dir, &inv)))
+		return rc;
+	struct xp_diags diags;
+	xp_diags_init(&diags);
+	struct xp_distro d = {0};
+	/* read, change and write back in one transaction: no lost update */
+	int r = xp_inv_begin(inv);
+	if (r == 0)
+		r = xp_distro_get(inv, name, &d);
+	if (r == -ENOENT) {
+		rc = cli_error("no distro '%s'", name);
+		goto fail;
+	}
+	if (r < 0) {
+		rc = cli_inv_error(inv, "edit distro", name, r);
+		goto fail;
+	}
+	/* the strings are borrowed from argv; d's own are freed below */
+	struct xp_distro up = d;
+	if (a.kernel)
+		up.kernel = (char *)a.kernel;
+	if (a.initrd || a.no_initrd)
+		up.initrd = (char *)a.initrd;
+	if (a.arch)
+		up.arch = (char *)a.arch;
+	if (a.kopts || a.no_kopts)
+		up.kernel_options = (char *)a.kopts;
+	r = xp_distro_update(inv, &up, &diags);
+	if (r == -EINVAL) {
+		rc = cli_inv_diags(&diags, "distro '%s' not changed", name);
+		goto fail;
+	}
+	if (r == 0)
+		r = xp_inv_commit(inv);
+	else
+		xp_inv_rollback(inv);
+	if (r < 0)
+		rc = cli_inv_error(inv, "edit distro", name, r);
+	goto out;
+fail:
+	xp_inv_rollback(inv);
+out:
+	xp_distro_release(&d);
+	xp_diags_release(&diags);
+	xp_inv_close(inv);
+	return rc;
+}
+
+static json_t *distro_json(const struct xp_distro *d, bool times)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "name", json_string(d->name));
+	json_object_set_new(j, "kernel", cli_json_opt(d->kernel));
+	json_object_set_new(j, "initrd", cli_json_opt(d->initrd));
+	json_object_set_new(j, "arch", cli_json_opt(d->arch));
+	json_object_set_new(j, "kernel_options", cli_json_opt(d->kernel_options));
+	if (times) {
+		json_object_set_new(j, "created", json_integer(d->created));
+		json_object_set_new(j, "updated", json_integer(d->updated));
+	}
+	return j;
+}
+
+static const char show_usage[] =
+    "Usage: xenprov distro show [--json] NAME\n"
+    "\n"
+    "Prints a distro: its kernel, initrd, architecture, kernel options, and when it\n"
+    "was added and last changed.\n"
+    "\n"
+    "  --json      one JSON object: name, kernel, initrd, arch, kernel_options (null:\n"
+    "              none), created, updated (unix seconds)\n" CLI_STATE_DIR_HELP
+    "  -h, --help  this help\n";
+
+static int run_show(int argc, char **argv)
+{
+	bool json = false;
+	const char *state_dir = NULL;
+	int rc = cli_parse_view(argc, argv, "distro show", &json, &state_dir);
+	if (rc)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error("distro show",
+				       argc - optind ? "expected one NAME" : "no NAME given");
+	const char *name = argv[optind];
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(state_dir, &inv)))
+		return rc;
+	struct xp_distro d;
+	int r = xp_distro_get(inv, name, &d);
+	if (r == -ENOENT)
+		rc = cli_error("no distro '%s'", name);
+	else if (r < 0)
+		rc = cli_inv_error(inv, "read distro", name, r);
+	xp_inv_close(inv);
+	if (rc)
+		return rc;
+	if (json) {
+		rc = cli_print_json(distro_json(&d, true));
+	} else {
+		char created[32], updated[32];
+		cli_fmt_time(d.created, created);
+		cli_fmt_time(d.updated, updated);
+		const char *keys[] = {"name",		"kernel",  "initrd", "arch",
+				      "kernel-options", "created", "updated"};
+		const char *values[] = {d.name, d.kernel,  d.initrd, d.arch,
+					d.kernel_options, created, updated};
+		cli_print_fields(keys, values, 7);
+		rc = cli_flush();
+	}
+	xp_distro_release(&d);
+	return rc;
+}
+
+static const char list_usage[] =
+    "Usage: xenprov distro list [--json]\n"
+    "\n"
+    "Lists the distros, sorted by name: name, architecture, kernel and initrd.\n"
+    "\n"
+    "  --json      one JSON array of {name, kernel, initrd, arch, kernel_options}\n" CLI_STATE_DIR_HELP
+    "  -h, --help  this help\n";
+
+static int run_list(int argc, char **argv)
+{
+	bool json = false;
+	const char *state_dir = NULL;
+	int rc = cli_parse_view(argc, argv, "distro list", &json, &state_dir);
+	if (rc)
+		return rc;
+	if (optind != argc)
+		return cli_usage_error("distro list", "unexpected argument '%s'", argv[optind]);
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(state_dir, &inv)))
+		return rc;
+	char **names = NULL;
+	size_t n = 0;
+	/* one snapshot: names and rows agree */
+	int r = xp_inv_begin(inv);
+	if (r == 0)
+		r = xp_distro_list(inv, &names, &n);
+	struct xp_distro *v = r == 0 ? calloc(n ? n : 1, sizeof(*v)) : NULL;
+	if (r == 0 && !v)
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = xp_distro_get(inv, names[i], &v[i]);
+	xp_inv_rollback(inv); /* read only */
+	if (r < 0)
+		rc = cli_inv_error(inv, "list distros in", xp_inv_state_dir(inv), r);
+	xp_inv_close(inv);
+	if (rc == 0 && json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, distro_json(&v[i], false));
+		rc = cli_print_json(a);
+	} else if (rc == 0 && n) {
+		const char **cells = calloc((n + 1) * 4, sizeof(*cells));
+		if (!cells) {
+			rc = cli_error("out of memory");
+		} else {
+			const char *head[] = {"NAME", "ARCH", "KERNEL", "INITRD"};
+			memcpy(cells, head, sizeof(head));
+			for (size_t i = 0; i < n; i++) {
+				cells[(i + 1) * 4 + 0] = v[i].name;
+				cells[(i + 1) * 4 + 1] = v[i].arch;
+				cells[(i + 1) * 4 + 2] = v[i].kernel;
+				cells[(i + 1) * 4 + 3] = v[i].initrd;
+			}
+			cli_print_table(cells, 4, n + 1);
+			free(cells);
+			rc = cli_flush();
+		}
+	}
+	for (size_t i = 0; v && i < n; i++)
+		xp_distro_release(&v[i]);
+	free(v);
+	xp_strv_free(names, n);
+	return rc;
+}
+
+static const char remove_usage[] =
+    "Usage: xenprov distro remove NAME\n"
+    "\n"
+    "Removes a distro. Refused while a system boots it or a profile names it (its\n"
+    "distro setting). The kernel and initrd files are left as they are.\n"
+    "\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
+
+static int run_remove(int argc, char **argv)
+{
+	const char *state_dir = NULL;
+	int rc = cli_parse_view(argc, argv, "distro remove", NULL, &state_dir);
+	if (rc)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error("distro remove",
+				       argc - optind ? "expected one NAME" : "no NAME given");
+	const char *name = argv[optind];
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(state_dir, &inv)))
+		return rc;
+	int r = xp_distro_remove(inv, name);
+	if (r == -ENOENT)
+		rc = cli_error("no distro '%s'", name);
+	else if (r < 0)
+		rc = cli_inv_error(inv, "remove distro", name, r);
+	xp_inv_close(inv);
+	return rc;
+}
+
+static const struct xp_verb add_verb = {"add", "add a distro", add_usage, run_add};
+static const struct xp_verb edit_verb = {"edit", "change a distro's files or options", edit_usage,
+					 run_edit};
+static const struct xp_verb show_verb = {"show", "print a distro", show_usage, run_show};
+static const struct xp_verb list_verb = {"list", "list the distros", list_usage, run_list};
+static const struct xp_verb remove_verb = {"remove", "remove an unused distro", remove_usage,
+					   run_remove};
+
+static const struct xp_verb *const distro_verbs[] = {
+    &add_verb, &edit_verb, &show_verb, &list_verb, &remove_verb, NULL,
+};
+
+const struct xp_command cmd_distro = {
+    .name = "distro",
+    .summary = "the kernels and initrds machines boot over the network",
+    .usage = "Usage: xenprov distro VERB [OPTIONS] ARGS...\n"
+	     "\n"
+	     "Distros are kernels and initrds on this machine that the boot server\n"
+	     "('xenprov serve') hands to machines booting over the network: systems\n"
+	     "that name one, or whose profile does. They live in the inventory,\n"
+	     "inventory.db in the state directory.\n",
+    .verbs = distro_verbs,
+};

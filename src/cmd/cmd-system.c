@@ -1,0 +1,455 @@
+/*
+ * cmd-system.c - `xenprov system`: add, edit, show, list and remove the machines (or
+ * domUs) the boot server knows by MAC: each with an optional reserved IPv4 address,
+ * and what it boots, a profile's distro or a distro (Cobbler's systems).
+ * Thin: parse arguments, call libxenprov (inventory.h), print. The library checks the
+ * values and stores the MAC canonical.
+ *
+ * Not here: dynamic addresses (leases), the boot files (boot.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli-inventory.h"
+
+enum {
+	O_STATE_DIR = 256,
+	O_MAC,
+	O_IP,
+	O_PROFILE,
+	O_DISTRO,
+	O_HOSTNAME,
+	O_NETBOOT,
+	O_KOPTS,
+	O_NO_IP,
+	O_NO_HOSTNAME,
+	O_NO_KOPTS,
+};
+
+#define SYSTEM_OPTIONS                                                                             \
+	"  --mac MAC               its MAC, xx:xx:xx:xx:xx:xx or xx-xx-xx-xx-xx-xx (unicast)\n"  \
+	"  --ip ADDR               the IPv4 address reserved for it (default: one from a\n"     \
+	"                          pool of the boot server)\n"                                    \
+	"  --profile P             it boots the distro of profile P\n"                           \
+	"  --distro D              it boots distro D\n"                                           \
+	"  --hostname NAME         its host name (default: the system's name)\n"                 \
+	"  --netboot on|off        off: offer no boot file; it boots its own disk (default on)\n" \
+	"  --kernel-options TEXT   appended to its kernel command line\n"
+
+static const char add_usage[] =
+    "Usage: xenprov system add NAME --mac MAC (--profile P | --distro D) [--ip ADDR]\n"
+    "                          [--hostname NAME] [--netboot on|off]\n"
+    "                          [--kernel-options TEXT]\n"
+    "\n"
+    "Adds a system: a machine the boot server knows by its MAC. It gets its reserved\n"
+    "address (or one from a pool) and boots the distro of its profile, or its own\n"
+    "distro. MAC and address are each one system's only.\n"
+    "\n" SYSTEM_OPTIONS CLI_STATE_DIR_HELP "  -h, --help              this help\n"
+    "\n"
+    "Example:\n"
+    "  xenprov system add web1 --mac 52:54:00:12:34:56 --ip 10.0.0.11 --profile web\n";
+
+static const char edit_usage[] =
+    "Usage: xenprov system edit NAME [--mac MAC] [--ip ADDR | --no-ip]\n"
+    "                           [--profile P | --distro D] [--hostname NAME | --no-hostname]\n"
+    "                           [--netboot on|off]\n"
+    "                           [--kernel-options TEXT | --no-kernel-options]\n"
+    "\n"
+    "Changes a system: only what is given; the rest stays. --profile replaces its\n"
+    "distro and --distro its profile.\n"
+    "\n" SYSTEM_OPTIONS "  --no-ip                 no reserved address: one from a pool\n"
+    "  --no-hostname           the host name is the system's name again\n"
+    "  --no-kernel-options     no further kernel command line\n" CLI_STATE_DIR_HELP
+    "  -h, --help              this help\n"
+    "\n"
+    "Example: xenprov system edit web1 --netboot off\n";
+
+/* What add or edit was given. */
+struct system_args {
+	const char *state_dir;
+	const char *mac, *ip, *profile, *distro, *hostname, *kopts;
+	int netboot; /* -1: not given */
+	bool no_ip, no_hostname, no_kopts, any;
+};
+
+static int parse(int argc, char **argv, bool edit, struct system_args *a)
+{
+	const char *verb = edit ? "system edit" : "system add";
+	static const struct option opts[] = {
+	    {"mac", required_argument, NULL, O_MAC},
+	    {"ip", required_argument, NULL, O_IP},
+	    {"profile", required_argument, NULL, O_PROFILE},
+	    {"distro", required_argument, NULL, O_DISTRO},
+	    {"hostname", required_argument, NULL, O_HOSTNAME},
+	    {"netboot", required_argument, NULL, O_NETBOOT},
+	    {"kernel-options", required_argument, NULL, O_KOPTS},
+	    {"state-dir", required_argument, NULL, O_STATE_DIR},
+	    {"no-ip", no_argument, NULL, O_NO_IP},
+	    {"no-hostname", no_argument, NULL, O_NO_HOSTNAME},
+	    {"no-kernel-options", no_argument, NULL, O_NO_KOPTS},
+	    {NULL, 0, NULL, 0},
+	};
+	memset(a, 0, sizeof(*a));
+	a->netboot = -1;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		a->any |= o != O_STATE_DIR;
+		switch (o) {
+		case O_MAC:
+			a->mac = optarg;
+			break;
+		case O_IP:
+			a->ip = optarg;
+			break;
+		case O_PROFILE:
+			a->profile = optarg;
+			break;
+		case O_DISTRO:
+			a->distro = optarg;
+			break;
+		case O_HOSTNAME:
+			a->hostname = optarg;
+			break;
+		case O_KOPTS:
+			a->kopts = optarg;
+			break;
+		case O_STATE_DIR:
+			a->state_dir = optarg;
+			break;
+		case O_NETBOOT:
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+				return cli_usage_error(verb, "--netboot takes on or off, not '%s'",
+						       optarg);
+			a->netboot = strcmp(optarg, "on") == 0;
+			break;
+		case O_NO_IP:
+		case O_NO_HOSTNAME:
+		case O_NO_KOPTS:
+			if (!edit)
+				return cli_bad_option(verb, argv);
+			*(o == O_NO_IP ? &a->no_ip : o == O_NO_HOSTNAME ? &a->no_hostname
+									: &a->no_kopts) = true;
+			break;
+		default:
+			return cli_bad_option(verb, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
+	if (a->profile && a->distro)
+		return cli_usage_error(verb, "give --profile or --distro, not both");
+	if ((a->ip && a->no_ip) || (a->hostname && a->no_hostname) || (a->kopts && a->no_kopts))
+		return cli_usage_error(verb, "an option and its --no- form given together");
+	if (!edit && !a->mac)
+		return cli_usage_error(verb, "--mac is required");
+	if (!edit && !a->profile && !a->distro)
+		return cli_usage_error(verb, "--profile or --distro is required");
+	if (edit && !a->any)
+		return cli_usage_error(verb, "nothing to change");
+	return 0;
+}
+
+static bool name_ok(const char *name)
+{
+	if (xp_system_name_valid(name))
+		return true;
+	cli_error("'%s' is not a valid system name (1-64 letters, digits, '-', '_', '.'; not "
+		  "starting with '-' or '.')",
+		  name);
+	return false;
+}
+
+/* The library's refusals, as messages. */
+static int store_error(struct xp_inv *inv, const char *verb, const char *name,
+		       const struct xp_diags *diags, int r)
+{
+	if (r == -EINVAL)
+		return cli_inv_diags(diags, "system '%s' not %s", name,
+				     strcmp(verb, "add") == 0 ? "added" : "changed");
+	if (r == -EEXIST && strncmp(xp_inv_errmsg(inv), "system ", 7) == 0)
+		return cli_error("system '%s' exists (use 'xenprov system edit')", name);
+	char what[32];
+	snprintf(what, sizeof(what), "%s system", verb);
+	return cli_inv_error(inv, what, name, r);
+}
+
+static int run_add(int argc, char **argv)
+{
+	struct system_args a;
+	int rc = parse(argc, argv, false, &a);
+	if (rc)
+		return rc;
+	const char *name = argv[optind];
+	if (!name_ok(name))
+		return XP_EXIT_FAIL;
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(a.state_dir, &inv)))
+		return rc;
+	struct xp_system s = {.name = (char *)name,
+			      .mac = (char *)a.mac,
+			      .ip = (char *)a.ip,
+			      .profile = (char *)a.profile,
+			      .distro = (char *)a.distro,
+			      .hostname = (char *)a.hostname,
+			      .netboot = a.netboot != 0,
+			      .kernel_options = (char *)a.kopts};
+	struct xp_diags diags;
+	xp_diags_init(&diags);
+	int r = xp_system_add(inv, &s, &diags);
+	if (r < 0)
+		rc = store_error(inv, "add", name, &diags, r);
+	xp_diags_release(&diags);
+	xp_inv_close(inv);
+	return rc;
+}
+
+static int run_edit(int argc, char **argv)
+{
+	struct system_args a;
+	int rc = parse(argc, argv, true, &a);
+	if (rc)
+		return rc;
+	const char *name = argv[optind];
+	if (!name_ok(name))
+		return XP_EXIT_FAIL;
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(a.state_dir, &inv)))
+		return rc;
+	struct xp_diags diags;
+	xp_diags_init(&diags);
+	struct xp_system s = {0};
+	/* read, change and write back in one transaction: no lost update */
+	int r = xp_inv_begin(inv);
+	if (r == 0)
+		r = xp_system_get(inv, name, &s);
+	if (r == -ENOENT)
+		rc = cli_error("no system '%s'", name);
+	else if (r < 0)
+		rc = cli_inv_error(inv, "edit system", name, r);
+	if (rc) {
+		xp_inv_rollback(inv);
+		goto out;
+	}
+	/* the new strings are borrowed from argv; s's own are freed below */
+	struct xp_system up = s;
+	if (a.mac)
+		up.mac = (char *)a.mac;
+	if (a.ip || a.no_ip)
+		up.ip = (char *)a.ip;
+	if (a.profile || a.distro) {
+		up.profile = (char *)a.profile;
+		up.distro = (char *)a.distro;
+	}
+	if (a.hostname || a.no_hostname)
+		up.hostname = (char *)a.hostname;
+	if (a.kopts || a.no_kopts)
+		up.kernel_options = (char *)a.kopts;
+	if (a.netboot >= 0)
+		up.netboot = a.netboot;
+	r = xp_system_update(inv, &up, &diags);
+	if (r == 0)
+		r = xp_inv_commit(inv);
+	else
+		xp_inv_rollback(inv);
+	if (r < 0)
+		rc = store_error(inv, "edit", name, &diags, r);
+out:
+	xp_system_release(&s);
+	xp_diags_release(&diags);
+	xp_inv_close(inv);
+	return rc;
+}
+
+static json_t *system_json(const struct xp_system *s, bool times)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "name", json_string(s->name));
+	json_object_set_new(j, "mac", cli_json_opt(s->mac));
+	json_object_set_new(j, "ip", cli_json_opt(s->ip));
+	json_object_set_new(j, "profile", cli_json_opt(s->profile));
+	json_object_set_new(j, "distro", cli_json_opt(s->distro));
+	json_object_set_new(j, "hostname", cli_json_opt(s->hostname));
+	json_object_set_new(j, "netboot", json_boolean(s->netboot));
+	json_object_set_new(j, "kernel_options", cli_json_opt(s->kernel_options));
+	if (times) {
+		json_object_set_new(j, "created", json_integer(s->created));
+		json_object_set_new(j, "updated", json_integer(s->updated));
+	}
+	return j;
+}
+
+static const char show_usage[] =
+    "Usage: xenprov system show [--json] NAME\n"
+    "\n"
+    "Prints a system: its MAC, reserved address, what it boots, host name, whether\n"
+    "it boots over the network, its kernel options, and when it was added and last\n"
+    "changed.\n"
+    "\n"
+    "  --json      one JSON object: name, mac, ip, profile, distro, hostname,\n"
+    "              kernel_options (null: none), netboot (true/false), created,\n"
+    "              updated (unix seconds)\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
+
+static int run_show(int argc, char **argv)
+{
+	bool json = false;
+	const char *state_dir = NULL;
+	int rc = cli_parse_view(argc, argv, "system show", &json, &state_dir);
+	if (rc)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error("system show",
+				       argc - optind ? "expected one NAME" : "no NAME given");
+	const char *name = argv[optind];
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(state_dir, &inv)))
+		return rc;
+	struct xp_system s;
+	int r = xp_system_get(inv, name, &s);
+	if (r == -ENOENT)
+		rc = cli_error("no system '%s'", name);
+	else if (r < 0)
+		rc = cli_inv_error(inv, "read system", name, r);
+	xp_inv_close(inv);
+	if (rc)
+		return rc;
+	if (json) {
+		rc = cli_print_json(system_json(&s, true));
+	} else {
+		char created[32], updated[32];
+		cli_fmt_time(s.created, created);
+		cli_fmt_time(s.updated, updated);
+		const char *keys[] = {"name",	  "mac",     "ip",	       "profile", "distro",
+				      "hostname", "netboot", "kernel-options", "created", "updated"};
+		const char *values[] = {s.name,	    s.mac,		    s.ip,	     s.profile,
+					s.distro,   s.hostname,		    s.netboot ? "on" : "off",
+					s.kernel_options, created, updated};
+		cli_print_fields(keys, values, 10);
+		rc = cli_flush();
+	}
+	xp_system_release(&s);
+	return rc;
+}
+
+static const char list_usage[] =
+    "Usage: xenprov system list [--json]\n"
+    "\n"
+    "Lists the systems, sorted by name: name, MAC, reserved address, what each\n"
+    "boots (profile:P or distro:D) and whether it boots over the network.\n"
+    "\n"
+    "  --json      one JSON array of {name, mac, ip, profile, distro, hostname,\n"
+    "              netboot, kernel_options}\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
+
+static int run_list(int argc, char **argv)
+{
+	bool json = false;
+	const char *state_dir = NULL;
+	int rc = cli_parse_view(argc, argv, "system list", &json, &state_dir);
+	if (rc)
+		return rc;
+	if (optind != argc)
+		return cli_usage_error("system list", "unexpected argument '%s'", argv[optind]);
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(state_dir, &inv)))
+		return rc;
+	char **names = NULL;
+	size_t n = 0;
+	int r = xp_inv_begin(inv); /* one snapshot */
+	if (r == 0)
+		r = xp_system_list(inv, &names, &n);
+	struct xp_system *v = r == 0 ? calloc(n ? n : 1, sizeof(*v)) : NULL;
+	if (r == 0 && !v)
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = xp_system_get(inv, names[i], &v[i]);
+	xp_inv_rollback(inv); /* read only */
+	if (r < 0)
+		rc = cli_inv_error(inv, "list systems in", xp_inv_state_dir(inv), r);
+	xp_inv_close(inv);
+	if (rc == 0 && json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, system_json(&v[i], false));
+		rc = cli_print_json(a);
+	} else if (rc == 0 && n) {
+		const char **cells = calloc((n + 1) * 5, sizeof(*cells));
+		char **boots = calloc(n, sizeof(*boots));
+		if (!cells || !boots) {
+			rc = cli_error("out of memory");
+		} else {
+			const char *head[] = {"NAME", "MAC", "IP", "BOOTS", "NETBOOT"};
+			memcpy(cells, head, sizeof(head));
+			for (size_t i = 0; i < n; i++) {
+				const struct xp_system *s = &v[i];
+				if (asprintf(&boots[i], "%s:%s", s->profile ? "profile" : "distro",
+					     s->profile ? s->profile : s->distro) < 0)
+					boots[i] = NULL;
+				const char *row[] = {s->name, s->mac, s->ip, boots[i],
+						     s->netboot ? "on" : "off"};
+				memcpy(&cells[(i + 1) * 5], row, sizeof(row));
+			}
+			cli_print_table(cells, 5, n + 1);
+			rc = cli_flush();
+		}
+		for (size_t i = 0; boots && i < n; i++)
+			free(boots[i]);
+		free(boots);
+		free(cells);
+	}
+	for (size_t i = 0; v && i < n; i++)
+		xp_system_release(&v[i]);
+	free(v);
+	xp_strv_free(names, n);
+	return rc;
+}
+
+static const char remove_usage[] =
+    "Usage: xenprov system remove NAME\n"
+    "\n"
+    "Removes a system: the boot server forgets its MAC and reserved address.\n"
+    "\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
+
+static int run_remove(int argc, char **argv)
+{
+	const char *state_dir = NULL;
+	int rc = cli_parse_view(argc, argv, "system remove", NULL, &state_dir);
+	if (rc)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error("system remove",
+				       argc - optind ? "expected one NAME" : "no NAME given");
+	const char *name = argv[optind];
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(state_dir, &inv)))
+		return rc;
+	int r = xp_system_remove(inv, name);
+	if (r == -ENOENT)
+		rc = cli_error("no system '%s'", name);
+	else if (r < 0)
+		rc = cli_inv_error(inv, "remove system", name, r);
+	xp_inv_close(inv);
+	return rc;
+}
+
+static const struct xp_verb add_verb = {"add", "add a system", add_usage, run_add};
+static const struct xp_verb edit_verb = {"edit", "change a system", edit_usage, run_edit};
+static const struct xp_verb show_verb = {"show", "print a system", show_usage, run_show};
+static const struct xp_verb list_verb = {"list", "list the systems", list_usage, run_list};
+static const struct xp_verb remove_verb = {"remove", "remove a system", remove_usage, run_remove};
+
+static const struct xp_verb *const system_verbs[] = {
+    &add_verb, &edit_verb, &show_verb, &list_verb, &remove_verb, NULL,
+};
+
+const struct xp_command cmd_system = {
+    .name = "system",
+    .summary = "the machines the boot server knows by MAC",
+    .usage = "Usage: xenprov system VERB [OPTIONS] ARGS...\n"
+	     "\n"
+	     "Systems are the machines (or domUs) the boot server ('xenprov serve')\n"
+	     "knows by MAC: each gets its reserved address, or one from a pool, and\n"
+	     "boots the distro of its profile, or its own distro. They live in the\n"
+	     "inventory, inventory.db in the state directory.\n",
+    .verbs = system_verbs,
+};
