@@ -109,8 +109,14 @@ done
 command -v mkfifo >/dev/null || skip "mkfifo not installed"
 if [ "$SERVER" = dnsmasq ]; then
 	command -v dnsmasq >/dev/null || skip "dnsmasq not installed (Debian package dnsmasq-base)"
-elif ! "$X" serve --help >/dev/null 2>&1; then
-	skip "'xenprov serve' does not exist yet ('$X serve --help' fails); XP_PXE_SERVER=dnsmasq checks the harness"
+else
+	# the commands the test drives; until all exist the test is skipped, never passed
+	missing=
+	for cmd in serve settings distro system; do
+		"$X" "$cmd" --help >/dev/null 2>&1 || missing="$missing $cmd"
+	done
+	[ -z "$missing" ] ||
+		skip "xenprov commands not available yet:$missing ('$X <command> --help' fails); XP_PXE_SERVER=dnsmasq checks the harness"
 fi
 
 T=$(realpath -m "$XP_TMP")
@@ -291,6 +297,17 @@ show_failure() {
 	fi
 	echo "---- files under the tftp root:"
 	(cd "$T/tftp" && find . -type f | sort | sed 's/^/    /')
+	if [ -f "$T/tftp/pxelinux.cfg/$MACFILE" ]; then
+		echo "---- pxelinux.cfg/$MACFILE:"; sed 's/^/    /' "$T/tftp/pxelinux.cfg/$MACFILE"
+	fi
+	echo "---- GET $SCRIPT_URL (what an iPXE client is given):"
+	ip netns exec "$NS" python3 -c '
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+        sys.stdout.write("HTTP %d\n%s" % (r.status, r.read(4096).decode("utf-8", "replace")))
+except Exception as e:
+    print("error:", e)' "$SCRIPT_URL" 2>&1 | sed 's/^/    /'
 }
 
 # boot CASE: one network boot; 0 when the marker came with the expected command line.
