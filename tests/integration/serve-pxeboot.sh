@@ -26,21 +26,24 @@
 # server's log and the files it offered are printed.
 #
 # The server is a switch, XP_PXE_SERVER:
-#   xenprov (default): `xenprov serve --interface <tap>` after the settings, distro and
-#       system below (the server renders pxelinux.cfg/ and ipxe/ itself). If
-#       `$XENPROV serve --help` fails, the test exits 77 (skipped): it never passes
+#   xenprov (default): `xenprov serve --interface <tap> --pid-file ...` in the namespace
+#       after the settings, distro and system below (the server renders the pxelinux
+#       config and the iPXE script itself). While `$XENPROV <command> --help` fails for
+#       serve, settings, distro or system, the test exits 77 (skipped): it never passes
 #       without the real server.
 #   dnsmasq: the harness check. dnsmasq (DHCP + TFTP; --dhcp-userclass=set:ipxe,iPXE
 #       picks the boot file) and python3's http.server play the server, with files the
 #       test writes the way xenprov is to render them; the test also checks in their logs
 #       that each case fetched what it claims (user class, TFTP files, HTTP GETs).
 #
-# Debian's iPXE waits about 15 s for an IPv6 router advertisement; lib/pxe-ra.py sends
-# empty ones (no prefix, lifetime 0) in the namespace to end that wait.
+# Debian's iPXE waits for an IPv6 router advertisement before it boots (about 15 s of
+# its own time; over two minutes of wall time in a loaded TCG guest); lib/pxe-ra.py
+# sends empty ones (no prefix, lifetime 0) in the namespace to end that wait.
 #
 # Environment: XENPROV (the binary), XP_TMP (scratch dir), XP_SRC (source tree, for
 # tests/integration/lib/), XP_PXE_SERVER (xenprov|dnsmasq), XP_PXE_CASES (default
-# "a b"), XP_PXE_TIMEOUT. Needs root (network namespace, tap). Standalone:
+# "a b"), XP_PXE_TIMEOUT, XP_PXE_SERVE_ARGS (extra `xenprov serve` arguments, e.g. -v).
+# Needs root (network namespace, tap). Standalone:
 #   XENPROV=/path/to/xenprov XP_TMP=/tmp/x XP_SRC=<repo> bash tests/integration/serve-pxeboot.sh
 # Exit 0 pass, 1 fail, 77 skip (the reason is printed).
 set -u
@@ -109,8 +112,14 @@ done
 command -v mkfifo >/dev/null || skip "mkfifo not installed"
 if [ "$SERVER" = dnsmasq ]; then
 	command -v dnsmasq >/dev/null || skip "dnsmasq not installed (Debian package dnsmasq-base)"
-elif ! "$X" serve --help >/dev/null 2>&1; then
-	skip "'xenprov serve' does not exist yet ('$X serve --help' fails); XP_PXE_SERVER=dnsmasq checks the harness"
+else
+	# the commands the test drives; until all exist the test is skipped, never passed
+	missing=
+	for cmd in serve settings distro system; do
+		"$X" "$cmd" --help >/dev/null 2>&1 || missing="$missing $cmd"
+	done
+	[ -z "$missing" ] ||
+		skip "xenprov commands not available yet:$missing ('$X <command> --help' fails); XP_PXE_SERVER=dnsmasq checks the harness"
 fi
 
 T=$(realpath -m "$XP_TMP")
@@ -224,8 +233,10 @@ dnsmasq_start() {
 
 # xp ARGS...: one xenprov command of the setup, shown, and fatal if it fails.
 xp() {
-	echo "\$ xenprov $*"
-	"$X" "$@" || die "xenprov $* (exit $?)"
+	local words
+	words=$(printf ' %q' "$@")
+	echo "\$ xenprov$words"
+	"$X" "$@" || die "xenprov$words (exit $?)"
 }
 
 if [ "$SERVER" = dnsmasq ]; then
@@ -245,8 +256,10 @@ else
 		--kernel-options "console=ttyS0 panic=-1"
 	xp system add guest1 --mac "$MAC" --ip "$GUEST_IP" --distro testdistro
 	SERVER_LOG=$T/serve.log
-	echo "\$ xenprov serve --interface $TAP --pid-file $T/serve.pid (in $NS)"
-	ip netns exec "$NS" "$X" serve --interface "$TAP" --pid-file "$T/serve.pid" \
+	# XP_PXE_SERVE_ARGS: extra arguments, e.g. -v to log every request
+	read -r -a extra <<<"${XP_PXE_SERVE_ARGS:-}"
+	echo "\$ xenprov serve --interface $TAP --pid-file $T/serve.pid ${extra[*]} (in $NS)"
+	ip netns exec "$NS" "$X" serve --interface "$TAP" --pid-file "$T/serve.pid" "${extra[@]}" \
 		>"$SERVER_LOG" 2>&1 &
 	PIDS+=($!)
 	serve_pid=$!
@@ -291,6 +304,17 @@ show_failure() {
 	fi
 	echo "---- files under the tftp root:"
 	(cd "$T/tftp" && find . -type f | sort | sed 's/^/    /')
+	if [ -f "$T/tftp/pxelinux.cfg/$MACFILE" ]; then
+		echo "---- pxelinux.cfg/$MACFILE:"; sed 's/^/    /' "$T/tftp/pxelinux.cfg/$MACFILE"
+	fi
+	echo "---- GET $SCRIPT_URL (what an iPXE client is given):"
+	ip netns exec "$NS" python3 -c '
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+        sys.stdout.write("HTTP %d\n%s" % (r.status, r.read(4096).decode("utf-8", "replace")))
+except Exception as e:
+    print("error:", e)' "$SCRIPT_URL" 2>&1 | sed 's/^/    /'
 }
 
 # boot CASE: one network boot; 0 when the marker came with the expected command line.

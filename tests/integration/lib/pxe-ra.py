@@ -33,11 +33,9 @@ def main():
     # cur hop limit 64, flags 0 (M=0 O=0), router lifetime 0, reachable 0, retrans 0
     ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 0, 0, 0)
     end = time.monotonic() + seconds
-    sent = 0
     while time.monotonic() < end:
         try:
             sock.sendto(ra, ("ff02::1", 0, 0, ifindex))
-            sent += 1
         except OSError:
             pass  # no link-local address yet (QEMU has not opened the tap)
         time.sleep(1.0)
@@ -45,7 +43,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    sys.exit(main())
