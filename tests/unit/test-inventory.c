@@ -25,7 +25,7 @@
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static char tmpdir[4096];
 static char state[4200];
@@ -159,7 +159,7 @@ static void test_newer_schema(void **st)
 	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
 	assert_null(inv);
 	/* and left as it was */
-	exec_sql("PRAGMA user_version = 1");
+	exec_sql("PRAGMA user_version = 2");
 	inv = open_ok();
 	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 	xp_inv_close(inv);
@@ -499,6 +499,7 @@ static const struct good_case good_cases[] = {
     {"gateway", "10.0.0.1", "10.0.0.1"},
     {"dns", "10.0.0.1", "10.0.0.1"},
     {"dns", "1.1.1.1,8.8.8.8", "1.1.1.1,8.8.8.8"},
+    {"distro", "debian-12.5_netboot", "debian-12.5_netboot"},
     {"domain", "example.com", "example.com"},
     {"domain", "lab-1.example.org", "lab-1.example.org"},
     {"domain", "localdomain", "localdomain"},
@@ -534,6 +535,8 @@ static const struct bad_case bad_cases[] = {
     {"pool", "", "pool: must not be empty", true},
     {"kernel", "", "kernel: must not be empty", true},
     {"ramdisk", "", "ramdisk: must not be empty", true},
+    {"distro", "bad name", "distro: not a valid distro name", true},
+    {"distro", "", "distro: not a valid distro name", true},
     {"disk-size", "15M", "disk-size: at least 16M", true},
     {"disk-size", "0", "disk-size: at least 16M", true},
     {"disk-size", "", "disk-size: not a size", true},
@@ -688,7 +691,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 24);
+	assert_int_equal(nkeys, 25);
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */
