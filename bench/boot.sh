@@ -381,6 +381,11 @@ num() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (b == 0) print "null"; els
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (a <= 0 || b <= 0) print "n/a"; else printf "%.2fx\n", a / b }'; }
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
+# xp_skip PART: true, and a JSON line saying so, when $s is xenprov and it is not available
+xp_skip() {
+	[ "$s" = xenprov ] && [ $XP_OK -eq 0 ] || return 1
+	json "\"part\":\"$1\",\"server\":\"xenprov\",\"available\":false"
+}
 failed=0
 T_START=$(now_us)
 
@@ -439,10 +444,8 @@ dhcp_step() {
 if want dhcp; then
 	mkdir -p "$W/empty-root" && chmod 755 "$W/empty-root"
 	say "1) DHCP: perfdhcp -r RATE -R $DHCP_CLIENTS -p $DHCP_SECS (relayed DORA), each step on a fresh server, leases persisted"
-	if [ $XP_OK -eq 0 ]; then
-		D[xenprov,why]=$XP_WHY
-		json "\"part\":\"dhcp\",\"server\":\"xenprov\",\"available\":false"
-	fi
+	s=xenprov
+	xp_skip dhcp && D[xenprov,why]=$XP_WHY
 	# rate by rate, the servers one after the other: on a shared machine each rate's
 	# numbers come from about the same minute
 	for r in "${DHCP_RATES[@]}"; do
@@ -605,11 +608,7 @@ if want tftp; then
 	TFTP_SHA=$(sha256sum <"$TROOT/bench.bin" | cut -d' ' -f1)
 	say "2) TFTP: a $TFTP_MIB MiB random file, ${TFTP_CONC[*]} concurrent client(s); aggregate MB/s (10^6 bytes/s)"
 	for s in "${TFTP_SERVERS[@]}"; do
-		if [ "$s" = xenprov ] && [ $XP_OK -eq 0 ]; then
-			F[$s,why]=$XP_WHY
-			json "\"part\":\"tftp\",\"server\":\"xenprov\",\"available\":false"
-			continue
-		fi
+		xp_skip tftp && { F[$s,why]=$XP_WHY; continue; }
 		if ! tftp_start "$s" "$TROOT"; then
 			F[$s,why]=$(srv_fail "tftp-$s")
 			failed=1
@@ -771,11 +770,7 @@ if want storm; then
 	say "3) boot storm: $STORM_N clients at once (one macvlan, one MAC each): udhcpc, then atftp (blksize 1468)"
 	say "   of pxelinux.cfg/default and a $KERNEL_BYTES-byte kernel"
 	for s in "${STORM_SERVERS[@]}"; do
-		if [ "$s" = xenprov ] && [ $XP_OK -eq 0 ]; then
-			SM[$s,why]=$XP_WHY
-			json "\"part\":\"storm\",\"server\":\"xenprov\",\"available\":false"
-			continue
-		fi
+		xp_skip storm && { SM[$s,why]=$XP_WHY; continue; }
 		storm_run "$s" || failed=1
 	done
 	printf '  %-9s %10s %14s %12s %12s %8s\n' server "total s" "all leased s" "client p50" "client p95" failed
