@@ -10,9 +10,12 @@
 # this script starts are ever stopped, by their PIDs.
 #
 #   1 dhcp   Kea's perfdhcp (a relay agent's view: unicast to 10.77.0.1, giaddr
-#            10.77.0.2, up to 60000 simulated clients) against each server, at a rate
-#            ladder of XP_BENCH_DHCP_SECS (8) seconds a step; each step starts its server
-#            on an empty lease database. Servers, leases persisted to a file in each:
+#            10.77.0.2, up to 60000 simulated clients) against each server, at the rates
+#            2000 4000 8000 16000 24000 DORA/s (XP_BENCH_DHCP_RATES), XP_BENCH_DHCP_SECS
+#            (8) seconds each; each step starts its server on an empty lease database;
+#            rate by rate, the servers one after the other (so that on a shared machine
+#            each rate's numbers come from the same minute). Servers, each persisting
+#            its leases to a file:
 #              kea      Kea 2.2 kea-dhcp4, memfile (persist, LFC off), as shipped
 #                       (single-threaded), a 10.77.1.1-10.77.250.254 pool; logs: WARN
 #              kea-mt   the same with Kea's multi-threading on (2 threads, queue 64)
@@ -35,13 +38,15 @@
 #            MAC) in the client namespace: busybox udhcpc (-q -n, 15 DISCOVERs 4 s apart,
 #            about a PXE ROM's patience, with a script of this bench's own that only
 #            prints), then an atftp fetch (blksize 1468, as PXE ROMs ask) of a small
-#            pxelinux.cfg/default, then of a 20 MB kernel; total time until the last is
+#            pxelinux.cfg/default, then of a 20 MB kernel (XP_BENCH_KERNEL_BYTES); the
+#            time until the last client is
 #            done, against dnsmasq (DHCP + --enable-tftp, --tftp-max above N) and xenprov.
 #            Kernels go to /dev/null (atftp's exit status says whether it completed),
 #            but client 1 keeps its copies, compared with the files served. Clients that
 #            give up are counted, not fatal.
 #
-# Options: --quick (shorter steps and files, fewer clients: a smoke check, not numbers),
+# Options: --quick (2 s steps at 2000 and 8000, an 8 MiB file, 1 and 4 clients, a storm
+# of 20 with a 2 MB kernel: a smoke check of the harness, not numbers),
 # --only PART (one of dhcp, tftp, storm), --json FILE (the results as JSON lines in
 # FILE; without it they are printed at the end, after the tables).
 #
