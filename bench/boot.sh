@@ -39,16 +39,16 @@
 #            about a PXE ROM's patience, with a script of this bench's own that only
 #            prints), then an atftp fetch (blksize 1468, as PXE ROMs ask) of a small
 #            pxelinux.cfg/default, then of a 20 MB kernel (XP_BENCH_KERNEL_BYTES); the
-#            time until the last client is
-#            done, against dnsmasq (DHCP + --enable-tftp, --tftp-max above N) and xenprov.
+#            time until the last client is done, against dnsmasq (DHCP + --enable-tftp,
+#            --tftp-max above N) and xenprov.
 #            Kernels go to /dev/null (atftp's exit status says whether it completed),
 #            but client 1 keeps its copies, compared with the files served. Clients that
 #            give up are counted, not fatal.
 #
 # Options: --quick (2 s steps at 2000 and 8000, an 8 MiB file, 1 and 4 clients, a storm
-# of 20 with a 2 MB kernel: a smoke check of the harness, not numbers),
-# --only PART (one of dhcp, tftp, storm), --json FILE (the results as JSON lines in
-# FILE; without it they are printed at the end, after the tables).
+# of 20 with a 2 MB kernel: a smoke check of the harness, not numbers), --only PART (one
+# of dhcp, tftp, storm), --json FILE (the results as JSON lines in FILE; without it they
+# are printed at the end, after the tables).
 #
 # Peers: Debian 12's kea-dhcp4-server, kea-admin (perfdhcp), dnsmasq, tftpd-hpa, atftp,
 # tftp-hpa, busybox; bench_deps installs the missing ones (no service started: a
