@@ -79,7 +79,6 @@ int sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *n
 int sys_ifaces_refresh(struct serve *s, int ifindex);
 /* Makes the state directory's files the user's, then switches to that user. */
 int sys_drop_privileges(const char *user, const char *state_dir);
-int sys_random(void *buf, size_t len);
 
 /* dhcp-sock.c */
 int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret);
