@@ -97,10 +97,8 @@ void dhcp_srv_close(struct dhcp_srv *d);
 
 /* tftp-server.c */
 int tftp_srv_open(struct serve *s, struct tftp_srv **ret);
-/* Retransmissions due; returns the next deadline (ms) or INT64_MAX. */
-int64_t tftp_srv_timers(struct tftp_srv *t, int64_t now_ms);
-/* The deadline of transfers started since the last call (INT64_MAX if none); resets. */
-int64_t tftp_srv_next_deadline(struct tftp_srv *t);
+/* Starts the worker threads that run the transfers (after privileges are dropped). */
+int tftp_srv_start(struct tftp_srv *t);
 void tftp_srv_stop_accepting(struct tftp_srv *t);
 size_t tftp_srv_sessions(const struct tftp_srv *t);
 void tftp_srv_close(struct tftp_srv *t);

@@ -339,6 +339,8 @@ static int setup(struct serve *s, sigset_t *mask)
 	}
 	if (s->http && (r = http_srv_start(s->http)) < 0)
 		return r;
+	if (s->tftp && (r = tftp_srv_start(s->tftp)) < 0)
+		return r;
 	if (o->dhcp && (r = checkpointer_start(&s->ckpt)) < 0)
 		return r;
 	return 0;
@@ -356,11 +358,9 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 			  s.tftp ? " TFTP" : "", s.http ? " HTTP" : "",
 			  serve_setting(&s, "server"));
 		int64_t next_tick = serve_now_ms() + 1000;
-		int64_t tftp_deadline = INT64_MAX;
 		for (;;) {
 			int64_t now = serve_now_ms();
-			int64_t wake = next_tick < tftp_deadline ? next_tick : tftp_deadline;
-			int timeout = wake <= now ? 0 : (int)(wake - now);
+			int timeout = next_tick <= now ? 0 : (int)(next_tick - now);
 			struct epoll_event ev[64];
 			int n = epoll_wait(s.epfd, ev, 64, timeout);
 			if (n < 0 && errno != EINTR) {
@@ -372,15 +372,6 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 				w->ready(&s, w, ev[i].events);
 			}
 			now = serve_now_ms();
-			/* the sessions are scanned only when the earliest deadline seen
-			 * may have come (a new transfer lowers it), not at every packet */
-			if (s.tftp) {
-				int64_t d = tftp_srv_next_deadline(s.tftp);
-				if (d < tftp_deadline)
-					tftp_deadline = d;
-				if (now >= tftp_deadline)
-					tftp_deadline = tftp_srv_timers(s.tftp, now);
-			}
 			if (now >= next_tick) {
 				next_tick = now + 1000;
 				if (!s.stopping)

@@ -1,8 +1,11 @@
 /*
  * tftp-server.c - the TFTP service's I/O around the pure session engine
  * (proto/tftp-session.c): requests arrive on port 69; each transfer gets a socket of
- * its own (a new TID, RFC 1350 section 4) connected to the client, in the same epoll
- * loop as everything else; a window of DATA packets leaves in one sendmmsg. Files come
+ * its own (a new TID, RFC 1350 section 4) connected to the client. The main loop takes
+ * requests, opens and maps the file and makes the socket; the transfer itself then
+ * runs in one of a few worker threads (one a CPU, each with its own epoll loop and
+ * timers), so that many lock-step transfers use every core; a window of DATA packets
+ * leaves in one sendmmsg. Files come
  * from the boot-file resolver (boot.h: rendered configs, distro kernels, or plain files
  * confined beneath the TFTP root) and are mapped into memory, so a DATA packet costs
  * one copy and no read system call. Read-only: write requests are refused.
@@ -13,11 +16,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -31,10 +37,13 @@
 #define NETASCII_MAX (16u << 20)
 
 struct tftp_srv;
+struct worker;
 
 struct tsess {
-	struct watch w;
+	struct watch w; /* first: the worker's epoll records point here */
 	struct tftp_srv *t;
+	struct worker *k;
+	struct xp_tftp_request req; /* until the worker starts the transfer */
 	struct tsess *prev, *next;
 	struct xp_tftp_session *sess;
 	struct xp_bootfile file;
@@ -46,7 +55,24 @@ struct tsess {
 	uint16_t peer_port;
 	char name[256];
 	int64_t started;
-	bool finished;
+};
+
+/* A worker thread: its transfers, its epoll set, its packet buffers. */
+struct worker {
+	struct tftp_srv *t;
+	pthread_t thread;
+	bool started;
+	int epfd;
+	struct watch wake; /* eventfd: transfers handed over, or stop */
+	pthread_mutex_t lock;
+	struct tsess *inbox; /* handed over by the main thread, under lock */
+	struct tsess *head;  /* the worker's own */
+	atomic_bool stop;
+	int64_t new_deadline; /* earliest deadline set since the loop last looked */
+	uint8_t rbuf[65536];
+	uint8_t *sbuf; /* BATCH packets of up to 65468 bytes */
+	struct iovec iov[BATCH];
+	struct mmsghdr msg[BATCH];
 };
 
 struct tftp_srv {
@@ -54,14 +80,10 @@ struct tftp_srv {
 	struct watch w;
 	uint16_t port;
 	unsigned max;
-	size_t n;
-	struct tsess *head;
-	int64_t new_deadline; /* earliest deadline of transfers started since asked */
+	atomic_size_t n; /* transfers in flight, all workers */
+	struct worker *workers;
+	unsigned n_workers, next;
 	uint8_t rbuf[65536];
-	uint8_t *sbuf; /* BATCH packets of up to 65468 bytes */
-	size_t slot;
-	struct iovec iov[BATCH];
-	struct mmsghdr msg[BATCH];
 };
 
 #define SLOT (65464 + 4)
@@ -84,19 +106,21 @@ static void send_error(struct tftp_srv *t, const struct sockaddr_in *to, uint16_
 	sendto(t->w.fd, buf, n, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof(*to));
 }
 
-static void sess_free(struct tftp_srv *t, struct tsess *x)
+/* Frees a transfer; unlinks it from its worker's list when it is on one. */
+static void sess_free(struct tsess *x)
 {
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		t->head = x->next;
-	if (x->next)
-		x->next->prev = x->prev;
-	t->n--;
-	if (x->w.fd >= 0) {
-		serve_unwatch(t->s, &x->w);
-		close(x->w.fd);
+	struct worker *k = x->k;
+	if (k) {
+		if (x->prev)
+			x->prev->next = x->next;
+		else
+			k->head = x->next;
+		if (x->next)
+			x->next->prev = x->prev;
 	}
+	atomic_fetch_sub(&x->t->n, 1);
+	if (x->w.fd >= 0)
+		close(x->w.fd); /* also leaves the epoll set */
 	if (x->map)
 		munmap(x->map, x->len);
 	xp_buf_release(&x->ascii);
@@ -105,8 +129,9 @@ static void sess_free(struct tftp_srv *t, struct tsess *x)
 	free(x);
 }
 
-static void finish(struct tftp_srv *t, struct tsess *x, int64_t now)
+static void finish(struct tsess *x, int64_t now)
 {
+	struct tftp_srv *t = x->t;
 	char ip[INET_ADDRSTRLEN];
 	struct in_addr a = {htonl(x->peer)};
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
@@ -118,69 +143,144 @@ static void finish(struct tftp_srv *t, struct tsess *x, int64_t now)
 	else
 		serve_log(t->s, LOG_WARNING, "tftp: '%s' to %s:%u failed: %s", x->name, ip,
 			  x->peer_port, xp_tftp_session_error(x->sess));
-	sess_free(t, x);
+	sess_free(x);
 }
 
-static void flush(struct tftp_srv *t, struct tsess *x, unsigned n)
+static void flush(struct worker *k, struct tsess *x, unsigned n)
 {
 	unsigned done = 0;
 	while (done < n) {
-		int k = sendmmsg(x->w.fd, t->msg + done, n - done, MSG_DONTWAIT);
-		if (k < 0) {
+		int r = sendmmsg(x->w.fd, k->msg + done, n - done, MSG_DONTWAIT);
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			/* a full send buffer or an ICMP error: the engine's timer resends */
 			break;
 		}
-		done += (unsigned)k;
+		done += (unsigned)r;
 	}
 }
 
-static void pump(struct tftp_srv *t, struct tsess *x, int64_t now)
+/* Sends what the engine has due; finishes the transfer when it is over. */
+static void pump(struct worker *k, struct tsess *x, int64_t now)
 {
 	unsigned n = 0;
 	for (;;) {
-		uint8_t *buf = t->sbuf + (size_t)n * SLOT;
+		uint8_t *buf = k->sbuf + (size_t)n * SLOT;
 		ssize_t len = xp_tftp_session_next(x->sess, buf, SLOT, now);
 		if (len <= 0)
 			break;
-		t->iov[n] = (struct iovec){buf, (size_t)len};
-		memset(&t->msg[n].msg_hdr, 0, sizeof(t->msg[n].msg_hdr));
-		t->msg[n].msg_hdr.msg_iov = &t->iov[n];
-		t->msg[n].msg_hdr.msg_iovlen = 1;
+		k->iov[n] = (struct iovec){buf, (size_t)len};
+		memset(&k->msg[n].msg_hdr, 0, sizeof(k->msg[n].msg_hdr));
+		k->msg[n].msg_hdr.msg_iov = &k->iov[n];
+		k->msg[n].msg_hdr.msg_iovlen = 1;
 		if (++n == BATCH) {
-			flush(t, x, n);
+			flush(k, x, n);
 			n = 0;
 		}
 	}
 	if (n)
-		flush(t, x, n);
-	if (xp_tftp_session_state(x->sess) != XP_TFTP_RUNNING)
-		x->finished = true;
-}
-
-static void on_session(struct serve *s, struct watch *w, uint32_t events)
-{
-	(void)s;
-	(void)events;
-	struct tsess *x = (struct tsess *)w;
-	struct tftp_srv *t = x->t;
-	int64_t now = serve_now_ms();
-	/* one packet a wake-up (epoll is level-triggered: a second one wakes us again),
-	 * which saves the EAGAIN read in lock-step transfers, where one is all there is */
-	ssize_t n = recv(w->fd, t->rbuf, sizeof(t->rbuf), MSG_DONTWAIT);
-	if (n >= 0) /* else EAGAIN, or ECONNREFUSED: the client went away; the timer ends it */
-		xp_tftp_session_input(x->sess, t->rbuf, (size_t)n, now);
-	pump(t, x, now);
-	if (x->finished) {
-		finish(t, x, now);
+		flush(k, x, n);
+	if (xp_tftp_session_state(x->sess) != XP_TFTP_RUNNING) {
+		finish(x, now);
 		return;
 	}
 	/* progress resets the backoff: the deadline may now be earlier than the one the
 	 * loop waits for */
 	int64_t d = xp_tftp_session_deadline(x->sess);
-	if (d < t->new_deadline)
-		t->new_deadline = d;
+	if (d < k->new_deadline)
+		k->new_deadline = d;
+}
+
+static void on_packet(struct tsess *x, int64_t now)
+{
+	struct worker *k = x->k;
+	/* one packet a wake-up (epoll is level-triggered: a second one wakes us again),
+	 * which saves the EAGAIN read in lock-step transfers, where one is all there is */
+	ssize_t n = recv(x->w.fd, k->rbuf, sizeof(k->rbuf), MSG_DONTWAIT);
+	if (n >= 0) /* else EAGAIN, or ECONNREFUSED: the client went away; the timer ends it */
+		xp_tftp_session_input(x->sess, k->rbuf, (size_t)n, now);
+	pump(k, x, now);
+}
+
+/* Takes the transfers the main thread handed over: into the list and the epoll set,
+ * first packet out. */
+static void adopt(struct worker *k, int64_t now)
+{
+	uint64_t v;
+	(void)!read(k->wake.fd, &v, sizeof(v));
+	pthread_mutex_lock(&k->lock);
+	struct tsess *in = k->inbox;
+	k->inbox = NULL;
+	pthread_mutex_unlock(&k->lock);
+	while (in) {
+		struct tsess *x = in;
+		in = in->next;
+		x->k = k;
+		x->prev = NULL;
+		x->next = k->head;
+		if (k->head)
+			k->head->prev = x;
+		k->head = x;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &x->w};
+		if (epoll_ctl(k->epfd, EPOLL_CTL_ADD, x->w.fd, &ev) < 0) {
+			serve_log(x->t->s, LOG_WARNING, "tftp: '%s': %s", x->name, strerror(errno));
+			sess_free(x);
+			continue;
+		}
+		pump(k, x, now);
+	}
+}
+
+/* Retransmissions due; the next deadline. */
+static int64_t timers(struct worker *k, int64_t now)
+{
+	int64_t next = INT64_MAX;
+	for (struct tsess *x = k->head, *nx; x; x = nx) {
+		nx = x->next;
+		int64_t d = xp_tftp_session_deadline(x->sess);
+		if (d <= now) {
+			pump(k, x, now); /* may finish and free x */
+			continue;
+		}
+		if (d < next)
+			next = d;
+	}
+	int64_t d = k->new_deadline;
+	k->new_deadline = INT64_MAX;
+	return d < next ? d : next;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *k = arg;
+	int64_t deadline = INT64_MAX;
+	while (!atomic_load(&k->stop)) {
+		int64_t now = serve_now_ms();
+		int timeout = deadline == INT64_MAX ? -1
+			      : deadline <= now	    ? 0
+			      : deadline - now > 60000 ? 60000
+						       : (int)(deadline - now);
+		struct epoll_event ev[64];
+		int n = epoll_wait(k->epfd, ev, 64, timeout);
+		now = serve_now_ms();
+		for (int i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+			if (w == &k->wake)
+				adopt(k, now);
+			else
+				on_packet((struct tsess *)w, now);
+		}
+		/* the sessions are scanned only when the earliest deadline seen may have
+		 * come, not at every packet */
+		if (k->new_deadline < deadline)
+			deadline = k->new_deadline;
+		if (now >= deadline) {
+			k->new_deadline = INT64_MAX;
+			deadline = timers(k, now);
+		}
+	}
+	return NULL;
 }
 
 static unsigned iface_blksize(struct tftp_srv *t, int ifindex)
@@ -283,7 +383,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	}
 	/* one limit for all: clients behind one address (NAT, a test bench's macvlans in
 	 * one namespace) are many machines, not one greedy client */
-	if (t->n >= t->max) {
+	if (atomic_load(&t->n) >= t->max) {
 		serve_log(s, LOG_WARNING, "tftp: busy, refused '%s' to %s", path, ip);
 		send_error(t, from, XP_TFTP_EUNDEF, "server busy, try again");
 		return;
@@ -294,18 +394,13 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 		return;
 	}
 	x->w.fd = -1;
-	x->w.ready = on_session;
 	x->t = t;
 	x->file.fd = -1;
 	x->peer = peer;
 	x->peer_port = ntohs(from->sin_port);
 	snprintf(x->name, sizeof(x->name), "%s", path);
 	x->started = serve_now_ms();
-	x->next = t->head;
-	if (t->head)
-		t->head->prev = x;
-	t->head = x;
-	t->n++;
+	atomic_fetch_add(&t->n, 1);
 
 	r = s->boot ? xp_boot_open(s->boot, path, &x->file) : -ENOENT;
 	if (r < 0) {
@@ -317,13 +412,13 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 					 : strerror(-r));
 		send_error(t, from, r == -ENOENT ? XP_TFTP_ENOTFOUND : XP_TFTP_EACCESS,
 			   r == -ENOENT ? "file not found" : "access violation");
-		sess_free(t, x);
+		sess_free(x);
 		return;
 	}
 	if ((r = map_file(x, req.netascii)) < 0) {
 		serve_log(s, LOG_WARNING, "tftp: '%s' for %s: %s", path, ip, strerror(-r));
 		send_error(t, from, XP_TFTP_EUNDEF, r == -EFBIG ? "too large for netascii" : "read error");
-		sess_free(t, x);
+		sess_free(x);
 		return;
 	}
 	struct xp_tftp_source src = {.read = source_read, .ctx = x, .size = x->len};
@@ -331,7 +426,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	if (r < 0) {
 		send_error(t, from, r == -EOPNOTSUPP ? XP_TFTP_EOPTNEG : XP_TFTP_EUNDEF,
 			   r == -EOPNOTSUPP ? "option value refused" : "cannot start the transfer");
-		sess_free(t, x);
+		sess_free(x);
 		return;
 	}
 	x->w.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -340,29 +435,21 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	if (x->w.fd < 0 ||
 	    setsockopt(x->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0 ||
 	    bind(x->w.fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
-	    connect(x->w.fd, (const struct sockaddr *)from, sizeof(*from)) < 0 ||
-	    serve_watch(s, &x->w, EPOLLIN) < 0) {
+	    connect(x->w.fd, (const struct sockaddr *)from, sizeof(*from)) < 0) {
 		serve_log(s, LOG_WARNING, "tftp: no socket for '%s' to %s: %s", path, ip,
 			  strerror(errno));
 		send_error(t, from, XP_TFTP_EUNDEF, "cannot start the transfer");
-		sess_free(t, x);
+		sess_free(x);
 		return;
 	}
-	pump(t, x, x->started);
-	if (x->finished) {
-		finish(t, x, x->started);
-		return;
-	}
-	int64_t d = xp_tftp_session_deadline(x->sess);
-	if (d < t->new_deadline)
-		t->new_deadline = d;
-}
-
-int64_t tftp_srv_next_deadline(struct tftp_srv *t)
-{
-	int64_t d = t->new_deadline;
-	t->new_deadline = INT64_MAX;
-	return d;
+	/* to the workers in turn: the transfer runs there from now on */
+	struct worker *k = &t->workers[t->next++ % t->n_workers];
+	pthread_mutex_lock(&k->lock);
+	x->next = k->inbox;
+	k->inbox = x;
+	pthread_mutex_unlock(&k->lock);
+	uint64_t one = 1;
+	(void)!write(k->wake.fd, &one, sizeof(one));
 }
 
 static void on_request(struct serve *s, struct watch *w, uint32_t events)
@@ -395,27 +482,9 @@ static void on_request(struct serve *s, struct watch *w, uint32_t events)
 	}
 }
 
-int64_t tftp_srv_timers(struct tftp_srv *t, int64_t now)
-{
-	int64_t next = INT64_MAX;
-	for (struct tsess *x = t->head, *nx; x; x = nx) {
-		nx = x->next;
-		if (xp_tftp_session_deadline(x->sess) <= now)
-			pump(t, x, now);
-		if (x->finished) {
-			finish(t, x, now);
-			continue;
-		}
-		int64_t d = xp_tftp_session_deadline(x->sess);
-		if (d < next)
-			next = d;
-	}
-	return next;
-}
-
 size_t tftp_srv_sessions(const struct tftp_srv *t)
 {
-	return t->n;
+	return atomic_load(&t->n);
 }
 
 void tftp_srv_stop_accepting(struct tftp_srv *t)
@@ -427,6 +496,23 @@ void tftp_srv_stop_accepting(struct tftp_srv *t)
 	}
 }
 
+static int worker_init(struct tftp_srv *t, struct worker *k)
+{
+	k->t = t;
+	k->new_deadline = INT64_MAX;
+	k->wake.fd = -1;
+	pthread_mutex_init(&k->lock, NULL);
+	k->epfd = epoll_create1(EPOLL_CLOEXEC);
+	k->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	k->sbuf = malloc((size_t)BATCH * SLOT);
+	if (k->epfd < 0 || k->wake.fd < 0)
+		return -errno;
+	if (!k->sbuf)
+		return -ENOMEM;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &k->wake};
+	return epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->wake.fd, &ev) < 0 ? -errno : 0;
+}
+
 int tftp_srv_open(struct serve *s, struct tftp_srv **ret)
 {
 	struct tftp_srv *t = calloc(1, sizeof(*t));
@@ -436,14 +522,17 @@ int tftp_srv_open(struct serve *s, struct tftp_srv **ret)
 	t->w.ready = on_request;
 	t->port = s->opts->tftp_port ? s->opts->tftp_port : 69;
 	t->max = s->opts->tftp_max_sessions ? s->opts->tftp_max_sessions : 512;
-	t->new_deadline = INT64_MAX;
-	t->sbuf = malloc((size_t)BATCH * SLOT);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	t->n_workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
+	t->workers = calloc(t->n_workers, sizeof(*t->workers));
 	t->w.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int r = 0;
-	if (!t->sbuf)
+	if (!t->workers)
 		r = -ENOMEM;
 	else if (t->w.fd < 0)
 		r = -errno;
+	for (unsigned i = 0; r == 0 && i < t->n_workers; i++)
+		r = worker_init(t, &t->workers[i]);
 	if (r == 0) {
 		int one = 1;
 		setsockopt(t->w.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -465,13 +554,46 @@ int tftp_srv_open(struct serve *s, struct tftp_srv **ret)
 	return 0;
 }
 
+int tftp_srv_start(struct tftp_srv *t)
+{
+	for (unsigned i = 0; i < t->n_workers; i++) {
+		struct worker *k = &t->workers[i];
+		int r = pthread_create(&k->thread, NULL, worker_main, k);
+		if (r != 0)
+			return -r;
+		k->started = true;
+	}
+	return 0;
+}
+
 void tftp_srv_close(struct tftp_srv *t)
 {
 	if (!t)
 		return;
-	while (t->head)
-		sess_free(t, t->head);
 	tftp_srv_stop_accepting(t);
-	free(t->sbuf);
+	for (unsigned i = 0; t->workers && i < t->n_workers; i++) {
+		struct worker *k = &t->workers[i];
+		if (k->started) {
+			atomic_store(&k->stop, true);
+			uint64_t one = 1;
+			(void)!write(k->wake.fd, &one, sizeof(one));
+			pthread_join(k->thread, NULL);
+		}
+		/* what a forced stop (the drain time ran out) leaves */
+		while (k->head)
+			sess_free(k->head);
+		for (struct tsess *x = k->inbox, *nx; x; x = nx) {
+			nx = x->next;
+			x->k = NULL;
+			sess_free(x);
+		}
+		if (k->wake.fd >= 0)
+			close(k->wake.fd);
+		if (k->epfd >= 0)
+			close(k->epfd);
+		pthread_mutex_destroy(&k->lock);
+		free(k->sbuf);
+	}
+	free(t->workers);
 	free(t);
 }
