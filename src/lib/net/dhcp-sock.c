@@ -32,6 +32,7 @@
 
 #define BATCH 64
 #define RXBUF 2048
+#define HOLD_MS 4
 
 /* a socket of the service: port 67 (or --dhcp-port), and 4011 in ProxyDHCP mode, where
  * PXE clients send their second request (PXE 2.1) */
@@ -60,6 +61,13 @@ struct dhcp_srv {
 
 	struct xp_dhcp_tx tx[BATCH];
 	int tx_ifindex[BATCH];
+	/* replies that wait for their leases to be stored: ACKs are held up to HOLD_MS so
+	 * that one commit serves several (group commit across wake-ups, not only within
+	 * one); offers and NAKs, which store nothing, leave at once */
+	struct xp_dhcp_tx held[BATCH];
+	int held_ifindex[BATCH];
+	unsigned n_held;
+	int64_t held_since; /* ms */
 	struct iovec siov[BATCH];
 	struct sockaddr_in sdst[BATCH];
 	struct mmsghdr smsg[BATCH];
@@ -278,10 +286,11 @@ static void count_drop(struct dhcp_srv *d, int r, const char *why, uint32_t src)
 	d->last_src = src;
 }
 
-static void send_batch(struct dhcp_srv *d, int fd, unsigned n)
+static void send_batch(struct dhcp_srv *d, int fd, const struct xp_dhcp_tx *tx,
+		       const int *ifindex, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct xp_dhcp_tx *t = &d->tx[i];
+		const struct xp_dhcp_tx *t = &tx[i];
 		/* with --dhcp-port N the server is on N and clients on N + 1; PXE's 4011
 		 * stays as it is */
 		uint16_t port = t->dst_port == XP_DHCP_SERVER_PORT   ? d->port
@@ -292,7 +301,7 @@ static void send_batch(struct dhcp_srv *d, int fd, unsigned n)
 			.sin_port = htons(port),
 			.sin_addr.s_addr = htonl(t->broadcast ? INADDR_BROADCAST : t->dst_ip),
 		};
-		d->siov[i] = (struct iovec){t->buf, t->len};
+		d->siov[i] = (struct iovec){(void *)t->buf, t->len};
 		struct msghdr *m = &d->smsg[i].msg_hdr;
 		memset(m, 0, sizeof(*m));
 		m->msg_name = &d->sdst[i];
@@ -307,7 +316,7 @@ static void send_batch(struct dhcp_srv *d, int fd, unsigned n)
 			cm->cmsg_level = IPPROTO_IP;
 			cm->cmsg_type = IP_PKTINFO;
 			cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-			struct in_pktinfo pi = {.ipi_ifindex = d->tx_ifindex[i]};
+			struct in_pktinfo pi = {.ipi_ifindex = ifindex[i]};
 			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 		}
 	}
@@ -324,6 +333,47 @@ static void send_batch(struct dhcp_srv *d, int fd, unsigned n)
 		}
 		done += (unsigned)k;
 	}
+}
+
+/* Stores the lease changes made so far, then sends the replies held for them. */
+static void commit_held(struct dhcp_srv *d)
+{
+	const struct xp_dhcp_lease *ch;
+	size_t nch = xp_dhcp_server_changes(d->engine, &ch);
+	if (nch) {
+		int r = xp_lease_save(d->s->inv, ch, nch);
+		if (r < 0) {
+			/* the changes are kept for the next commit; the clients will ask again */
+			serve_log(d->s, LOG_ERR,
+				  "dhcp: cannot store %zu lease change(s); %u repl%s not sent: %s",
+				  nch, d->n_held, d->n_held == 1 ? "y" : "ies",
+				  xp_inv_errmsg(d->s->inv));
+			d->n_held = 0;
+			return;
+		}
+		xp_dhcp_server_changes_clear(d->engine);
+	}
+	if (d->n_held)
+		send_batch(d, d->main.w.fd, d->held, d->held_ifindex, d->n_held);
+	d->n_held = 0;
+}
+
+/* Something waits to be stored: a held reply, or a change without one (a RELEASE). */
+static bool pending(const struct dhcp_srv *d)
+{
+	const struct xp_dhcp_lease *ch;
+	return d->n_held || xp_dhcp_server_changes(d->engine, &ch);
+}
+
+int64_t dhcp_srv_deadline(const struct dhcp_srv *d)
+{
+	return pending(d) ? d->held_since + HOLD_MS : INT64_MAX;
+}
+
+void dhcp_srv_flush(struct dhcp_srv *d, int64_t now_ms)
+{
+	if (pending(d) && now_ms >= d->held_since + HOLD_MS)
+		commit_held(d);
 }
 
 static void on_readable(struct serve *s, struct watch *w, uint32_t events)
@@ -371,33 +421,35 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 				.now = now,
 			};
 			const char *why = NULL;
+			const struct xp_dhcp_lease *ch;
+			size_t before = xp_dhcp_server_changes(d->engine, &ch);
 			int r = xp_dhcp_server_handle(d->engine, d->rbuf[i], d->rmsg[i].msg_len,
 						      &rx, &d->tx[nout], &why);
-			if (r < 0)
-				count_drop(d, r, why, src);
-			else if (r > 0)
-				d->tx_ifindex[nout++] = ifindex;
-		}
-		/* the batch's leases are stored before any of its replies leaves */
-		const struct xp_dhcp_lease *ch;
-		size_t nch = xp_dhcp_server_changes(d->engine, &ch);
-		if (nch) {
-			int r = xp_lease_save(s->inv, ch, nch);
+			size_t after = xp_dhcp_server_changes(d->engine, &ch);
+			if (after > before && before == 0 && d->n_held == 0)
+				d->held_since = serve_now_ms(); /* the first change waiting */
 			if (r < 0) {
-				/* kept for the next batch; the clients will ask again */
-				serve_log(s, LOG_ERR,
-					  "dhcp: cannot store %zu lease change(s), their replies "
-					  "are not sent: %s",
-					  nch, xp_inv_errmsg(s->inv));
-				continue;
+				count_drop(d, r, why, src);
+			} else if (r > 0 && after > before) {
+				/* an ACK: it leaves once its lease is stored */
+				if (d->n_held == BATCH) {
+					commit_held(d);
+					d->held_since = serve_now_ms();
+				}
+				d->held[d->n_held] = d->tx[nout];
+				d->held_ifindex[d->n_held++] = ifindex;
+			} else if (r > 0) {
+				d->tx_ifindex[nout++] = ifindex;
 			}
-			xp_dhcp_server_changes_clear(d->engine);
 		}
 		if (nout)
-			send_batch(d, w->fd, nout);
+			send_batch(d, w->fd, d->tx, d->tx_ifindex, nout);
+		if (d->n_held >= BATCH / 2)
+			commit_held(d);
 		if (n < BATCH)
-			return;
+			break;
 	}
+	dhcp_srv_flush(d, serve_now_ms());
 }
 
 void dhcp_srv_tick(struct dhcp_srv *d, int64_t now_ms)
@@ -502,6 +554,8 @@ void dhcp_srv_close(struct dhcp_srv *d)
 {
 	if (!d)
 		return;
+	if (d->engine)
+		commit_held(d); /* nothing acknowledged is left unsent or unstored */
 	close_socket(d, &d->main);
 	close_socket(d, &d->pxe);
 	xp_dhcp_server_free(d->engine);

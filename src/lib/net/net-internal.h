@@ -93,6 +93,9 @@ int sys_drop_privileges(const char *user, const char *state_dir);
 int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret);
 int dhcp_srv_reload(struct dhcp_srv *d);
 void dhcp_srv_tick(struct dhcp_srv *d, int64_t now_ms);
+/* When held replies are due (ms), INT64_MAX if none; dhcp_srv_flush sends them then. */
+int64_t dhcp_srv_deadline(const struct dhcp_srv *d);
+void dhcp_srv_flush(struct dhcp_srv *d, int64_t now_ms);
 void dhcp_srv_close(struct dhcp_srv *d);
 
 /* tftp-server.c */

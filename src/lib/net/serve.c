@@ -360,7 +360,10 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 		int64_t next_tick = serve_now_ms() + 1000;
 		for (;;) {
 			int64_t now = serve_now_ms();
-			int timeout = next_tick <= now ? 0 : (int)(next_tick - now);
+			int64_t wake = next_tick;
+			if (s.dhcp && dhcp_srv_deadline(s.dhcp) < wake)
+				wake = dhcp_srv_deadline(s.dhcp);
+			int timeout = wake <= now ? 0 : (int)(wake - now);
 			struct epoll_event ev[64];
 			int n = epoll_wait(s.epfd, ev, 64, timeout);
 			if (n < 0 && errno != EINTR) {
@@ -372,6 +375,8 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 				w->ready(&s, w, ev[i].events);
 			}
 			now = serve_now_ms();
+			if (s.dhcp)
+				dhcp_srv_flush(s.dhcp, now);
 			if (now >= next_tick) {
 				next_tick = now + 1000;
 				if (!s.stopping)
