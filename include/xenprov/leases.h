@@ -28,4 +28,12 @@ int xp_lease_purge(struct xp_inv *inv, int64_t before);
  * uses). */
 int xp_inv_set_durability(struct xp_inv *inv, bool full);
 
+/* Whether this connection's commits checkpoint the WAL into the database themselves
+ * (SQLite's default, every 1000 pages). A server that must not stall on a commit turns
+ * it off and checkpoints from another connection in another thread. */
+int xp_inv_set_autocheckpoint(struct xp_inv *inv, bool on);
+/* Copies what the WAL holds into the database as far as no reader needs it (SQLite's
+ * PASSIVE checkpoint: never waits for, nor blocks, other connections). */
+int xp_inv_checkpoint(struct xp_inv *inv);
+
 #endif

@@ -53,6 +53,100 @@ int cli_parse_view(int argc, char **argv, const char *verb, bool *json, const ch
 	return 0;
 }
 
+int cli_inv_remove(int argc, char **argv, const char *kind,
+		   int (*remove)(struct xp_inv *inv, const char *name))
+{
+	char verb[64];
+	snprintf(verb, sizeof(verb), "%s remove", kind);
+	const char *state_dir = NULL;
+	int rc = cli_parse_view(argc, argv, verb, NULL, &state_dir);
+	if (rc)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
+	const char *name = argv[optind];
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(state_dir, &inv)))
+		return rc;
+	int r = remove(inv, name);
+	if (r == -ENOENT) {
+		rc = cli_error("no %s '%s'", kind, name);
+	} else if (r < 0) {
+		char what[64];
+		snprintf(what, sizeof(what), "remove %s", kind);
+		rc = cli_inv_error(inv, what, name, r);
+	}
+	xp_inv_close(inv);
+	return rc;
+}
+
+int cli_inv_show(int argc, char **argv, const char *kind, bool *json, cli_inv_get_fn get, void *out)
+{
+	char verb[64];
+	snprintf(verb, sizeof(verb), "%s show", kind);
+	const char *state_dir = NULL;
+	int rc = cli_parse_view(argc, argv, verb, json, &state_dir);
+	if (rc)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
+	const char *name = argv[optind];
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(state_dir, &inv)))
+		return rc;
+	int r = get(inv, name, out);
+	if (r == -ENOENT) {
+		rc = cli_error("no %s '%s'", kind, name);
+	} else if (r < 0) {
+		char what[64];
+		snprintf(what, sizeof(what), "read %s", kind);
+		rc = cli_inv_error(inv, what, name, r);
+	}
+	xp_inv_close(inv);
+	return rc;
+}
+
+int cli_inv_list(int argc, char **argv, const char *kind, bool *json,
+		 int (*list)(struct xp_inv *inv, char ***names, size_t *n), cli_inv_get_fn get,
+		 size_t size, void **rows, size_t *n)
+{
+	char verb[64];
+	snprintf(verb, sizeof(verb), "%s list", kind);
+	*rows = NULL;
+	*n = 0;
+	const char *state_dir = NULL;
+	int rc = cli_parse_view(argc, argv, verb, json, &state_dir);
+	if (rc)
+		return rc;
+	if (optind != argc)
+		return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+	struct xp_inv *inv;
+	if ((rc = cli_inv_open(state_dir, &inv)))
+		return rc;
+	char **names = NULL;
+	size_t nn = 0;
+	/* one snapshot: names and rows agree */
+	int r = xp_inv_begin(inv);
+	if (r == 0)
+		r = list(inv, &names, &nn);
+	char *v = r == 0 ? calloc(nn ? nn : 1, size) : NULL;
+	if (r == 0 && !v)
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < nn; i++)
+		r = get(inv, names[i], v + i * size);
+	xp_inv_rollback(inv); /* read only */
+	if (r < 0) {
+		char what[64];
+		snprintf(what, sizeof(what), "list %ss in", kind);
+		rc = cli_inv_error(inv, what, xp_inv_state_dir(inv), r);
+	}
+	xp_inv_close(inv);
+	xp_strv_free(names, nn);
+	*rows = v;
+	*n = v ? nn : 0;
+	return rc;
+}
+
 int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r)
 {
 	switch (r) {

@@ -31,6 +31,27 @@ int cli_inv_open(const char *state_dir, struct xp_inv **inv);
  * argv[optind..]. */
 int cli_parse_view(int argc, char **argv, const char *verb, bool *json, const char **state_dir);
 
+/* The remove verb of KIND ("distro", "system"): parses NAME and --state-dir, calls
+ * remove; "no KIND 'NAME'" for -ENOENT, the inventory's reason for the rest. */
+int cli_inv_remove(int argc, char **argv, const char *kind,
+		   int (*remove)(struct xp_inv *inv, const char *name));
+
+/* Reads one record: get(inv, name, out) with a struct of KIND. */
+typedef int (*cli_inv_get_fn)(struct xp_inv *inv, const char *name, void *out);
+
+/* The reading half of the show verb of KIND: parses [--json] NAME and --state-dir and
+ * reads the record into out ("no KIND 'NAME'" for -ENOENT). 0, or the exit code after
+ * printing why not. */
+int cli_inv_show(int argc, char **argv, const char *kind, bool *json, cli_inv_get_fn get,
+		 void *out);
+
+/* The reading half of the list verb of KIND: parses [--json] and --state-dir, lists the
+ * names and reads every record (of size bytes) in one snapshot into *rows (heap, *n of
+ * them, to release by the caller). 0, or the exit code after printing why not. */
+int cli_inv_list(int argc, char **argv, const char *kind, bool *json,
+		 int (*list)(struct xp_inv *inv, char ***names, size_t *n), cli_inv_get_fn get,
+		 size_t size, void **rows, size_t *n);
+
 /* "xenprov: cannot WHAT 'NAME': REASON": the database's own text for refusals and I/O
  * errors. Returns XP_EXIT_FAIL. */
 int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r);
@@ -38,7 +59,7 @@ int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r)
 /* Prints a library's diagnostics (cli_print_diags) and "xenprov: SUMMARY". Returns
  * XP_EXIT_FAIL. */
 int cli_inv_diags(const struct xp_diags *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* The value of an --ssh-key argument (a key line, or a file of key lines), through
  * xp_ssh_key_arg; its errors printed as "xenprov: [FILE[:LINE]: ]MESSAGE" with the hint.

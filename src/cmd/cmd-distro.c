@@ -24,9 +24,9 @@ enum {
 };
 
 #define DISTRO_OPTIONS                                                                             \
-	"  --kernel PATH           the kernel (an absolute path to a regular file)\n"             \
-	"  --initrd PATH           the initrd (an absolute path to a regular file)\n"             \
-	"  --arch ARCH             x86_64 (the default), i386 or aarch64\n"                       \
+	"  --kernel PATH           the kernel (an absolute path to a regular file)\n"              \
+	"  --initrd PATH           the initrd (an absolute path to a regular file)\n"              \
+	"  --arch ARCH             x86_64 (the default), i386 or aarch64\n"                        \
 	"  --kernel-options TEXT   appended to the kernel command line\n"
 
 static const char add_usage[] =
@@ -60,7 +60,17 @@ struct distro_args {
 	bool no_initrd, no_kopts, any;
 };
 
-static int parse(int argc, char **argv, bool edit, struct distro_args *a)
+static bool name_ok(const char *name)
+{
+	if (xp_distro_name_valid(name))
+		return true;
+	cli_error("'%s' is not a valid distro name (1-64 letters, digits, '-', '_', '.'; not "
+		  "starting with '-' or '.')",
+		  name);
+	return false;
+}
+
+static int parse(int argc, char **argv, bool edit, struct distro_args *a, struct xp_inv **inv)
 {
 	const char *verb = edit ? "distro edit" : "distro add";
 	static const struct option opts[] = {
@@ -108,36 +118,25 @@ static int parse(int argc, char **argv, bool edit, struct distro_args *a)
 	if (a->initrd && a->no_initrd)
 		return cli_usage_error(verb, "give --initrd or --no-initrd, not both");
 	if (a->kopts && a->no_kopts)
-		return cli_usage_error(verb, "give --kernel-options or --no-kernel-options, not both");
+		return cli_usage_error(verb,
+				       "give --kernel-options or --no-kernel-options, not both");
 	if (!edit && !a->kernel)
 		return cli_usage_error(verb, "--kernel is required");
 	if (edit && !a->any)
 		return cli_usage_error(verb, "nothing to change");
-	return 0;
-}
-
-static bool name_ok(const char *name)
-{
-	if (xp_distro_name_valid(name))
-		return true;
-	cli_error("'%s' is not a valid distro name (1-64 letters, digits, '-', '_', '.'; not "
-		  "starting with '-' or '.')",
-		  name);
-	return false;
+	if (!name_ok(argv[optind]))
+		return XP_EXIT_FAIL;
+	return cli_inv_open(a->state_dir, inv);
 }
 
 static int run_add(int argc, char **argv)
 {
 	struct distro_args a;
-	int rc = parse(argc, argv, false, &a);
+	struct xp_inv *inv;
+	int rc = parse(argc, argv, false, &a, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
-	if (!name_ok(name))
-		return XP_EXIT_FAIL;
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(a.state_dir, &inv)))
-		return rc;
 	struct xp_distro d = {.name = (char *)name,
 			      .kernel = (char *)a.kernel,
 			      .initrd = (char *)a.initrd,
@@ -160,15 +159,11 @@ static int run_add(int argc, char **argv)
 static int run_edit(int argc, char **argv)
 {
 	struct distro_args a;
-	int rc = parse(argc, argv, true, &a);
+	struct xp_inv *inv;
+	int rc = parse(argc, argv, true, &a, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
-	if (!name_ok(name))
-		return XP_EXIT_FAIL;
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(a.state_dir, &inv)))
-		return rc;
 	struct xp_diags diags;
 	xp_diags_init(&diags);
 	struct xp_distro d = {0};
@@ -240,27 +235,16 @@ static const char show_usage[] =
     "              none), created, updated (unix seconds)\n" CLI_STATE_DIR_HELP
     "  -h, --help  this help\n";
 
+static int get_distro(struct xp_inv *inv, const char *name, void *out)
+{
+	return xp_distro_get(inv, name, out);
+}
+
 static int run_show(int argc, char **argv)
 {
 	bool json = false;
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, "distro show", &json, &state_dir);
-	if (rc)
-		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error("distro show",
-				       argc - optind ? "expected one NAME" : "no NAME given");
-	const char *name = argv[optind];
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
-		return rc;
 	struct xp_distro d;
-	int r = xp_distro_get(inv, name, &d);
-	if (r == -ENOENT)
-		rc = cli_error("no distro '%s'", name);
-	else if (r < 0)
-		rc = cli_inv_error(inv, "read distro", name, r);
-	xp_inv_close(inv);
+	int rc = cli_inv_show(argc, argv, "distro", &json, get_distro, &d);
 	if (rc)
 		return rc;
 	if (json) {
@@ -271,8 +255,8 @@ static int run_show(int argc, char **argv)
 		cli_fmt_time(d.updated, updated);
 		const char *keys[] = {"name",		"kernel",  "initrd", "arch",
 				      "kernel-options", "created", "updated"};
-		const char *values[] = {d.name, d.kernel,  d.initrd, d.arch,
-					d.kernel_options, created, updated};
+		const char *values[] = {d.name,		  d.kernel, d.initrd, d.arch,
+					d.kernel_options, created,  updated};
 		cli_print_fields(keys, values, 7);
 		rc = cli_flush();
 	}
@@ -285,36 +269,17 @@ static const char list_usage[] =
     "\n"
     "Lists the distros, sorted by name: name, architecture, kernel and initrd.\n"
     "\n"
-    "  --json      one JSON array of {name, kernel, initrd, arch, kernel_options}\n" CLI_STATE_DIR_HELP
-    "  -h, --help  this help\n";
+    "  --json      one JSON array of {name, kernel, initrd, arch, "
+    "kernel_options}\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 
 static int run_list(int argc, char **argv)
 {
 	bool json = false;
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, "distro list", &json, &state_dir);
-	if (rc)
-		return rc;
-	if (optind != argc)
-		return cli_usage_error("distro list", "unexpected argument '%s'", argv[optind]);
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
-		return rc;
-	char **names = NULL;
-	size_t n = 0;
-	/* one snapshot: names and rows agree */
-	int r = xp_inv_begin(inv);
-	if (r == 0)
-		r = xp_distro_list(inv, &names, &n);
-	struct xp_distro *v = r == 0 ? calloc(n ? n : 1, sizeof(*v)) : NULL;
-	if (r == 0 && !v)
-		r = -ENOMEM;
-	for (size_t i = 0; r == 0 && i < n; i++)
-		r = xp_distro_get(inv, names[i], &v[i]);
-	xp_inv_rollback(inv); /* read only */
-	if (r < 0)
-		rc = cli_inv_error(inv, "list distros in", xp_inv_state_dir(inv), r);
-	xp_inv_close(inv);
+	void *rows;
+	size_t n;
+	int rc = cli_inv_list(argc, argv, "distro", &json, xp_distro_list, get_distro,
+			      sizeof(struct xp_distro), &rows, &n);
+	struct xp_distro *v = rows;
 	if (rc == 0 && json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
@@ -338,10 +303,9 @@ static int run_list(int argc, char **argv)
 			rc = cli_flush();
 		}
 	}
-	for (size_t i = 0; v && i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		xp_distro_release(&v[i]);
 	free(v);
-	xp_strv_free(names, n);
 	return rc;
 }
 
@@ -354,24 +318,7 @@ static const char remove_usage[] =
 
 static int run_remove(int argc, char **argv)
 {
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, "distro remove", NULL, &state_dir);
-	if (rc)
-		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error("distro remove",
-				       argc - optind ? "expected one NAME" : "no NAME given");
-	const char *name = argv[optind];
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
-		return rc;
-	int r = xp_distro_remove(inv, name);
-	if (r == -ENOENT)
-		rc = cli_error("no distro '%s'", name);
-	else if (r < 0)
-		rc = cli_inv_error(inv, "remove distro", name, r);
-	xp_inv_close(inv);
-	return rc;
+	return cli_inv_remove(argc, argv, "distro", xp_distro_remove);
 }
 
 static const struct xp_verb add_verb = {"add", "add a distro", add_usage, run_add};

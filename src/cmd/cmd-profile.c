@@ -60,6 +60,8 @@
 	"                          input) and store its yescrypt hash\n"                           \
 	"  --ssh-key KEY|FILE      root's SSH public key: a key line, or a file of key lines\n"    \
 	"  --mac-prefix XX:XX:XX   prefix of the guests' random MACs (default 00:16:3e)\n"       \
+	"  --distro NAME           the distro this profile's systems boot over the network\n"    \
+	"                          (xenprov distro add; see xenprov serve)\n"                     \
 	"  --config KEY=VALUE      any further xl setting KEY (profile setting\n"                  \
 	"                          config.KEY), VALUE in config syntax or plain text;\n"           \
 	"                          repeatable\n"
@@ -70,6 +72,7 @@ static const char *const plain_keys[] = {
     "label",	 "storage", "pool",  "bridge", "boot",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
+    "distro",
     NULL,
 };
 

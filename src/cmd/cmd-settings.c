@@ -149,7 +149,8 @@ static int run_show(int argc, char **argv)
 			json_object_set_new(j, "key", json_string(eff.v[i].key));
 			json_object_set_new(j, "value", cli_json_text(eff.v[i].value));
 			json_object_set_new(
-			    j, "default", json_boolean(xp_settings_get(&dflt, eff.v[i].key) != NULL));
+			    j, "default",
+			    json_boolean(xp_settings_get(&dflt, eff.v[i].key) != NULL));
 			json_array_append_new(a, j);
 		}
 		rc = cli_print_json(a);

@@ -29,13 +29,13 @@ enum {
 };
 
 #define SYSTEM_OPTIONS                                                                             \
-	"  --mac MAC               its MAC, xx:xx:xx:xx:xx:xx or xx-xx-xx-xx-xx-xx (unicast)\n"  \
-	"  --ip ADDR               the IPv4 address reserved for it (default: one from a\n"     \
-	"                          pool of the boot server)\n"                                    \
-	"  --profile P             it boots the distro of profile P\n"                           \
-	"  --distro D              it boots distro D\n"                                           \
-	"  --hostname NAME         its host name (default: the system's name)\n"                 \
-	"  --netboot on|off        off: offer no boot file; it boots its own disk (default on)\n" \
+	"  --mac MAC               its MAC, xx:xx:xx:xx:xx:xx or xx-xx-xx-xx-xx-xx (unicast)\n"    \
+	"  --ip ADDR               the IPv4 address reserved for it (default: one from a\n"        \
+	"                          pool of the boot server)\n"                                     \
+	"  --profile P             it boots the distro of profile P\n"                             \
+	"  --distro D              it boots distro D\n"                                            \
+	"  --hostname NAME         its host name (default: the system's name)\n"                   \
+	"  --netboot on|off        off: offer no boot file; it boots its own disk (default on)\n"  \
 	"  --kernel-options TEXT   appended to its kernel command line\n"
 
 static const char add_usage[] =
@@ -74,7 +74,17 @@ struct system_args {
 	bool no_ip, no_hostname, no_kopts, any;
 };
 
-static int parse(int argc, char **argv, bool edit, struct system_args *a)
+static bool name_ok(const char *name)
+{
+	if (xp_system_name_valid(name))
+		return true;
+	cli_error("'%s' is not a valid system name (1-64 letters, digits, '-', '_', '.'; not "
+		  "starting with '-' or '.')",
+		  name);
+	return false;
+}
+
+static int parse(int argc, char **argv, bool edit, struct system_args *a, struct xp_inv **inv)
 {
 	const char *verb = edit ? "system edit" : "system add";
 	static const struct option opts[] = {
@@ -129,8 +139,9 @@ static int parse(int argc, char **argv, bool edit, struct system_args *a)
 		case O_NO_KOPTS:
 			if (!edit)
 				return cli_bad_option(verb, argv);
-			*(o == O_NO_IP ? &a->no_ip : o == O_NO_HOSTNAME ? &a->no_hostname
-									: &a->no_kopts) = true;
+			*(o == O_NO_IP	       ? &a->no_ip
+			  : o == O_NO_HOSTNAME ? &a->no_hostname
+					       : &a->no_kopts) = true;
 			break;
 		default:
 			return cli_bad_option(verb, argv);
@@ -148,17 +159,9 @@ static int parse(int argc, char **argv, bool edit, struct system_args *a)
 		return cli_usage_error(verb, "--profile or --distro is required");
 	if (edit && !a->any)
 		return cli_usage_error(verb, "nothing to change");
-	return 0;
-}
-
-static bool name_ok(const char *name)
-{
-	if (xp_system_name_valid(name))
-		return true;
-	cli_error("'%s' is not a valid system name (1-64 letters, digits, '-', '_', '.'; not "
-		  "starting with '-' or '.')",
-		  name);
-	return false;
+	if (!name_ok(argv[optind]))
+		return XP_EXIT_FAIL;
+	return cli_inv_open(a->state_dir, inv);
 }
 
 /* The library's refusals, as messages. */
@@ -178,15 +181,11 @@ static int store_error(struct xp_inv *inv, const char *verb, const char *name,
 static int run_add(int argc, char **argv)
 {
 	struct system_args a;
-	int rc = parse(argc, argv, false, &a);
+	struct xp_inv *inv;
+	int rc = parse(argc, argv, false, &a, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
-	if (!name_ok(name))
-		return XP_EXIT_FAIL;
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(a.state_dir, &inv)))
-		return rc;
 	struct xp_system s = {.name = (char *)name,
 			      .mac = (char *)a.mac,
 			      .ip = (char *)a.ip,
@@ -208,15 +207,11 @@ static int run_add(int argc, char **argv)
 static int run_edit(int argc, char **argv)
 {
 	struct system_args a;
-	int rc = parse(argc, argv, true, &a);
+	struct xp_inv *inv;
+	int rc = parse(argc, argv, true, &a, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
-	if (!name_ok(name))
-		return XP_EXIT_FAIL;
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(a.state_dir, &inv)))
-		return rc;
 	struct xp_diags diags;
 	xp_diags_init(&diags);
 	struct xp_system s = {0};
@@ -291,27 +286,16 @@ static const char show_usage[] =
     "              kernel_options (null: none), netboot (true/false), created,\n"
     "              updated (unix seconds)\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 
+static int get_system(struct xp_inv *inv, const char *name, void *out)
+{
+	return xp_system_get(inv, name, out);
+}
+
 static int run_show(int argc, char **argv)
 {
 	bool json = false;
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, "system show", &json, &state_dir);
-	if (rc)
-		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error("system show",
-				       argc - optind ? "expected one NAME" : "no NAME given");
-	const char *name = argv[optind];
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
-		return rc;
 	struct xp_system s;
-	int r = xp_system_get(inv, name, &s);
-	if (r == -ENOENT)
-		rc = cli_error("no system '%s'", name);
-	else if (r < 0)
-		rc = cli_inv_error(inv, "read system", name, r);
-	xp_inv_close(inv);
+	int rc = cli_inv_show(argc, argv, "system", &json, get_system, &s);
 	if (rc)
 		return rc;
 	if (json) {
@@ -320,11 +304,19 @@ static int run_show(int argc, char **argv)
 		char created[32], updated[32];
 		cli_fmt_time(s.created, created);
 		cli_fmt_time(s.updated, updated);
-		const char *keys[] = {"name",	  "mac",     "ip",	       "profile", "distro",
-				      "hostname", "netboot", "kernel-options", "created", "updated"};
-		const char *values[] = {s.name,	    s.mac,		    s.ip,	     s.profile,
-					s.distro,   s.hostname,		    s.netboot ? "on" : "off",
-					s.kernel_options, created, updated};
+		const char *keys[] = {"name",	 "mac",	     "ip",	"profile",
+				      "distro",	 "hostname", "netboot", "kernel-options",
+				      "created", "updated"};
+		const char *values[] = {s.name,
+					s.mac,
+					s.ip,
+					s.profile,
+					s.distro,
+					s.hostname,
+					s.netboot ? "on" : "off",
+					s.kernel_options,
+					created,
+					updated};
 		cli_print_fields(keys, values, 10);
 		rc = cli_flush();
 	}
@@ -344,29 +336,11 @@ static const char list_usage[] =
 static int run_list(int argc, char **argv)
 {
 	bool json = false;
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, "system list", &json, &state_dir);
-	if (rc)
-		return rc;
-	if (optind != argc)
-		return cli_usage_error("system list", "unexpected argument '%s'", argv[optind]);
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
-		return rc;
-	char **names = NULL;
-	size_t n = 0;
-	int r = xp_inv_begin(inv); /* one snapshot */
-	if (r == 0)
-		r = xp_system_list(inv, &names, &n);
-	struct xp_system *v = r == 0 ? calloc(n ? n : 1, sizeof(*v)) : NULL;
-	if (r == 0 && !v)
-		r = -ENOMEM;
-	for (size_t i = 0; r == 0 && i < n; i++)
-		r = xp_system_get(inv, names[i], &v[i]);
-	xp_inv_rollback(inv); /* read only */
-	if (r < 0)
-		rc = cli_inv_error(inv, "list systems in", xp_inv_state_dir(inv), r);
-	xp_inv_close(inv);
+	void *rows;
+	size_t n;
+	int rc = cli_inv_list(argc, argv, "system", &json, xp_system_list, get_system,
+			      sizeof(struct xp_system), &rows, &n);
+	struct xp_system *v = rows;
 	if (rc == 0 && json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
@@ -397,10 +371,9 @@ static int run_list(int argc, char **argv)
 		free(boots);
 		free(cells);
 	}
-	for (size_t i = 0; v && i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		xp_system_release(&v[i]);
 	free(v);
-	xp_strv_free(names, n);
 	return rc;
 }
 
@@ -412,24 +385,7 @@ static const char remove_usage[] =
 
 static int run_remove(int argc, char **argv)
 {
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, "system remove", NULL, &state_dir);
-	if (rc)
-		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error("system remove",
-				       argc - optind ? "expected one NAME" : "no NAME given");
-	const char *name = argv[optind];
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
-		return rc;
-	int r = xp_system_remove(inv, name);
-	if (r == -ENOENT)
-		rc = cli_error("no system '%s'", name);
-	else if (r < 0)
-		rc = cli_inv_error(inv, "remove system", name, r);
-	xp_inv_close(inv);
-	return rc;
+	return cli_inv_remove(argc, argv, "system", xp_system_remove);
 }
 
 static const struct xp_verb add_verb = {"add", "add a system", add_usage, run_add};

@@ -294,9 +294,11 @@ static void test_system_crud(void **st)
 			 -EEXIST);
 	assert_string_equal(xp_inv_errmsg(inv), "IP 192.168.1.10 belongs to system 'node1'");
 	/* missing references */
-	assert_int_equal(add_system(inv, "node2", "52:54:00:00:00:02", NULL, "nope", NULL), -ENOENT);
+	assert_int_equal(add_system(inv, "node2", "52:54:00:00:00:02", NULL, "nope", NULL),
+			 -ENOENT);
 	assert_string_equal(xp_inv_errmsg(inv), "no profile 'nope'");
-	assert_int_equal(add_system(inv, "node2", "52:54:00:00:00:02", NULL, NULL, "nope"), -ENOENT);
+	assert_int_equal(add_system(inv, "node2", "52:54:00:00:00:02", NULL, NULL, "nope"),
+			 -ENOENT);
 	assert_string_equal(xp_inv_errmsg(inv), "no distro 'nope'");
 
 	/* a dynamic system booting a distro */
@@ -372,8 +374,10 @@ static void test_system_refusals(void **st)
 	     "name: not a valid system name"},
 	    {"s", NULL, NULL, "p", NULL, NULL, NULL, "mac", "mac: a MAC address is required"},
 	    {"s", "52:54:00:00:00", NULL, "p", NULL, NULL, NULL, "mac", "mac: not a MAC address"},
-	    {"s", "52:54:00:00:00:0g", NULL, "p", NULL, NULL, NULL, "mac", "mac: not a MAC address"},
-	    {"s", "52:54-00:00:00:01", NULL, "p", NULL, NULL, NULL, "mac", "mac: not a MAC address"},
+	    {"s", "52:54:00:00:00:0g", NULL, "p", NULL, NULL, NULL, "mac",
+	     "mac: not a MAC address"},
+	    {"s", "52:54-00:00:00:01", NULL, "p", NULL, NULL, NULL, "mac",
+	     "mac: not a MAC address"},
 	    {"s", "01:00:5e:00:00:01", NULL, "p", NULL, NULL, NULL, "mac",
 	     "mac: a multicast address cannot be a machine's"},
 	    {"s", "ff:ff:ff:ff:ff:ff", NULL, "p", NULL, NULL, NULL, "mac",
@@ -443,8 +447,9 @@ static void test_system_refusals(void **st)
 	struct xp_system s = {.name = "ok",
 			      .mac = "02:00:00:00:00:01",
 			      .profile = "p",
-			      .hostname = "a23456789012345678901234567890123456789012345678901234567890123."
-					  "example.org"};
+			      .hostname =
+				  "a23456789012345678901234567890123456789012345678901234567890123."
+				  "example.org"};
 	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
 	xp_inv_close(inv);
 }
@@ -538,7 +543,8 @@ static void test_setting_check_good(void **st)
 	    {"pool.lan.netmask", "255.255.255.252", "255.255.255.252"},
 	    {"pool.lan.router", "10.0.0.1", "10.0.0.1"},
 	    {"pool.lan.dns", "10.0.0.1", "10.0.0.1"},
-	    {"pool.lan.dns", "1.1.1.1,8.8.8.8,9.9.9.9,10.0.0.1", "1.1.1.1,8.8.8.8,9.9.9.9,10.0.0.1"},
+	    {"pool.lan.dns", "1.1.1.1,8.8.8.8,9.9.9.9,10.0.0.1",
+	     "1.1.1.1,8.8.8.8,9.9.9.9,10.0.0.1"},
 	    {"pool.lan.domain", "lab.example.org", "lab.example.org"},
 	    {"pool.lan.lease-time", "3600", "3600"},
 	    {"pool.lan.lease-time", "12h", "43200"},
@@ -630,10 +636,12 @@ static void test_setting_check_bad(void **st)
 	     "IPv4 addresses separated by commas"},
 	    {"pool.lan.dns", "1.1.1.1 ", "not a list of IPv4 addresses",
 	     "IPv4 addresses separated by commas"},
-	    {"pool.lan.dns", "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5", "at most 4 name servers", NULL},
+	    {"pool.lan.dns", "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5", "at most 4 name servers",
+	     NULL},
 	    {"pool.lan.domain", "-lab.org", "not a DNS name", NULL},
 	    {"pool.lan.lease-time", "59", "not a lease time", "e.g. 3600, 12h, 1d (60 s to 365 d)"},
-	    {"pool.lan.lease-time", "366d", "not a lease time", "e.g. 3600, 12h, 1d (60 s to 365 d)"},
+	    {"pool.lan.lease-time", "366d", "not a lease time",
+	     "e.g. 3600, 12h, 1d (60 s to 365 d)"},
 	    {"pool.lan.lease-time", "1w", "not a lease time", "e.g. 3600, 12h, 1d (60 s to 365 d)"},
 	    {"pool.lan.lease-time", "h", "not a lease time", "e.g. 3600, 12h, 1d (60 s to 365 d)"},
 	    /* unknown keys, with a did-you-mean where one is close */
@@ -735,17 +743,10 @@ static void test_settings_store(void **st)
 	assert_int_equal(xp_server_settings_effective(inv, &eff, &dflt), 0);
 	char tftp[4300];
 	snprintf(tftp, sizeof(tftp), "%s/tftp", state);
-	static const char *const order[] = {"server",
-					    "next-server",
-					    "tftp-root",
-					    "http-port",
-					    "bios-boot-file",
-					    "efi64-boot-file",
-					    "proxy-dhcp",
-					    "offer-hold",
-					    "pool.lan.range",
-					    "pool.lan.netmask",
-					    "pool.lan.lease-time"};
+	static const char *const order[] = {
+	    "server",	      "next-server",	  "tftp-root",		"http-port",
+	    "bios-boot-file", "efi64-boot-file",  "proxy-dhcp",		"offer-hold",
+	    "pool.lan.range", "pool.lan.netmask", "pool.lan.lease-time"};
 	assert_int_equal(eff.n, N(order));
 	for (size_t i = 0; i < eff.n; i++)
 		assert_string_equal(eff.v[i].key, order[i]);
@@ -975,8 +976,9 @@ static void test_migrate_v1(void **st)
 	assert_int_equal(xp_server_setting_set(inv, "server", "10.0.0.1", NULL), 0);
 	xp_inv_close(inv);
 	/* and the leases table has its shape */
-	exec_sql("INSERT INTO leases (ip, client, mac, hostname, state, expires, updated)"
-		 " VALUES (167772161, x'01525400000001', '52:54:00:00:00:01', 'n1', 'bound', 9, 1)");
+	exec_sql(
+	    "INSERT INTO leases (ip, client, mac, hostname, state, expires, updated)"
+	    " VALUES (167772161, x'01525400000001', '52:54:00:00:00:01', 'n1', 'bound', 9, 1)");
 	inv = open_ok();
 	assert_int_equal(xp_inv_schema_version(inv), 2);
 	xp_inv_close(inv);
@@ -1008,7 +1010,8 @@ static void test_schema_constraints(void **st)
 	    "INSERT INTO systems (name, mac, profile, distro, created, updated)"
 	    " VALUES ('s', 'm', 'p', 'd', 1, 1)",
 	    /* a missing distro */
-	    "INSERT INTO systems (name, mac, distro, created, updated) VALUES ('s', 'm', 'x', 1, 1)",
+	    "INSERT INTO systems (name, mac, distro, created, updated) VALUES ('s', 'm', 'x', 1, "
+	    "1)",
 	    /* no MAC */
 	    "INSERT INTO systems (name, distro, created, updated) VALUES ('s', 'd', 1, 1)",
 	    /* leases: client and state required */
@@ -1033,11 +1036,12 @@ static void test_schema_constraints(void **st)
 	int rc = sqlite3_exec(db, "DELETE FROM distros WHERE name = 'd'", NULL, NULL, NULL);
 	assert_int_equal(rc & 0xff, SQLITE_CONSTRAINT);
 	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(db,
-					    "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-					    " AND name = 'leases_client'",
-					    -1, &q, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+			       " AND name = 'leases_client'",
+			       -1, &q, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(q, 0), 1);
 	sqlite3_finalize(q);

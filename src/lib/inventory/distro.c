@@ -77,8 +77,7 @@ static int check(const struct xp_distro *d, struct xp_diags *diags)
 	return r;
 }
 
-static int store(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags *diags,
-		 bool add)
+static int store(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags *diags, bool add)
 {
 	int r = check(d, diags);
 	if (r < 0)
@@ -112,13 +111,7 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags 
 	if (d->kernel_options && *d->kernel_options)
 		sqlite3_bind_text(st, 5, d->kernel_options, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-		goto fail;
-	}
-	return xp_inv_commit(inv);
+	return xp__inv_step_commit(inv, st);
 fail:
 	xp_inv_rollback(inv);
 	return r;
@@ -138,10 +131,11 @@ int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv,
-				"SELECT name, kernel, initrd, arch, kernel_options, created, updated"
-				" FROM distros WHERE name = ?1",
-				&st);
+	int r =
+	    xp__inv_prepare(inv,
+			    "SELECT name, kernel, initrd, arch, kernel_options, created, updated"
+			    " FROM distros WHERE name = ?1",
+			    &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -209,13 +203,7 @@ int xp_distro_remove(struct xp_inv *inv, const char *name)
 	if (r < 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-		goto fail;
-	}
-	return xp_inv_commit(inv);
+	return xp__inv_step_commit(inv, st);
 fail:
 	xp_inv_rollback(inv);
 	return r;

@@ -58,17 +58,22 @@ int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 {
 	if (n == 0)
 		return 0;
-	int r = xp_inv_begin(inv);
-	if (r < 0)
-		return r;
-	sqlite3_stmt *del = NULL, *put = NULL;
-	r = xp__inv_prepare(inv, "DELETE FROM leases WHERE client = ?1 AND ip <> ?2", &del);
-	if (r == 0)
+	/* prepared once per connection: the server saves a batch per wake-up */
+	int r = 0;
+	if (!inv->lease_del)
+		r = xp__inv_prepare(inv, "DELETE FROM leases WHERE client = ?1 AND ip <> ?2",
+				    &inv->lease_del);
+	if (r == 0 && !inv->lease_put)
 		r = xp__inv_prepare(inv,
 				    "INSERT OR REPLACE INTO leases"
 				    " (ip, client, mac, hostname, state, expires, updated)"
 				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-				    &put);
+				    &inv->lease_put);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *del = inv->lease_del, *put = inv->lease_put;
+	if ((r = xp_inv_begin(inv)) < 0)
+		return r;
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const struct xp_dhcp_lease *l = &v[i];
 		char mac[18];
@@ -96,8 +101,6 @@ int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 		if (rc != SQLITE_DONE)
 			r = xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(del);
-	sqlite3_finalize(put);
 	if (r < 0) {
 		xp_inv_rollback(inv);
 		return r;
@@ -173,6 +176,17 @@ int xp_lease_purge(struct xp_inv *inv, int64_t before)
 	if (rc != SQLITE_DONE)
 		return xp__inv_err(inv, rc);
 	return sqlite3_changes(inv->db);
+}
+
+int xp_inv_set_autocheckpoint(struct xp_inv *inv, bool on)
+{
+	return sqlite3_wal_autocheckpoint(inv->db, on ? 1000 : 0) == SQLITE_OK ? 0 : -EIO;
+}
+
+int xp_inv_checkpoint(struct xp_inv *inv)
+{
+	int rc = sqlite3_wal_checkpoint_v2(inv->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : xp__inv_err(inv, rc);
 }
 
 int xp_inv_set_durability(struct xp_inv *inv, bool full)

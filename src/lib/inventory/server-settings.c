@@ -16,29 +16,32 @@
 #include "inventory/values-internal.h"
 
 const struct xp_profile_key xp_server_keys[] = {
-	{"server", "IPV4", "the server's address as clients reach it"},
-	{"next-server", "IPV4", "the TFTP server clients load boot files from"},
-	{"tftp-root", "DIR", "directory of plain boot files"},
-	{"http-port", "PORT", "port of the HTTP boot server"},
-	{"bios-boot-file", "FILE", "boot file for BIOS PXE clients"},
-	{"efi64-boot-file", "FILE", "boot file for x86-64 UEFI clients"},
-	{"proxy-dhcp", "on|off", "answer PXE clients only, beside another DHCP server"},
-	{"offer-hold", "SECONDS", "how long an offered address is kept for the client"},
-	{"pool.NAME.range", "A-B", "first and last address pool NAME hands out (required)"},
-	{"pool.NAME.netmask", "MASK", "the pool's subnet mask, dotted or /PREFIX (required)"},
-	{"pool.NAME.router", "IPV4", "default gateway of the pool's clients"},
-	{"pool.NAME.dns", "IPV4,...", "name servers of the pool's clients (up to 4)"},
-	{"pool.NAME.domain", "DNSNAME", "DNS domain of the pool's clients"},
-	{"pool.NAME.lease-time", "SECONDS", "lease time: seconds or Nm, Nh, Nd"},
-	{NULL, NULL, NULL},
+    {"server", "IPV4", "the server's address as clients reach it"},
+    {"next-server", "IPV4", "the TFTP server clients load boot files from"},
+    {"tftp-root", "DIR", "directory of plain boot files"},
+    {"http-port", "PORT", "port of the HTTP boot server"},
+    {"bios-boot-file", "FILE", "boot file for BIOS PXE clients"},
+    {"efi64-boot-file", "FILE", "boot file for x86-64 UEFI clients"},
+    {"proxy-dhcp", "on|off", "answer PXE clients only, beside another DHCP server"},
+    {"offer-hold", "SECONDS", "how long an offered address is kept for the client"},
+    {"pool.NAME.range", "A-B", "first and last address pool NAME hands out (required)"},
+    {"pool.NAME.netmask", "MASK", "the pool's subnet mask, dotted or /PREFIX (required)"},
+    {"pool.NAME.router", "IPV4", "default gateway of the pool's clients"},
+    {"pool.NAME.dns", "IPV4,...", "name servers of the pool's clients (up to 4)"},
+    {"pool.NAME.domain", "DNSNAME", "DNS domain of the pool's clients"},
+    {"pool.NAME.lease-time", "SECONDS", "lease time: seconds or Nm, Nh, Nd"},
+    {NULL, NULL, NULL},
 };
 
 static const struct {
 	const char *key, *value;
 } defaults[] = {
-	{"http-port", "80"},	     {"bios-boot-file", "pxelinux.0"},
-	{"efi64-boot-file", "ipxe.efi"}, {"proxy-dhcp", "off"},
-	{"offer-hold", "30"},	     {"lease-time", "3600"}, /* pool.NAME.lease-time */
+    {"http-port", "80"},
+    {"bios-boot-file", "pxelinux.0"},
+    {"efi64-boot-file", "ipxe.efi"},
+    {"proxy-dhcp", "off"},
+    {"offer-hold", "30"},
+    {"lease-time", "3600"}, /* pool.NAME.lease-time */
 };
 
 #define POOL_NAME_MAX 32
@@ -71,7 +74,7 @@ const char *xp_server_setting_default(const char *key)
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
 		if (sub ? strcmp(sub, "lease-time") == 0 && strcmp(defaults[i].key, sub) == 0
 			: strcmp(defaults[i].key, "lease-time") != 0 &&
-				  strcmp(defaults[i].key, key) == 0)
+			      strcmp(defaults[i].key, key) == 0)
 			return defaults[i].value;
 	return NULL;
 }
@@ -115,9 +118,11 @@ static int check_boot_file(const char *key, const char *value, char **out, struc
 {
 	size_t len = strlen(value);
 	if (len == 0 || len > 127)
-		return xp__bad_value(d, key, value, NULL, "1 to 127 characters (the DHCP file field)");
+		return xp__bad_value(d, key, value, NULL,
+				     "1 to 127 characters (the DHCP file field)");
 	if (!xp__one_line(value) || strpbrk(value, " \\"))
-		return xp__bad_value(d, key, value, NULL, "no blanks, backslashes or control characters");
+		return xp__bad_value(d, key, value, NULL,
+				     "no blanks, backslashes or control characters");
 	const char *p = value;
 	while (*p == '/')
 		p++;
@@ -216,7 +221,8 @@ static int check_dns(const char *key, const char *value, char **out, struct xp_d
 		}
 		if (++count > MAX_DNS) {
 			xp_buf_release(&b);
-			return xp__bad_value(d, key, value, NULL, "at most %d name servers", MAX_DNS);
+			return xp__bad_value(d, key, value, NULL, "at most %d name servers",
+					     MAX_DNS);
 		}
 		char buf[16];
 		xp_buf_addf(&b, "%s%s", count > 1 ? "," : "", xp__ipv4_format(a, buf));
@@ -300,7 +306,8 @@ int xp_server_setting_check(const char *key, const char *value, char **out, stru
 		}
 		if (strcmp(key, "http-port") == 0) {
 			if (!number(value, 1, 65535, &n))
-				return xp__bad_value(d, key, value, NULL, "a port number from 1 to 65535");
+				return xp__bad_value(d, key, value, NULL,
+						     "a port number from 1 to 65535");
 			snprintf(buf, sizeof(buf), "%lu", n);
 			return dupout(out, buf);
 		}
@@ -539,7 +546,7 @@ static char *pool_value(const struct xp_settings *s, const char *pool, const cha
 }
 
 static int pool_error(struct xp_diags *d, const char *pool, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int pool_error(struct xp_diags *d, const char *pool, const char *fmt, ...)
 {
 	if (d) {
@@ -549,7 +556,8 @@ static int pool_error(struct xp_diags *d, const char *pool, const char *fmt, ...
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 		snprintf(code, sizeof(code), "pool.%s", pool);
-		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, code, NULL, NULL, "pool %s: %s", pool, msg);
+		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, code, NULL, NULL, "pool %s: %s", pool,
+			     msg);
 	}
 	return -EINVAL;
 }
@@ -653,8 +661,7 @@ int xp_server_pools(const struct xp_settings *s, struct xp_server_pool **v, size
 			continue;
 		}
 		for (size_t k = 0; k < i; k++)
-			if (ranges[k][0] <= ranges[i][1] &&
-			    ranges[i][0] <= ranges[k][1])
+			if (ranges[k][0] <= ranges[i][1] && ranges[i][0] <= ranges[k][1])
 				r = pool_error(d, names[i], "the range %s-%s overlaps pool %s's",
 					       pools[i].range_start, pools[i].range_end, names[k]);
 	}

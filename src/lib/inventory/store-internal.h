@@ -15,6 +15,9 @@ struct xp_inv {
 	int depth;   /* nested xp_inv_begin calls */
 	bool doomed; /* an inner level rolled back: the outermost commit rolls back */
 	int version; /* schema version */
+	/* statements kept prepared for hot paths (the DHCP server's lease writes);
+	 * finalized by xp_inv_close */
+	sqlite3_stmt *lease_del, *lease_put;
 	char err[512];
 };
 

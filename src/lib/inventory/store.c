@@ -266,6 +266,8 @@ void xp_inv_close(struct xp_inv *inv)
 {
 	if (!inv)
 		return;
+	sqlite3_finalize(inv->lease_del);
+	sqlite3_finalize(inv->lease_put);
 	if (inv->db)
 		sqlite3_close_v2(inv->db);
 	free(inv->dir);

@@ -39,14 +39,16 @@ static int canon_mac(const char *text, char out[XP_MAC_STRLEN + 1], struct xp_di
 	if (!text)
 		return xp__bad_value(d, "mac", NULL, NULL, "a MAC address is required");
 	if (xp_mac_parse(text, &m) < 0)
-		return xp__bad_value(d, "mac", text, "six pairs of hex digits, e.g. 52:54:00:12:34:56",
+		return xp__bad_value(d, "mac", text,
+				     "six pairs of hex digits, e.g. 52:54:00:12:34:56",
 				     "not a MAC address");
 	/* IEEE 802-2014 8.2: the I/G bit marks a group address, never a station's */
 	if (xp_mac_is_multicast(&m))
 		return xp__bad_value(d, "mac", text, "the first octet must be even",
 				     "a multicast address cannot be a machine's");
 	if (xp_mac_is_zero(&m))
-		return xp__bad_value(d, "mac", text, NULL, "the all-zero address is not a machine's");
+		return xp__bad_value(d, "mac", text, NULL,
+				     "the all-zero address is not a machine's");
 	xp_mac_format(&m, out);
 	return 0;
 }
@@ -122,8 +124,8 @@ static int taken(struct xp_inv *inv, const char *col, const char *value, const c
 }
 
 /* The refusals: -EEXIST/-ENOENT with the reason in inv->err, 0 if none, or -errno. */
-static int refusal(struct xp_inv *inv, const struct xp_system *s, const char *mac,
-		   const char *ip, bool add)
+static int refusal(struct xp_inv *inv, const struct xp_system *s, const char *mac, const char *ip,
+		   bool add)
 {
 	int e = xp__inv_exists(inv, "SELECT 1 FROM systems WHERE name = ?1", s->name);
 	if (e < 0)
@@ -195,13 +197,7 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 	sqlite3_bind_int(st, 7, s->netboot ? 1 : 0);
 	bind_opt(st, 8, s->kernel_options);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-		goto fail;
-	}
-	return xp_inv_commit(inv);
+	return xp__inv_step_commit(inv, st);
 fail:
 	xp_inv_rollback(inv);
 	return r;
@@ -218,7 +214,7 @@ int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_di
 }
 
 #define SYSTEM_COLUMNS                                                                             \
-	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"      \
+	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"       \
 	" updated FROM systems "
 
 /* One system by the query's ?1 = arg. */
@@ -231,8 +227,8 @@ static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct x
 	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		char **text[] = {&out->name,	&out->mac,	&out->ip, &out->profile,
-				 &out->distro, &out->hostname, NULL,	  &out->kernel_options};
+		char **text[] = {&out->name,   &out->mac,      &out->ip, &out->profile,
+				 &out->distro, &out->hostname, NULL,	 &out->kernel_options};
 		for (int i = 0; i < 8; i++) {
 			if (!text[i] || sqlite3_column_type(st, i) == SQLITE_NULL)
 				continue;

@@ -144,3 +144,15 @@ int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg)
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
 }
+
+int xp__inv_step_commit(struct xp_inv *inv, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		int r = xp__inv_err(inv, rc);
+		xp_inv_rollback(inv);
+		return r;
+	}
+	return xp_inv_commit(inv);
+}

@@ -427,7 +427,10 @@ static int open_socket(struct dhcp_srv *d, struct dsock *k, uint16_t port)
 	setsockopt(k->w.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(k->w.fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
 	setsockopt(k->w.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	setsockopt(k->w.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* room for a burst while a batch's leases are committed: beyond rmem_max when
+	 * root (we still are: sockets are opened before privileges are dropped) */
+	if (setsockopt(k->w.fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(k->w.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	if (bind(k->w.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int r = -errno;

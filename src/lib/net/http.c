@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
+#include "xenprov/domain.h"
 #include "xenprov/leases.h"
 
 #define MAX_BODY (64 * 1024)
@@ -550,7 +551,7 @@ static int load_token(struct http_srv *h)
 	int r = xp_read_file(path, 4096, &text, &len);
 	if (r == -ENOENT) {
 		uint8_t raw[32];
-		if ((r = sys_random(raw, sizeof(raw))) < 0)
+		if ((r = xp_getrandom(NULL, raw, sizeof(raw))) < 0)
 			return r;
 		for (size_t i = 0; i < sizeof(raw); i++)
 			snprintf(h->token + 2 * i, 3, "%02x", raw[i]);

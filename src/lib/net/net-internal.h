@@ -6,6 +6,7 @@
 #define XP_NET_INTERNAL_H
 
 #include <net/if.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,6 +31,13 @@ struct iface {
 	unsigned n_addr;
 };
 
+struct checkpointer {
+	pthread_t thread;
+	int stop; /* eventfd */
+	struct xp_inv *inv;
+	bool running;
+};
+
 struct dhcp_srv;
 struct tftp_srv;
 struct http_srv;
@@ -49,6 +57,7 @@ struct serve {
 	struct dhcp_srv *dhcp;
 	struct tftp_srv *tftp;
 	struct http_srv *http;
+	struct checkpointer ckpt;
 	bool stopping;
 	int pid_fd; /* -1: no pid file */
 	int64_t stop_deadline_ms;
@@ -79,7 +88,6 @@ int sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *n
 int sys_ifaces_refresh(struct serve *s, int ifindex);
 /* Makes the state directory's files the user's, then switches to that user. */
 int sys_drop_privileges(const char *user, const char *state_dir);
-int sys_random(void *buf, size_t len);
 
 /* dhcp-sock.c */
 int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret);
@@ -91,6 +99,8 @@ void dhcp_srv_close(struct dhcp_srv *d);
 int tftp_srv_open(struct serve *s, struct tftp_srv **ret);
 /* Retransmissions due; returns the next deadline (ms) or INT64_MAX. */
 int64_t tftp_srv_timers(struct tftp_srv *t, int64_t now_ms);
+/* The deadline of transfers started since the last call (INT64_MAX if none); resets. */
+int64_t tftp_srv_next_deadline(struct tftp_srv *t);
 void tftp_srv_stop_accepting(struct tftp_srv *t);
 size_t tftp_srv_sessions(const struct tftp_srv *t);
 void tftp_srv_close(struct tftp_srv *t);

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <syslog.h>
@@ -205,6 +207,54 @@ static void on_signal(struct serve *s, struct watch *w, uint32_t events)
 	}
 }
 
+/* The WAL checkpointer: the DHCP loop's connection never checkpoints (a checkpoint
+ * writes and syncs the database file: tens of milliseconds in which requests would pile
+ * up and be dropped); this thread does, once a second, from a connection of its own,
+ * PASSIVE so that it never waits for the loop's commits nor makes them wait. */
+static void *checkpoint_main(void *arg)
+{
+	struct checkpointer *c = arg;
+	struct pollfd p = {.fd = c->stop, .events = POLLIN};
+	while (poll(&p, 1, 1000) == 0 || (p.revents == 0 && errno == EINTR))
+		xp_inv_checkpoint(c->inv);
+	xp_inv_checkpoint(c->inv);
+	return NULL;
+}
+
+static int checkpointer_open(struct serve *s, struct checkpointer *c)
+{
+	c->stop = eventfd(0, EFD_CLOEXEC);
+	if (c->stop < 0)
+		return -errno;
+	int r = xp_inv_open(s->opts->state_dir, &c->inv);
+	if (r == 0)
+		r = xp_inv_set_durability(c->inv, false);
+	if (r == 0)
+		r = xp_inv_set_autocheckpoint(s->inv, false);
+	return r;
+}
+
+static int checkpointer_start(struct checkpointer *c)
+{
+	int r = pthread_create(&c->thread, NULL, checkpoint_main, c);
+	c->running = r == 0;
+	return -r;
+}
+
+static void checkpointer_close(struct serve *s, struct checkpointer *c)
+{
+	if (c->running) {
+		uint64_t one = 1;
+		(void)!write(c->stop, &one, sizeof(one));
+		pthread_join(c->thread, NULL);
+	} else if (s->inv) {
+		xp_inv_set_autocheckpoint(s->inv, true);
+	}
+	if (c->stop >= 0)
+		close(c->stop);
+	xp_inv_close(c->inv);
+}
+
 static bool drained(struct serve *s)
 {
 	return (!s->tftp || tftp_srv_sessions(s->tftp) == 0) &&
@@ -267,6 +317,10 @@ static int setup(struct serve *s, sigset_t *mask)
 
 	if (o->dhcp && (r = dhcp_srv_open(s, &s->dhcp)) < 0)
 		return r;
+	if (o->dhcp && (r = checkpointer_open(s, &s->ckpt)) < 0) {
+		serve_log(s, LOG_ERR, "cannot open the inventory's checkpointer: %s", strerror(-r));
+		return r;
+	}
 	if (o->tftp && (r = tftp_srv_open(s, &s->tftp)) < 0)
 		return r;
 	if (o->http && (r = http_srv_bind(s, &s->http)) < 0)
@@ -285,12 +339,15 @@ static int setup(struct serve *s, sigset_t *mask)
 	}
 	if (s->http && (r = http_srv_start(s->http)) < 0)
 		return r;
+	if (o->dhcp && (r = checkpointer_start(&s->ckpt)) < 0)
+		return r;
 	return 0;
 }
 
 int xp_serve_run(const struct xp_serve_opts *opts)
 {
-	struct serve s = {.opts = opts, .epfd = -1, .sig = {.fd = -1}, .pid_fd = -1};
+	struct serve s = {.opts = opts, .epfd = -1, .sig = {.fd = -1}, .pid_fd = -1,
+			  .ckpt = {.stop = -1}};
 	sigset_t mask;
 	int r = setup(&s, &mask);
 	if (r == 0) {
@@ -315,8 +372,15 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 				w->ready(&s, w, ev[i].events);
 			}
 			now = serve_now_ms();
-			if (s.tftp)
-				tftp_deadline = tftp_srv_timers(s.tftp, now);
+			/* the sessions are scanned only when the earliest deadline seen
+			 * may have come (a new transfer lowers it), not at every packet */
+			if (s.tftp) {
+				int64_t d = tftp_srv_next_deadline(s.tftp);
+				if (d < tftp_deadline)
+					tftp_deadline = d;
+				if (now >= tftp_deadline)
+					tftp_deadline = tftp_srv_timers(s.tftp, now);
+			}
 			if (now >= next_tick) {
 				next_tick = now + 1000;
 				if (!s.stopping)
@@ -331,6 +395,7 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 	}
 	if (s.http)
 		http_srv_close(s.http);
+	checkpointer_close(&s, &s.ckpt);
 	if (s.tftp)
 		tftp_srv_close(s.tftp);
 	if (s.dhcp)

@@ -21,7 +21,6 @@
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -240,21 +239,5 @@ int sys_drop_privileges(const char *user, const char *state_dir)
 	if (setuid(0) == 0)
 		return -EPERM;
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	return 0;
-}
-
-int sys_random(void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = getrandom(p, len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
 	return 0;
 }

@@ -28,7 +28,6 @@
 #include "xenprov/tftp.h"
 
 #define BATCH 64
-#define MAX_PER_CLIENT 32
 #define NETASCII_MAX (16u << 20)
 
 struct tftp_srv;
@@ -57,6 +56,7 @@ struct tftp_srv {
 	unsigned max;
 	size_t n;
 	struct tsess *head;
+	int64_t new_deadline; /* earliest deadline of transfers started since asked */
 	uint8_t rbuf[65536];
 	uint8_t *sbuf; /* BATCH packets of up to 65468 bytes */
 	size_t slot;
@@ -166,15 +166,21 @@ static void on_session(struct serve *s, struct watch *w, uint32_t events)
 	struct tsess *x = (struct tsess *)w;
 	struct tftp_srv *t = x->t;
 	int64_t now = serve_now_ms();
-	for (;;) {
-		ssize_t n = recv(w->fd, t->rbuf, sizeof(t->rbuf), MSG_DONTWAIT);
-		if (n < 0)
-			break; /* EAGAIN, or ECONNREFUSED: the client went away; the timer ends it */
+	/* one packet a wake-up (epoll is level-triggered: a second one wakes us again),
+	 * which saves the EAGAIN read in lock-step transfers, where one is all there is */
+	ssize_t n = recv(w->fd, t->rbuf, sizeof(t->rbuf), MSG_DONTWAIT);
+	if (n >= 0) /* else EAGAIN, or ECONNREFUSED: the client went away; the timer ends it */
 		xp_tftp_session_input(x->sess, t->rbuf, (size_t)n, now);
-	}
 	pump(t, x, now);
-	if (x->finished)
+	if (x->finished) {
 		finish(t, x, now);
+		return;
+	}
+	/* progress resets the backoff: the deadline may now be earlier than the one the
+	 * loop waits for */
+	int64_t d = xp_tftp_session_deadline(x->sess);
+	if (d < t->new_deadline)
+		t->new_deadline = d;
 }
 
 static unsigned iface_blksize(struct tftp_srv *t, int ifindex)
@@ -233,14 +239,6 @@ static int map_file(struct tsess *x, bool netascii)
 	return 0;
 }
 
-static unsigned sessions_of(struct tftp_srv *t, uint32_t ip)
-{
-	unsigned n = 0;
-	for (struct tsess *x = t->head; x; x = x->next)
-		n += x->peer == ip;
-	return n;
-}
-
 static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 			  const struct sockaddr_in *from, const struct in_pktinfo *pi)
 {
@@ -283,7 +281,9 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 		send_error(t, from, XP_TFTP_EACCESS, "access violation");
 		return;
 	}
-	if (t->n >= t->max || sessions_of(t, peer) >= MAX_PER_CLIENT) {
+	/* one limit for all: clients behind one address (NAT, a test bench's macvlans in
+	 * one namespace) are many machines, not one greedy client */
+	if (t->n >= t->max) {
 		serve_log(s, LOG_WARNING, "tftp: busy, refused '%s' to %s", path, ip);
 		send_error(t, from, XP_TFTP_EUNDEF, "server busy, try again");
 		return;
@@ -349,8 +349,20 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 		return;
 	}
 	pump(t, x, x->started);
-	if (x->finished)
+	if (x->finished) {
 		finish(t, x, x->started);
+		return;
+	}
+	int64_t d = xp_tftp_session_deadline(x->sess);
+	if (d < t->new_deadline)
+		t->new_deadline = d;
+}
+
+int64_t tftp_srv_next_deadline(struct tftp_srv *t)
+{
+	int64_t d = t->new_deadline;
+	t->new_deadline = INT64_MAX;
+	return d;
 }
 
 static void on_request(struct serve *s, struct watch *w, uint32_t events)
@@ -424,6 +436,7 @@ int tftp_srv_open(struct serve *s, struct tftp_srv **ret)
 	t->w.ready = on_request;
 	t->port = s->opts->tftp_port ? s->opts->tftp_port : 69;
 	t->max = s->opts->tftp_max_sessions ? s->opts->tftp_max_sessions : 512;
+	t->new_deadline = INT64_MAX;
 	t->sbuf = malloc((size_t)BATCH * SLOT);
 	t->w.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int r = 0;
