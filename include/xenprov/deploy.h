@@ -59,6 +59,10 @@ struct xp_deploy_opts {
 	xp_deploy_event_fn event;
 	void *ud;
 	const char *request;    /* recorded with the run (e.g. the command line); may be NULL */
+	/* Profile values for every guest of this run (keys as in xp_profile_keys), over
+	 * the profile's and under each guest's own overrides; they also choose the golden
+	 * image. Validated by xp_domain_create (xp_profile_check). May be NULL. */
+	const struct xp_settings *overrides;
 };
 
 struct xp_deploy_result {

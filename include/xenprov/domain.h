@@ -214,8 +214,14 @@ void xp_golden_release(struct xp_golden *g);
  * file as it is; if it is a root tarball, a raw image built once into
  * <state_dir>/images/<key>.img with the profile's disk-size, fs, label and swap, where
  * key is the SHA-256 of the tarball's content and those options (same inputs, same
- * image: it is built only the first time). -ENOENT if the image is missing, -EINVAL if
- * it is neither. */
+ * image: it is built only the first time). A disk image file smaller than the profile's
+ * disk-size is grown once into <state_dir>/images/<key>.img (raw; key: the SHA-256 of
+ * the source's path, device, inode, size and mtime and of disk-size): its last (root)
+ * partition grown to the end with libfdisk and its ext2/3/4 root filesystem with
+ * resize2fs(8); the source is never written, and that grown image is the golden image
+ * of every backend. -ENOENT if the image is missing, -EINVAL if it is neither (or is
+ * smaller than disk-size with no ext2/3/4 root), -ENOTSUP if its root partition is not
+ * the last one, -EIO if resize2fs fails. */
 int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
 		      void *ud, struct xp_golden *out, struct xp_diags *d);
 

@@ -81,6 +81,12 @@ void xp_guest_report_release(struct xp_guest_report *rep);
  *   digits, always) and /var/lib/dbus/machine-id if that is a regular file; root's
  *   second field of /etc/shadow (everything else kept byte for byte);
  *   /root/.ssh/authorized_keys (replaced; 0:0 0600, /root/.ssh 0:0 0700).
+ * With systemd (/lib/systemd/systemd or /usr/lib/systemd/systemd) and sshd
+ * (/usr/sbin/sshd or /sbin/sshd) in the image, always: the first-boot unit
+ * /etc/systemd/system/xenprov-ssh-hostkeys.service (oneshot `ssh-keygen -A`, only while
+ * /etc/ssh/ssh_host_ed25519_key is missing, before ssh.service and sshd.service), 0:0
+ * 0644, and its symlink in multi-user.target.wants (as `systemctl enable` makes); a
+ * sysvinit image gets nothing (its hooks must make the host keys).
  * Removed: /etc/ssh/ssh_host_*_key and .pub (always), and for ifupdown the files of
  * /etc/network/interfaces.d that configure eth0, for netplan the other .yaml files of
  * /etc/netplan that configure ethernets.

@@ -67,7 +67,8 @@ const char *xp_settings_get(const struct xp_settings *s, const char *key);
  *   fs ext2|ext3|ext4, label msdos|gpt|none, storage file|reflink|qcow2|lvm,
  *   pool DIR|VG, bridge IFNAME, boot pygrub|pvgrub|kernel, kernel PATH, ramdisk PATH,
  *   root DEV, extra TEXT, network dhcp|static, ip-pool CIDR, gateway IPV4,
- *   dns IPV4[,IPV4...], domain DNSNAME, root-password-hash CRYPT, ssh-key KEYLINE,
+ *   dns IPV4[,IPV4...], domain DNSNAME, root-password-hash CRYPT,
+ *   ssh-key KEYLINE[\nKEYLINE...],
  *   mac-prefix XX[:XX...] (1-5 octets; the guests' random MACs start with it),
  *   distro NAME (the distro the profile's systems boot over the network),
  *   config.NAME VALUE (any further xl setting, value in config syntax). */
@@ -81,6 +82,20 @@ extern const struct xp_profile_key xp_profile_keys[];
 /* Validates and normalises one profile value (sizes to bytes, memory to MiB, ...).
  * -EINVAL with a diagnostic saying what is wrong; *out is a heap string. */
 int xp_profile_check(const char *key, const char *value, char **out, struct xp_diags *d);
+
+/* 0 if line[0..len) is one SSH public key line, "TYPE BASE64 [COMMENT]" (no options
+ * field, no control characters), TYPE one of ssh-ed25519, ssh-rsa,
+ * ecdsa-sha2-nistp256/384/521, sk-ssh-ed25519@openssh.com,
+ * sk-ecdsa-sha2-nistp256@openssh.com, whose base64 blob begins with TYPE as an SSH
+ * string (RFC 4253 section 6.6); else -EINVAL. */
+int xp_ssh_key_check(const char *line, size_t len);
+
+/* The value of an --ssh-key argument: arg is either a key line itself (it begins with a
+ * key type and a blank) or the path of an existing file of key lines (blank lines and
+ * '#' comments skipped); every key line is checked with xp_ssh_key_check. *out (heap)
+ * receives the key lines joined by '\n'. -EINVAL (a diagnostic names the file and line
+ * or says what arg is not), -ENOENT/-EACCES... when the file cannot be read. */
+int xp_ssh_key_arg(const char *arg, char **out, struct xp_diags *d);
 
 struct xp_profile {
 	char *name;

@@ -41,6 +41,14 @@ int xp_layout_compute(struct xp_layout *l);
  * Nothing for XP_LABEL_NONE. Does not fsync: the caller syncs its output once. */
 int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_diags *diags);
 
+/* Grows the partition that starts at byte offset of the image file at path (already
+ * made longer) to the end of the disk, and rewrites the table (gpt: its backup header
+ * and entries are moved to the new end). *new_size receives the partition's size in
+ * bytes. -EINVAL no table or a misaligned offset, -ENOENT no partition starts there,
+ * -ENOTSUP it is not the last partition. Does not fsync. */
+int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size,
+			   struct xp_diags *diags);
+
 /* Formats a Linux swap area (version 1, "SWAPSPACE2", 4 KiB pages) of size bytes at
  * offset of path. uuid may be NULL for a random one; label may be NULL (<= 16 bytes).
  * -EINVAL for a bad UUID or label or an area outside the file, -ENOSPC under 10 pages.

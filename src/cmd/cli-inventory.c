@@ -234,3 +234,25 @@ int cli_flush(void)
 		return cli_error("cannot write output: %s", strerror(errno));
 	return XP_EXIT_OK;
 }
+
+int cli_ssh_key_arg(const char *arg, char **out)
+{
+	struct xp_diags d;
+	xp_diags_init(&d);
+	int r = xp_ssh_key_arg(arg, out, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		const struct xp_diag *g = &d.v[i];
+		if (g->file && g->line)
+			cli_error("%s:%u: %s", g->file, g->line, g->msg);
+		else if (g->file)
+			cli_error("%s: %s", g->file, g->msg);
+		else
+			cli_error("%s", g->msg);
+		if (g->hint)
+			fprintf(stderr, "    hint: %s\n", g->hint);
+	}
+	xp_diags_release(&d);
+	if (r == -ENOMEM && d.n == 0)
+		cli_error("out of memory");
+	return r < 0 ? XP_EXIT_FAIL : 0;
+}

@@ -61,6 +61,11 @@ int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r)
 int cli_inv_diags(const struct xp_diags *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The value of an --ssh-key argument (a key line, or a file of key lines), through
+ * xp_ssh_key_arg; its errors printed as "xenprov: [FILE[:LINE]: ]MESSAGE" with the hint.
+ * 0, or XP_EXIT_FAIL. *out is a heap string. */
+int cli_ssh_key_arg(const char *arg, char **out);
+
 /* "2026-11-25T23:00:00Z". */
 void cli_fmt_time(int64_t t, char out[32]);
 

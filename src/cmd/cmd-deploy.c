@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli-inventory.h"
 #include "cli.h"
 #include "xenprov/deploy.h"
 #include "xenprov/domain.h"
@@ -33,6 +34,8 @@ static const char deploy_usage[] =
 	"  --names-from FILE    one guest name a line ('-' for standard input; # comments)\n"
 	"  --plan FILE          one guest a line: NAME [ip=A] [mac=M] [KEY=VALUE]... where KEY\n"
 	"                       is any profile setting (memory=1024, config.on_crash=destroy)\n"
+	"  --set KEY=VALUE      a profile setting for every guest of this deploy (repeatable;\n"
+	"                       over the profile's, under --plan's per-guest values)\n"
 	"  -j, --jobs N         guests made at once (default: the number of CPUs)\n"
 	"  --config-dir DIR     where configs go (default /etc/xen)\n"
 	"  --state-dir DIR      the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov\n"
@@ -44,7 +47,8 @@ static const char deploy_usage[] =
 	"  -h, --help           this help\n"
 	"\n"
 	"Example:\n"
-	"  xenprov deploy --profile web --count 100 --name 'web%03d' --jobs 4\n";
+	"  xenprov deploy --profile web --count 100 --name 'web%03d' --jobs 4 \\\n"
+	"      --set memory=2G --set config.on_crash=destroy\n";
 
 struct guests {
 	struct xp_deploy_guest *v;
@@ -190,6 +194,43 @@ static int from_file(struct guests *g, const char *path, bool plan)
 	return rc;
 }
 
+/* --set KEY=VALUE: checked now (xp_profile_check) so that a bad value stops the deploy
+ * before anything is made; ssh-key takes a key line or a file (cli_ssh_key_arg). */
+static int add_set(struct xp_settings *s, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return cli_usage_error("deploy", "--set takes KEY=VALUE, not '%s'", kv);
+	char *key = strndup(kv, (size_t)(eq - kv)), *keys = NULL, *norm = NULL;
+	if (!key)
+		return cli_error("out of memory");
+	const char *value = eq + 1;
+	int rc = 0;
+	if (strcmp(key, "ssh-key") == 0 && (rc = cli_ssh_key_arg(value, &keys)) == 0)
+		value = keys;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	int r = rc ? 0 : xp_profile_check(key, value, &norm, &d);
+	if (r == -EINVAL) {
+		for (size_t i = 0; i < d.n; i++) {
+			if (d.v[i].text)
+				cli_error("--set %s (got '%s')", d.v[i].msg, d.v[i].text);
+			else
+				cli_error("--set %s", d.v[i].msg);
+			if (d.v[i].hint)
+				fprintf(stderr, "    hint: %s\n", d.v[i].hint);
+		}
+		rc = XP_EXIT_FAIL;
+	} else if (!rc && (r < 0 || xp_settings_set(s, key, norm) < 0)) {
+		rc = cli_error("out of memory");
+	}
+	xp_diags_release(&d);
+	free(norm);
+	free(keys);
+	free(key);
+	return rc;
+}
+
 struct ui {
 	bool bar, json;
 	size_t width;
@@ -243,16 +284,17 @@ static void event(void *ud, const struct xp_deploy_event *ev)
 	fflush(stderr);
 }
 
-static int run_deploy(int argc, char **argv)
+static int deploy_main(int argc, char **argv, struct xp_settings *set)
 {
 	enum { O_PROFILE = 256, O_COUNT, O_NAME, O_FIRST, O_NAMES, O_PLAN, O_CONFIGDIR,
-	       O_STATEDIR, O_ROLLBACK, O_JSON };
+	       O_STATEDIR, O_ROLLBACK, O_JSON, O_SET };
 	static const struct option opts[] = {{"profile", required_argument, NULL, O_PROFILE},
 					     {"count", required_argument, NULL, O_COUNT},
 					     {"name", required_argument, NULL, O_NAME},
 					     {"first", required_argument, NULL, O_FIRST},
 					     {"names-from", required_argument, NULL, O_NAMES},
 					     {"plan", required_argument, NULL, O_PLAN},
+					     {"set", required_argument, NULL, O_SET},
 					     {"jobs", required_argument, NULL, 'j'},
 					     {"config-dir", required_argument, NULL, O_CONFIGDIR},
 					     {"state-dir", required_argument, NULL, O_STATEDIR},
@@ -265,9 +307,13 @@ static int run_deploy(int argc, char **argv)
 	long count = -1, first = 1, jobs = 0, rollback_id = -1;
 	bool json = false, quiet = false;
 	char *end;
-	int c;
+	int c, rc;
 	while ((c = getopt_long(argc, argv, "+j:q", opts, NULL)) != -1) {
 		switch (c) {
+		case O_SET:
+			if ((rc = add_set(set, optarg)) != 0)
+				return rc;
+			break;
 		case O_PROFILE:
 			profile = optarg;
 			break;
@@ -336,7 +382,11 @@ static int run_deploy(int argc, char **argv)
 	xp_diags_init(&d);
 	d.limit = 200;
 	struct xp_deploy_result res;
-	int rc = XP_EXIT_OK;
+	rc = XP_EXIT_OK;
+	if (rollback_id >= 0 && set->n) {
+		free(dir);
+		return cli_usage_error("deploy", "--set does not go with --rollback");
+	}
 	if (rollback_id >= 0) {
 		int r = xp_deploy_rollback(dir, rollback_id, config_dir, &res, &d);
 		cli_print_diags(stderr, &d);
@@ -405,7 +455,8 @@ static int run_deploy(int argc, char **argv)
 				   .config_dir = config_dir,
 				   .event = event,
 				   .ud = &ui,
-				   .request = xp_buf_str(&req)};
+				   .request = xp_buf_str(&req),
+				   .overrides = set};
 	int r = xp_deploy_run(&o, &res, &d);
 	if (ui.bar)
 		fputs("\n", stderr);
@@ -437,6 +488,14 @@ static int run_deploy(int argc, char **argv)
 	guests_release(&g);
 	xp_diags_release(&d);
 	free(dir);
+	return rc;
+}
+
+static int run_deploy(int argc, char **argv)
+{
+	struct xp_settings set = {0};
+	int rc = deploy_main(argc, argv, &set);
+	xp_settings_release(&set);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli-inventory.h"
 #include "cli.h"
 #include "xenprov/domain.h"
 #include "xenprov/inventory.h"
@@ -144,6 +145,21 @@ enum {
 	O_KEY0 = 1000
 };
 
+/* One override; ssh-key takes a key line or a file of them (cli_ssh_key_arg). */
+static int set_override(struct xp_settings *s, const char *key, const char *value)
+{
+	char *keys = NULL;
+	if (strcmp(key, "ssh-key") == 0) {
+		int rc = cli_ssh_key_arg(value, &keys);
+		if (rc != 0)
+			return rc;
+		value = keys;
+	}
+	int r = xp_settings_set(s, key, value);
+	free(keys);
+	return r < 0 ? cli_error("out of memory") : 0;
+}
+
 static int add_override(struct xp_settings *s, const char *kv, const char *cmd)
 {
 	const char *eq = strchr(kv, '=');
@@ -152,9 +168,9 @@ static int add_override(struct xp_settings *s, const char *kv, const char *cmd)
 	char *key = strndup(kv, (size_t)(eq - kv));
 	if (!key)
 		return cli_error("out of memory");
-	int r = xp_settings_set(s, key, eq + 1);
+	int rc = set_override(s, key, eq + 1);
 	free(key);
-	return r < 0 ? cli_error("out of memory") : 0;
+	return rc;
 }
 
 static int run_create(int argc, char **argv)
@@ -266,11 +282,10 @@ static int run_create(int argc, char **argv)
 			break;
 		default:
 			if (c >= O_KEY0 && c < O_KEY0 + (int)nkeys) {
-				if (xp_settings_set(&over, xp_profile_keys[c - O_KEY0].key,
-						    optarg) < 0) {
-					rc = cli_error("out of memory");
+				if ((rc = set_override(&over, xp_profile_keys[c - O_KEY0].key,
+						       optarg)) != 0)
 					goto out;
-				}
+				rc = XP_EXIT_FAIL;
 				break;
 			}
 			rc = cli_bad_option(cmd, args);

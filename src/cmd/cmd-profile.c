@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli-inventory.h"
 #include "cli.h"
 #include "xenprov/inventory.h"
 #include "xenprov/xl-config.h"
@@ -57,7 +58,7 @@
 	"  --root-password-file FILE\n"                                                            \
 	"                          read a password (the first line; - for standard\n"              \
 	"                          input) and store its yescrypt hash\n"                           \
-	"  --ssh-key FILE          an SSH public key file (id_*.pub) for root\n"                   \
+	"  --ssh-key KEY|FILE      root's SSH public key: a key line, or a file of key lines\n"    \
 	"  --mac-prefix XX:XX:XX   prefix of the guests' random MACs (default 00:16:3e)\n"       \
 	"  --distro NAME           the distro this profile's systems boot over the network\n"    \
 	"                          (xenprov distro add; see xenprov serve)\n"                     \
@@ -206,48 +207,6 @@ static int hash_password_file(const char *path, char **hash)
 	return rc;
 }
 
-/* The one key line of an id_*.pub (or authorized_keys-style) file: blank lines and
- * '#' comments are skipped; more than one key is refused. */
-static int read_ssh_key(const char *path, char **key)
-{
-	char *data = NULL;
-	size_t len = 0;
-	int r = xp_read_file(path, 65536, &data, &len);
-	if (r == -EFBIG)
-		return cli_error("'%s' is too big to be an SSH public key", path);
-	if (r < 0)
-		return cli_error("cannot read '%s': %s", path, strerror(-r));
-	if (len == 0) { /* see hash_password_file */
-		free(data);
-		return cli_error("'%s' holds no key", path);
-	}
-	if (memchr(data, 0, len)) {
-		free(data);
-		return cli_error("'%s' is not an SSH public key file", path);
-	}
-	char *found = NULL, *save = NULL;
-	int rc = XP_EXIT_OK;
-	for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		size_t n = strlen(l);
-		while (n > 0 && strchr(" \t\r", l[n - 1]))
-			l[--n] = 0;
-		l += strspn(l, " \t");
-		if (!*l || *l == '#')
-			continue;
-		if (found) {
-			rc = cli_error("'%s' holds more than one key; a profile takes one", path);
-			break;
-		}
-		found = l;
-	}
-	if (rc == XP_EXIT_OK && !found)
-		rc = cli_error("'%s' holds no key", path);
-	if (rc == XP_EXIT_OK && !(*key = strdup(found)))
-		rc = cli_error("out of memory");
-	free(data);
-	return rc;
-}
-
 /* ---- add / edit ---------------------------------------------------------------------- */
 
 struct changes {
@@ -385,7 +344,7 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 		}
 		case O_SSH_KEY: {
 			char *key = NULL;
-			rc = read_ssh_key(optarg, &key);
+			rc = cli_ssh_key_arg(optarg, &key);
 			if (rc == 0)
 				rc = take_value(c, "ssh-key", key);
 			free(key);

@@ -173,6 +173,37 @@ expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg"
 expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg" -q
 expect_rc 0 deploy --rollback
 grep -q '2 guests removed' "$T/out" || fail "rollback after a skip-only rerun: $(cat "$T/out")"; ok
+# --set KEY=VALUE: for every guest of the deploy, under --plan's per-guest values
+KED='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiK/h2GYqBgjLlLC+3hboiqYEb6siXBvibcrFrvnj7p ed@test'
+printf 'sp1 memory=2048\nsp2\n' >"$T/plan"
+expect_rc 0 deploy --profile files --plan "$T/plan" --config-dir "$T/cfg" -q \
+	--set memory=1G --set vcpus=2 --set config.on_crash=preserve --set "ssh-key=$KED" \
+	--set disk-size=96M
+for g in sp1:2048 sp2:1024; do
+	name=${g%%:*}
+	for kv in memory=${g#*:} vcpus=2 on_crash=preserve; do
+		"$X" config get "$T/cfg/$name.cfg" "${kv%%=*}" >"$T/v" || fail "$name: config get"
+		[ "$(cat "$T/v")" = "${kv#*=}" ] || fail "$name: ${kv%%=*} is $(cat "$T/v"), want ${kv#*=}"
+		ok
+	done
+	[ "$("$X" image cat "$T/pool/$name.img" /root/.ssh/authorized_keys)" = "$KED" ] ||
+		fail "$name: --set ssh-key not in authorized_keys"
+	ok
+	# disk-size chose a golden image of its own size
+	[ "$(stat -c %s "$T/pool/$name.img")" = $((96 << 20)) ] || fail "$name: --set disk-size not applied"
+	ok
+done
+expect_rc 1 deploy --profile files --count 2 --name 'sx%d' --config-dir "$T/cfg" -q --set memory=8
+grep -q -- "--set memory: " "$T/err" || fail "--set memory=8: $(cat "$T/err")"; ok
+expect_rc 1 deploy --profile files --count 2 --name 'sx%d' --config-dir "$T/cfg" -q --set colour=blue
+grep -q -- "--set colour: unknown profile setting" "$T/err" || fail "--set colour: $(cat "$T/err")"; ok
+expect_rc 1 deploy --profile files --count 2 --name 'sx%d' --config-dir "$T/cfg" -q --set ssh-key=nokey
+grep -q -- "is neither an existing file nor an SSH public key line" "$T/err" || fail "--set ssh-key=nokey"; ok
+expect_rc 2 deploy --profile files --count 2 --name 'sx%d' --config-dir "$T/cfg" -q --set memory
+expect_rc 2 deploy --rollback --set memory=1G
+[ "$(ls "$T/cfg" | grep -c '^sx')" = 0 ] && [ "$(ls "$T/pool" | grep -c '^sx')" = 0 ] || fail "a refused --set made guests"; ok
+expect_rc 0 domain delete sp1 sp2
+
 # a profile's MAC prefix
 expect_rc 0 profile add lab --parent files --mac-prefix 02:ab:cd
 expect_rc 0 deploy --profile lab --count 2 --name 'mp%d' --config-dir "$T/cfg" -q

@@ -124,6 +124,27 @@ expect_rc 0 domain create d1 --profile dyn $C --storage qcow2
 expect_rc 0 config get "$T/cfg/d1.cfg" vif
 grep -q 'ip=' "$T/stdout" && fail "a dhcp guest has an ip: $(cat "$T/stdout")"; ok
 
+# --ssh-key: a file of keys, a key line, --set ssh-key=LINE; a bad key refused
+KED='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiK/h2GYqBgjLlLC+3hboiqYEb6siXBvibcrFrvnj7p ed@test'
+KSK='sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fAAAADnNzaDo= sk@test'
+printf '# two keys\n%s\n\n%s\n' "$KED" "$KSK" >"$T/keys.pub"
+expect_rc 0 domain create k1 --profile dyn $C --storage qcow2 --ssh-key "$T/keys.pub"
+[ "$("$X" image cat "$S/disks/k1.qcow2" /root/.ssh/authorized_keys)" = "$KED
+$KSK" ] || fail "k1's authorized_keys"; ok
+expect_rc 0 domain create k2 --profile dyn $C --storage qcow2 --ssh-key "$KED"
+[ "$("$X" image cat "$S/disks/k2.qcow2" /root/.ssh/authorized_keys)" = "$KED" ] || fail "k2's authorized_keys"; ok
+expect_rc 0 domain create k3 --profile dyn $C --storage qcow2 --set "ssh-key=$KSK"
+[ "$("$X" image cat "$S/disks/k3.qcow2" /root/.ssh/authorized_keys)" = "$KSK" ] || fail "k3's authorized_keys"; ok
+expect_rc 1 domain create k4 --profile dyn $C --ssh-key "$T/nosuch.pub"
+expect_err "ssh-key: '$T/nosuch.pub' is neither an existing file nor an SSH public key line"
+expect_rc 1 domain create k4 --profile dyn $C --ssh-key 'ssh-ed25519 AAAA x'
+expect_err "ssh-key: not an SSH public key"
+printf '%s\nnot a key\n' "$KED" >"$T/bad.pub"
+expect_rc 1 domain create k4 --profile dyn $C --set "ssh-key=$T/bad.pub"
+expect_err "$T/bad.pub:2: ssh-key: line 2 is not an SSH public key"
+[ ! -e "$S/disks/k4.img" ] && [ ! -e "$T/cfg/k4.cfg" ] || fail "a refused k4 left files"; ok
+expect_rc 0 domain delete k1 k2 k3
+
 expect_rc 0 domain list
 [ "$(wc -l <"$T/stdout")" = 4 ] || fail "list: $(cat "$T/stdout")"; ok
 grep -q '^a2 .*qcow2 .*10.20.0.5$' "$T/stdout" || fail "list: $(cat "$T/stdout")"; ok

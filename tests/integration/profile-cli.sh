@@ -244,12 +244,28 @@ err_has "cannot read '$T/files/nosuch'"
 expect_rc 1 profile add sec2 --ssh-key "$T/files/pw"
 grep -qF -- "$PLAIN" "$T/err" && fail "an error message shows the password"
 ok
-printf 'ssh-rsa AAAA a\nssh-rsa BBBB b\n' >"$T/files/two.pub"
-expect_rc 1 profile add sec2 --ssh-key "$T/files/two.pub"
-err_has "holds more than one key"
+err_has "$T/files/pw:1: ssh-key: line 1 is not an SSH public key"
+# --ssh-key: a file of several keys, or the key line itself
+KED='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiK/h2GYqBgjLlLC+3hboiqYEb6siXBvibcrFrvnj7p ed@test'
+KEC='ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBNAsI+3QR7jVp9uRaEPFhsJhtt8zljgFtL2b5EwovezDfOYSYDzIhcbvyTLle5mzI++XFDf0u3AVLjsw8XgAcSssih9gzACDiVxtEXro2LfuKEwFGC9iedyzA15C8TVcrw== ec@test'
+printf '%s\r\n# second\n%s\n' "$KED" "$KEC" >"$T/files/two.pub"
+expect_rc 0 profile add sec2 --ssh-key "$T/files/two.pub"
+expect_rc 0 profile show --json sec2
+json_ok "$T/out" 'j["settings"]["ssh-key"] == "'"$KED"'\n'"$KEC"'"'
+expect_rc 0 profile edit sec2 --ssh-key "$KEC"
+expect_rc 0 profile show --json sec2
+json_ok "$T/out" 'j["settings"]["ssh-key"] == "'"$KEC"'"'
+expect_rc 0 profile remove sec2
 printf 'not a key\n' >"$T/files/bad.pub"
 expect_rc 1 profile add sec2 --ssh-key "$T/files/bad.pub"
+err_has "ssh-key: line 1 is not an SSH public key"
+expect_rc 1 profile add sec2 --ssh-key 'ssh-rsa AAAA a'
 err_has "ssh-key: not an SSH public key"
+expect_rc 1 profile add sec2 --ssh-key "$T/files/nosuch.pub"
+err_has "ssh-key: '$T/files/nosuch.pub' is neither an existing file nor an SSH public key line"
+: >"$T/files/nokey.pub"
+expect_rc 1 profile add sec2 --ssh-key "$T/files/nokey.pub"
+err_has "ssh-key: the file holds no key"
 
 # ---- edit -----------------------------------------------------------------------------
 

@@ -827,6 +827,90 @@ struct bad_case {
 	const char *code;
 };
 
+/* Debian-like guests need their SSH host keys made at first boot: with systemd and
+ * sshd in the image a oneshot unit and its multi-user.target.wants link are written;
+ * without systemd (sysvinit) or without sshd, nothing. */
+static void test_hostkey_unit(void **state)
+{
+	(void)state;
+	static const char unit[] = "/etc/systemd/system/xenprov-ssh-hostkeys.service";
+	static const char wants[] =
+	    "/etc/systemd/system/multi-user.target.wants/xenprov-ssh-hostkeys.service";
+	/* merged /usr: /lib and /sbin are symlinks into /usr, as on Debian 12 */
+	common_tree("sysd");
+	assert_int_equal(sh("cd '%s/sysd' && mkdir -p usr/lib/systemd usr/sbin && "
+			    "ln -s usr/lib lib && ln -s usr/sbin sbin && "
+			    "printf 'ELF' >usr/lib/systemd/systemd && printf 'ELF' >usr/sbin/sshd && "
+			    "chmod 755 usr/lib/systemd/systemd usr/sbin/sshd",
+			    tmpdir),
+			 0);
+	make_bare("sysd", "sysd.raw", 32);
+	struct xp_guest_settings s = {.hostname = "k1"};
+	struct xp_guest_report rep;
+	for (int round = 0; round < 2; round++) { /* twice: the second replaces the first */
+		assert_int_equal(xp_guest_apply(tpath("sysd.raw"), &s, &rep, NULL), 0);
+		assert_true(report_has(&rep, true, unit));
+		assert_true(report_has(&rep, true, wants));
+		assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_ed25519_key") == (round == 0));
+		xp_guest_report_release(&rep);
+		assert_fsck_clean("sysd.raw", 0);
+		char *n = cat("sysd.raw", 0, unit);
+		assert_contains(n, "\n[Unit]\n");
+		assert_contains(n, "\nConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n");
+		assert_contains(n, "\nBefore=ssh.service sshd.service\n");
+		assert_contains(n, "\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n");
+		assert_contains(n, "\n[Install]\nWantedBy=multi-user.target\n");
+		free(n);
+		n = dstat("sysd.raw", 0, unit);
+		assert_contains(n, "Type: regular");
+		assert_contains(n, "Mode:  0644");
+		assert_contains(n, "User:     0   Group:     0");
+		free(n);
+		n = dstat("sysd.raw", 0, wants);
+		assert_contains(n, "Type: symlink");
+		assert_contains(n, "link dest: \"/etc/systemd/system/xenprov-ssh-hostkeys.service\"");
+		free(n);
+	}
+	/* systemd itself reads the unit without a complaint, where its tools are here */
+	if (sh("command -v systemd-analyze >/dev/null && test -x /usr/bin/ssh-keygen") == 0) {
+		assert_int_equal(sh("cd '%s' && rm -f xenprov-ssh-hostkeys.service && "
+				    "debugfs -R 'dump %s xenprov-ssh-hostkeys.service' sysd.raw "
+				    ">/dev/null 2>&1",
+				    tmpdir, unit),
+				 0);
+		char *v = out("cd '%s' && timeout 60 systemd-analyze verify --man=no "
+			      "./xenprov-ssh-hostkeys.service 2>&1; echo rc=$?",
+			      tmpdir);
+		assert_string_equal(v, "rc=0\n");
+		free(v);
+	}
+
+	/* sysvinit (no systemd binary): nothing; the host keys still go */
+	common_tree("sysv");
+	assert_int_equal(sh("mkdir -p '%s/sysv/usr/sbin' '%s/sysv/etc/init.d' && "
+			    "printf 'ELF' >'%s/sysv/usr/sbin/sshd'",
+			    tmpdir, tmpdir, tmpdir),
+			 0);
+	make_bare("sysv", "sysv.raw", 32);
+	assert_int_equal(xp_guest_apply(tpath("sysv.raw"), &s, &rep, NULL), 0);
+	assert_false(report_has(&rep, true, unit));
+	assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_rsa_key"));
+	xp_guest_report_release(&rep);
+	assert_false(exists("sysv.raw", 0, unit));
+	assert_false(exists("sysv.raw", 0, "/etc/systemd/system"));
+
+	/* systemd without sshd: nothing */
+	common_tree("nosshd");
+	assert_int_equal(sh("mkdir -p '%s/nosshd/usr/lib/systemd' && "
+			    "printf 'ELF' >'%s/nosshd/usr/lib/systemd/systemd'",
+			    tmpdir, tmpdir),
+			 0);
+	make_bare("nosshd", "nosshd.raw", 32);
+	assert_int_equal(xp_guest_apply(tpath("nosshd.raw"), &s, NULL, NULL), 0);
+	assert_false(exists("nosshd.raw", 0, unit));
+	assert_fsck_clean("nosshd.raw", 0);
+}
+
 static void test_invalid_settings(void **state)
 {
 	(void)state;
@@ -1022,6 +1106,7 @@ int main(void)
 	    cmocka_unit_test(test_qcow2_rw_layer),
 	    cmocka_unit_test(test_qcow2_overlays),
 	    cmocka_unit_test(test_hooks),
+	    cmocka_unit_test(test_hostkey_unit),
 	    cmocka_unit_test(test_invalid_settings),
 	    cmocka_unit_test(test_image_errors),
 	    cmocka_unit_test(test_nothing_requested),

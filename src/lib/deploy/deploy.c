@@ -68,6 +68,29 @@ static const char *first_error(const struct xp_diags *d, size_t from)
 	return NULL;
 }
 
+/* The keys that choose the golden image (xp_golden_prepare): a guest overriding one
+ * prepares its own. */
+static bool changes_golden(const struct xp_settings *s)
+{
+	static const char *const keys[] = {"image", "disk-size", "fs", "label", "swap", NULL};
+	for (const char *const *k = keys; s && *k; k++)
+		if (xp_settings_get(s, *k))
+			return true;
+	return false;
+}
+
+/* The run's overrides, then the guest's over them. */
+static int merge_overrides(const struct xp_settings *all, const struct xp_settings *guest,
+			   struct xp_settings *out)
+{
+	const struct xp_settings *layers[] = {all, guest};
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; layers[l] && i < layers[l]->n; i++)
+			if (xp_settings_set(out, layers[l]->v[i].key, layers[l]->v[i].value) < 0)
+				return -ENOMEM;
+	return 0;
+}
+
 static void *worker(void *arg)
 {
 	struct run *run = arg;
@@ -88,19 +111,23 @@ static void *worker(void *arg)
 		const struct xp_deploy_guest *g = &o->guests[i];
 		struct xp_diags d;
 		xp_diags_init(&d);
+		struct xp_settings over = {0};
+		if (r == 0)
+			r = merge_overrides(o->overrides, g->overrides, &over);
 		if (r == 0) {
 			struct xp_domain_create_opts co = {
 				.name = g->name,
 				.profile = o->profile,
-				.overrides = g->overrides,
+				.overrides = &over,
 				.ip = g->ip,
 				.mac = g->mac,
 				.config_dir = o->config_dir,
-				.golden = g->overrides && g->overrides->n ? NULL : run->golden,
+				.golden = changes_golden(g->overrides) ? NULL : run->golden,
 				.deploy_id = run->res->deploy_id,
 			};
 			r = xp_domain_create(inv, &co, NULL, &d);
 		}
+		xp_settings_release(&over);
 		pthread_mutex_lock(&run->lock);
 		run->done++;
 		if (r == 0) {
@@ -205,6 +232,18 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 									 : "cannot read profile '%s'",
 			     o->profile);
 		goto out;
+	}
+	/* the run's overrides, checked once here (each create checks them again) and
+	 * applied for the golden image */
+	for (size_t i = 0; o->overrides && i < o->overrides->n; i++) {
+		char *norm = NULL;
+		r = xp_profile_check(o->overrides->v[i].key, o->overrides->v[i].value, &norm,
+				     diags);
+		if (r == 0 && xp_settings_set(&s, o->overrides->v[i].key, norm) < 0)
+			r = -ENOMEM;
+		free(norm);
+		if (r < 0)
+			goto out;
 	}
 
 	/* what exists: complete guests of this profile are skipped; what a killed run left

@@ -1,6 +1,7 @@
 /*
  * storage.c - guests' disks: the golden image a profile names (a root tarball is built
- * once into <state>/images/, keyed by content hash; a disk image is used as it is), and
+ * once into <state>/images/, keyed by content hash; a disk image is used as it is, or,
+ * when smaller than the profile's disk-size, grown once into <state>/images/), and
  * each guest's own disk made from it by one of four backends:
  *   file     a sparse copy: only the data ranges (lseek(2) SEEK_DATA/SEEK_HOLE) are
  *            copied, with copy_file_range(2) (which itself clones where it can);
@@ -32,6 +33,7 @@
 
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
+#include "xenprov/partition.h"
 
 extern char **environ;
 
@@ -258,6 +260,245 @@ static int describe(const char *path, struct xp_golden *g, struct xp_diags *d)
 	return 0;
 }
 
+static int copy_data(int src, int dst, off_t size, bool zero_holes);
+static int copy_span(int src, off_t from, int dst, off_t to, off_t len, bool zero_holes);
+
+/* Copies a qcow2 (or any) image through its block layer into the raw file dst, leaving
+ * holes where a MiB reads as zeros. */
+static int copy_blockdev(const char *path, int dst)
+{
+	struct xp_blockdev *bd;
+	int r = xp_blockdev_open(path, &bd);
+	if (r < 0)
+		return r;
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap);
+	uint64_t size = xp_blockdev_size(bd);
+	r = buf ? 0 : -ENOMEM;
+	for (uint64_t off = 0; r == 0 && off < size; off += cap) {
+		size_t n = size - off < cap ? (size_t)(size - off) : cap;
+		r = xp_blockdev_pread(bd, buf, n, off);
+		if (r < 0)
+			break;
+		size_t i = 0;
+		while (i < n && buf[i] == 0)
+			i++;
+		if (i == n)
+			continue;
+		for (size_t done = 0; done < n;) {
+			ssize_t w = pwrite(dst, buf + done, n - done, (off_t)(off + done));
+			if (w < 0) {
+				r = -errno;
+				break;
+			}
+			done += (size_t)w;
+		}
+	}
+	free(buf);
+	xp_blockdev_close(bd);
+	return r;
+}
+
+/* Grows the ext2/3/4 filesystem at offset of the open file fd (old_len bytes of it hold
+ * the old filesystem) to fs_size with resize2fs(8). resize2fs sets the length of a
+ * regular file to the filesystem's size without counting an "?offset=" (e2fsprogs
+ * 1.47, resize/main.c), which would cut the end off a partitioned image: a filesystem
+ * not at offset 0 is grown in a file of its own (an unnamed temporary in tmpdir) and
+ * copied back. */
+static int resize_fs(int fd, off_t offset, off_t old_len, uint64_t fs_size, const char *tmpdir,
+		     struct xp_diags *d)
+{
+	int work = fd, r = 0;
+	if (offset > 0) {
+		work = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (work < 0)
+			return -errno;
+		if (old_len > (off_t)fs_size)
+			old_len = (off_t)fs_size;
+		if (ftruncate(work, (off_t)fs_size) < 0)
+			r = -errno;
+		if (r == 0)
+			r = copy_span(fd, offset, work, 0, old_len, false);
+	}
+	char dev[64], size[32];
+	/* resize2fs, a child, reaches the unnamed file through our /proc entry */
+	snprintf(dev, sizeof(dev), "/proc/%d/fd/%d", (int)getpid(), work);
+	snprintf(size, sizeof(size), "%lluK", (unsigned long long)(fs_size / 1024));
+	/* -f: the filesystem is a fresh copy of a golden image, checked by its maker;
+	 * resize2fs would otherwise ask for an e2fsck -f first when it was last mounted
+	 * after its last check */
+	char *argv[] = {"resize2fs", "-f", dev, size, NULL};
+	struct xp_buf out = XP_BUF_INIT;
+	if (r == 0) {
+		r = run_tool(argv, &out);
+		if (r != 0) {
+			const char *o = xp_buf_str(&out);
+			size_t len = strlen(o);
+			while (len && (o[len - 1] == '\n' || o[len - 1] == ' '))
+				len--;
+			err(d, 0, NULL, "grow", r < 0 ? "install e2fsprogs" : NULL,
+			    "resize2fs %s: %.*s", r < 0 ? "cannot be run" : "failed", (int)len,
+			    r < 0 ? strerror(-r) : o);
+			r = r < 0 ? r : -EIO;
+		}
+	}
+	xp_buf_release(&out);
+	if (r == 0 && work != fd)
+		r = copy_span(work, 0, fd, offset, (off_t)fs_size, false);
+	if (work != fd)
+		close(work);
+	return r;
+}
+
+/* A prebuilt golden image smaller than the profile's disk-size, grown once per (image,
+ * disk-size) into <state>/images/<key>.img, a raw image, where key is the SHA-256 of the
+ * source's identity (device, inode, size, mtime: a changed source makes a new key) and
+ * the size: a sparse copy, made disk-size long, its root partition (which must be the
+ * last one) grown to the end with libfdisk, and its root filesystem grown to fill it by
+ * e2fsprogs' resize2fs(8), which works on an image file without mounting it (the
+ * filesystem is reached at its offset with "FILE?offset=N", an io option of libext2fs'
+ * unix io manager). Growing the golden image once, rather than each guest's disk, serves
+ * every backend alike: file copies and reflinks of it, and qcow2 overlays, whose backing
+ * file it becomes (no qcow2 writer for resize2fs is needed). The source is never
+ * written. On success *g describes the grown image; on failure *g is unchanged and
+ * nothing is left in images/ (an unnamed O_TMPFILE, linked only when complete). */
+static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g,
+		       struct xp_diags *d)
+{
+	struct stat st;
+	if (stat(g->path, &st) < 0)
+		return err(d, -errno, g->path, "image", NULL, "cannot open the image: %s",
+			   strerror(errno));
+	struct xp_buf b = XP_BUF_INIT;
+	/* bump v1 when the way an image is grown changes */
+	xp_buf_addf(&b, "xenprov-grown-v1\n%s\n%llu:%llu:%lld:%lld.%09ld\nsize=%llu\n", g->path,
+		    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		    (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		    (unsigned long long)want);
+	if (xp_buf_error(&b)) {
+		xp_buf_release(&b);
+		return -ENOMEM;
+	}
+	unsigned char digest[32];
+	struct xp_sha256 c;
+	xp_sha256_init(&c);
+	xp_sha256_update(&c, b.s, b.len);
+	xp_sha256_final(&c, digest);
+	xp_buf_release(&b);
+	char key[65];
+	xp_sha256_hex(digest, key);
+
+	char dir[PATH_MAX], path[PATH_MAX + 80];
+	if (snprintf(dir, sizeof(dir), "%s/images", state_dir) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	int r = xp_mkdir_p(dir, 0755);
+	if (r < 0)
+		return err(d, r, dir, "state", NULL, "cannot create the directory: %s",
+			   strerror(-r));
+	snprintf(path, sizeof(path), "%s/%s.img", dir, key);
+	struct xp_golden grown = {.root_offset = -1};
+	if (stat(path, &st) == 0)
+		goto found;
+
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err(d, -errno, dir, "image", NULL,
+			   "cannot create a temporary file (O_TMPFILE): %s", strerror(errno));
+	/* resize2fs, a child, reaches the unnamed file through our /proc entry */
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), "/proc/%d/fd/%d", (int)getpid(), fd);
+	if (g->format == XP_IMAGE_RAW) {
+		int src = open(g->path, O_RDONLY | O_CLOEXEC);
+		r = src < 0 ? -errno : 0;
+		if (r == 0 && ftruncate(fd, (off_t)g->size) < 0)
+			r = -errno;
+		if (r == 0)
+			r = copy_data(src, fd, (off_t)g->size, false);
+		if (src >= 0)
+			close(src);
+	} else {
+		r = copy_blockdev(g->path, fd);
+	}
+	if (r == 0 && ftruncate(fd, (off_t)want) < 0)
+		r = -errno;
+	if (r < 0) {
+		err(d, r, g->path, "grow", NULL, "cannot copy the image to grow it: %s",
+		    strerror(-r));
+		goto fail;
+	}
+	uint64_t fs_size = want;
+	if (g->root_offset > 0) {
+		r = xp_partition_grow_last(tmp, (uint64_t)g->root_offset, &fs_size, d);
+		if (r < 0) {
+			err(d, r, g->path, "grow",
+			    r == -ENOTSUP ? "put the root partition last, or use a tarball"
+					  : NULL,
+			    "cannot grow the root partition to disk-size %llu",
+			    (unsigned long long)want);
+			goto fail;
+		}
+	}
+	r = resize_fs(fd, (off_t)g->root_offset,
+		      (off_t)(g->size > (uint64_t)g->root_offset ? g->size - (uint64_t)g->root_offset
+								  : 0),
+		      fs_size, dir, d);
+	if (r < 0) {
+		err(d, r, g->path, "grow", NULL, "cannot grow the root filesystem");
+		goto fail;
+	}
+	/* guests' qcow2 overlays read through it: keep it from being written */
+	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
+		r = err(d, -errno, path, "grow", NULL, "cannot write the grown image: %s",
+			strerror(errno));
+		goto fail;
+	}
+	/* name it: a hidden link first, renamed over any twin a racing create made */
+	char named[PATH_MAX + 120];
+	snprintf(named, sizeof(named), "%s/.%s.img.%d", dir, key, (int)getpid());
+	unlink(named);
+	if (linkat(AT_FDCWD, tmp, AT_FDCWD, named, AT_SYMLINK_FOLLOW) < 0 ||
+	    rename(named, path) < 0) {
+		r = err(d, -errno, path, "grow", NULL, "cannot name the grown image: %s",
+			strerror(errno));
+		unlink(named);
+		goto fail;
+	}
+	close(fd);
+	grown.built = true;
+found:
+	if (!(grown.path = strdup(path)))
+		return -ENOMEM;
+	r = describe(grown.path, &grown, d);
+	if (r < 0) {
+		xp_golden_release(&grown);
+		return r;
+	}
+	xp_golden_release(g);
+	*g = grown;
+	return 0;
+fail:
+	close(fd);
+	return r;
+}
+
+/* Grows *g when the profile's disk-size is larger than a prebuilt image (file, not a
+ * block device) whose root filesystem was found. */
+static int maybe_grow(const char *state_dir, const struct xp_settings *s, struct xp_golden *g,
+		      struct xp_diags *d)
+{
+	uint64_t want;
+	if (u64_setting(s, "disk-size", &want) < 0)
+		return err(d, -EINVAL, NULL, "size", NULL, "bad disk-size in the profile");
+	if (want <= g->size)
+		return 0;
+	if (g->root_offset < 0)
+		return err(d, -EINVAL, g->path, "grow", "use an image with an ext2/3/4 root",
+			   "disk-size %llu is larger than the image, whose root filesystem is "
+			   "not ext2/3/4 and cannot be grown",
+			   (unsigned long long)want);
+	return grow_golden(state_dir, want, g, d);
+}
+
 int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
 		      void *ud, struct xp_golden *out, struct xp_diags *d)
 {
@@ -302,6 +543,8 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 		if (!out->path)
 			return -errno;
 		int r = describe(out->path, out, d);
+		if (r == 0)
+			r = maybe_grow(state_dir, s, out, d);
 		if (r < 0)
 			xp_golden_release(out);
 		return r;
@@ -399,8 +642,8 @@ int xp_storage_path(enum xp_storage s, const char *pool, const char *name, char 
 }
 
 /* pread/pwrite for what copy_file_range(2) refuses (older kernels across filesystems,
- * block devices). */
-static int copy_plain(int src, int dst, off_t in, off_t end)
+ * block devices): [in, end) of src to dst at in + delta. */
+static int copy_plain(int src, int dst, off_t in, off_t end, off_t delta)
 {
 	size_t cap = 1 << 20;
 	char *buf = malloc(cap);
@@ -415,7 +658,8 @@ static int copy_plain(int src, int dst, off_t in, off_t end)
 			break;
 		}
 		for (ssize_t done = 0; done < n;) {
-			ssize_t w = pwrite(dst, buf + done, (size_t)(n - done), in + done);
+			ssize_t w =
+			    pwrite(dst, buf + done, (size_t)(n - done), in + delta + done);
 			if (w < 0) {
 				r = -errno;
 				goto out;
@@ -429,11 +673,12 @@ out:
 	return r;
 }
 
-/* Copies the data ranges of src into dst (already size bytes long); with zero_holes,
- * hole ranges are zeroed in dst (a block device holds old data there). */
-static int copy_data(int src, int dst, off_t size, bool zero_holes)
+/* Copies the data ranges of [from, from + len) of src into dst at to (dst is already
+ * long enough); with zero_holes, hole ranges are zeroed in dst (a block device holds
+ * old data there). */
+static int copy_span(int src, off_t from, int dst, off_t to, off_t len, bool zero_holes)
 {
-	off_t pos = 0;
+	off_t pos = from, size = from + len, delta = to - from;
 	bool cfr = true;
 	while (pos < size) {
 		off_t data = lseek(src, pos, SEEK_DATA);
@@ -442,8 +687,10 @@ static int copy_data(int src, int dst, off_t size, bool zero_holes)
 				return -errno;
 			data = size; /* only a hole is left */
 		}
+		if (data > size)
+			data = size;
 		if (zero_holes && data > pos) {
-			uint64_t range[2] = {(uint64_t)pos, (uint64_t)(data - pos)};
+			uint64_t range[2] = {(uint64_t)(pos + delta), (uint64_t)(data - pos)};
 			if (ioctl(dst, BLKZEROOUT, range) < 0)
 				return -errno;
 		}
@@ -452,7 +699,9 @@ static int copy_data(int src, int dst, off_t size, bool zero_holes)
 		off_t hole = lseek(src, data, SEEK_HOLE);
 		if (hole < 0)
 			return -errno;
-		off_t in = data, out = data;
+		if (hole > size)
+			hole = size;
+		off_t in = data, out = data + delta;
 		while (cfr && in < hole) {
 			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
 			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
@@ -466,13 +715,18 @@ static int copy_data(int src, int dst, off_t size, bool zero_holes)
 				return -EIO;
 		}
 		if (in < hole) {
-			int r = copy_plain(src, dst, in, hole);
+			int r = copy_plain(src, dst, in, hole, delta);
 			if (r < 0)
 				return r;
 		}
 		pos = hole;
 	}
 	return 0;
+}
+
+static int copy_data(int src, int dst, off_t size, bool zero_holes)
+{
+	return copy_span(src, 0, dst, 0, size, zero_holes);
 }
 
 static int open_new(const char *path, struct xp_diags *d)

@@ -1204,6 +1204,85 @@ static int remove_host_keys(struct ctx *c)
 	return r;
 }
 
+/* The first-boot unit that makes the host keys remove_host_keys took away: Debian's
+ * openssh-server makes them only in its postinst, not at boot (Red Hat's sshd-keygen
+ * and cloud images do it themselves; the unit is then a no-op by its condition). */
+#define HOSTKEY_UNIT "xenprov-ssh-hostkeys.service"
+#define HOSTKEY_UNIT_PATH "/etc/systemd/system/" HOSTKEY_UNIT
+#define HOSTKEY_WANTS "/etc/systemd/system/multi-user.target.wants"
+static const char hostkey_unit[] =
+	"# Written by xenprov: the golden image's SSH host keys were removed so that every\n"
+	"# guest has its own; this makes them at first boot (systemd.unit(5)).\n"
+	"[Unit]\n"
+	"Description=Generate the SSH host keys (xenprov, first boot)\n"
+	"ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n"
+	"Before=ssh.service sshd.service\n"
+	"\n"
+	"[Service]\n"
+	"Type=oneshot\n"
+	"ExecStart=/usr/bin/ssh-keygen -A\n"
+	"RemainAfterExit=yes\n"
+	"\n"
+	"[Install]\n"
+	"WantedBy=multi-user.target\n";
+
+/* Something at path, following symlinks inside the image. */
+static bool exists_follow(struct ctx *c, const char *path)
+{
+	ext2_ino_t ino;
+	return ext2fs_namei_follow(c->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino) == 0;
+}
+
+/* A symlink at path to target, replacing whatever non-directory is there. */
+static int write_symlink(struct ctx *c, const char *path, const char *target)
+{
+	ext2_ino_t dir, ino;
+	const char *name;
+	struct ext2_inode in;
+	int r = lookup_parent(c, path, &dir, &name);
+	if (r < 0)
+		return r;
+	r = lookup(c, path, &ino, &in);
+	if (r == 0 && LINUX_S_ISDIR(in.i_mode))
+		return diag(c, -EISDIR, "is-dir", path, "cannot write '%s': it is a directory",
+			    path);
+	if (r == 0)
+		r = remove_path(c, path, false);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	errcode_t e = ext2fs_symlink(c->fs, dir, 0, name, target);
+	if (e == EXT2_ET_DIR_NO_SPACE) {
+		e = ext2fs_expand_dir(c->fs, dir);
+		if (!e)
+			e = ext2fs_symlink(c->fs, dir, 0, name, target);
+	}
+	if (e)
+		return ext_fail(c, e, path, "creating the symlink");
+	return push(&c->rep->written, &c->rep->nwritten, path) < 0 ? -ENOMEM : 0;
+}
+
+/* With systemd and sshd in the image: the unit and its multi-user.target.wants link
+ * (what `systemctl enable` makes). A sysvinit image gets nothing. */
+static int add_hostkey_unit(struct ctx *c)
+{
+	bool systemd = exists_follow(c, "/lib/systemd/systemd") ||
+		       exists_follow(c, "/usr/lib/systemd/systemd");
+	bool sshd = exists_follow(c, "/usr/sbin/sshd") || exists_follow(c, "/sbin/sshd");
+	if (!systemd || !sshd)
+		return 0;
+	int r = ensure_dir(c, "/etc/systemd", 0755, 0, 0, false);
+	if (r == 0)
+		r = ensure_dir(c, "/etc/systemd/system", 0755, 0, 0, false);
+	if (r == 0)
+		r = ensure_dir(c, HOSTKEY_WANTS, 0755, 0, 0, false);
+	if (r == 0)
+		r = write_file(c, HOSTKEY_UNIT_PATH, hostkey_unit, sizeof(hostkey_unit) - 1,
+			       &(struct wopts){0644, 0, 0, true});
+	if (r == 0)
+		r = write_symlink(c, HOSTKEY_WANTS "/" HOSTKEY_UNIT, HOSTKEY_UNIT_PATH);
+	return r;
+}
+
 /* ---- the session ------------------------------------------------------------------------- */
 
 static int edit(struct ctx *c, uint64_t off)
@@ -1252,6 +1331,8 @@ static int edit(struct ctx *c, uint64_t off)
 		r = edit_ssh_key(c);
 	if (r == 0)
 		r = remove_host_keys(c);
+	if (r == 0)
+		r = add_hostkey_unit(c);
 
 	/* always closed: after a failure the filesystem's bitmaps and counts still match
 	 * what was allocated */

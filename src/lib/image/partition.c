@@ -281,6 +281,101 @@ int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_di
 	return r;
 }
 
+/* ---- growing the last partition ------------------------------------------------------- */
+
+int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size,
+			   struct xp_diags *diags)
+{
+	struct writer w = {.path = path, .diags = diags};
+	/* libfdisk's expected warning about a GPT backup table that is no longer at the
+	 * end (the file grew) is not the caller's business: no diagnostics from asks */
+	struct writer quiet = {.path = path, .diags = NULL};
+	if (offset % SECTOR)
+		return fail(&w, -EINVAL, "offset %llu is not sector aligned",
+			    (unsigned long long)offset);
+	struct fdisk_context *cxt = fdisk_new_context();
+	if (!cxt)
+		return fail(&w, -ENOMEM, "cannot set up libfdisk");
+	struct fdisk_table *tb = NULL;
+	struct fdisk_partition *pa = NULL, *grown = NULL;
+	size_t partno = SIZE_MAX;
+	int r = fdisk_set_ask(cxt, ask_cb, &quiet);
+	if (r == 0)
+		r = fdisk_assign_device(cxt, path, 0);
+	if (r < 0) {
+		r = fail(&w, r, "cannot open the partition table");
+		goto out;
+	}
+	if (!fdisk_has_label(cxt)) {
+		r = fail(&w, -EINVAL, "no partition table");
+		goto out;
+	}
+	r = fdisk_get_partitions(cxt, &tb);
+	if (r < 0) {
+		r = fail(&w, r, "cannot read the partition table");
+		goto out;
+	}
+	/* the partition at offset must be the last one on the disk */
+	uint64_t start = offset / SECTOR;
+	struct fdisk_iter *it = fdisk_new_iter(FDISK_ITER_FORWARD);
+	struct fdisk_partition *p;
+	bool later = false;
+	while (it && fdisk_table_next_partition(tb, it, &p) == 0) {
+		if (!fdisk_partition_has_start(p))
+			continue;
+		if (fdisk_partition_get_start(p) == start)
+			partno = fdisk_partition_get_partno(p);
+		else if (fdisk_partition_get_start(p) > start)
+			later = true;
+	}
+	fdisk_free_iter(it);
+	if (partno == SIZE_MAX) {
+		r = fail(&w, -ENOENT, "no partition starts at byte %llu",
+			 (unsigned long long)offset);
+		goto out;
+	}
+	if (later) {
+		r = fail(&w, -ENOTSUP, "partition %zu is not the last one and cannot grow",
+			 partno + 1);
+		goto out;
+	}
+	/* its end: the last usable sector (msdos: the disk's last; gpt: the one before the
+	 * backup entries, which libfdisk moves to the new end of a grown disk) */
+	fdisk_sector_t last = fdisk_get_last_lba(cxt);
+	if (last < start) {
+		r = fail(&w, -EINVAL, "the disk ends before partition %zu", partno + 1);
+		goto out;
+	}
+	grown = fdisk_new_partition();
+	if (!grown) {
+		r = fail(&w, -ENOMEM, "cannot set up libfdisk");
+		goto out;
+	}
+	r = fdisk_partition_set_size(grown, last - start + 1);
+	if (r == 0)
+		r = fdisk_partition_size_explicit(grown, 1);
+	if (r == 0)
+		r = fdisk_set_partition(cxt, partno, grown);
+	if (r == 0)
+		r = fdisk_write_disklabel(cxt);
+	if (r == 0)
+		r = fdisk_get_partition(cxt, partno, &pa);
+	if (r < 0) {
+		r = fail(&w, r, "cannot grow partition %zu", partno + 1);
+		goto out;
+	}
+	*new_size = fdisk_partition_get_size(pa) * SECTOR;
+	r = fdisk_deassign_device(cxt, 0);
+	if (r < 0)
+		r = fail(&w, r, "cannot write the partition table");
+out:
+	fdisk_unref_partition(pa);
+	fdisk_unref_partition(grown);
+	fdisk_unref_table(tb);
+	fdisk_unref_context(cxt);
+	return r;
+}
+
 /* ---- swap ------------------------------------------------------------------------------ */
 
 /*

@@ -39,7 +39,7 @@ const struct xp_profile_key xp_profile_keys[] = {
 	{"dns", "IPV4,...", "name servers for static guests"},
 	{"domain", "NAME", "DNS domain of the guests"},
 	{"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)"},
-	{"ssh-key", "KEYLINE", "an SSH public key for root's authorized_keys"},
+	{"ssh-key", "KEY|FILE", "SSH public key(s) for root: a key line or a file of them"},
 	{"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)"},
 	{"distro", "NAME", "the distro the profile's systems boot over the network"},
 	{"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax"},
@@ -301,14 +301,17 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		return 0;
 	}
 	if (strcmp(key, "ssh-key") == 0) {
-		static const char *const kinds[] = {"ssh-ed25519 ", "ssh-rsa ", "ecdsa-sha2-",
-						    "sk-ssh-ed25519", "sk-ecdsa-", NULL};
-		int ok = 0;
-		for (const char *const *k = kinds; *k; k++)
-			ok |= strncmp(value, *k, strlen(*k)) == 0;
-		if (!ok || strchr(value, '\n'))
-			return bad(d, key, NULL, "one line of an id_*.pub file",
-				   "not an SSH public key");
+		/* one or more key lines, each checked */
+		const char *p = value;
+		do {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			if (xp_ssh_key_check(p, n) < 0)
+				return bad(d, key, NULL,
+					   "lines of an id_*.pub file: TYPE BASE64 [COMMENT]",
+					   "not an SSH public key");
+			p = nl ? nl + 1 : NULL;
+		} while (p);
 	}
 	int known = 0;
 	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
