@@ -59,6 +59,8 @@ void xp_settings_release(struct xp_settings *s);
 int xp_settings_set(struct xp_settings *s, const char *key, const char *value);
 int xp_settings_unset(struct xp_settings *s, const char *key);
 const char *xp_settings_get(const struct xp_settings *s, const char *key);
+/* The same keys with the same values in the same order. */
+bool xp_settings_equal(const struct xp_settings *a, const struct xp_settings *b);
 
 /* ---- profiles ------------------------------------------------------------------------ */
 

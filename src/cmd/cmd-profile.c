@@ -91,29 +91,6 @@ enum {
 	O_PLAIN = 512, /* + index in plain_keys */
 };
 
-static int open_inventory(const char *state_dir, struct xp_inv **inv)
-{
-	char *dflt = NULL;
-	if (!state_dir) {
-		int r = xp_state_dir_default(&dflt);
-		if (r == -ENOENT)
-			return cli_error("no state directory: set XENPROV_STATE_DIR or HOME, or "
-					 "use --state-dir");
-		if (r < 0)
-			return cli_error("out of memory");
-		state_dir = dflt;
-	}
-	int r = xp_inv_open(state_dir, inv);
-	if (r == -EPROTO)
-		cli_error("the inventory in '%s' was written by a newer xenprov; upgrade "
-			  "xenprov to use it",
-			  state_dir);
-	else if (r < 0)
-		cli_error("cannot open the inventory in '%s': %s", state_dir, strerror(-r));
-	free(dflt);
-	return r < 0 ? XP_EXIT_FAIL : 0;
-}
-
 /* A library failure as a message: the database's own text for I/O errors. */
 static int lib_error(struct xp_inv *inv, const char *what, const char *name, int r)
 {
@@ -404,7 +381,7 @@ static int run_add(int argc, char **argv)
 		return XP_EXIT_FAIL;
 	}
 	struct xp_inv *inv;
-	if ((rc = open_inventory(c.state_dir, &inv))) {
+	if ((rc = cli_inv_open(c.state_dir, &inv))) {
 		changes_release(&c);
 		return rc;
 	}
@@ -452,7 +429,7 @@ static int run_edit(int argc, char **argv)
 		return XP_EXIT_FAIL;
 	}
 	struct xp_inv *inv;
-	if ((rc = open_inventory(c.state_dir, &inv))) {
+	if ((rc = cli_inv_open(c.state_dir, &inv))) {
 		changes_release(&c);
 		return rc;
 	}
@@ -556,14 +533,6 @@ static int chain_load(struct xp_inv *inv, const char *name, struct chain *c)
 	return r;
 }
 
-static void fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, 32, "%lld", (long long)t);
-}
-
 /* "4294967296 (4 GiB)" for the keys holding bytes; the value alone otherwise. */
 static void print_value(const char *key, const char *value, struct xp_buf *b)
 {
@@ -618,7 +587,7 @@ static int run_show(int argc, char **argv)
 				       argc - optind ? "expected one NAME" : "no NAME given");
 	const char *name = argv[optind];
 	struct xp_inv *inv;
-	int rc = open_inventory(state_dir, &inv);
+	int rc = cli_inv_open(state_dir, &inv);
 	if (rc)
 		return rc;
 	struct chain ch;
@@ -662,8 +631,8 @@ static int run_show(int argc, char **argv)
 	} else {
 		const struct xp_profile *p = &ch.v[0];
 		char created[32], updated[32];
-		fmt_time(p->created, created);
-		fmt_time(p->updated, updated);
+		cli_fmt_time(p->created, created);
+		cli_fmt_time(p->updated, updated);
 		struct xp_buf b = XP_BUF_INIT;
 		xp_buf_addf(&b, "name     %s\n", p->name);
 		xp_buf_addf(&b, "parent   %s\n", p->parent ? p->parent : "-");
@@ -735,7 +704,7 @@ static int run_list(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("profile list", "unexpected argument '%s'", argv[optind]);
 	struct xp_inv *inv;
-	int rc = open_inventory(state_dir, &inv);
+	int rc = cli_inv_open(state_dir, &inv);
 	if (rc)
 		return rc;
 	char **names;
@@ -840,7 +809,7 @@ static int run_remove(int argc, char **argv)
 				       argc - optind ? "expected one NAME" : "no NAME given");
 	const char *name = argv[optind];
 	struct xp_inv *inv;
-	int rc = open_inventory(state_dir, &inv);
+	int rc = cli_inv_open(state_dir, &inv);
 	if (rc)
 		return rc;
 	int r = xp_profile_remove(inv, name);
@@ -940,7 +909,7 @@ static int run_export(int argc, char **argv)
 		state_dir = optarg;
 	}
 	struct xp_inv *inv;
-	int rc = open_inventory(state_dir, &inv);
+	int rc = cli_inv_open(state_dir, &inv);
 	if (rc)
 		return rc;
 	char **names;
@@ -1217,7 +1186,7 @@ static int run_import(int argc, char **argv)
 	qsort(items, n, sizeof(*items), cmp_imp_depth);
 
 	struct xp_inv *inv;
-	if ((rc = open_inventory(state_dir, &inv)))
+	if ((rc = cli_inv_open(state_dir, &inv)))
 		goto out;
 	size_t added = 0, replaced = 0;
 	r = xp_inv_begin(inv);

@@ -25,6 +25,16 @@ const char *xp_settings_get(const struct xp_settings *s, const char *key)
 	return NULL;
 }
 
+bool xp_settings_equal(const struct xp_settings *a, const struct xp_settings *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].key, b->v[i].key) || strcmp(a->v[i].value, b->v[i].value))
+			return false;
+	return true;
+}
+
 int xp_settings_set(struct xp_settings *s, const char *key, const char *value)
 {
 	char *v = strdup(value);

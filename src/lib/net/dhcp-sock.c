@@ -210,17 +210,9 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 	c->cfg.proxy = proxy && strcmp(proxy, "on") == 0;
 	const char *hold = serve_setting(s, "offer-hold");
 	c->cfg.offer_hold = hold ? (uint32_t)strtoul(hold, NULL, 10) : 0;
-	if (s->opts->http) {
-		unsigned port = s->opts->http_port ? s->opts->http_port
-						   : (unsigned)atoi(serve_setting(s, "http-port"));
-		const char *server = serve_setting(s, "server");
-		if (port == 80)
-			snprintf(c->http_base, sizeof(c->http_base), "http://%s", server);
-		else
-			snprintf(c->http_base, sizeof(c->http_base), "http://%s:%u", server,
-				 port);
+	serve_http_base(s, &s->settings, c->http_base, sizeof(c->http_base));
+	if (c->http_base[0])
 		c->cfg.http_base = c->http_base;
-	}
 	if (np == 0 && !c->cfg.proxy) {
 		serve_log(s, LOG_ERR,
 			  "DHCP needs a pool (xenprov settings set pool.NAME.range A-B and "

@@ -151,6 +151,12 @@ static void refresh(struct http_srv *h)
 	struct xp_settings st = {0};
 	if (xp_server_settings_get(h->inv, &st) < 0)
 		return;
+	/* most changes are the DHCP side's lease writes or new systems: the resolver
+	 * reads those itself; only other settings need a new one */
+	if (xp_settings_equal(&st, &h->settings)) {
+		xp_settings_release(&st);
+		return;
+	}
 	struct xp_boot *b;
 	if (serve_open_boot(h->s, &st, h->inv, &b) == 0) {
 		xp_boot_free(h->boot);
@@ -581,8 +587,7 @@ int http_srv_bind(struct serve *s, struct http_srv **ret)
 		return -ENOMEM;
 	h->s = s;
 	h->fd = -1;
-	const char *pv = serve_setting(s, "http-port");
-	h->port = s->opts->http_port ? s->opts->http_port : (uint16_t)atoi(pv ? pv : "80");
+	h->port = serve_http_port(s, &s->settings);
 	int r = load_token(h);
 	if (r < 0) {
 		serve_log(s, LOG_ERR, "cannot read or make the API token '%s/api-token': %s",

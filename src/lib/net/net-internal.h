@@ -73,6 +73,11 @@ const struct iface *serve_iface(struct serve *s, int ifindex);
 /* A setting's value, or its default. */
 const char *serve_setting(const struct serve *s, const char *key);
 
+/* The HTTP port (--http-port, else the setting, else 80) and the base URL clients
+ * reach HTTP at ("" when HTTP is off or no server address is set). */
+uint16_t serve_http_port(const struct serve *s, const struct xp_settings *st);
+void serve_http_base(const struct serve *s, const struct xp_settings *st, char *buf,
+		     size_t size);
 /* A boot-file resolver for these settings, reading inv (each thread has its own). */
 int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
 		    struct xp_boot **ret);
@@ -85,7 +90,7 @@ void sys_pid_file_remove(const char *path, int fd);
 void sys_notify(const char *state); /* sd_notify(3) without libsystemd; no-op without NOTIFY_SOCKET */
 /* Interfaces by name (all when n == 0), with their IPv4 addresses. */
 int sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *nout);
-int sys_ifaces_refresh(struct serve *s, int ifindex);
+int sys_ifaces_refresh(struct serve *s);
 /* Makes the state directory's files the user's, then switches to that user. */
 int sys_drop_privileges(const char *user, const char *state_dir);
 

@@ -69,7 +69,7 @@ const struct iface *serve_iface(struct serve *s, int ifindex)
 		if (now - s->ifaces_read_ms < 1000)
 			return NULL;
 		s->ifaces_read_ms = now;
-		if (sys_ifaces_refresh(s, ifindex) < 0)
+		if (sys_ifaces_refresh(s) < 0)
 			return NULL;
 	}
 	return NULL;
@@ -92,6 +92,29 @@ static int load_settings(struct serve *s)
 	return 0;
 }
 
+uint16_t serve_http_port(const struct serve *s, const struct xp_settings *st)
+{
+	if (s->opts->http_port)
+		return s->opts->http_port;
+	const char *v = xp_settings_get(st, "http-port");
+	if (!v)
+		v = xp_server_setting_default("http-port");
+	return (uint16_t)atoi(v ? v : "80");
+}
+
+void serve_http_base(const struct serve *s, const struct xp_settings *st, char *buf,
+		     size_t size)
+{
+	const char *server = xp_settings_get(st, "server");
+	unsigned port = serve_http_port(s, st);
+	if (!s->opts->http || !server)
+		snprintf(buf, size, "%s", "");
+	else if (port == 80)
+		snprintf(buf, size, "http://%s", server);
+	else
+		snprintf(buf, size, "http://%s:%u", server, port);
+}
+
 int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
 		    struct xp_boot **ret)
 {
@@ -107,16 +130,8 @@ int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct 
 	if (!v)
 		xp_mkdir_p(root, 0755);
 	const char *server = xp_settings_get(st, "server");
-	char http_base[128] = "";
-	if (s->opts->http && server) {
-		const char *pv = xp_settings_get(st, "http-port");
-		unsigned port = s->opts->http_port ? s->opts->http_port
-			      : pv ? (unsigned)atoi(pv) : 80;
-		if (port == 80)
-			snprintf(http_base, sizeof(http_base), "http://%s", server);
-		else
-			snprintf(http_base, sizeof(http_base), "http://%s:%u", server, port);
-	}
+	char http_base[128];
+	serve_http_base(s, st, http_base, sizeof(http_base));
 	struct xp_boot_opts bo = {
 		.tftp_root = root,
 		.http_base = http_base[0] ? http_base : NULL,
@@ -143,7 +158,7 @@ static int open_boot(struct serve *s)
 
 /* Reloads settings, boot files and the DHCP configuration; on failure the server goes
  * on with what it had. */
-static void reload(struct serve *s, const char *why)
+static void reload(struct serve *s, const char *why, bool force)
 {
 	struct xp_settings old = s->settings;
 	memset(&s->settings, 0, sizeof(s->settings));
@@ -154,8 +169,10 @@ static void reload(struct serve *s, const char *why)
 			  strerror(-r));
 		return;
 	}
+	/* the resolver reads distros and systems itself: a new one only for new settings */
+	bool changed = !xp_settings_equal(&old, &s->settings);
 	xp_settings_release(&old);
-	if (s->tftp || s->http)
+	if ((changed || force || !s->boot) && (s->tftp || s->http))
 		open_boot(s);
 	if (s->dhcp && (r = dhcp_srv_reload(s->dhcp)) < 0)
 		serve_log(s, LOG_ERR, "reload (%s): DHCP configuration kept: %s", why,
@@ -169,7 +186,7 @@ static void check_changes(struct serve *s)
 	int64_t v;
 	if (xp_inv_data_version(s->inv, &v) == 0 && v != s->data_version) {
 		s->data_version = v;
-		reload(s, "inventory changed");
+		reload(s, "inventory changed", false);
 	}
 }
 
@@ -199,7 +216,7 @@ static void on_signal(struct serve *s, struct watch *w, uint32_t events)
 	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			sys_notify("RELOADING=1");
-			reload(s, "SIGHUP");
+			reload(s, "SIGHUP", true); /* also reopens the TFTP root */
 			sys_notify("READY=1");
 		} else {
 			begin_stop(s, (int)si.ssi_signo);

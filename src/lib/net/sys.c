@@ -148,24 +148,13 @@ int sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *n
 	return 0;
 }
 
-/* An address may be added after the server started (a tap device coming up under it):
- * re-read the list, keeping the served set when --interface named it. */
-int sys_ifaces_refresh(struct serve *s, int ifindex)
+/* An interface (or address) may appear after the server started (a tap device coming
+ * up under it): re-read them all. Only for a server of every interface. */
+int sys_ifaces_refresh(struct serve *s)
 {
-	(void)ifindex;
 	struct iface *v;
 	size_t n;
-	const char **names = NULL;
-	size_t nn = 0;
-	if (!s->all_ifaces) {
-		names = calloc(s->n_ifaces ? s->n_ifaces : 1, sizeof(*names));
-		if (!names)
-			return -ENOMEM;
-		for (size_t i = 0; i < s->n_ifaces; i++)
-			names[nn++] = s->ifaces[i].name;
-	}
-	int r = sys_ifaces(names, nn, &v, &n);
-	free(names);
+	int r = sys_ifaces(NULL, 0, &v, &n);
 	if (r < 0)
 		return r;
 	free(s->ifaces);

@@ -43,7 +43,6 @@ struct tsess {
 	struct watch w; /* first: the worker's epoll records point here */
 	struct tftp_srv *t;
 	struct worker *k;
-	struct xp_tftp_request req; /* until the worker starts the transfer */
 	struct tsess *prev, *next;
 	struct xp_tftp_session *sess;
 	struct xp_bootfile file;
