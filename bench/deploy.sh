@@ -3,7 +3,7 @@
 # make Xen guests today, in one run, wall-clock, with per-guest times and ratios.
 #
 # Workload (the deploy issue): guests from a Debian bookworm minbase root tarball
-# (debootstrap --variant=minbase, made once and cached by bench/image-build.sh's logic
+# (debootstrap --variant=minbase, made once and cached by bench/lib/minbase.sh
 # as /var/tmp/xenprov-bench/bookworm-minbase.tar.gz, XP_BENCH_CACHE), 4 GiB disks, no
 # swap, static IPs, every guest with its own hostname, network, DNS, fstab,
 # machine-id, root password hash and SSH key.
@@ -66,23 +66,9 @@ root() { [ "$(id -u)" -eq 0 ]; }
 "$X" deploy -h >/dev/null 2>&1 || die "'$X' has no deploy command"
 X=$(cd "$(dirname "$X")" && pwd)/$(basename "$X")
 
-# ---- the workload, made once (the same file and recipe as bench/image-build.sh) ---------
-if [ ! -s "$ARCHIVE" ]; then
-	root || die "no '$ARCHIVE'; making it needs root (debootstrap)"
-	command -v debootstrap >/dev/null || die "no '$ARCHIVE' and no debootstrap to make it"
-	mkdir -p "$CACHE" || die "cannot create '$CACHE'"
-	rootfs=$(mktemp -d "$CACHE/root.XXXXXX")
-	say "making the workload: debootstrap --variant=minbase bookworm ${MIRROR:+($MIRROR)}"
-	if ! debootstrap --variant=minbase bookworm "$rootfs" ${MIRROR:+"$MIRROR"} >"$CACHE/debootstrap.log" 2>&1; then
-		rm -rf "$rootfs"
-		die "debootstrap failed; see $CACHE/debootstrap.log"
-	fi
-	rm -f "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin
-	find "$rootfs/var/lib/apt/lists" -maxdepth 1 -type f ! -name lock -delete
-	tar --numeric-owner -C "$rootfs" -czf "$ARCHIVE.tmp" . && mv "$ARCHIVE.tmp" "$ARCHIVE" ||
-		die "cannot write '$ARCHIVE'"
-	rm -rf "$rootfs"
-fi
+# ---- the workload, made once (bench/lib/minbase.sh, shared with image-build.sh) -----
+. "$(dirname "$(readlink -f "$0")")/lib/minbase.sh"
+bench_minbase "$ARCHIVE" "$CACHE"
 
 W=$(mktemp -d "${XP_BENCH_TMP:-/var/tmp}/xenprov-bench-deploy.XXXXXX") || die "no scratch directory"
 xfs_loop=

@@ -47,23 +47,8 @@ say() { printf '%s\n' "$*"; }
 die() { say "image-build: $*" >&2; exit 1; }
 
 # ---- the workload, made once ----------------------------------------------------------
-if [ ! -s "$ARCHIVE" ]; then
-	[ "$(id -u)" -eq 0 ] || die "no '$ARCHIVE'; making it needs root (debootstrap)"
-	command -v debootstrap >/dev/null || die "no '$ARCHIVE' and no debootstrap to make it"
-	mkdir -p "$CACHE" || die "cannot create '$CACHE'"
-	root=$(mktemp -d "$CACHE/root.XXXXXX")
-	say "making the workload: debootstrap --variant=minbase bookworm ${MIRROR:+($MIRROR)}"
-	if ! debootstrap --variant=minbase bookworm "$root" ${MIRROR:+"$MIRROR"} >"$CACHE/debootstrap.log" 2>&1; then
-		rm -rf "$root"
-		die "debootstrap failed; see $CACHE/debootstrap.log"
-	fi
-	# as a golden image is shipped: without the downloaded packages and apt's lists
-	rm -f "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin
-	find "$root/var/lib/apt/lists" -maxdepth 1 -type f ! -name lock -delete
-	tar --numeric-owner -C "$root" -czf "$ARCHIVE.tmp" . && mv "$ARCHIVE.tmp" "$ARCHIVE" ||
-		die "cannot write '$ARCHIVE'"
-	rm -rf "$root"
-fi
+. "$(dirname "$(readlink -f "$0")")/lib/minbase.sh"
+bench_minbase "$ARCHIVE" "$CACHE"
 
 W=$(mktemp -d "${XP_BENCH_TMP:-/var/tmp}/xenprov-bench-run.XXXXXX") || die "no scratch directory"
 loopdev=

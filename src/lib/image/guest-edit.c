@@ -1317,22 +1317,13 @@ static int edit(struct ctx *c, uint64_t off)
 	} else if ((e = ext2fs_read_bitmaps(fs)) != 0) {
 		r = ext_fail(c, e, c->image, "reading the allocation bitmaps");
 	}
-	if (r == 0)
-		r = edit_hostname(c);
-	if (r == 0)
-		r = edit_network(c);
-	if (r == 0)
-		r = edit_fstab(c);
-	if (r == 0)
-		r = edit_machine_id(c);
-	if (r == 0)
-		r = edit_shadow(c);
-	if (r == 0)
-		r = edit_ssh_key(c);
-	if (r == 0)
-		r = remove_host_keys(c);
-	if (r == 0)
-		r = add_hostkey_unit(c);
+	/* the edits, in order; the first failure stops the rest */
+	static int (*const edits[])(struct ctx *) = {
+		edit_hostname, edit_network,	 edit_fstab,	   edit_machine_id,
+		edit_shadow,   edit_ssh_key,	 remove_host_keys, add_hostkey_unit,
+	};
+	for (size_t i = 0; r == 0 && i < sizeof(edits) / sizeof(edits[0]); i++)
+		r = edits[i](c);
 
 	/* always closed: after a failure the filesystem's bitmaps and counts still match
 	 * what was allocated */
