@@ -34,6 +34,20 @@ const char *xp_inv_errmsg(const struct xp_inv *inv);
 /* The schema version now in force. */
 int xp_inv_schema_version(const struct xp_inv *inv);
 
+/* Durability of this connection's commits: full (the default: fsync at every commit,
+ * survives a power cut) or process (WAL without a sync per commit: survives the
+ * process being killed, not the machine losing power; what the lease hot path
+ * uses). */
+int xp_inv_set_durability(struct xp_inv *inv, bool full);
+
+/* Whether this connection's commits checkpoint the WAL into the database themselves
+ * (SQLite's default, every 1000 pages). A server that must not stall on a commit turns
+ * it off and checkpoints from another connection in another thread. */
+int xp_inv_set_autocheckpoint(struct xp_inv *inv, bool on);
+/* Copies what the WAL holds into the database as far as no reader needs it (SQLite's
+ * PASSIVE checkpoint: never waits for, nor blocks, other connections). */
+int xp_inv_checkpoint(struct xp_inv *inv);
+
 /* Transactions (BEGIN IMMEDIATE: writers queue, readers are not blocked). Nested calls
  * are counted: only the outermost commit commits. A rollback at an inner level dooms
  * the whole transaction: further nested begins and every commit up to the outermost

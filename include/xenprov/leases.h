@@ -22,18 +22,4 @@ int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **v, size_t *n);
 /* Removes leases that expired before `before` (unix seconds); returns how many. */
 int xp_lease_purge(struct xp_inv *inv, int64_t before);
 
-/* Durability of this connection's commits: full (the default: fsync at every commit,
- * survives a power cut) or process (WAL without a sync per commit: survives the
- * process being killed, not the machine losing power; what the lease hot path
- * uses). */
-int xp_inv_set_durability(struct xp_inv *inv, bool full);
-
-/* Whether this connection's commits checkpoint the WAL into the database themselves
- * (SQLite's default, every 1000 pages). A server that must not stall on a commit turns
- * it off and checkpoints from another connection in another thread. */
-int xp_inv_set_autocheckpoint(struct xp_inv *inv, bool on);
-/* Copies what the WAL holds into the database as far as no reader needs it (SQLite's
- * PASSIVE checkpoint: never waits for, nor blocks, other connections). */
-int xp_inv_checkpoint(struct xp_inv *inv);
-
 #endif

@@ -289,6 +289,23 @@ int xp_inv_schema_version(const struct xp_inv *inv)
 	return inv->version;
 }
 
+int xp_inv_set_autocheckpoint(struct xp_inv *inv, bool on)
+{
+	return sqlite3_wal_autocheckpoint(inv->db, on ? 1000 : 0) == SQLITE_OK ? 0 : -EIO;
+}
+
+int xp_inv_checkpoint(struct xp_inv *inv)
+{
+	int rc = sqlite3_wal_checkpoint_v2(inv->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : xp__inv_err(inv, rc);
+}
+
+int xp_inv_set_durability(struct xp_inv *inv, bool full)
+{
+	return xp__inv_exec(inv, full ? "PRAGMA synchronous = FULL"
+				      : "PRAGMA synchronous = NORMAL");
+}
+
 /* Nesting: an inner begin/commit pair only counts. An inner rollback cannot undo just
  * its own part (SQLite's savepoints could, but no caller needs that); it dooms the
  * whole transaction instead, so that the caller's work is not left half done and
