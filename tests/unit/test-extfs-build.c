@@ -821,6 +821,81 @@ static void test_truncated_and_corrupt(void **state)
 	expect_error(tmp("nothing.tar"), -ENOENT, "archive", NULL);
 }
 
+/* Gzip as gzip(1) reads it (archive-src.c): several members one after another, zero
+ * padding after the last; data after it, a flipped byte in stored (uncompressed) deflate
+ * blocks and a bad CRC in the trailer are errors even though the tar end marker comes
+ * before them. */
+static void test_gzip_stream(void **state)
+{
+	(void)state;
+	const char *plain = tmp("gzall.tar");
+	make_everything(plain, false);
+	struct stat st;
+	assert_int_equal(stat(plain, &st), 0);
+	assert_true(st.st_size > 7777);
+	/* two members, split at an offset inside a tar header block */
+	const char *multi = tmp("multi.tar.gz");
+	char *out = run("head -c 7777 '%s' | gzip -c > '%s' && tail -c +7778 '%s' | gzip -1 -c "
+			">> '%s' && echo ok",
+			plain, multi, plain, multi);
+	assert_string_equal(out, "ok\n");
+	free(out);
+	const char *img = tmp("gz.img");
+	make_image(img, 64 << 20);
+	struct xp_fs_stats fst;
+	struct xp_diags d = {0};
+	int r = build(img, 0, 64 << 20, multi, XP_FS_EXT4, &fst, &d);
+	print_diags(&d);
+	assert_int_equal(r, 0);
+	check_everything(img, 0, XP_FS_EXT4);
+	xp_diags_release(&d);
+	/* zero padding after the last member */
+	const char *padded = tmp("padded.tar.gz");
+	out = run("cat '%s' > '%s' && head -c 5000 /dev/zero >> '%s' && echo ok", multi, padded,
+		  padded);
+	free(out);
+	assert_int_equal(build_one(padded, &d), 0);
+	xp_diags_release(&d);
+	/* something else after it */
+	const char *junk = tmp("junk.tar.gz");
+	out = run("cat '%s' > '%s' && printf 'trailing junk' >> '%s' && echo ok", multi, junk,
+		  junk);
+	free(out);
+#ifdef XP_HAVE_ISAL
+	expect_error(junk, -EBADMSG, "archive", "data after the end of the gzip stream");
+	/* a byte flipped inside stored blocks of random data: only the CRC can tell */
+	const char *arch = tmp("rnd.tar.gz");
+	make_random_tgz(arch, 2);
+	assert_int_equal(stat(arch, &st), 0);
+	const char *flip = tmp("flip.tar.gz");
+	out = run("cp '%s' '%s' && echo ok", arch, flip);
+	free(out);
+	int fd = open(flip, O_RDWR);
+	assert_true(fd >= 0);
+	unsigned char b;
+	assert_int_equal(pread(fd, &b, 1, st.st_size / 2), 1);
+	b ^= 0x10;
+	assert_int_equal(pwrite(fd, &b, 1, st.st_size / 2), 1);
+	close(fd);
+	expect_error(flip, -EBADMSG, "archive", "checksum");
+	/* the CRC in the trailer itself, read only after the tar end marker */
+	const char *crc = tmp("crc.tar.gz");
+	out = run("cp '%s' '%s' && echo ok", arch, crc);
+	free(out);
+	fd = open(crc, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, st.st_size - 8), 1);
+	b ^= 0xff;
+	assert_int_equal(pwrite(fd, &b, 1, st.st_size - 8), 1);
+	close(fd);
+	expect_error(crc, -EBADMSG, "archive", "checksum");
+#else
+	/* libarchive's gzip filter ignores what follows the last member */
+	assert_int_equal(build_one(junk, &d), 0);
+	xp_diags_release(&d);
+#endif
+}
+
 static void test_nospace(void **state)
 {
 	(void)state;
@@ -994,6 +1069,7 @@ int main(void)
 	    cmocka_unit_test(test_unsafe_paths),
 	    cmocka_unit_test(test_missing_hardlink),
 	    cmocka_unit_test(test_truncated_and_corrupt),
+	    cmocka_unit_test(test_gzip_stream),
 	    cmocka_unit_test(test_nospace),
 	    cmocka_unit_test(test_bad_options),
 	    cmocka_unit_test(test_progress_and_stats),

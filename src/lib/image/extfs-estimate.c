@@ -386,7 +386,7 @@ int xp_fs_estimate(const char *archive, const struct xp_fs_opts *opts, unsigned 
 	if (!archive || !opts || !bytes)
 		return -EINVAL;
 	struct archive *a;
-	int err = xp_archive_open(archive, &a, diags);
+	int err = xp_archive_open(archive, &a, NULL, diags);
 	if (err < 0)
 		return err;
 	struct xp_est e;

@@ -141,8 +141,16 @@ void xp_stream_done(struct xp_stream *s, struct xp_msg *m);
 /* Stops the thread, frees everything. */
 void xp_stream_free(struct xp_stream *s);
 
-/* Opens an archive for a single-threaded headers pass. */
-int xp_archive_open(const char *archive, struct archive **ret, struct xp_diags *diags);
+/* Opens an archive ("-" for stdin) for reading (archive-src.c: gzip inflated with
+ * ISA-L, the rest through libarchive's filters); *src (may be NULL) is what
+ * xp_archive_drain needs, valid until archive_read_free. */
+struct xp_src;
+int xp_archive_open(const char *archive, struct archive **ret, struct xp_src **src,
+		    struct xp_diags *diags);
+/* After the tar end marker: reads the compressed stream to its end, so that a gzip
+ * checksum, truncation or trailing data is found even where libarchive would stop.
+ * 0, or -1 with the error set on the archive. */
+int xp_archive_drain(struct archive *a, struct xp_src *src);
 /* Maps a libarchive failure to -errno: I/O errors keep their errno, the rest is
  * -EBADMSG. */
 int xp_archive_errno(struct archive *a);

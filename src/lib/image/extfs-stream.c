@@ -25,6 +25,7 @@
 
 struct xp_stream {
 	struct archive *a;
+	struct xp_src *src;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
@@ -48,50 +49,6 @@ struct xp_stream {
 	size_t nwfree, nspare;
 	struct xp_msg *final; /* END or ERROR, allocated up front so it can always be sent */
 };
-
-int xp_archive_errno(struct archive *a)
-{
-	int e = archive_errno(a);
-	switch (e) {
-	case EIO:
-	case ENOENT:
-	case EACCES:
-	case EISDIR:
-	case ENOMEM:
-	case EPERM:
-	case ENOTDIR:
-	case ELOOP:
-	case ENAMETOOLONG:
-	case EFBIG:
-		return -e;
-	default:
-		return -EBADMSG;
-	}
-}
-
-int xp_archive_open(const char *archive, struct archive **ret, struct xp_diags *diags)
-{
-	struct archive *a = archive_read_new();
-	if (!a)
-		return -ENOMEM;
-	if (archive_read_support_filter_all(a) < ARCHIVE_WARN ||
-	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
-	    archive_read_support_format_empty(a) != ARCHIVE_OK) {
-		archive_read_free(a);
-		return -ENOMEM;
-	}
-	const char *name = strcmp(archive, "-") == 0 ? NULL : archive;
-	if (archive_read_open_filename(a, name, 1 << 16) != ARCHIVE_OK) {
-		int err = xp_archive_errno(a);
-		if (diags)
-			xp_diags_add(diags, XP_SEV_ERROR, archive, 0, 0, "archive", NULL, NULL,
-				     "cannot open archive: %s", archive_error_string(a));
-		archive_read_free(a);
-		return err;
-	}
-	*ret = a;
-	return 0;
-}
 
 /* ---- reader side ------------------------------------------------------------------- */
 
@@ -298,6 +255,11 @@ static void *reader(void *arg)
 			break;
 		struct archive_entry *entry;
 		int r = archive_read_next_header(s->a, &entry);
+		if (r == ARCHIVE_EOF && xp_archive_drain(s->a, s->src) < 0) {
+			push_error(s, xp_archive_errno(s->a), archive_error_string(s->a), last,
+				   false);
+			break;
+		}
 		if (r == ARCHIVE_EOF) {
 			struct xp_msg *m = s->final;
 			s->final = NULL;
@@ -346,7 +308,7 @@ int xp_stream_start(const char *archive, struct xp_stream **ret, struct xp_diags
 		free(s);
 		return -ENOMEM;
 	}
-	int err = xp_archive_open(archive, &s->a, diags);
+	int err = xp_archive_open(archive, &s->a, &s->src, diags);
 	if (err < 0) {
 		free(s->final);
 		free(s);

@@ -1,0 +1,336 @@
+/*
+ * archive-src.c - opens a root archive for libarchive, with gzip decompressed by ISA-L.
+ *
+ * Decompression is the floor of an image build: every byte of a tar.gz passes through
+ * inflate before anything can be written. ISA-L's inflate (igzip) decodes the same
+ * deflate streams two to three times faster than zlib, which libarchive's own gzip
+ * filter uses, and checks the CRC-32 with carry-less multiplication. So the first bytes
+ * of the archive are looked at here: gzip (1f 8b 08) is inflated by ISA-L and libarchive
+ * reads plain tar from us; anything else (xz, zstd, bzip2, plain tar) is passed through
+ * unchanged to libarchive's own filters. Without ISA-L at build time, gzip goes to
+ * libarchive too.
+ *
+ * Gzip as gzip(1) reads it: members one after another (pigz -i, cat a.gz b.gz), each
+ * with its CRC-32 checked; zero bytes after the last member are padding; anything else
+ * after it, a truncated member or a bad checksum is an error naming the archive.
+ *
+ * Not here: the tar format and its entries (libarchive, extfs-stream.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef XP_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
+
+#include "image/extfs-internal.h"
+
+#define XP_SRC_IN  (256u << 10) /* compressed bytes read at once */
+#define XP_SRC_OUT (1u << 20)	/* plain bytes handed to libarchive at once */
+
+struct xp_src {
+	int fd;
+	bool own_fd;
+	const char *name; /* for messages */
+	unsigned char *in;
+	size_t in_pos, in_len; /* unread input is in[in_pos, in_len) */
+	bool in_eof;
+	bool gzip;
+	bool given; /* passthrough: the peeked bytes were handed over */
+#ifdef XP_HAVE_ISAL
+	struct inflate_state st;
+	unsigned char *out;
+	bool member_end; /* a member finished: look for the next one */
+	bool done;
+	uint64_t members;
+#endif
+};
+
+int xp_archive_errno(struct archive *a)
+{
+	int e = archive_errno(a);
+	switch (e) {
+	case EIO:
+	case ENOENT:
+	case EACCES:
+	case EISDIR:
+	case ENOMEM:
+	case EPERM:
+	case ENOTDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+	case EFBIG:
+		return -e;
+	default:
+		return -EBADMSG;
+	}
+}
+
+static void src_free(struct xp_src *s)
+{
+	if (!s)
+		return;
+	if (s->own_fd && s->fd >= 0)
+		close(s->fd);
+	free(s->in);
+#ifdef XP_HAVE_ISAL
+	free(s->out);
+#endif
+	free(s);
+}
+
+/* Reads more input after what is unread (moved to the front). 0 at end of input, the
+ * byte count, or -errno. */
+static ssize_t src_fill(struct xp_src *s)
+{
+	if (s->in_pos > 0) {
+		memmove(s->in, s->in + s->in_pos, s->in_len - s->in_pos);
+		s->in_len -= s->in_pos;
+		s->in_pos = 0;
+	}
+	if (s->in_eof || s->in_len == XP_SRC_IN)
+		return 0;
+	for (;;) {
+		ssize_t n = read(s->fd, s->in + s->in_len, XP_SRC_IN - s->in_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			s->in_eof = true;
+		s->in_len += (size_t)n;
+		return n;
+	}
+}
+
+static int src_close(struct archive *a, void *data)
+{
+	(void)a;
+	src_free(data);
+	return ARCHIVE_OK;
+}
+
+static la_ssize_t pass_read(struct archive *a, void *data, const void **buf)
+{
+	struct xp_src *s = data;
+	if (!s->given) {
+		s->given = true;
+		if (s->in_len > s->in_pos) {
+			*buf = s->in + s->in_pos;
+			la_ssize_t n = (la_ssize_t)(s->in_len - s->in_pos);
+			s->in_pos = s->in_len;
+			return n;
+		}
+	}
+	s->in_pos = s->in_len = 0;
+	ssize_t n = src_fill(s);
+	if (n < 0) {
+		archive_set_error(a, (int)-n, "%s: %s", s->name, strerror((int)-n));
+		return -1;
+	}
+	s->in_pos = s->in_len;
+	*buf = s->in;
+	return n;
+}
+
+#ifdef XP_HAVE_ISAL
+static la_ssize_t gz_fail(struct archive *a, struct xp_src *s, int err, const char *what)
+{
+	archive_set_error(a, err, "%s: %s", s->name, what);
+	return -1;
+}
+
+static const char *isal_text(int r)
+{
+	switch (r) {
+	case ISAL_INVALID_BLOCK:
+	case ISAL_INVALID_SYMBOL:
+	case ISAL_INVALID_LOOKBACK:
+		return "corrupt gzip data";
+	case ISAL_INVALID_WRAPPER:
+		return "bad gzip header";
+	case ISAL_UNSUPPORTED_METHOD:
+		return "gzip member not compressed with deflate";
+	case ISAL_INCORRECT_CHECKSUM:
+		return "gzip checksum mismatch (corrupt archive)";
+	case ISAL_NEED_DICT:
+		return "gzip data needs a preset dictionary";
+	default:
+		return "gzip decompression failed";
+	}
+}
+
+/* After a member: another member, zero padding to the end, or an error. 1 to go on,
+ * 0 at the clean end, -1 (archive error set). */
+static int gz_next_member(struct archive *a, struct xp_src *s)
+{
+	s->member_end = false;
+	for (;;) {
+		/* the bytes after the member, at least two of them if there are two */
+		while (s->in_len - s->in_pos < 2 && !s->in_eof) {
+			ssize_t n = src_fill(s);
+			if (n < 0)
+				return (int)gz_fail(a, s, (int)-n, strerror((int)-n));
+		}
+		size_t left = s->in_len - s->in_pos;
+		if (left == 0)
+			return 0;
+		const unsigned char *p = s->in + s->in_pos;
+		if (left >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
+			isal_inflate_reset(&s->st);
+			s->st.crc_flag = ISAL_GZIP;
+			s->st.next_in = s->in + s->in_pos;
+			s->st.avail_in = (uint32_t)left;
+			s->members++;
+			return 1;
+		}
+		for (size_t i = 0; i < left; i++)
+			if (p[i] != 0)
+				return (int)gz_fail(a, s, EBADMSG,
+						    "data after the end of the gzip stream");
+		s->in_pos = s->in_len;
+		if (s->in_eof)
+			return 0;
+	}
+}
+
+static la_ssize_t gz_read(struct archive *a, void *data, const void **buf)
+{
+	struct xp_src *s = data;
+	for (;;) {
+		if (s->member_end) {
+			int r = gz_next_member(a, s);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				s->done = true;
+		}
+		if (s->done)
+			return 0;
+		if (s->st.avail_in == 0 && !s->in_eof) {
+			s->in_pos = s->in_len = 0;
+			ssize_t n = src_fill(s);
+			if (n < 0)
+				return gz_fail(a, s, (int)-n, strerror((int)-n));
+			s->st.next_in = s->in;
+			s->st.avail_in = (uint32_t)s->in_len;
+		}
+		s->st.next_out = s->out;
+		s->st.avail_out = XP_SRC_OUT;
+		int r = isal_inflate(&s->st);
+		/* what inflate consumed, so that the input after a member can be found */
+		s->in_pos = (size_t)(s->st.next_in - s->in);
+		if (r < 0)
+			return gz_fail(a, s, EBADMSG, isal_text(r));
+		size_t produced = XP_SRC_OUT - s->st.avail_out;
+		if (s->st.block_state == ISAL_BLOCK_FINISH)
+			s->member_end = true;
+		else if (produced == 0 && s->st.avail_in == 0 && s->in_eof)
+			return gz_fail(a, s, EBADMSG, "truncated gzip data");
+		else if (r == ISAL_NEED_DICT)
+			return gz_fail(a, s, EBADMSG, isal_text(r));
+		if (produced) {
+			*buf = s->out;
+			return (la_ssize_t)produced;
+		}
+	}
+}
+#endif
+
+int xp_archive_drain(struct archive *a, struct xp_src *s)
+{
+#ifdef XP_HAVE_ISAL
+	if (s && s->gzip) {
+		const void *buf;
+		la_ssize_t n;
+		while ((n = gz_read(a, s, &buf)) > 0)
+			;
+		return n < 0 ? -1 : 0;
+	}
+#endif
+	(void)a;
+	(void)s;
+	return 0;
+}
+
+int xp_archive_open(const char *archive, struct archive **ret, struct xp_src **src,
+		    struct xp_diags *diags)
+{
+	struct archive *a = archive_read_new();
+	struct xp_src *s = calloc(1, sizeof(*s));
+	int err = -ENOMEM;
+	if (!a || !s)
+		goto fail;
+	s->in = malloc(XP_SRC_IN);
+	if (!s->in)
+		goto fail;
+	bool stdin_ = strcmp(archive, "-") == 0;
+	s->name = stdin_ ? "standard input" : archive;
+	if (stdin_) {
+		s->fd = STDIN_FILENO;
+	} else {
+		s->fd = open(archive, O_RDONLY | O_CLOEXEC);
+		if (s->fd < 0) {
+			err = -errno;
+			goto fail_open;
+		}
+		s->own_fd = true;
+	}
+	/* the first bytes say what it is */
+	while (s->in_len < 3 && !s->in_eof) {
+		ssize_t n = src_fill(s);
+		if (n < 0) {
+			err = (int)n;
+			goto fail_open;
+		}
+	}
+#ifdef XP_HAVE_ISAL
+	s->gzip = s->in_len >= 3 && s->in[0] == 0x1f && s->in[1] == 0x8b && s->in[2] == 8;
+#endif
+	bool ok = archive_read_support_format_tar(a) == ARCHIVE_OK &&
+		  archive_read_support_format_empty(a) == ARCHIVE_OK;
+	if (!s->gzip)
+		ok = ok && archive_read_support_filter_all(a) >= ARCHIVE_WARN;
+#ifdef XP_HAVE_ISAL
+	else {
+		s->out = malloc(XP_SRC_OUT);
+		ok = ok && s->out;
+		isal_inflate_init(&s->st);
+		s->st.crc_flag = ISAL_GZIP;
+		s->st.next_in = s->in;
+		s->st.avail_in = (uint32_t)s->in_len;
+		s->members = 1;
+	}
+#endif
+	if (!ok)
+		goto fail;
+	archive_read_callback *rd = pass_read;
+#ifdef XP_HAVE_ISAL
+	if (s->gzip)
+		rd = gz_read;
+#endif
+	/* from here on the close callback owns s, also when opening fails */
+	if (archive_read_open(a, s, NULL, rd, src_close) != ARCHIVE_OK) {
+		err = xp_archive_errno(a);
+		if (diags)
+			xp_diags_add(diags, XP_SEV_ERROR, archive, 0, 0, "archive", NULL, NULL,
+				     "cannot open archive: %s", archive_error_string(a));
+		archive_read_free(a);
+		return err;
+	}
+	*ret = a;
+	if (src)
+		*src = s;
+	return 0;
+fail_open:
+	if (diags)
+		xp_diags_add(diags, XP_SEV_ERROR, archive, 0, 0, "archive", NULL, NULL,
+			     "cannot open archive: %s", strerror(-err));
+fail:
+	src_free(s);
+	archive_read_free(a);
+	return err;
+}
