@@ -29,13 +29,16 @@ struct xp_fs_opts {
 	const char *uuid;     /* "xxxxxxxx-xxxx-..." ; NULL for a random one */
 	uint64_t inodes;      /* 0: derived from the size and the archive */
 	int reserved_percent; /* root-reserved blocks, 0..50; -1 for the default 5 */
+	bool scratch;	      /* the file is a temporary that is converted and removed:
+			       * file data is not sent to the disk early (by default it is
+			       * written back while the archive is still being read) */
 };
 
 /* Progress: bytes of archive content written so far, entries so far. May be NULL. */
 typedef void (*xp_progress_fn)(void *ud, uint64_t bytes, uint64_t entries);
 
 struct xp_fs_stats {
-	uint64_t entries;      /* archive entries applied */
+	uint64_t entries; /* archive entries applied */
 	uint64_t files, dirs, symlinks, hardlinks, devices, fifos;
 	uint64_t content_bytes; /* bytes of regular file data */
 	uint64_t blocks_total, blocks_free, block_size;
@@ -61,8 +64,8 @@ struct xp_fs_stats {
  * non-empty directory, -E2BIG an entry's xattrs do not fit in one block, -EMLINK too
  * many links, -EINVAL bad options or a file shorter than offset + size, -errno for I/O.
  * Nothing is fsync'ed: the caller syncs its output. Large directories are written
- * unindexed (e2fsck-clean; the kernel looks names up linearly). On error the bytes at offset..offset+size are garbage; the caller
- * removes its output. */
+ * unindexed (e2fsck-clean; the kernel looks names up linearly). On error the bytes at
+ * offset..offset+size are garbage; the caller removes its output. */
 int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *archive,
 		const struct xp_fs_opts *opts, xp_progress_fn progress, void *ud,
 		struct xp_fs_stats *stats, struct xp_diags *diags);
@@ -91,15 +94,15 @@ struct xp_fs_info {
 int xp_fs_info(struct xp_fs *fs, struct xp_fs_info *out);
 
 struct xp_fs_entry {
-	char *name;    /* within its directory */
+	char *name; /* within its directory */
 	uint32_t ino;
-	mode_t mode;   /* type and permission bits */
+	mode_t mode; /* type and permission bits */
 	uint32_t uid, gid;
 	uint64_t size;
 	int64_t mtime;
 	uint32_t nlink;
 	uint32_t rdev_major, rdev_minor;
-	char *link;    /* symlink target, else NULL */
+	char *link; /* symlink target, else NULL */
 };
 void xp_fs_entry_release(struct xp_fs_entry *e);
 

@@ -858,8 +858,8 @@ static void test_gzip_stream(void **state)
 	xp_diags_release(&d);
 	/* something else after it */
 	const char *junk = tmp("junk.tar.gz");
-	out = run("cat '%s' > '%s' && printf 'trailing junk' >> '%s' && echo ok", multi, junk,
-		  junk);
+	out =
+	    run("cat '%s' > '%s' && printf 'trailing junk' >> '%s' && echo ok", multi, junk, junk);
 	free(out);
 #ifdef XP_HAVE_ISAL
 	expect_error(junk, -EBADMSG, "archive", "data after the end of the gzip stream");

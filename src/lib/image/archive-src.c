@@ -39,7 +39,9 @@ struct xp_src {
 	size_t in_pos, in_len; /* unread input is in[in_pos, in_len) */
 	bool in_eof;
 	bool gzip;
-	bool given; /* passthrough: the peeked bytes were handed over */
+	bool given;	  /* passthrough: the peeked bytes were handed over */
+	int err;	  /* the source's own failure, kept because libarchive may */
+	char errmsg[256]; /* overwrite its message while skipping on */
 #ifdef XP_HAVE_ISAL
 	struct inflate_state st;
 	unsigned char *out;
@@ -48,26 +50,6 @@ struct xp_src {
 	uint64_t members;
 #endif
 };
-
-int xp_archive_errno(struct archive *a)
-{
-	int e = archive_errno(a);
-	switch (e) {
-	case EIO:
-	case ENOENT:
-	case EACCES:
-	case EISDIR:
-	case ENOMEM:
-	case EPERM:
-	case ENOTDIR:
-	case ELOOP:
-	case ENAMETOOLONG:
-	case EFBIG:
-		return -e;
-	default:
-		return -EBADMSG;
-	}
-}
 
 static void src_free(struct xp_src *s)
 {
@@ -113,6 +95,40 @@ static int src_close(struct archive *a, void *data)
 	return ARCHIVE_OK;
 }
 
+static void src_error(struct archive *a, struct xp_src *s, int err, const char *what)
+{
+	if (!s->err) {
+		s->err = err;
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s", s->name, what);
+	}
+	archive_set_error(a, s->err, "%s", s->errmsg);
+}
+
+int xp_archive_errno(struct archive *a, const struct xp_src *s)
+{
+	int e = s && s->err ? s->err : archive_errno(a);
+	switch (e) {
+	case EIO:
+	case ENOENT:
+	case EACCES:
+	case EISDIR:
+	case ENOMEM:
+	case EPERM:
+	case ENOTDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+	case EFBIG:
+		return -e;
+	default:
+		return -EBADMSG;
+	}
+}
+
+const char *xp_archive_error(struct archive *a, const struct xp_src *s)
+{
+	return s && s->err ? s->errmsg : archive_error_string(a);
+}
+
 static la_ssize_t pass_read(struct archive *a, void *data, const void **buf)
 {
 	struct xp_src *s = data;
@@ -128,7 +144,7 @@ static la_ssize_t pass_read(struct archive *a, void *data, const void **buf)
 	s->in_pos = s->in_len = 0;
 	ssize_t n = src_fill(s);
 	if (n < 0) {
-		archive_set_error(a, (int)-n, "%s: %s", s->name, strerror((int)-n));
+		src_error(a, s, (int)-n, strerror((int)-n));
 		return -1;
 	}
 	s->in_pos = s->in_len;
@@ -139,7 +155,7 @@ static la_ssize_t pass_read(struct archive *a, void *data, const void **buf)
 #ifdef XP_HAVE_ISAL
 static la_ssize_t gz_fail(struct archive *a, struct xp_src *s, int err, const char *what)
 {
-	archive_set_error(a, err, "%s: %s", s->name, what);
+	src_error(a, s, err, what);
 	return -1;
 }
 
@@ -314,7 +330,7 @@ int xp_archive_open(const char *archive, struct archive **ret, struct xp_src **s
 #endif
 	/* from here on the close callback owns s, also when opening fails */
 	if (archive_read_open(a, s, NULL, rd, src_close) != ARCHIVE_OK) {
-		err = xp_archive_errno(a);
+		err = xp_archive_errno(a, NULL);
 		if (diags)
 			xp_diags_add(diags, XP_SEV_ERROR, archive, 0, 0, "archive", NULL, NULL,
 				     "cannot open archive: %s", archive_error_string(a));

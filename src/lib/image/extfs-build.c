@@ -640,7 +640,8 @@ static int pwrite_all(struct ctx *c, const unsigned char *p, size_t len, uint64_
 	}
 	/* start writing the data back now, while decompression goes on, so that the
 	 * caller's final fsync finds little left to do (a hint: errors are ignored) */
-	sync_file_range(c->fd, (off_t)start, (off_t)total, SYNC_FILE_RANGE_WRITE);
+	if (!c->opts->scratch)
+		sync_file_range(c->fd, (off_t)start, (off_t)total, SYNC_FILE_RANGE_WRITE);
 	return 0;
 }
 

@@ -386,7 +386,8 @@ int xp_fs_estimate(const char *archive, const struct xp_fs_opts *opts, unsigned 
 	if (!archive || !opts || !bytes)
 		return -EINVAL;
 	struct archive *a;
-	int err = xp_archive_open(archive, &a, NULL, diags);
+	struct xp_src *src;
+	int err = xp_archive_open(archive, &a, &src, diags);
 	if (err < 0)
 		return err;
 	struct xp_est e;
@@ -399,14 +400,14 @@ int xp_fs_estimate(const char *archive, const struct xp_fs_opts *opts, unsigned 
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			err = xp_archive_errno(a);
+			err = xp_archive_errno(a, src);
 			if (diags)
 				xp_diags_add(diags, XP_SEV_ERROR, archive, 0, 0, "archive", last,
 					     NULL, "%s archive%s%s%s: %s",
 					     err == -EBADMSG ? "corrupt or truncated"
 							     : "cannot read",
 					     last ? " after '" : "", last ? last : "",
-					     last ? "'" : "", archive_error_string(a));
+					     last ? "'" : "", xp_archive_error(a, src));
 			break;
 		}
 		xp_est_add(&e, entry);

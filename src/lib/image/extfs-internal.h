@@ -151,8 +151,11 @@ int xp_archive_open(const char *archive, struct archive **ret, struct xp_src **s
  * checksum, truncation or trailing data is found even where libarchive would stop.
  * 0, or -1 with the error set on the archive. */
 int xp_archive_drain(struct archive *a, struct xp_src *src);
-/* Maps a libarchive failure to -errno: I/O errors keep their errno, the rest is
- * -EBADMSG. */
-int xp_archive_errno(struct archive *a);
+/* A failure of the archive: -errno (I/O errors keep their errno, the rest is
+ * -EBADMSG) and its message. The source's own error (a read error, bad gzip) wins over
+ * what libarchive says later about the same stream (it may overwrite its message with
+ * "Truncated input file" while skipping on). src may be NULL. */
+int xp_archive_errno(struct archive *a, const struct xp_src *src);
+const char *xp_archive_error(struct archive *a, const struct xp_src *src);
 
 #endif

@@ -193,8 +193,8 @@ static int read_data(struct xp_stream *s, const char *path, uint64_t size)
 		if (r < ARCHIVE_WARN || off < 0) {
 			if (buf)
 				put_buffer(s, buf, bsize);
-			push_error(s, xp_archive_errno(s->a), archive_error_string(s->a), path,
-				   true);
+			push_error(s, xp_archive_errno(s->a, s->src),
+				   xp_archive_error(s->a, s->src), path, true);
 			return -EBADMSG;
 		}
 		const unsigned char *src = p;
@@ -256,8 +256,8 @@ static void *reader(void *arg)
 		struct archive_entry *entry;
 		int r = archive_read_next_header(s->a, &entry);
 		if (r == ARCHIVE_EOF && xp_archive_drain(s->a, s->src) < 0) {
-			push_error(s, xp_archive_errno(s->a), archive_error_string(s->a), last,
-				   false);
+			push_error(s, xp_archive_errno(s->a, s->src),
+				   xp_archive_error(s->a, s->src), last, false);
 			break;
 		}
 		if (r == ARCHIVE_EOF) {
@@ -268,8 +268,8 @@ static void *reader(void *arg)
 			break;
 		}
 		if (r < ARCHIVE_WARN) {
-			push_error(s, xp_archive_errno(s->a), archive_error_string(s->a), last,
-				   false);
+			push_error(s, xp_archive_errno(s->a, s->src),
+				   xp_archive_error(s->a, s->src), last, false);
 			break;
 		}
 		struct xp_msg *m = calloc(1, sizeof(*m));

@@ -36,23 +36,28 @@ int xp_parse_size(const char *s, uint64_t *out)
 	switch (*u) {
 	case 0:
 		break;
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		mult = 1ull << 10;
 		u++;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		mult = 1ull << 20;
 		u++;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		mult = 1ull << 30;
 		u++;
 		break;
-	case 't': case 'T':
+	case 't':
+	case 'T':
 		mult = 1ull << 40;
 		u++;
 		break;
-	case 'b': case 'B':
+	case 'b':
+	case 'B':
 		break;
 	default:
 		return -EINVAL;
@@ -203,8 +208,9 @@ static int cache_key(const struct xp_image_opts *o, char key[65])
 	struct xp_buf b = XP_BUF_INIT;
 	/* every option that changes the bytes of the result; bump v1 when the builder
 	 * changes what it writes */
-	xp_buf_addf(&b, "xenprov-image-v1\n%s\nsize=%llu\nheadroom=%u\nfs=%d\nlabel=%s\n"
-			"uuid=%s\ninodes=%llu\nreserved=%d\ntable=%d\nswap=%llu\nformat=%d\n",
+	xp_buf_addf(&b,
+		    "xenprov-image-v1\n%s\nsize=%llu\nheadroom=%u\nfs=%d\nlabel=%s\n"
+		    "uuid=%s\ninodes=%llu\nreserved=%d\ntable=%d\nswap=%llu\nformat=%d\n",
 		    content, (unsigned long long)o->size, o->headroom_percent, (int)o->fs.type,
 		    o->fs.label ? o->fs.label : "", o->fs.uuid ? o->fs.uuid : "",
 		    (unsigned long long)o->fs.inodes, o->fs.reserved_percent, (int)o->label,
@@ -369,13 +375,14 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 			return r;
 		if (need > l->root_size) {
 			uint64_t disk_need = need + (l->disk_size - l->root_size);
-			xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "too-small", NULL,
-				     "use --size auto, or a larger --size",
-				     "a %llu MiB disk is too small: the archive needs a filesystem of "
-				     "at least %llu MiB (a disk of %llu MiB)",
-				     (unsigned long long)(l->disk_size >> 20),
-				     (unsigned long long)((need + MIB - 1) >> 20),
-				     (unsigned long long)((disk_need + MIB - 1) >> 20));
+			xp_diags_add(
+			    diags, XP_SEV_ERROR, o->output, 0, 0, "too-small", NULL,
+			    "use --size auto, or a larger --size",
+			    "a %llu MiB disk is too small: the archive needs a filesystem of "
+			    "at least %llu MiB (a disk of %llu MiB)",
+			    (unsigned long long)(l->disk_size >> 20),
+			    (unsigned long long)((need + MIB - 1) >> 20),
+			    (unsigned long long)((disk_need + MIB - 1) >> 20));
 			return -ENOSPC;
 		}
 	}
@@ -397,7 +404,10 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 	r = xp_partition_write(raw.path, l, diags);
 	if (r < 0)
 		goto fail;
-	r = xp_fs_build(raw.path, l->root_offset, l->root_size, o->archive, &o->fs, progress, ud,
+	/* a raw file converted to qcow2 is thrown away: no point writing it to the disk */
+	struct xp_fs_opts fs = o->fs;
+	fs.scratch = o->format == XP_IMAGE_QCOW2;
+	r = xp_fs_build(raw.path, l->root_offset, l->root_size, o->archive, &fs, progress, ud,
 			&res->fs, diags);
 	if (r < 0)
 		goto fail;
