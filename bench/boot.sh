@@ -32,6 +32,8 @@
 #            server that does not acknowledge it, as it would be lockstep), against in.tftpd
 #            (tftpd-hpa -L), atftpd (0.8.0, --daemon --no-fork, threads; run from a
 #            private copy, as its package conflicts with tftpd-hpa's) and xenprov.
+#            XP_BENCH_TFTP_CONC ("1 20") and XP_BENCH_TFTP_CLIENTS ("hpa512 atftp1468
+#            atftp1468w64") pick a part of it.
 #            Aggregate MB/s (10^6 bytes); every download's size is checked, and one per
 #            run is compared by sha256 with the source file.
 #   3 storm  XP_BENCH_STORM_N (200) clients at once, each on its own macvlan (its own
@@ -128,6 +130,7 @@ else
 	DHCP_SECS=${XP_BENCH_DHCP_SECS:-8}
 	TFTP_MIB=${XP_BENCH_TFTP_MIB:-64}
 	TFTP_CONC=(1 20)
+	[ -n "${XP_BENCH_TFTP_CONC:-}" ] && read -r -a TFTP_CONC <<<"$XP_BENCH_TFTP_CONC"
 	STORM_N=${XP_BENCH_STORM_N:-200}
 	KERNEL_BYTES=${XP_BENCH_KERNEL_BYTES:-20000000}
 fi
@@ -565,6 +568,7 @@ export -f tftp_clients
 declare -A F # F[server,client,n] MB/s; F[server,why]; F[server,w64]
 TFTP_SERVERS=(in.tftpd atftpd xenprov)
 TFTP_CLIENTS=(hpa512 atftp1468 atftp1468w64)
+[ -n "${XP_BENCH_TFTP_CLIENTS:-}" ] && read -r -a TFTP_CLIENTS <<<"$XP_BENCH_TFTP_CLIENTS"
 declare -A CLABEL=([hpa512]="tftp-hpa blksize 512" [atftp1468]="atftp blksize 1468" [atftp1468w64]="atftp 1468 + windowsize 64")
 
 tftp_start() { # SERVER ROOT
