@@ -3,6 +3,7 @@
  * atomic replacement (content, mode, no temp left, failure leaves the old file), locks,
  * unified diff and edit distance.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -71,9 +71,11 @@ static void test_diags(void **state)
 	(void)state;
 	struct xp_diags d;
 	xp_diags_init(&d);
-	assert_int_equal(xp_diags_add(&d, XP_SEV_WARNING, "b.cfg", 3, 1, "w", NULL, NULL, "w%d", 1), 0);
+	assert_int_equal(xp_diags_add(&d, XP_SEV_WARNING, "b.cfg", 3, 1, "w", NULL, NULL, "w%d", 1),
+			 0);
 	assert_int_equal(xp_diags_add(&d, XP_SEV_ERROR, "a.cfg", 9, 2, "e", "txt", "hint", "e"), 0);
-	assert_int_equal(xp_diags_add(&d, XP_SEV_ERROR, "b.cfg", 1, 5, "e", NULL, NULL, "first"), 0);
+	assert_int_equal(xp_diags_add(&d, XP_SEV_ERROR, "b.cfg", 1, 5, "e", NULL, NULL, "first"),
+			 0);
 	xp_diags_sort(&d);
 	assert_string_equal(d.v[0].file, "a.cfg");
 	assert_string_equal(d.v[1].msg, "first");
@@ -141,7 +143,7 @@ static void test_atomic_write(void **state)
 	assert_int_equal(xp_write_atomic(p, "two\n", 4, 0644), 0);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600); /* mode of the old file kept */
-	assert_true(st.st_ino != ino);              /* replaced by rename */
+	assert_true(st.st_ino != ino);		    /* replaced by rename */
 	char *data;
 	size_t len;
 	assert_int_equal(xp_read_file(p, 100, &data, &len), 0);
@@ -208,11 +210,13 @@ static void test_diff(void **state)
 					    " 9\n 10\n+11\n\\ No newline at end of file\n");
 	xp_buf_truncate(&b, 0);
 	const char *x = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n";
-	const char *y = "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\nx\n18\n19\n20\n";
+	const char *y =
+	    "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\nx\n18\n19\n20\n";
 	assert_int_equal(xp_diff_unified(x, strlen(x), y, strlen(y), "a", "b", &b), 0);
-	assert_string_equal(xp_buf_str(&b), "--- a\n+++ b\n"
-					    "@@ -1,6 +1,6 @@\n 1\n 2\n-3\n+three\n 4\n 5\n 6\n"
-					    "@@ -14,7 +14,7 @@\n 14\n 15\n 16\n-17\n+x\n 18\n 19\n 20\n");
+	assert_string_equal(xp_buf_str(&b),
+			    "--- a\n+++ b\n"
+			    "@@ -1,6 +1,6 @@\n 1\n 2\n-3\n+three\n 4\n 5\n 6\n"
+			    "@@ -14,7 +14,7 @@\n 14\n 15\n 16\n-17\n+x\n 18\n 19\n 20\n");
 	xp_buf_release(&b);
 }
 
@@ -225,16 +229,90 @@ static void test_edit_distance(void **state)
 	assert_int_equal(xp_edit_distance("abc", "xyzxyz", 2), 3);
 }
 
+/* SHA-256: FIPS 180-4's examples through the portable code, and whole files (libcrypto)
+ * against the portable code and sha256sum(1) at the lengths around the padding
+ * boundaries. */
+static void hex_of(const void *data, size_t len, char out[65])
+{
+	struct xp_sha256 c;
+	unsigned char d[32];
+	xp_sha256_init(&c);
+	/* in uneven pieces, so that the buffering is exercised */
+	const unsigned char *p = data;
+	size_t step = 1;
+	while (len) {
+		size_t n = step < len ? step : len;
+		xp_sha256_update(&c, p, n);
+		p += n;
+		len -= n;
+		step = step * 3 + 1;
+	}
+	xp_sha256_final(&c, d);
+	xp_sha256_hex(d, out);
+}
+
+static void test_sha256(void **state)
+{
+	(void)state;
+	char h[65];
+	hex_of("", 0, h);
+	assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	hex_of("abc", 3, h);
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	hex_of(m448, strlen(m448), h);
+	assert_string_equal(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	char *million = malloc(1000000);
+	assert_non_null(million);
+	memset(million, 'a', 1000000);
+	hex_of(million, 1000000, h);
+	assert_string_equal(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+
+	static const size_t lens[] = {0, 1, 55, 56, 63, 64, 65, 1000000, (1u << 20) + 13};
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/sha-%zu", tmpdir, lens[i]);
+		for (size_t k = 0; k < lens[i]; k++)
+			million[k % 1000000] = (char)(k * 2654435761u >> 13);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		for (size_t k = 0; k < lens[i]; k++)
+			fputc((int)(unsigned char)(k * 2654435761u >> 13), f);
+		assert_int_equal(fclose(f), 0);
+		unsigned char d[32];
+		char file_hex[65], tool_hex[65] = "";
+		assert_int_equal(xp_sha256_file(path, d), 0);
+		xp_sha256_hex(d, file_hex);
+		char cmd[4300];
+		snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+		FILE *p = popen(cmd, "r");
+		assert_non_null(p);
+		assert_non_null(fgets(tool_hex, sizeof(tool_hex), p));
+		pclose(p);
+		assert_string_equal(file_hex, tool_hex);
+		if (lens[i] <= 1000000) {
+			hex_of(million, lens[i], h);
+			assert_string_equal(h, file_hex);
+		}
+	}
+	free(million);
+	unsigned char d[32];
+	char missing[4200];
+	snprintf(missing, sizeof(missing), "%s/no-such-file", tmpdir);
+	assert_int_equal(xp_sha256_file(missing, d), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf),
-		cmocka_unit_test(test_diags),
-		cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
-		cmocka_unit_test(test_diff),
-		cmocka_unit_test(test_edit_distance),
+	    cmocka_unit_test(test_buf),
+	    cmocka_unit_test(test_diags),
+	    cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+	    cmocka_unit_test(test_diff),
+	    cmocka_unit_test(test_edit_distance),
+	    cmocka_unit_test_setup_teardown(test_sha256, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,27 +1,29 @@
 /*
  * sha256.c - SHA-256 as FIPS 180-4 defines it, for content hashes (the golden image
  * cache key). Not for secrets: no constant-time concerns apply to what it hashes.
+ * Small inputs (keys made of strings) go through the portable code here; whole files
+ * through libcrypto (xp_sha256_file).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "xenprov/util.h"
 
 static const uint32_t K[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2};
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 static uint32_t ror(uint32_t x, unsigned n)
 {
@@ -42,9 +44,10 @@ static void block(struct xp_sha256 *c, const unsigned char *p)
 	uint32_t a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4], f = c->h[5],
 		 g = c->h[6], h = c->h[7];
 	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) +
-			      K[i] + w[i];
-		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
+		uint32_t t1 =
+		    h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+		uint32_t t2 =
+		    (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
 		h = g;
 		g = f;
 		f = e;
@@ -124,6 +127,9 @@ void xp_sha256_hex(const unsigned char digest[32], char out[65])
 	out[64] = 0;
 }
 
+/* Files are hashed by OpenSSL's libcrypto, which uses the CPU's SHA instructions
+ * (SHA-NI, ARMv8 SHA2) where there are some: several times this file's portable code,
+ * and a golden image's archive is hashed by every build and deploy that uses it. */
 int xp_sha256_file(const char *path, unsigned char out[32])
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -131,14 +137,12 @@ int xp_sha256_file(const char *path, unsigned char out[32])
 		return -errno;
 	static const size_t bufsz = 1 << 20;
 	unsigned char *buf = malloc(bufsz);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	struct xp_sha256 c;
-	xp_sha256_init(&c);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int r = 0;
-	for (;;) {
+	if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		r = -ENOMEM;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while (r == 0) {
 		ssize_t n = read(fd, buf, bufsz);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -148,11 +152,14 @@ int xp_sha256_file(const char *path, unsigned char out[32])
 		}
 		if (n == 0)
 			break;
-		xp_sha256_update(&c, buf, (size_t)n);
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			r = -EIO;
 	}
+	unsigned len = 0;
+	if (r == 0 && (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32))
+		r = -EIO;
+	EVP_MD_CTX_free(ctx);
 	free(buf);
 	close(fd);
-	if (r == 0)
-		xp_sha256_final(&c, out);
 	return r;
 }
