@@ -34,6 +34,10 @@
 #            private copy, as its package conflicts with tftpd-hpa's) and xenprov.
 #            XP_BENCH_TFTP_CONC ("1 20") and XP_BENCH_TFTP_CLIENTS ("hpa512 atftp1468
 #            atftp1468w64") pick a part of it.
+#            Each row also gives the server's CPU seconds (utime + stime of its process, all
+#            threads; in.tftpd forks a child per transfer, whose CPU is not in it) and how
+#            busy the whole machine was: with clients and server on the same CPUs, a
+#            100% busy machine means the clients' share bounds every server.
 #            Aggregate MB/s (10^6 bytes); every download's size is checked, and one per
 #            run is compared by sha256 with the source file.
 #   3 storm  XP_BENCH_STORM_N (200) clients at once, each on its own macvlan (its own
@@ -300,6 +304,9 @@ srv_start() {
 srv_stop() { [ -n "$SRV_PID" ] && stop_pid "$SRV_PID"; SRV_PID=; }
 srv_fail() { # NAME: why it could not start, from its log
 	printf 'could not start: %s' "$(tail -n 2 "$W/$1.log" 2>/dev/null | tr '\n' ' ')"
+}
+machine_ticks() { # BUSY/TOTAL jiffies of all CPUs, from /proc/stat
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6 "/" t; exit }' /proc/stat
 }
 cpu_ticks() { # PID: utime + stime of the process (all its threads)
 	local s
@@ -584,7 +591,16 @@ tftp_start() { # SERVER ROOT
 tftp_run() {
 	local s=$1 c=$2 n=$3 out=$SHM/tftp res us bad=0 i sz
 	rm -rf "$out" && mkdir -p "$out"
+	local cpu_pid=$SRV_PID c0 c1 m0 m1
+	[ "$s" = xenprov ] && cpu_pid=$XP_CPU_PID
+	c0=$(cpu_ticks "$cpu_pid")
+	m0=$(machine_ticks)
 	res=$(in_cli bash -c 'tftp_clients "$@"' tftp_clients "$c" "$n" "$SRV_IP" bench.bin "$out")
+	c1=$(cpu_ticks "$cpu_pid")
+	m1=$(machine_ticks)
+	# the server's CPU, and how busy the whole machine was (all CPUs = 100%)
+	F[$s,$c,$n,cpu]=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
+	F[$s,$c,$n,busy]=$(awk -v a="$m0" -v b="$m1" 'BEGIN { split(a, x, "/"); split(b, y, "/"); if (y[2] > x[2]) printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]); else print "?" }')
 	us=$(awk '$1 == "us" { print $2 }' <<<"$res")
 	for ((i = 1; i <= n; i++)); do
 		sz=$(stat -c %s "$out/$i" 2>/dev/null || echo 0)
@@ -604,7 +620,7 @@ tftp_run() {
 		failed=1
 		F[$s,$c,$n,note]="${F[$s,$c,$n,note]:-no timing}; $bad of $n incomplete"
 	fi
-	json "\"part\":\"tftp\",\"server\":\"$s\",\"client\":\"$c\",\"clients\":$n,\"bytes_each\":$TFTP_BYTES,\"seconds\":${F[$s,$c,$n,s]:-null},\"mb_per_s\":${F[$s,$c,$n]:-null},\"verified\":$ok"
+	json "\"part\":\"tftp\",\"server\":\"$s\",\"client\":\"$c\",\"clients\":$n,\"bytes_each\":$TFTP_BYTES,\"seconds\":${F[$s,$c,$n,s]:-null},\"mb_per_s\":${F[$s,$c,$n]:-null},\"server_cpu_s\":${F[$s,$c,$n,cpu]:-null},\"verified\":$ok"
 }
 
 if want tftp; then
@@ -647,7 +663,7 @@ if want tftp; then
 					tftp_run "$s" "$c" "$n"
 					srv_stop
 				fi
-				say "  $s, $n x ${CLABEL[$c]}: ${F[$s,$c,$n]:-failed} MB/s${F[$s,$c,$n,s]:+ (${F[$s,$c,$n,s]} s)}${F[$s,$c,$n,note]:+  ${F[$s,$c,$n,note]}}"
+				say "  $s, $n x ${CLABEL[$c]}: ${F[$s,$c,$n]:-failed} MB/s${F[$s,$c,$n,s]:+ (${F[$s,$c,$n,s]} s, server CPU ${F[$s,$c,$n,cpu]} s, machine ${F[$s,$c,$n,busy]}% busy)}${F[$s,$c,$n,note]:+  ${F[$s,$c,$n,note]}}"
 			done
 		done
 	done

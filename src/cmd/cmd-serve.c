@@ -17,37 +17,40 @@
 #include "xenprov/serve.h"
 
 static const char serve_usage[] =
-	"Usage: xenprov serve [--dhcp] [--tftp] [--http] [--interface IF]... [OPTIONS]\n"
-	"\n"
-	"Runs the boot server in the foreground: DHCP (addresses from the settings' pools\n"
-	"and the systems' reservations; PXE and iPXE boot files), TFTP and HTTP (boot\n"
-	"configs rendered from the inventory on request, distro kernels and initrds, files\n"
-	"of the TFTP root) and a JSON API of the inventory over HTTP. All three services run\n"
-	"unless some are named. Changes to the inventory take effect within a second; SIGHUP\n"
-	"reloads at once; SIGTERM lets transfers in flight finish, then exits.\n"
-	"\n"
-	"  --dhcp, --tftp, --http  run only the services named\n"
-	"  -i, --interface IF   serve requests arriving on IF only (repeatable; default: all)\n"
-	"  --pid-file FILE      write the process id there once the sockets are bound\n"
-	"  --user USER          when started as root, switch to USER once the sockets are\n"
-	"                       bound (the state directory is given to USER); default: the\n"
-	"                       'xenprov' user if it exists, else root without any capability;\n"
-	"                       'root' keeps every privilege\n"
-	"  --dhcp-port N        UDP port for DHCP (default 67; clients are then on N+1)\n"
-	"  --tftp-port N        UDP port for TFTP (default 69)\n"
-	"  --http-port N        TCP port for HTTP (default: the http-port setting, 80)\n"
-	"  --max-tftp N         concurrent TFTP transfers (default 512)\n"
-	"  --state-dir DIR      the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov\n"
-	"                       for root, else $XDG_STATE_HOME/xenprov)\n"
-	"  -v, --verbose        also log debug detail (each refused or malformed request,\n"
-	"                       libmicrohttpd's messages)\n"
-	"  -h, --help           this help\n"
-	"\n"
-	"Example:\n"
-	"  xenprov settings set server 10.0.0.1\n"
-	"  xenprov settings set pool.lan.range 10.0.0.100-10.0.0.199\n"
-	"  xenprov settings set pool.lan.netmask 255.255.255.0\n"
-	"  xenprov serve --interface br0 --pid-file /run/xenprov.pid\n";
+    "Usage: xenprov serve [--dhcp] [--tftp] [--http] [--interface IF]... [OPTIONS]\n"
+    "\n"
+    "Runs the boot server in the foreground: DHCP (addresses from the settings' pools\n"
+    "and the systems' reservations; PXE and iPXE boot files), TFTP and HTTP (boot\n"
+    "configs rendered from the inventory on request, distro kernels and initrds, files\n"
+    "of the TFTP root) and a JSON API of the inventory over HTTP. All three services run\n"
+    "unless some are named. Changes to the inventory take effect within a second; SIGHUP\n"
+    "reloads at once; SIGTERM lets transfers in flight finish, then exits.\n"
+    "\n"
+    "  --dhcp, --tftp, --http  run only the services named\n"
+    "  -i, --interface IF   serve requests arriving on IF only (repeatable; default: all)\n"
+    "  --pid-file FILE      write the process id there once the sockets are bound\n"
+    "  --user USER          when started as root, switch to USER once the sockets are\n"
+    "                       bound (the state directory is given to USER); default: the\n"
+    "                       'xenprov' user if it exists, else root without any capability;\n"
+    "                       'root' keeps every privilege\n"
+    "  --dhcp-port N        UDP port for DHCP (default 67; clients are then on N+1)\n"
+    "  --tftp-port N        UDP port for TFTP (default 69)\n"
+    "  --http-port N        TCP port for HTTP (default: the http-port setting, 80)\n"
+    "  --max-tftp N         concurrent TFTP transfers (default 512)\n"
+    "  --tftp-spin USEC     while transfers run, poll this long for the next packet\n"
+    "                       before sleeping (default 200; 0: never; lock-step\n"
+    "                       transfers are faster, at the price of busy CPU)\n"
+    "  --state-dir DIR      the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov\n"
+    "                       for root, else $XDG_STATE_HOME/xenprov)\n"
+    "  -v, --verbose        also log debug detail (each refused or malformed request,\n"
+    "                       libmicrohttpd's messages)\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Example:\n"
+    "  xenprov settings set server 10.0.0.1\n"
+    "  xenprov settings set pool.lan.range 10.0.0.100-10.0.0.199\n"
+    "  xenprov settings set pool.lan.netmask 255.255.255.0\n"
+    "  xenprov serve --interface br0 --pid-file /run/xenprov.pid\n";
 
 struct log_ctx {
 	bool journal; /* stderr goes to journald: "<N>" prefixes, no timestamps */
@@ -69,7 +72,7 @@ static void log_line(void *ctx, int priority, const char *fmt, va_list ap)
 	if (lc->journal) {
 		n = snprintf(line, sizeof(line), "<%d>%s\n", priority, msg);
 	} else {
-		static const char *const names[] = {"emerg", "alert", "crit",  "error",
+		static const char *const names[] = {"emerg",   "alert",	 "crit", "error",
 						    "warning", "notice", "info", "debug"};
 		char ts[32];
 		time_t now = time(NULL);
@@ -79,8 +82,8 @@ static void log_line(void *ctx, int priority, const char *fmt, va_list ap)
 		n = snprintf(line, sizeof(line), "%s %s: %s\n", ts, names[priority & 7], msg);
 	}
 	if (n > 0) /* one write a line: lines of the two threads never interleave */
-		(void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n
-									   : sizeof(line) - 1);
+		(void)!write(STDERR_FILENO, line,
+			     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream it connected; a stderr
@@ -105,26 +108,39 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
-enum { O_DHCP = 256, O_TFTP, O_HTTP, O_PID, O_USER, O_DPORT, O_TPORT, O_HPORT, O_MAXT, O_STATE };
+enum {
+	O_DHCP = 256,
+	O_TFTP,
+	O_HTTP,
+	O_PID,
+	O_USER,
+	O_DPORT,
+	O_TPORT,
+	O_HPORT,
+	O_MAXT,
+	O_SPIN,
+	O_STATE
+};
 
 static int run_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"dhcp", no_argument, NULL, O_DHCP},
-		{"tftp", no_argument, NULL, O_TFTP},
-		{"http", no_argument, NULL, O_HTTP},
-		{"interface", required_argument, NULL, 'i'},
-		{"pid-file", required_argument, NULL, O_PID},
-		{"user", required_argument, NULL, O_USER},
-		{"dhcp-port", required_argument, NULL, O_DPORT},
-		{"tftp-port", required_argument, NULL, O_TPORT},
-		{"http-port", required_argument, NULL, O_HPORT},
-		{"max-tftp", required_argument, NULL, O_MAXT},
-		{"state-dir", required_argument, NULL, O_STATE},
-		{"verbose", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0},
+	    {"dhcp", no_argument, NULL, O_DHCP},
+	    {"tftp", no_argument, NULL, O_TFTP},
+	    {"http", no_argument, NULL, O_HTTP},
+	    {"interface", required_argument, NULL, 'i'},
+	    {"pid-file", required_argument, NULL, O_PID},
+	    {"user", required_argument, NULL, O_USER},
+	    {"dhcp-port", required_argument, NULL, O_DPORT},
+	    {"tftp-port", required_argument, NULL, O_TPORT},
+	    {"http-port", required_argument, NULL, O_HPORT},
+	    {"max-tftp", required_argument, NULL, O_MAXT},
+	    {"tftp-spin", required_argument, NULL, O_SPIN},
+	    {"state-dir", required_argument, NULL, O_STATE},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct xp_serve_opts o = {0};
+	struct xp_serve_opts o = {.tftp_spin_us = XP_SERVE_TFTP_SPIN_US};
 	const char **ifs = calloc((size_t)argc, sizeof(*ifs));
 	if (!ifs)
 		return cli_error("out of memory");
@@ -156,9 +172,9 @@ static int run_serve(int argc, char **argv)
 		case O_DPORT:
 		case O_TPORT:
 		case O_HPORT: {
-			uint16_t *p = c == O_DPORT ? &o.dhcp_port
-				    : c == O_TPORT ? &o.tftp_port
-						   : &o.http_port;
+			uint16_t *p = c == O_DPORT   ? &o.dhcp_port
+				      : c == O_TPORT ? &o.tftp_port
+						     : &o.http_port;
 			if (parse_port(optarg, p) < 0) {
 				free(ifs);
 				return cli_usage_error("serve", "'%s' is not a port (1-65535)",
@@ -166,13 +182,27 @@ static int run_serve(int argc, char **argv)
 			}
 			break;
 		}
+		case O_SPIN: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 0 || v > 100000) {
+				free(ifs);
+				return cli_usage_error(
+				    "serve",
+				    "--tftp-spin takes 0 to 100000 microseconds, "
+				    "not '%s'",
+				    optarg);
+			}
+			o.tftp_spin_us = (unsigned)v;
+			break;
+		}
 		case O_MAXT: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end || v < 1 || v > 65536) {
 				free(ifs);
-				return cli_usage_error("serve", "--max-tftp takes 1 to 65536, not '%s'",
-						       optarg);
+				return cli_usage_error(
+				    "serve", "--max-tftp takes 1 to 65536, not '%s'", optarg);
 			}
 			o.tftp_max_sessions = (unsigned)v;
 			break;
@@ -199,8 +229,9 @@ static int run_serve(int argc, char **argv)
 	if (!state_dir) {
 		if (xp_state_dir_default(&dflt) < 0) {
 			free(ifs);
-			return cli_error("no state directory: set XENPROV_STATE_DIR or HOME, or use "
-					 "--state-dir");
+			return cli_error(
+			    "no state directory: set XENPROV_STATE_DIR or HOME, or use "
+			    "--state-dir");
 		}
 		state_dir = dflt;
 	}
@@ -209,8 +240,8 @@ static int run_serve(int argc, char **argv)
 		user = "xenprov";
 	o.user = user;
 	struct log_ctx lc = {
-		.journal = stderr_is_journal(),
-		.max_priority = verbose ? LOG_DEBUG : LOG_INFO,
+	    .journal = stderr_is_journal(),
+	    .max_priority = verbose ? LOG_DEBUG : LOG_INFO,
 	};
 	o.log = log_line;
 	o.log_ctx = &lc;
@@ -226,8 +257,8 @@ static int run_serve(int argc, char **argv)
 }
 
 const struct xp_command cmd_serve = {
-	.name = "serve",
-	.summary = "run the boot server: DHCP (PXE/iPXE), TFTP, HTTP and the API",
-	.usage = serve_usage,
-	.run = run_serve,
+    .name = "serve",
+    .summary = "run the boot server: DHCP (PXE/iPXE), TFTP, HTTP and the API",
+    .usage = serve_usage,
+    .run = run_serve,
 };

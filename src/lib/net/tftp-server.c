@@ -16,11 +16,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
-#include <time.h>
 #include <stdatomic.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,15 +30,15 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/net-internal.h"
 #include "xenprov/tftp.h"
 
-#define BATCH 64
-#ifndef XP_TFTP_SPIN_US
-#define XP_TFTP_SPIN_US 100 /* spin before sleeping while transfers run */
-#endif
+#define BATCH	     64
+#define GSO_SEGS     64	   /* UDP_MAX_SEGMENTS of older kernels */
+#define GSO_BYTES    63000 /* a GSO datagram's payload, below the 64 KiB IP limit */
 #define NETASCII_MAX (16u << 20)
 
 struct tftp_srv;
@@ -84,7 +84,9 @@ struct tftp_srv {
 	struct watch w;
 	uint16_t port;
 	unsigned max;
-	atomic_size_t n; /* transfers in flight, all workers */
+	long spin_ns;	    /* poll this long before sleeping while transfers run */
+	atomic_bool no_gso; /* UDP_SEGMENT failed once: plain sendmmsg from then on */
+	atomic_size_t n;    /* transfers in flight, all workers */
 	struct worker *workers;
 	unsigned n_workers, next;
 	uint8_t rbuf[65536];
@@ -140,9 +142,8 @@ static void finish(struct tsess *x, int64_t now)
 	struct in_addr a = {htonl(x->peer)};
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	if (xp_tftp_session_state(x->sess) == XP_TFTP_DONE)
-		serve_log(t->s, LOG_INFO, "tftp: sent '%s' to %s:%u (%llu bytes, %lld ms)",
-			  x->name, ip, x->peer_port,
-			  (unsigned long long)xp_tftp_session_bytes(x->sess),
+		serve_log(t->s, LOG_INFO, "tftp: sent '%s' to %s:%u (%llu bytes, %lld ms)", x->name,
+			  ip, x->peer_port, (unsigned long long)xp_tftp_session_bytes(x->sess),
 			  (long long)(now - x->started));
 	else
 		serve_log(t->s, LOG_WARNING, "tftp: '%s' to %s:%u failed: %s", x->name, ip,
@@ -150,9 +151,69 @@ static void finish(struct tsess *x, int64_t now)
 	sess_free(x);
 }
 
+/* Sends packets [from, from + g) as one UDP GSO super-datagram (UDP_SEGMENT, Linux
+ * 4.18): the kernel cuts it into datagrams of seg bytes (the last may be shorter), so a
+ * window costs one trip through the stack instead of one per packet. The packets lie
+ * back to back in sbuf. 1 sent, 0 to send them singly (GSO unavailable: turned off for
+ * the server), -1 to stop (a full buffer or an error: the engine's timer resends). */
+static int send_gso(struct worker *k, struct tsess *x, unsigned from, unsigned g, size_t seg)
+{
+	size_t total = 0;
+	for (unsigned i = from; i < from + g; i++)
+		total += k->iov[i].iov_len;
+	struct iovec iov = {k->iov[from].iov_base, total};
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} c = {0};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = c.buf,
+			   .msg_controllen = sizeof(c.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	uint16_t sz = (uint16_t)seg;
+	memcpy(CMSG_DATA(cm), &sz, sizeof(sz));
+	for (;;) {
+		if (sendmsg(x->w.fd, &m, MSG_DONTWAIT) >= 0)
+			return 1;
+		if (errno == EINTR)
+			continue;
+		if (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
+		    errno == EOPNOTSUPP) {
+			/* no GSO here (old kernel, no checksum offload on the route) */
+			atomic_store(&x->t->no_gso, true);
+			return 0;
+		}
+		return -1;
+	}
+}
+
 static void flush(struct worker *k, struct tsess *x, unsigned n)
 {
 	unsigned done = 0;
+	/* runs of equal-sized packets (a window of DATA; the last may be shorter) go out
+	 * as one GSO send each */
+	while (n - done >= 2 && !atomic_load(&x->t->no_gso)) {
+		size_t seg = k->iov[done].iov_len;
+		unsigned max = (unsigned)(GSO_BYTES / seg);
+		if (max > GSO_SEGS)
+			max = GSO_SEGS;
+		unsigned g = 1;
+		while (done + g < n && g < max && k->iov[done + g - 1].iov_len == seg &&
+		       k->iov[done + g].iov_len <= seg)
+			g++;
+		if (g < 2)
+			break;
+		int r = send_gso(k, x, done, g, seg);
+		if (r < 0)
+			return;
+		if (r == 0)
+			break;
+		done += g;
+	}
 	while (done < n) {
 		int r = sendmmsg(x->w.fd, k->msg + done, n - done, MSG_DONTWAIT);
 		if (r < 0) {
@@ -169,11 +230,13 @@ static void flush(struct worker *k, struct tsess *x, unsigned n)
 static void pump(struct worker *k, struct tsess *x, int64_t now)
 {
 	unsigned n = 0;
+	size_t used = 0; /* packets back to back in sbuf, for GSO */
 	for (;;) {
-		uint8_t *buf = k->sbuf + (size_t)n * SLOT;
+		uint8_t *buf = k->sbuf + used;
 		ssize_t len = xp_tftp_session_next(x->sess, buf, SLOT, now);
 		if (len <= 0)
 			break;
+		used += (size_t)len;
 		k->iov[n] = (struct iovec){buf, (size_t)len};
 		memset(&k->msg[n].msg_hdr, 0, sizeof(k->msg[n].msg_hdr));
 		k->msg[n].msg_hdr.msg_iov = &k->iov[n];
@@ -181,6 +244,7 @@ static void pump(struct worker *k, struct tsess *x, int64_t now)
 		if (++n == BATCH) {
 			flush(k, x, n);
 			n = 0;
+			used = 0;
 		}
 	}
 	if (n)
@@ -261,8 +325,8 @@ static void *worker_main(void *arg)
 	int64_t deadline = INT64_MAX;
 	while (!atomic_load(&k->stop)) {
 		int64_t now = serve_now_ms();
-		int timeout = deadline == INT64_MAX ? -1
-			      : deadline <= now	    ? 0
+		int timeout = deadline == INT64_MAX    ? -1
+			      : deadline <= now	       ? 0
 			      : deadline - now > 60000 ? 60000
 						       : (int)(deadline - now);
 		struct epoll_event ev[64];
@@ -271,7 +335,7 @@ static void *worker_main(void *arg)
 		 * is one client round trip away (tens of microseconds), less than it costs to
 		 * put this thread to sleep and wake it (an idle virtual CPU must be woken by an
 		 * interrupt). sched_yield lets the clients run when they share this CPU. */
-		if (k->head && timeout != 0 && XP_TFTP_SPIN_US > 0) {
+		if (k->head && timeout != 0 && k->t->spin_ns > 0) {
 			struct timespec t0, t1;
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			for (;;) {
@@ -279,8 +343,9 @@ static void *worker_main(void *arg)
 				if (n != 0)
 					break;
 				clock_gettime(CLOCK_MONOTONIC, &t1);
-				if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) >
-				    XP_TFTP_SPIN_US * 1000L)
+				if ((t1.tv_sec - t0.tv_sec) * 1000000000L +
+					(t1.tv_nsec - t0.tv_nsec) >
+				    k->t->spin_ns)
 					break;
 				sched_yield();
 			}
@@ -377,7 +442,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 			return; /* stray DATA/ACKs on port 69 get no answer */
 		send_error(t, from, r == -EPROTONOSUPPORT ? XP_TFTP_EBADOP : XP_TFTP_EUNDEF,
 			   r == -EPROTONOSUPPORT ? "transfer mode not supported"
-			   : r == -ENAMETOOLONG  ? "file name too long"
+			   : r == -ENAMETOOLONG	 ? "file name too long"
 						 : "malformed request");
 		serve_log(s, LOG_DEBUG, "tftp: malformed request from %s", ip);
 		return;
@@ -387,11 +452,11 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 		return;
 	}
 	struct xp_tftp_limits lim = {
-		.max_blksize = iface_blksize(t, pi->ipi_ifindex),
-		.max_windowsize = 64,
-		.timeout_ms = 1000,
-		.max_timeout_ms = 8000,
-		.max_tries = 6,
+	    .max_blksize = iface_blksize(t, pi->ipi_ifindex),
+	    .max_windowsize = 64,
+	    .timeout_ms = 1000,
+	    .max_timeout_ms = 8000,
+	    .max_tries = 6,
 	};
 	if ((r = xp_tftp_request_check(&req, &lim)) == -EOPNOTSUPP) {
 		send_error(t, from, XP_TFTP_EOPTNEG, "option value refused");
@@ -429,9 +494,9 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	r = s->boot ? xp_boot_open(s->boot, path, &x->file) : -ENOENT;
 	if (r < 0) {
 		x->file.fd = -1;
-		serve_log(s, r == -ENOENT ? LOG_INFO : LOG_WARNING, "tftp: '%s' for %s: %s",
-			  path, ip,
-			  r == -ENOENT ? "no such file"
+		serve_log(s, r == -ENOENT ? LOG_INFO : LOG_WARNING, "tftp: '%s' for %s: %s", path,
+			  ip,
+			  r == -ENOENT	 ? "no such file"
 			  : r == -EACCES ? "refused: outside the root or not a regular file"
 					 : strerror(-r));
 		send_error(t, from, r == -ENOENT ? XP_TFTP_ENOTFOUND : XP_TFTP_EACCESS,
@@ -441,7 +506,8 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	}
 	if ((r = map_file(x, req.netascii)) < 0) {
 		serve_log(s, LOG_WARNING, "tftp: '%s' for %s: %s", path, ip, strerror(-r));
-		send_error(t, from, XP_TFTP_EUNDEF, r == -EFBIG ? "too large for netascii" : "read error");
+		send_error(t, from, XP_TFTP_EUNDEF,
+			   r == -EFBIG ? "too large for netascii" : "read error");
 		sess_free(x);
 		return;
 	}
@@ -487,9 +553,12 @@ static void on_request(struct serve *s, struct watch *w, uint32_t events)
 			size_t align; /* cmsghdr alignment */
 		} ctl;
 		struct iovec iov = {t->rbuf, sizeof(t->rbuf)};
-		struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof(from),
-				   .msg_iov = &iov, .msg_iovlen = 1,
-				   .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+		struct msghdr m = {.msg_name = &from,
+				   .msg_namelen = sizeof(from),
+				   .msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = ctl.buf,
+				   .msg_controllen = sizeof(ctl.buf)};
 		ssize_t n = recvmsg(w->fd, &m, MSG_DONTWAIT);
 		if (n < 0)
 			return;
@@ -546,6 +615,7 @@ int tftp_srv_open(struct serve *s, struct tftp_srv **ret)
 	t->w.ready = on_request;
 	t->port = s->opts->tftp_port ? s->opts->tftp_port : 69;
 	t->max = s->opts->tftp_max_sessions ? s->opts->tftp_max_sessions : 512;
+	t->spin_ns = (long)s->opts->tftp_spin_us * 1000;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	t->n_workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
 	t->workers = calloc(t->n_workers, sizeof(*t->workers));
