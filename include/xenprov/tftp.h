@@ -211,6 +211,10 @@ int64_t xp_tftp_session_deadline(const struct xp_tftp_session *s);
 enum xp_tftp_state xp_tftp_session_state(const struct xp_tftp_session *s);
 /* Why the session failed ("" while running or done). */
 const char *xp_tftp_session_error(const struct xp_tftp_session *s);
+/* Whether the client ended the session with an ERROR right after the OACK, before any
+ * DATA: the size probe of PXE firmware (EDK2, many BIOS ROMs ask for tsize, then
+ * abort and ask again), not a failure worth a warning. */
+bool xp_tftp_session_probe(const struct xp_tftp_session *s);
 /* Bytes the client has acknowledged. */
 uint64_t xp_tftp_session_bytes(const struct xp_tftp_session *s);
 /* Negotiated block size, window size, and the buffer size next() needs. */

@@ -11,6 +11,13 @@
 #   (b) iPXE script: QEMU's iPXE ROM (virtio-net) -> DHCP with user class "iPXE" -> the
 #       URL http://10.78.0.1:8080/ipxe/01-52-54-00-12-34-56 -> an iPXE script -> kernel
 #       and initrd over HTTP. Proof of the path: no BOOT_IMAGE= on the command line.
+#   (c) UEFI: OVMF (Debian's ovmf, x86-64 UEFI firmware) network-boots through its own
+#       virtio-net driver and PXE stack (the NIC has no iPXE ROM, which would boot
+#       itself and skip the firmware's PXE): DHCP with client
+#       architecture 7 (option 93) -> the efi64-boot-file, ipxe.efi (Debian's ipxe) over
+#       TFTP -> iPXE for UEFI asks DHCP again as "iPXE" -> the script over HTTP -> the
+#       kernel (EFI stub) and initrd over HTTP. Proof of the path: the server's log
+#       shows ipxe.efi sent over TFTP, and no BOOT_IMAGE= on the command line.
 # One server, unchanged between the cases, must answer both the way a PXE server does:
 # user class "iPXE" -> the script URL; any other client -> pxelinux.0.
 #
@@ -49,7 +56,7 @@
 set -u
 PATH=$PATH:/usr/sbin:/sbin
 SERVER=${XP_PXE_SERVER:-xenprov}
-CASES=${XP_PXE_CASES:-a b}
+CASES=${XP_PXE_CASES:-a b c}
 TIMEOUT=${XP_PXE_TIMEOUT:-360}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LIB=${XP_SRC:+$XP_SRC/tests/integration/lib}
@@ -65,7 +72,7 @@ dnsmasq) X=${XENPROV:-} ;;
 *) die "XP_PXE_SERVER must be xenprov or dnsmasq, not '$SERVER'" ;;
 esac
 for c in $CASES; do
-	case $c in a | b) ;; *) die "XP_PXE_CASES holds '$c': only a and b exist" ;; esac
+	case $c in a | b | c) ;; *) die "XP_PXE_CASES holds '$c': only a, b and c exist" ;; esac
 done
 
 # The one machine and the addresses of the test network (inside our own namespace).
@@ -103,6 +110,15 @@ for rom in efi-e1000.rom efi-virtio.rom; do
 	[ -r "/usr/share/qemu/$rom" ] || [ -r "/usr/lib/ipxe/qemu/$rom" ] ||
 		skip "no iPXE ROM $rom (Debian package ipxe-qemu)"
 done
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+IPXE_EFI=/usr/lib/ipxe/ipxe.efi
+case " $CASES " in
+*" c "*)
+	[ -r "$OVMF_CODE" ] && [ -r "$OVMF_VARS" ] || skip "no $OVMF_CODE (Debian package ovmf)"
+	[ -r "$IPXE_EFI" ] || skip "no $IPXE_EFI (Debian package ipxe)"
+	;;
+esac
 for tool in cpio gzip python3 timeout; do
 	command -v "$tool" >/dev/null || skip "$tool not installed"
 done
@@ -189,6 +205,7 @@ PIDS+=($!)
 
 mkdir -p tftp || die "mkdir tftp"
 cp "$PXELINUX" "$LDLINUX" tftp/ || die "cannot copy pxelinux.0 and ldlinux.c32"
+case " $CASES " in *" c "*) cp "$IPXE_EFI" tftp/ipxe.efi || die "cannot copy $IPXE_EFI" ;; esac
 
 # ---- the server -----------------------------------------------------------------------------
 SERVER_LOG=
@@ -221,7 +238,9 @@ dnsmasq_start() {
 		--dhcp-host="$MAC,$GUEST_IP" --dhcp-leasefile="$T/dnsmasq.leases" \
 		--enable-tftp --tftp-root="$T/tftp" \
 		--dhcp-userclass=set:ipxe,iPXE "--dhcp-boot=tag:ipxe,$SCRIPT_URL" \
-		"--dhcp-boot=tag:!ipxe,pxelinux.0,,$SERVER_IP" \
+		--dhcp-match=set:efi64,option:client-arch,7 \
+		"--dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi,,$SERVER_IP" \
+		"--dhcp-boot=tag:!ipxe,tag:!efi64,pxelinux.0,,$SERVER_IP" \
 		--log-dhcp --log-facility="$SERVER_LOG" >"$T/dnsmasq.out" 2>&1 &
 	PIDS+=($!)
 	sleep 0.5
@@ -320,10 +339,15 @@ except Exception as e:
 # boot CASE: one network boot; 0 when the marker came with the expected command line.
 boot() {
 	local c=$1 nic what log=$T/serial-$1.log start secs qpid cpid= line cmdline rc serial
-	local slog=1 hlog=1
+	local slog=1 hlog=1 firmware=(-boot n) bootindex=
 	case $c in
 	a) nic=e1000 what="pxelinux over TFTP, plain PXE client" ;;
 	b) nic=virtio-net-pci what="iPXE script over HTTP" ;;
+	c) nic=virtio-net-pci what="UEFI PXE: ipxe.efi over TFTP, then the iPXE script over HTTP"
+		cp "$OVMF_VARS" "$T/ovmf-vars.fd" || return 1
+		firmware=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+			-drive "if=pflash,format=raw,unit=1,file=$T/ovmf-vars.fd")
+		bootindex=,romfile=,bootindex=1 ;;
 	esac
 	echo "== case ($c): $what ($nic with QEMU's iPXE ROM, server $SERVER, timeout ${TIMEOUT}s)"
 	# where this case's lines start in the server's logs (one server for both cases)
@@ -341,9 +365,9 @@ boot() {
 	start=$(date +%s.%N)
 	# graphics=off makes SeaBIOS mirror the firmware's screen (iPXE, pxelinux) on ttyS0
 	ip netns exec "$NS" qemu-system-x86_64 -machine accel=tcg,graphics=off -m 256 -smp 1 \
-		-display none -no-reboot -boot n "${serial[@]}" -monitor none \
+		-display none -no-reboot "${firmware[@]}" "${serial[@]}" -monitor none \
 		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
-		-device "$nic,netdev=n0,mac=$MAC" \
+		-device "$nic,netdev=n0,mac=$MAC$bootindex" \
 		</dev/null >"$log.qemu" 2>&1 &
 	qpid=$!
 	PIDS+=("$qpid")
@@ -392,11 +416,25 @@ boot() {
 		*) echo "FAIL (a): booted without pxelinux (no BOOT_IMAGE=distros/testdistro/kernel): [$cmdline]"
 			rc=1 ;;
 		esac ;;
-	b) case " $cmdline " in
-		*" BOOT_IMAGE="*) echo "FAIL (b): booted through pxelinux, not the iPXE script: [$cmdline]"
+	b | c) case " $cmdline " in
+		*" BOOT_IMAGE="*) echo "FAIL ($c): booted through pxelinux, not the iPXE script: [$cmdline]"
 			rc=1 ;;
 		esac ;;
 	esac
+	if [ "$c" = c ]; then
+		# the firmware's PXE stack loaded the UEFI boot file, not the BIOS one
+		local clines
+		clines=$(tail -n "+$slog" "$SERVER_LOG")
+		if [ "$SERVER" = dnsmasq ]; then
+			grep -q "sent $T/tftp/ipxe.efi to $GUEST_IP" <<<"$clines" ||
+				{ echo "FAIL (c): ipxe.efi was not sent over TFTP"; rc=1; }
+		else
+			grep -q "tftp: sent 'ipxe.efi' to $GUEST_IP" <<<"$clines" ||
+				{ echo "FAIL (c): the server's log does not show ipxe.efi sent over TFTP"; rc=1; }
+		fi
+		grep -q "pxelinux.0" <<<"$clines" &&
+			{ echo "FAIL (c): the BIOS boot file was asked for"; rc=1; }
+	fi
 	if [ "$SERVER" = dnsmasq ]; then
 		# the harness itself: the files must have come the way the case claims
 		local want

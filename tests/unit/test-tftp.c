@@ -877,6 +877,7 @@ static void test_rollback(void **state)
 	assert_int_equal(xp_tftp_session_input(s, P("\0\5\0\3disk\nfull\0"), 1022), 1);
 	assert_int_equal(xp_tftp_session_state(s), XP_TFTP_FAILED);
 	assert_string_equal(xp_tftp_session_error(s), "client error 3: disk?full");
+	assert_false(xp_tftp_session_probe(s)); /* after DATA: a real failure */
 	expect_nothing(s, 5000);
 	ack(s, 20, 5000, 0);
 	assert_true(xp_tftp_session_deadline(s) == INT64_MAX);
@@ -1006,6 +1007,7 @@ static void test_oack_phase(void **state)
 	assert_int_equal(xp_tftp_session_input(s, P("\0\5\0\10no thanks\0"), 1), 1);
 	assert_int_equal(xp_tftp_session_state(s), XP_TFTP_FAILED);
 	assert_string_equal(xp_tftp_session_error(s), "client error 8: no thanks");
+	assert_true(xp_tftp_session_probe(s)); /* options only: logged as a probe */
 	assert_int_equal(v.reads, 0);
 	xp_tftp_session_free(s);
 

@@ -145,6 +145,9 @@ static void finish(struct tsess *x, int64_t now)
 		serve_log(t->s, LOG_INFO, "tftp: sent '%s' to %s:%u (%llu bytes, %lld ms)", x->name,
 			  ip, x->peer_port, (unsigned long long)xp_tftp_session_bytes(x->sess),
 			  (long long)(now - x->started));
+	else if (xp_tftp_session_probe(x->sess))
+		serve_log(t->s, LOG_DEBUG, "tftp: '%s' to %s:%u: options only (%s)", x->name, ip,
+			  x->peer_port, xp_tftp_session_error(x->sess));
 	else
 		serve_log(t->s, LOG_WARNING, "tftp: '%s' to %s:%u failed: %s", x->name, ip,
 			  x->peer_port, xp_tftp_session_error(x->sess));

@@ -39,6 +39,7 @@ struct xp_tftp_session {
 	uint32_t timeout_s; /* as negotiated, for the OACK; 0 if not */
 	bool opt_blksize, opt_tsize, opt_windowsize;
 	bool waiting; /* everything due was sent; the timer runs */
+	bool probe;   /* the client ended it with an ERROR after the OACK, before DATA */
 	uint32_t base_ms, max_ms, cur_ms;
 	unsigned max_tries, tries; /* sends of the current window/OACK */
 	uint64_t nblocks;	   /* blocks in the file: size / blksize + 1 */
@@ -204,6 +205,7 @@ int xp_tftp_session_input(struct xp_tftp_session *s, const uint8_t *p, size_t le
 			msg[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
 		}
 		msg[n] = '\0';
+		s->probe = s->phase == PH_OACK;
 		fail(s, "client error %u: %s", pk.code, msg);
 		return 1;
 	}
@@ -362,6 +364,11 @@ enum xp_tftp_state xp_tftp_session_state(const struct xp_tftp_session *s)
 const char *xp_tftp_session_error(const struct xp_tftp_session *s)
 {
 	return s->error;
+}
+
+bool xp_tftp_session_probe(const struct xp_tftp_session *s)
+{
+	return s->probe;
 }
 
 uint64_t xp_tftp_session_bytes(const struct xp_tftp_session *s)
