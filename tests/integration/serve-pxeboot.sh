@@ -18,6 +18,13 @@
 #       TFTP -> iPXE for UEFI asks DHCP again as "iPXE" -> the script over HTTP -> the
 #       kernel (EFI stub) and initrd over HTTP. Proof of the path: the server's log
 #       shows ipxe.efi sent over TFTP, and no BOOT_IMAGE= on the command line.
+#   (d) ProxyDHCP (xenprov only): busybox udhcpd, in a second namespace on the same
+#       bridge, owns the network and hands out addresses (10.78.0.200-220) and no boot
+#       file; `xenprov settings set proxy-dhcp on` while the server runs (it picks the
+#       change up, and opens port 4011, without a restart). QEMU's iPXE (virtio-net)
+#       takes its address from udhcpd and its boot file (the script URL) from xenprov's
+#       proxy offer. Proof of the path: iPXE prints an address from udhcpd's range,
+#       udhcpd's lease file holds the MAC, and the guest boots the script's kernel.
 # One server, unchanged between the cases, must answer both the way a PXE server does:
 # user class "iPXE" -> the script URL; any other client -> pxelinux.0.
 #
@@ -56,7 +63,8 @@
 set -u
 PATH=$PATH:/usr/sbin:/sbin
 SERVER=${XP_PXE_SERVER:-xenprov}
-CASES=${XP_PXE_CASES:-a b c}
+CASES=${XP_PXE_CASES:-a b c d}
+[ "$SERVER" = dnsmasq ] && CASES=${XP_PXE_CASES:-a b c}
 TIMEOUT=${XP_PXE_TIMEOUT:-360}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LIB=${XP_SRC:+$XP_SRC/tests/integration/lib}
@@ -72,7 +80,8 @@ dnsmasq) X=${XENPROV:-} ;;
 *) die "XP_PXE_SERVER must be xenprov or dnsmasq, not '$SERVER'" ;;
 esac
 for c in $CASES; do
-	case $c in a | b | c) ;; *) die "XP_PXE_CASES holds '$c': only a, b and c exist" ;; esac
+	case $c in a | b | c) ;; d) [ "$SERVER" = xenprov ] || die "case d is xenprov's ProxyDHCP" ;;
+	*) die "XP_PXE_CASES holds '$c': only a, b, c and d exist" ;; esac
 done
 
 # The one machine and the addresses of the test network (inside our own namespace).
@@ -83,7 +92,9 @@ MACFILE=01-52-54-00-12-34-56
 HTTP_PORT=8080
 SCRIPT_URL=http://$SERVER_IP:$HTTP_PORT/ipxe/$MACFILE
 TAP=xppxe0
+BR=xppxebr0 # the test network's switch: QEMU's tap, and (case d) udhcpd's veth
 NS=xp-pxe-$$
+NS2=xp-pxe-dhcpd-$$ # case d: the network's own DHCP server
 
 # ---- what the test needs -------------------------------------------------------------
 [ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
@@ -160,6 +171,9 @@ cleanup() {
 		ip -n "$NS" link del "$TAP" 2>/dev/null
 		ip netns del "$NS"
 	fi
+	if ip netns list | grep -qw "$NS2"; then
+		ip netns del "$NS2"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -197,10 +211,13 @@ chmod 755 initramfs/init
 ip netns add "$NS" || skip "cannot create a network namespace ('ip netns add' failed)"
 ip -n "$NS" link set lo up || die "lo up in $NS"
 ip -n "$NS" tuntap add dev "$TAP" mode tap || die "cannot create tap $TAP in $NS"
-ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$TAP.accept_dad=0" >/dev/null 2>&1
-ip -n "$NS" addr add "$SERVER_IP/24" dev "$TAP" || die "address on $TAP"
+ip -n "$NS" link add "$BR" type bridge || die "cannot create bridge $BR in $NS"
+ip -n "$NS" link set "$TAP" master "$BR" || die "$TAP into $BR"
+ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$BR.accept_dad=0" >/dev/null 2>&1
+ip -n "$NS" addr add "$SERVER_IP/24" dev "$BR" || die "address on $BR"
 ip -n "$NS" link set "$TAP" up || die "$TAP up"
-ip netns exec "$NS" python3 "$LIB/pxe-ra.py" "$TAP" 3600 >"$T/ra.log" 2>&1 &
+ip -n "$NS" link set "$BR" up || die "$BR up"
+ip netns exec "$NS" python3 "$LIB/pxe-ra.py" "$BR" 3600 >"$T/ra.log" 2>&1 &
 PIDS+=($!)
 
 mkdir -p tftp || die "mkdir tftp"
@@ -233,7 +250,7 @@ dnsmasq_files() {
 dnsmasq_start() {
 	SERVER_LOG=$T/dnsmasq.log
 	ip netns exec "$NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
-		--user=root --group=root --interface="$TAP" --bind-interfaces \
+		--user=root --group=root --interface="$BR" --bind-interfaces \
 		--dhcp-authoritative --dhcp-range=10.78.0.100,10.78.0.150,255.255.255.0,1h \
 		--dhcp-host="$MAC,$GUEST_IP" --dhcp-leasefile="$T/dnsmasq.leases" \
 		--enable-tftp --tftp-root="$T/tftp" \
@@ -277,8 +294,8 @@ else
 	SERVER_LOG=$T/serve.log
 	# XP_PXE_SERVE_ARGS: extra arguments, e.g. -v to log every request
 	read -r -a extra <<<"${XP_PXE_SERVE_ARGS:-}"
-	echo "\$ xenprov serve --interface $TAP --pid-file $T/serve.pid ${extra[*]} (in $NS)"
-	ip netns exec "$NS" "$X" serve --interface "$TAP" --pid-file "$T/serve.pid" "${extra[@]}" \
+	echo "\$ xenprov serve --interface $BR --pid-file $T/serve.pid ${extra[*]} (in $NS)"
+	ip netns exec "$NS" "$X" serve --interface "$BR" --pid-file "$T/serve.pid" "${extra[@]}" \
 		>"$SERVER_LOG" 2>&1 &
 	PIDS+=($!)
 	serve_pid=$!
@@ -336,6 +353,42 @@ except Exception as e:
     print("error:", e)' "$SCRIPT_URL" 2>&1 | sed 's/^/    /'
 }
 
+# proxy_on: case d's network: udhcpd in its own namespace on the bridge owns the
+# addresses; xenprov switches to ProxyDHCP while it runs.
+DHCPD_PID=
+proxy_on() {
+	ip netns add "$NS2" || return 1
+	ip -n "$NS2" link set lo up
+	ip link add xppxed0 netns "$NS" type veth peer name xppxed1 netns "$NS2" || return 1
+	ip -n "$NS" link set xppxed0 master "$BR" && ip -n "$NS" link set xppxed0 up || return 1
+	ip -n "$NS2" addr add 10.78.0.2/24 dev xppxed1 && ip -n "$NS2" link set xppxed1 up || return 1
+	cat >"$T/udhcpd.conf" <<-EOF
+		start 10.78.0.200
+		end 10.78.0.220
+		interface xppxed1
+		lease_file $T/udhcpd.leases
+		max_leases 21
+		option subnet 255.255.255.0
+		option lease 3600
+	EOF
+	: >"$T/udhcpd.leases"
+	ip netns exec "$NS2" busybox udhcpd -f "$T/udhcpd.conf" >"$T/udhcpd.log" 2>&1 &
+	DHCPD_PID=$!
+	PIDS+=("$DHCPD_PID")
+	sleep 0.5
+	kill -0 "$DHCPD_PID" 2>/dev/null || { cat "$T/udhcpd.log"; return 1; }
+	local n0 n
+	n0=$(grep -c "reloaded" "$SERVER_LOG")
+	xp settings set proxy-dhcp on
+	# the server notices the inventory change within a second, and logs its reload
+	for n in $(seq 1 50); do
+		[ "$(grep -c "reloaded" "$SERVER_LOG")" -gt "$n0" ] && return 0
+		sleep 0.2
+	done
+	echo "the server did not reload after proxy-dhcp on"
+	return 1
+}
+
 # boot CASE: one network boot; 0 when the marker came with the expected command line.
 boot() {
 	local c=$1 nic what log=$T/serial-$1.log start secs qpid cpid= line cmdline rc serial
@@ -343,6 +396,8 @@ boot() {
 	case $c in
 	a) nic=e1000 what="pxelinux over TFTP, plain PXE client" ;;
 	b) nic=virtio-net-pci what="iPXE script over HTTP" ;;
+	d) nic=virtio-net-pci what="ProxyDHCP: udhcpd's address, xenprov's boot script"
+		proxy_on || return 1 ;;
 	c) nic=virtio-net-pci what="UEFI PXE: ipxe.efi over TFTP, then the iPXE script over HTTP"
 		cp "$OVMF_VARS" "$T/ovmf-vars.fd" || return 1
 		firmware=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
@@ -421,6 +476,19 @@ boot() {
 			rc=1 ;;
 		esac ;;
 	esac
+	if [ "$c" = d ]; then
+		# the address came from udhcpd, the boot file from xenprov's proxy offer
+		grep -aq "net0: 10\.78\.0\.2[0-2][0-9]/" "$log" ||
+			{ echo "FAIL (d): iPXE did not configure an address of udhcpd's range:";
+			grep -a "net0:" "$log" | sed 's/^/    /'; rc=1; }
+		kill -USR1 "$DHCPD_PID" 2>/dev/null # udhcpd writes its lease file
+		sleep 1
+		busybox dumpleases -f "$T/udhcpd.leases" 2>&1 | grep -qi "$MAC" ||
+			{ echo "FAIL (d): udhcpd's lease file does not hold $MAC:";
+			busybox dumpleases -f "$T/udhcpd.leases" 2>&1 | sed 's/^/    /'; rc=1; }
+		grep -q "dhcp: .*port 4011" "$SERVER_LOG" &&
+			{ echo "FAIL (d): the server could not open port 4011"; rc=1; }
+	fi
 	if [ "$c" = c ]; then
 		# the firmware's PXE stack loaded the UEFI boot file, not the BIOS one
 		local clines

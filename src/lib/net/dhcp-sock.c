@@ -244,16 +244,36 @@ static int remember_pools(struct dhcp_srv *d, const struct cfg_store *c)
 	return 0;
 }
 
+static int open_socket(struct dhcp_srv *d, struct dsock *k, uint16_t port);
+static void close_socket(struct dhcp_srv *d, struct dsock *k);
+
 int dhcp_srv_reload(struct dhcp_srv *d)
 {
 	struct cfg_store c;
 	int r = build_config(d, &c);
+	bool proxy = r == 0 && c.cfg.proxy;
 	if (r == 0)
 		r = xp_dhcp_server_reconfigure(d->engine, &c.cfg);
 	if (r == 0)
 		r = remember_pools(d, &c);
 	cfg_release(&c);
-	return r;
+	if (r < 0)
+		return r;
+	/* ProxyDHCP switched on or off while serving: the PXE port follows (4011 is not
+	 * a privileged port, so this works after privileges are dropped too) */
+	if (proxy && d->pxe.w.fd < 0) {
+		int e = open_socket(d, &d->pxe, 4011);
+		if (e < 0) {
+			close_socket(d, &d->pxe);
+			serve_log(d->s, LOG_WARNING,
+				  "dhcp: ProxyDHCP without port 4011 (%s): restart the server to "
+				  "answer PXE clients' second requests there",
+				  strerror(-e));
+		}
+	} else if (!proxy) {
+		close_socket(d, &d->pxe);
+	}
+	return 0;
 }
 
 /* The address of the receiving interface that a pool lives on; else its first. */
