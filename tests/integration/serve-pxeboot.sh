@@ -240,7 +240,7 @@ dnsmasq_files() {
 	EOF
 	cat >"tftp/ipxe/$MACFILE" <<-EOF || return 1
 		#!ipxe
-		kernel http://$SERVER_IP:$HTTP_PORT/distros/testdistro/kernel console=ttyS0 panic=-1
+		kernel http://$SERVER_IP:$HTTP_PORT/distros/testdistro/kernel initrd=initrd console=ttyS0 panic=-1
 		initrd http://$SERVER_IP:$HTTP_PORT/distros/testdistro/initrd
 		boot
 	EOF
