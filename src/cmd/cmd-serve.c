@@ -2,6 +2,7 @@
  * cmd-serve.c - `xenprov serve`: the boot server (DHCP with PXE/iPXE, TFTP, HTTP) in
  * the foreground, logging for journald. Thin: the work is in src/lib/net/.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -98,6 +99,18 @@ static bool stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+/* A whole number in [lo, hi]. */
+static int parse_count(const char *s, long lo, long hi, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end || errno || v < lo || v > hi)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int parse_port(const char *s, uint16_t *out)
 {
 	char *end;
@@ -182,29 +195,17 @@ static int run_serve(int argc, char **argv)
 			}
 			break;
 		}
-		case O_SPIN: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v < 0 || v > 100000) {
-				free(ifs);
-				return cli_usage_error(
-				    "serve",
-				    "--tftp-spin takes 0 to 100000 microseconds, "
-				    "not '%s'",
-				    optarg);
-			}
-			o.tftp_spin_us = (unsigned)v;
-			break;
-		}
+		case O_SPIN:
 		case O_MAXT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v < 1 || v > 65536) {
+			bool spin = c == O_SPIN;
+			unsigned *v = spin ? &o.tftp_spin_us : &o.tftp_max_sessions;
+			if (parse_count(optarg, spin ? 0 : 1, spin ? 100000 : 65536, v) < 0) {
 				free(ifs);
 				return cli_usage_error(
-				    "serve", "--max-tftp takes 1 to 65536, not '%s'", optarg);
+				    "serve", "%s takes %s, not '%s'",
+				    spin ? "--tftp-spin" : "--max-tftp",
+				    spin ? "0 to 100000 microseconds" : "1 to 65536", optarg);
 			}
-			o.tftp_max_sessions = (unsigned)v;
 			break;
 		}
 		case O_STATE:

@@ -356,5 +356,17 @@ pass
 x 1 system list --state-dir "$T/plain"
 stderr_has "cannot open the inventory in '$T/plain': Not a directory"
 
+# serve's numeric options are checked before anything starts (exit 2, nothing bound)
+for bad in x -1 100001 1.5 ''; do
+	x 2 serve --tftp-spin "$bad"
+	stderr_has "--tftp-spin takes 0 to 100000 microseconds, not '$bad'"
+done
+for bad in 0 65537 9999999999999999999 abc; do
+	x 2 serve --max-tftp "$bad"
+	stderr_has "--max-tftp takes 1 to 65536, not '$bad'"
+done
+x 0 serve --help
+stdout_has "--tftp-spin USEC"
+
 echo "boot-inventory-cli: $checks checks passed"
 exit 0
