@@ -25,6 +25,13 @@
 #       takes its address from udhcpd and its boot file (the script URL) from xenprov's
 #       proxy offer. Proof of the path: iPXE prints an address from udhcpd's range,
 #       udhcpd's lease file holds the MAC, and the guest boots the script's kernel.
+#       Afterwards udhcpd is stopped and proxy-dhcp set off again.
+#   (e) UEFI GRUB: efi64-boot-file set to grubx64.efi while serving; OVMF's PXE loads
+#       a GRUB built here with grub-mkimage (Debian's grub-efi-amd64-bin: efinet, tftp,
+#       linux ...; prefix (tftp)/grub), which asks the server for grub/grub.cfg-<MAC>
+#       as GRUB's network boot does, and follows the config xenprov renders: linux
+#       and initrd over TFTP. Proof of the path: GRUB's BOOT_IMAGE=(tftp,...) on the
+#       command line and the rendered config in the server's log.
 # One server, unchanged between the cases, must answer both the way a PXE server does:
 # user class "iPXE" -> the script URL; any other client -> pxelinux.0.
 #
@@ -63,7 +70,7 @@
 set -u
 PATH=$PATH:/usr/sbin:/sbin
 SERVER=${XP_PXE_SERVER:-xenprov}
-CASES=${XP_PXE_CASES:-a b c d}
+CASES=${XP_PXE_CASES:-a b c d e}
 [ "$SERVER" = dnsmasq ] && CASES=${XP_PXE_CASES:-a b c}
 TIMEOUT=${XP_PXE_TIMEOUT:-360}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,8 +87,8 @@ dnsmasq) X=${XENPROV:-} ;;
 *) die "XP_PXE_SERVER must be xenprov or dnsmasq, not '$SERVER'" ;;
 esac
 for c in $CASES; do
-	case $c in a | b | c) ;; d) [ "$SERVER" = xenprov ] || die "case d is xenprov's ProxyDHCP" ;;
-	*) die "XP_PXE_CASES holds '$c': only a, b, c and d exist" ;; esac
+	case $c in a | b | c) ;; d | e) [ "$SERVER" = xenprov ] || die "case $c is xenprov's only" ;;
+	*) die "XP_PXE_CASES holds '$c': only a, b, c, d and e exist" ;; esac
 done
 
 # The one machine and the addresses of the test network (inside our own namespace).
@@ -125,9 +132,16 @@ OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 IPXE_EFI=/usr/lib/ipxe/ipxe.efi
 case " $CASES " in
-*" c "*)
+*" c "* | *" e "*)
 	[ -r "$OVMF_CODE" ] && [ -r "$OVMF_VARS" ] || skip "no $OVMF_CODE (Debian package ovmf)"
 	[ -r "$IPXE_EFI" ] || skip "no $IPXE_EFI (Debian package ipxe)"
+	;;
+esac
+case " $CASES " in
+*" e "*)
+	command -v grub-mkimage >/dev/null || skip "no grub-mkimage (Debian package grub-common)"
+	[ -r /usr/lib/grub/x86_64-efi/efinet.mod ] ||
+		skip "no GRUB x86_64-efi modules (Debian package grub-efi-amd64-bin)"
 	;;
 esac
 for tool in cpio gzip python3 timeout; do
@@ -222,7 +236,14 @@ PIDS+=($!)
 
 mkdir -p tftp || die "mkdir tftp"
 cp "$PXELINUX" "$LDLINUX" tftp/ || die "cannot copy pxelinux.0 and ldlinux.c32"
-case " $CASES " in *" c "*) cp "$IPXE_EFI" tftp/ipxe.efi || die "cannot copy $IPXE_EFI" ;; esac
+case " $CASES " in *" c "* | *" e "*) cp "$IPXE_EFI" tftp/ipxe.efi || die "cannot copy $IPXE_EFI" ;; esac
+case " $CASES " in
+*" e "*)
+	grub-mkimage -O x86_64-efi -o tftp/grubx64.efi -p '(tftp)/grub' \
+		efinet tftp net linux normal configfile echo test gzio ||
+		die "grub-mkimage could not build grubx64.efi"
+	;;
+esac
 
 # ---- the server -----------------------------------------------------------------------------
 SERVER_LOG=
@@ -377,34 +398,56 @@ proxy_on() {
 	PIDS+=("$DHCPD_PID")
 	sleep 0.5
 	kill -0 "$DHCPD_PID" 2>/dev/null || { cat "$T/udhcpd.log"; return 1; }
+	live_set proxy-dhcp on
+}
+
+# proxy_off: back to an address server, udhcpd and its namespace gone.
+proxy_off() {
+	[ -n "$DHCPD_PID" ] && stop "$DHCPD_PID"
+	DHCPD_PID=
+	ip netns del "$NS2" 2>/dev/null
+	live_set proxy-dhcp off
+}
+
+# live_set KEY VALUE: a setting changed while the server runs; returns once the server
+# has reloaded (it notices inventory changes within a second and logs each reload).
+live_set() {
 	local n0 n
 	n0=$(grep -c "reloaded" "$SERVER_LOG")
-	xp settings set proxy-dhcp on
-	# the server notices the inventory change within a second, and logs its reload
+	xp settings set "$1" "$2"
 	for n in $(seq 1 50); do
 		[ "$(grep -c "reloaded" "$SERVER_LOG")" -gt "$n0" ] && return 0
 		sleep 0.2
 	done
-	echo "the server did not reload after proxy-dhcp on"
+	echo "the server did not reload after $1 $2"
 	return 1
 }
 
 # boot CASE: one network boot; 0 when the marker came with the expected command line.
 boot() {
 	local c=$1 nic what log=$T/serial-$1.log start secs qpid cpid= line cmdline rc serial
-	local slog=1 hlog=1 firmware=(-boot n) bootindex=
+	local slog=1 hlog=1 firmware=(-boot n) bootindex= mem=256
 	case $c in
 	a) nic=e1000 what="pxelinux over TFTP, plain PXE client" ;;
 	b) nic=virtio-net-pci what="iPXE script over HTTP" ;;
 	d) nic=virtio-net-pci what="ProxyDHCP: udhcpd's address, xenprov's boot script"
 		proxy_on || return 1 ;;
+	e) nic=virtio-net-pci what="UEFI GRUB: grubx64.efi, grub.cfg-MAC and the kernel over TFTP"
+		live_set efi64-boot-file grubx64.efi || return 1
+		mem=512 # GRUB for EFI says "out of memory" loading the kernel with 256 MiB
+		cp "$OVMF_VARS" "$T/ovmf-vars.fd" || return 1
+		firmware=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+			-drive "if=pflash,format=raw,unit=1,file=$T/ovmf-vars.fd")
+		bootindex=,romfile=,bootindex=1 ;;
 	c) nic=virtio-net-pci what="UEFI PXE: ipxe.efi over TFTP, then the iPXE script over HTTP"
 		cp "$OVMF_VARS" "$T/ovmf-vars.fd" || return 1
 		firmware=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
 			-drive "if=pflash,format=raw,unit=1,file=$T/ovmf-vars.fd")
 		bootindex=,romfile=,bootindex=1 ;;
 	esac
-	echo "== case ($c): $what ($nic with QEMU's iPXE ROM, server $SERVER, timeout ${TIMEOUT}s)"
+	local fw="$nic with QEMU's iPXE ROM"
+	[ -z "$bootindex" ] || fw="OVMF, $nic without a ROM"
+	echo "== case ($c): $what ($fw, server $SERVER, timeout ${TIMEOUT}s)"
 	# where this case's lines start in the server's logs (one server for both cases)
 	[ -f "$SERVER_LOG" ] && slog=$(($(wc -l <"$SERVER_LOG") + 1))
 	[ -f "$T/http.log" ] && hlog=$(($(wc -l <"$T/http.log") + 1))
@@ -419,7 +462,7 @@ boot() {
 	fi
 	start=$(date +%s.%N)
 	# graphics=off makes SeaBIOS mirror the firmware's screen (iPXE, pxelinux) on ttyS0
-	ip netns exec "$NS" qemu-system-x86_64 -machine accel=tcg,graphics=off -m 256 -smp 1 \
+	ip netns exec "$NS" qemu-system-x86_64 -machine accel=tcg,graphics=off -m "$mem" -smp 1 \
 		-display none -no-reboot "${firmware[@]}" "${serial[@]}" -monitor none \
 		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
 		-device "$nic,netdev=n0,mac=$MAC$bootindex" \
@@ -471,10 +514,22 @@ boot() {
 		*) echo "FAIL (a): booted without pxelinux (no BOOT_IMAGE=distros/testdistro/kernel): [$cmdline]"
 			rc=1 ;;
 		esac ;;
-	b | c) case " $cmdline " in
+	b | c | d) case " $cmdline " in
 		*" BOOT_IMAGE="*) echo "FAIL ($c): booted through pxelinux, not the iPXE script: [$cmdline]"
 			rc=1 ;;
 		esac ;;
+	e) case " $cmdline " in
+		*" BOOT_IMAGE=(tftp"*) ;;
+		*) echo "FAIL (e): not booted by GRUB over TFTP (no BOOT_IMAGE=(tftp...): [$cmdline]"
+			rc=1 ;;
+		esac
+		local elines
+		elines=$(tail -n "+$slog" "$SERVER_LOG")
+		for want in grubx64.efi "grub/grub.cfg-" distros/testdistro/kernel distros/testdistro/initrd; do
+			grep -q "tftp: sent '$want" <<<"$elines" ||
+				{ echo "FAIL (e): the server's log does not show $want sent over TFTP"; rc=1; }
+		done
+		xp settings unset efi64-boot-file >/dev/null ;;
 	esac
 	if [ "$c" = d ]; then
 		# the address came from udhcpd, the boot file from xenprov's proxy offer
@@ -488,6 +543,7 @@ boot() {
 			busybox dumpleases -f "$T/udhcpd.leases" 2>&1 | sed 's/^/    /'; rc=1; }
 		grep -q "dhcp: .*port 4011" "$SERVER_LOG" &&
 			{ echo "FAIL (d): the server could not open port 4011"; rc=1; }
+		proxy_off || { echo "FAIL (d): could not switch ProxyDHCP off again"; rc=1; }
 	fi
 	if [ "$c" = c ]; then
 		# the firmware's PXE stack loaded the UEFI boot file, not the BIOS one
