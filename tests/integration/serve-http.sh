@@ -38,6 +38,16 @@ want() { # CODE ARGS...
 	ok
 }
 
+# --interface br0: HTTP listens on br0 only. In the server's own namespace, a
+# connection to 127.0.0.1 arrives on lo and must find nothing listening; the same
+# request on br0's address is served.
+ip netns exec "$SRV" curl -s -o /dev/null --max-time 5 http://127.0.0.1:8080/pxelinux.0 &&
+	fail "HTTP answered on lo although the server serves br0 only"
+ok
+ip netns exec "$SRV" curl -s -o /dev/null --max-time 5 http://10.79.0.1:8080/pxelinux.0 ||
+	fail "HTTP did not answer on br0's address"
+ok
+
 # boot files, whole and in parts
 want 200 "$U/distros/deb/kernel"
 cmp -s "$T/body" "$T/vmlinuz" || fail "the kernel over HTTP differs"

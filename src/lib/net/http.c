@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -32,9 +33,18 @@
 
 #define MAX_BODY (64 * 1024)
 
+/* With --interface: a listening socket per interface (SO_BINDTODEVICE), accepted in the
+ * main loop and handed to libmicrohttpd, which takes one listening socket at most. */
+struct hlisten {
+	struct watch w; /* first */
+	struct http_srv *h;
+};
+
 struct http_srv {
 	struct serve *s;
-	int fd;
+	int fd;		    /* the one listening socket (no --interface), until MHD has it */
+	struct hlisten *ls; /* or these, one per interface */
+	size_t n_ls;
 	uint16_t port;
 	struct MHD_Daemon *d;
 	/* owned by the MHD thread once started */
@@ -52,8 +62,7 @@ struct request {
 
 /* ---- responses ---------------------------------------------------------------------- */
 
-static enum MHD_Result queue(struct MHD_Connection *c, unsigned status,
-			     struct MHD_Response *resp)
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp)
 {
 	if (!resp)
 		return MHD_NO;
@@ -66,7 +75,7 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 				  const char *text, size_t len)
 {
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+	    MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
 	if (resp)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	return queue(c, status, resp);
@@ -166,8 +175,7 @@ static void refresh(struct http_srv *h)
 	h->settings = st;
 }
 
-static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c,
-				  const char *path)
+static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, const char *path)
 {
 	struct xp_bootfile f;
 	int r = h->boot ? xp_boot_open(h->boot, path, &f) : -ENOENT;
@@ -181,14 +189,13 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c,
 	}
 	uint64_t size = f.fd >= 0 ? f.size : f.data.len;
 	uint64_t off = 0, len = size;
-	int rg = parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_RANGE),
+	int rg = parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
 			     size, &off, &len);
 	char cr[96];
 	if (rg < 0) {
 		xp_bootfile_release(&f);
 		struct MHD_Response *resp =
-			MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		    MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 		snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
 		if (resp)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
@@ -253,9 +260,8 @@ static json_t *profile_json(struct xp_inv *inv, const struct xp_profile *p)
 {
 	struct xp_settings eff = {0};
 	json_t *o = json_pack("{s:s, s:o, s:o, s:I, s:I}", "name", p->name, "parent",
-			      str_or_null(p->parent), "settings", settings_json(&p->set),
-			      "created", (json_int_t)p->created, "updated",
-			      (json_int_t)p->updated);
+			      str_or_null(p->parent), "settings", settings_json(&p->set), "created",
+			      (json_int_t)p->created, "updated", (json_int_t)p->updated);
 	if (o && xp_profile_resolve(inv, p->name, &eff) == 0)
 		json_object_set_new(o, "effective", settings_json(&eff));
 	xp_settings_release(&eff);
@@ -345,11 +351,11 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 		exists = xp_distro_get(h->inv, name, &cur) == 0;
 		xp_distro_release(&cur);
 		struct xp_distro x = {
-			.name = (char *)name,
-			.kernel = (char *)jstr(o, "kernel"),
-			.initrd = (char *)jstr(o, "initrd"),
-			.arch = (char *)jstr(o, "arch"),
-			.kernel_options = (char *)jstr(o, "kernel_options"),
+		    .name = (char *)name,
+		    .kernel = (char *)jstr(o, "kernel"),
+		    .initrd = (char *)jstr(o, "initrd"),
+		    .arch = (char *)jstr(o, "arch"),
+		    .kernel_options = (char *)jstr(o, "kernel_options"),
 		};
 		r = exists ? xp_distro_update(h->inv, &x, &d) : xp_distro_add(h->inv, &x, &d);
 	} else {
@@ -358,14 +364,14 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 		xp_system_release(&cur);
 		json_t *nb = json_object_get(o, "netboot");
 		struct xp_system x = {
-			.name = (char *)name,
-			.mac = (char *)jstr(o, "mac"),
-			.ip = (char *)jstr(o, "ip"),
-			.profile = (char *)jstr(o, "profile"),
-			.distro = (char *)jstr(o, "distro"),
-			.hostname = (char *)jstr(o, "hostname"),
-			.netboot = nb ? json_is_true(nb) : true,
-			.kernel_options = (char *)jstr(o, "kernel_options"),
+		    .name = (char *)name,
+		    .mac = (char *)jstr(o, "mac"),
+		    .ip = (char *)jstr(o, "ip"),
+		    .profile = (char *)jstr(o, "profile"),
+		    .distro = (char *)jstr(o, "distro"),
+		    .hostname = (char *)jstr(o, "hostname"),
+		    .netboot = nb ? json_is_true(nb) : true,
+		    .kernel_options = (char *)jstr(o, "kernel_options"),
 		};
 		r = exists ? xp_system_update(h->inv, &x, &d) : xp_system_add(h->inv, &x, &d);
 	}
@@ -379,8 +385,7 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 	} else if (r == -EEXIST) {
 		res = diags_reply(c, MHD_HTTP_CONFLICT, &d, "the MAC or IP is taken");
 	} else if (r == -ENOENT) {
-		res = diags_reply(c, 422, &d,
-				  "the profile or distro named does not exist");
+		res = diags_reply(c, 422, &d, "the profile or distro named does not exist");
 	} else {
 		res = reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot write the inventory");
 	}
@@ -403,8 +408,8 @@ static enum MHD_Result api_delete(struct http_srv *h, struct MHD_Connection *c, 
 
 static bool authorized(struct http_srv *h, struct MHD_Connection *c)
 {
-	const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *a =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!a || strncmp(a, "Bearer ", 7) != 0)
 		return false;
 	a += 7;
@@ -432,12 +437,11 @@ static enum MHD_Result api_leases(struct http_srv *h, struct MHD_Connection *c)
 		const uint8_t *m = v[i].mac;
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
 			 m[4], m[5]);
-		json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:s, s:I}", "ip", ip, "mac",
-						   mac, "hostname",
-						   v[i].hostname[0] ? json_string(v[i].hostname)
-								    : json_null(),
-						   "state", states[v[i].state % 3], "expires",
-						   (json_int_t)v[i].expires));
+		json_array_append_new(
+		    a,
+		    json_pack("{s:s, s:s, s:o, s:s, s:I}", "ip", ip, "mac", mac, "hostname",
+			      v[i].hostname[0] ? json_string(v[i].hostname) : json_null(), "state",
+			      states[v[i].state % 3], "expires", (json_int_t)v[i].expires));
 	}
 	free(v);
 	return reply_json(c, MHD_HTTP_OK, a);
@@ -493,8 +497,8 @@ static enum MHD_Result api(struct http_srv *h, struct MHD_Connection *c, const c
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload, size_t *upload_size, void **con_cls)
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
 {
 	(void)version;
 	struct http_srv *h = cls;
@@ -580,6 +584,51 @@ static int load_token(struct http_srv *h)
 	return 0;
 }
 
+/* A listening TCP socket on the HTTP port: every address, or (ifname) only what
+ * arrives on that interface. */
+static int listen_on(struct http_srv *h, const char *ifname, int *ret)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (ifname ? SOCK_NONBLOCK : 0), 0);
+	*ret = fd;
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(h->port)};
+	if ((ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+				  (socklen_t)strlen(ifname) + 1) < 0) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0) {
+		int r = -errno;
+		serve_log(h->s, LOG_ERR, "http: cannot listen on TCP port %u%s%s: %s", h->port,
+			  ifname ? " of " : "", ifname ? ifname : "", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* A connection on one of the per-interface sockets: libmicrohttpd's from here on (it
+ * may be given connections from another thread: MHD_USE_ITC). */
+static void on_accept(struct serve *s, struct watch *w, uint32_t events)
+{
+	(void)events;
+	struct hlisten *l = (struct hlisten *)w;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd =
+		    accept4(w->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				serve_log(s, LOG_WARNING, "http: accept: %s", strerror(errno));
+			return;
+		}
+		/* on failure MHD closes the socket itself */
+		if (MHD_add_connection(l->h->d, fd, (struct sockaddr *)&peer, len) != MHD_YES)
+			serve_log(s, LOG_WARNING,
+				  "http: a connection was refused (limit reached?)");
+	}
+}
+
 int http_srv_bind(struct serve *s, struct http_srv **ret)
 {
 	struct http_srv *h = calloc(1, sizeof(*h));
@@ -601,19 +650,22 @@ int http_srv_bind(struct serve *s, struct http_srv **ret)
 	xp_inv_data_version(h->inv, &h->data_version);
 	if ((r = serve_open_boot(s, &h->settings, h->inv, &h->boot)) < 0)
 		goto fail;
-	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (h->fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	int one = 1;
-	setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(h->port)};
-	if (bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(h->fd, 256) < 0) {
-		r = -errno;
-		serve_log(s, LOG_ERR, "http: cannot listen on TCP port %u: %s", h->port,
-			  strerror(-r));
-		goto fail;
+	if (s->all_ifaces) {
+		if ((r = listen_on(h, NULL, &h->fd)) < 0)
+			goto fail;
+	} else {
+		h->ls = calloc(s->n_ifaces, sizeof(*h->ls));
+		if (!h->ls) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < s->n_ifaces; i++) {
+			struct hlisten *l = &h->ls[h->n_ls++];
+			l->h = h;
+			l->w.ready = on_accept;
+			if ((r = listen_on(h, s->ifaces[i].name, &l->w.fd)) < 0)
+				goto fail;
+		}
 	}
 	*ret = h;
 	return 0;
@@ -624,24 +676,52 @@ fail:
 
 int http_srv_start(struct http_srv *h)
 {
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-					MHD_USE_ITC | MHD_USE_ERROR_LOG,
-				0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, h->fd,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/* MHD listens on the one socket; or on none, and the main loop gives it what the
+	 * per-interface sockets accept */
+	struct MHD_OptionItem opts[] = {
+	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, h},
+	    {MHD_OPTION_CONNECTION_LIMIT, 1024, NULL},
+	    {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h},
+	    {h->n_ls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, h->fd, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	if (h->n_ls)
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
 				MHD_OPTION_END);
 	if (!h->d) {
 		serve_log(h->s, LOG_ERR, "http: cannot start the server");
 		return -EIO;
 	}
 	h->fd = -1; /* MHD's now */
+	for (size_t i = 0; i < h->n_ls; i++) {
+		int r = serve_watch(h->s, &h->ls[i].w, EPOLLIN);
+		if (r < 0)
+			return r;
+	}
 	return 0;
+}
+
+static void close_listeners(struct http_srv *h)
+{
+	for (size_t i = 0; i < h->n_ls; i++) {
+		if (h->ls[i].w.fd < 0)
+			continue;
+		serve_unwatch(h->s, &h->ls[i].w);
+		close(h->ls[i].w.fd);
+		h->ls[i].w.fd = -1;
+	}
 }
 
 void http_srv_quiesce(struct http_srv *h)
 {
 	if (!h->d)
+		return;
+	close_listeners(h);
+	if (h->n_ls)
 		return;
 	MHD_socket fd = MHD_quiesce_daemon(h->d);
 	if (fd != MHD_INVALID_SOCKET)
@@ -653,7 +733,7 @@ size_t http_srv_connections(struct http_srv *h)
 	if (!h->d)
 		return 0;
 	const union MHD_DaemonInfo *i =
-		MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	    MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 	return i ? i->num_connections : 0;
 }
 
@@ -661,6 +741,8 @@ void http_srv_close(struct http_srv *h)
 {
 	if (!h)
 		return;
+	close_listeners(h);
+	free(h->ls);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	if (h->fd >= 0)
