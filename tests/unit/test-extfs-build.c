@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -840,6 +841,11 @@ static void test_gzip_stream(void **state)
 			plain, multi, plain, multi);
 	assert_string_equal(out, "ok\n");
 	free(out);
+	/* where the first member ends in it */
+	out = run("head -c 7777 '%s' | gzip -c | wc -c", plain);
+	long boundary = atol(out);
+	free(out);
+	assert_true(boundary > 18);
 	const char *img = tmp("gz.img");
 	make_image(img, 64 << 20);
 	struct xp_fs_stats fst;
@@ -847,6 +853,47 @@ static void test_gzip_stream(void **state)
 	int r = build(img, 0, 64 << 20, multi, XP_FS_EXT4, &fst, &d);
 	print_diags(&d);
 	assert_int_equal(r, 0);
+	check_everything(img, 0, XP_FS_EXT4);
+	xp_diags_release(&d);
+	/* the same stream from a pipe, written a few bytes at a time, so that gzip headers,
+	 * deflate blocks and the member boundary are split across reads */
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(pfd[0]);
+		FILE *in = fopen(multi, "rb");
+		static unsigned char chunk[1 << 16];
+		size_t n, k = 0;
+		long at = 0;
+		for (;;) {
+			/* 1 to 7 bytes at a time near the start and the member boundary */
+			bool tiny = at < 4096 || (at > boundary - 4096 && at < boundary + 4096);
+			size_t want = tiny ? 1 + k++ % 7 : sizeof(chunk);
+			if (!in || (n = fread(chunk, 1, want, in)) == 0)
+				break;
+			if (write(pfd[1], chunk, n) != (ssize_t)n)
+				_exit(1);
+			at += (long)n;
+			if (tiny)
+				usleep(20);
+		}
+		_exit(in ? 0 : 1);
+	}
+	close(pfd[1]);
+	int saved = dup(0);
+	assert_int_equal(dup2(pfd[0], 0), 0);
+	close(pfd[0]);
+	make_image(img, 64 << 20);
+	r = build(img, 0, 64 << 20, "-", XP_FS_EXT4, &fst, &d);
+	dup2(saved, 0);
+	close(saved);
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	print_diags(&d);
+	assert_int_equal(r, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	check_everything(img, 0, XP_FS_EXT4);
 	xp_diags_release(&d);
 	/* zero padding after the last member */

@@ -236,6 +236,7 @@ static la_ssize_t gz_read(struct archive *a, void *data, const void **buf)
 		}
 		s->st.next_out = s->out;
 		s->st.avail_out = XP_SRC_OUT;
+		uint32_t in_before = s->st.avail_in;
 		int r = isal_inflate(&s->st);
 		/* what inflate consumed, so that the input after a member can be found */
 		s->in_pos = (size_t)(s->st.next_in - s->in);
@@ -248,6 +249,9 @@ static la_ssize_t gz_read(struct archive *a, void *data, const void **buf)
 			return gz_fail(a, s, EBADMSG, "truncated gzip data");
 		else if (r == ISAL_NEED_DICT)
 			return gz_fail(a, s, EBADMSG, isal_text(r));
+		else if (produced == 0 && s->st.avail_in == in_before && in_before > 0)
+			/* never expected of inflate; a guard against looping forever */
+			return gz_fail(a, s, EBADMSG, "gzip decompression stalled");
 		if (produced) {
 			*buf = s->out;
 			return (la_ssize_t)produced;
