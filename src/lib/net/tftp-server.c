@@ -3,10 +3,9 @@
  * (proto/tftp-session.c): requests arrive on port 69; each transfer gets a socket of
  * its own (a new TID, RFC 1350 section 4) connected to the client. The main loop takes
  * requests, opens and maps the file and makes the socket; the transfer itself then
- * runs in one of a few worker threads (one a CPU, each with its own epoll loop and
- * timers), so that many lock-step transfers use every core; a window of DATA packets
- * leaves in one sendmmsg. Files come
- * from the boot-file resolver (boot.h: rendered configs, distro kernels, or plain files
+ * runs in a worker thread (each with its own epoll loop and timers; one per transfer
+ * up to MAX_WORKERS, see pick_worker); a window of DATA packets leaves in one UDP GSO
+ * send (or sendmmsg). Files come from the boot-file resolver (boot.h: rendered configs, distro kernels, or plain files
  * confined beneath the TFTP root) and are mapped into memory, so a DATA packet costs
  * one copy and no read system call. Read-only: write requests are refused.
  *
