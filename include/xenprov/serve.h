@@ -7,9 +7,10 @@
  * transfers run in worker threads (one per transfer, up to 64); libmicrohttpd runs
  * HTTP in a thread of its own with its own inventory connection; a thread checkpoints
  * the database. Inventory changes made by other processes (xenprov system add, the
- * HTTP API) are picked up within a second: no sync step. Signals are taken through a signalfd, so the caller must not have handlers of its own for
- * them: SIGHUP reloads, SIGTERM and SIGINT stop taking new work, let transfers in flight finish (at
- * most XP_SERVE_DRAIN_SECONDS) and return.
+ * HTTP API) are picked up within a second: no sync step. Signals are taken through a
+ * signalfd, so the caller must not have handlers of its own for them: SIGHUP reloads,
+ * SIGTERM and SIGINT stop taking new work, let transfers in flight finish (at most
+ * XP_SERVE_DRAIN_SECONDS) and return.
  *
  * Not here: the protocols themselves (dhcp.h, tftp.h, pure), boot files (boot.h).
  */
