@@ -53,37 +53,13 @@ int cli_parse_view(int argc, char **argv, const char *verb, bool *json, const ch
 	return 0;
 }
 
-int cli_inv_remove(int argc, char **argv, const char *kind,
-		   int (*remove)(struct xp_inv *inv, const char *name))
+/* `KIND VERB [--json] NAME`: parses, opens the inventory and runs fn(inv, NAME, ctx);
+ * "no KIND 'NAME'" for -ENOENT, else "cannot DOING KIND 'NAME'" with the reason. */
+static int by_name(int argc, char **argv, const char *kind, const char *verbword, const char *doing,
+		   bool *json, cli_inv_get_fn fn, void *ctx)
 {
 	char verb[64];
-	snprintf(verb, sizeof(verb), "%s remove", kind);
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, verb, NULL, &state_dir);
-	if (rc)
-		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
-	const char *name = argv[optind];
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
-		return rc;
-	int r = remove(inv, name);
-	if (r == -ENOENT) {
-		rc = cli_error("no %s '%s'", kind, name);
-	} else if (r < 0) {
-		char what[64];
-		snprintf(what, sizeof(what), "remove %s", kind);
-		rc = cli_inv_error(inv, what, name, r);
-	}
-	xp_inv_close(inv);
-	return rc;
-}
-
-int cli_inv_show(int argc, char **argv, const char *kind, bool *json, cli_inv_get_fn get, void *out)
-{
-	char verb[64];
-	snprintf(verb, sizeof(verb), "%s show", kind);
+	snprintf(verb, sizeof(verb), "%s %s", kind, verbword);
 	const char *state_dir = NULL;
 	int rc = cli_parse_view(argc, argv, verb, json, &state_dir);
 	if (rc)
@@ -94,15 +70,72 @@ int cli_inv_show(int argc, char **argv, const char *kind, bool *json, cli_inv_ge
 	struct xp_inv *inv;
 	if ((rc = cli_inv_open(state_dir, &inv)))
 		return rc;
-	int r = get(inv, name, out);
-	if (r == -ENOENT) {
-		rc = cli_error("no %s '%s'", kind, name);
-	} else if (r < 0) {
-		char what[64];
-		snprintf(what, sizeof(what), "read %s", kind);
-		rc = cli_inv_error(inv, what, name, r);
-	}
+	rc = cli_inv_result(inv, kind, doing, name, fn(inv, name, ctx));
 	xp_inv_close(inv);
+	return rc;
+}
+
+int cli_inv_result(struct xp_inv *inv, const char *kind, const char *doing, const char *name, int r)
+{
+	if (r == -ENOENT)
+		return cli_error("no %s '%s'", kind, name);
+	if (r < 0) {
+		char what[64];
+		snprintf(what, sizeof(what), "%s %s", doing, kind);
+		return cli_inv_error(inv, what, name, r);
+	}
+	return 0;
+}
+
+struct remove_ctx {
+	int (*remove)(struct xp_inv *inv, const char *name);
+};
+
+static int call_remove(struct xp_inv *inv, const char *name, void *ctx)
+{
+	return ((struct remove_ctx *)ctx)->remove(inv, name);
+}
+
+int cli_inv_remove(int argc, char **argv, const char *kind,
+		   int (*remove)(struct xp_inv *inv, const char *name))
+{
+	struct remove_ctx c = {remove};
+	return by_name(argc, argv, kind, "remove", "remove", NULL, call_remove, &c);
+}
+
+int cli_inv_show(int argc, char **argv, const char *kind, bool *json, cli_inv_get_fn get, void *out)
+{
+	return by_name(argc, argv, kind, "show", "read", json, get, out);
+}
+
+bool cli_inv_name_ok(const char *kind, const char *name, bool valid)
+{
+	if (!valid)
+		cli_error("'%s' is not a valid %s name (1-64 letters, digits, '-', '_', '.'; not "
+			  "starting with '-' or '.')",
+			  name, kind);
+	return valid;
+}
+
+int cli_inv_args_done(const char *verb, const char *kind, bool edit, bool any, bool name_valid,
+		      const char *name, const char *state_dir, struct xp_inv **inv)
+{
+	if (edit && !any)
+		return cli_usage_error(verb, "nothing to change");
+	if (!cli_inv_name_ok(kind, name, name_valid))
+		return XP_EXIT_FAIL;
+	return cli_inv_open(state_dir, inv);
+}
+
+int cli_inv_get_for_edit(struct xp_inv *inv, const char *kind, const char *name, cli_inv_get_fn get,
+			 void *out)
+{
+	int r = xp_inv_begin(inv);
+	if (r == 0)
+		r = get(inv, name, out);
+	int rc = cli_inv_result(inv, kind, "edit", name, r);
+	if (rc)
+		xp_inv_rollback(inv);
 	return rc;
 }
 

@@ -52,6 +52,24 @@ int cli_inv_list(int argc, char **argv, const char *kind, bool *json,
 		 int (*list)(struct xp_inv *inv, char ***names, size_t *n), cli_inv_get_fn get,
 		 size_t size, void **rows, size_t *n);
 
+/* A library result about NAME of KIND as the exit code: 0 for r >= 0, "no KIND
+ * 'NAME'" for -ENOENT, else "cannot DOING KIND 'NAME': REASON". */
+int cli_inv_result(struct xp_inv *inv, const char *kind, const char *doing, const char *name,
+		   int r);
+
+/* "'NAME' is not a valid KIND name (...)" unless valid; returns valid. */
+bool cli_inv_name_ok(const char *kind, const char *name, bool valid);
+
+/* The end of add/edit argument parsing: "nothing to change" for an edit without
+ * options, the name's check, the inventory opened. 0 or the exit code. */
+int cli_inv_args_done(const char *verb, const char *kind, bool edit, bool any, bool name_valid,
+		      const char *name, const char *state_dir, struct xp_inv **inv);
+
+/* The start of an edit: a transaction, and NAME read into out (rolled back and the
+ * reason printed when it cannot be). 0 or the exit code. */
+int cli_inv_get_for_edit(struct xp_inv *inv, const char *kind, const char *name, cli_inv_get_fn get,
+			 void *out);
+
 /* "xenprov: cannot WHAT 'NAME': REASON": the database's own text for refusals and I/O
  * errors. Returns XP_EXIT_FAIL. */
 int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r);

@@ -60,16 +60,6 @@ struct distro_args {
 	bool no_initrd, no_kopts, any;
 };
 
-static bool name_ok(const char *name)
-{
-	if (xp_distro_name_valid(name))
-		return true;
-	cli_error("'%s' is not a valid distro name (1-64 letters, digits, '-', '_', '.'; not "
-		  "starting with '-' or '.')",
-		  name);
-	return false;
-}
-
 static int parse(int argc, char **argv, bool edit, struct distro_args *a, struct xp_inv **inv)
 {
 	const char *verb = edit ? "distro edit" : "distro add";
@@ -122,11 +112,8 @@ static int parse(int argc, char **argv, bool edit, struct distro_args *a, struct
 				       "give --kernel-options or --no-kernel-options, not both");
 	if (!edit && !a->kernel)
 		return cli_usage_error(verb, "--kernel is required");
-	if (edit && !a->any)
-		return cli_usage_error(verb, "nothing to change");
-	if (!name_ok(argv[optind]))
-		return XP_EXIT_FAIL;
-	return cli_inv_open(a->state_dir, inv);
+	return cli_inv_args_done(verb, "distro", edit, a->any, xp_distro_name_valid(argv[optind]),
+				 argv[optind], a->state_dir, inv);
 }
 
 static int run_add(int argc, char **argv)
@@ -156,6 +143,11 @@ static int run_add(int argc, char **argv)
 	return rc;
 }
 
+static int get_distro(struct xp_inv *inv, const char *name, void *out)
+{
+	return xp_distro_get(inv, name, out);
+}
+
 static int run_edit(int argc, char **argv)
 {
 	struct distro_args a;
@@ -168,17 +160,8 @@ static int run_edit(int argc, char **argv)
 	xp_diags_init(&diags);
 	struct xp_distro d = {0};
 	/* read, change and write back in one transaction: no lost update */
-	int r = xp_inv_begin(inv);
-	if (r == 0)
-		r = xp_distro_get(inv, name, &d);
-	if (r == -ENOENT) {
-		rc = cli_error("no distro '%s'", name);
-		goto fail;
-	}
-	if (r < 0) {
-		rc = cli_inv_error(inv, "edit distro", name, r);
-		goto fail;
-	}
+	if ((rc = cli_inv_get_for_edit(inv, "distro", name, get_distro, &d)))
+		goto out;
 	/* the strings are borrowed from argv; d's own are freed below */
 	struct xp_distro up = d;
 	if (a.kernel)
@@ -189,20 +172,15 @@ static int run_edit(int argc, char **argv)
 		up.arch = (char *)a.arch;
 	if (a.kopts || a.no_kopts)
 		up.kernel_options = (char *)a.kopts;
-	r = xp_distro_update(inv, &up, &diags);
-	if (r == -EINVAL) {
-		rc = cli_inv_diags(&diags, "distro '%s' not changed", name);
-		goto fail;
-	}
+	int r = xp_distro_update(inv, &up, &diags);
 	if (r == 0)
 		r = xp_inv_commit(inv);
 	else
 		xp_inv_rollback(inv);
-	if (r < 0)
+	if (r == -EINVAL)
+		rc = cli_inv_diags(&diags, "distro '%s' not changed", name);
+	else if (r < 0)
 		rc = cli_inv_error(inv, "edit distro", name, r);
-	goto out;
-fail:
-	xp_inv_rollback(inv);
 out:
 	xp_distro_release(&d);
 	xp_diags_release(&diags);
@@ -234,11 +212,6 @@ static const char show_usage[] =
     "  --json      one JSON object: name, kernel, initrd, arch, kernel_options (null:\n"
     "              none), created, updated (unix seconds)\n" CLI_STATE_DIR_HELP
     "  -h, --help  this help\n";
-
-static int get_distro(struct xp_inv *inv, const char *name, void *out)
-{
-	return xp_distro_get(inv, name, out);
-}
 
 static int run_show(int argc, char **argv)
 {

@@ -74,16 +74,6 @@ struct system_args {
 	bool no_ip, no_hostname, no_kopts, any;
 };
 
-static bool name_ok(const char *name)
-{
-	if (xp_system_name_valid(name))
-		return true;
-	cli_error("'%s' is not a valid system name (1-64 letters, digits, '-', '_', '.'; not "
-		  "starting with '-' or '.')",
-		  name);
-	return false;
-}
-
 static int parse(int argc, char **argv, bool edit, struct system_args *a, struct xp_inv **inv)
 {
 	const char *verb = edit ? "system edit" : "system add";
@@ -157,11 +147,8 @@ static int parse(int argc, char **argv, bool edit, struct system_args *a, struct
 		return cli_usage_error(verb, "--mac is required");
 	if (!edit && !a->profile && !a->distro)
 		return cli_usage_error(verb, "--profile or --distro is required");
-	if (edit && !a->any)
-		return cli_usage_error(verb, "nothing to change");
-	if (!name_ok(argv[optind]))
-		return XP_EXIT_FAIL;
-	return cli_inv_open(a->state_dir, inv);
+	return cli_inv_args_done(verb, "system", edit, a->any, xp_system_name_valid(argv[optind]),
+				 argv[optind], a->state_dir, inv);
 }
 
 /* The library's refusals, as messages. */
@@ -204,6 +191,11 @@ static int run_add(int argc, char **argv)
 	return rc;
 }
 
+static int get_system(struct xp_inv *inv, const char *name, void *out)
+{
+	return xp_system_get(inv, name, out);
+}
+
 static int run_edit(int argc, char **argv)
 {
 	struct system_args a;
@@ -216,17 +208,8 @@ static int run_edit(int argc, char **argv)
 	xp_diags_init(&diags);
 	struct xp_system s = {0};
 	/* read, change and write back in one transaction: no lost update */
-	int r = xp_inv_begin(inv);
-	if (r == 0)
-		r = xp_system_get(inv, name, &s);
-	if (r == -ENOENT)
-		rc = cli_error("no system '%s'", name);
-	else if (r < 0)
-		rc = cli_inv_error(inv, "edit system", name, r);
-	if (rc) {
-		xp_inv_rollback(inv);
+	if ((rc = cli_inv_get_for_edit(inv, "system", name, get_system, &s)))
 		goto out;
-	}
 	/* the new strings are borrowed from argv; s's own are freed below */
 	struct xp_system up = s;
 	if (a.mac)
@@ -243,7 +226,7 @@ static int run_edit(int argc, char **argv)
 		up.kernel_options = (char *)a.kopts;
 	if (a.netboot >= 0)
 		up.netboot = a.netboot;
-	r = xp_system_update(inv, &up, &diags);
+	int r = xp_system_update(inv, &up, &diags);
 	if (r == 0)
 		r = xp_inv_commit(inv);
 	else
@@ -285,11 +268,6 @@ static const char show_usage[] =
     "  --json      one JSON object: name, mac, ip, profile, distro, hostname,\n"
     "              kernel_options (null: none), netboot (true/false), created,\n"
     "              updated (unix seconds)\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
-
-static int get_system(struct xp_inv *inv, const char *name, void *out)
-{
-	return xp_system_get(inv, name, out);
-}
 
 static int run_show(int argc, char **argv)
 {
