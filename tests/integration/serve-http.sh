@@ -18,17 +18,9 @@ echo initrd-bytes >"$T/initrd"
 echo secret >"$T/secret/passwd"
 head -c 100000 /dev/urandom >"$R/pxelinux.0"
 chmod 644 "$T/vmlinuz" "$T/initrd" "$R/pxelinux.0"
-"$X" distro add deb --kernel "$T/vmlinuz" --initrd "$T/initrd" --kernel-options "console=ttyS0" \
-	>/dev/null || fail "distro add"
-"$X" system add alpha --mac 52:54:00:aa:00:01 --ip 10.79.0.50 --distro deb >/dev/null ||
-	fail "system add"
-
-srv_ns 10.79.0.1/24
-client_add c1 52:54:00:aa:00:01
-ip -n c1 addr add 10.79.0.50/24 dev eth0
+one_client
 srv_start --http --tftp
 U=http://10.79.0.1:8080
-C() { ip netns exec c1 "$@"; }
 code() { C curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 want() { # CODE ARGS...
 	local w=$1 got

@@ -25,16 +25,8 @@ ln -s "$T/secret/passwd" "$R/escape"
 ln -s sub/exact.bin "$R/inside"
 echo kernel-bytes >"$T/vmlinuz"
 echo initrd-bytes >"$T/initrd"
-"$X" distro add deb --kernel "$T/vmlinuz" --initrd "$T/initrd" --kernel-options "console=ttyS0" \
-	>/dev/null || fail "distro add"
-"$X" system add alpha --mac 52:54:00:aa:00:01 --ip 10.79.0.50 --distro deb >/dev/null ||
-	fail "system add"
-
-srv_ns 10.79.0.1/24
-client_add c1 52:54:00:aa:00:01
-ip -n c1 addr add 10.79.0.50/24 dev eth0
+one_client
 srv_start --tftp
-C() { ip netns exec c1 "$@"; }
 same() { cmp -s "$1" "$2" || fail "$3: the download differs from the file"; ok; }
 
 # tftp-hpa: 512-byte blocks, no options; 33 MiB = 67,585 blocks: the numbers wrap

@@ -26,6 +26,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "xenprov/boot.h"
 
 #define PXELINUX "/usr/lib/PXELINUX/pxelinux.0"
@@ -53,8 +55,7 @@ static int setup(void **st)
 	if (have_all)
 		snprintf(kernel, sizeof(kernel), "%s", g.gl_pathv[0]);
 	globfree(&g);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/boot-qemu-XXXXXX", XP_TEST_TMP);
-	if (!mkdtemp(tmpdir))
+	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "boot-qemu") < 0)
 		return -1;
 	snprintf(state, sizeof(state), "%s/state", tmpdir);
 	snprintf(root, sizeof(root), "%s/root", tmpdir);
@@ -82,9 +83,7 @@ static int teardown(void **st)
 {
 	(void)st;
 	xp_inv_close(inv);
-	char cmd[4300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return run(cmd) == 0 ? 0 : -1;
+	return xp_test_rmtree(tmpdir);
 }
 
 /* Writes what the resolver returns for path to served/path. */

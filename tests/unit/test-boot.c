@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testlib.h"
 #include <sqlite3.h>
 
 #include "xenprov/boot.h"
@@ -66,8 +68,7 @@ static void sql(const char *stmt)
 static int setup(void **st)
 {
 	(void)st;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/boot-XXXXXX", XP_TEST_TMP);
-	if (!mkdtemp(tmpdir))
+	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "boot") < 0)
 		return -1;
 	snprintf(state, sizeof(state), "%s/state", tmpdir);
 	snprintf(root, sizeof(root), "%s/tftp", tmpdir);
@@ -137,9 +138,7 @@ static int teardown(void **st)
 {
 	(void)st;
 	xp_inv_close(inv);
-	char cmd[4300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return xp_test_rmtree(tmpdir);
 }
 
 static struct xp_boot *boot_with(const char *http_base, const char *server)

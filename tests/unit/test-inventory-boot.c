@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testlib.h"
 #include <sqlite3.h>
 
 #include "xenprov/inventory.h"
@@ -42,8 +44,7 @@ static void touch(const char *path)
 static int setup(void **st)
 {
 	(void)st;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/inventory-boot-XXXXXX", XP_TEST_TMP);
-	if (!mkdtemp(tmpdir))
+	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "inventory-boot") < 0)
 		return -1;
 	snprintf(state, sizeof(state), "%s/state", tmpdir);
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", tmpdir);
@@ -57,9 +58,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
 	(void)st;
-	char cmd[4300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return xp_test_rmtree(tmpdir);
 }
 
 static struct xp_inv *open_ok(void)

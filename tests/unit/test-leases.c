@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testlib.h"
 #include <sqlite3.h>
 
 #include "xenprov/leases.h"
@@ -25,16 +27,13 @@ static char dir[4096];
 static int setup(void **st)
 {
 	(void)st;
-	snprintf(dir, sizeof(dir), "%s/leases-XXXXXX", XP_TEST_TMP);
-	return mkdtemp(dir) ? 0 : -1;
+	return xp_test_mkdtemp(dir, sizeof(dir), "leases");
 }
 
 static int teardown(void **st)
 {
 	(void)st;
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
+	return xp_test_rmtree(dir);
 }
 
 static struct xp_dhcp_lease lease(uint32_t ip, uint8_t id, const char *host, int64_t exp)

@@ -89,3 +89,17 @@ srv_stop() {
 	SRV_PID=
 	return $rc
 }
+
+# one_client: distro deb ($T/vmlinuz and $T/initrd, made by the caller), system alpha
+# (52:54:00:aa:00:01, 10.79.0.50) booting it, the server's namespace on 10.79.0.1/24
+# and client c1 as alpha with its address; C runs a command in c1.
+one_client() {
+	"$X" distro add deb --kernel "$T/vmlinuz" --initrd "$T/initrd" \
+		--kernel-options "console=ttyS0" >/dev/null || fail "distro add"
+	"$X" system add alpha --mac 52:54:00:aa:00:01 --ip 10.79.0.50 --distro deb \
+		>/dev/null || fail "system add"
+	srv_ns 10.79.0.1/24
+	client_add c1 52:54:00:aa:00:01
+	ip -n c1 addr add 10.79.0.50/24 dev eth0
+}
+C() { ip netns exec c1 "$@"; }
