@@ -14,54 +14,38 @@
 #include <time.h>
 
 #include "inventory/store-internal.h"
+#include "inventory/values-internal.h"
 #include "xenprov/image.h"
 #include "xenprov/xl-config.h"
 
 const struct xp_profile_key xp_profile_keys[] = {
-	{"image", "PATH", "root tarball (or a built image) the guests are made from"},
-	{"disk-size", "SIZE", "size of each guest's disk, e.g. 4G"},
-	{"memory", "MIB", "memory in MiB (or a size such as 1G)"},
-	{"vcpus", "N", "virtual CPUs, 1-512"},
-	{"swap", "SIZE", "swap partition size (0 for none)"},
-	{"fs", "TYPE", "root filesystem: ext2, ext3 or ext4"},
-	{"label", "TABLE", "partition table: msdos, gpt or none"},
-	{"storage", "KIND", "file, reflink, qcow2 or lvm"},
-	{"pool", "DIR|VG", "where guest disks go: a directory, or an LVM volume group"},
-	{"bridge", "IFNAME", "the bridge guests' vifs join"},
-	{"boot", "HOW", "pygrub, pvgrub or kernel"},
-	{"kernel", "PATH", "kernel for boot=kernel (dom0 path)"},
-	{"ramdisk", "PATH", "initrd for boot=kernel (dom0 path)"},
-	{"root", "DEV", "root device on the kernel command line, e.g. /dev/xvda1"},
-	{"extra", "TEXT", "further kernel command line"},
-	{"network", "MODE", "dhcp or static"},
-	{"ip-pool", "CIDR", "addresses for static guests, e.g. 10.0.0.0/24"},
-	{"gateway", "IPV4", "default gateway for static guests"},
-	{"dns", "IPV4,...", "name servers for static guests"},
-	{"domain", "NAME", "DNS domain of the guests"},
-	{"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)"},
-	{"ssh-key", "KEY|FILE", "SSH public key(s) for root: a key line or a file of them"},
-	{"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)"},
-	{"distro", "NAME", "the distro the profile's systems boot over the network"},
-	{"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax"},
-	{NULL, NULL, NULL},
+    {"image", "PATH", "root tarball (or a built image) the guests are made from"},
+    {"disk-size", "SIZE", "size of each guest's disk, e.g. 4G"},
+    {"memory", "MIB", "memory in MiB (or a size such as 1G)"},
+    {"vcpus", "N", "virtual CPUs, 1-512"},
+    {"swap", "SIZE", "swap partition size (0 for none)"},
+    {"fs", "TYPE", "root filesystem: ext2, ext3 or ext4"},
+    {"label", "TABLE", "partition table: msdos, gpt or none"},
+    {"storage", "KIND", "file, reflink, qcow2 or lvm"},
+    {"pool", "DIR|VG", "where guest disks go: a directory, or an LVM volume group"},
+    {"bridge", "IFNAME", "the bridge guests' vifs join"},
+    {"boot", "HOW", "pygrub, pvgrub or kernel"},
+    {"kernel", "PATH", "kernel for boot=kernel (dom0 path)"},
+    {"ramdisk", "PATH", "initrd for boot=kernel (dom0 path)"},
+    {"root", "DEV", "root device on the kernel command line, e.g. /dev/xvda1"},
+    {"extra", "TEXT", "further kernel command line"},
+    {"network", "MODE", "dhcp or static"},
+    {"ip-pool", "CIDR", "addresses for static guests, e.g. 10.0.0.0/24"},
+    {"gateway", "IPV4", "default gateway for static guests"},
+    {"dns", "IPV4,...", "name servers for static guests"},
+    {"domain", "NAME", "DNS domain of the guests"},
+    {"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)"},
+    {"ssh-key", "KEY|FILE", "SSH public key(s) for root: a key line or a file of them"},
+    {"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)"},
+    {"distro", "NAME", "the distro the profile's systems boot over the network"},
+    {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax"},
+    {NULL, NULL, NULL},
 };
-
-static int bad(struct xp_diags *d, const char *key, const char *value, const char *hint,
-	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static int bad(struct xp_diags *d, const char *key, const char *value, const char *hint,
-	       const char *fmt, ...)
-{
-	if (d) {
-		char msg[256];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, key, value, hint, "%s: %s", key, msg);
-	}
-	return -EINVAL;
-}
 
 static int one_of(const char *v, const char *const *opts)
 {
@@ -71,31 +55,10 @@ static int one_of(const char *v, const char *const *opts)
 	return 0;
 }
 
-static int is_ipv4(const char *s)
+static bool is_ipv4(const char *s)
 {
-	struct in_addr a;
-	return inet_pton(AF_INET, s, &a) == 1;
-}
-
-static int is_hostname(const char *s)
-{
-	size_t len = strlen(s), label = 0;
-	if (len == 0 || len > 253)
-		return 0;
-	for (const char *p = s; *p; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)))
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return s[len - 1] != '-' && s[len - 1] != '.';
+	uint32_t host;
+	return xp__ipv4_parse(s, &host);
 }
 
 static int dupout(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -156,8 +119,8 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 
 	if (strncmp(key, "config.", 7) == 0) {
 		if (!xp_cfg_name_valid(key + 7))
-			return bad(d, key, NULL, "lowercase letters, digits, '.', '_'",
-				   "'%s' is not an xl setting name", key + 7);
+			return xp__bad_value(d, key, NULL, "lowercase letters, digits, '.', '_'",
+					     "'%s' is not an xl setting name", key + 7);
 		char *canon;
 		if (xp_cfg_parse_value(value, &canon) == 0) {
 			*out = canon;
@@ -165,13 +128,14 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		}
 		/* meant as config syntax but broken: do not guess (as `xenprov config set`) */
 		if (value[0] == '[' || value[0] == '"' || value[0] == '\'')
-			return bad(d, key, value, "a quoted string, a number or a [list]",
-				   "not a valid xl value");
+			return xp__bad_value(d, key, value, "a quoted string, a number or a [list]",
+					     "not a valid xl value");
 		/* plain text: stored as a string */
 		struct xp_buf b = XP_BUF_INIT;
 		if (xp_cfg_quote(&b, value, strlen(value)) < 0) {
 			xp_buf_release(&b);
-			return bad(d, key, NULL, NULL, "cannot be written in an xl config");
+			return xp__bad_value(d, key, NULL, NULL,
+					     "cannot be written in an xl config");
 		}
 		*out = xp_buf_steal(&b);
 		return *out ? 0 : -ENOMEM;
@@ -179,66 +143,73 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (strcmp(key, "image") == 0 || strcmp(key, "kernel") == 0 ||
 	    strcmp(key, "ramdisk") == 0 || strcmp(key, "pool") == 0) {
 		if (!*value)
-			return bad(d, key, value, NULL, "must not be empty");
+			return xp__bad_value(d, key, value, NULL, "must not be empty");
 		if (strcmp(key, "image") == 0 && value[0] != '/')
-			return bad(d, key, value, "give an absolute path",
-				   "must be an absolute path");
+			return xp__bad_value(d, key, value, "give an absolute path",
+					     "must be an absolute path");
 		return dupout(out, "%s", value);
 	}
 	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0) {
 		if (!size_text_ok(value) || xp_parse_size(value, &sz) < 0)
-			return bad(d, key, value, "e.g. 4G, 512M", "not a size");
+			return xp__bad_value(d, key, value, "e.g. 4G, 512M", "not a size");
 		if (strcmp(key, "disk-size") == 0 && sz < (16u << 20))
-			return bad(d, key, value, NULL, "at least 16M");
+			return xp__bad_value(d, key, value, NULL, "at least 16M");
 		return dupout(out, "%llu", (unsigned long long)sz);
 	}
 	if (strcmp(key, "memory") == 0) {
 		errno = 0;
 		unsigned long long mib = strtoull(value, &end, 10);
 		if (!(*value >= '0' && *value <= '9'))
-			return bad(d, key, value, "MiB, or a size such as 1G", "not a size");
+			return xp__bad_value(d, key, value, "MiB, or a size such as 1G",
+					     "not a size");
 		if (*end) {
 			if (!size_text_ok(value) || xp_parse_size(value, &sz) < 0)
-				return bad(d, key, value, "MiB, or a size such as 1G", "not a size");
+				return xp__bad_value(d, key, value, "MiB, or a size such as 1G",
+						     "not a size");
 			mib = sz >> 20;
 		} else if (errno == ERANGE) {
 			mib = ULLONG_MAX;
 		}
 		if (mib < 16 || mib > (16ull << 20))
-			return bad(d, key, value, NULL, "between 16 MiB and 16 TiB");
+			return xp__bad_value(d, key, value, NULL, "between 16 MiB and 16 TiB");
 		return dupout(out, "%llu", mib);
 	}
 	if (strcmp(key, "vcpus") == 0) {
 		long n = strtol(value, &end, 10);
 		if (*end || !(*value >= '0' && *value <= '9') || n < 1 || n > 512)
-			return bad(d, key, value, NULL, "a number from 1 to 512");
+			return xp__bad_value(d, key, value, NULL, "a number from 1 to 512");
 		return dupout(out, "%ld", n);
 	}
 	if (strcmp(key, "fs") == 0 && !one_of(value, fs))
-		return bad(d, key, value, "ext2, ext3 or ext4", "unknown filesystem");
+		return xp__bad_value(d, key, value, "ext2, ext3 or ext4", "unknown filesystem");
 	if (strcmp(key, "label") == 0 && !one_of(value, labels))
-		return bad(d, key, value, "msdos, gpt or none", "unknown partition table");
+		return xp__bad_value(d, key, value, "msdos, gpt or none",
+				     "unknown partition table");
 	if (strcmp(key, "storage") == 0 && !one_of(value, storage))
-		return bad(d, key, value, "file, reflink, qcow2 or lvm", "unknown storage");
+		return xp__bad_value(d, key, value, "file, reflink, qcow2 or lvm",
+				     "unknown storage");
 	if (strcmp(key, "boot") == 0 && !one_of(value, boot))
-		return bad(d, key, value, "pygrub, pvgrub or kernel", "unknown boot method");
+		return xp__bad_value(d, key, value, "pygrub, pvgrub or kernel",
+				     "unknown boot method");
 	if (strcmp(key, "network") == 0 && !one_of(value, net))
-		return bad(d, key, value, "dhcp or static", "unknown network mode");
+		return xp__bad_value(d, key, value, "dhcp or static", "unknown network mode");
 	if (strcmp(key, "bridge") == 0) {
 		size_t len = strlen(value);
 		if (len == 0 || len > 15 || strpbrk(value, " /,=:\t"))
-			return bad(d, key, value, NULL, "not an interface name (1-15 characters)");
+			return xp__bad_value(d, key, value, NULL,
+					     "not an interface name (1-15 characters)");
 	}
 	if (strcmp(key, "ip-pool") == 0) {
 		int r = check_cidr(value, out);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
-			return bad(d, key, value, "e.g. 10.0.0.0/24 (prefix 8-30)", "not a CIDR");
+			return xp__bad_value(d, key, value, "e.g. 10.0.0.0/24 (prefix 8-30)",
+					     "not a CIDR");
 		return 0;
 	}
 	if (strcmp(key, "gateway") == 0 && !is_ipv4(value))
-		return bad(d, key, value, NULL, "not an IPv4 address");
+		return xp__bad_value(d, key, value, NULL, "not an IPv4 address");
 	if (strcmp(key, "dns") == 0) {
 		char *copy = strdup(value), *save = NULL;
 		if (!copy)
@@ -250,31 +221,32 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 			ok = is_ipv4(t);
 		free(copy);
 		if (!ok)
-			return bad(d, key, value, "IPv4 addresses separated by commas",
-				   "not a list of IPv4 addresses");
+			return xp__bad_value(d, key, value, "IPv4 addresses separated by commas",
+					     "not a list of IPv4 addresses");
 	}
-	if (strcmp(key, "domain") == 0 && !is_hostname(value))
-		return bad(d, key, value, NULL, "not a DNS name");
+	if (strcmp(key, "domain") == 0 && !xp__dns_name_valid(value))
+		return xp__bad_value(d, key, value, NULL, "not a DNS name");
 	if (strcmp(key, "root") == 0 && strncmp(value, "/dev/", 5) != 0 &&
 	    strncmp(value, "UUID=", 5) != 0 && strncmp(value, "LABEL=", 6) != 0)
-		return bad(d, key, value, "e.g. /dev/xvda1", "not a root device");
+		return xp__bad_value(d, key, value, "e.g. /dev/xvda1", "not a root device");
 	/* a name only: the distro may be added later; removing it is refused while a
 	 * profile names it (xp_distro_remove) */
 	if (strcmp(key, "distro") == 0 && !xp_distro_name_valid(value))
-		return bad(d, key, value, "1-64 letters, digits, '-', '_', '.'",
-			   "not a valid distro name");
+		return xp__bad_value(d, key, value, "1-64 letters, digits, '-', '_', '.'",
+				     "not a valid distro name");
 	if (strcmp(key, "extra") == 0 && strchr(value, '\n'))
-		return bad(d, key, NULL, NULL, "must be one line");
+		return xp__bad_value(d, key, NULL, NULL, "must be one line");
 	if (strcmp(key, "root-password-hash") == 0) {
 		/* crypt(5): yescrypt $y$, SHA-512 $6$, SHA-256 $5$; never MD5 $1$ or DES */
 		if (strncmp(value, "$1$", 3) == 0)
-			return bad(d, key, NULL, "use yescrypt (mkpasswd -m yescrypt)",
-				   "MD5 password hashes are refused");
+			return xp__bad_value(d, key, NULL, "use yescrypt (mkpasswd -m yescrypt)",
+					     "MD5 password hashes are refused");
 		if (!(strncmp(value, "$y$", 3) == 0 || strncmp(value, "$6$", 3) == 0 ||
 		      strncmp(value, "$5$", 3) == 0 || strncmp(value, "$gy$", 4) == 0) ||
 		    strpbrk(value, ": \n"))
-			return bad(d, key, NULL, "a yescrypt ($y$) or SHA-512 ($6$) crypt hash",
-				   "not a password hash");
+			return xp__bad_value(d, key, NULL,
+					     "a yescrypt ($y$) or SHA-512 ($6$) crypt hash",
+					     "not a password hash");
 	}
 	if (strcmp(key, "mac-prefix") == 0) {
 		/* 1-5 octets, unicast: the last octets are random per guest */
@@ -290,8 +262,9 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 			q++;
 		}
 		if (*q || n == 0 || n > 5 || (strtoul(value, NULL, 16) & 1))
-			return bad(d, key, value, "1 to 5 octets like 00:16:3e, first octet even",
-				   "not a unicast MAC prefix");
+			return xp__bad_value(d, key, value,
+					     "1 to 5 octets like 00:16:3e, first octet even",
+					     "not a unicast MAC prefix");
 		char *low = strdup(value);
 		if (!low)
 			return -ENOMEM;
@@ -307,9 +280,10 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 			const char *nl = strchr(p, '\n');
 			size_t n = nl ? (size_t)(nl - p) : strlen(p);
 			if (xp_ssh_key_check(p, n) < 0)
-				return bad(d, key, NULL,
-					   "lines of an id_*.pub file: TYPE BASE64 [COMMENT]",
-					   "not an SSH public key");
+				return xp__bad_value(
+				    d, key, NULL,
+				    "lines of an id_*.pub file: TYPE BASE64 [COMMENT]",
+				    "not an SSH public key");
 			p = nl ? nl + 1 : NULL;
 		} while (p);
 	}
@@ -317,7 +291,8 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
 		known |= strcmp(k->key, key) == 0;
 	if (!known)
-		return bad(d, key, NULL, "see 'xenprov profile add -h'", "unknown profile setting");
+		return xp__bad_value(d, key, NULL, "see 'xenprov profile add -h'",
+				     "unknown profile setting");
 	return dupout(out, "%s", value);
 }
 
@@ -339,18 +314,6 @@ void xp_profile_release(struct xp_profile *p)
 	free(p->parent);
 	xp_settings_release(&p->set);
 	memset(p, 0, sizeof(*p));
-}
-
-static int exists(struct xp_inv *inv, const char *name)
-{
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT 1 FROM profiles WHERE name = ?", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
 }
 
 static int parent_of(struct xp_inv *inv, const char *name, char **parent)
@@ -413,9 +376,9 @@ static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return xp__inv_err(inv, rc);
-	r = xp__inv_prepare(inv,
-			    "INSERT INTO profile_settings (profile, seq, key, value) VALUES (?, ?, ?, ?)",
-			    &st);
+	r = xp__inv_prepare(
+	    inv, "INSERT INTO profile_settings (profile, seq, key, value) VALUES (?, ?, ?, ?)",
+	    &st);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->set.n && r == 0; i++) {
@@ -439,19 +402,19 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	int e = exists(inv, p->name);
+	int e = xp__inv_exists(inv, "SELECT 1 FROM profiles WHERE name = ?", p->name);
 	if (e < 0) {
 		r = e;
 		goto fail;
 	}
 	if ((add && e) || (!add && !e)) {
 		r = add ? -EEXIST : -ENOENT;
-		snprintf(inv->err, sizeof(inv->err), add ? "profile '%s' exists" : "no profile '%s'",
-			 p->name);
+		snprintf(inv->err, sizeof(inv->err),
+			 add ? "profile '%s' exists" : "no profile '%s'", p->name);
 		goto refused;
 	}
 	if (p->parent) {
-		e = exists(inv, p->parent);
+		e = xp__inv_exists(inv, "SELECT 1 FROM profiles WHERE name = ?", p->parent);
 		if (e < 0) {
 			r = e;
 			goto fail;
@@ -468,10 +431,11 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 			goto fail;
 	}
 	sqlite3_stmt *st;
-	r = xp__inv_prepare(inv,
-			    add ? "INSERT INTO profiles (parent, created, updated, name) VALUES (?1, ?2, ?2, ?3)"
-				: "UPDATE profiles SET parent = ?1, updated = ?2 WHERE name = ?3",
-			    &st);
+	r = xp__inv_prepare(
+	    inv,
+	    add ? "INSERT INTO profiles (parent, created, updated, name) VALUES (?1, ?2, ?2, ?3)"
+		: "UPDATE profiles SET parent = ?1, updated = ?2 WHERE name = ?3",
+	    &st);
 	if (r < 0)
 		goto fail;
 	if (p->parent)
@@ -509,18 +473,12 @@ int xp_profile_update(struct xp_inv *inv, const struct xp_profile *p)
 	return store(inv, p, false);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? strdup((const char *)t) : NULL;
-}
-
 int xp_profile_get(struct xp_inv *inv, const char *name, struct xp_profile *out)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT name, parent, created, updated FROM profiles WHERE name = ?",
-				&st);
+	int r = xp__inv_prepare(
+	    inv, "SELECT name, parent, created, updated FROM profiles WHERE name = ?", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -529,16 +487,15 @@ int xp_profile_get(struct xp_inv *inv, const char *name, struct xp_profile *out)
 		sqlite3_finalize(st);
 		return rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
 	}
-	out->name = col_dup(st, 0);
-	out->parent = col_dup(st, 1);
+	out->name = xp__col_text(st, 0);
+	out->parent = xp__col_text(st, 1);
 	out->created = sqlite3_column_int64(st, 2);
 	out->updated = sqlite3_column_int64(st, 3);
 	sqlite3_finalize(st);
 	if (!out->name)
 		goto oom;
-	r = xp__inv_prepare(inv,
-			    "SELECT key, value FROM profile_settings WHERE profile = ? ORDER BY seq",
-			    &st);
+	r = xp__inv_prepare(
+	    inv, "SELECT key, value FROM profile_settings WHERE profile = ? ORDER BY seq", &st);
 	if (r < 0) {
 		xp_profile_release(out);
 		return r;
@@ -582,7 +539,7 @@ int xp_profile_list(struct xp_inv *inv, char ***names, size_t *n)
 			}
 			*names = nv;
 		}
-		if (!((*names)[*n] = col_dup(st, 0))) {
+		if (!((*names)[*n] = xp__col_text(st, 0))) {
 			r = -ENOMEM;
 			break;
 		}

@@ -1,7 +1,7 @@
 /*
- * values-internal.h - what the boot server's records (distros, systems, server
- * settings) share: value checks and a diagnostic helper, and reading a column of
- * names. Not for profiles' own values (profile.c keeps its rules).
+ * values-internal.h - what the inventory's records (profiles, distros, systems, server
+ * settings) share: value checks, a diagnostic helper, reading columns and names. The
+ * rules of each kind of record stay in its own file.
  */
 #ifndef XP_INVENTORY_VALUES_INTERNAL_H
 #define XP_INVENTORY_VALUES_INTERNAL_H
