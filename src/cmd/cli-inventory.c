@@ -203,12 +203,10 @@ int cli_inv_diags(const struct xp_diags *d, const char *fmt, ...)
 {
 	cli_print_diags(stderr, d);
 	va_list ap;
-	fputs("xenprov: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int rc = cli_verror(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return XP_EXIT_FAIL;
+	return rc;
 }
 
 void cli_fmt_time(int64_t t, char out[32])

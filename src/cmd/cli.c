@@ -35,15 +35,21 @@ void cli_print_usage(FILE *f, const struct xp_command *cmd, const struct xp_verb
 	}
 }
 
+int cli_verror(const char *fmt, va_list ap)
+{
+	fputs("xenprov: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return XP_EXIT_FAIL;
+}
+
 int cli_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("xenprov: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int rc = cli_verror(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return XP_EXIT_FAIL;
+	return rc;
 }
 
 int cli_usage_error(const char *cmdpath, const char *fmt, ...)

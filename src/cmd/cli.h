@@ -8,6 +8,7 @@
 #define XP_CLI_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -54,6 +55,8 @@ const struct xp_verb *cli_find_verb(const struct xp_command *cmd, const char *na
 
 /* "xenprov: MESSAGE\n" on stderr; returns XP_EXIT_FAIL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_error with a va_list. */
+int cli_verror(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* "xenprov: MESSAGE\nTry 'xenprov CMD VERB -h'.\n" (cmdpath NULL: --help); returns 2. */
 int cli_usage_error(const char *cmdpath, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
