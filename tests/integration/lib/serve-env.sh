@@ -8,6 +8,18 @@ set -u
 X=${XENPROV:?}
 [ "$(id -u)" = 0 ] || { echo "SKIP: network namespaces need root"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: iproute2 is not installed"; exit 77; }
+# The namespace names (c1, ...) and their /etc/netns files are this test's own: it runs
+# in a mount namespace of its own with private /run/netns and /etc/netns, so serve tests
+# run at once (ctest -j) never meet, and the namespaces go when the test does.
+if [ -z "${XP_SERVE_PRIVATE:-}" ]; then
+	command -v unshare >/dev/null || { echo "SKIP: unshare (util-linux) is not installed"; exit 77; }
+	export XP_SERVE_PRIVATE=1
+	exec unshare --mount --propagation private bash "$0" "$@"
+fi
+mkdir -p /run/netns /etc/netns
+mount -t tmpfs -o mode=755 xp-run-netns /run/netns &&
+	mount -t tmpfs -o mode=755 xp-etc-netns /etc/netns ||
+	{ echo "FAIL: cannot mount private /run/netns and /etc/netns"; exit 1; }
 need() {
 	for t; do command -v "$t" >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }; done
 }
