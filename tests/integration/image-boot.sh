@@ -2,10 +2,11 @@
 # image-boot.sh - the proof that `xenprov image build` makes disks a Linux kernel boots:
 # a tiny root tarball (Debian's static busybox and an /init script) is built into an
 # msdos-partitioned ext4 image, raw and qcow2, and each is booted in QEMU (KVM when
-# there is one, else TCG) with Debian's own kernel and initrd, root=/dev/vda1 on
-# virtio-blk. The guest's /init prints a marker on the serial console, writes a file to
-# the root filesystem, remounts it read-only and powers off. The test then checks the
-# marker, the file the guest wrote, and that the filesystem is clean (e2fsck -fn).
+# scripts/qemu-accel finds one that works, else TCG) with Debian's own kernel and
+# initrd, root=/dev/vda1 on virtio-blk. The guest's /init prints a marker on the serial
+# console, writes a file to the root filesystem, remounts it read-only and powers off.
+# The test then checks the marker, the file the guest wrote, and that the filesystem is
+# clean (e2fsck -fn).
 # A third image, GPT with a swap partition, must boot too, and the guest must be able
 # to swapon the swap area xenprov formatted.
 #
@@ -14,12 +15,14 @@
 # `xenprov image build` does not exist yet, or always with XP_BOOT_REFERENCE=1.
 #
 # Environment: XENPROV (the binary), XP_TMP (scratch dir), XP_BOOT_TIMEOUT (seconds per
-# boot, default 180). Exit 0 pass, 1 fail, 77 skip (missing qemu-system-x86, kernel,
-# busybox-static or e2fsprogs; the reason is printed).
+# boot, default 180), XP_QEMU_ACCEL and the others scripts/qemu-accel reads. Exit 0
+# pass, 1 fail, 77 skip (missing qemu-system-x86, kernel, busybox-static or e2fsprogs;
+# the reason is printed).
 set -u
 X=${XENPROV:?set XENPROV to the xenprov binary}
 T=${XP_TMP:?set XP_TMP to a scratch directory}
 TIMEOUT=${XP_BOOT_TIMEOUT:-180}
+QEMU_ACCEL=$(cd "$(dirname "$0")/../../scripts" && pwd)/qemu-accel
 PATH=$PATH:/usr/sbin:/sbin
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -98,8 +101,8 @@ part1_offset() {
 	echo $((start * 512))
 }
 
-accel=tcg
-if [ -w /dev/kvm ]; then accel=kvm:tcg; fi
+# the accelerator that works here, found by a probe (scripts/qemu-accel), never guessed
+accel=$("$QEMU_ACCEL" -v) || die "scripts/qemu-accel failed"
 
 failures=0
 report=()

@@ -1,9 +1,10 @@
 #!/bin/bash
 # serve-pxeboot.sh - the proof that xenprov's boot server network-boots a real machine:
-# QEMU (TCG) with a PXE NIC on a tap device in a network namespace the test makes,
-# the boot server on the tap's address 10.78.0.1, and two boots of Debian's kernel with a
-# tiny test initramfs (static busybox + an /init that prints a marker unique to this run
-# and its kernel command line on ttyS0, then powers off):
+# QEMU (TCG, or KVM where scripts/qemu-accel finds one that works) with a PXE NIC on a
+# tap device in a network namespace the test makes, the boot server on the tap's
+# address 10.78.0.1, and two boots of Debian's kernel with a tiny test initramfs
+# (static busybox + an /init that prints a marker unique to this run and its kernel
+# command line on ttyS0, then powers off):
 #   (a) pxelinux: a plain PXE client -> DHCP -> pxelinux.0 and ldlinux.c32 over TFTP ->
 #       pxelinux.cfg/01-52-54-00-12-34-56 -> KERNEL distros/testdistro/kernel and
 #       INITRD distros/testdistro/initrd over TFTP. Proof of the path: pxelinux adds
@@ -63,7 +64,8 @@
 #
 # Environment: XENPROV (the binary), XP_TMP (scratch dir), XP_SRC (source tree, for
 # tests/integration/lib/), XP_PXE_SERVER (xenprov|dnsmasq), XP_PXE_CASES (default
-# "a b"), XP_PXE_TIMEOUT, XP_PXE_SERVE_ARGS (extra `xenprov serve` arguments, e.g. -v).
+# "a b"), XP_PXE_TIMEOUT, XP_PXE_SERVE_ARGS (extra `xenprov serve` arguments, e.g. -v),
+# XP_QEMU_ACCEL and the others scripts/qemu-accel reads.
 # Needs root (network namespace, tap). Standalone:
 #   XENPROV=/path/to/xenprov XP_TMP=/tmp/x XP_SRC=<repo> bash tests/integration/serve-pxeboot.sh
 # Exit 0 pass, 1 fail, 77 skip (the reason is printed).
@@ -162,6 +164,9 @@ else
 	[ -z "$missing" ] ||
 		skip "xenprov commands not available yet:$missing ('$X <command> --help' fails); XP_PXE_SERVER=dnsmasq checks the harness"
 fi
+
+# the accelerator that works here, found by a probe (scripts/qemu-accel), never guessed
+ACCEL=$("$HERE/../../scripts/qemu-accel" -v) || die "scripts/qemu-accel failed"
 
 T=$(realpath -m "$XP_TMP")
 rm -rf "$T"
@@ -447,7 +452,7 @@ boot() {
 	esac
 	local fw="$nic with QEMU's iPXE ROM"
 	[ -z "$bootindex" ] || fw="OVMF, $nic without a ROM"
-	echo "== case ($c): $what ($fw, server $SERVER, timeout ${TIMEOUT}s)"
+	echo "== case ($c): $what ($fw, server $SERVER, accel $ACCEL, timeout ${TIMEOUT}s)"
 	# where this case's lines start in the server's logs (one server for both cases)
 	[ -f "$SERVER_LOG" ] && slog=$(($(wc -l <"$SERVER_LOG") + 1))
 	[ -f "$T/http.log" ] && hlog=$(($(wc -l <"$T/http.log") + 1))
@@ -462,7 +467,7 @@ boot() {
 	fi
 	start=$(date +%s.%N)
 	# graphics=off makes SeaBIOS mirror the firmware's screen (iPXE, pxelinux) on ttyS0
-	ip netns exec "$NS" qemu-system-x86_64 -machine accel=tcg,graphics=off -m "$mem" -smp 1 \
+	ip netns exec "$NS" qemu-system-x86_64 -machine "accel=$ACCEL,graphics=off" -m "$mem" -smp 1 \
 		-display none -no-reboot "${firmware[@]}" "${serial[@]}" -monitor none \
 		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
 		-device "$nic,netdev=n0,mac=$MAC$bootindex" \

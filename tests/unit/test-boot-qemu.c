@@ -1,16 +1,17 @@
 /*
- * test-boot-qemu.c - the rendered boot files booted for real: a QEMU (TCG) machine
- * network-boots with the real syslinux pxelinux.0 + ldlinux.c32 (Debian's pxelinux and
- * syslinux-common packages), or with QEMU's own iPXE ROM, from QEMU's built-in TFTP
- * server, which serves a directory filled from the resolver (xp_boot_open: the plain
- * files, the config rendered for the machine's MAC, the distro's kernel). The check is
- * the kernel's own "Command line:" on the serial console: the loader read the config,
- * fetched the kernel it names and passed the command line we rendered.
+ * test-boot-qemu.c - the rendered boot files booted for real: a QEMU machine (TCG, or
+ * KVM where scripts/qemu-accel finds one that works) network-boots with the real
+ * syslinux pxelinux.0 + ldlinux.c32 (Debian's pxelinux and syslinux-common packages),
+ * or with QEMU's own iPXE ROM, from QEMU's built-in TFTP server, which serves a
+ * directory filled from the resolver (xp_boot_open: the plain files, the config
+ * rendered for the machine's MAC, the distro's kernel). The check is the kernel's own
+ * "Command line:" on the serial console: the loader read the config, fetched the
+ * kernel it names and passed the command line we rendered.
  *
  * The kernel is the build host's /boot/vmlinuz-* with no initrd; it panics at once for
  * want of a root filesystem (panic=-1 and -no-reboot end QEMU). Skipped when QEMU, a
- * readable kernel or the syslinux files are missing. A bound (timeout(1), 600 s) only
- * stops a hung machine; nothing asserts on time.
+ * readable kernel or the syslinux files are missing. A bound (timeout(1), 180 s a boot;
+ * a boot takes seconds) only stops a hung machine; nothing asserts on time.
  */
 #include <errno.h>
 #include <glob.h>
@@ -34,7 +35,7 @@
 #define LDLINUX	 "/usr/lib/syslinux/modules/bios/ldlinux.c32"
 #define MAC	 "52:54:00:12:34:56"
 
-static char tmpdir[4096], state[4200], root[4200], served[4200], kernel[4096];
+static char tmpdir[4096], state[4200], root[4200], served[4200], kernel[4096], accel[16];
 static struct xp_inv *inv;
 static bool have_all;
 
@@ -42,6 +43,23 @@ static int run(const char *cmd)
 {
 	int r = system(cmd);
 	return r == -1 ? -1 : WEXITSTATUS(r);
+}
+
+/* The accelerator scripts/qemu-accel answers (kvm or tcg) into accel; -1 on failure. */
+static int find_accel(void)
+{
+	FILE *p = popen("'" XP_QEMU_ACCEL_HELPER "' -v", "r");
+	if (!p)
+		return -1;
+	char line[16] = "";
+	bool got = fgets(line, sizeof(line), p) != NULL;
+	if (pclose(p) != 0 || !got)
+		return -1;
+	line[strcspn(line, "\n")] = '\0';
+	if (strcmp(line, "kvm") != 0 && strcmp(line, "tcg") != 0)
+		return -1;
+	snprintf(accel, sizeof(accel), "%s", line);
+	return 0;
 }
 
 static int setup(void **st)
@@ -64,6 +82,10 @@ static int setup(void **st)
 		return -1;
 	if (!have_all)
 		return 0;
+	if (find_accel() < 0) {
+		print_error("%s failed\n", XP_QEMU_ACCEL_HELPER);
+		return -1;
+	}
 	char cmd[9000];
 	snprintf(cmd, sizeof(cmd), "cp %s %s '%s/'", PXELINUX, LDLINUX, root);
 	if (run(cmd) != 0 || xp_inv_open(state, &inv) < 0)
@@ -123,10 +145,10 @@ static char *boot(const char *bootfile)
 	snprintf(log, sizeof(log), "%s/serial-%d.log", tmpdir, getpid());
 	unlink(log);
 	snprintf(cmd, sizeof(cmd),
-		 "timeout 600 qemu-system-x86_64 -accel tcg -m 512 -display none -no-reboot "
+		 "timeout 180 qemu-system-x86_64 -accel %s -m 512 -display none -no-reboot "
 		 "-serial file:'%s' -netdev user,id=n0,tftp='%s',bootfile=%s "
 		 "-device virtio-net-pci,netdev=n0,mac=%s -boot n >'%s/qemu.out' 2>&1",
-		 log, served, bootfile, MAC, tmpdir);
+		 accel, log, served, bootfile, MAC, tmpdir);
 	assert_int_equal(run(cmd), 0);
 	char *text = NULL;
 	size_t len;

@@ -1,5 +1,7 @@
 #!/bin/bash
-# A Xen 4.17 host inside QEMU (TCG) for tests: sourced by run-test.sh.
+# A Xen 4.17 host inside QEMU for tests: sourced by run-test.sh. QEMU runs under TCG
+# (-cpu qemu64,+svm), or under KVM (-cpu host) where scripts/qemu-accel finds one that
+# works; XP_QEMU_ACCEL=tcg|kvm forces it.
 #   lab_build          dom0 root (Debian bookworm via debootstrap) and boot files, cached
 #                      under $LAB (the dom0 image is remade only when dom0-init.sh changes)
 #   lab_boot P T LOG   boots Xen + dom0 with the ext4 image P as /payload, dom0 runs
@@ -40,10 +42,13 @@ lab_build() {
 }
 
 lab_boot() {
-	local payload=$1 tmo=$2 log=$3 pid start
+	local payload=$1 tmo=$2 log=$3 pid start accel cpu=qemu64,+svm
 	rm -f "$LAB/dom0-run.qcow2" "$log"
 	qemu-img create -q -f qcow2 -F raw -b "$LAB/dom0.img" "$LAB/dom0-run.qcow2" || return 2
-	qemu-system-x86_64 -machine pc -accel tcg -cpu qemu64,+svm -m 2048 -smp 2 \
+	accel=$("$HERE/../../scripts/qemu-accel" -v) || { echo "lab: scripts/qemu-accel failed"; return 2; }
+	[ "$accel" = tcg ] || cpu=host
+	echo "lab: QEMU with -accel $accel -cpu $cpu"
+	qemu-system-x86_64 -machine pc -accel "$accel" -cpu "$cpu" -m 2048 -smp 2 \
 		-nographic -monitor none -serial "file:$log" -no-reboot -net none \
 		-kernel "$LAB/xen" \
 		-append "console=com1 com1=115200,8n1 dom0_mem=768M,max:768M dom0_max_vcpus=2 noreboot" \

@@ -1,5 +1,5 @@
 #!/bin/bash
-# make test-xen: xenprov deploys three guests and a real Xen 4.17 (inside QEMU/TCG, see
+# make test-xen: xenprov deploys three guests and a real Xen 4.17 (inside QEMU, see
 # lab.sh) boots them with `xl create`:
 #   xp-kernel  PV, kernel=/ramdisk= from dom0's Debian kernel, root=/dev/xvda1, storage file
 #   xp-pygrub  PV, bootloader="pygrub" reading the golden image's /boot/grub/grub.cfg
