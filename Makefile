@@ -1,5 +1,5 @@
 # The front door: `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build release run test test-fuzz test-xen fuzz bench clean
+.PHONY: all deps build release run test test-fuzz test-xen fuzz fuzz-check fuzz-run bench clean
 
 JOBS ?= $(shell nproc)
 
@@ -27,10 +27,14 @@ test: build
 test-xen: release
 	@tests/xen/run-test.sh build/release/xenprov
 
-# Build the libFuzzer targets; run one with `make fuzz-run T=xl-config S=600`.
+# Build the libFuzzer targets (and only them); run one with `make fuzz-run T=xl-config S=600`.
 fuzz: deps
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
+
+# Every libFuzzer target once over its corpus, fuzz/corpus/<target>/ (CI runs this).
+fuzz-check: fuzz
+	@fuzz/run-corpus build/fuzz
 
 T ?= xl-config
 S ?= 60
