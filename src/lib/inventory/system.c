@@ -292,16 +292,18 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 		return r;
 	if ((r = xp_inv_begin(inv)) < 0)
 		return r;
-	r = refusal(inv, s, mac, ip, add);
-	if (r == 0 && *ip) {
+	if (*ip) {
 		/* the reservation against the settings, read in this transaction: the
-		 * CLI and the HTTP API both come through here */
+		 * CLI and the HTTP API both come through here. First: an address that can
+		 * never be reserved says so, whoever holds it now */
 		struct xp_settings st;
 		if ((r = xp_server_settings_get(inv, &st)) == 0) {
 			r = xp_system_ip_check(&st, ip, d);
 			xp_settings_release(&st);
 		}
 	}
+	if (r == 0)
+		r = refusal(inv, s, mac, ip, add);
 	if (r == -EEXIST || r == -ENOENT || r == -EINVAL) {
 		xp_inv_commit(inv); /* nothing written */
 		return r;
