@@ -96,7 +96,7 @@ void serve_vlog(struct serve *s, int prio, const char *fmt, va_list ap)
  * hides the rest); the others are counted, and serve_limited_flush (the main loop,
  * once a second) logs one line with their number and the last of them. A flood of bad
  * requests costs a few lines a second, not one per packet. Thread-safe. */
-#define SERVE_LIMIT_PER_SEC 5
+#define SERVE_LIMIT_PER_SEC 10
 void serve_limited(struct serve *s, enum serve_src src, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *fmt, va_list ap)
