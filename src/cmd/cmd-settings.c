@@ -19,6 +19,8 @@ static const char set_usage[] =
     "Sets one of the boot server's settings. The value is checked and stored\n"
     "normalised (addresses dotted, netmasks dotted, lease times in seconds).\n"
     "'xenprov settings keys' lists the keys; pool keys are pool.NAME.KEY.\n"
+    "Systems whose reserved address the new settings make unusable (outside the\n"
+    "pools' subnets, a router's, the server's...) are named in warnings.\n"
     "\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n"
     "\n"
     "Example:\n"
