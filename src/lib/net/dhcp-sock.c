@@ -383,7 +383,14 @@ static void log_drop(struct dhcp_srv *d, const uint8_t *pkt, size_t len,
 	struct xp_dhcp_msg *m = &d->scratch;
 	const char *what = "a malformed packet";
 	uint8_t type = 0;
-	if (len && xp_dhcp_msg_parse(pkt, len, m) == 0) {
+	/* under a flood the line is only counted: not worth parsing the packet again, the
+	 * hardware address is enough (RFC 2131 figure 1: htype, hlen at 1, 2; chaddr at 28) */
+	if (serve_limited_full(d->s, SRC_DHCP, LOG_WARNING)) {
+		what = "a packet";
+		if (len >= XP_DHCP_HDR_LEN && pkt[1] == 1 && pkt[2] == 6)
+			snprintf(who, sizeof(who), " of %02x:%02x:%02x:%02x:%02x:%02x", pkt[28],
+				 pkt[29], pkt[30], pkt[31], pkt[32], pkt[33]);
+	} else if (len && xp_dhcp_msg_parse(pkt, len, m) == 0) {
 		what = xp_dhcp_msg_u8(m, 53, &type) == 0 && type && type < 9 ? types[type]
 									: "a packet";
 		const uint8_t *c = m->h.chaddr;

@@ -101,6 +101,9 @@ void serve_limited(struct serve *s, enum serve_src src, int prio, const char *fm
 	__attribute__((format(printf, 4, 5)));
 void serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
+/* Whether this second's lines of src (at prio) are used up: a caller whose line costs
+ * work to make (parsing a packet again) may then pass a cheaper one, only counted. */
+bool serve_limited_full(struct serve *s, enum serve_src src, int prio);
 void serve_limited_flush(struct serve *s);
 int serve_watch(struct serve *s, struct watch *w, uint32_t events);
 void serve_unwatch(struct serve *s, struct watch *w);

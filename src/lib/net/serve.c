@@ -96,11 +96,19 @@ void serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *f
 		if (!l->dropped || prio < l->prio)
 			l->prio = prio;
 		l->dropped++;
-		memcpy(l->last, msg, sizeof(l->last));
+		memcpy(l->last, msg, strlen(msg) + 1);
 	}
 	pthread_mutex_unlock(&s->limit_lock);
 	if (now)
 		emit(s->opts, prio, msg);
+}
+
+bool serve_limited_full(struct serve *s, enum serve_src src, int prio)
+{
+	pthread_mutex_lock(&s->limit_lock);
+	bool full = s->limit[src][prio >= LOG_DEBUG].used >= SERVE_LIMIT_PER_SEC;
+	pthread_mutex_unlock(&s->limit_lock);
+	return full;
 }
 
 void serve_limited_flush(struct serve *s)
