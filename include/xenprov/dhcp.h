@@ -134,8 +134,8 @@ struct xp_dhcp_host {
 };
 
 struct xp_dhcp_config {
-	uint32_t server_ip;   /* option 54 */
-	uint32_t next_server; /* siaddr; 0 = server_ip */
+	uint32_t server_ip;	   /* option 54 */
+	uint32_t next_server;	   /* siaddr; 0 = server_ip */
 	const uint32_t *local_ips; /* the server machine's own addresses (its interfaces'): */
 	size_t n_local_ips;	   /* like server_ip and next_server, never handed out */
 	const struct xp_dhcp_pool *pools;

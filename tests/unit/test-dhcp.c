@@ -901,12 +901,12 @@ static void test_reservation_refused(void **state)
 		uint32_t ip;
 		const char *why;
 	} cases[] = {
-	    {IP(10, 0, 0, 1), "the server's own address"},	 /* server_ip */
-	    {IP(10, 0, 0, 7), "the server's own address"},	 /* next_server */
-	    {IP(10, 0, 0, 3), "the server's own address"},	 /* an interface's */
-	    {IP(10, 0, 0, 120), "the server's own address"},	 /* ... inside the range */
-	    {IP(10, 0, 0, 254), "a pool's router"},		 /* lan's router */
-	    {IP(10, 1, 0, 1), "a pool's router"},		 /* relayed's */
+	    {IP(10, 0, 0, 1), "the server's own address"},   /* server_ip */
+	    {IP(10, 0, 0, 7), "the server's own address"},   /* next_server */
+	    {IP(10, 0, 0, 3), "the server's own address"},   /* an interface's */
+	    {IP(10, 0, 0, 120), "the server's own address"}, /* ... inside the range */
+	    {IP(10, 0, 0, 254), "a pool's router"},	     /* lan's router */
+	    {IP(10, 1, 0, 1), "a pool's router"},	     /* relayed's */
 	    {IP(10, 0, 0, 0), "the network address of its subnet"},
 	    {IP(10, 0, 0, 255), "the broadcast address of its subnet"},
 	    {IP(10, 1, 0, 255), "the broadcast address of its subnet"},

@@ -924,8 +924,7 @@ static void test_system_ip_check(void **st)
 	    {"10.77.0.150", NULL}, /* inside a range: fine, it is kept out of it */
 	    {"10.80.200.7", NULL}, /* a /16 pool's subnet */
 	    {"10.77.0.1", "ip: 10.77.0.1 is the boot server's own address (setting 'server')"},
-	    {"10.77.0.2",
-	     "ip: 10.77.0.2 is the boot server's own address (setting 'next-server')"},
+	    {"10.77.0.2", "ip: 10.77.0.2 is the boot server's own address (setting 'next-server')"},
 	    {"10.77.0.254", "ip: 10.77.0.254 is the router of pool lan (pool.lan.router)"},
 	    {"10.77.0.0", "ip: 10.77.0.0 is the network address of pool lan's subnet 10.77.0.0/24"},
 	    {"10.77.0.255",
@@ -934,7 +933,8 @@ static void test_system_ip_check(void **st)
 	     "ip: 10.80.255.255 is the broadcast address of pool far's subnet 10.80.0.0/16"},
 	    {"192.168.5.5",
 	     "ip: 192.168.5.5 is in no pool's subnet (far 10.80.0.0/16, lan 10.77.0.0/24)"},
-	    {"10.77.1.5", "ip: 10.77.1.5 is in no pool's subnet (far 10.80.0.0/16, lan 10.77.0.0/24)"},
+	    {"10.77.1.5",
+	     "ip: 10.77.1.5 is in no pool's subnet (far 10.80.0.0/16, lan 10.77.0.0/24)"},
 	    {"10.77.0", "ip: not an IPv4 address"},
 	};
 	for (size_t i = 0; i < N(cases); i++) {
@@ -986,8 +986,11 @@ static void test_system_ip_store(void **st)
 			 0);
 	struct xp_diags d;
 	xp_diags_init(&d);
-	struct xp_system own = {.name = "own", .mac = "52:54:00:00:00:02", .ip = "10.77.0.1",
-				.distro = "d", .netboot = true};
+	struct xp_system own = {.name = "own",
+				.mac = "52:54:00:00:00:02",
+				.ip = "10.77.0.1",
+				.distro = "d",
+				.netboot = true};
 	assert_int_equal(xp_system_add(inv, &own, &d), -EINVAL);
 	assert_int_equal(d.n, 1);
 	assert_string_equal(d.v[0].msg,
@@ -995,9 +998,8 @@ static void test_system_ip_store(void **st)
 	xp_diags_release(&d);
 
 	/* the pool is completed: the early reservation is out of its subnet: warned */
-	assert_int_equal(xp_server_setting_set(inv, "pool.lan.range", "10.77.0.100-10.77.0.199",
-					       &d),
-			 0);
+	assert_int_equal(
+	    xp_server_setting_set(inv, "pool.lan.range", "10.77.0.100-10.77.0.199", &d), 0);
 	assert_int_equal(d.n, 0); /* no netmask yet: no pool to check against */
 	assert_int_equal(xp_server_setting_set(inv, "pool.lan.netmask", "/24", &d), 0);
 	assert_int_equal(d.n, 1);
@@ -1015,12 +1017,15 @@ static void test_system_ip_store(void **st)
 	assert_int_equal(xp_server_setting_set(inv, "pool.lan.router", "10.77.0.254", &d), 0);
 	assert_int_equal(d.n, 1); /* still 'early' */
 	xp_diags_release(&d);
-	static const char *const bad[] = {"10.77.0.0", "10.77.0.255", "10.77.0.254",
-					  "10.78.0.5", "10.77.0.1"};
+	static const char *const bad[] = {"10.77.0.0", "10.77.0.255", "10.77.0.254", "10.78.0.5",
+					  "10.77.0.1"};
 	assert_int_equal(add_system(inv, "web", "52:54:00:00:00:03", "10.77.0.50", NULL, "d"), 0);
 	for (size_t i = 0; i < N(bad); i++) {
-		struct xp_system x = {.name = "new", .mac = "52:54:00:00:00:04",
-				      .ip = (char *)bad[i], .distro = "d", .netboot = true};
+		struct xp_system x = {.name = "new",
+				      .mac = "52:54:00:00:00:04",
+				      .ip = (char *)bad[i],
+				      .distro = "d",
+				      .netboot = true};
 		assert_int_equal(xp_system_add(inv, &x, &d), -EINVAL);
 		assert_int_equal(d.n, 1);
 		assert_string_equal(d.v[0].code, "ip");
@@ -1036,8 +1041,11 @@ static void test_system_ip_store(void **st)
 	xp_system_release(&got);
 	assert_int_equal(xp_system_get(inv, "new", &got), -ENOENT);
 	/* a record made unusable by the settings is refused until its address changes */
-	struct xp_system e = {.name = "early", .mac = "52:54:00:00:00:01", .ip = "192.168.9.9",
-			      .distro = "d", .netboot = false};
+	struct xp_system e = {.name = "early",
+			      .mac = "52:54:00:00:00:01",
+			      .ip = "192.168.9.9",
+			      .distro = "d",
+			      .netboot = false};
 	assert_int_equal(xp_system_update(inv, &e, NULL), -EINVAL);
 	e.ip = NULL;
 	assert_int_equal(xp_system_update(inv, &e, NULL), 0);

@@ -169,10 +169,10 @@ static void subnets_text(const struct xp_server_pool *pv, size_t np, char *buf, 
 		char net[16];
 		xp__ipv4_parse(pv[i].range_start, &lo);
 		xp__ipv4_parse(pv[i].netmask, &mask);
-		int n = i == 4 ? snprintf(buf + at, size - at, ", ...")
-			       : snprintf(buf + at, size - at, "%s%s %s/%d", i ? ", " : "",
-					  pv[i].name, xp__ipv4_format(lo & mask, net),
-					  __builtin_popcount(mask));
+		int n = i == 4
+			    ? snprintf(buf + at, size - at, ", ...")
+			    : snprintf(buf + at, size - at, "%s%s %s/%d", i ? ", " : "", pv[i].name,
+				       xp__ipv4_format(lo & mask, net), __builtin_popcount(mask));
 		if (n < 0 || i == 4)
 			break;
 		at += (size_t)n;
@@ -191,7 +191,8 @@ int xp_system_ip_check(const struct xp_settings *st, const char *ip, struct xp_d
 	for (size_t i = 0; i < sizeof(own_keys) / sizeof(own_keys[0]); i++) {
 		const char *v = xp_settings_get(st, own_keys[i]);
 		if (v && xp__ipv4_parse(v, &own) && own == a)
-			return xp__bad_value(d, "ip", NULL, "reserve another address for the system",
+			return xp__bad_value(d, "ip", NULL,
+					     "reserve another address for the system",
 					     "%s is the boot server's own address (setting '%s')",
 					     text, own_keys[i]);
 	}
@@ -228,7 +229,8 @@ int xp_system_ip_check(const struct xp_settings *st, const char *ip, struct xp_d
 					  "a subnet's first and last addresses are no host's (RFC "
 					  "950)",
 					  "%s is the %s address of pool %s's subnet %s/%d", text,
-					  a == net ? "network" : "broadcast", p->name, nettext, bits);
+					  a == net ? "network" : "broadcast", p->name, nettext,
+					  bits);
 		in_subnet = true;
 	}
 	if (r == 0 && !in_subnet) {

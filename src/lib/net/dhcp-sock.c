@@ -375,9 +375,8 @@ static void describe_opt(const struct xp_dhcp_msg *m, uint8_t code, const char *
 static void log_drop(struct dhcp_srv *d, const uint8_t *pkt, size_t len,
 		     const struct sockaddr_in *from, int r, const char *why)
 {
-	static const char *const types[] = {NULL,      "DISCOVER", "OFFER",	"REQUEST",
-					    "DECLINE", "ACK",	   "NAK",	"RELEASE",
-					    "INFORM"};
+	static const char *const types[] = {NULL,  "DISCOVER", "OFFER",	  "REQUEST", "DECLINE",
+					    "ACK", "NAK",      "RELEASE", "INFORM"};
 	char src[INET_ADDRSTRLEN], who[600] = "", host[180], vendor[180], id[180];
 	inet_ntop(AF_INET, &from->sin_addr, src, sizeof(src));
 	struct xp_dhcp_msg *m = &d->scratch;
@@ -392,7 +391,7 @@ static void log_drop(struct dhcp_srv *d, const uint8_t *pkt, size_t len,
 				 pkt[29], pkt[30], pkt[31], pkt[32], pkt[33]);
 	} else if (len && xp_dhcp_msg_parse(pkt, len, m) == 0) {
 		what = xp_dhcp_msg_u8(m, 53, &type) == 0 && type && type < 9 ? types[type]
-									: "a packet";
+									     : "a packet";
 		const uint8_t *c = m->h.chaddr;
 		describe_opt(m, 12, "host", host, sizeof(host));
 		describe_opt(m, 60, "vendor", vendor, sizeof(vendor));

@@ -465,8 +465,12 @@ static int setup(struct serve *s, sigset_t *mask)
 
 int xp_serve_run(const struct xp_serve_opts *opts)
 {
-	struct serve s = {.opts = opts, .epfd = -1, .sig = {.fd = -1}, .pid_fd = -1,
-			  .ckpt = {.stop = -1}, .limit_lock = PTHREAD_MUTEX_INITIALIZER};
+	struct serve s = {.opts = opts,
+			  .epfd = -1,
+			  .sig = {.fd = -1},
+			  .pid_fd = -1,
+			  .ckpt = {.stop = -1},
+			  .limit_lock = PTHREAD_MUTEX_INITIALIZER};
 	sigset_t mask;
 	int r = setup(&s, &mask);
 	if (r == 0) {

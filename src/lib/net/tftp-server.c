@@ -156,8 +156,8 @@ static void finish(struct tsess *x, int64_t now)
 	/* a transfer sent is the record of what was served; one that failed or only probed
 	 * is what a client did, and a client can do it thousands of times a second */
 	if (xp_tftp_session_state(x->sess) == XP_TFTP_DONE)
-		serve_log(t->s, LOG_INFO, "tftp: sent '%s' to %s:%u (%llu bytes, %lld ms)", name, ip,
-			  x->peer_port, (unsigned long long)xp_tftp_session_bytes(x->sess),
+		serve_log(t->s, LOG_INFO, "tftp: sent '%s' to %s:%u (%llu bytes, %lld ms)", name,
+			  ip, x->peer_port, (unsigned long long)xp_tftp_session_bytes(x->sess),
 			  (long long)(now - x->started));
 	else if (xp_tftp_session_probe(x->sess))
 		serve_limited(t->s, SRC_TFTP, LOG_DEBUG, "'%s' to %s:%u: options only (%s)", name,
