@@ -134,8 +134,10 @@ struct xp_dhcp_host {
 };
 
 struct xp_dhcp_config {
-	uint32_t server_ip;   /* option 54 */
-	uint32_t next_server; /* siaddr; 0 = server_ip */
+	uint32_t server_ip;	   /* option 54 */
+	uint32_t next_server;	   /* siaddr; 0 = server_ip */
+	const uint32_t *local_ips; /* the server machine's own addresses (its interfaces'): */
+	size_t n_local_ips;	   /* like server_ip and next_server, never handed out */
 	const struct xp_dhcp_pool *pools;
 	size_t n_pools;
 	const struct xp_dhcp_host *hosts;
@@ -170,11 +172,20 @@ struct xp_dhcp_tx {
 
 struct xp_dhcp_server;
 
+/* Why ip must never be handed out as a reserved address under cfg (a static string), or
+ * NULL if it may: "the server's own address" (server_ip, next_server, local_ips), "a
+ * pool's router", "the network address of its subnet", "the broadcast address of its
+ * subnet" (RFC 950: the all-zeros and all-ones host numbers), "in no pool's subnet". */
+const char *xp_dhcp_reservation_refusal(const struct xp_dhcp_config *cfg, uint32_t ip);
+
 /* Copies cfg (strings included). -EINVAL (nothing allocated) for: no server_ip; a pool
  * with start > end, a non-contiguous netmask, start and end in different subnets, more
  * than 2^20 addresses, or overlapping another pool; no pools outside proxy mode; a
- * reservation whose MAC or IP appears twice or whose IP lies in no pool's subnet; boot
- * file names or http_base longer than 255 bytes. -ENOMEM. */
+ * reservation whose MAC or IP appears twice; boot file names or http_base longer than
+ * 255 bytes. -ENOMEM. A reservation whose IP xp_dhcp_reservation_refusal refuses (and
+ * every reservation's IP in proxy mode) is kept without its IP: the client gets its
+ * hostname and netboot flag and an address from the pools, never that IP (the caller
+ * says so in its log; this engine only makes sure). */
 int xp_dhcp_server_new(const struct xp_dhcp_config *cfg, struct xp_dhcp_server **ret);
 /* Swaps in a new configuration, keeping leases and offers that still fit (in a pool, or
  * at the client's reservation) and the pending changes. On error s is unchanged. */

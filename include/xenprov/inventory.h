@@ -180,8 +180,10 @@ struct xp_system {
 void xp_system_release(struct xp_system *s);
 bool xp_system_name_valid(const char *name);
 /* -EEXIST (name, MAC or IP taken), -ENOENT (profile/distro missing), -EINVAL with a
- * diagnostic (bad MAC/IP/hostname, both or neither of profile and distro). The MAC is
- * stored canonical whatever the input spelling. */
+ * diagnostic (bad MAC/IP/hostname, both or neither of profile and distro, an IP that
+ * xp_system_ip_check refuses under the server settings in force). The MAC is stored
+ * canonical whatever the input spelling. A refusal changes nothing and leaves the
+ * caller's transaction usable. */
 int xp_system_add(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *diags);
 int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *diags);
 int xp_system_get(struct xp_inv *inv, const char *name, struct xp_system *out);
@@ -193,6 +195,24 @@ int xp_system_list(struct xp_inv *inv, char ***names, size_t *n);
 /* -ENOENT. */
 int xp_system_remove(struct xp_inv *inv, const char *name);
 
+/* Whether ip (dotted) may be a system's reserved address under the server settings st
+ * (as xp_server_settings_get returns them): never the server's own address (the
+ * server and next-server settings); and, when this server hands out addresses
+ * (proxy-dhcp off and the pools usable, see xp_server_pools), only in a pool's subnet,
+ * and neither that subnet's network or broadcast address nor a pool's router (RFC 950:
+ * the all-zeros and all-ones host numbers are no host's). Without usable pools (none
+ * yet, one half set, ProxyDHCP) nothing but the first rule can be checked: the pools
+ * are checked when they are set (xp_system_ip_audit). 0, or -EINVAL with a diagnostic
+ * (key "ip") saying which rule; -ENOMEM. */
+int xp_system_ip_check(const struct xp_settings *st, const char *ip, struct xp_diags *d);
+
+/* The systems whose reserved address xp_system_ip_check refuses under st: a warning
+ * in d for each ("system 'NAME': ip: ..."), in name order. The number of them, or
+ * -errno. Such a reservation is left as it is (settings are changed one key at a
+ * time, and renumbering a network changes its pool before its systems); the boot
+ * server serves the system without it. */
+int xp_system_ip_audit(struct xp_inv *inv, const struct xp_settings *st, struct xp_diags *d);
+
 /* ---- boot server settings ------------------------------------------------------------ */
 
 /* The keys `xenprov settings` takes (server, next-server, tftp-root, http-port,
@@ -203,10 +223,12 @@ extern const struct xp_profile_key xp_server_keys[];
  * did-you-mean, bad value). */
 int xp_server_setting_check(const char *key, const char *value, char **out,
 			    struct xp_diags *d);
+/* Stores a value; then adds to d a warning for each system whose reserved address the
+ * settings now in force make unusable (xp_system_ip_audit): the change is kept. */
 int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value,
 			  struct xp_diags *d);
-/* -ENOENT if it was not set. */
-int xp_server_setting_unset(struct xp_inv *inv, const char *key);
+/* -ENOENT if it was not set. Warns as xp_server_setting_set does; d may be NULL. */
+int xp_server_setting_unset(struct xp_inv *inv, const char *key, struct xp_diags *d);
 /* Every stored setting, sorted by key. */
 int xp_server_settings_get(struct xp_inv *inv, struct xp_settings *out);
 

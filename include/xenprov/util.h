@@ -122,6 +122,18 @@ void xp_unlock(int fd);
 /* Levenshtein distance, capped at cap+1 (for "did you mean"). */
 unsigned xp_edit_distance(const char *a, const char *b, unsigned cap);
 
+/* Bytes enough for any escape of n bytes: 4 a byte, and the NUL. */
+#define XP_ESCAPED_SIZE(n) (4 * (n) + 1)
+
+/* in[0..len) as one line of printable ASCII that reads back unambiguously, into out
+ * (size bytes, NUL-terminated): bytes below 0x20, 0x7f and above become \xHH, a
+ * backslash \\ and a single quote \' (names are logged between single quotes); a NUL
+ * is a byte like any other (\x00). When the result does not fit, it is cut at a whole
+ * escape and ends in "..." (if size >= 4). Returns out. For what a client sent (file
+ * names, host names, vendor classes, paths) on its way into a log line: the boot
+ * server's one escaping helper. */
+char *xp_escape(char *out, size_t size, const void *in, size_t len);
+
 /* ---- diff ------------------------------------------------------------------------ */
 
 /* Appends a unified diff (3 lines of context) turning a into b; nothing if equal.

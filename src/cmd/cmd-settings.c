@@ -19,6 +19,8 @@ static const char set_usage[] =
     "Sets one of the boot server's settings. The value is checked and stored\n"
     "normalised (addresses dotted, netmasks dotted, lease times in seconds).\n"
     "'xenprov settings keys' lists the keys; pool keys are pool.NAME.KEY.\n"
+    "Systems whose reserved address the new settings make unusable (outside the\n"
+    "pools' subnets, a router's, the server's...) are named in warnings.\n"
     "\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n"
     "\n"
     "Example:\n"
@@ -56,6 +58,8 @@ static int run_set(int argc, char **argv)
 		rc = cli_inv_diags(&diags, "'%s' not set", key);
 	else if (r < 0)
 		rc = cli_inv_error(inv, "set", key, r);
+	else
+		cli_print_diags(stderr, &diags); /* reservations the change made unusable */
 	xp_diags_release(&diags);
 	xp_inv_close(inv);
 	return rc;
@@ -82,11 +86,16 @@ static int run_unset(int argc, char **argv)
 	struct xp_inv *inv;
 	if ((rc = cli_inv_open(state_dir, &inv)))
 		return rc;
-	int r = xp_server_setting_unset(inv, key);
+	struct xp_diags diags;
+	xp_diags_init(&diags);
+	int r = xp_server_setting_unset(inv, key, &diags);
 	if (r == -ENOENT)
 		rc = cli_error("'%s' is not set", key);
 	else if (r < 0)
 		rc = cli_inv_error(inv, "unset", key, r);
+	else
+		cli_print_diags(stderr, &diags);
+	xp_diags_release(&diags);
 	xp_inv_close(inv);
 	return rc;
 }
@@ -101,8 +110,9 @@ static const char show_usage[] =
     "  --json      one JSON array of {key, value, default (true: not set)}\n" CLI_STATE_DIR_HELP
     "  -h, --help  this help\n";
 
-/* Warnings about what keeps the stored settings from serving. */
-static void warn_problems(const struct xp_settings *stored)
+/* Warnings about what keeps the stored settings from serving, and the systems' reserved
+ * addresses they make unusable (in sys, from xp_system_ip_audit). */
+static void warn_problems(const struct xp_settings *stored, const struct xp_diags *sys)
 {
 	struct xp_server_pool *pools;
 	size_t n;
@@ -115,6 +125,8 @@ static void warn_problems(const struct xp_settings *stored)
 	if (!xp_settings_get(stored, "server"))
 		fprintf(stderr, "xenprov: warning: 'server' is not set: the boot server needs "
 				"its address (xenprov settings set server ADDR)\n");
+	for (size_t i = 0; i < sys->n; i++)
+		fprintf(stderr, "xenprov: warning: %s\n", sys->v[i].msg);
 	xp_diags_release(&d);
 }
 
@@ -131,17 +143,22 @@ static int run_show(int argc, char **argv)
 	if ((rc = cli_inv_open(state_dir, &inv)))
 		return rc;
 	struct xp_settings stored = {0}, eff = {0}, dflt = {0};
+	struct xp_diags sys;
+	xp_diags_init(&sys);
 	int r = xp_inv_begin(inv); /* one snapshot */
 	if (r == 0)
 		r = xp_server_settings_get(inv, &stored);
 	if (r == 0)
 		r = xp_server_settings_effective(inv, &eff, &dflt);
+	if (r == 0 && (r = xp_system_ip_audit(inv, &stored, &sys)) > 0)
+		r = 0;
 	xp_inv_rollback(inv); /* read only */
 	if (r < 0)
 		rc = cli_inv_error(inv, "read the settings in", xp_inv_state_dir(inv), r);
 	xp_inv_close(inv);
 	if (rc == 0)
-		warn_problems(&stored);
+		warn_problems(&stored, &sys);
+	xp_diags_release(&sys);
 	if (rc == 0 && json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < eff.n; i++) {

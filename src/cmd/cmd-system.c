@@ -31,7 +31,8 @@ enum {
 #define SYSTEM_OPTIONS                                                                             \
 	"  --mac MAC               its MAC, xx:xx:xx:xx:xx:xx or xx-xx-xx-xx-xx-xx (unicast)\n"    \
 	"  --ip ADDR               the IPv4 address reserved for it (default: one from a\n"        \
-	"                          pool of the boot server)\n"                                     \
+	"                          pool of the boot server); in a pool's subnet, not its\n"        \
+	"                          network, broadcast or router address, nor the server's\n"       \
 	"  --profile P             it boots the distro of profile P\n"                             \
 	"  --distro D              it boots distro D\n"                                            \
 	"  --hostname NAME         its host name (default: the system's name)\n"                   \

@@ -346,6 +346,55 @@ stderr_is "xenprov: 'http-port' is not set"
 x 0 settings show --json
 js '{s["key"]: (s["value"], s["default"]) for s in j}["http-port"] == ("80", True)'
 
+# ---- reserved addresses: never the server's own, a router, .0, .255 or off the pools -------
+
+x 0 distro add deb --kernel "$K"
+x 0 settings set pool.lab.router 10.0.0.254
+refused_ip() { # MESSAGE IP: system add r1 with that address fails, saying why
+	x 1 system add r1 --mac 52:54:00:00:01:01 --ip "$2" --distro deb
+	stderr_has "error: ip: $1"
+	stderr_has "xenprov: system 'r1' not added"
+}
+refused_ip "10.0.0.1 is the boot server's own address (setting 'server')" 10.0.0.1
+refused_ip "10.0.0.254 is the router of pool lab (pool.lab.router)" 10.0.0.254
+refused_ip "10.0.0.0 is the network address of pool lab's subnet 10.0.0.0/24" 10.0.0.0
+refused_ip "10.0.0.255 is the broadcast address of pool lab's subnet 10.0.0.0/24" 10.0.0.255
+refused_ip "192.168.7.7 is in no pool's subnet (lab 10.0.0.0/24)" 192.168.7.7
+stderr_has "hint: DHCP hands out reserved addresses on its pools' subnets only"
+x 0 system list --json
+js 'j == []'
+x 0 system add r1 --mac 52:54:00:00:01:01 --ip 10.0.0.20 --distro deb
+quiet
+for ip in 10.0.0.1 10.0.0.254 10.0.0.0 10.0.0.255 192.168.7.7; do
+	x 1 system edit r1 --ip "$ip"
+	stderr_has "error: ip: $ip "
+	stderr_has "xenprov: system 'r1' not changed"
+done
+x 0 system show r1 --json
+js 'j["ip"] == "10.0.0.20"'
+# settings that make a reservation unusable: kept, with a warning naming the system
+x 0 settings set pool.lab.router 10.0.0.20
+stderr_has "warning: system 'r1': ip: 10.0.0.20 is the router of pool lab (pool.lab.router)"
+stderr_has "the boot server serves it without its reservation"
+x 0 settings show
+stderr_has "xenprov: warning: system 'r1': ip: 10.0.0.20 is the router of pool lab"
+x 0 settings unset pool.lab.router
+quiet
+x 0 settings set server 10.0.0.20
+stderr_has "warning: system 'r1': ip: 10.0.0.20 is the boot server's own address (setting 'server')"
+x 0 settings set server 10.0.0.1
+quiet
+x 0 settings set pool.lab.netmask /25
+x 0 settings set pool.lab.range 10.0.0.200-10.0.0.210
+stderr_has "warning: system 'r1': ip: 10.0.0.20 is in no pool's subnet (lab 10.0.0.128/25)"
+x 0 settings show --json
+js '{s["key"]: s["value"] for s in j}["pool.lab.range"] == "10.0.0.200-10.0.0.210"'
+stderr_has "warning: system 'r1': ip: 10.0.0.20 is in no pool's subnet"
+x 0 settings set pool.lab.range 10.0.0.100-10.0.0.120
+quiet
+x 0 system remove r1
+x 0 distro remove deb
+
 # ---- the state directory ------------------------------------------------------------------------
 
 x 0 distro list --state-dir "$T/other"

@@ -4,10 +4,11 @@
 # netascii), atftp (blksize 1468 with windowsize 16 and 64) and curl tftp:// download
 # byte-exact; configs rendered from the inventory (pxelinux.cfg/01-MAC, HEXIP,
 # default); traversal attempts (.., absolute paths, a symlink out of the root) and
-# writes are refused; 20 transfers at once all complete.
+# writes are refused; 20 transfers at once all complete; names with ESC and bytes above
+# 0x7e reach the log escaped; a flood of bad requests costs a few log lines a second.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/serve-env.sh"
-need tftp atftp curl sha256sum
+need tftp atftp curl sha256sum python3
 
 export XENPROV_STATE_DIR=$T/state
 R=$T/tftp
@@ -98,6 +99,52 @@ if (cd "$T" && C timeout 10 tftp 10.79.0.1 -c put up.txt up.txt) 2>&1 | grep -qi
 	ok
 fi
 [ ! -e "$R/up.txt" ] || fail "a write created a file"
+
+# names a client sent reach the log escaped (tftp-hpa: ESC and a terminal sequence,
+# atftp: bytes above 0x7e), and nothing raw reaches it at all
+sleep 1.2 # a fresh second of the log's rate limit (the refusals above used it up)
+(cd "$T" && C timeout 10 tftp 10.79.0.1 -c get $'esc\e[2Jname\x7f' x) >/dev/null 2>&1
+C timeout 10 atftp --get -r $'caf\xc3\xa9\xff' -l "$T/x" 10.79.0.1 >/dev/null 2>&1
+sleep 1.2
+grep -qF "tftp: refused 'esc\x1b[2Jname\x7f' to 10.79.0.50: bad file name" "$T/serve.log" ||
+	fail "the name with ESC was not logged escaped: $(grep -a esc "$T/serve.log" | head -2)"
+grep -qF "tftp: refused 'caf\xc3\xa9\xff' to 10.79.0.50: bad file name" "$T/serve.log" ||
+	fail "the name with high bytes was not logged escaped: $(grep -a caf "$T/serve.log" | head -2)"
+LC_ALL=C grep -n '[^ -~]' "$T/serve.log" | head -3 | grep . && fail "raw control or high bytes in the log"
+ok
+
+# a flood of bad requests for 3 seconds (missing files, names with ESC, '..'): a few
+# lines a second and one counting the rest, not a line per request
+sleep 1.2 # a fresh second of the log's rate limit
+before=$(wc -l <"$T/serve.log")
+C python3 - "$T/flood.count" <<'PY' || fail "cannot send the flood"
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the errors back are not read
+s.setblocking(False)
+end = time.monotonic() + 3
+n = 0
+while time.monotonic() < end and n < 300000:
+    name = (b"missing-%d" % n, b"bad\x1b[31m\xff%d" % n, b"../secret/%d" % n)[n % 3]
+    try:
+        s.sendto(b"\x00\x01" + name + b"\x00octet\x00", ("10.79.0.1", 69))
+        n += 1
+    except BlockingIOError:
+        time.sleep(0.0005)
+open(sys.argv[1], "w").write("%d\n" % n)
+PY
+sleep 2.2 # the last second's count
+after=$(wc -l <"$T/serve.log")
+sent=$(cat "$T/flood.count")
+[ "$sent" -ge 3000 ] || fail "the flood sent only $sent requests"
+lines=$((after - before))
+[ "$lines" -le 70 ] || fail "$sent bad requests made $lines log lines, want at most 70"
+[ "$lines" -ge 2 ] || fail "$sent bad requests were not logged at all"
+echo "flood: $sent requests, $lines log lines"
+tail -n "$lines" "$T/serve.log" | grep -q "tftp: [0-9]* more message(s) like these in the last second not logged (at most 10 a second); the last: " ||
+	fail "no line counts the refused requests left out: $(tail -n "$lines" "$T/serve.log" | head -5)"
+LC_ALL=C grep -n '[^ -~]' "$T/serve.log" | head -3 | grep . && fail "raw control or high bytes in the log"
+ok
 
 # 20 transfers at once
 pids=()

@@ -428,7 +428,7 @@ static void test_config_errors(void **state)
 		int what;
 	} cases[] = {{"no server ip", 0},  {"start > end", 1},	 {"pool too big", 2},
 		     {"overlap", 3},	   {"mask holes", 4},	 {"across subnets", 5},
-		     {"mac twice", 6},	   {"ip twice", 7},	 {"ip off-net", 8},
+		     {"mac twice", 6},	   {"ip twice", 7},	 {"local ips NULL", 8},
 		     {"no pools", 9},	   {"long file", 10},	 {"n_dns", 11}};
 	static char longname[300];
 	memset(longname, 'a', sizeof(longname) - 1);
@@ -468,7 +468,7 @@ static void test_config_errors(void **state)
 			h[1].ip = h[0].ip;
 			break;
 		case 8:
-			h[0].ip = IP(192, 168, 0, 5);
+			c.n_local_ips = 1;
 			break;
 		case 9:
 			c.n_pools = 0;
@@ -529,9 +529,12 @@ static void test_dora(void **state)
 	assert_memory_equal(v, "example.test", 12);
 	assert_false(ropt(f, 43));
 	assert_false(ropt(f, 60));
-	/* a plain client gets the BIOS boot file and the next server too */
-	assert_int_equal(f->m.h.siaddr, IP(10, 0, 0, 1));
-	assert_string_equal((const char *)f->m.h.file, "pxelinux.0");
+	/* a plain client (no PXEClient, no iPXE) gets no boot file and no next server */
+	assert_int_equal(f->m.h.siaddr, 0);
+	assert_int_equal(f->m.h.file[0], 0);
+	assert_int_equal(f->m.h.sname[0], 0);
+	assert_false(ropt(f, 66));
+	assert_false(ropt(f, 67));
 	assert_true(f->tx.broadcast);
 	assert_int_equal(f->tx.dst_ip, UINT32_MAX);
 	assert_int_equal(f->tx.dst_port, 68);
@@ -888,6 +891,95 @@ static void test_exhaustion_expiry(void **state)
 	fx_free(f);
 }
 
+/* A reservation of an address that must never be handed out (an older inventory, or
+ * settings and interfaces changed since the system was added) is served without it. */
+static void test_reservation_refused(void **state)
+{
+	(void)state;
+	static const uint32_t local[] = {IP(10, 0, 0, 3), IP(10, 0, 0, 120)};
+	static const struct {
+		uint32_t ip;
+		const char *why;
+	} cases[] = {
+	    {IP(10, 0, 0, 1), "the server's own address"},   /* server_ip */
+	    {IP(10, 0, 0, 7), "the server's own address"},   /* next_server */
+	    {IP(10, 0, 0, 3), "the server's own address"},   /* an interface's */
+	    {IP(10, 0, 0, 120), "the server's own address"}, /* ... inside the range */
+	    {IP(10, 0, 0, 254), "a pool's router"},	     /* lan's router */
+	    {IP(10, 1, 0, 1), "a pool's router"},	     /* relayed's */
+	    {IP(10, 0, 0, 0), "the network address of its subnet"},
+	    {IP(10, 0, 0, 255), "the broadcast address of its subnet"},
+	    {IP(10, 1, 0, 255), "the broadcast address of its subnet"},
+	    {IP(192, 168, 0, 5), "in no pool's subnet"},
+	    {IP(10, 0, 1, 5), "in no pool's subnet"},
+	    {IP(10, 0, 0, 50), NULL},
+	    {IP(10, 0, 0, 150), NULL}, /* in the range: kept out of it for dynamic use */
+	    {IP(10, 1, 0, 200), NULL},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		struct xp_dhcp_config c = cfg0();
+		c.next_server = IP(10, 0, 0, 7);
+		c.local_ips = local;
+		c.n_local_ips = N(local);
+		const char *why = xp_dhcp_reservation_refusal(&c, cases[i].ip);
+		if (cases[i].why ? !why || strcmp(why, cases[i].why) != 0 : why != NULL)
+			fail_msg("case %zu: '%s'", i, why ? why : "(null)");
+		if (!cases[i].why)
+			continue;
+		/* web1 (52:54:00:12:34:01) reserved at that address: the server starts, and
+		 * web1 gets a pool address, never the refused one, with its hostname */
+		struct xp_dhcp_host h[2] = {hosts[0], hosts[1]};
+		h[0].ip = cases[i].ip;
+		c.hosts = h;
+		struct fx *f = fx_new(&c);
+		struct pk d = {.type = XP_DHCPDISCOVER, .macn = 0x01};
+		assert_int_equal(send(f, &d, T0), 1);
+		uint32_t got = f->m.h.yiaddr;
+		if (got == cases[i].ip || got < IP(10, 0, 0, 100) || got > IP(10, 0, 0, 199) ||
+		    got == IP(10, 0, 0, 120))
+			fail_msg("case %zu: offered %08x", i, got);
+		size_t l;
+		const uint8_t *v = xp_dhcp_msg_option(&f->m, 12, &l);
+		assert_int_equal(l, 4);
+		assert_memory_equal(v, "web1", 4);
+		/* asking for the refused address, by INIT-REBOOT or in a DISCOVER: never */
+		struct ipbuf a = ipb(cases[i].ip);
+		struct pk reboot = {.type = XP_DHCPREQUEST, .macn = 0x01, .o = {{50, 4, a.s}}};
+		int r = send(f, &reboot, T0 + 1);
+		if (r == 1 && (rtype(f) != XP_DHCPNAK || f->m.h.yiaddr != 0))
+			fail_msg("case %zu: REQUEST of it answered %u", i, rtype(f));
+		struct pk want = {.type = XP_DHCPDISCOVER, .macn = 0x33, .o = {{50, 4, a.s}}};
+		assert_int_equal(send(f, &want, T0 + 2), 1);
+		assert_int_not_equal(f->m.h.yiaddr, cases[i].ip);
+		/* a lease of it restored from the store is dropped */
+		struct xp_dhcp_lease l0;
+		memset(&l0, 0, sizeof(l0));
+		l0.ip = cases[i].ip;
+		l0.client_len = 7;
+		l0.client[0] = 1;
+		memcpy(l0.client + 1, hosts[0].mac, 6);
+		memcpy(l0.mac, hosts[0].mac, 6);
+		l0.expires = T0 + 1000;
+		assert_int_equal(xp_dhcp_server_restore(f->s, &l0, 1, T0), 0);
+		fx_free(f);
+	}
+	/* the machine's addresses in a pool are never handed out dynamically */
+	struct xp_dhcp_pool p;
+	struct xp_dhcp_config c = small_cfg(&p); /* 10.0.0.100-102 */
+	static const uint32_t mine[] = {IP(10, 0, 0, 101)};
+	c.local_ips = mine;
+	c.n_local_ips = 1;
+	struct fx *f = fx_new(&c);
+	for (uint8_t k = 0; k < 2; k++) {
+		struct pk d = {.type = XP_DHCPDISCOVER, .macn = (uint8_t)(0x40 + k)};
+		assert_int_equal(send(f, &d, T0), 1);
+		assert_int_not_equal(f->m.h.yiaddr, IP(10, 0, 0, 101));
+	}
+	struct pk d3 = {.type = XP_DHCPDISCOVER, .macn = 0x42};
+	assert_int_equal(send(f, &d3, T0), -ENOSPC);
+	fx_free(f);
+}
+
 static void test_restore_reconfigure(void **state)
 {
 	(void)state;
@@ -1001,7 +1093,14 @@ struct pxe_case {
 #define UUID   O(97, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10")
 
 static const struct pxe_case pxe_cases[] = {
-    {"plain client", 0x10, {O(55, "\x42\x43")}, false, "pxelinux.0", false},
+    {"plain client", 0x10, {O(55, "\x42\x43")}, false, NULL, false},
+    {"plain client with 93", 0x10, {O(93, "\x00\x00")}, false, NULL, false},
+    {"another vendor class", 0x10, {O(60, "MSFT 5.0"), O(93, "\x00\x00")}, false, NULL, false},
+    {"PXEClient not first", 0x10, {O(60, "xPXEClient:Arch:00000")}, false, NULL, false},
+    {"UEFI HTTP boot", 0x10, {O(60, "HTTPClient:Arch:00016:UNDI:003001"), O(93, "\x00\x10")},
+     false, NULL, false},
+    {"UEFI HTTP boot as x64", 0x10,
+     {O(60, "HTTPClient:Arch:00007:UNDI:003001"), O(93, "\x00\x07")}, false, NULL, false},
     {"BIOS", 0x10, {PXE60, O(93, "\x00\x00"), UUID}, false, "pxelinux.0", true},
     {"BIOS without 93", 0x10, {PXE60}, false, "pxelinux.0", true},
     {"x64 UEFI", 0x10, {PXE60E, O(93, "\x00\x07"), UUID}, false, "ipxe.efi", true},
@@ -1018,6 +1117,12 @@ static const struct pxe_case pxe_cases[] = {
      "pxelinux.0", true},
     {"iPXE without http_base", 0x10, {PXE60, O(93, "\x00\x07"), O(175, "\x13\x01\x01")},
      true, "ipxe.efi", true},
+    /* iPXE without its PXEClient vendor class (a build or script that changed it): still
+     * a network boot client; the PXE part (60, 43) is for PXE clients only */
+    {"iPXE without 60", 0x10, {O(77, "iPXE")}, false,
+     "http://10.0.0.1:8080/ipxe/01-52-54-00-12-34-10", false},
+    {"iPXE 175 without 60, no http", 0x10, {O(175, "\x13\x01\x01")}, true, "pxelinux.0",
+     false},
     {"netboot off", 0x02, {PXE60, O(93, "\x00\x00")}, false, NULL, false},
 };
 
@@ -1304,6 +1409,7 @@ int main(void)
 	    cmocka_unit_test(test_prl_order),
 	    cmocka_unit_test(test_request_states),
 	    cmocka_unit_test(test_reservation),
+	    cmocka_unit_test(test_reservation_refused),
 	    cmocka_unit_test(test_relay),
 	    cmocka_unit_test(test_release_decline_inform),
 	    cmocka_unit_test(test_exhaustion_expiry),

@@ -762,8 +762,8 @@ static void test_settings_store(void **st)
 	xp_settings_release(&eff);
 	xp_settings_release(&dflt);
 
-	assert_int_equal(xp_server_setting_unset(inv, "server"), 0);
-	assert_int_equal(xp_server_setting_unset(inv, "server"), -ENOENT);
+	assert_int_equal(xp_server_setting_unset(inv, "server", NULL), 0);
+	assert_int_equal(xp_server_setting_unset(inv, "server", NULL), -ENOENT);
 	assert_string_equal(xp_inv_errmsg(inv), "'server' is not set");
 	assert_int_equal(xp_server_settings_effective(inv, &eff, NULL), 0);
 	assert_null(xp_settings_get(&eff, "server"));
@@ -901,6 +901,180 @@ static void test_pools(void **st)
 }
 
 /* ---- data_version, migration --------------------------------------------------------------- */
+
+/* ---- reserved addresses against the server's settings ---------------------------------- */
+
+static void test_system_ip_check(void **st)
+{
+	(void)st;
+	static const char *const base[] = {"server=10.77.0.1",
+					   "next-server=10.77.0.2",
+					   "pool.lan.range=10.77.0.100-10.77.0.199",
+					   "pool.lan.netmask=/24",
+					   "pool.lan.router=10.77.0.254",
+					   "pool.far.range=10.80.0.10-10.80.0.20",
+					   "pool.far.netmask=/16",
+					   NULL};
+	struct xp_settings s;
+	settings_of(&s, base);
+	static const struct {
+		const char *ip, *msg; /* msg NULL: accepted */
+	} cases[] = {
+	    {"10.77.0.50", NULL},
+	    {"10.77.0.150", NULL}, /* inside a range: fine, it is kept out of it */
+	    {"10.80.200.7", NULL}, /* a /16 pool's subnet */
+	    {"10.77.0.1", "ip: 10.77.0.1 is the boot server's own address (setting 'server')"},
+	    {"10.77.0.2", "ip: 10.77.0.2 is the boot server's own address (setting 'next-server')"},
+	    {"10.77.0.254", "ip: 10.77.0.254 is the router of pool lan (pool.lan.router)"},
+	    {"10.77.0.0", "ip: 10.77.0.0 is the network address of pool lan's subnet 10.77.0.0/24"},
+	    {"10.77.0.255",
+	     "ip: 10.77.0.255 is the broadcast address of pool lan's subnet 10.77.0.0/24"},
+	    {"10.80.255.255",
+	     "ip: 10.80.255.255 is the broadcast address of pool far's subnet 10.80.0.0/16"},
+	    {"192.168.5.5",
+	     "ip: 192.168.5.5 is in no pool's subnet (far 10.80.0.0/16, lan 10.77.0.0/24)"},
+	    {"10.77.1.5",
+	     "ip: 10.77.1.5 is in no pool's subnet (far 10.80.0.0/16, lan 10.77.0.0/24)"},
+	    {"10.77.0", "ip: not an IPv4 address"},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		struct xp_diags d;
+		xp_diags_init(&d);
+		int r = xp_system_ip_check(&s, cases[i].ip, &d);
+		if (!cases[i].msg) {
+			if (r != 0 || d.n)
+				fail_msg("%s: %d %s", cases[i].ip, r, d.n ? d.v[0].msg : "");
+		} else {
+			if (r != -EINVAL || d.n != 1 || strcmp(d.v[0].msg, cases[i].msg) != 0)
+				fail_msg("%s: %d '%s'", cases[i].ip, r, d.n ? d.v[0].msg : "");
+			assert_string_equal(d.v[0].code, "ip");
+			assert_non_null(d.v[0].hint);
+		}
+		xp_diags_release(&d);
+	}
+	/* ProxyDHCP: the addresses are another server's to hand out; ours stays ours */
+	assert_int_equal(xp_settings_set(&s, "proxy-dhcp", "on"), 0);
+	assert_int_equal(xp_system_ip_check(&s, "192.168.5.5", NULL), 0);
+	assert_int_equal(xp_system_ip_check(&s, "10.77.0.255", NULL), 0);
+	assert_int_equal(xp_system_ip_check(&s, "10.77.0.1", NULL), -EINVAL);
+	xp_settings_release(&s);
+	/* no pools, or pools being set up (a range without its netmask): only the
+	 * server's own address can be checked */
+	static const char *const none[] = {"server=10.77.0.1", NULL};
+	static const char *const half[] = {"server=10.77.0.1",
+					   "pool.lan.range=10.77.0.100-10.77.0.199", NULL};
+	for (int k = 0; k < 2; k++) {
+		settings_of(&s, k ? half : none);
+		assert_int_equal(xp_system_ip_check(&s, "192.168.5.5", NULL), 0);
+		assert_int_equal(xp_system_ip_check(&s, "10.77.0.255", NULL), 0);
+		assert_int_equal(xp_system_ip_check(&s, "10.77.0.1", NULL), -EINVAL);
+		xp_settings_release(&s);
+	}
+}
+
+/* The CLI and the HTTP API both store through xp_system_add/update: the refusal is
+ * there, in the transaction, against the settings stored; settings changes that make
+ * a reservation unusable warn. */
+static void test_system_ip_store(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = open_ok();
+	assert_int_equal(add_distro(inv, "d"), 0);
+	/* no pools yet: any host address but the server's */
+	assert_int_equal(xp_server_setting_set(inv, "server", "10.77.0.1", NULL), 0);
+	assert_int_equal(add_system(inv, "early", "52:54:00:00:00:01", "192.168.9.9", NULL, "d"),
+			 0);
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_system own = {.name = "own",
+				.mac = "52:54:00:00:00:02",
+				.ip = "10.77.0.1",
+				.distro = "d",
+				.netboot = true};
+	assert_int_equal(xp_system_add(inv, &own, &d), -EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].msg,
+			    "ip: 10.77.0.1 is the boot server's own address (setting 'server')");
+	xp_diags_release(&d);
+
+	/* the pool is completed: the early reservation is out of its subnet: warned */
+	assert_int_equal(
+	    xp_server_setting_set(inv, "pool.lan.range", "10.77.0.100-10.77.0.199", &d), 0);
+	assert_int_equal(d.n, 0); /* no netmask yet: no pool to check against */
+	assert_int_equal(xp_server_setting_set(inv, "pool.lan.netmask", "/24", &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].severity, XP_SEV_WARNING);
+	assert_string_equal(d.v[0].msg, "system 'early': ip: 192.168.9.9 is in no pool's subnet "
+					"(lan 10.77.0.0/24)");
+	xp_diags_release(&d);
+	struct xp_settings cur;
+	assert_int_equal(xp_server_settings_get(inv, &cur), 0);
+	assert_string_equal(xp_settings_get(&cur, "pool.lan.netmask"), "255.255.255.0"); /* kept */
+	xp_settings_release(&cur);
+
+	/* add and update refuse .0, .255, the router, off-net; nothing is written and the
+	 * caller's transaction stays usable */
+	assert_int_equal(xp_server_setting_set(inv, "pool.lan.router", "10.77.0.254", &d), 0);
+	assert_int_equal(d.n, 1); /* still 'early' */
+	xp_diags_release(&d);
+	static const char *const bad[] = {"10.77.0.0", "10.77.0.255", "10.77.0.254", "10.78.0.5",
+					  "10.77.0.1"};
+	assert_int_equal(add_system(inv, "web", "52:54:00:00:00:03", "10.77.0.50", NULL, "d"), 0);
+	for (size_t i = 0; i < N(bad); i++) {
+		struct xp_system x = {.name = "new",
+				      .mac = "52:54:00:00:00:04",
+				      .ip = (char *)bad[i],
+				      .distro = "d",
+				      .netboot = true};
+		assert_int_equal(xp_system_add(inv, &x, &d), -EINVAL);
+		assert_int_equal(d.n, 1);
+		assert_string_equal(d.v[0].code, "ip");
+		xp_diags_release(&d);
+		x.name = "web";
+		assert_int_equal(xp_inv_begin(inv), 0);
+		assert_int_equal(xp_system_update(inv, &x, NULL), -EINVAL);
+		assert_int_equal(xp_inv_commit(inv), 0);
+	}
+	struct xp_system got;
+	assert_int_equal(xp_system_get(inv, "web", &got), 0);
+	assert_string_equal(got.ip, "10.77.0.50");
+	xp_system_release(&got);
+	assert_int_equal(xp_system_get(inv, "new", &got), -ENOENT);
+	/* a record made unusable by the settings is refused until its address changes */
+	struct xp_system e = {.name = "early",
+			      .mac = "52:54:00:00:00:01",
+			      .ip = "192.168.9.9",
+			      .distro = "d",
+			      .netboot = false};
+	assert_int_equal(xp_system_update(inv, &e, NULL), -EINVAL);
+	e.ip = NULL;
+	assert_int_equal(xp_system_update(inv, &e, NULL), 0);
+
+	/* the router moved onto web's address, then the server's: warned, kept */
+	assert_int_equal(xp_server_setting_set(inv, "pool.lan.router", "10.77.0.50", &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].msg, "system 'web': ip: 10.77.0.50 is the router of pool lan "
+					"(pool.lan.router)");
+	xp_diags_release(&d);
+	assert_int_equal(xp_server_setting_unset(inv, "pool.lan.router", &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(xp_server_setting_set(inv, "next-server", "10.77.0.50", &d), 0);
+	assert_int_equal(d.n, 1);
+	xp_diags_release(&d);
+	assert_int_equal(xp_server_setting_unset(inv, "next-server", &d), 0);
+	assert_int_equal(d.n, 0);
+	/* the audit alone */
+	assert_int_equal(xp_server_settings_get(inv, &cur), 0);
+	assert_int_equal(xp_settings_set(&cur, "pool.lan.netmask", "255.255.255.192"), 0);
+	assert_int_equal(xp_settings_set(&cur, "pool.lan.range", "10.77.0.70-10.77.0.90"), 0);
+	assert_int_equal(xp_system_ip_audit(inv, &cur, &d), 1);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].msg, "system 'web': ip: 10.77.0.50 is in no pool's subnet "
+					"(lan 10.77.0.64/26)");
+	xp_diags_release(&d);
+	xp_settings_release(&cur);
+	xp_inv_close(inv);
+}
 
 static void test_data_version(void **st)
 {
@@ -1061,6 +1235,8 @@ int main(void)
 	    cmocka_unit_test(test_setting_defaults),
 	    cmocka_unit_test_setup_teardown(test_settings_store, setup, teardown),
 	    cmocka_unit_test(test_pools),
+	    cmocka_unit_test(test_system_ip_check),
+	    cmocka_unit_test_setup_teardown(test_system_ip_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_constraints, setup, teardown),

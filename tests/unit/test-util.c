@@ -229,6 +229,53 @@ static void test_edit_distance(void **state)
 	assert_int_equal(xp_edit_distance("abc", "xyzxyz", 2), 3);
 }
 
+/* The log escape: what a client sent comes out as printable ASCII on one line. */
+#define S(x) x, sizeof(x) - 1
+static void test_escape(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *out;
+	} cases[] = {
+	    {S("pxelinux.cfg/default"), "pxelinux.cfg/default"},
+	    {S(""), ""},
+	    {S("\x1b[2J\x1b]0;owned\x07"), "\\x1b[2J\\x1b]0;owned\\x07"},
+	    {S("a\nb\rc\td"), "a\\x0ab\\x0dc\\x09d"},
+	    {S("caf\xc3\xa9 \x7f\x80\xff"), "caf\\xc3\\xa9 \\x7f\\x80\\xff"},
+	    {S("it's a \\path"), "it\\'s a \\\\path"},
+	    {S("nul\0inside"), "nul\\x00inside"},
+	    {S("~ !\"#$%&()*+,-./09:;<=>?@AZ[]^_`az{|}"), "~ !\"#$%&()*+,-./09:;<=>?@AZ[]^_`az{|}"},
+	};
+	char out[XP_ESCAPED_SIZE(64)];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_ptr_equal(xp_escape(out, sizeof(out), cases[i].in, cases[i].len), out);
+		assert_string_equal(out, cases[i].out);
+	}
+	/* every byte value: nothing below 0x20 or above 0x7e comes out */
+	unsigned char all[256];
+	for (int i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	char big[XP_ESCAPED_SIZE(256)];
+	xp_escape(big, sizeof(big), all, sizeof(all));
+	for (const unsigned char *q = (const unsigned char *)big; *q; q++)
+		assert_true(*q >= 0x20 && *q <= 0x7e);
+	assert_int_equal(strlen(big), 32 * 4 + 95 + 2 + 129 * 4); /* ' and \ take 2 */
+	/* too long: cut at a whole escape, marked */
+	xp_escape(out, 10, "abcdefghijkl", 12);
+	assert_string_equal(out, "abcdef...");
+	xp_escape(out, 10, "ab\x1b\x1b\x1b", 5);
+	assert_string_equal(out, "ab\\x1b...");
+	xp_escape(out, 10, "abcdefghi", 9); /* exactly fits */
+	assert_string_equal(out, "abcdefghi");
+	xp_escape(out, 3, "abcdef", 6); /* no room for the mark */
+	assert_string_equal(out, "ab");
+	out[0] = 'x';
+	xp_escape(out, 0, "abc", 3); /* nothing written */
+	assert_int_equal(out[0], 'x');
+}
+
 /* SHA-256: FIPS 180-4's examples through the portable code, and whole files (libcrypto)
  * against the portable code and sha256sum(1) at the lengths around the padding
  * boundaries. */
@@ -312,6 +359,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_edit_distance),
+	    cmocka_unit_test(test_escape),
 	    cmocka_unit_test_setup_teardown(test_sha256, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -349,6 +349,23 @@ int xp_server_setting_check(const char *key, const char *value, char **out, stru
 	return unknown_key(key, pool, sub, d);
 }
 
+/* After a change in the caller's transaction: warnings for the reservations the
+ * settings now in force make unusable (a pool moved, a router or the server's address
+ * set on a system's address). Warned, not refused: a pool is set one key at a time, and
+ * renumbering a network moves its pool before its systems can follow; the boot server
+ * serves such a system without its reservation meanwhile. Only -ENOMEM counts. */
+static int audit(struct xp_inv *inv, struct xp_diags *d)
+{
+	if (!d)
+		return 0;
+	struct xp_settings st;
+	int r = xp_server_settings_get(inv, &st);
+	if (r == 0)
+		r = xp_system_ip_audit(inv, &st, d);
+	xp_settings_release(&st);
+	return r == -ENOMEM ? r : 0;
+}
+
 int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value,
 			  struct xp_diags *d)
 {
@@ -356,6 +373,10 @@ int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value
 	int r = xp_server_setting_check(key, value, &norm, d);
 	if (r < 0)
 		return r;
+	if ((r = xp_inv_begin(inv)) < 0) {
+		free(norm);
+		return r;
+	}
 	sqlite3_stmt *st;
 	r = xp__inv_prepare(inv,
 			    "INSERT INTO server_settings (key, value) VALUES (?1, ?2)"
@@ -370,25 +391,41 @@ int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value
 			r = xp__inv_err(inv, rc);
 	}
 	free(norm);
-	return r;
+	if (r == 0)
+		r = audit(inv, d);
+	if (r < 0) {
+		xp_inv_rollback(inv);
+		return r;
+	}
+	return xp_inv_commit(inv);
 }
 
-int xp_server_setting_unset(struct xp_inv *inv, const char *key)
+int xp_server_setting_unset(struct xp_inv *inv, const char *key, struct xp_diags *d)
 {
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "DELETE FROM server_settings WHERE key = ?1", &st);
+	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
+	sqlite3_stmt *st;
+	if ((r = xp__inv_prepare(inv, "DELETE FROM server_settings WHERE key = ?1", &st)) < 0)
+		goto fail;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return xp__inv_err(inv, rc);
+	if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+		goto fail;
+	}
 	if (sqlite3_changes(inv->db) == 0) {
 		snprintf(inv->err, sizeof(inv->err), "'%s' is not set", key);
+		xp_inv_commit(inv); /* nothing written */
 		return -ENOENT;
 	}
-	return 0;
+	if ((r = audit(inv, d)) < 0)
+		goto fail;
+	return xp_inv_commit(inv);
+fail:
+	xp_inv_rollback(inv);
+	return r;
 }
 
 int xp_server_settings_get(struct xp_inv *inv, struct xp_settings *out)

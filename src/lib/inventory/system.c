@@ -2,7 +2,10 @@
  * system.c - systems: the machines (or domUs) the boot server knows by MAC, each with
  * an optional reserved IPv4 address and what it boots: a profile's distro or a distro
  * itself (Cobbler's systems). MACs are stored canonical (lower case, ':'), so that a
- * lookup in any spelling finds them; MAC and IP are unique.
+ * lookup in any spelling finds them; MAC and IP are unique. A reserved IP must be one
+ * the DHCP server may hand out under the server settings in force
+ * (xp_system_ip_check): never the server's own, a subnet's network or broadcast
+ * address, a router, or outside every pool's subnet.
  *
  * Not here: DHCP leases (dynamic addresses), the boot files (boot.h).
  */
@@ -154,6 +157,127 @@ static int refusal(struct xp_inv *inv, const struct xp_system *s, const char *ma
 	return 0;
 }
 
+/* ---- the reserved address against the server's settings ---------------------------- */
+
+/* The pools' subnets as "lan 10.0.0.0/24, far 10.1.0.0/24" (the first few). */
+static void subnets_text(const struct xp_server_pool *pv, size_t np, char *buf, size_t size)
+{
+	size_t at = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < np && at < size; i++) {
+		uint32_t lo, mask;
+		char net[16];
+		xp__ipv4_parse(pv[i].range_start, &lo);
+		xp__ipv4_parse(pv[i].netmask, &mask);
+		int n = i == 4
+			    ? snprintf(buf + at, size - at, ", ...")
+			    : snprintf(buf + at, size - at, "%s%s %s/%d", i ? ", " : "", pv[i].name,
+				       xp__ipv4_format(lo & mask, net), __builtin_popcount(mask));
+		if (n < 0 || i == 4)
+			break;
+		at += (size_t)n;
+	}
+}
+
+int xp_system_ip_check(const struct xp_settings *st, const char *ip, struct xp_diags *d)
+{
+	uint32_t a, own;
+	char text[16];
+	if (!xp__ipv4_parse(ip, &a))
+		return xp__bad_value(d, "ip", ip, "a dotted quad, e.g. 192.168.1.10",
+				     "not an IPv4 address");
+	xp__ipv4_format(a, text);
+	static const char *const own_keys[] = {"server", "next-server"};
+	for (size_t i = 0; i < sizeof(own_keys) / sizeof(own_keys[0]); i++) {
+		const char *v = xp_settings_get(st, own_keys[i]);
+		if (v && xp__ipv4_parse(v, &own) && own == a)
+			return xp__bad_value(d, "ip", NULL,
+					     "reserve another address for the system",
+					     "%s is the boot server's own address (setting '%s')",
+					     text, own_keys[i]);
+	}
+	const char *proxy = xp_settings_get(st, "proxy-dhcp");
+	if (proxy && strcmp(proxy, "on") == 0)
+		return 0; /* another DHCP server hands out the addresses */
+	struct xp_server_pool *pv;
+	size_t np;
+	int r = xp_server_pools(st, &pv, &np, NULL);
+	if (r == -EINVAL || (r == 0 && np == 0)) {
+		xp_server_pools_free(pv, np);
+		return 0; /* no usable pools: checked when they are set */
+	}
+	if (r < 0)
+		return r;
+	bool in_subnet = false;
+	for (size_t i = 0; r == 0 && i < np; i++) {
+		const struct xp_server_pool *p = &pv[i];
+		uint32_t lo, mask, router;
+		xp__ipv4_parse(p->range_start, &lo);
+		xp__ipv4_parse(p->netmask, &mask);
+		uint32_t net = lo & mask, bcast = net | ~mask;
+		char nettext[16];
+		xp__ipv4_format(net, nettext);
+		int bits = __builtin_popcount(mask);
+		if (p->router && xp__ipv4_parse(p->router, &router) && router == a)
+			r = xp__bad_value(d, "ip", NULL, "reserve another address for the system",
+					  "%s is the router of pool %s (pool.%s.router)", text,
+					  p->name, p->name);
+		else if ((a & mask) != net)
+			continue;
+		else if (a == net || a == bcast)
+			r = xp__bad_value(d, "ip", NULL,
+					  "a subnet's first and last addresses are no host's (RFC "
+					  "950)",
+					  "%s is the %s address of pool %s's subnet %s/%d", text,
+					  a == net ? "network" : "broadcast", p->name, nettext,
+					  bits);
+		in_subnet = true;
+	}
+	if (r == 0 && !in_subnet) {
+		char nets[200];
+		subnets_text(pv, np, nets, sizeof(nets));
+		r = xp__bad_value(d, "ip", NULL,
+				  "DHCP hands out reserved addresses on its pools' subnets only: "
+				  "give an address in one, or add a pool for that subnet",
+				  "%s is in no pool's subnet (%s)", text, nets);
+	}
+	xp_server_pools_free(pv, np);
+	return r;
+}
+
+int xp_system_ip_audit(struct xp_inv *inv, const struct xp_settings *st, struct xp_diags *d)
+{
+	sqlite3_stmt *q;
+	int r = xp__inv_prepare(
+	    inv, "SELECT name, ip FROM systems WHERE ip IS NOT NULL ORDER BY name", &q);
+	if (r < 0)
+		return r;
+	int count = 0, rc = SQLITE_DONE;
+	while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(q, 0);
+		const char *ip = (const char *)sqlite3_column_text(q, 1);
+		struct xp_diags one = {0};
+		int e = xp_system_ip_check(st, ip, &one);
+		if (e == -EINVAL) {
+			count++;
+			if (d && xp_diags_add(d, XP_SEV_WARNING, NULL, 0, 0, "ip", NULL,
+					      "until it is given another address ('xenprov system "
+					      "edit NAME --ip ADDR' or '--no-ip'), the boot server "
+					      "serves it without its reservation",
+					      "system '%s': %s", name,
+					      one.n ? one.v[0].msg : "ip: unusable") < 0)
+				e = -ENOMEM;
+		}
+		if (e < 0 && e != -EINVAL)
+			r = e;
+		xp_diags_release(&one);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(q);
+	return r < 0 ? r : count;
+}
+
 static void bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v && *v)
@@ -170,8 +294,19 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 		return r;
 	if ((r = xp_inv_begin(inv)) < 0)
 		return r;
-	r = refusal(inv, s, mac, ip, add);
-	if (r == -EEXIST || r == -ENOENT) {
+	if (*ip) {
+		/* the reservation against the settings, read in this transaction: the
+		 * CLI and the HTTP API both come through here. First: an address that can
+		 * never be reserved says so, whoever holds it now */
+		struct xp_settings st;
+		if ((r = xp_server_settings_get(inv, &st)) == 0) {
+			r = xp_system_ip_check(&st, ip, d);
+			xp_settings_release(&st);
+		}
+	}
+	if (r == 0)
+		r = refusal(inv, s, mac, ip, add);
+	if (r == -EEXIST || r == -ENOENT || r == -EINVAL) {
 		xp_inv_commit(inv); /* nothing written */
 		return r;
 	}

@@ -72,10 +72,17 @@ struct dhcp_srv {
 	struct sockaddr_in sdst[BATCH];
 	struct mmsghdr smsg[BATCH];
 
-	/* dropped packets, logged at most once a second */
-	uint64_t n_bad, n_limited, n_full;
-	const char *last_why;
-	uint32_t last_src;
+	/* reservations refused (xp_dhcp_reservation_refusal) at the last (re)load: each is
+	 * logged once, when it first appears */
+	struct refused *refused;
+	size_t n_refused;
+	struct xp_dhcp_msg scratch; /* for describing a dropped packet */
+};
+
+struct refused {
+	uint8_t mac[6];
+	uint32_t ip;
+	const char *why; /* static */
 };
 
 static int parse_ip(const char *s, uint32_t *out)
@@ -100,6 +107,9 @@ struct cfg_store {
 	struct xp_dhcp_pool *pools;
 	struct xp_dhcp_host *hosts;
 	size_t n_hosts;
+	uint32_t *local;
+	struct refused *refused;
+	size_t n_refused;
 	char http_base[128];
 };
 
@@ -107,14 +117,60 @@ static void cfg_release(struct cfg_store *c)
 {
 	free(c->pools);
 	free(c->hosts);
+	free(c->local);
+	free(c->refused);
 }
 
-static bool in_a_pool_subnet(const struct cfg_store *c, uint32_t ip)
+/* Every IPv4 address of this machine's interfaces (not only the served ones): none is
+ * ever handed out. Read at each (re)load. */
+static int load_local(struct cfg_store *c)
 {
-	for (size_t i = 0; i < c->cfg.n_pools; i++)
-		if ((ip & c->pools[i].netmask) == (c->pools[i].start & c->pools[i].netmask))
+	struct iface *v;
+	size_t n;
+	int r = sys_ifaces(NULL, 0, &v, &n);
+	if (r < 0)
+		return r;
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v[i].n_addr;
+	c->local = calloc(total ? total : 1, sizeof(*c->local));
+	if (!c->local) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (unsigned a = 0; a < v[i].n_addr; a++)
+			c->local[c->cfg.n_local_ips++] = v[i].addr[a];
+	c->cfg.local_ips = c->local;
+	free(v);
+	return 0;
+}
+
+static bool was_refused(const struct dhcp_srv *d, const struct refused *x)
+{
+	for (size_t i = 0; i < d->n_refused; i++)
+		if (memcmp(d->refused[i].mac, x->mac, 6) == 0 && d->refused[i].ip == x->ip &&
+		    d->refused[i].why == x->why)
 			return true;
 	return false;
+}
+
+/* A reservation the engine will not hand out: logged (rate-limited) the first time it is
+ * seen, not at every reload; the system is served without it. */
+static void refuse_host(struct dhcp_srv *d, struct cfg_store *c, const struct xp_system *sys,
+			struct xp_dhcp_host *h, const char *why)
+{
+	struct refused *x = &c->refused[c->n_refused++];
+	memcpy(x->mac, h->mac, 6);
+	x->ip = h->ip;
+	x->why = why;
+	h->ip = 0;
+	if (!was_refused(d, x))
+		serve_limited(d->s, SRC_DHCP, LOG_WARNING,
+			      "system '%s' (%s): %s is %s: not handed out, the system gets an "
+			      "address from the pool until it is given another "
+			      "(xenprov system edit %s --ip ADDR)",
+			      sys->name, sys->mac, sys->ip, why, sys->name);
 }
 
 static int load_hosts(struct dhcp_srv *d, struct cfg_store *c)
@@ -125,7 +181,8 @@ static int load_hosts(struct dhcp_srv *d, struct cfg_store *c)
 	if (r < 0)
 		return r;
 	c->hosts = calloc(n ? n : 1, sizeof(*c->hosts));
-	if (!c->hosts) {
+	c->refused = calloc(n ? n : 1, sizeof(*c->refused));
+	if (!c->hosts || !c->refused) {
 		xp_strv_free(names, n);
 		return -ENOMEM;
 	}
@@ -139,14 +196,15 @@ static int load_hosts(struct dhcp_srv *d, struct cfg_store *c)
 			memcpy(h->mac, mac.b, 6);
 			if (sys.ip)
 				parse_ip(sys.ip, &h->ip);
-			if (h->ip && !in_a_pool_subnet(c, h->ip)) {
-				/* one bad record must not stop DHCP for everybody */
-				serve_log(d->s, LOG_WARNING,
-					  "dhcp: system '%s': %s is in no pool's subnet; it is "
-					  "served without its reservation",
-					  sys.name, sys.ip);
-				h->ip = 0;
-			}
+			/* an older inventory, or settings or interfaces changed since the
+			 * system was added: one bad record must not stop DHCP for everybody,
+			 * nor may the server hand out its own, a router's, a network or a
+			 * broadcast address (in proxy mode no address is handed out) */
+			const char *why = h->ip && !c->cfg.proxy
+					      ? xp_dhcp_reservation_refusal(&c->cfg, h->ip)
+					      : NULL;
+			if (why)
+				refuse_host(d, c, &sys, h, why);
 			snprintf(h->hostname, sizeof(h->hostname), "%s",
 				 sys.hostname ? sys.hostname : sys.name);
 			h->netboot = sys.netboot;
@@ -196,18 +254,20 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 	c->cfg.pools = c->pools;
 	c->cfg.n_pools = np;
 
+	if (parse_ip(serve_setting(s, "server"), &c->cfg.server_ip) < 0)
+		return -EINVAL;
+	parse_ip(serve_setting(s, "next-server"), &c->cfg.next_server);
+	const char *proxy = serve_setting(s, "proxy-dhcp");
+	c->cfg.proxy = proxy && strcmp(proxy, "on") == 0;
+	if ((r = load_local(c)) < 0)
+		return r;
+	/* the reservations last: they are checked against all of the above */
 	if ((r = load_hosts(d, c)) < 0)
 		return r;
 	c->cfg.hosts = c->hosts;
 	c->cfg.n_hosts = c->n_hosts;
-
-	if (parse_ip(serve_setting(s, "server"), &c->cfg.server_ip) < 0)
-		return -EINVAL;
-	parse_ip(serve_setting(s, "next-server"), &c->cfg.next_server);
 	c->cfg.bios_file = serve_setting(s, "bios-boot-file");
 	c->cfg.efi64_file = serve_setting(s, "efi64-boot-file");
-	const char *proxy = serve_setting(s, "proxy-dhcp");
-	c->cfg.proxy = proxy && strcmp(proxy, "on") == 0;
 	const char *hold = serve_setting(s, "offer-hold");
 	c->cfg.offer_hold = hold ? (uint32_t)strtoul(hold, NULL, 10) : 0;
 	serve_http_base(s, &s->settings, c->http_base, sizeof(c->http_base));
@@ -221,6 +281,15 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The configuration is in force: its refused reservations are the ones already logged. */
+static void remember_refused(struct dhcp_srv *d, struct cfg_store *c)
+{
+	free(d->refused);
+	d->refused = c->refused;
+	d->n_refused = c->n_refused;
+	c->refused = NULL;
 }
 
 static int remember_pools(struct dhcp_srv *d, const struct cfg_store *c)
@@ -256,6 +325,8 @@ int dhcp_srv_reload(struct dhcp_srv *d)
 		r = xp_dhcp_server_reconfigure(d->engine, &c.cfg);
 	if (r == 0)
 		r = remember_pools(d, &c);
+	if (r == 0)
+		remember_refused(d, &c);
 	cfg_release(&c);
 	if (r < 0)
 		return r;
@@ -286,16 +357,56 @@ static uint32_t local_address(struct dhcp_srv *d, const struct iface *f)
 	return f->n_addr ? f->addr[0] : 0;
 }
 
-static void count_drop(struct dhcp_srv *d, int r, const char *why, uint32_t src)
+/* An option's bytes, escaped, as " KEY 'VALUE'", or nothing. */
+static void describe_opt(const struct xp_dhcp_msg *m, uint8_t code, const char *key, char *out,
+			 size_t size)
 {
-	if (r == -EAGAIN)
-		d->n_limited++;
-	else if (r == -ENOSPC)
-		d->n_full++;
+	size_t l;
+	const uint8_t *v = xp_dhcp_msg_option(m, code, &l);
+	char esc[160]; /* a long one is cut, marked "..." */
+	if (v)
+		snprintf(out, size, " %s '%s'", key, xp_escape(esc, sizeof(esc), v, l));
 	else
-		d->n_bad++;
-	d->last_why = why;
-	d->last_src = src;
+		out[0] = 0;
+}
+
+/* A dropped packet, for its log line: what it is and who sent it as it says (hardware
+ * address; host name, vendor class and client identifier escaped), and where from. */
+static void log_drop(struct dhcp_srv *d, const uint8_t *pkt, size_t len,
+		     const struct sockaddr_in *from, int r, const char *why)
+{
+	static const char *const types[] = {NULL,  "DISCOVER", "OFFER",	  "REQUEST", "DECLINE",
+					    "ACK", "NAK",      "RELEASE", "INFORM"};
+	char src[INET_ADDRSTRLEN], who[600] = "", host[180], vendor[180], id[180];
+	inet_ntop(AF_INET, &from->sin_addr, src, sizeof(src));
+	struct xp_dhcp_msg *m = &d->scratch;
+	const char *what = "a malformed packet";
+	uint8_t type = 0;
+	/* under a flood the line is only counted: not worth parsing the packet again, the
+	 * hardware address is enough (RFC 2131 figure 1: htype, hlen at 1, 2; chaddr at 28) */
+	if (serve_limited_full(d->s, SRC_DHCP, LOG_WARNING)) {
+		what = "a packet";
+		if (len >= XP_DHCP_HDR_LEN && pkt[1] == 1 && pkt[2] == 6)
+			snprintf(who, sizeof(who), " of %02x:%02x:%02x:%02x:%02x:%02x", pkt[28],
+				 pkt[29], pkt[30], pkt[31], pkt[32], pkt[33]);
+	} else if (len && xp_dhcp_msg_parse(pkt, len, m) == 0) {
+		what = xp_dhcp_msg_u8(m, 53, &type) == 0 && type && type < 9 ? types[type]
+									     : "a packet";
+		const uint8_t *c = m->h.chaddr;
+		describe_opt(m, 12, "host", host, sizeof(host));
+		describe_opt(m, 60, "vendor", vendor, sizeof(vendor));
+		describe_opt(m, 61, "client-id", id, sizeof(id));
+		if (m->h.htype == 1 && m->h.hlen == 6)
+			snprintf(who, sizeof(who), " of %02x:%02x:%02x:%02x:%02x:%02x%s%s%s", c[0],
+				 c[1], c[2], c[3], c[4], c[5], host, vendor, id);
+		else
+			snprintf(who, sizeof(who), "%s%s%s", host, vendor, id);
+	}
+	serve_limited(d->s, SRC_DHCP, LOG_WARNING, "dropped %s%s from %s:%u: %s", what, who, src,
+		      ntohs(from->sin_port),
+		      why	     ? why
+		      : r == -ENOMEM ? "out of memory"
+				     : "cannot be answered");
 }
 
 static void send_batch(struct dhcp_srv *d, int fd, const struct xp_dhcp_tx *tx,
@@ -413,7 +524,8 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 			struct msghdr *m = &d->rmsg[i].msg_hdr;
 			uint32_t src = ntohl(d->rsrc[i].sin_addr.s_addr);
 			if (m->msg_flags & MSG_TRUNC) {
-				count_drop(d, -EBADMSG, "longer than 2048 bytes", src);
+				log_drop(d, NULL, 0, &d->rsrc[i], -EBADMSG,
+					 "longer than 2048 bytes");
 				continue;
 			}
 			int ifindex = 0;
@@ -441,7 +553,7 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 			if (after > before && before == 0 && d->n_held == 0)
 				d->held_since = serve_now_ms(); /* the first change waiting */
 			if (r < 0) {
-				count_drop(d, r, why, src);
+				log_drop(d, d->rbuf[i], d->rmsg[i].msg_len, &d->rsrc[i], r, why);
 			} else if (r > 0 && after > before) {
 				/* an ACK: it leaves once its lease is stored */
 				if (d->n_held == BATCH) {
@@ -462,24 +574,6 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 			break;
 	}
 	dhcp_srv_flush(d, serve_now_ms());
-}
-
-void dhcp_srv_tick(struct dhcp_srv *d, int64_t now_ms)
-{
-	(void)now_ms;
-	uint64_t total = d->n_bad + d->n_limited + d->n_full;
-	if (!total)
-		return;
-	char src[INET_ADDRSTRLEN];
-	struct in_addr a = {htonl(d->last_src)};
-	inet_ntop(AF_INET, &a, src, sizeof(src));
-	serve_log(d->s, LOG_WARNING,
-		  "dhcp: dropped %llu packet(s) in the last second (%llu malformed, %llu over "
-		  "a client's rate, %llu for a full pool); last from %s: %s",
-		  (unsigned long long)total, (unsigned long long)d->n_bad,
-		  (unsigned long long)d->n_limited, (unsigned long long)d->n_full, src,
-		  d->last_why ? d->last_why : "dropped");
-	d->n_bad = d->n_limited = d->n_full = 0;
 }
 
 static int open_socket(struct dhcp_srv *d, struct dsock *k, uint16_t port)
@@ -530,6 +624,8 @@ int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 			  strerror(-r));
 	if (r == 0)
 		r = remember_pools(d, &c);
+	if (r == 0)
+		remember_refused(d, &c);
 	cfg_release(&c);
 	if (r < 0)
 		goto fail;
@@ -573,5 +669,6 @@ void dhcp_srv_close(struct dhcp_srv *d)
 	xp_dhcp_server_free(d->engine);
 	free(d->pool_net);
 	free(d->pool_mask);
+	free(d->refused);
 	free(d);
 }

@@ -543,11 +543,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+/* libmicrohttpd's messages may quote what a client sent: limited and escaped like
+ * every line about a request (serve.c) */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct http_srv *h = cls;
-	if (h->s->opts->log)
-		h->s->opts->log(h->s->opts->log_ctx, LOG_DEBUG, fmt, ap);
+	serve_vlimited(h->s, SRC_HTTP, LOG_DEBUG, fmt, ap);
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
@@ -619,13 +620,14 @@ static void on_accept(struct serve *s, struct watch *w, uint32_t events)
 		    accept4(w->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				serve_log(s, LOG_WARNING, "http: accept: %s", strerror(errno));
+				serve_limited(s, SRC_HTTP, LOG_WARNING, "accept: %s",
+					      strerror(errno));
 			return;
 		}
 		/* on failure MHD closes the socket itself */
 		if (MHD_add_connection(l->h->d, fd, (struct sockaddr *)&peer, len) != MHD_YES)
-			serve_log(s, LOG_WARNING,
-				  "http: a connection was refused (limit reached?)");
+			serve_limited(s, SRC_HTTP, LOG_WARNING,
+				      "a connection was refused (limit reached?)");
 	}
 }
 

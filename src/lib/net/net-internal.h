@@ -7,6 +7,7 @@
 
 #include <net/if.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,6 +43,21 @@ struct dhcp_srv;
 struct tftp_srv;
 struct http_srv;
 
+/* The longest log line (longer ones are cut). */
+#define SERVE_LOG_MAX 1024
+
+/* What a limited log line is about: its service, which is also its prefix. */
+enum serve_src { SRC_DHCP, SRC_TFTP, SRC_HTTP, SRC_N };
+
+/* The lines of one service (and one side of LOG_DEBUG) logged in the current second,
+ * and those left out: see serve_limited. */
+struct loglimit {
+	unsigned used;
+	uint64_t dropped;
+	int prio; /* the most severe left out */
+	char last[SERVE_LOG_MAX];
+};
+
 struct serve {
 	const struct xp_serve_opts *opts;
 	int epfd;
@@ -61,10 +77,34 @@ struct serve {
 	bool stopping;
 	int pid_fd; /* -1: no pid file */
 	int64_t stop_deadline_ms;
+	pthread_mutex_t limit_lock; /* TFTP workers log failed transfers too */
+	struct loglimit limit[SRC_N][2];
 };
 
+/* Log lines go to the caller's logger (xp_serve_opts.log) whole, one call each. Names a
+ * client sent must be escaped with xp_escape where they are put in; a line that still
+ * holds a control byte or a byte above 0x7e is escaped whole before it leaves, so
+ * nothing raw ever reaches a terminal or a log parser. Thread-safe. */
 void serve_log(struct serve *s, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void serve_vlog(struct serve *s, int prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+/* A line caused by what a client sent or an inventory record the server cannot use
+ * (dropped DHCP packets, refused, missing or failed TFTP requests, unusable
+ * reservations): "SERVICE: " + the message. At most SERVE_LIMIT_PER_SEC such lines a
+ * second per service are logged (debug lines counted apart, so that what -v adds never
+ * hides the rest); the others are counted, and serve_limited_flush (the main loop,
+ * once a second) logs one line with their number and the last of them. A flood of bad
+ * requests costs a few lines a second, not one per packet. Thread-safe. */
+#define SERVE_LIMIT_PER_SEC 10
+void serve_limited(struct serve *s, enum serve_src src, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+/* Whether this second's lines of src (at prio) are used up: a caller whose line costs
+ * work to make (parsing a packet again) may then pass a cheaper one, only counted. */
+bool serve_limited_full(struct serve *s, enum serve_src src, int prio);
+void serve_limited_flush(struct serve *s);
 int serve_watch(struct serve *s, struct watch *w, uint32_t events);
 void serve_unwatch(struct serve *s, struct watch *w);
 int64_t serve_now_ms(void);
@@ -97,7 +137,6 @@ int sys_drop_privileges(const char *user, const char *state_dir);
 /* dhcp-sock.c */
 int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret);
 int dhcp_srv_reload(struct dhcp_srv *d);
-void dhcp_srv_tick(struct dhcp_srv *d, int64_t now_ms);
 /* When held replies are due (ms), INT64_MAX if none; dhcp_srv_flush sends them then. */
 int64_t dhcp_srv_deadline(const struct dhcp_srv *d);
 void dhcp_srv_flush(struct dhcp_srv *d, int64_t now_ms);

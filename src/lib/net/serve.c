@@ -26,14 +26,114 @@
 #include "xenprov/leases.h"
 #include "xenprov/util.h"
 
-void serve_log(struct serve *s, int prio, const char *fmt, ...)
+static void call_log(const struct xp_serve_opts *o, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void call_log(const struct xp_serve_opts *o, int prio, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	o->log(o->log_ctx, prio, fmt, ap);
+	va_end(ap);
+}
+
+/* One finished line to the logger. The call sites escape what clients sent; this is the
+ * net under them (and under libmicrohttpd's messages): a line with a raw control byte or
+ * a byte above 0x7e goes out escaped whole. */
+static void emit(const struct xp_serve_opts *o, int prio, char *msg)
+{
+	size_t len = strlen(msg);
+	while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+		msg[--len] = 0; /* libmicrohttpd ends its messages with one */
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f) {
+			char esc[XP_ESCAPED_SIZE(SERVE_LOG_MAX)];
+			call_log(o, prio, "%s", xp_escape(esc, sizeof(esc), msg, len));
+			return;
+		}
+	call_log(o, prio, "%s", msg);
+}
+
+void serve_vlog(struct serve *s, int prio, const char *fmt, va_list ap)
 {
 	if (!s->opts->log)
 		return;
+	char msg[SERVE_LOG_MAX];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	emit(s->opts, prio, msg);
+}
+
+void serve_log(struct serve *s, int prio, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	s->opts->log(s->opts->log_ctx, prio, fmt, ap);
+	serve_vlog(s, prio, fmt, ap);
 	va_end(ap);
+}
+
+static const char *const src_names[SRC_N] = {"dhcp", "tftp", "http"};
+
+void serve_limited(struct serve *s, enum serve_src src, int prio, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	serve_vlimited(s, src, prio, fmt, ap);
+	va_end(ap);
+}
+
+void serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *fmt, va_list ap)
+{
+	if (!s->opts->log)
+		return;
+	char msg[SERVE_LOG_MAX];
+	int n = snprintf(msg, sizeof(msg), "%s: ", src_names[src]);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	pthread_mutex_lock(&s->limit_lock);
+	struct loglimit *l = &s->limit[src][prio >= LOG_DEBUG];
+	bool now = l->used < SERVE_LIMIT_PER_SEC;
+	if (now) {
+		l->used++;
+	} else {
+		if (!l->dropped || prio < l->prio)
+			l->prio = prio;
+		l->dropped++;
+		memcpy(l->last, msg, strlen(msg) + 1);
+	}
+	pthread_mutex_unlock(&s->limit_lock);
+	if (now)
+		emit(s->opts, prio, msg);
+}
+
+bool serve_limited_full(struct serve *s, enum serve_src src, int prio)
+{
+	pthread_mutex_lock(&s->limit_lock);
+	bool full = s->limit[src][prio >= LOG_DEBUG].used >= SERVE_LIMIT_PER_SEC;
+	pthread_mutex_unlock(&s->limit_lock);
+	return full;
+}
+
+void serve_limited_flush(struct serve *s)
+{
+	for (int src = 0; src < SRC_N; src++)
+		for (int dbg = 0; dbg < 2; dbg++) {
+			struct loglimit *l = &s->limit[src][dbg];
+			char last[SERVE_LOG_MAX];
+			pthread_mutex_lock(&s->limit_lock);
+			uint64_t dropped = l->dropped;
+			int prio = l->prio;
+			if (dropped)
+				memcpy(last, l->last, sizeof(last));
+			l->used = 0;
+			l->dropped = 0;
+			pthread_mutex_unlock(&s->limit_lock);
+			if (!dropped)
+				continue;
+			size_t skip = strlen(src_names[src]) + 2; /* "tftp: " */
+			serve_log(s, prio,
+				  "%s: %llu more message(s) like these in the last second not "
+				  "logged (at most %d a second); the last: %s",
+				  src_names[src], (unsigned long long)dropped, SERVE_LIMIT_PER_SEC,
+				  last + skip);
+		}
 }
 
 int64_t serve_now_ms(void)
@@ -365,8 +465,12 @@ static int setup(struct serve *s, sigset_t *mask)
 
 int xp_serve_run(const struct xp_serve_opts *opts)
 {
-	struct serve s = {.opts = opts, .epfd = -1, .sig = {.fd = -1}, .pid_fd = -1,
-			  .ckpt = {.stop = -1}};
+	struct serve s = {.opts = opts,
+			  .epfd = -1,
+			  .sig = {.fd = -1},
+			  .pid_fd = -1,
+			  .ckpt = {.stop = -1},
+			  .limit_lock = PTHREAD_MUTEX_INITIALIZER};
 	sigset_t mask;
 	int r = setup(&s, &mask);
 	if (r == 0) {
@@ -398,12 +502,12 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 				next_tick = now + 1000;
 				if (!s.stopping)
 					check_changes(&s);
-				if (s.dhcp)
-					dhcp_srv_tick(s.dhcp, now);
+				serve_limited_flush(&s);
 			}
 			if (s.stopping && (drained(&s) || now >= s.stop_deadline_ms))
 				break;
 		}
+		serve_limited_flush(&s);
 		serve_log(&s, LOG_INFO, "stopped");
 	}
 	if (s.http)

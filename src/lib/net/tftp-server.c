@@ -143,22 +143,28 @@ static void sess_free(struct tsess *x)
 	free(x);
 }
 
+/* A file name as it goes into a log line (escaped: see xp_escape). */
+#define NAME_ESC(buf, name) xp_escape(buf, sizeof(buf), name, strlen(name))
+
 static void finish(struct tsess *x, int64_t now)
 {
 	struct tftp_srv *t = x->t;
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], name[XP_ESCAPED_SIZE(255)];
 	struct in_addr a = {htonl(x->peer)};
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	NAME_ESC(name, x->name);
+	/* a transfer sent is the record of what was served; one that failed or only probed
+	 * is what a client did, and a client can do it thousands of times a second */
 	if (xp_tftp_session_state(x->sess) == XP_TFTP_DONE)
-		serve_log(t->s, LOG_INFO, "tftp: sent '%s' to %s:%u (%llu bytes, %lld ms)", x->name,
+		serve_log(t->s, LOG_INFO, "tftp: sent '%s' to %s:%u (%llu bytes, %lld ms)", name,
 			  ip, x->peer_port, (unsigned long long)xp_tftp_session_bytes(x->sess),
 			  (long long)(now - x->started));
 	else if (xp_tftp_session_probe(x->sess))
-		serve_log(t->s, LOG_DEBUG, "tftp: '%s' to %s:%u: options only (%s)", x->name, ip,
-			  x->peer_port, xp_tftp_session_error(x->sess));
+		serve_limited(t->s, SRC_TFTP, LOG_DEBUG, "'%s' to %s:%u: options only (%s)", name,
+			      ip, x->peer_port, xp_tftp_session_error(x->sess));
 	else
-		serve_log(t->s, LOG_WARNING, "tftp: '%s' to %s:%u failed: %s", x->name, ip,
-			  x->peer_port, xp_tftp_session_error(x->sess));
+		serve_limited(t->s, SRC_TFTP, LOG_WARNING, "'%s' to %s:%u failed: %s", name, ip,
+			      x->peer_port, xp_tftp_session_error(x->sess));
 	sess_free(x);
 }
 
@@ -303,7 +309,9 @@ static void adopt(struct worker *k, int64_t now)
 		k->head = x;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &x->w};
 		if (epoll_ctl(k->epfd, EPOLL_CTL_ADD, x->w.fd, &ev) < 0) {
-			serve_log(x->t->s, LOG_WARNING, "tftp: '%s': %s", x->name, strerror(errno));
+			char name[XP_ESCAPED_SIZE(255)];
+			serve_limited(x->t->s, SRC_TFTP, LOG_WARNING, "'%s': %s",
+				      NAME_ESC(name, x->name), strerror(errno));
 			sess_free(x);
 			continue;
 		}
@@ -525,7 +533,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 {
 	struct serve *s = t->s;
 	uint32_t peer = ntohl(from->sin_addr.s_addr);
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], name[XP_ESCAPED_SIZE(255)];
 	inet_ntop(AF_INET, &from->sin_addr, ip, sizeof(ip));
 	struct xp_tftp_request req;
 	int r = xp_tftp_parse_request(pkt, len, &req);
@@ -536,9 +544,11 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 			   r == -EPROTONOSUPPORT ? "transfer mode not supported"
 			   : r == -ENAMETOOLONG	 ? "file name too long"
 						 : "malformed request");
-		serve_log(s, LOG_DEBUG, "tftp: malformed request from %s", ip);
+		serve_limited(s, SRC_TFTP, LOG_DEBUG, "malformed request from %s", ip);
 		return;
 	}
+	/* from here on every line about the request may carry its name: escaped */
+	NAME_ESC(name, req.filename);
 	if (req.opcode == XP_TFTP_WRQ) {
 		send_error(t, from, XP_TFTP_EACCESS, "this server is read-only");
 		return;
@@ -557,15 +567,15 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	char path[256];
 	r = xp_tftp_path_check(req.filename, strlen(req.filename), path, sizeof(path));
 	if (r < 0) {
-		serve_log(s, LOG_WARNING, "tftp: refused '%s' to %s: %s", req.filename, ip,
-			  r == -EACCES ? "outside the root" : "bad file name");
+		serve_limited(s, SRC_TFTP, LOG_WARNING, "refused '%s' to %s: %s", name, ip,
+			      r == -EACCES ? "outside the root" : "bad file name");
 		send_error(t, from, XP_TFTP_EACCESS, "access violation");
 		return;
 	}
 	/* one limit for all: clients behind one address (NAT, a test bench's macvlans in
 	 * one namespace) are many machines, not one greedy client */
 	if (atomic_load(&t->n) >= t->max) {
-		serve_log(s, LOG_WARNING, "tftp: busy, refused '%s' to %s", path, ip);
+		serve_limited(s, SRC_TFTP, LOG_WARNING, "busy, refused '%s' to %s", name, ip);
 		send_error(t, from, XP_TFTP_EUNDEF, "server busy, try again");
 		return;
 	}
@@ -586,18 +596,18 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	r = s->boot ? xp_boot_open(s->boot, path, &x->file) : -ENOENT;
 	if (r < 0) {
 		x->file.fd = -1;
-		serve_log(s, r == -ENOENT ? LOG_INFO : LOG_WARNING, "tftp: '%s' for %s: %s", path,
-			  ip,
-			  r == -ENOENT	 ? "no such file"
-			  : r == -EACCES ? "refused: outside the root or not a regular file"
-					 : strerror(-r));
+		serve_limited(s, SRC_TFTP, r == -ENOENT ? LOG_INFO : LOG_WARNING, "'%s' for %s: %s",
+			      name, ip,
+			      r == -ENOENT   ? "no such file"
+			      : r == -EACCES ? "refused: outside the root or not a regular file"
+					     : strerror(-r));
 		send_error(t, from, r == -ENOENT ? XP_TFTP_ENOTFOUND : XP_TFTP_EACCESS,
 			   r == -ENOENT ? "file not found" : "access violation");
 		sess_free(x);
 		return;
 	}
 	if ((r = map_file(x, req.netascii)) < 0) {
-		serve_log(s, LOG_WARNING, "tftp: '%s' for %s: %s", path, ip, strerror(-r));
+		serve_limited(s, SRC_TFTP, LOG_WARNING, "'%s' for %s: %s", name, ip, strerror(-r));
 		send_error(t, from, XP_TFTP_EUNDEF,
 			   r == -EFBIG ? "too large for netascii" : "read error");
 		sess_free(x);
@@ -618,8 +628,8 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	    setsockopt(x->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0 ||
 	    bind(x->w.fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
 	    connect(x->w.fd, (const struct sockaddr *)from, sizeof(*from)) < 0) {
-		serve_log(s, LOG_WARNING, "tftp: no socket for '%s' to %s: %s", path, ip,
-			  strerror(errno));
+		serve_limited(s, SRC_TFTP, LOG_WARNING, "no socket for '%s' to %s: %s", name, ip,
+			      strerror(errno));
 		send_error(t, from, XP_TFTP_EUNDEF, "cannot start the transfer");
 		sess_free(x);
 		return;

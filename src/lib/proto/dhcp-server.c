@@ -70,6 +70,8 @@ struct snap {
 
 struct xp_dhcp_server {
 	uint32_t server_ip, next_server, offer_hold, burst, per_sec;
+	uint32_t *local; /* the server machine's addresses, sorted */
+	size_t n_local;
 	bool proxy;
 	char *bios, *efi, *http;
 	struct pool *pools;
@@ -192,6 +194,23 @@ static struct pool *pool_for(const struct xp_dhcp_server *s, uint32_t ip)
 	return p ? p : pool_of_net(s, ip);
 }
 
+static bool is_local(const struct xp_dhcp_server *s, uint32_t ip)
+{
+	if (ip == s->server_ip || ip == s->next_server)
+		return true;
+	size_t lo = 0, hi = s->n_local;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->local[mid] == ip)
+			return true;
+		if (s->local[mid] < ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 /* Never handed out dynamically: the subnet's network and broadcast addresses, our own
  * addresses, the router, and reservations. */
 static bool excluded(const struct xp_dhcp_server *s, const struct pool *p, uint32_t ip)
@@ -199,7 +218,7 @@ static bool excluded(const struct xp_dhcp_server *s, const struct pool *p, uint3
 	uint32_t mk = p->c.netmask;
 	if ((ip & ~mk) == 0 || (ip | mk) == UINT32_MAX)
 		return true;
-	if (ip == s->server_ip || ip == s->next_server || (p->c.router && ip == p->c.router))
+	if (is_local(s, ip) || (p->c.router && ip == p->c.router))
 		return true;
 	return host_by_ip(s, ip) != NULL;
 }
@@ -462,10 +481,16 @@ static const char *boot_file(const struct xp_dhcp_server *s, const struct req *r
 {
 	if (r->host && !r->host->netboot)
 		return NULL;
-	/* Clients that are not PXE ROMs get the BIOS file too (in `file`, siaddr and, when
-	 * asked for, 66/67), as ISC dhcpd's and dnsmasq's boot file settings do: installers
-	 * and scripts (udhcpc's $boot_file, dhclient's $new_filename) read it. Only the
-	 * PXE part (60, 43, 97) is for PXE clients alone. */
+	/* Only network boot clients get a boot file (`file`, siaddr, 66/67): PXE ROMs,
+	 * which say "PXEClient" in option 60 (PXE 2.1 section 2.2.5, RFC 4578 section 1),
+	 * and iPXE (user class "iPXE" or its option 175; it also says PXEClient). Anyone
+	 * else (an installed system's DHCP client, a phone) has nothing to boot: a file
+	 * named to it only invites scripts (udhcpc's $boot_file, dhclient's $new_filename)
+	 * to fetch and run what a spoofable reply names. UEFI HTTP boot clients say
+	 * "HTTPClient" (UEFI 2.x section 24.7) and expect a URI, which we do not offer, so
+	 * they get no file either and the firmware goes on to PXE. */
+	if (!r->pxe && !r->ipxe)
+		return NULL;
 	if (r->ipxe && s->http && r->has_mac) {
 		const uint8_t *m = r->mac;
 		snprintf(buf, size, "%s/ipxe/01-%02x-%02x-%02x-%02x-%02x-%02x", s->http, m[0], m[1],
@@ -1192,25 +1217,49 @@ static int check_config(const struct xp_dhcp_config *c)
 			if (p->start <= c->pools[j].end && c->pools[j].start <= p->end)
 				return -EINVAL;
 	}
+	if (c->n_local_ips && !c->local_ips)
+		return -EINVAL;
 	for (size_t i = 0; i < c->n_hosts; i++) {
 		const struct xp_dhcp_host *h = &c->hosts[i];
 		if (strnlen(h->hostname, sizeof(h->hostname)) == sizeof(h->hostname))
 			return -EINVAL;
-		if (h->ip) {
-			bool net = false;
-			for (size_t k = 0; k < c->n_pools; k++)
-				if ((h->ip & c->pools[k].netmask) ==
-				    (c->pools[k].start & c->pools[k].netmask))
-					net = true;
-			if (!net)
-				return -EINVAL;
-		}
 		for (size_t j = 0; j < i; j++)
 			if (memcmp(h->mac, c->hosts[j].mac, 6) == 0 ||
 			    (h->ip && h->ip == c->hosts[j].ip))
 				return -EINVAL;
 	}
 	return 0;
+}
+
+const char *xp_dhcp_reservation_refusal(const struct xp_dhcp_config *cfg, uint32_t ip)
+{
+	if (ip == cfg->server_ip || ip == cfg->next_server)
+		return "the server's own address";
+	for (size_t i = 0; i < cfg->n_local_ips; i++)
+		if (ip == cfg->local_ips[i])
+			return "the server's own address";
+	const char *why = "in no pool's subnet";
+	for (size_t i = 0; i < cfg->n_pools; i++) {
+		const struct xp_dhcp_pool *p = &cfg->pools[i];
+		uint32_t mk = p->netmask;
+		if (p->router && ip == p->router)
+			return "a pool's router";
+		if ((ip & mk) != (p->start & mk))
+			continue;
+		/* RFC 950: the all-zeros and all-ones host numbers are no host's */
+		if ((ip & ~mk) == 0)
+			return "the network address of its subnet";
+		if ((ip | mk) == UINT32_MAX)
+			return "the broadcast address of its subnet";
+		why = NULL;
+	}
+	return why;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 static char *dup_name(const char *p, bool *fail)
@@ -1239,6 +1288,7 @@ void xp_dhcp_server_free(struct xp_dhcp_server *s)
 	free(s->pools);
 	free(s->hosts);
 	free(s->host_ip);
+	free(s->local);
 	free(s->bios);
 	free(s->efi);
 	free(s->http);
@@ -1274,11 +1324,22 @@ int xp_dhcp_server_new(const struct xp_dhcp_config *cfg, struct xp_dhcp_server *
 	s->pools = calloc(cfg->n_pools ? cfg->n_pools : 1, sizeof(*s->pools));
 	s->hosts = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*s->hosts));
 	s->host_ip = calloc(cfg->n_hosts ? cfg->n_hosts : 1, sizeof(*s->host_ip));
-	if (fail || !s->snap || !s->pools || !s->hosts || !s->host_ip)
+	s->local = calloc(cfg->n_local_ips ? cfg->n_local_ips : 1, sizeof(*s->local));
+	if (fail || !s->snap || !s->pools || !s->hosts || !s->host_ip || !s->local)
 		goto nomem;
+	if (cfg->n_local_ips)
+		memcpy(s->local, cfg->local_ips, sizeof(*s->local) * cfg->n_local_ips);
+	s->n_local = cfg->n_local_ips;
+	qsort(s->local, s->n_local, sizeof(*s->local), cmp_u32);
 	if (cfg->n_hosts)
 		memcpy(s->hosts, cfg->hosts, sizeof(*s->hosts) * cfg->n_hosts);
 	s->n_hosts = cfg->n_hosts;
+	/* whatever the caller checked: a reservation that must not be handed out (or any,
+	 * in proxy mode, where we hand out no addresses) is served without its address */
+	for (size_t i = 0; i < s->n_hosts; i++)
+		if (s->hosts[i].ip &&
+		    (cfg->proxy || xp_dhcp_reservation_refusal(cfg, s->hosts[i].ip)))
+			s->hosts[i].ip = 0;
 	qsort(s->hosts, s->n_hosts, sizeof(*s->hosts), cmp_mac);
 	for (size_t i = 0; i < s->n_hosts; i++)
 		if (s->hosts[i].ip)
