@@ -7,15 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/copy.h"
 #include "xenprov/image.h"
 
 #define MIB (1024ull * 1024)
@@ -160,41 +159,6 @@ static int tmp_commit(struct tmpfile *t, const char *output)
 	return 0;
 }
 
-/* Copies src to the open file dst: a reflink where the filesystem can, else a sparse
- * copy (only the data ranges). */
-static int copy_sparse(int src, int dst)
-{
-	if (ioctl(dst, FICLONE, src) == 0)
-		return 0;
-	struct stat st;
-	if (fstat(src, &st) < 0)
-		return -errno;
-	if (ftruncate(dst, st.st_size) < 0)
-		return -errno;
-	off_t pos = 0;
-	while (pos < st.st_size) {
-		off_t data = lseek(src, pos, SEEK_DATA);
-		if (data < 0) {
-			if (errno == ENXIO)
-				break;
-			return -errno;
-		}
-		off_t hole = lseek(src, data, SEEK_HOLE);
-		if (hole < 0)
-			return -errno;
-		off_t in = data, out = data;
-		while (in < hole) {
-			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				return -EIO;
-		}
-		pos = hole;
-	}
-	return 0;
-}
-
 /* ---- cache key ----------------------------------------------------------------------- */
 
 static int cache_key(const struct xp_image_opts *o, char key[65])
@@ -246,7 +210,7 @@ static int from_cache(const struct xp_image_opts *o, const char *key, struct xp_
 	tmp_init(&t);
 	int r = tmp_open(&t, o->output);
 	if (r == 0)
-		r = copy_sparse(src, t.fd);
+		r = xp_copy_file(src, t.fd, XP_COPY_CLONE);
 	if (r == 0)
 		r = tmp_commit(&t, o->output);
 	if (r < 0) {
@@ -272,7 +236,7 @@ static int to_cache(const struct xp_image_opts *o, const char *key)
 	tmp_init(&t);
 	int r = tmp_open(&t, path);
 	if (r == 0)
-		r = copy_sparse(src, t.fd);
+		r = xp_copy_file(src, t.fd, XP_COPY_CLONE);
 	if (r == 0)
 		r = tmp_commit(&t, path);
 	if (r < 0)
