@@ -26,7 +26,10 @@ n=0
 fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
 ok() { n=$((n + 1)); }
 # every run is bounded: a hang is a failure (exit 124), not a stuck test
-run() { timeout 60 "$X" "$@" >"$T/stdout" 2>"$T/err"; rc=$?; }
+run() { timeout 60 "$X" "$@" >"$T/stdout" 2>"$T/err"; rc=$?
+	# a sanitizer's report (the dev build) does not always change the exit status
+	! grep -q -E 'Sanitizer|runtime error' "$T/err" || fail "xenprov $*: sanitizer report"
+}
 expect_rc() { local w=$1; shift; run "$@"; [ "$rc" = "$w" ] || fail "xenprov $*: exit $rc, want $w"; ok; }
 expect_err() { grep -q -F -- "$1" "$T/err" || fail "stderr lacks '$1'"; ok; }
 no_output() { [ -z "$(ls -A "$T/out")" ] || fail "left behind: $(ls -A "$T/out")"; ok; }
@@ -118,8 +121,6 @@ cp "$T/in/fs.img" "$T/in/baddir.img"
 debugfs -w -R "set_inode_field /dir block[0] 999999" "$T/in/baddir.img" >/dev/null 2>&1
 expect_rc 1 image ls -l "$T/in/baddir.img" /dir
 expect_err "xenprov: cannot list '/dir' in '$T/in/baddir.img'"
-grep -q Sanitizer "$T/err" && fail "sanitizer report"
-ok
 expect_rc 1 image ls "$T/in/baddir.img" /dir/f1
 expect_rc 1 image cat "$T/in/baddir.img" /dir/f1
 expect_err "cannot read '/dir/f1'"
