@@ -25,13 +25,17 @@ enum xp_fs_type {
 
 struct xp_fs_opts {
 	enum xp_fs_type type;
-	const char *label;    /* volume label, <= 16 bytes; NULL for none */
-	const char *uuid;     /* "xxxxxxxx-xxxx-..." ; NULL for a random one */
-	uint64_t inodes;      /* 0: derived from the size and the archive */
-	int reserved_percent; /* root-reserved blocks, 0..50; -1 for the default 5 */
-	bool scratch;	      /* the file is a temporary that is converted and removed:
-			       * file data is not sent to the disk early (by default it is
-			       * written back while the archive is still being read) */
+	const char *label;	 /* volume label, <= 16 bytes; NULL for none */
+	const char *uuid;	 /* "xxxxxxxx-xxxx-..." ; NULL for a random one */
+	uint64_t inodes;	 /* 0: derived from the size and the archive */
+	int reserved_percent;	 /* root-reserved blocks, 0..50; -1 for the default 5 */
+	bool scratch;		 /* the file is a temporary that is converted and removed:
+				  * file data is not sent to the disk early (by default it is
+				  * written back while the archive is still being read) */
+	bool allow_empty;	 /* an archive without entries makes an empty filesystem
+				  * (else -ENODATA); an input of 0 bytes is never a tar archive */
+	const char *output_name; /* how messages name the file written (the image's own
+				  * name when path is a temporary); NULL: path */
 };
 
 /* Progress: bytes of archive content written so far, entries so far. May be NULL. */
@@ -58,11 +62,15 @@ struct xp_fs_stats {
  * an entry given twice (the later wins), directories listed after their children.
  *
  * Errors (with a diagnostic naming the entry): -EBADMSG corrupt or truncated archive,
- * -EPERM an absolute path or one climbing out with "..", -ENOENT a hard link to a
- * missing entry, -ENOSPC the filesystem is full (diagnostic says how much is needed),
- * -ENOTDIR a path goes through a non-directory, -EEXIST a non-directory replaces a
- * non-empty directory, -E2BIG an entry's xattrs do not fit in one block, -EMLINK too
- * many links, -EINVAL bad options or a file shorter than offset + size, -errno for I/O.
+ * or an input of 0 bytes (after decompression), which is no tar archive; -ENODATA an
+ * archive without entries, unless opts->allow_empty; -EPERM an absolute path or one
+ * climbing out with "..", -ENOENT a hard link to a missing entry, -ENOSPC the
+ * filesystem is full (diagnostic says how much is needed), -ENOTDIR a path goes
+ * through a non-directory, -EEXIST a non-directory replaces a non-empty directory,
+ * -E2BIG an entry's xattrs do not fit in one block, -EMLINK too many links, -EINVAL bad
+ * options or a file shorter than offset + size, -errno for I/O. A failed write to path
+ * (-ENOSPC or -EDQUOT when the host's filesystem is full, -EIO) has a diagnostic of its
+ * own, code "write", naming path (opts->output_name), never "the filesystem is full".
  * Nothing is fsync'ed: the caller syncs its output. Large directories are written
  * unindexed (e2fsck-clean; the kernel looks names up linearly). On error the bytes at
  * offset..offset+size are garbage; the caller removes its output. */
@@ -72,7 +80,8 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 
 /* Reads the archive's headers (skipping data where the format allows) and returns the
  * smallest filesystem size in bytes that holds it with the given options, plus
- * headroom_percent of the content. */
+ * headroom_percent of the content. An archive without entries, or of 0 bytes, is an
+ * error as with xp_fs_build (-ENODATA unless opts->allow_empty, -EBADMSG). */
 int xp_fs_estimate(const char *archive, const struct xp_fs_opts *opts, unsigned headroom_percent,
 		   uint64_t *bytes, struct xp_diags *diags);
 
@@ -106,7 +115,8 @@ struct xp_fs_entry {
 };
 void xp_fs_entry_release(struct xp_fs_entry *e);
 
-/* Looks up an absolute path (symlinks in it are not followed). -ENOENT if absent. */
+/* Looks up an absolute path (symlinks in it are not followed). -ENOENT if absent. out
+ * is cleared first, so xp_fs_entry_release(out) is right after a failure too. */
 int xp_fs_stat(struct xp_fs *fs, const char *path, struct xp_fs_entry *out);
 /* Lists a directory, sorted by name, without "." and "..". */
 int xp_fs_list(struct xp_fs *fs, const char *path, struct xp_fs_entry **entries, size_t *n);

@@ -27,23 +27,108 @@ static int load(const char *path, struct xp_diags *diags, struct xp_cfg **cfg)
 	return 0;
 }
 
-/* Loads a config that must be free of errors (for get, set, unset, dump). */
-static int load_clean(const char *path, struct xp_cfg **cfg)
+/* Prints the diagnostics of d of severity sev, naming the file `name` (NULL: as they
+ * are), and returns how many. */
+static size_t print_sev(const struct xp_diags *d, enum xp_severity sev, const char *name)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < d->n; k++) {
+		if (d->v[k].severity != sev)
+			continue;
+		struct xp_diag g = d->v[k];
+		if (name)
+			g.file = (char *)name;
+		struct xp_diags one = {.v = &g, .n = 1};
+		cli_print_diags(stderr, &one);
+		n++;
+	}
+	return n;
+}
+
+/* Loads a config that must be free of errors, as `check` finds them: the syntax and
+ * the values xl refuses (get and dump; xenprov-config(1) says they refuse such a
+ * file). Prints the errors and refuses. For set and unset (lint given), only a syntax
+ * error refuses the file: what `check` says of its values goes to *lint, so that an
+ * edit may mend a value xl refuses, and check_edit decides on the result. */
+static int load_clean(const char *path, struct xp_cfg **cfg, struct xp_diags *lint)
 {
 	struct xp_diags d;
 	xp_diags_init(&d);
-	d.limit = 20;
 	int r = load(path, &d, cfg);
-	if (r == 0 && xp_cfg_has_errors(*cfg)) {
-		cli_print_diags(stderr, &d);
+	bool syntax = r == 0 && xp_cfg_has_errors(*cfg);
+	if (r == 0 && !syntax && xp_cfg_lint(*cfg, NULL, NULL, &d) < 0)
+		r = cli_error("out of memory");
+	if (r == 0 && (syntax || !lint) && xp_diags_count(&d, XP_SEV_ERROR)) {
+		print_sev(&d, XP_SEV_ERROR, NULL);
 		cli_error("'%s' has errors; xl would reject it (see 'xenprov config check')",
 			  path);
+		r = XP_EXIT_FAIL;
+	}
+	if (r) {
 		xp_cfg_free(*cfg);
 		*cfg = NULL;
-		r = XP_EXIT_FAIL;
+	} else if (lint) {
+		*lint = d;
+		return 0;
 	}
 	xp_diags_release(&d);
 	return r;
+}
+
+static bool same_diag(const struct xp_diag *a, const struct xp_diag *b)
+{
+	return a->severity == b->severity &&
+	       strcmp(a->code ? a->code : "", b->code ? b->code : "") == 0 &&
+	       strcmp(a->msg, b->msg) == 0 &&
+	       strcmp(a->text ? a->text : "", b->text ? b->text : "") == 0;
+}
+
+/* Checks an edited config with the rules of `check`: an error refuses the edit
+ * (printed against "FILE (new)", the text that would have been written), whether the
+ * edit made it or did not mend one the file had; a warning
+ * the original did not have, or one on the line of a KEY=VALUE just set (an unknown
+ * key, with did-you-mean), is printed and the edit goes on (against FILE, which then
+ * holds that text, or "FILE (new)" for a dry run). before holds the original's lint;
+ * sets/nsets the KEY=VALUE arguments (none for unset). XP_EXIT_OK, or the exit code. */
+static int check_edit(const char *path, const struct xp_cfg *cfg, const struct xp_diags *before,
+		      char **sets, int nsets, bool dry)
+{
+	struct xp_diags after;
+	xp_diags_init(&after);
+	if (xp_cfg_lint(cfg, NULL, NULL, &after) < 0) {
+		xp_diags_release(&after);
+		return cli_error("out of memory");
+	}
+	char name[4200];
+	snprintf(name, sizeof(name), "%s (new)", path);
+	int rc = XP_EXIT_OK;
+	if (xp_diags_count(&after, XP_SEV_ERROR)) {
+		print_sev(&after, XP_SEV_ERROR, name);
+		if (xp_diags_count(before, XP_SEV_ERROR))
+			rc = cli_error("'%s' has errors; xl would reject it (see 'xenprov config "
+				       "check'), also with the new values: not changed",
+				       path);
+		else
+			rc = cli_error("'%s' not changed: xl would reject it with the new values",
+				       path);
+	} else {
+		for (size_t k = 0; k < after.n; k++) {
+			bool old = false, set_here = false;
+			for (size_t j = 0; j < before->n && !old; j++)
+				old = same_diag(&after.v[k], &before->v[j]);
+			for (int i = 0; i < nsets && !set_here; i++) {
+				char key[256];
+				snprintf(key, sizeof(key), "%.*s", (int)strcspn(sets[i], "="), sets[i]);
+				set_here = after.v[k].line && after.v[k].line == xp_cfg_line_of(cfg, key);
+			}
+			if ((old && !set_here) || after.v[k].severity != XP_SEV_WARNING)
+				continue;
+			struct xp_diags one = {.v = &after.v[k], .n = 1};
+			print_sev(&one, XP_SEV_WARNING, dry ? name : path);
+		}
+	}
+	xp_diags_release(&after);
+	return rc;
 }
 
 static json_t *value_json(const struct xp_cfg_value *v)
@@ -236,7 +321,7 @@ static int run_get(int argc, char **argv)
 		return cli_usage_error("config get", "expected FILE and KEY");
 	const char *path = argv[optind], *key = argv[optind + 1];
 	struct xp_cfg *cfg;
-	int r = load_clean(path, &cfg);
+	int r = load_clean(path, &cfg, NULL);
 	if (r)
 		return r;
 	const struct xp_cfg_value *v = xp_cfg_lookup(cfg, key);
@@ -329,7 +414,8 @@ static int edit(int argc, char **argv, bool unset)
 					 strerror(-lock));
 	}
 	struct xp_cfg *cfg;
-	int r = load_clean(path, &cfg);
+	struct xp_diags before;
+	int r = load_clean(path, &cfg, &before);
 	if (r) {
 		xp_unlock(lock);
 		return r;
@@ -338,6 +424,7 @@ static int edit(int argc, char **argv, bool unset)
 	const char *otext = xp_cfg_text(cfg, &olen);
 	char *orig = strndup(otext, olen);
 	if (!orig) {
+		xp_diags_release(&before);
 		xp_cfg_free(cfg);
 		xp_unlock(lock);
 		return cli_error("out of memory");
@@ -376,6 +463,12 @@ static int edit(int argc, char **argv, bool unset)
 		xp_buf_release(&q);
 		*eq = '=';
 	}
+	/* the values are checked as `check` checks them: an edit never writes a file that
+	 * check (and xl) would reject */
+	if (rc == XP_EXIT_OK)
+		rc = check_edit(path, cfg, &before, unset ? NULL : argv + optind + 1,
+				unset ? 0 : argc - optind - 1, dry);
+	xp_diags_release(&before);
 	if (rc == XP_EXIT_OK) {
 		size_t nlen;
 		const char *ntext = xp_cfg_text(cfg, &nlen);
@@ -543,7 +636,7 @@ static int run_dump(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error("config dump", "expected one FILE");
 	struct xp_cfg *cfg;
-	int r = load_clean(argv[optind], &cfg);
+	int r = load_clean(argv[optind], &cfg, NULL);
 	if (r)
 		return r;
 	if (json) {

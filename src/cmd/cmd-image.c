@@ -29,7 +29,9 @@ static const char build_usage[] =
 	"The image appears at OUT only when complete. The same archive and options are\n"
 	"served from the image cache at once.\n"
 	"\n"
-	"  --from FILE            the root tarball ('-' is not accepted: it is hashed)\n"
+	"  --from FILE            the root tarball, a regular file (it is read more than\n"
+	"                         once: not '-', a FIFO or a device)\n"
+	"  --allow-empty          accept an archive without entries (an empty filesystem)\n"
 	"  -o, --output FILE      the image to write (replaced atomically)\n"
 	"  --size SIZE|auto       disk size, e.g. 1G, 512M (default auto: content + headroom)\n"
 	"  --headroom PCT         free space added with --size auto (default 30)\n"
@@ -122,7 +124,7 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 static int run_build(int argc, char **argv)
 {
 	enum { O_FROM = 256, O_SIZE, O_HEADROOM, O_FS, O_LABEL, O_SWAP, O_FORMAT, O_FSLABEL,
-	       O_UUID, O_INODES, O_RESERVED, O_NOCACHE, O_CACHEDIR, O_JSON };
+	       O_UUID, O_INODES, O_RESERVED, O_NOCACHE, O_CACHEDIR, O_JSON, O_ALLOW_EMPTY };
 	static const struct option opts[] = {
 		{"from", required_argument, NULL, O_FROM},
 		{"output", required_argument, NULL, 'o'},
@@ -138,6 +140,7 @@ static int run_build(int argc, char **argv)
 		{"reserved-percent", required_argument, NULL, O_RESERVED},
 		{"no-cache", no_argument, NULL, O_NOCACHE},
 		{"cache-dir", required_argument, NULL, O_CACHEDIR},
+		{"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
 		{"json", no_argument, NULL, O_JSON},
 		{"quiet", no_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0}};
@@ -235,6 +238,9 @@ static int run_build(int argc, char **argv)
 		case O_CACHEDIR:
 			cache_dir = optarg;
 			break;
+		case O_ALLOW_EMPTY:
+			o.fs.allow_empty = true;
+			break;
 		case O_JSON:
 			json = true;
 			break;
@@ -275,8 +281,14 @@ static int run_build(int argc, char **argv)
 	if (p.on)
 		fputs("\r\033[K", stderr);
 	cli_print_diags(stderr, &d);
+	/* a write to OUT failed (the host's disk is full): say so of OUT, not of the build */
+	bool write_failed = false;
+	for (size_t i = 0; i < d.n; i++)
+		write_failed |= d.v[i].code && strcmp(d.v[i].code, "write") == 0;
 	xp_diags_release(&d);
 	free(cdir);
+	if (r < 0 && write_failed)
+		return cli_error("cannot write '%s': %s", o.output, strerror(-r));
 	if (r < 0)
 		return cli_error("cannot build '%s': %s", o.output, strerror(-r));
 	double secs = since(&p.start, &end);
@@ -579,8 +591,9 @@ static int run_ls(int argc, char **argv)
 				rc = cli_print_json(a);
 		}
 	}
-	if (r == 0)
-		xp_fs_entry_release(&st);
+	/* st is empty when the stat failed; it must be released also when the listing
+	 * failed (a corrupt directory), which once leaked it */
+	xp_fs_entry_release(&st);
 	xp_fs_close(fs);
 	xp_blockdev_close(bd);
 	return rc;

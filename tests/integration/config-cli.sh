@@ -1,7 +1,8 @@
 #!/bin/bash
 # config-cli.sh - end-to-end test of `xenprov config` through the real program: help and
 # usage errors, exit codes (0 ok, 1 failure, 2 usage), check (text and --json), get,
-# set/unset (exact bytes, file mode, atomic rename, --dry-run, refusing broken files),
+# set/unset (exact bytes, file mode, atomic rename, --dry-run, refusing broken files,
+# new values checked as check checks them: errors refused, unknown keys warned about),
 # fmt (--check, idempotence, --fix), dump --json, disk and vif.
 #
 # Run by CTest with XENPROV (the binary), XP_SRC (the source tree) and XP_TMP (a scratch
@@ -348,6 +349,84 @@ expect_rc 1 config set "$T/no-such.cfg" memory=1
 [ ! -e "$T/no-such.cfg" ] || fail "set created a missing file"
 ok
 
+# set checks the new values with the rules of check: a value xl refuses is not written
+cat >"$T/v.cfg" <<'EOF'
+name = "v"
+kernel = "/boot/vmlinuz"
+memory = 512
+EOF
+cp "$T/v.cfg" "$T/v.orig"
+ino=$(inode "$T/v.cfg")
+for kv in on_crash=reboot memory=lots "vcpus=[1]" "disk=['bogus:/x,xvda,w']" \
+	"vif=['mac=00:16:3e:00:00,bridge=br0']"; do
+	expect_rc 1 config set "$T/v.cfg" "$kv"
+	err_has "$T/v.cfg (new):"
+	err_has ": error: "
+	err_has "xenprov: '$T/v.cfg' not changed: xl would reject it with the new values"
+	same_file "$T/v.orig" "$T/v.cfg" "set $kv wrote a file check rejects"
+done
+expect_rc 1 config set "$T/v.cfg" on_crash=reboot
+err_has "$T/v.cfg (new):4:12: error: invalid action for 'on_crash' near 'reboot'"
+err_has "hint: one of destroy, restart"
+# one bad value among good ones refuses them all; --dry-run says the same, prints no diff
+expect_rc 1 config set "$T/v.cfg" memory=1024 on_crash=reboot vcpus=2
+same_file "$T/v.orig" "$T/v.cfg" "a refused set wrote its good values"
+expect_rc 1 config set -n "$T/v.cfg" on_crash=reboot
+out_empty
+err_has "not changed: xl would reject it with the new values"
+[ "$(inode "$T/v.cfg")" = "$ino" ] || fail "a refused set replaced the file"
+ok
+expect_rc 0 config check "$T/v.cfg"
+# an unknown key is a warning with did-you-mean, and the set goes on
+expect_rc 0 config set "$T/v.cfg" memroy=1024
+err_has "$T/v.cfg:4:1: warning: unknown setting 'memroy'; xl ignores it"
+err_has "hint: did you mean 'memory'?"
+grep -qx 'memroy = 1024' "$T/v.cfg" || fail "set memroy=1024 was not written"
+ok
+expect_rc 0 config set "$T/v.cfg" memroy=2048
+err_has "warning: unknown setting 'memroy'"
+expect_rc 0 config set -n "$T/v.cfg" memroy=4096
+err_has "$T/v.cfg (new):4:1: warning: unknown setting 'memroy'"
+out_has "+memroy = 4096"
+# a known key brings no warning, nor do the file's old warnings
+expect_rc 0 config set "$T/v.cfg" vcpus=2
+[ ! -s "$T/err" ] || fail "set vcpus=2 warned: $(cat "$T/err")"
+ok
+expect_rc 0 config unset "$T/v.cfg" memroy
+
+# a file whose values check rejects: get and dump refuse it, an edit must mend it
+cat >"$T/e.cfg" <<'EOF'
+name = "e"
+kernel = "/boot/vmlinuz"
+on_crash = "reboot"
+EOF
+cp "$T/e.cfg" "$T/e.orig"
+for verb in "get F name" "get --json F name" "dump F" "set F memory=512" "unset F name"; do
+	# shellcheck disable=SC2086 # the verb's words, F the file
+	set -- ${verb//F/$T/e.cfg}
+	v=$1
+	expect_rc 1 config "$@"
+	out_empty
+	err_has ":12: error: invalid action for 'on_crash' near 'reboot'"
+	case $v in
+	get | dump)
+		err_has "xenprov: '$T/e.cfg' has errors; xl would reject it (see 'xenprov config check')"
+		;;
+	*) err_has "has errors; xl would reject it (see 'xenprov config check'), also with the new values: not changed" ;;
+	esac
+	same_file "$T/e.orig" "$T/e.cfg" "config $verb changed a file with errors"
+done
+expect_rc 0 config set "$T/e.cfg" on_crash=restart
+[ ! -s "$T/err" ] || fail "the mending set printed: $(cat "$T/err")"
+ok
+expect_rc 0 config check "$T/e.cfg"
+expect_rc 0 config get "$T/e.cfg" on_crash
+[ "$out" = restart ] || fail "get after the mending set: '$out'"
+ok
+cp "$T/e.orig" "$T/e.cfg"
+expect_rc 0 config unset "$T/e.cfg" on_crash
+expect_rc 0 config check "$T/e.cfg"
+
 # standard input to standard output
 printf 'name = "a"\nmemory = 1\n' | "$X" config set - memory=2 >"$T/out" 2>"$T/err" ||
 	fail "set - failed"
@@ -445,7 +524,7 @@ cat >"$T/d.cfg" <<'EOF'
 name = "d"
 kernel = '/boot/vmlinuz'
 memory = 0x400 ; vcpus = 010
-maxvcpus = 08
+revision = 08
 extra = "console=hvc0"
 extra += ' root=/dev/xvda1'
 quote = "say \"hi\"\tnow"
@@ -455,7 +534,7 @@ pci = [ [ 'a', 1 ], [] ]
 memory = 512
 EOF
 cat >"$T/d.want.json" <<'EOF'
-{"name": "d", "kernel": "/boot/vmlinuz", "memory": 512, "vcpus": 8, "maxvcpus": "08",
+{"name": "d", "kernel": "/boot/vmlinuz", "memory": 512, "vcpus": 8, "revision": "08",
  "extra": "console=hvc0 root=/dev/xvda1", "quote": "say \"hi\"\tnow",
  "disk": ["phy:/dev/vg0/d,xvda,w", "phy:/dev/vg0/e,xvdb,w"], "pci": [["a", 1], []]}
 EOF
@@ -467,7 +546,7 @@ name = "d"
 kernel = "/boot/vmlinuz"
 memory = 512
 vcpus = 010
-maxvcpus = 08
+revision = 08
 extra = "console=hvc0 root=/dev/xvda1"
 quote = 'say "hi"\tnow'
 disk = [ "phy:/dev/vg0/d,xvda,w", "phy:/dev/vg0/e,xvdb,w" ]

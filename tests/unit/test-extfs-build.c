@@ -1084,8 +1084,37 @@ static void test_empty_and_stdin(void **state)
 	struct archive *a = ar_open(arch, false);
 	ar_close(a);
 	struct xp_diags d = {0};
-	assert_int_equal(build_one(arch, &d), 0);
+	/* a tar of no entries: an error unless allowed (then an e2fsck-clean filesystem) */
+	expect_error(arch, -ENODATA, "no-entries", "the archive has no entries");
+	struct xp_fs_opts o = {.type = XP_FS_EXT4, .reserved_percent = -1, .allow_empty = true};
+	uint64_t bytes = 0;
+	assert_int_equal(xp_fs_estimate(arch, &o, 0, &bytes, &d), 0);
+	assert_true(bytes >= 8 << 20);
+	o.allow_empty = false;
+	assert_int_equal(xp_fs_estimate(arch, &o, 0, &bytes, &d), -ENODATA);
+	o.allow_empty = true;
+	make_image(tmp("err.img"), 32 << 20);
+	assert_int_equal(xp_fs_build(tmp("err.img"), 0, 32 << 20, arch, &o, NULL, NULL, NULL, &d),
+			 0);
 	assert_fsck_clean(tmp("err.img"), 0);
+	/* 0 bytes, plain or compressed, is no tar archive: refused even when allowed */
+	const char *zero = tmp("zero.tar");
+	FILE *f = fopen(zero, "w");
+	assert_non_null(f);
+	fclose(f);
+	const char *zgz = tmp("zero.tar.gz");
+	free(run("gzip -c </dev/null >'%s'", zgz));
+	for (int k = 0; k < 2; k++) {
+		const char *z = k ? zgz : zero;
+		expect_error(z, -EBADMSG, "empty-input",
+			     k ? "decompresses to 0 bytes" : "is 0 bytes");
+		make_image(tmp("err.img"), 32 << 20);
+		assert_int_equal(
+		    xp_fs_build(tmp("err.img"), 0, 32 << 20, z, &o, NULL, NULL, NULL, &d),
+		    -EBADMSG);
+		assert_int_equal(xp_fs_estimate(z, &o, 0, &bytes, &d), -EBADMSG);
+	}
+	xp_diags_release(&d);
 	const char *t = tmp("stdin.tar.gz");
 	make_everything(t, true);
 	int saved = dup(0);

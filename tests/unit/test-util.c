@@ -1,24 +1,27 @@
 /*
  * test-util.c - unit tests of src/lib/util: buffer, diagnostics, bounded reads,
  * atomic replacement (content, mode, no temp left, failure leaves the old file), locks,
- * unified diff and edit distance.
+ * unified diff and edit distance, sparse copies (holes kept, across filesystems).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "util/copy.h"
 #include "xenprov/util.h"
 
 static char tmpdir[4096];
@@ -349,6 +352,166 @@ static void test_sha256(void **state)
 	assert_int_equal(xp_sha256_file(missing, d), -ENOENT);
 }
 
+/* ---- sparse copy (util/copy.c) ------------------------------------------------------ */
+
+#define KIB 1024
+#define MIB (1024 * 1024)
+
+/* A sparse file of 8 MiB: data at [0, 4K), [1M, 1M + 12K), [5M + 4K, 5M + 8K) and the
+ * last 4 KiB; holes elsewhere. Each data byte depends on its offset. */
+static const off_t src_data[][2] = {{0, 4 * KIB},
+				    {MIB, MIB + 12 * KIB},
+				    {5 * MIB + 4 * KIB, 5 * MIB + 8 * KIB},
+				    {8 * MIB - 4 * KIB, 8 * MIB}};
+
+static unsigned char byte_at(off_t off)
+{
+	return (unsigned char)(1 + (off * 2654435761u >> 11) % 255); /* never 0 */
+}
+
+static void fill_src(int fd)
+{
+	assert_int_equal(ftruncate(fd, 8 * MIB), 0);
+	for (size_t i = 0; i < sizeof(src_data) / sizeof(*src_data); i++) {
+		for (off_t o = src_data[i][0]; o < src_data[i][1]; o += 4 * KIB) {
+			unsigned char b[4 * KIB];
+			for (int k = 0; k < 4 * KIB; k++)
+				b[k] = byte_at(o + k);
+			assert_int_equal(pwrite(fd, b, sizeof(b), o), (ssize_t)sizeof(b));
+		}
+	}
+}
+
+/* The data ranges of fd as SEEK_DATA/SEEK_HOLE see them, "start-end," each. */
+static void data_map(int fd, char *out, size_t len)
+{
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	out[0] = 0;
+	off_t pos = 0;
+	while (pos < st.st_size) {
+		off_t d = lseek(fd, pos, SEEK_DATA);
+		if (d < 0) {
+			assert_int_equal(errno, ENXIO);
+			break;
+		}
+		off_t h = lseek(fd, d, SEEK_HOLE);
+		assert_true(h > d);
+		size_t n = strlen(out);
+		snprintf(out + n, len - n, "%lld-%lld,", (long long)d, (long long)h);
+		pos = h;
+	}
+}
+
+/* dst reads as the source file: data where it has data, zeros in its holes */
+static void assert_same_content(int dst, off_t dst_off)
+{
+	unsigned char *b = malloc(8 * MIB);
+	assert_non_null(b);
+	assert_int_equal(pread(dst, b, 8 * MIB, dst_off), 8 * MIB);
+	size_t r = 0;
+	for (off_t o = 0; o < 8 * MIB; o++) {
+		bool data = r < sizeof(src_data) / sizeof(*src_data) && o >= src_data[r][0];
+		if (data && o + 1 == src_data[r][1])
+			r++;
+		if (b[o] != (data ? byte_at(o) : 0))
+			fail_msg("byte %lld is %u, want %u", (long long)o, b[o],
+				 data ? byte_at(o) : 0);
+	}
+	free(b);
+}
+
+static int open_in_tmp(const char *name)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void test_copy_holes(void **state)
+{
+	(void)state;
+	int src = open_in_tmp("src"), dst = open_in_tmp("dst");
+	fill_src(src);
+	char want[512], got[512];
+	data_map(src, want, sizeof(want));
+	/* the filesystem keeps the holes (else this test shows nothing) */
+	assert_string_not_equal(want, "0-8388608,");
+
+	assert_int_equal(xp_copy_file(src, dst, 0), 0);
+	struct stat st;
+	assert_int_equal(fstat(dst, &st), 0);
+	assert_int_equal(st.st_size, 8 * MIB);
+	assert_same_content(dst, 0);
+	data_map(dst, got, sizeof(got));
+	assert_string_equal(got, want);
+
+	/* a range, at another offset: dst must be long enough already */
+	int part = open_in_tmp("part");
+	assert_int_equal(ftruncate(part, 9 * MIB), 0);
+	assert_int_equal(xp_copy_range(src, 0, part, MIB, 8 * MIB, 0), 0);
+	assert_same_content(part, MIB);
+	assert_int_equal(lseek(part, 0, SEEK_DATA), 2 * MIB - MIB); /* [0,1M) stays a hole */
+
+	/* XP_COPY_ZERO_HOLES: old bytes where src has holes are cleared */
+	int old = open_in_tmp("old");
+	unsigned char *junk = malloc(8 * MIB);
+	assert_non_null(junk);
+	memset(junk, 0xaa, 8 * MIB);
+	assert_int_equal(pwrite(old, junk, 8 * MIB, 0), 8 * MIB);
+	free(junk);
+	assert_int_equal(xp_copy_range(src, 0, old, 0, 8 * MIB, XP_COPY_ZERO_HOLES), 0);
+	assert_same_content(old, 0);
+
+	assert_int_equal(xp_copy_range(src, 0, dst, 0, -1, 0), -EINVAL);
+	close(old);
+	close(part);
+	close(src);
+	close(dst);
+}
+
+/* A memfd lives on the kernel's internal tmpfs, another filesystem than the test
+ * directory: copy_file_range(2) refuses with EXDEV, and the copy must still be made,
+ * holes kept, both ways. */
+static void test_copy_cross_fs(void **state)
+{
+	(void)state;
+	int file = open_in_tmp("file");
+	fill_src(file);
+	int mem = memfd_create("xp-copy", MFD_CLOEXEC);
+	assert_true(mem >= 0);
+	assert_int_equal(ftruncate(mem, 4096), 0);
+	loff_t in = 0, out = 0;
+	errno = 0;
+	ssize_t n = copy_file_range(file, &in, mem, &out, 4096, 0);
+	if (n >= 0) {
+		/* Linux 5.3 to 5.18 copied across filesystems itself: no fallback to test */
+		close(mem);
+		close(file);
+		skip();
+	}
+	assert_int_equal(errno, EXDEV);
+
+	char want[512], got[512];
+	data_map(file, want, sizeof(want));
+	assert_int_equal(xp_copy_file(file, mem, XP_COPY_CLONE), 0);
+	assert_same_content(mem, 0);
+	data_map(mem, got, sizeof(got));
+	assert_string_equal(got, want);
+
+	/* and back, from the memfd into a new file */
+	int back = open_in_tmp("back");
+	assert_int_equal(xp_copy_file(mem, back, 0), 0);
+	assert_same_content(back, 0);
+	data_map(back, got, sizeof(got));
+	assert_string_equal(got, want);
+	close(back);
+	close(mem);
+	close(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +524,8 @@ int main(void)
 	    cmocka_unit_test(test_edit_distance),
 	    cmocka_unit_test(test_escape),
 	    cmocka_unit_test_setup_teardown(test_sha256, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_holes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_cross_fs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * once into <state>/images/, keyed by content hash; a disk image is used as it is, or,
  * when smaller than the profile's disk-size, grown once into <state>/images/), and
  * each guest's own disk made from it by one of four backends:
- *   file     a sparse copy: only the data ranges (lseek(2) SEEK_DATA/SEEK_HOLE) are
- *            copied, with copy_file_range(2) (which itself clones where it can);
+ *   file     a sparse copy (util/copy.c): only the data ranges (lseek(2) SEEK_DATA/
+ *            SEEK_HOLE) are copied, with copy_file_range(2) (which itself clones where
+ *            it can), by hand where it cannot (another filesystem: EXDEV);
  *   reflink  an FICLONE clone (ioctl_ficlone(2)): instant, shares all blocks; btrfs,
  *            XFS with reflink=1, bcachefs... ext4 cannot (EOPNOTSUPP);
  *   qcow2    an empty qcow2 overlay written by xenprov (blockdev.h) whose backing file is
@@ -31,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/copy.h"
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
 #include "xenprov/partition.h"
@@ -260,9 +262,6 @@ static int describe(const char *path, struct xp_golden *g, struct xp_diags *d)
 	return 0;
 }
 
-static int copy_data(int src, int dst, off_t size, bool zero_holes);
-static int copy_span(int src, off_t from, int dst, off_t to, off_t len, bool zero_holes);
-
 /* Copies a qcow2 (or any) image through its block layer into the raw file dst, leaving
  * holes where a MiB reads as zeros. */
 static int copy_blockdev(const char *path, int dst)
@@ -318,7 +317,7 @@ static int resize_fs(int fd, off_t offset, off_t old_len, uint64_t fs_size, cons
 		if (ftruncate(work, (off_t)fs_size) < 0)
 			r = -errno;
 		if (r == 0)
-			r = copy_span(fd, offset, work, 0, old_len, false);
+			r = xp_copy_range(fd, offset, work, 0, old_len, 0);
 	}
 	char dev[64], size[32];
 	/* resize2fs, a child, reaches the unnamed file through our /proc entry */
@@ -344,7 +343,7 @@ static int resize_fs(int fd, off_t offset, off_t old_len, uint64_t fs_size, cons
 	}
 	xp_buf_release(&out);
 	if (r == 0 && work != fd)
-		r = copy_span(work, 0, fd, offset, (off_t)fs_size, false);
+		r = xp_copy_range(work, 0, fd, offset, (off_t)fs_size, 0);
 	if (work != fd)
 		close(work);
 	return r;
@@ -413,7 +412,7 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 		if (r == 0 && ftruncate(fd, (off_t)g->size) < 0)
 			r = -errno;
 		if (r == 0)
-			r = copy_data(src, fd, (off_t)g->size, false);
+			r = xp_copy_range(src, 0, fd, 0, (off_t)g->size, 0);
 		if (src >= 0)
 			close(src);
 	} else {
@@ -641,94 +640,6 @@ int xp_storage_path(enum xp_storage s, const char *pool, const char *name, char 
 	return 0;
 }
 
-/* pread/pwrite for what copy_file_range(2) refuses (older kernels across filesystems,
- * block devices): [in, end) of src to dst at in + delta. */
-static int copy_plain(int src, int dst, off_t in, off_t end, off_t delta)
-{
-	size_t cap = 1 << 20;
-	char *buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	int r = 0;
-	while (in < end) {
-		size_t want = (size_t)(end - in) < cap ? (size_t)(end - in) : cap;
-		ssize_t n = pread(src, buf, want, in);
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			break;
-		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w =
-			    pwrite(dst, buf + done, (size_t)(n - done), in + delta + done);
-			if (w < 0) {
-				r = -errno;
-				goto out;
-			}
-			done += w;
-		}
-		in += n;
-	}
-out:
-	free(buf);
-	return r;
-}
-
-/* Copies the data ranges of [from, from + len) of src into dst at to (dst is already
- * long enough); with zero_holes, hole ranges are zeroed in dst (a block device holds
- * old data there). */
-static int copy_span(int src, off_t from, int dst, off_t to, off_t len, bool zero_holes)
-{
-	off_t pos = from, size = from + len, delta = to - from;
-	bool cfr = true;
-	while (pos < size) {
-		off_t data = lseek(src, pos, SEEK_DATA);
-		if (data < 0) {
-			if (errno != ENXIO)
-				return -errno;
-			data = size; /* only a hole is left */
-		}
-		if (data > size)
-			data = size;
-		if (zero_holes && data > pos) {
-			uint64_t range[2] = {(uint64_t)(pos + delta), (uint64_t)(data - pos)};
-			if (ioctl(dst, BLKZEROOUT, range) < 0)
-				return -errno;
-		}
-		if (data >= size)
-			break;
-		off_t hole = lseek(src, data, SEEK_HOLE);
-		if (hole < 0)
-			return -errno;
-		if (hole > size)
-			hole = size;
-		off_t in = data, out = data + delta;
-		while (cfr && in < hole) {
-			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
-			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-				      errno == EOPNOTSUPP)) {
-				cfr = false;
-				break;
-			}
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				return -EIO;
-		}
-		if (in < hole) {
-			int r = copy_plain(src, dst, in, hole, delta);
-			if (r < 0)
-				return r;
-		}
-		pos = hole;
-	}
-	return 0;
-}
-
-static int copy_data(int src, int dst, off_t size, bool zero_holes)
-{
-	return copy_span(src, 0, dst, 0, size, zero_holes);
-}
-
 static int open_new(const char *path, struct xp_diags *d)
 {
 	/* a guest's disk will hold its password hash and keys: not world-readable */
@@ -781,7 +692,7 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 		if (fstat(src, &st) < 0 || ftruncate(dst, st.st_size) < 0)
 			r = -errno;
 		else
-			r = copy_data(src, dst, st.st_size, false);
+			r = xp_copy_range(src, 0, dst, 0, st.st_size, 0);
 		if (r < 0)
 			err(d, r, path, "disk", NULL, "cannot copy the golden image: %s",
 			    strerror(-r));
@@ -871,7 +782,7 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 	if (src < 0 || dst < 0)
 		r = -errno;
 	else
-		r = copy_data(src, dst, (off_t)g->size, true);
+		r = xp_copy_range(src, 0, dst, 0, (off_t)g->size, XP_COPY_ZERO_HOLES);
 	if (r == 0 && fsync(dst) < 0)
 		r = -errno;
 	if (src >= 0)

@@ -354,3 +354,33 @@ fail:
 	archive_read_free(a);
 	return err;
 }
+
+bool xp_archive_no_data(struct archive *a, const struct xp_src *s, bool *compressed)
+{
+	/* libarchive's "empty" format is what it calls an input of no bytes at all */
+	*compressed = (s && s->gzip) || archive_filter_count(a) > 1;
+	return archive_format(a) == ARCHIVE_FORMAT_EMPTY;
+}
+
+int xp_archive_no_entries(const char *archive, bool no_data, bool compressed, bool allow_empty,
+			  struct xp_diags *diags)
+{
+	const char *name = strcmp(archive, "-") == 0 ? "standard input" : archive;
+	if (no_data) {
+		/* GNU tar: "This does not look like a tar archive"; most often a download or
+		 * a pipe that failed, so never taken as an archive without entries */
+		if (diags)
+			xp_diags_add(diags, XP_SEV_ERROR, name, 0, 0, "empty-input", NULL,
+				     "was it written or downloaded completely?",
+				     "%s 0 bytes: not a tar archive",
+				     compressed ? "decompresses to" : "is");
+		return -EBADMSG;
+	}
+	if (allow_empty)
+		return 0;
+	if (diags)
+		xp_diags_add(diags, XP_SEV_ERROR, name, 0, 0, "no-entries", NULL,
+			     "use --allow-empty to build an empty filesystem from it",
+			     "the archive has no entries");
+	return -ENODATA;
+}

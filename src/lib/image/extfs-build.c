@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -96,6 +97,8 @@ struct ctx {
 	const char *entry_name; /* the archive's name of the entry being applied */
 	bool nospace;
 	char *nospace_at;
+	const char *path; /* the file written, as messages name it */
+	int host_err;	  /* a write to it failed with this errno (reported once) */
 };
 
 static int fail(struct ctx *c, int err, const char *code, const char *text, const char *fmt, ...)
@@ -117,10 +120,27 @@ static int fail(struct ctx *c, int err, const char *code, const char *text, cons
 	return err;
 }
 
+/* A write to the output file failed. That is the host's trouble, not the guest
+ * filesystem's: a full host disk gives ENOSPC as a full guest filesystem does, and
+ * must not be reported as "the filesystem is full" with a size that would not help. */
+static int host_write_failed(struct ctx *c, int e)
+{
+	if (c->host_err)
+		return -c->host_err;
+	c->host_err = e;
+	if (c->diags)
+		xp_diags_add(c->diags, XP_SEV_ERROR, c->path, 0, 0, "write", NULL,
+			     e == ENOSPC || e == EDQUOT ? XP_HOST_FULL_HINT : NULL,
+			     "cannot write: %s", strerror(e));
+	return -e;
+}
+
 /* A libext2fs failure while applying the current entry. -ENOSPC is not reported here:
  * the caller switches to counting and reports the size needed at the end. */
 static int ext2_fail(struct ctx *c, errcode_t err, const char *what)
 {
+	if (c->host_err)
+		return -c->host_err; /* reported where the write failed */
 	int e = xp_ext2_errno(err);
 	if (e == -ENOSPC)
 		return e;
@@ -139,6 +159,15 @@ static errcode_t on_write_error(io_channel channel, unsigned long block, int cou
 	struct ctx *c = channel->app_data;
 	if (c && !c->io_err)
 		c->io_err = error ? error : EXT2_ET_SHORT_WRITE;
+	if (c && c->fd >= 0) {
+		/* unix_io passes write(2)'s errno; a short write is what a disk that
+		 * filled up during the write gives */
+		int e = error > 0 && error < 4096 ? (int)error : EIO;
+		struct statvfs sv;
+		if (!(error > 0 && error < 4096) && fstatvfs(c->fd, &sv) == 0 && sv.f_bavail == 0)
+			e = ENOSPC;
+		host_write_failed(c, e);
+	}
 	return error ? error : EXT2_ET_SHORT_WRITE;
 }
 
@@ -630,10 +659,8 @@ static int pwrite_all(struct ctx *c, const unsigned char *p, size_t len, uint64_
 		ssize_t n = pwrite(c->fd, p, len, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			return fail(c, -e, "io", NULL, "writing file data: %s", strerror(e));
-		}
+		if (n <= 0)
+			return host_write_failed(c, n < 0 ? errno : EIO);
 		p += n;
 		len -= (size_t)n;
 		off += (uint64_t)n;
@@ -1606,8 +1633,11 @@ static int run(struct ctx *c, struct xp_stream *s)
 		case XP_MSG_END:
 			if (!c->nospace)
 				r = wfile_finish(c);
+			if (r == 0 && c->st.entries == 0)
+				r = xp_archive_no_entries(c->archive, m->no_data, m->compressed,
+							  c->opts->allow_empty, c->diags);
 			xp_stream_done(s, m);
-			return r == -ENOSPC ? (note_nospace(c), 0) : r;
+			return r == -ENOSPC && !c->host_err ? (note_nospace(c), 0) : r;
 		case XP_MSG_ERROR: {
 			const char *p = m->path;
 			r = fail(c, m->err, "archive", p, "%s archive %s%s%s: %s",
@@ -1620,7 +1650,7 @@ static int run(struct ctx *c, struct xp_stream *s)
 			return r;
 		}
 		}
-		if (r == -ENOSPC) {
+		if (r == -ENOSPC && !c->host_err) {
 			note_nospace(c);
 			r = 0;
 		}
@@ -1641,6 +1671,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	struct ctx c = {.opts = opts,
 			.diags = diags,
 			.archive = archive,
+			.path = opts->output_name ? opts->output_name : path,
 			.progress = progress,
 			.ud = ud,
 			.fd = -1,
@@ -1663,7 +1694,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	}
 	if (r == 0)
 		r = create_fs(&c, path, offset, size, uuid, zeroed);
-	if (r == -ENOSPC && c.fs && !c.nospace)
+	if (r == -ENOSPC && c.fs && !c.nospace && !c.host_err)
 		r = fail(&c, -ENOSPC, "nospace", NULL,
 			 "%llu MiB is too small for the filesystem's own metadata",
 			 (unsigned long long)(size >> 20));
@@ -1672,7 +1703,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	xp_stream_free(s);
 	if (r == 0 && !c.nospace) {
 		r = write_dirs(&c);
-		if (r == -ENOSPC) {
+		if (r == -ENOSPC && !c.host_err) {
 			note_nospace(&c);
 			r = 0;
 		}
@@ -1694,8 +1725,10 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		c.fs = NULL;
 		if (!err)
 			err = c.io_err;
-		if (err)
-			r = fail(&c, xp_ext2_errno(err), "io", path, "writing '%s': %s", path,
+		if (err && c.host_err)
+			r = -c.host_err; /* reported where the write failed */
+		else if (err)
+			r = fail(&c, xp_ext2_errno(err), "io", path, "writing '%s': %s", c.path,
 				 xp_ext2_strerror(err));
 		else if (stats)
 			*stats = st;

@@ -416,6 +416,11 @@ int xp_fs_estimate(const char *archive, const struct xp_fs_opts *opts, unsigned 
 		last_copy = p ? strdup(p) : NULL;
 		last = last_copy;
 	}
+	if (err == 0 && e.entries == 0) {
+		bool compressed;
+		bool no_data = xp_archive_no_data(a, src, &compressed);
+		err = xp_archive_no_entries(archive, no_data, compressed, opts->allow_empty, diags);
+	}
 	if (err == 0)
 		err = xp_est_size(&e, opts, headroom_percent, bytes, diags);
 	free(last_copy);

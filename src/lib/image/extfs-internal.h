@@ -27,6 +27,11 @@
 
 /* ---- errors ---------------------------------------------------------------------- */
 
+/* The hint of a failed write to the image when the host's filesystem is full. */
+#define XP_HOST_FULL_HINT                                                                          \
+	"the filesystem holding it on this host is full: free space there, or write the "          \
+	"image elsewhere"
+
 /* libext2fs error code -> -errno (allocation failures are -ENOSPC). */
 int xp_ext2_errno(errcode_t err);
 /* A short description of a libext2fs error code, without com_err's global tables. */
@@ -124,9 +129,11 @@ struct xp_msg {
 	unsigned char *buf; /* heap, nblocks blocks; freed by xp_stream_done */
 	size_t buf_size;
 	int err;
-	char *text;   /* XP_MSG_ERROR: libarchive's message */
-	char *path;   /* XP_MSG_ERROR: the entry being read, or the last one read */
-	bool in_data; /* XP_MSG_ERROR: while reading path's data (else the next header) */
+	char *text;	 /* XP_MSG_ERROR: libarchive's message */
+	char *path;	 /* XP_MSG_ERROR: the entry being read, or the last one read */
+	bool in_data;	 /* XP_MSG_ERROR: while reading path's data (else the next header) */
+	bool no_data;	 /* XP_MSG_END: the input held no bytes at all (xp_archive_no_data) */
+	bool compressed; /* XP_MSG_END: it was compressed */
 	struct xp_msg *next;
 };
 
@@ -157,5 +164,13 @@ int xp_archive_drain(struct archive *a, struct xp_src *src);
  * "Truncated input file" while skipping on). src may be NULL. */
 int xp_archive_errno(struct archive *a, const struct xp_src *src);
 const char *xp_archive_error(struct archive *a, const struct xp_src *src);
+/* After the end of the archive: true if the input held no bytes at all (after
+ * decompression; *compressed says whether there was a compression). */
+bool xp_archive_no_data(struct archive *a, const struct xp_src *src, bool *compressed);
+/* An archive that had no entries: 0 if allow_empty, else -ENODATA with a diagnostic
+ * (code "no-entries"). An input of no bytes (no_data) is no tar archive at all (GNU tar
+ * refuses it) and always -EBADMSG (code "empty-input"). */
+int xp_archive_no_entries(const char *archive, bool no_data, bool compressed, bool allow_empty,
+			  struct xp_diags *diags);
 
 #endif

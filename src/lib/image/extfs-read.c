@@ -321,6 +321,13 @@ static int list_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int
 	if ((len == 1 && dirent->name[0] == '.') ||
 	    (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
 		return 0;
+	/* a name no path can reach (empty, or with '/' or NUL in it) is corrupt metadata,
+	 * as e2fsck says; listing it would print a different name than the disk holds */
+	if (len == 0 || memchr(dirent->name, '/', (size_t)len) ||
+	    memchr(dirent->name, '\0', (size_t)len)) {
+		c->err = -EBADMSG;
+		return DIRENT_ABORT;
+	}
 	if (c->n == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 32;
 		struct xp_fs_entry *nv = realloc(c->v, ncap * sizeof(*nv));

@@ -264,6 +264,7 @@ static void *reader(void *arg)
 			struct xp_msg *m = s->final;
 			s->final = NULL;
 			m->kind = XP_MSG_END;
+			m->no_data = xp_archive_no_data(s->a, s->src, &m->compressed);
 			push(s, m);
 			break;
 		}

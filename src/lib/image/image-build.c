@@ -7,15 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image/extfs-internal.h"
 #include "util/cleanup.h"
+#include "util/copy.h"
 #include "xenprov/image.h"
 
 #define MIB (1024ull * 1024)
@@ -160,39 +160,18 @@ static int tmp_commit(struct tmpfile *t, const char *output)
 	return 0;
 }
 
-/* Copies src to the open file dst: a reflink where the filesystem can, else a sparse
- * copy (only the data ranges). */
-static int copy_sparse(int src, int dst)
+/* A failure to write the image: a full host disk (ENOSPC, EDQUOT) is said as such, with
+ * the code "write" that xp_fs_build gives it too, so that it never reads like the
+ * guest filesystem being too small; anything else as "what: error". */
+static void output_error(struct xp_diags *diags, const char *output, int r, const char *code,
+			 const char *what)
 {
-	if (ioctl(dst, FICLONE, src) == 0)
-		return 0;
-	struct stat st;
-	if (fstat(src, &st) < 0)
-		return -errno;
-	if (ftruncate(dst, st.st_size) < 0)
-		return -errno;
-	off_t pos = 0;
-	while (pos < st.st_size) {
-		off_t data = lseek(src, pos, SEEK_DATA);
-		if (data < 0) {
-			if (errno == ENXIO)
-				break;
-			return -errno;
-		}
-		off_t hole = lseek(src, data, SEEK_HOLE);
-		if (hole < 0)
-			return -errno;
-		off_t in = data, out = data;
-		while (in < hole) {
-			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				return -EIO;
-		}
-		pos = hole;
-	}
-	return 0;
+	if (r == -ENOSPC || r == -EDQUOT)
+		xp_diags_add(diags, XP_SEV_ERROR, output, 0, 0, "write", NULL, XP_HOST_FULL_HINT,
+			     "cannot write: %s", strerror(-r));
+	else
+		xp_diags_add(diags, XP_SEV_ERROR, output, 0, 0, code, NULL, NULL, "%s: %s", what,
+			     strerror(-r));
 }
 
 /* ---- cache key ----------------------------------------------------------------------- */
@@ -215,6 +194,11 @@ static int cache_key(const struct xp_image_opts *o, char key[65])
 		    o->fs.label ? o->fs.label : "", o->fs.uuid ? o->fs.uuid : "",
 		    (unsigned long long)o->fs.inodes, o->fs.reserved_percent, (int)o->label,
 		    (unsigned long long)o->swap_size, (int)o->format);
+	/* an empty archive is an error without allow-empty: a cached image of one must not
+	 * be served to a build that would refuse it (added only when set, so the keys of
+	 * every other build stay as they were) */
+	if (o->fs.allow_empty)
+		xp_buf_addf(&b, "allow-empty\n");
 	if (xp_buf_error(&b)) {
 		xp_buf_release(&b);
 		return -ENOMEM;
@@ -246,12 +230,13 @@ static int from_cache(const struct xp_image_opts *o, const char *key, struct xp_
 	tmp_init(&t);
 	int r = tmp_open(&t, o->output);
 	if (r == 0)
-		r = copy_sparse(src, t.fd);
+		r = xp_copy_file(src, t.fd, XP_COPY_CLONE);
 	if (r == 0)
 		r = tmp_commit(&t, o->output);
 	if (r < 0) {
-		xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "cache", NULL, NULL,
-			     "cannot copy the cached image %s: %s", path, strerror(-r));
+		char what[PATH_MAX + 64];
+		snprintf(what, sizeof(what), "cannot copy the cached image %s", path);
+		output_error(diags, o->output, r, "cache", what);
 		tmp_discard(&t);
 	}
 	close(src);
@@ -272,7 +257,7 @@ static int to_cache(const struct xp_image_opts *o, const char *key)
 	tmp_init(&t);
 	int r = tmp_open(&t, path);
 	if (r == 0)
-		r = copy_sparse(src, t.fd);
+		r = xp_copy_file(src, t.fd, XP_COPY_CLONE);
 	if (r == 0)
 		r = tmp_commit(&t, path);
 	if (r < 0)
@@ -330,6 +315,23 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 		xp_diags_add(diags, XP_SEV_ERROR, o->archive, 0, 0, "archive", NULL, NULL,
 			     "cannot open the archive: %s", strerror(errno));
 		return e;
+	}
+	/* the archive is read more than once (hashed for the cache, measured, built): a
+	 * FIFO or a device would hang the build or give each pass other bytes, and a
+	 * FIFO's open(2) alone waits for a writer */
+	if (!S_ISREG(st.st_mode)) {
+		const char *kind = S_ISDIR(st.st_mode)	  ? "a directory"
+				   : S_ISFIFO(st.st_mode) ? "a FIFO"
+				   : S_ISCHR(st.st_mode)  ? "a character device"
+				   : S_ISBLK(st.st_mode)  ? "a block device"
+				   : S_ISSOCK(st.st_mode) ? "a socket"
+							  : "something else";
+		xp_diags_add(
+		    diags, XP_SEV_ERROR, o->archive, 0, 0, "archive", NULL,
+		    S_ISDIR(st.st_mode) ? "make a tarball of it first: tar -C DIR -cf ROOT.tar ."
+					: "save the archive to a file first",
+		    "is %s, not a regular file (the archive is read more than once)", kind);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	int r;
 	if (o->cache_dir) {
@@ -397,8 +399,7 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 	}
 	if (ftruncate(raw.fd, (off_t)l->disk_size) < 0) {
 		r = -errno;
-		xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "output", NULL, NULL,
-			     "cannot size the image: %s", strerror(errno));
+		output_error(diags, o->output, r, "output", "cannot size the image");
 		goto fail;
 	}
 	r = xp_partition_write(raw.path, l, diags);
@@ -407,6 +408,7 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 	/* a raw file converted to qcow2 is thrown away: no point writing it to the disk */
 	struct xp_fs_opts fs = o->fs;
 	fs.scratch = o->format == XP_IMAGE_QCOW2;
+	fs.output_name = o->output; /* not the temporary's /proc/self/fd/N */
 	r = xp_fs_build(raw.path, l->root_offset, l->root_size, o->archive, &fs, progress, ud,
 			&res->fs, diags);
 	if (r < 0)
@@ -414,8 +416,8 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 	if (o->swap_size) {
 		r = xp_swap_format(raw.path, l->swap_offset, l->swap_size, NULL, "swap");
 		if (r < 0) {
-			xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "swap", NULL, NULL,
-				     "cannot format the swap partition: %s", strerror(-r));
+			output_error(diags, o->output, r, "swap",
+				     "cannot format the swap partition");
 			goto fail;
 		}
 	}
@@ -423,16 +425,15 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 		/* the qcow2 writer puts its result in place atomically itself */
 		r = xp_qcow2_from_raw(raw.path, o->output, 0);
 		if (r < 0) {
-			xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "qcow2", NULL, NULL,
-				     "cannot write the qcow2 image: %s", strerror(-r));
+			output_error(diags, o->output, r, "qcow2", "cannot write the qcow2 image");
 			goto fail;
 		}
 		tmp_discard(&raw);
 	} else {
 		r = tmp_commit(&raw, o->output);
 		if (r < 0) {
-			xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "output", NULL, NULL,
-				     "cannot put the image in place: %s", strerror(-r));
+			output_error(diags, o->output, r, "output",
+				     "cannot put the image in place");
 			goto fail;
 		}
 	}

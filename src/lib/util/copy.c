@@ -1,0 +1,145 @@
+/*
+ * copy.c - sparse copies between open files (copy.h): the source's data ranges found
+ * with lseek(2) SEEK_DATA/SEEK_HOLE, each copied with copy_file_range(2), and with
+ * pread/pwrite where the kernel refuses it.
+ *
+ * copy_file_range(2) fails with EXDEV when the two files are on different filesystems
+ * (always so before Linux 5.3, and again since 5.19 unless both are of one type that
+ * copies between its own instances), with EOPNOTSUPP or EINVAL where a filesystem or a
+ * file type cannot take part, and with ENOSYS on kernels without it. In all those
+ * cases the data is still copied, by hand, and the holes are still kept.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/copy.h"
+
+#define PLAIN_CHUNK (1u << 20)
+
+/* [in, end) of src to dst at in + delta with pread/pwrite. */
+static int copy_plain(int src, int dst, off_t in, off_t end, off_t delta)
+{
+	size_t cap = PLAIN_CHUNK;
+	if ((uint64_t)(end - in) < cap)
+		cap = (size_t)(end - in);
+	char *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	int r = 0;
+	while (in < end && r == 0) {
+		size_t want = (size_t)(end - in) < cap ? (size_t)(end - in) : cap;
+		ssize_t n = pread(src, buf, want, in);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO; /* 0: src is shorter than its data ranges */
+			break;
+		}
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = pwrite(dst, buf + done, (size_t)(n - done), in + delta + done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				r = w < 0 ? -errno : -EIO;
+				break;
+			}
+			done += w;
+		}
+		in += n;
+	}
+	free(buf);
+	return r;
+}
+
+/* Zeroes [off, off + len) of dst, which may hold old data. */
+static int zero_range(int dst, off_t off, off_t len)
+{
+	struct stat st;
+	if (fstat(dst, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t range[2] = {(uint64_t)off, (uint64_t)len};
+		return ioctl(dst, BLKZEROOUT, range) < 0 ? -errno : 0;
+	}
+	if (fallocate(dst, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) < 0)
+		return -errno;
+	return 0;
+}
+
+int xp_copy_range(int src, off_t from, int dst, off_t to, off_t len, unsigned flags)
+{
+	if (from < 0 || to < 0 || len < 0)
+		return -EINVAL;
+	off_t pos = from, end = from + len, delta = to - from;
+	bool cfr = true;
+	while (pos < end) {
+		off_t data = lseek(src, pos, SEEK_DATA);
+		if (data < 0) {
+			if (errno == ENXIO)
+				data = end; /* only a hole is left */
+			else if (errno == EINVAL)
+				data = pos; /* no SEEK_DATA here: everything is data */
+			else
+				return -errno;
+		}
+		if (data > end)
+			data = end;
+		if ((flags & XP_COPY_ZERO_HOLES) && data > pos) {
+			int r = zero_range(dst, pos + delta, data - pos);
+			if (r < 0)
+				return r;
+		}
+		if (data >= end)
+			break;
+		off_t hole = lseek(src, data, SEEK_HOLE);
+		if (hole < 0) {
+			if (errno != EINVAL)
+				return -errno;
+			hole = end;
+		}
+		if (hole > end)
+			hole = end;
+		off_t in = data, out = data + delta;
+		while (cfr && in < hole) {
+			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
+			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
+				      errno == EINVAL)) {
+				cfr = false; /* and for the rest of this copy */
+				break;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				return -EIO; /* src is shorter than its data ranges */
+		}
+		if (in < hole) {
+			int r = copy_plain(src, dst, in, hole, delta);
+			if (r < 0)
+				return r;
+		}
+		pos = hole;
+	}
+	return 0;
+}
+
+int xp_copy_file(int src, int dst, unsigned flags)
+{
+	if ((flags & XP_COPY_CLONE) && ioctl(dst, FICLONE, src) == 0)
+		return 0;
+	struct stat st;
+	if (fstat(src, &st) < 0)
+		return -errno;
+	/* a fresh length: nothing of dst's old content survives in src's holes */
+	if (ftruncate(dst, 0) < 0 || ftruncate(dst, st.st_size) < 0)
+		return -errno;
+	return xp_copy_range(src, 0, dst, 0, st.st_size, flags & ~XP_COPY_CLONE);
+}

@@ -1,0 +1,37 @@
+/*
+ * copy.h - sparse copies between open files, the one copy loop the image cache
+ * (image-build.c) and guest storage (deploy/storage.c) share.
+ *
+ * Only the source's data ranges are copied (lseek(2) SEEK_DATA/SEEK_HOLE), so a hole
+ * stays a hole. Each range goes through copy_file_range(2), which clones or copies in
+ * the kernel; where the kernel refuses it (EXDEV between two filesystems, ENOSYS,
+ * EOPNOTSUPP, EINVAL for files it cannot handle) the rest is copied with pread/pwrite.
+ *
+ * Not part of the public API. Not here: reflink-only copies that must fail rather than
+ * copy (storage.c's reflink backend), copies through an image's block layer.
+ */
+#ifndef XP_UTIL_COPY_H
+#define XP_UTIL_COPY_H
+
+#include <sys/types.h>
+
+enum {
+	/* dst may hold old data where src has holes (a logical volume, a reused file):
+	 * zero those ranges too (BLKZEROOUT on a block device, a punched hole in a
+	 * regular file). Without it they are left as they are. */
+	XP_COPY_ZERO_HOLES = 1u << 0,
+	/* xp_copy_file: try a reflink (FICLONE) of the whole file first */
+	XP_COPY_CLONE = 1u << 1,
+};
+
+/* Copies the data of [from, from + len) of src into dst at to. dst must already be at
+ * least to + len long (ftruncate it). Returns 0 or -errno (-EIO if src is shorter than
+ * its ranges said, e.g. truncated meanwhile). */
+int xp_copy_range(int src, off_t from, int dst, off_t to, off_t len, unsigned flags);
+
+/* Makes dst (empty, or to be overwritten) a copy of the whole of src: sized to src's
+ * length, then xp_copy_range, or a reflink with XP_COPY_CLONE where the filesystem
+ * can. */
+int xp_copy_file(int src, int dst, unsigned flags);
+
+#endif
