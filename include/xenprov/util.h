@@ -145,4 +145,10 @@ void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 /* Hashes a whole file. */
 int xp_sha256_file(const char *path, unsigned char out[32]);
 
+/* ---- random bytes (random.c) --------------------------------------------------- */
+
+/* Fills buf with len bytes from getrandom(2) (retried on EINTR and short reads);
+ * userdata is unused, so it fits xp_random_fn (mac.h). 0 or -errno. */
+int xp_getrandom(void *userdata, void *buf, size_t len);
+
 #endif

@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1086,15 +1085,9 @@ static int edit_fstab(struct ctx *c)
 static int edit_machine_id(struct ctx *c)
 {
 	unsigned char id[16];
-	size_t got = 0;
-	while (got < sizeof(id)) {
-		ssize_t n = getrandom(id + got, sizeof(id) - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return diag(c, -errno, "random", NULL, "getrandom: %s", strerror(errno));
-		got += (size_t)n;
-	}
+	int r = xp_getrandom(NULL, id, sizeof(id));
+	if (r < 0)
+		return diag(c, r, "random", NULL, "getrandom: %s", strerror(-r));
 	/* systemd's sd_id128_randomize: a version 4, variant 1 UUID's bits */
 	id[6] = (unsigned char)((id[6] & 0x0f) | 0x40);
 	id[8] = (unsigned char)((id[8] & 0x3f) | 0x80);
@@ -1105,7 +1098,7 @@ static int edit_machine_id(struct ctx *c)
 	text[33] = '\0';
 	if (!is_dir(c, "/etc"))
 		return 0;
-	int r = write_file(c, "/etc/machine-id", text, 33, &(struct wopts){0444, 0, 0, false});
+	r = write_file(c, "/etc/machine-id", text, 33, &(struct wopts){0444, 0, 0, false});
 	if (r == 0 && is_regular(c, "/var/lib/dbus/machine-id"))
 		r = write_file(c, "/var/lib/dbus/machine-id", text, 33, &DEFAULT_FILE);
 	return r;
