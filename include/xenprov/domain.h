@@ -124,10 +124,6 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 
 /* ---- allocation (alloc.c) ------------------------------------------------------------ */
 
-/* Parses a MAC prefix "xx[:xx...]" of 1-5 octets into out. -EINVAL if malformed or a
- * multicast first octet. */
-int xp_mac_prefix_parse(const char *s, uint8_t out[5], size_t *len);
-
 /* The lowest address of pool ("A.B.C.D/N", 8 <= N <= 30) that is not the network
  * address, the broadcast address, gateway (may be NULL) or one of used[] (dotted quads;
  * anything unparsable is ignored). Writes it to out (INET_ADDRSTRLEN bytes) and the

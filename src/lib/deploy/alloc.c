@@ -16,33 +16,6 @@
 
 #include "xenprov/domain.h"
 
-int xp_mac_prefix_parse(const char *s, uint8_t out[5], size_t *len)
-{
-	size_t n = 0;
-	const char *p = s;
-	for (;;) {
-		int hi, lo;
-		const char *hex = "0123456789abcdef";
-		const char *a = p[0] ? strchr(hex, p[0] | 0x20) : NULL;
-		const char *b = a && p[1] ? strchr(hex, p[1] | 0x20) : NULL;
-		if (!a || !b || n == 5)
-			return -EINVAL;
-		hi = (int)(a - hex);
-		lo = (int)(b - hex);
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		p += 2;
-		if (*p == 0)
-			break;
-		if (*p != ':' && *p != '-')
-			return -EINVAL;
-		p++;
-	}
-	if (out[0] & 1)
-		return -EINVAL; /* multicast: no NIC may have it */
-	*len = n;
-	return 0;
-}
-
 /* ---- IPv4 pools ------------------------------------------------------------------------ */
 
 static int parse_cidr(const char *s, uint32_t *net, unsigned *bits)
