@@ -128,18 +128,10 @@ unsigned xp_edit_distance(const char *a, const char *b, unsigned cap);
  * Large inputs fall back to one hunk replacing everything. */
 int xp_diff_unified(const char *a, size_t alen, const char *b, size_t blen, const char *name_a,
 		    const char *name_b, struct xp_buf *out);
-/* ---- SHA-256 (FIPS 180-4) ---------------------------------------------------------- */
+/* ---- SHA-256 (FIPS 180-4, libcrypto) ---------------------------------------------- */
 
-struct xp_sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	unsigned char buf[64];
-	size_t n;
-};
-
-void xp_sha256_init(struct xp_sha256 *c);
-void xp_sha256_update(struct xp_sha256 *c, const void *data, size_t len);
-void xp_sha256_final(struct xp_sha256 *c, unsigned char out[32]);
+/* Hashes len bytes of data. 0, or -EIO if libcrypto fails. */
+int xp_sha256(const void *data, size_t len, unsigned char out[32]);
 /* 64 hex digits and a NUL. */
 void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 /* Hashes a whole file. */

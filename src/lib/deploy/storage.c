@@ -219,13 +219,10 @@ static int golden_key(const char *archive, uint64_t size, int fs, int label, uin
 		xp_buf_release(&b);
 		return -ENOMEM;
 	}
-	struct xp_sha256 c;
-	xp_sha256_init(&c);
-	xp_sha256_update(&c, b.s, b.len);
-	xp_sha256_final(&c, digest);
-	xp_sha256_hex(digest, key);
+	r = xp_sha256(b.s, b.len, digest);
 	xp_buf_release(&b);
-	return 0;
+	xp_sha256_hex(digest, key);
+	return r;
 }
 
 static int u64_setting(const struct xp_settings *s, const char *key, uint64_t *out)
@@ -380,11 +377,10 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 		return -ENOMEM;
 	}
 	unsigned char digest[32];
-	struct xp_sha256 c;
-	xp_sha256_init(&c);
-	xp_sha256_update(&c, b.s, b.len);
-	xp_sha256_final(&c, digest);
+	int hr = xp_sha256(b.s, b.len, digest);
 	xp_buf_release(&b);
+	if (hr < 0)
+		return hr;
 	char key[65];
 	xp_sha256_hex(digest, key);
 
