@@ -143,23 +143,9 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off)
 
 /* ---- qcow2 ------------------------------------------------------------------------ */
 
-struct qcow2_header {
-	uint32_t version;
-	uint64_t backing_offset;
-	uint32_t backing_size;
-	uint32_t cluster_bits;
-	uint64_t size;
-	uint32_t crypt_method;
-	uint32_t l1_size;
-	uint64_t l1_offset;
-	uint64_t incompat;
-	uint32_t refcount_order;
-	uint32_t header_length;
-};
-
 /* Walks the header extensions between the header and the end of the first cluster
  * (or the backing file name); records the backing format. */
-static int parse_extensions(const unsigned char *c0, size_t c0len, const struct qcow2_header *h,
+static int parse_extensions(const unsigned char *c0, size_t c0len, const struct xp_qcow2_header *h,
 			    char *fmt, size_t fmtlen, char *errbuf, size_t errlen, const char *path)
 {
 	size_t pos = h->header_length;
@@ -200,40 +186,21 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 		       char *errbuf, size_t errlen)
 {
 	unsigned char hb[QCOW2_V3_HEADER_LEN];
-	struct qcow2_header h = {0};
+	struct xp_qcow2_header h;
 	int r;
 
-	if (bd->file_size < QCOW2_V2_HEADER_LEN) {
-		set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
-		return -EBADMSG;
-	}
-	r = read_full(bd->fd, hb, sizeof(hb), 0);
+	size_t hlen = bd->file_size < sizeof(hb) ? (size_t)bd->file_size : sizeof(hb);
+	r = read_full(bd->fd, hb, hlen, 0);
 	if (r < 0)
 		return r;
-	h.version = xp_be32(hb + 4);
-	h.backing_offset = xp_be64(hb + 8);
-	h.backing_size = xp_be32(hb + 16);
-	h.cluster_bits = xp_be32(hb + 20);
-	h.size = xp_be64(hb + 24);
-	h.crypt_method = xp_be32(hb + 32);
-	h.l1_size = xp_be32(hb + 36);
-	h.l1_offset = xp_be64(hb + 40);
-
-	if (h.version != 2 && h.version != 3) {
+	r = xp__qcow2_header_decode(hb, hlen, &h);
+	if (hlen >= QCOW2_V2_HEADER_LEN && h.version != 2 && h.version != 3) {
 		set_err(errbuf, errlen, "%s: unsupported qcow2 version %u", path, h.version);
 		return -ENOTSUP;
 	}
-	if (h.version == 3) {
-		if (bd->file_size < QCOW2_V3_HEADER_LEN) {
-			set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
-			return -EBADMSG;
-		}
-		h.incompat = xp_be64(hb + 72);
-		h.refcount_order = xp_be32(hb + 96);
-		h.header_length = xp_be32(hb + 100);
-	} else {
-		h.refcount_order = 4;
-		h.header_length = QCOW2_V2_HEADER_LEN;
+	if (r < 0) {
+		set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
+		return -EBADMSG;
 	}
 	if (h.cluster_bits < QCOW2_MIN_CLUSTER_BITS || h.cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
 		set_err(errbuf, errlen, "%s: invalid cluster size 2^%u", path, h.cluster_bits);

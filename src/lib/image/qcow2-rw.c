@@ -181,35 +181,37 @@ static void free_all(struct xp_qcow2_rw *q)
 
 static int parse(struct xp_qcow2_rw *q, const char *path, char *errbuf, size_t errlen)
 {
-	unsigned char h[QCOW2_V3_HEADER_LEN] = {0};
+	unsigned char b[QCOW2_V3_HEADER_LEN] = {0};
+	struct xp_qcow2_header h;
 	struct stat st;
 	int r;
 
 	if (fstat(q->fd, &st) < 0)
 		return -errno;
 	q->file_size = (uint64_t)st.st_size;
-	r = pread_full(q->fd, h, sizeof(h), 0);
+	r = pread_full(q->fd, b, sizeof(b), 0);
 	if (r < 0)
 		return r;
 	/* blockdev.c validated the header, the L1 table's place and the backing chain; we
 	 * read what a writer needs besides, and check it */
-	q->version = xp_be32(h + 4);
-	q->cluster_bits = xp_be32(h + 20);
+	r = xp__qcow2_header_decode(b, sizeof(b), &h);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "'%s': truncated qcow2 header", path);
+		return r;
+	}
+	q->version = h.version;
+	q->cluster_bits = h.cluster_bits;
 	q->cs = 1ULL << q->cluster_bits;
 	q->l2_bits = q->cluster_bits - 3;
-	q->size = xp_be64(h + 24);
-	q->l1_size = xp_be32(h + 36);
-	q->l1_offset = xp_be64(h + 40);
-	q->rt_offset = xp_be64(h + 48);
-	q->rt_clusters = xp_be32(h + 56);
-	uint32_t nb_snapshots = xp_be32(h + 60);
-	uint64_t incompat = 0;
-	unsigned refcount_order = 4;
-	if (q->version >= 3) {
-		incompat = xp_be64(h + 72);
-		q->autoclear = xp_be64(h + 88);
-		refcount_order = xp_be32(h + 96);
-	}
+	q->size = h.size;
+	q->l1_size = h.l1_size;
+	q->l1_offset = h.l1_offset;
+	q->rt_offset = h.refcount_table_offset;
+	q->rt_clusters = h.refcount_table_clusters;
+	q->autoclear = h.autoclear;
+	uint32_t nb_snapshots = h.nb_snapshots;
+	uint64_t incompat = h.incompat;
+	unsigned refcount_order = h.refcount_order;
 	if (incompat & QCOW2_INCOMPAT_CORRUPT) {
 		snprintf(errbuf, errlen, "'%s' is marked corrupt (see qemu-img check -r)", path);
 		return -EBADMSG;

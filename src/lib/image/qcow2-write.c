@@ -31,8 +31,7 @@
 
 #include "image/blockdev-internal.h"
 
-#define CHUNK_BYTES	 (8u << 20) /* raw data read per call */
-#define QCOW2_HEADER_LEN 112	    /* v3 header with the compression type byte */
+#define CHUNK_BYTES (8u << 20) /* raw data read per call */
 
 struct writer {
 	int fd;
@@ -149,7 +148,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 	unsigned char *hdr = calloc(1, (size_t)cs);
 	if (!hdr)
 		return -ENOMEM;
-	size_t pos = QCOW2_HEADER_LEN;
+	size_t pos = QCOW2_V3_HEADER_LEN_WRITTEN;
 	if (backing_fmt) {
 		size_t flen = strlen(backing_fmt);
 		xp_put_be32(hdr + pos, QCOW2_EXT_BACKING_FORMAT);
@@ -256,25 +255,19 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 	}
 
 	/* the header (qcow2.txt "Header"), last */
-	xp_put_be32(hdr + 0, QCOW2_MAGIC);
-	xp_put_be32(hdr + 4, 3);
-	if (backing) {
-		xp_put_be64(hdr + 8, pos);
-		xp_put_be32(hdr + 16, (uint32_t)blen);
-	}
-	xp_put_be32(hdr + 20, w->cluster_bits);
-	xp_put_be64(hdr + 24, w->vsize);
-	xp_put_be32(hdr + 32, 0); /* no encryption */
-	xp_put_be32(hdr + 36, (uint32_t)w->l1_size);
-	xp_put_be64(hdr + 40, l1_off);
-	xp_put_be64(hdr + 48, rt_first * cs);
-	xp_put_be32(hdr + 56, (uint32_t)rt);
-	xp_put_be32(hdr + 60, 0); /* snapshots */
-	xp_put_be64(hdr + 64, 0);
-	/* 72..95: incompatible, compatible, autoclear features: none */
-	xp_put_be32(hdr + 96, 4); /* refcount_order: 16-bit refcounts */
-	xp_put_be32(hdr + 100, QCOW2_HEADER_LEN);
-	/* 104: compression type 0 (zlib), 105..111 padding */
+	struct xp_qcow2_header h = {
+	    .backing_offset = backing ? pos : 0,
+	    .backing_size = backing ? (uint32_t)blen : 0,
+	    .cluster_bits = w->cluster_bits,
+	    .size = w->vsize,
+	    .l1_size = (uint32_t)w->l1_size,
+	    .l1_offset = l1_off,
+	    .refcount_table_offset = rt_first * cs,
+	    .refcount_table_clusters = (uint32_t)rt,
+	    .refcount_order = 4, /* 16-bit refcounts */
+	    /* no encryption, snapshots or feature bits; compression type 0 (zlib) */
+	};
+	xp__qcow2_header_encode(&h, hdr);
 	r = write_full(w->fd, hdr, (size_t)(backing ? pos + blen : pos), 0);
 	if (r < 0)
 		goto out;
