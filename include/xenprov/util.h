@@ -137,6 +137,16 @@ void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 /* Hashes a whole file. */
 int xp_sha256_file(const char *path, unsigned char out[32]);
 
+/* ---- whole reads and writes (io.c) ---------------------------------------------- */
+
+/* len bytes at off, retried over short reads and EINTR; what lies past the end of the
+ * file reads as zeros (as a disk image's unwritten tail does). 0 or -errno. */
+int xp_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* len bytes at off (or, for xp_write_full, at the file position), retried over short
+ * writes and EINTR. 0 or -errno; -EIO for a write that makes no progress. */
+int xp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+int xp_write_full(int fd, const void *buf, size_t len);
+
 /* ---- random bytes (random.c) --------------------------------------------------- */
 
 /* Fills buf with len bytes from getrandom(2) (retried on EINTR and short reads);

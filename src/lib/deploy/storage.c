@@ -34,6 +34,7 @@
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
 #include "xenprov/partition.h"
+#include "xenprov/util.h"
 
 extern char **environ;
 
@@ -282,14 +283,7 @@ static int copy_blockdev(const char *path, int dst)
 			i++;
 		if (i == n)
 			continue;
-		for (size_t done = 0; done < n;) {
-			ssize_t w = pwrite(dst, buf + done, n - done, (off_t)(off + done));
-			if (w < 0) {
-				r = -errno;
-				break;
-			}
-			done += (size_t)w;
-		}
+		r = xp_pwrite_full(dst, buf, n, off);
 	}
 	free(buf);
 	xp_blockdev_close(bd);

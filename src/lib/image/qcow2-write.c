@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "image/blockdev-internal.h"
+#include "xenprov/util.h"
 
 #define CHUNK_BYTES (8u << 20) /* raw data read per call */
 
@@ -43,23 +44,6 @@ struct writer {
 	uint64_t next;	  /* next free host cluster index */
 	uint64_t n_l2;	  /* L2 tables allocated */
 };
-
-static int write_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const unsigned char *p = buf;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 static bool all_zero(const unsigned char *p, size_t len)
 {
@@ -178,7 +162,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 		for (size_t k = 0; k < entries; k++)
 			xp_put_be64(buf + k * 8, w->l2[i][k]);
 		uint64_t hc = w->next++;
-		r = write_full(w->fd, buf, (size_t)cs, hc * cs);
+		r = xp_pwrite_full(w->fd, buf, (size_t)cs, hc * cs);
 		if (r < 0)
 			goto out;
 		l1[i] = (hc * cs) | QCOW2_OFLAG_COPIED;
@@ -220,7 +204,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 		}
 		for (uint64_t i = 0; i < w->l1_size; i++)
 			xp_put_be64(l1b + i * 8, l1[i]);
-		r = write_full(w->fd, l1b, l1_bytes, l1_off);
+		r = xp_pwrite_full(w->fd, l1b, l1_bytes, l1_off);
 		free(l1b);
 		if (r < 0)
 			goto out;
@@ -234,7 +218,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 			buf[k * 2] = 0;
 			buf[k * 2 + 1] = 1;
 		}
-		r = write_full(w->fd, buf, (size_t)cs, (rb_first + b) * cs);
+		r = xp_pwrite_full(w->fd, buf, (size_t)cs, (rb_first + b) * cs);
 		if (r < 0)
 			goto out;
 	}
@@ -248,7 +232,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 		}
 		for (uint64_t b = 0; b < rb; b++)
 			xp_put_be64(rtb + b * 8, (rb_first + b) * cs);
-		r = write_full(w->fd, rtb, rt_bytes, rt_first * cs);
+		r = xp_pwrite_full(w->fd, rtb, rt_bytes, rt_first * cs);
 		free(rtb);
 		if (r < 0)
 			goto out;
@@ -268,7 +252,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 	    /* no encryption, snapshots or feature bits; compression type 0 (zlib) */
 	};
 	xp__qcow2_header_encode(&h, hdr);
-	r = write_full(w->fd, hdr, (size_t)(backing ? pos + blen : pos), 0);
+	r = xp_pwrite_full(w->fd, hdr, (size_t)(backing ? pos + blen : pos), 0);
 	if (r < 0)
 		goto out;
 	/* make the file end at the last cluster even if it ends in zeros we skipped */
@@ -407,7 +391,7 @@ static int copy_range(struct writer *w, int in, uint64_t raw_size, uint64_t from
 			kept++;
 		}
 		if (kept) {
-			int r = write_full(w->fd, chunk, (size_t)(kept * cs), w->next * cs);
+			int r = xp_pwrite_full(w->fd, chunk, (size_t)(kept * cs), w->next * cs);
 			if (r < 0)
 				return r;
 			/* on its way to the disk while the next chunk is read, so the final
