@@ -147,6 +147,24 @@ int xp_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int xp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int xp_write_full(int fd, const void *buf, size_t len);
 
+/* ---- running programs (spawn.c) ------------------------------------------------ */
+
+/* What xp_spawn_wait adds to a signal's number when the program was killed by it. */
+#define XP_SPAWN_SIGNALED 256
+
+/* Where program name is: name itself if it holds a '/', else the first executable
+ * regular file of that name in PATH, then /usr/sbin, /sbin (root's tools, outside many
+ * users' PATH). Heap string. -ENOENT if there is none. */
+int xp_program_path(const char *name, char **out);
+
+/* Runs argv[0] (found by xp_program_path) with argv, no shell, standard
+ * input from /dev/null, the environment envp (NULL: ours), and waits for it. out NULL:
+ * its output goes where ours goes; else its standard output and error are captured into
+ * out (the first 8 KiB, trailing blanks and newlines cut), for a diagnostic. Returns its
+ * exit status (0-255), XP_SPAWN_SIGNALED + the signal's number if a signal killed it, or
+ * -errno if it could not be run (-ENOENT: no such program). */
+int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
+
 /* ---- random bytes (random.c) --------------------------------------------------- */
 
 /* Fills buf with len bytes from getrandom(2) (retried on EINTR and short reads);

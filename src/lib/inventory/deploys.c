@@ -15,9 +15,8 @@
 int xp_deploy_record_start(struct xp_inv *inv, const char *request, int64_t *id)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv,
-				"INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)",
-				&st);
+	int r = xp__inv_prepare(
+	    inv, "INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
@@ -33,7 +32,8 @@ int xp_deploy_record_start(struct xp_inv *inv, const char *request, int64_t *id)
 int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "UPDATE deploys SET state = ?, finished = ? WHERE id = ?", &st);
+	int r =
+	    xp__inv_prepare(inv, "UPDATE deploys SET state = ?, finished = ? WHERE id = ?", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
@@ -44,8 +44,8 @@ int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state)
 	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
 }
 
-/* Runs sql (?1, if it has it, bound to id) and gives the first column of its first row as *out (0 for
- * no row or NULL): 1 if there was a row, 0 if not. */
+/* Runs sql (?1, if it has it, bound to id) and gives the first column of its first row as *out (0
+ * for no row or NULL): 1 if there was a row, 0 if not. */
 static int one_int(struct xp_inv *inv, const char *sql, int64_t id, int64_t *out)
 {
 	sqlite3_stmt *st;

@@ -227,7 +227,7 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 		free(settings);
 		return r;
 	}
-	const char *text[] = {d->name,	    d->profile,	    d->mac,  d->ip,
+	const char *text[] = {d->name,	  d->profile,	d->mac,		d->ip,
 			      d->storage, d->disk_path, d->config_path, settings};
 	for (int i = 0; i < 8; i++)
 		if (text[i])
@@ -287,11 +287,11 @@ int xp_domain_artifacts(struct xp_inv *inv, const char *name, struct xp_artifact
 	*v = NULL;
 	*n = 0;
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(
-	    inv,
-	    "SELECT kind, path FROM artifacts WHERE domain = ? AND kind IS NOT NULL"
-	    " AND path IS NOT NULL ORDER BY kind",
-	    &st);
+	int r =
+	    xp__inv_prepare(inv,
+			    "SELECT kind, path FROM artifacts WHERE domain = ? AND kind IS NOT NULL"
+			    " AND path IS NOT NULL ORDER BY kind",
+			    &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);

@@ -92,4 +92,3 @@ int xp_mac_parse_xl(const char *s, struct xp_mac *out, size_t *errpos)
 	*out = m;
 	return lenient;
 }
-
