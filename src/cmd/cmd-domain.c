@@ -87,13 +87,8 @@ static json_t *domain_json(const struct xp_domain *dom)
 
 static void progress_fn(void *ud, uint64_t bytes, uint64_t entries)
 {
-	struct timespec *last = ud, now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((double)(now.tv_sec - last->tv_sec) + (double)(now.tv_nsec - last->tv_nsec) / 1e9 < 0.1)
-		return;
-	*last = now;
-	fprintf(stderr, "\rxenprov: building the golden image: %.1f MiB, %" PRIu64 " entries   ",
-		(double)bytes / (1024.0 * 1024.0), entries);
+	cli_progress_draw(ud, false, "xenprov: building the golden image: %.1f MiB, %" PRIu64 " entries",
+			  (double)bytes / (1024.0 * 1024.0), entries);
 }
 
 /* ---- create ----------------------------------------------------------------------------- */
@@ -305,18 +300,15 @@ static int run_create(int argc, char **argv)
 	o.overrides = &over;
 	if ((rc = open_inv(state_dir, &inv)) != 0)
 		goto out;
-	struct timespec last = {0};
-	bool show = !quiet && !json && isatty(STDERR_FILENO);
-	if (show) {
-		o.progress = progress_fn;
-		o.progress_ud = &last;
-	}
+	struct cli_progress prog;
+	cli_progress_init(&prog, !quiet && !json);
+	o.progress = progress_fn;
+	o.progress_ud = &prog;
 	struct xp_diags d;
 	xp_diags_init(&d);
 	struct xp_domain dom;
 	int r = xp_domain_create(inv, &o, &dom, &d);
-	if (show && last.tv_sec)
-		fputs("\r\033[K", stderr);
+	cli_progress_clear(&prog, false);
 	if (r < 0) {
 		fprintf(stderr, "xenprov: cannot create domain '%s'\n", o.name);
 		if (d.n == 0)
