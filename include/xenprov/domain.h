@@ -76,26 +76,6 @@ struct xp_guest_spec {
  * xp_domain_create between storage and config; a failure undoes the create. */
 int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d);
 
-/* ---- domain records ---------------------------------------------------------------- */
-
-struct xp_domain {
-	char *name;
-	char *profile;
-	char *state;	     /* "creating", "ready", "deleting" or "failed" */
-	char *mac;	     /* lowercase xx:xx:xx:xx:xx:xx */
-	char *ip;	     /* NULL for DHCP */
-	unsigned prefix_len; /* of ip, 0 for DHCP */
-	char *storage;	     /* "file", "reflink", "qcow2" or "lvm" */
-	char *disk_path;
-	char *config_path;
-	char *golden;		     /* the golden image the disk came from */
-	struct xp_settings settings; /* the effective profile values (profile + overrides) */
-	int64_t created, updated;    /* unix seconds */
-};
-
-void xp_domain_release(struct xp_domain *dom);
-void xp_domain_list_free(struct xp_domain *v, size_t n);
-
 /* A domain name: also the guest's host name, so an RFC 1123 label: 1-63 of [A-Za-z0-9-],
  * not starting or ending with '-'. */
 bool xp_domain_name_valid(const char *name);
@@ -142,18 +122,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
  * is no such domain. */
 int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d);
 
-int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out);
-/* All domains, sorted by name. */
-int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n);
-
 /* ---- allocation (alloc.c) ------------------------------------------------------------ */
-
-/* The random source over getrandom(2) (userdata unused). */
-int xp_getrandom(void *userdata, void *buf, size_t len);
-
-/* Parses a MAC prefix "xx[:xx...]" of 1-5 octets into out. -EINVAL if malformed or a
- * multicast first octet. */
-int xp_mac_prefix_parse(const char *s, uint8_t out[5], size_t *len);
 
 /* The lowest address of pool ("A.B.C.D/N", 8 <= N <= 30) that is not the network
  * address, the broadcast address, gateway (may be NULL) or one of used[] (dotted quads;
@@ -176,9 +145,6 @@ int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix
  * and the reserved ones ("A[,B...]", e.g. the profile's DNS servers; may be NULL). */
 int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
 		       const char *reserved, char out[16], unsigned *prefix_len);
-/* 1 if some domain holds the MAC (column `mac`) or IP (column `ip`), 0 if not. */
-int xp_domain_mac_taken(struct xp_inv *inv, const char *mac);
-int xp_domain_ip_taken(struct xp_inv *inv, const char *ip);
 
 /* ---- storage (storage.c) ------------------------------------------------------------- */
 

@@ -267,6 +267,84 @@ int xp_server_pools(const struct xp_settings *s, struct xp_server_pool **v, size
 		    struct xp_diags *d);
 void xp_server_pools_free(struct xp_server_pool *v, size_t n);
 
+/* ---- domain records (domains.c) ------------------------------------------------------ */
+
+/* What exists: one row per guest that xenprov made or is making, with the artifacts
+ * (files, volumes) planned for it, so that a failure or a later delete removes exactly
+ * those. The deploy layer (domain.h) decides what to make; these functions only keep
+ * the record. */
+struct xp_domain {
+	char *name;
+	char *profile;
+	char *state;	     /* "creating", "ready", "deleting" or "failed" */
+	char *mac;	     /* lowercase xx:xx:xx:xx:xx:xx */
+	char *ip;	     /* NULL for DHCP */
+	unsigned prefix_len; /* of ip, 0 for DHCP */
+	char *storage;	     /* "file", "reflink", "qcow2" or "lvm" */
+	char *disk_path;
+	char *config_path;
+	char *golden;		     /* the golden image the disk came from */
+	struct xp_settings settings; /* the effective profile values (profile + overrides) */
+	int64_t created, updated;    /* unix seconds */
+};
+
+void xp_domain_release(struct xp_domain *dom);
+void xp_domain_list_free(struct xp_domain *v, size_t n);
+
+/* -ENOENT if there is no such domain. */
+int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out);
+/* All domains, sorted by name. */
+int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n);
+
+/* 1 if some domain holds the MAC or the IP, 0 if not. */
+int xp_domain_mac_taken(struct xp_inv *inv, const char *mac);
+int xp_domain_ip_taken(struct xp_inv *inv, const char *ip);
+/* The name of the domain that holds the MAC (ip false) or IP (ip true), heap string;
+ * -ENOENT if none does. */
+int xp_domain_holder(struct xp_inv *inv, bool ip, const char *value, char **name);
+/* Every IP address a domain holds (dotted quads), in no particular order. */
+int xp_domain_ips(struct xp_inv *inv, char ***v, size_t *n);
+
+/* A new record, in state 'creating', with its two planned artifacts ("disk" at
+ * disk_path, "config" at config_path). Strings are borrowed; ip and golden may be
+ * NULL, prefix_len 0 and deploy_id 0 (no deploy). -EEXIST-like SQLite errors for a
+ * taken name, MAC or IP (the UNIQUE columns). Run it inside the caller's transaction
+ * together with the checks and allocations it depends on. */
+struct xp_domain_new {
+	const char *name, *profile, *mac, *ip;
+	unsigned prefix_len;
+	const char *storage, *disk_path, *config_path, *golden;
+	const struct xp_settings *settings; /* the effective profile values */
+	int64_t deploy_id;
+};
+int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d);
+/* Sets the state ("ready", "deleting", "failed") and the update time. */
+int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state);
+/* Removes the record and its artifacts' records (not the files). */
+int xp_domain_forget(struct xp_inv *inv, const char *name);
+
+struct xp_artifact {
+	char *kind; /* "config" or "disk" */
+	char *path;
+};
+/* The artifacts planned for a domain, sorted by kind. */
+int xp_domain_artifacts(struct xp_inv *inv, const char *name, struct xp_artifact **v,
+			size_t *n);
+void xp_artifacts_free(struct xp_artifact *v, size_t n);
+
+/* ---- deploy runs (deploys.c) ---------------------------------------------------------- */
+
+/* A deploy run is recorded when it starts (state 'running') and ends as 'done',
+ * 'failed' or 'rolled-back'; the domains it made carry its id. */
+int xp_deploy_record_start(struct xp_inv *inv, const char *request, int64_t *id);
+int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state);
+/* 0 if run id is recorded, -ENOENT if not. */
+int xp_deploy_record_find(struct xp_inv *inv, int64_t id);
+/* The newest deploy that still has domains: *id, or 0 if none has. */
+int xp_deploy_record_last_with_domains(struct xp_inv *inv, int64_t *id);
+/* The names of the domains deploy id made, sorted. */
+int xp_deploy_record_domains(struct xp_inv *inv, int64_t id, char ***names, size_t *n);
+
 /* A number that changes whenever another connection commits to the database (SQLite's
  * data_version): the boot server polls it to pick up inventory changes without a sync
  * step. */

@@ -4,6 +4,8 @@
  * address inside a prefix (Xen's OUI 00:16:3e, a site's own OUI, or a locally
  * administered address) from a random source the caller supplies.
  *
+ * Code: src/lib/util/mac.c, but xp_mac_parse_xl (xl's own spelling) in src/lib/xl/mac-xl.c.
+ *
  * Not here: where addresses come from in an xl config (xl-vif.h) or any I/O. There is no
  * global state; the random source is a callback.
  *
@@ -54,6 +56,10 @@ int xp_mac_parse(const char *s, struct xp_mac *out);
  * On failure *errpos (if not NULL) is the byte offset in s of the offending group and out
  * is untouched. */
 int xp_mac_parse_xl(const char *s, struct xp_mac *out, size_t *errpos);
+
+/* Parses a MAC prefix "xx[:xx...]" (or '-' separators) of 1-5 octets into out and its
+ * length into *len. -EINVAL if malformed or the first octet has the multicast bit. */
+int xp_mac_prefix_parse(const char *s, uint8_t out[5], size_t *len);
 
 /* Writes lowercase "xx:xx:xx:xx:xx:xx" and a NUL into buf (XP_MAC_STRLEN + 1 bytes),
  * the form libxl prints. Returns buf. */

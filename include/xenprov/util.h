@@ -140,21 +140,47 @@ char *xp_escape(char *out, size_t size, const void *in, size_t len);
  * Large inputs fall back to one hunk replacing everything. */
 int xp_diff_unified(const char *a, size_t alen, const char *b, size_t blen, const char *name_a,
 		    const char *name_b, struct xp_buf *out);
-/* ---- SHA-256 (FIPS 180-4) ---------------------------------------------------------- */
+/* ---- SHA-256 (FIPS 180-4, libcrypto) ---------------------------------------------- */
 
-struct xp_sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	unsigned char buf[64];
-	size_t n;
-};
-
-void xp_sha256_init(struct xp_sha256 *c);
-void xp_sha256_update(struct xp_sha256 *c, const void *data, size_t len);
-void xp_sha256_final(struct xp_sha256 *c, unsigned char out[32]);
+/* Hashes len bytes of data. 0, or -EIO if libcrypto fails. */
+int xp_sha256(const void *data, size_t len, unsigned char out[32]);
 /* 64 hex digits and a NUL. */
 void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 /* Hashes a whole file. */
 int xp_sha256_file(const char *path, unsigned char out[32]);
+
+/* ---- whole reads and writes (io.c) ---------------------------------------------- */
+
+/* len bytes at off, retried over short reads and EINTR; what lies past the end of the
+ * file reads as zeros (as a disk image's unwritten tail does). 0 or -errno. */
+int xp_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* len bytes at off (or, for xp_write_full, at the file position), retried over short
+ * writes and EINTR. 0 or -errno; -EIO for a write that makes no progress. */
+int xp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+int xp_write_full(int fd, const void *buf, size_t len);
+
+/* ---- running programs (spawn.c) ------------------------------------------------ */
+
+/* What xp_spawn_wait adds to a signal's number when the program was killed by it. */
+#define XP_SPAWN_SIGNALED 256
+
+/* Where program name is: name itself if it holds a '/', else the first executable
+ * regular file of that name in PATH, then /usr/sbin, /sbin (root's tools, outside many
+ * users' PATH). Heap string. -ENOENT if there is none. */
+int xp_program_path(const char *name, char **out);
+
+/* Runs argv[0] (found by xp_program_path) with argv, no shell, standard
+ * input from /dev/null, the environment envp (NULL: ours), and waits for it. out NULL:
+ * its output goes where ours goes; else its standard output and error are captured into
+ * out (the first 8 KiB, trailing blanks and newlines cut), for a diagnostic. Returns its
+ * exit status (0-255), XP_SPAWN_SIGNALED + the signal's number if a signal killed it, or
+ * -errno if it could not be run (-ENOENT: no such program). */
+int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
+
+/* ---- random bytes (random.c) --------------------------------------------------- */
+
+/* Fills buf with len bytes from getrandom(2) (retried on EINTR and short reads);
+ * userdata is unused, so it fits xp_random_fn (mac.h). 0 or -errno. */
+int xp_getrandom(void *userdata, void *buf, size_t len);
 
 #endif

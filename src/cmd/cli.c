@@ -206,3 +206,53 @@ json_t *cli_json_text(const char *text)
 	xp_buf_release(&b);
 	return j;
 }
+
+/* ---- progress ------------------------------------------------------------------------- */
+
+void cli_progress_init(struct cli_progress *p, bool want)
+{
+	memset(p, 0, sizeof(*p));
+	p->on = want && isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+double cli_progress_elapsed(const struct cli_progress *p)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return seconds_between(&p->start, &now);
+}
+
+void cli_progress_draw(struct cli_progress *p, bool force, const char *fmt, ...)
+{
+	if (!p->on)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!force && p->drawn && seconds_between(&p->last, &now) < 0.1)
+		return;
+	p->last = now;
+	va_list ap;
+	va_start(ap, fmt);
+	/* back to the start of the line, the text, then the rest of the old line erased */
+	fputc('\r', stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\033[K", stderr);
+	va_end(ap);
+	fflush(stderr);
+	p->drawn = true;
+}
+
+void cli_progress_clear(struct cli_progress *p, bool keep)
+{
+	if (!p->drawn)
+		return;
+	fputs(keep ? "\n" : "\r\033[K", stderr);
+	fflush(stderr);
+	p->drawn = false;
+}

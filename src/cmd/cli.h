@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "xenprov/util.h"
 
@@ -71,6 +72,24 @@ json_t *cli_diags_json(const struct xp_diags *d);
 
 /* A JSON string of text; bytes that are not UTF-8 become U+FFFD. */
 json_t *cli_json_text(const char *text);
+
+/* A one-line progress display on standard error, for long work: drawn only when asked
+ * for (not --quiet, not --json) and standard error is a terminal, redrawn in place at
+ * most ten times a second. Erase it before printing anything else. */
+struct cli_progress {
+	bool on;    /* drawing at all */
+	bool drawn; /* a line is on the screen */
+	struct timespec start, last;
+};
+void cli_progress_init(struct cli_progress *p, bool want);
+/* Seconds since cli_progress_init. */
+double cli_progress_elapsed(const struct cli_progress *p);
+/* Draws the line (a 'printf' format) unless one was drawn less than 0.1 s ago; force
+ * draws it anyway (a change the operator must see). */
+void cli_progress_draw(struct cli_progress *p, bool force, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Erases the line, if one is drawn (keep: end it with a newline instead). */
+void cli_progress_clear(struct cli_progress *p, bool keep);
 
 /* Prints a JSON value (pretty when stdout is a terminal, compact otherwise) and a
  * newline, then frees it. Returns 0 or XP_EXIT_FAIL. */

@@ -232,8 +232,8 @@ static int add_set(struct xp_settings *s, const char *kv)
 }
 
 struct ui {
-	bool bar, json;
-	size_t width;
+	bool json;
+	struct cli_progress bar;
 };
 
 static void event(void *ud, const struct xp_deploy_event *ev)
@@ -260,8 +260,7 @@ static void event(void *ud, const struct xp_deploy_event *ev)
 	}
 	if (ev->kind == XP_DEPLOY_FAILED || ev->kind == XP_DEPLOY_STOPPED ||
 	    ev->kind == XP_DEPLOY_CLEANED) {
-		if (ui->bar)
-			fputs("\r\033[K", stderr);
+		cli_progress_clear(&ui->bar, false);
 		if (ev->kind == XP_DEPLOY_FAILED)
 			fprintf(stderr, "xenprov: %s: failed: %s\n", ev->name, ev->message);
 		else if (ev->kind == XP_DEPLOY_CLEANED)
@@ -270,7 +269,7 @@ static void event(void *ud, const struct xp_deploy_event *ev)
 		else
 			fprintf(stderr, "xenprov: stopped: %s\n", ev->message);
 	}
-	if (!ui->bar)
+	if (!ui->bar.on)
 		return;
 	double rate = ev->elapsed > 0 ? (double)(ev->created) / ev->elapsed : 0;
 	size_t left = ev->total - ev->done;
@@ -279,9 +278,9 @@ static void event(void *ud, const struct xp_deploy_event *ev)
 	for (size_t i = 0; i < w; i++)
 		bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
 	bar[w] = 0;
-	fprintf(stderr, "\r[%s] %zu/%zu  %.1f/s  ETA %.0fs  failed %zu ", bar, ev->done, ev->total,
-		rate, rate > 0 ? (double)left / rate : 0.0, ev->failed);
-	fflush(stderr);
+	/* every event is drawn: the last one must be on the screen when the run ends */
+	cli_progress_draw(&ui->bar, true, "[%s] %zu/%zu  %.1f/s  ETA %.0fs  failed %zu", bar,
+			  ev->done, ev->total, rate, rate > 0 ? (double)left / rate : 0.0, ev->failed);
 }
 
 static int deploy_main(int argc, char **argv, struct xp_settings *set)
@@ -446,7 +445,8 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 	struct xp_buf req = XP_BUF_INIT;
 	for (int i = 0; i < argc; i++)
 		xp_buf_addf(&req, "%s%s", i ? " " : "", argv[i]);
-	struct ui ui = {.json = json, .bar = !json && !quiet && isatty(STDERR_FILENO)};
+	struct ui ui = {.json = json};
+	cli_progress_init(&ui.bar, !json && !quiet);
 	struct xp_deploy_opts o = {.state_dir = dir,
 				   .profile = profile,
 				   .guests = g.v,
@@ -458,8 +458,7 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 				   .request = xp_buf_str(&req),
 				   .overrides = set};
 	int r = xp_deploy_run(&o, &res, &d);
-	if (ui.bar)
-		fputs("\n", stderr);
+	cli_progress_clear(&ui.bar, true);
 	/* per-guest failures were reported as they happened; print the rest */
 	if (r < 0 && r != -EIO)
 		cli_print_diags(stderr, &d);

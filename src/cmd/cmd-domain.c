@@ -6,11 +6,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,7 +17,6 @@
 #include "xenprov/domain.h"
 #include "xenprov/inventory.h"
 
-extern char **environ;
 
 /* ---- shared -------------------------------------------------------------------------- */
 
@@ -90,13 +87,8 @@ static json_t *domain_json(const struct xp_domain *dom)
 
 static void progress_fn(void *ud, uint64_t bytes, uint64_t entries)
 {
-	struct timespec *last = ud, now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((double)(now.tv_sec - last->tv_sec) + (double)(now.tv_nsec - last->tv_nsec) / 1e9 < 0.1)
-		return;
-	*last = now;
-	fprintf(stderr, "\rxenprov: building the golden image: %.1f MiB, %" PRIu64 " entries   ",
-		(double)bytes / (1024.0 * 1024.0), entries);
+	cli_progress_draw(ud, false, "xenprov: building the golden image: %.1f MiB, %" PRIu64 " entries",
+			  (double)bytes / (1024.0 * 1024.0), entries);
 }
 
 /* ---- create ----------------------------------------------------------------------------- */
@@ -308,18 +300,15 @@ static int run_create(int argc, char **argv)
 	o.overrides = &over;
 	if ((rc = open_inv(state_dir, &inv)) != 0)
 		goto out;
-	struct timespec last = {0};
-	bool show = !quiet && !json && isatty(STDERR_FILENO);
-	if (show) {
-		o.progress = progress_fn;
-		o.progress_ud = &last;
-	}
+	struct cli_progress prog;
+	cli_progress_init(&prog, !quiet && !json);
+	o.progress = progress_fn;
+	o.progress_ud = &prog;
 	struct xp_diags d;
 	xp_diags_init(&d);
 	struct xp_domain dom;
 	int r = xp_domain_create(inv, &o, &dom, &d);
-	if (show && last.tv_sec)
-		fputs("\r\033[K", stderr);
+	cli_progress_clear(&prog, false);
 	if (r < 0) {
 		fprintf(stderr, "xenprov: cannot create domain '%s'\n", o.name);
 		if (d.n == 0)
@@ -548,25 +537,6 @@ static const char start_usage[] =
     "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  -h, --help        this help\n";
 
-static bool on_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	if (!path)
-		return false;
-	char *copy = strdup(path), *save = NULL;
-	bool found = false;
-	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *p;
-		if (asprintf(&p, "%s/%s", dir, prog) >= 0) {
-			found = access(p, X_OK) == 0;
-			free(p);
-		}
-	}
-	free(copy);
-	return found;
-}
-
 static int run_start(int argc, char **argv)
 {
 	const char *state_dir = NULL;
@@ -596,25 +566,21 @@ static int run_start(int argc, char **argv)
 		return rc;
 	}
 	struct stat st;
-	bool xl = on_path("xl"), xen = stat("/proc/xen", &st) == 0;
+	char *xl_path = NULL;
+	bool xl = xp_program_path("xl", &xl_path) == 0, xen = stat("/proc/xen", &st) == 0;
+	free(xl_path);
 	if (!xl || !xen) {
 		xp_domain_release(&dom);
 		return cli_error("no Xen toolstack here (%s)",
 				 !xl ? "xl not found" : "not running under Xen: no /proc/xen");
 	}
 	char *xargv[] = {"xl", "create", dom.config_path, NULL};
-	pid_t pid;
-	int e = posix_spawnp(&pid, "xl", NULL, NULL, xargv, environ);
-	if (e != 0) {
-		rc = cli_error("cannot run xl: %s", strerror(e));
-	} else {
-		int status;
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		rc = WIFEXITED(status) && WEXITSTATUS(status) == 0
-			 ? XP_EXIT_OK
-			 : cli_error("xl create %s failed", dom.config_path);
-	}
+	/* xl's own messages go to the operator's terminal */
+	int e = xp_spawn_wait(xargv, NULL, NULL);
+	if (e < 0)
+		rc = cli_error("cannot run xl: %s", strerror(-e));
+	else
+		rc = e == 0 ? XP_EXIT_OK : cli_error("xl create %s failed", dom.config_path);
 	xp_domain_release(&dom);
 	return rc;
 }

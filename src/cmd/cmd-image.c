@@ -54,29 +54,16 @@ static const char build_usage[] =
 	"  xenprov image build --from bookworm.tar.gz --size 4G --fs ext3 --swap 512M -o web.img\n";
 
 struct progress {
-	bool on;
+	struct cli_progress line;
 	const char *name;
-	struct timespec start, last;
 };
-
-static double since(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
 
 static void show_progress(void *ud, uint64_t bytes, uint64_t entries)
 {
 	struct progress *p = ud;
-	if (!p->on)
-		return;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (since(&p->last, &now) < 0.1)
-		return;
-	p->last = now;
-	double t = since(&p->start, &now);
-	fprintf(stderr, "\rxenprov: building %s: %.1f MiB, %" PRIu64 " entries, %.0f MiB/s   ",
-		p->name, (double)bytes / MIB, entries, t > 0 ? (double)bytes / MIB / t : 0.0);
+	double t = cli_progress_elapsed(&p->line);
+	cli_progress_draw(&p->line, false, "xenprov: building %s: %.1f MiB, %" PRIu64 " entries, %.0f MiB/s",
+			  p->name, (double)bytes / MIB, entries, t > 0 ? (double)bytes / MIB / t : 0.0);
 }
 
 static char *default_cache_dir(void)
@@ -268,18 +255,15 @@ static int run_build(int argc, char **argv)
 		o.cache_dir = cdir;
 	}
 
-	struct progress p = {.on = !quiet && !json && isatty(STDERR_FILENO), .name = o.output};
-	clock_gettime(CLOCK_MONOTONIC, &p.start);
-	p.last = p.start;
+	struct progress p = {.name = o.output};
+	cli_progress_init(&p.line, !quiet && !json);
 	struct xp_diags d;
 	xp_diags_init(&d);
 	d.limit = 50;
 	struct xp_image_result res;
 	int r = xp_image_build(&o, show_progress, &p, &res, &d);
-	struct timespec end;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	if (p.on)
-		fputs("\r\033[K", stderr);
+	double secs = cli_progress_elapsed(&p.line);
+	cli_progress_clear(&p.line, false);
 	cli_print_diags(stderr, &d);
 	/* a write to OUT failed (the host's disk is full): say so of OUT, not of the build */
 	bool write_failed = false;
@@ -291,7 +275,6 @@ static int run_build(int argc, char **argv)
 		return cli_error("cannot write '%s': %s", o.output, strerror(-r));
 	if (r < 0)
 		return cli_error("cannot build '%s': %s", o.output, strerror(-r));
-	double secs = since(&p.start, &end);
 	if (json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "output", json_string(o.output));

@@ -807,7 +807,7 @@ static void test_hooks(void **state)
 	assert_lacks(want, HASH);
 
 	/* a failing hook fails the apply, after the ones before it ran */
-	put("hooks/30-fail", "#!/bin/sh\nexit 3\n", 0755);
+	put("hooks/30-fail", "#!/bin/sh\necho 'no route to the CMDB' >&2\nexit 3\n", 0755);
 	put("hooks/40-never", "#!/bin/sh\ntouch \"$(dirname \"$0\")/../never\"\n", 0755);
 	struct xp_diags d = {0};
 	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, &d), -EIO);
@@ -815,9 +815,18 @@ static void test_hooks(void **state)
 	xp_guest_report_release(&rep);
 	assert_int_equal(d.n, 1);
 	assert_string_equal(d.v[0].code, "hook");
-	assert_contains(d.v[0].msg, "30-fail' failed (exit status 3)");
+	/* what it said is in the message */
+	assert_contains(d.v[0].msg, "30-fail' failed (exit status 3): no route to the CMDB");
 	xp_diags_release(&d);
 	assert_int_equal(access(tpath("never"), F_OK), -1);
+	/* a hook killed by a signal */
+	put("hooks/30-fail", "#!/bin/sh\nkill -9 $$\n", 0755);
+	xp_diags_init(&d);
+	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, &d), -EIO);
+	xp_guest_report_release(&rep);
+	assert_int_equal(d.n, 1);
+	assert_contains(d.v[0].msg, "30-fail' was killed by signal 9");
+	xp_diags_release(&d);
 	assert_fsck_clean("hk.raw", 0);
 }
 

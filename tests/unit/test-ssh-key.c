@@ -70,6 +70,7 @@ static void test_check_bad(void **state)
 	    "ssh-ed25519 AAAAB3NzaC1yc2F4eHh4 mismatch",  /* blob of ssh-rsa */
 	    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKi! x", /* not base64 */
 	    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKi x",  /* length not a multiple of 4 */
+	    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK==iKAA x", /* padding inside */
 	    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiK/h2GYqBgjLlLC+3hboiqYEb6siXBvibcrFrvnj7p "
 	    "a\tb", /* control character */
 	    "from=\"10.0.0.1\" " ED, /* options are not taken */

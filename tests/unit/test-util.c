@@ -279,25 +279,12 @@ static void test_escape(void **state)
 	assert_int_equal(out[0], 'x');
 }
 
-/* SHA-256: FIPS 180-4's examples through the portable code, and whole files (libcrypto)
- * against the portable code and sha256sum(1) at the lengths around the padding
- * boundaries. */
+/* SHA-256: FIPS 180-4's examples, and whole files against buffers and sha256sum(1) at
+ * the lengths around the padding boundaries. */
 static void hex_of(const void *data, size_t len, char out[65])
 {
-	struct xp_sha256 c;
 	unsigned char d[32];
-	xp_sha256_init(&c);
-	/* in uneven pieces, so that the buffering is exercised */
-	const unsigned char *p = data;
-	size_t step = 1;
-	while (len) {
-		size_t n = step < len ? step : len;
-		xp_sha256_update(&c, p, n);
-		p += n;
-		len -= n;
-		step = step * 3 + 1;
-	}
-	xp_sha256_final(&c, d);
+	assert_int_equal(xp_sha256(data, len, d), 0);
 	xp_sha256_hex(d, out);
 }
 
@@ -512,6 +499,51 @@ static void test_copy_cross_fs(void **state)
 	close(file);
 }
 
+/* Running programs: the exit status, a signal, output captured and trimmed or left
+ * alone, the environment given, a program that is not there, the PATH search. */
+static void test_spawn(void **state)
+{
+	(void)state;
+	struct xp_buf out = XP_BUF_INIT;
+	char *ok[] = {"sh", "-c", "echo to-out; echo to-err >&2; exit 0", NULL};
+	assert_int_equal(xp_spawn_wait(ok, NULL, &out), 0);
+	assert_string_equal(xp_buf_str(&out), "to-out\nto-err");
+	xp_buf_release(&out);
+	char *three[] = {"/bin/sh", "-c", "read x; echo \"[$x]\"; exit 3", NULL};
+	assert_int_equal(xp_spawn_wait(three, NULL, &out), 3);
+	assert_string_equal(xp_buf_str(&out), "[]"); /* standard input is /dev/null */
+	xp_buf_release(&out);
+	char *killed[] = {"sh", "-c", "kill -TERM $$", NULL};
+	assert_int_equal(xp_spawn_wait(killed, NULL, NULL), XP_SPAWN_SIGNALED + 15);
+	char *env[] = {"XP_SPAWN_TEST=hello", "PATH=/usr/bin:/bin", NULL};
+	char *show[] = {"sh", "-c", "printf %s \"$XP_SPAWN_TEST\"", NULL};
+	assert_int_equal(xp_spawn_wait(show, env, &out), 0);
+	assert_string_equal(xp_buf_str(&out), "hello");
+	xp_buf_release(&out);
+	/* 8 KiB are kept of a long output, and the program is not blocked by the rest */
+	char *big[] = {"sh", "-c", "yes | head -c 100000", NULL};
+	assert_int_equal(xp_spawn_wait(big, NULL, &out), 0);
+	assert_true(out.len >= 8190 && out.len < 8192 + 1024); /* less the trailing newline */
+	xp_buf_release(&out);
+	char *none[] = {"xenprov-no-such-program", NULL};
+	assert_int_equal(xp_spawn_wait(none, NULL, &out), -ENOENT);
+	char *path;
+	assert_int_equal(xp_program_path("sh", &path), 0);
+	assert_true(path[0] == '/' && access(path, X_OK) == 0);
+	free(path);
+	assert_int_equal(xp_program_path("xenprov-no-such-program", &path), -ENOENT);
+	assert_null(path);
+	/* root's tools are found even when PATH lacks the sbin directories */
+	char *saved = strdup(getenv("PATH"));
+	setenv("PATH", "/usr/bin:/bin", 1);
+	if (access("/usr/sbin/mkfs.ext4", X_OK) == 0 || access("/sbin/mkfs.ext4", X_OK) == 0) {
+		assert_int_equal(xp_program_path("mkfs.ext4", &path), 0);
+		free(path);
+	}
+	setenv("PATH", saved, 1);
+	free(saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +558,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sha256, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_holes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_cross_fs, setup, teardown),
+	    cmocka_unit_test(test_spawn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

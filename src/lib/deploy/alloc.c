@@ -13,54 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
-#include "inventory/store-internal.h"
 #include "xenprov/domain.h"
-
-int xp_getrandom(void *userdata, void *buf, size_t len)
-{
-	(void)userdata;
-	unsigned char *p = buf;
-	while (len > 0) {
-		ssize_t n = getrandom(p, len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int xp_mac_prefix_parse(const char *s, uint8_t out[5], size_t *len)
-{
-	size_t n = 0;
-	const char *p = s;
-	for (;;) {
-		int hi, lo;
-		const char *hex = "0123456789abcdef";
-		const char *a = p[0] ? strchr(hex, p[0] | 0x20) : NULL;
-		const char *b = a && p[1] ? strchr(hex, p[1] | 0x20) : NULL;
-		if (!a || !b || n == 5)
-			return -EINVAL;
-		hi = (int)(a - hex);
-		lo = (int)(b - hex);
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		p += 2;
-		if (*p == 0)
-			break;
-		if (*p != ':' && *p != '-')
-			return -EINVAL;
-		p++;
-	}
-	if (out[0] & 1)
-		return -EINVAL; /* multicast: no NIC may have it */
-	*len = n;
-	return 0;
-}
 
 /* ---- IPv4 pools ------------------------------------------------------------------------ */
 
@@ -211,28 +165,6 @@ int xp_ip_check(const char *spec, const char *pool, const char *gateway, char ou
 
 /* ---- against the inventory -------------------------------------------------------------- */
 
-static int taken(struct xp_inv *inv, const char *sql, const char *value)
-{
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, sql, &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
-}
-
-int xp_domain_mac_taken(struct xp_inv *inv, const char *mac)
-{
-	return taken(inv, "SELECT 1 FROM domains WHERE mac = ?", mac);
-}
-
-int xp_domain_ip_taken(struct xp_inv *inv, const char *ip)
-{
-	return taken(inv, "SELECT 1 FROM domains WHERE ip = ?", ip);
-}
-
 int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix_len,
 			xp_random_fn rnd, void *ud, char out[XP_MAC_STRLEN + 1])
 {
@@ -261,35 +193,16 @@ int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix
 int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
 		       const char *reserved, char out[16], unsigned *prefix_len)
 {
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT ip FROM domains WHERE ip IS NOT NULL", &st);
+	char **used;
+	size_t n;
+	int r = xp_domain_ips(inv, &used, &n);
 	if (r < 0)
 		return r;
-	char **used = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nv = realloc(used, cap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			used = nv;
-		}
-		const unsigned char *t = sqlite3_column_text(st, 0);
-		if (!(used[n] = strdup(t ? (const char *)t : ""))) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	size_t cap = n;
 	/* addresses the profile gives to other hosts (its DNS servers) are not for guests */
 	char *copy = reserved ? strdup(reserved) : NULL, *save = NULL;
+	if (reserved && !copy)
+		r = -ENOMEM;
 	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && r == 0;
 	     t = strtok_r(NULL, ",", &save)) {
 		if (n == cap) {

@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "inventory/store-internal.h"
 #include "xenprov/deploy.h"
 #include "xenprov/domain.h"
 
@@ -164,38 +163,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int record_run(struct xp_inv *inv, const char *request, int64_t *id)
-{
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv,
-				"INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)",
-				&st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 2, request ? request : "", -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return xp__inv_err(inv, rc);
-	*id = (int64_t)sqlite3_last_insert_rowid(inv->db);
-	return 0;
-}
-
-static int finish_run(struct xp_inv *inv, int64_t id, const char *state)
-{
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "UPDATE deploys SET state = ?, finished = ? WHERE id = ?", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
-}
-
 int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		  struct xp_diags *diags)
 {
@@ -297,7 +264,7 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		xp_domain_release(&dom);
 	}
 
-	r = record_run(inv, o->request, &res->deploy_id);
+	r = xp_deploy_record_start(inv, o->request, &res->deploy_id);
 	if (r < 0) {
 		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "inventory", NULL, NULL,
 			     "cannot record the deploy: %s", xp_inv_errmsg(inv));
@@ -310,7 +277,7 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 	if (todo) {
 		r = xp_golden_prepare(o->state_dir, &s, NULL, NULL, &golden, diags);
 		if (r < 0) {
-			finish_run(inv, res->deploy_id, "failed");
+			xp_deploy_record_finish(inv, res->deploy_id, "failed");
 			goto out;
 		}
 		emit(&run, XP_DEPLOY_GOLDEN, NULL, golden.path);
@@ -335,7 +302,7 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 			pthread_join(th[k], NULL);
 	}
 	r = res->failed ? -EIO : 0;
-	finish_run(inv, res->deploy_id, res->failed ? "failed" : "done");
+	xp_deploy_record_finish(inv, res->deploy_id, res->failed ? "failed" : "done");
 out:
 	xp_golden_release(&golden);
 	xp_settings_release(&s);
@@ -354,60 +321,29 @@ int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *con
 	int r = xp_inv_open(state_dir, &inv);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st;
 	if (deploy_id <= 0) {
 		/* the last deploy that made guests (a rerun that only skipped made none) */
-		r = xp__inv_prepare(inv, "SELECT max(deploy_id) FROM domains", &st);
+		r = xp_deploy_record_last_with_domains(inv, &deploy_id);
 		if (r < 0)
 			goto out;
-		if (sqlite3_step(st) == SQLITE_ROW)
-			deploy_id = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
 		if (deploy_id <= 0) {
 			xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "rollback", NULL, NULL,
 				     "no deploy has guests left to roll back");
 			r = -ENOENT;
 			goto out;
 		}
-	} else {
-		r = xp__inv_prepare(inv, "SELECT state FROM deploys WHERE id = ?", &st);
-		if (r < 0)
-			goto out;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)deploy_id);
-		int found = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-		if (!found) {
+	} else if ((r = xp_deploy_record_find(inv, deploy_id)) < 0) {
+		if (r == -ENOENT)
 			xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "rollback", NULL, NULL,
 				     "no deploy %lld", (long long)deploy_id);
-			r = -ENOENT;
-			goto out;
-		}
+		goto out;
 	}
 	res->deploy_id = deploy_id;
-	r = xp__inv_prepare(inv, "SELECT name FROM domains WHERE deploy_id = ? ORDER BY name", &st);
+	char **names;
+	size_t n;
+	r = xp_deploy_record_domains(inv, deploy_id, &names, &n);
 	if (r < 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)deploy_id);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, cap * sizeof(*nn));
-			if (!nn) {
-				r = -ENOMEM;
-				break;
-			}
-			names = nn;
-		}
-		names[n] = strdup((const char *)sqlite3_column_text(st, 0));
-		if (!names[n]) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	sqlite3_finalize(st);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		int d = xp_domain_delete(inv, names[i], false, diags);
 		if (d < 0 && d != -ENOENT)
@@ -417,7 +353,7 @@ int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *con
 	}
 	xp_strv_free(names, n);
 	if (r == 0)
-		r = finish_run(inv, deploy_id, "rolled-back");
+		r = xp_deploy_record_finish(inv, deploy_id, "rolled-back");
 	if (r == 0 && res->failed)
 		r = -EIO;
 out:

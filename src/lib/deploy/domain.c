@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "inventory/store-internal.h"
 #include "xenprov/domain.h"
 
 static int fail(struct xp_diags *d, int r, const char *code, const char *text, const char *hint,
@@ -50,206 +49,16 @@ bool xp_domain_name_valid(const char *name)
 	return true;
 }
 
-void xp_domain_release(struct xp_domain *dom)
-{
-	if (!dom)
-		return;
-	free(dom->name);
-	free(dom->profile);
-	free(dom->state);
-	free(dom->mac);
-	free(dom->ip);
-	free(dom->storage);
-	free(dom->disk_path);
-	free(dom->config_path);
-	free(dom->golden);
-	xp_settings_release(&dom->settings);
-	memset(dom, 0, sizeof(*dom));
-}
-
-void xp_domain_list_free(struct xp_domain *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		xp_domain_release(&v[i]);
-	free(v);
-}
-
-/* ---- rows ------------------------------------------------------------------------------- */
-
-#define DOMAIN_COLUMNS                                                                             \
-	"name, profile, state, mac, ip, storage, disk_path, config_path, settings, created, "      \
-	"updated"
-
-static int col_dup(sqlite3_stmt *st, int i, char **out)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	*out = NULL;
-	if (!t)
-		return 0;
-	*out = strdup((const char *)t);
-	return *out ? 0 : -ENOMEM;
-}
-
-/* The settings column: {"settings": {KEY: VALUE...}, "golden": PATH, "prefix": N}. */
-static char *settings_json(const struct xp_settings *s, const char *golden, unsigned prefix)
-{
-	json_t *o = json_object(), *kv = json_object();
-	if (!o || !kv) {
-		json_decref(o);
-		json_decref(kv);
-		return NULL;
-	}
-	for (size_t i = 0; i < s->n; i++)
-		json_object_set_new(kv, s->v[i].key, json_string(s->v[i].value));
-	json_object_set_new(o, "settings", kv);
-	if (golden)
-		json_object_set_new(o, "golden", json_string(golden));
-	if (prefix)
-		json_object_set_new(o, "prefix", json_integer(prefix));
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	return text;
-}
-
-static int parse_settings(const char *text, struct xp_domain *dom)
-{
-	json_t *o = json_loads(text ? text : "{}", 0, NULL);
-	if (!o)
-		return 0; /* not ours to judge: show the rest */
-	int r = 0;
-	json_t *kv = json_object_get(o, "settings");
-	const char *key;
-	json_t *v;
-	json_object_foreach(kv, key, v)
-	{
-		if (json_is_string(v) &&
-		    (r = xp_settings_set(&dom->settings, key, json_string_value(v))) < 0)
-			break;
-	}
-	json_t *g = json_object_get(o, "golden");
-	if (r == 0 && json_is_string(g) && !(dom->golden = strdup(json_string_value(g))))
-		r = -ENOMEM;
-	json_t *p = json_object_get(o, "prefix");
-	if (json_is_integer(p) && json_integer_value(p) > 0 && json_integer_value(p) <= 32)
-		dom->prefix_len = (unsigned)json_integer_value(p);
-	json_decref(o);
-	return r;
-}
-
-static int read_row(sqlite3_stmt *st, struct xp_domain *dom)
-{
-	memset(dom, 0, sizeof(*dom));
-	int r = 0;
-	char **cols[] = {&dom->name, &dom->profile, &dom->state,     &dom->mac,
-			 &dom->ip,   &dom->storage, &dom->disk_path, &dom->config_path};
-	for (int i = 0; i < 8 && r == 0; i++)
-		r = col_dup(st, i, cols[i]);
-	if (r == 0)
-		r = parse_settings((const char *)sqlite3_column_text(st, 8), dom);
-	dom->created = sqlite3_column_int64(st, 9);
-	dom->updated = sqlite3_column_int64(st, 10);
-	if (r < 0)
-		xp_domain_release(dom);
-	return r;
-}
-
-int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out)
-{
-	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains WHERE name = ?", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = read_row(st, out);
-	else
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
-	return r;
-}
-
-int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n)
-{
-	*v = NULL;
-	*n = 0;
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains ORDER BY name", &st);
-	if (r < 0)
-		return r;
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct xp_domain *nv = realloc(*v, cap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			*v = nv;
-		}
-		if ((r = read_row(st, &(*v)[*n])) < 0)
-			break;
-		(*n)++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
-	if (r < 0) {
-		xp_domain_list_free(*v, *n);
-		*v = NULL;
-		*n = 0;
-	}
-	return r;
-}
-
-static int exec_bind(struct xp_inv *inv, const char *sql, const char *const *args, int nargs)
-{
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, sql, &st);
-	if (r < 0)
-		return r;
-	for (int i = 0; i < nargs; i++)
-		if (args[i])
-			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, i + 1);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
-}
-
-static int set_state(struct xp_inv *inv, const char *name, const char *state)
-{
-	char now[32];
-	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	const char *args[] = {state, now, name};
-	return exec_bind(
-	    inv, "UPDATE domains SET state = ?1, updated = CAST(?2 AS INTEGER) WHERE name = ?3",
-	    args, 3);
-}
-
-static int delete_row(struct xp_inv *inv, const char *name)
-{
-	const char *args[] = {name};
-	return exec_bind(inv, "DELETE FROM domains WHERE name = ?", args, 1);
-}
-
 /* Who holds a MAC or IP, for the message. */
-static void holder(struct xp_inv *inv, const char *column, const char *value, char *out, size_t cap)
+static void holder(struct xp_inv *inv, bool ip, const char *value, char *out, size_t cap)
 {
-	char sql[96];
-	snprintf(sql, sizeof(sql), "SELECT name FROM domains WHERE %s = ?", column);
-	sqlite3_stmt *st;
-	snprintf(out, cap, "another domain");
-	if (xp__inv_prepare(inv, sql, &st) < 0)
-		return;
-	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(out, cap, "domain '%s'", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	char *name;
+	if (xp_domain_holder(inv, ip, value, &name) == 0) {
+		snprintf(out, cap, "domain '%s'", name);
+		free(name);
+	} else {
+		snprintf(out, cap, "another domain");
+	}
 }
 
 /* ---- create ------------------------------------------------------------------------------ */
@@ -386,7 +195,7 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		r = xp_domain_ip_taken(inv, p->ip);
 		if (r != 0) {
 			char who[128];
-			holder(inv, "ip", p->ip, who, sizeof(who));
+			holder(inv, true, p->ip, who, sizeof(who));
 			return r < 0 ? r
 				     : fail(d, -EEXIST, "ip", p->ip, NULL,
 					    "the IP %s is taken by %s", p->ip, who);
@@ -412,7 +221,7 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		r = xp_domain_mac_taken(inv, p->mac);
 		if (r != 0) {
 			char who[128];
-			holder(inv, "mac", p->mac, who, sizeof(who));
+			holder(inv, false, p->mac, who, sizeof(who));
 			return r < 0 ? r
 				     : fail(d, -EEXIST, "mac", p->mac, NULL,
 					    "the MAC %s is taken by %s", p->mac, who);
@@ -478,51 +287,21 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 		goto fail;
 	}
 
-	char *settings = settings_json(&p->s, p->golden.path, p->prefix);
-	if (!settings) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	sqlite3_stmt *st;
-	r = xp__inv_prepare(
-	    inv,
-	    "INSERT INTO domains (name, profile, state, mac, ip, storage, disk_path,"
-	    " config_path, settings, created, updated, deploy_id)"
-	    " VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
-	    &st);
+	struct xp_domain_new row = {
+	    .name = o->name,
+	    .profile = o->profile,
+	    .mac = p->mac,
+	    .ip = p->ip[0] ? p->ip : NULL,
+	    .prefix_len = p->prefix,
+	    .storage = xp_storage_name(p->storage),
+	    .disk_path = p->disk_path,
+	    .config_path = p->config_path,
+	    .golden = p->golden.path,
+	    .settings = &p->s,
+	    .deploy_id = o->deploy_id,
+	};
+	r = xp_domain_insert(inv, &row);
 	if (r < 0) {
-		free(settings);
-		goto fail;
-	}
-	sqlite3_bind_text(st, 1, o->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, o->profile, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, p->mac, -1, SQLITE_STATIC);
-	if (p->ip[0])
-		sqlite3_bind_text(st, 4, p->ip, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 4);
-	sqlite3_bind_text(st, 5, xp_storage_name(p->storage), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, p->disk_path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, p->config_path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, settings, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
-	if (o->deploy_id > 0)
-		sqlite3_bind_int64(st, 10, (sqlite3_int64)o->deploy_id);
-	else
-		sqlite3_bind_null(st, 10);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	free(settings);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
-		     xp_inv_errmsg(inv));
-		goto fail;
-	}
-	const char *disk[] = {o->name, "disk", p->disk_path};
-	const char *config[] = {o->name, "config", p->config_path};
-	static const char ins[] = "INSERT INTO artifacts (domain, kind, path) VALUES (?, ?, ?)";
-	if ((r = exec_bind(inv, ins, disk, 3)) < 0 || (r = exec_bind(inv, ins, config, 3)) < 0) {
 		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
 		     xp_inv_errmsg(inv));
 		goto fail;
@@ -620,7 +399,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	if (r < 0)
 		goto undo;
 	config_made = true;
-	r = set_state(inv, o->name, "ready");
+	r = xp_domain_set_state(inv, o->name, "ready");
 	if (r < 0) {
 		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
 		     xp_inv_errmsg(inv));
@@ -635,8 +414,8 @@ undo:
 		unlink(p.config_path);
 	int u = disk_made ? xp_storage_remove(p.storage, p.disk_path, d) : 0;
 	/* if the disk could not be removed, keep the record so that delete can retry */
-	if (u < 0 || delete_row(inv, o->name) < 0)
-		set_state(inv, o->name, "failed");
+	if (u < 0 || xp_domain_forget(inv, o->name) < 0)
+		xp_domain_set_state(inv, o->name, "failed");
 out:
 	plan_release(&p);
 	return r;
@@ -653,28 +432,23 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 			    name);
 	if (r < 0)
 		return r;
-	r = set_state(inv, name, "deleting");
+	r = xp_domain_set_state(inv, name, "deleting");
 	if (r < 0) {
 		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
 		     xp_inv_errmsg(inv));
 		goto out;
 	}
 	/* what was planned: a half-made guest has some of these, a crash may have left any */
-	sqlite3_stmt *st;
-	r = xp__inv_prepare(inv, "SELECT kind, path FROM artifacts WHERE domain = ? ORDER BY kind",
-			    &st);
+	struct xp_artifact *art;
+	size_t nart;
+	r = xp_domain_artifacts(inv, name, &art, &nart);
 	if (r < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	enum xp_storage storage = XP_STORAGE_FILE;
 	if (dom.storage)
 		xp_storage_from_name(dom.storage, &storage);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
-		const char *path = (const char *)sqlite3_column_text(st, 1);
-		if (!kind || !path)
-			continue;
+	for (size_t i = 0; i < nart && r == 0; i++) {
+		const char *kind = art[i].kind, *path = art[i].path;
 		if (strcmp(kind, "config") == 0) {
 			if (unlink(path) < 0 && errno != ENOENT)
 				r = fail(d, -errno, "config", path, NULL, "cannot remove %s: %s",
@@ -685,10 +459,10 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 			r = xp_storage_remove(storage, path, d);
 		}
 	}
-	sqlite3_finalize(st);
+	xp_artifacts_free(art, nart);
 	if (r < 0)
 		goto out;
-	r = delete_row(inv, name);
+	r = xp_domain_forget(inv, name);
 	if (r < 0)
 		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
 		     xp_inv_errmsg(inv));

@@ -23,19 +23,18 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/copy.h"
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
 #include "xenprov/partition.h"
+#include "xenprov/util.h"
 
 extern char **environ;
 
@@ -76,28 +75,11 @@ static int err(struct xp_diags *d, int r, const char *file, const char *code, co
 
 static bool in_path(const char *prog)
 {
-	static const char *const extra[] = {"/sbin", "/usr/sbin", NULL};
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
-	if (path) {
-		const char *p = path;
-		while (*p) {
-			const char *colon = strchr(p, ':');
-			size_t n = colon ? (size_t)(colon - p) : strlen(p);
-			if (n > 0 &&
-			    snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog) <
-				(int)sizeof(buf) &&
-			    access(buf, X_OK) == 0)
-				return true;
-			p += n + (colon ? 1 : 0);
-		}
-	}
-	for (const char *const *e = extra; *e; e++) {
-		snprintf(buf, sizeof(buf), "%s/%s", *e, prog);
-		if (access(buf, X_OK) == 0)
-			return true;
-	}
-	return false;
+	char *path;
+	if (xp_program_path(prog, &path) < 0)
+		return false;
+	free(path);
+	return true;
 }
 
 int xp_lvm_available(void)
@@ -111,56 +93,13 @@ int xp_lvm_available(void)
 	return 0;
 }
 
-/* Runs argv (no shell), its stdout and stderr collected into out (may be NULL).
- * Returns the exit status (>= 0), or -errno if it could not be run. */
-static int run_tool(char *const argv[], struct xp_buf *out)
-{
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	if (rc != 0) {
-		close(pfd[0]);
-		return -rc;
-	}
-	char buf[1024];
-	ssize_t n;
-	while ((n = read(pfd[0], buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (out && out->len < 8192)
-			xp_buf_add(out, buf, (size_t)n);
-	}
-	close(pfd[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static int run_lvm(char *const argv[], struct xp_diags *d)
 {
 	struct xp_buf out = XP_BUF_INIT;
-	int r = run_tool(argv, &out);
+	int r = xp_spawn_wait(argv, NULL, &out);
 	if (r != 0) {
-		const char *o = xp_buf_str(&out);
-		size_t len = strlen(o);
-		while (len && (o[len - 1] == '\n' || o[len - 1] == ' '))
-			len--;
-		err(d, 0, NULL, "lvm", NULL, "%s %s: %.*s", argv[0],
-		    r < 0 ? "cannot be run" : "failed", (int)len, r < 0 ? strerror(-r) : o);
+		err(d, 0, NULL, "lvm", NULL, "%s %s: %s", argv[0],
+		    r < 0 ? "cannot be run" : "failed", r < 0 ? strerror(-r) : xp_buf_str(&out));
 		r = r < 0 ? r : -EIO;
 	}
 	xp_buf_release(&out);
@@ -221,13 +160,10 @@ static int golden_key(const char *archive, uint64_t size, int fs, int label, uin
 		xp_buf_release(&b);
 		return -ENOMEM;
 	}
-	struct xp_sha256 c;
-	xp_sha256_init(&c);
-	xp_sha256_update(&c, b.s, b.len);
-	xp_sha256_final(&c, digest);
-	xp_sha256_hex(digest, key);
+	r = xp_sha256(b.s, b.len, digest);
 	xp_buf_release(&b);
-	return 0;
+	xp_sha256_hex(digest, key);
+	return r;
 }
 
 static int u64_setting(const struct xp_settings *s, const char *key, uint64_t *out)
@@ -284,14 +220,7 @@ static int copy_blockdev(const char *path, int dst)
 			i++;
 		if (i == n)
 			continue;
-		for (size_t done = 0; done < n;) {
-			ssize_t w = pwrite(dst, buf + done, n - done, (off_t)(off + done));
-			if (w < 0) {
-				r = -errno;
-				break;
-			}
-			done += (size_t)w;
-		}
+		r = xp_pwrite_full(dst, buf, n, off);
 	}
 	free(buf);
 	xp_blockdev_close(bd);
@@ -329,15 +258,11 @@ static int resize_fs(int fd, off_t offset, off_t old_len, uint64_t fs_size, cons
 	char *argv[] = {"resize2fs", "-f", dev, size, NULL};
 	struct xp_buf out = XP_BUF_INIT;
 	if (r == 0) {
-		r = run_tool(argv, &out);
+		r = xp_spawn_wait(argv, NULL, &out);
 		if (r != 0) {
-			const char *o = xp_buf_str(&out);
-			size_t len = strlen(o);
-			while (len && (o[len - 1] == '\n' || o[len - 1] == ' '))
-				len--;
 			err(d, 0, NULL, "grow", r < 0 ? "install e2fsprogs" : NULL,
-			    "resize2fs %s: %.*s", r < 0 ? "cannot be run" : "failed", (int)len,
-			    r < 0 ? strerror(-r) : o);
+			    "resize2fs %s: %s", r < 0 ? "cannot be run" : "failed",
+			    r < 0 ? strerror(-r) : xp_buf_str(&out));
 			r = r < 0 ? r : -EIO;
 		}
 	}
@@ -379,11 +304,10 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 		return -ENOMEM;
 	}
 	unsigned char digest[32];
-	struct xp_sha256 c;
-	xp_sha256_init(&c);
-	xp_sha256_update(&c, b.s, b.len);
-	xp_sha256_final(&c, digest);
+	int hr = xp_sha256(b.s, b.len, digest);
 	xp_buf_release(&b);
+	if (hr < 0)
+		return hr;
 	char key[65];
 	xp_sha256_hex(digest, key);
 
@@ -751,7 +675,7 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 		 * block (lvmthin(7) "Thin snapshots"); -kn so it is activated like any LV */
 		struct xp_buf out = XP_BUF_INIT;
 		char *seg[] = {"lvs", "--noheadings", "-o", "segtype", golden_lv, NULL};
-		int r = run_tool(seg, &out);
+		int r = xp_spawn_wait(seg, NULL, &out);
 		bool thin = r == 0 && strstr(xp_buf_str(&out), "thin") != NULL;
 		xp_buf_release(&out);
 		if (!thin)

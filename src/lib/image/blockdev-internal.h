@@ -19,7 +19,9 @@
 #define QCOW2_MAX_CLUSTER_BITS	   21 /* 2 MiB, QEMU's limit */
 #define QCOW2_DEFAULT_CLUSTER_BITS 16
 #define QCOW2_V2_HEADER_LEN	   72
-#define QCOW2_V3_HEADER_LEN	   104
+#define QCOW2_V3_HEADER_LEN	   104 /* version 3's mandatory fields */
+/* what xenprov writes: version 3 with the compression type byte, padded to 8 */
+#define QCOW2_V3_HEADER_LEN_WRITTEN 112
 #define QCOW2_MAX_BACKING_NAME	   1023	       /* QEMU refuses longer names */
 #define QCOW2_MAX_L1_BYTES	   (32u << 20) /* QEMU's QCOW_MAX_L1_SIZE */
 #define QCOW2_MAX_CHAIN		   16
@@ -66,6 +68,36 @@ static inline void xp_put_be64(unsigned char *p, uint64_t v)
 	xp_put_be32(p, (uint32_t)(v >> 32));
 	xp_put_be32(p + 4, (uint32_t)v);
 }
+
+/* ---- qcow2-header.c: the header's fields, host order ------------------------------ */
+
+struct xp_qcow2_header {
+	uint32_t magic, version;
+	uint64_t backing_offset;
+	uint32_t backing_size;
+	uint32_t cluster_bits;
+	uint64_t size; /* virtual size in bytes */
+	uint32_t crypt_method;
+	uint32_t l1_size;
+	uint64_t l1_offset;
+	uint64_t refcount_table_offset;
+	uint32_t refcount_table_clusters;
+	uint32_t nb_snapshots;
+	uint64_t snapshots_offset;
+	uint64_t incompat, compat, autoclear; /* version 3; 0 for version 2 */
+	uint32_t refcount_order;	      /* version 2: 4 */
+	uint32_t header_length;		      /* version 2: 72 */
+	uint8_t compression_type;	      /* 0 (zlib) unless the header has the byte */
+};
+
+/* Decodes the header from the first len bytes of the file. -EBADMSG if len is shorter
+ * than the header of the version it names (72 bytes for version 2, 104 for 3); no
+ * other field is judged. */
+int xp__qcow2_header_decode(const unsigned char *b, size_t len, struct xp_qcow2_header *h);
+/* Encodes a version 3 header of QCOW2_V3_HEADER_LEN_WRITTEN bytes (magic, version and
+ * header_length are set here). */
+void xp__qcow2_header_encode(const struct xp_qcow2_header *h,
+			     unsigned char out[QCOW2_V3_HEADER_LEN_WRITTEN]);
 
 /* The message of the last failed xp_blockdev_pread (compressed cluster, corrupt
  * table...), "" if none. Borrowed; valid until the next call on bd. */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "image/blockdev-internal.h"
+#include "xenprov/util.h"
 
 #define L2_CACHE_SLOTS 4
 
@@ -118,48 +119,12 @@ const char *xp_blockdev_errmsg(const struct xp_blockdev *bd)
 /* Reads exactly len bytes at off; bytes past the end of the file read as zeros.
  * (QEMU does the same for data clusters past EOF; callers that must not accept this
  * check against file_size first.) */
-static int read_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	unsigned char *p = buf;
-	while (len > 0) {
-		if (off > (uint64_t)INT64_MAX - len)
-			return -EINVAL;
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			memset(p, 0, len);
-			return 0;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 /* ---- qcow2 ------------------------------------------------------------------------ */
 
-struct qcow2_header {
-	uint32_t version;
-	uint64_t backing_offset;
-	uint32_t backing_size;
-	uint32_t cluster_bits;
-	uint64_t size;
-	uint32_t crypt_method;
-	uint32_t l1_size;
-	uint64_t l1_offset;
-	uint64_t incompat;
-	uint32_t refcount_order;
-	uint32_t header_length;
-};
-
 /* Walks the header extensions between the header and the end of the first cluster
  * (or the backing file name); records the backing format. */
-static int parse_extensions(const unsigned char *c0, size_t c0len, const struct qcow2_header *h,
+static int parse_extensions(const unsigned char *c0, size_t c0len, const struct xp_qcow2_header *h,
 			    char *fmt, size_t fmtlen, char *errbuf, size_t errlen, const char *path)
 {
 	size_t pos = h->header_length;
@@ -200,40 +165,21 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 		       char *errbuf, size_t errlen)
 {
 	unsigned char hb[QCOW2_V3_HEADER_LEN];
-	struct qcow2_header h = {0};
+	struct xp_qcow2_header h;
 	int r;
 
-	if (bd->file_size < QCOW2_V2_HEADER_LEN) {
-		set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
-		return -EBADMSG;
-	}
-	r = read_full(bd->fd, hb, sizeof(hb), 0);
+	size_t hlen = bd->file_size < sizeof(hb) ? (size_t)bd->file_size : sizeof(hb);
+	r = xp_pread_full(bd->fd, hb, hlen, 0);
 	if (r < 0)
 		return r;
-	h.version = xp_be32(hb + 4);
-	h.backing_offset = xp_be64(hb + 8);
-	h.backing_size = xp_be32(hb + 16);
-	h.cluster_bits = xp_be32(hb + 20);
-	h.size = xp_be64(hb + 24);
-	h.crypt_method = xp_be32(hb + 32);
-	h.l1_size = xp_be32(hb + 36);
-	h.l1_offset = xp_be64(hb + 40);
-
-	if (h.version != 2 && h.version != 3) {
+	r = xp__qcow2_header_decode(hb, hlen, &h);
+	if (hlen >= QCOW2_V2_HEADER_LEN && h.version != 2 && h.version != 3) {
 		set_err(errbuf, errlen, "%s: unsupported qcow2 version %u", path, h.version);
 		return -ENOTSUP;
 	}
-	if (h.version == 3) {
-		if (bd->file_size < QCOW2_V3_HEADER_LEN) {
-			set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
-			return -EBADMSG;
-		}
-		h.incompat = xp_be64(hb + 72);
-		h.refcount_order = xp_be32(hb + 96);
-		h.header_length = xp_be32(hb + 100);
-	} else {
-		h.refcount_order = 4;
-		h.header_length = QCOW2_V2_HEADER_LEN;
+	if (r < 0) {
+		set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
+		return -EBADMSG;
 	}
 	if (h.cluster_bits < QCOW2_MIN_CLUSTER_BITS || h.cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
 		set_err(errbuf, errlen, "%s: invalid cluster size 2^%u", path, h.cluster_bits);
@@ -308,7 +254,7 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 	unsigned char *c0 = malloc(c0len);
 	if (!c0)
 		return -ENOMEM;
-	r = read_full(bd->fd, c0, c0len, 0);
+	r = xp_pread_full(bd->fd, c0, c0len, 0);
 	if (r < 0)
 		goto out;
 	if (h.header_length > c0len) {
@@ -347,7 +293,7 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 			r = -ENOMEM;
 			goto out;
 		}
-		r = read_full(bd->fd, raw, (size_t)bd->l1_size * 8, h.l1_offset);
+		r = xp_pread_full(bd->fd, raw, (size_t)bd->l1_size * 8, h.l1_offset);
 		for (uint32_t i = 0; r == 0 && i < bd->l1_size; i++)
 			bd->l1[i] = xp_be64(raw + (size_t)i * 8);
 		free(raw);
@@ -385,7 +331,7 @@ static int get_l2(struct xp_blockdev *bd, uint64_t off, const uint64_t **table)
 	struct l2_slot *s = &bd->l2[bd->l2_next];
 	bd->l2_next = (bd->l2_next + 1) % L2_CACHE_SLOTS;
 	s->offset = 0;
-	int r = read_full(bd->fd, s->table, (size_t)bd->cluster_size, off);
+	int r = xp_pread_full(bd->fd, s->table, (size_t)bd->cluster_size, off);
 	if (r < 0)
 		return r;
 	unsigned char *b = (unsigned char *)s->table;
@@ -453,7 +399,7 @@ static int qcow2_read_cluster(struct xp_blockdev *bd, unsigned char *buf, size_t
 			(unsigned long long)host);
 		return -EBADMSG;
 	}
-	return read_full(bd->fd, buf, len, host + in_cluster);
+	return xp_pread_full(bd->fd, buf, len, host + in_cluster);
 }
 
 int xp_blockdev_pread(struct xp_blockdev *bd, void *buf, size_t len, uint64_t offset)
@@ -472,7 +418,7 @@ int xp_blockdev_pread(struct xp_blockdev *bd, void *buf, size_t len, uint64_t of
 			n = (size_t)(bd->size - offset);
 		int r;
 		if (bd->format == XP_IMAGE_RAW) {
-			r = read_full(bd->fd, p, n, offset);
+			r = xp_pread_full(bd->fd, p, n, offset);
 		} else {
 			uint64_t left = bd->cluster_size - (offset & (bd->cluster_size - 1));
 			if (n > left)
@@ -552,7 +498,7 @@ static int open_chain(const char *path, const char *forced, unsigned depth,
 
 	unsigned char magic[4] = {0};
 	if (bd->file_size >= 4) {
-		r = read_full(bd->fd, magic, 4, 0);
+		r = xp_pread_full(bd->fd, magic, 4, 0);
 		if (r < 0)
 			goto fail;
 	}

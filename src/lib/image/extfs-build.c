@@ -40,6 +40,7 @@
 #include <ext2fs/ext3_extents.h>
 
 #include "image/extfs-internal.h"
+#include "xenprov/util.h"
 
 #define LINK_MAX_EXT 65000 /* EXT4_LINK_MAX */
 
@@ -654,21 +655,13 @@ static int map_run(struct ctx *c, uint64_t lblk, blk64_t pblk, uint64_t len)
 
 static int pwrite_all(struct ctx *c, const unsigned char *p, size_t len, uint64_t off)
 {
-	uint64_t start = off, total = len;
-	while (len) {
-		ssize_t n = pwrite(c->fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return host_write_failed(c, n < 0 ? errno : EIO);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
+	int r = xp_pwrite_full(c->fd, p, len, off);
+	if (r < 0)
+		return host_write_failed(c, -r);
 	/* start writing the data back now, while decompression goes on, so that the
 	 * caller's final fsync finds little left to do (a hint: errors are ignored) */
 	if (!c->opts->scratch)
-		sync_file_range(c->fd, (off_t)start, (off_t)total, SYNC_FILE_RANGE_WRITE);
+		sync_file_range(c->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 	return 0;
 }
 

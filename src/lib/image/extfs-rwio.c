@@ -31,6 +31,7 @@
 #include "image/blockdev-internal.h"
 #include "image/extfs-iochan.h"
 #include "image/rwdisk-internal.h"
+#include "xenprov/util.h"
 
 #define NAME_PREFIX "xp-rwdisk:"
 
@@ -134,26 +135,11 @@ int xp_rwdisk_pread(struct xp_rwdisk *d, void *buf, size_t len, uint64_t offset)
 		return -EINVAL;
 	if (d->format == XP_IMAGE_QCOW2)
 		return xp_qcow2_rw_pread(d->q, buf, len, offset);
-	unsigned char *p = buf;
-	while (len > 0) {
-		ssize_t n = pread(d->fd, p, len, (off_t)offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-			snprintf(d->msg, sizeof(d->msg), "read at 0x%llx: %s",
-				 (unsigned long long)offset, strerror(-r));
-			return r;
-		}
-		if (n == 0) {
-			memset(p, 0, len);
-			return 0;
-		}
-		p += n;
-		len -= (size_t)n;
-		offset += (uint64_t)n;
-	}
-	return 0;
+	int r = xp_pread_full(d->fd, buf, len, offset);
+	if (r < 0)
+		snprintf(d->msg, sizeof(d->msg), "read at 0x%llx: %s", (unsigned long long)offset,
+			 strerror(-r));
+	return r;
 }
 
 int xp_rwdisk_pwrite(struct xp_rwdisk *d, const void *buf, size_t len, uint64_t offset)
@@ -164,21 +150,10 @@ int xp_rwdisk_pwrite(struct xp_rwdisk *d, const void *buf, size_t len, uint64_t 
 	if (d->format == XP_IMAGE_QCOW2) {
 		r = xp_qcow2_rw_pwrite(d->q, buf, len, offset);
 	} else {
-		const unsigned char *p = buf;
-		while (len > 0) {
-			ssize_t n = pwrite(d->fd, p, len, (off_t)offset);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				r = n < 0 ? -errno : -EIO;
-				snprintf(d->msg, sizeof(d->msg), "write at 0x%llx: %s",
-					 (unsigned long long)offset, strerror(-r));
-				break;
-			}
-			p += n;
-			len -= (size_t)n;
-			offset += (uint64_t)n;
-		}
+		r = xp_pwrite_full(d->fd, buf, len, offset);
+		if (r < 0)
+			snprintf(d->msg, sizeof(d->msg), "write at 0x%llx: %s",
+				 (unsigned long long)offset, strerror(-r));
 	}
 	if (r < 0 && !d->err)
 		d->err = r;

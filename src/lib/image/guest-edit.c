@@ -25,15 +25,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1086,15 +1083,9 @@ static int edit_fstab(struct ctx *c)
 static int edit_machine_id(struct ctx *c)
 {
 	unsigned char id[16];
-	size_t got = 0;
-	while (got < sizeof(id)) {
-		ssize_t n = getrandom(id + got, sizeof(id) - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return diag(c, -errno, "random", NULL, "getrandom: %s", strerror(errno));
-		got += (size_t)n;
-	}
+	int r = xp_getrandom(NULL, id, sizeof(id));
+	if (r < 0)
+		return diag(c, r, "random", NULL, "getrandom: %s", strerror(-r));
 	/* systemd's sd_id128_randomize: a version 4, variant 1 UUID's bits */
 	id[6] = (unsigned char)((id[6] & 0x0f) | 0x40);
 	id[8] = (unsigned char)((id[8] & 0x3f) | 0x80);
@@ -1105,7 +1096,7 @@ static int edit_machine_id(struct ctx *c)
 	text[33] = '\0';
 	if (!is_dir(c, "/etc"))
 		return 0;
-	int r = write_file(c, "/etc/machine-id", text, 33, &(struct wopts){0444, 0, 0, false});
+	r = write_file(c, "/etc/machine-id", text, 33, &(struct wopts){0444, 0, 0, false});
 	if (r == 0 && is_regular(c, "/var/lib/dbus/machine-id"))
 		r = write_file(c, "/var/lib/dbus/machine-id", text, 33, &DEFAULT_FILE);
 	return r;
@@ -1412,15 +1403,6 @@ static int run_hooks(struct ctx *c)
 		envp[k++] = owned[i];
 	}
 
-	posix_spawn_file_actions_t fa;
-	bool fa_ok = false;
-	if (r == 0) {
-		if (posix_spawn_file_actions_init(&fa) != 0 ||
-		    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0)
-			r = -ENOMEM;
-		else
-			fa_ok = true;
-	}
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		char *path = NULL;
 		if (asprintf(&path, "%s/%s", s->hooks_dir, names[i]) < 0) {
@@ -1433,34 +1415,27 @@ static int run_hooks(struct ctx *c)
 			continue;
 		}
 		char *argv[] = {path, (char *)c->image, NULL};
-		pid_t pid;
-		int er = posix_spawn(&pid, path, &fa, NULL, argv, envp);
-		if (er != 0) {
+		/* what a hook prints is kept for the message if it fails (deploys run many
+		 * guests at once: their hooks' output must not interleave on a terminal) */
+		struct xp_buf out = XP_BUF_INIT;
+		int hrc = xp_spawn_wait(argv, envp, &out);
+		const char *o = xp_buf_str(&out);
+		if (hrc < 0)
 			r = diag(c, -EIO, "hook", path, "cannot run hook '%s': %s", path,
-				 strerror(er));
-			free(path);
-			break;
-		}
-		int status;
-		while (waitpid(pid, &status, 0) < 0) {
-			if (errno != EINTR) {
-				status = -1;
-				break;
-			}
-		}
-		c->rep->hooks_run++;
-		if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			if (status != -1 && WIFSIGNALED(status))
-				r = diag(c, -EIO, "hook", path, "hook '%s' was killed by signal %d",
-					 path, WTERMSIG(status));
-			else
-				r = diag(c, -EIO, "hook", path, "hook '%s' failed (exit status %d)",
-					 path, status == -1 ? -1 : WEXITSTATUS(status));
-		}
+				 strerror(-hrc));
+		else
+			c->rep->hooks_run++;
+		if (hrc >= XP_SPAWN_SIGNALED)
+			r = diag(c, -EIO, "hook", path, "hook '%s' was killed by signal %d%s%s", path,
+				 hrc - XP_SPAWN_SIGNALED, *o ? ": " : "", o);
+		else if (hrc > 0)
+			r = diag(c, -EIO, "hook", path, "hook '%s' failed (exit status %d)%s%s",
+				 path, hrc, *o ? ": " : "", o);
+		xp_buf_release(&out);
 		free(path);
+		if (hrc < 0)
+			break;
 	}
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
 	for (size_t i = 0; owned && i < nvars; i++)
 		free(owned[i]);
 	free(owned);

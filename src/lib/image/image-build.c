@@ -203,13 +203,10 @@ static int cache_key(const struct xp_image_opts *o, char key[65])
 		xp_buf_release(&b);
 		return -ENOMEM;
 	}
-	struct xp_sha256 c;
-	xp_sha256_init(&c);
-	xp_sha256_update(&c, b.s, b.len);
-	xp_sha256_final(&c, digest);
-	xp_sha256_hex(digest, key);
+	r = xp_sha256(b.s, b.len, digest);
 	xp_buf_release(&b);
-	return 0;
+	xp_sha256_hex(digest, key);
+	return r;
 }
 
 /* A random UUID makes every build different, which defeats the cache; a cached image

@@ -45,6 +45,7 @@
 
 #include "image/blockdev-internal.h"
 #include "image/rwdisk-internal.h"
+#include "xenprov/util.h"
 
 #define MAX_RT_BYTES (8u << 20) /* QEMU's QCOW_MAX_REFTABLE_SIZE */
 
@@ -104,46 +105,6 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 	return (a + b - 1) / b;
 }
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	unsigned char *p = buf;
-	while (len > 0) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) { /* past the end of the file: zeros, as QEMU reads them */
-			memset(p, 0, len);
-			return 0;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const unsigned char *p = buf;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 uint64_t xp_qcow2_rw_size(const struct xp_qcow2_rw *q)
 {
 	return q->size;
@@ -181,35 +142,37 @@ static void free_all(struct xp_qcow2_rw *q)
 
 static int parse(struct xp_qcow2_rw *q, const char *path, char *errbuf, size_t errlen)
 {
-	unsigned char h[QCOW2_V3_HEADER_LEN] = {0};
+	unsigned char b[QCOW2_V3_HEADER_LEN] = {0};
+	struct xp_qcow2_header h;
 	struct stat st;
 	int r;
 
 	if (fstat(q->fd, &st) < 0)
 		return -errno;
 	q->file_size = (uint64_t)st.st_size;
-	r = pread_full(q->fd, h, sizeof(h), 0);
+	r = xp_pread_full(q->fd, b, sizeof(b), 0);
 	if (r < 0)
 		return r;
 	/* blockdev.c validated the header, the L1 table's place and the backing chain; we
 	 * read what a writer needs besides, and check it */
-	q->version = xp_be32(h + 4);
-	q->cluster_bits = xp_be32(h + 20);
+	r = xp__qcow2_header_decode(b, sizeof(b), &h);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "'%s': truncated qcow2 header", path);
+		return r;
+	}
+	q->version = h.version;
+	q->cluster_bits = h.cluster_bits;
 	q->cs = 1ULL << q->cluster_bits;
 	q->l2_bits = q->cluster_bits - 3;
-	q->size = xp_be64(h + 24);
-	q->l1_size = xp_be32(h + 36);
-	q->l1_offset = xp_be64(h + 40);
-	q->rt_offset = xp_be64(h + 48);
-	q->rt_clusters = xp_be32(h + 56);
-	uint32_t nb_snapshots = xp_be32(h + 60);
-	uint64_t incompat = 0;
-	unsigned refcount_order = 4;
-	if (q->version >= 3) {
-		incompat = xp_be64(h + 72);
-		q->autoclear = xp_be64(h + 88);
-		refcount_order = xp_be32(h + 96);
-	}
+	q->size = h.size;
+	q->l1_size = h.l1_size;
+	q->l1_offset = h.l1_offset;
+	q->rt_offset = h.refcount_table_offset;
+	q->rt_clusters = h.refcount_table_clusters;
+	q->autoclear = h.autoclear;
+	uint32_t nb_snapshots = h.nb_snapshots;
+	uint64_t incompat = h.incompat;
+	unsigned refcount_order = h.refcount_order;
 	if (incompat & QCOW2_INCOMPAT_CORRUPT) {
 		snprintf(errbuf, errlen, "'%s' is marked corrupt (see qemu-img check -r)", path);
 		return -EBADMSG;
@@ -254,11 +217,11 @@ static int parse(struct xp_qcow2_rw *q, const char *path, char *errbuf, size_t e
 		free(raw);
 		return -ENOMEM;
 	}
-	r = pread_full(q->fd, raw, (size_t)q->l1_size * 8, q->l1_offset);
+	r = xp_pread_full(q->fd, raw, (size_t)q->l1_size * 8, q->l1_offset);
 	for (uint32_t i = 0; r == 0 && i < q->l1_size; i++)
 		q->l1[i] = xp_be64(raw + (size_t)i * 8);
 	if (r == 0)
-		r = pread_full(q->fd, raw, (size_t)q->rt_entries * 8, q->rt_offset);
+		r = xp_pread_full(q->fd, raw, (size_t)q->rt_entries * 8, q->rt_offset);
 	for (uint64_t i = 0; r == 0 && i < q->rt_entries; i++)
 		q->rt[i] = xp_be64(raw + i * 8);
 	free(raw);
@@ -352,7 +315,7 @@ static int get_l2(struct xp_qcow2_rw *q, uint64_t l1i, bool alloc, uint64_t **t)
 	uint64_t *nt = malloc((size_t)q->cs);
 	if (!nt)
 		return -ENOMEM;
-	int r = pread_full(q->fd, nt, (size_t)q->cs, off);
+	int r = xp_pread_full(q->fd, nt, (size_t)q->cs, off);
 	if (r < 0) {
 		free(nt);
 		return r;
@@ -395,7 +358,7 @@ int xp_qcow2_rw_pread(struct xp_qcow2_rw *q, void *buf, size_t len, uint64_t off
 					(unsigned long long)host);
 				return fail(q, -EBADMSG);
 			}
-			r = pread_full(q->fd, p, n, host + in);
+			r = xp_pread_full(q->fd, p, n, host + in);
 		} else {
 			/* untouched in this session: the read-only view is exact (it sees
 			 * the backing file, zero flags and refuses compressed clusters) */
@@ -437,7 +400,7 @@ static int write_cluster(struct xp_qcow2_rw *q, uint64_t gc, uint64_t in, const 
 		return -EBADMSG;
 	}
 	if (host && !(*e & QCOW2_OFLAG_ZERO))
-		return pwrite_full(q->fd, p, n, host + in);
+		return xp_pwrite_full(q->fd, p, n, host + in);
 
 	/* copy on write: the cluster as the guest sees it now, then the new bytes */
 	if (n < q->cs) {
@@ -453,7 +416,7 @@ static int write_cluster(struct xp_qcow2_rw *q, uint64_t gc, uint64_t in, const 
 	}
 	memcpy(q->cbuf + in, p, n);
 	uint64_t target = host ? host : q->next << q->cluster_bits;
-	r = pwrite_full(q->fd, q->cbuf, (size_t)q->cs, target);
+	r = xp_pwrite_full(q->fd, q->cbuf, (size_t)q->cs, target);
 	if (r < 0)
 		return r;
 	if (!host)
@@ -493,7 +456,7 @@ static int write_table(struct xp_qcow2_rw *q, const uint64_t *t, size_t entries,
 		return -ENOMEM;
 	for (size_t i = 0; i < entries; i++)
 		xp_put_be64(b + i * 8, t[i]);
-	int r = pwrite_full(q->fd, b, bytes, off);
+	int r = xp_pwrite_full(q->fd, b, bytes, off);
 	free(b);
 	return r;
 }
@@ -530,7 +493,7 @@ static int get_rblock(struct xp_qcow2_rw *q, const uint64_t *rt, uint64_t i, boo
 				(unsigned long long)off);
 			return -EBADMSG;
 		}
-		int r = pread_full(q->fd, b->buf, (size_t)q->cs, off);
+		int r = xp_pread_full(q->fd, b->buf, (size_t)q->cs, off);
 		if (r < 0) {
 			free(b->buf);
 			return r;
@@ -629,7 +592,7 @@ static int flush_refcounts(struct xp_qcow2_rw *q)
 	for (size_t k = 0; k < q->nrb; k++) {
 		if (!q->rb[k].dirty)
 			continue;
-		r = pwrite_full(q->fd, q->rb[k].buf, (size_t)cs,
+		r = xp_pwrite_full(q->fd, q->rb[k].buf, (size_t)cs,
 				rt[q->rb[k].index] & QCOW2_OFFSET_MASK);
 		if (r < 0)
 			goto out;
@@ -643,7 +606,7 @@ static int flush_refcounts(struct xp_qcow2_rw *q)
 		unsigned char h[12];
 		xp_put_be64(h, rt_off);
 		xp_put_be32(h + 8, (uint32_t)nrt);
-		r = pwrite_full(q->fd, h, sizeof(h), 48);
+		r = xp_pwrite_full(q->fd, h, sizeof(h), 48);
 		if (r < 0)
 			goto out;
 	}
@@ -687,7 +650,7 @@ static int flush(struct xp_qcow2_rw *q)
 	}
 	if (q->version >= 3 && q->autoclear) {
 		unsigned char z[8] = {0};
-		r = pwrite_full(q->fd, z, sizeof(z), 88);
+		r = xp_pwrite_full(q->fd, z, sizeof(z), 88);
 		if (r < 0)
 			return r;
 	}

@@ -30,9 +30,9 @@
 #include <unistd.h>
 
 #include "image/blockdev-internal.h"
+#include "xenprov/util.h"
 
-#define CHUNK_BYTES	 (8u << 20) /* raw data read per call */
-#define QCOW2_HEADER_LEN 112	    /* v3 header with the compression type byte */
+#define CHUNK_BYTES (8u << 20) /* raw data read per call */
 
 struct writer {
 	int fd;
@@ -44,23 +44,6 @@ struct writer {
 	uint64_t next;	  /* next free host cluster index */
 	uint64_t n_l2;	  /* L2 tables allocated */
 };
-
-static int write_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const unsigned char *p = buf;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 static bool all_zero(const unsigned char *p, size_t len)
 {
@@ -149,7 +132,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 	unsigned char *hdr = calloc(1, (size_t)cs);
 	if (!hdr)
 		return -ENOMEM;
-	size_t pos = QCOW2_HEADER_LEN;
+	size_t pos = QCOW2_V3_HEADER_LEN_WRITTEN;
 	if (backing_fmt) {
 		size_t flen = strlen(backing_fmt);
 		xp_put_be32(hdr + pos, QCOW2_EXT_BACKING_FORMAT);
@@ -179,7 +162,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 		for (size_t k = 0; k < entries; k++)
 			xp_put_be64(buf + k * 8, w->l2[i][k]);
 		uint64_t hc = w->next++;
-		r = write_full(w->fd, buf, (size_t)cs, hc * cs);
+		r = xp_pwrite_full(w->fd, buf, (size_t)cs, hc * cs);
 		if (r < 0)
 			goto out;
 		l1[i] = (hc * cs) | QCOW2_OFLAG_COPIED;
@@ -221,7 +204,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 		}
 		for (uint64_t i = 0; i < w->l1_size; i++)
 			xp_put_be64(l1b + i * 8, l1[i]);
-		r = write_full(w->fd, l1b, l1_bytes, l1_off);
+		r = xp_pwrite_full(w->fd, l1b, l1_bytes, l1_off);
 		free(l1b);
 		if (r < 0)
 			goto out;
@@ -235,7 +218,7 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 			buf[k * 2] = 0;
 			buf[k * 2 + 1] = 1;
 		}
-		r = write_full(w->fd, buf, (size_t)cs, (rb_first + b) * cs);
+		r = xp_pwrite_full(w->fd, buf, (size_t)cs, (rb_first + b) * cs);
 		if (r < 0)
 			goto out;
 	}
@@ -249,33 +232,27 @@ static int write_metadata(struct writer *w, const char *backing, const char *bac
 		}
 		for (uint64_t b = 0; b < rb; b++)
 			xp_put_be64(rtb + b * 8, (rb_first + b) * cs);
-		r = write_full(w->fd, rtb, rt_bytes, rt_first * cs);
+		r = xp_pwrite_full(w->fd, rtb, rt_bytes, rt_first * cs);
 		free(rtb);
 		if (r < 0)
 			goto out;
 	}
 
 	/* the header (qcow2.txt "Header"), last */
-	xp_put_be32(hdr + 0, QCOW2_MAGIC);
-	xp_put_be32(hdr + 4, 3);
-	if (backing) {
-		xp_put_be64(hdr + 8, pos);
-		xp_put_be32(hdr + 16, (uint32_t)blen);
-	}
-	xp_put_be32(hdr + 20, w->cluster_bits);
-	xp_put_be64(hdr + 24, w->vsize);
-	xp_put_be32(hdr + 32, 0); /* no encryption */
-	xp_put_be32(hdr + 36, (uint32_t)w->l1_size);
-	xp_put_be64(hdr + 40, l1_off);
-	xp_put_be64(hdr + 48, rt_first * cs);
-	xp_put_be32(hdr + 56, (uint32_t)rt);
-	xp_put_be32(hdr + 60, 0); /* snapshots */
-	xp_put_be64(hdr + 64, 0);
-	/* 72..95: incompatible, compatible, autoclear features: none */
-	xp_put_be32(hdr + 96, 4); /* refcount_order: 16-bit refcounts */
-	xp_put_be32(hdr + 100, QCOW2_HEADER_LEN);
-	/* 104: compression type 0 (zlib), 105..111 padding */
-	r = write_full(w->fd, hdr, (size_t)(backing ? pos + blen : pos), 0);
+	struct xp_qcow2_header h = {
+	    .backing_offset = backing ? pos : 0,
+	    .backing_size = backing ? (uint32_t)blen : 0,
+	    .cluster_bits = w->cluster_bits,
+	    .size = w->vsize,
+	    .l1_size = (uint32_t)w->l1_size,
+	    .l1_offset = l1_off,
+	    .refcount_table_offset = rt_first * cs,
+	    .refcount_table_clusters = (uint32_t)rt,
+	    .refcount_order = 4, /* 16-bit refcounts */
+	    /* no encryption, snapshots or feature bits; compression type 0 (zlib) */
+	};
+	xp__qcow2_header_encode(&h, hdr);
+	r = xp_pwrite_full(w->fd, hdr, (size_t)(backing ? pos + blen : pos), 0);
 	if (r < 0)
 		goto out;
 	/* make the file end at the last cluster even if it ends in zeros we skipped */
@@ -414,7 +391,7 @@ static int copy_range(struct writer *w, int in, uint64_t raw_size, uint64_t from
 			kept++;
 		}
 		if (kept) {
-			int r = write_full(w->fd, chunk, (size_t)(kept * cs), w->next * cs);
+			int r = xp_pwrite_full(w->fd, chunk, (size_t)(kept * cs), w->next * cs);
 			if (r < 0)
 				return r;
 			/* on its way to the disk while the next chunk is read, so the final

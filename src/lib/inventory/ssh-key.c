@@ -12,10 +12,13 @@
  * (profile.c, which calls xp_ssh_key_check for ssh-key).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <openssl/evp.h>
 
 #include "xenprov/inventory.h"
 
@@ -30,45 +33,29 @@ static const char *const key_types[] = {
     NULL,
 };
 
-static int b64(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes the first bytes (up to cap) of the base64 text s[0..n) (RFC 4648 section 4;
- * '=' padding only at the end). -1 if s is not base64. */
+/* Decodes the base64 text s[0..n) (RFC 4648 section 4) with libcrypto and copies its
+ * first bytes (up to cap) to out: how many, or -1 if s is not base64. */
 static long b64_head(const char *s, size_t n, unsigned char *out, size_t cap)
 {
-	if (n == 0 || n % 4)
+	if (n == 0 || n > INT_MAX / 2)
 		return -1;
-	size_t pad = 0;
-	while (pad < 2 && s[n - 1 - pad] == '=')
-		pad++;
-	size_t got = 0;
-	unsigned acc = 0;
-	for (size_t i = 0; i < n - pad; i++) {
-		int v = b64((unsigned char)s[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		if (i % 4 != 0) {
-			unsigned char byte = (unsigned char)(acc >> (2 * (3 - i % 4)));
-			if (got < cap)
-				out[got] = byte;
-			got++;
-		}
+	unsigned char *all = malloc(n / 4 * 3 + 3);
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	int got = -1, tail = 0;
+	if (all && ctx) {
+		EVP_DecodeInit(ctx);
+		if (EVP_DecodeUpdate(ctx, all, &got, (const unsigned char *)s, (int)n) < 0 ||
+		    EVP_DecodeFinal(ctx, all + got, &tail) != 1)
+			got = -1;
 	}
-	return (long)(got < cap ? got : cap);
+	long r = got < 0 ? -1 : (long)got + tail;
+	if (r > (long)cap)
+		r = (long)cap;
+	if (r > 0)
+		memcpy(out, all, (size_t)r);
+	EVP_ENCODE_CTX_free(ctx);
+	free(all);
+	return r;
 }
 
 int xp_ssh_key_check(const char *line, size_t len)

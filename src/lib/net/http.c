@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
-#include "xenprov/domain.h"
+#include "xenprov/inventory.h"
 #include "xenprov/leases.h"
 
 #define MAX_BODY (64 * 1024)

@@ -80,21 +80,6 @@ static char *dir_of(const char *path)
 	return d;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Opens the temporary file of an atomic write: unnamed (O_TMPFILE) where the filesystem
  * allows, so that a crash or kill -9 leaves nothing behind; else a named one. */
@@ -156,7 +141,7 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	int fd = open_temp(dir, tmp, tmpsz, base, &named);
 	if (fd < 0)
 		return fd;
-	int r = write_all(fd, data, len);
+	int r = xp_write_full(fd, data, len);
 	if (r == 0 && fchmod(fd, have_old ? (old.st_mode & 07777) : mode) < 0)
 		r = -errno;
 	if (r == 0 && have_old && geteuid() == 0 && fchown(fd, old.st_uid, old.st_gid) < 0)

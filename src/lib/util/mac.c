@@ -1,33 +1,16 @@
 /*
- * mac.c - MAC-48 addresses: the strict reader, a reader that reproduces xl's reading of
- * `mac=` (tools/xl/xl_parse.c, parse_nic_config), printing, classification and random
- * generation inside a prefix.
+ * mac.c - MAC-48 addresses as every room uses them (boot server, inventory, images,
+ * deploys, the xl linter): the strict reader, prefixes, printing, classification and
+ * random generation inside a prefix.
  *
- * Not here: anything about vif specs beyond the address itself (vif-spec.c).
+ * Not here: xl's own lenient reading of `mac=` (xl/mac-xl.c), vif specs (xl/vif-spec.c).
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "xenprov/mac.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* isspace() in the C locale, without depending on the process's locale. */
-static bool c_isspace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
 
 int xp_mac_parse(const char *s, struct xp_mac *out)
 {
@@ -41,7 +24,7 @@ int xp_mac_parse(const char *s, struct xp_mac *out)
 	struct xp_mac m;
 	for (int i = 0; i < 6; i++) {
 		const char *g = s + 3 * i;
-		int hi = hexval(g[0]), lo = hexval(g[1]);
+		int hi = xp__hexval(g[0]), lo = xp__hexval(g[1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		if (i < 5 && g[2] != sep)
@@ -50,79 +33,6 @@ int xp_mac_parse(const char *s, struct xp_mac *out)
 	}
 	*out = m;
 	return 0;
-}
-
-/*
- * strtoul(s, &end, 16) as glibc does it in the C locale: leading white space, an optional
- * sign, an optional "0x" (only when a hex digit follows), hex digits; no digits means
- * end = s; overflow saturates at ULONG_MAX; a '-' negates in unsigned arithmetic.
- * Written out rather than called so the result cannot depend on the locale.
- */
-static unsigned long strtoul16(const char *s, const char **end)
-{
-	const char *p = s;
-	while (c_isspace(*p))
-		p++;
-	bool neg = false;
-	if (*p == '+' || *p == '-') {
-		neg = *p == '-';
-		p++;
-	}
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && hexval(p[2]) >= 0)
-		p += 2;
-	const char *digits = p;
-	unsigned long v = 0;
-	bool overflow = false;
-	int d;
-	while ((d = hexval(*p)) >= 0) {
-		if (v > (ULONG_MAX >> 4))
-			overflow = true;
-		else
-			v = v * 16 + (unsigned long)d;
-		p++;
-	}
-	if (p == digits) {
-		*end = s;
-		return 0;
-	}
-	*end = p;
-	if (overflow)
-		return ULONG_MAX;
-	return neg ? -v : v;
-}
-
-int xp_mac_parse_xl(const char *s, struct xp_mac *out, size_t *errpos)
-{
-	if (!s || !out)
-		return -EINVAL;
-	struct xp_mac m;
-	const char *p = s;
-	for (int i = 0; i < 6; i++) {
-		if (i > 0) {
-			/* xl steps over one separator character without looking at it;
-			 * stepping over the terminating NUL reads outside the value. */
-			if (*p == '\0') {
-				if (errpos)
-					*errpos = (size_t)(p - s);
-				return -EBADMSG;
-			}
-			p++;
-		}
-		const char *end;
-		/* xl stores strtoul's unsigned long in an unsigned int, then tests > 255. */
-		unsigned int val = (unsigned int)strtoul16(p, &end);
-		if (end == p || val > 255) {
-			if (errpos)
-				*errpos = (size_t)(p - s);
-			return -EINVAL;
-		}
-		m.b[i] = (uint8_t)val;
-		p = end;
-	}
-	struct xp_mac strict;
-	int lenient = xp_mac_parse(s, &strict) < 0 || xp_mac_cmp(&strict, &m) != 0;
-	*out = m;
-	return lenient;
 }
 
 char *xp_mac_format(const struct xp_mac *m, char buf[XP_MAC_STRLEN + 1])
@@ -202,4 +112,26 @@ int xp_mac_random_xen(struct xp_mac *out, xp_random_fn rnd, void *userdata)
 {
 	static const uint8_t oui[3] = {XP_MAC_XEN_OUI_0, XP_MAC_XEN_OUI_1, XP_MAC_XEN_OUI_2};
 	return xp_mac_random(out, oui, sizeof(oui), rnd, userdata);
+}
+
+int xp_mac_prefix_parse(const char *s, uint8_t out[5], size_t *len)
+{
+	size_t n = 0;
+	const char *p = s;
+	for (;;) {
+		int hi = xp__hexval(p[0]), lo = hi < 0 ? -1 : xp__hexval(p[1]);
+		if (hi < 0 || lo < 0 || n == 5)
+			return -EINVAL;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		p += 2;
+		if (*p == 0)
+			break;
+		if (*p != ':' && *p != '-')
+			return -EINVAL;
+		p++;
+	}
+	if (out[0] & 1)
+		return -EINVAL; /* multicast: no NIC may have it */
+	*len = n;
+	return 0;
 }

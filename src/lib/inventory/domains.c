@@ -1,0 +1,327 @@
+/*
+ * domains.c - the record of what exists: the domains table (one row per guest, with its
+ * MAC and IP, both UNIQUE, its storage, disk and config paths, the effective profile
+ * values as JSON) and the artifacts table (what a create planned to make, so a failure
+ * or a delete removes exactly that).
+ *
+ * Not here: deciding what to make and making it (deploy/domain.c), the allocators
+ * (deploy/alloc.c), deploy runs (deploys.c).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "inventory/values-internal.h"
+
+void xp_domain_release(struct xp_domain *dom)
+{
+	if (!dom)
+		return;
+	free(dom->name);
+	free(dom->profile);
+	free(dom->state);
+	free(dom->mac);
+	free(dom->ip);
+	free(dom->storage);
+	free(dom->disk_path);
+	free(dom->config_path);
+	free(dom->golden);
+	xp_settings_release(&dom->settings);
+	memset(dom, 0, sizeof(*dom));
+}
+
+void xp_domain_list_free(struct xp_domain *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		xp_domain_release(&v[i]);
+	free(v);
+}
+
+#define DOMAIN_COLUMNS                                                                             \
+	"name, profile, state, mac, ip, storage, disk_path, config_path, settings, created, "      \
+	"updated"
+
+/* The settings column: {"settings": {KEY: VALUE...}, "golden": PATH, "prefix": N}. */
+static char *settings_json(const struct xp_settings *s, const char *golden, unsigned prefix)
+{
+	json_t *o = json_object(), *kv = json_object();
+	if (!o || !kv) {
+		json_decref(o);
+		json_decref(kv);
+		return NULL;
+	}
+	for (size_t i = 0; s && i < s->n; i++)
+		json_object_set_new(kv, s->v[i].key, json_string(s->v[i].value));
+	json_object_set_new(o, "settings", kv);
+	if (golden)
+		json_object_set_new(o, "golden", json_string(golden));
+	if (prefix)
+		json_object_set_new(o, "prefix", json_integer(prefix));
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}
+
+static int parse_settings(const char *text, struct xp_domain *dom)
+{
+	json_t *o = json_loads(text ? text : "{}", 0, NULL);
+	if (!o)
+		return 0; /* not ours to judge: show the rest */
+	int r = 0;
+	json_t *kv = json_object_get(o, "settings");
+	const char *key;
+	json_t *v;
+	json_object_foreach(kv, key, v)
+	{
+		if (json_is_string(v) &&
+		    (r = xp_settings_set(&dom->settings, key, json_string_value(v))) < 0)
+			break;
+	}
+	json_t *g = json_object_get(o, "golden");
+	if (r == 0 && json_is_string(g) && !(dom->golden = strdup(json_string_value(g))))
+		r = -ENOMEM;
+	json_t *p = json_object_get(o, "prefix");
+	if (json_is_integer(p) && json_integer_value(p) > 0 && json_integer_value(p) <= 32)
+		dom->prefix_len = (unsigned)json_integer_value(p);
+	json_decref(o);
+	return r;
+}
+
+static int read_row(sqlite3_stmt *st, struct xp_domain *dom)
+{
+	memset(dom, 0, sizeof(*dom));
+	int r = 0;
+	char **cols[] = {&dom->name, &dom->profile, &dom->state,     &dom->mac,
+			 &dom->ip,   &dom->storage, &dom->disk_path, &dom->config_path};
+	for (int i = 0; i < 8 && r == 0; i++)
+		if (sqlite3_column_type(st, i) != SQLITE_NULL && !(*cols[i] = xp__col_text(st, i)))
+			r = -ENOMEM;
+	if (r == 0)
+		r = parse_settings((const char *)sqlite3_column_text(st, 8), dom);
+	dom->created = sqlite3_column_int64(st, 9);
+	dom->updated = sqlite3_column_int64(st, 10);
+	if (r < 0)
+		xp_domain_release(dom);
+	return r;
+}
+
+int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out)
+{
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains WHERE name = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_row(st, out);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains ORDER BY name", &st);
+	if (r < 0)
+		return r;
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct xp_domain *nv = realloc(*v, cap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			*v = nv;
+		}
+		if ((r = read_row(st, &(*v)[*n])) < 0)
+			break;
+		(*n)++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		xp_domain_list_free(*v, *n);
+		*v = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
+int xp_domain_mac_taken(struct xp_inv *inv, const char *mac)
+{
+	return xp__inv_exists(inv, "SELECT 1 FROM domains WHERE mac = ?1", mac);
+}
+
+int xp_domain_ip_taken(struct xp_inv *inv, const char *ip)
+{
+	return xp__inv_exists(inv, "SELECT 1 FROM domains WHERE ip = ?1", ip);
+}
+
+int xp_domain_holder(struct xp_inv *inv, bool ip, const char *value, char **name)
+{
+	*name = NULL;
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv,
+				ip ? "SELECT name FROM domains WHERE ip = ?1"
+				   : "SELECT name FROM domains WHERE mac = ?1",
+				&st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = (*name = xp__col_text(st, 0)) ? 0 : -ENOMEM;
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int xp_domain_ips(struct xp_inv *inv, char ***v, size_t *n)
+{
+	return xp__inv_names(inv, "SELECT ip FROM domains WHERE ip IS NOT NULL", v, n);
+}
+
+/* Runs sql with the texts args[0..n) bound to ?1..?n (NULL binds NULL) to its end. */
+static int exec_bind(struct xp_inv *inv, const char *sql, const char *const *args, int n)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, sql, &st);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < n; i++)
+		if (args[i])
+			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, i + 1);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+}
+
+int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
+{
+	char *settings = settings_json(d->settings, d->golden, d->prefix_len);
+	if (!settings)
+		return -ENOMEM;
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(
+	    inv,
+	    "INSERT INTO domains (name, profile, state, mac, ip, storage, disk_path,"
+	    " config_path, settings, created, updated, deploy_id)"
+	    " VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
+	    &st);
+	if (r < 0) {
+		free(settings);
+		return r;
+	}
+	const char *text[] = {d->name,	  d->profile,	d->mac,		d->ip,
+			      d->storage, d->disk_path, d->config_path, settings};
+	for (int i = 0; i < 8; i++)
+		if (text[i])
+			sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, i + 1);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
+	if (d->deploy_id > 0)
+		sqlite3_bind_int64(st, 10, (sqlite3_int64)d->deploy_id);
+	else
+		sqlite3_bind_null(st, 10);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	free(settings);
+	if (rc != SQLITE_DONE)
+		return xp__inv_err(inv, rc);
+	static const char ins[] = "INSERT INTO artifacts (domain, kind, path) VALUES (?, ?, ?)";
+	const char *disk[] = {d->name, "disk", d->disk_path};
+	const char *config[] = {d->name, "config", d->config_path};
+	if ((r = exec_bind(inv, ins, disk, 3)) < 0)
+		return r;
+	return exec_bind(inv, ins, config, 3);
+}
+
+int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, "UPDATE domains SET state = ?1, updated = ?2 WHERE name = ?3",
+				&st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+}
+
+int xp_domain_forget(struct xp_inv *inv, const char *name)
+{
+	const char *args[] = {name};
+	return exec_bind(inv, "DELETE FROM domains WHERE name = ?", args, 1);
+}
+
+void xp_artifacts_free(struct xp_artifact *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].kind);
+		free(v[i].path);
+	}
+	free(v);
+}
+
+int xp_domain_artifacts(struct xp_inv *inv, const char *name, struct xp_artifact **v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	int r =
+	    xp__inv_prepare(inv,
+			    "SELECT kind, path FROM artifacts WHERE domain = ? AND kind IS NOT NULL"
+			    " AND path IS NOT NULL ORDER BY kind",
+			    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 4;
+			struct xp_artifact *nv = realloc(*v, ncap * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			*v = nv;
+			cap = ncap;
+		}
+		struct xp_artifact *a = &(*v)[*n];
+		a->kind = xp__col_text(st, 0);
+		a->path = xp__col_text(st, 1);
+		(*n)++;
+		if (!a->kind || !a->path)
+			r = -ENOMEM;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		xp_artifacts_free(*v, *n);
+		*v = NULL;
+		*n = 0;
+	}
+	return r;
+}

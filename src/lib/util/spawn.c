@@ -1,0 +1,115 @@
+/*
+ * spawn.c - running another program and waiting for it: posix_spawn with an argv (never
+ * a shell), standard input from /dev/null, its output either left where ours goes or
+ * captured for the caller's diagnostic. lvm2's tools, resize2fs, site hooks and xl all
+ * run through here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "xenprov/util.h"
+
+extern char **environ;
+
+#define CAPTURE_MAX 8192 /* of a tool's output: enough for any diagnostic */
+
+int xp_program_path(const char *name, char **out)
+{
+	*out = NULL;
+	if (!name || !*name)
+		return -ENOENT;
+	if (strchr(name, '/')) {
+		*out = strdup(name);
+		return *out ? 0 : -ENOMEM;
+	}
+	/* PATH, then where root's tools live when a user's PATH lacks them */
+	const char *path = getenv("PATH");
+	struct xp_buf dirs = XP_BUF_INIT;
+	xp_buf_addf(&dirs, "%s:/usr/sbin:/sbin", path ? path : "");
+	if (xp_buf_error(&dirs)) {
+		xp_buf_release(&dirs);
+		return -ENOMEM;
+	}
+	int r = -ENOENT;
+	for (const char *p = xp_buf_str(&dirs); *p && r == -ENOENT;) {
+		size_t n = strcspn(p, ":");
+		char *cand;
+		if (n > 0 && asprintf(&cand, "%.*s/%s", (int)n, p, name) >= 0) {
+			struct stat st;
+			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
+			    access(cand, X_OK) == 0) {
+				*out = cand;
+				r = 0;
+			} else {
+				free(cand);
+			}
+		}
+		p += n + (p[n] == ':');
+	}
+	xp_buf_release(&dirs);
+	return r;
+}
+
+int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out)
+{
+	int pfd[2] = {-1, -1};
+	if (out && pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	posix_spawn_file_actions_t fa;
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc != 0)
+		goto closed;
+	rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (rc == 0 && out) {
+		rc = posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+		if (rc == 0)
+			rc = posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	}
+	pid_t pid = -1;
+	char *prog = NULL;
+	if (rc == 0) {
+		int pr = xp_program_path(argv[0], &prog);
+		rc = pr < 0 ? -pr : posix_spawn(&pid, prog, &fa, NULL, argv, envp ? envp : environ);
+	}
+	free(prog);
+	posix_spawn_file_actions_destroy(&fa);
+closed:
+	if (out)
+		close(pfd[1]);
+	if (rc != 0) {
+		if (out)
+			close(pfd[0]);
+		return -rc;
+	}
+	if (out) {
+		char buf[1024];
+		ssize_t n;
+		while ((n = read(pfd[0], buf, sizeof(buf))) != 0) {
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			if (out->len < CAPTURE_MAX)
+				xp_buf_add(out, buf, (size_t)n);
+		}
+		close(pfd[0]);
+		/* the trailing newlines and blanks are no part of a message */
+		size_t len = out->len;
+		while (len && strchr("\n\r\t ", xp_buf_str(out)[len - 1]))
+			len--;
+		xp_buf_truncate(out, len);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : XP_SPAWN_SIGNALED + WTERMSIG(status);
+}
