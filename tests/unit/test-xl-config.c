@@ -777,6 +777,48 @@ static void test_set_too_big(void **state)
 	free(text);
 }
 
+/* fmt indents 4 columns a level up to 8 levels, so that 1,000 nested lists cannot
+ * turn kilobytes into megabytes of spaces; the result reads back the same. */
+static void test_fmt_deep(void **state)
+{
+	(void)state;
+	struct xp_buf b = XP_BUF_INIT, out = XP_BUF_INIT, again = XP_BUF_INIT;
+	enum { DEPTH = 900 };
+	xp_buf_adds(&b, "x = ");
+	for (int i = 0; i < DEPTH; i++)
+		xp_buf_adds(&b, "[ ");
+	xp_buf_adds(&b, "'a long string that does not fit on one line with all these brackets'");
+	for (int i = 0; i < DEPTH; i++)
+		xp_buf_adds(&b, " ]");
+	xp_buf_adds(&b, "\n");
+	struct xp_cfg *cfg = parse_ok(xp_buf_str(&b));
+	assert_int_equal(xp_cfg_format(cfg, 0, &out), 0);
+	size_t widest = 0, lines = 0;
+	for (const char *p = xp_buf_str(&out); *p; lines++) {
+		size_t sp = strspn(p, " ");
+		widest = sp > widest ? sp : widest;
+		p += strcspn(p, "\n");
+		p += *p == '\n';
+	}
+	assert_int_equal(widest, 32);
+	assert_int_equal(lines, 2 * DEPTH + 1);
+	assert_true(out.len < 40 * lines);
+	struct xp_cfg *back = parse_ok(xp_buf_str(&out));
+	struct xp_buf v1 = XP_BUF_INIT, v2 = XP_BUF_INIT;
+	assert_int_equal(xp_cfg_write_value(&v1, xp_cfg_lookup(cfg, "x")), 0);
+	assert_int_equal(xp_cfg_write_value(&v2, xp_cfg_lookup(back, "x")), 0);
+	assert_string_equal(xp_buf_str(&v1), xp_buf_str(&v2));
+	assert_int_equal(xp_cfg_format(back, 0, &again), 0);
+	assert_string_equal(xp_buf_str(&again), xp_buf_str(&out));
+	xp_cfg_free(cfg);
+	xp_cfg_free(back);
+	xp_buf_release(&b);
+	xp_buf_release(&out);
+	xp_buf_release(&again);
+	xp_buf_release(&v1);
+	xp_buf_release(&v2);
+}
+
 /* did-you-mean and the known-key test rely on xp_cfg_known_keys being sorted */
 static void test_known_keys_sorted(void **state)
 {
@@ -811,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_list_walk),
 		cmocka_unit_test(test_set_too_big),
 		cmocka_unit_test(test_known_keys_sorted),
+		cmocka_unit_test(test_fmt_deep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,10 @@
  *   - runs of blank lines collapsed to one, none at the start or end;
  *   - strings re-quoted by xp_cfg_quote (double quotes unless the text has some);
  *   - a list on one line `[ a, b ]` when it has no comments and fits in 80 columns,
- *     else one item per line, indented by 4, each followed by a comma.
+ *     else one item per line, indented by 4 a level, each followed by a comma; past 8
+ *     levels the indentation stops growing, so that the output stays linear in the
+ *     input (lists may nest 1,000 deep: 4 columns a level would write megabytes of
+ *     spaces for a few kilobytes of brackets).
  * With XP_CFG_FMT_FIX it first repairs CR LF line endings and a missing final newline.
  */
 #include <errno.h>
@@ -14,7 +17,8 @@
 
 #include "xl/config-internal.h"
 
-#define WIDTH 80
+#define WIDTH      80
+#define MAX_INDENT 32
 
 struct fmt {
 	const struct xp_cfg *cfg;
@@ -115,6 +119,7 @@ static int render(struct fmt *f, uint32_t tok, uint32_t list, size_t indent, siz
 		xp_buf_adds(out, " ]");
 		return xp_buf_error(out);
 	}
+	size_t inner = indent < MAX_INDENT ? indent + 4 : indent;
 	xp_buf_addc(out, '[');
 	int open = 1; /* the current line may still take a trailing comment */
 	do {
@@ -127,15 +132,14 @@ static int render(struct fmt *f, uint32_t tok, uint32_t list, size_t indent, siz
 		}
 		if (open)
 			xp_buf_addc(out, '\n');
-		put_indent(out, indent + 4);
+		put_indent(out, inner);
 		if (e.kind == ENT_COMMENT) {
 			put_comment(out, cfg, e.tok);
 			xp_buf_addc(out, '\n');
 			open = 0;
 			continue;
 		}
-		int r = render(f, e.tok, e.kind == ENT_LIST ? e.list : NO_LIST, indent + 4,
-			       indent + 4, 0);
+		int r = render(f, e.tok, e.kind == ENT_LIST ? e.list : NO_LIST, inner, inner, 0);
 		if (r < 0)
 			return r;
 		xp_buf_addc(out, ',');
