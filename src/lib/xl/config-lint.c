@@ -80,6 +80,8 @@ static int in(const char *const *list, const char *s)
 	return 0;
 }
 
+enum { NKNOWN = sizeof(xp_cfg_known_keys) / sizeof(xp_cfg_known_keys[0]) - 1 };
+
 static int cmp_key(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -88,28 +90,41 @@ static int cmp_key(const void *a, const void *b)
 /* xp_cfg_known_keys is sorted (the unit tests check it): a binary search. */
 static int is_known(const char *name)
 {
-	size_t n = sizeof(xp_cfg_known_keys) / sizeof(xp_cfg_known_keys[0]) - 1;
-	return bsearch(&name, xp_cfg_known_keys, n, sizeof(xp_cfg_known_keys[0]), cmp_key) != NULL;
+	return bsearch(&name, xp_cfg_known_keys, NKNOWN, sizeof(xp_cfg_known_keys[0]), cmp_key) !=
+	       NULL;
 }
 
-const char *xp_cfg_suggest_key(const char *name)
+/* The closest known key within the edit distance, given the known keys' lengths. */
+static const char *suggest(const char *name, const size_t *klen)
 {
 	const char *best = NULL;
 	unsigned bestd = 3;
 	size_t len = strlen(name);
 	unsigned cap = len <= 4 ? 1 : 2;
-	for (const char *const *k = xp_cfg_known_keys; *k; k++) {
+	for (size_t k = 0; k < NKNOWN; k++) {
 		/* the distance is at least the difference of the lengths */
-		size_t klen = strlen(*k);
-		if ((klen > len ? klen - len : len - klen) > cap)
+		if ((klen[k] > len ? klen[k] - len : len - klen[k]) > cap)
 			continue;
-		unsigned d = xp_edit_distance(name, *k, cap);
+		unsigned d = xp_edit_distance(name, xp_cfg_known_keys[k], cap);
 		if (d <= cap && d < bestd) {
-			best = *k;
+			best = xp_cfg_known_keys[k];
 			bestd = d;
 		}
 	}
 	return best;
+}
+
+static void known_lengths(size_t *klen)
+{
+	for (size_t k = 0; k < NKNOWN; k++)
+		klen[k] = strlen(xp_cfg_known_keys[k]);
+}
+
+const char *xp_cfg_suggest_key(const char *name)
+{
+	size_t klen[NKNOWN];
+	known_lengths(klen);
+	return suggest(name, klen);
 }
 
 int xp_lint_set_new(struct xp_lint_set **ret)
@@ -144,6 +159,8 @@ int xp__lint_diag(struct xp_diags *d, const struct xp_cfg *cfg, enum xp_severity
 static int check_keys(const struct xp_cfg *cfg, struct xp_diags *d)
 {
 	int r = 0;
+	size_t klen[NKNOWN];
+	known_lengths(klen);
 	for (size_t i = 0; i < cfg->nset && r == 0; i++) {
 		const struct setting *s = &cfg->set[i];
 		if (is_known(s->name)) {
@@ -153,7 +170,7 @@ static int check_keys(const struct xp_cfg *cfg, struct xp_diags *d)
 					  NULL, "'%s' is an xm/xend setting that xl ignores",
 					  s->name);
 		} else {
-			const char *sug = xp_cfg_suggest_key(s->name);
+			const char *sug = suggest(s->name, klen);
 			char hint[128];
 			if (sug)
 				snprintf(hint, sizeof(hint), "did you mean '%s'?", sug);
@@ -199,6 +216,8 @@ static int check_types(const struct xp_cfg *cfg, struct xp_diags *d)
 		const struct setting *s = &cfg->set[i];
 		const struct xp_cfg_value *v = &s->value;
 		int r = 0;
+		if (!is_known(s->name))
+			continue; /* the keys of the lists below are all known keys */
 		if (in(list_keys, s->name) && v->type != XP_CFG_LIST) {
 			r = xp__lint_diag(d, cfg, XP_SEV_WARNING, v->line, v->col, "not-list",
 					  NULL, "write it as a list: [ ... ]",
