@@ -38,13 +38,19 @@ struct xp_diag {
 	char *hint; /* optional "did you mean" / "run fmt --fix" advice */
 };
 
-/* An owned, ordered collection of diagnostics. Zero-initialise, or xp_diags_init. */
+/* An owned, ordered collection of diagnostics. Zero-initialise, or xp_diags_init.
+ * With a limit, at most that many messages are kept: errors first, then warnings, then
+ * notes, each in the order they came (an error arriving when the collection is full
+ * takes the place of the last warning or note kept). The others are only counted, in
+ * dropped and by severity, so that xp_diags_count() stays the true count. */
 struct xp_diags {
 	struct xp_diag *v;
 	size_t n;
 	size_t cap;
-	size_t limit; /* 0: unlimited; otherwise further messages are counted, not kept */
+	size_t limit; /* 0: unlimited */
 	size_t dropped;
+	size_t dropped_sev[3]; /* dropped, by enum xp_severity */
+	size_t kept_low[2];    /* private: notes and warnings kept, for the limit */
 };
 
 void xp_diags_init(struct xp_diags *d);
@@ -54,8 +60,9 @@ void xp_diags_release(struct xp_diags *d);
 int xp_diags_add(struct xp_diags *d, enum xp_severity sev, const char *file,
 		 unsigned line, unsigned col, const char *code, const char *text,
 		 const char *hint, const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+/* How many messages of severity sev were added, kept or dropped. */
 size_t xp_diags_count(const struct xp_diags *d, enum xp_severity sev);
-/* Sort by file, line, column (stable). */
+/* Sort by file, line, column (stable; O(n log n), O(n) when already sorted). */
 void xp_diags_sort(struct xp_diags *d);
 const char *xp_severity_name(enum xp_severity sev);
 

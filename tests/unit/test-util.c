@@ -95,6 +95,67 @@ static void test_diags(void **state)
 	assert_string_equal(xp_severity_name(XP_SEV_ERROR), "error");
 }
 
+/* Over the limit, errors take the place of warnings and notes, and the counts stay
+ * true: a capped check must still say how many errors a file has. */
+static void test_diags_limit_truthful(void **state)
+{
+	(void)state;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	d.limit = 3;
+	static const struct {
+		enum xp_severity sev;
+		const char *msg;
+	} in[] = {{XP_SEV_WARNING, "w1"}, {XP_SEV_NOTE, "n1"},  {XP_SEV_WARNING, "w2"},
+		  {XP_SEV_ERROR, "e1"},	  {XP_SEV_ERROR, "e2"}, {XP_SEV_WARNING, "w3"},
+		  {XP_SEV_ERROR, "e3"},	  {XP_SEV_ERROR, "e4"}, {XP_SEV_NOTE, "n2"}};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		assert_int_equal(xp_diags_add(&d, in[i].sev, "f", (unsigned)i + 1, 1, "c", NULL,
+					      NULL, "%s", in[i].msg),
+				 0);
+	/* n1 gave way to e1, w2 to e2, w1 to e3; w3, e4 and n2 found no room */
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.v[0].msg, "e1");
+	assert_string_equal(d.v[1].msg, "e2");
+	assert_string_equal(d.v[2].msg, "e3");
+	assert_int_equal(d.dropped, 6);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 4);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_WARNING), 3);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_NOTE), 2);
+	xp_diags_release(&d);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 0);
+}
+
+/* The sort is stable and handles inputs far from sorted (the merge sort's runs). */
+static void test_diags_sort_big(void **state)
+{
+	(void)state;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	enum { N = 5000 };
+	uint32_t x = 12345;
+	for (unsigned i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		unsigned line = (x >> 16) % 300;
+		assert_int_equal(xp_diags_add(&d, XP_SEV_WARNING, (x >> 8) & 1 ? "b" : "a", line,
+					      line % 3, NULL, NULL, NULL, "%u", i),
+				 0);
+	}
+	xp_diags_sort(&d);
+	for (size_t i = 1; i < N; i++) {
+		const struct xp_diag *a = &d.v[i - 1], *b = &d.v[i];
+		int c = strcmp(a->file, b->file);
+		assert_true(c <= 0);
+		if (c == 0) {
+			assert_true(a->line <= b->line);
+			/* equal places keep the order they came in */
+			if (a->line == b->line && a->col == b->col)
+				assert_true(atoi(a->msg) < atoi(b->msg));
+		}
+	}
+	xp_diags_release(&d);
+}
+
 static void path(char *out, const char *name)
 {
 	snprintf(out, 4200, "%s/%s", tmpdir, name);
@@ -549,6 +610,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_buf),
 	    cmocka_unit_test(test_diags),
+	    cmocka_unit_test(test_diags_limit_truthful),
+	    cmocka_unit_test(test_diags_sort_big),
 	    cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
