@@ -184,6 +184,15 @@ int xp_program_path(const char *name, char **out);
  * -errno if it could not be run (-ENOENT: no such program). */
 int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
 
+/* ---- sizes (size.c) ------------------------------------------------------------ */
+
+/* A size as operators write it: decimal digits, an optional fraction, then an optional
+ * binary unit K, M, G or T (either case, optionally followed by B or iB) or B: "4096",
+ * "512M", "1.5GiB", "4k". No signs, blanks, hexadecimal or exponents; a fraction needs
+ * a unit (no fraction of a byte) and is rounded down to a byte. -EINVAL if malformed,
+ * -ERANGE above 2^63 - 1 bytes. */
+int xp_parse_size(const char *s, uint64_t *out);
+
 /* ---- random bytes (random.c) --------------------------------------------------- */
 
 /* Fills buf with len bytes from getrandom(2) (retried on EINTR and short reads);

@@ -605,6 +605,63 @@ static void test_spawn(void **state)
 	free(saved);
 }
 
+/* Sizes: what operators write, exactly; everything strtod would also take, refused. */
+static void test_parse_size(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int r;
+		uint64_t bytes;
+	} cases[] = {
+	    {"4096", 0, 4096},
+	    {"0", 0, 0},
+	    {"512B", 0, 512},
+	    {"4k", 0, 4096},
+	    {"4K", 0, 4096},
+	    {"4KiB", 0, 4096},
+	    {"4kb", 0, 4096},
+	    {"512M", 0, 512ull << 20},
+	    {"1.5G", 0, 3ull << 29},
+	    {"1.5GiB", 0, 3ull << 29},
+	    {"0.1K", 0, 102}, /* 102.4, rounded down */
+	    {"2T", 0, 2ull << 40},
+	    {"8388607T", 0, 8388607ull << 40},
+	    {"0.000001T", 0, 1099511}, /* 1099511.6 */
+	    {"0.000000000000001T", 0, 0}, /* 0.0011 bytes */
+	    {"9223372036854775807", 0, INT64_MAX},
+	    {"9223372036854775808", -ERANGE, 0},
+	    {"8388608T", -ERANGE, 0},
+	    {"99999999999999999999", -ERANGE, 0},
+	    {"0x10", -EINVAL, 0},
+	    {"1e3", -EINVAL, 0},
+	    {"1E3", -EINVAL, 0},
+	    {"inf", -EINVAL, 0},
+	    {"nan", -EINVAL, 0},
+	    {" 4G", -EINVAL, 0},
+	    {"+4G", -EINVAL, 0},
+	    {"-4G", -EINVAL, 0},
+	    {"4G ", -EINVAL, 0},
+	    {"4 G", -EINVAL, 0},
+	    {"1.5", -EINVAL, 0}, /* a fraction of a byte */
+	    {"1.", -EINVAL, 0},
+	    {".5G", -EINVAL, 0},
+	    {"4GB B", -EINVAL, 0},
+	    {"4Gi", -EINVAL, 0},
+	    {"4iB", -EINVAL, 0},
+	    {"4P", -EINVAL, 0},
+	    {"", -EINVAL, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t got = 12345;
+		int r = xp_parse_size(cases[i].in, &got);
+		if (r != cases[i].r || (r == 0 && got != cases[i].bytes))
+			fail_msg("'%s': %d %llu, want %d %llu", cases[i].in, r, (unsigned long long)got,
+				 cases[i].r, (unsigned long long)cases[i].bytes);
+	}
+	assert_int_equal(xp_parse_size(NULL, &(uint64_t){0}), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +679,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_copy_holes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_cross_fs, setup, teardown),
 	    cmocka_unit_test(test_spawn),
+	    cmocka_unit_test(test_parse_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,6 @@
 
 #include "inventory/store-internal.h"
 #include "inventory/values-internal.h"
-#include "xenprov/image.h"
 #include "xenprov/xl-config.h"
 
 const struct xp_profile_key xp_profile_keys[] = {
@@ -73,15 +72,6 @@ static int dupout(char **out, const char *fmt, ...)
 		return -ENOMEM;
 	}
 	return 0;
-}
-
-/* xp_parse_size reads the number with strtod, which also takes " 4G", "+4G", "0x10",
- * "1e3", "inf" and "nan"; a profile takes plain digits, a fraction and a unit only. */
-static int size_text_ok(const char *v)
-{
-	if (!(*v >= '0' && *v <= '9'))
-		return 0;
-	return v[strspn(v, "0123456789.kKmMgGtTbBi")] == 0;
 }
 
 static int check_cidr(const char *v, char **out)
@@ -150,7 +140,7 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		return dupout(out, "%s", value);
 	}
 	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0) {
-		if (!size_text_ok(value) || xp_parse_size(value, &sz) < 0)
+		if (xp_parse_size(value, &sz) < 0)
 			return xp__bad_value(d, key, value, "e.g. 4G, 512M", "not a size");
 		if (strcmp(key, "disk-size") == 0 && sz < (16u << 20))
 			return xp__bad_value(d, key, value, NULL, "at least 16M");
@@ -163,7 +153,7 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 			return xp__bad_value(d, key, value, "MiB, or a size such as 1G",
 					     "not a size");
 		if (*end) {
-			if (!size_text_ok(value) || xp_parse_size(value, &sz) < 0)
+			if (xp_parse_size(value, &sz) < 0)
 				return xp__bad_value(d, key, value, "MiB, or a size such as 1G",
 						     "not a size");
 			mib = sz >> 20;
