@@ -60,6 +60,11 @@ void xp_diags_release(struct xp_diags *d);
 int xp_diags_add(struct xp_diags *d, enum xp_severity sev, const char *file,
 		 unsigned line, unsigned col, const char *code, const char *text,
 		 const char *hint, const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+/* The same with a va_list, for the error helpers of each module. */
+int xp_diags_addv(struct xp_diags *d, enum xp_severity sev, const char *file,
+		  unsigned line, unsigned col, const char *code, const char *text,
+		  const char *hint, const char *fmt, va_list ap)
+	__attribute__((format(printf, 9, 0)));
 /* How many messages of severity sev were added, kept or dropped. */
 size_t xp_diags_count(const struct xp_diags *d, enum xp_severity sev);
 /* Sort by file, line, column (stable; O(n log n), O(n) when already sorted). */

@@ -15,12 +15,15 @@ int xp__bad_value(struct xp_diags *d, const char *key, const char *value, const 
 		  const char *fmt, ...)
 {
 	if (d) {
-		char msg[300];
+		/* "KEY: MESSAGE" */
+		struct xp_buf msg = XP_BUF_INIT;
+		xp_buf_addf(&msg, "%s: ", key);
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
+		xp_buf_vaddf(&msg, fmt, ap);
 		va_end(ap);
-		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, key, value, hint, "%s: %s", key, msg);
+		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, key, value, hint, "%s", xp_buf_str(&msg));
+		xp_buf_release(&msg);
 	}
 	return -EINVAL;
 }

@@ -71,6 +71,17 @@ int xp_diags_add(struct xp_diags *d, enum xp_severity sev, const char *file, uns
 		 unsigned col, const char *code, const char *text, const char *hint,
 		 const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	int r = xp_diags_addv(d, sev, file, line, col, code, text, hint, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int xp_diags_addv(struct xp_diags *d, enum xp_severity sev, const char *file, unsigned line,
+		  unsigned col, const char *code, const char *text, const char *hint,
+		  const char *fmt, va_list ap)
+{
 	if (d->limit && d->n >= d->limit && evict_below(d, sev) < 0) {
 		d->dropped++;
 		if ((unsigned)sev < 3)
@@ -91,13 +102,10 @@ int xp_diags_add(struct xp_diags *d, enum xp_severity sev, const char *file, uns
 	g.code = dup_or_null(code, &err);
 	g.text = dup_or_null(text, &err);
 	g.hint = dup_or_null(hint, &err);
-	va_list ap;
-	va_start(ap, fmt);
 	if (vasprintf(&g.msg, fmt, ap) < 0) {
 		g.msg = NULL;
 		err = -ENOMEM;
 	}
-	va_end(ap);
 	if (err) {
 		diag_release(&g);
 		return err;

@@ -61,12 +61,6 @@ void xp__cfg_diag(struct xp_cfg *cfg, enum xp_severity sev, const struct tok *t,
 		}
 		cfg->lex_lines[cfg->nlex_lines++] = t->line;
 	}
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-
 	/* Quote the offending text, printable and short. */
 	char text[96];
 	const char *quoted = NULL;
@@ -84,8 +78,11 @@ void xp__cfg_diag(struct xp_cfg *cfg, enum xp_severity sev, const struct tok *t,
 		text[o] = 0;
 		quoted = text;
 	}
-	xp_diags_add(cfg->diags, sev, cfg->filename, t ? t->line : 0, t ? t->col : 0, code, quoted,
-		     hint, "%s", msg);
+	va_list ap;
+	va_start(ap, fmt);
+	xp_diags_addv(cfg->diags, sev, cfg->filename, t ? t->line : 0, t ? t->col : 0, code, quoted,
+		      hint, fmt, ap);
+	va_end(ap);
 }
 
 static int push(struct xp_cfg *cfg, enum tok_kind k, size_t off)

@@ -148,12 +148,11 @@ int xp__lint_diag(struct xp_diags *d, const struct xp_cfg *cfg, enum xp_severity
 		  unsigned line, unsigned col, const char *code, const char *text, const char *hint,
 		  const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int r = xp_diags_addv(d, sev, xp_cfg_filename(cfg), line, col, code, text, hint, fmt, ap);
 	va_end(ap);
-	return xp_diags_add(d, sev, xp_cfg_filename(cfg), line, col, code, text, hint, "%s", msg);
+	return r;
 }
 
 static int check_keys(const struct xp_cfg *cfg, struct xp_diags *d)

@@ -387,14 +387,12 @@ static void diag(struct ctx *c, enum xp_severity sev, size_t pos, const char *co
 		c->errors++;
 	if (!c->diags)
 		return;
-	char msg[512];
+	unsigned col = c->col + (pos > UINT_MAX - c->col ? UINT_MAX - c->col : (unsigned)pos);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	unsigned col = c->col + (pos > UINT_MAX - c->col ? UINT_MAX - c->col : (unsigned)pos);
-	if (xp_diags_add(c->diags, sev, c->file, c->line, col, code, text, hint, "%s", msg) < 0)
+	if (xp_diags_addv(c->diags, sev, c->file, c->line, col, code, text, hint, fmt, ap) < 0)
 		c->oom = -ENOMEM;
+	va_end(ap);
 }
 
 static bool c_isspace(char c)
