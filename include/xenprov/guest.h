@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xenprov/mac.h"
 #include "xenprov/util.h"
 
 /* What a guest's network is configured with, detected from the image:
@@ -52,6 +53,15 @@ struct xp_guest_settings {
 	const char *hooks_dir;		/* host directory of executables, run in name order */
 	const char *name; /* the guest's name for hooks (XP_GUEST_NAME); NULL: hostname */
 };
+
+/* Values derived from settings s as xp_guest_apply accepts them, the same for every
+ * file written (and for the site's hooks):
+ * xp_guest_prefix: the prefix length of a static address: s->prefix, or 24 for IPv4 and
+ *   64 for IPv6 when it is 0; 0 without a static address (s->dhcp, or no s->ip).
+ * xp_guest_mac: s->mac as "xx:xx:xx:xx:xx:xx" in lower case into mac ("" without
+ *   one); -EINVAL if xp_mac_parse (mac.h) does not read it. */
+unsigned xp_guest_prefix(const struct xp_guest_settings *s);
+int xp_guest_mac(const struct xp_guest_settings *s, char mac[XP_MAC_STRLEN + 1]);
 
 struct xp_guest_report {
 	enum xp_net_format net_format;

@@ -5,13 +5,11 @@
  * handful of files are replaced, created or removed through the file layer
  * (guest-fs.c), which alone speaks to libext2fs. Then the site's hooks run.
  *
- * The formats written follow their manuals: interfaces(5) (ifupdown), systemd.network(5),
- * netplan's YAML reference, Red Hat's ifcfg (initscripts sysconfig.txt), fstab(5),
- * machine-id(5) (a v4-style random ID as systemd makes them), shadow(5), sshd(8)
- * AUTHORIZED_KEYS, hosts(5) laid out as Debian's netcfg does.
+ * What each file says comes from the pure text writers of guest-text.c; this file
+ * decides which files are written, where, with which owner and mode, and in what order.
  *
- * Not here: reading and writing files in the image (guest-fs.c), the block-level write
- * paths (qcow2-rw.c, extfs-rwio.c), cloning images.
+ * Not here: the files' text (guest-text.c), reading and writing files in the image
+ * (guest-fs.c), the block-level write paths (qcow2-rw.c, extfs-rwio.c), cloning images.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -32,6 +30,7 @@
 
 #include "image/blockdev-internal.h"
 #include "image/guest-fs.h"
+#include "image/guest-text.h"
 #include "xenprov/blockdev.h"
 #include "xenprov/extfs.h"
 #include "xenprov/guest.h"
@@ -51,7 +50,6 @@ struct ctx {
 	uint32_t now;
 	char mac[XP_MAC_STRLEN + 1]; /* normalised, "" if none */
 	unsigned prefix;	     /* effective */
-	bool v6;		     /* ip is IPv6 */
 	enum xp_fs_type fstype;
 	bool have_swap;
 };
@@ -161,24 +159,17 @@ static int check_settings(struct ctx *c)
 			  (s->hostname && strlen(s->hostname) + 1 + strlen(s->domain) > 253)))
 		return xp_guest_fail(&c->dg, -EINVAL, "domain", s->domain, "invalid domain '%s'",
 				     s->domain);
-	c->mac[0] = '\0';
-	if (s->mac) {
-		struct xp_mac m;
-		if (xp_mac_parse(s->mac, &m) < 0)
-			return xp_guest_fail(
-			    &c->dg, -EINVAL, "mac", s->mac,
-			    "invalid MAC address '%s' (expected xx:xx:xx:xx:xx:xx)", s->mac);
-		xp_mac_format(&m, c->mac);
-	}
+	if (xp_guest_mac(s, c->mac) < 0)
+		return xp_guest_fail(&c->dg, -EINVAL, "mac", s->mac,
+				     "invalid MAC address '%s' (expected xx:xx:xx:xx:xx:xx)",
+				     s->mac);
 	if (!s->dhcp && s->ip) {
 		int fam = addr_family(s->ip);
 		if (!fam)
 			return xp_guest_fail(&c->dg, -EINVAL, "ip", s->ip,
 					     "invalid IP address '%s'", s->ip);
-		c->v6 = fam == AF_INET6;
-		unsigned max = c->v6 ? 128 : 32;
-		c->prefix = s->prefix ? s->prefix : (c->v6 ? 64 : 24);
-		if (c->prefix > max)
+		c->prefix = xp_guest_prefix(s);
+		if (c->prefix > (fam == AF_INET6 ? 128u : 32u))
 			return xp_guest_fail(&c->dg, -EINVAL, "prefix", NULL,
 					     "invalid prefix length %u for '%s'", s->prefix, s->ip);
 		if (s->gateway && addr_family(s->gateway) != fam)
@@ -313,30 +304,26 @@ static int find_root(struct ctx *c, uint64_t *root_off)
 
 /* ---- the edits --------------------------------------------------------------------------- */
 
+/* Writes what text makes of the settings to path. */
+static int put_text(struct ctx *c, const char *path,
+		    int (*text)(const struct xp_guest_settings *, struct xp_buf *),
+		    const struct xp_gfs_wopts *o)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	int r = text(c->s, &b);
+	if (r == 0)
+		r = xp_gfs_write_buf(c->fs, path, &b, o);
+	xp_buf_release(&b);
+	return r;
+}
+
 static int edit_hostname(struct ctx *c)
 {
-	const struct xp_guest_settings *s = c->s;
-	if (!s->hostname)
+	if (!c->s->hostname)
 		return 0;
-	struct xp_buf b = XP_BUF_INIT;
-	xp_buf_addf(&b, "%s\n", s->hostname);
-	int r = xp_gfs_write_buf(c->fs, "/etc/hostname", &b, &XP_GFS_FILE);
-	xp_buf_truncate(&b, 0);
-	if (r < 0)
-		goto out;
-	/* hosts(5), as Debian's installer writes it */
-	xp_buf_adds(&b, "127.0.0.1\tlocalhost\n");
-	if (s->domain)
-		xp_buf_addf(&b, "127.0.1.1\t%s.%s\t%s\n", s->hostname, s->domain, s->hostname);
-	else
-		xp_buf_addf(&b, "127.0.1.1\t%s\n", s->hostname);
-	xp_buf_adds(&b, "\n# The following lines are desirable for IPv6 capable hosts\n"
-			"::1\tlocalhost ip6-localhost ip6-loopback\n"
-			"ff02::1\tip6-allnodes\n"
-			"ff02::2\tip6-allrouters\n");
-	r = xp_gfs_write_buf(c->fs, "/etc/hosts", &b, &XP_GFS_FILE);
-out:
-	xp_buf_release(&b);
+	int r = put_text(c, "/etc/hostname", xp_guest_text_hostname, &XP_GFS_FILE);
+	if (r == 0)
+		r = put_text(c, "/etc/hosts", xp_guest_text_hosts, &XP_GFS_FILE);
 	return r;
 }
 
@@ -351,37 +338,6 @@ static enum xp_net_format detect_net(struct ctx *c)
 	if (xp_gfs_is_dir(c->fs, "/etc/systemd/network"))
 		return XP_NET_NETWORKD;
 	return XP_NET_NONE;
-}
-
-/* Whether an interfaces(5) text configures eth0 (an iface, auto or allow- stanza). */
-static bool ifupdown_mentions_eth0(const char *text)
-{
-	const char *p = text;
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
-		char line[512];
-		if (ll >= sizeof(line))
-			ll = sizeof(line) - 1;
-		memcpy(line, p, ll);
-		line[ll] = '\0';
-		char *save = NULL;
-		char *w = strtok_r(line, " \t\r", &save);
-		if (w && (strcmp(w, "iface") == 0 || strcmp(w, "auto") == 0 ||
-			  strncmp(w, "allow-", 6) == 0 || strcmp(w, "mapping") == 0)) {
-			bool iface = strcmp(w, "iface") == 0 || strcmp(w, "mapping") == 0;
-			while ((w = strtok_r(NULL, " \t\r", &save))) {
-				if (strcmp(w, "eth0") == 0)
-					return true;
-				if (iface)
-					break; /* only the first word names the interface */
-			}
-		}
-		if (!eol)
-			break;
-		p = eol + 1;
-	}
-	return false;
 }
 
 /* Removes the files of dir (not keep) whose text satisfies pred. */
@@ -416,160 +372,40 @@ static int remove_matching(struct ctx *c, const char *dir, const char *glob, con
 	return r;
 }
 
-static bool netplan_has_ethernets(const char *text)
-{
-	return strstr(text, "ethernets:") != NULL;
-}
-
-static void add_dns_list(struct xp_buf *b, const struct xp_guest_settings *s, const char *sep)
-{
-	for (size_t i = 0; i < s->ndns; i++)
-		xp_buf_addf(b, "%s%s", i ? sep : "", s->dns[i]);
-}
-
 static int net_ifupdown(struct ctx *c)
 {
 	const struct xp_guest_settings *s = c->s;
 	struct xp_buf b = XP_BUF_INIT;
 	bool dotd = xp_gfs_is_dir(c->fs, "/etc/network/interfaces.d");
-	xp_buf_adds(&b, "# interfaces(5) file used by ifup(8) and ifdown(8), written by xenprov\n");
-	if (dotd)
-		xp_buf_adds(&b, "source /etc/network/interfaces.d/*\n");
-	xp_buf_adds(&b, "\nauto lo\niface lo inet loopback\n\nauto eth0\n");
-	if (s->dhcp) {
-		xp_buf_adds(&b, "iface eth0 inet dhcp\n");
-	} else {
-		xp_buf_addf(&b, "iface eth0 %s static\n\taddress %s/%u\n", c->v6 ? "inet6" : "inet",
-			    s->ip, c->prefix);
-		if (s->gateway)
-			xp_buf_addf(&b, "\tgateway %s\n", s->gateway);
-		if (s->ndns) {
-			xp_buf_adds(&b, "\tdns-nameservers ");
-			add_dns_list(&b, s, " ");
-			xp_buf_addc(&b, '\n');
-		}
-		if (s->domain)
-			xp_buf_addf(&b, "\tdns-search %s\n", s->domain);
-	}
-	int r = xp_gfs_write_buf(c->fs, "/etc/network/interfaces", &b, &XP_GFS_FILE);
+	int r = xp_guest_text_ifupdown(s, dotd, &b);
+	if (r == 0)
+		r = xp_gfs_write_buf(c->fs, "/etc/network/interfaces", &b, &XP_GFS_FILE);
 	xp_buf_release(&b);
 	if (r == 0 && dotd)
 		r = remove_matching(c, "/etc/network/interfaces.d", NULL, NULL,
-				    ifupdown_mentions_eth0);
+				    xp_guest_text_ifupdown_has_eth0);
 	if (r == 0 && !s->dhcp && s->ndns) {
 		/* without resolvconf, dns-nameservers does nothing: the static resolver
 		 * configuration too, unless something manages it (a symlink) */
 		mode_t mode = 0;
 		int lr = xp_gfs_lstat(c->fs, "/etc/resolv.conf", &mode);
-		if (lr == -ENOENT || (lr == 0 && S_ISREG(mode))) {
-			struct xp_buf rb = XP_BUF_INIT;
-			if (s->domain)
-				xp_buf_addf(&rb, "search %s\n", s->domain);
-			for (size_t i = 0; i < s->ndns; i++)
-				xp_buf_addf(&rb, "nameserver %s\n", s->dns[i]);
-			r = xp_gfs_write_buf(c->fs, "/etc/resolv.conf", &rb, &XP_GFS_FILE);
-			xp_buf_release(&rb);
-		} else if (lr < 0) {
+		if (lr == -ENOENT || (lr == 0 && S_ISREG(mode)))
+			r = put_text(c, "/etc/resolv.conf", xp_guest_text_resolv_conf,
+				     &XP_GFS_FILE);
+		else if (lr < 0)
 			r = lr;
-		}
 	}
-	return r;
-}
-
-static int net_networkd(struct ctx *c)
-{
-	const struct xp_guest_settings *s = c->s;
-	struct xp_buf b = XP_BUF_INIT;
-	xp_buf_adds(&b, "# systemd.network(5), written by xenprov\n[Match]\n");
-	if (c->mac[0])
-		xp_buf_addf(&b, "MACAddress=%s\n", c->mac);
-	else
-		xp_buf_adds(&b, "Name=eth0\n");
-	xp_buf_adds(&b, "\n[Network]\n");
-	if (s->dhcp) {
-		xp_buf_adds(&b, "DHCP=yes\n");
-	} else {
-		xp_buf_addf(&b, "Address=%s/%u\n", s->ip, c->prefix);
-		if (s->gateway)
-			xp_buf_addf(&b, "Gateway=%s\n", s->gateway);
-		for (size_t i = 0; i < s->ndns; i++)
-			xp_buf_addf(&b, "DNS=%s\n", s->dns[i]);
-	}
-	if (s->domain)
-		xp_buf_addf(&b, "Domains=%s\n", s->domain);
-	int r =
-	    xp_gfs_write_buf(c->fs, "/etc/systemd/network/10-xenprov.network", &b, &XP_GFS_FILE);
-	xp_buf_release(&b);
 	return r;
 }
 
 static int net_netplan(struct ctx *c)
 {
-	const struct xp_guest_settings *s = c->s;
-	struct xp_buf b = XP_BUF_INIT;
-	xp_buf_adds(&b, "# netplan configuration, written by xenprov\nnetwork:\n  version: 2\n"
-			"  ethernets:\n    eth0:\n");
-	if (c->mac[0])
-		xp_buf_addf(&b, "      match:\n        macaddress: \"%s\"\n      set-name: eth0\n",
-			    c->mac);
-	if (s->dhcp) {
-		xp_buf_adds(&b, "      dhcp4: true\n");
-	} else {
-		xp_buf_addf(&b, "      dhcp4: false\n      addresses:\n        - \"%s/%u\"\n",
-			    s->ip, c->prefix);
-		if (s->gateway)
-			xp_buf_addf(&b,
-				    "      routes:\n        - to: default\n          via: \"%s\"\n",
-				    s->gateway);
-		if (s->ndns || s->domain) {
-			xp_buf_adds(&b, "      nameservers:\n");
-			if (s->ndns) {
-				xp_buf_adds(&b, "        addresses: [");
-				add_dns_list(&b, s, ", ");
-				xp_buf_adds(&b, "]\n");
-			}
-			if (s->domain)
-				xp_buf_addf(&b, "        search: [%s]\n", s->domain);
-		}
-	}
 	/* netplan warns about (and may ignore) world-readable files */
 	static const struct xp_gfs_wopts np = {0600, 0, 0, false};
-	int r = xp_gfs_write_buf(c->fs, "/etc/netplan/50-xenprov.yaml", &b, &np);
-	xp_buf_release(&b);
+	int r = put_text(c, "/etc/netplan/50-xenprov.yaml", xp_guest_text_netplan, &np);
 	if (r == 0)
 		r = remove_matching(c, "/etc/netplan", "*.yaml", "50-xenprov.yaml",
-				    netplan_has_ethernets);
-	return r;
-}
-
-static int net_ifcfg(struct ctx *c)
-{
-	const struct xp_guest_settings *s = c->s;
-	struct xp_buf b = XP_BUF_INIT;
-	xp_buf_adds(&b,
-		    "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nONBOOT=yes\n");
-	if (c->mac[0])
-		xp_buf_addf(&b, "HWADDR=%s\n", c->mac);
-	if (s->dhcp) {
-		xp_buf_adds(&b, "BOOTPROTO=dhcp\n");
-	} else if (c->v6) {
-		xp_buf_addf(&b, "BOOTPROTO=none\nIPV6INIT=yes\nIPV6_AUTOCONF=no\nIPV6ADDR=%s/%u\n",
-			    s->ip, c->prefix);
-		if (s->gateway)
-			xp_buf_addf(&b, "IPV6_DEFAULTGW=%s\n", s->gateway);
-	} else {
-		xp_buf_addf(&b, "BOOTPROTO=none\nIPADDR=%s\nPREFIX=%u\n", s->ip, c->prefix);
-		if (s->gateway)
-			xp_buf_addf(&b, "GATEWAY=%s\n", s->gateway);
-	}
-	if (!s->dhcp)
-		for (size_t i = 0; i < s->ndns; i++)
-			xp_buf_addf(&b, "DNS%zu=%s\n", i + 1, s->dns[i]);
-	if (s->domain)
-		xp_buf_addf(&b, "DOMAIN=%s\n", s->domain);
-	int r =
-	    xp_gfs_write_buf(c->fs, "/etc/sysconfig/network-scripts/ifcfg-eth0", &b, &XP_GFS_FILE);
-	xp_buf_release(&b);
+				    xp_guest_text_netplan_has_ethernets);
 	return r;
 }
 
@@ -583,11 +419,13 @@ static int edit_network(struct ctx *c)
 	case XP_NET_IFUPDOWN:
 		return net_ifupdown(c);
 	case XP_NET_NETWORKD:
-		return net_networkd(c);
+		return put_text(c, "/etc/systemd/network/10-xenprov.network",
+				xp_guest_text_networkd, &XP_GFS_FILE);
 	case XP_NET_NETPLAN:
 		return net_netplan(c);
 	case XP_NET_IFCFG:
-		return net_ifcfg(c);
+		return put_text(c, "/etc/sysconfig/network-scripts/ifcfg-eth0", xp_guest_text_ifcfg,
+				&XP_GFS_FILE);
 	case XP_NET_NONE:
 		break;
 	}
@@ -599,15 +437,10 @@ static int edit_network(struct ctx *c)
 
 static int edit_fstab(struct ctx *c)
 {
-	static const char *const types[] = {"ext2", "ext3", "ext4"};
 	struct xp_buf b = XP_BUF_INIT;
-	xp_buf_adds(&b, "# /etc/fstab: static file system information, written by xenprov.\n"
-			"# <file system> <mount point> <type> <options> <dump> <pass>\n");
-	xp_buf_addf(&b, "UUID=%s\t/\t%s\terrors=remount-ro\t0\t1\n", c->rep->fs_uuid,
-		    types[c->fstype]);
-	if (c->rep->swap_uuid[0])
-		xp_buf_addf(&b, "UUID=%s\tnone\tswap\tsw\t0\t0\n", c->rep->swap_uuid);
-	int r = xp_gfs_write_buf(c->fs, "/etc/fstab", &b, &XP_GFS_FILE);
+	int r = xp_guest_text_fstab(c->rep->fs_uuid, c->fstype, c->rep->swap_uuid, &b);
+	if (r == 0)
+		r = xp_gfs_write_buf(c->fs, "/etc/fstab", &b, &XP_GFS_FILE);
 	xp_buf_release(&b);
 	return r;
 }
@@ -618,20 +451,15 @@ static int edit_machine_id(struct ctx *c)
 	int r = xp_getrandom(NULL, id, sizeof(id));
 	if (r < 0)
 		return xp_guest_fail(&c->dg, r, "random", NULL, "getrandom: %s", strerror(-r));
-	/* systemd's sd_id128_randomize: a version 4, variant 1 UUID's bits */
-	id[6] = (unsigned char)((id[6] & 0x0f) | 0x40);
-	id[8] = (unsigned char)((id[8] & 0x3f) | 0x80);
-	char text[34];
-	for (int i = 0; i < 16; i++)
-		snprintf(text + i * 2, 3, "%02x", id[i]);
-	text[32] = '\n';
-	text[33] = '\0';
-	if (!xp_gfs_is_dir(c->fs, "/etc"))
-		return 0;
-	r = xp_gfs_write(c->fs, "/etc/machine-id", text, 33,
-			 &(struct xp_gfs_wopts){0444, 0, 0, false});
-	if (r == 0 && xp_gfs_is_regular(c->fs, "/var/lib/dbus/machine-id"))
-		r = xp_gfs_write(c->fs, "/var/lib/dbus/machine-id", text, 33, &XP_GFS_FILE);
+	struct xp_buf b = XP_BUF_INIT;
+	r = xp_guest_text_machine_id(id, &b);
+	if (r == 0 && xp_gfs_is_dir(c->fs, "/etc")) {
+		r = xp_gfs_write_buf(c->fs, "/etc/machine-id", &b,
+				     &(struct xp_gfs_wopts){0444, 0, 0, false});
+		if (r == 0 && xp_gfs_is_regular(c->fs, "/var/lib/dbus/machine-id"))
+			r = xp_gfs_write_buf(c->fs, "/var/lib/dbus/machine-id", &b, &XP_GFS_FILE);
+	}
+	xp_buf_release(&b);
 	return r;
 }
 
@@ -649,35 +477,14 @@ static int edit_shadow(struct ctx *c)
 		    "cannot set the root password: no regular /etc/shadow in the image");
 	if (r < 0)
 		return r;
-	/* the line of root: "root:" at the start of a line */
-	const char *line = NULL;
-	for (const char *p = text; p && p < text + len;) {
-		if (strncmp(p, "root:", 5) == 0) {
-			line = p;
-			break;
-		}
-		p = memchr(p, '\n', (size_t)(text + len - p));
-		if (p)
-			p++;
-	}
-	if (!line) {
-		free(text);
-		return xp_guest_fail(
-		    &c->dg, -ENOENT, "no-root-user", "/etc/shadow",
-		    "cannot set the root password: /etc/shadow has no line for root");
-	}
-	const char *f2 = line + 5;
-	const char *eol = memchr(f2, '\n', (size_t)(text + len - f2));
-	if (!eol)
-		eol = text + len;
-	const char *end2 = memchr(f2, ':', (size_t)(eol - f2));
-	if (!end2)
-		end2 = eol;
 	struct xp_buf b = XP_BUF_INIT;
-	xp_buf_add(&b, text, (size_t)(f2 - text));
-	xp_buf_adds(&b, hash);
-	xp_buf_add(&b, end2, (size_t)(text + len - end2));
-	r = xp_gfs_write_buf(c->fs, "/etc/shadow", &b, &(struct xp_gfs_wopts){0640, 0, 0, false});
+	r = xp_guest_text_shadow(text, len, hash, &b);
+	if (r == -ENOENT)
+		r = xp_guest_fail(&c->dg, -ENOENT, "no-root-user", "/etc/shadow",
+				  "cannot set the root password: /etc/shadow has no line for root");
+	if (r == 0)
+		r = xp_gfs_write_buf(c->fs, "/etc/shadow", &b,
+				     &(struct xp_gfs_wopts){0640, 0, 0, false});
 	/* the hash was in the buffer: clear it before freeing */
 	if (b.s)
 		explicit_bzero(b.s, b.cap);
@@ -697,11 +504,10 @@ static int edit_ssh_key(struct ctx *c)
 	if (r < 0)
 		return r;
 	struct xp_buf b = XP_BUF_INIT;
-	xp_buf_adds(&b, key);
-	if (b.len && b.s[b.len - 1] != '\n')
-		xp_buf_addc(&b, '\n');
-	r = xp_gfs_write_buf(c->fs, "/root/.ssh/authorized_keys", &b,
-			     &(struct xp_gfs_wopts){0600, 0, 0, true});
+	r = xp_guest_text_authorized_keys(key, &b);
+	if (r == 0)
+		r = xp_gfs_write_buf(c->fs, "/root/.ssh/authorized_keys", &b,
+				     &(struct xp_gfs_wopts){0600, 0, 0, true});
 	xp_buf_release(&b);
 	return r;
 }
@@ -731,30 +537,13 @@ static int remove_host_keys(struct ctx *c)
 	return r;
 }
 
-/* The first-boot unit that makes the host keys remove_host_keys took away: Debian's
- * openssh-server makes them only in its postinst, not at boot (Red Hat's sshd-keygen
- * and cloud images do it themselves; the unit is then a no-op by its condition). */
+/* The first-boot unit (guest-text.c) that makes the host keys remove_host_keys took
+ * away, and its multi-user.target.wants link (what `systemctl enable` makes), with
+ * systemd and sshd in the image. A sysvinit image gets nothing. */
 #define HOSTKEY_UNIT	  "xenprov-ssh-hostkeys.service"
 #define HOSTKEY_UNIT_PATH "/etc/systemd/system/" HOSTKEY_UNIT
 #define HOSTKEY_WANTS	  "/etc/systemd/system/multi-user.target.wants"
-static const char hostkey_unit[] =
-    "# Written by xenprov: the golden image's SSH host keys were removed so that every\n"
-    "# guest has its own; this makes them at first boot (systemd.unit(5)).\n"
-    "[Unit]\n"
-    "Description=Generate the SSH host keys (xenprov, first boot)\n"
-    "ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n"
-    "Before=ssh.service sshd.service\n"
-    "\n"
-    "[Service]\n"
-    "Type=oneshot\n"
-    "ExecStart=/usr/bin/ssh-keygen -A\n"
-    "RemainAfterExit=yes\n"
-    "\n"
-    "[Install]\n"
-    "WantedBy=multi-user.target\n";
 
-/* With systemd and sshd in the image: the unit and its multi-user.target.wants link
- * (what `systemctl enable` makes). A sysvinit image gets nothing. */
 static int add_hostkey_unit(struct ctx *c)
 {
 	bool systemd = xp_gfs_exists(c->fs, "/lib/systemd/systemd") ||
@@ -767,9 +556,14 @@ static int add_hostkey_unit(struct ctx *c)
 		r = xp_gfs_mkdir(c->fs, "/etc/systemd/system", 0755, 0, 0, false);
 	if (r == 0)
 		r = xp_gfs_mkdir(c->fs, HOSTKEY_WANTS, 0755, 0, 0, false);
-	if (r == 0)
-		r = xp_gfs_write(c->fs, HOSTKEY_UNIT_PATH, hostkey_unit, sizeof(hostkey_unit) - 1,
-				 &(struct xp_gfs_wopts){0644, 0, 0, true});
+	if (r == 0) {
+		struct xp_buf b = XP_BUF_INIT;
+		r = xp_guest_text_hostkey_unit(&b);
+		if (r == 0)
+			r = xp_gfs_write_buf(c->fs, HOSTKEY_UNIT_PATH, &b,
+					     &(struct xp_gfs_wopts){0644, 0, 0, true});
+		xp_buf_release(&b);
+	}
 	if (r == 0)
 		r = xp_gfs_symlink(c->fs, HOSTKEY_WANTS "/" HOSTKEY_UNIT, HOSTKEY_UNIT_PATH);
 	return r;
@@ -826,7 +620,8 @@ static int run_hooks(struct ctx *c)
 
 	/* the environment: ours replaces any inherited XP_GUEST_* */
 	struct xp_buf dns = XP_BUF_INIT;
-	add_dns_list(&dns, s, " ");
+	for (size_t i = 0; i < s->ndns; i++)
+		xp_buf_addf(&dns, "%s%s", i ? " " : "", s->dns[i]);
 	char fqdn[300] = "", prefix[16] = "", off[32];
 	if (s->hostname)
 		snprintf(fqdn, sizeof(fqdn), "%s%s%s", s->hostname, s->domain ? "." : "",
