@@ -72,8 +72,9 @@ struct xp_guest_spec {
 };
 
 /* Edits the guest's files in spec->disk_path (hostname, network, fstab, machine-id,
- * password, ssh keys, then the site's hooks) with xp_guest_apply (guest.h). Called by
- * xp_domain_create between storage and config; a failure undoes the create. */
+ * password, ssh keys) with xp_guest_apply (guest.h), then runs the site's hooks
+ * (src/lib/deploy/hooks.h). Called by xp_domain_create between storage and config; a
+ * failure undoes the create. */
 int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d);
 
 /* A domain name: also the guest's host name, so an RFC 1123 label: 1-63 of [A-Za-z0-9-],

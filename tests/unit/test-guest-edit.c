@@ -769,67 +769,6 @@ static void test_qcow2_rw_layer(void **state)
 	free(got);
 }
 
-static void test_hooks(void **state)
-{
-	(void)state;
-	make_bare("networkd", "hk.raw", 32);
-	assert_int_equal(sh("rm -rf '%s' && mkdir -p '%s'", tpath("hooks"), tpath("hooks")), 0);
-	char body[2048];
-	snprintf(body, sizeof(body),
-		 "#!/bin/sh\necho \"a $1 $XP_GUEST_IMAGE $XP_GUEST_NAME $XP_GUEST_HOSTNAME "
-		 "$XP_GUEST_IP/$XP_GUEST_PREFIX $XP_GUEST_MAC $XP_GUEST_DHCP $XP_GUEST_NET_FORMAT "
-		 "$XP_GUEST_ROOT_UUID [$XP_GUEST_DNS] [$XP_GUEST_STALE]\" >> '%s'\n"
-		 "debugfs -R 'cat /etc/hostname' \"$XP_GUEST_IMAGE\" >> '%s' 2>/dev/null\n",
-		 tpath("hooks.log"), tpath("hooks.log"));
-	put("hooks/20-b", "#!/bin/sh\necho b >> \"$(dirname \"$0\")/../hooks.log\"\n", 0755);
-	put("hooks/10-a", body, 0755);
-	put("hooks/15-not-executable", "#!/bin/sh\nexit 1\n", 0644);
-	put("hooks/.hidden", "#!/bin/sh\nexit 1\n", 0755);
-	unlink(tpath("hooks.log"));
-	setenv("XP_GUEST_STALE", "inherited", 1);
-	struct xp_guest_settings s = static_settings();
-	s.root_password_hash = NULL; /* no /etc/shadow in this tree */
-	s.name = "guest-7";
-	s.hooks_dir = tpath("hooks");
-	struct xp_guest_report rep;
-	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, NULL), 0);
-	assert_int_equal(rep.hooks_run, 2);
-	xp_guest_report_release(&rep);
-	unsetenv("XP_GUEST_STALE");
-	char *log = out("cat '%s'", tpath("hooks.log"));
-	char want[2048];
-	snprintf(want, sizeof(want),
-		 "a %s %s guest-7 web01 192.0.2.10/24 00:16:3e:12:34:56 0 networkd " FS_UUID
-		 " [192.0.2.53 2001:db8::53] []\nweb01\nb\n",
-		 tpath("hk.raw"), tpath("hk.raw"));
-	assert_string_equal(log, want);
-	free(log);
-	assert_lacks(want, HASH);
-
-	/* a failing hook fails the apply, after the ones before it ran */
-	put("hooks/30-fail", "#!/bin/sh\necho 'no route to the CMDB' >&2\nexit 3\n", 0755);
-	put("hooks/40-never", "#!/bin/sh\ntouch \"$(dirname \"$0\")/../never\"\n", 0755);
-	struct xp_diags d = {0};
-	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, &d), -EIO);
-	assert_int_equal(rep.hooks_run, 3);
-	xp_guest_report_release(&rep);
-	assert_int_equal(d.n, 1);
-	assert_string_equal(d.v[0].code, "hook");
-	/* what it said is in the message */
-	assert_contains(d.v[0].msg, "30-fail' failed (exit status 3): no route to the CMDB");
-	xp_diags_release(&d);
-	assert_int_equal(access(tpath("never"), F_OK), -1);
-	/* a hook killed by a signal */
-	put("hooks/30-fail", "#!/bin/sh\nkill -9 $$\n", 0755);
-	xp_diags_init(&d);
-	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, &d), -EIO);
-	xp_guest_report_release(&rep);
-	assert_int_equal(d.n, 1);
-	assert_contains(d.v[0].msg, "30-fail' was killed by signal 9");
-	xp_diags_release(&d);
-	assert_fsck_clean("hk.raw", 0);
-}
-
 struct bad_case {
 	const char *what;
 	struct xp_guest_settings s;
@@ -942,14 +881,12 @@ static void test_invalid_settings(void **state)
 	    {"hash colon", {.root_password_hash = "$6$a:b"}, "password-hash"},
 	    {"hash empty", {.root_password_hash = ""}, "password-hash"},
 	    {"key control", {.ssh_key = "ssh-ed25519 AAAA\001"}, "ssh-key"},
-	    {"hooks", {.hooks_dir = "/nonexistent/hooks"}, "hooks"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct xp_diags d = {0};
 		struct xp_guest_report rep;
 		int r = xp_guest_apply(tpath("inv.raw"), &cases[i].s, &rep, &d);
-		int want = strcmp(cases[i].code, "hooks") == 0 ? -ENOENT : -EINVAL;
-		if (r != want || d.n != 1 || strcmp(d.v[0].code, cases[i].code) != 0) {
+		if (r != -EINVAL || d.n != 1 || strcmp(d.v[0].code, cases[i].code) != 0) {
 			fprintf(stderr, "case %s: r=%d n=%zu code=%s\n", cases[i].what, r, d.n,
 				d.n ? d.v[0].code : "");
 			fail();
@@ -1114,7 +1051,6 @@ int main(void)
 	    cmocka_unit_test(test_ifcfg),
 	    cmocka_unit_test(test_qcow2_rw_layer),
 	    cmocka_unit_test(test_qcow2_overlays),
-	    cmocka_unit_test(test_hooks),
 	    cmocka_unit_test(test_hostkey_unit),
 	    cmocka_unit_test(test_invalid_settings),
 	    cmocka_unit_test(test_image_errors),

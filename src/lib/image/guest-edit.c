@@ -3,28 +3,25 @@
  * without a mount (xenprov/guest.h): the root filesystem is found with the partition
  * reader, opened read-write through extfs-rwio.c (raw, or qcow2 copy-on-write), and a
  * handful of files are replaced, created or removed through the file layer
- * (guest-fs.c), which alone speaks to libext2fs. Then the site's hooks run.
+ * (guest-fs.c), which alone speaks to libext2fs.
  *
  * What each file says comes from the pure text writers of guest-text.c; this file
  * decides which files are written, where, with which owner and mode, and in what order.
  *
  * Not here: the files' text (guest-text.c), reading and writing files in the image
- * (guest-fs.c), the block-level write paths (qcow2-rw.c, extfs-rwio.c), cloning images.
+ * (guest-fs.c), the block-level write paths (qcow2-rw.c, extfs-rwio.c), cloning images,
+ * the site's hooks (a deploy step: deploy/hooks.c, after this).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <uuid/uuid.h>
 
@@ -34,10 +31,7 @@
 #include "xenprov/blockdev.h"
 #include "xenprov/extfs.h"
 #include "xenprov/guest.h"
-#include "xenprov/mac.h"
 #include "xenprov/partition.h"
-
-extern char **environ;
 
 #define SWAP_MAGIC "SWAPSPACE2"
 
@@ -48,8 +42,6 @@ struct ctx {
 	const char *image;
 	struct xp_gfs *fs;
 	uint32_t now;
-	char mac[XP_MAC_STRLEN + 1]; /* normalised, "" if none */
-	unsigned prefix;	     /* effective */
 	enum xp_fs_type fstype;
 	bool have_swap;
 };
@@ -79,19 +71,6 @@ void xp_guest_report_release(struct xp_guest_report *rep)
 	xp_gfs_names_free(rep->removed, rep->nremoved);
 	rep->written = rep->removed = NULL;
 	rep->nwritten = rep->nremoved = 0;
-}
-
-static int push(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[*n] = strdup(s);
-	if (!nv[*n])
-		return -ENOMEM;
-	(*n)++;
-	return 0;
 }
 
 /* ---- settings ------------------------------------------------------------------------ */
@@ -159,7 +138,8 @@ static int check_settings(struct ctx *c)
 			  (s->hostname && strlen(s->hostname) + 1 + strlen(s->domain) > 253)))
 		return xp_guest_fail(&c->dg, -EINVAL, "domain", s->domain, "invalid domain '%s'",
 				     s->domain);
-	if (xp_guest_mac(s, c->mac) < 0)
+	char mac[XP_MAC_STRLEN + 1];
+	if (xp_guest_mac(s, mac) < 0)
 		return xp_guest_fail(&c->dg, -EINVAL, "mac", s->mac,
 				     "invalid MAC address '%s' (expected xx:xx:xx:xx:xx:xx)",
 				     s->mac);
@@ -168,8 +148,7 @@ static int check_settings(struct ctx *c)
 		if (!fam)
 			return xp_guest_fail(&c->dg, -EINVAL, "ip", s->ip,
 					     "invalid IP address '%s'", s->ip);
-		c->prefix = xp_guest_prefix(s);
-		if (c->prefix > (fam == AF_INET6 ? 128u : 32u))
+		if (xp_guest_prefix(s) > (fam == AF_INET6 ? 128u : 32u))
 			return xp_guest_fail(&c->dg, -EINVAL, "prefix", NULL,
 					     "invalid prefix length %u for '%s'", s->prefix, s->ip);
 		if (s->gateway && addr_family(s->gateway) != fam)
@@ -200,18 +179,6 @@ static int check_settings(struct ctx *c)
 	if (s->ssh_key && (!s->ssh_key[0] || !printable_line(s->ssh_key, true)))
 		return xp_guest_fail(&c->dg, -EINVAL, "ssh-key", NULL,
 				     "invalid SSH key: empty or holding control characters");
-	if (s->hooks_dir) {
-		struct stat st;
-		if (stat(s->hooks_dir, &st) < 0)
-			return xp_guest_fail(&c->dg, -errno, "hooks", s->hooks_dir,
-					     "cannot use hooks '%s': %s", s->hooks_dir,
-					     strerror(errno));
-		if (!S_ISDIR(st.st_mode))
-			return xp_guest_fail(&c->dg, -ENOTDIR, "hooks", s->hooks_dir,
-					     "hooks '%s' is not a directory", s->hooks_dir);
-	}
-	if (s->name && (!s->name[0] || !printable_line(s->name, false)))
-		return xp_guest_fail(&c->dg, -EINVAL, "name", NULL, "invalid guest name");
 	return 0;
 }
 
@@ -588,131 +555,6 @@ static int edit(struct ctx *c, uint64_t off)
 	return r;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int run_hooks(struct ctx *c)
-{
-	const struct xp_guest_settings *s = c->s;
-	if (!s->hooks_dir)
-		return 0;
-	DIR *dir = opendir(s->hooks_dir);
-	if (!dir)
-		return xp_guest_fail(&c->dg, -errno, "hooks", s->hooks_dir,
-				     "cannot read hooks '%s': %s", s->hooks_dir, strerror(errno));
-	char **names = NULL;
-	size_t n = 0;
-	int r = 0;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (push(&names, &n, de->d_name) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	closedir(dir);
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_str);
-
-	/* the environment: ours replaces any inherited XP_GUEST_* */
-	struct xp_buf dns = XP_BUF_INIT;
-	for (size_t i = 0; i < s->ndns; i++)
-		xp_buf_addf(&dns, "%s%s", i ? " " : "", s->dns[i]);
-	char fqdn[300] = "", prefix[16] = "", off[32];
-	if (s->hostname)
-		snprintf(fqdn, sizeof(fqdn), "%s%s%s", s->hostname, s->domain ? "." : "",
-			 s->domain ? s->domain : "");
-	if (!s->dhcp && s->ip)
-		snprintf(prefix, sizeof(prefix), "%u", c->prefix);
-	snprintf(off, sizeof(off), "%llu", (unsigned long long)c->rep->fs_offset);
-	const char *vars[][2] = {
-	    {"XP_GUEST_IMAGE", c->image},
-	    {"XP_GUEST_NAME", s->name	    ? s->name
-			      : s->hostname ? s->hostname
-					    : ""},
-	    {"XP_GUEST_HOSTNAME", s->hostname ? s->hostname : ""},
-	    {"XP_GUEST_DOMAIN", s->domain ? s->domain : ""},
-	    {"XP_GUEST_FQDN", fqdn},
-	    {"XP_GUEST_IP", !s->dhcp && s->ip ? s->ip : ""},
-	    {"XP_GUEST_PREFIX", prefix},
-	    {"XP_GUEST_GATEWAY", !s->dhcp && s->gateway ? s->gateway : ""},
-	    {"XP_GUEST_DNS", xp_buf_str(&dns)},
-	    {"XP_GUEST_DHCP", s->dhcp ? "1" : "0"},
-	    {"XP_GUEST_MAC", c->mac},
-	    {"XP_GUEST_NET_FORMAT", xp_net_format_name(c->rep->net_format)},
-	    {"XP_GUEST_ROOT_UUID", c->rep->fs_uuid},
-	    {"XP_GUEST_SWAP_UUID", c->rep->swap_uuid},
-	    {"XP_GUEST_FS_OFFSET", off},
-	};
-	size_t nvars = sizeof(vars) / sizeof(vars[0]);
-	size_t nenv = 0;
-	while (environ && environ[nenv])
-		nenv++;
-	char **envp = calloc(nenv + nvars + 1, sizeof(char *));
-	char **owned = calloc(nvars, sizeof(char *));
-	if (!envp || !owned)
-		r = -ENOMEM;
-	size_t k = 0;
-	for (size_t i = 0; r == 0 && i < nenv; i++)
-		if (strncmp(environ[i], "XP_GUEST_", 9) != 0)
-			envp[k++] = environ[i];
-	for (size_t i = 0; r == 0 && i < nvars; i++) {
-		if (asprintf(&owned[i], "%s=%s", vars[i][0], vars[i][1]) < 0) {
-			owned[i] = NULL;
-			r = -ENOMEM;
-			break;
-		}
-		envp[k++] = owned[i];
-	}
-
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		char *path = NULL;
-		if (asprintf(&path, "%s/%s", s->hooks_dir, names[i]) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		struct stat st;
-		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || access(path, X_OK) != 0) {
-			free(path);
-			continue;
-		}
-		char *argv[] = {path, (char *)c->image, NULL};
-		/* what a hook prints is kept for the message if it fails (deploys run many
-		 * guests at once: their hooks' output must not interleave on a terminal) */
-		struct xp_buf out = XP_BUF_INIT;
-		int hrc = xp_spawn_wait(argv, envp, &out);
-		const char *o = xp_buf_str(&out);
-		if (hrc < 0)
-			r = xp_guest_fail(&c->dg, -EIO, "hook", path, "cannot run hook '%s': %s",
-					  path, strerror(-hrc));
-		else
-			c->rep->hooks_run++;
-		if (hrc >= XP_SPAWN_SIGNALED)
-			r = xp_guest_fail(&c->dg, -EIO, "hook", path,
-					  "hook '%s' was killed by signal %d%s%s", path,
-					  hrc - XP_SPAWN_SIGNALED, *o ? ": " : "", o);
-		else if (hrc > 0)
-			r = xp_guest_fail(&c->dg, -EIO, "hook", path,
-					  "hook '%s' failed (exit status %d)%s%s", path, hrc,
-					  *o ? ": " : "", o);
-		xp_buf_release(&out);
-		free(path);
-		if (hrc < 0)
-			break;
-	}
-	for (size_t i = 0; owned && i < nvars; i++)
-		free(owned[i]);
-	free(owned);
-	free(envp);
-	xp_buf_release(&dns);
-	xp_gfs_names_free(names, n);
-	return r;
-}
-
 int xp_guest_apply(const char *image_path, const struct xp_guest_settings *s,
 		   struct xp_guest_report *rep, struct xp_diags *d)
 {
@@ -737,8 +579,6 @@ int xp_guest_apply(const char *image_path, const struct xp_guest_settings *s,
 		rep->fs_offset = off;
 		r = edit(&c, off);
 	}
-	if (r == 0)
-		r = run_hooks(&c);
 	if (rep == &local)
 		xp_guest_report_release(&local);
 	return r;

@@ -1,0 +1,326 @@
+/*
+ * test-guest-hooks.c - the site's hooks (deploy/hooks.c) and the customisation step
+ * that runs them (xp_guest_customize, customize.c): real shell scripts run on a real
+ * guest disk (mke2fs -d from a tree made here, systemd-networkd style, edited by
+ * xp_guest_apply), reading it back with debugfs; their order, what they are told in
+ * XP_GUEST_* (also what xp_guest_apply found: root UUID, network format), what is
+ * skipped, what a failing or killed hook does, and the checks made before the disk is
+ * touched.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "deploy/hooks.h"
+#include "testlib.h"
+#include "xenprov/domain.h"
+#include "xenprov/guest.h"
+#include "xenprov/util.h"
+
+#define FS_UUID "6a0c8e1e-5b7d-4f0e-9a51-0f3c2d1e4b5a"
+#define HASH	"$6$saltsalt$QWERTYUIOPasdfghjklzxcvbnm0123456789./QWERTYUIOPasdfghjklzxcvbnm01"
+#define KEY	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7x0example0key0for0tests root@admin"
+
+static char tmpdir[1024];
+
+static const char *tpath(const char *name)
+{
+	static char buf[16][1200];
+	static int k;
+	k = (k + 1) % 16;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+/* Runs argv (no shell) and asserts it exits 0. */
+static void run(const char *const *argv)
+{
+	struct xp_buf out = XP_BUF_INIT;
+	int rc = xp_spawn_wait((char *const *)argv, NULL, &out);
+	if (rc != 0)
+		fprintf(stderr, "%s exited %d: %s\n", argv[0], rc, xp_buf_str(&out));
+	assert_int_equal(rc, 0);
+	xp_buf_release(&out);
+}
+
+static void put(const char *rel, const char *content, mode_t mode)
+{
+	assert_int_equal(xp_write_atomic(tpath(rel), content, strlen(content), mode), 0);
+}
+
+/* The content of a file of tmpdir ("" if there is none). */
+static char *slurp(const char *rel)
+{
+	char *data = NULL;
+	size_t len;
+	if (xp_read_file(tpath(rel), 1 << 20, &data, &len) < 0)
+		return strdup("");
+	return data;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle)) {
+		fprintf(stderr, "expected to find '%s' in:\n%s\n", needle, hay);
+		fail();
+	}
+}
+
+/* A systemd-networkd guest's disk: img, a bare ext4 filesystem. */
+static void make_guest(const char *img)
+{
+	static const char *const dirs[] = {"tree/etc/systemd/network", "tree/root"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		assert_int_equal(xp_mkdir_p(tpath(dirs[i]), 0755), 0);
+	put("tree/etc/hostname", "golden\n", 0644);
+	put("tree/etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
+	unlink(tpath(img));
+	run((const char *const[]){"mke2fs", "-q", "-F", "-t", "ext4", "-U", FS_UUID, "-d",
+				  tpath("tree"), tpath(img), "32M", NULL});
+}
+
+static void assert_fsck_clean(const char *img)
+{
+	run((const char *const[]){"e2fsck", "-fn", tpath(img), NULL});
+}
+
+static const char *const DNS[] = {"192.0.2.53", "2001:db8::53"};
+
+static struct xp_guest_settings static_settings(void)
+{
+	struct xp_guest_settings s = {
+	    .hostname = "web01",
+	    .domain = "example.com",
+	    .mac = "00:16:3E:12:34:56",
+	    .ip = "192.0.2.10",
+	    .prefix = 24,
+	    .gateway = "192.0.2.1",
+	    .dns = DNS,
+	    .ndns = 2,
+	    .root_password_hash = HASH,
+	    .ssh_key = KEY,
+	};
+	return s;
+}
+
+/* hooks/ made afresh: 10-a logs its argument, some of its variables and the guest's /etc/hostname
+ * read from the disk; 20-b logs "b"; two that must not run. */
+static void make_hooks(void)
+{
+	assert_int_equal(xp_test_rmtree(tpath("hooks")), 0);
+	assert_int_equal(xp_mkdir_p(tpath("hooks"), 0755), 0);
+	char body[2048];
+	snprintf(body, sizeof(body),
+		 "#!/bin/sh\necho \"a $1 $XP_GUEST_IMAGE $XP_GUEST_NAME $XP_GUEST_HOSTNAME "
+		 "$XP_GUEST_IP/$XP_GUEST_PREFIX $XP_GUEST_MAC $XP_GUEST_DHCP $XP_GUEST_NET_FORMAT "
+		 "$XP_GUEST_ROOT_UUID [$XP_GUEST_DNS] [$XP_GUEST_STALE]\" >> '%s'\n"
+		 "debugfs -R 'cat /etc/hostname' \"$XP_GUEST_IMAGE\" >> '%s' 2>/dev/null\n",
+		 tpath("hooks.log"), tpath("hooks.log"));
+	put("hooks/20-b", "#!/bin/sh\necho b >> \"$(dirname \"$0\")/../hooks.log\"\n", 0755);
+	put("hooks/10-a", body, 0755);
+	put("hooks/15-not-executable", "#!/bin/sh\nexit 1\n", 0644);
+	put("hooks/.hidden", "#!/bin/sh\nexit 1\n", 0755);
+	unlink(tpath("hooks.log"));
+}
+
+static char *want_log(const char *img)
+{
+	char *want = NULL;
+	assert_true(
+	    asprintf(&want,
+		     "a %s %s guest-7 web01 192.0.2.10/24 00:16:3e:12:34:56 0 networkd " FS_UUID
+		     " [192.0.2.53 2001:db8::53] []\nweb01\nb\n",
+		     tpath(img), tpath(img)) > 0);
+	return want;
+}
+
+/* xp_guest_apply, then the hooks, as customize.c runs them. */
+static void test_hooks_run(void **state)
+{
+	(void)state;
+	make_guest("hk.raw");
+	make_hooks();
+	setenv("XP_GUEST_STALE", "inherited", 1);
+	struct xp_guest_settings s = static_settings();
+	const struct xp_guest_hooks h = {
+	    .dir = tpath("hooks"), .image = tpath("hk.raw"), .name = "guest-7"};
+	struct xp_guest_report rep;
+	size_t nrun = 99;
+	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(xp_guest_hooks_run(&h, &s, &rep, &nrun, NULL), 0);
+	assert_int_equal(nrun, 2);
+	xp_guest_report_release(&rep);
+	unsetenv("XP_GUEST_STALE");
+	char *log = slurp("hooks.log");
+	char *want = want_log("hk.raw");
+	assert_string_equal(log, want);
+	free(log);
+	free(want);
+
+	/* a failing hook fails the step, after the ones before it ran */
+	put("hooks/30-fail", "#!/bin/sh\necho 'no route to the CMDB' >&2\nexit 3\n", 0755);
+	put("hooks/40-never", "#!/bin/sh\ntouch \"$(dirname \"$0\")/../never\"\n", 0755);
+	struct xp_diags d = {0};
+	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, &d), 0);
+	assert_int_equal(xp_guest_hooks_run(&h, &s, &rep, &nrun, &d), -EIO);
+	assert_int_equal(nrun, 3);
+	xp_guest_report_release(&rep);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].code, "hook");
+	assert_string_equal(d.v[0].file, tpath("hk.raw"));
+	assert_string_equal(d.v[0].text, tpath("hooks/30-fail"));
+	/* what it said is in the message */
+	assert_contains(d.v[0].msg, "30-fail' failed (exit status 3): no route to the CMDB");
+	xp_diags_release(&d);
+	assert_int_equal(access(tpath("never"), F_OK), -1);
+	/* a hook killed by a signal */
+	put("hooks/30-fail", "#!/bin/sh\nkill -9 $$\n", 0755);
+	xp_diags_init(&d);
+	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, &d), 0);
+	assert_int_equal(xp_guest_hooks_run(&h, &s, &rep, NULL, &d), -EIO);
+	xp_guest_report_release(&rep);
+	assert_int_equal(d.n, 1);
+	assert_contains(d.v[0].msg, "30-fail' was killed by signal 9");
+	xp_diags_release(&d);
+	assert_int_equal(access(tpath("never"), F_OK), -1);
+	assert_fsck_clean("hk.raw");
+
+	/* no directory: nothing to run */
+	const struct xp_guest_hooks none = {.image = tpath("hk.raw")};
+	assert_int_equal(xp_guest_hooks_run(&none, &s, &rep, &nrun, NULL), 0);
+	assert_int_equal(nrun, 0);
+}
+
+static void test_hooks_check(void **state)
+{
+	(void)state;
+	put("plain", "not a directory\n", 0644);
+	static const struct {
+		const char *what;
+		struct xp_guest_hooks h;
+		int rc;
+		const char *code;
+	} cases[] = {
+	    {"missing", {.dir = "/nonexistent/hooks", .image = "g.raw"}, -ENOENT, "hooks"},
+	    {"file", {.dir = NULL /* below */, .image = "g.raw"}, -ENOTDIR, "hooks"},
+	    {"empty name", {.name = "", .image = "g.raw"}, -EINVAL, "name"},
+	    {"control name", {.name = "web\n01", .image = "g.raw"}, -EINVAL, "name"},
+	    {"nothing", {.image = "g.raw"}, 0, NULL},
+	    {"directory and name", {.dir = "/", .name = "web01", .image = "g.raw"}, 0, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("%s\n", cases[i].what);
+		struct xp_guest_hooks h = cases[i].h;
+		if (cases[i].rc == -ENOTDIR)
+			h.dir = tpath("plain");
+		struct xp_diags d = {0};
+		assert_int_equal(xp_guest_hooks_check(&h, &d), cases[i].rc);
+		assert_int_equal(d.n, cases[i].code ? 1 : 0);
+		if (cases[i].code) {
+			assert_string_equal(d.v[0].code, cases[i].code);
+			assert_string_equal(d.v[0].file, "g.raw");
+		}
+		xp_diags_release(&d);
+	}
+}
+
+/* The whole step: the settings applied, then the hooks, told what apply found. */
+static void test_customize(void **state)
+{
+	(void)state;
+	make_guest("cz.raw");
+	make_hooks();
+	put("hooks/12-env",
+	    "#!/bin/sh\nenv | grep '^XP_GUEST_' | LC_ALL=C sort > \"$(dirname "
+	    "\"$0\")/../env.log\"\n",
+	    0755);
+	struct xp_guest_spec spec = {
+	    .name = "guest-7",
+	    .hostname = "web01",
+	    .domain = "example.com",
+	    .mac = "00:16:3E:12:34:56",
+	    .ip = "192.0.2.10",
+	    .prefix_len = 24,
+	    .gateway = "192.0.2.1",
+	    .dns = "192.0.2.53,2001:db8::53",
+	    .root_password_hash = HASH,
+	    .ssh_key = KEY,
+	    .disk_path = tpath("cz.raw"),
+	    .root_offset = -1,
+	    .hooks_dir = tpath("hooks"),
+	};
+	struct xp_diags d = {0};
+	int r = xp_guest_customize(&spec, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "diag: %s\n", d.v[i].msg);
+	assert_int_equal(r, 0);
+	assert_int_equal(d.n, 0);
+	char *log = slurp("hooks.log");
+	char *want = want_log("cz.raw");
+	assert_string_equal(log, want);
+	free(log);
+	free(want);
+	char *env = slurp("env.log");
+	char *wenv = NULL;
+	assert_true(asprintf(&wenv,
+			     "XP_GUEST_DHCP=0\nXP_GUEST_DNS=192.0.2.53 2001:db8::53\n"
+			     "XP_GUEST_DOMAIN=example.com\nXP_GUEST_FQDN=web01.example.com\n"
+			     "XP_GUEST_FS_OFFSET=0\nXP_GUEST_GATEWAY=192.0.2.1\n"
+			     "XP_GUEST_HOSTNAME=web01\nXP_GUEST_IMAGE=%s\nXP_GUEST_IP=192.0.2.10\n"
+			     "XP_GUEST_MAC=00:16:3e:12:34:56\nXP_GUEST_NAME=guest-7\n"
+			     "XP_GUEST_NET_FORMAT=networkd\nXP_GUEST_PREFIX=24\n"
+			     "XP_GUEST_ROOT_UUID=" FS_UUID "\nXP_GUEST_SWAP_UUID=\n",
+			     tpath("cz.raw")) > 0);
+	assert_string_equal(env, wenv); /* the password hash is not there */
+	free(env);
+	free(wenv);
+	xp_diags_release(&d);
+	assert_fsck_clean("cz.raw");
+
+	/* hooks that cannot be used: refused before the disk is touched */
+	unsigned char before[32], after[32];
+	assert_int_equal(xp_sha256_file(tpath("cz.raw"), before), 0);
+	spec.hooks_dir = "/nonexistent/hooks";
+	assert_int_equal(xp_guest_customize(&spec, &d), -ENOENT);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].code, "hooks");
+	xp_diags_release(&d);
+	assert_int_equal(xp_sha256_file(tpath("cz.raw"), after), 0);
+	assert_memory_equal(before, after, sizeof(before));
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "guest-hooks");
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return xp_test_rmtree(tmpdir);
+}
+
+int main(void)
+{
+	if (system("command -v mke2fs >/dev/null && command -v debugfs >/dev/null && "
+		   "command -v e2fsck >/dev/null") != 0) {
+		fprintf(stderr, "e2fsprogs missing: skipping\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hooks_run),
+	    cmocka_unit_test(test_hooks_check),
+	    cmocka_unit_test(test_customize),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
