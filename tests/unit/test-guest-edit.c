@@ -23,16 +23,14 @@
 
 #include <cmocka.h>
 
+#include "guest-fixtures.h"
 #include "image/rwdisk-internal.h"
 #include "xenprov/blockdev.h"
 #include "xenprov/guest.h"
 #include "xenprov/util.h"
 
-#define FS_UUID	  "6a0c8e1e-5b7d-4f0e-9a51-0f3c2d1e4b5a"
 #define SWAP_UUID "d1c2b3a4-1234-4cde-8f00-aabbccddeeff"
 #define MIB	  (1024ull * 1024)
-#define HASH	  "$6$saltsalt$QWERTYUIOPasdfghjklzxcvbnm0123456789./QWERTYUIOPasdfghjklzxcvbnm012345678"
-#define KEY	  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7x0example0key0for0tests root@admin"
 
 #define SHADOW                                                                                     \
 	"root:*:19000:0:99999:7:::\n"                                                              \
@@ -251,14 +249,6 @@ static void assert_fsck_clean(const char *img, uint64_t off)
 	    sh("e2fsck -fn %s >/dev/null 2>&1 || e2fsck -fn %s", at(img, off), at(img, off)), 0);
 }
 
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle)) {
-		fprintf(stderr, "expected to find\n---\n%s\n--- in ---\n%s\n---\n", needle, hay);
-		fail();
-	}
-}
-
 static void assert_lacks(const char *hay, const char *needle)
 {
 	if (strstr(hay, needle)) {
@@ -275,25 +265,6 @@ static bool is_hex32(const char *s)
 		if (!strchr("0123456789abcdef", s[i]))
 			return false;
 	return true;
-}
-
-static const char *const DNS[] = {"192.0.2.53", "2001:db8::53"};
-
-static struct xp_guest_settings static_settings(void)
-{
-	struct xp_guest_settings s = {
-	    .hostname = "web01",
-	    .domain = "example.com",
-	    .mac = "00:16:3E:12:34:56",
-	    .ip = "192.0.2.10",
-	    .prefix = 24,
-	    .gateway = "192.0.2.1",
-	    .dns = DNS,
-	    .ndns = 2,
-	    .root_password_hash = HASH,
-	    .ssh_key = KEY,
-	};
-	return s;
 }
 
 static bool report_has(const struct xp_guest_report *rep, bool written, const char *path)

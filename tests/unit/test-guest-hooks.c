@@ -21,25 +21,13 @@
 #include <cmocka.h>
 
 #include "deploy/hooks.h"
+#include "guest-fixtures.h"
 #include "testlib.h"
 #include "xenprov/domain.h"
 #include "xenprov/guest.h"
 #include "xenprov/util.h"
 
-#define FS_UUID "6a0c8e1e-5b7d-4f0e-9a51-0f3c2d1e4b5a"
-#define HASH	"$6$saltsalt$QWERTYUIOPasdfghjklzxcvbnm0123456789./QWERTYUIOPasdfghjklzxcvbnm01"
-#define KEY	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7x0example0key0for0tests root@admin"
-
 static char tmpdir[1024];
-
-static const char *tpath(const char *name)
-{
-	static char buf[16][1200];
-	static int k;
-	k = (k + 1) % 16;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
-}
 
 /* Runs argv (no shell) and asserts it exits 0. */
 static void run(const char *const *argv)
@@ -54,25 +42,17 @@ static void run(const char *const *argv)
 
 static void put(const char *rel, const char *content, mode_t mode)
 {
-	assert_int_equal(xp_write_atomic(tpath(rel), content, strlen(content), mode), 0);
+	assert_int_equal(xp_write_atomic(rel, content, strlen(content), mode), 0);
 }
 
-/* The content of a file of tmpdir ("" if there is none). */
+/* The content of a file ("" if there is none). */
 static char *slurp(const char *rel)
 {
 	char *data = NULL;
 	size_t len;
-	if (xp_read_file(tpath(rel), 1 << 20, &data, &len) < 0)
+	if (xp_read_file(rel, 1 << 20, &data, &len) < 0)
 		return strdup("");
 	return data;
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle)) {
-		fprintf(stderr, "expected to find '%s' in:\n%s\n", needle, hay);
-		fail();
-	}
 }
 
 /* A systemd-networkd guest's disk: img, a bare ext4 filesystem. */
@@ -80,56 +60,35 @@ static void make_guest(const char *img)
 {
 	static const char *const dirs[] = {"tree/etc/systemd/network", "tree/root"};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		assert_int_equal(xp_mkdir_p(tpath(dirs[i]), 0755), 0);
+		assert_int_equal(xp_mkdir_p(dirs[i], 0755), 0);
 	put("tree/etc/hostname", "golden\n", 0644);
 	put("tree/etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
-	unlink(tpath(img));
-	run((const char *const[]){"mke2fs", "-q", "-F", "-t", "ext4", "-U", FS_UUID, "-d",
-				  tpath("tree"), tpath(img), "32M", NULL});
+	unlink(img);
+	run((const char *const[]){"mke2fs", "-q", "-F", "-t", "ext4", "-U", FS_UUID, "-d", "tree",
+				  img, "32M", NULL});
 }
 
 static void assert_fsck_clean(const char *img)
 {
-	run((const char *const[]){"e2fsck", "-fn", tpath(img), NULL});
+	run((const char *const[]){"e2fsck", "-fn", img, NULL});
 }
 
-static const char *const DNS[] = {"192.0.2.53", "2001:db8::53"};
-
-static struct xp_guest_settings static_settings(void)
-{
-	struct xp_guest_settings s = {
-	    .hostname = "web01",
-	    .domain = "example.com",
-	    .mac = "00:16:3E:12:34:56",
-	    .ip = "192.0.2.10",
-	    .prefix = 24,
-	    .gateway = "192.0.2.1",
-	    .dns = DNS,
-	    .ndns = 2,
-	    .root_password_hash = HASH,
-	    .ssh_key = KEY,
-	};
-	return s;
-}
-
-/* hooks/ made afresh: 10-a logs its argument, some of its variables and the guest's /etc/hostname
- * read from the disk; 20-b logs "b"; two that must not run. */
+/* hooks/ made afresh: 10-a logs its argument, some of its variables and the guest's
+ * /etc/hostname read from the disk; 20-b logs "b"; two that must not run. */
 static void make_hooks(void)
 {
-	assert_int_equal(xp_test_rmtree(tpath("hooks")), 0);
-	assert_int_equal(xp_mkdir_p(tpath("hooks"), 0755), 0);
-	char body[2048];
-	snprintf(body, sizeof(body),
-		 "#!/bin/sh\necho \"a $1 $XP_GUEST_IMAGE $XP_GUEST_NAME $XP_GUEST_HOSTNAME "
-		 "$XP_GUEST_IP/$XP_GUEST_PREFIX $XP_GUEST_MAC $XP_GUEST_DHCP $XP_GUEST_NET_FORMAT "
-		 "$XP_GUEST_ROOT_UUID [$XP_GUEST_DNS] [$XP_GUEST_STALE]\" >> '%s'\n"
-		 "debugfs -R 'cat /etc/hostname' \"$XP_GUEST_IMAGE\" >> '%s' 2>/dev/null\n",
-		 tpath("hooks.log"), tpath("hooks.log"));
+	assert_int_equal(xp_test_rmtree("hooks"), 0);
+	assert_int_equal(xp_mkdir_p("hooks", 0755), 0);
+	put("hooks/10-a",
+	    "#!/bin/sh\necho \"a $1 $XP_GUEST_IMAGE $XP_GUEST_NAME $XP_GUEST_HOSTNAME "
+	    "$XP_GUEST_IP/$XP_GUEST_PREFIX $XP_GUEST_MAC $XP_GUEST_DHCP $XP_GUEST_NET_FORMAT "
+	    "$XP_GUEST_ROOT_UUID [$XP_GUEST_DNS] [$XP_GUEST_STALE]\" >> hooks.log\n"
+	    "debugfs -R 'cat /etc/hostname' \"$XP_GUEST_IMAGE\" >> hooks.log 2>/dev/null\n",
+	    0755);
 	put("hooks/20-b", "#!/bin/sh\necho b >> \"$(dirname \"$0\")/../hooks.log\"\n", 0755);
-	put("hooks/10-a", body, 0755);
 	put("hooks/15-not-executable", "#!/bin/sh\nexit 1\n", 0644);
 	put("hooks/.hidden", "#!/bin/sh\nexit 1\n", 0755);
-	unlink(tpath("hooks.log"));
+	unlink("hooks.log");
 }
 
 static char *want_log(const char *img)
@@ -139,7 +98,7 @@ static char *want_log(const char *img)
 	    asprintf(&want,
 		     "a %s %s guest-7 web01 192.0.2.10/24 00:16:3e:12:34:56 0 networkd " FS_UUID
 		     " [192.0.2.53 2001:db8::53] []\nweb01\nb\n",
-		     tpath(img), tpath(img)) > 0);
+		     img, img) > 0);
 	return want;
 }
 
@@ -151,11 +110,10 @@ static void test_hooks_run(void **state)
 	make_hooks();
 	setenv("XP_GUEST_STALE", "inherited", 1);
 	struct xp_guest_settings s = static_settings();
-	const struct xp_guest_hooks h = {
-	    .dir = tpath("hooks"), .image = tpath("hk.raw"), .name = "guest-7"};
+	const struct xp_guest_hooks h = {.dir = "hooks", .image = "hk.raw", .name = "guest-7"};
 	struct xp_guest_report rep;
 	size_t nrun = 99;
-	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(xp_guest_apply("hk.raw", &s, &rep, NULL), 0);
 	assert_int_equal(xp_guest_hooks_run(&h, &s, &rep, &nrun, NULL), 0);
 	assert_int_equal(nrun, 2);
 	xp_guest_report_release(&rep);
@@ -170,32 +128,32 @@ static void test_hooks_run(void **state)
 	put("hooks/30-fail", "#!/bin/sh\necho 'no route to the CMDB' >&2\nexit 3\n", 0755);
 	put("hooks/40-never", "#!/bin/sh\ntouch \"$(dirname \"$0\")/../never\"\n", 0755);
 	struct xp_diags d = {0};
-	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, &d), 0);
+	assert_int_equal(xp_guest_apply("hk.raw", &s, &rep, &d), 0);
 	assert_int_equal(xp_guest_hooks_run(&h, &s, &rep, &nrun, &d), -EIO);
 	assert_int_equal(nrun, 3);
 	xp_guest_report_release(&rep);
 	assert_int_equal(d.n, 1);
 	assert_string_equal(d.v[0].code, "hook");
-	assert_string_equal(d.v[0].file, tpath("hk.raw"));
-	assert_string_equal(d.v[0].text, tpath("hooks/30-fail"));
+	assert_string_equal(d.v[0].file, "hk.raw");
+	assert_string_equal(d.v[0].text, "hooks/30-fail");
 	/* what it said is in the message */
 	assert_contains(d.v[0].msg, "30-fail' failed (exit status 3): no route to the CMDB");
 	xp_diags_release(&d);
-	assert_int_equal(access(tpath("never"), F_OK), -1);
+	assert_int_equal(access("never", F_OK), -1);
 	/* a hook killed by a signal */
 	put("hooks/30-fail", "#!/bin/sh\nkill -9 $$\n", 0755);
 	xp_diags_init(&d);
-	assert_int_equal(xp_guest_apply(tpath("hk.raw"), &s, &rep, &d), 0);
+	assert_int_equal(xp_guest_apply("hk.raw", &s, &rep, &d), 0);
 	assert_int_equal(xp_guest_hooks_run(&h, &s, &rep, NULL, &d), -EIO);
 	xp_guest_report_release(&rep);
 	assert_int_equal(d.n, 1);
 	assert_contains(d.v[0].msg, "30-fail' was killed by signal 9");
 	xp_diags_release(&d);
-	assert_int_equal(access(tpath("never"), F_OK), -1);
+	assert_int_equal(access("never", F_OK), -1);
 	assert_fsck_clean("hk.raw");
 
 	/* no directory: nothing to run */
-	const struct xp_guest_hooks none = {.image = tpath("hk.raw")};
+	const struct xp_guest_hooks none = {.image = "hk.raw"};
 	assert_int_equal(xp_guest_hooks_run(&none, &s, &rep, &nrun, NULL), 0);
 	assert_int_equal(nrun, 0);
 }
@@ -221,7 +179,7 @@ static void test_hooks_check(void **state)
 		print_message("%s\n", cases[i].what);
 		struct xp_guest_hooks h = cases[i].h;
 		if (cases[i].rc == -ENOTDIR)
-			h.dir = tpath("plain");
+			h.dir = "plain";
 		struct xp_diags d = {0};
 		assert_int_equal(xp_guest_hooks_check(&h, &d), cases[i].rc);
 		assert_int_equal(d.n, cases[i].code ? 1 : 0);
@@ -254,9 +212,9 @@ static void test_customize(void **state)
 	    .dns = "192.0.2.53,2001:db8::53",
 	    .root_password_hash = HASH,
 	    .ssh_key = KEY,
-	    .disk_path = tpath("cz.raw"),
+	    .disk_path = "cz.raw",
 	    .root_offset = -1,
-	    .hooks_dir = tpath("hooks"),
+	    .hooks_dir = "hooks",
 	};
 	struct xp_diags d = {0};
 	int r = xp_guest_customize(&spec, &d);
@@ -279,7 +237,7 @@ static void test_customize(void **state)
 			     "XP_GUEST_MAC=00:16:3e:12:34:56\nXP_GUEST_NAME=guest-7\n"
 			     "XP_GUEST_NET_FORMAT=networkd\nXP_GUEST_PREFIX=24\n"
 			     "XP_GUEST_ROOT_UUID=" FS_UUID "\nXP_GUEST_SWAP_UUID=\n",
-			     tpath("cz.raw")) > 0);
+			     "cz.raw") > 0);
 	assert_string_equal(env, wenv); /* the password hash is not there */
 	free(env);
 	free(wenv);
@@ -288,25 +246,31 @@ static void test_customize(void **state)
 
 	/* hooks that cannot be used: refused before the disk is touched */
 	unsigned char before[32], after[32];
-	assert_int_equal(xp_sha256_file(tpath("cz.raw"), before), 0);
+	assert_int_equal(xp_sha256_file("cz.raw", before), 0);
 	spec.hooks_dir = "/nonexistent/hooks";
 	assert_int_equal(xp_guest_customize(&spec, &d), -ENOENT);
 	assert_int_equal(d.n, 1);
 	assert_string_equal(d.v[0].code, "hooks");
 	xp_diags_release(&d);
-	assert_int_equal(xp_sha256_file(tpath("cz.raw"), after), 0);
+	assert_int_equal(xp_sha256_file("cz.raw", after), 0);
 	assert_memory_equal(before, after, sizeof(before));
 }
 
+/* Every test works in a scratch directory of its own, its current directory: the
+ * paths below (the disks, the hooks, their logs) are relative to it. */
 static int setup(void **state)
 {
 	(void)state;
-	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "guest-hooks");
+	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "guest-hooks") < 0)
+		return -1;
+	return chdir(tmpdir);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
+	if (chdir(XP_TEST_TMP) < 0)
+		return -1;
 	return xp_test_rmtree(tmpdir);
 }
 

@@ -17,34 +17,21 @@
 
 #include <cmocka.h>
 
+#include "guest-fixtures.h"
 #include "image/guest-text.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const DNS2[] = {"192.0.2.53", "2001:db8::53"};
-
-/* static IPv4 with everything */
-static const struct xp_guest_settings V4 = {
-    .hostname = "web01",
-    .domain = "example.com",
-    .mac = "00:16:3E:12:34:56",
-    .ip = "192.0.2.10",
-    .prefix = 24,
-    .gateway = "192.0.2.1",
-    .dns = DNS2,
-    .ndns = 2,
-};
+/* static IPv4 with everything (guest-fixtures.h) */
+static const struct xp_guest_settings V4 = GUEST_V4;
 /* static IPv4, nothing else: no MAC, gateway, DNS or domain; the default prefix */
 static const struct xp_guest_settings V4_BARE = {.hostname = "db1", .ip = "10.1.2.3"};
 /* static IPv4 with a domain but no name servers, prefix 16 */
 static const struct xp_guest_settings V4_DOMAIN = {
     .ip = "10.1.2.3", .prefix = 16, .domain = "lab.example"};
 /* static IPv6, the default prefix, one name server */
-static const struct xp_guest_settings V6 = {.ip = "2001:db8::10",
-					    .gateway = "2001:db8::1",
-					    .dns = DNS2,
-					    .ndns = 1,
-					    .domain = "example.org"};
+static const struct xp_guest_settings V6 = {
+    .ip = "2001:db8::10", .gateway = "2001:db8::1", .dns = DNS, .ndns = 1, .domain = "example.org"};
 /* DHCP with a MAC and a domain (an ip given too is ignored) */
 static const struct xp_guest_settings DHCP = {
     .dhcp = true, .mac = "00:16:3e:aa:bb:cc", .domain = "example.net", .ip = "192.0.2.99"};
@@ -255,7 +242,6 @@ static void test_predicates(void **state)
 #define FSTAB_HEAD                                                                                 \
 	"# /etc/fstab: static file system information, written by xenprov.\n"                      \
 	"# <file system> <mount point> <type> <options> <dump> <pass>\n"
-#define ROOT_UUID "6a0c8e1e-5b7d-4f0e-9a51-0f3c2d1e4b5a"
 #define SWAP_UUID "d1c2b3a4-1234-4cde-8f00-aabbccddeeff"
 
 static void test_fstab(void **state)
@@ -266,19 +252,19 @@ static void test_fstab(void **state)
 		const char *swap, *want;
 	} fc[] = {
 	    {XP_FS_EXT4, SWAP_UUID,
-	     FSTAB_HEAD "UUID=" ROOT_UUID "\t/\text4\terrors=remount-ro\t0\t1\n"
+	     FSTAB_HEAD "UUID=" FS_UUID "\t/\text4\terrors=remount-ro\t0\t1\n"
 			"UUID=" SWAP_UUID "\tnone\tswap\tsw\t0\t0\n"},
-	    {XP_FS_EXT3, NULL, FSTAB_HEAD "UUID=" ROOT_UUID "\t/\text3\terrors=remount-ro\t0\t1\n"},
-	    {XP_FS_EXT2, "", FSTAB_HEAD "UUID=" ROOT_UUID "\t/\text2\terrors=remount-ro\t0\t1\n"},
+	    {XP_FS_EXT3, NULL, FSTAB_HEAD "UUID=" FS_UUID "\t/\text3\terrors=remount-ro\t0\t1\n"},
+	    {XP_FS_EXT2, "", FSTAB_HEAD "UUID=" FS_UUID "\t/\text2\terrors=remount-ro\t0\t1\n"},
 	};
 	for (size_t i = 0; i < N(fc); i++) {
 		struct xp_buf b = XP_BUF_INIT;
-		assert_int_equal(xp_guest_text_fstab(ROOT_UUID, fc[i].type, fc[i].swap, &b), 0);
+		assert_int_equal(xp_guest_text_fstab(FS_UUID, fc[i].type, fc[i].swap, &b), 0);
 		assert_string_equal(xp_buf_str(&b), fc[i].want);
 		xp_buf_release(&b);
 	}
 	struct xp_buf b = XP_BUF_INIT;
-	assert_int_equal(xp_guest_text_fstab(ROOT_UUID, (enum xp_fs_type)3, NULL, &b), -EINVAL);
+	assert_int_equal(xp_guest_text_fstab(FS_UUID, (enum xp_fs_type)3, NULL, &b), -EINVAL);
 	assert_int_equal(xp_guest_text_fstab(NULL, XP_FS_EXT4, NULL, &b), -EINVAL);
 	assert_int_equal(b.len, 0);
 	xp_buf_release(&b);
@@ -309,8 +295,6 @@ static void test_machine_id(void **state)
 		xp_buf_release(&b);
 	}
 }
-
-#define HASH "$6$salt$abcdefghijklmnopqrstuvwxyz0123456789./ABCDEFGH"
 
 static void test_shadow(void **state)
 {

@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,20 @@
 
 extern char **environ;
 
-/* An error about the guest's disk in d (may be NULL); the value is err. */
-#define FAIL(d, h, err, code, text, ...)                                                           \
-	((d) ? (void)xp_diags_add((d), XP_SEV_ERROR, (h)->image, 0, 0, (code), (text), NULL,       \
-				  __VA_ARGS__)                                                     \
-	     : (void)0,                                                                            \
-	 (err))
+/* An error about the guest's disk in d (may be NULL); returns err. */
+static int fail(const struct xp_guest_hooks *h, struct xp_diags *d, int err, const char *code,
+		const char *text, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int fail(const struct xp_guest_hooks *h, struct xp_diags *d, int err, const char *code,
+		const char *text, const char *fmt, ...)
+{
+	if (d) {
+		va_list ap;
+		va_start(ap, fmt);
+		xp_diags_addv(d, XP_SEV_ERROR, h->image, 0, 0, code, text, NULL, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
 
 int xp_guest_hooks_check(const struct xp_guest_hooks *h, struct xp_diags *d)
 {
@@ -35,11 +44,11 @@ int xp_guest_hooks_check(const struct xp_guest_hooks *h, struct xp_diags *d)
 		struct stat st;
 		if (stat(h->dir, &st) < 0) {
 			int e = errno;
-			return FAIL(d, h, -e, "hooks", h->dir, "cannot use hooks '%s': %s", h->dir,
+			return fail(h, d, -e, "hooks", h->dir, "cannot use hooks '%s': %s", h->dir,
 				    strerror(e));
 		}
 		if (!S_ISDIR(st.st_mode))
-			return FAIL(d, h, -ENOTDIR, "hooks", h->dir,
+			return fail(h, d, -ENOTDIR, "hooks", h->dir,
 				    "hooks '%s' is not a directory", h->dir);
 	}
 	if (h->name) {
@@ -47,7 +56,7 @@ int xp_guest_hooks_check(const struct xp_guest_hooks *h, struct xp_diags *d)
 		for (const unsigned char *p = (const unsigned char *)h->name; ok && *p; p++)
 			ok = *p >= 0x20 && *p != 0x7f;
 		if (!ok)
-			return FAIL(d, h, -EINVAL, "name", NULL, "invalid guest name");
+			return fail(h, d, -EINVAL, "name", NULL, "invalid guest name");
 	}
 	return 0;
 }
@@ -138,13 +147,13 @@ static int run_one(const struct xp_guest_hooks *h, const char *path, char *const
 	int r = 0;
 	*ran = hrc >= 0;
 	if (hrc < 0)
-		r = FAIL(d, h, -EIO, "hook", path, "cannot run hook '%s': %s", path,
+		r = fail(h, d, -EIO, "hook", path, "cannot run hook '%s': %s", path,
 			 strerror(-hrc));
 	else if (hrc >= XP_SPAWN_SIGNALED)
-		r = FAIL(d, h, -EIO, "hook", path, "hook '%s' was killed by signal %d%s%s", path,
+		r = fail(h, d, -EIO, "hook", path, "hook '%s' was killed by signal %d%s%s", path,
 			 hrc - XP_SPAWN_SIGNALED, *o ? ": " : "", o);
 	else if (hrc > 0)
-		r = FAIL(d, h, -EIO, "hook", path, "hook '%s' failed (exit status %d)%s%s", path,
+		r = fail(h, d, -EIO, "hook", path, "hook '%s' failed (exit status %d)%s%s", path,
 			 hrc, *o ? ": " : "", o);
 	xp_buf_release(&out);
 	return r;
@@ -161,7 +170,7 @@ int xp_guest_hooks_run(const struct xp_guest_hooks *h, const struct xp_guest_set
 	int n = scandir(h->dir, &names, visible, by_name);
 	if (n < 0) {
 		int e = errno;
-		return FAIL(d, h, -e, "hooks", h->dir, "cannot read hooks '%s': %s", h->dir,
+		return fail(h, d, -e, "hooks", h->dir, "cannot read hooks '%s': %s", h->dir,
 			    strerror(e));
 	}
 	char **envp = NULL, **owned = NULL;

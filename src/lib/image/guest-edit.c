@@ -1,9 +1,9 @@
 /*
- * guest-edit.c - per-guest settings written into a guest's disk image,
- * without a mount (xenprov/guest.h): the root filesystem is found with the partition
- * reader, opened read-write through extfs-rwio.c (raw, or qcow2 copy-on-write), and a
- * handful of files are replaced, created or removed through the file layer
- * (guest-fs.c), which alone speaks to libext2fs.
+ * guest-edit.c - per-guest settings written into a guest's disk image without a mount
+ * (xenprov/guest.h): the settings are checked, the root filesystem is found with the
+ * partition reader and opened read-write (raw, or qcow2 copy-on-write), and a handful
+ * of files are replaced, created or removed through the file layer (guest-fs.c), which
+ * alone speaks to libext2fs.
  *
  * What each file says comes from the pure text writers of guest-text.c; this file
  * decides which files are written, where, with which owner and mode, and in what order.
@@ -114,14 +114,12 @@ static int addr_family(const char *s)
 	return 0;
 }
 
-static bool printable_line(const char *s, bool allow_nl)
+/* Lines of printable text: no control characters but newlines. */
+static bool printable_lines(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '\n' && allow_nl)
-			continue;
-		if (*p < 0x20 || *p == 0x7f)
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p != '\n' && (*p < 0x20 || *p == 0x7f))
 			return false;
-	}
 	return true;
 }
 
@@ -176,7 +174,7 @@ static int check_settings(struct ctx *c)
 			    "invalid root password hash: it must be a non-empty crypt(3) "
 			    "string without ':' or white space");
 	}
-	if (s->ssh_key && (!s->ssh_key[0] || !printable_line(s->ssh_key, true)))
+	if (s->ssh_key && (!s->ssh_key[0] || !printable_lines(s->ssh_key)))
 		return xp_guest_fail(&c->dg, -EINVAL, "ssh-key", NULL,
 				     "invalid SSH key: empty or holding control characters");
 	return 0;

@@ -41,39 +41,26 @@ const struct xp_gfs_wopts XP_GFS_FILE = {0644, 0, 0, false};
 
 /* ---- diagnostics ---------------------------------------------------------------------- */
 
-static void vadd(const struct xp_guest_diag *g, enum xp_severity sev, const char *code,
-		 const char *text, const char *fmt, va_list ap)
-    __attribute__((format(printf, 5, 0)));
-
-static void vadd(const struct xp_guest_diag *g, enum xp_severity sev, const char *code,
-		 const char *text, const char *fmt, va_list ap)
-{
-	if (!g->d)
-		return;
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	xp_diags_add(g->d, sev, g->image, 0, 0, code, text, NULL, "%s",
-		     msg ? msg : "out of memory");
-	free(msg);
-}
-
 int xp_guest_fail(const struct xp_guest_diag *g, int err, const char *code, const char *text,
 		  const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vadd(g, XP_SEV_ERROR, code, text, fmt, ap);
-	va_end(ap);
+	if (g->d) {
+		va_list ap;
+		va_start(ap, fmt);
+		xp_diags_addv(g->d, XP_SEV_ERROR, g->image, 0, 0, code, text, NULL, fmt, ap);
+		va_end(ap);
+	}
 	return err;
 }
 
 void xp_guest_warn(const struct xp_guest_diag *g, const char *code, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vadd(g, XP_SEV_WARNING, code, NULL, fmt, ap);
-	va_end(ap);
+	if (g->d) {
+		va_list ap;
+		va_start(ap, fmt);
+		xp_diags_addv(g->d, XP_SEV_WARNING, g->image, 0, 0, code, NULL, NULL, fmt, ap);
+		va_end(ap);
+	}
 }
 
 #define fail(g, ...) xp_guest_fail(&(g)->dg, __VA_ARGS__)
@@ -542,14 +529,14 @@ int xp_gfs_mkdir(struct xp_gfs *g, const char *path, mode_t mode, uint32_t uid, 
 
 int xp_gfs_symlink(struct xp_gfs *g, const char *path, const char *target)
 {
-	ext2_ino_t dir, ino;
+	ext2_ino_t dir;
 	const char *name;
-	struct ext2_inode in;
 	int r = lookup_parent(g, path, &dir, &name);
 	if (r < 0)
 		return r;
-	r = lookup(g, path, &ino, &in);
-	if (r == 0 && LINUX_S_ISDIR(in.i_mode))
+	mode_t mode = 0;
+	r = xp_gfs_lstat(g, path, &mode);
+	if (r == 0 && LINUX_S_ISDIR(mode))
 		return fail(g, -EISDIR, "is-dir", path, "cannot write '%s': it is a directory",
 			    path);
 	if (r == 0)

@@ -73,21 +73,14 @@ int xp_guest_text_hosts(const struct xp_guest_settings *s, struct xp_buf *out)
 
 /* ---- the network ---------------------------------------------------------------------- */
 
-/* What every network writer starts from: the settings can be written, the MAC in lower
- * case, the prefix length. */
-static int net_begin(const struct xp_guest_settings *s, char mac[XP_MAC_STRLEN + 1],
-		     unsigned *prefix)
-{
-	if (!s->dhcp && !s->ip)
-		return -EINVAL;
-	*prefix = xp_guest_prefix(s);
-	return xp_guest_mac(s, mac);
-}
-
-static bool is_v6(const struct xp_guest_settings *s)
-{
-	return s->ip && strchr(s->ip, ':');
-}
+/* What the network writers write from, besides the settings. */
+struct net {
+	const struct xp_guest_settings *s;
+	char mac[XP_MAC_STRLEN + 1]; /* lower case, "" without one */
+	unsigned prefix;	     /* of a static address */
+	bool v6;		     /* the static address is IPv6 */
+	bool source_dotd;	     /* ifupdown: source /etc/network/interfaces.d */
+};
 
 static void add_dns_list(struct xp_buf *b, const struct xp_guest_settings *s, const char *sep)
 {
@@ -95,62 +88,44 @@ static void add_dns_list(struct xp_buf *b, const struct xp_guest_settings *s, co
 		xp_buf_addf(b, "%s%s", i ? sep : "", s->dns[i]);
 }
 
-int xp_guest_text_ifupdown(const struct xp_guest_settings *s, bool source_dotd, struct xp_buf *out)
+static void ifupdown(const struct net *n, struct xp_buf *out)
 {
-	char mac[XP_MAC_STRLEN + 1];
-	unsigned prefix;
-	int r = net_begin(s, mac, &prefix);
-	if (r < 0)
-		return r;
+	const struct xp_guest_settings *s = n->s;
 	xp_buf_adds(out,
 		    "# interfaces(5) file used by ifup(8) and ifdown(8), written by xenprov\n");
-	if (source_dotd)
+	if (n->source_dotd)
 		xp_buf_adds(out, "source /etc/network/interfaces.d/*\n");
 	xp_buf_adds(out, "\nauto lo\niface lo inet loopback\n\nauto eth0\n");
 	if (s->dhcp) {
 		xp_buf_adds(out, "iface eth0 inet dhcp\n");
-	} else {
-		xp_buf_addf(out, "iface eth0 %s static\n\taddress %s/%u\n",
-			    is_v6(s) ? "inet6" : "inet", s->ip, prefix);
-		if (s->gateway)
-			xp_buf_addf(out, "\tgateway %s\n", s->gateway);
-		if (s->ndns) {
-			xp_buf_adds(out, "\tdns-nameservers ");
-			add_dns_list(out, s, " ");
-			xp_buf_addc(out, '\n');
-		}
-		if (s->domain)
-			xp_buf_addf(out, "\tdns-search %s\n", s->domain);
+		return;
 	}
-	return done(out);
-}
-
-int xp_guest_text_resolv_conf(const struct xp_guest_settings *s, struct xp_buf *out)
-{
+	xp_buf_addf(out, "iface eth0 %s static\n\taddress %s/%u\n", n->v6 ? "inet6" : "inet", s->ip,
+		    n->prefix);
+	if (s->gateway)
+		xp_buf_addf(out, "\tgateway %s\n", s->gateway);
+	if (s->ndns) {
+		xp_buf_adds(out, "\tdns-nameservers ");
+		add_dns_list(out, s, " ");
+		xp_buf_addc(out, '\n');
+	}
 	if (s->domain)
-		xp_buf_addf(out, "search %s\n", s->domain);
-	for (size_t i = 0; i < s->ndns; i++)
-		xp_buf_addf(out, "nameserver %s\n", s->dns[i]);
-	return done(out);
+		xp_buf_addf(out, "\tdns-search %s\n", s->domain);
 }
 
-int xp_guest_text_networkd(const struct xp_guest_settings *s, struct xp_buf *out)
+static void networkd(const struct net *n, struct xp_buf *out)
 {
-	char mac[XP_MAC_STRLEN + 1];
-	unsigned prefix;
-	int r = net_begin(s, mac, &prefix);
-	if (r < 0)
-		return r;
+	const struct xp_guest_settings *s = n->s;
 	xp_buf_adds(out, "# systemd.network(5), written by xenprov\n[Match]\n");
-	if (mac[0])
-		xp_buf_addf(out, "MACAddress=%s\n", mac);
+	if (n->mac[0])
+		xp_buf_addf(out, "MACAddress=%s\n", n->mac);
 	else
 		xp_buf_adds(out, "Name=eth0\n");
 	xp_buf_adds(out, "\n[Network]\n");
 	if (s->dhcp) {
 		xp_buf_adds(out, "DHCP=yes\n");
 	} else {
-		xp_buf_addf(out, "Address=%s/%u\n", s->ip, prefix);
+		xp_buf_addf(out, "Address=%s/%u\n", s->ip, n->prefix);
 		if (s->gateway)
 			xp_buf_addf(out, "Gateway=%s\n", s->gateway);
 		for (size_t i = 0; i < s->ndns; i++)
@@ -158,64 +133,52 @@ int xp_guest_text_networkd(const struct xp_guest_settings *s, struct xp_buf *out
 	}
 	if (s->domain)
 		xp_buf_addf(out, "Domains=%s\n", s->domain);
-	return done(out);
 }
 
-int xp_guest_text_netplan(const struct xp_guest_settings *s, struct xp_buf *out)
+static void netplan(const struct net *n, struct xp_buf *out)
 {
-	char mac[XP_MAC_STRLEN + 1];
-	unsigned prefix;
-	int r = net_begin(s, mac, &prefix);
-	if (r < 0)
-		return r;
+	const struct xp_guest_settings *s = n->s;
 	xp_buf_adds(out, "# netplan configuration, written by xenprov\nnetwork:\n  version: 2\n"
 			 "  ethernets:\n    eth0:\n");
-	if (mac[0])
+	if (n->mac[0])
 		xp_buf_addf(out, "      match:\n        macaddress: \"%s\"\n      set-name: eth0\n",
-			    mac);
+			    n->mac);
 	if (s->dhcp) {
 		xp_buf_adds(out, "      dhcp4: true\n");
-	} else {
-		xp_buf_addf(out, "      dhcp4: false\n      addresses:\n        - \"%s/%u\"\n",
-			    s->ip, prefix);
-		if (s->gateway)
-			xp_buf_addf(out,
-				    "      routes:\n        - to: default\n          via: \"%s\"\n",
-				    s->gateway);
-		if (s->ndns || s->domain) {
-			xp_buf_adds(out, "      nameservers:\n");
-			if (s->ndns) {
-				xp_buf_adds(out, "        addresses: [");
-				add_dns_list(out, s, ", ");
-				xp_buf_adds(out, "]\n");
-			}
-			if (s->domain)
-				xp_buf_addf(out, "        search: [%s]\n", s->domain);
-		}
+		return;
 	}
-	return done(out);
+	xp_buf_addf(out, "      dhcp4: false\n      addresses:\n        - \"%s/%u\"\n", s->ip,
+		    n->prefix);
+	if (s->gateway)
+		xp_buf_addf(out, "      routes:\n        - to: default\n          via: \"%s\"\n",
+			    s->gateway);
+	if (s->ndns || s->domain)
+		xp_buf_adds(out, "      nameservers:\n");
+	if (s->ndns) {
+		xp_buf_adds(out, "        addresses: [");
+		add_dns_list(out, s, ", ");
+		xp_buf_adds(out, "]\n");
+	}
+	if (s->domain)
+		xp_buf_addf(out, "        search: [%s]\n", s->domain);
 }
 
-int xp_guest_text_ifcfg(const struct xp_guest_settings *s, struct xp_buf *out)
+static void ifcfg(const struct net *n, struct xp_buf *out)
 {
-	char mac[XP_MAC_STRLEN + 1];
-	unsigned prefix;
-	int r = net_begin(s, mac, &prefix);
-	if (r < 0)
-		return r;
+	const struct xp_guest_settings *s = n->s;
 	xp_buf_adds(out,
 		    "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nONBOOT=yes\n");
-	if (mac[0])
-		xp_buf_addf(out, "HWADDR=%s\n", mac);
+	if (n->mac[0])
+		xp_buf_addf(out, "HWADDR=%s\n", n->mac);
 	if (s->dhcp) {
 		xp_buf_adds(out, "BOOTPROTO=dhcp\n");
-	} else if (is_v6(s)) {
+	} else if (n->v6) {
 		xp_buf_addf(out, "BOOTPROTO=none\nIPV6INIT=yes\nIPV6_AUTOCONF=no\nIPV6ADDR=%s/%u\n",
-			    s->ip, prefix);
+			    s->ip, n->prefix);
 		if (s->gateway)
 			xp_buf_addf(out, "IPV6_DEFAULTGW=%s\n", s->gateway);
 	} else {
-		xp_buf_addf(out, "BOOTPROTO=none\nIPADDR=%s\nPREFIX=%u\n", s->ip, prefix);
+		xp_buf_addf(out, "BOOTPROTO=none\nIPADDR=%s\nPREFIX=%u\n", s->ip, n->prefix);
 		if (s->gateway)
 			xp_buf_addf(out, "GATEWAY=%s\n", s->gateway);
 	}
@@ -224,6 +187,49 @@ int xp_guest_text_ifcfg(const struct xp_guest_settings *s, struct xp_buf *out)
 			xp_buf_addf(out, "DNS%zu=%s\n", i + 1, s->dns[i]);
 	if (s->domain)
 		xp_buf_addf(out, "DOMAIN=%s\n", s->domain);
+}
+
+/* Checks that s can be written, derives what every format needs, writes. */
+static int write_net(const struct xp_guest_settings *s, bool source_dotd,
+		     void (*format)(const struct net *, struct xp_buf *), struct xp_buf *out)
+{
+	struct net n = {.s = s, .source_dotd = source_dotd};
+	if (!s->dhcp && !s->ip)
+		return -EINVAL;
+	if (xp_guest_mac(s, n.mac) < 0)
+		return -EINVAL;
+	n.prefix = xp_guest_prefix(s);
+	n.v6 = !s->dhcp && strchr(s->ip, ':'); /* an IPv6 address has a ':', IPv4 none */
+	format(&n, out);
+	return done(out);
+}
+
+int xp_guest_text_ifupdown(const struct xp_guest_settings *s, bool source_dotd, struct xp_buf *out)
+{
+	return write_net(s, source_dotd, ifupdown, out);
+}
+
+int xp_guest_text_networkd(const struct xp_guest_settings *s, struct xp_buf *out)
+{
+	return write_net(s, false, networkd, out);
+}
+
+int xp_guest_text_netplan(const struct xp_guest_settings *s, struct xp_buf *out)
+{
+	return write_net(s, false, netplan, out);
+}
+
+int xp_guest_text_ifcfg(const struct xp_guest_settings *s, struct xp_buf *out)
+{
+	return write_net(s, false, ifcfg, out);
+}
+
+int xp_guest_text_resolv_conf(const struct xp_guest_settings *s, struct xp_buf *out)
+{
+	if (s->domain)
+		xp_buf_addf(out, "search %s\n", s->domain);
+	for (size_t i = 0; i < s->ndns; i++)
+		xp_buf_addf(out, "nameserver %s\n", s->dns[i]);
 	return done(out);
 }
 
