@@ -358,14 +358,9 @@ static int check_chain(struct xp_inv *inv, const char *name, const char *parent)
 static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "DELETE FROM profile_settings WHERE profile = ?", &st);
+	int r = xp__inv_run(inv, "DELETE FROM profile_settings WHERE profile = ?1", p->name);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return xp__inv_err(inv, rc);
 	r = xp__inv_prepare(
 	    inv, "INSERT INTO profile_settings (profile, seq, key, value) VALUES (?, ?, ?, ?)",
 	    &st);
@@ -377,7 +372,7 @@ static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
 		sqlite3_bind_text(st, 3, p->set.v[i].key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, p->set.v[i].value, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
+		int rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE)
 			r = xp__inv_err(inv, rc);
 	}
@@ -511,39 +506,7 @@ oom:
 
 int xp_profile_list(struct xp_inv *inv, char ***names, size_t *n)
 {
-	*names = NULL;
-	*n = 0;
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT name FROM profiles ORDER BY name", &st);
-	if (r < 0)
-		return r;
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **nv = realloc(*names, cap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			*names = nv;
-		}
-		if (!((*names)[*n] = xp__col_text(st, 0))) {
-			r = -ENOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
-	if (r < 0) {
-		xp_strv_free(*names, *n);
-		*names = NULL;
-		*n = 0;
-	}
-	return r;
+	return xp__inv_names(inv, "SELECT name FROM profiles ORDER BY name", names, n);
 }
 
 int xp_profile_remove(struct xp_inv *inv, const char *name)
@@ -587,16 +550,9 @@ int xp_profile_remove(struct xp_inv *inv, const char *name)
 		r = -EBUSY;
 		goto refused;
 	}
-	r = xp__inv_prepare(inv, "DELETE FROM profiles WHERE name = ?", &st);
+	r = xp__inv_run(inv, "DELETE FROM profiles WHERE name = ?1", name);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-		goto fail;
-	}
 	return xp_inv_commit(inv);
 refused:
 	xp_inv_commit(inv); /* nothing written */

@@ -405,17 +405,10 @@ int xp_server_setting_unset(struct xp_inv *inv, const char *key, struct xp_diags
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st;
-	if ((r = xp__inv_prepare(inv, "DELETE FROM server_settings WHERE key = ?1", &st)) < 0)
+	r = xp__inv_run(inv, "DELETE FROM server_settings WHERE key = ?1", key);
+	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-		goto fail;
-	}
-	if (sqlite3_changes(inv->db) == 0) {
+	if (r == 0) {
 		snprintf(inv->err, sizeof(inv->err), "'%s' is not set", key);
 		xp_inv_commit(inv); /* nothing written */
 		return -ENOENT;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/ctype.h"
 #include "xenprov/xl-vif.h"
 
 /* ---- the keys --------------------------------------------------------------------- */
@@ -395,11 +396,6 @@ static void diag(struct ctx *c, enum xp_severity sev, size_t pos, const char *co
 	va_end(ap);
 }
 
-static bool c_isspace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
 /*
  * xl's parse_ulong(): strtoul(s, &end, 10), failing when nothing was read or the result
  * is ULONG_MAX (overflow, or "-1"); trailing text is ignored. The caller stores it in an
@@ -408,7 +404,7 @@ static bool c_isspace(char c)
 static bool xl_parse_ulong_int(const char *s, int *out, bool *clean)
 {
 	const char *p = s;
-	while (c_isspace(*p))
+	while (xp__isspace(*p))
 		p++;
 	bool neg = false;
 	if (*p == '+' || *p == '-') {
