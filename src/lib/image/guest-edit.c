@@ -208,11 +208,9 @@ static bool probe_swap(struct xp_blockdev *bd, uint64_t off, char uuid[37])
 static int find_root(struct ctx *c, uint64_t *root_off)
 {
 	struct xp_blockdev *bd = NULL;
-	char err[512];
-	int r = xp_blockdev_open_err(c->image, &bd, err, sizeof(err));
+	int r = xp__blockdev_open(c->image, &bd, c->dg.d);
 	if (r < 0)
-		return xp_guest_fail(&c->dg, r, "open", c->image, "%s",
-				     err[0] ? err : strerror(-r));
+		return r;
 	enum xp_label label;
 	struct xp_part *parts = NULL;
 	size_t n = 0;

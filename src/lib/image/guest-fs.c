@@ -129,11 +129,10 @@ int xp_gfs_open(const char *image, uint64_t off, uint32_t now, struct xp_guest_r
 	g->dg = *dg;
 	g->rep = rep;
 	g->now = now;
-	char err[512];
-	int r = xp_rwdisk_open(image, &g->disk, err, sizeof(err));
+	int r = xp_rwdisk_open(image, &g->disk, dg->d);
 	if (r < 0) {
 		free(g);
-		return xp_guest_fail(dg, r, "open", image, "%s", err[0] ? err : strerror(-r));
+		return r;
 	}
 	char name[64];
 	r = xp_extfs_rwio_name(g->disk, off, name, sizeof(name));
