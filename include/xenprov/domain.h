@@ -34,6 +34,7 @@
 
 #include "xenprov/blockdev.h"
 #include "xenprov/extfs.h"
+#include "xenprov/guest.h"
 #include "xenprov/inventory.h"
 #include "xenprov/mac.h"
 #include "xenprov/util.h"
@@ -72,10 +73,13 @@ struct xp_guest_spec {
 };
 
 /* Edits the guest's files in spec->disk_path (hostname, network, fstab, machine-id,
- * password, ssh keys) with xp_guest_apply (guest.h), then runs the site's hooks
- * (src/lib/deploy/hooks.h). Called by xp_domain_create between storage and config; a
- * failure undoes the create. */
-int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d);
+ * password, ssh keys; new root and swap UUIDs) with xp_guest_apply (guest.h), then runs
+ * the site's hooks (src/lib/deploy/hooks.h). rep (may be NULL) receives
+ * xp_guest_apply's report, which the xl config follows (xp_guest_config.guest); release
+ * it with xp_guest_report_release. Called by xp_domain_create between storage and
+ * config; a failure undoes the create. */
+int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report *rep,
+		       struct xp_diags *d);
 
 /* A domain name: also the guest's host name, so an RFC 1123 label: 1-63 of [A-Za-z0-9-],
  * not starting or ending with '-'. */
@@ -217,13 +221,18 @@ struct xp_guest_config {
 	const char *mac;
 	const char *ip;	     /* NULL: none in the vif */
 	const char *profile; /* for the header comment; may be NULL */
+	/* What xp_guest_apply changed in the guest's disk (may be NULL): the kernel command
+	 * line (root, extra, and config.root/extra/cmdline) names its new root and swap
+	 * UUIDs where it named the old ones (xp_guest_uuids_follow). */
+	const struct xp_guest_report *guest;
 };
 
 /* The guest's xl config text: name, type "pv", memory, vcpus, the boot method
  * (bootloader = "pygrub"; pvgrub's kernel; or kernel/ramdisk/root/extra), disk =
  * [ 'format=..,vdev=xvda,access=rw[,backendtype=phy],target=PATH' ], vif =
  * [ 'mac=..,bridge=..[,ip=..]' ], on_poweroff/on_reboot/on_crash, then the profile's
- * config.NAME values (a config.NAME for a setting written above replaces it). The text
+ * config.NAME values (a config.NAME for a setting written above replaces it); the
+ * kernel command line follows c->guest's UUIDs. The text
  * is parsed back before it is returned: -EBADMSG (with diagnostics) if xl would not read
  * it, -EINVAL for a boot=kernel profile without a kernel. */
 int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, struct xp_diags *d);

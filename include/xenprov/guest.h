@@ -1,7 +1,9 @@
 /*
  * xenprov/guest.h - per-guest settings written into a guest's disk image without
  * mounting it: hostname, hosts, network configuration in the guest's own format,
- * fstab, machine-id, the root password hash, root's SSH key; SSH host keys removed.
+ * fstab, machine-id, the root password hash, root's SSH key; and what makes a clone a
+ * machine of its own: new root filesystem and swap UUIDs (and the files naming them),
+ * SSH host keys, random seeds, DHCP leases and persistent network rules removed.
  * Works on raw images (files or block devices, bare filesystem or
  * partitioned) and on qcow2 images, where it writes through the copy-on-write layer:
  * an overlay gains only the clusters written and its backing file is never written.
@@ -65,10 +67,13 @@ int xp_guest_mac(const struct xp_guest_settings *s, char mac[XP_MAC_STRLEN + 1])
 
 struct xp_guest_report {
 	enum xp_net_format net_format;
-	uint64_t fs_offset; /* byte offset of the root filesystem in the image */
-	char fs_uuid[37];   /* root filesystem UUID (in /etc/fstab) */
-	char swap_uuid[37]; /* swap area UUID, "" if none */
-	char **written;	    /* paths in the guest written (created or replaced), in order */
+	uint64_t fs_offset;	/* byte offset of the root filesystem in the image */
+	char fs_uuid[37];	/* root filesystem UUID: the new one (in /etc/fstab) */
+	char swap_uuid[37];	/* swap area UUID: the new one; "" if no swap */
+	char old_fs_uuid[37];	/* the UUIDs the image had before (a golden image's) */
+	char old_swap_uuid[37]; /* "" if no swap or its area had no UUID */
+	bool csum_seed_set;	/* metadata_csum_seed was turned on (see xp_guest_apply) */
+	char **written;		/* paths in the guest written (created or replaced), in order */
 	size_t nwritten;
 	char **removed; /* paths in the guest removed */
 	size_t nremoved;
@@ -76,11 +81,35 @@ struct xp_guest_report {
 
 void xp_guest_report_release(struct xp_guest_report *rep);
 
+/* Appends text (len bytes) to out with every whole occurrence of rep's old UUIDs
+ * (old_fs_uuid, old_swap_uuid; hex digits in either case, not within a longer run of
+ * hex digits and '-') replaced by the new ones. What names a clone's disks follows them
+ * this way: the guest's boot loader and initramfs files (xp_guest_apply) and the kernel
+ * command line of its xl config (deploy/xlcfg.c). Returns the number of replacements,
+ * or -ENOMEM. */
+int xp_guest_uuids_follow(const struct xp_guest_report *rep, const char *text, size_t len,
+			  struct xp_buf *out);
+
 /* Applies s to the image at image_path (raw or qcow2, detected).
  *
  * The root filesystem is the first ext2/3/4 filesystem holding /etc: a bare one at
  * offset 0, or a partition of an msdos/gpt table. A swap partition is recognised by
- * its signature; its UUID comes from the swap header (byte 1036).
+ * its signature; its UUID is in the swap header (byte 1036).
+ *
+ * New identities, always: the root filesystem gets a random UUID, as `tune2fs -U
+ * random` gives it, by a superblock write and no rewrite of metadata checksums: with
+ * metadata_csum_seed (xenprov's golden ext4 images have it) or without metadata_csum
+ * (ext2, ext3) the checksums stay valid as they are (group descriptors with gdt_csum
+ * are recomputed); an ext4 with metadata_csum but without the seed gets
+ * metadata_csum_seed first, set to the seed its checksums were made with, as `tune2fs -O
+ * metadata_csum_seed` does (rep->csum_seed_set, and a warning: the guest then needs
+ * Linux >= 4.4 and e2fsprogs >= 1.43, and a GRUB that reads its own /boot >= 2.12 or
+ * Debian's 2.06-13). ea_inode without metadata_csum is refused (-ENOTSUP). The first
+ * swap partition gets a random UUID in its header (also one that had none). What names
+ * the old UUIDs follows them (xp_guest_uuids_follow), in the regular files among
+ * /boot/grub/grub.cfg, /boot/grub2/grub.cfg, /boot/grub/menu.lst, /etc/default/grub,
+ * /etc/kernel/cmdline, /etc/initramfs-tools/conf.d/resume and the .conf files of
+ * /boot/loader/entries (each rewritten only where it names one).
  *
  * Written, each with the owner and mode of the file it replaces (its inode is kept, so
  * extended attributes such as SELinux labels stay), else 0:0 0644:
@@ -96,16 +125,25 @@ void xp_guest_report_release(struct xp_guest_report *rep);
  * /etc/ssh/ssh_host_ed25519_key is missing, before ssh.service and sshd.service), 0:0
  * 0644, and its symlink in multi-user.target.wants (as `systemctl enable` makes); a
  * sysvinit image gets nothing (its hooks must make the host keys).
- * Removed: /etc/ssh/ssh_host_*_key and .pub (always), and for ifupdown the files of
- * /etc/network/interfaces.d that configure eth0, for netplan the other .yaml files of
- * /etc/netplan that configure ethernets.
+ * Removed: /etc/ssh/ssh_host_*_key and .pub (always); what one machine keeps of its
+ * own and a clone must not share (always; virt-sysprep's random-seed,
+ * dhcp-client-state and udev-persistent-net): the random seeds /var/lib/systemd/
+ * random-seed, /var/lib/urandom/random-seed and /var/lib/random-seed, the DHCP client
+ * leases /var/lib/dhcp/dhclient*.leases, *.lease and *.leases in /var/lib/dhclient,
+ * *.lease in /var/lib/NetworkManager, *.lease and *.lease6 in /var/lib/dhcpcd, the DHCP
+ * client identities and IPv6 address secrets /var/lib/dhcpcd/duid, /var/lib/dhcpcd/
+ * secret and /var/lib/NetworkManager/secret_key (made anew at boot), and
+ * /etc/udev/rules.d/70-persistent-net.rules;
+ * and for ifupdown the files of /etc/network/interfaces.d that configure eth0, for
+ * netplan the other .yaml files of /etc/netplan that configure ethernets.
  * The image is closed and synced on return.
  *
  * rep (may be NULL) is filled even on failure with what was done; release it.
  * Errors, each with a diagnostic in d (may be NULL): -EINVAL invalid settings (nothing
  * is touched), -ENOENT no ext2/3/4 filesystem with /etc (or no root in /etc/shadow),
  * -ENOSPC the guest filesystem (or the host) is full, -EBUSY the image is being edited,
- * -ENOTSUP an image feature we cannot write (qcow2 snapshots, journal to recover),
+ * -ENOTSUP an image feature we cannot write (qcow2 snapshots, journal to recover,
+ * ea_inode without metadata_csum),
  * -EIO I/O errors and corrupt filesystems, other -errno. After a failure
  * the image may be partly edited (its filesystem and qcow2 metadata stay consistent):
  * callers discard it. */

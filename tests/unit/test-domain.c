@@ -50,8 +50,23 @@ static struct {
 	enum xp_image_format format;
 } seen;
 
-int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d)
+/* What the hook reports as xp_guest_apply would: the golden image's UUIDs and the new
+ * ones it gave the guest. */
+#define GOLD_FS	 "11111111-2222-4333-8444-555555555555"
+#define GUEST_FS "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+#define GOLD_SW	 "66666666-7777-4888-9999-000000000000"
+#define GUEST_SW "ffffffff-eeee-4ddd-accc-bbbbbbbbbbbb"
+
+int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report *rep,
+		       struct xp_diags *d)
 {
+	if (rep) {
+		*rep = (struct xp_guest_report){.fs_offset = 0};
+		snprintf(rep->old_fs_uuid, sizeof(rep->old_fs_uuid), "%s", GOLD_FS);
+		snprintf(rep->fs_uuid, sizeof(rep->fs_uuid), "%s", GUEST_FS);
+		snprintf(rep->old_swap_uuid, sizeof(rep->old_swap_uuid), "%s", GOLD_SW);
+		snprintf(rep->swap_uuid, sizeof(rep->swap_uuid), "%s", GUEST_SW);
+	}
 	hook_calls++;
 	snprintf(seen.name, sizeof(seen.name), "%s", spec->name);
 	snprintf(seen.mac, sizeof(seen.mac), "%s", spec->mac);
@@ -577,6 +592,36 @@ static void test_config_kernel_lvm(void **state)
 	assert_str(cfg, "root", "UUID=1234");
 	xp_cfg_free(cfg);
 
+	/* the kernel command line names the guest's own UUIDs where it named the golden
+	 * image's (whole UUIDs only, in either case); other values are left alone */
+	struct xp_guest_report rep = {0};
+	snprintf(rep.old_fs_uuid, sizeof(rep.old_fs_uuid), "%s", GOLD_FS);
+	snprintf(rep.fs_uuid, sizeof(rep.fs_uuid), "%s", GUEST_FS);
+	snprintf(rep.old_swap_uuid, sizeof(rep.old_swap_uuid), "%s", GOLD_SW);
+	snprintf(rep.swap_uuid, sizeof(rep.swap_uuid), "%s", GUEST_SW);
+	gc.guest = &rep;
+	set(&s, "root", "UUID=" GOLD_FS);
+	set(&s, "extra", "console=hvc0 resume=UUID=" GOLD_SW " x=" GOLD_FS "0 y=0" GOLD_FS);
+	set(&s, "config.cmdline", "\"root=UUID=11111111-2222-4333-8444-555555555555 ro\"");
+	set(&s, "config.description", "\"" GOLD_FS "\"");
+	cfg = config_of(&gc);
+	assert_str(cfg, "root", "UUID=" GUEST_FS);
+	assert_str(cfg, "extra", "console=hvc0 resume=UUID=" GUEST_SW " x=" GOLD_FS "0 y=0" GOLD_FS);
+	assert_str(cfg, "cmdline", "root=UUID=" GUEST_FS " ro");
+	assert_str(cfg, "description", GOLD_FS);
+	xp_cfg_free(cfg);
+	set(&s, "extra", "resume=UUID=66666666-7777-4888-9999-000000000000");
+	cfg = config_of(&gc);
+	assert_str(cfg, "extra", "resume=UUID=" GUEST_SW);
+	xp_cfg_free(cfg);
+	gc.guest = NULL; /* nothing changed in the disk: nothing follows */
+	cfg = config_of(&gc);
+	assert_str(cfg, "root", "UUID=" GOLD_FS);
+	assert_str(cfg, "extra", "resume=UUID=" GOLD_SW);
+	xp_cfg_free(cfg);
+	xp_settings_unset(&s, "config.cmdline");
+	xp_settings_unset(&s, "config.description");
+
 	/* boot kernel without a kernel */
 	xp_settings_unset(&s, "kernel");
 	struct xp_buf b = XP_BUF_INIT;
@@ -963,6 +1008,10 @@ static void test_create_delete(void **state)
 	set(&over, "pool", pool);
 	set(&over, "memory", "1G");
 	set(&over, "config.on_crash", "preserve");
+	/* a kernel booted by the golden image's root UUID: the config names the guest's */
+	set(&over, "boot", "kernel");
+	set(&over, "kernel", "/boot/vmlinuz");
+	set(&over, "root", "UUID=" GOLD_FS);
 	assert_int_equal(create(&e, "b", "p", "10.9.0.77", NULL, &over, &b), 0);
 	assert_string_equal(b.ip, "10.9.0.77");
 	assert_string_equal(b.storage, "qcow2");
@@ -976,6 +1025,7 @@ static void test_create_delete(void **state)
 	assert_int_equal(xp_cfg_get_long(cfg, "memory", &n), 0);
 	assert_int_equal(n, 1024);
 	assert_str(cfg, "on_crash", "preserve");
+	assert_str(cfg, "root", "UUID=" GUEST_FS);
 	xp_cfg_free(cfg);
 	xp_settings_release(&over);
 

@@ -189,30 +189,53 @@ static void make_trees(void)
 
 /* ---- images ------------------------------------------------------------------------------ */
 
-/* A bare ext4 filesystem image of tree. */
-static void make_bare(const char *tree, const char *img, unsigned mib)
+/* The mke2fs options of the test images: ext4 as xenprov's golden images have it,
+ * with metadata_csum_seed (test_clones makes the others). */
+#define MKFS_GOLDEN "-t ext4 -O metadata_csum_seed"
+
+/* A bare filesystem image of tree, made by mke2fs with mkfs (its type and features). */
+static void make_bare_fs(const char *tree, const char *img, unsigned mib, const char *mkfs)
 {
-	assert_int_equal(sh("rm -f '%s' && truncate -s %uM '%s' && mke2fs -q -F -t ext4 -U %s "
+	assert_int_equal(sh("rm -f '%s' && truncate -s %uM '%s' && mke2fs -q -F %s -U %s "
 			    "-d '%s' '%s' >/dev/null",
-			    tpath(img), mib, tpath(img), FS_UUID, tpath(tree), tpath(img)),
+			    tpath(img), mib, tpath(img), mkfs, FS_UUID, tpath(tree), tpath(img)),
 			 0);
 }
 
-/* A partitioned disk: ext4 at 1 MiB (48 MiB), swap after it (8 MiB). */
-static void make_disk(const char *tree, const char *img)
+static void make_bare(const char *tree, const char *img, unsigned mib)
+{
+	make_bare_fs(tree, img, mib, MKFS_GOLDEN);
+}
+
+/* A partitioned disk: the filesystem at 1 MiB (48 MiB), swap after it (8 MiB). */
+static void make_disk_fs(const char *tree, const char *img, const char *mkfs)
 {
 	const char *fs = tpath("part.fs"), *sw = tpath("part.swap"), *d = tpath(img);
 	assert_int_equal(sh("rm -f '%s' '%s' '%s' && truncate -s 58M '%s' && "
 			    "printf 'label: dos\\nstart=2048, size=98304, type=83\\n"
 			    "start=100352, type=82\\n' | sfdisk -q '%s' >/dev/null && "
-			    "truncate -s 48M '%s' && mke2fs -q -F -t ext4 -U %s -d '%s' '%s' && "
+			    "truncate -s 48M '%s' && mke2fs -q -F %s -U %s -d '%s' '%s' && "
 			    "truncate -s 8M '%s' && mkswap -U %s '%s' >/dev/null 2>&1 && "
 			    "dd if='%s' of='%s' bs=1M seek=1 conv=notrunc,sparse status=none && "
 			    "dd if='%s' of='%s' bs=1M seek=49 conv=notrunc,sparse status=none && "
 			    "rm -f '%s' '%s'",
-			    fs, sw, d, d, d, fs, FS_UUID, tpath(tree), fs, sw, SWAP_UUID, sw, fs, d,
-			    sw, d, fs, sw),
+			    fs, sw, d, d, d, fs, mkfs, FS_UUID, tpath(tree), fs, sw, SWAP_UUID, sw,
+			    fs, d, sw, d, fs, sw),
 			 0);
+}
+
+static void make_disk(const char *tree, const char *img)
+{
+	make_disk_fs(tree, img, MKFS_GOLDEN);
+}
+
+/* The UUID blkid reads at byte off of img, without its newline (heap). */
+static char *blkid_uuid(const char *img, uint64_t off)
+{
+	char *u =
+	    out("blkid -p -o value -s UUID -O %llu '%s'", (unsigned long long)off, tpath(img));
+	u[strcspn(u, "\n")] = '\0';
+	return u;
 }
 
 /* "'path?offset=N'" for debugfs and e2fsck */
@@ -303,17 +326,21 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 			    "search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n");
 	free(s);
 
-	/* fstab by UUID, as blkid reads them */
-	char *fsu =
-	    out("blkid -p -o value -s UUID -O %llu '%s'", (unsigned long long)off, tpath(img));
-	assert_string_equal(fsu, FS_UUID "\n");
+	/* fstab by the new UUIDs, as blkid reads them */
+	char *fsu = blkid_uuid(img, off), line[128];
+	assert_int_equal(strlen(fsu), 36);
+	assert_string_not_equal(fsu, FS_UUID);
 	s = cat(img, off, "/etc/fstab");
-	assert_contains(s, "UUID=" FS_UUID "\t/\text4\terrors=remount-ro\t0\t1\n");
+	snprintf(line, sizeof(line), "UUID=%s\t/\text4\terrors=remount-ro\t0\t1\n", fsu);
+	assert_contains(s, line);
+	assert_lacks(s, FS_UUID);
 	if (swap) {
-		char *swu = out("blkid -p -o value -s UUID -O %llu '%s'", 49 * MIB, tpath(img));
-		assert_string_equal(swu, SWAP_UUID "\n");
+		char *swu = blkid_uuid(img, 49 * MIB);
+		assert_int_equal(strlen(swu), 36);
+		assert_string_not_equal(swu, SWAP_UUID);
+		snprintf(line, sizeof(line), "UUID=%s\tnone\tswap\tsw\t0\t0\n", swu);
+		assert_contains(s, line);
 		free(swu);
-		assert_contains(s, "UUID=" SWAP_UUID "\tnone\tswap\tsw\t0\t0\n");
 	} else {
 		assert_lacks(s, "swap");
 	}
@@ -379,8 +406,15 @@ static void test_debian_partitioned_raw(void **state)
 	assert_int_equal(rep.net_format, XP_NET_IFUPDOWN);
 	assert_string_equal(xp_net_format_name(rep.net_format), "ifupdown");
 	assert_int_equal(rep.fs_offset, MIB);
-	assert_string_equal(rep.fs_uuid, FS_UUID);
-	assert_string_equal(rep.swap_uuid, SWAP_UUID);
+	assert_string_equal(rep.old_fs_uuid, FS_UUID);
+	assert_string_equal(rep.old_swap_uuid, SWAP_UUID);
+	char *u = blkid_uuid("deb.raw", MIB);
+	assert_string_equal(rep.fs_uuid, u);
+	free(u);
+	u = blkid_uuid("deb.raw", 49 * MIB);
+	assert_string_equal(rep.swap_uuid, u);
+	free(u);
+	assert_false(rep.csum_seed_set);
 	assert_true(report_has(&rep, true, "/etc/hostname"));
 	assert_true(report_has(&rep, true, "/etc/shadow"));
 	assert_true(report_has(&rep, true, "/etc/network/interfaces"));
@@ -442,8 +476,11 @@ static void test_networkd_bare(void **state)
 	assert_contains(n, "127.0.1.1\tdb1\n");
 	free(n);
 	n = cat("nd.raw", 0, "/etc/fstab");
-	assert_contains(n, "UUID=" FS_UUID "\t/\text4\t");
+	char *u = blkid_uuid("nd.raw", 0), line[64];
+	snprintf(line, sizeof(line), "UUID=%s\t/\text4\t", u);
+	assert_contains(n, line);
 	assert_lacks(n, "swap");
+	free(u);
 	free(n);
 	n = dstat("nd.raw", 0, "/etc/machine-id");
 	assert_contains(n, "Type: regular");
@@ -599,7 +636,9 @@ static void test_qcow2_overlays(void **state)
 		for (size_t i = 0; i < d.n; i++)
 			fprintf(stderr, "diag: %s\n", d.v[i].msg);
 		assert_int_equal(r, 0);
-		assert_string_equal(rep.swap_uuid, SWAP_UUID);
+		assert_string_equal(rep.old_swap_uuid, SWAP_UUID);
+		assert_int_equal(strlen(rep.swap_uuid), 36);
+		assert_string_not_equal(rep.swap_uuid, SWAP_UUID);
 		xp_guest_report_release(&rep);
 		xp_diags_release(&d);
 		assert_qcheck(ovl[k]);

@@ -27,8 +27,11 @@ static bool same_subnet(const char *ip, unsigned prefix, const char *gw)
 	return (ntohl(a.s_addr) & mask) == (ntohl(g.s_addr) & mask);
 }
 
-int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d)
+int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report *out,
+		       struct xp_diags *d)
 {
+	if (out)
+		memset(out, 0, sizeof(*out));
 	const char *gateway = spec->ip ? spec->gateway : NULL;
 	if (gateway && !same_subnet(spec->ip, spec->prefix_len, gateway)) {
 		xp_diags_add(d, XP_SEV_WARNING, spec->name, 0, 0, "gateway", gateway,
@@ -72,7 +75,10 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d)
 		r = xp_guest_apply(spec->disk_path, &s, &rep, d);
 	if (r == 0)
 		r = xp_guest_hooks_run(&hooks, &s, &rep, NULL, d);
-	xp_guest_report_release(&rep);
+	if (out)
+		*out = rep; /* the caller releases it */
+	else
+		xp_guest_report_release(&rep);
 	free(copy);
 	return r;
 }

@@ -322,6 +322,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	struct plan p;
 	memset(&p, 0, sizeof(p));
 	p.golden.root_offset = -1;
+	struct xp_guest_report guest = {0};
 	int r = make_plan(inv, o, &p, d);
 	if (r < 0)
 		goto out;
@@ -369,7 +370,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	snprintf(hooks, sizeof(hooks), "%s/hooks.d", xp_inv_state_dir(inv));
 	if (stat(hooks, &hst) == 0 && S_ISDIR(hst.st_mode))
 		spec.hooks_dir = hooks;
-	r = xp_guest_customize(&spec, d);
+	r = xp_guest_customize(&spec, &guest, d);
 	if (r < 0) {
 		fail(d, r, "customize", o->name, NULL, "cannot set up the guest's files: %s",
 		     strerror(-r));
@@ -385,6 +386,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .mac = p.mac,
 	    .ip = p.ip[0] ? p.ip : NULL,
 	    .profile = o->profile,
+	    .guest = &guest,
 	};
 	/* a config that appeared since the plan is not ours: never replace it */
 	struct stat st;
@@ -415,6 +417,7 @@ undo:
 	if (u < 0 || xp_domain_forget(inv, o->name) < 0)
 		xp_domain_set_state(inv, o->name, "failed");
 out:
+	xp_guest_report_release(&guest);
 	plan_release(&p);
 	return r;
 }

@@ -15,6 +15,7 @@
  * the few above (xl-lint.h checks those).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,26 @@ static char *number(const char *s, long dflt)
 	if (s)
 		return strdup(s);
 	return asprintf(&out, "%ld", dflt) < 0 ? NULL : out;
+}
+
+/* A kernel command line value (root, extra, cmdline) with the guest's old UUIDs
+ * replaced by its new ones (heap, NULL if out of memory): a profile that boots with
+ * root=UUID= of its golden image boots each clone from the clone's own filesystem. */
+static char *follow(const struct xp_guest_config *c, const char *value)
+{
+	if (!c->guest)
+		return strdup(value);
+	struct xp_buf b = XP_BUF_INIT;
+	if (xp_guest_uuids_follow(c->guest, value, strlen(value), &b) < 0) {
+		xp_buf_release(&b);
+		return NULL;
+	}
+	return xp_buf_steal(&b);
+}
+
+static bool kernel_cmdline_key(const char *key)
+{
+	return strcmp(key, "root") == 0 || strcmp(key, "extra") == 0 || strcmp(key, "cmdline") == 0;
 }
 
 static int fail(struct xp_diags *d, int r, const char *key, const char *fmt, ...)
@@ -162,9 +183,14 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		/* the first partition, or the whole disk for an image without a table */
 		if (!root)
 			root = label && strcmp(label, "none") == 0 ? "/dev/xvda" : "/dev/xvda1";
-		put(&e, "root", quoted(root));
-		if (extra)
-			put(&e, "extra", quoted(extra));
+		char *v = follow(c, root);
+		put(&e, "root", v ? quoted(v) : NULL);
+		free(v);
+		if (extra) {
+			v = follow(c, extra);
+			put(&e, "extra", v ? quoted(v) : NULL);
+			free(v);
+		}
 	} else {
 		r = fail(d, -EINVAL, "boot", "unknown boot method '%s'", boot);
 		goto out;
@@ -196,7 +222,9 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 
 	for (size_t i = 0; i < s->n; i++)
 		if (strncmp(s->v[i].key, "config.", 7) == 0)
-			put(&e, s->v[i].key + 7, strdup(s->v[i].value));
+			put(&e, s->v[i].key + 7,
+			    kernel_cmdline_key(s->v[i].key + 7) ? follow(c, s->v[i].value)
+								: strdup(s->v[i].value));
 	if (e.err) {
 		r = e.err;
 		goto out;

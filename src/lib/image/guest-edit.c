@@ -33,7 +33,8 @@
 #include "xenprov/guest.h"
 #include "xenprov/partition.h"
 
-#define SWAP_MAGIC "SWAPSPACE2"
+#define SWAP_MAGIC	 "SWAPSPACE2"
+#define SWAP_UUID_OFFSET 1036 /* the UUID in mkswap's version 1 header */
 
 struct ctx {
 	const struct xp_guest_settings *s;
@@ -44,6 +45,7 @@ struct ctx {
 	uint32_t now;
 	enum xp_fs_type fstype;
 	bool have_swap;
+	uint64_t swap_off; /* byte offset of the swap area, with have_swap */
 };
 
 const char *xp_net_format_name(enum xp_net_format f)
@@ -182,9 +184,9 @@ static int check_settings(struct ctx *c)
 
 /* ---- finding the root filesystem -------------------------------------------------------- */
 
-/* The swap UUID if the area at off is a Linux swap area (any page size up to 64 KiB:
- * "SWAPSPACE2" ends the first page; the UUID is at byte 1036, mkswap(8) and
- * util-linux's include/swapheader.h). */
+/* The swap UUID ("" if it has none) if the area at off is a Linux swap area (any page
+ * size up to 64 KiB: "SWAPSPACE2" ends the first page; the UUID is at byte 1036 whatever
+ * the page size, mkswap(8) and util-linux's include/swapheader.h). */
 static bool probe_swap(struct xp_blockdev *bd, uint64_t off, char uuid[37])
 {
 	static const unsigned pages[] = {4096, 8192, 16384, 65536};
@@ -194,7 +196,7 @@ static bool probe_swap(struct xp_blockdev *bd, uint64_t off, char uuid[37])
 			return false;
 		if (memcmp(buf, SWAP_MAGIC, 10) != 0)
 			continue;
-		if (xp_blockdev_pread(bd, buf, 16, off + 1036) < 0)
+		if (xp_blockdev_pread(bd, buf, 16, off + SWAP_UUID_OFFSET) < 0)
 			return false;
 		uuid[0] = '\0';
 		for (int k = 0; k < 16; k++)
@@ -228,13 +230,9 @@ static int find_root(struct ctx *c, uint64_t *root_off)
 		if (label != XP_LABEL_NONE && probe_swap(bd, off, uuid)) {
 			if (!c->have_swap) {
 				c->have_swap = true;
-				snprintf(c->rep->swap_uuid, sizeof(c->rep->swap_uuid), "%s", uuid);
-				if (!uuid[0])
-					xp_guest_warn(
-					    &c->dg, "swap-uuid",
-					    "the swap area of partition %u has no UUID: not in "
-					    "/etc/fstab",
-					    parts[i].number);
+				c->swap_off = off;
+				snprintf(c->rep->old_swap_uuid, sizeof(c->rep->old_swap_uuid), "%s",
+					 uuid);
 			}
 			continue;
 		}
@@ -252,7 +250,8 @@ static int find_root(struct ctx *c, uint64_t *root_off)
 				found = true;
 				*root_off = off;
 				c->fstype = info.type;
-				snprintf(c->rep->fs_uuid, sizeof(c->rep->fs_uuid), "%s", info.uuid);
+				snprintf(c->rep->old_fs_uuid, sizeof(c->rep->old_fs_uuid), "%s",
+					 info.uuid);
 			}
 		}
 		xp_fs_close(fs);
@@ -398,6 +397,35 @@ static int edit_network(struct ctx *c)
 	return 0;
 }
 
+/* New UUIDs for the root filesystem and the swap area: what makes clones of one golden
+ * image distinct disks to blkid, udev's /dev/disk/by-uuid and every fstab. */
+static int edit_uuids(struct ctx *c)
+{
+	uuid_t u;
+	uuid_generate_random(u);
+	bool seeded = false;
+	int r = xp_gfs_set_uuid(c->fs, u, &seeded);
+	if (r < 0)
+		return r;
+	uuid_unparse_lower(u, c->rep->fs_uuid);
+	if (seeded) {
+		c->rep->csum_seed_set = true;
+		xp_guest_warn(&c->dg, "csum-seed",
+			      "the root filesystem has metadata_csum without metadata_csum_seed: "
+			      "metadata_csum_seed was turned on so that its UUID could change "
+			      "without rewriting every checksum; the guest needs Linux 4.4 or "
+			      "later, and a boot loader that reads the filesystem itself GRUB "
+			      "2.12 or Debian's 2.06-13 or later");
+	}
+	if (!c->have_swap)
+		return 0;
+	uuid_generate_random(u);
+	r = xp_gfs_disk_pwrite(c->fs, u, sizeof(u), c->swap_off + SWAP_UUID_OFFSET);
+	if (r == 0)
+		uuid_unparse_lower(u, c->rep->swap_uuid);
+	return r;
+}
+
 static int edit_fstab(struct ctx *c)
 {
 	struct xp_buf b = XP_BUF_INIT;
@@ -405,6 +433,114 @@ static int edit_fstab(struct ctx *c)
 	if (r == 0)
 		r = xp_gfs_write_buf(c->fs, "/etc/fstab", &b, &XP_GFS_FILE);
 	xp_buf_release(&b);
+	return r;
+}
+
+/* Files that name the root or swap UUID outside fstab: the boot loader's
+ * configuration and what it is made from (update-grub reads /etc/default/grub;
+ * kernel-install /etc/kernel/cmdline), the Boot Loader Specification's entries, and
+ * Debian's initramfs resume device (initramfs-tools(7)). A file is rewritten only if it
+ * names an old UUID. */
+static const char *const uuid_files[] = {
+    "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/menu.lst",
+    "/etc/default/grub",   "/etc/kernel/cmdline",  "/etc/initramfs-tools/conf.d/resume",
+};
+#define BLS_ENTRIES "/boot/loader/entries"
+
+static int follow_uuids_in(struct ctx *c, const char *path)
+{
+	char *text;
+	size_t len;
+	int r = xp_gfs_read(c->fs, path, &text, &len);
+	if (r == -ENOENT || r == -EINVAL) /* absent, or not a regular file */
+		return 0;
+	if (r < 0)
+		return r;
+	struct xp_buf b = XP_BUF_INIT;
+	r = xp_guest_uuids_follow(c->rep, text, len, &b);
+	if (r > 0)
+		r = xp_gfs_write_buf(c->fs, path, &b, &XP_GFS_FILE);
+	xp_buf_release(&b);
+	free(text);
+	return r < 0 ? r : 0;
+}
+
+static int edit_uuid_refs(struct ctx *c)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < sizeof(uuid_files) / sizeof(uuid_files[0]); i++)
+		r = follow_uuids_in(c, uuid_files[i]);
+	if (r < 0)
+		return r;
+	char **names;
+	size_t n;
+	r = xp_gfs_list(c->fs, BLS_ENTRIES, &names, &n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (fnmatch("*.conf", names[i], 0) != 0)
+			continue;
+		char *path = NULL;
+		if (asprintf(&path, "%s/%s", BLS_ENTRIES, names[i]) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		r = follow_uuids_in(c, path);
+		free(path);
+	}
+	xp_gfs_names_free(names, n);
+	return r;
+}
+
+/* What one machine keeps of its own and a clone must not share, removed as
+ * virt-sysprep(1)'s random-seed, dhcp-client-state and udev-persistent-net operations
+ * do (a random seed is removed rather than rewritten: systemd-random-seed.service(8)
+ * and the sysvinit scripts make a new one at boot, as NetworkManager and dhcpcd(8) make
+ * their secrets and DUID): in each directory, the names matching a glob (fnmatch(3));
+ * anything but a directory. */
+static const struct {
+	const char *dir;
+	const char *globs[4];
+} machine_state[] = {
+    {"/var/lib/systemd", {"random-seed"}},			    /* systemd */
+    {"/var/lib/urandom", {"random-seed"}},			    /* Debian's sysvinit */
+    {"/var/lib", {"random-seed"}},				    /* Red Hat's sysvinit */
+    {"/var/lib/dhcp", {"dhclient*.leases"}},			    /* ISC dhclient, Debian */
+    {"/var/lib/dhclient", {"*.lease", "*.leases"}},		    /* ISC dhclient, Red Hat */
+    {"/var/lib/NetworkManager", {"*.lease", "secret_key"}},	    /* leases; IPv6, DUID */
+    {"/var/lib/dhcpcd", {"*.lease", "*.lease6", "duid", "secret"}}, /* RFC 7217 secret */
+    {"/etc/udev/rules.d", {"70-persistent-net.rules"}},		    /* eth0 = the old MAC */
+};
+
+static bool state_name(size_t i, const char *name)
+{
+	for (size_t g = 0; g < 4 && machine_state[i].globs[g]; g++)
+		if (fnmatch(machine_state[i].globs[g], name, FNM_PERIOD) == 0)
+			return true;
+	return false;
+}
+
+static int remove_machine_state(struct ctx *c)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < sizeof(machine_state) / sizeof(machine_state[0]); i++) {
+		char **names;
+		size_t n;
+		r = xp_gfs_list(c->fs, machine_state[i].dir, &names, &n);
+		for (size_t k = 0; r == 0 && k < n; k++) {
+			if (!state_name(i, names[k]))
+				continue;
+			char *path = NULL;
+			if (asprintf(&path, "%s/%s", machine_state[i].dir, names[k]) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			mode_t mode = 0;
+			r = xp_gfs_lstat(c->fs, path, &mode);
+			if (r == 0 && !S_ISDIR(mode))
+				r = xp_gfs_remove(c->fs, path, true);
+			free(path);
+		}
+		xp_gfs_names_free(names, n);
+	}
 	return r;
 }
 
@@ -541,8 +677,9 @@ static int edit(struct ctx *c, uint64_t off)
 		return r;
 	/* the edits, in order; the first failure stops the rest */
 	static int (*const edits[])(struct ctx *) = {
-	    edit_hostname, edit_network, edit_fstab,	   edit_machine_id,
-	    edit_shadow,   edit_ssh_key, remove_host_keys, add_hostkey_unit,
+	    edit_uuids,	    edit_hostname,    edit_network,	    edit_fstab,
+	    edit_uuid_refs, edit_machine_id,  remove_machine_state, edit_shadow,
+	    edit_ssh_key,   remove_host_keys, add_hostkey_unit,
 	};
 	for (size_t i = 0; r == 0 && i < sizeof(edits) / sizeof(edits[0]); i++)
 		r = edits[i](c);

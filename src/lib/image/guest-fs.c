@@ -168,6 +168,58 @@ int xp_gfs_close(struct xp_gfs *g, int status)
 	return close_free(g, status);
 }
 
+/* ---- the filesystem's and the disk's identity ----------------------------------------- */
+
+/*
+ * Where the UUID is used (ext4's disk layout, e2fsprogs' lib/ext2fs/csum.c): with
+ * metadata_csum every checksum is seeded by crc32c(~0, s_uuid), or by s_checksum_seed
+ * once metadata_csum_seed (INCOMPAT_CSUM_SEED) is set, which is why that feature makes a
+ * UUID change one superblock write; gdt_csum's crc16 group descriptor checksums cover the
+ * UUID itself; ea_inode's value hashes use the metadata seed. The journal superblock of
+ * an internal journal is left as tune2fs -U leaves it.
+ */
+int xp_gfs_set_uuid(struct xp_gfs *g, const unsigned char uuid[16], bool *seeded)
+{
+	ext2_filsys fs = g->fs;
+	struct ext2_super_block *sb = fs->super;
+	*seeded = false;
+	bool csum = ext2fs_has_feature_metadata_csum(sb);
+	bool seed = ext2fs_has_feature_csum_seed(sb);
+	if (!seed && !csum && ext2fs_has_feature_ea_inode(sb))
+		return fail(g, -ENOTSUP, "ea-inode", g->dg.image,
+			    "cannot give the root filesystem a new UUID: it has ea_inode without "
+			    "metadata_csum, whose hashes would all have to be rewritten");
+	bool gd = ext2fs_has_group_desc_csum(fs);
+	for (dgrp_t i = 0; gd && i < fs->group_desc_count; i++)
+		if (!ext2fs_group_desc_csum_verify(fs, i))
+			return fail(
+			    g, -EIO, "group-checksum", g->dg.image,
+			    "the root filesystem's group descriptor %u has a wrong checksum: "
+			    "run e2fsck on it first",
+			    (unsigned)i);
+	if (csum && !seed) {
+		/* fs->csum_seed is what the checksums were made with (ext2fs_open2) */
+		sb->s_checksum_seed = fs->csum_seed;
+		ext2fs_set_feature_csum_seed(sb);
+		*seeded = true;
+	}
+	memcpy(sb->s_uuid, uuid, sizeof(sb->s_uuid));
+	ext2fs_init_csum_seed(fs);
+	for (dgrp_t i = 0; gd && i < fs->group_desc_count; i++)
+		ext2fs_group_desc_csum_set(fs, i);
+	ext2fs_mark_super_dirty(fs);
+	return 0;
+}
+
+int xp_gfs_disk_pwrite(struct xp_gfs *g, const void *buf, size_t len, uint64_t off)
+{
+	int r = xp_rwdisk_pwrite(g->disk, buf, len, off);
+	if (r < 0)
+		return fail(g, r, "write", g->dg.image, "cannot write '%s' at byte %llu: %s",
+			    g->dg.image, (unsigned long long)off, strerror(-r));
+	return 0;
+}
+
 /* ---- files ---------------------------------------------------------------------------- */
 
 static void set_owner(struct ext2_inode *in, uint32_t uid, uint32_t gid)

@@ -56,6 +56,21 @@ int xp_gfs_open(const char *image, uint64_t off, uint32_t now, struct xp_guest_r
  * closing, with a diagnostic. Accepts NULL. */
 int xp_gfs_close(struct xp_gfs *g, int status);
 
+/* Gives the filesystem the UUID uuid with one superblock write (its backups follow
+ * at close), as `tune2fs -U` does without rewriting metadata checksums: with
+ * metadata_csum_seed, or without metadata_csum, every checksum stays valid (group
+ * descriptor checksums are recomputed: gdt_csum's crc16 covers the UUID). With
+ * metadata_csum and no seed, metadata_csum_seed is set first to the seed the checksums
+ * were made with, as `tune2fs -O metadata_csum_seed` does, and *seeded is true.
+ * -ENOTSUP (with a diagnostic) for ea_inode without metadata_csum (its hashes use the
+ * UUID); -EIO if a group descriptor checksum is already wrong (tune2fs then leaves them
+ * alone; we refuse rather than hide it). */
+int xp_gfs_set_uuid(struct xp_gfs *g, const unsigned char uuid[16], bool *seeded);
+
+/* Writes len bytes at byte offset off of the image itself, outside the filesystem (a
+ * swap area's header): through the same copy-on-write layer, inside the image's size. */
+int xp_gfs_disk_pwrite(struct xp_gfs *g, const void *buf, size_t len, uint64_t off);
+
 /* Something at path, symlinks followed (also the last one). */
 bool xp_gfs_exists(struct xp_gfs *g, const char *path);
 /* A directory at path, symlinks followed. */

@@ -14,8 +14,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "image/guest-text.h"
+#include "util/ctype.h"
 #include "xenprov/mac.h"
 
 unsigned xp_guest_prefix(const struct xp_guest_settings *s)
@@ -282,6 +284,52 @@ int xp_guest_text_fstab(const char *root_uuid, enum xp_fs_type fs_type, const ch
 	if (swap_uuid && swap_uuid[0])
 		xp_buf_addf(out, "UUID=%s\tnone\tswap\tsw\t0\t0\n", swap_uuid);
 	return done(out);
+}
+
+/* ---- what names a UUID ------------------------------------------------------------------ */
+
+/* A UUID's characters: a match must not be part of a longer run of them. */
+static bool uuid_char(char ch)
+{
+	return ch == '-' || xp__hexval(ch) >= 0;
+}
+
+#define UUID_LEN 36
+
+/* Which of the n UUIDs in from (each 36 characters, or "" for none) stands whole at
+ * text + i, or -1. */
+static int uuid_at(const char *const *from, size_t n, const char *text, size_t len, size_t i)
+{
+	if (i + UUID_LEN > len || (i > 0 && uuid_char(text[i - 1])) ||
+	    (i + UUID_LEN < len && uuid_char(text[i + UUID_LEN])))
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (strlen(from[k]) == UUID_LEN && strncasecmp(text + i, from[k], UUID_LEN) == 0)
+			return (int)k;
+	return -1;
+}
+
+int xp_guest_uuids_follow(const struct xp_guest_report *rep, const char *text, size_t len,
+			  struct xp_buf *out)
+{
+	const char *const from[] = {rep->old_fs_uuid, rep->old_swap_uuid};
+	const char *const to[] = {rep->fs_uuid, rep->swap_uuid};
+	int n = 0;
+	size_t start = 0;
+	for (size_t i = 0; i + UUID_LEN <= len;) {
+		int k = uuid_at(from, 2, text, len, i);
+		if (k < 0 || strlen(to[k]) != UUID_LEN) {
+			i++;
+			continue;
+		}
+		xp_buf_add(out, text + start, i - start);
+		xp_buf_add(out, to[k], UUID_LEN);
+		i += UUID_LEN;
+		start = i;
+		n++;
+	}
+	xp_buf_add(out, text + start, len - start);
+	return xp_buf_error(out) ? -ENOMEM : n;
 }
 
 int xp_guest_text_machine_id(const unsigned char random[16], struct xp_buf *out)
