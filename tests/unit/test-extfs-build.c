@@ -502,8 +502,10 @@ static void check_everything(const char *img, uint64_t off, enum xp_fs_type type
 	assert_contains(sb, "Block size:               4096");
 	if (type == XP_FS_EXT4) {
 		assert_contains(sb, "has_journal ext_attr resize_inode dir_index filetype extent "
-				    "64bit flex_bg sparse_super large_file huge_file dir_nlink "
-				    "extra_isize metadata_csum");
+				    "64bit flex_bg metadata_csum_seed sparse_super large_file "
+				    "huge_file dir_nlink extra_isize metadata_csum\n");
+		/* the seed is the one the UUID gives, as mke2fs sets it */
+		assert_contains(sb, "Checksum seed:");
 		assert_stat(img, off, "/var/random", "EXTENTS:");
 	} else if (type == XP_FS_EXT3) {
 		assert_contains(sb, "has_journal ext_attr resize_inode dir_index filetype "

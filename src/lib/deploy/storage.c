@@ -153,8 +153,9 @@ static int golden_key(const char *archive, uint64_t size, int fs, int label, uin
 	char content[65];
 	xp_sha256_hex(digest, content);
 	struct xp_buf b = XP_BUF_INIT;
-	/* bump v1 when what goes into a golden image changes */
-	xp_buf_addf(&b, "xenprov-golden-v1\n%s\nsize=%llu\nfs=%d\nlabel=%d\nswap=%llu\n", content,
+	/* bump the version when what goes into a golden image changes (v2: ext4 with
+	 * metadata_csum_seed, so that old golden images are built again) */
+	xp_buf_addf(&b, "xenprov-golden-v2\n%s\nsize=%llu\nfs=%d\nlabel=%d\nswap=%llu\n", content,
 		    (unsigned long long)size, fs, label, (unsigned long long)swap);
 	if (xp_buf_error(&b)) {
 		xp_buf_release(&b);

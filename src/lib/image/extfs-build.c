@@ -1430,6 +1430,9 @@ static int create_fs(struct ctx *c, const char *path, uint64_t offset, uint64_t 
 	memcpy(sb->s_uuid, uuid, 16);
 	if (c->csum)
 		sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
+	/* the seed a UUID would give, as mke2fs sets it; it stays when the UUID changes */
+	if (ext2fs_has_feature_csum_seed(sb))
+		sb->s_checksum_seed = ext2fs_crc32c_le(~0U, sb->s_uuid, sizeof(sb->s_uuid));
 	ext2fs_init_csum_seed(fs);
 	memset(sb->s_volume_name, 0, sizeof(sb->s_volume_name));
 	if (c->opts->label)

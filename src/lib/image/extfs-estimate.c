@@ -126,8 +126,11 @@ errcode_t xp_fs_init(const char *name, uint64_t bytes, const struct xp_fs_opts *
 		inodes = 0xffffffffull - 0x10000;
 	param.s_inodes_count = (uint32_t)inodes;
 
-	/* Debian's mke2fs.conf base features, then the per-type ones. No orphan_file or
-	 * metadata_csum_seed: e2fsck < 1.47 and kernels < 5.15 refuse those. */
+	/* Debian's mke2fs.conf base features, then the per-type ones. No orphan_file:
+	 * e2fsck < 1.47 and kernels < 5.15 refuse it. ext4 adds metadata_csum_seed (Linux
+	 * 4.4, e2fsprogs 1.43; GRUB 2.12 and Debian's 2.06-13 read it): the checksums are
+	 * seeded by s_checksum_seed instead of the UUID, so that every clone's new UUID is
+	 * one superblock write (guest-edit.c), not a rewrite of every checksum. */
 	ext2fs_set_feature_xattr(&param);
 	ext2fs_set_feature_resize_inode(&param);
 	ext2fs_set_feature_dir_index(&param);
@@ -141,6 +144,7 @@ errcode_t xp_fs_init(const char *name, uint64_t bytes, const struct xp_fs_opts *
 		ext2fs_set_feature_huge_file(&param);
 		ext2fs_set_feature_flex_bg(&param);
 		ext2fs_set_feature_metadata_csum(&param);
+		ext2fs_set_feature_csum_seed(&param);
 		ext2fs_set_feature_64bit(&param);
 		ext2fs_set_feature_dir_nlink(&param);
 		ext2fs_set_feature_extra_isize(&param);

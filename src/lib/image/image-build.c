@@ -129,10 +129,10 @@ static int cache_key(const struct xp_image_opts *o, char key[65])
 	char content[65];
 	xp_sha256_hex(digest, content);
 	struct xp_buf b = XP_BUF_INIT;
-	/* every option that changes the bytes of the result; bump v1 when the builder
-	 * changes what it writes */
+	/* every option that changes the bytes of the result; bump the version when the
+	 * builder changes what it writes (v2: ext4 with metadata_csum_seed) */
 	xp_buf_addf(&b,
-		    "xenprov-image-v1\n%s\nsize=%llu\nheadroom=%u\nfs=%d\nlabel=%s\n"
+		    "xenprov-image-v2\n%s\nsize=%llu\nheadroom=%u\nfs=%d\nlabel=%s\n"
 		    "uuid=%s\ninodes=%llu\nreserved=%d\ntable=%d\nswap=%llu\nformat=%d\n",
 		    content, (unsigned long long)o->size, o->headroom_percent, (int)o->fs.type,
 		    o->fs.label ? o->fs.label : "", o->fs.uuid ? o->fs.uuid : "",
