@@ -4,8 +4,11 @@
  * from trees made here (Debian/ifupdown, systemd-networkd, netplan, Red Hat ifcfg), bare
  * and partitioned by sfdisk with a mkswap'ed swap partition, raw and qcow2 (qemu-img
  * convert, xp_qcow2_from_raw, overlays from xp_qcow2_create_overlay and qemu-img
- * create); verified with e2fsck -fn, debugfs, blkid, qemu-img check/map/convert and the
- * backing files' SHA-256.
+ * create); verified with e2fsck -fn, debugfs, dumpe2fs, blkid, qemu-img check/map/convert
+ * and the backing files' SHA-256. test_clones makes two guests of one golden disk for
+ * each filesystem kind (ext2, ext3, ext4 with and without metadata_csum_seed, ext4 with
+ * gdt_csum), one a raw copy and one a qcow2 overlay, and checks that they are separate
+ * machines: their own UUIDs everywhere, no shared machine state.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -987,6 +990,26 @@ static void test_image_errors(void **state)
 	xp_diags_release(&d);
 	assert_fsck_clean("full.raw", 0);
 
+	/* ea_inode without metadata_csum: its value hashes use the UUID */
+	assert_int_equal(sh("rm -f '%s' && truncate -s 32M '%s' && mke2fs -q -F -t ext4 -O "
+			    "^metadata_csum,ea_inode -d '%s' '%s'",
+			    tpath("eai.raw"), tpath("eai.raw"), tpath("debian"), tpath("eai.raw")),
+			 0);
+	assert_int_equal(xp_guest_apply(tpath("eai.raw"), &s, NULL, &d), -ENOTSUP);
+	assert_string_equal(d.v[d.n - 1].code, "ea-inode");
+	xp_diags_release(&d);
+	assert_fsck_clean("eai.raw", 0);
+
+	/* a group descriptor whose checksum is already wrong is not made right (that would
+	 * hide the damage from e2fsck) */
+	make_bare_fs("debian", "badgd.raw", 32, "-t ext4 -O ^metadata_csum,uninit_bg");
+	assert_int_equal(
+	    sh("debugfs -w -R 'set_bg 1 checksum 0x1234' '%s' >/dev/null 2>&1", tpath("badgd.raw")),
+	    0);
+	assert_int_equal(xp_guest_apply(tpath("badgd.raw"), &s, NULL, &d), -EIO);
+	assert_string_equal(d.v[d.n - 1].code, "group-checksum");
+	xp_diags_release(&d);
+
 	/* qcow2 with an internal snapshot: not writable */
 	make_bare("debian", "snap.raw", 32);
 	assert_int_equal(sh("qemu-img convert -O qcow2 '%s' '%s' && qemu-img snapshot -c s1 '%s'",
@@ -995,6 +1018,233 @@ static void test_image_errors(void **state)
 	assert_int_equal(xp_guest_apply(tpath("snap.qcow2"), &s, NULL, &d), -ENOTSUP);
 	assert_contains(d.v[d.n - 1].msg, "snapshots");
 	xp_diags_release(&d);
+}
+
+/* ---- clones ------------------------------------------------------------------------------ */
+
+#define SWAP_UUID_UPPER "D1C2B3A4-1234-4CDE-8F00-AABBCCDDEEFF"
+
+/* What names the golden image's UUIDs, as a Debian guest with GRUB has it, and what it
+ * must not touch: a longer hex run holding the UUID, a file outside the list. */
+#define GRUB_CFG(fs, swap)                                                                         \
+	"search --no-floppy --fs-uuid --set=root " fs "\n"                                         \
+	"linux /boot/vmlinuz root=UUID=" fs " ro resume=UUID=" swap " quiet\n"                     \
+	"# not a UUID of ours: a" FS_UUID " " FS_UUID "0 " FS_UUID "-1\n"
+
+/* A golden tree that names its UUIDs in the boot loader's files and holds one machine's
+ * state: random seeds, DHCP leases and identities, udev's persistent net rules. */
+static void make_clone_tree(void)
+{
+	common_tree("clone");
+	assert_int_equal(
+	    sh("cd '%s/clone' && mkdir -p boot/grub boot/loader/entries etc/default etc/grub.d "
+	       "etc/initramfs-tools/conf.d etc/kernel etc/network etc/udev/rules.d "
+	       "var/lib/systemd var/lib/urandom var/lib/dhcp var/lib/dhclient "
+	       "var/lib/NetworkManager var/lib/dhcpcd",
+	       tmpdir),
+	    0);
+	put("clone/etc/network/interfaces", "auto lo\niface lo inet loopback\n", 0644);
+	put("clone/boot/grub/grub.cfg", GRUB_CFG(FS_UUID, SWAP_UUID_UPPER), 0444);
+	put("clone/boot/grub/menu.lst", "kernel /vmlinuz root=UUID=" FS_UUID "\n", 0644);
+	put("clone/etc/default/grub", "GRUB_CMDLINE_LINUX=\"root=UUID=" FS_UUID "\"\n", 0644);
+	put("clone/etc/kernel/cmdline", "root=UUID=" FS_UUID " ro\n", 0644);
+	put("clone/etc/initramfs-tools/conf.d/resume", "RESUME=UUID=" SWAP_UUID "\n", 0644);
+	put("clone/boot/loader/entries/debian.conf", "options root=UUID=" FS_UUID " ro\n", 0644);
+	put("clone/boot/loader/entries/notes.txt", FS_UUID "\n", 0644);
+	put("clone/etc/grub.d/40_custom", "# " FS_UUID "\n", 0755);
+	static const char *const state[] = {
+	    "var/lib/systemd/random-seed",
+	    "var/lib/urandom/random-seed",
+	    "var/lib/random-seed",
+	    "var/lib/dhcp/dhclient.eth0.leases",
+	    "var/lib/dhcp/dhclient6.leases",
+	    "var/lib/dhclient/dhclient--eth0.lease",
+	    "var/lib/dhclient/dhclient.leases",
+	    "var/lib/NetworkManager/internal-5e3f-eth0.lease",
+	    "var/lib/NetworkManager/secret_key",
+	    "var/lib/dhcpcd/eth0.lease",
+	    "var/lib/dhcpcd/eth0.lease6",
+	    "var/lib/dhcpcd/duid",
+	    "var/lib/dhcpcd/secret",
+	    "etc/udev/rules.d/70-persistent-net.rules",
+	};
+	for (size_t i = 0; i < sizeof(state) / sizeof(state[0]); i++) {
+		char rel[200];
+		snprintf(rel, sizeof(rel), "clone/%s", state[i]);
+		put(rel, "golden machine state\n", 0600);
+	}
+	/* kept: another program's state, a DHCP server's leases, other rules */
+	put("clone/var/lib/dhcp/dhcpd.leases", "server\n", 0644);
+	put("clone/var/lib/NetworkManager/NetworkManager.state", "[main]\n", 0644);
+	put("clone/etc/udev/rules.d/80-local.rules", "# local\n", 0644);
+}
+
+/* Removed from every clone, and reported. */
+static const char *const clone_removed[] = {
+    "/var/lib/systemd/random-seed",
+    "/var/lib/urandom/random-seed",
+    "/var/lib/random-seed",
+    "/var/lib/dhcp/dhclient.eth0.leases",
+    "/var/lib/dhcp/dhclient6.leases",
+    "/var/lib/dhclient/dhclient--eth0.lease",
+    "/var/lib/dhclient/dhclient.leases",
+    "/var/lib/NetworkManager/internal-5e3f-eth0.lease",
+    "/var/lib/NetworkManager/secret_key",
+    "/var/lib/dhcpcd/eth0.lease",
+    "/var/lib/dhcpcd/eth0.lease6",
+    "/var/lib/dhcpcd/duid",
+    "/var/lib/dhcpcd/secret",
+    "/etc/udev/rules.d/70-persistent-net.rules",
+};
+
+struct clone_kind {
+	const char *name, *mkfs, *fstype;
+	bool seeded;	 /* metadata_csum_seed turned on by the apply */
+	bool seed_after; /* metadata_csum_seed there afterwards */
+};
+
+/* One guest of a clone_kind, read back from raw (a raw image): everything that names the
+ * old UUIDs names the new ones, no state is left, the filesystem is clean. uuid gets the
+ * guest's filesystem and swap UUIDs. */
+static void verify_clone(const struct clone_kind *k, const char *raw,
+			 const struct xp_guest_report *rep, char uuid[2][40])
+{
+	assert_fsck_clean(raw, MIB);
+	char *fsu = blkid_uuid(raw, MIB), *swu = blkid_uuid(raw, 49 * MIB);
+	assert_string_equal(rep->old_fs_uuid, FS_UUID);
+	assert_string_equal(rep->old_swap_uuid, SWAP_UUID);
+	assert_string_equal(rep->fs_uuid, fsu);
+	assert_string_equal(rep->swap_uuid, swu);
+	assert_string_not_equal(fsu, FS_UUID);
+	assert_string_not_equal(swu, SWAP_UUID);
+	assert_int_equal(rep->csum_seed_set, k->seeded);
+	snprintf(uuid[0], 40, "%s", fsu);
+	snprintf(uuid[1], 40, "%s", swu);
+
+	char *sb = out("dumpe2fs -h %s 2>/dev/null", at(raw, MIB));
+	if (k->seed_after)
+		assert_contains(sb, "metadata_csum_seed");
+	else
+		assert_lacks(sb, "metadata_csum_seed");
+	free(sb);
+
+	char want[1024];
+	char *s = cat(raw, MIB, "/etc/fstab");
+	snprintf(want, sizeof(want),
+		 "UUID=%s\t/\t%s\terrors=remount-ro\t0\t1\nUUID=%s\tnone\tswap\tsw\t0\t0\n", fsu,
+		 k->fstype, swu);
+	assert_contains(s, want);
+	free(s);
+	s = cat(raw, MIB, "/boot/grub/grub.cfg");
+	/* the new UUIDs are lower case, whatever case the file had */
+	snprintf(want, sizeof(want),
+		 "search --no-floppy --fs-uuid --set=root %s\n"
+		 "linux /boot/vmlinuz root=UUID=%s ro resume=UUID=%s quiet\n"
+		 "# not a UUID of ours: a" FS_UUID " " FS_UUID "0 " FS_UUID "-1\n",
+		 fsu, fsu, swu);
+	assert_string_equal(s, want);
+	free(s);
+	s = dstat(raw, MIB, "/boot/grub/grub.cfg");
+	assert_contains(s, "Mode:  0444"); /* its inode kept */
+	free(s);
+	/* the other files that named them: before, the UUID (0 fs, 1 swap), after; -1: the
+	 * file is left as it was (before alone) */
+	static const struct {
+		const char *path, *before, *after;
+		int which;
+	} follow[] = {
+	    {"/boot/grub/menu.lst", "kernel /vmlinuz root=UUID=", "\n", 0},
+	    {"/etc/default/grub", "GRUB_CMDLINE_LINUX=\"root=UUID=", "\"\n", 0},
+	    {"/etc/kernel/cmdline", "root=UUID=", " ro\n", 0},
+	    {"/etc/initramfs-tools/conf.d/resume", "RESUME=UUID=", "\n", 1},
+	    {"/boot/loader/entries/debian.conf", "options root=UUID=", " ro\n", 0},
+	    {"/boot/loader/entries/notes.txt", FS_UUID "\n", "", -1},
+	    {"/etc/grub.d/40_custom", "# " FS_UUID "\n", "", -1},
+	};
+	const char *const uuids[] = {fsu, swu};
+	for (size_t i = 0; i < sizeof(follow) / sizeof(follow[0]); i++) {
+		s = cat(raw, MIB, follow[i].path);
+		snprintf(want, sizeof(want), "%s%s%s", follow[i].before,
+			 follow[i].which < 0 ? "" : uuids[follow[i].which], follow[i].after);
+		assert_string_equal(s, want);
+		free(s);
+	}
+	for (size_t i = 0; i < sizeof(clone_removed) / sizeof(clone_removed[0]); i++) {
+		if (exists(raw, MIB, clone_removed[i])) {
+			fprintf(stderr, "%s: %s is still there\n", raw, clone_removed[i]);
+			fail();
+		}
+		assert_true(report_has(rep, false, clone_removed[i]));
+	}
+	assert_true(exists(raw, MIB, "/var/lib/dhcp/dhcpd.leases"));
+	assert_true(exists(raw, MIB, "/var/lib/NetworkManager/NetworkManager.state"));
+	assert_true(exists(raw, MIB, "/etc/udev/rules.d/80-local.rules"));
+	free(fsu);
+	free(swu);
+}
+
+static void test_clones(void **state)
+{
+	(void)state;
+	make_clone_tree();
+	const struct clone_kind kinds[] = {
+	    {"ext2", "-t ext2", "ext2", false, false},
+	    {"ext3", "-t ext3", "ext3", false, false},
+	    /* xenprov's golden ext4 */
+	    {"ext4 metadata_csum_seed", MKFS_GOLDEN, "ext4", false, true},
+	    /* made elsewhere (Debian's mke2fs.conf): the seed is turned on */
+	    {"ext4 metadata_csum", "-t ext4 -O metadata_csum,^metadata_csum_seed", "ext4", true,
+	     true},
+	    /* crc16 group descriptor checksums, which cover the UUID */
+	    {"ext4 uninit_bg", "-t ext4 -O ^metadata_csum,uninit_bg", "ext4", false, false},
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const struct clone_kind *k = &kinds[i];
+		fprintf(stderr, "clones of %s\n", k->name);
+		make_disk_fs("clone", "cl-gold.raw", k->mkfs);
+		char gold[65], now[65];
+		sha(tpath("cl-gold.raw"), gold);
+		/* one guest a sparse copy, one a qcow2 overlay over the golden image */
+		assert_int_equal(
+		    sh("cp --sparse=always '%s' '%s'", tpath("cl-gold.raw"), tpath("cl-1.raw")), 0);
+		assert_int_equal(sh("rm -f '%s'", tpath("cl-2.qcow2")), 0);
+		assert_int_equal(xp_qcow2_create_overlay(tpath("cl-2.qcow2"), tpath("cl-gold.raw"),
+							 XP_IMAGE_RAW, 58 * MIB),
+				 0);
+		struct xp_guest_settings s = {.hostname = "clone"};
+		struct xp_guest_report rep[2];
+		const char *img[2] = {"cl-1.raw", "cl-2.qcow2"};
+		for (int g = 0; g < 2; g++) {
+			struct xp_diags d = {0};
+			int r = xp_guest_apply(tpath(img[g]), &s, &rep[g], &d);
+			for (size_t j = 0; j < d.n; j++)
+				fprintf(stderr, "diag: %s: %s\n", d.v[j].code, d.v[j].msg);
+			assert_int_equal(r, 0);
+			/* a warning only where the feature was turned on */
+			assert_int_equal(d.n, k->seeded ? 1 : 0);
+			if (k->seeded)
+				assert_string_equal(d.v[0].code, "csum-seed");
+			xp_diags_release(&d);
+		}
+		assert_qcheck("cl-2.qcow2");
+		assert_int_equal(
+		    sh("qemu-img convert -O raw '%s' '%s'", tpath("cl-2.qcow2"), tpath("cl-2.raw")),
+		    0);
+		char uuid[2][2][40];
+		verify_clone(k, "cl-1.raw", &rep[0], uuid[0]);
+		verify_clone(k, "cl-2.raw", &rep[1], uuid[1]);
+		/* two guests of one image are two machines */
+		assert_string_not_equal(uuid[0][0], uuid[1][0]);
+		assert_string_not_equal(uuid[0][1], uuid[1][1]);
+		xp_guest_report_release(&rep[0]);
+		xp_guest_report_release(&rep[1]);
+		/* and the golden image is what it was */
+		sha(tpath("cl-gold.raw"), now);
+		assert_string_equal(now, gold);
+		char *u = blkid_uuid("cl-gold.raw", MIB);
+		assert_string_equal(u, FS_UUID);
+		free(u);
+	}
 }
 
 static void test_nothing_requested(void **state)
@@ -1064,6 +1314,7 @@ int main(void)
 	    cmocka_unit_test(test_invalid_settings),
 	    cmocka_unit_test(test_image_errors),
 	    cmocka_unit_test(test_nothing_requested),
+	    cmocka_unit_test(test_clones),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -270,6 +270,64 @@ static void test_fstab(void **state)
 	xp_buf_release(&b);
 }
 
+/* xp_guest_uuids_follow: whole old UUIDs, in either case, become the new ones. */
+#define NEW_FS "0f0e0d0c-0b0a-4988-8776-655443322110"
+#define NEW_SW "aaaabbbb-cccc-4ddd-8eee-ffff00001111"
+
+static void test_uuids_follow(void **state)
+{
+	(void)state;
+	struct xp_guest_report rep = {0};
+	snprintf(rep.old_fs_uuid, sizeof(rep.old_fs_uuid), "%s", FS_UUID);
+	snprintf(rep.fs_uuid, sizeof(rep.fs_uuid), "%s", NEW_FS);
+	snprintf(rep.old_swap_uuid, sizeof(rep.old_swap_uuid), "%s", SWAP_UUID);
+	snprintf(rep.swap_uuid, sizeof(rep.swap_uuid), "%s", NEW_SW);
+	static const struct {
+		const char *in, *want;
+		int n;
+	} fc[] = {
+	    {"", "", 0},
+	    {"short", "short", 0},
+	    {FS_UUID, NEW_FS, 1},
+	    {"root=UUID=" FS_UUID " resume=UUID=" SWAP_UUID "\n",
+	     "root=UUID=" NEW_FS " resume=UUID=" NEW_SW "\n", 2},
+	    /* the case of hex digits does not matter; what is written is lower case */
+	    {"root=UUID=6A0C8E1E-5B7D-4F0E-9A51-0F3C2D1E4B5A ro", "root=UUID=" NEW_FS " ro", 1},
+	    /* search --fs-uuid, twice on one line, back to back with punctuation */
+	    {"search --fs-uuid --set=root " FS_UUID ";" FS_UUID "\"",
+	     "search --fs-uuid --set=root " NEW_FS ";" NEW_FS "\"", 2},
+	    /* not whole: inside a longer run of hex digits and '-' */
+	    {"a" FS_UUID " " FS_UUID "0 " FS_UUID "-1 -" FS_UUID,
+	     "a" FS_UUID " " FS_UUID "0 " FS_UUID "-1 -" FS_UUID, 0},
+	    /* a prefix of a UUID at the end of the text */
+	    {"root=UUID=6a0c8e1e-5b7d-4f0e-9a51-0f3c2d1e4b5",
+	     "root=UUID=6a0c8e1e-5b7d-4f0e-9a51-0f3c2d1e4b5", 0},
+	};
+	for (size_t i = 0; i < N(fc); i++) {
+		struct xp_buf b = XP_BUF_INIT;
+		xp_buf_adds(&b, "kept:");
+		assert_int_equal(xp_guest_uuids_follow(&rep, fc[i].in, strlen(fc[i].in), &b),
+				 fc[i].n);
+		assert_string_equal(b.s + 5, fc[i].want);
+		xp_buf_release(&b);
+	}
+	/* bytes after a NUL and a UUID cut by len are text like any other */
+	static const char nul[] = "x\0" FS_UUID "\0y";
+	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(xp_guest_uuids_follow(&rep, nul, sizeof(nul) - 1, &b), 1);
+	assert_int_equal(b.len, sizeof(nul) - 1);
+	assert_memory_equal(b.s, "x\0" NEW_FS "\0y", b.len);
+	xp_buf_release(&b);
+	assert_int_equal(xp_guest_uuids_follow(&rep, FS_UUID, 35, &b), 0);
+	assert_int_equal(b.len, 35);
+	xp_buf_release(&b);
+	/* a swap area that had no UUID: nothing to follow for it */
+	rep.old_swap_uuid[0] = '\0';
+	assert_int_equal(xp_guest_uuids_follow(&rep, SWAP_UUID " " FS_UUID, 73, &b), 1);
+	assert_string_equal(xp_buf_str(&b), SWAP_UUID " " NEW_FS);
+	xp_buf_release(&b);
+}
+
 static void test_machine_id(void **state)
 {
 	(void)state;
@@ -380,10 +438,11 @@ static void test_hostkey_unit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_writers),	    cmocka_unit_test(test_derived),
-	    cmocka_unit_test(test_predicates),	    cmocka_unit_test(test_fstab),
-	    cmocka_unit_test(test_machine_id),	    cmocka_unit_test(test_shadow),
-	    cmocka_unit_test(test_authorized_keys), cmocka_unit_test(test_hostkey_unit),
+	    cmocka_unit_test(test_writers),	 cmocka_unit_test(test_derived),
+	    cmocka_unit_test(test_predicates),	 cmocka_unit_test(test_fstab),
+	    cmocka_unit_test(test_uuids_follow), cmocka_unit_test(test_machine_id),
+	    cmocka_unit_test(test_shadow),	 cmocka_unit_test(test_authorized_keys),
+	    cmocka_unit_test(test_hostkey_unit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -414,8 +414,8 @@ static int edit_uuids(struct ctx *c)
 			      "the root filesystem has metadata_csum without metadata_csum_seed: "
 			      "metadata_csum_seed was turned on so that its UUID could change "
 			      "without rewriting every checksum; the guest needs Linux 4.4 or "
-			      "later, and a boot loader that reads the filesystem itself GRUB "
-			      "2.12 or Debian's 2.06-13 or later");
+			      "later and, where its boot loader reads the filesystem, GRUB 2.12 "
+			      "(or Debian's 2.06-13) or later");
 	}
 	if (!c->have_swap)
 		return 0;
