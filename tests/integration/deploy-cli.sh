@@ -1,8 +1,9 @@
 #!/bin/bash
 # deploy-cli.sh - `xenprov deploy` end to end: 20 guests with file and with qcow2
 # storage, every config read by Xen's libxlutil (xlu-check), every guest's own files
-# read back out of its image (hostname, network, fstab, machine-id, shadow), e2fsck -fn
-# and qemu-img check on every disk; idempotence, kill -9 mid-way then resume with no
+# read back out of its image (hostname, network, fstab, machine-id, shadow), its root
+# filesystem UUID (blkid) its own and not the golden image's, e2fsck -fn and qemu-img
+# check on every disk; idempotence, kill -9 mid-way then resume with no
 # orphan, rollback, a full disk, and the refusals.
 #
 # Run by CTest with XENPROV, XP_SRC, XP_TMP and XP_XLU_CHECK. Exit 0 pass, 1 fail, 77 skip.
@@ -10,7 +11,7 @@ set -u
 X=${XENPROV:?}
 T=${XP_TMP:-/tmp/xp-deploy-cli.$$}
 XLU=${XP_XLU_CHECK:-}
-for t in e2fsck qemu-img python3 tar; do
+for t in e2fsck blkid qemu-img python3 tar; do
 	command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
 done
 [ -x "$XLU" ] || { echo "SKIP: no xlu-check (libxlutil) tool"; exit 77; }
@@ -72,7 +73,7 @@ for r in rows:
 assert len(macs) == 20 and len(ips) == 20
 PY
 	ok
-	local ids=""
+	local ids="" fsids=""
 	for cfg in "$T"/cfg/$prefix*.cfg; do
 		local name disk ip raw
 		name=$(basename "$cfg" .cfg)
@@ -98,9 +99,21 @@ PY
 			qemu-img convert -O raw "$disk" "$raw" || fail "$name: convert"
 		fi
 		e2fsck -fn "$raw?offset=1048576" >"$T/fsck" 2>&1 || { cat "$T/fsck"; fail "$name: e2fsck"; }
+		# the root filesystem's UUID as blkid reads it: the guest's own, in its fstab
+		local fsid
+		fsid=$(blkid -p -o value -s UUID -O 1048576 "$raw")
+		[ "$fsid" = "$uuid" ] || fail "$name: blkid reads UUID '$fsid', image info '$uuid'"
+		fsids="$fsids $fsid"
 		ok
 	done
 	[ "$(echo $ids | tr ' ' '\n' | sort -u | wc -l)" = 20 ] || fail "machine-ids are not unique"
+	ok
+	# 20 guests, 20 root filesystem UUIDs, none the golden image's
+	local golden_id
+	golden_id=$(blkid -p -o value -s UUID -O 1048576 "$(ls "$T"/state/images/*.img | head -1)")
+	[ ${#golden_id} = 36 ] || fail "the golden image's UUID is '$golden_id'"
+	[ "$(echo $fsids $golden_id | tr ' ' '\n' | sort -u | wc -l)" = 21 ] ||
+		fail "root UUIDs shared (golden $golden_id):$fsids"
 	ok
 }
 

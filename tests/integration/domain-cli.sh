@@ -2,7 +2,8 @@
 # domain-cli.sh - end-to-end test of `xenprov domain` through the real program: a profile
 # made with `xenprov profile add`, guests created with file and qcow2 storage in a scratch
 # state directory and config directory, list/show (text and --json), the configs passed
-# through `xenprov config check` and `config get`, the disks checked with qemu-img, then
+# through `xenprov config check` and `config get`, the disks checked with qemu-img, two
+# guests' root and swap UUIDs (blkid) new and their own in fstab and the config, then
 # every refusal (duplicate name, a MAC or IP already taken, bad override values, a
 # missing image, an exhausted pool, lvm without device-mapper, start without Xen) exits 1
 # with a clear message and leaves nothing behind; delete removes what create made.
@@ -123,6 +124,53 @@ grep -q "format=qcow2,vdev=xvda,access=rw,target=$S/disks/a2.qcow2" "$T/stdout" 
 expect_rc 0 domain create d1 --profile dyn $C --storage qcow2
 expect_rc 0 config get "$T/cfg/d1.cfg" vif
 grep -q 'ip=' "$T/stdout" && fail "a dhcp guest has an ip: $(cat "$T/stdout")"; ok
+
+# clones are machines of their own: each guest's root filesystem and swap area have new
+# UUIDs (blkid), which its fstab and the kernel command line of its config name
+# uuids IMAGE: "ROOT SWAP", the UUIDs blkid reads in the first and second partitions
+uuids() {
+	local img=$1 raw=$T/uuids.raw starts
+	if [ "$(qemu-img info --output=json "$img" | python3 -c 'import json,sys; print(json.load(sys.stdin)["format"])')" = qcow2 ]; then
+		qemu-img convert -O raw "$img" "$raw" || return 1
+		img=$raw
+	fi
+	starts=$(sfdisk -J "$img" | python3 -c 'import json,sys; print(" ".join(str(p["start"] * 512) for p in json.load(sys.stdin)["partitiontable"]["partitions"]))')
+	set -- $starts
+	echo "$(blkid -p -o value -s UUID -O "$1" "$img") $(blkid -p -o value -s UUID -O "$2" "$img")"
+	e2fsck -fn "$img?offset=$1" >/dev/null 2>&1 || { e2fsck -fn "$img?offset=$1"; return 1; }
+	rm -f "$raw"
+}
+if command -v blkid >/dev/null && command -v sfdisk >/dev/null && command -v e2fsck >/dev/null; then
+	expect_rc 0 profile add sw --image "$T/root.tar.gz" --disk-size 64M --swap 8M --network dhcp \
+		--boot kernel --kernel /boot/vmlinuz-xen
+	expect_rc 0 domain create u1 --profile sw $C
+	expect_rc 0 domain show u1 --json
+	ugolden=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["golden"])' "$T/stdout")
+	read -r groot gswap <<<"$(uuids "$ugolden")" || fail "the golden image's UUIDs"
+	[ ${#groot} = 36 ] && [ ${#gswap} = 36 ] || fail "golden UUIDs '$groot' '$gswap'"; ok
+	# the kernel command line names the golden image's root: each guest's config its own
+	expect_rc 0 domain create u2 --profile sw $C --storage qcow2 --root "UUID=$groot" \
+		--extra "console=hvc0 resume=UUID=$gswap"
+	read -r r1 s1 <<<"$(uuids "$S/disks/u1.img")" || fail "u1's UUIDs"
+	read -r r2 s2 <<<"$(uuids "$S/disks/u2.qcow2")" || fail "u2's UUIDs"
+	for u in "$r1" "$s1" "$r2" "$s2"; do [ ${#u} = 36 ] || fail "a guest UUID is '$u'"; done; ok
+	[ "$(printf '%s\n' "$groot" "$gswap" "$r1" "$s1" "$r2" "$s2" | sort -u | wc -l)" = 6 ] ||
+		fail "UUIDs shared: golden $groot $gswap, u1 $r1 $s1, u2 $r2 $s2"; ok
+	for g in u1:img:$r1:$s1 u2:qcow2:$r2:$s2; do
+		IFS=: read -r name ext ru su <<<"$g"
+		"$X" image cat "$S/disks/$name.$ext" /etc/fstab >"$T/fstab" || fail "$name's fstab"
+		grep -Eq "^UUID=$ru[[:space:]]+/[[:space:]]+ext4" "$T/fstab" || fail "$name's fstab root: $(cat "$T/fstab")"; ok
+		grep -Eq "^UUID=$su[[:space:]]+none[[:space:]]+swap" "$T/fstab" || fail "$name's fstab swap: $(cat "$T/fstab")"; ok
+	done
+	expect_rc 0 config get "$T/cfg/u2.cfg" root
+	[ "$(cat "$T/stdout")" = "UUID=$r2" ] || fail "u2's root is $(cat "$T/stdout"), want UUID=$r2"; ok
+	expect_rc 0 config get "$T/cfg/u2.cfg" extra
+	[ "$(cat "$T/stdout")" = "console=hvc0 resume=UUID=$s2" ] || fail "u2's extra is $(cat "$T/stdout")"; ok
+	expect_rc 0 domain delete u1 u2
+	expect_rc 0 profile remove sw
+else
+	echo "note: no blkid, sfdisk or e2fsck: the clones' UUIDs are not checked"
+fi
 
 # --ssh-key: a file of keys, a key line, --set ssh-key=LINE; a bad key refused
 KED='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiK/h2GYqBgjLlLC+3hboiqYEb6siXBvibcrFrvnj7p ed@test'
