@@ -2,6 +2,9 @@
  * guest-text.c - the text of every file xp_guest_apply writes into a guest
  * (guest-text.h), as pure functions of the settings: no image, no I/O.
  *
+ * Also xp_guest_uuids_follow (guest.h): the text of a file that names the golden
+ * image's UUIDs, with the guest's new ones in their place.
+ *
  * The formats follow their manuals: interfaces(5) (ifupdown), systemd.network(5),
  * netplan's YAML reference, Red Hat's ifcfg (initscripts sysconfig.txt), fstab(5),
  * machine-id(5) (a v4-style random ID as systemd makes them), shadow(5), sshd(8)
