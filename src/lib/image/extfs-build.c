@@ -2,40 +2,31 @@
  * extfs-build.c - xp_fs_build(): a tar stream written straight into a new ext2/3/4
  * filesystem with libext2fs. No extraction, no mount, no root.
  *
- * How: the filesystem is laid out like mke2fs does (ext2fs_initialize at the byte
- * offset, tables, root, lost+found, reserved inodes, resize inode, journal), then the
+ * How: the filesystem is laid out like mke2fs does (extfs-create.c), then the
  * archive's entries arrive from a reader thread (extfs-stream.c). Inodes are written
  * as entries arrive; file data is written in large contiguous runs (ext2fs_new_range +
- * io_channel_write_blk64) and mapped with whole extents, zero blocks and sparse gaps
- * stay holes. Directory contents are kept in memory (extfs-paths.c) and written once
- * at the end, each directory in one contiguous run: that makes the order of entries
- * irrelevant (parents may come after children, duplicates replace in place) and costs
+ * one pwrite) and mapped with whole extents, zero blocks and sparse gaps stay holes.
+ * Directory contents are kept in memory (extfs-paths.c) and written once at the end,
+ * each directory in one contiguous run: that makes the order of entries irrelevant
+ * (parents may come after children, duplicates replace in place) and costs
  * O(entries) instead of ext2fs_link()'s scan per name.
- *
- * The region offset..offset+size is first punched to zeros (a sparse file stays
- * sparse), so inode tables and the journal need no zeroing, as with mke2fs -E
- * assume_storage_prezeroed=1. Where punching is impossible they are zeroed.
  *
  * Nothing is fsync'ed: the caller decides about durability of its output.
  *
- * Not here: extended attributes and ACLs (extfs-xattr.c), the size estimate
- * (extfs-estimate.c), the reader thread (extfs-stream.c), partitions and containers
- * (partition.c, blockdev*.c).
+ * Not here: making and closing the filesystem (extfs-create.c), extended attributes
+ * and ACLs (extfs-xattr.c), the size estimate (extfs-estimate.c), the reader thread
+ * (extfs-stream.c), partitions and containers (partition.c, blockdev*.c).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 
 #include <ext2fs/ext2_err.h>
+#include <ext2fs/ext2fs.h>
 #include <ext2fs/ext3_extents.h>
 
 #include "image/extfs-build.h"
@@ -65,7 +56,7 @@ int xp_fsb_fail(struct xp_fsb *c, int err, const char *code, const char *text, c
 /* A write to the output file failed. That is the host's trouble, not the guest
  * filesystem's: a full host disk gives ENOSPC as a full guest filesystem does, and
  * must not be reported as "the filesystem is full" with a size that would not help. */
-static int host_write_failed(struct xp_fsb *c, int e)
+int xp_fsb_host_write_failed(struct xp_fsb *c, int e)
 {
 	if (c->host_err)
 		return -c->host_err;
@@ -88,29 +79,6 @@ int xp_fsb_ext2_fail(struct xp_fsb *c, errcode_t err, const char *what)
 		return e;
 	return xp_fsb_fail(c, e, "ext2fs", c->entry_name, "'%s': %s: %s",
 			   c->entry_name ? c->entry_name : "", what, xp_ext2_strerror(err));
-}
-
-static errcode_t on_write_error(io_channel channel, unsigned long block, int count,
-				const void *data, size_t size, int actual, errcode_t error)
-{
-	(void)block;
-	(void)count;
-	(void)data;
-	(void)size;
-	(void)actual;
-	struct xp_fsb *c = channel->app_data;
-	if (c && !c->io_err)
-		c->io_err = error ? error : EXT2_ET_SHORT_WRITE;
-	if (c && c->fd >= 0) {
-		/* unix_io passes write(2)'s errno; a short write is what a disk that
-		 * filled up during the write gives */
-		int e = error > 0 && error < 4096 ? (int)error : EIO;
-		struct statvfs sv;
-		if (!(error > 0 && error < 4096) && fstatvfs(c->fd, &sv) == 0 && sv.f_bavail == 0)
-			e = ENOSPC;
-		host_write_failed(c, e);
-	}
-	return error ? error : EXT2_ET_SHORT_WRITE;
 }
 
 static int sync_io(struct xp_fsb *c);
@@ -166,7 +134,7 @@ static void set_meta(struct xp_fsb *c, union xp_big_inode *in, struct archive_en
 	set_time(&l->i_crtime, &l->i_crtime_extra, bs, bn);
 }
 
-static void init_inode(struct xp_fsb *c, union xp_big_inode *in, uint32_t mode)
+void xp_fsb_init_inode(struct xp_fsb *c, union xp_big_inode *in, uint32_t mode)
 {
 	memset(in, 0, sizeof(*in));
 	in->l.i_mode = (uint16_t)mode;
@@ -185,7 +153,7 @@ static void init_inode(struct xp_fsb *c, union xp_big_inode *in, uint32_t mode)
 	}
 }
 
-static errcode_t write_inode(struct xp_fsb *c, ext2_ino_t ino, union xp_big_inode *in)
+errcode_t xp_fsb_write_inode(struct xp_fsb *c, ext2_ino_t ino, union xp_big_inode *in)
 {
 	return ext2fs_write_inode_full(c->fs, ino, &in->i, sizeof(*in));
 }
@@ -222,7 +190,7 @@ static int free_inode(struct xp_fsb *c, ext2_ino_t ino)
 		return xp_fsb_ext2_fail(c, err, "freeing extended attributes");
 	memset(&in, 0, sizeof(in));
 	in.l.i_dtime = c->now;
-	err = write_inode(c, ino, &in);
+	err = xp_fsb_write_inode(c, ino, &in);
 	if (err)
 		return xp_fsb_ext2_fail(c, err, "writing an inode");
 	ext2fs_inode_alloc_stats2(c->fs, ino, -1, is_dir);
@@ -238,7 +206,7 @@ static int unlink_inode(struct xp_fsb *c, ext2_ino_t ino)
 		return xp_fsb_ext2_fail(c, err, "reading an inode");
 	if (in.l.i_links_count > 1) {
 		in.l.i_links_count--;
-		err = write_inode(c, ino, &in);
+		err = xp_fsb_write_inode(c, ino, &in);
 		return err ? xp_fsb_ext2_fail(c, err, "writing an inode") : 0;
 	}
 	return free_inode(c, ino);
@@ -246,7 +214,7 @@ static int unlink_inode(struct xp_fsb *c, ext2_ino_t ino)
 
 /* ---- block runs ---------------------------------------------------------------------- */
 
-static int wfile_start(struct xp_fsb *c, ext2_ino_t ino, const union xp_big_inode *in)
+int xp_fsb_wfile_start(struct xp_fsb *c, ext2_ino_t ino, const union xp_big_inode *in)
 {
 	struct xp_wfile *f = &c->f;
 	memset(f, 0, sizeof(*f));
@@ -265,7 +233,7 @@ static int wfile_start(struct xp_fsb *c, ext2_ino_t ino, const union xp_big_inod
 	return 0;
 }
 
-static void wfile_drop(struct xp_fsb *c)
+void xp_fsb_wfile_drop(struct xp_fsb *c)
 {
 	if (c->f.entry)
 		c->entry_name = NULL;
@@ -325,7 +293,7 @@ static int pwrite_all(struct xp_fsb *c, const unsigned char *p, size_t len, uint
 {
 	int r = xp_pwrite_full(c->fd, p, len, off);
 	if (r < 0)
-		return host_write_failed(c, -r);
+		return xp_fsb_host_write_failed(c, -r);
 	/* start writing the data back now, while decompression goes on, so that the
 	 * caller's final fsync finds little left to do (a hint: errors are ignored) */
 	if (!c->opts->scratch)
@@ -344,7 +312,7 @@ static int flush_data(struct xp_fsb *c)
 }
 
 /* Writes n blocks at pblk, coalescing contiguous small writes. */
-static int write_blocks(struct xp_fsb *c, blk64_t pblk, const unsigned char *data, size_t n)
+int xp_fsb_write_blocks(struct xp_fsb *c, blk64_t pblk, const unsigned char *data, size_t n)
 {
 	if (c->wlen && (pblk != c->wstart + c->wlen || c->wlen + n > WBUF_BLOCKS)) {
 		int r = flush_data(c);
@@ -376,7 +344,7 @@ static int sync_io(struct xp_fsb *c)
 
 /* Allocates, writes and maps `len` blocks at lblk of the current file. data NULL: the
  * blocks are to read as zeros (nothing to write when the target was punched). */
-static int write_run(struct xp_fsb *c, uint64_t lblk, const unsigned char *data, uint64_t len)
+int xp_fsb_write_run(struct xp_fsb *c, uint64_t lblk, const unsigned char *data, uint64_t len)
 {
 	while (len) {
 		blk64_t pblk, plen;
@@ -393,7 +361,7 @@ static int write_run(struct xp_fsb *c, uint64_t lblk, const unsigned char *data,
 		ext2fs_block_alloc_stats_range(c->fs, pblk, (unsigned)plen, +1);
 		int r = 0;
 		if (data) {
-			r = write_blocks(c, pblk, data, plen);
+			r = xp_fsb_write_blocks(c, pblk, data, plen);
 		} else if (!c->zeroed) {
 			r = flush_data(c);
 			for (uint64_t i = 0; i < plen && !r; i += WBUF_BLOCKS) {
@@ -457,7 +425,8 @@ static int write_window(struct xp_fsb *c, const struct xp_msg *m)
 		while (j < n && !is_zero(m->buf + j * XP_FS_BLOCK_SIZE))
 			j++;
 		if (j > i) {
-			int r = write_run(c, m->lblk + i, m->buf + i * XP_FS_BLOCK_SIZE, j - i);
+			int r =
+			    xp_fsb_write_run(c, m->lblk + i, m->buf + i * XP_FS_BLOCK_SIZE, j - i);
 			if (r < 0)
 				return r;
 		}
@@ -468,18 +437,18 @@ static int write_window(struct xp_fsb *c, const struct xp_msg *m)
 }
 
 /* Completes the current file: its inode, then its xattrs. */
-static int wfile_finish(struct xp_fsb *c)
+int xp_fsb_wfile_finish(struct xp_fsb *c)
 {
 	struct xp_wfile *f = &c->f;
 	if (!f->active)
 		return 0;
 	int r = 0;
-	errcode_t err = write_inode(c, f->ino, &f->inode);
+	errcode_t err = xp_fsb_write_inode(c, f->ino, &f->inode);
 	if (err)
 		r = xp_fsb_ext2_fail(c, err, "writing an inode");
 	if (!r && f->entry)
 		r = xp_fsb_apply_xattrs(c, f->ino, f->entry, false);
-	wfile_drop(c);
+	xp_fsb_wfile_drop(c);
 	return r;
 }
 
@@ -507,7 +476,7 @@ static uint8_t dirent_type(uint32_t mode)
 	}
 }
 
-static int make_dir_inode(struct xp_fsb *c, struct xp_node *parent, struct archive_entry *e,
+int xp_fsb_make_dir_inode(struct xp_fsb *c, struct xp_node *parent, struct archive_entry *e,
 			  uint32_t perm, ext2_ino_t *ino)
 {
 	uint32_t mode = LINUX_S_IFDIR | perm;
@@ -515,11 +484,11 @@ static int make_dir_inode(struct xp_fsb *c, struct xp_node *parent, struct archi
 	if (r < 0)
 		return r;
 	union xp_big_inode in;
-	init_inode(c, &in, mode);
+	xp_fsb_init_inode(c, &in, mode);
 	in.l.i_links_count = 2;
 	if (e)
 		set_meta(c, &in, e);
-	errcode_t err = write_inode(c, *ino, &in);
+	errcode_t err = xp_fsb_write_inode(c, *ino, &in);
 	return err ? xp_fsb_ext2_fail(c, err, "writing an inode") : 0;
 }
 
@@ -547,7 +516,7 @@ static int get_dir(struct xp_fsb *c, const char *path, size_t len, struct archiv
 		return r;
 	ext2_ino_t ino;
 	/* an implied directory: root-owned 0755, the child's times until its own entry */
-	r = make_dir_inode(c, parent, NULL, 0755, &ino);
+	r = xp_fsb_make_dir_inode(c, parent, NULL, 0755, &ino);
 	if (r < 0)
 		return r;
 	r = xp_tree_add(&c->tree, path, len, parent, &n);
@@ -569,7 +538,7 @@ static int update_dir(struct xp_fsb *c, struct xp_node *n, struct archive_entry 
 	if (err)
 		return xp_fsb_ext2_fail(c, err, "reading an inode");
 	set_meta(c, &in, e);
-	err = write_inode(c, n->ino, &in);
+	err = xp_fsb_write_inode(c, n->ino, &in);
 	if (err)
 		return xp_fsb_ext2_fail(c, err, "writing an inode");
 	n->mode = in.l.i_mode;
@@ -613,7 +582,7 @@ static int add_hardlink(struct xp_fsb *c, struct xp_node *parent, const char *pa
 		return xp_fsb_fail(c, -EMLINK, "too-many-links", c->entry_name,
 				   "'%s': too many links to '%s'", c->entry_name, target_raw);
 	in.l.i_links_count++;
-	err = write_inode(c, t->ino, &in);
+	err = xp_fsb_write_inode(c, t->ino, &in);
 	if (err)
 		return xp_fsb_ext2_fail(c, err, "writing an inode");
 	struct xp_node *n = existing;
@@ -645,7 +614,7 @@ static int make_symlink(struct xp_fsb *c, ext2_ino_t ino, union xp_big_inode *in
 		/* fast symlink: the target lives in i_block */
 		memcpy(in->l.i_block, target, len);
 		in->l.i_size = (uint32_t)len;
-		errcode_t err = write_inode(c, ino, in);
+		errcode_t err = xp_fsb_write_inode(c, ino, in);
 		return err ? xp_fsb_ext2_fail(c, err, "writing an inode") : 0;
 	}
 	if (c->extents) {
@@ -656,20 +625,20 @@ static int make_symlink(struct xp_fsb *c, ext2_ino_t ino, union xp_big_inode *in
 		in->l.i_flags |= EXT4_EXTENTS_FL;
 	}
 	in->l.i_size = (uint32_t)len;
-	errcode_t err = write_inode(c, ino, in);
+	errcode_t err = xp_fsb_write_inode(c, ino, in);
 	if (err)
 		return xp_fsb_ext2_fail(c, err, "writing an inode");
-	int r = wfile_start(c, ino, in);
+	int r = xp_fsb_wfile_start(c, ino, in);
 	if (r < 0)
 		return r;
 	unsigned char blk[XP_FS_BLOCK_SIZE] = {0};
 	memcpy(blk, target, len);
-	r = write_run(c, 0, blk, 1);
+	r = xp_fsb_write_run(c, 0, blk, 1);
 	if (r < 0) {
-		wfile_drop(c);
+		xp_fsb_wfile_drop(c);
 		return r;
 	}
-	return wfile_finish(c);
+	return xp_fsb_wfile_finish(c);
 }
 
 static int apply_entry(struct xp_fsb *c, struct archive_entry *e)
@@ -781,7 +750,7 @@ static int apply_entry(struct xp_fsb *c, struct archive_entry *e)
 	}
 	ext2_ino_t ino;
 	if (mode == LINUX_S_IFDIR) {
-		r = make_dir_inode(c, parent, e, archive_entry_perm(e) & 07777, &ino);
+		r = xp_fsb_make_dir_inode(c, parent, e, archive_entry_perm(e) & 07777, &ino);
 		if (r < 0)
 			goto out;
 		c->st.dirs++;
@@ -806,7 +775,7 @@ static int apply_entry(struct xp_fsb *c, struct archive_entry *e)
 		goto out;
 	}
 	union xp_big_inode in;
-	init_inode(c, &in, mode);
+	xp_fsb_init_inode(c, &in, mode);
 	set_meta(c, &in, e);
 	errcode_t err = 0;
 	switch (mode) {
@@ -816,12 +785,12 @@ static int apply_entry(struct xp_fsb *c, struct archive_entry *e)
 			size = 0;
 		err = ext2fs_inode_size_set(c->fs, &in.i, (uint64_t)size);
 		if (!err)
-			err = write_inode(c, ino, &in);
+			err = xp_fsb_write_inode(c, ino, &in);
 		if (err) {
 			r = xp_fsb_ext2_fail(c, err, "writing an inode");
 			goto out;
 		}
-		r = wfile_start(c, ino, &in);
+		r = xp_fsb_wfile_start(c, ino, &in);
 		if (r < 0)
 			goto out;
 		c->f.entry = archive_entry_clone(e);
@@ -848,12 +817,12 @@ static int apply_entry(struct xp_fsb *c, struct archive_entry *e)
 		else
 			in.l.i_block[1] = ext2fs_cpu_to_le32((mi & 0xff) | ((ma & 0xfff) << 8) |
 							     ((mi & ~0xffu) << 12));
-		err = write_inode(c, ino, &in);
+		err = xp_fsb_write_inode(c, ino, &in);
 		c->st.devices++;
 		break;
 	}
 	default: /* FIFO, socket */
-		err = write_inode(c, ino, &in);
+		err = xp_fsb_write_inode(c, ino, &in);
 		if (mode == LINUX_S_IFIFO)
 			c->st.fifos++;
 		break;
@@ -986,13 +955,13 @@ static int write_dir(struct xp_fsb *c, struct xp_node *n)
 			r = xp_fsb_ext2_fail(c, err, "setting a directory size");
 	}
 	if (!r)
-		r = wfile_start(c, n->ino, &in);
+		r = xp_fsb_wfile_start(c, n->ino, &in);
 	if (!r) {
-		r = write_run(c, 0, d.buf, d.blocks);
+		r = xp_fsb_write_run(c, 0, d.buf, d.blocks);
 		if (!r)
-			r = wfile_finish(c);
+			r = xp_fsb_wfile_finish(c);
 		else
-			wfile_drop(c);
+			xp_fsb_wfile_drop(c);
 	}
 	free(d.buf);
 	return r;
@@ -1011,243 +980,6 @@ static int write_dirs(struct xp_fsb *c)
 		}
 	}
 	return 0;
-}
-
-/* ---- setup --------------------------------------------------------------------------- */
-
-/* Zeroes the filesystem's bytes by punching a hole (the file stays sparse). false when
- * the file or its filesystem cannot punch: then the tables are zeroed by writing. */
-static int prepare_target(struct xp_fsb *c, const char *path, uint64_t offset, uint64_t size,
-			  bool *zeroed)
-{
-	*zeroed = false;
-	int fd = c->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return xp_fsb_fail(c, -errno, "open", path, "cannot open '%s': %s", path,
-				   strerror(errno));
-	struct stat st;
-	int r = 0;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-	} else if (S_ISREG(st.st_mode)) {
-		if ((uint64_t)st.st_size < offset + size)
-			r = xp_fsb_fail(c, -EINVAL, "size", path,
-					"'%s' is %llu bytes, smaller than offset + size (%llu)",
-					path, (unsigned long long)st.st_size,
-					(unsigned long long)(offset + size));
-		else if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
-				   (off_t)size) == 0)
-			*zeroed = true;
-	} else if (!S_ISBLK(st.st_mode)) {
-		r = xp_fsb_fail(c, -EINVAL, "open", path,
-				"'%s' is neither a file nor a block device", path);
-	}
-	return r;
-}
-
-static int check_opts(struct xp_fsb *c, const struct xp_fs_opts *o, uint64_t size,
-		      unsigned char uuid[16])
-{
-	if (o->type != XP_FS_EXT2 && o->type != XP_FS_EXT3 && o->type != XP_FS_EXT4)
-		return xp_fsb_fail(c, -EINVAL, "options", NULL, "unknown filesystem type %d",
-				   o->type);
-	if (o->label && strlen(o->label) > 16)
-		return xp_fsb_fail(c, -EINVAL, "options", o->label,
-				   "label '%s' is longer than 16 bytes", o->label);
-	if (o->uuid) {
-		if (uuid_parse(o->uuid, uuid) != 0)
-			return xp_fsb_fail(c, -EINVAL, "options", o->uuid, "invalid UUID '%s'",
-					   o->uuid);
-	} else {
-		uuid_generate(uuid);
-	}
-	if (o->reserved_percent < -1 || o->reserved_percent > 50)
-		return xp_fsb_fail(c, -EINVAL, "options", NULL,
-				   "reserved percentage %d not in 0..50", o->reserved_percent);
-	if (size < XP_FS_MIN_BYTES)
-		return xp_fsb_fail(c, -ENOSPC, "nospace", NULL,
-				   "a filesystem needs at least %llu MiB, not %llu bytes",
-				   XP_FS_MIN_BYTES >> 20, (unsigned long long)size);
-	if (size / XP_FS_BLOCK_SIZE > (1ull << 32) * 64)
-		return xp_fsb_fail(c, -EFBIG, "options", NULL, "filesystem too large");
-	return 0;
-}
-
-static int create_journal(struct xp_fsb *c);
-
-static int create_fs(struct xp_fsb *c, const char *path, uint64_t offset, uint64_t size,
-		     const unsigned char uuid[16], bool zeroed)
-{
-	c->zeroed = zeroed;
-	errcode_t err = xp_fs_init(path, size, c->opts, c->opts->inodes, &c->fs);
-	if (err) {
-		c->fs = NULL;
-		if (err == EXT2_ET_TOOSMALL || err == EXT2_ET_RES_GDT_BLOCKS)
-			return xp_fsb_fail(c, -ENOSPC, "nospace", NULL,
-					   "%llu bytes are too small: %s", (unsigned long long)size,
-					   xp_ext2_strerror(err));
-		return xp_fsb_fail(c, xp_ext2_errno(err), "ext2fs", path,
-				   "cannot create a filesystem on '%s': %s", path,
-				   xp_ext2_strerror(err));
-	}
-	ext2_filsys fs = c->fs;
-	/* ext2fs_initialize() wrote nothing; every write from here on is at the offset, as
-	 * mke2fs -E offset= does it */
-	char opt[64];
-	snprintf(opt, sizeof(opt), "offset=%llu", (unsigned long long)offset);
-	err = io_channel_set_options(fs->io, opt);
-	if (err)
-		return xp_fsb_fail(c, xp_ext2_errno(err), "ext2fs", path,
-				   "cannot set the offset: %s", xp_ext2_strerror(err));
-	fs->io->app_data = c;
-	fs->io->write_error = on_write_error;
-	c->extents = ext2fs_has_feature_extents(fs->super);
-	c->csum = ext2fs_has_feature_metadata_csum(fs->super);
-	c->now = fs->now ? (uint32_t)fs->now : (uint32_t)time(NULL);
-
-	struct ext2_super_block *sb = fs->super;
-	memcpy(sb->s_uuid, uuid, 16);
-	if (c->csum)
-		sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
-	ext2fs_init_csum_seed(fs);
-	memset(sb->s_volume_name, 0, sizeof(sb->s_volume_name));
-	if (c->opts->label)
-		memcpy(sb->s_volume_name, c->opts->label, strlen(c->opts->label));
-	sb->s_def_hash_version = EXT2_HASH_HALF_MD4;
-	uuid_generate((unsigned char *)sb->s_hash_seed);
-	sb->s_max_mnt_count = (uint16_t)-1;
-	sb->s_default_mount_opts = EXT2_DEFM_XATTR_USER | EXT2_DEFM_ACL;
-	if (c->opts->type == XP_FS_EXT4)
-		sb->s_kbytes_written = 1;
-
-	err = ext2fs_allocate_tables(fs);
-	if (err)
-		return xp_fsb_ext2_fail(c, err, "allocating group tables");
-	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
-		if (!zeroed) {
-			err = ext2fs_zero_blocks2(fs, ext2fs_inode_table_loc(fs, g),
-						  (int)fs->inode_blocks_per_group, NULL, NULL);
-			if (err)
-				return xp_fsb_ext2_fail(c, err, "zeroing inode tables");
-		}
-		ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
-		ext2fs_group_desc_csum_set(fs, g);
-	}
-
-	/* root, lost+found, the reserved inodes, the bad-block inode: mke2fs's order */
-	int r = xp_tree_add(&c->tree, "", 0, NULL, &c->root);
-	if (r < 0)
-		return r;
-	c->root->ino = EXT2_ROOT_INO;
-	c->root->mode = LINUX_S_IFDIR | 0755;
-	c->root->is_dir = true;
-	ext2fs_inode_alloc_stats2(fs, EXT2_ROOT_INO, +1, 1);
-	union xp_big_inode in;
-	init_inode(c, &in, LINUX_S_IFDIR | 0755);
-	in.l.i_links_count = 2;
-	err = write_inode(c, EXT2_ROOT_INO, &in);
-	if (err)
-		return xp_fsb_ext2_fail(c, err, "writing the root inode");
-	ext2_ino_t lpf;
-	r = make_dir_inode(c, c->root, NULL, 0700, &lpf);
-	if (r < 0)
-		return r;
-	r = xp_tree_add(&c->tree, "lost+found", 10, c->root, &c->lost_found);
-	if (r < 0)
-		return r;
-	c->lost_found->ino = lpf;
-	c->lost_found->mode = LINUX_S_IFDIR | 0700;
-	c->lost_found->is_dir = true;
-	xp_tree_link(c->root, c->lost_found);
-	for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(fs->super); i++)
-		ext2fs_inode_alloc_stats2(fs, i, +1, 0);
-	ext2fs_mark_ib_dirty(fs);
-	ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
-	ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
-	err = ext2fs_update_bb_inode(fs, NULL);
-	if (err)
-		return xp_fsb_ext2_fail(c, err, "writing the bad-block inode");
-	if (ext2fs_has_feature_resize_inode(sb)) {
-		err = ext2fs_create_resize_inode(fs);
-		if (err)
-			return xp_fsb_ext2_fail(c, err, "creating the resize inode");
-	}
-	c->goal = sb->s_first_data_block;
-	if (ext2fs_has_feature_journal(sb)) {
-		r = create_journal(c);
-		if (r < 0)
-			return r;
-	}
-	c->goal = sb->s_first_data_block;
-	return 0;
-}
-
-/* The journal inode as ext2fs_add_journal_inode3() makes it (lib/ext2fs/mkjournal.c:
- * write_journal_inode), but allocated as one contiguous run and not zeroed block by
- * block: libext2fs's block-mapped path zeroes and writes each block separately. */
-static int create_journal(struct xp_fsb *c)
-{
-	ext2_filsys fs = c->fs;
-	struct ext2fs_journal_params jp;
-	errcode_t err = ext2fs_get_journal_params(&jp, fs);
-	if (err)
-		return xp_fsb_fail(c, -ENOSPC, "nospace", NULL,
-				   "the filesystem is too small for a journal");
-	char *jsb = NULL;
-	err = ext2fs_create_journal_superblock2(fs, &jp, 0, &jsb);
-	if (err)
-		return xp_fsb_ext2_fail(c, err, "creating the journal superblock");
-	uint64_t nblocks = (uint64_t)jp.num_journal_blocks + jp.num_fc_blocks;
-	union xp_big_inode in;
-	init_inode(c, &in, LINUX_S_IFREG | 0600);
-	err = ext2fs_inode_size_set(fs, &in.i, nblocks * fs->blocksize);
-	int r = err ? xp_fsb_ext2_fail(c, err, "sizing the journal") : 0;
-	/* in the middle of the filesystem, at a flex group boundary, as mke2fs does */
-	dgrp_t group = fs->group_desc_count / 2;
-	if (fs->super->s_log_groups_per_flex)
-		group &= ~((1u << fs->super->s_log_groups_per_flex) - 1);
-	c->goal = ext2fs_group_first_block2(fs, group);
-	if (!r)
-		r = wfile_start(c, EXT2_JOURNAL_INO, &in);
-	if (!r)
-		r = write_run(c, 0, NULL, nblocks);
-	if (!r) {
-		blk64_t first = 0;
-		err = ext2fs_bmap2(fs, EXT2_JOURNAL_INO, &c->f.inode.i, c->block_buf, 0, 0, NULL,
-				   &first);
-		r = err ? xp_fsb_ext2_fail(c, err, "mapping the journal") : 0;
-		if (!r)
-			r = write_blocks(c, first, (unsigned char *)jsb, 1);
-	}
-	if (!r) {
-		memcpy(fs->super->s_jnl_blocks, c->f.inode.l.i_block, EXT2_N_BLOCKS * 4);
-		fs->super->s_jnl_blocks[15] = c->f.inode.l.i_size_high;
-		fs->super->s_jnl_blocks[16] = c->f.inode.l.i_size;
-		fs->super->s_jnl_backup_type = EXT3_JNL_BACKUP_BLOCKS;
-		r = wfile_finish(c);
-	} else {
-		wfile_drop(c);
-	}
-	ext2fs_free_mem(&jsb);
-	if (r < 0)
-		return r;
-	fs->super->s_journal_inum = EXT2_JOURNAL_INO;
-	fs->super->s_journal_dev = 0;
-	memset(fs->super->s_journal_uuid, 0, sizeof(fs->super->s_journal_uuid));
-	ext2fs_mark_super_dirty(fs);
-	return 0;
-}
-
-static void fill_stats(struct xp_fsb *c, struct xp_fs_stats *stats)
-{
-	ext2_filsys fs = c->fs;
-	c->st.block_size = fs->blocksize;
-	c->st.blocks_total = ext2fs_blocks_count(fs->super);
-	c->st.blocks_free = ext2fs_free_blocks_count(fs->super);
-	c->st.inodes_total = fs->super->s_inodes_count;
-	c->st.inodes_free = fs->super->s_free_inodes_count;
-	uuid_unparse(fs->super->s_uuid, c->st.uuid);
-	*stats = c->st;
 }
 
 static int report_nospace(struct xp_fsb *c, uint64_t size)
@@ -1278,7 +1010,7 @@ static void note_nospace(struct xp_fsb *c)
 		return;
 	c->nospace = true;
 	c->nospace_at = c->entry_name ? strdup(c->entry_name) : NULL;
-	wfile_drop(c);
+	xp_fsb_wfile_drop(c);
 }
 
 /* Reads the stream to its end, applying entries. */
@@ -1290,7 +1022,7 @@ static int run(struct xp_fsb *c, struct xp_stream *s)
 		switch (m->kind) {
 		case XP_MSG_ENTRY:
 			if (!c->nospace) {
-				r = wfile_finish(c);
+				r = xp_fsb_wfile_finish(c);
 				if (r == 0)
 					r = apply_entry(c, m->entry);
 				c->st.entries++;
@@ -1304,7 +1036,7 @@ static int run(struct xp_fsb *c, struct xp_stream *s)
 			break;
 		case XP_MSG_END:
 			if (!c->nospace)
-				r = wfile_finish(c);
+				r = xp_fsb_wfile_finish(c);
 			if (r == 0 && c->st.entries == 0)
 				r = xp_archive_no_entries(c->archive, m->no_data, m->compressed,
 							  c->opts->allow_empty, c->diags);
@@ -1352,11 +1084,8 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	xp_est_init(&c.est);
 	unsigned char uuid[16];
 	struct xp_stream *s = NULL;
-	bool zeroed = false;
 	size &= ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
-	int r = check_opts(&c, opts, size, uuid);
-	if (r == 0)
-		r = prepare_target(&c, path, offset, size, &zeroed);
+	int r = xp_fsb_prepare(&c, path, size, uuid);
 	if (r == 0)
 		r = xp_stream_start(archive, &s, diags);
 	if (r == 0) {
@@ -1365,11 +1094,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		r = c.block_buf && c.wbuf ? 0 : -ENOMEM;
 	}
 	if (r == 0)
-		r = create_fs(&c, path, offset, size, uuid, zeroed);
-	if (r == -ENOSPC && c.fs && !c.nospace && !c.host_err)
-		r = xp_fsb_fail(&c, -ENOSPC, "nospace", NULL,
-				"%llu MiB is too small for the filesystem's own metadata",
-				(unsigned long long)(size >> 20));
+		r = xp_fsb_create(&c, path, size, uuid);
 	if (r == 0)
 		r = run(&c, s);
 	xp_stream_free(s);
@@ -1384,28 +1109,11 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		r = report_nospace(&c, size);
 	if (r == 0)
 		r = flush_data(&c);
-	if (r == 0) {
-		errcode_t err = ext2fs_set_gdt_csum(c.fs);
-		if (err)
-			r = xp_fsb_ext2_fail(&c, err, "checksumming group descriptors");
-	}
-	if (r == 0) {
+	if (r == 0)
+		r = xp_fsb_close(&c, path, stats);
+	if (r == 0)
 		report_progress(&c, true);
-		struct xp_fs_stats st;
-		fill_stats(&c, &st);
-		errcode_t err = ext2fs_close2(c.fs, EXT2_FLAG_FLUSH_NO_SYNC);
-		c.fs = NULL;
-		if (!err)
-			err = c.io_err;
-		if (err && c.host_err)
-			r = -c.host_err; /* reported where the write failed */
-		else if (err)
-			r = xp_fsb_fail(&c, xp_ext2_errno(err), "io", path, "writing '%s': %s",
-					c.path, xp_ext2_strerror(err));
-		else if (stats)
-			*stats = st;
-	}
-	wfile_drop(&c);
+	xp_fsb_wfile_drop(&c);
 	if (c.fs)
 		ext2fs_free(c.fs);
 	free(c.block_buf);
