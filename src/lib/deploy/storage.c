@@ -36,8 +36,6 @@
 #include "xenprov/partition.h"
 #include "xenprov/util.h"
 
-extern char **environ;
-
 static const char *const storage_names[] = {"file", "reflink", "qcow2", "lvm"};
 
 const char *xp_storage_name(enum xp_storage s)
@@ -53,22 +51,6 @@ int xp_storage_from_name(const char *name, enum xp_storage *out)
 			return 0;
 		}
 	return -EINVAL;
-}
-
-static int err(struct xp_diags *d, int r, const char *file, const char *code, const char *hint,
-	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int err(struct xp_diags *d, int r, const char *file, const char *code, const char *hint,
-	       const char *fmt, ...)
-{
-	if (d) {
-		char msg[512];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		xp_diags_add(d, XP_SEV_ERROR, file, 0, 0, code, NULL, hint, "%s", msg);
-	}
-	return r;
 }
 
 /* ---- external tools (lvm2) ------------------------------------------------------------- */
@@ -98,8 +80,9 @@ static int run_lvm(char *const argv[], struct xp_diags *d)
 	struct xp_buf out = XP_BUF_INIT;
 	int r = xp_spawn_wait(argv, NULL, &out);
 	if (r != 0) {
-		err(d, 0, NULL, "lvm", NULL, "%s %s: %s", argv[0],
-		    r < 0 ? "cannot be run" : "failed", r < 0 ? strerror(-r) : xp_buf_str(&out));
+		xp_diags_fail(d, 0, NULL, "lvm", NULL, "%s %s: %s", argv[0],
+			      r < 0 ? "cannot be run" : "failed",
+			      r < 0 ? strerror(-r) : xp_buf_str(&out));
 		r = r < 0 ? r : -EIO;
 	}
 	xp_buf_release(&out);
@@ -182,7 +165,8 @@ static int describe(const char *path, struct xp_golden *g, struct xp_diags *d)
 	struct xp_image_info info;
 	int r = xp_image_info(path, &info);
 	if (r < 0)
-		return err(d, r, path, "image", NULL, "cannot read the image: %s", strerror(-r));
+		return xp_diags_fail(d, r, path, "image", NULL, "cannot read the image: %s",
+				     strerror(-r));
 	g->format = info.format;
 	g->size = info.virtual_size;
 	g->root_offset = -1;
@@ -260,9 +244,9 @@ static int resize_fs(int fd, off_t offset, off_t old_len, uint64_t fs_size, cons
 	if (r == 0) {
 		r = xp_spawn_wait(argv, NULL, &out);
 		if (r != 0) {
-			err(d, 0, NULL, "grow", r < 0 ? "install e2fsprogs" : NULL,
-			    "resize2fs %s: %s", r < 0 ? "cannot be run" : "failed",
-			    r < 0 ? strerror(-r) : xp_buf_str(&out));
+			xp_diags_fail(d, 0, NULL, "grow", r < 0 ? "install e2fsprogs" : NULL,
+				      "resize2fs %s: %s", r < 0 ? "cannot be run" : "failed",
+				      r < 0 ? strerror(-r) : xp_buf_str(&out));
 			r = r < 0 ? r : -EIO;
 		}
 	}
@@ -291,8 +275,8 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 {
 	struct stat st;
 	if (stat(g->path, &st) < 0)
-		return err(d, -errno, g->path, "image", NULL, "cannot open the image: %s",
-			   strerror(errno));
+		return xp_diags_fail(d, -errno, g->path, "image", NULL, "cannot open the image: %s",
+				     strerror(errno));
 	struct xp_buf b = XP_BUF_INIT;
 	/* bump v1 when the way an image is grown changes */
 	xp_buf_addf(&b, "xenprov-grown-v1\n%s\n%llu:%llu:%lld:%lld.%09ld\nsize=%llu\n", g->path,
@@ -316,8 +300,8 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 		return -ENAMETOOLONG;
 	int r = xp_mkdir_p(dir, 0755);
 	if (r < 0)
-		return err(d, r, dir, "state", NULL, "cannot create the directory: %s",
-			   strerror(-r));
+		return xp_diags_fail(d, r, dir, "state", NULL, "cannot create the directory: %s",
+				     strerror(-r));
 	snprintf(path, sizeof(path), "%s/%s.img", dir, key);
 	struct xp_golden grown = {.root_offset = -1};
 	if (stat(path, &st) == 0)
@@ -325,8 +309,9 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return err(d, -errno, dir, "image", NULL,
-			   "cannot create a temporary file (O_TMPFILE): %s", strerror(errno));
+		return xp_diags_fail(d, -errno, dir, "image", NULL,
+				     "cannot create a temporary file (O_TMPFILE): %s",
+				     strerror(errno));
 	/* resize2fs, a child, reaches the unnamed file through our /proc entry */
 	char tmp[64];
 	snprintf(tmp, sizeof(tmp), "/proc/%d/fd/%d", (int)getpid(), fd);
@@ -345,34 +330,34 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 	if (r == 0 && ftruncate(fd, (off_t)want) < 0)
 		r = -errno;
 	if (r < 0) {
-		err(d, r, g->path, "grow", NULL, "cannot copy the image to grow it: %s",
-		    strerror(-r));
+		xp_diags_fail(d, r, g->path, "grow", NULL, "cannot copy the image to grow it: %s",
+			      strerror(-r));
 		goto fail;
 	}
 	uint64_t fs_size = want;
 	if (g->root_offset > 0) {
 		r = xp_partition_grow_last(tmp, (uint64_t)g->root_offset, &fs_size, d);
 		if (r < 0) {
-			err(d, r, g->path, "grow",
-			    r == -ENOTSUP ? "put the root partition last, or use a tarball"
-					  : NULL,
+			xp_diags_fail(
+			    d, r, g->path, "grow",
+			    r == -ENOTSUP ? "put the root partition last, or use a tarball" : NULL,
 			    "cannot grow the root partition to disk-size %llu",
 			    (unsigned long long)want);
 			goto fail;
 		}
 	}
-	r = resize_fs(fd, (off_t)g->root_offset,
-		      (off_t)(g->size > (uint64_t)g->root_offset ? g->size - (uint64_t)g->root_offset
-								  : 0),
-		      fs_size, dir, d);
+	r = resize_fs(
+	    fd, (off_t)g->root_offset,
+	    (off_t)(g->size > (uint64_t)g->root_offset ? g->size - (uint64_t)g->root_offset : 0),
+	    fs_size, dir, d);
 	if (r < 0) {
-		err(d, r, g->path, "grow", NULL, "cannot grow the root filesystem");
+		xp_diags_fail(d, r, g->path, "grow", NULL, "cannot grow the root filesystem");
 		goto fail;
 	}
 	/* guests' qcow2 overlays read through it: keep it from being written */
 	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
-		r = err(d, -errno, path, "grow", NULL, "cannot write the grown image: %s",
-			strerror(errno));
+		r = xp_diags_fail(d, -errno, path, "grow", NULL, "cannot write the grown image: %s",
+				  strerror(errno));
 		goto fail;
 	}
 	/* name it: a hidden link first, renamed over any twin a racing create made */
@@ -381,8 +366,8 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 	unlink(named);
 	if (linkat(AT_FDCWD, tmp, AT_FDCWD, named, AT_SYMLINK_FOLLOW) < 0 ||
 	    rename(named, path) < 0) {
-		r = err(d, -errno, path, "grow", NULL, "cannot name the grown image: %s",
-			strerror(errno));
+		r = xp_diags_fail(d, -errno, path, "grow", NULL, "cannot name the grown image: %s",
+				  strerror(errno));
 		unlink(named);
 		goto fail;
 	}
@@ -411,14 +396,16 @@ static int maybe_grow(const char *state_dir, const struct xp_settings *s, struct
 {
 	uint64_t want;
 	if (u64_setting(s, "disk-size", &want) < 0)
-		return err(d, -EINVAL, NULL, "size", NULL, "bad disk-size in the profile");
+		return xp_diags_fail(d, -EINVAL, NULL, "size", NULL,
+				     "bad disk-size in the profile");
 	if (want <= g->size)
 		return 0;
 	if (g->root_offset < 0)
-		return err(d, -EINVAL, g->path, "grow", "use an image with an ext2/3/4 root",
-			   "disk-size %llu is larger than the image, whose root filesystem is "
-			   "not ext2/3/4 and cannot be grown",
-			   (unsigned long long)want);
+		return xp_diags_fail(
+		    d, -EINVAL, g->path, "grow", "use an image with an ext2/3/4 root",
+		    "disk-size %llu is larger than the image, whose root filesystem is "
+		    "not ext2/3/4 and cannot be grown",
+		    (unsigned long long)want);
 	return grow_golden(state_dir, want, g, d);
 }
 
@@ -429,13 +416,14 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	out->root_offset = -1;
 	const char *image = xp_settings_get(s, "image");
 	if (!image || !*image)
-		return err(d, -EINVAL, NULL, "no-image",
-			   "set one: xenprov profile edit P --image PATH",
-			   "the profile names no image");
+		return xp_diags_fail(d, -EINVAL, NULL, "no-image",
+				     "set one: xenprov profile edit P --image PATH",
+				     "the profile names no image");
 	struct stat st;
 	if (stat(image, &st) < 0) {
 		int e = errno;
-		return err(d, -e, image, "image", NULL, "cannot open the image: %s", strerror(e));
+		return xp_diags_fail(d, -e, image, "image", NULL, "cannot open the image: %s",
+				     strerror(e));
 	}
 	/* a block device (an LV or a disk) is a raw golden image */
 	if (S_ISBLK(st.st_mode)) {
@@ -448,19 +436,20 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 		return r;
 	}
 	if (!S_ISREG(st.st_mode))
-		return err(d, -EINVAL, image, "image", NULL, "not a file");
+		return xp_diags_fail(d, -EINVAL, image, "image", NULL, "not a file");
 	int fd = open(image, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		return err(d, -e, image, "image", NULL, "cannot open the image: %s", strerror(e));
+		return xp_diags_fail(d, -e, image, "image", NULL, "cannot open the image: %s",
+				     strerror(e));
 	}
 	enum kind k = sniff(fd);
 	close(fd);
 	if (k == K_UNKNOWN)
-		return err(d, -EINVAL, image, "image",
-			   "a root tarball (.tar, .tar.gz, ...) or a raw "
-			   "or qcow2 disk image",
-			   "neither a root tarball nor a disk image");
+		return xp_diags_fail(d, -EINVAL, image, "image",
+				     "a root tarball (.tar, .tar.gz, ...) or a raw "
+				     "or qcow2 disk image",
+				     "neither a root tarball nor a disk image");
 	if (k == K_RAW || k == K_QCOW2) {
 		out->path = realpath(image, NULL);
 		if (!out->path)
@@ -476,7 +465,8 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	/* a tarball: built once, named by what goes into it */
 	uint64_t size, swap;
 	if (u64_setting(s, "disk-size", &size) < 0 || u64_setting(s, "swap", &swap) < 0)
-		return err(d, -EINVAL, NULL, "size", NULL, "bad disk-size or swap in the profile");
+		return xp_diags_fail(d, -EINVAL, NULL, "size", NULL,
+				     "bad disk-size or swap in the profile");
 	const char *fs = xp_settings_get(s, "fs"), *label = xp_settings_get(s, "label");
 	struct xp_image_opts o = {
 	    .archive = image,
@@ -497,14 +487,15 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	char key[65];
 	int r = golden_key(image, size, (int)o.fs.type, (int)o.label, swap, key);
 	if (r < 0)
-		return err(d, r, image, "image", NULL, "cannot read the archive: %s", strerror(-r));
+		return xp_diags_fail(d, r, image, "image", NULL, "cannot read the archive: %s",
+				     strerror(-r));
 	char dir[PATH_MAX];
 	if (snprintf(dir, sizeof(dir), "%s/images", state_dir) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
 	r = xp_mkdir_p(dir, 0755);
 	if (r < 0)
-		return err(d, r, dir, "state", NULL, "cannot create the directory: %s",
-			   strerror(-r));
+		return xp_diags_fail(d, r, dir, "state", NULL, "cannot create the directory: %s",
+				     strerror(-r));
 	char *path = NULL;
 	if (asprintf(&path, "%s/%s.img", dir, key) < 0)
 		return -ENOMEM;
@@ -570,10 +561,10 @@ static int open_new(const char *path, struct xp_diags *d)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
-		return err(d, -e, path, "disk",
-			   e == EEXIST ? "remove it, or pick another name" : NULL,
-			   e == EEXIST ? "the disk exists already" : "cannot create the disk: %s",
-			   strerror(e));
+		return xp_diags_fail(
+		    d, -e, path, "disk", e == EEXIST ? "remove it, or pick another name" : NULL,
+		    e == EEXIST ? "the disk exists already" : "cannot create the disk: %s",
+		    strerror(e));
 	}
 	return fd;
 }
@@ -584,8 +575,8 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 	int src = open(g->path, O_RDONLY | O_CLOEXEC);
 	if (src < 0) {
 		int e = errno;
-		return err(d, -e, g->path, "image", NULL, "cannot open the golden image: %s",
-			   strerror(e));
+		return xp_diags_fail(d, -e, g->path, "image", NULL,
+				     "cannot open the golden image: %s", strerror(e));
 	}
 	int dst = open_new(path, d);
 	if (dst < 0) {
@@ -597,19 +588,20 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 		if (ioctl(dst, FICLONE, src) < 0) {
 			int e = errno;
 			if (e == EXDEV)
-				r = err(
+				r = xp_diags_fail(
 				    d, -EXDEV, path, "reflink", "use storage=file or qcow2",
 				    "%s is not on the filesystem of the golden image %s; reflinks "
 				    "cannot cross filesystems",
 				    pool, g->path);
 			else if (e == EOPNOTSUPP || e == ENOTTY || e == EINVAL || e == ENOSYS)
-				r = err(d, -ENOTSUP, path, "reflink", NULL,
-					"the filesystem of %s cannot reflink; use storage=file or "
-					"qcow2",
-					pool);
+				r = xp_diags_fail(
+				    d, -ENOTSUP, path, "reflink", NULL,
+				    "the filesystem of %s cannot reflink; use storage=file or "
+				    "qcow2",
+				    pool);
 			else
-				r = err(d, -e, path, "reflink", NULL, "cannot clone %s: %s",
-					g->path, strerror(e));
+				r = xp_diags_fail(d, -e, path, "reflink", NULL,
+						  "cannot clone %s: %s", g->path, strerror(e));
 		}
 	} else {
 		struct stat st;
@@ -618,12 +610,12 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 		else
 			r = xp_copy_range(src, 0, dst, 0, st.st_size, 0);
 		if (r < 0)
-			err(d, r, path, "disk", NULL, "cannot copy the golden image: %s",
-			    strerror(-r));
+			xp_diags_fail(d, r, path, "disk", NULL, "cannot copy the golden image: %s",
+				      strerror(-r));
 	}
 	if (r == 0 && fsync(dst) < 0)
-		r = err(d, -errno, path, "disk", NULL, "cannot write the disk: %s",
-			strerror(errno));
+		r = xp_diags_fail(d, -errno, path, "disk", NULL, "cannot write the disk: %s",
+				  strerror(errno));
 	close(dst);
 	close(src);
 	if (r < 0)
@@ -635,12 +627,12 @@ static int make_overlay(const struct xp_golden *g, const char *path, struct xp_d
 {
 	struct stat st;
 	if (lstat(path, &st) == 0)
-		return err(d, -EEXIST, path, "disk", "remove it, or pick another name",
-			   "the disk exists already");
+		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
+				     "the disk exists already");
 	int r = xp_qcow2_create_overlay(path, g->path, g->format, g->size);
 	if (r < 0)
-		return err(d, r, path, "disk", NULL, "cannot write the qcow2 overlay: %s",
-			   strerror(-r));
+		return xp_diags_fail(d, r, path, "disk", NULL, "cannot write the qcow2 overlay: %s",
+				     strerror(-r));
 	/* the overlay will hold the guest's password hash and keys */
 	chmod(path, 0600);
 	return 0;
@@ -664,11 +656,11 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 {
 	char golden_lv[256], lv[256];
 	if (lv_name(path, lv, sizeof(lv)) < 0)
-		return err(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
+		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
 	struct stat st;
 	if (stat(path, &st) == 0)
-		return err(d, -EEXIST, path, "disk", "remove it, or pick another name",
-			   "the logical volume exists already");
+		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
+				     "the logical volume exists already");
 	if (stat(g->path, &st) == 0 && S_ISBLK(st.st_mode) &&
 	    lv_name(g->path, golden_lv, sizeof(golden_lv)) == 0) {
 		/* a thin golden volume: a thin snapshot, which needs no size and shares every
@@ -679,21 +671,22 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 		bool thin = r == 0 && strstr(xp_buf_str(&out), "thin") != NULL;
 		xp_buf_release(&out);
 		if (!thin)
-			return err(d, -EINVAL, g->path, "lvm",
-				   "use a thin volume or a raw image file",
-				   "the golden volume is not a thin volume");
+			return xp_diags_fail(d, -EINVAL, g->path, "lvm",
+					     "use a thin volume or a raw image file",
+					     "the golden volume is not a thin volume");
 		size_t vglen = (size_t)(strchr(golden_lv, '/') - golden_lv);
 		if (strlen(pool) != vglen || strncmp(pool, golden_lv, vglen) != 0)
-			return err(d, -EINVAL, g->path, "lvm", NULL,
-				   "the golden volume is not in the volume group %s", pool);
+			return xp_diags_fail(d, -EINVAL, g->path, "lvm", NULL,
+					     "the golden volume is not in the volume group %s",
+					     pool);
 		char *argv[] = {"lvcreate", "-q",	  "-s",	     "-kn", "-ay",
 				"-n",	    (char *)name, golden_lv, NULL};
 		return run_lvm(argv, d);
 	}
 	if (g->format != XP_IMAGE_RAW)
-		return err(d, -EINVAL, g->path, "lvm", "use a tarball or a raw image",
-			   "a logical volume needs a raw golden image, not %s",
-			   xp_image_format_name(g->format));
+		return xp_diags_fail(d, -EINVAL, g->path, "lvm", "use a tarball or a raw image",
+				     "a logical volume needs a raw golden image, not %s",
+				     xp_image_format_name(g->format));
 	char size[32];
 	snprintf(size, sizeof(size), "%llub", (unsigned long long)g->size);
 	char *argv[] = {"lvcreate", "-q", "-y",		"-Wy",	      "-Zy", "-L",
@@ -714,8 +707,8 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 	if (dst >= 0)
 		close(dst);
 	if (r < 0) {
-		err(d, r, path, "lvm", NULL, "cannot copy the golden image into the volume: %s",
-		    strerror(-r));
+		xp_diags_fail(d, r, path, "lvm", NULL,
+			      "cannot copy the golden image into the volume: %s", strerror(-r));
 		char *rm[] = {"lvremove", "-q", "-f", lv, NULL};
 		run_lvm(rm, NULL);
 	}
@@ -733,19 +726,19 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 	case XP_STORAGE_REFLINK:
 		r = xp_mkdir_p(pool, 0755);
 		if (r < 0)
-			return err(d, r, pool, "pool", NULL, "cannot create the pool directory: %s",
-				   strerror(-r));
+			return xp_diags_fail(d, r, pool, "pool", NULL,
+					     "cannot create the pool directory: %s", strerror(-r));
 		return make_file(g, path, s == XP_STORAGE_REFLINK, pool, d);
 	case XP_STORAGE_QCOW2:
 		r = xp_mkdir_p(pool, 0755);
 		if (r < 0)
-			return err(d, r, pool, "pool", NULL, "cannot create the pool directory: %s",
-				   strerror(-r));
+			return xp_diags_fail(d, r, pool, "pool", NULL,
+					     "cannot create the pool directory: %s", strerror(-r));
 		*format = XP_IMAGE_QCOW2;
 		return make_overlay(g, path, d);
 	case XP_STORAGE_LVM:
 		if (xp_lvm_available() < 0)
-			return err(
+			return xp_diags_fail(
 			    d, -ENOTSUP, NULL, "lvm", "use storage=file, reflink or qcow2",
 			    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
 			    "tools, which this machine lacks");
@@ -763,16 +756,19 @@ int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
 			return 0;
 		char lv[256];
 		if (lv_name(path, lv, sizeof(lv)) < 0)
-			return err(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
+			return xp_diags_fail(d, -EINVAL, path, "lvm", NULL,
+					     "not a logical volume path");
 		if (xp_lvm_available() < 0)
-			return err(d, -ENOTSUP, path, "lvm", NULL,
-				   "cannot remove the volume: no device-mapper or lvm2 here");
+			return xp_diags_fail(
+			    d, -ENOTSUP, path, "lvm", NULL,
+			    "cannot remove the volume: no device-mapper or lvm2 here");
 		char *argv[] = {"lvremove", "-q", "-f", lv, NULL};
 		return run_lvm(argv, d);
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		int e = errno;
-		return err(d, -e, path, "disk", NULL, "cannot remove the disk: %s", strerror(e));
+		return xp_diags_fail(d, -e, path, "disk", NULL, "cannot remove the disk: %s",
+				     strerror(e));
 	}
 	return 0;
 }
