@@ -167,11 +167,7 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 						  "cannot clone %s: %s", g->path, strerror(e));
 		}
 	} else {
-		struct stat st;
-		if (fstat(src, &st) < 0 || ftruncate(dst, st.st_size) < 0)
-			r = -errno;
-		else
-			r = xp_copy_range(src, 0, dst, 0, st.st_size, 0);
+		r = xp_copy_file(src, dst, 0);
 		if (r < 0)
 			xp_diags_fail(d, r, path, "disk", NULL, "cannot copy the golden image: %s",
 				      strerror(-r));
