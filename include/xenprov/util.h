@@ -65,6 +65,11 @@ int xp_diags_addv(struct xp_diags *d, enum xp_severity sev, const char *file,
 		  unsigned line, unsigned col, const char *code, const char *text,
 		  const char *hint, const char *fmt, va_list ap)
 	__attribute__((format(printf, 9, 0)));
+/* Adds an error (file, code and hint may be NULL; no offending text) if d is not NULL,
+ * and returns r: a function's failure and its message in one statement, for modules
+ * that need no helper of their own. */
+int xp_diags_fail(struct xp_diags *d, int r, const char *file, const char *code,
+		  const char *hint, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* How many messages of severity sev were added, kept or dropped. */
 size_t xp_diags_count(const struct xp_diags *d, enum xp_severity sev);
 /* Sort by file, line, column (stable; O(n log n), O(n) when already sorted). */

@@ -95,6 +95,36 @@ static void test_diags(void **state)
 	assert_string_equal(xp_severity_name(XP_SEV_ERROR), "error");
 }
 
+/* xp_diags_fail returns the caller's error, records it only where there is a
+ * collection, and keeps a message longer than any fixed buffer whole. */
+static void test_diags_fail(void **state)
+{
+	(void)state;
+	assert_int_equal(xp_diags_fail(NULL, -EIO, "f", "c", NULL, "lost %d", 1), -EIO);
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_diags_fail(&d, -ENOENT, "disk.img", "image", "try this",
+				       "cannot open: %s", strerror(ENOENT)),
+			 -ENOENT);
+	char big[2000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(xp_diags_fail(&d, 0, NULL, NULL, NULL, "tool failed: %s", big), 0);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.v[0].severity, XP_SEV_ERROR);
+	assert_string_equal(d.v[0].file, "disk.img");
+	assert_string_equal(d.v[0].code, "image");
+	assert_null(d.v[0].text);
+	assert_string_equal(d.v[0].hint, "try this");
+	assert_string_equal(d.v[0].msg, "cannot open: No such file or directory");
+	assert_null(d.v[1].file);
+	assert_null(d.v[1].code);
+	assert_null(d.v[1].hint);
+	assert_int_equal(strlen(d.v[1].msg), strlen("tool failed: ") + sizeof(big) - 1);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 2);
+	xp_diags_release(&d);
+}
+
 /* Over the limit, errors take the place of warnings and notes, and the counts stay
  * true: a capped check must still say how many errors a file has. */
 static void test_diags_limit_truthful(void **state)
@@ -667,6 +697,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_buf),
 	    cmocka_unit_test(test_diags),
+	    cmocka_unit_test(test_diags_fail),
 	    cmocka_unit_test(test_diags_limit_truthful),
 	    cmocka_unit_test(test_diags_sort_big),
 	    cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
