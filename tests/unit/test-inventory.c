@@ -149,6 +149,52 @@ static void test_open(void **st)
 	xp_inv_close(NULL);
 }
 
+static mode_t mode_of(const char *name)
+{
+	char p[4300];
+	snprintf(p, sizeof(p), "%s/%s", state, name);
+	struct stat sb;
+	assert_int_equal(stat(p, &sb), 0);
+	return sb.st_mode & 0777;
+}
+
+/* inventory.db holds password hashes: 0600 (and so its -wal and -shm) in a state
+ * directory that exists already with 0755 and under umask 022, and an older xenprov's
+ * 0644 database (and WAL) is tightened when opened. */
+static void test_private_files(void **st)
+{
+	(void)st;
+	mode_t old = umask(022);
+	assert_int_equal(mkdir(state, 0755), 0);
+	struct xp_inv *inv = open_ok();
+	assert_int_equal(add(inv, "p", NULL, "root-password-hash=$6$salt$hash", NULL), 0);
+	assert_int_equal(mode_of("inventory.db"), 0600);
+	assert_int_equal(mode_of("inventory.db-wal"), 0600);
+	assert_int_equal(mode_of("inventory.db-shm"), 0600);
+	assert_int_equal(mode_of("."), 0755); /* the operator's directory is left alone */
+	xp_inv_close(inv);
+
+	/* as an older xenprov left them: readable by everyone */
+	char p[4300];
+	const char *names[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm"};
+	sqlite3 *db; /* holds the WAL open so that it stays */
+	snprintf(p, sizeof(p), "%s/inventory.db", state);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM profiles", NULL, NULL, NULL),
+			 SQLITE_OK);
+	for (size_t i = 0; i < N(names); i++) {
+		snprintf(p, sizeof(p), "%s/%s", state, names[i]);
+		assert_int_equal(chmod(p, 0644), 0);
+	}
+	inv = open_ok();
+	for (size_t i = 0; i < N(names); i++)
+		assert_int_equal(mode_of(names[i]), 0600);
+	assert_true(has(inv, "p"));
+	xp_inv_close(inv);
+	sqlite3_close(db);
+	umask(old);
+}
+
 static void test_newer_schema(void **st)
 {
 	(void)st;
@@ -874,6 +920,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
 	    cmocka_unit_test(test_state_dir_default),
 	    cmocka_unit_test(test_settings),

@@ -5,6 +5,7 @@
  * than fail; synchronous=FULL so a committed record survives a power cut.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,31 @@ fail:
 	return r;
 }
 
+/* inventory.db holds password hashes: it is made 0600 before SQLite first opens it,
+ * whatever the umask or the mode of a state directory that already exists. SQLite's
+ * unix VFS gives the -wal, -shm and -journal files the database's own mode, so they
+ * follow. Files an older xenprov left readable by others are tightened here (by their
+ * owner or root; anyone else cannot, and is not the one to fix it). */
+static void private_files(const char *dir)
+{
+	static const char *const names[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm",
+					    "inventory.db-journal"};
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return; /* SQLite says why */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int fl = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (i == 0 ? O_CREAT : 0);
+		int fd = openat(dfd, names[i], fl, 0600);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+			(void)fchmod(fd, st.st_mode & 0600);
+		close(fd);
+	}
+	close(dfd);
+}
+
 int xp_inv_open(const char *state_dir, struct xp_inv **ret)
 {
 	*ret = NULL;
@@ -230,6 +256,7 @@ int xp_inv_open(const char *state_dir, struct xp_inv **ret)
 	inv->dir = strdup(state_dir);
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/inventory.db", state_dir);
+	private_files(state_dir);
 	int rc = sqlite3_open_v2(path, &inv->db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);
