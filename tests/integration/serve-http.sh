@@ -54,6 +54,15 @@ want 206 -r 2999000- "$U/distros/deb/kernel"
 cmp -s "$T/body" <(tail -c 1000 "$T/vmlinuz") || fail "the open range differs"
 ok
 want 416 -r 5000000-5000010 "$U/distros/deb/kernel"
+# a malformed range is a 416, never the whole file or another slice
+want 416 -H 'Range: bytes=--1' "$U/distros/deb/kernel"
+want 416 -H 'Range: bytes=5-3' "$U/pxelinux.0"
+want 416 -H 'Range: bytes=+1-2' "$U/pxelinux.0"
+# %00 is refused, not taken as the end of the name
+want 400 --path-as-is "$U/pxelinux.0%00.txt"
+want 400 --path-as-is "$U/pxelinux.0%00/../x"
+want 400 "$U/api/systems/alpha%00x"
+want 200 "$U/pxelinux.0?x=%00" # the query is not part of the name
 C curl -s -I "$U/pxelinux.0" >"$T/head" || fail "HEAD failed"
 grep -qi "^content-length: 100000" "$T/head" || fail "HEAD: no Content-Length 100000: $(cat "$T/head")"
 grep -qi "^accept-ranges: bytes" "$T/head" || fail "HEAD: no Accept-Ranges"
