@@ -87,13 +87,28 @@ bool xp_settings_equal(const struct xp_settings *a, const struct xp_settings *b)
  *   ssh-key KEYLINE[\nKEYLINE...],
  *   mac-prefix XX[:XX...] (1-5 octets; the guests' random MACs start with it),
  *   distro NAME (the distro the profile's systems boot over the network),
- *   config.NAME VALUE (any further xl setting, value in config syntax). */
+ *   config.NAME VALUE (any further xl setting, value in config syntax; the table
+ *   lists config.vncpasswd and config.spicepasswd apart: they are secret; a value
+ *   holding "passwd=", such as a vfb spec's vncpasswd=, is refused). */
 struct xp_profile_key {
 	const char *key;
 	const char *arg;  /* placeholder for usage text */
 	const char *help;
+	unsigned flags;   /* XP_KEY_* */
 };
 extern const struct xp_profile_key xp_profile_keys[];
+
+/* The key holds a credential (root-password-hash; the xl settings that are
+ * passwords: config.vncpasswd, config.spicepasswd). Marked here once, in the
+ * key table, and every view obeys it: the HTTP API never shows such a value (with or
+ * without the token; it lists the key under "withheld"), the command line's views
+ * (profile show, --json, export, domain show) only with --secrets, and no diagnostic
+ * or log line quotes one. */
+#define XP_KEY_SECRET 0x1u
+
+/* Whether the profile key (a key of xp_profile_keys, config.NAME included) is marked
+ * XP_KEY_SECRET. Unknown keys are not. */
+bool xp_profile_key_secret(const char *key);
 
 /* Validates and normalises one profile value (sizes to bytes, memory to MiB, ...).
  * -EINVAL with a diagnostic saying what is wrong; *out is a heap string. */

@@ -19,6 +19,13 @@ echo secret >"$T/secret/passwd"
 head -c 100000 /dev/urandom >"$R/pxelinux.0"
 chmod 644 "$T/vmlinuz" "$T/initrd" "$R/pxelinux.0"
 one_client
+# secrets: a profile with a root password hash and a VNC password, a child that
+# inherits them, and a system booting from it
+HASH='$6$saltsalt$Xq1zPdCq0lGZ3k9mYyZ1d3b0u8nU2bTQ5cVJkq7T8bY'
+"$X" profile add web --root-password-hash "$HASH" --config vncpasswd=hunter2 \
+	--distro deb --memory 512 >/dev/null || fail "profile add web"
+"$X" profile add web2 --parent web >/dev/null || fail "profile add web2"
+"$X" system add gamma --mac 52:54:00:aa:00:03 --profile web >/dev/null || fail "system add gamma"
 srv_start --http --tftp
 U=http://10.79.0.1:8080
 code() { C curl -s -o "$T/body" -w '%{http_code}' "$@"; }
@@ -92,7 +99,7 @@ want_not200 "$U/..%2fsecret%2fpasswd"
 
 # the API: reads for everyone
 want 200 "$U/api/systems"
-python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert [s["name"] for s in v]==["alpha"], v; assert v[0]["mac"]=="52:54:00:aa:00:01"' "$T/body" ||
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert [s["name"] for s in v]==["alpha","gamma"], v; assert v[0]["mac"]=="52:54:00:aa:00:01"' "$T/body" ||
 	fail "GET /api/systems: $(cat "$T/body")"
 ok
 want 200 "$U/api/distros/deb"
@@ -101,6 +108,42 @@ python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["kernel"].
 ok
 want 404 "$U/api/systems/nobody"
 want 200 "$U/api/profiles"
+
+# the anonymous view holds no secret: the hash and the VNC password are withheld
+# (named, not shown) in settings and in effective, for the profile and its child;
+# the token shows no more; the rendered boot files and the log never hold them
+no_secret() { # WHAT
+	! grep -q -e 'saltsalt' -e hunter2 "$T/body" || fail "$1 holds a secret: $(cat "$T/body")"
+	ok
+}
+want 200 "$U/api/profiles"
+no_secret "GET /api/profiles"
+python3 -c '
+import json, sys
+v = {p["name"]: p for p in json.load(open(sys.argv[1]))}
+for n in ("web", "web2"):
+    p = v[n]
+    assert p["withheld"] == ["root-password-hash", "config.vncpasswd"], p
+    assert "root-password-hash" not in p["effective"] and "config.vncpasswd" not in p["effective"], p
+    assert p["effective"]["memory"] == "512", p
+assert "root-password-hash" not in v["web"]["settings"], v["web"]
+assert v["web2"]["settings"] == {}, v["web2"]
+' "$T/body" || fail "GET /api/profiles: $(cat "$T/body")"
+ok
+for p in web web2; do
+	want 200 "$U/api/profiles/$p"
+	no_secret "GET /api/profiles/$p"
+	python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["withheld"]==["root-password-hash","config.vncpasswd"], v' "$T/body" ||
+		fail "GET /api/profiles/$p: $(cat "$T/body")"
+	ok
+	want 200 -H "Authorization: Bearer $(cat "$XENPROV_STATE_DIR/api-token")" "$U/api/profiles/$p"
+	no_secret "GET /api/profiles/$p with the token"
+done
+for f in ipxe/01-52-54-00-aa-00-03 pxelinux.cfg/01-52-54-00-aa-00-03 grub/grub.cfg-01-52-54-00-aa-00-03; do
+	want 200 "$U/$f"
+	grep -q "distros/deb/kernel" "$T/body" || fail "$f does not boot deb: $(cat "$T/body")"
+	no_secret "$f"
+done
 # writes need the token
 body='{"mac": "52:54:00:aa:00:02", "ip": "10.79.0.51", "distro": "deb"}'
 want 401 -X PUT -d "$body" "$U/api/systems/beta"
@@ -130,4 +173,6 @@ grep -q "reloaded (SIGHUP)" "$T/serve.log" || fail "SIGHUP did not reload"
 want 200 "$U/api/systems/alpha"
 
 srv_stop || fail "the server exited with an error on SIGTERM"
+! grep -q -e saltsalt -e hunter2 "$T/serve.log" || fail "the log holds a secret"
+ok
 echo "PASS: $n checks"

@@ -567,6 +567,8 @@ static const struct good_case good_cases[] = {
     {"config.maxmem", "2048", "2048"},
     {"config.cpus", "\"2-3\"", "\"2-3\""},
     {"config.vfb", "['vnc=1']", "[ \"vnc=1\" ]"},
+    {"config.vncpasswd", "hunter2", "\"hunter2\""},
+    {"config.spicepasswd", "'hunter2'", "\"hunter2\""},
     {"config.extra_x", "it's", "\"it's\""},
 };
 
@@ -668,7 +670,16 @@ static const struct bad_case bad_cases[] = {
     {"ssh-key", "ssh-rsa A\nssh-rsa B", "ssh-key: not an SSH public key", false},
     {"config.Bad", "1", "config.Bad: 'Bad' is not an xl setting name", false},
     {"config.", "1", "config.: '' is not an xl setting name", false},
+    /* secret keys: the value is never quoted in a diagnostic */
     {"config.vfb", "['vnc=1'", "config.vfb: not a valid xl value", true},
+    {"config.vfb", "['vnc=1,vncpasswd=hunter2']",
+     "config.vfb: a password inside config.vfb would be shown wherever the profile is", false},
+    {"config.device_model_args", "spicepasswd=x",
+     "config.device_model_args: a password inside config.device_model_args would be shown "
+     "wherever the profile is",
+     false},
+    {"config.vncpasswd", "\"hunter2", "config.vncpasswd: not a valid xl value", false},
+    {"config.spicepasswd", "'hunter2", "config.spicepasswd: not a valid xl value", false},
     {"config.name", "\"web", "config.name: not a valid xl value", true},
     {"colour", "blue", "colour: unknown profile setting", false},
     {"config.NAME", "x", "config.NAME: 'NAME' is not an xl setting name", false},
@@ -738,7 +749,28 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 25);
+	assert_int_equal(nkeys, 27);
+}
+
+/* The key table marks the secrets once; everything else is not one. */
+static void test_secret_keys(void **st)
+{
+	(void)st;
+	const char *secret[] = {"root-password-hash", "config.vncpasswd", "config.spicepasswd"};
+	const char *open[] = {"image", "ssh-key", "distro", "extra", "config.on_crash", "config.vfb",
+			      "config.NAME", "config.", "config.vncpasswd.x", "Root-password-hash",
+			      "colour", ""};
+	for (size_t i = 0; i < N(secret); i++)
+		assert_true(xp_profile_key_secret(secret[i]));
+	for (size_t i = 0; i < N(open); i++)
+		assert_false(xp_profile_key_secret(open[i]));
+	assert_false(xp_profile_key_secret(NULL));
+	size_t n = 0;
+	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
+		n += (k->flags & XP_KEY_SECRET) != 0;
+	assert_int_equal(n, N(secret));
+	for (const struct xp_profile_key *k = xp_server_keys; k->key; k++)
+		assert_int_equal(k->flags, 0);
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */
@@ -932,6 +964,7 @@ int main(void)
 	    cmocka_unit_test(test_check_good),
 	    cmocka_unit_test(test_check_bad),
 	    cmocka_unit_test(test_check_covers_keys),
+	    cmocka_unit_test(test_secret_keys),
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	};

@@ -16,21 +16,21 @@
 #include "inventory/values-internal.h"
 
 const struct xp_profile_key xp_server_keys[] = {
-    {"server", "IPV4", "the server's address as clients reach it"},
-    {"next-server", "IPV4", "the TFTP server clients load boot files from"},
-    {"tftp-root", "DIR", "directory of plain boot files"},
-    {"http-port", "PORT", "port of the HTTP boot server"},
-    {"bios-boot-file", "FILE", "boot file for BIOS PXE clients"},
-    {"efi64-boot-file", "FILE", "boot file for x86-64 UEFI clients"},
-    {"proxy-dhcp", "on|off", "answer PXE clients only, beside another DHCP server"},
-    {"offer-hold", "SECONDS", "how long an offered address is kept for the client"},
-    {"pool.NAME.range", "A-B", "first and last address pool NAME hands out (required)"},
-    {"pool.NAME.netmask", "MASK", "the pool's subnet mask, dotted or /PREFIX (required)"},
-    {"pool.NAME.router", "IPV4", "default gateway of the pool's clients"},
-    {"pool.NAME.dns", "IPV4,...", "name servers of the pool's clients (up to 4)"},
-    {"pool.NAME.domain", "DNSNAME", "DNS domain of the pool's clients"},
-    {"pool.NAME.lease-time", "SECONDS", "lease time: seconds or Nm, Nh, Nd"},
-    {NULL, NULL, NULL},
+    {"server", "IPV4", "the server's address as clients reach it", 0},
+    {"next-server", "IPV4", "the TFTP server clients load boot files from", 0},
+    {"tftp-root", "DIR", "directory of plain boot files", 0},
+    {"http-port", "PORT", "port of the HTTP boot server", 0},
+    {"bios-boot-file", "FILE", "boot file for BIOS PXE clients", 0},
+    {"efi64-boot-file", "FILE", "boot file for x86-64 UEFI clients", 0},
+    {"proxy-dhcp", "on|off", "answer PXE clients only, beside another DHCP server", 0},
+    {"offer-hold", "SECONDS", "how long an offered address is kept for the client", 0},
+    {"pool.NAME.range", "A-B", "first and last address pool NAME hands out (required)", 0},
+    {"pool.NAME.netmask", "MASK", "the pool's subnet mask, dotted or /PREFIX (required)", 0},
+    {"pool.NAME.router", "IPV4", "default gateway of the pool's clients", 0},
+    {"pool.NAME.dns", "IPV4,...", "name servers of the pool's clients (up to 4)", 0},
+    {"pool.NAME.domain", "DNSNAME", "DNS domain of the pool's clients", 0},
+    {"pool.NAME.lease-time", "SECONDS", "lease time: seconds or Nm, Nh, Nd", 0},
+    {NULL, NULL, NULL, 0},
 };
 
 static const struct {

@@ -3,7 +3,8 @@
  * files as TFTP (boot.h) with byte ranges (RFC 9110 section 14: one range per request;
  * several are answered with the whole file, which the RFC allows), and a JSON API of
  * the inventory under /api/: distros, profiles and systems. Reading needs no
- * credentials; changing (PUT and DELETE of distros and systems) needs
+ * credentials, so no answer ever holds a secret (profiles' secret keys are withheld,
+ * token or not); changing (PUT and DELETE of distros and systems) needs
  * "Authorization: Bearer TOKEN", the token being the contents of STATE/api-token
  * (made, mode 0600, at the first start).
  *
@@ -253,22 +254,39 @@ static json_t *system_json(const struct xp_system *s)
 			 "updated", (json_int_t)s->updated);
 }
 
-static json_t *settings_json(const struct xp_settings *st)
+/* A profile's values as the API shows them, to anyone, token or not: never a secret
+ * key's (XP_KEY_SECRET, profile.c's key table); its name goes to withheld instead, so
+ * that a client can tell "set" from "unset" without learning the value. */
+static json_t *settings_json(const struct xp_settings *st, json_t *withheld)
 {
 	json_t *o = json_object();
-	for (size_t i = 0; o && i < st->n; i++)
-		json_object_set_new(o, st->v[i].key, json_string(st->v[i].value));
+	for (size_t i = 0; o && i < st->n; i++) {
+		const char *k = st->v[i].key;
+		if (!xp_profile_key_secret(k)) {
+			json_object_set_new(o, k, json_string(st->v[i].value));
+			continue;
+		}
+		bool listed = false;
+		for (size_t j = 0; j < json_array_size(withheld); j++)
+			listed |= strcmp(json_string_value(json_array_get(withheld, j)), k) == 0;
+		if (!listed)
+			json_array_append_new(withheld, json_string(k));
+	}
 	return o;
 }
 
 static json_t *profile_json(struct xp_inv *inv, const struct xp_profile *p)
 {
 	struct xp_settings eff = {0};
+	json_t *withheld = json_array();
 	json_t *o = json_pack("{s:s, s:o, s:o, s:I, s:I}", "name", p->name, "parent",
-			      str_or_null(p->parent), "settings", settings_json(&p->set), "created",
-			      (json_int_t)p->created, "updated", (json_int_t)p->updated);
+			      str_or_null(p->parent), "settings", settings_json(&p->set, withheld),
+			      "created", (json_int_t)p->created, "updated", (json_int_t)p->updated);
 	if (o && xp_profile_resolve(inv, p->name, &eff) == 0)
-		json_object_set_new(o, "effective", settings_json(&eff));
+		json_object_set_new(o, "effective", settings_json(&eff, withheld));
+	if (o)
+		json_object_set(o, "withheld", withheld);
+	json_decref(withheld);
 	xp_settings_release(&eff);
 	return o;
 }
