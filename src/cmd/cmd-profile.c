@@ -570,8 +570,7 @@ static const char show_usage[] =
     "                settings, withheld (the secret keys left out); with --resolved\n"
     "                also \"from\" (setting -> profile)\n"
     "  --resolved    the effective settings through the parent chain\n"
-    "  --secrets     show secret values too\n" STATE_DIR_HELP
-    "  -h, --help    this help\n";
+    "  --secrets     show secret values too\n" STATE_DIR_HELP "  -h, --help    this help\n";
 
 static int run_show(int argc, char **argv)
 {
@@ -1038,8 +1037,8 @@ static int import_item(const char *file, size_t index, json_t *j, struct imp_ite
 	{
 		if (strcmp(k, "name") != 0 && strcmp(k, "parent") != 0 &&
 		    strcmp(k, "settings") != 0 && strcmp(k, "withheld") != 0) {
-			cli_error("%sunknown member '%s' (name, parent, settings, withheld)",
-				  where, k);
+			cli_error("%sunknown member '%s' (name, parent, settings, withheld)", where,
+				  k);
 			errors++;
 		}
 	}

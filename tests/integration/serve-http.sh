@@ -33,7 +33,7 @@ want() { # CODE ARGS...
 	local w=$1 got
 	shift
 	got=$(code "$@")
-	[ "$got" = "$w" ] || fail "curl $*: HTTP $got, want $w: $(head -c 200 "$T/body")"
+	[ "$got" = "$w" ] || fail "curl $*: HTTP $got, want $w: $(head -c 300 "$T/body" | tr "\n" " ")"
 	ok
 }
 
@@ -165,6 +165,68 @@ ok
 want 401 -X DELETE "$U/api/systems/beta"
 want 200 -X DELETE -H "Authorization: Bearer $TOKEN" "$U/api/systems/beta"
 want 404 "$U/api/systems/beta"
+
+# distros over the API: the token names only files beneath the TFTP root, the distro
+# store or distro-roots; never /etc/shadow, the token or the inventory, however named
+A="Authorization: Bearer $TOKEN"
+S=$XENPROV_STATE_DIR
+put_distro() { # WANT-CODE JSON
+	want "$1" -X PUT -H "$A" -d "$2" "$U/api/distros/x"
+}
+forbidden() { # JSON
+	put_distro 403 "$1"
+	grep -q -e "is not beneath a directory the API may take files from" \
+		-e "is a file of the state directory" "$T/body" || fail "403 without the reason: $(cat "$T/body")"
+	ok
+}
+ln -s "$T/secret/passwd" "$R/link-out"
+ln "$S/inventory.db" "$R/inv.db"
+cp "$T/initrd" "$R/initrd.ok"
+forbidden '{"kernel": "/etc/shadow"}'
+forbidden '{"kernel": "'"$R"'/pxelinux.0", "initrd": "'"$S"'/api-token"}'
+forbidden '{"kernel": "'"$S"'/inventory.db"}'
+forbidden '{"kernel": "'"$S"'/distro-files/../inventory.db"}'
+forbidden '{"kernel": "'"$R"'/../secret/passwd"}'
+forbidden '{"kernel": "'"$R"'/link-out"}'
+forbidden '{"kernel": "'"$R"'/inv.db"}'
+forbidden '{"kernel": "'"$T"'/vmlinuz"}' # deb's own original: not beneath a root
+put_distro 400 '{"kernel": "sha256:../../api-token"}'
+put_distro 400 '{"kernel": "relative/path"}'
+want 404 "$U/api/distros/x"
+ls "$S/distro-files" | grep -v -e "^$(sha256sum "$T/vmlinuz" | cut -c1-64)$" -e "^$(sha256sum "$T/initrd" | cut -c1-64)$" |
+	grep -q . && fail "a refused PUT left a file in the store: $(ls "$S/distro-files")"
+ok
+# the same bytes under the TFTP root are fine: copied, and served from the copy
+put_distro 201 '{"kernel": "'"$R"'/pxelinux.0", "initrd": "'"$R"'/initrd.ok"}'
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["kernel_sha256"]==sys.argv[2] and v["served"], v' \
+	"$T/body" "$(sha256sum "$R/pxelinux.0" | cut -c1-64)" || fail "PUT x: $(cat "$T/body")"
+ok
+rm "$R/initrd.ok"
+want 200 "$U/distros/x/initrd"
+cmp -s "$T/body" "$T/initrd" || fail "x's initrd is not the copy"
+ok
+# GET, then PUT back what it says about deb's files, by digest: accepted
+want 200 "$U/api/distros/deb"
+KD=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel_sha256"])' "$T/body")
+put_distro 200 '{"kernel": "sha256:'"$KD"'", "kernel_options": "quiet"}'
+want 200 "$U/distros/x/kernel"
+cmp -s "$T/body" "$T/vmlinuz" || fail "x's kernel by digest is not deb's"
+ok
+want 200 -X DELETE -H "$A" "$U/api/distros/x"
+# a distro of an older inventory, naming host paths: listed, never served
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO distros (name, kernel, created, updated) VALUES (?, ?, 1, 1)",
+          ("old", "/etc/shadow"))
+c.commit()' "$S/inventory.db" || fail "python3 sqlite3"
+want 200 "$U/api/distros/old"
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["served"] is False and v["kernel_sha256"] is None, v' "$T/body" ||
+	fail "GET /api/distros/old: $(cat "$T/body")"
+ok
+want 404 "$U/distros/old/kernel"
+want 403 "$U/inv.db"
+C curl -s -o "$T/x" tftp://10.79.0.1/inv.db && fail "TFTP served a hard link of the inventory"
+ok
 
 # SIGHUP reloads
 kill -HUP "$SRV_PID"

@@ -79,9 +79,8 @@ static void test_range(void **st)
 		int rc = xp__http_range(c->header, c->size, &off, &len);
 		if (rc != c->rc || (rc == 1 && (off != c->off || len != c->len)))
 			print_error("'%s' of %llu: got %d [%llu, +%llu)\n",
-				    c->header ? c->header : "(null)",
-				    (unsigned long long)c->size, rc, (unsigned long long)off,
-				    (unsigned long long)len);
+				    c->header ? c->header : "(null)", (unsigned long long)c->size,
+				    rc, (unsigned long long)off, (unsigned long long)len);
 		assert_int_equal(rc, c->rc);
 		if (rc == 1) {
 			assert_int_equal(off, c->off);

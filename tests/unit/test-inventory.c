@@ -8,6 +8,7 @@
  * Each test works in its own scratch directory under XP_TEST_TMP.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,7 @@
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static char tmpdir[4096];
 static char state[4200];
@@ -195,6 +196,42 @@ static void test_private_files(void **st)
 	umask(old);
 }
 
+/* Making the files private never disturbs SQLite's locks: a process with two
+ * connections (the boot server has three) keeps the locks of the first when it opens
+ * the second, and still sees what another process commits. (Closing any descriptor of
+ * a file drops every fcntl lock the process holds on it: an earlier version opened the
+ * files to fchmod them, after which the server no longer saw other commands' changes.) */
+static void test_second_connection(void **st)
+{
+	(void)st;
+	struct xp_inv *a = open_ok();
+	assert_int_equal(add(a, "first", NULL, "memory=512", NULL), 0);
+	assert_true(xp_test_dms_held(state));
+	int64_t v0, v1;
+	assert_int_equal(xp_inv_data_version(a, &v0), 0);
+	struct xp_inv *b = open_ok(); /* the second connection of this process */
+	assert_true(xp_test_dms_held(state));
+	assert_true(has(b, "first"));
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct xp_inv *c;
+		if (xp_inv_open(state, &c) < 0)
+			_exit(1);
+		struct xp_profile p = {.name = "other"};
+		_exit(xp_profile_add(c, &p) == 0 ? 0 : 2);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(xp_inv_data_version(a, &v1), 0);
+	assert_true(v1 != v0);
+	assert_true(has(a, "other"));
+	assert_true(has(b, "other"));
+	xp_inv_close(b);
+	xp_inv_close(a);
+}
+
 static void test_newer_schema(void **st)
 {
 	(void)st;
@@ -204,7 +241,7 @@ static void test_newer_schema(void **st)
 	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
 	assert_null(inv);
 	/* and left as it was */
-	exec_sql("PRAGMA user_version = 2");
+	exec_sql("PRAGMA user_version = 3");
 	inv = open_ok();
 	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 	xp_inv_close(inv);
@@ -757,9 +794,18 @@ static void test_secret_keys(void **st)
 {
 	(void)st;
 	const char *secret[] = {"root-password-hash", "config.vncpasswd", "config.spicepasswd"};
-	const char *open[] = {"image", "ssh-key", "distro", "extra", "config.on_crash", "config.vfb",
-			      "config.NAME", "config.", "config.vncpasswd.x", "Root-password-hash",
-			      "colour", ""};
+	const char *open[] = {"image",
+			      "ssh-key",
+			      "distro",
+			      "extra",
+			      "config.on_crash",
+			      "config.vfb",
+			      "config.NAME",
+			      "config.",
+			      "config.vncpasswd.x",
+			      "Root-password-hash",
+			      "colour",
+			      ""};
 	for (size_t i = 0; i < N(secret); i++)
 		assert_true(xp_profile_key_secret(secret[i]));
 	for (size_t i = 0; i < N(open); i++)
@@ -953,6 +999,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
 	    cmocka_unit_test(test_state_dir_default),
 	    cmocka_unit_test(test_settings),

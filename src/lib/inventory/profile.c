@@ -39,15 +39,15 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"gateway", "IPV4", "default gateway for static guests", 0},
     {"dns", "IPV4,...", "name servers for static guests", 0},
     {"domain", "NAME", "DNS domain of the guests", 0},
-    {"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)", XP_KEY_SECRET},
+    {"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)",
+     XP_KEY_SECRET},
     {"ssh-key", "KEY|FILE", "SSH public key(s) for root: a key line or a file of them", 0},
     {"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)", 0},
     {"distro", "NAME", "the distro the profile's systems boot over the network", 0},
     {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax", 0},
     /* the xl.cfg(5) settings that are passwords (config.NAME otherwise) */
     {"config.vncpasswd", "VALUE", "the guests' VNC password (xl vncpasswd)", XP_KEY_SECRET},
-    {"config.spicepasswd", "VALUE", "the guests' SPICE password (xl spicepasswd)",
-     XP_KEY_SECRET},
+    {"config.spicepasswd", "VALUE", "the guests' SPICE password (xl spicepasswd)", XP_KEY_SECRET},
     {NULL, NULL, NULL, 0},
 };
 
@@ -139,12 +139,13 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		 * vfb specs take vncpasswd=) could not be withheld from the views without
 		 * hiding the whole setting: refused, and never quoted */
 		if (!xp_profile_key_secret(key) && strstr(value, "passwd="))
-			return xp__bad_value(d, key, NULL,
-					     "keep passwords in config.vncpasswd or config.spicepasswd,"
-					     " which are kept secret",
-					     "a password inside %s would be shown wherever the profile "
-					     "is",
-					     key);
+			return xp__bad_value(
+			    d, key, NULL,
+			    "keep passwords in config.vncpasswd or config.spicepasswd,"
+			    " which are kept secret",
+			    "a password inside %s would be shown wherever the profile "
+			    "is",
+			    key);
 		char *canon;
 		if (xp_cfg_parse_value(value, &canon) == 0) {
 			*out = canon;

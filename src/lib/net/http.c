@@ -59,9 +59,9 @@ struct http_srv {
 
 struct request {
 	struct xp_buf body;
-	bool seen;    /* the access handler's first call is past */
+	bool seen; /* the access handler's first call is past */
 	bool too_big;
-	bool nul;     /* "%00" in the request target */
+	bool nul; /* "%00" in the request target */
 };
 
 /* ---- responses ---------------------------------------------------------------------- */
@@ -195,8 +195,9 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 	}
 	uint64_t size = f.fd >= 0 ? f.size : f.data.len;
 	uint64_t off = 0, len = size;
-	int rg = xp__http_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
-			     size, &off, &len);
+	int rg =
+	    xp__http_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
+			   size, &off, &len);
 	char cr[96];
 	if (rg < 0) {
 		xp_bootfile_release(&f);
@@ -238,10 +239,13 @@ static json_t *str_or_null(const char *s)
 
 static json_t *distro_json(const struct xp_distro *d)
 {
-	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "name", d->name, "kernel",
-			 str_or_null(d->kernel), "initrd", str_or_null(d->initrd), "arch",
-			 str_or_null(d->arch), "kernel_options", str_or_null(d->kernel_options),
-			 "created", (json_int_t)d->created, "updated", (json_int_t)d->updated);
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:I}", "name", d->name,
+			 "kernel", str_or_null(d->kernel), "initrd", str_or_null(d->initrd),
+			 "kernel_sha256", str_or_null(d->kernel_sha256), "initrd_sha256",
+			 str_or_null(d->initrd_sha256), "arch", str_or_null(d->arch),
+			 "kernel_options", str_or_null(d->kernel_options), "served",
+			 xp_distro_in_store(d), "created", (json_int_t)d->created, "updated",
+			 (json_int_t)d->updated);
 }
 
 static json_t *system_json(const struct xp_system *s)
@@ -380,7 +384,10 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 		    .arch = (char *)jstr(o, "arch"),
 		    .kernel_options = (char *)jstr(o, "kernel_options"),
 		};
-		r = exists ? xp_distro_update(h->inv, &x, &d) : xp_distro_add(h->inv, &x, &d);
+		/* whoever holds the token names only files beneath the roots the operator
+		 * allowed (XP_DISTRO_CONFINED), or "sha256:HEX" of the store */
+		r = exists ? xp_distro_update(h->inv, &x, XP_DISTRO_CONFINED, &d)
+			   : xp_distro_add(h->inv, &x, XP_DISTRO_CONFINED, &d);
 	} else {
 		struct xp_system cur = {0};
 		exists = xp_system_get(h->inv, name, &cur) == 0;
@@ -405,6 +412,8 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 		res = reply_json(c, exists ? MHD_HTTP_OK : MHD_HTTP_CREATED, v);
 	} else if (r == -EINVAL) {
 		res = diags_reply(c, MHD_HTTP_BAD_REQUEST, &d, "invalid entry");
+	} else if (r == -EACCES) {
+		res = diags_reply(c, MHD_HTTP_FORBIDDEN, &d, "a file the API may not take");
 	} else if (r == -EEXIST) {
 		res = diags_reply(c, MHD_HTTP_CONFLICT, &d, "the MAC or IP is taken");
 	} else if (r == -ENOENT) {
