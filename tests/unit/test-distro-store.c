@@ -140,6 +140,36 @@ static void confined(struct xp_inv *inv, const char *k, int r, const char *msg)
 		assert_int_equal(xp_distro_remove(inv, "api"), 0);
 }
 
+/* Another process working on the same inventory: this program again, run with
+ * "--child STATE VERB ARG" (a fresh exec: SQLite connections must not cross a fork). */
+static pid_t child(const char *verb, const char *arg)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test-distro-store", "--child", state, verb, arg,
+		      (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int child_main(const char *dir, const char *verb, const char *arg)
+{
+	struct xp_inv *inv;
+	if (xp_inv_open(dir, &inv) < 0)
+		return 1;
+	int r;
+	if (strcmp(verb, "remove") == 0) {
+		r = xp_distro_remove(inv, arg);
+	} else {
+		struct xp_distro d = {.name = "b", .kernel = (char *)arg};
+		r = xp_distro_add(inv, &d, 0, NULL);
+	}
+	xp_inv_close(inv);
+	return r < 0 ? 1 : 0;
+}
+
 /* ---- copies, digests, sharing, collection ---------------------------------------------- */
 
 static void test_copies(void **st)
@@ -265,9 +295,9 @@ static void test_copies(void **st)
 	xp_inv_close(inv);
 }
 
-/* A writer holds the store's lock from making a file until its transaction ends: a
- * collection in another process waits for it, and so never removes a file that is
- * about to be named. */
+/* A writer holds the store's lock from naming a file until its transaction ends: a
+ * collection in another process waits for it, and so never removes a file whose row
+ * is about to be committed. */
 static void test_collection_waits(void **st)
 {
 	(void)st;
@@ -278,16 +308,17 @@ static void test_collection_waits(void **st)
 	write_text(other, "OTHER");
 	struct xp_inv *inv = open_ok();
 	assert_int_equal(add(inv, "old", other, NULL, 0, NULL), 0);
-	char hex[65];
-	assert_int_equal(xp__distro_file_import(inv, "kernel", k, false, hex, NULL), 0);
+	/* a writer between naming its file and committing the row (here without the
+	 * transaction around it, so that the other process can commit) */
+	struct xp__staged stg;
+	assert_int_equal(xp__distro_file_stage(inv, "kernel", k, false, &stg, NULL), 0);
+	assert_true(inv->store_lock < 0); /* copied in without the lock */
+	assert_int_equal(xp__distro_file_name(inv, "kernel", &stg, NULL), 0);
 	assert_true(inv->store_lock >= 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) { /* removes a distro: its collection must wait for the lock */
-		close(inv->store_lock); /* the parent's lock, not this process's */
-		struct xp_inv *c;
-		_exit(xp_inv_open(state, &c) < 0 || xp_distro_remove(c, "old") < 0 ? 1 : 0);
-	}
+	char hex[65];
+	memcpy(hex, stg.hex, sizeof(hex));
+	xp__distro_file_drop(inv, &stg);
+	pid_t pid = child("remove", "old"); /* its collection must wait for the lock */
 	usleep(300 * 1000);
 	int status;
 	assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still waiting */
@@ -305,6 +336,34 @@ static void test_collection_waits(void **st)
 	char want[16];
 	snprintf(want, sizeof(want), "%.8s", hex);
 	assert_string_equal(store_names(), want); /* "old"'s file went */
+	xp_inv_close(inv);
+}
+
+/* Locks are taken in one order, the database's then the store's: a writer inside a
+ * long transaction (distro edit) and another process adding a distro (the HTTP API)
+ * never wait for each other. (When a file was copied in under the store's lock before
+ * the transaction, each held what the other wanted until SQLite's busy timeout.) */
+static void test_lock_order(void **st)
+{
+	(void)st;
+	char a[4300], b[4300];
+	path_in(a, sizeof(a), tmpdir, "a");
+	path_in(b, sizeof(b), tmpdir, "b");
+	write_text(a, "KERNEL-A");
+	write_text(b, "KERNEL-B");
+	struct xp_inv *inv = open_ok();
+	assert_int_equal(xp_inv_begin(inv), 0); /* holds the database's write lock */
+	pid_t pid = child("add", b);		/* copies b in, then waits for the database */
+	usleep(300 * 1000);
+	assert_int_equal(add(inv, "a", a, NULL, 0, NULL), 0); /* names a: the store's lock */
+	assert_int_equal(xp_inv_commit(inv), 0);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct xp_distro d;
+	assert_int_equal(xp_distro_get(inv, "b", &d), 0);
+	assert_true(xp_distro_in_store(&d));
+	xp_distro_release(&d);
 	xp_inv_close(inv);
 }
 
@@ -541,11 +600,14 @@ static void test_older_inventory(void **st)
 	xp_inv_close(inv);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "--child") == 0)
+		return child_main(argv[2], argv[3], argv[4]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_copies, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collection_waits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_confined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roots, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),

@@ -212,14 +212,11 @@ static void test_second_connection(void **st)
 	struct xp_inv *b = open_ok(); /* the second connection of this process */
 	assert_true(xp_test_dms_held(state));
 	assert_true(has(b, "first"));
-	pid_t pid = fork();
+	pid_t pid = fork(); /* another process: a fresh exec (no SQLite across a fork) */
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct xp_inv *c;
-		if (xp_inv_open(state, &c) < 0)
-			_exit(1);
-		struct xp_profile p = {.name = "other"};
-		_exit(xp_profile_add(c, &p) == 0 ? 0 : 2);
+		execl("/proc/self/exe", "test-inventory", "--child-add", state, (char *)NULL);
+		_exit(127);
 	}
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -994,8 +991,15 @@ static void test_concurrent(void **st)
 	xp_inv_close(inv);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--child-add") == 0) { /* test_second_connection */
+		struct xp_inv *c;
+		struct xp_profile p = {.name = "other"};
+		int r = xp_inv_open(argv[2], &c) < 0 ? 1 : xp_profile_add(c, &p) == 0 ? 0 : 2;
+		xp_inv_close(r == 1 ? NULL : c);
+		return r;
+	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),

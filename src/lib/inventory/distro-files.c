@@ -25,10 +25,13 @@
  * real descriptor of the inventory would drop this process's SQLite locks on it; and no
  * root may be the state directory or hold it.
  *
- * Concurrency: a writer takes the store's lock (flock on the directory) before it makes
- * or names a file and keeps it until its transaction ends (store.c), and removing
- * unnamed files takes it too, so a file is never removed between being made and the
- * commit of the row that names it.
+ * Concurrency: a writer copies a file in, unnamed, before its transaction; inside it
+ * (holding the database's write lock), it takes the store's lock (flock on the
+ * directory), gives the copy its name and keeps the lock until the transaction ends
+ * (store.c). Collecting unnamed files takes the lock too, after a commit, so a file is
+ * never removed between being named and the commit of the row that names it; and the
+ * locks are always taken in that order (database, then store), so two writers never
+ * wait for each other.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +43,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <dirent.h>
@@ -139,7 +143,14 @@ void xp__store_gc(struct xp_inv *inv)
 		goto out;
 	}
 	struct dirent *e;
+	time_t now = time(NULL);
 	while ((e = readdir(d))) {
+		struct stat sb;
+		/* a copy left by a killed writer where O_TMPFILE is not to be had */
+		if (strncmp(e->d_name, ".import-", 8) == 0 &&
+		    fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now - sb.st_mtime > 24 * 3600)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
 		if (!xp_distro_sha256_valid(e->d_name))
 			continue;
 		bool named = false;
@@ -342,20 +353,20 @@ int xp_distro_file_open(struct xp_inv *inv, const char *sha256, int *fd)
 	return r;
 }
 
-/* Copies src into an unnamed file of the store, hashing what it writes, and names it by
- * the digest (an existing object of that name is the same bytes: kept). */
-static int copy_in(int sfd, int src, char hex[65])
+/* Copies src into an unnamed file of the store (O_TMPFILE, else a dot-name collection
+ * leaves alone until it is stale), hashing exactly what it writes. */
+static int copy_in(int sfd, int src, struct xp__staged *st)
 {
 	int tmp = openat(sfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
-	char named[32] = "";
-	if (tmp < 0) { /* no O_TMPFILE here: a dot-name GC leaves alone, removed below */
-		for (int i = 0; i < 100 && tmp < 0; i++) {
-			snprintf(named, sizeof(named), ".import-%d-%d", (int)getpid(), i);
-			tmp = openat(sfd, named, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		}
-		if (tmp < 0)
-			return -errno;
+	for (int i = 0; tmp < 0 && i < 100; i++) {
+		snprintf(st->named, sizeof(st->named), ".import-%d-%d", (int)getpid(), i);
+		tmp = openat(sfd, st->named, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	}
+	if (tmp < 0) {
+		st->named[0] = '\0';
+		return -errno;
+	}
+	st->tmp = tmp;
 	int r = 0;
 	size_t cap = 1 << 20;
 	char *buf = malloc(cap);
@@ -391,66 +402,46 @@ static int copy_in(int sfd, int src, char hex[65])
 	free(buf);
 	if (r == 0 && (fchmod(tmp, 0444) < 0 || fsync(tmp) < 0))
 		r = -errno;
-	if (r == 0) {
-		xp_sha256_hex(md, hex);
-		if (named[0]) {
-			if (renameat(sfd, named, sfd, hex) < 0)
-				r = -errno;
-			else
-				named[0] = '\0';
-		} else {
-			char proc[64];
-			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp);
-			if (linkat(AT_FDCWD, proc, sfd, hex, AT_SYMLINK_FOLLOW) < 0 &&
-			    errno != EEXIST)
-				r = -errno;
-		}
-		if (r == 0) { /* the name is durable */
-			int dfd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				(void)fsync(dfd);
-				close(dfd);
-			}
-		}
-	}
-	if (named[0])
-		(void)unlinkat(sfd, named, 0);
-	close(tmp);
+	if (r == 0)
+		xp_sha256_hex(md, st->hex);
 	return r;
 }
 
-int xp__distro_file_import(struct xp_inv *inv, const char *key, const char *src, bool confined,
-			   char hex[65], struct xp_diags *d)
+void xp__distro_file_drop(struct xp_inv *inv, struct xp__staged *st)
 {
-	int r = xp__store_lock(inv);
-	if (r < 0)
-		return r;
+	if (st->named[0]) {
+		int sfd = store_open(inv, false);
+		if (sfd >= 0) {
+			(void)unlinkat(sfd, st->named, 0);
+			close(sfd);
+		}
+	}
+	if (st->tmp >= 0)
+		close(st->tmp);
+	*st = (struct xp__staged)XP__STAGED_INIT;
+}
+
+int xp__distro_file_stage(struct xp_inv *inv, const char *key, const char *src, bool confined,
+			  struct xp__staged *st, struct xp_diags *d)
+{
+	*st = (struct xp__staged)XP__STAGED_INIT;
+	if (strncmp(src, "sha256:", 7) == 0) { /* a file of the store: checked when named */
+		if (!xp_distro_sha256_valid(src + 7))
+			return xp__bad_value(d, key, src, "sha256: and 64 lower-case hex digits",
+					     "not a digest of the distro store");
+		memcpy(st->hex, src + 7, 65);
+		st->ref = true;
+		return 0;
+	}
+	if (src[0] != '/')
+		return xp__bad_value(d, key, NULL, "give an absolute path",
+				     "'%s' is not an absolute path", src);
 	int sfd = store_open(inv, true);
 	if (sfd < 0)
 		return sfd;
-	int fd = -1;
-	if (strncmp(src, "sha256:", 7) == 0) {
-		/* a file of the store, named by its digest */
-		if (!xp_distro_sha256_valid(src + 7)) {
-			r = xp__bad_value(d, key, src, "sha256: and 64 lower-case hex digits",
-					  "not a digest of the distro store");
-		} else if ((r = open_object(inv, sfd, src + 7, &fd)) < 0) {
-			r = xp__bad_value(d, key, src, NULL, "no such file in the distro store");
-		} else {
-			memcpy(hex, src + 7, 65);
-			close(fd);
-		}
-		close(sfd);
-		return r;
-	}
-	if (src[0] != '/') {
-		close(sfd);
-		return xp__bad_value(d, key, NULL, "give an absolute path",
-				     "'%s' is not an absolute path", src);
-	}
 	/* O_PATH first: the file is opened for reading only once it is known not to be
 	 * one of the state directory's (see xp_inv_open_servable) */
-	int pfd;
+	int pfd, fd, r;
 	if (confined) {
 		pfd = open_confined(inv, key, src, d);
 	} else {
@@ -463,8 +454,8 @@ int xp__distro_file_import(struct xp_inv *inv, const char *key, const char *src,
 		close(sfd);
 		return pfd;
 	}
-	struct stat st;
-	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	struct stat sb;
+	if (fstat(pfd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		r = xp__bad_value(d, key, NULL, NULL, "'%s' is not a regular file", src);
 	} else if (xp_inv_is_state_file(inv, pfd)) {
 		xp__bad_value(d, key, NULL, "the inventory and the API token are never served",
@@ -475,16 +466,64 @@ int xp__distro_file_import(struct xp_inv *inv, const char *key, const char *src,
 		if (fd == -EACCES || fd == -EPERM)
 			r = -EACCES;
 	} else {
-		r = copy_in(sfd, fd, hex);
+		r = copy_in(sfd, fd, st);
 		if (r < 0)
 			xp__bad_value(d, key, NULL, NULL,
 				      "cannot copy '%s' into the distro store: %s", src,
 				      strerror(-r));
-		else
-			inv->store_gc = true; /* a new file: gone again if nothing names it */
 		close(fd);
 	}
 	close(pfd);
+	close(sfd);
+	if (r < 0)
+		xp__distro_file_drop(inv, st);
+	return r;
+}
+
+int xp__distro_file_name(struct xp_inv *inv, const char *key, struct xp__staged *st,
+			 struct xp_diags *d)
+{
+	int r = xp__store_lock(inv);
+	if (r < 0)
+		return r;
+	int sfd = store_open(inv, true);
+	if (sfd < 0)
+		return sfd;
+	if (st->ref) {
+		int fd;
+		if ((r = open_object(inv, sfd, st->hex, &fd)) < 0) {
+			char src[72];
+			snprintf(src, sizeof(src), "sha256:%s", st->hex);
+			r = xp__bad_value(d, key, src, NULL, "no such file in the distro store");
+		} else {
+			close(fd);
+		}
+		close(sfd);
+		return r;
+	}
+	/* an existing file of that name holds the same bytes: it is kept */
+	if (st->named[0]) {
+		if (renameat(sfd, st->named, sfd, st->hex) < 0)
+			r = -errno;
+		else
+			st->named[0] = '\0';
+	} else {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", st->tmp);
+		if (linkat(AT_FDCWD, proc, sfd, st->hex, AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST)
+			r = -errno;
+	}
+	if (r == 0) {
+		inv->store_gc = true; /* a new name: gone again if the row does not come */
+		int dfd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) { /* the name is durable before the row that names it */
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	} else {
+		xp__bad_value(d, key, NULL, NULL, "cannot name a file of the distro store: %s",
+			      strerror(-r));
+	}
 	close(sfd);
 	return r;
 }

@@ -75,23 +75,20 @@ static int check(const struct xp_distro *d, struct xp_diags *diags)
 	return r;
 }
 
-/* One file of the distro into the store: its digest (the one given, or the imported
- * file's) and the text recorded as its source. */
+/* One file of the distro, staged: the file of the store it keeps (sha given: an edit of
+ * other fields), or the source taken into it; and the text recorded as its source. */
 static int take_file(struct xp_inv *inv, const char *key, const char *src, const char *sha,
-		     bool confined, char hex[65], char **source, struct xp_diags *diags)
+		     bool confined, struct xp__staged *st, char **source, struct xp_diags *diags)
 {
-	int r;
-	if (sha) { /* kept as it is (an edit of other fields): it must still be there */
-		char ref[72];
+	char ref[72];
+	if (sha)
 		snprintf(ref, sizeof(ref), "sha256:%s", sha);
-		if ((r = xp__distro_file_import(inv, key, ref, false, hex, diags)) < 0)
-			return r;
-	} else if ((r = xp__distro_file_import(inv, key, src, confined, hex, diags)) < 0) {
+	int r = xp__distro_file_stage(inv, key, sha ? ref : src, confined && !sha, st, diags);
+	if (r < 0)
 		return r;
-	}
 	if (src)
 		*source = strdup(src);
-	else if (asprintf(source, "sha256:%s", hex) < 0)
+	else if (asprintf(source, "sha256:%s", st->hex) < 0)
 		*source = NULL;
 	return *source ? 0 : -ENOMEM;
 }
@@ -102,27 +99,20 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 	int r = check(d, diags);
 	if (r < 0)
 		return r;
-	/* the files first, outside the database's write lock (a copy takes a while); the
-	 * store's lock, taken here, is kept until the transaction ends */
-	bool confined = flags & XP_DISTRO_CONFINED, outer = inv->depth == 0;
-	char khex[65], ihex[65];
+	/* the files are copied in before the transaction, so that a large copy never holds
+	 * the database's write lock (the DHCP server's lease writes would wait for it),
+	 * and named inside it (distro-files.c) */
+	bool confined = flags & XP_DISTRO_CONFINED, initrd = d->initrd || d->initrd_sha256;
+	struct xp__staged ks = XP__STAGED_INIT, is = XP__STAGED_INIT;
 	char *ksrc = NULL, *isrc = NULL;
-	r = take_file(inv, "kernel", d->kernel, d->kernel_sha256, confined, khex, &ksrc, diags);
-	if (r == 0 && (d->initrd || d->initrd_sha256))
-		r = take_file(inv, "initrd", d->initrd, d->initrd_sha256, confined, ihex, &isrc,
+	r = take_file(inv, "kernel", d->kernel, d->kernel_sha256, confined, &ks, &ksrc, diags);
+	if (r == 0 && initrd)
+		r = take_file(inv, "initrd", d->initrd, d->initrd_sha256, confined, &is, &isrc,
 			      diags);
 	if (r == 0)
 		r = xp_inv_begin(inv);
-	if (r < 0) {
-		free(ksrc);
-		free(isrc);
-		if (outer) { /* no transaction to end: drop what was made, and the lock */
-			if (inv->store_gc)
-				xp__store_gc(inv);
-			xp__store_unlock(inv);
-		}
-		return r;
-	}
+	if (r < 0)
+		goto out;
 	int e = xp__inv_exists(inv, "SELECT 1 FROM distros WHERE name = ?1", d->name);
 	if (e < 0) {
 		r = e;
@@ -131,11 +121,13 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 	if (add == (e == 1)) {
 		snprintf(inv->err, sizeof(inv->err), add ? "distro '%s' exists" : "no distro '%s'",
 			 d->name);
-		free(ksrc);
-		free(isrc);
 		xp_inv_commit(inv); /* nothing written */
-		return add ? -EEXIST : -ENOENT;
+		r = add ? -EEXIST : -ENOENT;
+		goto out;
 	}
+	if ((r = xp__distro_file_name(inv, "kernel", &ks, diags)) < 0 ||
+	    (initrd && (r = xp__distro_file_name(inv, "initrd", &is, diags)) < 0))
+		goto fail;
 	sqlite3_stmt *st;
 	r = xp__inv_prepare(inv,
 			    add ? "INSERT INTO distros (name, kernel, initrd, arch, kernel_options,"
@@ -167,17 +159,19 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 	if (r < 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, khex, -1, SQLITE_STATIC);
-	if (isrc)
-		sqlite3_bind_text(st, 3, ihex, -1, SQLITE_STATIC);
-	free(ksrc);
-	free(isrc);
+	sqlite3_bind_text(st, 2, ks.hex, -1, SQLITE_STATIC);
+	if (initrd)
+		sqlite3_bind_text(st, 3, is.hex, -1, SQLITE_STATIC);
 	inv->store_gc |= !add; /* the files it had may be named by no one now */
-	return xp__inv_step_commit(inv, st);
+	r = xp__inv_step_commit(inv, st);
+	goto out;
 fail:
+	xp_inv_rollback(inv);
+out:
+	xp__distro_file_drop(inv, &ks);
+	xp__distro_file_drop(inv, &is);
 	free(ksrc);
 	free(isrc);
-	xp_inv_rollback(inv);
 	return r;
 }
 
