@@ -147,9 +147,9 @@ stdout_has "arch            aarch64"
 x 0 distro list --json
 js '[d["name"] for d in j] == ["alma", "deb"] and j[0]["initrd"] is None'
 x 0 distro list
-[ "$(head -1 "$T/out" | tr -s ' ')" = "NAME ARCH KERNEL INITRD" ] || die "list header"
+[ "$(head -1 "$T/out" | tr -s ' ')" = "NAME ARCH SERVED KERNEL INITRD" ] || die "list header"
 pass
-[ "$(sed -n 3p "$T/out" | tr -s ' ')" = "deb x86_64 $K $I" ] || die "list row: $(sed -n 3p "$T/out")"
+[ "$(sed -n 3p "$T/out" | tr -s ' ')" = "deb x86_64 yes $K $I" ] || die "list row: $(sed -n 3p "$T/out")"
 pass
 
 x 1 distro add deb --kernel "$K"
@@ -184,6 +184,80 @@ x 1 distro edit nosuch --arch i386
 stderr_is "xenprov: no distro 'nosuch'"
 x 1 distro show nosuch
 stderr_is "xenprov: no distro 'nosuch'"
+
+# ---- the distro store -----------------------------------------------------------------------
+
+S=$T/state/distro-files
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+HK=$(sha "$K")
+HI=$(sha "$I")
+x 0 distro show deb --json
+js 'j["kernel_sha256"] == "'"$HK"'" and j["initrd_sha256"] == "'"$HI"'" and j["served"]'
+# copies named by their digests, read-only, shared: deb and alma have one kernel
+[ "$(ls "$S" | sort | tr '\n' ' ')" = "$(printf '%s\n' "$HK" "$HI" | sort | tr '\n' ' ')" ] ||
+	die "the store holds $(ls "$S")"
+pass
+[ "$(stat -c %a "$S/$HK")" = 444 ] && cmp -s "$S/$HK" "$K" || die "the store's kernel"
+pass
+# the original changes: the copy does not, until the distro is given it again
+echo kernel-2 >"$K"
+x 0 distro show deb --json
+js 'j["kernel_sha256"] == "'"$HK"'"'
+cmp -s "$S/$HK" <(echo kernel) || die "the store's copy changed with the original"
+pass
+x 0 distro edit deb --kernel "$K"
+x 0 distro show deb --json
+js 'j["kernel_sha256"] == "'"$(sha "$K")"'" and j["kernel"] == "'"$K"'"'
+[ -e "$S/$HK" ] || die "alma's kernel left the store while alma names it"
+pass
+x 0 distro show alma --json
+js 'j["kernel_sha256"] == "'"$HK"'"'
+x 0 distro add bydigest --kernel "sha256:$HK"
+x 0 distro show bydigest --json
+js 'j["kernel"] == "sha256:'"$HK"'" and j["kernel_sha256"] == "'"$HK"'"'
+x 1 distro add bad --kernel "sha256:$(printf '%064d' 0)"
+stderr_has "kernel: no such file in the distro store"
+x 0 distro remove bydigest
+x 0 distro remove alma
+[ ! -e "$S/$HK" ] || die "a file no distro names stayed in the store"
+pass
+x 0 distro add alma --kernel "$K" --arch aarch64
+# the state directory's own files are never taken
+x 1 distro add d3 --kernel "$T/state/inventory.db"
+stderr_has "kernel: '$T/state/inventory.db' is a file of the state directory"
+ln "$T/state/inventory.db" "$T/files/inv"
+x 1 distro add d3 --kernel "$T/files/inv"
+stderr_has "kernel: '$T/files/inv' is a file of the state directory"
+rm -f "$T/files/inv"
+# a distro of an older inventory (its files served from where they were): listed,
+# not served, and not taken again from its recorded paths without being told
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO distros (name, kernel, initrd, created, updated) VALUES (?, ?, ?, 1, 1)",
+          ("old", "/etc/shadow", "/etc/passwd"))
+c.commit()' "$T/state/inventory.db" || die "python3 sqlite3"
+x 0 distro list
+grep -q '^old  *x86_64  *no  */etc/shadow  */etc/passwd$' "$T/out" || die "list: $(cat "$T/out")"
+pass
+x 0 distro show old
+stdout_has "kernel-sha256   not in the distro store: not served (xenprov distro edit --kernel PATH takes it)"
+x 1 distro edit old --arch i386
+stderr_is "xenprov: distro 'old' has files that are not in the distro store (kernel '/etc/shadow', initrd '/etc/passwd'): give --kernel and --initrd (or --no-initrd) to copy them there"
+x 1 distro edit old --kernel "$K"
+stderr_has "give --kernel and --initrd (or --no-initrd)"
+x 0 distro edit old --kernel "$K" --no-initrd
+x 0 distro show old --json
+js 'j["served"] and j["kernel"] == "'"$K"'" and j["initrd"] is None'
+x 0 distro remove old
+# roots that would serve the state directory are refused
+x 1 settings set tftp-root "$T/state"
+stderr_has "holds the state directory '$T/state', whose inventory and API token must never be served"
+x 1 settings set tftp-root "$T"
+x 1 settings set distro-roots "$T/files:/"
+x 0 settings set distro-roots "$T/files/"
+x 0 settings show --json
+js '{s["key"]: s["value"] for s in j}["distro-roots"] == "'"$T/files"'"'
+x 0 settings unset distro-roots
 
 # ---- systems --------------------------------------------------------------------------------
 
