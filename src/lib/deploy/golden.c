@@ -156,10 +156,7 @@ static int copy_blockdev(const char *path, int dst)
 		r = xp_blockdev_pread(bd, buf, n, off);
 		if (r < 0)
 			break;
-		size_t i = 0;
-		while (i < n && buf[i] == 0)
-			i++;
-		if (i == n)
+		if (xp_all_zero(buf, n))
 			continue;
 		r = xp_pwrite_full(dst, buf, n, off);
 	}

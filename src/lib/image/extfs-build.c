@@ -35,7 +35,6 @@
 
 #define LINK_MAX_EXT 65000 /* EXT4_LINK_MAX */
 
-static const unsigned char zero_block[XP_FS_BLOCK_SIZE];
 
 int xp_fsb_fail(struct xp_fsb *c, int err, const char *code, const char *text, const char *fmt, ...)
 {
@@ -385,11 +384,6 @@ int xp_fsb_write_run(struct xp_fsb *c, uint64_t lblk, const unsigned char *data,
 	return 0;
 }
 
-static bool is_zero(const unsigned char *p)
-{
-	return memcmp(p, zero_block, XP_FS_BLOCK_SIZE) == 0;
-}
-
 static void report_progress(struct xp_fsb *c, bool force)
 {
 	if (!c->progress)
@@ -419,10 +413,10 @@ static int write_window(struct xp_fsb *c, const struct xp_msg *m)
 	c->done_bytes += bytes;
 	uint64_t i = 0;
 	while (i < n) {
-		while (i < n && is_zero(m->buf + i * XP_FS_BLOCK_SIZE))
+		while (i < n && xp_all_zero(m->buf + i * XP_FS_BLOCK_SIZE, XP_FS_BLOCK_SIZE))
 			i++;
 		uint64_t j = i;
-		while (j < n && !is_zero(m->buf + j * XP_FS_BLOCK_SIZE))
+		while (j < n && !xp_all_zero(m->buf + j * XP_FS_BLOCK_SIZE, XP_FS_BLOCK_SIZE))
 			j++;
 		if (j > i) {
 			int r =
