@@ -217,29 +217,6 @@ void cli_fmt_time(int64_t t, char out[32])
 		snprintf(out, 32, "%lld", (long long)t);
 }
 
-json_t *cli_json_opt(const char *s)
-{
-	return s ? cli_json_text(s) : json_null();
-}
-
-json_t *cli_settings_json(const struct xp_settings *s, bool secrets, json_t *withheld)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; o && i < s->n; i++) {
-		const char *k = s->v[i].key;
-		if (secrets || !xp_profile_key_secret(k)) {
-			json_object_set_new(o, k, cli_json_text(s->v[i].value));
-			continue;
-		}
-		bool listed = false;
-		for (size_t j = 0; j < json_array_size(withheld); j++)
-			listed |= strcmp(json_string_value(json_array_get(withheld, j)), k) == 0;
-		if (!listed)
-			json_array_append_new(withheld, json_string(k));
-	}
-	return o;
-}
-
 void cli_warn(const char *fmt, ...)
 {
 	va_list ap;

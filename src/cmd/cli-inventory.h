@@ -87,8 +87,6 @@ int cli_ssh_key_arg(const char *arg, char **out);
 /* "2026-11-25T23:00:00Z". */
 void cli_fmt_time(int64_t t, char out[32]);
 
-/* A JSON string, or null for NULL. */
-json_t *cli_json_opt(const char *s);
 
 /* Prints "key  value" lines, keys padded to the longest; NULL values as "-". */
 void cli_print_fields(const char *const *keys, const char *const *values, size_t n);
@@ -107,9 +105,6 @@ int cli_flush(void);
 /* The option the views that can show secrets take, and its help line. */
 #define CLI_SECRETS_HELP "  --secrets   show secret values (root-password-hash, ...) too\n"
 
-/* Settings as a JSON object: a secret key's value only when secrets is true; otherwise
- * the key is left out and its name appended (once) to the array withheld. */
-json_t *cli_settings_json(const struct xp_settings *s, bool secrets, json_t *withheld);
 /* "xenprov: warning: MESSAGE" on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -211,24 +211,6 @@ out:
 	return rc;
 }
 
-static json_t *distro_json(const struct xp_distro *d, bool times)
-{
-	json_t *j = json_object();
-	json_object_set_new(j, "name", json_string(d->name));
-	json_object_set_new(j, "kernel", cli_json_opt(d->kernel));
-	json_object_set_new(j, "initrd", cli_json_opt(d->initrd));
-	json_object_set_new(j, "kernel_sha256", cli_json_opt(d->kernel_sha256));
-	json_object_set_new(j, "initrd_sha256", cli_json_opt(d->initrd_sha256));
-	json_object_set_new(j, "served", json_boolean(xp_distro_in_store(d)));
-	json_object_set_new(j, "arch", cli_json_opt(d->arch));
-	json_object_set_new(j, "kernel_options", cli_json_opt(d->kernel_options));
-	if (times) {
-		json_object_set_new(j, "created", json_integer(d->created));
-		json_object_set_new(j, "updated", json_integer(d->updated));
-	}
-	return j;
-}
-
 static const char show_usage[] =
     "Usage: xenprov distro show [--json] NAME\n"
     "\n"
@@ -249,7 +231,7 @@ static int run_show(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (json) {
-		rc = cli_print_json(distro_json(&d, true));
+		rc = cli_print_json(xp_distro_to_json(&d));
 	} else {
 		char created[32], updated[32];
 		cli_fmt_time(d.created, created);
@@ -297,7 +279,7 @@ static int run_list(int argc, char **argv)
 	if (rc == 0 && json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, distro_json(&v[i], false));
+			json_array_append_new(a, xp_distro_to_json(&v[i]));
 		rc = cli_print_json(a);
 	} else if (rc == 0 && n) {
 		const char **cells = calloc((n + 1) * 5, sizeof(*cells));

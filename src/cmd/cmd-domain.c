@@ -56,35 +56,6 @@ static int open_inv(const char *state_dir, struct xp_inv **inv)
 	return 0;
 }
 
-static json_t *jstr(const char *s)
-{
-	return s ? cli_json_text(s) : json_null();
-}
-
-/* secrets: the secret values of the settings (root-password-hash, ...) too; without, they
- * are left out and named in "withheld". */
-static json_t *domain_json(const struct xp_domain *dom, bool secrets)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "name", jstr(dom->name));
-	json_object_set_new(o, "profile", jstr(dom->profile));
-	json_object_set_new(o, "state", jstr(dom->state));
-	json_object_set_new(o, "mac", jstr(dom->mac));
-	json_object_set_new(o, "ip", jstr(dom->ip));
-	if (dom->prefix_len)
-		json_object_set_new(o, "prefix", json_integer(dom->prefix_len));
-	json_object_set_new(o, "storage", jstr(dom->storage));
-	json_object_set_new(o, "disk", jstr(dom->disk_path));
-	json_object_set_new(o, "config", jstr(dom->config_path));
-	json_object_set_new(o, "golden", jstr(dom->golden));
-	json_t *withheld = json_array();
-	json_object_set_new(o, "settings", cli_settings_json(&dom->settings, secrets, withheld));
-	json_object_set_new(o, "withheld", withheld);
-	json_object_set_new(o, "created", json_integer(dom->created));
-	json_object_set_new(o, "updated", json_integer(dom->updated));
-	return o;
-}
-
 static void progress_fn(void *ud, uint64_t bytes, uint64_t entries)
 {
 	cli_progress_draw(ud, false, "xenprov: building the golden image: %.1f MiB, %" PRIu64 " entries",
@@ -322,7 +293,7 @@ static int run_create(int argc, char **argv)
 	print_diags(&d); /* warnings */
 	xp_diags_release(&d);
 	if (json) {
-		rc = cli_print_json(domain_json(&dom, false));
+		rc = cli_print_json(xp_domain_to_json(&dom, false));
 	} else {
 		printf("%s: created: %s disk %s, mac %s", dom.name, dom.storage, dom.disk_path,
 		       dom.mac);
@@ -472,7 +443,7 @@ static int run_list(int argc, char **argv)
 	if (json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, domain_json(&v[i], false));
+			json_array_append_new(a, xp_domain_to_json(&v[i], false));
 		rc = cli_print_json(a);
 	} else {
 		if (n)
@@ -511,7 +482,7 @@ static int run_show(int argc, char **argv)
 		return rc;
 	}
 	if (json) {
-		rc = cli_print_json(domain_json(&dom, secrets));
+		rc = cli_print_json(xp_domain_to_json(&dom, secrets));
 	} else {
 		printf("name:     %s\nstate:    %s\nprofile:  %s\nmac:      %s\n", dom.name,
 		       dom.state, dom.profile ? dom.profile : "-", dom.mac ? dom.mac : "-");

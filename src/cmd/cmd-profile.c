@@ -632,7 +632,7 @@ static int run_show(int argc, char **argv)
 		json_object_set_new(j, "updated", json_integer(p->updated));
 		for (size_t i = 0; i < eff.n; i++)
 			json_object_set_new(f, from.v[i].key, json_string(from.v[i].value));
-		json_object_set_new(j, "settings", cli_settings_json(&eff, secrets, withheld));
+		json_object_set_new(j, "settings", xp_settings_to_json(&eff, secrets, withheld));
 		json_object_set_new(j, "withheld", withheld);
 		if (resolved)
 			json_object_set_new(j, "from", f);
@@ -754,7 +754,7 @@ static int run_list(int argc, char **argv)
 			json_object_set_new(j, "parent",
 					    rows[i].p.parent ? json_string(rows[i].p.parent)
 							     : json_null());
-			json_object_set_new(j, "image", img ? cli_json_text(img) : json_null());
+			json_object_set_new(j, "image", img ? xp_json_text(img) : json_null());
 			json_object_set_new(j, "storage", sto ? json_string(sto) : json_null());
 			json_array_append_new(a, j);
 		}
@@ -887,20 +887,9 @@ static int cmp_depth(const void *a, const void *b)
 	return strcmp(x->p.name, y->p.name);
 }
 
-/* Without secrets, a profile's secret values are left out and named in "withheld" (only
- * when there are some), which import reads: it keeps the values the profile has there. */
-static json_t *profile_json(const struct xp_profile *p, bool secrets)
-{
-	json_t *j = json_object(), *withheld = json_array();
-	json_object_set_new(j, "name", json_string(p->name));
-	json_object_set_new(j, "parent", p->parent ? json_string(p->parent) : json_null());
-	json_object_set_new(j, "settings", cli_settings_json(&p->set, secrets, withheld));
-	if (json_array_size(withheld))
-		json_object_set(j, "withheld", withheld);
-	json_decref(withheld);
-	return j;
-}
-
+/* Export: xp_profile_to_json; without secrets, a profile's secret values are left out and
+ * named in "withheld" (only when there are some), which import reads: it keeps the
+ * values the profile has there. */
 static const char export_usage[] =
     "Usage: xenprov profile export [--secrets] [NAME...]\n"
     "\n"
@@ -975,7 +964,7 @@ static int run_export(int argc, char **argv)
 		qsort(order, k, sizeof(*order), cmp_depth);
 		json_t *a = json_array();
 		for (size_t i = 0; i < k; i++)
-			json_array_append_new(a, profile_json(&order[i]->p, secrets));
+			json_array_append_new(a, xp_profile_to_json(&order[i]->p, secrets));
 		/* indented always: exports are files people read, diff and keep */
 		if (!a || json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
 		    fputc('\n', stdout) == EOF || fflush(stdout) != 0)

@@ -241,24 +241,6 @@ out:
 	return rc;
 }
 
-static json_t *system_json(const struct xp_system *s, bool times)
-{
-	json_t *j = json_object();
-	json_object_set_new(j, "name", json_string(s->name));
-	json_object_set_new(j, "mac", cli_json_opt(s->mac));
-	json_object_set_new(j, "ip", cli_json_opt(s->ip));
-	json_object_set_new(j, "profile", cli_json_opt(s->profile));
-	json_object_set_new(j, "distro", cli_json_opt(s->distro));
-	json_object_set_new(j, "hostname", cli_json_opt(s->hostname));
-	json_object_set_new(j, "netboot", json_boolean(s->netboot));
-	json_object_set_new(j, "kernel_options", cli_json_opt(s->kernel_options));
-	if (times) {
-		json_object_set_new(j, "created", json_integer(s->created));
-		json_object_set_new(j, "updated", json_integer(s->updated));
-	}
-	return j;
-}
-
 static const char show_usage[] =
     "Usage: xenprov system show [--json] NAME\n"
     "\n"
@@ -278,7 +260,7 @@ static int run_show(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (json) {
-		rc = cli_print_json(system_json(&s, true));
+		rc = cli_print_json(xp_system_to_json(&s));
 	} else {
 		char created[32], updated[32];
 		cli_fmt_time(s.created, created);
@@ -323,7 +305,7 @@ static int run_list(int argc, char **argv)
 	if (rc == 0 && json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, system_json(&v[i], false));
+			json_array_append_new(a, xp_system_to_json(&v[i]));
 		rc = cli_print_json(a);
 	} else if (rc == 0 && n) {
 		const char **cells = calloc((n + 1) * 5, sizeof(*cells));
