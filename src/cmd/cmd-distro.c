@@ -8,21 +8,12 @@
  * Not here: serving the files (boot.h), importing distro trees.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli-inventory.h"
-
-enum {
-	O_STATE_DIR = 256,
-	O_KERNEL,
-	O_INITRD,
-	O_ARCH,
-	O_KOPTS,
-	O_NO_INITRD,
-	O_NO_KOPTS,
-};
 
 #define DISTRO_OPTIONS                                                                             \
 	"  --kernel PATH           the kernel: an absolute path to a regular file, copied\n"       \
@@ -60,64 +51,22 @@ static const char edit_usage[] =
     "\n"
     "Example: xenprov distro edit debian-12 --kernel-options 'console=ttyS0'\n";
 
-/* What add or edit was given. */
-struct distro_args {
-	const char *state_dir;
-	const char *kernel, *initrd, *arch, *kopts;
-	bool no_initrd, no_kopts, any;
+/* add and edit's options: the distro's text fields */
+enum { F_KERNEL, F_INITRD, F_ARCH, F_KOPTS, F_N };
+static const struct cli_field fields[F_N] = {
+    [F_KERNEL] = {"kernel", offsetof(struct xp_distro, kernel), false},
+    [F_INITRD] = {"initrd", offsetof(struct xp_distro, initrd), true},
+    [F_ARCH] = {"arch", offsetof(struct xp_distro, arch), false},
+    [F_KOPTS] = {"kernel-options", offsetof(struct xp_distro, kernel_options), true},
 };
 
-static int parse(int argc, char **argv, bool edit, struct distro_args *a, struct xp_inv **inv)
+static int parse(int argc, char **argv, bool edit, struct cli_fields *a, struct xp_inv **inv)
 {
 	const char *verb = edit ? "distro edit" : "distro add";
-	static const struct option opts[] = {
-	    {"kernel", required_argument, NULL, O_KERNEL},
-	    {"initrd", required_argument, NULL, O_INITRD},
-	    {"arch", required_argument, NULL, O_ARCH},
-	    {"kernel-options", required_argument, NULL, O_KOPTS},
-	    {"state-dir", required_argument, NULL, O_STATE_DIR},
-	    {"no-initrd", no_argument, NULL, O_NO_INITRD},
-	    {"no-kernel-options", no_argument, NULL, O_NO_KOPTS},
-	    {NULL, 0, NULL, 0},
-	};
-	memset(a, 0, sizeof(*a));
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		a->any |= o != O_STATE_DIR;
-		switch (o) {
-		case O_KERNEL:
-			a->kernel = optarg;
-			break;
-		case O_INITRD:
-			a->initrd = optarg;
-			break;
-		case O_ARCH:
-			a->arch = optarg;
-			break;
-		case O_KOPTS:
-			a->kopts = optarg;
-			break;
-		case O_STATE_DIR:
-			a->state_dir = optarg;
-			break;
-		case O_NO_INITRD:
-		case O_NO_KOPTS:
-			if (!edit)
-				return cli_bad_option(verb, argv);
-			*(o == O_NO_INITRD ? &a->no_initrd : &a->no_kopts) = true;
-			break;
-		default:
-			return cli_bad_option(verb, argv);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
-	if (a->initrd && a->no_initrd)
-		return cli_usage_error(verb, "give --initrd or --no-initrd, not both");
-	if (a->kopts && a->no_kopts)
-		return cli_usage_error(verb,
-				       "give --kernel-options or --no-kernel-options, not both");
-	if (!edit && !a->kernel)
+	int rc = cli_fields_parse(argc, argv, verb, edit, fields, F_N, NULL, NULL, NULL, a);
+	if (rc)
+		return rc;
+	if (!edit && !a->val[F_KERNEL])
 		return cli_usage_error(verb, "--kernel is required");
 	return cli_inv_args_done(verb, "distro", edit, a->any, xp_distro_name_valid(argv[optind]),
 				 argv[optind], a->state_dir, inv);
@@ -125,17 +74,14 @@ static int parse(int argc, char **argv, bool edit, struct distro_args *a, struct
 
 static int run_add(int argc, char **argv)
 {
-	struct distro_args a;
+	struct cli_fields a;
 	struct xp_inv *inv;
 	int rc = parse(argc, argv, false, &a, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
-	struct xp_distro d = {.name = (char *)name,
-			      .kernel = (char *)a.kernel,
-			      .initrd = (char *)a.initrd,
-			      .arch = (char *)a.arch,
-			      .kernel_options = (char *)a.kopts};
+	struct xp_distro d = {.name = (char *)name};
+	cli_fields_apply(fields, F_N, &a, &d);
 	struct xp_diags diags;
 	xp_diags_init(&diags);
 	int r = xp_distro_add(inv, &d, 0, &diags);
@@ -157,7 +103,7 @@ static int get_distro(struct xp_inv *inv, const char *name, void *out)
 
 static int run_edit(int argc, char **argv)
 {
-	struct distro_args a;
+	struct cli_fields a;
 	struct xp_inv *inv;
 	int rc = parse(argc, argv, true, &a, &inv);
 	if (rc)
@@ -171,8 +117,8 @@ static int run_edit(int argc, char **argv)
 		goto out;
 	/* a distro from before the store: its recorded paths are not taken again behind
 	 * the operator's back (an older API let anyone with the token set them) */
-	if ((!a.kernel && !d.kernel_sha256) ||
-	    (d.initrd && !d.initrd_sha256 && !a.initrd && !a.no_initrd)) {
+	if ((!a.val[F_KERNEL] && !d.kernel_sha256) ||
+	    (d.initrd && !d.initrd_sha256 && !a.val[F_INITRD] && !a.clear[F_INITRD])) {
 		xp_inv_rollback(inv);
 		rc = cli_error("distro '%s' has files that are not in the distro store (kernel "
 			       "'%s'%s%s%s): give --kernel%s to copy them there",
@@ -183,18 +129,12 @@ static int run_edit(int argc, char **argv)
 	}
 	/* the strings are borrowed from argv; d's own are freed below */
 	struct xp_distro up = d;
-	if (a.kernel) {
-		up.kernel = (char *)a.kernel;
-		up.kernel_sha256 = NULL; /* taken again */
-	}
-	if (a.initrd || a.no_initrd) {
-		up.initrd = (char *)a.initrd;
+	cli_fields_apply(fields, F_N, &a, &up);
+	/* a file given is taken again */
+	if (a.val[F_KERNEL])
+		up.kernel_sha256 = NULL;
+	if (a.val[F_INITRD] || a.clear[F_INITRD])
 		up.initrd_sha256 = NULL;
-	}
-	if (a.arch)
-		up.arch = (char *)a.arch;
-	if (a.kopts || a.no_kopts)
-		up.kernel_options = (char *)a.kopts;
 	int r = xp_distro_update(inv, &up, 0, &diags);
 	if (r == 0)
 		r = xp_inv_commit(inv);
