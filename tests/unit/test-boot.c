@@ -56,13 +56,7 @@ static struct xp_inv *inv;
 
 static void sql(const char *stmt)
 {
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	assert_int_equal(sqlite3_exec(db, stmt, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	xp_test_sql(state, stmt);
 }
 
 static int setup(void **st)

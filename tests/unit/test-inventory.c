@@ -83,20 +83,9 @@ static bool has(struct xp_inv *inv, const char *name)
 	return r == 0;
 }
 
-static void exec_sql(const char *sql)
+static void exec_sql(const char *stmt)
 {
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		print_error("sql: %s\n", err);
-	sqlite3_free(err);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
+	xp_test_sql(state, stmt);
 }
 
 /* ---- the store ------------------------------------------------------------------------ */
