@@ -6,26 +6,14 @@
 # orphan, rollback, a full disk, and the refusals.
 #
 # Run by CTest with XENPROV, XP_SRC, XP_TMP and XP_XLU_CHECK. Exit 0 pass, 1 fail, 77 skip.
-set -u
-X=${XENPROV:?}
-T=${XP_TMP:-/tmp/xp-deploy-cli.$$}
+. "$(dirname "$0")/lib/common.sh"
 XLU=${XP_XLU_CHECK:-}
-for t in e2fsck qemu-img python3 tar; do
-	command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
-done
-[ -x "$XLU" ] || { echo "SKIP: no xlu-check (libxlutil) tool"; exit 77; }
-rm -rf "$T"
-mkdir -p "$T" || exit 1
-cleanup() {
-	mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"
-	rm -rf "$T"
-}
-trap cleanup EXIT
-n=0
-fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
-ok() { n=$((n + 1)); }
-run() { "$X" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
-expect_rc() { local w=$1; shift; run "$@"; [ "$rc" = "$w" ] || fail "xenprov $*: exit $rc, want $w"; ok; }
+need e2fsck qemu-img python3 tar
+[ -x "$XLU" ] || skip "no xlu-check (libxlutil) tool"
+scratch
+# the full-disk case at the end mounts a tmpfs on $T/full: unmounted at exit
+full_unmount() { mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"; return 0; }
+at_exit full_unmount
 export XENPROV_STATE_DIR=$T/state
 
 # a Debian-like golden root
@@ -106,11 +94,11 @@ PY
 
 # 20 guests with file storage, 20 with qcow2 overlays
 expect_rc 0 deploy --profile files --count 20 --name 'f%02d' --config-dir "$T/cfg" -q
-grep -q '20 created, 0 skipped, 0 failed' "$T/out" || fail "file deploy summary: $(cat "$T/out")"; ok
+grep -q '20 created, 0 skipped, 0 failed' "$T/stdout" || fail "file deploy summary: $(cat "$T/stdout")"; ok
 check_guests f raw
 expect_rc 0 deploy --profile cow --count 20 --name 'q%02d' --config-dir "$T/cfg" --json
-tail -1 "$T/out" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["created"]==20 and s["failed"]==0, s' || fail "qcow2 summary"; ok
-[ "$(grep -c '"event":"created"' "$T/out")" = 20 ] || fail "20 created events"; ok
+tail -1 "$T/stdout" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["created"]==20 and s["failed"]==0, s' || fail "qcow2 summary"; ok
+[ "$(grep -c '"event":"created"' "$T/stdout")" = 20 ] || fail "20 created events"; ok
 check_guests q qcow2
 golden=$(ls "$T"/state/images/*.img | head -1)
 sum_golden=$(sha256sum <"$golden")
@@ -118,7 +106,7 @@ sum_golden=$(sha256sum <"$golden")
 # idempotent: nothing made again, nothing touched
 stat -c %Y "$T"/cfg/q*.cfg >"$T/mtimes"
 expect_rc 0 deploy --profile cow --count 20 --name 'q%02d' --config-dir "$T/cfg" -q
-grep -q '0 created, 20 skipped, 0 failed' "$T/out" || fail "rerun: $(cat "$T/out")"; ok
+grep -q '0 created, 20 skipped, 0 failed' "$T/stdout" || fail "rerun: $(cat "$T/stdout")"; ok
 stat -c %Y "$T"/cfg/q*.cfg | cmp -s - "$T/mtimes" || fail "a rerun touched configs"; ok
 
 # kill -9 mid-way, then the same command finishes with no orphans
@@ -148,7 +136,7 @@ ok
 # rollback removes exactly the last deploy's guests
 expect_rc 0 deploy --profile files --count 3 --name 'rb%d' --config-dir "$T/cfg" -q
 expect_rc 0 deploy --rollback
-grep -q '3 guests removed' "$T/out" || fail "rollback: $(cat "$T/out")"; ok
+grep -q '3 guests removed' "$T/stdout" || fail "rollback: $(cat "$T/stdout")"; ok
 [ "$(ls "$T/cfg" | grep -c '^rb')" = 0 ] && [ "$(ls "$T/pool" | grep -c '^rb')" = 0 ] || fail "rollback left files"; ok
 
 # refusals
@@ -172,7 +160,7 @@ grep -q 'no deploy 999' "$T/err" || fail "unknown deploy id"; ok
 expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg" -q
 expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg" -q
 expect_rc 0 deploy --rollback
-grep -q '2 guests removed' "$T/out" || fail "rollback after a skip-only rerun: $(cat "$T/out")"; ok
+grep -q '2 guests removed' "$T/stdout" || fail "rollback after a skip-only rerun: $(cat "$T/stdout")"; ok
 # --set KEY=VALUE: for every guest of the deploy, under --plan's per-guest values
 KED='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiK/h2GYqBgjLlLC+3hboiqYEb6siXBvibcrFrvnj7p ed@test'
 printf 'sp1 memory=2048\nsp2\n' >"$T/plan"
@@ -222,7 +210,7 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" && mount -t tmpfs -o size=12m tmpfs 
 	expect_rc 0 profile add full --parent base --image "$T/big.tgz" --storage file --pool "$T/full"
 	expect_rc 1 deploy --profile full --count 10 --name 'z%d' --config-dir "$T/cfg" -q -j 1
 	grep -qi 'space' "$T/err" || fail "full disk: no clear message"; ok
-	grep -q 'stopped' "$T/err" "$T/out" || fail "full disk: the deploy did not stop"; ok
+	grep -q 'stopped' "$T/err" "$T/stdout" || fail "full disk: the deploy did not stop"; ok
 	for f in "$T"/full/*.img; do
 		name=$(basename "$f" .img)
 		[ -e "$T/cfg/$name.cfg" ] || fail "full disk: half-made $f left"
@@ -233,4 +221,4 @@ else
 	echo "note: the full-disk case needs root and tmpfs; not run"
 fi
 
-echo "deploy-cli: $n checks passed"
+pass
