@@ -109,17 +109,49 @@ expect_rc 0 deploy --profile cow --count 20 --name 'q%02d' --config-dir "$T/cfg"
 grep -q '0 created, 20 skipped, 0 failed' "$T/stdout" || fail "rerun: $(cat "$T/stdout")"; ok
 stat -c %Y "$T"/cfg/q*.cfg | cmp -s - "$T/mtimes" || fail "a rerun touched configs"; ok
 
-# kill -9 mid-way, then the same command finishes with no orphans
-"$X" deploy --profile cow --count 120 --name 'k%03d' --config-dir "$T/cfg" -q -j 2 >/dev/null 2>&1 &
+# kill -9 while a guest is half made, then the same command finishes with no orphans.
+# A site hook holds k010 once its disk is made and customised, before its config is
+# written: it says so (a file) and waits on a FIFO (600 s at most), and the deploy is
+# killed right then, never before nor after it is done.
+mkdir -p "$T/state/hooks.d"
+mkfifo "$T/hold.fifo" || fail "mkfifo"
+cat >"$T/state/hooks.d/50-hold" <<HOOK
+#!/bin/bash
+[ "\$XP_GUEST_NAME" = k010 ] || exit 0
+exec 3<>"$T/hold.fifo"
+: >"$T/held"
+read -r -t 600 _ <&3
+HOOK
+chmod 755 "$T/state/hooks.d/50-hold"
+"$X" deploy --profile cow --count 120 --name 'k%03d' --config-dir "$T/cfg" -q -j 2 >/dev/null 2>"$T/err" &
 pid=$!
-for _ in $(seq 100); do
-	[ "$(ls "$T/cfg" | grep -c '^k')" -ge 10 ] && break
-	sleep 0.05
-done
-kill -9 $pid
-wait $pid 2>/dev/null
-made=$(ls "$T/cfg" | grep -c '^k')
-[ "$made" -lt 120 ] || echo "note: the deploy finished before it was killed"
+# at exit, whatever happened: the deploy killed, the hook let go
+hold_cleanup() {
+	alive "$pid" && kill -9 "$pid"
+	[ -e "$T/held" ] && timeout 10 bash -c 'echo go >"$1"' - "$T/hold.fifo"
+	return 0
+}
+at_exit hold_cleanup
+held_or_ended() { [ -e "$T/held" ] || ! alive "$pid"; }
+wait_until 120 held_or_ended
+[ -e "$T/held" ] || fail "the deploy did not reach k010's hook (it ended, or 120 s passed)"
+alive "$pid" || fail "the deploy ended while its hook held k010"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+timeout 10 bash -c 'echo go >"$1"' - "$T/hold.fifo" || fail "cannot let the hook go"
+rm -f "$T/held" "$T/state/hooks.d/50-hold"
+ok
+# what the kill left: k010's disk, made and customised, no config, its row 'creating'
+[ -e "$T/pool/k010.qcow2" ] || fail "killed: k010 has no disk"
+[ ! -e "$T/cfg/k010.cfg" ] || fail "killed: k010 has a config, so it was not half made"
+[ "$(ls "$T/cfg" | grep -c '^k')" -lt 120 ] || fail "killed: all 120 configs were made"
+python3 - "$T/state/inventory.db" <<'PY' || fail "inventory after the kill"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+state = db.execute("select state from domains where name = 'k010'").fetchone()
+assert state == ("creating",), state
+PY
+ok
 expect_rc 0 deploy --profile cow --count 120 --name 'k%03d' --config-dir "$T/cfg" -q -j 2
 [ "$(ls "$T/cfg" | grep -c '^k.*\.cfg$')" = 120 ] || fail "resume: configs"; ok
 [ "$(ls "$T/pool" | grep -c '^k.*\.qcow2$')" = 120 ] || fail "resume: disks"; ok

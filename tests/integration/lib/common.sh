@@ -202,12 +202,16 @@ udp_bound() {
 	"${ss[@]}" 2>/dev/null | grep -q "pid=$3,"
 }
 
+# alive PID: the process runs (an exited child not yet waited for, a zombie, does not;
+# kill -0 would say it does).
+alive() { ps -o stat= -p "$1" 2>/dev/null | grep -q '^[^Z]'; }
+
 # wait_udp NS PORT PID [SECONDS]: waits until PID, a server the test started, has
 # bound UDP PORT in NS (udp_bound); 1 when PID exits first or after SECONDS (10).
 wait_udp() {
 	local end=$((SECONDS + ${4:-10}))
 	until udp_bound "$1" "$2" "$3"; do
-		kill -0 "$3" 2>/dev/null && [ "$SECONDS" -lt "$end" ] || return 1
+		alive "$3" && [ "$SECONDS" -lt "$end" ] || return 1
 		sleep 0.1
 	done
 }
