@@ -8,7 +8,7 @@
 #
 # Run by CTest with XENPROV (the binary), XP_SRC (the source tree) and XP_TMP (a scratch
 # directory this script creates and removes). Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 need python3
 scratch files
 export XENPROV_STATE_DIR=$T/state

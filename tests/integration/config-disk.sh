@@ -1,7 +1,7 @@
 #!/bin/bash
 # config-disk.sh - drives `xenprov config disk`: JSON output, canonical output, error
 # messages and exit codes (0 ok, 1 invalid spec, 2 usage).
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 scratch
 fails=0
 

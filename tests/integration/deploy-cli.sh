@@ -6,7 +6,7 @@
 # orphan, rollback, a full disk, and the refusals.
 #
 # Run by CTest with XENPROV, XP_SRC, XP_TMP and XP_XLU_CHECK. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 XLU=${XP_XLU_CHECK:-}
 need e2fsck qemu-img python3 tar
 [ -x "$XLU" ] || skip "no xlu-check (libxlutil) tool"

@@ -7,7 +7,7 @@
 # and `xenprov image info`; the refusals (root partition not last) asserted.
 #
 # Run by CTest with XENPROV and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 need e2fsck dumpe2fs resize2fs sfdisk qemu-img sha256sum tar
 scratch
 export XENPROV_STATE_DIR=$T/state

@@ -4,7 +4,7 @@
 # refusal and reports itself skipped (77), never passed: LVM itself is untested here.
 # Where they are present and $XP_TEST_VG names a volume group to play in, two guests
 # are deployed into it, read back and removed (else skipped, 77).
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 scratch root/etc cfg
 export XENPROV_STATE_DIR=$T/state
 echo golden >"$T/root/etc/hostname"

@@ -4,7 +4,7 @@
 # checked like the other backends (hostname and IP inside each image, e2fsck -fn,
 # libxlutil); and the clear refusal on a filesystem that cannot reflink.
 # Needs root, loop devices and mkfs.xfs: otherwise it reports itself skipped (77).
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 XLU=${XP_XLU_CHECK:-}
 need mkfs.xfs findmnt
 [ -e /dev/loop-control ] || skip "no loop devices here"

@@ -8,7 +8,7 @@
 # with a clear message and leaves nothing behind; delete removes what create made.
 #
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 need qemu-img python3 tar cmp
 "$X" profile -h >/dev/null 2>&1 || skip "this xenprov has no profile command"
 scratch root/etc/network root/bin cfg

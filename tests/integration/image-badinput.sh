@@ -13,7 +13,7 @@
 # and a mount namespace: image-hostfs.sh.
 #
 # Run by CTest with XENPROV, XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 need tar gzip xz mke2fs debugfs python3 timeout
 scratch in out root/etc root/dir
 # every run is bounded: a hang is a failure (exit 124), not a stuck test

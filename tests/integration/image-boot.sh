@@ -18,7 +18,7 @@
 # boot, default 180), XP_QEMU_ACCEL and the others scripts/qemu-accel reads. Exit 0
 # pass, 1 fail, 77 skip (missing qemu-system-x86, kernel, busybox-static or e2fsprogs;
 # the reason is printed).
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 TIMEOUT=${XP_BOOT_TIMEOUT:-180}
 QEMU_ACCEL=$(cd "$(dirname "$0")/../../scripts" && pwd)/qemu-accel
 

@@ -5,7 +5,7 @@
 # every failure leaves no output file behind.
 #
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 need sfdisk e2fsck qemu-img blkid python3 tar
 scratch root out
 no_leftovers() {

@@ -6,7 +6,7 @@
 # (type, mode, uid, gid, size, mtime, link target, rdev, xattrs, link count, sha256),
 # and e2fsck -fn must call the filesystem clean. Needs root (mknod, chown, trusted.*):
 # exit 77 (skipped) otherwise.
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 [ "$(id -u)" = 0 ] || skip "needs root"
 need tar setfattr setfacl getfacl mknod mkfifo debugfs e2fsck python3
 scratch tree

@@ -11,7 +11,7 @@
 #
 # Needs root for the mounts: exits 77 otherwise.
 # Run by CTest with XENPROV, XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
 need mount tar gzip df timeout findmnt
 # everything below runs in a mount namespace of its own, its mounts private
 in_private_mounts "$@" || skip "needs root and unshare (tmpfs mounts in a mount namespace)"

@@ -15,7 +15,7 @@
 # Last, no test, benchmark or script starts qemu-system-x86_64 without the helper.
 #
 # Run by CTest with XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/common.sh" --no-xenprov
+. "$(dirname "$0")/lib/common.sh" --no-xenprov || exit 1
 # the helper's own knobs come from each case below, never from the caller
 unset XP_QEMU_ACCEL XP_QEMU_ACCEL_CACHE XP_QEMU_PROBE_TIMEOUT
 S=${XP_SRC:?set XP_SRC to the source tree}

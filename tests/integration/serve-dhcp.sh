@@ -15,8 +15,8 @@
 # Our own client scripts only record what they are given and set the address: a
 # distribution's hook script is never run (it would rewrite the host's resolv.conf).
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/common.sh"
-. "$(dirname "$0")/lib/serve-env.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
+. "$(dirname "$0")/lib/serve-env.sh" || exit 1
 need busybox dhclient dhcrelay sqlite3 curl python3 timeout
 busybox udhcpc --help >/dev/null 2>&1 || { echo "SKIP: busybox has no udhcpc"; exit 77; }
 

@@ -69,7 +69,7 @@
 # Needs root (network namespace, tap). Standalone:
 #   XENPROV=/path/to/xenprov XP_TMP=/tmp/x XP_SRC=<repo> bash tests/integration/serve-pxeboot.sh
 # Exit 0 pass, 1 fail, 77 skip (the reason is printed).
-. "$(dirname "$0")/lib/common.sh" --no-xenprov
+. "$(dirname "$0")/lib/common.sh" --no-xenprov || exit 1
 SERVER=${XP_PXE_SERVER:-xenprov}
 CASES=${XP_PXE_CASES:-a b c d e}
 [ "$SERVER" = dnsmasq ] && CASES=${XP_PXE_CASES:-a b c}

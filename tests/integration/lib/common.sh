@@ -1,7 +1,9 @@
 # common.sh - sourced first by every integration test (tests/integration/*.sh):
 #
-#   . "$(dirname "$0")/lib/common.sh"                 # XENPROV must name the binary
-#   . "$(dirname "$0")/lib/common.sh" --no-xenprov    # a test of something else
+#   . "$(dirname "$0")/lib/common.sh" || exit 1                # XENPROV names the binary
+#   . "$(dirname "$0")/lib/common.sh" --no-xenprov || exit 1   # a test of something else
+#
+# (`|| exit 1`: a test that could not load this never runs on, with T empty.)
 #
 # The contract with CTest: exit 0 passed, 1 failed, 77 skipped (SKIP_RETURN_CODE; a
 # test that cannot run here never counts as passed). What every test shares, written

@@ -4,7 +4,7 @@
 # started in its namespace and stopped by its PID. No traffic leaves these namespaces.
 #
 # Needs XENPROV; sets T (the directory), SRV (the server's namespace), X.
-[ -n "${XP_COMMON:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+[ -n "${XP_COMMON:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/common.sh" || exit 1
 [ "$(id -u)" = 0 ] || skip "network namespaces need root"
 need ip ss
 # The namespace names (c1, ...) and their /etc/netns files are this test's own: it runs
