@@ -87,6 +87,23 @@ srv_start() {
 	fail "the server did not write its pid file"
 }
 
+# srv_reloads: how many reloads the server has logged so far.
+srv_reloads() { grep -c "reloaded (" "$T/serve.log"; }
+# srv_reloaded_past N: waits until the server has logged more than N reloads (it sees
+# an inventory change within a second; 10 s at most, then the test fails).
+srv_reloaded_past() {
+	wait_until 10 _srv_reloaded_past "$1" || fail "the server did not reload within 10 s"
+}
+_srv_reloaded_past() { [ "$(srv_reloads)" -gt "$1" ]; }
+# srv_reload_logged TEXT: waits until a reload that logged TEXT has finished (10 s).
+srv_reload_logged() {
+	wait_until 10 _srv_reload_logged "$1" || fail "no reload logged '$1' within 10 s"
+}
+_srv_reload_logged() {
+	awk -v t="$1" 'index($0, t) { seen = 1 } seen && /reloaded \(/ { done = 1 } END { exit !done }' \
+		"$T/serve.log"
+}
+
 srv_stop() {
 	kill -TERM "$SRV_PID" 2>/dev/null
 	wait "$SRV_PID"
