@@ -277,9 +277,11 @@ dnsmasq_start() {
 		"--dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi,,$SERVER_IP" \
 		"--dhcp-boot=tag:!ipxe,tag:!efi64,pxelinux.0,,$SERVER_IP" \
 		--log-dhcp --log-facility="$SERVER_LOG" >"$T/dnsmasq.out" 2>&1 &
-	PIDS+=($!)
-	sleep 0.5
-	kill -0 "$!" 2>/dev/null || {
+	local pid=$!
+	PIDS+=("$pid")
+	# ready once its DHCP and TFTP sockets are bound (10 s at most each)
+	wait_udp "$NS" 67 "$pid" && wait_udp "$NS" 69 "$pid" || {
+		echo "dnsmasq did not bind UDP ports 67 and 69:"
 		cat "$T/dnsmasq.out" "$SERVER_LOG" 2>/dev/null
 		return 1
 	}
@@ -393,8 +395,12 @@ proxy_on() {
 	ip netns exec "$NS2" busybox udhcpd -f "$T/udhcpd.conf" >"$T/udhcpd.log" 2>&1 &
 	DHCPD_PID=$!
 	PIDS+=("$DHCPD_PID")
-	sleep 0.5
-	kill -0 "$DHCPD_PID" 2>/dev/null || { cat "$T/udhcpd.log"; return 1; }
+	# ready once its DHCP socket is bound (10 s at most)
+	wait_udp "$NS2" 67 "$DHCPD_PID" || {
+		echo "udhcpd did not bind UDP port 67:"
+		cat "$T/udhcpd.log"
+		return 1
+	}
 	live_set proxy-dhcp on
 }
 
