@@ -47,14 +47,6 @@ static int teardown(void **st)
 	return xp_test_rmtree(tmpdir);
 }
 
-static struct xp_inv *open_ok(void)
-{
-	struct xp_inv *inv = NULL;
-	assert_int_equal(xp_inv_open(state, &inv), 0);
-	assert_non_null(inv);
-	return inv;
-}
-
 /* Adds a profile from "key=value" strings (NULL-terminated). */
 static int add(struct xp_inv *inv, const char *name, const char *parent, ...)
 {
@@ -83,11 +75,6 @@ static bool has(struct xp_inv *inv, const char *name)
 	return r == 0;
 }
 
-static void exec_sql(const char *stmt)
-{
-	xp_test_sql(state, stmt);
-}
-
 /* ---- the store ------------------------------------------------------------------------ */
 
 static void test_open(void **st)
@@ -95,7 +82,7 @@ static void test_open(void **st)
 	(void)st;
 	/* nested, missing directories are made; the last one private */
 	snprintf(state, sizeof(state), "%s/a/b/state", tmpdir);
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	struct stat sb;
 	assert_int_equal(stat(state, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
@@ -111,7 +98,7 @@ static void test_open(void **st)
 
 	/* reopening changes nothing */
 	for (int i = 0; i < 3; i++) {
-		inv = open_ok();
+		inv = xp_test_inv_open(state);
 		assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 		assert_true(has(inv, "keep"));
 		char **names;
@@ -121,7 +108,7 @@ static void test_open(void **st)
 		xp_strv_free(names, n);
 		xp_inv_close(inv);
 	}
-	exec_sql("PRAGMA user_version"); /* still a database SQLite reads */
+	xp_test_sql(state, "PRAGMA user_version"); /* still a database SQLite reads */
 
 	/* not a directory, no name, unreadable */
 	char file[4300];
@@ -141,14 +128,14 @@ static void test_open(void **st)
 static void test_newer_schema(void **st)
 {
 	(void)st;
-	xp_inv_close(open_ok());
-	exec_sql("PRAGMA user_version = 99");
+	xp_inv_close(xp_test_inv_open(state));
+	xp_test_sql(state, "PRAGMA user_version = 99");
 	struct xp_inv *inv = (struct xp_inv *)1;
 	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
 	assert_null(inv);
 	/* and left as it was */
-	exec_sql("PRAGMA user_version = 2");
-	inv = open_ok();
+	xp_test_sql(state, "PRAGMA user_version = 2");
+	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 	xp_inv_close(inv);
 }
@@ -227,7 +214,7 @@ static void test_settings(void **st)
 static void test_profile_crud(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(
 	    add(inv, "base", NULL, "memory=1024", "fs=ext4", "disk-size=4294967296", NULL), 0);
 	assert_int_equal(add(inv, "web", "base", "vcpus=4", NULL), 0);
@@ -335,7 +322,7 @@ static void set_parent(struct xp_inv *inv, const char *name, const char *parent,
 static void test_cycles(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "a", NULL, NULL), 0);
 	assert_int_equal(add(inv, "b", "a", NULL), 0);
 	assert_int_equal(add(inv, "c", "b", NULL), 0);
@@ -367,7 +354,7 @@ static void test_cycles(void **st)
 static void test_resolve(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "root", NULL, "memory=512", "fs=ext4", "storage=file",
 			     "config.on_crash='restart'", NULL),
 			 0);
@@ -408,7 +395,7 @@ static void test_resolve(void **st)
 static void test_remove_busy(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "base", NULL, NULL), 0);
 	assert_int_equal(add(inv, "web", "base", NULL), 0);
 	assert_int_equal(add(inv, "db", "base", NULL), 0);
@@ -419,11 +406,11 @@ static void test_remove_busy(void **st)
 	assert_int_equal(xp_profile_remove(inv, "db"), 0);
 
 	/* a domain made from it */
-	exec_sql("INSERT INTO domains (name, profile, state, created, updated) "
-		 "VALUES ('web01', 'base', 'ready', 0, 0)");
+	xp_test_sql(state, "INSERT INTO domains (name, profile, state, created, updated) "
+			   "VALUES ('web01', 'base', 'ready', 0, 0)");
 	assert_int_equal(xp_profile_remove(inv, "base"), -EBUSY);
 	assert_non_null(strstr(xp_inv_errmsg(inv), "1 domain"));
-	exec_sql("DELETE FROM domains");
+	xp_test_sql(state, "DELETE FROM domains");
 	assert_int_equal(xp_profile_remove(inv, "base"), 0);
 	assert_false(has(inv, "base"));
 	xp_inv_close(inv);
@@ -689,7 +676,7 @@ static void test_check_covers_keys(void **st)
 static void test_transactions(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok(), *other = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state), *other = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_commit(inv), -EINVAL); /* none open */
 	xp_inv_rollback(inv);			       /* harmless */
 
@@ -770,7 +757,7 @@ static void test_transactions(void **st)
 	assert_int_equal(xp_inv_begin(inv), 0);
 	assert_int_equal(add(inv, "m", NULL, NULL), 0);
 	xp_inv_close(inv);
-	inv = open_ok();
+	inv = xp_test_inv_open(state);
 	assert_false(has(inv, "m"));
 	xp_inv_close(inv);
 }
@@ -840,7 +827,7 @@ static void test_concurrent(void **st)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	char **names;
 	size_t n;
 	assert_int_equal(xp_profile_list(inv, &names, &n), 0);

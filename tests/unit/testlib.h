@@ -2,7 +2,8 @@
  * testlib.h - what the unit tests share, each written once: a scratch directory under
  * XP_TEST_TMP (the build's test directory), paths in it and its removal; the shell
  * commands that run the real tools the tests compare with (sfdisk, e2fsck, qemu-img...)
- * and the check that they are installed; SQL run straight on an inventory database.
+ * and the check that they are installed; an inventory opened, and SQL run straight on
+ * its database.
  * Header-only; include after cmocka.h (its helpers fail the running test).
  */
 #ifndef XP_TESTLIB_H
@@ -19,6 +20,8 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+
+#include "xenprov/inventory.h"
 
 /* Makes XP_TEST_TMP/NAME-XXXXXX into buf (size len). 0, or -1. */
 static inline int xp_test_mkdtemp(char *buf, size_t len, const char *name)
@@ -193,6 +196,15 @@ static inline void xp_test_sql(const char *state_dir, const char *sql)
 	sqlite3_free(err);
 	assert_int_equal(rc, SQLITE_OK);
 	sqlite3_close(db);
+}
+
+/* The inventory of state_dir, opened (made if missing); fails the test if it cannot be. */
+static inline struct xp_inv *xp_test_inv_open(const char *state_dir)
+{
+	struct xp_inv *inv = NULL;
+	assert_int_equal(xp_inv_open(state_dir, &inv), 0);
+	assert_non_null(inv);
+	return inv;
 }
 
 /* Whether the program prog is on PATH. */
