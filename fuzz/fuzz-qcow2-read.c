@@ -19,7 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* the private header for xp_blockdev_open_err and xp_blockdev_errmsg */
+/* the private header for xp__blockdev_open and xp_blockdev_errmsg */
 #include "../src/lib/image/blockdev-internal.h"
 #include "xenprov/partition.h"
 
@@ -73,8 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
 	struct xp_blockdev *bd = (struct xp_blockdev *)1;
-	char err[256];
-	int r = xp_blockdev_open_err(path, &bd, err, sizeof(err));
+	struct xp_diags d;
+	xp_diags_init(&d);
+	int r = xp__blockdev_open(path, &bd, &d);
+	/* a failed open says why, once; a good one says nothing */
+	check(r < 0 ? d.n == 1 && strcmp(d.v[0].code, "open") == 0 : d.n == 0);
+	xp_diags_release(&d);
 	if (r < 0) {
 		check(known_error(r));
 		check(bd == NULL);

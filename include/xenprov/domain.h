@@ -72,8 +72,9 @@ struct xp_guest_spec {
 };
 
 /* Edits the guest's files in spec->disk_path (hostname, network, fstab, machine-id,
- * password, ssh keys, then the site's hooks) with xp_guest_apply (guest.h). Called by
- * xp_domain_create between storage and config; a failure undoes the create. */
+ * password, ssh keys) with xp_guest_apply (guest.h), then runs the site's hooks
+ * (src/lib/deploy/hooks.h). Called by xp_domain_create between storage and config; a
+ * failure undoes the create. */
 int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d);
 
 /* A domain name: also the guest's host name, so an RFC 1123 label: 1-63 of [A-Za-z0-9-],
@@ -146,22 +147,7 @@ int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix
 int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
 		       const char *reserved, char out[16], unsigned *prefix_len);
 
-/* ---- storage (storage.c) ------------------------------------------------------------- */
-
-enum xp_storage {
-	XP_STORAGE_FILE,    /* a sparse raw copy of the golden image */
-	XP_STORAGE_REFLINK, /* an FICLONE clone of it (btrfs, XFS with reflink, ...) */
-	XP_STORAGE_QCOW2,   /* a qcow2 overlay whose backing file is the golden image */
-	XP_STORAGE_LVM,	    /* a logical volume in VG `pool` (a thin snapshot when the
-			     * golden image is a thin LV itself) */
-};
-
-const char *xp_storage_name(enum xp_storage s);
-int xp_storage_from_name(const char *name, enum xp_storage *out);
-
-/* 0 if lvm2's tools and device-mapper are usable here, -ENOTSUP if not (no
- * /dev/mapper/control, or no lvcreate/lvremove on PATH or in /sbin, /usr/sbin). */
-int xp_lvm_available(void);
+/* ---- the golden image (golden.c) ----------------------------------------------------- */
 
 /* The golden image of a set of profile values. */
 struct xp_golden {
@@ -190,6 +176,23 @@ void xp_golden_release(struct xp_golden *g);
  * the last one, -EIO if resize2fs fails. */
 int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
 		      void *ud, struct xp_golden *out, struct xp_diags *d);
+
+/* ---- storage (storage.c) ------------------------------------------------------------- */
+
+enum xp_storage {
+	XP_STORAGE_FILE,    /* a sparse raw copy of the golden image */
+	XP_STORAGE_REFLINK, /* an FICLONE clone of it (btrfs, XFS with reflink, ...) */
+	XP_STORAGE_QCOW2,   /* a qcow2 overlay whose backing file is the golden image */
+	XP_STORAGE_LVM,	    /* a logical volume in VG `pool` (a thin snapshot when the
+			     * golden image is a thin LV itself) */
+};
+
+const char *xp_storage_name(enum xp_storage s);
+int xp_storage_from_name(const char *name, enum xp_storage *out);
+
+/* 0 if lvm2's tools and device-mapper are usable here, -ENOTSUP if not (no
+ * /dev/mapper/control, or no lvcreate/lvremove on PATH or in /sbin, /usr/sbin). */
+int xp_lvm_available(void);
 
 /* The path of a guest's disk: <pool>/<name>.img (file, reflink), <pool>/<name>.qcow2,
  * /dev/<pool>/<name> (lvm). Heap string. */

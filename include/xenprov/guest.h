@@ -1,12 +1,14 @@
 /*
  * xenprov/guest.h - per-guest settings written into a guest's disk image without
  * mounting it: hostname, hosts, network configuration in the guest's own format,
- * fstab, machine-id, the root password hash, root's SSH key; SSH host keys removed;
- * then site hooks. Works on raw images (files or block devices, bare filesystem or
+ * fstab, machine-id, the root password hash, root's SSH key; SSH host keys removed.
+ * Works on raw images (files or block devices, bare filesystem or
  * partitioned) and on qcow2 images, where it writes through the copy-on-write layer:
  * an overlay gains only the clusters written and its backing file is never written.
  *
- * Not here: cloning the image (blockdev.h: xp_qcow2_create_overlay), the xl config.
+ * Not here: cloning the image (blockdev.h: xp_qcow2_create_overlay), the xl config, the
+ * site's hooks (a deploy step, run by xp_guest_customize after xp_guest_apply:
+ * src/lib/deploy/hooks.h).
  */
 #ifndef XENPROV_GUEST_H
 #define XENPROV_GUEST_H
@@ -15,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xenprov/mac.h"
 #include "xenprov/util.h"
 
 /* What a guest's network is configured with, detected from the image:
@@ -49,9 +52,16 @@ struct xp_guest_settings {
 	const char *root_password_hash; /* crypt(3) hash for root in /etc/shadow; never
 					   logged. /etc/shadow must exist and have root */
 	const char *ssh_key;		/* root's authorized_keys (one or more lines) */
-	const char *hooks_dir;		/* host directory of executables, run in name order */
-	const char *name; /* the guest's name for hooks (XP_GUEST_NAME); NULL: hostname */
 };
+
+/* Values derived from settings s as xp_guest_apply accepts them, the same for every
+ * file written (and for the site's hooks, deploy/hooks.h):
+ * xp_guest_prefix: the prefix length of a static address: s->prefix, or 24 for IPv4 and
+ *   64 for IPv6 when it is 0; 0 without a static address (s->dhcp, or no s->ip).
+ * xp_guest_mac: s->mac as "xx:xx:xx:xx:xx:xx" in lower case into mac ("" without
+ *   one); -EINVAL if xp_mac_parse (mac.h) does not read it. */
+unsigned xp_guest_prefix(const struct xp_guest_settings *s);
+int xp_guest_mac(const struct xp_guest_settings *s, char mac[XP_MAC_STRLEN + 1]);
 
 struct xp_guest_report {
 	enum xp_net_format net_format;
@@ -62,7 +72,6 @@ struct xp_guest_report {
 	size_t nwritten;
 	char **removed; /* paths in the guest removed */
 	size_t nremoved;
-	size_t hooks_run;
 };
 
 void xp_guest_report_release(struct xp_guest_report *rep);
@@ -90,21 +99,14 @@ void xp_guest_report_release(struct xp_guest_report *rep);
  * Removed: /etc/ssh/ssh_host_*_key and .pub (always), and for ifupdown the files of
  * /etc/network/interfaces.d that configure eth0, for netplan the other .yaml files of
  * /etc/netplan that configure ethernets.
- *
- * Then, with the image closed and synced, every executable regular file of hooks_dir
- * (names not starting with '.') runs in name order with argv [hook, image_path], stdin
- * /dev/null, and the environment plus XP_GUEST_IMAGE, XP_GUEST_NAME, XP_GUEST_HOSTNAME,
- * XP_GUEST_DOMAIN, XP_GUEST_FQDN, XP_GUEST_IP, XP_GUEST_PREFIX, XP_GUEST_GATEWAY,
- * XP_GUEST_DNS (space-separated), XP_GUEST_DHCP (0/1), XP_GUEST_MAC,
- * XP_GUEST_NET_FORMAT, XP_GUEST_ROOT_UUID, XP_GUEST_SWAP_UUID, XP_GUEST_FS_OFFSET
- * (the password hash is never passed). A hook that fails stops the apply.
+ * The image is closed and synced on return.
  *
  * rep (may be NULL) is filled even on failure with what was done; release it.
  * Errors, each with a diagnostic in d (may be NULL): -EINVAL invalid settings (nothing
  * is touched), -ENOENT no ext2/3/4 filesystem with /etc (or no root in /etc/shadow),
  * -ENOSPC the guest filesystem (or the host) is full, -EBUSY the image is being edited,
  * -ENOTSUP an image feature we cannot write (qcow2 snapshots, journal to recover),
- * -EIO I/O errors, corrupt filesystems and failing hooks, other -errno. After a failure
+ * -EIO I/O errors and corrupt filesystems, other -errno. After a failure
  * the image may be partly edited (its filesystem and qcow2 metadata stay consistent):
  * callers discard it. */
 int xp_guest_apply(const char *image_path, const struct xp_guest_settings *s,

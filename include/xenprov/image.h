@@ -70,7 +70,5 @@ void xp_image_info_release(struct xp_image_info *info);
 int xp_image_open_fs(const char *path, unsigned partition, struct xp_blockdev **bd,
 		     struct xp_fs **fs);
 
-/* Parses sizes like "1G", "512M", "1.5GiB", "4096" (bytes). -EINVAL if malformed. */
-int xp_parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -38,13 +38,19 @@ struct xp_diag {
 	char *hint; /* optional "did you mean" / "run fmt --fix" advice */
 };
 
-/* An owned, ordered collection of diagnostics. Zero-initialise, or xp_diags_init. */
+/* An owned, ordered collection of diagnostics. Zero-initialise, or xp_diags_init.
+ * With a limit, at most that many messages are kept: errors first, then warnings, then
+ * notes, each in the order they came (an error arriving when the collection is full
+ * takes the place of the last warning or note kept). The others are only counted, in
+ * dropped and by severity, so that xp_diags_count() stays the true count. */
 struct xp_diags {
 	struct xp_diag *v;
 	size_t n;
 	size_t cap;
-	size_t limit; /* 0: unlimited; otherwise further messages are counted, not kept */
+	size_t limit; /* 0: unlimited */
 	size_t dropped;
+	size_t dropped_sev[3]; /* dropped, by enum xp_severity */
+	size_t kept_low[2];    /* private: notes and warnings kept, for the limit */
 };
 
 void xp_diags_init(struct xp_diags *d);
@@ -54,8 +60,19 @@ void xp_diags_release(struct xp_diags *d);
 int xp_diags_add(struct xp_diags *d, enum xp_severity sev, const char *file,
 		 unsigned line, unsigned col, const char *code, const char *text,
 		 const char *hint, const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+/* The same with a va_list, for the error helpers of each module. */
+int xp_diags_addv(struct xp_diags *d, enum xp_severity sev, const char *file,
+		  unsigned line, unsigned col, const char *code, const char *text,
+		  const char *hint, const char *fmt, va_list ap)
+	__attribute__((format(printf, 9, 0)));
+/* Adds an error (file, code and hint may be NULL; no offending text) if d is not NULL,
+ * and returns r: a function's failure and its message in one statement, for modules
+ * that need no helper of their own. */
+int xp_diags_fail(struct xp_diags *d, int r, const char *file, const char *code,
+		  const char *hint, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* How many messages of severity sev were added, kept or dropped. */
 size_t xp_diags_count(const struct xp_diags *d, enum xp_severity sev);
-/* Sort by file, line, column (stable). */
+/* Sort by file, line, column (stable; O(n log n), O(n) when already sorted). */
 void xp_diags_sort(struct xp_diags *d);
 const char *xp_severity_name(enum xp_severity sev);
 
@@ -158,6 +175,8 @@ int xp_pread_full(int fd, void *buf, size_t len, uint64_t off);
  * writes and EINTR. 0 or -errno; -EIO for a write that makes no progress. */
 int xp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int xp_write_full(int fd, const void *buf, size_t len);
+/* Whether len bytes are all zero (data a sparse file or image leaves as a hole). */
+bool xp_all_zero(const void *buf, size_t len);
 
 /* ---- running programs (spawn.c) ------------------------------------------------ */
 
@@ -176,6 +195,15 @@ int xp_program_path(const char *name, char **out);
  * exit status (0-255), XP_SPAWN_SIGNALED + the signal's number if a signal killed it, or
  * -errno if it could not be run (-ENOENT: no such program). */
 int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
+
+/* ---- sizes (size.c) ------------------------------------------------------------ */
+
+/* A size as operators write it: decimal digits, an optional fraction, then an optional
+ * binary unit K, M, G or T (either case, optionally followed by B or iB) or B: "4096",
+ * "512M", "1.5GiB", "4k". No signs, blanks, hexadecimal or exponents; a fraction needs
+ * a unit (no fraction of a byte) and is rounded down to a byte. -EINVAL if malformed,
+ * -ERANGE above 2^63 - 1 bytes. */
+int xp_parse_size(const char *s, uint64_t *out);
 
 /* ---- random bytes (random.c) --------------------------------------------------- */
 

@@ -222,6 +222,34 @@ json_t *cli_json_opt(const char *s)
 	return s ? cli_json_text(s) : json_null();
 }
 
+json_t *cli_settings_json(const struct xp_settings *s, bool secrets, json_t *withheld)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < s->n; i++) {
+		const char *k = s->v[i].key;
+		if (secrets || !xp_profile_key_secret(k)) {
+			json_object_set_new(o, k, cli_json_text(s->v[i].value));
+			continue;
+		}
+		bool listed = false;
+		for (size_t j = 0; j < json_array_size(withheld); j++)
+			listed |= strcmp(json_string_value(json_array_get(withheld, j)), k) == 0;
+		if (!listed)
+			json_array_append_new(withheld, json_string(k));
+	}
+	return o;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("xenprov: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
 void cli_print_fields(const char *const *keys, const char *const *values, size_t n)
 {
 	int w = 0;

@@ -100,4 +100,17 @@ void cli_print_table(const char *const *cells, size_t ncols, size_t nrows);
 /* Fails with XP_EXIT_FAIL if stdout could not be written. */
 int cli_flush(void);
 
+/* ---- secrets (xp_profile_key_secret) -------------------------------------------------- */
+
+/* What text views print instead of a secret value. */
+#define CLI_SECRET_TEXT "(secret: --secrets shows it)"
+/* The option the views that can show secrets take, and its help line. */
+#define CLI_SECRETS_HELP "  --secrets   show secret values (root-password-hash, ...) too\n"
+
+/* Settings as a JSON object: a secret key's value only when secrets is true; otherwise
+ * the key is left out and its name appended (once) to the array withheld. */
+json_t *cli_settings_json(const struct xp_settings *s, bool secrets, json_t *withheld);
+/* "xenprov: warning: MESSAGE" on stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

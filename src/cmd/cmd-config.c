@@ -262,6 +262,7 @@ static int run_check(int argc, char **argv)
 			json_object_set_new(o, "errors", json_integer((json_int_t)ne));
 			json_object_set_new(o, "warnings", json_integer((json_int_t)nw));
 			json_object_set_new(o, "diagnostics", cli_diags_json(&d));
+			json_object_set_new(o, "omitted", json_integer((json_int_t)d.dropped));
 			json_array_append_new(out, o);
 		} else {
 			if (quiet) {

@@ -1,8 +1,9 @@
 /*
  * cmd-distro.c - `xenprov distro`: add, edit, show, list and remove the distros the
- * boot server offers (a kernel and an initrd on this machine; Cobbler's distros).
- * Thin: parse arguments, call libxenprov (inventory.h), print. The library checks the
- * values (absolute paths to regular files, a known architecture).
+ * boot server offers (a kernel and an initrd, copied into the distro store; Cobbler's
+ * distros). Thin: parse arguments, call libxenprov (inventory.h), print. The library
+ * checks the values and copies the files (the command line may name any file the user
+ * can read; only the HTTP API is confined to the operator's roots).
  *
  * Not here: serving the files (boot.h), importing distro trees.
  */
@@ -24,8 +25,9 @@ enum {
 };
 
 #define DISTRO_OPTIONS                                                                             \
-	"  --kernel PATH           the kernel (an absolute path to a regular file)\n"              \
-	"  --initrd PATH           the initrd (an absolute path to a regular file)\n"              \
+	"  --kernel PATH           the kernel: an absolute path to a regular file, copied\n"       \
+	"                          into the distro store (or sha256:HEX of a file there)\n"        \
+	"  --initrd PATH           the initrd, the same way\n"                                     \
 	"  --arch ARCH             x86_64 (the default), i386 or aarch64\n"                        \
 	"  --kernel-options TEXT   appended to the kernel command line\n"
 
@@ -33,9 +35,11 @@ static const char add_usage[] =
     "Usage: xenprov distro add NAME --kernel PATH [--initrd PATH] [--arch ARCH]\n"
     "                          [--kernel-options TEXT]\n"
     "\n"
-    "Adds a distro: a kernel and an initrd on this machine that the boot server\n"
-    "hands to machines booting over the network. The files must exist when the\n"
-    "distro is added; they are served from where they are.\n"
+    "Adds a distro: a kernel and an initrd that the boot server hands to machines\n"
+    "booting over the network. The files are copied into the distro store\n"
+    "(STATE_DIR/distro-files, named by their SHA-256; distros with the same file\n"
+    "share one copy) and served from there: later changes to the originals are not\n"
+    "seen until 'xenprov distro edit' takes them again.\n"
     "\n" DISTRO_OPTIONS CLI_STATE_DIR_HELP "  -h, --help              this help\n"
     "\n"
     "Example:\n"
@@ -46,7 +50,10 @@ static const char edit_usage[] =
     "Usage: xenprov distro edit NAME [--kernel PATH] [--initrd PATH | --no-initrd]\n"
     "                           [--arch ARCH] [--kernel-options TEXT | --no-kernel-options]\n"
     "\n"
-    "Changes a distro: only what is given; the rest stays. The files must exist.\n"
+    "Changes a distro: only what is given; the rest stays. A file given is copied\n"
+    "into the distro store again, even from the same path. A distro of an older\n"
+    "inventory, whose files are not in the store, is not served until its files are\n"
+    "given (--kernel, and --initrd or --no-initrd if it has one).\n"
     "\n" DISTRO_OPTIONS "  --no-initrd             boot the kernel without an initrd\n"
     "  --no-kernel-options     no further kernel command line\n" CLI_STATE_DIR_HELP
     "  -h, --help              this help\n"
@@ -131,8 +138,8 @@ static int run_add(int argc, char **argv)
 			      .kernel_options = (char *)a.kopts};
 	struct xp_diags diags;
 	xp_diags_init(&diags);
-	int r = xp_distro_add(inv, &d, &diags);
-	if (r == -EINVAL)
+	int r = xp_distro_add(inv, &d, 0, &diags);
+	if (r == -EINVAL || (r == -EACCES && diags.n))
 		rc = cli_inv_diags(&diags, "distro '%s' not added", name);
 	else if (r == -EEXIST)
 		rc = cli_error("distro '%s' exists (use 'xenprov distro edit')", name);
@@ -162,22 +169,38 @@ static int run_edit(int argc, char **argv)
 	/* read, change and write back in one transaction: no lost update */
 	if ((rc = cli_inv_get_for_edit(inv, "distro", name, get_distro, &d)))
 		goto out;
+	/* a distro from before the store: its recorded paths are not taken again behind
+	 * the operator's back (an older API let anyone with the token set them) */
+	if ((!a.kernel && !d.kernel_sha256) ||
+	    (d.initrd && !d.initrd_sha256 && !a.initrd && !a.no_initrd)) {
+		xp_inv_rollback(inv);
+		rc = cli_error("distro '%s' has files that are not in the distro store (kernel "
+			       "'%s'%s%s%s): give --kernel%s to copy them there",
+			       name, d.kernel, d.initrd ? ", initrd '" : "",
+			       d.initrd ? d.initrd : "", d.initrd ? "'" : "",
+			       d.initrd ? " and --initrd (or --no-initrd)" : "");
+		goto out;
+	}
 	/* the strings are borrowed from argv; d's own are freed below */
 	struct xp_distro up = d;
-	if (a.kernel)
+	if (a.kernel) {
 		up.kernel = (char *)a.kernel;
-	if (a.initrd || a.no_initrd)
+		up.kernel_sha256 = NULL; /* taken again */
+	}
+	if (a.initrd || a.no_initrd) {
 		up.initrd = (char *)a.initrd;
+		up.initrd_sha256 = NULL;
+	}
 	if (a.arch)
 		up.arch = (char *)a.arch;
 	if (a.kopts || a.no_kopts)
 		up.kernel_options = (char *)a.kopts;
-	int r = xp_distro_update(inv, &up, &diags);
+	int r = xp_distro_update(inv, &up, 0, &diags);
 	if (r == 0)
 		r = xp_inv_commit(inv);
 	else
 		xp_inv_rollback(inv);
-	if (r == -EINVAL)
+	if (r == -EINVAL || (r == -EACCES && diags.n))
 		rc = cli_inv_diags(&diags, "distro '%s' not changed", name);
 	else if (r < 0)
 		rc = cli_inv_error(inv, "edit distro", name, r);
@@ -194,6 +217,9 @@ static json_t *distro_json(const struct xp_distro *d, bool times)
 	json_object_set_new(j, "name", json_string(d->name));
 	json_object_set_new(j, "kernel", cli_json_opt(d->kernel));
 	json_object_set_new(j, "initrd", cli_json_opt(d->initrd));
+	json_object_set_new(j, "kernel_sha256", cli_json_opt(d->kernel_sha256));
+	json_object_set_new(j, "initrd_sha256", cli_json_opt(d->initrd_sha256));
+	json_object_set_new(j, "served", json_boolean(xp_distro_in_store(d)));
 	json_object_set_new(j, "arch", cli_json_opt(d->arch));
 	json_object_set_new(j, "kernel_options", cli_json_opt(d->kernel_options));
 	if (times) {
@@ -206,11 +232,13 @@ static json_t *distro_json(const struct xp_distro *d, bool times)
 static const char show_usage[] =
     "Usage: xenprov distro show [--json] NAME\n"
     "\n"
-    "Prints a distro: its kernel, initrd, architecture, kernel options, and when it\n"
-    "was added and last changed.\n"
+    "Prints a distro: where its kernel and initrd were taken from and their digests\n"
+    "in the distro store, its architecture, kernel options, and when it was added\n"
+    "and last changed.\n"
     "\n"
-    "  --json      one JSON object: name, kernel, initrd, arch, kernel_options (null:\n"
-    "              none), created, updated (unix seconds)\n" CLI_STATE_DIR_HELP
+    "  --json      one JSON object: name, kernel, initrd, kernel_sha256, initrd_sha256,\n"
+    "              served (false: files not in the store), arch, kernel_options\n"
+    "              (null: none), created, updated (unix seconds)\n" CLI_STATE_DIR_HELP
     "  -h, --help  this help\n";
 
 static int run_show(int argc, char **argv)
@@ -226,11 +254,21 @@ static int run_show(int argc, char **argv)
 		char created[32], updated[32];
 		cli_fmt_time(d.created, created);
 		cli_fmt_time(d.updated, updated);
-		const char *keys[] = {"name",		"kernel",  "initrd", "arch",
-				      "kernel-options", "created", "updated"};
-		const char *values[] = {d.name,		  d.kernel, d.initrd, d.arch,
-					d.kernel_options, created,  updated};
-		cli_print_fields(keys, values, 7);
+		const char *missing = "not in the distro store: not served (xenprov distro edit "
+				      "--kernel PATH takes it)";
+		const char *keys[] = {"name",		"kernel",	 "kernel-sha256",
+				      "initrd",		"initrd-sha256", "arch",
+				      "kernel-options", "created",	 "updated"};
+		const char *values[] = {d.name,
+					d.kernel,
+					d.kernel_sha256 ? d.kernel_sha256 : missing,
+					d.initrd,
+					d.initrd_sha256 || !d.initrd ? d.initrd_sha256 : missing,
+					d.arch,
+					d.kernel_options,
+					created,
+					updated};
+		cli_print_fields(keys, values, 9);
 		rc = cli_flush();
 	}
 	xp_distro_release(&d);
@@ -240,10 +278,13 @@ static int run_show(int argc, char **argv)
 static const char list_usage[] =
     "Usage: xenprov distro list [--json]\n"
     "\n"
-    "Lists the distros, sorted by name: name, architecture, kernel and initrd.\n"
+    "Lists the distros, sorted by name: name, architecture, kernel and initrd (where\n"
+    "they were taken from), and SERVED: no for a distro whose files are not in the\n"
+    "distro store.\n"
     "\n"
-    "  --json      one JSON array of {name, kernel, initrd, arch, "
-    "kernel_options}\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
+    "  --json      one JSON array of {name, kernel, initrd, kernel_sha256,\n"
+    "              initrd_sha256, served, arch, kernel_options}\n" CLI_STATE_DIR_HELP
+    "  -h, --help  this help\n";
 
 static int run_list(int argc, char **argv)
 {
@@ -259,19 +300,20 @@ static int run_list(int argc, char **argv)
 			json_array_append_new(a, distro_json(&v[i], false));
 		rc = cli_print_json(a);
 	} else if (rc == 0 && n) {
-		const char **cells = calloc((n + 1) * 4, sizeof(*cells));
+		const char **cells = calloc((n + 1) * 5, sizeof(*cells));
 		if (!cells) {
 			rc = cli_error("out of memory");
 		} else {
-			const char *head[] = {"NAME", "ARCH", "KERNEL", "INITRD"};
+			const char *head[] = {"NAME", "ARCH", "SERVED", "KERNEL", "INITRD"};
 			memcpy(cells, head, sizeof(head));
 			for (size_t i = 0; i < n; i++) {
-				cells[(i + 1) * 4 + 0] = v[i].name;
-				cells[(i + 1) * 4 + 1] = v[i].arch;
-				cells[(i + 1) * 4 + 2] = v[i].kernel;
-				cells[(i + 1) * 4 + 3] = v[i].initrd;
+				cells[(i + 1) * 5 + 0] = v[i].name;
+				cells[(i + 1) * 5 + 1] = v[i].arch;
+				cells[(i + 1) * 5 + 2] = xp_distro_in_store(&v[i]) ? "yes" : "no";
+				cells[(i + 1) * 5 + 3] = v[i].kernel;
+				cells[(i + 1) * 5 + 4] = v[i].initrd;
 			}
-			cli_print_table(cells, 4, n + 1);
+			cli_print_table(cells, 5, n + 1);
 			free(cells);
 			rc = cli_flush();
 		}
@@ -286,7 +328,8 @@ static const char remove_usage[] =
     "Usage: xenprov distro remove NAME\n"
     "\n"
     "Removes a distro. Refused while a system boots it or a profile names it (its\n"
-    "distro setting). The kernel and initrd files are left as they are.\n"
+    "distro setting). Its copies in the distro store are removed unless another\n"
+    "distro shares them; the files they were taken from are left as they are.\n"
     "\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 
 static int run_remove(int argc, char **argv)
@@ -311,9 +354,9 @@ const struct xp_command cmd_distro = {
     .summary = "the kernels and initrds machines boot over the network",
     .usage = "Usage: xenprov distro VERB [OPTIONS] ARGS...\n"
 	     "\n"
-	     "Distros are kernels and initrds on this machine that the boot server\n"
-	     "('xenprov serve') hands to machines booting over the network: systems\n"
-	     "that name one, or whose profile does. They live in the inventory,\n"
-	     "inventory.db in the state directory.\n",
+	     "Distros are kernels and initrds that the boot server ('xenprov serve')\n"
+	     "hands to machines booting over the network: systems that name one, or\n"
+	     "whose profile does. They live in the inventory, inventory.db in the state\n"
+	     "directory, their files in its distro store (distro-files/).\n",
     .verbs = distro_verbs,
 };

@@ -88,6 +88,7 @@ enum {
 	O_CONFIG,
 	O_PW_FILE,
 	O_SSH_KEY,
+	O_SECRETS,
 	O_PLAIN = 512, /* + index in plain_keys */
 };
 
@@ -533,9 +534,14 @@ static int chain_load(struct xp_inv *inv, const char *name, struct chain *c)
 	return r;
 }
 
-/* "4294967296 (4 GiB)" for the keys holding bytes; the value alone otherwise. */
-static void print_value(const char *key, const char *value, struct xp_buf *b)
+/* "4294967296 (4 GiB)" for the keys holding bytes; the value alone otherwise; a
+ * secret's stand-in unless secrets. */
+static void print_value(const char *key, const char *value, bool secrets, struct xp_buf *b)
 {
+	if (!secrets && xp_profile_key_secret(key)) {
+		xp_buf_adds(b, CLI_SECRET_TEXT);
+		return;
+	}
 	xp_buf_adds(b, value);
 	if (strcmp(key, "disk-size") != 0 && strcmp(key, "swap") != 0)
 		return;
@@ -552,24 +558,28 @@ static void print_value(const char *key, const char *value, struct xp_buf *b)
 }
 
 static const char show_usage[] =
-    "Usage: xenprov profile show [--json] [--resolved] NAME\n"
+    "Usage: xenprov profile show [--json] [--resolved] [--secrets] NAME\n"
     "\n"
     "Prints a profile: its parent, when it was made and changed, and its own\n"
     "settings. With --resolved, the settings guests made from it get: those of the\n"
     "parent chain, each overridden by its child's, with the profile each comes from.\n"
+    "Secret values (root-password-hash, config.vncpasswd, config.spicepasswd) are\n"
+    "shown only with --secrets.\n"
     "\n"
     "  --json        one JSON object: name, parent, created, updated (unix seconds),\n"
-    "                settings; with --resolved also \"from\" (setting -> profile)\n"
-    "  --resolved    the effective settings through the parent chain\n" STATE_DIR_HELP
-    "  -h, --help    this help\n";
+    "                settings, withheld (the secret keys left out); with --resolved\n"
+    "                also \"from\" (setting -> profile)\n"
+    "  --resolved    the effective settings through the parent chain\n"
+    "  --secrets     show secret values too\n" STATE_DIR_HELP "  -h, --help    this help\n";
 
 static int run_show(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
 					     {"resolved", no_argument, NULL, O_RESOLVED},
+					     {"secrets", no_argument, NULL, O_SECRETS},
 					     {"state-dir", required_argument, NULL, O_STATE_DIR},
 					     {NULL, 0, NULL, 0}};
-	bool json = false, resolved = false;
+	bool json = false, resolved = false, secrets = false;
 	const char *state_dir = NULL;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -577,6 +587,8 @@ static int run_show(int argc, char **argv)
 			json = true;
 		else if (o == O_RESOLVED)
 			resolved = true;
+		else if (o == O_SECRETS)
+			secrets = true;
 		else if (o == O_STATE_DIR)
 			state_dir = optarg;
 		else
@@ -613,16 +625,15 @@ static int run_show(int argc, char **argv)
 		rc = cli_error("out of memory");
 	} else if (json) {
 		const struct xp_profile *p = &ch.v[0];
-		json_t *j = json_object(), *s = json_object(), *f = json_object();
+		json_t *j = json_object(), *f = json_object(), *withheld = json_array();
 		json_object_set_new(j, "name", json_string(p->name));
 		json_object_set_new(j, "parent", p->parent ? json_string(p->parent) : json_null());
 		json_object_set_new(j, "created", json_integer(p->created));
 		json_object_set_new(j, "updated", json_integer(p->updated));
-		for (size_t i = 0; i < eff.n; i++) {
-			json_object_set_new(s, eff.v[i].key, cli_json_text(eff.v[i].value));
+		for (size_t i = 0; i < eff.n; i++)
 			json_object_set_new(f, from.v[i].key, json_string(from.v[i].value));
-		}
-		json_object_set_new(j, "settings", s);
+		json_object_set_new(j, "settings", cli_settings_json(&eff, secrets, withheld));
+		json_object_set_new(j, "withheld", withheld);
 		if (resolved)
 			json_object_set_new(j, "from", f);
 		else
@@ -643,7 +654,7 @@ static int run_show(int argc, char **argv)
 			int l = (int)strlen(eff.v[i].key);
 			kw = l > kw ? l : kw;
 			struct xp_buf v = XP_BUF_INIT;
-			print_value(eff.v[i].key, eff.v[i].value, &v);
+			print_value(eff.v[i].key, eff.v[i].value, secrets, &v);
 			l = (int)v.len;
 			vw = l > vw && l < 60 ? l : vw;
 			xp_buf_release(&v);
@@ -655,7 +666,7 @@ static int run_show(int argc, char **argv)
 		}
 		for (size_t i = 0; i < eff.n; i++) {
 			struct xp_buf v = XP_BUF_INIT;
-			print_value(eff.v[i].key, eff.v[i].value, &v);
+			print_value(eff.v[i].key, eff.v[i].value, secrets, &v);
 			if (resolved)
 				xp_buf_addf(&b, "%-*s  %-*s  %s\n", kw, eff.v[i].key, vw,
 					    xp_buf_str(&v), from.v[i].value);
@@ -876,37 +887,47 @@ static int cmp_depth(const void *a, const void *b)
 	return strcmp(x->p.name, y->p.name);
 }
 
-static json_t *profile_json(const struct xp_profile *p)
+/* Without secrets, a profile's secret values are left out and named in "withheld" (only
+ * when there are some), which import reads: it keeps the values the profile has there. */
+static json_t *profile_json(const struct xp_profile *p, bool secrets)
 {
-	json_t *j = json_object(), *s = json_object();
+	json_t *j = json_object(), *withheld = json_array();
 	json_object_set_new(j, "name", json_string(p->name));
 	json_object_set_new(j, "parent", p->parent ? json_string(p->parent) : json_null());
-	for (size_t i = 0; i < p->set.n; i++)
-		json_object_set_new(s, p->set.v[i].key, cli_json_text(p->set.v[i].value));
-	json_object_set_new(j, "settings", s);
+	json_object_set_new(j, "settings", cli_settings_json(&p->set, secrets, withheld));
+	if (json_array_size(withheld))
+		json_object_set(j, "withheld", withheld);
+	json_decref(withheld);
 	return j;
 }
 
 static const char export_usage[] =
-    "Usage: xenprov profile export [NAME...]\n"
+    "Usage: xenprov profile export [--secrets] [NAME...]\n"
     "\n"
     "Prints profiles as JSON on standard output: an array of\n"
     "{\"name\", \"parent\", \"settings\": {KEY: VALUE, ...}}, parents before their\n"
     "children, as 'xenprov profile import' reads it. Without NAME, all profiles.\n"
-    "\n" STATE_DIR_HELP "  -h, --help  this help\n"
+    "Secret values (root-password-hash, ...) are left out unless --secrets, and\n"
+    "named in \"withheld\": [KEY, ...]; import keeps what the profile has there.\n"
+    "\n" CLI_SECRETS_HELP STATE_DIR_HELP "  -h, --help  this help\n"
     "\n"
     "Example: xenprov profile export > profiles.json\n";
 
 static int run_export(int argc, char **argv)
 {
-	static const struct option opts[] = {{"state-dir", required_argument, NULL, O_STATE_DIR},
+	static const struct option opts[] = {{"secrets", no_argument, NULL, O_SECRETS},
+					     {"state-dir", required_argument, NULL, O_STATE_DIR},
 					     {NULL, 0, NULL, 0}};
 	const char *state_dir = NULL;
+	bool secrets = false;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o != O_STATE_DIR)
+		if (o == O_SECRETS)
+			secrets = true;
+		else if (o == O_STATE_DIR)
+			state_dir = optarg;
+		else
 			return cli_bad_option("profile export", argv);
-		state_dir = optarg;
 	}
 	struct xp_inv *inv;
 	int rc = cli_inv_open(state_dir, &inv);
@@ -954,7 +975,7 @@ static int run_export(int argc, char **argv)
 		qsort(order, k, sizeof(*order), cmp_depth);
 		json_t *a = json_array();
 		for (size_t i = 0; i < k; i++)
-			json_array_append_new(a, profile_json(&order[i]->p));
+			json_array_append_new(a, profile_json(&order[i]->p, secrets));
 		/* indented always: exports are files people read, diff and keep */
 		if (!a || json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
 		    fputc('\n', stdout) == EOF || fflush(stdout) != 0)
@@ -975,6 +996,9 @@ struct imp_item {
 	struct xp_profile p;
 	size_t index; /* position in the file, for messages */
 	int depth;    /* ancestors within the file */
+	/* the secret keys the export left out ("withheld"); value "kept" once the
+	 * profile's value here is carried over */
+	struct xp_settings withheld;
 };
 
 struct imp_name {
@@ -1012,8 +1036,9 @@ static int import_item(const char *file, size_t index, json_t *j, struct imp_ite
 	json_object_foreach(j, k, val)
 	{
 		if (strcmp(k, "name") != 0 && strcmp(k, "parent") != 0 &&
-		    strcmp(k, "settings") != 0) {
-			cli_error("%sunknown member '%s' (name, parent, settings)", where, k);
+		    strcmp(k, "settings") != 0 && strcmp(k, "withheld") != 0) {
+			cli_error("%sunknown member '%s' (name, parent, settings, withheld)", where,
+				  k);
 			errors++;
 		}
 	}
@@ -1074,7 +1099,43 @@ static int import_item(const char *file, size_t index, json_t *j, struct imp_ite
 		free(norm);
 		xp_diags_release(&d);
 	}
+	json_t *withheld = json_object_get(j, "withheld");
+	if (withheld && !json_is_array(withheld)) {
+		cli_error("%s\"withheld\" is not an array of secret keys", where);
+		return errors + 1;
+	}
+	for (size_t i = 0; i < json_array_size(withheld); i++) {
+		const char *key = json_string_value(json_array_get(withheld, i));
+		if (!key || !xp_profile_key_secret(key)) {
+			cli_error("%s\"withheld\": %s%s%s is not a secret key", where,
+				  key ? "'" : "", key ? key : "an element", key ? "'" : "");
+			errors++;
+		} else if (xp_settings_get(&it->p.set, key)) {
+			cli_error("%s%s is both set and withheld", where, key);
+			errors++;
+		} else if (xp_settings_set(&it->withheld, key, "") < 0) {
+			return errors + cli_error("out of memory");
+		}
+	}
 	return errors;
+}
+
+/* A replaced profile keeps its own values of the keys the export withheld. */
+static int keep_withheld(struct xp_inv *inv, struct imp_item *it)
+{
+	if (!it->withheld.n)
+		return 0;
+	struct xp_profile cur;
+	int r = xp_profile_get(inv, it->p.name, &cur);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < it->withheld.n; i++) {
+		const char *v = xp_settings_get(&cur.set, it->withheld.v[i].key);
+		if (v && (r = xp_settings_set(&it->p.set, it->withheld.v[i].key, v)) == 0)
+			r = xp_settings_set(&it->withheld, it->withheld.v[i].key, "kept");
+	}
+	xp_profile_release(&cur);
+	return r;
 }
 
 static const char import_usage[] =
@@ -1084,7 +1145,8 @@ static const char import_usage[] =
     "standard input), in any order: parents in the file are made first. Every value\n"
     "is checked as by 'xenprov profile add' (images need not exist here). It is all\n"
     "or nothing: one bad value, or one profile that exists already (without\n"
-    "--replace), and nothing is imported.\n"
+    "--replace), and nothing is imported. Secret keys the export withheld keep the\n"
+    "value a replaced profile has here; elsewhere they stay unset (with a warning).\n"
     "\n"
     "  --replace   replace profiles that exist (their parent and all their "
     "settings)\n" STATE_DIR_HELP "  -h, --help  this help\n"
@@ -1196,7 +1258,9 @@ static int run_import(int argc, char **argv)
 		const struct xp_profile *p = &items[i].p;
 		r = xp_profile_add(inv, p);
 		if (r == -EEXIST && replace) {
-			r = xp_profile_update(inv, p);
+			r = keep_withheld(inv, &items[i]);
+			if (r == 0)
+				r = xp_profile_update(inv, p);
 			replaced += r == 0;
 		} else {
 			added += r == 0;
@@ -1222,12 +1286,20 @@ static int run_import(int argc, char **argv)
 		cli_error("nothing imported");
 	}
 	xp_inv_close(inv);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		for (size_t k = 0; k < items[i].withheld.n; k++)
+			if (!*items[i].withheld.v[k].value)
+				cli_warn("profile '%s': %s was withheld from the export "
+					 "('profile export --secrets' carries it); it is not set",
+					 items[i].p.name, items[i].withheld.v[k].key);
 	if (rc == 0)
 		printf("imported %zu profile%s: %zu added, %zu replaced\n", added + replaced,
 		       added + replaced == 1 ? "" : "s", added, replaced);
 out:
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		xp_profile_release(&items[i].p);
+		xp_settings_release(&items[i].withheld);
+	}
 	free(items);
 	return rc;
 }

@@ -112,9 +112,9 @@ out_has "arch            aarch64"
 expect_rc 0 distro list --json
 js '[d["name"] for d in j] == ["alma", "deb"] and j[0]["initrd"] is None'
 expect_rc 0 distro list
-[ "$(head -1 "$T/stdout" | tr -s ' ')" = "NAME ARCH KERNEL INITRD" ] || fail "list header"
+[ "$(head -1 "$T/stdout" | tr -s ' ')" = "NAME ARCH SERVED KERNEL INITRD" ] || fail "list header"
 ok
-[ "$(sed -n 3p "$T/stdout" | tr -s ' ')" = "deb x86_64 $K $I" ] || fail "list row: $(sed -n 3p "$T/stdout")"
+[ "$(sed -n 3p "$T/stdout" | tr -s ' ')" = "deb x86_64 yes $K $I" ] || fail "list row: $(sed -n 3p "$T/stdout")"
 ok
 
 expect_rc 1 distro add deb --kernel "$K"
@@ -149,6 +149,80 @@ expect_rc 1 distro edit nosuch --arch i386
 err_is "xenprov: no distro 'nosuch'"
 expect_rc 1 distro show nosuch
 err_is "xenprov: no distro 'nosuch'"
+
+# ---- the distro store -----------------------------------------------------------------------
+
+S=$T/state/distro-files
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+HK=$(sha "$K")
+HI=$(sha "$I")
+expect_rc 0 distro show deb --json
+js 'j["kernel_sha256"] == "'"$HK"'" and j["initrd_sha256"] == "'"$HI"'" and j["served"]'
+# copies named by their digests, read-only, shared: deb and alma have one kernel
+[ "$(ls "$S" | sort | tr '\n' ' ')" = "$(printf '%s\n' "$HK" "$HI" | sort | tr '\n' ' ')" ] ||
+	fail "the store holds $(ls "$S")"
+ok
+[ "$(stat -c %a "$S/$HK")" = 444 ] && cmp -s "$S/$HK" "$K" || fail "the store's kernel"
+ok
+# the original changes: the copy does not, until the distro is given it again
+echo kernel-2 >"$K"
+expect_rc 0 distro show deb --json
+js 'j["kernel_sha256"] == "'"$HK"'"'
+cmp -s "$S/$HK" <(echo kernel) || fail "the store's copy changed with the original"
+ok
+expect_rc 0 distro edit deb --kernel "$K"
+expect_rc 0 distro show deb --json
+js 'j["kernel_sha256"] == "'"$(sha "$K")"'" and j["kernel"] == "'"$K"'"'
+[ -e "$S/$HK" ] || fail "alma's kernel left the store while alma names it"
+ok
+expect_rc 0 distro show alma --json
+js 'j["kernel_sha256"] == "'"$HK"'"'
+expect_rc 0 distro add bydigest --kernel "sha256:$HK"
+expect_rc 0 distro show bydigest --json
+js 'j["kernel"] == "sha256:'"$HK"'" and j["kernel_sha256"] == "'"$HK"'"'
+expect_rc 1 distro add bad --kernel "sha256:$(printf '%064d' 0)"
+err_has "kernel: no such file in the distro store"
+expect_rc 0 distro remove bydigest
+expect_rc 0 distro remove alma
+[ ! -e "$S/$HK" ] || fail "a file no distro names stayed in the store"
+ok
+expect_rc 0 distro add alma --kernel "$K" --arch aarch64
+# the state directory's own files are never taken
+expect_rc 1 distro add d3 --kernel "$T/state/inventory.db"
+err_has "kernel: '$T/state/inventory.db' is a file of the state directory"
+ln "$T/state/inventory.db" "$T/files/inv"
+expect_rc 1 distro add d3 --kernel "$T/files/inv"
+err_has "kernel: '$T/files/inv' is a file of the state directory"
+rm -f "$T/files/inv"
+# a distro of an older inventory (its files served from where they were): listed,
+# not served, and not taken again from its recorded paths without being told
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO distros (name, kernel, initrd, created, updated) VALUES (?, ?, ?, 1, 1)",
+          ("old", "/etc/shadow", "/etc/passwd"))
+c.commit()' "$T/state/inventory.db" || fail "python3 sqlite3"
+expect_rc 0 distro list
+grep -q '^old  *x86_64  *no  */etc/shadow  */etc/passwd$' "$T/stdout" || fail "list: $(cat "$T/stdout")"
+ok
+expect_rc 0 distro show old
+out_has "kernel-sha256   not in the distro store: not served (xenprov distro edit --kernel PATH takes it)"
+expect_rc 1 distro edit old --arch i386
+err_is "xenprov: distro 'old' has files that are not in the distro store (kernel '/etc/shadow', initrd '/etc/passwd'): give --kernel and --initrd (or --no-initrd) to copy them there"
+expect_rc 1 distro edit old --kernel "$K"
+err_has "give --kernel and --initrd (or --no-initrd)"
+expect_rc 0 distro edit old --kernel "$K" --no-initrd
+expect_rc 0 distro show old --json
+js 'j["served"] and j["kernel"] == "'"$K"'" and j["initrd"] is None'
+expect_rc 0 distro remove old
+# roots that would serve the state directory are refused
+expect_rc 1 settings set tftp-root "$T/state"
+err_has "holds the state directory '$T/state', whose inventory and API token must never be served"
+expect_rc 1 settings set tftp-root "$T"
+expect_rc 1 settings set distro-roots "$T/files:/"
+expect_rc 0 settings set distro-roots "$T/files/"
+expect_rc 0 settings show --json
+js '{s["key"]: s["value"] for s in j}["distro-roots"] == "'"$T/files"'"'
+expect_rc 0 settings unset distro-roots
 
 # ---- systems --------------------------------------------------------------------------------
 

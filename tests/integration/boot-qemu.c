@@ -87,7 +87,7 @@ static int setup(void **st)
 			      .distro = "d",
 			      .netboot = true,
 			      .kernel_options = "console=ttyS0 panic=-1"};
-	if (xp_distro_add(inv, &d, NULL) < 0 || xp_system_add(inv, &s, NULL) < 0)
+	if (xp_distro_add(inv, &d, 0, NULL) < 0 || xp_system_add(inv, &s, NULL) < 0)
 		return -1;
 	return 0;
 }

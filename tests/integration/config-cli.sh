@@ -165,6 +165,29 @@ json_ok "$T/stdout" '[(d["code"], d["line"], d["column"]) for d in j[0]["diagnos
 json_ok "$T/stdout" '[d["code"] for d in j[1]["diagnostics"]] == ["duplicate-mac"] and
 	"also used at " + j[0]["file"] + ":4" in j[1]["diagnostics"][0]["message"]'
 
+# more messages than check keeps (1,000 a file): the error is shown, the counts and the
+# exit status are those of the whole file, and the rest is counted, not silently lost
+python3 -c '
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("name = \"big\"\nkernel = \"/boot/vmlinuz\"\n")
+    for i in range(1200):
+        f.write("zz_unknown_%d = 1\n" % i)
+    f.write("memory = \"lots\"\n")
+' "$T/many.cfg"
+expect_rc 1 config check "$T/many.cfg"
+err_has "many.cfg:1203:10: error: 'memory' must be a number near 'lots'"
+err_has "(201 more messages not shown)"
+err_has "1 file checked: 1 error, 1200 warnings"
+[ "$(grep -c "warning: unknown setting" "$T/err")" = 999 ] || fail "not 999 warnings shown"
+ok
+expect_rc 1 config check --json "$T/many.cfg"
+json_ok "$T/stdout" 'j[0]["ok"] is False and j[0]["errors"] == 1 and j[0]["warnings"] == 1200'
+json_ok "$T/stdout" 'len(j[0]["diagnostics"]) == 1000 and j[0]["omitted"] == 201'
+json_ok "$T/stdout" '[d["line"] for d in j[0]["diagnostics"] if d["severity"] == "error"] == [1203]'
+expect_rc 0 config check --json "$EX/pvh.cfg"
+json_ok "$T/stdout" 'j[0]["omitted"] == 0'
+
 # the language errors of the fixtures, by code, in one run
 codes="bare-word:broken-bare-word python:broken-python-arith uppercase:broken-uppercase-name
 	number:broken-float-number escape:broken-hex-escape crlf:broken-crlf

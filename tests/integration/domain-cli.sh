@@ -30,6 +30,7 @@ expect_state() {
 r=$T/root
 echo guest >"$r/etc/hostname"
 echo '/dev/xvda1 / ext4 defaults 0 1' >"$r/etc/fstab"
+echo 'root:*:19000:0:99999:7:::' >"$r/etc/shadow"
 printf 'auto lo\niface lo inet loopback\n' >"$r/etc/network/interfaces"
 printf '#!/bin/sh\n' >"$r/bin/sh"
 chmod 755 "$r/bin/sh"
@@ -131,7 +132,23 @@ printf '%s\nnot a key\n' "$KED" >"$T/bad.pub"
 expect_rc 1 domain create k4 --profile dyn $C --set "ssh-key=$T/bad.pub"
 err_has "$T/bad.pub:2: ssh-key: line 2 is not an SSH public key"
 [ ! -e "$S/disks/k4.img" ] && [ ! -e "$T/cfg/k4.cfg" ] || fail "a refused k4 left files"; ok
-expect_rc 0 domain delete k1 k2 k3
+# the record's root password hash is a secret: shown only with --secrets
+SH='$6$saltsalt$SecretHashSecretHashSecretHash'
+expect_rc 0 domain create k5 --profile dyn $C --storage qcow2 --root-password-hash "$SH"
+"$X" image cat "$S/disks/k5.qcow2" /etc/shadow | grep -qF "root:$SH:" || fail "k5's root hash"; ok
+expect_rc 0 domain show k5
+grep -qF 'SecretHash' "$T/stdout" && fail "domain show prints the hash: $(cat "$T/stdout")"; ok
+grep -qF 'root-password-hash = (secret: --secrets shows it)' "$T/stdout" || fail "show k5: $(cat "$T/stdout")"; ok
+expect_rc 0 domain show k5 --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["withheld"]==["root-password-hash"] and "root-password-hash" not in d["settings"], d' "$T/stdout" ||
+	fail "show k5 --json: $(cat "$T/stdout")"; ok
+expect_rc 0 domain list --json
+grep -qF 'SecretHash' "$T/stdout" && fail "domain list --json prints the hash"; ok
+expect_rc 0 domain show k5 --json --secrets
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["settings"]["root-password-hash"]==sys.argv[2] and d["withheld"]==[], d' "$T/stdout" "$SH" ||
+	fail "show k5 --json --secrets: $(cat "$T/stdout")"; ok
+expect_rc 2 domain list --secrets
+expect_rc 0 domain delete k1 k2 k3 k5
 
 expect_rc 0 domain list
 [ "$(wc -l <"$T/stdout")" = 4 ] || fail "list: $(cat "$T/stdout")"; ok

@@ -145,7 +145,17 @@ PLAIN='Corr3ct-Horse-Battery-Staple'
 printf '%s\nignored second line\n' "$PLAIN" >"$T/files/pw"
 printf '# my key\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGhvc3Q= me@host\n' >"$T/files/id.pub"
 expect_rc 0 profile add sec --root-password-file "$T/files/pw" --ssh-key "$T/files/id.pub"
+# the hash is a secret: shown only with --secrets, text and JSON alike
 expect_rc 0 profile show --json sec
+out_lacks '$y$'
+json_ok "$T/stdout" 'j["withheld"] == ["root-password-hash"] and
+	set(j["settings"]) == {"ssh-key"}'
+expect_rc 0 profile show sec
+out_lacks '$y$'
+out_has "root-password-hash  (secret: --secrets shows it)"
+expect_rc 0 profile show --resolved sec
+out_lacks '$y$'
+expect_rc 0 profile show --json --secrets sec
 json_ok "$T/stdout" 'j["settings"]["root-password-hash"].startswith("$y$") and
 	len(j["settings"]["root-password-hash"]) > 40 and
 	j["settings"]["ssh-key"] == "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGhvc3Q= me@host"'
@@ -159,7 +169,8 @@ fi
 printf '%s\n' "$PLAIN" | "$X" profile edit sec --root-password-file - >"$T/stdout" 2>"$T/err" ||
 	fail "edit --root-password-file -: exit $?"
 ok
-expect_rc 0 profile show --json sec
+expect_rc 0 profile show --json --secrets sec
+hash2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["settings"]["root-password-hash"])' "$T/stdout")
 json_ok "$T/stdout" 'j["settings"]["root-password-hash"].startswith("$y$") and
 	j["settings"]["root-password-hash"] != "'"$hash"'"'
 for f in "$T/state/inventory.db" "$T/state/inventory.db-wal"; do
@@ -279,10 +290,12 @@ json_ok "$T/stdout" '[p["name"] for p in j] == ["base", "sec", "solo", "web", "w
 
 # ---- export / import ------------------------------------------------------------------
 
-expect_rc 0 profile export
+# --secrets: everything, the hash too (a backup, a move to another server)
+expect_rc 0 profile export --secrets
 cp "$T/stdout" "$T/all.json"
 json_ok "$T/all.json" '[p["name"] for p in j] == ["base", "sec", "web", "solo", "web01"] and
-	all(set(p) == {"name", "parent", "settings"} for p in j)'
+	all(set(p) == {"name", "parent", "settings"} for p in j) and
+	j[1]["settings"]["root-password-hash"] == "'"$hash2"'"'
 expect_rc 0 profile export web01 base
 json_ok "$T/stdout" '[p["name"] for p in j] == ["base", "web01"]'
 expect_rc 1 profile export base nosuch
@@ -290,7 +303,7 @@ err_is "xenprov: no profile 'nosuch'"
 out_empty
 expect_rc 0 profile import --state-dir "$T/copy" "$T/all.json"
 out_has "imported 5 profiles: 5 added, 0 replaced"
-expect_rc 0 profile export --state-dir "$T/copy"
+expect_rc 0 profile export --secrets --state-dir "$T/copy"
 cp "$T/stdout" "$T/copy.json"
 cmp -s "$T/all.json" "$T/copy.json" || { diff -u "$T/all.json" "$T/copy.json" | head; fail "round trip differs"; }
 ok
@@ -303,9 +316,35 @@ python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(json.dumps(j[
 "$X" profile import --state-dir "$T/copy2" - <"$T/reversed.json" >"$T/stdout" 2>"$T/err" ||
 	fail "import - : exit $?"
 ok
-[ "$("$X" profile export --state-dir "$T/copy2")" = "$(cat "$T/all.json")" ] ||
+[ "$("$X" profile export --secrets --state-dir "$T/copy2")" = "$(cat "$T/all.json")" ] ||
 	fail "import of a reversed file differs"
 ok
+# without --secrets the hash is left out and named; import keeps the value a replaced
+# profile has, and says so when a profile it makes gets none
+expect_rc 0 profile export
+out_lacks '$y$'
+cp "$T/stdout" "$T/redacted.json"
+json_ok "$T/redacted.json" '[p for p in j if p["name"] == "sec"][0] == {"name": "sec",
+	"parent": None, "settings": {"ssh-key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1c2VyQGhvc3Q= me@host"},
+	"withheld": ["root-password-hash"]} and all("withheld" not in p for p in j if p["name"] != "sec")'
+expect_rc 0 profile import --state-dir "$T/copy2" --replace "$T/redacted.json"
+[ ! -s "$T/err" ] || fail "import --replace of a redacted export warned: $(cat "$T/err")"
+ok
+expect_rc 0 profile show --json --secrets --state-dir "$T/copy2" sec
+json_ok "$T/stdout" 'j["settings"]["root-password-hash"] == "'"$hash2"'"'
+expect_rc 0 profile import --state-dir "$T/copy3" "$T/redacted.json"
+err_is "xenprov: warning: profile 'sec': root-password-hash was withheld from the export ('profile export --secrets' carries it); it is not set"
+expect_rc 0 profile show --json --secrets --state-dir "$T/copy3" sec
+json_ok "$T/stdout" '"root-password-hash" not in j["settings"] and j["withheld"] == []'
+printf '[{"name": "w", "settings": {}, "withheld": ["memory"]}]\n' >"$T/w1.json"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/w1.json"
+err_has "\"withheld\": 'memory' is not a secret key"
+printf '[{"name": "w", "settings": {"root-password-hash": "$6$s$h"}, "withheld": ["root-password-hash"]}]\n' >"$T/w2.json"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/w2.json"
+err_has "root-password-hash is both set and withheld"
+printf '[{"name": "w", "withheld": "root-password-hash"}]\n' >"$T/w3.json"
+expect_rc 1 profile import --state-dir "$T/fresh" "$T/w3.json"
+err_has "\"withheld\" is not an array of secret keys"
 # existing profiles: refused, or replaced with --replace
 expect_rc 1 profile import --state-dir "$T/copy" "$T/all.json"
 err_has "profile 'base' exists (use --replace)"

@@ -484,14 +484,24 @@ static const char *good_image(void)
 	return q;
 }
 
+/* Opens path; on failure the one "open" error's message into err. */
 static int open_err(const char *path, char *err, size_t len)
 {
 	struct xp_blockdev *bd = NULL;
-	int r = xp_blockdev_open_err(path, &bd, err, len);
-	if (r == 0)
+	struct xp_diags d;
+	xp_diags_init(&d);
+	int r = xp__blockdev_open(path, &bd, &d);
+	err[0] = 0;
+	if (r == 0) {
 		xp_blockdev_close(bd);
-	else
+		assert_int_equal(d.n, 0);
+	} else {
 		assert_null(bd);
+		assert_int_equal(d.n, 1);
+		assert_string_equal(d.v[0].code, "open");
+		snprintf(err, len, "%s", d.v[0].msg);
+	}
+	xp_diags_release(&d);
 	return r;
 }
 

@@ -714,6 +714,10 @@ static void test_golden(void **state)
 	snprintf(junk, sizeof(junk), "%s/junk", tmp);
 	assert_int_equal(xp_test_sh("head -c 4096 /dev/zero >'%s'", junk), 0);
 	golden_for(sd, junk, NULL, &c, -EINVAL);
+	/* shorter than any magic: neither, even when its bytes begin one (gzip's) */
+	snprintf(junk, sizeof(junk), "%s/short", tmp);
+	assert_int_equal(xp_test_sh("printf '\\037\\213' >'%s'", junk), 0);
+	golden_for(sd, junk, NULL, &c, -EINVAL);
 	golden_for(sd, tmp, NULL, &c, -EINVAL); /* a directory */
 	struct xp_settings none = {0};
 	assert_int_equal(xp_golden_prepare(sd, &none, NULL, NULL, &c, NULL), -EINVAL);

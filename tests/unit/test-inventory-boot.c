@@ -64,7 +64,7 @@ static int teardown(void **st)
 static int add_distro(struct xp_inv *inv, const char *name)
 {
 	struct xp_distro d = {.name = (char *)name, .kernel = kernel, .initrd = initrd};
-	return xp_distro_add(inv, &d, NULL);
+	return xp_distro_add(inv, &d, 0, NULL);
 }
 
 static int add_profile(struct xp_inv *inv, const char *name, const char *distro)
@@ -107,10 +107,10 @@ static void test_distro_crud(void **st)
 {
 	(void)st;
 	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 2);
+	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_distro d = {.name = "debian-12", .kernel = kernel, .kernel_options = ""};
-	assert_int_equal(xp_distro_add(inv, &d, NULL), 0);
-	assert_int_equal(xp_distro_add(inv, &d, NULL), -EEXIST);
+	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), 0);
+	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), -EEXIST);
 	assert_string_equal(xp_inv_errmsg(inv), "distro 'debian-12' exists");
 
 	struct xp_distro got;
@@ -131,7 +131,7 @@ static void test_distro_crud(void **st)
 			       .initrd = initrd,
 			       .arch = "aarch64",
 			       .kernel_options = "console=ttyS0 quiet"};
-	assert_int_equal(xp_distro_update(inv, &up, NULL), 0);
+	assert_int_equal(xp_distro_update(inv, &up, 0, NULL), 0);
 	assert_int_equal(xp_distro_get(inv, "debian-12", &got), 0);
 	assert_string_equal(got.initrd, initrd);
 	assert_string_equal(got.arch, "aarch64");
@@ -140,7 +140,7 @@ static void test_distro_crud(void **st)
 	xp_distro_release(&got);
 
 	up.name = "nope";
-	assert_int_equal(xp_distro_update(inv, &up, NULL), -ENOENT);
+	assert_int_equal(xp_distro_update(inv, &up, 0, NULL), -ENOENT);
 	assert_string_equal(xp_inv_errmsg(inv), "no distro 'nope'");
 	assert_int_equal(xp_distro_get(inv, "nope", &got), -ENOENT);
 
@@ -207,7 +207,7 @@ static void test_distro_refusals(void **st)
 				      .kernel_options = (char *)cases[i].opts};
 		struct xp_diags diags;
 		xp_diags_init(&diags);
-		assert_int_equal(xp_distro_add(inv, &d, &diags), -EINVAL);
+		assert_int_equal(xp_distro_add(inv, &d, 0, &diags), -EINVAL);
 		assert_int_equal(diags.n, 1);
 		assert_string_equal(diags.v[0].code, cases[i].code);
 		assert_string_equal(diags.v[0].msg, cases[i].msg);
@@ -215,7 +215,7 @@ static void test_distro_refusals(void **st)
 		/* update checks the same, before looking the name up */
 		if (cases[i].name && strcmp(cases[i].name, "d") == 0) {
 			d.name = "there";
-			assert_int_equal(xp_distro_update(inv, &d, NULL), -EINVAL);
+			assert_int_equal(xp_distro_update(inv, &d, 0, NULL), -EINVAL);
 		}
 	}
 	static const char *const only[] = {"there"};
@@ -224,7 +224,7 @@ static void test_distro_refusals(void **st)
 	struct xp_distro d = {.name = "x", .kernel = relative, .arch = "m68k"};
 	struct xp_diags diags;
 	xp_diags_init(&diags);
-	assert_int_equal(xp_distro_add(inv, &d, &diags), -EINVAL);
+	assert_int_equal(xp_distro_add(inv, &d, 0, &diags), -EINVAL);
 	assert_int_equal(diags.n, 2);
 	xp_diags_release(&diags);
 	xp_inv_close(inv);
@@ -503,6 +503,8 @@ static void test_setting_check_good(void **st)
 	    {"next-server", "192.168.7.254", "192.168.7.254"},
 	    {"tftp-root", "/srv/tftp/", "/srv/tftp"},
 	    {"tftp-root", "/", "/"},
+	    {"distro-roots", "/srv/netboot", "/srv/netboot"},
+	    {"distro-roots", "/srv/a/:/srv/b//:/", "/srv/a:/srv/b:/"},
 	    {"http-port", "8080", "8080"},
 	    {"http-port", "00080", "80"},
 	    {"bios-boot-file", "pxelinux.0", "pxelinux.0"},
@@ -568,6 +570,18 @@ static void test_setting_check_bad(void **st)
 	    {"next-server", "224.0.0.1", nohost, NULL},
 	    {"tftp-root", "srv/tftp", "not an absolute directory path", "give an absolute path"},
 	    {"tftp-root", "/srv/\ttftp", "not an absolute directory path", "give an absolute path"},
+	    {"distro-roots", "srv", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "/a::/b", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "/a:", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "/a:b", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "/a\n", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
 	    {"http-port", "0", "a port number from 1 to 65535", NULL},
 	    {"http-port", "65536", "a port number from 1 to 65535", NULL},
 	    {"http-port", "80x", "a port number from 1 to 65535", NULL},
@@ -1107,7 +1121,7 @@ static void test_migrate_v1(void **st)
 	assert_int_equal(mkdir(state, 0700), 0);
 	xp_test_sql(state, v1_schema);
 	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 2);
+	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_profile p;
 	assert_int_equal(xp_profile_get(inv, "web", &p), 0);
 	assert_string_equal(p.parent, "base");
@@ -1130,12 +1144,12 @@ static void test_migrate_v1(void **st)
 	    "INSERT INTO leases (ip, client, mac, hostname, state, expires, updated)"
 	    " VALUES (167772161, x'01525400000001', '52:54:00:00:00:01', 'n1', 'bound', 9, 1)");
 	inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 2);
+	assert_int_equal(xp_inv_schema_version(inv), 3);
 	xp_inv_close(inv);
-	/* a version-2 database whose user_version was set back migrates again cleanly */
+	/* a version-3 database whose user_version was set back migrates again cleanly */
 	xp_test_sql(state, "PRAGMA user_version = 1");
 	inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 2);
+	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_system s;
 	assert_int_equal(xp_system_get(inv, "n1", &s), 0);
 	xp_system_release(&s);

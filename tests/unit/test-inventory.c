@@ -8,6 +8,7 @@
  * Each test works in its own scratch directory under XP_TEST_TMP.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,7 @@
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static char tmpdir[4096];
 static char state[4200];
@@ -125,6 +126,79 @@ static void test_open(void **st)
 	xp_inv_close(NULL);
 }
 
+static mode_t mode_of(const char *name)
+{
+	struct stat sb;
+	assert_int_equal(stat(xp_test_path(state, name), &sb), 0);
+	return sb.st_mode & 0777;
+}
+
+/* inventory.db holds password hashes: 0600 (and so its -wal and -shm) in a state
+ * directory that exists already with 0755 and under umask 022, and an older xenprov's
+ * 0644 database (and WAL) is tightened when opened. */
+static void test_private_files(void **st)
+{
+	(void)st;
+	mode_t old = umask(022);
+	assert_int_equal(mkdir(state, 0755), 0);
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add(inv, "p", NULL, "root-password-hash=$6$salt$hash", NULL), 0);
+	assert_int_equal(mode_of("inventory.db"), 0600);
+	assert_int_equal(mode_of("inventory.db-wal"), 0600);
+	assert_int_equal(mode_of("inventory.db-shm"), 0600);
+	assert_int_equal(mode_of("."), 0755); /* the operator's directory is left alone */
+	xp_inv_close(inv);
+
+	/* as an older xenprov left them: readable by everyone */
+	const char *names[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm"};
+	sqlite3 *db; /* holds the WAL open so that it stays */
+	assert_int_equal(sqlite3_open(xp_test_path(state, "inventory.db"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM profiles", NULL, NULL, NULL),
+			 SQLITE_OK);
+	for (size_t i = 0; i < N(names); i++)
+		assert_int_equal(chmod(xp_test_path(state, names[i]), 0644), 0);
+	inv = xp_test_inv_open(state);
+	for (size_t i = 0; i < N(names); i++)
+		assert_int_equal(mode_of(names[i]), 0600);
+	assert_true(has(inv, "p"));
+	xp_inv_close(inv);
+	sqlite3_close(db);
+	umask(old);
+}
+
+/* Making the files private never disturbs SQLite's locks: a process with two
+ * connections (the boot server has three) keeps the locks of the first when it opens
+ * the second, and still sees what another process commits. (Closing any descriptor of
+ * a file drops every fcntl lock the process holds on it: an earlier version opened the
+ * files to fchmod them, after which the server no longer saw other commands' changes.) */
+static void test_second_connection(void **st)
+{
+	(void)st;
+	struct xp_inv *a = xp_test_inv_open(state);
+	assert_int_equal(add(a, "first", NULL, "memory=512", NULL), 0);
+	assert_true(xp_test_dms_held(state));
+	int64_t v0, v1;
+	assert_int_equal(xp_inv_data_version(a, &v0), 0);
+	struct xp_inv *b = xp_test_inv_open(state); /* the second connection of this process */
+	assert_true(xp_test_dms_held(state));
+	assert_true(has(b, "first"));
+	pid_t pid = fork(); /* another process: a fresh exec (no SQLite across a fork) */
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test-inventory", "--child-add", state, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(xp_inv_data_version(a, &v1), 0);
+	assert_true(v1 != v0);
+	assert_true(has(a, "other"));
+	assert_true(has(b, "other"));
+	xp_inv_close(b);
+	xp_inv_close(a);
+}
+
 static void test_newer_schema(void **st)
 {
 	(void)st;
@@ -134,7 +208,7 @@ static void test_newer_schema(void **st)
 	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
 	assert_null(inv);
 	/* and left as it was */
-	xp_test_sql(state, "PRAGMA user_version = 2");
+	xp_test_sql(state, "PRAGMA user_version = 3");
 	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 	xp_inv_close(inv);
@@ -497,6 +571,8 @@ static const struct good_case good_cases[] = {
     {"config.maxmem", "2048", "2048"},
     {"config.cpus", "\"2-3\"", "\"2-3\""},
     {"config.vfb", "['vnc=1']", "[ \"vnc=1\" ]"},
+    {"config.vncpasswd", "hunter2", "\"hunter2\""},
+    {"config.spicepasswd", "'hunter2'", "\"hunter2\""},
     {"config.extra_x", "it's", "\"it's\""},
 };
 
@@ -598,7 +674,16 @@ static const struct bad_case bad_cases[] = {
     {"ssh-key", "ssh-rsa A\nssh-rsa B", "ssh-key: not an SSH public key", false},
     {"config.Bad", "1", "config.Bad: 'Bad' is not an xl setting name", false},
     {"config.", "1", "config.: '' is not an xl setting name", false},
+    /* secret keys: the value is never quoted in a diagnostic */
     {"config.vfb", "['vnc=1'", "config.vfb: not a valid xl value", true},
+    {"config.vfb", "['vnc=1,vncpasswd=hunter2']",
+     "config.vfb: a password inside config.vfb would be shown wherever the profile is", false},
+    {"config.device_model_args", "spicepasswd=x",
+     "config.device_model_args: a password inside config.device_model_args would be shown "
+     "wherever the profile is",
+     false},
+    {"config.vncpasswd", "\"hunter2", "config.vncpasswd: not a valid xl value", false},
+    {"config.spicepasswd", "'hunter2", "config.spicepasswd: not a valid xl value", false},
     {"config.name", "\"web", "config.name: not a valid xl value", true},
     {"colour", "blue", "colour: unknown profile setting", false},
     {"config.NAME", "x", "config.NAME: 'NAME' is not an xl setting name", false},
@@ -668,7 +753,37 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 25);
+	assert_int_equal(nkeys, 27);
+}
+
+/* The key table marks the secrets once; everything else is not one. */
+static void test_secret_keys(void **st)
+{
+	(void)st;
+	const char *secret[] = {"root-password-hash", "config.vncpasswd", "config.spicepasswd"};
+	const char *open[] = {"image",
+			      "ssh-key",
+			      "distro",
+			      "extra",
+			      "config.on_crash",
+			      "config.vfb",
+			      "config.NAME",
+			      "config.",
+			      "config.vncpasswd.x",
+			      "Root-password-hash",
+			      "colour",
+			      ""};
+	for (size_t i = 0; i < N(secret); i++)
+		assert_true(xp_profile_key_secret(secret[i]));
+	for (size_t i = 0; i < N(open); i++)
+		assert_false(xp_profile_key_secret(open[i]));
+	assert_false(xp_profile_key_secret(NULL));
+	size_t n = 0;
+	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
+		n += (k->flags & XP_KEY_SECRET) != 0;
+	assert_int_equal(n, N(secret));
+	for (const struct xp_profile_key *k = xp_server_keys; k->key; k++)
+		assert_int_equal(k->flags, 0);
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */
@@ -846,10 +961,19 @@ static void test_concurrent(void **st)
 	xp_inv_close(inv);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--child-add") == 0) { /* test_second_connection */
+		struct xp_inv *c;
+		struct xp_profile p = {.name = "other"};
+		int r = xp_inv_open(argv[2], &c) < 0 ? 1 : xp_profile_add(c, &p) == 0 ? 0 : 2;
+		xp_inv_close(r == 1 ? NULL : c);
+		return r;
+	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
 	    cmocka_unit_test(test_state_dir_default),
 	    cmocka_unit_test(test_settings),
@@ -861,6 +985,7 @@ int main(void)
 	    cmocka_unit_test(test_check_good),
 	    cmocka_unit_test(test_check_bad),
 	    cmocka_unit_test(test_check_covers_keys),
+	    cmocka_unit_test(test_secret_keys),
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	};

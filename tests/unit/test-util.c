@@ -99,6 +99,97 @@ static void test_diags(void **state)
 	assert_string_equal(xp_severity_name(XP_SEV_ERROR), "error");
 }
 
+/* xp_diags_fail returns the caller's error, records it only where there is a
+ * collection, and keeps a message longer than any fixed buffer whole. */
+static void test_diags_fail(void **state)
+{
+	(void)state;
+	assert_int_equal(xp_diags_fail(NULL, -EIO, "f", "c", NULL, "lost %d", 1), -EIO);
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_diags_fail(&d, -ENOENT, "disk.img", "image", "try this",
+				       "cannot open: %s", strerror(ENOENT)),
+			 -ENOENT);
+	char big[2000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(xp_diags_fail(&d, 0, NULL, NULL, NULL, "tool failed: %s", big), 0);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.v[0].severity, XP_SEV_ERROR);
+	assert_string_equal(d.v[0].file, "disk.img");
+	assert_string_equal(d.v[0].code, "image");
+	assert_null(d.v[0].text);
+	assert_string_equal(d.v[0].hint, "try this");
+	assert_string_equal(d.v[0].msg, "cannot open: No such file or directory");
+	assert_null(d.v[1].file);
+	assert_null(d.v[1].code);
+	assert_null(d.v[1].hint);
+	assert_int_equal(strlen(d.v[1].msg), strlen("tool failed: ") + sizeof(big) - 1);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 2);
+	xp_diags_release(&d);
+}
+
+/* Over the limit, errors take the place of warnings and notes, and the counts stay
+ * true: a capped check must still say how many errors a file has. */
+static void test_diags_limit_truthful(void **state)
+{
+	(void)state;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	d.limit = 3;
+	static const struct {
+		enum xp_severity sev;
+		const char *msg;
+	} in[] = {{XP_SEV_WARNING, "w1"}, {XP_SEV_NOTE, "n1"},  {XP_SEV_WARNING, "w2"},
+		  {XP_SEV_ERROR, "e1"},	  {XP_SEV_ERROR, "e2"}, {XP_SEV_WARNING, "w3"},
+		  {XP_SEV_ERROR, "e3"},	  {XP_SEV_ERROR, "e4"}, {XP_SEV_NOTE, "n2"}};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		assert_int_equal(xp_diags_add(&d, in[i].sev, "f", (unsigned)i + 1, 1, "c", NULL,
+					      NULL, "%s", in[i].msg),
+				 0);
+	/* n1 gave way to e1, w2 to e2, w1 to e3; w3, e4 and n2 found no room */
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.v[0].msg, "e1");
+	assert_string_equal(d.v[1].msg, "e2");
+	assert_string_equal(d.v[2].msg, "e3");
+	assert_int_equal(d.dropped, 6);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 4);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_WARNING), 3);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_NOTE), 2);
+	xp_diags_release(&d);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 0);
+}
+
+/* The sort is stable and handles inputs far from sorted (the merge sort's runs). */
+static void test_diags_sort_big(void **state)
+{
+	(void)state;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	enum { N = 5000 };
+	uint32_t x = 12345;
+	for (unsigned i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		unsigned line = (x >> 16) % 300;
+		assert_int_equal(xp_diags_add(&d, XP_SEV_WARNING, (x >> 8) & 1 ? "b" : "a", line,
+					      line % 3, NULL, NULL, NULL, "%u", i),
+				 0);
+	}
+	xp_diags_sort(&d);
+	for (size_t i = 1; i < N; i++) {
+		const struct xp_diag *a = &d.v[i - 1], *b = &d.v[i];
+		int c = strcmp(a->file, b->file);
+		assert_true(c <= 0);
+		if (c == 0) {
+			assert_true(a->line <= b->line);
+			/* equal places keep the order they came in */
+			if (a->line == b->line && a->col == b->col)
+				assert_true(atoi(a->msg) < atoi(b->msg));
+		}
+	}
+	xp_diags_release(&d);
+}
+
 static int count_entries(void)
 {
 	DIR *d = opendir(tmpdir);
@@ -532,11 +623,71 @@ static void test_spawn(void **state)
 	free(saved);
 }
 
+/* Sizes: what operators write, exactly; everything strtod would also take, refused. */
+static void test_parse_size(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int r;
+		uint64_t bytes;
+	} cases[] = {
+	    {"4096", 0, 4096},
+	    {"0", 0, 0},
+	    {"512B", 0, 512},
+	    {"4k", 0, 4096},
+	    {"4K", 0, 4096},
+	    {"4KiB", 0, 4096},
+	    {"4kb", 0, 4096},
+	    {"512M", 0, 512ull << 20},
+	    {"1.5G", 0, 3ull << 29},
+	    {"1.5GiB", 0, 3ull << 29},
+	    {"0.1K", 0, 102}, /* 102.4, rounded down */
+	    {"2T", 0, 2ull << 40},
+	    {"8388607T", 0, 8388607ull << 40},
+	    {"0.000001T", 0, 1099511}, /* 1099511.6 */
+	    {"0.000000000000001T", 0, 0}, /* 0.0011 bytes */
+	    {"9223372036854775807", 0, INT64_MAX},
+	    {"9223372036854775808", -ERANGE, 0},
+	    {"8388608T", -ERANGE, 0},
+	    {"99999999999999999999", -ERANGE, 0},
+	    {"0x10", -EINVAL, 0},
+	    {"1e3", -EINVAL, 0},
+	    {"1E3", -EINVAL, 0},
+	    {"inf", -EINVAL, 0},
+	    {"nan", -EINVAL, 0},
+	    {" 4G", -EINVAL, 0},
+	    {"+4G", -EINVAL, 0},
+	    {"-4G", -EINVAL, 0},
+	    {"4G ", -EINVAL, 0},
+	    {"4 G", -EINVAL, 0},
+	    {"1.5", -EINVAL, 0}, /* a fraction of a byte */
+	    {"1.", -EINVAL, 0},
+	    {".5G", -EINVAL, 0},
+	    {"4GB B", -EINVAL, 0},
+	    {"4Gi", -EINVAL, 0},
+	    {"4iB", -EINVAL, 0},
+	    {"4P", -EINVAL, 0},
+	    {"", -EINVAL, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t got = 12345;
+		int r = xp_parse_size(cases[i].in, &got);
+		if (r != cases[i].r || (r == 0 && got != cases[i].bytes))
+			fail_msg("'%s': %d %llu, want %d %llu", cases[i].in, r, (unsigned long long)got,
+				 cases[i].r, (unsigned long long)cases[i].bytes);
+	}
+	assert_int_equal(xp_parse_size(NULL, &(uint64_t){0}), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_buf),
 	    cmocka_unit_test(test_diags),
+	    cmocka_unit_test(test_diags_fail),
+	    cmocka_unit_test(test_diags_limit_truthful),
+	    cmocka_unit_test(test_diags_sort_big),
 	    cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
@@ -547,6 +698,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_copy_holes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_cross_fs, setup, teardown),
 	    cmocka_unit_test(test_spawn),
+	    cmocka_unit_test(test_parse_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@
 
 #include "xenprov/xl-config.h"
 #include "xenprov/xl-lint.h"
+#include "xl/config-internal.h"
+#include "xl/name-index.h"
 
 static struct xp_cfg *parse_ok(const char *text)
 {
@@ -531,6 +533,302 @@ static void test_lint_devices(void **state)
 	xp_lint_set_free(set);
 }
 
+/* ---- scale: the structures that keep huge files linear ------------------------------ */
+
+static bool key_eq(const void *ctx, uint32_t id, const void *key, size_t len)
+{
+	char buf[32];
+	(void)ctx;
+	int n = snprintf(buf, sizeof(buf), "key%u", id * 7u);
+	return (size_t)n == len && memcmp(buf, key, len) == 0;
+}
+
+static void test_name_index(void **state)
+{
+	(void)state;
+	struct xp__nidx ix = {0};
+	char k[32];
+	assert_int_equal(xp__nidx_find(&ix, "key0", 4, key_eq, NULL), UINT32_MAX);
+	enum { N = 100000 };
+	for (uint32_t i = 0; i < N; i++) {
+		int n = snprintf(k, sizeof(k), "key%u", i * 7u);
+		assert_int_equal(xp__nidx_add(&ix, k, (size_t)n, i), 0);
+	}
+	assert_int_equal(ix.n, N);
+	assert_true(ix.cap >= 2 * N); /* at most half full */
+	for (uint32_t i = 0; i < N; i++) {
+		int n = snprintf(k, sizeof(k), "key%u", i * 7u);
+		assert_int_equal(xp__nidx_find(&ix, k, (size_t)n, key_eq, NULL), i);
+		n = snprintf(k, sizeof(k), "key%u", i * 7u + 3); /* never added */
+		assert_int_equal(xp__nidx_find(&ix, k, (size_t)n, key_eq, NULL), UINT32_MAX);
+	}
+	/* the same bytes hash the same, whatever the buffer */
+	assert_int_equal(xp__nidx_hash("abc", 3), xp__nidx_hash("abcdef", 3));
+	xp__nidx_release(&ix);
+	assert_null(ix.slot);
+	assert_int_equal(xp__nidx_find(&ix, "key0", 4, key_eq, NULL), UINT32_MAX);
+}
+
+/* += on strings and lists, many times over: the joined value and its bookkeeping. */
+static void test_append_many(void **state)
+{
+	(void)state;
+	struct xp_buf b = XP_BUF_INIT, want = XP_BUF_INIT;
+	xp_buf_adds(&b, "extra = 'start '\nl = [ 0 ]\n");
+	xp_buf_adds(&want, "start ");
+	for (unsigned i = 0; i < 5000; i++) {
+		xp_buf_addf(&b, "extra += 'part%u '\nl += [ %u, [ 'n%u' ] ]\n", i, i + 1, i);
+		xp_buf_addf(&want, "part%u ", i);
+	}
+	xp_buf_adds(&b, "n = 1\nn += 2\ne = []\ne += []\ne += [ 'x' ]\n");
+	struct xp_cfg *cfg = parse_ok(xp_buf_str(&b));
+	const char *s;
+	assert_int_equal(xp_cfg_get_string(cfg, "extra", &s), 0);
+	assert_string_equal(s, xp_buf_str(&want));
+	assert_int_equal(xp_cfg_assignments(cfg, "extra"), 5001);
+	assert_int_equal(xp_cfg_line_of(cfg, "extra"), 2 * 5000 + 1);
+	assert_true(xp_cfg_was_appended(cfg, "extra"));
+	const struct xp_cfg_value *l;
+	assert_int_equal(xp_cfg_get_list(cfg, "l", &l), 0);
+	assert_int_equal(xp_cfg_value_len(l), 1 + 2 * 5000);
+	for (unsigned i = 0; i < 5000; i++) {
+		const struct xp_cfg_value *num = xp_cfg_value_item(l, 1 + 2 * i);
+		const struct xp_cfg_value *sub = xp_cfg_value_item(l, 2 + 2 * i);
+		char want_num[16], want_sub[16];
+		snprintf(want_num, sizeof(want_num), "%u", i + 1);
+		snprintf(want_sub, sizeof(want_sub), "n%u", i);
+		assert_string_equal(xp_cfg_value_str(num), want_num);
+		assert_int_equal(xp_cfg_value_line(num), 4 + 2 * i);
+		assert_int_equal(xp_cfg_value_col(num), 8);
+		assert_int_equal(xp_cfg_value_type(sub), XP_CFG_LIST);
+		assert_string_equal(xp_cfg_value_str(xp_cfg_value_item(sub, 0)), want_sub);
+	}
+	/* a number += a number is the string of both texts, which xl will not read back */
+	assert_int_equal(xp_cfg_value_type(xp_cfg_lookup(cfg, "n")), XP_CFG_STRING);
+	assert_int_equal(xp_cfg_get_string(cfg, "n", &s), 0);
+	assert_string_equal(s, "12");
+	long v;
+	assert_int_equal(xp_cfg_get_long(cfg, "n", &v), -EINVAL);
+	assert_int_equal(xp_cfg_get_list(cfg, "e", &l), 0);
+	assert_int_equal(xp_cfg_value_len(l), 1);
+	assert_string_equal(xp_cfg_value_str(xp_cfg_value_item(l, 0)), "x");
+	xp_cfg_free(cfg);
+
+	/* `=` after `+=` starts afresh */
+	cfg = parse_ok("extra = 'a'\nextra += 'b'\nextra = 'c'\nextra += 'd'\n");
+	assert_int_equal(xp_cfg_get_string(cfg, "extra", &s), 0);
+	assert_string_equal(s, "cd");
+	xp_cfg_free(cfg);
+	xp_buf_release(&b);
+	xp_buf_release(&want);
+}
+
+/* Every setting of a file with many distinct names is found by name. */
+static void test_many_names(void **state)
+{
+	(void)state;
+	enum { N = 30000 };
+	struct xp_buf b = XP_BUF_INIT;
+	for (unsigned i = 0; i < N; i++)
+		xp_buf_addf(&b, "k%u = %u\n", i, i);
+	xp_buf_adds(&b, "k7 = 'again'\n");
+	struct xp_cfg *cfg = parse_ok(xp_buf_str(&b));
+	assert_int_equal(xp_cfg_count(cfg), N);
+	char name[32];
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "k%u", i);
+		long v;
+		if (i == 7)
+			continue;
+		assert_int_equal(xp_cfg_get_long(cfg, name, &v), 0);
+		assert_int_equal(v, i);
+		assert_int_equal(xp_cfg_line_of(cfg, name), i + 1);
+		assert_ptr_equal(xp_cfg_lookup(cfg, name), xp_cfg_value_at(cfg, i));
+	}
+	const char *s;
+	assert_int_equal(xp_cfg_get_string(cfg, "k7", &s), 0);
+	assert_string_equal(s, "again");
+	assert_int_equal(xp_cfg_line_of(cfg, "k7"), N + 1);
+	assert_int_equal(xp_cfg_assignments(cfg, "k7"), 2);
+	assert_null(xp_cfg_lookup(cfg, "k"));
+	assert_null(xp_cfg_lookup(cfg, "k30000"));
+
+	/* lint: the one duplicate, named with the line that overrides it */
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_cfg_lint(cfg, NULL, NULL, &d), 0);
+	size_t dups = 0;
+	for (size_t i = 0; i < d.n; i++)
+		if (strcmp(d.v[i].code, "duplicate-key") == 0) {
+			dups++;
+			assert_int_equal(d.v[i].line, 8);
+			assert_int_equal(d.v[i].col, 1);
+			assert_string_equal(d.v[i].msg, "'k7' is set again on line 30001, which "
+							 "overrides this one");
+		}
+	assert_int_equal(dups, 1);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_WARNING), N + 3); /* + no-name, no-boot */
+	xp_diags_release(&d);
+	xp_cfg_free(cfg);
+	xp_buf_release(&b);
+
+	/* only `=` statements are duplicates; the last `=` of each name is not one */
+	cfg = parse_ok("a = 1\nb = 1\na = 2\na += 3\nb += 4\na = 5\n");
+	xp_diags_init(&d);
+	assert_int_equal(xp_cfg_lint(cfg, NULL, NULL, &d), 0);
+	unsigned lines[2], nd = 0;
+	for (size_t i = 0; i < d.n; i++)
+		if (strcmp(d.v[i].code, "duplicate-key") == 0 && nd < 2)
+			lines[nd++] = d.v[i].line;
+	assert_int_equal(nd, 2);
+	assert_int_equal(lines[0], 1);
+	assert_int_equal(lines[1], 3);
+	xp_diags_release(&d);
+	xp_cfg_free(cfg);
+}
+
+/* The list walk yields what the parser read: items, nested lists, comments, and
+ * which comments trail an item on its line. */
+static void test_list_walk(void **state)
+{
+	(void)state;
+	const char *text = "x = [ # lead\n"
+			   "  1, # one\n"
+			   "  [ 'a', # in\n"
+			   "  ],\n"
+			   "  # own\n"
+			   "  'b' # bee\n"
+			   "  , 0x2 ]\n";
+	struct xp_cfg *cfg = parse_ok(text);
+	assert_int_equal(cfg->nlists, 2);
+	const struct item *it = &cfg->items[0];
+	assert_int_equal(it->kind, IT_STMT);
+	assert_int_equal(it->list, 0);
+	assert_int_equal(cfg->lists[0].next, 2);
+	assert_int_equal(cfg->lists[1].next, 2);
+	assert_true(cfg->lists[0].flags & LIST_COMMENTS);
+	static const struct {
+		enum ent_kind kind;
+		const char *text;
+		int trailing;
+	} want[] = {
+		{ENT_COMMENT, "# lead", 0}, {ENT_ATOM, "1", 0},	     {ENT_COMMENT, "# one", 1},
+		{ENT_LIST, "[", 0},	    {ENT_COMMENT, "# own", 0}, {ENT_ATOM, "'b'", 0},
+		{ENT_COMMENT, "# bee", 1},  {ENT_ATOM, "0x2", 0},
+	};
+	struct list_walk w;
+	struct lent e;
+	size_t n = 0;
+	xp__list_walk_init(&w, cfg, 0);
+	while (xp__list_next(&w, &e)) {
+		assert_true(n < sizeof(want) / sizeof(want[0]));
+		assert_int_equal(e.kind, want[n].kind);
+		assert_int_equal(tk_len(cfg, e.tok), strlen(want[n].text));
+		assert_memory_equal(cfg->text + tk_off(cfg, e.tok), want[n].text,
+				    strlen(want[n].text));
+		if (e.kind == ENT_COMMENT)
+			assert_int_equal(e.trailing, want[n].trailing);
+		if (e.kind == ENT_LIST)
+			assert_int_equal(e.list, 1);
+		n++;
+	}
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	xp__list_walk_init(&w, cfg, 1);
+	assert_int_equal(xp__list_next(&w, &e), 1);
+	assert_int_equal(e.kind, ENT_ATOM);
+	assert_int_equal(xp__list_next(&w, &e), 1);
+	assert_int_equal(e.kind, ENT_COMMENT);
+	assert_int_equal(e.trailing, 1);
+	assert_int_equal(xp__list_next(&w, &e), 0);
+	/* a token's place comes from the line table */
+	struct tok t = xp__cfg_tok(cfg, cfg->lists[1].open);
+	assert_int_equal(t.line, 3);
+	assert_int_equal(t.col, 3);
+	xp_cfg_free(cfg);
+
+	/* the records of a broken statement's lists are dropped */
+	struct xp_cfg *bad = NULL;
+	const char *broken = "x = [ [ 1 ], 2 3 ]\ny = [ [ 4 ] ]\n";
+	assert_int_equal(xp_cfg_parse(broken, strlen(broken), NULL, NULL, &bad), -EBADMSG);
+	assert_int_equal(bad->nlists, 2);
+	assert_int_equal(bad->lists[0].open, bad->items[1].value);
+	xp_cfg_free(bad);
+}
+
+/* An edit that would take the file past the size limit is refused, nothing lost. */
+static void test_set_too_big(void **state)
+{
+	(void)state;
+	size_t len = XP_CFG_MAX_SIZE - 16;
+	char *text = malloc(len);
+	assert_non_null(text);
+	memset(text, '#', len);
+	memcpy(text, "a = 1\n", 6);
+	text[len - 1] = '\n';
+	struct xp_cfg *cfg;
+	assert_int_equal(xp_cfg_parse(text, len, NULL, NULL, &cfg), 0);
+	assert_int_equal(xp_cfg_set(cfg, "a", "'0123456789abcdefghijklmnopqrstuvwxyz'"), -EFBIG);
+	size_t now;
+	assert_memory_equal(xp_cfg_text(cfg, &now), text, len);
+	assert_int_equal(now, len);
+	assert_int_equal(xp_cfg_set(cfg, "a", "2"), 0);
+	assert_int_equal(xp_cfg_value_str(xp_cfg_lookup(cfg, "a"))[0], '2');
+	xp_cfg_free(cfg);
+	free(text);
+}
+
+/* fmt indents 4 columns a level up to 8 levels, so that 1,000 nested lists cannot
+ * turn kilobytes into megabytes of spaces; the result reads back the same. */
+static void test_fmt_deep(void **state)
+{
+	(void)state;
+	struct xp_buf b = XP_BUF_INIT, out = XP_BUF_INIT, again = XP_BUF_INIT;
+	enum { DEPTH = 900 };
+	xp_buf_adds(&b, "x = ");
+	for (int i = 0; i < DEPTH; i++)
+		xp_buf_adds(&b, "[ ");
+	xp_buf_adds(&b, "'a long string that does not fit on one line with all these brackets'");
+	for (int i = 0; i < DEPTH; i++)
+		xp_buf_adds(&b, " ]");
+	xp_buf_adds(&b, "\n");
+	struct xp_cfg *cfg = parse_ok(xp_buf_str(&b));
+	assert_int_equal(xp_cfg_format(cfg, 0, &out), 0);
+	size_t widest = 0, lines = 0;
+	for (const char *p = xp_buf_str(&out); *p; lines++) {
+		size_t sp = strspn(p, " ");
+		widest = sp > widest ? sp : widest;
+		p += strcspn(p, "\n");
+		p += *p == '\n';
+	}
+	assert_int_equal(widest, 32);
+	assert_int_equal(lines, 2 * DEPTH + 1);
+	assert_true(out.len < 40 * lines);
+	struct xp_cfg *back = parse_ok(xp_buf_str(&out));
+	struct xp_buf v1 = XP_BUF_INIT, v2 = XP_BUF_INIT;
+	assert_int_equal(xp_cfg_write_value(&v1, xp_cfg_lookup(cfg, "x")), 0);
+	assert_int_equal(xp_cfg_write_value(&v2, xp_cfg_lookup(back, "x")), 0);
+	assert_string_equal(xp_buf_str(&v1), xp_buf_str(&v2));
+	assert_int_equal(xp_cfg_format(back, 0, &again), 0);
+	assert_string_equal(xp_buf_str(&again), xp_buf_str(&out));
+	xp_cfg_free(cfg);
+	xp_cfg_free(back);
+	xp_buf_release(&b);
+	xp_buf_release(&out);
+	xp_buf_release(&again);
+	xp_buf_release(&v1);
+	xp_buf_release(&v2);
+}
+
+/* did-you-mean and the known-key test rely on xp_cfg_known_keys being sorted */
+static void test_known_keys_sorted(void **state)
+{
+	(void)state;
+	for (const char *const *k = xp_cfg_known_keys; k[0] && k[1]; k++)
+		assert_true(strcmp(k[0], k[1]) < 0);
+	assert_string_equal(xp_cfg_suggest_key("vnclisen"), "vnclisten");
+	assert_null(xp_cfg_suggest_key("zz_unknown_key_000001"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +847,13 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_lint),
 		cmocka_unit_test(test_lint_devices),
+		cmocka_unit_test(test_name_index),
+		cmocka_unit_test(test_append_many),
+		cmocka_unit_test(test_many_names),
+		cmocka_unit_test(test_list_walk),
+		cmocka_unit_test(test_set_too_big),
+		cmocka_unit_test(test_known_keys_sorted),
+		cmocka_unit_test(test_fmt_deep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,8 @@
  * testlib.h - what the unit tests share, each written once: a scratch directory under
  * XP_TEST_TMP (the build's test directory), paths in it and its removal; the shell
  * commands that run the real tools the tests compare with (sfdisk, e2fsck, qemu-img...)
- * and the check that they are installed; an inventory opened, and SQL run straight on
- * its database.
+ * and the check that they are installed; an inventory opened, SQL run straight on its
+ * database, and whether SQLite's locks on it are intact.
  * Header-only; include after cmocka.h (its helpers fail the running test).
  */
 #ifndef XP_TESTLIB_H
@@ -233,6 +233,29 @@ static inline int xp_test_need(const char *progs)
 		p += n + (p[n] == ' ');
 	}
 	return 0;
+}
+
+/* Whether another process sees this one's lock on the WAL index's "dead man switch"
+ * byte of the inventory in state, which every SQLite connection to a WAL database holds
+ * shared while it is open (sqlite3's os_unix.c: UNIX_SHM_DMS, byte 128 of the -shm
+ * file). Closing any descriptor of the file in this process drops it: code that opens
+ * the inventory's files behind SQLite's back must not. */
+static inline bool xp_test_dms_held(const char *state)
+{
+	pid_t me = getpid(), pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(xp_test_path(state, "inventory.db-shm"), O_RDWR);
+		struct flock fl = {
+		    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 128, .l_len = 1};
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0)
+			_exit(2);
+		_exit(fl.l_type != F_UNLCK && fl.l_pid == me ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+	return WEXITSTATUS(status) == 0;
 }
 
 #endif

@@ -104,12 +104,10 @@ static int ip_err(struct xp_diags *d, const char *spec, const char *hint, const 
 static int ip_err(struct xp_diags *d, const char *spec, const char *hint, const char *fmt, ...)
 {
 	if (d) {
-		char msg[256];
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
+		xp_diags_addv(d, XP_SEV_ERROR, NULL, 0, 0, "ip", spec, hint, fmt, ap);
 		va_end(ap);
-		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, "ip", spec, hint, "%s", msg);
 	}
 	return -EINVAL;
 }

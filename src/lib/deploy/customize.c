@@ -2,7 +2,8 @@
  * customize.c - the per-guest customisation step of a create: the guest's spec
  * (domain.h) turned into settings for xp_guest_apply (guest.h), which writes hostname,
  * hosts, network, fstab, machine-id, password and SSH keys into the guest's own disk
- * without mounting it, and runs the site's hooks from <state>/hooks.d when present.
+ * without mounting it; then the site's hooks from <state>/hooks.d run when present
+ * (hooks.c), told what xp_guest_apply found (root and swap UUIDs, network format).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deploy/hooks.h"
 #include "xenprov/domain.h"
 #include "xenprov/guest.h"
 
@@ -57,10 +59,20 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_diags *d)
 		.dhcp = spec->ip == NULL,
 		.root_password_hash = spec->root_password_hash,
 		.ssh_key = spec->ssh_key,
-		.hooks_dir = spec->hooks_dir,
+	};
+	const struct xp_guest_hooks hooks = {
+		.dir = spec->hooks_dir,
+		.image = spec->disk_path,
 		.name = spec->name,
 	};
-	int r = xp_guest_apply(spec->disk_path, &s, NULL, d);
+	struct xp_guest_report rep = {0};
+	/* the hooks are checked before the disk is touched, run after it is closed */
+	int r = xp_guest_hooks_check(&hooks, d);
+	if (r == 0)
+		r = xp_guest_apply(spec->disk_path, &s, &rep, d);
+	if (r == 0)
+		r = xp_guest_hooks_run(&hooks, &s, &rep, NULL, d);
+	xp_guest_report_release(&rep);
 	free(copy);
 	return r;
 }

@@ -26,12 +26,10 @@ static int fail(struct xp_diags *d, int r, const char *code, const char *text, c
 		const char *fmt, ...)
 {
 	if (d) {
-		char msg[512];
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
+		xp_diags_addv(d, XP_SEV_ERROR, NULL, 0, 0, code, text, hint, fmt, ap);
 		va_end(ap);
-		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, code, text, hint, "%s", msg);
 	}
 	return r;
 }

@@ -92,12 +92,10 @@ static int fail(struct xp_diags *d, int r, const char *key, const char *fmt, ...
 static int fail(struct xp_diags *d, int r, const char *key, const char *fmt, ...)
 {
 	if (d) {
-		char msg[256];
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
+		xp_diags_addv(d, XP_SEV_ERROR, NULL, 0, 0, key, NULL, NULL, fmt, ap);
 		va_end(ap);
-		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, key, NULL, NULL, "%s", msg);
 	}
 	return r;
 }

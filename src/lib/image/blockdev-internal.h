@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "xenprov/blockdev.h"
+#include "xenprov/util.h"
 
 #define QCOW2_MAGIC 0x514649fbU /* "QFI\xfb" */
 
@@ -103,9 +104,17 @@ void xp__qcow2_header_encode(const struct xp_qcow2_header *h,
  * table...), "" if none. Borrowed; valid until the next call on bd. */
 const char *xp_blockdev_errmsg(const struct xp_blockdev *bd);
 
-/* Like xp_blockdev_open, with a human explanation of a failure in errbuf (may be NULL)
- * naming the file and what is wrong with it. */
-int xp_blockdev_open_err(const char *path, struct xp_blockdev **ret, char *errbuf, size_t errlen);
+/* The image code's one error channel for opening images: why an image cannot be opened
+ * (naming the file and what is wrong with it), as one error of code "open" in d (may
+ * be NULL). */
+void xp__image_open_err(struct xp_diags *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Ends an open: if it failed (r < 0) and nothing was said since d held `before`
+ * messages, says "cannot open 'PATH': strerror". Returns r. */
+int xp__image_open_end(struct xp_diags *d, size_t before, const char *path, int r);
+
+/* Like xp_blockdev_open, with why it failed in d (may be NULL). */
+int xp__blockdev_open(const char *path, struct xp_blockdev **ret, struct xp_diags *d);
 
 /* ---- extfs-io.c: a libext2fs io_manager over a block device ---------------------- */
 

@@ -54,17 +54,31 @@ struct xp_blockdev {
 	char err[256];
 };
 
-static void set_err(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *buf, size_t len, const char *fmt, ...)
+/* The last error of an open image (xp_blockdev_errmsg): the message of a failed read. */
+static void handle_err(struct xp_blockdev *bd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void handle_err(struct xp_blockdev *bd, const char *fmt, ...)
 {
-	if (!buf || len == 0)
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(bd->err, sizeof(bd->err), fmt, ap);
+	va_end(ap);
+}
+
+void xp__image_open_err(struct xp_diags *d, const char *fmt, ...)
+{
+	if (!d)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
+	xp_diags_addv(d, XP_SEV_ERROR, NULL, 0, 0, "open", NULL, NULL, fmt, ap);
 	va_end(ap);
+}
+
+int xp__image_open_end(struct xp_diags *d, size_t before, const char *path, int r)
+{
+	if (r < 0 && d && d->n + d->dropped == before)
+		xp__image_open_err(d, "cannot open '%s': %s", path, strerror(-r));
+	return r;
 }
 
 const char *xp_image_format_name(enum xp_image_format f)
@@ -125,7 +139,7 @@ const char *xp_blockdev_errmsg(const struct xp_blockdev *bd)
 /* Walks the header extensions between the header and the end of the first cluster
  * (or the backing file name); records the backing format. */
 static int parse_extensions(const unsigned char *c0, size_t c0len, const struct xp_qcow2_header *h,
-			    char *fmt, size_t fmtlen, char *errbuf, size_t errlen, const char *path)
+			    char *fmt, size_t fmtlen, struct xp_diags *d, const char *path)
 {
 	size_t pos = h->header_length;
 	size_t end = c0len;
@@ -139,13 +153,13 @@ static int parse_extensions(const unsigned char *c0, size_t c0len, const struct 
 		if (type == QCOW2_EXT_END)
 			return 0;
 		if (len > end - pos) {
-			set_err(errbuf, errlen, "%s: header extension 0x%08x overruns the header",
+			xp__image_open_err(d, "%s: header extension 0x%08x overruns the header",
 				path, type);
 			return -EBADMSG;
 		}
 		if (type == QCOW2_EXT_BACKING_FORMAT) {
 			if (len == 0 || len >= fmtlen || memchr(c0 + pos, '\0', len)) {
-				set_err(errbuf, errlen, "%s: invalid backing format extension",
+				xp__image_open_err(d, "%s: invalid backing format extension",
 					path);
 				return -EBADMSG;
 			}
@@ -162,7 +176,7 @@ static int parse_extensions(const unsigned char *c0, size_t c0len, const struct 
 }
 
 static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size_t fmtlen,
-		       char *errbuf, size_t errlen)
+		       struct xp_diags *d)
 {
 	unsigned char hb[QCOW2_V3_HEADER_LEN];
 	struct xp_qcow2_header h;
@@ -174,15 +188,15 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 		return r;
 	r = xp__qcow2_header_decode(hb, hlen, &h);
 	if (hlen >= QCOW2_V2_HEADER_LEN && h.version != 2 && h.version != 3) {
-		set_err(errbuf, errlen, "%s: unsupported qcow2 version %u", path, h.version);
+		xp__image_open_err(d, "%s: unsupported qcow2 version %u", path, h.version);
 		return -ENOTSUP;
 	}
 	if (r < 0) {
-		set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
+		xp__image_open_err(d, "%s: truncated qcow2 header", path);
 		return -EBADMSG;
 	}
 	if (h.cluster_bits < QCOW2_MIN_CLUSTER_BITS || h.cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
-		set_err(errbuf, errlen, "%s: invalid cluster size 2^%u", path, h.cluster_bits);
+		xp__image_open_err(d, "%s: invalid cluster size 2^%u", path, h.cluster_bits);
 		return -EBADMSG;
 	}
 	bd->cluster_bits = h.cluster_bits;
@@ -192,12 +206,12 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 	if (h.version == 3) {
 		if (h.header_length < QCOW2_V3_HEADER_LEN || h.header_length > bd->cluster_size ||
 		    h.header_length % 8 != 0) {
-			set_err(errbuf, errlen, "%s: invalid header length %u", path,
+			xp__image_open_err(d, "%s: invalid header length %u", path,
 				h.header_length);
 			return -EBADMSG;
 		}
 		if (h.refcount_order > 6) {
-			set_err(errbuf, errlen, "%s: invalid refcount order %u", path,
+			xp__image_open_err(d, "%s: invalid refcount order %u", path,
 				h.refcount_order);
 			return -EBADMSG;
 		}
@@ -206,7 +220,7 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 		uint64_t known =
 		    QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_COMPRESSION;
 		if (h.incompat & ~known) {
-			set_err(errbuf, errlen,
+			xp__image_open_err(d,
 				"%s: unsupported qcow2 incompatible features 0x%llx%s", path,
 				(unsigned long long)(h.incompat & ~known),
 				h.incompat & QCOW2_INCOMPAT_DATA_FILE ? " (external data file)"
@@ -216,31 +230,31 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 		}
 	}
 	if (h.crypt_method != 0) {
-		set_err(errbuf, errlen, "%s: encrypted qcow2 images are not supported", path);
+		xp__image_open_err(d, "%s: encrypted qcow2 images are not supported", path);
 		return -ENOTSUP;
 	}
 
 	/* virtual size and L1 table: QEMU's limits, and the L1 table must map the size */
 	if (h.size > (1ULL << 62)) {
-		set_err(errbuf, errlen, "%s: absurd virtual size %llu", path,
+		xp__image_open_err(d, "%s: absurd virtual size %llu", path,
 			(unsigned long long)h.size);
 		return -EBADMSG;
 	}
 	if ((uint64_t)h.l1_size * 8 > QCOW2_MAX_L1_BYTES) {
-		set_err(errbuf, errlen, "%s: L1 table too large (%u entries)", path, h.l1_size);
+		xp__image_open_err(d, "%s: L1 table too large (%u entries)", path, h.l1_size);
 		return -EBADMSG;
 	}
 	unsigned shift = bd->cluster_bits + bd->l2_bits; /* bytes mapped per L1 entry */
 	uint64_t l1_needed = shift >= 64 ? 1 : (h.size + (1ULL << shift) - 1) >> shift;
 	if (h.l1_size < l1_needed) {
-		set_err(errbuf, errlen, "%s: L1 table too small for the virtual size", path);
+		xp__image_open_err(d, "%s: L1 table too small for the virtual size", path);
 		return -EBADMSG;
 	}
 	if (h.l1_size > 0) {
 		if (h.l1_offset % bd->cluster_size != 0 || h.l1_offset == 0 ||
 		    h.l1_offset > bd->file_size ||
 		    (uint64_t)h.l1_size * 8 > bd->file_size - h.l1_offset) {
-			set_err(errbuf, errlen, "%s: L1 table offset 0x%llx invalid", path,
+			xp__image_open_err(d, "%s: L1 table offset 0x%llx invalid", path,
 				(unsigned long long)h.l1_offset);
 			return -EBADMSG;
 		}
@@ -258,7 +272,7 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 	if (r < 0)
 		goto out;
 	if (h.header_length > c0len) {
-		set_err(errbuf, errlen, "%s: truncated qcow2 header", path);
+		xp__image_open_err(d, "%s: truncated qcow2 header", path);
 		r = -EBADMSG;
 		goto out;
 	}
@@ -266,12 +280,12 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 		if (h.backing_size == 0 || h.backing_size > QCOW2_MAX_BACKING_NAME ||
 		    h.backing_offset < h.header_length || h.backing_offset > c0len ||
 		    h.backing_size > c0len - h.backing_offset) {
-			set_err(errbuf, errlen, "%s: invalid backing file name location", path);
+			xp__image_open_err(d, "%s: invalid backing file name location", path);
 			r = -EBADMSG;
 			goto out;
 		}
 		if (memchr(c0 + h.backing_offset, '\0', h.backing_size)) {
-			set_err(errbuf, errlen, "%s: backing file name contains a NUL byte", path);
+			xp__image_open_err(d, "%s: backing file name contains a NUL byte", path);
 			r = -EBADMSG;
 			goto out;
 		}
@@ -281,7 +295,7 @@ static int qcow2_parse(struct xp_blockdev *bd, const char *path, char *fmt, size
 			goto out;
 		}
 	}
-	r = parse_extensions(c0, c0len, &h, fmt, fmtlen, errbuf, errlen, path);
+	r = parse_extensions(c0, c0len, &h, fmt, fmtlen, d, path);
 	if (r < 0)
 		goto out;
 
@@ -324,7 +338,7 @@ static int get_l2(struct xp_blockdev *bd, uint64_t off, const uint64_t **table)
 	}
 	if (off % bd->cluster_size != 0 || off > bd->file_size ||
 	    bd->cluster_size > bd->file_size - off) {
-		set_err(bd->err, sizeof(bd->err), "L2 table offset 0x%llx is invalid",
+		handle_err(bd, "L2 table offset 0x%llx is invalid",
 			(unsigned long long)off);
 		return -EBADMSG;
 	}
@@ -355,7 +369,7 @@ static int qcow2_read_cluster(struct xp_blockdev *bd, unsigned char *buf, size_t
 	if (l1_index < bd->l1_size) {
 		uint64_t l1e = bd->l1[l1_index];
 		if (l1e & QCOW2_L1_RESERVED) {
-			set_err(bd->err, sizeof(bd->err), "L1 entry %llu has reserved bits set",
+			handle_err(bd, "L1 entry %llu has reserved bits set",
 				(unsigned long long)l1_index);
 			return -EBADMSG;
 		}
@@ -370,7 +384,7 @@ static int qcow2_read_cluster(struct xp_blockdev *bd, unsigned char *buf, size_t
 	}
 
 	if (entry & QCOW2_OFLAG_COMPRESSED) {
-		set_err(bd->err, sizeof(bd->err),
+		handle_err(bd,
 			"compressed cluster at guest offset 0x%llx: compressed qcow2 clusters "
 			"are not supported (convert with 'qemu-img convert -O qcow2')",
 			(unsigned long long)(offset - in_cluster));
@@ -387,7 +401,7 @@ static int qcow2_read_cluster(struct xp_blockdev *bd, unsigned char *buf, size_t
 		if (bd->backing) {
 			int r = xp_blockdev_pread(bd->backing, buf, len, offset);
 			if (r < 0)
-				set_err(bd->err, sizeof(bd->err), "backing file '%s': %s",
+				handle_err(bd, "backing file '%s': %s",
 					bd->backing_name, bd->backing->err);
 			return r;
 		}
@@ -395,7 +409,7 @@ static int qcow2_read_cluster(struct xp_blockdev *bd, unsigned char *buf, size_t
 		return 0;
 	}
 	if (host % bd->cluster_size != 0) {
-		set_err(bd->err, sizeof(bd->err), "data cluster offset 0x%llx is unaligned",
+		handle_err(bd, "data cluster offset 0x%llx is unaligned",
 			(unsigned long long)host);
 		return -EBADMSG;
 	}
@@ -427,7 +441,7 @@ int xp_blockdev_pread(struct xp_blockdev *bd, void *buf, size_t len, uint64_t of
 		}
 		if (r < 0) {
 			if (!bd->err[0])
-				set_err(bd->err, sizeof(bd->err), "read at 0x%llx: %s",
+				handle_err(bd, "read at 0x%llx: %s",
 					(unsigned long long)offset, strerror(-r));
 			return r;
 		}
@@ -456,7 +470,7 @@ static char *resolve_backing(const char *image, const char *name)
 
 /* forced: NULL to probe the format, else "raw" or "qcow2" */
 static int open_chain(const char *path, const char *forced, unsigned depth,
-		      struct xp_blockdev **ret, char *errbuf, size_t errlen)
+		      struct xp_blockdev **ret, struct xp_diags *d)
 {
 	struct xp_blockdev *bd = calloc(1, sizeof(*bd));
 	char fmt[32] = "";
@@ -468,7 +482,7 @@ static int open_chain(const char *path, const char *forced, unsigned depth,
 	bd->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (bd->fd < 0) {
 		r = -errno;
-		set_err(errbuf, errlen, "cannot open '%s': %s", path, strerror(-r));
+		xp__image_open_err(d, "cannot open '%s': %s", path, strerror(-r));
 		goto fail;
 	}
 	struct stat st;
@@ -478,12 +492,12 @@ static int open_chain(const char *path, const char *forced, unsigned depth,
 	}
 	if (S_ISDIR(st.st_mode)) {
 		r = -EISDIR;
-		set_err(errbuf, errlen, "'%s' is a directory", path);
+		xp__image_open_err(d, "'%s' is a directory", path);
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		r = -EINVAL;
-		set_err(errbuf, errlen, "'%s' is neither a file nor a block device", path);
+		xp__image_open_err(d, "'%s' is neither a file nor a block device", path);
 		goto fail;
 	}
 	int fl = fcntl(bd->fd, F_GETFL);
@@ -506,7 +520,7 @@ static int open_chain(const char *path, const char *forced, unsigned depth,
 	if (forced && strcmp(forced, "raw") == 0)
 		is_qcow2 = false;
 	else if (forced && !is_qcow2) {
-		set_err(errbuf, errlen, "'%s' is not a qcow2 image", path);
+		xp__image_open_err(d, "'%s' is not a qcow2 image", path);
 		r = -EBADMSG;
 		goto fail;
 	}
@@ -518,20 +532,20 @@ static int open_chain(const char *path, const char *forced, unsigned depth,
 		return 0;
 	}
 	bd->format = XP_IMAGE_QCOW2;
-	r = qcow2_parse(bd, path, fmt, sizeof(fmt), errbuf, errlen);
+	r = qcow2_parse(bd, path, fmt, sizeof(fmt), d);
 	if (r < 0)
 		goto fail;
 
 	if (bd->backing_name) {
 		if (depth + 1 >= QCOW2_MAX_CHAIN) {
-			set_err(errbuf, errlen,
+			xp__image_open_err(d,
 				"'%s': backing chain deeper than %d images (a loop?)", path,
 				QCOW2_MAX_CHAIN);
 			r = -ELOOP;
 			goto fail;
 		}
 		if (fmt[0] && strcmp(fmt, "raw") != 0 && strcmp(fmt, "qcow2") != 0) {
-			set_err(errbuf, errlen, "'%s': unsupported backing format '%s'", path, fmt);
+			xp__image_open_err(d, "'%s': unsupported backing format '%s'", path, fmt);
 			r = -ENOTSUP;
 			goto fail;
 		}
@@ -540,7 +554,7 @@ static int open_chain(const char *path, const char *forced, unsigned depth,
 			r = -ENOMEM;
 			goto fail;
 		}
-		r = open_chain(bpath, fmt[0] ? fmt : NULL, depth + 1, &bd->backing, errbuf, errlen);
+		r = open_chain(bpath, fmt[0] ? fmt : NULL, depth + 1, &bd->backing, d);
 		free(bpath);
 		if (r < 0)
 			goto fail;
@@ -552,17 +566,16 @@ fail:
 	return r;
 }
 
-int xp_blockdev_open_err(const char *path, struct xp_blockdev **ret, char *errbuf, size_t errlen)
+int xp__blockdev_open(const char *path, struct xp_blockdev **ret, struct xp_diags *d)
 {
 	if (!path || !ret)
 		return -EINVAL;
 	*ret = NULL;
-	if (errbuf && errlen)
-		errbuf[0] = '\0';
-	return open_chain(path, NULL, 0, ret, errbuf, errlen);
+	size_t before = d ? d->n + d->dropped : 0;
+	return xp__image_open_end(d, before, path, open_chain(path, NULL, 0, ret, d));
 }
 
 int xp_blockdev_open(const char *path, struct xp_blockdev **ret)
 {
-	return xp_blockdev_open_err(path, ret, NULL, 0);
+	return xp__blockdev_open(path, ret, NULL);
 }

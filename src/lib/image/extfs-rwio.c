@@ -61,17 +61,12 @@ const char *xp_rwdisk_errmsg(const struct xp_rwdisk *d)
 	return d->msg;
 }
 
-int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, char *errbuf, size_t errlen)
+int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, struct xp_diags *diags)
 {
-	char dummy[1];
-	if (!errbuf || errlen == 0) {
-		errbuf = dummy;
-		errlen = sizeof(dummy);
-	}
-	errbuf[0] = '\0';
 	if (!path || !ret)
 		return -EINVAL;
 	*ret = NULL;
+	size_t before = diags ? diags->n + diags->dropped : 0;
 	struct xp_rwdisk *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -79,7 +74,7 @@ int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, char *errbuf, size_
 	d->fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (d->fd < 0) {
 		r = -errno;
-		snprintf(errbuf, errlen, "cannot open '%s' for writing: %s", path, strerror(-r));
+		xp__image_open_err(diags, "cannot open '%s' for writing: %s", path, strerror(-r));
 		goto fail;
 	}
 	struct stat st;
@@ -89,7 +84,7 @@ int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, char *errbuf, size_
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		snprintf(errbuf, errlen, "'%s' is neither a file nor a block device", path);
+		xp__image_open_err(diags, "'%s' is neither a file nor a block device", path);
 		goto fail;
 	}
 	int fl = fcntl(d->fd, F_GETFL);
@@ -97,7 +92,7 @@ int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, char *errbuf, size_
 		(void)fcntl(d->fd, F_SETFL, fl & ~O_NONBLOCK);
 	if (flock(d->fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		snprintf(errbuf, errlen, "'%s' is being edited by another process", path);
+		xp__image_open_err(diags, "'%s' is being edited by another process", path);
 		goto fail;
 	}
 	off_t end = lseek(d->fd, 0, SEEK_END);
@@ -112,7 +107,7 @@ int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, char *errbuf, size_
 	}
 	if (xp_be32(magic) == QCOW2_MAGIC) {
 		d->format = XP_IMAGE_QCOW2;
-		r = xp_qcow2_rw_open(path, &d->q, errbuf, errlen);
+		r = xp_qcow2_rw_open(path, &d->q, diags);
 		if (r < 0)
 			goto fail;
 		d->size = xp_qcow2_rw_size(d->q);
@@ -126,7 +121,7 @@ fail:
 	if (d->fd >= 0)
 		close(d->fd);
 	free(d);
-	return r;
+	return xp__image_open_end(diags, before, path, r);
 }
 
 int xp_rwdisk_pread(struct xp_rwdisk *d, void *buf, size_t len, uint64_t offset)

@@ -20,62 +20,6 @@
 
 #define MIB (1024ull * 1024)
 
-int xp_parse_size(const char *s, uint64_t *out)
-{
-	if (!s || !*s)
-		return -EINVAL;
-	char *end;
-	errno = 0;
-	if (!((*s >= '0' && *s <= '9') || *s == '.'))
-		return -EINVAL; /* no signs, spaces, "inf" or "nan" */
-	double v = strtod(s, &end);
-	if (errno || end == s || !(v >= 0))
-		return -EINVAL;
-	uint64_t mult = 1;
-	const char *u = end;
-	switch (*u) {
-	case 0:
-		break;
-	case 'k':
-	case 'K':
-		mult = 1ull << 10;
-		u++;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1ull << 20;
-		u++;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1ull << 30;
-		u++;
-		break;
-	case 't':
-	case 'T':
-		mult = 1ull << 40;
-		u++;
-		break;
-	case 'b':
-	case 'B':
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (mult > 1 && (strcmp(u, "iB") == 0 || strcmp(u, "ib") == 0 || strcmp(u, "B") == 0 ||
-			 strcmp(u, "b") == 0))
-		u += strlen(u);
-	else if (*u == 'B' || *u == 'b')
-		u++;
-	if (*u)
-		return -EINVAL;
-	double bytes = v * (double)mult;
-	if (bytes > 9.0e18)
-		return -ERANGE;
-	*out = (uint64_t)bytes;
-	return 0;
-}
-
 /* ---- temporary files ------------------------------------------------------------- */
 
 struct tmpfile {

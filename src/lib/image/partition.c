@@ -127,13 +127,15 @@ static int fail(const struct writer *w, int r, const char *fmt, ...)
 static int fail(const struct writer *w, int r, const char *fmt, ...)
 {
 	if (w->diags) {
-		char msg[512];
+		/* "MESSAGE: the errno's text" */
+		struct xp_buf msg = XP_BUF_INIT;
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
+		xp_buf_vaddf(&msg, fmt, ap);
 		va_end(ap);
 		xp_diags_add(w->diags, XP_SEV_ERROR, w->path, 0, 0, "partition", NULL, NULL,
-			     "%s: %s", msg, strerror(-r));
+			     "%s: %s", xp_buf_str(&msg), strerror(-r));
+		xp_buf_release(&msg);
 	}
 	return r;
 }

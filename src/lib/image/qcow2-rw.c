@@ -140,7 +140,7 @@ static void free_all(struct xp_qcow2_rw *q)
 	free(q);
 }
 
-static int parse(struct xp_qcow2_rw *q, const char *path, char *errbuf, size_t errlen)
+static int parse(struct xp_qcow2_rw *q, const char *path, struct xp_diags *d)
 {
 	unsigned char b[QCOW2_V3_HEADER_LEN] = {0};
 	struct xp_qcow2_header h;
@@ -157,7 +157,7 @@ static int parse(struct xp_qcow2_rw *q, const char *path, char *errbuf, size_t e
 	 * read what a writer needs besides, and check it */
 	r = xp__qcow2_header_decode(b, sizeof(b), &h);
 	if (r < 0) {
-		snprintf(errbuf, errlen, "'%s': truncated qcow2 header", path);
+		xp__image_open_err(d, "'%s': truncated qcow2 header", path);
 		return r;
 	}
 	q->version = h.version;
@@ -174,24 +174,22 @@ static int parse(struct xp_qcow2_rw *q, const char *path, char *errbuf, size_t e
 	uint64_t incompat = h.incompat;
 	unsigned refcount_order = h.refcount_order;
 	if (incompat & QCOW2_INCOMPAT_CORRUPT) {
-		snprintf(errbuf, errlen, "'%s' is marked corrupt (see qemu-img check -r)", path);
+		xp__image_open_err(d, "'%s' is marked corrupt (see qemu-img check -r)", path);
 		return -EBADMSG;
 	}
 	if (incompat & QCOW2_INCOMPAT_DIRTY) {
-		snprintf(errbuf, errlen,
-			 "'%s' has pending refcount updates (dirty bit): repair it with "
+		xp__image_open_err(d, "'%s' has pending refcount updates (dirty bit): repair it with "
 			 "'qemu-img check -r all' first",
 			 path);
 		return -ENOTSUP;
 	}
 	if (nb_snapshots != 0) {
-		snprintf(errbuf, errlen, "'%s' has internal snapshots: not supported for writing",
+		xp__image_open_err(d, "'%s' has internal snapshots: not supported for writing",
 			 path);
 		return -ENOTSUP;
 	}
 	if (refcount_order != 4) {
-		snprintf(errbuf, errlen,
-			 "'%s' has %u-bit refcounts: only 16-bit refcounts are supported for "
+		xp__image_open_err(d, "'%s' has %u-bit refcounts: only 16-bit refcounts are supported for "
 			 "writing",
 			 path, 1u << refcount_order);
 		return -ENOTSUP;
@@ -199,7 +197,7 @@ static int parse(struct xp_qcow2_rw *q, const char *path, char *errbuf, size_t e
 	if (q->rt_clusters == 0 || (uint64_t)q->rt_clusters * q->cs > MAX_RT_BYTES ||
 	    q->rt_offset == 0 || q->rt_offset % q->cs != 0 || q->rt_offset > q->file_size ||
 	    (uint64_t)q->rt_clusters * q->cs > q->file_size - q->rt_offset + q->cs) {
-		snprintf(errbuf, errlen, "'%s': invalid refcount table", path);
+		xp__image_open_err(d, "'%s': invalid refcount table", path);
 		return -EBADMSG;
 	}
 	q->rt_entries = (uint64_t)q->rt_clusters * q->cs / 8;
@@ -234,14 +232,8 @@ static int parse(struct xp_qcow2_rw *q, const char *path, char *errbuf, size_t e
 	return 0;
 }
 
-int xp_qcow2_rw_open(const char *path, struct xp_qcow2_rw **ret, char *errbuf, size_t errlen)
+int xp_qcow2_rw_open(const char *path, struct xp_qcow2_rw **ret, struct xp_diags *d)
 {
-	char dummy[1];
-	if (!errbuf || errlen == 0) {
-		errbuf = dummy;
-		errlen = sizeof(dummy);
-	}
-	errbuf[0] = '\0';
 	if (!path || !ret)
 		return -EINVAL;
 	*ret = NULL;
@@ -249,28 +241,29 @@ int xp_qcow2_rw_open(const char *path, struct xp_qcow2_rw **ret, char *errbuf, s
 	if (!q)
 		return -ENOMEM;
 	q->fd = -1;
-	int r = xp_blockdev_open_err(path, &q->ro, errbuf, errlen);
+	size_t before = d ? d->n + d->dropped : 0;
+	int r = xp__blockdev_open(path, &q->ro, d);
 	if (r < 0)
 		goto fail;
 	if (xp_blockdev_format(q->ro) != XP_IMAGE_QCOW2) {
-		snprintf(errbuf, errlen, "'%s' is not a qcow2 image", path);
+		xp__image_open_err(d, "'%s' is not a qcow2 image", path);
 		r = -EINVAL;
 		goto fail;
 	}
 	q->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (q->fd < 0) {
 		r = -errno;
-		snprintf(errbuf, errlen, "cannot open '%s' for writing: %s", path, strerror(-r));
+		xp__image_open_err(d, "cannot open '%s' for writing: %s", path, strerror(-r));
 		goto fail;
 	}
-	r = parse(q, path, errbuf, errlen);
+	r = parse(q, path, d);
 	if (r < 0)
 		goto fail;
 	*ret = q;
 	return 0;
 fail:
 	free_all(q);
-	return r;
+	return xp__image_open_end(d, before, path, r);
 }
 
 /* The L2 table of L1 index l1i; NULL in *t when there is none and !alloc. */

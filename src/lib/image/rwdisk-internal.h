@@ -26,8 +26,8 @@
  * failure). */
 struct xp_qcow2_rw;
 
-/* errbuf (may be NULL) receives a human explanation of a failure. */
-int xp_qcow2_rw_open(const char *path, struct xp_qcow2_rw **ret, char *errbuf, size_t errlen);
+/* d (may be NULL) receives why it failed. */
+int xp_qcow2_rw_open(const char *path, struct xp_qcow2_rw **ret, struct xp_diags *d);
 uint64_t xp_qcow2_rw_size(const struct xp_qcow2_rw *q);
 /* Reads/writes inside the virtual size (-EINVAL past it). */
 int xp_qcow2_rw_pread(struct xp_qcow2_rw *q, void *buf, size_t len, uint64_t offset);
@@ -46,7 +46,7 @@ struct xp_rwdisk;
 
 /* Opens path read-write, detecting raw (a file or block device) or qcow2, under an
  * exclusive flock (-EBUSY if another xenprov holds it). */
-int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, char *errbuf, size_t errlen);
+int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, struct xp_diags *d);
 enum xp_image_format xp_rwdisk_format(const struct xp_rwdisk *d);
 uint64_t xp_rwdisk_size(const struct xp_rwdisk *d);
 int xp_rwdisk_pread(struct xp_rwdisk *d, void *buf, size_t len, uint64_t offset);

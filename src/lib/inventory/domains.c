@@ -269,8 +269,8 @@ int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state)
 
 int xp_domain_forget(struct xp_inv *inv, const char *name)
 {
-	const char *args[] = {name};
-	return exec_bind(inv, "DELETE FROM domains WHERE name = ?", args, 1);
+	int r = xp__inv_run(inv, "DELETE FROM domains WHERE name = ?1", name);
+	return r < 0 ? r : 0;
 }
 
 void xp_artifacts_free(struct xp_artifact *v, size_t n)

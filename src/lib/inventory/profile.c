@@ -15,37 +15,50 @@
 
 #include "inventory/store-internal.h"
 #include "inventory/values-internal.h"
-#include "xenprov/image.h"
 #include "xenprov/xl-config.h"
 
 const struct xp_profile_key xp_profile_keys[] = {
-    {"image", "PATH", "root tarball (or a built image) the guests are made from"},
-    {"disk-size", "SIZE", "size of each guest's disk, e.g. 4G"},
-    {"memory", "MIB", "memory in MiB (or a size such as 1G)"},
-    {"vcpus", "N", "virtual CPUs, 1-512"},
-    {"swap", "SIZE", "swap partition size (0 for none)"},
-    {"fs", "TYPE", "root filesystem: ext2, ext3 or ext4"},
-    {"label", "TABLE", "partition table: msdos, gpt or none"},
-    {"storage", "KIND", "file, reflink, qcow2 or lvm"},
-    {"pool", "DIR|VG", "where guest disks go: a directory, or an LVM volume group"},
-    {"bridge", "IFNAME", "the bridge guests' vifs join"},
-    {"boot", "HOW", "pygrub, pvgrub or kernel"},
-    {"kernel", "PATH", "kernel for boot=kernel (dom0 path)"},
-    {"ramdisk", "PATH", "initrd for boot=kernel (dom0 path)"},
-    {"root", "DEV", "root device on the kernel command line, e.g. /dev/xvda1"},
-    {"extra", "TEXT", "further kernel command line"},
-    {"network", "MODE", "dhcp or static"},
-    {"ip-pool", "CIDR", "addresses for static guests, e.g. 10.0.0.0/24"},
-    {"gateway", "IPV4", "default gateway for static guests"},
-    {"dns", "IPV4,...", "name servers for static guests"},
-    {"domain", "NAME", "DNS domain of the guests"},
-    {"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)"},
-    {"ssh-key", "KEY|FILE", "SSH public key(s) for root: a key line or a file of them"},
-    {"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)"},
-    {"distro", "NAME", "the distro the profile's systems boot over the network"},
-    {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax"},
-    {NULL, NULL, NULL},
+    {"image", "PATH", "root tarball (or a built image) the guests are made from", 0},
+    {"disk-size", "SIZE", "size of each guest's disk, e.g. 4G", 0},
+    {"memory", "MIB", "memory in MiB (or a size such as 1G)", 0},
+    {"vcpus", "N", "virtual CPUs, 1-512", 0},
+    {"swap", "SIZE", "swap partition size (0 for none)", 0},
+    {"fs", "TYPE", "root filesystem: ext2, ext3 or ext4", 0},
+    {"label", "TABLE", "partition table: msdos, gpt or none", 0},
+    {"storage", "KIND", "file, reflink, qcow2 or lvm", 0},
+    {"pool", "DIR|VG", "where guest disks go: a directory, or an LVM volume group", 0},
+    {"bridge", "IFNAME", "the bridge guests' vifs join", 0},
+    {"boot", "HOW", "pygrub, pvgrub or kernel", 0},
+    {"kernel", "PATH", "kernel for boot=kernel (dom0 path)", 0},
+    {"ramdisk", "PATH", "initrd for boot=kernel (dom0 path)", 0},
+    {"root", "DEV", "root device on the kernel command line, e.g. /dev/xvda1", 0},
+    {"extra", "TEXT", "further kernel command line", 0},
+    {"network", "MODE", "dhcp or static", 0},
+    {"ip-pool", "CIDR", "addresses for static guests, e.g. 10.0.0.0/24", 0},
+    {"gateway", "IPV4", "default gateway for static guests", 0},
+    {"dns", "IPV4,...", "name servers for static guests", 0},
+    {"domain", "NAME", "DNS domain of the guests", 0},
+    {"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)",
+     XP_KEY_SECRET},
+    {"ssh-key", "KEY|FILE", "SSH public key(s) for root: a key line or a file of them", 0},
+    {"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)", 0},
+    {"distro", "NAME", "the distro the profile's systems boot over the network", 0},
+    {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax", 0},
+    /* the xl.cfg(5) settings that are passwords (config.NAME otherwise) */
+    {"config.vncpasswd", "VALUE", "the guests' VNC password (xl vncpasswd)", XP_KEY_SECRET},
+    {"config.spicepasswd", "VALUE", "the guests' SPICE password (xl spicepasswd)", XP_KEY_SECRET},
+    {NULL, NULL, NULL, 0},
 };
+
+bool xp_profile_key_secret(const char *key)
+{
+	if (!key)
+		return false;
+	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
+		if (strcmp(k->key, key) == 0)
+			return (k->flags & XP_KEY_SECRET) != 0;
+	return false;
+}
 
 static int one_of(const char *v, const char *const *opts)
 {
@@ -73,15 +86,6 @@ static int dupout(char **out, const char *fmt, ...)
 		return -ENOMEM;
 	}
 	return 0;
-}
-
-/* xp_parse_size reads the number with strtod, which also takes " 4G", "+4G", "0x10",
- * "1e3", "inf" and "nan"; a profile takes plain digits, a fraction and a unit only. */
-static int size_text_ok(const char *v)
-{
-	if (!(*v >= '0' && *v <= '9'))
-		return 0;
-	return v[strspn(v, "0123456789.kKmMgGtTbBi")] == 0;
 }
 
 static int check_cidr(const char *v, char **out)
@@ -121,6 +125,17 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		if (!xp_cfg_name_valid(key + 7))
 			return xp__bad_value(d, key, NULL, "lowercase letters, digits, '.', '_'",
 					     "'%s' is not an xl setting name", key + 7);
+		/* a password inside another setting's value (xl-network-configuration(5)'s
+		 * vfb specs take vncpasswd=) could not be withheld from the views without
+		 * hiding the whole setting: refused, and never quoted */
+		if (!xp_profile_key_secret(key) && strstr(value, "passwd="))
+			return xp__bad_value(
+			    d, key, NULL,
+			    "keep passwords in config.vncpasswd or config.spicepasswd,"
+			    " which are kept secret",
+			    "a password inside %s would be shown wherever the profile "
+			    "is",
+			    key);
 		char *canon;
 		if (xp_cfg_parse_value(value, &canon) == 0) {
 			*out = canon;
@@ -128,7 +143,8 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		}
 		/* meant as config syntax but broken: do not guess (as `xenprov config set`) */
 		if (value[0] == '[' || value[0] == '"' || value[0] == '\'')
-			return xp__bad_value(d, key, value, "a quoted string, a number or a [list]",
+			return xp__bad_value(d, key, xp_profile_key_secret(key) ? NULL : value,
+					     "a quoted string, a number or a [list]",
 					     "not a valid xl value");
 		/* plain text: stored as a string */
 		struct xp_buf b = XP_BUF_INIT;
@@ -150,7 +166,7 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		return dupout(out, "%s", value);
 	}
 	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0) {
-		if (!size_text_ok(value) || xp_parse_size(value, &sz) < 0)
+		if (xp_parse_size(value, &sz) < 0)
 			return xp__bad_value(d, key, value, "e.g. 4G, 512M", "not a size");
 		if (strcmp(key, "disk-size") == 0 && sz < (16u << 20))
 			return xp__bad_value(d, key, value, NULL, "at least 16M");
@@ -163,7 +179,7 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 			return xp__bad_value(d, key, value, "MiB, or a size such as 1G",
 					     "not a size");
 		if (*end) {
-			if (!size_text_ok(value) || xp_parse_size(value, &sz) < 0)
+			if (xp_parse_size(value, &sz) < 0)
 				return xp__bad_value(d, key, value, "MiB, or a size such as 1G",
 						     "not a size");
 			mib = sz >> 20;
@@ -368,14 +384,9 @@ static int check_chain(struct xp_inv *inv, const char *name, const char *parent)
 static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "DELETE FROM profile_settings WHERE profile = ?", &st);
+	int r = xp__inv_run(inv, "DELETE FROM profile_settings WHERE profile = ?1", p->name);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return xp__inv_err(inv, rc);
 	r = xp__inv_prepare(
 	    inv, "INSERT INTO profile_settings (profile, seq, key, value) VALUES (?, ?, ?, ?)",
 	    &st);
@@ -387,7 +398,7 @@ static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
 		sqlite3_bind_text(st, 3, p->set.v[i].key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, p->set.v[i].value, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
+		int rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE)
 			r = xp__inv_err(inv, rc);
 	}
@@ -521,39 +532,7 @@ oom:
 
 int xp_profile_list(struct xp_inv *inv, char ***names, size_t *n)
 {
-	*names = NULL;
-	*n = 0;
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT name FROM profiles ORDER BY name", &st);
-	if (r < 0)
-		return r;
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **nv = realloc(*names, cap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			*names = nv;
-		}
-		if (!((*names)[*n] = xp__col_text(st, 0))) {
-			r = -ENOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
-	if (r < 0) {
-		xp_strv_free(*names, *n);
-		*names = NULL;
-		*n = 0;
-	}
-	return r;
+	return xp__inv_names(inv, "SELECT name FROM profiles ORDER BY name", names, n);
 }
 
 int xp_profile_remove(struct xp_inv *inv, const char *name)
@@ -597,16 +576,9 @@ int xp_profile_remove(struct xp_inv *inv, const char *name)
 		r = -EBUSY;
 		goto refused;
 	}
-	r = xp__inv_prepare(inv, "DELETE FROM profiles WHERE name = ?", &st);
+	r = xp__inv_run(inv, "DELETE FROM profiles WHERE name = ?1", name);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-		goto fail;
-	}
 	return xp_inv_commit(inv);
 refused:
 	xp_inv_commit(inv); /* nothing written */

@@ -418,18 +418,10 @@ int xp_system_remove(struct xp_inv *inv, const char *name)
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st;
-	r = xp__inv_prepare(inv, "DELETE FROM systems WHERE name = ?1", &st);
+	r = xp__inv_run(inv, "DELETE FROM systems WHERE name = ?1", name);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-		goto fail;
-	}
-	if (sqlite3_changes(inv->db) == 0) {
+	if (r == 0) {
 		snprintf(inv->err, sizeof(inv->err), "no system '%s'", name);
 		xp_inv_commit(inv); /* nothing written */
 		return -ENOENT;

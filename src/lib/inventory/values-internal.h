@@ -38,6 +38,10 @@ int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n)
 /* Runs sql with ?1 bound to arg; 1 if it returns a row, 0 if not, or -errno. */
 int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg);
 
+/* Runs sql (an INSERT, UPDATE or DELETE with ?1 bound to arg) to its end in the
+ * caller's transaction: the number of rows it changed, or -errno. */
+int xp__inv_run(struct xp_inv *inv, const char *sql, const char *arg);
+
 /* Ends a write at the caller's xp_inv_begin level: runs st (a prepared INSERT,
  * UPDATE or DELETE) to its end, finalizes it, then commits, or rolls back and returns
  * the error if the statement failed. */

@@ -15,12 +15,15 @@ int xp__bad_value(struct xp_diags *d, const char *key, const char *value, const 
 		  const char *fmt, ...)
 {
 	if (d) {
-		char msg[300];
+		/* "KEY: MESSAGE" */
+		struct xp_buf msg = XP_BUF_INIT;
+		xp_buf_addf(&msg, "%s: ", key);
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
+		xp_buf_vaddf(&msg, fmt, ap);
 		va_end(ap);
-		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, key, value, hint, "%s: %s", key, msg);
+		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, key, value, hint, "%s", xp_buf_str(&msg));
+		xp_buf_release(&msg);
 	}
 	return -EINVAL;
 }
@@ -143,6 +146,18 @@ int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg)
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+}
+
+int xp__inv_run(struct xp_inv *inv, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? sqlite3_changes(inv->db) : xp__inv_err(inv, rc);
 }
 
 int xp__inv_step_commit(struct xp_inv *inv, sqlite3_stmt *st)

@@ -3,7 +3,8 @@
  * files as TFTP (boot.h) with byte ranges (RFC 9110 section 14: one range per request;
  * several are answered with the whole file, which the RFC allows), and a JSON API of
  * the inventory under /api/: distros, profiles and systems. Reading needs no
- * credentials; changing (PUT and DELETE of distros and systems) needs
+ * credentials, so no answer ever holds a secret (profiles' secret keys are withheld,
+ * token or not); changing (PUT and DELETE of distros and systems) needs
  * "Authorization: Bearer TOKEN", the token being the contents of STATE/api-token
  * (made, mode 0600, at the first start).
  *
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,7 +59,9 @@ struct http_srv {
 
 struct request {
 	struct xp_buf body;
+	bool seen; /* the access handler's first call is past */
 	bool too_big;
+	bool nul; /* "%00" in the request target */
 };
 
 /* ---- responses ---------------------------------------------------------------------- */
@@ -105,44 +109,46 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, co
 
 /* ---- boot files ----------------------------------------------------------------------- */
 
-/* "bytes=A-B", "bytes=A-", "bytes=-N": 1 with [*off, *off + *len), 0 to send the
- * whole file (no header, several ranges, or one we do not understand), -1 when it
- * cannot be satisfied. */
-static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+/* Decimal digits, at least one; a value past 2^64 - 1 saturates (a last-pos beyond
+ * any file is still a valid range: it is cut to the file's end). */
+static bool range_number(const char **p, uint64_t *v)
 {
-	if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+	const char *s = *p;
+	uint64_t n = 0;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		n = n > (UINT64_MAX - d) / 10 ? UINT64_MAX : n * 10 + d;
+	}
+	*p = s;
+	*v = n;
+	return true;
+}
+
+int xp__http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	/* RFC 9110 14.1: the unit is case-insensitive; other units are ignored (14.2) */
+	if (!h || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
 		return 0;
 	const char *p = h + 6;
-	char *end;
-	if (*p == '-') {
-		errno = 0;
-		unsigned long long n = strtoull(p + 1, &end, 10);
-		if (errno || end == p + 1 || *end)
-			return 0;
-		if (n == 0 || size == 0)
+	uint64_t a, b;
+	if (*p == '-') { /* suffix-range: the last N bytes */
+		p++;
+		if (!range_number(&p, &b) || *p)
+			return -1; /* "bytes=-", "bytes=--1", "bytes=-1x" */
+		if (b == 0 || size == 0)
 			return -1;
-		if (n > size)
-			n = size;
-		*off = size - n;
-		*len = n;
+		*len = b < size ? b : size;
+		*off = size - *len;
 		return 1;
 	}
-	if (*p < '0' || *p > '9')
-		return 0;
-	errno = 0;
-	unsigned long long a = strtoull(p, &end, 10);
-	if (errno || *end != '-')
-		return 0;
-	p = end + 1;
-	unsigned long long b = size ? size - 1 : 0;
-	if (*p) {
-		if (*p < '0' || *p > '9')
-			return 0;
-		b = strtoull(p, &end, 10);
-		if (errno || *end || b < a)
-			return 0;
-	}
-	if (a >= size)
+	if (!range_number(&p, &a) || *p++ != '-')
+		return -1;
+	b = UINT64_MAX;
+	if (*p && (!range_number(&p, &b) || *p))
+		return -1;
+	if (b < a || a >= size) /* "last-pos >= first-pos" (14.1.1); past the end */
 		return -1;
 	if (b >= size)
 		b = size - 1;
@@ -189,8 +195,9 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 	}
 	uint64_t size = f.fd >= 0 ? f.size : f.data.len;
 	uint64_t off = 0, len = size;
-	int rg = parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
-			     size, &off, &len);
+	int rg =
+	    xp__http_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
+			   size, &off, &len);
 	char cr[96];
 	if (rg < 0) {
 		xp_bootfile_release(&f);
@@ -232,10 +239,13 @@ static json_t *str_or_null(const char *s)
 
 static json_t *distro_json(const struct xp_distro *d)
 {
-	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "name", d->name, "kernel",
-			 str_or_null(d->kernel), "initrd", str_or_null(d->initrd), "arch",
-			 str_or_null(d->arch), "kernel_options", str_or_null(d->kernel_options),
-			 "created", (json_int_t)d->created, "updated", (json_int_t)d->updated);
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:I}", "name", d->name,
+			 "kernel", str_or_null(d->kernel), "initrd", str_or_null(d->initrd),
+			 "kernel_sha256", str_or_null(d->kernel_sha256), "initrd_sha256",
+			 str_or_null(d->initrd_sha256), "arch", str_or_null(d->arch),
+			 "kernel_options", str_or_null(d->kernel_options), "served",
+			 xp_distro_in_store(d), "created", (json_int_t)d->created, "updated",
+			 (json_int_t)d->updated);
 }
 
 static json_t *system_json(const struct xp_system *s)
@@ -248,22 +258,39 @@ static json_t *system_json(const struct xp_system *s)
 			 "updated", (json_int_t)s->updated);
 }
 
-static json_t *settings_json(const struct xp_settings *st)
+/* A profile's values as the API shows them, to anyone, token or not: never a secret
+ * key's (XP_KEY_SECRET, profile.c's key table); its name goes to withheld instead, so
+ * that a client can tell "set" from "unset" without learning the value. */
+static json_t *settings_json(const struct xp_settings *st, json_t *withheld)
 {
 	json_t *o = json_object();
-	for (size_t i = 0; o && i < st->n; i++)
-		json_object_set_new(o, st->v[i].key, json_string(st->v[i].value));
+	for (size_t i = 0; o && i < st->n; i++) {
+		const char *k = st->v[i].key;
+		if (!xp_profile_key_secret(k)) {
+			json_object_set_new(o, k, json_string(st->v[i].value));
+			continue;
+		}
+		bool listed = false;
+		for (size_t j = 0; j < json_array_size(withheld); j++)
+			listed |= strcmp(json_string_value(json_array_get(withheld, j)), k) == 0;
+		if (!listed)
+			json_array_append_new(withheld, json_string(k));
+	}
 	return o;
 }
 
 static json_t *profile_json(struct xp_inv *inv, const struct xp_profile *p)
 {
 	struct xp_settings eff = {0};
+	json_t *withheld = json_array();
 	json_t *o = json_pack("{s:s, s:o, s:o, s:I, s:I}", "name", p->name, "parent",
-			      str_or_null(p->parent), "settings", settings_json(&p->set), "created",
-			      (json_int_t)p->created, "updated", (json_int_t)p->updated);
+			      str_or_null(p->parent), "settings", settings_json(&p->set, withheld),
+			      "created", (json_int_t)p->created, "updated", (json_int_t)p->updated);
 	if (o && xp_profile_resolve(inv, p->name, &eff) == 0)
-		json_object_set_new(o, "effective", settings_json(&eff));
+		json_object_set_new(o, "effective", settings_json(&eff, withheld));
+	if (o)
+		json_object_set(o, "withheld", withheld);
+	json_decref(withheld);
 	xp_settings_release(&eff);
 	return o;
 }
@@ -357,7 +384,10 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 		    .arch = (char *)jstr(o, "arch"),
 		    .kernel_options = (char *)jstr(o, "kernel_options"),
 		};
-		r = exists ? xp_distro_update(h->inv, &x, &d) : xp_distro_add(h->inv, &x, &d);
+		/* whoever holds the token names only files beneath the roots the operator
+		 * allowed (XP_DISTRO_CONFINED), or "sha256:HEX" of the store */
+		r = exists ? xp_distro_update(h->inv, &x, XP_DISTRO_CONFINED, &d)
+			   : xp_distro_add(h->inv, &x, XP_DISTRO_CONFINED, &d);
 	} else {
 		struct xp_system cur = {0};
 		exists = xp_system_get(h->inv, name, &cur) == 0;
@@ -382,6 +412,8 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 		res = reply_json(c, exists ? MHD_HTTP_OK : MHD_HTTP_CREATED, v);
 	} else if (r == -EINVAL) {
 		res = diags_reply(c, MHD_HTTP_BAD_REQUEST, &d, "invalid entry");
+	} else if (r == -EACCES) {
+		res = diags_reply(c, MHD_HTTP_FORBIDDEN, &d, "a file the API may not take");
 	} else if (r == -EEXIST) {
 		res = diags_reply(c, MHD_HTTP_CONFLICT, &d, "the MAC or IP is taken");
 	} else if (r == -ENOENT) {
@@ -503,11 +535,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 	struct http_srv *h = cls;
 	struct request *rq = *con_cls;
-	if (!rq) {
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
+	if (!rq) { /* on_uri could not make it */
+		if (!(rq = calloc(1, sizeof(*rq))))
 			return MHD_NO;
 		*con_cls = rq;
+	}
+	if (!rq->seen) {
+		rq->seen = true;
+		/* libmicrohttpd decodes %00 into a NUL that would end the path early
+		 * ("pxelinux.0%00.txt" served as pxelinux.0): no such name is valid */
+		static const char nul_msg[] = "bad request: %00 in the path\n";
+		if (rq->nul)
+			return reply_text(c, MHD_HTTP_BAD_REQUEST, "text/plain", nul_msg,
+					  sizeof(nul_msg) - 1);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -527,6 +567,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
 				  "boot files are read-only\n", 25);
 	return serve_file(h, c, url);
+}
+
+/* Called with the request target as the client sent it, before libmicrohttpd decodes
+ * it: the one place a %00 can still be seen. Its result is the request's con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	struct request *rq = calloc(1, sizeof(*rq));
+	if (rq && uri) /* the path only: the query is never read */
+		rq->nul = memmem(uri, strcspn(uri, "?"), "%00", 3) != NULL;
+	return rq;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -687,6 +739,7 @@ int http_srv_start(struct http_srv *h)
 	    {MHD_OPTION_CONNECTION_LIMIT, 1024, NULL},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h},
+	    {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, h},
 	    {h->n_ls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, h->fd, NULL},
 	    {MHD_OPTION_END, 0, NULL},
 	};

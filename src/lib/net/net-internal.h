@@ -156,5 +156,11 @@ int http_srv_start(struct http_srv *h);                     /* after */
 void http_srv_quiesce(struct http_srv *h);
 size_t http_srv_connections(struct http_srv *h);
 void http_srv_close(struct http_srv *h);
+/* The Range header h (may be NULL) of a GET of a file of size bytes (RFC 9110 section
+ * 14): 1 to send [*off, *off + *len) as a 206; 0 to send the whole file (no header,
+ * another unit, or several ranges, which the RFC lets a server answer whole); -1 for a
+ * 416: a "bytes=" range that is malformed ("bytes=--1", "bytes=5-3", signs, blanks)
+ * or that no byte of the file satisfies. Pure: no I/O. */
+int xp__http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
 
 #endif

@@ -229,6 +229,19 @@ int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct 
 		return -ENOMEM;
 	if (!v)
 		xp_mkdir_p(root, 0755);
+	/* the distro store, made here so that the server's user is given it (sys.c) */
+	char store[4200];
+	snprintf(store, sizeof(store), "%s/distro-files", s->opts->state_dir);
+	xp_mkdir_p(store, 0755);
+	if (xp_inv_root_check(inv, root) < 0) {
+		serve_log((struct serve *)s, LOG_ERR,
+			  "the TFTP root '%s' is or holds the state directory '%s': the inventory "
+			  "and the API token would be served; set tftp-root to a directory of "
+			  "its own",
+			  root, s->opts->state_dir);
+		free(root);
+		return -EACCES;
+	}
 	const char *server = xp_settings_get(st, "server");
 	char http_base[128];
 	serve_http_base(s, st, http_base, sizeof(http_base));
@@ -243,6 +256,30 @@ int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct 
 			  strerror(-r));
 	free(root);
 	return r;
+}
+
+/* Distros of an older inventory, whose files were served from where they were: not
+ * served until the operator gives the files again (their recorded paths are not taken
+ * on trust: an older API let anyone with the token set them). */
+static void warn_unserved(struct serve *s)
+{
+	char **names;
+	size_t n;
+	if (xp_distro_list(s->inv, &names, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct xp_distro d;
+		if (xp_distro_get(s->inv, names[i], &d) < 0)
+			continue;
+		if (!xp_distro_in_store(&d))
+			serve_log(s, LOG_WARNING,
+				  "distro '%s' is not served: its files are not in the distro "
+				  "store (it was added by an older xenprov); run 'xenprov distro "
+				  "edit %s --kernel PATH%s' to copy them there",
+				  d.name, d.name, d.initrd ? " --initrd PATH" : "");
+		xp_distro_release(&d);
+	}
+	xp_strv_free(names, n);
 }
 
 static int open_boot(struct serve *s)
@@ -274,6 +311,8 @@ static void reload(struct serve *s, const char *why, bool force)
 	xp_settings_release(&old);
 	if ((changed || force || !s->boot) && (s->tftp || s->http))
 		open_boot(s);
+	if (force && (s->tftp || s->http))
+		warn_unserved(s);
 	if (s->dhcp && (r = dhcp_srv_reload(s->dhcp)) < 0)
 		serve_log(s, LOG_ERR, "reload (%s): DHCP configuration kept: %s", why,
 			  strerror(-r));
@@ -409,6 +448,8 @@ static int setup(struct serve *s, sigset_t *mask)
 	}
 	if ((o->tftp || o->http) && (r = open_boot(s)) < 0)
 		return r;
+	if (o->tftp || o->http)
+		warn_unserved(s);
 
 	/* two descriptors a TFTP transfer, one an HTTP connection: the usual soft limit of
 	 * 1024 is too low, the hard limit is what the administrator allows */

@@ -166,7 +166,8 @@ int sys_ifaces_refresh(struct serve *s)
 static int chown_tree_top(const char *dir, uid_t uid, gid_t gid)
 {
 	/* the files directly in the state directory (inventory.db and its -wal and -shm,
-	 * the API token), then the directory: the server writes its leases there. The
+	 * the API token), the distro store, then the directory: the server writes its
+	 * leases there. The
 	 * directory goes last: once it is not root's, root without CAP_DAC_READ_SEARCH
 	 * could no longer list it */
 	DIR *d = opendir(dir);
@@ -187,6 +188,13 @@ static int chown_tree_top(const char *dir, uid_t uid, gid_t gid)
 		}
 	}
 	closedir(d);
+	/* the distro store: the server adds files there (the HTTP API) and removes those no
+	 * distro names; the files themselves are 0444 whoever owns them */
+	char store[4200];
+	snprintf(store, sizeof(store), "%s/distro-files", dir);
+	struct stat st;
+	if (r == 0 && lstat(store, &st) == 0 && S_ISDIR(st.st_mode) && lchown(store, uid, gid) < 0)
+		r = -errno;
 	if (r == 0 && chown(dir, uid, gid) < 0)
 		r = -errno;
 	return r;

@@ -85,19 +85,17 @@ static void diag(struct state *st, enum xp_severity sev, const char *code, const
 		st->errors++;
 	if (!st->d)
 		return;
-	char msg[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	/* the quoted text, bounded so a 4 KiB line does not make a 4 KiB message */
 	char quoted[81];
 	if (text) {
 		snprintf(quoted, sizeof(quoted), "%s", text);
 		text = quoted;
 	}
-	if (xp_diags_add(st->d, sev, st->file, st->line, 0, code, text, NULL, "%s", msg) < 0)
+	va_list ap;
+	va_start(ap, fmt);
+	if (xp_diags_addv(st->d, sev, st->file, st->line, 0, code, text, NULL, fmt, ap) < 0)
 		st->oom = 1;
+	va_end(ap);
 }
 
 static char *dup_or_oom(struct state *st, const char *s)
@@ -158,7 +156,7 @@ static bool number(struct state *st, const char *kw, const char *v, bool base0, 
 	int r = parse_u32(v, base0, UINT32_MAX, out);
 	if (r == 0)
 		return true;
-	diag(st, XP_SEV_ERROR, "bad-number", v, "%s takes %s number, not '%s'", kw,
+	diag(st, XP_SEV_ERROR, "bad-number", v, "%s takes %s number, not '%.40s'", kw,
 	     base0 ? "a (decimal, 0x hex or 0 octal)" : "a decimal", v);
 	return false;
 }
@@ -211,7 +209,7 @@ static void open_label(struct state *st, const char *v)
 	}
 	if (xp_pxelinux_find(c, name))
 		diag(st, XP_SEV_WARNING, "duplicate-label", name,
-		     "LABEL '%s' again: syslinux boots the first one", name);
+		     "LABEL '%.40s' again: syslinux boots the first one", name);
 	struct xp_pxelinux_label *nv = realloc(c->labels, (c->n_labels + 1) * sizeof(*nv));
 	if (!nv) {
 		free(name);

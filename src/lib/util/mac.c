@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/hex.h"
+#include "util/ctype.h"
 #include "xenprov/mac.h"
 
 int xp_mac_parse(const char *s, struct xp_mac *out)

@@ -70,22 +70,23 @@ int xp_cfg_quote(struct xp_buf *out, const char *s, size_t len)
 
 int xp_cfg_write_value(struct xp_buf *out, const struct xp_cfg_value *v)
 {
+	size_t n = xp_cfg_value_len(v);
 	switch (v->type) {
 	case XP_CFG_STRING:
-		return xp_cfg_quote(out, v->str, v->str_len);
+		return xp_cfg_quote(out, v->u.str, strlen(v->u.str));
 	case XP_CFG_NUMBER:
-		xp_buf_add(out, v->str, v->str_len);
+		xp_buf_adds(out, v->u.str);
 		return xp_buf_error(out);
 	case XP_CFG_LIST:
-		if (v->n == 0) {
+		if (n == 0) {
 			xp_buf_adds(out, "[]");
 			return xp_buf_error(out);
 		}
 		xp_buf_adds(out, "[ ");
-		for (size_t i = 0; i < v->n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			if (i)
 				xp_buf_adds(out, ", ");
-			int r = xp_cfg_write_value(out, v->items[i]);
+			int r = xp_cfg_write_value(out, &v->u.list->v[i]);
 			if (r < 0)
 				return r;
 		}
@@ -118,7 +119,7 @@ int xp_cfg_parse_value(const char *text, char **canon)
 		return -EBADMSG;
 	}
 	struct xp_buf o = XP_BUF_INIT;
-	r = xp_cfg_write_value(&o, cfg->set[0].value);
+	r = xp_cfg_write_value(&o, &cfg->set[0].value);
 	xp_cfg_free(cfg);
 	if (r < 0) {
 		xp_buf_release(&o);
@@ -131,13 +132,17 @@ int xp_cfg_parse_value(const char *text, char **canon)
 /* Replaces the text and reads it again. On failure the old state is kept. */
 static int replace_text(struct xp_cfg *cfg, char *text, size_t len)
 {
+	if (len > XP_CFG_MAX_SIZE) { /* it could not be read back */
+		free(text);
+		return -EFBIG;
+	}
 	struct xp_cfg tmp = {.filename = cfg->filename, .text = text, .len = len};
 	int r = xp__cfg_parse_text(&tmp, NULL);
 	if (r < 0) { /* an edit must never turn a good file bad */
 		tmp.filename = NULL;
 		xp__cfg_reset(&tmp);
 		free(text);
-		return r == -ENOMEM ? r : -EBADMSG;
+		return r == -ENOMEM || r == -EFBIG ? r : -EBADMSG;
 	}
 	xp__cfg_reset(cfg);
 	free(cfg->text);
@@ -145,16 +150,10 @@ static int replace_text(struct xp_cfg *cfg, char *text, size_t len)
 	return 0;
 }
 
-static size_t tok_end(const struct xp_cfg *cfg, uint32_t i)
+static int stmt_is(const struct xp_cfg *cfg, const struct item *it, const char *name, size_t len)
 {
-	return cfg->toks[i].off + cfg->toks[i].len;
-}
-
-static int stmt_is(const struct xp_cfg *cfg, const struct item *it, const char *name)
-{
-	const struct tok *t = &cfg->toks[it->tok];
-	return it->kind == IT_STMT && strlen(name) == t->len &&
-	       memcmp(cfg->text + t->off, name, t->len) == 0;
+	return it->kind == IT_STMT && tk_len(cfg, it->tok) == len &&
+	       memcmp(cfg->text + tk_off(cfg, it->tok), name, len) == 0;
 }
 
 int xp_cfg_set(struct xp_cfg *cfg, const char *name, const char *value_text)
@@ -169,27 +168,32 @@ int xp_cfg_set(struct xp_cfg *cfg, const char *name, const char *value_text)
 		return r;
 
 	const struct item *last = NULL;
-	for (size_t i = 0; i < cfg->nitems; i++)
-		if (stmt_is(cfg, &cfg->items[i], name))
+	size_t nlen = strlen(name);
+	for (size_t i = cfg->nitems; i-- > 0;)
+		if (stmt_is(cfg, &cfg->items[i], name, nlen)) {
 			last = &cfg->items[i];
+			break;
+		}
 
 	struct xp_buf b = XP_BUF_INIT;
 	if (last) {
 		/* keep everything but the operator and the value's bytes */
-		const struct tok *op = &cfg->toks[last->op_tok];
-		size_t vstart = cfg->toks[last->value->tok].off;
-		size_t vend = tok_end(cfg, last->value->end - 1);
-		xp_buf_add(&b, cfg->text, op->off);
-		xp_buf_addc(&b, '=');
-		xp_buf_add(&b, cfg->text + op->off + op->len, vstart - (op->off + op->len));
-		xp_buf_adds(&b, canon);
-		xp_buf_add(&b, cfg->text + vend, cfg->len - vend);
+		size_t op = tk_off(cfg, last->op_tok), op_end = tk_end(cfg, last->op_tok);
+		size_t vstart = tk_off(cfg, last->value);
+		size_t vend = tk_end(cfg, value_end(cfg, last) - 1);
+		if (xp_buf_reserve(&b, cfg->len + strlen(canon) + 1) == 0) {
+			xp_buf_add(&b, cfg->text, op);
+			xp_buf_addc(&b, '=');
+			xp_buf_add(&b, cfg->text + op_end, vstart - op_end);
+			xp_buf_adds(&b, canon);
+			xp_buf_add(&b, cfg->text + vend, cfg->len - vend);
+		}
 	} else {
 		/* a stray last byte is ignored by xl only while it is last: drop it */
 		size_t keep = cfg->len;
-		if (cfg->ntoks >= 2 && cfg->toks[cfg->ntoks - 2].kind == TK_ERROR &&
-		    tok_end(cfg, (uint32_t)cfg->ntoks - 2) == cfg->len)
-			keep = cfg->toks[cfg->ntoks - 2].off;
+		if (cfg->ntoks >= 2 && tk_kind(cfg, cfg->ntoks - 2) == TK_ERROR &&
+		    tk_end(cfg, cfg->ntoks - 2) == cfg->len)
+			keep = tk_off(cfg, cfg->ntoks - 2);
 		xp_buf_add(&b, cfg->text, keep);
 		if (keep && cfg->text[keep - 1] != '\n')
 			xp_buf_addc(&b, '\n');
@@ -213,8 +217,8 @@ struct span {
 static struct span stmt_span(const struct xp_cfg *cfg, const struct item *it)
 {
 	const char *s = cfg->text;
-	size_t start = cfg->toks[it->first].off;
-	size_t end = tok_end(cfg, it->last - 1);
+	size_t start = tk_off(cfg, it->first);
+	size_t end = tk_end(cfg, it->last - 1);
 	size_t ls = start;
 	while (ls > 0 && s[ls - 1] != '\n')
 		ls--;
@@ -224,25 +228,25 @@ static struct span stmt_span(const struct xp_cfg *cfg, const struct item *it)
 			alone_before = 0;
 
 	size_t k = it->last;
-	while (cfg->toks[k].kind == TK_SPACE)
+	while (tk_kind(cfg, k) == TK_SPACE)
 		k++;
-	int semi = cfg->toks[k].kind == TK_SEMI;
+	int semi = tk_kind(cfg, k) == TK_SEMI;
 	size_t after_semi = k;
 	if (semi) {
 		k++;
-		while (cfg->toks[k].kind == TK_SPACE)
+		while (tk_kind(cfg, k) == TK_SPACE)
 			k++;
 		after_semi = k;
 	}
 	size_t eol = k;
-	if (cfg->toks[eol].kind == TK_COMMENT)
+	if (tk_kind(cfg, eol) == TK_COMMENT)
 		eol++;
-	int alone_after = cfg->toks[eol].kind == TK_NEWLINE || cfg->toks[eol].kind == TK_EOF;
+	int alone_after = tk_kind(cfg, eol) == TK_NEWLINE || tk_kind(cfg, eol) == TK_EOF;
 
 	if (alone_before && alone_after)
-		return (struct span){ls, cfg->toks[eol].off + cfg->toks[eol].len};
+		return (struct span){ls, tk_end(cfg, eol)};
 	if (semi)
-		return (struct span){start, cfg->toks[after_semi].off};
+		return (struct span){start, tk_off(cfg, after_semi)};
 	/* `a = 1; b = 2`: remove b and the blanks before it */
 	size_t from = start;
 	while (from > ls && (s[from - 1] == ' ' || s[from - 1] == '\t'))
@@ -257,9 +261,9 @@ int xp_cfg_unset(struct xp_cfg *cfg, const char *name)
 	if (cfg->errors)
 		return -EBADMSG;
 	struct xp_buf b = XP_BUF_INIT;
-	size_t pos = 0, found = 0;
+	size_t pos = 0, found = 0, nlen = strlen(name);
 	for (size_t i = 0; i < cfg->nitems; i++) {
-		if (!stmt_is(cfg, &cfg->items[i], name))
+		if (!stmt_is(cfg, &cfg->items[i], name, nlen))
 			continue;
 		struct span sp = stmt_span(cfg, &cfg->items[i]);
 		if (sp.from < pos)

@@ -61,12 +61,6 @@ void xp__cfg_diag(struct xp_cfg *cfg, enum xp_severity sev, const struct tok *t,
 		}
 		cfg->lex_lines[cfg->nlex_lines++] = t->line;
 	}
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-
 	/* Quote the offending text, printable and short. */
 	char text[96];
 	const char *quoted = NULL;
@@ -84,24 +78,63 @@ void xp__cfg_diag(struct xp_cfg *cfg, enum xp_severity sev, const struct tok *t,
 		text[o] = 0;
 		quoted = text;
 	}
-	xp_diags_add(cfg->diags, sev, cfg->filename, t ? t->line : 0, t ? t->col : 0, code, quoted,
-		     hint, "%s", msg);
+	va_list ap;
+	va_start(ap, fmt);
+	xp_diags_addv(cfg->diags, sev, cfg->filename, t ? t->line : 0, t ? t->col : 0, code, quoted,
+		      hint, fmt, ap);
+	va_end(ap);
 }
 
-static int push(struct xp_cfg *cfg, enum tok_kind k, size_t off, size_t len, uint32_t line,
-		uint32_t col)
+static int push(struct xp_cfg *cfg, enum tok_kind k, size_t off)
 {
+	if (off > TOK_MAX_OFF)
+		return -EFBIG;
 	if (cfg->ntoks == cfg->captoks) {
 		size_t ncap = cfg->captoks ? cfg->captoks * 2 : 256;
-		struct tok *n = realloc(cfg->toks, ncap * sizeof(*n));
+		uint32_t *n = realloc(cfg->toks, ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		cfg->toks = n;
 		cfg->captoks = ncap;
 	}
-	cfg->toks[cfg->ntoks++] = (struct tok){
-		.kind = k, .off = (uint32_t)off, .len = (uint32_t)len, .line = line, .col = col};
+	cfg->toks[cfg->ntoks++] = (uint32_t)off << TOK_KIND_BITS | (uint32_t)k;
 	return 0;
+}
+
+static int push_line(struct xp_cfg *cfg, size_t start)
+{
+	if (cfg->nlines == cfg->caplines) {
+		size_t ncap = cfg->caplines ? cfg->caplines * 2 : 64;
+		uint32_t *n = realloc(cfg->lines, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		cfg->lines = n;
+		cfg->caplines = ncap;
+	}
+	cfg->lines[cfg->nlines++] = (uint32_t)start;
+	return 0;
+}
+
+void xp__cfg_pos(const struct xp_cfg *cfg, uint32_t off, uint32_t *line, uint32_t *col)
+{
+	/* the last line that starts at or before off */
+	size_t lo = 0, hi = cfg->nlines;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cfg->lines[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*line = (uint32_t)lo + 1;
+	*col = off - (cfg->nlines ? cfg->lines[lo] : 0) + 1;
+}
+
+struct tok xp__cfg_tok(const struct xp_cfg *cfg, size_t i)
+{
+	struct tok t = {.kind = tk_kind(cfg, i), .off = tk_off(cfg, i), .len = tk_len(cfg, i)};
+	xp__cfg_pos(cfg, t.off, &t.line, &t.col);
+	return t;
 }
 
 /* strtoul(s, &ep, 10) on at most `max` bytes: how many bytes it consumes (0 if no
@@ -122,34 +155,42 @@ static size_t strtoul10_span(const char *s, size_t max)
 /* Decodes a quoted string token as libxlutil does (xlu__cfgl_dequote): the escapes
  * \" \' \\ \a \b \f \n \r \t \v. "\x" is always an error there; "\" + an octal digit
  * followed by what strtoul reads as two or more decimal characters is silently
- * dropped, anything else after a backslash is an error. */
-static int dequote(struct xp_cfg *cfg, struct tok *t)
+ * dropped, anything else after a backslash is an error.
+ *
+ * t is the token (its line and column are only read when rep is set). The decoded
+ * bytes go to out (room for t->len bytes; NULL: only check); each problem is reported
+ * through rep (NULL: quietly). Returns the decoded length, or -1 if xl rejects it. */
+static int dequote(const char *text, const struct tok *t, char *out, struct xp_cfg *rep)
 {
-	const char *src = cfg->text + t->off;
-	size_t len = t->len;
-	char *out = malloc(len);
-	if (!out)
-		return -ENOMEM;
+	const char *src = text + t->off;
 	size_t q = 0;
-	const char *p = src + 1, *end = src + len - 1; /* end: the closing quote */
+	const char *p = src + 1, *end = src + t->len - 1; /* end: the closing quote */
+#define OUT(c)                                                                             \
+	do {                                                                               \
+		if (out)                                                                   \
+			out[q] = (c);                                                      \
+		q++;                                                                       \
+	} while (0)
 	while (p < end) {
 		char c = *p++;
 		if (c == 0) {
-			struct tok at = *t;
-			at.col = t->col + (uint32_t)(p - 1 - src);
-			at.off = (uint32_t)(p - 1 - cfg->text);
-			at.len = 1;
-			/* libxlutil's dequote would stop at the NUL (and assert) */
-			xp__cfg_diag(cfg, XP_SEV_ERROR, &at, "nul", NULL,
-				     "NUL byte inside a string; xl cannot read it");
-			goto fail;
+			if (rep) {
+				struct tok at = *t;
+				at.col = t->col + (uint32_t)(p - 1 - src);
+				at.off = (uint32_t)(p - 1 - text);
+				at.len = 1;
+				/* libxlutil's dequote would stop at the NUL (and assert) */
+				xp__cfg_diag(rep, XP_SEV_ERROR, &at, "nul", NULL,
+					     "NUL byte inside a string; xl cannot read it");
+			}
+			return -1;
 		}
 		if (c != '\\') {
-			out[q++] = c;
+			OUT(c);
 			continue;
 		}
 		struct tok at = *t;
-		at.off = (uint32_t)(p - 1 - cfg->text);
+		at.off = (uint32_t)(p - 1 - text);
 		at.col = t->col + (uint32_t)(p - 1 - src);
 		at.len = (uint32_t)(end - (p - 1) > 4 ? 4 : end - (p - 1));
 		char nc = *p++;
@@ -157,34 +198,35 @@ static int dequote(struct xp_cfg *cfg, struct tok *t)
 		case '"':
 		case '\'':
 		case '\\':
-			out[q++] = nc;
+			OUT(nc);
 			continue;
 		case 'a':
-			out[q++] = '\a';
+			OUT('\a');
 			continue;
 		case 'b':
-			out[q++] = '\b';
+			OUT('\b');
 			continue;
 		case 'f':
-			out[q++] = '\f';
+			OUT('\f');
 			continue;
 		case 'n':
-			out[q++] = '\n';
+			OUT('\n');
 			continue;
 		case 'r':
-			out[q++] = '\r';
+			OUT('\r');
 			continue;
 		case 't':
-			out[q++] = '\t';
+			OUT('\t');
 			continue;
 		case 'v':
-			out[q++] = '\v';
+			OUT('\v');
 			continue;
 		case 'x':
-			xp__cfg_diag(cfg, XP_SEV_ERROR, &at, "escape",
-				     "write the character itself; xl has no \\x escapes",
-				     "xl rejects \\x escapes in strings");
-			goto fail;
+			if (rep)
+				xp__cfg_diag(rep, XP_SEV_ERROR, &at, "escape",
+					     "write the character itself; xl has no \\x escapes",
+					     "xl rejects \\x escapes in strings");
+			return -1;
 		default:
 			break;
 		}
@@ -193,31 +235,38 @@ static int dequote(struct xp_cfg *cfg, struct tok *t)
 			size_t avail = (size_t)(end + 1 - p);
 			size_t n = strtoul10_span(p, avail < 3 ? avail : 3);
 			if (n <= 1) {
-				xp__cfg_diag(cfg, XP_SEV_ERROR, &at, "escape",
-					     "xl has no octal escapes; write the character itself",
-					     "xl rejects this octal escape in a string");
-				goto fail;
+				if (rep)
+					xp__cfg_diag(rep, XP_SEV_ERROR, &at, "escape",
+						     "xl has no octal escapes; write the character "
+						     "itself",
+						     "xl rejects this octal escape in a string");
+				return -1;
 			}
 			at.len = (uint32_t)(2 + n);
-			xp__cfg_diag(cfg, XP_SEV_WARNING, &at, "escape-dropped",
-				     "xl has no octal escapes; write the character itself",
-				     "xl silently drops this escape and the characters after it");
+			if (rep)
+				xp__cfg_diag(rep, XP_SEV_WARNING, &at, "escape-dropped",
+					     "xl has no octal escapes; write the character itself",
+					     "xl silently drops this escape and the characters after "
+					     "it");
 			p += n;
 			continue;
 		}
-		xp__cfg_diag(cfg, XP_SEV_ERROR, &at, "escape",
-			     "the escapes are \\\" \\' \\\\ \\a \\b \\f \\n \\r \\t \\v",
-			     "invalid character after a backslash in a string");
-		goto fail;
+		if (rep)
+			xp__cfg_diag(rep, XP_SEV_ERROR, &at, "escape",
+				     "the escapes are \\\" \\' \\\\ \\a \\b \\f \\n \\r \\t \\v",
+				     "invalid character after a backslash in a string");
+		return -1;
 	}
-	out[q] = 0;
-	t->str = out;
-	t->str_len = (uint32_t)q;
-	return 0;
-fail:
-	free(out);
-	t->str = NULL;
-	return 0;
+#undef OUT
+	if (out)
+		out[q] = 0;
+	return (int)q;
+}
+
+int xp__cfg_decode(const struct xp_cfg *cfg, size_t i, char *out)
+{
+	struct tok t = {.kind = TK_STRING, .off = tk_off(cfg, i), .len = tk_len(cfg, i)};
+	return dequote(cfg->text, &t, out, NULL);
 }
 
 /* Xen's scanner enters its error state on a bad byte and reports the error when it
@@ -226,11 +275,12 @@ fail:
  * We do the same, with a warning. */
 static int stray_last_byte(struct xp_cfg *cfg, size_t i, uint32_t line, uint32_t col)
 {
-	int r = push(cfg, TK_ERROR, i, 1, line, col);
+	int r = push(cfg, TK_ERROR, i);
 	if (r < 0)
 		return r;
-	xp__cfg_diag(cfg, XP_SEV_WARNING, &cfg->toks[cfg->ntoks - 1], "stray-byte",
-		     "remove it", "xl ignores this stray byte at the very end of the file");
+	struct tok t = {TK_ERROR, (uint32_t)i, 1, line, col};
+	xp__cfg_diag(cfg, XP_SEV_WARNING, &t, "stray-byte", "remove it",
+		     "xl ignores this stray byte at the very end of the file");
 	return 0;
 }
 
@@ -243,14 +293,20 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 	unsigned crlf = 0;
 	int r;
 
+	if (n > TOK_MAX_OFF)
+		return -EFBIG;
+	if ((r = push_line(cfg, 0)) < 0)
+		return r;
 #define PUSH(k, l)                                                                         \
 	do {                                                                               \
 		size_t len_ = (l);                                                         \
-		if ((r = push(cfg, (k), i, len_, line, col)) < 0)                          \
+		if ((r = push(cfg, (k), i)) < 0)                                           \
 			return r;                                                          \
 		i += len_;                                                                 \
 		col += (uint32_t)len_;                                                     \
 	} while (0)
+/* The token just pushed, i not yet advanced past its len bytes. */
+#define THIS(k, l) ((struct tok){(k), (uint32_t)i, (uint32_t)(l), line, col})
 
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
@@ -271,6 +327,8 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 			PUSH(TK_SPACE, j - i);
 		} else if (c == '\n') {
 			PUSH(TK_NEWLINE, 1);
+			if ((r = push_line(cfg, i)) < 0)
+				return r;
 			line++;
 			col = 1;
 		} else if (c == '[') {
@@ -295,10 +353,10 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 				j++;
 			if (j == n) {
 				/* Xen's scanner only knows a comment that ends in a newline. */
-				if ((r = push(cfg, TK_ERROR, i, j - i, line, col)) < 0)
+				if ((r = push(cfg, TK_ERROR, i)) < 0)
 					return r;
-				xp__cfg_diag(cfg, XP_SEV_ERROR, &cfg->toks[cfg->ntoks - 1],
-					     "comment-at-eof",
+				struct tok t = THIS(TK_ERROR, j - i);
+				xp__cfg_diag(cfg, XP_SEV_ERROR, &t, "comment-at-eof",
 					     "add a newline at the end of the file "
 					     "('xenprov config fmt --fix' does)",
 					     "a comment on the last line needs a newline after it; "
@@ -318,17 +376,17 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 			}
 			if (j < n && s[j] == (char)c) {
 				j++;
+				struct tok t = THIS(TK_STRING, j - i);
 				PUSH(TK_STRING, j - i);
-				if ((r = dequote(cfg, &cfg->toks[cfg->ntoks - 1])) < 0)
-					return r;
+				dequote(s, &t, NULL, cfg);
 			} else {
 				/* unterminated: swallow the rest of the line */
 				while (j < n && s[j] != '\n')
 					j++;
-				if ((r = push(cfg, TK_ERROR, i, j - i, line, col)) < 0)
+				if ((r = push(cfg, TK_ERROR, i)) < 0)
 					return r;
-				xp__cfg_diag(cfg, XP_SEV_ERROR, &cfg->toks[cfg->ntoks - 1],
-					     "unterminated-string",
+				struct tok t = THIS(TK_ERROR, j - i);
+				xp__cfg_diag(cfg, XP_SEV_ERROR, &t, "unterminated-string",
 					     "a string ends on the line it starts; write a newline "
 					     "as \\n",
 					     "unterminated string");
@@ -342,11 +400,11 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 				     c == ':';
 			if (c == '\r' && j < n && s[j] == '\n') {
 				crlf++;
-				if ((r = push(cfg, TK_ERROR, i, 1, line, col)) < 0)
+				if ((r = push(cfg, TK_ERROR, i)) < 0)
 					return r;
+				struct tok t = THIS(TK_ERROR, 1);
 				if (!crlf_reported++)
-					xp__cfg_diag(cfg, XP_SEV_ERROR, &cfg->toks[cfg->ntoks - 1],
-						     "crlf",
+					xp__cfg_diag(cfg, XP_SEV_ERROR, &t, "crlf",
 						     "convert to Unix line endings "
 						     "('xenprov config fmt --fix' does)",
 						     "Windows (CR LF) line ending; xl rejects "
@@ -359,9 +417,9 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 			}
 			while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != '\n')
 				j++;
-			if ((r = push(cfg, TK_ERROR, i, j - i, line, col)) < 0)
+			if ((r = push(cfg, TK_ERROR, i)) < 0)
 				return r;
-			struct tok *t = &cfg->toks[cfg->ntoks - 1];
+			struct tok tk = THIS(TK_ERROR, j - i), *t = &tk;
 			cfg->lexical_errors++;
 			if (c == 0)
 				xp__cfg_diag(cfg, XP_SEV_ERROR, t, "nul", NULL,
@@ -411,8 +469,9 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 			}
 		}
 	}
-	if ((r = push(cfg, TK_EOF, i, 0, line, col)) < 0)
+	if ((r = push(cfg, TK_EOF, i)) < 0)
 		return r;
+#undef THIS
 #undef PUSH
 	return 0;
 }

@@ -80,20 +80,51 @@ static int in(const char *const *list, const char *s)
 	return 0;
 }
 
-const char *xp_cfg_suggest_key(const char *name)
+enum { NKNOWN = sizeof(xp_cfg_known_keys) / sizeof(xp_cfg_known_keys[0]) - 1 };
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* xp_cfg_known_keys is sorted (the unit tests check it): a binary search. */
+static int is_known(const char *name)
+{
+	return bsearch(&name, xp_cfg_known_keys, NKNOWN, sizeof(xp_cfg_known_keys[0]), cmp_key) !=
+	       NULL;
+}
+
+/* The closest known key within the edit distance, given the known keys' lengths. */
+static const char *suggest(const char *name, const size_t *klen)
 {
 	const char *best = NULL;
 	unsigned bestd = 3;
 	size_t len = strlen(name);
 	unsigned cap = len <= 4 ? 1 : 2;
-	for (const char *const *k = xp_cfg_known_keys; *k; k++) {
-		unsigned d = xp_edit_distance(name, *k, cap);
+	for (size_t k = 0; k < NKNOWN; k++) {
+		/* the distance is at least the difference of the lengths */
+		if ((klen[k] > len ? klen[k] - len : len - klen[k]) > cap)
+			continue;
+		unsigned d = xp_edit_distance(name, xp_cfg_known_keys[k], cap);
 		if (d <= cap && d < bestd) {
-			best = *k;
+			best = xp_cfg_known_keys[k];
 			bestd = d;
 		}
 	}
 	return best;
+}
+
+static void known_lengths(size_t *klen)
+{
+	for (size_t k = 0; k < NKNOWN; k++)
+		klen[k] = strlen(xp_cfg_known_keys[k]);
+}
+
+const char *xp_cfg_suggest_key(const char *name)
+{
+	size_t klen[NKNOWN];
+	known_lengths(klen);
+	return suggest(name, klen);
 }
 
 int xp_lint_set_new(struct xp_lint_set **ret)
@@ -109,6 +140,7 @@ void xp_lint_set_free(struct xp_lint_set *set)
 	for (size_t i = 0; i < set->n; i++)
 		free(set->macs[i].file);
 	free(set->macs);
+	xp__nidx_release(&set->ix);
 	free(set);
 }
 
@@ -116,28 +148,28 @@ int xp__lint_diag(struct xp_diags *d, const struct xp_cfg *cfg, enum xp_severity
 		  unsigned line, unsigned col, const char *code, const char *text, const char *hint,
 		  const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int r = xp_diags_addv(d, sev, xp_cfg_filename(cfg), line, col, code, text, hint, fmt, ap);
 	va_end(ap);
-	return xp_diags_add(d, sev, xp_cfg_filename(cfg), line, col, code, text, hint, "%s", msg);
+	return r;
 }
 
 static int check_keys(const struct xp_cfg *cfg, struct xp_diags *d)
 {
 	int r = 0;
+	size_t klen[NKNOWN];
+	known_lengths(klen);
 	for (size_t i = 0; i < cfg->nset && r == 0; i++) {
 		const struct setting *s = &cfg->set[i];
-		const struct xp_cfg_value *v = s->value;
-		if (in(xp_cfg_known_keys, s->name)) {
+		if (is_known(s->name)) {
 			continue;
 		} else if (in(xm_keys, s->name)) {
 			r = xp__lint_diag(d, cfg, XP_SEV_WARNING, s->line, 1, "xm-key", NULL,
 					  NULL, "'%s' is an xm/xend setting that xl ignores",
 					  s->name);
 		} else {
-			const char *sug = xp_cfg_suggest_key(s->name);
+			const char *sug = suggest(s->name, klen);
 			char hint[128];
 			if (sug)
 				snprintf(hint, sizeof(hint), "did you mean '%s'?", sug);
@@ -145,47 +177,46 @@ static int check_keys(const struct xp_cfg *cfg, struct xp_diags *d)
 					  NULL, sug ? hint : NULL,
 					  "unknown setting '%s'; xl ignores it", s->name);
 		}
-		(void)v;
 	}
 	return r;
 }
 
 static int check_duplicates(const struct xp_cfg *cfg, struct xp_diags *d)
 {
-	/* an `=` that a later `=` of the same name overrides */
-	for (size_t i = 0; i < cfg->nitems; i++) {
+	/* an `=` that a later `=` of the same name overrides: walking backwards, each
+	 * setting remembers the line of the `=` seen last (the next one in the file) */
+	uint32_t *next = calloc(cfg->nset ? cfg->nset : 1, sizeof(*next));
+	uint32_t *overridden = calloc(cfg->nitems ? cfg->nitems : 1, sizeof(*overridden));
+	int r = next && overridden ? 0 : -ENOMEM;
+	for (size_t i = cfg->nitems; r == 0 && i-- > 0;) {
 		const struct item *a = &cfg->items[i];
 		if (a->kind != IT_STMT || a->broken || a->append)
 			continue;
-		const struct tok *ta = &cfg->toks[a->tok];
-		for (size_t j = i + 1; j < cfg->nitems; j++) {
-			const struct item *b = &cfg->items[j];
-			if (b->kind != IT_STMT || b->broken || b->append)
-				continue;
-			const struct tok *tb = &cfg->toks[b->tok];
-			if (ta->len != tb->len ||
-			    memcmp(cfg->text + ta->off, cfg->text + tb->off, ta->len) != 0)
-				continue;
-			int r = xp__lint_diag(d, cfg, XP_SEV_WARNING, ta->line, ta->col,
-					      "duplicate-key", NULL,
-					      "remove one of them; the last assignment wins",
-					      "'%.*s' is set again on line %u, which overrides this "
-					      "one",
-					      (int)ta->len, cfg->text + ta->off, tb->line);
-			if (r < 0)
-				return r;
-			break;
-		}
+		overridden[i] = next[a->setting];
+		next[a->setting] = xp__cfg_tok(cfg, a->tok).line;
 	}
-	return 0;
+	for (size_t i = 0; r == 0 && i < cfg->nitems; i++) {
+		if (!overridden[i])
+			continue;
+		struct tok ta = xp__cfg_tok(cfg, cfg->items[i].tok);
+		r = xp__lint_diag(d, cfg, XP_SEV_WARNING, ta.line, ta.col, "duplicate-key", NULL,
+				  "remove one of them; the last assignment wins",
+				  "'%.*s' is set again on line %u, which overrides this one",
+				  (int)ta.len, cfg->text + ta.off, overridden[i]);
+	}
+	free(next);
+	free(overridden);
+	return r;
 }
 
 static int check_types(const struct xp_cfg *cfg, struct xp_diags *d)
 {
 	for (size_t i = 0; i < cfg->nset; i++) {
 		const struct setting *s = &cfg->set[i];
-		const struct xp_cfg_value *v = s->value;
+		const struct xp_cfg_value *v = &s->value;
 		int r = 0;
+		if (!is_known(s->name))
+			continue; /* the keys of the lists below are all known keys */
 		if (in(list_keys, s->name) && v->type != XP_CFG_LIST) {
 			r = xp__lint_diag(d, cfg, XP_SEV_WARNING, v->line, v->col, "not-list",
 					  NULL, "write it as a list: [ ... ]",
@@ -202,12 +233,12 @@ static int check_types(const struct xp_cfg *cfg, struct xp_diags *d)
 						  "xl cannot use '+=' with the number '%s'", s->name);
 			else if (xp_cfg_value_long(v, &l) < 0)
 				r = xp__lint_diag(d, cfg, XP_SEV_ERROR, v->line, v->col,
-						  "not-number", v->str, NULL,
+						  "not-number", v->u.str, NULL,
 						  "'%s' must be a number", s->name);
 		} else if (in(action_keys, s->name)) {
-			if (v->type == XP_CFG_LIST || !in(actions, v->str))
+			if (v->type == XP_CFG_LIST || !in(actions, v->u.str))
 				r = xp__lint_diag(d, cfg, XP_SEV_ERROR, v->line, v->col,
-						  "bad-action", v->str,
+						  "bad-action", xp_cfg_value_str(v),
 						  "one of destroy, restart, rename-restart, preserve, "
 						  "coredump-destroy, coredump-restart, soft-reset",
 						  "invalid action for '%s'", s->name);
@@ -222,10 +253,10 @@ static int check_numbers_octal(const struct xp_cfg *cfg, struct xp_diags *d)
 {
 	/* 010 is 8 to xl: worth a word, as people mean ten */
 	for (size_t i = 0; i < cfg->ntoks; i++) {
-		const struct tok *t = &cfg->toks[i];
-		if (t->kind != TK_NUMBER || t->len < 2 || cfg->text[t->off] != '0' ||
-		    cfg->text[t->off + 1] == 'x')
+		if (tk_kind(cfg, i) != TK_NUMBER || tk_len(cfg, i) < 2 ||
+		    cfg->text[tk_off(cfg, i)] != '0' || cfg->text[tk_off(cfg, i) + 1] == 'x')
 			continue;
+		struct tok tk = xp__cfg_tok(cfg, i), *t = &tk;
 		char buf[64];
 		size_t n = t->len < sizeof(buf) - 1 ? t->len : sizeof(buf) - 1;
 		memcpy(buf, cfg->text + t->off, n);

@@ -16,6 +16,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,41 +29,18 @@ struct parser {
 	int nl_since_item;
 };
 
-static struct tok *cur(struct parser *p)
+static enum tok_kind cur(const struct parser *p)
 {
-	return &p->cfg->toks[p->pos];
+	return tk_kind(p->cfg, p->pos);
 }
 
 /* Skips spaces and bytes the lexer already rejected (Xen's scanner drops them too). */
-static struct tok *skip_space(struct parser *p)
+static enum tok_kind skip_space(struct parser *p)
 {
-	while (p->cfg->toks[p->pos].kind == TK_SPACE || p->cfg->toks[p->pos].kind == TK_ERROR)
+	enum tok_kind k;
+	while ((k = cur(p)) == TK_SPACE || k == TK_ERROR)
 		p->pos++;
-	return cur(p);
-}
-
-static void snode_free(struct snode *n)
-{
-	if (!n)
-		return;
-	for (size_t i = 0; i < n->n; i++)
-		snode_free(n->e[i].item);
-	free(n->e);
-	free(n);
-}
-
-static int snode_add(struct snode *n, struct sentry e)
-{
-	if (n->n == n->cap) {
-		size_t ncap = n->cap ? n->cap * 2 : 4;
-		struct sentry *ne = realloc(n->e, ncap * sizeof(*ne));
-		if (!ne)
-			return -ENOMEM;
-		n->e = ne;
-		n->cap = ncap;
-	}
-	n->e[n->n++] = e;
-	return 0;
+	return k;
 }
 
 static int add_item(struct xp_cfg *cfg, struct item it)
@@ -78,9 +57,38 @@ static int add_item(struct xp_cfg *cfg, struct item it)
 	return 0;
 }
 
-static const char *tok_name(const struct tok *t)
+static int add_list(struct xp_cfg *cfg, uint32_t open, uint32_t *idx)
 {
-	switch (t->kind) {
+	if (cfg->nlists == cfg->caplists) {
+		size_t ncap = cfg->caplists ? cfg->caplists * 2 : 16;
+		struct lnode *nl = realloc(cfg->lists, ncap * sizeof(*nl));
+		if (!nl)
+			return -ENOMEM;
+		cfg->lists = nl;
+		cfg->caplists = ncap;
+	}
+	*idx = (uint32_t)cfg->nlists;
+	cfg->lists[cfg->nlists++] = (struct lnode){.open = open};
+	return 0;
+}
+
+static void diag_at(struct xp_cfg *cfg, size_t tok, const char *code, const char *hint,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void diag_at(struct xp_cfg *cfg, size_t tok, const char *code, const char *hint,
+		    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct tok t = xp__cfg_tok(cfg, tok);
+	xp__cfg_diag(cfg, XP_SEV_ERROR, &t, code, hint, "%s", msg);
+}
+
+static const char *tok_name(enum tok_kind k)
+{
+	switch (k) {
 	case TK_IDENT:
 		return "a name";
 	case TK_NUMBER:
@@ -108,133 +116,161 @@ static const char *tok_name(const struct tok *t)
 	}
 }
 
-/* nl*: newlines and the comments before them, recorded in list n. */
-static int skip_newlines(struct parser *p, struct snode *n)
+/* nl*: newlines and the comments before them; notes in *flags a comment seen. */
+static void skip_newlines(struct parser *p, uint32_t *flags)
 {
 	for (;;) {
-		struct tok *t = skip_space(p);
-		if (t->kind == TK_COMMENT) {
-			struct sentry e = {.item = NULL,
-					   .comment = (uint32_t)p->pos,
-					   .trailing = !p->nl_since_item && n->n > 0};
-			if (snode_add(n, e) < 0)
-				return -ENOMEM;
+		enum tok_kind k = skip_space(p);
+		if (k == TK_COMMENT) {
+			*flags |= LIST_COMMENTS;
 			p->pos++;
-		} else if (t->kind == TK_NEWLINE) {
+		} else if (k == TK_NEWLINE) {
 			p->nl_since_item = 1;
 			p->pos++;
 		} else {
-			return 0;
+			return;
 		}
 	}
 }
 
-/* Returns the value node, NULL after reporting a syntax error (or on ENOMEM, with
- * *oom set). */
-static struct snode *parse_value(struct parser *p, int depth, int *oom)
+/* Reads a value. Returns 0 (and *list: its list record, or NO_LIST for an atom), -1
+ * after reporting a syntax error, -ENOMEM. On failure the list records it added are
+ * left for the caller to drop. */
+static int parse_value(struct parser *p, int depth, uint32_t *list)
 {
 	struct xp_cfg *cfg = p->cfg;
-	struct tok *t = skip_space(p);
-	struct snode *n = calloc(1, sizeof(*n));
-	if (!n) {
-		*oom = 1;
-		return NULL;
-	}
-	n->tok = (uint32_t)p->pos;
-	if (t->kind == TK_STRING || t->kind == TK_NUMBER) {
+	enum tok_kind k = skip_space(p);
+	*list = NO_LIST;
+	if (k == TK_STRING || k == TK_NUMBER) {
 		p->pos++;
-		n->end = (uint32_t)p->pos;
-		return n;
+		return 0;
 	}
-	if (t->kind != TK_LBRACK) {
-		if (t->kind == TK_IDENT) {
-			struct tok *nt = &cfg->toks[p->pos + 1];
-			if (nt->kind == TK_LBRACK)
-				xp__cfg_diag(cfg, XP_SEV_ERROR, t, "python",
-					     "write the value itself; xl configs are no "
-					     "longer Python",
-					     "a name is not a value: this looks like Python "
-					     "indexing");
+	if (k != TK_LBRACK) {
+		if (k == TK_IDENT) {
+			if (tk_kind(cfg, p->pos + 1) == TK_LBRACK)
+				diag_at(cfg, p->pos, "python",
+					"write the value itself; xl configs are no longer Python",
+					"a name is not a value: this looks like Python indexing");
 			else
-				xp__cfg_diag(cfg, XP_SEV_ERROR, t, "bare-word",
-					     "quote it: \"...\"",
-					     "a bare word is not a value; strings must be "
-					     "quoted");
+				diag_at(cfg, p->pos, "bare-word", "quote it: \"...\"",
+					"a bare word is not a value; strings must be quoted");
 		} else {
-			xp__cfg_diag(cfg, XP_SEV_ERROR, t, "syntax", NULL,
-				     "expected a value (a quoted string, a number or a "
-				     "[list]), found %s",
-				     tok_name(t));
+			diag_at(cfg, p->pos, "syntax", NULL,
+				"expected a value (a quoted string, a number or a [list]), found %s",
+				tok_name(k));
 		}
-		free(n);
-		return NULL;
+		return -1;
 	}
 	if (depth >= XP_CFG_MAX_DEPTH) {
-		xp__cfg_diag(cfg, XP_SEV_ERROR, t, "depth", NULL,
-			     "lists nested more than %d deep", XP_CFG_MAX_DEPTH);
-		free(n);
-		return NULL;
+		diag_at(cfg, p->pos, "depth", NULL, "lists nested more than %d deep",
+			XP_CFG_MAX_DEPTH);
+		return -1;
 	}
-	n->is_list = 1;
+	uint32_t idx, flags = 0, open = (uint32_t)p->pos;
+	if (add_list(cfg, open, &idx) < 0)
+		return -ENOMEM;
 	p->pos++;
 	p->nl_since_item = 1;
-	if (skip_newlines(p, n) < 0)
-		goto oom;
-	if (cur(p)->kind == TK_RBRACK) {
-		p->pos++;
-		n->end = (uint32_t)p->pos;
-		return n;
-	}
-	for (;;) {
-		struct snode *item = parse_value(p, depth + 1, oom);
-		if (!item)
-			goto fail;
-		if (snode_add(n, (struct sentry){.item = item}) < 0) {
-			snode_free(item);
-			goto oom;
-		}
-		p->nl_since_item = 0;
-		if (skip_newlines(p, n) < 0)
-			goto oom;
-		t = cur(p);
-		if (t->kind == TK_COMMA) {
-			p->pos++;
-			if (skip_newlines(p, n) < 0)
-				goto oom;
-			if (cur(p)->kind == TK_RBRACK)
+	skip_newlines(p, &flags);
+	if (cur(p) != TK_RBRACK) {
+		for (;;) {
+			uint32_t child;
+			int r = parse_value(p, depth + 1, &child);
+			if (r < 0)
+				return r;
+			if (child != NO_LIST)
+				flags |= cfg->lists[child].flags & LIST_COMMENTS;
+			p->nl_since_item = 0;
+			skip_newlines(p, &flags);
+			k = cur(p);
+			if (k == TK_COMMA) {
+				p->pos++;
+				skip_newlines(p, &flags);
+				if (cur(p) == TK_RBRACK)
+					break;
+				continue;
+			}
+			if (k == TK_RBRACK)
 				break;
-			continue;
+			if (k == TK_EOF)
+				diag_at(cfg, open, "syntax", NULL,
+					"this list is not closed: ']' missing");
+			else
+				diag_at(cfg, p->pos, "syntax",
+					k == TK_STRING || k == TK_NUMBER
+						? "separate list items with ','"
+						: NULL,
+					"expected ',' or ']' in a list, found %s", tok_name(k));
+			return -1;
 		}
-		if (t->kind == TK_RBRACK)
-			break;
-		if (t->kind == TK_EOF)
-			xp__cfg_diag(cfg, XP_SEV_ERROR, &cfg->toks[n->tok], "syntax", NULL,
-				     "this list is not closed: ']' missing");
-		else
-			xp__cfg_diag(cfg, XP_SEV_ERROR, t, "syntax",
-				     t->kind == TK_STRING || t->kind == TK_NUMBER
-					     ? "separate list items with ','"
-					     : NULL,
-				     "expected ',' or ']' in a list, found %s", tok_name(t));
-		goto fail;
 	}
 	p->pos++; /* ']' */
+	struct lnode *n = &cfg->lists[idx];
 	n->end = (uint32_t)p->pos;
-	return n;
-oom:
-	*oom = 1;
-fail:
-	snode_free(n);
-	return NULL;
+	n->next = (uint32_t)cfg->nlists;
+	n->flags = flags;
+	*list = idx;
+	return 0;
 }
 
-static int is_python_keyword(const struct xp_cfg *cfg, const struct tok *t)
+void xp__list_walk_init(struct list_walk *w, const struct xp_cfg *cfg, uint32_t list)
+{
+	const struct lnode *n = &cfg->lists[list];
+	*w = (struct list_walk){
+		.cfg = cfg, .pos = n->open + 1, .close = n->end - 1, .child = list + 1,
+		.nl_since_item = 1, .any = 0};
+}
+
+/* The entries parse_value() read, in its order, with the same notion of a trailing
+ * comment: one after an entry with no newline between. */
+int xp__list_next(struct list_walk *w, struct lent *e)
+{
+	const struct xp_cfg *cfg = w->cfg;
+	while (w->pos < w->close) {
+		uint32_t i = w->pos;
+		switch (tk_kind(cfg, i)) {
+		case TK_NEWLINE:
+			w->nl_since_item = 1;
+			w->pos++;
+			continue;
+		case TK_COMMENT:
+			*e = (struct lent){.kind = ENT_COMMENT, .tok = i,
+					   .trailing = !w->nl_since_item && w->any};
+			w->any = 1;
+			w->pos++;
+			return 1;
+		case TK_STRING:
+		case TK_NUMBER:
+			*e = (struct lent){.kind = ENT_ATOM, .tok = i};
+			w->nl_since_item = 0;
+			w->any = 1;
+			w->pos++;
+			return 1;
+		case TK_LBRACK: {
+			const struct lnode *c = &cfg->lists[w->child];
+			*e = (struct lent){.kind = ENT_LIST, .tok = i, .list = w->child};
+			w->pos = c->end;
+			w->child = c->next;
+			w->nl_since_item = 0;
+			w->any = 1;
+			return 1;
+		}
+		default: /* spaces, rejected bytes, commas */
+			w->pos++;
+			continue;
+		}
+	}
+	return 0;
+}
+
+static int is_python_keyword(const struct xp_cfg *cfg, size_t tok)
 {
 	static const char *const kw[] = {"import", "from", "def", "if", "for", "while",
 					 "print", "class", "else", "elif", "return", "try",
 					 "except", "with", "lambda", NULL};
+	uint32_t len = tk_len(cfg, tok);
 	for (const char *const *k = kw; *k; k++)
-		if (strlen(*k) == t->len && memcmp(cfg->text + t->off, *k, t->len) == 0)
+		if (strlen(*k) == len && memcmp(cfg->text + tk_off(cfg, tok), *k, len) == 0)
 			return 1;
 	return 0;
 }
@@ -246,30 +282,30 @@ static void recover(struct parser *p, size_t from)
 	struct xp_cfg *cfg = p->cfg;
 	int depth = 0;
 	for (size_t i = from; i < p->pos; i++) {
-		if (cfg->toks[i].kind == TK_LBRACK)
+		if (tk_kind(cfg, i) == TK_LBRACK)
 			depth++;
-		else if (cfg->toks[i].kind == TK_RBRACK)
+		else if (tk_kind(cfg, i) == TK_RBRACK)
 			depth--;
 	}
 	for (;;) {
-		struct tok *t = cur(p);
-		if (t->kind == TK_EOF)
+		enum tok_kind k = cur(p);
+		if (k == TK_EOF)
 			return;
-		if (t->kind == TK_LBRACK)
+		if (k == TK_LBRACK)
 			depth++;
-		else if (t->kind == TK_RBRACK)
+		else if (k == TK_RBRACK)
 			depth--;
-		else if (t->kind == TK_NEWLINE) {
+		else if (k == TK_NEWLINE) {
 			if (depth <= 0)
 				return;
-			size_t k = p->pos + 1;
-			while (cfg->toks[k].kind == TK_SPACE)
-				k++;
-			if (cfg->toks[k].kind == TK_IDENT) {
-				k++;
-				while (cfg->toks[k].kind == TK_SPACE)
-					k++;
-				if (cfg->toks[k].kind == TK_EQ || cfg->toks[k].kind == TK_PLUSEQ)
+			size_t j = p->pos + 1;
+			while (tk_kind(cfg, j) == TK_SPACE)
+				j++;
+			if (tk_kind(cfg, j) == TK_IDENT) {
+				j++;
+				while (tk_kind(cfg, j) == TK_SPACE)
+					j++;
+				if (tk_kind(cfg, j) == TK_EQ || tk_kind(cfg, j) == TK_PLUSEQ)
 					return;
 			}
 		}
@@ -277,16 +313,36 @@ static void recover(struct parser *p, size_t from)
 	}
 }
 
+/* Line numbers of offsets met in increasing order, in amortised constant time. */
+struct line_cursor {
+	const struct xp_cfg *cfg;
+	size_t k;
+};
+
+static void cursor_pos(struct line_cursor *lc, uint32_t off, uint32_t *line, uint32_t *col)
+{
+	const struct xp_cfg *cfg = lc->cfg;
+	if (lc->k >= cfg->nlines || cfg->lines[lc->k] > off) {
+		xp__cfg_pos(cfg, off, line, col);
+		lc->k = *line - 1;
+		return;
+	}
+	while (lc->k + 1 < cfg->nlines && cfg->lines[lc->k + 1] <= off)
+		lc->k++;
+	*line = (uint32_t)lc->k + 1;
+	*col = off - cfg->lines[lc->k] + 1;
+}
+
 static int parse_tokens(struct xp_cfg *cfg)
 {
 	struct parser p = {.cfg = cfg};
+	struct line_cursor lc = {.cfg = cfg};
 	int line_has_content = 0;
-	uint32_t last_stmt_line = 0;
-	int oom = 0;
+	uint32_t last_stmt_line = 0, line, col;
 
 	for (;;) {
-		struct tok *t = skip_space(&p);
-		switch (t->kind) {
+		enum tok_kind k = skip_space(&p);
+		switch (k) {
 		case TK_EOF:
 			return 0;
 		case TK_NEWLINE:
@@ -299,9 +355,10 @@ static int parse_tokens(struct xp_cfg *cfg)
 			p.pos++;
 			continue;
 		case TK_COMMENT: {
+			cursor_pos(&lc, tk_off(cfg, p.pos), &line, &col);
 			struct item it = {.kind = IT_COMMENT,
 					  .tok = (uint32_t)p.pos,
-					  .trailing = line_has_content && last_stmt_line == t->line};
+					  .trailing = line_has_content && last_stmt_line == line};
 			if (add_item(cfg, it) < 0)
 				return -ENOMEM;
 			line_has_content = 1;
@@ -311,8 +368,8 @@ static int parse_tokens(struct xp_cfg *cfg)
 		case TK_IDENT:
 			break;
 		default:
-			xp__cfg_diag(cfg, XP_SEV_ERROR, t, "syntax", NULL,
-				     "expected a setting name, found %s", tok_name(t));
+			diag_at(cfg, p.pos, "syntax", NULL, "expected a setting name, found %s",
+				tok_name(k));
 			recover(&p, p.pos);
 			line_has_content = 1;
 			continue;
@@ -320,26 +377,28 @@ static int parse_tokens(struct xp_cfg *cfg)
 
 		/* assignment */
 		size_t first = p.pos;
-		struct item it = {.kind = IT_STMT, .tok = (uint32_t)p.pos, .first = (uint32_t)first};
+		struct item it = {.kind = IT_STMT,
+				  .tok = (uint32_t)p.pos,
+				  .first = (uint32_t)first,
+				  .list = NO_LIST,
+				  .setting = UINT32_MAX};
 		line_has_content = 1;
 		p.pos++;
-		struct tok *op = skip_space(&p);
-		if (op->kind != TK_EQ && op->kind != TK_PLUSEQ) {
-			struct tok *name = &cfg->toks[first];
-			if (op->kind == TK_LBRACK)
-				xp__cfg_diag(cfg, XP_SEV_ERROR, op, "python",
-					     "assign the whole list: name = [ ... ]",
-					     "indexing a setting looks like Python; xl does not "
-					     "run Python");
-			else if (is_python_keyword(cfg, name))
-				xp__cfg_diag(cfg, XP_SEV_ERROR, name, "python",
-					     "arbitrary Python is no longer supported in xl "
-					     "configs",
-					     "this looks like Python");
+		enum tok_kind op = skip_space(&p);
+		if (op != TK_EQ && op != TK_PLUSEQ) {
+			if (op == TK_LBRACK)
+				diag_at(cfg, p.pos, "python", "assign the whole list: name = [ ... ]",
+					"indexing a setting looks like Python; xl does not run "
+					"Python");
+			else if (is_python_keyword(cfg, first))
+				diag_at(cfg, first, "python",
+					"arbitrary Python is no longer supported in xl configs",
+					"this looks like Python");
 			else
-				xp__cfg_diag(cfg, XP_SEV_ERROR, op, "syntax", NULL,
-					     "expected '=' or '+=' after the name '%.*s', found %s",
-					     (int)name->len, cfg->text + name->off, tok_name(op));
+				diag_at(cfg, p.pos, "syntax", NULL,
+					"expected '=' or '+=' after the name '%.*s', found %s",
+					(int)tk_len(cfg, first), cfg->text + tk_off(cfg, first),
+					tok_name(op));
 			it.broken = 1;
 			recover(&p, first);
 			it.last = (uint32_t)p.pos;
@@ -348,12 +407,17 @@ static int parse_tokens(struct xp_cfg *cfg)
 			continue;
 		}
 		it.op_tok = (uint32_t)p.pos;
-		it.append = op->kind == TK_PLUSEQ;
+		it.append = op == TK_PLUSEQ;
 		p.pos++;
-		it.value = parse_value(&p, 0, &oom);
-		if (oom)
-			return -ENOMEM;
-		if (!it.value) {
+		size_t nlists = cfg->nlists;
+		skip_space(&p);
+		it.value = (uint32_t)p.pos;
+		int r = parse_value(&p, 0, &it.list);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			cfg->nlists = nlists; /* the records of the broken value */
+			it.list = NO_LIST;
 			it.broken = 1;
 			recover(&p, first);
 			it.last = (uint32_t)p.pos;
@@ -361,130 +425,197 @@ static int parse_tokens(struct xp_cfg *cfg)
 				return -ENOMEM;
 			continue;
 		}
-		it.last = it.value->end;
-		last_stmt_line = cfg->toks[it.last - 1].line;
-		struct tok *e = skip_space(&p);
-		if (e->kind != TK_NEWLINE && e->kind != TK_SEMI && e->kind != TK_EOF &&
-		    e->kind != TK_COMMENT) {
-			xp__cfg_diag(cfg, XP_SEV_ERROR, e, "syntax",
-				     e->kind == TK_IDENT || e->kind == TK_STRING ||
-						     e->kind == TK_NUMBER
-					     ? "one value per setting; end a statement with a "
-					       "newline or ';'"
-					     : NULL,
-				     "expected the end of the statement, found %s", tok_name(e));
+		it.last = value_end(cfg, &it);
+		cursor_pos(&lc, tk_off(cfg, it.last - 1), &last_stmt_line, &col);
+		enum tok_kind e = skip_space(&p);
+		if (e != TK_NEWLINE && e != TK_SEMI && e != TK_EOF && e != TK_COMMENT) {
+			diag_at(cfg, p.pos, "syntax",
+				e == TK_IDENT || e == TK_STRING || e == TK_NUMBER
+					? "one value per setting; end a statement with a newline "
+					  "or ';'"
+					: NULL,
+				"expected the end of the statement, found %s", tok_name(e));
 			it.broken = 1;
 			recover(&p, first);
 		}
-		if (add_item(cfg, it) < 0) {
-			snode_free(it.value);
+		if (add_item(cfg, it) < 0)
 			return -ENOMEM;
-		}
 	}
 }
 
 /* ---- effective settings ----------------------------------------------------------- */
 
+#define ARENA_MIN   4096
+#define ARENA_CHUNK (1u << 20)
+
+/* n bytes of the config's string arena; they live as long as the parse. */
+static char *arena_alloc(struct xp_cfg *cfg, size_t n)
+{
+	struct arena_chunk *c = cfg->arena;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = c ? c->cap * 2 : ARENA_MIN;
+		if (cap > ARENA_CHUNK)
+			cap = ARENA_CHUNK;
+		if (cap < n)
+			cap = n;
+		struct arena_chunk *nc = malloc(sizeof(*nc) + cap);
+		if (!nc)
+			return NULL;
+		nc->used = 0;
+		nc->cap = cap;
+		if (c && c->cap - c->used >= ARENA_MIN && cap == n) {
+			/* a big string gets a chunk of its own behind the current one */
+			nc->next = c->next;
+			c->next = nc;
+			nc->used = n;
+			return nc->data;
+		}
+		nc->next = c;
+		cfg->arena = c = nc;
+	}
+	char *p = c->data + c->used;
+	c->used += n;
+	return p;
+}
+
 void xp__cfg_value_free(struct xp_cfg_value *v)
 {
-	if (!v)
+	if (v->type != XP_CFG_LIST || !v->u.list)
 		return;
-	for (size_t i = 0; i < v->n; i++)
-		xp__cfg_value_free(v->items[i]);
-	free(v->items);
-	free(v->str);
-	free(v);
+	for (size_t i = 0; i < v->u.list->n; i++)
+		xp__cfg_value_free(&v->u.list->v[i]);
+	free(v->u.list);
+	v->u.list = NULL;
 }
 
-static struct xp_cfg_value *build_value(struct xp_cfg *cfg, const struct snode *n, int *bad)
+/* Builds the effective value of an atom token or a list record into *v. */
+static int build_value(struct xp_cfg *cfg, struct line_cursor *lc, uint32_t tok, uint32_t list,
+		       struct xp_cfg_value *v)
 {
-	struct xp_cfg_value *v = calloc(1, sizeof(*v));
-	if (!v)
-		return NULL;
-	const struct tok *t = &cfg->toks[n->tok];
-	v->line = t->line;
-	v->col = t->col;
-	if (!n->is_list) {
-		if (t->kind == TK_STRING) {
+	uint32_t off = tk_off(cfg, tok), line, col;
+	cursor_pos(lc, off, &line, &col);
+	*v = (struct xp_cfg_value){.line = line, .col = col & ((1u << 30) - 1)};
+	if (list == NO_LIST) {
+		uint32_t len = tk_len(cfg, tok);
+		char *s = arena_alloc(cfg, len + 1);
+		if (!s)
+			return -ENOMEM;
+		if (tk_kind(cfg, tok) == TK_STRING) {
 			v->type = XP_CFG_STRING;
-			if (!t->str) {
-				*bad = 1; /* undecodable string, already reported */
-				v->str = strdup("");
-			} else {
-				v->str = malloc(t->str_len + 1);
-				if (v->str)
-					memcpy(v->str, t->str, t->str_len + 1);
-			}
-			v->str_len = t->str ? t->str_len : 0;
+			if (xp__cfg_decode(cfg, tok, s) < 0)
+				s[0] = 0; /* undecodable: already reported */
 		} else {
 			v->type = XP_CFG_NUMBER;
-			v->str = strndup(cfg->text + t->off, t->len);
-			v->str_len = t->len;
+			memcpy(s, cfg->text + off, len);
+			s[len] = 0;
 		}
-		if (!v->str) {
-			free(v);
-			return NULL;
-		}
-		return v;
+		v->u.str = s;
+		return 0;
 	}
 	v->type = XP_CFG_LIST;
+	struct list_walk w;
+	struct lent e;
 	size_t count = 0;
-	for (size_t i = 0; i < n->n; i++)
-		count += n->e[i].item != NULL;
-	v->items = calloc(count ? count : 1, sizeof(*v->items));
-	if (!v->items) {
-		free(v);
-		return NULL;
-	}
-	for (size_t i = 0; i < n->n; i++) {
-		if (!n->e[i].item)
+	xp__list_walk_init(&w, cfg, list);
+	while (xp__list_next(&w, &e))
+		count += e.kind != ENT_COMMENT;
+	if (!count)
+		return 0;
+	struct vlist *vl = malloc(sizeof(*vl) + count * sizeof(vl->v[0]));
+	if (!vl)
+		return -ENOMEM;
+	vl->n = 0;
+	vl->cap = count;
+	v->u.list = vl;
+	xp__list_walk_init(&w, cfg, list);
+	while (xp__list_next(&w, &e)) {
+		if (e.kind == ENT_COMMENT)
 			continue;
-		struct xp_cfg_value *c = build_value(cfg, n->e[i].item, bad);
-		if (!c) {
-			xp__cfg_value_free(v);
-			return NULL;
-		}
-		v->items[v->n++] = c;
+		int r = build_value(cfg, lc, e.tok, e.kind == ENT_LIST ? e.list : NO_LIST,
+				    &vl->v[vl->n]);
+		if (r < 0)
+			return r;
+		vl->n++;
 	}
-	return v;
+	return 0;
 }
 
-static uint32_t hash_name(const char *s, size_t len)
+static bool name_eq(const void *ctx, uint32_t id, const void *key, size_t len)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	const struct xp_cfg *cfg = ctx;
+	const char *name = cfg->set[id].name;
+	return memcmp(name, key, len) == 0 && name[len] == 0;
 }
 
-/* Open-addressing index name -> setting, so large files stay linear. */
-struct index {
-	uint32_t *slot; /* setting index + 1, 0 = empty */
-	size_t cap;
-};
-
-static struct setting *index_find(const struct xp_cfg *cfg, const struct index *ix,
-				  const char *name, size_t len, size_t *slot_out)
+const struct setting *xp__cfg_find(const struct xp_cfg *cfg, const char *name, size_t len)
 {
-	size_t mask = ix->cap - 1, k = hash_name(name, len) & mask;
-	while (ix->slot[k]) {
-		struct setting *s = &cfg->set[ix->slot[k] - 1];
-		if (strlen(s->name) == len && memcmp(s->name, name, len) == 0) {
-			*slot_out = k;
-			return s;
-		}
-		k = (k + 1) & mask;
+	uint32_t id = xp__nidx_find(&cfg->names, name, len, name_eq, cfg);
+	return id == UINT32_MAX ? NULL : &cfg->set[id];
+}
+
+/* s (a string or number) += add: the joined string grows geometrically, so n appends
+ * cost O(total length), not O(n * length). */
+static int join_string(struct setting *s, const char *add)
+{
+	size_t alen = strlen(add);
+	if (!s->joined) {
+		size_t plen = strlen(s->value.u.str), cap = 2 * (plen + alen + 1);
+		char *j = malloc(cap < 64 ? 64 : cap);
+		if (!j)
+			return -ENOMEM;
+		memcpy(j, s->value.u.str, plen);
+		s->joined = j;
+		s->jlen = plen;
+		s->jcap = cap < 64 ? 64 : cap;
+	} else if (s->jcap - s->jlen < alen + 1) {
+		size_t cap = 2 * (s->jlen + alen + 1);
+		char *j = realloc(s->joined, cap);
+		if (!j)
+			return -ENOMEM;
+		s->joined = j;
+		s->jcap = cap;
 	}
-	*slot_out = k;
-	return NULL;
+	memcpy(s->joined + s->jlen, add, alen + 1);
+	s->jlen += alen;
+	s->value.u.str = s->joined;
+	s->value.type = XP_CFG_STRING; /* "1" += "2" is the string "12", not a number */
+	return 0;
 }
 
+/* s (a list) += add (a list, consumed): items appended, the array grows geometrically. */
+static int join_list(struct setting *s, struct xp_cfg_value *add)
+{
+	struct vlist *a = add->u.list, *p = s->value.u.list;
+	if (!a)
+		return 0;
+	if (!p) {
+		s->value.u.list = a;
+		add->u.list = NULL;
+		return 0;
+	}
+	if (p->cap - p->n < a->n) {
+		size_t cap = 2 * (p->n + a->n);
+		p = realloc(p, sizeof(*p) + cap * sizeof(p->v[0]));
+		if (!p)
+			return -ENOMEM;
+		p->cap = cap;
+		s->value.u.list = p;
+	}
+	memcpy(p->v + p->n, a->v, a->n * sizeof(a->v[0]));
+	p->n += a->n;
+	free(a);
+	add->u.list = NULL;
+	return 0;
+}
+
+/* Returns 1 when += mixes a list and a string (reported), 0, or -ENOMEM. */
 static int concat(struct xp_cfg *cfg, struct setting *s, struct xp_cfg_value *add,
 		  const struct item *it)
 {
-	struct xp_cfg_value *prev = s->value;
+	const struct xp_cfg_value *prev = &s->value;
 	if ((prev->type == XP_CFG_LIST) != (add->type == XP_CFG_LIST)) {
-		xp__cfg_diag(cfg, XP_SEV_ERROR, &cfg->toks[it->op_tok], "append-type",
+		struct tok t = xp__cfg_tok(cfg, it->op_tok);
+		xp__cfg_diag(cfg, XP_SEV_ERROR, &t, "append-type",
 			     "use '=' to replace the value, or append a value of the same kind",
 			     "'+=' cannot add a %s to a %s ('%s' is a %s from line %u)",
 			     add->type == XP_CFG_LIST ? "list" : "string",
@@ -492,121 +623,109 @@ static int concat(struct xp_cfg *cfg, struct setting *s, struct xp_cfg_value *ad
 			     prev->type == XP_CFG_LIST ? "list" : "string", s->line);
 		return 1;
 	}
-	if (add->type == XP_CFG_LIST) {
-		size_t total = prev->n + add->n;
-		struct xp_cfg_value **ni = realloc(prev->items, (total ? total : 1) * sizeof(*ni));
-		if (!ni)
+	if (add->type == XP_CFG_LIST)
+		return join_list(s, add);
+	return join_string(s, add->u.str);
+}
+
+static int new_setting(struct xp_cfg *cfg, const char *name, size_t len, uint32_t *idx)
+{
+	if (cfg->nset == cfg->capset) {
+		size_t ncap = cfg->capset ? cfg->capset * 2 : 32;
+		struct setting *ns = realloc(cfg->set, ncap * sizeof(*ns));
+		if (!ns)
 			return -ENOMEM;
-		prev->items = ni;
-		memcpy(prev->items + prev->n, add->items, add->n * sizeof(*ni));
-		prev->n = total;
-		add->n = 0;
-		xp__cfg_value_free(add);
-		return 0;
+		cfg->set = ns;
+		cfg->capset = ncap;
 	}
-	char *ns = malloc(prev->str_len + add->str_len + 1);
-	if (!ns)
+	char *n = arena_alloc(cfg, len + 1);
+	if (!n || xp__nidx_add(&cfg->names, name, len, (uint32_t)cfg->nset) < 0)
 		return -ENOMEM;
-	memcpy(ns, prev->str, prev->str_len);
-	memcpy(ns + prev->str_len, add->str, add->str_len + 1);
-	free(prev->str);
-	prev->str = ns;
-	prev->str_len += add->str_len;
-	prev->type = XP_CFG_STRING; /* "1" += "2" is the string "12", not a number */
-	xp__cfg_value_free(add);
+	memcpy(n, name, len);
+	n[len] = 0;
+	*idx = (uint32_t)cfg->nset;
+	cfg->set[cfg->nset++] = (struct setting){.name = n};
 	return 0;
 }
 
 static int compute_settings(struct xp_cfg *cfg)
 {
-	struct index ix = {0};
-	ix.cap = 64;
-	while (ix.cap < cfg->nitems * 2)
-		ix.cap *= 2;
-	ix.slot = calloc(ix.cap, sizeof(*ix.slot));
-	if (!ix.slot)
-		return -ENOMEM;
-	int r = 0;
+	struct line_cursor lc = {.cfg = cfg};
 	for (size_t i = 0; i < cfg->nitems; i++) {
-		const struct item *it = &cfg->items[i];
-		if (it->kind != IT_STMT || it->broken || !it->value)
+		struct item *it = &cfg->items[i];
+		if (it->kind != IT_STMT || it->broken)
 			continue;
-		int bad = 0;
-		struct xp_cfg_value *v = build_value(cfg, it->value, &bad);
-		if (!v) {
-			r = -ENOMEM;
-			break;
+		uint32_t line, col;
+		cursor_pos(&lc, tk_off(cfg, it->tok), &line, &col);
+		struct xp_cfg_value v;
+		int r = build_value(cfg, &lc, it->value, it->list, &v);
+		if (r < 0) {
+			xp__cfg_value_free(&v);
+			return r;
 		}
-		const struct tok *nt = &cfg->toks[it->tok];
-		const char *name = cfg->text + nt->off;
-		size_t slot;
-		struct setting *s = index_find(cfg, &ix, name, nt->len, &slot);
-		if (!s) {
-			if (cfg->nset == cfg->capset) {
-				size_t ncap = cfg->capset ? cfg->capset * 2 : 32;
-				struct setting *ns = realloc(cfg->set, ncap * sizeof(*ns));
-				if (!ns) {
-					xp__cfg_value_free(v);
-					r = -ENOMEM;
-					break;
-				}
-				cfg->set = ns;
-				cfg->capset = ncap;
+		const char *name = cfg->text + tk_off(cfg, it->tok);
+		size_t len = tk_len(cfg, it->tok);
+		uint32_t id = xp__nidx_find(&cfg->names, name, len, name_eq, cfg);
+		if (id == UINT32_MAX) {
+			if ((r = new_setting(cfg, name, len, &id)) < 0) {
+				xp__cfg_value_free(&v);
+				return r;
 			}
-			s = &cfg->set[cfg->nset];
-			memset(s, 0, sizeof(*s));
-			s->name = strndup(name, nt->len);
-			if (!s->name) {
-				xp__cfg_value_free(v);
-				r = -ENOMEM;
-				break;
-			}
-			s->value = v;
-			cfg->nset++;
-			ix.slot[slot] = (uint32_t)cfg->nset;
+			cfg->set[id].value = v;
 		} else if (it->append) {
-			int c = concat(cfg, s, v, it);
-			if (c < 0) {
-				xp__cfg_value_free(v);
-				r = c;
-				break;
-			}
-			if (c > 0) {
-				xp__cfg_value_free(v);
+			r = concat(cfg, &cfg->set[id], &v, it);
+			xp__cfg_value_free(&v);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				it->setting = id;
 				continue;
 			}
 		} else {
-			xp__cfg_value_free(s->value);
+			struct setting *s = &cfg->set[id];
+			xp__cfg_value_free(&s->value);
+			free(s->joined);
+			s->joined = NULL;
+			s->jlen = s->jcap = 0;
 			s->value = v;
 		}
-		s->line = nt->line;
+		struct setting *s = &cfg->set[id];
+		it->setting = id;
+		s->line = line;
 		s->count++;
 		s->last_append = it->append;
 		s->ever_append |= it->append;
 	}
-	free(ix.slot);
-	return r;
+	return 0;
 }
 
 void xp__cfg_reset(struct xp_cfg *cfg)
 {
-	for (size_t i = 0; i < cfg->ntoks; i++)
-		free(cfg->toks[i].str);
 	free(cfg->toks);
 	cfg->toks = NULL;
 	cfg->ntoks = cfg->captoks = 0;
-	for (size_t i = 0; i < cfg->nitems; i++)
-		snode_free(cfg->items[i].value);
+	free(cfg->lines);
+	cfg->lines = NULL;
+	cfg->nlines = cfg->caplines = 0;
+	free(cfg->lists);
+	cfg->lists = NULL;
+	cfg->nlists = cfg->caplists = 0;
 	free(cfg->items);
 	cfg->items = NULL;
 	cfg->nitems = cfg->capitems = 0;
 	for (size_t i = 0; i < cfg->nset; i++) {
-		free(cfg->set[i].name);
-		xp__cfg_value_free(cfg->set[i].value);
+		xp__cfg_value_free(&cfg->set[i].value);
+		free(cfg->set[i].joined);
 	}
 	free(cfg->set);
 	cfg->set = NULL;
 	cfg->nset = cfg->capset = 0;
+	xp__nidx_release(&cfg->names);
+	while (cfg->arena) {
+		struct arena_chunk *next = cfg->arena->next;
+		free(cfg->arena);
+		cfg->arena = next;
+	}
 	cfg->errors = cfg->lexical_errors = 0;
 	free(cfg->lex_lines);
 	cfg->lex_lines = NULL;
@@ -629,36 +748,52 @@ int xp__cfg_parse_text(struct xp_cfg *cfg, struct xp_diags *diags)
 	return cfg->errors ? -EBADMSG : 0;
 }
 
-int xp_cfg_parse(const char *data, size_t len, const char *filename, struct xp_diags *diags,
-		 struct xp_cfg **ret)
+static int too_big(struct xp_diags *diags, const char *filename)
 {
-	*ret = NULL;
-	if (len > XP_CFG_MAX_SIZE) {
-		if (diags)
-			xp_diags_add(diags, XP_SEV_ERROR, filename, 0, 0, "too-big", NULL, NULL,
-				     "file is larger than %u bytes", XP_CFG_MAX_SIZE);
-		return -EFBIG;
-	}
+	if (diags)
+		xp_diags_add(diags, XP_SEV_ERROR, filename, 0, 0, "too-big", NULL, NULL,
+			     "file is larger than %u bytes", XP_CFG_MAX_SIZE);
+	return -EFBIG;
+}
+
+/* Parses text (len bytes and a NUL), taking ownership of it. */
+static int parse_owned(char *text, size_t len, const char *filename, struct xp_diags *diags,
+		       struct xp_cfg **ret)
+{
 	struct xp_cfg *cfg = calloc(1, sizeof(*cfg));
-	if (!cfg)
+	if (!cfg) {
+		free(text);
 		return -ENOMEM;
-	cfg->text = malloc(len + 1);
+	}
+	cfg->text = text;
+	cfg->len = len;
 	cfg->filename = filename ? strdup(filename) : NULL;
-	if (!cfg->text || (filename && !cfg->filename)) {
+	if (filename && !cfg->filename) {
 		xp_cfg_free(cfg);
 		return -ENOMEM;
 	}
-	if (len)
-		memcpy(cfg->text, data, len);
-	cfg->text[len] = 0;
-	cfg->len = len;
 	int r = xp__cfg_parse_text(cfg, diags);
-	if (r == -ENOMEM) {
+	if (r == -ENOMEM || r == -EFBIG) {
 		xp_cfg_free(cfg);
 		return r;
 	}
 	*ret = cfg;
 	return r;
+}
+
+int xp_cfg_parse(const char *data, size_t len, const char *filename, struct xp_diags *diags,
+		 struct xp_cfg **ret)
+{
+	*ret = NULL;
+	if (len > XP_CFG_MAX_SIZE)
+		return too_big(diags, filename);
+	char *text = malloc(len + 1);
+	if (!text)
+		return -ENOMEM;
+	if (len)
+		memcpy(text, data, len);
+	text[len] = 0;
+	return parse_owned(text, len, filename, diags, ret);
 }
 
 int xp_cfg_load(const char *path, struct xp_diags *diags, struct xp_cfg **ret)
@@ -669,9 +804,9 @@ int xp_cfg_load(const char *path, struct xp_diags *diags, struct xp_cfg **ret)
 	int r = xp_read_file(path, XP_CFG_MAX_SIZE, &data, &len);
 	if (r < 0)
 		return r;
-	r = xp_cfg_parse(data, len, path, diags, ret);
-	free(data);
-	return r;
+	/* the read buffer grew by doubling: give the slack back before parsing */
+	char *fit = realloc(data, len + 1);
+	return parse_owned(fit ? fit : data, len, path, diags, ret);
 }
 
 void xp_cfg_free(struct xp_cfg *cfg)
@@ -715,21 +850,18 @@ const char *xp_cfg_name_at(const struct xp_cfg *cfg, size_t i)
 
 const struct xp_cfg_value *xp_cfg_value_at(const struct xp_cfg *cfg, size_t i)
 {
-	return i < cfg->nset ? cfg->set[i].value : NULL;
+	return i < cfg->nset ? &cfg->set[i].value : NULL;
 }
 
 static const struct setting *find(const struct xp_cfg *cfg, const char *name)
 {
-	for (size_t i = 0; i < cfg->nset; i++)
-		if (strcmp(cfg->set[i].name, name) == 0)
-			return &cfg->set[i];
-	return NULL;
+	return xp__cfg_find(cfg, name, strlen(name));
 }
 
 const struct xp_cfg_value *xp_cfg_lookup(const struct xp_cfg *cfg, const char *name)
 {
 	const struct setting *s = find(cfg, name);
-	return s ? s->value : NULL;
+	return s ? &s->value : NULL;
 }
 
 unsigned xp_cfg_line_of(const struct xp_cfg *cfg, const char *name)
@@ -752,12 +884,12 @@ bool xp_cfg_was_appended(const struct xp_cfg *cfg, const char *name)
 
 enum xp_cfg_type xp_cfg_value_type(const struct xp_cfg_value *v)
 {
-	return v->type;
+	return (enum xp_cfg_type)v->type;
 }
 
 const char *xp_cfg_value_str(const struct xp_cfg_value *v)
 {
-	return v->type == XP_CFG_LIST ? NULL : v->str;
+	return v->type == XP_CFG_LIST ? NULL : v->u.str;
 }
 
 int xp_cfg_value_long(const struct xp_cfg_value *v, long *out)
@@ -767,10 +899,10 @@ int xp_cfg_value_long(const struct xp_cfg_value *v, long *out)
 	/* as xlu_cfg_get_long: strtol base 0 over the whole text */
 	char *ep;
 	errno = 0;
-	long l = strtol(v->str, &ep, 0);
+	long l = strtol(v->u.str, &ep, 0);
 	if (errno == ERANGE)
 		return -ERANGE;
-	if (errno || ep == v->str || *ep)
+	if (errno || ep == v->u.str || *ep)
 		return -EINVAL;
 	*out = l;
 	return 0;
@@ -778,12 +910,12 @@ int xp_cfg_value_long(const struct xp_cfg_value *v, long *out)
 
 size_t xp_cfg_value_len(const struct xp_cfg_value *v)
 {
-	return v->type == XP_CFG_LIST ? v->n : 0;
+	return v->type == XP_CFG_LIST && v->u.list ? v->u.list->n : 0;
 }
 
 const struct xp_cfg_value *xp_cfg_value_item(const struct xp_cfg_value *v, size_t i)
 {
-	return v->type == XP_CFG_LIST && i < v->n ? v->items[i] : NULL;
+	return i < xp_cfg_value_len(v) ? &v->u.list->v[i] : NULL;
 }
 
 unsigned xp_cfg_value_line(const struct xp_cfg_value *v)
@@ -801,9 +933,9 @@ int xp_cfg_get_string(const struct xp_cfg *cfg, const char *name, const char **o
 	const struct setting *s = find(cfg, name);
 	if (!s)
 		return -ENOENT;
-	if (s->value->type == XP_CFG_LIST)
+	if (s->value.type == XP_CFG_LIST)
 		return -EINVAL;
-	*out = s->value->str;
+	*out = s->value.u.str;
 	return 0;
 }
 
@@ -812,9 +944,9 @@ int xp_cfg_get_long(const struct xp_cfg *cfg, const char *name, long *out)
 	const struct setting *s = find(cfg, name);
 	if (!s)
 		return -ENOENT;
-	if (s->value->type == XP_CFG_LIST || s->last_append)
+	if (s->value.type == XP_CFG_LIST || s->last_append)
 		return -EINVAL; /* xl: "can't use += with numbers" */
-	int r = xp_cfg_value_long(s->value, out);
+	int r = xp_cfg_value_long(&s->value, out);
 	return r == -ERANGE ? -ERANGE : r;
 }
 
@@ -833,8 +965,8 @@ int xp_cfg_get_list(const struct xp_cfg *cfg, const char *name, const struct xp_
 	const struct setting *s = find(cfg, name);
 	if (!s)
 		return -ENOENT;
-	if (s->value->type != XP_CFG_LIST)
+	if (s->value.type != XP_CFG_LIST)
 		return -EINVAL;
-	*out = s->value;
+	*out = &s->value;
 	return 0;
 }

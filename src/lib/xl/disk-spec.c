@@ -277,13 +277,8 @@ static void oom(struct parse *ps)
 /* Records a problem. text: the offending input, textlen bytes of it (copied), at offset
  * off of the current spec; NULL for none. Problems of the whole disk pass off ==
  * SIZE_MAX. */
-__attribute__((format(printf, 7, 8))) static void report(struct parse *ps, enum xp_severity sev,
-							 size_t off, const char *text,
-							 size_t textlen, const char *code,
-							 const char *fmt, ...);
-
-static void report_hint(struct parse *ps, enum xp_severity sev, size_t off, const char *text,
-			size_t textlen, const char *code, const char *hint, const char *msg)
+static void report_v(struct parse *ps, enum xp_severity sev, size_t off, const char *text,
+		     size_t textlen, const char *code, const char *hint, const char *fmt, va_list ap)
 {
 	if (sev == XP_SEV_ERROR)
 		ps->err = true;
@@ -302,28 +297,46 @@ static void report_hint(struct parse *ps, enum xp_severity sev, size_t off, cons
 		line = (unsigned)ps->index + 1;
 		col = (unsigned)off + 1;
 	}
-	if (xp_diags_add(ps->diags, sev, NULL, line, col, code, t, hint, "%s", msg) < 0)
+	if (xp_diags_addv(ps->diags, sev, NULL, line, col, code, t, hint, fmt, ap) < 0)
 		oom(ps);
 	free(t);
 }
 
+static void report_hint(struct parse *ps, enum xp_severity sev, size_t off, const char *text,
+			size_t textlen, const char *code, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
+static void report_hint(struct parse *ps, enum xp_severity sev, size_t off, const char *text,
+			size_t textlen, const char *code, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report_v(ps, sev, off, text, textlen, code, hint, fmt, ap);
+	va_end(ap);
+}
+
+static void report(struct parse *ps, enum xp_severity sev, size_t off, const char *text,
+		   size_t textlen, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
 static void report(struct parse *ps, enum xp_severity sev, size_t off, const char *text,
 		   size_t textlen, const char *code, const char *fmt, ...)
 {
-	char msg[160];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	report_v(ps, sev, off, text, textlen, code, NULL, fmt, ap);
 	va_end(ap);
-	report_hint(ps, sev, off, text, textlen, code, NULL, msg);
 }
 
 /* An error whose offending text is a NUL-terminated part of the current token, at
  * offset off in the spec. */
 static void fail(struct parse *ps, size_t off, const char *text, const char *code, const char *hint,
-		 const char *msg)
+		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void fail(struct parse *ps, size_t off, const char *text, const char *code, const char *hint,
+		 const char *fmt, ...)
 {
-	report_hint(ps, XP_SEV_ERROR, off, text, text ? strlen(text) : 0, code, hint, msg);
+	va_list ap;
+	va_start(ap, fmt);
+	report_v(ps, XP_SEV_ERROR, off, text, text ? strlen(text) : 0, code, hint, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- the actions ------------------------------------------------------------------ */
@@ -335,10 +348,9 @@ static void save_string(struct parse *ps, const char *what, char **slot, const c
 {
 	if (*slot) {
 		if (**slot) {
-			char msg[64];
-			snprintf(msg, sizeof(msg), "%s respecified", what);
 			fail(ps, off, value, "respecified",
-			     "each parameter may be given once, by position or by name", msg);
+			     "each parameter may be given once, by position or by name",
+			     "%s respecified", what);
 			return;
 		}
 		free(*slot);
@@ -355,10 +367,9 @@ static void set_enum(struct parse *ps, int *slot, int value, const char *member,
 		     size_t off)
 {
 	if (*slot != 0 && *slot != value) {
-		char msg[64];
-		snprintf(msg, sizeof(msg), "%s respecified", member);
 		fail(ps, off, text, "respecified",
-		     "each parameter may be given once, by position, prefix or name", msg);
+		     "each parameter may be given once, by position, prefix or name",
+		     "%s respecified", member);
 		return;
 	}
 	*slot = value;

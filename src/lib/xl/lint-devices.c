@@ -33,18 +33,18 @@ static int list_items(const struct xp_cfg *cfg, const char *key, const struct xp
 	*n = 0;
 	if (xp_cfg_get_list(cfg, key, lst) < 0)
 		return 0;
-	size_t i;
-	for (i = 0; i < (*lst)->n; i++)
-		if ((*lst)->items[i]->type == XP_CFG_LIST)
+	size_t i, len = xp_cfg_value_len(*lst);
+	for (i = 0; i < len; i++)
+		if (xp_cfg_value_type(xp_cfg_value_item(*lst, i)) == XP_CFG_LIST)
 			break;
 	*n = i;
-	if (i < (*lst)->n) {
-		const struct xp_cfg_value *bad = (*lst)->items[i];
+	if (i < len) {
+		const struct xp_cfg_value *bad = xp_cfg_value_item(*lst, i);
 		return xp__lint_diag(d, cfg, XP_SEV_WARNING, bad->line, bad->col, "nested-list", NULL,
 				     "each device is one string",
 				     "a list inside '%s': xl stops reading '%s' here and ignores "
 				     "the %zu item(s) from here on",
-				     key, key, (*lst)->n - i);
+				     key, key, len - i);
 	}
 	return 0;
 }
@@ -60,6 +60,17 @@ static int host_path_exists(const struct xp_lint_opts *opts, const char *p)
 	return stat(full, &st) == 0;
 }
 
+struct seen {
+	char *vdev;
+	unsigned line;
+};
+
+static bool seen_eq(const void *ctx, uint32_t id, const void *key, size_t len)
+{
+	const struct seen *seen = ctx;
+	return strlen(seen[id].vdev) == len && memcmp(seen[id].vdev, key, len) == 0;
+}
+
 static int check_disks(const struct xp_cfg *cfg, const struct xp_lint_opts *opts,
 		       struct xp_diags *d)
 {
@@ -68,20 +79,18 @@ static int check_disks(const struct xp_cfg *cfg, const struct xp_lint_opts *opts
 	int r = list_items(cfg, "disk", &lst, &n, d);
 	if (r < 0 || n == 0)
 		return r;
-	struct {
-		char *vdev;
-		unsigned line;
-	} *seen = calloc(n, sizeof(*seen));
+	struct seen *seen = calloc(n, sizeof(*seen));
+	struct xp__nidx ix = {0};
 	if (!seen)
 		return -ENOMEM;
 	size_t nseen = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		const struct xp_cfg_value *v = lst->items[i];
+		const struct xp_cfg_value *v = xp_cfg_value_item(lst, i);
 		struct xp_disk disk;
 		struct xp_diags local;
 		xp_diags_init(&local);
 		memset(&disk, 0, sizeof(disk));
-		int pr = xp_disk_parse_one(v->str, &disk, &local);
+		int pr = xp_disk_parse_one(xp_cfg_value_str(v), &disk, &local);
 		for (size_t k = 0; k < local.n && r == 0; k++) {
 			const struct xp_diag *g = &local.v[k];
 			r = xp__lint_diag(d, cfg, g->severity, v->line,
@@ -96,19 +105,20 @@ static int check_disks(const struct xp_cfg *cfg, const struct xp_lint_opts *opts
 			continue;
 		}
 		if (disk.vdev) {
-			for (size_t k = 0; k < nseen; k++)
-				if (strcmp(seen[k].vdev, disk.vdev) == 0) {
-					r = xp__lint_diag(d, cfg, XP_SEV_WARNING, v->line, v->col,
-							  "duplicate-vdev", disk.vdev,
-							  "give each disk its own vdev",
-							  "disk %zu uses vdev '%s' again (first on line %u)",
-							  i, disk.vdev, seen[k].line);
-					break;
-				}
-			seen[nseen].vdev = strdup(disk.vdev);
-			seen[nseen].line = v->line;
-			if (seen[nseen].vdev)
-				nseen++;
+			size_t len = strlen(disk.vdev);
+			uint32_t k = xp__nidx_find(&ix, disk.vdev, len, seen_eq, seen);
+			if (k != UINT32_MAX)
+				r = xp__lint_diag(d, cfg, XP_SEV_WARNING, v->line, v->col,
+						  "duplicate-vdev", disk.vdev,
+						  "give each disk its own vdev",
+						  "disk %zu uses vdev '%s' again (first on line %u)", i,
+						  disk.vdev, seen[k].line);
+			/* the first use is what later duplicates name */
+			else if (!(seen[nseen].vdev = strdup(disk.vdev)) ||
+				 xp__nidx_add(&ix, disk.vdev, len, (uint32_t)nseen) < 0)
+				r = -ENOMEM;
+			else
+				seen[nseen++].line = v->line;
 		}
 		if (r == 0 && opts->host && disk.pdev_path && *disk.pdev_path && !disk.script &&
 		    !host_path_exists(opts, disk.pdev_path))
@@ -118,9 +128,10 @@ static int check_disks(const struct xp_cfg *cfg, const struct xp_lint_opts *opts
 					  disk.pdev_path);
 		xp_disk_release(&disk);
 	}
-	for (size_t k = 0; k < nseen; k++)
+	for (size_t k = 0; k <= nseen && k < n; k++)
 		free(seen[k].vdev);
 	free(seen);
+	xp__nidx_release(&ix);
 	return r;
 }
 
@@ -139,10 +150,18 @@ static int remember_mac(struct xp_lint_set *set, const struct xp_mac *m, const c
 	memcpy(e->b, m->b, 6);
 	e->file = strdup(file ? file : "-");
 	e->line = line;
-	if (!e->file)
+	if (!e->file || xp__nidx_add(&set->ix, m->b, 6, (uint32_t)set->n) < 0) {
+		free(e->file);
 		return -ENOMEM;
+	}
 	set->n++;
 	return 0;
+}
+
+static bool mac_eq(const void *ctx, uint32_t id, const void *key, size_t len)
+{
+	const struct xp_lint_set *set = ctx;
+	return len == 6 && memcmp(set->macs[id].b, key, 6) == 0;
 }
 
 static int check_vifs(const struct xp_cfg *cfg, struct xp_lint_set *set, struct xp_diags *d)
@@ -156,9 +175,9 @@ static int check_vifs(const struct xp_cfg *cfg, struct xp_lint_set *set, struct 
 	if (!set)
 		set = &local_set;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		const struct xp_cfg_value *v = lst->items[i];
+		const struct xp_cfg_value *v = xp_cfg_value_item(lst, i);
 		struct xp_vif vif;
-		int pr = xp_vif_parse_at(v->str, &vif, d, xp_cfg_filename(cfg), v->line, v->col + 1);
+		int pr = xp_vif_parse_at(xp_cfg_value_str(v), &vif, d, xp_cfg_filename(cfg), v->line, v->col + 1);
 		if (pr == -ENOMEM) {
 			r = pr;
 			break;
@@ -170,16 +189,14 @@ static int check_vifs(const struct xp_cfg *cfg, struct xp_lint_set *set, struct 
 		if (!xp_mac_is_zero(m)) {
 			xp_mac_format(m, buf);
 			/* invalid and multicast MACs are reported by xp_vif_parse_at */
-			for (size_t k = 0; r == 0 && k < set->n; k++)
-				if (memcmp(set->macs[k].b, m->b, 6) == 0) {
-					r = xp__lint_diag(d, cfg, XP_SEV_WARNING, v->line, v->col,
-							  "duplicate-mac", buf,
-							  "give each interface its own MAC",
-							  "vif %zu: MAC %s is also used at %s:%u", i,
-							  buf, set->macs[k].file, set->macs[k].line);
-					break;
-				}
-			if (r == 0)
+			/* the first use is what later duplicates name */
+			uint32_t k = xp__nidx_find(&set->ix, m->b, 6, mac_eq, set);
+			if (k != UINT32_MAX)
+				r = xp__lint_diag(d, cfg, XP_SEV_WARNING, v->line, v->col,
+						  "duplicate-mac", buf, "give each interface its own MAC",
+						  "vif %zu: MAC %s is also used at %s:%u", i, buf,
+						  set->macs[k].file, set->macs[k].line);
+			else
 				r = remember_mac(set, m, xp_cfg_filename(cfg), v->line);
 		}
 		xp_vif_release(&vif);
@@ -187,6 +204,7 @@ static int check_vifs(const struct xp_cfg *cfg, struct xp_lint_set *set, struct 
 	for (size_t k = 0; k < local_set.n; k++)
 		free(local_set.macs[k].file);
 	free(local_set.macs);
+	xp__nidx_release(&local_set.ix);
 	return r;
 }
 

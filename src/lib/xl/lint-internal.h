@@ -6,6 +6,7 @@
 #define XP_XL_LINT_INTERNAL_H
 
 #include "xenprov/xl-lint.h"
+#include "xl/name-index.h"
 
 struct lint_mac {
 	unsigned char b[6];
@@ -13,9 +14,11 @@ struct lint_mac {
 	unsigned line;
 };
 
+/* The first use of each MAC, indexed by its 6 bytes. */
 struct xp_lint_set {
 	struct lint_mac *macs;
 	size_t n, cap;
+	struct xp__nidx ix;
 };
 
 int xp__lint_diag(struct xp_diags *d, const struct xp_cfg *cfg, enum xp_severity sev,

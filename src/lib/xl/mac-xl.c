@@ -11,14 +11,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "util/hex.h"
+#include "util/ctype.h"
 #include "xenprov/mac.h"
-
-/* isspace() in the C locale, without depending on the process's locale. */
-static bool c_isspace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
 
 /*
  * strtoul(s, &end, 16) as glibc does it in the C locale: leading white space, an optional
@@ -29,7 +23,7 @@ static bool c_isspace(char c)
 static unsigned long strtoul16(const char *s, const char **end)
 {
 	const char *p = s;
-	while (c_isspace(*p))
+	while (xp__isspace(*p))
 		p++;
 	bool neg = false;
 	if (*p == '+' || *p == '-') {

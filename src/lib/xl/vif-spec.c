@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/ctype.h"
 #include "xenprov/xl-vif.h"
 
 /* ---- the keys --------------------------------------------------------------------- */
@@ -387,19 +388,12 @@ static void diag(struct ctx *c, enum xp_severity sev, size_t pos, const char *co
 		c->errors++;
 	if (!c->diags)
 		return;
-	char msg[512];
+	unsigned col = c->col + (pos > UINT_MAX - c->col ? UINT_MAX - c->col : (unsigned)pos);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	unsigned col = c->col + (pos > UINT_MAX - c->col ? UINT_MAX - c->col : (unsigned)pos);
-	if (xp_diags_add(c->diags, sev, c->file, c->line, col, code, text, hint, "%s", msg) < 0)
+	if (xp_diags_addv(c->diags, sev, c->file, c->line, col, code, text, hint, fmt, ap) < 0)
 		c->oom = -ENOMEM;
-}
-
-static bool c_isspace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+	va_end(ap);
 }
 
 /*
@@ -410,7 +404,7 @@ static bool c_isspace(char c)
 static bool xl_parse_ulong_int(const char *s, int *out, bool *clean)
 {
 	const char *p = s;
-	while (c_isspace(*p))
+	while (xp__isspace(*p))
 		p++;
 	bool neg = false;
 	if (*p == '+' || *p == '-') {

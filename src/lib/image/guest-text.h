@@ -1,0 +1,76 @@
+/*
+ * guest-text.h - what xp_guest_apply writes into a guest, as pure text functions
+ * (guest-text.c): settings in, the file's bytes out. No image, no I/O, no clock and no
+ * randomness (the machine-id's random bytes are an argument), so each format is tested
+ * byte for byte without a filesystem (tests/unit/test-guest-text.c).
+ *
+ * Every writer appends to out (an xp_buf the caller owns) and returns 0, -ENOMEM if the
+ * buffer failed, or -EINVAL for settings it cannot write (as said at each). Settings
+ * are as xp_guest_apply accepts them (guest.h): the writers do not check addresses or
+ * names again, they only derive the values written (the prefix length, the MAC in lower
+ * case) with xp_guest_prefix and xp_guest_mac.
+ *
+ * Not here: where the files go and with which owner and mode (guest-edit.c), writing
+ * them into the image (guest-fs.c).
+ */
+#ifndef XP_GUEST_TEXT_H
+#define XP_GUEST_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "xenprov/extfs.h"
+#include "xenprov/guest.h"
+#include "xenprov/util.h"
+
+/* /etc/hostname: the host name and a newline. -EINVAL without s->hostname. */
+int xp_guest_text_hostname(const struct xp_guest_settings *s, struct xp_buf *out);
+/* /etc/hosts (hosts(5)) laid out as Debian's installer writes it: localhost, 127.0.1.1
+ * with the FQDN and the short name (the short name alone without s->domain), the IPv6
+ * lines. -EINVAL without s->hostname. */
+int xp_guest_text_hosts(const struct xp_guest_settings *s, struct xp_buf *out);
+
+/* The network configuration of eth0 in each format, DHCP (s->dhcp) or static (s->ip,
+ * its prefix, s->gateway, s->dns, s->domain as the search domain); -EINVAL with neither
+ * s->dhcp nor s->ip. Where the format can match an interface by address (networkd,
+ * netplan, ifcfg's HWADDR), s->mac is used.
+ *
+ * ifupdown: /etc/network/interfaces (interfaces(5)), with a "source" line for the
+ * files of /etc/network/interfaces.d first if source_dotd. */
+int xp_guest_text_ifupdown(const struct xp_guest_settings *s, bool source_dotd, struct xp_buf *out);
+/* ifupdown's /etc/resolv.conf (resolv.conf(5)) for static DNS: search and nameserver
+ * lines. */
+int xp_guest_text_resolv_conf(const struct xp_guest_settings *s, struct xp_buf *out);
+/* A systemd-networkd .network file (systemd.network(5)). */
+int xp_guest_text_networkd(const struct xp_guest_settings *s, struct xp_buf *out);
+/* A netplan YAML file (netplan's reference, version 2). */
+int xp_guest_text_netplan(const struct xp_guest_settings *s, struct xp_buf *out);
+/* Red Hat's ifcfg-eth0 (initscripts' sysconfig.txt). */
+int xp_guest_text_ifcfg(const struct xp_guest_settings *s, struct xp_buf *out);
+
+/* Whether an interfaces(5) text configures eth0: an iface or mapping stanza for it, or
+ * an auto/allow-* line naming it. */
+bool xp_guest_text_ifupdown_has_eth0(const char *text);
+/* Whether a netplan YAML text configures ethernets. */
+bool xp_guest_text_netplan_has_ethernets(const char *text);
+
+/* /etc/fstab (fstab(5)): the root filesystem (fs_type) by UUID, and the swap area by
+ * UUID unless swap_uuid is NULL or "". */
+int xp_guest_text_fstab(const char *root_uuid, enum xp_fs_type fs_type, const char *swap_uuid,
+			struct xp_buf *out);
+/* /etc/machine-id (machine-id(5)): 32 lower-case hex digits and a newline, from 16
+ * random bytes made a version 4, variant 1 UUID as systemd's sd_id128_randomize does. */
+int xp_guest_text_machine_id(const unsigned char random[16], struct xp_buf *out);
+/* /etc/shadow (shadow(5)) with root's second field replaced by hash: the len bytes of
+ * old (the current file) otherwise byte for byte. -ENOENT if no line starts with
+ * "root:". out then holds the hash: clear it before freeing. */
+int xp_guest_text_shadow(const char *old, size_t len, const char *hash, struct xp_buf *out);
+/* root's authorized_keys (sshd(8) AUTHORIZED_KEYS FILE FORMAT): keys, ending in a
+ * newline. */
+int xp_guest_text_authorized_keys(const char *keys, struct xp_buf *out);
+/* The first-boot unit (systemd.unit(5)) that makes the SSH host keys xp_guest_apply
+ * removed: a oneshot `ssh-keygen -A` while /etc/ssh/ssh_host_ed25519_key is missing,
+ * before ssh.service and sshd.service, wanted by multi-user.target. */
+int xp_guest_text_hostkey_unit(struct xp_buf *out);
+
+#endif

@@ -1,0 +1,389 @@
+/*
+ * test-guest-text.c - the text of the files written into guests (image/guest-text.c),
+ * byte for byte and without any image: hostname and hosts, the network configuration
+ * in each format (ifupdown, resolv.conf, systemd-networkd, netplan, ifcfg) for static
+ * IPv4 and IPv6, DHCP, with and without gateway, DNS, domain and MAC; fstab, the
+ * machine-id from given bytes, root's hash in shadow texts (root first, later, absent,
+ * look-alike lines), authorized_keys, the host key unit; the prefix and MAC values all
+ * of them share, and the refusals.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "guest-fixtures.h"
+#include "image/guest-text.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* static IPv4 with everything (guest-fixtures.h) */
+static const struct xp_guest_settings V4 = GUEST_V4;
+/* static IPv4, nothing else: no MAC, gateway, DNS or domain; the default prefix */
+static const struct xp_guest_settings V4_BARE = {.hostname = "db1", .ip = "10.1.2.3"};
+/* static IPv4 with a domain but no name servers, prefix 16 */
+static const struct xp_guest_settings V4_DOMAIN = {
+    .ip = "10.1.2.3", .prefix = 16, .domain = "lab.example"};
+/* static IPv6, the default prefix, one name server */
+static const struct xp_guest_settings V6 = {
+    .ip = "2001:db8::10", .gateway = "2001:db8::1", .dns = DNS, .ndns = 1, .domain = "example.org"};
+/* DHCP with a MAC and a domain (an ip given too is ignored) */
+static const struct xp_guest_settings DHCP = {
+    .dhcp = true, .mac = "00:16:3e:aa:bb:cc", .domain = "example.net", .ip = "192.0.2.99"};
+/* DHCP, nothing else */
+static const struct xp_guest_settings DHCP_BARE = {.dhcp = true};
+
+typedef int (*writer_fn)(const struct xp_guest_settings *s, struct xp_buf *out);
+
+static int ifupdown_dotd(const struct xp_guest_settings *s, struct xp_buf *out)
+{
+	return xp_guest_text_ifupdown(s, true, out);
+}
+
+static int ifupdown_plain(const struct xp_guest_settings *s, struct xp_buf *out)
+{
+	return xp_guest_text_ifupdown(s, false, out);
+}
+
+struct text_case {
+	const char *what;
+	writer_fn fn;
+	const struct xp_guest_settings *s;
+	int rc;
+	const char *want; /* with rc 0 */
+};
+
+#define IFUP_HEAD "# interfaces(5) file used by ifup(8) and ifdown(8), written by xenprov\n"
+#define IFUP_LO	  "\nauto lo\niface lo inet loopback\n\nauto eth0\n"
+#define ND_HEAD	  "# systemd.network(5), written by xenprov\n[Match]\n"
+#define NP_HEAD                                                                                    \
+	"# netplan configuration, written by xenprov\nnetwork:\n  version: 2\n  ethernets:\n"      \
+	"    eth0:\n"
+#define CFG_HEAD "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nONBOOT=yes\n"
+#define HOSTS_V6                                                                                   \
+	"\n# The following lines are desirable for IPv6 capable hosts\n"                           \
+	"::1\tlocalhost ip6-localhost "                                                            \
+	"ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+
+static const struct text_case cases[] = {
+    /* hostname, hosts */
+    {"hostname", xp_guest_text_hostname, &V4, 0, "web01\n"},
+    {"hostname none", xp_guest_text_hostname, &DHCP, -EINVAL, NULL},
+    {"hosts fqdn", xp_guest_text_hosts, &V4, 0,
+     "127.0.0.1\tlocalhost\n127.0.1.1\tweb01.example.com\tweb01\n" HOSTS_V6},
+    {"hosts no domain", xp_guest_text_hosts, &V4_BARE, 0,
+     "127.0.0.1\tlocalhost\n127.0.1.1\tdb1\n" HOSTS_V6},
+    {"hosts none", xp_guest_text_hosts, &DHCP, -EINVAL, NULL},
+
+    /* ifupdown */
+    {"ifupdown v4", ifupdown_dotd, &V4, 0,
+     IFUP_HEAD "source /etc/network/interfaces.d/*\n" IFUP_LO
+	       "iface eth0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n"
+	       "\tdns-nameservers 192.0.2.53 2001:db8::53\n\tdns-search example.com\n"},
+    {"ifupdown v4 bare", ifupdown_plain, &V4_BARE, 0,
+     IFUP_HEAD IFUP_LO "iface eth0 inet static\n\taddress 10.1.2.3/24\n"},
+    {"ifupdown v4 domain", ifupdown_plain, &V4_DOMAIN, 0,
+     IFUP_HEAD IFUP_LO "iface eth0 inet static\n\taddress 10.1.2.3/16\n"
+		       "\tdns-search lab.example\n"},
+    {"ifupdown v6", ifupdown_plain, &V6, 0,
+     IFUP_HEAD IFUP_LO "iface eth0 inet6 static\n\taddress 2001:db8::10/64\n"
+		       "\tgateway 2001:db8::1\n\tdns-nameservers 192.0.2.53\n"
+		       "\tdns-search example.org\n"},
+    {"ifupdown dhcp", ifupdown_dotd, &DHCP, 0,
+     IFUP_HEAD "source /etc/network/interfaces.d/*\n" IFUP_LO "iface eth0 inet dhcp\n"},
+    {"ifupdown dhcp bare", ifupdown_plain, &DHCP_BARE, 0,
+     IFUP_HEAD IFUP_LO "iface eth0 inet dhcp\n"},
+    {"resolv.conf", xp_guest_text_resolv_conf, &V4, 0,
+     "search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n"},
+    {"resolv.conf v6", xp_guest_text_resolv_conf, &V6, 0,
+     "search example.org\nnameserver 192.0.2.53\n"},
+    {"resolv.conf bare", xp_guest_text_resolv_conf, &V4_BARE, 0, ""},
+
+    /* systemd-networkd */
+    {"networkd v4", xp_guest_text_networkd, &V4, 0,
+     ND_HEAD "MACAddress=00:16:3e:12:34:56\n\n[Network]\nAddress=192.0.2.10/24\n"
+	     "Gateway=192.0.2.1\nDNS=192.0.2.53\nDNS=2001:db8::53\nDomains=example.com\n"},
+    {"networkd v4 bare", xp_guest_text_networkd, &V4_BARE, 0,
+     ND_HEAD "Name=eth0\n\n[Network]\nAddress=10.1.2.3/24\n"},
+    {"networkd v6", xp_guest_text_networkd, &V6, 0,
+     ND_HEAD "Name=eth0\n\n[Network]\nAddress=2001:db8::10/64\nGateway=2001:db8::1\n"
+	     "DNS=192.0.2.53\nDomains=example.org\n"},
+    {"networkd dhcp", xp_guest_text_networkd, &DHCP, 0,
+     ND_HEAD "MACAddress=00:16:3e:aa:bb:cc\n\n[Network]\nDHCP=yes\nDomains=example.net\n"},
+    {"networkd dhcp bare", xp_guest_text_networkd, &DHCP_BARE, 0,
+     ND_HEAD "Name=eth0\n\n[Network]\nDHCP=yes\n"},
+
+    /* netplan */
+    {"netplan v4", xp_guest_text_netplan, &V4, 0,
+     NP_HEAD "      match:\n        macaddress: \"00:16:3e:12:34:56\"\n      set-name: eth0\n"
+	     "      dhcp4: false\n      addresses:\n        - \"192.0.2.10/24\"\n"
+	     "      routes:\n        - to: default\n          via: \"192.0.2.1\"\n"
+	     "      nameservers:\n        addresses: [192.0.2.53, 2001:db8::53]\n"
+	     "        search: [example.com]\n"},
+    {"netplan v4 bare", xp_guest_text_netplan, &V4_BARE, 0,
+     NP_HEAD "      dhcp4: false\n      addresses:\n        - \"10.1.2.3/24\"\n"},
+    {"netplan v4 domain", xp_guest_text_netplan, &V4_DOMAIN, 0,
+     NP_HEAD "      dhcp4: false\n      addresses:\n        - \"10.1.2.3/16\"\n"
+	     "      nameservers:\n        search: [lab.example]\n"},
+    {"netplan v6", xp_guest_text_netplan, &V6, 0,
+     NP_HEAD
+     "      dhcp4: false\n      addresses:\n        - \"2001:db8::10/64\"\n"
+     "      routes:\n        - to: default\n          via: \"2001:db8::1\"\n"
+     "      nameservers:\n        addresses: [192.0.2.53]\n        search: [example.org]\n"},
+    {"netplan dhcp", xp_guest_text_netplan, &DHCP, 0,
+     NP_HEAD "      match:\n        macaddress: \"00:16:3e:aa:bb:cc\"\n      set-name: eth0\n"
+	     "      dhcp4: true\n"},
+
+    /* Red Hat ifcfg */
+    {"ifcfg v4", xp_guest_text_ifcfg, &V4, 0,
+     CFG_HEAD "HWADDR=00:16:3e:12:34:56\nBOOTPROTO=none\nIPADDR=192.0.2.10\nPREFIX=24\n"
+	      "GATEWAY=192.0.2.1\nDNS1=192.0.2.53\nDNS2=2001:db8::53\nDOMAIN=example.com\n"},
+    {"ifcfg v4 bare", xp_guest_text_ifcfg, &V4_BARE, 0,
+     CFG_HEAD "BOOTPROTO=none\nIPADDR=10.1.2.3\nPREFIX=24\n"},
+    {"ifcfg v6", xp_guest_text_ifcfg, &V6, 0,
+     CFG_HEAD "BOOTPROTO=none\nIPV6INIT=yes\nIPV6_AUTOCONF=no\nIPV6ADDR=2001:db8::10/64\n"
+	      "IPV6_DEFAULTGW=2001:db8::1\nDNS1=192.0.2.53\nDOMAIN=example.org\n"},
+    {"ifcfg dhcp", xp_guest_text_ifcfg, &DHCP, 0,
+     CFG_HEAD "HWADDR=00:16:3e:aa:bb:cc\nBOOTPROTO=dhcp\nDOMAIN=example.net\n"},
+};
+
+/* Settings no network writer can write. */
+static const struct xp_guest_settings NO_NET = {.hostname = "x"};
+static const struct xp_guest_settings BAD_MAC = {.dhcp = true, .mac = "00:16:3e:12:34"};
+
+static void test_writers(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		const struct text_case *c = &cases[i];
+		print_message("%s\n", c->what);
+		struct xp_buf b = XP_BUF_INIT;
+		assert_int_equal(c->fn(c->s, &b), c->rc);
+		if (c->rc == 0)
+			assert_string_equal(xp_buf_str(&b), c->want);
+		else
+			assert_int_equal(b.len, 0);
+		xp_buf_release(&b);
+	}
+	static const writer_fn net[] = {ifupdown_dotd, ifupdown_plain, xp_guest_text_networkd,
+					xp_guest_text_netplan, xp_guest_text_ifcfg};
+	for (size_t i = 0; i < N(net); i++) {
+		struct xp_buf b = XP_BUF_INIT;
+		assert_int_equal(net[i](&NO_NET, &b), -EINVAL);
+		assert_int_equal(net[i](&BAD_MAC, &b), -EINVAL);
+		assert_int_equal(b.len, 0);
+		xp_buf_release(&b);
+	}
+	/* writers append to what the buffer holds */
+	struct xp_buf b = XP_BUF_INIT;
+	xp_buf_adds(&b, "kept\n");
+	assert_int_equal(xp_guest_text_hostname(&V4, &b), 0);
+	assert_string_equal(xp_buf_str(&b), "kept\nweb01\n");
+	xp_buf_release(&b);
+}
+
+static void test_derived(void **state)
+{
+	(void)state;
+	assert_int_equal(xp_guest_prefix(&V4), 24);
+	assert_int_equal(xp_guest_prefix(&V4_BARE), 24);
+	assert_int_equal(xp_guest_prefix(&V4_DOMAIN), 16);
+	assert_int_equal(xp_guest_prefix(&V6), 64);
+	assert_int_equal(xp_guest_prefix(&DHCP), 0); /* its ip is ignored */
+	assert_int_equal(xp_guest_prefix(&NO_NET), 0);
+	const struct xp_guest_settings v6p = {.ip = "2001:db8::10", .prefix = 48};
+	assert_int_equal(xp_guest_prefix(&v6p), 48);
+
+	char mac[XP_MAC_STRLEN + 1] = "junk";
+	assert_int_equal(xp_guest_mac(&V4, mac), 0);
+	assert_string_equal(mac, "00:16:3e:12:34:56");
+	assert_int_equal(xp_guest_mac(&V4_BARE, mac), 0);
+	assert_string_equal(mac, "");
+	assert_int_equal(xp_guest_mac(&BAD_MAC, mac), -EINVAL);
+}
+
+struct pred_case {
+	const char *text;
+	bool eth0;
+};
+
+static const struct pred_case ifupdown_cases[] = {
+    {"auto eth0\niface eth0 inet dhcp\n", true},
+    {"iface eth0 inet static\n\taddress 192.0.2.1/24\n", true},
+    {"allow-hotplug eth0\n", true},
+    {"auto lo eth0\n", true},
+    {"mapping eth0\n\tscript /usr/local/sbin/map\n", true},
+    {"\tauto eth0", true},
+    {"auto eth1\niface eth1 inet dhcp\n", false},
+    {"iface eth1 inet dhcp eth0\n", false}, /* iface: only its first word */
+    {"iface br0 inet manual\n\tbridge_ports eth0\n", false},
+    {"# auto eth0\n", false},
+    {"auto eth00\n", false},
+    {"", false},
+};
+
+static void test_predicates(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(ifupdown_cases); i++) {
+		print_message("ifupdown '%s'\n", ifupdown_cases[i].text);
+		assert_int_equal(xp_guest_text_ifupdown_has_eth0(ifupdown_cases[i].text),
+				 ifupdown_cases[i].eth0);
+	}
+	assert_true(xp_guest_text_netplan_has_ethernets("network:\n  ethernets:\n    eth0: {}\n"));
+	assert_false(xp_guest_text_netplan_has_ethernets("network:\n  bridges: {}\n"));
+}
+
+#define FSTAB_HEAD                                                                                 \
+	"# /etc/fstab: static file system information, written by xenprov.\n"                      \
+	"# <file system> <mount point> <type> <options> <dump> <pass>\n"
+#define SWAP_UUID "d1c2b3a4-1234-4cde-8f00-aabbccddeeff"
+
+static void test_fstab(void **state)
+{
+	(void)state;
+	static const struct {
+		enum xp_fs_type type;
+		const char *swap, *want;
+	} fc[] = {
+	    {XP_FS_EXT4, SWAP_UUID,
+	     FSTAB_HEAD "UUID=" FS_UUID "\t/\text4\terrors=remount-ro\t0\t1\n"
+			"UUID=" SWAP_UUID "\tnone\tswap\tsw\t0\t0\n"},
+	    {XP_FS_EXT3, NULL, FSTAB_HEAD "UUID=" FS_UUID "\t/\text3\terrors=remount-ro\t0\t1\n"},
+	    {XP_FS_EXT2, "", FSTAB_HEAD "UUID=" FS_UUID "\t/\text2\terrors=remount-ro\t0\t1\n"},
+	};
+	for (size_t i = 0; i < N(fc); i++) {
+		struct xp_buf b = XP_BUF_INIT;
+		assert_int_equal(xp_guest_text_fstab(FS_UUID, fc[i].type, fc[i].swap, &b), 0);
+		assert_string_equal(xp_buf_str(&b), fc[i].want);
+		xp_buf_release(&b);
+	}
+	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_fstab(FS_UUID, (enum xp_fs_type)3, NULL, &b), -EINVAL);
+	assert_int_equal(xp_guest_text_fstab(NULL, XP_FS_EXT4, NULL, &b), -EINVAL);
+	assert_int_equal(b.len, 0);
+	xp_buf_release(&b);
+}
+
+static void test_machine_id(void **state)
+{
+	(void)state;
+	/* the version nibble (byte 6) becomes 4, the variant bits (byte 8) 10 */
+	static const struct {
+		unsigned char in[16];
+		const char *want;
+	} mc[] = {
+	    {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	      0xff, 0xff},
+	     "ffffffffffff4fffbfffffffffffffff\n"},
+	    {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	     "000102030405460788090a0b0c0d0e0f\n"},
+	    {{0}, "00000000000040008000000000000000\n"},
+	};
+	for (size_t i = 0; i < N(mc); i++) {
+		unsigned char copy[16];
+		memcpy(copy, mc[i].in, 16);
+		struct xp_buf b = XP_BUF_INIT;
+		assert_int_equal(xp_guest_text_machine_id(copy, &b), 0);
+		assert_string_equal(xp_buf_str(&b), mc[i].want);
+		assert_memory_equal(copy, mc[i].in, 16); /* the caller's bytes are left alone */
+		xp_buf_release(&b);
+	}
+}
+
+static void test_shadow(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *what, *old;
+		int rc;
+		const char *want;
+	} sc[] = {
+	    {"root first", "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n", 0,
+	     "root:" HASH ":19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"},
+	    {"root later, the rest byte for byte",
+	     "daemon:*:19000:0:99999:7:::\nroot:!:19000::::::\r\nadmin:$y$j9T$a$b:19001::::::\n", 0,
+	     "daemon:*:19000:0:99999:7:::\nroot:" HASH
+	     ":19000::::::\r\nadmin:$y$j9T$a$b:19001::::::\n"},
+	    {"empty field", "root::19000:::::\n", 0, "root:" HASH ":19000:::::\n"},
+	    {"two fields, no newline", "root:old", 0, "root:" HASH},
+	    {"name only", "nobody:*:1::::::\nroot:", 0, "nobody:*:1::::::\nroot:" HASH},
+	    {"no root", "daemon:*:19000:0:99999:7:::\n", -ENOENT, NULL},
+	    {"look-alikes", "rootx:*:1::::::\n#root:*:1::::::\ndaemon:root:1::::::\n root:*:1\n",
+	     -ENOENT, NULL},
+	    {"empty", "", -ENOENT, NULL},
+	};
+	for (size_t i = 0; i < N(sc); i++) {
+		print_message("%s\n", sc[i].what);
+		struct xp_buf b = XP_BUF_INIT;
+		assert_int_equal(xp_guest_text_shadow(sc[i].old, strlen(sc[i].old), HASH, &b),
+				 sc[i].rc);
+		if (sc[i].rc == 0)
+			assert_string_equal(xp_buf_str(&b), sc[i].want);
+		else
+			assert_int_equal(b.len, 0);
+		xp_buf_release(&b);
+	}
+	/* only len bytes are read: "root:" cut short is no root line */
+	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_shadow("root:x:1\n", 4, HASH, &b), -ENOENT);
+	assert_int_equal(xp_guest_text_shadow("root:x:1\nJUNK", 9, HASH, &b), 0);
+	assert_string_equal(xp_buf_str(&b), "root:" HASH ":1\n");
+	xp_buf_release(&b);
+}
+
+static void test_authorized_keys(void **state)
+{
+	(void)state;
+	static const char *const kc[][2] = {
+	    {"ssh-ed25519 AAAA k1", "ssh-ed25519 AAAA k1\n"},
+	    {"ssh-ed25519 AAAA k1\n", "ssh-ed25519 AAAA k1\n"},
+	    {"ssh-ed25519 AAAA k1\nssh-rsa BBBB k2", "ssh-ed25519 AAAA k1\nssh-rsa BBBB k2\n"},
+	};
+	for (size_t i = 0; i < N(kc); i++) {
+		struct xp_buf b = XP_BUF_INIT;
+		assert_int_equal(xp_guest_text_authorized_keys(kc[i][0], &b), 0);
+		assert_string_equal(xp_buf_str(&b), kc[i][1]);
+		xp_buf_release(&b);
+	}
+}
+
+static void test_hostkey_unit(void **state)
+{
+	(void)state;
+	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_hostkey_unit(&b), 0);
+	assert_string_equal(
+	    xp_buf_str(&b),
+	    "# Written by xenprov: the golden image's SSH host keys were removed so that every\n"
+	    "# guest has its own; this makes them at first boot (systemd.unit(5)).\n"
+	    "[Unit]\n"
+	    "Description=Generate the SSH host keys (xenprov, first boot)\n"
+	    "ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n"
+	    "Before=ssh.service sshd.service\n"
+	    "\n"
+	    "[Service]\n"
+	    "Type=oneshot\n"
+	    "ExecStart=/usr/bin/ssh-keygen -A\n"
+	    "RemainAfterExit=yes\n"
+	    "\n"
+	    "[Install]\n"
+	    "WantedBy=multi-user.target\n");
+	xp_buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_writers),	    cmocka_unit_test(test_derived),
+	    cmocka_unit_test(test_predicates),	    cmocka_unit_test(test_fstab),
+	    cmocka_unit_test(test_machine_id),	    cmocka_unit_test(test_shadow),
+	    cmocka_unit_test(test_authorized_keys), cmocka_unit_test(test_hostkey_unit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
