@@ -4,7 +4,8 @@
 # the JSON API: reading without credentials, writes refused without the token and
 # accepted with it (and seen at once by TFTP and DHCP's inventory); traversal refused.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/serve-env.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
+. "$(dirname "$0")/lib/serve-env.sh" || exit 1
 need curl python3 cmp
 
 export XENPROV_STATE_DIR=$T/state

@@ -11,7 +11,8 @@
 # bytes above 0x7e reach the log escaped; a flood of bad requests costs a few log lines
 # a second.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/serve-env.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
+. "$(dirname "$0")/lib/serve-env.sh" || exit 1
 need tftp atftp curl sha256sum python3
 
 export XENPROV_STATE_DIR=$T/state

@@ -54,17 +54,6 @@ static void in_root(const char *rel, char *out, size_t n)
 
 static struct xp_inv *inv;
 
-static void sql(const char *stmt)
-{
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	assert_int_equal(sqlite3_exec(db, stmt, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static int setup(void **st)
 {
 	(void)st;
@@ -555,8 +544,8 @@ static void test_distro_files(void **st)
 
 	/* a distro of an older inventory (served from its host path then): not served,
 	 * not in the menus, whatever path it records */
-	sql("INSERT INTO distros (name, kernel, initrd, created, updated)"
-	    " VALUES ('legacy', '/etc/shadow', '/etc/passwd', 0, 0)");
+	xp_test_sql(state, "INSERT INTO distros (name, kernel, initrd, created, updated)"
+			   " VALUES ('legacy', '/etc/shadow', '/etc/passwd', 0, 0)");
 	open_fails(b, "distros/legacy/kernel", -ENOENT);
 	open_fails(b, "distros/legacy/initrd", -ENOENT);
 	const char *menus[] = {"pxelinux.cfg/default", "grub/grub.cfg", "ipxe/default"};
@@ -566,7 +555,7 @@ static void test_distro_files(void **st)
 		assert_non_null(strstr(s, "debian12"));
 		free(s);
 	}
-	sql("DELETE FROM distros WHERE name = 'legacy'");
+	xp_test_sql(state, "DELETE FROM distros WHERE name = 'legacy'");
 	xp_boot_free(b);
 }
 
@@ -711,7 +700,7 @@ static void test_live_changes(void **st)
 	s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
 	assert_non_null(strstr(s, " hostname=www.example.org\n"));
 	free(s);
-	sql("UPDATE systems SET hostname = NULL WHERE name = 'web01'");
+	xp_test_sql(state, "UPDATE systems SET hostname = NULL WHERE name = 'web01'");
 	xp_boot_free(b);
 }
 
@@ -723,7 +712,9 @@ static void test_injection(void **st)
 	struct xp_boot *b = boot_default();
 	/* The inventory refuses such values; a row written by something else is rendered
 	 * safely anyway. */
-	sql("UPDATE systems SET kernel_options = 'quiet' || char(10) || 'LABEL evil' || char(13) "
+	xp_test_sql(
+	    state,
+	    "UPDATE systems SET kernel_options = 'quiet' || char(10) || 'LABEL evil' || char(13) "
 	    "|| char(10) || 'KERNEL /evil' || char(9) || 'x' || char(127) || 'y' WHERE name = "
 	    "'web01'");
 	char *s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
@@ -751,7 +742,8 @@ static void test_injection(void **st)
 	free(s);
 
 	/* GRUB's script syntax is quoted away */
-	sql("UPDATE systems SET kernel_options = 'a''b $x;reboot {}' WHERE name = 'web01'");
+	xp_test_sql(state,
+		    "UPDATE systems SET kernel_options = 'a''b $x;reboot {}' WHERE name = 'web01'");
 	s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
 	assert_non_null(
 	    strstr(s, " priority=critical 'a'\\''b' '$x;reboot' '{}' hostname=web01\n"));
@@ -766,31 +758,40 @@ static void test_injection(void **st)
 			 "UPDATE systems SET kernel_options = 'quiet %s reboot' WHERE name = "
 			 "'web01'",
 			 bad[i]);
-		sql(q);
+		xp_test_sql(state, q);
 		open_fails(b, "ipxe/01-52-54-00-ab-cd-01", -EINVAL);
 		/* pxelinux has no such syntax */
 		s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
 		free(s);
 	}
-	sql("UPDATE systems SET kernel_options = 'console=ttyS0' WHERE name = 'web01'");
-	sql("UPDATE distros SET kernel_options = 'x || reboot' WHERE name = 'debian12'");
+	xp_test_sql(state,
+		    "UPDATE systems SET kernel_options = 'console=ttyS0' WHERE name = 'web01'");
+	xp_test_sql(state,
+		    "UPDATE distros SET kernel_options = 'x || reboot' WHERE name = 'debian12'");
 	s = rendered(b, "ipxe/default");
 	assert_null(strstr(s, "debian12"));
 	assert_non_null(strstr(s, "item alpine alpine\n"));
 	free(s);
 	/* and ${...} is iPXE's expansion, left alone */
-	sql("UPDATE distros SET kernel_options = 'BOOTIF=${net0/mac}' WHERE name = 'debian12'");
+	xp_test_sql(
+	    state,
+	    "UPDATE distros SET kernel_options = 'BOOTIF=${net0/mac}' WHERE name = 'debian12'");
 	s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
 	assert_non_null(strstr(s, " initrd=initrd BOOTIF=${net0/mac} console=ttyS0"));
 	free(s);
-	sql("UPDATE distros SET kernel_options = 'auto=true priority=critical' WHERE name = "
-	    "'debian12'");
+	xp_test_sql(
+	    state, "UPDATE distros SET kernel_options = 'auto=true priority=critical' WHERE name = "
+		   "'debian12'");
 
 	/* names are never rendered unless valid: a distro and a system named with a
 	 * newline by something other than the inventory are left out */
-	sql("INSERT INTO distros (name, kernel, created, updated) VALUES ('evil' || char(10) || "
+	xp_test_sql(
+	    state,
+	    "INSERT INTO distros (name, kernel, created, updated) VALUES ('evil' || char(10) || "
 	    "'LABEL x', '/boot/x', 0, 0)");
-	sql("INSERT INTO systems (name, mac, distro, netboot, created, updated) VALUES ('bad' || "
+	xp_test_sql(
+	    state,
+	    "INSERT INTO systems (name, mac, distro, netboot, created, updated) VALUES ('bad' || "
 	    "char(10) || 'x', '52:54:00:00:00:0e', 'alpine', 1, 0, 0)");
 	const char *menus[] = {"pxelinux.cfg/default", "grub/grub.cfg", "ipxe/default"};
 	for (size_t i = 0; i < N(menus); i++) {
@@ -800,8 +801,8 @@ static void test_injection(void **st)
 		free(s);
 	}
 	open_fails(b, "pxelinux.cfg/01-52-54-00-00-00-0e", -ENOENT);
-	sql("DELETE FROM systems WHERE mac = '52:54:00:00:00:0e'");
-	sql("DELETE FROM distros WHERE name LIKE 'evil%'");
+	xp_test_sql(state, "DELETE FROM systems WHERE mac = '52:54:00:00:00:0e'");
+	xp_test_sql(state, "DELETE FROM distros WHERE name LIKE 'evil%'");
 	xp_boot_free(b);
 }
 

@@ -43,11 +43,6 @@ static void write_text(const char *path, const char *text)
 	fclose(f);
 }
 
-static void path_in(char *out, size_t n, const char *dir, const char *rel)
-{
-	snprintf(out, n, "%s/%s", dir, rel);
-}
-
 static int setup(void **st)
 {
 	(void)st;
@@ -65,29 +60,6 @@ static int teardown(void **st)
 	return xp_test_rmtree(tmpdir);
 }
 
-static struct xp_inv *open_ok(void)
-{
-	struct xp_inv *inv = NULL;
-	assert_int_equal(xp_inv_open(state, &inv), 0);
-	return inv;
-}
-
-static void exec_sql(const char *sql)
-{
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		print_error("sql: %s\n", err);
-	sqlite3_free(err);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
-}
-
 /* The digest of a file's bytes, as the store names it. */
 static void digest_of(const char *path, char hex[65])
 {
@@ -100,17 +72,13 @@ static void digest_of(const char *path, char hex[65])
 static char *store_names(void)
 {
 	static char buf[4096];
-	buf[0] = '\0';
-	char cmd[4400];
-	snprintf(cmd, sizeof(cmd), "ls -A '%s' 2>/dev/null | cut -c1-8 | sort | tr '\\n' ' '",
-		 store);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, p);
-	buf[n] = '\0';
-	pclose(p);
-	if (n && buf[n - 1] == ' ')
-		buf[n - 1] = '\0';
+	char *names =
+	    xp_test_out("ls -A '%s' 2>/dev/null | cut -c1-8 | sort | tr '\\n' ' '", store);
+	size_t n = strlen(names);
+	if (n && names[n - 1] == ' ')
+		names[n - 1] = '\0';
+	snprintf(buf, sizeof(buf), "%s", names);
+	free(names);
 	return buf;
 }
 
@@ -175,11 +143,10 @@ static int child_main(const char *dir, const char *verb, const char *arg)
 static void test_copies(void **st)
 {
 	(void)st;
-	char k1[4300], k2[4300], ini[4300], k3[4300];
-	path_in(k1, sizeof(k1), tmpdir, "vmlinuz-a");
-	path_in(k2, sizeof(k2), tmpdir, "other-name");
-	path_in(ini, sizeof(ini), tmpdir, "initrd");
-	path_in(k3, sizeof(k3), tmpdir, "vmlinuz-b");
+	const char *k1 = xp_test_path(tmpdir, "vmlinuz-a");
+	const char *k2 = xp_test_path(tmpdir, "other-name");
+	const char *ini = xp_test_path(tmpdir, "initrd");
+	const char *k3 = xp_test_path(tmpdir, "vmlinuz-b");
 	write_text(k1, "KERNEL-A");
 	write_text(k2, "KERNEL-A"); /* the same bytes under another name */
 	write_text(ini, "INITRD");
@@ -190,7 +157,7 @@ static void test_copies(void **st)
 	digest_of(ini, hi);
 	digest_of(k3, hb);
 
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "one", k1, ini, 0, NULL), 0);
 	struct xp_distro d;
 	assert_int_equal(xp_distro_get(inv, "one", &d), 0);
@@ -201,8 +168,7 @@ static void test_copies(void **st)
 	assert_true(xp_distro_in_store(&d));
 	xp_distro_release(&d);
 	/* a copy: its own inode, read-only for everyone, the same bytes */
-	char obj[4400];
-	path_in(obj, sizeof(obj), store, ha);
+	const char *obj = xp_test_path(store, ha);
 	struct stat so, sk;
 	assert_int_equal(stat(obj, &so), 0);
 	assert_int_equal(stat(k1, &sk), 0);
@@ -301,12 +267,11 @@ static void test_copies(void **st)
 static void test_collection_waits(void **st)
 {
 	(void)st;
-	char k[4300], other[4300];
-	path_in(k, sizeof(k), tmpdir, "k");
-	path_in(other, sizeof(other), tmpdir, "other");
+	const char *k = xp_test_path(tmpdir, "k");
+	const char *other = xp_test_path(tmpdir, "other");
 	write_text(k, "NEW-KERNEL");
 	write_text(other, "OTHER");
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "old", other, NULL, 0, NULL), 0);
 	/* a writer between naming its file and committing the row (here without the
 	 * transaction around it, so that the other process can commit) */
@@ -326,7 +291,7 @@ static void test_collection_waits(void **st)
 	assert_int_equal(xp_distro_file_open(inv, hex, &fd), 0);
 	close(fd);
 	/* named, committed: the lock goes with the transaction */
-	struct xp_distro d = {.name = "new", .kernel = k, .kernel_sha256 = hex};
+	struct xp_distro d = {.name = "new", .kernel = (char *)k, .kernel_sha256 = hex};
 	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), 0);
 	assert_true(inv->store_lock < 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -346,12 +311,11 @@ static void test_collection_waits(void **st)
 static void test_lock_order(void **st)
 {
 	(void)st;
-	char a[4300], b[4300];
-	path_in(a, sizeof(a), tmpdir, "a");
-	path_in(b, sizeof(b), tmpdir, "b");
+	const char *a = xp_test_path(tmpdir, "a");
+	const char *b = xp_test_path(tmpdir, "b");
 	write_text(a, "KERNEL-A");
 	write_text(b, "KERNEL-B");
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_begin(inv), 0); /* holds the database's write lock */
 	pid_t pid = child("add", b);		/* copies b in, then waits for the database */
 	usleep(300 * 1000);
@@ -372,15 +336,14 @@ static void test_lock_order(void **st)
 static void test_confined(void **st)
 {
 	(void)st;
-	char in[4300], outside[4300], up[4300], link_out[4300], link_in[4300], extra[4300],
-	    in_extra[4300], msg[9000];
-	path_in(in, sizeof(in), tftp, "linux");
-	path_in(outside, sizeof(outside), tmpdir, "outside");
-	snprintf(up, sizeof(up), "%s/../outside", tftp);
-	path_in(link_out, sizeof(link_out), tftp, "link-out");
-	path_in(link_in, sizeof(link_in), tftp, "link-in");
-	path_in(extra, sizeof(extra), tmpdir, "extra");
-	path_in(in_extra, sizeof(in_extra), extra, "linux");
+	char msg[9000];
+	const char *in = xp_test_path(tftp, "linux");
+	const char *outside = xp_test_path(tmpdir, "outside");
+	const char *up = xp_test_path(tftp, "../outside");
+	const char *link_out = xp_test_path(tftp, "link-out");
+	const char *link_in = xp_test_path(tftp, "link-in");
+	const char *extra = xp_test_path(tmpdir, "extra");
+	const char *in_extra = xp_test_path(extra, "linux");
 	write_text(in, "IN-ROOT");
 	write_text(outside, "OUTSIDE");
 	assert_int_equal(mkdir(extra, 0755), 0);
@@ -388,7 +351,7 @@ static void test_confined(void **st)
 	assert_int_equal(symlink(outside, link_out), 0);
 	assert_int_equal(symlink("linux", link_in), 0);
 
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(xp_server_setting_set(inv, "tftp-root", tftp, NULL), 0);
 #define NOT_BENEATH "kernel: '%s' is not beneath a directory the API may take files from"
 	confined(inv, in, 0, NULL);
@@ -413,18 +376,16 @@ static void test_confined(void **st)
 	snprintf(roots, sizeof(roots), "%s/nosuch", extra);
 	confined(inv, roots, -EINVAL, msg);
 	/* the store is a root, and so is sha256: */
-	char hex[65], ref[80], obj[4400];
+	char hex[65], ref[80];
 	digest_of(in, hex);
 	assert_int_equal(add(inv, "keep", in, NULL, 0, NULL), 0);
 	snprintf(ref, sizeof(ref), "sha256:%s", hex);
 	confined(inv, ref, 0, NULL);
-	path_in(obj, sizeof(obj), store, hex);
-	confined(inv, obj, 0, NULL);
+	confined(inv, xp_test_path(store, hex), 0, NULL);
 
 	/* the state directory: never, however it is reached */
-	char token[4300], dbfile[4300], linked[4300];
-	path_in(token, sizeof(token), state, "api-token");
-	path_in(dbfile, sizeof(dbfile), state, "inventory.db");
+	const char *token = xp_test_path(state, "api-token");
+	const char *dbfile = xp_test_path(state, "inventory.db");
 	write_text(token, "0123456789abcdef0123456789abcdef\n");
 	snprintf(msg, sizeof(msg), NOT_BENEATH, dbfile);
 	confined(inv, dbfile, -EACCES, msg);
@@ -435,9 +396,8 @@ static void test_confined(void **st)
 	const char *own[] = {"api-token", "inventory.db", "inventory.db-wal", "inventory.db-shm"};
 	assert_true(xp_test_dms_held(state));
 	for (size_t i = 0; i < N(own); i++) {
-		char src[4300];
-		path_in(src, sizeof(src), state, own[i]);
-		path_in(linked, sizeof(linked), tftp, own[i]);
+		const char *src = xp_test_path(state, own[i]);
+		const char *linked = xp_test_path(tftp, own[i]);
 		assert_int_equal(link(src, linked), 0);
 		snprintf(msg, sizeof(msg), "kernel: '%s' is a file of the state directory", linked);
 		confined(inv, linked, -EACCES, msg);
@@ -456,7 +416,7 @@ static void test_confined(void **st)
 		 "UPDATE server_settings SET value = '%s'"
 		 " WHERE key = 'distro-roots'",
 		 tmpdir);
-	exec_sql(roots);
+	xp_test_sql(state, roots);
 	snprintf(msg, sizeof(msg), NOT_BENEATH, outside);
 	confined(inv, outside, -EACCES, msg);
 	/* nothing refused stayed in the store */
@@ -470,9 +430,9 @@ static void test_confined(void **st)
 static void test_roots(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
-	char sub[4300], msg[8800];
-	path_in(sub, sizeof(sub), state, "tftp");
+	struct xp_inv *inv = xp_test_inv_open(state);
+	char msg[8800];
+	const char *sub = xp_test_path(state, "tftp");
 	assert_int_equal(mkdir(sub, 0755), 0);
 	const char *bad[] = {state, tmpdir, "/"};
 	const char *keys[] = {"tftp-root", "distro-roots"};
@@ -491,8 +451,7 @@ static void test_roots(void **st)
 		assert_int_equal(xp_server_setting_set(inv, keys[k], sub, NULL), 0);
 		assert_int_equal(xp_server_setting_set(inv, keys[k], tftp, NULL), 0);
 		/* a symlink to the state directory is the state directory */
-		char ln[4300];
-		path_in(ln, sizeof(ln), tmpdir, "to-state");
+		const char *ln = xp_test_path(tmpdir, "to-state");
 		unlink(ln);
 		assert_int_equal(symlink(state, ln), 0);
 		assert_int_equal(xp_server_setting_set(inv, keys[k], ln, NULL), -EINVAL);
@@ -511,9 +470,9 @@ static void test_roots(void **st)
 static void test_open(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
-	char k[4300], hex[65], obj[4400];
-	path_in(k, sizeof(k), tmpdir, "k");
+	struct xp_inv *inv = xp_test_inv_open(state);
+	char hex[65];
+	const char *k = xp_test_path(tmpdir, "k");
 	write_text(k, "K");
 	assert_int_equal(add(inv, "d", k, NULL, 0, NULL), 0);
 	digest_of(k, hex);
@@ -529,7 +488,7 @@ static void test_open(void **st)
 	assert_int_equal(xp_distro_file_open(inv, zero, &fd), -ENOENT);
 	/* a symlink or a directory in the store is not a file of it */
 	const char *fake = "1111111111111111111111111111111111111111111111111111111111111111";
-	path_in(obj, sizeof(obj), store, fake);
+	const char *obj = xp_test_path(store, fake);
 	assert_int_equal(symlink(k, obj), 0);
 	assert_int_equal(xp_distro_file_open(inv, fake, &fd), -EACCES);
 	assert_int_equal(unlink(obj), 0);
@@ -538,7 +497,7 @@ static void test_open(void **st)
 	/* a distro row naming it (written behind the library's back) is not served */
 	char q[400];
 	snprintf(q, sizeof(q), "UPDATE distro_files SET kernel_sha256 = '%s'", fake);
-	exec_sql(q);
+	xp_test_sql(state, q);
 	struct xp_diags d;
 	xp_diags_init(&d);
 	struct xp_distro x;
@@ -547,7 +506,7 @@ static void test_open(void **st)
 	assert_string_equal(d.v[0].msg, "kernel: no such file in the distro store");
 	xp_distro_release(&x);
 	xp_diags_release(&d);
-	exec_sql("UPDATE distro_files SET kernel_sha256 = '../../api-token'");
+	xp_test_sql(state, "UPDATE distro_files SET kernel_sha256 = '../../api-token'");
 	assert_int_equal(xp_distro_get(inv, "d", &x), 0);
 	assert_null(x.kernel_sha256); /* not a digest: not a name to open */
 	assert_false(xp_distro_in_store(&x));
@@ -561,13 +520,13 @@ static void test_older_inventory(void **st)
 {
 	(void)st;
 	/* a version-2 inventory: its distros name host paths, which the server served */
-	xp_inv_close(open_ok());
-	exec_sql("DROP TABLE distro_files; PRAGMA user_version = 2;"
-		 "INSERT INTO distros (name, kernel, initrd, created, updated)"
-		 " VALUES ('old', '/etc/shadow', '/srv/initrd', 1, 1);"
-		 "INSERT INTO systems (name, mac, distro, created, updated)"
-		 " VALUES ('n1', '52:54:00:00:00:01', 'old', 1, 1)");
-	struct xp_inv *inv = open_ok();
+	xp_inv_close(xp_test_inv_open(state));
+	xp_test_sql(state, "DROP TABLE distro_files; PRAGMA user_version = 2;"
+			   "INSERT INTO distros (name, kernel, initrd, created, updated)"
+			   " VALUES ('old', '/etc/shadow', '/srv/initrd', 1, 1);"
+			   "INSERT INTO systems (name, mac, distro, created, updated)"
+			   " VALUES ('n1', '52:54:00:00:00:01', 'old', 1, 1)");
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_distro d;
 	assert_int_equal(xp_distro_get(inv, "old", &d), 0);
@@ -576,8 +535,7 @@ static void test_older_inventory(void **st)
 	assert_null(d.initrd_sha256);
 	assert_false(xp_distro_in_store(&d));
 	/* given its files again, it is served */
-	char k[4300];
-	path_in(k, sizeof(k), tmpdir, "k");
+	const char *k = xp_test_path(tmpdir, "k");
 	write_text(k, "K");
 	free(d.kernel);
 	d.kernel = strdup(k);
@@ -592,8 +550,8 @@ static void test_older_inventory(void **st)
 	assert_int_equal(xp_distro_remove(inv, "old"), -EBUSY);
 	xp_inv_close(inv);
 	/* a version-3 database set back migrates again cleanly */
-	exec_sql("PRAGMA user_version = 2");
-	inv = open_ok();
+	xp_test_sql(state, "PRAGMA user_version = 2");
+	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_distro_get(inv, "old", &d), 0);
 	assert_true(xp_distro_in_store(&d));
 	xp_distro_release(&d);

@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "guest-fixtures.h"
 #include "image/rwdisk-internal.h"
 #include "xenprov/blockdev.h"
@@ -43,52 +45,7 @@ static bool is_root;
 
 static const char *tpath(const char *name)
 {
-	static char buf[32][1200];
-	static int k;
-	k = (k + 1) % 32;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	int st = system(cmd);
-	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (rc != 0)
-		fprintf(stderr, "command exited %d: %s\n", rc, cmd);
-	free(cmd);
-	return rc;
-}
-
-/* The standard output of a shell command (heap; "" on failure). */
-static char *out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *out(const char *fmt, ...)
-{
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	free(cmd);
-	struct xp_buf b = XP_BUF_INIT;
-	if (p) {
-		char chunk[4096];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-			xp_buf_add(&b, chunk, n);
-		pclose(p);
-	}
-	char *s = xp_buf_steal(&b);
-	return s ? s : strdup("");
+	return xp_test_path(tmpdir, name);
 }
 
 static void put(const char *rel, const char *content, mode_t mode)
@@ -114,9 +71,9 @@ static void sha(const char *path, char hex[65])
 
 static void common_tree(const char *t)
 {
-	assert_int_equal(sh("mkdir -p '%s/%s/etc/ssh' '%s/%s/var/lib/dbus' '%s/%s/root' "
-			    "'%s/%s/etc/systemd/network'",
-			    tmpdir, t, tmpdir, t, tmpdir, t, tmpdir, t),
+	assert_int_equal(xp_test_sh("mkdir -p '%s/%s/etc/ssh' '%s/%s/var/lib/dbus' '%s/%s/root' "
+				    "'%s/%s/etc/systemd/network'",
+				    tmpdir, t, tmpdir, t, tmpdir, t, tmpdir, t),
 			 0);
 	char rel[256];
 #define P(x) (snprintf(rel, sizeof(rel), "%s/%s", t, x), rel)
@@ -133,16 +90,16 @@ static void common_tree(const char *t)
 	put(P("etc/ssh/ssh_host_rsa_key.pub"), "ssh-rsa AAAA golden\n", 0644);
 	put(P("etc/resolv.conf"), "nameserver 10.0.0.1\n", 0644);
 #undef P
-	assert_int_equal(sh("chmod 0700 '%s/%s/root'", tmpdir, t), 0);
+	assert_int_equal(xp_test_sh("chmod 0700 '%s/%s/root'", tmpdir, t), 0);
 	if (is_root)
-		assert_int_equal(sh("chown 0:42 '%s/%s/etc/shadow'", tmpdir, t), 0);
+		assert_int_equal(xp_test_sh("chown 0:42 '%s/%s/etc/shadow'", tmpdir, t), 0);
 }
 
 static void make_trees(void)
 {
 	/* Debian with ifupdown */
 	common_tree("debian");
-	assert_int_equal(sh("mkdir -p '%s/debian/etc/network/interfaces.d'", tmpdir), 0);
+	assert_int_equal(xp_test_sh("mkdir -p '%s/debian/etc/network/interfaces.d'", tmpdir), 0);
 	put("debian/etc/network/interfaces",
 	    "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", 0644);
 	put("debian/etc/network/interfaces.d/50-cloud-init", "auto eth0\niface eth0 inet dhcp\n",
@@ -154,37 +111,41 @@ static void make_trees(void)
 	    "[Match]\nName=en*\n[Network]\nDHCP=yes\n", 0644);
 	/* machine-id symlinks: /etc's (dangling in the image) is replaced by a file, dbus's
 	 * (to /etc/machine-id) left alone; an existing /root/.ssh gets fixed */
-	assert_int_equal(sh("cd '%s/networkd' && rm -f etc/machine-id var/lib/dbus/machine-id && "
-			    "ln -s /run/machine-id etc/machine-id && "
-			    "ln -s /etc/machine-id var/lib/dbus/machine-id && "
-			    "mkdir -m 0755 root/.ssh && echo old > root/.ssh/authorized_keys && "
-			    "chmod 0644 root/.ssh/authorized_keys",
-			    tmpdir),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("cd '%s/networkd' && rm -f etc/machine-id var/lib/dbus/machine-id && "
+		       "ln -s /run/machine-id etc/machine-id && "
+		       "ln -s /etc/machine-id var/lib/dbus/machine-id && "
+		       "mkdir -m 0755 root/.ssh && echo old > root/.ssh/authorized_keys && "
+		       "chmod 0644 root/.ssh/authorized_keys",
+		       tmpdir),
+	    0);
 	if (is_root)
-		assert_int_equal(sh("chown -R 1000:1000 '%s/networkd/root/.ssh'", tmpdir), 0);
-	assert_int_equal(sh("rm -f '%s/networkd/etc/shadow' && "
-			    "ln -sf ../run/systemd/resolve/stub-resolv.conf "
-			    "'%s/networkd/etc/resolv.conf'",
-			    tmpdir, tmpdir),
+		assert_int_equal(xp_test_sh("chown -R 1000:1000 '%s/networkd/root/.ssh'", tmpdir),
+				 0);
+	assert_int_equal(xp_test_sh("rm -f '%s/networkd/etc/shadow' && "
+				    "ln -sf ../run/systemd/resolve/stub-resolv.conf "
+				    "'%s/networkd/etc/resolv.conf'",
+				    tmpdir, tmpdir),
 			 0);
 	/* Ubuntu with netplan */
 	common_tree("netplan");
-	assert_int_equal(sh("mkdir -p '%s/netplan/etc/netplan'", tmpdir), 0);
+	assert_int_equal(xp_test_sh("mkdir -p '%s/netplan/etc/netplan'", tmpdir), 0);
 	put("netplan/etc/netplan/50-cloud-init.yaml",
 	    "network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n", 0600);
 	put("netplan/etc/netplan/01-bridges.yaml", "network:\n  version: 2\n  bridges: {}\n", 0600);
 	/* Red Hat with ifcfg */
 	common_tree("ifcfg");
-	assert_int_equal(sh("mkdir -p '%s/ifcfg/etc/sysconfig/network-scripts'", tmpdir), 0);
+	assert_int_equal(xp_test_sh("mkdir -p '%s/ifcfg/etc/sysconfig/network-scripts'", tmpdir),
+			 0);
 	put("ifcfg/etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\nONBOOT=yes\n", 0644);
 	put("ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=dhcp\n",
 	    0644);
-	assert_int_equal(sh("setfattr -n security.selinux -v system_u:object_r:net_conf_t:s0 "
-			    "'%s/ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0' 2>/dev/null || "
-			    "true",
-			    tmpdir),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("setfattr -n security.selinux -v system_u:object_r:net_conf_t:s0 "
+		       "'%s/ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0' 2>/dev/null || "
+		       "true",
+		       tmpdir),
+	    0);
 }
 
 /* ---- images ------------------------------------------------------------------------------ */
@@ -192,27 +153,29 @@ static void make_trees(void)
 /* A bare ext4 filesystem image of tree. */
 static void make_bare(const char *tree, const char *img, unsigned mib)
 {
-	assert_int_equal(sh("rm -f '%s' && truncate -s %uM '%s' && mke2fs -q -F -t ext4 -U %s "
-			    "-d '%s' '%s' >/dev/null",
-			    tpath(img), mib, tpath(img), FS_UUID, tpath(tree), tpath(img)),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("rm -f '%s' && truncate -s %uM '%s' && mke2fs -q -F -t ext4 -U %s "
+		       "-d '%s' '%s' >/dev/null",
+		       tpath(img), mib, tpath(img), FS_UUID, tpath(tree), tpath(img)),
+	    0);
 }
 
 /* A partitioned disk: ext4 at 1 MiB (48 MiB), swap after it (8 MiB). */
 static void make_disk(const char *tree, const char *img)
 {
 	const char *fs = tpath("part.fs"), *sw = tpath("part.swap"), *d = tpath(img);
-	assert_int_equal(sh("rm -f '%s' '%s' '%s' && truncate -s 58M '%s' && "
-			    "printf 'label: dos\\nstart=2048, size=98304, type=83\\n"
-			    "start=100352, type=82\\n' | sfdisk -q '%s' >/dev/null && "
-			    "truncate -s 48M '%s' && mke2fs -q -F -t ext4 -U %s -d '%s' '%s' && "
-			    "truncate -s 8M '%s' && mkswap -U %s '%s' >/dev/null 2>&1 && "
-			    "dd if='%s' of='%s' bs=1M seek=1 conv=notrunc,sparse status=none && "
-			    "dd if='%s' of='%s' bs=1M seek=49 conv=notrunc,sparse status=none && "
-			    "rm -f '%s' '%s'",
-			    fs, sw, d, d, d, fs, FS_UUID, tpath(tree), fs, sw, SWAP_UUID, sw, fs, d,
-			    sw, d, fs, sw),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("rm -f '%s' '%s' '%s' && truncate -s 58M '%s' && "
+		       "printf 'label: dos\\nstart=2048, size=98304, type=83\\n"
+		       "start=100352, type=82\\n' | sfdisk -q '%s' >/dev/null && "
+		       "truncate -s 48M '%s' && mke2fs -q -F -t ext4 -U %s -d '%s' '%s' && "
+		       "truncate -s 8M '%s' && mkswap -U %s '%s' >/dev/null 2>&1 && "
+		       "dd if='%s' of='%s' bs=1M seek=1 conv=notrunc,sparse status=none && "
+		       "dd if='%s' of='%s' bs=1M seek=49 conv=notrunc,sparse status=none && "
+		       "rm -f '%s' '%s'",
+		       fs, sw, d, d, d, fs, FS_UUID, tpath(tree), fs, sw, SWAP_UUID, sw, fs, d, sw,
+		       d, fs, sw),
+	    0);
 }
 
 /* "'path?offset=N'" for debugfs and e2fsck */
@@ -227,17 +190,17 @@ static const char *at(const char *img, uint64_t off)
 
 static char *cat(const char *img, uint64_t off, const char *path)
 {
-	return out("debugfs -R 'cat %s' %s 2>/dev/null", path, at(img, off));
+	return xp_test_out("debugfs -R 'cat %s' %s 2>/dev/null", path, at(img, off));
 }
 
 static char *dstat(const char *img, uint64_t off, const char *path)
 {
-	return out("debugfs -R 'stat %s' %s 2>/dev/null", path, at(img, off));
+	return xp_test_out("debugfs -R 'stat %s' %s 2>/dev/null", path, at(img, off));
 }
 
 static bool exists(const char *img, uint64_t off, const char *path)
 {
-	char *s = out("debugfs -R 'stat %s' %s 2>&1", path, at(img, off));
+	char *s = xp_test_out("debugfs -R 'stat %s' %s 2>&1", path, at(img, off));
 	bool r = strstr(s, "Inode:") != NULL;
 	free(s);
 	return r;
@@ -245,16 +208,7 @@ static bool exists(const char *img, uint64_t off, const char *path)
 
 static void assert_fsck_clean(const char *img, uint64_t off)
 {
-	assert_int_equal(
-	    sh("e2fsck -fn %s >/dev/null 2>&1 || e2fsck -fn %s", at(img, off), at(img, off)), 0);
-}
-
-static void assert_lacks(const char *hay, const char *needle)
-{
-	if (strstr(hay, needle)) {
-		fprintf(stderr, "expected not to find '%s' in:\n%s\n", needle, hay);
-		fail();
-	}
+	xp_test_assert_fsck_clean(tpath(img), off);
 }
 
 static bool is_hex32(const char *s)
@@ -285,16 +239,17 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	assert_string_equal(s, "web01\n");
 	free(s);
 	s = cat(img, off, "/etc/hosts");
-	assert_contains(s, "127.0.0.1\tlocalhost\n");
-	assert_contains(s, "127.0.1.1\tweb01.example.com\tweb01\n");
-	assert_contains(s, "::1\tlocalhost ip6-localhost ip6-loopback\n");
+	xp_test_assert_contains(s, "127.0.0.1\tlocalhost\n");
+	xp_test_assert_contains(s, "127.0.1.1\tweb01.example.com\tweb01\n");
+	xp_test_assert_contains(s, "::1\tlocalhost ip6-localhost ip6-loopback\n");
 	free(s);
 	s = cat(img, off, "/etc/network/interfaces");
-	assert_contains(s, "source /etc/network/interfaces.d/*\n");
-	assert_contains(s, "auto lo\niface lo inet loopback\n");
-	assert_contains(s, "auto eth0\niface eth0 inet static\n\taddress 192.0.2.10/24\n"
-			   "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
-			   "\tdns-search example.com\n");
+	xp_test_assert_contains(s, "source /etc/network/interfaces.d/*\n");
+	xp_test_assert_contains(s, "auto lo\niface lo inet loopback\n");
+	xp_test_assert_contains(s,
+				"auto eth0\niface eth0 inet static\n\taddress 192.0.2.10/24\n"
+				"\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+				"\tdns-search example.com\n");
 	free(s);
 	assert_false(exists(img, off, "/etc/network/interfaces.d/50-cloud-init"));
 	assert_true(exists(img, off, "/etc/network/interfaces.d/60-eth1"));
@@ -304,18 +259,19 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	free(s);
 
 	/* fstab by UUID, as blkid reads them */
-	char *fsu =
-	    out("blkid -p -o value -s UUID -O %llu '%s'", (unsigned long long)off, tpath(img));
+	char *fsu = xp_test_out("blkid -p -o value -s UUID -O %llu '%s'", (unsigned long long)off,
+				tpath(img));
 	assert_string_equal(fsu, FS_UUID "\n");
 	s = cat(img, off, "/etc/fstab");
-	assert_contains(s, "UUID=" FS_UUID "\t/\text4\terrors=remount-ro\t0\t1\n");
+	xp_test_assert_contains(s, "UUID=" FS_UUID "\t/\text4\terrors=remount-ro\t0\t1\n");
 	if (swap) {
-		char *swu = out("blkid -p -o value -s UUID -O %llu '%s'", 49 * MIB, tpath(img));
+		char *swu =
+		    xp_test_out("blkid -p -o value -s UUID -O %llu '%s'", 49 * MIB, tpath(img));
 		assert_string_equal(swu, SWAP_UUID "\n");
 		free(swu);
-		assert_contains(s, "UUID=" SWAP_UUID "\tnone\tswap\tsw\t0\t0\n");
+		xp_test_assert_contains(s, "UUID=" SWAP_UUID "\tnone\tswap\tsw\t0\t0\n");
 	} else {
-		assert_lacks(s, "swap");
+		xp_test_assert_lacks(s, "swap");
 	}
 	free(s);
 	free(fsu);
@@ -337,9 +293,9 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 			       "nobody:*:19000:0:99999:7:::\n");
 	free(s);
 	s = dstat(img, off, "/etc/shadow");
-	assert_contains(s, "Mode:  0640");
+	xp_test_assert_contains(s, "Mode:  0640");
 	if (is_root)
-		assert_contains(s, "Group:    42");
+		xp_test_assert_contains(s, "Group:    42");
 	free(s);
 
 	/* root's key */
@@ -347,18 +303,18 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	assert_string_equal(s, KEY "\n");
 	free(s);
 	s = dstat(img, off, "/root/.ssh/authorized_keys");
-	assert_contains(s, "Mode:  0600");
-	assert_contains(s, "User:     0   Group:     0");
+	xp_test_assert_contains(s, "Mode:  0600");
+	xp_test_assert_contains(s, "User:     0   Group:     0");
 	free(s);
 	s = dstat(img, off, "/root/.ssh");
-	assert_contains(s, "Mode:  0700");
-	assert_contains(s, "Type: directory");
+	xp_test_assert_contains(s, "Mode:  0700");
+	xp_test_assert_contains(s, "Type: directory");
 	free(s);
 
 	/* host keys gone, the rest of /etc/ssh kept */
-	s = out("debugfs -R 'ls -l /etc/ssh' %s 2>/dev/null", at(img, off));
-	assert_lacks(s, "ssh_host_");
-	assert_contains(s, "sshd_config");
+	s = xp_test_out("debugfs -R 'ls -l /etc/ssh' %s 2>/dev/null", at(img, off));
+	xp_test_assert_lacks(s, "ssh_host_");
+	xp_test_assert_contains(s, "sshd_config");
 	free(s);
 }
 
@@ -405,8 +361,8 @@ static void test_debian_partitioned_raw(void **state)
 	free(m1);
 	free(m2);
 	char *i = cat("deb.raw", MIB, "/etc/network/interfaces");
-	assert_contains(i, "auto eth0\niface eth0 inet dhcp\n");
-	assert_lacks(i, "address");
+	xp_test_assert_contains(i, "auto eth0\niface eth0 inet dhcp\n");
+	xp_test_assert_lacks(i, "address");
 	free(i);
 	assert_fsck_clean("deb.raw", MIB);
 }
@@ -425,38 +381,39 @@ static void test_networkd_bare(void **state)
 	xp_guest_report_release(&rep);
 	assert_fsck_clean("nd.raw", 0);
 	char *n = cat("nd.raw", 0, "/etc/systemd/network/10-xenprov.network");
-	assert_contains(n, "[Match]\nMACAddress=00:16:3e:aa:bb:cc\n\n[Network]\nDHCP=yes\n");
+	xp_test_assert_contains(n,
+				"[Match]\nMACAddress=00:16:3e:aa:bb:cc\n\n[Network]\nDHCP=yes\n");
 	free(n);
 	n = dstat("nd.raw", 0, "/root/.ssh");
-	assert_contains(n, "Mode:  0700");
-	assert_contains(n, "User:     0   Group:     0");
+	xp_test_assert_contains(n, "Mode:  0700");
+	xp_test_assert_contains(n, "User:     0   Group:     0");
 	free(n);
 	n = dstat("nd.raw", 0, "/root/.ssh/authorized_keys");
-	assert_contains(n, "Mode:  0600");
-	assert_contains(n, "User:     0   Group:     0");
+	xp_test_assert_contains(n, "Mode:  0600");
+	xp_test_assert_contains(n, "User:     0   Group:     0");
 	free(n);
 	n = cat("nd.raw", 0, "/root/.ssh/authorized_keys");
 	assert_string_equal(n, KEY "\n");
 	free(n);
 	n = cat("nd.raw", 0, "/etc/hosts");
-	assert_contains(n, "127.0.1.1\tdb1\n");
+	xp_test_assert_contains(n, "127.0.1.1\tdb1\n");
 	free(n);
 	n = cat("nd.raw", 0, "/etc/fstab");
-	assert_contains(n, "UUID=" FS_UUID "\t/\text4\t");
-	assert_lacks(n, "swap");
+	xp_test_assert_contains(n, "UUID=" FS_UUID "\t/\text4\t");
+	xp_test_assert_lacks(n, "swap");
 	free(n);
 	n = dstat("nd.raw", 0, "/etc/machine-id");
-	assert_contains(n, "Type: regular");
+	xp_test_assert_contains(n, "Type: regular");
 	free(n);
 	n = cat("nd.raw", 0, "/etc/machine-id");
 	assert_true(is_hex32(n));
 	free(n);
 	n = dstat("nd.raw", 0, "/var/lib/dbus/machine-id");
-	assert_contains(n, "Type: symlink");
+	xp_test_assert_contains(n, "Type: symlink");
 	free(n);
 	/* the symlinked resolv.conf is left alone (networkd has its own DNS) */
 	n = dstat("nd.raw", 0, "/etc/resolv.conf");
-	assert_contains(n, "Type: symlink");
+	xp_test_assert_contains(n, "Type: symlink");
 	free(n);
 
 	/* static networkd */
@@ -499,12 +456,11 @@ static void test_netplan(void **state)
 			       "        search: [example.com]\n");
 	free(n);
 	n = dstat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
-	assert_contains(n, "Mode:  0600");
+	xp_test_assert_contains(n, "Mode:  0600");
 	free(n);
 	assert_false(exists("np.raw", 0, "/etc/netplan/50-cloud-init.yaml"));
 	assert_true(exists("np.raw", 0, "/etc/netplan/01-bridges.yaml"));
-	if (system("command -v python3 >/dev/null 2>&1 && python3 -c 'import yaml' 2>/dev/null") ==
-	    0) {
+	if (xp_test_run(NULL, "python3 -c 'import yaml' 2>/dev/null") == 0) {
 		char *y = cat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
 		FILE *f = fopen(tpath("np.yaml"), "w");
 		assert_non_null(f);
@@ -512,10 +468,10 @@ static void test_netplan(void **state)
 		fclose(f);
 		free(y);
 		assert_int_equal(
-		    sh("python3 -c 'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); "
-		       "e=d[\"network\"][\"ethernets\"][\"eth0\"]; "
-		       "assert e[\"addresses\"]==[\"192.0.2.10/24\"]' '%s'",
-		       tpath("np.yaml")),
+		    xp_test_sh("python3 -c 'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); "
+			       "e=d[\"network\"][\"ethernets\"][\"eth0\"]; "
+			       "assert e[\"addresses\"]==[\"192.0.2.10/24\"]' '%s'",
+			       tpath("np.yaml")),
 		    0);
 	}
 }
@@ -541,7 +497,7 @@ static void test_ifcfg(void **state)
 	char *after = dstat("rh.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0");
 	assert_true(strncmp(before, after, strcspn(before, " ") + 8) == 0);
 	if (strstr(before, "security.selinux"))
-		assert_contains(after, "security.selinux");
+		xp_test_assert_contains(after, "security.selinux");
 	free(before);
 	free(after);
 }
@@ -549,22 +505,22 @@ static void test_ifcfg(void **state)
 /* qemu-img check exit 0 and "No errors" */
 static void assert_qcheck(const char *img)
 {
-	char *s = out("qemu-img check '%s' 2>&1; echo rc=$?", tpath(img));
+	char *s = xp_test_out("qemu-img check '%s' 2>&1; echo rc=$?", tpath(img));
 	if (!strstr(s, "No errors were found") || !strstr(s, "rc=0")) {
 		fprintf(stderr, "qemu-img check %s:\n%s\n", img, s);
 		fail();
 	}
-	assert_lacks(s, "leaked");
+	xp_test_assert_lacks(s, "leaked");
 	free(s);
 }
 
 /* Bytes the image itself holds (depth 0 data) per qemu-img map. */
 static uint64_t own_bytes(const char *img)
 {
-	char *s = out("qemu-img map --output=json '%s' | python3 -c 'import json,sys; "
-		      "print(sum(e[\"length\"] for e in json.load(sys.stdin) "
-		      "if e[\"depth\"]==0 and e[\"data\"]))'",
-		      tpath(img));
+	char *s = xp_test_out("qemu-img map --output=json '%s' | python3 -c 'import json,sys; "
+			      "print(sum(e[\"length\"] for e in json.load(sys.stdin) "
+			      "if e[\"depth\"]==0 and e[\"data\"]))'",
+			      tpath(img));
 	uint64_t v = strtoull(s, NULL, 10);
 	free(s);
 	return v;
@@ -574,8 +530,9 @@ static void test_qcow2_overlays(void **state)
 {
 	(void)state;
 	make_disk("debian", "gold.raw");
-	assert_int_equal(
-	    sh("qemu-img convert -O qcow2 '%s' '%s'", tpath("gold.raw"), tpath("gold.qcow2")), 0);
+	assert_int_equal(xp_test_sh("qemu-img convert -O qcow2 '%s' '%s'", tpath("gold.raw"),
+				    tpath("gold.qcow2")),
+			 0);
 	char gold_raw[65], gold_q[65];
 	sha(tpath("gold.raw"), gold_raw);
 	sha(tpath("gold.qcow2"), gold_q);
@@ -588,8 +545,9 @@ static void test_qcow2_overlays(void **state)
 	assert_int_equal(
 	    xp_qcow2_create_overlay(tpath("g2.qcow2"), tpath("gold.raw"), XP_IMAGE_RAW, 58 * MIB),
 	    0);
-	assert_int_equal(
-	    sh("qemu-img create -q -f qcow2 -b gold.qcow2 -F qcow2 '%s'", tpath("g3.qcow2")), 0);
+	assert_int_equal(xp_test_sh("qemu-img create -q -f qcow2 -b gold.qcow2 -F qcow2 '%s'",
+				    tpath("g3.qcow2")),
+			 0);
 	const char *ovl[] = {"g1.qcow2", "g2.qcow2", "g3.qcow2"};
 	char *ids[3];
 	for (int k = 0; k < 3; k++) {
@@ -613,8 +571,8 @@ static void test_qcow2_overlays(void **state)
 		assert_true((uint64_t)st.st_size <= 5 * MIB);
 		char raw[64];
 		snprintf(raw, sizeof(raw), "%s.raw", ovl[k]);
-		assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", tpath(ovl[k]), tpath(raw)),
-				 0);
+		assert_int_equal(
+		    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath(ovl[k]), tpath(raw)), 0);
 		verify_debian(raw, MIB, true);
 		ids[k] = cat(raw, MIB, "/etc/machine-id");
 	}
@@ -635,7 +593,8 @@ static void test_qcow2_overlays(void **state)
 	assert_int_equal(xp_guest_apply(tpath("solo.qcow2"), &s, NULL, NULL), 0);
 	assert_qcheck("solo.qcow2");
 	assert_int_equal(
-	    sh("qemu-img convert -O raw '%s' '%s'", tpath("solo.qcow2"), tpath("solo.raw")), 0);
+	    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("solo.qcow2"), tpath("solo.raw")),
+	    0);
 	verify_debian("solo.raw", MIB, true);
 }
 
@@ -685,7 +644,8 @@ static void test_qcow2_rw_layer(void **state)
 	assert_int_equal(xp_qcow2_rw_close(q), 0);
 	assert_qcheck("pat.qcow2");
 	assert_int_equal(
-	    sh("qemu-img convert -O raw '%s' '%s'", tpath("pat.qcow2"), tpath("pat.out")), 0);
+	    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("pat.qcow2"), tpath("pat.out")),
+	    0);
 	f = fopen(tpath("pat.out"), "rb");
 	assert_non_null(f);
 	assert_int_equal(fread(got, 1, size, f), size);
@@ -700,8 +660,8 @@ static void test_qcow2_rw_layer(void **state)
 	/* 512-byte clusters: a refcount block covers 256 clusters, the one-cluster table
 	 * 64 blocks; 40 MiB of scattered writes needs more of both */
 	const uint64_t vsize = 64 * MIB;
-	assert_int_equal(sh("qemu-img create -q -f qcow2 -o cluster_size=512 '%s' %llu",
-			    tpath("small.qcow2"), (unsigned long long)vsize),
+	assert_int_equal(xp_test_sh("qemu-img create -q -f qcow2 -o cluster_size=512 '%s' %llu",
+				    tpath("small.qcow2"), (unsigned long long)vsize),
 			 0);
 	assert_int_equal(xp_qcow2_rw_open(tpath("small.qcow2"), &q, NULL), 0);
 	unsigned char blk[700];
@@ -717,8 +677,9 @@ static void test_qcow2_rw_layer(void **state)
 	assert_int_equal(xp_qcow2_rw_close(q), 0);
 	assert_qcheck("small.qcow2");
 	/* check every run through qemu's reading */
-	assert_int_equal(
-	    sh("qemu-img convert -O raw '%s' '%s'", tpath("small.qcow2"), tpath("small.out")), 0);
+	assert_int_equal(xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("small.qcow2"),
+				    tpath("small.out")),
+			 0);
 	f = fopen(tpath("small.out"), "rb");
 	assert_non_null(f);
 	unsigned char *all = malloc(41 * MIB);
@@ -756,12 +717,13 @@ static void test_hostkey_unit(void **state)
 	    "/etc/systemd/system/multi-user.target.wants/xenprov-ssh-hostkeys.service";
 	/* merged /usr: /lib and /sbin are symlinks into /usr, as on Debian 12 */
 	common_tree("sysd");
-	assert_int_equal(sh("cd '%s/sysd' && mkdir -p usr/lib/systemd usr/sbin && "
-			    "ln -s usr/lib lib && ln -s usr/sbin sbin && "
-			    "printf 'ELF' >usr/lib/systemd/systemd && printf 'ELF' >usr/sbin/sshd && "
-			    "chmod 755 usr/lib/systemd/systemd usr/sbin/sshd",
-			    tmpdir),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("cd '%s/sysd' && mkdir -p usr/lib/systemd usr/sbin && "
+		       "ln -s usr/lib lib && ln -s usr/sbin sbin && "
+		       "printf 'ELF' >usr/lib/systemd/systemd && printf 'ELF' >usr/sbin/sshd && "
+		       "chmod 755 usr/lib/systemd/systemd usr/sbin/sshd",
+		       tmpdir),
+	    0);
 	make_bare("sysd", "sysd.raw", 32);
 	struct xp_guest_settings s = {.hostname = "k1"};
 	struct xp_guest_report rep;
@@ -773,41 +735,46 @@ static void test_hostkey_unit(void **state)
 		xp_guest_report_release(&rep);
 		assert_fsck_clean("sysd.raw", 0);
 		char *n = cat("sysd.raw", 0, unit);
-		assert_contains(n, "\n[Unit]\n");
-		assert_contains(n, "\nConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n");
-		assert_contains(n, "\nBefore=ssh.service sshd.service\n");
-		assert_contains(n, "\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n");
-		assert_contains(n, "\n[Install]\nWantedBy=multi-user.target\n");
+		xp_test_assert_contains(n, "\n[Unit]\n");
+		xp_test_assert_contains(n,
+					"\nConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n");
+		xp_test_assert_contains(n, "\nBefore=ssh.service sshd.service\n");
+		xp_test_assert_contains(
+		    n, "\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n");
+		xp_test_assert_contains(n, "\n[Install]\nWantedBy=multi-user.target\n");
 		free(n);
 		n = dstat("sysd.raw", 0, unit);
-		assert_contains(n, "Type: regular");
-		assert_contains(n, "Mode:  0644");
-		assert_contains(n, "User:     0   Group:     0");
+		xp_test_assert_contains(n, "Type: regular");
+		xp_test_assert_contains(n, "Mode:  0644");
+		xp_test_assert_contains(n, "User:     0   Group:     0");
 		free(n);
 		n = dstat("sysd.raw", 0, wants);
-		assert_contains(n, "Type: symlink");
-		assert_contains(n, "link dest: \"/etc/systemd/system/xenprov-ssh-hostkeys.service\"");
+		xp_test_assert_contains(n, "Type: symlink");
+		xp_test_assert_contains(
+		    n, "link dest: \"/etc/systemd/system/xenprov-ssh-hostkeys.service\"");
 		free(n);
 	}
 	/* systemd itself reads the unit without a complaint, where its tools are here */
-	if (sh("command -v systemd-analyze >/dev/null && test -x /usr/bin/ssh-keygen") == 0) {
-		assert_int_equal(sh("cd '%s' && rm -f xenprov-ssh-hostkeys.service && "
-				    "debugfs -R 'dump %s xenprov-ssh-hostkeys.service' sysd.raw "
-				    ">/dev/null 2>&1",
-				    tmpdir, unit),
-				 0);
-		char *v = out("cd '%s' && timeout 60 systemd-analyze verify --man=no "
-			      "./xenprov-ssh-hostkeys.service 2>&1; echo rc=$?",
-			      tmpdir);
+	if (xp_test_sh("command -v systemd-analyze >/dev/null && test -x /usr/bin/ssh-keygen") ==
+	    0) {
+		assert_int_equal(
+		    xp_test_sh("cd '%s' && rm -f xenprov-ssh-hostkeys.service && "
+			       "debugfs -R 'dump %s xenprov-ssh-hostkeys.service' sysd.raw "
+			       ">/dev/null 2>&1",
+			       tmpdir, unit),
+		    0);
+		char *v = xp_test_out("cd '%s' && timeout 60 systemd-analyze verify --man=no "
+				      "./xenprov-ssh-hostkeys.service 2>&1; echo rc=$?",
+				      tmpdir);
 		assert_string_equal(v, "rc=0\n");
 		free(v);
 	}
 
 	/* sysvinit (no systemd binary): nothing; the host keys still go */
 	common_tree("sysv");
-	assert_int_equal(sh("mkdir -p '%s/sysv/usr/sbin' '%s/sysv/etc/init.d' && "
-			    "printf 'ELF' >'%s/sysv/usr/sbin/sshd'",
-			    tmpdir, tmpdir, tmpdir),
+	assert_int_equal(xp_test_sh("mkdir -p '%s/sysv/usr/sbin' '%s/sysv/etc/init.d' && "
+				    "printf 'ELF' >'%s/sysv/usr/sbin/sshd'",
+				    tmpdir, tmpdir, tmpdir),
 			 0);
 	make_bare("sysv", "sysv.raw", 32);
 	assert_int_equal(xp_guest_apply(tpath("sysv.raw"), &s, &rep, NULL), 0);
@@ -819,9 +786,9 @@ static void test_hostkey_unit(void **state)
 
 	/* systemd without sshd: nothing */
 	common_tree("nosshd");
-	assert_int_equal(sh("mkdir -p '%s/nosshd/usr/lib/systemd' && "
-			    "printf 'ELF' >'%s/nosshd/usr/lib/systemd/systemd'",
-			    tmpdir, tmpdir),
+	assert_int_equal(xp_test_sh("mkdir -p '%s/nosshd/usr/lib/systemd' && "
+				    "printf 'ELF' >'%s/nosshd/usr/lib/systemd/systemd'",
+				    tmpdir, tmpdir),
 			 0);
 	make_bare("nosshd", "nosshd.raw", 32);
 	assert_int_equal(xp_guest_apply(tpath("nosshd.raw"), &s, NULL, NULL), 0);
@@ -862,7 +829,7 @@ static void test_invalid_settings(void **state)
 			fail();
 		}
 		if (cases[i].s.root_password_hash && cases[i].s.root_password_hash[0])
-			assert_lacks(d.v[0].msg, cases[i].s.root_password_hash);
+			xp_test_assert_lacks(d.v[0].msg, cases[i].s.root_password_hash);
 		assert_int_equal(rep.nwritten, 0);
 		xp_guest_report_release(&rep);
 		xp_diags_release(&d);
@@ -885,17 +852,18 @@ static void test_image_errors(void **state)
 	xp_diags_release(&d);
 
 	/* zeros: no filesystem */
-	assert_int_equal(sh("truncate -s 8M '%s'", tpath("zero.raw")), 0);
+	assert_int_equal(xp_test_sh("truncate -s 8M '%s'", tpath("zero.raw")), 0);
 	assert_int_equal(xp_guest_apply(tpath("zero.raw"), &s, NULL, &d), -ENOENT);
 	assert_string_equal(d.v[0].code, "no-root");
 	xp_diags_release(&d);
 
 	/* a filesystem without /etc */
-	assert_int_equal(sh("mkdir -p '%s' && truncate -s 8M '%s' && mke2fs -q -F -t ext4 -d '%s' "
-			    "'%s'",
-			    tpath("emptytree"), tpath("noetc.raw"), tpath("emptytree"),
-			    tpath("noetc.raw")),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("mkdir -p '%s' && truncate -s 8M '%s' && mke2fs -q -F -t ext4 -d '%s' "
+		       "'%s'",
+		       tpath("emptytree"), tpath("noetc.raw"), tpath("emptytree"),
+		       tpath("noetc.raw")),
+	    0);
 	assert_int_equal(xp_guest_apply(tpath("noetc.raw"), &s, NULL, &d), -ENOENT);
 	assert_string_equal(d.v[0].code, "no-root");
 	xp_diags_release(&d);
@@ -905,14 +873,14 @@ static void test_image_errors(void **state)
 	struct xp_guest_settings ps = {.root_password_hash = HASH};
 	assert_int_equal(xp_guest_apply(tpath("nosh.raw"), &ps, NULL, &d), -ENOENT);
 	assert_string_equal(d.v[d.n - 1].code, "no-shadow");
-	assert_lacks(d.v[d.n - 1].msg, HASH);
+	xp_test_assert_lacks(d.v[d.n - 1].msg, HASH);
 	xp_diags_release(&d);
 	assert_fsck_clean("nosh.raw", 0);
 
 	/* a shadow without root */
-	assert_int_equal(
-	    sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("noroot"), tpath("debian"), tpath("noroot")),
-	    0);
+	assert_int_equal(xp_test_sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("noroot"),
+				    tpath("debian"), tpath("noroot")),
+			 0);
 	put("noroot/etc/shadow", "daemon:*:19000:0:99999:7:::\n", 0640);
 	make_bare("noroot", "noroot.raw", 32);
 	assert_int_equal(xp_guest_apply(tpath("noroot.raw"), &ps, NULL, &d), -ENOENT);
@@ -929,11 +897,12 @@ static void test_image_errors(void **state)
 	close(fd);
 
 	/* a full filesystem */
-	assert_int_equal(
-	    sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("full"), tpath("debian"), tpath("full")), 0);
+	assert_int_equal(xp_test_sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("full"),
+				    tpath("debian"), tpath("full")),
+			 0);
 	make_bare("full", "full.raw", 8);
-	char *fb =
-	    out("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Free blocks: *//p'", tpath("full.raw"));
+	char *fb = xp_test_out("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Free blocks: *//p'",
+			       tpath("full.raw"));
 	size_t keylen = (size_t)(strtoull(fb, NULL, 10) + 16) * 4096;
 	free(fb);
 	char *big = malloc(keylen + 1);
@@ -950,11 +919,12 @@ static void test_image_errors(void **state)
 
 	/* qcow2 with an internal snapshot: not writable */
 	make_bare("debian", "snap.raw", 32);
-	assert_int_equal(sh("qemu-img convert -O qcow2 '%s' '%s' && qemu-img snapshot -c s1 '%s'",
-			    tpath("snap.raw"), tpath("snap.qcow2"), tpath("snap.qcow2")),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("qemu-img convert -O qcow2 '%s' '%s' && qemu-img snapshot -c s1 '%s'",
+		       tpath("snap.raw"), tpath("snap.qcow2"), tpath("snap.qcow2")),
+	    0);
 	assert_int_equal(xp_guest_apply(tpath("snap.qcow2"), &s, NULL, &d), -ENOTSUP);
-	assert_contains(d.v[d.n - 1].msg, "snapshots");
+	xp_test_assert_contains(d.v[d.n - 1].msg, "snapshots");
 	xp_diags_release(&d);
 }
 
@@ -980,7 +950,7 @@ static void test_nothing_requested(void **state)
 	assert_string_equal(h, SHADOW);
 	free(h);
 	h = cat("min.raw", 0, "/etc/network/interfaces.d/50-cloud-init");
-	assert_contains(h, "iface eth0");
+	xp_test_assert_contains(h, "iface eth0");
 	free(h);
 	assert_false(exists("min.raw", 0, "/root/.ssh"));
 	assert_fsck_clean("min.raw", 0);
@@ -989,8 +959,7 @@ static void test_nothing_requested(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/guest-edit-XXXXXX", XP_TEST_TMP);
-	if (!mkdtemp(tmpdir))
+	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "guest-edit") < 0)
 		return -1;
 	make_trees();
 	return 0;
@@ -999,20 +968,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[1200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return xp_test_rmtree(tmpdir);
 }
 
 int main(void)
 {
-	if (system("command -v mke2fs >/dev/null && command -v debugfs >/dev/null && "
-		   "command -v e2fsck >/dev/null && command -v sfdisk >/dev/null && "
-		   "command -v mkswap >/dev/null && command -v blkid >/dev/null && "
-		   "command -v qemu-img >/dev/null && command -v python3 >/dev/null") != 0) {
-		fprintf(stderr, "e2fsprogs, util-linux, qemu-img or python3 missing: skipping\n");
+	if (xp_test_need("mke2fs debugfs e2fsck sfdisk mkswap blkid qemu-img python3"))
 		return 77;
-	}
 	is_root = geteuid() == 0;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_debian_partitioned_raw),

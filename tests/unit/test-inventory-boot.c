@@ -61,30 +61,6 @@ static int teardown(void **st)
 	return xp_test_rmtree(tmpdir);
 }
 
-static struct xp_inv *open_ok(void)
-{
-	struct xp_inv *inv = NULL;
-	assert_int_equal(xp_inv_open(state, &inv), 0);
-	assert_non_null(inv);
-	return inv;
-}
-
-static void exec_sql(const char *sql)
-{
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		print_error("sql: %s\n", err);
-	sqlite3_free(err);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static int add_distro(struct xp_inv *inv, const char *name)
 {
 	struct xp_distro d = {.name = (char *)name, .kernel = kernel, .initrd = initrd};
@@ -130,7 +106,7 @@ static void assert_names(struct xp_inv *inv, int (*list)(struct xp_inv *, char *
 static void test_distro_crud(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_distro d = {.name = "debian-12", .kernel = kernel, .kernel_options = ""};
 	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), 0);
@@ -220,7 +196,7 @@ static void test_distro_refusals(void **st)
 	    {"d", kernel, NULL, "ppc64", NULL, "arch", "arch: unknown architecture"},
 	    {"d", kernel, NULL, NULL, "a\nb", "kernel-options", "kernel-options: must be one line"},
 	};
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "there"), 0);
 	for (size_t i = 0; i < N(cases); i++) {
 		print_message("case %zu: %s\n", i, cases[i].msg);
@@ -259,7 +235,7 @@ static void test_distro_refusals(void **st)
 static void test_system_crud(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "deb"), 0);
 	assert_int_equal(add_profile(inv, "web", "deb"), 0);
 
@@ -417,7 +393,7 @@ static void test_system_refusals(void **st)
 	    {"s", "52:54:00:00:00:01", NULL, "p", NULL, NULL, "a\nb", "kernel-options",
 	     "kernel-options: must be one line"},
 	};
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_profile(inv, "p", NULL), 0);
 	for (size_t i = 0; i < N(cases); i++) {
 		print_message("case %zu: %s\n", i, cases[i].msg);
@@ -458,7 +434,7 @@ static void test_system_refusals(void **st)
 static void test_references(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "deb"), 0);
 	assert_int_equal(add_distro(inv, "alma"), 0);
 	assert_int_equal(add_profile(inv, "web", "alma"), 0);
@@ -723,7 +699,7 @@ static void test_setting_defaults(void **st)
 static void test_settings_store(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	struct xp_diags d;
 	xp_diags_init(&d);
 	assert_int_equal(xp_server_setting_set(inv, "server", "10.0.0.1", &d), 0);
@@ -992,7 +968,7 @@ static void test_system_ip_check(void **st)
 static void test_system_ip_store(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "d"), 0);
 	/* no pools yet: any host address but the server's */
 	assert_int_equal(xp_server_setting_set(inv, "server", "10.77.0.1", NULL), 0);
@@ -1093,7 +1069,7 @@ static void test_system_ip_store(void **st)
 static void test_data_version(void **st)
 {
 	(void)st;
-	struct xp_inv *a = open_ok(), *b = open_ok();
+	struct xp_inv *a = xp_test_inv_open(state), *b = xp_test_inv_open(state);
 	int64_t v0, v1, v2, v3;
 	assert_int_equal(xp_inv_data_version(a, &v0), 0);
 	/* its own commits do not change it */
@@ -1143,8 +1119,8 @@ static void test_migrate_v1(void **st)
 {
 	(void)st;
 	assert_int_equal(mkdir(state, 0700), 0);
-	exec_sql(v1_schema);
-	struct xp_inv *inv = open_ok();
+	xp_test_sql(state, v1_schema);
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_profile p;
 	assert_int_equal(xp_profile_get(inv, "web", &p), 0);
@@ -1163,15 +1139,16 @@ static void test_migrate_v1(void **st)
 	assert_int_equal(xp_server_setting_set(inv, "server", "10.0.0.1", NULL), 0);
 	xp_inv_close(inv);
 	/* and the leases table has its shape */
-	exec_sql(
+	xp_test_sql(
+	    state,
 	    "INSERT INTO leases (ip, client, mac, hostname, state, expires, updated)"
 	    " VALUES (167772161, x'01525400000001', '52:54:00:00:00:01', 'n1', 'bound', 9, 1)");
-	inv = open_ok();
+	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), 3);
 	xp_inv_close(inv);
 	/* a version-3 database whose user_version was set back migrates again cleanly */
-	exec_sql("PRAGMA user_version = 1");
-	inv = open_ok();
+	xp_test_sql(state, "PRAGMA user_version = 1");
+	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_system s;
 	assert_int_equal(xp_system_get(inv, "n1", &s), 0);
@@ -1183,7 +1160,7 @@ static void test_migrate_v1(void **st)
 static void test_schema_constraints(void **st)
 {
 	(void)st;
-	xp_inv_close(open_ok());
+	xp_inv_close(xp_test_inv_open(state));
 	char path[4300];
 	snprintf(path, sizeof(path), "%s/inventory.db", state);
 	sqlite3 *db;

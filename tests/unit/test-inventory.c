@@ -48,14 +48,6 @@ static int teardown(void **st)
 	return xp_test_rmtree(tmpdir);
 }
 
-static struct xp_inv *open_ok(void)
-{
-	struct xp_inv *inv = NULL;
-	assert_int_equal(xp_inv_open(state, &inv), 0);
-	assert_non_null(inv);
-	return inv;
-}
-
 /* Adds a profile from "key=value" strings (NULL-terminated). */
 static int add(struct xp_inv *inv, const char *name, const char *parent, ...)
 {
@@ -84,22 +76,6 @@ static bool has(struct xp_inv *inv, const char *name)
 	return r == 0;
 }
 
-static void exec_sql(const char *sql)
-{
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		print_error("sql: %s\n", err);
-	sqlite3_free(err);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
-}
-
 /* ---- the store ------------------------------------------------------------------------ */
 
 static void test_open(void **st)
@@ -107,7 +83,7 @@ static void test_open(void **st)
 	(void)st;
 	/* nested, missing directories are made; the last one private */
 	snprintf(state, sizeof(state), "%s/a/b/state", tmpdir);
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	struct stat sb;
 	assert_int_equal(stat(state, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
@@ -123,7 +99,7 @@ static void test_open(void **st)
 
 	/* reopening changes nothing */
 	for (int i = 0; i < 3; i++) {
-		inv = open_ok();
+		inv = xp_test_inv_open(state);
 		assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 		assert_true(has(inv, "keep"));
 		char **names;
@@ -133,7 +109,7 @@ static void test_open(void **st)
 		xp_strv_free(names, n);
 		xp_inv_close(inv);
 	}
-	exec_sql("PRAGMA user_version"); /* still a database SQLite reads */
+	xp_test_sql(state, "PRAGMA user_version"); /* still a database SQLite reads */
 
 	/* not a directory, no name, unreadable */
 	char file[4300];
@@ -152,10 +128,8 @@ static void test_open(void **st)
 
 static mode_t mode_of(const char *name)
 {
-	char p[4300];
-	snprintf(p, sizeof(p), "%s/%s", state, name);
 	struct stat sb;
-	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(stat(xp_test_path(state, name), &sb), 0);
 	return sb.st_mode & 0777;
 }
 
@@ -167,7 +141,7 @@ static void test_private_files(void **st)
 	(void)st;
 	mode_t old = umask(022);
 	assert_int_equal(mkdir(state, 0755), 0);
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "p", NULL, "root-password-hash=$6$salt$hash", NULL), 0);
 	assert_int_equal(mode_of("inventory.db"), 0600);
 	assert_int_equal(mode_of("inventory.db-wal"), 0600);
@@ -176,18 +150,14 @@ static void test_private_files(void **st)
 	xp_inv_close(inv);
 
 	/* as an older xenprov left them: readable by everyone */
-	char p[4300];
 	const char *names[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm"};
 	sqlite3 *db; /* holds the WAL open so that it stays */
-	snprintf(p, sizeof(p), "%s/inventory.db", state);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(xp_test_path(state, "inventory.db"), &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM profiles", NULL, NULL, NULL),
 			 SQLITE_OK);
-	for (size_t i = 0; i < N(names); i++) {
-		snprintf(p, sizeof(p), "%s/%s", state, names[i]);
-		assert_int_equal(chmod(p, 0644), 0);
-	}
-	inv = open_ok();
+	for (size_t i = 0; i < N(names); i++)
+		assert_int_equal(chmod(xp_test_path(state, names[i]), 0644), 0);
+	inv = xp_test_inv_open(state);
 	for (size_t i = 0; i < N(names); i++)
 		assert_int_equal(mode_of(names[i]), 0600);
 	assert_true(has(inv, "p"));
@@ -204,12 +174,12 @@ static void test_private_files(void **st)
 static void test_second_connection(void **st)
 {
 	(void)st;
-	struct xp_inv *a = open_ok();
+	struct xp_inv *a = xp_test_inv_open(state);
 	assert_int_equal(add(a, "first", NULL, "memory=512", NULL), 0);
 	assert_true(xp_test_dms_held(state));
 	int64_t v0, v1;
 	assert_int_equal(xp_inv_data_version(a, &v0), 0);
-	struct xp_inv *b = open_ok(); /* the second connection of this process */
+	struct xp_inv *b = xp_test_inv_open(state); /* the second connection of this process */
 	assert_true(xp_test_dms_held(state));
 	assert_true(has(b, "first"));
 	pid_t pid = fork(); /* another process: a fresh exec (no SQLite across a fork) */
@@ -232,14 +202,14 @@ static void test_second_connection(void **st)
 static void test_newer_schema(void **st)
 {
 	(void)st;
-	xp_inv_close(open_ok());
-	exec_sql("PRAGMA user_version = 99");
+	xp_inv_close(xp_test_inv_open(state));
+	xp_test_sql(state, "PRAGMA user_version = 99");
 	struct xp_inv *inv = (struct xp_inv *)1;
 	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
 	assert_null(inv);
 	/* and left as it was */
-	exec_sql("PRAGMA user_version = 3");
-	inv = open_ok();
+	xp_test_sql(state, "PRAGMA user_version = 3");
+	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 	xp_inv_close(inv);
 }
@@ -318,7 +288,7 @@ static void test_settings(void **st)
 static void test_profile_crud(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(
 	    add(inv, "base", NULL, "memory=1024", "fs=ext4", "disk-size=4294967296", NULL), 0);
 	assert_int_equal(add(inv, "web", "base", "vcpus=4", NULL), 0);
@@ -426,7 +396,7 @@ static void set_parent(struct xp_inv *inv, const char *name, const char *parent,
 static void test_cycles(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "a", NULL, NULL), 0);
 	assert_int_equal(add(inv, "b", "a", NULL), 0);
 	assert_int_equal(add(inv, "c", "b", NULL), 0);
@@ -458,7 +428,7 @@ static void test_cycles(void **st)
 static void test_resolve(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "root", NULL, "memory=512", "fs=ext4", "storage=file",
 			     "config.on_crash='restart'", NULL),
 			 0);
@@ -499,7 +469,7 @@ static void test_resolve(void **st)
 static void test_remove_busy(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "base", NULL, NULL), 0);
 	assert_int_equal(add(inv, "web", "base", NULL), 0);
 	assert_int_equal(add(inv, "db", "base", NULL), 0);
@@ -510,11 +480,11 @@ static void test_remove_busy(void **st)
 	assert_int_equal(xp_profile_remove(inv, "db"), 0);
 
 	/* a domain made from it */
-	exec_sql("INSERT INTO domains (name, profile, state, created, updated) "
-		 "VALUES ('web01', 'base', 'ready', 0, 0)");
+	xp_test_sql(state, "INSERT INTO domains (name, profile, state, created, updated) "
+			   "VALUES ('web01', 'base', 'ready', 0, 0)");
 	assert_int_equal(xp_profile_remove(inv, "base"), -EBUSY);
 	assert_non_null(strstr(xp_inv_errmsg(inv), "1 domain"));
-	exec_sql("DELETE FROM domains");
+	xp_test_sql(state, "DELETE FROM domains");
 	assert_int_equal(xp_profile_remove(inv, "base"), 0);
 	assert_false(has(inv, "base"));
 	xp_inv_close(inv);
@@ -821,7 +791,7 @@ static void test_secret_keys(void **st)
 static void test_transactions(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok(), *other = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state), *other = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_commit(inv), -EINVAL); /* none open */
 	xp_inv_rollback(inv);			       /* harmless */
 
@@ -902,7 +872,7 @@ static void test_transactions(void **st)
 	assert_int_equal(xp_inv_begin(inv), 0);
 	assert_int_equal(add(inv, "m", NULL, NULL), 0);
 	xp_inv_close(inv);
-	inv = open_ok();
+	inv = xp_test_inv_open(state);
 	assert_false(has(inv, "m"));
 	xp_inv_close(inv);
 }
@@ -972,7 +942,7 @@ static void test_concurrent(void **st)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	char **names;
 	size_t n;
 	assert_int_equal(xp_profile_list(inv, &names, &n), 0);

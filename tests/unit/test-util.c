@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "util/copy.h"
 #include "xenprov/util.h"
 
@@ -29,16 +31,18 @@ static char tmpdir[4096];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/util-XXXXXX", XP_TEST_TMP);
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "util");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return xp_test_rmtree(tmpdir);
+}
+
+static const char *tpath(const char *name)
+{
+	return xp_test_path(tmpdir, name);
 }
 
 static void test_buf(void **state)
@@ -186,11 +190,6 @@ static void test_diags_sort_big(void **state)
 	xp_diags_release(&d);
 }
 
-static void path(char *out, const char *name)
-{
-	snprintf(out, 4200, "%s/%s", tmpdir, name);
-}
-
 static int count_entries(void)
 {
 	DIR *d = opendir(tmpdir);
@@ -205,8 +204,7 @@ static int count_entries(void)
 static void test_read_file(void **state)
 {
 	(void)state;
-	char p[4200];
-	path(p, "r.txt");
+	const char *p = tpath("r.txt");
 	FILE *f = fopen(p, "w");
 	fputs("hello\n", f);
 	fclose(f);
@@ -218,15 +216,14 @@ static void test_read_file(void **state)
 	free(data);
 	assert_int_equal(xp_read_file(p, 3, &data, &len), -EFBIG);
 	assert_int_equal(xp_read_file(tmpdir, 100, &data, &len), -EISDIR);
-	path(p, "missing");
+	p = tpath("missing");
 	assert_int_equal(xp_read_file(p, 100, &data, &len), -ENOENT);
 }
 
 static void test_atomic_write(void **state)
 {
 	(void)state;
-	char p[4200];
-	path(p, "a.cfg");
+	const char *p = tpath("a.cfg");
 	int before = count_entries();
 	assert_int_equal(xp_write_atomic(p, "one\n", 4, 0640), 0);
 	struct stat st;
@@ -245,20 +242,18 @@ static void test_atomic_write(void **state)
 	free(data);
 	assert_int_equal(count_entries(), before + 1); /* no temporary file left */
 	/* a directory in the way: error, nothing changes */
-	char d[4200];
-	path(d, "dir");
+	const char *d = tpath("dir");
 	mkdir(d, 0755);
 	assert_int_equal(xp_write_atomic(d, "x", 1, 0644), -EINVAL);
 	/* a missing directory */
-	path(d, "nodir/x.cfg");
+	d = tpath("nodir/x.cfg");
 	assert_int_equal(xp_write_atomic(d, "x", 1, 0644), -ENOENT);
 	assert_int_equal(count_entries(), before + 2);
 
 	/* leftovers of a killed write are removed, and nothing else */
-	char t1[4200], t2[4200], t3[4200];
-	path(t1, ".a.cfg.Xy12Ab");
-	path(t2, ".a.cfgx.1");
-	path(t3, ".b.cfg.1");
+	const char *t1 = tpath(".a.cfg.Xy12Ab");
+	const char *t2 = tpath(".a.cfgx.1");
+	const char *t3 = tpath(".b.cfg.1");
 	for (const char *q = t1; q; q = q == t1 ? t2 : q == t2 ? t3 : NULL)
 		close(open(q, O_CREAT | O_WRONLY, 0600));
 	xp_write_atomic_cleanup(p);
@@ -271,8 +266,7 @@ static void test_atomic_write(void **state)
 static void test_lock(void **state)
 {
 	(void)state;
-	char p[4200];
-	path(p, "l.cfg");
+	const char *p = tpath("l.cfg");
 	int fd = xp_lock_dir_of(p, true);
 	assert_true(fd >= 0);
 	pid_t pid = fork();
@@ -398,8 +392,9 @@ static void test_sha256(void **state)
 
 	static const size_t lens[] = {0, 1, 55, 56, 63, 64, 65, 1000000, (1u << 20) + 13};
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
-		char path[4200];
-		snprintf(path, sizeof(path), "%s/sha-%zu", tmpdir, lens[i]);
+		char name[64];
+		snprintf(name, sizeof(name), "sha-%zu", lens[i]);
+		const char *path = tpath(name);
 		for (size_t k = 0; k < lens[i]; k++)
 			million[k % 1000000] = (char)(k * 2654435761u >> 13);
 		FILE *f = fopen(path, "w");
@@ -411,12 +406,9 @@ static void test_sha256(void **state)
 		char file_hex[65], tool_hex[65] = "";
 		assert_int_equal(xp_sha256_file(path, d), 0);
 		xp_sha256_hex(d, file_hex);
-		char cmd[4300];
-		snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
-		FILE *p = popen(cmd, "r");
-		assert_non_null(p);
-		assert_non_null(fgets(tool_hex, sizeof(tool_hex), p));
-		pclose(p);
+		char *tool = xp_test_out("sha256sum '%s'", path);
+		snprintf(tool_hex, sizeof(tool_hex), "%s", tool);
+		free(tool);
 		assert_string_equal(file_hex, tool_hex);
 		if (lens[i] <= 1000000) {
 			hex_of(million, lens[i], h);
@@ -425,9 +417,7 @@ static void test_sha256(void **state)
 	}
 	free(million);
 	unsigned char d[32];
-	char missing[4200];
-	snprintf(missing, sizeof(missing), "%s/no-such-file", tmpdir);
-	assert_int_equal(xp_sha256_file(missing, d), -ENOENT);
+	assert_int_equal(xp_sha256_file(tpath("no-such-file"), d), -ENOENT);
 }
 
 /* ---- sparse copy (util/copy.c) ------------------------------------------------------ */
@@ -501,9 +491,7 @@ static void assert_same_content(int dst, off_t dst_off)
 
 static int open_in_tmp(const char *name)
 {
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tpath(name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
 	return fd;
 }
