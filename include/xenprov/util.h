@@ -175,6 +175,9 @@ int xp_pread_full(int fd, void *buf, size_t len, uint64_t off);
  * writes and EINTR. 0 or -errno; -EIO for a write that makes no progress. */
 int xp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int xp_write_full(int fd, const void *buf, size_t len);
+/* One read(2) of at most len bytes, retried on EINTR: the count (0 at the end), or
+ * -errno. */
+ssize_t xp_read_some(int fd, void *buf, size_t len);
 /* Whether len bytes are all zero (data a sparse file or image leaves as a hole). */
 bool xp_all_zero(const void *buf, size_t len);
 

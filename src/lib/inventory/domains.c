@@ -111,10 +111,9 @@ int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains WHERE name = ?", &st);
+	int r = xp__inv_prepare_arg(inv, "SELECT " DOMAIN_COLUMNS " FROM domains WHERE name = ?", name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		r = read_row(st, out);
