@@ -199,6 +199,13 @@ int xp_program_path(const char *name, char **out);
  * -errno if it could not be run (-ENOENT: no such program). */
 int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
 
+/* ---- growable arrays (buf.c) ---------------------------------------------------- */
+
+/* Makes room for element n of the array *vp (a pointer to the array pointer; *cap
+ * elements of size bytes allocated): when n == *cap the capacity doubles (first: the
+ * first capacity). 0, or -ENOMEM with the array untouched. */
+int xp_grow(void *vp, size_t *cap, size_t n, size_t size, size_t first);
+
 /* ---- sizes (size.c) ------------------------------------------------------------ */
 
 /* A size as operators write it: decimal digits, an optional fraction, then an optional

@@ -109,16 +109,8 @@ int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n)
 	size_t cap = 0;
 	int rc = SQLITE_DONE;
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **nv = realloc(*names, ncap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			*names = nv;
-			cap = ncap;
-		}
+		if ((r = xp_grow(names, &cap, *n, sizeof(**names), 16)) < 0)
+			break;
 		char *name = xp__col_text(st, 0);
 		if (!name)
 			r = -ENOMEM;
