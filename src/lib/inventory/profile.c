@@ -336,10 +336,9 @@ static int parent_of(struct xp_inv *inv, const char *name, char **parent)
 {
 	sqlite3_stmt *st;
 	*parent = NULL;
-	int r = xp__inv_prepare(inv, "SELECT parent FROM profiles WHERE name = ?", &st);
+	int r = xp__inv_prepare_arg(inv, "SELECT parent FROM profiles WHERE name = ?", name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *p = sqlite3_column_text(st, 0);

@@ -88,14 +88,8 @@ int xp_diags_addv(struct xp_diags *d, enum xp_severity sev, const char *file, un
 			d->dropped_sev[sev]++;
 		return 0;
 	}
-	if (d->n == d->cap) {
-		size_t ncap = d->cap ? d->cap * 2 : 8;
-		struct xp_diag *nv = realloc(d->v, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		d->v = nv;
-		d->cap = ncap;
-	}
+	if (xp_grow(&d->v, &d->cap, d->n, sizeof(*d->v), 8) < 0)
+		return -ENOMEM;
 	struct xp_diag g = {.severity = sev, .line = line, .col = col};
 	int err = 0;
 	g.file = dup_or_null(file, &err);
