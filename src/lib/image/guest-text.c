@@ -192,10 +192,10 @@ static void uuid_v4(const unsigned char random[16], unsigned char id[16])
 	id[8] = (unsigned char)((id[8] & 0x3f) | 0x80);
 }
 
-/* One [ipv4] or [ipv6] section of a keyfile: method, address and gateway (address1's
- * "ADDRESS/PREFIX,GATEWAY" form, which every NetworkManager since 0.9 reads), the name
- * servers of that family (ipv4.dns and ipv6.dns take only their own) and the search
- * domain. */
+/* One [ipv4] or [ipv6] section of a keyfile: method, address and gateway (the
+ * "address1=ADDRESS/PREFIX,GATEWAY" form nm-settings-keyfile(5) gives, which older
+ * NetworkManagers read too, unlike a separate gateway= key), the name servers of that
+ * family (ipv4.dns and ipv6.dns take only their own) and the search domain. */
 static void nm_ip(const struct net *n, bool v6, struct xp_buf *out)
 {
 	const struct xp_guest_settings *s = n->s;
