@@ -139,8 +139,13 @@ void xp_profile_release(struct xp_profile *p);
 bool xp_profile_name_valid(const char *name);
 
 /* Each call is one transaction (or a part of the caller's). A refusal (-EINVAL for a
- * bad name, -EEXIST, -ENOENT, -ELOOP, -EBUSY) changes nothing and leaves the caller's
- * transaction usable; other failures doom it (see xp_inv_begin). */
+ * bad name or settings, -EEXIST, -ENOENT, -ELOOP, -EBUSY) changes nothing and leaves
+ * the caller's transaction usable; other failures doom it (see xp_inv_begin).
+ *
+ * Add and update check the settings as they take effect through the parent chain, for
+ * the profile and every profile below it: -EINVAL (xp_inv_errmsg says which profile
+ * and why) if one would have a gateway outside its ip-pool, or at the pool's network
+ * or broadcast address. */
 
 /* Adds a profile: -EEXIST if the name is taken, -ENOENT if the parent is missing. */
 int xp_profile_add(struct xp_inv *inv, const struct xp_profile *p);

@@ -412,6 +412,8 @@ static int run_add(int argc, char **argv)
 		rc = cli_error("profile '%s' exists (use 'xenprov profile edit')", name);
 	else if (r == -ENOENT)
 		rc = cli_error("no profile '%s' (the parent)", c.parent);
+	else if (r == -EINVAL)
+		rc = cli_error("cannot add profile '%s': %s", name, xp_inv_errmsg(inv));
 	else if (r < 0)
 		rc = lib_error(inv, "add profile", name, r);
 	xp_inv_close(inv);
@@ -495,6 +497,8 @@ static int run_edit(int argc, char **argv)
 	else if (r == -ELOOP)
 		rc = cli_error("'%s' cannot be the parent of '%s': %s", p.parent, name,
 			       xp_inv_errmsg(inv));
+	else if (r == -EINVAL)
+		rc = cli_error("cannot edit profile '%s': %s", name, xp_inv_errmsg(inv));
 	else if (r < 0)
 		rc = lib_error(inv, "update profile", name, r);
 	if (rc)

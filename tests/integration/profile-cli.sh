@@ -136,6 +136,15 @@ err_has "cannot use image '$T/files/missing.tar': No such file or directory"
 expect_rc 1 profile add db --image "$T/files"
 expect_rc 1 profile add 'bad/name'
 err_has "'bad/name' is not a valid profile name"
+# the gateway must be one of the pool's hosts, as the values take effect
+expect_rc 1 profile add db --ip-pool 10.9.0.0/24 --gateway 10.0.0.1
+err_is "xenprov: cannot add profile 'db': gateway 10.0.0.1 is outside ip-pool 10.9.0.0/24: the guests could not reach it"
+expect_rc 1 profile add db --parent base --gateway 10.0.1.1
+err_is "xenprov: cannot add profile 'db': gateway 10.0.1.1 is outside ip-pool 10.0.0.0/24: the guests could not reach it"
+expect_rc 1 profile add db --parent base --ip-pool 10.0.0.8/29
+err_has "gateway 10.0.0.1 is outside ip-pool 10.0.0.8/29"
+expect_rc 1 profile add db --ip-pool 10.1.0.0/16 --gateway 10.1.255.255
+err_has "gateway 10.1.255.255 is the broadcast address of ip-pool 10.1.0.0/16"
 [ "$(names)" = "base web web01" ] || fail "a refused add stored something: $(names)"
 ok
 
@@ -232,6 +241,19 @@ err_has "'web01' cannot be the parent of 'base'"
 expect_rc 1 profile edit base --parent base
 expect_rc 1 profile edit web --parent nosuch
 err_has "no profile 'nosuch'"
+expect_rc 1 profile edit base --ip-pool 10.9.0.0/24
+err_is "xenprov: cannot edit profile 'base': gateway 10.0.0.1 is outside ip-pool 10.9.0.0/24: the guests could not reach it"
+expect_rc 1 profile edit base --gateway 10.0.0.0
+err_has "gateway 10.0.0.0 is the network address of ip-pool 10.0.0.0/24"
+# a profile below the one edited is checked too, and named
+expect_rc 0 profile add gw-child --parent base --gateway 10.0.0.200
+expect_rc 1 profile edit base --ip-pool 10.0.0.0/25
+err_is "xenprov: cannot edit profile 'base': gateway 10.0.0.200 is outside ip-pool 10.0.0.0/25 in profile 'gw-child', which takes settings from it: its guests could not reach it"
+expect_rc 0 profile show --json base
+json_ok "$T/stdout" 'j["settings"]["ip-pool"] == "10.0.0.0/24" and j["settings"]["gateway"] == "10.0.0.1"'
+expect_rc 0 profile edit base --ip-pool 10.0.0.77/24 --gateway 10.0.0.254
+expect_rc 0 profile edit base --gateway 10.0.0.1
+expect_rc 0 profile remove gw-child
 expect_rc 0 profile show --json web
 json_ok "$T/stdout" 'j["parent"] == "base" and j["settings"]["memory"] == "3072"'
 expect_rc 0 profile show --json base

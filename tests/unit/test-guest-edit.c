@@ -1,11 +1,15 @@
 /*
  * test-guest-edit.c - per-guest settings written into images (xp_guest_apply) and the
  * writable qcow2 layer under it, checked with the real tools: images made by mke2fs -d
- * from trees made here (Debian/ifupdown, systemd-networkd, netplan, Red Hat ifcfg), bare
+ * from trees made here (Debian 12 with ifupdown and systemd-udevd, a busybox/sysvinit
+ * one without udev, systemd-networkd, netplan, NetworkManager, Red Hat ifcfg), with
+ * resolv.conf a regular file, a symlink into systemd-resolved or absent, bare
  * and partitioned by sfdisk with a mkswap'ed swap partition, raw and qcow2 (qemu-img
  * convert, xp_qcow2_from_raw, overlays from xp_qcow2_create_overlay and qemu-img
  * create); verified with e2fsck -fn, debugfs, blkid, qemu-img check/map/convert and the
- * backing files' SHA-256.
+ * backing files' SHA-256; where netplan and nmcli are installed, the netplan file
+ * through `netplan generate` and the keyfile through NetworkManager's own parser
+ * (tests/integration/guest-net.sh brings the interfaces up in a network namespace).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -95,16 +99,40 @@ static void common_tree(const char *t)
 		assert_int_equal(xp_test_sh("chown 0:42 '%s/%s/etc/shadow'", tmpdir, t), 0);
 }
 
+/* A Debian-like tree with ifupdown in t: its interfaces file, an interfaces.d file for
+ * eth0 and one for eth1. */
+static void ifupdown_tree(const char *t)
+{
+	common_tree(t);
+	assert_int_equal(xp_test_sh("mkdir -p '%s/%s/etc/network/interfaces.d'", tmpdir, t), 0);
+	char rel[256];
+#define P(x) (snprintf(rel, sizeof(rel), "%s/%s", t, x), rel)
+	put(P("etc/network/interfaces"),
+	    "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", 0644);
+	put(P("etc/network/interfaces.d/50-cloud-init"), "auto eth0\niface eth0 inet dhcp\n", 0644);
+	put(P("etc/network/interfaces.d/60-eth1"), "auto eth1\niface eth1 inet dhcp\n", 0644);
+#undef P
+}
+
 static void make_trees(void)
 {
-	/* Debian with ifupdown */
-	common_tree("debian");
-	assert_int_equal(xp_test_sh("mkdir -p '%s/debian/etc/network/interfaces.d'", tmpdir), 0);
-	put("debian/etc/network/interfaces",
-	    "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", 0644);
-	put("debian/etc/network/interfaces.d/50-cloud-init", "auto eth0\niface eth0 inet dhcp\n",
-	    0644);
-	put("debian/etc/network/interfaces.d/60-eth1", "auto eth1\niface eth1 inet dhcp\n", 0644);
+	/* Debian 12 with ifupdown: merged /usr, systemd and its udevd, a stanza for the
+	 * interface under its name from an earlier boot (enX0) to be replaced */
+	ifupdown_tree("debian");
+	assert_int_equal(xp_test_sh("cd '%s/debian' && mkdir -p usr/lib/systemd usr/sbin usr/bin && "
+			    "ln -s usr/lib lib && ln -s usr/sbin sbin && ln -s usr/bin bin && "
+			    "printf 'ELF' >usr/lib/systemd/systemd && "
+			    "printf 'ELF' >usr/lib/systemd/systemd-udevd && "
+			    "printf 'allow-hotplug enX0\\niface enX0 inet dhcp\\n' "
+			    ">etc/network/interfaces.d/40-enX0",
+			    tmpdir),
+			 0);
+	/* busybox with ifupdown, no udev: the kernel names the interface */
+	ifupdown_tree("busybox");
+	assert_int_equal(xp_test_sh("cd '%s/busybox' && rm -rf etc/systemd && mkdir -p bin etc/init.d && "
+			    "printf 'ELF' >bin/busybox && ln -s busybox bin/sh",
+			    tmpdir),
+			 0);
 	/* systemd-networkd only */
 	common_tree("networkd");
 	put("networkd/etc/systemd/network/80-dhcp.network",
@@ -133,6 +161,29 @@ static void make_trees(void)
 	put("netplan/etc/netplan/50-cloud-init.yaml",
 	    "network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n", 0600);
 	put("netplan/etc/netplan/01-bridges.yaml", "network:\n  version: 2\n  bridges: {}\n", 0600);
+	/* RHEL 9-like: NetworkManager enabled, a readme in network-scripts, the image's own
+	 * ethernet connection and a bridge connection; no resolver manager */
+	common_tree("nm");
+	assert_int_equal(
+	    xp_test_sh("cd '%s/nm' && mkdir -p usr/sbin usr/lib/systemd/system "
+	       "etc/sysconfig/network-scripts "
+	       "etc/NetworkManager/system-connections etc/systemd/system/multi-user.target.wants "
+	       "&& "
+	       "printf 'ELF' >usr/sbin/NetworkManager && "
+	       "printf '[Service]\\n' >usr/lib/systemd/system/NetworkManager.service && "
+	       "ln -s /usr/lib/systemd/system/NetworkManager.service "
+	       "etc/systemd/system/multi-user.target.wants/NetworkManager.service && "
+	       "echo 'ifcfg files are deprecated' "
+	       ">etc/sysconfig/network-scripts/readme-ifcfg-rh.txt && "
+	       "chmod 0700 etc/NetworkManager/system-connections",
+	       tmpdir),
+	    0);
+	put("nm/etc/NetworkManager/system-connections/Wired connection 1.nmconnection",
+	    "[connection]\nid=Wired connection 1\ntype=ethernet\ninterface-name=eth0\n\n"
+	    "[ipv4]\nmethod=auto\n",
+	    0600);
+	put("nm/etc/NetworkManager/system-connections/br0.nmconnection",
+	    "[connection]\nid=br0\ntype=bridge\ninterface-name=br0\n", 0600);
 	/* Red Hat with ifcfg */
 	common_tree("ifcfg");
 	assert_int_equal(xp_test_sh("mkdir -p '%s/ifcfg/etc/sysconfig/network-scripts'", tmpdir),
@@ -243,19 +294,34 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	xp_test_assert_contains(s, "127.0.1.1\tweb01.example.com\tweb01\n");
 	xp_test_assert_contains(s, "::1\tlocalhost ip6-localhost ip6-loopback\n");
 	free(s);
+	/* under systemd-udevd the interface is named by a .link file matching its MAC,
+	 * and ifupdown configures that name (Debian 12 would call it enX0 itself) */
 	s = cat(img, off, "/etc/network/interfaces");
-	xp_test_assert_contains(s, "source /etc/network/interfaces.d/*\n");
-	xp_test_assert_contains(s, "auto lo\niface lo inet loopback\n");
-	xp_test_assert_contains(s,
-				"auto eth0\niface eth0 inet static\n\taddress 192.0.2.10/24\n"
-				"\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
-				"\tdns-search example.com\n");
+	assert_string_equal(s, "# interfaces(5) file used by ifup(8) and ifdown(8), written by "
+			       "xenprov\nsource /etc/network/interfaces.d/*\n\n"
+			       "auto lo\niface lo inet loopback\n\n"
+			       "auto enX0\niface enX0 inet static\n\taddress 192.0.2.10/24\n"
+			       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+			       "\tdns-search example.com\n");
 	free(s);
+	s = cat(img, off, "/etc/systemd/network/10-xenprov-enX0.link");
+	assert_string_equal(s, "# systemd.link(5), written by xenprov: the interface with this MAC "
+			       "address\n# is enX0, the name /etc/network/interfaces configures.\n"
+			       "[Match]\nMACAddress=00:16:3e:12:34:56\n\n[Link]\nName=enX0\n");
+	free(s);
+	s = dstat(img, off, "/etc/systemd/network/10-xenprov-enX0.link");
+	xp_test_assert_contains(s, "Mode:  0644");
+	xp_test_assert_contains(s, "User:     0   Group:     0");
+	free(s);
+	/* the stanzas for the interface under either name went, eth1's stayed */
 	assert_false(exists(img, off, "/etc/network/interfaces.d/50-cloud-init"));
+	assert_false(exists(img, off, "/etc/network/interfaces.d/40-enX0"));
 	assert_true(exists(img, off, "/etc/network/interfaces.d/60-eth1"));
+	/* the build host's resolv.conf (a regular file) became the profile's */
 	s = cat(img, off, "/etc/resolv.conf");
-	assert_string_equal(s,
-			    "search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n");
+	assert_string_equal(s, "# resolv.conf(5), written by xenprov from the guest's name "
+			       "servers and domain\nsearch example.com\nnameserver 192.0.2.53\n"
+			       "nameserver 2001:db8::53\n");
 	free(s);
 
 	/* fstab by UUID, as blkid reads them */
@@ -344,16 +410,21 @@ static void test_debian_partitioned_raw(void **state)
 	assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_ed25519_key"));
 	assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_rsa_key.pub"));
 	assert_true(report_has(&rep, false, "/etc/network/interfaces.d/50-cloud-init"));
-	assert_int_equal(rep.nremoved, 5);
+	assert_true(report_has(&rep, false, "/etc/network/interfaces.d/40-enX0"));
+	assert_true(report_has(&rep, true, "/etc/systemd/network/10-xenprov-enX0.link"));
+	assert_true(report_has(&rep, true, "/etc/resolv.conf"));
+	assert_int_equal(rep.nremoved, 6);
 	xp_guest_report_release(&rep);
 	xp_diags_release(&d);
 	verify_debian("deb.raw", MIB, true);
 
-	/* a second apply (keys already gone, files already ours) changes the machine-id */
+	/* a second apply (keys already gone, files already ours) changes the machine-id;
+	 * with DHCP the static resolv.conf goes, for the DHCP client to write */
 	char *m1 = cat("deb.raw", MIB, "/etc/machine-id");
 	s.dhcp = true;
 	assert_int_equal(xp_guest_apply(tpath("deb.raw"), &s, &rep, NULL), 0);
-	assert_int_equal(rep.nremoved, 0);
+	assert_int_equal(rep.nremoved, 1);
+	assert_true(report_has(&rep, false, "/etc/resolv.conf"));
 	xp_guest_report_release(&rep);
 	char *m2 = cat("deb.raw", MIB, "/etc/machine-id");
 	assert_true(is_hex32(m2));
@@ -361,10 +432,54 @@ static void test_debian_partitioned_raw(void **state)
 	free(m1);
 	free(m2);
 	char *i = cat("deb.raw", MIB, "/etc/network/interfaces");
-	xp_test_assert_contains(i, "auto eth0\niface eth0 inet dhcp\n");
+	xp_test_assert_contains(i, "auto enX0\niface enX0 inet dhcp\n");
 	xp_test_assert_lacks(i, "address");
+	xp_test_assert_lacks(i, "eth0");
+	free(i);
+	assert_false(exists("deb.raw", MIB, "/etc/resolv.conf"));
+	assert_true(exists("deb.raw", MIB, "/etc/systemd/network/10-xenprov-enX0.link"));
+	/* static again: resolv.conf is made anew */
+	s.dhcp = false;
+	assert_int_equal(xp_guest_apply(tpath("deb.raw"), &s, &rep, NULL), 0);
+	assert_true(report_has(&rep, true, "/etc/resolv.conf"));
+	xp_guest_report_release(&rep);
+	i = cat("deb.raw", MIB, "/etc/resolv.conf");
+	xp_test_assert_contains(i, "\nsearch example.com\nnameserver 192.0.2.53\n");
+	free(i);
+	i = dstat("deb.raw", MIB, "/etc/resolv.conf");
+	xp_test_assert_contains(i, "Mode:  0644");
 	free(i);
 	assert_fsck_clean("deb.raw", MIB);
+}
+
+/* Without systemd-udevd (busybox, sysvinit with mdev) nothing renames the interface:
+ * ifupdown configures the kernel's eth0 and no .link file is written. */
+static void test_busybox_eth0(void **state)
+{
+	(void)state;
+	make_bare("busybox", "bb.raw", 32);
+	struct xp_guest_settings s = static_settings();
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_apply(tpath("bb.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(rep.net_format, XP_NET_IFUPDOWN);
+	assert_true(report_has(&rep, false, "/etc/network/interfaces.d/50-cloud-init"));
+	xp_guest_report_release(&rep);
+	assert_fsck_clean("bb.raw", 0);
+	char *n = cat("bb.raw", 0, "/etc/network/interfaces");
+	assert_string_equal(n, "# interfaces(5) file used by ifup(8) and ifdown(8), written by "
+			       "xenprov\nsource /etc/network/interfaces.d/*\n\n"
+			       "auto lo\niface lo inet loopback\n\n"
+			       "auto eth0\niface eth0 inet static\n\taddress 192.0.2.10/24\n"
+			       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+			       "\tdns-search example.com\n");
+	free(n);
+	assert_false(exists("bb.raw", 0, "/etc/systemd"));
+	assert_true(exists("bb.raw", 0, "/etc/network/interfaces.d/60-eth1"));
+	n = cat("bb.raw", 0, "/etc/resolv.conf");
+	assert_string_equal(n, "# resolv.conf(5), written by xenprov from the guest's name "
+			       "servers and domain\nsearch example.com\nnameserver 192.0.2.53\n"
+			       "nameserver 2001:db8::53\n");
+	free(n);
 }
 
 static void test_networkd_bare(void **state)
@@ -416,22 +531,43 @@ static void test_networkd_bare(void **state)
 	xp_test_assert_contains(n, "Type: symlink");
 	free(n);
 
-	/* static networkd */
+	/* static networkd: the name servers go to networkd (and through it to
+	 * systemd-resolved), the resolv.conf symlink into /run/systemd/resolve stays */
 	struct xp_guest_settings st = {.ip = "2001:db8::10",
 				       .gateway = "2001:db8::1",
 				       .dns = DNS,
 				       .ndns = 1,
-				       .domain = "example.org"};
-	assert_int_equal(xp_guest_apply(tpath("nd.raw"), &st, NULL, NULL), 0);
+				       .domain = "example.org",
+				       .mac = "00:16:3e:aa:bb:cd"};
+	struct xp_guest_report rep2;
+	assert_int_equal(xp_guest_apply(tpath("nd.raw"), &st, &rep2, NULL), 0);
+	assert_false(report_has(&rep2, true, "/etc/resolv.conf"));
+	assert_false(report_has(&rep2, false, "/etc/resolv.conf"));
+	xp_guest_report_release(&rep2);
 	n = cat("nd.raw", 0, "/etc/systemd/network/10-xenprov.network");
-	assert_string_equal(n, "# systemd.network(5), written by xenprov\n[Match]\nName=eth0\n\n"
+	assert_string_equal(n, "# systemd.network(5), written by xenprov\n[Match]\n"
+			       "MACAddress=00:16:3e:aa:bb:cd\n\n"
 			       "[Network]\nAddress=2001:db8::10/64\nGateway=2001:db8::1\n"
 			       "DNS=192.0.2.53\nDomains=example.org\n");
 	free(n);
+	n = dstat("nd.raw", 0, "/etc/resolv.conf");
+	xp_test_assert_contains(n, "Type: symlink");
+	xp_test_assert_contains(n, "link dest: \"../run/systemd/resolve/stub-resolv.conf\"");
+	free(n);
+	assert_false(exists("nd.raw", 0, "/etc/systemd/network/10-xenprov-enX0.link"));
 	n = cat("nd.raw", 0, "/etc/hostname");
 	assert_string_equal(n, "db1\n"); /* no hostname given: left alone */
 	free(n);
 	assert_fsck_clean("nd.raw", 0);
+}
+
+/* Extracts path from the filesystem at off of img into the host file dest. */
+static void dump(const char *img, uint64_t off, const char *path, const char *dest)
+{
+	assert_int_equal(xp_test_sh("rm -f '%s' && debugfs -R 'dump \"%s\" %s' %s >/dev/null 2>&1 && "
+			    "test -f '%s'",
+			    dest, path, dest, at(img, off), dest),
+			 0);
 }
 
 static void test_netplan(void **state)
@@ -447,9 +583,9 @@ static void test_netplan(void **state)
 	assert_fsck_clean("np.raw", 0);
 	char *n = cat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
 	assert_string_equal(n, "# netplan configuration, written by xenprov\n"
-			       "network:\n  version: 2\n  ethernets:\n    eth0:\n"
+			       "network:\n  version: 2\n  ethernets:\n    enX0:\n"
 			       "      match:\n        macaddress: \"00:16:3e:12:34:56\"\n"
-			       "      set-name: eth0\n      dhcp4: false\n      addresses:\n"
+			       "      set-name: enX0\n      dhcp4: false\n      addresses:\n"
 			       "        - \"192.0.2.10/24\"\n      routes:\n        - to: default\n"
 			       "          via: \"192.0.2.1\"\n      nameservers:\n"
 			       "        addresses: [192.0.2.53, 2001:db8::53]\n"
@@ -461,19 +597,144 @@ static void test_netplan(void **state)
 	assert_false(exists("np.raw", 0, "/etc/netplan/50-cloud-init.yaml"));
 	assert_true(exists("np.raw", 0, "/etc/netplan/01-bridges.yaml"));
 	if (xp_test_run(NULL, "python3 -c 'import yaml' 2>/dev/null") == 0) {
-		char *y = cat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
-		FILE *f = fopen(tpath("np.yaml"), "w");
-		assert_non_null(f);
-		fputs(y, f);
-		fclose(f);
-		free(y);
+		dump("np.raw", 0, "/etc/netplan/50-xenprov.yaml", tpath("np.yaml"));
 		assert_int_equal(
 		    xp_test_sh("python3 -c 'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); "
-			       "e=d[\"network\"][\"ethernets\"][\"eth0\"]; "
-			       "assert e[\"addresses\"]==[\"192.0.2.10/24\"]' '%s'",
-			       tpath("np.yaml")),
+		       "e=d[\"network\"][\"ethernets\"][\"enX0\"]; "
+		       "assert e[\"addresses\"]==[\"192.0.2.10/24\"]; "
+		       "assert e[\"match\"]=={\"macaddress\":\"00:16:3e:12:34:56\"}' '%s'",
+		       tpath("np.yaml")),
 		    0);
 	}
+	/* netplan itself (netplan.io, scripts/install-deps) renders it for systemd: a
+	 * .link that names the interface by its MAC and a .network for that name */
+	if (system("command -v netplan >/dev/null 2>&1") == 0) {
+		assert_int_equal(xp_test_sh("rm -rf '%s' && mkdir -p '%s/etc/netplan'", tpath("nproot"),
+				    tpath("nproot")),
+				 0);
+		dump("np.raw", 0, "/etc/netplan/50-xenprov.yaml",
+		     tpath("nproot/etc/netplan/50-xenprov.yaml"));
+		assert_int_equal(xp_test_sh("chmod 0600 '%s/etc/netplan/50-xenprov.yaml' && "
+				    "netplan generate --root-dir '%s'",
+				    tpath("nproot"), tpath("nproot")),
+				 0);
+		char *link =
+		    xp_test_out("cat '%s/run/systemd/network/10-netplan-enX0.link'", tpath("nproot"));
+		xp_test_assert_contains(link, "[Match]\nPermanentMACAddress=00:16:3e:12:34:56\n");
+		xp_test_assert_contains(link, "[Link]\nName=enX0\n");
+		free(link);
+		char *net =
+		    xp_test_out("cat '%s/run/systemd/network/10-netplan-enX0.network'", tpath("nproot"));
+		xp_test_assert_contains(net, "Name=enX0\n");
+		xp_test_assert_contains(net, "Address=192.0.2.10/24\n");
+		xp_test_assert_contains(net, "DNS=192.0.2.53\nDNS=2001:db8::53\nDomains=example.com\n");
+		xp_test_assert_contains(net, "Gateway=192.0.2.1\n");
+		free(net);
+	}
+}
+
+/* NetworkManager in use (installed, its service enabled): a keyfile bound to the MAC,
+ * root's and 0600 (NetworkManager ignores it else), the image's other ethernet
+ * connection removed, its bridge kept; ahead of the network-scripts directory RHEL 9
+ * keeps. Installed but disabled, it is not used. */
+static void test_networkmanager(void **state)
+{
+	(void)state;
+	static const char kf[] = "/etc/NetworkManager/system-connections/xenprov.nmconnection";
+	make_bare("nm", "nm.raw", 32);
+	struct xp_guest_settings s = static_settings();
+	struct xp_guest_report rep;
+	struct xp_diags d = {0};
+	assert_int_equal(xp_guest_apply(tpath("nm.raw"), &s, &rep, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(rep.net_format, XP_NET_NM);
+	assert_string_equal(xp_net_format_name(rep.net_format), "networkmanager");
+	assert_true(report_has(&rep, true, kf));
+	assert_true(report_has(&rep, true, "/etc/resolv.conf"));
+	assert_true(report_has(
+	    &rep, false, "/etc/NetworkManager/system-connections/Wired connection 1.nmconnection"));
+	xp_guest_report_release(&rep);
+	assert_fsck_clean("nm.raw", 0);
+	char *n = cat("nm.raw", 0, kf);
+	/* the UUID is random: its place and form, then the rest byte for byte */
+	const char *u = strstr(n, "\nuuid=");
+	assert_non_null(u);
+	u += 6;
+	assert_int_equal(strspn(u, "0123456789abcdef-"), 36);
+	assert_true(u[8] == '-' && u[13] == '-' && u[14] == '4' && u[18] == '-' && u[23] == '-');
+	assert_non_null(strchr("89ab", u[19]));
+	char *rest = strdup(u + 36);
+	assert_string_equal(rest, "\ntype=ethernet\nautoconnect-priority=100\n\n"
+				  "[ethernet]\nmac-address=00:16:3E:12:34:56\n\n"
+				  "[ipv4]\nmethod=manual\naddress1=192.0.2.10/24,192.0.2.1\n"
+				  "dns=192.0.2.53;\ndns-search=example.com;\n\n"
+				  "[ipv6]\nmethod=auto\ndns=2001:db8::53;\n");
+	assert_true(strncmp(n,
+			    "# nm-settings-keyfile(5), written by xenprov\n[connection]\n"
+			    "id=xenprov\nuuid=",
+			    (size_t)(u - n)) == 0);
+	char uuid1[37];
+	memcpy(uuid1, u, 36);
+	uuid1[36] = '\0';
+	free(rest);
+	free(n);
+	n = dstat("nm.raw", 0, kf);
+	xp_test_assert_contains(n, "Mode:  0600");
+	xp_test_assert_contains(n, "User:     0   Group:     0");
+	free(n);
+	assert_true(exists("nm.raw", 0, "/etc/NetworkManager/system-connections/br0.nmconnection"));
+	n = cat("nm.raw", 0, "/etc/resolv.conf");
+	assert_string_equal(n, "# resolv.conf(5), written by xenprov from the guest's name "
+			       "servers and domain\nsearch example.com\nnameserver 192.0.2.53\n"
+			       "nameserver 2001:db8::53\n");
+	free(n);
+	assert_false(exists("nm.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0"));
+
+	/* NetworkManager's own parser reads it as the connection meant (nmcli's offline
+	 * mode, NetworkManager 1.42 and later, reads a keyfile on standard input) */
+	if (system("nmcli --offline --version >/dev/null 2>&1") == 0) {
+		dump("nm.raw", 0, kf, tpath("kf.nmconnection"));
+		char *v =
+		    xp_test_out("nmcli --offline connection modify connection.autoconnect-priority 100 "
+			"<'%s' 2>&1; echo rc=$?",
+			tpath("kf.nmconnection"));
+		xp_test_assert_contains(v, "\nid=xenprov\n");
+		xp_test_assert_contains(v, uuid1);
+		xp_test_assert_contains(v, "\nmac-address=00:16:3E:12:34:56\n");
+		xp_test_assert_contains(v, "\naddress1=192.0.2.10/24,192.0.2.1\n");
+		xp_test_assert_contains(v, "\ndns=192.0.2.53;\n");
+		xp_test_assert_contains(v, "\ndns=2001:db8::53;\n");
+		xp_test_assert_contains(v, "\ndns-search=example.com;\n");
+		xp_test_assert_contains(v, "rc=0\n");
+		xp_test_assert_lacks(v, "rror");
+		free(v);
+	}
+
+	/* a second apply: a new UUID, the file stays root's 0600 */
+	s.dhcp = true;
+	assert_int_equal(xp_guest_apply(tpath("nm.raw"), &s, NULL, NULL), 0);
+	n = cat("nm.raw", 0, kf);
+	xp_test_assert_lacks(n, uuid1);
+	xp_test_assert_contains(n,
+			"\n[ipv4]\nmethod=auto\ndns-search=example.com;\n\n[ipv6]\nmethod=auto\n");
+	free(n);
+	n = dstat("nm.raw", 0, kf);
+	xp_test_assert_contains(n, "Mode:  0600");
+	free(n);
+	assert_false(exists("nm.raw", 0, "/etc/resolv.conf")); /* DHCP: NetworkManager's */
+
+	/* NetworkManager installed but not enabled: the image's network-scripts count */
+	assert_int_equal(xp_test_sh("rm -rf '%s' && cp -a '%s' '%s' && rm '%s/etc/systemd/system/"
+			    "multi-user.target.wants/NetworkManager.service'",
+			    tpath("nmoff"), tpath("nm"), tpath("nmoff"), tpath("nmoff")),
+			 0);
+	make_bare("nmoff", "nmoff.raw", 32);
+	s.dhcp = false;
+	assert_int_equal(xp_guest_apply(tpath("nmoff.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(rep.net_format, XP_NET_IFCFG);
+	xp_guest_report_release(&rep);
+	assert_false(exists("nmoff.raw", 0, kf));
+	assert_true(exists("nmoff.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0"));
 }
 
 static void test_ifcfg(void **state)
@@ -719,10 +980,10 @@ static void test_hostkey_unit(void **state)
 	common_tree("sysd");
 	assert_int_equal(
 	    xp_test_sh("cd '%s/sysd' && mkdir -p usr/lib/systemd usr/sbin && "
-		       "ln -s usr/lib lib && ln -s usr/sbin sbin && "
-		       "printf 'ELF' >usr/lib/systemd/systemd && printf 'ELF' >usr/sbin/sshd && "
-		       "chmod 755 usr/lib/systemd/systemd usr/sbin/sshd",
-		       tmpdir),
+	       "ln -s usr/lib lib && ln -s usr/sbin sbin && "
+	       "printf 'ELF' >usr/lib/systemd/systemd && printf 'ELF' >usr/sbin/sshd && "
+	       "chmod 755 usr/lib/systemd/systemd usr/sbin/sshd",
+	       tmpdir),
 	    0);
 	make_bare("sysd", "sysd.raw", 32);
 	struct xp_guest_settings s = {.hostname = "k1"};
@@ -731,7 +992,8 @@ static void test_hostkey_unit(void **state)
 		assert_int_equal(xp_guest_apply(tpath("sysd.raw"), &s, &rep, NULL), 0);
 		assert_true(report_has(&rep, true, unit));
 		assert_true(report_has(&rep, true, wants));
-		assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_ed25519_key") == (round == 0));
+		assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_ed25519_key") ==
+			    (round == 0));
 		xp_guest_report_release(&rep);
 		assert_fsck_clean("sysd.raw", 0);
 		char *n = cat("sysd.raw", 0, unit);
@@ -750,8 +1012,8 @@ static void test_hostkey_unit(void **state)
 		free(n);
 		n = dstat("sysd.raw", 0, wants);
 		xp_test_assert_contains(n, "Type: symlink");
-		xp_test_assert_contains(
-		    n, "link dest: \"/etc/systemd/system/xenprov-ssh-hostkeys.service\"");
+		xp_test_assert_contains(n,
+				"link dest: \"/etc/systemd/system/xenprov-ssh-hostkeys.service\"");
 		free(n);
 	}
 	/* systemd itself reads the unit without a complaint, where its tools are here */
@@ -811,6 +1073,8 @@ static void test_invalid_settings(void **state)
 	     "hostname"},
 	    {"domain", {.hostname = "a", .domain = "ex..com"}, "domain"},
 	    {"mac", {.mac = "00:16:3e:12:34"}, "mac"},
+	    {"network without mac", {.ip = "192.0.2.3"}, "mac"},
+	    {"dhcp without mac", {.dhcp = true}, "mac"},
 	    {"ip", {.ip = "192.0.2.300"}, "ip"},
 	    {"prefix", {.ip = "192.0.2.3", .prefix = 33}, "prefix"},
 	    {"gateway family", {.ip = "192.0.2.3", .gateway = "2001:db8::1"}, "gateway"},
@@ -977,16 +1241,12 @@ int main(void)
 		return 77;
 	is_root = geteuid() == 0;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_debian_partitioned_raw),
-	    cmocka_unit_test(test_networkd_bare),
-	    cmocka_unit_test(test_netplan),
-	    cmocka_unit_test(test_ifcfg),
-	    cmocka_unit_test(test_qcow2_rw_layer),
-	    cmocka_unit_test(test_qcow2_overlays),
-	    cmocka_unit_test(test_hostkey_unit),
-	    cmocka_unit_test(test_invalid_settings),
-	    cmocka_unit_test(test_image_errors),
-	    cmocka_unit_test(test_nothing_requested),
+	    cmocka_unit_test(test_debian_partitioned_raw), cmocka_unit_test(test_networkd_bare),
+	    cmocka_unit_test(test_busybox_eth0),	   cmocka_unit_test(test_netplan),
+	    cmocka_unit_test(test_networkmanager),	   cmocka_unit_test(test_ifcfg),
+	    cmocka_unit_test(test_qcow2_rw_layer),	   cmocka_unit_test(test_qcow2_overlays),
+	    cmocka_unit_test(test_hostkey_unit),	   cmocka_unit_test(test_invalid_settings),
+	    cmocka_unit_test(test_image_errors),	   cmocka_unit_test(test_nothing_requested),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -466,6 +466,112 @@ static void test_resolve(void **st)
 	xp_inv_close(inv);
 }
 
+/* Sets key=value in the stored profile name (NULL value: unsets it). */
+static int edit(struct xp_inv *inv, const char *name, const char *key, const char *value)
+{
+	struct xp_profile p;
+	assert_int_equal(xp_profile_get(inv, name, &p), 0);
+	if (value)
+		assert_int_equal(xp_settings_set(&p.set, key, value), 0);
+	else
+		assert_int_equal(xp_settings_unset(&p.set, key), 0);
+	int r = xp_profile_update(inv, &p);
+	xp_profile_release(&p);
+	return r;
+}
+
+static const char *setting(struct xp_inv *inv, const char *name, const char *key)
+{
+	static char buf[64];
+	struct xp_settings s;
+	assert_int_equal(xp_profile_resolve(inv, name, &s), 0);
+	const char *v = xp_settings_get(&s, key);
+	snprintf(buf, sizeof(buf), "%s", v ? v : "(none)");
+	xp_settings_release(&s);
+	return buf;
+}
+
+/* The gateway lies in the ip-pool, as the settings take effect through the parent
+ * chain, for the profile stored and every profile below it; a refusal changes nothing
+ * and says which profile and why. */
+static void test_gateway_in_pool(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = xp_test_inv_open(state);
+	static const struct {
+		const char *gw;
+		int rc;
+		const char *msg;
+	} cases[] = {
+	    {"10.1.0.1", -EINVAL,
+	     "gateway 10.1.0.1 is outside ip-pool 10.0.0.0/24: the guests "
+	     "could not reach it"},
+	    {"9.255.255.255", -EINVAL, "gateway 9.255.255.255 is outside ip-pool 10.0.0.0/24"},
+	    {"10.0.1.0", -EINVAL, "gateway 10.0.1.0 is outside ip-pool 10.0.0.0/24"},
+	    {"10.0.0.0", -EINVAL, "gateway 10.0.0.0 is the network address of ip-pool 10.0.0.0/24"},
+	    {"10.0.0.255", -EINVAL,
+	     "gateway 10.0.0.255 is the broadcast address of ip-pool 10.0.0.0/24"},
+	    {"10.0.0.1", 0, NULL},
+	    {"10.0.0.254", 0, NULL},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		char gw[64];
+		snprintf(gw, sizeof(gw), "gateway=%s", cases[i].gw);
+		print_message("%s\n", gw);
+		assert_int_equal(add(inv, "p", NULL, "ip-pool=10.0.0.0/24", gw, NULL), cases[i].rc);
+		if (cases[i].rc) {
+			assert_non_null(strstr(xp_inv_errmsg(inv), cases[i].msg));
+			assert_false(has(inv, "p"));
+		} else {
+			assert_int_equal(xp_profile_remove(inv, "p"), 0);
+		}
+	}
+	/* either alone is fine */
+	assert_int_equal(add(inv, "gw", NULL, "gateway=192.168.7.1", NULL), 0);
+	assert_int_equal(add(inv, "pool", NULL, "ip-pool=10.0.0.0/24", NULL), 0);
+
+	/* through the chain: the child's gateway against the parent's pool */
+	assert_int_equal(add(inv, "base", NULL, "ip-pool=10.0.0.0/24", "gateway=10.0.0.1", NULL),
+			 0);
+	assert_int_equal(add(inv, "web", "base", "gateway=10.0.1.1", NULL), -EINVAL);
+	assert_false(has(inv, "web"));
+	assert_int_equal(add(inv, "web", "base", "gateway=10.0.0.9", NULL), 0);
+	assert_int_equal(add(inv, "db", "base", "ip-pool=10.5.0.0/16", "gateway=10.5.0.1", NULL),
+			 0);
+	/* a parent's edit that would break a profile below it, named in the refusal */
+	assert_int_equal(edit(inv, "base", "ip-pool", "10.0.0.0/29"), -EINVAL);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "gateway 10.0.0.9 is outside ip-pool "
+						   "10.0.0.0/29 in profile 'web', which takes "
+						   "settings from it"));
+	assert_string_equal(setting(inv, "base", "ip-pool"), "10.0.0.0/24"); /* unchanged */
+	assert_int_equal(edit(inv, "base", "gateway", "10.7.0.1"), -EINVAL);
+	assert_string_equal(setting(inv, "web", "ip-pool"), "10.0.0.0/24");
+	/* db has its own pool and gateway: base's change does not reach it */
+	assert_int_equal(edit(inv, "base", "ip-pool", "10.0.0.0/28"), 0);
+	assert_string_equal(setting(inv, "db", "ip-pool"), "10.5.0.0/16");
+	/* unsetting the child's pool puts it under the parent's */
+	assert_int_equal(edit(inv, "db", "ip-pool", NULL), -EINVAL);
+	assert_string_equal(setting(inv, "db", "ip-pool"), "10.5.0.0/16");
+	/* re-parenting is checked the same way */
+	assert_int_equal(add(inv, "narrow", NULL, "ip-pool=10.0.0.16/28", NULL), 0);
+	set_parent(inv, "web", "narrow", -EINVAL);
+	assert_string_equal(setting(inv, "web", "ip-pool"), "10.0.0.0/28");
+	set_parent(inv, "web", NULL, 0); /* its own gateway, no pool: fine */
+	set_parent(inv, "db", "narrow", 0); /* its own pool */
+
+	/* a refusal inside a caller's transaction leaves it usable */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "t1", NULL, "memory=64", NULL), 0);
+	assert_int_equal(add(inv, "t2", NULL, "ip-pool=10.0.0.0/24", "gateway=10.9.9.9", NULL),
+			 -EINVAL);
+	assert_int_equal(add(inv, "t3", NULL, "memory=64", NULL), 0);
+	assert_int_equal(xp_inv_commit(inv), 0);
+	assert_true(has(inv, "t1"));
+	assert_false(has(inv, "t2"));
+	assert_true(has(inv, "t3"));
+	xp_inv_close(inv);
+}
+
 static void test_remove_busy(void **st)
 {
 	(void)st;
@@ -981,6 +1087,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test_setup_teardown(test_cycles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gateway_in_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_busy, setup, teardown),
 	    cmocka_unit_test(test_check_good),
 	    cmocka_unit_test(test_check_bad),

@@ -490,6 +490,9 @@ static int import_one(struct xp_inv *inv, const struct xp_profile_set *s, size_t
 		return xp_diags_fail(d, r, NULL, "parent", NULL,
 				     "profile '%s': '%s' cannot be its parent: %s", p->name,
 				     p->parent, xp_inv_errmsg(inv));
+	if (r == -EINVAL) /* the values do not hold together (a gateway outside ip-pool) */
+		return xp_diags_fail(d, r, NULL, "store", NULL, "cannot import profile '%s': %s",
+				     p->name, xp_inv_errmsg(inv));
 	if (r < 0)
 		return store_error(inv, d, r, "import profile", p->name);
 	return 0;

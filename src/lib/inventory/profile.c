@@ -380,6 +380,73 @@ static int check_chain(struct xp_inv *inv, const char *name, const char *parent)
 	return 0;
 }
 
+/* ---- checks across keys ----------------------------------------------------------------- */
+
+/* The gateway of a profile's static guests lies in its ip-pool, which is their subnet
+ * (their prefix length is the pool's): a router elsewhere, or at the pool's network or
+ * broadcast address, is one they cannot reach. -EINVAL with the reason in inv->err;
+ * who names the profile when it is not the one being stored. */
+static int check_gateway(struct xp_inv *inv, const struct xp_settings *set, const char *who)
+{
+	const char *gw = xp_settings_get(set, "gateway"), *pool = xp_settings_get(set, "ip-pool");
+	uint32_t g, net;
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = pool ? strchr(pool, '/') : NULL;
+	/* both as xp_profile_check stored them: a dotted quad, a network/8..30 */
+	if (!gw || !slash || (size_t)(slash - pool) >= sizeof(addr) || !xp__ipv4_parse(gw, &g))
+		return 0;
+	memcpy(addr, pool, (size_t)(slash - pool));
+	addr[slash - pool] = '\0';
+	long bits = strtol(slash + 1, NULL, 10);
+	if (!xp__ipv4_parse(addr, &net) || bits < 1 || bits > 32)
+		return 0;
+	uint32_t mask = ~0u << (32 - bits), bcast = net | ~mask;
+	const char *why = (g & mask) != net ? "is outside"
+			  : g == net	    ? "is the network address of"
+			  : g == bcast	    ? "is the broadcast address of"
+					    : NULL;
+	if (!why)
+		return 0;
+	if (who)
+		snprintf(inv->err, sizeof(inv->err),
+			 "gateway %s %s ip-pool %s in profile '%s', which takes settings from "
+			 "it: its guests could not reach it",
+			 gw, why, pool, who);
+	else
+		snprintf(inv->err, sizeof(inv->err),
+			 "gateway %s %s ip-pool %s: the guests could not reach it", gw, why, pool);
+	return -EINVAL;
+}
+
+/* Checks the settings name and every profile below it would have, as the open
+ * transaction holds them. */
+static int check_effective(struct xp_inv *inv, const char *name)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv,
+				"WITH RECURSIVE below(name) AS (SELECT ?1 UNION "
+				"SELECT p.name FROM profiles p JOIN below b ON p.parent = b.name) "
+				"SELECT name FROM below",
+				&st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = SQLITE_DONE;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *n = (const char *)sqlite3_column_text(st, 0);
+		struct xp_settings set;
+		r = xp_profile_resolve(inv, n, &set);
+		if (r == 0) {
+			r = check_gateway(inv, &set, strcmp(n, name) == 0 ? NULL : n);
+			xp_settings_release(&set);
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
 {
 	sqlite3_stmt *st;
@@ -440,6 +507,11 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 		if (r < 0)
 			goto fail;
 	}
+	/* the settings are checked as they take effect, after writing: a savepoint undoes
+	 * a refused write and leaves a caller's transaction usable */
+	r = xp__inv_exec(inv, "SAVEPOINT profile_store");
+	if (r < 0)
+		goto fail;
 	sqlite3_stmt *st;
 	r = xp__inv_prepare(
 	    inv,
@@ -461,6 +533,18 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 		goto fail;
 	}
 	r = write_settings(inv, p);
+	if (r == 0 && (r = check_effective(inv, p->name)) == -EINVAL) {
+		int u = xp__inv_exec(inv, "ROLLBACK TO profile_store");
+		if (u == 0)
+			u = xp__inv_exec(inv, "RELEASE profile_store");
+		if (u < 0) {
+			r = u;
+			goto fail;
+		}
+		goto refused;
+	}
+	if (r == 0)
+		r = xp__inv_exec(inv, "RELEASE profile_store");
 	if (r < 0)
 		goto fail;
 	return xp_inv_commit(inv);
