@@ -86,7 +86,7 @@ static int setup(void **st)
 			      .mac = MAC,
 			      .distro = "d",
 			      .netboot = true,
-			      .kernel_options = "console=ttyS0 panic=-1"};
+			      .kernel_options = "console=ttyS0 panic=-1 no_timer_check"};
 	if (xp_distro_add(inv, &d, 0, NULL) < 0 || xp_system_add(inv, &s, NULL) < 0)
 		return -1;
 	return 0;
@@ -171,7 +171,7 @@ static void test_pxelinux_boots(void **st)
 	const char *const paths[] = {"pxelinux.0", "ldlinux.c32",
 				     "pxelinux.cfg/01-52-54-00-12-34-56", "distros/d/kernel"};
 	boots(paths, 4, "pxelinux.0",
-	      "Command line: BOOT_IMAGE=distros/d/kernel console=ttyS0 panic=-1 "
+	      "Command line: BOOT_IMAGE=distros/d/kernel console=ttyS0 panic=-1 no_timer_check "
 	      "hostname=sys1\r\n");
 }
 
@@ -180,7 +180,7 @@ static void test_ipxe_boots(void **st)
 	(void)st;
 	const char *const paths[] = {"ipxe/01-52-54-00-12-34-56", "distros/d/kernel"};
 	boots(paths, 2, "ipxe/01-52-54-00-12-34-56",
-	      "Command line: console=ttyS0 panic=-1 hostname=sys1\r\n");
+	      "Command line: console=ttyS0 panic=-1 no_timer_check hostname=sys1\r\n");
 }
 
 int main(void)

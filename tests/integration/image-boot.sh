@@ -107,7 +107,7 @@ boot() {
 	timeout "$TIMEOUT" qemu-system-x86_64 -machine "accel=$accel" -m 256 -smp 1 \
 		-nographic -no-reboot -nic none \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "root=/dev/vda1 rootfstype=ext4 console=ttyS0 panic=-1 rw init=/init xp_tag=$name" \
+		-append "root=/dev/vda1 rootfstype=ext4 console=ttyS0 panic=-1 no_timer_check rw init=/init xp_tag=$name" \
 		-drive "file=$file,format=$format,if=virtio" \
 		</dev/null >"$log" 2>&1
 	rc=$?
