@@ -26,19 +26,7 @@
 
 #include "xenprov/extfs.h"
 
-static char tmpdir[4096];
-
-static int setup(void **state)
-{
-	(void)state;
-	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "extfs-build");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
-}
+XP_TEST_SCRATCH("extfs-build")
 
 static const char *tmp(const char *name)
 {

@@ -39,19 +39,7 @@
 #define GPT_LINUX "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 #define GPT_SWAP  "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
 
-static char tmpdir[4096];
-
-static int setup(void **state)
-{
-	(void)state;
-	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "partition");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
-}
+XP_TEST_SCRATCH("partition")
 
 /* ---- failure injection into libfdisk ------------------------------------------------ */
 
@@ -199,10 +187,6 @@ int fdisk_deassign_device(struct fdisk_context *cxt, int nosync)
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static const char *tpath(const char *name)
-{
-	return xp_test_path(tmpdir, name);
-}
 
 static bool skipped; /* a case skipped for a missing tool: the binary exits 77 */
 

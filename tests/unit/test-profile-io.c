@@ -25,19 +25,7 @@
 #define HASH  "$6$saltsalt$0123456789abcdef"
 #define HASH2 "$6$othersalt$fedcba9876543210"
 
-static char tmpdir[4096];
-
-static int setup(void **st)
-{
-	(void)st;
-	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "profile-io");
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	return xp_test_rmtree(tmpdir);
-}
+XP_TEST_SCRATCH("profile-io")
 
 /* The inventory in tmpdir/SUB (made on first use). */
 static struct xp_inv *inv_at(const char *sub)

@@ -26,24 +26,8 @@
 #include "util/copy.h"
 #include "xenprov/util.h"
 
-static char tmpdir[4096];
+XP_TEST_SCRATCH("util")
 
-static int setup(void **state)
-{
-	(void)state;
-	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "util");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
-}
-
-static const char *tpath(const char *name)
-{
-	return xp_test_path(tmpdir, name);
-}
 
 static void test_buf(void **state)
 {

@@ -258,4 +258,24 @@ static inline bool xp_test_dms_held(const char *state)
 	return WEXITSTATUS(status) == 0;
 }
 
+/* A test file's scratch directory, one fresh per test: XP_TEST_SCRATCH("label")
+ * defines tmpdir, the cmocka fixtures setup and teardown that make and remove it, and
+ * tpath(NAME) for paths in it. */
+#define XP_TEST_SCRATCH(label)                                                                   \
+	static char tmpdir[4096];                                                                \
+	static inline int setup(void **state)                                                    \
+	{                                                                                        \
+		(void)state;                                                                     \
+		return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), label);                           \
+	}                                                                                        \
+	static inline int teardown(void **state)                                                 \
+	{                                                                                        \
+		(void)state;                                                                     \
+		return xp_test_rmtree(tmpdir);                                                   \
+	}                                                                                        \
+	static inline const char *tpath(const char *name)                                        \
+	{                                                                                        \
+		return xp_test_path(tmpdir, name);                                               \
+	}
+
 #endif
