@@ -26,12 +26,7 @@
 #include "image/blockdev-internal.h"
 #include "xenprov/blockdev.h"
 
-static char tmpdir[1024];
-
-static const char *tpath(const char *name)
-{
-	return xp_test_path(tmpdir, name);
-}
+XP_TEST_SCRATCH("blockdev")
 
 /* qemu-img check: exit 0 and no corruptions or leaks in its JSON */
 static void assert_qemu_check(const char *path)
@@ -696,18 +691,6 @@ static void test_bad_tables(void **state)
 	assert_int_equal(xp_blockdev_pread(NULL, b, 8, 0), -EINVAL);
 	xp_blockdev_close(bd);
 	unlink(q);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "blockdev");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
 }
 
 int main(void)

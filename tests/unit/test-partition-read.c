@@ -23,12 +23,7 @@
 #include "xenprov/blockdev.h"
 #include "xenprov/partition.h"
 
-static char tmpdir[1024];
-
-static const char *tpath(const char *name)
-{
-	return xp_test_path(tmpdir, name);
-}
+XP_TEST_SCRATCH("partition-read")
 
 /* writes a table with sfdisk from a script; the image is size bytes */
 static void sfdisk(const char *image, uint64_t size, const char *script)
@@ -327,18 +322,6 @@ static void test_no_table(void **state)
 	assert_int_equal(label, XP_LABEL_NONE);
 	assert_int_equal(xp_partition_read(NULL, &label, &parts, &n), -EINVAL);
 	unlink(img);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "partition-read");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
 }
 
 int main(void)

@@ -86,7 +86,7 @@ static void test_check_bad(void **state)
 	assert_int_equal(xp_ssh_key_check(ED "\n" ED, strlen(ED) * 2 + 1), -EINVAL);
 }
 
-static char tmpdir[4096];
+XP_TEST_SCRATCH("ssh-key")
 
 static const char *put(const char *name, const char *text)
 {
@@ -208,18 +208,6 @@ static void test_profile_value(void **state)
 	assert_int_equal(d.n, 3);
 	assert_string_equal(d.v[0].msg, "ssh-key: not an SSH public key");
 	xp_diags_release(&d);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "ssh-key");
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
 }
 
 int main(void)
