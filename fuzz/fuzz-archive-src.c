@@ -23,6 +23,8 @@
 
 #ifdef XP_HAVE_ISAL
 #include <isa-l/igzip_lib.h>
+
+#include "fuzz-file.h"
 #endif
 
 #include "../src/lib/image/extfs-internal.h"
@@ -87,14 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body = data + 1;
 		len = size - 1;
 	}
-	int fd = memfd_create("archive", MFD_CLOEXEC);
+	char path[64];
+	int fd = fuzz_memfd("archive", buf ? buf : body, len, 0, path);
 	if (fd < 0)
 		abort();
-	const uint8_t *src = buf ? buf : body;
-	if (len && write(fd, src, len) != (ssize_t)len)
-		abort();
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
 	struct archive *a;
 	struct xp_src *s;

@@ -14,34 +14,22 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz-file.h"
+
 #include "xenprov/extfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int memfd_with(const char *name, const void *data, size_t len, off_t total)
-{
-	int fd = memfd_create(name, MFD_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if ((len && write(fd, data, len) != (ssize_t)len) || ftruncate(fd, total) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > (1u << 20))
 		return 0;
 	const uint64_t fs_size = 8u << 20;
-	int afd = memfd_with("archive", data, size, (off_t)size);
-	int ifd = memfd_with("image", NULL, 0, (off_t)fs_size);
+	char apath[64], ipath[64];
+	int afd = fuzz_memfd("archive", data, size, (off_t)size, apath);
+	int ifd = fuzz_memfd("image", NULL, 0, (off_t)fs_size, ipath);
 	if (afd < 0 || ifd < 0)
 		abort();
-	char apath[64], ipath[64];
-	snprintf(apath, sizeof(apath), "/proc/self/fd/%d", afd);
-	snprintf(ipath, sizeof(ipath), "/proc/self/fd/%d", ifd);
 
 	struct xp_fs_opts o = {
 	    .type = (enum xp_fs_type)(size % 3), .label = "fuzz", .reserved_percent = -1};

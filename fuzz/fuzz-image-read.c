@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz-file.h"
+
 #include "xenprov/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -122,15 +124,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > MAX_INPUT)
 		return 0;
-	int fd = memfd_create("fuzz-image-read", MFD_CLOEXEC);
+	char path[64];
+	int fd = fuzz_memfd("fuzz-image-read", data, size, 0, path);
 	if (fd < 0)
 		return 0;
-	if (size && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return 0;
-	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
 	/* image info */
 	struct xp_image_info info;

@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz-file.h"
+
 #include "xenprov/blockdev.h"
 #include "xenprov/partition.h"
 
@@ -97,16 +99,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(img, data, size);
 	if (size && (img[size - 1] & 1))
 		fix_crcs(img, size);
-	int fd = memfd_create("fuzz-disk", MFD_CLOEXEC);
-	if (fd < 0 || (size && write(fd, img, size) != (ssize_t)size)) {
-		if (fd >= 0)
-			close(fd);
-		free(img);
-		return 0;
-	}
-	free(img);
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int fd = fuzz_memfd("fuzz-disk", img, size, 0, path);
+	free(img);
+	if (fd < 0)
+		return 0;
 	struct xp_blockdev *bd;
 	int r = xp_blockdev_open(path, &bd);
 	if (r < 0) {

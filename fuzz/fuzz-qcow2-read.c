@@ -19,6 +19,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz-file.h"
+
 /* the private header for xp__blockdev_open and xp_blockdev_errmsg */
 #include "../src/lib/image/blockdev-internal.h"
 #include "xenprov/partition.h"
@@ -62,15 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > MAX_INPUT)
 		return 0;
-	int fd = memfd_create("fuzz-image", MFD_CLOEXEC);
+	char path[64];
+	int fd = fuzz_memfd("fuzz-image", data, size, 0, path);
 	if (fd < 0)
 		return 0;
-	if (size && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return 0;
-	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
 	struct xp_blockdev *bd = (struct xp_blockdev *)1;
 	struct xp_diags d;

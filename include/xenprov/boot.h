@@ -15,7 +15,9 @@
  *   ipxe/01-aa-bb-cc-dd-ee-ff           an iPXE script for that MAC (kernel and initrd
  *                                       over HTTP); ipxe/default for unknown MACs
  *   distros/NAME/kernel, distros/NAME/initrd
- *                                       the distro's files (wherever they live)
+ *                                       the distro's files, from the distro store
+ *                                       (never a host path); none for a distro whose
+ *                                       files are not in the store
  * A system with netboot off gets a config that boots the local disk.
  *
  * Not here: sockets and protocols (net/, proto/), the inventory's storage (inventory.h).
@@ -38,7 +40,8 @@ struct xp_boot_opts {
 };
 
 /* Borrows inv for its lifetime (each open reads the inventory: changes show at once).
- * Opens the TFTP root as a directory: -ENOENT/-ENOTDIR/-EACCES if it cannot. */
+ * Opens the TFTP root as a directory: -ENOENT/-ENOTDIR/-EACCES if it cannot; -EACCES
+ * too if it is the state directory or holds it (xp_inv_root_check). */
 int xp_boot_new(struct xp_inv *inv, const struct xp_boot_opts *opts, struct xp_boot **ret);
 void xp_boot_free(struct xp_boot *b);
 
@@ -52,9 +55,9 @@ struct xp_bootfile {
 };
 
 /* Resolves path. -ENOENT: no such file; -EACCES: the path would leave the root (".."
- * components, a symlink pointing out: refused with openat2 RESOLVE_BENEATH) or is not a
- * regular file; -EINVAL: an empty, over-long (> 255 bytes) or otherwise bad name;
- * -ENOMEM, -EIO. */
+ * components, a symlink pointing out: refused with openat2 RESOLVE_BENEATH), is not a
+ * regular file, or is one of the state directory's own files; -EINVAL: an empty,
+ * over-long (> 255 bytes) or otherwise bad name; -ENOMEM, -EIO. */
 int xp_boot_open(struct xp_boot *b, const char *path, struct xp_bootfile *out);
 void xp_bootfile_release(struct xp_bootfile *f);
 

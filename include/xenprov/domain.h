@@ -151,22 +151,7 @@ int xp_domain_alloc_mac(struct xp_inv *inv, const uint8_t *prefix, size_t prefix
 int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway,
 		       const char *reserved, char out[16], unsigned *prefix_len);
 
-/* ---- storage (storage.c) ------------------------------------------------------------- */
-
-enum xp_storage {
-	XP_STORAGE_FILE,    /* a sparse raw copy of the golden image */
-	XP_STORAGE_REFLINK, /* an FICLONE clone of it (btrfs, XFS with reflink, ...) */
-	XP_STORAGE_QCOW2,   /* a qcow2 overlay whose backing file is the golden image */
-	XP_STORAGE_LVM,	    /* a logical volume in VG `pool` (a thin snapshot when the
-			     * golden image is a thin LV itself) */
-};
-
-const char *xp_storage_name(enum xp_storage s);
-int xp_storage_from_name(const char *name, enum xp_storage *out);
-
-/* 0 if lvm2's tools and device-mapper are usable here, -ENOTSUP if not (no
- * /dev/mapper/control, or no lvcreate/lvremove on PATH or in /sbin, /usr/sbin). */
-int xp_lvm_available(void);
+/* ---- the golden image (golden.c) ----------------------------------------------------- */
 
 /* The golden image of a set of profile values. */
 struct xp_golden {
@@ -195,6 +180,23 @@ void xp_golden_release(struct xp_golden *g);
  * the last one, -EIO if resize2fs fails. */
 int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
 		      void *ud, struct xp_golden *out, struct xp_diags *d);
+
+/* ---- storage (storage.c) ------------------------------------------------------------- */
+
+enum xp_storage {
+	XP_STORAGE_FILE,    /* a sparse raw copy of the golden image */
+	XP_STORAGE_REFLINK, /* an FICLONE clone of it (btrfs, XFS with reflink, ...) */
+	XP_STORAGE_QCOW2,   /* a qcow2 overlay whose backing file is the golden image */
+	XP_STORAGE_LVM,	    /* a logical volume in VG `pool` (a thin snapshot when the
+			     * golden image is a thin LV itself) */
+};
+
+const char *xp_storage_name(enum xp_storage s);
+int xp_storage_from_name(const char *name, enum xp_storage *out);
+
+/* 0 if lvm2's tools and device-mapper are usable here, -ENOTSUP if not (no
+ * /dev/mapper/control, or no lvcreate/lvremove on PATH or in /sbin, /usr/sbin). */
+int xp_lvm_available(void);
 
 /* The path of a guest's disk: <pool>/<name>.img (file, reflink), <pool>/<name>.qcow2,
  * /dev/<pool>/<name> (lvm). Heap string. */

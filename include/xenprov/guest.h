@@ -22,20 +22,38 @@
 #include "xenprov/mac.h"
 #include "xenprov/util.h"
 
-/* What a guest's network is configured with, detected from the image:
- *   netplan   /etc/netplan/ exists             -> /etc/netplan/50-xenprov.yaml (0600)
- *   ifcfg     /etc/sysconfig/network-scripts/  -> .../ifcfg-eth0
- *   ifupdown  /etc/network/interfaces          -> that file (+ interfaces.d, below)
- *   networkd  /etc/systemd/network/            -> /etc/systemd/network/10-xenprov.network
- * checked in that order (Ubuntu has netplan and networkd; Debian ships an empty
- * /etc/systemd/network/ next to ifupdown). */
+/* What a guest's network is configured with, detected from the image, first match
+ * (xp_net_format_name's names):
+ *   netplan         /etc/netplan/ exists    -> /etc/netplan/50-xenprov.yaml (0600)
+ *   networkmanager  /usr/sbin/NetworkManager (or /sbin/) and its service enabled
+ *                   (/etc/systemd/system/multi-user.target.wants/NetworkManager.service)
+ *                   -> /etc/NetworkManager/system-connections/xenprov.nmconnection (0600)
+ *   ifcfg           /etc/sysconfig/network-scripts/  -> .../ifcfg-eth0
+ *   ifupdown        /etc/network/interfaces -> that file (+ interfaces.d, below), and
+ *                   with systemd-udevd /etc/systemd/network/10-xenprov-enX0.link naming
+ *                   the interface XP_GUEST_IFNAME (else it configures eth0)
+ *   networkd        /etc/systemd/network/   -> /etc/systemd/network/10-xenprov.network
+ * Ubuntu has netplan and networkd; RHEL 8 and 9 run NetworkManager, which always reads
+ * keyfiles (RHEL 9 keeps network-scripts/ for a readme); Debian ships an empty
+ * /etc/systemd/network/ next to ifupdown. */
 enum xp_net_format {
 	XP_NET_NONE,
 	XP_NET_IFUPDOWN,
 	XP_NET_NETWORKD,
 	XP_NET_NETPLAN,
 	XP_NET_IFCFG,
+	XP_NET_NM,
 };
+
+/* The name the guest's interface gets where xenprov names it (ifupdown with
+ * systemd-udevd, netplan): the name systemd's naming scheme v250 and later gives the
+ * Xen vif with devid 0 (systemd.net-naming-scheme(7)), so that a guest whose initramfs
+ * already named it so keeps it, and one with an older systemd gets the same; never a
+ * kernel name (ethN), which a rename would race with. At most 15 characters
+ * (IFNAMSIZ). Without systemd-udevd (sysvinit with busybox or eudev) ifupdown
+ * configures the kernel's name, XP_GUEST_KERNEL_IFNAME. */
+#define XP_GUEST_IFNAME	       "enX0"
+#define XP_GUEST_KERNEL_IFNAME "eth0"
 
 const char *xp_net_format_name(enum xp_net_format f);
 
@@ -43,14 +61,14 @@ const char *xp_net_format_name(enum xp_net_format f);
 struct xp_guest_settings {
 	const char *hostname;	/* short name, an RFC 1123 label: /etc/hostname, /etc/hosts */
 	const char *domain;	/* DNS domain: the FQDN in /etc/hosts, the DNS search domain */
-	const char *mac;	/* "aa:bb:cc:dd:ee:ff": the interface is matched by it where the
-				   format can (networkd, netplan, ifcfg HWADDR) */
+	const char *mac;	/* "aa:bb:cc:dd:ee:ff": the guest's interface is found by it;
+				   needed with dhcp or ip */
 	const char *ip;		/* IPv4 or IPv6 address: static configuration */
 	unsigned prefix;	/* with ip: prefix length (0: 24 for IPv4, 64 for IPv6) */
 	const char *gateway;	/* with ip, may be NULL */
 	const char *const *dns; /* with ip: name servers */
 	size_t ndns;
-	bool dhcp;			/* DHCP on eth0 (ip is then ignored) */
+	bool dhcp;			/* DHCP (ip is then ignored) */
 	const char *root_password_hash; /* crypt(3) hash for root in /etc/shadow; never
 					   logged. /etc/shadow must exist and have root */
 	const char *ssh_key;		/* root's authorized_keys (one or more lines) */
@@ -113,8 +131,11 @@ int xp_guest_uuids_follow(const struct xp_guest_report *rep, const char *text, s
  *
  * Written, each with the owner and mode of the file it replaces (its inode is kept, so
  * extended attributes such as SELinux labels stay), else 0:0 0644:
- *   /etc/hostname, /etc/hosts (with hostname); the network configuration (dhcp or ip);
- *   /etc/resolv.conf for ifupdown with static DNS, unless it is a symlink;
+ *   /etc/hostname, /etc/hosts (with hostname); the network configuration (dhcp or ip;
+ *   see enum xp_net_format): the keyfile 0:0 0600 always, the .link file of ifupdown
+ *   when the image has systemd-udevd (/lib/systemd/systemd-udevd or
+ *   /usr/lib/systemd/systemd-udevd); with ip, /etc/resolv.conf from s->dns and s->domain
+ *   unless it is a symbolic link (a resolver manager's: systemd-resolved, resolvconf);
  *   /etc/fstab (root by UUID, swap by UUID; always); /etc/machine-id (32 random hex
  *   digits, always) and /var/lib/dbus/machine-id if that is a regular file; root's
  *   second field of /etc/shadow (everything else kept byte for byte);
@@ -133,18 +154,20 @@ int xp_guest_uuids_follow(const struct xp_guest_report *rep, const char *text, s
  * *.lease in /var/lib/NetworkManager, *.lease and *.lease6 in /var/lib/dhcpcd, the DHCP
  * client identities and IPv6 address secrets /var/lib/dhcpcd/duid, /var/lib/dhcpcd/
  * secret and /var/lib/NetworkManager/secret_key (made anew at boot), and
- * /etc/udev/rules.d/70-persistent-net.rules;
- * and for ifupdown the files of /etc/network/interfaces.d that configure eth0, for
- * netplan the other .yaml files of /etc/netplan that configure ethernets.
+ * /etc/udev/rules.d/70-persistent-net.rules; with dhcp, a regular /etc/resolv.conf (the
+ * DHCP client writes it); for ifupdown the files of /etc/network/interfaces.d that
+ * configure eth0 or XP_GUEST_IFNAME, for netplan the other .yaml files of /etc/netplan
+ * that configure ethernets, for NetworkManager the other ethernet connections of
+ * /etc/NetworkManager/system-connections.
  * The image is closed and synced on return.
  *
  * rep (may be NULL) is filled even on failure with what was done; release it.
- * Errors, each with a diagnostic in d (may be NULL): -EINVAL invalid settings (nothing
- * is touched), -ENOENT no ext2/3/4 filesystem with /etc (or no root in /etc/shadow),
- * -ENOSPC the guest filesystem (or the host) is full, -EBUSY the image is being edited,
- * -ENOTSUP an image feature we cannot write (qcow2 snapshots, journal to recover,
- * ea_inode without metadata_csum),
- * -EIO I/O errors and corrupt filesystems, other -errno. After a failure
+ * Errors, each with a diagnostic in d (may be NULL): -EINVAL invalid settings (among
+ * them dhcp or ip without mac; nothing is touched), -ENOENT no ext2/3/4 filesystem
+ * with /etc (or no root in /etc/shadow), -ENOSPC the guest filesystem (or the host) is
+ * full, -EBUSY the image is being edited, -ENOTSUP an image feature we cannot write
+ * (qcow2 snapshots, journal to recover, ea_inode without metadata_csum), -EIO I/O
+ * errors and corrupt filesystems, other -errno. After a failure
  * the image may be partly edited (its filesystem and qcow2 metadata stay consistent):
  * callers discard it. */
 int xp_guest_apply(const char *image_path, const struct xp_guest_settings *s,

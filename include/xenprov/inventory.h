@@ -87,13 +87,28 @@ bool xp_settings_equal(const struct xp_settings *a, const struct xp_settings *b)
  *   ssh-key KEYLINE[\nKEYLINE...],
  *   mac-prefix XX[:XX...] (1-5 octets; the guests' random MACs start with it),
  *   distro NAME (the distro the profile's systems boot over the network),
- *   config.NAME VALUE (any further xl setting, value in config syntax). */
+ *   config.NAME VALUE (any further xl setting, value in config syntax; the table
+ *   lists config.vncpasswd and config.spicepasswd apart: they are secret; a value
+ *   holding "passwd=", such as a vfb spec's vncpasswd=, is refused). */
 struct xp_profile_key {
 	const char *key;
 	const char *arg;  /* placeholder for usage text */
 	const char *help;
+	unsigned flags;   /* XP_KEY_* */
 };
 extern const struct xp_profile_key xp_profile_keys[];
+
+/* The key holds a credential (root-password-hash; the xl settings that are
+ * passwords: config.vncpasswd, config.spicepasswd). Marked here once, in the
+ * key table, and every view obeys it: the HTTP API never shows such a value (with or
+ * without the token; it lists the key under "withheld"), the command line's views
+ * (profile show, --json, export, domain show) only with --secrets, and no diagnostic
+ * or log line quotes one. */
+#define XP_KEY_SECRET 0x1u
+
+/* Whether the profile key (a key of xp_profile_keys, config.NAME included) is marked
+ * XP_KEY_SECRET. Unknown keys are not. */
+bool xp_profile_key_secret(const char *key);
 
 /* Validates and normalises one profile value (sizes to bytes, memory to MiB, ...).
  * -EINVAL with a diagnostic saying what is wrong; *out is a heap string. */
@@ -124,8 +139,13 @@ void xp_profile_release(struct xp_profile *p);
 bool xp_profile_name_valid(const char *name);
 
 /* Each call is one transaction (or a part of the caller's). A refusal (-EINVAL for a
- * bad name, -EEXIST, -ENOENT, -ELOOP, -EBUSY) changes nothing and leaves the caller's
- * transaction usable; other failures doom it (see xp_inv_begin). */
+ * bad name or settings, -EEXIST, -ENOENT, -ELOOP, -EBUSY) changes nothing and leaves
+ * the caller's transaction usable; other failures doom it (see xp_inv_begin).
+ *
+ * Add and update check the settings as they take effect through the parent chain, for
+ * the profile and every profile below it: -EINVAL (xp_inv_errmsg says which profile
+ * and why) if one would have a gateway outside its ip-pool, or at the pool's network
+ * or broadcast address. */
 
 /* Adds a profile: -EEXIST if the name is taken, -ENOENT if the parent is missing. */
 int xp_profile_add(struct xp_inv *inv, const struct xp_profile *p);
@@ -142,26 +162,77 @@ int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings 
 
 /* ---- distros: a kernel and initrd to boot over the network ------------------------- */
 
+/* A distro's files live in the distro store, STATE/distro-files/: copied there when the
+ * distro is added or changed, named by the SHA-256 of their contents (distros with the
+ * same file share one copy), removed when no distro names them any more. The boot
+ * server serves a distro only from there. A distro of an older inventory, added when
+ * files were served from where they were, has no files in the store: it is listed, but
+ * not served until it is changed with its files given again. */
 struct xp_distro {
 	char *name;
-	char *kernel;         /* absolute path on the server */
-	char *initrd;         /* absolute path, or NULL */
+	/* Where each file was taken from: an absolute path, or "sha256:HEX" for a file of
+	 * the store named by its digest. On add/update, what to take (see below). */
+	char *kernel;
+	char *initrd; /* or NULL: none */
+	/* The files in the store: 64 lower-case hex digits; NULL for none, or for a
+	 * distro whose files are not in the store. On add/update, a digest given here
+	 * keeps that file of the store (it must be there) and the field beside it is only
+	 * recorded as its source; else the field beside it is taken. */
+	char *kernel_sha256;
+	char *initrd_sha256;
 	char *arch;           /* "x86_64" (default), "i386", "aarch64" */
 	char *kernel_options; /* appended to the kernel command line, or NULL */
 	int64_t created, updated;
 };
 
+/* Flags of xp_distro_add/update. CONFINED: the caller acts for someone who may only name
+ * files the operator allowed (the HTTP API): paths must lie beneath the TFTP root, the
+ * store or a distro-roots directory, and are opened from there with RESOLVE_BENEATH (a
+ * ".." or a symlink that leaves it is refused). Without it, any file the caller can
+ * read (the command line). Either way never a file of the state directory
+ * (xp_inv_is_state_file). */
+#define XP_DISTRO_CONFINED 0x1u
+
 void xp_distro_release(struct xp_distro *d);
 /* Same rules as profile names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
 bool xp_distro_name_valid(const char *name);
-/* -EEXIST; -EINVAL with a diagnostic (relative or missing kernel/initrd, bad arch). */
-int xp_distro_add(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags *diags);
-/* Replaces every field but name/created: -ENOENT. */
-int xp_distro_update(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags *diags);
+/* 64 lower-case hex digits. */
+bool xp_distro_sha256_valid(const char *s);
+/* Its files are in the store: it can be served. */
+bool xp_distro_in_store(const struct xp_distro *d);
+/* Takes the files into the store, then adds the distro. -EEXIST; -EINVAL with a
+ * diagnostic (relative, missing or not regular file, unknown digest, bad arch...);
+ * -EACCES with a diagnostic when a file is not one the caller may take (CONFINED and
+ * outside the roots, a state directory file, unreadable). */
+int xp_distro_add(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
+		  struct xp_diags *diags);
+/* Replaces every field but name/created, as add: -ENOENT. */
+int xp_distro_update(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
+		     struct xp_diags *diags);
 int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out);
 int xp_distro_list(struct xp_inv *inv, char ***names, size_t *n);
 /* -ENOENT; -EBUSY while a system or profile still names it. */
 int xp_distro_remove(struct xp_inv *inv, const char *name);
+/* Opens the store's file of that digest for reading (O_NONBLOCK, no symlink followed):
+ * 0 and *fd; -EINVAL (not a digest), -ENOENT, -EACCES (not a regular file). */
+int xp_distro_file_open(struct xp_inv *inv, const char *sha256, int *fd);
+
+/* ---- what the boot server may serve ----------------------------------------------------- */
+
+/* -EACCES if dir (its real path) is the state directory, one of its ancestors, or "/":
+ * serving it would serve the inventory and the API token. 0 otherwise, also when dir
+ * does not exist. */
+int xp_inv_root_check(struct xp_inv *inv, const char *dir);
+/* Whether the file fd refers to is one of the state directory's own files
+ * (inventory.db and its -wal, -shm, -journal; api-token), by identity: a hard link or
+ * a bind mount of one is one too. Files the server hands out must not be. Give it an
+ * O_PATH descriptor: closing a real descriptor of the inventory drops every fcntl(2)
+ * lock this process's SQLite connections hold on it (O_PATH descriptors do not). */
+bool xp_inv_is_state_file(struct xp_inv *inv, int fd);
+/* Opens for reading (O_RDONLY | O_CLOEXEC, blocking) the file the O_PATH descriptor
+ * pathfd refers to, once it is known to be a regular file and not one of the state
+ * directory's: the descriptor, or -EACCES, or -errno. pathfd stays open. */
+int xp_inv_open_servable(struct xp_inv *inv, int pathfd);
 
 /* ---- systems: machines (or domUs) the boot server knows by MAC --------------------- */
 

@@ -65,6 +65,11 @@ int xp_diags_addv(struct xp_diags *d, enum xp_severity sev, const char *file,
 		  unsigned line, unsigned col, const char *code, const char *text,
 		  const char *hint, const char *fmt, va_list ap)
 	__attribute__((format(printf, 9, 0)));
+/* Adds an error (file, code and hint may be NULL; no offending text) if d is not NULL,
+ * and returns r: a function's failure and its message in one statement, for modules
+ * that need no helper of their own. */
+int xp_diags_fail(struct xp_diags *d, int r, const char *file, const char *code,
+		  const char *hint, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* How many messages of severity sev were added, kept or dropped. */
 size_t xp_diags_count(const struct xp_diags *d, enum xp_severity sev);
 /* Sort by file, line, column (stable; O(n log n), O(n) when already sorted). */
@@ -170,6 +175,11 @@ int xp_pread_full(int fd, void *buf, size_t len, uint64_t off);
  * writes and EINTR. 0 or -errno; -EIO for a write that makes no progress. */
 int xp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int xp_write_full(int fd, const void *buf, size_t len);
+/* One read(2) of at most len bytes, retried on EINTR: the count (0 at the end), or
+ * -errno. */
+ssize_t xp_read_some(int fd, void *buf, size_t len);
+/* Whether len bytes are all zero (data a sparse file or image leaves as a hole). */
+bool xp_all_zero(const void *buf, size_t len);
 
 /* ---- running programs (spawn.c) ------------------------------------------------ */
 
@@ -188,6 +198,13 @@ int xp_program_path(const char *name, char **out);
  * exit status (0-255), XP_SPAWN_SIGNALED + the signal's number if a signal killed it, or
  * -errno if it could not be run (-ENOENT: no such program). */
 int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
+
+/* ---- growable arrays (buf.c) ---------------------------------------------------- */
+
+/* Makes room for element n of the array *vp (a pointer to the array pointer; *cap
+ * elements of size bytes allocated): when n == *cap the capacity doubles (first: the
+ * first capacity). 0, or -ENOMEM with the array untouched. */
+int xp_grow(void *vp, size_t *cap, size_t n, size_t size, size_t first);
 
 /* ---- sizes (size.c) ------------------------------------------------------------ */
 

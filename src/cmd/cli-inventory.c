@@ -127,6 +127,71 @@ int cli_inv_args_done(const char *verb, const char *kind, bool edit, bool any, b
 	return cli_inv_open(state_dir, inv);
 }
 
+int cli_fields_parse(int argc, char **argv, const char *verb, bool edit, const struct cli_field *f,
+		     size_t n, const struct option *extra,
+		     int (*on_extra)(void *ud, int id, const char *arg), void *ud,
+		     struct cli_fields *out)
+{
+	/* ids: field i is 1 + i, its --no- form 1 + CLI_FIELDS_MAX + i, --state-dir 512 */
+	enum { STATE_DIR = 512 };
+	struct option opts[2 * CLI_FIELDS_MAX + 16];
+	char no_names[CLI_FIELDS_MAX][48];
+	size_t k = 0;
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n && i < CLI_FIELDS_MAX; i++) {
+		opts[k++] = (struct option){f[i].name, required_argument, NULL, 1 + (int)i};
+		if (f[i].clearable) {
+			snprintf(no_names[i], sizeof(no_names[i]), "no-%s", f[i].name);
+			opts[k++] = (struct option){no_names[i], no_argument, NULL,
+						    1 + CLI_FIELDS_MAX + (int)i};
+		}
+	}
+	opts[k++] = (struct option){"state-dir", required_argument, NULL, STATE_DIR};
+	for (const struct option *e = extra; e && e->name && k < sizeof(opts) / sizeof(opts[0]) - 1;
+	     e++)
+		opts[k++] = *e;
+	opts[k] = (struct option){NULL, 0, NULL, 0};
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == '?' || o == ':')
+			return cli_bad_option(verb, argv);
+		out->any |= o != STATE_DIR;
+		if (o == STATE_DIR) {
+			out->state_dir = optarg;
+		} else if (o >= 1 && o <= CLI_FIELDS_MAX) {
+			out->val[o - 1] = optarg;
+		} else if (o > CLI_FIELDS_MAX && o <= 2 * CLI_FIELDS_MAX) {
+			if (!edit)
+				return cli_bad_option(verb, argv);
+			out->clear[o - 1 - CLI_FIELDS_MAX] = true;
+		} else {
+			if (!on_extra)
+				return cli_bad_option(verb, argv);
+			int rc = on_extra(ud, o, optarg);
+			if (rc)
+				return rc;
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
+	for (size_t i = 0; i < n; i++)
+		if (out->val[i] && out->clear[i])
+			return cli_usage_error(verb, "give --%s or --no-%s, not both", f[i].name,
+					       f[i].name);
+	return 0;
+}
+
+void cli_fields_apply(const struct cli_field *f, size_t n, const struct cli_fields *a, void *rec)
+{
+	for (size_t i = 0; i < n; i++) {
+		char **field = (char **)(void *)((char *)rec + f[i].off);
+		if (a->val[i])
+			*field = (char *)a->val[i];
+		else if (a->clear[i])
+			*field = NULL;
+	}
+}
+
 int cli_inv_get_for_edit(struct xp_inv *inv, const char *kind, const char *name, cli_inv_get_fn get,
 			 void *out)
 {
@@ -217,9 +282,14 @@ void cli_fmt_time(int64_t t, char out[32])
 		snprintf(out, 32, "%lld", (long long)t);
 }
 
-json_t *cli_json_opt(const char *s)
+void cli_warn(const char *fmt, ...)
 {
-	return s ? cli_json_text(s) : json_null();
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("xenprov: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 void cli_print_fields(const char *const *keys, const char *const *values, size_t n)

@@ -7,6 +7,7 @@
 #define XP_CLI_INVENTORY_H
 
 #include <jansson.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,6 +66,34 @@ bool cli_inv_name_ok(const char *kind, const char *name, bool valid);
 int cli_inv_args_done(const char *verb, const char *kind, bool edit, bool any, bool name_valid,
 		      const char *name, const char *state_dir, struct xp_inv **inv);
 
+/* The text options of an inventory record's add and edit, as a table: --NAME VALUE
+ * sets the record's string at off (offsetof of a char *); on edit, a clearable field's
+ * --no-NAME sets it to NULL. */
+#define CLI_FIELDS_MAX 8
+struct cli_field {
+	const char *name;
+	size_t off;
+	bool clearable;
+};
+struct cli_fields {
+	const char *val[CLI_FIELDS_MAX]; /* given values (borrowed from argv), NULL if not */
+	bool clear[CLI_FIELDS_MAX];	 /* --no-NAME given */
+	const char *state_dir;
+	bool any; /* some option other than --state-dir */
+};
+/* Parses the options of `KIND add|edit NAME` (verb "KIND add"/"KIND edit"): the fields
+ * of f[0..n), --state-dir, and the command's own options in extra (getopt_long
+ * entries whose val is >= 1024; NULL-terminated), handed with their argument to
+ * on_extra(ud, val, optarg), which returns 0 or an exit code. Refuses an option given
+ * with its --no- form ("give --X or --no-X, not both"), a --no- form on add, and
+ * anything but one NAME (left at argv[optind]). 0 or the exit code (2). */
+int cli_fields_parse(int argc, char **argv, const char *verb, bool edit, const struct cli_field *f,
+		     size_t n, const struct option *extra, int (*on_extra)(void *ud, int id, const char *arg),
+		     void *ud, struct cli_fields *out);
+/* Sets each field given in a of the record rec to its value (borrowed), or to NULL
+ * where --no-NAME was given. */
+void cli_fields_apply(const struct cli_field *f, size_t n, const struct cli_fields *a, void *rec);
+
 /* The start of an edit: a transaction, and NAME read into out (rolled back and the
  * reason printed when it cannot be). 0 or the exit code. */
 int cli_inv_get_for_edit(struct xp_inv *inv, const char *kind, const char *name, cli_inv_get_fn get,
@@ -87,8 +116,6 @@ int cli_ssh_key_arg(const char *arg, char **out);
 /* "2026-11-25T23:00:00Z". */
 void cli_fmt_time(int64_t t, char out[32]);
 
-/* A JSON string, or null for NULL. */
-json_t *cli_json_opt(const char *s);
 
 /* Prints "key  value" lines, keys padded to the longest; NULL values as "-". */
 void cli_print_fields(const char *const *keys, const char *const *values, size_t n);
@@ -99,5 +126,15 @@ void cli_print_table(const char *const *cells, size_t ncols, size_t nrows);
 
 /* Fails with XP_EXIT_FAIL if stdout could not be written. */
 int cli_flush(void);
+
+/* ---- secrets (xp_profile_key_secret) -------------------------------------------------- */
+
+/* What text views print instead of a secret value. */
+#define CLI_SECRET_TEXT "(secret: --secrets shows it)"
+/* The option the views that can show secrets take, and its help line. */
+#define CLI_SECRETS_HELP "  --secrets   show secret values (root-password-hash, ...) too\n"
+
+/* "xenprov: warning: MESSAGE" on stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -177,36 +177,6 @@ int cli_print_json(json_t *v)
 	return XP_EXIT_OK;
 }
 
-json_t *cli_json_text(const char *text)
-{
-	json_t *j = json_string(text);
-	if (j)
-		return j;
-	/* not UTF-8: replace each byte of an invalid sequence */
-	struct xp_buf b = XP_BUF_INIT;
-	const unsigned char *p = (const unsigned char *)text;
-	while (*p) {
-		size_t n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-		size_t k = 1;
-		while (n && k < n && (p[k] & 0xc0) == 0x80)
-			k++;
-		if (n && k == n) {
-			json_t *probe = json_stringn((const char *)p, n);
-			if (probe) {
-				json_decref(probe);
-				xp_buf_add(&b, p, n);
-				p += n;
-				continue;
-			}
-		}
-		xp_buf_adds(&b, "\xEF\xBF\xBD");
-		p++;
-	}
-	j = json_string(xp_buf_str(&b));
-	xp_buf_release(&b);
-	return j;
-}
-
 /* ---- progress ------------------------------------------------------------------------- */
 
 void cli_progress_init(struct cli_progress *p, bool want)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "xenprov/inventory-json.h"
 #include "xenprov/util.h"
 
 enum { XP_EXIT_OK = 0, XP_EXIT_FAIL = 1, XP_EXIT_USAGE = 2 };
@@ -69,9 +70,6 @@ bool cli_wants_help(int argc, char **argv);
 /* Human form "file:line:col: severity: msg [text]" plus hint lines. */
 void cli_print_diags(FILE *f, const struct xp_diags *d);
 json_t *cli_diags_json(const struct xp_diags *d);
-
-/* A JSON string of text; bytes that are not UTF-8 become U+FFFD. */
-json_t *cli_json_text(const char *text);
 
 /* A one-line progress display on standard error, for long work: drawn only when asked
  * for (not --quiet, not --json) and standard error is a terminal, redrawn in place at

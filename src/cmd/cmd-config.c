@@ -135,7 +135,7 @@ static json_t *value_json(const struct xp_cfg_value *v)
 {
 	switch (xp_cfg_value_type(v)) {
 	case XP_CFG_STRING:
-		return cli_json_text(xp_cfg_value_str(v));
+		return xp_json_text(xp_cfg_value_str(v));
 	case XP_CFG_NUMBER: {
 		long l;
 		if (xp_cfg_value_long(v, &l) == 0)

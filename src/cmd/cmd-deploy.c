@@ -245,9 +245,9 @@ static void event(void *ud, const struct xp_deploy_event *ev)
 		json_t *o = json_object();
 		json_object_set_new(o, "event", json_string(kinds[ev->kind]));
 		if (ev->name)
-			json_object_set_new(o, "name", cli_json_text(ev->name));
+			json_object_set_new(o, "name", xp_json_text(ev->name));
 		if (ev->message)
-			json_object_set_new(o, "message", cli_json_text(ev->message));
+			json_object_set_new(o, "message", xp_json_text(ev->message));
 		json_object_set_new(o, "done", json_integer((json_int_t)ev->done));
 		json_object_set_new(o, "total", json_integer((json_int_t)ev->total));
 		json_object_set_new(o, "failed", json_integer((json_int_t)ev->failed));

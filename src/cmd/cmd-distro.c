@@ -1,31 +1,24 @@
 /*
  * cmd-distro.c - `xenprov distro`: add, edit, show, list and remove the distros the
- * boot server offers (a kernel and an initrd on this machine; Cobbler's distros).
- * Thin: parse arguments, call libxenprov (inventory.h), print. The library checks the
- * values (absolute paths to regular files, a known architecture).
+ * boot server offers (a kernel and an initrd, copied into the distro store; Cobbler's
+ * distros). Thin: parse arguments, call libxenprov (inventory.h), print. The library
+ * checks the values and copies the files (the command line may name any file the user
+ * can read; only the HTTP API is confined to the operator's roots).
  *
  * Not here: serving the files (boot.h), importing distro trees.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli-inventory.h"
 
-enum {
-	O_STATE_DIR = 256,
-	O_KERNEL,
-	O_INITRD,
-	O_ARCH,
-	O_KOPTS,
-	O_NO_INITRD,
-	O_NO_KOPTS,
-};
-
 #define DISTRO_OPTIONS                                                                             \
-	"  --kernel PATH           the kernel (an absolute path to a regular file)\n"              \
-	"  --initrd PATH           the initrd (an absolute path to a regular file)\n"              \
+	"  --kernel PATH           the kernel: an absolute path to a regular file, copied\n"       \
+	"                          into the distro store (or sha256:HEX of a file there)\n"        \
+	"  --initrd PATH           the initrd, the same way\n"                                     \
 	"  --arch ARCH             x86_64 (the default), i386 or aarch64\n"                        \
 	"  --kernel-options TEXT   appended to the kernel command line\n"
 
@@ -33,9 +26,11 @@ static const char add_usage[] =
     "Usage: xenprov distro add NAME --kernel PATH [--initrd PATH] [--arch ARCH]\n"
     "                          [--kernel-options TEXT]\n"
     "\n"
-    "Adds a distro: a kernel and an initrd on this machine that the boot server\n"
-    "hands to machines booting over the network. The files must exist when the\n"
-    "distro is added; they are served from where they are.\n"
+    "Adds a distro: a kernel and an initrd that the boot server hands to machines\n"
+    "booting over the network. The files are copied into the distro store\n"
+    "(STATE_DIR/distro-files, named by their SHA-256; distros with the same file\n"
+    "share one copy) and served from there: later changes to the originals are not\n"
+    "seen until 'xenprov distro edit' takes them again.\n"
     "\n" DISTRO_OPTIONS CLI_STATE_DIR_HELP "  -h, --help              this help\n"
     "\n"
     "Example:\n"
@@ -46,71 +41,32 @@ static const char edit_usage[] =
     "Usage: xenprov distro edit NAME [--kernel PATH] [--initrd PATH | --no-initrd]\n"
     "                           [--arch ARCH] [--kernel-options TEXT | --no-kernel-options]\n"
     "\n"
-    "Changes a distro: only what is given; the rest stays. The files must exist.\n"
+    "Changes a distro: only what is given; the rest stays. A file given is copied\n"
+    "into the distro store again, even from the same path. A distro of an older\n"
+    "inventory, whose files are not in the store, is not served until its files are\n"
+    "given (--kernel, and --initrd or --no-initrd if it has one).\n"
     "\n" DISTRO_OPTIONS "  --no-initrd             boot the kernel without an initrd\n"
     "  --no-kernel-options     no further kernel command line\n" CLI_STATE_DIR_HELP
     "  -h, --help              this help\n"
     "\n"
     "Example: xenprov distro edit debian-12 --kernel-options 'console=ttyS0'\n";
 
-/* What add or edit was given. */
-struct distro_args {
-	const char *state_dir;
-	const char *kernel, *initrd, *arch, *kopts;
-	bool no_initrd, no_kopts, any;
+/* add and edit's options: the distro's text fields */
+enum { F_KERNEL, F_INITRD, F_ARCH, F_KOPTS, F_N };
+static const struct cli_field fields[F_N] = {
+    [F_KERNEL] = {"kernel", offsetof(struct xp_distro, kernel), false},
+    [F_INITRD] = {"initrd", offsetof(struct xp_distro, initrd), true},
+    [F_ARCH] = {"arch", offsetof(struct xp_distro, arch), false},
+    [F_KOPTS] = {"kernel-options", offsetof(struct xp_distro, kernel_options), true},
 };
 
-static int parse(int argc, char **argv, bool edit, struct distro_args *a, struct xp_inv **inv)
+static int parse(int argc, char **argv, bool edit, struct cli_fields *a, struct xp_inv **inv)
 {
 	const char *verb = edit ? "distro edit" : "distro add";
-	static const struct option opts[] = {
-	    {"kernel", required_argument, NULL, O_KERNEL},
-	    {"initrd", required_argument, NULL, O_INITRD},
-	    {"arch", required_argument, NULL, O_ARCH},
-	    {"kernel-options", required_argument, NULL, O_KOPTS},
-	    {"state-dir", required_argument, NULL, O_STATE_DIR},
-	    {"no-initrd", no_argument, NULL, O_NO_INITRD},
-	    {"no-kernel-options", no_argument, NULL, O_NO_KOPTS},
-	    {NULL, 0, NULL, 0},
-	};
-	memset(a, 0, sizeof(*a));
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		a->any |= o != O_STATE_DIR;
-		switch (o) {
-		case O_KERNEL:
-			a->kernel = optarg;
-			break;
-		case O_INITRD:
-			a->initrd = optarg;
-			break;
-		case O_ARCH:
-			a->arch = optarg;
-			break;
-		case O_KOPTS:
-			a->kopts = optarg;
-			break;
-		case O_STATE_DIR:
-			a->state_dir = optarg;
-			break;
-		case O_NO_INITRD:
-		case O_NO_KOPTS:
-			if (!edit)
-				return cli_bad_option(verb, argv);
-			*(o == O_NO_INITRD ? &a->no_initrd : &a->no_kopts) = true;
-			break;
-		default:
-			return cli_bad_option(verb, argv);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
-	if (a->initrd && a->no_initrd)
-		return cli_usage_error(verb, "give --initrd or --no-initrd, not both");
-	if (a->kopts && a->no_kopts)
-		return cli_usage_error(verb,
-				       "give --kernel-options or --no-kernel-options, not both");
-	if (!edit && !a->kernel)
+	int rc = cli_fields_parse(argc, argv, verb, edit, fields, F_N, NULL, NULL, NULL, a);
+	if (rc)
+		return rc;
+	if (!edit && !a->val[F_KERNEL])
 		return cli_usage_error(verb, "--kernel is required");
 	return cli_inv_args_done(verb, "distro", edit, a->any, xp_distro_name_valid(argv[optind]),
 				 argv[optind], a->state_dir, inv);
@@ -118,21 +74,18 @@ static int parse(int argc, char **argv, bool edit, struct distro_args *a, struct
 
 static int run_add(int argc, char **argv)
 {
-	struct distro_args a;
+	struct cli_fields a;
 	struct xp_inv *inv;
 	int rc = parse(argc, argv, false, &a, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
-	struct xp_distro d = {.name = (char *)name,
-			      .kernel = (char *)a.kernel,
-			      .initrd = (char *)a.initrd,
-			      .arch = (char *)a.arch,
-			      .kernel_options = (char *)a.kopts};
+	struct xp_distro d = {.name = (char *)name};
+	cli_fields_apply(fields, F_N, &a, &d);
 	struct xp_diags diags;
 	xp_diags_init(&diags);
-	int r = xp_distro_add(inv, &d, &diags);
-	if (r == -EINVAL)
+	int r = xp_distro_add(inv, &d, 0, &diags);
+	if (r == -EINVAL || (r == -EACCES && diags.n))
 		rc = cli_inv_diags(&diags, "distro '%s' not added", name);
 	else if (r == -EEXIST)
 		rc = cli_error("distro '%s' exists (use 'xenprov distro edit')", name);
@@ -150,7 +103,7 @@ static int get_distro(struct xp_inv *inv, const char *name, void *out)
 
 static int run_edit(int argc, char **argv)
 {
-	struct distro_args a;
+	struct cli_fields a;
 	struct xp_inv *inv;
 	int rc = parse(argc, argv, true, &a, &inv);
 	if (rc)
@@ -162,22 +115,32 @@ static int run_edit(int argc, char **argv)
 	/* read, change and write back in one transaction: no lost update */
 	if ((rc = cli_inv_get_for_edit(inv, "distro", name, get_distro, &d)))
 		goto out;
+	/* a distro from before the store: its recorded paths are not taken again behind
+	 * the operator's back (an older API let anyone with the token set them) */
+	if ((!a.val[F_KERNEL] && !d.kernel_sha256) ||
+	    (d.initrd && !d.initrd_sha256 && !a.val[F_INITRD] && !a.clear[F_INITRD])) {
+		xp_inv_rollback(inv);
+		rc = cli_error("distro '%s' has files that are not in the distro store (kernel "
+			       "'%s'%s%s%s): give --kernel%s to copy them there",
+			       name, d.kernel, d.initrd ? ", initrd '" : "",
+			       d.initrd ? d.initrd : "", d.initrd ? "'" : "",
+			       d.initrd ? " and --initrd (or --no-initrd)" : "");
+		goto out;
+	}
 	/* the strings are borrowed from argv; d's own are freed below */
 	struct xp_distro up = d;
-	if (a.kernel)
-		up.kernel = (char *)a.kernel;
-	if (a.initrd || a.no_initrd)
-		up.initrd = (char *)a.initrd;
-	if (a.arch)
-		up.arch = (char *)a.arch;
-	if (a.kopts || a.no_kopts)
-		up.kernel_options = (char *)a.kopts;
-	int r = xp_distro_update(inv, &up, &diags);
+	cli_fields_apply(fields, F_N, &a, &up);
+	/* a file given is taken again */
+	if (a.val[F_KERNEL])
+		up.kernel_sha256 = NULL;
+	if (a.val[F_INITRD] || a.clear[F_INITRD])
+		up.initrd_sha256 = NULL;
+	int r = xp_distro_update(inv, &up, 0, &diags);
 	if (r == 0)
 		r = xp_inv_commit(inv);
 	else
 		xp_inv_rollback(inv);
-	if (r == -EINVAL)
+	if (r == -EINVAL || (r == -EACCES && diags.n))
 		rc = cli_inv_diags(&diags, "distro '%s' not changed", name);
 	else if (r < 0)
 		rc = cli_inv_error(inv, "edit distro", name, r);
@@ -188,29 +151,16 @@ out:
 	return rc;
 }
 
-static json_t *distro_json(const struct xp_distro *d, bool times)
-{
-	json_t *j = json_object();
-	json_object_set_new(j, "name", json_string(d->name));
-	json_object_set_new(j, "kernel", cli_json_opt(d->kernel));
-	json_object_set_new(j, "initrd", cli_json_opt(d->initrd));
-	json_object_set_new(j, "arch", cli_json_opt(d->arch));
-	json_object_set_new(j, "kernel_options", cli_json_opt(d->kernel_options));
-	if (times) {
-		json_object_set_new(j, "created", json_integer(d->created));
-		json_object_set_new(j, "updated", json_integer(d->updated));
-	}
-	return j;
-}
-
 static const char show_usage[] =
     "Usage: xenprov distro show [--json] NAME\n"
     "\n"
-    "Prints a distro: its kernel, initrd, architecture, kernel options, and when it\n"
-    "was added and last changed.\n"
+    "Prints a distro: where its kernel and initrd were taken from and their digests\n"
+    "in the distro store, its architecture, kernel options, and when it was added\n"
+    "and last changed.\n"
     "\n"
-    "  --json      one JSON object: name, kernel, initrd, arch, kernel_options (null:\n"
-    "              none), created, updated (unix seconds)\n" CLI_STATE_DIR_HELP
+    "  --json      one JSON object: name, kernel, initrd, kernel_sha256, initrd_sha256,\n"
+    "              served (false: files not in the store), arch, kernel_options\n"
+    "              (null: none), created, updated (unix seconds)\n" CLI_STATE_DIR_HELP
     "  -h, --help  this help\n";
 
 static int run_show(int argc, char **argv)
@@ -221,16 +171,26 @@ static int run_show(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (json) {
-		rc = cli_print_json(distro_json(&d, true));
+		rc = cli_print_json(xp_distro_to_json(&d));
 	} else {
 		char created[32], updated[32];
 		cli_fmt_time(d.created, created);
 		cli_fmt_time(d.updated, updated);
-		const char *keys[] = {"name",		"kernel",  "initrd", "arch",
-				      "kernel-options", "created", "updated"};
-		const char *values[] = {d.name,		  d.kernel, d.initrd, d.arch,
-					d.kernel_options, created,  updated};
-		cli_print_fields(keys, values, 7);
+		const char *missing = "not in the distro store: not served (xenprov distro edit "
+				      "--kernel PATH takes it)";
+		const char *keys[] = {"name",		"kernel",	 "kernel-sha256",
+				      "initrd",		"initrd-sha256", "arch",
+				      "kernel-options", "created",	 "updated"};
+		const char *values[] = {d.name,
+					d.kernel,
+					d.kernel_sha256 ? d.kernel_sha256 : missing,
+					d.initrd,
+					d.initrd_sha256 || !d.initrd ? d.initrd_sha256 : missing,
+					d.arch,
+					d.kernel_options,
+					created,
+					updated};
+		cli_print_fields(keys, values, 9);
 		rc = cli_flush();
 	}
 	xp_distro_release(&d);
@@ -240,10 +200,13 @@ static int run_show(int argc, char **argv)
 static const char list_usage[] =
     "Usage: xenprov distro list [--json]\n"
     "\n"
-    "Lists the distros, sorted by name: name, architecture, kernel and initrd.\n"
+    "Lists the distros, sorted by name: name, architecture, kernel and initrd (where\n"
+    "they were taken from), and SERVED: no for a distro whose files are not in the\n"
+    "distro store.\n"
     "\n"
-    "  --json      one JSON array of {name, kernel, initrd, arch, "
-    "kernel_options}\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
+    "  --json      one JSON array of {name, kernel, initrd, kernel_sha256,\n"
+    "              initrd_sha256, served, arch, kernel_options}\n" CLI_STATE_DIR_HELP
+    "  -h, --help  this help\n";
 
 static int run_list(int argc, char **argv)
 {
@@ -256,22 +219,23 @@ static int run_list(int argc, char **argv)
 	if (rc == 0 && json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, distro_json(&v[i], false));
+			json_array_append_new(a, xp_distro_to_json(&v[i]));
 		rc = cli_print_json(a);
 	} else if (rc == 0 && n) {
-		const char **cells = calloc((n + 1) * 4, sizeof(*cells));
+		const char **cells = calloc((n + 1) * 5, sizeof(*cells));
 		if (!cells) {
 			rc = cli_error("out of memory");
 		} else {
-			const char *head[] = {"NAME", "ARCH", "KERNEL", "INITRD"};
+			const char *head[] = {"NAME", "ARCH", "SERVED", "KERNEL", "INITRD"};
 			memcpy(cells, head, sizeof(head));
 			for (size_t i = 0; i < n; i++) {
-				cells[(i + 1) * 4 + 0] = v[i].name;
-				cells[(i + 1) * 4 + 1] = v[i].arch;
-				cells[(i + 1) * 4 + 2] = v[i].kernel;
-				cells[(i + 1) * 4 + 3] = v[i].initrd;
+				cells[(i + 1) * 5 + 0] = v[i].name;
+				cells[(i + 1) * 5 + 1] = v[i].arch;
+				cells[(i + 1) * 5 + 2] = xp_distro_in_store(&v[i]) ? "yes" : "no";
+				cells[(i + 1) * 5 + 3] = v[i].kernel;
+				cells[(i + 1) * 5 + 4] = v[i].initrd;
 			}
-			cli_print_table(cells, 4, n + 1);
+			cli_print_table(cells, 5, n + 1);
 			free(cells);
 			rc = cli_flush();
 		}
@@ -286,7 +250,8 @@ static const char remove_usage[] =
     "Usage: xenprov distro remove NAME\n"
     "\n"
     "Removes a distro. Refused while a system boots it or a profile names it (its\n"
-    "distro setting). The kernel and initrd files are left as they are.\n"
+    "distro setting). Its copies in the distro store are removed unless another\n"
+    "distro shares them; the files they were taken from are left as they are.\n"
     "\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 
 static int run_remove(int argc, char **argv)
@@ -311,9 +276,9 @@ const struct xp_command cmd_distro = {
     .summary = "the kernels and initrds machines boot over the network",
     .usage = "Usage: xenprov distro VERB [OPTIONS] ARGS...\n"
 	     "\n"
-	     "Distros are kernels and initrds on this machine that the boot server\n"
-	     "('xenprov serve') hands to machines booting over the network: systems\n"
-	     "that name one, or whose profile does. They live in the inventory,\n"
-	     "inventory.db in the state directory.\n",
+	     "Distros are kernels and initrds that the boot server ('xenprov serve')\n"
+	     "hands to machines booting over the network: systems that name one, or\n"
+	     "whose profile does. They live in the inventory, inventory.db in the state\n"
+	     "directory, their files in its distro store (distro-files/).\n",
     .verbs = distro_verbs,
 };

@@ -56,35 +56,6 @@ static int open_inv(const char *state_dir, struct xp_inv **inv)
 	return 0;
 }
 
-static json_t *jstr(const char *s)
-{
-	return s ? cli_json_text(s) : json_null();
-}
-
-static json_t *domain_json(const struct xp_domain *dom)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "name", jstr(dom->name));
-	json_object_set_new(o, "profile", jstr(dom->profile));
-	json_object_set_new(o, "state", jstr(dom->state));
-	json_object_set_new(o, "mac", jstr(dom->mac));
-	json_object_set_new(o, "ip", jstr(dom->ip));
-	if (dom->prefix_len)
-		json_object_set_new(o, "prefix", json_integer(dom->prefix_len));
-	json_object_set_new(o, "storage", jstr(dom->storage));
-	json_object_set_new(o, "disk", jstr(dom->disk_path));
-	json_object_set_new(o, "config", jstr(dom->config_path));
-	json_object_set_new(o, "golden", jstr(dom->golden));
-	json_t *s = json_object();
-	for (size_t i = 0; i < dom->settings.n; i++)
-		json_object_set_new(s, dom->settings.v[i].key,
-				    cli_json_text(dom->settings.v[i].value));
-	json_object_set_new(o, "settings", s);
-	json_object_set_new(o, "created", json_integer(dom->created));
-	json_object_set_new(o, "updated", json_integer(dom->updated));
-	return o;
-}
-
 static void progress_fn(void *ud, uint64_t bytes, uint64_t entries)
 {
 	cli_progress_draw(ud, false, "xenprov: building the golden image: %.1f MiB, %" PRIu64 " entries",
@@ -133,6 +104,7 @@ enum {
 	O_CONFIGDIR,
 	O_STATEDIR,
 	O_JSON,
+	O_SECRETS,
 	O_KEEP,
 	O_KEY0 = 1000
 };
@@ -321,7 +293,7 @@ static int run_create(int argc, char **argv)
 	print_diags(&d); /* warnings */
 	xp_diags_release(&d);
 	if (json) {
-		rc = cli_print_json(domain_json(&dom));
+		rc = cli_print_json(xp_domain_to_json(&dom, false));
 	} else {
 		printf("%s: created: %s disk %s, mac %s", dom.name, dom.storage, dom.disk_path,
 		       dom.mac);
@@ -408,25 +380,35 @@ static const char list_usage[] =
     "  -h, --help        this help\n";
 
 static const char show_usage[] =
-    "Usage: xenprov domain show [--json] NAME\n"
+    "Usage: xenprov domain show [--json] [--secrets] NAME\n"
     "\n"
     "Shows one guest's record: state, profile, MAC, IP, storage, disk, config, golden\n"
-    "image and the profile values it was made with.\n"
+    "image and the profile values it was made with. Secret values (root-password-hash,\n"
+    "...) are shown only with --secrets; the JSON names them in \"withheld\".\n"
     "\n"
     "  --json            JSON output\n"
+    "  --secrets         show secret values too\n"
     "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  -h, --help        this help\n";
 
-static int read_opts(int argc, char **argv, const char *cmd, const char **state_dir, bool *json)
+/* secrets: NULL for a verb without --secrets. */
+static int read_opts(int argc, char **argv, const char *cmd, const char **state_dir, bool *json,
+		     bool *secrets)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
 					     {"state-dir", required_argument, NULL, O_STATEDIR},
+					     {"secrets", no_argument, NULL, O_SECRETS},
 					     {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case O_JSON:
 			*json = true;
+			break;
+		case O_SECRETS:
+			if (!secrets)
+				return cli_bad_option(cmd, argv);
+			*secrets = true;
 			break;
 		case O_STATEDIR:
 			*state_dir = optarg;
@@ -442,7 +424,7 @@ static int run_list(int argc, char **argv)
 {
 	const char *state_dir = NULL;
 	bool json = false;
-	int rc = read_opts(argc, argv, "domain list", &state_dir, &json);
+	int rc = read_opts(argc, argv, "domain list", &state_dir, &json, NULL);
 	if (rc)
 		return rc;
 	if (optind < argc)
@@ -461,7 +443,7 @@ static int run_list(int argc, char **argv)
 	if (json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, domain_json(&v[i]));
+			json_array_append_new(a, xp_domain_to_json(&v[i], false));
 		rc = cli_print_json(a);
 	} else {
 		if (n)
@@ -480,8 +462,8 @@ static int run_list(int argc, char **argv)
 static int run_show(int argc, char **argv)
 {
 	const char *state_dir = NULL;
-	bool json = false;
-	int rc = read_opts(argc, argv, "domain show", &state_dir, &json);
+	bool json = false, secrets = false;
+	int rc = read_opts(argc, argv, "domain show", &state_dir, &json, &secrets);
 	if (rc)
 		return rc;
 	if (optind >= argc)
@@ -500,7 +482,7 @@ static int run_show(int argc, char **argv)
 		return rc;
 	}
 	if (json) {
-		rc = cli_print_json(domain_json(&dom));
+		rc = cli_print_json(xp_domain_to_json(&dom, secrets));
 	} else {
 		printf("name:     %s\nstate:    %s\nprofile:  %s\nmac:      %s\n", dom.name,
 		       dom.state, dom.profile ? dom.profile : "-", dom.mac ? dom.mac : "-");
@@ -518,7 +500,10 @@ static int run_show(int argc, char **argv)
 		if (dom.settings.n)
 			printf("settings:\n");
 		for (size_t i = 0; i < dom.settings.n; i++)
-			printf("  %s = %s\n", dom.settings.v[i].key, dom.settings.v[i].value);
+			printf("  %s = %s\n", dom.settings.v[i].key,
+			       secrets || !xp_profile_key_secret(dom.settings.v[i].key)
+				   ? dom.settings.v[i].value
+				   : CLI_SECRET_TEXT);
 		rc = XP_EXIT_OK;
 	}
 	xp_domain_release(&dom);
@@ -541,7 +526,7 @@ static int run_start(int argc, char **argv)
 {
 	const char *state_dir = NULL;
 	bool json = false;
-	int rc = read_opts(argc, argv, "domain start", &state_dir, &json);
+	int rc = read_opts(argc, argv, "domain start", &state_dir, &json, NULL);
 	if (rc)
 		return rc;
 	if (json)

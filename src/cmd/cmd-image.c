@@ -368,7 +368,7 @@ static int run_info(int argc, char **argv)
 			if (v->uuid[0])
 				json_object_set_new(o, "uuid", json_string(v->uuid));
 			if (v->kind[0])
-				json_object_set_new(o, "label", cli_json_text(v->label));
+				json_object_set_new(o, "label", xp_json_text(v->label));
 			if (v->kind[0] == 'e') {
 				uint64_t bs = v->fs.block_size;
 				json_object_set_new(o, "block_size", json_integer((json_int_t)bs));
@@ -461,7 +461,7 @@ static json_t *entry_json(const struct xp_fs_entry *e)
 	json_t *o = json_object();
 	char ms[11];
 	mode_string(e->mode, ms);
-	json_object_set_new(o, "name", cli_json_text(e->name));
+	json_object_set_new(o, "name", xp_json_text(e->name));
 	json_object_set_new(o, "inode", json_integer(e->ino));
 	json_object_set_new(o, "mode", json_integer(e->mode & 07777));
 	json_object_set_new(o, "type", json_string(S_ISDIR(e->mode)    ? "directory"
@@ -483,7 +483,7 @@ static json_t *entry_json(const struct xp_fs_entry *e)
 		json_object_set_new(o, "minor", json_integer(e->rdev_minor));
 	}
 	if (e->link)
-		json_object_set_new(o, "target", cli_json_text(e->link));
+		json_object_set_new(o, "target", xp_json_text(e->link));
 	return o;
 }
 

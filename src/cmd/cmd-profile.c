@@ -1,8 +1,9 @@
 /*
  * cmd-profile.c - `xenprov profile`: add, edit, show, list, remove, export and import
  * the inventory's profiles (what a guest is; Cobbler's profiles, xen-tools.conf).
- * Thin: parse arguments, call libxenprov (inventory.h), print. Every value goes through
- * xp_profile_check, which also normalises it; the store does the rest in transactions.
+ * Thin: parse arguments, call libxenprov (inventory.h; profile-io.h for export and
+ * import), print. Every value goes through xp_profile_check, which also normalises it;
+ * the store does the rest in transactions.
  *
  * Not here: what deploys do with a profile (cmd-deploy), the store itself.
  */
@@ -19,6 +20,7 @@
 #include "cli-inventory.h"
 #include "cli.h"
 #include "xenprov/inventory.h"
+#include "xenprov/profile-io.h"
 #include "xenprov/xl-config.h"
 
 /* ---- shared ------------------------------------------------------------------------- */
@@ -88,6 +90,7 @@ enum {
 	O_CONFIG,
 	O_PW_FILE,
 	O_SSH_KEY,
+	O_SECRETS,
 	O_PLAIN = 512, /* + index in plain_keys */
 };
 
@@ -102,20 +105,38 @@ static int lib_error(struct xp_inv *inv, const char *what, const char *name, int
 	return cli_error("cannot %s '%s': %s", what, name, strerror(-r));
 }
 
-/* The diagnostics of xp_profile_check, one line each:
- *   xenprov: [PREFIX]memory: between 16 MiB and 16 TiB (got '8')
- * and the hint indented under it. Secrets are never in a diagnostic's text. */
-static void print_check_diags(const char *prefix, const struct xp_diags *d)
+/* The library's diagnostics (xp_profile_check, profile-io.h), one line each:
+ *   xenprov: [warning: ]MESSAGE[ (got 'TEXT')]
+ * e.g. "xenprov: memory: between 16 MiB and 16 TiB (got '8')", and the hint indented
+ * under it. Secrets are never in a diagnostic's text. */
+static void print_diags(const struct xp_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct xp_diag *g = &d->v[i];
+		struct xp_buf b = XP_BUF_INIT;
+		xp_buf_adds(&b, g->msg);
 		if (g->text)
-			cli_error("%s%s (got '%s')", prefix, g->msg, g->text);
+			xp_buf_addf(&b, " (got '%s')", g->text);
+		if (g->severity == XP_SEV_WARNING)
+			cli_warn("%s", xp_buf_str(&b));
 		else
-			cli_error("%s%s", prefix, g->msg);
+			cli_error("%s", xp_buf_str(&b));
+		xp_buf_release(&b);
 		if (g->hint)
 			fprintf(stderr, "    hint: %s\n", g->hint);
 	}
+}
+
+/* A library call's end: its diagnostics printed; XP_EXIT_FAIL if it failed (saying
+ * "out of memory" for -ENOMEM, which leaves no diagnostic). */
+static int lib_diags(int r, const struct xp_diags *d)
+{
+	print_diags(d);
+	if (r == -ENOMEM)
+		cli_error("out of memory");
+	else if (r < 0 && xp_diags_count(d, XP_SEV_ERROR) == 0)
+		cli_error("%s", strerror(-r));
+	return r < 0 ? XP_EXIT_FAIL : XP_EXIT_OK;
 }
 
 static bool key_known(const char *key)
@@ -211,7 +232,7 @@ static int take_value(struct changes *c, const char *key, const char *value)
 	int r = xp_profile_check(key, value, &norm, &d);
 	int rc = XP_EXIT_OK;
 	if (r == -EINVAL)
-		print_check_diags("", &d);
+		print_diags(&d);
 	if (r == -EINVAL)
 		rc = XP_EXIT_FAIL;
 	else if (r < 0 || xp_settings_set(&c->set, key, norm) < 0)
@@ -391,6 +412,8 @@ static int run_add(int argc, char **argv)
 		rc = cli_error("profile '%s' exists (use 'xenprov profile edit')", name);
 	else if (r == -ENOENT)
 		rc = cli_error("no profile '%s' (the parent)", c.parent);
+	else if (r == -EINVAL)
+		rc = cli_error("cannot add profile '%s': %s", name, xp_inv_errmsg(inv));
 	else if (r < 0)
 		rc = lib_error(inv, "add profile", name, r);
 	xp_inv_close(inv);
@@ -474,6 +497,8 @@ static int run_edit(int argc, char **argv)
 	else if (r == -ELOOP)
 		rc = cli_error("'%s' cannot be the parent of '%s': %s", p.parent, name,
 			       xp_inv_errmsg(inv));
+	else if (r == -EINVAL)
+		rc = cli_error("cannot edit profile '%s': %s", name, xp_inv_errmsg(inv));
 	else if (r < 0)
 		rc = lib_error(inv, "update profile", name, r);
 	if (rc)
@@ -533,9 +558,14 @@ static int chain_load(struct xp_inv *inv, const char *name, struct chain *c)
 	return r;
 }
 
-/* "4294967296 (4 GiB)" for the keys holding bytes; the value alone otherwise. */
-static void print_value(const char *key, const char *value, struct xp_buf *b)
+/* "4294967296 (4 GiB)" for the keys holding bytes; the value alone otherwise; a
+ * secret's stand-in unless secrets. */
+static void print_value(const char *key, const char *value, bool secrets, struct xp_buf *b)
 {
+	if (!secrets && xp_profile_key_secret(key)) {
+		xp_buf_adds(b, CLI_SECRET_TEXT);
+		return;
+	}
 	xp_buf_adds(b, value);
 	if (strcmp(key, "disk-size") != 0 && strcmp(key, "swap") != 0)
 		return;
@@ -552,24 +582,28 @@ static void print_value(const char *key, const char *value, struct xp_buf *b)
 }
 
 static const char show_usage[] =
-    "Usage: xenprov profile show [--json] [--resolved] NAME\n"
+    "Usage: xenprov profile show [--json] [--resolved] [--secrets] NAME\n"
     "\n"
     "Prints a profile: its parent, when it was made and changed, and its own\n"
     "settings. With --resolved, the settings guests made from it get: those of the\n"
     "parent chain, each overridden by its child's, with the profile each comes from.\n"
+    "Secret values (root-password-hash, config.vncpasswd, config.spicepasswd) are\n"
+    "shown only with --secrets.\n"
     "\n"
     "  --json        one JSON object: name, parent, created, updated (unix seconds),\n"
-    "                settings; with --resolved also \"from\" (setting -> profile)\n"
-    "  --resolved    the effective settings through the parent chain\n" STATE_DIR_HELP
-    "  -h, --help    this help\n";
+    "                settings, withheld (the secret keys left out); with --resolved\n"
+    "                also \"from\" (setting -> profile)\n"
+    "  --resolved    the effective settings through the parent chain\n"
+    "  --secrets     show secret values too\n" STATE_DIR_HELP "  -h, --help    this help\n";
 
 static int run_show(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
 					     {"resolved", no_argument, NULL, O_RESOLVED},
+					     {"secrets", no_argument, NULL, O_SECRETS},
 					     {"state-dir", required_argument, NULL, O_STATE_DIR},
 					     {NULL, 0, NULL, 0}};
-	bool json = false, resolved = false;
+	bool json = false, resolved = false, secrets = false;
 	const char *state_dir = NULL;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -577,6 +611,8 @@ static int run_show(int argc, char **argv)
 			json = true;
 		else if (o == O_RESOLVED)
 			resolved = true;
+		else if (o == O_SECRETS)
+			secrets = true;
 		else if (o == O_STATE_DIR)
 			state_dir = optarg;
 		else
@@ -613,16 +649,15 @@ static int run_show(int argc, char **argv)
 		rc = cli_error("out of memory");
 	} else if (json) {
 		const struct xp_profile *p = &ch.v[0];
-		json_t *j = json_object(), *s = json_object(), *f = json_object();
+		json_t *j = json_object(), *f = json_object(), *withheld = json_array();
 		json_object_set_new(j, "name", json_string(p->name));
 		json_object_set_new(j, "parent", p->parent ? json_string(p->parent) : json_null());
 		json_object_set_new(j, "created", json_integer(p->created));
 		json_object_set_new(j, "updated", json_integer(p->updated));
-		for (size_t i = 0; i < eff.n; i++) {
-			json_object_set_new(s, eff.v[i].key, cli_json_text(eff.v[i].value));
+		for (size_t i = 0; i < eff.n; i++)
 			json_object_set_new(f, from.v[i].key, json_string(from.v[i].value));
-		}
-		json_object_set_new(j, "settings", s);
+		json_object_set_new(j, "settings", xp_settings_to_json(&eff, secrets, withheld));
+		json_object_set_new(j, "withheld", withheld);
 		if (resolved)
 			json_object_set_new(j, "from", f);
 		else
@@ -643,7 +678,7 @@ static int run_show(int argc, char **argv)
 			int l = (int)strlen(eff.v[i].key);
 			kw = l > kw ? l : kw;
 			struct xp_buf v = XP_BUF_INIT;
-			print_value(eff.v[i].key, eff.v[i].value, &v);
+			print_value(eff.v[i].key, eff.v[i].value, secrets, &v);
 			l = (int)v.len;
 			vw = l > vw && l < 60 ? l : vw;
 			xp_buf_release(&v);
@@ -655,7 +690,7 @@ static int run_show(int argc, char **argv)
 		}
 		for (size_t i = 0; i < eff.n; i++) {
 			struct xp_buf v = XP_BUF_INIT;
-			print_value(eff.v[i].key, eff.v[i].value, &v);
+			print_value(eff.v[i].key, eff.v[i].value, secrets, &v);
 			if (resolved)
 				xp_buf_addf(&b, "%-*s  %-*s  %s\n", kw, eff.v[i].key, vw,
 					    xp_buf_str(&v), from.v[i].value);
@@ -743,7 +778,7 @@ static int run_list(int argc, char **argv)
 			json_object_set_new(j, "parent",
 					    rows[i].p.parent ? json_string(rows[i].p.parent)
 							     : json_null());
-			json_object_set_new(j, "image", img ? cli_json_text(img) : json_null());
+			json_object_set_new(j, "image", img ? xp_json_text(img) : json_null());
 			json_object_set_new(j, "storage", sto ? json_string(sto) : json_null());
 			json_array_append_new(a, j);
 		}
@@ -843,239 +878,55 @@ static int run_remove(int argc, char **argv)
 
 /* ---- export -------------------------------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-struct exp_item {
-	struct xp_profile p;
-	int depth; /* ancestors among the loaded profiles; -1: not computed */
-	bool wanted;
-};
-
-static int item_depth(struct exp_item *v, char **names, size_t n, size_t i, int guard)
-{
-	if (v[i].depth >= 0)
-		return v[i].depth;
-	int d = 0;
-	if (v[i].p.parent && guard < 4096) {
-		char *key = v[i].p.parent;
-		char **hit = bsearch(&key, names, n, sizeof(*names), cmp_str);
-		if (hit)
-			d = item_depth(v, names, n, (size_t)(hit - names), guard + 1) + 1;
-	}
-	return v[i].depth = d;
-}
-
-static int cmp_depth(const void *a, const void *b)
-{
-	const struct exp_item *x = *(struct exp_item *const *)a, *y = *(struct exp_item *const *)b;
-	if (x->depth != y->depth)
-		return x->depth < y->depth ? -1 : 1;
-	return strcmp(x->p.name, y->p.name);
-}
-
-static json_t *profile_json(const struct xp_profile *p)
-{
-	json_t *j = json_object(), *s = json_object();
-	json_object_set_new(j, "name", json_string(p->name));
-	json_object_set_new(j, "parent", p->parent ? json_string(p->parent) : json_null());
-	for (size_t i = 0; i < p->set.n; i++)
-		json_object_set_new(s, p->set.v[i].key, cli_json_text(p->set.v[i].value));
-	json_object_set_new(j, "settings", s);
-	return j;
-}
-
 static const char export_usage[] =
-    "Usage: xenprov profile export [NAME...]\n"
+    "Usage: xenprov profile export [--secrets] [NAME...]\n"
     "\n"
     "Prints profiles as JSON on standard output: an array of\n"
     "{\"name\", \"parent\", \"settings\": {KEY: VALUE, ...}}, parents before their\n"
     "children, as 'xenprov profile import' reads it. Without NAME, all profiles.\n"
-    "\n" STATE_DIR_HELP "  -h, --help  this help\n"
+    "Secret values (root-password-hash, ...) are left out unless --secrets, and\n"
+    "named in \"withheld\": [KEY, ...]; import keeps what the profile has there.\n"
+    "\n" CLI_SECRETS_HELP STATE_DIR_HELP "  -h, --help  this help\n"
     "\n"
     "Example: xenprov profile export > profiles.json\n";
 
 static int run_export(int argc, char **argv)
 {
-	static const struct option opts[] = {{"state-dir", required_argument, NULL, O_STATE_DIR},
+	static const struct option opts[] = {{"secrets", no_argument, NULL, O_SECRETS},
+					     {"state-dir", required_argument, NULL, O_STATE_DIR},
 					     {NULL, 0, NULL, 0}};
 	const char *state_dir = NULL;
+	bool secrets = false;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o != O_STATE_DIR)
+		if (o == O_SECRETS)
+			secrets = true;
+		else if (o == O_STATE_DIR)
+			state_dir = optarg;
+		else
 			return cli_bad_option("profile export", argv);
-		state_dir = optarg;
 	}
 	struct xp_inv *inv;
 	int rc = cli_inv_open(state_dir, &inv);
 	if (rc)
 		return rc;
-	char **names;
-	size_t n;
-	int r = xp_inv_begin(inv); /* one consistent snapshot */
-	if (r == 0)
-		r = xp_profile_list(inv, &names, &n);
-	if (r < 0) {
-		rc = lib_error(inv, "list profiles in", xp_inv_state_dir(inv), r);
-		xp_inv_rollback(inv);
-		xp_inv_close(inv);
-		return rc;
-	}
-	struct exp_item *v = calloc(n ? n : 1, sizeof(*v));
-	struct exp_item **order = calloc(n ? n : 1, sizeof(*order));
-	if (!v || !order)
-		rc = cli_error("out of memory");
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		v[i].depth = -1;
-		v[i].wanted = optind == argc;
-		r = xp_profile_get(inv, names[i], &v[i].p);
-		if (r < 0)
-			rc = lib_error(inv, "read profile", names[i], r);
-	}
-	xp_inv_rollback(inv); /* read only */
+	struct xp_diags d;
+	xp_diags_init(&d);
+	json_t *a;
+	int r = xp_profile_export(inv, (const char *const *)argv + optind, (size_t)(argc - optind),
+				  secrets, &a, &d);
 	xp_inv_close(inv);
-	for (int a = optind; rc == 0 && a < argc; a++) {
-		char *key = argv[a];
-		char **hit = bsearch(&key, names, n, sizeof(*names), cmp_str);
-		if (!hit)
-			rc = cli_error("no profile '%s'", argv[a]);
-		else
-			v[hit - names].wanted = true;
-	}
-	if (rc == 0) {
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++) {
-			item_depth(v, names, n, i, 0);
-			if (v[i].wanted)
-				order[k++] = &v[i];
-		}
-		qsort(order, k, sizeof(*order), cmp_depth);
-		json_t *a = json_array();
-		for (size_t i = 0; i < k; i++)
-			json_array_append_new(a, profile_json(&order[i]->p));
-		/* indented always: exports are files people read, diff and keep */
-		if (!a || json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
-		    fputc('\n', stdout) == EOF || fflush(stdout) != 0)
-			rc = cli_error("cannot write output: %s", strerror(errno));
-		json_decref(a);
-	}
-	for (size_t i = 0; v && i < n; i++)
-		xp_profile_release(&v[i].p);
-	free(v);
-	free(order);
-	xp_strv_free(names, n);
+	rc = lib_diags(r, &d);
+	/* indented always: exports are files people read, diff and keep */
+	if (rc == 0 && (json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+			fputc('\n', stdout) == EOF || fflush(stdout) != 0))
+		rc = cli_error("cannot write output: %s", strerror(errno));
+	json_decref(a);
+	xp_diags_release(&d);
 	return rc;
 }
 
 /* ---- import -------------------------------------------------------------------------- */
-
-struct imp_item {
-	struct xp_profile p;
-	size_t index; /* position in the file, for messages */
-	int depth;    /* ancestors within the file */
-};
-
-struct imp_name {
-	const char *name;
-	size_t item;
-};
-
-static int cmp_imp_name(const void *a, const void *b)
-{
-	return strcmp(((const struct imp_name *)a)->name, ((const struct imp_name *)b)->name);
-}
-
-static int cmp_imp_depth(const void *a, const void *b)
-{
-	const struct imp_item *x = a, *y = b;
-	if (x->depth != y->depth)
-		return x->depth < y->depth ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Reads and checks one array element into it; prints what is wrong (with where) and
- * returns the number of errors. */
-static int import_item(const char *file, size_t index, json_t *j, struct imp_item *it)
-{
-	char where[200];
-	snprintf(where, sizeof(where), "'%s': item %zu: ", file, index + 1);
-	it->index = index;
-	if (!json_is_object(j)) {
-		cli_error("%snot an object", where);
-		return 1;
-	}
-	int errors = 0;
-	const char *k;
-	json_t *val;
-	json_object_foreach(j, k, val)
-	{
-		if (strcmp(k, "name") != 0 && strcmp(k, "parent") != 0 &&
-		    strcmp(k, "settings") != 0) {
-			cli_error("%sunknown member '%s' (name, parent, settings)", where, k);
-			errors++;
-		}
-	}
-	json_t *name = json_object_get(j, "name");
-	if (!json_is_string(name)) {
-		cli_error("%s\"name\" missing or not a string", where);
-		return errors + 1;
-	}
-	if (!xp_profile_name_valid(json_string_value(name))) {
-		cli_error("%s'%s' is not a valid profile name", where, json_string_value(name));
-		return errors + 1;
-	}
-	snprintf(where, sizeof(where), "'%s': profile '%s': ", file, json_string_value(name));
-	if (!(it->p.name = strdup(json_string_value(name))))
-		return cli_error("out of memory");
-	json_t *parent = json_object_get(j, "parent");
-	if (parent && !json_is_null(parent)) {
-		if (!json_is_string(parent) || !xp_profile_name_valid(json_string_value(parent))) {
-			cli_error("%s\"parent\" is not a profile name", where);
-			errors++;
-		} else if (!(it->p.parent = strdup(json_string_value(parent)))) {
-			return cli_error("out of memory");
-		}
-	}
-	json_t *settings = json_object_get(j, "settings");
-	if (settings && !json_is_object(settings)) {
-		cli_error("%s\"settings\" is not an object", where);
-		return errors + 1;
-	}
-	json_object_foreach(settings, k, val)
-	{
-		char num[64];
-		const char *text = NULL;
-		if (json_is_string(val)) {
-			text = json_string_value(val);
-		} else if (json_is_integer(val)) {
-			/* "memory": 1024 is as good as "1024" */
-			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-				 json_integer_value(val));
-			text = num;
-		}
-		if (!text) {
-			cli_error("%s%s: not a string", where, k);
-			errors++;
-			continue;
-		}
-		struct xp_diags d;
-		xp_diags_init(&d);
-		char *norm = NULL;
-		int r = xp_profile_check(k, text, &norm, &d);
-		if (r == -EINVAL) {
-			print_check_diags(where, &d);
-			errors++;
-		} else if (r < 0 || xp_settings_set(&it->p.set, k, norm) < 0) {
-			cli_error("out of memory");
-			errors++;
-		}
-		free(norm);
-		xp_diags_release(&d);
-	}
-	return errors;
-}
 
 static const char import_usage[] =
     "Usage: xenprov profile import [--replace] FILE|-\n"
@@ -1084,7 +935,8 @@ static const char import_usage[] =
     "standard input), in any order: parents in the file are made first. Every value\n"
     "is checked as by 'xenprov profile add' (images need not exist here). It is all\n"
     "or nothing: one bad value, or one profile that exists already (without\n"
-    "--replace), and nothing is imported.\n"
+    "--replace), and nothing is imported. Secret keys the export withheld keep the\n"
+    "value a replaced profile has here; elsewhere they stay unset (with a warning).\n"
     "\n"
     "  --replace   replace profiles that exist (their parent and all their "
     "settings)\n" STATE_DIR_HELP "  -h, --help  this help\n"
@@ -1119,116 +971,35 @@ static int run_import(int argc, char **argv)
 		return cli_error("'%s' is larger than 64 MiB", shown);
 	if (r < 0)
 		return cli_error("cannot read '%s': %s", shown, strerror(-r));
-	json_error_t je;
-	json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+
+	/* everything checked before the inventory is opened */
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_profile_set set;
+	r = xp_profile_import_read(data, len, shown, &set, &d);
 	free(data);
-	if (!root)
-		return cli_error("'%s' is not valid JSON: %s (line %d, column %d)", shown, je.text,
-				 je.line, je.column);
-	if (!json_is_array(root)) {
-		json_decref(root);
-		return cli_error("'%s': expected an array of profiles (as 'xenprov profile "
-				 "export' writes)",
-				 shown);
+	int rc = lib_diags(r, &d);
+	if (r == -EINVAL) {
+		size_t errors = xp_diags_count(&d, XP_SEV_ERROR);
+		cli_error("'%s': %zu error%s; nothing imported", shown, errors,
+			  errors == 1 ? "" : "s");
 	}
-
-	/* check everything before touching the inventory */
-	size_t n = json_array_size(root);
-	struct imp_item *items = calloc(n ? n : 1, sizeof(*items));
-	struct imp_name *byname = calloc(n ? n : 1, sizeof(*byname));
-	int errors = 0, rc = XP_EXIT_OK;
-	if (!items || !byname) {
-		json_decref(root);
-		free(items);
-		free(byname);
-		return cli_error("out of memory");
-	}
-	for (size_t i = 0; i < n; i++)
-		errors += import_item(shown, i, json_array_get(root, i), &items[i]);
-	json_decref(root);
-	size_t nn = 0;
-	for (size_t i = 0; i < n; i++)
-		if (items[i].p.name)
-			byname[nn++] = (struct imp_name){items[i].p.name, i};
-	qsort(byname, nn, sizeof(*byname), cmp_imp_name);
-	for (size_t i = 1; i < nn; i++)
-		if (strcmp(byname[i].name, byname[i - 1].name) == 0) {
-			cli_error("'%s': profile '%s' appears more than once", shown,
-				  byname[i].name);
-			errors++;
-		}
-	/* parents in the file first: depth = ancestors within the file; a cycle shows as a
-	 * chain longer than the file */
-	for (size_t i = 0; errors == 0 && i < n; i++) {
-		int d = 0;
-		const char *par = items[i].p.parent;
-		while (par) {
-			struct imp_name key = {par, 0}, *hit;
-			hit = bsearch(&key, byname, nn, sizeof(*byname), cmp_imp_name);
-			if (!hit)
-				break;
-			if ((size_t)++d > n) {
-				cli_error("'%s': profile '%s': its parent chain is a cycle", shown,
-					  items[i].p.name);
-				errors++;
-				break;
-			}
-			par = items[hit->item].p.parent;
-		}
-		items[i].depth = d;
-	}
-	free(byname);
-	if (errors) {
-		rc = cli_error("'%s': %d error%s; nothing imported", shown, errors,
-			       errors == 1 ? "" : "s");
-		goto out;
-	}
-	qsort(items, n, sizeof(*items), cmp_imp_depth);
-
+	xp_diags_release(&d);
 	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
+	if (rc || (rc = cli_inv_open(state_dir, &inv)))
 		goto out;
-	size_t added = 0, replaced = 0;
-	r = xp_inv_begin(inv);
-	if (r < 0)
-		rc = lib_error(inv, "import into", xp_inv_state_dir(inv), r);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const struct xp_profile *p = &items[i].p;
-		r = xp_profile_add(inv, p);
-		if (r == -EEXIST && replace) {
-			r = xp_profile_update(inv, p);
-			replaced += r == 0;
-		} else {
-			added += r == 0;
-		}
-		if (r == -EEXIST)
-			rc = cli_error("profile '%s' exists (use --replace)", p->name);
-		else if (r == -ENOENT)
-			rc =
-			    cli_error("profile '%s': no profile '%s' (the parent), here or in '%s'",
-				      p->name, p->parent, shown);
-		else if (r == -ELOOP)
-			rc = cli_error("profile '%s': '%s' cannot be its parent: %s", p->name,
-				       p->parent, xp_inv_errmsg(inv));
-		else if (r < 0)
-			rc = lib_error(inv, "import profile", p->name, r);
-	}
-	if (rc == 0) {
-		r = xp_inv_commit(inv);
-		if (r < 0)
-			rc = lib_error(inv, "import into", xp_inv_state_dir(inv), r);
-	} else {
-		xp_inv_rollback(inv);
-		cli_error("nothing imported");
-	}
+	size_t added, replaced;
+	r = xp_profile_import(inv, &set, replace ? XP_IMPORT_REPLACE : 0, &added, &replaced, &d);
 	xp_inv_close(inv);
-	if (rc == 0)
+	rc = lib_diags(r, &d);
+	if (rc)
+		cli_error("nothing imported");
+	else
 		printf("imported %zu profile%s: %zu added, %zu replaced\n", added + replaced,
 		       added + replaced == 1 ? "" : "s", added, replaced);
+	xp_diags_release(&d);
 out:
-	for (size_t i = 0; i < n; i++)
-		xp_profile_release(&items[i].p);
-	free(items);
+	xp_profile_set_release(&set);
 	return rc;
 }
 

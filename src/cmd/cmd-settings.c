@@ -164,7 +164,7 @@ static int run_show(int argc, char **argv)
 		for (size_t i = 0; i < eff.n; i++) {
 			json_t *j = json_object();
 			json_object_set_new(j, "key", json_string(eff.v[i].key));
-			json_object_set_new(j, "value", cli_json_text(eff.v[i].value));
+			json_object_set_new(j, "value", xp_json_text(eff.v[i].value));
 			json_object_set_new(
 			    j, "default",
 			    json_boolean(xp_settings_get(&dflt, eff.v[i].key) != NULL));

@@ -8,25 +8,12 @@
  * Not here: dynamic addresses (leases), the boot files (boot.h).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli-inventory.h"
-
-enum {
-	O_STATE_DIR = 256,
-	O_MAC,
-	O_IP,
-	O_PROFILE,
-	O_DISTRO,
-	O_HOSTNAME,
-	O_NETBOOT,
-	O_KOPTS,
-	O_NO_IP,
-	O_NO_HOSTNAME,
-	O_NO_KOPTS,
-};
 
 #define SYSTEM_OPTIONS                                                                             \
 	"  --mac MAC               its MAC, xx:xx:xx:xx:xx:xx or xx-xx-xx-xx-xx-xx (unicast)\n"    \
@@ -67,89 +54,54 @@ static const char edit_usage[] =
     "\n"
     "Example: xenprov system edit web1 --netboot off\n";
 
-/* What add or edit was given. */
-struct system_args {
-	const char *state_dir;
-	const char *mac, *ip, *profile, *distro, *hostname, *kopts;
-	int netboot; /* -1: not given */
-	bool no_ip, no_hostname, no_kopts, any;
+/* add and edit's options: the system's text fields, and --netboot */
+enum { F_MAC, F_IP, F_PROFILE, F_DISTRO, F_HOSTNAME, F_KOPTS, F_N };
+static const struct cli_field fields[F_N] = {
+    [F_MAC] = {"mac", offsetof(struct xp_system, mac), false},
+    [F_IP] = {"ip", offsetof(struct xp_system, ip), true},
+    [F_PROFILE] = {"profile", offsetof(struct xp_system, profile), false},
+    [F_DISTRO] = {"distro", offsetof(struct xp_system, distro), false},
+    [F_HOSTNAME] = {"hostname", offsetof(struct xp_system, hostname), true},
+    [F_KOPTS] = {"kernel-options", offsetof(struct xp_system, kernel_options), true},
 };
+enum { O_NETBOOT = 1024 };
+static const struct option extra[] = {
+    {"netboot", required_argument, NULL, O_NETBOOT},
+    {NULL, 0, NULL, 0},
+};
+
+struct system_args {
+	struct cli_fields f;
+	const char *verb;
+	int netboot; /* -1: not given */
+};
+
+static int on_netboot(void *ud, int id, const char *arg)
+{
+	struct system_args *a = ud;
+	(void)id; /* O_NETBOOT, the one extra option */
+	if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+		return cli_usage_error(a->verb, "--netboot takes on or off, not '%s'", arg);
+	a->netboot = strcmp(arg, "on") == 0;
+	return 0;
+}
 
 static int parse(int argc, char **argv, bool edit, struct system_args *a, struct xp_inv **inv)
 {
 	const char *verb = edit ? "system edit" : "system add";
-	static const struct option opts[] = {
-	    {"mac", required_argument, NULL, O_MAC},
-	    {"ip", required_argument, NULL, O_IP},
-	    {"profile", required_argument, NULL, O_PROFILE},
-	    {"distro", required_argument, NULL, O_DISTRO},
-	    {"hostname", required_argument, NULL, O_HOSTNAME},
-	    {"netboot", required_argument, NULL, O_NETBOOT},
-	    {"kernel-options", required_argument, NULL, O_KOPTS},
-	    {"state-dir", required_argument, NULL, O_STATE_DIR},
-	    {"no-ip", no_argument, NULL, O_NO_IP},
-	    {"no-hostname", no_argument, NULL, O_NO_HOSTNAME},
-	    {"no-kernel-options", no_argument, NULL, O_NO_KOPTS},
-	    {NULL, 0, NULL, 0},
-	};
-	memset(a, 0, sizeof(*a));
-	a->netboot = -1;
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		a->any |= o != O_STATE_DIR;
-		switch (o) {
-		case O_MAC:
-			a->mac = optarg;
-			break;
-		case O_IP:
-			a->ip = optarg;
-			break;
-		case O_PROFILE:
-			a->profile = optarg;
-			break;
-		case O_DISTRO:
-			a->distro = optarg;
-			break;
-		case O_HOSTNAME:
-			a->hostname = optarg;
-			break;
-		case O_KOPTS:
-			a->kopts = optarg;
-			break;
-		case O_STATE_DIR:
-			a->state_dir = optarg;
-			break;
-		case O_NETBOOT:
-			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
-				return cli_usage_error(verb, "--netboot takes on or off, not '%s'",
-						       optarg);
-			a->netboot = strcmp(optarg, "on") == 0;
-			break;
-		case O_NO_IP:
-		case O_NO_HOSTNAME:
-		case O_NO_KOPTS:
-			if (!edit)
-				return cli_bad_option(verb, argv);
-			*(o == O_NO_IP	       ? &a->no_ip
-			  : o == O_NO_HOSTNAME ? &a->no_hostname
-					       : &a->no_kopts) = true;
-			break;
-		default:
-			return cli_bad_option(verb, argv);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
-	if (a->profile && a->distro)
+	*a = (struct system_args){.verb = verb, .netboot = -1};
+	int rc = cli_fields_parse(argc, argv, verb, edit, fields, F_N, extra, on_netboot, a, &a->f);
+	if (rc)
+		return rc;
+	const char *const *v = a->f.val;
+	if (v[F_PROFILE] && v[F_DISTRO])
 		return cli_usage_error(verb, "give --profile or --distro, not both");
-	if ((a->ip && a->no_ip) || (a->hostname && a->no_hostname) || (a->kopts && a->no_kopts))
-		return cli_usage_error(verb, "an option and its --no- form given together");
-	if (!edit && !a->mac)
+	if (!edit && !v[F_MAC])
 		return cli_usage_error(verb, "--mac is required");
-	if (!edit && !a->profile && !a->distro)
+	if (!edit && !v[F_PROFILE] && !v[F_DISTRO])
 		return cli_usage_error(verb, "--profile or --distro is required");
-	return cli_inv_args_done(verb, "system", edit, a->any, xp_system_name_valid(argv[optind]),
-				 argv[optind], a->state_dir, inv);
+	return cli_inv_args_done(verb, "system", edit, a->f.any, xp_system_name_valid(argv[optind]),
+				 argv[optind], a->f.state_dir, inv);
 }
 
 /* The library's refusals, as messages. */
@@ -174,14 +126,8 @@ static int run_add(int argc, char **argv)
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
-	struct xp_system s = {.name = (char *)name,
-			      .mac = (char *)a.mac,
-			      .ip = (char *)a.ip,
-			      .profile = (char *)a.profile,
-			      .distro = (char *)a.distro,
-			      .hostname = (char *)a.hostname,
-			      .netboot = a.netboot != 0,
-			      .kernel_options = (char *)a.kopts};
+	struct xp_system s = {.name = (char *)name, .netboot = a.netboot != 0};
+	cli_fields_apply(fields, F_N, &a.f, &s);
 	struct xp_diags diags;
 	xp_diags_init(&diags);
 	int r = xp_system_add(inv, &s, &diags);
@@ -213,18 +159,10 @@ static int run_edit(int argc, char **argv)
 		goto out;
 	/* the new strings are borrowed from argv; s's own are freed below */
 	struct xp_system up = s;
-	if (a.mac)
-		up.mac = (char *)a.mac;
-	if (a.ip || a.no_ip)
-		up.ip = (char *)a.ip;
-	if (a.profile || a.distro) {
-		up.profile = (char *)a.profile;
-		up.distro = (char *)a.distro;
-	}
-	if (a.hostname || a.no_hostname)
-		up.hostname = (char *)a.hostname;
-	if (a.kopts || a.no_kopts)
-		up.kernel_options = (char *)a.kopts;
+	/* --profile replaces the distro and --distro the profile */
+	if (a.f.val[F_PROFILE] || a.f.val[F_DISTRO])
+		up.profile = up.distro = NULL;
+	cli_fields_apply(fields, F_N, &a.f, &up);
 	if (a.netboot >= 0)
 		up.netboot = a.netboot;
 	int r = xp_system_update(inv, &up, &diags);
@@ -239,24 +177,6 @@ out:
 	xp_diags_release(&diags);
 	xp_inv_close(inv);
 	return rc;
-}
-
-static json_t *system_json(const struct xp_system *s, bool times)
-{
-	json_t *j = json_object();
-	json_object_set_new(j, "name", json_string(s->name));
-	json_object_set_new(j, "mac", cli_json_opt(s->mac));
-	json_object_set_new(j, "ip", cli_json_opt(s->ip));
-	json_object_set_new(j, "profile", cli_json_opt(s->profile));
-	json_object_set_new(j, "distro", cli_json_opt(s->distro));
-	json_object_set_new(j, "hostname", cli_json_opt(s->hostname));
-	json_object_set_new(j, "netboot", json_boolean(s->netboot));
-	json_object_set_new(j, "kernel_options", cli_json_opt(s->kernel_options));
-	if (times) {
-		json_object_set_new(j, "created", json_integer(s->created));
-		json_object_set_new(j, "updated", json_integer(s->updated));
-	}
-	return j;
 }
 
 static const char show_usage[] =
@@ -278,7 +198,7 @@ static int run_show(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (json) {
-		rc = cli_print_json(system_json(&s, true));
+		rc = cli_print_json(xp_system_to_json(&s));
 	} else {
 		char created[32], updated[32];
 		cli_fmt_time(s.created, created);
@@ -323,7 +243,7 @@ static int run_list(int argc, char **argv)
 	if (rc == 0 && json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, system_json(&v[i], false));
+			json_array_append_new(a, xp_system_to_json(&v[i]));
 		rc = cli_print_json(a);
 	} else if (rc == 0 && n) {
 		const char **cells = calloc((n + 1) * 5, sizeof(*cells));

@@ -7,77 +7,14 @@
 #
 # Run by CTest with XENPROV (the binary), XP_SRC (the source tree) and XP_TMP (a scratch
 # directory this script creates and removes). Exit 0 pass, 1 fail, 77 skip.
-set -u
-
-X=${XENPROV:?set XENPROV to the xenprov binary}
+. "$(dirname "$0")/lib/common.sh" || exit 1
 SRC=${XP_SRC:?set XP_SRC to the source directory}
-T=${XP_TMP:-${TMPDIR:-/tmp}/xp-config-cli.$$}
 EX=$SRC/examples
 FX=$SRC/tests/data/configs
+need python3
+scratch
 
-[ -x "$X" ] || { echo "SKIP: no binary at $X"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read JSON"; exit 77; }
-
-rm -rf "$T"
-mkdir -p "$T" || exit 1
-trap 'rm -rf "$T"' EXIT
-
-n=0
-fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
-ok() { n=$((n + 1)); }
-
-# run ARGS...: runs xenprov; stdout in $T/out (and $out), stderr in $T/err, status in $rc.
-run() {
-	"$X" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	out=$(cat "$T/out")
-}
-# expect_rc WANT ARGS...
-expect_rc() {
-	local want=$1
-	shift
-	run "$@"
-	[ "$rc" = "$want" ] || fail "xenprov $*: exit $rc, want $want"
-	ok
-}
-err_has() { grep -qF -- "$1" "$T/err" || fail "stderr of the last command lacks '$1'"; ok; }
-out_has() { grep -qF -- "$1" "$T/out" || fail "stdout of the last command lacks '$1'"; ok; }
-out_empty() { [ ! -s "$T/out" ] || fail "stdout of the last command is not empty: $(head -3 "$T/out")"; ok; }
 same_file() { cmp -s "$1" "$2" || { diff -u "$1" "$2" | head -30; fail "$3"; }; ok; }
-# json_ok JSON-FILE EXPR: the JSON in the file (parsed as j) must make the Python
-# expression EXPR true; load(PATH) parses another file. Python starts slowly, so the
-# checks are collected here and run together by json_run_checks (the file is copied).
-nj=0
-json_ok() {
-	nj=$((nj + 1))
-	cp "$1" "$T/json.$nj"
-	printf '%s\0%s\0%s\0' "${BASH_LINENO[0]}" "$T/json.$nj" "$2" >>"$T/json-checks"
-}
-json_run_checks() {
-	[ -s "$T/json-checks" ] || return 0
-	python3 - "$T/json-checks" <<'PY' || fail "JSON checks (see above)"
-import json, sys
-def load(path):
-    with open(path) as f:
-        return json.load(f)
-parts = open(sys.argv[1]).read().split("\0")[:-1]
-bad = 0
-for i in range(0, len(parts), 3):
-    line, path, expr = parts[i:i + 3]
-    try:
-        j = load(path)
-    except ValueError as e:
-        print("FAIL: line %s: not JSON (%s): %r" % (line, e, open(path).read()[:300]))
-        bad += 1
-        continue
-    if not eval("(" + expr + ")"):
-        print("FAIL: line %s: %s" % (line, " ".join(expr.split())))
-        print("  JSON was:", json.dumps(j)[:600])
-        bad += 1
-sys.exit(1 if bad else 0)
-PY
-	n=$((n + nj))
-}
 inode() { stat -c %i "$1"; }
 
 # ---- help, version, usage errors -------------------------------------------------------
@@ -92,15 +29,15 @@ expect_rc 0 config -h
 out_has "Verbs:"
 for v in check get set unset fmt dump disk vif; do
 	expect_rc 0 config "$v" -h
-	[[ $(head -1 "$T/out") == "Usage: xenprov config $v "* ]] ||
-		fail "config $v -h: first line is '$(head -1 "$T/out")'"
+	[[ $(head -1 "$T/stdout") == "Usage: xenprov config $v "* ]] ||
+		fail "config $v -h: first line is '$(head -1 "$T/stdout")'"
 	ok
-	cp "$T/out" "$T/usage-$v"
+	cp "$T/stdout" "$T/usage-$v"
 done
 expect_rc 0 help config set
-same_file "$T/usage-set" "$T/out" "'xenprov help config set' differs from 'config set -h'"
+same_file "$T/usage-set" "$T/stdout" "'xenprov help config set' differs from 'config set -h'"
 expect_rc 0 config set "$EX/pvh.cfg" --help
-same_file "$T/usage-set" "$T/out" "'config set FILE --help' differs from 'config set -h'"
+same_file "$T/usage-set" "$T/stdout" "'config set FILE --help' differs from 'config set -h'"
 
 expect_rc 2
 expect_rc 2 nosuch
@@ -189,19 +126,19 @@ err_has "1 file checked: 3 errors, 6 warnings"
 expect_rc 1 config check --json "$EX/pvh.cfg" "$T/lint.cfg" "$T/no-such.cfg"
 [ ! -s "$T/err" ] || fail "check --json wrote to stderr"
 ok
-json_ok "$T/out" 'isinstance(j, list) and len(j) == 3'
-json_ok "$T/out" 'j[0]["ok"] is True and j[0]["errors"] == 0 and j[0]["diagnostics"] == []'
-json_ok "$T/out" 'j[1]["file"].endswith("lint.cfg") and j[1]["ok"] is False'
-json_ok "$T/out" 'j[1]["errors"] == 3 and j[1]["warnings"] == 6 and len(j[1]["diagnostics"]) == 9'
-json_ok "$T/out" 'sorted(d["code"] for d in j[1]["diagnostics"] if d["severity"] == "error") ==
+json_ok "$T/stdout" 'isinstance(j, list) and len(j) == 3'
+json_ok "$T/stdout" 'j[0]["ok"] is True and j[0]["errors"] == 0 and j[0]["diagnostics"] == []'
+json_ok "$T/stdout" 'j[1]["file"].endswith("lint.cfg") and j[1]["ok"] is False'
+json_ok "$T/stdout" 'j[1]["errors"] == 3 and j[1]["warnings"] == 6 and len(j[1]["diagnostics"]) == 9'
+json_ok "$T/stdout" 'sorted(d["code"] for d in j[1]["diagnostics"] if d["severity"] == "error") ==
 	["bad-action", "bad-type", "not-number"]'
-json_ok "$T/out" 'sorted(d["code"] for d in j[1]["diagnostics"] if d["severity"] == "warning") ==
+json_ok "$T/stdout" 'sorted(d["code"] for d in j[1]["diagnostics"] if d["severity"] == "warning") ==
 	["duplicate-key", "memory-maxmem", "not-list", "octal", "unknown-key", "xm-key"]'
-json_ok "$T/out" '[d for d in j[1]["diagnostics"] if d["code"] == "bad-action"] ==
+json_ok "$T/stdout" '[d for d in j[1]["diagnostics"] if d["code"] == "bad-action"] ==
 	[{"severity": "error", "file": j[1]["file"], "line": 6, "column": 12, "code": "bad-action",
 	  "message": "invalid action for '"'"'on_crash'"'"'", "text": "explode",
 	  "hint": "one of destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart, soft-reset"}]'
-json_ok "$T/out" 'j[2]["ok"] is False and j[2]["diagnostics"][0]["code"] == "read"'
+json_ok "$T/stdout" 'j[2]["ok"] is False and j[2]["diagnostics"][0]["code"] == "read"'
 
 # disk and vif lists: items read as xl reads them, vdevs and MACs (across files)
 cat >"$T/dev1.cfg" <<'EOF'
@@ -223,9 +160,9 @@ expect_rc 1 config check "$T/dev1.cfg" "$T/dev2.cfg"
 err_has "dev1.cfg:3:39: error: disk 1: unknown value for format near 'xvda'"
 err_has "dev1.cfg:4:53: error: invalid MAC address near 'zz'"
 expect_rc 1 config check --json "$T/dev1.cfg" "$T/dev2.cfg"
-json_ok "$T/out" '[(d["code"], d["line"], d["column"]) for d in j[0]["diagnostics"]] ==
+json_ok "$T/stdout" '[(d["code"], d["line"], d["column"]) for d in j[0]["diagnostics"]] ==
 	[("unknown-value", 3, 39), ("duplicate-vdev", 3, 48), ("bad-mac", 4, 53)]'
-json_ok "$T/out" '[d["code"] for d in j[1]["diagnostics"]] == ["duplicate-mac"] and
+json_ok "$T/stdout" '[d["code"] for d in j[1]["diagnostics"]] == ["duplicate-mac"] and
 	"also used at " + j[0]["file"] + ":4" in j[1]["diagnostics"][0]["message"]'
 
 # more messages than check keeps (1,000 a file): the error is shown, the counts and the
@@ -245,11 +182,11 @@ err_has "1 file checked: 1 error, 1200 warnings"
 [ "$(grep -c "warning: unknown setting" "$T/err")" = 999 ] || fail "not 999 warnings shown"
 ok
 expect_rc 1 config check --json "$T/many.cfg"
-json_ok "$T/out" 'j[0]["ok"] is False and j[0]["errors"] == 1 and j[0]["warnings"] == 1200'
-json_ok "$T/out" 'len(j[0]["diagnostics"]) == 1000 and j[0]["omitted"] == 201'
-json_ok "$T/out" '[d["line"] for d in j[0]["diagnostics"] if d["severity"] == "error"] == [1203]'
+json_ok "$T/stdout" 'j[0]["ok"] is False and j[0]["errors"] == 1 and j[0]["warnings"] == 1200'
+json_ok "$T/stdout" 'len(j[0]["diagnostics"]) == 1000 and j[0]["omitted"] == 201'
+json_ok "$T/stdout" '[d["line"] for d in j[0]["diagnostics"] if d["severity"] == "error"] == [1203]'
 expect_rc 0 config check --json "$EX/pvh.cfg"
-json_ok "$T/out" 'j[0]["omitted"] == 0'
+json_ok "$T/stdout" 'j[0]["omitted"] == 0'
 
 # the language errors of the fixtures, by code, in one run
 codes="bare-word:broken-bare-word python:broken-python-arith uppercase:broken-uppercase-name
@@ -261,11 +198,11 @@ for f in $codes; do files+=("$FX/${f#*:}.cfg"); done
 expect_rc 1 config check --json "${files[@]}" "$FX/escapes-octal-dropped.cfg"
 i=0
 for f in $codes; do
-	json_ok "$T/out" "not j[$i][\"ok\"] and \"${f%%:*}\" in
+	json_ok "$T/stdout" "not j[$i][\"ok\"] and \"${f%%:*}\" in
 		[d.get(\"code\") for d in j[$i][\"diagnostics\"] if d[\"severity\"] == \"error\"]"
 	i=$((i + 1))
 done
-json_ok "$T/out" 'j[-1]["ok"] and "escape-dropped" in [d["code"] for d in j[-1]["diagnostics"]]'
+json_ok "$T/stdout" 'j[-1]["ok"] and "escape-dropped" in [d["code"] for d in j[-1]["diagnostics"]]'
 
 # ---- get ---------------------------------------------------------------------------------
 
@@ -280,13 +217,13 @@ expect_rc 0 config get "$P" vif
 [ "$out" = '[ "mac=00:16:3e:00:00:21, bridge=xenbr0" ]' ] || fail "get vif: '$out'"
 ok
 expect_rc 0 config get --json "$P" disk
-json_ok "$T/out" 'j == ["format=raw, vdev=xvda, access=rw, target=/dev/vg0/mail01-disk",
+json_ok "$T/stdout" 'j == ["format=raw, vdev=xvda, access=rw, target=/dev/vg0/mail01-disk",
 	"format=raw, vdev=xvdb, access=rw, target=/dev/vg0/mail01-spool"]'
 expect_rc 0 config get "$FX/numbers-hex-octal.cfg" memory
 [ "$out" = "0x400" ] || fail "get memory of numbers-hex-octal.cfg: '$out'"
 ok
 expect_rc 0 config get --json "$FX/numbers-hex-octal.cfg" memory
-json_ok "$T/out" 'j == 1024'
+json_ok "$T/stdout" 'j == 1024'
 expect_rc 0 config get "$FX/append-strings.cfg" extra
 [ "$out" = "console=hvc0 root=/dev/xvda1 ro quiet" ] || fail "get of += strings: '$out'"
 ok
@@ -335,7 +272,7 @@ leftover=$(find "$T" -maxdepth 1 -name '.s.cfg.*')
 [ -z "$leftover" ] || fail "set left a temporary file: $leftover"
 ok
 expect_rc 0 config get --json "$S" vcpus
-json_ok "$T/out" 'j == 4'
+json_ok "$T/stdout" 'j == 4'
 
 # a trailing comment is kept; a list value; --string
 expect_rc 0 config set "$S" bootloader=grub "bootloader_args=['--entry=1']"
@@ -343,15 +280,15 @@ grep -qx 'bootloader = "grub"               # searched in Xen'"'"'s libexec dire
 	fail "set lost the trailing comment: $(grep '^bootloader =' "$S")"
 ok
 expect_rc 0 config get --json "$S" bootloader_args
-json_ok "$T/out" 'j == ["--entry=1"]'
+json_ok "$T/stdout" 'j == ["--entry=1"]'
 expect_rc 0 config set "$S" name=1234
 expect_rc 0 config get --json "$S" name
-json_ok "$T/out" 'j == 1234'
+json_ok "$T/stdout" 'j == 1234'
 expect_rc 0 config set --string "$S" name=1234
 grep -qx 'name = "1234"' "$S" || fail "set --string: $(grep '^name' "$S")"
 ok
 expect_rc 0 config get --json "$S" name
-json_ok "$T/out" 'j == "1234"'
+json_ok "$T/stdout" 'j == "1234"'
 expect_rc 0 config check "$S"
 
 # set rewrites the last += statement as =
@@ -451,9 +388,9 @@ expect_rc 0 config unset "$T/e.cfg" on_crash
 expect_rc 0 config check "$T/e.cfg"
 
 # standard input to standard output
-printf 'name = "a"\nmemory = 1\n' | "$X" config set - memory=2 >"$T/out" 2>"$T/err" ||
+printf 'name = "a"\nmemory = 1\n' | "$X" config set - memory=2 >"$T/stdout" 2>"$T/err" ||
 	fail "set - failed"
-printf 'name = "a"\nmemory = 2\n' | cmp -s - "$T/out" || fail "set - printed: $(cat "$T/out")"
+printf 'name = "a"\nmemory = 2\n' | cmp -s - "$T/stdout" || fail "set - printed: $(cat "$T/stdout")"
 ok
 
 # ---- unset -------------------------------------------------------------------------------
@@ -482,7 +419,7 @@ ok
 F=$T/f.cfg
 cp "$FX/comments-everywhere.cfg" "$F"
 expect_rc 0 config dump --json "$F"
-cp "$T/out" "$T/f.dump-before"
+cp "$T/stdout" "$T/f.dump-before"
 expect_rc 1 config fmt --check "$F"
 [ "$out" = "$F" ] || fail "fmt --check printed '$out'"
 ok
@@ -491,7 +428,7 @@ expect_rc 0 config fmt --diff "$F"
 out_has "--- $F"
 same_file "$FX/comments-everywhere.cfg" "$F" "fmt --diff changed the file"
 expect_rc 0 config fmt --stdout "$F"
-cp "$T/out" "$T/f.stdout"
+cp "$T/stdout" "$T/f.stdout"
 same_file "$FX/comments-everywhere.cfg" "$F" "fmt --stdout changed the file"
 expect_rc 0 config fmt "$F"
 out_empty
@@ -505,7 +442,7 @@ cp "$F" "$T/f.once"
 expect_rc 0 config fmt "$F"
 same_file "$T/f.once" "$F" "fmt twice changed the bytes"
 expect_rc 0 config dump --json "$F"
-json_ok "$T/out" "j == load('$T/f.dump-before')"
+json_ok "$T/stdout" "j == load('$T/f.dump-before')"
 
 # every example: formatted in one run, then formatted already
 mkdir "$T/ex"
@@ -515,8 +452,8 @@ expect_rc 0 config fmt --check "$T"/ex/*.cfg
 out_empty
 expect_rc 0 config check -q "$T"/ex/*.cfg
 
-printf 'name="in"\nmemory=5\n' | "$X" config fmt - >"$T/out" || fail "fmt - failed"
-printf 'name = "in"\nmemory = 5\n' | cmp -s - "$T/out" || fail "fmt - printed: $(cat "$T/out")"
+printf 'name="in"\nmemory=5\n' | "$X" config fmt - >"$T/stdout" || fail "fmt - failed"
+printf 'name = "in"\nmemory = 5\n' | cmp -s - "$T/stdout" || fail "fmt - printed: $(cat "$T/stdout")"
 ok
 
 # --fix: CR LF and a missing final newline
@@ -562,7 +499,7 @@ cat >"$T/d.want.json" <<'EOF'
  "disk": ["phy:/dev/vg0/d,xvda,w", "phy:/dev/vg0/e,xvdb,w"], "pci": [["a", 1], []]}
 EOF
 expect_rc 0 config dump --json "$T/d.cfg"
-json_ok "$T/out" "j == load('$T/d.want.json') and list(j) == list(load('$T/d.want.json'))"
+json_ok "$T/stdout" "j == load('$T/d.want.json') and list(j) == list(load('$T/d.want.json'))"
 expect_rc 0 config dump "$T/d.cfg"
 cat >"$T/d.want" <<'EOF'
 name = "d"
@@ -575,7 +512,7 @@ quote = 'say "hi"\tnow'
 disk = [ "phy:/dev/vg0/d,xvda,w", "phy:/dev/vg0/e,xvdb,w" ]
 pci = [ [ "a", 1 ], [] ]
 EOF
-same_file "$T/d.want" "$T/out" "dump (text) differs from the expected output"
+same_file "$T/d.want" "$T/stdout" "dump (text) differs from the expected output"
 expect_rc 1 config dump "$FX/broken-python-dict.cfg"
 out_empty
 err_has "has errors; xl would reject it"
@@ -583,16 +520,16 @@ err_has "has errors; xl would reject it"
 # ---- disk --------------------------------------------------------------------------------
 
 expect_rc 0 config disk 'phy:/dev/vg0/a,xvda,w'
-json_ok "$T/out" 'j == {"pdev_path": "/dev/vg0/a", "vdev": "xvda", "format": "raw", "readwrite": 1}'
+json_ok "$T/stdout" 'j == {"pdev_path": "/dev/vg0/a", "vdev": "xvda", "format": "raw", "readwrite": 1}'
 expect_rc 0 config disk --json 'format=qcow2, vdev=xvdb, access=ro, target=/srv/b.qcow2'
-json_ok "$T/out" 'j == {"pdev_path": "/srv/b.qcow2", "vdev": "xvdb", "format": "qcow2"}'
+json_ok "$T/stdout" 'j == {"pdev_path": "/srv/b.qcow2", "vdev": "xvdb", "format": "qcow2"}'
 expect_rc 0 config disk ',,hdc:cdrom,r'
-json_ok "$T/out" 'j.get("is_cdrom") == 1 and j.get("removable") == 1 and j.get("format") == "empty" and "readwrite" not in j'
+json_ok "$T/stdout" 'j.get("is_cdrom") == 1 and j.get("removable") == 1 and j.get("format") == "empty" and "readwrite" not in j'
 expect_rc 0 config disk --canonical '/srv/c.img,raw,xvdc,w'
 [ "$out" = "format=raw,vdev=xvdc,access=rw,target=/srv/c.img" ] || fail "disk --canonical: '$out'"
 ok
 expect_rc 0 config disk "$out"
-json_ok "$T/out" 'j == {"pdev_path": "/srv/c.img", "vdev": "xvdc", "format": "raw", "readwrite": 1}'
+json_ok "$T/stdout" 'j == {"pdev_path": "/srv/c.img", "vdev": "xvdc", "format": "raw", "readwrite": 1}'
 expect_rc 1 config disk '/x,xvda,w'
 out_empty
 err_has "xenprov: invalid disk spec '/x,xvda,w': unknown value for format 'xvda' (column 4)"
@@ -601,21 +538,21 @@ err_has "xenprov: hint:"
 # ---- vif ---------------------------------------------------------------------------------
 
 expect_rc 0 config vif --json 'mac=00:16:3e:12:34:56,bridge=xenbr0,rate=10Mb/s'
-json_ok "$T/out" 'j == {"mac": "00:16:3e:12:34:56", "bridge": "xenbr0",
+json_ok "$T/stdout" 'j == {"mac": "00:16:3e:12:34:56", "bridge": "xenbr0",
 	"rate_bytes_per_interval": 62500, "rate_interval_usecs": 50000}'
 expect_rc 0 config vif 'mac=00:16:3e:12:34:56,bridge=xenbr0'
-json_ok "$T/out" 'j == {"mac": "00:16:3e:12:34:56", "bridge": "xenbr0"}'
+json_ok "$T/stdout" 'j == {"mac": "00:16:3e:12:34:56", "bridge": "xenbr0"}'
 expect_rc 0 config vif --table 'mac=00:16:3e:12:34:56,bridge=xenbr0'
-grep -Eqx 'mac +00:16:3e:12:34:56' "$T/out" || fail "vif: no 'mac' line: $out"
+grep -Eqx 'mac +00:16:3e:12:34:56' "$T/stdout" || fail "vif: no 'mac' line: $out"
 ok
-grep -Eqx 'bridge +xenbr0' "$T/out" || fail "vif: no 'bridge' line: $out"
+grep -Eqx 'bridge +xenbr0' "$T/stdout" || fail "vif: no 'bridge' line: $out"
 ok
 expect_rc 0 config vif --json 'type=ioemu,model=e1000,vifname=web0,mtu=9000'
-json_ok "$T/out" 'j == {"mtu": 9000, "model": "e1000", "ifname": "web0", "nictype": "vif_ioemu"}'
+json_ok "$T/stdout" 'j == {"mtu": 9000, "model": "e1000", "ifname": "web0", "nictype": "vif_ioemu"}'
 expect_rc 0 config vif --canonical 'bridge=xenbr1, mac=00:16:3E:AA:BB:CC'
 canon=$out
 expect_rc 0 config vif --json "$canon"
-json_ok "$T/out" 'j == {"mac": "00:16:3e:aa:bb:cc", "bridge": "xenbr1"}'
+json_ok "$T/stdout" 'j == {"mac": "00:16:3e:aa:bb:cc", "bridge": "xenbr1"}'
 expect_rc 0 config vif 'mac=01:16:3e:12:34:56'
 err_has "multicast"
 expect_rc 1 config vif --json 'mac=00:16:3e:12:34'
@@ -653,6 +590,4 @@ err_has "Try 'xenprov --help'."
 expect_rc 2 config check --bogus x.cfg
 err_has "invalid option '--bogus'"
 
-json_run_checks
-echo "config-cli: $n checks passed"
-exit 0
+pass

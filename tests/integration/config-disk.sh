@@ -1,15 +1,14 @@
 #!/bin/bash
 # config-disk.sh - drives `xenprov config disk`: JSON output, canonical output, error
 # messages and exit codes (0 ok, 1 invalid spec, 2 usage).
-set -u
-X=${XENPROV:?set XENPROV to the xenprov binary}
+. "$(dirname "$0")/lib/common.sh" || exit 1
+scratch
 fails=0
 
 expect() { # expect NAME WANT-RC WANT-STDOUT WANT-STDERR-SUBSTRING -- ARGS...
 	local name=$1 want_rc=$2 want_out=$3 want_err=$4
 	shift 5
-	local out err rc
-	err=$(mktemp)
+	local out err=$T/err rc
 	out=$("$X" config disk "$@" 2>"$err")
 	rc=$?
 	if [ "$rc" != "$want_rc" ]; then
@@ -22,7 +21,6 @@ expect() { # expect NAME WANT-RC WANT-STDOUT WANT-STDERR-SUBSTRING -- ARGS...
 	else
 		echo "ok   $name"
 	fi
-	rm -f "$err"
 }
 
 expect legacy 0 '{"pdev_path":"/dev/vg/x","vdev":"xvda","format":"raw","readwrite":1}' '' -- \

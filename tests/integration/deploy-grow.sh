@@ -7,20 +7,9 @@
 # and `xenprov image info`; the refusals (root partition not last) asserted.
 #
 # Run by CTest with XENPROV and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-set -u
-X=${XENPROV:?}
-T=${XP_TMP:-/tmp/xp-deploy-grow.$$}
-for t in e2fsck dumpe2fs resize2fs sfdisk qemu-img sha256sum tar; do
-	command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
-done
-rm -rf "$T"
-mkdir -p "$T" || exit 1
-trap 'rm -rf "$T"' EXIT
-n=0
-fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
-ok() { n=$((n + 1)); }
-run() { "$X" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
-expect_rc() { local w=$1; shift; run "$@"; [ "$rc" = "$w" ] || fail "xenprov $*: exit $rc, want $w"; ok; }
+. "$(dirname "$0")/lib/common.sh" || exit 1
+need e2fsck dumpe2fs resize2fs sfdisk qemu-img sha256sum tar
+scratch
 export XENPROV_STATE_DIR=$T/state
 
 r=$T/root
@@ -89,11 +78,11 @@ for case in "msdos.img file" "msdos.img qcow2" "gpt.qcow2 file" "gpt.qcow2 qcow2
 		check_fs "$raw" $off $((250 * M))
 		run image info "$d"
 		[ $rc = 0 ] || fail "image info $d"
-		grep -q '256.0 MiB virtual' "$T/out" || fail "$g: image info: $(head -3 "$T/out")"
-		grep -qE '^[01] .* (255\.0|256\.0)M +ext' "$T/out" || fail "$g: image info, root volume: $(cat "$T/out")"
+		grep -q '256.0 MiB virtual' "$T/stdout" || fail "$g: image info: $(head -3 "$T/stdout")"
+		grep -qE '^[01] .* (255\.0|256\.0)M +ext' "$T/stdout" || fail "$g: image info, root volume: $(cat "$T/stdout")"
 		ok
 		run image cat "$d" /etc/hostname
-		[ "$(cat "$T/out")" = "$g" ] || fail "$g: hostname '$(cat "$T/out")' (customised after growing?)"
+		[ "$(cat "$T/stdout")" = "$g" ] || fail "$g: hostname '$(cat "$T/stdout")' (customised after growing?)"
 		ok
 	done
 done
@@ -122,4 +111,4 @@ expect_rc 0 domain create same1 --profile same --config-dir "$T/cfg"
 [ "$(stat -c %s "$T/pool/same1.img")" = $((64 * M)) ] || fail "same1 was grown"
 [ "$(ls "$T/state/images" | wc -l)" = 3 ] || fail "an image of the same size was grown"
 ok
-echo "PASS: $n checks"
+pass

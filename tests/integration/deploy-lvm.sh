@@ -4,25 +4,19 @@
 # refusal and reports itself skipped (77), never passed: LVM itself is untested here.
 # Where they are present and $XP_TEST_VG names a volume group to play in, two guests
 # are deployed into it, read back and removed (else skipped, 77).
-set -u
-X=${XENPROV:?}
-T=${XP_TMP:-/tmp/xp-deploy-lvm.$$}
-rm -rf "$T"
-mkdir -p "$T/root/etc" "$T/cfg" || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib/common.sh" || exit 1
+scratch root/etc cfg
 export XENPROV_STATE_DIR=$T/state
 echo golden >"$T/root/etc/hostname"
 tar -C "$T/root" -czf "$T/root.tgz" .
-export PATH=$PATH:/sbin:/usr/sbin
-fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
 if [ -e /dev/mapper/control ] && command -v lvcreate >/dev/null; then
 	# device-mapper and lvm2 are here: real volumes, in a volume group given by hand
 	VG=${XP_TEST_VG:-}
-	[ -n "$VG" ] || { echo "SKIP: device-mapper and lvm2 are here; set XP_TEST_VG to a volume group to test storage=lvm"; exit 77; }
+	[ -n "$VG" ] || skip "device-mapper and lvm2 are here; set XP_TEST_VG to a volume group to test storage=lvm"
 	vgs "$VG" >/dev/null 2>&1 || fail "XP_TEST_VG=$VG is not a volume group"
 	"$X" profile add lv --image "$T/root.tgz" --disk-size 32M --storage lvm --pool "$VG" >/dev/null 2>"$T/err" ||
 		fail "profile add"
-	"$X" deploy --profile lv --count 2 --name 'xp-lvtest%d' --config-dir "$T/cfg" -q >"$T/out" 2>"$T/err" ||
+	"$X" deploy --profile lv --count 2 --name 'xp-lvtest%d' --config-dir "$T/cfg" -q >"$T/stdout" 2>"$T/err" ||
 		fail "deploy with lvm"
 	for g in xp-lvtest1 xp-lvtest2; do
 		lv=/dev/$VG/$g
@@ -39,10 +33,8 @@ if [ -e /dev/mapper/control ] && command -v lvcreate >/dev/null; then
 	echo "PASS: storage=lvm in $VG: 2 guests made, checked and removed"
 	exit 0
 fi
-"$X" profile add lv --image "$T/root.tgz" --disk-size 32M --storage lvm --pool vg0 >/dev/null || { echo "FAIL: profile add"; exit 1; }
-"$X" deploy --profile lv --count 1 --name 'l%d' --config-dir "$T/cfg" -q >"$T/out" 2>"$T/err"
-rc=$?
-[ $rc = 1 ] || { echo "FAIL: deploy with lvm here: exit $rc"; exit 1; }
-grep -q 'device-mapper' "$T/err" || { echo "FAIL: no clear message: $(cat "$T/err")"; exit 1; }
-echo "SKIP: no device-mapper here; storage=lvm is refused clearly, LVM itself is not tested"
-exit 77
+"$X" profile add lv --image "$T/root.tgz" --disk-size 32M --storage lvm --pool vg0 >/dev/null ||
+	fail "profile add"
+expect_rc 1 deploy --profile lv --count 1 --name 'l%d' --config-dir "$T/cfg" -q
+grep -q 'device-mapper' "$T/err" || fail "no clear message: $(cat "$T/err")"
+skip "no device-mapper here; storage=lvm is refused clearly, LVM itself is not tested"

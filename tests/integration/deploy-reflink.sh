@@ -4,24 +4,13 @@
 # checked like the other backends (hostname and IP inside each image, e2fsck -fn,
 # libxlutil); and the clear refusal on a filesystem that cannot reflink.
 # Needs root, loop devices and mkfs.xfs: otherwise it reports itself skipped (77).
-set -u
-X=${XENPROV:?}
-T=${XP_TMP:-/tmp/xp-deploy-reflink.$$}
+. "$(dirname "$0")/lib/common.sh" || exit 1
 XLU=${XP_XLU_CHECK:-}
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root to loop-mount a filesystem"
-command -v mkfs.xfs >/dev/null || skip "mkfs.xfs is not installed (xfsprogs)"
+need mkfs.xfs findmnt
 [ -e /dev/loop-control ] || skip "no loop devices here"
-rm -rf "$T"
-mkdir -p "$T/mnt" "$T/cfg" || exit 1
-cleanup() {
-	mountpoint -q "$T/mnt" && umount "$T/mnt"
-	rm -rf "$T"
-}
-trap cleanup EXIT
-n=0
-fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head; exit 1; }
-ok() { n=$((n + 1)); }
+# the loop and tmpfs mounts are the test's own, and go with it
+in_private_mounts "$@" || skip "needs root and unshare to loop-mount a filesystem"
+scratch mnt cfg
 truncate -s 600M "$T/xfs.img"
 mkfs.xfs -q -m reflink=1 "$T/xfs.img" || skip "mkfs.xfs cannot make a reflink filesystem"
 mount -o loop "$T/xfs.img" "$T/mnt" 2>"$T/err" || skip "cannot loop-mount: $(cat "$T/err")"
@@ -64,4 +53,4 @@ umount "$T/pool-tmpfs"
 [ $rc = 1 ] || fail "reflink on tmpfs: exit $rc"; ok
 grep -qi 'reflink' "$T/err" || fail "no clear reflink message"; ok
 [ ! -e "$T/cfg/x1.cfg" ] || fail "refused guest left a config"; ok
-echo "deploy-reflink: $n checks passed"
+pass

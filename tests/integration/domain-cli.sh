@@ -9,25 +9,13 @@
 # with a clear message and leaves nothing behind; delete removes what create made.
 #
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-set -u
-X=${XENPROV:?}
-T=${XP_TMP:-/tmp/xp-domain-cli.$$}
-for t in qemu-img python3 tar cmp; do
-	command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
-done
-"$X" profile -h >/dev/null 2>&1 || { echo "SKIP: this xenprov has no profile command"; exit 77; }
-rm -rf "$T"
-mkdir -p "$T/root/etc/network" "$T/root/bin" "$T/cfg" || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib/common.sh" || exit 1
+need qemu-img python3 tar cmp
+"$X" profile -h >/dev/null 2>&1 || skip "this xenprov has no profile command"
+scratch root/etc/network root/bin cfg
 export XENPROV_STATE_DIR=$T/state
 S=$T/state
 C="--config-dir $T/cfg"
-n=0
-fail() { echo "FAIL: $*"; [ -s "$T/err" ] && sed 's/^/  stderr: /' "$T/err" | head -20; exit 1; }
-ok() { n=$((n + 1)); }
-run() { "$X" "$@" >"$T/stdout" 2>"$T/err"; rc=$?; }
-expect_rc() { local w=$1; shift; run "$@"; [ "$rc" = "$w" ] || fail "xenprov $*: exit $rc, want $w"; ok; }
-expect_err() { grep -q -F -- "$1" "$T/err" || fail "stderr lacks '$1'"; ok; }
 # the set of guests' files and inventory rows is exactly what is expected
 inventory() { "$X" domain list --json | python3 -c 'import json,sys; print(" ".join(d["name"] for d in json.load(sys.stdin)))'; }
 expect_state() {
@@ -43,6 +31,7 @@ expect_state() {
 r=$T/root
 echo guest >"$r/etc/hostname"
 echo '/dev/xvda1 / ext4 defaults 0 1' >"$r/etc/fstab"
+echo 'root:*:19000:0:99999:7:::' >"$r/etc/shadow"
 printf 'auto lo\niface lo inet loopback\n' >"$r/etc/network/interfaces"
 printf '#!/bin/sh\n' >"$r/bin/sh"
 chmod 755 "$r/bin/sh"
@@ -184,14 +173,30 @@ expect_rc 0 domain create k2 --profile dyn $C --storage qcow2 --ssh-key "$KED"
 expect_rc 0 domain create k3 --profile dyn $C --storage qcow2 --set "ssh-key=$KSK"
 [ "$("$X" image cat "$S/disks/k3.qcow2" /root/.ssh/authorized_keys)" = "$KSK" ] || fail "k3's authorized_keys"; ok
 expect_rc 1 domain create k4 --profile dyn $C --ssh-key "$T/nosuch.pub"
-expect_err "ssh-key: '$T/nosuch.pub' is neither an existing file nor an SSH public key line"
+err_has "ssh-key: '$T/nosuch.pub' is neither an existing file nor an SSH public key line"
 expect_rc 1 domain create k4 --profile dyn $C --ssh-key 'ssh-ed25519 AAAA x'
-expect_err "ssh-key: not an SSH public key"
+err_has "ssh-key: not an SSH public key"
 printf '%s\nnot a key\n' "$KED" >"$T/bad.pub"
 expect_rc 1 domain create k4 --profile dyn $C --set "ssh-key=$T/bad.pub"
-expect_err "$T/bad.pub:2: ssh-key: line 2 is not an SSH public key"
+err_has "$T/bad.pub:2: ssh-key: line 2 is not an SSH public key"
 [ ! -e "$S/disks/k4.img" ] && [ ! -e "$T/cfg/k4.cfg" ] || fail "a refused k4 left files"; ok
-expect_rc 0 domain delete k1 k2 k3
+# the record's root password hash is a secret: shown only with --secrets
+SH='$6$saltsalt$SecretHashSecretHashSecretHash'
+expect_rc 0 domain create k5 --profile dyn $C --storage qcow2 --root-password-hash "$SH"
+"$X" image cat "$S/disks/k5.qcow2" /etc/shadow | grep -qF "root:$SH:" || fail "k5's root hash"; ok
+expect_rc 0 domain show k5
+grep -qF 'SecretHash' "$T/stdout" && fail "domain show prints the hash: $(cat "$T/stdout")"; ok
+grep -qF 'root-password-hash = (secret: --secrets shows it)' "$T/stdout" || fail "show k5: $(cat "$T/stdout")"; ok
+expect_rc 0 domain show k5 --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["withheld"]==["root-password-hash"] and "root-password-hash" not in d["settings"], d' "$T/stdout" ||
+	fail "show k5 --json: $(cat "$T/stdout")"; ok
+expect_rc 0 domain list --json
+grep -qF 'SecretHash' "$T/stdout" && fail "domain list --json prints the hash"; ok
+expect_rc 0 domain show k5 --json --secrets
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["settings"]["root-password-hash"]==sys.argv[2] and d["withheld"]==[], d' "$T/stdout" "$SH" ||
+	fail "show k5 --json --secrets: $(cat "$T/stdout")"; ok
+expect_rc 2 domain list --secrets
+expect_rc 0 domain delete k1 k2 k3 k5
 
 expect_rc 0 domain list
 [ "$(wc -l <"$T/stdout")" = 4 ] || fail "list: $(cat "$T/stdout")"; ok
@@ -205,38 +210,38 @@ expect_state "$state" "$files"
 
 # refusals: exit 1, a clear message, nothing left behind
 expect_rc 1 domain create a1 --profile web $C
-expect_err "a domain 'a1' exists already"
+err_has "a domain 'a1' exists already"
 expect_rc 1 domain create b1 --profile web $C --mac "$mac1"
-expect_err "the MAC $mac1 is taken by domain 'a1'"
+err_has "the MAC $mac1 is taken by domain 'a1'"
 expect_rc 1 domain create b1 --profile web $C --mac 00:16:3E:zz:00:01
-expect_err "is not a MAC address"
+err_has "is not a MAC address"
 expect_rc 1 domain create b1 --profile web $C --ip 10.20.0.2
-expect_err "the IP 10.20.0.2 is taken by domain 'a1'"
+err_has "the IP 10.20.0.2 is taken by domain 'a1'"
 expect_rc 1 domain create b1 --profile web $C --ip 10.20.0.7
-expect_err "broadcast address"
+err_has "broadcast address"
 expect_rc 1 domain create b1 --profile web $C --ip 10.20.0.1
-expect_err "is the gateway"
+err_has "is the gateway"
 expect_rc 1 domain create b1 --profile web $C --memory 1
-expect_err "memory"
+err_has "memory"
 expect_rc 1 domain create b1 --profile web $C --storage zfs
-expect_err "unknown storage"
+err_has "unknown storage"
 expect_rc 1 domain create b1 --profile web $C --vcpus lots
-expect_err "vcpus"
+err_has "vcpus"
 expect_rc 1 domain create b1 --profile web $C --set colour=blue
-expect_err "colour"
+err_has "colour"
 expect_rc 1 domain create b1 --profile web $C --image "$T/missing.tar.gz"
-expect_err "No such file or directory"
+err_has "No such file or directory"
 expect_rc 1 domain create b1 --profile nope $C
-expect_err "no profile 'nope'"
+err_has "no profile 'nope'"
 expect_rc 1 domain create b_1 --profile web $C
-expect_err "not a valid domain name"
+err_has "not a valid domain name"
 expect_rc 1 domain create b1 --profile web --config-dir "$T/nonexistent"
-expect_err "does not exist"
+err_has "does not exist"
 expect_rc 1 domain create b1 --profile web $C --storage lvm --pool vg0
-expect_err "device-mapper"
+err_has "device-mapper"
 echo 'name = "b1"' >"$T/cfg/b1.cfg"
 expect_rc 1 domain create b1 --profile web $C
-expect_err "exists already"
+err_has "exists already"
 grep -q '"b1"' "$T/cfg/b1.cfg" || fail "a foreign config was touched"; ok
 rm "$T/cfg/b1.cfg"
 expect_state "$state" "$files"
@@ -250,7 +255,7 @@ for g in b1:10.20.0.3 b2:10.20.0.4 b3:10.20.0.6; do
 	grep -q "\"ip\": *\"${g#*:}\"" "$T/stdout" || fail "${g%%:*} is not at ${g#*:}: $(cat "$T/stdout")"; ok
 done
 expect_rc 1 domain create b4 --profile web $C --storage qcow2
-expect_err "the ip-pool 10.20.0.0/29 has no free address"
+err_has "the ip-pool 10.20.0.0/29 has no free address"
 expect_rc 0 domain list --json
 python3 - "$T/stdout" <<'EOF' || fail "duplicate MACs or IPs"
 import json, sys
@@ -266,10 +271,10 @@ if command -v xl >/dev/null && [ -e /proc/xen ]; then
 	echo "note: a Xen toolstack is present; start is not exercised"
 else
 	expect_rc 1 domain start a1
-	expect_err "no Xen toolstack here"
+	err_has "no Xen toolstack here"
 fi
 expect_rc 1 domain start nope
-expect_err "no domain 'nope'"
+err_has "no domain 'nope'"
 
 # delete
 expect_rc 0 domain delete b1 b2 b3
@@ -277,10 +282,10 @@ expect_rc 0 domain delete d1 --keep-storage
 [ -e "$S/disks/d1.qcow2" ] || fail "--keep-storage removed the disk"; ok
 rm "$S/disks/d1.qcow2"
 expect_rc 1 domain delete d1
-expect_err "no domain 'd1'"
+err_has "no domain 'd1'"
 expect_state "a1 a2" "a1.cfg a1.img a2.cfg a2.qcow2"
 expect_rc 0 domain delete a1 a2
 expect_state "" ""
 [ -e "$golden" ] || fail "the golden image went with the guests"; ok
 
-echo "PASS: $n checks"
+pass

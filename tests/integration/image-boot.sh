@@ -18,15 +18,9 @@
 # boot, default 180), XP_QEMU_ACCEL and the others scripts/qemu-accel reads. Exit 0
 # pass, 1 fail, 77 skip (missing qemu-system-x86, kernel, busybox-static or e2fsprogs;
 # the reason is printed).
-set -u
-X=${XENPROV:?set XENPROV to the xenprov binary}
-T=${XP_TMP:?set XP_TMP to a scratch directory}
+. "$(dirname "$0")/lib/common.sh" || exit 1
 TIMEOUT=${XP_BOOT_TIMEOUT:-180}
 QEMU_ACCEL=$(cd "$(dirname "$0")/../../scripts" && pwd)/qemu-accel
-PATH=$PATH:/usr/sbin:/sbin
-
-skip() { echo "SKIP: $*"; exit 77; }
-die() { echo "FAIL: $*"; exit 1; }
 
 # ---- what the test needs -------------------------------------------------------------
 command -v qemu-system-x86_64 >/dev/null ||
@@ -41,13 +35,10 @@ busybox=/bin/busybox
 if command -v ldd >/dev/null && ! ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable'; then
 	skip "$busybox is dynamically linked (install busybox-static, not busybox)"
 fi
-for tool in sfdisk mke2fs e2fsck debugfs qemu-img timeout; do
-	command -v "$tool" >/dev/null || skip "$tool not installed"
-done
+need sfdisk mke2fs e2fsck debugfs qemu-img timeout
 
-rm -rf "$T"
-mkdir -p "$T" || die "cannot create '$T'"
-cd "$T" || die "cannot enter '$T'"
+scratch
+cd "$T" || fail "cannot enter '$T'"
 
 # ---- the guest: busybox + /init --------------------------------------------------------
 mkdir -p root/bin root/sbin root/dev root/proc root/sys root/tmp root/run root/etc
@@ -89,7 +80,7 @@ EOF
 chmod 755 root/init
 ln -s ../init root/sbin/init
 echo 'root:x:0:0:root:/:/bin/sh' >root/etc/passwd
-tar --numeric-owner --owner=0 --group=0 -C root -czf root.tar.gz . || die "cannot make root.tar.gz"
+tar --numeric-owner --owner=0 --group=0 -C root -czf root.tar.gz . || fail "cannot make root.tar.gz"
 
 # ---- helpers -----------------------------------------------------------------------------
 
@@ -102,7 +93,7 @@ part1_offset() {
 }
 
 # the accelerator that works here, found by a probe (scripts/qemu-accel), never guessed
-accel=$("$QEMU_ACCEL" -v) || die "scripts/qemu-accel failed"
+accel=$("$QEMU_ACCEL" -v) || fail "scripts/qemu-accel failed"
 
 failures=0
 report=()
@@ -116,7 +107,7 @@ boot() {
 	timeout "$TIMEOUT" qemu-system-x86_64 -machine "accel=$accel" -m 256 -smp 1 \
 		-nographic -no-reboot -nic none \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "root=/dev/vda1 rootfstype=ext4 console=ttyS0 panic=-1 rw init=/init xp_tag=$name" \
+		-append "root=/dev/vda1 rootfstype=ext4 console=ttyS0 panic=-1 no_timer_check rw init=/init xp_tag=$name" \
 		-drive "file=$file,format=$format,if=virtio" \
 		</dev/null >"$log" 2>&1
 	rc=$?
@@ -174,7 +165,7 @@ if ! "$X" image build -h >/dev/null 2>&1; then
 		printf '%s\n' "${report[@]}"
 		skip "'xenprov image build' does not exist yet (the reference image boots)"
 	fi
-	die "the reference image (sfdisk + mke2fs -d) does not boot: kernel/initrd/QEMU problem"
+	fail "the reference image (sfdisk + mke2fs -d) does not boot: kernel/initrd/QEMU problem"
 fi
 
 build() { # build OUT ARGS...

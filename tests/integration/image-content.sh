@@ -6,22 +6,15 @@
 # (type, mode, uid, gid, size, mtime, link target, rdev, xattrs, link count, sha256),
 # and e2fsck -fn must call the filesystem clean. Needs root (mknod, chown, trusted.*):
 # exit 77 (skipped) otherwise.
-set -u
-X=${XENPROV:?set XENPROV to the xenprov binary}
-T=${XP_TMP:-/tmp/xp-image-content}
-
-[ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
-for tool in tar setfattr setfacl getfacl mknod mkfifo debugfs e2fsck python3; do
-	command -v "$tool" >/dev/null || { echo "skip: no $tool"; exit 77; }
-done
-
-rm -rf "$T"
-mkdir -p "$T/tree"
+. "$(dirname "$0")/lib/common.sh" || exit 1
+[ "$(id -u)" = 0 ] || skip "needs root"
+need tar setfattr setfacl getfacl mknod mkfifo debugfs e2fsck python3
+scratch tree
 R=$T/tree
 cd "$R" || exit 1
 # a filesystem without user xattrs or ACLs cannot make the tree
 if ! setfattr -n user.probe -v 1 . 2>/dev/null || ! setfacl -m u:1000:r . 2>/dev/null; then
-	echo "skip: $T lacks xattr or ACL support"; exit 77
+	skip "$T lacks xattr or ACL support"
 fi
 setfattr -x user.probe .
 setfacl -b .
@@ -64,17 +57,12 @@ touch -d '1999-12-31 23:59:59.5' srv/share
 cd - >/dev/null || exit 1
 
 tar --xattrs --acls --xattrs-include='*' -S --numeric-owner -C "$R" -czpf "$T/root.tar.gz" . ||
-	{ echo "FAIL tar"; exit 1; }
+	fail "tar"
 
-if ! "$X" image build --from "$T/root.tar.gz" --size 64M --label none -o "$T/img" --no-cache \
-	-q >"$T/build.log" 2>&1; then
-	echo "FAIL image build"; cat "$T/build.log"; exit 1
-fi
+expect_rc 0 image build --from "$T/root.tar.gz" --size 64M --label none -o "$T/img" --no-cache -q
 echo "ok   image build"
 
-if ! e2fsck -fn "$T/img" >"$T/fsck.log" 2>&1; then
-	echo "FAIL e2fsck -fn"; cat "$T/fsck.log"; exit 1
-fi
+e2fsck -fn "$T/img" >"$T/err" 2>&1 || fail "e2fsck -fn"
 echo "ok   e2fsck -fn clean"
 
 python3 - "$R" "$T/img" "$T" <<'EOF'
@@ -205,6 +193,3 @@ print(f'{"ok  " if not fails else "FAIL"} {len(entries)} entries compared, '
       f'{len(dumps)} contents, {len(xattr_reqs)} xattr values; {fails} differences')
 sys.exit(1 if fails else 0)
 EOF
-rc=$?
-[ $rc = 0 ] && rm -rf "$T"
-exit $rc

@@ -15,13 +15,11 @@
 # Last, no test, benchmark or script starts qemu-system-x86_64 without the helper.
 #
 # Run by CTest with XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-set -u
+. "$(dirname "$0")/lib/common.sh" --no-xenprov || exit 1
 # the helper's own knobs come from each case below, never from the caller
 unset XP_QEMU_ACCEL XP_QEMU_ACCEL_CACHE XP_QEMU_PROBE_TIMEOUT
 S=${XP_SRC:?set XP_SRC to the source tree}
 HELPER=$S/scripts/qemu-accel
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 command -v qemu-system-x86_64 >/dev/null ||
@@ -123,13 +121,9 @@ if [ "${1:-}" = --in-ns ]; then
 fi
 
 # ---- outside: set up, enter the namespace, then the real QEMU ----------------------------
-T=${XP_TMP:?set XP_TMP to a scratch directory}
 [ "$(id -u)" = 0 ] || skip "a private /dev with a kvm node needs root"
-command -v unshare >/dev/null || skip "unshare (util-linux) is not installed"
-for tool in timeout mknod; do
-	command -v "$tool" >/dev/null || skip "$tool not installed"
-done
-rm -rf "$T" && mkdir -p "$T" || fail "cannot create '$T'"
+need unshare timeout mknod
+scratch
 unshare --mount --propagation private bash "$0" --in-ns "$T" || exit 1
 
 # the real QEMU on the real /dev/kvm: without vmx/svm in the CPU, KVM cannot run a

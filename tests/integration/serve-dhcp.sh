@@ -15,7 +15,8 @@
 # Our own client scripts only record what they are given and set the address: a
 # distribution's hook script is never run (it would rewrite the host's resolv.conf).
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/serve-env.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
+. "$(dirname "$0")/lib/serve-env.sh" || exit 1
 need busybox dhclient dhcrelay sqlite3 curl python3 timeout
 busybox udhcpc --help >/dev/null 2>&1 || { echo "SKIP: busybox has no udhcpc"; exit 77; }
 
@@ -218,14 +219,16 @@ ok
 "$X" settings set pool.lan.router 10.79.0.60 2>"$T/err" || fail "settings set router"
 grep -q "warning: system 'delta': ip: 10.79.0.60 is the router of pool lan" "$T/err" ||
 	fail "no warning for delta: $(cat "$T/err")"
-sleep 2 # the server reloads within a second
+# the reload that takes the new router in refuses delta's reservation
+srv_reload_logged "system 'delta' (52:54:00:dd:00:05): 10.79.0.60 is a pool's router"
 udhcpc d5 "$T/d5.env" || fail "udhcpc in d5 got no lease"
 a=$(val "$T/d5.env" ip)
 inpool "$a" || fail "delta got $a after its address became the router's"
 grep -q "system 'delta' (52:54:00:dd:00:05): 10.79.0.60 is a pool's router: not handed out" "$T/serve.log" ||
 	fail "delta's refused reservation was not logged"
+reloads=$(srv_reloads)
 "$X" settings set pool.lan.router 10.79.0.1 2>/dev/null || fail "settings set router back"
-sleep 2
+srv_reloaded_past "$reloads"
 for name in bcast net own offnet; do
 	k=$(grep -c "system '$name' (" "$T/serve.log")
 	[ "$k" = 1 ] || fail "the refusal of $name's reservation was logged $k times, want once"
@@ -293,7 +296,9 @@ ip -n "$SRV" route add 10.80.0.0/24 via 10.79.0.2
 client_add c6 52:54:00:cc:00:06 rl$TAG br1
 ip netns exec rl$TAG dhcrelay -4 -d -q -iu up0 -id br1 10.79.0.1 >"$T/relay.log" 2>&1 &
 PIDS+=($!)
-sleep 1
+# ready once its UDP port 67 is bound: it opens that socket after its packet sockets on
+# up0 and br1
+wait_udp rl$TAG 67 $! || fail "dhcrelay did not bind port 67 within 10 s: $(tail -5 "$T/relay.log")"
 udhcpc c6 "$T/c6.env" || fail "c6 got no lease through the relay: $(tail -5 "$T/relay.log")"
 a6=$(val "$T/c6.env" ip)
 case "$a6" in 10.80.0.1[0-4][0-9] | 10.80.0.150) ok ;; *) fail "c6 got '$a6' through the relay, want 10.80.0.100-150" ;; esac

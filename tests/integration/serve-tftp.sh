@@ -4,10 +4,15 @@
 # netascii), atftp (blksize 1468 with windowsize 16 and 64) and curl tftp:// download
 # byte-exact; configs rendered from the inventory (pxelinux.cfg/01-MAC, HEXIP,
 # default); traversal attempts (.., absolute paths, a symlink out of the root) and
-# writes are refused; 20 transfers at once all complete; names with ESC and bytes above
-# 0x7e reach the log escaped; a flood of bad requests costs a few log lines a second.
+# writes are refused; the state directory is never served (a root that holds it stops
+# the server at start; its files hard-linked into the root are refused); distros come
+# from the distro store only (a symlink planted there, a distro of an older inventory
+# naming host paths: not served); 20 transfers at once all complete; names with ESC and
+# bytes above 0x7e reach the log escaped; a flood of bad requests costs a few log lines
+# a second.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/lib/serve-env.sh"
+. "$(dirname "$0")/lib/common.sh" || exit 1
+. "$(dirname "$0")/lib/serve-env.sh" || exit 1
 need tftp atftp curl sha256sum python3
 
 export XENPROV_STATE_DIR=$T/state
@@ -27,7 +32,37 @@ ln -s sub/exact.bin "$R/inside"
 echo kernel-bytes >"$T/vmlinuz"
 echo initrd-bytes >"$T/initrd"
 one_client
+S=$XENPROV_STATE_DIR
+# a TFTP root that holds the state directory: the server will not start
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE server_settings SET value = ? WHERE key = ?", (sys.argv[2], "tftp-root"))
+c.commit()' "$S/inventory.db" "$T" || fail "python3 sqlite3"
+ip netns exec "$SRV" timeout 20 "$X" serve --tftp --user nobody --interface br0 >"$T/refused.log" 2>&1 &&
+	fail "the server started with the state directory inside its TFTP root"
+grep -q "the TFTP root '$T' is or holds the state directory '$S'" "$T/refused.log" ||
+	fail "no reason given: $(cat "$T/refused.log")"
+ok
+"$X" settings set tftp-root "$R" >/dev/null || fail "settings"
+# the state directory's own files linked into the root; a distro of an older inventory
+# (files served from their host paths then); a distro whose store file is a symlink
+echo 0123456789abcdef0123456789abcdef >"$S/api-token"
+ln "$S/inventory.db" "$R/inv.db"
+ln "$S/api-token" "$R/token"
+FAKE=1111111111111111111111111111111111111111111111111111111111111111
+ln -s /etc/passwd "$S/distro-files/$FAKE"
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO distros (name, kernel, initrd, created, updated) VALUES (?, ?, ?, 1, 1)",
+          ("old", "/etc/passwd", "/etc/hostname"))
+c.execute("INSERT INTO distros (name, kernel, created, updated) VALUES (?, ?, 1, 1)",
+          ("planted", "/x"))
+c.execute("INSERT INTO distro_files (distro, kernel_sha256) VALUES (?, ?)", ("planted", sys.argv[2]))
+c.commit()' "$S/inventory.db" "$FAKE" || fail "python3 sqlite3"
 srv_start --tftp
+grep -q "distro 'old' is not served: its files are not in the distro store" "$T/serve.log" ||
+	fail "no warning about distro 'old'"
+ok
 same() { cmp -s "$1" "$2" || fail "$3: the download differs from the file"; ok; }
 
 # tftp-hpa: 512-byte blocks, no options; 33 MiB = 67,585 blocks: the numbers wrap
@@ -71,6 +106,14 @@ grep -qi "label" "$T/default.cfg" || fail "pxelinux.cfg/default has no entry"
 ok
 C curl -sS -o "$T/k" tftp://10.79.0.1/distros/deb/kernel || fail "the distro's kernel not served"
 same "$T/vmlinuz" "$T/k" "distro kernel"
+# a copy in the store: the original may change
+echo changed >"$T/vmlinuz"
+C curl -sS -o "$T/k" tftp://10.79.0.1/distros/deb/kernel || fail "the distro's kernel not served"
+[ "$(cat "$T/k")" = kernel-bytes ] || fail "the served kernel followed its original"
+ok
+C curl -sS -o "$T/menu" tftp://10.79.0.1/pxelinux.cfg/default || fail "default not served"
+grep -qiw "label old" "$T/menu" && fail "a distro that is not served is in the menu"
+ok
 # a system added while the server runs is served at once
 "$X" system add beta --mac 52:54:00:aa:00:02 --distro deb >/dev/null || fail "system add beta"
 C curl -sS -o "$T/beta.cfg" tftp://10.79.0.1/pxelinux.cfg/01-52-54-00-aa-00-02 ||
@@ -88,6 +131,11 @@ refused "../secret/passwd"
 refused "sub/../../secret/passwd"
 refused "escape"
 refused "%2e%2e/secret/passwd"
+refused "inv.db"
+refused "token"
+refused "distros/old/kernel"
+refused "distros/old/initrd"
+refused "distros/planted/kernel"
 C curl -sS -o "$T/x" "tftp://10.79.0.1//etc/passwd" 2>/dev/null && fail "/etc/passwd was served"
 ok
 (cd "$T" && C timeout 10 tftp 10.79.0.1 -c get ../secret/passwd hpa-escape) >"$T/hpa.out" 2>&1

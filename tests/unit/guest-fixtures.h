@@ -2,14 +2,11 @@
  * guest-fixtures.h - what the guest tests share (test-guest-edit.c, test-guest-hooks.c,
  * test-guest-text.c): the settings of a static IPv4 guest (web01.example.com on
  * 192.0.2.10/24 with a gateway, two name servers, a MAC in upper case, root's password
- * hash and SSH key), the UUID their images' root filesystems are made with, and a
- * substring assertion. Header-only; include after cmocka.h.
+ * hash and SSH key) and the UUID their images' root filesystems are made with.
+ * Header-only (the assertions they share are testlib.h's).
  */
 #ifndef XP_GUEST_FIXTURES_H
 #define XP_GUEST_FIXTURES_H
-
-#include <stdio.h>
-#include <string.h>
 
 #include "xenprov/guest.h"
 
@@ -31,14 +28,6 @@ static inline struct xp_guest_settings static_settings(void)
 {
 	struct xp_guest_settings s = GUEST_V4;
 	return s;
-}
-
-static inline void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle)) {
-		fprintf(stderr, "expected to find\n---\n%s\n--- in ---\n%s\n---\n", needle, hay);
-		fail();
-	}
 }
 
 #endif

@@ -21,64 +21,17 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "testlib.h"
+
 #include "image/blockdev-internal.h"
 #include "xenprov/blockdev.h"
 
-static char tmpdir[1024];
-
-static const char *tpath(const char *name)
-{
-	/* a ring of buffers: a test holds a handful of paths at once */
-	static char buf[64][1200];
-	static int k;
-	k = (k + 1) % 64;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	assert_true(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	int st = system(cmd);
-	free(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* runs a command, returns its standard output (caller frees) */
-static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh_out(const char *fmt, ...)
-{
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	assert_true(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	char *out = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&out, &len);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		fwrite(buf, 1, n, m);
-	fclose(m);
-	int st = pclose(p);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fprintf(stderr, "command failed (%d): %s\n%s\n", st, cmd, out);
-	free(cmd);
-	return out;
-}
+XP_TEST_SCRATCH("blockdev")
 
 /* qemu-img check: exit 0 and no corruptions or leaks in its JSON */
 static void assert_qemu_check(const char *path)
 {
-	char *out = sh_out("qemu-img check --output=json '%s'", path);
+	char *out = xp_test_out("qemu-img check --output=json '%s'", path);
 	json_error_t jerr;
 	json_t *j = json_loads(out, 0, &jerr);
 	if (!j)
@@ -89,12 +42,12 @@ static void assert_qemu_check(const char *path)
 	assert_int_equal(json_integer_value(json_object_get(j, "leaks")), 0);
 	json_decref(j);
 	free(out);
-	assert_int_equal(sh("qemu-img check -q '%s'", path), 0);
+	assert_int_equal(xp_test_sh("qemu-img check -q '%s'", path), 0);
 }
 
 static uint64_t qemu_virtual_size(const char *path, char *fmt, size_t fmtlen)
 {
-	char *out = sh_out("qemu-img info --output=json '%s'", path);
+	char *out = xp_test_out("qemu-img info --output=json '%s'", path);
 	json_t *j = json_loads(out, 0, NULL);
 	assert_non_null(j);
 	uint64_t v = (uint64_t)json_integer_value(json_object_get(j, "virtual-size"));
@@ -110,15 +63,6 @@ static void write_at(const char *path, uint64_t off, const void *data, size_t le
 	int fd = open(path, O_WRONLY | O_CREAT, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite(fd, data, len, (off_t)off), (ssize_t)len);
-	close(fd);
-}
-
-static void make_sparse(const char *path, uint64_t size)
-{
-	unlink(path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
 	close(fd);
 }
 
@@ -192,7 +136,7 @@ static void test_raw(void **state)
 {
 	(void)state;
 	const char *raw = tpath("plain.raw");
-	make_sparse(raw, 5 << 20);
+	xp_test_sparse(raw, 5 << 20);
 	fill_pattern(raw, 4096, 10000, 1);
 	fill_pattern(raw, (5 << 20) - 100, 100, 2);
 	struct xp_blockdev *bd = NULL;
@@ -230,9 +174,10 @@ static void convert_and_verify(const char *raw, const char *q, unsigned cluster_
 
 	/* what QEMU reads out of our image is the raw file (padded to 512 bytes) */
 	const char *back = tpath("back.raw");
-	assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", q, back), 0);
-	assert_int_equal(sh("truncate -s %llu '%s'", (unsigned long long)expect_vsize, raw), 0);
-	assert_int_equal(sh("cmp -s '%s' '%s'", raw, back), 0);
+	assert_int_equal(xp_test_sh("qemu-img convert -O raw '%s' '%s'", q, back), 0);
+	assert_int_equal(xp_test_sh("truncate -s %llu '%s'", (unsigned long long)expect_vsize, raw),
+			 0);
+	assert_int_equal(xp_test_sh("cmp -s '%s' '%s'", raw, back), 0);
 	unlink(back);
 }
 
@@ -241,7 +186,7 @@ static void test_from_raw_patterns(void **state)
 	(void)state;
 	const char *raw = tpath("pat.raw"), *q = tpath("pat.qcow2");
 	uint64_t size = 200ULL << 20;
-	make_sparse(raw, size);
+	xp_test_sparse(raw, size);
 	fill_pattern(raw, 0, 512, 1);		       /* first sector only */
 	fill_pattern(raw, (1 << 20) + 100, 300000, 2); /* unaligned, spans clusters */
 	fill_pattern(raw, 10 << 20, 5 << 20, 3);       /* a large run */
@@ -269,14 +214,14 @@ static void test_from_raw_cluster_sizes(void **state)
 	static const unsigned bits[] = {9, 12, 16, 21};
 	const char *raw = tpath("cs.raw"), *q = tpath("cs.qcow2");
 	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
-		make_sparse(raw, 9 << 20);
+		xp_test_sparse(raw, 9 << 20);
 		fill_pattern(raw, 3, 70000, (uint32_t)i);
 		fill_pattern(raw, (6 << 20) + 4097, 1 << 20, (uint32_t)i + 10);
 		convert_and_verify(raw, q, bits[i], 9 << 20);
 	}
 	/* 512-byte clusters over 64 MiB: more than one L2 table (each maps 32 KiB)
 	 * and several refcount blocks */
-	make_sparse(raw, 64 << 20);
+	xp_test_sparse(raw, 64 << 20);
 	for (uint64_t off = 0; off < (64 << 20); off += (1 << 20) + 512)
 		fill_pattern(raw, off, 1000, (uint32_t)off);
 	convert_and_verify(raw, q, 9, 64 << 20);
@@ -289,11 +234,11 @@ static void test_from_raw_odd_and_empty(void **state)
 	(void)state;
 	const char *raw = tpath("odd.raw"), *q = tpath("odd.qcow2");
 	/* not a multiple of 512: the virtual size rounds up, the tail reads as zeros */
-	make_sparse(raw, 1000001);
+	xp_test_sparse(raw, 1000001);
 	fill_pattern(raw, 999000, 1001, 7);
 	convert_and_verify(raw, q, 0, 1000448);
 
-	make_sparse(raw, 0);
+	xp_test_sparse(raw, 0);
 	convert_and_verify(raw, q, 0, 0);
 
 	/* fully allocated, no holes at all */
@@ -308,7 +253,7 @@ static void test_from_raw_errors(void **state)
 {
 	(void)state;
 	const char *raw = tpath("e.raw");
-	make_sparse(raw, 1 << 20);
+	xp_test_sparse(raw, 1 << 20);
 	assert_int_equal(xp_qcow2_from_raw(raw, tpath("e.qcow2"), 8), -EINVAL);
 	assert_int_equal(xp_qcow2_from_raw(raw, tpath("e.qcow2"), 22), -EINVAL);
 	assert_int_equal(xp_qcow2_from_raw(tpath("missing.raw"), tpath("e.qcow2"), 0), -ENOENT);
@@ -325,7 +270,7 @@ static void test_from_raw_errors(void **state)
 static void assert_same_as_qemu(const char *image)
 {
 	const char *ref = tpath("qemu-ref.raw");
-	assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", image, ref), 0);
+	assert_int_equal(xp_test_sh("qemu-img convert -O raw '%s' '%s'", image, ref), 0);
 	assert_image_equals(image, ref);
 	unlink(ref);
 }
@@ -343,11 +288,13 @@ static void test_read_qemu_images(void **state)
 	const char *q = tpath("qemu.qcow2");
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		unlink(q);
-		assert_int_equal(sh("qemu-img create -q -f qcow2 -o %s '%s' 8M", opts[i], q), 0);
-		assert_int_equal(sh("qemu-io -c 'write -P 0xab 0 64k' -c 'write -P 0xcd 1000k 8k' "
-				    "-c 'write -P 0x11 8100k 92k' '%s' >/dev/null",
-				    q),
-				 0);
+		assert_int_equal(
+		    xp_test_sh("qemu-img create -q -f qcow2 -o %s '%s' 8M", opts[i], q), 0);
+		assert_int_equal(
+		    xp_test_sh("qemu-io -c 'write -P 0xab 0 64k' -c 'write -P 0xcd 1000k 8k' "
+			       "-c 'write -P 0x11 8100k 92k' '%s' >/dev/null",
+			       q),
+		    0);
 		struct xp_blockdev *bd = NULL;
 		assert_int_equal(xp_blockdev_open(q, &bd), 0);
 		assert_int_equal(xp_blockdev_format(bd), XP_IMAGE_QCOW2);
@@ -370,21 +317,22 @@ static void test_read_backing_and_zero_clusters(void **state)
 	const char *base = tpath("base.qcow2"), *ov = tpath("ov.qcow2"), *raw = tpath("base.raw");
 	unlink(base);
 	unlink(ov);
-	assert_int_equal(sh("qemu-img create -q -f qcow2 '%s' 4M", base), 0);
-	assert_int_equal(sh("qemu-io -c 'write -P 0xab 0 256k' -c 'write -P 0x5a 3M 1M' '%s' "
-			    ">/dev/null",
-			    base),
-			 0);
+	assert_int_equal(xp_test_sh("qemu-img create -q -f qcow2 '%s' 4M", base), 0);
+	assert_int_equal(
+	    xp_test_sh("qemu-io -c 'write -P 0xab 0 256k' -c 'write -P 0x5a 3M 1M' '%s' "
+		       ">/dev/null",
+		       base),
+	    0);
 	/* relative backing name, resolved against the overlay's directory */
 	assert_int_equal(
-	    sh("cd '%s' && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 ov.qcow2 "
-	       "6M",
-	       tmpdir),
+	    xp_test_sh("cd '%s' && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 ov.qcow2 "
+		       "6M",
+		       tmpdir),
 	    0);
 	/* a zero cluster over backing data, and an explicitly written one */
-	assert_int_equal(sh("qemu-io -c 'write -z 64k 64k' -c 'write -P 0x77 128k 4k' "
-			    "-c 'write -z -u 3M 128k' '%s' >/dev/null",
-			    ov),
+	assert_int_equal(xp_test_sh("qemu-io -c 'write -z 64k 64k' -c 'write -P 0x77 128k 4k' "
+				    "-c 'write -z -u 3M 128k' '%s' >/dev/null",
+				    ov),
 			 0);
 	struct xp_blockdev *bd = NULL;
 	assert_int_equal(xp_blockdev_open(ov, &bd), 0);
@@ -402,10 +350,11 @@ static void test_read_backing_and_zero_clusters(void **state)
 	assert_same_as_qemu(ov);
 
 	/* a raw backing file given as an absolute path */
-	make_sparse(raw, 2 << 20);
+	xp_test_sparse(raw, 2 << 20);
 	fill_pattern(raw, 1000, 100000, 3);
 	unlink(ov);
-	assert_int_equal(sh("qemu-img create -q -f qcow2 -b '%s' -F raw '%s' 3M", raw, ov), 0);
+	assert_int_equal(xp_test_sh("qemu-img create -q -f qcow2 -b '%s' -F raw '%s' 3M", raw, ov),
+			 0);
 	assert_same_as_qemu(ov);
 	assert_image_equals(ov, raw);
 	unlink(base);
@@ -417,12 +366,12 @@ static void test_compressed_cluster(void **state)
 {
 	(void)state;
 	const char *raw = tpath("c.raw"), *q = tpath("c.qcow2");
-	make_sparse(raw, 1 << 20);
+	xp_test_sparse(raw, 1 << 20);
 	unsigned char text[8192];
 	for (size_t i = 0; i < sizeof(text); i++)
 		text[i] = "compressible "[i % 13];
 	write_at(raw, 200000, text, sizeof(text));
-	assert_int_equal(sh("qemu-img convert -c -O qcow2 '%s' '%s'", raw, q), 0);
+	assert_int_equal(xp_test_sh("qemu-img convert -c -O qcow2 '%s' '%s'", raw, q), 0);
 	struct xp_blockdev *bd = NULL;
 	assert_int_equal(xp_blockdev_open(q, &bd), 0);
 	unsigned char b[16];
@@ -449,13 +398,13 @@ static void test_create_overlay(void **state)
 {
 	(void)state;
 	const char *raw = tpath("ovbase.raw"), *ov = tpath("ovl.qcow2"), *ov2 = tpath("ovl2.qcow2");
-	make_sparse(raw, 32 << 20);
+	xp_test_sparse(raw, 32 << 20);
 	fill_pattern(raw, 12345, 3 << 20, 5);
 	/* relative to the overlay's directory */
 	assert_int_equal(xp_qcow2_create_overlay(ov, "ovbase.raw", XP_IMAGE_RAW, 32 << 20), 0);
 	assert_qemu_check(ov);
 	assert_int_equal(qemu_virtual_size(ov, NULL, 0), 32 << 20);
-	char *info = sh_out("qemu-img info --output=json '%s'", ov);
+	char *info = xp_test_out("qemu-img info --output=json '%s'", ov);
 	json_t *j = json_loads(info, 0, NULL);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "backing-filename")),
@@ -475,10 +424,11 @@ static void test_create_overlay(void **state)
 	/* an overlay of our overlay, larger than its backing file; then QEMU writes */
 	assert_int_equal(xp_qcow2_create_overlay(ov2, ov, XP_IMAGE_QCOW2, 64 << 20), 0);
 	assert_qemu_check(ov2);
-	assert_int_equal(sh("qemu-io -c 'write -P 0x42 0 64k' -c 'write -P 0x43 40M 1M' '%s' "
-			    ">/dev/null",
-			    ov2),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("qemu-io -c 'write -P 0x42 0 64k' -c 'write -P 0x43 40M 1M' '%s' "
+		       ">/dev/null",
+		       ov2),
+	    0);
 	assert_qemu_check(ov2);
 	assert_same_as_qemu(ov2);
 
@@ -522,7 +472,7 @@ static void put64(const char *path, uint64_t off, uint64_t v)
 static const char *good_image(void)
 {
 	const char *raw = tpath("good.raw"), *q = tpath("bad.qcow2");
-	make_sparse(raw, 4 << 20);
+	xp_test_sparse(raw, 4 << 20);
 	fill_pattern(raw, 0, 65536, 1);
 	assert_int_equal(xp_qcow2_from_raw(raw, q, 0), 0);
 	unlink(raw);
@@ -654,7 +604,7 @@ static void test_backing_errors(void **state)
 	/* a chain of exactly 16 images opens; 17 does not */
 	char name[64], prev[64];
 	const char *raw = tpath("chain-0.raw");
-	make_sparse(raw, 1 << 20);
+	xp_test_sparse(raw, 1 << 20);
 	fill_pattern(raw, 0, 100, 1);
 	snprintf(prev, sizeof(prev), "chain-0.raw");
 	for (int i = 1; i <= 16; i++) {
@@ -743,29 +693,10 @@ static void test_bad_tables(void **state)
 	unlink(q);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/blockdev-XXXXXX", XP_TEST_TMP);
-	if (!mkdtemp(tmpdir))
-		return -1;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
-	if (system("command -v qemu-img >/dev/null && command -v qemu-io >/dev/null") != 0) {
-		fprintf(stderr, "qemu-img/qemu-io not installed: skipping\n");
+	if (xp_test_need("qemu-img qemu-io"))
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_raw),
 	    cmocka_unit_test(test_from_raw_patterns),

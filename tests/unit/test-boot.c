@@ -54,17 +54,6 @@ static void in_root(const char *rel, char *out, size_t n)
 
 static struct xp_inv *inv;
 
-static void sql(const char *stmt)
-{
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	assert_int_equal(sqlite3_exec(db, stmt, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static int setup(void **st)
 {
 	(void)st;
@@ -112,7 +101,7 @@ static int setup(void **st)
 			       .initrd = initrd,
 			       .kernel_options = "auto=true priority=critical"};
 	struct xp_distro d2 = {.name = "alpine", .kernel = kernel};
-	if (xp_distro_add(inv, &d1, NULL) < 0 || xp_distro_add(inv, &d2, NULL) < 0)
+	if (xp_distro_add(inv, &d1, 0, NULL) < 0 || xp_distro_add(inv, &d2, 0, NULL) < 0)
 		return -1;
 	struct xp_profile web = {.name = "web"}, bare = {.name = "bare"};
 	if (xp_settings_set(&web.set, "distro", "debian12") < 0 || xp_profile_add(inv, &web) < 0 ||
@@ -389,7 +378,7 @@ static void test_pxelinux_menu(void **st)
 
 	/* a distro called like the local entry does not take its label */
 	struct xp_distro d = {.name = "local", .kernel = kernel};
-	assert_int_equal(xp_distro_add(inv, &d, NULL), 0);
+	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), 0);
 	s = rendered(b, "pxelinux.cfg/default");
 	parse_ok(s, &c);
 	assert_int_equal(c.n_labels, 4);
@@ -494,6 +483,17 @@ static void test_ipxe(void **st)
 
 /* ---- distro files ------------------------------------------------------------------ */
 
+/* The distro's files: copies in the store, by digest, never the host path. */
+static void store_path(const char *distro, bool initrd_file, char *out, size_t n)
+{
+	struct xp_distro d;
+	assert_int_equal(xp_distro_get(inv, distro, &d), 0);
+	const char *sha = initrd_file ? d.initrd_sha256 : d.kernel_sha256;
+	assert_non_null(sha);
+	snprintf(out, n, "%s/distro-files/%s", state, sha);
+	xp_distro_release(&d);
+}
+
 static void test_distro_files(void **st)
 {
 	(void)st;
@@ -515,12 +515,47 @@ static void test_distro_files(void **st)
 	open_fails(b, "distros/debian12", -ENOENT);
 	open_fails(b, "distros/debian12/kernel/x", -ENOENT);
 	open_fails(b, "distros/bad name/kernel", -ENOENT);
-	/* the distro's file vanished from the server */
+
+	/* what is served is the copy taken at add: the host's file may change or go */
 	char moved[4300];
 	snprintf(moved, sizeof(moved), "%s.moved", initrd);
 	assert_int_equal(rename(initrd, moved), 0);
-	open_fails(b, "distros/debian12/initrd", -ENOENT);
+	s = plain(b, "distros/debian12/initrd", "application/octet-stream");
+	assert_string_equal(s, "INITRD-BYTES!");
+	free(s);
 	assert_int_equal(rename(moved, initrd), 0);
+	write_file(tmpdir, "vmlinuz", "CHANGED-IN-PLACE");
+	s = plain(b, "distros/debian12/kernel", "application/octet-stream");
+	assert_string_equal(s, "KERNEL-BYTES");
+	free(s);
+	write_file(tmpdir, "vmlinuz", "KERNEL-BYTES");
+
+	/* the store's file: a symlink put in its place is not followed; gone is gone */
+	char obj[4300], keep[4400];
+	store_path("debian12", false, obj, sizeof(obj));
+	snprintf(keep, sizeof(keep), "%s.keep", obj);
+	assert_int_equal(rename(obj, keep), 0);
+	assert_int_equal(symlink("/etc/passwd", obj), 0);
+	open_fails(b, "distros/debian12/kernel", -EACCES);
+	open_fails(b, "distros/alpine/kernel", -EACCES); /* the same file: shared */
+	assert_int_equal(unlink(obj), 0);
+	open_fails(b, "distros/debian12/kernel", -ENOENT);
+	assert_int_equal(rename(keep, obj), 0);
+
+	/* a distro of an older inventory (served from its host path then): not served,
+	 * not in the menus, whatever path it records */
+	xp_test_sql(state, "INSERT INTO distros (name, kernel, initrd, created, updated)"
+			   " VALUES ('legacy', '/etc/shadow', '/etc/passwd', 0, 0)");
+	open_fails(b, "distros/legacy/kernel", -ENOENT);
+	open_fails(b, "distros/legacy/initrd", -ENOENT);
+	const char *menus[] = {"pxelinux.cfg/default", "grub/grub.cfg", "ipxe/default"};
+	for (size_t i = 0; i < N(menus); i++) {
+		s = rendered(b, menus[i]);
+		assert_null(strstr(s, "legacy"));
+		assert_non_null(strstr(s, "debian12"));
+		free(s);
+	}
+	xp_test_sql(state, "DELETE FROM distros WHERE name = 'legacy'");
 	xp_boot_free(b);
 }
 
@@ -583,6 +618,28 @@ static void test_confinement(void **st)
 		}
 	}
 	open_fails(b, NULL, -EINVAL);
+	/* the state directory's own files, even hard-linked into the root */
+	char p[4300], q[4300];
+	snprintf(p, sizeof(p), "%s/api-token", state);
+	write_file(state, "api-token", "0123456789abcdef0123456789abcdef\n");
+	const char *own[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm", "api-token"};
+	assert_true(xp_test_dms_held(state));
+	for (size_t i = 0; i < N(own); i++) {
+		snprintf(p, sizeof(p), "%s/%s", state, own[i]);
+		in_root(own[i], q, sizeof(q));
+		assert_int_equal(link(p, q), 0);
+		open_fails(b, own[i], -EACCES);
+		assert_int_equal(unlink(q), 0);
+	}
+	/* and refused without ever being opened for real: SQLite's locks are intact */
+	assert_true(xp_test_dms_held(state));
+	snprintf(p, sizeof(p), "%s/outside.txt", tmpdir); /* any other file: served */
+	in_root("linked.txt", q, sizeof(q));
+	assert_int_equal(link(p, q), 0);
+	char *t = plain(b, "linked.txt", "application/octet-stream");
+	assert_string_equal(t, "secret");
+	free(t);
+	assert_int_equal(unlink(q), 0);
 	/* a NUL ends the C string: what follows it is never seen */
 	char *s = plain(b, "pxelinux.0\0/../../outside.txt", "application/octet-stream");
 	assert_string_equal(s, "PXE");
@@ -605,6 +662,17 @@ static void test_new_errors(void **st)
 	assert_int_equal(xp_boot_new(inv, &o, &b), -EINVAL);
 	o.tftp_root = "";
 	assert_int_equal(xp_boot_new(inv, &o, &b), -EINVAL);
+	/* the state directory, or a directory that holds it, is never a root */
+	const char *holds[] = {state, tmpdir, "/"};
+	for (size_t i = 0; i < N(holds); i++) {
+		o.tftp_root = holds[i];
+		assert_int_equal(xp_boot_new(inv, &o, &b), -EACCES);
+		assert_null(b);
+	}
+	snprintf(p, sizeof(p), "%s/distro-files", state); /* beneath it is another matter */
+	o.tftp_root = p;
+	assert_int_equal(xp_boot_new(inv, &o, &b), 0);
+	xp_boot_free(b);
 	xp_boot_free(NULL);
 }
 
@@ -632,7 +700,7 @@ static void test_live_changes(void **st)
 	s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
 	assert_non_null(strstr(s, " hostname=www.example.org\n"));
 	free(s);
-	sql("UPDATE systems SET hostname = NULL WHERE name = 'web01'");
+	xp_test_sql(state, "UPDATE systems SET hostname = NULL WHERE name = 'web01'");
 	xp_boot_free(b);
 }
 
@@ -644,7 +712,9 @@ static void test_injection(void **st)
 	struct xp_boot *b = boot_default();
 	/* The inventory refuses such values; a row written by something else is rendered
 	 * safely anyway. */
-	sql("UPDATE systems SET kernel_options = 'quiet' || char(10) || 'LABEL evil' || char(13) "
+	xp_test_sql(
+	    state,
+	    "UPDATE systems SET kernel_options = 'quiet' || char(10) || 'LABEL evil' || char(13) "
 	    "|| char(10) || 'KERNEL /evil' || char(9) || 'x' || char(127) || 'y' WHERE name = "
 	    "'web01'");
 	char *s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
@@ -672,7 +742,8 @@ static void test_injection(void **st)
 	free(s);
 
 	/* GRUB's script syntax is quoted away */
-	sql("UPDATE systems SET kernel_options = 'a''b $x;reboot {}' WHERE name = 'web01'");
+	xp_test_sql(state,
+		    "UPDATE systems SET kernel_options = 'a''b $x;reboot {}' WHERE name = 'web01'");
 	s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
 	assert_non_null(
 	    strstr(s, " priority=critical 'a'\\''b' '$x;reboot' '{}' hostname=web01\n"));
@@ -687,31 +758,40 @@ static void test_injection(void **st)
 			 "UPDATE systems SET kernel_options = 'quiet %s reboot' WHERE name = "
 			 "'web01'",
 			 bad[i]);
-		sql(q);
+		xp_test_sql(state, q);
 		open_fails(b, "ipxe/01-52-54-00-ab-cd-01", -EINVAL);
 		/* pxelinux has no such syntax */
 		s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
 		free(s);
 	}
-	sql("UPDATE systems SET kernel_options = 'console=ttyS0' WHERE name = 'web01'");
-	sql("UPDATE distros SET kernel_options = 'x || reboot' WHERE name = 'debian12'");
+	xp_test_sql(state,
+		    "UPDATE systems SET kernel_options = 'console=ttyS0' WHERE name = 'web01'");
+	xp_test_sql(state,
+		    "UPDATE distros SET kernel_options = 'x || reboot' WHERE name = 'debian12'");
 	s = rendered(b, "ipxe/default");
 	assert_null(strstr(s, "debian12"));
 	assert_non_null(strstr(s, "item alpine alpine\n"));
 	free(s);
 	/* and ${...} is iPXE's expansion, left alone */
-	sql("UPDATE distros SET kernel_options = 'BOOTIF=${net0/mac}' WHERE name = 'debian12'");
+	xp_test_sql(
+	    state,
+	    "UPDATE distros SET kernel_options = 'BOOTIF=${net0/mac}' WHERE name = 'debian12'");
 	s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
 	assert_non_null(strstr(s, " initrd=initrd BOOTIF=${net0/mac} console=ttyS0"));
 	free(s);
-	sql("UPDATE distros SET kernel_options = 'auto=true priority=critical' WHERE name = "
-	    "'debian12'");
+	xp_test_sql(
+	    state, "UPDATE distros SET kernel_options = 'auto=true priority=critical' WHERE name = "
+		   "'debian12'");
 
 	/* names are never rendered unless valid: a distro and a system named with a
 	 * newline by something other than the inventory are left out */
-	sql("INSERT INTO distros (name, kernel, created, updated) VALUES ('evil' || char(10) || "
+	xp_test_sql(
+	    state,
+	    "INSERT INTO distros (name, kernel, created, updated) VALUES ('evil' || char(10) || "
 	    "'LABEL x', '/boot/x', 0, 0)");
-	sql("INSERT INTO systems (name, mac, distro, netboot, created, updated) VALUES ('bad' || "
+	xp_test_sql(
+	    state,
+	    "INSERT INTO systems (name, mac, distro, netboot, created, updated) VALUES ('bad' || "
 	    "char(10) || 'x', '52:54:00:00:00:0e', 'alpine', 1, 0, 0)");
 	const char *menus[] = {"pxelinux.cfg/default", "grub/grub.cfg", "ipxe/default"};
 	for (size_t i = 0; i < N(menus); i++) {
@@ -721,8 +801,8 @@ static void test_injection(void **st)
 		free(s);
 	}
 	open_fails(b, "pxelinux.cfg/01-52-54-00-00-00-0e", -ENOENT);
-	sql("DELETE FROM systems WHERE mac = '52:54:00:00:00:0e'");
-	sql("DELETE FROM distros WHERE name LIKE 'evil%'");
+	xp_test_sql(state, "DELETE FROM systems WHERE mac = '52:54:00:00:00:0e'");
+	xp_test_sql(state, "DELETE FROM distros WHERE name LIKE 'evil%'");
 	xp_boot_free(b);
 }
 

@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "xenprov/domain.h"
 #include "xenprov/inventory.h"
 #include "xenprov/xl-config.h"
@@ -84,18 +86,6 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static bool exists(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static bool exists(const char *fmt, ...)
 {
@@ -111,22 +101,22 @@ static bool exists(const char *fmt, ...)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmp, sizeof(tmp), "%s/test-domain.XXXXXX", XP_TEST_TMP);
-	if (!mkdtemp(tmp))
+	if (xp_test_mkdtemp(tmp, sizeof(tmp), "test-domain") < 0)
 		return -1;
 	snprintf(tarball, sizeof(tarball), "%s/root.tar.gz", tmp);
-	return sh("set -e; r=%s/root; mkdir -p $r/etc/network $r/bin; echo guest >$r/etc/hostname;"
-		  "echo '/dev/xvda1 / ext4 defaults 0 1' >$r/etc/fstab;"
-		  "printf 'auto lo\\niface lo inet loopback\\n' >$r/etc/network/interfaces;"
-		  "printf '#!/bin/sh\\n' >$r/bin/sh; chmod 755 $r/bin/sh;"
-		  "tar -C $r --numeric-owner -czf %s .",
-		  tmp, tarball);
+	return xp_test_sh(
+	    "set -e; r=%s/root; mkdir -p $r/etc/network $r/bin; echo guest >$r/etc/hostname;"
+	    "echo '/dev/xvda1 / ext4 defaults 0 1' >$r/etc/fstab;"
+	    "printf 'auto lo\\niface lo inet loopback\\n' >$r/etc/network/interfaces;"
+	    "printf '#!/bin/sh\\n' >$r/bin/sh; chmod 755 $r/bin/sh;"
+	    "tar -C $r --numeric-owner -czf %s .",
+	    tmp, tarball);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return sh("rm -rf '%s'", tmp);
+	return xp_test_rmtree(tmp);
 }
 
 /* A fresh state directory, config directory and inventory for one test. */
@@ -140,7 +130,7 @@ static void env_open(struct env *e, const char *name)
 	snprintf(e->dir, sizeof(e->dir), "%s/%s", tmp, name);
 	snprintf(e->state, sizeof(e->state), "%s/state", e->dir);
 	snprintf(e->cfg, sizeof(e->cfg), "%s/cfg", e->dir);
-	assert_int_equal(sh("rm -rf '%s' && mkdir -p '%s'", e->dir, e->cfg), 0);
+	assert_int_equal(xp_test_sh("rm -rf '%s' && mkdir -p '%s'", e->dir, e->cfg), 0);
 	assert_int_equal(xp_inv_open(e->state, &e->inv), 0);
 }
 
@@ -757,7 +747,7 @@ static void test_golden(void **state)
 	xp_golden_release(&c);
 	char q[4300];
 	snprintf(q, sizeof(q), "%s/g.qcow2", tmp);
-	assert_int_equal(sh("qemu-img convert -O qcow2 '%s' '%s'", a.path, q), 0);
+	assert_int_equal(xp_test_sh("qemu-img convert -O qcow2 '%s' '%s'", a.path, q), 0);
 	golden_for(sd, q, NULL, &c, 0);
 	assert_int_equal(c.format, XP_IMAGE_QCOW2);
 	assert_int_equal(c.size, 32u << 20);
@@ -767,14 +757,18 @@ static void test_golden(void **state)
 	golden_for(sd, "/nonexistent/root.tar.gz", NULL, &c, -ENOENT);
 	char junk[4300];
 	snprintf(junk, sizeof(junk), "%s/junk", tmp);
-	assert_int_equal(sh("head -c 4096 /dev/zero >'%s'", junk), 0);
+	assert_int_equal(xp_test_sh("head -c 4096 /dev/zero >'%s'", junk), 0);
+	golden_for(sd, junk, NULL, &c, -EINVAL);
+	/* shorter than any magic: neither, even when its bytes begin one (gzip's) */
+	snprintf(junk, sizeof(junk), "%s/short", tmp);
+	assert_int_equal(xp_test_sh("printf '\\037\\213' >'%s'", junk), 0);
 	golden_for(sd, junk, NULL, &c, -EINVAL);
 	golden_for(sd, tmp, NULL, &c, -EINVAL); /* a directory */
 	struct xp_settings none = {0};
 	assert_int_equal(xp_golden_prepare(sd, &none, NULL, NULL, &c, NULL), -EINVAL);
 	/* a tarball that is not one */
 	snprintf(junk, sizeof(junk), "%s/bad.tar.gz", tmp);
-	assert_int_equal(sh("printf '\\037\\213garbage' >'%s'", junk), 0);
+	assert_int_equal(xp_test_sh("printf '\\037\\213garbage' >'%s'", junk), 0);
 	struct xp_settings bad = {0};
 	set(&bad, "image", junk);
 	struct xp_diags d;
@@ -785,7 +779,7 @@ static void test_golden(void **state)
 	xp_diags_release(&d);
 	xp_settings_release(&bad);
 	/* and nothing but the good images is in the image directory */
-	assert_int_equal(sh("test $(ls -A '%s/images' | wc -l) = 2", sd), 0);
+	assert_int_equal(xp_test_sh("test $(ls -A '%s/images' | wc -l) = 2", sd), 0);
 	xp_golden_release(&a);
 	xp_golden_release(&b);
 }
@@ -841,16 +835,17 @@ static void test_storage_file(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_true(st.st_blocks <= gs.st_blocks + 16); /* sparse like the golden image */
 	assert_true((uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size / 2);
-	assert_int_equal(sh("cmp -s '%s' '%s'", path, g.path), 0);
-	assert_int_equal(sh("qemu-img compare -q -f raw -F raw '%s' '%s'", path, g.path), 0);
+	assert_int_equal(xp_test_sh("cmp -s '%s' '%s'", path, g.path), 0);
+	assert_int_equal(xp_test_sh("qemu-img compare -q -f raw -F raw '%s' '%s'", path, g.path),
+			 0);
 	/* never over an existing disk: that disk is left alone */
-	assert_int_equal(sh("echo precious >'%s'", path), 0);
+	assert_int_equal(xp_test_sh("echo precious >'%s'", path), 0);
 	struct xp_diags d;
 	xp_diags_init(&d);
 	assert_int_equal(xp_storage_create(XP_STORAGE_FILE, &g, pool, "f1", path, &fmt, &d), -EEXIST);
 	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 1);
 	xp_diags_release(&d);
-	assert_int_equal(sh("grep -qx precious '%s'", path), 0);
+	assert_int_equal(xp_test_sh("grep -qx precious '%s'", path), 0);
 	assert_int_equal(xp_storage_remove(XP_STORAGE_FILE, path, NULL), 0);
 	assert_false(exists("%s", path));
 	assert_int_equal(xp_storage_remove(XP_STORAGE_FILE, path, NULL), 0); /* missing: fine */
@@ -883,7 +878,7 @@ static void test_storage_reflink(void **state)
 		return;
 	}
 	assert_int_equal(r, 0);
-	assert_int_equal(sh("cmp -s '%s' '%s'", path, g.path), 0);
+	assert_int_equal(xp_test_sh("cmp -s '%s' '%s'", path, g.path), 0);
 	assert_int_equal(xp_storage_remove(XP_STORAGE_REFLINK, path, NULL), 0);
 	xp_diags_release(&d);
 	free(path);
@@ -901,10 +896,10 @@ static void test_storage_qcow2(void **state)
 	enum xp_image_format fmt = XP_IMAGE_RAW;
 	assert_int_equal(xp_storage_create(XP_STORAGE_QCOW2, &g, pool, "q1", path, &fmt, NULL), 0);
 	assert_int_equal(fmt, XP_IMAGE_QCOW2);
-	assert_int_equal(sh("qemu-img check -q '%s'", path), 0);
+	assert_int_equal(xp_test_sh("qemu-img check -q '%s'", path), 0);
 	char info[4400];
 	snprintf(info, sizeof(info), "%s/info.json", tmp);
-	assert_int_equal(sh("qemu-img info --output=json '%s' >'%s'", path, info), 0);
+	assert_int_equal(xp_test_sh("qemu-img info --output=json '%s' >'%s'", path, info), 0);
 	char *text;
 	size_t len;
 	assert_int_equal(xp_read_file(info, 1 << 20, &text, &len), 0);
@@ -916,7 +911,7 @@ static void test_storage_qcow2(void **state)
 	assert_non_null(strstr(text, "\"virtual-size\": 33554432"));
 	free(text);
 	/* reads through to the golden image */
-	assert_int_equal(sh("qemu-img compare -q '%s' '%s'", path, g.path), 0);
+	assert_int_equal(xp_test_sh("qemu-img compare -q '%s' '%s'", path, g.path), 0);
 	assert_int_equal(xp_storage_create(XP_STORAGE_QCOW2, &g, pool, "q1", path, &fmt, NULL), -EEXIST);
 	assert_int_equal(xp_storage_remove(XP_STORAGE_QCOW2, path, NULL), 0);
 	assert_false(exists("%s", path));
@@ -929,9 +924,10 @@ static void test_storage_lvm(void **state)
 	(void)state;
 	if (access("/dev/mapper/control", F_OK) == 0) {
 		/* device-mapper is here: available exactly when lvm2's tools are too */
-		bool tools = sh("PATH=\"$PATH:/sbin:/usr/sbin\" command -v lvcreate >/dev/null && "
-				"PATH=\"$PATH:/sbin:/usr/sbin\" command -v lvremove >/dev/null && "
-				"PATH=\"$PATH:/sbin:/usr/sbin\" command -v lvs >/dev/null") == 0;
+		bool tools =
+		    xp_test_sh("PATH=\"$PATH:/sbin:/usr/sbin\" command -v lvcreate >/dev/null && "
+			       "PATH=\"$PATH:/sbin:/usr/sbin\" command -v lvremove >/dev/null && "
+			       "PATH=\"$PATH:/sbin:/usr/sbin\" command -v lvs >/dev/null") == 0;
 		assert_int_equal(xp_lvm_available(), tools ? 0 : -ENOTSUP);
 		if (tools)
 			return; /* real volumes: integration/deploy-lvm with $XP_TEST_VG */
@@ -1055,7 +1051,7 @@ static void test_create_delete(void **state)
 	assert_int_equal(xp_domain_get(e.inv, "c", &c), -ENOENT);
 	assert_false(exists("%s/c.cfg", e.cfg));
 	assert_true(exists("%s/disks/c.img", e.state));
-	assert_int_equal(sh("rm '%s/disks/c.img'", e.state), 0);
+	assert_int_equal(xp_test_sh("rm '%s/disks/c.img'", e.state), 0);
 
 	/* delete everything */
 	assert_int_equal(xp_domain_delete(e.inv, "a", false, NULL), 0);
@@ -1125,9 +1121,10 @@ static void test_create_refusals(void **state)
 		assert_int_equal(create(&e, "two", "p", "192.168.0.9/24", NULL, &over, NULL), -ENOTSUP);
 	xp_settings_release(&over);
 	/* a config file that is not ours */
-	assert_int_equal(sh("echo 'name = \"two\"' >'%s/two.cfg'", e.cfg), 0);
+	assert_int_equal(xp_test_sh("echo 'name = \"two\"' >'%s/two.cfg'", e.cfg), 0);
 	assert_int_equal(create(&e, "two", "p", "192.168.0.9/24", NULL, NULL, NULL), -EEXIST);
-	assert_int_equal(sh("grep -q two '%s/two.cfg' && rm '%s/two.cfg'", e.cfg, e.cfg), 0);
+	assert_int_equal(xp_test_sh("grep -q two '%s/two.cfg' && rm '%s/two.cfg'", e.cfg, e.cfg),
+			 0);
 	/* no config directory */
 	struct xp_domain_create_opts o = {.name = "two", .profile = "p", .ip = "192.168.0.9/24",
 					  .config_dir = "/nonexistent/xen"};
@@ -1169,9 +1166,11 @@ static void test_delete_half_made(void **state)
 	struct xp_domain a;
 	assert_int_equal(create(&e, "a", "p", NULL, NULL, NULL, &a), 0);
 	/* as if the run had died before the config was written */
-	assert_int_equal(sh("rm '%s' && sqlite3 '%s/inventory.db' \"UPDATE domains SET state = 'creating'\"",
-			    a.config_path, e.state),
-			 0);
+	assert_int_equal(
+	    xp_test_sh(
+		"rm '%s' && sqlite3 '%s/inventory.db' \"UPDATE domains SET state = 'creating'\"",
+		a.config_path, e.state),
+	    0);
 	struct xp_domain g;
 	assert_int_equal(xp_domain_get(e.inv, "a", &g), 0);
 	assert_string_equal(g.state, "creating");

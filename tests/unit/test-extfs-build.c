@@ -22,32 +22,15 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "xenprov/extfs.h"
 
-static char tmpdir[4096];
+XP_TEST_SCRATCH("extfs-build")
 
-static int setup(void **state)
+static const char *tmp(const char *name)
 {
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/extfs-build-XXXXXX", XP_TEST_TMP);
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *tmp(const char *name)
-{
-	static char bufs[8][4200];
-	static int k;
-	char *b = bufs[k++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", tmpdir, name);
-	return b;
+	return xp_test_path(tmpdir, name);
 }
 
 /* ---- archive writing ------------------------------------------------------------ */
@@ -109,33 +92,6 @@ static void put_dir(struct archive *a, const char *path, unsigned perm)
 
 /* ---- running tools ---------------------------------------------------------------- */
 
-static char *run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	size_t cap = 1 << 16, len = 0;
-	char *out = malloc(cap);
-	assert_non_null(out);
-	size_t n;
-	while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
-		len += n;
-		if (cap - len < 4096) {
-			cap *= 2;
-			out = realloc(out, cap);
-			assert_non_null(out);
-		}
-	}
-	out[len] = '\0';
-	pclose(p);
-	return out;
-}
-
 /* "img?offset=N" as e2fsprogs' tools take it */
 static const char *dev(const char *img, uint64_t offset)
 {
@@ -146,30 +102,9 @@ static const char *dev(const char *img, uint64_t offset)
 	return s;
 }
 
-static void assert_fsck_clean(const char *img, uint64_t offset)
-{
-	char cmd[4400];
-	snprintf(cmd, sizeof(cmd), "e2fsck -fn '%s' >%s/fsck.log 2>&1", dev(img, offset), tmpdir);
-	int st = system(cmd);
-	if (st != 0) {
-		char *log = run("cat %s/fsck.log", tmpdir);
-		fprintf(stderr, "e2fsck -fn %s: status %d\n%s\n", img, st, log);
-		free(log);
-	}
-	assert_int_equal(st, 0);
-}
-
 static char *debugfs(const char *img, uint64_t offset, const char *req)
 {
-	return run("debugfs -R '%s' '%s' 2>/dev/null", req, dev(img, offset));
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle)) {
-		fprintf(stderr, "expected to find [%s] in:\n%s\n", needle, hay);
-		fail();
-	}
+	return xp_test_out("debugfs -R '%s' '%s' 2>/dev/null", req, dev(img, offset));
 }
 
 static void assert_stat(const char *img, uint64_t offset, const char *path, const char *needle)
@@ -177,7 +112,7 @@ static void assert_stat(const char *img, uint64_t offset, const char *path, cons
 	char req[4200];
 	snprintf(req, sizeof(req), "stat \"%s\"", path);
 	char *out = debugfs(img, offset, req);
-	assert_contains(out, needle);
+	xp_test_assert_contains(out, needle);
 	free(out);
 }
 
@@ -209,15 +144,6 @@ static char *dump(const char *img, uint64_t offset, const char *path, size_t *le
 	fclose(f);
 	*len = n;
 	return b;
-}
-
-static void make_image(const char *img, uint64_t bytes)
-{
-	unlink(img);
-	int fd = open(img, O_CREAT | O_RDWR | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)bytes), 0);
-	close(fd);
 }
 
 static int build(const char *img, uint64_t offset, uint64_t size, const char *archive,
@@ -387,7 +313,7 @@ static void make_everything(const char *path, bool gz)
 
 static void check_everything(const char *img, uint64_t off, enum xp_fs_type type)
 {
-	assert_fsck_clean(img, off);
+	xp_test_assert_fsck_clean(img, off);
 	assert_stat(img, off, "/", "Mode:  0750");
 	assert_stat(img, off, "/", "mtime: 0x3b9aca00");
 	assert_stat(img, off, "/late", "Mode:  0701");
@@ -409,7 +335,7 @@ static void check_everything(const char *img, uint64_t off, enum xp_fs_type type
 	free(s);
 	assert_stat(img, off, "/etc/passwd", "Links: 2");
 	char *ino1 = debugfs(img, off, "ls -l /etc");
-	assert_contains(ino1, "passwd-link");
+	xp_test_assert_contains(ino1, "passwd-link");
 	free(ino1);
 	s = dump(img, off, "/etc/passwd-link", &len);
 	assert_int_equal(len, 30);
@@ -421,19 +347,21 @@ static void check_everything(const char *img, uint64_t off, enum xp_fs_type type
 	assert_stat(img, off, "/dev/nvme", "Device major/minor number: 259:70000");
 	assert_stat(img, off, "/run/fifo", "Type: FIFO");
 	char *ea = debugfs(img, off, "ea_list /usr/bin/ping");
-	assert_contains(ea, "user.comment (5) = \"hello\"");
-	assert_contains(ea, "trusted.t (1) = \"T\"");
-	assert_contains(ea, "security.selinux (27) = \"system_u:object_r:bin_t:s0\\000\"");
-	assert_contains(ea, "security.capability (20)");
+	xp_test_assert_contains(ea, "user.comment (5) = \"hello\"");
+	xp_test_assert_contains(ea, "trusted.t (1) = \"T\"");
+	xp_test_assert_contains(ea, "security.selinux (27) = \"system_u:object_r:bin_t:s0\\000\"");
+	xp_test_assert_contains(ea, "security.capability (20)");
 	free(ea);
 	ea = debugfs(img, off, "ea_list /srv/shared");
 	/* debugfs shows ACLs in the Linux xattr format ext2fs_xattr_get converts back to */
 	/* debugfs shows ext4's on-disk ACL format: version 1, short entries for the
 	 * USER_OBJ, GROUP_OBJ, MASK and OTHER tags */
-	assert_contains(ea, "system.posix_acl_access (28) = 01 00 00 00 01 00 07 00 02 00 07 00 "
-			    "e8 03 00 00 04 00 07 00 10 00 07 00 20 00 00 00");
-	assert_contains(ea, "system.posix_acl_default (28) = 01 00 00 00 01 00 07 00 04 00 05 00 "
-			    "08 00 04 00 d0 07 00 00 10 00 05 00 20 00 00 00");
+	xp_test_assert_contains(
+	    ea, "system.posix_acl_access (28) = 01 00 00 00 01 00 07 00 02 00 07 00 "
+		"e8 03 00 00 04 00 07 00 10 00 07 00 20 00 00 00");
+	xp_test_assert_contains(
+	    ea, "system.posix_acl_default (28) = 01 00 00 00 01 00 07 00 04 00 05 00 "
+		"08 00 04 00 d0 07 00 00 10 00 05 00 20 00 00 00");
 	free(ea);
 	/* sparse and zero runs stay holes */
 	assert_stat(img, off, "/var/sparse", "Size: 10485760");
@@ -475,7 +403,7 @@ static void check_everything(const char *img, uint64_t off, enum xp_fs_type type
 	assert_stat(img, off, "/dup", "Mode:  0600");
 	assert_stat(img, off, "/dupdir", "Mode:  0711");
 	ea = debugfs(img, off, "ea_list /dupdir");
-	assert_contains(ea, "user.b (1) = \"2\"");
+	xp_test_assert_contains(ea, "user.b (1) = \"2\"");
 	assert_null(strstr(ea, "user.a"));
 	free(ea);
 	s = dump(img, off, "/dupdir/kept", &len);
@@ -495,24 +423,25 @@ static void check_everything(const char *img, uint64_t off, enum xp_fs_type type
 	free(s);
 	assert_stat(img, off, "/hl/b", "Links: 1");
 	char *ls = debugfs(img, off, "ls /lost+found");
-	assert_contains(ls, "..");
+	xp_test_assert_contains(ls, "..");
 	free(ls);
-	char *sb = run("dumpe2fs -h '%s' 2>/dev/null", dev(img, off));
-	assert_contains(sb, "Filesystem volume name:   test");
-	assert_contains(sb, "Block size:               4096");
+	char *sb = xp_test_out("dumpe2fs -h '%s' 2>/dev/null", dev(img, off));
+	xp_test_assert_contains(sb, "Filesystem volume name:   test");
+	xp_test_assert_contains(sb, "Block size:               4096");
 	if (type == XP_FS_EXT4) {
-		assert_contains(sb, "has_journal ext_attr resize_inode dir_index filetype extent "
-				    "64bit flex_bg metadata_csum_seed sparse_super large_file "
-				    "huge_file dir_nlink extra_isize metadata_csum\n");
+		xp_test_assert_contains(
+		    sb, "has_journal ext_attr resize_inode dir_index filetype extent "
+			"64bit flex_bg metadata_csum_seed sparse_super large_file huge_file "
+			"dir_nlink extra_isize metadata_csum\n");
 		/* the seed is the one the UUID gives, as mke2fs sets it */
-		assert_contains(sb, "Checksum seed:");
+		xp_test_assert_contains(sb, "Checksum seed:");
 		assert_stat(img, off, "/var/random", "EXTENTS:");
 	} else if (type == XP_FS_EXT3) {
-		assert_contains(sb, "has_journal ext_attr resize_inode dir_index filetype "
-				    "sparse_super large_file\n");
+		xp_test_assert_contains(sb, "has_journal ext_attr resize_inode dir_index filetype "
+					    "sparse_super large_file\n");
 	} else {
-		assert_contains(sb, "ext_attr resize_inode dir_index filetype sparse_super "
-				    "large_file\n");
+		xp_test_assert_contains(sb, "ext_attr resize_inode dir_index filetype sparse_super "
+					    "large_file\n");
 	}
 	free(sb);
 }
@@ -522,7 +451,7 @@ static void build_everything(enum xp_fs_type type, uint64_t offset, bool gz)
 	const char *arch = tmp(gz ? "all.tar.gz" : "all.tar");
 	make_everything(arch, gz);
 	const char *img = tmp("all.img");
-	make_image(img, offset + (64 << 20));
+	xp_test_sparse(img, offset + (64 << 20));
 	struct xp_diags d = {0};
 	struct xp_fs_stats st;
 	int r = build(img, offset, 64 << 20, arch, type, &st, &d);
@@ -569,7 +498,7 @@ static void test_offset_untouched(void **state)
 	put_file(a, "f", 0644, "x");
 	ar_close(a);
 	const char *img = tmp("off.img");
-	make_image(img, (3 << 20) + (16 << 20));
+	xp_test_sparse(img, (3 << 20) + (16 << 20));
 	int fd = open(img, O_RDWR);
 	static unsigned char pat[1 << 20];
 	memset(pat, 0xa5, sizeof(pat));
@@ -597,10 +526,11 @@ static void test_offset_untouched(void **state)
 	for (size_t i = 0; i < sizeof(back); i++)
 		assert_int_equal(back[i], 0);
 	close(fd);
-	assert_fsck_clean(img, 2 << 20);
-	char *sb = run("dumpe2fs -h '%s' 2>/dev/null", dev(img, 2 << 20));
-	assert_contains(sb, "Filesystem UUID:          0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
-	assert_contains(sb, "Reserved block count:     0\n");
+	xp_test_assert_fsck_clean(img, 2 << 20);
+	char *sb = xp_test_out("dumpe2fs -h '%s' 2>/dev/null", dev(img, 2 << 20));
+	xp_test_assert_contains(sb,
+				"Filesystem UUID:          0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+	xp_test_assert_contains(sb, "Reserved block count:     0\n");
 	free(sb);
 	xp_diags_release(&d);
 }
@@ -624,7 +554,7 @@ static void test_big_directory(void **state)
 	ar_close(a);
 	for (int t = XP_FS_EXT3; t <= XP_FS_EXT4; t++) {
 		const char *img = tmp("bigdir.img");
-		make_image(img, 128 << 20);
+		xp_test_sparse(img, 128 << 20);
 		struct xp_diags d = {0};
 		struct xp_fs_stats st;
 		int r = build(img, 0, 128 << 20, arch, (enum xp_fs_type)t, &st, &d);
@@ -632,13 +562,13 @@ static void test_big_directory(void **state)
 		assert_int_equal(r, 0);
 		assert_int_equal(st.files, 20000);
 		assert_int_equal(st.dirs, 301);
-		assert_fsck_clean(img, 0);
+		xp_test_assert_fsck_clean(img, 0);
 		assert_stat(img, 0, "/big/file-with-a-longish-name-00000", "Size: 0");
 		assert_stat(img, 0, "/big/file-with-a-longish-name-19999", "Size: 4");
 		assert_stat(img, 0, "/big", "Links: 302");
 		char *ls = debugfs(img, 0, "ls /big");
-		assert_contains(ls, "file-with-a-longish-name-12345");
-		assert_contains(ls, "sub299");
+		xp_test_assert_contains(ls, "file-with-a-longish-name-12345");
+		xp_test_assert_contains(ls, "sub299");
 		free(ls);
 		xp_diags_release(&d);
 	}
@@ -679,12 +609,12 @@ static void test_estimate_fits(void **state)
 			assert_true(more > bytes);
 			assert_int_equal(bytes % (1 << 20), 0);
 			const char *img = tmp("est.img");
-			make_image(img, bytes);
+			xp_test_sparse(img, bytes);
 			struct xp_fs_stats st;
 			int r = xp_fs_build(img, 0, bytes, archives[k], &o, NULL, NULL, &st, &d);
 			print_diags(&d);
 			assert_int_equal(r, 0);
-			assert_fsck_clean(img, 0);
+			xp_test_assert_fsck_clean(img, 0);
 			/* and it is tight: less than a fifth is left over (the small archive
 			 * gets the journal's and 10 MiB sparse file's worth more) */
 			if (k == 0 && st.blocks_free * 5 >= st.blocks_total)
@@ -702,7 +632,7 @@ static void test_estimate_fits(void **state)
 static int build_one(const char *arch, struct xp_diags *d)
 {
 	const char *img = tmp("err.img");
-	make_image(img, 32 << 20);
+	xp_test_sparse(img, 32 << 20);
 	struct xp_fs_stats st;
 	return build(img, 0, 32 << 20, arch, XP_FS_EXT4, &st, d);
 }
@@ -784,7 +714,7 @@ static void test_truncated_and_corrupt(void **state)
 	assert_int_equal(stat(arch, &st), 0);
 	/* cut in half */
 	const char *cut = tmp("cut.tar.gz");
-	char *out = run("head -c %lld '%s' > '%s'", (long long)st.st_size / 2, arch, cut);
+	char *out = xp_test_out("head -c %lld '%s' > '%s'", (long long)st.st_size / 2, arch, cut);
 	free(out);
 	expect_error(cut, -EBADMSG, "archive", "blob0");
 	/* corrupt deflate data (a reserved block type). Bytes changed inside the stored
@@ -793,7 +723,7 @@ static void test_truncated_and_corrupt(void **state)
 	const char *bad = tmp("bad.tar.gz");
 	const char *all = tmp("all.tar.gz");
 	make_everything(all, true);
-	out = run("cp '%s' '%s'", all, bad);
+	out = xp_test_out("cp '%s' '%s'", all, bad);
 	free(out);
 	int fd = open(bad, O_RDWR);
 	unsigned char junk[64];
@@ -803,7 +733,7 @@ static void test_truncated_and_corrupt(void **state)
 	expect_error(bad, -EBADMSG, "archive", NULL);
 	/* not an archive at all */
 	const char *txt = tmp("not.tar");
-	out = run("head -c 3000 /dev/urandom > '%s'", txt);
+	out = xp_test_out("head -c 3000 /dev/urandom > '%s'", txt);
 	free(out);
 	expect_error(txt, -EBADMSG, "archive", NULL);
 	/* a broken uncompressed tar header in the middle */
@@ -838,18 +768,19 @@ static void test_gzip_stream(void **state)
 	assert_true(st.st_size > 7777);
 	/* two members, split at an offset inside a tar header block */
 	const char *multi = tmp("multi.tar.gz");
-	char *out = run("head -c 7777 '%s' | gzip -c > '%s' && tail -c +7778 '%s' | gzip -1 -c "
+	char *out =
+	    xp_test_out("head -c 7777 '%s' | gzip -c > '%s' && tail -c +7778 '%s' | gzip -1 -c "
 			">> '%s' && echo ok",
 			plain, multi, plain, multi);
 	assert_string_equal(out, "ok\n");
 	free(out);
 	/* where the first member ends in it */
-	out = run("head -c 7777 '%s' | gzip -c | wc -c", plain);
+	out = xp_test_out("head -c 7777 '%s' | gzip -c | wc -c", plain);
 	long boundary = atol(out);
 	free(out);
 	assert_true(boundary > 18);
 	const char *img = tmp("gz.img");
-	make_image(img, 64 << 20);
+	xp_test_sparse(img, 64 << 20);
 	struct xp_fs_stats fst;
 	struct xp_diags d = {0};
 	int r = build(img, 0, 64 << 20, multi, XP_FS_EXT4, &fst, &d);
@@ -887,7 +818,7 @@ static void test_gzip_stream(void **state)
 	int saved = dup(0);
 	assert_int_equal(dup2(pfd[0], 0), 0);
 	close(pfd[0]);
-	make_image(img, 64 << 20);
+	xp_test_sparse(img, 64 << 20);
 	r = build(img, 0, 64 << 20, "-", XP_FS_EXT4, &fst, &d);
 	dup2(saved, 0);
 	close(saved);
@@ -900,15 +831,15 @@ static void test_gzip_stream(void **state)
 	xp_diags_release(&d);
 	/* zero padding after the last member */
 	const char *padded = tmp("padded.tar.gz");
-	out = run("cat '%s' > '%s' && head -c 5000 /dev/zero >> '%s' && echo ok", multi, padded,
-		  padded);
+	out = xp_test_out("cat '%s' > '%s' && head -c 5000 /dev/zero >> '%s' && echo ok", multi,
+			  padded, padded);
 	free(out);
 	assert_int_equal(build_one(padded, &d), 0);
 	xp_diags_release(&d);
 	/* something else after it */
 	const char *junk = tmp("junk.tar.gz");
-	out =
-	    run("cat '%s' > '%s' && printf 'trailing junk' >> '%s' && echo ok", multi, junk, junk);
+	out = xp_test_out("cat '%s' > '%s' && printf 'trailing junk' >> '%s' && echo ok", multi,
+			  junk, junk);
 	free(out);
 #ifdef XP_HAVE_ISAL
 	expect_error(junk, -EBADMSG, "archive", "data after the end of the gzip stream");
@@ -917,7 +848,7 @@ static void test_gzip_stream(void **state)
 	make_random_tgz(arch, 2);
 	assert_int_equal(stat(arch, &st), 0);
 	const char *flip = tmp("flip.tar.gz");
-	out = run("cp '%s' '%s' && echo ok", arch, flip);
+	out = xp_test_out("cp '%s' '%s' && echo ok", arch, flip);
 	free(out);
 	int fd = open(flip, O_RDWR);
 	assert_true(fd >= 0);
@@ -929,7 +860,7 @@ static void test_gzip_stream(void **state)
 	expect_error(flip, -EBADMSG, "archive", "checksum");
 	/* the CRC in the trailer itself, read only after the tar end marker */
 	const char *crc = tmp("crc.tar.gz");
-	out = run("cp '%s' '%s' && echo ok", arch, crc);
+	out = xp_test_out("cp '%s' '%s' && echo ok", arch, crc);
 	free(out);
 	fd = open(crc, O_RDWR);
 	assert_true(fd >= 0);
@@ -951,7 +882,7 @@ static void test_nospace(void **state)
 	const char *arch = tmp("rand20.tar.gz");
 	make_random_tgz(arch, 20);
 	const char *img = tmp("small.img");
-	make_image(img, 12 << 20);
+	xp_test_sparse(img, 12 << 20);
 	struct xp_diags d = {0};
 	struct xp_fs_stats st;
 	int r = build(img, 0, 12 << 20, arch, XP_FS_EXT4, &st, &d);
@@ -964,11 +895,11 @@ static void test_nospace(void **state)
 	assert_true(mib >= 20 && mib < 40);
 	xp_diags_release(&d);
 	/* and that size works */
-	make_image(img, (uint64_t)mib << 20);
+	xp_test_sparse(img, (uint64_t)mib << 20);
 	r = build(img, 0, (uint64_t)mib << 20, arch, XP_FS_EXT4, &st, &d);
 	print_diags(&d);
 	assert_int_equal(r, 0);
-	assert_fsck_clean(img, 0);
+	xp_test_assert_fsck_clean(img, 0);
 	xp_diags_release(&d);
 	/* too many entries for the inodes asked for */
 	const char *many = tmp("many.tar");
@@ -979,7 +910,7 @@ static void test_nospace(void **state)
 		put_file(a, name, 0644, "");
 	}
 	ar_close(a);
-	make_image(img, 16 << 20);
+	xp_test_sparse(img, 16 << 20);
 	struct xp_fs_opts o = {.type = XP_FS_EXT2, .reserved_percent = -1, .inodes = 100};
 	r = xp_fs_build(img, 0, 16 << 20, many, &o, NULL, NULL, &st, &d);
 	assert_int_equal(r, -ENOSPC);
@@ -999,7 +930,7 @@ static void test_bad_options(void **state)
 	put_file(a, "f", 0644, "x");
 	ar_close(a);
 	const char *img = tmp("opt.img");
-	make_image(img, 16 << 20);
+	xp_test_sparse(img, 16 << 20);
 	struct xp_diags d = {0};
 	struct xp_fs_stats st;
 	struct xp_fs_opts o = {
@@ -1045,7 +976,7 @@ static void test_progress_and_stats(void **state)
 	const char *arch = tmp("prog.tar.gz");
 	make_random_tgz(arch, 6);
 	const char *img = tmp("prog.img");
-	make_image(img, 32 << 20);
+	xp_test_sparse(img, 32 << 20);
 	struct xp_fs_opts o = {.type = XP_FS_EXT3, .reserved_percent = 10};
 	struct prog p = {.monotonic = true};
 	struct xp_fs_stats st;
@@ -1058,23 +989,23 @@ static void test_progress_and_stats(void **state)
 	assert_int_equal(st.entries, 6);
 	assert_int_equal(st.files, 6);
 	assert_int_equal(st.content_bytes, 6 << 20);
-	char *sb = run("dumpe2fs -h '%s' 2>/dev/null", img);
+	char *sb = xp_test_out("dumpe2fs -h '%s' 2>/dev/null", img);
 	char want[64];
 	snprintf(want, sizeof(want), "Free blocks:              %llu\n",
 		 (unsigned long long)st.blocks_free);
-	assert_contains(sb, want);
+	xp_test_assert_contains(sb, want);
 	snprintf(want, sizeof(want), "Free inodes:              %llu\n",
 		 (unsigned long long)st.inodes_free);
-	assert_contains(sb, want);
+	xp_test_assert_contains(sb, want);
 	snprintf(want, sizeof(want), "Reserved block count:     %llu\n",
 		 (unsigned long long)(st.blocks_total / 10));
-	assert_contains(sb, want);
+	xp_test_assert_contains(sb, want);
 	free(sb);
 	/* the image stays sparse: about the content plus metadata is allocated */
 	struct stat s;
 	assert_int_equal(stat(img, &s), 0);
 	assert_true((uint64_t)s.st_blocks * 512 < (12u << 20));
-	assert_fsck_clean(img, 0);
+	xp_test_assert_fsck_clean(img, 0);
 	xp_diags_release(&d);
 }
 
@@ -1095,22 +1026,22 @@ static void test_empty_and_stdin(void **state)
 	o.allow_empty = false;
 	assert_int_equal(xp_fs_estimate(arch, &o, 0, &bytes, &d), -ENODATA);
 	o.allow_empty = true;
-	make_image(tmp("err.img"), 32 << 20);
+	xp_test_sparse(tmp("err.img"), 32 << 20);
 	assert_int_equal(xp_fs_build(tmp("err.img"), 0, 32 << 20, arch, &o, NULL, NULL, NULL, &d),
 			 0);
-	assert_fsck_clean(tmp("err.img"), 0);
+	xp_test_assert_fsck_clean(tmp("err.img"), 0);
 	/* 0 bytes, plain or compressed, is no tar archive: refused even when allowed */
 	const char *zero = tmp("zero.tar");
 	FILE *f = fopen(zero, "w");
 	assert_non_null(f);
 	fclose(f);
 	const char *zgz = tmp("zero.tar.gz");
-	free(run("gzip -c </dev/null >'%s'", zgz));
+	free(xp_test_out("gzip -c </dev/null >'%s'", zgz));
 	for (int k = 0; k < 2; k++) {
 		const char *z = k ? zgz : zero;
 		expect_error(z, -EBADMSG, "empty-input",
 			     k ? "decompresses to 0 bytes" : "is 0 bytes");
-		make_image(tmp("err.img"), 32 << 20);
+		xp_test_sparse(tmp("err.img"), 32 << 20);
 		assert_int_equal(
 		    xp_fs_build(tmp("err.img"), 0, 32 << 20, z, &o, NULL, NULL, NULL, &d),
 		    -EBADMSG);
@@ -1124,7 +1055,7 @@ static void test_empty_and_stdin(void **state)
 	assert_int_equal(dup2(fd, 0), 0);
 	close(fd);
 	const char *img = tmp("stdin.img");
-	make_image(img, 64 << 20);
+	xp_test_sparse(img, 64 << 20);
 	struct xp_fs_stats st;
 	int r = build(img, 0, 64 << 20, "-", XP_FS_EXT4, &st, &d);
 	dup2(saved, 0);

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "xenprov/blockdev.h"
 #include "xenprov/extfs.h"
 #include "xenprov/partition.h"
@@ -35,27 +37,7 @@ static bool is_root;
 
 static const char *tpath(const char *name)
 {
-	static char buf[32][1200];
-	static int k;
-	k = (k + 1) % 32;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	int st = system(cmd);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fprintf(stderr, "command failed: %s\n", cmd);
-	free(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return xp_test_path(tmpdir, name);
 }
 
 static void pattern(unsigned char *buf, size_t len)
@@ -78,7 +60,7 @@ static void write_file(const char *path, const void *data, size_t len)
 static int make_tree(void)
 {
 	const char *src = tpath("src");
-	if (sh("mkdir -p '%s/sub/deeper'", src) != 0)
+	if (xp_test_sh("mkdir -p '%s/sub/deeper'", src) != 0)
 		return -1;
 	write_file(tpath("src/hello.txt"), "hello world\n", 12);
 	write_file(tpath("src/empty"), "", 0);
@@ -97,15 +79,15 @@ static int make_tree(void)
 		return -1;
 	if (chmod(tpath("src/sub"), 0750) < 0 || chmod(tpath("src/hello.txt"), 0640) < 0)
 		return -1;
-	if (sh("touch -h -d @1234567890 '%s/hello.txt' '%s/sub'", src, src) != 0)
+	if (xp_test_sh("touch -h -d @1234567890 '%s/hello.txt' '%s/sub'", src, src) != 0)
 		return -1;
 	/* beyond 2038: the epoch bits of large inodes */
-	if (sh("touch -d @4102444800 '%s/empty'", src) != 0)
+	if (xp_test_sh("touch -d @4102444800 '%s/empty'", src) != 0)
 		return -1;
 	if (is_root) {
-		if (sh("mknod '%s/null' c 1 3 && mknod '%s/bigdev' b 259 70000 && "
-		       "chown 1234:5678 '%s/sub/nested.txt'",
-		       src, src, src) != 0)
+		if (xp_test_sh("mknod '%s/null' c 1 3 && mknod '%s/bigdev' b 259 70000 && "
+			       "chown 1234:5678 '%s/sub/nested.txt'",
+			       src, src, src) != 0)
 			return -1;
 	}
 	return 0;
@@ -286,17 +268,12 @@ static void check_contents(struct xp_fs *fs)
 
 static uint64_t dumpe2fs_field(const char *image, uint64_t offset, const char *field)
 {
-	char *cmd;
 	/* libext2fs reads "name?offset=N" (ext2fs_open2's io options) */
-	if (asprintf(&cmd, "dumpe2fs -h '%s?offset=%llu' 2>/dev/null | sed -n 's/^%s: *//p'", image,
-		     (unsigned long long)offset, field) < 0)
-		abort();
-	FILE *p = popen(cmd, "r");
-	free(cmd);
-	assert_non_null(p);
+	char *out = xp_test_out("dumpe2fs -h '%s?offset=%llu' 2>/dev/null | sed -n 's/^%s: *//p'",
+				image, (unsigned long long)offset, field);
 	unsigned long long v = 0;
-	assert_int_equal(fscanf(p, "%llu", &v), 1);
-	pclose(p);
+	assert_int_equal(sscanf(out, "%llu", &v), 1);
+	free(out);
 	return v;
 }
 
@@ -320,12 +297,13 @@ static void check_info(struct xp_fs *fs, const char *image, uint64_t offset, enu
 static void mkfs(const char *image, const char *type, const char *extra)
 {
 	assert_int_equal(
-	    sh("mke2fs -q -F -t %s -b 4096 -L xp-root-label -U %s %s -d '%s' '%s' 16M >/dev/null",
-	       type, UUID, extra, tpath("src"), image),
+	    xp_test_sh(
+		"mke2fs -q -F -t %s -b 4096 -L xp-root-label -U %s %s -d '%s' '%s' 16M >/dev/null",
+		type, UUID, extra, tpath("src"), image),
 	    0);
 	/* mke2fs 1.47.0 -d drops the epoch bits of times past 2038: set them */
-	assert_int_equal(sh("debugfs -w -R 'sif /empty mtime_extra 1' '%s' >/dev/null 2>&1", image),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("debugfs -w -R 'sif /empty mtime_extra 1' '%s' >/dev/null 2>&1", image), 0);
 }
 
 /* ---- tests ----------------------------------------------------------------------- */
@@ -335,7 +313,7 @@ static void test_bare_ext4(void **state)
 	(void)state;
 	const char *img = tpath("bare.img");
 	mkfs(img, "ext4", "");
-	assert_int_equal(sh("e2fsck -fn '%s' >/dev/null 2>&1", img), 0);
+	xp_test_assert_fsck_clean(img, 0);
 	struct xp_blockdev *bd;
 	struct xp_fs *fs;
 	assert_int_equal(xp_blockdev_open(img, &bd), 0);
@@ -411,14 +389,17 @@ static void test_partitioned_raw_and_qcow2(void **state)
 	const char *disk = tpath("disk.img"), *fsimg = tpath("part.img");
 	const char *q1 = tpath("disk-qemu.qcow2"), *q2 = tpath("disk-xp.qcow2");
 	unlink(disk);
-	assert_int_equal(sh("truncate -s 40M '%s' && printf 'label: dos\\nstart=2048, size=32768, "
-			    "type=83\\n' | sfdisk -q '%s'",
-			    disk, disk),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("truncate -s 40M '%s' && printf 'label: dos\\nstart=2048, size=32768, "
+		       "type=83\\n' | sfdisk -q '%s'",
+		       disk, disk),
+	    0);
 	/* the filesystem made apart and copied in at 1 MiB */
 	mkfs(fsimg, "ext4", "");
 	assert_int_equal(
-	    sh("dd if='%s' of='%s' bs=1M seek=1 conv=notrunc,sparse status=none", fsimg, disk), 0);
+	    xp_test_sh("dd if='%s' of='%s' bs=1M seek=1 conv=notrunc,sparse status=none", fsimg,
+		       disk),
+	    0);
 	open_partitioned(disk, XP_IMAGE_RAW);
 	/* blocks_free etc. against dumpe2fs on the embedded filesystem */
 	{
@@ -430,7 +411,7 @@ static void test_partitioned_raw_and_qcow2(void **state)
 		xp_fs_close(fs);
 		xp_blockdev_close(bd);
 	}
-	assert_int_equal(sh("qemu-img convert -O qcow2 '%s' '%s'", disk, q1), 0);
+	assert_int_equal(xp_test_sh("qemu-img convert -O qcow2 '%s' '%s'", disk, q1), 0);
 	open_partitioned(q1, XP_IMAGE_QCOW2);
 	assert_int_equal(xp_qcow2_from_raw(disk, q2, 0), 0);
 	open_partitioned(q2, XP_IMAGE_QCOW2);
@@ -449,7 +430,7 @@ static void test_open_errors(void **state)
 {
 	(void)state;
 	const char *img = tpath("zeros.img");
-	assert_int_equal(sh("truncate -s 4M '%s'", img), 0);
+	assert_int_equal(xp_test_sh("truncate -s 4M '%s'", img), 0);
 	struct xp_blockdev *bd;
 	struct xp_fs *fs = (struct xp_fs *)1;
 	assert_int_equal(xp_blockdev_open(img, &bd), 0);
@@ -487,8 +468,7 @@ static int setup(void **state)
 {
 	(void)state;
 	is_root = geteuid() == 0;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/extfs-read-XXXXXX", XP_TEST_TMP);
-	if (!mkdtemp(tmpdir))
+	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "extfs-read") < 0)
 		return -1;
 	return make_tree();
 }
@@ -496,18 +476,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[1100];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return xp_test_rmtree(tmpdir);
 }
 
 int main(void)
 {
-	if (system("command -v mke2fs >/dev/null && command -v sfdisk >/dev/null && "
-		   "command -v qemu-img >/dev/null") != 0) {
-		fprintf(stderr, "mke2fs, sfdisk or qemu-img missing: skipping\n");
+	if (xp_test_need("mke2fs sfdisk qemu-img"))
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bare_ext4),
 	    cmocka_unit_test(test_types),

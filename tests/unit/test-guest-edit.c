@@ -1,14 +1,19 @@
 /*
  * test-guest-edit.c - per-guest settings written into images (xp_guest_apply) and the
  * writable qcow2 layer under it, checked with the real tools: images made by mke2fs -d
- * from trees made here (Debian/ifupdown, systemd-networkd, netplan, Red Hat ifcfg), bare
+ * from trees made here (Debian 12 with ifupdown and systemd-udevd, a busybox/sysvinit
+ * one without udev, systemd-networkd, netplan, NetworkManager, Red Hat ifcfg), with
+ * resolv.conf a regular file, a symlink into systemd-resolved or absent, bare
  * and partitioned by sfdisk with a mkswap'ed swap partition, raw and qcow2 (qemu-img
  * convert, xp_qcow2_from_raw, overlays from xp_qcow2_create_overlay and qemu-img
  * create); verified with e2fsck -fn, debugfs, dumpe2fs, blkid, qemu-img check/map/convert
- * and the backing files' SHA-256. test_clones makes two guests of one golden disk for
- * each filesystem kind (ext2, ext3, ext4 with and without metadata_csum_seed, ext4 with
- * gdt_csum), one a raw copy and one a qcow2 overlay, and checks that they are separate
- * machines: their own UUIDs everywhere, no shared machine state.
+ * and the backing files' SHA-256; where netplan and nmcli are installed, the netplan file
+ * through `netplan generate` and the keyfile through NetworkManager's own parser
+ * (tests/integration/guest-net.sh brings the interfaces up in a network namespace).
+ * test_clones makes two guests of one golden disk for each filesystem kind (ext2, ext3,
+ * ext4 with and without metadata_csum_seed, ext4 with gdt_csum), one a raw copy and one
+ * a qcow2 overlay, and checks that they are separate machines: their own UUIDs
+ * everywhere, no shared machine state.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +30,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testlib.h"
 
 #include "guest-fixtures.h"
 #include "image/rwdisk-internal.h"
@@ -46,52 +53,7 @@ static bool is_root;
 
 static const char *tpath(const char *name)
 {
-	static char buf[32][1200];
-	static int k;
-	k = (k + 1) % 32;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	int st = system(cmd);
-	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (rc != 0)
-		fprintf(stderr, "command exited %d: %s\n", rc, cmd);
-	free(cmd);
-	return rc;
-}
-
-/* The standard output of a shell command (heap; "" on failure). */
-static char *out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *out(const char *fmt, ...)
-{
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	free(cmd);
-	struct xp_buf b = XP_BUF_INIT;
-	if (p) {
-		char chunk[4096];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-			xp_buf_add(&b, chunk, n);
-		pclose(p);
-	}
-	char *s = xp_buf_steal(&b);
-	return s ? s : strdup("");
+	return xp_test_path(tmpdir, name);
 }
 
 static void put(const char *rel, const char *content, mode_t mode)
@@ -117,9 +79,9 @@ static void sha(const char *path, char hex[65])
 
 static void common_tree(const char *t)
 {
-	assert_int_equal(sh("mkdir -p '%s/%s/etc/ssh' '%s/%s/var/lib/dbus' '%s/%s/root' "
-			    "'%s/%s/etc/systemd/network'",
-			    tmpdir, t, tmpdir, t, tmpdir, t, tmpdir, t),
+	assert_int_equal(xp_test_sh("mkdir -p '%s/%s/etc/ssh' '%s/%s/var/lib/dbus' '%s/%s/root' "
+				    "'%s/%s/etc/systemd/network'",
+				    tmpdir, t, tmpdir, t, tmpdir, t, tmpdir, t),
 			 0);
 	char rel[256];
 #define P(x) (snprintf(rel, sizeof(rel), "%s/%s", t, x), rel)
@@ -136,58 +98,112 @@ static void common_tree(const char *t)
 	put(P("etc/ssh/ssh_host_rsa_key.pub"), "ssh-rsa AAAA golden\n", 0644);
 	put(P("etc/resolv.conf"), "nameserver 10.0.0.1\n", 0644);
 #undef P
-	assert_int_equal(sh("chmod 0700 '%s/%s/root'", tmpdir, t), 0);
+	assert_int_equal(xp_test_sh("chmod 0700 '%s/%s/root'", tmpdir, t), 0);
 	if (is_root)
-		assert_int_equal(sh("chown 0:42 '%s/%s/etc/shadow'", tmpdir, t), 0);
+		assert_int_equal(xp_test_sh("chown 0:42 '%s/%s/etc/shadow'", tmpdir, t), 0);
+}
+
+/* A Debian-like tree with ifupdown in t: its interfaces file, an interfaces.d file for
+ * eth0 and one for eth1. */
+static void ifupdown_tree(const char *t)
+{
+	common_tree(t);
+	assert_int_equal(xp_test_sh("mkdir -p '%s/%s/etc/network/interfaces.d'", tmpdir, t), 0);
+	char rel[256];
+#define P(x) (snprintf(rel, sizeof(rel), "%s/%s", t, x), rel)
+	put(P("etc/network/interfaces"),
+	    "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", 0644);
+	put(P("etc/network/interfaces.d/50-cloud-init"), "auto eth0\niface eth0 inet dhcp\n", 0644);
+	put(P("etc/network/interfaces.d/60-eth1"), "auto eth1\niface eth1 inet dhcp\n", 0644);
+#undef P
 }
 
 static void make_trees(void)
 {
-	/* Debian with ifupdown */
-	common_tree("debian");
-	assert_int_equal(sh("mkdir -p '%s/debian/etc/network/interfaces.d'", tmpdir), 0);
-	put("debian/etc/network/interfaces",
-	    "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", 0644);
-	put("debian/etc/network/interfaces.d/50-cloud-init", "auto eth0\niface eth0 inet dhcp\n",
-	    0644);
-	put("debian/etc/network/interfaces.d/60-eth1", "auto eth1\niface eth1 inet dhcp\n", 0644);
+	/* Debian 12 with ifupdown: merged /usr, systemd and its udevd, a stanza for the
+	 * interface under its name from an earlier boot (enX0) to be replaced */
+	ifupdown_tree("debian");
+	assert_int_equal(
+	    xp_test_sh("cd '%s/debian' && mkdir -p usr/lib/systemd usr/sbin usr/bin && "
+		       "ln -s usr/lib lib && ln -s usr/sbin sbin && ln -s usr/bin bin && "
+		       "printf 'ELF' >usr/lib/systemd/systemd && "
+		       "printf 'ELF' >usr/lib/systemd/systemd-udevd && "
+		       "printf 'allow-hotplug enX0\\niface enX0 inet dhcp\\n' "
+		       ">etc/network/interfaces.d/40-enX0",
+		       tmpdir),
+	    0);
+	/* busybox with ifupdown, no udev: the kernel names the interface */
+	ifupdown_tree("busybox");
+	assert_int_equal(
+	    xp_test_sh("cd '%s/busybox' && rm -rf etc/systemd && mkdir -p bin etc/init.d && "
+		       "printf 'ELF' >bin/busybox && ln -s busybox bin/sh",
+		       tmpdir),
+	    0);
 	/* systemd-networkd only */
 	common_tree("networkd");
 	put("networkd/etc/systemd/network/80-dhcp.network",
 	    "[Match]\nName=en*\n[Network]\nDHCP=yes\n", 0644);
 	/* machine-id symlinks: /etc's (dangling in the image) is replaced by a file, dbus's
 	 * (to /etc/machine-id) left alone; an existing /root/.ssh gets fixed */
-	assert_int_equal(sh("cd '%s/networkd' && rm -f etc/machine-id var/lib/dbus/machine-id && "
-			    "ln -s /run/machine-id etc/machine-id && "
-			    "ln -s /etc/machine-id var/lib/dbus/machine-id && "
-			    "mkdir -m 0755 root/.ssh && echo old > root/.ssh/authorized_keys && "
-			    "chmod 0644 root/.ssh/authorized_keys",
-			    tmpdir),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("cd '%s/networkd' && rm -f etc/machine-id var/lib/dbus/machine-id && "
+		       "ln -s /run/machine-id etc/machine-id && "
+		       "ln -s /etc/machine-id var/lib/dbus/machine-id && "
+		       "mkdir -m 0755 root/.ssh && echo old > root/.ssh/authorized_keys && "
+		       "chmod 0644 root/.ssh/authorized_keys",
+		       tmpdir),
+	    0);
 	if (is_root)
-		assert_int_equal(sh("chown -R 1000:1000 '%s/networkd/root/.ssh'", tmpdir), 0);
-	assert_int_equal(sh("rm -f '%s/networkd/etc/shadow' && "
-			    "ln -sf ../run/systemd/resolve/stub-resolv.conf "
-			    "'%s/networkd/etc/resolv.conf'",
-			    tmpdir, tmpdir),
+		assert_int_equal(xp_test_sh("chown -R 1000:1000 '%s/networkd/root/.ssh'", tmpdir),
+				 0);
+	assert_int_equal(xp_test_sh("rm -f '%s/networkd/etc/shadow' && "
+				    "ln -sf ../run/systemd/resolve/stub-resolv.conf "
+				    "'%s/networkd/etc/resolv.conf'",
+				    tmpdir, tmpdir),
 			 0);
 	/* Ubuntu with netplan */
 	common_tree("netplan");
-	assert_int_equal(sh("mkdir -p '%s/netplan/etc/netplan'", tmpdir), 0);
+	assert_int_equal(xp_test_sh("mkdir -p '%s/netplan/etc/netplan'", tmpdir), 0);
 	put("netplan/etc/netplan/50-cloud-init.yaml",
 	    "network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n", 0600);
 	put("netplan/etc/netplan/01-bridges.yaml", "network:\n  version: 2\n  bridges: {}\n", 0600);
+	/* RHEL 9-like: NetworkManager enabled, a readme in network-scripts, the image's own
+	 * ethernet connection and a bridge connection; no resolver manager */
+	common_tree("nm");
+	assert_int_equal(
+	    xp_test_sh(
+		"cd '%s/nm' && mkdir -p usr/sbin usr/lib/systemd/system "
+		"etc/sysconfig/network-scripts "
+		"etc/NetworkManager/system-connections etc/systemd/system/multi-user.target.wants "
+		"&& "
+		"printf 'ELF' >usr/sbin/NetworkManager && "
+		"printf '[Service]\\n' >usr/lib/systemd/system/NetworkManager.service && "
+		"ln -s /usr/lib/systemd/system/NetworkManager.service "
+		"etc/systemd/system/multi-user.target.wants/NetworkManager.service && "
+		"echo 'ifcfg files are deprecated' "
+		">etc/sysconfig/network-scripts/readme-ifcfg-rh.txt && "
+		"chmod 0700 etc/NetworkManager/system-connections",
+		tmpdir),
+	    0);
+	put("nm/etc/NetworkManager/system-connections/Wired connection 1.nmconnection",
+	    "[connection]\nid=Wired connection 1\ntype=ethernet\ninterface-name=eth0\n\n"
+	    "[ipv4]\nmethod=auto\n",
+	    0600);
+	put("nm/etc/NetworkManager/system-connections/br0.nmconnection",
+	    "[connection]\nid=br0\ntype=bridge\ninterface-name=br0\n", 0600);
 	/* Red Hat with ifcfg */
 	common_tree("ifcfg");
-	assert_int_equal(sh("mkdir -p '%s/ifcfg/etc/sysconfig/network-scripts'", tmpdir), 0);
+	assert_int_equal(xp_test_sh("mkdir -p '%s/ifcfg/etc/sysconfig/network-scripts'", tmpdir),
+			 0);
 	put("ifcfg/etc/sysconfig/network-scripts/ifcfg-lo", "DEVICE=lo\nONBOOT=yes\n", 0644);
 	put("ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=dhcp\n",
 	    0644);
-	assert_int_equal(sh("setfattr -n security.selinux -v system_u:object_r:net_conf_t:s0 "
-			    "'%s/ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0' 2>/dev/null || "
-			    "true",
-			    tmpdir),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("setfattr -n security.selinux -v system_u:object_r:net_conf_t:s0 "
+		       "'%s/ifcfg/etc/sysconfig/network-scripts/ifcfg-eth0' 2>/dev/null || "
+		       "true",
+		       tmpdir),
+	    0);
 }
 
 /* ---- images ------------------------------------------------------------------------------ */
@@ -199,9 +215,10 @@ static void make_trees(void)
 /* A bare filesystem image of tree, made by mke2fs with mkfs (its type and features). */
 static void make_bare_fs(const char *tree, const char *img, unsigned mib, const char *mkfs)
 {
-	assert_int_equal(sh("rm -f '%s' && truncate -s %uM '%s' && mke2fs -q -F %s -U %s "
-			    "-d '%s' '%s' >/dev/null",
-			    tpath(img), mib, tpath(img), mkfs, FS_UUID, tpath(tree), tpath(img)),
+	assert_int_equal(xp_test_sh("rm -f '%s' && truncate -s %uM '%s' && mke2fs -q -F %s -U %s "
+				    "-d '%s' '%s' >/dev/null",
+				    tpath(img), mib, tpath(img), mkfs, FS_UUID, tpath(tree),
+				    tpath(img)),
 			 0);
 }
 
@@ -214,17 +231,18 @@ static void make_bare(const char *tree, const char *img, unsigned mib)
 static void make_disk_fs(const char *tree, const char *img, const char *mkfs)
 {
 	const char *fs = tpath("part.fs"), *sw = tpath("part.swap"), *d = tpath(img);
-	assert_int_equal(sh("rm -f '%s' '%s' '%s' && truncate -s 58M '%s' && "
-			    "printf 'label: dos\\nstart=2048, size=98304, type=83\\n"
-			    "start=100352, type=82\\n' | sfdisk -q '%s' >/dev/null && "
-			    "truncate -s 48M '%s' && mke2fs -q -F %s -U %s -d '%s' '%s' && "
-			    "truncate -s 8M '%s' && mkswap -U %s '%s' >/dev/null 2>&1 && "
-			    "dd if='%s' of='%s' bs=1M seek=1 conv=notrunc,sparse status=none && "
-			    "dd if='%s' of='%s' bs=1M seek=49 conv=notrunc,sparse status=none && "
-			    "rm -f '%s' '%s'",
-			    fs, sw, d, d, d, fs, mkfs, FS_UUID, tpath(tree), fs, sw, SWAP_UUID, sw,
-			    fs, d, sw, d, fs, sw),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("rm -f '%s' '%s' '%s' && truncate -s 58M '%s' && "
+		       "printf 'label: dos\\nstart=2048, size=98304, type=83\\n"
+		       "start=100352, type=82\\n' | sfdisk -q '%s' >/dev/null && "
+		       "truncate -s 48M '%s' && mke2fs -q -F %s -U %s -d '%s' '%s' && "
+		       "truncate -s 8M '%s' && mkswap -U %s '%s' >/dev/null 2>&1 && "
+		       "dd if='%s' of='%s' bs=1M seek=1 conv=notrunc,sparse status=none && "
+		       "dd if='%s' of='%s' bs=1M seek=49 conv=notrunc,sparse status=none && "
+		       "rm -f '%s' '%s'",
+		       fs, sw, d, d, d, fs, mkfs, FS_UUID, tpath(tree), fs, sw, SWAP_UUID, sw, fs,
+		       d, sw, d, fs, sw),
+	    0);
 }
 
 static void make_disk(const char *tree, const char *img)
@@ -235,8 +253,8 @@ static void make_disk(const char *tree, const char *img)
 /* The UUID blkid reads at byte off of img, without its newline (heap). */
 static char *blkid_uuid(const char *img, uint64_t off)
 {
-	char *u =
-	    out("blkid -p -o value -s UUID -O %llu '%s'", (unsigned long long)off, tpath(img));
+	char *u = xp_test_out("blkid -p -o value -s UUID -O %llu '%s'", (unsigned long long)off,
+			      tpath(img));
 	u[strcspn(u, "\n")] = '\0';
 	return u;
 }
@@ -253,17 +271,17 @@ static const char *at(const char *img, uint64_t off)
 
 static char *cat(const char *img, uint64_t off, const char *path)
 {
-	return out("debugfs -R 'cat %s' %s 2>/dev/null", path, at(img, off));
+	return xp_test_out("debugfs -R 'cat %s' %s 2>/dev/null", path, at(img, off));
 }
 
 static char *dstat(const char *img, uint64_t off, const char *path)
 {
-	return out("debugfs -R 'stat %s' %s 2>/dev/null", path, at(img, off));
+	return xp_test_out("debugfs -R 'stat %s' %s 2>/dev/null", path, at(img, off));
 }
 
 static bool exists(const char *img, uint64_t off, const char *path)
 {
-	char *s = out("debugfs -R 'stat %s' %s 2>&1", path, at(img, off));
+	char *s = xp_test_out("debugfs -R 'stat %s' %s 2>&1", path, at(img, off));
 	bool r = strstr(s, "Inode:") != NULL;
 	free(s);
 	return r;
@@ -271,16 +289,7 @@ static bool exists(const char *img, uint64_t off, const char *path)
 
 static void assert_fsck_clean(const char *img, uint64_t off)
 {
-	assert_int_equal(
-	    sh("e2fsck -fn %s >/dev/null 2>&1 || e2fsck -fn %s", at(img, off), at(img, off)), 0);
-}
-
-static void assert_lacks(const char *hay, const char *needle)
-{
-	if (strstr(hay, needle)) {
-		fprintf(stderr, "expected not to find '%s' in:\n%s\n", needle, hay);
-		fail();
-	}
+	xp_test_assert_fsck_clean(tpath(img), off);
 }
 
 static bool is_hex32(const char *s)
@@ -311,22 +320,38 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	assert_string_equal(s, "web01\n");
 	free(s);
 	s = cat(img, off, "/etc/hosts");
-	assert_contains(s, "127.0.0.1\tlocalhost\n");
-	assert_contains(s, "127.0.1.1\tweb01.example.com\tweb01\n");
-	assert_contains(s, "::1\tlocalhost ip6-localhost ip6-loopback\n");
+	xp_test_assert_contains(s, "127.0.0.1\tlocalhost\n");
+	xp_test_assert_contains(s, "127.0.1.1\tweb01.example.com\tweb01\n");
+	xp_test_assert_contains(s, "::1\tlocalhost ip6-localhost ip6-loopback\n");
 	free(s);
+	/* under systemd-udevd the interface is named by a .link file matching its MAC,
+	 * and ifupdown configures that name (Debian 12 would call it enX0 itself) */
 	s = cat(img, off, "/etc/network/interfaces");
-	assert_contains(s, "source /etc/network/interfaces.d/*\n");
-	assert_contains(s, "auto lo\niface lo inet loopback\n");
-	assert_contains(s, "auto eth0\niface eth0 inet static\n\taddress 192.0.2.10/24\n"
-			   "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
-			   "\tdns-search example.com\n");
+	assert_string_equal(s, "# interfaces(5) file used by ifup(8) and ifdown(8), written by "
+			       "xenprov\nsource /etc/network/interfaces.d/*\n\n"
+			       "auto lo\niface lo inet loopback\n\n"
+			       "auto enX0\niface enX0 inet static\n\taddress 192.0.2.10/24\n"
+			       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+			       "\tdns-search example.com\n");
 	free(s);
+	s = cat(img, off, "/etc/systemd/network/10-xenprov-enX0.link");
+	assert_string_equal(s, "# systemd.link(5), written by xenprov: the interface with this MAC "
+			       "address\n# is enX0, the name /etc/network/interfaces configures.\n"
+			       "[Match]\nMACAddress=00:16:3e:12:34:56\n\n[Link]\nName=enX0\n");
+	free(s);
+	s = dstat(img, off, "/etc/systemd/network/10-xenprov-enX0.link");
+	xp_test_assert_contains(s, "Mode:  0644");
+	xp_test_assert_contains(s, "User:     0   Group:     0");
+	free(s);
+	/* the stanzas for the interface under either name went, eth1's stayed */
 	assert_false(exists(img, off, "/etc/network/interfaces.d/50-cloud-init"));
+	assert_false(exists(img, off, "/etc/network/interfaces.d/40-enX0"));
 	assert_true(exists(img, off, "/etc/network/interfaces.d/60-eth1"));
+	/* the build host's resolv.conf (a regular file) became the profile's */
 	s = cat(img, off, "/etc/resolv.conf");
-	assert_string_equal(s,
-			    "search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n");
+	assert_string_equal(s, "# resolv.conf(5), written by xenprov from the guest's name "
+			       "servers and domain\nsearch example.com\nnameserver 192.0.2.53\n"
+			       "nameserver 2001:db8::53\n");
 	free(s);
 
 	/* fstab by the new UUIDs, as blkid reads them */
@@ -335,17 +360,17 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	assert_string_not_equal(fsu, FS_UUID);
 	s = cat(img, off, "/etc/fstab");
 	snprintf(line, sizeof(line), "UUID=%s\t/\text4\terrors=remount-ro\t0\t1\n", fsu);
-	assert_contains(s, line);
-	assert_lacks(s, FS_UUID);
+	xp_test_assert_contains(s, line);
+	xp_test_assert_lacks(s, FS_UUID);
 	if (swap) {
 		char *swu = blkid_uuid(img, 49 * MIB);
 		assert_int_equal(strlen(swu), 36);
 		assert_string_not_equal(swu, SWAP_UUID);
 		snprintf(line, sizeof(line), "UUID=%s\tnone\tswap\tsw\t0\t0\n", swu);
-		assert_contains(s, line);
+		xp_test_assert_contains(s, line);
 		free(swu);
 	} else {
-		assert_lacks(s, "swap");
+		xp_test_assert_lacks(s, "swap");
 	}
 	free(s);
 	free(fsu);
@@ -367,9 +392,9 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 			       "nobody:*:19000:0:99999:7:::\n");
 	free(s);
 	s = dstat(img, off, "/etc/shadow");
-	assert_contains(s, "Mode:  0640");
+	xp_test_assert_contains(s, "Mode:  0640");
 	if (is_root)
-		assert_contains(s, "Group:    42");
+		xp_test_assert_contains(s, "Group:    42");
 	free(s);
 
 	/* root's key */
@@ -377,18 +402,18 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	assert_string_equal(s, KEY "\n");
 	free(s);
 	s = dstat(img, off, "/root/.ssh/authorized_keys");
-	assert_contains(s, "Mode:  0600");
-	assert_contains(s, "User:     0   Group:     0");
+	xp_test_assert_contains(s, "Mode:  0600");
+	xp_test_assert_contains(s, "User:     0   Group:     0");
 	free(s);
 	s = dstat(img, off, "/root/.ssh");
-	assert_contains(s, "Mode:  0700");
-	assert_contains(s, "Type: directory");
+	xp_test_assert_contains(s, "Mode:  0700");
+	xp_test_assert_contains(s, "Type: directory");
 	free(s);
 
 	/* host keys gone, the rest of /etc/ssh kept */
-	s = out("debugfs -R 'ls -l /etc/ssh' %s 2>/dev/null", at(img, off));
-	assert_lacks(s, "ssh_host_");
-	assert_contains(s, "sshd_config");
+	s = xp_test_out("debugfs -R 'ls -l /etc/ssh' %s 2>/dev/null", at(img, off));
+	xp_test_assert_lacks(s, "ssh_host_");
+	xp_test_assert_contains(s, "sshd_config");
 	free(s);
 }
 
@@ -425,16 +450,21 @@ static void test_debian_partitioned_raw(void **state)
 	assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_ed25519_key"));
 	assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_rsa_key.pub"));
 	assert_true(report_has(&rep, false, "/etc/network/interfaces.d/50-cloud-init"));
-	assert_int_equal(rep.nremoved, 5);
+	assert_true(report_has(&rep, false, "/etc/network/interfaces.d/40-enX0"));
+	assert_true(report_has(&rep, true, "/etc/systemd/network/10-xenprov-enX0.link"));
+	assert_true(report_has(&rep, true, "/etc/resolv.conf"));
+	assert_int_equal(rep.nremoved, 6);
 	xp_guest_report_release(&rep);
 	xp_diags_release(&d);
 	verify_debian("deb.raw", MIB, true);
 
-	/* a second apply (keys already gone, files already ours) changes the machine-id */
+	/* a second apply (keys already gone, files already ours) changes the machine-id;
+	 * with DHCP the static resolv.conf goes, for the DHCP client to write */
 	char *m1 = cat("deb.raw", MIB, "/etc/machine-id");
 	s.dhcp = true;
 	assert_int_equal(xp_guest_apply(tpath("deb.raw"), &s, &rep, NULL), 0);
-	assert_int_equal(rep.nremoved, 0);
+	assert_int_equal(rep.nremoved, 1);
+	assert_true(report_has(&rep, false, "/etc/resolv.conf"));
 	xp_guest_report_release(&rep);
 	char *m2 = cat("deb.raw", MIB, "/etc/machine-id");
 	assert_true(is_hex32(m2));
@@ -442,10 +472,54 @@ static void test_debian_partitioned_raw(void **state)
 	free(m1);
 	free(m2);
 	char *i = cat("deb.raw", MIB, "/etc/network/interfaces");
-	assert_contains(i, "auto eth0\niface eth0 inet dhcp\n");
-	assert_lacks(i, "address");
+	xp_test_assert_contains(i, "auto enX0\niface enX0 inet dhcp\n");
+	xp_test_assert_lacks(i, "address");
+	xp_test_assert_lacks(i, "eth0");
+	free(i);
+	assert_false(exists("deb.raw", MIB, "/etc/resolv.conf"));
+	assert_true(exists("deb.raw", MIB, "/etc/systemd/network/10-xenprov-enX0.link"));
+	/* static again: resolv.conf is made anew */
+	s.dhcp = false;
+	assert_int_equal(xp_guest_apply(tpath("deb.raw"), &s, &rep, NULL), 0);
+	assert_true(report_has(&rep, true, "/etc/resolv.conf"));
+	xp_guest_report_release(&rep);
+	i = cat("deb.raw", MIB, "/etc/resolv.conf");
+	xp_test_assert_contains(i, "\nsearch example.com\nnameserver 192.0.2.53\n");
+	free(i);
+	i = dstat("deb.raw", MIB, "/etc/resolv.conf");
+	xp_test_assert_contains(i, "Mode:  0644");
 	free(i);
 	assert_fsck_clean("deb.raw", MIB);
+}
+
+/* Without systemd-udevd (busybox, sysvinit with mdev) nothing renames the interface:
+ * ifupdown configures the kernel's eth0 and no .link file is written. */
+static void test_busybox_eth0(void **state)
+{
+	(void)state;
+	make_bare("busybox", "bb.raw", 32);
+	struct xp_guest_settings s = static_settings();
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_apply(tpath("bb.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(rep.net_format, XP_NET_IFUPDOWN);
+	assert_true(report_has(&rep, false, "/etc/network/interfaces.d/50-cloud-init"));
+	xp_guest_report_release(&rep);
+	assert_fsck_clean("bb.raw", 0);
+	char *n = cat("bb.raw", 0, "/etc/network/interfaces");
+	assert_string_equal(n, "# interfaces(5) file used by ifup(8) and ifdown(8), written by "
+			       "xenprov\nsource /etc/network/interfaces.d/*\n\n"
+			       "auto lo\niface lo inet loopback\n\n"
+			       "auto eth0\niface eth0 inet static\n\taddress 192.0.2.10/24\n"
+			       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+			       "\tdns-search example.com\n");
+	free(n);
+	assert_false(exists("bb.raw", 0, "/etc/systemd"));
+	assert_true(exists("bb.raw", 0, "/etc/network/interfaces.d/60-eth1"));
+	n = cat("bb.raw", 0, "/etc/resolv.conf");
+	assert_string_equal(n, "# resolv.conf(5), written by xenprov from the guest's name "
+			       "servers and domain\nsearch example.com\nnameserver 192.0.2.53\n"
+			       "nameserver 2001:db8::53\n");
+	free(n);
 }
 
 static void test_networkd_bare(void **state)
@@ -462,59 +536,82 @@ static void test_networkd_bare(void **state)
 	xp_guest_report_release(&rep);
 	assert_fsck_clean("nd.raw", 0);
 	char *n = cat("nd.raw", 0, "/etc/systemd/network/10-xenprov.network");
-	assert_contains(n, "[Match]\nMACAddress=00:16:3e:aa:bb:cc\n\n[Network]\nDHCP=yes\n");
+	xp_test_assert_contains(n,
+				"[Match]\nMACAddress=00:16:3e:aa:bb:cc\n\n[Network]\nDHCP=yes\n");
 	free(n);
 	n = dstat("nd.raw", 0, "/root/.ssh");
-	assert_contains(n, "Mode:  0700");
-	assert_contains(n, "User:     0   Group:     0");
+	xp_test_assert_contains(n, "Mode:  0700");
+	xp_test_assert_contains(n, "User:     0   Group:     0");
 	free(n);
 	n = dstat("nd.raw", 0, "/root/.ssh/authorized_keys");
-	assert_contains(n, "Mode:  0600");
-	assert_contains(n, "User:     0   Group:     0");
+	xp_test_assert_contains(n, "Mode:  0600");
+	xp_test_assert_contains(n, "User:     0   Group:     0");
 	free(n);
 	n = cat("nd.raw", 0, "/root/.ssh/authorized_keys");
 	assert_string_equal(n, KEY "\n");
 	free(n);
 	n = cat("nd.raw", 0, "/etc/hosts");
-	assert_contains(n, "127.0.1.1\tdb1\n");
+	xp_test_assert_contains(n, "127.0.1.1\tdb1\n");
 	free(n);
 	n = cat("nd.raw", 0, "/etc/fstab");
 	char *u = blkid_uuid("nd.raw", 0), line[64];
 	snprintf(line, sizeof(line), "UUID=%s\t/\text4\t", u);
-	assert_contains(n, line);
-	assert_lacks(n, "swap");
+	xp_test_assert_contains(n, line);
+	xp_test_assert_lacks(n, "swap");
 	free(u);
 	free(n);
 	n = dstat("nd.raw", 0, "/etc/machine-id");
-	assert_contains(n, "Type: regular");
+	xp_test_assert_contains(n, "Type: regular");
 	free(n);
 	n = cat("nd.raw", 0, "/etc/machine-id");
 	assert_true(is_hex32(n));
 	free(n);
 	n = dstat("nd.raw", 0, "/var/lib/dbus/machine-id");
-	assert_contains(n, "Type: symlink");
+	xp_test_assert_contains(n, "Type: symlink");
 	free(n);
 	/* the symlinked resolv.conf is left alone (networkd has its own DNS) */
 	n = dstat("nd.raw", 0, "/etc/resolv.conf");
-	assert_contains(n, "Type: symlink");
+	xp_test_assert_contains(n, "Type: symlink");
 	free(n);
 
-	/* static networkd */
+	/* static networkd: the name servers go to networkd (and through it to
+	 * systemd-resolved), the resolv.conf symlink into /run/systemd/resolve stays */
 	struct xp_guest_settings st = {.ip = "2001:db8::10",
 				       .gateway = "2001:db8::1",
 				       .dns = DNS,
 				       .ndns = 1,
-				       .domain = "example.org"};
-	assert_int_equal(xp_guest_apply(tpath("nd.raw"), &st, NULL, NULL), 0);
+				       .domain = "example.org",
+				       .mac = "00:16:3e:aa:bb:cd"};
+	struct xp_guest_report rep2;
+	assert_int_equal(xp_guest_apply(tpath("nd.raw"), &st, &rep2, NULL), 0);
+	assert_false(report_has(&rep2, true, "/etc/resolv.conf"));
+	assert_false(report_has(&rep2, false, "/etc/resolv.conf"));
+	xp_guest_report_release(&rep2);
 	n = cat("nd.raw", 0, "/etc/systemd/network/10-xenprov.network");
-	assert_string_equal(n, "# systemd.network(5), written by xenprov\n[Match]\nName=eth0\n\n"
+	assert_string_equal(n, "# systemd.network(5), written by xenprov\n[Match]\n"
+			       "MACAddress=00:16:3e:aa:bb:cd\n\n"
 			       "[Network]\nAddress=2001:db8::10/64\nGateway=2001:db8::1\n"
 			       "DNS=192.0.2.53\nDomains=example.org\n");
 	free(n);
+	n = dstat("nd.raw", 0, "/etc/resolv.conf");
+	xp_test_assert_contains(n, "Type: symlink");
+	xp_test_assert_contains(n, "link dest: \"../run/systemd/resolve/stub-resolv.conf\"");
+	free(n);
+	assert_false(exists("nd.raw", 0, "/etc/systemd/network/10-xenprov-enX0.link"));
 	n = cat("nd.raw", 0, "/etc/hostname");
 	assert_string_equal(n, "db1\n"); /* no hostname given: left alone */
 	free(n);
 	assert_fsck_clean("nd.raw", 0);
+}
+
+/* Extracts path from the filesystem at off of img into the host file dest. */
+static void dump(const char *img, uint64_t off, const char *path, const char *dest)
+{
+	assert_int_equal(
+	    xp_test_sh("rm -f '%s' && debugfs -R 'dump \"%s\" %s' %s >/dev/null 2>&1 && "
+		       "test -f '%s'",
+		       dest, path, dest, at(img, off), dest),
+	    0);
 }
 
 static void test_netplan(void **state)
@@ -530,34 +627,159 @@ static void test_netplan(void **state)
 	assert_fsck_clean("np.raw", 0);
 	char *n = cat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
 	assert_string_equal(n, "# netplan configuration, written by xenprov\n"
-			       "network:\n  version: 2\n  ethernets:\n    eth0:\n"
+			       "network:\n  version: 2\n  ethernets:\n    enX0:\n"
 			       "      match:\n        macaddress: \"00:16:3e:12:34:56\"\n"
-			       "      set-name: eth0\n      dhcp4: false\n      addresses:\n"
+			       "      set-name: enX0\n      dhcp4: false\n      addresses:\n"
 			       "        - \"192.0.2.10/24\"\n      routes:\n        - to: default\n"
 			       "          via: \"192.0.2.1\"\n      nameservers:\n"
 			       "        addresses: [192.0.2.53, 2001:db8::53]\n"
 			       "        search: [example.com]\n");
 	free(n);
 	n = dstat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
-	assert_contains(n, "Mode:  0600");
+	xp_test_assert_contains(n, "Mode:  0600");
 	free(n);
 	assert_false(exists("np.raw", 0, "/etc/netplan/50-cloud-init.yaml"));
 	assert_true(exists("np.raw", 0, "/etc/netplan/01-bridges.yaml"));
-	if (system("command -v python3 >/dev/null 2>&1 && python3 -c 'import yaml' 2>/dev/null") ==
-	    0) {
-		char *y = cat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
-		FILE *f = fopen(tpath("np.yaml"), "w");
-		assert_non_null(f);
-		fputs(y, f);
-		fclose(f);
-		free(y);
+	if (xp_test_run(NULL, "python3 -c 'import yaml' 2>/dev/null") == 0) {
+		dump("np.raw", 0, "/etc/netplan/50-xenprov.yaml", tpath("np.yaml"));
 		assert_int_equal(
-		    sh("python3 -c 'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); "
-		       "e=d[\"network\"][\"ethernets\"][\"eth0\"]; "
-		       "assert e[\"addresses\"]==[\"192.0.2.10/24\"]' '%s'",
-		       tpath("np.yaml")),
+		    xp_test_sh("python3 -c 'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); "
+			       "e=d[\"network\"][\"ethernets\"][\"enX0\"]; "
+			       "assert e[\"addresses\"]==[\"192.0.2.10/24\"]; "
+			       "assert e[\"match\"]=={\"macaddress\":\"00:16:3e:12:34:56\"}' '%s'",
+			       tpath("np.yaml")),
 		    0);
 	}
+	/* netplan itself (netplan.io, scripts/install-deps) renders it for systemd: a
+	 * .link that names the interface by its MAC and a .network for that name */
+	if (system("command -v netplan >/dev/null 2>&1") == 0) {
+		assert_int_equal(xp_test_sh("rm -rf '%s' && mkdir -p '%s/etc/netplan'",
+					    tpath("nproot"), tpath("nproot")),
+				 0);
+		dump("np.raw", 0, "/etc/netplan/50-xenprov.yaml",
+		     tpath("nproot/etc/netplan/50-xenprov.yaml"));
+		assert_int_equal(xp_test_sh("chmod 0600 '%s/etc/netplan/50-xenprov.yaml' && "
+					    "netplan generate --root-dir '%s'",
+					    tpath("nproot"), tpath("nproot")),
+				 0);
+		char *link = xp_test_out("cat '%s/run/systemd/network/10-netplan-enX0.link'",
+					 tpath("nproot"));
+		xp_test_assert_contains(link, "[Match]\nPermanentMACAddress=00:16:3e:12:34:56\n");
+		xp_test_assert_contains(link, "[Link]\nName=enX0\n");
+		free(link);
+		char *net = xp_test_out("cat '%s/run/systemd/network/10-netplan-enX0.network'",
+					tpath("nproot"));
+		xp_test_assert_contains(net, "Name=enX0\n");
+		xp_test_assert_contains(net, "Address=192.0.2.10/24\n");
+		xp_test_assert_contains(net,
+					"DNS=192.0.2.53\nDNS=2001:db8::53\nDomains=example.com\n");
+		xp_test_assert_contains(net, "Gateway=192.0.2.1\n");
+		free(net);
+	}
+}
+
+/* NetworkManager in use (installed, its service enabled): a keyfile bound to the MAC,
+ * root's and 0600 (NetworkManager ignores it else), the image's other ethernet
+ * connection removed, its bridge kept; ahead of the network-scripts directory RHEL 9
+ * keeps. Installed but disabled, it is not used. */
+static void test_networkmanager(void **state)
+{
+	(void)state;
+	static const char kf[] = "/etc/NetworkManager/system-connections/xenprov.nmconnection";
+	make_bare("nm", "nm.raw", 32);
+	struct xp_guest_settings s = static_settings();
+	struct xp_guest_report rep;
+	struct xp_diags d = {0};
+	assert_int_equal(xp_guest_apply(tpath("nm.raw"), &s, &rep, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(rep.net_format, XP_NET_NM);
+	assert_string_equal(xp_net_format_name(rep.net_format), "networkmanager");
+	assert_true(report_has(&rep, true, kf));
+	assert_true(report_has(&rep, true, "/etc/resolv.conf"));
+	assert_true(report_has(
+	    &rep, false, "/etc/NetworkManager/system-connections/Wired connection 1.nmconnection"));
+	xp_guest_report_release(&rep);
+	assert_fsck_clean("nm.raw", 0);
+	char *n = cat("nm.raw", 0, kf);
+	/* the UUID is random: its place and form, then the rest byte for byte */
+	const char *u = strstr(n, "\nuuid=");
+	assert_non_null(u);
+	u += 6;
+	assert_int_equal(strspn(u, "0123456789abcdef-"), 36);
+	assert_true(u[8] == '-' && u[13] == '-' && u[14] == '4' && u[18] == '-' && u[23] == '-');
+	assert_non_null(strchr("89ab", u[19]));
+	char *rest = strdup(u + 36);
+	assert_string_equal(rest, "\ntype=ethernet\nautoconnect-priority=100\n\n"
+				  "[ethernet]\nmac-address=00:16:3E:12:34:56\n\n"
+				  "[ipv4]\nmethod=manual\naddress1=192.0.2.10/24,192.0.2.1\n"
+				  "dns=192.0.2.53;\ndns-search=example.com;\n\n"
+				  "[ipv6]\nmethod=auto\ndns=2001:db8::53;\n");
+	assert_true(strncmp(n,
+			    "# nm-settings-keyfile(5), written by xenprov\n[connection]\n"
+			    "id=xenprov\nuuid=",
+			    (size_t)(u - n)) == 0);
+	char uuid1[37];
+	memcpy(uuid1, u, 36);
+	uuid1[36] = '\0';
+	free(rest);
+	free(n);
+	n = dstat("nm.raw", 0, kf);
+	xp_test_assert_contains(n, "Mode:  0600");
+	xp_test_assert_contains(n, "User:     0   Group:     0");
+	free(n);
+	assert_true(exists("nm.raw", 0, "/etc/NetworkManager/system-connections/br0.nmconnection"));
+	n = cat("nm.raw", 0, "/etc/resolv.conf");
+	assert_string_equal(n, "# resolv.conf(5), written by xenprov from the guest's name "
+			       "servers and domain\nsearch example.com\nnameserver 192.0.2.53\n"
+			       "nameserver 2001:db8::53\n");
+	free(n);
+	assert_false(exists("nm.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0"));
+
+	/* NetworkManager's own parser reads it as the connection meant (nmcli's offline
+	 * mode, NetworkManager 1.42 and later, reads a keyfile on standard input) */
+	if (system("nmcli --offline --version >/dev/null 2>&1") == 0) {
+		dump("nm.raw", 0, kf, tpath("kf.nmconnection"));
+		char *v = xp_test_out(
+		    "nmcli --offline connection modify connection.autoconnect-priority 100 "
+		    "<'%s' 2>&1; echo rc=$?",
+		    tpath("kf.nmconnection"));
+		xp_test_assert_contains(v, "\nid=xenprov\n");
+		xp_test_assert_contains(v, uuid1);
+		xp_test_assert_contains(v, "\nmac-address=00:16:3E:12:34:56\n");
+		xp_test_assert_contains(v, "\naddress1=192.0.2.10/24,192.0.2.1\n");
+		xp_test_assert_contains(v, "\ndns=192.0.2.53;\n");
+		xp_test_assert_contains(v, "\ndns=2001:db8::53;\n");
+		xp_test_assert_contains(v, "\ndns-search=example.com;\n");
+		xp_test_assert_contains(v, "rc=0\n");
+		xp_test_assert_lacks(v, "rror");
+		free(v);
+	}
+
+	/* a second apply: a new UUID, the file stays root's 0600 */
+	s.dhcp = true;
+	assert_int_equal(xp_guest_apply(tpath("nm.raw"), &s, NULL, NULL), 0);
+	n = cat("nm.raw", 0, kf);
+	xp_test_assert_lacks(n, uuid1);
+	xp_test_assert_contains(
+	    n, "\n[ipv4]\nmethod=auto\ndns-search=example.com;\n\n[ipv6]\nmethod=auto\n");
+	free(n);
+	n = dstat("nm.raw", 0, kf);
+	xp_test_assert_contains(n, "Mode:  0600");
+	free(n);
+	assert_false(exists("nm.raw", 0, "/etc/resolv.conf")); /* DHCP: NetworkManager's */
+
+	/* NetworkManager installed but not enabled: the image's network-scripts count */
+	assert_int_equal(xp_test_sh("rm -rf '%s' && cp -a '%s' '%s' && rm '%s/etc/systemd/system/"
+				    "multi-user.target.wants/NetworkManager.service'",
+				    tpath("nmoff"), tpath("nm"), tpath("nmoff"), tpath("nmoff")),
+			 0);
+	make_bare("nmoff", "nmoff.raw", 32);
+	s.dhcp = false;
+	assert_int_equal(xp_guest_apply(tpath("nmoff.raw"), &s, &rep, NULL), 0);
+	assert_int_equal(rep.net_format, XP_NET_IFCFG);
+	xp_guest_report_release(&rep);
+	assert_false(exists("nmoff.raw", 0, kf));
+	assert_true(exists("nmoff.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0"));
 }
 
 static void test_ifcfg(void **state)
@@ -581,7 +803,7 @@ static void test_ifcfg(void **state)
 	char *after = dstat("rh.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0");
 	assert_true(strncmp(before, after, strcspn(before, " ") + 8) == 0);
 	if (strstr(before, "security.selinux"))
-		assert_contains(after, "security.selinux");
+		xp_test_assert_contains(after, "security.selinux");
 	free(before);
 	free(after);
 }
@@ -589,22 +811,22 @@ static void test_ifcfg(void **state)
 /* qemu-img check exit 0 and "No errors" */
 static void assert_qcheck(const char *img)
 {
-	char *s = out("qemu-img check '%s' 2>&1; echo rc=$?", tpath(img));
+	char *s = xp_test_out("qemu-img check '%s' 2>&1; echo rc=$?", tpath(img));
 	if (!strstr(s, "No errors were found") || !strstr(s, "rc=0")) {
 		fprintf(stderr, "qemu-img check %s:\n%s\n", img, s);
 		fail();
 	}
-	assert_lacks(s, "leaked");
+	xp_test_assert_lacks(s, "leaked");
 	free(s);
 }
 
 /* Bytes the image itself holds (depth 0 data) per qemu-img map. */
 static uint64_t own_bytes(const char *img)
 {
-	char *s = out("qemu-img map --output=json '%s' | python3 -c 'import json,sys; "
-		      "print(sum(e[\"length\"] for e in json.load(sys.stdin) "
-		      "if e[\"depth\"]==0 and e[\"data\"]))'",
-		      tpath(img));
+	char *s = xp_test_out("qemu-img map --output=json '%s' | python3 -c 'import json,sys; "
+			      "print(sum(e[\"length\"] for e in json.load(sys.stdin) "
+			      "if e[\"depth\"]==0 and e[\"data\"]))'",
+			      tpath(img));
 	uint64_t v = strtoull(s, NULL, 10);
 	free(s);
 	return v;
@@ -614,8 +836,9 @@ static void test_qcow2_overlays(void **state)
 {
 	(void)state;
 	make_disk("debian", "gold.raw");
-	assert_int_equal(
-	    sh("qemu-img convert -O qcow2 '%s' '%s'", tpath("gold.raw"), tpath("gold.qcow2")), 0);
+	assert_int_equal(xp_test_sh("qemu-img convert -O qcow2 '%s' '%s'", tpath("gold.raw"),
+				    tpath("gold.qcow2")),
+			 0);
 	char gold_raw[65], gold_q[65];
 	sha(tpath("gold.raw"), gold_raw);
 	sha(tpath("gold.qcow2"), gold_q);
@@ -628,8 +851,9 @@ static void test_qcow2_overlays(void **state)
 	assert_int_equal(
 	    xp_qcow2_create_overlay(tpath("g2.qcow2"), tpath("gold.raw"), XP_IMAGE_RAW, 58 * MIB),
 	    0);
-	assert_int_equal(
-	    sh("qemu-img create -q -f qcow2 -b gold.qcow2 -F qcow2 '%s'", tpath("g3.qcow2")), 0);
+	assert_int_equal(xp_test_sh("qemu-img create -q -f qcow2 -b gold.qcow2 -F qcow2 '%s'",
+				    tpath("g3.qcow2")),
+			 0);
 	const char *ovl[] = {"g1.qcow2", "g2.qcow2", "g3.qcow2"};
 	char *ids[3];
 	for (int k = 0; k < 3; k++) {
@@ -655,8 +879,8 @@ static void test_qcow2_overlays(void **state)
 		assert_true((uint64_t)st.st_size <= 5 * MIB);
 		char raw[64];
 		snprintf(raw, sizeof(raw), "%s.raw", ovl[k]);
-		assert_int_equal(sh("qemu-img convert -O raw '%s' '%s'", tpath(ovl[k]), tpath(raw)),
-				 0);
+		assert_int_equal(
+		    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath(ovl[k]), tpath(raw)), 0);
 		verify_debian(raw, MIB, true);
 		ids[k] = cat(raw, MIB, "/etc/machine-id");
 	}
@@ -677,7 +901,8 @@ static void test_qcow2_overlays(void **state)
 	assert_int_equal(xp_guest_apply(tpath("solo.qcow2"), &s, NULL, NULL), 0);
 	assert_qcheck("solo.qcow2");
 	assert_int_equal(
-	    sh("qemu-img convert -O raw '%s' '%s'", tpath("solo.qcow2"), tpath("solo.raw")), 0);
+	    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("solo.qcow2"), tpath("solo.raw")),
+	    0);
 	verify_debian("solo.raw", MIB, true);
 }
 
@@ -727,7 +952,8 @@ static void test_qcow2_rw_layer(void **state)
 	assert_int_equal(xp_qcow2_rw_close(q), 0);
 	assert_qcheck("pat.qcow2");
 	assert_int_equal(
-	    sh("qemu-img convert -O raw '%s' '%s'", tpath("pat.qcow2"), tpath("pat.out")), 0);
+	    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("pat.qcow2"), tpath("pat.out")),
+	    0);
 	f = fopen(tpath("pat.out"), "rb");
 	assert_non_null(f);
 	assert_int_equal(fread(got, 1, size, f), size);
@@ -742,8 +968,8 @@ static void test_qcow2_rw_layer(void **state)
 	/* 512-byte clusters: a refcount block covers 256 clusters, the one-cluster table
 	 * 64 blocks; 40 MiB of scattered writes needs more of both */
 	const uint64_t vsize = 64 * MIB;
-	assert_int_equal(sh("qemu-img create -q -f qcow2 -o cluster_size=512 '%s' %llu",
-			    tpath("small.qcow2"), (unsigned long long)vsize),
+	assert_int_equal(xp_test_sh("qemu-img create -q -f qcow2 -o cluster_size=512 '%s' %llu",
+				    tpath("small.qcow2"), (unsigned long long)vsize),
 			 0);
 	assert_int_equal(xp_qcow2_rw_open(tpath("small.qcow2"), &q, NULL), 0);
 	unsigned char blk[700];
@@ -759,8 +985,9 @@ static void test_qcow2_rw_layer(void **state)
 	assert_int_equal(xp_qcow2_rw_close(q), 0);
 	assert_qcheck("small.qcow2");
 	/* check every run through qemu's reading */
-	assert_int_equal(
-	    sh("qemu-img convert -O raw '%s' '%s'", tpath("small.qcow2"), tpath("small.out")), 0);
+	assert_int_equal(xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("small.qcow2"),
+				    tpath("small.out")),
+			 0);
 	f = fopen(tpath("small.out"), "rb");
 	assert_non_null(f);
 	unsigned char *all = malloc(41 * MIB);
@@ -798,12 +1025,13 @@ static void test_hostkey_unit(void **state)
 	    "/etc/systemd/system/multi-user.target.wants/xenprov-ssh-hostkeys.service";
 	/* merged /usr: /lib and /sbin are symlinks into /usr, as on Debian 12 */
 	common_tree("sysd");
-	assert_int_equal(sh("cd '%s/sysd' && mkdir -p usr/lib/systemd usr/sbin && "
-			    "ln -s usr/lib lib && ln -s usr/sbin sbin && "
-			    "printf 'ELF' >usr/lib/systemd/systemd && printf 'ELF' >usr/sbin/sshd && "
-			    "chmod 755 usr/lib/systemd/systemd usr/sbin/sshd",
-			    tmpdir),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("cd '%s/sysd' && mkdir -p usr/lib/systemd usr/sbin && "
+		       "ln -s usr/lib lib && ln -s usr/sbin sbin && "
+		       "printf 'ELF' >usr/lib/systemd/systemd && printf 'ELF' >usr/sbin/sshd && "
+		       "chmod 755 usr/lib/systemd/systemd usr/sbin/sshd",
+		       tmpdir),
+	    0);
 	make_bare("sysd", "sysd.raw", 32);
 	struct xp_guest_settings s = {.hostname = "k1"};
 	struct xp_guest_report rep;
@@ -811,45 +1039,51 @@ static void test_hostkey_unit(void **state)
 		assert_int_equal(xp_guest_apply(tpath("sysd.raw"), &s, &rep, NULL), 0);
 		assert_true(report_has(&rep, true, unit));
 		assert_true(report_has(&rep, true, wants));
-		assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_ed25519_key") == (round == 0));
+		assert_true(report_has(&rep, false, "/etc/ssh/ssh_host_ed25519_key") ==
+			    (round == 0));
 		xp_guest_report_release(&rep);
 		assert_fsck_clean("sysd.raw", 0);
 		char *n = cat("sysd.raw", 0, unit);
-		assert_contains(n, "\n[Unit]\n");
-		assert_contains(n, "\nConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n");
-		assert_contains(n, "\nBefore=ssh.service sshd.service\n");
-		assert_contains(n, "\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n");
-		assert_contains(n, "\n[Install]\nWantedBy=multi-user.target\n");
+		xp_test_assert_contains(n, "\n[Unit]\n");
+		xp_test_assert_contains(n,
+					"\nConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n");
+		xp_test_assert_contains(n, "\nBefore=ssh.service sshd.service\n");
+		xp_test_assert_contains(
+		    n, "\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n");
+		xp_test_assert_contains(n, "\n[Install]\nWantedBy=multi-user.target\n");
 		free(n);
 		n = dstat("sysd.raw", 0, unit);
-		assert_contains(n, "Type: regular");
-		assert_contains(n, "Mode:  0644");
-		assert_contains(n, "User:     0   Group:     0");
+		xp_test_assert_contains(n, "Type: regular");
+		xp_test_assert_contains(n, "Mode:  0644");
+		xp_test_assert_contains(n, "User:     0   Group:     0");
 		free(n);
 		n = dstat("sysd.raw", 0, wants);
-		assert_contains(n, "Type: symlink");
-		assert_contains(n, "link dest: \"/etc/systemd/system/xenprov-ssh-hostkeys.service\"");
+		xp_test_assert_contains(n, "Type: symlink");
+		xp_test_assert_contains(
+		    n, "link dest: \"/etc/systemd/system/xenprov-ssh-hostkeys.service\"");
 		free(n);
 	}
 	/* systemd itself reads the unit without a complaint, where its tools are here */
-	if (sh("command -v systemd-analyze >/dev/null && test -x /usr/bin/ssh-keygen") == 0) {
-		assert_int_equal(sh("cd '%s' && rm -f xenprov-ssh-hostkeys.service && "
-				    "debugfs -R 'dump %s xenprov-ssh-hostkeys.service' sysd.raw "
-				    ">/dev/null 2>&1",
-				    tmpdir, unit),
-				 0);
-		char *v = out("cd '%s' && timeout 60 systemd-analyze verify --man=no "
-			      "./xenprov-ssh-hostkeys.service 2>&1; echo rc=$?",
-			      tmpdir);
+	if (xp_test_sh("command -v systemd-analyze >/dev/null && test -x /usr/bin/ssh-keygen") ==
+	    0) {
+		assert_int_equal(
+		    xp_test_sh("cd '%s' && rm -f xenprov-ssh-hostkeys.service && "
+			       "debugfs -R 'dump %s xenprov-ssh-hostkeys.service' sysd.raw "
+			       ">/dev/null 2>&1",
+			       tmpdir, unit),
+		    0);
+		char *v = xp_test_out("cd '%s' && timeout 60 systemd-analyze verify --man=no "
+				      "./xenprov-ssh-hostkeys.service 2>&1; echo rc=$?",
+				      tmpdir);
 		assert_string_equal(v, "rc=0\n");
 		free(v);
 	}
 
 	/* sysvinit (no systemd binary): nothing; the host keys still go */
 	common_tree("sysv");
-	assert_int_equal(sh("mkdir -p '%s/sysv/usr/sbin' '%s/sysv/etc/init.d' && "
-			    "printf 'ELF' >'%s/sysv/usr/sbin/sshd'",
-			    tmpdir, tmpdir, tmpdir),
+	assert_int_equal(xp_test_sh("mkdir -p '%s/sysv/usr/sbin' '%s/sysv/etc/init.d' && "
+				    "printf 'ELF' >'%s/sysv/usr/sbin/sshd'",
+				    tmpdir, tmpdir, tmpdir),
 			 0);
 	make_bare("sysv", "sysv.raw", 32);
 	assert_int_equal(xp_guest_apply(tpath("sysv.raw"), &s, &rep, NULL), 0);
@@ -861,9 +1095,9 @@ static void test_hostkey_unit(void **state)
 
 	/* systemd without sshd: nothing */
 	common_tree("nosshd");
-	assert_int_equal(sh("mkdir -p '%s/nosshd/usr/lib/systemd' && "
-			    "printf 'ELF' >'%s/nosshd/usr/lib/systemd/systemd'",
-			    tmpdir, tmpdir),
+	assert_int_equal(xp_test_sh("mkdir -p '%s/nosshd/usr/lib/systemd' && "
+				    "printf 'ELF' >'%s/nosshd/usr/lib/systemd/systemd'",
+				    tmpdir, tmpdir),
 			 0);
 	make_bare("nosshd", "nosshd.raw", 32);
 	assert_int_equal(xp_guest_apply(tpath("nosshd.raw"), &s, NULL, NULL), 0);
@@ -886,6 +1120,8 @@ static void test_invalid_settings(void **state)
 	     "hostname"},
 	    {"domain", {.hostname = "a", .domain = "ex..com"}, "domain"},
 	    {"mac", {.mac = "00:16:3e:12:34"}, "mac"},
+	    {"network without mac", {.ip = "192.0.2.3"}, "mac"},
+	    {"dhcp without mac", {.dhcp = true}, "mac"},
 	    {"ip", {.ip = "192.0.2.300"}, "ip"},
 	    {"prefix", {.ip = "192.0.2.3", .prefix = 33}, "prefix"},
 	    {"gateway family", {.ip = "192.0.2.3", .gateway = "2001:db8::1"}, "gateway"},
@@ -904,7 +1140,7 @@ static void test_invalid_settings(void **state)
 			fail();
 		}
 		if (cases[i].s.root_password_hash && cases[i].s.root_password_hash[0])
-			assert_lacks(d.v[0].msg, cases[i].s.root_password_hash);
+			xp_test_assert_lacks(d.v[0].msg, cases[i].s.root_password_hash);
 		assert_int_equal(rep.nwritten, 0);
 		xp_guest_report_release(&rep);
 		xp_diags_release(&d);
@@ -927,17 +1163,18 @@ static void test_image_errors(void **state)
 	xp_diags_release(&d);
 
 	/* zeros: no filesystem */
-	assert_int_equal(sh("truncate -s 8M '%s'", tpath("zero.raw")), 0);
+	assert_int_equal(xp_test_sh("truncate -s 8M '%s'", tpath("zero.raw")), 0);
 	assert_int_equal(xp_guest_apply(tpath("zero.raw"), &s, NULL, &d), -ENOENT);
 	assert_string_equal(d.v[0].code, "no-root");
 	xp_diags_release(&d);
 
 	/* a filesystem without /etc */
-	assert_int_equal(sh("mkdir -p '%s' && truncate -s 8M '%s' && mke2fs -q -F -t ext4 -d '%s' "
-			    "'%s'",
-			    tpath("emptytree"), tpath("noetc.raw"), tpath("emptytree"),
-			    tpath("noetc.raw")),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("mkdir -p '%s' && truncate -s 8M '%s' && mke2fs -q -F -t ext4 -d '%s' "
+		       "'%s'",
+		       tpath("emptytree"), tpath("noetc.raw"), tpath("emptytree"),
+		       tpath("noetc.raw")),
+	    0);
 	assert_int_equal(xp_guest_apply(tpath("noetc.raw"), &s, NULL, &d), -ENOENT);
 	assert_string_equal(d.v[0].code, "no-root");
 	xp_diags_release(&d);
@@ -947,14 +1184,14 @@ static void test_image_errors(void **state)
 	struct xp_guest_settings ps = {.root_password_hash = HASH};
 	assert_int_equal(xp_guest_apply(tpath("nosh.raw"), &ps, NULL, &d), -ENOENT);
 	assert_string_equal(d.v[d.n - 1].code, "no-shadow");
-	assert_lacks(d.v[d.n - 1].msg, HASH);
+	xp_test_assert_lacks(d.v[d.n - 1].msg, HASH);
 	xp_diags_release(&d);
 	assert_fsck_clean("nosh.raw", 0);
 
 	/* a shadow without root */
-	assert_int_equal(
-	    sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("noroot"), tpath("debian"), tpath("noroot")),
-	    0);
+	assert_int_equal(xp_test_sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("noroot"),
+				    tpath("debian"), tpath("noroot")),
+			 0);
 	put("noroot/etc/shadow", "daemon:*:19000:0:99999:7:::\n", 0640);
 	make_bare("noroot", "noroot.raw", 32);
 	assert_int_equal(xp_guest_apply(tpath("noroot.raw"), &ps, NULL, &d), -ENOENT);
@@ -971,11 +1208,12 @@ static void test_image_errors(void **state)
 	close(fd);
 
 	/* a full filesystem */
-	assert_int_equal(
-	    sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("full"), tpath("debian"), tpath("full")), 0);
+	assert_int_equal(xp_test_sh("rm -rf '%s' && cp -a '%s' '%s'", tpath("full"),
+				    tpath("debian"), tpath("full")),
+			 0);
 	make_bare("full", "full.raw", 8);
-	char *fb =
-	    out("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Free blocks: *//p'", tpath("full.raw"));
+	char *fb = xp_test_out("dumpe2fs -h '%s' 2>/dev/null | sed -n 's/^Free blocks: *//p'",
+			       tpath("full.raw"));
 	size_t keylen = (size_t)(strtoull(fb, NULL, 10) + 16) * 4096;
 	free(fb);
 	char *big = malloc(keylen + 1);
@@ -991,9 +1229,10 @@ static void test_image_errors(void **state)
 	assert_fsck_clean("full.raw", 0);
 
 	/* ea_inode without metadata_csum: its value hashes use the UUID */
-	assert_int_equal(sh("rm -f '%s' && truncate -s 32M '%s' && mke2fs -q -F -t ext4 -O "
-			    "^metadata_csum,ea_inode -d '%s' '%s'",
-			    tpath("eai.raw"), tpath("eai.raw"), tpath("debian"), tpath("eai.raw")),
+	assert_int_equal(xp_test_sh("rm -f '%s' && truncate -s 32M '%s' && mke2fs -q -F -t ext4 -O "
+				    "^metadata_csum,ea_inode -d '%s' '%s'",
+				    tpath("eai.raw"), tpath("eai.raw"), tpath("debian"),
+				    tpath("eai.raw")),
 			 0);
 	assert_int_equal(xp_guest_apply(tpath("eai.raw"), &s, NULL, &d), -ENOTSUP);
 	assert_string_equal(d.v[d.n - 1].code, "ea-inode");
@@ -1003,20 +1242,21 @@ static void test_image_errors(void **state)
 	/* a group descriptor whose checksum is already wrong is not made right (that would
 	 * hide the damage from e2fsck) */
 	make_bare_fs("debian", "badgd.raw", 32, "-t ext4 -O ^metadata_csum,uninit_bg");
-	assert_int_equal(
-	    sh("debugfs -w -R 'set_bg 1 checksum 0x1234' '%s' >/dev/null 2>&1", tpath("badgd.raw")),
-	    0);
+	assert_int_equal(xp_test_sh("debugfs -w -R 'set_bg 1 checksum 0x1234' '%s' >/dev/null 2>&1",
+				    tpath("badgd.raw")),
+			 0);
 	assert_int_equal(xp_guest_apply(tpath("badgd.raw"), &s, NULL, &d), -EIO);
 	assert_string_equal(d.v[d.n - 1].code, "group-checksum");
 	xp_diags_release(&d);
 
 	/* qcow2 with an internal snapshot: not writable */
 	make_bare("debian", "snap.raw", 32);
-	assert_int_equal(sh("qemu-img convert -O qcow2 '%s' '%s' && qemu-img snapshot -c s1 '%s'",
-			    tpath("snap.raw"), tpath("snap.qcow2"), tpath("snap.qcow2")),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("qemu-img convert -O qcow2 '%s' '%s' && qemu-img snapshot -c s1 '%s'",
+		       tpath("snap.raw"), tpath("snap.qcow2"), tpath("snap.qcow2")),
+	    0);
 	assert_int_equal(xp_guest_apply(tpath("snap.qcow2"), &s, NULL, &d), -ENOTSUP);
-	assert_contains(d.v[d.n - 1].msg, "snapshots");
+	xp_test_assert_contains(d.v[d.n - 1].msg, "snapshots");
 	xp_diags_release(&d);
 }
 
@@ -1037,11 +1277,12 @@ static void make_clone_tree(void)
 {
 	common_tree("clone");
 	assert_int_equal(
-	    sh("cd '%s/clone' && mkdir -p boot/grub boot/loader/entries etc/default etc/grub.d "
-	       "etc/initramfs-tools/conf.d etc/kernel etc/network etc/udev/rules.d "
-	       "var/lib/systemd var/lib/urandom var/lib/dhcp var/lib/dhclient "
-	       "var/lib/NetworkManager var/lib/dhcpcd",
-	       tmpdir),
+	    xp_test_sh(
+		"cd '%s/clone' && mkdir -p boot/grub boot/loader/entries etc/default etc/grub.d "
+		"etc/initramfs-tools/conf.d etc/kernel etc/network etc/udev/rules.d "
+		"var/lib/systemd var/lib/urandom var/lib/dhcp var/lib/dhclient "
+		"var/lib/NetworkManager var/lib/dhcpcd",
+		tmpdir),
 	    0);
 	put("clone/etc/network/interfaces", "auto lo\niface lo inet loopback\n", 0644);
 	put("clone/boot/grub/grub.cfg", GRUB_CFG(FS_UUID, SWAP_UUID_UPPER), 0444);
@@ -1121,11 +1362,11 @@ static void verify_clone(const struct clone_kind *k, const char *raw,
 	snprintf(uuid[0], 40, "%s", fsu);
 	snprintf(uuid[1], 40, "%s", swu);
 
-	char *sb = out("dumpe2fs -h %s 2>/dev/null", at(raw, MIB));
+	char *sb = xp_test_out("dumpe2fs -h %s 2>/dev/null", at(raw, MIB));
 	if (k->seed_after)
-		assert_contains(sb, "metadata_csum_seed");
+		xp_test_assert_contains(sb, "metadata_csum_seed");
 	else
-		assert_lacks(sb, "metadata_csum_seed");
+		xp_test_assert_lacks(sb, "metadata_csum_seed");
 	free(sb);
 
 	char want[1024];
@@ -1133,7 +1374,7 @@ static void verify_clone(const struct clone_kind *k, const char *raw,
 	snprintf(want, sizeof(want),
 		 "UUID=%s\t/\t%s\terrors=remount-ro\t0\t1\nUUID=%s\tnone\tswap\tsw\t0\t0\n", fsu,
 		 k->fstype, swu);
-	assert_contains(s, want);
+	xp_test_assert_contains(s, want);
 	free(s);
 	s = cat(raw, MIB, "/boot/grub/grub.cfg");
 	/* the new UUIDs are lower case, whatever case the file had */
@@ -1145,7 +1386,7 @@ static void verify_clone(const struct clone_kind *k, const char *raw,
 	assert_string_equal(s, want);
 	free(s);
 	s = dstat(raw, MIB, "/boot/grub/grub.cfg");
-	assert_contains(s, "Mode:  0444"); /* its inode kept */
+	xp_test_assert_contains(s, "Mode:  0444"); /* its inode kept */
 	free(s);
 	/* the other files that named them: before, the UUID (0 fs, 1 swap), after; -1: the
 	 * file is left as it was (before alone) */
@@ -1205,9 +1446,10 @@ static void test_clones(void **state)
 		char gold[65], now[65];
 		sha(tpath("cl-gold.raw"), gold);
 		/* one guest a sparse copy, one a qcow2 overlay over the golden image */
-		assert_int_equal(
-		    sh("cp --sparse=always '%s' '%s'", tpath("cl-gold.raw"), tpath("cl-1.raw")), 0);
-		assert_int_equal(sh("rm -f '%s'", tpath("cl-2.qcow2")), 0);
+		assert_int_equal(xp_test_sh("cp --sparse=always '%s' '%s'", tpath("cl-gold.raw"),
+					    tpath("cl-1.raw")),
+				 0);
+		assert_int_equal(xp_test_sh("rm -f '%s'", tpath("cl-2.qcow2")), 0);
 		assert_int_equal(xp_qcow2_create_overlay(tpath("cl-2.qcow2"), tpath("cl-gold.raw"),
 							 XP_IMAGE_RAW, 58 * MIB),
 				 0);
@@ -1227,9 +1469,9 @@ static void test_clones(void **state)
 			xp_diags_release(&d);
 		}
 		assert_qcheck("cl-2.qcow2");
-		assert_int_equal(
-		    sh("qemu-img convert -O raw '%s' '%s'", tpath("cl-2.qcow2"), tpath("cl-2.raw")),
-		    0);
+		assert_int_equal(xp_test_sh("qemu-img convert -O raw '%s' '%s'",
+					    tpath("cl-2.qcow2"), tpath("cl-2.raw")),
+				 0);
 		char uuid[2][2][40];
 		verify_clone(k, "cl-1.raw", &rep[0], uuid[0]);
 		verify_clone(k, "cl-2.raw", &rep[1], uuid[1]);
@@ -1269,7 +1511,7 @@ static void test_nothing_requested(void **state)
 	assert_string_equal(h, SHADOW);
 	free(h);
 	h = cat("min.raw", 0, "/etc/network/interfaces.d/50-cloud-init");
-	assert_contains(h, "iface eth0");
+	xp_test_assert_contains(h, "iface eth0");
 	free(h);
 	assert_false(exists("min.raw", 0, "/root/.ssh"));
 	assert_fsck_clean("min.raw", 0);
@@ -1278,8 +1520,7 @@ static void test_nothing_requested(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/guest-edit-XXXXXX", XP_TEST_TMP);
-	if (!mkdtemp(tmpdir))
+	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "guest-edit") < 0)
 		return -1;
 	make_trees();
 	return 0;
@@ -1288,25 +1529,20 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[1200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return xp_test_rmtree(tmpdir);
 }
 
 int main(void)
 {
-	if (system("command -v mke2fs >/dev/null && command -v debugfs >/dev/null && "
-		   "command -v e2fsck >/dev/null && command -v sfdisk >/dev/null && "
-		   "command -v mkswap >/dev/null && command -v blkid >/dev/null && "
-		   "command -v qemu-img >/dev/null && command -v python3 >/dev/null") != 0) {
-		fprintf(stderr, "e2fsprogs, util-linux, qemu-img or python3 missing: skipping\n");
+	if (xp_test_need("mke2fs debugfs e2fsck sfdisk mkswap blkid qemu-img python3"))
 		return 77;
-	}
 	is_root = geteuid() == 0;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_debian_partitioned_raw),
 	    cmocka_unit_test(test_networkd_bare),
+	    cmocka_unit_test(test_busybox_eth0),
 	    cmocka_unit_test(test_netplan),
+	    cmocka_unit_test(test_networkmanager),
 	    cmocka_unit_test(test_ifcfg),
 	    cmocka_unit_test(test_qcow2_rw_layer),
 	    cmocka_unit_test(test_qcow2_overlays),

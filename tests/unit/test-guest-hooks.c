@@ -29,17 +29,6 @@
 
 static char tmpdir[1024];
 
-/* Runs argv (no shell) and asserts it exits 0. */
-static void run(const char *const *argv)
-{
-	struct xp_buf out = XP_BUF_INIT;
-	int rc = xp_spawn_wait((char *const *)argv, NULL, &out);
-	if (rc != 0)
-		fprintf(stderr, "%s exited %d: %s\n", argv[0], rc, xp_buf_str(&out));
-	assert_int_equal(rc, 0);
-	xp_buf_release(&out);
-}
-
 static void put(const char *rel, const char *content, mode_t mode)
 {
 	assert_int_equal(xp_write_atomic(rel, content, strlen(content), mode), 0);
@@ -64,8 +53,10 @@ static void make_guest(const char *img)
 	put("tree/etc/hostname", "golden\n", 0644);
 	put("tree/etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
 	unlink(img);
-	run((const char *const[]){"mke2fs", "-q", "-F", "-t", "ext4", "-O", "metadata_csum_seed",
-				  "-U", FS_UUID, "-d", "tree", img, "32M", NULL});
+	assert_int_equal(xp_test_sh("mke2fs -q -F -t ext4 -O metadata_csum_seed -U %s -d tree "
+				    "'%s' 32M",
+				    FS_UUID, img),
+			 0);
 }
 
 /* The filesystem UUID of img as blkid reads it: the guest's new one, not the golden
@@ -73,20 +64,13 @@ static void make_guest(const char *img)
 static const char *uuid_of(const char *img)
 {
 	static char uuid[64];
-	struct xp_buf out = XP_BUF_INIT;
-	char *const argv[] = {"blkid", "-p", "-o", "value", "-s", "UUID", (char *)img, NULL};
-	assert_int_equal(xp_spawn_wait(argv, NULL, &out), 0);
-	snprintf(uuid, sizeof(uuid), "%.*s", (int)strcspn(xp_buf_str(&out), "\n"),
-		 xp_buf_str(&out));
-	xp_buf_release(&out);
+	char *out = NULL;
+	assert_int_equal(xp_test_run(&out, "blkid -p -o value -s UUID '%s'", img), 0);
+	snprintf(uuid, sizeof(uuid), "%.*s", (int)strcspn(out, "\n"), out);
+	free(out);
 	assert_int_equal(strlen(uuid), 36);
 	assert_string_not_equal(uuid, FS_UUID);
 	return uuid;
-}
-
-static void assert_fsck_clean(const char *img)
-{
-	run((const char *const[]){"e2fsck", "-fn", img, NULL});
 }
 
 /* hooks/ made afresh: 10-a logs its argument, some of its variables and the guest's
@@ -152,7 +136,8 @@ static void test_hooks_run(void **state)
 	assert_string_equal(d.v[0].file, "hk.raw");
 	assert_string_equal(d.v[0].text, "hooks/30-fail");
 	/* what it said is in the message */
-	assert_contains(d.v[0].msg, "30-fail' failed (exit status 3): no route to the CMDB");
+	xp_test_assert_contains(d.v[0].msg,
+				"30-fail' failed (exit status 3): no route to the CMDB");
 	xp_diags_release(&d);
 	assert_int_equal(access("never", F_OK), -1);
 	/* a hook killed by a signal */
@@ -162,10 +147,10 @@ static void test_hooks_run(void **state)
 	assert_int_equal(xp_guest_hooks_run(&h, &s, &rep, NULL, &d), -EIO);
 	xp_guest_report_release(&rep);
 	assert_int_equal(d.n, 1);
-	assert_contains(d.v[0].msg, "30-fail' was killed by signal 9");
+	xp_test_assert_contains(d.v[0].msg, "30-fail' was killed by signal 9");
 	xp_diags_release(&d);
 	assert_int_equal(access("never", F_OK), -1);
-	assert_fsck_clean("hk.raw");
+	xp_test_assert_fsck_clean("hk.raw", 0);
 
 	/* no directory: nothing to run */
 	const struct xp_guest_hooks none = {.image = "hk.raw"};
@@ -257,7 +242,7 @@ static void test_customize(void **state)
 	free(env);
 	free(wenv);
 	xp_diags_release(&d);
-	assert_fsck_clean("cz.raw");
+	xp_test_assert_fsck_clean("cz.raw", 0);
 
 	/* hooks that cannot be used: refused before the disk is touched */
 	unsigned char before[32], after[32];
@@ -291,11 +276,8 @@ static int teardown(void **state)
 
 int main(void)
 {
-	if (system("command -v mke2fs >/dev/null && command -v debugfs >/dev/null && "
-		   "command -v e2fsck >/dev/null") != 0) {
-		fprintf(stderr, "e2fsprogs missing: skipping\n");
+	if (xp_test_need("mke2fs debugfs e2fsck"))
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hooks_run),
 	    cmocka_unit_test(test_hooks_check),

@@ -1,8 +1,11 @@
 /*
  * test-guest-text.c - the text of the files written into guests (image/guest-text.c),
  * byte for byte and without any image: hostname and hosts, the network configuration
- * in each format (ifupdown, resolv.conf, systemd-networkd, netplan, ifcfg) for static
- * IPv4 and IPv6, DHCP, with and without gateway, DNS, domain and MAC; fstab, the
+ * in each format (ifupdown under the stable name and the kernel's, the .link file
+ * naming the interface, resolv.conf, systemd-networkd, netplan, NetworkManager
+ * keyfiles, ifcfg) for static IPv4 and IPv6, DHCP, with and without gateway, DNS and
+ * domain, and without a MAC where a format needs one; interface names the kernel
+ * refuses; which files of the image configure the interface; fstab, the
  * machine-id from given bytes, root's hash in shadow texts (root first, later, absent,
  * look-alike lines), authorized_keys, the host key unit; the prefix and MAC values all
  * of them share, and the refusals.
@@ -17,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "guest-fixtures.h"
 #include "image/guest-text.h"
 
@@ -24,30 +29,58 @@
 
 /* static IPv4 with everything (guest-fixtures.h) */
 static const struct xp_guest_settings V4 = GUEST_V4;
-/* static IPv4, nothing else: no MAC, gateway, DNS or domain; the default prefix */
-static const struct xp_guest_settings V4_BARE = {.hostname = "db1", .ip = "10.1.2.3"};
+/* static IPv4, nothing else but the MAC: no gateway, DNS or domain; the default prefix */
+static const struct xp_guest_settings V4_BARE = {
+    .hostname = "db1", .ip = "10.1.2.3", .mac = "00:16:3e:00:00:01"};
 /* static IPv4 with a domain but no name servers, prefix 16 */
 static const struct xp_guest_settings V4_DOMAIN = {
-    .ip = "10.1.2.3", .prefix = 16, .domain = "lab.example"};
-/* static IPv6, the default prefix, one name server */
-static const struct xp_guest_settings V6 = {
-    .ip = "2001:db8::10", .gateway = "2001:db8::1", .dns = DNS, .ndns = 1, .domain = "example.org"};
+    .ip = "10.1.2.3", .prefix = 16, .domain = "lab.example", .mac = "00:16:3e:00:00:02"};
+/* static IPv6, the default prefix, one (IPv4) name server */
+static const struct xp_guest_settings V6 = {.ip = "2001:db8::10",
+					    .gateway = "2001:db8::1",
+					    .dns = DNS,
+					    .ndns = 1,
+					    .domain = "example.org",
+					    .mac = "00:16:3e:00:00:03"};
+/* static IPv6 with both name servers, no domain */
+static const struct xp_guest_settings V6_DNS = {
+    .ip = "2001:db8::10", .prefix = 48, .dns = DNS, .ndns = 2, .mac = "00:16:3e:00:00:05"};
 /* DHCP with a MAC and a domain (an ip given too is ignored) */
 static const struct xp_guest_settings DHCP = {
     .dhcp = true, .mac = "00:16:3e:aa:bb:cc", .domain = "example.net", .ip = "192.0.2.99"};
-/* DHCP, nothing else */
-static const struct xp_guest_settings DHCP_BARE = {.dhcp = true};
+/* DHCP, nothing else but the MAC */
+static const struct xp_guest_settings DHCP_BARE = {.dhcp = true, .mac = "00:16:3e:00:00:04"};
+/* static IPv4 without a MAC: only the formats that name the interface can be written */
+static const struct xp_guest_settings NO_MAC = {.ip = "10.1.2.3", .gateway = "10.1.2.1"};
+
+/* the random bytes of the keyfiles' UUID */
+static const unsigned char RANDOM[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
 typedef int (*writer_fn)(const struct xp_guest_settings *s, struct xp_buf *out);
 
-static int ifupdown_dotd(const struct xp_guest_settings *s, struct xp_buf *out)
+static int ifupdown_enx_dotd(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	return xp_guest_text_ifupdown(s, true, out);
+	return xp_guest_text_ifupdown(s, XP_GUEST_IFNAME, true, out);
 }
 
-static int ifupdown_plain(const struct xp_guest_settings *s, struct xp_buf *out)
+static int ifupdown_enx(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	return xp_guest_text_ifupdown(s, false, out);
+	return xp_guest_text_ifupdown(s, XP_GUEST_IFNAME, false, out);
+}
+
+static int ifupdown_eth0(const struct xp_guest_settings *s, struct xp_buf *out)
+{
+	return xp_guest_text_ifupdown(s, XP_GUEST_KERNEL_IFNAME, false, out);
+}
+
+static int link_enx(const struct xp_guest_settings *s, struct xp_buf *out)
+{
+	return xp_guest_text_link(s, XP_GUEST_IFNAME, out);
+}
+
+static int nm_keyfile(const struct xp_guest_settings *s, struct xp_buf *out)
+{
+	return xp_guest_text_nm_keyfile(s, RANDOM, out);
 }
 
 struct text_case {
@@ -58,12 +91,22 @@ struct text_case {
 	const char *want; /* with rc 0 */
 };
 
-#define IFUP_HEAD "# interfaces(5) file used by ifup(8) and ifdown(8), written by xenprov\n"
-#define IFUP_LO	  "\nauto lo\niface lo inet loopback\n\nauto eth0\n"
-#define ND_HEAD	  "# systemd.network(5), written by xenprov\n[Match]\n"
-#define NP_HEAD                                                                                    \
+#define IFUP_HEAD     "# interfaces(5) file used by ifup(8) and ifdown(8), written by xenprov\n"
+#define IFUP_LO(name) "\nauto lo\niface lo inet loopback\n\nauto " name "\n"
+#define LINK(mac)                                                                                  \
+	"# systemd.link(5), written by xenprov: the interface with this MAC address\n"             \
+	"# is enX0, the name /etc/network/interfaces configures.\n"                                \
+	"[Match]\nMACAddress=" mac "\n\n[Link]\nName=enX0\n"
+#define RESOLV_HEAD                                                                                \
+	"# resolv.conf(5), written by xenprov from the guest's name servers and domain\n"
+#define ND_HEAD(mac) "# systemd.network(5), written by xenprov\n[Match]\nMACAddress=" mac "\n"
+#define NP_HEAD(mac)                                                                               \
 	"# netplan configuration, written by xenprov\nnetwork:\n  version: 2\n  ethernets:\n"      \
-	"    eth0:\n"
+	"    enX0:\n      match:\n        macaddress: \"" mac "\"\n      set-name: enX0\n"
+#define NM_HEAD(mac)                                                                               \
+	"# nm-settings-keyfile(5), written by xenprov\n[connection]\nid=xenprov\n"                 \
+	"uuid=00010203-0405-4607-8809-0a0b0c0d0e0f\ntype=ethernet\nautoconnect-priority=100\n\n"   \
+	"[ethernet]\nmac-address=" mac "\n"
 #define CFG_HEAD "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nONBOOT=yes\n"
 #define HOSTS_V6                                                                                   \
 	"\n# The following lines are desirable for IPv6 capable hosts\n"                           \
@@ -80,80 +123,135 @@ static const struct text_case cases[] = {
      "127.0.0.1\tlocalhost\n127.0.1.1\tdb1\n" HOSTS_V6},
     {"hosts none", xp_guest_text_hosts, &DHCP, -EINVAL, NULL},
 
-    /* ifupdown */
-    {"ifupdown v4", ifupdown_dotd, &V4, 0,
-     IFUP_HEAD "source /etc/network/interfaces.d/*\n" IFUP_LO
-	       "iface eth0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n"
-	       "\tdns-nameservers 192.0.2.53 2001:db8::53\n\tdns-search example.com\n"},
-    {"ifupdown v4 bare", ifupdown_plain, &V4_BARE, 0,
-     IFUP_HEAD IFUP_LO "iface eth0 inet static\n\taddress 10.1.2.3/24\n"},
-    {"ifupdown v4 domain", ifupdown_plain, &V4_DOMAIN, 0,
-     IFUP_HEAD IFUP_LO "iface eth0 inet static\n\taddress 10.1.2.3/16\n"
-		       "\tdns-search lab.example\n"},
-    {"ifupdown v6", ifupdown_plain, &V6, 0,
-     IFUP_HEAD IFUP_LO "iface eth0 inet6 static\n\taddress 2001:db8::10/64\n"
-		       "\tgateway 2001:db8::1\n\tdns-nameservers 192.0.2.53\n"
-		       "\tdns-search example.org\n"},
-    {"ifupdown dhcp", ifupdown_dotd, &DHCP, 0,
-     IFUP_HEAD "source /etc/network/interfaces.d/*\n" IFUP_LO "iface eth0 inet dhcp\n"},
-    {"ifupdown dhcp bare", ifupdown_plain, &DHCP_BARE, 0,
-     IFUP_HEAD IFUP_LO "iface eth0 inet dhcp\n"},
+    /* ifupdown, under the stable name (systemd-udevd) or the kernel's */
+    {"ifupdown v4", ifupdown_enx_dotd, &V4, 0,
+     IFUP_HEAD "source /etc/network/interfaces.d/*\n" IFUP_LO(
+	 "enX0") "iface enX0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n"
+		 "\tdns-nameservers 192.0.2.53 2001:db8::53\n\tdns-search example.com\n"},
+    {"ifupdown v4 eth0", ifupdown_eth0, &V4, 0,
+     IFUP_HEAD IFUP_LO("eth0") "iface eth0 inet static\n\taddress 192.0.2.10/24\n"
+			       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+			       "\tdns-search example.com\n"},
+    {"ifupdown v4 bare", ifupdown_enx, &V4_BARE, 0,
+     IFUP_HEAD IFUP_LO("enX0") "iface enX0 inet static\n\taddress 10.1.2.3/24\n"},
+    {"ifupdown v4 domain", ifupdown_enx, &V4_DOMAIN, 0,
+     IFUP_HEAD IFUP_LO("enX0") "iface enX0 inet static\n\taddress 10.1.2.3/16\n"
+			       "\tdns-search lab.example\n"},
+    {"ifupdown v6", ifupdown_enx, &V6, 0,
+     IFUP_HEAD IFUP_LO("enX0") "iface enX0 inet6 static\n\taddress 2001:db8::10/64\n"
+			       "\tgateway 2001:db8::1\n\tdns-nameservers 192.0.2.53\n"
+			       "\tdns-search example.org\n"},
+    {"ifupdown dhcp", ifupdown_enx_dotd, &DHCP, 0,
+     IFUP_HEAD "source /etc/network/interfaces.d/*\n" IFUP_LO("enX0") "iface enX0 inet dhcp\n"},
+    {"ifupdown dhcp eth0", ifupdown_eth0, &DHCP_BARE, 0,
+     IFUP_HEAD IFUP_LO("eth0") "iface eth0 inet dhcp\n"},
+    {"ifupdown no mac", ifupdown_eth0, &NO_MAC, 0,
+     IFUP_HEAD IFUP_LO("eth0") "iface eth0 inet static\n\taddress 10.1.2.3/24\n"
+			       "\tgateway 10.1.2.1\n"},
+
+    /* the .link file naming the interface by its MAC */
+    {"link v4", link_enx, &V4, 0, LINK("00:16:3e:12:34:56")},
+    {"link dhcp", link_enx, &DHCP, 0, LINK("00:16:3e:aa:bb:cc")},
+    {"link no mac", link_enx, &NO_MAC, -EINVAL, NULL},
+
+    /* resolv.conf */
     {"resolv.conf", xp_guest_text_resolv_conf, &V4, 0,
-     "search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n"},
+     RESOLV_HEAD "search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n"},
     {"resolv.conf v6", xp_guest_text_resolv_conf, &V6, 0,
-     "search example.org\nnameserver 192.0.2.53\n"},
-    {"resolv.conf bare", xp_guest_text_resolv_conf, &V4_BARE, 0, ""},
+     RESOLV_HEAD "search example.org\nnameserver 192.0.2.53\n"},
+    {"resolv.conf domain", xp_guest_text_resolv_conf, &V4_DOMAIN, 0,
+     RESOLV_HEAD "search lab.example\n"},
+    {"resolv.conf bare", xp_guest_text_resolv_conf, &V4_BARE, 0, RESOLV_HEAD},
 
     /* systemd-networkd */
     {"networkd v4", xp_guest_text_networkd, &V4, 0,
-     ND_HEAD "MACAddress=00:16:3e:12:34:56\n\n[Network]\nAddress=192.0.2.10/24\n"
-	     "Gateway=192.0.2.1\nDNS=192.0.2.53\nDNS=2001:db8::53\nDomains=example.com\n"},
+     ND_HEAD("00:16:3e:12:34:56") "\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\n"
+				  "DNS=192.0.2.53\nDNS=2001:db8::53\nDomains=example.com\n"},
     {"networkd v4 bare", xp_guest_text_networkd, &V4_BARE, 0,
-     ND_HEAD "Name=eth0\n\n[Network]\nAddress=10.1.2.3/24\n"},
+     ND_HEAD("00:16:3e:00:00:01") "\n[Network]\nAddress=10.1.2.3/24\n"},
+    {"networkd v4 domain", xp_guest_text_networkd, &V4_DOMAIN, 0,
+     ND_HEAD("00:16:3e:00:00:02") "\n[Network]\nAddress=10.1.2.3/16\nDomains=lab.example\n"},
     {"networkd v6", xp_guest_text_networkd, &V6, 0,
-     ND_HEAD "Name=eth0\n\n[Network]\nAddress=2001:db8::10/64\nGateway=2001:db8::1\n"
-	     "DNS=192.0.2.53\nDomains=example.org\n"},
+     ND_HEAD("00:16:3e:00:00:03") "\n[Network]\nAddress=2001:db8::10/64\nGateway=2001:db8::1\n"
+				  "DNS=192.0.2.53\nDomains=example.org\n"},
     {"networkd dhcp", xp_guest_text_networkd, &DHCP, 0,
-     ND_HEAD "MACAddress=00:16:3e:aa:bb:cc\n\n[Network]\nDHCP=yes\nDomains=example.net\n"},
+     ND_HEAD("00:16:3e:aa:bb:cc") "\n[Network]\nDHCP=yes\nDomains=example.net\n"},
     {"networkd dhcp bare", xp_guest_text_networkd, &DHCP_BARE, 0,
-     ND_HEAD "Name=eth0\n\n[Network]\nDHCP=yes\n"},
+     ND_HEAD("00:16:3e:00:00:04") "\n[Network]\nDHCP=yes\n"},
+    {"networkd no mac", xp_guest_text_networkd, &NO_MAC, -EINVAL, NULL},
 
     /* netplan */
     {"netplan v4", xp_guest_text_netplan, &V4, 0,
-     NP_HEAD "      match:\n        macaddress: \"00:16:3e:12:34:56\"\n      set-name: eth0\n"
-	     "      dhcp4: false\n      addresses:\n        - \"192.0.2.10/24\"\n"
-	     "      routes:\n        - to: default\n          via: \"192.0.2.1\"\n"
-	     "      nameservers:\n        addresses: [192.0.2.53, 2001:db8::53]\n"
-	     "        search: [example.com]\n"},
+     NP_HEAD(
+	 "00:16:3e:12:34:56") "      dhcp4: false\n      addresses:\n"
+			      "        - \"192.0.2.10/24\"\n"
+			      "      routes:\n        - to: default\n"
+			      "          via: \"192.0.2.1\"\n"
+			      "      nameservers:\n        addresses: [192.0.2.53, 2001:db8::53]\n"
+			      "        search: [example.com]\n"},
     {"netplan v4 bare", xp_guest_text_netplan, &V4_BARE, 0,
-     NP_HEAD "      dhcp4: false\n      addresses:\n        - \"10.1.2.3/24\"\n"},
+     NP_HEAD("00:16:3e:00:00:01") "      dhcp4: false\n      addresses:\n"
+				  "        - \"10.1.2.3/24\"\n"},
     {"netplan v4 domain", xp_guest_text_netplan, &V4_DOMAIN, 0,
-     NP_HEAD "      dhcp4: false\n      addresses:\n        - \"10.1.2.3/16\"\n"
-	     "      nameservers:\n        search: [lab.example]\n"},
+     NP_HEAD("00:16:3e:00:00:02") "      dhcp4: false\n      addresses:\n"
+				  "        - \"10.1.2.3/16\"\n"
+				  "      nameservers:\n        search: [lab.example]\n"},
     {"netplan v6", xp_guest_text_netplan, &V6, 0,
-     NP_HEAD
-     "      dhcp4: false\n      addresses:\n        - \"2001:db8::10/64\"\n"
-     "      routes:\n        - to: default\n          via: \"2001:db8::1\"\n"
-     "      nameservers:\n        addresses: [192.0.2.53]\n        search: [example.org]\n"},
+     NP_HEAD("00:16:3e:00:00:03") "      dhcp4: false\n      addresses:\n"
+				  "        - \"2001:db8::10/64\"\n"
+				  "      routes:\n        - to: default\n"
+				  "          via: \"2001:db8::1\"\n"
+				  "      nameservers:\n        addresses: [192.0.2.53]\n"
+				  "        search: [example.org]\n"},
     {"netplan dhcp", xp_guest_text_netplan, &DHCP, 0,
-     NP_HEAD "      match:\n        macaddress: \"00:16:3e:aa:bb:cc\"\n      set-name: eth0\n"
-	     "      dhcp4: true\n"},
+     NP_HEAD("00:16:3e:aa:bb:cc") "      dhcp4: true\n"},
+    {"netplan no mac", xp_guest_text_netplan, &NO_MAC, -EINVAL, NULL},
+
+    /* NetworkManager keyfiles */
+    {"nm v4", nm_keyfile, &V4, 0,
+     NM_HEAD("00:16:3E:12:34:56") "\n[ipv4]\nmethod=manual\naddress1=192.0.2.10/24,192.0.2.1\n"
+				  "dns=192.0.2.53;\ndns-search=example.com;\n"
+				  "\n[ipv6]\nmethod=auto\ndns=2001:db8::53;\n"},
+    {"nm v4 bare", nm_keyfile, &V4_BARE, 0,
+     NM_HEAD("00:16:3E:00:00:01") "\n[ipv4]\nmethod=manual\naddress1=10.1.2.3/24\n"
+				  "\n[ipv6]\nmethod=auto\n"},
+    {"nm v4 domain", nm_keyfile, &V4_DOMAIN, 0,
+     NM_HEAD("00:16:3E:00:00:02") "\n[ipv4]\nmethod=manual\naddress1=10.1.2.3/16\n"
+				  "dns-search=lab.example;\n\n[ipv6]\nmethod=auto\n"},
+    /* no IPv4: its name servers are left out (NetworkManager refuses them) */
+    {"nm v6", nm_keyfile, &V6, 0,
+     NM_HEAD("00:16:3E:00:00:03") "\n[ipv4]\nmethod=disabled\n"
+				  "\n[ipv6]\nmethod=manual\naddress1=2001:db8::10/64,2001:db8::1\n"
+				  "dns-search=example.org;\n"},
+    {"nm v6 dns", nm_keyfile, &V6_DNS, 0,
+     NM_HEAD("00:16:3E:00:00:05") "\n[ipv4]\nmethod=disabled\n"
+				  "\n[ipv6]\nmethod=manual\naddress1=2001:db8::10/48\n"
+				  "dns=2001:db8::53;\n"},
+    {"nm dhcp", nm_keyfile, &DHCP, 0,
+     NM_HEAD("00:16:3E:AA:BB:CC") "\n[ipv4]\nmethod=auto\ndns-search=example.net;\n"
+				  "\n[ipv6]\nmethod=auto\n"},
+    {"nm dhcp bare", nm_keyfile, &DHCP_BARE, 0,
+     NM_HEAD("00:16:3E:00:00:04") "\n[ipv4]\nmethod=auto\n\n[ipv6]\nmethod=auto\n"},
+    {"nm no mac", nm_keyfile, &NO_MAC, -EINVAL, NULL},
 
     /* Red Hat ifcfg */
     {"ifcfg v4", xp_guest_text_ifcfg, &V4, 0,
      CFG_HEAD "HWADDR=00:16:3e:12:34:56\nBOOTPROTO=none\nIPADDR=192.0.2.10\nPREFIX=24\n"
 	      "GATEWAY=192.0.2.1\nDNS1=192.0.2.53\nDNS2=2001:db8::53\nDOMAIN=example.com\n"},
     {"ifcfg v4 bare", xp_guest_text_ifcfg, &V4_BARE, 0,
-     CFG_HEAD "BOOTPROTO=none\nIPADDR=10.1.2.3\nPREFIX=24\n"},
+     CFG_HEAD "HWADDR=00:16:3e:00:00:01\nBOOTPROTO=none\nIPADDR=10.1.2.3\nPREFIX=24\n"},
     {"ifcfg v6", xp_guest_text_ifcfg, &V6, 0,
-     CFG_HEAD "BOOTPROTO=none\nIPV6INIT=yes\nIPV6_AUTOCONF=no\nIPV6ADDR=2001:db8::10/64\n"
-	      "IPV6_DEFAULTGW=2001:db8::1\nDNS1=192.0.2.53\nDOMAIN=example.org\n"},
+     CFG_HEAD "HWADDR=00:16:3e:00:00:03\nBOOTPROTO=none\nIPV6INIT=yes\nIPV6_AUTOCONF=no\n"
+	      "IPV6ADDR=2001:db8::10/64\nIPV6_DEFAULTGW=2001:db8::1\nDNS1=192.0.2.53\n"
+	      "DOMAIN=example.org\n"},
     {"ifcfg dhcp", xp_guest_text_ifcfg, &DHCP, 0,
      CFG_HEAD "HWADDR=00:16:3e:aa:bb:cc\nBOOTPROTO=dhcp\nDOMAIN=example.net\n"},
+    {"ifcfg no mac", xp_guest_text_ifcfg, &NO_MAC, 0,
+     CFG_HEAD "BOOTPROTO=none\nIPADDR=10.1.2.3\nPREFIX=24\nGATEWAY=10.1.2.1\n"},
 };
 
 /* Settings no network writer can write. */
-static const struct xp_guest_settings NO_NET = {.hostname = "x"};
+static const struct xp_guest_settings NO_NET = {.hostname = "x", .mac = "00:16:3e:12:34:56"};
 static const struct xp_guest_settings BAD_MAC = {.dhcp = true, .mac = "00:16:3e:12:34"};
 
 static void test_writers(void **state)
@@ -170,8 +268,9 @@ static void test_writers(void **state)
 			assert_int_equal(b.len, 0);
 		xp_buf_release(&b);
 	}
-	static const writer_fn net[] = {ifupdown_dotd, ifupdown_plain, xp_guest_text_networkd,
-					xp_guest_text_netplan, xp_guest_text_ifcfg};
+	static const writer_fn net[] = {ifupdown_enx_dotd,	ifupdown_eth0,	       link_enx,
+					xp_guest_text_networkd, xp_guest_text_netplan, nm_keyfile,
+					xp_guest_text_ifcfg};
 	for (size_t i = 0; i < N(net); i++) {
 		struct xp_buf b = XP_BUF_INIT;
 		assert_int_equal(net[i](&NO_NET, &b), -EINVAL);
@@ -179,8 +278,22 @@ static void test_writers(void **state)
 		assert_int_equal(b.len, 0);
 		xp_buf_release(&b);
 	}
-	/* writers append to what the buffer holds */
+	/* interface names the kernel would refuse (dev_valid_name, IFNAMSIZ) */
+	static const char *const bad_names[] = {
+	    "", ".", "..", "a/b", "en X0", "en:0", "abcdefghijklmnop", "tab\t", NULL};
+	for (size_t i = 0; i < N(bad_names); i++) {
+		struct xp_buf b = XP_BUF_INIT;
+		assert_int_equal(xp_guest_text_ifupdown(&V4, bad_names[i], false, &b), -EINVAL);
+		assert_int_equal(xp_guest_text_link(&V4, bad_names[i], &b), -EINVAL);
+		assert_int_equal(b.len, 0);
+		xp_buf_release(&b);
+	}
+	/* 15 characters are the most */
 	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_link(&V4, "abcdefghijklmno", &b), 0);
+	xp_test_assert_contains(xp_buf_str(&b), "\nName=abcdefghijklmno\n");
+	xp_buf_release(&b);
+	/* writers append to what the buffer holds */
 	xp_buf_adds(&b, "kept\n");
 	assert_int_equal(xp_guest_text_hostname(&V4, &b), 0);
 	assert_string_equal(xp_buf_str(&b), "kept\nweb01\n");
@@ -202,28 +315,45 @@ static void test_derived(void **state)
 	char mac[XP_MAC_STRLEN + 1] = "junk";
 	assert_int_equal(xp_guest_mac(&V4, mac), 0);
 	assert_string_equal(mac, "00:16:3e:12:34:56");
-	assert_int_equal(xp_guest_mac(&V4_BARE, mac), 0);
+	assert_int_equal(xp_guest_mac(&NO_MAC, mac), 0);
 	assert_string_equal(mac, "");
 	assert_int_equal(xp_guest_mac(&BAD_MAC, mac), -EINVAL);
 }
 
 struct pred_case {
 	const char *text;
-	bool eth0;
+	bool eth0, enx0;
 };
 
 static const struct pred_case ifupdown_cases[] = {
-    {"auto eth0\niface eth0 inet dhcp\n", true},
-    {"iface eth0 inet static\n\taddress 192.0.2.1/24\n", true},
-    {"allow-hotplug eth0\n", true},
-    {"auto lo eth0\n", true},
-    {"mapping eth0\n\tscript /usr/local/sbin/map\n", true},
-    {"\tauto eth0", true},
-    {"auto eth1\niface eth1 inet dhcp\n", false},
-    {"iface eth1 inet dhcp eth0\n", false}, /* iface: only its first word */
-    {"iface br0 inet manual\n\tbridge_ports eth0\n", false},
-    {"# auto eth0\n", false},
-    {"auto eth00\n", false},
+    {"auto eth0\niface eth0 inet dhcp\n", true, false},
+    {"iface eth0 inet static\n\taddress 192.0.2.1/24\n", true, false},
+    {"allow-hotplug eth0\n", true, false},
+    {"auto lo eth0\n", true, false},
+    {"mapping eth0\n\tscript /usr/local/sbin/map\n", true, false},
+    {"\tauto eth0", true, false},
+    {"allow-hotplug enX0\niface enX0 inet dhcp\n", false, true},
+    {"auto lo enX0 eth0\n", true, true},
+    {"auto eth1\niface eth1 inet dhcp\n", false, false},
+    {"iface eth1 inet dhcp eth0\n", false, false}, /* iface: only its first word */
+    {"iface br0 inet manual\n\tbridge_ports eth0 enX0\n", false, false},
+    {"# auto eth0\n", false, false},
+    {"auto eth00\nauto enX01\nauto enx0\n", false, false},
+    {"", false, false},
+};
+
+static const struct {
+	const char *text;
+	bool ethernet;
+} nm_cases[] = {
+    {"[connection]\nid=Wired\ntype=ethernet\n", true},
+    {"[connection]\nid=System eth0\ntype=802-3-ethernet\ninterface-name=eth0\n", true},
+    {"[connection]\n  type = ethernet\r\n", true},
+    {"[connection]\nid=br0\ntype=bridge\n", false},
+    {"[connection]\ntype=wifi\n[wifi]\nssid=ethernet\n", false},
+    {"[connection]\ntype=ethernets\n", false},
+    {"[connection]\nslave-type=ethernet\n", false},
+    {"#type=ethernet\n", false},
     {"", false},
 };
 
@@ -232,11 +362,18 @@ static void test_predicates(void **state)
 	(void)state;
 	for (size_t i = 0; i < N(ifupdown_cases); i++) {
 		print_message("ifupdown '%s'\n", ifupdown_cases[i].text);
-		assert_int_equal(xp_guest_text_ifupdown_has_eth0(ifupdown_cases[i].text),
+		assert_int_equal(xp_guest_text_ifupdown_configures(ifupdown_cases[i].text, "eth0"),
 				 ifupdown_cases[i].eth0);
+		assert_int_equal(xp_guest_text_ifupdown_configures(ifupdown_cases[i].text, "enX0"),
+				 ifupdown_cases[i].enx0);
 	}
 	assert_true(xp_guest_text_netplan_has_ethernets("network:\n  ethernets:\n    eth0: {}\n"));
 	assert_false(xp_guest_text_netplan_has_ethernets("network:\n  bridges: {}\n"));
+	for (size_t i = 0; i < N(nm_cases); i++) {
+		print_message("nm '%s'\n", nm_cases[i].text);
+		assert_int_equal(xp_guest_text_nm_is_ethernet(nm_cases[i].text),
+				 nm_cases[i].ethernet);
+	}
 }
 
 #define FSTAB_HEAD                                                                                 \

@@ -61,34 +61,10 @@ static int teardown(void **st)
 	return xp_test_rmtree(tmpdir);
 }
 
-static struct xp_inv *open_ok(void)
-{
-	struct xp_inv *inv = NULL;
-	assert_int_equal(xp_inv_open(state, &inv), 0);
-	assert_non_null(inv);
-	return inv;
-}
-
-static void exec_sql(const char *sql)
-{
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		print_error("sql: %s\n", err);
-	sqlite3_free(err);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static int add_distro(struct xp_inv *inv, const char *name)
 {
 	struct xp_distro d = {.name = (char *)name, .kernel = kernel, .initrd = initrd};
-	return xp_distro_add(inv, &d, NULL);
+	return xp_distro_add(inv, &d, 0, NULL);
 }
 
 static int add_profile(struct xp_inv *inv, const char *name, const char *distro)
@@ -130,11 +106,11 @@ static void assert_names(struct xp_inv *inv, int (*list)(struct xp_inv *, char *
 static void test_distro_crud(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
-	assert_int_equal(xp_inv_schema_version(inv), 2);
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_distro d = {.name = "debian-12", .kernel = kernel, .kernel_options = ""};
-	assert_int_equal(xp_distro_add(inv, &d, NULL), 0);
-	assert_int_equal(xp_distro_add(inv, &d, NULL), -EEXIST);
+	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), 0);
+	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), -EEXIST);
 	assert_string_equal(xp_inv_errmsg(inv), "distro 'debian-12' exists");
 
 	struct xp_distro got;
@@ -155,7 +131,7 @@ static void test_distro_crud(void **st)
 			       .initrd = initrd,
 			       .arch = "aarch64",
 			       .kernel_options = "console=ttyS0 quiet"};
-	assert_int_equal(xp_distro_update(inv, &up, NULL), 0);
+	assert_int_equal(xp_distro_update(inv, &up, 0, NULL), 0);
 	assert_int_equal(xp_distro_get(inv, "debian-12", &got), 0);
 	assert_string_equal(got.initrd, initrd);
 	assert_string_equal(got.arch, "aarch64");
@@ -164,7 +140,7 @@ static void test_distro_crud(void **st)
 	xp_distro_release(&got);
 
 	up.name = "nope";
-	assert_int_equal(xp_distro_update(inv, &up, NULL), -ENOENT);
+	assert_int_equal(xp_distro_update(inv, &up, 0, NULL), -ENOENT);
 	assert_string_equal(xp_inv_errmsg(inv), "no distro 'nope'");
 	assert_int_equal(xp_distro_get(inv, "nope", &got), -ENOENT);
 
@@ -220,7 +196,7 @@ static void test_distro_refusals(void **st)
 	    {"d", kernel, NULL, "ppc64", NULL, "arch", "arch: unknown architecture"},
 	    {"d", kernel, NULL, NULL, "a\nb", "kernel-options", "kernel-options: must be one line"},
 	};
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "there"), 0);
 	for (size_t i = 0; i < N(cases); i++) {
 		print_message("case %zu: %s\n", i, cases[i].msg);
@@ -231,7 +207,7 @@ static void test_distro_refusals(void **st)
 				      .kernel_options = (char *)cases[i].opts};
 		struct xp_diags diags;
 		xp_diags_init(&diags);
-		assert_int_equal(xp_distro_add(inv, &d, &diags), -EINVAL);
+		assert_int_equal(xp_distro_add(inv, &d, 0, &diags), -EINVAL);
 		assert_int_equal(diags.n, 1);
 		assert_string_equal(diags.v[0].code, cases[i].code);
 		assert_string_equal(diags.v[0].msg, cases[i].msg);
@@ -239,7 +215,7 @@ static void test_distro_refusals(void **st)
 		/* update checks the same, before looking the name up */
 		if (cases[i].name && strcmp(cases[i].name, "d") == 0) {
 			d.name = "there";
-			assert_int_equal(xp_distro_update(inv, &d, NULL), -EINVAL);
+			assert_int_equal(xp_distro_update(inv, &d, 0, NULL), -EINVAL);
 		}
 	}
 	static const char *const only[] = {"there"};
@@ -248,7 +224,7 @@ static void test_distro_refusals(void **st)
 	struct xp_distro d = {.name = "x", .kernel = relative, .arch = "m68k"};
 	struct xp_diags diags;
 	xp_diags_init(&diags);
-	assert_int_equal(xp_distro_add(inv, &d, &diags), -EINVAL);
+	assert_int_equal(xp_distro_add(inv, &d, 0, &diags), -EINVAL);
 	assert_int_equal(diags.n, 2);
 	xp_diags_release(&diags);
 	xp_inv_close(inv);
@@ -259,7 +235,7 @@ static void test_distro_refusals(void **st)
 static void test_system_crud(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "deb"), 0);
 	assert_int_equal(add_profile(inv, "web", "deb"), 0);
 
@@ -417,7 +393,7 @@ static void test_system_refusals(void **st)
 	    {"s", "52:54:00:00:00:01", NULL, "p", NULL, NULL, "a\nb", "kernel-options",
 	     "kernel-options: must be one line"},
 	};
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_profile(inv, "p", NULL), 0);
 	for (size_t i = 0; i < N(cases); i++) {
 		print_message("case %zu: %s\n", i, cases[i].msg);
@@ -458,7 +434,7 @@ static void test_system_refusals(void **st)
 static void test_references(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "deb"), 0);
 	assert_int_equal(add_distro(inv, "alma"), 0);
 	assert_int_equal(add_profile(inv, "web", "alma"), 0);
@@ -527,6 +503,8 @@ static void test_setting_check_good(void **st)
 	    {"next-server", "192.168.7.254", "192.168.7.254"},
 	    {"tftp-root", "/srv/tftp/", "/srv/tftp"},
 	    {"tftp-root", "/", "/"},
+	    {"distro-roots", "/srv/netboot", "/srv/netboot"},
+	    {"distro-roots", "/srv/a/:/srv/b//:/", "/srv/a:/srv/b:/"},
 	    {"http-port", "8080", "8080"},
 	    {"http-port", "00080", "80"},
 	    {"bios-boot-file", "pxelinux.0", "pxelinux.0"},
@@ -592,6 +570,18 @@ static void test_setting_check_bad(void **st)
 	    {"next-server", "224.0.0.1", nohost, NULL},
 	    {"tftp-root", "srv/tftp", "not an absolute directory path", "give an absolute path"},
 	    {"tftp-root", "/srv/\ttftp", "not an absolute directory path", "give an absolute path"},
+	    {"distro-roots", "srv", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "/a::/b", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "/a:", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "/a:b", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
+	    {"distro-roots", "/a\n", "not a list of absolute directory paths",
+	     "absolute paths separated by ':'"},
 	    {"http-port", "0", "a port number from 1 to 65535", NULL},
 	    {"http-port", "65536", "a port number from 1 to 65535", NULL},
 	    {"http-port", "80x", "a port number from 1 to 65535", NULL},
@@ -709,7 +699,7 @@ static void test_setting_defaults(void **st)
 static void test_settings_store(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	struct xp_diags d;
 	xp_diags_init(&d);
 	assert_int_equal(xp_server_setting_set(inv, "server", "10.0.0.1", &d), 0);
@@ -978,7 +968,7 @@ static void test_system_ip_check(void **st)
 static void test_system_ip_store(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "d"), 0);
 	/* no pools yet: any host address but the server's */
 	assert_int_equal(xp_server_setting_set(inv, "server", "10.77.0.1", NULL), 0);
@@ -1079,7 +1069,7 @@ static void test_system_ip_store(void **st)
 static void test_data_version(void **st)
 {
 	(void)st;
-	struct xp_inv *a = open_ok(), *b = open_ok();
+	struct xp_inv *a = xp_test_inv_open(state), *b = xp_test_inv_open(state);
 	int64_t v0, v1, v2, v3;
 	assert_int_equal(xp_inv_data_version(a, &v0), 0);
 	/* its own commits do not change it */
@@ -1129,9 +1119,9 @@ static void test_migrate_v1(void **st)
 {
 	(void)st;
 	assert_int_equal(mkdir(state, 0700), 0);
-	exec_sql(v1_schema);
-	struct xp_inv *inv = open_ok();
-	assert_int_equal(xp_inv_schema_version(inv), 2);
+	xp_test_sql(state, v1_schema);
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_profile p;
 	assert_int_equal(xp_profile_get(inv, "web", &p), 0);
 	assert_string_equal(p.parent, "base");
@@ -1149,16 +1139,17 @@ static void test_migrate_v1(void **st)
 	assert_int_equal(xp_server_setting_set(inv, "server", "10.0.0.1", NULL), 0);
 	xp_inv_close(inv);
 	/* and the leases table has its shape */
-	exec_sql(
+	xp_test_sql(
+	    state,
 	    "INSERT INTO leases (ip, client, mac, hostname, state, expires, updated)"
 	    " VALUES (167772161, x'01525400000001', '52:54:00:00:00:01', 'n1', 'bound', 9, 1)");
-	inv = open_ok();
-	assert_int_equal(xp_inv_schema_version(inv), 2);
+	inv = xp_test_inv_open(state);
+	assert_int_equal(xp_inv_schema_version(inv), 3);
 	xp_inv_close(inv);
-	/* a version-2 database whose user_version was set back migrates again cleanly */
-	exec_sql("PRAGMA user_version = 1");
-	inv = open_ok();
-	assert_int_equal(xp_inv_schema_version(inv), 2);
+	/* a version-3 database whose user_version was set back migrates again cleanly */
+	xp_test_sql(state, "PRAGMA user_version = 1");
+	inv = xp_test_inv_open(state);
+	assert_int_equal(xp_inv_schema_version(inv), 3);
 	struct xp_system s;
 	assert_int_equal(xp_system_get(inv, "n1", &s), 0);
 	xp_system_release(&s);
@@ -1169,7 +1160,7 @@ static void test_migrate_v1(void **st)
 static void test_schema_constraints(void **st)
 {
 	(void)st;
-	xp_inv_close(open_ok());
+	xp_inv_close(xp_test_inv_open(state));
 	char path[4300];
 	snprintf(path, sizeof(path), "%s/inventory.db", state);
 	sqlite3 *db;

@@ -8,6 +8,7 @@
  * Each test works in its own scratch directory under XP_TEST_TMP.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,7 @@
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static char tmpdir[4096];
 static char state[4200];
@@ -45,14 +46,6 @@ static int teardown(void **st)
 {
 	(void)st;
 	return xp_test_rmtree(tmpdir);
-}
-
-static struct xp_inv *open_ok(void)
-{
-	struct xp_inv *inv = NULL;
-	assert_int_equal(xp_inv_open(state, &inv), 0);
-	assert_non_null(inv);
-	return inv;
 }
 
 /* Adds a profile from "key=value" strings (NULL-terminated). */
@@ -83,22 +76,6 @@ static bool has(struct xp_inv *inv, const char *name)
 	return r == 0;
 }
 
-static void exec_sql(const char *sql)
-{
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		print_error("sql: %s\n", err);
-	sqlite3_free(err);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
-}
-
 /* ---- the store ------------------------------------------------------------------------ */
 
 static void test_open(void **st)
@@ -106,7 +83,7 @@ static void test_open(void **st)
 	(void)st;
 	/* nested, missing directories are made; the last one private */
 	snprintf(state, sizeof(state), "%s/a/b/state", tmpdir);
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	struct stat sb;
 	assert_int_equal(stat(state, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
@@ -122,7 +99,7 @@ static void test_open(void **st)
 
 	/* reopening changes nothing */
 	for (int i = 0; i < 3; i++) {
-		inv = open_ok();
+		inv = xp_test_inv_open(state);
 		assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 		assert_true(has(inv, "keep"));
 		char **names;
@@ -132,7 +109,7 @@ static void test_open(void **st)
 		xp_strv_free(names, n);
 		xp_inv_close(inv);
 	}
-	exec_sql("PRAGMA user_version"); /* still a database SQLite reads */
+	xp_test_sql(state, "PRAGMA user_version"); /* still a database SQLite reads */
 
 	/* not a directory, no name, unreadable */
 	char file[4300];
@@ -149,17 +126,90 @@ static void test_open(void **st)
 	xp_inv_close(NULL);
 }
 
+static mode_t mode_of(const char *name)
+{
+	struct stat sb;
+	assert_int_equal(stat(xp_test_path(state, name), &sb), 0);
+	return sb.st_mode & 0777;
+}
+
+/* inventory.db holds password hashes: 0600 (and so its -wal and -shm) in a state
+ * directory that exists already with 0755 and under umask 022, and an older xenprov's
+ * 0644 database (and WAL) is tightened when opened. */
+static void test_private_files(void **st)
+{
+	(void)st;
+	mode_t old = umask(022);
+	assert_int_equal(mkdir(state, 0755), 0);
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add(inv, "p", NULL, "root-password-hash=$6$salt$hash", NULL), 0);
+	assert_int_equal(mode_of("inventory.db"), 0600);
+	assert_int_equal(mode_of("inventory.db-wal"), 0600);
+	assert_int_equal(mode_of("inventory.db-shm"), 0600);
+	assert_int_equal(mode_of("."), 0755); /* the operator's directory is left alone */
+	xp_inv_close(inv);
+
+	/* as an older xenprov left them: readable by everyone */
+	const char *names[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm"};
+	sqlite3 *db; /* holds the WAL open so that it stays */
+	assert_int_equal(sqlite3_open(xp_test_path(state, "inventory.db"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM profiles", NULL, NULL, NULL),
+			 SQLITE_OK);
+	for (size_t i = 0; i < N(names); i++)
+		assert_int_equal(chmod(xp_test_path(state, names[i]), 0644), 0);
+	inv = xp_test_inv_open(state);
+	for (size_t i = 0; i < N(names); i++)
+		assert_int_equal(mode_of(names[i]), 0600);
+	assert_true(has(inv, "p"));
+	xp_inv_close(inv);
+	sqlite3_close(db);
+	umask(old);
+}
+
+/* Making the files private never disturbs SQLite's locks: a process with two
+ * connections (the boot server has three) keeps the locks of the first when it opens
+ * the second, and still sees what another process commits. (Closing any descriptor of
+ * a file drops every fcntl lock the process holds on it: an earlier version opened the
+ * files to fchmod them, after which the server no longer saw other commands' changes.) */
+static void test_second_connection(void **st)
+{
+	(void)st;
+	struct xp_inv *a = xp_test_inv_open(state);
+	assert_int_equal(add(a, "first", NULL, "memory=512", NULL), 0);
+	assert_true(xp_test_dms_held(state));
+	int64_t v0, v1;
+	assert_int_equal(xp_inv_data_version(a, &v0), 0);
+	struct xp_inv *b = xp_test_inv_open(state); /* the second connection of this process */
+	assert_true(xp_test_dms_held(state));
+	assert_true(has(b, "first"));
+	pid_t pid = fork(); /* another process: a fresh exec (no SQLite across a fork) */
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test-inventory", "--child-add", state, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(xp_inv_data_version(a, &v1), 0);
+	assert_true(v1 != v0);
+	assert_true(has(a, "other"));
+	assert_true(has(b, "other"));
+	xp_inv_close(b);
+	xp_inv_close(a);
+}
+
 static void test_newer_schema(void **st)
 {
 	(void)st;
-	xp_inv_close(open_ok());
-	exec_sql("PRAGMA user_version = 99");
+	xp_inv_close(xp_test_inv_open(state));
+	xp_test_sql(state, "PRAGMA user_version = 99");
 	struct xp_inv *inv = (struct xp_inv *)1;
 	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
 	assert_null(inv);
 	/* and left as it was */
-	exec_sql("PRAGMA user_version = 2");
-	inv = open_ok();
+	xp_test_sql(state, "PRAGMA user_version = 3");
+	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 	xp_inv_close(inv);
 }
@@ -238,7 +288,7 @@ static void test_settings(void **st)
 static void test_profile_crud(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(
 	    add(inv, "base", NULL, "memory=1024", "fs=ext4", "disk-size=4294967296", NULL), 0);
 	assert_int_equal(add(inv, "web", "base", "vcpus=4", NULL), 0);
@@ -346,7 +396,7 @@ static void set_parent(struct xp_inv *inv, const char *name, const char *parent,
 static void test_cycles(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "a", NULL, NULL), 0);
 	assert_int_equal(add(inv, "b", "a", NULL), 0);
 	assert_int_equal(add(inv, "c", "b", NULL), 0);
@@ -378,7 +428,7 @@ static void test_cycles(void **st)
 static void test_resolve(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "root", NULL, "memory=512", "fs=ext4", "storage=file",
 			     "config.on_crash='restart'", NULL),
 			 0);
@@ -416,10 +466,116 @@ static void test_resolve(void **st)
 	xp_inv_close(inv);
 }
 
+/* Sets key=value in the stored profile name (NULL value: unsets it). */
+static int edit(struct xp_inv *inv, const char *name, const char *key, const char *value)
+{
+	struct xp_profile p;
+	assert_int_equal(xp_profile_get(inv, name, &p), 0);
+	if (value)
+		assert_int_equal(xp_settings_set(&p.set, key, value), 0);
+	else
+		assert_int_equal(xp_settings_unset(&p.set, key), 0);
+	int r = xp_profile_update(inv, &p);
+	xp_profile_release(&p);
+	return r;
+}
+
+static const char *setting(struct xp_inv *inv, const char *name, const char *key)
+{
+	static char buf[64];
+	struct xp_settings s;
+	assert_int_equal(xp_profile_resolve(inv, name, &s), 0);
+	const char *v = xp_settings_get(&s, key);
+	snprintf(buf, sizeof(buf), "%s", v ? v : "(none)");
+	xp_settings_release(&s);
+	return buf;
+}
+
+/* The gateway lies in the ip-pool, as the settings take effect through the parent
+ * chain, for the profile stored and every profile below it; a refusal changes nothing
+ * and says which profile and why. */
+static void test_gateway_in_pool(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = xp_test_inv_open(state);
+	static const struct {
+		const char *gw;
+		int rc;
+		const char *msg;
+	} cases[] = {
+	    {"10.1.0.1", -EINVAL,
+	     "gateway 10.1.0.1 is outside ip-pool 10.0.0.0/24: the guests "
+	     "could not reach it"},
+	    {"9.255.255.255", -EINVAL, "gateway 9.255.255.255 is outside ip-pool 10.0.0.0/24"},
+	    {"10.0.1.0", -EINVAL, "gateway 10.0.1.0 is outside ip-pool 10.0.0.0/24"},
+	    {"10.0.0.0", -EINVAL, "gateway 10.0.0.0 is the network address of ip-pool 10.0.0.0/24"},
+	    {"10.0.0.255", -EINVAL,
+	     "gateway 10.0.0.255 is the broadcast address of ip-pool 10.0.0.0/24"},
+	    {"10.0.0.1", 0, NULL},
+	    {"10.0.0.254", 0, NULL},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		char gw[64];
+		snprintf(gw, sizeof(gw), "gateway=%s", cases[i].gw);
+		print_message("%s\n", gw);
+		assert_int_equal(add(inv, "p", NULL, "ip-pool=10.0.0.0/24", gw, NULL), cases[i].rc);
+		if (cases[i].rc) {
+			assert_non_null(strstr(xp_inv_errmsg(inv), cases[i].msg));
+			assert_false(has(inv, "p"));
+		} else {
+			assert_int_equal(xp_profile_remove(inv, "p"), 0);
+		}
+	}
+	/* either alone is fine */
+	assert_int_equal(add(inv, "gw", NULL, "gateway=192.168.7.1", NULL), 0);
+	assert_int_equal(add(inv, "pool", NULL, "ip-pool=10.0.0.0/24", NULL), 0);
+
+	/* through the chain: the child's gateway against the parent's pool */
+	assert_int_equal(add(inv, "base", NULL, "ip-pool=10.0.0.0/24", "gateway=10.0.0.1", NULL),
+			 0);
+	assert_int_equal(add(inv, "web", "base", "gateway=10.0.1.1", NULL), -EINVAL);
+	assert_false(has(inv, "web"));
+	assert_int_equal(add(inv, "web", "base", "gateway=10.0.0.9", NULL), 0);
+	assert_int_equal(add(inv, "db", "base", "ip-pool=10.5.0.0/16", "gateway=10.5.0.1", NULL),
+			 0);
+	/* a parent's edit that would break a profile below it, named in the refusal */
+	assert_int_equal(edit(inv, "base", "ip-pool", "10.0.0.0/29"), -EINVAL);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "gateway 10.0.0.9 is outside ip-pool "
+						   "10.0.0.0/29 in profile 'web', which takes "
+						   "settings from it"));
+	assert_string_equal(setting(inv, "base", "ip-pool"), "10.0.0.0/24"); /* unchanged */
+	assert_int_equal(edit(inv, "base", "gateway", "10.7.0.1"), -EINVAL);
+	assert_string_equal(setting(inv, "web", "ip-pool"), "10.0.0.0/24");
+	/* db has its own pool and gateway: base's change does not reach it */
+	assert_int_equal(edit(inv, "base", "ip-pool", "10.0.0.0/28"), 0);
+	assert_string_equal(setting(inv, "db", "ip-pool"), "10.5.0.0/16");
+	/* unsetting the child's pool puts it under the parent's */
+	assert_int_equal(edit(inv, "db", "ip-pool", NULL), -EINVAL);
+	assert_string_equal(setting(inv, "db", "ip-pool"), "10.5.0.0/16");
+	/* re-parenting is checked the same way */
+	assert_int_equal(add(inv, "narrow", NULL, "ip-pool=10.0.0.16/28", NULL), 0);
+	set_parent(inv, "web", "narrow", -EINVAL);
+	assert_string_equal(setting(inv, "web", "ip-pool"), "10.0.0.0/28");
+	set_parent(inv, "web", NULL, 0); /* its own gateway, no pool: fine */
+	set_parent(inv, "db", "narrow", 0); /* its own pool */
+
+	/* a refusal inside a caller's transaction leaves it usable */
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(add(inv, "t1", NULL, "memory=64", NULL), 0);
+	assert_int_equal(add(inv, "t2", NULL, "ip-pool=10.0.0.0/24", "gateway=10.9.9.9", NULL),
+			 -EINVAL);
+	assert_int_equal(add(inv, "t3", NULL, "memory=64", NULL), 0);
+	assert_int_equal(xp_inv_commit(inv), 0);
+	assert_true(has(inv, "t1"));
+	assert_false(has(inv, "t2"));
+	assert_true(has(inv, "t3"));
+	xp_inv_close(inv);
+}
+
 static void test_remove_busy(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "base", NULL, NULL), 0);
 	assert_int_equal(add(inv, "web", "base", NULL), 0);
 	assert_int_equal(add(inv, "db", "base", NULL), 0);
@@ -430,11 +586,11 @@ static void test_remove_busy(void **st)
 	assert_int_equal(xp_profile_remove(inv, "db"), 0);
 
 	/* a domain made from it */
-	exec_sql("INSERT INTO domains (name, profile, state, created, updated) "
-		 "VALUES ('web01', 'base', 'ready', 0, 0)");
+	xp_test_sql(state, "INSERT INTO domains (name, profile, state, created, updated) "
+			   "VALUES ('web01', 'base', 'ready', 0, 0)");
 	assert_int_equal(xp_profile_remove(inv, "base"), -EBUSY);
 	assert_non_null(strstr(xp_inv_errmsg(inv), "1 domain"));
-	exec_sql("DELETE FROM domains");
+	xp_test_sql(state, "DELETE FROM domains");
 	assert_int_equal(xp_profile_remove(inv, "base"), 0);
 	assert_false(has(inv, "base"));
 	xp_inv_close(inv);
@@ -521,6 +677,8 @@ static const struct good_case good_cases[] = {
     {"config.maxmem", "2048", "2048"},
     {"config.cpus", "\"2-3\"", "\"2-3\""},
     {"config.vfb", "['vnc=1']", "[ \"vnc=1\" ]"},
+    {"config.vncpasswd", "hunter2", "\"hunter2\""},
+    {"config.spicepasswd", "'hunter2'", "\"hunter2\""},
     {"config.extra_x", "it's", "\"it's\""},
 };
 
@@ -622,7 +780,16 @@ static const struct bad_case bad_cases[] = {
     {"ssh-key", "ssh-rsa A\nssh-rsa B", "ssh-key: not an SSH public key", false},
     {"config.Bad", "1", "config.Bad: 'Bad' is not an xl setting name", false},
     {"config.", "1", "config.: '' is not an xl setting name", false},
+    /* secret keys: the value is never quoted in a diagnostic */
     {"config.vfb", "['vnc=1'", "config.vfb: not a valid xl value", true},
+    {"config.vfb", "['vnc=1,vncpasswd=hunter2']",
+     "config.vfb: a password inside config.vfb would be shown wherever the profile is", false},
+    {"config.device_model_args", "spicepasswd=x",
+     "config.device_model_args: a password inside config.device_model_args would be shown "
+     "wherever the profile is",
+     false},
+    {"config.vncpasswd", "\"hunter2", "config.vncpasswd: not a valid xl value", false},
+    {"config.spicepasswd", "'hunter2", "config.spicepasswd: not a valid xl value", false},
     {"config.name", "\"web", "config.name: not a valid xl value", true},
     {"colour", "blue", "colour: unknown profile setting", false},
     {"config.NAME", "x", "config.NAME: 'NAME' is not an xl setting name", false},
@@ -692,7 +859,37 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 25);
+	assert_int_equal(nkeys, 27);
+}
+
+/* The key table marks the secrets once; everything else is not one. */
+static void test_secret_keys(void **st)
+{
+	(void)st;
+	const char *secret[] = {"root-password-hash", "config.vncpasswd", "config.spicepasswd"};
+	const char *open[] = {"image",
+			      "ssh-key",
+			      "distro",
+			      "extra",
+			      "config.on_crash",
+			      "config.vfb",
+			      "config.NAME",
+			      "config.",
+			      "config.vncpasswd.x",
+			      "Root-password-hash",
+			      "colour",
+			      ""};
+	for (size_t i = 0; i < N(secret); i++)
+		assert_true(xp_profile_key_secret(secret[i]));
+	for (size_t i = 0; i < N(open); i++)
+		assert_false(xp_profile_key_secret(open[i]));
+	assert_false(xp_profile_key_secret(NULL));
+	size_t n = 0;
+	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
+		n += (k->flags & XP_KEY_SECRET) != 0;
+	assert_int_equal(n, N(secret));
+	for (const struct xp_profile_key *k = xp_server_keys; k->key; k++)
+		assert_int_equal(k->flags, 0);
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */
@@ -700,7 +897,7 @@ static void test_check_covers_keys(void **st)
 static void test_transactions(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = open_ok(), *other = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state), *other = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_commit(inv), -EINVAL); /* none open */
 	xp_inv_rollback(inv);			       /* harmless */
 
@@ -781,7 +978,7 @@ static void test_transactions(void **st)
 	assert_int_equal(xp_inv_begin(inv), 0);
 	assert_int_equal(add(inv, "m", NULL, NULL), 0);
 	xp_inv_close(inv);
-	inv = open_ok();
+	inv = xp_test_inv_open(state);
 	assert_false(has(inv, "m"));
 	xp_inv_close(inv);
 }
@@ -851,7 +1048,7 @@ static void test_concurrent(void **st)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	struct xp_inv *inv = open_ok();
+	struct xp_inv *inv = xp_test_inv_open(state);
 	char **names;
 	size_t n;
 	assert_int_equal(xp_profile_list(inv, &names, &n), 0);
@@ -870,10 +1067,19 @@ static void test_concurrent(void **st)
 	xp_inv_close(inv);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--child-add") == 0) { /* test_second_connection */
+		struct xp_inv *c;
+		struct xp_profile p = {.name = "other"};
+		int r = xp_inv_open(argv[2], &c) < 0 ? 1 : xp_profile_add(c, &p) == 0 ? 0 : 2;
+		xp_inv_close(r == 1 ? NULL : c);
+		return r;
+	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
 	    cmocka_unit_test(test_state_dir_default),
 	    cmocka_unit_test(test_settings),
@@ -881,10 +1087,12 @@ int main(void)
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test_setup_teardown(test_cycles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gateway_in_pool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_busy, setup, teardown),
 	    cmocka_unit_test(test_check_good),
 	    cmocka_unit_test(test_check_bad),
 	    cmocka_unit_test(test_check_covers_keys),
+	    cmocka_unit_test(test_secret_keys),
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	};

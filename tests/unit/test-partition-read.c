@@ -18,36 +18,23 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "testlib.h"
+
 #include "xenprov/blockdev.h"
 #include "xenprov/partition.h"
 
-static char tmpdir[1024];
-
-static const char *tpath(const char *name)
-{
-	static char buf[16][1200];
-	static int k;
-	k = (k + 1) % 16;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
-}
+XP_TEST_SCRATCH("partition-read")
 
 /* writes a table with sfdisk from a script; the image is size bytes */
 static void sfdisk(const char *image, uint64_t size, const char *script)
 {
-	unlink(image);
-	int fd = open(image, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	close(fd);
-	char *cmd;
-	assert_true(asprintf(&cmd, "sfdisk -q '%s' >/dev/null", image) >= 0);
-	FILE *p = popen(cmd, "w");
-	free(cmd);
-	assert_non_null(p);
-	fputs(script, p);
-	int st = pclose(p);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	xp_test_sparse(image, size);
+	const char *in = tpath("sfdisk.script");
+	FILE *f = fopen(in, "w");
+	assert_non_null(f);
+	fputs(script, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(xp_test_sh("sfdisk -q '%s' <'%s' >/dev/null", image, in), 0);
 }
 
 static int read_table(const char *image, enum xp_label *label, struct xp_part **parts, size_t *n)
@@ -64,14 +51,11 @@ static int read_table(const char *image, enum xp_label *label, struct xp_part **
 static void assert_matches_sfdisk(const char *image, enum xp_label label,
 				  const struct xp_part *parts, size_t n)
 {
-	char *cmd;
-	assert_true(asprintf(&cmd, "sfdisk --json '%s'", image) >= 0);
-	FILE *p = popen(cmd, "r");
-	free(cmd);
-	assert_non_null(p);
+	char *out;
+	assert_int_equal(xp_test_run(&out, "sfdisk --json '%s'", image), 0);
 	json_error_t err;
-	json_t *j = json_loadf(p, 0, &err);
-	pclose(p);
+	json_t *j = json_loads(out, 0, &err);
+	free(out);
 	assert_non_null(j);
 	json_t *pt = json_object_get(j, "partitiontable");
 	assert_string_equal(json_string_value(json_object_get(pt, "label")),
@@ -340,27 +324,10 @@ static void test_no_table(void **state)
 	unlink(img);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/partition-read-XXXXXX", XP_TEST_TMP);
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[1100];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
-	if (system("command -v sfdisk >/dev/null") != 0) {
-		fprintf(stderr, "sfdisk missing: skipping\n");
+	if (xp_test_need("sfdisk"))
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_msdos),
 	    cmocka_unit_test(test_gpt),

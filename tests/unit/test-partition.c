@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testlib.h"
 #include <jansson.h>
 #include <libfdisk/libfdisk.h>
 
@@ -37,22 +39,7 @@
 #define GPT_LINUX "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 #define GPT_SWAP  "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
 
-static char tmpdir[4096];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/partition-XXXXXX", XP_TEST_TMP);
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+XP_TEST_SCRATCH("partition")
 
 /* ---- failure injection into libfdisk ------------------------------------------------ */
 
@@ -200,57 +187,12 @@ int fdisk_deassign_device(struct fdisk_context *cxt, int nosync)
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-/* A path in the scratch directory; the last 8 results stay valid. */
-static const char *tpath(const char *name)
-{
-	static char p[8][4200];
-	static unsigned next;
-	char *r = p[next++ % 8];
-	snprintf(r, sizeof(p[0]), "%s/%s", tmpdir, name);
-	return r;
-}
-
-/* A sparse file of size bytes (replacing any). */
-static void make_sparse(const char *path, uint64_t size)
-{
-	unlink(path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	close(fd);
-}
-
-/* Runs a shell command; returns its exit status and its standard output in *out
- * (owned by the caller). */
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	FILE *f = popen(cmd, "r");
-	assert_non_null(f);
-	struct xp_buf b = XP_BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		xp_buf_add(&b, chunk, n);
-	int st = pclose(f);
-	assert_int_equal(xp_buf_error(&b), 0);
-	if (out)
-		*out = xp_buf_steal(&b);
-	else
-		xp_buf_release(&b);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static bool skipped; /* a case skipped for a missing tool: the binary exits 77 */
 
 static bool have(const char *prog)
 {
-	bool ok = run(NULL, "command -v %s >/dev/null 2>&1", prog) == 0;
+	bool ok = xp_test_have(prog);
 	skipped |= !ok;
 	return ok;
 }
@@ -490,7 +432,7 @@ static const char *jstr(json_t *o, const char *key)
 static void check_table(const char *path, const struct xp_layout *l)
 {
 	char *out = NULL;
-	assert_int_equal(run(&out, "sfdisk --json '%s' 2>/dev/null", path), 0);
+	assert_int_equal(xp_test_run(&out, "sfdisk --json '%s' 2>/dev/null", path), 0);
 	json_error_t jerr;
 	json_t *root = json_loads(out, 0, &jerr);
 	if (!root)
@@ -534,7 +476,7 @@ static void check_table(const char *path, const struct xp_layout *l)
 	json_decref(root);
 
 	/* the dump form, line by line as sfdisk prints it */
-	assert_int_equal(run(&out, "sfdisk -d '%s' 2>/dev/null", path), 0);
+	assert_int_equal(xp_test_run(&out, "sfdisk -d '%s' 2>/dev/null", path), 0);
 	char want[512];
 	snprintf(want, sizeof(want), "label: %s\n", gpt ? "gpt" : "dos");
 	assert_non_null(strstr(out, want));
@@ -557,10 +499,10 @@ static void check_table(const char *path, const struct xp_layout *l)
 	free(out);
 
 	/* sfdisk's own consistency checks find nothing wrong */
-	assert_int_equal(run(&out, "sfdisk --verify '%s' 2>&1", path), 0);
+	assert_int_equal(xp_test_run(&out, "sfdisk --verify '%s' 2>&1", path), 0);
 	free(out);
 	/* blkid agrees on the table type */
-	assert_int_equal(run(&out, "blkid -p -o export '%s'", path), 0);
+	assert_int_equal(xp_test_run(&out, "blkid -p -o export '%s'", path), 0);
 	assert_string_equal(export_value(out, "PTTYPE"), gpt ? "gpt" : "dos");
 	assert_string_equal(export_value(out, "TYPE"), "");
 	free(out);
@@ -574,7 +516,7 @@ static void test_write_tables(void **state)
 	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
 		const struct write_case *c = &writes[i];
 		const char *path = tpath("table.img");
-		make_sparse(path, c->disk);
+		xp_test_sparse(path, c->disk);
 		struct xp_layout l = {
 		    .label = c->label, .disk_size = c->disk, .swap_size = c->swap};
 		assert_int_equal(xp_layout_compute(&l), 0);
@@ -612,7 +554,7 @@ static void test_write_over_old(void **state)
 	assert_int_equal(xp_layout_compute(&gpt), 0);
 	assert_int_equal(xp_layout_compute(&dos), 0);
 
-	make_sparse(path, 64 * MIB);
+	xp_test_sparse(path, 64 * MIB);
 	assert_int_equal(xp_partition_write(path, &gpt, NULL), 0);
 	assert_int_equal(xp_partition_write(path, &dos, NULL), 0);
 	check_table(path, &dos);
@@ -620,8 +562,9 @@ static void test_write_over_old(void **state)
 	check_table(path, &gpt);
 
 	if (have("mke2fs")) {
-		make_sparse(path, 64 * MIB);
-		assert_int_equal(run(NULL, "mke2fs -q -F -t ext4 '%s' >/dev/null 2>&1", path), 0);
+		xp_test_sparse(path, 64 * MIB);
+		assert_int_equal(
+		    xp_test_run(NULL, "mke2fs -q -F -t ext4 '%s' >/dev/null 2>&1", path), 0);
 		assert_int_equal(xp_partition_write(path, &dos, NULL), 0);
 		check_table(path, &dos);
 	}
@@ -635,7 +578,7 @@ static void test_write_none(void **state)
 	/* nothing to write: the file is not even looked at */
 	assert_int_equal(xp_partition_write(tpath("does-not-exist"), &l, NULL), 0);
 	const char *path = tpath("none.img");
-	make_sparse(path, MIB);
+	xp_test_sparse(path, MIB);
 	assert_int_equal(xp_partition_write(path, &l, NULL), 0);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
@@ -665,7 +608,7 @@ static void test_write_errors(void **state)
 {
 	(void)state;
 	const char *path = tpath("err.img");
-	make_sparse(path, 64 * MIB);
+	xp_test_sparse(path, 64 * MIB);
 	struct xp_layout l = {.label = XP_LABEL_MSDOS, .disk_size = 64 * MIB, .swap_size = MIB};
 	assert_int_equal(xp_layout_compute(&l), 0);
 
@@ -701,9 +644,9 @@ static void test_write_errors(void **state)
 	/* the file */
 	expect_write_error(tpath("missing.img"), &l, -ENOENT, "cannot open");
 	expect_write_error(tmpdir, &l, -EINVAL, "is not a regular file");
-	make_sparse(path, 64 * MIB - 512);
+	xp_test_sparse(path, 64 * MIB - 512);
 	expect_write_error(path, &l, -EINVAL, "is 67108352 bytes long, the layout is for 67108864");
-	make_sparse(path, 64 * MIB);
+	xp_test_sparse(path, 64 * MIB);
 
 	/* nothing was written by any of the refusals */
 	struct stat st;
@@ -747,7 +690,7 @@ static void test_write_libfdisk_failures(void **state)
 	const char *path = tpath("inject.img");
 	for (size_t i = 0; i < sizeof(injections) / sizeof(injections[0]); i++) {
 		const struct inject_case *c = &injections[i];
-		make_sparse(path, 64 * MIB);
+		xp_test_sparse(path, 64 * MIB);
 		struct xp_layout l = {.label = c->label, .disk_size = 64 * MIB};
 		assert_int_equal(xp_layout_compute(&l), 0);
 		inject = c->fn;
@@ -757,7 +700,7 @@ static void test_write_libfdisk_failures(void **state)
 	/* the swap partition's own failure */
 	struct xp_layout l = {.label = XP_LABEL_GPT, .disk_size = 64 * MIB, .swap_size = MIB};
 	assert_int_equal(xp_layout_compute(&l), 0);
-	make_sparse(path, 64 * MIB);
+	xp_test_sparse(path, 64 * MIB);
 	inject = "fdisk_add_partition:partno";
 	/* partition 1 succeeds first and is reported as 8: the error is about partition 1 */
 	expect_write_error(path, &l, -EIO, "libfdisk made partition 8, not 1");
@@ -783,7 +726,7 @@ static void test_write_libfdisk_talks(void **state)
 {
 	(void)state;
 	const char *path = tpath("talk.img");
-	make_sparse(path, 64 * MIB);
+	xp_test_sparse(path, 64 * MIB);
 	struct xp_layout l = {.label = XP_LABEL_MSDOS, .disk_size = 64 * MIB};
 	assert_int_equal(xp_layout_compute(&l), 0);
 	struct xp_diags d;
@@ -821,7 +764,7 @@ static void test_swap_header_bytes(void **state)
 {
 	(void)state;
 	const char *path = tpath("swap-bytes.img");
-	make_sparse(path, 16 * MIB);
+	xp_test_sparse(path, 16 * MIB);
 	/* garbage where the header goes: boot bits must come out zero */
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	unsigned char junk[8192];
@@ -879,14 +822,14 @@ static void test_swap_blkid(void **state)
 	const char *path = tpath("swap-disk.img");
 	struct xp_layout l = {.label = XP_LABEL_GPT, .disk_size = 256 * MIB, .swap_size = 64 * MIB};
 	assert_int_equal(xp_layout_compute(&l), 0);
-	make_sparse(path, l.disk_size);
+	xp_test_sparse(path, l.disk_size);
 	assert_int_equal(xp_partition_write(path, &l, NULL), 0);
 	const char *uuid = "5d2c4e3a-9f1b-4c7d-8e6f-a1b2c3d4e5f6";
 	assert_int_equal(xp_swap_format(path, l.swap_offset, l.swap_size, uuid, "swap0"), 0);
 
 	char *out = NULL;
-	assert_int_equal(run(&out, "blkid -p -O %" PRIu64 " -o export '%s'", l.swap_offset, path),
-			 0);
+	assert_int_equal(
+	    xp_test_run(&out, "blkid -p -O %" PRIu64 " -o export '%s'", l.swap_offset, path), 0);
 	assert_string_equal(export_value(out, "TYPE"), "swap");
 	assert_string_equal(export_value(out, "UUID"), uuid);
 	assert_string_equal(export_value(out, "LABEL"), "swap0");
@@ -898,15 +841,15 @@ static void test_swap_blkid(void **state)
 	/* a random UUID each time when none is given */
 	char first[64];
 	assert_int_equal(xp_swap_format(path, l.swap_offset, l.swap_size, NULL, NULL), 0);
-	assert_int_equal(run(&out, "blkid -p -O %" PRIu64 " -o export '%s'", l.swap_offset, path),
-			 0);
+	assert_int_equal(
+	    xp_test_run(&out, "blkid -p -O %" PRIu64 " -o export '%s'", l.swap_offset, path), 0);
 	snprintf(first, sizeof(first), "%s", export_value(out, "UUID"));
 	assert_int_equal(strlen(first), 36);
 	assert_string_equal(export_value(out, "LABEL"), "");
 	free(out);
 	assert_int_equal(xp_swap_format(path, l.swap_offset, l.swap_size, NULL, NULL), 0);
-	assert_int_equal(run(&out, "blkid -p -O %" PRIu64 " -o export '%s'", l.swap_offset, path),
-			 0);
+	assert_int_equal(
+	    xp_test_run(&out, "blkid -p -O %" PRIu64 " -o export '%s'", l.swap_offset, path), 0);
 	assert_string_equal(export_value(out, "TYPE"), "swap");
 	assert_string_not_equal(export_value(out, "UUID"), first);
 	free(out);
@@ -915,8 +858,8 @@ static void test_swap_blkid(void **state)
 	assert_int_equal(xp_swap_format(path, l.swap_offset, l.swap_size,
 					"5D2C4E3A-9F1B-4C7D-8E6F-A1B2C3D4E5F6", NULL),
 			 0);
-	assert_int_equal(run(&out, "blkid -p -O %" PRIu64 " -o export '%s'", l.swap_offset, path),
-			 0);
+	assert_int_equal(
+	    xp_test_run(&out, "blkid -p -O %" PRIu64 " -o export '%s'", l.swap_offset, path), 0);
 	assert_string_equal(export_value(out, "UUID"), uuid);
 	free(out);
 }
@@ -928,16 +871,16 @@ static void test_swap_swaplabel(void **state)
 	if (!have("swaplabel"))
 		skip();
 	const char *path = tpath("swapfile");
-	make_sparse(path, 8 * MIB);
+	xp_test_sparse(path, 8 * MIB);
 	const char *uuid = "11111111-2222-4333-8444-555555555555";
 	assert_int_equal(xp_swap_format(path, 0, 8 * MIB, uuid, "my swap"), 0);
 	char *out = NULL;
-	assert_int_equal(run(&out, "swaplabel '%s' 2>&1", path), 0);
+	assert_int_equal(xp_test_run(&out, "swaplabel '%s' 2>&1", path), 0);
 	assert_non_null(strstr(out, "LABEL: my swap\n"));
 	assert_non_null(strstr(out, "UUID:  11111111-2222-4333-8444-555555555555\n"));
 	free(out);
 	/* swaplabel's rewrite lands where we put the label */
-	assert_int_equal(run(NULL, "swaplabel -L other '%s' 2>&1", path), 0);
+	assert_int_equal(xp_test_run(NULL, "swaplabel -L other '%s' 2>&1", path), 0);
 	unsigned char page[4096];
 	read_at(path, 0, page, sizeof(page));
 	assert_memory_equal(page + 1052, "other\0", 6);
@@ -948,7 +891,7 @@ static void test_swap_errors(void **state)
 {
 	(void)state;
 	const char *path = tpath("swap-err.img");
-	make_sparse(path, 4 * MIB);
+	xp_test_sparse(path, 4 * MIB);
 	const char *uuid = "0b4f6d7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
 
 	assert_int_equal(xp_swap_format(NULL, 0, MIB, NULL, NULL), -EINVAL);
@@ -988,7 +931,7 @@ static void test_swap_errors(void **state)
 
 	/* exactly at the end is fine; a 4 TiB sparse file is fine too */
 	assert_int_equal(xp_swap_format(path, 3 * MIB, MIB, uuid, NULL), 0);
-	make_sparse(path, 4 * TIB);
+	xp_test_sparse(path, 4 * TIB);
 	assert_int_equal(xp_swap_format(path, TIB, 3 * TIB, uuid, NULL), 0);
 	unsigned char page[4096];
 	read_at(path, TIB, page, sizeof(page));

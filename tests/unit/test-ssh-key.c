@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "xenprov/inventory.h"
 
 #define ED                                                                                   \
@@ -84,12 +86,11 @@ static void test_check_bad(void **state)
 	assert_int_equal(xp_ssh_key_check(ED "\n" ED, strlen(ED) * 2 + 1), -EINVAL);
 }
 
-static char tmpdir[] = "/tmp/test-ssh-key.XXXXXX";
+XP_TEST_SCRATCH("ssh-key")
 
 static const char *put(const char *name, const char *text)
 {
-	static char path[256];
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	const char *path = xp_test_path(tmpdir, name);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
@@ -207,20 +208,6 @@ static void test_profile_value(void **state)
 	assert_int_equal(d.n, 3);
 	assert_string_equal(d.v[0].msg, "ssh-key: not an SSH public key");
 	xp_diags_release(&d);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)

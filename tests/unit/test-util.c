@@ -21,25 +21,13 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "util/copy.h"
 #include "xenprov/util.h"
 
-static char tmpdir[4096];
+XP_TEST_SCRATCH("util")
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/util-XXXXXX", XP_TEST_TMP);
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static void test_buf(void **state)
 {
@@ -93,6 +81,36 @@ static void test_diags(void **state)
 	assert_int_equal(d.dropped, 3);
 	xp_diags_release(&d);
 	assert_string_equal(xp_severity_name(XP_SEV_ERROR), "error");
+}
+
+/* xp_diags_fail returns the caller's error, records it only where there is a
+ * collection, and keeps a message longer than any fixed buffer whole. */
+static void test_diags_fail(void **state)
+{
+	(void)state;
+	assert_int_equal(xp_diags_fail(NULL, -EIO, "f", "c", NULL, "lost %d", 1), -EIO);
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_diags_fail(&d, -ENOENT, "disk.img", "image", "try this",
+				       "cannot open: %s", strerror(ENOENT)),
+			 -ENOENT);
+	char big[2000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(xp_diags_fail(&d, 0, NULL, NULL, NULL, "tool failed: %s", big), 0);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.v[0].severity, XP_SEV_ERROR);
+	assert_string_equal(d.v[0].file, "disk.img");
+	assert_string_equal(d.v[0].code, "image");
+	assert_null(d.v[0].text);
+	assert_string_equal(d.v[0].hint, "try this");
+	assert_string_equal(d.v[0].msg, "cannot open: No such file or directory");
+	assert_null(d.v[1].file);
+	assert_null(d.v[1].code);
+	assert_null(d.v[1].hint);
+	assert_int_equal(strlen(d.v[1].msg), strlen("tool failed: ") + sizeof(big) - 1);
+	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 2);
+	xp_diags_release(&d);
 }
 
 /* Over the limit, errors take the place of warnings and notes, and the counts stay
@@ -156,11 +174,6 @@ static void test_diags_sort_big(void **state)
 	xp_diags_release(&d);
 }
 
-static void path(char *out, const char *name)
-{
-	snprintf(out, 4200, "%s/%s", tmpdir, name);
-}
-
 static int count_entries(void)
 {
 	DIR *d = opendir(tmpdir);
@@ -175,8 +188,7 @@ static int count_entries(void)
 static void test_read_file(void **state)
 {
 	(void)state;
-	char p[4200];
-	path(p, "r.txt");
+	const char *p = tpath("r.txt");
 	FILE *f = fopen(p, "w");
 	fputs("hello\n", f);
 	fclose(f);
@@ -188,15 +200,14 @@ static void test_read_file(void **state)
 	free(data);
 	assert_int_equal(xp_read_file(p, 3, &data, &len), -EFBIG);
 	assert_int_equal(xp_read_file(tmpdir, 100, &data, &len), -EISDIR);
-	path(p, "missing");
+	p = tpath("missing");
 	assert_int_equal(xp_read_file(p, 100, &data, &len), -ENOENT);
 }
 
 static void test_atomic_write(void **state)
 {
 	(void)state;
-	char p[4200];
-	path(p, "a.cfg");
+	const char *p = tpath("a.cfg");
 	int before = count_entries();
 	assert_int_equal(xp_write_atomic(p, "one\n", 4, 0640), 0);
 	struct stat st;
@@ -215,20 +226,18 @@ static void test_atomic_write(void **state)
 	free(data);
 	assert_int_equal(count_entries(), before + 1); /* no temporary file left */
 	/* a directory in the way: error, nothing changes */
-	char d[4200];
-	path(d, "dir");
+	const char *d = tpath("dir");
 	mkdir(d, 0755);
 	assert_int_equal(xp_write_atomic(d, "x", 1, 0644), -EINVAL);
 	/* a missing directory */
-	path(d, "nodir/x.cfg");
+	d = tpath("nodir/x.cfg");
 	assert_int_equal(xp_write_atomic(d, "x", 1, 0644), -ENOENT);
 	assert_int_equal(count_entries(), before + 2);
 
 	/* leftovers of a killed write are removed, and nothing else */
-	char t1[4200], t2[4200], t3[4200];
-	path(t1, ".a.cfg.Xy12Ab");
-	path(t2, ".a.cfgx.1");
-	path(t3, ".b.cfg.1");
+	const char *t1 = tpath(".a.cfg.Xy12Ab");
+	const char *t2 = tpath(".a.cfgx.1");
+	const char *t3 = tpath(".b.cfg.1");
 	for (const char *q = t1; q; q = q == t1 ? t2 : q == t2 ? t3 : NULL)
 		close(open(q, O_CREAT | O_WRONLY, 0600));
 	xp_write_atomic_cleanup(p);
@@ -241,8 +250,7 @@ static void test_atomic_write(void **state)
 static void test_lock(void **state)
 {
 	(void)state;
-	char p[4200];
-	path(p, "l.cfg");
+	const char *p = tpath("l.cfg");
 	int fd = xp_lock_dir_of(p, true);
 	assert_true(fd >= 0);
 	pid_t pid = fork();
@@ -368,8 +376,9 @@ static void test_sha256(void **state)
 
 	static const size_t lens[] = {0, 1, 55, 56, 63, 64, 65, 1000000, (1u << 20) + 13};
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
-		char path[4200];
-		snprintf(path, sizeof(path), "%s/sha-%zu", tmpdir, lens[i]);
+		char name[64];
+		snprintf(name, sizeof(name), "sha-%zu", lens[i]);
+		const char *path = tpath(name);
 		for (size_t k = 0; k < lens[i]; k++)
 			million[k % 1000000] = (char)(k * 2654435761u >> 13);
 		FILE *f = fopen(path, "w");
@@ -381,12 +390,9 @@ static void test_sha256(void **state)
 		char file_hex[65], tool_hex[65] = "";
 		assert_int_equal(xp_sha256_file(path, d), 0);
 		xp_sha256_hex(d, file_hex);
-		char cmd[4300];
-		snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
-		FILE *p = popen(cmd, "r");
-		assert_non_null(p);
-		assert_non_null(fgets(tool_hex, sizeof(tool_hex), p));
-		pclose(p);
+		char *tool = xp_test_out("sha256sum '%s'", path);
+		snprintf(tool_hex, sizeof(tool_hex), "%s", tool);
+		free(tool);
 		assert_string_equal(file_hex, tool_hex);
 		if (lens[i] <= 1000000) {
 			hex_of(million, lens[i], h);
@@ -395,9 +401,7 @@ static void test_sha256(void **state)
 	}
 	free(million);
 	unsigned char d[32];
-	char missing[4200];
-	snprintf(missing, sizeof(missing), "%s/no-such-file", tmpdir);
-	assert_int_equal(xp_sha256_file(missing, d), -ENOENT);
+	assert_int_equal(xp_sha256_file(tpath("no-such-file"), d), -ENOENT);
 }
 
 /* ---- sparse copy (util/copy.c) ------------------------------------------------------ */
@@ -471,9 +475,7 @@ static void assert_same_content(int dst, off_t dst_off)
 
 static int open_in_tmp(const char *name)
 {
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tpath(name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
 	return fd;
 }
@@ -667,6 +669,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_buf),
 	    cmocka_unit_test(test_diags),
+	    cmocka_unit_test(test_diags_fail),
 	    cmocka_unit_test(test_diags_limit_truthful),
 	    cmocka_unit_test(test_diags_sort_big),
 	    cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),

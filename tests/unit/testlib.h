@@ -1,12 +1,27 @@
 /*
- * testlib.h - what the unit tests share: a scratch directory under XP_TEST_TMP (the
- * build's test directory) and its removal. Header-only; include after cmocka.h.
+ * testlib.h - what the unit tests share, each written once: a scratch directory under
+ * XP_TEST_TMP (the build's test directory), paths in it and its removal; the shell
+ * commands that run the real tools the tests compare with (sfdisk, e2fsck, qemu-img...)
+ * and the check that they are installed; an inventory opened, SQL run straight on its
+ * database, and whether SQLite's locks on it are intact.
+ * Header-only; include after cmocka.h (its helpers fail the running test).
  */
 #ifndef XP_TESTLIB_H
 #define XP_TESTLIB_H
 
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "xenprov/inventory.h"
 
 /* Makes XP_TEST_TMP/NAME-XXXXXX into buf (size len). 0, or -1. */
 static inline int xp_test_mkdtemp(char *buf, size_t len, const char *name)
@@ -22,5 +37,245 @@ static inline int xp_test_rmtree(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
+
+/* "DIR/NAME" in a ring of buffers: the last XP_TEST_PATHS results stay valid, so a
+ * test may hold a handful of paths at once. */
+#define XP_TEST_PATHS 64
+static inline const char *xp_test_path(const char *dir, const char *name)
+{
+	static char ring[XP_TEST_PATHS][4400];
+	static unsigned next;
+	char *p = ring[next++ % XP_TEST_PATHS];
+	snprintf(p, sizeof(ring[0]), "%s/%s", dir, name);
+	return p;
+}
+
+/* A sparse file of size bytes at path, replacing any. */
+static inline void xp_test_sparse(const char *path, uint64_t size)
+{
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+}
+
+/* Fails the test unless needle is in hay (both shown). */
+static inline void xp_test_assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle)) {
+		fprintf(stderr, "expected to find\n---\n%s\n--- in ---\n%s\n---\n", needle, hay);
+		fail();
+	}
+}
+
+/* Fails the test if needle is in hay. */
+static inline void xp_test_assert_lacks(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle)) {
+		fprintf(stderr, "expected not to find '%s' in:\n%s\n", needle, hay);
+		fail();
+	}
+}
+
+/* The exit status of a wait status (from system(3) or pclose(3)); -1 when the command
+ * did not exit (killed by a signal, or never run). */
+static inline int xp_test_exit_status(int st)
+{
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static inline char *xp_test_vformat(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+static inline char *xp_test_vformat(const char *fmt, va_list ap)
+{
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	return s;
+}
+
+/* Runs a shell command (printf-style); its exit status, or -1. A command that fails
+ * is named on standard error (some are expected to: the test asserts the status). */
+static inline int xp_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int xp_test_sh(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = xp_test_vformat(fmt, ap);
+	va_end(ap);
+	int rc = xp_test_exit_status(system(cmd));
+	if (rc != 0)
+		fprintf(stderr, "command exited %d: %s\n", rc, cmd);
+	free(cmd);
+	return rc;
+}
+
+static inline int xp_test_vrun(char **out, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static inline int xp_test_vrun(char **out, const char *fmt, va_list ap)
+{
+	char *cmd = xp_test_vformat(fmt, ap);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		fprintf(stderr, "cannot run: %s\n", cmd);
+	assert_non_null(p);
+	free(cmd);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	assert_non_null(m);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		assert_int_equal(fwrite(chunk, 1, n, m), n);
+	assert_int_equal(fclose(m), 0);
+	int rc = xp_test_exit_status(pclose(p));
+	if (out)
+		*out = text;
+	else
+		free(text);
+	return rc;
+}
+
+/* Runs a shell command (printf-style); its exit status (or -1), and its standard
+ * output in *out (heap, NUL-terminated, the caller frees; out NULL: discarded). */
+static inline int xp_test_run(char **out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline int xp_test_run(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = xp_test_vrun(out, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The standard output of a shell command (printf-style; heap, the caller frees). A
+ * command that fails is named on standard error with what it printed. */
+static inline char *xp_test_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline char *xp_test_out(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = xp_test_vformat(fmt, ap);
+	va_end(ap);
+	char *text;
+	int rc = xp_test_run(&text, "%s", cmd);
+	if (rc != 0)
+		fprintf(stderr, "command exited %d: %s\n%s\n", rc, cmd, text);
+	free(cmd);
+	return text;
+}
+
+/* Fails the test unless `e2fsck -fn` finds the ext2/3/4 filesystem at byte offset of
+ * the image clean (what it said is shown). */
+static inline void xp_test_assert_fsck_clean(const char *image, uint64_t offset)
+{
+	char *log;
+	int rc = xp_test_run(&log, "e2fsck -fn '%s?offset=%llu' 2>&1", image,
+			     (unsigned long long)offset);
+	if (rc != 0)
+		fprintf(stderr, "e2fsck -fn %s (offset %llu): exit %d\n%s\n", image,
+			(unsigned long long)offset, rc, log);
+	free(log);
+	assert_int_equal(rc, 0);
+}
+
+/* Runs SQL straight on the inventory database of state_dir (STATE/inventory.db), as an
+ * older version or another program would; fails the test on an SQLite error. */
+static inline void xp_test_sql(const char *state_dir, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(xp_test_path(state_dir, "inventory.db"), &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	char *err = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "sql: %s\n", err);
+	sqlite3_free(err);
+	assert_int_equal(rc, SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* The inventory of state_dir, opened (made if missing); fails the test if it cannot be. */
+static inline struct xp_inv *xp_test_inv_open(const char *state_dir)
+{
+	struct xp_inv *inv = NULL;
+	assert_int_equal(xp_inv_open(state_dir, &inv), 0);
+	assert_non_null(inv);
+	return inv;
+}
+
+/* Whether the program prog is on PATH. */
+static inline bool xp_test_have(const char *prog)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "command -v '%s' >/dev/null 2>&1", prog);
+	return xp_test_exit_status(system(cmd)) == 0;
+}
+
+/* For main, before the tests run: 0 when every program in progs (names separated by
+ * spaces) is on PATH; otherwise names the first one missing ("SKIP: ...") and returns
+ * 77, which CTest counts as skipped (SKIP_RETURN_CODE), never as passed. */
+static inline int xp_test_need(const char *progs)
+{
+	char name[64];
+	for (const char *p = progs; *p;) {
+		size_t n = strcspn(p, " ");
+		if (n > 0 && n < sizeof(name)) {
+			snprintf(name, sizeof(name), "%.*s", (int)n, p);
+			if (!xp_test_have(name)) {
+				printf("SKIP: %s is not installed\n", name);
+				return 77;
+			}
+		}
+		p += n + (p[n] == ' ');
+	}
+	return 0;
+}
+
+/* Whether another process sees this one's lock on the WAL index's "dead man switch"
+ * byte of the inventory in state, which every SQLite connection to a WAL database holds
+ * shared while it is open (sqlite3's os_unix.c: UNIX_SHM_DMS, byte 128 of the -shm
+ * file). Closing any descriptor of the file in this process drops it: code that opens
+ * the inventory's files behind SQLite's back must not. */
+static inline bool xp_test_dms_held(const char *state)
+{
+	pid_t me = getpid(), pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(xp_test_path(state, "inventory.db-shm"), O_RDWR);
+		struct flock fl = {
+		    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 128, .l_len = 1};
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0)
+			_exit(2);
+		_exit(fl.l_type != F_UNLCK && fl.l_pid == me ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+	return WEXITSTATUS(status) == 0;
+}
+
+/* A test file's scratch directory, one fresh per test: XP_TEST_SCRATCH("label")
+ * defines tmpdir, the cmocka fixtures setup and teardown that make and remove it, and
+ * tpath(NAME) for paths in it. */
+#define XP_TEST_SCRATCH(label)                                                                   \
+	static char tmpdir[4096];                                                                \
+	static inline int setup(void **state)                                                    \
+	{                                                                                        \
+		(void)state;                                                                     \
+		return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), label);                           \
+	}                                                                                        \
+	static inline int teardown(void **state)                                                 \
+	{                                                                                        \
+		(void)state;                                                                     \
+		return xp_test_rmtree(tmpdir);                                                   \
+	}                                                                                        \
+	static inline const char *tpath(const char *name)                                        \
+	{                                                                                        \
+		return xp_test_path(tmpdir, name);                                               \
+	}
 
 #endif

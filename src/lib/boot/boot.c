@@ -16,8 +16,10 @@
  *    ipxe/01-MAC with no plain file is ipxe/default.
  *  - pxelinux.cfg/default, grub/grub.cfg, ipxe/default: the plain file if the root has
  *    one (a site's own menu), else the rendered menu of every distro.
- *  - distros/NAME/kernel|initrd belong to the inventory: the distro's files, never a
- *    plain file; anything else under distros/ is -ENOENT.
+ *  - distros/NAME/kernel|initrd belong to the inventory: the distro's files from the
+ *    distro store (by digest, no symlink followed), never a plain file nor a host path;
+ *    anything else under distros/ is -ENOENT, and so is a distro whose files are not
+ *    in the store (one of an older inventory).
  *
  * Confinement: names are checked lexically first (empty, over 255 bytes, control
  * characters: -EINVAL; a ".." component: -EACCES; "." and empty components are
@@ -25,7 +27,10 @@
  * descriptor with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, so the kernel refuses any
  * resolution that leaves the root, including through symlinks (EXDEV, reported as
  * -EACCES); symlinks that stay inside are followed. Files are opened O_NONBLOCK (a
- * FIFO must not block the server) and must be regular files (else -EACCES).
+ * FIFO must not block the server) and must be regular files (else -EACCES). The state
+ * directory is never served: a root that is or holds it is refused (xp_boot_new), and
+ * a file that is one of its own (inventory.db..., api-token: by identity, so a hard
+ * link or a bind mount of one too) is -EACCES wherever it is found.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +70,12 @@ int xp_boot_new(struct xp_inv *inv, const struct xp_boot_opts *opts, struct xp_b
 	if (b->root_fd < 0) {
 		int r = -errno;
 		free(b);
+		return r;
+	}
+	/* a root that is or holds the state directory would serve the inventory */
+	int r = xp_inv_root_check(inv, opts->tftp_root);
+	if (r < 0) {
+		xp_boot_free(b);
 		return r;
 	}
 	if (opts->server && !(b->server = strdup(opts->server)))
@@ -149,18 +160,28 @@ static int open_errno(int e)
 	}
 }
 
+/* O_PATH first, then the file itself once it is known to be a regular file and none of
+ * the state directory's own (even linked or mounted into the root): a FIFO is never
+ * opened, and a real descriptor of the inventory is never closed (which would drop the
+ * server's SQLite locks on it). */
 static int open_plain(struct xp_boot *b, const char *rel, const char *type, struct xp_bootfile *out)
 {
 	struct open_how how = {
-	    .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+	    .flags = O_PATH | O_CLOEXEC,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd = syscall(SYS_openat2, b->root_fd, rel, &how, sizeof(how));
-	if (fd < 0)
+	long pfd = syscall(SYS_openat2, b->root_fd, rel, &how, sizeof(how));
+	if (pfd < 0)
 		return open_errno(errno);
-	return take_regular((int)fd, type, out);
+	int fd = xp_inv_open_servable(b->inv, (int)pfd);
+	close((int)pfd);
+	if (fd < 0)
+		return open_errno(-fd);
+	return take_regular(fd, type, out);
 }
 
+/* A distro's file: from the distro store only, by digest (never a host path); a distro
+ * whose files are not in the store (an older inventory's) is not served. */
 static int open_distro(struct xp_boot *b, const char *name, bool initrd, struct xp_bootfile *out)
 {
 	if (!xp_distro_name_valid(name))
@@ -169,13 +190,12 @@ static int open_distro(struct xp_boot *b, const char *name, bool initrd, struct 
 	int r = xp_distro_get(b->inv, name, &d);
 	if (r < 0)
 		return r;
-	const char *path = initrd ? d.initrd : d.kernel;
-	if (!path) {
+	const char *sha = initrd ? d.initrd_sha256 : d.kernel_sha256;
+	int fd;
+	if (!sha || !xp_distro_in_store(&d))
 		r = -ENOENT;
-	} else {
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		r = fd < 0 ? open_errno(errno) : take_regular(fd, BINARY, out);
-	}
+	else if ((r = xp_distro_file_open(b->inv, sha, &fd)) == 0)
+		r = take_regular(fd, BINARY, out);
 	xp_distro_release(&d);
 	return r;
 }

@@ -79,9 +79,13 @@ static int entry_for_distro(struct xp_inv *inv, const char *name, const char *la
 	int r = xp_distro_get(inv, name, &d);
 	if (r < 0)
 		return r;
+	if (!xp_distro_in_store(&d)) { /* an older inventory's, not imported: not served */
+		xp_distro_release(&d);
+		return -ENOENT;
+	}
 	e->label = strdup(label);
 	e->distro = strdup(d.name);
-	e->initrd = d.initrd != NULL;
+	e->initrd = d.initrd_sha256 != NULL;
 	if (!e->label || !e->distro)
 		r = -ENOMEM;
 	else

@@ -203,15 +203,8 @@ int xp_domain_alloc_ip(struct xp_inv *inv, const char *pool, const char *gateway
 		r = -ENOMEM;
 	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && r == 0;
 	     t = strtok_r(NULL, ",", &save)) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nv = realloc(used, cap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			used = nv;
-		}
+		if ((r = xp_grow(&used, &cap, n, sizeof(*used), 64)) < 0)
+			break;
 		if (!(used[n] = strdup(t)))
 			r = -ENOMEM;
 		else

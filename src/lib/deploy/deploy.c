@@ -135,8 +135,7 @@ static void *worker(void *arg)
 		} else {
 			run->res->failed++;
 			const char *why = first_error(&d, 0);
-			char msg[512];
-			snprintf(msg, sizeof(msg), "%s", why ? why : strerror(-r));
+			const char *msg = why ? why : strerror(-r); /* d lives until the end */
 			for (size_t k = 0; k < d.n; k++)
 				xp_diags_add(run->diags, d.v[k].severity, g->name, 0, 0, d.v[k].code,
 					     d.v[k].text, d.v[k].hint, "%s", d.v[k].msg);

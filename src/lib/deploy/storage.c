@@ -1,8 +1,6 @@
 /*
- * storage.c - guests' disks: the golden image a profile names (a root tarball is built
- * once into <state>/images/, keyed by content hash; a disk image is used as it is, or,
- * when smaller than the profile's disk-size, grown once into <state>/images/), and
- * each guest's own disk made from it by one of four backends:
+ * storage.c - guests' disks, each made from the profile's golden image (golden.c) by
+ * one of four backends:
  *   file     a sparse copy (util/copy.c): only the data ranges (lseek(2) SEEK_DATA/
  *            SEEK_HOLE) are copied, with copy_file_range(2) (which itself clones where
  *            it can), by hand where it cannot (another filesystem: EXDEV);
@@ -11,17 +9,17 @@
  *   qcow2    an empty qcow2 overlay written by xenprov (blockdev.h) whose backing file is
  *            the golden image, its format recorded in the header's backing format
  *            extension so that QEMU never probes it;
- *   lvm      a logical volume made with lvm2's lvcreate (posix_spawn, no shell): a thin
+ *   lvm      a logical volume made with lvm2's lvcreate (util/spawn.c: no shell): a thin
  *            snapshot when the golden image is itself a thin volume, else a plain volume
  *            the golden raw image is copied into (holes zeroed with BLKZEROOUT, as an LV
  *            holds whatever was there before).
  *
- * Not here: which backend a profile asks for or where the pool is (domain.c), building
- * the filesystem (image/), the config that points at the disk (xlcfg.c).
+ * Not here: the golden image (golden.c), which backend a profile asks for or where the
+ * pool is (domain.c), building the filesystem (image/), the config that points at the
+ * disk (xlcfg.c).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +31,7 @@
 #include "util/copy.h"
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
-#include "xenprov/partition.h"
 #include "xenprov/util.h"
-
-extern char **environ;
 
 static const char *const storage_names[] = {"file", "reflink", "qcow2", "lvm"};
 
@@ -53,22 +48,6 @@ int xp_storage_from_name(const char *name, enum xp_storage *out)
 			return 0;
 		}
 	return -EINVAL;
-}
-
-static int err(struct xp_diags *d, int r, const char *file, const char *code, const char *hint,
-	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int err(struct xp_diags *d, int r, const char *file, const char *code, const char *hint,
-	       const char *fmt, ...)
-{
-	if (d) {
-		char msg[512];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		xp_diags_add(d, XP_SEV_ERROR, file, 0, 0, code, NULL, hint, "%s", msg);
-	}
-	return r;
 }
 
 /* ---- external tools (lvm2) ------------------------------------------------------------- */
@@ -98,438 +77,12 @@ static int run_lvm(char *const argv[], struct xp_diags *d)
 	struct xp_buf out = XP_BUF_INIT;
 	int r = xp_spawn_wait(argv, NULL, &out);
 	if (r != 0) {
-		err(d, 0, NULL, "lvm", NULL, "%s %s: %s", argv[0],
-		    r < 0 ? "cannot be run" : "failed", r < 0 ? strerror(-r) : xp_buf_str(&out));
+		xp_diags_fail(d, 0, NULL, "lvm", NULL, "%s %s: %s", argv[0],
+			      r < 0 ? "cannot be run" : "failed",
+			      r < 0 ? strerror(-r) : xp_buf_str(&out));
 		r = r < 0 ? r : -EIO;
 	}
 	xp_buf_release(&out);
-	return r;
-}
-
-/* ---- the golden image -------------------------------------------------------------------- */
-
-void xp_golden_release(struct xp_golden *g)
-{
-	free(g->path);
-	memset(g, 0, sizeof(*g));
-}
-
-enum kind { K_UNKNOWN, K_TARBALL, K_RAW, K_QCOW2 };
-
-/* What a file holds, by its magic bytes: qcow2 (QEMU's docs/interop/qcow2.txt: "QFI\xfb");
- * compressed streams (gzip RFC 1952, xz, zstd RFC 8878, bzip2, lz4) and POSIX tar ("ustar"
- * at 257) are tarballs; an MBR boot signature (0x55aa at 510), a GPT header ("EFI PART"
- * at 512) or an ext2/3/4 superblock magic (0xef53 at 1080) make a raw disk. */
-static enum kind sniff(int fd)
-{
-	unsigned char b[2048];
-	memset(b, 0, sizeof(b));
-	ssize_t n = pread(fd, b, sizeof(b), 0);
-	if (n < 4)
-		return K_UNKNOWN;
-	if (memcmp(b, "QFI\xfb", 4) == 0)
-		return K_QCOW2;
-	if ((b[0] == 0x1f && b[1] == 0x8b) ||
-	    memcmp(b,
-		   "\xfd"
-		   "7zXZ\0",
-		   6) == 0 ||
-	    memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0 || memcmp(b, "BZh", 3) == 0 ||
-	    memcmp(b, "\x04\x22\x4d\x18", 4) == 0 || memcmp(b + 257, "ustar", 5) == 0)
-		return K_TARBALL;
-	if ((b[510] == 0x55 && b[511] == 0xaa) || memcmp(b + 512, "EFI PART", 8) == 0 ||
-	    (b[1080] == 0x53 && b[1081] == 0xef))
-		return K_RAW;
-	return K_UNKNOWN;
-}
-
-static int golden_key(const char *archive, uint64_t size, int fs, int label, uint64_t swap,
-		      char key[65])
-{
-	unsigned char digest[32];
-	int r = xp_sha256_file(archive, digest);
-	if (r < 0)
-		return r;
-	char content[65];
-	xp_sha256_hex(digest, content);
-	struct xp_buf b = XP_BUF_INIT;
-	/* bump the version when what goes into a golden image changes (v2: ext4 with
-	 * metadata_csum_seed, so that old golden images are built again) */
-	xp_buf_addf(&b, "xenprov-golden-v2\n%s\nsize=%llu\nfs=%d\nlabel=%d\nswap=%llu\n", content,
-		    (unsigned long long)size, fs, label, (unsigned long long)swap);
-	if (xp_buf_error(&b)) {
-		xp_buf_release(&b);
-		return -ENOMEM;
-	}
-	r = xp_sha256(b.s, b.len, digest);
-	xp_buf_release(&b);
-	xp_sha256_hex(digest, key);
-	return r;
-}
-
-static int u64_setting(const struct xp_settings *s, const char *key, uint64_t *out)
-{
-	const char *v = xp_settings_get(s, key);
-	*out = 0;
-	if (!v)
-		return 0;
-	/* profile values are normalised to bytes (xp_profile_check), but accept sizes */
-	return xp_parse_size(v, out);
-}
-
-/* Fills the description of an existing golden image. */
-static int describe(const char *path, struct xp_golden *g, struct xp_diags *d)
-{
-	struct xp_image_info info;
-	int r = xp_image_info(path, &info);
-	if (r < 0)
-		return err(d, r, path, "image", NULL, "cannot read the image: %s", strerror(-r));
-	g->format = info.format;
-	g->size = info.virtual_size;
-	g->root_offset = -1;
-	for (size_t i = 0; i < info.n; i++) {
-		const struct xp_image_volume *v = &info.volumes[i];
-		if (strncmp(v->kind, "ext", 3) == 0) {
-			g->root_offset = (int64_t)v->offset;
-			g->fs_type = v->fs.type;
-			break;
-		}
-	}
-	xp_image_info_release(&info);
-	return 0;
-}
-
-/* Copies a qcow2 (or any) image through its block layer into the raw file dst, leaving
- * holes where a MiB reads as zeros. */
-static int copy_blockdev(const char *path, int dst)
-{
-	struct xp_blockdev *bd;
-	int r = xp_blockdev_open(path, &bd);
-	if (r < 0)
-		return r;
-	size_t cap = 1 << 20;
-	char *buf = malloc(cap);
-	uint64_t size = xp_blockdev_size(bd);
-	r = buf ? 0 : -ENOMEM;
-	for (uint64_t off = 0; r == 0 && off < size; off += cap) {
-		size_t n = size - off < cap ? (size_t)(size - off) : cap;
-		r = xp_blockdev_pread(bd, buf, n, off);
-		if (r < 0)
-			break;
-		size_t i = 0;
-		while (i < n && buf[i] == 0)
-			i++;
-		if (i == n)
-			continue;
-		r = xp_pwrite_full(dst, buf, n, off);
-	}
-	free(buf);
-	xp_blockdev_close(bd);
-	return r;
-}
-
-/* Grows the ext2/3/4 filesystem at offset of the open file fd (old_len bytes of it hold
- * the old filesystem) to fs_size with resize2fs(8). resize2fs sets the length of a
- * regular file to the filesystem's size without counting an "?offset=" (e2fsprogs
- * 1.47, resize/main.c), which would cut the end off a partitioned image: a filesystem
- * not at offset 0 is grown in a file of its own (an unnamed temporary in tmpdir) and
- * copied back. */
-static int resize_fs(int fd, off_t offset, off_t old_len, uint64_t fs_size, const char *tmpdir,
-		     struct xp_diags *d)
-{
-	int work = fd, r = 0;
-	if (offset > 0) {
-		work = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (work < 0)
-			return -errno;
-		if (old_len > (off_t)fs_size)
-			old_len = (off_t)fs_size;
-		if (ftruncate(work, (off_t)fs_size) < 0)
-			r = -errno;
-		if (r == 0)
-			r = xp_copy_range(fd, offset, work, 0, old_len, 0);
-	}
-	char dev[64], size[32];
-	/* resize2fs, a child, reaches the unnamed file through our /proc entry */
-	snprintf(dev, sizeof(dev), "/proc/%d/fd/%d", (int)getpid(), work);
-	snprintf(size, sizeof(size), "%lluK", (unsigned long long)(fs_size / 1024));
-	/* -f: the filesystem is a fresh copy of a golden image, checked by its maker;
-	 * resize2fs would otherwise ask for an e2fsck -f first when it was last mounted
-	 * after its last check */
-	char *argv[] = {"resize2fs", "-f", dev, size, NULL};
-	struct xp_buf out = XP_BUF_INIT;
-	if (r == 0) {
-		r = xp_spawn_wait(argv, NULL, &out);
-		if (r != 0) {
-			err(d, 0, NULL, "grow", r < 0 ? "install e2fsprogs" : NULL,
-			    "resize2fs %s: %s", r < 0 ? "cannot be run" : "failed",
-			    r < 0 ? strerror(-r) : xp_buf_str(&out));
-			r = r < 0 ? r : -EIO;
-		}
-	}
-	xp_buf_release(&out);
-	if (r == 0 && work != fd)
-		r = xp_copy_range(work, 0, fd, offset, (off_t)fs_size, 0);
-	if (work != fd)
-		close(work);
-	return r;
-}
-
-/* A prebuilt golden image smaller than the profile's disk-size, grown once per (image,
- * disk-size) into <state>/images/<key>.img, a raw image, where key is the SHA-256 of the
- * source's identity (device, inode, size, mtime: a changed source makes a new key) and
- * the size: a sparse copy, made disk-size long, its root partition (which must be the
- * last one) grown to the end with libfdisk, and its root filesystem grown to fill it by
- * e2fsprogs' resize2fs(8), which works on an image file without mounting it (the
- * filesystem is reached at its offset with "FILE?offset=N", an io option of libext2fs'
- * unix io manager). Growing the golden image once, rather than each guest's disk, serves
- * every backend alike: file copies and reflinks of it, and qcow2 overlays, whose backing
- * file it becomes (no qcow2 writer for resize2fs is needed). The source is never
- * written. On success *g describes the grown image; on failure *g is unchanged and
- * nothing is left in images/ (an unnamed O_TMPFILE, linked only when complete). */
-static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g,
-		       struct xp_diags *d)
-{
-	struct stat st;
-	if (stat(g->path, &st) < 0)
-		return err(d, -errno, g->path, "image", NULL, "cannot open the image: %s",
-			   strerror(errno));
-	struct xp_buf b = XP_BUF_INIT;
-	/* bump v1 when the way an image is grown changes */
-	xp_buf_addf(&b, "xenprov-grown-v1\n%s\n%llu:%llu:%lld:%lld.%09ld\nsize=%llu\n", g->path,
-		    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-		    (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		    (unsigned long long)want);
-	if (xp_buf_error(&b)) {
-		xp_buf_release(&b);
-		return -ENOMEM;
-	}
-	unsigned char digest[32];
-	int hr = xp_sha256(b.s, b.len, digest);
-	xp_buf_release(&b);
-	if (hr < 0)
-		return hr;
-	char key[65];
-	xp_sha256_hex(digest, key);
-
-	char dir[PATH_MAX], path[PATH_MAX + 80];
-	if (snprintf(dir, sizeof(dir), "%s/images", state_dir) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	int r = xp_mkdir_p(dir, 0755);
-	if (r < 0)
-		return err(d, r, dir, "state", NULL, "cannot create the directory: %s",
-			   strerror(-r));
-	snprintf(path, sizeof(path), "%s/%s.img", dir, key);
-	struct xp_golden grown = {.root_offset = -1};
-	if (stat(path, &st) == 0)
-		goto found;
-
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err(d, -errno, dir, "image", NULL,
-			   "cannot create a temporary file (O_TMPFILE): %s", strerror(errno));
-	/* resize2fs, a child, reaches the unnamed file through our /proc entry */
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), "/proc/%d/fd/%d", (int)getpid(), fd);
-	if (g->format == XP_IMAGE_RAW) {
-		int src = open(g->path, O_RDONLY | O_CLOEXEC);
-		r = src < 0 ? -errno : 0;
-		if (r == 0 && ftruncate(fd, (off_t)g->size) < 0)
-			r = -errno;
-		if (r == 0)
-			r = xp_copy_range(src, 0, fd, 0, (off_t)g->size, 0);
-		if (src >= 0)
-			close(src);
-	} else {
-		r = copy_blockdev(g->path, fd);
-	}
-	if (r == 0 && ftruncate(fd, (off_t)want) < 0)
-		r = -errno;
-	if (r < 0) {
-		err(d, r, g->path, "grow", NULL, "cannot copy the image to grow it: %s",
-		    strerror(-r));
-		goto fail;
-	}
-	uint64_t fs_size = want;
-	if (g->root_offset > 0) {
-		r = xp_partition_grow_last(tmp, (uint64_t)g->root_offset, &fs_size, d);
-		if (r < 0) {
-			err(d, r, g->path, "grow",
-			    r == -ENOTSUP ? "put the root partition last, or use a tarball"
-					  : NULL,
-			    "cannot grow the root partition to disk-size %llu",
-			    (unsigned long long)want);
-			goto fail;
-		}
-	}
-	r = resize_fs(fd, (off_t)g->root_offset,
-		      (off_t)(g->size > (uint64_t)g->root_offset ? g->size - (uint64_t)g->root_offset
-								  : 0),
-		      fs_size, dir, d);
-	if (r < 0) {
-		err(d, r, g->path, "grow", NULL, "cannot grow the root filesystem");
-		goto fail;
-	}
-	/* guests' qcow2 overlays read through it: keep it from being written */
-	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
-		r = err(d, -errno, path, "grow", NULL, "cannot write the grown image: %s",
-			strerror(errno));
-		goto fail;
-	}
-	/* name it: a hidden link first, renamed over any twin a racing create made */
-	char named[PATH_MAX + 120];
-	snprintf(named, sizeof(named), "%s/.%s.img.%d", dir, key, (int)getpid());
-	unlink(named);
-	if (linkat(AT_FDCWD, tmp, AT_FDCWD, named, AT_SYMLINK_FOLLOW) < 0 ||
-	    rename(named, path) < 0) {
-		r = err(d, -errno, path, "grow", NULL, "cannot name the grown image: %s",
-			strerror(errno));
-		unlink(named);
-		goto fail;
-	}
-	close(fd);
-	grown.built = true;
-found:
-	if (!(grown.path = strdup(path)))
-		return -ENOMEM;
-	r = describe(grown.path, &grown, d);
-	if (r < 0) {
-		xp_golden_release(&grown);
-		return r;
-	}
-	xp_golden_release(g);
-	*g = grown;
-	return 0;
-fail:
-	close(fd);
-	return r;
-}
-
-/* Grows *g when the profile's disk-size is larger than a prebuilt image (file, not a
- * block device) whose root filesystem was found. */
-static int maybe_grow(const char *state_dir, const struct xp_settings *s, struct xp_golden *g,
-		      struct xp_diags *d)
-{
-	uint64_t want;
-	if (u64_setting(s, "disk-size", &want) < 0)
-		return err(d, -EINVAL, NULL, "size", NULL, "bad disk-size in the profile");
-	if (want <= g->size)
-		return 0;
-	if (g->root_offset < 0)
-		return err(d, -EINVAL, g->path, "grow", "use an image with an ext2/3/4 root",
-			   "disk-size %llu is larger than the image, whose root filesystem is "
-			   "not ext2/3/4 and cannot be grown",
-			   (unsigned long long)want);
-	return grow_golden(state_dir, want, g, d);
-}
-
-int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
-		      void *ud, struct xp_golden *out, struct xp_diags *d)
-{
-	memset(out, 0, sizeof(*out));
-	out->root_offset = -1;
-	const char *image = xp_settings_get(s, "image");
-	if (!image || !*image)
-		return err(d, -EINVAL, NULL, "no-image",
-			   "set one: xenprov profile edit P --image PATH",
-			   "the profile names no image");
-	struct stat st;
-	if (stat(image, &st) < 0) {
-		int e = errno;
-		return err(d, -e, image, "image", NULL, "cannot open the image: %s", strerror(e));
-	}
-	/* a block device (an LV or a disk) is a raw golden image */
-	if (S_ISBLK(st.st_mode)) {
-		if (!(out->path = strdup(image)))
-			return -ENOMEM;
-		out->format = XP_IMAGE_RAW;
-		int r = describe(image, out, d);
-		if (r < 0)
-			xp_golden_release(out);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode))
-		return err(d, -EINVAL, image, "image", NULL, "not a file");
-	int fd = open(image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		return err(d, -e, image, "image", NULL, "cannot open the image: %s", strerror(e));
-	}
-	enum kind k = sniff(fd);
-	close(fd);
-	if (k == K_UNKNOWN)
-		return err(d, -EINVAL, image, "image",
-			   "a root tarball (.tar, .tar.gz, ...) or a raw "
-			   "or qcow2 disk image",
-			   "neither a root tarball nor a disk image");
-	if (k == K_RAW || k == K_QCOW2) {
-		out->path = realpath(image, NULL);
-		if (!out->path)
-			return -errno;
-		int r = describe(out->path, out, d);
-		if (r == 0)
-			r = maybe_grow(state_dir, s, out, d);
-		if (r < 0)
-			xp_golden_release(out);
-		return r;
-	}
-
-	/* a tarball: built once, named by what goes into it */
-	uint64_t size, swap;
-	if (u64_setting(s, "disk-size", &size) < 0 || u64_setting(s, "swap", &swap) < 0)
-		return err(d, -EINVAL, NULL, "size", NULL, "bad disk-size or swap in the profile");
-	const char *fs = xp_settings_get(s, "fs"), *label = xp_settings_get(s, "label");
-	struct xp_image_opts o = {
-	    .archive = image,
-	    .size = size,
-	    .fs = {.type = XP_FS_EXT4, .reserved_percent = -1},
-	    .label = XP_LABEL_MSDOS,
-	    .swap_size = swap,
-	    .format = XP_IMAGE_RAW,
-	};
-	if (fs && strcmp(fs, "ext2") == 0)
-		o.fs.type = XP_FS_EXT2;
-	else if (fs && strcmp(fs, "ext3") == 0)
-		o.fs.type = XP_FS_EXT3;
-	if (label && strcmp(label, "gpt") == 0)
-		o.label = XP_LABEL_GPT;
-	else if (label && strcmp(label, "none") == 0)
-		o.label = XP_LABEL_NONE;
-	char key[65];
-	int r = golden_key(image, size, (int)o.fs.type, (int)o.label, swap, key);
-	if (r < 0)
-		return err(d, r, image, "image", NULL, "cannot read the archive: %s", strerror(-r));
-	char dir[PATH_MAX];
-	if (snprintf(dir, sizeof(dir), "%s/images", state_dir) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	r = xp_mkdir_p(dir, 0755);
-	if (r < 0)
-		return err(d, r, dir, "state", NULL, "cannot create the directory: %s",
-			   strerror(-r));
-	char *path = NULL;
-	if (asprintf(&path, "%s/%s.img", dir, key) < 0)
-		return -ENOMEM;
-	if (stat(path, &st) < 0) {
-		/* xp_image_build writes a temporary file and renames it into place, so two
-		 * creates that race here both build and one of the identical results wins */
-		struct xp_image_result res;
-		o.output = path;
-		r = xp_image_build(&o, progress, ud, &res, d);
-		if (r < 0) {
-			free(path);
-			return r;
-		}
-		/* guests' qcow2 overlays read through it: keep it from being written */
-		chmod(path, 0444);
-		out->built = true;
-	}
-	out->path = realpath(path, NULL);
-	free(path);
-	if (!out->path)
-		return -errno;
-	r = describe(out->path, out, d);
-	if (r < 0)
-		xp_golden_release(out);
 	return r;
 }
 
@@ -571,10 +124,10 @@ static int open_new(const char *path, struct xp_diags *d)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
-		return err(d, -e, path, "disk",
-			   e == EEXIST ? "remove it, or pick another name" : NULL,
-			   e == EEXIST ? "the disk exists already" : "cannot create the disk: %s",
-			   strerror(e));
+		return xp_diags_fail(
+		    d, -e, path, "disk", e == EEXIST ? "remove it, or pick another name" : NULL,
+		    e == EEXIST ? "the disk exists already" : "cannot create the disk: %s",
+		    strerror(e));
 	}
 	return fd;
 }
@@ -585,8 +138,8 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 	int src = open(g->path, O_RDONLY | O_CLOEXEC);
 	if (src < 0) {
 		int e = errno;
-		return err(d, -e, g->path, "image", NULL, "cannot open the golden image: %s",
-			   strerror(e));
+		return xp_diags_fail(d, -e, g->path, "image", NULL,
+				     "cannot open the golden image: %s", strerror(e));
 	}
 	int dst = open_new(path, d);
 	if (dst < 0) {
@@ -598,33 +151,30 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 		if (ioctl(dst, FICLONE, src) < 0) {
 			int e = errno;
 			if (e == EXDEV)
-				r = err(
+				r = xp_diags_fail(
 				    d, -EXDEV, path, "reflink", "use storage=file or qcow2",
 				    "%s is not on the filesystem of the golden image %s; reflinks "
 				    "cannot cross filesystems",
 				    pool, g->path);
 			else if (e == EOPNOTSUPP || e == ENOTTY || e == EINVAL || e == ENOSYS)
-				r = err(d, -ENOTSUP, path, "reflink", NULL,
-					"the filesystem of %s cannot reflink; use storage=file or "
-					"qcow2",
-					pool);
+				r = xp_diags_fail(
+				    d, -ENOTSUP, path, "reflink", NULL,
+				    "the filesystem of %s cannot reflink; use storage=file or "
+				    "qcow2",
+				    pool);
 			else
-				r = err(d, -e, path, "reflink", NULL, "cannot clone %s: %s",
-					g->path, strerror(e));
+				r = xp_diags_fail(d, -e, path, "reflink", NULL,
+						  "cannot clone %s: %s", g->path, strerror(e));
 		}
 	} else {
-		struct stat st;
-		if (fstat(src, &st) < 0 || ftruncate(dst, st.st_size) < 0)
-			r = -errno;
-		else
-			r = xp_copy_range(src, 0, dst, 0, st.st_size, 0);
+		r = xp_copy_file(src, dst, 0);
 		if (r < 0)
-			err(d, r, path, "disk", NULL, "cannot copy the golden image: %s",
-			    strerror(-r));
+			xp_diags_fail(d, r, path, "disk", NULL, "cannot copy the golden image: %s",
+				      strerror(-r));
 	}
 	if (r == 0 && fsync(dst) < 0)
-		r = err(d, -errno, path, "disk", NULL, "cannot write the disk: %s",
-			strerror(errno));
+		r = xp_diags_fail(d, -errno, path, "disk", NULL, "cannot write the disk: %s",
+				  strerror(errno));
 	close(dst);
 	close(src);
 	if (r < 0)
@@ -636,12 +186,12 @@ static int make_overlay(const struct xp_golden *g, const char *path, struct xp_d
 {
 	struct stat st;
 	if (lstat(path, &st) == 0)
-		return err(d, -EEXIST, path, "disk", "remove it, or pick another name",
-			   "the disk exists already");
+		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
+				     "the disk exists already");
 	int r = xp_qcow2_create_overlay(path, g->path, g->format, g->size);
 	if (r < 0)
-		return err(d, r, path, "disk", NULL, "cannot write the qcow2 overlay: %s",
-			   strerror(-r));
+		return xp_diags_fail(d, r, path, "disk", NULL, "cannot write the qcow2 overlay: %s",
+				     strerror(-r));
 	/* the overlay will hold the guest's password hash and keys */
 	chmod(path, 0600);
 	return 0;
@@ -665,11 +215,11 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 {
 	char golden_lv[256], lv[256];
 	if (lv_name(path, lv, sizeof(lv)) < 0)
-		return err(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
+		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
 	struct stat st;
 	if (stat(path, &st) == 0)
-		return err(d, -EEXIST, path, "disk", "remove it, or pick another name",
-			   "the logical volume exists already");
+		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
+				     "the logical volume exists already");
 	if (stat(g->path, &st) == 0 && S_ISBLK(st.st_mode) &&
 	    lv_name(g->path, golden_lv, sizeof(golden_lv)) == 0) {
 		/* a thin golden volume: a thin snapshot, which needs no size and shares every
@@ -680,21 +230,22 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 		bool thin = r == 0 && strstr(xp_buf_str(&out), "thin") != NULL;
 		xp_buf_release(&out);
 		if (!thin)
-			return err(d, -EINVAL, g->path, "lvm",
-				   "use a thin volume or a raw image file",
-				   "the golden volume is not a thin volume");
+			return xp_diags_fail(d, -EINVAL, g->path, "lvm",
+					     "use a thin volume or a raw image file",
+					     "the golden volume is not a thin volume");
 		size_t vglen = (size_t)(strchr(golden_lv, '/') - golden_lv);
 		if (strlen(pool) != vglen || strncmp(pool, golden_lv, vglen) != 0)
-			return err(d, -EINVAL, g->path, "lvm", NULL,
-				   "the golden volume is not in the volume group %s", pool);
+			return xp_diags_fail(d, -EINVAL, g->path, "lvm", NULL,
+					     "the golden volume is not in the volume group %s",
+					     pool);
 		char *argv[] = {"lvcreate", "-q",	  "-s",	     "-kn", "-ay",
 				"-n",	    (char *)name, golden_lv, NULL};
 		return run_lvm(argv, d);
 	}
 	if (g->format != XP_IMAGE_RAW)
-		return err(d, -EINVAL, g->path, "lvm", "use a tarball or a raw image",
-			   "a logical volume needs a raw golden image, not %s",
-			   xp_image_format_name(g->format));
+		return xp_diags_fail(d, -EINVAL, g->path, "lvm", "use a tarball or a raw image",
+				     "a logical volume needs a raw golden image, not %s",
+				     xp_image_format_name(g->format));
 	char size[32];
 	snprintf(size, sizeof(size), "%llub", (unsigned long long)g->size);
 	char *argv[] = {"lvcreate", "-q", "-y",		"-Wy",	      "-Zy", "-L",
@@ -715,8 +266,8 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 	if (dst >= 0)
 		close(dst);
 	if (r < 0) {
-		err(d, r, path, "lvm", NULL, "cannot copy the golden image into the volume: %s",
-		    strerror(-r));
+		xp_diags_fail(d, r, path, "lvm", NULL,
+			      "cannot copy the golden image into the volume: %s", strerror(-r));
 		char *rm[] = {"lvremove", "-q", "-f", lv, NULL};
 		run_lvm(rm, NULL);
 	}
@@ -734,19 +285,19 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 	case XP_STORAGE_REFLINK:
 		r = xp_mkdir_p(pool, 0755);
 		if (r < 0)
-			return err(d, r, pool, "pool", NULL, "cannot create the pool directory: %s",
-				   strerror(-r));
+			return xp_diags_fail(d, r, pool, "pool", NULL,
+					     "cannot create the pool directory: %s", strerror(-r));
 		return make_file(g, path, s == XP_STORAGE_REFLINK, pool, d);
 	case XP_STORAGE_QCOW2:
 		r = xp_mkdir_p(pool, 0755);
 		if (r < 0)
-			return err(d, r, pool, "pool", NULL, "cannot create the pool directory: %s",
-				   strerror(-r));
+			return xp_diags_fail(d, r, pool, "pool", NULL,
+					     "cannot create the pool directory: %s", strerror(-r));
 		*format = XP_IMAGE_QCOW2;
 		return make_overlay(g, path, d);
 	case XP_STORAGE_LVM:
 		if (xp_lvm_available() < 0)
-			return err(
+			return xp_diags_fail(
 			    d, -ENOTSUP, NULL, "lvm", "use storage=file, reflink or qcow2",
 			    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
 			    "tools, which this machine lacks");
@@ -764,16 +315,19 @@ int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
 			return 0;
 		char lv[256];
 		if (lv_name(path, lv, sizeof(lv)) < 0)
-			return err(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
+			return xp_diags_fail(d, -EINVAL, path, "lvm", NULL,
+					     "not a logical volume path");
 		if (xp_lvm_available() < 0)
-			return err(d, -ENOTSUP, path, "lvm", NULL,
-				   "cannot remove the volume: no device-mapper or lvm2 here");
+			return xp_diags_fail(
+			    d, -ENOTSUP, path, "lvm", NULL,
+			    "cannot remove the volume: no device-mapper or lvm2 here");
 		char *argv[] = {"lvremove", "-q", "-f", lv, NULL};
 		return run_lvm(argv, d);
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		int e = errno;
-		return err(d, -e, path, "disk", NULL, "cannot remove the disk: %s", strerror(e));
+		return xp_diags_fail(d, -e, path, "disk", NULL, "cannot remove the disk: %s",
+				     strerror(e));
 	}
 	return 0;
 }

@@ -2,110 +2,41 @@
  * extfs-build.c - xp_fs_build(): a tar stream written straight into a new ext2/3/4
  * filesystem with libext2fs. No extraction, no mount, no root.
  *
- * How: the filesystem is laid out like mke2fs does (ext2fs_initialize at the byte
- * offset, tables, root, lost+found, reserved inodes, resize inode, journal), then the
+ * How: the filesystem is laid out like mke2fs does (extfs-create.c), then the
  * archive's entries arrive from a reader thread (extfs-stream.c). Inodes are written
  * as entries arrive; file data is written in large contiguous runs (ext2fs_new_range +
- * io_channel_write_blk64) and mapped with whole extents, zero blocks and sparse gaps
- * stay holes. Directory contents are kept in memory (extfs-paths.c) and written once
- * at the end, each directory in one contiguous run: that makes the order of entries
- * irrelevant (parents may come after children, duplicates replace in place) and costs
+ * one pwrite) and mapped with whole extents, zero blocks and sparse gaps stay holes.
+ * Directory contents are kept in memory (extfs-paths.c) and written once at the end,
+ * each directory in one contiguous run: that makes the order of entries irrelevant
+ * (parents may come after children, duplicates replace in place) and costs
  * O(entries) instead of ext2fs_link()'s scan per name.
- *
- * The region offset..offset+size is first punched to zeros (a sparse file stays
- * sparse), so inode tables and the journal need no zeroing, as with mke2fs -E
- * assume_storage_prezeroed=1. Where punching is impossible they are zeroed.
  *
  * Nothing is fsync'ed: the caller decides about durability of its output.
  *
- * Not here: the size estimate (extfs-estimate.c), the reader thread (extfs-stream.c),
- * partitions and containers (partition.c, blockdev*.c).
+ * Not here: making and closing the filesystem (extfs-create.c), extended attributes
+ * and ACLs (extfs-xattr.c), the size estimate (extfs-estimate.c), the reader thread
+ * (extfs-stream.c), partitions and containers (partition.c, blockdev*.c).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/falloc.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 
 #include <ext2fs/ext2_err.h>
+#include <ext2fs/ext2fs.h>
 #include <ext2fs/ext3_extents.h>
 
+#include "image/extfs-build.h"
 #include "image/extfs-internal.h"
 #include "xenprov/util.h"
 
 #define LINK_MAX_EXT 65000 /* EXT4_LINK_MAX */
 
-static const unsigned char zero_block[XP_FS_BLOCK_SIZE];
 
-/* A 256-byte on-disk inode, read and written whole so extra fields and in-inode
- * xattrs survive. */
-union big_inode {
-	struct ext2_inode_large l;
-	struct ext2_inode i;
-	unsigned char raw[XP_FS_INODE_SIZE];
-};
-
-/* The inode whose blocks are being written: a regular file, a long symlink or, at the
- * end, a directory. */
-struct wfile {
-	bool active;
-	ext2_ino_t ino;
-	union big_inode inode;
-	ext2_extent_handle_t eh;
-	uint64_t next_lblk; /* data must arrive in increasing order */
-	uint64_t nblocks;   /* blocks covered by i_size */
-	uint64_t size;
-	bool have_last;
-	struct ext2fs_extent last;
-	struct archive_entry *entry; /* xattrs applied when the file is complete */
-};
-
-struct ctx {
-	ext2_filsys fs;
-	const struct xp_fs_opts *opts;
-	struct xp_diags *diags;
-	const char *archive;
-	struct xp_tree tree;
-	struct xp_node *root, *lost_found;
-	struct xp_est est;
-	bool extents, csum;
-	blk64_t goal;
-	char *block_buf; /* 3 blocks for ext2fs_bmap2 */
-	struct wfile f;
-	errcode_t io_err;
-	uint32_t now;
-	/* file data bypasses libext2fs's small block cache: gathered here while it is
-	 * physically contiguous, written with one pwrite */
-	int fd;
-	uint64_t offset;
-	unsigned char *wbuf;
-	blk64_t wstart;
-	size_t wlen; /* blocks in wbuf */
-	bool zeroed; /* the target reads as zeros */
-	struct xp_fs_stats st;
-	xp_progress_fn progress;
-	void *ud;
-	uint64_t done_bytes, reported_bytes;
-	const char *entry_name; /* the archive's name of the entry being applied */
-	bool nospace;
-	char *nospace_at;
-	const char *path; /* the file written, as messages name it */
-	int host_err;	  /* a write to it failed with this errno (reported once) */
-};
-
-static int fail(struct ctx *c, int err, const char *code, const char *text, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int fail(struct ctx *c, int err, const char *code, const char *text, const char *fmt, ...)
+int xp_fsb_fail(struct xp_fsb *c, int err, const char *code, const char *text, const char *fmt, ...)
 {
 	if (!c->diags)
 		return err;
@@ -124,7 +55,7 @@ static int fail(struct ctx *c, int err, const char *code, const char *text, cons
 /* A write to the output file failed. That is the host's trouble, not the guest
  * filesystem's: a full host disk gives ENOSPC as a full guest filesystem does, and
  * must not be reported as "the filesystem is full" with a size that would not help. */
-static int host_write_failed(struct ctx *c, int e)
+int xp_fsb_host_write_failed(struct xp_fsb *c, int e)
 {
 	if (c->host_err)
 		return -c->host_err;
@@ -138,41 +69,18 @@ static int host_write_failed(struct ctx *c, int e)
 
 /* A libext2fs failure while applying the current entry. -ENOSPC is not reported here:
  * the caller switches to counting and reports the size needed at the end. */
-static int ext2_fail(struct ctx *c, errcode_t err, const char *what)
+int xp_fsb_ext2_fail(struct xp_fsb *c, errcode_t err, const char *what)
 {
 	if (c->host_err)
 		return -c->host_err; /* reported where the write failed */
 	int e = xp_ext2_errno(err);
 	if (e == -ENOSPC)
 		return e;
-	return fail(c, e, "ext2fs", c->entry_name, "'%s': %s: %s",
-		    c->entry_name ? c->entry_name : "", what, xp_ext2_strerror(err));
+	return xp_fsb_fail(c, e, "ext2fs", c->entry_name, "'%s': %s: %s",
+			   c->entry_name ? c->entry_name : "", what, xp_ext2_strerror(err));
 }
 
-static errcode_t on_write_error(io_channel channel, unsigned long block, int count,
-				const void *data, size_t size, int actual, errcode_t error)
-{
-	(void)block;
-	(void)count;
-	(void)data;
-	(void)size;
-	(void)actual;
-	struct ctx *c = channel->app_data;
-	if (c && !c->io_err)
-		c->io_err = error ? error : EXT2_ET_SHORT_WRITE;
-	if (c && c->fd >= 0) {
-		/* unix_io passes write(2)'s errno; a short write is what a disk that
-		 * filled up during the write gives */
-		int e = error > 0 && error < 4096 ? (int)error : EIO;
-		struct statvfs sv;
-		if (!(error > 0 && error < 4096) && fstatvfs(c->fd, &sv) == 0 && sv.f_bavail == 0)
-			e = ENOSPC;
-		host_write_failed(c, e);
-	}
-	return error ? error : EXT2_ET_SHORT_WRITE;
-}
-
-static int sync_io(struct ctx *c);
+static int sync_io(struct xp_fsb *c);
 
 /* ---- inodes ---------------------------------------------------------------------- */
 
@@ -186,40 +94,11 @@ static void set_time(uint32_t *sec, uint32_t *extra, int64_t s, long ns)
 	*extra = ((uint32_t)ns << 2) | (uint32_t)(((s - (int32_t)s) >> 32) & 3);
 }
 
-/* The MASK of the entry's access ACL, or -1. With a mask, the group bits of the mode
- * are the mask (acl(5), "ACL_MASK"), while libarchive sets them from the ACL's
- * group:: entry when it parses the ACL text. */
-static int acl_mask(struct archive_entry *e)
-{
-	const char *name;
-	const void *value;
-	size_t size;
-	if (archive_entry_xattr_reset(e) > 0) {
-		while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-			if (!name || strcmp(name, "system.posix_acl_access") != 0)
-				continue;
-			const unsigned char *v = value;
-			for (size_t o = 4; o + 8 <= size; o += 8)
-				if (v[o] == 0x10 && v[o + 1] == 0)
-					return v[o + 2] & 7;
-			return -1;
-		}
-	}
-	if (archive_entry_acl_reset(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) <= 0)
-		return -1;
-	int t, permset, tag, id;
-	while (archive_entry_acl_next(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &t, &permset, &tag, &id,
-				      &name) == ARCHIVE_OK)
-		if (tag == ARCHIVE_ENTRY_ACL_MASK)
-			return permset & 7;
-	return -1;
-}
-
-static void set_meta(struct ctx *c, union big_inode *in, struct archive_entry *e)
+static void set_meta(struct xp_fsb *c, union xp_big_inode *in, struct archive_entry *e)
 {
 	struct ext2_inode_large *l = &in->l;
 	unsigned perm = archive_entry_perm(e) & 07777;
-	int mask = acl_mask(e);
+	int mask = xp_entry_acl_mask(e);
 	if (mask >= 0)
 		perm = (perm & ~070u) | ((unsigned)mask << 3);
 	l->i_mode = (uint16_t)((l->i_mode & LINUX_S_IFMT) | perm);
@@ -254,7 +133,7 @@ static void set_meta(struct ctx *c, union big_inode *in, struct archive_entry *e
 	set_time(&l->i_crtime, &l->i_crtime_extra, bs, bn);
 }
 
-static void init_inode(struct ctx *c, union big_inode *in, uint32_t mode)
+void xp_fsb_init_inode(struct xp_fsb *c, union xp_big_inode *in, uint32_t mode)
 {
 	memset(in, 0, sizeof(*in));
 	in->l.i_mode = (uint16_t)mode;
@@ -273,314 +152,70 @@ static void init_inode(struct ctx *c, union big_inode *in, uint32_t mode)
 	}
 }
 
-static errcode_t write_inode(struct ctx *c, ext2_ino_t ino, union big_inode *in)
+errcode_t xp_fsb_write_inode(struct xp_fsb *c, ext2_ino_t ino, union xp_big_inode *in)
 {
 	return ext2fs_write_inode_full(c->fs, ino, &in->i, sizeof(*in));
 }
 
-static errcode_t read_inode(struct ctx *c, ext2_ino_t ino, union big_inode *in)
+static errcode_t read_inode(struct xp_fsb *c, ext2_ino_t ino, union xp_big_inode *in)
 {
 	return ext2fs_read_inode_full(c->fs, ino, &in->i, sizeof(*in));
 }
 
-static int alloc_inode(struct ctx *c, struct xp_node *parent, uint32_t mode, ext2_ino_t *ino)
+static int alloc_inode(struct xp_fsb *c, struct xp_node *parent, uint32_t mode, ext2_ino_t *ino)
 {
 	errcode_t err = ext2fs_new_inode(c->fs, parent->ino, (int)mode, NULL, ino);
 	if (err)
-		return ext2_fail(c, err, "allocating an inode");
+		return xp_fsb_ext2_fail(c, err, "allocating an inode");
 	ext2fs_inode_alloc_stats2(c->fs, *ino, +1, LINUX_S_ISDIR(mode));
 	return 0;
 }
 
 /* Frees an inode that no path refers to any more, its blocks and xattr block. */
-static int free_inode(struct ctx *c, ext2_ino_t ino)
+static int free_inode(struct xp_fsb *c, ext2_ino_t ino)
 {
-	union big_inode in;
+	union xp_big_inode in;
 	errcode_t err = read_inode(c, ino, &in);
 	if (err)
-		return ext2_fail(c, err, "reading an inode");
+		return xp_fsb_ext2_fail(c, err, "reading an inode");
 	bool is_dir = LINUX_S_ISDIR(in.l.i_mode);
 	if (ext2fs_inode_has_valid_blocks2(c->fs, &in.i)) {
 		err = ext2fs_punch(c->fs, ino, &in.i, NULL, 0, ~0ULL);
 		if (err)
-			return ext2_fail(c, err, "freeing blocks");
+			return xp_fsb_ext2_fail(c, err, "freeing blocks");
 	}
 	err = ext2fs_free_ext_attr(c->fs, ino, &in.l);
 	if (err)
-		return ext2_fail(c, err, "freeing extended attributes");
+		return xp_fsb_ext2_fail(c, err, "freeing extended attributes");
 	memset(&in, 0, sizeof(in));
 	in.l.i_dtime = c->now;
-	err = write_inode(c, ino, &in);
+	err = xp_fsb_write_inode(c, ino, &in);
 	if (err)
-		return ext2_fail(c, err, "writing an inode");
+		return xp_fsb_ext2_fail(c, err, "writing an inode");
 	ext2fs_inode_alloc_stats2(c->fs, ino, -1, is_dir);
 	return sync_io(c);
 }
 
 /* Drops one link of a non-directory inode. */
-static int unlink_inode(struct ctx *c, ext2_ino_t ino)
+static int unlink_inode(struct xp_fsb *c, ext2_ino_t ino)
 {
-	union big_inode in;
+	union xp_big_inode in;
 	errcode_t err = read_inode(c, ino, &in);
 	if (err)
-		return ext2_fail(c, err, "reading an inode");
+		return xp_fsb_ext2_fail(c, err, "reading an inode");
 	if (in.l.i_links_count > 1) {
 		in.l.i_links_count--;
-		err = write_inode(c, ino, &in);
-		return err ? ext2_fail(c, err, "writing an inode") : 0;
+		err = xp_fsb_write_inode(c, ino, &in);
+		return err ? xp_fsb_ext2_fail(c, err, "writing an inode") : 0;
 	}
 	return free_inode(c, ino);
 }
 
-/* ---- extended attributes and ACLs ----------------------------------------------------- */
-
-/* An ACL entry naming a user or group without an id (GNU tar writes names only):
- * numeric names are ids, other names are looked up as tar does when extracting. */
-static int resolve_id(const char *name, bool user, uint32_t *id)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(name, &end, 10);
-	if (*name && !*end && !errno && v <= 0xffffffffu) {
-		*id = (uint32_t)v;
-		return 0;
-	}
-	char buf[16384];
-	if (user) {
-		struct passwd pw, *res = NULL;
-		if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || !res)
-			return -ENOENT;
-		*id = res->pw_uid;
-	} else {
-		struct group gr, *res = NULL;
-		if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
-			return -ENOENT;
-		*id = res->gr_gid;
-	}
-	return 0;
-}
-
-struct acl_ent {
-	uint16_t tag, perm;
-	uint32_t id;
-};
-
-static int cmp_acl(const void *a, const void *b)
-{
-	const struct acl_ent *x = a, *y = b;
-	if (x->tag != y->tag)
-		return x->tag < y->tag ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* The ACL of `type` in the Linux xattr format (<linux/posix_acl_xattr.h>: a le32
- * version 2, then le16 tag, le16 perm, le32 id per entry, sorted by tag and id), which
- * ext2fs_xattr_set() converts to ext4's on-disk format. *len 0: no ACL to store. */
-static int build_acl(struct archive_entry *e, int type, unsigned char *out, size_t cap, size_t *len)
-{
-	*len = 0;
-	int n = archive_entry_acl_reset(e, type);
-	if (n <= 0)
-		return 0;
-	struct acl_ent ents[64];
-	size_t k = 0;
-	bool have[0x40] = {false};
-	int t, permset, tag, id;
-	const char *name;
-	uint16_t group_class = 0;
-	while (archive_entry_acl_next(e, type, &t, &permset, &tag, &id, &name) == ARCHIVE_OK) {
-		if (k == sizeof(ents) / sizeof(ents[0]))
-			return -E2BIG;
-		struct acl_ent a = {.perm = (uint16_t)(permset & 7), .id = 0xffffffffu};
-		switch (tag) {
-		case ARCHIVE_ENTRY_ACL_USER_OBJ:
-			a.tag = 0x01;
-			break;
-		case ARCHIVE_ENTRY_ACL_USER:
-			a.tag = 0x02;
-			break;
-		case ARCHIVE_ENTRY_ACL_GROUP_OBJ:
-			a.tag = 0x04;
-			break;
-		case ARCHIVE_ENTRY_ACL_GROUP:
-			a.tag = 0x08;
-			break;
-		case ARCHIVE_ENTRY_ACL_MASK:
-			a.tag = 0x10;
-			break;
-		case ARCHIVE_ENTRY_ACL_OTHER:
-			a.tag = 0x20;
-			break;
-		default:
-			continue;
-		}
-		if (a.tag == 0x02 || a.tag == 0x08) {
-			if (id < 0 && name && resolve_id(name, a.tag == 0x02, &a.id) == 0)
-				id = (int)a.id;
-			if (id < 0)
-				return -EBADMSG;
-			a.id = (uint32_t)id;
-		}
-		if (a.tag != 0x01 && a.tag != 0x20)
-			group_class |= a.perm;
-		if (a.tag != 0x02 && a.tag != 0x08 && have[a.tag])
-			continue;
-		have[a.tag] = true;
-		ents[k++] = a;
-	}
-	bool extended = have[0x02] || have[0x08] || have[0x10];
-	if (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS && !extended)
-		return 0; /* the mode says it all; the kernel stores no minimal ACL either */
-	if (k == 0)
-		return 0;
-	unsigned mode = archive_entry_perm(e);
-	static const uint16_t base[3] = {0x01, 0x04, 0x20};
-	for (int i = 0; i < 3; i++) {
-		if (have[base[i]])
-			continue;
-		if (k == sizeof(ents) / sizeof(ents[0]))
-			return -E2BIG;
-		unsigned shift = i == 0 ? 6 : i == 1 ? 3 : 0;
-		ents[k++] = (struct acl_ent){base[i], (uint16_t)((mode >> shift) & 7), 0xffffffffu};
-	}
-	if ((have[0x02] || have[0x08]) && !have[0x10]) {
-		if (k == sizeof(ents) / sizeof(ents[0]))
-			return -E2BIG;
-		ents[k++] = (struct acl_ent){0x10, group_class, 0xffffffffu};
-	}
-	qsort(ents, k, sizeof(ents[0]), cmp_acl);
-	size_t need = 4 + 8 * k;
-	if (need > cap)
-		return -E2BIG;
-	unsigned char *p = out;
-	uint32_t v = ext2fs_cpu_to_le32(2);
-	memcpy(p, &v, 4);
-	p += 4;
-	for (size_t i = 0; i < k; i++) {
-		uint16_t tg = ext2fs_cpu_to_le16(ents[i].tag),
-			 pm = ext2fs_cpu_to_le16(ents[i].perm);
-		uint32_t idv = ext2fs_cpu_to_le32(ents[i].id);
-		memcpy(p, &tg, 2);
-		memcpy(p + 2, &pm, 2);
-		memcpy(p + 4, &idv, 4);
-		p += 8;
-	}
-	*len = need;
-	return 0;
-}
-
-struct names {
-	char **v;
-	size_t n;
-};
-
-static int collect_name(char *name, char *value, size_t value_len, void *data)
-{
-	(void)value;
-	(void)value_len;
-	struct names *ns = data;
-	char **nv = realloc(ns->v, (ns->n + 1) * sizeof(*nv));
-	if (!nv)
-		return XATTR_ABORT;
-	ns->v = nv;
-	ns->v[ns->n] = strdup(name);
-	if (ns->v[ns->n])
-		ns->n++;
-	return 0;
-}
-
-static int xattr_set(struct ctx *c, struct ext2_xattr_handle *h, const char *name,
-		     const void *value, size_t size)
-{
-	errcode_t err = ext2fs_xattr_set(h, name, value, size);
-	if (!err)
-		return 0;
-	if (err == EXT2_ET_EA_NO_SPACE)
-		return fail(c, -E2BIG, "xattr", c->entry_name,
-			    "'%s': extended attributes do not fit in one block (at '%s')",
-			    c->entry_name, name);
-	return ext2_fail(c, err, "setting an extended attribute");
-}
-
-/* Sets the entry's xattrs and POSIX ACLs on ino; with replace, removes the inode's
- * existing ones first. */
-static int apply_xattrs(struct ctx *c, ext2_ino_t ino, struct archive_entry *e, bool replace)
-{
-	int nx = archive_entry_xattr_reset(e);
-	int na = archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_POSIX1E);
-	if (nx <= 0 && na <= 0 && !replace)
-		return 0;
-	struct ext2_xattr_handle *h = NULL;
-	errcode_t err = ext2fs_xattrs_open(c->fs, ino, &h);
-	if (!err)
-		err = ext2fs_xattrs_read(h);
-	if (err) {
-		if (h)
-			ext2fs_xattrs_close(&h);
-		return ext2_fail(c, err, "reading extended attributes");
-	}
-	int r = 0;
-	if (replace) {
-		struct names ns = {NULL, 0};
-		ext2fs_xattrs_iterate(h, collect_name, &ns);
-		for (size_t i = 0; i < ns.n; i++) {
-			if (!r) {
-				err = ext2fs_xattr_remove(h, ns.v[i]);
-				if (err)
-					r = ext2_fail(c, err, "removing an extended attribute");
-			}
-			free(ns.v[i]);
-		}
-		free(ns.v);
-	}
-	bool raw_acl[2] = {false, false};
-	if (nx > 0) {
-		archive_entry_xattr_reset(e);
-		const char *name;
-		const void *value;
-		size_t size;
-		while (!r && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-			if (!name || !*name)
-				continue;
-			/* GNU tar --xattrs-include='*' also stores the ACLs as raw xattrs, with
-			 * numeric ids: those win over the textual ACL */
-			if (strcmp(name, "system.posix_acl_access") == 0)
-				raw_acl[0] = true;
-			if (strcmp(name, "system.posix_acl_default") == 0)
-				raw_acl[1] = true;
-			r = xattr_set(c, h, name, value, size);
-		}
-	}
-	static const struct {
-		int type;
-		const char *name;
-	} acls[] = {
-	    {ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
-	    {ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"},
-	};
-	for (size_t i = 0; !r && na > 0 && i < 2; i++) {
-		if (raw_acl[i])
-			continue;
-		unsigned char buf[4 + 8 * 64];
-		size_t len;
-		int ar = build_acl(e, acls[i].type, buf, sizeof(buf), &len);
-		if (ar < 0)
-			r = fail(c, -EBADMSG, "acl", c->entry_name, "'%s': invalid %s ACL",
-				 c->entry_name, i ? "default" : "access");
-		else if (len)
-			r = xattr_set(c, h, acls[i].name, buf, len);
-	}
-	err = ext2fs_xattrs_close(&h);
-	if (!r && err)
-		r = ext2_fail(c, err, "writing extended attributes");
-	return r;
-}
-
 /* ---- block runs ---------------------------------------------------------------------- */
 
-static int wfile_start(struct ctx *c, ext2_ino_t ino, const union big_inode *in)
+int xp_fsb_wfile_start(struct xp_fsb *c, ext2_ino_t ino, const union xp_big_inode *in)
 {
-	struct wfile *f = &c->f;
+	struct xp_wfile *f = &c->f;
 	memset(f, 0, sizeof(*f));
 	f->active = true;
 	f->ino = ino;
@@ -591,13 +226,13 @@ static int wfile_start(struct ctx *c, ext2_ino_t ino, const union big_inode *in)
 		errcode_t err = ext2fs_extent_open2(c->fs, ino, &f->inode.i, &f->eh);
 		if (err) {
 			f->active = false;
-			return ext2_fail(c, err, "opening the extent tree");
+			return xp_fsb_ext2_fail(c, err, "opening the extent tree");
 		}
 	}
 	return 0;
 }
 
-static void wfile_drop(struct ctx *c)
+void xp_fsb_wfile_drop(struct xp_fsb *c)
 {
 	if (c->f.entry)
 		c->entry_name = NULL;
@@ -608,9 +243,9 @@ static void wfile_drop(struct ctx *c)
 }
 
 /* Maps lblk..lblk+len to pblk..pblk+len in the current file. */
-static int map_run(struct ctx *c, uint64_t lblk, blk64_t pblk, uint64_t len)
+static int map_run(struct xp_fsb *c, uint64_t lblk, blk64_t pblk, uint64_t len)
 {
-	struct wfile *f = &c->f;
+	struct xp_wfile *f = &c->f;
 	errcode_t err;
 	if (!f->eh) {
 		for (uint64_t i = 0; i < len; i++) {
@@ -618,7 +253,7 @@ static int map_run(struct ctx *c, uint64_t lblk, blk64_t pblk, uint64_t len)
 			err = ext2fs_bmap2(c->fs, f->ino, &f->inode.i, c->block_buf,
 					   BMAP_SET | BMAP_ALLOC, lblk + i, NULL, &p);
 			if (err)
-				return ext2_fail(c, err, "mapping a block");
+				return xp_fsb_ext2_fail(c, err, "mapping a block");
 		}
 		return xp_ext2_errno(ext2fs_iblk_add_blocks(c->fs, &f->inode.i, len));
 	}
@@ -640,10 +275,10 @@ static int map_run(struct ctx *c, uint64_t lblk, blk64_t pblk, uint64_t len)
 			f->have_last = true;
 		}
 		if (err)
-			return ext2_fail(c, err, "adding an extent");
+			return xp_fsb_ext2_fail(c, err, "adding an extent");
 		err = ext2fs_iblk_add_blocks(c->fs, &f->inode.i, n);
 		if (err)
-			return ext2_fail(c, err, "counting blocks");
+			return xp_fsb_ext2_fail(c, err, "counting blocks");
 		lblk += n;
 		pblk += n;
 		len -= n;
@@ -653,11 +288,11 @@ static int map_run(struct ctx *c, uint64_t lblk, blk64_t pblk, uint64_t len)
 
 #define WBUF_BLOCKS 1024 /* 4 MiB */
 
-static int pwrite_all(struct ctx *c, const unsigned char *p, size_t len, uint64_t off)
+static int pwrite_all(struct xp_fsb *c, const unsigned char *p, size_t len, uint64_t off)
 {
 	int r = xp_pwrite_full(c->fd, p, len, off);
 	if (r < 0)
-		return host_write_failed(c, -r);
+		return xp_fsb_host_write_failed(c, -r);
 	/* start writing the data back now, while decompression goes on, so that the
 	 * caller's final fsync finds little left to do (a hint: errors are ignored) */
 	if (!c->opts->scratch)
@@ -665,7 +300,7 @@ static int pwrite_all(struct ctx *c, const unsigned char *p, size_t len, uint64_
 	return 0;
 }
 
-static int flush_data(struct ctx *c)
+static int flush_data(struct xp_fsb *c)
 {
 	if (!c->wlen)
 		return 0;
@@ -676,7 +311,7 @@ static int flush_data(struct ctx *c)
 }
 
 /* Writes n blocks at pblk, coalescing contiguous small writes. */
-static int write_blocks(struct ctx *c, blk64_t pblk, const unsigned char *data, size_t n)
+int xp_fsb_write_blocks(struct xp_fsb *c, blk64_t pblk, const unsigned char *data, size_t n)
 {
 	if (c->wlen && (pblk != c->wstart + c->wlen || c->wlen + n > WBUF_BLOCKS)) {
 		int r = flush_data(c);
@@ -695,7 +330,7 @@ static int write_blocks(struct ctx *c, blk64_t pblk, const unsigned char *data, 
 
 /* After blocks were freed (they may be reused for metadata, or hold dirty metadata in
  * libext2fs's cache that must not later land on reused data blocks): write out both. */
-static int sync_io(struct ctx *c)
+static int sync_io(struct xp_fsb *c)
 {
 	int r = flush_data(c);
 	if (r < 0)
@@ -703,12 +338,12 @@ static int sync_io(struct ctx *c)
 	errcode_t err = io_channel_set_options(c->fs->io, "cache=off");
 	if (!err)
 		err = io_channel_set_options(c->fs->io, "cache=on");
-	return err ? ext2_fail(c, err, "flushing the block cache") : 0;
+	return err ? xp_fsb_ext2_fail(c, err, "flushing the block cache") : 0;
 }
 
 /* Allocates, writes and maps `len` blocks at lblk of the current file. data NULL: the
  * blocks are to read as zeros (nothing to write when the target was punched). */
-static int write_run(struct ctx *c, uint64_t lblk, const unsigned char *data, uint64_t len)
+int xp_fsb_write_run(struct xp_fsb *c, uint64_t lblk, const unsigned char *data, uint64_t len)
 {
 	while (len) {
 		blk64_t pblk, plen;
@@ -719,13 +354,13 @@ static int write_run(struct ctx *c, uint64_t lblk, const unsigned char *data, ui
 			continue;
 		}
 		if (err)
-			return ext2_fail(c, err, "allocating blocks");
+			return xp_fsb_ext2_fail(c, err, "allocating blocks");
 		if (plen > len)
 			plen = len;
 		ext2fs_block_alloc_stats_range(c->fs, pblk, (unsigned)plen, +1);
 		int r = 0;
 		if (data) {
-			r = write_blocks(c, pblk, data, plen);
+			r = xp_fsb_write_blocks(c, pblk, data, plen);
 		} else if (!c->zeroed) {
 			r = flush_data(c);
 			for (uint64_t i = 0; i < plen && !r; i += WBUF_BLOCKS) {
@@ -749,12 +384,7 @@ static int write_run(struct ctx *c, uint64_t lblk, const unsigned char *data, ui
 	return 0;
 }
 
-static bool is_zero(const unsigned char *p)
-{
-	return memcmp(p, zero_block, XP_FS_BLOCK_SIZE) == 0;
-}
-
-static void report_progress(struct ctx *c, bool force)
+static void report_progress(struct xp_fsb *c, bool force)
 {
 	if (!c->progress)
 		return;
@@ -765,12 +395,12 @@ static void report_progress(struct ctx *c, bool force)
 }
 
 /* A window of file data from the reader: writes its non-zero blocks. */
-static int write_window(struct ctx *c, const struct xp_msg *m)
+static int write_window(struct xp_fsb *c, const struct xp_msg *m)
 {
-	struct wfile *f = &c->f;
+	struct xp_wfile *f = &c->f;
 	if (m->lblk < f->next_lblk)
-		return fail(c, -EBADMSG, "archive", c->entry_name, "'%s': file data out of order",
-			    c->entry_name);
+		return xp_fsb_fail(c, -EBADMSG, "archive", c->entry_name,
+				   "'%s': file data out of order", c->entry_name);
 	uint64_t n = m->nblocks;
 	if (m->lblk >= f->nblocks)
 		return 0;
@@ -783,13 +413,14 @@ static int write_window(struct ctx *c, const struct xp_msg *m)
 	c->done_bytes += bytes;
 	uint64_t i = 0;
 	while (i < n) {
-		while (i < n && is_zero(m->buf + i * XP_FS_BLOCK_SIZE))
+		while (i < n && xp_all_zero(m->buf + i * XP_FS_BLOCK_SIZE, XP_FS_BLOCK_SIZE))
 			i++;
 		uint64_t j = i;
-		while (j < n && !is_zero(m->buf + j * XP_FS_BLOCK_SIZE))
+		while (j < n && !xp_all_zero(m->buf + j * XP_FS_BLOCK_SIZE, XP_FS_BLOCK_SIZE))
 			j++;
 		if (j > i) {
-			int r = write_run(c, m->lblk + i, m->buf + i * XP_FS_BLOCK_SIZE, j - i);
+			int r =
+			    xp_fsb_write_run(c, m->lblk + i, m->buf + i * XP_FS_BLOCK_SIZE, j - i);
 			if (r < 0)
 				return r;
 		}
@@ -800,18 +431,18 @@ static int write_window(struct ctx *c, const struct xp_msg *m)
 }
 
 /* Completes the current file: its inode, then its xattrs. */
-static int wfile_finish(struct ctx *c)
+int xp_fsb_wfile_finish(struct xp_fsb *c)
 {
-	struct wfile *f = &c->f;
+	struct xp_wfile *f = &c->f;
 	if (!f->active)
 		return 0;
 	int r = 0;
-	errcode_t err = write_inode(c, f->ino, &f->inode);
+	errcode_t err = xp_fsb_write_inode(c, f->ino, &f->inode);
 	if (err)
-		r = ext2_fail(c, err, "writing an inode");
+		r = xp_fsb_ext2_fail(c, err, "writing an inode");
 	if (!r && f->entry)
-		r = apply_xattrs(c, f->ino, f->entry, false);
-	wfile_drop(c);
+		r = xp_fsb_apply_xattrs(c, f->ino, f->entry, false);
+	xp_fsb_wfile_drop(c);
 	return r;
 }
 
@@ -839,24 +470,24 @@ static uint8_t dirent_type(uint32_t mode)
 	}
 }
 
-static int make_dir_inode(struct ctx *c, struct xp_node *parent, struct archive_entry *e,
+int xp_fsb_make_dir_inode(struct xp_fsb *c, struct xp_node *parent, struct archive_entry *e,
 			  uint32_t perm, ext2_ino_t *ino)
 {
 	uint32_t mode = LINUX_S_IFDIR | perm;
 	int r = alloc_inode(c, parent, mode, ino);
 	if (r < 0)
 		return r;
-	union big_inode in;
-	init_inode(c, &in, mode);
+	union xp_big_inode in;
+	xp_fsb_init_inode(c, &in, mode);
 	in.l.i_links_count = 2;
 	if (e)
 		set_meta(c, &in, e);
-	errcode_t err = write_inode(c, *ino, &in);
-	return err ? ext2_fail(c, err, "writing an inode") : 0;
+	errcode_t err = xp_fsb_write_inode(c, *ino, &in);
+	return err ? xp_fsb_ext2_fail(c, err, "writing an inode") : 0;
 }
 
 /* The directory node for path[0..len), created with its parents if missing. */
-static int get_dir(struct ctx *c, const char *path, size_t len, struct archive_entry *e,
+static int get_dir(struct xp_fsb *c, const char *path, size_t len, struct archive_entry *e,
 		   struct xp_node **ret)
 {
 	if (len == 0) {
@@ -866,9 +497,9 @@ static int get_dir(struct ctx *c, const char *path, size_t len, struct archive_e
 	struct xp_node *n = xp_tree_get(&c->tree, path, len);
 	if (n) {
 		if (!n->is_dir)
-			return fail(c, -ENOTDIR, "not-a-directory", c->entry_name,
-				    "'%s': '%.*s' is not a directory in the archive", c->entry_name,
-				    (int)len, path);
+			return xp_fsb_fail(c, -ENOTDIR, "not-a-directory", c->entry_name,
+					   "'%s': '%.*s' is not a directory in the archive",
+					   c->entry_name, (int)len, path);
 		*ret = n;
 		return 0;
 	}
@@ -879,7 +510,7 @@ static int get_dir(struct ctx *c, const char *path, size_t len, struct archive_e
 		return r;
 	ext2_ino_t ino;
 	/* an implied directory: root-owned 0755, the child's times until its own entry */
-	r = make_dir_inode(c, parent, NULL, 0755, &ino);
+	r = xp_fsb_make_dir_inode(c, parent, NULL, 0755, &ino);
 	if (r < 0)
 		return r;
 	r = xp_tree_add(&c->tree, path, len, parent, &n);
@@ -894,26 +525,26 @@ static int get_dir(struct ctx *c, const char *path, size_t len, struct archive_e
 	return 0;
 }
 
-static int update_dir(struct ctx *c, struct xp_node *n, struct archive_entry *e)
+static int update_dir(struct xp_fsb *c, struct xp_node *n, struct archive_entry *e)
 {
-	union big_inode in;
+	union xp_big_inode in;
 	errcode_t err = read_inode(c, n->ino, &in);
 	if (err)
-		return ext2_fail(c, err, "reading an inode");
+		return xp_fsb_ext2_fail(c, err, "reading an inode");
 	set_meta(c, &in, e);
-	err = write_inode(c, n->ino, &in);
+	err = xp_fsb_write_inode(c, n->ino, &in);
 	if (err)
-		return ext2_fail(c, err, "writing an inode");
+		return xp_fsb_ext2_fail(c, err, "writing an inode");
 	n->mode = in.l.i_mode;
 	bool replace = n->explicit_dir || n == c->root;
-	int r = apply_xattrs(c, n->ino, e, replace);
+	int r = xp_fsb_apply_xattrs(c, n->ino, e, replace);
 	n->explicit_dir = true;
 	if (r == 0 && replace)
 		r = sync_io(c); /* the old xattr block may have been freed */
 	return r;
 }
 
-static int add_hardlink(struct ctx *c, struct xp_node *parent, const char *path,
+static int add_hardlink(struct xp_fsb *c, struct xp_node *parent, const char *path,
 			struct xp_node *existing, const char *target_raw)
 {
 	char *target = strdup(target_raw);
@@ -923,34 +554,36 @@ static int add_hardlink(struct ctx *c, struct xp_node *parent, const char *path,
 	struct xp_node *t = r < 0 ? NULL : xp_tree_get(&c->tree, target, strlen(target));
 	free(target);
 	if (r == -EPERM)
-		return fail(c, -EPERM, "unsafe-path", c->entry_name,
-			    "'%s': hard link target '%s' is absolute or climbs out with '..'",
-			    c->entry_name, target_raw);
+		return xp_fsb_fail(
+		    c, -EPERM, "unsafe-path", c->entry_name,
+		    "'%s': hard link target '%s' is absolute or climbs out with '..'",
+		    c->entry_name, target_raw);
 	if (!t || r < 0)
-		return fail(c, -ENOENT, "missing-link-target", c->entry_name,
-			    "'%s': hard link to '%s', which is not in the archive before it",
-			    c->entry_name, target_raw);
+		return xp_fsb_fail(c, -ENOENT, "missing-link-target", c->entry_name,
+				   "'%s': hard link to '%s', which is not in the archive before it",
+				   c->entry_name, target_raw);
 	if (t->is_dir)
-		return fail(c, -EPERM, "link-to-directory", c->entry_name,
-			    "'%s': hard link to the directory '%s'", c->entry_name, target_raw);
+		return xp_fsb_fail(c, -EPERM, "link-to-directory", c->entry_name,
+				   "'%s': hard link to the directory '%s'", c->entry_name,
+				   target_raw);
 	if (t == existing)
 		return 0;
-	union big_inode in;
+	union xp_big_inode in;
 	errcode_t err = read_inode(c, t->ino, &in);
 	if (err)
-		return ext2_fail(c, err, "reading an inode");
+		return xp_fsb_ext2_fail(c, err, "reading an inode");
 	if (in.l.i_links_count >= LINK_MAX_EXT)
-		return fail(c, -EMLINK, "too-many-links", c->entry_name,
-			    "'%s': too many links to '%s'", c->entry_name, target_raw);
+		return xp_fsb_fail(c, -EMLINK, "too-many-links", c->entry_name,
+				   "'%s': too many links to '%s'", c->entry_name, target_raw);
 	in.l.i_links_count++;
-	err = write_inode(c, t->ino, &in);
+	err = xp_fsb_write_inode(c, t->ino, &in);
 	if (err)
-		return ext2_fail(c, err, "writing an inode");
+		return xp_fsb_ext2_fail(c, err, "writing an inode");
 	struct xp_node *n = existing;
 	if (n) {
 		if (n->is_dir)
-			return fail(c, -EEXIST, "replaces-directory", c->entry_name,
-				    "'%s': a hard link replaces a directory", c->entry_name);
+			return xp_fsb_fail(c, -EEXIST, "replaces-directory", c->entry_name,
+					   "'%s': a hard link replaces a directory", c->entry_name);
 		r = unlink_inode(c, n->ino);
 		if (r < 0)
 			return r;
@@ -967,15 +600,16 @@ static int add_hardlink(struct ctx *c, struct xp_node *parent, const char *path,
 	return 0;
 }
 
-static int make_symlink(struct ctx *c, ext2_ino_t ino, union big_inode *in, const char *target)
+static int make_symlink(struct xp_fsb *c, ext2_ino_t ino, union xp_big_inode *in,
+			const char *target)
 {
 	size_t len = strlen(target);
 	if (len < sizeof(in->l.i_block)) {
 		/* fast symlink: the target lives in i_block */
 		memcpy(in->l.i_block, target, len);
 		in->l.i_size = (uint32_t)len;
-		errcode_t err = write_inode(c, ino, in);
-		return err ? ext2_fail(c, err, "writing an inode") : 0;
+		errcode_t err = xp_fsb_write_inode(c, ino, in);
+		return err ? xp_fsb_ext2_fail(c, err, "writing an inode") : 0;
 	}
 	if (c->extents) {
 		struct ext3_extent_header *eh = (struct ext3_extent_header *)in->l.i_block;
@@ -985,39 +619,40 @@ static int make_symlink(struct ctx *c, ext2_ino_t ino, union big_inode *in, cons
 		in->l.i_flags |= EXT4_EXTENTS_FL;
 	}
 	in->l.i_size = (uint32_t)len;
-	errcode_t err = write_inode(c, ino, in);
+	errcode_t err = xp_fsb_write_inode(c, ino, in);
 	if (err)
-		return ext2_fail(c, err, "writing an inode");
-	int r = wfile_start(c, ino, in);
+		return xp_fsb_ext2_fail(c, err, "writing an inode");
+	int r = xp_fsb_wfile_start(c, ino, in);
 	if (r < 0)
 		return r;
 	unsigned char blk[XP_FS_BLOCK_SIZE] = {0};
 	memcpy(blk, target, len);
-	r = write_run(c, 0, blk, 1);
+	r = xp_fsb_write_run(c, 0, blk, 1);
 	if (r < 0) {
-		wfile_drop(c);
+		xp_fsb_wfile_drop(c);
 		return r;
 	}
-	return wfile_finish(c);
+	return xp_fsb_wfile_finish(c);
 }
 
-static int apply_entry(struct ctx *c, struct archive_entry *e)
+static int apply_entry(struct xp_fsb *c, struct archive_entry *e)
 {
 	const char *raw = xp_entry_path(e);
 	if (!raw || !*raw)
-		return fail(c, -EBADMSG, "archive", NULL, "an archive entry has no name");
+		return xp_fsb_fail(c, -EBADMSG, "archive", NULL, "an archive entry has no name");
 	c->entry_name = raw;
 	char *path = strdup(raw);
 	if (!path)
 		return -ENOMEM;
 	int r = xp_path_normalize(path);
 	if (r == -EPERM) {
-		r = fail(c, -EPERM, "unsafe-path", raw,
-			 "'%s': absolute path or one climbing out with '..'", raw);
+		r = xp_fsb_fail(c, -EPERM, "unsafe-path", raw,
+				"'%s': absolute path or one climbing out with '..'", raw);
 		goto out;
 	}
 	if (r < 0) {
-		r = fail(c, r, "name-too-long", raw, "'%s': a name is longer than 255 bytes", raw);
+		r = xp_fsb_fail(c, r, "name-too-long", raw, "'%s': a name is longer than 255 bytes",
+				raw);
 		goto out;
 	}
 	size_t len = strlen(path);
@@ -1025,8 +660,8 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 	unsigned type = archive_entry_filetype(e);
 	if (len == 0) {
 		if (hardlink || type != AE_IFDIR) {
-			r = fail(c, -EPERM, "root-not-directory", raw,
-				 "'%s': the root can only be a directory", raw);
+			r = xp_fsb_fail(c, -EPERM, "root-not-directory", raw,
+					"'%s': the root can only be a directory", raw);
 			goto out;
 		}
 		r = update_dir(c, c->root, e);
@@ -1066,8 +701,8 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 		mode = LINUX_S_IFSOCK;
 		break;
 	default:
-		r = fail(c, -EBADMSG, "entry-type", raw, "'%s': unsupported entry type 0%o", raw,
-			 type);
+		r = xp_fsb_fail(c, -EBADMSG, "entry-type", raw, "'%s': unsupported entry type 0%o",
+				raw, type);
 		goto out;
 	}
 	if (old && old->is_dir && mode == LINUX_S_IFDIR) {
@@ -1078,14 +713,14 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 	if (mode == LINUX_S_IFLNK) {
 		target = xp_entry_symlink(e);
 		if (!target || !*target) {
-			r = fail(c, -EBADMSG, "symlink", raw, "'%s': symlink without a target",
-				 raw);
+			r = xp_fsb_fail(c, -EBADMSG, "symlink", raw,
+					"'%s': symlink without a target", raw);
 			goto out;
 		}
 		if (strlen(target) >= XP_FS_BLOCK_SIZE) {
-			r = fail(c, -ENAMETOOLONG, "symlink", raw,
-				 "'%s': symlink target longer than %u bytes", raw,
-				 XP_FS_BLOCK_SIZE - 1);
+			r = xp_fsb_fail(c, -ENAMETOOLONG, "symlink", raw,
+					"'%s': symlink target longer than %u bytes", raw,
+					XP_FS_BLOCK_SIZE - 1);
 			goto out;
 		}
 	}
@@ -1093,8 +728,9 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 	if (old) {
 		if (old->is_dir) {
 			if (old->first_child) {
-				r = fail(c, -EEXIST, "replaces-directory", raw,
-					 "'%s': replaces a directory that is not empty", raw);
+				r = xp_fsb_fail(c, -EEXIST, "replaces-directory", raw,
+						"'%s': replaces a directory that is not empty",
+						raw);
 				goto out;
 			}
 			r = free_inode(c, old->ino);
@@ -1108,7 +744,7 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 	}
 	ext2_ino_t ino;
 	if (mode == LINUX_S_IFDIR) {
-		r = make_dir_inode(c, parent, e, archive_entry_perm(e) & 07777, &ino);
+		r = xp_fsb_make_dir_inode(c, parent, e, archive_entry_perm(e) & 07777, &ino);
 		if (r < 0)
 			goto out;
 		c->st.dirs++;
@@ -1129,11 +765,11 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 	n->is_dir = mode == LINUX_S_IFDIR;
 	n->explicit_dir = n->is_dir;
 	if (n->is_dir) {
-		r = apply_xattrs(c, ino, e, false);
+		r = xp_fsb_apply_xattrs(c, ino, e, false);
 		goto out;
 	}
-	union big_inode in;
-	init_inode(c, &in, mode);
+	union xp_big_inode in;
+	xp_fsb_init_inode(c, &in, mode);
 	set_meta(c, &in, e);
 	errcode_t err = 0;
 	switch (mode) {
@@ -1143,12 +779,12 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 			size = 0;
 		err = ext2fs_inode_size_set(c->fs, &in.i, (uint64_t)size);
 		if (!err)
-			err = write_inode(c, ino, &in);
+			err = xp_fsb_write_inode(c, ino, &in);
 		if (err) {
-			r = ext2_fail(c, err, "writing an inode");
+			r = xp_fsb_ext2_fail(c, err, "writing an inode");
 			goto out;
 		}
-		r = wfile_start(c, ino, &in);
+		r = xp_fsb_wfile_start(c, ino, &in);
 		if (r < 0)
 			goto out;
 		c->f.entry = archive_entry_clone(e);
@@ -1175,22 +811,22 @@ static int apply_entry(struct ctx *c, struct archive_entry *e)
 		else
 			in.l.i_block[1] = ext2fs_cpu_to_le32((mi & 0xff) | ((ma & 0xfff) << 8) |
 							     ((mi & ~0xffu) << 12));
-		err = write_inode(c, ino, &in);
+		err = xp_fsb_write_inode(c, ino, &in);
 		c->st.devices++;
 		break;
 	}
 	default: /* FIFO, socket */
-		err = write_inode(c, ino, &in);
+		err = xp_fsb_write_inode(c, ino, &in);
 		if (mode == LINUX_S_IFIFO)
 			c->st.fifos++;
 		break;
 	}
 	if (err) {
-		r = ext2_fail(c, err, "writing an inode");
+		r = xp_fsb_ext2_fail(c, err, "writing an inode");
 		goto out;
 	}
 	if (r == 0)
-		r = apply_xattrs(c, ino, e, false);
+		r = xp_fsb_apply_xattrs(c, ino, e, false);
 out:
 	free(path);
 	return r;
@@ -1223,7 +859,7 @@ static int dir_new_block(struct dirbuf *d)
 	return 0;
 }
 
-static void dir_close_block(struct ctx *c, struct dirbuf *d)
+static void dir_close_block(struct xp_fsb *c, struct dirbuf *d)
 {
 	unsigned char *b = d->buf + (d->blocks - 1) * XP_FS_BLOCK_SIZE;
 	if (d->prev) {
@@ -1239,7 +875,8 @@ static void dir_close_block(struct ctx *c, struct dirbuf *d)
 		    c->fs, (struct ext2_dir_entry_tail *)(b + XP_FS_BLOCK_SIZE - 12));
 }
 
-static int dir_add(struct ctx *c, struct dirbuf *d, ext2_ino_t ino, const char *name, uint8_t ftype)
+static int dir_add(struct xp_fsb *c, struct dirbuf *d, ext2_ino_t ino, const char *name,
+		   uint8_t ftype)
 {
 	size_t nlen = strlen(name);
 	unsigned rec = (unsigned)((8 + nlen + 3) & ~(size_t)3);
@@ -1262,7 +899,7 @@ static int dir_add(struct ctx *c, struct dirbuf *d, ext2_ino_t ino, const char *
 	return 0;
 }
 
-static int write_dir(struct ctx *c, struct xp_node *n)
+static int write_dir(struct xp_fsb *c, struct xp_node *n)
 {
 	struct dirbuf d = {.limit = XP_FS_BLOCK_SIZE - (c->csum ? 12 : 0)};
 	uint32_t subdirs = 0;
@@ -1289,42 +926,42 @@ static int write_dir(struct ctx *c, struct xp_node *n)
 		errcode_t err = ext2fs_dir_block_csum_set(
 		    c->fs, n->ino, (struct ext2_dir_entry *)(d.buf + i * XP_FS_BLOCK_SIZE));
 		if (err)
-			r = ext2_fail(c, err, "checksumming a directory block");
+			r = xp_fsb_ext2_fail(c, err, "checksumming a directory block");
 	}
-	union big_inode in;
+	union xp_big_inode in;
 	errcode_t err = r ? 0 : read_inode(c, n->ino, &in);
 	if (err)
-		r = ext2_fail(c, err, "reading an inode");
+		r = xp_fsb_ext2_fail(c, err, "reading an inode");
 	if (!r) {
 		uint32_t links = 2 + subdirs;
 		if (links >= LINK_MAX_EXT) {
 			if (!ext2fs_has_feature_dir_nlink(c->fs->super)) {
 				free(d.buf);
-				return fail(c, -EMLINK, "too-many-links", n->path,
-					    "'%s': more than %u subdirectories need ext4", n->path,
-					    LINK_MAX_EXT - 2);
+				return xp_fsb_fail(c, -EMLINK, "too-many-links", n->path,
+						   "'%s': more than %u subdirectories need ext4",
+						   n->path, LINK_MAX_EXT - 2);
 			}
 			links = 1;
 		}
 		in.l.i_links_count = (uint16_t)links;
 		err = ext2fs_inode_size_set(c->fs, &in.i, d.blocks * XP_FS_BLOCK_SIZE);
 		if (err)
-			r = ext2_fail(c, err, "setting a directory size");
+			r = xp_fsb_ext2_fail(c, err, "setting a directory size");
 	}
 	if (!r)
-		r = wfile_start(c, n->ino, &in);
+		r = xp_fsb_wfile_start(c, n->ino, &in);
 	if (!r) {
-		r = write_run(c, 0, d.buf, d.blocks);
+		r = xp_fsb_write_run(c, 0, d.buf, d.blocks);
 		if (!r)
-			r = wfile_finish(c);
+			r = xp_fsb_wfile_finish(c);
 		else
-			wfile_drop(c);
+			xp_fsb_wfile_drop(c);
 	}
 	free(d.buf);
 	return r;
 }
 
-static int write_dirs(struct ctx *c)
+static int write_dirs(struct xp_fsb *c)
 {
 	c->entry_name = NULL;
 	for (size_t i = 0; i < c->tree.cap; i++) {
@@ -1339,274 +976,39 @@ static int write_dirs(struct ctx *c)
 	return 0;
 }
 
-/* ---- setup --------------------------------------------------------------------------- */
-
-/* Zeroes the filesystem's bytes by punching a hole (the file stays sparse). false when
- * the file or its filesystem cannot punch: then the tables are zeroed by writing. */
-static int prepare_target(struct ctx *c, const char *path, uint64_t offset, uint64_t size,
-			  bool *zeroed)
-{
-	*zeroed = false;
-	int fd = c->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return fail(c, -errno, "open", path, "cannot open '%s': %s", path, strerror(errno));
-	struct stat st;
-	int r = 0;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-	} else if (S_ISREG(st.st_mode)) {
-		if ((uint64_t)st.st_size < offset + size)
-			r = fail(c, -EINVAL, "size", path,
-				 "'%s' is %llu bytes, smaller than offset + size (%llu)", path,
-				 (unsigned long long)st.st_size,
-				 (unsigned long long)(offset + size));
-		else if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
-				   (off_t)size) == 0)
-			*zeroed = true;
-	} else if (!S_ISBLK(st.st_mode)) {
-		r = fail(c, -EINVAL, "open", path, "'%s' is neither a file nor a block device",
-			 path);
-	}
-	return r;
-}
-
-static int check_opts(struct ctx *c, const struct xp_fs_opts *o, uint64_t size,
-		      unsigned char uuid[16])
-{
-	if (o->type != XP_FS_EXT2 && o->type != XP_FS_EXT3 && o->type != XP_FS_EXT4)
-		return fail(c, -EINVAL, "options", NULL, "unknown filesystem type %d", o->type);
-	if (o->label && strlen(o->label) > 16)
-		return fail(c, -EINVAL, "options", o->label, "label '%s' is longer than 16 bytes",
-			    o->label);
-	if (o->uuid) {
-		if (uuid_parse(o->uuid, uuid) != 0)
-			return fail(c, -EINVAL, "options", o->uuid, "invalid UUID '%s'", o->uuid);
-	} else {
-		uuid_generate(uuid);
-	}
-	if (o->reserved_percent < -1 || o->reserved_percent > 50)
-		return fail(c, -EINVAL, "options", NULL, "reserved percentage %d not in 0..50",
-			    o->reserved_percent);
-	if (size < XP_FS_MIN_BYTES)
-		return fail(c, -ENOSPC, "nospace", NULL,
-			    "a filesystem needs at least %llu MiB, not %llu bytes",
-			    XP_FS_MIN_BYTES >> 20, (unsigned long long)size);
-	if (size / XP_FS_BLOCK_SIZE > (1ull << 32) * 64)
-		return fail(c, -EFBIG, "options", NULL, "filesystem too large");
-	return 0;
-}
-
-static int create_journal(struct ctx *c);
-
-static int create_fs(struct ctx *c, const char *path, uint64_t offset, uint64_t size,
-		     const unsigned char uuid[16], bool zeroed)
-{
-	c->zeroed = zeroed;
-	errcode_t err = xp_fs_init(path, size, c->opts, c->opts->inodes, &c->fs);
-	if (err) {
-		c->fs = NULL;
-		if (err == EXT2_ET_TOOSMALL || err == EXT2_ET_RES_GDT_BLOCKS)
-			return fail(c, -ENOSPC, "nospace", NULL, "%llu bytes are too small: %s",
-				    (unsigned long long)size, xp_ext2_strerror(err));
-		return fail(c, xp_ext2_errno(err), "ext2fs", path,
-			    "cannot create a filesystem on '%s': %s", path, xp_ext2_strerror(err));
-	}
-	ext2_filsys fs = c->fs;
-	/* ext2fs_initialize() wrote nothing; every write from here on is at the offset, as
-	 * mke2fs -E offset= does it */
-	char opt[64];
-	snprintf(opt, sizeof(opt), "offset=%llu", (unsigned long long)offset);
-	err = io_channel_set_options(fs->io, opt);
-	if (err)
-		return fail(c, xp_ext2_errno(err), "ext2fs", path, "cannot set the offset: %s",
-			    xp_ext2_strerror(err));
-	fs->io->app_data = c;
-	fs->io->write_error = on_write_error;
-	c->extents = ext2fs_has_feature_extents(fs->super);
-	c->csum = ext2fs_has_feature_metadata_csum(fs->super);
-	c->now = fs->now ? (uint32_t)fs->now : (uint32_t)time(NULL);
-
-	struct ext2_super_block *sb = fs->super;
-	memcpy(sb->s_uuid, uuid, 16);
-	if (c->csum)
-		sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
-	/* the seed a UUID would give, as mke2fs sets it; it stays when the UUID changes */
-	if (ext2fs_has_feature_csum_seed(sb))
-		sb->s_checksum_seed = ext2fs_crc32c_le(~0U, sb->s_uuid, sizeof(sb->s_uuid));
-	ext2fs_init_csum_seed(fs);
-	memset(sb->s_volume_name, 0, sizeof(sb->s_volume_name));
-	if (c->opts->label)
-		memcpy(sb->s_volume_name, c->opts->label, strlen(c->opts->label));
-	sb->s_def_hash_version = EXT2_HASH_HALF_MD4;
-	uuid_generate((unsigned char *)sb->s_hash_seed);
-	sb->s_max_mnt_count = (uint16_t)-1;
-	sb->s_default_mount_opts = EXT2_DEFM_XATTR_USER | EXT2_DEFM_ACL;
-	if (c->opts->type == XP_FS_EXT4)
-		sb->s_kbytes_written = 1;
-
-	err = ext2fs_allocate_tables(fs);
-	if (err)
-		return ext2_fail(c, err, "allocating group tables");
-	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
-		if (!zeroed) {
-			err = ext2fs_zero_blocks2(fs, ext2fs_inode_table_loc(fs, g),
-						  (int)fs->inode_blocks_per_group, NULL, NULL);
-			if (err)
-				return ext2_fail(c, err, "zeroing inode tables");
-		}
-		ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
-		ext2fs_group_desc_csum_set(fs, g);
-	}
-
-	/* root, lost+found, the reserved inodes, the bad-block inode: mke2fs's order */
-	int r = xp_tree_add(&c->tree, "", 0, NULL, &c->root);
-	if (r < 0)
-		return r;
-	c->root->ino = EXT2_ROOT_INO;
-	c->root->mode = LINUX_S_IFDIR | 0755;
-	c->root->is_dir = true;
-	ext2fs_inode_alloc_stats2(fs, EXT2_ROOT_INO, +1, 1);
-	union big_inode in;
-	init_inode(c, &in, LINUX_S_IFDIR | 0755);
-	in.l.i_links_count = 2;
-	err = write_inode(c, EXT2_ROOT_INO, &in);
-	if (err)
-		return ext2_fail(c, err, "writing the root inode");
-	ext2_ino_t lpf;
-	r = make_dir_inode(c, c->root, NULL, 0700, &lpf);
-	if (r < 0)
-		return r;
-	r = xp_tree_add(&c->tree, "lost+found", 10, c->root, &c->lost_found);
-	if (r < 0)
-		return r;
-	c->lost_found->ino = lpf;
-	c->lost_found->mode = LINUX_S_IFDIR | 0700;
-	c->lost_found->is_dir = true;
-	xp_tree_link(c->root, c->lost_found);
-	for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(fs->super); i++)
-		ext2fs_inode_alloc_stats2(fs, i, +1, 0);
-	ext2fs_mark_ib_dirty(fs);
-	ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
-	ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
-	err = ext2fs_update_bb_inode(fs, NULL);
-	if (err)
-		return ext2_fail(c, err, "writing the bad-block inode");
-	if (ext2fs_has_feature_resize_inode(sb)) {
-		err = ext2fs_create_resize_inode(fs);
-		if (err)
-			return ext2_fail(c, err, "creating the resize inode");
-	}
-	c->goal = sb->s_first_data_block;
-	if (ext2fs_has_feature_journal(sb)) {
-		r = create_journal(c);
-		if (r < 0)
-			return r;
-	}
-	c->goal = sb->s_first_data_block;
-	return 0;
-}
-
-/* The journal inode as ext2fs_add_journal_inode3() makes it (lib/ext2fs/mkjournal.c:
- * write_journal_inode), but allocated as one contiguous run and not zeroed block by
- * block: libext2fs's block-mapped path zeroes and writes each block separately. */
-static int create_journal(struct ctx *c)
-{
-	ext2_filsys fs = c->fs;
-	struct ext2fs_journal_params jp;
-	errcode_t err = ext2fs_get_journal_params(&jp, fs);
-	if (err)
-		return fail(c, -ENOSPC, "nospace", NULL,
-			    "the filesystem is too small for a journal");
-	char *jsb = NULL;
-	err = ext2fs_create_journal_superblock2(fs, &jp, 0, &jsb);
-	if (err)
-		return ext2_fail(c, err, "creating the journal superblock");
-	uint64_t nblocks = (uint64_t)jp.num_journal_blocks + jp.num_fc_blocks;
-	union big_inode in;
-	init_inode(c, &in, LINUX_S_IFREG | 0600);
-	err = ext2fs_inode_size_set(fs, &in.i, nblocks * fs->blocksize);
-	int r = err ? ext2_fail(c, err, "sizing the journal") : 0;
-	/* in the middle of the filesystem, at a flex group boundary, as mke2fs does */
-	dgrp_t group = fs->group_desc_count / 2;
-	if (fs->super->s_log_groups_per_flex)
-		group &= ~((1u << fs->super->s_log_groups_per_flex) - 1);
-	c->goal = ext2fs_group_first_block2(fs, group);
-	if (!r)
-		r = wfile_start(c, EXT2_JOURNAL_INO, &in);
-	if (!r)
-		r = write_run(c, 0, NULL, nblocks);
-	if (!r) {
-		blk64_t first = 0;
-		err = ext2fs_bmap2(fs, EXT2_JOURNAL_INO, &c->f.inode.i, c->block_buf, 0, 0, NULL,
-				   &first);
-		r = err ? ext2_fail(c, err, "mapping the journal") : 0;
-		if (!r)
-			r = write_blocks(c, first, (unsigned char *)jsb, 1);
-	}
-	if (!r) {
-		memcpy(fs->super->s_jnl_blocks, c->f.inode.l.i_block, EXT2_N_BLOCKS * 4);
-		fs->super->s_jnl_blocks[15] = c->f.inode.l.i_size_high;
-		fs->super->s_jnl_blocks[16] = c->f.inode.l.i_size;
-		fs->super->s_jnl_backup_type = EXT3_JNL_BACKUP_BLOCKS;
-		r = wfile_finish(c);
-	} else {
-		wfile_drop(c);
-	}
-	ext2fs_free_mem(&jsb);
-	if (r < 0)
-		return r;
-	fs->super->s_journal_inum = EXT2_JOURNAL_INO;
-	fs->super->s_journal_dev = 0;
-	memset(fs->super->s_journal_uuid, 0, sizeof(fs->super->s_journal_uuid));
-	ext2fs_mark_super_dirty(fs);
-	return 0;
-}
-
-static void fill_stats(struct ctx *c, struct xp_fs_stats *stats)
-{
-	ext2_filsys fs = c->fs;
-	c->st.block_size = fs->blocksize;
-	c->st.blocks_total = ext2fs_blocks_count(fs->super);
-	c->st.blocks_free = ext2fs_free_blocks_count(fs->super);
-	c->st.inodes_total = fs->super->s_inodes_count;
-	c->st.inodes_free = fs->super->s_free_inodes_count;
-	uuid_unparse(fs->super->s_uuid, c->st.uuid);
-	*stats = c->st;
-}
-
-static int report_nospace(struct ctx *c, uint64_t size)
+static int report_nospace(struct xp_fsb *c, uint64_t size)
 {
 	uint64_t need = 0;
 	struct xp_diags tmp;
 	xp_diags_init(&tmp);
 	int r = xp_est_size(&c->est, c->opts, 0, &need, &tmp);
 	if (r == 0)
-		fail(
+		xp_fsb_fail(
 		    c, -ENOSPC, "nospace", c->nospace_at,
 		    "the filesystem of %llu MiB is full%s%s%s: the archive needs at least %llu MiB",
 		    (unsigned long long)(size >> 20), c->nospace_at ? " at '" : "",
 		    c->nospace_at ? c->nospace_at : "", c->nospace_at ? "'" : "",
 		    (unsigned long long)(need >> 20));
 	else if (tmp.n)
-		fail(c, -ENOSPC, "nospace", c->nospace_at, "the filesystem is full: %s",
-		     tmp.v[0].msg);
+		xp_fsb_fail(c, -ENOSPC, "nospace", c->nospace_at, "the filesystem is full: %s",
+			    tmp.v[0].msg);
 	else
-		fail(c, -ENOSPC, "nospace", c->nospace_at, "the filesystem is full");
+		xp_fsb_fail(c, -ENOSPC, "nospace", c->nospace_at, "the filesystem is full");
 	xp_diags_release(&tmp);
 	return -ENOSPC;
 }
 
-static void note_nospace(struct ctx *c)
+static void note_nospace(struct xp_fsb *c)
 {
 	if (c->nospace)
 		return;
 	c->nospace = true;
 	c->nospace_at = c->entry_name ? strdup(c->entry_name) : NULL;
-	wfile_drop(c);
+	xp_fsb_wfile_drop(c);
 }
 
 /* Reads the stream to its end, applying entries. */
-static int run(struct ctx *c, struct xp_stream *s)
+static int run(struct xp_fsb *c, struct xp_stream *s)
 {
 	int r = 0;
 	for (;;) {
@@ -1614,7 +1016,7 @@ static int run(struct ctx *c, struct xp_stream *s)
 		switch (m->kind) {
 		case XP_MSG_ENTRY:
 			if (!c->nospace) {
-				r = wfile_finish(c);
+				r = xp_fsb_wfile_finish(c);
 				if (r == 0)
 					r = apply_entry(c, m->entry);
 				c->st.entries++;
@@ -1628,7 +1030,7 @@ static int run(struct ctx *c, struct xp_stream *s)
 			break;
 		case XP_MSG_END:
 			if (!c->nospace)
-				r = wfile_finish(c);
+				r = xp_fsb_wfile_finish(c);
 			if (r == 0 && c->st.entries == 0)
 				r = xp_archive_no_entries(c->archive, m->no_data, m->compressed,
 							  c->opts->allow_empty, c->diags);
@@ -1636,12 +1038,12 @@ static int run(struct ctx *c, struct xp_stream *s)
 			return r == -ENOSPC && !c->host_err ? (note_nospace(c), 0) : r;
 		case XP_MSG_ERROR: {
 			const char *p = m->path;
-			r = fail(c, m->err, "archive", p, "%s archive %s%s%s: %s",
-				 m->err == -EBADMSG ? "corrupt or truncated" : "cannot read",
-				 m->in_data ? "in '"
-				 : p	    ? "after '"
-					    : "at the start",
-				 p ? p : "", p ? "'" : "", m->text ? m->text : "read error");
+			r = xp_fsb_fail(c, m->err, "archive", p, "%s archive %s%s%s: %s",
+					m->err == -EBADMSG ? "corrupt or truncated" : "cannot read",
+					m->in_data ? "in '"
+					: p	   ? "after '"
+						   : "at the start",
+					p ? p : "", p ? "'" : "", m->text ? m->text : "read error");
 			xp_stream_done(s, m);
 			return r;
 		}
@@ -1664,23 +1066,20 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 {
 	if (!path || !archive || !opts)
 		return -EINVAL;
-	struct ctx c = {.opts = opts,
-			.diags = diags,
-			.archive = archive,
-			.path = opts->output_name ? opts->output_name : path,
-			.progress = progress,
-			.ud = ud,
-			.fd = -1,
-			.offset = offset};
+	struct xp_fsb c = {.opts = opts,
+			   .diags = diags,
+			   .archive = archive,
+			   .path = opts->output_name ? opts->output_name : path,
+			   .progress = progress,
+			   .ud = ud,
+			   .fd = -1,
+			   .offset = offset};
 	xp_tree_init(&c.tree);
 	xp_est_init(&c.est);
 	unsigned char uuid[16];
 	struct xp_stream *s = NULL;
-	bool zeroed = false;
 	size &= ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
-	int r = check_opts(&c, opts, size, uuid);
-	if (r == 0)
-		r = prepare_target(&c, path, offset, size, &zeroed);
+	int r = xp_fsb_prepare(&c, path, size, uuid);
 	if (r == 0)
 		r = xp_stream_start(archive, &s, diags);
 	if (r == 0) {
@@ -1689,11 +1088,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		r = c.block_buf && c.wbuf ? 0 : -ENOMEM;
 	}
 	if (r == 0)
-		r = create_fs(&c, path, offset, size, uuid, zeroed);
-	if (r == -ENOSPC && c.fs && !c.nospace && !c.host_err)
-		r = fail(&c, -ENOSPC, "nospace", NULL,
-			 "%llu MiB is too small for the filesystem's own metadata",
-			 (unsigned long long)(size >> 20));
+		r = xp_fsb_create(&c, path, size, uuid);
 	if (r == 0)
 		r = run(&c, s);
 	xp_stream_free(s);
@@ -1708,28 +1103,11 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		r = report_nospace(&c, size);
 	if (r == 0)
 		r = flush_data(&c);
-	if (r == 0) {
-		errcode_t err = ext2fs_set_gdt_csum(c.fs);
-		if (err)
-			r = ext2_fail(&c, err, "checksumming group descriptors");
-	}
-	if (r == 0) {
+	if (r == 0)
+		r = xp_fsb_close(&c, path, stats);
+	if (r == 0)
 		report_progress(&c, true);
-		struct xp_fs_stats st;
-		fill_stats(&c, &st);
-		errcode_t err = ext2fs_close2(c.fs, EXT2_FLAG_FLUSH_NO_SYNC);
-		c.fs = NULL;
-		if (!err)
-			err = c.io_err;
-		if (err && c.host_err)
-			r = -c.host_err; /* reported where the write failed */
-		else if (err)
-			r = fail(&c, xp_ext2_errno(err), "io", path, "writing '%s': %s", c.path,
-				 xp_ext2_strerror(err));
-		else if (stats)
-			*stats = st;
-	}
-	wfile_drop(&c);
+	xp_fsb_wfile_drop(&c);
 	if (c.fs)
 		ext2fs_free(c.fs);
 	free(c.block_buf);

@@ -1,9 +1,10 @@
 /*
  * extfs-internal.h - private pieces shared by the tar -> ext2/3/4 writer
- * (extfs-build.c), its archive reader thread (extfs-stream.c), the size estimator
- * (extfs-estimate.c) and the path table (extfs-paths.c).
+ * (extfs-build.c and its parts), its archive reader thread (extfs-stream.c), the size
+ * estimator (extfs-estimate.c) and the path table (extfs-paths.c).
  *
- * Not here: reading filesystems back (extfs-read.c), anything public (xenprov/extfs.h).
+ * Not here: the writer's own state (extfs-build.h), reading filesystems back
+ * (extfs-read.c), anything public (xenprov/extfs.h).
  */
 #ifndef XP_EXTFS_INTERNAL_H
 #define XP_EXTFS_INTERNAL_H

@@ -328,15 +328,9 @@ static int list_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int
 		c->err = -EBADMSG;
 		return DIRENT_ABORT;
 	}
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 32;
-		struct xp_fs_entry *nv = realloc(c->v, ncap * sizeof(*nv));
-		if (!nv) {
-			c->err = -ENOMEM;
-			return DIRENT_ABORT;
-		}
-		c->v = nv;
-		c->cap = ncap;
+	if (xp_grow(&c->v, &c->cap, c->n, sizeof(*c->v), 32) < 0) {
+		c->err = -ENOMEM;
+		return DIRENT_ABORT;
 	}
 	struct xp_fs_entry *e = &c->v[c->n];
 	memset(e, 0, sizeof(*e));

@@ -61,6 +61,8 @@ const char *xp_net_format_name(enum xp_net_format f)
 		return "netplan";
 	case XP_NET_IFCFG:
 		return "ifcfg";
+	case XP_NET_NM:
+		return "networkmanager";
 	}
 	return "unknown";
 }
@@ -163,6 +165,12 @@ static int check_settings(struct ctx *c)
 			return xp_guest_fail(&c->dg, -EINVAL, "dns", s->dns[i],
 					     "invalid name server '%s'",
 					     s->dns[i] ? s->dns[i] : "(null)");
+	/* the guest names its interface itself (enX0 under systemd 250 and later, eth0
+	 * before): its MAC is what finds it */
+	if ((s->dhcp || s->ip) && !mac[0])
+		return xp_guest_fail(&c->dg, -EINVAL, "mac", NULL,
+				     "the network settings need the guest's MAC address: its "
+				     "interface is found by it");
 	if (s->root_password_hash) {
 		const char *h = s->root_password_hash;
 		/* the hash itself is never quoted in a diagnostic */
@@ -289,10 +297,27 @@ static int edit_hostname(struct ctx *c)
 	return r;
 }
 
+/* NetworkManager runs at boot: installed, and its service enabled as `systemctl enable`
+ * does it (NetworkManager.service's WantedBy=multi-user.target). Installed but disabled,
+ * it configures nothing, and the image's other format counts. */
+static bool nm_in_use(struct ctx *c)
+{
+	mode_t mode;
+	return (xp_gfs_exists(c->fs, "/usr/sbin/NetworkManager") ||
+		xp_gfs_exists(c->fs, "/sbin/NetworkManager")) &&
+	       xp_gfs_lstat(c->fs,
+			    "/etc/systemd/system/multi-user.target.wants/NetworkManager.service",
+			    &mode) == 0;
+}
+
 static enum xp_net_format detect_net(struct ctx *c)
 {
 	if (xp_gfs_is_dir(c->fs, "/etc/netplan"))
 		return XP_NET_NETPLAN;
+	/* before ifcfg: NetworkManager always reads keyfiles (nm-settings-keyfile(5)), and
+	 * RHEL 9 keeps /etc/sysconfig/network-scripts/ for a readme only */
+	if (nm_in_use(c))
+		return XP_NET_NM;
 	if (xp_gfs_is_dir(c->fs, "/etc/sysconfig/network-scripts"))
 		return XP_NET_IFCFG;
 	if (xp_gfs_is_regular(c->fs, "/etc/network/interfaces"))
@@ -302,9 +327,10 @@ static enum xp_net_format detect_net(struct ctx *c)
 	return XP_NET_NONE;
 }
 
-/* Removes the files of dir (not keep) whose text satisfies pred. */
+/* Removes the files of dir (but keep) whose name matches glob (NULL: any) and whose
+ * text satisfies pred(text, arg). */
 static int remove_matching(struct ctx *c, const char *dir, const char *glob, const char *keep,
-			   bool (*pred)(const char *text))
+			   bool (*pred)(const char *text, const void *arg), const void *arg)
 {
 	char **names;
 	size_t n;
@@ -322,7 +348,7 @@ static int remove_matching(struct ctx *c, const char *dir, const char *glob, con
 		size_t len;
 		int rr = xp_gfs_read(c->fs, path, &text, &len);
 		if (rr == 0) {
-			if (pred(text))
+			if (pred(text, arg))
 				r = xp_gfs_remove(c->fs, path, true);
 			free(text);
 		} else if (rr != -EINVAL && rr != -ENOENT) {
@@ -334,30 +360,80 @@ static int remove_matching(struct ctx *c, const char *dir, const char *glob, con
 	return r;
 }
 
+/* Writes what text makes of the settings and arg to path. */
+static int put_net(struct ctx *c, const char *path,
+		   int (*text)(const struct xp_guest_settings *, const char *, struct xp_buf *),
+		   const char *arg, const struct xp_gfs_wopts *o)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	int r = text(c->s, arg, &b);
+	if (r == 0)
+		r = xp_gfs_write_buf(c->fs, path, &b, o);
+	xp_buf_release(&b);
+	return r;
+}
+
+/* Makes the directories of path (an absolute path to a file below /etc) that are
+ * missing, 0:0 0755; those there are left as they are. */
+static int make_parents(struct ctx *c, const char *path)
+{
+	char dir[256];
+	int r = 0;
+	for (const char *p = strchr(path + 1, '/'); r == 0 && p; p = strchr(p + 1, '/')) {
+		if ((size_t)(p - path) >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, (size_t)(p - path));
+		dir[p - path] = '\0';
+		r = xp_gfs_mkdir(c->fs, dir, 0755, 0, 0, false);
+	}
+	return r;
+}
+
+static bool ifupdown_configures(const char *text, const void *arg)
+{
+	const char *const *names = arg;
+	for (; *names; names++)
+		if (xp_guest_text_ifupdown_configures(text, *names))
+			return true;
+	return false;
+}
+
+#define LINK_PATH "/etc/systemd/network/10-xenprov-" XP_GUEST_IFNAME ".link"
+
+/* ifupdown configures an interface by name. Under systemd-udevd (systemd or sysvinit
+ * with Debian's udev) the name is fixed by a .link file matching the MAC, which sorts
+ * before udev's own 99-default.link; without it (busybox mdev, eudev), the kernel's
+ * eth0 stays. */
 static int net_ifupdown(struct ctx *c)
 {
-	const struct xp_guest_settings *s = c->s;
-	struct xp_buf b = XP_BUF_INIT;
+	bool udevd = xp_gfs_exists(c->fs, "/lib/systemd/systemd-udevd") ||
+		     xp_gfs_exists(c->fs, "/usr/lib/systemd/systemd-udevd");
+	const char *ifname = udevd ? XP_GUEST_IFNAME : XP_GUEST_KERNEL_IFNAME;
+	int r = 0;
+	if (udevd) {
+		r = make_parents(c, LINK_PATH);
+		if (r == 0)
+			r = put_net(c, LINK_PATH, xp_guest_text_link, ifname, &XP_GFS_FILE);
+	}
 	bool dotd = xp_gfs_is_dir(c->fs, "/etc/network/interfaces.d");
-	int r = xp_guest_text_ifupdown(s, dotd, &b);
+	struct xp_buf b = XP_BUF_INIT;
+	if (r == 0)
+		r = xp_guest_text_ifupdown(c->s, ifname, dotd, &b);
 	if (r == 0)
 		r = xp_gfs_write_buf(c->fs, "/etc/network/interfaces", &b, &XP_GFS_FILE);
 	xp_buf_release(&b);
+	/* stanzas for the golden image's interface under either name would fight ours */
+	static const char *const names[] = {XP_GUEST_IFNAME, XP_GUEST_KERNEL_IFNAME, NULL};
 	if (r == 0 && dotd)
-		r = remove_matching(c, "/etc/network/interfaces.d", NULL, NULL,
-				    xp_guest_text_ifupdown_has_eth0);
-	if (r == 0 && !s->dhcp && s->ndns) {
-		/* without resolvconf, dns-nameservers does nothing: the static resolver
-		 * configuration too, unless something manages it (a symlink) */
-		mode_t mode = 0;
-		int lr = xp_gfs_lstat(c->fs, "/etc/resolv.conf", &mode);
-		if (lr == -ENOENT || (lr == 0 && S_ISREG(mode)))
-			r = put_text(c, "/etc/resolv.conf", xp_guest_text_resolv_conf,
-				     &XP_GFS_FILE);
-		else if (lr < 0)
-			r = lr;
-	}
+		r = remove_matching(c, "/etc/network/interfaces.d", NULL, NULL, ifupdown_configures,
+				    names);
 	return r;
+}
+
+static bool netplan_has_ethernets(const char *text, const void *arg)
+{
+	(void)arg;
+	return xp_guest_text_netplan_has_ethernets(text);
 }
 
 static int net_netplan(struct ctx *c)
@@ -367,7 +443,39 @@ static int net_netplan(struct ctx *c)
 	int r = put_text(c, "/etc/netplan/50-xenprov.yaml", xp_guest_text_netplan, &np);
 	if (r == 0)
 		r = remove_matching(c, "/etc/netplan", "*.yaml", "50-xenprov.yaml",
-				    xp_guest_text_netplan_has_ethernets);
+				    netplan_has_ethernets, NULL);
+	return r;
+}
+
+static bool nm_is_ethernet(const char *text, const void *arg)
+{
+	(void)arg;
+	return xp_guest_text_nm_is_ethernet(text);
+}
+
+#define NM_DIR	"/etc/NetworkManager/system-connections"
+#define NM_FILE "xenprov.nmconnection"
+
+/* NetworkManager ignores keyfiles that others than root may read or write: 0:0 0600,
+ * also over a file of ours from an earlier apply. The image's other ethernet
+ * connections go (as the other formats' files for the interface do); connections of
+ * other kinds (bridges, VPNs, Wi-Fi) stay. */
+static int net_nm(struct ctx *c)
+{
+	unsigned char id[16];
+	int r = xp_getrandom(NULL, id, sizeof(id));
+	if (r < 0)
+		return xp_guest_fail(&c->dg, r, "random", NULL, "getrandom: %s", strerror(-r));
+	r = make_parents(c, NM_DIR "/" NM_FILE);
+	struct xp_buf b = XP_BUF_INIT;
+	if (r == 0)
+		r = xp_guest_text_nm_keyfile(c->s, id, &b);
+	if (r == 0)
+		r = xp_gfs_write_buf(c->fs, NM_DIR "/" NM_FILE, &b,
+				     &(struct xp_gfs_wopts){0600, 0, 0, true});
+	xp_buf_release(&b);
+	if (r == 0)
+		r = remove_matching(c, NM_DIR, NULL, NM_FILE, nm_is_ethernet, NULL);
 	return r;
 }
 
@@ -385,6 +493,8 @@ static int edit_network(struct ctx *c)
 				xp_guest_text_networkd, &XP_GFS_FILE);
 	case XP_NET_NETPLAN:
 		return net_netplan(c);
+	case XP_NET_NM:
+		return net_nm(c);
 	case XP_NET_IFCFG:
 		return put_text(c, "/etc/sysconfig/network-scripts/ifcfg-eth0", xp_guest_text_ifcfg,
 				&XP_GFS_FILE);
@@ -393,7 +503,7 @@ static int edit_network(struct ctx *c)
 	}
 	xp_guest_warn(&c->dg, "no-network-format",
 		      "no known network configuration in the image (ifupdown, systemd-networkd, "
-		      "netplan, ifcfg): network settings not written");
+		      "netplan, NetworkManager, ifcfg): network settings not written");
 	return 0;
 }
 
@@ -424,6 +534,29 @@ static int edit_uuids(struct ctx *c)
 	if (r == 0)
 		uuid_unparse_lower(u, c->rep->swap_uuid);
 	return r;
+}
+
+/* /etc/resolv.conf, never left as the build host's (mmdebstrap and chroot builds copy
+ * it into the tree). A symbolic link means a resolver manager owns it
+ * (systemd-resolved: /run/systemd/resolve/..., resolvconf: /run/resolvconf/...), which
+ * takes the name servers from the network configuration: left alone. A regular file (or
+ * none) is static text: with a static address it becomes the settings' name servers and
+ * domain; with DHCP it is removed, for the DHCP client (dhclient-script, udhcpc's
+ * script, NetworkManager) to write. */
+static int edit_resolv_conf(struct ctx *c)
+{
+	if (!c->s->dhcp && !c->s->ip)
+		return 0;
+	mode_t mode = 0;
+	int r = xp_gfs_lstat(c->fs, "/etc/resolv.conf", &mode);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	bool regular = r == 0 && S_ISREG(mode);
+	if (r == 0 && !regular)
+		return 0;
+	if (c->s->dhcp)
+		return regular ? xp_gfs_remove(c->fs, "/etc/resolv.conf", true) : 0;
+	return put_text(c, "/etc/resolv.conf", xp_guest_text_resolv_conf, &XP_GFS_FILE);
 }
 
 static int edit_fstab(struct ctx *c)
@@ -677,9 +810,9 @@ static int edit(struct ctx *c, uint64_t off)
 		return r;
 	/* the edits, in order; the first failure stops the rest */
 	static int (*const edits[])(struct ctx *) = {
-	    edit_uuids,	    edit_hostname,    edit_network,	    edit_fstab,
-	    edit_uuid_refs, edit_machine_id,  remove_machine_state, edit_shadow,
-	    edit_ssh_key,   remove_host_keys, add_hostkey_unit,
+	    edit_uuids,	 edit_hostname,	 edit_network,	   edit_resolv_conf,
+	    edit_fstab,	 edit_uuid_refs, edit_machine_id,  remove_machine_state,
+	    edit_shadow, edit_ssh_key,	 remove_host_keys, add_hostkey_unit,
 	};
 	for (size_t i = 0; r == 0 && i < sizeof(edits) / sizeof(edits[0]); i++)
 		r = edits[i](c);

@@ -5,14 +5,17 @@
  * Also xp_guest_uuids_follow (guest.h): the text of a file that names the golden
  * image's UUIDs, with the guest's new ones in their place.
  *
- * The formats follow their manuals: interfaces(5) (ifupdown), systemd.network(5),
- * netplan's YAML reference, Red Hat's ifcfg (initscripts sysconfig.txt), fstab(5),
- * machine-id(5) (a v4-style random ID as systemd makes them), shadow(5), sshd(8)
- * AUTHORIZED_KEYS, hosts(5) laid out as Debian's netcfg does, systemd.unit(5).
+ * The formats follow their manuals: interfaces(5) (ifupdown), systemd.link(5),
+ * systemd.network(5), netplan's YAML reference, nm-settings-keyfile(5) and
+ * nm-settings-nmcli(5) (NetworkManager), Red Hat's ifcfg (initscripts sysconfig.txt),
+ * resolv.conf(5), fstab(5), machine-id(5) (a v4-style random ID as systemd makes
+ * them), shadow(5), sshd(8) AUTHORIZED_KEYS, hosts(5) laid out as Debian's netcfg
+ * does, systemd.unit(5).
  *
  * Not here: where each file goes, its owner and mode (guest-edit.c), the image
  * (guest-fs.c).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -84,8 +87,15 @@ struct net {
 	char mac[XP_MAC_STRLEN + 1]; /* lower case, "" without one */
 	unsigned prefix;	     /* of a static address */
 	bool v6;		     /* the static address is IPv6 */
+	const char *ifname;	     /* ifupdown, .link: the interface's name */
 	bool source_dotd;	     /* ifupdown: source /etc/network/interfaces.d */
+	const unsigned char *random; /* NetworkManager: 16 bytes for the UUID */
 };
+
+static bool is_v6(const char *addr)
+{
+	return strchr(addr, ':') != NULL; /* an IPv6 address has a ':', IPv4 none */
+}
 
 static void add_dns_list(struct xp_buf *b, const struct xp_guest_settings *s, const char *sep)
 {
@@ -100,13 +110,13 @@ static void ifupdown(const struct net *n, struct xp_buf *out)
 		    "# interfaces(5) file used by ifup(8) and ifdown(8), written by xenprov\n");
 	if (n->source_dotd)
 		xp_buf_adds(out, "source /etc/network/interfaces.d/*\n");
-	xp_buf_adds(out, "\nauto lo\niface lo inet loopback\n\nauto eth0\n");
+	xp_buf_addf(out, "\nauto lo\niface lo inet loopback\n\nauto %s\n", n->ifname);
 	if (s->dhcp) {
-		xp_buf_adds(out, "iface eth0 inet dhcp\n");
+		xp_buf_addf(out, "iface %s inet dhcp\n", n->ifname);
 		return;
 	}
-	xp_buf_addf(out, "iface eth0 %s static\n\taddress %s/%u\n", n->v6 ? "inet6" : "inet", s->ip,
-		    n->prefix);
+	xp_buf_addf(out, "iface %s %s static\n\taddress %s/%u\n", n->ifname,
+		    n->v6 ? "inet6" : "inet", s->ip, n->prefix);
 	if (s->gateway)
 		xp_buf_addf(out, "\tgateway %s\n", s->gateway);
 	if (s->ndns) {
@@ -118,14 +128,22 @@ static void ifupdown(const struct net *n, struct xp_buf *out)
 		xp_buf_addf(out, "\tdns-search %s\n", s->domain);
 }
 
+/* systemd.link(5): the first file (in name order) whose [Match] fits applies; Name= is
+ * used when no NamePolicy= is set, as here. */
+static void link_file(const struct net *n, struct xp_buf *out)
+{
+	xp_buf_addf(out,
+		    "# systemd.link(5), written by xenprov: the interface with this MAC address\n"
+		    "# is %s, the name /etc/network/interfaces configures.\n"
+		    "[Match]\nMACAddress=%s\n\n[Link]\nName=%s\n",
+		    n->ifname, n->mac, n->ifname);
+}
+
 static void networkd(const struct net *n, struct xp_buf *out)
 {
 	const struct xp_guest_settings *s = n->s;
-	xp_buf_adds(out, "# systemd.network(5), written by xenprov\n[Match]\n");
-	if (n->mac[0])
-		xp_buf_addf(out, "MACAddress=%s\n", n->mac);
-	else
-		xp_buf_adds(out, "Name=eth0\n");
+	xp_buf_addf(out, "# systemd.network(5), written by xenprov\n[Match]\nMACAddress=%s\n",
+		    n->mac);
 	xp_buf_adds(out, "\n[Network]\n");
 	if (s->dhcp) {
 		xp_buf_adds(out, "DHCP=yes\n");
@@ -143,11 +161,13 @@ static void networkd(const struct net *n, struct xp_buf *out)
 static void netplan(const struct net *n, struct xp_buf *out)
 {
 	const struct xp_guest_settings *s = n->s;
-	xp_buf_adds(out, "# netplan configuration, written by xenprov\nnetwork:\n  version: 2\n"
-			 "  ethernets:\n    eth0:\n");
-	if (n->mac[0])
-		xp_buf_addf(out, "      match:\n        macaddress: \"%s\"\n      set-name: eth0\n",
-			    n->mac);
+	/* the ID is the name set-name gives: what `netplan status` and its generated files
+	 * (10-netplan-ID.network) are called */
+	xp_buf_addf(out,
+		    "# netplan configuration, written by xenprov\nnetwork:\n  version: 2\n"
+		    "  ethernets:\n    %s:\n      match:\n        macaddress: \"%s\"\n"
+		    "      set-name: %s\n",
+		    XP_GUEST_IFNAME, n->mac, XP_GUEST_IFNAME);
 	if (s->dhcp) {
 		xp_buf_adds(out, "      dhcp4: true\n");
 		return;
@@ -166,6 +186,71 @@ static void netplan(const struct net *n, struct xp_buf *out)
 	}
 	if (s->domain)
 		xp_buf_addf(out, "        search: [%s]\n", s->domain);
+}
+
+/* A version 4, variant 1 UUID's bits in 16 random bytes, as systemd's
+ * sd_id128_randomize and util-linux's uuid_generate_random set them. */
+static void uuid_v4(const unsigned char random[16], unsigned char id[16])
+{
+	memcpy(id, random, 16);
+	id[6] = (unsigned char)((id[6] & 0x0f) | 0x40);
+	id[8] = (unsigned char)((id[8] & 0x3f) | 0x80);
+}
+
+/* One [ipv4] or [ipv6] section of a keyfile: method, address and gateway (the
+ * "address1=ADDRESS/PREFIX,GATEWAY" form nm-settings-keyfile(5) gives, which older
+ * NetworkManagers read too, unlike a separate gateway= key), the name servers of that
+ * family (ipv4.dns and ipv6.dns take only their own) and the search domain. */
+static void nm_ip(const struct net *n, bool v6, struct xp_buf *out)
+{
+	const struct xp_guest_settings *s = n->s;
+	bool here = !s->dhcp && n->v6 == v6; /* the static address is of this family */
+	/* a static IPv6 guest has no IPv4, as with the other formats; NetworkManager then
+	 * refuses IPv4 name servers (unreachable anyway), so they are left out */
+	bool disabled = !s->dhcp && n->v6 && !v6;
+	xp_buf_addf(out, "\n[%s]\n", v6 ? "ipv6" : "ipv4");
+	if (here) {
+		xp_buf_addf(out, "method=manual\naddress1=%s/%u", s->ip, n->prefix);
+		if (s->gateway)
+			xp_buf_addf(out, ",%s", s->gateway);
+		xp_buf_addc(out, '\n');
+	} else {
+		/* DHCP; IPv6 autoconfiguration beside a static IPv4 address, as the other
+		 * formats leave the kernel to do it */
+		xp_buf_adds(out, disabled ? "method=disabled\n" : "method=auto\n");
+	}
+	if (!s->dhcp && !disabled) {
+		bool any = false;
+		for (size_t i = 0; i < s->ndns; i++)
+			if (is_v6(s->dns[i]) == v6) {
+				xp_buf_addf(out, "%s%s;", any ? "" : "dns=", s->dns[i]);
+				any = true;
+			}
+		if (any)
+			xp_buf_addc(out, '\n');
+	}
+	if (s->domain && (s->dhcp ? !v6 : here))
+		xp_buf_addf(out, "dns-search=%s;\n", s->domain);
+}
+
+static void nm_keyfile(const struct net *n, struct xp_buf *out)
+{
+	unsigned char id[16];
+	uuid_v4(n->random, id);
+	/* NetworkManager writes MAC addresses in upper case */
+	char mac[XP_MAC_STRLEN + 1];
+	for (size_t i = 0; i <= XP_MAC_STRLEN; i++)
+		mac[i] = (char)toupper((unsigned char)n->mac[i]);
+	xp_buf_adds(out, "# nm-settings-keyfile(5), written by xenprov\n[connection]\n"
+			 "id=xenprov\nuuid=");
+	for (int i = 0; i < 16; i++)
+		xp_buf_addf(out, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", id[i]);
+	/* above the connections the image brings (0 unless set): NetworkManager activates
+	 * the one of highest priority among those that fit the device */
+	xp_buf_addf(
+	    out, "\ntype=ethernet\nautoconnect-priority=100\n\n[ethernet]\nmac-address=%s\n", mac);
+	nm_ip(n, false, out);
+	nm_ip(n, true, out);
 }
 
 static void ifcfg(const struct net *n, struct xp_buf *out)
@@ -194,43 +279,83 @@ static void ifcfg(const struct net *n, struct xp_buf *out)
 		xp_buf_addf(out, "DOMAIN=%s\n", s->domain);
 }
 
-/* Checks that s can be written, derives what every format needs, writes. */
-static int write_net(const struct xp_guest_settings *s, bool source_dotd,
+/* An interface name the kernel takes (dev_valid_name): 1 to 15 characters (IFNAMSIZ
+ * less its NUL), not "." or "..", no '/', ':' or white space. */
+static bool valid_ifname(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+	if (len == 0 || len > 15 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) ||
+		    !isprint((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* Checks that s can be written, derives what every format needs, writes. The formats
+ * that match by MAC need one; those that name the interface need a valid name. */
+static int write_net(struct net *n, bool need_mac,
 		     void (*format)(const struct net *, struct xp_buf *), struct xp_buf *out)
 {
-	struct net n = {.s = s, .source_dotd = source_dotd};
+	const struct xp_guest_settings *s = n->s;
 	if (!s->dhcp && !s->ip)
 		return -EINVAL;
-	if (xp_guest_mac(s, n.mac) < 0)
+	if (xp_guest_mac(s, n->mac) < 0 || (need_mac && !n->mac[0]))
 		return -EINVAL;
-	n.prefix = xp_guest_prefix(s);
-	n.v6 = !s->dhcp && strchr(s->ip, ':'); /* an IPv6 address has a ':', IPv4 none */
-	format(&n, out);
+	if (n->ifname && !valid_ifname(n->ifname))
+		return -EINVAL;
+	n->prefix = xp_guest_prefix(s);
+	n->v6 = !s->dhcp && is_v6(s->ip);
+	format(n, out);
 	return done(out);
 }
 
-int xp_guest_text_ifupdown(const struct xp_guest_settings *s, bool source_dotd, struct xp_buf *out)
+_Static_assert(sizeof(XP_GUEST_IFNAME) <= 16 && sizeof(XP_GUEST_KERNEL_IFNAME) <= 16,
+	       "interface names fit IFNAMSIZ");
+
+int xp_guest_text_ifupdown(const struct xp_guest_settings *s, const char *ifname, bool source_dotd,
+			   struct xp_buf *out)
 {
-	return write_net(s, source_dotd, ifupdown, out);
+	struct net n = {.s = s, .ifname = ifname ? ifname : "", .source_dotd = source_dotd};
+	return write_net(&n, false, ifupdown, out);
+}
+
+int xp_guest_text_link(const struct xp_guest_settings *s, const char *ifname, struct xp_buf *out)
+{
+	struct net n = {.s = s, .ifname = ifname ? ifname : ""};
+	return write_net(&n, true, link_file, out);
 }
 
 int xp_guest_text_networkd(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	return write_net(s, false, networkd, out);
+	struct net n = {.s = s};
+	return write_net(&n, true, networkd, out);
 }
 
 int xp_guest_text_netplan(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	return write_net(s, false, netplan, out);
+	struct net n = {.s = s};
+	return write_net(&n, true, netplan, out);
+}
+
+int xp_guest_text_nm_keyfile(const struct xp_guest_settings *s, const unsigned char random[16],
+			     struct xp_buf *out)
+{
+	struct net n = {.s = s, .random = random};
+	return write_net(&n, true, nm_keyfile, out);
 }
 
 int xp_guest_text_ifcfg(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	return write_net(s, false, ifcfg, out);
+	struct net n = {.s = s};
+	return write_net(&n, false, ifcfg, out);
 }
 
 int xp_guest_text_resolv_conf(const struct xp_guest_settings *s, struct xp_buf *out)
 {
+	xp_buf_adds(out, "# resolv.conf(5), written by xenprov from the guest's name servers and "
+			 "domain\n");
 	if (s->domain)
 		xp_buf_addf(out, "search %s\n", s->domain);
 	for (size_t i = 0; i < s->ndns; i++)
@@ -238,7 +363,9 @@ int xp_guest_text_resolv_conf(const struct xp_guest_settings *s, struct xp_buf *
 	return done(out);
 }
 
-bool xp_guest_text_ifupdown_has_eth0(const char *text)
+/* Calls fn with each line of text (no newline, at most 511 bytes, NUL-terminated in a
+ * copy it may cut up) until it returns true. */
+static bool any_line(const char *text, bool (*fn)(char *line, const void *arg), const void *arg)
 {
 	const char *p = text;
 	while (*p) {
@@ -249,18 +376,8 @@ bool xp_guest_text_ifupdown_has_eth0(const char *text)
 			ll = sizeof(line) - 1;
 		memcpy(line, p, ll);
 		line[ll] = '\0';
-		char *save = NULL;
-		char *w = strtok_r(line, " \t\r", &save);
-		if (w && (strcmp(w, "iface") == 0 || strcmp(w, "auto") == 0 ||
-			  strncmp(w, "allow-", 6) == 0 || strcmp(w, "mapping") == 0)) {
-			bool iface = strcmp(w, "iface") == 0 || strcmp(w, "mapping") == 0;
-			while ((w = strtok_r(NULL, " \t\r", &save))) {
-				if (strcmp(w, "eth0") == 0)
-					return true;
-				if (iface)
-					break; /* only the first word names the interface */
-			}
-		}
+		if (fn(line, arg))
+			return true;
 		if (!eol)
 			break;
 		p = eol + 1;
@@ -268,9 +385,54 @@ bool xp_guest_text_ifupdown_has_eth0(const char *text)
 	return false;
 }
 
+static bool ifupdown_line(char *line, const void *arg)
+{
+	const char *ifname = arg;
+	char *save = NULL;
+	char *w = strtok_r(line, " \t\r", &save);
+	if (!w || !(strcmp(w, "iface") == 0 || strcmp(w, "auto") == 0 ||
+		    strncmp(w, "allow-", 6) == 0 || strcmp(w, "mapping") == 0))
+		return false;
+	bool iface = strcmp(w, "iface") == 0 || strcmp(w, "mapping") == 0;
+	while ((w = strtok_r(NULL, " \t\r", &save))) {
+		if (strcmp(w, ifname) == 0)
+			return true;
+		if (iface)
+			break; /* only the first word names the interface */
+	}
+	return false;
+}
+
+bool xp_guest_text_ifupdown_configures(const char *text, const char *ifname)
+{
+	return any_line(text, ifupdown_line, ifname);
+}
+
 bool xp_guest_text_netplan_has_ethernets(const char *text)
 {
 	return strstr(text, "ethernets:") != NULL;
+}
+
+static bool nm_type_line(char *line, const void *arg)
+{
+	(void)arg;
+	/* GLib key files: "key=value", white space around '=' allowed */
+	char *p = line + strspn(line, " \t");
+	if (strncmp(p, "type", 4) != 0)
+		return false;
+	p += 4;
+	p += strspn(p, " \t");
+	if (*p++ != '=')
+		return false;
+	p += strspn(p, " \t");
+	size_t len = strcspn(p, " \t\r");
+	return (len == 8 && strncmp(p, "ethernet", 8) == 0) ||
+	       (len == 14 && strncmp(p, "802-3-ethernet", 14) == 0);
+}
+
+bool xp_guest_text_nm_is_ethernet(const char *text)
+{
+	return any_line(text, nm_type_line, NULL);
 }
 
 /* ---- the other files ------------------------------------------------------------------ */
@@ -338,10 +500,7 @@ int xp_guest_uuids_follow(const struct xp_guest_report *rep, const char *text, s
 int xp_guest_text_machine_id(const unsigned char random[16], struct xp_buf *out)
 {
 	unsigned char id[16];
-	memcpy(id, random, sizeof(id));
-	/* systemd's sd_id128_randomize: a version 4, variant 1 UUID's bits */
-	id[6] = (unsigned char)((id[6] & 0x0f) | 0x40);
-	id[8] = (unsigned char)((id[8] & 0x3f) | 0x80);
+	uuid_v4(random, id);
 	for (int i = 0; i < 16; i++)
 		xp_buf_addf(out, "%02x", id[i]);
 	xp_buf_addc(out, '\n');

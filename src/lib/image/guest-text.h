@@ -30,29 +30,48 @@ int xp_guest_text_hostname(const struct xp_guest_settings *s, struct xp_buf *out
  * lines. -EINVAL without s->hostname. */
 int xp_guest_text_hosts(const struct xp_guest_settings *s, struct xp_buf *out);
 
-/* The network configuration of eth0 in each format, DHCP (s->dhcp) or static (s->ip,
- * its prefix, s->gateway, s->dns, s->domain as the search domain); -EINVAL with neither
- * s->dhcp nor s->ip. Where the format can match an interface by address (networkd,
- * netplan, ifcfg's HWADDR), s->mac is used.
+/* The network configuration in each format, DHCP (s->dhcp) or static (s->ip, its
+ * prefix, s->gateway, s->dns, s->domain as the search domain); -EINVAL with neither
+ * s->dhcp nor s->ip. The formats that can match an interface by its address (networkd,
+ * netplan, NetworkManager, the .link file) match it by s->mac and are -EINVAL without
+ * one: the guest names its interfaces itself (enX0 for a Xen vif under systemd 250 and
+ * later, eth0 before), so a name is no way to find it.
  *
- * ifupdown: /etc/network/interfaces (interfaces(5)), with a "source" line for the
- * files of /etc/network/interfaces.d first if source_dotd. */
-int xp_guest_text_ifupdown(const struct xp_guest_settings *s, bool source_dotd, struct xp_buf *out);
-/* ifupdown's /etc/resolv.conf (resolv.conf(5)) for static DNS: search and nameserver
- * lines. */
+ * ifupdown: /etc/network/interfaces (interfaces(5)) for the interface ifname (at most
+ * 15 characters: -EINVAL else), with a "source" line for the files of
+ * /etc/network/interfaces.d first if source_dotd. */
+int xp_guest_text_ifupdown(const struct xp_guest_settings *s, const char *ifname, bool source_dotd,
+			   struct xp_buf *out);
+/* A systemd .link file (systemd.link(5)) that names the interface with s->mac ifname,
+ * for udev's net_setup_link (which also applies it with net.ifnames=0). */
+int xp_guest_text_link(const struct xp_guest_settings *s, const char *ifname, struct xp_buf *out);
+/* /etc/resolv.conf (resolv.conf(5)) from the settings alone: a search line for
+ * s->domain and a nameserver line for each of s->dns (glibc reads the first 3). */
 int xp_guest_text_resolv_conf(const struct xp_guest_settings *s, struct xp_buf *out);
-/* A systemd-networkd .network file (systemd.network(5)). */
+/* A systemd-networkd .network file (systemd.network(5)) matching [Match] MACAddress=. */
 int xp_guest_text_networkd(const struct xp_guest_settings *s, struct xp_buf *out);
-/* A netplan YAML file (netplan's reference, version 2). */
+/* A netplan YAML file (netplan's reference, version 2): the interface matched by
+ * macaddress and renamed XP_GUEST_IFNAME with set-name. */
 int xp_guest_text_netplan(const struct xp_guest_settings *s, struct xp_buf *out);
-/* Red Hat's ifcfg-eth0 (initscripts' sysconfig.txt). */
+/* A NetworkManager keyfile (nm-settings-keyfile(5)): an ethernet connection "xenprov"
+ * bound to the interface by [ethernet] mac-address, with a higher autoconnect-priority
+ * than connections left in the image; its UUID is made from the 16 random bytes as a
+ * version 4 UUID (as for the machine-id). Name servers go to [ipv4] or [ipv6] by their
+ * family. */
+int xp_guest_text_nm_keyfile(const struct xp_guest_settings *s, const unsigned char random[16],
+			     struct xp_buf *out);
+/* Red Hat's ifcfg-eth0 (initscripts' sysconfig.txt): DEVICE=eth0, HWADDR with s->mac
+ * (initscripts' rename_device gives the interface with that address the name eth0). */
 int xp_guest_text_ifcfg(const struct xp_guest_settings *s, struct xp_buf *out);
 
-/* Whether an interfaces(5) text configures eth0: an iface or mapping stanza for it, or
+/* Whether an interfaces(5) text configures ifname: an iface or mapping stanza for it, or
  * an auto/allow-* line naming it. */
-bool xp_guest_text_ifupdown_has_eth0(const char *text);
+bool xp_guest_text_ifupdown_configures(const char *text, const char *ifname);
 /* Whether a netplan YAML text configures ethernets. */
 bool xp_guest_text_netplan_has_ethernets(const char *text);
+/* Whether a NetworkManager keyfile text is an ethernet connection: a "type=ethernet" or
+ * "type=802-3-ethernet" line. */
+bool xp_guest_text_nm_is_ethernet(const char *text);
 
 /* /etc/fstab (fstab(5)): the root filesystem (fs_type) by UUID, and the swap area by
  * UUID unless swap_uuid is NULL or "". */

@@ -464,14 +464,8 @@ static int get_rblock(struct xp_qcow2_rw *q, const uint64_t *rt, uint64_t i, boo
 			return 0;
 		}
 	}
-	if (q->nrb == q->caprb) {
-		size_t ncap = q->caprb ? q->caprb * 2 : 8;
-		struct rblock *nv = realloc(q->rb, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		q->rb = nv;
-		q->caprb = ncap;
-	}
+	if (xp_grow(&q->rb, &q->caprb, q->nrb, sizeof(*q->rb), 8) < 0)
+		return -ENOMEM;
 	struct rblock *b = &q->rb[q->nrb];
 	b->index = i;
 	b->dirty = fresh;

@@ -45,24 +45,6 @@ struct writer {
 	uint64_t n_l2;	  /* L2 tables allocated */
 };
 
-static bool all_zero(const unsigned char *p, size_t len)
-{
-	/* clusters are >= 512 bytes and 8-byte aligned in our buffers */
-	const uint64_t *w = (const uint64_t *)(const void *)p;
-	size_t n = len / 8;
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t acc = 0;
-		for (size_t k = i; k < i + 8 && k < n; k++)
-			acc |= w[k];
-		if (acc)
-			return false;
-	}
-	for (size_t i = n * 8; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 static int writer_init(struct writer *w, unsigned cluster_bits, uint64_t vsize)
 {
 	memset(w, 0, sizeof(*w));
@@ -381,7 +363,7 @@ static int copy_range(struct writer *w, int in, uint64_t raw_size, uint64_t from
 		size_t kept = 0;
 		for (uint64_t k = 0; k < nc; k++) {
 			unsigned char *c = chunk + k * cs;
-			if (all_zero(c, (size_t)cs))
+			if (xp_all_zero(c, (size_t)cs))
 				continue;
 			if (kept != k)
 				memcpy(chunk + kept * cs, c, (size_t)cs);

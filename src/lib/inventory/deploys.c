@@ -33,10 +33,9 @@ int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state)
 {
 	sqlite3_stmt *st;
 	int r =
-	    xp__inv_prepare(inv, "UPDATE deploys SET state = ?, finished = ? WHERE id = ?", &st);
+	    xp__inv_prepare_arg(inv, "UPDATE deploys SET state = ?, finished = ? WHERE id = ?", state, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
 	int rc = sqlite3_step(st);

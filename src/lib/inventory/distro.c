@@ -1,8 +1,9 @@
 /*
- * distro.c - distros: a kernel and an initrd on the server that machines boot over the
- * network (Cobbler's distros), with the architecture and extra kernel command line.
- * Files are checked when a distro is added or changed (absolute, existing, regular);
- * a distro in use by a system or named by a profile's `distro` cannot be removed.
+ * distro.c - distros: a kernel and an initrd that machines boot over the network
+ * (Cobbler's distros), with the architecture and extra kernel command line. The files
+ * are copied into the distro store when a distro is added or changed (distro-files.c),
+ * and the row records their digests (table distro_files) and where they came from; a
+ * distro in use by a system or named by a profile's `distro` cannot be removed.
  *
  * Not here: serving the files (boot.h), importing distro trees.
  */
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "inventory/values-internal.h"
@@ -24,7 +24,14 @@ void xp_distro_release(struct xp_distro *d)
 	free(d->initrd);
 	free(d->arch);
 	free(d->kernel_options);
+	free(d->kernel_sha256);
+	free(d->initrd_sha256);
 	memset(d, 0, sizeof(*d));
+}
+
+bool xp_distro_in_store(const struct xp_distro *d)
+{
+	return d->kernel_sha256 && (!d->initrd || d->initrd_sha256);
 }
 
 bool xp_distro_name_valid(const char *name)
@@ -32,38 +39,29 @@ bool xp_distro_name_valid(const char *name)
 	return xp_profile_name_valid(name);
 }
 
-/* An absolute path to an existing regular file (following symlinks). */
-static int check_file(const char *key, const char *path, struct xp_diags *diags)
-{
-	if (!*path)
-		return xp__bad_value(diags, key, path, NULL, "must not be empty");
-	if (path[0] != '/')
-		return xp__bad_value(diags, key, NULL, "give an absolute path",
-				     "'%s' is not an absolute path", path);
-	if (!xp__one_line(path))
-		return xp__bad_value(diags, key, NULL, NULL, "control characters in the path");
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return xp__bad_value(diags, key, NULL, NULL, "cannot use '%s': %s", path,
-				     strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return xp__bad_value(diags, key, NULL, NULL, "'%s' is not a regular file", path);
-	return 0;
-}
-
-/* Every value of d, each wrong one reported; -EINVAL if any. */
+/* The values that need no file: -EINVAL with a diagnostic per wrong one. */
 static int check(const struct xp_distro *d, struct xp_diags *diags)
 {
 	int r = 0;
 	if (!d->name || !xp_distro_name_valid(d->name))
 		r = xp__bad_value(diags, "name", d->name, "1-64 letters, digits, '-', '_', '.'",
 				  "not a valid distro name");
-	if (!d->kernel)
+	if (!d->kernel && !d->kernel_sha256)
 		r = xp__bad_value(diags, "kernel", NULL, NULL, "a kernel is required");
-	else if (check_file("kernel", d->kernel, diags) < 0)
-		r = -EINVAL;
-	if (d->initrd && check_file("initrd", d->initrd, diags) < 0)
-		r = -EINVAL;
+	const char *files[][3] = {{"kernel", d->kernel, d->kernel_sha256},
+				  {"initrd", d->initrd, d->initrd_sha256}};
+	for (int i = 0; i < 2; i++) {
+		const char *key = files[i][0], *src = files[i][1], *sha = files[i][2];
+		if (src && !*src)
+			r = xp__bad_value(diags, key, src, NULL, "must not be empty");
+		else if (src && !xp__one_line(src))
+			r = xp__bad_value(diags, key, NULL, NULL, "control characters in the path");
+		else if (src && !sha && src[0] != '/' && strncmp(src, "sha256:", 7) != 0)
+			r = xp__bad_value(diags, key, NULL, "give an absolute path",
+					  "'%s' is not an absolute path", src);
+		if (sha && !xp_distro_sha256_valid(sha))
+			r = xp__bad_value(diags, key, sha, NULL, "not a SHA-256 digest");
+	}
 	if (d->arch) {
 		bool ok = false;
 		for (const char *const *a = arches; *a; a++)
@@ -77,13 +75,44 @@ static int check(const struct xp_distro *d, struct xp_diags *diags)
 	return r;
 }
 
-static int store(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags *diags, bool add)
+/* One file of the distro, staged: the file of the store it keeps (sha given: an edit of
+ * other fields), or the source taken into it; and the text recorded as its source. */
+static int take_file(struct xp_inv *inv, const char *key, const char *src, const char *sha,
+		     bool confined, struct xp__staged *st, char **source, struct xp_diags *diags)
+{
+	char ref[72];
+	if (sha)
+		snprintf(ref, sizeof(ref), "sha256:%s", sha);
+	int r = xp__distro_file_stage(inv, key, sha ? ref : src, confined && !sha, st, diags);
+	if (r < 0)
+		return r;
+	if (src)
+		*source = strdup(src);
+	else if (asprintf(source, "sha256:%s", st->hex) < 0)
+		*source = NULL;
+	return *source ? 0 : -ENOMEM;
+}
+
+static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
+		 struct xp_diags *diags, bool add)
 {
 	int r = check(d, diags);
 	if (r < 0)
 		return r;
-	if ((r = xp_inv_begin(inv)) < 0)
-		return r;
+	/* the files are copied in before the transaction, so that a large copy never holds
+	 * the database's write lock (the DHCP server's lease writes would wait for it),
+	 * and named inside it (distro-files.c) */
+	bool confined = flags & XP_DISTRO_CONFINED, initrd = d->initrd || d->initrd_sha256;
+	struct xp__staged ks = XP__STAGED_INIT, is = XP__STAGED_INIT;
+	char *ksrc = NULL, *isrc = NULL;
+	r = take_file(inv, "kernel", d->kernel, d->kernel_sha256, confined, &ks, &ksrc, diags);
+	if (r == 0 && initrd)
+		r = take_file(inv, "initrd", d->initrd, d->initrd_sha256, confined, &is, &isrc,
+			      diags);
+	if (r == 0)
+		r = xp_inv_begin(inv);
+	if (r < 0)
+		goto out;
 	int e = xp__inv_exists(inv, "SELECT 1 FROM distros WHERE name = ?1", d->name);
 	if (e < 0) {
 		r = e;
@@ -93,8 +122,12 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags 
 		snprintf(inv->err, sizeof(inv->err), add ? "distro '%s' exists" : "no distro '%s'",
 			 d->name);
 		xp_inv_commit(inv); /* nothing written */
-		return add ? -EEXIST : -ENOENT;
+		r = add ? -EEXIST : -ENOENT;
+		goto out;
 	}
+	if ((r = xp__distro_file_name(inv, "kernel", &ks, diags)) < 0 ||
+	    (initrd && (r = xp__distro_file_name(inv, "initrd", &is, diags)) < 0))
+		goto fail;
 	sqlite3_stmt *st;
 	r = xp__inv_prepare(inv,
 			    add ? "INSERT INTO distros (name, kernel, initrd, arch, kernel_options,"
@@ -105,26 +138,53 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags 
 	if (r < 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, d->kernel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, d->initrd, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ksrc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, isrc, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, d->arch ? d->arch : "x86_64", -1, SQLITE_STATIC);
 	if (d->kernel_options && *d->kernel_options)
 		sqlite3_bind_text(st, 5, d->kernel_options, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-	return xp__inv_step_commit(inv, st);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+		goto fail;
+	}
+	r = xp__inv_prepare(inv,
+			    "INSERT INTO distro_files (distro, kernel_sha256, initrd_sha256)"
+			    " VALUES (?1, ?2, ?3) ON CONFLICT (distro) DO UPDATE SET"
+			    " kernel_sha256 = excluded.kernel_sha256,"
+			    " initrd_sha256 = excluded.initrd_sha256",
+			    &st);
+	if (r < 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ks.hex, -1, SQLITE_STATIC);
+	if (initrd)
+		sqlite3_bind_text(st, 3, is.hex, -1, SQLITE_STATIC);
+	inv->store_gc |= !add; /* the files it had may be named by no one now */
+	r = xp__inv_step_commit(inv, st);
+	goto out;
 fail:
 	xp_inv_rollback(inv);
+out:
+	xp__distro_file_drop(inv, &ks);
+	xp__distro_file_drop(inv, &is);
+	free(ksrc);
+	free(isrc);
 	return r;
 }
 
-int xp_distro_add(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags *diags)
+int xp_distro_add(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
+		  struct xp_diags *diags)
 {
-	return store(inv, d, diags, true);
+	return store(inv, d, flags, diags, true);
 }
 
-int xp_distro_update(struct xp_inv *inv, const struct xp_distro *d, struct xp_diags *diags)
+int xp_distro_update(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
+		     struct xp_diags *diags)
 {
-	return store(inv, d, diags, false);
+	return store(inv, d, flags, diags, false);
 }
 
 int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
@@ -133,8 +193,9 @@ int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
 	sqlite3_stmt *st;
 	int r =
 	    xp__inv_prepare(inv,
-			    "SELECT name, kernel, initrd, arch, kernel_options, created, updated"
-			    " FROM distros WHERE name = ?1",
+			    "SELECT name, kernel, initrd, arch, kernel_options, created, updated,"
+			    " kernel_sha256, initrd_sha256"
+			    " FROM distros LEFT JOIN distro_files ON distro = name WHERE name = ?1",
 			    &st);
 	if (r < 0)
 		return r;
@@ -148,10 +209,22 @@ int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
 		out->kernel_options = xp__col_text(st, 4);
 		out->created = sqlite3_column_int64(st, 5);
 		out->updated = sqlite3_column_int64(st, 6);
+		out->kernel_sha256 = xp__col_text(st, 7);
+		out->initrd_sha256 = xp__col_text(st, 8);
 		if (!out->name || !out->kernel || !out->arch ||
 		    (!out->initrd && sqlite3_column_type(st, 2) != SQLITE_NULL) ||
-		    (!out->kernel_options && sqlite3_column_type(st, 4) != SQLITE_NULL))
+		    (!out->kernel_options && sqlite3_column_type(st, 4) != SQLITE_NULL) ||
+		    (!out->kernel_sha256 && sqlite3_column_type(st, 7) != SQLITE_NULL) ||
+		    (!out->initrd_sha256 && sqlite3_column_type(st, 8) != SQLITE_NULL))
 			r = -ENOMEM;
+		/* a digest written behind the library's back is not a name to open */
+		if (r == 0 &&
+		    ((out->kernel_sha256 && !xp_distro_sha256_valid(out->kernel_sha256)) ||
+		     (out->initrd_sha256 && !xp_distro_sha256_valid(out->initrd_sha256)))) {
+			free(out->kernel_sha256);
+			free(out->initrd_sha256);
+			out->kernel_sha256 = out->initrd_sha256 = NULL;
+		}
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
 	}
@@ -203,6 +276,7 @@ int xp_distro_remove(struct xp_inv *inv, const char *name)
 	if (r < 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	inv->store_gc = true; /* its files go unless another distro shares them */
 	return xp__inv_step_commit(inv, st);
 fail:
 	xp_inv_rollback(inv);

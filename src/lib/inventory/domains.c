@@ -111,10 +111,9 @@ int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains WHERE name = ?", &st);
+	int r = xp__inv_prepare_arg(inv, "SELECT " DOMAIN_COLUMNS " FROM domains WHERE name = ?", name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		r = read_row(st, out);
@@ -135,15 +134,8 @@ int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n)
 	size_t cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct xp_domain *nv = realloc(*v, cap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			*v = nv;
-		}
+		if ((r = xp_grow(v, &cap, *n, sizeof(**v), 16)) < 0)
+			break;
 		if ((r = read_row(st, &(*v)[*n])) < 0)
 			break;
 		(*n)++;
@@ -298,16 +290,8 @@ int xp_domain_artifacts(struct xp_inv *inv, const char *name, struct xp_artifact
 	size_t cap = 0;
 	int rc = SQLITE_DONE;
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 4;
-			struct xp_artifact *nv = realloc(*v, ncap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			*v = nv;
-			cap = ncap;
-		}
+		if ((r = xp_grow(v, &cap, *n, sizeof(**v), 4)) < 0)
+			break;
 		struct xp_artifact *a = &(*v)[*n];
 		a->kind = xp__col_text(st, 0);
 		a->path = xp__col_text(st, 1);

@@ -123,16 +123,8 @@ int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **out, size_t *nout)
 	size_t n = 0, cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct xp_dhcp_lease *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
+		if ((r = xp_grow(&v, &cap, n, sizeof(*v), 64)) < 0)
+			break;
 		struct xp_dhcp_lease *l = &v[n];
 		memset(l, 0, sizeof(*l));
 		sqlite3_int64 ip = sqlite3_column_int64(st, 0);

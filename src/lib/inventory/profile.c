@@ -18,33 +18,47 @@
 #include "xenprov/xl-config.h"
 
 const struct xp_profile_key xp_profile_keys[] = {
-    {"image", "PATH", "root tarball (or a built image) the guests are made from"},
-    {"disk-size", "SIZE", "size of each guest's disk, e.g. 4G"},
-    {"memory", "MIB", "memory in MiB (or a size such as 1G)"},
-    {"vcpus", "N", "virtual CPUs, 1-512"},
-    {"swap", "SIZE", "swap partition size (0 for none)"},
-    {"fs", "TYPE", "root filesystem: ext2, ext3 or ext4"},
-    {"label", "TABLE", "partition table: msdos, gpt or none"},
-    {"storage", "KIND", "file, reflink, qcow2 or lvm"},
-    {"pool", "DIR|VG", "where guest disks go: a directory, or an LVM volume group"},
-    {"bridge", "IFNAME", "the bridge guests' vifs join"},
-    {"boot", "HOW", "pygrub, pvgrub or kernel"},
-    {"kernel", "PATH", "kernel for boot=kernel (dom0 path)"},
-    {"ramdisk", "PATH", "initrd for boot=kernel (dom0 path)"},
-    {"root", "DEV", "root device on the kernel command line, e.g. /dev/xvda1"},
-    {"extra", "TEXT", "further kernel command line"},
-    {"network", "MODE", "dhcp or static"},
-    {"ip-pool", "CIDR", "addresses for static guests, e.g. 10.0.0.0/24"},
-    {"gateway", "IPV4", "default gateway for static guests"},
-    {"dns", "IPV4,...", "name servers for static guests"},
-    {"domain", "NAME", "DNS domain of the guests"},
-    {"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)"},
-    {"ssh-key", "KEY|FILE", "SSH public key(s) for root: a key line or a file of them"},
-    {"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)"},
-    {"distro", "NAME", "the distro the profile's systems boot over the network"},
-    {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax"},
-    {NULL, NULL, NULL},
+    {"image", "PATH", "root tarball (or a built image) the guests are made from", 0},
+    {"disk-size", "SIZE", "size of each guest's disk, e.g. 4G", 0},
+    {"memory", "MIB", "memory in MiB (or a size such as 1G)", 0},
+    {"vcpus", "N", "virtual CPUs, 1-512", 0},
+    {"swap", "SIZE", "swap partition size (0 for none)", 0},
+    {"fs", "TYPE", "root filesystem: ext2, ext3 or ext4", 0},
+    {"label", "TABLE", "partition table: msdos, gpt or none", 0},
+    {"storage", "KIND", "file, reflink, qcow2 or lvm", 0},
+    {"pool", "DIR|VG", "where guest disks go: a directory, or an LVM volume group", 0},
+    {"bridge", "IFNAME", "the bridge guests' vifs join", 0},
+    {"boot", "HOW", "pygrub, pvgrub or kernel", 0},
+    {"kernel", "PATH", "kernel for boot=kernel (dom0 path)", 0},
+    {"ramdisk", "PATH", "initrd for boot=kernel (dom0 path)", 0},
+    {"root", "DEV", "root device on the kernel command line, e.g. /dev/xvda1", 0},
+    {"extra", "TEXT", "further kernel command line", 0},
+    {"network", "MODE", "dhcp or static", 0},
+    {"ip-pool", "CIDR", "addresses for static guests, e.g. 10.0.0.0/24", 0},
+    {"gateway", "IPV4", "default gateway for static guests", 0},
+    {"dns", "IPV4,...", "name servers for static guests", 0},
+    {"domain", "NAME", "DNS domain of the guests", 0},
+    {"root-password-hash", "CRYPT", "root password hash (yescrypt $y$ or SHA-512 $6$)",
+     XP_KEY_SECRET},
+    {"ssh-key", "KEY|FILE", "SSH public key(s) for root: a key line or a file of them", 0},
+    {"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)", 0},
+    {"distro", "NAME", "the distro the profile's systems boot over the network", 0},
+    {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax", 0},
+    /* the xl.cfg(5) settings that are passwords (config.NAME otherwise) */
+    {"config.vncpasswd", "VALUE", "the guests' VNC password (xl vncpasswd)", XP_KEY_SECRET},
+    {"config.spicepasswd", "VALUE", "the guests' SPICE password (xl spicepasswd)", XP_KEY_SECRET},
+    {NULL, NULL, NULL, 0},
 };
+
+bool xp_profile_key_secret(const char *key)
+{
+	if (!key)
+		return false;
+	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
+		if (strcmp(k->key, key) == 0)
+			return (k->flags & XP_KEY_SECRET) != 0;
+	return false;
+}
 
 static int one_of(const char *v, const char *const *opts)
 {
@@ -111,6 +125,17 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		if (!xp_cfg_name_valid(key + 7))
 			return xp__bad_value(d, key, NULL, "lowercase letters, digits, '.', '_'",
 					     "'%s' is not an xl setting name", key + 7);
+		/* a password inside another setting's value (xl-network-configuration(5)'s
+		 * vfb specs take vncpasswd=) could not be withheld from the views without
+		 * hiding the whole setting: refused, and never quoted */
+		if (!xp_profile_key_secret(key) && strstr(value, "passwd="))
+			return xp__bad_value(
+			    d, key, NULL,
+			    "keep passwords in config.vncpasswd or config.spicepasswd,"
+			    " which are kept secret",
+			    "a password inside %s would be shown wherever the profile "
+			    "is",
+			    key);
 		char *canon;
 		if (xp_cfg_parse_value(value, &canon) == 0) {
 			*out = canon;
@@ -118,7 +143,8 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		}
 		/* meant as config syntax but broken: do not guess (as `xenprov config set`) */
 		if (value[0] == '[' || value[0] == '"' || value[0] == '\'')
-			return xp__bad_value(d, key, value, "a quoted string, a number or a [list]",
+			return xp__bad_value(d, key, xp_profile_key_secret(key) ? NULL : value,
+					     "a quoted string, a number or a [list]",
 					     "not a valid xl value");
 		/* plain text: stored as a string */
 		struct xp_buf b = XP_BUF_INIT;
@@ -310,10 +336,9 @@ static int parent_of(struct xp_inv *inv, const char *name, char **parent)
 {
 	sqlite3_stmt *st;
 	*parent = NULL;
-	int r = xp__inv_prepare(inv, "SELECT parent FROM profiles WHERE name = ?", &st);
+	int r = xp__inv_prepare_arg(inv, "SELECT parent FROM profiles WHERE name = ?", name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *p = sqlite3_column_text(st, 0);
@@ -353,6 +378,73 @@ static int check_chain(struct xp_inv *inv, const char *name, const char *parent)
 		cur = next;
 	}
 	return 0;
+}
+
+/* ---- checks across keys ----------------------------------------------------------------- */
+
+/* The gateway of a profile's static guests lies in its ip-pool, which is their subnet
+ * (their prefix length is the pool's): a router elsewhere, or at the pool's network or
+ * broadcast address, is one they cannot reach. -EINVAL with the reason in inv->err;
+ * who names the profile when it is not the one being stored. */
+static int check_gateway(struct xp_inv *inv, const struct xp_settings *set, const char *who)
+{
+	const char *gw = xp_settings_get(set, "gateway"), *pool = xp_settings_get(set, "ip-pool");
+	uint32_t g, net;
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = pool ? strchr(pool, '/') : NULL;
+	/* both as xp_profile_check stored them: a dotted quad, a network/8..30 */
+	if (!gw || !slash || (size_t)(slash - pool) >= sizeof(addr) || !xp__ipv4_parse(gw, &g))
+		return 0;
+	memcpy(addr, pool, (size_t)(slash - pool));
+	addr[slash - pool] = '\0';
+	long bits = strtol(slash + 1, NULL, 10);
+	if (!xp__ipv4_parse(addr, &net) || bits < 1 || bits > 32)
+		return 0;
+	uint32_t mask = ~0u << (32 - bits), bcast = net | ~mask;
+	const char *why = (g & mask) != net ? "is outside"
+			  : g == net	    ? "is the network address of"
+			  : g == bcast	    ? "is the broadcast address of"
+					    : NULL;
+	if (!why)
+		return 0;
+	if (who)
+		snprintf(inv->err, sizeof(inv->err),
+			 "gateway %s %s ip-pool %s in profile '%s', which takes settings from "
+			 "it: its guests could not reach it",
+			 gw, why, pool, who);
+	else
+		snprintf(inv->err, sizeof(inv->err),
+			 "gateway %s %s ip-pool %s: the guests could not reach it", gw, why, pool);
+	return -EINVAL;
+}
+
+/* Checks the settings name and every profile below it would have, as the open
+ * transaction holds them. */
+static int check_effective(struct xp_inv *inv, const char *name)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv,
+				"WITH RECURSIVE below(name) AS (SELECT ?1 UNION "
+				"SELECT p.name FROM profiles p JOIN below b ON p.parent = b.name) "
+				"SELECT name FROM below",
+				&st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = SQLITE_DONE;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *n = (const char *)sqlite3_column_text(st, 0);
+		struct xp_settings set;
+		r = xp_profile_resolve(inv, n, &set);
+		if (r == 0) {
+			r = check_gateway(inv, &set, strcmp(n, name) == 0 ? NULL : n);
+			xp_settings_release(&set);
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	return r;
 }
 
 static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
@@ -415,6 +507,11 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 		if (r < 0)
 			goto fail;
 	}
+	/* the settings are checked as they take effect, after writing: a savepoint undoes
+	 * a refused write and leaves a caller's transaction usable */
+	r = xp__inv_exec(inv, "SAVEPOINT profile_store");
+	if (r < 0)
+		goto fail;
 	sqlite3_stmt *st;
 	r = xp__inv_prepare(
 	    inv,
@@ -436,6 +533,18 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 		goto fail;
 	}
 	r = write_settings(inv, p);
+	if (r == 0 && (r = check_effective(inv, p->name)) == -EINVAL) {
+		int u = xp__inv_exec(inv, "ROLLBACK TO profile_store");
+		if (u == 0)
+			u = xp__inv_exec(inv, "RELEASE profile_store");
+		if (u < 0) {
+			r = u;
+			goto fail;
+		}
+		goto refused;
+	}
+	if (r == 0)
+		r = xp__inv_exec(inv, "RELEASE profile_store");
 	if (r < 0)
 		goto fail;
 	return xp_inv_commit(inv);

@@ -16,21 +16,23 @@
 #include "inventory/values-internal.h"
 
 const struct xp_profile_key xp_server_keys[] = {
-    {"server", "IPV4", "the server's address as clients reach it"},
-    {"next-server", "IPV4", "the TFTP server clients load boot files from"},
-    {"tftp-root", "DIR", "directory of plain boot files"},
-    {"http-port", "PORT", "port of the HTTP boot server"},
-    {"bios-boot-file", "FILE", "boot file for BIOS PXE clients"},
-    {"efi64-boot-file", "FILE", "boot file for x86-64 UEFI clients"},
-    {"proxy-dhcp", "on|off", "answer PXE clients only, beside another DHCP server"},
-    {"offer-hold", "SECONDS", "how long an offered address is kept for the client"},
-    {"pool.NAME.range", "A-B", "first and last address pool NAME hands out (required)"},
-    {"pool.NAME.netmask", "MASK", "the pool's subnet mask, dotted or /PREFIX (required)"},
-    {"pool.NAME.router", "IPV4", "default gateway of the pool's clients"},
-    {"pool.NAME.dns", "IPV4,...", "name servers of the pool's clients (up to 4)"},
-    {"pool.NAME.domain", "DNSNAME", "DNS domain of the pool's clients"},
-    {"pool.NAME.lease-time", "SECONDS", "lease time: seconds or Nm, Nh, Nd"},
-    {NULL, NULL, NULL},
+    {"server", "IPV4", "the server's address as clients reach it", 0},
+    {"next-server", "IPV4", "the TFTP server clients load boot files from", 0},
+    {"tftp-root", "DIR", "directory of plain boot files", 0},
+    {"distro-roots", "DIR[:DIR...]",
+     "directories besides the TFTP root the HTTP API may take distro files from", 0},
+    {"http-port", "PORT", "port of the HTTP boot server", 0},
+    {"bios-boot-file", "FILE", "boot file for BIOS PXE clients", 0},
+    {"efi64-boot-file", "FILE", "boot file for x86-64 UEFI clients", 0},
+    {"proxy-dhcp", "on|off", "answer PXE clients only, beside another DHCP server", 0},
+    {"offer-hold", "SECONDS", "how long an offered address is kept for the client", 0},
+    {"pool.NAME.range", "A-B", "first and last address pool NAME hands out (required)", 0},
+    {"pool.NAME.netmask", "MASK", "the pool's subnet mask, dotted or /PREFIX (required)", 0},
+    {"pool.NAME.router", "IPV4", "default gateway of the pool's clients", 0},
+    {"pool.NAME.dns", "IPV4,...", "name servers of the pool's clients (up to 4)", 0},
+    {"pool.NAME.domain", "DNSNAME", "DNS domain of the pool's clients", 0},
+    {"pool.NAME.lease-time", "SECONDS", "lease time: seconds or Nm, Nh, Nd", 0},
+    {NULL, NULL, NULL, 0},
 };
 
 static const struct {
@@ -280,6 +282,34 @@ static int unknown_key(const char *key, const char *pool, const char *sub, struc
 	return xp__bad_value(d, key, NULL, hint, "unknown server setting");
 }
 
+/* "DIR[:DIR...]": absolute directory paths, no empty item; trailing slashes dropped. */
+static int check_roots(const char *key, const char *value, char **out, struct xp_diags *d)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	const char *p = value;
+	do {
+		size_t len = strcspn(p, ":");
+		if (len == 0 || p[0] != '/' || !xp__one_line(value)) {
+			xp_buf_release(&b);
+			return xp__bad_value(d, key, value, "absolute paths separated by ':'",
+					     "not a list of absolute directory paths");
+		}
+		size_t keep = len;
+		while (keep > 1 && p[keep - 1] == '/')
+			keep--;
+		if (b.len)
+			xp_buf_addc(&b, ':');
+		xp_buf_add(&b, p, keep);
+		p += len;
+	} while (*p++ == ':');
+	if (xp_buf_error(&b)) {
+		xp_buf_release(&b);
+		return -ENOMEM;
+	}
+	*out = xp_buf_steal(&b);
+	return *out ? 0 : -ENOMEM;
+}
+
 int xp_server_setting_check(const char *key, const char *value, char **out, struct xp_diags *d)
 {
 	*out = NULL;
@@ -304,6 +334,8 @@ int xp_server_setting_check(const char *key, const char *value, char **out, stru
 			*out = strndup(value, len);
 			return *out ? 0 : -ENOMEM;
 		}
+		if (strcmp(key, "distro-roots") == 0)
+			return check_roots(key, value, out, d);
 		if (strcmp(key, "http-port") == 0) {
 			if (!number(value, 1, 65535, &n))
 				return xp__bad_value(d, key, value, NULL,
@@ -373,6 +405,26 @@ int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value
 	int r = xp_server_setting_check(key, value, &norm, d);
 	if (r < 0)
 		return r;
+	/* roots the server serves from must not be, or hold, the state directory */
+	if (strcmp(key, "tftp-root") == 0 || strcmp(key, "distro-roots") == 0) {
+		for (const char *p = norm; r == 0 && *p;) {
+			size_t len = strcspn(p, ":");
+			char *dir = strndup(p, len);
+			if (!dir)
+				r = -ENOMEM;
+			else if (xp_inv_root_check(inv, dir) < 0)
+				r = xp__bad_value(d, key, dir, "a directory of its own",
+						  "holds the state directory '%s', whose inventory "
+						  "and API token must never be served",
+						  xp_inv_state_dir(inv));
+			free(dir);
+			p += len + (p[len] == ':');
+		}
+		if (r < 0) {
+			free(norm);
+			return r;
+		}
+	}
 	if ((r = xp_inv_begin(inv)) < 0) {
 		free(norm);
 		return r;

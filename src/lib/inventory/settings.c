@@ -46,15 +46,9 @@ int xp_settings_set(struct xp_settings *s, const char *key, const char *value)
 			s->v[i].value = v;
 			return 0;
 		}
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 16;
-		struct xp_kv *nv = realloc(s->v, ncap * sizeof(*nv));
-		if (!nv) {
-			free(v);
-			return -ENOMEM;
-		}
-		s->v = nv;
-		s->cap = ncap;
+	if (xp_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 16) < 0) {
+		free(v);
+		return -ENOMEM;
 	}
 	char *k = strdup(key);
 	if (!k) {

@@ -5,6 +5,7 @@
  * than fail; synchronous=FULL so a committed record survives a power cut.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,82 +18,89 @@
 /* Schema migrations, applied in order; user_version is the number applied. Never edit
  * a released step: add a new one. */
 static const char *const migrations[] = {
-	/* 1: profiles, domains, deploys */
-	"CREATE TABLE profiles ("
-	"  name TEXT PRIMARY KEY,"
-	"  parent TEXT REFERENCES profiles(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
-	"  created INTEGER NOT NULL,"
-	"  updated INTEGER NOT NULL);"
-	"CREATE TABLE profile_settings ("
-	"  profile TEXT NOT NULL REFERENCES profiles(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-	"  seq INTEGER NOT NULL,"
-	"  key TEXT NOT NULL,"
-	"  value TEXT NOT NULL,"
-	"  PRIMARY KEY (profile, key));"
-	"CREATE TABLE deploys ("
-	"  id INTEGER PRIMARY KEY,"
-	"  started INTEGER NOT NULL,"
-	"  finished INTEGER,"
-	"  state TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed', 'rolled-back')),"
-	"  request TEXT NOT NULL);"
-	"CREATE TABLE domains ("
-	"  name TEXT PRIMARY KEY,"
-	"  profile TEXT REFERENCES profiles(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
-	"  state TEXT NOT NULL CHECK (state IN ('creating', 'ready', 'deleting', 'failed')),"
-	"  mac TEXT UNIQUE,"
-	"  ip TEXT UNIQUE,"
-	"  storage TEXT,"
-	"  disk_path TEXT,"
-	"  config_path TEXT,"
-	"  settings TEXT NOT NULL DEFAULT '{}',"
-	"  deploy_id INTEGER REFERENCES deploys(id) ON DELETE SET NULL,"
-	"  created INTEGER NOT NULL,"
-	"  updated INTEGER NOT NULL);"
-	"CREATE INDEX domains_deploy ON domains(deploy_id);"
-	"CREATE TABLE artifacts ("
-	"  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-	"  kind TEXT NOT NULL,"
-	"  path TEXT NOT NULL,"
-	"  PRIMARY KEY (domain, kind));",
-	/* 2: the boot server: distros, systems, its settings, DHCP leases. IF NOT EXISTS:
-	 * a database whose user_version was set back by hand migrates again cleanly. */
-	"CREATE TABLE IF NOT EXISTS distros ("
-	"  name TEXT PRIMARY KEY,"
-	"  kernel TEXT NOT NULL,"
-	"  initrd TEXT,"
-	"  arch TEXT NOT NULL DEFAULT 'x86_64',"
-	"  kernel_options TEXT,"
-	"  created INTEGER NOT NULL,"
-	"  updated INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS systems ("
-	"  name TEXT PRIMARY KEY,"
-	"  mac TEXT UNIQUE NOT NULL,"
-	"  ip TEXT UNIQUE,"
-	"  profile TEXT REFERENCES profiles(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
-	"  distro TEXT REFERENCES distros(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
-	"  hostname TEXT,"
-	"  netboot INTEGER NOT NULL DEFAULT 1 CHECK (netboot IN (0, 1)),"
-	"  kernel_options TEXT,"
-	"  created INTEGER NOT NULL,"
-	"  updated INTEGER NOT NULL,"
-	"  CHECK ((profile IS NULL) <> (distro IS NULL)));"
-	"CREATE INDEX IF NOT EXISTS systems_profile ON systems(profile);"
-	"CREATE INDEX IF NOT EXISTS systems_distro ON systems(distro);"
-	"CREATE TABLE IF NOT EXISTS server_settings ("
-	"  key TEXT PRIMARY KEY,"
-	"  value TEXT NOT NULL);"
-	/* ip: the IPv4 address in host order as an integer, so that ranges are
-	 * comparisons; client: the DHCP client identifier (RFC 2132 9.14) or the
-	 * hardware type and address (RFC 2131 4.2) */
-	"CREATE TABLE IF NOT EXISTS leases ("
-	"  ip INTEGER PRIMARY KEY,"
-	"  client BLOB NOT NULL,"
-	"  mac TEXT,"
-	"  hostname TEXT,"
-	"  state TEXT NOT NULL,"
-	"  expires INTEGER NOT NULL,"
-	"  updated INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS leases_client ON leases(client);",
+    /* 1: profiles, domains, deploys */
+    "CREATE TABLE profiles ("
+    "  name TEXT PRIMARY KEY,"
+    "  parent TEXT REFERENCES profiles(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE TABLE profile_settings ("
+    "  profile TEXT NOT NULL REFERENCES profiles(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (profile, key));"
+    "CREATE TABLE deploys ("
+    "  id INTEGER PRIMARY KEY,"
+    "  started INTEGER NOT NULL,"
+    "  finished INTEGER,"
+    "  state TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed', 'rolled-back')),"
+    "  request TEXT NOT NULL);"
+    "CREATE TABLE domains ("
+    "  name TEXT PRIMARY KEY,"
+    "  profile TEXT REFERENCES profiles(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
+    "  state TEXT NOT NULL CHECK (state IN ('creating', 'ready', 'deleting', 'failed')),"
+    "  mac TEXT UNIQUE,"
+    "  ip TEXT UNIQUE,"
+    "  storage TEXT,"
+    "  disk_path TEXT,"
+    "  config_path TEXT,"
+    "  settings TEXT NOT NULL DEFAULT '{}',"
+    "  deploy_id INTEGER REFERENCES deploys(id) ON DELETE SET NULL,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE INDEX domains_deploy ON domains(deploy_id);"
+    "CREATE TABLE artifacts ("
+    "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  kind TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  PRIMARY KEY (domain, kind));",
+    /* 2: the boot server: distros, systems, its settings, DHCP leases. IF NOT EXISTS:
+     * a database whose user_version was set back by hand migrates again cleanly. */
+    "CREATE TABLE IF NOT EXISTS distros ("
+    "  name TEXT PRIMARY KEY,"
+    "  kernel TEXT NOT NULL,"
+    "  initrd TEXT,"
+    "  arch TEXT NOT NULL DEFAULT 'x86_64',"
+    "  kernel_options TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS systems ("
+    "  name TEXT PRIMARY KEY,"
+    "  mac TEXT UNIQUE NOT NULL,"
+    "  ip TEXT UNIQUE,"
+    "  profile TEXT REFERENCES profiles(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
+    "  distro TEXT REFERENCES distros(name) ON DELETE RESTRICT ON UPDATE CASCADE,"
+    "  hostname TEXT,"
+    "  netboot INTEGER NOT NULL DEFAULT 1 CHECK (netboot IN (0, 1)),"
+    "  kernel_options TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  CHECK ((profile IS NULL) <> (distro IS NULL)));"
+    "CREATE INDEX IF NOT EXISTS systems_profile ON systems(profile);"
+    "CREATE INDEX IF NOT EXISTS systems_distro ON systems(distro);"
+    "CREATE TABLE IF NOT EXISTS server_settings ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);"
+    /* ip: the IPv4 address in host order as an integer, so that ranges are
+     * comparisons; client: the DHCP client identifier (RFC 2132 9.14) or the
+     * hardware type and address (RFC 2131 4.2) */
+    "CREATE TABLE IF NOT EXISTS leases ("
+    "  ip INTEGER PRIMARY KEY,"
+    "  client BLOB NOT NULL,"
+    "  mac TEXT,"
+    "  hostname TEXT,"
+    "  state TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS leases_client ON leases(client);",
+    /* 3: the distro store (distro-files.c): the digests of a distro's files in
+     * STATE/distro-files. A distro without a row (one made before) is not served until
+     * its files are imported. */
+    "CREATE TABLE IF NOT EXISTS distro_files ("
+    "  distro TEXT PRIMARY KEY REFERENCES distros(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  kernel_sha256 TEXT NOT NULL,"
+    "  initrd_sha256 TEXT);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -218,6 +226,35 @@ fail:
 	return r;
 }
 
+/* inventory.db holds password hashes: it is made 0600 before SQLite first opens it,
+ * whatever the umask or the mode of a state directory that already exists. SQLite's
+ * unix VFS gives the -wal, -shm and -journal files the database's own mode, so they
+ * follow. Files an older xenprov left readable by others are tightened here (by their
+ * owner or root; anyone else cannot, and is not the one to fix it).
+ *
+ * Existing files are changed by path, never opened: this process may already hold
+ * SQLite's locks on them through another connection (the boot server has three), and
+ * closing any descriptor of a file drops all of the process's fcntl(2) locks on it. */
+static void private_files(const char *dir)
+{
+	static const char *const names[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm",
+					    "inventory.db-journal"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (i == 0) { /* a new database: nobody can hold a lock on it yet */
+			int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd >= 0) {
+				close(fd);
+				continue;
+			}
+		}
+		struct stat st;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+			(void)chmod(path, st.st_mode & 0600);
+	}
+}
+
 int xp_inv_open(const char *state_dir, struct xp_inv **ret)
 {
 	*ret = NULL;
@@ -228,8 +265,10 @@ int xp_inv_open(const char *state_dir, struct xp_inv **ret)
 	if (!inv)
 		return -ENOMEM;
 	inv->dir = strdup(state_dir);
+	inv->store_lock = -1;
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/inventory.db", state_dir);
+	private_files(state_dir);
 	int rc = sqlite3_open_v2(path, &inv->db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);
@@ -266,6 +305,7 @@ void xp_inv_close(struct xp_inv *inv)
 {
 	if (!inv)
 		return;
+	xp__store_unlock(inv);
 	sqlite3_finalize(inv->lease_del);
 	sqlite3_finalize(inv->lease_put);
 	if (inv->db)
@@ -327,6 +367,15 @@ int xp_inv_begin(struct xp_inv *inv)
 	return r;
 }
 
+/* The end of the outermost transaction: the distro store's files it made but did not
+ * name are removed, and the store's lock goes. */
+static void ended(struct xp_inv *inv)
+{
+	if (inv->store_gc)
+		xp__store_gc(inv);
+	xp__store_unlock(inv);
+}
+
 int xp_inv_commit(struct xp_inv *inv)
 {
 	if (inv->depth == 0)
@@ -336,11 +385,13 @@ int xp_inv_commit(struct xp_inv *inv)
 	if (inv->doomed) {
 		inv->doomed = false;
 		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+		ended(inv);
 		return -ECANCELED;
 	}
 	int r = xp__inv_exec(inv, "COMMIT");
 	if (r < 0)
 		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+	ended(inv);
 	return r;
 }
 
@@ -354,6 +405,7 @@ void xp_inv_rollback(struct xp_inv *inv)
 	}
 	inv->doomed = false;
 	sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+	ended(inv);
 }
 
 /* PRAGMA data_version: per connection, it changes when another connection commits

@@ -109,10 +109,9 @@ static int taken(struct xp_inv *inv, const char *col, const char *value, const c
 	char sql[128];
 	snprintf(sql, sizeof(sql), "SELECT name FROM systems WHERE %s = ?1 AND name <> ?2", col);
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, sql, &st);
+	int r = xp__inv_prepare_arg(inv, sql, value, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -356,10 +355,9 @@ int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_di
 static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct xp_system *out)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, sql, &st);
+	int r = xp__inv_prepare_arg(inv, sql, arg, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		char **text[] = {&out->name,   &out->mac,      &out->ip, &out->profile,

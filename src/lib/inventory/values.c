@@ -109,16 +109,8 @@ int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n)
 	size_t cap = 0;
 	int rc = SQLITE_DONE;
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **nv = realloc(*names, ncap * sizeof(*nv));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			*names = nv;
-			cap = ncap;
-		}
+		if ((r = xp_grow(names, &cap, *n, sizeof(**names), 16)) < 0)
+			break;
 		char *name = xp__col_text(st, 0);
 		if (!name)
 			r = -ENOMEM;
@@ -136,13 +128,20 @@ int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n)
 	return r;
 }
 
+int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg, sqlite3_stmt **st)
+{
+	int r = xp__inv_prepare(inv, sql, st);
+	if (r == 0)
+		sqlite3_bind_text(*st, 1, arg, -1, SQLITE_STATIC);
+	return r;
+}
+
 int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, sql, &st);
+	int r = xp__inv_prepare_arg(inv, sql, arg, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
@@ -151,10 +150,9 @@ int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg)
 int xp__inv_run(struct xp_inv *inv, const char *sql, const char *arg)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, sql, &st);
+	int r = xp__inv_prepare_arg(inv, sql, arg, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? sqlite3_changes(inv->db) : xp__inv_err(inv, rc);

@@ -97,7 +97,7 @@ static int parse_ip(const char *s, uint32_t *out)
 static void log_config_diags(struct dhcp_srv *d, const struct xp_diags *dg)
 {
 	for (size_t i = 0; i < dg->n; i++)
-		serve_log(d->s, dg->v[i].severity == XP_SEV_ERROR ? LOG_ERR : LOG_WARNING,
+		xp__serve_log(d->s, dg->v[i].severity == XP_SEV_ERROR ? LOG_ERR : LOG_WARNING,
 			  "settings: %s", dg->v[i].msg);
 }
 
@@ -127,7 +127,7 @@ static int load_local(struct cfg_store *c)
 {
 	struct iface *v;
 	size_t n;
-	int r = sys_ifaces(NULL, 0, &v, &n);
+	int r = xp__sys_ifaces(NULL, 0, &v, &n);
 	if (r < 0)
 		return r;
 	size_t total = 0;
@@ -166,7 +166,7 @@ static void refuse_host(struct dhcp_srv *d, struct cfg_store *c, const struct xp
 	x->why = why;
 	h->ip = 0;
 	if (!was_refused(d, x))
-		serve_limited(d->s, SRC_DHCP, LOG_WARNING,
+		xp__serve_limited(d->s, SRC_DHCP, LOG_WARNING,
 			      "system '%s' (%s): %s is %s: not handed out, the system gets an "
 			      "address from the pool until it is given another "
 			      "(xenprov system edit %s --ip ADDR)",
@@ -254,10 +254,10 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 	c->cfg.pools = c->pools;
 	c->cfg.n_pools = np;
 
-	if (parse_ip(serve_setting(s, "server"), &c->cfg.server_ip) < 0)
+	if (parse_ip(xp__serve_setting(s, "server"), &c->cfg.server_ip) < 0)
 		return -EINVAL;
-	parse_ip(serve_setting(s, "next-server"), &c->cfg.next_server);
-	const char *proxy = serve_setting(s, "proxy-dhcp");
+	parse_ip(xp__serve_setting(s, "next-server"), &c->cfg.next_server);
+	const char *proxy = xp__serve_setting(s, "proxy-dhcp");
 	c->cfg.proxy = proxy && strcmp(proxy, "on") == 0;
 	if ((r = load_local(c)) < 0)
 		return r;
@@ -266,15 +266,15 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 		return r;
 	c->cfg.hosts = c->hosts;
 	c->cfg.n_hosts = c->n_hosts;
-	c->cfg.bios_file = serve_setting(s, "bios-boot-file");
-	c->cfg.efi64_file = serve_setting(s, "efi64-boot-file");
-	const char *hold = serve_setting(s, "offer-hold");
+	c->cfg.bios_file = xp__serve_setting(s, "bios-boot-file");
+	c->cfg.efi64_file = xp__serve_setting(s, "efi64-boot-file");
+	const char *hold = xp__serve_setting(s, "offer-hold");
 	c->cfg.offer_hold = hold ? (uint32_t)strtoul(hold, NULL, 10) : 0;
-	serve_http_base(s, &s->settings, c->http_base, sizeof(c->http_base));
+	xp__serve_http_base(s, &s->settings, c->http_base, sizeof(c->http_base));
 	if (c->http_base[0])
 		c->cfg.http_base = c->http_base;
 	if (np == 0 && !c->cfg.proxy) {
-		serve_log(s, LOG_ERR,
+		xp__serve_log(s, LOG_ERR,
 			  "DHCP needs a pool (xenprov settings set pool.NAME.range A-B and "
 			  "pool.NAME.netmask M; reserved systems need one for their subnet too), "
 			  "or proxy-dhcp on; or run only --tftp --http");
@@ -316,7 +316,7 @@ static int remember_pools(struct dhcp_srv *d, const struct cfg_store *c)
 static int open_socket(struct dhcp_srv *d, struct dsock *k, uint16_t port);
 static void close_socket(struct dhcp_srv *d, struct dsock *k);
 
-int dhcp_srv_reload(struct dhcp_srv *d)
+int xp__dhcp_srv_reload(struct dhcp_srv *d)
 {
 	struct cfg_store c;
 	int r = build_config(d, &c);
@@ -336,7 +336,7 @@ int dhcp_srv_reload(struct dhcp_srv *d)
 		int e = open_socket(d, &d->pxe, 4011);
 		if (e < 0) {
 			close_socket(d, &d->pxe);
-			serve_log(d->s, LOG_WARNING,
+			xp__serve_log(d->s, LOG_WARNING,
 				  "dhcp: ProxyDHCP without port 4011 (%s): restart the server to "
 				  "answer PXE clients' second requests there",
 				  strerror(-e));
@@ -384,7 +384,7 @@ static void log_drop(struct dhcp_srv *d, const uint8_t *pkt, size_t len,
 	uint8_t type = 0;
 	/* under a flood the line is only counted: not worth parsing the packet again, the
 	 * hardware address is enough (RFC 2131 figure 1: htype, hlen at 1, 2; chaddr at 28) */
-	if (serve_limited_full(d->s, SRC_DHCP, LOG_WARNING)) {
+	if (xp__serve_limited_full(d->s, SRC_DHCP, LOG_WARNING)) {
 		what = "a packet";
 		if (len >= XP_DHCP_HDR_LEN && pkt[1] == 1 && pkt[2] == 6)
 			snprintf(who, sizeof(who), " of %02x:%02x:%02x:%02x:%02x:%02x", pkt[28],
@@ -402,7 +402,7 @@ static void log_drop(struct dhcp_srv *d, const uint8_t *pkt, size_t len,
 		else
 			snprintf(who, sizeof(who), "%s%s%s", host, vendor, id);
 	}
-	serve_limited(d->s, SRC_DHCP, LOG_WARNING, "dropped %s%s from %s:%u: %s", what, who, src,
+	xp__serve_limited(d->s, SRC_DHCP, LOG_WARNING, "dropped %s%s from %s:%u: %s", what, who, src,
 		      ntohs(from->sin_port),
 		      why	     ? why
 		      : r == -ENOMEM ? "out of memory"
@@ -450,7 +450,7 @@ static void send_batch(struct dhcp_srv *d, int fd, const struct xp_dhcp_tx *tx,
 			if (errno == EINTR)
 				continue;
 			/* one bad destination must not hold back the rest */
-			serve_log(d->s, LOG_DEBUG, "dhcp: send: %s", strerror(errno));
+			xp__serve_log(d->s, LOG_DEBUG, "dhcp: send: %s", strerror(errno));
 			done++;
 			continue;
 		}
@@ -467,7 +467,7 @@ static void commit_held(struct dhcp_srv *d)
 		int r = xp_lease_save(d->s->inv, ch, nch);
 		if (r < 0) {
 			/* the changes are kept for the next commit; the clients will ask again */
-			serve_log(d->s, LOG_ERR,
+			xp__serve_log(d->s, LOG_ERR,
 				  "dhcp: cannot store %zu lease change(s); %u repl%s not sent: %s",
 				  nch, d->n_held, d->n_held == 1 ? "y" : "ies",
 				  xp_inv_errmsg(d->s->inv));
@@ -488,12 +488,12 @@ static bool pending(const struct dhcp_srv *d)
 	return d->n_held || xp_dhcp_server_changes(d->engine, &ch);
 }
 
-int64_t dhcp_srv_deadline(const struct dhcp_srv *d)
+int64_t xp__dhcp_srv_deadline(const struct dhcp_srv *d)
 {
 	return pending(d) ? d->held_since + HOLD_MS : INT64_MAX;
 }
 
-void dhcp_srv_flush(struct dhcp_srv *d, int64_t now_ms)
+void xp__dhcp_srv_flush(struct dhcp_srv *d, int64_t now_ms)
 {
 	if (pending(d) && now_ms >= d->held_since + HOLD_MS)
 		commit_held(d);
@@ -535,7 +535,7 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 					memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
 					ifindex = pi.ipi_ifindex;
 				}
-			const struct iface *f = serve_iface(s, ifindex);
+			const struct iface *f = xp__serve_iface(s, ifindex);
 			if (!f)
 				continue; /* not an interface we serve */
 			struct xp_dhcp_rx rx = {
@@ -551,14 +551,14 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 						      &rx, &d->tx[nout], &why);
 			size_t after = xp_dhcp_server_changes(d->engine, &ch);
 			if (after > before && before == 0 && d->n_held == 0)
-				d->held_since = serve_now_ms(); /* the first change waiting */
+				d->held_since = xp__serve_now_ms(); /* the first change waiting */
 			if (r < 0) {
 				log_drop(d, d->rbuf[i], d->rmsg[i].msg_len, &d->rsrc[i], r, why);
 			} else if (r > 0 && after > before) {
 				/* an ACK: it leaves once its lease is stored */
 				if (d->n_held == BATCH) {
 					commit_held(d);
-					d->held_since = serve_now_ms();
+					d->held_since = xp__serve_now_ms();
 				}
 				d->held[d->n_held] = d->tx[nout];
 				d->held_ifindex[d->n_held++] = ifindex;
@@ -573,7 +573,7 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 		if (n < BATCH)
 			break;
 	}
-	dhcp_srv_flush(d, serve_now_ms());
+	xp__dhcp_srv_flush(d, xp__serve_now_ms());
 }
 
 static int open_socket(struct dhcp_srv *d, struct dsock *k, uint16_t port)
@@ -592,22 +592,22 @@ static int open_socket(struct dhcp_srv *d, struct dsock *k, uint16_t port)
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	if (bind(k->w.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int r = -errno;
-		serve_log(d->s, LOG_ERR, "dhcp: cannot bind UDP port %u: %s", port, strerror(-r));
+		xp__serve_log(d->s, LOG_ERR, "dhcp: cannot bind UDP port %u: %s", port, strerror(-r));
 		return r;
 	}
-	return serve_watch(d->s, &k->w, EPOLLIN);
+	return xp__serve_watch(d->s, &k->w, EPOLLIN);
 }
 
 static void close_socket(struct dhcp_srv *d, struct dsock *k)
 {
 	if (k->w.fd >= 0) {
-		serve_unwatch(d->s, &k->w);
+		xp__serve_unwatch(d->s, &k->w);
 		close(k->w.fd);
 		k->w.fd = -1;
 	}
 }
 
-int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
+int xp__dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 {
 	struct dhcp_srv *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -619,7 +619,7 @@ int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 	struct cfg_store c;
 	int r = build_config(d, &c);
 	if (r == 0 && (r = xp_dhcp_server_new(&c.cfg, &d->engine)) < 0)
-		serve_log(s, LOG_ERR, "the DHCP settings are not usable (%s): check them with "
+		xp__serve_log(s, LOG_ERR, "the DHCP settings are not usable (%s): check them with "
 				      "'xenprov settings show'",
 			  strerror(-r));
 	if (r == 0)
@@ -636,7 +636,7 @@ int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 	struct xp_dhcp_lease *lv;
 	size_t ln;
 	if ((r = xp_lease_load(s->inv, &lv, &ln)) < 0) {
-		serve_log(s, LOG_ERR, "cannot read the stored leases: %s", xp_inv_errmsg(s->inv));
+		xp__serve_log(s, LOG_ERR, "cannot read the stored leases: %s", xp_inv_errmsg(s->inv));
 		goto fail;
 	}
 	r = xp_dhcp_server_restore(d->engine, lv, ln, (int64_t)time(NULL));
@@ -644,21 +644,21 @@ int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 	if (r < 0)
 		goto fail;
 	if (ln)
-		serve_log(s, LOG_INFO, "dhcp: %zu stored lease(s) restored", ln);
+		xp__serve_log(s, LOG_INFO, "dhcp: %zu stored lease(s) restored", ln);
 
 	if ((r = open_socket(d, &d->main, d->port)) < 0)
 		goto fail;
-	const char *proxy = serve_setting(s, "proxy-dhcp");
+	const char *proxy = xp__serve_setting(s, "proxy-dhcp");
 	if (proxy && strcmp(proxy, "on") == 0 && (r = open_socket(d, &d->pxe, 4011)) < 0)
 		goto fail;
 	*ret = d;
 	return 0;
 fail:
-	dhcp_srv_close(d);
+	xp__dhcp_srv_close(d);
 	return r;
 }
 
-void dhcp_srv_close(struct dhcp_srv *d)
+void xp__dhcp_srv_close(struct dhcp_srv *d)
 {
 	if (!d)
 		return;

@@ -85,76 +85,82 @@ struct serve {
  * client sent must be escaped with xp_escape where they are put in; a line that still
  * holds a control byte or a byte above 0x7e is escaped whole before it leaves, so
  * nothing raw ever reaches a terminal or a log parser. Thread-safe. */
-void serve_log(struct serve *s, int prio, const char *fmt, ...)
+void xp__serve_log(struct serve *s, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void serve_vlog(struct serve *s, int prio, const char *fmt, va_list ap)
+void xp__serve_vlog(struct serve *s, int prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 /* A line caused by what a client sent or an inventory record the server cannot use
  * (dropped DHCP packets, refused, missing or failed TFTP requests, unusable
  * reservations): "SERVICE: " + the message. At most SERVE_LIMIT_PER_SEC such lines a
  * second per service are logged (debug lines counted apart, so that what -v adds never
- * hides the rest); the others are counted, and serve_limited_flush (the main loop,
+ * hides the rest); the others are counted, and xp__serve_limited_flush (the main loop,
  * once a second) logs one line with their number and the last of them. A flood of bad
  * requests costs a few lines a second, not one per packet. Thread-safe. */
 #define SERVE_LIMIT_PER_SEC 10
-void serve_limited(struct serve *s, enum serve_src src, int prio, const char *fmt, ...)
+void xp__serve_limited(struct serve *s, enum serve_src src, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-void serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *fmt, va_list ap)
+void xp__serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
 /* Whether this second's lines of src (at prio) are used up: a caller whose line costs
  * work to make (parsing a packet again) may then pass a cheaper one, only counted. */
-bool serve_limited_full(struct serve *s, enum serve_src src, int prio);
-void serve_limited_flush(struct serve *s);
-int serve_watch(struct serve *s, struct watch *w, uint32_t events);
-void serve_unwatch(struct serve *s, struct watch *w);
-int64_t serve_now_ms(void);
+bool xp__serve_limited_full(struct serve *s, enum serve_src src, int prio);
+void xp__serve_limited_flush(struct serve *s);
+int xp__serve_watch(struct serve *s, struct watch *w, uint32_t events);
+void xp__serve_unwatch(struct serve *s, struct watch *w);
+int64_t xp__serve_now_ms(void);
 /* The interface record for an ifindex; NULL when it is not served. */
-const struct iface *serve_iface(struct serve *s, int ifindex);
+const struct iface *xp__serve_iface(struct serve *s, int ifindex);
 /* A setting's value, or its default. */
-const char *serve_setting(const struct serve *s, const char *key);
+const char *xp__serve_setting(const struct serve *s, const char *key);
 
 /* The HTTP port (--http-port, else the setting, else 80) and the base URL clients
  * reach HTTP at ("" when HTTP is off or no server address is set). */
-uint16_t serve_http_port(const struct serve *s, const struct xp_settings *st);
-void serve_http_base(const struct serve *s, const struct xp_settings *st, char *buf,
+uint16_t xp__serve_http_port(const struct serve *s, const struct xp_settings *st);
+void xp__serve_http_base(const struct serve *s, const struct xp_settings *st, char *buf,
 		     size_t size);
 /* A boot-file resolver for these settings, reading inv (each thread has its own). */
-int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
+int xp__serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
 		    struct xp_boot **ret);
 
 /* sys.c: process plumbing */
 /* Writes the pid file; returns an fd on it for sys_pid_file_remove. */
-int sys_pid_file_write(const char *path);
+int xp__sys_pid_file_write(const char *path);
 /* Removes it, or empties it when the directory no longer lets us remove it. */
-void sys_pid_file_remove(const char *path, int fd);
-void sys_notify(const char *state); /* sd_notify(3) without libsystemd; no-op without NOTIFY_SOCKET */
+void xp__sys_pid_file_remove(const char *path, int fd);
+void xp__sys_notify(const char *state); /* sd_notify(3) without libsystemd; no-op without NOTIFY_SOCKET */
 /* Interfaces by name (all when n == 0), with their IPv4 addresses. */
-int sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *nout);
-int sys_ifaces_refresh(struct serve *s);
+int xp__sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *nout);
+int xp__sys_ifaces_refresh(struct serve *s);
 /* Makes the state directory's files the user's, then switches to that user. */
-int sys_drop_privileges(const char *user, const char *state_dir);
+int xp__sys_drop_privileges(const char *user, const char *state_dir);
 
 /* dhcp-sock.c */
-int dhcp_srv_open(struct serve *s, struct dhcp_srv **ret);
-int dhcp_srv_reload(struct dhcp_srv *d);
+int xp__dhcp_srv_open(struct serve *s, struct dhcp_srv **ret);
+int xp__dhcp_srv_reload(struct dhcp_srv *d);
 /* When held replies are due (ms), INT64_MAX if none; dhcp_srv_flush sends them then. */
-int64_t dhcp_srv_deadline(const struct dhcp_srv *d);
-void dhcp_srv_flush(struct dhcp_srv *d, int64_t now_ms);
-void dhcp_srv_close(struct dhcp_srv *d);
+int64_t xp__dhcp_srv_deadline(const struct dhcp_srv *d);
+void xp__dhcp_srv_flush(struct dhcp_srv *d, int64_t now_ms);
+void xp__dhcp_srv_close(struct dhcp_srv *d);
 
 /* tftp-server.c */
-int tftp_srv_open(struct serve *s, struct tftp_srv **ret);
+int xp__tftp_srv_open(struct serve *s, struct tftp_srv **ret);
 /* Starts the worker threads that run the transfers (after privileges are dropped). */
-int tftp_srv_start(struct tftp_srv *t);
-void tftp_srv_stop_accepting(struct tftp_srv *t);
-size_t tftp_srv_sessions(const struct tftp_srv *t);
-void tftp_srv_close(struct tftp_srv *t);
+int xp__tftp_srv_start(struct tftp_srv *t);
+void xp__tftp_srv_stop_accepting(struct tftp_srv *t);
+size_t xp__tftp_srv_sessions(const struct tftp_srv *t);
+void xp__tftp_srv_close(struct tftp_srv *t);
 
 /* http.c */
-int http_srv_bind(struct serve *s, struct http_srv **ret);  /* before dropping privileges */
-int http_srv_start(struct http_srv *h);                     /* after */
-void http_srv_quiesce(struct http_srv *h);
-size_t http_srv_connections(struct http_srv *h);
-void http_srv_close(struct http_srv *h);
+int xp__http_srv_bind(struct serve *s, struct http_srv **ret);  /* before dropping privileges */
+int xp__http_srv_start(struct http_srv *h);                     /* after */
+void xp__http_srv_quiesce(struct http_srv *h);
+size_t xp__http_srv_connections(struct http_srv *h);
+void xp__http_srv_close(struct http_srv *h);
+/* The Range header h (may be NULL) of a GET of a file of size bytes (RFC 9110 section
+ * 14): 1 to send [*off, *off + *len) as a 206; 0 to send the whole file (no header,
+ * another unit, or several ranges, which the RFC lets a server answer whole); -1 for a
+ * 416: a "bytes=" range that is malformed ("bytes=--1", "bytes=5-3", signs, blanks)
+ * or that no byte of the file satisfies. Pure: no I/O. */
+int xp__http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
 
 #endif

@@ -53,7 +53,7 @@ static void emit(const struct xp_serve_opts *o, int prio, char *msg)
 	call_log(o, prio, "%s", msg);
 }
 
-void serve_vlog(struct serve *s, int prio, const char *fmt, va_list ap)
+void xp__serve_vlog(struct serve *s, int prio, const char *fmt, va_list ap)
 {
 	if (!s->opts->log)
 		return;
@@ -62,25 +62,25 @@ void serve_vlog(struct serve *s, int prio, const char *fmt, va_list ap)
 	emit(s->opts, prio, msg);
 }
 
-void serve_log(struct serve *s, int prio, const char *fmt, ...)
+void xp__serve_log(struct serve *s, int prio, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	serve_vlog(s, prio, fmt, ap);
+	xp__serve_vlog(s, prio, fmt, ap);
 	va_end(ap);
 }
 
 static const char *const src_names[SRC_N] = {"dhcp", "tftp", "http"};
 
-void serve_limited(struct serve *s, enum serve_src src, int prio, const char *fmt, ...)
+void xp__serve_limited(struct serve *s, enum serve_src src, int prio, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	serve_vlimited(s, src, prio, fmt, ap);
+	xp__serve_vlimited(s, src, prio, fmt, ap);
 	va_end(ap);
 }
 
-void serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *fmt, va_list ap)
+void xp__serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *fmt, va_list ap)
 {
 	if (!s->opts->log)
 		return;
@@ -103,7 +103,7 @@ void serve_vlimited(struct serve *s, enum serve_src src, int prio, const char *f
 		emit(s->opts, prio, msg);
 }
 
-bool serve_limited_full(struct serve *s, enum serve_src src, int prio)
+bool xp__serve_limited_full(struct serve *s, enum serve_src src, int prio)
 {
 	pthread_mutex_lock(&s->limit_lock);
 	bool full = s->limit[src][prio >= LOG_DEBUG].used >= SERVE_LIMIT_PER_SEC;
@@ -111,7 +111,7 @@ bool serve_limited_full(struct serve *s, enum serve_src src, int prio)
 	return full;
 }
 
-void serve_limited_flush(struct serve *s)
+void xp__serve_limited_flush(struct serve *s)
 {
 	for (int src = 0; src < SRC_N; src++)
 		for (int dbg = 0; dbg < 2; dbg++) {
@@ -128,7 +128,7 @@ void serve_limited_flush(struct serve *s)
 			if (!dropped)
 				continue;
 			size_t skip = strlen(src_names[src]) + 2; /* "tftp: " */
-			serve_log(s, prio,
+			xp__serve_log(s, prio,
 				  "%s: %llu more message(s) like these in the last second not "
 				  "logged (at most %d a second); the last: %s",
 				  src_names[src], (unsigned long long)dropped, SERVE_LIMIT_PER_SEC,
@@ -136,26 +136,26 @@ void serve_limited_flush(struct serve *s)
 		}
 }
 
-int64_t serve_now_ms(void)
+int64_t xp__serve_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int serve_watch(struct serve *s, struct watch *w, uint32_t events)
+int xp__serve_watch(struct serve *s, struct watch *w, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = w};
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
 }
 
-void serve_unwatch(struct serve *s, struct watch *w)
+void xp__serve_unwatch(struct serve *s, struct watch *w)
 {
 	if (w->fd >= 0)
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
 
-const struct iface *serve_iface(struct serve *s, int ifindex)
+const struct iface *xp__serve_iface(struct serve *s, int ifindex)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < s->n_ifaces; i++)
@@ -165,17 +165,17 @@ const struct iface *serve_iface(struct serve *s, int ifindex)
 		 * with --interface, packets of other interfaces are simply not ours */
 		if (pass > 0 || !s->all_ifaces)
 			return NULL;
-		int64_t now = serve_now_ms();
+		int64_t now = xp__serve_now_ms();
 		if (now - s->ifaces_read_ms < 1000)
 			return NULL;
 		s->ifaces_read_ms = now;
-		if (sys_ifaces_refresh(s) < 0)
+		if (xp__sys_ifaces_refresh(s) < 0)
 			return NULL;
 	}
 	return NULL;
 }
 
-const char *serve_setting(const struct serve *s, const char *key)
+const char *xp__serve_setting(const struct serve *s, const char *key)
 {
 	const char *v = xp_settings_get(&s->settings, key);
 	return v ? v : xp_server_setting_default(key);
@@ -192,7 +192,7 @@ static int load_settings(struct serve *s)
 	return 0;
 }
 
-uint16_t serve_http_port(const struct serve *s, const struct xp_settings *st)
+uint16_t xp__serve_http_port(const struct serve *s, const struct xp_settings *st)
 {
 	if (s->opts->http_port)
 		return s->opts->http_port;
@@ -202,11 +202,11 @@ uint16_t serve_http_port(const struct serve *s, const struct xp_settings *st)
 	return (uint16_t)atoi(v ? v : "80");
 }
 
-void serve_http_base(const struct serve *s, const struct xp_settings *st, char *buf,
+void xp__serve_http_base(const struct serve *s, const struct xp_settings *st, char *buf,
 		     size_t size)
 {
 	const char *server = xp_settings_get(st, "server");
-	unsigned port = serve_http_port(s, st);
+	unsigned port = xp__serve_http_port(s, st);
 	if (!s->opts->http || !server)
 		snprintf(buf, size, "%s", "");
 	else if (port == 80)
@@ -215,7 +215,7 @@ void serve_http_base(const struct serve *s, const struct xp_settings *st, char *
 		snprintf(buf, size, "http://%s:%u", server, port);
 }
 
-int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
+int xp__serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
 		    struct xp_boot **ret)
 {
 	*ret = NULL;
@@ -229,9 +229,22 @@ int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct 
 		return -ENOMEM;
 	if (!v)
 		xp_mkdir_p(root, 0755);
+	/* the distro store, made here so that the server's user is given it (sys.c) */
+	char store[4200];
+	snprintf(store, sizeof(store), "%s/distro-files", s->opts->state_dir);
+	xp_mkdir_p(store, 0755);
+	if (xp_inv_root_check(inv, root) < 0) {
+		xp__serve_log((struct serve *)s, LOG_ERR,
+			  "the TFTP root '%s' is or holds the state directory '%s': the inventory "
+			  "and the API token would be served; set tftp-root to a directory of "
+			  "its own",
+			  root, s->opts->state_dir);
+		free(root);
+		return -EACCES;
+	}
 	const char *server = xp_settings_get(st, "server");
 	char http_base[128];
-	serve_http_base(s, st, http_base, sizeof(http_base));
+	xp__serve_http_base(s, st, http_base, sizeof(http_base));
 	struct xp_boot_opts bo = {
 		.tftp_root = root,
 		.http_base = http_base[0] ? http_base : NULL,
@@ -239,16 +252,40 @@ int serve_open_boot(const struct serve *s, const struct xp_settings *st, struct 
 	};
 	int r = xp_boot_new(inv, &bo, ret);
 	if (r < 0)
-		serve_log((struct serve *)s, LOG_ERR, "cannot open the TFTP root '%s': %s", root,
+		xp__serve_log((struct serve *)s, LOG_ERR, "cannot open the TFTP root '%s': %s", root,
 			  strerror(-r));
 	free(root);
 	return r;
 }
 
+/* Distros of an older inventory, whose files were served from where they were: not
+ * served until the operator gives the files again (their recorded paths are not taken
+ * on trust: an older API let anyone with the token set them). */
+static void warn_unserved(struct serve *s)
+{
+	char **names;
+	size_t n;
+	if (xp_distro_list(s->inv, &names, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct xp_distro d;
+		if (xp_distro_get(s->inv, names[i], &d) < 0)
+			continue;
+		if (!xp_distro_in_store(&d))
+			xp__serve_log(s, LOG_WARNING,
+				  "distro '%s' is not served: its files are not in the distro "
+				  "store (it was added by an older xenprov); run 'xenprov distro "
+				  "edit %s --kernel PATH%s' to copy them there",
+				  d.name, d.name, d.initrd ? " --initrd PATH" : "");
+		xp_distro_release(&d);
+	}
+	xp_strv_free(names, n);
+}
+
 static int open_boot(struct serve *s)
 {
 	struct xp_boot *b;
-	int r = serve_open_boot(s, &s->settings, s->inv, &b);
+	int r = xp__serve_open_boot(s, &s->settings, s->inv, &b);
 	if (r < 0)
 		return r;
 	xp_boot_free(s->boot);
@@ -265,7 +302,7 @@ static void reload(struct serve *s, const char *why, bool force)
 	int r = load_settings(s);
 	if (r < 0) {
 		s->settings = old;
-		serve_log(s, LOG_ERR, "reload (%s): cannot read the settings: %s", why,
+		xp__serve_log(s, LOG_ERR, "reload (%s): cannot read the settings: %s", why,
 			  strerror(-r));
 		return;
 	}
@@ -274,11 +311,13 @@ static void reload(struct serve *s, const char *why, bool force)
 	xp_settings_release(&old);
 	if ((changed || force || !s->boot) && (s->tftp || s->http))
 		open_boot(s);
-	if (s->dhcp && (r = dhcp_srv_reload(s->dhcp)) < 0)
-		serve_log(s, LOG_ERR, "reload (%s): DHCP configuration kept: %s", why,
+	if (force && (s->tftp || s->http))
+		warn_unserved(s);
+	if (s->dhcp && (r = xp__dhcp_srv_reload(s->dhcp)) < 0)
+		xp__serve_log(s, LOG_ERR, "reload (%s): DHCP configuration kept: %s", why,
 			  strerror(-r));
 	else
-		serve_log(s, LOG_INFO, "reloaded (%s)", why);
+		xp__serve_log(s, LOG_INFO, "reloaded (%s)", why);
 }
 
 static void check_changes(struct serve *s)
@@ -295,18 +334,18 @@ static void begin_stop(struct serve *s, int signo)
 	if (s->stopping)
 		return;
 	s->stopping = true;
-	s->stop_deadline_ms = serve_now_ms() + XP_SERVE_DRAIN_SECONDS * 1000;
-	sys_notify("STOPPING=1");
-	serve_log(s, LOG_INFO, "%s: finishing transfers in flight, then stopping",
+	s->stop_deadline_ms = xp__serve_now_ms() + XP_SERVE_DRAIN_SECONDS * 1000;
+	xp__sys_notify("STOPPING=1");
+	xp__serve_log(s, LOG_INFO, "%s: finishing transfers in flight, then stopping",
 		  strsignal(signo));
 	if (s->dhcp) {
-		dhcp_srv_close(s->dhcp);
+		xp__dhcp_srv_close(s->dhcp);
 		s->dhcp = NULL;
 	}
 	if (s->tftp)
-		tftp_srv_stop_accepting(s->tftp);
+		xp__tftp_srv_stop_accepting(s->tftp);
 	if (s->http)
-		http_srv_quiesce(s->http);
+		xp__http_srv_quiesce(s->http);
 }
 
 static void on_signal(struct serve *s, struct watch *w, uint32_t events)
@@ -315,9 +354,9 @@ static void on_signal(struct serve *s, struct watch *w, uint32_t events)
 	struct signalfd_siginfo si;
 	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			sys_notify("RELOADING=1");
+			xp__sys_notify("RELOADING=1");
 			reload(s, "SIGHUP", true); /* also reopens the TFTP root */
-			sys_notify("READY=1");
+			xp__sys_notify("READY=1");
 		} else {
 			begin_stop(s, (int)si.ssi_signo);
 		}
@@ -374,8 +413,8 @@ static void checkpointer_close(struct serve *s, struct checkpointer *c)
 
 static bool drained(struct serve *s)
 {
-	return (!s->tftp || tftp_srv_sessions(s->tftp) == 0) &&
-	       (!s->http || http_srv_connections(s->http) == 0);
+	return (!s->tftp || xp__tftp_srv_sessions(s->tftp) == 0) &&
+	       (!s->http || xp__http_srv_connections(s->http) == 0);
 }
 
 static int setup(struct serve *s, sigset_t *mask)
@@ -383,7 +422,7 @@ static int setup(struct serve *s, sigset_t *mask)
 	const struct xp_serve_opts *o = s->opts;
 	int r = xp_inv_open(o->state_dir, &s->inv);
 	if (r < 0) {
-		serve_log(s, LOG_ERR, "cannot open the inventory in '%s': %s", o->state_dir,
+		xp__serve_log(s, LOG_ERR, "cannot open the inventory in '%s': %s", o->state_dir,
 			  r == -EPROTO || r == -EBADMSG ? "not a usable inventory"
 						       : strerror(-r));
 		return r;
@@ -393,22 +432,24 @@ static int setup(struct serve *s, sigset_t *mask)
 	xp_inv_set_durability(s->inv, false);
 	xp_inv_data_version(s->inv, &s->data_version);
 	if ((r = load_settings(s)) < 0) {
-		serve_log(s, LOG_ERR, "cannot read the settings: %s", strerror(-r));
+		xp__serve_log(s, LOG_ERR, "cannot read the settings: %s", strerror(-r));
 		return r;
 	}
 	if (!xp_settings_get(&s->settings, "server")) {
-		serve_log(s, LOG_ERR, "the server's address is not set: run 'xenprov settings "
+		xp__serve_log(s, LOG_ERR, "the server's address is not set: run 'xenprov settings "
 				      "set server ADDRESS' (the address clients reach it at)");
 		return -EINVAL;
 	}
 	s->all_ifaces = o->n_interfaces == 0;
-	r = sys_ifaces(o->interfaces, o->n_interfaces, &s->ifaces, &s->n_ifaces);
+	r = xp__sys_ifaces(o->interfaces, o->n_interfaces, &s->ifaces, &s->n_ifaces);
 	if (r < 0) {
-		serve_log(s, LOG_ERR, "%s", r == -ENODEV ? "no such interface" : strerror(-r));
+		xp__serve_log(s, LOG_ERR, "%s", r == -ENODEV ? "no such interface" : strerror(-r));
 		return r;
 	}
 	if ((o->tftp || o->http) && (r = open_boot(s)) < 0)
 		return r;
+	if (o->tftp || o->http)
+		warn_unserved(s);
 
 	/* two descriptors a TFTP transfer, one an HTTP connection: the usual soft limit of
 	 * 1024 is too low, the hard limit is what the administrator allows */
@@ -429,34 +470,34 @@ static int setup(struct serve *s, sigset_t *mask)
 	signal(SIGPIPE, SIG_IGN);
 	s->sig.fd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	s->sig.ready = on_signal;
-	if (s->sig.fd < 0 || (r = serve_watch(s, &s->sig, EPOLLIN)) < 0)
+	if (s->sig.fd < 0 || (r = xp__serve_watch(s, &s->sig, EPOLLIN)) < 0)
 		return s->sig.fd < 0 ? -errno : r;
 
-	if (o->dhcp && (r = dhcp_srv_open(s, &s->dhcp)) < 0)
+	if (o->dhcp && (r = xp__dhcp_srv_open(s, &s->dhcp)) < 0)
 		return r;
 	if (o->dhcp && (r = checkpointer_open(s, &s->ckpt)) < 0) {
-		serve_log(s, LOG_ERR, "cannot open the inventory's checkpointer: %s", strerror(-r));
+		xp__serve_log(s, LOG_ERR, "cannot open the inventory's checkpointer: %s", strerror(-r));
 		return r;
 	}
-	if (o->tftp && (r = tftp_srv_open(s, &s->tftp)) < 0)
+	if (o->tftp && (r = xp__tftp_srv_open(s, &s->tftp)) < 0)
 		return r;
-	if (o->http && (r = http_srv_bind(s, &s->http)) < 0)
+	if (o->http && (r = xp__http_srv_bind(s, &s->http)) < 0)
 		return r;
-	if (o->pid_file && (r = sys_pid_file_write(o->pid_file)) < 0) {
-		serve_log(s, LOG_ERR, "cannot write the pid file '%s': %s", o->pid_file,
+	if (o->pid_file && (r = xp__sys_pid_file_write(o->pid_file)) < 0) {
+		xp__serve_log(s, LOG_ERR, "cannot write the pid file '%s': %s", o->pid_file,
 			  strerror(-r));
 		return r;
 	}
 	if (o->pid_file)
 		s->pid_fd = r;
-	if ((r = sys_drop_privileges(o->user, o->state_dir)) < 0) {
-		serve_log(s, LOG_ERR, "cannot switch to user '%s': %s", o->user,
+	if ((r = xp__sys_drop_privileges(o->user, o->state_dir)) < 0) {
+		xp__serve_log(s, LOG_ERR, "cannot switch to user '%s': %s", o->user,
 			  r == -ESRCH ? "no such user" : strerror(-r));
 		return r;
 	}
-	if (s->http && (r = http_srv_start(s->http)) < 0)
+	if (s->http && (r = xp__http_srv_start(s->http)) < 0)
 		return r;
-	if (s->tftp && (r = tftp_srv_start(s->tftp)) < 0)
+	if (s->tftp && (r = xp__tftp_srv_start(s->tftp)) < 0)
 		return r;
 	if (o->dhcp && (r = checkpointer_start(&s->ckpt)) < 0)
 		return r;
@@ -474,16 +515,16 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 	sigset_t mask;
 	int r = setup(&s, &mask);
 	if (r == 0) {
-		sys_notify("READY=1");
-		serve_log(&s, LOG_INFO, "serving%s%s%s as %s", s.dhcp ? " DHCP" : "",
+		xp__sys_notify("READY=1");
+		xp__serve_log(&s, LOG_INFO, "serving%s%s%s as %s", s.dhcp ? " DHCP" : "",
 			  s.tftp ? " TFTP" : "", s.http ? " HTTP" : "",
-			  serve_setting(&s, "server"));
-		int64_t next_tick = serve_now_ms() + 1000;
+			  xp__serve_setting(&s, "server"));
+		int64_t next_tick = xp__serve_now_ms() + 1000;
 		for (;;) {
-			int64_t now = serve_now_ms();
+			int64_t now = xp__serve_now_ms();
 			int64_t wake = next_tick;
-			if (s.dhcp && dhcp_srv_deadline(s.dhcp) < wake)
-				wake = dhcp_srv_deadline(s.dhcp);
+			if (s.dhcp && xp__dhcp_srv_deadline(s.dhcp) < wake)
+				wake = xp__dhcp_srv_deadline(s.dhcp);
 			int timeout = wake <= now ? 0 : (int)(wake - now);
 			struct epoll_event ev[64];
 			int n = epoll_wait(s.epfd, ev, 64, timeout);
@@ -495,34 +536,34 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 				struct watch *w = ev[i].data.ptr;
 				w->ready(&s, w, ev[i].events);
 			}
-			now = serve_now_ms();
+			now = xp__serve_now_ms();
 			if (s.dhcp)
-				dhcp_srv_flush(s.dhcp, now);
+				xp__dhcp_srv_flush(s.dhcp, now);
 			if (now >= next_tick) {
 				next_tick = now + 1000;
 				if (!s.stopping)
 					check_changes(&s);
-				serve_limited_flush(&s);
+				xp__serve_limited_flush(&s);
 			}
 			if (s.stopping && (drained(&s) || now >= s.stop_deadline_ms))
 				break;
 		}
-		serve_limited_flush(&s);
-		serve_log(&s, LOG_INFO, "stopped");
+		xp__serve_limited_flush(&s);
+		xp__serve_log(&s, LOG_INFO, "stopped");
 	}
 	if (s.http)
-		http_srv_close(s.http);
+		xp__http_srv_close(s.http);
 	checkpointer_close(&s, &s.ckpt);
 	if (s.tftp)
-		tftp_srv_close(s.tftp);
+		xp__tftp_srv_close(s.tftp);
 	if (s.dhcp)
-		dhcp_srv_close(s.dhcp);
+		xp__dhcp_srv_close(s.dhcp);
 	if (s.sig.fd >= 0)
 		close(s.sig.fd);
 	if (s.epfd >= 0)
 		close(s.epfd);
 	if (s.pid_fd >= 0)
-		sys_pid_file_remove(opts->pid_file, s.pid_fd);
+		xp__sys_pid_file_remove(opts->pid_file, s.pid_fd);
 	xp_boot_free(s.boot);
 	xp_settings_release(&s.settings);
 	free(s.ifaces);

@@ -29,7 +29,7 @@
 #include "net/net-internal.h"
 #include "xenprov/util.h"
 
-int sys_pid_file_write(const char *path)
+int xp__sys_pid_file_write(const char *path)
 {
 	char line[32];
 	int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
@@ -42,7 +42,7 @@ int sys_pid_file_write(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-void sys_pid_file_remove(const char *path, int fd)
+void xp__sys_pid_file_remove(const char *path, int fd)
 {
 	if (unlink(path) < 0 && fd >= 0)
 		(void)!ftruncate(fd, 0);
@@ -50,7 +50,7 @@ void sys_pid_file_remove(const char *path, int fd)
 		close(fd);
 }
 
-void sys_notify(const char *state)
+void xp__sys_notify(const char *state)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	if (!path || !*path)
@@ -98,7 +98,7 @@ static struct iface *find_or_add(struct iface **v, size_t *n, const char *name, 
 	return f;
 }
 
-int sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *nout)
+int xp__sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *nout)
 {
 	*out = NULL;
 	*nout = 0;
@@ -150,11 +150,11 @@ int sys_ifaces(const char *const *names, size_t n, struct iface **out, size_t *n
 
 /* An interface (or address) may appear after the server started (a tap device coming
  * up under it): re-read them all. Only for a server of every interface. */
-int sys_ifaces_refresh(struct serve *s)
+int xp__sys_ifaces_refresh(struct serve *s)
 {
 	struct iface *v;
 	size_t n;
-	int r = sys_ifaces(NULL, 0, &v, &n);
+	int r = xp__sys_ifaces(NULL, 0, &v, &n);
 	if (r < 0)
 		return r;
 	free(s->ifaces);
@@ -166,7 +166,8 @@ int sys_ifaces_refresh(struct serve *s)
 static int chown_tree_top(const char *dir, uid_t uid, gid_t gid)
 {
 	/* the files directly in the state directory (inventory.db and its -wal and -shm,
-	 * the API token), then the directory: the server writes its leases there. The
+	 * the API token), the distro store, then the directory: the server writes its
+	 * leases there. The
 	 * directory goes last: once it is not root's, root without CAP_DAC_READ_SEARCH
 	 * could no longer list it */
 	DIR *d = opendir(dir);
@@ -187,6 +188,13 @@ static int chown_tree_top(const char *dir, uid_t uid, gid_t gid)
 		}
 	}
 	closedir(d);
+	/* the distro store: the server adds files there (the HTTP API) and removes those no
+	 * distro names; the files themselves are 0444 whoever owns them */
+	char store[4200];
+	snprintf(store, sizeof(store), "%s/distro-files", dir);
+	struct stat st;
+	if (r == 0 && lstat(store, &st) == 0 && S_ISDIR(st.st_mode) && lchown(store, uid, gid) < 0)
+		r = -errno;
 	if (r == 0 && chown(dir, uid, gid) < 0)
 		r = -errno;
 	return r;
@@ -208,7 +216,7 @@ static int drop_capabilities(void)
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
-int sys_drop_privileges(const char *user, const char *state_dir)
+int xp__sys_drop_privileges(const char *user, const char *state_dir)
 {
 	if (geteuid() != 0)
 		return 0;

@@ -156,14 +156,14 @@ static void finish(struct tsess *x, int64_t now)
 	/* a transfer sent is the record of what was served; one that failed or only probed
 	 * is what a client did, and a client can do it thousands of times a second */
 	if (xp_tftp_session_state(x->sess) == XP_TFTP_DONE)
-		serve_log(t->s, LOG_INFO, "tftp: sent '%s' to %s:%u (%llu bytes, %lld ms)", name,
+		xp__serve_log(t->s, LOG_INFO, "tftp: sent '%s' to %s:%u (%llu bytes, %lld ms)", name,
 			  ip, x->peer_port, (unsigned long long)xp_tftp_session_bytes(x->sess),
 			  (long long)(now - x->started));
 	else if (xp_tftp_session_probe(x->sess))
-		serve_limited(t->s, SRC_TFTP, LOG_DEBUG, "'%s' to %s:%u: options only (%s)", name,
+		xp__serve_limited(t->s, SRC_TFTP, LOG_DEBUG, "'%s' to %s:%u: options only (%s)", name,
 			      ip, x->peer_port, xp_tftp_session_error(x->sess));
 	else
-		serve_limited(t->s, SRC_TFTP, LOG_WARNING, "'%s' to %s:%u failed: %s", name, ip,
+		xp__serve_limited(t->s, SRC_TFTP, LOG_WARNING, "'%s' to %s:%u failed: %s", name, ip,
 			      x->peer_port, xp_tftp_session_error(x->sess));
 	sess_free(x);
 }
@@ -310,7 +310,7 @@ static void adopt(struct worker *k, int64_t now)
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &x->w};
 		if (epoll_ctl(k->epfd, EPOLL_CTL_ADD, x->w.fd, &ev) < 0) {
 			char name[XP_ESCAPED_SIZE(255)];
-			serve_limited(x->t->s, SRC_TFTP, LOG_WARNING, "'%s': %s",
+			xp__serve_limited(x->t->s, SRC_TFTP, LOG_WARNING, "'%s': %s",
 				      NAME_ESC(name, x->name), strerror(errno));
 			sess_free(x);
 			continue;
@@ -343,7 +343,7 @@ static void *worker_main(void *arg)
 	struct worker *k = arg;
 	int64_t deadline = INT64_MAX;
 	while (!atomic_load(&k->stop)) {
-		int64_t now = serve_now_ms();
+		int64_t now = xp__serve_now_ms();
 		int timeout = deadline == INT64_MAX    ? -1
 			      : deadline <= now	       ? 0
 			      : deadline - now > 60000 ? 60000
@@ -378,7 +378,7 @@ static void *worker_main(void *arg)
 		}
 		if (n == 0)
 			n = epoll_wait(k->epfd, ev, 64, timeout);
-		now = serve_now_ms();
+		now = xp__serve_now_ms();
 		for (int i = 0; i < n; i++) {
 			struct watch *w = ev[i].data.ptr;
 			if (w == &k->wake)
@@ -401,7 +401,7 @@ static void *worker_main(void *arg)
 static unsigned iface_blksize(struct tftp_srv *t, int ifindex)
 {
 	/* the largest block that fits the link's MTU: IP (20) + UDP (8) + TFTP (4) */
-	const struct iface *f = serve_iface(t->s, ifindex);
+	const struct iface *f = xp__serve_iface(t->s, ifindex);
 	unsigned mtu = 1500;
 	if (f) {
 		struct ifreq ifr = {0};
@@ -544,7 +544,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 			   r == -EPROTONOSUPPORT ? "transfer mode not supported"
 			   : r == -ENAMETOOLONG	 ? "file name too long"
 						 : "malformed request");
-		serve_limited(s, SRC_TFTP, LOG_DEBUG, "malformed request from %s", ip);
+		xp__serve_limited(s, SRC_TFTP, LOG_DEBUG, "malformed request from %s", ip);
 		return;
 	}
 	/* from here on every line about the request may carry its name: escaped */
@@ -567,7 +567,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	char path[256];
 	r = xp_tftp_path_check(req.filename, strlen(req.filename), path, sizeof(path));
 	if (r < 0) {
-		serve_limited(s, SRC_TFTP, LOG_WARNING, "refused '%s' to %s: %s", name, ip,
+		xp__serve_limited(s, SRC_TFTP, LOG_WARNING, "refused '%s' to %s: %s", name, ip,
 			      r == -EACCES ? "outside the root" : "bad file name");
 		send_error(t, from, XP_TFTP_EACCESS, "access violation");
 		return;
@@ -575,7 +575,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	/* one limit for all: clients behind one address (NAT, a test bench's macvlans in
 	 * one namespace) are many machines, not one greedy client */
 	if (atomic_load(&t->n) >= t->max) {
-		serve_limited(s, SRC_TFTP, LOG_WARNING, "busy, refused '%s' to %s", name, ip);
+		xp__serve_limited(s, SRC_TFTP, LOG_WARNING, "busy, refused '%s' to %s", name, ip);
 		send_error(t, from, XP_TFTP_EUNDEF, "server busy, try again");
 		return;
 	}
@@ -590,13 +590,13 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	x->peer = peer;
 	x->peer_port = ntohs(from->sin_port);
 	snprintf(x->name, sizeof(x->name), "%s", path);
-	x->started = serve_now_ms();
+	x->started = xp__serve_now_ms();
 	atomic_fetch_add(&t->n, 1);
 
 	r = s->boot ? xp_boot_open(s->boot, path, &x->file) : -ENOENT;
 	if (r < 0) {
 		x->file.fd = -1;
-		serve_limited(s, SRC_TFTP, r == -ENOENT ? LOG_INFO : LOG_WARNING, "'%s' for %s: %s",
+		xp__serve_limited(s, SRC_TFTP, r == -ENOENT ? LOG_INFO : LOG_WARNING, "'%s' for %s: %s",
 			      name, ip,
 			      r == -ENOENT   ? "no such file"
 			      : r == -EACCES ? "refused: outside the root or not a regular file"
@@ -607,7 +607,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 		return;
 	}
 	if ((r = map_file(x, req.netascii)) < 0) {
-		serve_limited(s, SRC_TFTP, LOG_WARNING, "'%s' for %s: %s", name, ip, strerror(-r));
+		xp__serve_limited(s, SRC_TFTP, LOG_WARNING, "'%s' for %s: %s", name, ip, strerror(-r));
 		send_error(t, from, XP_TFTP_EUNDEF,
 			   r == -EFBIG ? "too large for netascii" : "read error");
 		sess_free(x);
@@ -628,7 +628,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	    setsockopt(x->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0 ||
 	    bind(x->w.fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
 	    connect(x->w.fd, (const struct sockaddr *)from, sizeof(*from)) < 0) {
-		serve_limited(s, SRC_TFTP, LOG_WARNING, "no socket for '%s' to %s: %s", name, ip,
+		xp__serve_limited(s, SRC_TFTP, LOG_WARNING, "no socket for '%s' to %s: %s", name, ip,
 			      strerror(errno));
 		send_error(t, from, XP_TFTP_EUNDEF, "cannot start the transfer");
 		sess_free(x);
@@ -673,27 +673,27 @@ static void on_request(struct serve *s, struct watch *w, uint32_t events)
 				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
 				have = true;
 			}
-		if (!have || !serve_iface(s, pi.ipi_ifindex))
+		if (!have || !xp__serve_iface(s, pi.ipi_ifindex))
 			continue;
 		start_session(t, t->rbuf, (size_t)n, &from, &pi);
 	}
 }
 
-size_t tftp_srv_sessions(const struct tftp_srv *t)
+size_t xp__tftp_srv_sessions(const struct tftp_srv *t)
 {
 	return atomic_load(&t->n);
 }
 
-void tftp_srv_stop_accepting(struct tftp_srv *t)
+void xp__tftp_srv_stop_accepting(struct tftp_srv *t)
 {
 	if (t->w.fd >= 0) {
-		serve_unwatch(t->s, &t->w);
+		xp__serve_unwatch(t->s, &t->w);
 		close(t->w.fd);
 		t->w.fd = -1;
 	}
 }
 
-int tftp_srv_open(struct serve *s, struct tftp_srv **ret)
+int xp__tftp_srv_open(struct serve *s, struct tftp_srv **ret)
 {
 	struct tftp_srv *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -727,21 +727,21 @@ int tftp_srv_open(struct serve *s, struct tftp_srv **ret)
 		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(t->port)};
 		if (bind(t->w.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 			r = -errno;
-			serve_log(s, LOG_ERR, "tftp: cannot bind UDP port %u: %s", t->port,
+			xp__serve_log(s, LOG_ERR, "tftp: cannot bind UDP port %u: %s", t->port,
 				  strerror(-r));
 		} else {
-			r = serve_watch(s, &t->w, EPOLLIN);
+			r = xp__serve_watch(s, &t->w, EPOLLIN);
 		}
 	}
 	if (r < 0) {
-		tftp_srv_close(t);
+		xp__tftp_srv_close(t);
 		return r;
 	}
 	*ret = t;
 	return 0;
 }
 
-int tftp_srv_start(struct tftp_srv *t)
+int xp__tftp_srv_start(struct tftp_srv *t)
 {
 	for (unsigned i = 0; i < t->n_workers; i++) {
 		int r = worker_start(&t->workers[i]);
@@ -752,11 +752,11 @@ int tftp_srv_start(struct tftp_srv *t)
 	return 0;
 }
 
-void tftp_srv_close(struct tftp_srv *t)
+void xp__tftp_srv_close(struct tftp_srv *t)
 {
 	if (!t)
 		return;
-	tftp_srv_stop_accepting(t);
+	xp__tftp_srv_stop_accepting(t);
 	for (unsigned i = 0; t->workers && i < t->n_workers; i++) {
 		struct worker *k = &t->workers[i];
 		if (k->started) {

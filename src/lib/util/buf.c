@@ -113,3 +113,19 @@ int xp_buf_error(const struct xp_buf *b)
 {
 	return b->err;
 }
+
+int xp_grow(void *vp, size_t *cap, size_t n, size_t size, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : first;
+	if (ncap < n + 1 || ncap > SIZE_MAX / size)
+		return -ENOMEM;
+	void *old, *nv;
+	memcpy(&old, vp, sizeof(old)); /* vp points at some T *: no aliasing through void ** */
+	if (!(nv = realloc(old, ncap * size)))
+		return -ENOMEM;
+	memcpy(vp, &nv, sizeof(nv));
+	*cap = ncap;
+	return 0;
+}

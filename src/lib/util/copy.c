@@ -1,7 +1,7 @@
 /*
  * copy.c - sparse copies between open files (copy.h): the source's data ranges found
  * with lseek(2) SEEK_DATA/SEEK_HOLE, each copied with copy_file_range(2), and with
- * pread/pwrite where the kernel refuses it.
+ * pread and xp_pwrite_full (util/io.c) where the kernel refuses it.
  *
  * copy_file_range(2) fails with EXDEV when the two files are on different filesystems
  * (always so before Linux 5.3, and again since 5.19 unless both are of one type that
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/copy.h"
+#include "xenprov/util.h"
 
 #define PLAIN_CHUNK (1u << 20)
 
@@ -35,6 +36,8 @@ static int copy_plain(int src, int dst, off_t in, off_t end, off_t delta)
 	int r = 0;
 	while (in < end && r == 0) {
 		size_t want = (size_t)(end - in) < cap ? (size_t)(end - in) : cap;
+		/* not xp_pread_full: past the end it reads zeros, and a source shorter than
+		 * its own data ranges (truncated meanwhile) must fail the copy instead */
 		ssize_t n = pread(src, buf, want, in);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -42,16 +45,7 @@ static int copy_plain(int src, int dst, off_t in, off_t end, off_t delta)
 			r = n < 0 ? -errno : -EIO; /* 0: src is shorter than its data ranges */
 			break;
 		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = pwrite(dst, buf + done, (size_t)(n - done), in + delta + done);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				r = w < 0 ? -errno : -EIO;
-				break;
-			}
-			done += w;
-		}
+		r = xp_pwrite_full(dst, buf, (size_t)n, (uint64_t)(in + delta));
 		in += n;
 	}
 	free(buf);

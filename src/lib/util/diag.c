@@ -88,14 +88,8 @@ int xp_diags_addv(struct xp_diags *d, enum xp_severity sev, const char *file, un
 			d->dropped_sev[sev]++;
 		return 0;
 	}
-	if (d->n == d->cap) {
-		size_t ncap = d->cap ? d->cap * 2 : 8;
-		struct xp_diag *nv = realloc(d->v, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		d->v = nv;
-		d->cap = ncap;
-	}
+	if (xp_grow(&d->v, &d->cap, d->n, sizeof(*d->v), 8) < 0)
+		return -ENOMEM;
 	struct xp_diag g = {.severity = sev, .line = line, .col = col};
 	int err = 0;
 	g.file = dup_or_null(file, &err);
@@ -114,6 +108,18 @@ int xp_diags_addv(struct xp_diags *d, enum xp_severity sev, const char *file, un
 	if ((unsigned)sev < 2)
 		d->kept_low[sev]++;
 	return 0;
+}
+
+int xp_diags_fail(struct xp_diags *d, int r, const char *file, const char *code, const char *hint,
+		  const char *fmt, ...)
+{
+	if (!d)
+		return r;
+	va_list ap;
+	va_start(ap, fmt);
+	xp_diags_addv(d, XP_SEV_ERROR, file, 0, 0, code, NULL, hint, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 size_t xp_diags_count(const struct xp_diags *d, enum xp_severity sev)

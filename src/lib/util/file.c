@@ -43,15 +43,11 @@ int xp_read_file(const char *path, size_t max, char **data, size_t *len)
 			r = -ENOMEM;
 			break;
 		}
-		ssize_t n = read(fd, b.s + b.len, 65536);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
+		ssize_t n = xp_read_some(fd, b.s + b.len, 65536);
+		if (n <= 0) {
+			r = (int)n;
 			break;
 		}
-		if (n == 0)
-			break;
 		b.len += (size_t)n;
 		b.s[b.len] = 0;
 		if (b.len > max) {

@@ -3,11 +3,28 @@
  * that every file and image writer needs (short transfers, EINTR), written once.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "xenprov/util.h"
+
+bool xp_all_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	/* the first byte is 0 and every byte equals the one before it: memcmp is vectorised,
+	 * so this runs at memory speed without a zero buffer to compare with */
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+ssize_t xp_read_some(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+	while ((n = read(fd, buf, len)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? -errno : n;
+}
 
 int xp_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {

@@ -46,15 +46,11 @@ int xp_sha256_file(const char *path, unsigned char out[32])
 		r = -ENOMEM;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (r == 0) {
-		ssize_t n = read(fd, buf, bufsz);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
+		ssize_t n = xp_read_some(fd, buf, bufsz);
+		if (n <= 0) {
+			r = (int)n;
 			break;
 		}
-		if (n == 0)
-			break;
 		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
 			r = -EIO;
 	}

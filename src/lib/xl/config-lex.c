@@ -89,28 +89,16 @@ static int push(struct xp_cfg *cfg, enum tok_kind k, size_t off)
 {
 	if (off > TOK_MAX_OFF)
 		return -EFBIG;
-	if (cfg->ntoks == cfg->captoks) {
-		size_t ncap = cfg->captoks ? cfg->captoks * 2 : 256;
-		uint32_t *n = realloc(cfg->toks, ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		cfg->toks = n;
-		cfg->captoks = ncap;
-	}
+	if (xp_grow(&cfg->toks, &cfg->captoks, cfg->ntoks, sizeof(*cfg->toks), 256) < 0)
+		return -ENOMEM;
 	cfg->toks[cfg->ntoks++] = (uint32_t)off << TOK_KIND_BITS | (uint32_t)k;
 	return 0;
 }
 
 static int push_line(struct xp_cfg *cfg, size_t start)
 {
-	if (cfg->nlines == cfg->caplines) {
-		size_t ncap = cfg->caplines ? cfg->caplines * 2 : 64;
-		uint32_t *n = realloc(cfg->lines, ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		cfg->lines = n;
-		cfg->caplines = ncap;
-	}
+	if (xp_grow(&cfg->lines, &cfg->caplines, cfg->nlines, sizeof(*cfg->lines), 64) < 0)
+		return -ENOMEM;
 	cfg->lines[cfg->nlines++] = (uint32_t)start;
 	return 0;
 }

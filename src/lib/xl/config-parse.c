@@ -45,28 +45,16 @@ static enum tok_kind skip_space(struct parser *p)
 
 static int add_item(struct xp_cfg *cfg, struct item it)
 {
-	if (cfg->nitems == cfg->capitems) {
-		size_t ncap = cfg->capitems ? cfg->capitems * 2 : 32;
-		struct item *ni = realloc(cfg->items, ncap * sizeof(*ni));
-		if (!ni)
-			return -ENOMEM;
-		cfg->items = ni;
-		cfg->capitems = ncap;
-	}
+	if (xp_grow(&cfg->items, &cfg->capitems, cfg->nitems, sizeof(*cfg->items), 32) < 0)
+		return -ENOMEM;
 	cfg->items[cfg->nitems++] = it;
 	return 0;
 }
 
 static int add_list(struct xp_cfg *cfg, uint32_t open, uint32_t *idx)
 {
-	if (cfg->nlists == cfg->caplists) {
-		size_t ncap = cfg->caplists ? cfg->caplists * 2 : 16;
-		struct lnode *nl = realloc(cfg->lists, ncap * sizeof(*nl));
-		if (!nl)
-			return -ENOMEM;
-		cfg->lists = nl;
-		cfg->caplists = ncap;
-	}
+	if (xp_grow(&cfg->lists, &cfg->caplists, cfg->nlists, sizeof(*cfg->lists), 16) < 0)
+		return -ENOMEM;
 	*idx = (uint32_t)cfg->nlists;
 	cfg->lists[cfg->nlists++] = (struct lnode){.open = open};
 	return 0;
@@ -630,14 +618,8 @@ static int concat(struct xp_cfg *cfg, struct setting *s, struct xp_cfg_value *ad
 
 static int new_setting(struct xp_cfg *cfg, const char *name, size_t len, uint32_t *idx)
 {
-	if (cfg->nset == cfg->capset) {
-		size_t ncap = cfg->capset ? cfg->capset * 2 : 32;
-		struct setting *ns = realloc(cfg->set, ncap * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		cfg->set = ns;
-		cfg->capset = ncap;
-	}
+	if (xp_grow(&cfg->set, &cfg->capset, cfg->nset, sizeof(*cfg->set), 32) < 0)
+		return -ENOMEM;
 	char *n = arena_alloc(cfg, len + 1);
 	if (!n || xp__nidx_add(&cfg->names, name, len, (uint32_t)cfg->nset) < 0)
 		return -ENOMEM;

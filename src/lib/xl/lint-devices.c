@@ -138,14 +138,8 @@ static int check_disks(const struct xp_cfg *cfg, const struct xp_lint_opts *opts
 static int remember_mac(struct xp_lint_set *set, const struct xp_mac *m, const char *file,
 			unsigned line)
 {
-	if (set->n == set->cap) {
-		size_t ncap = set->cap ? set->cap * 2 : 16;
-		struct lint_mac *nm = realloc(set->macs, ncap * sizeof(*nm));
-		if (!nm)
-			return -ENOMEM;
-		set->macs = nm;
-		set->cap = ncap;
-	}
+	if (xp_grow(&set->macs, &set->cap, set->n, sizeof(*set->macs), 16) < 0)
+		return -ENOMEM;
 	struct lint_mac *e = &set->macs[set->n];
 	memcpy(e->b, m->b, 6);
 	e->file = strdup(file ? file : "-");

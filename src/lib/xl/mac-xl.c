@@ -14,45 +14,6 @@
 #include "util/ctype.h"
 #include "xenprov/mac.h"
 
-/*
- * strtoul(s, &end, 16) as glibc does it in the C locale: leading white space, an optional
- * sign, an optional "0x" (only when a hex digit follows), hex digits; no digits means
- * end = s; overflow saturates at ULONG_MAX; a '-' negates in unsigned arithmetic.
- * Written out rather than called so the result cannot depend on the locale.
- */
-static unsigned long strtoul16(const char *s, const char **end)
-{
-	const char *p = s;
-	while (xp__isspace(*p))
-		p++;
-	bool neg = false;
-	if (*p == '+' || *p == '-') {
-		neg = *p == '-';
-		p++;
-	}
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && xp__hexval(p[2]) >= 0)
-		p += 2;
-	const char *digits = p;
-	unsigned long v = 0;
-	bool overflow = false;
-	int d;
-	while ((d = xp__hexval(*p)) >= 0) {
-		if (v > (ULONG_MAX >> 4))
-			overflow = true;
-		else
-			v = v * 16 + (unsigned long)d;
-		p++;
-	}
-	if (p == digits) {
-		*end = s;
-		return 0;
-	}
-	*end = p;
-	if (overflow)
-		return ULONG_MAX;
-	return neg ? -v : v;
-}
-
 int xp_mac_parse_xl(const char *s, struct xp_mac *out, size_t *errpos)
 {
 	if (!s || !out)
@@ -72,7 +33,7 @@ int xp_mac_parse_xl(const char *s, struct xp_mac *out, size_t *errpos)
 		}
 		const char *end;
 		/* xl stores strtoul's unsigned long in an unsigned int, then tests > 255. */
-		unsigned int val = (unsigned int)strtoul16(p, &end);
+		unsigned int val = (unsigned int)xp__strtoul_c(p, &end, 16);
 		if (end == p || val > 255) {
 			if (errpos)
 				*errpos = (size_t)(p - s);

@@ -403,37 +403,14 @@ static void diag(struct ctx *c, enum xp_severity sev, size_t pos, const char *co
  */
 static bool xl_parse_ulong_int(const char *s, int *out, bool *clean)
 {
-	const char *p = s;
-	while (xp__isspace(*p))
-		p++;
-	bool neg = false;
-	if (*p == '+' || *p == '-') {
-		neg = *p == '-';
-		p++;
-	}
-	const char *digits = p;
-	unsigned long v = 0;
-	bool overflow = false;
-	while (is_digit(*p)) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (ULONG_MAX - d) / 10)
-			overflow = true;
-		else
-			v = v * 10 + d;
-		p++;
-	}
-	if (p == digits)
-		return false;
-	if (overflow)
-		v = ULONG_MAX;
-	else if (neg)
-		v = -v;
-	if (v == ULONG_MAX)
+	const char *p;
+	unsigned long v = xp__strtoul_c(s, &p, 10);
+	if (p == s || v == ULONG_MAX)
 		return false;
 	/* int = unsigned long: the low 32 bits, as two's complement (gcc's conversion). */
 	uint32_t low = (uint32_t)v;
 	*out = low <= INT_MAX ? (int)low : (int)(low - 0x80000000u) + INT_MIN;
-	*clean = digits == s && *p == '\0' && v <= INT_MAX;
+	*clean = (*s >= '0' && *s <= '9') && *p == '\0' && v <= INT_MAX;
 	return true;
 }
 

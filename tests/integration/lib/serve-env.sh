@@ -1,37 +1,33 @@
-# serve-env.sh - sourced by the tests of `xenprov serve`: a temporary directory the
-# unprivileged server can read, network namespaces joined by veth pairs to a bridge in
-# the server's namespace (made here, all removed at exit), the server started in its
-# namespace and stopped by its PID. No traffic leaves these namespaces.
+# serve-env.sh - sourced by the tests of `xenprov serve`, after common.sh: a temporary
+# directory the unprivileged server can read, network namespaces joined by veth pairs
+# to a bridge in the server's namespace (made here, all removed at exit), the server
+# started in its namespace and stopped by its PID. No traffic leaves these namespaces.
 #
 # Needs XENPROV; sets T (the directory), SRV (the server's namespace), X.
-set -u
-X=${XENPROV:?}
-[ "$(id -u)" = 0 ] || { echo "SKIP: network namespaces need root"; exit 77; }
-command -v ip >/dev/null || { echo "SKIP: iproute2 is not installed"; exit 77; }
+[ -n "${XP_COMMON:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/common.sh" || exit 1
+[ "$(id -u)" = 0 ] || skip "network namespaces need root"
+need ip ss
 # The namespace names (c1, ...) and their /etc/netns files are this test's own: it runs
 # in a mount namespace of its own with private /run/netns and /etc/netns, so serve tests
 # run at once (ctest -j) never meet, and the namespaces go when the test does.
-if [ -z "${XP_SERVE_PRIVATE:-}" ]; then
-	command -v unshare >/dev/null || { echo "SKIP: unshare (util-linux) is not installed"; exit 77; }
-	export XP_SERVE_PRIVATE=1
-	exec unshare --mount --propagation private bash "$0" "$@"
-fi
+in_private_mounts "$@" || skip "no mount namespace of the test's own (unshare, util-linux)"
 mkdir -p /run/netns /etc/netns
 mount -t tmpfs -o mode=755 xp-run-netns /run/netns &&
 	mount -t tmpfs -o mode=755 xp-etc-netns /etc/netns ||
-	{ echo "FAIL: cannot mount private /run/netns and /etc/netns"; exit 1; }
-need() {
-	for t; do command -v "$t" >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }; done
-}
-T=$(mktemp -d /tmp/xp-serve.XXXXXX) || exit 1
+	fail "cannot mount private /run/netns and /etc/netns"
+# not scratch's directory under the build tree: the server runs as nobody and must
+# read what the test puts here
+T=$(mktemp -d /tmp/xp-serve.XXXXXX) || fail "cannot make a directory in /tmp"
 chmod 755 "$T"
+at_exit rm -rf "$T"
 TAG=$$
 SRV=xps$TAG
 NSES=()
 PIDS=()
 SRV_PID=
-n=0
-cleanup() {
+# at exit, before the directory goes: the processes the test started, by PID, then
+# its namespaces
+serve_cleanup() {
 	[ -n "$SRV_PID" ] && kill -KILL "$SRV_PID" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
@@ -39,15 +35,12 @@ cleanup() {
 		ip netns del "$ns" 2>/dev/null
 		rm -rf "/etc/netns/$ns"
 	done
-	rm -rf "$T"
 }
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
+at_exit serve_cleanup
+fail_context() {
 	[ -s "$T/serve.log" ] && sed 's/^/  serve: /' "$T/serve.log" | tail -25
-	exit 1
+	return 0
 }
-ok() { n=$((n + 1)); }
 
 # A namespace with its own resolv.conf (so nothing in it can reach the host's) and lo up.
 ns_add() {
@@ -92,6 +85,23 @@ srv_start() {
 		sleep 0.1
 	done
 	fail "the server did not write its pid file"
+}
+
+# srv_reloads: how many reloads the server has logged so far.
+srv_reloads() { grep -c "reloaded (" "$T/serve.log"; }
+# srv_reloaded_past N: waits until the server has logged more than N reloads (it sees
+# an inventory change within a second; 10 s at most, then the test fails).
+srv_reloaded_past() {
+	wait_until 10 _srv_reloaded_past "$1" || fail "the server did not reload within 10 s"
+}
+_srv_reloaded_past() { [ "$(srv_reloads)" -gt "$1" ]; }
+# srv_reload_logged TEXT: waits until a reload that logged TEXT has finished (10 s).
+srv_reload_logged() {
+	wait_until 10 _srv_reload_logged "$1" || fail "no reload logged '$1' within 10 s"
+}
+_srv_reload_logged() {
+	awk -v t="$1" 'index($0, t) { seen = 1 } seen && /reloaded \(/ { done = 1 } END { exit !done }' \
+		"$T/serve.log"
 }
 
 srv_stop() {

@@ -1,0 +1,119 @@
+/*
+ * json.c - the JSON of the inventory's records (xenprov/inventory-json.h), one writer
+ * per record for the command line, exports and the HTTP API alike.
+ *
+ * Not here: which records a view shows, or whether a caller may see secrets (the
+ * command line's --secrets; the API never does).
+ */
+#include <string.h>
+
+#include "xenprov/inventory-json.h"
+
+json_t *xp_json_text(const char *text)
+{
+	if (!text)
+		return json_null();
+	json_t *j = json_string(text);
+	if (j)
+		return j;
+	/* not UTF-8: each byte of an invalid sequence becomes U+FFFD */
+	struct xp_buf b = XP_BUF_INIT;
+	const unsigned char *p = (const unsigned char *)text;
+	while (*p) {
+		size_t n = *p < 0x80	     ? 1
+			   : (*p >> 5) == 6  ? 2
+			   : (*p >> 4) == 14 ? 3
+			   : (*p >> 3) == 30 ? 4
+					     : 0;
+		size_t k = 1;
+		while (n && k < n && (p[k] & 0xc0) == 0x80)
+			k++;
+		if (n && k == n) {
+			json_t *probe = json_stringn((const char *)p, n);
+			if (probe) {
+				json_decref(probe);
+				xp_buf_add(&b, p, n);
+				p += n;
+				continue;
+			}
+		}
+		xp_buf_adds(&b, "\xEF\xBF\xBD");
+		p++;
+	}
+	j = json_string(xp_buf_str(&b));
+	xp_buf_release(&b);
+	return j;
+}
+
+json_t *xp_settings_to_json(const struct xp_settings *s, bool secrets, json_t *withheld)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < s->n; i++) {
+		const char *k = s->v[i].key;
+		if (secrets || !xp_profile_key_secret(k)) {
+			json_object_set_new(o, k, xp_json_text(s->v[i].value));
+			continue;
+		}
+		bool listed = false;
+		for (size_t j = 0; j < json_array_size(withheld); j++)
+			listed |= strcmp(json_string_value(json_array_get(withheld, j)), k) == 0;
+		if (!listed)
+			json_array_append_new(withheld, json_string(k));
+	}
+	return o;
+}
+
+json_t *xp_distro_to_json(const struct xp_distro *d)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:I, s:I}", "name",
+			 xp_json_text(d->name), "kernel", xp_json_text(d->kernel), "initrd",
+			 xp_json_text(d->initrd), "kernel_sha256", xp_json_text(d->kernel_sha256),
+			 "initrd_sha256", xp_json_text(d->initrd_sha256), "served",
+			 xp_distro_in_store(d), "arch", xp_json_text(d->arch), "kernel_options",
+			 xp_json_text(d->kernel_options), "created", (json_int_t)d->created,
+			 "updated", (json_int_t)d->updated);
+}
+
+json_t *xp_system_to_json(const struct xp_system *s)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:I, s:I}", "name",
+			 xp_json_text(s->name), "mac", xp_json_text(s->mac), "ip",
+			 xp_json_text(s->ip), "profile", xp_json_text(s->profile), "distro",
+			 xp_json_text(s->distro), "hostname", xp_json_text(s->hostname), "netboot",
+			 s->netboot, "kernel_options", xp_json_text(s->kernel_options), "created",
+			 (json_int_t)s->created, "updated", (json_int_t)s->updated);
+}
+
+json_t *xp_profile_to_json(const struct xp_profile *p, bool secrets)
+{
+	json_t *withheld = json_array();
+	json_t *j = json_pack("{s:o, s:o, s:o}", "name", xp_json_text(p->name), "parent",
+			      xp_json_text(p->parent), "settings",
+			      xp_settings_to_json(&p->set, secrets, withheld));
+	if (j && json_array_size(withheld))
+		json_object_set(j, "withheld", withheld);
+	json_decref(withheld);
+	return j;
+}
+
+json_t *xp_domain_to_json(const struct xp_domain *dom, bool secrets)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "name", xp_json_text(dom->name));
+	json_object_set_new(o, "profile", xp_json_text(dom->profile));
+	json_object_set_new(o, "state", xp_json_text(dom->state));
+	json_object_set_new(o, "mac", xp_json_text(dom->mac));
+	json_object_set_new(o, "ip", xp_json_text(dom->ip));
+	if (dom->prefix_len)
+		json_object_set_new(o, "prefix", json_integer(dom->prefix_len));
+	json_object_set_new(o, "storage", xp_json_text(dom->storage));
+	json_object_set_new(o, "disk", xp_json_text(dom->disk_path));
+	json_object_set_new(o, "config", xp_json_text(dom->config_path));
+	json_object_set_new(o, "golden", xp_json_text(dom->golden));
+	json_t *withheld = json_array();
+	json_object_set_new(o, "settings", xp_settings_to_json(&dom->settings, secrets, withheld));
+	json_object_set_new(o, "withheld", withheld);
+	json_object_set_new(o, "created", json_integer(dom->created));
+	json_object_set_new(o, "updated", json_integer(dom->updated));
+	return o;
+}

@@ -1,0 +1,51 @@
+/*
+ * http-internal.h - what the HTTP service's two files share: the server's state and the
+ * response helpers (http.c), the JSON API's entry point (http-api.c).
+ */
+#ifndef XP_NET_HTTP_INTERNAL_H
+#define XP_NET_HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "net/net-internal.h"
+#include "xenprov/boot.h"
+#include "xenprov/inventory.h"
+
+/* With --interface: a listening socket per interface (SO_BINDTODEVICE), accepted in the
+ * main loop and handed to libmicrohttpd, which takes one listening socket at most. */
+struct hlisten {
+	struct watch w; /* first */
+	struct http_srv *h;
+};
+
+struct http_srv {
+	struct serve *s;
+	int fd;		    /* the one listening socket (no --interface), until MHD has it */
+	struct hlisten *ls; /* or these, one per interface */
+	size_t n_ls;
+	uint16_t port;
+	struct MHD_Daemon *d;
+	/* owned by the MHD thread once started */
+	struct xp_inv *inv;
+	struct xp_boot *boot;
+	struct xp_settings settings;
+	int64_t data_version;
+	char token[65];
+};
+
+/* Responses: queued and the response released (NULL: MHD_NO); text copied; JSON (a
+ * reference taken) pretty-printed with sorted keys and a final newline; an error as
+ * {"error": MSG}. */
+enum MHD_Result xp__http_queue(struct MHD_Connection *c, unsigned status,
+			       struct MHD_Response *resp);
+enum MHD_Result xp__http_reply_text(struct MHD_Connection *c, unsigned status, const char *type,
+				    const char *text, size_t len);
+enum MHD_Result xp__http_reply_json(struct MHD_Connection *c, unsigned status, json_t *v);
+enum MHD_Result xp__http_reply_error(struct MHD_Connection *c, unsigned status, const char *msg);
+
+/* A request under /api (rest: what follows "/api", "" or "/..."), its body read. */
+enum MHD_Result xp__http_api(struct http_srv *h, struct MHD_Connection *c, const char *method,
+			     const char *rest, const struct xp_buf *body);
+
+#endif
