@@ -238,7 +238,8 @@ struct xp_guest_config {
  * is parsed back before it is returned: -EBADMSG (with diagnostics) if xl would not read
  * it, -EINVAL for a boot=kernel profile without a kernel. */
 int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, struct xp_diags *d);
-/* xp_guest_config_text written to path with xp_write_atomic (mode 0644). */
+/* xp_guest_config_text written to path with xp_write_atomic: mode 0644, or 0600 when it
+ * carries a secret profile value (config.vncpasswd, config.spicepasswd). */
 int xp_guest_config_write(const struct xp_guest_config *c, const char *path, struct xp_diags *d);
 
 #endif

@@ -625,6 +625,39 @@ static void test_config_kernel_lvm(void **state)
 	xp_settings_release(&s);
 }
 
+/* The config is 0644, but root's alone (0600) when it carries a secret: a VNC or SPICE
+ * password set as config.vncpasswd / config.spicepasswd. */
+static void test_config_write_mode(void **state)
+{
+	(void)state;
+	struct xp_settings s = {0};
+	set(&s, "boot", "pygrub");
+	struct xp_guest_config gc = {.name = "m", .settings = &s, .storage = XP_STORAGE_FILE,
+				     .disk_path = "/srv/m.img", .disk_format = XP_IMAGE_RAW,
+				     .mac = "00:16:3e:00:00:02"};
+	char path[4300];
+	snprintf(path, sizeof(path), "%s/mode.cfg", tmp);
+	struct stat st;
+	unlink(path);
+	assert_int_equal(xp_guest_config_write(&gc, path, NULL), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	static const char *const secret[] = {"config.vncpasswd", "config.spicepasswd"};
+	for (size_t i = 0; i < 2; i++) {
+		struct xp_settings t = {0};
+		set(&t, "boot", "pygrub");
+		set(&t, secret[i], "\"s3cret\"");
+		gc.settings = &t;
+		unlink(path);
+		assert_int_equal(xp_guest_config_write(&gc, path, NULL), 0);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		xp_settings_release(&t);
+	}
+	unlink(path);
+	xp_settings_release(&s);
+}
+
 static void test_config_pvgrub_qcow2_overrides(void **state)
 {
 	(void)state;
@@ -1248,6 +1281,7 @@ int main(void)
 		cmocka_unit_test(test_config_pygrub_file),
 		cmocka_unit_test(test_config_kernel_lvm),
 		cmocka_unit_test(test_config_pvgrub_qcow2_overrides),
+		cmocka_unit_test(test_config_write_mode),
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_storage_names),
 		cmocka_unit_test(test_storage_file),

@@ -260,8 +260,15 @@ int xp_guest_config_write(const struct xp_guest_config *c, const char *path, str
 {
 	struct xp_buf b = XP_BUF_INIT;
 	int r = xp_guest_config_text(c, &b, d);
+	/* a config that carries a secret (config.vncpasswd, config.spicepasswd: the profile
+	 * key table's XP_KEY_SECRET) is root's alone; xl runs as root and reads it still */
+	mode_t mode = 0644;
+	for (size_t i = 0; c->settings && i < c->settings->n; i++)
+		if (strncmp(c->settings->v[i].key, "config.", 7) == 0 &&
+		    xp_profile_key_secret(c->settings->v[i].key))
+			mode = 0600;
 	if (r == 0) {
-		r = xp_write_atomic(path, b.s, b.len, 0644);
+		r = xp_write_atomic(path, b.s, b.len, mode);
 		if (r < 0)
 			fail(d, r, "config", "cannot write %s: %s", path, strerror(-r));
 	}
