@@ -7,7 +7,9 @@
 #ifndef XP_FUZZ_FILE_H
 #define XP_FUZZ_FILE_H
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -27,6 +29,22 @@ static inline int fuzz_memfd(const char *name, const void *data, size_t len, off
 	}
 	snprintf(path, 64, "/proc/self/fd/%d", fd);
 	return fd;
+}
+
+/* The targets' assertion: a failed one is a crash libFuzzer reports. */
+static inline void fuzz_check(int cond)
+{
+	if (!cond)
+		abort();
+}
+
+/* The errors reading a hostile image may give (blockdev, partition table, qcow2):
+ * anything else is a bug. */
+static inline int fuzz_image_errno(int r)
+{
+	return r == -EBADMSG || r == -ENOTSUP || r == -ELOOP || r == -ENOENT || r == -EINVAL ||
+	       r == -ENOMEM || r == -EISDIR || r == -EACCES || r == -ENOTDIR ||
+	       r == -ENAMETOOLONG || r == -EIO || r == -ENXIO || r == -EPERM;
 }
 
 #endif

@@ -35,18 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_VISITS 200	      /* entries looked at per input */
 #define MAX_READ   (1u << 20) /* bytes read per file before the sink stops */
 
-static void check(int cond)
-{
-	if (!cond)
-		abort();
-}
+#define check fuzz_check
 
+/* an image's own errors, and the filesystem reader's */
 static int known_error(int r)
 {
-	return r == -EBADMSG || r == -ENOTSUP || r == -ELOOP || r == -ENOENT || r == -EINVAL ||
-	       r == -ENOMEM || r == -EISDIR || r == -EACCES || r == -ENOTDIR ||
-	       r == -ENAMETOOLONG || r == -EIO || r == -ENXIO || r == -EPERM || r == -EFBIG ||
-	       r == -EROFS || r == -EOVERFLOW || r == -ERANGE;
+	return fuzz_image_errno(r) || r == -EFBIG || r == -EROFS || r == -EOVERFLOW ||
+	       r == -ERANGE;
 }
 
 struct sink {

@@ -25,11 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_INPUT (2u << 20)
 
-static void check(int cond)
-{
-	if (!cond)
-		abort();
-}
+#define check fuzz_check
 
 static uint32_t crc32_ieee(const unsigned char *p, size_t len)
 {

@@ -30,18 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_INPUT (1u << 20)
 #define READ_MAX  (256u << 10)
 
-static void check(int cond)
-{
-	if (!cond)
-		abort();
-}
-
-static int known_error(int r)
-{
-	return r == -EBADMSG || r == -ENOTSUP || r == -ELOOP || r == -ENOENT || r == -EINVAL ||
-	       r == -ENOMEM || r == -EISDIR || r == -EACCES || r == -ENOTDIR ||
-	       r == -ENAMETOOLONG || r == -EIO || r == -ENXIO || r == -EPERM;
-}
+#define check fuzz_check
+#define known_error fuzz_image_errno
 
 static uint64_t next(uint64_t *s)
 {

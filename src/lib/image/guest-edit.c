@@ -623,6 +623,20 @@ static int edit_uuid_refs(struct ctx *c)
 	return r;
 }
 
+/* Removes DIR/NAME unless it is a directory (what a clone must not share, host keys). */
+static int remove_in(struct ctx *c, const char *dir, const char *name)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return -ENOMEM;
+	mode_t mode = 0;
+	int r = xp_gfs_lstat(c->fs, path, &mode);
+	if (r == 0 && !S_ISDIR(mode))
+		r = xp_gfs_remove(c->fs, path, true);
+	free(path);
+	return r;
+}
+
 /* What one machine keeps of its own and a clone must not share, removed as
  * virt-sysprep(1)'s random-seed, dhcp-client-state and udev-persistent-net operations
  * do (a random seed is removed rather than rewritten: systemd-random-seed.service(8)
@@ -661,16 +675,7 @@ static int remove_machine_state(struct ctx *c)
 		for (size_t k = 0; r == 0 && k < n; k++) {
 			if (!state_name(i, names[k]))
 				continue;
-			char *path = NULL;
-			if (asprintf(&path, "%s/%s", machine_state[i].dir, names[k]) < 0) {
-				r = -ENOMEM;
-				break;
-			}
-			mode_t mode = 0;
-			r = xp_gfs_lstat(c->fs, path, &mode);
-			if (r == 0 && !S_ISDIR(mode))
-				r = xp_gfs_remove(c->fs, path, true);
-			free(path);
+			r = remove_in(c, machine_state[i].dir, names[k]);
 		}
 		xp_gfs_names_free(names, n);
 	}
@@ -754,16 +759,7 @@ static int remove_host_keys(struct ctx *c)
 		if (fnmatch("ssh_host_*_key", name, 0) != 0 &&
 		    fnmatch("ssh_host_*_key.pub", name, 0) != 0)
 			continue;
-		char *path = NULL;
-		if (asprintf(&path, "/etc/ssh/%s", name) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		mode_t mode = 0;
-		r = xp_gfs_lstat(c->fs, path, &mode);
-		if (r == 0 && !S_ISDIR(mode))
-			r = xp_gfs_remove(c->fs, path, true);
-		free(path);
+		r = remove_in(c, "/etc/ssh", name);
 	}
 	xp_gfs_names_free(names, n);
 	return r;
