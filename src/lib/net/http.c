@@ -277,6 +277,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* libmicrohttpd's messages may quote what a client sent: limited and escaped like
  * every line about a request (serve.c) */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct http_srv *h = cls;
 	xp__serve_vlimited(h->s, SRC_HTTP, LOG_DEBUG, fmt, ap);

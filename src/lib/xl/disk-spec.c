@@ -279,6 +279,9 @@ static void oom(struct parse *ps)
  * SIZE_MAX. */
 static void report_v(struct parse *ps, enum xp_severity sev, size_t off, const char *text,
 		     size_t textlen, const char *code, const char *hint, const char *fmt, va_list ap)
+	__attribute__((format(printf, 8, 0)));
+static void report_v(struct parse *ps, enum xp_severity sev, size_t off, const char *text,
+		     size_t textlen, const char *code, const char *hint, const char *fmt, va_list ap)
 {
 	if (sev == XP_SEV_ERROR)
 		ps->err = true;
