@@ -37,20 +37,12 @@ int cli_inv_open(const char *state_dir, struct xp_inv **inv)
 
 int cli_parse_view(int argc, char **argv, const char *verb, bool *json, const char **state_dir)
 {
-	enum { O_JSON = 256, O_STATE_DIR };
-	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
-					     {"state-dir", required_argument, NULL, O_STATE_DIR},
-					     {NULL, 0, NULL, 0}};
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == O_JSON && json)
-			*json = true;
-		else if (o == O_STATE_DIR)
-			*state_dir = optarg;
-		else
-			return cli_bad_option(verb, argv);
-	}
-	return 0;
+	struct cli_opts co = {.takes = CLI_STATE_DIR | (json ? CLI_JSON : 0)};
+	int rc = cli_parse_flags(argc, argv, verb, "", NULL, &co);
+	if (json)
+		*json = co.json;
+	*state_dir = co.state_dir;
+	return rc;
 }
 
 /* `KIND VERB [--json] NAME`: parses, opens the inventory and runs fn(inv, NAME, ctx);
@@ -132,8 +124,7 @@ int cli_fields_parse(int argc, char **argv, const char *verb, bool edit, const s
 		     int (*on_extra)(void *ud, int id, const char *arg), void *ud,
 		     struct cli_fields *out)
 {
-	/* ids: field i is 1 + i, its --no- form 1 + CLI_FIELDS_MAX + i, --state-dir 512 */
-	enum { STATE_DIR = 512 };
+	/* ids: field i is 1 + i, its --no- form 1 + CLI_FIELDS_MAX + i */
 	struct option opts[2 * CLI_FIELDS_MAX + 16];
 	char no_names[CLI_FIELDS_MAX][48];
 	size_t k = 0;
@@ -146,19 +137,17 @@ int cli_fields_parse(int argc, char **argv, const char *verb, bool edit, const s
 						    1 + CLI_FIELDS_MAX + (int)i};
 		}
 	}
-	opts[k++] = (struct option){"state-dir", required_argument, NULL, STATE_DIR};
 	for (const struct option *e = extra; e && e->name && k < sizeof(opts) / sizeof(opts[0]) - 1;
 	     e++)
 		opts[k++] = *e;
 	opts[k] = (struct option){NULL, 0, NULL, 0};
+	struct cli_opts co = {.takes = CLI_STATE_DIR};
 	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((o = cli_getopt(argc, argv, "", opts, &co)) != -1) {
 		if (o == '?' || o == ':')
 			return cli_bad_option(verb, argv);
-		out->any |= o != STATE_DIR;
-		if (o == STATE_DIR) {
-			out->state_dir = optarg;
-		} else if (o >= 1 && o <= CLI_FIELDS_MAX) {
+		out->any = true;
+		if (o >= 1 && o <= CLI_FIELDS_MAX) {
 			out->val[o - 1] = optarg;
 		} else if (o > CLI_FIELDS_MAX && o <= 2 * CLI_FIELDS_MAX) {
 			if (!edit)
@@ -172,6 +161,7 @@ int cli_fields_parse(int argc, char **argv, const char *verb, bool edit, const s
 				return rc;
 		}
 	}
+	out->state_dir = co.state_dir;
 	if (argc - optind != 1)
 		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
 	for (size_t i = 0; i < n; i++)

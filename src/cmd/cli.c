@@ -105,6 +105,55 @@ int cli_run_verbs(const struct xp_command *cmd, int argc, char **argv)
 	return v->run(argc - 1, argv + 1);
 }
 
+/* ---- the options verbs share ---------------------------------------------------------- */
+
+enum { ID_JSON = 0x10000, ID_STATE_DIR, ID_SECRETS };
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+	       struct cli_opts *co)
+{
+	/* the verb's table and the shared options it takes, as one getopt_long table; built
+	 * again on every call (getopt_long keeps no pointer into it between calls) */
+	struct option all[CLI_OPTS_MAX + 4];
+	size_t n = 0;
+	for (const struct option *o = longopts; o && o->name && n < CLI_OPTS_MAX; o++)
+		all[n++] = *o;
+	if (co->takes & CLI_JSON)
+		all[n++] = (struct option){"json", no_argument, NULL, ID_JSON};
+	if (co->takes & CLI_QUIET)
+		all[n++] = (struct option){"quiet", no_argument, NULL, 'q'};
+	if (co->takes & CLI_STATE_DIR)
+		all[n++] = (struct option){"state-dir", required_argument, NULL, ID_STATE_DIR};
+	if (co->takes & CLI_SECRETS)
+		all[n++] = (struct option){"secrets", no_argument, NULL, ID_SECRETS};
+	all[n] = (struct option){NULL, 0, NULL, 0};
+	char shorts[64];
+	snprintf(shorts, sizeof(shorts), "%s%s", shortopts, co->takes & CLI_QUIET ? "q" : "");
+	for (;;) {
+		int c = getopt_long(argc, argv, shorts, all, NULL);
+		if (c == ID_JSON)
+			co->json = true;
+		else if (c == 'q' && (co->takes & CLI_QUIET))
+			co->quiet = true;
+		else if (c == ID_STATE_DIR)
+			co->state_dir = optarg;
+		else if (c == ID_SECRETS)
+			co->secrets = true;
+		else
+			return c;
+	}
+}
+
+int cli_parse_flags(int argc, char **argv, const char *verb, const char *shortopts,
+		    const struct option *longopts, struct cli_opts *co)
+{
+	int c;
+	while ((c = cli_getopt(argc, argv, shortopts, longopts, co)) != -1)
+		if (c != 0)
+			return cli_bad_option(verb, argv);
+	return 0;
+}
+
 void cli_print_diags(FILE *f, const struct xp_diags *d)
 {
 	bool color = isatty(fileno(f)) && getenv("NO_COLOR") == NULL;

@@ -7,6 +7,7 @@
 #ifndef XP_CLI_H
 #define XP_CLI_H
 
+#include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -66,6 +67,36 @@ int cli_usage_error(const char *cmdpath, const char *fmt, ...)
 int cli_bad_option(const char *cmdpath, char **argv);
 /* True if argv has -h or --help before any "--". */
 bool cli_wants_help(int argc, char **argv);
+
+/* ---- the options verbs share ---------------------------------------------------------- */
+
+/* Which of the shared options a verb takes (cli_opts.takes). */
+enum { CLI_JSON = 1u, CLI_QUIET = 2u, CLI_STATE_DIR = 4u, CLI_SECRETS = 8u };
+
+/* The shared options, parsed in one place for every verb that takes them. */
+struct cli_opts {
+	unsigned takes;	       /* CLI_JSON | CLI_QUIET | CLI_STATE_DIR | CLI_SECRETS */
+	bool json;	       /* --json */
+	bool quiet;	       /* -q, --quiet */
+	bool secrets;	       /* --secrets: views show secret values (xp_profile_key_secret) */
+	const char *state_dir; /* --state-dir DIR (borrowed from argv); NULL: the default */
+};
+
+/* getopt_long over a verb's own options (shortopts; longopts NULL-terminated, at most
+ * CLI_OPTS_MAX, or NULL) and the shared ones co->takes names, which it handles itself
+ * (the verb's own ids stay below 0x10000, and it has no -q of its own). Returns the
+ * next of the verb's own options, 0 for one of them that set its flag, -1 after the
+ * last option, '?' for an unknown option or a missing value (see cli_bad_option). */
+#define CLI_OPTS_MAX 120
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+	       struct cli_opts *co);
+
+/* The whole option parsing of a verb whose own options are all flags (longopts entries
+ * with a flag pointer, which getopt_long sets to val; or none): shortopts is "+" to
+ * stop at the first argument, "" to take options after them too. The arguments are
+ * left at argv[optind..]. 0, or the exit code of a usage error (for verb). */
+int cli_parse_flags(int argc, char **argv, const char *verb, const char *shortopts,
+		    const struct option *longopts, struct cli_opts *co);
 
 /* Human form "file:line:col: severity: msg [text]" plus hint lines. */
 void cli_print_diags(FILE *f, const struct xp_diags *d);

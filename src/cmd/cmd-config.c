@@ -193,28 +193,14 @@ static const char check_usage[] =
 
 static int run_check(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-					     {"host", no_argument, NULL, 'H'},
-					     {"quiet", no_argument, NULL, 'q'},
-					     {NULL, 0, NULL, 0}};
-	bool json = false, quiet = false;
-	struct xp_lint_opts lo = {0};
-	int c;
-	while ((c = getopt_long(argc, argv, "+q", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'H':
-			lo.host = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		default:
-			return cli_bad_option("config check", argv);
-		}
-	}
+	int host = 0;
+	const struct option opts[] = {{"host", no_argument, &host, 1}, {NULL, 0, NULL, 0}};
+	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET};
+	int c = cli_parse_flags(argc, argv, "config check", "+", opts, &co);
+	if (c)
+		return c;
+	bool json = co.json, quiet = co.quiet;
+	struct xp_lint_opts lo = {.host = host};
 	if (optind >= argc)
 		return cli_usage_error("config check", "no FILE given");
 
@@ -310,27 +296,22 @@ static const char get_usage[] =
 
 static int run_get(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	bool json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_bad_option("config get", argv);
-		json = true;
-	}
+	struct cli_opts co = {.takes = CLI_JSON};
+	int r = cli_parse_flags(argc, argv, "config get", "+", NULL, &co);
+	if (r)
+		return r;
 	if (argc - optind != 2)
 		return cli_usage_error("config get", "expected FILE and KEY");
 	const char *path = argv[optind], *key = argv[optind + 1];
 	struct xp_cfg *cfg;
-	int r = load_clean(path, &cfg, NULL);
-	if (r)
+	if ((r = load_clean(path, &cfg, NULL)))
 		return r;
 	const struct xp_cfg_value *v = xp_cfg_lookup(cfg, key);
 	if (!v) {
 		xp_cfg_free(cfg);
 		return cli_error("'%s' is not set in '%s'", key, path);
 	}
-	if (json) {
+	if (co.json) {
 		r = cli_print_json(value_json(v));
 	} else if (xp_cfg_value_type(v) == XP_CFG_LIST) {
 		struct xp_buf b = XP_BUF_INIT;
@@ -626,21 +607,16 @@ static const char dump_usage[] =
 
 static int run_dump(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	bool json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_bad_option("config dump", argv);
-		json = true;
-	}
+	struct cli_opts co = {.takes = CLI_JSON};
+	int r = cli_parse_flags(argc, argv, "config dump", "+", NULL, &co);
+	if (r)
+		return r;
 	if (argc - optind != 1)
 		return cli_usage_error("config dump", "expected one FILE");
 	struct xp_cfg *cfg;
-	int r = load_clean(argv[optind], &cfg, NULL);
-	if (r)
+	if ((r = load_clean(argv[optind], &cfg, NULL)))
 		return r;
-	if (json) {
+	if (co.json) {
 		json_t *o = json_object();
 		for (size_t i = 0; o && i < xp_cfg_count(cfg); i++)
 			json_object_set_new(o, xp_cfg_name_at(cfg, i),

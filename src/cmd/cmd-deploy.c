@@ -286,7 +286,7 @@ static void event(void *ud, const struct xp_deploy_event *ev)
 static int deploy_main(int argc, char **argv, struct xp_settings *set)
 {
 	enum { O_PROFILE = 256, O_COUNT, O_NAME, O_FIRST, O_NAMES, O_PLAN, O_CONFIGDIR,
-	       O_STATEDIR, O_ROLLBACK, O_JSON, O_SET };
+	       O_ROLLBACK, O_SET };
 	static const struct option opts[] = {{"profile", required_argument, NULL, O_PROFILE},
 					     {"count", required_argument, NULL, O_COUNT},
 					     {"name", required_argument, NULL, O_NAME},
@@ -296,18 +296,15 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 					     {"set", required_argument, NULL, O_SET},
 					     {"jobs", required_argument, NULL, 'j'},
 					     {"config-dir", required_argument, NULL, O_CONFIGDIR},
-					     {"state-dir", required_argument, NULL, O_STATEDIR},
 					     {"rollback", optional_argument, NULL, O_ROLLBACK},
-					     {"json", no_argument, NULL, O_JSON},
-					     {"quiet", no_argument, NULL, 'q'},
 					     {NULL, 0, NULL, 0}};
 	const char *profile = NULL, *fmt = "guest%03d", *names_from = NULL, *plan = NULL,
-		   *config_dir = NULL, *state_dir = NULL;
+		   *config_dir = NULL;
 	long count = -1, first = 1, jobs = 0, rollback_id = -1;
-	bool json = false, quiet = false;
+	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR};
 	char *end;
 	int c, rc;
-	while ((c = getopt_long(argc, argv, "+j:q", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+j:", opts, &co)) != -1) {
 		switch (c) {
 		case O_SET:
 			if ((rc = add_set(set, optarg)) != 0)
@@ -343,9 +340,6 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 		case O_CONFIGDIR:
 			config_dir = optarg;
 			break;
-		case O_STATEDIR:
-			state_dir = optarg;
-			break;
 		case O_ROLLBACK:
 			rollback_id = 0;
 			/* --rollback ID as well as --rollback=ID */
@@ -357,12 +351,6 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 					return cli_usage_error("deploy", "invalid deploy id '%s'", optarg);
 			}
 			break;
-		case O_JSON:
-			json = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		default:
 			return cli_bad_option("deploy", argv);
 		}
@@ -370,8 +358,8 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 	if (optind < argc)
 		return cli_usage_error("deploy", "unexpected argument '%s'", argv[optind]);
 	char *dir = NULL;
-	if (state_dir)
-		dir = strdup(state_dir);
+	if (co.state_dir)
+		dir = strdup(co.state_dir);
 	else if (xp_state_dir_default(&dir) < 0)
 		return cli_error("cannot find the state directory (give --state-dir)");
 	if (!dir)
@@ -391,7 +379,7 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 		cli_print_diags(stderr, &d);
 		if (r < 0 && r != -EIO)
 			rc = cli_error("cannot roll back: %s", strerror(-r));
-		else if (json) {
+		else if (co.json) {
 			json_t *o = json_object();
 			json_object_set_new(o, "deploy", json_integer(res.deploy_id));
 			json_object_set_new(o, "removed", json_integer((json_int_t)res.cleaned));
@@ -445,8 +433,8 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 	struct xp_buf req = XP_BUF_INIT;
 	for (int i = 0; i < argc; i++)
 		xp_buf_addf(&req, "%s%s", i ? " " : "", argv[i]);
-	struct ui ui = {.json = json};
-	cli_progress_init(&ui.bar, !json && !quiet);
+	struct ui ui = {.json = co.json};
+	cli_progress_init(&ui.bar, !co.json && !co.quiet);
 	struct xp_deploy_opts o = {.state_dir = dir,
 				   .profile = profile,
 				   .guests = g.v,
@@ -462,7 +450,7 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 	/* per-guest failures were reported as they happened; print the rest */
 	if (r < 0 && r != -EIO)
 		cli_print_diags(stderr, &d);
-	if (json) {
+	if (co.json) {
 		json_t *s = json_object();
 		json_object_set_new(s, "event", json_string("summary"));
 		json_object_set_new(s, "deploy", json_integer(res.deploy_id));
@@ -480,7 +468,7 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 		       (long long)res.deploy_id, res.created, res.skipped, res.failed,
 		       res.stopped ? " (stopped: out of space)" : "");
 	}
-	if (r < 0 && r != -EIO && !json)
+	if (r < 0 && r != -EIO && !co.json)
 		cli_error("deploy failed: %s", strerror(-r));
 	rc = r < 0 ? XP_EXIT_FAIL : XP_EXIT_OK;
 	xp_buf_release(&req);

@@ -102,10 +102,6 @@ enum {
 	O_MACPREFIX,
 	O_SET,
 	O_CONFIGDIR,
-	O_STATEDIR,
-	O_JSON,
-	O_SECRETS,
-	O_KEEP,
 	O_KEY0 = 1000
 };
 
@@ -150,9 +146,6 @@ static int run_create(int argc, char **argv)
 	    {"mac-prefix", required_argument, NULL, O_MACPREFIX},
 	    {"set", required_argument, NULL, O_SET},
 	    {"config-dir", required_argument, NULL, O_CONFIGDIR},
-	    {"state-dir", required_argument, NULL, O_STATEDIR},
-	    {"json", no_argument, NULL, O_JSON},
-	    {"quiet", no_argument, NULL, 'q'},
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	struct option *opts = calloc(nfixed + nkeys + 1, sizeof(*opts));
@@ -202,11 +195,10 @@ static int run_create(int argc, char **argv)
 
 	struct xp_domain_create_opts o = {0};
 	uint8_t prefix[5];
-	const char *state_dir = NULL;
-	bool json = false, quiet = false;
+	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR};
 	int c;
 	optind = 0;
-	while ((c = getopt_long(nargs, args, "q", opts, NULL)) != -1) {
+	while ((c = cli_getopt(nargs, args, "", opts, &co)) != -1) {
 		switch (c) {
 		case O_PROFILE:
 			o.profile = optarg;
@@ -235,15 +227,6 @@ static int run_create(int argc, char **argv)
 		case O_CONFIGDIR:
 			o.config_dir = optarg;
 			break;
-		case O_STATEDIR:
-			state_dir = optarg;
-			break;
-		case O_JSON:
-			json = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		default:
 			if (c >= O_KEY0 && c < O_KEY0 + (int)nkeys) {
 				if ((rc = set_override(&over, xp_profile_keys[c - O_KEY0].key,
@@ -270,10 +253,10 @@ static int run_create(int argc, char **argv)
 		goto out;
 	}
 	o.overrides = &over;
-	if ((rc = open_inv(state_dir, &inv)) != 0)
+	if ((rc = open_inv(co.state_dir, &inv)) != 0)
 		goto out;
 	struct cli_progress prog;
-	cli_progress_init(&prog, !quiet && !json);
+	cli_progress_init(&prog, !co.quiet && !co.json);
 	o.progress = progress_fn;
 	o.progress_ud = &prog;
 	struct xp_diags d;
@@ -292,7 +275,7 @@ static int run_create(int argc, char **argv)
 	}
 	print_diags(&d); /* warnings */
 	xp_diags_release(&d);
-	if (json) {
+	if (co.json) {
 		rc = cli_print_json(xp_domain_to_json(&dom, false));
 	} else {
 		printf("%s: created: %s disk %s, mac %s", dom.name, dom.storage, dom.disk_path,
@@ -327,29 +310,16 @@ static const char delete_usage[] =
 static int run_delete(int argc, char **argv)
 {
 	const char *cmd = "domain delete";
-	static const struct option opts[] = {{"keep-storage", no_argument, NULL, O_KEEP},
-					     {"state-dir", required_argument, NULL, O_STATEDIR},
-					     {NULL, 0, NULL, 0}};
-	const char *state_dir = NULL;
-	bool keep = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_KEEP:
-			keep = true;
-			break;
-		case O_STATEDIR:
-			state_dir = optarg;
-			break;
-		default:
-			return cli_bad_option(cmd, argv);
-		}
-	}
+	int keep = 0;
+	const struct option opts[] = {{"keep-storage", no_argument, &keep, 1}, {NULL, 0, NULL, 0}};
+	struct cli_opts co = {.takes = CLI_STATE_DIR};
+	int rc = cli_parse_flags(argc, argv, cmd, "", opts, &co);
+	if (rc)
+		return rc;
 	if (optind >= argc)
 		return cli_usage_error(cmd, "NAME is required");
 	struct xp_inv *inv;
-	int rc = open_inv(state_dir, &inv);
-	if (rc)
+	if ((rc = open_inv(co.state_dir, &inv)))
 		return rc;
 	for (int i = optind; i < argc; i++) {
 		struct xp_diags d;
@@ -391,46 +361,16 @@ static const char show_usage[] =
     "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  -h, --help        this help\n";
 
-/* secrets: NULL for a verb without --secrets. */
-static int read_opts(int argc, char **argv, const char *cmd, const char **state_dir, bool *json,
-		     bool *secrets)
-{
-	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
-					     {"state-dir", required_argument, NULL, O_STATEDIR},
-					     {"secrets", no_argument, NULL, O_SECRETS},
-					     {NULL, 0, NULL, 0}};
-	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_JSON:
-			*json = true;
-			break;
-		case O_SECRETS:
-			if (!secrets)
-				return cli_bad_option(cmd, argv);
-			*secrets = true;
-			break;
-		case O_STATEDIR:
-			*state_dir = optarg;
-			break;
-		default:
-			return cli_bad_option(cmd, argv);
-		}
-	}
-	return 0;
-}
-
 static int run_list(int argc, char **argv)
 {
-	const char *state_dir = NULL;
-	bool json = false;
-	int rc = read_opts(argc, argv, "domain list", &state_dir, &json, NULL);
+	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR};
+	int rc = cli_parse_flags(argc, argv, "domain list", "", NULL, &co);
 	if (rc)
 		return rc;
 	if (optind < argc)
 		return cli_usage_error("domain list", "unexpected argument '%s'", argv[optind]);
 	struct xp_inv *inv;
-	if ((rc = open_inv(state_dir, &inv)) != 0)
+	if ((rc = open_inv(co.state_dir, &inv)) != 0)
 		return rc;
 	struct xp_domain *v;
 	size_t n;
@@ -440,7 +380,7 @@ static int run_list(int argc, char **argv)
 		xp_inv_close(inv);
 		return rc;
 	}
-	if (json) {
+	if (co.json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(a, xp_domain_to_json(&v[i], false));
@@ -461,9 +401,8 @@ static int run_list(int argc, char **argv)
 
 static int run_show(int argc, char **argv)
 {
-	const char *state_dir = NULL;
-	bool json = false, secrets = false;
-	int rc = read_opts(argc, argv, "domain show", &state_dir, &json, &secrets);
+	struct cli_opts co = {.takes = CLI_JSON | CLI_SECRETS | CLI_STATE_DIR};
+	int rc = cli_parse_flags(argc, argv, "domain show", "", NULL, &co);
 	if (rc)
 		return rc;
 	if (optind >= argc)
@@ -471,7 +410,7 @@ static int run_show(int argc, char **argv)
 	if (optind + 1 < argc)
 		return cli_usage_error("domain show", "unexpected argument '%s'", argv[optind + 1]);
 	struct xp_inv *inv;
-	if ((rc = open_inv(state_dir, &inv)) != 0)
+	if ((rc = open_inv(co.state_dir, &inv)) != 0)
 		return rc;
 	struct xp_domain dom;
 	int r = xp_domain_get(inv, argv[optind], &dom);
@@ -481,8 +420,8 @@ static int run_show(int argc, char **argv)
 		xp_inv_close(inv);
 		return rc;
 	}
-	if (json) {
-		rc = cli_print_json(xp_domain_to_json(&dom, secrets));
+	if (co.json) {
+		rc = cli_print_json(xp_domain_to_json(&dom, co.secrets));
 	} else {
 		printf("name:     %s\nstate:    %s\nprofile:  %s\nmac:      %s\n", dom.name,
 		       dom.state, dom.profile ? dom.profile : "-", dom.mac ? dom.mac : "-");
@@ -501,7 +440,7 @@ static int run_show(int argc, char **argv)
 			printf("settings:\n");
 		for (size_t i = 0; i < dom.settings.n; i++)
 			printf("  %s = %s\n", dom.settings.v[i].key,
-			       secrets || !xp_profile_key_secret(dom.settings.v[i].key)
+			       co.secrets || !xp_profile_key_secret(dom.settings.v[i].key)
 				   ? dom.settings.v[i].value
 				   : CLI_SECRET_TEXT);
 		rc = XP_EXIT_OK;
@@ -524,12 +463,11 @@ static const char start_usage[] =
 
 static int run_start(int argc, char **argv)
 {
-	const char *state_dir = NULL;
-	bool json = false;
-	int rc = read_opts(argc, argv, "domain start", &state_dir, &json, NULL);
+	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR};
+	int rc = cli_parse_flags(argc, argv, "domain start", "", NULL, &co);
 	if (rc)
 		return rc;
-	if (json)
+	if (co.json)
 		return cli_usage_error("domain start", "--json is not an option of start");
 	if (optind >= argc)
 		return cli_usage_error("domain start", "NAME is required");
@@ -537,7 +475,7 @@ static int run_start(int argc, char **argv)
 		return cli_usage_error("domain start", "unexpected argument '%s'",
 				       argv[optind + 1]);
 	struct xp_inv *inv;
-	if ((rc = open_inv(state_dir, &inv)) != 0)
+	if ((rc = open_inv(co.state_dir, &inv)) != 0)
 		return rc;
 	struct xp_domain dom;
 	int r = xp_domain_get(inv, argv[optind], &dom);

@@ -111,7 +111,7 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 static int run_build(int argc, char **argv)
 {
 	enum { O_FROM = 256, O_SIZE, O_HEADROOM, O_FS, O_LABEL, O_SWAP, O_FORMAT, O_FSLABEL,
-	       O_UUID, O_INODES, O_RESERVED, O_NOCACHE, O_CACHEDIR, O_JSON, O_ALLOW_EMPTY };
+	       O_UUID, O_INODES, O_RESERVED, O_NOCACHE, O_CACHEDIR, O_ALLOW_EMPTY };
 	static const struct option opts[] = {
 		{"from", required_argument, NULL, O_FROM},
 		{"output", required_argument, NULL, 'o'},
@@ -128,19 +128,18 @@ static int run_build(int argc, char **argv)
 		{"no-cache", no_argument, NULL, O_NOCACHE},
 		{"cache-dir", required_argument, NULL, O_CACHEDIR},
 		{"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
-		{"json", no_argument, NULL, O_JSON},
-		{"quiet", no_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0}};
 	struct xp_image_opts o = {.fs = {.type = XP_FS_EXT4, .reserved_percent = -1},
 				  .headroom_percent = 30,
 				  .label = XP_LABEL_MSDOS,
 				  .format = XP_IMAGE_RAW};
-	bool json = false, quiet = false, no_cache = false, format_set = false;
+	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET};
+	bool no_cache = false, format_set = false;
 	const char *cache_dir = NULL;
 	unsigned long long u;
 	int c;
 	const char *cmd = "image build";
-	while ((c = getopt_long(argc, argv, "+o:q", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+o:", opts, &co)) != -1) {
 		switch (c) {
 		case O_FROM:
 			o.archive = optarg;
@@ -228,12 +227,6 @@ static int run_build(int argc, char **argv)
 		case O_ALLOW_EMPTY:
 			o.fs.allow_empty = true;
 			break;
-		case O_JSON:
-			json = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		default:
 			return cli_bad_option(cmd, argv);
 		}
@@ -256,7 +249,7 @@ static int run_build(int argc, char **argv)
 	}
 
 	struct progress p = {.name = o.output};
-	cli_progress_init(&p.line, !quiet && !json);
+	cli_progress_init(&p.line, !co.quiet && !co.json);
 	struct xp_diags d;
 	xp_diags_init(&d);
 	d.limit = 50;
@@ -275,7 +268,7 @@ static int run_build(int argc, char **argv)
 		return cli_error("cannot write '%s': %s", o.output, strerror(-r));
 	if (r < 0)
 		return cli_error("cannot build '%s': %s", o.output, strerror(-r));
-	if (json) {
+	if (co.json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "output", json_string(o.output));
 		json_object_set_new(j, "format", json_string(xp_image_format_name(o.format)));
@@ -332,13 +325,12 @@ static int image_error(const char *path, int r)
 
 static int run_info(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	bool json = false;
+	struct cli_opts co = {.takes = CLI_JSON};
 	int c;
-	while ((c = getopt_long(argc, argv, "+j", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+j", NULL, &co)) != -1) {
 		if (c != 'j')
 			return cli_bad_option("image info", argv);
-		json = true;
+		co.json = true; /* -j: info has always taken it */
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("image info", "expected one IMAGE");
@@ -347,7 +339,7 @@ static int run_info(int argc, char **argv)
 	int r = xp_image_info(path, &info);
 	if (r < 0)
 		return image_error(path, r);
-	if (json) {
+	if (co.json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "image", json_string(path));
 		json_object_set_new(j, "format", json_string(xp_image_format_name(info.format)));
@@ -516,17 +508,15 @@ static int open_fs(const char *path, unsigned part, struct xp_blockdev **bd, str
 static int run_ls(int argc, char **argv)
 {
 	static const struct option opts[] = {{"long", no_argument, NULL, 'l'},
-					     {"json", no_argument, NULL, 'j'},
 					     {"partition", required_argument, NULL, 'p'},
 					     {NULL, 0, NULL, 0}};
-	bool lng = false, json = false;
+	struct cli_opts co = {.takes = CLI_JSON};
+	bool lng = false;
 	unsigned part = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+l", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+l", opts, &co)) != -1) {
 		if (c == 'l')
 			lng = true;
-		else if (c == 'j')
-			json = true;
 		else if (c == 'p') {
 			if (parse_partition("image ls", optarg, &part))
 				return XP_EXIT_USAGE;
@@ -548,7 +538,7 @@ static int run_ls(int argc, char **argv)
 	if (r < 0) {
 		rc = cli_error("cannot access '%s' in '%s': %s", path, img, strerror(-r));
 	} else if (!S_ISDIR(st.mode)) {
-		if (json) {
+		if (co.json) {
 			json_t *a = json_array();
 			json_array_append_new(a, entry_json(&st));
 			rc = cli_print_json(a);
@@ -562,15 +552,15 @@ static int run_ls(int argc, char **argv)
 		if (r < 0) {
 			rc = cli_error("cannot list '%s' in '%s': %s", path, img, strerror(-r));
 		} else {
-			json_t *a = json ? json_array() : NULL;
+			json_t *a = co.json ? json_array() : NULL;
 			for (size_t i = 0; i < n; i++) {
-				if (json)
+				if (co.json)
 					json_array_append_new(a, entry_json(&es[i]));
 				else
 					print_entry(&es[i], lng);
 			}
 			xp_fs_list_free(es, n);
-			if (json)
+			if (co.json)
 				rc = cli_print_json(a);
 		}
 	}

@@ -79,18 +79,13 @@ static const char *const plain_keys[] = {
 };
 
 enum {
-	O_STATE_DIR = 256,
-	O_JSON,
-	O_RESOLVED,
-	O_REPLACE,
-	O_PARENT,
+	O_PARENT = 256,
 	O_NO_PARENT,
 	O_UNSET,
 	O_IMAGE,
 	O_CONFIG,
 	O_PW_FILE,
 	O_SSH_KEY,
-	O_SECRETS,
 	O_PLAIN = 512, /* + index in plain_keys */
 };
 
@@ -265,7 +260,6 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 	struct option opts[64];
 	size_t no = 0;
 	static const struct option fixed[] = {
-	    {"state-dir", required_argument, NULL, O_STATE_DIR},
 	    {"parent", required_argument, NULL, O_PARENT},
 	    {"image", required_argument, NULL, O_IMAGE},
 	    {"config", required_argument, NULL, O_CONFIG},
@@ -283,13 +277,11 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 	opts[no] = (struct option){NULL, 0, NULL, 0};
 
 	memset(c, 0, sizeof(*c));
+	struct cli_opts co = {.takes = CLI_STATE_DIR};
 	int o, rc = 0;
 	/* options and NAME in any order (getopt permutes) */
-	while (rc == 0 && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while (rc == 0 && (o = cli_getopt(argc, argv, "", opts, &co)) != -1) {
 		switch (o) {
-		case O_STATE_DIR:
-			c->state_dir = optarg;
-			break;
 		case O_PARENT:
 			c->parent = optarg;
 			break;
@@ -359,6 +351,7 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 			rc = cli_bad_option(verb, argv);
 		}
 	}
+	c->state_dir = co.state_dir;
 	if (rc == 0 && c->pw_hash_given && c->pw_file_given)
 		rc = cli_usage_error(verb, "give --root-password-hash or --root-password-file, "
 					   "not both");
@@ -598,33 +591,18 @@ static const char show_usage[] =
 
 static int run_show(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
-					     {"resolved", no_argument, NULL, O_RESOLVED},
-					     {"secrets", no_argument, NULL, O_SECRETS},
-					     {"state-dir", required_argument, NULL, O_STATE_DIR},
-					     {NULL, 0, NULL, 0}};
-	bool json = false, resolved = false, secrets = false;
-	const char *state_dir = NULL;
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == O_JSON)
-			json = true;
-		else if (o == O_RESOLVED)
-			resolved = true;
-		else if (o == O_SECRETS)
-			secrets = true;
-		else if (o == O_STATE_DIR)
-			state_dir = optarg;
-		else
-			return cli_bad_option("profile show", argv);
-	}
+	int resolved = 0;
+	const struct option opts[] = {{"resolved", no_argument, &resolved, 1}, {NULL, 0, NULL, 0}};
+	struct cli_opts co = {.takes = CLI_JSON | CLI_SECRETS | CLI_STATE_DIR};
+	int rc = cli_parse_flags(argc, argv, "profile show", "", opts, &co);
+	if (rc)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage_error("profile show",
 				       argc - optind ? "expected one NAME" : "no NAME given");
 	const char *name = argv[optind];
 	struct xp_inv *inv;
-	int rc = cli_inv_open(state_dir, &inv);
-	if (rc)
+	if ((rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	struct chain ch;
 	int r = chain_load(inv, name, &ch);
@@ -647,7 +625,7 @@ static int run_show(int argc, char **argv)
 				rc = XP_EXIT_FAIL;
 	if (rc) {
 		rc = cli_error("out of memory");
-	} else if (json) {
+	} else if (co.json) {
 		const struct xp_profile *p = &ch.v[0];
 		json_t *j = json_object(), *f = json_object(), *withheld = json_array();
 		json_object_set_new(j, "name", json_string(p->name));
@@ -656,7 +634,7 @@ static int run_show(int argc, char **argv)
 		json_object_set_new(j, "updated", json_integer(p->updated));
 		for (size_t i = 0; i < eff.n; i++)
 			json_object_set_new(f, from.v[i].key, json_string(from.v[i].value));
-		json_object_set_new(j, "settings", xp_settings_to_json(&eff, secrets, withheld));
+		json_object_set_new(j, "settings", xp_settings_to_json(&eff, co.secrets, withheld));
 		json_object_set_new(j, "withheld", withheld);
 		if (resolved)
 			json_object_set_new(j, "from", f);
@@ -678,7 +656,7 @@ static int run_show(int argc, char **argv)
 			int l = (int)strlen(eff.v[i].key);
 			kw = l > kw ? l : kw;
 			struct xp_buf v = XP_BUF_INIT;
-			print_value(eff.v[i].key, eff.v[i].value, secrets, &v);
+			print_value(eff.v[i].key, eff.v[i].value, co.secrets, &v);
 			l = (int)v.len;
 			vw = l > vw && l < 60 ? l : vw;
 			xp_buf_release(&v);
@@ -690,7 +668,7 @@ static int run_show(int argc, char **argv)
 		}
 		for (size_t i = 0; i < eff.n; i++) {
 			struct xp_buf v = XP_BUF_INIT;
-			print_value(eff.v[i].key, eff.v[i].value, secrets, &v);
+			print_value(eff.v[i].key, eff.v[i].value, co.secrets, &v);
 			if (resolved)
 				xp_buf_addf(&b, "%-*s  %-*s  %s\n", kw, eff.v[i].key, vw,
 					    xp_buf_str(&v), from.v[i].value);
@@ -722,25 +700,14 @@ static const char list_usage[] =
 
 static int run_list(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
-					     {"state-dir", required_argument, NULL, O_STATE_DIR},
-					     {NULL, 0, NULL, 0}};
-	bool json = false;
-	const char *state_dir = NULL;
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == O_JSON)
-			json = true;
-		else if (o == O_STATE_DIR)
-			state_dir = optarg;
-		else
-			return cli_bad_option("profile list", argv);
-	}
+	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR};
+	int rc = cli_parse_flags(argc, argv, "profile list", "", NULL, &co);
+	if (rc)
+		return rc;
 	if (optind != argc)
 		return cli_usage_error("profile list", "unexpected argument '%s'", argv[optind]);
 	struct xp_inv *inv;
-	int rc = cli_inv_open(state_dir, &inv);
-	if (rc)
+	if ((rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	char **names;
 	size_t n;
@@ -766,7 +733,7 @@ static int run_list(int argc, char **argv)
 			rc = lib_error(inv, "read profile", names[i], r);
 	}
 	xp_inv_close(inv);
-	if (rc == 0 && json) {
+	if (rc == 0 && co.json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++) {
 			if (!rows[i].p.name)
@@ -830,22 +797,16 @@ static const char remove_usage[] =
 
 static int run_remove(int argc, char **argv)
 {
-	static const struct option opts[] = {{"state-dir", required_argument, NULL, O_STATE_DIR},
-					     {NULL, 0, NULL, 0}};
-	const char *state_dir = NULL;
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o != O_STATE_DIR)
-			return cli_bad_option("profile remove", argv);
-		state_dir = optarg;
-	}
+	struct cli_opts co = {.takes = CLI_STATE_DIR};
+	int rc = cli_parse_flags(argc, argv, "profile remove", "", NULL, &co);
+	if (rc)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage_error("profile remove",
 				       argc - optind ? "expected one NAME" : "no NAME given");
 	const char *name = argv[optind];
 	struct xp_inv *inv;
-	int rc = cli_inv_open(state_dir, &inv);
-	if (rc)
+	if ((rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	int r = xp_profile_remove(inv, name);
 	if (r == -ENOENT) {
@@ -892,29 +853,16 @@ static const char export_usage[] =
 
 static int run_export(int argc, char **argv)
 {
-	static const struct option opts[] = {{"secrets", no_argument, NULL, O_SECRETS},
-					     {"state-dir", required_argument, NULL, O_STATE_DIR},
-					     {NULL, 0, NULL, 0}};
-	const char *state_dir = NULL;
-	bool secrets = false;
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == O_SECRETS)
-			secrets = true;
-		else if (o == O_STATE_DIR)
-			state_dir = optarg;
-		else
-			return cli_bad_option("profile export", argv);
-	}
+	struct cli_opts co = {.takes = CLI_SECRETS | CLI_STATE_DIR};
 	struct xp_inv *inv;
-	int rc = cli_inv_open(state_dir, &inv);
-	if (rc)
+	int rc = cli_parse_flags(argc, argv, "profile export", "", NULL, &co);
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	struct xp_diags d;
 	xp_diags_init(&d);
 	json_t *a;
 	int r = xp_profile_export(inv, (const char *const *)argv + optind, (size_t)(argc - optind),
-				  secrets, &a, &d);
+				  co.secrets, &a, &d);
 	xp_inv_close(inv);
 	rc = lib_diags(r, &d);
 	/* indented always: exports are files people read, diff and keep */
@@ -945,20 +893,12 @@ static const char import_usage[] =
 
 static int run_import(int argc, char **argv)
 {
-	static const struct option opts[] = {{"replace", no_argument, NULL, O_REPLACE},
-					     {"state-dir", required_argument, NULL, O_STATE_DIR},
-					     {NULL, 0, NULL, 0}};
-	const char *state_dir = NULL;
-	bool replace = false;
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == O_REPLACE)
-			replace = true;
-		else if (o == O_STATE_DIR)
-			state_dir = optarg;
-		else
-			return cli_bad_option("profile import", argv);
-	}
+	int replace = 0;
+	const struct option opts[] = {{"replace", no_argument, &replace, 1}, {NULL, 0, NULL, 0}};
+	struct cli_opts co = {.takes = CLI_STATE_DIR};
+	int rc = cli_parse_flags(argc, argv, "profile import", "", opts, &co);
+	if (rc)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage_error("profile import",
 				       argc - optind ? "expected one FILE" : "no FILE given");
@@ -978,7 +918,7 @@ static int run_import(int argc, char **argv)
 	struct xp_profile_set set;
 	r = xp_profile_import_read(data, len, shown, &set, &d);
 	free(data);
-	int rc = lib_diags(r, &d);
+	rc = lib_diags(r, &d);
 	if (r == -EINVAL) {
 		size_t errors = xp_diags_count(&d, XP_SEV_ERROR);
 		cli_error("'%s': %zu error%s; nothing imported", shown, errors,
@@ -986,7 +926,7 @@ static int run_import(int argc, char **argv)
 	}
 	xp_diags_release(&d);
 	struct xp_inv *inv;
-	if (rc || (rc = cli_inv_open(state_dir, &inv)))
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		goto out;
 	size_t added, replaced;
 	r = xp_profile_import(inv, &set, replace ? XP_IMPORT_REPLACE : 0, &added, &replaced, &d);

@@ -131,8 +131,7 @@ enum {
 	O_TPORT,
 	O_HPORT,
 	O_MAXT,
-	O_SPIN,
-	O_STATE
+	O_SPIN
 };
 
 static int run_serve(int argc, char **argv)
@@ -149,7 +148,6 @@ static int run_serve(int argc, char **argv)
 	    {"http-port", required_argument, NULL, O_HPORT},
 	    {"max-tftp", required_argument, NULL, O_MAXT},
 	    {"tftp-spin", required_argument, NULL, O_SPIN},
-	    {"state-dir", required_argument, NULL, O_STATE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -157,11 +155,12 @@ static int run_serve(int argc, char **argv)
 	const char **ifs = calloc((size_t)argc, sizeof(*ifs));
 	if (!ifs)
 		return cli_error("out of memory");
-	const char *state_dir = NULL, *user = NULL;
+	struct cli_opts co = {.takes = CLI_STATE_DIR};
+	const char *user = NULL;
 	bool user_set = false, verbose = false;
 	int c, rc = XP_EXIT_OK;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:v", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "i:v", longopts, &co)) != -1) {
 		switch (c) {
 		case O_DHCP:
 			o.dhcp = true;
@@ -208,9 +207,6 @@ static int run_serve(int argc, char **argv)
 			}
 			break;
 		}
-		case O_STATE:
-			state_dir = optarg;
-			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -226,6 +222,7 @@ static int run_serve(int argc, char **argv)
 	if (!o.dhcp && !o.tftp && !o.http)
 		o.dhcp = o.tftp = o.http = true;
 	o.interfaces = ifs;
+	const char *state_dir = co.state_dir;
 	char *dflt = NULL;
 	if (!state_dir) {
 		if (xp_state_dir_default(&dflt) < 0) {
