@@ -35,16 +35,6 @@ int cli_inv_open(const char *state_dir, struct xp_inv **inv)
 	return r < 0 ? XP_EXIT_FAIL : 0;
 }
 
-int cli_parse_view(int argc, char **argv, const char *verb, bool *json, const char **state_dir)
-{
-	struct cli_opts co = {.takes = CLI_STATE_DIR | (json ? CLI_JSON : 0)};
-	int rc = cli_parse_flags(argc, argv, verb, "", NULL, &co);
-	if (json)
-		*json = co.json;
-	*state_dir = co.state_dir;
-	return rc;
-}
-
 /* `KIND VERB [--json] NAME`: parses, opens the inventory and runs fn(inv, NAME, ctx);
  * "no KIND 'NAME'" for -ENOENT, else "cannot DOING KIND 'NAME'" with the reason. */
 static int by_name(int argc, char **argv, const char *kind, const char *verbword, const char *doing,
@@ -52,16 +42,14 @@ static int by_name(int argc, char **argv, const char *kind, const char *verbword
 {
 	char verb[64];
 	snprintf(verb, sizeof(verb), "%s %s", kind, verbword);
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, verb, json, &state_dir);
-	if (rc)
-		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
-	const char *name = argv[optind];
+	struct cli_opts co = {.takes = CLI_STATE_DIR | (json ? CLI_JSON : 0), .operand = "NAME"};
 	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
+	int rc = cli_parse_flags(argc, argv, verb, "", NULL, &co);
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
+	if (json)
+		*json = co.json;
+	const char *name = argv[optind];
 	rc = cli_inv_result(inv, kind, doing, name, fn(inv, name, ctx));
 	xp_inv_close(inv);
 	return rc;
@@ -202,15 +190,12 @@ int cli_inv_list(int argc, char **argv, const char *kind, bool *json,
 	snprintf(verb, sizeof(verb), "%s list", kind);
 	*rows = NULL;
 	*n = 0;
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, verb, json, &state_dir);
-	if (rc)
-		return rc;
-	if (optind != argc)
-		return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR, .operand = ""};
 	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
+	int rc = cli_parse_flags(argc, argv, verb, "", NULL, &co);
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
+	*json = co.json;
 	char **names = NULL;
 	size_t nn = 0;
 	/* one snapshot: names and rows agree */

@@ -27,11 +27,6 @@ extern const struct xp_command cmd_settings;
  * printing why not. */
 int cli_inv_open(const char *state_dir, struct xp_inv **inv);
 
-/* The options of show, list and remove: --json (json NULL: not taken) and
- * --state-dir. 0 or the exit code of a usage error; the arguments are left at
- * argv[optind..]. */
-int cli_parse_view(int argc, char **argv, const char *verb, bool *json, const char **state_dir);
-
 /* The remove verb of KIND ("distro", "system"): parses NAME and --state-dir, calls
  * remove; "no KIND 'NAME'" for -ENOENT, the inventory's reason for the rest. */
 int cli_inv_remove(int argc, char **argv, const char *kind,

@@ -151,6 +151,18 @@ int cli_parse_flags(int argc, char **argv, const char *verb, const char *shortop
 	while ((c = cli_getopt(argc, argv, shortopts, longopts, co)) != -1)
 		if (c != 0)
 			return cli_bad_option(verb, argv);
+	return cli_operands(argc, argv, verb, co);
+}
+
+int cli_operands(int argc, char **argv, const char *verb, const struct cli_opts *co)
+{
+	int n = argc - optind;
+	if (!co->operand)
+		return 0;
+	if (!*co->operand && n > 0)
+		return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
+	if (*co->operand && n != 1)
+		return cli_usage_error(verb, n ? "expected one %s" : "no %s given", co->operand);
 	return 0;
 }
 

@@ -80,6 +80,9 @@ struct cli_opts {
 	bool quiet;	       /* -q, --quiet */
 	bool secrets;	       /* --secrets: views show secret values (xp_profile_key_secret) */
 	const char *state_dir; /* --state-dir DIR (borrowed from argv); NULL: the default */
+	/* The verb's operands, after the options (cli_operands): "NAME" exactly one NAME,
+	 * "" none, NULL any number (the verb checks them). */
+	const char *operand;
 };
 
 /* getopt_long over a verb's own options (shortopts; longopts NULL-terminated, at most
@@ -91,10 +94,16 @@ struct cli_opts {
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
 	       struct cli_opts *co);
 
-/* The whole option parsing of a verb whose own options are all flags (longopts entries
- * with a flag pointer, which getopt_long sets to val; or none): shortopts is "+" to
- * stop at the first argument, "" to take options after them too. The arguments are
- * left at argv[optind..]. 0, or the exit code of a usage error (for verb). */
+/* Checks the operands at argv[optind..] against co->operand: "no NAME given",
+ * "expected one NAME", "unexpected argument 'X'". 0, or the exit code of a usage
+ * error (for verb). */
+int cli_operands(int argc, char **argv, const char *verb, const struct cli_opts *co);
+
+/* The whole argument parsing of a verb whose own options are all flags (longopts
+ * entries with a flag pointer, which getopt_long sets to val; or none): shortopts is
+ * "+" to stop at the first operand, "" to take options after them too; then
+ * cli_operands. The operands are left at argv[optind..]. 0, or the exit code of a
+ * usage error (for verb). */
 int cli_parse_flags(int argc, char **argv, const char *verb, const char *shortopts,
 		    const struct option *longopts, struct cli_opts *co);
 

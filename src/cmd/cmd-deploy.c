@@ -301,7 +301,7 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 	const char *profile = NULL, *fmt = "guest%03d", *names_from = NULL, *plan = NULL,
 		   *config_dir = NULL;
 	long count = -1, first = 1, jobs = 0, rollback_id = -1;
-	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR};
+	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR, .operand = ""};
 	char *end;
 	int c, rc;
 	while ((c = cli_getopt(argc, argv, "+j:", opts, &co)) != -1) {
@@ -355,8 +355,8 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 			return cli_bad_option("deploy", argv);
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error("deploy", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_operands(argc, argv, "deploy", &co)))
+		return rc;
 	char *dir = NULL;
 	if (co.state_dir)
 		dir = strdup(co.state_dir);

@@ -363,14 +363,10 @@ static const char show_usage[] =
 
 static int run_list(int argc, char **argv)
 {
-	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR};
-	int rc = cli_parse_flags(argc, argv, "domain list", "", NULL, &co);
-	if (rc)
-		return rc;
-	if (optind < argc)
-		return cli_usage_error("domain list", "unexpected argument '%s'", argv[optind]);
+	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR, .operand = ""};
 	struct xp_inv *inv;
-	if ((rc = open_inv(co.state_dir, &inv)) != 0)
+	int rc = cli_parse_flags(argc, argv, "domain list", "", NULL, &co);
+	if (rc || (rc = open_inv(co.state_dir, &inv)))
 		return rc;
 	struct xp_domain *v;
 	size_t n;

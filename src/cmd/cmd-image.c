@@ -133,7 +133,7 @@ static int run_build(int argc, char **argv)
 				  .headroom_percent = 30,
 				  .label = XP_LABEL_MSDOS,
 				  .format = XP_IMAGE_RAW};
-	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET};
+	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET, .operand = ""};
 	bool no_cache = false, format_set = false;
 	const char *cache_dir = NULL;
 	unsigned long long u;
@@ -231,8 +231,8 @@ static int run_build(int argc, char **argv)
 			return cli_bad_option(cmd, argv);
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if ((c = cli_operands(argc, argv, cmd, &co)))
+		return c;
 	if (!o.archive)
 		return cli_usage_error(cmd, "--from ROOTFS is required");
 	if (!o.output)

@@ -593,17 +593,12 @@ static int run_show(int argc, char **argv)
 {
 	int resolved = 0;
 	const struct option opts[] = {{"resolved", no_argument, &resolved, 1}, {NULL, 0, NULL, 0}};
-	struct cli_opts co = {.takes = CLI_JSON | CLI_SECRETS | CLI_STATE_DIR};
-	int rc = cli_parse_flags(argc, argv, "profile show", "", opts, &co);
-	if (rc)
-		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error("profile show",
-				       argc - optind ? "expected one NAME" : "no NAME given");
-	const char *name = argv[optind];
+	struct cli_opts co = {.takes = CLI_JSON | CLI_SECRETS | CLI_STATE_DIR, .operand = "NAME"};
 	struct xp_inv *inv;
-	if ((rc = cli_inv_open(co.state_dir, &inv)))
+	int rc = cli_parse_flags(argc, argv, "profile show", "", opts, &co);
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
+	const char *name = argv[optind];
 	struct chain ch;
 	int r = chain_load(inv, name, &ch);
 	xp_inv_close(inv);
@@ -700,14 +695,10 @@ static const char list_usage[] =
 
 static int run_list(int argc, char **argv)
 {
-	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR};
-	int rc = cli_parse_flags(argc, argv, "profile list", "", NULL, &co);
-	if (rc)
-		return rc;
-	if (optind != argc)
-		return cli_usage_error("profile list", "unexpected argument '%s'", argv[optind]);
+	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR, .operand = ""};
 	struct xp_inv *inv;
-	if ((rc = cli_inv_open(co.state_dir, &inv)))
+	int rc = cli_parse_flags(argc, argv, "profile list", "", NULL, &co);
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	char **names;
 	size_t n;
@@ -797,17 +788,12 @@ static const char remove_usage[] =
 
 static int run_remove(int argc, char **argv)
 {
-	struct cli_opts co = {.takes = CLI_STATE_DIR};
-	int rc = cli_parse_flags(argc, argv, "profile remove", "", NULL, &co);
-	if (rc)
-		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error("profile remove",
-				       argc - optind ? "expected one NAME" : "no NAME given");
-	const char *name = argv[optind];
+	struct cli_opts co = {.takes = CLI_STATE_DIR, .operand = "NAME"};
 	struct xp_inv *inv;
-	if ((rc = cli_inv_open(co.state_dir, &inv)))
+	int rc = cli_parse_flags(argc, argv, "profile remove", "", NULL, &co);
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
+	const char *name = argv[optind];
 	int r = xp_profile_remove(inv, name);
 	if (r == -ENOENT) {
 		rc = cli_error("no profile '%s'", name);
@@ -895,13 +881,10 @@ static int run_import(int argc, char **argv)
 {
 	int replace = 0;
 	const struct option opts[] = {{"replace", no_argument, &replace, 1}, {NULL, 0, NULL, 0}};
-	struct cli_opts co = {.takes = CLI_STATE_DIR};
+	struct cli_opts co = {.takes = CLI_STATE_DIR, .operand = "FILE"};
 	int rc = cli_parse_flags(argc, argv, "profile import", "", opts, &co);
 	if (rc)
 		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error("profile import",
-				       argc - optind ? "expected one FILE" : "no FILE given");
 	const char *file = argv[optind];
 	const char *shown = strcmp(file, "-") == 0 ? "(stdin)" : file;
 	char *data;

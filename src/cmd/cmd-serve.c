@@ -155,7 +155,7 @@ static int run_serve(int argc, char **argv)
 	const char **ifs = calloc((size_t)argc, sizeof(*ifs));
 	if (!ifs)
 		return cli_error("out of memory");
-	struct cli_opts co = {.takes = CLI_STATE_DIR};
+	struct cli_opts co = {.takes = CLI_STATE_DIR, .operand = ""};
 	const char *user = NULL;
 	bool user_set = false, verbose = false;
 	int c, rc = XP_EXIT_OK;
@@ -215,9 +215,9 @@ static int run_serve(int argc, char **argv)
 			return cli_bad_option("serve", argv);
 		}
 	}
-	if (optind < argc) {
+	if ((rc = cli_operands(argc, argv, "serve", &co))) {
 		free(ifs);
-		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+		return rc;
 	}
 	if (!o.dhcp && !o.tftp && !o.http)
 		o.dhcp = o.tftp = o.http = true;

@@ -30,8 +30,8 @@ static const char set_usage[] =
 
 static int run_set(int argc, char **argv)
 {
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, "settings set", NULL, &state_dir);
+	struct cli_opts co = {.takes = CLI_STATE_DIR};
+	int rc = cli_parse_flags(argc, argv, "settings set", "", NULL, &co);
 	if (rc)
 		return rc;
 	if (argc - optind != 2)
@@ -51,7 +51,7 @@ static int run_set(int argc, char **argv)
 	if (rc)
 		return rc;
 	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
+	if ((rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	r = xp_server_setting_set(inv, key, value, &diags);
 	if (r == -EINVAL)
@@ -75,17 +75,12 @@ static const char unset_usage[] =
 
 static int run_unset(int argc, char **argv)
 {
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, "settings unset", NULL, &state_dir);
-	if (rc)
-		return rc;
-	if (argc - optind != 1)
-		return cli_usage_error("settings unset",
-				       argc - optind ? "expected one KEY" : "no KEY given");
-	const char *key = argv[optind];
+	struct cli_opts co = {.takes = CLI_STATE_DIR, .operand = "KEY"};
 	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
+	int rc = cli_parse_flags(argc, argv, "settings unset", "", NULL, &co);
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
+	const char *key = argv[optind];
 	struct xp_diags diags;
 	xp_diags_init(&diags);
 	int r = xp_server_setting_unset(inv, key, &diags);
@@ -132,15 +127,10 @@ static void warn_problems(const struct xp_settings *stored, const struct xp_diag
 
 static int run_show(int argc, char **argv)
 {
-	bool json = false;
-	const char *state_dir = NULL;
-	int rc = cli_parse_view(argc, argv, "settings show", &json, &state_dir);
-	if (rc)
-		return rc;
-	if (optind != argc)
-		return cli_usage_error("settings show", "unexpected argument '%s'", argv[optind]);
+	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR, .operand = ""};
 	struct xp_inv *inv;
-	if ((rc = cli_inv_open(state_dir, &inv)))
+	int rc = cli_parse_flags(argc, argv, "settings show", "", NULL, &co);
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	struct xp_settings stored = {0}, eff = {0}, dflt = {0};
 	struct xp_diags sys;
@@ -159,7 +149,7 @@ static int run_show(int argc, char **argv)
 	if (rc == 0)
 		warn_problems(&stored, &sys);
 	xp_diags_release(&sys);
-	if (rc == 0 && json) {
+	if (rc == 0 && co.json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < eff.n; i++) {
 			json_t *j = json_object();
@@ -207,11 +197,11 @@ static const char keys_usage[] =
 
 static int run_keys(int argc, char **argv)
 {
-	int rc = cli_parse_view(argc, argv, "settings keys", NULL, &(const char *){NULL});
+	/* --state-dir is taken, as by every verb of settings, and not needed */
+	struct cli_opts co = {.takes = CLI_STATE_DIR, .operand = ""};
+	int rc = cli_parse_flags(argc, argv, "settings keys", "", NULL, &co);
 	if (rc)
 		return rc;
-	if (optind != argc)
-		return cli_usage_error("settings keys", "unexpected argument '%s'", argv[optind]);
 	size_t n = 0;
 	while (xp_server_keys[n].key)
 		n++;
