@@ -50,55 +50,35 @@ static const char deploy_usage[] =
 	"  xenprov deploy --profile web --count 100 --name 'web%03d' --jobs 4 \\\n"
 	"      --set memory=2G --set config.on_crash=destroy\n";
 
+/* The guests of the deploy: each one's name, and from --plan its address, MAC and
+ * per-guest settings (the strings heap copies, NULL if not given). */
+struct guest {
+	char *name, *ip, *mac;
+	struct xp_settings over;
+};
 struct guests {
-	struct xp_deploy_guest *v;
-	struct xp_settings *over;
-	char **names;
-	char **ips;
-	char **macs;
+	struct guest *v;
 	size_t n, cap;
 };
 
 static void guests_release(struct guests *g)
 {
 	for (size_t i = 0; i < g->n; i++) {
-		free(g->names[i]);
-		free(g->ips[i]);
-		free(g->macs[i]);
-		xp_settings_release(&g->over[i]);
+		free(g->v[i].name);
+		free(g->v[i].ip);
+		free(g->v[i].mac);
+		xp_settings_release(&g->v[i].over);
 	}
 	free(g->v);
-	free(g->over);
-	free(g->names);
-	free(g->ips);
-	free(g->macs);
 	memset(g, 0, sizeof(*g));
 }
 
 static int guests_add(struct guests *g, const char *name)
 {
-	if (g->n == g->cap) {
-		size_t nc = g->cap ? g->cap * 2 : 64;
-		void *a = realloc(g->v, nc * sizeof(*g->v)), *b = NULL, *c = NULL, *d = NULL,
-		     *e = NULL;
-		if (a)
-			g->v = a;
-		if (a && (b = realloc(g->over, nc * sizeof(*g->over))))
-			g->over = b;
-		if (b && (c = realloc(g->names, nc * sizeof(*g->names))))
-			g->names = c;
-		if (c && (d = realloc(g->ips, nc * sizeof(*g->ips))))
-			g->ips = d;
-		if (d && (e = realloc(g->macs, nc * sizeof(*g->macs))))
-			g->macs = e;
-		if (!e)
-			return -ENOMEM;
-		g->cap = nc;
-	}
-	memset(&g->over[g->n], 0, sizeof(g->over[0]));
-	g->ips[g->n] = g->macs[g->n] = NULL;
-	g->names[g->n] = strdup(name);
-	if (!g->names[g->n])
+	if (xp_grow(&g->v, &g->cap, g->n, sizeof(*g->v), 64) < 0)
+		return -ENOMEM;
+	g->v[g->n] = (struct guest){.name = strdup(name)};
+	if (!g->v[g->n].name)
 		return -ENOMEM;
 	g->n++;
 	return 0;
@@ -163,7 +143,7 @@ static int from_file(struct guests *g, const char *path, bool plan)
 			rc = cli_error("out of memory");
 			break;
 		}
-		size_t i = g->n - 1;
+		struct guest *gu = &g->v[g->n - 1];
 		while ((tok = strtok_r(NULL, " \t\r\n", &save))) {
 			char *eq = strchr(tok, '=');
 			if (!plan || !eq || eq == tok) {
@@ -175,11 +155,11 @@ static int from_file(struct guests *g, const char *path, bool plan)
 			const char *v = eq + 1;
 			int r = 0;
 			if (strcmp(tok, "ip") == 0)
-				r = (g->ips[i] = strdup(v)) ? 0 : -ENOMEM;
+				r = (gu->ip = strdup(v)) ? 0 : -ENOMEM;
 			else if (strcmp(tok, "mac") == 0)
-				r = (g->macs[i] = strdup(v)) ? 0 : -ENOMEM;
+				r = (gu->mac = strdup(v)) ? 0 : -ENOMEM;
 			else
-				r = xp_settings_set(&g->over[i], tok, v);
+				r = xp_settings_set(&gu->over, tok, v);
 			if (r < 0) {
 				rc = cli_error("out of memory");
 				break;
@@ -411,23 +391,23 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 		rc = from_count(&g, fmt, count, first);
 	else
 		rc = from_file(&g, names_from ? names_from : plan, plan != NULL);
+	/* the library's view of the guests: their strings borrowed */
+	struct xp_deploy_guest *dg = rc ? NULL : calloc(g.n, sizeof(*dg));
+	if (rc == 0 && !dg)
+		rc = cli_error("out of memory");
+	for (size_t i = 0; rc == 0 && i < g.n; i++) {
+		const struct guest *gu = &g.v[i];
+		if (!xp_domain_name_valid(gu->name))
+			rc = cli_error("'%s' is not a valid domain name (1-63 letters, digits, '-')",
+				       gu->name);
+		dg[i] = (struct xp_deploy_guest){
+		    .name = gu->name, .ip = gu->ip, .mac = gu->mac, .overrides = &gu->over};
+	}
 	if (rc) {
+		free(dg);
 		guests_release(&g);
 		free(dir);
 		return rc;
-	}
-	for (size_t i = 0; i < g.n; i++) {
-		if (!xp_domain_name_valid(g.names[i])) {
-			rc = cli_error("'%s' is not a valid domain name (1-63 letters, digits, '-')",
-				       g.names[i]);
-			guests_release(&g);
-			free(dir);
-			return rc;
-		}
-		g.v[i] = (struct xp_deploy_guest){.name = g.names[i],
-						  .ip = g.ips[i],
-						  .mac = g.macs[i],
-						  .overrides = &g.over[i]};
 	}
 
 	struct xp_buf req = XP_BUF_INIT;
@@ -437,7 +417,7 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 	cli_progress_init(&ui.bar, !co.json && !co.quiet);
 	struct xp_deploy_opts o = {.state_dir = dir,
 				   .profile = profile,
-				   .guests = g.v,
+				   .guests = dg,
 				   .n = g.n,
 				   .jobs = (unsigned)jobs,
 				   .config_dir = config_dir,
@@ -472,6 +452,7 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 		cli_error("deploy failed: %s", strerror(-r));
 	rc = r < 0 ? XP_EXIT_FAIL : XP_EXIT_OK;
 	xp_buf_release(&req);
+	free(dg);
 	guests_release(&g);
 	xp_diags_release(&d);
 	free(dir);
