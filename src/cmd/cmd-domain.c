@@ -33,29 +33,6 @@ static void print_diags(const struct xp_diags *d)
 	}
 }
 
-static int open_inv(const char *state_dir, struct xp_inv **inv)
-{
-	char *dir = NULL;
-	int r;
-	if (state_dir) {
-		dir = strdup(state_dir);
-		r = dir ? 0 : -ENOMEM;
-	} else {
-		r = xp_state_dir_default(&dir);
-	}
-	if (r < 0)
-		return cli_error("cannot find the state directory: %s (give --state-dir)",
-				 strerror(-r));
-	r = xp_inv_open(dir, inv);
-	if (r < 0) {
-		cli_error("cannot open the inventory in '%s': %s", dir, strerror(-r));
-		free(dir);
-		return XP_EXIT_FAIL;
-	}
-	free(dir);
-	return 0;
-}
-
 static void progress_fn(void *ud, uint64_t bytes, uint64_t entries)
 {
 	cli_progress_draw(ud, false, "xenprov: building the golden image: %.1f MiB, %" PRIu64 " entries",
@@ -253,7 +230,7 @@ static int run_create(int argc, char **argv)
 		goto out;
 	}
 	o.overrides = &over;
-	if ((rc = open_inv(co.state_dir, &inv)) != 0)
+	if ((rc = cli_inv_open(co.state_dir, &inv)) != 0)
 		goto out;
 	struct cli_progress prog;
 	cli_progress_init(&prog, !co.quiet && !co.json);
@@ -319,7 +296,7 @@ static int run_delete(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error(cmd, "NAME is required");
 	struct xp_inv *inv;
-	if ((rc = open_inv(co.state_dir, &inv)))
+	if ((rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	for (int i = optind; i < argc; i++) {
 		struct xp_diags d;
@@ -366,7 +343,7 @@ static int run_list(int argc, char **argv)
 	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR, .operand = ""};
 	struct xp_inv *inv;
 	int rc = cli_parse_flags(argc, argv, "domain list", "", NULL, &co);
-	if (rc || (rc = open_inv(co.state_dir, &inv)))
+	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	struct xp_domain *v;
 	size_t n;
@@ -406,7 +383,7 @@ static int run_show(int argc, char **argv)
 	if (optind + 1 < argc)
 		return cli_usage_error("domain show", "unexpected argument '%s'", argv[optind + 1]);
 	struct xp_inv *inv;
-	if ((rc = open_inv(co.state_dir, &inv)) != 0)
+	if ((rc = cli_inv_open(co.state_dir, &inv)) != 0)
 		return rc;
 	struct xp_domain dom;
 	int r = xp_domain_get(inv, argv[optind], &dom);
@@ -471,7 +448,7 @@ static int run_start(int argc, char **argv)
 		return cli_usage_error("domain start", "unexpected argument '%s'",
 				       argv[optind + 1]);
 	struct xp_inv *inv;
-	if ((rc = open_inv(co.state_dir, &inv)) != 0)
+	if ((rc = cli_inv_open(co.state_dir, &inv)) != 0)
 		return rc;
 	struct xp_domain dom;
 	int r = xp_domain_get(inv, argv[optind], &dom);
