@@ -304,12 +304,6 @@ void cli_print_table(const char *const *cells, size_t ncols, size_t nrows)
 	xp_buf_release(&line);
 }
 
-int cli_flush(void)
-{
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return cli_error("cannot write output: %s", strerror(errno));
-	return XP_EXIT_OK;
-}
 
 int cli_ssh_key_arg(const char *arg, char **out)
 {

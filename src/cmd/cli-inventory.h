@@ -119,8 +119,6 @@ void cli_print_fields(const char *const *keys, const char *const *values, size_t
  * columns padded to their widest cell (the last not padded), NULL cells as "-". */
 void cli_print_table(const char *const *cells, size_t ncols, size_t nrows);
 
-/* Fails with XP_EXIT_FAIL if stdout could not be written. */
-int cli_flush(void);
 
 /* ---- secrets (xp_profile_key_secret) -------------------------------------------------- */
 

@@ -233,7 +233,14 @@ int cli_print_json(json_t *v)
 	int r = json_dumpf(v, stdout, flags);
 	json_decref(v);
 	fputc('\n', stdout);
-	if (r < 0 || fflush(stdout) != 0)
+	if (r < 0)
+		return cli_error("cannot write output: %s", strerror(errno));
+	return cli_flush();
+}
+
+int cli_flush(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
 		return cli_error("cannot write output: %s", strerror(errno));
 	return XP_EXIT_OK;
 }

@@ -129,6 +129,10 @@ void cli_progress_draw(struct cli_progress *p, bool force, const char *fmt, ...)
 /* Erases the line, if one is drawn (keep: end it with a newline instead). */
 void cli_progress_clear(struct cli_progress *p, bool keep);
 
+/* Flushes standard output: 0, or XP_EXIT_FAIL after "cannot write output: REASON" if
+ * it could not be written. */
+int cli_flush(void);
+
 /* Prints a JSON value (pretty when stdout is a terminal, compact otherwise) and a
  * newline, then frees it. Returns 0 or XP_EXIT_FAIL. */
 int cli_print_json(json_t *v);

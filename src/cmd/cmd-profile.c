@@ -673,8 +673,7 @@ static int run_show(int argc, char **argv)
 		}
 		fputs(xp_buf_str(&b), stdout);
 		xp_buf_release(&b);
-		if (fflush(stdout) != 0)
-			rc = cli_error("cannot write output: %s", strerror(errno));
+		rc = cli_flush();
 	}
 	xp_settings_release(&eff);
 	xp_settings_release(&from);
@@ -765,8 +764,7 @@ static int run_list(int argc, char **argv)
 			       rows[i].p.parent ? rows[i].p.parent : "-", w[2], img ? img : "-",
 			       sto ? sto : "-");
 		}
-		if (fflush(stdout) != 0)
-			rc = cli_error("cannot write output: %s", strerror(errno));
+		rc = cli_flush();
 	}
 	for (size_t i = 0; rows && i < n; i++) {
 		xp_profile_release(&rows[i].p);
@@ -853,8 +851,10 @@ static int run_export(int argc, char **argv)
 	rc = lib_diags(r, &d);
 	/* indented always: exports are files people read, diff and keep */
 	if (rc == 0 && (json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
-			fputc('\n', stdout) == EOF || fflush(stdout) != 0))
+			fputc('\n', stdout) == EOF))
 		rc = cli_error("cannot write output: %s", strerror(errno));
+	else if (rc == 0)
+		rc = cli_flush();
 	json_decref(a);
 	xp_diags_release(&d);
 	return rc;

@@ -157,9 +157,7 @@ static int run(int argc, char **argv)
 			ret = cli_error("cannot write disk as a spec: %s", strerror(-r));
 		} else {
 			puts(xp_buf_str(&b));
-			ret = fflush(stdout) == 0
-				  ? XP_EXIT_OK
-				  : cli_error("cannot write output: %s", strerror(errno));
+			ret = cli_flush();
 		}
 		xp_buf_release(&b);
 	} else {

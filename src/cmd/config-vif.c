@@ -48,9 +48,7 @@ static int print_fields(const char *json)
 			printf("%-24s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value(val));
 	}
 	json_decref(o);
-	if (fflush(stdout) != 0)
-		return cli_error("cannot write output: %s", strerror(errno));
-	return XP_EXIT_OK;
+	return cli_flush();
 }
 
 static int run(int argc, char **argv)
@@ -102,8 +100,7 @@ static int run(int argc, char **argv)
 		rc = cli_error("cannot write the spec: %s", strerror(-r));
 	} else if (canonical) {
 		printf("%s\n", xp_buf_str(&out));
-		rc = fflush(stdout) == 0 ? XP_EXIT_OK
-					 : cli_error("cannot write output: %s", strerror(errno));
+		rc = cli_flush();
 	} else if (!table) {
 		json_error_t err;
 		json_t *o = json_loads(xp_buf_str(&out), 0, &err);
