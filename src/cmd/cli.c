@@ -156,14 +156,20 @@ int cli_parse_flags(int argc, char **argv, const char *verb, const char *shortop
 
 int cli_operands(int argc, char **argv, const char *verb, const struct cli_opts *co)
 {
-	int n = argc - optind;
 	if (!co->operand)
 		return 0;
-	if (!*co->operand && n > 0)
+	int n = argc - optind, want = 0;
+	for (const char *w = co->operand; *w; w += strcspn(w, " ")) {
+		w += strspn(w, " ");
+		want += *w != 0;
+	}
+	if (n == want)
+		return 0;
+	if (want == 0)
 		return cli_usage_error(verb, "unexpected argument '%s'", argv[optind]);
-	if (*co->operand && n != 1)
+	if (want == 1)
 		return cli_usage_error(verb, n ? "expected one %s" : "no %s given", co->operand);
-	return 0;
+	return cli_usage_error(verb, "expected %s", co->operand);
 }
 
 void cli_print_diags(FILE *f, const struct xp_diags *d)

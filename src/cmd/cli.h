@@ -81,7 +81,7 @@ struct cli_opts {
 	bool secrets;	       /* --secrets: views show secret values (xp_profile_key_secret) */
 	const char *state_dir; /* --state-dir DIR (borrowed from argv); NULL: the default */
 	/* The verb's operands, after the options (cli_operands): "NAME" exactly one NAME,
-	 * "" none, NULL any number (the verb checks them). */
+	 * "KEY VALUE" exactly those two, "" none, NULL any number (the verb checks them). */
 	const char *operand;
 };
 
@@ -95,8 +95,8 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 	       struct cli_opts *co);
 
 /* Checks the operands at argv[optind..] against co->operand: "no NAME given",
- * "expected one NAME", "unexpected argument 'X'". 0, or the exit code of a usage
- * error (for verb). */
+ * "expected one NAME", "expected KEY VALUE", "unexpected argument 'X'". 0, or the
+ * exit code of a usage error (for verb). */
 int cli_operands(int argc, char **argv, const char *verb, const struct cli_opts *co);
 
 /* The whole argument parsing of a verb whose own options are all flags (longopts

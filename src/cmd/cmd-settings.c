@@ -30,12 +30,10 @@ static const char set_usage[] =
 
 static int run_set(int argc, char **argv)
 {
-	struct cli_opts co = {.takes = CLI_STATE_DIR};
+	struct cli_opts co = {.takes = CLI_STATE_DIR, .operand = "KEY VALUE"};
 	int rc = cli_parse_flags(argc, argv, "settings set", "", NULL, &co);
 	if (rc)
 		return rc;
-	if (argc - optind != 2)
-		return cli_usage_error("settings set", "expected KEY VALUE");
 	const char *key = argv[optind], *value = argv[optind + 1];
 	/* checked before the inventory is opened: a typo changes nothing anywhere */
 	struct xp_diags diags;
