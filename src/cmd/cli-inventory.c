@@ -182,6 +182,27 @@ int cli_inv_get_for_edit(struct xp_inv *inv, const char *kind, const char *name,
 	return rc;
 }
 
+int cli_inv_written(struct xp_inv *inv, const char *kind, bool edit, const char *name,
+		    const struct xp_diags *diags, int r)
+{
+	if (edit && r == 0)
+		r = xp_inv_commit(inv);
+	else if (edit)
+		xp_inv_rollback(inv);
+	if (r >= 0)
+		return 0;
+	if (r == -EINVAL || (r == -EACCES && diags->n))
+		return cli_inv_diags(diags, "%s '%s' not %s", kind, name, edit ? "changed" : "added");
+	/* the library's own refusal ("KIND 'NAME' exists"), not a constraint of the database */
+	size_t kl = strlen(kind);
+	const char *msg = xp_inv_errmsg(inv);
+	if (!edit && r == -EEXIST && strncmp(msg, kind, kl) == 0 && msg[kl] == ' ')
+		return cli_error("%s '%s' exists (use 'xenprov %s edit')", kind, name, kind);
+	char what[64];
+	snprintf(what, sizeof(what), "%s %s", edit ? "edit" : "add", kind);
+	return cli_inv_error(inv, what, name, r);
+}
+
 int cli_inv_list(int argc, char **argv, const char *kind, bool *json,
 		 int (*list)(struct xp_inv *inv, char ***names, size_t *n), cli_inv_get_fn get,
 		 size_t size, void **rows, size_t *n)

@@ -94,6 +94,13 @@ void cli_fields_apply(const struct cli_field *f, size_t n, const struct cli_fiel
 int cli_inv_get_for_edit(struct xp_inv *inv, const char *kind, const char *name, cli_inv_get_fn get,
 			 void *out);
 
+/* The end of an add (edit false) or edit of KIND NAME whose write returned r: on edit
+ * the transaction committed (r 0) or rolled back; then 0, or the exit code after
+ * printing why not: the library's diagnostics of refused values ("KIND 'NAME' not
+ * added"), "KIND 'NAME' exists (use 'xenprov KIND edit')", or the inventory's reason. */
+int cli_inv_written(struct xp_inv *inv, const char *kind, bool edit, const char *name,
+		    const struct xp_diags *diags, int r);
+
 /* "xenprov: cannot WHAT 'NAME': REASON": the database's own text for refusals and I/O
  * errors. Returns XP_EXIT_FAIL. */
 int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r);

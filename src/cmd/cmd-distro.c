@@ -72,59 +72,42 @@ static int parse(int argc, char **argv, bool edit, struct cli_fields *a, struct 
 				 argv[optind], a->state_dir, inv);
 }
 
-static int run_add(int argc, char **argv)
-{
-	struct cli_fields a;
-	struct xp_inv *inv;
-	int rc = parse(argc, argv, false, &a, &inv);
-	if (rc)
-		return rc;
-	const char *name = argv[optind];
-	struct xp_distro d = {.name = (char *)name};
-	cli_fields_apply(fields, F_N, &a, &d);
-	struct xp_diags diags;
-	xp_diags_init(&diags);
-	int r = xp_distro_add(inv, &d, 0, &diags);
-	if (r == -EINVAL || (r == -EACCES && diags.n))
-		rc = cli_inv_diags(&diags, "distro '%s' not added", name);
-	else if (r == -EEXIST)
-		rc = cli_error("distro '%s' exists (use 'xenprov distro edit')", name);
-	else if (r < 0)
-		rc = cli_inv_error(inv, "add distro", name, r);
-	xp_diags_release(&diags);
-	xp_inv_close(inv);
-	return rc;
-}
-
 static int get_distro(struct xp_inv *inv, const char *name, void *out)
 {
 	return xp_distro_get(inv, name, out);
 }
 
-static int run_edit(int argc, char **argv)
+/* A distro from before the store: its recorded paths are not taken again behind the
+ * operator's back (an older API let anyone with the token set them). */
+static int files_unstored(const struct cli_fields *a, const struct xp_distro *d)
 {
+	if ((a->val[F_KERNEL] || d->kernel_sha256) &&
+	    (!d->initrd || d->initrd_sha256 || a->val[F_INITRD] || a->clear[F_INITRD]))
+		return 0;
+	return cli_error("distro '%s' has files that are not in the distro store (kernel "
+			 "'%s'%s%s%s): give --kernel%s to copy them there",
+			 d->name, d->kernel, d->initrd ? ", initrd '" : "", d->initrd ? d->initrd : "",
+			 d->initrd ? "'" : "", d->initrd ? " and --initrd (or --no-initrd)" : "");
+}
+
+/* add, and edit (argv[0]): the distro read, changed and written back in one
+ * transaction (no lost update) */
+static int run_write(int argc, char **argv)
+{
+	bool edit = strcmp(argv[0], "edit") == 0;
 	struct cli_fields a;
 	struct xp_inv *inv;
-	int rc = parse(argc, argv, true, &a, &inv);
+	int rc = parse(argc, argv, edit, &a, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
 	struct xp_diags diags;
 	xp_diags_init(&diags);
-	struct xp_distro d = {0};
-	/* read, change and write back in one transaction: no lost update */
-	if ((rc = cli_inv_get_for_edit(inv, "distro", name, get_distro, &d)))
+	struct xp_distro d = {.name = (char *)name};
+	if (edit && (rc = cli_inv_get_for_edit(inv, "distro", name, get_distro, &d)))
 		goto out;
-	/* a distro from before the store: its recorded paths are not taken again behind
-	 * the operator's back (an older API let anyone with the token set them) */
-	if ((!a.val[F_KERNEL] && !d.kernel_sha256) ||
-	    (d.initrd && !d.initrd_sha256 && !a.val[F_INITRD] && !a.clear[F_INITRD])) {
+	if (edit && (rc = files_unstored(&a, &d))) {
 		xp_inv_rollback(inv);
-		rc = cli_error("distro '%s' has files that are not in the distro store (kernel "
-			       "'%s'%s%s%s): give --kernel%s to copy them there",
-			       name, d.kernel, d.initrd ? ", initrd '" : "",
-			       d.initrd ? d.initrd : "", d.initrd ? "'" : "",
-			       d.initrd ? " and --initrd (or --no-initrd)" : "");
 		goto out;
 	}
 	/* the strings are borrowed from argv; d's own are freed below */
@@ -135,17 +118,11 @@ static int run_edit(int argc, char **argv)
 		up.kernel_sha256 = NULL;
 	if (a.val[F_INITRD] || a.clear[F_INITRD])
 		up.initrd_sha256 = NULL;
-	int r = xp_distro_update(inv, &up, 0, &diags);
-	if (r == 0)
-		r = xp_inv_commit(inv);
-	else
-		xp_inv_rollback(inv);
-	if (r == -EINVAL || (r == -EACCES && diags.n))
-		rc = cli_inv_diags(&diags, "distro '%s' not changed", name);
-	else if (r < 0)
-		rc = cli_inv_error(inv, "edit distro", name, r);
+	int r = edit ? xp_distro_update(inv, &up, 0, &diags) : xp_distro_add(inv, &up, 0, &diags);
+	rc = cli_inv_written(inv, "distro", edit, name, &diags, r);
 out:
-	xp_distro_release(&d);
+	if (edit)
+		xp_distro_release(&d);
 	xp_diags_release(&diags);
 	xp_inv_close(inv);
 	return rc;
@@ -259,9 +236,9 @@ static int run_remove(int argc, char **argv)
 	return cli_inv_remove(argc, argv, "distro", xp_distro_remove);
 }
 
-static const struct xp_verb add_verb = {"add", "add a distro", add_usage, run_add};
+static const struct xp_verb add_verb = {"add", "add a distro", add_usage, run_write};
 static const struct xp_verb edit_verb = {"edit", "change a distro's files or options", edit_usage,
-					 run_edit};
+					 run_write};
 static const struct xp_verb show_verb = {"show", "print a distro", show_usage, run_show};
 static const struct xp_verb list_verb = {"list", "list the distros", list_usage, run_list};
 static const struct xp_verb remove_verb = {"remove", "remove an unused distro", remove_usage,

@@ -104,58 +104,26 @@ static int parse(int argc, char **argv, bool edit, struct system_args *a, struct
 				 argv[optind], a->f.state_dir, inv);
 }
 
-/* The library's refusals, as messages. */
-static int store_error(struct xp_inv *inv, const char *verb, const char *name,
-		       const struct xp_diags *diags, int r)
-{
-	if (r == -EINVAL)
-		return cli_inv_diags(diags, "system '%s' not %s", name,
-				     strcmp(verb, "add") == 0 ? "added" : "changed");
-	if (r == -EEXIST && strncmp(xp_inv_errmsg(inv), "system ", 7) == 0)
-		return cli_error("system '%s' exists (use 'xenprov system edit')", name);
-	char what[32];
-	snprintf(what, sizeof(what), "%s system", verb);
-	return cli_inv_error(inv, what, name, r);
-}
-
-static int run_add(int argc, char **argv)
-{
-	struct system_args a;
-	struct xp_inv *inv;
-	int rc = parse(argc, argv, false, &a, &inv);
-	if (rc)
-		return rc;
-	const char *name = argv[optind];
-	struct xp_system s = {.name = (char *)name, .netboot = a.netboot != 0};
-	cli_fields_apply(fields, F_N, &a.f, &s);
-	struct xp_diags diags;
-	xp_diags_init(&diags);
-	int r = xp_system_add(inv, &s, &diags);
-	if (r < 0)
-		rc = store_error(inv, "add", name, &diags, r);
-	xp_diags_release(&diags);
-	xp_inv_close(inv);
-	return rc;
-}
-
 static int get_system(struct xp_inv *inv, const char *name, void *out)
 {
 	return xp_system_get(inv, name, out);
 }
 
-static int run_edit(int argc, char **argv)
+/* add, and edit (argv[0]): the system read, changed and written back in one
+ * transaction (no lost update) */
+static int run_write(int argc, char **argv)
 {
+	bool edit = strcmp(argv[0], "edit") == 0;
 	struct system_args a;
 	struct xp_inv *inv;
-	int rc = parse(argc, argv, true, &a, &inv);
+	int rc = parse(argc, argv, edit, &a, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
 	struct xp_diags diags;
 	xp_diags_init(&diags);
-	struct xp_system s = {0};
-	/* read, change and write back in one transaction: no lost update */
-	if ((rc = cli_inv_get_for_edit(inv, "system", name, get_system, &s)))
+	struct xp_system s = {.name = (char *)name, .netboot = true};
+	if (edit && (rc = cli_inv_get_for_edit(inv, "system", name, get_system, &s)))
 		goto out;
 	/* the new strings are borrowed from argv; s's own are freed below */
 	struct xp_system up = s;
@@ -165,15 +133,11 @@ static int run_edit(int argc, char **argv)
 	cli_fields_apply(fields, F_N, &a.f, &up);
 	if (a.netboot >= 0)
 		up.netboot = a.netboot;
-	int r = xp_system_update(inv, &up, &diags);
-	if (r == 0)
-		r = xp_inv_commit(inv);
-	else
-		xp_inv_rollback(inv);
-	if (r < 0)
-		rc = store_error(inv, "edit", name, &diags, r);
+	int r = edit ? xp_system_update(inv, &up, &diags) : xp_system_add(inv, &up, &diags);
+	rc = cli_inv_written(inv, "system", edit, name, &diags, r);
 out:
-	xp_system_release(&s);
+	if (edit)
+		xp_system_release(&s);
 	xp_diags_release(&diags);
 	xp_inv_close(inv);
 	return rc;
@@ -287,8 +251,8 @@ static int run_remove(int argc, char **argv)
 	return cli_inv_remove(argc, argv, "system", xp_system_remove);
 }
 
-static const struct xp_verb add_verb = {"add", "add a system", add_usage, run_add};
-static const struct xp_verb edit_verb = {"edit", "change a system", edit_usage, run_edit};
+static const struct xp_verb add_verb = {"add", "add a system", add_usage, run_write};
+static const struct xp_verb edit_verb = {"edit", "change a system", edit_usage, run_write};
 static const struct xp_verb show_verb = {"show", "print a system", show_usage, run_show};
 static const struct xp_verb list_verb = {"list", "list the systems", list_usage, run_list};
 static const struct xp_verb remove_verb = {"remove", "remove a system", remove_usage, run_remove};
