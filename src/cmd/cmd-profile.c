@@ -144,16 +144,6 @@ static bool key_known(const char *key)
 	return false;
 }
 
-static bool name_ok(const char *name)
-{
-	if (xp_profile_name_valid(name))
-		return true;
-	cli_error("'%s' is not a valid profile name (1-64 letters, digits, '-', '_', '.'; "
-		  "not starting with '-' or '.')",
-		  name);
-	return false;
-}
-
 /* ---- reading secrets and keys -------------------------------------------------------- */
 
 /* The yescrypt hash of the first line of path (crypt(5), libxcrypt crypt_r). The
@@ -252,9 +242,10 @@ static int take_image(struct changes *c, const char *path)
 	return rc;
 }
 
-/* Parses the options of add (edit = false) or edit into c. Returns 0, or the exit
- * code after printing why not. The positional arguments are left at argv[optind..]. */
-static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
+/* Parses the options of add (edit = false) or edit into c, checks NAME (left at
+ * argv[optind]) and opens the inventory. Returns 0, or the exit code after printing
+ * why not (c released). */
+static int parse_changes(int argc, char **argv, bool edit, struct changes *c, struct xp_inv **inv)
 {
 	const char *verb = edit ? "profile edit" : "profile add";
 	struct option opts[64];
@@ -277,7 +268,7 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 	opts[no] = (struct option){NULL, 0, NULL, 0};
 
 	memset(c, 0, sizeof(*c));
-	struct cli_opts co = {.takes = CLI_STATE_DIR};
+	struct cli_opts co = {.takes = CLI_STATE_DIR, .operand = "NAME"};
 	int o, rc = 0;
 	/* options and NAME in any order (getopt permutes) */
 	while (rc == 0 && (o = cli_getopt(argc, argv, "", opts, &co)) != -1) {
@@ -360,10 +351,17 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 	for (size_t i = 0; rc == 0 && i < c->nunset; i++)
 		if (xp_settings_get(&c->set, c->unset[i]))
 			rc = cli_usage_error(verb, "'%s' is both set and unset", c->unset[i]);
-	if (rc == 0 && c->parent && !name_ok(c->parent))
+	if (rc == 0 && c->parent &&
+	    !cli_inv_name_ok("profile", c->parent, xp_profile_name_valid(c->parent)))
 		rc = XP_EXIT_FAIL;
-	if (rc == 0 && argc - optind != 1)
-		rc = cli_usage_error(verb, argc - optind ? "expected one NAME" : "no NAME given");
+	if (rc == 0)
+		rc = cli_operands(argc, argv, verb, &co);
+	if (rc == 0) {
+		bool any = c->set.n || c->nunset || c->parent || c->no_parent;
+		rc = cli_inv_args_done(verb, "profile", edit, any,
+				       xp_profile_name_valid(argv[optind]), argv[optind],
+				       c->state_dir, inv);
+	}
 	if (rc)
 		changes_release(c);
 	return rc;
@@ -386,19 +384,11 @@ static const char add_usage[] =
 static int run_add(int argc, char **argv)
 {
 	struct changes c;
-	int rc = parse_changes(argc, argv, false, &c);
+	struct xp_inv *inv;
+	int rc = parse_changes(argc, argv, false, &c, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
-	if (!name_ok(name)) {
-		changes_release(&c);
-		return XP_EXIT_FAIL;
-	}
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(c.state_dir, &inv))) {
-		changes_release(&c);
-		return rc;
-	}
 	struct xp_profile p = {.name = (char *)name, .parent = (char *)c.parent, .set = c.set};
 	int r = xp_profile_add(inv, &p);
 	if (r == -EEXIST)
@@ -432,23 +422,11 @@ static const char edit_usage[] =
 static int run_edit(int argc, char **argv)
 {
 	struct changes c;
-	int rc = parse_changes(argc, argv, true, &c);
+	struct xp_inv *inv;
+	int rc = parse_changes(argc, argv, true, &c, &inv);
 	if (rc)
 		return rc;
 	const char *name = argv[optind];
-	if (c.set.n == 0 && c.nunset == 0 && !c.parent && !c.no_parent) {
-		changes_release(&c);
-		return cli_usage_error("profile edit", "nothing to change");
-	}
-	if (!name_ok(name)) {
-		changes_release(&c);
-		return XP_EXIT_FAIL;
-	}
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(c.state_dir, &inv))) {
-		changes_release(&c);
-		return rc;
-	}
 	/* read, change and write back in one transaction: no lost update */
 	struct xp_profile p = {0};
 	int r = xp_inv_begin(inv);
