@@ -325,15 +325,15 @@ static int image_error(const char *path, int r)
 
 static int run_info(int argc, char **argv)
 {
-	struct cli_opts co = {.takes = CLI_JSON};
+	struct cli_opts co = {.takes = CLI_JSON, .operand = "IMAGE"};
 	int c;
 	while ((c = cli_getopt(argc, argv, "+j", NULL, &co)) != -1) {
 		if (c != 'j')
 			return cli_bad_option("image info", argv);
 		co.json = true; /* -j: info has always taken it */
 	}
-	if (argc - optind != 1)
-		return cli_usage_error("image info", "expected one IMAGE");
+	if ((c = cli_operands(argc, argv, "image info", &co)))
+		return c;
 	const char *path = argv[optind];
 	struct xp_image_info info;
 	int r = xp_image_info(path, &info);
@@ -499,10 +499,15 @@ static void print_entry(const struct xp_fs_entry *e, bool lng)
 		       e->size, when, e->name, e->link ? " -> " : "", e->link ? e->link : "");
 }
 
-static int open_fs(const char *path, unsigned part, struct xp_blockdev **bd, struct xp_fs **fs)
+/* The filesystem of partition part (0: the first ext2/3/4 one) of image img, where
+ * verb reads path (which must be absolute). 0 or the exit code. */
+static int open_fs(const char *verb, const char *img, unsigned part, const char *path,
+		   struct xp_blockdev **bd, struct xp_fs **fs)
 {
-	int r = xp_image_open_fs(path, part, bd, fs);
-	return r < 0 ? image_error(path, r) : 0;
+	if (path[0] != '/')
+		return cli_usage_error(verb, "PATH must be absolute: '%s'", path);
+	int r = xp_image_open_fs(img, part, bd, fs);
+	return r < 0 ? image_error(img, r) : 0;
 }
 
 static int run_ls(int argc, char **argv)
@@ -526,11 +531,9 @@ static int run_ls(int argc, char **argv)
 	if (argc - optind < 1 || argc - optind > 2)
 		return cli_usage_error("image ls", "expected IMAGE [PATH]");
 	const char *img = argv[optind], *path = argc - optind == 2 ? argv[optind + 1] : "/";
-	if (path[0] != '/')
-		return cli_usage_error("image ls", "PATH must be absolute: '%s'", path);
 	struct xp_blockdev *bd;
 	struct xp_fs *fs;
-	int rc = open_fs(img, part, &bd, &fs);
+	int rc = open_fs("image ls", img, part, path, &bd, &fs);
 	if (rc)
 		return rc;
 	struct xp_fs_entry st;
@@ -593,11 +596,9 @@ static int run_cat(int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_usage_error("image cat", "expected IMAGE and PATH");
 	const char *img = argv[optind], *path = argv[optind + 1];
-	if (path[0] != '/')
-		return cli_usage_error("image cat", "PATH must be absolute: '%s'", path);
 	struct xp_blockdev *bd;
 	struct xp_fs *fs;
-	int rc = open_fs(img, part, &bd, &fs);
+	int rc = open_fs("image cat", img, part, path, &bd, &fs);
 	if (rc)
 		return rc;
 	int r = xp_fs_read(fs, path, write_stdout, NULL);
