@@ -353,8 +353,10 @@ static const char unset_usage[] =
 	"  -n, --dry-run  print the change as a unified diff; write nothing\n"
 	"  -h, --help     this help\n";
 
-static int edit(int argc, char **argv, bool unset)
+/* set, and unset (argv[0]) */
+static int run_edit(int argc, char **argv)
 {
+	bool unset = strcmp(argv[0], "unset") == 0;
 	static const struct option opts[] = {{"dry-run", no_argument, NULL, 'n'},
 					     {"string", no_argument, NULL, 's'},
 					     {NULL, 0, NULL, 0}};
@@ -469,16 +471,6 @@ static int edit(int argc, char **argv, bool unset)
 	xp_cfg_free(cfg);
 	xp_unlock(lock);
 	return rc;
-}
-
-static int run_set(int argc, char **argv)
-{
-	return edit(argc, argv, false);
-}
-
-static int run_unset(int argc, char **argv)
-{
-	return edit(argc, argv, true);
 }
 
 /* ---- fmt --------------------------------------------------------------------------- */
@@ -607,12 +599,10 @@ static const char dump_usage[] =
 
 static int run_dump(int argc, char **argv)
 {
-	struct cli_opts co = {.takes = CLI_JSON};
+	struct cli_opts co = {.takes = CLI_JSON, .operand = "FILE"};
 	int r = cli_parse_flags(argc, argv, "config dump", "+", NULL, &co);
 	if (r)
 		return r;
-	if (argc - optind != 1)
-		return cli_usage_error("config dump", "expected one FILE");
 	struct xp_cfg *cfg;
 	if ((r = load_clean(argv[optind], &cfg, NULL)))
 		return r;
@@ -643,8 +633,8 @@ static const struct xp_verb check_verb = {"check", "lint configs: what xl reject
 static const struct xp_verb get_verb = {"get", "print the effective value of a setting",
 					get_usage, run_get};
 static const struct xp_verb set_verb = {"set", "change settings in place, atomically",
-					set_usage, run_set};
-static const struct xp_verb unset_verb = {"unset", "remove settings", unset_usage, run_unset};
+					set_usage, run_edit};
+static const struct xp_verb unset_verb = {"unset", "remove settings", unset_usage, run_edit};
 static const struct xp_verb fmt_verb = {"fmt", "rewrite configs in the canonical layout",
 					fmt_usage, run_fmt};
 static const struct xp_verb dump_verb = {"dump", "print all effective settings (--json)",
