@@ -29,25 +29,27 @@
 #include <unistd.h>
 
 #include "util/copy.h"
+#include "util/names.h"
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
 #include "xenprov/util.h"
 
 static const char *const storage_names[] = {"file", "reflink", "qcow2", "lvm"};
 
+#define NSTORAGE (sizeof(storage_names) / sizeof(storage_names[0]))
+
 const char *xp_storage_name(enum xp_storage s)
 {
-	return (unsigned)s < 4 ? storage_names[s] : "unknown";
+	return xp__name_of(storage_names, NSTORAGE, s, "unknown");
 }
 
 int xp_storage_from_name(const char *name, enum xp_storage *out)
 {
-	for (unsigned i = 0; i < 4; i++)
-		if (strcmp(name, storage_names[i]) == 0) {
-			*out = (enum xp_storage)i;
-			return 0;
-		}
-	return -EINVAL;
+	int i = xp__value_of(storage_names, NSTORAGE, name);
+	if (i < 0)
+		return i;
+	*out = (enum xp_storage)i;
+	return 0;
 }
 
 /* ---- external tools (lvm2) ------------------------------------------------------------- */

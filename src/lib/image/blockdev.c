@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "image/blockdev-internal.h"
+#include "util/names.h"
 #include "xenprov/util.h"
 
 #define L2_CACHE_SLOTS 4
@@ -83,13 +84,8 @@ int xp__image_open_end(struct xp_diags *d, size_t before, const char *path, int 
 
 const char *xp_image_format_name(enum xp_image_format f)
 {
-	switch (f) {
-	case XP_IMAGE_RAW:
-		return "raw";
-	case XP_IMAGE_QCOW2:
-		return "qcow2";
-	}
-	return "unknown";
+	static const char *const names[] = {[XP_IMAGE_RAW] = "raw", [XP_IMAGE_QCOW2] = "qcow2"};
+	return xp__name_of(names, sizeof(names) / sizeof(names[0]), f, "unknown");
 }
 
 void xp_blockdev_close(struct xp_blockdev *bd)

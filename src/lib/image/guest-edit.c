@@ -28,6 +28,7 @@
 #include "image/blockdev-internal.h"
 #include "image/guest-fs.h"
 #include "image/guest-text.h"
+#include "util/names.h"
 #include "xenprov/blockdev.h"
 #include "xenprov/extfs.h"
 #include "xenprov/guest.h"
@@ -50,21 +51,12 @@ struct ctx {
 
 const char *xp_net_format_name(enum xp_net_format f)
 {
-	switch (f) {
-	case XP_NET_NONE:
-		return "none";
-	case XP_NET_IFUPDOWN:
-		return "ifupdown";
-	case XP_NET_NETWORKD:
-		return "networkd";
-	case XP_NET_NETPLAN:
-		return "netplan";
-	case XP_NET_IFCFG:
-		return "ifcfg";
-	case XP_NET_NM:
-		return "networkmanager";
-	}
-	return "unknown";
+	static const char *const names[] = {
+	    [XP_NET_NONE] = "none",	    [XP_NET_IFUPDOWN] = "ifupdown",
+	    [XP_NET_NETWORKD] = "networkd", [XP_NET_NETPLAN] = "netplan",
+	    [XP_NET_IFCFG] = "ifcfg",	    [XP_NET_NM] = "networkmanager",
+	};
+	return xp__name_of(names, sizeof(names) / sizeof(names[0]), f, "unknown");
 }
 
 void xp_guest_report_release(struct xp_guest_report *rep)

@@ -21,6 +21,7 @@
 #include <uuid/uuid.h>
 
 #include "util/cleanup.h"
+#include "util/names.h"
 #include "xenprov/partition.h"
 
 #define MIB    (UINT64_C(1) << 20)
@@ -42,15 +43,9 @@
 
 const char *xp_label_name(enum xp_label l)
 {
-	switch (l) {
-	case XP_LABEL_MSDOS:
-		return "msdos";
-	case XP_LABEL_GPT:
-		return "gpt";
-	case XP_LABEL_NONE:
-		return "none";
-	}
-	return "?";
+	static const char *const names[] = {
+	    [XP_LABEL_MSDOS] = "msdos", [XP_LABEL_GPT] = "gpt", [XP_LABEL_NONE] = "none"};
+	return xp__name_of(names, sizeof(names) / sizeof(names[0]), l, "?");
 }
 
 /* ---- layout ------------------------------------------------------------------------ */

@@ -9,28 +9,24 @@
 #include <string.h>
 
 #include "inventory/store-internal.h"
+#include "inventory/values-internal.h"
+#include "util/names.h"
 #include "xenprov/leases.h"
+
+/* A lease's state as stored; anything else stored reads as bound. */
+static const char *const state_names[] = {
+    [XP_LEASE_BOUND] = "bound", [XP_LEASE_RELEASED] = "released", [XP_LEASE_DECLINED] = "declined"};
+#define NSTATES (sizeof(state_names) / sizeof(state_names[0]))
 
 static const char *state_name(enum xp_dhcp_lease_state st)
 {
-	switch (st) {
-	case XP_LEASE_BOUND:
-		return "bound";
-	case XP_LEASE_RELEASED:
-		return "released";
-	case XP_LEASE_DECLINED:
-		return "declined";
-	}
-	return "bound";
+	return xp__name_of(state_names, NSTATES, st, "bound");
 }
 
 static enum xp_dhcp_lease_state state_value(const char *s)
 {
-	if (s && strcmp(s, "released") == 0)
-		return XP_LEASE_RELEASED;
-	if (s && strcmp(s, "declined") == 0)
-		return XP_LEASE_DECLINED;
-	return XP_LEASE_BOUND;
+	int v = xp__value_of(state_names, NSTATES, s);
+	return v < 0 ? XP_LEASE_BOUND : (enum xp_dhcp_lease_state)v;
 }
 
 static void mac_text(const uint8_t mac[6], char out[18])

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/names.h"
 #include "xenprov/util.h"
 
 void xp_diags_init(struct xp_diags *d)
@@ -196,15 +197,9 @@ void xp_diags_sort(struct xp_diags *d)
 
 const char *xp_severity_name(enum xp_severity sev)
 {
-	switch (sev) {
-	case XP_SEV_NOTE:
-		return "note";
-	case XP_SEV_WARNING:
-		return "warning";
-	case XP_SEV_ERROR:
-		return "error";
-	}
-	return "?";
+	static const char *const names[] = {
+	    [XP_SEV_NOTE] = "note", [XP_SEV_WARNING] = "warning", [XP_SEV_ERROR] = "error"};
+	return xp__name_of(names, sizeof(names) / sizeof(names[0]), sev, "?");
 }
 
 unsigned xp_edit_distance(const char *a, const char *b, unsigned cap)

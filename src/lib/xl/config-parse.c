@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/names.h"
 #include "xl/config-internal.h"
 
 struct parser {
@@ -76,32 +77,20 @@ static void diag_at(struct xp_cfg *cfg, size_t tok, const char *code, const char
 
 static const char *tok_name(enum tok_kind k)
 {
-	switch (k) {
-	case TK_IDENT:
-		return "a name";
-	case TK_NUMBER:
-		return "a number";
-	case TK_STRING:
-		return "a string";
-	case TK_LBRACK:
-		return "'['";
-	case TK_RBRACK:
-		return "']'";
-	case TK_COMMA:
-		return "','";
-	case TK_EQ:
-		return "'='";
-	case TK_PLUSEQ:
-		return "'+='";
-	case TK_SEMI:
-		return "';'";
-	case TK_NEWLINE:
-		return "the end of the line";
-	case TK_EOF:
-		return "the end of the file";
-	default:
-		return "text";
-	}
+	static const char *const names[] = {
+	    [TK_IDENT] = "a name",
+	    [TK_NUMBER] = "a number",
+	    [TK_STRING] = "a string",
+	    [TK_LBRACK] = "'['",
+	    [TK_RBRACK] = "']'",
+	    [TK_COMMA] = "','",
+	    [TK_EQ] = "'='",
+	    [TK_PLUSEQ] = "'+='",
+	    [TK_SEMI] = "';'",
+	    [TK_NEWLINE] = "the end of the line",
+	    [TK_EOF] = "the end of the file",
+	};
+	return xp__name_of(names, sizeof(names) / sizeof(names[0]), k, "text");
 }
 
 /* nl*: newlines and the comments before them; notes in *flags a comment seen. */

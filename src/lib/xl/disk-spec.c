@@ -17,11 +17,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/names.h"
 #include "xenprov/xl-disk.h"
 
 /* ---- the scanner rules ------------------------------------------------------------ */
@@ -872,37 +874,28 @@ static const char *const format_names[] = {"unknown", "qcow",  "qcow2", "vhd",
 static const char *const backend_names[] = {"unknown", "phy", "tap", "qdisk", "standalone"};
 static const char *const specification_names[] = {"unknown", "xen", "virtio"};
 
-#define NAME_OF(table, v)                                                                          \
-	((unsigned)(v) < sizeof(table) / sizeof((table)[0]) ? (table)[(unsigned)(v)] : NULL)
-
-static int index_of(const char *const *table, size_t n, const char *name)
-{
-	if (!name)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(table[i], name) == 0)
-			return (int)i;
-	return -EINVAL;
-}
+#define NFORMATS	 (sizeof(format_names) / sizeof(format_names[0]))
+#define NBACKENDS	 (sizeof(backend_names) / sizeof(backend_names[0]))
+#define NSPECIFICATIONS (sizeof(specification_names) / sizeof(specification_names[0]))
 
 const char *xp_disk_format_name(enum xp_disk_format f)
 {
-	return NAME_OF(format_names, f);
+	return xp__name_of(format_names, NFORMATS, f, NULL);
 }
 
 const char *xp_disk_backend_name(enum xp_disk_backend b)
 {
-	return NAME_OF(backend_names, b);
+	return xp__name_of(backend_names, NBACKENDS, b, NULL);
 }
 
 const char *xp_disk_specification_name(enum xp_disk_specification s)
 {
-	return NAME_OF(specification_names, s);
+	return xp__name_of(specification_names, NSPECIFICATIONS, s, NULL);
 }
 
 int xp_disk_format_from_name(const char *name, enum xp_disk_format *out)
 {
-	int i = index_of(format_names, sizeof(format_names) / sizeof(format_names[0]), name);
+	int i = xp__value_of(format_names, NFORMATS, name);
 	if (i < 0)
 		return i;
 	*out = (enum xp_disk_format)i;
@@ -911,7 +904,7 @@ int xp_disk_format_from_name(const char *name, enum xp_disk_format *out)
 
 int xp_disk_backend_from_name(const char *name, enum xp_disk_backend *out)
 {
-	int i = index_of(backend_names, sizeof(backend_names) / sizeof(backend_names[0]), name);
+	int i = xp__value_of(backend_names, NBACKENDS, name);
 	if (i < 0)
 		return i;
 	*out = (enum xp_disk_backend)i;
@@ -920,8 +913,7 @@ int xp_disk_backend_from_name(const char *name, enum xp_disk_backend *out)
 
 int xp_disk_specification_from_name(const char *name, enum xp_disk_specification *out)
 {
-	int i = index_of(specification_names,
-			 sizeof(specification_names) / sizeof(specification_names[0]), name);
+	int i = xp__value_of(specification_names, NSPECIFICATIONS, name);
 	if (i < 0)
 		return i;
 	*out = (enum xp_disk_specification)i;
