@@ -83,6 +83,37 @@ struct rule {
 	enum action action;
 };
 
+/* The actions that only store a parameter's text: its name in messages and where in
+ * struct xp_disk it goes. */
+static const struct {
+	const char *what;
+	size_t field;
+} text_params[] = {
+    [A_BACKEND] = {"backend", offsetof(struct xp_disk, backend_domname)},
+    [A_VDEV] = {"vdev", offsetof(struct xp_disk, vdev)},
+    [A_SCRIPT] = {"script", offsetof(struct xp_disk, script)},
+    [A_COLO_HOST] = {"colo-host", offsetof(struct xp_disk, colo_host)},
+    [A_COLO_EXPORT] = {"colo-export", offsetof(struct xp_disk, colo_export)},
+    [A_ACTIVE_DISK] = {"active-disk", offsetof(struct xp_disk, active_disk)},
+    [A_HIDDEN_DISK] = {"hidden-disk", offsetof(struct xp_disk, hidden_disk)},
+    [A_TARGET] = {"target", offsetof(struct xp_disk, pdev_path)},
+};
+
+/* The flags that only set one of the disk's enum xp_defbool settings: which, to what. */
+static const struct {
+	size_t field;
+	bool value;
+} defbool_flags[] = {
+    [A_DISCARD] = {offsetof(struct xp_disk, discard_enable), true},
+    [A_NO_DISCARD] = {offsetof(struct xp_disk, discard_enable), false},
+    [A_COLO] = {offsetof(struct xp_disk, colo_enable), true},
+    [A_NO_COLO] = {offsetof(struct xp_disk, colo_enable), false},
+    [A_TRUSTED] = {offsetof(struct xp_disk, trusted), true},
+    [A_UNTRUSTED] = {offsetof(struct xp_disk, trusted), false},
+    [A_GRANT_USAGE_1] = {offsetof(struct xp_disk, grant_usage), true},
+    [A_GRANT_USAGE_0] = {offsetof(struct xp_disk, grant_usage), false},
+};
+
 /* In the scanner's order; alternatives of one scanner rule are adjacent entries. Ties
  * go to the earlier entry, which is what flex does. */
 static const struct rule rules[] = {
@@ -583,65 +614,39 @@ static void act(struct parse *ps, const struct rule *r, char *tok, size_t len, s
 	case A_ACCESS:
 		set_access(ps, val, voff);
 		break;
-	case A_BACKEND:
-		save_string(ps, "backend", &d->backend_domname, val, voff);
-		break;
 	case A_BACKENDTYPE:
 		set_backendtype(ps, val, voff);
 		break;
 	case A_SPECIFICATION:
 		set_specification(ps, val, voff);
 		break;
-	case A_VDEV:
-		save_string(ps, "vdev", &d->vdev, val, voff);
-		break;
-	case A_SCRIPT:
-		save_string(ps, "script", &d->script, val, voff);
-		break;
 	case A_DIRECT_IO_SAFE:
 		d->direct_io_safe = true;
-		break;
-	case A_DISCARD:
-		set_defbool(&d->discard_enable, true);
-		break;
-	case A_NO_DISCARD:
-		set_defbool(&d->discard_enable, false);
-		break;
-	case A_COLO:
-		set_defbool(&d->colo_enable, true);
-		break;
-	case A_NO_COLO:
-		set_defbool(&d->colo_enable, false);
-		break;
-	case A_COLO_HOST:
-		save_string(ps, "colo-host", &d->colo_host, val, voff);
 		break;
 	case A_COLO_PORT:
 		set_colo_port(ps, val, voff);
 		break;
+	case A_BACKEND:
+	case A_VDEV:
+	case A_SCRIPT:
+	case A_COLO_HOST:
 	case A_COLO_EXPORT:
-		save_string(ps, "colo-export", &d->colo_export, val, voff);
-		break;
 	case A_ACTIVE_DISK:
-		save_string(ps, "active-disk", &d->active_disk, val, voff);
-		break;
 	case A_HIDDEN_DISK:
-		save_string(ps, "hidden-disk", &d->hidden_disk, val, voff);
-		break;
-	case A_TRUSTED:
-		set_defbool(&d->trusted, true);
-		break;
-	case A_UNTRUSTED:
-		set_defbool(&d->trusted, false);
-		break;
-	case A_GRANT_USAGE_1:
-		set_defbool(&d->grant_usage, true);
-		break;
-	case A_GRANT_USAGE_0:
-		set_defbool(&d->grant_usage, false);
-		break;
 	case A_TARGET:
-		save_string(ps, "target", &d->pdev_path, val, voff);
+		save_string(ps, text_params[r->action].what,
+			    (char **)(void *)((char *)d + text_params[r->action].field), val, voff);
+		break;
+	case A_DISCARD:
+	case A_NO_DISCARD:
+	case A_COLO:
+	case A_NO_COLO:
+	case A_TRUSTED:
+	case A_UNTRUSTED:
+	case A_GRANT_USAGE_1:
+	case A_GRANT_USAGE_0:
+		set_defbool((enum xp_defbool *)(void *)((char *)d + defbool_flags[r->action].field),
+			    defbool_flags[r->action].value);
 		break;
 	case A_UNKNOWN_PARAM:
 		unknown_parameter(ps, tok, off);
