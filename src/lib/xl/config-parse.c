@@ -290,6 +290,16 @@ static void recover(struct parser *p, size_t from)
 	}
 }
 
+/* A statement that does not parse, from token first: kept in the tree as broken (its
+ * bytes stay where they are) up to where recover() resumes. */
+static int add_broken(struct parser *p, struct item it, size_t first)
+{
+	it.broken = 1;
+	recover(p, first);
+	it.last = (uint32_t)p->pos;
+	return add_item(p->cfg, it);
+}
+
 /* Line numbers of offsets met in increasing order, in amortised constant time. */
 struct line_cursor {
 	const struct xp_cfg *cfg;
@@ -376,10 +386,7 @@ static int parse_tokens(struct xp_cfg *cfg)
 					"expected '=' or '+=' after the name '%.*s', found %s",
 					(int)tk_len(cfg, first), cfg->text + tk_off(cfg, first),
 					tok_name(op));
-			it.broken = 1;
-			recover(&p, first);
-			it.last = (uint32_t)p.pos;
-			if (add_item(cfg, it) < 0)
+			if (add_broken(&p, it, first) < 0)
 				return -ENOMEM;
 			continue;
 		}
@@ -395,10 +402,7 @@ static int parse_tokens(struct xp_cfg *cfg)
 		if (r < 0) {
 			cfg->nlists = nlists; /* the records of the broken value */
 			it.list = NO_LIST;
-			it.broken = 1;
-			recover(&p, first);
-			it.last = (uint32_t)p.pos;
-			if (add_item(cfg, it) < 0)
+			if (add_broken(&p, it, first) < 0)
 				return -ENOMEM;
 			continue;
 		}
@@ -673,34 +677,24 @@ static int compute_settings(struct xp_cfg *cfg)
 void xp__cfg_reset(struct xp_cfg *cfg)
 {
 	free(cfg->toks);
-	cfg->toks = NULL;
-	cfg->ntoks = cfg->captoks = 0;
 	free(cfg->lines);
-	cfg->lines = NULL;
-	cfg->nlines = cfg->caplines = 0;
 	free(cfg->lists);
-	cfg->lists = NULL;
-	cfg->nlists = cfg->caplists = 0;
 	free(cfg->items);
-	cfg->items = NULL;
-	cfg->nitems = cfg->capitems = 0;
 	for (size_t i = 0; i < cfg->nset; i++) {
 		xp__cfg_value_free(&cfg->set[i].value);
 		free(cfg->set[i].joined);
 	}
 	free(cfg->set);
-	cfg->set = NULL;
-	cfg->nset = cfg->capset = 0;
 	xp__nidx_release(&cfg->names);
 	while (cfg->arena) {
 		struct arena_chunk *next = cfg->arena->next;
 		free(cfg->arena);
 		cfg->arena = next;
 	}
-	cfg->errors = cfg->lexical_errors = 0;
 	free(cfg->lex_lines);
-	cfg->lex_lines = NULL;
-	cfg->nlex_lines = cfg->caplex_lines = 0;
+	/* as before the parse: all but the text, its name and the borrowed diagnostics */
+	*cfg = (struct xp_cfg){
+	    .filename = cfg->filename, .text = cfg->text, .len = cfg->len, .diags = cfg->diags};
 }
 
 int xp__cfg_parse_text(struct xp_cfg *cfg, struct xp_diags *diags)
