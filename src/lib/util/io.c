@@ -26,48 +26,38 @@ ssize_t xp_read_some(int fd, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-int xp_pread_full(int fd, void *buf, size_t len, uint64_t off)
+/* xp_pread_full into rbuf, or xp_pwrite_full from wbuf. */
+static int pio_full(int fd, unsigned char *rbuf, const unsigned char *wbuf, size_t len,
+		    uint64_t off)
 {
-	unsigned char *p = buf;
-	while (len > 0) {
-		if (off > (uint64_t)INT64_MAX - len)
+	for (size_t done = 0; done < len;) {
+		if (off + done > (uint64_t)INT64_MAX - (len - done))
 			return -EINVAL;
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		ssize_t n = rbuf ? pread(fd, rbuf + done, len - done, (off_t)(off + done))
+				 : pwrite(fd, wbuf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			return -errno;
-		}
-		if (n == 0) { /* past the end of the file: zeros, as a disk reads there */
-			memset(p, 0, len);
+		if (n == 0 && rbuf) { /* past the end of the file: zeros, as a disk reads there */
+			memset(rbuf + done, 0, len - done);
 			return 0;
 		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
+		if (n == 0) /* a write of no progress and no error: never loop on it */
+			return -EIO;
+		done += (size_t)n;
 	}
 	return 0;
 }
 
+int xp_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	return pio_full(fd, buf, NULL, len, off);
+}
+
 int xp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
-	const unsigned char *p = buf;
-	while (len > 0) {
-		if (off > (uint64_t)INT64_MAX - len)
-			return -EINVAL;
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) /* no progress and no error: never loop on it */
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return pio_full(fd, NULL, buf, len, off);
 }
 
 int xp_write_full(int fd, const void *buf, size_t len)
