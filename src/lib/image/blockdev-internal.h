@@ -116,13 +116,10 @@ int xp__image_open_end(struct xp_diags *d, size_t before, const char *path, int 
 /* Like xp_blockdev_open, with why it failed in d (may be NULL). */
 int xp__blockdev_open(const char *path, struct xp_blockdev **ret, struct xp_diags *d);
 
-/* ---- extfs-io.c: a libext2fs io_manager over a block device ---------------------- */
+/* ---- extfs-io.c: a block device under the libext2fs io_manager (extfs-iochan.h) ------- */
 
-struct struct_io_manager;
-
-/* The read-only io_manager (writes fail with EROFS). Its channels are named by
- * xp_extfs_io_name: the device and a byte offset, which must outlive the channel. */
-struct struct_io_manager *xp_extfs_io_manager(void);
+/* The name of a read-only channel (writes fail with EROFS) on bd at a byte offset;
+ * bd must outlive the channel. */
 int xp_extfs_io_name(struct xp_blockdev *bd, uint64_t offset, char *buf, size_t len);
 
 #endif

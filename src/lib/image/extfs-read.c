@@ -19,6 +19,7 @@
 #include <uuid/uuid.h>
 
 #include "image/blockdev-internal.h"
+#include "image/extfs-iochan.h"
 #include "xenprov/extfs.h"
 
 #define READ_CHUNK  (64u << 10)
@@ -77,7 +78,7 @@ int xp_fs_open(struct xp_blockdev *bd, uint64_t offset, struct xp_fs **ret)
 	struct xp_fs *x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, xp_extfs_io_manager(), &fs);
+	errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, xp_iochan_manager(), &fs);
 	if (e) {
 		free(x);
 		switch (e) {

@@ -2,19 +2,13 @@
  * extfs-rwio.c - a disk image opened for writing (a raw file or block device, or a
  * qcow2 image through the copy-on-write layer of qcow2-rw.c) and a read-write
  * libext2fs io_manager over it at a byte offset, so that a guest's filesystem is
- * edited with libext2fs without a loop device or a mount.
- *
- * As in extfs-io.c, the disk and the offset travel in the channel name
- * ("xp-rwdisk:%p:%llu", scanned back with %p in the same process), which keeps the
- * manager a constant. Block counts follow lib/ext2fs/unix_io.c: a negative count is a
- * byte count; write_byte offsets are relative to the channel's start. There is no
- * cache here: raw files have the page cache, and the qcow2 layer keeps its metadata in
- * memory.
+ * edited with libext2fs without a loop device or a mount: the disk is a device of
+ * xenprov's io_manager (extfs-iochan.c), its channels named "xp-rwdisk:%p:OFFSET".
  *
  * The image is locked with flock(2) for the session, so two xenprov processes never
  * edit one image at once.
  *
- * Not here: the read-only manager (extfs-io.c), the edits (guest-edit.c).
+ * Not here: the io_manager itself (extfs-iochan.c), the edits (guest-edit.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +26,6 @@
 #include "image/extfs-iochan.h"
 #include "image/rwdisk-internal.h"
 #include "xenprov/util.h"
-
-#define NAME_PREFIX "xp-rwdisk:"
 
 struct xp_rwdisk {
 	enum xp_image_format format;
@@ -173,122 +165,31 @@ int xp_rwdisk_close(struct xp_rwdisk *d)
 	return r;
 }
 
-/* ---- the io_manager ------------------------------------------------------------------ */
+/* ---- as a device of the io_manager (extfs-iochan.c) ------------------------------------ */
+
+static uint64_t rw_size(const void *dev)
+{
+	return xp_rwdisk_size(dev);
+}
+
+static int rw_pread(void *dev, void *buf, size_t len, uint64_t off)
+{
+	return xp_rwdisk_pread(dev, buf, len, off);
+}
+
+static int rw_pwrite(void *dev, const void *buf, size_t len, uint64_t off)
+{
+	return xp_rwdisk_pwrite(dev, buf, len, off);
+}
+
+const struct xp_iochan_dev xp_rwdisk_iochan = {
+    .prefix = "xp-rwdisk:",
+    .size = rw_size,
+    .pread = rw_pread,
+    .pwrite = rw_pwrite,
+};
 
 int xp_extfs_rwio_name(struct xp_rwdisk *d, uint64_t offset, char *buf, size_t len)
 {
-	return xp_iochan_name(NAME_PREFIX, d, offset, buf, len);
-}
-
-static errcode_t rw_open(const char *name, int flags, io_channel *channel)
-{
-	(void)flags;
-	return xp_iochan_open(NAME_PREFIX, name, xp_extfs_rwio_manager(), channel);
-}
-
-/* The device offset and length of count blocks at block, inside the device. */
-static errcode_t place(io_channel io, unsigned long long block, int count, uint64_t *off,
-		       size_t *len)
-{
-	struct xp_iochan *c = io->private_data;
-	uint64_t bytes =
-	    count < 0 ? (uint64_t) - (int64_t)count : (uint64_t)count * (uint64_t)io->block_size;
-	if (block > UINT64_MAX / (uint64_t)io->block_size)
-		return EXT2_ET_LLSEEK_FAILED;
-	uint64_t o = block * (uint64_t)io->block_size;
-	if (o > UINT64_MAX - c->offset || bytes > SIZE_MAX)
-		return EXT2_ET_LLSEEK_FAILED;
-	*off = o + c->offset;
-	*len = (size_t)bytes;
-	return 0;
-}
-
-static errcode_t rw_read_blk64(io_channel io, unsigned long long block, int count, void *data)
-{
-	struct xp_iochan *c = io->private_data;
-	uint64_t off;
-	size_t len;
-	errcode_t e = place(io, block, count, &off, &len);
-	if (e)
-		return e;
-	uint64_t size = xp_rwdisk_size(((struct xp_rwdisk *)c->dev));
-	if (off > size || len > size - off) {
-		memset(data, 0, len);
-		return EXT2_ET_SHORT_READ;
-	}
-	int r = xp_rwdisk_pread(((struct xp_rwdisk *)c->dev), data, len, off);
-	return r < 0 ? (errcode_t)-r : 0;
-}
-
-static errcode_t rw_read_blk(io_channel io, unsigned long block, int count, void *data)
-{
-	return rw_read_blk64(io, block, count, data);
-}
-
-static errcode_t rw_write_blk64(io_channel io, unsigned long long block, int count,
-				const void *data)
-{
-	struct xp_iochan *c = io->private_data;
-	uint64_t off;
-	size_t len;
-	errcode_t e = place(io, block, count, &off, &len);
-	if (e)
-		return e;
-	uint64_t size = xp_rwdisk_size(((struct xp_rwdisk *)c->dev));
-	if (off > size || len > size - off)
-		return EXT2_ET_SHORT_WRITE;
-	int r = xp_rwdisk_pwrite(((struct xp_rwdisk *)c->dev), data, len, off);
-	return r < 0 ? (errcode_t)-r : 0;
-}
-
-static errcode_t rw_write_blk(io_channel io, unsigned long block, int count, const void *data)
-{
-	return rw_write_blk64(io, block, count, data);
-}
-
-static errcode_t rw_write_byte(io_channel io, unsigned long offset, int count, const void *data)
-{
-	struct xp_iochan *c = io->private_data;
-	if (count < 0)
-		return EXT2_ET_INVALID_ARGUMENT;
-	uint64_t size = xp_rwdisk_size(((struct xp_rwdisk *)c->dev));
-	if (offset > UINT64_MAX - c->offset || offset + c->offset > size ||
-	    (uint64_t)count > size - offset - c->offset)
-		return EXT2_ET_SHORT_WRITE;
-	int r = xp_rwdisk_pwrite(((struct xp_rwdisk *)c->dev), data, (size_t)count, offset + c->offset);
-	return r < 0 ? (errcode_t)-r : 0;
-}
-
-static errcode_t rw_flush(io_channel io)
-{
-	(void)io;
-	return 0; /* xp_rwdisk_close syncs */
-}
-
-static errcode_t rw_set_option(io_channel io, const char *option, const char *arg)
-{
-	(void)io;
-	(void)option;
-	(void)arg;
-	return EXT2_ET_INVALID_ARGUMENT;
-}
-
-static const struct struct_io_manager rw_manager = {
-    .magic = EXT2_ET_MAGIC_IO_MANAGER,
-    .name = "xenprov read-write disk I/O manager",
-    .open = rw_open,
-    .close = xp_iochan_close,
-    .set_blksize = xp_iochan_set_blksize,
-    .read_blk = rw_read_blk,
-    .write_blk = rw_write_blk,
-    .flush = rw_flush,
-    .write_byte = rw_write_byte,
-    .set_option = rw_set_option,
-    .read_blk64 = rw_read_blk64,
-    .write_blk64 = rw_write_blk64,
-};
-
-struct struct_io_manager *xp_extfs_rwio_manager(void)
-{
-	return (struct struct_io_manager *)&rw_manager;
+	return xp_iochan_name(&xp_rwdisk_iochan, d, offset, buf, len);
 }

@@ -24,6 +24,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "image/extfs-internal.h"
+#include "image/extfs-iochan.h"
 #include "image/guest-fs.h"
 #include "image/rwdisk-internal.h"
 
@@ -139,7 +140,7 @@ int xp_gfs_open(const char *image, uint64_t off, uint32_t now, struct xp_guest_r
 	if (r < 0)
 		return close_free(g, r);
 	errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
-				   xp_extfs_rwio_manager(), &g->fs);
+				   xp_iochan_manager(), &g->fs);
 	if (e) {
 		g->fs = NULL;
 		return close_free(g, ext_fail(g, e, image, "opening the root filesystem"));

@@ -55,11 +55,8 @@ int xp_rwdisk_pwrite(struct xp_rwdisk *d, const void *buf, size_t len, uint64_t 
 int xp_rwdisk_close(struct xp_rwdisk *d);
 const char *xp_rwdisk_errmsg(const struct xp_rwdisk *d);
 
-struct struct_io_manager;
-
-/* The read-write io_manager; channels are named by xp_extfs_rwio_name (the disk and a
- * byte offset; the disk must outlive the channel). */
-struct struct_io_manager *xp_extfs_rwio_manager(void);
+/* The name of a read-write channel of the libext2fs io_manager (extfs-iochan.h) on d
+ * at a byte offset; d must outlive the channel. */
 int xp_extfs_rwio_name(struct xp_rwdisk *d, uint64_t offset, char *buf, size_t len);
 
 #endif
