@@ -109,6 +109,11 @@ const char *xp_blockdev_errmsg(const struct xp_blockdev *bd);
  * be NULL). */
 void xp__image_open_err(struct xp_diags *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Opens the image file at path for reading (flags O_RDONLY) or writing (O_RDWR) as
+ * both image readers do: without hanging on a FIFO a hostile image names, a regular
+ * file or block device only (a directory: -EISDIR), blocking once open. The
+ * descriptor, or -errno with why in d. */
+int xp__image_open_fd(const char *path, int flags, struct xp_diags *d);
 /* Ends an open: if it failed (r < 0) and nothing was said since d held `before`
  * messages, says "cannot open 'PATH': strerror". Returns r. */
 int xp__image_open_end(struct xp_diags *d, size_t before, const char *path, int r);

@@ -75,6 +75,37 @@ void xp__image_open_err(struct xp_diags *d, const char *fmt, ...)
 	va_end(ap);
 }
 
+int xp__image_open_fd(const char *path, int flags, struct xp_diags *d)
+{
+	/* O_NONBLOCK: opening a FIFO named by a hostile image must not hang */
+	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		int r = -errno;
+		xp__image_open_err(d, "cannot open '%s'%s: %s", path,
+				   (flags & O_ACCMODE) == O_RDWR ? " for writing" : "", strerror(-r));
+		return r;
+	}
+	struct stat st;
+	int r = 0;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+	} else if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		xp__image_open_err(d, "'%s' is a directory", path);
+	} else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		r = -EINVAL;
+		xp__image_open_err(d, "'%s' is neither a file nor a block device", path);
+	}
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
 int xp__image_open_end(struct xp_diags *d, size_t before, const char *path, int r)
 {
 	if (r < 0 && d && d->n + d->dropped == before)
@@ -474,31 +505,10 @@ static int open_chain(const char *path, const char *forced, unsigned depth,
 
 	if (!bd)
 		return -ENOMEM;
-	/* O_NONBLOCK: opening a FIFO named by a hostile image must not hang */
-	bd->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (bd->fd < 0) {
-		r = -errno;
-		xp__image_open_err(d, "cannot open '%s': %s", path, strerror(-r));
+	if ((bd->fd = xp__image_open_fd(path, O_RDONLY, d)) < 0) {
+		r = bd->fd;
 		goto fail;
 	}
-	struct stat st;
-	if (fstat(bd->fd, &st) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		xp__image_open_err(d, "'%s' is a directory", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		r = -EINVAL;
-		xp__image_open_err(d, "'%s' is neither a file nor a block device", path);
-		goto fail;
-	}
-	int fl = fcntl(bd->fd, F_GETFL);
-	if (fl >= 0)
-		(void)fcntl(bd->fd, F_SETFL, fl & ~O_NONBLOCK);
 	off_t end = lseek(bd->fd, 0, SEEK_END);
 	if (end < 0) {
 		r = -errno;

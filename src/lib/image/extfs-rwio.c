@@ -63,25 +63,10 @@ int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, struct xp_diags *di
 	if (!d)
 		return -ENOMEM;
 	int r;
-	d->fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (d->fd < 0) {
-		r = -errno;
-		xp__image_open_err(diags, "cannot open '%s' for writing: %s", path, strerror(-r));
+	if ((d->fd = xp__image_open_fd(path, O_RDWR, diags)) < 0) {
+		r = d->fd;
 		goto fail;
 	}
-	struct stat st;
-	if (fstat(d->fd, &st) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		xp__image_open_err(diags, "'%s' is neither a file nor a block device", path);
-		goto fail;
-	}
-	int fl = fcntl(d->fd, F_GETFL);
-	if (fl >= 0)
-		(void)fcntl(d->fd, F_SETFL, fl & ~O_NONBLOCK);
 	if (flock(d->fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		xp__image_open_err(diags, "'%s' is being edited by another process", path);
