@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "xenprov/blockdev.h"
+#include "xenprov/partition.h"
 #include "xenprov/util.h"
 
 #define QCOW2_MAGIC 0x514649fbU /* "QFI\xfb" */
@@ -120,6 +121,12 @@ int xp__image_open_end(struct xp_diags *d, size_t before, const char *path, int 
 
 /* Like xp_blockdev_open, with why it failed in d (may be NULL). */
 int xp__blockdev_open(const char *path, struct xp_blockdev **ret, struct xp_diags *d);
+
+/* partition-read.c: the image at path opened (xp__blockdev_open) and its partition
+ * table read (xp_partition_read; code "partition" in d when it cannot be). On failure
+ * nothing is left open. */
+int xp__image_open_table(const char *path, struct xp_diags *d, struct xp_blockdev **bd,
+			 enum xp_label *label, struct xp_part **parts, size_t *n);
 
 /* ---- extfs-io.c: a block device under the libext2fs io_manager (extfs-iochan.h) ------- */
 

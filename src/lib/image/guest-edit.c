@@ -209,19 +209,13 @@ static bool probe_swap(struct xp_blockdev *bd, uint64_t off, char uuid[37])
 
 static int find_root(struct ctx *c, uint64_t *root_off)
 {
-	struct xp_blockdev *bd = NULL;
-	int r = xp__blockdev_open(c->image, &bd, c->dg.d);
+	struct xp_blockdev *bd;
+	enum xp_label label;
+	struct xp_part *parts;
+	size_t n;
+	int r = xp__image_open_table(c->image, c->dg.d, &bd, &label, &parts, &n);
 	if (r < 0)
 		return r;
-	enum xp_label label;
-	struct xp_part *parts = NULL;
-	size_t n = 0;
-	r = xp_partition_read(bd, &label, &parts, &n);
-	if (r < 0) {
-		xp_blockdev_close(bd);
-		return xp_guest_fail(&c->dg, r, "partition", c->image,
-				     "cannot read the partition table: %s", strerror(-r));
-	}
 	size_t ncand = label == XP_LABEL_NONE ? 1 : n;
 	bool found = false;
 	for (size_t i = 0; i < ncand; i++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "image/blockdev-internal.h"
 #include "xenprov/image.h"
 
 static void uuid_str(const unsigned char *u, char out[37])
@@ -116,17 +117,12 @@ int xp_image_open_fs(const char *path, unsigned partition, struct xp_blockdev **
 		     struct xp_fs **fsp)
 {
 	struct xp_blockdev *bd;
-	int r = xp_blockdev_open(path, &bd);
+	enum xp_label label;
+	struct xp_part *parts;
+	size_t n;
+	int r = xp__image_open_table(path, NULL, &bd, &label, &parts, &n);
 	if (r < 0)
 		return r;
-	enum xp_label label;
-	struct xp_part *parts = NULL;
-	size_t n = 0;
-	r = xp_partition_read(bd, &label, &parts, &n);
-	if (r < 0) {
-		xp_blockdev_close(bd);
-		return r;
-	}
 	r = -EINVAL; /* no filesystem found */
 	if (n == 0) {
 		if (partition <= 1)

@@ -261,3 +261,23 @@ int xp_partition_read(struct xp_blockdev *bd, enum xp_label *label, struct xp_pa
 	*n = count;
 	return 0;
 }
+
+int xp__image_open_table(const char *path, struct xp_diags *d, struct xp_blockdev **bd,
+			 enum xp_label *label, struct xp_part **parts, size_t *n)
+{
+	*parts = NULL;
+	*n = 0;
+	int r = xp__blockdev_open(path, bd, d);
+	if (r < 0)
+		return r;
+	r = xp_partition_read(*bd, label, parts, n);
+	if (r < 0) {
+		xp_blockdev_close(*bd);
+		*bd = NULL;
+		if (d)
+			xp_diags_add(d, XP_SEV_ERROR, path, 0, 0, "partition", path, NULL,
+				     "cannot read the partition table: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
