@@ -330,42 +330,29 @@ static int fail(struct xp_qcow2_rw *q, int r)
 	return r;
 }
 
-int xp_qcow2_rw_pread(struct xp_qcow2_rw *q, void *buf, size_t len, uint64_t offset)
+/* Reads n bytes at `in` within guest cluster gc. */
+static int read_cluster(struct xp_qcow2_rw *q, uint64_t gc, uint64_t in, unsigned char *p, size_t n)
 {
-	unsigned char *p = buf;
-	if (!q || (!buf && len) || offset > q->size || len > q->size - offset)
-		return -EINVAL;
-	while (len > 0) {
-		uint64_t in = offset & (q->cs - 1);
-		size_t n = q->cs - in < len ? (size_t)(q->cs - in) : len;
-		uint64_t gc = offset >> q->cluster_bits;
-		uint64_t *t;
-		int r = get_l2(q, gc >> q->l2_bits, false, &t);
-		if (r < 0)
-			return fail(q, r);
-		uint64_t e = t ? t[gc & ((1ULL << q->l2_bits) - 1)] : 0;
-		uint64_t host = e & QCOW2_OFFSET_MASK;
-		if (host && !(e & (QCOW2_OFLAG_ZERO | QCOW2_OFLAG_COMPRESSED))) {
-			if (host % q->cs != 0) {
-				set_msg(q, "data cluster offset 0x%llx is unaligned",
-					(unsigned long long)host);
-				return fail(q, -EBADMSG);
-			}
-			r = xp_pread_full(q->fd, p, n, host + in);
-		} else {
-			/* untouched in this session: the read-only view is exact (it sees
-			 * the backing file, zero flags and refuses compressed clusters) */
-			r = xp_blockdev_pread(q->ro, p, n, offset);
-			if (r < 0)
-				set_msg(q, "%s", xp_blockdev_errmsg(q->ro));
+	uint64_t *t;
+	int r = get_l2(q, gc >> q->l2_bits, false, &t);
+	if (r < 0)
+		return r;
+	uint64_t e = t ? t[gc & ((1ULL << q->l2_bits) - 1)] : 0;
+	uint64_t host = e & QCOW2_OFFSET_MASK;
+	if (host && !(e & (QCOW2_OFLAG_ZERO | QCOW2_OFLAG_COMPRESSED))) {
+		if (host % q->cs != 0) {
+			set_msg(q, "data cluster offset 0x%llx is unaligned",
+				(unsigned long long)host);
+			return -EBADMSG;
 		}
-		if (r < 0)
-			return fail(q, r);
-		p += n;
-		len -= n;
-		offset += n;
+		return xp_pread_full(q->fd, p, n, host + in);
 	}
-	return 0;
+	/* untouched in this session: the read-only view is exact (it sees the backing
+	 * file, zero flags and refuses compressed clusters) */
+	r = xp_blockdev_pread(q->ro, p, n, (gc << q->cluster_bits) + in);
+	if (r < 0)
+		set_msg(q, "%s", xp_blockdev_errmsg(q->ro));
+	return r;
 }
 
 /* Writes n bytes at `in` within guest cluster gc. */
@@ -419,24 +406,34 @@ static int write_cluster(struct xp_qcow2_rw *q, uint64_t gc, uint64_t in, const 
 	return 0;
 }
 
-int xp_qcow2_rw_pwrite(struct xp_qcow2_rw *q, const void *buf, size_t len, uint64_t offset)
+/* len bytes at guest offset, cluster by cluster: read into rbuf, or written from
+ * wbuf. */
+static int by_cluster(struct xp_qcow2_rw *q, unsigned char *rbuf, const unsigned char *wbuf,
+		      size_t len, uint64_t offset)
 {
-	const unsigned char *p = buf;
-	if (!q || (!buf && len) || offset > q->size || len > q->size - offset)
+	if (!q || (!rbuf && !wbuf && len) || offset > q->size || len > q->size - offset)
 		return -EINVAL;
-	if (len)
+	if (wbuf && len)
 		q->wrote = true;
-	while (len > 0) {
-		uint64_t in = offset & (q->cs - 1);
-		size_t n = q->cs - in < len ? (size_t)(q->cs - in) : len;
-		int r = write_cluster(q, offset >> q->cluster_bits, in, p, n);
+	for (size_t done = 0, n; done < len; done += n) {
+		uint64_t at = offset + done, in = at & (q->cs - 1);
+		n = q->cs - in < len - done ? (size_t)(q->cs - in) : len - done;
+		int r = rbuf ? read_cluster(q, at >> q->cluster_bits, in, rbuf + done, n)
+			     : write_cluster(q, at >> q->cluster_bits, in, wbuf + done, n);
 		if (r < 0)
 			return fail(q, r);
-		p += n;
-		len -= n;
-		offset += n;
 	}
 	return 0;
+}
+
+int xp_qcow2_rw_pread(struct xp_qcow2_rw *q, void *buf, size_t len, uint64_t offset)
+{
+	return by_cluster(q, buf, NULL, len, offset);
+}
+
+int xp_qcow2_rw_pwrite(struct xp_qcow2_rw *q, const void *buf, size_t len, uint64_t offset)
+{
+	return by_cluster(q, NULL, buf, len, offset);
 }
 
 /* ---- close: tables, refcounts, header ---------------------------------------------- */
