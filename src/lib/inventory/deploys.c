@@ -21,10 +21,8 @@ int xp_deploy_record_start(struct xp_inv *inv, const char *request, int64_t *id)
 		return r;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(st, 2, request ? request : "", -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return xp__inv_err(inv, rc);
+	if ((r = xp__inv_step_done(inv, st)) < 0)
+		return r;
 	*id = (int64_t)sqlite3_last_insert_rowid(inv->db);
 	return 0;
 }
@@ -38,9 +36,7 @@ int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state)
 		return r;
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+	return xp__inv_step_done(inv, st);
 }
 
 /* Runs sql (?1, if it has it, bound to id) and gives the first column of its first row as *out (0

@@ -129,36 +129,31 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 	    (initrd && (r = xp__distro_file_name(inv, "initrd", &is, diags)) < 0))
 		goto fail;
 	sqlite3_stmt *st;
-	r = xp__inv_prepare(inv,
-			    add ? "INSERT INTO distros (name, kernel, initrd, arch, kernel_options,"
-				  " created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
-				: "UPDATE distros SET kernel = ?2, initrd = ?3, arch = ?4,"
-				  " kernel_options = ?5, updated = ?6 WHERE name = ?1",
-			    &st);
+	r = xp__inv_prepare_arg(
+	    inv,
+	    add ? "INSERT INTO distros (name, kernel, initrd, arch, kernel_options,"
+		  " created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+		: "UPDATE distros SET kernel = ?2, initrd = ?3, arch = ?4,"
+		  " kernel_options = ?5, updated = ?6 WHERE name = ?1",
+	    d->name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ksrc, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, isrc, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, d->arch ? d->arch : "x86_64", -1, SQLITE_STATIC);
 	if (d->kernel_options && *d->kernel_options)
 		sqlite3_bind_text(st, 5, d->kernel_options, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
+	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
-	}
-	r = xp__inv_prepare(inv,
-			    "INSERT INTO distro_files (distro, kernel_sha256, initrd_sha256)"
-			    " VALUES (?1, ?2, ?3) ON CONFLICT (distro) DO UPDATE SET"
-			    " kernel_sha256 = excluded.kernel_sha256,"
-			    " initrd_sha256 = excluded.initrd_sha256",
-			    &st);
+	r = xp__inv_prepare_arg(inv,
+				"INSERT INTO distro_files (distro, kernel_sha256, initrd_sha256)"
+				" VALUES (?1, ?2, ?3) ON CONFLICT (distro) DO UPDATE SET"
+				" kernel_sha256 = excluded.kernel_sha256,"
+				" initrd_sha256 = excluded.initrd_sha256",
+				d->name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ks.hex, -1, SQLITE_STATIC);
 	if (initrd)
 		sqlite3_bind_text(st, 3, is.hex, -1, SQLITE_STATIC);
@@ -191,15 +186,14 @@ int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
-	int r =
-	    xp__inv_prepare(inv,
-			    "SELECT name, kernel, initrd, arch, kernel_options, created, updated,"
-			    " kernel_sha256, initrd_sha256"
-			    " FROM distros LEFT JOIN distro_files ON distro = name WHERE name = ?1",
-			    &st);
+	int r = xp__inv_prepare_arg(
+	    inv,
+	    "SELECT name, kernel, initrd, arch, kernel_options, created, updated,"
+	    " kernel_sha256, initrd_sha256"
+	    " FROM distros LEFT JOIN distro_files ON distro = name WHERE name = ?1",
+	    name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->name = xp__col_text(st, 0);
@@ -244,24 +238,16 @@ int xp_distro_remove(struct xp_inv *inv, const char *name)
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st;
-	r = xp__inv_prepare(inv,
-			    "SELECT (SELECT count(*) FROM distros WHERE name = ?1),"
-			    "       (SELECT count(*) FROM systems WHERE distro = ?1),"
-			    "       (SELECT count(*) FROM profile_settings"
-			    "        WHERE key = 'distro' AND value = ?1)",
-			    &st);
+	int c[3];
+	r = xp__inv_counts(inv,
+			   "SELECT (SELECT count(*) FROM distros WHERE name = ?1),"
+			   "       (SELECT count(*) FROM systems WHERE distro = ?1),"
+			   "       (SELECT count(*) FROM profile_settings"
+			   "        WHERE key = 'distro' AND value = ?1)",
+			   name, c, 3);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	int found = sqlite3_column_int(st, 0), systems = sqlite3_column_int(st, 1),
-	    profiles = sqlite3_column_int(st, 2);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		r = xp__inv_err(inv, rc);
-		goto fail;
-	}
+	int found = c[0], systems = c[1], profiles = c[2];
 	if (!found || systems || profiles) {
 		if (!found)
 			snprintf(inv->err, sizeof(inv->err), "no distro '%s'", name);
@@ -272,10 +258,10 @@ int xp_distro_remove(struct xp_inv *inv, const char *name)
 		xp_inv_commit(inv); /* nothing written */
 		return found ? -EBUSY : -ENOENT;
 	}
-	r = xp__inv_prepare(inv, "DELETE FROM distros WHERE name = ?1", &st);
+	sqlite3_stmt *st;
+	r = xp__inv_prepare_arg(inv, "DELETE FROM distros WHERE name = ?1", name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	inv->store_gc = true; /* its files go unless another distro shares them */
 	return xp__inv_step_commit(inv, st);
 fail:

@@ -123,6 +123,17 @@ int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out)
 	return r;
 }
 
+static int list_row(sqlite3_stmt *st, void *row)
+{
+	int r = read_row(st, row);
+	return r < 0 ? r : 1;
+}
+
+static void list_row_release(void *row)
+{
+	xp_domain_release(row);
+}
+
 int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n)
 {
 	*v = NULL;
@@ -131,24 +142,7 @@ int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n)
 	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains ORDER BY name", &st);
 	if (r < 0)
 		return r;
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = xp_grow(v, &cap, *n, sizeof(**v), 16)) < 0)
-			break;
-		if ((r = read_row(st, &(*v)[*n])) < 0)
-			break;
-		(*n)++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
-	if (r < 0) {
-		xp_domain_list_free(*v, *n);
-		*v = NULL;
-		*n = 0;
-	}
-	return r;
+	return xp__inv_rows(inv, st, v, n, sizeof(**v), 16, list_row, list_row_release);
 }
 
 int xp_domain_mac_taken(struct xp_inv *inv, const char *mac)
@@ -165,13 +159,12 @@ int xp_domain_holder(struct xp_inv *inv, bool ip, const char *value, char **name
 {
 	*name = NULL;
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv,
-				ip ? "SELECT name FROM domains WHERE ip = ?1"
-				   : "SELECT name FROM domains WHERE mac = ?1",
-				&st);
+	int r = xp__inv_prepare_arg(inv,
+				    ip ? "SELECT name FROM domains WHERE ip = ?1"
+				       : "SELECT name FROM domains WHERE mac = ?1",
+				    value, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		r = (*name = xp__col_text(st, 0)) ? 0 : -ENOMEM;
@@ -198,9 +191,7 @@ static int exec_bind(struct xp_inv *inv, const char *sql, const char *const *arg
 			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, i + 1);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+	return xp__inv_step_done(inv, st);
 }
 
 int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
@@ -231,11 +222,10 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 		sqlite3_bind_int64(st, 10, (sqlite3_int64)d->deploy_id);
 	else
 		sqlite3_bind_null(st, 10);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	r = xp__inv_step_done(inv, st);
 	free(settings);
-	if (rc != SQLITE_DONE)
-		return xp__inv_err(inv, rc);
+	if (r < 0)
+		return r;
 	static const char ins[] = "INSERT INTO artifacts (domain, kind, path) VALUES (?, ?, ?)";
 	const char *disk[] = {d->name, "disk", d->disk_path};
 	const char *config[] = {d->name, "config", d->config_path};
@@ -247,16 +237,13 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "UPDATE domains SET state = ?1, updated = ?2 WHERE name = ?3",
-				&st);
+	int r = xp__inv_prepare_arg(
+	    inv, "UPDATE domains SET state = ?1, updated = ?2 WHERE name = ?3", state, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+	return xp__inv_step_done(inv, st);
 }
 
 int xp_domain_forget(struct xp_inv *inv, const char *name)
@@ -265,13 +252,29 @@ int xp_domain_forget(struct xp_inv *inv, const char *name)
 	return r < 0 ? r : 0;
 }
 
+static void artifact_release(void *row)
+{
+	struct xp_artifact *a = row;
+	free(a->kind);
+	free(a->path);
+}
+
 void xp_artifacts_free(struct xp_artifact *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].kind);
-		free(v[i].path);
-	}
+	for (size_t i = 0; i < n; i++)
+		artifact_release(&v[i]);
 	free(v);
+}
+
+static int artifact_row(sqlite3_stmt *st, void *row)
+{
+	struct xp_artifact *a = row;
+	a->kind = xp__col_text(st, 0);
+	a->path = xp__col_text(st, 1);
+	if (a->kind && a->path)
+		return 1;
+	artifact_release(a);
+	return -ENOMEM;
 }
 
 int xp_domain_artifacts(struct xp_inv *inv, const char *name, struct xp_artifact **v, size_t *n)
@@ -279,33 +282,12 @@ int xp_domain_artifacts(struct xp_inv *inv, const char *name, struct xp_artifact
 	*v = NULL;
 	*n = 0;
 	sqlite3_stmt *st;
-	int r =
-	    xp__inv_prepare(inv,
-			    "SELECT kind, path FROM artifacts WHERE domain = ? AND kind IS NOT NULL"
-			    " AND path IS NOT NULL ORDER BY kind",
-			    &st);
+	int r = xp__inv_prepare_arg(
+	    inv,
+	    "SELECT kind, path FROM artifacts WHERE domain = ? AND kind IS NOT NULL"
+	    " AND path IS NOT NULL ORDER BY kind",
+	    name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	size_t cap = 0;
-	int rc = SQLITE_DONE;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = xp_grow(v, &cap, *n, sizeof(**v), 4)) < 0)
-			break;
-		struct xp_artifact *a = &(*v)[*n];
-		a->kind = xp__col_text(st, 0);
-		a->path = xp__col_text(st, 1);
-		(*n)++;
-		if (!a->kind || !a->path)
-			r = -ENOMEM;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
-	if (r < 0) {
-		xp_artifacts_free(*v, *n);
-		*v = NULL;
-		*n = 0;
-	}
-	return r;
+	return xp__inv_rows(inv, st, v, n, sizeof(**v), 4, artifact_row, artifact_release);
 }

@@ -104,6 +104,29 @@ int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 	return xp_inv_commit(inv);
 }
 
+/* A row of leases: 1, or 0 for one this code did not write (ignored rather than
+ * trusted). */
+static int lease_row(sqlite3_stmt *st, void *row)
+{
+	struct xp_dhcp_lease *l = row;
+	memset(l, 0, sizeof(*l));
+	sqlite3_int64 ip = sqlite3_column_int64(st, 0);
+	int blen = sqlite3_column_bytes(st, 1);
+	const void *blob = sqlite3_column_blob(st, 1);
+	if (ip < 0 || ip > 0xffffffffLL || blen <= 0 || (size_t)blen > sizeof(l->client) ||
+	    parse_mac((const char *)sqlite3_column_text(st, 2), l->mac) < 0)
+		return 0;
+	l->ip = (uint32_t)ip;
+	memcpy(l->client, blob, (size_t)blen);
+	l->client_len = (uint8_t)blen;
+	const char *h = (const char *)sqlite3_column_text(st, 3);
+	if (h)
+		snprintf(l->hostname, sizeof(l->hostname), "%s", h);
+	l->state = state_value((const char *)sqlite3_column_text(st, 4));
+	l->expires = sqlite3_column_int64(st, 5);
+	return 1;
+}
+
 int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **out, size_t *nout)
 {
 	*out = NULL;
@@ -115,41 +138,7 @@ int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **out, size_t *nout)
 				&st);
 	if (r < 0)
 		return r;
-	struct xp_dhcp_lease *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = xp_grow(&v, &cap, n, sizeof(*v), 64)) < 0)
-			break;
-		struct xp_dhcp_lease *l = &v[n];
-		memset(l, 0, sizeof(*l));
-		sqlite3_int64 ip = sqlite3_column_int64(st, 0);
-		int blen = sqlite3_column_bytes(st, 1);
-		const void *blob = sqlite3_column_blob(st, 1);
-		if (ip < 0 || ip > 0xffffffffLL || blen <= 0 ||
-		    (size_t)blen > sizeof(l->client) ||
-		    parse_mac((const char *)sqlite3_column_text(st, 2), l->mac) < 0)
-			continue; /* not a row this code wrote: ignore rather than trust */
-		l->ip = (uint32_t)ip;
-		memcpy(l->client, blob, (size_t)blen);
-		l->client_len = (uint8_t)blen;
-		const char *h = (const char *)sqlite3_column_text(st, 3);
-		if (h)
-			snprintf(l->hostname, sizeof(l->hostname), "%s", h);
-		l->state = state_value((const char *)sqlite3_column_text(st, 4));
-		l->expires = sqlite3_column_int64(st, 5);
-		n++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
+	return xp__inv_rows(inv, st, out, nout, sizeof(**out), 64, lease_row, NULL);
 }
 
 int xp_lease_purge(struct xp_inv *inv, int64_t before)
@@ -159,9 +148,6 @@ int xp_lease_purge(struct xp_inv *inv, int64_t before)
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, before);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return xp__inv_err(inv, rc);
-	return sqlite3_changes(inv->db);
+	r = xp__inv_step_done(inv, st);
+	return r < 0 ? r : sqlite3_changes(inv->db);
 }

@@ -423,14 +423,14 @@ static int check_gateway(struct xp_inv *inv, const struct xp_settings *set, cons
 static int check_effective(struct xp_inv *inv, const char *name)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv,
+	int r =
+	    xp__inv_prepare_arg(inv,
 				"WITH RECURSIVE below(name) AS (SELECT ?1 UNION "
 				"SELECT p.name FROM profiles p JOIN below b ON p.parent = b.name) "
 				"SELECT name FROM below",
-				&st);
+				name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = SQLITE_DONE;
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *n = (const char *)sqlite3_column_text(st, 0);
@@ -526,12 +526,8 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 		sqlite3_bind_null(st, 1);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(st, 3, p->name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
+	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
-	}
 	r = write_settings(inv, p);
 	if (r == 0 && (r = check_effective(inv, p->name)) == -EINVAL) {
 		int u = xp__inv_exec(inv, "ROLLBACK TO profile_store");
@@ -571,11 +567,10 @@ int xp_profile_get(struct xp_inv *inv, const char *name, struct xp_profile *out)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(
-	    inv, "SELECT name, parent, created, updated FROM profiles WHERE name = ?", &st);
+	int r = xp__inv_prepare_arg(
+	    inv, "SELECT name, parent, created, updated FROM profiles WHERE name = ?", name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
@@ -588,13 +583,13 @@ int xp_profile_get(struct xp_inv *inv, const char *name, struct xp_profile *out)
 	sqlite3_finalize(st);
 	if (!out->name)
 		goto oom;
-	r = xp__inv_prepare(
-	    inv, "SELECT key, value FROM profile_settings WHERE profile = ? ORDER BY seq", &st);
+	r = xp__inv_prepare_arg(
+	    inv, "SELECT key, value FROM profile_settings WHERE profile = ? ORDER BY seq", name,
+	    &st);
 	if (r < 0) {
 		xp_profile_release(out);
 		return r;
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (xp_settings_set(&out->set, (const char *)sqlite3_column_text(st, 0),
 				    (const char *)sqlite3_column_text(st, 1)) < 0) {
@@ -623,24 +618,16 @@ int xp_profile_remove(struct xp_inv *inv, const char *name)
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st;
-	r = xp__inv_prepare(inv,
-			    "SELECT (SELECT count(*) FROM profiles WHERE parent = ?1),"
-			    "       (SELECT count(*) FROM domains WHERE profile = ?1),"
-			    "       (SELECT count(*) FROM profiles WHERE name = ?1),"
-			    "       (SELECT count(*) FROM systems WHERE profile = ?1)",
-			    &st);
+	int c[4];
+	r = xp__inv_counts(inv,
+			   "SELECT (SELECT count(*) FROM profiles WHERE parent = ?1),"
+			   "       (SELECT count(*) FROM domains WHERE profile = ?1),"
+			   "       (SELECT count(*) FROM profiles WHERE name = ?1),"
+			   "       (SELECT count(*) FROM systems WHERE profile = ?1)",
+			   name, c, 4);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	int children = sqlite3_column_int(st, 0), domains = sqlite3_column_int(st, 1),
-	    found = sqlite3_column_int(st, 2), systems = sqlite3_column_int(st, 3);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		r = xp__inv_err(inv, rc);
-		goto fail;
-	}
+	int children = c[0], domains = c[1], found = c[2], systems = c[3];
 	if (!found) {
 		snprintf(inv->err, sizeof(inv->err), "no profile '%s'", name);
 		r = -ENOENT;

@@ -437,10 +437,7 @@ int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value
 	if (r == 0) {
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			r = xp__inv_err(inv, rc);
+		r = xp__inv_step_done(inv, st);
 	}
 	free(norm);
 	if (r == 0)
@@ -454,23 +451,15 @@ int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value
 
 int xp_server_setting_unset(struct xp_inv *inv, const char *key, struct xp_diags *d)
 {
-	int r = xp_inv_begin(inv);
+	int r = xp__inv_remove(inv, "DELETE FROM server_settings WHERE key = ?1", key,
+			       "'%s' is not set", key);
 	if (r < 0)
 		return r;
-	r = xp__inv_run(inv, "DELETE FROM server_settings WHERE key = ?1", key);
-	if (r < 0)
-		goto fail;
-	if (r == 0) {
-		snprintf(inv->err, sizeof(inv->err), "'%s' is not set", key);
-		xp_inv_commit(inv); /* nothing written */
-		return -ENOENT;
+	if ((r = audit(inv, d)) < 0) {
+		xp_inv_rollback(inv);
+		return r;
 	}
-	if ((r = audit(inv, d)) < 0)
-		goto fail;
 	return xp_inv_commit(inv);
-fail:
-	xp_inv_rollback(inv);
-	return r;
 }
 
 int xp_server_settings_get(struct xp_inv *inv, struct xp_settings *out)

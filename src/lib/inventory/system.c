@@ -312,17 +312,17 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 	if (r < 0)
 		goto fail;
 	sqlite3_stmt *st;
-	r = xp__inv_prepare(inv,
-			    add ? "INSERT INTO systems (name, mac, ip, profile, distro, hostname,"
-				  " netboot, kernel_options, created, updated)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
-				: "UPDATE systems SET mac = ?2, ip = ?3, profile = ?4, distro = ?5,"
-				  " hostname = ?6, netboot = ?7, kernel_options = ?8, updated = ?9"
-				  " WHERE name = ?1",
-			    &st);
+	r = xp__inv_prepare_arg(
+	    inv,
+	    add ? "INSERT INTO systems (name, mac, ip, profile, distro, hostname,"
+		  " netboot, kernel_options, created, updated)"
+		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+		: "UPDATE systems SET mac = ?2, ip = ?3, profile = ?4, distro = ?5,"
+		  " hostname = ?6, netboot = ?7, kernel_options = ?8, updated = ?9"
+		  " WHERE name = ?1",
+	    s->name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
 	bind_opt(st, 3, ip);
 	bind_opt(st, 4, s->profile);
@@ -413,19 +413,7 @@ int xp_system_list(struct xp_inv *inv, char ***names, size_t *n)
 
 int xp_system_remove(struct xp_inv *inv, const char *name)
 {
-	int r = xp_inv_begin(inv);
-	if (r < 0)
-		return r;
-	r = xp__inv_run(inv, "DELETE FROM systems WHERE name = ?1", name);
-	if (r < 0)
-		goto fail;
-	if (r == 0) {
-		snprintf(inv->err, sizeof(inv->err), "no system '%s'", name);
-		xp_inv_commit(inv); /* nothing written */
-		return -ENOENT;
-	}
-	return xp_inv_commit(inv);
-fail:
-	xp_inv_rollback(inv);
-	return r;
+	int r = xp__inv_remove(inv, "DELETE FROM systems WHERE name = ?1", name, "no system '%s'",
+			       name);
+	return r < 0 ? r : xp_inv_commit(inv);
 }

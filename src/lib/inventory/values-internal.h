@@ -33,6 +33,13 @@ int xp__dup_opt(const char *s, char **out);
 
 /* The text of column i as a heap string (NULL for NULL). */
 char *xp__col_text(sqlite3_stmt *st, int i);
+/* Steps st (prepared; finalized here) to its end and collects its rows into the
+ * array *vp points at (some T *; elements of size bytes, room for first to begin
+ * with): read(st, element) returns 1 to keep the row, 0 to skip it, or -errno, which
+ * stops; a row skipped or failed leaves nothing allocated. On failure every row kept
+ * is released (release may be NULL) and the array freed: *vp NULL, *n 0. 0 or -errno. */
+int xp__inv_rows(struct xp_inv *inv, sqlite3_stmt *st, void *vp, size_t *n, size_t size,
+		 size_t first, int (*read)(sqlite3_stmt *st, void *row), void (*release)(void *row));
 /* Runs sql (one text column, no parameters) and collects the rows. */
 int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n);
 /* Runs sql with ?1 bound to arg; 1 if it returns a row, 0 if not, or -errno. */
@@ -45,6 +52,21 @@ int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg, sq
 /* Runs sql (an INSERT, UPDATE or DELETE with ?1 bound to arg) to its end in the
  * caller's transaction: the number of rows it changed, or -errno. */
 int xp__inv_run(struct xp_inv *inv, const char *sql, const char *arg);
+
+/* Runs sql (?1 bound to arg) for its one row of n integers (counts), into v. 0 or
+ * -errno. */
+int xp__inv_counts(struct xp_inv *inv, const char *sql, const char *arg, int *v, int n);
+
+/* The start of a removal: a transaction level begun (xp_inv_begin) and sql (a DELETE
+ * with ?1 bound to arg) run in it. 0 with the level open for the caller to end;
+ * -ENOENT if it removed nothing (the level ended, nothing written; the last error is
+ * the absent format); or -errno (rolled back). */
+int xp__inv_remove(struct xp_inv *inv, const char *sql, const char *arg, const char *absent, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Runs st (a prepared INSERT, UPDATE or DELETE) to its end and finalizes it: 0, or
+ * -errno (the reason in the inventory's last error). */
+int xp__inv_step_done(struct xp_inv *inv, sqlite3_stmt *st);
 
 /* Ends a write at the caller's xp_inv_begin level: runs st (a prepared INSERT,
  * UPDATE or DELETE) to its end, finalizes it, then commits, or rolls back and returns

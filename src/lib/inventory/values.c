@@ -98,6 +98,47 @@ char *xp__col_text(sqlite3_stmt *st, int i)
 	return t ? strdup((const char *)t) : NULL;
 }
 
+int xp__inv_rows(struct xp_inv *inv, sqlite3_stmt *st, void *vp, size_t *n, size_t size,
+		 size_t first, int (*read)(sqlite3_stmt *st, void *row), void (*release)(void *row))
+{
+	char *v = NULL;
+	size_t cap = 0;
+	int r = 0, rc = SQLITE_DONE;
+	*n = 0;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = xp_grow(&v, &cap, *n, size, first)) < 0)
+			break;
+		r = read(st, v + *n * size);
+		if (r > 0) {
+			(*n)++;
+			r = 0;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		for (size_t i = 0; release && i < *n; i++)
+			release(v + i * size);
+		free(v);
+		v = NULL;
+		*n = 0;
+	}
+	memcpy(vp, &v, sizeof(v)); /* vp points at some T *: no aliasing through void ** */
+	return r;
+}
+
+static int read_name(sqlite3_stmt *st, void *row)
+{
+	char **name = row;
+	return (*name = xp__col_text(st, 0)) ? 1 : -ENOMEM;
+}
+
+static void free_name(void *row)
+{
+	free(*(char **)row);
+}
+
 int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n)
 {
 	*names = NULL;
@@ -106,26 +147,7 @@ int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n)
 	int r = xp__inv_prepare(inv, sql, &st);
 	if (r < 0)
 		return r;
-	size_t cap = 0;
-	int rc = SQLITE_DONE;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = xp_grow(names, &cap, *n, sizeof(**names), 16)) < 0)
-			break;
-		char *name = xp__col_text(st, 0);
-		if (!name)
-			r = -ENOMEM;
-		else
-			(*names)[(*n)++] = name;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
-	if (r < 0) {
-		xp_strv_free(*names, *n);
-		*names = NULL;
-		*n = 0;
-	}
-	return r;
+	return xp__inv_rows(inv, st, names, n, sizeof(**names), 16, read_name, free_name);
 }
 
 int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg, sqlite3_stmt **st)
@@ -136,7 +158,9 @@ int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg, sq
 	return r;
 }
 
-int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg)
+/* sql with ?1 bound to arg, stepped once: the step's SQLite code (SQLITE_ROW,
+ * SQLITE_DONE, an error), or -errno if it could not be prepared. */
+static int step_once(struct xp_inv *inv, const char *sql, const char *arg)
 {
 	sqlite3_stmt *st;
 	int r = xp__inv_prepare_arg(inv, sql, arg, &st);
@@ -144,26 +168,70 @@ int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg)
 		return r;
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg)
+{
+	int rc = step_once(inv, sql, arg);
+	if (rc < 0)
+		return rc;
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
 }
 
 int xp__inv_run(struct xp_inv *inv, const char *sql, const char *arg)
 {
+	int rc = step_once(inv, sql, arg);
+	if (rc < 0)
+		return rc;
+	return rc == SQLITE_DONE ? sqlite3_changes(inv->db) : xp__inv_err(inv, rc);
+}
+
+int xp__inv_counts(struct xp_inv *inv, const char *sql, const char *arg, int *v, int n)
+{
 	sqlite3_stmt *st;
 	int r = xp__inv_prepare_arg(inv, sql, arg, &st);
 	if (r < 0)
 		return r;
 	int rc = sqlite3_step(st);
+	for (int i = 0; i < n; i++)
+		v[i] = rc == SQLITE_ROW ? sqlite3_column_int(st, i) : 0;
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? sqlite3_changes(inv->db) : xp__inv_err(inv, rc);
+	return rc == SQLITE_ROW ? 0 : xp__inv_err(inv, rc);
+}
+
+int xp__inv_remove(struct xp_inv *inv, const char *sql, const char *arg, const char *absent, ...)
+{
+	int r = xp_inv_begin(inv);
+	if (r < 0)
+		return r;
+	r = xp__inv_run(inv, sql, arg);
+	if (r < 0) {
+		xp_inv_rollback(inv);
+		return r;
+	}
+	if (r == 0) {
+		va_list ap;
+		va_start(ap, absent);
+		vsnprintf(inv->err, sizeof(inv->err), absent, ap);
+		va_end(ap);
+		xp_inv_commit(inv); /* nothing written */
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int xp__inv_step_done(struct xp_inv *inv, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
 }
 
 int xp__inv_step_commit(struct xp_inv *inv, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		int r = xp__inv_err(inv, rc);
+	int r = xp__inv_step_done(inv, st);
+	if (r < 0) {
 		xp_inv_rollback(inv);
 		return r;
 	}
