@@ -314,20 +314,35 @@ static int remember_pools(struct dhcp_srv *d, const struct cfg_store *c)
 }
 
 static int open_socket(struct dhcp_srv *d, struct dsock *k, uint16_t port);
-static void close_socket(struct dhcp_srv *d, struct dsock *k);
 
-int xp__dhcp_srv_reload(struct dhcp_srv *d)
+/* The settings read (build_config) and put in force: a new engine made (at start, when
+ * there is none) or the running one reconfigured, its pools and refused addresses
+ * remembered. *proxy (proxy may be NULL): whether ProxyDHCP is on. */
+static int take_config(struct dhcp_srv *d, bool *proxy)
 {
 	struct cfg_store c;
 	int r = build_config(d, &c);
-	bool proxy = r == 0 && c.cfg.proxy;
-	if (r == 0)
+	if (proxy)
+		*proxy = r == 0 && c.cfg.proxy;
+	if (r == 0 && d->engine)
 		r = xp_dhcp_server_reconfigure(d->engine, &c.cfg);
+	else if (r == 0 && (r = xp_dhcp_server_new(&c.cfg, &d->engine)) < 0)
+		xp__serve_log(d->s, LOG_ERR,
+			  "the DHCP settings are not usable (%s): check them with "
+			  "'xenprov settings show'",
+			  strerror(-r));
 	if (r == 0)
 		r = remember_pools(d, &c);
 	if (r == 0)
 		remember_refused(d, &c);
 	cfg_release(&c);
+	return r;
+}
+
+int xp__dhcp_srv_reload(struct dhcp_srv *d)
+{
+	bool proxy;
+	int r = take_config(d, &proxy);
 	if (r < 0)
 		return r;
 	/* ProxyDHCP switched on or off while serving: the PXE port follows (4011 is not
@@ -335,14 +350,14 @@ int xp__dhcp_srv_reload(struct dhcp_srv *d)
 	if (proxy && d->pxe.w.fd < 0) {
 		int e = open_socket(d, &d->pxe, 4011);
 		if (e < 0) {
-			close_socket(d, &d->pxe);
+			xp__serve_unwatch_close(d->s, &d->pxe.w);
 			xp__serve_log(d->s, LOG_WARNING,
 				  "dhcp: ProxyDHCP without port 4011 (%s): restart the server to "
 				  "answer PXE clients' second requests there",
 				  strerror(-e));
 		}
 	} else if (!proxy) {
-		close_socket(d, &d->pxe);
+		xp__serve_unwatch_close(d->s, &d->pxe.w);
 	}
 	return 0;
 }
@@ -598,15 +613,6 @@ static int open_socket(struct dhcp_srv *d, struct dsock *k, uint16_t port)
 	return xp__serve_watch(d->s, &k->w, EPOLLIN);
 }
 
-static void close_socket(struct dhcp_srv *d, struct dsock *k)
-{
-	if (k->w.fd >= 0) {
-		xp__serve_unwatch(d->s, &k->w);
-		close(k->w.fd);
-		k->w.fd = -1;
-	}
-}
-
 int xp__dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 {
 	struct dhcp_srv *d = calloc(1, sizeof(*d));
@@ -616,17 +622,7 @@ int xp__dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 	d->main = (struct dsock){{-1, on_readable}, d};
 	d->pxe = (struct dsock){{-1, on_readable}, d};
 	d->port = s->opts->dhcp_port ? s->opts->dhcp_port : 67;
-	struct cfg_store c;
-	int r = build_config(d, &c);
-	if (r == 0 && (r = xp_dhcp_server_new(&c.cfg, &d->engine)) < 0)
-		xp__serve_log(s, LOG_ERR, "the DHCP settings are not usable (%s): check them with "
-				      "'xenprov settings show'",
-			  strerror(-r));
-	if (r == 0)
-		r = remember_pools(d, &c);
-	if (r == 0)
-		remember_refused(d, &c);
-	cfg_release(&c);
+	int r = take_config(d, NULL);
 	if (r < 0)
 		goto fail;
 
@@ -664,8 +660,8 @@ void xp__dhcp_srv_close(struct dhcp_srv *d)
 		return;
 	if (d->engine)
 		commit_held(d); /* nothing acknowledged is left unsent or unstored */
-	close_socket(d, &d->main);
-	close_socket(d, &d->pxe);
+	xp__serve_unwatch_close(d->s, &d->main.w);
+	xp__serve_unwatch_close(d->s, &d->pxe.w);
 	xp_dhcp_server_free(d->engine);
 	free(d->pool_net);
 	free(d->pool_mask);

@@ -443,13 +443,8 @@ int xp__http_srv_start(struct http_srv *h)
 
 static void close_listeners(struct http_srv *h)
 {
-	for (size_t i = 0; i < h->n_ls; i++) {
-		if (h->ls[i].w.fd < 0)
-			continue;
-		xp__serve_unwatch(h->s, &h->ls[i].w);
-		close(h->ls[i].w.fd);
-		h->ls[i].w.fd = -1;
-	}
+	for (size_t i = 0; i < h->n_ls; i++)
+		xp__serve_unwatch_close(h->s, &h->ls[i].w);
 }
 
 void xp__http_srv_quiesce(struct http_srv *h)

@@ -106,7 +106,8 @@ void xp__serve_vlimited(struct serve *s, enum serve_src src, int prio, const cha
 bool xp__serve_limited_full(struct serve *s, enum serve_src src, int prio);
 void xp__serve_limited_flush(struct serve *s);
 int xp__serve_watch(struct serve *s, struct watch *w, uint32_t events);
-void xp__serve_unwatch(struct serve *s, struct watch *w);
+/* Stops watching w and closes its descriptor (-1 after; nothing if it has none). */
+void xp__serve_unwatch_close(struct serve *s, struct watch *w);
 int64_t xp__serve_now_ms(void);
 /* The interface record for an ifindex; NULL when it is not served. */
 const struct iface *xp__serve_iface(struct serve *s, int ifindex);

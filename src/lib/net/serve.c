@@ -149,10 +149,13 @@ int xp__serve_watch(struct serve *s, struct watch *w, uint32_t events)
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
 }
 
-void xp__serve_unwatch(struct serve *s, struct watch *w)
+void xp__serve_unwatch_close(struct serve *s, struct watch *w)
 {
-	if (w->fd >= 0)
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	if (w->fd < 0)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	close(w->fd);
+	w->fd = -1;
 }
 
 const struct iface *xp__serve_iface(struct serve *s, int ifindex)

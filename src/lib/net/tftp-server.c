@@ -686,11 +686,7 @@ size_t xp__tftp_srv_sessions(const struct tftp_srv *t)
 
 void xp__tftp_srv_stop_accepting(struct tftp_srv *t)
 {
-	if (t->w.fd >= 0) {
-		xp__serve_unwatch(t->s, &t->w);
-		close(t->w.fd);
-		t->w.fd = -1;
-	}
+	xp__serve_unwatch_close(t->s, &t->w);
 }
 
 int xp__tftp_srv_open(struct serve *s, struct tftp_srv **ret)
