@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "boot/boot-internal.h"
+#include "util/ctype.h"
 #include "xenprov/mac.h"
 
 static void entry_release(struct xp_boot_entry *e)
@@ -46,15 +47,8 @@ int xp__boot_add_args(struct xp_boot_entry *e, const char *text)
 {
 	if (!text)
 		return 0;
-	const char *s = text;
-	while (*s) {
-		while (*s && sep((unsigned char)*s))
-			s++;
-		size_t n = 0;
-		while (s[n] && !sep((unsigned char)s[n]))
-			n++;
-		if (!n)
-			break;
+	size_t n;
+	for (const char *s = xp__word(text, sep, &n); n; s = xp__word(s + n, sep, &n)) {
 		char **nv = realloc(e->args, (e->n_args + 1) * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
@@ -62,7 +56,6 @@ int xp__boot_add_args(struct xp_boot_entry *e, const char *text)
 		if (!(e->args[e->n_args] = strndup(s, n)))
 			return -ENOMEM;
 		e->n_args++;
-		s += n;
 	}
 	return 0;
 }
@@ -154,10 +147,12 @@ static int plan_system(struct xp_inv *inv, struct xp_system *s, struct xp_boot_p
 	return r;
 }
 
-int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, struct xp_boot_plan *p)
+/* The plan of the system find (xp_system_find_mac or _ip) finds by key. */
+static int plan_found(struct xp_inv *inv, const char *key, struct xp_boot_plan *p,
+		      int (*find)(struct xp_inv *, const char *, struct xp_system *))
 {
 	struct xp_system s = {0};
-	int r = xp_system_find_mac(inv, mac, &s);
+	int r = find(inv, key, &s);
 	if (r < 0)
 		return r;
 	r = plan_system(inv, &s, p);
@@ -165,15 +160,14 @@ int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, struct xp_boot_plan *
 	return r;
 }
 
+int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, struct xp_boot_plan *p)
+{
+	return plan_found(inv, mac, p, xp_system_find_mac);
+}
+
 int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, struct xp_boot_plan *p)
 {
-	struct xp_system s = {0};
-	int r = xp_system_find_ip(inv, ip, &s);
-	if (r < 0)
-		return r;
-	r = plan_system(inv, &s, p);
-	xp_system_release(&s);
-	return r;
+	return plan_found(inv, ip, p, xp_system_find_ip);
 }
 
 int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)

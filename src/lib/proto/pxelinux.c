@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/ctype.h"
 #include "xenprov/pxelinux.h"
 
 /* syslinux's my_isspace: every control byte and the space. */
@@ -614,19 +615,14 @@ int xp_pxelinux_initrd(const struct xp_pxelinux_label *l, char **out)
 		xp_buf_release(&b);
 		return r;
 	}
-	const char *s = xp_buf_str(&b), *found = NULL;
-	size_t found_len = 0;
-	while (*s) {
-		while (*s && is_ws((unsigned char)*s))
-			s++;
-		size_t n = 0;
-		while (s[n] && !is_ws((unsigned char)s[n]))
-			n++;
+	const char *found = NULL;
+	size_t found_len = 0, n;
+	for (const char *s = xp__word(xp_buf_str(&b), is_ws, &n); n;
+	     s = xp__word(s + n, is_ws, &n)) {
 		if (n >= 7 && strncmp(s, "initrd=", 7) == 0) {
 			found = s + 7;
 			found_len = n - 7;
 		}
-		s += n;
 	}
 	if (found) {
 		*out = strndup(found, found_len);

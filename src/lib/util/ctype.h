@@ -1,12 +1,14 @@
 /*
  * ctype.h - character classes as the C locale has them, whatever the process's locale
- * is: what parsers of xl's values and of addresses need.
+ * is, and words split by them: what parsers of xl's values, addresses and command
+ * lines need.
  */
 #ifndef XP_UTIL_CTYPE_H
 #define XP_UTIL_CTYPE_H
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* 0-15 for [0-9a-fA-F], else -1. */
 static inline int xp__hexval(char c)
@@ -24,6 +26,19 @@ static inline int xp__hexval(char c)
 static inline bool xp__isspace(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* The next word of s: the bytes sep() is true of before it skipped, *n set to its
+ * length (0: there is none). Returns where it starts. */
+static inline const char *xp__word(const char *s, bool (*sep)(unsigned char), size_t *n)
+{
+	while (*s && sep((unsigned char)*s))
+		s++;
+	size_t k = 0;
+	while (s[k] && !sep((unsigned char)s[k]))
+		k++;
+	*n = k;
+	return s;
 }
 
 /*
