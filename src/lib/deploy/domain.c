@@ -47,16 +47,22 @@ bool xp_domain_name_valid(const char *name)
 	return true;
 }
 
-/* Who holds a MAC or IP, for the message. */
-static void holder(struct xp_inv *inv, bool ip, const char *value, char *out, size_t cap)
+/* r, what xp_domain_ip_taken or xp_domain_mac_taken (ip says which) said of value, as
+ * a create's answer: 0 if it is free, -EEXIST naming who holds it, or the error. */
+static int taken_by(struct xp_inv *inv, struct xp_diags *d, bool ip, const char *value, int r)
 {
-	char *name;
+	if (r == 0)
+		return 0;
+	char who[128], *name;
 	if (xp_domain_holder(inv, ip, value, &name) == 0) {
-		snprintf(out, cap, "domain '%s'", name);
+		snprintf(who, sizeof(who), "domain '%s'", name);
 		free(name);
 	} else {
-		snprintf(out, cap, "another domain");
+		snprintf(who, sizeof(who), "another domain");
 	}
+	return r < 0 ? r
+		     : fail(d, -EEXIST, ip ? "ip" : "mac", value, NULL, "the %s %s is taken by %s",
+			    ip ? "IP" : "MAC", value, who);
 }
 
 /* ---- create ------------------------------------------------------------------------------ */
@@ -190,14 +196,8 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		r = xp_ip_check(o->ip, ippool, gw, p->ip, &p->prefix, d);
 		if (r < 0)
 			return r;
-		r = xp_domain_ip_taken(inv, p->ip);
-		if (r != 0) {
-			char who[128];
-			holder(inv, true, p->ip, who, sizeof(who));
-			return r < 0 ? r
-				     : fail(d, -EEXIST, "ip", p->ip, NULL,
-					    "the IP %s is taken by %s", p->ip, who);
-		}
+		if ((r = taken_by(inv, d, true, p->ip, xp_domain_ip_taken(inv, p->ip))))
+			return r;
 	} else if (net && strcmp(net, "dhcp") == 0) {
 		p->want_ip = false;
 	} else if (ippool) {
@@ -216,14 +216,8 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 				    "a unicast address, e.g. 00:16:3e:12:34:56",
 				    "%s cannot be a guest's MAC address", o->mac);
 		xp_mac_format(&m, p->mac);
-		r = xp_domain_mac_taken(inv, p->mac);
-		if (r != 0) {
-			char who[128];
-			holder(inv, false, p->mac, who, sizeof(who));
-			return r < 0 ? r
-				     : fail(d, -EEXIST, "mac", p->mac, NULL,
-					    "the MAC %s is taken by %s", p->mac, who);
-		}
+		if ((r = taken_by(inv, d, false, p->mac, xp_domain_mac_taken(inv, p->mac))))
+			return r;
 	}
 	return 0;
 }

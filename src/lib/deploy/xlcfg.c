@@ -108,19 +108,6 @@ static bool kernel_cmdline_key(const char *key)
 	return strcmp(key, "root") == 0 || strcmp(key, "extra") == 0 || strcmp(key, "cmdline") == 0;
 }
 
-static int fail(struct xp_diags *d, int r, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(struct xp_diags *d, int r, const char *key, const char *fmt, ...)
-{
-	if (d) {
-		va_list ap;
-		va_start(ap, fmt);
-		xp_diags_addv(d, XP_SEV_ERROR, NULL, 0, 0, key, NULL, NULL, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 static int disk_spec(const struct xp_guest_config *c, struct xp_buf *out)
 {
 	struct xp_disk disk = {0};
@@ -169,8 +156,8 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		put(&e, "kernel", quoted(kernel ? kernel : XP_DOMAIN_PVGRUB_KERNEL));
 	} else if (strcmp(boot, "kernel") == 0) {
 		if (!kernel) {
-			r = fail(d, -EINVAL, "kernel",
-				 "boot kernel needs a kernel (the profile has none)");
+			r = xp_diags_fail(d, -EINVAL, NULL, "kernel", NULL,
+					  "boot kernel needs a kernel (the profile has none)");
 			goto out;
 		}
 		const char *ramdisk = xp_settings_get(s, "ramdisk");
@@ -192,7 +179,7 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 			free(v);
 		}
 	} else {
-		r = fail(d, -EINVAL, "boot", "unknown boot method '%s'", boot);
+		r = xp_diags_fail(d, -EINVAL, NULL, "boot", NULL, "unknown boot method '%s'", boot);
 		goto out;
 	}
 
@@ -202,8 +189,8 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		put(&e, "disk", list1(&spec));
 	xp_buf_release(&spec);
 	if (r < 0) {
-		r = fail(d, r, "disk", "the disk '%s' cannot be written as a disk spec",
-			 c->disk_path);
+		r = xp_diags_fail(d, r, NULL, "disk", NULL,
+				  "the disk '%s' cannot be written as a disk spec", c->disk_path);
 		goto out;
 	}
 	const char *bridge = xp_settings_get(s, "bridge");
@@ -212,7 +199,8 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		put(&e, "vif", list1(&spec));
 	xp_buf_release(&spec);
 	if (r < 0) {
-		r = fail(d, r, "vif", "the network settings cannot be written as a vif spec");
+		r = xp_diags_fail(d, r, NULL, "vif", NULL,
+				  "the network settings cannot be written as a vif spec");
 		goto out;
 	}
 	/* xl.cfg(5) "Event Actions"; these are also xl's defaults */
@@ -247,8 +235,8 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 	if (r < 0) {
 		xp_buf_truncate(out, start);
 		if (r == -EBADMSG)
-			fail(d, r, "config",
-			     "a profile config.NAME value makes the config invalid");
+			xp_diags_fail(d, r, NULL, "config", NULL,
+				      "a profile config.NAME value makes the config invalid");
 	}
 out:
 	for (size_t i = 0; i < e.n; i++)
@@ -270,7 +258,8 @@ int xp_guest_config_write(const struct xp_guest_config *c, const char *path, str
 	if (r == 0) {
 		r = xp_write_atomic(path, b.s, b.len, mode);
 		if (r < 0)
-			fail(d, r, "config", "cannot write %s: %s", path, strerror(-r));
+			xp_diags_fail(d, r, NULL, "config", NULL, "cannot write %s: %s", path,
+				      strerror(-r));
 	}
 	xp_buf_release(&b);
 	return r;
