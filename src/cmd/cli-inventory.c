@@ -192,7 +192,8 @@ int cli_inv_written(struct xp_inv *inv, const char *kind, bool edit, const char 
 	if (r >= 0)
 		return 0;
 	if (r == -EINVAL || (r == -EACCES && diags->n))
-		return cli_inv_diags(diags, "%s '%s' not %s", kind, name, edit ? "changed" : "added");
+		return cli_inv_diags(diags, "%s '%s' not %s", kind, name,
+				     edit ? "changed" : "added");
 	/* the library's own refusal ("KIND 'NAME' exists"), not a constraint of the database */
 	size_t kl = strlen(kind);
 	const char *msg = xp_inv_errmsg(inv);
@@ -324,7 +325,6 @@ void cli_print_table(const char *const *cells, size_t ncols, size_t nrows)
 	}
 	xp_buf_release(&line);
 }
-
 
 int cli_ssh_key_arg(const char *arg, char **out)
 {

@@ -86,8 +86,9 @@ static int files_unstored(const struct cli_fields *a, const struct xp_distro *d)
 		return 0;
 	return cli_error("distro '%s' has files that are not in the distro store (kernel "
 			 "'%s'%s%s%s): give --kernel%s to copy them there",
-			 d->name, d->kernel, d->initrd ? ", initrd '" : "", d->initrd ? d->initrd : "",
-			 d->initrd ? "'" : "", d->initrd ? " and --initrd (or --no-initrd)" : "");
+			 d->name, d->kernel, d->initrd ? ", initrd '" : "",
+			 d->initrd ? d->initrd : "", d->initrd ? "'" : "",
+			 d->initrd ? " and --initrd (or --no-initrd)" : "");
 }
 
 /* add, and edit (argv[0]): the distro read, changed and written back in one

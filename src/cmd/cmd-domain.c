@@ -72,15 +72,7 @@ static const char create_usage[] =
     "Example:\n"
     "  xenprov domain create web1 --profile bookworm --memory 1024 --storage qcow2\n";
 
-enum {
-	O_PROFILE = 256,
-	O_IP,
-	O_MAC,
-	O_MACPREFIX,
-	O_SET,
-	O_CONFIGDIR,
-	O_KEY0 = 1000
-};
+enum { O_PROFILE = 256, O_IP, O_MAC, O_MACPREFIX, O_SET, O_CONFIGDIR, O_KEY0 = 1000 };
 
 /* One override; ssh-key takes a key line or a file of them (cli_ssh_key_arg). */
 static int set_override(struct xp_settings *s, const char *key, const char *value)
