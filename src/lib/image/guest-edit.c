@@ -277,9 +277,9 @@ static int edit_hostname(struct ctx *c)
 {
 	if (!c->s->hostname)
 		return 0;
-	int r = put_text(c, "/etc/hostname", xp_guest_text_hostname, &XP_GFS_FILE);
+	int r = put_text(c, "/etc/hostname", xp_guest_text_hostname, &xp_gfs_file);
 	if (r == 0)
-		r = put_text(c, "/etc/hosts", xp_guest_text_hosts, &XP_GFS_FILE);
+		r = put_text(c, "/etc/hosts", xp_guest_text_hosts, &xp_gfs_file);
 	return r;
 }
 
@@ -399,14 +399,14 @@ static int net_ifupdown(struct ctx *c)
 	if (udevd) {
 		r = make_parents(c, LINK_PATH);
 		if (r == 0)
-			r = put_net(c, LINK_PATH, xp_guest_text_link, ifname, &XP_GFS_FILE);
+			r = put_net(c, LINK_PATH, xp_guest_text_link, ifname, &xp_gfs_file);
 	}
 	bool dotd = xp_gfs_is_dir(c->fs, "/etc/network/interfaces.d");
 	struct xp_buf b = XP_BUF_INIT;
 	if (r == 0)
 		r = xp_guest_text_ifupdown(c->s, ifname, dotd, &b);
 	if (r == 0)
-		r = xp_gfs_write_buf(c->fs, "/etc/network/interfaces", &b, &XP_GFS_FILE);
+		r = xp_gfs_write_buf(c->fs, "/etc/network/interfaces", &b, &xp_gfs_file);
 	xp_buf_release(&b);
 	/* stanzas for the golden image's interface under either name would fight ours */
 	static const char *const names[] = {XP_GUEST_IFNAME, XP_GUEST_KERNEL_IFNAME, NULL};
@@ -476,14 +476,14 @@ static int edit_network(struct ctx *c)
 		return net_ifupdown(c);
 	case XP_NET_NETWORKD:
 		return put_text(c, "/etc/systemd/network/10-xenprov.network",
-				xp_guest_text_networkd, &XP_GFS_FILE);
+				xp_guest_text_networkd, &xp_gfs_file);
 	case XP_NET_NETPLAN:
 		return net_netplan(c);
 	case XP_NET_NM:
 		return net_nm(c);
 	case XP_NET_IFCFG:
 		return put_text(c, "/etc/sysconfig/network-scripts/ifcfg-eth0", xp_guest_text_ifcfg,
-				&XP_GFS_FILE);
+				&xp_gfs_file);
 	case XP_NET_NONE:
 		break;
 	}
@@ -542,7 +542,7 @@ static int edit_resolv_conf(struct ctx *c)
 		return 0;
 	if (c->s->dhcp)
 		return regular ? xp_gfs_remove(c->fs, "/etc/resolv.conf", true) : 0;
-	return put_text(c, "/etc/resolv.conf", xp_guest_text_resolv_conf, &XP_GFS_FILE);
+	return put_text(c, "/etc/resolv.conf", xp_guest_text_resolv_conf, &xp_gfs_file);
 }
 
 static int edit_fstab(struct ctx *c)
@@ -550,7 +550,7 @@ static int edit_fstab(struct ctx *c)
 	struct xp_buf b = XP_BUF_INIT;
 	int r = xp_guest_text_fstab(c->rep->fs_uuid, c->fstype, c->rep->swap_uuid, &b);
 	if (r == 0)
-		r = xp_gfs_write_buf(c->fs, "/etc/fstab", &b, &XP_GFS_FILE);
+		r = xp_gfs_write_buf(c->fs, "/etc/fstab", &b, &xp_gfs_file);
 	xp_buf_release(&b);
 	return r;
 }
@@ -578,7 +578,7 @@ static int follow_uuids_in(struct ctx *c, const char *path)
 	struct xp_buf b = XP_BUF_INIT;
 	r = xp_guest_uuids_follow(c->rep, text, len, &b);
 	if (r > 0)
-		r = xp_gfs_write_buf(c->fs, path, &b, &XP_GFS_FILE);
+		r = xp_gfs_write_buf(c->fs, path, &b, &xp_gfs_file);
 	xp_buf_release(&b);
 	free(text);
 	return r < 0 ? r : 0;
@@ -680,7 +680,7 @@ static int edit_machine_id(struct ctx *c)
 		r = xp_gfs_write_buf(c->fs, "/etc/machine-id", &b,
 				     &(struct xp_gfs_wopts){0444, 0, 0, false});
 		if (r == 0 && xp_gfs_is_regular(c->fs, "/var/lib/dbus/machine-id"))
-			r = xp_gfs_write_buf(c->fs, "/var/lib/dbus/machine-id", &b, &XP_GFS_FILE);
+			r = xp_gfs_write_buf(c->fs, "/var/lib/dbus/machine-id", &b, &xp_gfs_file);
 	}
 	xp_buf_release(&b);
 	return r;

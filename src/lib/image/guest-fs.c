@@ -38,7 +38,7 @@ struct xp_gfs {
 	uint32_t now;
 };
 
-const struct xp_gfs_wopts XP_GFS_FILE = {0644, 0, 0, false};
+const struct xp_gfs_wopts xp_gfs_file = {0644, 0, 0, false};
 
 /* ---- diagnostics ---------------------------------------------------------------------- */
 

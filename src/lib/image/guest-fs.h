@@ -94,7 +94,7 @@ struct xp_gfs_wopts {
 };
 
 /* 0644, root's, an existing file's mode and owner kept. */
-extern const struct xp_gfs_wopts XP_GFS_FILE;
+extern const struct xp_gfs_wopts xp_gfs_file;
 
 /* Writes data to the file at path: an existing regular file keeps its inode (owner,
  * mode, extended attributes such as security.selinux) and gets the new content;
