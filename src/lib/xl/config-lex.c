@@ -257,19 +257,27 @@ int xp__cfg_decode(const struct xp_cfg *cfg, size_t i, char *out)
 	return dequote(cfg->text, &t, out, NULL);
 }
 
+/* Bytes [i, j) as one error token, and the message about them (at line, col). 0 or
+ * -ENOMEM. */
+static int rejected(struct xp_cfg *cfg, size_t i, size_t j, uint32_t line, uint32_t col,
+		    enum xp_severity sev, const char *code, const char *hint, const char *msg)
+{
+	int r = push(cfg, TK_ERROR, i);
+	if (r < 0)
+		return r;
+	struct tok t = {TK_ERROR, (uint32_t)i, (uint32_t)(j - i), line, col};
+	xp__cfg_diag(cfg, sev, &t, code, hint, "%s", msg);
+	return 0;
+}
+
 /* Xen's scanner enters its error state on a bad byte and reports the error when it
  * matches what follows; when the bad byte is the very last of the input, nothing
  * follows, and the error is never reported: xl accepts the file and ignores the byte.
  * We do the same, with a warning. */
 static int stray_last_byte(struct xp_cfg *cfg, size_t i, uint32_t line, uint32_t col)
 {
-	int r = push(cfg, TK_ERROR, i);
-	if (r < 0)
-		return r;
-	struct tok t = {TK_ERROR, (uint32_t)i, 1, line, col};
-	xp__cfg_diag(cfg, XP_SEV_WARNING, &t, "stray-byte", "remove it",
-		     "xl ignores this stray byte at the very end of the file");
-	return 0;
+	return rejected(cfg, i, i + 1, line, col, XP_SEV_WARNING, "stray-byte", "remove it",
+			"xl ignores this stray byte at the very end of the file");
 }
 
 int xp__cfg_lex(struct xp_cfg *cfg)
@@ -341,14 +349,13 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 				j++;
 			if (j == n) {
 				/* Xen's scanner only knows a comment that ends in a newline. */
-				if ((r = push(cfg, TK_ERROR, i)) < 0)
-					return r;
-				struct tok t = THIS(TK_ERROR, j - i);
-				xp__cfg_diag(cfg, XP_SEV_ERROR, &t, "comment-at-eof",
+				r = rejected(cfg, i, j, line, col, XP_SEV_ERROR, "comment-at-eof",
 					     "add a newline at the end of the file "
 					     "('xenprov config fmt --fix' does)",
 					     "a comment on the last line needs a newline after it; "
 					     "xl rejects the file");
+				if (r < 0)
+					return r;
 				col += (uint32_t)(j - i);
 				i = j;
 			} else {
@@ -371,13 +378,12 @@ int xp__cfg_lex(struct xp_cfg *cfg)
 				/* unterminated: swallow the rest of the line */
 				while (j < n && s[j] != '\n')
 					j++;
-				if ((r = push(cfg, TK_ERROR, i)) < 0)
-					return r;
-				struct tok t = THIS(TK_ERROR, j - i);
-				xp__cfg_diag(cfg, XP_SEV_ERROR, &t, "unterminated-string",
+				r = rejected(cfg, i, j, line, col, XP_SEV_ERROR, "unterminated-string",
 					     "a string ends on the line it starts; write a newline "
 					     "as \\n",
 					     "unterminated string");
+				if (r < 0)
+					return r;
 				cfg->lexical_errors++;
 				col += (uint32_t)(j - i);
 				i = j;
