@@ -97,10 +97,15 @@ static bool is_v6(const char *addr)
 	return strchr(addr, ':') != NULL; /* an IPv6 address has a ':', IPv4 none */
 }
 
-static void add_dns_list(struct xp_buf *b, const struct xp_guest_settings *s, const char *sep)
+/* The name servers, sep between them, after before and followed by after; nothing
+ * when there are none. */
+static void add_dns(struct xp_buf *b, const struct xp_guest_settings *s, const char *before,
+		    const char *sep, const char *after)
 {
 	for (size_t i = 0; i < s->ndns; i++)
-		xp_buf_addf(b, "%s%s", i ? sep : "", s->dns[i]);
+		xp_buf_addf(b, "%s%s", i ? sep : before, s->dns[i]);
+	if (s->ndns)
+		xp_buf_adds(b, after);
 }
 
 static void ifupdown(const struct net *n, struct xp_buf *out)
@@ -119,11 +124,7 @@ static void ifupdown(const struct net *n, struct xp_buf *out)
 		    n->v6 ? "inet6" : "inet", s->ip, n->prefix);
 	if (s->gateway)
 		xp_buf_addf(out, "\tgateway %s\n", s->gateway);
-	if (s->ndns) {
-		xp_buf_adds(out, "\tdns-nameservers ");
-		add_dns_list(out, s, " ");
-		xp_buf_addc(out, '\n');
-	}
+	add_dns(out, s, "\tdns-nameservers ", " ", "\n");
 	if (s->domain)
 		xp_buf_addf(out, "\tdns-search %s\n", s->domain);
 }
@@ -179,11 +180,7 @@ static void netplan(const struct net *n, struct xp_buf *out)
 			    s->gateway);
 	if (s->ndns || s->domain)
 		xp_buf_adds(out, "      nameservers:\n");
-	if (s->ndns) {
-		xp_buf_adds(out, "        addresses: [");
-		add_dns_list(out, s, ", ");
-		xp_buf_adds(out, "]\n");
-	}
+	add_dns(out, s, "        addresses: [", ", ", "]\n");
 	if (s->domain)
 		xp_buf_addf(out, "        search: [%s]\n", s->domain);
 }
