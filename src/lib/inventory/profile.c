@@ -74,20 +74,6 @@ static bool is_ipv4(const char *s)
 	return xp__ipv4_parse(s, &host);
 }
 
-static int dupout(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int dupout(char **out, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vasprintf(out, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		*out = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static int check_cidr(const char *v, char **out)
 {
 	char ip[64];
@@ -107,7 +93,7 @@ static int check_cidr(const char *v, char **out)
 	a.s_addr = htonl(h & mask);
 	char net[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &a, net, sizeof(net));
-	return dupout(out, "%s/%ld", net, bits);
+	return xp__dupf(out, "%s/%ld", net, bits);
 }
 
 int xp_profile_check(const char *key, const char *value, char **out, struct xp_diags *d)
@@ -163,14 +149,14 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		if (strcmp(key, "image") == 0 && value[0] != '/')
 			return xp__bad_value(d, key, value, "give an absolute path",
 					     "must be an absolute path");
-		return dupout(out, "%s", value);
+		return xp__dupf(out, "%s", value);
 	}
 	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0) {
 		if (xp_parse_size(value, &sz) < 0)
 			return xp__bad_value(d, key, value, "e.g. 4G, 512M", "not a size");
 		if (strcmp(key, "disk-size") == 0 && sz < (16u << 20))
 			return xp__bad_value(d, key, value, NULL, "at least 16M");
-		return dupout(out, "%llu", (unsigned long long)sz);
+		return xp__dupf(out, "%llu", (unsigned long long)sz);
 	}
 	if (strcmp(key, "memory") == 0) {
 		errno = 0;
@@ -188,13 +174,13 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 		}
 		if (mib < 16 || mib > (16ull << 20))
 			return xp__bad_value(d, key, value, NULL, "between 16 MiB and 16 TiB");
-		return dupout(out, "%llu", mib);
+		return xp__dupf(out, "%llu", mib);
 	}
 	if (strcmp(key, "vcpus") == 0) {
 		long n = strtol(value, &end, 10);
 		if (*end || !(*value >= '0' && *value <= '9') || n < 1 || n > 512)
 			return xp__bad_value(d, key, value, NULL, "a number from 1 to 512");
-		return dupout(out, "%ld", n);
+		return xp__dupf(out, "%ld", n);
 	}
 	if (strcmp(key, "fs") == 0 && !one_of(value, fs))
 		return xp__bad_value(d, key, value, "ext2, ext3 or ext4", "unknown filesystem");
@@ -309,7 +295,7 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (!known)
 		return xp__bad_value(d, key, NULL, "see 'xenprov profile add -h'",
 				     "unknown profile setting");
-	return dupout(out, "%s", value);
+	return xp__dupf(out, "%s", value);
 }
 
 bool xp_profile_name_valid(const char *name)

@@ -81,16 +81,9 @@ const char *xp_server_setting_default(const char *key)
 	return NULL;
 }
 
-static int dupout(char **out, const char *s)
-{
-	*out = strdup(s);
-	return *out ? 0 : -ENOMEM;
-}
-
 static int check_host_ip(const char *key, const char *value, char **out, struct xp_diags *d)
 {
 	uint32_t a;
-	char buf[16];
 	if (!xp__ipv4_parse(value, &a))
 		return xp__bad_value(d, key, value, "a dotted quad, e.g. 192.168.1.1",
 				     "not an IPv4 address");
@@ -98,7 +91,7 @@ static int check_host_ip(const char *key, const char *value, char **out, struct 
 		return xp__bad_value(d, key, value, NULL,
 				     "0.0.0.0, 255.255.255.255 and multicast addresses are not "
 				     "a host's");
-	return dupout(out, xp__ipv4_format(a, buf));
+	return xp__ipv4_dup(a, out);
 }
 
 /* A decimal number in [min, max], digits only. */
@@ -137,7 +130,7 @@ static int check_boot_file(const char *key, const char *value, char **out, struc
 			break;
 		p += n + 1;
 	}
-	return dupout(out, value);
+	return xp__dupf(out, "%s", value);
 }
 
 /* "A-B", each a host address, A <= B. */
@@ -163,11 +156,7 @@ static int check_range(const char *key, const char *value, char **out, struct xp
 	char x[16], y[16];
 	xp__ipv4_format(lo, x);
 	xp__ipv4_format(hi, y);
-	if (asprintf(out, "%s-%s", x, y) < 0) {
-		*out = NULL;
-		return -ENOMEM;
-	}
-	return 0;
+	return xp__dupf(out, "%s-%s", x, y);
 }
 
 /* A contiguous mask of 8 to 30 bits, dotted or "/PREFIX"; prefix length into *bits. */
@@ -199,11 +188,10 @@ static uint32_t mask_of(unsigned bits)
 static int check_netmask(const char *key, const char *value, char **out, struct xp_diags *d)
 {
 	unsigned bits;
-	char buf[16];
 	if (!parse_netmask(value, &bits))
 		return xp__bad_value(d, key, value, "e.g. 255.255.255.0 or /24 (8 to 30 bits)",
 				     "not a subnet mask");
-	return dupout(out, xp__ipv4_format(mask_of(bits), buf));
+	return xp__ipv4_dup(mask_of(bits), out);
 }
 
 static int check_dns(const char *key, const char *value, char **out, struct xp_diags *d)
@@ -316,7 +304,6 @@ int xp_server_setting_check(const char *key, const char *value, char **out, stru
 	char pool[POOL_NAME_MAX + 1];
 	const char *sub = pool_key(key, pool);
 	unsigned long n;
-	char buf[16];
 	if (strncmp(key, "pool.", 5) == 0 && !sub)
 		return xp__bad_value(d, key, NULL,
 				     "pool.NAME.KEY; NAME: up to 32 letters, digits, '-', '_'",
@@ -340,21 +327,19 @@ int xp_server_setting_check(const char *key, const char *value, char **out, stru
 			if (!number(value, 1, 65535, &n))
 				return xp__bad_value(d, key, value, NULL,
 						     "a port number from 1 to 65535");
-			snprintf(buf, sizeof(buf), "%lu", n);
-			return dupout(out, buf);
+			return xp__dupf(out, "%lu", n);
 		}
 		if (strcmp(key, "bios-boot-file") == 0 || strcmp(key, "efi64-boot-file") == 0)
 			return check_boot_file(key, value, out, d);
 		if (strcmp(key, "proxy-dhcp") == 0) {
 			if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
 				return xp__bad_value(d, key, value, NULL, "on or off");
-			return dupout(out, value);
+			return xp__dupf(out, "%s", value);
 		}
 		if (strcmp(key, "offer-hold") == 0) {
 			if (!number(value, 1, 3600, &n))
 				return xp__bad_value(d, key, value, NULL, "seconds, 1 to 3600");
-			snprintf(buf, sizeof(buf), "%lu", n);
-			return dupout(out, buf);
+			return xp__dupf(out, "%lu", n);
 		}
 		return unknown_key(key, NULL, NULL, d);
 	}
@@ -369,14 +354,13 @@ int xp_server_setting_check(const char *key, const char *value, char **out, stru
 	if (strcmp(sub, "domain") == 0) {
 		if (!xp__dns_name_valid(value))
 			return xp__bad_value(d, key, value, NULL, "not a DNS name");
-		return dupout(out, value);
+		return xp__dupf(out, "%s", value);
 	}
 	if (strcmp(sub, "lease-time") == 0) {
 		if (!parse_duration(value, &n))
 			return xp__bad_value(d, key, value, "e.g. 3600, 12h, 1d (60 s to 365 d)",
 					     "not a lease time");
-		snprintf(buf, sizeof(buf), "%lu", n);
-		return dupout(out, buf);
+		return xp__dupf(out, "%lu", n);
 	}
 	return unknown_key(key, pool, sub, d);
 }

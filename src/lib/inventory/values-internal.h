@@ -28,6 +28,10 @@ char *xp__ipv4_format(uint32_t host, char buf[16]);
 bool xp__dns_name_valid(const char *s);
 /* No control characters (a kernel command line is one line). */
 bool xp__one_line(const char *s);
+/* *out a heap string printed from fmt: 0, or -ENOMEM (*out NULL). */
+int xp__dupf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* *out the dotted text of a host-order address, a heap string. 0 or -ENOMEM. */
+int xp__ipv4_dup(uint32_t host, char **out);
 /* A heap copy of s, or NULL for NULL or "" (optional text columns). 0 or -ENOMEM. */
 int xp__dup_opt(const char *s, char **out);
 
@@ -39,7 +43,8 @@ char *xp__col_text(sqlite3_stmt *st, int i);
  * stops; a row skipped or failed leaves nothing allocated. On failure every row kept
  * is released (release may be NULL) and the array freed: *vp NULL, *n 0. 0 or -errno. */
 int xp__inv_rows(struct xp_inv *inv, sqlite3_stmt *st, void *vp, size_t *n, size_t size,
-		 size_t first, int (*read)(sqlite3_stmt *st, void *row), void (*release)(void *row));
+		 size_t first, int (*read)(sqlite3_stmt *st, void *row),
+		 void (*release)(void *row));
 /* Runs sql (one text column, no parameters) and collects the rows. */
 int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n);
 /* Runs sql with ?1 bound to arg; 1 if it returns a row, 0 if not, or -errno. */

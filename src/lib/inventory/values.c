@@ -83,6 +83,25 @@ bool xp__one_line(const char *s)
 	return true;
 }
 
+int xp__dupf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(out, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int xp__ipv4_dup(uint32_t host, char **out)
+{
+	char buf[16];
+	return xp__dupf(out, "%s", xp__ipv4_format(host, buf));
+}
+
 int xp__dup_opt(const char *s, char **out)
 {
 	*out = NULL;
