@@ -4,7 +4,8 @@
  * estimator (extfs-estimate.c) and the path table (extfs-paths.c).
  *
  * Not here: the writer's own state (extfs-build.h), reading filesystems back
- * (extfs-read.c), anything public (xenprov/extfs.h).
+ * (extfs-read.c, which shares only the error mapping), anything public
+ * (xenprov/extfs.h).
  */
 #ifndef XP_EXTFS_INTERNAL_H
 #define XP_EXTFS_INTERNAL_H
@@ -33,8 +34,11 @@
 	"the filesystem holding it on this host is full: free space there, or write the "          \
 	"image elsewhere"
 
-/* libext2fs error code -> -errno (allocation failures are -ENOSPC). */
+/* libext2fs error code -> -errno when building or editing a filesystem (allocation
+ * failures are -ENOSPC, the unknown -EIO), and when reading one (the unknown are
+ * corrupt metadata, -EBADMSG). An errno the io_manager passed through stays itself. */
 int xp_ext2_errno(errcode_t err);
+int xp_ext2_read_errno(errcode_t err);
 /* A short description of a libext2fs error code, without com_err's global tables. */
 const char *xp_ext2_strerror(errcode_t err);
 

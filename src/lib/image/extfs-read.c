@@ -19,6 +19,7 @@
 #include <uuid/uuid.h>
 
 #include "image/blockdev-internal.h"
+#include "image/extfs-internal.h"
 #include "image/extfs-iochan.h"
 #include "xenprov/extfs.h"
 
@@ -29,38 +30,6 @@ struct xp_fs {
 	ext2_filsys fs;
 	struct xp_blockdev *bd;
 };
-
-/* libext2fs error codes to -errno. Codes below 256 are errno values already (the
- * io_manager passes them through). */
-static int fs_errno(errcode_t e)
-{
-	if (e == 0)
-		return 0;
-	if (e > 0 && e < 256)
-		return -(int)e;
-	switch (e) {
-	case EXT2_ET_NO_MEMORY:
-		return -ENOMEM;
-	case EXT2_ET_FILE_NOT_FOUND:
-		return -ENOENT;
-	case EXT2_ET_NO_DIRECTORY:
-		return -ENOTDIR;
-	case EXT2_ET_SYMLINK_LOOP:
-		return -ELOOP;
-	case EXT2_ET_RO_FILSYS:
-		return -EROFS;
-	case EXT2_ET_SHORT_READ:
-	case EXT2_ET_LLSEEK_FAILED:
-		return -EIO;
-	case EXT2_ET_UNSUPP_FEATURE:
-	case EXT2_ET_RO_UNSUPP_FEATURE:
-		return -ENOTSUP;
-	case EXT2_ET_FILE_TOO_BIG:
-		return -EFBIG;
-	default:
-		return -EBADMSG; /* corrupt metadata of one kind or another */
-	}
-}
 
 int xp_fs_open(struct xp_blockdev *bd, uint64_t offset, struct xp_fs **ret)
 {
@@ -89,7 +58,7 @@ int xp_fs_open(struct xp_blockdev *bd, uint64_t offset, struct xp_fs **ret)
 		case EXT2_ET_REV_TOO_HIGH:
 			return -EINVAL; /* no ext2/3/4 filesystem there */
 		default:
-			return fs_errno(e);
+			return xp_ext2_read_errno(e);
 		}
 	}
 	x->fs = fs;
@@ -208,7 +177,7 @@ static int read_symlink(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode
 	}
 	if (e) {
 		free(buf);
-		return fs_errno(e);
+		return xp_ext2_read_errno(e);
 	}
 	*out = buf;
 	return 0;
@@ -221,7 +190,7 @@ static int fill_entry(ext2_filsys fs, ext2_ino_t ino, struct xp_fs_entry *e)
 	memset(&large, 0, sizeof(large));
 	errcode_t err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&large, sizeof(large));
 	if (err)
-		return fs_errno(err);
+		return xp_ext2_read_errno(err);
 	struct ext2_inode *inode = (struct ext2_inode *)&large;
 
 	e->ino = ino;
@@ -275,7 +244,7 @@ static int lookup(struct xp_fs *x, const char *path, bool follow, ext2_ino_t *in
 	errcode_t e = follow ? ext2fs_namei_follow(x->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, norm, ino)
 			     : ext2fs_namei(x->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, norm, ino);
 	free(norm);
-	return fs_errno(e);
+	return xp_ext2_read_errno(e);
 }
 
 int xp_fs_stat(struct xp_fs *x, const char *path, struct xp_fs_entry *out)
@@ -362,11 +331,11 @@ int xp_fs_list(struct xp_fs *x, const char *path, struct xp_fs_entry **entries, 
 		return r;
 	errcode_t e = ext2fs_check_directory(x->fs, ino);
 	if (e)
-		return fs_errno(e);
+		return xp_ext2_read_errno(e);
 
 	struct list_ctx c = {0};
 	e = ext2fs_dir_iterate2(x->fs, ino, 0, NULL, list_cb, &c);
-	r = c.err ? c.err : fs_errno(e);
+	r = c.err ? c.err : xp_ext2_read_errno(e);
 	for (size_t i = 0; r == 0 && i < c.n; i++) {
 		ext2_ino_t child = c.v[i].ino;
 		if (child == 0 || child > x->fs->super->s_inodes_count) {
@@ -398,7 +367,7 @@ int xp_fs_read(struct xp_fs *x, const char *path,
 		return r;
 	errcode_t e = ext2fs_read_inode(x->fs, ino, &inode);
 	if (e)
-		return fs_errno(e);
+		return xp_ext2_read_errno(e);
 	if (LINUX_S_ISDIR(inode.i_mode))
 		return -EISDIR;
 	if (!LINUX_S_ISREG(inode.i_mode))
@@ -407,7 +376,7 @@ int xp_fs_read(struct xp_fs *x, const char *path,
 	ext2_file_t f;
 	e = ext2fs_file_open2(x->fs, ino, &inode, 0, &f);
 	if (e)
-		return fs_errno(e);
+		return xp_ext2_read_errno(e);
 	char *buf = malloc(READ_CHUNK);
 	if (!buf) {
 		ext2fs_file_close(f);
@@ -420,7 +389,7 @@ int xp_fs_read(struct xp_fs *x, const char *path,
 		unsigned got = 0;
 		e = ext2fs_file_read(f, buf, READ_CHUNK, &got);
 		if (e) {
-			r = fs_errno(e);
+			r = xp_ext2_read_errno(e);
 			break;
 		}
 		if (got == 0)
