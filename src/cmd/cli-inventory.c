@@ -204,12 +204,17 @@ int cli_inv_written(struct xp_inv *inv, const char *kind, bool edit, const char 
 	return cli_inv_error(inv, what, name, r);
 }
 
-int cli_inv_list(int argc, char **argv, const char *kind, bool *json,
-		 int (*list)(struct xp_inv *inv, char ***names, size_t *n), cli_inv_get_fn get,
-		 size_t size, void **rows, size_t *n)
+void cli_inv_rows_free(const struct cli_inv_rows *k, void *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		k->release((char *)rows + i * k->size);
+	free(rows);
+}
+
+int cli_inv_list(int argc, char **argv, const struct cli_inv_rows *k, void **rows, size_t *n)
 {
 	char verb[64];
-	snprintf(verb, sizeof(verb), "%s list", kind);
+	snprintf(verb, sizeof(verb), "%s list", k->kind);
 	*rows = NULL;
 	*n = 0;
 	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR, .operand = ""};
@@ -217,29 +222,39 @@ int cli_inv_list(int argc, char **argv, const char *kind, bool *json,
 	int rc = cli_parse_flags(argc, argv, verb, "", NULL, &co);
 	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
-	*json = co.json;
 	char **names = NULL;
 	size_t nn = 0;
 	/* one snapshot: names and rows agree */
 	int r = xp_inv_begin(inv);
 	if (r == 0)
-		r = list(inv, &names, &nn);
-	char *v = r == 0 ? calloc(nn ? nn : 1, size) : NULL;
+		r = k->list(inv, &names, &nn);
+	char *v = r == 0 ? calloc(nn ? nn : 1, k->size) : NULL;
 	if (r == 0 && !v)
 		r = -ENOMEM;
 	for (size_t i = 0; r == 0 && i < nn; i++)
-		r = get(inv, names[i], v + i * size);
+		r = k->get(inv, names[i], v + i * k->size);
 	xp_inv_rollback(inv); /* read only */
 	if (r < 0) {
 		char what[64];
-		snprintf(what, sizeof(what), "list %ss in", kind);
+		snprintf(what, sizeof(what), "list %ss in", k->kind);
 		rc = cli_inv_error(inv, what, xp_inv_state_dir(inv), r);
 	}
 	xp_inv_close(inv);
 	xp_strv_free(names, nn);
+	nn = v ? nn : 0;
+	if (rc == 0 && co.json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < nn; i++)
+			json_array_append_new(a, k->to_json(v + i * k->size));
+		rc = cli_print_json(a);
+	}
+	if (rc || co.json) {
+		cli_inv_rows_free(k, v, nn);
+		return rc;
+	}
 	*rows = v;
-	*n = v ? nn : 0;
-	return rc;
+	*n = nn;
+	return 0;
 }
 
 int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r)

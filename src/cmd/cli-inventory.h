@@ -41,12 +41,23 @@ typedef int (*cli_inv_get_fn)(struct xp_inv *inv, const char *name, void *out);
 int cli_inv_show(int argc, char **argv, const char *kind, bool *json, cli_inv_get_fn get,
 		 void *out);
 
-/* The reading half of the list verb of KIND: parses [--json] and --state-dir, lists the
- * names and reads every record (of size bytes) in one snapshot into *rows (heap, *n of
- * them, to release by the caller). 0, or the exit code after printing why not. */
-int cli_inv_list(int argc, char **argv, const char *kind, bool *json,
-		 int (*list)(struct xp_inv *inv, char ***names, size_t *n), cli_inv_get_fn get,
-		 size_t size, void **rows, size_t *n);
+/* A kind of record the list verb reads: how the names are listed and a record (of
+ * size bytes) read, shown as JSON and released. */
+struct cli_inv_rows {
+	const char *kind; /* "distro" */
+	size_t size;
+	int (*list)(struct xp_inv *inv, char ***names, size_t *n);
+	cli_inv_get_fn get;
+	json_t *(*to_json)(const void *row);
+	void (*release)(void *row);
+};
+
+/* The list verb of a kind: parses [--json] and --state-dir, lists the names and reads
+ * every record in one snapshot. With --json it prints them (one JSON array) itself and
+ * gives none back; else they are in *rows (heap, *n of them, for cli_inv_rows_free).
+ * 0, or the exit code after printing why not. */
+int cli_inv_list(int argc, char **argv, const struct cli_inv_rows *k, void **rows, size_t *n);
+void cli_inv_rows_free(const struct cli_inv_rows *k, void *rows, size_t n);
 
 /* A library result about NAME of KIND as the exit code: 0 for r >= 0, "no KIND
  * 'NAME'" for -ENOENT, else "cannot DOING KIND 'NAME': REASON". */

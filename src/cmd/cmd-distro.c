@@ -186,20 +186,26 @@ static const char list_usage[] =
     "              initrd_sha256, served, arch, kernel_options}\n" CLI_STATE_DIR_HELP
     "  -h, --help  this help\n";
 
+static json_t *distro_json(const void *row)
+{
+	return xp_distro_to_json(row);
+}
+
+static void distro_release(void *row)
+{
+	xp_distro_release(row);
+}
+
+static const struct cli_inv_rows distros = {
+    "distro", sizeof(struct xp_distro), xp_distro_list, get_distro, distro_json, distro_release};
+
 static int run_list(int argc, char **argv)
 {
-	bool json = false;
 	void *rows;
 	size_t n;
-	int rc = cli_inv_list(argc, argv, "distro", &json, xp_distro_list, get_distro,
-			      sizeof(struct xp_distro), &rows, &n);
+	int rc = cli_inv_list(argc, argv, &distros, &rows, &n);
 	struct xp_distro *v = rows;
-	if (rc == 0 && json) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, xp_distro_to_json(&v[i]));
-		rc = cli_print_json(a);
-	} else if (rc == 0 && n) {
+	if (rc == 0 && n) {
 		const char **cells = calloc((n + 1) * 5, sizeof(*cells));
 		if (!cells) {
 			rc = cli_error("out of memory");
@@ -218,9 +224,7 @@ static int run_list(int argc, char **argv)
 			rc = cli_flush();
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		xp_distro_release(&v[i]);
-	free(v);
+	cli_inv_rows_free(&distros, rows, n);
 	return rc;
 }
 

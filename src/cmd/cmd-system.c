@@ -196,20 +196,26 @@ static const char list_usage[] =
     "  --json      one JSON array of {name, mac, ip, profile, distro, hostname,\n"
     "              netboot, kernel_options}\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 
+static json_t *system_json(const void *row)
+{
+	return xp_system_to_json(row);
+}
+
+static void system_release(void *row)
+{
+	xp_system_release(row);
+}
+
+static const struct cli_inv_rows systems = {
+    "system", sizeof(struct xp_system), xp_system_list, get_system, system_json, system_release};
+
 static int run_list(int argc, char **argv)
 {
-	bool json = false;
 	void *rows;
 	size_t n;
-	int rc = cli_inv_list(argc, argv, "system", &json, xp_system_list, get_system,
-			      sizeof(struct xp_system), &rows, &n);
+	int rc = cli_inv_list(argc, argv, &systems, &rows, &n);
 	struct xp_system *v = rows;
-	if (rc == 0 && json) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, xp_system_to_json(&v[i]));
-		rc = cli_print_json(a);
-	} else if (rc == 0 && n) {
+	if (rc == 0 && n) {
 		const char **cells = calloc((n + 1) * 5, sizeof(*cells));
 		char **boots = calloc(n, sizeof(*boots));
 		if (!cells || !boots) {
@@ -234,9 +240,7 @@ static int run_list(int argc, char **argv)
 		free(boots);
 		free(cells);
 	}
-	for (size_t i = 0; i < n; i++)
-		xp_system_release(&v[i]);
-	free(v);
+	cli_inv_rows_free(&systems, rows, n);
 	return rc;
 }
 
