@@ -30,22 +30,14 @@
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
 #define SCHEMA_VERSION 3
 
-static char tmpdir[4096];
 static char state[4200];
 
-static int setup(void **st)
+XP_TEST_SCRATCH_WITH("inventory", state_in_scratch, xp_test_nothing)
+
+static int state_in_scratch(void)
 {
-	(void)st;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "inventory") < 0)
-		return -1;
 	snprintf(state, sizeof(state), "%s/state", tmpdir);
 	return 0;
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	return xp_test_rmtree(tmpdir);
 }
 
 /* Adds a profile from "key=value" strings (NULL-terminated). */
@@ -82,7 +74,7 @@ static void test_open(void **st)
 {
 	(void)st;
 	/* nested, missing directories are made; the last one private */
-	snprintf(state, sizeof(state), "%s/a/b/state", tmpdir);
+	snprintf(state, sizeof(state), "%s", tpath("a/b/state"));
 	struct xp_inv *inv = xp_test_inv_open(state);
 	struct stat sb;
 	assert_int_equal(stat(state, &sb), 0);
@@ -112,17 +104,12 @@ static void test_open(void **st)
 	xp_test_sql(state, "PRAGMA user_version"); /* still a database SQLite reads */
 
 	/* not a directory, no name, unreadable */
-	char file[4300];
-	snprintf(file, sizeof(file), "%s/file", tmpdir);
-	FILE *f = fopen(file, "w");
-	assert_non_null(f);
-	fclose(f);
+	xp_test_write(tpath("file"), "");
 	inv = (struct xp_inv *)1;
-	assert_int_equal(xp_inv_open(file, &inv), -ENOTDIR);
+	assert_int_equal(xp_inv_open(tpath("file"), &inv), -ENOTDIR);
 	assert_null(inv);
 	assert_int_equal(xp_inv_open("", &inv), -EINVAL);
-	snprintf(file, sizeof(file), "%s/file/sub", tmpdir);
-	assert_int_equal(xp_inv_open(file, &inv), -ENOTDIR);
+	assert_int_equal(xp_inv_open(tpath("file/sub"), &inv), -ENOTDIR);
 	xp_inv_close(NULL);
 }
 
