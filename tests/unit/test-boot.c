@@ -29,7 +29,6 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char tmpdir[4096];
 static char state[4200], root[4200], kernel[4200], initrd[4200];
 
 #define MAC1 "52:54:00:ab:cd:01" /* web01: profile web -> debian12, 10.0.0.11 */
@@ -37,62 +36,41 @@ static char state[4200], root[4200], kernel[4200], initrd[4200];
 #define MAC3 "52:54:00:00:00:03" /* bare01: profile without a distro */
 #define MAC9 "52:54:00:00:00:09" /* nobody */
 
-static void write_file(const char *dir, const char *rel, const char *text)
-{
-	char p[8400];
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void in_root(const char *rel, char *out, size_t n)
-{
-	snprintf(out, n, "%s/%s", root, rel);
-}
-
 static struct xp_inv *inv;
 
-static int setup(void **st)
+XP_TEST_SCRATCH_WITH("boot", boot_setup, close_inv)
+
+/* A path in the TFTP root. */
+static const char *rpath(const char *rel)
 {
-	(void)st;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "boot") < 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", tmpdir);
-	snprintf(root, sizeof(root), "%s/tftp", tmpdir);
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", tmpdir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd.img", tmpdir);
-	write_file(tmpdir, "vmlinuz", "KERNEL-BYTES");
-	write_file(tmpdir, "initrd.img", "INITRD-BYTES!");
-	write_file(tmpdir, "outside.txt", "secret");
-	char p[8400];
+	return xp_test_path(root, rel);
+}
+
+/* The TFTP root (its files, directories, a FIFO and links in, out and up), a kernel
+ * and an initrd beside it, and the inventory: two distros, two profiles, three
+ * systems. */
+static int boot_setup(void)
+{
+	snprintf(state, sizeof(state), "%s", tpath("state"));
+	snprintf(root, sizeof(root), "%s", tpath("tftp"));
+	snprintf(kernel, sizeof(kernel), "%s", tpath("vmlinuz"));
+	snprintf(initrd, sizeof(initrd), "%s", tpath("initrd.img"));
+	xp_test_write(kernel, "KERNEL-BYTES");
+	xp_test_write(initrd, "INITRD-BYTES!");
+	xp_test_write(tpath("outside.txt"), "secret");
 	if (mkdir(root, 0755) < 0)
 		return -1;
-	write_file(root, "pxelinux.0", "PXE");
-	in_root("sub", p, sizeof(p));
-	mkdir(p, 0755);
-	write_file(root, "sub/file", "SUB");
-	in_root("adir", p, sizeof(p));
-	mkdir(p, 0755);
-	in_root("fifo", p, sizeof(p));
-	if (mkfifo(p, 0644) < 0)
+	xp_test_write(rpath("pxelinux.0"), "PXE");
+	mkdir(rpath("sub"), 0755);
+	xp_test_write(rpath("sub/file"), "SUB");
+	mkdir(rpath("adir"), 0755);
+	if (mkfifo(rpath("fifo"), 0644) < 0 || symlink("sub/file", rpath("link-in")) < 0 ||
+	    symlink("/etc/passwd", rpath("link-out")) < 0 ||
+	    symlink("../outside.txt", rpath("link-up")) < 0)
 		return -1;
-	in_root("link-in", p, sizeof(p));
-	if (symlink("sub/file", p) < 0)
-		return -1;
-	in_root("link-out", p, sizeof(p));
-	if (symlink("/etc/passwd", p) < 0)
-		return -1;
-	in_root("link-up", p, sizeof(p));
-	if (symlink("../outside.txt", p) < 0)
-		return -1;
-	in_root("pxelinux.cfg", p, sizeof(p));
-	mkdir(p, 0755);
-	in_root("grub", p, sizeof(p));
-	mkdir(p, 0755);
-	in_root("ipxe", p, sizeof(p));
-	mkdir(p, 0755);
+	mkdir(rpath("pxelinux.cfg"), 0755);
+	mkdir(rpath("grub"), 0755);
+	mkdir(rpath("ipxe"), 0755);
 
 	if (xp_inv_open(state, &inv) < 0)
 		return -1;
@@ -123,11 +101,10 @@ static int setup(void **st)
 	return 0;
 }
 
-static int teardown(void **st)
+static int close_inv(void)
 {
-	(void)st;
 	xp_inv_close(inv);
-	return xp_test_rmtree(tmpdir);
+	return 0;
 }
 
 static struct xp_boot *boot_with(const char *http_base, const char *server)
@@ -309,20 +286,17 @@ static void test_unknown_mac(void **st)
 	assert_string_equal(s, menu);
 	free(s);
 	/* a site's static file for a machine outside the inventory is served */
-	write_file(root, "pxelinux.cfg/01-52-54-00-00-00-09", "DEFAULT static\n");
+	xp_test_write(rpath("pxelinux.cfg/01-52-54-00-00-00-09"), "DEFAULT static\n");
 	s = plain(b, "pxelinux.cfg/01-52-54-00-00-00-09", "text/plain");
 	assert_string_equal(s, "DEFAULT static\n");
 	free(s);
 	/* ... but never instead of a known system's rendered config */
-	write_file(root, "pxelinux.cfg/01-52-54-00-ab-cd-01", "DEFAULT shadow\n");
+	xp_test_write(rpath("pxelinux.cfg/01-52-54-00-ab-cd-01"), "DEFAULT shadow\n");
 	s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
 	assert_string_equal(s, web01_pxe);
 	free(s);
-	char p[8400];
-	in_root("pxelinux.cfg/01-52-54-00-00-00-09", p, sizeof(p));
-	unlink(p);
-	in_root("pxelinux.cfg/01-52-54-00-ab-cd-01", p, sizeof(p));
-	unlink(p);
+	unlink(rpath("pxelinux.cfg/01-52-54-00-00-00-09"));
+	unlink(rpath("pxelinux.cfg/01-52-54-00-ab-cd-01"));
 	free(menu);
 	xp_boot_free(b);
 }
@@ -365,13 +339,11 @@ static void test_pxelinux_menu(void **st)
 	free(s);
 
 	/* a site's own default wins over the rendered menu */
-	write_file(root, "pxelinux.cfg/default", "DEFAULT mine\n");
+	xp_test_write(rpath("pxelinux.cfg/default"), "DEFAULT mine\n");
 	s = plain(b, "pxelinux.cfg/default", "text/plain");
 	assert_string_equal(s, "DEFAULT mine\n");
 	free(s);
-	char p[8400];
-	in_root("pxelinux.cfg/default", p, sizeof(p));
-	unlink(p);
+	unlink(rpath("pxelinux.cfg/default"));
 	s = rendered(b, "pxelinux.cfg/default");
 	assert_non_null(strstr(s, "MENU TITLE xenprov"));
 	free(s);
@@ -524,11 +496,11 @@ static void test_distro_files(void **st)
 	assert_string_equal(s, "INITRD-BYTES!");
 	free(s);
 	assert_int_equal(rename(moved, initrd), 0);
-	write_file(tmpdir, "vmlinuz", "CHANGED-IN-PLACE");
+	xp_test_write(tpath("vmlinuz"), "CHANGED-IN-PLACE");
 	s = plain(b, "distros/debian12/kernel", "application/octet-stream");
 	assert_string_equal(s, "KERNEL-BYTES");
 	free(s);
-	write_file(tmpdir, "vmlinuz", "KERNEL-BYTES");
+	xp_test_write(tpath("vmlinuz"), "KERNEL-BYTES");
 
 	/* the store's file: a symlink put in its place is not followed; gone is gone */
 	char obj[4300], keep[4400];
@@ -619,27 +591,22 @@ static void test_confinement(void **st)
 	}
 	open_fails(b, NULL, -EINVAL);
 	/* the state directory's own files, even hard-linked into the root */
-	char p[4300], q[4300];
-	snprintf(p, sizeof(p), "%s/api-token", state);
-	write_file(state, "api-token", "0123456789abcdef0123456789abcdef\n");
+	xp_test_write(xp_test_path(state, "api-token"), "0123456789abcdef0123456789abcdef\n");
 	const char *own[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm", "api-token"};
 	assert_true(xp_test_dms_held(state));
 	for (size_t i = 0; i < N(own); i++) {
-		snprintf(p, sizeof(p), "%s/%s", state, own[i]);
-		in_root(own[i], q, sizeof(q));
-		assert_int_equal(link(p, q), 0);
+		assert_int_equal(link(xp_test_path(state, own[i]), rpath(own[i])), 0);
 		open_fails(b, own[i], -EACCES);
-		assert_int_equal(unlink(q), 0);
+		assert_int_equal(unlink(rpath(own[i])), 0);
 	}
 	/* and refused without ever being opened for real: SQLite's locks are intact */
 	assert_true(xp_test_dms_held(state));
-	snprintf(p, sizeof(p), "%s/outside.txt", tmpdir); /* any other file: served */
-	in_root("linked.txt", q, sizeof(q));
-	assert_int_equal(link(p, q), 0);
+	/* any other file: served */
+	assert_int_equal(link(tpath("outside.txt"), rpath("linked.txt")), 0);
 	char *t = plain(b, "linked.txt", "application/octet-stream");
 	assert_string_equal(t, "secret");
 	free(t);
-	assert_int_equal(unlink(q), 0);
+	assert_int_equal(unlink(rpath("linked.txt")), 0);
 	/* a NUL ends the C string: what follows it is never seen */
 	char *s = plain(b, "pxelinux.0\0/../../outside.txt", "application/octet-stream");
 	assert_string_equal(s, "PXE");
@@ -651,9 +618,7 @@ static void test_new_errors(void **st)
 {
 	(void)st;
 	struct xp_boot *b = (struct xp_boot *)1;
-	char p[4300];
-	snprintf(p, sizeof(p), "%s/nosuch", tmpdir);
-	struct xp_boot_opts o = {.tftp_root = p};
+	struct xp_boot_opts o = {.tftp_root = tpath("nosuch")};
 	assert_int_equal(xp_boot_new(inv, &o, &b), -ENOENT);
 	assert_null(b);
 	o.tftp_root = kernel;
@@ -669,8 +634,7 @@ static void test_new_errors(void **st)
 		assert_int_equal(xp_boot_new(inv, &o, &b), -EACCES);
 		assert_null(b);
 	}
-	snprintf(p, sizeof(p), "%s/distro-files", state); /* beneath it is another matter */
-	o.tftp_root = p;
+	o.tftp_root = xp_test_path(state, "distro-files"); /* beneath it is another matter */
 	assert_int_equal(xp_boot_new(inv, &o, &b), 0);
 	xp_boot_free(b);
 	xp_boot_free(NULL);

@@ -29,36 +29,22 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char tmpdir[4096];
 static char state[4200];
 static char kernel[4200], initrd[4200], subdir[4200];
 
-static void touch(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("data\n", f);
-	fclose(f);
-}
+XP_TEST_SCRATCH_WITH("inventory-boot", boot_files, xp_test_nothing)
 
-static int setup(void **st)
+/* A state directory's path, two small files standing for a kernel and an initrd, and
+ * a directory. */
+static int boot_files(void)
 {
-	(void)st;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "inventory-boot") < 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", tmpdir);
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", tmpdir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd.img", tmpdir);
-	snprintf(subdir, sizeof(subdir), "%s/dir", tmpdir);
-	touch(kernel);
-	touch(initrd);
+	snprintf(state, sizeof(state), "%s", tpath("state"));
+	snprintf(kernel, sizeof(kernel), "%s", tpath("vmlinuz"));
+	snprintf(initrd, sizeof(initrd), "%s", tpath("initrd.img"));
+	snprintf(subdir, sizeof(subdir), "%s", tpath("dir"));
+	xp_test_write(kernel, "data\n");
+	xp_test_write(initrd, "data\n");
 	return mkdir(subdir, 0755);
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	return xp_test_rmtree(tmpdir);
 }
 
 static int add_distro(struct xp_inv *inv, const char *name)
