@@ -38,7 +38,8 @@
 #define LDLINUX	 "/usr/lib/syslinux/modules/bios/ldlinux.c32"
 #define MAC	 "52:54:00:12:34:56"
 
-static char state[4200], root[4200], served[4200], kernel[4096], accel[16];
+static xp_test_pathbuf state, root, served;
+static char kernel[4096], accel[16];
 static struct xp_inv *inv;
 static bool have_all;
 
@@ -68,9 +69,7 @@ static int boot_setup(void)
 	if (have_all)
 		snprintf(kernel, sizeof(kernel), "%s", g.gl_pathv[0]);
 	globfree(&g);
-	snprintf(state, sizeof(state), "%s", tpath("state"));
-	snprintf(root, sizeof(root), "%s", tpath("root"));
-	snprintf(served, sizeof(served), "%s", tpath("served"));
+	xp_test_paths(tmpdir, state, "state", root, "root", served, "served", NULL);
 	if (mkdir(root, 0755) < 0 || mkdir(served, 0755) < 0)
 		return -1;
 	if (!have_all)

@@ -29,7 +29,7 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char state[4200], root[4200], kernel[4200], initrd[4200];
+static xp_test_pathbuf state, root, kernel, initrd;
 
 #define MAC1 "52:54:00:ab:cd:01" /* web01: profile web -> debian12, 10.0.0.11 */
 #define MAC2 "52:54:00:00:00:02" /* db01: alpine, netboot off, 10.0.0.12 */
@@ -51,10 +51,8 @@ static const char *rpath(const char *rel)
  * systems. */
 static int boot_setup(void)
 {
-	snprintf(state, sizeof(state), "%s", tpath("state"));
-	snprintf(root, sizeof(root), "%s", tpath("tftp"));
-	snprintf(kernel, sizeof(kernel), "%s", tpath("vmlinuz"));
-	snprintf(initrd, sizeof(initrd), "%s", tpath("initrd.img"));
+	xp_test_paths(tmpdir, state, "state", root, "tftp", kernel, "vmlinuz", initrd, "initrd.img",
+		      NULL);
 	xp_test_write(kernel, "KERNEL-BYTES");
 	xp_test_write(initrd, "INITRD-BYTES!");
 	xp_test_write(tpath("outside.txt"), "secret");

@@ -32,16 +32,15 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char state[4200], store[4300], tftp[4200];
+static xp_test_pathbuf state, store, tftp;
 
 XP_TEST_SCRATCH_WITH("distro-store", store_paths, xp_test_nothing)
 
 /* The state directory and its store's paths; a TFTP root. */
 static int store_paths(void)
 {
-	snprintf(state, sizeof(state), "%s", tpath("state"));
-	snprintf(store, sizeof(store), "%s/distro-files", state);
-	snprintf(tftp, sizeof(tftp), "%s", tpath("tftp"));
+	xp_test_paths(tmpdir, state, "state", tftp, "tftp", NULL);
+	xp_test_paths(state, store, "distro-files", NULL);
 	return mkdir(tftp, 0755);
 }
 

@@ -29,8 +29,7 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char state[4200];
-static char kernel[4200], initrd[4200], subdir[4200];
+static xp_test_pathbuf state, kernel, initrd, subdir;
 
 XP_TEST_SCRATCH_WITH("inventory-boot", boot_files, xp_test_nothing)
 
@@ -38,10 +37,8 @@ XP_TEST_SCRATCH_WITH("inventory-boot", boot_files, xp_test_nothing)
  * a directory. */
 static int boot_files(void)
 {
-	snprintf(state, sizeof(state), "%s", tpath("state"));
-	snprintf(kernel, sizeof(kernel), "%s", tpath("vmlinuz"));
-	snprintf(initrd, sizeof(initrd), "%s", tpath("initrd.img"));
-	snprintf(subdir, sizeof(subdir), "%s", tpath("dir"));
+	xp_test_paths(tmpdir, state, "state", kernel, "vmlinuz", initrd, "initrd.img", subdir,
+		      "dir", NULL);
 	xp_test_write(kernel, "data\n");
 	xp_test_write(initrd, "data\n");
 	return mkdir(subdir, 0755);

@@ -30,13 +30,13 @@
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
 #define SCHEMA_VERSION 3
 
-static char state[4200];
+static xp_test_pathbuf state;
 
 XP_TEST_SCRATCH_WITH("inventory", state_in_scratch, xp_test_nothing)
 
 static int state_in_scratch(void)
 {
-	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	xp_test_paths(tmpdir, state, "state", NULL);
 	return 0;
 }
 
@@ -74,7 +74,7 @@ static void test_open(void **st)
 {
 	(void)st;
 	/* nested, missing directories are made; the last one private */
-	snprintf(state, sizeof(state), "%s", tpath("a/b/state"));
+	xp_test_paths(tmpdir, state, "a/b/state", NULL);
 	struct xp_inv *inv = xp_test_inv_open(state);
 	struct stat sb;
 	assert_int_equal(stat(state, &sb), 0);

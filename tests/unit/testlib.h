@@ -111,6 +111,25 @@ static inline int xp_test_sh(const char *fmt, ...)
 	return rc;
 }
 
+/* Everything left to read from in (heap, NUL-terminated, the caller frees), its length
+ * in *len unless len is NULL; fails the test on a read error. */
+static inline char *xp_test_slurp(FILE *in, size_t *len)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&text, &n);
+	assert_non_null(m);
+	char chunk[4096];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		assert_int_equal(fwrite(chunk, 1, got, m), got);
+	assert_false(ferror(in));
+	assert_int_equal(fclose(m), 0);
+	if (len)
+		*len = n;
+	return text;
+}
+
 static inline int xp_test_vrun(char **out, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static inline int xp_test_vrun(char **out, const char *fmt, va_list ap)
@@ -121,15 +140,7 @@ static inline int xp_test_vrun(char **out, const char *fmt, va_list ap)
 		fprintf(stderr, "cannot run: %s\n", cmd);
 	assert_non_null(p);
 	free(cmd);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	assert_non_null(m);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		assert_int_equal(fwrite(chunk, 1, n, m), n);
-	assert_int_equal(fclose(m), 0);
+	char *text = xp_test_slurp(p, NULL);
 	int rc = xp_test_exit_status(pclose(p));
 	if (out)
 		*out = text;
@@ -284,20 +295,25 @@ static inline char *xp_test_read(const char *path, size_t *len)
 	if (!f)
 		fprintf(stderr, "cannot read %s\n", path);
 	assert_non_null(f);
-	char *text = NULL;
-	size_t n = 0;
-	FILE *m = open_memstream(&text, &n);
-	assert_non_null(m);
-	char chunk[4096];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(fwrite(chunk, 1, got, m), got);
-	assert_false(ferror(f));
+	char *text = xp_test_slurp(f, len);
 	fclose(f);
-	assert_int_equal(fclose(m), 0);
-	if (len)
-		*len = n;
 	return text;
+}
+
+/* A path a test file keeps: DIR/NAME, set by xp_test_paths. */
+typedef char xp_test_pathbuf[4200];
+
+/* Sets each path buffer after dir to "DIR/NAME", NAME the string after it:
+ * xp_test_paths(dir, buf, "name", buf2, "name2", ..., NULL). */
+static inline void xp_test_paths(const char *dir, ...) __attribute__((sentinel));
+static inline void xp_test_paths(const char *dir, ...)
+{
+	va_list ap;
+	va_start(ap, dir);
+	char *buf;
+	while ((buf = va_arg(ap, char *)) != NULL)
+		snprintf(buf, sizeof(xp_test_pathbuf), "%s/%s", dir, va_arg(ap, const char *));
+	va_end(ap);
 }
 
 /* For XP_TEST_SCRATCH: nothing to prepare or finish. */
