@@ -547,13 +547,10 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "--child") == 0)
 		return child_main(argv[2], argv[3], argv[4]);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_copies, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_collection_waits, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lock_order, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_confined, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_roots, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_older_inventory, setup, teardown),
+	    xp_test_in_scratch(test_copies),	      xp_test_in_scratch(test_collection_waits),
+	    xp_test_in_scratch(test_lock_order),      xp_test_in_scratch(test_confined),
+	    xp_test_in_scratch(test_roots),	      xp_test_in_scratch(test_open),
+	    xp_test_in_scratch(test_older_inventory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1198,22 +1198,22 @@ static void test_schema_constraints(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_distro_crud, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_distro_refusals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_system_crud, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_system_refusals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_references, setup, teardown),
+	    xp_test_in_scratch(test_distro_crud),
+	    xp_test_in_scratch(test_distro_refusals),
+	    xp_test_in_scratch(test_system_crud),
+	    xp_test_in_scratch(test_system_refusals),
+	    xp_test_in_scratch(test_references),
 	    cmocka_unit_test(test_profile_distro_key),
 	    cmocka_unit_test(test_setting_check_good),
 	    cmocka_unit_test(test_setting_check_bad),
 	    cmocka_unit_test(test_setting_defaults),
-	    cmocka_unit_test_setup_teardown(test_settings_store, setup, teardown),
+	    xp_test_in_scratch(test_settings_store),
 	    cmocka_unit_test(test_pools),
 	    cmocka_unit_test(test_system_ip_check),
-	    cmocka_unit_test_setup_teardown(test_system_ip_store, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_schema_constraints, setup, teardown),
+	    xp_test_in_scratch(test_system_ip_store),
+	    xp_test_in_scratch(test_data_version),
+	    xp_test_in_scratch(test_migrate_v1),
+	    xp_test_in_scratch(test_schema_constraints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

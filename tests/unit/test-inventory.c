@@ -1064,24 +1064,24 @@ int main(int argc, char **argv)
 		return r;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
+	    xp_test_in_scratch(test_open),
+	    xp_test_in_scratch(test_private_files),
+	    xp_test_in_scratch(test_second_connection),
+	    xp_test_in_scratch(test_newer_schema),
 	    cmocka_unit_test(test_state_dir_default),
 	    cmocka_unit_test(test_settings),
-	    cmocka_unit_test_setup_teardown(test_profile_crud, setup, teardown),
+	    xp_test_in_scratch(test_profile_crud),
 	    cmocka_unit_test(test_names),
-	    cmocka_unit_test_setup_teardown(test_cycles, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_gateway_in_pool, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_remove_busy, setup, teardown),
+	    xp_test_in_scratch(test_cycles),
+	    xp_test_in_scratch(test_resolve),
+	    xp_test_in_scratch(test_gateway_in_pool),
+	    xp_test_in_scratch(test_remove_busy),
 	    cmocka_unit_test(test_check_good),
 	    cmocka_unit_test(test_check_bad),
 	    cmocka_unit_test(test_check_covers_keys),
 	    cmocka_unit_test(test_secret_keys),
-	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+	    xp_test_in_scratch(test_transactions),
+	    xp_test_in_scratch(test_concurrent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,8 +127,8 @@ static void test_foreign_rows(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_foreign_rows, setup, teardown),
+	    xp_test_in_scratch(test_round_trip),
+	    xp_test_in_scratch(test_foreign_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

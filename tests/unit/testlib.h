@@ -352,4 +352,8 @@ static inline int xp_test_nothing(void)
 	}
 #define XP_TEST_SCRATCH(label) XP_TEST_SCRATCH_WITH(label, xp_test_nothing, xp_test_nothing)
 
+/* In a test list: test run in a scratch directory of its own (the fixtures
+ * XP_TEST_SCRATCH defines). */
+#define xp_test_in_scratch(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+
 #endif
