@@ -32,13 +32,9 @@
 	"block/array/so/it/lives/in/a/data/block"
 #define BIG_SIZE (300000u)
 
-static char tmpdir[1024];
 static bool is_root;
 
-static const char *tpath(const char *name)
-{
-	return xp_test_path(tmpdir, name);
-}
+XP_TEST_SCRATCH_WITH("extfs-read", make_tree, xp_test_nothing)
 
 static void pattern(unsigned char *buf, size_t len)
 {
@@ -49,27 +45,20 @@ static void pattern(unsigned char *buf, size_t len)
 	}
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-		abort();
-}
-
 /* The source tree, made once. */
 static int make_tree(void)
 {
 	const char *src = tpath("src");
 	if (xp_test_sh("mkdir -p '%s/sub/deeper'", src) != 0)
 		return -1;
-	write_file(tpath("src/hello.txt"), "hello world\n", 12);
-	write_file(tpath("src/empty"), "", 0);
-	write_file(tpath("src/sub/nested.txt"), "nested\n", 7);
+	xp_test_write(tpath("src/hello.txt"), "hello world\n");
+	xp_test_write(tpath("src/empty"), "");
+	xp_test_write(tpath("src/sub/nested.txt"), "nested\n");
 	unsigned char *big = malloc(BIG_SIZE);
 	if (!big)
 		return -1;
 	pattern(big, BIG_SIZE);
-	write_file(tpath("src/big.bin"), big, BIG_SIZE);
+	xp_test_write_bytes(tpath("src/big.bin"), big, BIG_SIZE);
 	free(big);
 	if (symlink("hello.txt", tpath("src/link")) < 0 ||
 	    symlink(LONG_TARGET, tpath("src/longlink")) < 0 ||
@@ -464,25 +453,11 @@ static void test_open_errors(void **state)
 	unlink(cut);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	is_root = geteuid() == 0;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "extfs-read") < 0)
-		return -1;
-	return make_tree();
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
-}
-
 int main(void)
 {
 	if (xp_test_need("mke2fs sfdisk qemu-img"))
 		return 77;
+	is_root = geteuid() == 0;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bare_ext4),
 	    cmocka_unit_test(test_types),

@@ -48,24 +48,15 @@
 	"admin:$y$j9T$abc$def:19001:0:99999:7:::\n"                                                \
 	"nobody:*:19000:0:99999:7:::\n"
 
-static char tmpdir[1024];
 static bool is_root;
 
-static const char *tpath(const char *name)
-{
-	return xp_test_path(tmpdir, name);
-}
+XP_TEST_SCRATCH_WITH("guest-edit", make_trees, xp_test_nothing)
 
 static void put(const char *rel, const char *content, mode_t mode)
 {
 	const char *path = tpath(rel);
-	FILE *f = fopen(path, "wb");
-	if (!f || fputs(content, f) < 0 || fclose(f) != 0) {
-		fprintf(stderr, "cannot write %s\n", path);
-		abort();
-	}
-	if (chmod(path, mode) < 0)
-		abort();
+	xp_test_write(path, content);
+	assert_int_equal(chmod(path, mode), 0);
 }
 
 static void sha(const char *path, char hex[65])
@@ -118,7 +109,8 @@ static void ifupdown_tree(const char *t)
 #undef P
 }
 
-static void make_trees(void)
+/* The golden trees the images are built from, made once. */
+static int make_trees(void)
 {
 	/* Debian 12 with ifupdown: merged /usr, systemd and its udevd, a stanza for the
 	 * interface under its name from an earlier boot (enX0) to be replaced */
@@ -204,6 +196,7 @@ static void make_trees(void)
 		       "true",
 		       tmpdir),
 	    0);
+	return 0;
 }
 
 /* ---- images ------------------------------------------------------------------------------ */
@@ -1515,21 +1508,6 @@ static void test_nothing_requested(void **state)
 	free(h);
 	assert_false(exists("min.raw", 0, "/root/.ssh"));
 	assert_fsck_clean("min.raw", 0);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "guest-edit") < 0)
-		return -1;
-	make_trees();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
 }
 
 int main(void)
