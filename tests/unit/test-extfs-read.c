@@ -455,8 +455,6 @@ static void test_open_errors(void **state)
 
 int main(void)
 {
-	if (xp_test_need("mke2fs sfdisk qemu-img"))
-		return 77;
 	is_root = geteuid() == 0;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bare_ext4),
@@ -464,5 +462,5 @@ int main(void)
 	    cmocka_unit_test(test_partitioned_raw_and_qcow2),
 	    cmocka_unit_test(test_open_errors),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xp_test_run_group("mke2fs sfdisk qemu-img", tests, setup, teardown);
 }

@@ -1512,8 +1512,6 @@ static void test_nothing_requested(void **state)
 
 int main(void)
 {
-	if (xp_test_need("mke2fs debugfs e2fsck sfdisk mkswap blkid qemu-img python3"))
-		return 77;
 	is_root = geteuid() == 0;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_debian_partitioned_raw),
@@ -1530,5 +1528,6 @@ int main(void)
 	    cmocka_unit_test(test_nothing_requested),
 	    cmocka_unit_test(test_clones),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xp_test_run_group("mke2fs debugfs e2fsck sfdisk mkswap blkid qemu-img python3",
+				 tests, setup, teardown);
 }

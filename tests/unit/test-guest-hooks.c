@@ -270,12 +270,10 @@ static void test_customize(void **state)
 
 int main(void)
 {
-	if (xp_test_need("mke2fs debugfs e2fsck"))
-		return 77;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hooks_run),
 	    cmocka_unit_test(test_hooks_check),
 	    cmocka_unit_test(test_customize),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xp_test_run_group("mke2fs debugfs e2fsck", tests, setup, teardown);
 }

@@ -326,13 +326,11 @@ static void test_no_table(void **state)
 
 int main(void)
 {
-	if (xp_test_need("sfdisk"))
-		return 77;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_msdos),
 	    cmocka_unit_test(test_gpt),
 	    cmocka_unit_test(test_gpt_damaged),
 	    cmocka_unit_test(test_no_table),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xp_test_run_group("sfdisk", tests, setup, teardown);
 }

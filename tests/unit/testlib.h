@@ -246,6 +246,12 @@ static inline int xp_test_need(const char *progs)
 	return 0;
 }
 
+/* The end of a test binary's main: 77 (skipped) where a program in need (names
+ * separated by spaces) is missing, as xp_test_need says; else what cmocka's run of tests
+ * with the group fixtures gs and gt returns. */
+#define xp_test_run_group(need, tests, gs, gt)                                                     \
+	(xp_test_need(need) ? 77 : cmocka_run_group_tests(tests, gs, gt))
+
 /* Whether another process sees this one's lock on the WAL index's "dead man switch"
  * byte of the inventory in state, which every SQLite connection to a WAL database holds
  * shared while it is open (sqlite3's os_unix.c: UNIX_SHM_DMS, byte 128 of the -shm
