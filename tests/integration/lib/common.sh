@@ -135,6 +135,20 @@ out_empty() {
 	[ ! -s "$T/stdout" ] || fail "stdout of the last command is not empty: $(head -3 "$T/stdout")"
 	ok
 }
+quiet() { [ ! -s "$T/stdout" ] && [ ! -s "$T/err" ] || fail "output where none was expected"; ok; }
+
+# state_dir_option WORDS...: `xenprov WORDS --state-dir $T/other`, a directory not there
+# yet, makes the inventory in it and prints nothing; with a plain file ($T/plain) it
+# fails, saying why. $T/other keeps the inventory it made.
+state_dir_option() {
+	expect_rc 0 "$@" --state-dir "$T/other"
+	quiet
+	[ -f "$T/other/inventory.db" ] || fail "--state-dir was not used"
+	ok
+	: >"$T/plain"
+	expect_rc 1 "$@" --state-dir "$T/plain"
+	err_has "cannot open the inventory in '$T/plain': Not a directory"
+}
 
 # ---- JSON ------------------------------------------------------------------------------
 
