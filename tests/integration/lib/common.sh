@@ -33,6 +33,24 @@ need() {
 	for t; do command -v "$t" >/dev/null || skip "$t is not installed"; done
 }
 
+# need_kernel: kernel, the newest /boot/vmlinuz-*; skipped unless there is one and it
+# is readable.
+need_kernel() {
+	kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$kernel" ] || skip "no kernel in /boot (Debian package linux-image-amd64)"
+	[ -r "$kernel" ] || skip "cannot read '$kernel'"
+}
+
+# need_static_busybox: busybox, /bin/busybox linked statically (a guest's whole
+# userland); skipped otherwise.
+need_static_busybox() {
+	busybox=/bin/busybox
+	[ -x "$busybox" ] || skip "no $busybox (Debian package busybox-static)"
+	if command -v ldd >/dev/null && ! ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable'; then
+		skip "$busybox is dynamically linked (install busybox-static, not busybox)"
+	fi
+}
+
 # fail MESSAGE: the test fails, naming the line of the test script it was at, then
 # fail_context's lines.
 fail() {
