@@ -45,9 +45,10 @@ static void pattern(unsigned char *buf, size_t len)
 	}
 }
 
-/* The source tree, made once. */
+/* The source tree, made once (device nodes and owners too as root). */
 static int make_tree(void)
 {
+	is_root = geteuid() == 0;
 	const char *src = tpath("src");
 	if (xp_test_sh("mkdir -p '%s/sub/deeper'", src) != 0)
 		return -1;
@@ -455,7 +456,6 @@ static void test_open_errors(void **state)
 
 int main(void)
 {
-	is_root = geteuid() == 0;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bare_ext4),
 	    cmocka_unit_test(test_types),
