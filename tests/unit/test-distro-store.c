@@ -127,14 +127,11 @@ static int child_main(const char *dir, const char *verb, const char *arg)
 static void test_copies(void **st)
 {
 	(void)st;
-	const char *k1 = tpath("vmlinuz-a");
-	const char *k2 = tpath("other-name");
-	const char *ini = tpath("initrd");
-	const char *k3 = tpath("vmlinuz-b");
-	xp_test_write(k1, "KERNEL-A");
-	xp_test_write(k2, "KERNEL-A"); /* the same bytes under another name */
-	xp_test_write(ini, "INITRD");
-	xp_test_write(k3, "KERNEL-B");
+	const char *k1 = xp_test_write(tpath("vmlinuz-a"), "KERNEL-A");
+	/* the same bytes under another name */
+	const char *k2 = xp_test_write(tpath("other-name"), "KERNEL-A");
+	const char *ini = xp_test_write(tpath("initrd"), "INITRD");
+	const char *k3 = xp_test_write(tpath("vmlinuz-b"), "KERNEL-B");
 	chmod(k1, 0600);
 	char ha[65], hi[65], hb[65];
 	digest_of(k1, ha);
@@ -251,10 +248,8 @@ static void test_copies(void **st)
 static void test_collection_waits(void **st)
 {
 	(void)st;
-	const char *k = tpath("k");
-	const char *other = tpath("other");
-	xp_test_write(k, "NEW-KERNEL");
-	xp_test_write(other, "OTHER");
+	const char *k = xp_test_write(tpath("k"), "NEW-KERNEL");
+	const char *other = xp_test_write(tpath("other"), "OTHER");
 	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "old", other, NULL, 0, NULL), 0);
 	/* a writer between naming its file and committing the row (here without the
@@ -295,10 +290,8 @@ static void test_collection_waits(void **st)
 static void test_lock_order(void **st)
 {
 	(void)st;
-	const char *a = tpath("a");
-	const char *b = tpath("b");
-	xp_test_write(a, "KERNEL-A");
-	xp_test_write(b, "KERNEL-B");
+	const char *a = xp_test_write(tpath("a"), "KERNEL-A");
+	const char *b = xp_test_write(tpath("b"), "KERNEL-B");
 	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_begin(inv), 0); /* holds the database's write lock */
 	pid_t pid = child("add", b);		/* copies b in, then waits for the database */
@@ -456,8 +449,7 @@ static void test_open(void **st)
 	(void)st;
 	struct xp_inv *inv = xp_test_inv_open(state);
 	char hex[65];
-	const char *k = tpath("k");
-	xp_test_write(k, "K");
+	const char *k = xp_test_write(tpath("k"), "K");
 	assert_int_equal(add(inv, "d", k, NULL, 0, NULL), 0);
 	digest_of(k, hex);
 	int fd = 7;
@@ -519,8 +511,7 @@ static void test_older_inventory(void **st)
 	assert_null(d.initrd_sha256);
 	assert_false(xp_distro_in_store(&d));
 	/* given its files again, it is served */
-	const char *k = tpath("k");
-	xp_test_write(k, "K");
+	const char *k = xp_test_write(tpath("k"), "K");
 	free(d.kernel);
 	d.kernel = strdup(k);
 	free(d.initrd);

@@ -275,8 +275,9 @@ static inline bool xp_test_dms_held(const char *state)
 	return WEXITSTATUS(status) == 0;
 }
 
-/* Writes len bytes of data to path, replacing the file; fails the test if it cannot. */
-static inline void xp_test_write_bytes(const char *path, const void *data, size_t len)
+/* Writes len bytes of data to path, replacing the file; fails the test if it cannot.
+ * path. */
+static inline const char *xp_test_write_bytes(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
 	bool ok = f && fwrite(data, 1, len, f) == len;
@@ -285,12 +286,14 @@ static inline void xp_test_write_bytes(const char *path, const void *data, size_
 	if (!ok)
 		fprintf(stderr, "cannot write %s\n", path);
 	assert_true(ok);
+	return path;
 }
 
-/* Writes the string text to path, replacing the file; fails the test if it cannot. */
-static inline void xp_test_write(const char *path, const char *text)
+/* Writes the string text to path, replacing the file; fails the test if it cannot.
+ * path. */
+static inline const char *xp_test_write(const char *path, const char *text)
 {
-	xp_test_write_bytes(path, text, strlen(text));
+	return xp_test_write_bytes(path, text, strlen(text));
 }
 
 /* The whole of the file at path (heap, NUL-terminated, the caller frees), its length in
