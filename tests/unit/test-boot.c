@@ -153,6 +153,22 @@ static char *plain(struct xp_boot *b, const char *path, const char *type)
 	return s;
 }
 
+/* Fails the test unless path is rendered as want. */
+static void assert_rendered(struct xp_boot *b, const char *path, const char *want)
+{
+	char *s = rendered(b, path);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+/* Fails the test unless path is a plain file of type holding want. */
+static void assert_plain(struct xp_boot *b, const char *path, const char *type, const char *want)
+{
+	char *s = plain(b, path, type);
+	assert_string_equal(s, want);
+	free(s);
+}
+
 static void open_fails(struct xp_boot *b, const char *path, int want)
 {
 	struct xp_bootfile f;
@@ -194,9 +210,7 @@ static void test_pxelinux_by_mac(void **st)
 	    "pxelinux.cfg/01-52-54-00-ab-cd-01", "/pxelinux.cfg/01-52-54-00-ab-cd-01",
 	    "pxelinux.cfg/01-52-54-00-AB-CD-01", "pxelinux.cfg/01-52-54-00-Ab-cD-01"};
 	for (size_t i = 0; i < N(paths); i++) {
-		char *s = rendered(b, paths[i]);
-		assert_string_equal(s, web01_pxe);
-		free(s);
+		assert_rendered(b, paths[i], web01_pxe);
 	}
 	char *s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
 	struct xp_pxelinux_cfg c;
@@ -211,9 +225,7 @@ static void test_pxelinux_by_mac(void **st)
 	assert_string_equal(ird, "distros/debian12/initrd");
 	free(ird);
 	/* the files it names are served */
-	char *k = plain(b, l->kernel, "application/octet-stream");
-	assert_string_equal(k, "KERNEL-BYTES");
-	free(k);
+	assert_plain(b, l->kernel, "application/octet-stream", "KERNEL-BYTES");
 	xp_pxelinux_cfg_release(&c);
 	free(s);
 	xp_boot_free(b);
@@ -256,12 +268,8 @@ static void test_netboot_off(void **st)
 	s = rendered(b, "pxelinux.cfg/0A00000C");
 	assert_non_null(strstr(s, "LOCALBOOT 0"));
 	free(s);
-	s = rendered(b, "grub/grub.cfg-01-52-54-00-00-00-02");
-	assert_string_equal(s, "# xenprov\nexit\n");
-	free(s);
-	s = rendered(b, "ipxe/01-52-54-00-00-00-02");
-	assert_string_equal(s, "#!ipxe\nexit\n");
-	free(s);
+	assert_rendered(b, "grub/grub.cfg-01-52-54-00-00-00-02", "# xenprov\nexit\n");
+	assert_rendered(b, "ipxe/01-52-54-00-00-00-02", "#!ipxe\nexit\n");
 	xp_boot_free(b);
 }
 
@@ -277,22 +285,14 @@ static void test_unknown_mac(void **st)
 	open_fails(b, "pxelinux.cfg/01-52-54-00-00-00-03", -ENOENT);
 	/* iPXE gets the menu */
 	char *menu = rendered(b, "ipxe/default");
-	char *s = rendered(b, "ipxe/01-52-54-00-00-00-09");
-	assert_string_equal(s, menu);
-	free(s);
-	s = rendered(b, "ipxe/01-52-54-00-00-00-03");
-	assert_string_equal(s, menu);
-	free(s);
+	assert_rendered(b, "ipxe/01-52-54-00-00-00-09", menu);
+	assert_rendered(b, "ipxe/01-52-54-00-00-00-03", menu);
 	/* a site's static file for a machine outside the inventory is served */
 	xp_test_write(rpath("pxelinux.cfg/01-52-54-00-00-00-09"), "DEFAULT static\n");
-	s = plain(b, "pxelinux.cfg/01-52-54-00-00-00-09", "text/plain");
-	assert_string_equal(s, "DEFAULT static\n");
-	free(s);
+	assert_plain(b, "pxelinux.cfg/01-52-54-00-00-00-09", "text/plain", "DEFAULT static\n");
 	/* ... but never instead of a known system's rendered config */
 	xp_test_write(rpath("pxelinux.cfg/01-52-54-00-ab-cd-01"), "DEFAULT shadow\n");
-	s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
-	assert_string_equal(s, web01_pxe);
-	free(s);
+	assert_rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01", web01_pxe);
 	unlink(rpath("pxelinux.cfg/01-52-54-00-00-00-09"));
 	unlink(rpath("pxelinux.cfg/01-52-54-00-ab-cd-01"));
 	free(menu);
@@ -338,9 +338,7 @@ static void test_pxelinux_menu(void **st)
 
 	/* a site's own default wins over the rendered menu */
 	xp_test_write(rpath("pxelinux.cfg/default"), "DEFAULT mine\n");
-	s = plain(b, "pxelinux.cfg/default", "text/plain");
-	assert_string_equal(s, "DEFAULT mine\n");
-	free(s);
+	assert_plain(b, "pxelinux.cfg/default", "text/plain", "DEFAULT mine\n");
 	unlink(rpath("pxelinux.cfg/default"));
 	s = rendered(b, "pxelinux.cfg/default");
 	assert_non_null(strstr(s, "MENU TITLE xenprov"));
@@ -379,28 +377,25 @@ static void test_grub(void **st)
 	const char *paths[] = {"grub/grub.cfg-01-52-54-00-ab-cd-01",
 			       "grub/grub.cfg-52-54-00-ab-cd-01", "grub/grub.cfg-0A00000B"};
 	for (size_t i = 0; i < N(paths); i++) {
-		char *s = rendered(b, paths[i]);
-		assert_string_equal(s, web01_grub);
-		free(s);
+		assert_rendered(b, paths[i], web01_grub);
 	}
-	char *s = rendered(b, "grub/grub.cfg");
-	assert_string_equal(s, "# xenprov\n"
-			       "set default=0\n"
-			       "set timeout=10\n"
-			       "menuentry 'Boot from local disk' {\n\texit\n}\n"
-			       "menuentry alpine {\n"
-			       "\tlinux (tftp,10.0.0.1)/distros/alpine/kernel\n"
-			       "}\n"
-			       "menuentry debian12 {\n"
-			       "\tlinux (tftp,10.0.0.1)/distros/debian12/kernel auto=true "
-			       "priority=critical\n"
-			       "\tinitrd (tftp,10.0.0.1)/distros/debian12/initrd\n"
-			       "}\n");
-	free(s);
+	assert_rendered(b, "grub/grub.cfg",
+			"# xenprov\n"
+			"set default=0\n"
+			"set timeout=10\n"
+			"menuentry 'Boot from local disk' {\n\texit\n}\n"
+			"menuentry alpine {\n"
+			"\tlinux (tftp,10.0.0.1)/distros/alpine/kernel\n"
+			"}\n"
+			"menuentry debian12 {\n"
+			"\tlinux (tftp,10.0.0.1)/distros/debian12/kernel auto=true "
+			"priority=critical\n"
+			"\tinitrd (tftp,10.0.0.1)/distros/debian12/initrd\n"
+			"}\n");
 	xp_boot_free(b);
 	/* without a configured address, GRUB's default server */
 	b = boot_with(NULL, NULL);
-	s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
+	char *s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
 	assert_non_null(strstr(s, "\tlinux (tftp)/distros/debian12/kernel "));
 	free(s);
 	xp_boot_free(b);
@@ -410,36 +405,34 @@ static void test_ipxe(void **st)
 {
 	(void)st;
 	struct xp_boot *b = boot_default();
-	char *s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
-	assert_string_equal(s, "#!ipxe\n"
-			       "kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
-			       "auto=true priority=critical console=ttyS0 hostname=web01\n"
-			       "initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
-			       "boot\n");
-	free(s);
-	s = rendered(b, "ipxe/default");
-	assert_string_equal(s, "#!ipxe\n"
-			       "menu xenprov\n"
-			       "item local Boot from local disk\n"
-			       "item alpine alpine\n"
-			       "item debian12 debian12\n"
-			       "choose --default local --timeout 10000 target || goto local\n"
-			       "goto ${target}\n"
-			       ":local\n"
-			       "exit\n"
-			       ":alpine\n"
-			       "kernel http://10.0.0.1:8080/distros/alpine/kernel\n"
-			       "boot\n"
-			       ":debian12\n"
-			       "kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
-			       "auto=true priority=critical\n"
-			       "initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
-			       "boot\n");
-	free(s);
+	assert_rendered(b, "ipxe/01-52-54-00-ab-cd-01",
+			"#!ipxe\n"
+			"kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
+			"auto=true priority=critical console=ttyS0 hostname=web01\n"
+			"initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
+			"boot\n");
+	assert_rendered(b, "ipxe/default",
+			"#!ipxe\n"
+			"menu xenprov\n"
+			"item local Boot from local disk\n"
+			"item alpine alpine\n"
+			"item debian12 debian12\n"
+			"choose --default local --timeout 10000 target || goto local\n"
+			"goto ${target}\n"
+			":local\n"
+			"exit\n"
+			":alpine\n"
+			"kernel http://10.0.0.1:8080/distros/alpine/kernel\n"
+			"boot\n"
+			":debian12\n"
+			"kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
+			"auto=true priority=critical\n"
+			"initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
+			"boot\n");
 	xp_boot_free(b);
 	/* no HTTP: TFTP from the server, or from iPXE's next-server */
 	b = boot_with(NULL, "10.0.0.1");
-	s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
+	char *s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
 	assert_non_null(strstr(s, "kernel tftp://10.0.0.1/distros/debian12/kernel initrd=initrd "));
 	assert_non_null(strstr(s, "initrd tftp://10.0.0.1/distros/debian12/initrd\n"));
 	free(s);
@@ -468,12 +461,8 @@ static void test_distro_files(void **st)
 {
 	(void)st;
 	struct xp_boot *b = boot_default();
-	char *s = plain(b, "distros/debian12/kernel", "application/octet-stream");
-	assert_string_equal(s, "KERNEL-BYTES");
-	free(s);
-	s = plain(b, "/distros/debian12/initrd", "application/octet-stream");
-	assert_string_equal(s, "INITRD-BYTES!");
-	free(s);
+	assert_plain(b, "distros/debian12/kernel", "application/octet-stream", "KERNEL-BYTES");
+	assert_plain(b, "/distros/debian12/initrd", "application/octet-stream", "INITRD-BYTES!");
 	struct xp_bootfile f;
 	assert_int_equal(xp_boot_open(b, "distros/debian12/initrd", &f), 0);
 	assert_int_equal(f.size, 13);
@@ -490,14 +479,10 @@ static void test_distro_files(void **st)
 	char moved[4300];
 	snprintf(moved, sizeof(moved), "%s.moved", initrd);
 	assert_int_equal(rename(initrd, moved), 0);
-	s = plain(b, "distros/debian12/initrd", "application/octet-stream");
-	assert_string_equal(s, "INITRD-BYTES!");
-	free(s);
+	assert_plain(b, "distros/debian12/initrd", "application/octet-stream", "INITRD-BYTES!");
 	assert_int_equal(rename(moved, initrd), 0);
 	xp_test_write(tpath("vmlinuz"), "CHANGED-IN-PLACE");
-	s = plain(b, "distros/debian12/kernel", "application/octet-stream");
-	assert_string_equal(s, "KERNEL-BYTES");
-	free(s);
+	assert_plain(b, "distros/debian12/kernel", "application/octet-stream", "KERNEL-BYTES");
 	xp_test_write(tpath("vmlinuz"), "KERNEL-BYTES");
 
 	/* the store's file: a symlink put in its place is not followed; gone is gone */
@@ -520,7 +505,7 @@ static void test_distro_files(void **st)
 	open_fails(b, "distros/legacy/initrd", -ENOENT);
 	const char *menus[] = {"pxelinux.cfg/default", "grub/grub.cfg", "ipxe/default"};
 	for (size_t i = 0; i < N(menus); i++) {
-		s = rendered(b, menus[i]);
+		char *s = rendered(b, menus[i]);
 		assert_null(strstr(s, "legacy"));
 		assert_non_null(strstr(s, "debian12"));
 		free(s);
@@ -580,9 +565,8 @@ static void test_confinement(void **st)
 	};
 	for (size_t i = 0; i < N(cases); i++) {
 		if (cases[i].rc == 0) {
-			char *s = plain(b, cases[i].path, "application/octet-stream");
-			assert_string_equal(s, cases[i].content);
-			free(s);
+			assert_plain(b, cases[i].path, "application/octet-stream",
+				     cases[i].content);
 		} else {
 			open_fails(b, cases[i].path, cases[i].rc);
 		}
@@ -601,14 +585,10 @@ static void test_confinement(void **st)
 	assert_true(xp_test_dms_held(state));
 	/* any other file: served */
 	assert_int_equal(link(tpath("outside.txt"), rpath("linked.txt")), 0);
-	char *t = plain(b, "linked.txt", "application/octet-stream");
-	assert_string_equal(t, "secret");
-	free(t);
+	assert_plain(b, "linked.txt", "application/octet-stream", "secret");
 	assert_int_equal(unlink(rpath("linked.txt")), 0);
 	/* a NUL ends the C string: what follows it is never seen */
-	char *s = plain(b, "pxelinux.0\0/../../outside.txt", "application/octet-stream");
-	assert_string_equal(s, "PXE");
-	free(s);
+	assert_plain(b, "pxelinux.0\0/../../outside.txt", "application/octet-stream", "PXE");
 	xp_boot_free(b);
 }
 
