@@ -34,6 +34,8 @@
 
 static bool is_root;
 
+/* One scratch directory for the group (main): the source tree, and the images the
+ * tests make, which stay until its teardown removes it. */
 XP_TEST_SCRATCH_WITH("extfs-read", make_tree, xp_test_nothing)
 
 static void pattern(unsigned char *buf, size_t len)
@@ -298,6 +300,22 @@ static void mkfs(const char *image, const char *type, const char *extra)
 
 /* ---- tests ----------------------------------------------------------------------- */
 
+/* The filesystem at off of image, opened; *bd, the block device it is read through. */
+static struct xp_fs *fs_at(const char *image, uint64_t off, struct xp_blockdev **bd)
+{
+	struct xp_fs *fs;
+	assert_int_equal(xp_blockdev_open(image, bd), 0);
+	assert_int_equal(xp_fs_open(*bd, off, &fs), 0);
+	return fs;
+}
+
+/* Closes what fs_at opened. */
+static void fs_done(struct xp_fs *fs, struct xp_blockdev *bd)
+{
+	xp_fs_close(fs);
+	xp_blockdev_close(bd);
+}
+
 static void test_bare_ext4(void **state)
 {
 	(void)state;
@@ -305,14 +323,10 @@ static void test_bare_ext4(void **state)
 	mkfs(img, "ext4", "");
 	xp_test_assert_fsck_clean(img, 0);
 	struct xp_blockdev *bd;
-	struct xp_fs *fs;
-	assert_int_equal(xp_blockdev_open(img, &bd), 0);
-	assert_int_equal(xp_fs_open(bd, 0, &fs), 0);
+	struct xp_fs *fs = fs_at(img, 0, &bd);
 	check_info(fs, img, 0, XP_FS_EXT4);
 	check_contents(fs);
-	xp_fs_close(fs);
-	xp_blockdev_close(bd);
-	unlink(img);
+	fs_done(fs, bd);
 }
 
 static void test_types(void **state)
@@ -327,25 +341,18 @@ static void test_types(void **state)
 		unlink(img);
 		mkfs(img, types[i].t, "");
 		struct xp_blockdev *bd;
-		struct xp_fs *fs;
-		assert_int_equal(xp_blockdev_open(img, &bd), 0);
-		assert_int_equal(xp_fs_open(bd, 0, &fs), 0);
+		struct xp_fs *fs = fs_at(img, 0, &bd);
 		check_info(fs, NULL, 0, types[i].type);
 		check_contents(fs);
-		xp_fs_close(fs);
-		xp_blockdev_close(bd);
+		fs_done(fs, bd);
 	}
 	/* ext4 with inline data: small files and directories live in the inode */
 	unlink(img);
 	mkfs(img, "ext4", "-O inline_data");
 	struct xp_blockdev *bd;
-	struct xp_fs *fs;
-	assert_int_equal(xp_blockdev_open(img, &bd), 0);
-	assert_int_equal(xp_fs_open(bd, 0, &fs), 0);
+	struct xp_fs *fs = fs_at(img, 0, &bd);
 	check_contents(fs);
-	xp_fs_close(fs);
-	xp_blockdev_close(bd);
-	unlink(img);
+	fs_done(fs, bd);
 }
 
 static void open_partitioned(const char *image, enum xp_image_format fmt)
@@ -392,15 +399,10 @@ static void test_partitioned_raw_and_qcow2(void **state)
 	    0);
 	open_partitioned(disk, XP_IMAGE_RAW);
 	/* blocks_free etc. against dumpe2fs on the embedded filesystem */
-	{
-		struct xp_blockdev *bd;
-		struct xp_fs *fs;
-		assert_int_equal(xp_blockdev_open(disk, &bd), 0);
-		assert_int_equal(xp_fs_open(bd, 1 << 20, &fs), 0);
-		check_info(fs, disk, 1 << 20, XP_FS_EXT4);
-		xp_fs_close(fs);
-		xp_blockdev_close(bd);
-	}
+	struct xp_blockdev *bd;
+	struct xp_fs *fs = fs_at(disk, 1 << 20, &bd);
+	check_info(fs, disk, 1 << 20, XP_FS_EXT4);
+	fs_done(fs, bd);
 	assert_int_equal(xp_test_sh("qemu-img convert -O qcow2 '%s' '%s'", disk, q1), 0);
 	open_partitioned(q1, XP_IMAGE_QCOW2);
 	assert_int_equal(xp_qcow2_from_raw(disk, q2, 0), 0);
@@ -410,10 +412,6 @@ static void test_partitioned_raw_and_qcow2(void **state)
 						 XP_IMAGE_QCOW2, 40 << 20),
 			 0);
 	open_partitioned(tpath("disk-ov.qcow2"), XP_IMAGE_QCOW2);
-	unlink(disk);
-	unlink(fsimg);
-	unlink(q1);
-	unlink(q2);
 }
 
 static void test_open_errors(void **state)
@@ -450,8 +448,6 @@ static void test_open_errors(void **state)
 	xp_blockdev_close(bd);
 	xp_fs_close(NULL);
 	xp_fs_entry_release(NULL);
-	unlink(img);
-	unlink(cut);
 }
 
 int main(void)
