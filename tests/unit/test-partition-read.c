@@ -23,6 +23,8 @@
 #include "xenprov/blockdev.h"
 #include "xenprov/partition.h"
 
+/* One scratch directory for the group (main); the images the tests make stay in it until
+ * its teardown removes it. */
 XP_TEST_SCRATCH("partition-read")
 
 /* writes a table with sfdisk from a script; the image is size bytes */
@@ -156,8 +158,6 @@ static void test_msdos(void **state)
 			   XP_LABEL_MSDOS, 1);
 	assert_int_equal(parts[0].number, 1);
 	free(parts);
-	unlink(img);
-	unlink(q);
 }
 
 static void test_gpt(void **state)
@@ -200,7 +200,6 @@ static void test_gpt(void **state)
 	/* and through qcow2 */
 	const char *q = tpath("gpt.qcow2");
 	assert_sfdisk_agrees(img, q, XP_LABEL_GPT, parts, 3);
-	unlink(q);
 }
 
 /* ---- damaged tables ------------------------------------------------------------------- */
@@ -293,7 +292,6 @@ static void test_gpt_damaged(void **state)
 	close(fd);
 	patch_header(img, 88, crc32_ieee(ents, sizeof(ents)), 1);
 	assert_int_equal(read_table(img, &label, &parts, &n), -EBADMSG);
-	unlink(img);
 }
 
 static void test_no_table(void **state)
@@ -320,7 +318,6 @@ static void test_no_table(void **state)
 	struct xp_part *parts;
 	size_t n;
 	assert_int_equal(xp_partition_read(NULL, &label, &parts, &n), -EINVAL);
-	unlink(img);
 }
 
 int main(void)
