@@ -30,6 +30,7 @@
 struct xp_rwdisk {
 	enum xp_image_format format;
 	int fd; /* raw I/O, and the lock for both formats */
+	unsigned flags; /* XP_RWDISK_* */
 	uint64_t size;
 	struct xp_qcow2_rw *q;
 	int err;
@@ -53,7 +54,8 @@ const char *xp_rwdisk_errmsg(const struct xp_rwdisk *d)
 	return d->msg;
 }
 
-int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, struct xp_diags *diags)
+int xp_rwdisk_open(const char *path, unsigned flags, struct xp_rwdisk **ret,
+		   struct xp_diags *diags)
 {
 	if (!path || !ret)
 		return -EINVAL;
@@ -63,6 +65,7 @@ int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, struct xp_diags *di
 	if (!d)
 		return -ENOMEM;
 	int r;
+	d->flags = flags;
 	if ((d->fd = xp__image_open_fd(path, O_RDWR, diags)) < 0) {
 		r = d->fd;
 		goto fail;
@@ -141,6 +144,10 @@ int xp_rwdisk_close(struct xp_rwdisk *d)
 		int qr = xp_qcow2_rw_close(d->q);
 		if (qr < 0 && r == 0)
 			r = qr;
+	} else if (d->flags & XP_RWDISK_NOSYNC) {
+		/* start the writeback now, so that the caller's one sync later has less to
+		 * wait for (a hint: errors show there) */
+		sync_file_range(d->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	} else if (fsync(d->fd) < 0 && r == 0 && errno != EINVAL) {
 		r = -errno;
 	}
