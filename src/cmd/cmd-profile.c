@@ -381,27 +381,17 @@ static const char add_usage[] =
     "  xenprov profile add base --image debian-12.tar.zst --disk-size 8G --memory 1G\n"
     "  xenprov profile add web --parent base --vcpus 4 --config on_crash=restart\n";
 
-static int run_add(int argc, char **argv)
+static int add(struct xp_inv *inv, const char *name, const struct changes *c)
 {
-	struct changes c;
-	struct xp_inv *inv;
-	int rc = parse_changes(argc, argv, false, &c, &inv);
-	if (rc)
-		return rc;
-	const char *name = argv[optind];
-	struct xp_profile p = {.name = (char *)name, .parent = (char *)c.parent, .set = c.set};
+	struct xp_profile p = {.name = (char *)name, .parent = (char *)c->parent, .set = c->set};
 	int r = xp_profile_add(inv, &p);
 	if (r == -EEXIST)
-		rc = cli_error("profile '%s' exists (use 'xenprov profile edit')", name);
-	else if (r == -ENOENT)
-		rc = cli_error("no profile '%s' (the parent)", c.parent);
-	else if (r == -EINVAL)
-		rc = cli_error("cannot add profile '%s': %s", name, xp_inv_errmsg(inv));
-	else if (r < 0)
-		rc = lib_error(inv, "add profile", name, r);
-	xp_inv_close(inv);
-	changes_release(&c);
-	return rc;
+		return cli_error("profile '%s' exists (use 'xenprov profile edit')", name);
+	if (r == -ENOENT)
+		return cli_error("no profile '%s' (the parent)", c->parent);
+	if (r == -EINVAL)
+		return cli_error("cannot add profile '%s': %s", name, xp_inv_errmsg(inv));
+	return r < 0 ? lib_error(inv, "add profile", name, r) : 0;
 }
 
 static const char edit_usage[] =
@@ -419,17 +409,11 @@ static const char edit_usage[] =
     "\n"
     "Example: xenprov profile edit web --memory 2G --unset swap\n";
 
-static int run_edit(int argc, char **argv)
+/* read, changed and written back in one transaction: no lost update */
+static int edit(struct xp_inv *inv, const char *name, const struct changes *c)
 {
-	struct changes c;
-	struct xp_inv *inv;
-	int rc = parse_changes(argc, argv, true, &c, &inv);
-	if (rc)
-		return rc;
-	const char *name = argv[optind];
-	/* read, change and write back in one transaction: no lost update */
 	struct xp_profile p = {0};
-	int r = xp_inv_begin(inv);
+	int rc = 0, r = xp_inv_begin(inv);
 	if (r < 0) {
 		rc = lib_error(inv, "edit profile", name, r);
 		goto out;
@@ -443,21 +427,21 @@ static int run_edit(int argc, char **argv)
 		rc = lib_error(inv, "read profile", name, r);
 		goto fail;
 	}
-	for (size_t i = 0; i < c.nunset; i++)
-		if (xp_settings_unset(&p.set, c.unset[i]) < 0) {
+	for (size_t i = 0; i < c->nunset; i++)
+		if (xp_settings_unset(&p.set, c->unset[i]) < 0) {
 			rc = cli_error("profile '%s' has no setting '%s' of its own", name,
-				       c.unset[i]);
+				       c->unset[i]);
 			goto fail;
 		}
-	for (size_t i = 0; i < c.set.n; i++)
-		if (xp_settings_set(&p.set, c.set.v[i].key, c.set.v[i].value) < 0) {
+	for (size_t i = 0; i < c->set.n; i++)
+		if (xp_settings_set(&p.set, c->set.v[i].key, c->set.v[i].value) < 0) {
 			rc = cli_error("out of memory");
 			goto fail;
 		}
-	if (c.parent || c.no_parent) {
+	if (c->parent || c->no_parent) {
 		free(p.parent);
 		p.parent = NULL;
-		if (c.parent && !(p.parent = strdup(c.parent))) {
+		if (c->parent && !(p.parent = strdup(c->parent))) {
 			rc = cli_error("out of memory");
 			goto fail;
 		}
@@ -482,6 +466,19 @@ fail:
 	xp_inv_rollback(inv);
 out:
 	xp_profile_release(&p);
+	return rc;
+}
+
+/* add, and edit (argv[0]) */
+static int run_write(int argc, char **argv)
+{
+	bool editing = strcmp(argv[0], "edit") == 0;
+	struct changes c;
+	struct xp_inv *inv;
+	int rc = parse_changes(argc, argv, editing, &c, &inv);
+	if (rc)
+		return rc;
+	rc = editing ? edit(inv, argv[optind], &c) : add(inv, argv[optind], &c);
 	xp_inv_close(inv);
 	changes_release(&c);
 	return rc;
@@ -906,9 +903,9 @@ out:
 
 /* ---- table --------------------------------------------------------------------------- */
 
-static const struct xp_verb add_verb = {"add", "add a profile", add_usage, run_add};
+static const struct xp_verb add_verb = {"add", "add a profile", add_usage, run_write};
 static const struct xp_verb edit_verb = {"edit", "change some of a profile's settings", edit_usage,
-					 run_edit};
+					 run_write};
 static const struct xp_verb show_verb = {"show", "print a profile (--resolved: effective)",
 					 show_usage, run_show};
 static const struct xp_verb list_verb = {"list", "list the profiles", list_usage, run_list};
