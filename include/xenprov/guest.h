@@ -72,7 +72,77 @@ struct xp_guest_settings {
 	const char *root_password_hash; /* crypt(3) hash for root in /etc/shadow; never
 					   logged. /etc/shadow must exist and have root */
 	const char *ssh_key;		/* root's authorized_keys (one or more lines) */
+
+	/* What the operator asks for on top (virt-customize's most used; profile keys
+	 * timezone, copy-in, write, firstboot-command), applied after every edit above,
+	 * in this order, so that they may replace any file xenprov wrote: */
+	const char *timezone; /* tzdata zone name: /etc/localtime, /etc/timezone */
+	const struct xp_guest_copy *copy_in; /* host files and trees copied in */
+	size_t ncopy_in;
+	const struct xp_guest_write *write; /* files of a given content */
+	size_t nwrite;
+	const char *const *firstboot; /* shell command lines run once at first boot, in
+					 order (systemd images only) */
+	size_t nfirstboot;
 };
+
+/* ---- customisations ---------------------------------------------------------------------- */
+
+/* Bounds of what xp_guest_apply takes (and the profile stores): each list holds at most
+ * XP_GUEST_MAX_ITEMS items; a first-boot command is one line of at most
+ * XP_GUEST_MAX_COMMAND bytes; a written file's content at most XP_GUEST_MAX_WRITE
+ * bytes (larger files: copy-in); all copy-ins of a guest together at most
+ * XP_GUEST_MAX_COPY_ENTRIES files, directories and symlinks, XP_GUEST_MAX_COPY_BYTES
+ * bytes of file data, directories nested at most XP_GUEST_MAX_COPY_DEPTH deep; a guest
+ * path at most XP_GUEST_MAX_PATH bytes, a time zone name XP_GUEST_MAX_ZONE. */
+#define XP_GUEST_MAX_ITEMS	 64
+#define XP_GUEST_MAX_COMMAND	 4096
+#define XP_GUEST_MAX_WRITE	 (64u << 10)
+#define XP_GUEST_MAX_COPY_ENTRIES 65536
+#define XP_GUEST_MAX_COPY_BYTES	 (4ull << 30)
+#define XP_GUEST_MAX_COPY_DEPTH	 64
+#define XP_GUEST_MAX_PATH	 4095
+#define XP_GUEST_MAX_ZONE	 128
+
+/* A host file, or a directory and everything below it, copied into a guest directory
+ * (`cp -r LOCAL DIR` inside the guest): DIR/basename(LOCAL). */
+struct xp_guest_copy {
+	const char *local; /* absolute host path; a final symlink is followed, those below
+			      it are copied as symlinks */
+	const char *dir;   /* absolute guest directory (made if missing, 0:0 0755) */
+	uint32_t uid, gid; /* owner of what is copied (0:0 unless the item says) */
+};
+
+/* A guest file of a given content. */
+struct xp_guest_write {
+	const char *path; /* absolute guest path */
+	const char *data;
+	size_t len;
+};
+
+/* Whether path is a guest path the customisations take: absolute, at most
+ * XP_GUEST_MAX_PATH bytes, no empty, "." or ".." component, no trailing '/' (but "/"
+ * itself), no control characters. Symlinks on the way are resolved inside the guest's
+ * filesystem when it is written, never on the host. */
+bool xp_guest_path_valid(const char *path);
+
+/* Reads a copy-in item "LOCAL:DIR" or "LOCAL:DIR:UID:GID" (the owner in decimal) in
+ * place: item is cut with NULs and out points into it. DIR is after the last ':' left
+ * once an owner is taken off (LOCAL may hold ':', DIR may not). LOCAL: absolute, not
+ * "/"; DIR: xp_guest_path_valid. -EINVAL with *why (a static sentence) if not. */
+int xp_guest_copy_parse(char *item, struct xp_guest_copy *out, const char **why);
+/* Reads a write item "PATH:CONTENT" in place (PATH is before the first ':'; CONTENT,
+ * possibly empty, is the rest, at most XP_GUEST_MAX_WRITE bytes). PATH:
+ * xp_guest_path_valid and not "/". -EINVAL with *why if not. */
+int xp_guest_write_parse(char *item, struct xp_guest_write *out, const char **why);
+/* Whether cmd can be a first-boot command: not empty, one line (no control characters
+ * but tabs), at most XP_GUEST_MAX_COMMAND bytes. -EINVAL with *why if not. */
+int xp_guest_command_check(const char *cmd, const char **why);
+/* Whether zone can be a tzdata zone name (Europe/Paris, America/Argentina/Salta,
+ * Etc/GMT+5, UTC): components of letters, digits, '_', '-', '+', '.', not starting
+ * with '.', separated by single '/', at most XP_GUEST_MAX_ZONE bytes. Whether the
+ * guest has it is checked when it is applied. -EINVAL with *why if not. */
+int xp_guest_timezone_check(const char *zone, const char **why);
 
 /* Values derived from settings s as xp_guest_apply accepts them, the same for every
  * file written (and for the site's hooks, deploy/hooks.h):
