@@ -101,6 +101,10 @@ int xp_guest_copy_parse(char *item, struct xp_guest_copy *out, const char **why)
 		return -EINVAL;
 	}
 	/* GUESTDIR begins with '/': a last field of digits is the owner's gid */
+	if (last[1] != '/' && (!last[1] || strspn(last + 1, "0123456789") != strlen(last + 1))) {
+		*why = guestdir_why;
+		return -EINVAL;
+	}
 	if (last[1] != '/') {
 		char *mid = NULL;
 		for (char *p = last; p > item && !mid;)
