@@ -3,7 +3,9 @@
  * mounting it: hostname, hosts, network configuration in the guest's own format,
  * fstab, machine-id, the root password hash, root's SSH key; and what makes a clone a
  * machine of its own: new root filesystem and swap UUIDs (and the files naming them),
- * SSH host keys, random seeds, DHCP leases and persistent network rules removed.
+ * SSH host keys, random seeds, DHCP leases and persistent network rules removed; then
+ * what the operator asks for on top: time zone, host files copied in, files written,
+ * first-boot commands.
  * Works on raw images (files or block devices, bare filesystem or
  * partitioned) and on qcow2 images, where it writes through the copy-on-write layer:
  * an overlay gains only the clusters written and its backing file is never written.
@@ -229,11 +231,34 @@ int xp_guest_uuids_follow(const struct xp_guest_report *rep, const char *text, s
  * configure eth0 or XP_GUEST_IFNAME, for netplan the other .yaml files of /etc/netplan
  * that configure ethernets, for NetworkManager the other ethernet connections of
  * /etc/NetworkManager/system-connections.
+ * Then the customisations, in this order, after all of the above (so that they may
+ * replace any of it; a write replaces what a copy-in brought):
+ *   timezone: /etc/localtime a symlink to /usr/share/zoneinfo/ZONE; -ENOENT (code
+ *     "timezone") if the image has /usr/share/zoneinfo but not ZONE there as a file, a
+ *     warning if it has no /usr/share/zoneinfo (tzdata missing); /etc/timezone "ZONE\n"
+ *     where /etc/debian_version or /etc/timezone exists.
+ *   copy_in: GUESTDIR and the directories above it made if missing (0:0 0755); the
+ *     host file or tree LOCAL becomes GUESTDIR/basename(LOCAL): directories and regular
+ *     files with their permission bits and the item's owner (existing ones given them;
+ *     a file keeps its inode), symlinks below LOCAL as symlinks with their target text;
+ *     anything else is refused (-EINVAL, code "copy-in"); the bounds of
+ *     XP_GUEST_MAX_COPY_* are -EFBIG; a host file that cannot be read is its -errno.
+ *   write: the file with that content (an existing regular file keeps its inode,
+ *     owner and mode; else 0:0 0644), its directories made if missing (0:0 0755).
+ *   firstboot: with systemd in the image (else -ENOTSUP, code "firstboot-command"),
+ *     each command in /var/lib/xenprov/firstboot.d/NNNN (0001 first; 0:0 0600, the
+ *     directory 0700), the script /usr/local/lib/xenprov/firstboot (0755) that runs
+ *     them, and the unit /etc/systemd/system/xenprov-firstboot.service with its
+ *     multi-user.target.wants link (guest-text.h says what they do).
+ * Every path is resolved inside the image: a symlink on the way leads within the
+ * guest's tree, a final symlink is replaced rather than written through.
  * The image is closed and synced on return.
  *
  * rep (may be NULL) is filled even on failure with what was done; release it.
  * Errors, each with a diagnostic in d (may be NULL): -EINVAL invalid settings (among
- * them dhcp or ip without mac; nothing is touched), -ENOENT no ext2/3/4 filesystem
+ * them dhcp or ip without mac, customisations beyond their syntax or bounds, whose
+ * diagnostic's code is the profile key and never quotes a write's content; nothing is
+ * touched), -ENOENT no ext2/3/4 filesystem
  * with /etc (or no root in /etc/shadow), -ENOSPC the guest filesystem (or the host) is
  * full, -EBUSY the image is being edited, -ENOTSUP an image feature we cannot write
  * (qcow2 snapshots, journal to recover, ea_inode without metadata_csum), -EIO I/O

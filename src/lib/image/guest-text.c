@@ -10,7 +10,8 @@
  * nm-settings-nmcli(5) (NetworkManager), Red Hat's ifcfg (initscripts sysconfig.txt),
  * resolv.conf(5), fstab(5), machine-id(5) (a v4-style random ID as systemd makes
  * them), shadow(5), sshd(8) AUTHORIZED_KEYS, hosts(5) laid out as Debian's netcfg
- * does, systemd.unit(5).
+ * does, systemd.unit(5) and systemd.service(5) (the host key and first-boot units), a
+ * POSIX sh script (the first-boot commands' runner), Debian's /etc/timezone.
  *
  * Not here: where each file goes, its owner and mode (guest-edit.c), the image
  * (guest-fs.c).
