@@ -40,8 +40,8 @@ static double elapsed(const struct timespec *start)
 }
 
 /* With run->lock held. */
-static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *name,
-		 const char *message)
+static void emit_code(struct run *run, enum xp_deploy_event_kind kind, const char *name,
+		      const char *message, const char *code)
 {
 	if (!run->o->event)
 		return;
@@ -49,6 +49,7 @@ static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *na
 		.kind = kind,
 		.name = name,
 		.message = message,
+		.code = code,
 		.done = run->done,
 		.total = run->o->n,
 		.created = run->res->created,
@@ -57,6 +58,12 @@ static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *na
 		.elapsed = elapsed(&run->start),
 	};
 	run->o->event(run->o->ud, &ev);
+}
+
+static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *name,
+		 const char *message)
+{
+	emit_code(run, kind, name, message, NULL);
 }
 
 static const char *first_error(const struct xp_diags *d, size_t from)
@@ -131,6 +138,11 @@ static void *worker(void *arg)
 		run->done++;
 		if (r == 0) {
 			run->res->created++;
+			/* what domain create would have printed: the caller counts them */
+			for (size_t k = 0; k < d.n; k++)
+				if (d.v[k].severity == XP_SEV_WARNING)
+					emit_code(run, XP_DEPLOY_WARNING, g->name, d.v[k].msg,
+						  d.v[k].code);
 			emit(run, XP_DEPLOY_CREATED, g->name, NULL);
 		} else {
 			run->res->failed++;
