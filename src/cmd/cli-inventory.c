@@ -274,6 +274,18 @@ int cli_inv_diags(const struct xp_diags *d, const char *fmt, ...)
 	return rc;
 }
 
+void cli_value_diags(const struct xp_diags *d, const char *prefix)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].text)
+			cli_error("%s%s (got '%s')", prefix, d->v[i].msg, d->v[i].text);
+		else
+			cli_error("%s%s", prefix, d->v[i].msg);
+		if (d->v[i].hint)
+			fprintf(stderr, "    hint: %s\n", d->v[i].hint);
+	}
+}
+
 int cli_list_item(struct xp_settings *s, const char *key, const char *item)
 {
 	char *abs = NULL, *joined = NULL;
@@ -303,14 +315,7 @@ int cli_list_item(struct xp_settings *s, const char *key, const char *item)
 	struct xp_diags d;
 	xp_diags_init(&d);
 	int r = xp_profile_list_add(s, key, item, &d);
-	for (size_t i = 0; i < d.n; i++) {
-		if (d.v[i].text)
-			cli_error("%s (got '%s')", d.v[i].msg, d.v[i].text);
-		else
-			cli_error("%s", d.v[i].msg);
-		if (d.v[i].hint)
-			fprintf(stderr, "    hint: %s\n", d.v[i].hint);
-	}
+	cli_value_diags(&d, "");
 	if (r < 0 && d.n == 0)
 		cli_error("%s", strerror(-r));
 	xp_diags_release(&d);

@@ -223,14 +223,7 @@ static int add_set(struct xp_settings *s, const char *kv)
 	xp_diags_init(&d);
 	int r = rc ? 0 : xp_profile_check(key, value, &norm, &d);
 	if (r == -EINVAL) {
-		for (size_t i = 0; i < d.n; i++) {
-			if (d.v[i].text)
-				cli_error("--set %s (got '%s')", d.v[i].msg, d.v[i].text);
-			else
-				cli_error("--set %s", d.v[i].msg);
-			if (d.v[i].hint)
-				fprintf(stderr, "    hint: %s\n", d.v[i].hint);
-		}
+		cli_value_diags(&d, "--set ");
 		rc = XP_EXIT_FAIL;
 	} else if (!rc && (r < 0 || xp_settings_set(s, key, norm) < 0)) {
 		rc = cli_error("out of memory");

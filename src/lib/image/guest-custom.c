@@ -482,9 +482,7 @@ static int copy_children(struct cc *c, const struct xp_guest_copy *item, int fd,
 		free(hchild);
 		free(gchild);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	xp_gfs_names_free(names, n);
 	return r;
 }
 
