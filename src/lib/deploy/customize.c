@@ -138,6 +138,7 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 		.nwrite = l.nwrite,
 		.firstboot = (const char *const *)l.cmds,
 		.nfirstboot = l.ncmds,
+		.no_sync = spec->no_sync,
 	};
 	const struct xp_guest_hooks hooks = {
 		.dir = spec->hooks_dir,
