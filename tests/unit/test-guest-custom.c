@@ -406,11 +406,8 @@ static void test_applied(void **state)
 	size_t len;
 	char *big = content("deb.raw", "/opt/app/src/sub/big.bin", &len);
 	assert_int_equal(len, 3145728);
-	char *want = NULL;
 	size_t wlen;
-	char p[4200];
-	snprintf(p, sizeof(p), "%s/src/sub/big.bin", tmpdir);
-	assert_int_equal(xp_read_file(p, 8 * MIB, &want, &wlen), 0);
+	char *want = xp_test_read(tpath("src/sub/big.bin"), &wlen);
 	assert_int_equal(wlen, len);
 	assert_memory_equal(big, want, len);
 	free(big);
@@ -685,10 +682,10 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_syntax),
-	    cmocka_unit_test_setup_teardown(test_applied, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_firstboot_script, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_minimal_guests, setup, teardown),
+	    xp_test_in_scratch(test_applied),
+	    xp_test_in_scratch(test_firstboot_script),
+	    xp_test_in_scratch(test_refused),
+	    xp_test_in_scratch(test_minimal_guests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
