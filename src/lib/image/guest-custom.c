@@ -62,15 +62,8 @@ bool xp_guest_path_valid(const char *path)
 /* A uid or gid in decimal: 1 to 10 digits, below 2^32 - 1 ((uid_t)-1 is no owner). */
 static bool decimal_id(const char *s, size_t n, uint32_t *out)
 {
-	if (n == 0 || n > 10)
-		return false;
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v >= UINT32_MAX)
+	uint64_t v;
+	if (n > 10 || !xp__decimal(s, n, &v) || v >= UINT32_MAX)
 		return false;
 	*out = (uint32_t)v;
 	return true;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/ctype.h"
 #include "xenprov/tftp.h"
 
 static uint16_t get16(const uint8_t *p)
@@ -25,25 +26,6 @@ static ptrdiff_t strfield(const uint8_t *p, const uint8_t *end)
 {
 	const uint8_t *z = memchr(p, '\0', (size_t)(end - p));
 	return z ? z - p : -1;
-}
-
-/* A decimal number (RFC 2347 values are ASCII decimal): false if empty, not all digits
- * or above UINT64_MAX. */
-static bool decimal(const char *s, size_t n, uint64_t *v)
-{
-	if (n == 0 || n > 20)
-		return false;
-	uint64_t x = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		unsigned d = (unsigned)(s[i] - '0');
-		if (x > (UINT64_MAX - d) / 10)
-			return false;
-		x = x * 10 + d;
-	}
-	*v = x;
-	return true;
 }
 
 static uint32_t sat32(uint64_t v)
@@ -152,7 +134,8 @@ int xp_tftp_parse_request(const uint8_t *p, size_t len, struct xp_tftp_request *
 				return -EBADMSG;
 			seen |= known[i].bit;
 			uint64_t v = 0;
-			bool ok = decimal(val, (size_t)vl, &v);
+			/* RFC 2347 values are ASCII decimal */
+			bool ok = xp__decimal(val, (size_t)vl, &v);
 			set_option(r, known[i].bit, ok, v);
 			break;
 		}

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 /* 0-15 for [0-9a-fA-F], else -1. */
@@ -27,6 +28,25 @@ static inline int xp__hexval(char c)
 static inline bool xp__isspace(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* The n bytes at s as a decimal number: false if there are none, one is not a digit,
+ * or the number is above UINT64_MAX. */
+static inline bool xp__decimal(const char *s, size_t n, uint64_t *v)
+{
+	if (n == 0 || n > 20)
+		return false;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return true;
 }
 
 /* The next word of s: the bytes sep() is true of before it skipped, *n set to its
