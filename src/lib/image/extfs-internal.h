@@ -39,6 +39,13 @@
  * corrupt metadata, -EBADMSG). An errno the io_manager passed through stays itself. */
 int xp_ext2_errno(errcode_t err);
 int xp_ext2_read_errno(errcode_t err);
+
+/* extfs-read.c: the entries of directory ino of fs but . and .., sorted by name, with
+ * their names and inode numbers only (the rest zero). strict: a name no path can
+ * reach (empty, or holding '/' or NUL) is -EBADMSG. 0, or the error: *e libext2fs's
+ * (0 else), -errno otherwise; nothing is left allocated then. */
+int xp__ext2_dir_list(ext2_filsys fs, ext2_ino_t ino, bool strict, struct xp_fs_entry **v,
+		      size_t *n, errcode_t *e);
 /* A short description of a libext2fs error code, without com_err's global tables. */
 const char *xp_ext2_strerror(errcode_t err);
 

@@ -275,6 +275,7 @@ int xp_fs_stat(struct xp_fs *x, const char *path, struct xp_fs_entry *out)
 struct list_ctx {
 	struct xp_fs_entry *v;
 	size_t n, cap;
+	bool strict;
 	int err;
 };
 
@@ -293,8 +294,8 @@ static int list_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int
 		return 0;
 	/* a name no path can reach (empty, or with '/' or NUL in it) is corrupt metadata,
 	 * as e2fsck says; listing it would print a different name than the disk holds */
-	if (len == 0 || memchr(dirent->name, '/', (size_t)len) ||
-	    memchr(dirent->name, '\0', (size_t)len)) {
+	if (c->strict && (len == 0 || memchr(dirent->name, '/', (size_t)len) ||
+			  memchr(dirent->name, '\0', (size_t)len))) {
 		c->err = -EBADMSG;
 		return DIRENT_ABORT;
 	}
@@ -319,6 +320,24 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(((const struct xp_fs_entry *)a)->name, ((const struct xp_fs_entry *)b)->name);
 }
 
+int xp__ext2_dir_list(ext2_filsys fs, ext2_ino_t ino, bool strict, struct xp_fs_entry **v,
+		      size_t *n, errcode_t *e)
+{
+	struct list_ctx c = {.strict = strict};
+	*e = ext2fs_dir_iterate2(fs, ino, 0, NULL, list_cb, &c);
+	if (c.err || *e) {
+		xp_fs_list_free(c.v, c.n);
+		*v = NULL;
+		*n = 0;
+		return c.err;
+	}
+	if (c.n > 1)
+		qsort(c.v, c.n, sizeof(*c.v), cmp_entry);
+	*v = c.v;
+	*n = c.n;
+	return 0;
+}
+
 int xp_fs_list(struct xp_fs *x, const char *path, struct xp_fs_entry **entries, size_t *n)
 {
 	ext2_ino_t ino;
@@ -333,25 +352,25 @@ int xp_fs_list(struct xp_fs *x, const char *path, struct xp_fs_entry **entries, 
 	if (e)
 		return xp_ext2_read_errno(e);
 
-	struct list_ctx c = {0};
-	e = ext2fs_dir_iterate2(x->fs, ino, 0, NULL, list_cb, &c);
-	r = c.err ? c.err : xp_ext2_read_errno(e);
-	for (size_t i = 0; r == 0 && i < c.n; i++) {
-		ext2_ino_t child = c.v[i].ino;
+	struct xp_fs_entry *v;
+	size_t k;
+	r = xp__ext2_dir_list(x->fs, ino, true, &v, &k, &e);
+	if (r == 0)
+		r = xp_ext2_read_errno(e);
+	for (size_t i = 0; r == 0 && i < k; i++) {
+		ext2_ino_t child = v[i].ino;
 		if (child == 0 || child > x->fs->super->s_inodes_count) {
 			r = -EBADMSG;
 			break;
 		}
-		r = fill_entry(x->fs, child, &c.v[i]);
+		r = fill_entry(x->fs, child, &v[i]);
 	}
 	if (r < 0) {
-		xp_fs_list_free(c.v, c.n);
+		xp_fs_list_free(v, k);
 		return r;
 	}
-	if (c.n > 1)
-		qsort(c.v, c.n, sizeof(*c.v), cmp_entry);
-	*entries = c.v;
-	*n = c.n;
+	*entries = v;
+	*n = k;
 	return 0;
 }
 

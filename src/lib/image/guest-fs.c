@@ -693,55 +693,29 @@ int xp_gfs_symlink(struct xp_gfs *g, const char *path, const char *target)
 	return push(&g->rep->written, &g->rep->nwritten, path) < 0 ? -ENOMEM : 0;
 }
 
-struct dirent_list {
-	char **names;
-	size_t n;
-	int err;
-};
-
-static int list_cb(struct ext2_dir_entry *dirent, int offset, int blocksize, char *buf, void *priv)
-{
-	(void)offset;
-	(void)blocksize;
-	(void)buf;
-	struct dirent_list *l = priv;
-	int len = ext2fs_dirent_name_len(dirent);
-	if ((len == 1 && dirent->name[0] == '.') ||
-	    (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
-		return 0;
-	char *name = strndup(dirent->name, (size_t)len);
-	if (!name || push(&l->names, &l->n, name) < 0) {
-		free(name);
-		l->err = -ENOMEM;
-		return DIRENT_ABORT;
-	}
-	free(name);
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int xp_gfs_list(struct xp_gfs *g, const char *path, char ***names, size_t *n)
 {
-	struct dirent_list l = {0};
 	ext2_ino_t ino;
 	*names = NULL;
 	*n = 0;
 	if (ext2fs_namei_follow(g->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino) ||
 	    ext2fs_check_directory(g->fs, ino))
 		return 0;
-	errcode_t e = ext2fs_dir_iterate(g->fs, ino, 0, NULL, list_cb, &l);
-	int r = l.err ? l.err : e ? ext_fail(g, e, path, "listing it") : 0;
-	if (r < 0) {
-		xp_gfs_names_free(l.names, l.n);
-		return r;
+	struct xp_fs_entry *v;
+	size_t k;
+	errcode_t e;
+	int r = xp__ext2_dir_list(g->fs, ino, false, &v, &k, &e);
+	if (r < 0 || e)
+		return e ? ext_fail(g, e, path, "listing it") : r;
+	char **out = calloc(k ? k : 1, sizeof(*out));
+	for (size_t i = 0; out && i < k; i++) {
+		out[i] = v[i].name;
+		v[i].name = NULL;
 	}
-	if (l.n > 1)
-		qsort(l.names, l.n, sizeof(*l.names), cmp_str);
-	*names = l.names;
-	*n = l.n;
+	xp_fs_list_free(v, k);
+	if (!out)
+		return -ENOMEM;
+	*names = out;
+	*n = k;
 	return 0;
 }
