@@ -259,21 +259,10 @@ int cli_inv_list(int argc, char **argv, const struct cli_inv_rows *k, void **row
 
 int cli_inv_error(struct xp_inv *inv, const char *what, const char *name, int r)
 {
-	switch (r) {
-	case -ENOMEM:
+	char why[512];
+	if (r == -ENOMEM)
 		return cli_error("out of memory");
-	case -EEXIST:
-	case -ENOENT:
-	case -EBUSY:
-		if (*xp_inv_errmsg(inv))
-			return cli_error("cannot %s '%s': %s", what, name, xp_inv_errmsg(inv));
-		break;
-	case -EIO:
-	case -EBADMSG:
-		return cli_error("cannot %s '%s': %s (%s)", what, name, strerror(-r),
-				 xp_inv_errmsg(inv));
-	}
-	return cli_error("cannot %s '%s': %s", what, name, strerror(-r));
+	return cli_error("cannot %s '%s': %s", what, name, xp_inv_reason(inv, r, why, sizeof(why)));
 }
 
 int cli_inv_diags(const struct xp_diags *d, const char *fmt, ...)

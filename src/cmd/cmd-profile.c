@@ -102,17 +102,6 @@ enum {
 	O_PLAIN = 512, /* + index in plain_keys */
 };
 
-/* A library failure as a message: the database's own text for I/O errors. */
-static int lib_error(struct xp_inv *inv, const char *what, const char *name, int r)
-{
-	if (r == -ENOMEM)
-		return cli_error("out of memory");
-	if (r == -EIO || r == -EBADMSG)
-		return cli_error("cannot %s '%s': %s (%s)", what, name, strerror(-r),
-				 xp_inv_errmsg(inv));
-	return cli_error("cannot %s '%s': %s", what, name, strerror(-r));
-}
-
 /* The library's diagnostics (xp_profile_check, profile-io.h), one line each:
  *   xenprov: [warning: ]MESSAGE[ (got 'TEXT')]
  * e.g. "xenprov: memory: between 16 MiB and 16 TiB (got '8')", and the hint indented
@@ -410,7 +399,7 @@ static int add(struct xp_inv *inv, const char *name, const struct changes *c)
 		return cli_error("no profile '%s' (the parent)", c->parent);
 	if (r == -EINVAL)
 		return cli_error("cannot add profile '%s': %s", name, xp_inv_errmsg(inv));
-	return r < 0 ? lib_error(inv, "add profile", name, r) : 0;
+	return r < 0 ? cli_inv_error(inv, "add profile", name, r) : 0;
 }
 
 static const char edit_usage[] =
@@ -434,7 +423,7 @@ static int edit(struct xp_inv *inv, const char *name, const struct changes *c)
 	struct xp_profile p = {0};
 	int rc = 0, r = xp_inv_begin(inv);
 	if (r < 0) {
-		rc = lib_error(inv, "edit profile", name, r);
+		rc = cli_inv_error(inv, "edit profile", name, r);
 		goto out;
 	}
 	r = xp_profile_get(inv, name, &p);
@@ -443,7 +432,7 @@ static int edit(struct xp_inv *inv, const char *name, const struct changes *c)
 		goto fail;
 	}
 	if (r < 0) {
-		rc = lib_error(inv, "read profile", name, r);
+		rc = cli_inv_error(inv, "read profile", name, r);
 		goto fail;
 	}
 	for (size_t i = 0; i < c->nunset; i++)
@@ -474,12 +463,12 @@ static int edit(struct xp_inv *inv, const char *name, const struct changes *c)
 	else if (r == -EINVAL)
 		rc = cli_error("cannot edit profile '%s': %s", name, xp_inv_errmsg(inv));
 	else if (r < 0)
-		rc = lib_error(inv, "update profile", name, r);
+		rc = cli_inv_error(inv, "update profile", name, r);
 	if (rc)
 		goto fail;
 	r = xp_inv_commit(inv);
 	if (r < 0)
-		rc = lib_error(inv, "update profile", name, r);
+		rc = cli_inv_error(inv, "update profile", name, r);
 	goto out;
 fail:
 	xp_inv_rollback(inv);
@@ -706,7 +695,7 @@ static int run_list(int argc, char **argv)
 	size_t n;
 	int r = xp_profile_list(inv, &names, &n);
 	if (r < 0) {
-		rc = lib_error(inv, "list profiles in", xp_inv_state_dir(inv), r);
+		rc = cli_inv_error(inv, "list profiles in", xp_inv_state_dir(inv), r);
 		xp_inv_close(inv);
 		return rc;
 	}
@@ -723,7 +712,7 @@ static int run_list(int argc, char **argv)
 		if (r == -ENOENT) /* removed meanwhile */
 			continue;
 		if (r < 0)
-			rc = lib_error(inv, "read profile", names[i], r);
+			rc = cli_inv_error(inv, "read profile", names[i], r);
 	}
 	xp_inv_close(inv);
 	if (rc == 0 && co.json) {
@@ -818,7 +807,7 @@ static int run_remove(int argc, char **argv)
 			       kids.len ? "; children: " : "", xp_buf_str(&kids));
 		xp_buf_release(&kids);
 	} else if (r < 0) {
-		rc = lib_error(inv, "remove profile", name, r);
+		rc = cli_inv_error(inv, "remove profile", name, r);
 	}
 	xp_inv_close(inv);
 	return rc;

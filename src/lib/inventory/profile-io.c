@@ -27,13 +27,11 @@
 static int store_error(struct xp_inv *inv, struct xp_diags *d, int r, const char *what,
 		       const char *name)
 {
+	char why[512];
 	if (r == -ENOMEM)
 		return r;
-	if (r == -EIO || r == -EBADMSG)
-		return xp_diags_fail(d, r, NULL, "store", NULL, "cannot %s '%s': %s (%s)", what,
-				     name, strerror(-r), xp_inv_errmsg(inv));
 	return xp_diags_fail(d, r, NULL, "store", NULL, "cannot %s '%s': %s", what, name,
-			     strerror(-r));
+			     xp_inv_reason(inv, r, why, sizeof(why)));
 }
 
 /* ---- the order ----------------------------------------------------------------------- */

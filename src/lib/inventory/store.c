@@ -324,6 +324,17 @@ const char *xp_inv_errmsg(const struct xp_inv *inv)
 	return inv->err;
 }
 
+const char *xp_inv_reason(const struct xp_inv *inv, int r, char *buf, size_t len)
+{
+	if ((r == -EEXIST || r == -ENOENT || r == -EBUSY) && inv->err[0])
+		snprintf(buf, len, "%s", inv->err);
+	else if (r == -EIO || r == -EBADMSG)
+		snprintf(buf, len, "%s (%s)", strerror(-r), inv->err);
+	else
+		snprintf(buf, len, "%s", strerror(-r));
+	return buf;
+}
+
 int xp_inv_schema_version(const struct xp_inv *inv)
 {
 	return inv->version;
