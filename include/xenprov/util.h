@@ -199,6 +199,20 @@ int xp_program_path(const char *name, char **out);
  * -errno if it could not be run (-ENOENT: no such program). */
 int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
 
+/* Starts argv[0] (found as xp_spawn_wait finds it) with standard input from /dev/null,
+ * its standard output and error on two new pipes whose read ends (close-on-exec) are
+ * *out and *err, in a process group of its own, with SIGPIPE, SIGINT, SIGTERM and SIGHUP
+ * at their defaults and no signal blocked. The caller reads both pipes (a full one
+ * stalls the program) and ends with xp_spawn_reap or xp_spawn_stop. -errno if it could
+ * not be started (-ENOENT: no such program). */
+int xp_spawn_piped(char *const argv[], char *const envp[], pid_t *pid, int *out, int *err);
+/* Waits for a program started by xp_spawn_piped: its exit status as xp_spawn_wait's. */
+int xp_spawn_reap(pid_t pid);
+/* Stops a program started by xp_spawn_piped and everything it started: SIGTERM to its
+ * process group, grace_seconds for it to end, then SIGKILL to the group, and reaps it.
+ * Its exit status as xp_spawn_wait's, or -errno. */
+int xp_spawn_stop(pid_t pid, unsigned grace_seconds);
+
 /* ---- growable arrays (buf.c) ---------------------------------------------------- */
 
 /* Makes room for element n of the array *vp (a pointer to the array pointer; *cap
