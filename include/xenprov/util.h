@@ -209,9 +209,11 @@ int xp_spawn_piped(char *const argv[], char *const envp[], pid_t *pid, int *out,
 /* Waits for a program started by xp_spawn_piped: its exit status as xp_spawn_wait's. */
 int xp_spawn_reap(pid_t pid);
 /* Stops a program started by xp_spawn_piped and everything it started: SIGTERM to its
- * process group, grace_seconds for it to end, then SIGKILL to the group, and reaps it.
- * Its exit status as xp_spawn_wait's, or -errno. */
-int xp_spawn_stop(pid_t pid, unsigned grace_seconds);
+ * process group (as a terminal's ^C), grace_seconds for it to end while what it writes
+ * to drain_fd (-1: none) is read and dropped, so that it ends by the signal and not by
+ * a broken pipe, then SIGKILL to what is left of the group; reaps it. Its exit status
+ * as xp_spawn_wait's, or -errno. */
+int xp_spawn_stop(pid_t pid, int drain_fd, unsigned grace_seconds);
 
 /* ---- growable arrays (buf.c) ---------------------------------------------------- */
 

@@ -107,7 +107,7 @@ int xp_manifest_estimate(const char *data, size_t len, const char *name, unsigne
 	struct inode_set links = {0};
 	char path[PATH_MAX + 3];
 	const char *p = data, *end = data + len;
-	uint64_t rec = 0;
+	uint64_t rec = 0, total = 0;
 	bool root = false;
 	int r = 0;
 	while (r == 0 && p < end) {
@@ -162,10 +162,14 @@ int xp_manifest_estimate(const char *data, size_t len, const char *name, unsigne
 			if (types[i].c == type)
 				archive_entry_set_filetype(e, (unsigned)types[i].t);
 		if (type == 'f') {
-			if (size > INT64_MAX) {
-				r = bad(d, name, rec, "a size out of range");
+			if (size > XP_MANIFEST_CONTENT_MAX - total) {
+				r = xp_diags_fail(d, -EFBIG, name, "manifest", NULL,
+						  "record %llu: more than %llu GiB of files",
+						  (unsigned long long)rec,
+						  (unsigned long long)(XP_MANIFEST_CONTENT_MAX >> 30));
 				break;
 			}
+			total += size;
 			archive_entry_set_size(e, (int64_t)size);
 		}
 		if (type == 'l') {

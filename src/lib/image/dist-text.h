@@ -24,8 +24,11 @@
 #define XP_DIST_URI_MAX	   1024
 /* Larger InRelease files are refused (Debian's are about 150 KiB). */
 #define XP_RELEASE_MAX	   (4u << 20)
-/* Larger manifests are refused (a million files take about 60 MiB). */
+/* Larger manifests are refused (a million files take about 60 MiB), and so are
+ * manifests of more content than this (no distribution's root is near it; it bounds
+ * the filesystems the estimator lays out). */
 #define XP_MANIFEST_MAX	   (256u << 20)
+#define XP_MANIFEST_CONTENT_MAX (1ull << 40)
 
 /* "debian:bookworm" -> "bookworm" (a pointer into spec); NULL for anything else than a
  * distribution xenprov builds (xp_dist_known). */
@@ -91,7 +94,8 @@ int xp_dist_identity(struct xp_buf *b, const char *spec, const char *variant,
  * estimate.c), and the content's bytes in *content (may be NULL). Hard links are the
  * later records of an inode with several links. `extra` more entries are counted in
  * /dev (mmdebstrap writes /dev's entries into the tar itself). -EBADMSG with a
- * diagnostic (file `name`) for a malformed record, -EFBIG above XP_MANIFEST_MAX. */
+ * diagnostic (file `name`) for a malformed record, -EFBIG above XP_MANIFEST_MAX bytes or
+ * XP_MANIFEST_CONTENT_MAX bytes of content. */
 int xp_manifest_estimate(const char *data, size_t len, const char *name, unsigned extra,
 			 const struct xp_fs_opts *opts, unsigned headroom_percent,
 			 uint64_t *bytes, uint64_t *content, struct xp_diags *d);

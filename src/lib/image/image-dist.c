@@ -344,6 +344,7 @@ struct run {
 	char *lines[TAIL_LINES]; /* the last lines of standard error, a ring */
 	size_t nlines, first;
 	char phase[LINE_MAX_KEPT]; /* the last "I:" line */
+	char tempdir[LINE_MAX_KEPT]; /* mmdebstrap's temporary root, from its "I:" line */
 	unsigned phase_seq;
 	struct timespec start;
 	double seconds;
@@ -372,6 +373,19 @@ static void keep_line(struct run *r, const char *l, size_t n)
 		memcpy(r->phase, l, n);
 		r->phase[n] = 0;
 		r->phase_seq++;
+		/* "I: using /tmp/mmdebstrap.XXXXXXXXXX as tempdir" (mmdebstrap's own
+		 * words): kept, to make sure it is gone when mmdebstrap was stopped */
+		static const char pre[] = "I: using /", post[] = " as tempdir";
+		size_t a = sizeof(pre) - 2, b = sizeof(post) - 1;
+		if (n > a + b && strncmp(l, pre, a + 1) == 0 && strncmp(l + n - b, post, b) == 0) {
+			char *dir = r->tempdir;
+			memcpy(dir, l + a, n - a - b);
+			dir[n - a - b] = 0;
+			const char *base = strrchr(dir, '/');
+			if (strncmp(base, "/mmdebstrap.", 12) != 0 || strstr(dir, "/../") ||
+			    strchr(base + 12, '/') || strlen(base) < 13)
+				dir[0] = 0;
+		}
 	}
 	pthread_mutex_unlock(&r->lock);
 }
@@ -456,26 +470,75 @@ static int ready(void *rud, struct xp_diags *d)
 	return finish(rud, d);
 }
 
-/* Ends a run that did not finish: mmdebstrap and its group stopped, the reader joined. */
-static void stop(struct run *r)
+/* Is anything mounted at or below dir (/proc/self/mountinfo, proc(5))? */
+static bool mounts_below(const char *dir)
 {
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return true;
+	size_t n = strlen(dir);
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		/* the fifth field is the mount point, octal-escaped (\040 for a space);
+		 * our directory names hold nothing that is escaped */
+		char *save = NULL, *fld = strtok_r(line, " ", &save);
+		for (int i = 1; fld && i < 5; i++)
+			fld = strtok_r(NULL, " ", &save);
+		found = fld && strncmp(fld, dir, n) == 0 && (fld[n] == 0 || fld[n] == '/');
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* After mmdebstrap ended: its temporary root, if it is still there (it removes it
+ * itself, also when it fails or is stopped; a SIGKILL at the end of the grace would
+ * leave it), removed on its filesystem alone and never with anything mounted in it. */
+static void remove_leftover(struct run *r, struct xp_diags *d)
+{
+	struct stat st;
+	if (!r->tempdir[0] || lstat(r->tempdir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	int rc = -EBUSY;
+	if (!mounts_below(r->tempdir)) {
+		char *argv[] = {"rm", "-rf", "--one-file-system", "--preserve-root", r->tempdir,
+				NULL};
+		rc = xp_spawn_wait(argv, NULL, NULL);
+	}
+	if (rc != 0)
+		xp_diags_add(d, XP_SEV_WARNING, r->tempdir, 0, 0, "mmdebstrap", NULL,
+			     "remove it when nothing is mounted in it",
+			     "mmdebstrap's temporary root was left behind");
+}
+
+/* Ends a run that did not finish: mmdebstrap and its group stopped (what it still
+ * writes on its output is read and dropped, so that it ends as after ^C), the reader
+ * joined, its temporary root gone. */
+static void stop(struct run *r, struct xp_diags *d)
+{
+	bool stopped = false;
+	if (r->pid > 0 && !r->reaped) {
+		r->status = xp_spawn_stop(r->pid, r->out, STOP_GRACE);
+		r->reaped = true;
+		r->seconds = seconds_since(&r->start);
+		stopped = true;
+	}
 	if (r->out >= 0)
 		close(r->out);
 	r->out = -1;
-	if (r->pid > 0 && !r->reaped) {
-		r->status = xp_spawn_stop(r->pid, STOP_GRACE);
-		r->reaped = true;
-		r->seconds = seconds_since(&r->start);
-	}
 	if (r->reader_started) {
 		pthread_join(r->reader, NULL);
 		r->reader_started = false;
 	}
+	if (stopped)
+		remove_leftover(r, d);
 }
 
-static void run_release(struct run *r)
+static void run_release(struct run *r, struct xp_diags *d)
 {
-	stop(r);
+	stop(r, d);
 	if (r->err >= 0)
 		close(r->err);
 	for (size_t i = 0; i < r->nlines; i++)
@@ -693,9 +756,9 @@ int xp_image_build_dist(const struct xp_image_opts *o, const struct xp_dist *dis
 		}
 	}
 	/* on our own failure it is stopped, and says nothing: the error is ours */
-	stop(&r);
+	stop(&r, diags);
 	res->mmdebstrap_seconds = r.seconds;
-	run_release(&r);
+	run_release(&r, diags);
 	private_dir_remove(dir);
 	return rc;
 }

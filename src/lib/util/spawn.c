@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -186,43 +187,47 @@ closed:
 	return 0;
 }
 
-/* waitpid with a deadline: 1 reaped (status in *status), 0 still running at the
- * deadline, -errno. */
-static int wait_until(pid_t pid, int *status, const struct timespec *deadline)
+static bool past(const struct timespec *deadline)
 {
-	for (;;) {
-		pid_t w = waitpid(pid, status, WNOHANG);
-		if (w == pid)
-			return 1;
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > deadline->tv_sec ||
-		    (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec))
-			return 0;
-		struct timespec nap = {0, 20 * 1000 * 1000};
-		nanosleep(&nap, NULL);
-	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-int xp_spawn_stop(pid_t pid, unsigned grace_seconds)
+int xp_spawn_stop(pid_t pid, int drain_fd, unsigned grace_seconds)
 {
 	int status = 0;
-	/* the whole group: the program's own children get the signal as a terminal's ^C
-	 * would give it to them, and clean up after themselves */
+	/* the whole group, as a terminal's ^C reaches it: the program's own children
+	 * get the signal too, and it cleans up after them */
 	kill(-pid, SIGTERM);
 	struct timespec deadline;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += grace_seconds;
-	int r = wait_until(pid, &status, &deadline);
-	if (r == 0) {
-		kill(-pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0)
-			if (errno != EINTR)
-				return -errno;
-	} else if (r < 0) {
-		return r;
+	char sink[65536];
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (past(&deadline)) {
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0)
+				if (errno != EINTR)
+					return -errno;
+			break;
+		}
+		/* what it still writes is read and dropped: a write to a closed pipe
+		 * would fail it another way than the signal does */
+		struct pollfd p = {.fd = drain_fd, .events = POLLIN};
+		if (drain_fd >= 0 && poll(&p, 1, 50) > 0) {
+			if (xp_read_some(drain_fd, sink, sizeof(sink)) <= 0)
+				drain_fd = -1;
+		} else if (drain_fd < 0) {
+			struct timespec nap = {0, 50 * 1000 * 1000};
+			nanosleep(&nap, NULL);
+		}
 	}
 	/* whatever of the group outlived its leader (a group's id is not reused while a
 	 * member lives, so this reaches no stranger) */
