@@ -65,10 +65,14 @@ struct xp_dist {
 	char release_date[21]; /* the suite's Release Date:, ISO 8601 UTC; "" when it could
 				* not be learnt (the image is then built without the cache) */
 	char identity[65];     /* SHA-256 of all of the above; "" without a release date */
+	char undated[65];      /* SHA-256 of all of it but the date: what names the last
+				* image built of it, for when the date is unknown */
 };
 
 /* Whether spec names a distribution xenprov builds ("debian:bookworm", "debian:trixie"). */
 bool xp_dist_valid(const char *spec);
+/* Whether list is Debian package names separated by commas ("a,b"; no empty item). */
+bool xp_dist_packages_valid(const char *list);
 
 /* Checks the options and learns the rest: the mirror (given, or the host's), and the
  * suite's release date from the mirror's dists/SUITE/InRelease (fetched with apt's

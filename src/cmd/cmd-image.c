@@ -1,6 +1,7 @@
 /*
- * cmd-image.c - `xenprov image`: build guest disk images from a root tarball without
- * root, loop devices or mounts, and look inside images (info, ls, cat) likewise.
+ * cmd-image.c - `xenprov image`: build guest disk images from a root tarball (or from a
+ * Debian release made by mmdebstrap, --dist) without root, loop devices or mounts, and
+ * look inside images (info, ls, cat) likewise.
  * Thin: the work is in src/lib/image (image.h, extfs.h, blockdev.h, partition.h).
  */
 #include <errno.h>

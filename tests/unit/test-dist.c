@@ -562,8 +562,11 @@ static void test_resolve(void **state)
 	assert_int_not_equal(dist.mirror[strlen(dist.mirror) - 1], '/');
 	assert_string_equal(dist.release_date, "2026-07-11T10:16:37Z");
 	assert_int_equal(strlen(dist.identity), 64);
-	char first[65];
+	assert_int_equal(strlen(dist.undated), 64);
+	assert_string_not_equal(dist.identity, dist.undated);
+	char first[65], undated[65];
 	memcpy(first, dist.identity, 65);
+	memcpy(undated, dist.undated, 65);
 	xp_dist_release(&dist);
 
 	/* the same set in another order, another spelling of the mirror: the same image */
@@ -572,6 +575,7 @@ static void test_resolve(void **state)
 	mirror[strlen(mirror) - 1] = 0;
 	assert_int_equal(xp_dist_resolve(&o, &dist, &d), 0);
 	assert_string_equal(dist.identity, first);
+	assert_string_equal(dist.undated, undated);
 	xp_dist_release(&dist);
 	/* another variant: another image */
 	o.variant = "standard";
@@ -584,6 +588,7 @@ static void test_resolve(void **state)
 	assert_int_equal(xp_dist_resolve(&o, &dist, &d), 0);
 	assert_string_equal(dist.release_date, "");
 	assert_string_equal(dist.identity, "");
+	assert_int_equal(strlen(dist.undated), 64);
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.v[0].severity, XP_SEV_WARNING);
 	xp_test_assert_contains(d.v[0].msg, "cannot learn the release date of trixie");

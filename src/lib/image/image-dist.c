@@ -61,6 +61,15 @@ bool xp_dist_valid(const char *spec)
 	return xp_dist_suite(spec) != NULL;
 }
 
+bool xp_dist_packages_valid(const char *list)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int r = xp_dist_pkgs_add(list, "packages", &v, &n, NULL);
+	xp_dist_pkgs_free(v, n);
+	return r == 0;
+}
+
 void xp_dist_release(struct xp_dist *dist)
 {
 	xp_dist_pkgs_free(dist->packages, dist->npackages);
@@ -189,6 +198,21 @@ static int fetch_release(const struct xp_dist *dist, const char *dir, char iso[2
 	return r;
 }
 
+/* The SHA-256 (hex) of the identity text of dist with the release date `date`. */
+static int identity_of(const struct xp_dist *dist, const char *date, char hex[65])
+{
+	struct xp_buf b = XP_BUF_INIT;
+	unsigned char digest[32];
+	int r = xp_dist_identity(&b, dist->spec, dist->variant, dist->packages, dist->npackages,
+				 dist->mirror, date);
+	if (r == 0)
+		r = xp_sha256(b.s, b.len, digest);
+	xp_buf_release(&b);
+	if (r == 0)
+		xp_sha256_hex(digest, hex);
+	return r;
+}
+
 int xp_dist_resolve(const struct xp_dist_opts *o, struct xp_dist *out, struct xp_diags *d)
 {
 	memset(out, 0, sizeof(*out));
@@ -233,20 +257,13 @@ int xp_dist_resolve(const struct xp_dist_opts *o, struct xp_dist *out, struct xp
 	private_dir_remove(dir);
 	if (r == -ENOMEM)
 		goto fail;
-	if (r == 0) {
-		struct xp_buf b = XP_BUF_INIT;
-		unsigned char digest[32];
-		r = xp_dist_identity(&b, out->spec, out->variant, out->packages, out->npackages,
-				     out->mirror, out->release_date);
-		if (r == 0)
-			r = xp_sha256(b.s, b.len, digest);
-		xp_buf_release(&b);
-		if (r < 0)
-			goto fail;
-		xp_sha256_hex(digest, out->identity);
-	} else {
+	if (r < 0)
 		out->release_date[0] = 0;
-	}
+	r = identity_of(out, "", out->undated);
+	if (r == 0 && out->release_date[0])
+		r = identity_of(out, out->release_date, out->identity);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	xp_dist_release(out);
