@@ -345,16 +345,22 @@ static int run_build(int argc, char **argv)
 	double secs = cli_progress_elapsed(&p.line);
 	cli_progress_clear(&p.line, false);
 	cli_print_diags(stderr, &d);
-	/* a write to OUT failed (the host's disk is full): say so of OUT, not of the build */
-	bool write_failed = false;
-	for (size_t i = 0; i < d.n; i++)
+	/* a write to OUT failed (the host's disk is full): say so of OUT, not of the build;
+	 * mmdebstrap's failure was said in its own words */
+	bool write_failed = false, tool_failed = false;
+	for (size_t i = 0; i < d.n; i++) {
 		write_failed |= d.v[i].code && strcmp(d.v[i].code, "write") == 0;
+		tool_failed |= d.v[i].severity == XP_SEV_ERROR && d.v[i].code &&
+			       strcmp(d.v[i].code, "mmdebstrap") == 0;
+	}
 	xp_diags_release(&d);
 	free(cdir);
 	if (r < 0)
 		xp_dist_release(&dist);
 	if (r < 0 && write_failed)
 		return cli_error("cannot write '%s': %s", o.output, strerror(-r));
+	if (r < 0 && tool_failed)
+		return cli_error("cannot build '%s'", o.output);
 	if (r < 0)
 		return cli_error("cannot build '%s': %s", o.output, strerror(-r));
 	if (json) {
