@@ -70,6 +70,7 @@ struct xp_guest_spec {
 	int64_t root_offset;	 /* byte offset of the root filesystem in the disk, -1 unknown */
 	enum xp_fs_type fs_type; /* of the root filesystem, when root_offset is known */
 	const char *hooks_dir;   /* site hooks (<state>/hooks.d) when it exists, else NULL */
+	bool no_sync;		 /* the disk is not fsync'ed (xp_guest_settings.no_sync) */
 };
 
 /* Edits the guest's files in spec->disk_path (hostname, network, fstab, machine-id,
@@ -110,6 +111,12 @@ struct xp_domain_create_opts {
 	const struct xp_golden *golden;
 	/* The deploy this guest belongs to (domains.deploy_id); 0 for none. */
 	int64_t deploy_id;
+	/* Durability is the caller's: the disk (unless lvm), the guest's files and the xl
+	 * config are written without fsync, and the domain is left in state "creating",
+	 * not "ready". The caller syncs the filesystems of the disk and the config, then
+	 * sets the state "ready" (xp_deploy_run does, once for all its guests); a guest
+	 * left "creating" is half made (a later deploy removes and makes it again). */
+	bool defer_sync;
 };
 
 /* Creates a guest (the steps at the top). *out (may be NULL) receives the record.
@@ -204,11 +211,14 @@ int xp_storage_path(enum xp_storage s, const char *pool, const char *name, char 
 
 /* Makes the guest's disk at path (from xp_storage_path) from the golden image. Never
  * replaces an existing file (-EEXIST). For lvm, pool is the volume group. *format is
- * the disk's format (qcow2 for an overlay or a copy of a qcow2 golden image). On
- * failure nothing is left at path. */
+ * the disk's format (qcow2 for an overlay or a copy of a qcow2 golden image). With
+ * XP_STORAGE_NOSYNC a file or reflink disk is not fsync'ed, only its writeback started:
+ * the caller syncs the pool's filesystem (a qcow2 overlay, a few KiB, and an lvm volume
+ * are always synced). On failure nothing is left at path. */
+#define XP_STORAGE_NOSYNC 1u
 int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *pool,
-		      const char *name, const char *path, enum xp_image_format *format,
-		      struct xp_diags *d);
+		      const char *name, const char *path, unsigned flags,
+		      enum xp_image_format *format, struct xp_diags *d);
 /* Removes a guest's disk. A missing one is not an error. */
 int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d);
 
@@ -227,6 +237,7 @@ struct xp_guest_config {
 	 * line (root, extra, and config.root/extra/cmdline) names its new root and swap
 	 * UUIDs where it named the old ones (xp_guest_uuids_follow). */
 	const struct xp_guest_report *guest;
+	bool no_sync; /* xp_guest_config_write: atomic, but not fsync'ed (defer_sync) */
 };
 
 /* The guest's xl config text: name, type "pv", memory, vcpus, the boot method

@@ -72,6 +72,8 @@ struct xp_guest_settings {
 	const char *root_password_hash; /* crypt(3) hash for root in /etc/shadow; never
 					   logged. /etc/shadow must exist and have root */
 	const char *ssh_key;		/* root's authorized_keys (one or more lines) */
+	bool no_sync; /* the image is not fsync'ed (its writeback is started): the caller
+		       * makes it durable (xp_deploy_run: one syncfs per filesystem) */
 };
 
 /* Values derived from settings s as xp_guest_apply accepts them, the same for every

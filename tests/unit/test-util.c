@@ -225,6 +225,14 @@ static void test_atomic_write(void **state)
 	assert_string_equal(data, "two\n");
 	free(data);
 	assert_int_equal(count_entries(), before + 1); /* no temporary file left */
+	/* without fsync: replaced all the same, mode kept, no temporary left */
+	assert_int_equal(xp_write_atomic_flags(p, "three\n", 6, 0644, XP_WRITE_NOSYNC), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(xp_read_file(p, 100, &data, &len), 0);
+	assert_string_equal(data, "three\n");
+	free(data);
+	assert_int_equal(count_entries(), before + 1);
 	/* a directory in the way: error, nothing changes */
 	const char *d = tpath("dir");
 	mkdir(d, 0755);

@@ -8,10 +8,12 @@
  * threads); the creates serialise only on their short allocation transactions.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@ struct run {
 	struct xp_diags *diags;
 	const struct xp_golden *golden;
 	bool *todo; /* per guest: still to create */
+	bool *made; /* per guest: created by this run (state "creating" until synced) */
 	size_t next;
 	size_t done;
 	bool stop;
@@ -40,8 +43,8 @@ static double elapsed(const struct timespec *start)
 }
 
 /* With run->lock held. */
-static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *name,
-		 const char *message)
+static void emit_code(struct run *run, enum xp_deploy_event_kind kind, const char *name,
+		      const char *message, const char *code)
 {
 	if (!run->o->event)
 		return;
@@ -49,6 +52,7 @@ static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *na
 		.kind = kind,
 		.name = name,
 		.message = message,
+		.code = code,
 		.done = run->done,
 		.total = run->o->n,
 		.created = run->res->created,
@@ -57,6 +61,12 @@ static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *na
 		.elapsed = elapsed(&run->start),
 	};
 	run->o->event(run->o->ud, &ev);
+}
+
+static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *name,
+		 const char *message)
+{
+	emit_code(run, kind, name, message, NULL);
 }
 
 static const char *first_error(const struct xp_diags *d, size_t from)
@@ -97,6 +107,9 @@ static void *worker(void *arg)
 	const struct xp_deploy_opts *o = run->o;
 	struct xp_inv *inv = NULL;
 	int r = xp_inv_open(o->state_dir, &inv);
+	/* the records stay durable (synchronous=FULL) as they are made: a guest's record
+	 * is on disk before its disk and config exist, so that even after a power cut no
+	 * file is left that no record names */
 	for (;;) {
 		pthread_mutex_lock(&run->lock);
 		while (run->next < o->n && !run->todo[run->next])
@@ -124,6 +137,7 @@ static void *worker(void *arg)
 				.config_dir = o->config_dir,
 				.golden = changes_golden(g->overrides) ? NULL : run->golden,
 				.deploy_id = run->res->deploy_id,
+				.defer_sync = true,
 			};
 			r = xp_domain_create(inv, &co, NULL, &d);
 		}
@@ -132,6 +146,12 @@ static void *worker(void *arg)
 		run->done++;
 		if (r == 0) {
 			run->res->created++;
+			run->made[i] = true;
+			/* what domain create would have printed: the caller counts them */
+			for (size_t k = 0; k < d.n; k++)
+				if (d.v[k].severity == XP_SEV_WARNING)
+					emit_code(run, XP_DEPLOY_WARNING, g->name, d.v[k].msg,
+						  d.v[k].code);
 			emit(run, XP_DEPLOY_CREATED, g->name, NULL);
 		} else {
 			run->res->failed++;
@@ -163,6 +183,95 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Adds the filesystem of path's directory to devs/fds (once per filesystem). */
+static int add_fs(const char *path, dev_t *devs, int *fds, size_t *n, size_t max)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int e = errno;
+	free(dir);
+	if (fd < 0)
+		return -e;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (devs[i] == st.st_dev) {
+			close(fd);
+			return 0;
+		}
+	if (*n == max) { /* more filesystems than expected: sync this one now */
+		int r = syncfs(fd) < 0 ? -errno : 0;
+		close(fd);
+		return r;
+	}
+	devs[*n] = st.st_dev;
+	fds[(*n)++] = fd;
+	return 0;
+}
+
+/* The run's guests are written without fsync (disks, their files, configs):
+ * one syncfs(2) per filesystem they are on makes them durable together, far cheaper
+ * than an fsync per guest (each waits for that guest's data alone, one after the
+ * other); then one durable transaction marks them "ready". Until then they are
+ * "creating": a crash before leaves them half made, and the next run makes them again.
+ * Called after the workers, from the calling thread. */
+static int finish_sync(struct run *run, struct xp_inv *inv)
+{
+	const struct xp_deploy_opts *o = run->o;
+	enum { MAXFS = 16 };
+	dev_t devs[MAXFS];
+	int fds[MAXFS];
+	size_t nfs = 0;
+	int r = 0;
+	for (size_t i = 0; i < o->n && r == 0; i++) {
+		if (!run->made[i])
+			continue;
+		struct xp_domain dom;
+		r = xp_domain_get(inv, o->guests[i].name, &dom);
+		if (r < 0)
+			break;
+		if (dom.disk_path && (!dom.storage || strcmp(dom.storage, "lvm") != 0))
+			r = add_fs(dom.disk_path, devs, fds, &nfs, MAXFS);
+		if (r == 0 && dom.config_path)
+			r = add_fs(dom.config_path, devs, fds, &nfs, MAXFS);
+		xp_domain_release(&dom);
+	}
+	for (size_t k = 0; k < nfs; k++) {
+		if (r == 0 && syncfs(fds[k]) < 0)
+			r = -errno;
+		close(fds[k]);
+	}
+	if (r < 0) {
+		xp_diags_add(run->diags, XP_SEV_ERROR, NULL, 0, 0, "sync", NULL,
+			     "run the deploy again: it makes them anew",
+			     "cannot make the guests' disks and configs durable: %s; they are "
+			     "left half made",
+			     strerror(-r));
+		return r;
+	}
+	r = xp_inv_begin(inv);
+	for (size_t i = 0; i < o->n && r == 0; i++)
+		if (run->made[i])
+			r = xp_domain_set_state(inv, o->guests[i].name, "ready");
+	if (r == 0)
+		r = xp_inv_commit(inv);
+	else
+		xp_inv_rollback(inv);
+	if (r < 0)
+		xp_diags_add(run->diags, XP_SEV_ERROR, NULL, 0, 0, "inventory", NULL, NULL,
+			     "cannot record the guests as ready: %s", xp_inv_errmsg(inv));
+	return r;
+}
+
 int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		  struct xp_diags *diags)
 {
@@ -184,8 +293,12 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 				return -EINVAL;
 			}
 	run.todo = calloc(o->n ? o->n : 1, sizeof(*run.todo));
-	if (!run.todo)
+	run.made = calloc(o->n ? o->n : 1, sizeof(*run.made));
+	if (!run.todo || !run.made) {
+		free(run.todo);
+		free(run.made);
 		return -ENOMEM;
+	}
 	r = xp_inv_open(o->state_dir, &inv);
 	if (r < 0) {
 		xp_diags_add(diags, XP_SEV_ERROR, o->state_dir, 0, 0, "inventory", NULL, NULL,
@@ -300,6 +413,10 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 			worker(&run);
 		for (unsigned k = 0; k < started; k++)
 			pthread_join(th[k], NULL);
+		if (res->created && finish_sync(&run, inv) < 0) {
+			res->failed += res->created;
+			res->created = 0;
+		}
 	}
 	r = res->failed ? -EIO : 0;
 	xp_deploy_record_finish(inv, res->deploy_id, res->failed ? "failed" : "done");
@@ -308,6 +425,7 @@ out:
 	xp_settings_release(&s);
 	xp_inv_close(inv);
 	free(run.todo);
+	free(run.made);
 	pthread_mutex_destroy(&run.lock);
 	return r;
 }

@@ -342,8 +342,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 
 	/* from here on the row exists: undo on failure */
 	bool disk_made = false, config_made = false;
-	r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path, &p.disk_format,
-			      d);
+	r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path,
+			      o->defer_sync ? XP_STORAGE_NOSYNC : 0, &p.disk_format, d);
 	if (r < 0)
 		goto undo;
 	disk_made = true;
@@ -364,6 +364,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .golden_path = p.golden.path,
 	    .root_offset = p.golden.root_offset,
 	    .fs_type = p.golden.fs_type,
+	    .no_sync = o->defer_sync,
 	};
 	char hooks[4200];
 	struct stat hst;
@@ -387,6 +388,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .ip = p.ip[0] ? p.ip : NULL,
 	    .profile = o->profile,
 	    .guest = &guest,
+	    .no_sync = o->defer_sync,
 	};
 	/* a config that appeared since the plan is not ours: never replace it */
 	struct stat st;
@@ -399,7 +401,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	if (r < 0)
 		goto undo;
 	config_made = true;
-	r = xp_domain_set_state(inv, o->name, "ready");
+	/* deferred: "creating" until the caller has synced (xp_deploy_run) */
+	r = o->defer_sync ? 0 : xp_domain_set_state(inv, o->name, "ready");
 	if (r < 0) {
 		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
 		     xp_inv_errmsg(inv));
