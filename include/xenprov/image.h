@@ -43,6 +43,11 @@ struct xp_image_result {
 int xp_image_build(const struct xp_image_opts *opts, xp_progress_fn progress, void *ud,
 		   struct xp_image_result *res, struct xp_diags *diags);
 
+/* The image cache's default directory: $XDG_CACHE_HOME/xenprov/images, else
+ * /var/cache/xenprov/images for root, else ~/.cache/xenprov/images. *out is a heap
+ * string, or NULL (-ENOENT) when there is none (no HOME). */
+int xp_image_cache_dir_default(char **out);
+
 /* ---- images of distributions (image-dist.c) ------------------------------------------ */
 
 /* What a distribution image is made of. */

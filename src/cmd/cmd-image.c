@@ -86,22 +86,6 @@ static void show_phase(void *ud, const char *line)
 			  cli_progress_elapsed(&p->line));
 }
 
-static char *default_cache_dir(void)
-{
-	char *d = NULL;
-	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	if (geteuid() == 0 && !x)
-		d = strdup("/var/cache/xenprov/images");
-	else if (x && *x) {
-		if (asprintf(&d, "%s/xenprov/images", x) < 0)
-			d = NULL;
-	} else if (home && *home) {
-		if (asprintf(&d, "%s/.cache/xenprov/images", home) < 0)
-			d = NULL;
-	}
-	return d;
-}
-
 static int uuid_valid(const char *u)
 {
 	if (strlen(u) != 36)
@@ -323,7 +307,10 @@ static int run_build(int argc, char **argv)
 		o.format = XP_IMAGE_QCOW2;
 	char *cdir = NULL;
 	if (!no_cache) {
-		cdir = cache_dir ? strdup(cache_dir) : default_cache_dir();
+		if (cache_dir)
+			cdir = strdup(cache_dir);
+		else
+			xp_image_cache_dir_default(&cdir);
 		o.cache_dir = cdir;
 	}
 

@@ -455,10 +455,17 @@ static int dist_golden(const char *state_dir, const struct xp_settings *s, const
 		r = -ENOMEM;
 	struct stat st;
 	if (r == 0 && stat(path, &st) < 0) {
-		/* as for a tarball: a racing create builds too, and one of the twins wins */
+		/* as for a tarball: a racing create builds too, and one of the twins wins.
+		 * Through the machine's image cache (that of `image build`): a state
+		 * directory of its own, as a test's or a second inventory's, finds what
+		 * another built without running mmdebstrap again */
 		struct xp_image_result res;
+		char *cache = NULL;
+		xp_image_cache_dir_default(&cache);
 		o.output = path;
+		o.cache_dir = cache;
 		r = xp_image_build_dist(&o, &dist, progress, NULL, ud, &res, d);
+		free(cache);
 		if (r == 0) {
 			chmod(path, 0444);
 			out->built = true;

@@ -161,6 +161,24 @@ static int cache_key(const struct xp_image_opts *o, char key[65])
 	return xp__image_key(o, content, key);
 }
 
+int xp_image_cache_dir_default(char **out)
+{
+	*out = NULL;
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n = 0;
+	if (geteuid() == 0 && !x)
+		*out = strdup("/var/cache/xenprov/images");
+	else if (x && *x)
+		n = asprintf(out, "%s/xenprov/images", x);
+	else if (home && *home)
+		n = asprintf(out, "%s/.cache/xenprov/images", home);
+	else
+		return -ENOENT;
+	if (n < 0)
+		*out = NULL;
+	return *out ? 0 : -ENOMEM;
+}
+
 /* A random UUID makes every build different, which defeats the cache; a cached image
  * with a random UUID is still a fine golden image, as clones get fresh UUIDs anyway. */
 int xp__image_from_cache(const struct xp_image_opts *o, const char *key, struct xp_diags *diags)
