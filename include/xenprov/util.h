@@ -213,6 +213,10 @@ int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
 int xp_spawn_piped(char *const argv[], char *const envp[], pid_t *pid, int *out, int *err);
 /* Waits for a program started by xp_spawn_piped: its exit status as xp_spawn_wait's. */
 int xp_spawn_reap(pid_t pid);
+/* Waits up to `seconds` for it to end by itself while what it writes to drain_fd (-1:
+ * none) is read and dropped: 1 and its exit status in *status, 0 if it still runs,
+ * -errno. */
+int xp_spawn_wait_draining(pid_t pid, int drain_fd, unsigned seconds, int *status);
 /* Stops a program started by xp_spawn_piped and everything it started: SIGTERM to its
  * process group (as a terminal's ^C), grace_seconds for it to end while what it writes
  * to drain_fd (-1: none) is read and dropped, so that it ends by the signal and not by

@@ -413,7 +413,6 @@ static void *read_stderr(void *arg)
 	struct run *r = arg;
 	char buf[4096], line[LINE_MAX_KEPT];
 	size_t ln = 0;
-	bool overlong = false;
 	for (;;) {
 		ssize_t n = xp_read_some(r->err, buf, sizeof(buf));
 		if (n <= 0)
@@ -422,17 +421,14 @@ static void *read_stderr(void *arg)
 			if (buf[i] == '\n') {
 				keep_line(r, line, ln);
 				ln = 0;
-				overlong = false;
 			} else if (ln < sizeof(line) - 1) {
-				/* control bytes other than tab would reach a terminal: kept as '?' */
+				/* control bytes other than tab would reach a terminal: kept as '?'
+				 * (a line longer than kept is cut) */
 				unsigned char c = (unsigned char)buf[i];
 				line[ln++] = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
-			} else {
-				overlong = true;
 			}
 		}
 	}
-	(void)overlong;
 	if (ln)
 		keep_line(r, line, ln);
 	return NULL;
@@ -751,26 +747,15 @@ int xp_image_build_dist(const struct xp_image_opts *o, const struct xp_dist *dis
 		rc = xp__image_write(o, path, "mmdebstrap's output", ready, &r, progress, ud, res,
 				     diags);
 	}
-	if (rc == -EBADMSG && r.pid > 0 && !r.reaped) {
-		/* a tar cut short or broken is mmdebstrap's failure: its own words say why
-		 * once it has ended (it removes its root first), in a bounded time */
-		struct timespec t0;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		int st;
-		pid_t w;
-		while ((w = waitpid(r.pid, &st, WNOHANG)) == 0 && seconds_since(&t0) < STOP_GRACE) {
-			struct timespec nap = {0, 50 * 1000 * 1000};
-			nanosleep(&nap, NULL);
-		}
-		if (w == r.pid) {
-			r.reaped = true;
-			r.status = WIFEXITED(st) ? WEXITSTATUS(st) : XP_SPAWN_SIGNALED + WTERMSIG(st);
-			r.seconds = seconds_since(&r.start);
-			/* the rest of its group, if any */
-			kill(-r.pid, SIGKILL);
-			if (r.status)
-				finish(&r, diags);
-		}
+	if (rc == -EBADMSG && r.pid > 0 && !r.reaped &&
+	    xp_spawn_wait_draining(r.pid, r.out, STOP_GRACE, &r.status) == 1) {
+		/* a tar cut short or broken may be mmdebstrap's failure: then its own words
+		 * say why, once it has ended by itself (it removes its root first) */
+		r.reaped = true;
+		r.seconds = seconds_since(&r.start);
+		kill(-r.pid, SIGKILL); /* the rest of its group, if any */
+		if (r.status)
+			finish(&r, diags);
 	}
 	/* on our own failure it is stopped, and says nothing: the error is ours */
 	stop(&r, diags);

@@ -195,31 +195,28 @@ static bool past(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-int xp_spawn_stop(pid_t pid, int drain_fd, unsigned grace_seconds)
+static int exit_status(int status)
 {
-	int status = 0;
-	/* the whole group, as a terminal's ^C reaches it: the program's own children
-	 * get the signal too, and it cleans up after them */
-	kill(-pid, SIGTERM);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : XP_SPAWN_SIGNALED + WTERMSIG(status);
+}
+
+int xp_spawn_wait_draining(pid_t pid, int drain_fd, unsigned seconds, int *status)
+{
 	struct timespec deadline;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += grace_seconds;
+	deadline.tv_sec += seconds;
 	char sink[65536];
 	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
+		int st;
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid) {
+			*status = exit_status(st);
+			return 1;
+		}
 		if (w < 0 && errno != EINTR)
 			return -errno;
-		if (past(&deadline)) {
-			kill(-pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0)
-				if (errno != EINTR)
-					return -errno;
-			break;
-		}
-		/* what it still writes is read and dropped: a write to a closed pipe
-		 * would fail it another way than the signal does */
+		if (past(&deadline))
+			return 0;
 		struct pollfd p = {.fd = drain_fd, .events = POLLIN};
 		if (drain_fd >= 0 && poll(&p, 1, 50) > 0) {
 			if (xp_read_some(drain_fd, sink, sizeof(sink)) <= 0)
@@ -229,10 +226,30 @@ int xp_spawn_stop(pid_t pid, int drain_fd, unsigned grace_seconds)
 			nanosleep(&nap, NULL);
 		}
 	}
+}
+
+int xp_spawn_stop(pid_t pid, int drain_fd, unsigned grace_seconds)
+{
+	int status = 0;
+	/* the whole group, as a terminal's ^C reaches it: the program's own children
+	 * get the signal too, and it cleans up after them; what it still writes is read
+	 * and dropped, as a write to a closed pipe would fail it another way */
+	kill(-pid, SIGTERM);
+	int r = xp_spawn_wait_draining(pid, drain_fd, grace_seconds, &status);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		kill(-pid, SIGKILL);
+		int st;
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR)
+				return -errno;
+		status = exit_status(st);
+	}
 	/* whatever of the group outlived its leader (a group's id is not reused while a
 	 * member lives, so this reaches no stranger) */
 	kill(-pid, SIGKILL);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : XP_SPAWN_SIGNALED + WTERMSIG(status);
+	return status;
 }
 
 int xp_spawn_reap(pid_t pid)
@@ -241,5 +258,5 @@ int xp_spawn_reap(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : XP_SPAWN_SIGNALED + WTERMSIG(status);
+	return exit_status(status);
 }
