@@ -216,14 +216,6 @@ static void test_sources(void **state)
 	assert_null(uri);
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void test_mirror_find(void **state)
 {
 	(void)state;
@@ -238,14 +230,14 @@ static void test_mirror_find(void **state)
 	const char *dir = tpath("sources.list.d");
 	assert_int_equal(mkdir(dir, 0755), 0);
 	/* apt's order: by name; files it ignores are ignored; a broken file is skipped */
-	write_file(tpath("sources.list.d/10-ubuntu.list"), "deb http://u/ubuntu noble main\n");
-	write_file(tpath("sources.list.d/20-broken.sources"), "Types: deb\nURIs: http://x/debian\n");
-	write_file(tpath("sources.list.d/30-debian.sources"),
+	xp_test_write(tpath("sources.list.d/10-ubuntu.list"), "deb http://u/ubuntu noble main\n");
+	xp_test_write(tpath("sources.list.d/20-broken.sources"), "Types: deb\nURIs: http://x/debian\n");
+	xp_test_write(tpath("sources.list.d/30-debian.sources"),
 		   "Types: deb\nURIs: http://second/debian\nSuites: trixie\n");
-	write_file(tpath("sources.list.d/25-first.list"), "deb http://first/debian bookworm main\n");
-	write_file(tpath("sources.list.d/05-off.list.disabled"),
+	xp_test_write(tpath("sources.list.d/25-first.list"), "deb http://first/debian bookworm main\n");
+	xp_test_write(tpath("sources.list.d/05-off.list.disabled"),
 		   "deb http://disabled/debian bookworm main\n");
-	write_file(tpath("sources.list.d/04 space.list"), "deb http://space/debian bookworm main\n");
+	xp_test_write(tpath("sources.list.d/04 space.list"), "deb http://space/debian bookworm main\n");
 	assert_int_equal(xp_apt_mirror_find(tmpdir, &uri, &d), 0);
 	assert_string_equal(uri, "http://first/debian");
 	free(uri);
@@ -254,7 +246,7 @@ static void test_mirror_find(void **state)
 	xp_test_assert_contains(d.v[0].file, "20-broken.sources");
 
 	/* sources.list comes first */
-	write_file(tpath("sources.list"), "deb http://main/debian/ bookworm main\n");
+	xp_test_write(tpath("sources.list"), "deb http://main/debian/ bookworm main\n");
 	assert_int_equal(xp_apt_mirror_find(tmpdir, &uri, NULL), 0);
 	assert_string_equal(uri, "http://main/debian");
 	free(uri);
@@ -411,9 +403,8 @@ static void test_identity(void **state)
 
 static uint64_t manifest_of(const char *manifest_path, unsigned extra, unsigned headroom)
 {
-	char *data;
 	size_t len;
-	assert_int_equal(xp_read_file(manifest_path, 1 << 30, &data, &len), 0);
+	char *data = xp_test_read(manifest_path, &len);
 	struct xp_fs_opts o = {.type = XP_FS_EXT4, .reserved_percent = -1};
 	uint64_t bytes = 0, content = 0;
 	struct xp_diags d;
@@ -540,7 +531,7 @@ static void test_resolve(void **state)
 		skip();
 	assert_int_equal(xp_test_sh("mkdir -p '%s/mirror/dists/bookworm'", tmpdir), 0);
 	char *s = clearsigned(RELEASE);
-	write_file(tpath("mirror/dists/bookworm/InRelease"), s);
+	xp_test_write(tpath("mirror/dists/bookworm/InRelease"), s);
 	free(s);
 	char *mirror;
 	assert_true(asprintf(&mirror, "file:%s/mirror/", tmpdir) > 0);
@@ -650,12 +641,12 @@ int main(void)
 	    cmocka_unit_test(test_package_sets),
 	    cmocka_unit_test(test_mirror_norm),
 	    cmocka_unit_test(test_sources),
-	    cmocka_unit_test_setup_teardown(test_mirror_find, setup, teardown),
+	    xp_test_in_scratch(test_mirror_find),
 	    cmocka_unit_test(test_release_date),
 	    cmocka_unit_test(test_identity),
-	    cmocka_unit_test_setup_teardown(test_manifest_matches_tar, setup, teardown),
+	    xp_test_in_scratch(test_manifest_matches_tar),
 	    cmocka_unit_test(test_manifest_refused),
-	    cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+	    xp_test_in_scratch(test_resolve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
