@@ -100,6 +100,9 @@ void xp_buf_addf(struct xp_buf *b, const char *fmt, ...) __attribute__((format(p
 void xp_buf_vaddf(struct xp_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 void xp_buf_truncate(struct xp_buf *b, size_t len);
+/* Appends s in single quotes, each quote in it as '\'' : one word to sh(1) and to
+ * GRUB's script reader alike, whatever it holds. */
+void xp_buf_add_squoted(struct xp_buf *b, const char *s);
 /* Returns the buffer's string (never NULL: "" when empty) and hands ownership to the
  * caller; the buffer is left empty. NULL if the buffer is in error. */
 char *xp_buf_steal(struct xp_buf *b);

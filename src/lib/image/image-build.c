@@ -121,7 +121,7 @@ static void output_error(struct xp_diags *diags, const char *output, int r, cons
 
 /* ---- cache key ----------------------------------------------------------------------- */
 
-int xp__image_key(const struct xp_image_opts *o, const char *content, char key[65])
+static int image_key(const struct xp_image_opts *o, const char *content, char key[65])
 {
 	unsigned char digest[32];
 	struct xp_buf b = XP_BUF_INIT;
@@ -149,18 +149,6 @@ int xp__image_key(const struct xp_image_opts *o, const char *content, char key[6
 	return r;
 }
 
-/* The key of a tarball's image: the SHA-256 of its bytes is its content. */
-static int cache_key(const struct xp_image_opts *o, char key[65])
-{
-	unsigned char digest[32];
-	int r = xp_sha256_file(o->archive, digest);
-	if (r < 0)
-		return r;
-	char content[65];
-	xp_sha256_hex(digest, content);
-	return xp__image_key(o, content, key);
-}
-
 int xp_image_cache_dir_default(char **out)
 {
 	*out = NULL;
@@ -181,7 +169,7 @@ int xp_image_cache_dir_default(char **out)
 
 /* A random UUID makes every build different, which defeats the cache; a cached image
  * with a random UUID is still a fine golden image, as clones get fresh UUIDs anyway. */
-int xp__image_from_cache(const struct xp_image_opts *o, const char *key, struct xp_diags *diags)
+static int from_cache(const struct xp_image_opts *o, const char *key, struct xp_diags *diags)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s.img", o->cache_dir, key);
@@ -207,6 +195,17 @@ int xp__image_from_cache(const struct xp_image_opts *o, const char *key, struct 
 		tmp_discard(&t);
 	}
 	close(src);
+	return r;
+}
+
+int xp__image_lookup(const struct xp_image_opts *o, const char *content,
+		     struct xp_image_result *res, struct xp_diags *diags)
+{
+	int r = image_key(o, content, res->key);
+	if (r < 0)
+		return r;
+	r = from_cache(o, res->key, diags);
+	res->from_cache = r == 0;
 	return r;
 }
 
@@ -415,14 +414,15 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	if (o->cache_dir) {
-		r = cache_key(o, res->key);
+		/* the SHA-256 of a tarball's bytes is its content */
+		unsigned char digest[32];
+		char content[65];
+		r = xp_sha256_file(o->archive, digest);
 		if (r < 0)
 			return r;
-		r = xp__image_from_cache(o, res->key, diags);
-		if (r <= 0) {
-			res->from_cache = r == 0;
+		xp_sha256_hex(digest, content);
+		if ((r = xp__image_lookup(o, content, res, diags)) <= 0)
 			return r;
-		}
 	}
 
 	/* the size: given, or the content plus headroom */

@@ -13,13 +13,13 @@
 /* Options that contradict each other: -EINVAL with a diagnostic. */
 int xp__image_check_opts(const struct xp_image_opts *o, struct xp_diags *diags);
 
-/* The cache key of an image whose content is named by `content` (a hex digest of the
- * archive's bytes, or of a distribution's identity) built with o's options. */
-int xp__image_key(const struct xp_image_opts *o, const char *content, char key[65]);
-
-/* Serves o->output from o->cache_dir's image `key`: 0 done, 1 not there (a cache that
- * cannot be read is a warning), -errno with a diagnostic if the copy failed. */
-int xp__image_from_cache(const struct xp_image_opts *o, const char *key, struct xp_diags *diags);
+/* The cache key (into res->key) of an image whose content is named by `content` (a hex
+ * digest of the archive's bytes, or of a distribution's identity) built with o's
+ * options, and o->output served from o->cache_dir's image of that key: 0 done
+ * (res->from_cache), 1 not there (a cache that cannot be read is a warning), -errno
+ * with a diagnostic if the copy failed. */
+int xp__image_lookup(const struct xp_image_opts *o, const char *content,
+		     struct xp_image_result *res, struct xp_diags *diags);
 
 /* The disk's layout: o->size, or a filesystem of fs_bytes plus the table's and swap's
  * room. -errno with a diagnostic if the partitions do not fit. */

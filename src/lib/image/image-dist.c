@@ -559,19 +559,6 @@ static void run_release(struct run *r, struct xp_diags *d)
 	pthread_mutex_destroy(&r->lock);
 }
 
-/* s in single quotes for sh(1), a quote as '\'' */
-static void sh_quote(struct xp_buf *b, const char *s)
-{
-	xp_buf_addc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			xp_buf_adds(b, "'\\''");
-		else
-			xp_buf_addc(b, *s);
-	}
-	xp_buf_addc(b, '\'');
-}
-
 /* The customize hook: the finished root listed into `manifest`, without what
  * mmdebstrap's cleanup removes before its tar (apt's lists and caches, downloaded
  * packages, /tmp) and /dev (its entries are written into the tar by mmdebstrap), on one
@@ -582,7 +569,7 @@ static int hook_command(struct xp_buf *b, const char *manifest)
 		       " -o -path './var/cache/apt/archives/*.deb' -o -path './var/cache/apt/*.bin'"
 		       " -o \\( -path './var/lib/apt/lists/*' ! -name lock ! -name partial \\) \\)"
 		       " -prune -o -printf '" XP_MANIFEST_FORMAT "' > ");
-	sh_quote(b, manifest);
+	xp_buf_add_squoted(b, manifest);
 	return xp_buf_error(b);
 }
 
@@ -683,16 +670,9 @@ int xp_image_build_dist(const struct xp_image_opts *o, const struct xp_dist *dis
 	int rc = xp__image_check_opts(o, diags);
 	if (rc < 0)
 		return rc;
-	if (o->cache_dir && dist->identity[0]) {
-		rc = xp__image_key(o, dist->identity, res->key);
-		if (rc < 0)
-			return rc;
-		rc = xp__image_from_cache(o, res->key, diags);
-		if (rc <= 0) {
-			res->from_cache = rc == 0;
-			return rc;
-		}
-	}
+	if (o->cache_dir && dist->identity[0] &&
+	    (rc = xp__image_lookup(o, dist->identity, res, diags)) <= 0)
+		return rc;
 
 	char dir[PATH_MAX] = "", manifest[PATH_MAX + 16];
 	rc = private_dir(dir, diags);
