@@ -12,7 +12,7 @@
 #     fails the test is first on PATH), byte for byte the same image;
 #   - a profile's `image debian:bookworm`: `domain create` makes its golden image from
 #     the same cache entry (no mmdebstrap either); packages with a tarball image are
-#     refused by `profile add` and `domain create --install`;
+#     refused by `profile add`, `domain create --install` and `deploy --set install=`;
 #   - a package that does not exist fails with mmdebstrap's own words and leaves
 #     nothing: no image, no cache entry, no temporary directory (TMPDIR is the test's,
 #     mmdebstrap's root goes there too), no process;
@@ -142,6 +142,11 @@ expect_rc 0 profile add tb "${S[@]}" --image "$T/root.tar" --network dhcp --pool
 expect_rc 1 domain create g2 "${S[@]}" --profile tb --install vim --config-dir "$T/out" -q
 err_has "install needs an image made by xenprov"
 [ ! -e "$T/out/g2.img" ] || fail "a disk was left for g2"
+ok
+expect_rc 1 deploy "${S[@]}" --profile tb --count 1 --name 'd%d' --set install=vim \
+	--config-dir "$T/out" -q
+err_has "install needs an image made by xenprov"
+[ ! -e "$T/out/d1.img" ] || fail "a disk was left for d1"
 ok
 nothing_left
 

@@ -568,6 +568,23 @@ static void test_resolve(void **state)
 	assert_string_equal(dist.identity, first);
 	assert_string_equal(dist.undated, undated);
 	xp_dist_release(&dist);
+	/* another package set: another image, dated or not */
+	o.install = NULL;
+	assert_int_equal(xp_dist_resolve(&o, &dist, &d), 0);
+	assert_string_not_equal(dist.identity, first);
+	assert_string_not_equal(dist.undated, undated);
+	xp_dist_release(&dist);
+	o.install = "ifupdown";
+	/* a new release of the suite: another image, the same undated name */
+	assert_int_equal(xp_test_sh("sed -i 's/^Date: .*/Date: Sun, 12 Jul 2026 10:00:00 UTC/' "
+				    "'%s/mirror/dists/bookworm/InRelease'",
+				    tmpdir),
+			 0);
+	assert_int_equal(xp_dist_resolve(&o, &dist, &d), 0);
+	assert_string_equal(dist.release_date, "2026-07-12T10:00:00Z");
+	assert_string_not_equal(dist.identity, first);
+	assert_string_equal(dist.undated, undated);
+	xp_dist_release(&dist);
 	/* another variant: another image */
 	o.variant = "standard";
 	assert_int_equal(xp_dist_resolve(&o, &dist, &d), 0);
@@ -626,7 +643,7 @@ static void test_resolve(void **state)
 	struct xp_dist_opts host = {.dist = "debian:bookworm", .etc_apt = tpath("apt")};
 	assert_int_equal(xp_dist_resolve(&host, &dist, &d), 0);
 	assert_string_equal(dist.mirror, mirror);
-	assert_string_equal(dist.release_date, "2026-07-11T10:16:37Z");
+	assert_string_equal(dist.release_date, "2026-07-12T10:00:00Z");
 	assert_int_equal(dist.npackages, 0);
 	xp_dist_release(&dist);
 	xp_diags_release(&d);
