@@ -265,10 +265,11 @@ else
 	measure xenprov-dist m_xenprov_dist
 	REPEAT=$saved_repeat
 	if [ -n "${best[xenprov-dist]:-}" ] && [ -s "$W/dist.json" ]; then
-		read -r mm_s ours_s < <(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]));
-print(j["mmdebstrap_seconds"], j["xenprov_seconds"])' "$W/dist.json")
-		dist_added=$ours_s
-		say "  (its last run: mmdebstrap ${mm_s} s inside, xenprov ${ours_s} s on top)"
+		read -r mm_s ours_s pct < <(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]));
+m, o = j["mmdebstrap_seconds"], j["xenprov_seconds"]
+print("%.2f %.2f %.1f" % (m, o, 100 * o / m if m else 0))' "$W/dist.json")
+		dist_added="$ours_s s ($pct% of mmdebstrap's ${mm_s} s in that run)"
+		say "  (its last run: mmdebstrap ${mm_s} s inside, xenprov ${ours_s} s on top: $pct%)"
 	fi
 fi
 
@@ -306,8 +307,9 @@ if [ -n "$fastest_raw" ] && [ -n "${best[pigz]:-}" ]; then
 fi
 if [ -n "${best[mmdebstrap]:-}" ] && [ -n "${best[xenprov-dist]:-}" ]; then
 	say "  xenprov --dist vs mmdebstrap to /dev/null: $(ratio "${best[xenprov-dist]}" "${best[mmdebstrap]}")" \
-		"(target: under 1.10x; both download their packages, so the network's"
-	say "      variation is in it: xenprov's own account of its time on top is ${dist_added:-?} s)"
+		"(target: under 1.10x; both download their packages, so the network's and"
+	say "      the machine's variation is in it: xenprov's own account of its time on top of"
+	say "      mmdebstrap's is ${dist_added:-?})"
 fi
 
 [ $xenprov_ok -eq 1 ] && [ -n "${best[xenprov-raw]:-}" ] && [ -n "${best[xenprov-qcow2]:-}" ] || exit 1
