@@ -162,17 +162,24 @@ static bool debian_suite(const char *s, size_t len)
 	return false;
 }
 
-/* A candidate entry: its type list, URI list and suite list (whitespace separated, as
- * deb822 writes several). 1 and the first URI in *uri if it is a Debian mirror, 0 if
- * not, -ENOMEM. */
+/* The length of the word at s[0, n): up to a blank or the end (s need not hold a NUL). */
+static size_t word_len(const char *s, size_t n)
+{
+	size_t w = 0;
+	while (w < n && s[w] != ' ' && s[w] != '\t')
+		w++;
+	return w;
+}
+
+/* A candidate entry: its type list, URI list and suite list (blank-separated, as
+ * deb822 writes several; none holds a NUL). 1 and the first URI in *uri if it is a
+ * Debian mirror, 0 if not, -ENOMEM. */
 static int entry_mirror(const char *types, size_t tlen, const char *uris, size_t ulen,
 			const char *suites, size_t slen, char **uri)
 {
 	bool deb = false;
 	for (size_t i = 0; i < tlen;) {
-		size_t w = strcspn(types + i, " \t");
-		if (w > tlen - i)
-			w = tlen - i;
+		size_t w = word_len(types + i, tlen - i);
 		deb |= w == 3 && strncmp(types + i, "deb", 3) == 0;
 		i += w ? w : 1;
 	}
@@ -180,18 +187,14 @@ static int entry_mirror(const char *types, size_t tlen, const char *uris, size_t
 		return 0;
 	bool debian = false;
 	for (size_t i = 0; i < slen;) {
-		size_t w = strcspn(suites + i, " \t");
-		if (w > slen - i)
-			w = slen - i;
+		size_t w = word_len(suites + i, slen - i);
 		debian |= w && debian_suite(suites + i, w);
 		i += w ? w : 1;
 	}
 	if (!debian)
 		return 0;
 	for (size_t i = 0; i < ulen;) {
-		size_t w = strcspn(uris + i, " \t");
-		if (w > ulen - i)
-			w = ulen - i;
+		size_t w = word_len(uris + i, ulen - i);
 		if (w) {
 			char *u = strndup(uris + i, w), *norm;
 			if (!u)
