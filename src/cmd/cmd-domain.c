@@ -87,6 +87,10 @@ static const char create_usage[] =
     "                         --storage qcow2, --pool /srv/xen, --vcpus 2, --bridge br0\n"
     "  --config.NAME VALUE    any further xl setting (VALUE in config syntax)\n"
     "  --set KEY=VALUE        the same, for any KEY\n"
+    "  --timezone ZONE, --copy-in LOCAL:GUESTDIR[:UID:GID], --write GUESTPATH:CONTENT,\n"
+    "  --firstboot-command CMD\n"
+    "                         the profile's customisations, for this guest: each list\n"
+    "                         given (repeat the option) replaces the profile's\n"
     "  --config-dir DIR       where configs go (default /etc/xen)\n"
     "  --state-dir DIR        the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  --json                 print the new domain as JSON\n"
@@ -110,9 +114,12 @@ enum {
 	O_KEY0 = 1000
 };
 
-/* One override; ssh-key takes a key line or a file of them (cli_ssh_key_arg). */
+/* One override; ssh-key takes a key line or a file of them (cli_ssh_key_arg); a list
+ * key (copy-in, write, firstboot-command) one more item (cli_list_item). */
 static int set_override(struct xp_settings *s, const char *key, const char *value)
 {
+	if (xp_profile_key_list(key))
+		return cli_list_item(s, key, value);
 	char *keys = NULL;
 	if (strcmp(key, "ssh-key") == 0) {
 		int rc = cli_ssh_key_arg(value, &keys);

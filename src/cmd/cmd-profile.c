@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,6 +70,14 @@
 	"  --mac-prefix XX:XX:XX   prefix of the guests' random MACs (default 00:16:3e)\n"       \
 	"  --distro NAME           the distro this profile's systems boot over the network\n"    \
 	"                          (xenprov distro add; see xenprov serve)\n"                     \
+	"  --timezone ZONE         the guests' time zone, e.g. Europe/Paris (tzdata name)\n"     \
+	"  --copy-in LOCAL:GUESTDIR[:UID:GID]\n"                                                   \
+	"                          copy a host file or directory tree into GUESTDIR\n"            \
+	"                          (owner root unless UID:GID); repeatable\n"                     \
+	"  --write GUESTPATH:CONTENT\n"                                                            \
+	"                          a guest file with this content (secret); repeatable\n"         \
+	"  --firstboot-command CMD a shell command run once at the guests' first boot\n"         \
+	"                          (systemd guests); repeatable, run in order\n"                 \
 	"  --config KEY=VALUE      any further xl setting KEY (profile setting\n"                  \
 	"                          config.KEY), VALUE in config syntax or plain text;\n"           \
 	"                          repeatable\n"
@@ -79,9 +88,12 @@ static const char *const plain_keys[] = {
     "label",	 "storage", "pool",  "bridge", "boot",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
-    "distro",	 "include", "install",
+    "distro",	 "timezone", "include", "install",
     NULL,
 };
+
+/* Options that add one item to the list setting of the same name (repeatable). */
+static const char *const list_keys[] = {"copy-in", "write", "firstboot-command", NULL};
 
 enum {
 	O_STATE_DIR = 256,
@@ -96,6 +108,7 @@ enum {
 	O_PW_FILE,
 	O_SSH_KEY,
 	O_SECRETS,
+	O_LIST = 480,  /* + index in list_keys */
 	O_PLAIN = 512, /* + index in plain_keys */
 };
 
@@ -292,6 +305,8 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 	for (size_t i = 0; plain_keys[i]; i++)
 		opts[no++] =
 		    (struct option){plain_keys[i], required_argument, NULL, O_PLAIN + (int)i};
+	for (size_t i = 0; list_keys[i]; i++)
+		opts[no++] = (struct option){list_keys[i], required_argument, NULL, O_LIST + (int)i};
 	opts[no] = (struct option){NULL, 0, NULL, 0};
 
 	memset(c, 0, sizeof(*c));
@@ -361,6 +376,10 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 			break;
 		}
 		default:
+			if (o >= O_LIST && o < O_LIST + 3) {
+				rc = cli_list_item(&c->set, list_keys[o - O_LIST], optarg);
+				break;
+			}
 			if (o >= O_PLAIN && o < O_PLAIN + 64) {
 				const char *key = plain_keys[o - O_PLAIN];
 				if (strcmp(key, "root-password-hash") == 0)
@@ -599,8 +618,8 @@ static const char show_usage[] =
     "Prints a profile: its parent, when it was made and changed, and its own\n"
     "settings. With --resolved, the settings guests made from it get: those of the\n"
     "parent chain, each overridden by its child's, with the profile each comes from.\n"
-    "Secret values (root-password-hash, config.vncpasswd, config.spicepasswd) are\n"
-    "shown only with --secrets.\n"
+    "Secret values (root-password-hash, write, config.vncpasswd, config.spicepasswd)\n"
+    "are shown only with --secrets.\n"
     "\n"
     "  --json        one JSON object: name, parent, created, updated (unix seconds),\n"
     "                settings, withheld (the secret keys left out); with --resolved\n"
@@ -703,11 +722,20 @@ static int run_show(int argc, char **argv)
 		for (size_t i = 0; i < eff.n; i++) {
 			struct xp_buf v = XP_BUF_INIT;
 			print_value(eff.v[i].key, eff.v[i].value, secrets, &v);
+			/* a value of several lines (ssh-key, the list keys): its first line in
+			 * the row, the others under it in the value column */
+			const char *val = xp_buf_str(&v), *nl = strchr(val, '\n');
+			int len1 = nl ? (int)(nl - val) : (int)strlen(val);
 			if (resolved)
-				xp_buf_addf(&b, "%-*s  %-*s  %s\n", kw, eff.v[i].key, vw,
-					    xp_buf_str(&v), from.v[i].value);
+				xp_buf_addf(&b, "%-*s  %-*.*s  %s\n", kw, eff.v[i].key, vw, len1, val,
+					    from.v[i].value);
 			else
-				xp_buf_addf(&b, "%-*s  %s\n", kw, eff.v[i].key, xp_buf_str(&v));
+				xp_buf_addf(&b, "%-*s  %.*s\n", kw, eff.v[i].key, len1, val);
+			for (const char *q = nl; q; q = strchr(q + 1, '\n')) {
+				const char *e = strchr(q + 1, '\n');
+				xp_buf_addf(&b, "%-*s  %.*s\n", kw, "",
+					    (int)(e ? e - q - 1 : (ptrdiff_t)strlen(q + 1)), q + 1);
+			}
 			xp_buf_release(&v);
 		}
 		fputs(xp_buf_str(&b), stdout);
