@@ -11,7 +11,8 @@
 #   - the same build again is a cache hit that never runs mmdebstrap (a stand-in that
 #     fails the test is first on PATH), byte for byte the same image;
 #   - a profile's `image debian:bookworm`: `domain create` makes its golden image from
-#     the same cache entry (no mmdebstrap either); packages with a tarball image are
+#     the same cache entry (no mmdebstrap either), and uses it, with a warning, when the
+#     mirror cannot be reached (no release date); packages with a tarball image are
 #     refused by `profile add`, `domain create --install` and `deploy --set install=`;
 #   - a package that does not exist fails with mmdebstrap's own words and leaves
 #     nothing: no image, no cache entry, no temporary directory (TMPDIR is the test's,
@@ -133,6 +134,17 @@ cmp -s "$img" "$golden" || fail "the golden image is not the cached build"
 ok
 ls "$T/state/images/"*.latest >/dev/null 2>&1 || fail "no .latest link to the golden image"
 ok
+# the mirror unreachable (apt-helper through a proxy that refuses): no release date, so
+# the golden image last built of the same set is used, with a warning, and no mmdebstrap
+export http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9
+PATH=$T/fake:$REAL_PATH
+expect_rc 0 domain create g3 "${S[@]}" --profile deb --config-dir "$T/out" --json -q
+PATH=$REAL_PATH
+unset http_proxy https_proxy
+err_lacks "stand-in"
+err_has "cannot learn the release date of bookworm"
+err_has "using the golden image last built of it"
+json_ok "$T/stdout" 'j["golden"] == "'"$golden"'"'
 # packages only go into images xenprov makes
 touch "$T/root.tar"
 tar -cf "$T/root.tar" -C "$T/fake" . || fail "tar"
