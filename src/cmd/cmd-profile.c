@@ -20,6 +20,7 @@
 
 #include "cli-inventory.h"
 #include "cli.h"
+#include "xenprov/image.h"
 #include "xenprov/inventory.h"
 #include "xenprov/profile-io.h"
 #include "xenprov/xl-config.h"
@@ -33,8 +34,12 @@
 /* The options of add and edit, one per profile setting (xp_profile_keys). */
 #define SETTING_OPTIONS                                                                            \
 	"  --parent P              take every setting not set here from profile P\n"               \
-	"  --image PATH            root tarball or built image guests are made from\n"             \
-	"                          (must exist; stored as an absolute path)\n"                     \
+	"  --image PATH|DIST       root tarball or built image guests are made from\n"             \
+	"                          (must exist; stored as an absolute path), or\n"                 \
+	"                          debian:bookworm or debian:trixie, made by mmdebstrap\n"          \
+	"  --include PKG,...       packages of a debian:SUITE image besides minbase's\n"           \
+	"  --install PKG,...       packages installed into the golden image when it is\n"         \
+	"                          built (debian:SUITE images only)\n"                             \
 	"  --disk-size SIZE        each guest's disk, e.g. 4G (at least 16M)\n"                    \
 	"  --memory MIB            memory in MiB, or a size such as 1G (16 MiB to 16 TiB)\n"       \
 	"  --vcpus N               virtual CPUs, 1 to 512\n"                                       \
@@ -83,7 +88,7 @@ static const char *const plain_keys[] = {
     "label",	 "storage", "pool",  "bridge", "boot",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
-    "distro",	 "timezone",
+    "distro",	 "timezone", "include", "install",
     NULL,
 };
 
@@ -231,7 +236,14 @@ static int take_value(struct changes *c, const char *key, const char *value)
 
 static int take_image(struct changes *c, const char *path)
 {
+	/* a distribution xenprov makes is a name, not a file */
+	if (xp_dist_valid(path))
+		return take_value(c, "image", path);
 	struct stat st;
+	if (stat(path, &st) < 0 && errno == ENOENT && strchr(path, ':') && !strchr(path, '/'))
+		return cli_error("cannot use image '%s': not a file, nor a distribution xenprov "
+				 "makes (debian:bookworm, debian:trixie)",
+				 path);
 	if (stat(path, &st) < 0)
 		return cli_error("cannot use image '%s': %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode))

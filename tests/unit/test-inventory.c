@@ -592,6 +592,10 @@ struct good_case {
 
 static const struct good_case good_cases[] = {
     {"image", "/srv/images/debian-12.tar.zst", "/srv/images/debian-12.tar.zst"},
+    {"image", "debian:bookworm", "debian:bookworm"},
+    {"image", "debian:trixie", "debian:trixie"},
+    {"include", "systemd-sysv,udev,openssh-server", "systemd-sysv,udev,openssh-server"},
+    {"install", "libstdc++6,vim", "libstdc++6,vim"},
     {"disk-size", "4G", "4294967296"},
     {"disk-size", "16M", "16777216"},
     {"disk-size", "1.5G", "1610612736"},
@@ -690,7 +694,12 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
     {"image", "", "image: must not be empty", true},
-    {"image", "debian.tar", "image: must be an absolute path", true},
+    {"image", "debian.tar", "image: must be an absolute path or a distribution", true},
+    {"image", "debian:sid", "image: must be an absolute path or a distribution", true},
+    {"include", "udev,", "include: not a list of package names", true},
+    {"include", "Udev", "include: not a list of package names", true},
+    {"install", "vim nano", "install: not a list of package names", true},
+    {"install", "", "install: not a list of package names", true},
     {"pool", "", "pool: must not be empty", true},
     {"kernel", "", "kernel: must not be empty", true},
     {"ramdisk", "", "ramdisk: must not be empty", true},
@@ -882,7 +891,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 31);
+	assert_int_equal(nkeys, 33);
 }
 
 /* The key table marks the secrets once; everything else is not one. */
@@ -914,6 +923,37 @@ static void test_secret_keys(void **st)
 	assert_int_equal(n, N(secret));
 	for (const struct xp_profile_key *k = xp_server_keys; k->key; k++)
 		assert_int_equal(k->flags, 0);
+}
+
+/* Packages (include, install) only with an image xenprov makes (debian:SUITE), as the
+ * settings take effect through the parent chain; a refusal changes nothing and names
+ * the key, the profile below and the image. */
+static void test_packages_need_dist(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add(inv, "deb", NULL, "image=debian:bookworm", "include=udev", "install=vim",
+			     NULL),
+			 0);
+	assert_int_equal(add(inv, "tar", NULL, "image=/srv/root.tar", "install=vim", NULL), -EINVAL);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "install needs an image made by xenprov"));
+	assert_non_null(strstr(xp_inv_errmsg(inv), "/srv/root.tar"));
+	assert_false(has(inv, "tar"));
+	assert_int_equal(add(inv, "tar", NULL, "image=/srv/root.tar", NULL), 0);
+	/* packages with no image yet are fine; a child's image meets them */
+	assert_int_equal(add(inv, "pk", NULL, "include=udev", NULL), 0);
+	assert_int_equal(add(inv, "pk-tar", "pk", "image=/srv/root.tar", NULL), -EINVAL);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "include needs an image made by xenprov"));
+	assert_int_equal(add(inv, "pk-deb", "pk", "image=debian:trixie", NULL), 0);
+	/* the parent's edit that would break the profile below it, named */
+	assert_int_equal(add(inv, "base", NULL, "image=debian:bookworm", NULL), 0);
+	assert_int_equal(add(inv, "child", "base", "install=vim", NULL), 0);
+	assert_int_equal(edit(inv, "base", "image", "/srv/root.tar"), -EINVAL);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "install (profile 'child') needs"));
+	assert_string_equal(setting(inv, "child", "image"), "debian:bookworm");
+	/* a child of the tarball profile that adds packages */
+	assert_int_equal(add(inv, "tar-pk", "tar", "install=vim", NULL), -EINVAL);
+	xp_inv_close(inv);
 }
 
 /* The list keys: items added one by one as given, stored escaped, read back as given;
@@ -1208,6 +1248,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_names),
 	    xp_test_in_scratch(test_cycles),
 	    xp_test_in_scratch(test_resolve),
+	    xp_test_in_scratch(test_packages_need_dist),
 	    xp_test_in_scratch(test_gateway_in_pool),
 	    xp_test_in_scratch(test_remove_busy),
 	    cmocka_unit_test(test_check_good),

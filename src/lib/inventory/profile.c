@@ -17,10 +17,15 @@
 #include "inventory/values-internal.h"
 #include "util/ctype.h"
 #include "xenprov/guest.h"
+#include "xenprov/image.h"
 #include "xenprov/xl-config.h"
 
 const struct xp_profile_key xp_profile_keys[] = {
-    {"image", "PATH", "root tarball (or a built image) the guests are made from", 0},
+    {"image", "PATH|DIST", "root tarball, built image, or debian:bookworm / debian:trixie "
+     "(made by mmdebstrap) the guests are made from", 0},
+    {"include", "PKG,...", "packages of a debian:SUITE image besides its minbase", 0},
+    {"install", "PKG,...", "packages installed into the golden image when it is built "
+     "(debian:SUITE images only)", 0},
     {"disk-size", "SIZE", "size of each guest's disk, e.g. 4G", 0},
     {"memory", "MIB", "memory in MiB (or a size such as 1G)", 0},
     {"vcpus", "N", "virtual CPUs, 1-512", 0},
@@ -407,9 +412,18 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	    strcmp(key, "ramdisk") == 0 || strcmp(key, "pool") == 0) {
 		if (!*value)
 			return xp__bad_value(d, key, value, NULL, "must not be empty");
-		if (strcmp(key, "image") == 0 && value[0] != '/')
-			return xp__bad_value(d, key, value, "give an absolute path",
-					     "must be an absolute path");
+		if (strcmp(key, "image") == 0 && value[0] != '/' && !xp_dist_valid(value))
+			return xp__bad_value(d, key, value,
+					     "give an absolute path, or debian:bookworm or "
+					     "debian:trixie",
+					     "must be an absolute path or a distribution");
+		return xp__dupf(out, "%s", value);
+	}
+	if (strcmp(key, "include") == 0 || strcmp(key, "install") == 0) {
+		if (!xp_dist_packages_valid(value))
+			return xp__bad_value(d, key, value,
+					     "Debian package names separated by commas",
+					     "not a list of package names");
 		return xp__dupf(out, "%s", value);
 	}
 	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0) {
@@ -670,6 +684,24 @@ static int check_gateway(struct xp_inv *inv, const struct xp_settings *set, cons
 	return -EINVAL;
 }
 
+/* Packages go into images that mmdebstrap makes: a profile with `include` or `install`
+ * and a tarball or built image would be built without them. -EINVAL with the reason in
+ * inv->err; who as for check_gateway. */
+static int check_packages(struct xp_inv *inv, const struct xp_settings *set, const char *who)
+{
+	const char *image = xp_settings_get(set, "image");
+	const char *key = xp_settings_get(set, "install")   ? "install"
+			  : xp_settings_get(set, "include") ? "include"
+							    : NULL;
+	if (!key || !image || xp_dist_valid(image))
+		return 0;
+	snprintf(inv->err, sizeof(inv->err),
+		 "%s%s%s%s needs an image made by xenprov (debian:bookworm or debian:trixie): "
+		 "packages cannot be installed into the tarball or image %s",
+		 key, who ? " (profile '" : "", who ? who : "", who ? "')" : "", image);
+	return -EINVAL;
+}
+
 /* Checks the settings name and every profile below it would have, as the open
  * transaction holds them. */
 static int check_effective(struct xp_inv *inv, const char *name)
@@ -690,6 +722,8 @@ static int check_effective(struct xp_inv *inv, const char *name)
 		r = xp_profile_resolve(inv, n, &set);
 		if (r == 0) {
 			r = check_gateway(inv, &set, strcmp(n, name) == 0 ? NULL : n);
+			if (r == 0)
+				r = check_packages(inv, &set, strcmp(n, name) == 0 ? NULL : n);
 			xp_settings_release(&set);
 		}
 	}
