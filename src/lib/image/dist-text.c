@@ -484,19 +484,6 @@ int xp_apt_mirror_find(const char *etc_apt, char **uri, struct xp_diags *d)
 
 /* ---- Release dates --------------------------------------------------------------- */
 
-static int release_fail(struct xp_diags *d, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int release_fail(struct xp_diags *d, const char *name, const char *fmt, ...)
-{
-	if (d) {
-		va_list ap;
-		va_start(ap, fmt);
-		xp_diags_addv(d, XP_SEV_ERROR, name, 0, 0, "release", NULL, NULL, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
-
 static bool digits(const char *s, size_t n, int *out)
 {
 	int v = 0;
@@ -650,7 +637,8 @@ int xp_release_date(const char *text, size_t len, const char *suite, const char 
 		return xp_diags_fail(d, -EFBIG, name, "release", NULL,
 				     "larger than %u MiB: not a Release file", XP_RELEASE_MAX >> 20);
 	if (memchr(text, '\0', len))
-		return release_fail(d, name, "holds a NUL byte: not a Release file");
+		return xp_diags_fail(d, -EBADMSG, name, "release", NULL,
+				     "holds a NUL byte: not a Release file");
 	size_t pos = 0, n;
 	const char *l;
 	bool signed_ = false;
@@ -661,15 +649,18 @@ int xp_release_date(const char *text, size_t len, const char *suite, const char 
 		signed_ = true;
 		next_line(text, len, &pos, &l, &n);
 		if (n != sizeof(begin) - 1)
-			return release_fail(d, name, "a clearsigned text with a malformed first line");
+			return xp_diags_fail(d, -EBADMSG, name, "release", NULL,
+					     "a clearsigned text with a malformed first line");
 		for (;;) {
 			if (!next_line(text, len, &pos, &l, &n))
-				return release_fail(d, name, "a clearsigned text without its text");
+				return xp_diags_fail(d, -EBADMSG, name, "release", NULL,
+						     "a clearsigned text without its text");
 			if (n == 0)
 				break;
 			if (!field_line(l, n))
-				return release_fail(d, name,
-						    "a clearsigned text with a malformed armor header");
+				return xp_diags_fail(
+				    d, -EBADMSG, name, "release", NULL,
+				    "a clearsigned text with a malformed armor header");
 		}
 	}
 	struct release_fields f = {0};
@@ -681,7 +672,8 @@ int xp_release_date(const char *text, size_t len, const char *suite, const char 
 					sig = true;
 					break;
 				}
-				return release_fail(d, name, "an unexpected armor line in the text");
+				return xp_diags_fail(d, -EBADMSG, name, "release", NULL,
+						     "an unexpected armor line in the text");
 			}
 			if (n >= 2 && l[0] == '-' && l[1] == ' ') {
 				l += 2;
@@ -697,12 +689,14 @@ int xp_release_date(const char *text, size_t len, const char *suite, const char 
 		}
 		if (l[0] == ' ' || l[0] == '\t') {
 			if (!in_para)
-				return release_fail(d, name, "a continuation line before any field");
+				return xp_diags_fail(d, -EBADMSG, name, "release", NULL,
+						     "a continuation line before any field");
 			continue;
 		}
 		if (!field_line(l, n))
-			return release_fail(d, name, "a line that is not a field: '%.*s'",
-					    (int)(n > 80 ? 80 : n), l);
+			return xp_diags_fail(d, -EBADMSG, name, "release", NULL,
+					     "a line that is not a field: '%.*s'",
+					     (int)(n > 80 ? 80 : n), l);
 		in_para = true;
 		const char *v;
 		size_t vn;
@@ -719,24 +713,30 @@ int xp_release_date(const char *text, size_t len, const char *suite, const char 
 		}
 	}
 	if (signed_ && !sig)
-		return release_fail(d, name, "a clearsigned text without its signature");
+		return xp_diags_fail(d, -EBADMSG, name, "release", NULL,
+				     "a clearsigned text without its signature");
 	if (!in_para)
-		return release_fail(d, name, "no Release paragraph");
+		return xp_diags_fail(d, -EBADMSG, name, "release", NULL, "no Release paragraph");
 	if (f.dup_date)
-		return release_fail(d, name, "the Date field is given twice");
+		return xp_diags_fail(d, -EBADMSG, name, "release", NULL,
+				     "the Date field is given twice");
 	if (!f.date)
-		return release_fail(d, name, "no Date field");
+		return xp_diags_fail(d, -EBADMSG, name, "release", NULL, "no Date field");
 	size_t sl = strlen(suite);
 	if (!(f.codename && f.codename_n == sl && strncmp(f.codename, suite, sl) == 0) &&
 	    !(f.suite && f.suite_n == sl && strncmp(f.suite, suite, sl) == 0))
-		return release_fail(d, name, "the Release of '%.*s', not of '%s'",
-				    (int)(f.codename ? (f.codename_n > 64 ? 64 : f.codename_n)
-						     : (f.suite_n > 64 ? 64 : f.suite_n)),
-				    f.codename ? f.codename : f.suite ? f.suite : "", suite);
+		return xp_diags_fail(d, -EBADMSG, name, "release", NULL,
+				     "the Release of '%.*s', not of '%s'",
+				     (int)(f.codename ? (f.codename_n > 64 ? 64 : f.codename_n)
+						      : (f.suite_n > 64 ? 64 : f.suite_n)),
+				     f.codename ? f.codename
+				     : f.suite	? f.suite
+						: "",
+				     suite);
 	if (!parse_date(f.date, f.date_n, iso)) {
 		iso[0] = 0;
-		return release_fail(d, name, "not a date: '%.*s'", (int)(f.date_n > 80 ? 80 : f.date_n),
-				    f.date);
+		return xp_diags_fail(d, -EBADMSG, name, "release", NULL, "not a date: '%.*s'",
+				     (int)(f.date_n > 80 ? 80 : f.date_n), f.date);
 	}
 	return 0;
 }
