@@ -83,21 +83,34 @@ struct rule {
 	enum action action;
 };
 
-/* The actions that only store a parameter's text: its name in messages and where in
- * struct xp_disk it goes. */
+/* The disk's text fields, in one list for parsing (the action that stores one, its
+ * name in messages), releasing, copying and comparing. */
 static const struct {
+	enum action action;
 	const char *what;
 	size_t field;
-} text_params[] = {
-    [A_BACKEND] = {"backend", offsetof(struct xp_disk, backend_domname)},
-    [A_VDEV] = {"vdev", offsetof(struct xp_disk, vdev)},
-    [A_SCRIPT] = {"script", offsetof(struct xp_disk, script)},
-    [A_COLO_HOST] = {"colo-host", offsetof(struct xp_disk, colo_host)},
-    [A_COLO_EXPORT] = {"colo-export", offsetof(struct xp_disk, colo_export)},
-    [A_ACTIVE_DISK] = {"active-disk", offsetof(struct xp_disk, active_disk)},
-    [A_HIDDEN_DISK] = {"hidden-disk", offsetof(struct xp_disk, hidden_disk)},
-    [A_TARGET] = {"target", offsetof(struct xp_disk, pdev_path)},
+} texts[] = {
+    {A_BACKEND, "backend", offsetof(struct xp_disk, backend_domname)},
+    {A_TARGET, "target", offsetof(struct xp_disk, pdev_path)},
+    {A_VDEV, "vdev", offsetof(struct xp_disk, vdev)},
+    {A_SCRIPT, "script", offsetof(struct xp_disk, script)},
+    {A_COLO_HOST, "colo-host", offsetof(struct xp_disk, colo_host)},
+    {A_COLO_EXPORT, "colo-export", offsetof(struct xp_disk, colo_export)},
+    {A_ACTIVE_DISK, "active-disk", offsetof(struct xp_disk, active_disk)},
+    {A_HIDDEN_DISK, "hidden-disk", offsetof(struct xp_disk, hidden_disk)},
 };
+#define NTEXTS (sizeof(texts) / sizeof(texts[0]))
+
+/* Text field i of d, to set; and its value. */
+static char **text_of(struct xp_disk *d, size_t i)
+{
+	return (char **)(void *)((char *)d + texts[i].field);
+}
+
+static const char *text_in(const struct xp_disk *d, size_t i)
+{
+	return *(char *const *)(const void *)((const char *)d + texts[i].field);
+}
 
 /* The flags that only set one of the disk's enum xp_defbool settings: which, to what. */
 static const struct {
@@ -634,8 +647,9 @@ static void act(struct parse *ps, const struct rule *r, char *tok, size_t len, s
 	case A_ACTIVE_DISK:
 	case A_HIDDEN_DISK:
 	case A_TARGET:
-		save_string(ps, text_params[r->action].what,
-			    (char **)(void *)((char *)d + text_params[r->action].field), val, voff);
+		for (size_t i = 0; i < NTEXTS; i++)
+			if (texts[i].action == r->action)
+				save_string(ps, texts[i].what, text_of(d, i), val, voff);
 		break;
 	case A_DISCARD:
 	case A_NO_DISCARD:
@@ -807,23 +821,9 @@ void xp_disk_release(struct xp_disk *disk)
 {
 	if (!disk)
 		return;
-	free(disk->backend_domname);
-	free(disk->pdev_path);
-	free(disk->vdev);
-	free(disk->script);
-	free(disk->colo_host);
-	free(disk->colo_export);
-	free(disk->active_disk);
-	free(disk->hidden_disk);
+	for (size_t i = 0; i < NTEXTS; i++)
+		free(*text_of(disk, i));
 	memset(disk, 0, sizeof(*disk));
-}
-
-static int dup_field(char **dst, const char *src)
-{
-	if (!src)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : -ENOMEM;
 }
 
 int xp_disk_copy(struct xp_disk *dst, const struct xp_disk *src)
@@ -831,18 +831,13 @@ int xp_disk_copy(struct xp_disk *dst, const struct xp_disk *src)
 	if (!dst || !src)
 		return -EINVAL;
 	*dst = *src;
-	dst->backend_domname = dst->pdev_path = dst->vdev = dst->script = NULL;
-	dst->colo_host = dst->colo_export = dst->active_disk = dst->hidden_disk = NULL;
-	int r = 0;
-	r |= dup_field(&dst->backend_domname, src->backend_domname);
-	r |= dup_field(&dst->pdev_path, src->pdev_path);
-	r |= dup_field(&dst->vdev, src->vdev);
-	r |= dup_field(&dst->script, src->script);
-	r |= dup_field(&dst->colo_host, src->colo_host);
-	r |= dup_field(&dst->colo_export, src->colo_export);
-	r |= dup_field(&dst->active_disk, src->active_disk);
-	r |= dup_field(&dst->hidden_disk, src->hidden_disk);
-	if (r) {
+	for (size_t i = 0; i < NTEXTS; i++)
+		*text_of(dst, i) = NULL;
+	bool oom = false;
+	for (size_t i = 0; i < NTEXTS; i++)
+		if (text_in(src, i) && !(*text_of(dst, i) = strdup(text_in(src, i))))
+			oom = true;
+	if (oom) {
 		xp_disk_release(dst);
 		return -ENOMEM;
 	}
@@ -858,18 +853,15 @@ static bool str_eq(const char *a, const char *b)
 
 bool xp_disk_equal(const struct xp_disk *a, const struct xp_disk *b)
 {
-	return str_eq(a->backend_domname, b->backend_domname) &&
-	       str_eq(a->pdev_path, b->pdev_path) && str_eq(a->vdev, b->vdev) &&
-	       a->backend == b->backend && a->format == b->format && str_eq(a->script, b->script) &&
-	       a->removable == b->removable && a->readwrite == b->readwrite &&
-	       a->is_cdrom == b->is_cdrom && a->direct_io_safe == b->direct_io_safe &&
-	       a->discard_enable == b->discard_enable && a->specification == b->specification &&
-	       a->colo_enable == b->colo_enable &&
-	       a->colo_restore_enable == b->colo_restore_enable &&
-	       str_eq(a->colo_host, b->colo_host) && a->colo_port == b->colo_port &&
-	       str_eq(a->colo_export, b->colo_export) && str_eq(a->active_disk, b->active_disk) &&
-	       str_eq(a->hidden_disk, b->hidden_disk) && a->trusted == b->trusted &&
-	       a->grant_usage == b->grant_usage;
+	for (size_t i = 0; i < NTEXTS; i++)
+		if (!str_eq(text_in(a, i), text_in(b, i)))
+			return false;
+	return a->backend == b->backend && a->format == b->format && a->removable == b->removable &&
+	       a->readwrite == b->readwrite && a->is_cdrom == b->is_cdrom &&
+	       a->direct_io_safe == b->direct_io_safe && a->discard_enable == b->discard_enable &&
+	       a->specification == b->specification && a->colo_enable == b->colo_enable &&
+	       a->colo_restore_enable == b->colo_restore_enable && a->colo_port == b->colo_port &&
+	       a->trusted == b->trusted && a->grant_usage == b->grant_usage;
 }
 
 /* ---- enumeration names (libxl_types.idl, lowercased as libxl prints them) ---------- */
