@@ -274,7 +274,22 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 	for (size_t i = 0; i < o->n; i++)
 		todo += run.todo[i];
 	if (todo) {
-		r = xp_golden_prepare(o->state_dir, &s, NULL, NULL, &golden, diags);
+		/* how the guests boot, checked once for the run (each create checks its own
+		 * values again): before the golden image is built, and with its kernels;
+		 * kernel=from-image's copy is made here, once, for every guest */
+		r = xp_boot_check(&s, NULL, true, diags);
+		if (r == 0)
+			r = xp_golden_prepare(o->state_dir, &s, NULL, NULL, &golden, diags);
+		if (r == 0)
+			r = xp_boot_check(&s, &golden.kernels, true, diags);
+		const char *boot = xp_settings_get(&s, "boot"), *kernel = xp_settings_get(&s, "kernel");
+		if (r == 0 && boot && strcmp(boot, "kernel") == 0 &&
+		    strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0) {
+			char *k = NULL, *rd = NULL;
+			r = xp_boot_image_kernel(o->state_dir, &golden, &k, &rd, diags);
+			free(k);
+			free(rd);
+		}
 		if (r < 0) {
 			xp_deploy_record_finish(inv, res->deploy_id, "failed");
 			goto out;

@@ -73,6 +73,7 @@ struct plan {
 	char mac[XP_MAC_STRLEN + 1]; /* "" until allocated */
 	struct xp_golden golden;
 	enum xp_image_format disk_format;
+	char *image_kernel, *image_ramdisk; /* kernel=from-image: the copies */
 };
 
 static void plan_release(struct plan *p)
@@ -81,6 +82,8 @@ static void plan_release(struct plan *p)
 	free(p->pool);
 	free(p->disk_path);
 	free(p->config_path);
+	free(p->image_kernel);
+	free(p->image_ramdisk);
 	xp_golden_release(&p->golden);
 }
 
@@ -112,6 +115,11 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		if (r < 0)
 			return r;
 	}
+
+	/* how it boots, as far as is known before the golden image (host paths, methods) */
+	r = xp_boot_check(&p->s, NULL, true, d);
+	if (r < 0)
+		return r;
 
 	/* a domain of that name, or a MAC or IP asked for that is taken: say so now, before
 	 * a golden image is built (the transaction checks again) */
@@ -327,13 +335,21 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	if (r < 0)
 		goto out;
 	if (o->golden) {
-		p.golden = *o->golden;
-		p.golden.path = strdup(o->golden->path);
-		r = p.golden.path ? 0 : -ENOMEM;
+		r = xp_golden_copy(o->golden, &p.golden);
 	} else {
 		r = xp_golden_prepare(xp_inv_state_dir(inv), &p.s, o->progress, o->progress_ud,
 				      &p.golden, d);
 	}
+	if (r < 0)
+		goto out;
+	/* and with the kernels the golden image has; from-image's copy is made once per
+	 * golden image and shared */
+	r = xp_boot_check(&p.s, &p.golden.kernels, true, d);
+	const char *kernel = xp_settings_get(&p.s, "kernel"), *boot = xp_settings_get(&p.s, "boot");
+	if (r == 0 && boot && strcmp(boot, "kernel") == 0 &&
+	    strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0)
+		r = xp_boot_image_kernel(xp_inv_state_dir(inv), &p.golden, &p.image_kernel,
+					 &p.image_ramdisk, d);
 	if (r < 0)
 		goto out;
 	r = record(inv, o, &p, d);
@@ -364,6 +380,9 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .golden_path = p.golden.path,
 	    .root_offset = p.golden.root_offset,
 	    .fs_type = p.golden.fs_type,
+	    /* an unset boot with a kernel-less image was only warned about */
+	    .grub = xp_boot_grub(&p.s) && p.golden.kernels.n > 0,
+	    .kernel_args = xp_settings_get(&p.s, "extra"),
 	};
 	char hooks[4200];
 	struct stat hst;
@@ -387,6 +406,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .ip = p.ip[0] ? p.ip : NULL,
 	    .profile = o->profile,
 	    .guest = &guest,
+	    .image_kernel = p.image_kernel,
+	    .image_ramdisk = p.image_ramdisk,
 	};
 	/* a config that appeared since the plan is not ours: never replace it */
 	struct stat st;

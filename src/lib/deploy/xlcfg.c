@@ -5,8 +5,9 @@
  * (xl-network-configuration(5)). The text is parsed back with xp_cfg_parse before it is
  * used, so a config xl would reject is never written.
  *
- * What goes in: name; type = "pv" (a PV guest: xenprov's images boot with pygrub, PV
- * GRUB or a dom0 kernel); memory (MiB) and vcpus; the boot method; disk; vif; the on_*
+ * What goes in: name; type = "pv" or "pvh" (the profile's `type`: xenprov's images
+ * boot with pygrub, PV GRUB, a dom0 kernel or their own); memory (MiB) and vcpus; the
+ * boot method; disk; vif; the on_*
  * actions xl's own defaults would pick (destroy, restart, restart), written out so that
  * the file says what happens; then the profile's config.NAME values, each replacing a
  * setting of the same name above or appended in profile order.
@@ -154,8 +155,10 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 	struct entries e = {.n = 0};
 	int r = 0;
 
+	const char *type = xp_settings_get(s, "type");
+	bool pvh = type && strcmp(type, "pvh") == 0;
 	put(&e, "name", quoted(c->name));
-	put(&e, "type", quoted("pv"));
+	put(&e, "type", quoted(pvh ? "pvh" : "pv"));
 	put(&e, "memory", number(xp_settings_get(s, "memory"), XP_DOMAIN_DEFAULT_MEMORY));
 	put(&e, "vcpus", number(xp_settings_get(s, "vcpus"), XP_DOMAIN_DEFAULT_VCPUS));
 
@@ -165,8 +168,11 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		put(&e, "bootloader", quoted("pygrub"));
 	} else if (strcmp(boot, "pvgrub") == 0) {
 		/* PV GRUB 2 (Debian grub-xen-host) is loaded as the guest's kernel and reads
-		 * the guest's own /boot/grub/grub.cfg, as xen-tools sets it up */
-		put(&e, "kernel", quoted(kernel ? kernel : XP_DOMAIN_PVGRUB_KERNEL));
+		 * the guest's own /boot/grub/grub.cfg, as xen-tools sets it up; a PVH guest
+		 * loads grub-xen-host's PVH build */
+		put(&e, "kernel", quoted(kernel	 ? kernel
+					 : pvh ? XP_DOMAIN_PVGRUB_PVH_KERNEL
+					       : XP_DOMAIN_PVGRUB_KERNEL));
 	} else if (strcmp(boot, "kernel") == 0) {
 		if (!kernel) {
 			r = fail(d, -EINVAL, "kernel",
@@ -177,20 +183,51 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		const char *root = xp_settings_get(s, "root");
 		const char *label = xp_settings_get(s, "label");
 		const char *extra = xp_settings_get(s, "extra");
+		bool own = strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0;
+		char uuid_root[48] = "";
+		if (own) {
+			if (!c->image_kernel) {
+				r = fail(d, -EINVAL, "kernel",
+					 "kernel from-image: no copy of the image's kernel");
+				goto out;
+			}
+			kernel = c->image_kernel;
+			ramdisk = c->image_ramdisk;
+			/* the image's initramfs finds the guest's own filesystem by its UUID;
+			 * a kernel alone cannot (root=UUID= is the initramfs's work) */
+			if (ramdisk && c->guest && c->guest->fs_uuid[0])
+				snprintf(uuid_root, sizeof(uuid_root), "UUID=%s",
+					 c->guest->fs_uuid);
+		}
 		put(&e, "kernel", quoted(kernel));
 		if (ramdisk)
 			put(&e, "ramdisk", quoted(ramdisk));
 		/* the first partition, or the whole disk for an image without a table */
 		if (!root)
-			root = label && strcmp(label, "none") == 0 ? "/dev/xvda" : "/dev/xvda1";
+			root = uuid_root[0]		       ? uuid_root
+			       : label && strcmp(label, "none") == 0 ? "/dev/xvda"
+								     : "/dev/xvda1";
 		char *v = follow(c, root);
 		put(&e, "root", v ? quoted(v) : NULL);
 		free(v);
+		/* the image's own kernel writes to Xen's console when told (PVH has no
+		 * other), as the grub.cfg written for pygrub and PV GRUB says */
+		char *own_extra = NULL;
+		if (own && !(extra && (strncmp(extra, "console=", 8) == 0 ||
+				       strstr(extra, " console=")))) {
+			if (asprintf(&own_extra, "console=hvc0%s%s", extra ? " " : "",
+				     extra ? extra : "") < 0) {
+				r = -ENOMEM;
+				goto out;
+			}
+			extra = own_extra;
+		}
 		if (extra) {
 			v = follow(c, extra);
 			put(&e, "extra", v ? quoted(v) : NULL);
 			free(v);
 		}
+		free(own_extra);
 	} else {
 		r = fail(d, -EINVAL, "boot", "unknown boot method '%s'", boot);
 		goto out;
