@@ -216,8 +216,8 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
  * not built yet, or not a local file). complete: the settings make a guest now
  * (domain create, deploy), so boot=kernel without a kernel is refused too; a profile
  * may leave that to a child. -EINVAL or -ENOENT with diagnostics. */
-int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *kernels,
-		  bool complete, struct xp_diags *d);
+int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *kernels, bool complete,
+		  struct xp_diags *d);
 /* xp_boot_check of a profile's effective values at `profile add`/`edit`, with the
  * kernels of its image read where the image is a local file (a root tarball's headers,
  * or a disk image's root filesystem), else not known. */

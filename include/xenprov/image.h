@@ -109,8 +109,6 @@ int xp_fs_boot_kernels(struct xp_fs *fs, struct xp_boot_kernels *out);
 /* The kernels in boot/ of a root tarball, read from its headers: regular files and hard
  * links (at most 4096 names of boot/ are looked at). -errno with a diagnostic for an
  * archive that cannot be read. */
-int xp_archive_boot_kernels(const char *archive, struct xp_boot_kernels *out,
-			    struct xp_diags *d);
-
+int xp_archive_boot_kernels(const char *archive, struct xp_boot_kernels *out, struct xp_diags *d);
 
 #endif

@@ -49,7 +49,7 @@
 	"                          or a boot loader\n"                                             \
 	"  --boot pygrub|pvgrub|kernel\n"                                                          \
 	"                          how guests boot (default pygrub); pygrub and pvgrub\n"          \
-	"                          need a kernel in the image's /boot\n"                            \
+	"                          need a kernel in the image's /boot\n"                           \
 	"  --kernel PATH|from-image\n"                                                             \
 	"                          kernel for --boot kernel: a file on this host, or the\n"        \
 	"                          image's own newest kernel and initrd; for --boot\n"             \

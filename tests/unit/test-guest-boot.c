@@ -74,7 +74,7 @@ static void test_pick(void **state)
 	    "initramfs-5.14.0-1.el9.x86_64.img", /* Red Hat */
 	    "vmlinuz-5.14.21-default",
 	    "initrd-5.14.21-default", /* SUSE */
-	    "vmlinuz-4.19.0-1-amd64",  /* no initramfs */
+	    "vmlinuz-4.19.0-1-amd64", /* no initramfs */
 	    "vmlinuz-6.1.0-11-amd64.dpkg-tmp",
 	    "vmlinuz-6.1.0-12-amd64.old",
 	    "vmlinuz-6.1.0-13-amd64.bak",
@@ -267,7 +267,10 @@ static void test_check(void **state)
 	    {{{"boot", "kernel"}, {"kernel", kfile}, {"ramdisk", rfile}}, 0, true, 0, NULL},
 	    {{{"boot", "kernel"}, {"kernel", missing}}, -1, false, -ENOENT, "kernel"},
 	    {{{"boot", "kernel"}, {"kernel", dir}}, -1, false, -EINVAL, "kernel"},
-	    {{{"boot", "kernel"}, {"kernel", kfile}, {"ramdisk", missing}}, 1, true, -ENOENT,
+	    {{{"boot", "kernel"}, {"kernel", kfile}, {"ramdisk", missing}},
+	     1,
+	     true,
+	     -ENOENT,
 	     "ramdisk"},
 	    {{{"boot", "kernel"}, {"type", "pvh"}, {"kernel", kfile}}, -1, true, 0, NULL},
 	    /* no kernel yet: a profile may leave it to a child, a guest may not */
@@ -277,7 +280,10 @@ static void test_check(void **state)
 	    {{{"boot", "kernel"}, {"kernel", "from-image"}}, 1, true, 0, NULL},
 	    {{{"boot", "kernel"}, {"kernel", "from-image"}, {"type", "pvh"}}, -1, false, 0, NULL},
 	    {{{"boot", "kernel"}, {"kernel", "from-image"}}, 0, false, -ENOENT, "no-kernel"},
-	    {{{"boot", "kernel"}, {"kernel", "from-image"}, {"ramdisk", rfile}}, 1, true, -EINVAL,
+	    {{{"boot", "kernel"}, {"kernel", "from-image"}, {"ramdisk", rfile}},
+	     1,
+	     true,
+	     -EINVAL,
 	     "ramdisk"},
 	};
 	struct xp_boot_kernel one[2] = {{"6.1.0-1", "/boot/vmlinuz-6.1.0-1", NULL},
@@ -306,15 +312,16 @@ static void test_check(void **state)
 	const char *with = root_tarball("with", "6.1.0-10-amd64+initrd", NULL);
 	const char *without = root_tarball("without", "", NULL);
 	const char *image = build("without", without);
-	const char *images[][2] = {{with, "0"}, {without, "-2"}, {image, "-2"}, {missing, "0"},
-				   {"debian:bookworm", "0"}};
+	const char *images[][2] = {
+	    {with, "0"}, {without, "-2"}, {image, "-2"}, {missing, "0"}, {"debian:bookworm", "0"}};
 	for (size_t i = 0; i < N(images); i++) {
 		struct xp_settings s = {0};
 		assert_int_equal(xp_settings_set(&s, "image", images[i][0]), 0);
 		assert_int_equal(xp_settings_set(&s, "boot", "pygrub"), 0);
 		struct xp_diags d;
 		xp_diags_init(&d);
-		assert_int_equal(xp_boot_check_profile(&s, &d), atoi(images[i][1]) == 0 ? 0 : -ENOENT);
+		assert_int_equal(xp_boot_check_profile(&s, &d),
+				 atoi(images[i][1]) == 0 ? 0 : -ENOENT);
 		xp_diags_release(&d);
 		xp_settings_release(&s);
 	}
@@ -338,8 +345,9 @@ static void apply(const char *image, bool grub, const char *args, int rc,
 static void test_apply_grub(void **state)
 {
 	(void)state;
-	const char *img = build("plain", root_tarball("plain", "6.1.0-9-amd64+initrd "
-							       "6.1.0-10-amd64+initrd 5.10.0-1",
+	const char *img = build("plain", root_tarball("plain",
+						      "6.1.0-9-amd64+initrd "
+						      "6.1.0-10-amd64+initrd 5.10.0-1",
 						      NULL));
 	struct xp_guest_report rep;
 	apply(img, true, "quiet", 0, &rep);
@@ -349,8 +357,7 @@ static void test_apply_grub(void **state)
 	assert_non_null(cfg);
 	char want[1024];
 	/* the guest's new UUID, the newest first, root by partition without an initramfs */
-	snprintf(want,
-		 sizeof(want),
+	snprintf(want, sizeof(want),
 		 "menuentry 'Linux 6.1.0-10-amd64' {\n"
 		 "\tsearch --no-floppy --fs-uuid --set=root %s\n"
 		 "\tlinux /boot/vmlinuz-6.1.0-10-amd64 root=UUID=%s ro console=hvc0 quiet\n"
@@ -358,8 +365,9 @@ static void test_apply_grub(void **state)
 		 rep.fs_uuid, rep.fs_uuid);
 	xp_test_assert_contains(cfg, want);
 	xp_test_assert_contains(cfg, "\nmenuentry 'Linux 6.1.0-9-amd64' {\n");
-	xp_test_assert_contains(cfg, "\tlinux /boot/vmlinuz-5.10.0-1 root=/dev/xvda1 ro console=hvc0 "
-				     "quiet\n}\n");
+	xp_test_assert_contains(cfg,
+				"\tlinux /boot/vmlinuz-5.10.0-1 root=/dev/xvda1 ro console=hvc0 "
+				"quiet\n}\n");
 	assert_true(strstr(cfg, "6.1.0-10-amd64") < strstr(cfg, "6.1.0-9-amd64"));
 	assert_true(strstr(cfg, "6.1.0-9-amd64") < strstr(cfg, "5.10.0-1"));
 	free(cfg);
@@ -401,9 +409,10 @@ static void test_apply_grub(void **state)
 	apply(img, true, "quiet", 0, &rep);
 	assert_true(rep.grub_cfg_written);
 	cfg = image_cat(img, "/etc/default/grub");
-	assert_string_equal(cfg, "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=\"\"\n"
-				 "# xenprov: the Xen console and the profile's kernel command line\n"
-				 "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX console=hvc0 quiet\"\n");
+	assert_string_equal(cfg,
+			    "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=\"\"\n"
+			    "# xenprov: the Xen console and the profile's kernel command line\n"
+			    "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX console=hvc0 quiet\"\n");
 	free(cfg);
 	xp_guest_report_release(&rep);
 

@@ -587,8 +587,8 @@ static void test_grub_cfg(void **state)
 	(void)state;
 	const struct xp_boot_kernels k = {KV, 2};
 	struct xp_buf b = XP_BUF_INIT;
-	assert_int_equal(xp_guest_text_grub_cfg(&k, ROOT_UUID, "/dev/xvda1", "quiet net.ifnames=0", &b),
-			 0);
+	assert_int_equal(
+	    xp_guest_text_grub_cfg(&k, ROOT_UUID, "/dev/xvda1", "quiet net.ifnames=0", &b), 0);
 	assert_string_equal(
 	    xp_buf_str(&b),
 	    "# Written by xenprov for pygrub and PV GRUB: the kernels in /boot, the newest first.\n"
@@ -632,8 +632,8 @@ static void test_grub_cfg(void **state)
 
 	/* refused: no kernel, no UUID, what GRUB's script would read as syntax */
 	const struct xp_boot_kernels none = {NULL, 0};
-	const char *bad[] = {"a'b", "a\"b", "$x", "a\\b", "a;b", "{", "}", "a|b", "a&b", "<", ">",
-			     "`x`", "a\nb", "a\tb", "\x7f", "\xc3\xa9"};
+	const char *bad[] = {"a'b", "a\"b", "$x", "a\\b", "a;b",  "{",	  "}",	  "a|b",
+			     "a&b", "<",    ">",  "`x`",  "a\nb", "a\tb", "\x7f", "\xc3\xa9"};
 	b = (struct xp_buf)XP_BUF_INIT;
 	assert_int_equal(xp_guest_text_grub_cfg(&none, ROOT_UUID, "/dev/xvda1", NULL, &b), -EINVAL);
 	assert_int_equal(xp_guest_text_grub_cfg(&one, "", "/dev/xvda1", NULL, &b), -EINVAL);
@@ -646,14 +646,17 @@ static void test_grub_cfg(void **state)
 	assert_int_equal(b.len, 0);
 	xp_buf_release(&b);
 	assert_true(xp_guest_kernel_args_valid(NULL));
-	assert_true(xp_guest_kernel_args_valid("console=hvc0 root=/dev/xvda1 a=b,c:d/e+f~g-h_i.j %"));
+	assert_true(
+	    xp_guest_kernel_args_valid("console=hvc0 root=/dev/xvda1 a=b,c:d/e+f~g-h_i.j %"));
 }
 
 static void test_default_grub(void **state)
 {
 	(void)state;
-	static const char line[] = "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX console=hvc0 quiet\"\n";
-	static const char added[] = "# xenprov: the Xen console and the profile's kernel command line\n";
+	static const char line[] =
+	    "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX console=hvc0 quiet\"\n";
+	static const char added[] =
+	    "# xenprov: the Xen console and the profile's kernel command line\n";
 	/* Debian's file, ending in a newline; one without; none at all */
 	static const char debian[] = "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=\"\"\n";
 	struct xp_buf b = XP_BUF_INIT, want = XP_BUF_INIT;
@@ -678,9 +681,10 @@ static void test_default_grub(void **state)
 
 	b = (struct xp_buf)XP_BUF_INIT;
 	assert_int_equal(xp_guest_text_default_grub(NULL, 0, "console=ttyS0", &b), 1);
-	assert_string_equal(xp_buf_str(&b), "# xenprov: the Xen console and the profile's kernel "
-					    "command line\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX "
-					    "console=ttyS0\"\n");
+	assert_string_equal(xp_buf_str(&b),
+			    "# xenprov: the Xen console and the profile's kernel "
+			    "command line\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX "
+			    "console=ttyS0\"\n");
 	xp_buf_release(&b);
 	/* the line inside another (not a line of its own) does not count */
 	b = (struct xp_buf)XP_BUF_INIT;

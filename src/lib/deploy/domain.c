@@ -20,20 +20,6 @@
 
 #include "xenprov/domain.h"
 
-static int fail(struct xp_diags *d, int r, const char *code, const char *text, const char *hint,
-		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int fail(struct xp_diags *d, int r, const char *code, const char *text, const char *hint,
-		const char *fmt, ...)
-{
-	if (d) {
-		va_list ap;
-		va_start(ap, fmt);
-		xp_diags_addv(d, XP_SEV_ERROR, NULL, 0, 0, code, text, hint, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 bool xp_domain_name_valid(const char *name)
 {
 	/* RFC 1123 section 2.1 host name label, as the name is the guest's host name too */
@@ -93,18 +79,19 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 {
 	int r;
 	if (!o->name || !xp_domain_name_valid(o->name))
-		return fail(d, -EINVAL, "name", o->name,
-			    "1-63 letters, digits and '-' (it is also the host name)",
-			    "'%s' is not a valid domain name", o->name ? o->name : "");
+		return xp_diags_refuse(d, -EINVAL, "name", o->name,
+				       "1-63 letters, digits and '-' (it is also the host name)",
+				       "'%s' is not a valid domain name", o->name ? o->name : "");
 	if (!o->profile)
-		return fail(d, -EINVAL, "profile", NULL, NULL, "no profile given");
+		return xp_diags_refuse(d, -EINVAL, "profile", NULL, NULL, "no profile given");
 	r = xp_profile_resolve(inv, o->profile, &p->s);
 	if (r == -ENOENT)
-		return fail(d, r, "profile", o->profile, "see 'xenprov profile list'",
-			    "no profile '%s'", o->profile);
+		return xp_diags_refuse(d, r, "profile", o->profile, "see 'xenprov profile list'",
+				       "no profile '%s'", o->profile);
 	if (r < 0)
-		return fail(d, r, "profile", o->profile, NULL, "cannot read profile '%s': %s",
-			    o->profile, xp_inv_errmsg(inv));
+		return xp_diags_refuse(d, r, "profile", o->profile, NULL,
+				       "cannot read profile '%s': %s", o->profile,
+				       xp_inv_errmsg(inv));
 	for (size_t i = 0; o->overrides && i < o->overrides->n; i++) {
 		char *norm;
 		r = xp_profile_check(o->overrides->v[i].key, o->overrides->v[i].value, &norm, d);
@@ -127,26 +114,28 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 	r = xp_domain_get(inv, o->name, &old);
 	if (r == 0) {
 		xp_domain_release(&old);
-		return fail(d, -EEXIST, "name", o->name, "delete it first, or pick another name",
-			    "a domain '%s' exists already", o->name);
+		return xp_diags_refuse(d, -EEXIST, "name", o->name,
+				       "delete it first, or pick another name",
+				       "a domain '%s' exists already", o->name);
 	}
 	if (r != -ENOENT)
 		return r;
 
 	const char *storage = xp_settings_get(&p->s, "storage");
 	if (xp_storage_from_name(storage ? storage : "file", &p->storage) < 0)
-		return fail(d, -EINVAL, "storage", storage, "file, reflink, qcow2 or lvm",
-			    "unknown storage '%s'", storage);
+		return xp_diags_refuse(d, -EINVAL, "storage", storage,
+				       "file, reflink, qcow2 or lvm", "unknown storage '%s'",
+				       storage);
 	const char *pool = xp_settings_get(&p->s, "pool");
 	if (p->storage == XP_STORAGE_LVM) {
 		if (xp_lvm_available() < 0)
-			return fail(
+			return xp_diags_refuse(
 			    d, -ENOTSUP, "lvm", NULL, "use storage=file, reflink or qcow2",
 			    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
 			    "tools, which this machine lacks");
 		if (!pool)
-			return fail(d, -EINVAL, "pool", NULL, "e.g. --pool vg0",
-				    "storage lvm needs a pool: the volume group");
+			return xp_diags_refuse(d, -EINVAL, "pool", NULL, "e.g. --pool vg0",
+					       "storage lvm needs a pool: the volume group");
 		p->pool = strdup(pool);
 	} else {
 		/* the config names the disk by this path, and xl runs elsewhere: absolute */
@@ -164,18 +153,19 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		return r;
 	r = xp_storage_path(p->storage, p->pool, o->name, &p->disk_path);
 	if (r < 0)
-		return fail(d, r, "pool", p->pool, NULL, "'%s' cannot be a %s pool", p->pool,
-			    xp_storage_name(p->storage));
+		return xp_diags_refuse(d, r, "pool", p->pool, NULL, "'%s' cannot be a %s pool",
+				       p->pool, xp_storage_name(p->storage));
 	struct stat st;
 	if (lstat(p->disk_path, &st) == 0)
-		return fail(d, -EEXIST, "disk", p->disk_path, "remove it, or pick another name",
-			    "the disk %s exists already", p->disk_path);
+		return xp_diags_refuse(d, -EEXIST, "disk", p->disk_path,
+				       "remove it, or pick another name",
+				       "the disk %s exists already", p->disk_path);
 
 	const char *cdir = o->config_dir ? o->config_dir : XP_DOMAIN_CONFIG_DIR;
 	if (stat(cdir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return fail(d, -ENOENT, "config-dir", cdir,
-			    "is Xen installed? or give --config-dir",
-			    "the config directory %s does not exist", cdir);
+		return xp_diags_refuse(d, -ENOENT, "config-dir", cdir,
+				       "is Xen installed? or give --config-dir",
+				       "the config directory %s does not exist", cdir);
 	char *cabs = realpath(cdir, NULL);
 	if (!cabs)
 		return -errno;
@@ -186,9 +176,9 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		return -ENOMEM;
 	}
 	if (lstat(p->config_path, &st) == 0)
-		return fail(d, -EEXIST, "config", p->config_path,
-			    "xenprov does not overwrite a config it did not write",
-			    "%s exists already", p->config_path);
+		return xp_diags_refuse(d, -EEXIST, "config", p->config_path,
+				       "xenprov does not overwrite a config it did not write",
+				       "%s exists already", p->config_path);
 
 	/* the network: an address asked for, the pool's next, or DHCP */
 	const char *net = xp_settings_get(&p->s, "network");
@@ -203,34 +193,35 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 			char who[128];
 			holder(inv, true, p->ip, who, sizeof(who));
 			return r < 0 ? r
-				     : fail(d, -EEXIST, "ip", p->ip, NULL,
-					    "the IP %s is taken by %s", p->ip, who);
+				     : xp_diags_refuse(d, -EEXIST, "ip", p->ip, NULL,
+						       "the IP %s is taken by %s", p->ip, who);
 		}
 	} else if (net && strcmp(net, "dhcp") == 0) {
 		p->want_ip = false;
 	} else if (ippool) {
 		p->want_ip = true;
 	} else if (net && strcmp(net, "static") == 0) {
-		return fail(d, -EINVAL, "network", NULL, "set ip-pool in the profile, or give --ip",
-			    "network static needs an ip-pool or an address");
+		return xp_diags_refuse(d, -EINVAL, "network", NULL,
+				       "set ip-pool in the profile, or give --ip",
+				       "network static needs an ip-pool or an address");
 	}
 	if (o->mac) {
 		struct xp_mac m;
 		if (xp_mac_parse(o->mac, &m) < 0)
-			return fail(d, -EINVAL, "mac", o->mac, "e.g. 00:16:3e:12:34:56",
-				    "'%s' is not a MAC address", o->mac);
+			return xp_diags_refuse(d, -EINVAL, "mac", o->mac, "e.g. 00:16:3e:12:34:56",
+					       "'%s' is not a MAC address", o->mac);
 		if (xp_mac_is_multicast(&m) || xp_mac_is_zero(&m))
-			return fail(d, -EINVAL, "mac", o->mac,
-				    "a unicast address, e.g. 00:16:3e:12:34:56",
-				    "%s cannot be a guest's MAC address", o->mac);
+			return xp_diags_refuse(d, -EINVAL, "mac", o->mac,
+					       "a unicast address, e.g. 00:16:3e:12:34:56",
+					       "%s cannot be a guest's MAC address", o->mac);
 		xp_mac_format(&m, p->mac);
 		r = xp_domain_mac_taken(inv, p->mac);
 		if (r != 0) {
 			char who[128];
 			holder(inv, false, p->mac, who, sizeof(who));
 			return r < 0 ? r
-				     : fail(d, -EEXIST, "mac", p->mac, NULL,
-					    "the MAC %s is taken by %s", p->mac, who);
+				     : xp_diags_refuse(d, -EEXIST, "mac", p->mac, NULL,
+						       "the MAC %s is taken by %s", p->mac, who);
 		}
 	}
 	return 0;
@@ -242,14 +233,14 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 {
 	int r = xp_inv_begin(inv);
 	if (r < 0)
-		return fail(d, r, "inventory", NULL, NULL, "cannot write the inventory: %s",
-			    xp_inv_errmsg(inv));
+		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot write the inventory: %s", xp_inv_errmsg(inv));
 	struct xp_domain old;
 	r = xp_domain_get(inv, o->name, &old);
 	if (r == 0) {
 		xp_domain_release(&old);
-		r = fail(d, -EEXIST, "name", o->name, NULL, "a domain '%s' exists already",
-			 o->name);
+		r = xp_diags_refuse(d, -EEXIST, "name", o->name, NULL,
+				    "a domain '%s' exists already", o->name);
 		goto fail;
 	}
 	if (r != -ENOENT)
@@ -265,13 +256,14 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 		r = xp_domain_alloc_mac(inv, prefix, prefix ? prefix_len : 0, o->rnd, o->rnd_ud,
 					p->mac);
 		if (r < 0) {
-			fail(d, r, "mac", NULL, NULL, "cannot allocate a MAC address: %s",
-			     strerror(-r));
+			xp_diags_refuse(d, r, "mac", NULL, NULL,
+					"cannot allocate a MAC address: %s", strerror(-r));
 			goto fail;
 		}
 	} else if ((r = xp_domain_mac_taken(inv, p->mac)) != 0) {
 		r = r < 0 ? r
-			  : fail(d, -EEXIST, "mac", p->mac, NULL, "the MAC %s is taken", p->mac);
+			  : xp_diags_refuse(d, -EEXIST, "mac", p->mac, NULL, "the MAC %s is taken",
+					    p->mac);
 		goto fail;
 	}
 	if (p->want_ip) {
@@ -279,17 +271,20 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 		r = xp_domain_alloc_ip(inv, pool, xp_settings_get(&p->s, "gateway"),
 				       xp_settings_get(&p->s, "dns"), p->ip, &p->prefix);
 		if (r == -ENOSPC) {
-			fail(d, r, "ip", pool, "enlarge the pool, or delete guests",
-			     "the ip-pool %s has no free address", pool);
+			xp_diags_refuse(d, r, "ip", pool, "enlarge the pool, or delete guests",
+					"the ip-pool %s has no free address", pool);
 			goto fail;
 		}
 		if (r < 0) {
-			fail(d, r, "ip", pool, NULL, "cannot allocate an address from %s: %s", pool,
-			     strerror(-r));
+			xp_diags_refuse(d, r, "ip", pool, NULL,
+					"cannot allocate an address from %s: %s", pool,
+					strerror(-r));
 			goto fail;
 		}
 	} else if (p->ip[0] && (r = xp_domain_ip_taken(inv, p->ip)) != 0) {
-		r = r < 0 ? r : fail(d, -EEXIST, "ip", p->ip, NULL, "the IP %s is taken", p->ip);
+		r = r < 0 ? r
+			  : xp_diags_refuse(d, -EEXIST, "ip", p->ip, NULL, "the IP %s is taken",
+					    p->ip);
 		goto fail;
 	}
 
@@ -308,14 +303,14 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	};
 	r = xp_domain_insert(inv, &row);
 	if (r < 0) {
-		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
-		     xp_inv_errmsg(inv));
+		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
+				xp_inv_errmsg(inv));
 		goto fail;
 	}
 	r = xp_inv_commit(inv);
 	if (r < 0)
-		return fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
-			    xp_inv_errmsg(inv));
+		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot record the domain: %s", xp_inv_errmsg(inv));
 	return 0;
 fail:
 	xp_inv_rollback(inv);
@@ -391,8 +386,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 		spec.hooks_dir = hooks;
 	r = xp_guest_customize(&spec, &guest, d);
 	if (r < 0) {
-		fail(d, r, "customize", o->name, NULL, "cannot set up the guest's files: %s",
-		     strerror(-r));
+		xp_diags_refuse(d, r, "customize", o->name, NULL,
+				"cannot set up the guest's files: %s", strerror(-r));
 		goto undo;
 	}
 
@@ -412,8 +407,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	/* a config that appeared since the plan is not ours: never replace it */
 	struct stat st;
 	if (lstat(p.config_path, &st) == 0) {
-		r = fail(d, -EEXIST, "config", p.config_path, NULL, "%s exists already",
-			 p.config_path);
+		r = xp_diags_refuse(d, -EEXIST, "config", p.config_path, NULL, "%s exists already",
+				    p.config_path);
 		goto undo;
 	}
 	r = xp_guest_config_write(&gc, p.config_path, d);
@@ -422,8 +417,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	config_made = true;
 	r = xp_domain_set_state(inv, o->name, "ready");
 	if (r < 0) {
-		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
-		     xp_inv_errmsg(inv));
+		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
+				xp_inv_errmsg(inv));
 		goto undo;
 	}
 	if (out)
@@ -450,14 +445,14 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 	struct xp_domain dom;
 	int r = xp_domain_get(inv, name, &dom);
 	if (r == -ENOENT)
-		return fail(d, r, "name", name, "see 'xenprov domain list'", "no domain '%s'",
-			    name);
+		return xp_diags_refuse(d, r, "name", name, "see 'xenprov domain list'",
+				       "no domain '%s'", name);
 	if (r < 0)
 		return r;
 	r = xp_domain_set_state(inv, name, "deleting");
 	if (r < 0) {
-		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
-		     xp_inv_errmsg(inv));
+		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
+				xp_inv_errmsg(inv));
 		goto out;
 	}
 	/* what was planned: a half-made guest has some of these, a crash may have left any */
@@ -473,8 +468,8 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 		const char *kind = art[i].kind, *path = art[i].path;
 		if (strcmp(kind, "config") == 0) {
 			if (unlink(path) < 0 && errno != ENOENT)
-				r = fail(d, -errno, "config", path, NULL, "cannot remove %s: %s",
-					 path, strerror(errno));
+				r = xp_diags_refuse(d, -errno, "config", path, NULL,
+						    "cannot remove %s: %s", path, strerror(errno));
 			/* and what a write killed half way may have left beside it */
 			xp_write_atomic_cleanup(path);
 		} else if (strcmp(kind, "disk") == 0 && !keep_storage) {
@@ -486,8 +481,8 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 		goto out;
 	r = xp_domain_forget(inv, name);
 	if (r < 0)
-		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
-		     xp_inv_errmsg(inv));
+		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
+				xp_inv_errmsg(inv));
 out:
 	xp_domain_release(&dom);
 	return r;

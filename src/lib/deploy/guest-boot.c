@@ -27,20 +27,6 @@
 #include "deploy/golden.h"
 #include "xenprov/domain.h"
 
-static int refuse(struct xp_diags *d, int r, const char *code, const char *text,
-		  const char *hint, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int refuse(struct xp_diags *d, int r, const char *code, const char *text,
-		  const char *hint, const char *fmt, ...)
-{
-	if (d) {
-		va_list ap;
-		va_start(ap, fmt);
-		xp_diags_addv(d, XP_SEV_ERROR, NULL, 0, 0, code, text, hint, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 /* A regular file on this host (symlinks followed): 0, or -errno (-EINVAL if it is
  * something else). */
 static int host_file(const char *path)
@@ -51,17 +37,17 @@ static int host_file(const char *path)
 	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
 }
 
-static int check_host_file(const char *key, const char *path, const char *what,
-			   const char *hint, struct xp_diags *d)
+static int check_host_file(const char *key, const char *path, const char *what, const char *hint,
+			   struct xp_diags *d)
 {
 	int r = host_file(path);
 	if (r == 0)
 		return 0;
-	return refuse(d, r == -EINVAL ? -EINVAL : -ENOENT, key, path, hint,
-		      "%s %s is %s on this host", what, path,
-		      r == -EINVAL	? "not a regular file"
-		      : r == -ENOENT ? "not there"
-				     : "not readable");
+	return xp_diags_refuse(d, r == -EINVAL ? -EINVAL : -ENOENT, key, path, hint,
+			       "%s %s is %s on this host", what, path,
+			       r == -EINVAL   ? "not a regular file"
+			       : r == -ENOENT ? "not there"
+					      : "not readable");
 }
 
 bool xp_boot_grub(const struct xp_settings *s)
@@ -70,8 +56,8 @@ bool xp_boot_grub(const struct xp_settings *s)
 	return !boot || strcmp(boot, "pygrub") == 0 || strcmp(boot, "pvgrub") == 0;
 }
 
-int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *kernels,
-		  bool complete, struct xp_diags *d)
+int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *kernels, bool complete,
+		  struct xp_diags *d)
 {
 	const char *boot = xp_settings_get(s, "boot");
 	const char *type = xp_settings_get(s, "type");
@@ -84,22 +70,25 @@ int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *ker
 
 	if (strcmp(method, "kernel") == 0) {
 		if (!kernel)
-			return complete ? refuse(d, -EINVAL, "kernel", NULL,
-						 "set --kernel PATH (a file on this host) or "
-						 "--kernel from-image",
-						 "boot kernel needs a kernel (the profile has none)")
+			return complete ? xp_diags_refuse(
+					      d, -EINVAL, "kernel", NULL,
+					      "set --kernel PATH (a file on this host) or "
+					      "--kernel from-image",
+					      "boot kernel needs a kernel (the profile has none)")
 					: 0;
 		if (strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0) {
 			if (ramdisk)
-				return refuse(d, -EINVAL, "ramdisk", ramdisk,
-					      "unset ramdisk (--unset ramdisk)",
-					      "kernel from-image boots the image's own initramfs "
-					      "with its kernel: a ramdisk cannot be given with it");
+				return xp_diags_refuse(
+				    d, -EINVAL, "ramdisk", ramdisk,
+				    "unset ramdisk (--unset ramdisk)",
+				    "kernel from-image boots the image's own initramfs "
+				    "with its kernel: a ramdisk cannot be given with it");
 			if (none)
-				return refuse(d, -ENOENT, "no-kernel", NULL,
-					      "use an image with a kernel in /boot (vmlinuz-VERSION), "
-					      "or --kernel PATH",
-					      "kernel from-image: the image has no kernel in /boot");
+				return xp_diags_refuse(
+				    d, -ENOENT, "no-kernel", NULL,
+				    "use an image with a kernel in /boot (vmlinuz-VERSION), "
+				    "or --kernel PATH",
+				    "kernel from-image: the image has no kernel in /boot");
 			return 0;
 		}
 		int r = check_host_file("kernel", kernel, "the kernel",
@@ -110,17 +99,18 @@ int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *ker
 		return r;
 	}
 	if (strcmp(method, "pygrub") != 0 && strcmp(method, "pvgrub") != 0)
-		return refuse(d, -EINVAL, "boot", method, "pygrub, pvgrub or kernel",
-			      "unknown boot method '%s'", method);
+		return xp_diags_refuse(d, -EINVAL, "boot", method, "pygrub, pvgrub or kernel",
+				       "unknown boot method '%s'", method);
 
 	/* pygrub and PV GRUB read the guest's own /boot */
 	if (none && boot)
-		return refuse(d, -ENOENT, "no-kernel", NULL,
-			      "use an image with a kernel in /boot (vmlinuz-VERSION), or "
-			      "--boot kernel --kernel PATH",
-			      "boot %s: the image has no kernel in /boot, so %s has nothing "
-			      "to boot",
-			      boot, strcmp(boot, "pvgrub") == 0 ? "PV GRUB" : "pygrub");
+		return xp_diags_refuse(
+		    d, -ENOENT, "no-kernel", NULL,
+		    "use an image with a kernel in /boot (vmlinuz-VERSION), or "
+		    "--boot kernel --kernel PATH",
+		    "boot %s: the image has no kernel in /boot, so %s has nothing "
+		    "to boot",
+		    boot, strcmp(boot, "pvgrub") == 0 ? "PV GRUB" : "pygrub");
 	if (none && d)
 		xp_diags_add(d, XP_SEV_WARNING, NULL, 0, 0, "no-kernel", NULL,
 			     "set --boot kernel --kernel PATH, or use an image with a kernel",
@@ -128,19 +118,21 @@ int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *ker
 			     "guests' configs say pygrub (the default), which has nothing to "
 			     "boot");
 	if (!xp_guest_kernel_args_valid(extra))
-		return refuse(d, -EINVAL, "extra", extra, "leave them out of --extra",
-			      "boot %s: the kernel command line goes into the guest's grub.cfg, "
-			      "where quotes, '$', '\\', '`', ';', '{', '}', '|', '&', '<' and "
-			      "'>' are GRUB's syntax",
-			      method);
+		return xp_diags_refuse(
+		    d, -EINVAL, "extra", extra, "leave them out of --extra",
+		    "boot %s: the kernel command line goes into the guest's grub.cfg, "
+		    "where quotes, '$', '\\', '`', ';', '{', '}', '|', '&', '<' and "
+		    "'>' are GRUB's syntax",
+		    method);
 	if (strcmp(method, "pvgrub") == 0) {
 		const char *grub = kernel ? kernel
 				   : pvh  ? XP_DOMAIN_PVGRUB_PVH_KERNEL
 					  : XP_DOMAIN_PVGRUB_KERNEL;
 		if (kernel && strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0)
-			return refuse(d, -EINVAL, "kernel", kernel,
-				      "--boot kernel --kernel from-image, or unset kernel",
-				      "boot pvgrub loads PV GRUB as the kernel, not the image's");
+			return xp_diags_refuse(
+			    d, -EINVAL, "kernel", kernel,
+			    "--boot kernel --kernel from-image, or unset kernel",
+			    "boot pvgrub loads PV GRUB as the kernel, not the image's");
 		return check_host_file("kernel", grub, "PV GRUB's image",
 				       kernel ? "give PV GRUB's image, or unset kernel"
 					      : "install Debian's grub-xen-host",
@@ -159,7 +151,8 @@ int xp_boot_check_profile(const struct xp_settings *s, struct xp_diags *d)
 	struct stat st;
 	if (image && image[0] == '/' && stat(image, &st) == 0 &&
 	    (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		enum xp_image_kind k = S_ISBLK(st.st_mode) ? XP_IMAGE_KIND_RAW : xp_golden_sniff(image);
+		enum xp_image_kind k =
+		    S_ISBLK(st.st_mode) ? XP_IMAGE_KIND_RAW : xp_golden_sniff(image);
 		int r = 0;
 		if (k == XP_IMAGE_KIND_TARBALL) {
 			r = xp_archive_boot_kernels(image, &kernels, d);

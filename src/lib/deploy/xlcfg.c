@@ -170,9 +170,10 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		/* PV GRUB 2 (Debian grub-xen-host) is loaded as the guest's kernel and reads
 		 * the guest's own /boot/grub/grub.cfg, as xen-tools sets it up; a PVH guest
 		 * loads grub-xen-host's PVH build */
-		put(&e, "kernel", quoted(kernel	 ? kernel
-					 : pvh ? XP_DOMAIN_PVGRUB_PVH_KERNEL
-					       : XP_DOMAIN_PVGRUB_KERNEL));
+		put(&e, "kernel",
+		    quoted(kernel ? kernel
+			   : pvh  ? XP_DOMAIN_PVGRUB_PVH_KERNEL
+				  : XP_DOMAIN_PVGRUB_KERNEL));
 	} else if (strcmp(boot, "kernel") == 0) {
 		if (!kernel) {
 			r = fail(d, -EINVAL, "kernel",
@@ -204,7 +205,7 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 			put(&e, "ramdisk", quoted(ramdisk));
 		/* the first partition, or the whole disk for an image without a table */
 		if (!root)
-			root = uuid_root[0]		       ? uuid_root
+			root = uuid_root[0]			     ? uuid_root
 			       : label && strcmp(label, "none") == 0 ? "/dev/xvda"
 								     : "/dev/xvda1";
 		char *v = follow(c, root);
@@ -213,8 +214,8 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		/* the image's own kernel writes to Xen's console when told (PVH has no
 		 * other), as the grub.cfg written for pygrub and PV GRUB says */
 		char *own_extra = NULL;
-		if (own && !(extra && (strncmp(extra, "console=", 8) == 0 ||
-				       strstr(extra, " console=")))) {
+		if (own && !(extra &&
+			     (strncmp(extra, "console=", 8) == 0 || strstr(extra, " console=")))) {
 			if (asprintf(&own_extra, "console=hvc0%s%s", extra ? " " : "",
 				     extra ? extra : "") < 0) {
 				r = -ENOMEM;

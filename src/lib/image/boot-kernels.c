@@ -162,7 +162,7 @@ static bool has_name(const char *const *names, size_t n, const char *want)
 static int initrd_of(const char *const *names, size_t n, const char *version, char **out)
 {
 	static const char *const forms[][2] = {
-	    {"initrd.img-", ""},  /* Debian, Ubuntu (initramfs-tools, dracut on Debian) */
+	    {"initrd.img-", ""},    /* Debian, Ubuntu (initramfs-tools, dracut on Debian) */
 	    {"initramfs-", ".img"}, /* Red Hat, Fedora (dracut) */
 	    {"initrd-", ""},	    /* SUSE */
 	};

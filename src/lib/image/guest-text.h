@@ -107,7 +107,6 @@ int xp_guest_text_grub_cfg(const struct xp_boot_kernels *k, const char *root_uui
  * ARGS" (console=hvc0 left out when args name a console): what the guest's
  * grub-mkconfig then writes into every entry. Returns 1 if the line was appended, 0 if
  * it was there; -EINVAL for args xp_guest_kernel_args_valid refuses. */
-int xp_guest_text_default_grub(const char *old, size_t len, const char *args,
-			       struct xp_buf *out);
+int xp_guest_text_default_grub(const char *old, size_t len, const char *args, struct xp_buf *out);
 
 #endif
