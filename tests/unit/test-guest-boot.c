@@ -183,9 +183,9 @@ static void test_archive(void **state)
 	xp_diags_release(&d);
 }
 
-/* Builds a raw image (msdos table, ext4 root) of tarball into tmpdir/NAME.img (a
- * tpath). */
-static const char *build(const char *name, const char *tarball)
+/* Builds a raw image of size MiB (msdos table, ext4 root) of tarball into
+ * tmpdir/NAME.img (a tpath). */
+static const char *build_size(const char *name, const char *tarball, unsigned mib)
 {
 	char file[300];
 	snprintf(file, sizeof(file), "%s.img", name);
@@ -193,7 +193,7 @@ static const char *build(const char *name, const char *tarball)
 	struct xp_image_opts o = {
 	    .archive = tarball,
 	    .output = out,
-	    .size = 32u << 20,
+	    .size = (uint64_t)mib << 20,
 	    .fs = {.type = XP_FS_EXT4, .reserved_percent = -1},
 	    .label = XP_LABEL_MSDOS,
 	    .format = XP_IMAGE_RAW,
@@ -201,6 +201,11 @@ static const char *build(const char *name, const char *tarball)
 	struct xp_image_result res;
 	assert_int_equal(xp_image_build(&o, NULL, NULL, &res, NULL), 0);
 	return out;
+}
+
+static const char *build(const char *name, const char *tarball)
+{
+	return build_size(name, tarball, 32);
 }
 
 static int to_buf(void *ud, const void *data, size_t len)
@@ -345,10 +350,12 @@ static void apply(const char *image, bool grub, const char *args, int rc,
 static void test_apply_grub(void **state)
 {
 	(void)state;
-	const char *img = build("plain", root_tarball("plain",
-						      "6.1.0-9-amd64+initrd "
-						      "6.1.0-10-amd64+initrd 5.10.0-1",
-						      NULL));
+	/* two block groups of 4 KiB blocks: a backup superblock at block 32768 */
+	const char *img = build_size("plain",
+				     root_tarball("plain",
+						  "6.1.0-9-amd64+initrd 6.1.0-10-amd64+initrd 5.10.0-1",
+						  NULL),
+				     200);
 	struct xp_guest_report rep;
 	apply(img, true, "quiet", 0, &rep);
 	assert_true(rep.grub_cfg_written);
@@ -375,6 +382,19 @@ static void test_apply_grub(void **state)
 	assert_null(image_cat(img, "/etc/default/grub"));
 	assert_int_equal(xp_test_sh("e2fsck -fn '%s?offset=%llu' >/dev/null", img,
 				    (unsigned long long)rep.fs_offset),
+			 0);
+	/* the backup superblocks have the new UUID: the guest's own e2fsck -p at boot finds
+	 * nothing to do (a backup with the golden image's UUID forces a full check, and a
+	 * reboot after it rewrote the backups of the mounted root) */
+	assert_int_equal(
+	    xp_test_sh("[ \"$(dumpe2fs -h -o superblock=32768 -o blocksize=4096 '%s?offset=%llu' "
+		       "2>/dev/null | sed -n 's/^Filesystem UUID: *//p')\" = %s ]",
+		       img, (unsigned long long)rep.fs_offset, rep.fs_uuid),
+	    0);
+	assert_int_equal(xp_test_sh("cp --sparse=always '%s' '%s.copy' && "
+				    "e2fsck -p '%s.copy?offset=%llu' >'%s.out' 2>&1 && "
+				    "! grep -q forced '%s.out'",
+				    img, img, img, (unsigned long long)rep.fs_offset, img, img),
 			 0);
 
 	/* applied again (a clone of this guest): its own configuration is kept, and follows
