@@ -35,12 +35,15 @@ enum xp_deploy_event_kind {
 	XP_DEPLOY_CREATED,
 	XP_DEPLOY_FAILED,  /* message: why */
 	XP_DEPLOY_STOPPED, /* no more guests started (message: why) */
+	XP_DEPLOY_WARNING, /* a guest was made, with a warning (message, code); before
+			    * its XP_DEPLOY_CREATED */
 };
 
 struct xp_deploy_event {
 	enum xp_deploy_event_kind kind;
 	const char *name;    /* the guest, NULL for run-wide events */
 	const char *message; /* may be NULL */
+	const char *code;    /* XP_DEPLOY_WARNING: the diagnostic's stable code */
 	size_t done, total;  /* guests finished (created, skipped or failed) of all */
 	size_t created, skipped, failed;
 	double elapsed;      /* seconds since the start */

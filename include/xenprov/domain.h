@@ -78,6 +78,7 @@ struct xp_guest_spec {
 	const char *hooks_dir;   /* site hooks (<state>/hooks.d) when it exists, else NULL */
 	bool grub;		 /* boots through GRUB's configuration (pygrub, pvgrub) */
 	const char *kernel_args; /* with grub: the profile's `extra`, or NULL */
+	bool no_sync;		 /* the disk is not fsync'ed (xp_guest_settings.no_sync) */
 };
 
 /* Edits the guest's files in spec->disk_path (hostname, network, fstab, machine-id,
@@ -118,6 +119,12 @@ struct xp_domain_create_opts {
 	const struct xp_golden *golden;
 	/* The deploy this guest belongs to (domains.deploy_id); 0 for none. */
 	int64_t deploy_id;
+	/* Durability is the caller's: the disk (unless lvm), the guest's files and the xl
+	 * config are written without fsync, and the domain is left in state "creating",
+	 * not "ready". The caller syncs the filesystems of the disk and the config, then
+	 * sets the state "ready" (xp_deploy_run does, once for all its guests); a guest
+	 * left "creating" is half made (a later deploy removes and makes it again). */
+	bool defer_sync;
 };
 
 /* Creates a guest (the steps at the top). *out (may be NULL) receives the record.
@@ -259,11 +266,14 @@ int xp_storage_path(enum xp_storage s, const char *pool, const char *name, char 
 
 /* Makes the guest's disk at path (from xp_storage_path) from the golden image. Never
  * replaces an existing file (-EEXIST). For lvm, pool is the volume group. *format is
- * the disk's format (qcow2 for an overlay or a copy of a qcow2 golden image). On
- * failure nothing is left at path. */
+ * the disk's format (qcow2 for an overlay or a copy of a qcow2 golden image). With
+ * XP_STORAGE_NOSYNC a file or reflink disk is not fsync'ed, only its writeback started:
+ * the caller syncs the pool's filesystem (a qcow2 overlay, a few KiB, and an lvm volume
+ * are always synced). On failure nothing is left at path. */
+#define XP_STORAGE_NOSYNC 1u
 int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *pool,
-		      const char *name, const char *path, enum xp_image_format *format,
-		      struct xp_diags *d);
+		      const char *name, const char *path, unsigned flags,
+		      enum xp_image_format *format, struct xp_diags *d);
 /* Removes a guest's disk. A missing one is not an error. */
 int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d);
 
@@ -285,6 +295,7 @@ struct xp_guest_config {
 	/* kernel=from-image: the copies of the image's kernel and initramfs
 	 * (xp_boot_image_kernel); ramdisk may be NULL */
 	const char *image_kernel, *image_ramdisk;
+	bool no_sync; /* xp_guest_config_write: atomic, but not fsync'ed (defer_sync) */
 };
 
 /* The guest's xl config text: name, type (the profile's `type`: "pv" or "pvh"), memory,

@@ -78,6 +78,8 @@ struct xp_guest_settings {
 	bool grub;
 	const char *kernel_args; /* with grub: further kernel command line (the profile's
 				    `extra`), as xp_guest_kernel_args_valid accepts; may be NULL */
+	bool no_sync; /* the image is not fsync'ed (its writeback is started): the caller
+		       * makes it durable (xp_deploy_run: one syncfs per filesystem) */
 };
 
 /* Whether args can go on the kernel command line of a grub.cfg and of

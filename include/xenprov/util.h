@@ -123,6 +123,11 @@ int xp_read_file(const char *path, size_t max, char **data, size_t *len);
  * (and, as root, owner) is kept; a new file gets `mode`. On failure nothing at path
  * changes and the temporary file is removed. */
 int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same with flags: XP_WRITE_NOSYNC, nothing is fsync'ed (the rename is still
+ * atomic for readers; durability is the caller's, e.g. one syncfs(2) later). */
+#define XP_WRITE_NOSYNC 1u
+int xp_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
+			  unsigned flags);
 
 /* Removes the temporaries xp_write_atomic may leave beside path when it is killed on a
  * filesystem without O_TMPFILE (".NAME.*" regular files in path's directory). */

@@ -231,21 +231,114 @@ static int add_set(struct xp_settings *s, const char *kv)
 	return rc;
 }
 
+/* A warning of the run: the same code and message for many guests is told once. */
+struct warning {
+	char *code, *msg;
+	char **names; /* the guests, in the order they finished */
+	size_t guests;
+};
+
 struct ui {
 	bool json;
 	struct cli_progress bar;
+	struct warning *w;
+	size_t nw;
+	int err; /* -ENOMEM while counting */
 };
+
+#define WARN_NAMES 3 /* guests named in the text line (the first by name); the rest counted */
+
+static void count_warning(struct ui *ui, const struct xp_deploy_event *ev)
+{
+	const char *code = ev->code ? ev->code : "";
+	const char *msg = ev->message ? ev->message : "";
+	struct warning *w = NULL;
+	for (size_t i = 0; i < ui->nw && !w; i++)
+		if (strcmp(ui->w[i].code, code) == 0 && strcmp(ui->w[i].msg, msg) == 0)
+			w = &ui->w[i];
+	if (!w) {
+		struct warning *v = realloc(ui->w, (ui->nw + 1) * sizeof(*v));
+		if (!v) {
+			ui->err = -ENOMEM;
+			return;
+		}
+		ui->w = v;
+		w = &v[ui->nw];
+		*w = (struct warning){strdup(code), strdup(msg), NULL, 0};
+		if (!w->code || !w->msg) {
+			free(w->code), free(w->msg);
+			ui->err = -ENOMEM;
+			return;
+		}
+		ui->nw++;
+	}
+	char **n = realloc(w->names, (w->guests + 1) * sizeof(*n));
+	if (!n || !(n[w->guests] = strdup(ev->name ? ev->name : ""))) {
+		if (n)
+			w->names = n;
+		ui->err = -ENOMEM;
+		return;
+	}
+	w->names = n;
+	w->guests++;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Each warning once, with the number of guests it concerns and the first of them. */
+static void print_warnings(const struct ui *ui)
+{
+	for (size_t i = 0; i < ui->nw; i++) {
+		const struct warning *w = &ui->w[i];
+		qsort(w->names, w->guests, sizeof(*w->names), by_name);
+		fprintf(stderr, "xenprov: warning: %s (%zu guest%s: ", w->msg, w->guests,
+			w->guests == 1 ? "" : "s");
+		for (size_t k = 0; k < w->guests && k < WARN_NAMES; k++)
+			fprintf(stderr, "%s%s", k ? ", " : "", w->names[k]);
+		fprintf(stderr, "%s)\n", w->guests > WARN_NAMES ? ", ..." : "");
+	}
+}
+
+static json_t *warnings_json(const struct ui *ui)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < ui->nw; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "code", xp_json_text(ui->w[i].code));
+		json_object_set_new(o, "message", xp_json_text(ui->w[i].msg));
+		json_object_set_new(o, "guests", json_integer((json_int_t)ui->w[i].guests));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static void ui_release(struct ui *ui)
+{
+	for (size_t i = 0; i < ui->nw; i++) {
+		for (size_t k = 0; k < ui->w[i].guests; k++)
+			free(ui->w[i].names[k]);
+		free(ui->w[i].code), free(ui->w[i].msg), free(ui->w[i].names);
+	}
+	free(ui->w);
+}
 
 static void event(void *ud, const struct xp_deploy_event *ev)
 {
 	struct ui *ui = ud;
-	static const char *const kinds[] = {"golden", "cleaned", "skipped", "created", "failed",
-					    "stopped"};
+	static const char *const kinds[] = {"golden", "cleaned", "skipped", "created",
+					    "failed", "stopped", "warning"};
+	if (ev->kind == XP_DEPLOY_WARNING)
+		count_warning(ui, ev);
 	if (ui->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "event", json_string(kinds[ev->kind]));
 		if (ev->name)
 			json_object_set_new(o, "name", xp_json_text(ev->name));
+		if (ev->code)
+			json_object_set_new(o, "code", xp_json_text(ev->code));
 		if (ev->message)
 			json_object_set_new(o, "message", xp_json_text(ev->message));
 		json_object_set_new(o, "done", json_integer((json_int_t)ev->done));
@@ -472,10 +565,12 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 		json_object_set_new(s, "failed", json_integer((json_int_t)res.failed));
 		json_object_set_new(s, "cleaned", json_integer((json_int_t)res.cleaned));
 		json_object_set_new(s, "stopped", json_boolean(res.stopped));
+		json_object_set_new(s, "warnings", warnings_json(&ui));
 		json_dumpf(s, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(s);
 	} else if (r == 0 || r == -EIO) {
+		print_warnings(&ui);
 		printf("deploy %lld: %zu created, %zu skipped, %zu failed%s\n",
 		       (long long)res.deploy_id, res.created, res.skipped, res.failed,
 		       res.stopped ? " (stopped: out of space)" : "");
@@ -483,6 +578,11 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 	if (r < 0 && r != -EIO && !json)
 		cli_error("deploy failed: %s", strerror(-r));
 	rc = r < 0 ? XP_EXIT_FAIL : XP_EXIT_OK;
+	if (ui.err < 0) {
+		cli_error("deploy: cannot count the warnings: %s", strerror(-ui.err));
+		rc = XP_EXIT_FAIL;
+	}
+	ui_release(&ui);
 	xp_buf_release(&req);
 	guests_release(&g);
 	xp_diags_release(&d);

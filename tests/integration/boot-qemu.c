@@ -38,7 +38,8 @@
 #define LDLINUX	 "/usr/lib/syslinux/modules/bios/ldlinux.c32"
 #define MAC	 "52:54:00:12:34:56"
 
-static char tmpdir[4096], state[4200], root[4200], served[4200], kernel[4096], accel[16];
+static xp_test_pathbuf state, root, served;
+static char kernel[4096], accel[16];
 static struct xp_inv *inv;
 static bool have_all;
 
@@ -55,9 +56,12 @@ static int find_accel(void)
 	return ok ? 0 : -1;
 }
 
-static int setup(void **st)
+XP_TEST_SCRATCH_WITH("boot-qemu", boot_setup, close_inv)
+
+/* What the boots need, found (have_all); the root to serve from, and an inventory with
+ * one distro and one system to boot it. */
+static int boot_setup(void)
 {
-	(void)st;
 	glob_t g;
 	have_all = access(PXELINUX, R_OK) == 0 && access(LDLINUX, R_OK) == 0 &&
 		   xp_test_have("qemu-system-x86_64") && xp_test_have("timeout") &&
@@ -65,11 +69,7 @@ static int setup(void **st)
 	if (have_all)
 		snprintf(kernel, sizeof(kernel), "%s", g.gl_pathv[0]);
 	globfree(&g);
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "boot-qemu") < 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", tmpdir);
-	snprintf(root, sizeof(root), "%s/root", tmpdir);
-	snprintf(served, sizeof(served), "%s/served", tmpdir);
+	xp_test_paths(tmpdir, state, "state", root, "root", served, "served", NULL);
 	if (mkdir(root, 0755) < 0 || mkdir(served, 0755) < 0)
 		return -1;
 	if (!have_all)
@@ -92,11 +92,10 @@ static int setup(void **st)
 	return 0;
 }
 
-static int teardown(void **st)
+static int close_inv(void)
 {
-	(void)st;
 	xp_inv_close(inv);
-	return xp_test_rmtree(tmpdir);
+	return 0;
 }
 
 /* Writes what the resolver returns for path to served/path. */

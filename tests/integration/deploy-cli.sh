@@ -28,6 +28,8 @@ echo 0123456789abcdef0123456789abcdef >"$r/etc/machine-id"
 echo key >"$r/etc/ssh/ssh_host_ed25519_key"
 echo pub >"$r/etc/ssh/ssh_host_ed25519_key.pub"
 printf '#!/bin/sh\n' >"$r/bin/sh"
+mkdir -p "$r/boot" # a kernel for pygrub, the default boot method
+echo kernel >"$r/boot/vmlinuz-6.1.0-1-amd64"
 tar -C "$r" --numeric-owner -czf "$T/root.tgz" .
 HASH='$y$j9T$abcdefghijklmnopqrstu.$0123456789012345678901234567890123456789012'
 mkdir -p "$T/cfg" "$T/pool"
@@ -236,6 +238,33 @@ expect_rc 2 deploy --profile files --count 2 --name 'sx%d' --config-dir "$T/cfg"
 expect_rc 2 deploy --rollback --set memory=1G
 [ "$(ls "$T/cfg" | grep -c '^sx')" = 0 ] && [ "$(ls "$T/pool" | grep -c '^sx')" = 0 ] || fail "a refused --set made guests"; ok
 expect_rc 0 domain delete sp1 sp2
+
+# warnings: each told once with the number of guests (text), one event per guest (--json)
+mkdir -p "$T/bare/etc"
+echo bare >"$T/bare/etc/hostname"
+cp -p "$r/etc/shadow" "$T/bare/etc/shadow"
+tar -C "$T/bare" --numeric-owner -czf "$T/bare.tgz" .
+expect_rc 0 profile add bare --parent files --image "$T/bare.tgz"
+expect_rc 0 deploy --profile bare --count 5 --name 'wn%d' --config-dir "$T/cfg" -q
+[ "$(grep -c 'no known network configuration' "$T/err")" = 1 ] || fail "warning not told once: $(cat "$T/err")"; ok
+grep -q 'no known network configuration in the image .*(5 guests: wn1, wn2, wn3, \.\.\.)$' "$T/err" ||
+	fail "warning without its guest count: $(cat "$T/err")"
+ok
+printf 'wg1 ip=10.78.0.5/24\nwg2 ip=10.78.0.6/24\nwg3\n' >"$T/plan"
+expect_rc 0 deploy --profile files --plan "$T/plan" --config-dir "$T/cfg" --json
+python3 - "$T/stdout" <<'PY' || fail "warning events: $(cat "$T/stdout")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+w = [e for e in ev if e["event"] == "warning"]
+assert sorted(e["name"] for e in w) == ["wg1", "wg2"], w
+assert all(e["code"] == "gateway" and e["message"] ==
+           "the gateway 10.77.0.1 is outside 10.78.0.0/24; the guest gets no default route" for e in w), w
+s = ev[-1]
+assert s["event"] == "summary" and s["created"] == 3, s
+assert s["warnings"] == [{"code": "gateway", "message": w[0]["message"], "guests": 2}], s
+PY
+ok
+expect_rc 0 domain delete wn1 wn2 wn3 wn4 wn5 wg1 wg2 wg3
 
 # a profile's MAC prefix
 expect_rc 0 profile add lab --parent files --mac-prefix 02:ab:cd

@@ -25,16 +25,10 @@ QEMU_ACCEL=$(cd "$(dirname "$0")/../../scripts" && pwd)/qemu-accel
 # ---- what the test needs -------------------------------------------------------------
 command -v qemu-system-x86_64 >/dev/null ||
 	skip "qemu-system-x86_64 not installed (Debian package qemu-system-x86)"
-kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
-[ -n "$kernel" ] || skip "no kernel in /boot (Debian package linux-image-amd64)"
+need_kernel
 initrd=/boot/initrd.img-${kernel#/boot/vmlinuz-}
-[ -r "$kernel" ] || skip "cannot read '$kernel'"
 [ -r "$initrd" ] || skip "no readable '$initrd' (initramfs-tools did not make one?)"
-busybox=/bin/busybox
-[ -x "$busybox" ] || skip "no $busybox (Debian package busybox-static)"
-if command -v ldd >/dev/null && ! ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable'; then
-	skip "$busybox is dynamically linked (install busybox-static, not busybox)"
-fi
+need_static_busybox
 need sfdisk mke2fs e2fsck debugfs qemu-img timeout
 
 scratch

@@ -18,6 +18,16 @@ export XENPROV_STATE_DIR=$T/state
 # names in the current inventory, one line
 names() { "$X" profile list --json "$@" | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)))'; }
 
+# refused_import TEXT MESSAGE...: a file of TEXT (printf %b: \n is a newline) imported
+# into the inventory $T/fresh is refused (exit 1) with each MESSAGE on stderr.
+refused_import() {
+	printf '%b' "$1" >"$T/refused.json"
+	shift
+	expect_rc 1 profile import --state-dir "$T/fresh" "$T/refused.json"
+	local m
+	for m; do err_has "$m"; done
+}
+
 # ---- help and usage errors ------------------------------------------------------------
 
 expect_rc 0 profile -h
@@ -360,15 +370,12 @@ expect_rc 0 profile import --state-dir "$T/copy3" "$T/redacted.json"
 err_is "xenprov: warning: profile 'sec': root-password-hash was withheld from the export ('profile export --secrets' carries it); it is not set"
 expect_rc 0 profile show --json --secrets --state-dir "$T/copy3" sec
 json_ok "$T/stdout" '"root-password-hash" not in j["settings"] and j["withheld"] == []'
-printf '[{"name": "w", "settings": {}, "withheld": ["memory"]}]\n' >"$T/w1.json"
-expect_rc 1 profile import --state-dir "$T/fresh" "$T/w1.json"
-err_has "\"withheld\": 'memory' is not a secret key"
-printf '[{"name": "w", "settings": {"root-password-hash": "$6$s$h"}, "withheld": ["root-password-hash"]}]\n' >"$T/w2.json"
-expect_rc 1 profile import --state-dir "$T/fresh" "$T/w2.json"
-err_has "root-password-hash is both set and withheld"
-printf '[{"name": "w", "withheld": "root-password-hash"}]\n' >"$T/w3.json"
-expect_rc 1 profile import --state-dir "$T/fresh" "$T/w3.json"
-err_has "\"withheld\" is not an array of secret keys"
+refused_import '[{"name": "w", "settings": {}, "withheld": ["memory"]}]\n' \
+	"\"withheld\": 'memory' is not a secret key"
+refused_import '[{"name": "w", "settings": {"root-password-hash": "$6$s$h"}, "withheld": ["root-password-hash"]}]\n' \
+	"root-password-hash is both set and withheld"
+refused_import '[{"name": "w", "withheld": "root-password-hash"}]\n' \
+	"\"withheld\" is not an array of secret keys"
 # existing profiles: refused, or replaced with --replace
 expect_rc 1 profile import --state-dir "$T/copy" "$T/all.json"
 err_has "profile 'base' exists (use --replace)"
@@ -393,30 +400,19 @@ err_has "1 error; nothing imported"
 [ "$(names --state-dir "$T/fresh")" = "" ] || fail "a refused import stored something"
 ok
 # a failure found only while importing (a missing parent) also undoes the rest
-printf '[{"name": "a", "settings": {}}, {"name": "b", "parent": "zz"}]\n' >"$T/orphan.json"
-expect_rc 1 profile import --state-dir "$T/fresh" "$T/orphan.json"
-err_has "profile 'b': no profile 'zz' (the parent)"
+refused_import '[{"name": "a", "settings": {}}, {"name": "b", "parent": "zz"}]\n' \
+	"profile 'b': no profile 'zz' (the parent)"
 [ "$(names --state-dir "$T/fresh")" = "" ] || fail "a failed import stored something"
 ok
-printf '[{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}]\n' >"$T/cycle.json"
-expect_rc 1 profile import --state-dir "$T/fresh" "$T/cycle.json"
-err_has "its parent chain is a cycle"
-printf '[{"name": "a"}, {"name": "a"}]\n' >"$T/dup.json"
-expect_rc 1 profile import --state-dir "$T/fresh" "$T/dup.json"
-err_has "profile 'a' appears more than once"
-printf '[{"name": "a", "colour": "blue", "settings": {"vcpus": true, "nosuch": "1"}}, 7]\n' >"$T/junk.json"
-expect_rc 1 profile import --state-dir "$T/fresh" "$T/junk.json"
-err_has "item 1: unknown member 'colour'"
-err_has "profile 'a': vcpus: not a string"
-err_has "profile 'a': nosuch: unknown profile setting"
-err_has "item 2: not an object"
-err_has "4 errors; nothing imported"
-printf '[{"name": "a",' >"$T/broken.json"
-expect_rc 1 profile import --state-dir "$T/fresh" "$T/broken.json"
-err_has "is not valid JSON"
-printf '{"name": "a"}' >"$T/object.json"
-expect_rc 1 profile import --state-dir "$T/fresh" "$T/object.json"
-err_has "expected an array of profiles"
+refused_import '[{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}]\n' \
+	"its parent chain is a cycle"
+refused_import '[{"name": "a"}, {"name": "a"}]\n' "profile 'a' appears more than once"
+refused_import '[{"name": "a", "colour": "blue", "settings": {"vcpus": true, "nosuch": "1"}}, 7]\n' \
+	"item 1: unknown member 'colour'" "profile 'a': vcpus: not a string" \
+	"profile 'a': nosuch: unknown profile setting" "item 2: not an object" \
+	"4 errors; nothing imported"
+refused_import '[{"name": "a",' "is not valid JSON"
+refused_import '{"name": "a"}' "expected an array of profiles"
 expect_rc 1 profile import --state-dir "$T/fresh" "$T/nosuch.json"
 err_has "cannot read '$T/nosuch.json'"
 [ "$(names --state-dir "$T/fresh")" = "" ] || fail "refused imports stored something"
@@ -439,13 +435,7 @@ ok
 
 # ---- the state directory --------------------------------------------------------------
 
-expect_rc 0 profile list --state-dir "$T/other"
-out_empty
-[ -f "$T/other/inventory.db" ] || fail "--state-dir was not used"
-ok
-: >"$T/plainfile"
-expect_rc 1 profile list --state-dir "$T/plainfile"
-err_has "cannot open the inventory in '$T/plainfile': Not a directory"
+state_dir_option profile list
 sqlite_ok=0
 command -v sqlite3 >/dev/null && sqlite_ok=1
 python3 -c 'import sqlite3' 2>/dev/null && sqlite_ok=2

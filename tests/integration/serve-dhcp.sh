@@ -20,21 +20,16 @@
 need busybox dhclient dhcrelay sqlite3 curl python3 timeout
 busybox udhcpc --help >/dev/null 2>&1 || { echo "SKIP: busybox has no udhcpc"; exit 77; }
 
-export XENPROV_STATE_DIR=$T/state
-set_() { "$X" settings set "$@" >/dev/null 2>"$T/err" || fail "settings set $*: $(cat "$T/err")"; }
-set_ server 10.79.0.1
-set_ pool.lan.range 10.79.0.100-10.79.0.199
-set_ pool.lan.netmask 255.255.255.0
-set_ pool.lan.router 10.79.0.1
-set_ pool.lan.dns 10.79.0.53,10.79.0.54
-set_ pool.lan.domain test.lan
-set_ pool.lan.lease-time 600
-set_ pool.far.range 10.80.0.100-10.80.0.150
-set_ pool.far.netmask 255.255.255.0
-set_ pool.far.router 10.80.0.1
-set_ tftp-root "$T/tftp"
-set_ http-port 8080
-mkdir -p "$T/tftp"
+srv_settings
+srv_set pool.lan.range 10.79.0.100-10.79.0.199
+srv_set pool.lan.netmask 255.255.255.0
+srv_set pool.lan.router 10.79.0.1
+srv_set pool.lan.dns 10.79.0.53,10.79.0.54
+srv_set pool.lan.domain test.lan
+srv_set pool.lan.lease-time 600
+srv_set pool.far.range 10.80.0.100-10.80.0.150
+srv_set pool.far.netmask 255.255.255.0
+srv_set pool.far.router 10.80.0.1
 echo kernel >"$T/vmlinuz"
 echo initrd >"$T/initrd"
 "$X" distro add deb --kernel "$T/vmlinuz" --initrd "$T/initrd" >/dev/null || fail "distro add"

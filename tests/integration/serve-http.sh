@@ -8,12 +8,8 @@
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
 need curl python3 cmp
 
-export XENPROV_STATE_DIR=$T/state
-R=$T/tftp
-mkdir -p "$R" "$T/secret"
-"$X" settings set server 10.79.0.1 >/dev/null || fail "settings"
-"$X" settings set tftp-root "$R" >/dev/null || fail "settings"
-"$X" settings set http-port 8080 >/dev/null || fail "settings"
+srv_settings
+mkdir -p "$T/secret"
 head -c 3000000 /dev/urandom >"$T/vmlinuz"
 echo initrd-bytes >"$T/initrd"
 echo secret >"$T/secret/passwd"

@@ -106,14 +106,8 @@ command -v qemu-system-x86_64 >/dev/null ||
 	skip "qemu-system-x86_64 not installed (Debian package qemu-system-x86)"
 command -v ip >/dev/null || skip "ip not installed (Debian package iproute2)"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
-kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
-[ -n "$kernel" ] || skip "no kernel in /boot (Debian package linux-image-amd64)"
-[ -r "$kernel" ] || skip "cannot read '$kernel'"
-busybox=/bin/busybox
-[ -x "$busybox" ] || skip "no $busybox (Debian package busybox-static)"
-if command -v ldd >/dev/null && ! ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable'; then
-	skip "$busybox is dynamically linked (install busybox-static, not busybox)"
-fi
+need_kernel
+need_static_busybox
 PXELINUX=/usr/lib/PXELINUX/pxelinux.0
 LDLINUX=/usr/lib/syslinux/modules/bios/ldlinux.c32
 [ -r "$PXELINUX" ] || skip "no $PXELINUX (Debian package pxelinux)"

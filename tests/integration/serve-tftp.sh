@@ -15,12 +15,8 @@
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
 need tftp atftp curl sha256sum python3
 
-export XENPROV_STATE_DIR=$T/state
-R=$T/tftp
+srv_settings
 mkdir -p "$R/sub" "$T/secret"
-"$X" settings set server 10.79.0.1 >/dev/null || fail "settings"
-"$X" settings set tftp-root "$R" >/dev/null || fail "settings"
-"$X" settings set http-port 8080 >/dev/null || fail "settings"
 head -c $((33 * 1024 * 1024 + 123)) /dev/urandom >"$R/big.bin"
 head -c 2048 /dev/urandom >"$R/sub/exact.bin" # a multiple of 512: a last empty block
 head -c $((4 * 1024 * 1024 + 7)) /dev/urandom >"$R/par.bin"
@@ -43,7 +39,7 @@ ip netns exec "$SRV" timeout 20 "$X" serve --tftp --user nobody --interface br0 
 grep -q "the TFTP root '$T' is or holds the state directory '$S'" "$T/refused.log" ||
 	fail "no reason given: $(cat "$T/refused.log")"
 ok
-"$X" settings set tftp-root "$R" >/dev/null || fail "settings"
+srv_set tftp-root "$R"
 # the state directory's own files linked into the root; a distro of an older inventory
 # (files served from their host paths then); a distro whose store file is a symlink
 echo 0123456789abcdef0123456789abcdef >"$S/api-token"

@@ -38,6 +38,7 @@
 #include <cmocka.h>
 #include <libxlutil.h>
 
+#include "oracle.h"
 #include "xenprov/xl-config.h"
 
 #ifndef XP_TEST_DATA
@@ -187,31 +188,23 @@ static void free_corpus(void)
  * byte that is not printable ASCII so the text can be pasted back unambiguously. */
 static void print_escaped(FILE *out, const char *data, size_t len)
 {
+	/* C's escapes; a newline (but the last) also ends the literal's line */
+	static const char *const esc[128] = {['\n'] = "\\n\"\n    \"",
+					     ['\t'] = "\\t",
+					     ['\r'] = "\\r",
+					     ['\\'] = "\\\\",
+					     ['"'] = "\\\""};
 	fputs("    \"", out);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)data[i];
-		switch (c) {
-		case '\n':
-			fputs(i + 1 < len ? "\\n\"\n    \"" : "\\n", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '"':
-			fputs("\\\"", out);
-			break;
-		default:
-			if (c >= 0x20 && c < 0x7f)
-				fputc(c, out);
-			else
-				fprintf(out, "\\%03o", c);
-		}
+		if (c == '\n' && i + 1 == len)
+			fputs("\\n", out);
+		else if (c < 128 && esc[c])
+			fputs(esc[c], out);
+		else if (c >= 0x20 && c < 0x7f)
+			fputc(c, out);
+		else
+			fprintf(out, "\\%03o", c);
 	}
 	fputs("\"\n", out);
 }
@@ -500,14 +493,9 @@ static unsigned compare_input(const char *label, const char *data, size_t len, F
 {
 	struct verdict vd = {out, 0};
 
-	char *report = NULL;
-	size_t report_len = 0;
-	FILE *rep = open_memstream(&report, &report_len);
-	assert_non_null(rep);
-	XLU_Config *x = xlu_cfg_init(rep, label);
-	assert_non_null(x);
+	struct oracle_xlu xlu;
+	XLU_Config *x = oracle_xlu_open(&xlu, label);
 	int xr = xlu_cfg_readdata(x, data, (int)len);
-	fflush(rep);
 
 	struct xp_diags diags;
 	xp_diags_init(&diags);
@@ -544,7 +532,8 @@ static unsigned compare_input(const char *label, const char *data, size_t len, F
 
 	if (vd.mismatches && out) {
 		fputs("  libxlutil said:\n", out);
-		fprintf(out, "    %s", report_len ? report : "(nothing)\n");
+		const char *said = oracle_xlu_said(&xlu);
+		fprintf(out, "    %s", said[0] ? said : "(nothing)\n");
 		fputs("  xenprov said:\n", out);
 		if (!diags.n)
 			fputs("    (nothing)\n", out);
@@ -558,9 +547,7 @@ static unsigned compare_input(const char *label, const char *data, size_t len, F
 
 	xp_cfg_free(c);
 	xp_diags_release(&diags);
-	xlu_cfg_destroy(x);
-	fclose(rep);
-	free(report);
+	free(oracle_xlu_close(&xlu));
 	return vd.mismatches;
 }
 

@@ -37,6 +37,7 @@
 #include <libxl.h>
 #include <libxlutil.h>
 
+#include "oracle.h"
 #include "xenprov/xl-disk.h"
 
 #define MAX_SPECS 8
@@ -65,12 +66,8 @@ static char *compact(json_t *v)
 
 static void run_xlu(char **specs, int n, struct outcome *o)
 {
-	char *rep = NULL;
-	size_t replen = 0;
-	FILE *f = open_memstream(&rep, &replen);
-	assert_non_null(f);
-	XLU_Config *cfg = xlu_cfg_init(f, "oracle");
-	assert_non_null(cfg);
+	struct oracle_xlu xlu;
+	XLU_Config *cfg = oracle_xlu_open(&xlu, "oracle");
 	libxl_device_disk d;
 	libxl_device_disk_init(&d);
 	int r = xlu_disk_parse(cfg, n, (const char *const *)specs, &d);
@@ -86,9 +83,7 @@ static void run_xlu(char **specs, int n, struct outcome *o)
 		free(j);
 	}
 	libxl_device_disk_dispose(&d);
-	xlu_cfg_destroy(cfg);
-	fclose(f);
-	o->report = rep;
+	o->report = oracle_xlu_close(&xlu);
 }
 
 static json_t *our_json(const struct xp_disk *disk)
@@ -354,104 +349,107 @@ static void test_fixture_agrees(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* Our result for a 4.19+ spec is 4.17's result for an equivalent plus `fields`. */
-static void test_fixture_new_syntax(void **state)
+/* Runs check on every fixture case of kind; there is one at least. */
+static void each_case(const char *kind, void (*check)(const struct fixture_case *c))
 {
-	(void)state;
 	size_t n = 0;
 	for (size_t i = 0; i < ncases; i++) {
-		const struct fixture_case *c = &cases[i];
-		if (strcmp(c->kind, "new"))
-			continue;
-		struct outcome ours = {0}, old = {0}, xlu_new = {0};
-		struct xp_diags diags;
-		xp_diags_init(&diags);
-		run_ours((char **)c->spec, c->nspec, &ours, &diags);
-		run_xlu((char **)c->old, c->nold, &old);
-		run_xlu((char **)c->spec, c->nspec, &xlu_new);
-		char desc[600];
-		describe(desc, sizeof(desc), (char **)c->spec, c->nspec);
-		if (strcmp(c->fields, "error") == 0) {
-			if (ours.ok || old.ok)
-				fail_msg("disk-specs.txt:%u: %s: expected a rejection", c->line,
-					 desc);
-		} else {
-			if (!ours.ok || !old.ok)
-				fail_msg("disk-specs.txt:%u: %s: expected acceptance (ours %d, "
-					 "4.17 equivalent %d)\n%s",
-					 c->line, desc, ours.ok, old.ok, ours.report);
-			json_t *want = json_loads(old.json, 0, NULL);
-			json_t *extra = json_loads(c->fields, 0, NULL);
-			assert_non_null(want);
-			if (!extra)
-				fail_msg("disk-specs.txt:%u: bad fields JSON", c->line);
-			json_object_update(want, extra);
-			json_decref(extra);
-			json_t *got = json_loads(ours.json, 0, NULL);
-			if (!json_equal(want, got))
-				fail_msg("disk-specs.txt:%u: %s: got %s", c->line, desc, ours.json);
-			json_decref(want);
-			json_decref(got);
-			/* ... and the installed 4.17 library must not already agree. */
-			if (xlu_new.ok && strcmp(xlu_new.json, ours.json) == 0)
-				fail_msg("disk-specs.txt:%u: libxlutil now agrees; make it 'ok'",
-					 c->line);
+		if (strcmp(cases[i].kind, kind) == 0) {
+			check(&cases[i]);
+			n++;
 		}
-		printf("note: disk-specs.txt:%u: %s: Xen 4.19+ syntax; libxlutil 4.17 %s%s\n",
-		       c->line, desc, xlu_new.ok ? "reads it as " : "rejects it",
-		       xlu_new.ok ? xlu_new.json : "");
-		outcome_release(&ours);
-		outcome_release(&old);
-		outcome_release(&xlu_new);
-		xp_diags_release(&diags);
-		n++;
 	}
 	assert_true(n > 0);
 }
 
+/* Our result for a 4.19+ spec is 4.17's result for an equivalent plus `fields`. */
+static void new_syntax(const struct fixture_case *c)
+{
+	struct outcome ours = {0}, old = {0}, xlu_new = {0};
+	struct xp_diags diags;
+	xp_diags_init(&diags);
+	run_ours((char **)c->spec, c->nspec, &ours, &diags);
+	run_xlu((char **)c->old, c->nold, &old);
+	run_xlu((char **)c->spec, c->nspec, &xlu_new);
+	char desc[600];
+	describe(desc, sizeof(desc), (char **)c->spec, c->nspec);
+	if (strcmp(c->fields, "error") == 0) {
+		if (ours.ok || old.ok)
+			fail_msg("disk-specs.txt:%u: %s: expected a rejection", c->line, desc);
+	} else {
+		if (!ours.ok || !old.ok)
+			fail_msg("disk-specs.txt:%u: %s: expected acceptance (ours %d, "
+				 "4.17 equivalent %d)\n%s",
+				 c->line, desc, ours.ok, old.ok, ours.report);
+		json_t *want = json_loads(old.json, 0, NULL);
+		json_t *extra = json_loads(c->fields, 0, NULL);
+		assert_non_null(want);
+		if (!extra)
+			fail_msg("disk-specs.txt:%u: bad fields JSON", c->line);
+		json_object_update(want, extra);
+		json_decref(extra);
+		json_t *got = json_loads(ours.json, 0, NULL);
+		if (!json_equal(want, got))
+			fail_msg("disk-specs.txt:%u: %s: got %s", c->line, desc, ours.json);
+		json_decref(want);
+		json_decref(got);
+		/* ... and the installed 4.17 library must not already agree. */
+		if (xlu_new.ok && strcmp(xlu_new.json, ours.json) == 0)
+			fail_msg("disk-specs.txt:%u: libxlutil now agrees; make it 'ok'", c->line);
+	}
+	printf("note: disk-specs.txt:%u: %s: Xen 4.19+ syntax; libxlutil 4.17 %s%s\n", c->line,
+	       desc, xlu_new.ok ? "reads it as " : "rejects it", xlu_new.ok ? xlu_new.json : "");
+	outcome_release(&ours);
+	outcome_release(&old);
+	outcome_release(&xlu_new);
+	xp_diags_release(&diags);
+}
+
+static void test_fixture_new_syntax(void **state)
+{
+	(void)state;
+	each_case("new", new_syntax);
+}
+
 /* libxlutil exits the program on these; we must say "bad disk syntax". */
+static void jams(const struct fixture_case *c)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		if (devnull >= 0)
+			dup2(devnull, 2);
+		struct outcome o = {0};
+		run_xlu((char **)c->spec, c->nspec, &o);
+		_exit(o.ok ? 0 : 1);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 2)
+		fail_msg("disk-specs.txt:%u: expected libxlutil to exit 2 (jammed), "
+			 "status %#x",
+			 c->line, status);
+	struct xp_disk disk = {0};
+	struct xp_diags diags;
+	xp_diags_init(&diags);
+	int r = xp_disk_parse((const char *const *)c->spec, (size_t)c->nspec, &disk, &diags);
+	assert_int_equal(r, -EBADMSG);
+	bool syntax = false;
+	for (size_t k = 0; k < diags.n; k++)
+		syntax |= strcmp(diags.v[k].code, "syntax") == 0;
+	assert_true(syntax);
+	xp_diags_release(&diags);
+	printf("note: disk-specs.txt:%u: libxlutil aborts (flex scanner jammed); "
+	       "xenprov reports bad disk syntax\n",
+	       c->line);
+}
+
 static void test_fixture_jams(void **state)
 {
 	(void)state;
-	size_t n = 0;
-	for (size_t i = 0; i < ncases; i++) {
-		const struct fixture_case *c = &cases[i];
-		if (strcmp(c->kind, "jam"))
-			continue;
-		fflush(stdout);
-		pid_t pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			int devnull = open("/dev/null", O_WRONLY);
-			if (devnull >= 0)
-				dup2(devnull, 2);
-			struct outcome o = {0};
-			run_xlu((char **)c->spec, c->nspec, &o);
-			_exit(o.ok ? 0 : 1);
-		}
-		int status = 0;
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 2)
-			fail_msg("disk-specs.txt:%u: expected libxlutil to exit 2 (jammed), "
-				 "status %#x",
-				 c->line, status);
-		struct xp_disk disk = {0};
-		struct xp_diags diags;
-		xp_diags_init(&diags);
-		int r =
-		    xp_disk_parse((const char *const *)c->spec, (size_t)c->nspec, &disk, &diags);
-		assert_int_equal(r, -EBADMSG);
-		bool syntax = false;
-		for (size_t k = 0; k < diags.n; k++)
-			syntax |= strcmp(diags.v[k].code, "syntax") == 0;
-		assert_true(syntax);
-		xp_diags_release(&diags);
-		printf("note: disk-specs.txt:%u: libxlutil aborts (flex scanner jammed); "
-		       "xenprov reports bad disk syntax\n",
-		       c->line);
-		n++;
-	}
-	assert_true(n > 0);
+	each_case("jam", jams);
 }
 
 /* ---- generated specs ---------------------------------------------------------------- */

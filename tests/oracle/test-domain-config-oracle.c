@@ -20,6 +20,7 @@
 #include <libxl.h>
 #include <libxlutil.h>
 
+#include "oracle.h"
 #include "xenprov/domain.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -142,16 +143,12 @@ static void test_configs(void **state)
 		struct xp_buf text = XP_BUF_INIT;
 		assert_int_equal(xp_guest_config_text(&gc, &text, NULL), 0);
 
-		char *rep = NULL;
-		size_t replen = 0;
-		FILE *f = open_memstream(&rep, &replen);
-		assert_non_null(f);
-		XLU_Config *x = xlu_cfg_init(f, "guest.cfg");
-		assert_non_null(x);
+		struct oracle_xlu xlu;
+		XLU_Config *x = oracle_xlu_open(&xlu, "guest.cfg");
 		int r = xlu_cfg_readdata(x, text.s, (int)text.len);
-		fflush(f);
 		if (r != 0)
-			fail_msg("libxlutil rejects the config (%d): %s\n%s", r, rep, text.s);
+			fail_msg("libxlutil rejects the config (%d): %s\n%s", r,
+				 oracle_xlu_said(&xlu), text.s);
 
 		const struct want *w = &c->w;
 		check_string(x, "name", w->name);
@@ -206,9 +203,7 @@ static void test_configs(void **state)
 		assert_true(seen_mac);
 		free(copy);
 
-		xlu_cfg_destroy(x);
-		fclose(f);
-		free(rep);
+		free(oracle_xlu_close(&xlu));
 		xp_buf_release(&text);
 		xp_settings_release(&s);
 	}

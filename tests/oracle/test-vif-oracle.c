@@ -325,26 +325,32 @@ static const char *const specs[] = {
     "devid=7,mtu=1400,trusted",
 };
 
+/* libxl's JSON of v (converted to a libxl_device_nic) and xenprov's are the same. */
+static void assert_json_alike(const struct xp_vif *v, const char *what)
+{
+	libxl_device_nic nic;
+	to_libxl(v, &nic);
+	char *theirs = libxl_device_nic_to_json(NULL, &nic);
+	assert_non_null(theirs);
+	struct xp_buf mine = XP_BUF_INIT;
+	assert_int_equal(xp_vif_to_json(v, &mine), 0);
+	char *a = normalise(theirs), *b = normalise(xp_buf_str(&mine));
+	print_message("%s\n  libxl:   %s\n  xenprov: %s\n", what, a, b);
+	assert_string_equal(b, a);
+	free(a);
+	free(b);
+	free(theirs);
+	xp_buf_release(&mine);
+	libxl_device_nic_dispose(&nic);
+}
+
 static void test_json(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < N(specs); i++) {
 		struct xp_vif v;
 		assert_int_equal(xp_vif_parse(specs[i], &v, NULL), 0);
-		libxl_device_nic nic;
-		to_libxl(&v, &nic);
-		char *theirs = libxl_device_nic_to_json(NULL, &nic);
-		assert_non_null(theirs);
-		struct xp_buf mine = XP_BUF_INIT;
-		assert_int_equal(xp_vif_to_json(&v, &mine), 0);
-		char *a = normalise(theirs), *b = normalise(xp_buf_str(&mine));
-		print_message("spec '%s'\n  libxl:   %s\n  xenprov: %s\n", specs[i], a, b);
-		assert_string_equal(b, a);
-		free(a);
-		free(b);
-		free(theirs);
-		xp_buf_release(&mine);
-		libxl_device_nic_dispose(&nic);
+		assert_json_alike(&v, specs[i]);
 		xp_vif_release(&v);
 	}
 }
@@ -363,20 +369,7 @@ static void test_json_programmatic(void **state)
 	v.rate_interval_usecs = UINT32_MAX;
 	v.ip = strdup("\x01\x1f");
 	v.trusted = XP_TRI_FALSE;
-	libxl_device_nic nic;
-	to_libxl(&v, &nic);
-	char *theirs = libxl_device_nic_to_json(NULL, &nic);
-	assert_non_null(theirs);
-	struct xp_buf mine = XP_BUF_INIT;
-	assert_int_equal(xp_vif_to_json(&v, &mine), 0);
-	char *a = normalise(theirs), *b = normalise(xp_buf_str(&mine));
-	print_message("  libxl:   %s\n  xenprov: %s\n", a, b);
-	assert_string_equal(b, a);
-	free(a);
-	free(b);
-	free(theirs);
-	xp_buf_release(&mine);
-	libxl_device_nic_dispose(&nic);
+	assert_json_alike(&v, "set by a program");
 	xp_vif_release(&v);
 }
 

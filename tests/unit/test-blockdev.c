@@ -695,8 +695,6 @@ static void test_bad_tables(void **state)
 
 int main(void)
 {
-	if (xp_test_need("qemu-img qemu-io"))
-		return 77;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_raw),
 	    cmocka_unit_test(test_from_raw_patterns),
@@ -711,5 +709,5 @@ int main(void)
 	    cmocka_unit_test(test_backing_errors),
 	    cmocka_unit_test(test_bad_tables),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xp_test_run_group("qemu-img qemu-io", tests, setup, teardown);
 }

@@ -29,70 +29,46 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char tmpdir[4096];
-static char state[4200], root[4200], kernel[4200], initrd[4200];
+static xp_test_pathbuf state, root, kernel, initrd;
 
 #define MAC1 "52:54:00:ab:cd:01" /* web01: profile web -> debian12, 10.0.0.11 */
 #define MAC2 "52:54:00:00:00:02" /* db01: alpine, netboot off, 10.0.0.12 */
 #define MAC3 "52:54:00:00:00:03" /* bare01: profile without a distro */
 #define MAC9 "52:54:00:00:00:09" /* nobody */
 
-static void write_file(const char *dir, const char *rel, const char *text)
-{
-	char p[8400];
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void in_root(const char *rel, char *out, size_t n)
-{
-	snprintf(out, n, "%s/%s", root, rel);
-}
-
 static struct xp_inv *inv;
 
-static int setup(void **st)
+XP_TEST_SCRATCH_WITH("boot", boot_setup, close_inv)
+
+/* A path in the TFTP root. */
+static const char *rpath(const char *rel)
 {
-	(void)st;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "boot") < 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", tmpdir);
-	snprintf(root, sizeof(root), "%s/tftp", tmpdir);
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", tmpdir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd.img", tmpdir);
-	write_file(tmpdir, "vmlinuz", "KERNEL-BYTES");
-	write_file(tmpdir, "initrd.img", "INITRD-BYTES!");
-	write_file(tmpdir, "outside.txt", "secret");
-	char p[8400];
+	return xp_test_path(root, rel);
+}
+
+/* The TFTP root (its files, directories, a FIFO and links in, out and up), a kernel
+ * and an initrd beside it, and the inventory: two distros, two profiles, three
+ * systems. */
+static int boot_setup(void)
+{
+	xp_test_paths(tmpdir, state, "state", root, "tftp", kernel, "vmlinuz", initrd, "initrd.img",
+		      NULL);
+	xp_test_write(kernel, "KERNEL-BYTES");
+	xp_test_write(initrd, "INITRD-BYTES!");
+	xp_test_write(tpath("outside.txt"), "secret");
 	if (mkdir(root, 0755) < 0)
 		return -1;
-	write_file(root, "pxelinux.0", "PXE");
-	in_root("sub", p, sizeof(p));
-	mkdir(p, 0755);
-	write_file(root, "sub/file", "SUB");
-	in_root("adir", p, sizeof(p));
-	mkdir(p, 0755);
-	in_root("fifo", p, sizeof(p));
-	if (mkfifo(p, 0644) < 0)
+	xp_test_write(rpath("pxelinux.0"), "PXE");
+	mkdir(rpath("sub"), 0755);
+	xp_test_write(rpath("sub/file"), "SUB");
+	mkdir(rpath("adir"), 0755);
+	if (mkfifo(rpath("fifo"), 0644) < 0 || symlink("sub/file", rpath("link-in")) < 0 ||
+	    symlink("/etc/passwd", rpath("link-out")) < 0 ||
+	    symlink("../outside.txt", rpath("link-up")) < 0)
 		return -1;
-	in_root("link-in", p, sizeof(p));
-	if (symlink("sub/file", p) < 0)
-		return -1;
-	in_root("link-out", p, sizeof(p));
-	if (symlink("/etc/passwd", p) < 0)
-		return -1;
-	in_root("link-up", p, sizeof(p));
-	if (symlink("../outside.txt", p) < 0)
-		return -1;
-	in_root("pxelinux.cfg", p, sizeof(p));
-	mkdir(p, 0755);
-	in_root("grub", p, sizeof(p));
-	mkdir(p, 0755);
-	in_root("ipxe", p, sizeof(p));
-	mkdir(p, 0755);
+	mkdir(rpath("pxelinux.cfg"), 0755);
+	mkdir(rpath("grub"), 0755);
+	mkdir(rpath("ipxe"), 0755);
 
 	if (xp_inv_open(state, &inv) < 0)
 		return -1;
@@ -123,11 +99,10 @@ static int setup(void **st)
 	return 0;
 }
 
-static int teardown(void **st)
+static int close_inv(void)
 {
-	(void)st;
 	xp_inv_close(inv);
-	return xp_test_rmtree(tmpdir);
+	return 0;
 }
 
 static struct xp_boot *boot_with(const char *http_base, const char *server)
@@ -178,6 +153,22 @@ static char *plain(struct xp_boot *b, const char *path, const char *type)
 	return s;
 }
 
+/* Fails the test unless path is rendered as want. */
+static void assert_rendered(struct xp_boot *b, const char *path, const char *want)
+{
+	char *s = rendered(b, path);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+/* Fails the test unless path is a plain file of type holding want. */
+static void assert_plain(struct xp_boot *b, const char *path, const char *type, const char *want)
+{
+	char *s = plain(b, path, type);
+	assert_string_equal(s, want);
+	free(s);
+}
+
 static void open_fails(struct xp_boot *b, const char *path, int want)
 {
 	struct xp_bootfile f;
@@ -219,9 +210,7 @@ static void test_pxelinux_by_mac(void **st)
 	    "pxelinux.cfg/01-52-54-00-ab-cd-01", "/pxelinux.cfg/01-52-54-00-ab-cd-01",
 	    "pxelinux.cfg/01-52-54-00-AB-CD-01", "pxelinux.cfg/01-52-54-00-Ab-cD-01"};
 	for (size_t i = 0; i < N(paths); i++) {
-		char *s = rendered(b, paths[i]);
-		assert_string_equal(s, web01_pxe);
-		free(s);
+		assert_rendered(b, paths[i], web01_pxe);
 	}
 	char *s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
 	struct xp_pxelinux_cfg c;
@@ -236,9 +225,7 @@ static void test_pxelinux_by_mac(void **st)
 	assert_string_equal(ird, "distros/debian12/initrd");
 	free(ird);
 	/* the files it names are served */
-	char *k = plain(b, l->kernel, "application/octet-stream");
-	assert_string_equal(k, "KERNEL-BYTES");
-	free(k);
+	assert_plain(b, l->kernel, "application/octet-stream", "KERNEL-BYTES");
 	xp_pxelinux_cfg_release(&c);
 	free(s);
 	xp_boot_free(b);
@@ -281,12 +268,8 @@ static void test_netboot_off(void **st)
 	s = rendered(b, "pxelinux.cfg/0A00000C");
 	assert_non_null(strstr(s, "LOCALBOOT 0"));
 	free(s);
-	s = rendered(b, "grub/grub.cfg-01-52-54-00-00-00-02");
-	assert_string_equal(s, "# xenprov\nexit\n");
-	free(s);
-	s = rendered(b, "ipxe/01-52-54-00-00-00-02");
-	assert_string_equal(s, "#!ipxe\nexit\n");
-	free(s);
+	assert_rendered(b, "grub/grub.cfg-01-52-54-00-00-00-02", "# xenprov\nexit\n");
+	assert_rendered(b, "ipxe/01-52-54-00-00-00-02", "#!ipxe\nexit\n");
 	xp_boot_free(b);
 }
 
@@ -302,27 +285,16 @@ static void test_unknown_mac(void **st)
 	open_fails(b, "pxelinux.cfg/01-52-54-00-00-00-03", -ENOENT);
 	/* iPXE gets the menu */
 	char *menu = rendered(b, "ipxe/default");
-	char *s = rendered(b, "ipxe/01-52-54-00-00-00-09");
-	assert_string_equal(s, menu);
-	free(s);
-	s = rendered(b, "ipxe/01-52-54-00-00-00-03");
-	assert_string_equal(s, menu);
-	free(s);
+	assert_rendered(b, "ipxe/01-52-54-00-00-00-09", menu);
+	assert_rendered(b, "ipxe/01-52-54-00-00-00-03", menu);
 	/* a site's static file for a machine outside the inventory is served */
-	write_file(root, "pxelinux.cfg/01-52-54-00-00-00-09", "DEFAULT static\n");
-	s = plain(b, "pxelinux.cfg/01-52-54-00-00-00-09", "text/plain");
-	assert_string_equal(s, "DEFAULT static\n");
-	free(s);
+	xp_test_write(rpath("pxelinux.cfg/01-52-54-00-00-00-09"), "DEFAULT static\n");
+	assert_plain(b, "pxelinux.cfg/01-52-54-00-00-00-09", "text/plain", "DEFAULT static\n");
 	/* ... but never instead of a known system's rendered config */
-	write_file(root, "pxelinux.cfg/01-52-54-00-ab-cd-01", "DEFAULT shadow\n");
-	s = rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01");
-	assert_string_equal(s, web01_pxe);
-	free(s);
-	char p[8400];
-	in_root("pxelinux.cfg/01-52-54-00-00-00-09", p, sizeof(p));
-	unlink(p);
-	in_root("pxelinux.cfg/01-52-54-00-ab-cd-01", p, sizeof(p));
-	unlink(p);
+	xp_test_write(rpath("pxelinux.cfg/01-52-54-00-ab-cd-01"), "DEFAULT shadow\n");
+	assert_rendered(b, "pxelinux.cfg/01-52-54-00-ab-cd-01", web01_pxe);
+	unlink(rpath("pxelinux.cfg/01-52-54-00-00-00-09"));
+	unlink(rpath("pxelinux.cfg/01-52-54-00-ab-cd-01"));
 	free(menu);
 	xp_boot_free(b);
 }
@@ -365,13 +337,9 @@ static void test_pxelinux_menu(void **st)
 	free(s);
 
 	/* a site's own default wins over the rendered menu */
-	write_file(root, "pxelinux.cfg/default", "DEFAULT mine\n");
-	s = plain(b, "pxelinux.cfg/default", "text/plain");
-	assert_string_equal(s, "DEFAULT mine\n");
-	free(s);
-	char p[8400];
-	in_root("pxelinux.cfg/default", p, sizeof(p));
-	unlink(p);
+	xp_test_write(rpath("pxelinux.cfg/default"), "DEFAULT mine\n");
+	assert_plain(b, "pxelinux.cfg/default", "text/plain", "DEFAULT mine\n");
+	unlink(rpath("pxelinux.cfg/default"));
 	s = rendered(b, "pxelinux.cfg/default");
 	assert_non_null(strstr(s, "MENU TITLE xenprov"));
 	free(s);
@@ -409,28 +377,25 @@ static void test_grub(void **st)
 	const char *paths[] = {"grub/grub.cfg-01-52-54-00-ab-cd-01",
 			       "grub/grub.cfg-52-54-00-ab-cd-01", "grub/grub.cfg-0A00000B"};
 	for (size_t i = 0; i < N(paths); i++) {
-		char *s = rendered(b, paths[i]);
-		assert_string_equal(s, web01_grub);
-		free(s);
+		assert_rendered(b, paths[i], web01_grub);
 	}
-	char *s = rendered(b, "grub/grub.cfg");
-	assert_string_equal(s, "# xenprov\n"
-			       "set default=0\n"
-			       "set timeout=10\n"
-			       "menuentry 'Boot from local disk' {\n\texit\n}\n"
-			       "menuentry alpine {\n"
-			       "\tlinux (tftp,10.0.0.1)/distros/alpine/kernel\n"
-			       "}\n"
-			       "menuentry debian12 {\n"
-			       "\tlinux (tftp,10.0.0.1)/distros/debian12/kernel auto=true "
-			       "priority=critical\n"
-			       "\tinitrd (tftp,10.0.0.1)/distros/debian12/initrd\n"
-			       "}\n");
-	free(s);
+	assert_rendered(b, "grub/grub.cfg",
+			"# xenprov\n"
+			"set default=0\n"
+			"set timeout=10\n"
+			"menuentry 'Boot from local disk' {\n\texit\n}\n"
+			"menuentry alpine {\n"
+			"\tlinux (tftp,10.0.0.1)/distros/alpine/kernel\n"
+			"}\n"
+			"menuentry debian12 {\n"
+			"\tlinux (tftp,10.0.0.1)/distros/debian12/kernel auto=true "
+			"priority=critical\n"
+			"\tinitrd (tftp,10.0.0.1)/distros/debian12/initrd\n"
+			"}\n");
 	xp_boot_free(b);
 	/* without a configured address, GRUB's default server */
 	b = boot_with(NULL, NULL);
-	s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
+	char *s = rendered(b, "grub/grub.cfg-01-52-54-00-ab-cd-01");
 	assert_non_null(strstr(s, "\tlinux (tftp)/distros/debian12/kernel "));
 	free(s);
 	xp_boot_free(b);
@@ -440,36 +405,34 @@ static void test_ipxe(void **st)
 {
 	(void)st;
 	struct xp_boot *b = boot_default();
-	char *s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
-	assert_string_equal(s, "#!ipxe\n"
-			       "kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
-			       "auto=true priority=critical console=ttyS0 hostname=web01\n"
-			       "initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
-			       "boot\n");
-	free(s);
-	s = rendered(b, "ipxe/default");
-	assert_string_equal(s, "#!ipxe\n"
-			       "menu xenprov\n"
-			       "item local Boot from local disk\n"
-			       "item alpine alpine\n"
-			       "item debian12 debian12\n"
-			       "choose --default local --timeout 10000 target || goto local\n"
-			       "goto ${target}\n"
-			       ":local\n"
-			       "exit\n"
-			       ":alpine\n"
-			       "kernel http://10.0.0.1:8080/distros/alpine/kernel\n"
-			       "boot\n"
-			       ":debian12\n"
-			       "kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
-			       "auto=true priority=critical\n"
-			       "initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
-			       "boot\n");
-	free(s);
+	assert_rendered(b, "ipxe/01-52-54-00-ab-cd-01",
+			"#!ipxe\n"
+			"kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
+			"auto=true priority=critical console=ttyS0 hostname=web01\n"
+			"initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
+			"boot\n");
+	assert_rendered(b, "ipxe/default",
+			"#!ipxe\n"
+			"menu xenprov\n"
+			"item local Boot from local disk\n"
+			"item alpine alpine\n"
+			"item debian12 debian12\n"
+			"choose --default local --timeout 10000 target || goto local\n"
+			"goto ${target}\n"
+			":local\n"
+			"exit\n"
+			":alpine\n"
+			"kernel http://10.0.0.1:8080/distros/alpine/kernel\n"
+			"boot\n"
+			":debian12\n"
+			"kernel http://10.0.0.1:8080/distros/debian12/kernel initrd=initrd "
+			"auto=true priority=critical\n"
+			"initrd http://10.0.0.1:8080/distros/debian12/initrd\n"
+			"boot\n");
 	xp_boot_free(b);
 	/* no HTTP: TFTP from the server, or from iPXE's next-server */
 	b = boot_with(NULL, "10.0.0.1");
-	s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
+	char *s = rendered(b, "ipxe/01-52-54-00-ab-cd-01");
 	assert_non_null(strstr(s, "kernel tftp://10.0.0.1/distros/debian12/kernel initrd=initrd "));
 	assert_non_null(strstr(s, "initrd tftp://10.0.0.1/distros/debian12/initrd\n"));
 	free(s);
@@ -498,12 +461,8 @@ static void test_distro_files(void **st)
 {
 	(void)st;
 	struct xp_boot *b = boot_default();
-	char *s = plain(b, "distros/debian12/kernel", "application/octet-stream");
-	assert_string_equal(s, "KERNEL-BYTES");
-	free(s);
-	s = plain(b, "/distros/debian12/initrd", "application/octet-stream");
-	assert_string_equal(s, "INITRD-BYTES!");
-	free(s);
+	assert_plain(b, "distros/debian12/kernel", "application/octet-stream", "KERNEL-BYTES");
+	assert_plain(b, "/distros/debian12/initrd", "application/octet-stream", "INITRD-BYTES!");
 	struct xp_bootfile f;
 	assert_int_equal(xp_boot_open(b, "distros/debian12/initrd", &f), 0);
 	assert_int_equal(f.size, 13);
@@ -520,15 +479,11 @@ static void test_distro_files(void **st)
 	char moved[4300];
 	snprintf(moved, sizeof(moved), "%s.moved", initrd);
 	assert_int_equal(rename(initrd, moved), 0);
-	s = plain(b, "distros/debian12/initrd", "application/octet-stream");
-	assert_string_equal(s, "INITRD-BYTES!");
-	free(s);
+	assert_plain(b, "distros/debian12/initrd", "application/octet-stream", "INITRD-BYTES!");
 	assert_int_equal(rename(moved, initrd), 0);
-	write_file(tmpdir, "vmlinuz", "CHANGED-IN-PLACE");
-	s = plain(b, "distros/debian12/kernel", "application/octet-stream");
-	assert_string_equal(s, "KERNEL-BYTES");
-	free(s);
-	write_file(tmpdir, "vmlinuz", "KERNEL-BYTES");
+	xp_test_write(tpath("vmlinuz"), "CHANGED-IN-PLACE");
+	assert_plain(b, "distros/debian12/kernel", "application/octet-stream", "KERNEL-BYTES");
+	xp_test_write(tpath("vmlinuz"), "KERNEL-BYTES");
 
 	/* the store's file: a symlink put in its place is not followed; gone is gone */
 	char obj[4300], keep[4400];
@@ -550,7 +505,7 @@ static void test_distro_files(void **st)
 	open_fails(b, "distros/legacy/initrd", -ENOENT);
 	const char *menus[] = {"pxelinux.cfg/default", "grub/grub.cfg", "ipxe/default"};
 	for (size_t i = 0; i < N(menus); i++) {
-		s = rendered(b, menus[i]);
+		char *s = rendered(b, menus[i]);
 		assert_null(strstr(s, "legacy"));
 		assert_non_null(strstr(s, "debian12"));
 		free(s);
@@ -610,40 +565,30 @@ static void test_confinement(void **st)
 	};
 	for (size_t i = 0; i < N(cases); i++) {
 		if (cases[i].rc == 0) {
-			char *s = plain(b, cases[i].path, "application/octet-stream");
-			assert_string_equal(s, cases[i].content);
-			free(s);
+			assert_plain(b, cases[i].path, "application/octet-stream",
+				     cases[i].content);
 		} else {
 			open_fails(b, cases[i].path, cases[i].rc);
 		}
 	}
 	open_fails(b, NULL, -EINVAL);
 	/* the state directory's own files, even hard-linked into the root */
-	char p[4300], q[4300];
-	snprintf(p, sizeof(p), "%s/api-token", state);
-	write_file(state, "api-token", "0123456789abcdef0123456789abcdef\n");
+	xp_test_write(xp_test_path(state, "api-token"), "0123456789abcdef0123456789abcdef\n");
 	const char *own[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm", "api-token"};
 	assert_true(xp_test_dms_held(state));
 	for (size_t i = 0; i < N(own); i++) {
-		snprintf(p, sizeof(p), "%s/%s", state, own[i]);
-		in_root(own[i], q, sizeof(q));
-		assert_int_equal(link(p, q), 0);
+		assert_int_equal(link(xp_test_path(state, own[i]), rpath(own[i])), 0);
 		open_fails(b, own[i], -EACCES);
-		assert_int_equal(unlink(q), 0);
+		assert_int_equal(unlink(rpath(own[i])), 0);
 	}
 	/* and refused without ever being opened for real: SQLite's locks are intact */
 	assert_true(xp_test_dms_held(state));
-	snprintf(p, sizeof(p), "%s/outside.txt", tmpdir); /* any other file: served */
-	in_root("linked.txt", q, sizeof(q));
-	assert_int_equal(link(p, q), 0);
-	char *t = plain(b, "linked.txt", "application/octet-stream");
-	assert_string_equal(t, "secret");
-	free(t);
-	assert_int_equal(unlink(q), 0);
+	/* any other file: served */
+	assert_int_equal(link(tpath("outside.txt"), rpath("linked.txt")), 0);
+	assert_plain(b, "linked.txt", "application/octet-stream", "secret");
+	assert_int_equal(unlink(rpath("linked.txt")), 0);
 	/* a NUL ends the C string: what follows it is never seen */
-	char *s = plain(b, "pxelinux.0\0/../../outside.txt", "application/octet-stream");
-	assert_string_equal(s, "PXE");
-	free(s);
+	assert_plain(b, "pxelinux.0\0/../../outside.txt", "application/octet-stream", "PXE");
 	xp_boot_free(b);
 }
 
@@ -651,9 +596,7 @@ static void test_new_errors(void **st)
 {
 	(void)st;
 	struct xp_boot *b = (struct xp_boot *)1;
-	char p[4300];
-	snprintf(p, sizeof(p), "%s/nosuch", tmpdir);
-	struct xp_boot_opts o = {.tftp_root = p};
+	struct xp_boot_opts o = {.tftp_root = tpath("nosuch")};
 	assert_int_equal(xp_boot_new(inv, &o, &b), -ENOENT);
 	assert_null(b);
 	o.tftp_root = kernel;
@@ -669,8 +612,7 @@ static void test_new_errors(void **st)
 		assert_int_equal(xp_boot_new(inv, &o, &b), -EACCES);
 		assert_null(b);
 	}
-	snprintf(p, sizeof(p), "%s/distro-files", state); /* beneath it is another matter */
-	o.tftp_root = p;
+	o.tftp_root = xp_test_path(state, "distro-files"); /* beneath it is another matter */
 	assert_int_equal(xp_boot_new(inv, &o, &b), 0);
 	xp_boot_free(b);
 	xp_boot_free(NULL);

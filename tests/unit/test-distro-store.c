@@ -32,32 +32,16 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char tmpdir[4096];
-static char state[4200], store[4300], tftp[4200];
+static xp_test_pathbuf state, store, tftp;
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+XP_TEST_SCRATCH_WITH("distro-store", store_paths, xp_test_nothing)
 
-static int setup(void **st)
+/* The state directory and its store's paths; a TFTP root. */
+static int store_paths(void)
 {
-	(void)st;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "distro-store") < 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", tmpdir);
-	snprintf(store, sizeof(store), "%s/distro-files", state);
-	snprintf(tftp, sizeof(tftp), "%s/tftp", tmpdir);
+	xp_test_paths(tmpdir, state, "state", tftp, "tftp", NULL);
+	xp_test_paths(state, store, "distro-files", NULL);
 	return mkdir(tftp, 0755);
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	return xp_test_rmtree(tmpdir);
 }
 
 /* The digest of a file's bytes, as the store names it. */
@@ -143,14 +127,11 @@ static int child_main(const char *dir, const char *verb, const char *arg)
 static void test_copies(void **st)
 {
 	(void)st;
-	const char *k1 = xp_test_path(tmpdir, "vmlinuz-a");
-	const char *k2 = xp_test_path(tmpdir, "other-name");
-	const char *ini = xp_test_path(tmpdir, "initrd");
-	const char *k3 = xp_test_path(tmpdir, "vmlinuz-b");
-	write_text(k1, "KERNEL-A");
-	write_text(k2, "KERNEL-A"); /* the same bytes under another name */
-	write_text(ini, "INITRD");
-	write_text(k3, "KERNEL-B");
+	const char *k1 = xp_test_write(tpath("vmlinuz-a"), "KERNEL-A");
+	/* the same bytes under another name */
+	const char *k2 = xp_test_write(tpath("other-name"), "KERNEL-A");
+	const char *ini = xp_test_write(tpath("initrd"), "INITRD");
+	const char *k3 = xp_test_write(tpath("vmlinuz-b"), "KERNEL-B");
 	chmod(k1, 0600);
 	char ha[65], hi[65], hb[65];
 	digest_of(k1, ha);
@@ -267,10 +248,8 @@ static void test_copies(void **st)
 static void test_collection_waits(void **st)
 {
 	(void)st;
-	const char *k = xp_test_path(tmpdir, "k");
-	const char *other = xp_test_path(tmpdir, "other");
-	write_text(k, "NEW-KERNEL");
-	write_text(other, "OTHER");
+	const char *k = xp_test_write(tpath("k"), "NEW-KERNEL");
+	const char *other = xp_test_write(tpath("other"), "OTHER");
 	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add(inv, "old", other, NULL, 0, NULL), 0);
 	/* a writer between naming its file and committing the row (here without the
@@ -311,10 +290,8 @@ static void test_collection_waits(void **st)
 static void test_lock_order(void **st)
 {
 	(void)st;
-	const char *a = xp_test_path(tmpdir, "a");
-	const char *b = xp_test_path(tmpdir, "b");
-	write_text(a, "KERNEL-A");
-	write_text(b, "KERNEL-B");
+	const char *a = xp_test_write(tpath("a"), "KERNEL-A");
+	const char *b = xp_test_write(tpath("b"), "KERNEL-B");
 	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_begin(inv), 0); /* holds the database's write lock */
 	pid_t pid = child("add", b);		/* copies b in, then waits for the database */
@@ -338,16 +315,16 @@ static void test_confined(void **st)
 	(void)st;
 	char msg[9000];
 	const char *in = xp_test_path(tftp, "linux");
-	const char *outside = xp_test_path(tmpdir, "outside");
+	const char *outside = tpath("outside");
 	const char *up = xp_test_path(tftp, "../outside");
 	const char *link_out = xp_test_path(tftp, "link-out");
 	const char *link_in = xp_test_path(tftp, "link-in");
-	const char *extra = xp_test_path(tmpdir, "extra");
+	const char *extra = tpath("extra");
 	const char *in_extra = xp_test_path(extra, "linux");
-	write_text(in, "IN-ROOT");
-	write_text(outside, "OUTSIDE");
+	xp_test_write(in, "IN-ROOT");
+	xp_test_write(outside, "OUTSIDE");
 	assert_int_equal(mkdir(extra, 0755), 0);
-	write_text(in_extra, "IN-EXTRA");
+	xp_test_write(in_extra, "IN-EXTRA");
 	assert_int_equal(symlink(outside, link_out), 0);
 	assert_int_equal(symlink("linux", link_in), 0);
 
@@ -386,7 +363,7 @@ static void test_confined(void **st)
 	/* the state directory: never, however it is reached */
 	const char *token = xp_test_path(state, "api-token");
 	const char *dbfile = xp_test_path(state, "inventory.db");
-	write_text(token, "0123456789abcdef0123456789abcdef\n");
+	xp_test_write(token, "0123456789abcdef0123456789abcdef\n");
 	snprintf(msg, sizeof(msg), NOT_BENEATH, dbfile);
 	confined(inv, dbfile, -EACCES, msg);
 	snprintf(roots, sizeof(roots), "%s/distro-files/../api-token", state);
@@ -451,7 +428,7 @@ static void test_roots(void **st)
 		assert_int_equal(xp_server_setting_set(inv, keys[k], sub, NULL), 0);
 		assert_int_equal(xp_server_setting_set(inv, keys[k], tftp, NULL), 0);
 		/* a symlink to the state directory is the state directory */
-		const char *ln = xp_test_path(tmpdir, "to-state");
+		const char *ln = tpath("to-state");
 		unlink(ln);
 		assert_int_equal(symlink(state, ln), 0);
 		assert_int_equal(xp_server_setting_set(inv, keys[k], ln, NULL), -EINVAL);
@@ -472,8 +449,7 @@ static void test_open(void **st)
 	(void)st;
 	struct xp_inv *inv = xp_test_inv_open(state);
 	char hex[65];
-	const char *k = xp_test_path(tmpdir, "k");
-	write_text(k, "K");
+	const char *k = xp_test_write(tpath("k"), "K");
 	assert_int_equal(add(inv, "d", k, NULL, 0, NULL), 0);
 	digest_of(k, hex);
 	int fd = 7;
@@ -535,8 +511,7 @@ static void test_older_inventory(void **st)
 	assert_null(d.initrd_sha256);
 	assert_false(xp_distro_in_store(&d));
 	/* given its files again, it is served */
-	const char *k = xp_test_path(tmpdir, "k");
-	write_text(k, "K");
+	const char *k = xp_test_write(tpath("k"), "K");
 	free(d.kernel);
 	d.kernel = strdup(k);
 	free(d.initrd);
@@ -563,13 +538,10 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "--child") == 0)
 		return child_main(argv[2], argv[3], argv[4]);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_copies, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_collection_waits, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lock_order, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_confined, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_roots, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_older_inventory, setup, teardown),
+	    xp_test_in_scratch(test_copies),	      xp_test_in_scratch(test_collection_waits),
+	    xp_test_in_scratch(test_lock_order),      xp_test_in_scratch(test_confined),
+	    xp_test_in_scratch(test_roots),	      xp_test_in_scratch(test_open),
+	    xp_test_in_scratch(test_older_inventory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -859,7 +859,7 @@ static void test_storage_file(void **state)
 	snprintf(pool, sizeof(pool), "%s/pool-file/sub", tmp);
 	assert_int_equal(xp_storage_path(XP_STORAGE_FILE, pool, "f1", &path), 0);
 	enum xp_image_format fmt = XP_IMAGE_QCOW2;
-	assert_int_equal(xp_storage_create(XP_STORAGE_FILE, &g, pool, "f1", path, &fmt, NULL), 0);
+	assert_int_equal(xp_storage_create(XP_STORAGE_FILE, &g, pool, "f1", path, 0, &fmt, NULL), 0);
 	assert_int_equal(fmt, XP_IMAGE_RAW);
 	struct stat st, gs;
 	assert_int_equal(stat(path, &st), 0);
@@ -871,11 +871,20 @@ static void test_storage_file(void **state)
 	assert_int_equal(xp_test_sh("cmp -s '%s' '%s'", path, g.path), 0);
 	assert_int_equal(xp_test_sh("qemu-img compare -q -f raw -F raw '%s' '%s'", path, g.path),
 			 0);
+	/* the same copy without an fsync (deploy syncs the pool once at its end) */
+	char *quick;
+	assert_int_equal(xp_storage_path(XP_STORAGE_FILE, pool, "f2", &quick), 0);
+	assert_int_equal(xp_storage_create(XP_STORAGE_FILE, &g, pool, "f2", quick,
+					   XP_STORAGE_NOSYNC, &fmt, NULL),
+			 0);
+	assert_int_equal(xp_test_sh("cmp -s '%s' '%s'", quick, g.path), 0);
+	assert_int_equal(xp_storage_remove(XP_STORAGE_FILE, quick, NULL), 0);
+	free(quick);
 	/* never over an existing disk: that disk is left alone */
 	assert_int_equal(xp_test_sh("echo precious >'%s'", path), 0);
 	struct xp_diags d;
 	xp_diags_init(&d);
-	assert_int_equal(xp_storage_create(XP_STORAGE_FILE, &g, pool, "f1", path, &fmt, &d), -EEXIST);
+	assert_int_equal(xp_storage_create(XP_STORAGE_FILE, &g, pool, "f1", path, 0, &fmt, &d), -EEXIST);
 	assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 1);
 	xp_diags_release(&d);
 	assert_int_equal(xp_test_sh("grep -qx precious '%s'", path), 0);
@@ -897,7 +906,7 @@ static void test_storage_reflink(void **state)
 	enum xp_image_format fmt;
 	struct xp_diags d;
 	xp_diags_init(&d);
-	int r = xp_storage_create(XP_STORAGE_REFLINK, &g, pool, "r1", path, &fmt, &d);
+	int r = xp_storage_create(XP_STORAGE_REFLINK, &g, pool, "r1", path, 0, &fmt, &d);
 	if (r == -ENOTSUP) {
 		/* the message names the pool and the way out; nothing is left */
 		assert_int_equal(d.n, 1);
@@ -927,7 +936,7 @@ static void test_storage_qcow2(void **state)
 	snprintf(pool, sizeof(pool), "%s/pool-qcow2", tmp);
 	assert_int_equal(xp_storage_path(XP_STORAGE_QCOW2, pool, "q1", &path), 0);
 	enum xp_image_format fmt = XP_IMAGE_RAW;
-	assert_int_equal(xp_storage_create(XP_STORAGE_QCOW2, &g, pool, "q1", path, &fmt, NULL), 0);
+	assert_int_equal(xp_storage_create(XP_STORAGE_QCOW2, &g, pool, "q1", path, 0, &fmt, NULL), 0);
 	assert_int_equal(fmt, XP_IMAGE_QCOW2);
 	assert_int_equal(xp_test_sh("qemu-img check -q '%s'", path), 0);
 	char info[4400];
@@ -945,7 +954,7 @@ static void test_storage_qcow2(void **state)
 	free(text);
 	/* reads through to the golden image */
 	assert_int_equal(xp_test_sh("qemu-img compare -q '%s' '%s'", path, g.path), 0);
-	assert_int_equal(xp_storage_create(XP_STORAGE_QCOW2, &g, pool, "q1", path, &fmt, NULL), -EEXIST);
+	assert_int_equal(xp_storage_create(XP_STORAGE_QCOW2, &g, pool, "q1", path, 0, &fmt, NULL), -EEXIST);
 	assert_int_equal(xp_storage_remove(XP_STORAGE_QCOW2, path, NULL), 0);
 	assert_false(exists("%s", path));
 	free(path);
@@ -971,7 +980,7 @@ static void test_storage_lvm(void **state)
 	enum xp_image_format fmt;
 	struct xp_diags d;
 	xp_diags_init(&d);
-	assert_int_equal(xp_storage_create(XP_STORAGE_LVM, &g, "vg0", "l1", "/dev/vg0/l1", &fmt, &d),
+	assert_int_equal(xp_storage_create(XP_STORAGE_LVM, &g, "vg0", "l1", "/dev/vg0/l1", 0, &fmt, &d),
 			 -ENOTSUP);
 	assert_int_equal(d.n, 1);
 	assert_non_null(strstr(d.v[0].msg, "device-mapper"));

@@ -32,13 +32,11 @@
 	"block/array/so/it/lives/in/a/data/block"
 #define BIG_SIZE (300000u)
 
-static char tmpdir[1024];
 static bool is_root;
 
-static const char *tpath(const char *name)
-{
-	return xp_test_path(tmpdir, name);
-}
+/* One scratch directory for the group (main): the source tree, and the images the
+ * tests make, which stay until its teardown removes it. */
+XP_TEST_SCRATCH_WITH("extfs-read", make_tree, xp_test_nothing)
 
 static void pattern(unsigned char *buf, size_t len)
 {
@@ -49,27 +47,21 @@ static void pattern(unsigned char *buf, size_t len)
 	}
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-		abort();
-}
-
-/* The source tree, made once. */
+/* The source tree, made once (device nodes and owners too as root). */
 static int make_tree(void)
 {
+	is_root = geteuid() == 0;
 	const char *src = tpath("src");
 	if (xp_test_sh("mkdir -p '%s/sub/deeper'", src) != 0)
 		return -1;
-	write_file(tpath("src/hello.txt"), "hello world\n", 12);
-	write_file(tpath("src/empty"), "", 0);
-	write_file(tpath("src/sub/nested.txt"), "nested\n", 7);
+	xp_test_write(tpath("src/hello.txt"), "hello world\n");
+	xp_test_write(tpath("src/empty"), "");
+	xp_test_write(tpath("src/sub/nested.txt"), "nested\n");
 	unsigned char *big = malloc(BIG_SIZE);
 	if (!big)
 		return -1;
 	pattern(big, BIG_SIZE);
-	write_file(tpath("src/big.bin"), big, BIG_SIZE);
+	xp_test_write_bytes(tpath("src/big.bin"), big, BIG_SIZE);
 	free(big);
 	if (symlink("hello.txt", tpath("src/link")) < 0 ||
 	    symlink(LONG_TARGET, tpath("src/longlink")) < 0 ||
@@ -308,6 +300,22 @@ static void mkfs(const char *image, const char *type, const char *extra)
 
 /* ---- tests ----------------------------------------------------------------------- */
 
+/* The filesystem at off of image, opened; *bd, the block device it is read through. */
+static struct xp_fs *fs_at(const char *image, uint64_t off, struct xp_blockdev **bd)
+{
+	struct xp_fs *fs;
+	assert_int_equal(xp_blockdev_open(image, bd), 0);
+	assert_int_equal(xp_fs_open(*bd, off, &fs), 0);
+	return fs;
+}
+
+/* Closes what fs_at opened. */
+static void fs_done(struct xp_fs *fs, struct xp_blockdev *bd)
+{
+	xp_fs_close(fs);
+	xp_blockdev_close(bd);
+}
+
 static void test_bare_ext4(void **state)
 {
 	(void)state;
@@ -315,14 +323,10 @@ static void test_bare_ext4(void **state)
 	mkfs(img, "ext4", "");
 	xp_test_assert_fsck_clean(img, 0);
 	struct xp_blockdev *bd;
-	struct xp_fs *fs;
-	assert_int_equal(xp_blockdev_open(img, &bd), 0);
-	assert_int_equal(xp_fs_open(bd, 0, &fs), 0);
+	struct xp_fs *fs = fs_at(img, 0, &bd);
 	check_info(fs, img, 0, XP_FS_EXT4);
 	check_contents(fs);
-	xp_fs_close(fs);
-	xp_blockdev_close(bd);
-	unlink(img);
+	fs_done(fs, bd);
 }
 
 static void test_types(void **state)
@@ -337,25 +341,18 @@ static void test_types(void **state)
 		unlink(img);
 		mkfs(img, types[i].t, "");
 		struct xp_blockdev *bd;
-		struct xp_fs *fs;
-		assert_int_equal(xp_blockdev_open(img, &bd), 0);
-		assert_int_equal(xp_fs_open(bd, 0, &fs), 0);
+		struct xp_fs *fs = fs_at(img, 0, &bd);
 		check_info(fs, NULL, 0, types[i].type);
 		check_contents(fs);
-		xp_fs_close(fs);
-		xp_blockdev_close(bd);
+		fs_done(fs, bd);
 	}
 	/* ext4 with inline data: small files and directories live in the inode */
 	unlink(img);
 	mkfs(img, "ext4", "-O inline_data");
 	struct xp_blockdev *bd;
-	struct xp_fs *fs;
-	assert_int_equal(xp_blockdev_open(img, &bd), 0);
-	assert_int_equal(xp_fs_open(bd, 0, &fs), 0);
+	struct xp_fs *fs = fs_at(img, 0, &bd);
 	check_contents(fs);
-	xp_fs_close(fs);
-	xp_blockdev_close(bd);
-	unlink(img);
+	fs_done(fs, bd);
 }
 
 static void open_partitioned(const char *image, enum xp_image_format fmt)
@@ -402,15 +399,10 @@ static void test_partitioned_raw_and_qcow2(void **state)
 	    0);
 	open_partitioned(disk, XP_IMAGE_RAW);
 	/* blocks_free etc. against dumpe2fs on the embedded filesystem */
-	{
-		struct xp_blockdev *bd;
-		struct xp_fs *fs;
-		assert_int_equal(xp_blockdev_open(disk, &bd), 0);
-		assert_int_equal(xp_fs_open(bd, 1 << 20, &fs), 0);
-		check_info(fs, disk, 1 << 20, XP_FS_EXT4);
-		xp_fs_close(fs);
-		xp_blockdev_close(bd);
-	}
+	struct xp_blockdev *bd;
+	struct xp_fs *fs = fs_at(disk, 1 << 20, &bd);
+	check_info(fs, disk, 1 << 20, XP_FS_EXT4);
+	fs_done(fs, bd);
 	assert_int_equal(xp_test_sh("qemu-img convert -O qcow2 '%s' '%s'", disk, q1), 0);
 	open_partitioned(q1, XP_IMAGE_QCOW2);
 	assert_int_equal(xp_qcow2_from_raw(disk, q2, 0), 0);
@@ -420,10 +412,6 @@ static void test_partitioned_raw_and_qcow2(void **state)
 						 XP_IMAGE_QCOW2, 40 << 20),
 			 0);
 	open_partitioned(tpath("disk-ov.qcow2"), XP_IMAGE_QCOW2);
-	unlink(disk);
-	unlink(fsimg);
-	unlink(q1);
-	unlink(q2);
 }
 
 static void test_open_errors(void **state)
@@ -460,34 +448,15 @@ static void test_open_errors(void **state)
 	xp_blockdev_close(bd);
 	xp_fs_close(NULL);
 	xp_fs_entry_release(NULL);
-	unlink(img);
-	unlink(cut);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	is_root = geteuid() == 0;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "extfs-read") < 0)
-		return -1;
-	return make_tree();
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
 }
 
 int main(void)
 {
-	if (xp_test_need("mke2fs sfdisk qemu-img"))
-		return 77;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bare_ext4),
 	    cmocka_unit_test(test_types),
 	    cmocka_unit_test(test_partitioned_raw_and_qcow2),
 	    cmocka_unit_test(test_open_errors),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xp_test_run_group("mke2fs sfdisk qemu-img", tests, setup, teardown);
 }

@@ -40,6 +40,10 @@
 #include "xenprov/util.h"
 
 #define SWAP_UUID "d1c2b3a4-1234-4cde-8f00-aabbccddeeff"
+/* resolv.conf as the static settings (static_settings) write it */
+#define RESOLV_STATIC                                                                              \
+	"# resolv.conf(5), written by xenprov from the guest's name servers and domain\n"          \
+	"search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n"
 #define MIB	  (1024ull * 1024)
 
 #define SHADOW                                                                                     \
@@ -48,24 +52,15 @@
 	"admin:$y$j9T$abc$def:19001:0:99999:7:::\n"                                                \
 	"nobody:*:19000:0:99999:7:::\n"
 
-static char tmpdir[1024];
 static bool is_root;
 
-static const char *tpath(const char *name)
-{
-	return xp_test_path(tmpdir, name);
-}
+XP_TEST_SCRATCH_WITH("guest-edit", make_trees, xp_test_nothing)
 
 static void put(const char *rel, const char *content, mode_t mode)
 {
 	const char *path = tpath(rel);
-	FILE *f = fopen(path, "wb");
-	if (!f || fputs(content, f) < 0 || fclose(f) != 0) {
-		fprintf(stderr, "cannot write %s\n", path);
-		abort();
-	}
-	if (chmod(path, mode) < 0)
-		abort();
+	xp_test_write(path, content);
+	assert_int_equal(chmod(path, mode), 0);
 }
 
 static void sha(const char *path, char hex[65])
@@ -118,7 +113,8 @@ static void ifupdown_tree(const char *t)
 #undef P
 }
 
-static void make_trees(void)
+/* The golden trees the images are built from, made once. */
+static int make_trees(void)
 {
 	/* Debian 12 with ifupdown: merged /usr, systemd and its udevd, a stanza for the
 	 * interface under its name from an earlier boot (enX0) to be replaced */
@@ -204,6 +200,7 @@ static void make_trees(void)
 		       "true",
 		       tmpdir),
 	    0);
+	return 0;
 }
 
 /* ---- images ------------------------------------------------------------------------------ */
@@ -279,6 +276,14 @@ static char *dstat(const char *img, uint64_t off, const char *path)
 	return xp_test_out("debugfs -R 'stat %s' %s 2>/dev/null", path, at(img, off));
 }
 
+/* Fails the test unless the file at path in the filesystem at off of img holds want. */
+static void assert_file_is(const char *img, uint64_t off, const char *path, const char *want)
+{
+	char *s = cat(img, off, path);
+	assert_string_equal(s, want);
+	free(s);
+}
+
 static bool exists(const char *img, uint64_t off, const char *path)
 {
 	char *s = xp_test_out("debugfs -R 'stat %s' %s 2>&1", path, at(img, off));
@@ -316,29 +321,25 @@ static bool report_has(const struct xp_guest_report *rep, bool written, const ch
 static void verify_debian(const char *img, uint64_t off, bool swap)
 {
 	assert_fsck_clean(img, off);
-	char *s = cat(img, off, "/etc/hostname");
-	assert_string_equal(s, "web01\n");
-	free(s);
-	s = cat(img, off, "/etc/hosts");
+	assert_file_is(img, off, "/etc/hostname", "web01\n");
+	char *s = cat(img, off, "/etc/hosts");
 	xp_test_assert_contains(s, "127.0.0.1\tlocalhost\n");
 	xp_test_assert_contains(s, "127.0.1.1\tweb01.example.com\tweb01\n");
 	xp_test_assert_contains(s, "::1\tlocalhost ip6-localhost ip6-loopback\n");
 	free(s);
 	/* under systemd-udevd the interface is named by a .link file matching its MAC,
 	 * and ifupdown configures that name (Debian 12 would call it enX0 itself) */
-	s = cat(img, off, "/etc/network/interfaces");
-	assert_string_equal(s, "# interfaces(5) file used by ifup(8) and ifdown(8), written by "
-			       "xenprov\nsource /etc/network/interfaces.d/*\n\n"
-			       "auto lo\niface lo inet loopback\n\n"
-			       "auto enX0\niface enX0 inet static\n\taddress 192.0.2.10/24\n"
-			       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
-			       "\tdns-search example.com\n");
-	free(s);
-	s = cat(img, off, "/etc/systemd/network/10-xenprov-enX0.link");
-	assert_string_equal(s, "# systemd.link(5), written by xenprov: the interface with this MAC "
-			       "address\n# is enX0, the name /etc/network/interfaces configures.\n"
-			       "[Match]\nMACAddress=00:16:3e:12:34:56\n\n[Link]\nName=enX0\n");
-	free(s);
+	assert_file_is(img, off, "/etc/network/interfaces",
+		       "# interfaces(5) file used by ifup(8) and ifdown(8), written by "
+		       "xenprov\nsource /etc/network/interfaces.d/*\n\n"
+		       "auto lo\niface lo inet loopback\n\n"
+		       "auto enX0\niface enX0 inet static\n\taddress 192.0.2.10/24\n"
+		       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+		       "\tdns-search example.com\n");
+	assert_file_is(img, off, "/etc/systemd/network/10-xenprov-enX0.link",
+		       "# systemd.link(5), written by xenprov: the interface with this MAC "
+		       "address\n# is enX0, the name /etc/network/interfaces configures.\n"
+		       "[Match]\nMACAddress=00:16:3e:12:34:56\n\n[Link]\nName=enX0\n");
 	s = dstat(img, off, "/etc/systemd/network/10-xenprov-enX0.link");
 	xp_test_assert_contains(s, "Mode:  0644");
 	xp_test_assert_contains(s, "User:     0   Group:     0");
@@ -348,11 +349,7 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	assert_false(exists(img, off, "/etc/network/interfaces.d/40-enX0"));
 	assert_true(exists(img, off, "/etc/network/interfaces.d/60-eth1"));
 	/* the build host's resolv.conf (a regular file) became the profile's */
-	s = cat(img, off, "/etc/resolv.conf");
-	assert_string_equal(s, "# resolv.conf(5), written by xenprov from the guest's name "
-			       "servers and domain\nsearch example.com\nnameserver 192.0.2.53\n"
-			       "nameserver 2001:db8::53\n");
-	free(s);
+	assert_file_is(img, off, "/etc/resolv.conf", RESOLV_STATIC);
 
 	/* fstab by the new UUIDs, as blkid reads them */
 	char *fsu = blkid_uuid(img, off), line[128];
@@ -385,12 +382,11 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	free(s2);
 
 	/* shadow: only root's second field changed; mode and group kept */
-	s = cat(img, off, "/etc/shadow");
-	assert_string_equal(s, "root:" HASH ":19000:0:99999:7:::\n"
-			       "daemon:*:19000:0:99999:7:::\n"
-			       "admin:$y$j9T$abc$def:19001:0:99999:7:::\n"
-			       "nobody:*:19000:0:99999:7:::\n");
-	free(s);
+	assert_file_is(img, off, "/etc/shadow",
+		       "root:" HASH ":19000:0:99999:7:::\n"
+		       "daemon:*:19000:0:99999:7:::\n"
+		       "admin:$y$j9T$abc$def:19001:0:99999:7:::\n"
+		       "nobody:*:19000:0:99999:7:::\n");
 	s = dstat(img, off, "/etc/shadow");
 	xp_test_assert_contains(s, "Mode:  0640");
 	if (is_root)
@@ -398,9 +394,7 @@ static void verify_debian(const char *img, uint64_t off, bool swap)
 	free(s);
 
 	/* root's key */
-	s = cat(img, off, "/root/.ssh/authorized_keys");
-	assert_string_equal(s, KEY "\n");
-	free(s);
+	assert_file_is(img, off, "/root/.ssh/authorized_keys", KEY "\n");
 	s = dstat(img, off, "/root/.ssh/authorized_keys");
 	xp_test_assert_contains(s, "Mode:  0600");
 	xp_test_assert_contains(s, "User:     0   Group:     0");
@@ -492,34 +486,38 @@ static void test_debian_partitioned_raw(void **state)
 	assert_fsck_clean("deb.raw", MIB);
 }
 
+/* The static settings applied to img, made bare from tree: the network format found
+ * is format, the image's own file removed was removed; the filesystem is clean. */
+static void apply_static(const char *tree, const char *img, enum xp_net_format format,
+			 const char *removed)
+{
+	make_bare(tree, img, 32);
+	struct xp_guest_settings s = static_settings();
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_apply(tpath(img), &s, &rep, NULL), 0);
+	assert_int_equal(rep.net_format, format);
+	assert_true(report_has(&rep, false, removed));
+	xp_guest_report_release(&rep);
+	assert_fsck_clean(img, 0);
+}
+
 /* Without systemd-udevd (busybox, sysvinit with mdev) nothing renames the interface:
  * ifupdown configures the kernel's eth0 and no .link file is written. */
 static void test_busybox_eth0(void **state)
 {
 	(void)state;
-	make_bare("busybox", "bb.raw", 32);
-	struct xp_guest_settings s = static_settings();
-	struct xp_guest_report rep;
-	assert_int_equal(xp_guest_apply(tpath("bb.raw"), &s, &rep, NULL), 0);
-	assert_int_equal(rep.net_format, XP_NET_IFUPDOWN);
-	assert_true(report_has(&rep, false, "/etc/network/interfaces.d/50-cloud-init"));
-	xp_guest_report_release(&rep);
-	assert_fsck_clean("bb.raw", 0);
-	char *n = cat("bb.raw", 0, "/etc/network/interfaces");
-	assert_string_equal(n, "# interfaces(5) file used by ifup(8) and ifdown(8), written by "
-			       "xenprov\nsource /etc/network/interfaces.d/*\n\n"
-			       "auto lo\niface lo inet loopback\n\n"
-			       "auto eth0\niface eth0 inet static\n\taddress 192.0.2.10/24\n"
-			       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
-			       "\tdns-search example.com\n");
-	free(n);
+	apply_static("busybox", "bb.raw", XP_NET_IFUPDOWN,
+		     "/etc/network/interfaces.d/50-cloud-init");
+	assert_file_is("bb.raw", 0, "/etc/network/interfaces",
+		       "# interfaces(5) file used by ifup(8) and ifdown(8), written by "
+		       "xenprov\nsource /etc/network/interfaces.d/*\n\n"
+		       "auto lo\niface lo inet loopback\n\n"
+		       "auto eth0\niface eth0 inet static\n\taddress 192.0.2.10/24\n"
+		       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+		       "\tdns-search example.com\n");
 	assert_false(exists("bb.raw", 0, "/etc/systemd"));
 	assert_true(exists("bb.raw", 0, "/etc/network/interfaces.d/60-eth1"));
-	n = cat("bb.raw", 0, "/etc/resolv.conf");
-	assert_string_equal(n, "# resolv.conf(5), written by xenprov from the guest's name "
-			       "servers and domain\nsearch example.com\nnameserver 192.0.2.53\n"
-			       "nameserver 2001:db8::53\n");
-	free(n);
+	assert_file_is("bb.raw", 0, "/etc/resolv.conf", RESOLV_STATIC);
 }
 
 static void test_networkd_bare(void **state)
@@ -547,9 +545,7 @@ static void test_networkd_bare(void **state)
 	xp_test_assert_contains(n, "Mode:  0600");
 	xp_test_assert_contains(n, "User:     0   Group:     0");
 	free(n);
-	n = cat("nd.raw", 0, "/root/.ssh/authorized_keys");
-	assert_string_equal(n, KEY "\n");
-	free(n);
+	assert_file_is("nd.raw", 0, "/root/.ssh/authorized_keys", KEY "\n");
 	n = cat("nd.raw", 0, "/etc/hosts");
 	xp_test_assert_contains(n, "127.0.1.1\tdb1\n");
 	free(n);
@@ -587,12 +583,11 @@ static void test_networkd_bare(void **state)
 	assert_false(report_has(&rep2, true, "/etc/resolv.conf"));
 	assert_false(report_has(&rep2, false, "/etc/resolv.conf"));
 	xp_guest_report_release(&rep2);
-	n = cat("nd.raw", 0, "/etc/systemd/network/10-xenprov.network");
-	assert_string_equal(n, "# systemd.network(5), written by xenprov\n[Match]\n"
-			       "MACAddress=00:16:3e:aa:bb:cd\n\n"
-			       "[Network]\nAddress=2001:db8::10/64\nGateway=2001:db8::1\n"
-			       "DNS=192.0.2.53\nDomains=example.org\n");
-	free(n);
+	assert_file_is("nd.raw", 0, "/etc/systemd/network/10-xenprov.network",
+		       "# systemd.network(5), written by xenprov\n[Match]\n"
+		       "MACAddress=00:16:3e:aa:bb:cd\n\n"
+		       "[Network]\nAddress=2001:db8::10/64\nGateway=2001:db8::1\n"
+		       "DNS=192.0.2.53\nDomains=example.org\n");
 	n = dstat("nd.raw", 0, "/etc/resolv.conf");
 	xp_test_assert_contains(n, "Type: symlink");
 	xp_test_assert_contains(n, "link dest: \"../run/systemd/resolve/stub-resolv.conf\"");
@@ -617,25 +612,17 @@ static void dump(const char *img, uint64_t off, const char *path, const char *de
 static void test_netplan(void **state)
 {
 	(void)state;
-	make_bare("netplan", "np.raw", 32);
-	struct xp_guest_settings s = static_settings();
-	struct xp_guest_report rep;
-	assert_int_equal(xp_guest_apply(tpath("np.raw"), &s, &rep, NULL), 0);
-	assert_int_equal(rep.net_format, XP_NET_NETPLAN);
-	assert_true(report_has(&rep, false, "/etc/netplan/50-cloud-init.yaml"));
-	xp_guest_report_release(&rep);
-	assert_fsck_clean("np.raw", 0);
-	char *n = cat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
-	assert_string_equal(n, "# netplan configuration, written by xenprov\n"
-			       "network:\n  version: 2\n  ethernets:\n    enX0:\n"
-			       "      match:\n        macaddress: \"00:16:3e:12:34:56\"\n"
-			       "      set-name: enX0\n      dhcp4: false\n      addresses:\n"
-			       "        - \"192.0.2.10/24\"\n      routes:\n        - to: default\n"
-			       "          via: \"192.0.2.1\"\n      nameservers:\n"
-			       "        addresses: [192.0.2.53, 2001:db8::53]\n"
-			       "        search: [example.com]\n");
-	free(n);
-	n = dstat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
+	apply_static("netplan", "np.raw", XP_NET_NETPLAN, "/etc/netplan/50-cloud-init.yaml");
+	assert_file_is("np.raw", 0, "/etc/netplan/50-xenprov.yaml",
+		       "# netplan configuration, written by xenprov\n"
+		       "network:\n  version: 2\n  ethernets:\n    enX0:\n"
+		       "      match:\n        macaddress: \"00:16:3e:12:34:56\"\n"
+		       "      set-name: enX0\n      dhcp4: false\n      addresses:\n"
+		       "        - \"192.0.2.10/24\"\n      routes:\n        - to: default\n"
+		       "          via: \"192.0.2.1\"\n      nameservers:\n"
+		       "        addresses: [192.0.2.53, 2001:db8::53]\n"
+		       "        search: [example.com]\n");
+	char *n = dstat("np.raw", 0, "/etc/netplan/50-xenprov.yaml");
 	xp_test_assert_contains(n, "Mode:  0600");
 	free(n);
 	assert_false(exists("np.raw", 0, "/etc/netplan/50-cloud-init.yaml"));
@@ -728,11 +715,7 @@ static void test_networkmanager(void **state)
 	xp_test_assert_contains(n, "User:     0   Group:     0");
 	free(n);
 	assert_true(exists("nm.raw", 0, "/etc/NetworkManager/system-connections/br0.nmconnection"));
-	n = cat("nm.raw", 0, "/etc/resolv.conf");
-	assert_string_equal(n, "# resolv.conf(5), written by xenprov from the guest's name "
-			       "servers and domain\nsearch example.com\nnameserver 192.0.2.53\n"
-			       "nameserver 2001:db8::53\n");
-	free(n);
+	assert_file_is("nm.raw", 0, "/etc/resolv.conf", RESOLV_STATIC);
 	assert_false(exists("nm.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0"));
 
 	/* NetworkManager's own parser reads it as the connection meant (nmcli's offline
@@ -793,12 +776,11 @@ static void test_ifcfg(void **state)
 	assert_int_equal(rep.net_format, XP_NET_IFCFG);
 	xp_guest_report_release(&rep);
 	assert_fsck_clean("rh.raw", 0);
-	char *n = cat("rh.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0");
-	assert_string_equal(n, "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\n"
-			       "ONBOOT=yes\nHWADDR=00:16:3e:12:34:56\nBOOTPROTO=none\n"
-			       "IPADDR=192.0.2.10\nPREFIX=24\nGATEWAY=192.0.2.1\n"
-			       "DNS1=192.0.2.53\nDNS2=2001:db8::53\nDOMAIN=example.com\n");
-	free(n);
+	assert_file_is("rh.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0",
+		       "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\n"
+		       "ONBOOT=yes\nHWADDR=00:16:3e:12:34:56\nBOOTPROTO=none\n"
+		       "IPADDR=192.0.2.10\nPREFIX=24\nGATEWAY=192.0.2.1\n"
+		       "DNS1=192.0.2.53\nDNS2=2001:db8::53\nDOMAIN=example.com\n");
 	/* the inode is kept: same number, same extended attributes */
 	char *after = dstat("rh.raw", 0, "/etc/sysconfig/network-scripts/ifcfg-eth0");
 	assert_true(strncmp(before, after, strcspn(before, " ") + 8) == 0);
@@ -1504,38 +1486,17 @@ static void test_nothing_requested(void **state)
 	assert_int_equal(rep.nremoved, 4);
 	assert_int_equal(rep.net_format, XP_NET_IFUPDOWN);
 	xp_guest_report_release(&rep);
-	char *h = cat("min.raw", 0, "/etc/hostname");
-	assert_string_equal(h, "golden\n");
-	free(h);
-	h = cat("min.raw", 0, "/etc/shadow");
-	assert_string_equal(h, SHADOW);
-	free(h);
-	h = cat("min.raw", 0, "/etc/network/interfaces.d/50-cloud-init");
+	assert_file_is("min.raw", 0, "/etc/hostname", "golden\n");
+	assert_file_is("min.raw", 0, "/etc/shadow", SHADOW);
+	char *h = cat("min.raw", 0, "/etc/network/interfaces.d/50-cloud-init");
 	xp_test_assert_contains(h, "iface eth0");
 	free(h);
 	assert_false(exists("min.raw", 0, "/root/.ssh"));
 	assert_fsck_clean("min.raw", 0);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "guest-edit") < 0)
-		return -1;
-	make_trees();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return xp_test_rmtree(tmpdir);
-}
-
 int main(void)
 {
-	if (xp_test_need("mke2fs debugfs e2fsck sfdisk mkswap blkid qemu-img python3"))
-		return 77;
 	is_root = geteuid() == 0;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_debian_partitioned_raw),
@@ -1552,5 +1513,6 @@ int main(void)
 	    cmocka_unit_test(test_nothing_requested),
 	    cmocka_unit_test(test_clones),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xp_test_run_group("mke2fs debugfs e2fsck sfdisk mkswap blkid qemu-img python3",
+				 tests, setup, teardown);
 }

@@ -27,7 +27,19 @@
 #include "xenprov/guest.h"
 #include "xenprov/util.h"
 
-static char tmpdir[1024];
+/* Every test works in a scratch directory of its own, its current directory: the
+ * paths below (the disks, the hooks, their logs) are relative to it. */
+XP_TEST_SCRATCH_WITH("guest-hooks", enter_scratch, leave_scratch)
+
+static int enter_scratch(void)
+{
+	return chdir(tmpdir);
+}
+
+static int leave_scratch(void)
+{
+	return chdir(XP_TEST_TMP);
+}
 
 static void put(const char *rel, const char *content, mode_t mode)
 {
@@ -256,32 +268,12 @@ static void test_customize(void **state)
 	assert_memory_equal(before, after, sizeof(before));
 }
 
-/* Every test works in a scratch directory of its own, its current directory: the
- * paths below (the disks, the hooks, their logs) are relative to it. */
-static int setup(void **state)
-{
-	(void)state;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "guest-hooks") < 0)
-		return -1;
-	return chdir(tmpdir);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (chdir(XP_TEST_TMP) < 0)
-		return -1;
-	return xp_test_rmtree(tmpdir);
-}
-
 int main(void)
 {
-	if (xp_test_need("mke2fs debugfs e2fsck"))
-		return 77;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hooks_run),
 	    cmocka_unit_test(test_hooks_check),
 	    cmocka_unit_test(test_customize),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xp_test_run_group("mke2fs debugfs e2fsck", tests, setup, teardown);
 }

@@ -29,36 +29,19 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char tmpdir[4096];
-static char state[4200];
-static char kernel[4200], initrd[4200], subdir[4200];
+static xp_test_pathbuf state, kernel, initrd, subdir;
 
-static void touch(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("data\n", f);
-	fclose(f);
-}
+XP_TEST_SCRATCH_WITH("inventory-boot", boot_files, xp_test_nothing)
 
-static int setup(void **st)
+/* A state directory's path, two small files standing for a kernel and an initrd, and
+ * a directory. */
+static int boot_files(void)
 {
-	(void)st;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "inventory-boot") < 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", tmpdir);
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", tmpdir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd.img", tmpdir);
-	snprintf(subdir, sizeof(subdir), "%s/dir", tmpdir);
-	touch(kernel);
-	touch(initrd);
+	xp_test_paths(tmpdir, state, "state", kernel, "vmlinuz", initrd, "initrd.img", subdir,
+		      "dir", NULL);
+	xp_test_write(kernel, "data\n");
+	xp_test_write(initrd, "data\n");
 	return mkdir(subdir, 0755);
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	return xp_test_rmtree(tmpdir);
 }
 
 static int add_distro(struct xp_inv *inv, const char *name)
@@ -1215,22 +1198,22 @@ static void test_schema_constraints(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_distro_crud, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_distro_refusals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_system_crud, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_system_refusals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_references, setup, teardown),
+	    xp_test_in_scratch(test_distro_crud),
+	    xp_test_in_scratch(test_distro_refusals),
+	    xp_test_in_scratch(test_system_crud),
+	    xp_test_in_scratch(test_system_refusals),
+	    xp_test_in_scratch(test_references),
 	    cmocka_unit_test(test_profile_distro_key),
 	    cmocka_unit_test(test_setting_check_good),
 	    cmocka_unit_test(test_setting_check_bad),
 	    cmocka_unit_test(test_setting_defaults),
-	    cmocka_unit_test_setup_teardown(test_settings_store, setup, teardown),
+	    xp_test_in_scratch(test_settings_store),
 	    cmocka_unit_test(test_pools),
 	    cmocka_unit_test(test_system_ip_check),
-	    cmocka_unit_test_setup_teardown(test_system_ip_store, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_schema_constraints, setup, teardown),
+	    xp_test_in_scratch(test_system_ip_store),
+	    xp_test_in_scratch(test_data_version),
+	    xp_test_in_scratch(test_migrate_v1),
+	    xp_test_in_scratch(test_schema_constraints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

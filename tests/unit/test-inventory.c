@@ -30,22 +30,14 @@
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
 #define SCHEMA_VERSION 3
 
-static char tmpdir[4096];
-static char state[4200];
+static xp_test_pathbuf state;
 
-static int setup(void **st)
+XP_TEST_SCRATCH_WITH("inventory", state_in_scratch, xp_test_nothing)
+
+static int state_in_scratch(void)
 {
-	(void)st;
-	if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), "inventory") < 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	xp_test_paths(tmpdir, state, "state", NULL);
 	return 0;
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	return xp_test_rmtree(tmpdir);
 }
 
 /* Adds a profile from "key=value" strings (NULL-terminated). */
@@ -82,7 +74,7 @@ static void test_open(void **st)
 {
 	(void)st;
 	/* nested, missing directories are made; the last one private */
-	snprintf(state, sizeof(state), "%s/a/b/state", tmpdir);
+	xp_test_paths(tmpdir, state, "a/b/state", NULL);
 	struct xp_inv *inv = xp_test_inv_open(state);
 	struct stat sb;
 	assert_int_equal(stat(state, &sb), 0);
@@ -112,17 +104,12 @@ static void test_open(void **st)
 	xp_test_sql(state, "PRAGMA user_version"); /* still a database SQLite reads */
 
 	/* not a directory, no name, unreadable */
-	char file[4300];
-	snprintf(file, sizeof(file), "%s/file", tmpdir);
-	FILE *f = fopen(file, "w");
-	assert_non_null(f);
-	fclose(f);
+	xp_test_write(tpath("file"), "");
 	inv = (struct xp_inv *)1;
-	assert_int_equal(xp_inv_open(file, &inv), -ENOTDIR);
+	assert_int_equal(xp_inv_open(tpath("file"), &inv), -ENOTDIR);
 	assert_null(inv);
 	assert_int_equal(xp_inv_open("", &inv), -EINVAL);
-	snprintf(file, sizeof(file), "%s/file/sub", tmpdir);
-	assert_int_equal(xp_inv_open(file, &inv), -ENOTDIR);
+	assert_int_equal(xp_inv_open(tpath("file/sub"), &inv), -ENOTDIR);
 	xp_inv_close(NULL);
 }
 
@@ -1081,24 +1068,24 @@ int main(int argc, char **argv)
 		return r;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_second_connection, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
+	    xp_test_in_scratch(test_open),
+	    xp_test_in_scratch(test_private_files),
+	    xp_test_in_scratch(test_second_connection),
+	    xp_test_in_scratch(test_newer_schema),
 	    cmocka_unit_test(test_state_dir_default),
 	    cmocka_unit_test(test_settings),
-	    cmocka_unit_test_setup_teardown(test_profile_crud, setup, teardown),
+	    xp_test_in_scratch(test_profile_crud),
 	    cmocka_unit_test(test_names),
-	    cmocka_unit_test_setup_teardown(test_cycles, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_gateway_in_pool, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_remove_busy, setup, teardown),
+	    xp_test_in_scratch(test_cycles),
+	    xp_test_in_scratch(test_resolve),
+	    xp_test_in_scratch(test_gateway_in_pool),
+	    xp_test_in_scratch(test_remove_busy),
 	    cmocka_unit_test(test_check_good),
 	    cmocka_unit_test(test_check_bad),
 	    cmocka_unit_test(test_check_covers_keys),
 	    cmocka_unit_test(test_secret_keys),
-	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+	    xp_test_in_scratch(test_transactions),
+	    xp_test_in_scratch(test_concurrent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

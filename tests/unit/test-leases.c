@@ -18,23 +18,10 @@
 #include <cmocka.h>
 
 #include "testlib.h"
-#include <sqlite3.h>
 
 #include "xenprov/leases.h"
 
-static char dir[4096];
-
-static int setup(void **st)
-{
-	(void)st;
-	return xp_test_mkdtemp(dir, sizeof(dir), "leases");
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	return xp_test_rmtree(dir);
-}
+XP_TEST_SCRATCH("leases")
 
 static struct xp_dhcp_lease lease(uint32_t ip, uint8_t id, const char *host, int64_t exp)
 {
@@ -60,8 +47,7 @@ static const struct xp_dhcp_lease *find(const struct xp_dhcp_lease *v, size_t n,
 static void test_round_trip(void **st)
 {
 	(void)st;
-	struct xp_inv *inv;
-	assert_int_equal(xp_inv_open(dir, &inv), 0);
+	struct xp_inv *inv = xp_test_inv_open(tmpdir);
 	assert_int_equal(xp_inv_set_durability(inv, false), 0);
 	struct xp_dhcp_lease v[3] = {
 	    lease(IP(10, 0, 0, 100), 1, "alpha", 1000),
@@ -73,8 +59,7 @@ static void test_round_trip(void **st)
 	assert_int_equal(xp_lease_save(inv, v, 0), 0); /* nothing: no transaction */
 
 	/* another connection: what a restarted server reads */
-	struct xp_inv *other;
-	assert_int_equal(xp_inv_open(dir, &other), 0);
+	struct xp_inv *other = xp_test_inv_open(tmpdir);
 	struct xp_dhcp_lease *got;
 	size_t n;
 	assert_int_equal(xp_lease_load(other, &got, &n), 0);
@@ -118,28 +103,18 @@ static void test_round_trip(void **st)
 static void test_foreign_rows(void **st)
 {
 	(void)st;
-	struct xp_inv *inv;
-	assert_int_equal(xp_inv_open(dir, &inv), 0);
+	struct xp_inv *inv = xp_test_inv_open(tmpdir);
 	struct xp_dhcp_lease l = lease(IP(10, 0, 0, 5), 9, "ok", 100);
 	assert_int_equal(xp_lease_save(inv, &l, 1), 0);
 	xp_inv_close(inv);
 	/* rows written behind xenprov's back: a bad MAC, an empty client, an address
 	 * out of range; loading skips them rather than trusting them */
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/inventory.db", dir);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				      "INSERT INTO leases VALUES (1, x'01', 'nonsense', NULL,"
-				      " 'bound', 1, 1);"
-				      "INSERT INTO leases VALUES (2, x'', '52:54:00:00:00:01', NULL,"
-				      " 'bound', 1, 1);"
-				      "INSERT INTO leases VALUES (-5, x'01', '52:54:00:00:00:01',"
-				      " NULL, 'bound', 1, 1);",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
-	assert_int_equal(xp_inv_open(dir, &inv), 0);
+	xp_test_sql(tmpdir, "INSERT INTO leases VALUES (1, x'01', 'nonsense', NULL, 'bound', 1, 1);"
+			   "INSERT INTO leases VALUES (2, x'', '52:54:00:00:00:01', NULL,"
+			   " 'bound', 1, 1);"
+			   "INSERT INTO leases VALUES (-5, x'01', '52:54:00:00:00:01',"
+			   " NULL, 'bound', 1, 1);");
+	inv = xp_test_inv_open(tmpdir);
 	struct xp_dhcp_lease *got;
 	size_t n;
 	assert_int_equal(xp_lease_load(inv, &got, &n), 0);
@@ -152,8 +127,8 @@ static void test_foreign_rows(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_foreign_rows, setup, teardown),
+	    xp_test_in_scratch(test_round_trip),
+	    xp_test_in_scratch(test_foreign_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

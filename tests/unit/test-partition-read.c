@@ -23,6 +23,8 @@
 #include "xenprov/blockdev.h"
 #include "xenprov/partition.h"
 
+/* One scratch directory for the group (main); the images the tests make stay in it until
+ * its teardown removes it. */
 XP_TEST_SCRATCH("partition-read")
 
 /* writes a table with sfdisk from a script; the image is size bytes */
@@ -30,10 +32,7 @@ static void sfdisk(const char *image, uint64_t size, const char *script)
 {
 	xp_test_sparse(image, size);
 	const char *in = tpath("sfdisk.script");
-	FILE *f = fopen(in, "w");
-	assert_non_null(f);
-	fputs(script, f);
-	assert_int_equal(fclose(f), 0);
+	xp_test_write(in, script);
 	assert_int_equal(xp_test_sh("sfdisk -q '%s' <'%s' >/dev/null", image, in), 0);
 }
 
@@ -45,6 +44,36 @@ static int read_table(const char *image, enum xp_label *label, struct xp_part **
 	r = xp_partition_read(bd, label, parts, n);
 	xp_blockdev_close(bd);
 	return r;
+}
+
+/* The table of image, read: the label and the number of partitions wanted; the
+ * partitions (heap, the caller frees). */
+static struct xp_part *read_as(const char *image, enum xp_label want_label, size_t want_n)
+{
+	enum xp_label label;
+	struct xp_part *parts;
+	size_t n;
+	assert_int_equal(read_table(image, &label, &parts, &n), 0);
+	assert_int_equal(label, want_label);
+	assert_int_equal(n, want_n);
+	return parts;
+}
+
+/* read_as on a 64 MiB image whose table sfdisk wrote from script. */
+static struct xp_part *write_read(const char *image, const char *script, enum xp_label want_label,
+				  size_t want_n)
+{
+	sfdisk(image, 64 << 20, script);
+	return read_as(image, want_label, want_n);
+}
+
+/* The first partition of the tables below: number 1, 1 MiB in, 10 MiB long, of type. */
+static void assert_first(const struct xp_part *parts, const char *type)
+{
+	assert_int_equal(parts[0].number, 1);
+	assert_int_equal(parts[0].offset, 1 << 20);
+	assert_int_equal(parts[0].size, 10 << 20);
+	assert_string_equal(parts[0].type, type);
 }
 
 /* every partition sfdisk --json reports, equal to ours */
@@ -90,78 +119,65 @@ static void assert_matches_sfdisk(const char *image, enum xp_label label,
 	json_decref(j);
 }
 
+/* parts (n, read from img, then freed) are what sfdisk --json says img holds; so are
+ * those read through a qcow2 copy of img, q. */
+static void assert_sfdisk_agrees(const char *img, const char *q, enum xp_label label,
+				 struct xp_part *parts, size_t n)
+{
+	assert_matches_sfdisk(img, label, parts, n);
+	free(parts);
+	assert_int_equal(xp_qcow2_from_raw(img, q, 0), 0);
+	parts = read_as(q, label, n);
+	assert_matches_sfdisk(img, label, parts, n);
+	free(parts);
+}
+
 static void test_msdos(void **state)
 {
 	(void)state;
 	const char *img = tpath("dos.img");
-	sfdisk(img, 64 << 20,
-	       "label: dos\nlabel-id: 0x12345678\n"
-	       "start=2048, size=20480, type=83, bootable\n"
-	       "start=22528, size=8192, type=82\n"
-	       "start=40960, size=2048, type=c\n");
-	enum xp_label label;
-	struct xp_part *parts;
-	size_t n;
-	assert_int_equal(read_table(img, &label, &parts, &n), 0);
-	assert_int_equal(label, XP_LABEL_MSDOS);
-	assert_int_equal(n, 3);
-	assert_int_equal(parts[0].number, 1);
-	assert_int_equal(parts[0].offset, 1 << 20);
-	assert_int_equal(parts[0].size, 10 << 20);
-	assert_string_equal(parts[0].type, "83");
+	struct xp_part *parts = write_read(img,
+					   "label: dos\nlabel-id: 0x12345678\n"
+					   "start=2048, size=20480, type=83, bootable\n"
+					   "start=22528, size=8192, type=82\n"
+					   "start=40960, size=2048, type=c\n",
+					   XP_LABEL_MSDOS, 3);
+	assert_first(parts, "83");
 	assert_string_equal(parts[1].type, "82");
 	assert_string_equal(parts[2].type, "c"); /* sfdisk prints "c": no leading zero */
-	assert_matches_sfdisk(img, label, parts, n);
-	free(parts);
-
-	/* the same through qcow2 */
+	/* sfdisk agrees, also through qcow2 */
 	const char *q = tpath("dos.qcow2");
-	assert_int_equal(xp_qcow2_from_raw(img, q, 0), 0);
-	assert_int_equal(read_table(q, &label, &parts, &n), 0);
-	assert_int_equal(n, 3);
-	assert_matches_sfdisk(img, label, parts, n);
-	free(parts);
+	assert_sfdisk_agrees(img, q, XP_LABEL_MSDOS, parts, 3);
 
 	/* a hole in the numbering and an extended partition (skipped, no crash) */
-	sfdisk(img, 64 << 20,
-	       "label: dos\n"
-	       "1 : start=2048, size=4096, type=83\n"
-	       "3 : start=8192, size=40960, type=5\n"
-	       "5 : start=10240, size=4096, type=83\n");
-	assert_int_equal(read_table(img, &label, &parts, &n), 0);
-	assert_int_equal(label, XP_LABEL_MSDOS);
-	assert_int_equal(n, 1);
+	parts = write_read(img,
+			   "label: dos\n"
+			   "1 : start=2048, size=4096, type=83\n"
+			   "3 : start=8192, size=40960, type=5\n"
+			   "5 : start=10240, size=4096, type=83\n",
+			   XP_LABEL_MSDOS, 1);
 	assert_int_equal(parts[0].number, 1);
 	free(parts);
-	unlink(img);
-	unlink(q);
 }
 
 static void test_gpt(void **state)
 {
 	(void)state;
 	const char *img = tpath("gpt.img");
-	sfdisk(img, 64 << 20,
-	       "label: gpt\n"
-	       "label-id: 5B4C3D2E-1F00-4A11-9B22-334455667788\n"
-	       "start=2048, size=20480, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, "
-	       "uuid=11111111-2222-4333-8444-555555555555, name=\"root fs\"\n"
-	       "start=22528, size=8192, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F, "
-	       "name=\"swäp ✓\"\n"
-	       "start=40960, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n"
-	       /* 36 UTF-16 units of 3-byte characters: truncated to fit 71 bytes */
-	       "start=43008, size=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, "
-	       "name=\"✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓\"\n");
-	enum xp_label label;
-	struct xp_part *parts;
-	size_t n;
-	assert_int_equal(read_table(img, &label, &parts, &n), 0);
-	assert_int_equal(label, XP_LABEL_GPT);
-	assert_int_equal(n, 4);
-	assert_int_equal(parts[0].number, 1);
-	assert_int_equal(parts[0].offset, 1 << 20);
-	assert_int_equal(parts[0].size, 10 << 20);
-	assert_string_equal(parts[0].type, "0FC63DAF-8483-4772-8E79-3D69D8477DE4");
+	struct xp_part *parts =
+	    write_read(img,
+		       "label: gpt\n"
+		       "label-id: 5B4C3D2E-1F00-4A11-9B22-334455667788\n"
+		       "start=2048, size=20480, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, "
+		       "uuid=11111111-2222-4333-8444-555555555555, name=\"root fs\"\n"
+		       "start=22528, size=8192, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F, "
+		       "name=\"swäp ✓\"\n"
+		       "start=40960, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n"
+		       /* 36 UTF-16 units of 3-byte characters: truncated to fit 71 bytes */
+		       "start=43008, size=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, "
+		       "name=\"✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓\"\n",
+		       XP_LABEL_GPT, 4);
+	assert_first(parts, "0FC63DAF-8483-4772-8E79-3D69D8477DE4");
 	assert_string_equal(parts[0].uuid, "11111111-2222-4333-8444-555555555555");
 	assert_string_equal(parts[0].name, "root fs");
 	assert_string_equal(parts[1].name, "swäp ✓");
@@ -172,25 +188,18 @@ static void test_gpt(void **state)
 	free(parts);
 
 	/* first three against sfdisk --json (the 4th name is longer than xp_part.name) */
-	sfdisk(img, 64 << 20,
-	       "label: gpt\n"
-	       "start=2048, size=20480, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=\"root\"\n"
-	       "start=22528, size=8192, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F, "
-	       "name=\"swäp ✓\"\n"
-	       "5 : start=40960, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n");
-	assert_int_equal(read_table(img, &label, &parts, &n), 0);
-	assert_int_equal(n, 3);
+	parts = write_read(
+	    img,
+	    "label: gpt\n"
+	    "start=2048, size=20480, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=\"root\"\n"
+	    "start=22528, size=8192, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F, "
+	    "name=\"swäp ✓\"\n"
+	    "5 : start=40960, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n",
+	    XP_LABEL_GPT, 3);
 	assert_int_equal(parts[2].number, 5);
-	assert_matches_sfdisk(img, label, parts, n);
-	free(parts);
 	/* and through qcow2 */
 	const char *q = tpath("gpt.qcow2");
-	assert_int_equal(xp_qcow2_from_raw(img, q, 0), 0);
-	assert_int_equal(read_table(q, &label, &parts, &n), 0);
-	assert_int_equal(label, XP_LABEL_GPT);
-	assert_matches_sfdisk(img, label, parts, n);
-	free(parts);
-	unlink(q);
+	assert_sfdisk_agrees(img, q, XP_LABEL_GPT, parts, 3);
 }
 
 /* ---- damaged tables ------------------------------------------------------------------- */
@@ -283,56 +292,41 @@ static void test_gpt_damaged(void **state)
 	close(fd);
 	patch_header(img, 88, crc32_ieee(ents, sizeof(ents)), 1);
 	assert_int_equal(read_table(img, &label, &parts, &n), -EBADMSG);
-	unlink(img);
 }
 
 static void test_no_table(void **state)
 {
 	(void)state;
 	const char *img = tpath("none.img");
-	enum xp_label label;
-	struct xp_part *parts;
-	size_t n;
-	assert_int_equal(truncate(img, 0) == 0 || errno == ENOENT, 1);
-	int fd = open(img, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_int_equal(ftruncate(fd, 1 << 20), 0);
-	close(fd);
-	assert_int_equal(read_table(img, &label, &parts, &n), 0);
-	assert_int_equal(label, XP_LABEL_NONE);
-	assert_null(parts);
-	assert_int_equal(n, 0);
+	xp_test_sparse(img, 1 << 20);
+	assert_null(read_as(img, XP_LABEL_NONE, 0));
 	/* the boot signature, but a status byte no MBR has: not a table */
-	fd = open(img, O_WRONLY);
+	int fd = open(img, O_WRONLY);
 	assert_int_equal(pwrite(fd, "\x55\xaa", 2, 510), 2);
 	assert_int_equal(pwrite(fd, "\x42", 1, 446), 1);
 	close(fd);
-	assert_int_equal(read_table(img, &label, &parts, &n), 0);
-	assert_int_equal(label, XP_LABEL_NONE);
+	free(read_as(img, XP_LABEL_NONE, 0));
 	/* an empty MBR: msdos with no partitions */
 	fd = open(img, O_WRONLY);
 	assert_int_equal(pwrite(fd, "\x00", 1, 446), 1);
 	close(fd);
-	assert_int_equal(read_table(img, &label, &parts, &n), 0);
-	assert_int_equal(label, XP_LABEL_MSDOS);
-	assert_int_equal(n, 0);
-	free(parts);
+	free(read_as(img, XP_LABEL_MSDOS, 0));
 	/* a file smaller than a sector */
 	assert_int_equal(truncate(img, 100), 0);
-	assert_int_equal(read_table(img, &label, &parts, &n), 0);
-	assert_int_equal(label, XP_LABEL_NONE);
+	free(read_as(img, XP_LABEL_NONE, 0));
+	enum xp_label label;
+	struct xp_part *parts;
+	size_t n;
 	assert_int_equal(xp_partition_read(NULL, &label, &parts, &n), -EINVAL);
-	unlink(img);
 }
 
 int main(void)
 {
-	if (xp_test_need("sfdisk"))
-		return 77;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_msdos),
 	    cmocka_unit_test(test_gpt),
 	    cmocka_unit_test(test_gpt_damaged),
 	    cmocka_unit_test(test_no_table),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return xp_test_run_group("sfdisk", tests, setup, teardown);
 }

@@ -30,11 +30,7 @@ XP_TEST_SCRATCH("profile-io")
 /* The inventory in tmpdir/SUB (made on first use). */
 static struct xp_inv *inv_at(const char *sub)
 {
-	char dir[4200];
-	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
-	struct xp_inv *inv = NULL;
-	assert_int_equal(xp_inv_open(dir, &inv), 0);
-	return inv;
+	return xp_test_inv_open(tpath(sub));
 }
 
 /* A profile to add: name, parent, and up to two settings (key, value; NULL: none). */
@@ -215,6 +211,14 @@ static const struct seed secret[] = {
     {"bare", NULL, {"memory", "512"}},
 };
 
+/* The inventory in tmpdir/SUB with the profiles of secret added. */
+static struct xp_inv *inv_with_secrets(const char *sub)
+{
+	struct xp_inv *inv = inv_at(sub);
+	seed(inv, secret, N(secret));
+	return inv;
+}
+
 /* ---- export -------------------------------------------------------------------------- */
 
 /* Profiles added in an order that is neither by name nor by generation. */
@@ -271,8 +275,7 @@ static void test_export_order(void **st)
 static void test_export_secrets(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = inv_at("secrets");
-	seed(inv, secret, N(secret));
+	struct xp_inv *inv = inv_with_secrets("secrets");
 	struct xp_diags d = {0};
 	json_t *a = NULL;
 	const char *sec[] = {"sec"};
@@ -350,8 +353,7 @@ static void test_round_trip(void **st)
 static void test_replace_keeps_withheld(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = inv_at("withheld");
-	seed(inv, secret, N(secret));
+	struct xp_inv *inv = inv_with_secrets("withheld");
 	/* what an export without --secrets of another server says of them */
 	const char *doc = "[{\"name\": \"sec\", \"settings\": {\"memory\": 1024},"
 			  "  \"withheld\": [\"root-password-hash\"]},"
@@ -633,11 +635,11 @@ int main(void)
 	    cmocka_unit_test(test_order_generations),
 	    cmocka_unit_test(test_order_loops),
 	    cmocka_unit_test(test_order_long_chain),
-	    cmocka_unit_test_setup_teardown(test_export_order, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_export_secrets, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_replace_keeps_withheld, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_import_refusals, setup, teardown),
+	    xp_test_in_scratch(test_export_order),
+	    xp_test_in_scratch(test_export_secrets),
+	    xp_test_in_scratch(test_round_trip),
+	    xp_test_in_scratch(test_replace_keeps_withheld),
+	    xp_test_in_scratch(test_import_refusals),
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_read_values),
 	};

@@ -250,22 +250,34 @@ static const struct warn_case warns[] = {
     {"averyveryverylongkeyword x\n", "unknown-keyword", 1},
 };
 
+/* Parses len bytes of text, called file, into c; what it says is one diagnostic, of
+ * severity sev with code, at line of file. The parse's result. */
+static int parse_one_diag(const char *text, size_t len, const char *file, struct xp_pxelinux_cfg *c,
+			  enum xp_severity sev, const char *code, unsigned line)
+{
+	struct xp_diags d;
+	xp_diags_init(&d);
+	int r = xp_pxelinux_parse(text, len, file, c, &d);
+	if (d.n != 1)
+		print_error("'%s': %d, %zu diags\n", text, r, d.n);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].severity, sev);
+	assert_string_equal(d.v[0].code, code);
+	assert_int_equal(d.v[0].line, line);
+	assert_string_equal(d.v[0].file, file);
+	xp_diags_release(&d);
+	return r;
+}
+
 static void test_warnings(void **st)
 {
 	(void)st;
 	for (size_t i = 0; i < N(warns); i++) {
-		struct xp_diags d;
-		xp_diags_init(&d);
 		struct xp_pxelinux_cfg c;
-		assert_int_equal(
-		    xp_pxelinux_parse(warns[i].text, strlen(warns[i].text), "w", &c, &d), 0);
-		assert_int_equal(d.n, 1);
-		assert_int_equal(d.v[0].severity, XP_SEV_WARNING);
-		assert_string_equal(d.v[0].code, warns[i].code);
-		assert_int_equal(d.v[0].line, warns[i].line);
-		assert_string_equal(d.v[0].file, "w");
+		assert_int_equal(parse_one_diag(warns[i].text, strlen(warns[i].text), "w", &c,
+						XP_SEV_WARNING, warns[i].code, warns[i].line),
+				 0);
 		xp_pxelinux_cfg_release(&c);
-		xp_diags_release(&d);
 	}
 	/* the CR cut the line: the SAY holds only what came before it */
 	struct xp_pxelinux_cfg c;
@@ -320,21 +332,14 @@ static void test_errors(void **st)
 {
 	(void)st;
 	for (size_t i = 0; i < N(errs); i++) {
-		struct xp_diags d;
-		xp_diags_init(&d);
 		struct xp_pxelinux_cfg c;
 		size_t len = errs[i].len ? errs[i].len : strlen(errs[i].text);
-		int r = xp_pxelinux_parse(errs[i].text, len, "e", &c, &d);
-		if (r != -EBADMSG || d.n != 1)
-			print_error("case %zu: %d, %zu diags\n", i, r, d.n);
-		assert_int_equal(r, -EBADMSG);
-		assert_int_equal(d.n, 1);
-		assert_int_equal(d.v[0].severity, XP_SEV_ERROR);
-		assert_string_equal(d.v[0].code, errs[i].code);
-		assert_int_equal(d.v[0].line, errs[i].line);
+		print_message("case %zu\n", i);
+		assert_int_equal(parse_one_diag(errs[i].text, len, "e", &c, XP_SEV_ERROR,
+						errs[i].code, errs[i].line),
+				 -EBADMSG);
 		assert_int_equal(c.n_labels, 0); /* nothing handed out */
 		assert_null(c.labels);
-		xp_diags_release(&d);
 	}
 	/* every error of a file is reported, each with its line; d may be NULL */
 	const char *two = "timeout x\nlabel a\nkernel\n";

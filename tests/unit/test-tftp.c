@@ -466,6 +466,24 @@ static struct xp_tftp_session *start(const uint8_t *pkt, size_t len,
 	return s;
 }
 
+/* A session over a virtual file: the file, its source and the session. */
+struct vsess {
+	struct vsrc v;
+	struct xp_tftp_source src;
+	struct xp_tftp_session *s;
+};
+
+/* Starts vs: a session for the request pkt (len bytes) over a virtual file of size
+ * bytes, with limits lim (NULL: the defaults), at now; the session. */
+static struct xp_tftp_session *vstart(struct vsess *vs, const uint8_t *pkt, size_t len,
+				      uint64_t size, const struct xp_tftp_limits *lim, int64_t now)
+{
+	vs->v = (struct vsrc){0};
+	vs->src = vsource(&vs->v, size);
+	vs->s = start(pkt, len, &vs->src, lim, now);
+	return vs->s;
+}
+
 static void ack(struct xp_tftp_session *s, uint16_t block, int64_t now, int want)
 {
 	uint8_t a[4] = {0, XP_TFTP_ACK, (uint8_t)(block >> 8), (uint8_t)block};
@@ -620,9 +638,8 @@ static void test_negotiation(void **state)
 	(void)state;
 	for (size_t i = 0; i < N(neg_cases); i++) {
 		const struct neg_case *c = &neg_cases[i];
-		struct vsrc v = {0};
-		struct xp_tftp_source src = vsource(&v, c->size);
-		struct xp_tftp_session *s = start(c->pkt, c->len, &src, &c->lim, 100);
+		struct vsess vs;
+		struct xp_tftp_session *s = vstart(&vs, c->pkt, c->len, c->size, &c->lim, 100);
 		assert_int_equal(xp_tftp_session_blksize(s), c->blksize);
 		assert_int_equal(xp_tftp_session_windowsize(s), c->windowsize);
 		assert_true(xp_tftp_session_deadline(s) <= 100);
@@ -834,10 +851,10 @@ static void test_transfers(void **state)
 static void test_rollback(void **state)
 {
 	(void)state;
-	struct vsrc v = {0};
-	struct xp_tftp_source src = vsource(&v, 512 * 40 + 1);
+	struct vsess vs;
 	struct xp_tftp_limits lim = {.timeout_ms = 1000};
-	struct xp_tftp_session *s = start(P("\0\1a\0octet\0windowsize\0008\0"), &src, &lim, 0);
+	struct xp_tftp_session *s =
+	    vstart(&vs, P("\0\1a\0octet\0windowsize\0008\0"), 512 * 40 + 1, &lim, 0);
 	assert_true(xp_tftp_session_next(s, pbuf, sizeof pbuf, 0) > 0); /* OACK */
 	ack(s, 0, 0, 1);
 	for (uint16_t b = 1; b <= 8; b++)
@@ -887,9 +904,8 @@ static void test_rollback(void **state)
 static void test_window_one_no_apprentice(void **state)
 {
 	(void)state;
-	struct vsrc v = {0};
-	struct xp_tftp_source src = vsource(&v, 1500);
-	struct xp_tftp_session *s = start(P("\0\1a\0octet\0"), &src, NULL, 0);
+	struct vsess vs;
+	struct xp_tftp_session *s = vstart(&vs, P("\0\1a\0octet\0"), 1500, NULL, 0);
 	expect_data(s, 0, 1, 512);
 	expect_nothing(s, 0);
 	/* the first ACK moves on; its duplicate (the delayed copy RFC 1123 describes)
@@ -905,7 +921,7 @@ static void test_window_one_no_apprentice(void **state)
 	ack(s, 3, 8, 1);
 	assert_int_equal(xp_tftp_session_state(s), XP_TFTP_DONE);
 	assert_int_equal(xp_tftp_session_bytes(s), 1500);
-	assert_int_equal(v.reads, 3);
+	assert_int_equal(vs.v.reads, 3);
 	ack(s, 3, 9, 0);
 	expect_nothing(s, 9);
 	xp_tftp_session_free(s);
@@ -966,9 +982,8 @@ static void test_backoff(void **state)
 	(void)state;
 	for (size_t i = 0; i < N(backoff_cases); i++) {
 		const struct backoff_case *c = &backoff_cases[i];
-		struct vsrc v = {0};
-		struct xp_tftp_source src = vsource(&v, 5000);
-		struct xp_tftp_session *s = start(c->pkt, c->len, &src, &c->lim, 1);
+		struct vsess vs;
+		struct xp_tftp_session *s = vstart(&vs, c->pkt, c->len, 5000, &c->lim, 1);
 		size_t k = 0;
 		for (; k < N(c->sends) && c->sends[k]; k++) {
 			int64_t t = c->sends[k];
@@ -999,20 +1014,19 @@ static void test_backoff(void **state)
 static void test_oack_phase(void **state)
 {
 	(void)state;
-	struct vsrc v = {0};
-	struct xp_tftp_source src = vsource(&v, 100);
+	struct vsess vs;
 	/* the client turns the OACK down with ERROR 8 */
-	struct xp_tftp_session *s = start(P("\0\1a\0octet\0blksize\0001024\0"), &src, NULL, 0);
+	struct xp_tftp_session *s = vstart(&vs, P("\0\1a\0octet\0blksize\0001024\0"), 100, NULL, 0);
 	assert_true(xp_tftp_session_next(s, pbuf, sizeof pbuf, 0) > 0);
 	assert_int_equal(xp_tftp_session_input(s, P("\0\5\0\10no thanks\0"), 1), 1);
 	assert_int_equal(xp_tftp_session_state(s), XP_TFTP_FAILED);
 	assert_string_equal(xp_tftp_session_error(s), "client error 8: no thanks");
 	assert_true(xp_tftp_session_probe(s)); /* options only: logged as a probe */
-	assert_int_equal(v.reads, 0);
+	assert_int_equal(vs.v.reads, 0);
 	xp_tftp_session_free(s);
 
 	/* a tsize probe: the OACK, ACK 0, one short block */
-	s = start(P("\0\1a\0octet\0tsize\0000\0blksize\0001024\0"), &src, NULL, 0);
+	s = start(P("\0\1a\0octet\0tsize\0000\0blksize\0001024\0"), &vs.src, NULL, 0);
 	assert_true(xp_tftp_session_next(s, pbuf, sizeof pbuf, 0) > 0);
 	ack(s, 0, 1, 1);
 	ack(s, 0, 1, 0);
@@ -1025,9 +1039,9 @@ static void test_oack_phase(void **state)
 static void test_bad_input_and_buffers(void **state)
 {
 	(void)state;
-	struct vsrc v = {0};
-	struct xp_tftp_source src = vsource(&v, 3000);
-	struct xp_tftp_session *s = start(P("\0\1a\0octet\0blksize\0001000\0"), &src, NULL, 0);
+	struct vsess vs;
+	struct xp_tftp_session *s =
+	    vstart(&vs, P("\0\1a\0octet\0blksize\0001000\0"), 3000, NULL, 0);
 	assert_int_equal(xp_tftp_session_packet_max(s), 1004);
 	assert_int_equal(xp_tftp_session_next(s, pbuf, 1003, 0), -ENOSPC);
 	assert_true(xp_tftp_session_next(s, pbuf, 1004, 0) > 0);
@@ -1041,7 +1055,7 @@ static void test_bad_input_and_buffers(void **state)
 	xp_tftp_session_free(s);
 
 	/* a small block size still needs room for an ERROR */
-	s = start(P("\0\1a\0octet\0blksize\0008\0"), &src, NULL, 0);
+	s = start(P("\0\1a\0octet\0blksize\0008\0"), &vs.src, NULL, 0);
 	assert_int_equal(xp_tftp_session_packet_max(s), XP_TFTP_ERROR_MAX);
 	assert_int_equal(xp_tftp_session_next(s, pbuf, 12, 0), -ENOSPC);
 	xp_tftp_session_free(s);

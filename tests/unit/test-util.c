@@ -225,6 +225,14 @@ static void test_atomic_write(void **state)
 	assert_string_equal(data, "two\n");
 	free(data);
 	assert_int_equal(count_entries(), before + 1); /* no temporary file left */
+	/* without fsync: replaced all the same, mode kept, no temporary left */
+	assert_int_equal(xp_write_atomic_flags(p, "three\n", 6, 0644, XP_WRITE_NOSYNC), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(xp_read_file(p, 100, &data, &len), 0);
+	assert_string_equal(data, "three\n");
+	free(data);
+	assert_int_equal(count_entries(), before + 1);
 	/* a directory in the way: error, nothing changes */
 	const char *d = tpath("dir");
 	mkdir(d, 0755);
@@ -567,22 +575,28 @@ static void test_copy_cross_fs(void **state)
 static void test_spawn(void **state)
 {
 	(void)state;
-	struct xp_buf out = XP_BUF_INIT;
-	char *ok[] = {"sh", "-c", "echo to-out; echo to-err >&2; exit 0", NULL};
-	assert_int_equal(xp_spawn_wait(ok, NULL, &out), 0);
-	assert_string_equal(xp_buf_str(&out), "to-out\nto-err");
-	xp_buf_release(&out);
-	char *three[] = {"/bin/sh", "-c", "read x; echo \"[$x]\"; exit 3", NULL};
-	assert_int_equal(xp_spawn_wait(three, NULL, &out), 3);
-	assert_string_equal(xp_buf_str(&out), "[]"); /* standard input is /dev/null */
-	xp_buf_release(&out);
-	char *killed[] = {"sh", "-c", "kill -TERM $$", NULL};
-	assert_int_equal(xp_spawn_wait(killed, NULL, NULL), XP_SPAWN_SIGNALED + 15);
 	char *env[] = {"XP_SPAWN_TEST=hello", "PATH=/usr/bin:/bin", NULL};
-	char *show[] = {"sh", "-c", "printf %s \"$XP_SPAWN_TEST\"", NULL};
-	assert_int_equal(xp_spawn_wait(show, env, &out), 0);
-	assert_string_equal(xp_buf_str(&out), "hello");
-	xp_buf_release(&out);
+	const struct {
+		char *sh, *script;
+		char **env;
+		int rc;
+		const char *out; /* NULL: not captured */
+	} runs[] = {
+	    {"sh", "echo to-out; echo to-err >&2; exit 0", NULL, 0, "to-out\nto-err"},
+	    /* standard input is /dev/null */
+	    {"/bin/sh", "read x; echo \"[$x]\"; exit 3", NULL, 3, "[]"},
+	    {"sh", "kill -TERM $$", NULL, XP_SPAWN_SIGNALED + 15, NULL},
+	    {"sh", "printf %s \"$XP_SPAWN_TEST\"", env, 0, "hello"},
+	};
+	struct xp_buf out = XP_BUF_INIT;
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		char *argv[] = {runs[i].sh, "-c", runs[i].script, NULL};
+		assert_int_equal(xp_spawn_wait(argv, runs[i].env, runs[i].out ? &out : NULL),
+				 runs[i].rc);
+		if (runs[i].out)
+			assert_string_equal(xp_buf_str(&out), runs[i].out);
+		xp_buf_release(&out);
+	}
 	/* 8 KiB are kept of a long output, and the program is not blocked by the rest */
 	char *big[] = {"sh", "-c", "yes | head -c 100000", NULL};
 	assert_int_equal(xp_spawn_wait(big, NULL, &out), 0);
@@ -672,15 +686,15 @@ int main(void)
 	    cmocka_unit_test(test_diags_fail),
 	    cmocka_unit_test(test_diags_limit_truthful),
 	    cmocka_unit_test(test_diags_sort_big),
-	    cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+	    xp_test_in_scratch(test_read_file),
+	    xp_test_in_scratch(test_atomic_write),
+	    xp_test_in_scratch(test_lock),
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_edit_distance),
 	    cmocka_unit_test(test_escape),
-	    cmocka_unit_test_setup_teardown(test_sha256, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_copy_holes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_copy_cross_fs, setup, teardown),
+	    xp_test_in_scratch(test_sha256),
+	    xp_test_in_scratch(test_copy_holes),
+	    xp_test_in_scratch(test_copy_cross_fs),
 	    cmocka_unit_test(test_spawn),
 	    cmocka_unit_test(test_parse_size),
 	};

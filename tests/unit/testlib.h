@@ -3,7 +3,7 @@
  * XP_TEST_TMP (the build's test directory), paths in it and its removal; the shell
  * commands that run the real tools the tests compare with (sfdisk, e2fsck, qemu-img...)
  * and the check that they are installed; an inventory opened, SQL run straight on its
- * database, and whether SQLite's locks on it are intact.
+ * database, and whether SQLite's locks on it are intact; files written and read whole.
  * Header-only; include after cmocka.h (its helpers fail the running test).
  */
 #ifndef XP_TESTLIB_H
@@ -111,6 +111,25 @@ static inline int xp_test_sh(const char *fmt, ...)
 	return rc;
 }
 
+/* Everything left to read from in (heap, NUL-terminated, the caller frees), its length
+ * in *len unless len is NULL; fails the test on a read error. */
+static inline char *xp_test_slurp(FILE *in, size_t *len)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&text, &n);
+	assert_non_null(m);
+	char chunk[4096];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		assert_int_equal(fwrite(chunk, 1, got, m), got);
+	assert_false(ferror(in));
+	assert_int_equal(fclose(m), 0);
+	if (len)
+		*len = n;
+	return text;
+}
+
 static inline int xp_test_vrun(char **out, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static inline int xp_test_vrun(char **out, const char *fmt, va_list ap)
@@ -121,15 +140,7 @@ static inline int xp_test_vrun(char **out, const char *fmt, va_list ap)
 		fprintf(stderr, "cannot run: %s\n", cmd);
 	assert_non_null(p);
 	free(cmd);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	assert_non_null(m);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		assert_int_equal(fwrite(chunk, 1, n, m), n);
-	assert_int_equal(fclose(m), 0);
+	char *text = xp_test_slurp(p, NULL);
 	int rc = xp_test_exit_status(pclose(p));
 	if (out)
 		*out = text;
@@ -235,6 +246,12 @@ static inline int xp_test_need(const char *progs)
 	return 0;
 }
 
+/* The end of a test binary's main: 77 (skipped) where a program in need (names
+ * separated by spaces) is missing, as xp_test_need says; else what cmocka's run of tests
+ * with the group fixtures gs and gt returns. */
+#define xp_test_run_group(need, tests, gs, gt)                                                     \
+	(xp_test_need(need) ? 77 : cmocka_run_group_tests(tests, gs, gt))
+
 /* Whether another process sees this one's lock on the WAL index's "dead man switch"
  * byte of the inventory in state, which every SQLite connection to a WAL database holds
  * shared while it is open (sqlite3's os_unix.c: UNIX_SHM_DMS, byte 128 of the -shm
@@ -258,24 +275,94 @@ static inline bool xp_test_dms_held(const char *state)
 	return WEXITSTATUS(status) == 0;
 }
 
-/* A test file's scratch directory, one fresh per test: XP_TEST_SCRATCH("label")
- * defines tmpdir, the cmocka fixtures setup and teardown that make and remove it, and
- * tpath(NAME) for paths in it. */
-#define XP_TEST_SCRATCH(label)                                                                   \
-	static char tmpdir[4096];                                                                \
-	static inline int setup(void **state)                                                    \
-	{                                                                                        \
-		(void)state;                                                                     \
-		return xp_test_mkdtemp(tmpdir, sizeof(tmpdir), label);                           \
-	}                                                                                        \
-	static inline int teardown(void **state)                                                 \
-	{                                                                                        \
-		(void)state;                                                                     \
-		return xp_test_rmtree(tmpdir);                                                   \
-	}                                                                                        \
-	static inline const char *tpath(const char *name)                                        \
-	{                                                                                        \
-		return xp_test_path(tmpdir, name);                                               \
+/* Writes len bytes of data to path, replacing the file; fails the test if it cannot.
+ * path. */
+static inline const char *xp_test_write_bytes(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(data, 1, len, f) == len;
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		fprintf(stderr, "cannot write %s\n", path);
+	assert_true(ok);
+	return path;
+}
+
+/* Writes the string text to path, replacing the file; fails the test if it cannot.
+ * path. */
+static inline const char *xp_test_write(const char *path, const char *text)
+{
+	return xp_test_write_bytes(path, text, strlen(text));
+}
+
+/* The whole of the file at path (heap, NUL-terminated, the caller frees), its length in
+ * *len unless len is NULL; fails the test if it cannot be read. */
+static inline char *xp_test_read(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		fprintf(stderr, "cannot read %s\n", path);
+	assert_non_null(f);
+	char *text = xp_test_slurp(f, len);
+	fclose(f);
+	return text;
+}
+
+/* A path a test file keeps: DIR/NAME, set by xp_test_paths. */
+typedef char xp_test_pathbuf[4200];
+
+/* Sets each path buffer after dir to "DIR/NAME", NAME the string after it:
+ * xp_test_paths(dir, buf, "name", buf2, "name2", ..., NULL). */
+static inline void xp_test_paths(const char *dir, ...) __attribute__((sentinel));
+static inline void xp_test_paths(const char *dir, ...)
+{
+	va_list ap;
+	va_start(ap, dir);
+	char *buf;
+	while ((buf = va_arg(ap, char *)) != NULL)
+		snprintf(buf, sizeof(xp_test_pathbuf), "%s/%s", dir, va_arg(ap, const char *));
+	va_end(ap);
+}
+
+/* For XP_TEST_SCRATCH: nothing to prepare or finish. */
+static inline int xp_test_nothing(void)
+{
+	return 0;
+}
+
+/* A test file's scratch directory: XP_TEST_SCRATCH_WITH("label", prepare, finish)
+ * defines tmpdir, the cmocka fixtures setup and teardown, and tpath(NAME) for paths in
+ * tmpdir. setup makes a fresh directory, then returns prepare() (the file's own start in
+ * it: 0, or -1); teardown calls finish() (what the file opened there, closed), then
+ * removes the directory. Given to each test, one directory per test; given to
+ * cmocka_run_group_tests, one for the group. XP_TEST_SCRATCH("label"): nothing to
+ * prepare or finish. */
+#define XP_TEST_SCRATCH_WITH(label, prepare, finish)                                               \
+	static char tmpdir[4096];                                                                  \
+	static int prepare(void);                                                                  \
+	static int finish(void);                                                                   \
+	static inline int setup(void **fixture)                                                    \
+	{                                                                                          \
+		(void)fixture;                                                                     \
+		if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), label) < 0)                            \
+			return -1;                                                                 \
+		return prepare();                                                                  \
+	}                                                                                          \
+	static inline int teardown(void **fixture)                                                 \
+	{                                                                                          \
+		(void)fixture;                                                                     \
+		int finished = finish();                                                           \
+		return xp_test_rmtree(tmpdir) < 0 || finished < 0 ? -1 : 0;                        \
+	}                                                                                          \
+	static inline const char *tpath(const char *name)                                          \
+	{                                                                                          \
+		return xp_test_path(tmpdir, name);                                                 \
 	}
+#define XP_TEST_SCRATCH(label) XP_TEST_SCRATCH_WITH(label, xp_test_nothing, xp_test_nothing)
+
+/* In a test list: test run in a scratch directory of its own (the fixtures
+ * XP_TEST_SCRATCH defines). */
+#define xp_test_in_scratch(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
 #endif

@@ -1,8 +1,10 @@
 #!/bin/bash
 # PID 1 of the lab's dom0 (init= on its command line): starts the Xen toolstack, runs
-# `xl create` on each /payload/*.cfg in turn (the second virtio disk), waits for the
-# guest to power off, prints its console log between XP-CONSOLE-BEGIN/END lines, and
-# powers the machine off. Progress lines start with "XP-".
+# `xl create` on each /payload/*.cfg in turn (the second virtio disk), runs
+# /payload/NAME.check while the guest runs when there is one (it checks the guest from
+# dom0, e.g. over SSH, and shuts it down), waits for the guest to power off (at most
+# /payload/guest-timeout seconds, default 240), prints its console log between
+# XP-CONSOLE-BEGIN/END lines, and powers the machine off. Progress lines start with "XP-".
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb
 mount -t proc proc /proc; mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
@@ -19,6 +21,7 @@ ip addr add 192.168.222.1/24 dev xenbr0
 if xl info >/dev/null; then echo "XP-DOM0-UP $(uname -r)"; else echo "XP-DOM0-NO-XL"; fi
 mkdir -p /payload
 if mount /dev/vdb /payload; then
+	tmo=$(cat /payload/guest-timeout 2>/dev/null || echo 240)
 	for cfg in /payload/*.cfg; do
 		[ -e "$cfg" ] || continue
 		name=$(basename "$cfg" .cfg)
@@ -28,8 +31,13 @@ if mount /dev/vdb /payload; then
 		rc=$?
 		[ $rc -ne 0 ] && { cat /tmp/xl.log; tail -n 30 /var/log/xen/*.log; }
 		echo "XP-CREATE-END $name rc=$rc"
+		if [ $rc -eq 0 ] && [ -f "/payload/$name.check" ]; then
+			echo "XP-CHECK-BEGIN $name"
+			timeout "$tmo" bash "/payload/$name.check" "$name"
+			echo "XP-CHECK-END $name rc=$? seconds=$(($(date +%s) - t0))"
+		fi
 		while xl domid "$name" >/dev/null 2>&1; do
-			if [ $(($(date +%s) - t0)) -gt 240 ]; then
+			if [ $(($(date +%s) - t0)) -gt "$tmo" ]; then
 				echo "XP-GUEST-TIMEOUT $name"; xl destroy "$name"; break
 			fi
 			sleep 2

@@ -22,10 +22,20 @@ lab_build() {
 	if [ ! -x "$root/usr/lib/xen-4.17/bin/xl" ]; then
 		rm -rf "$root" "$root.tmp"
 		timeout 900 debootstrap --variant=minbase \
-			--include=xen-utils-4.17,xen-hypervisor-4.17-amd64,linux-image-amd64,initramfs-tools,kmod,udev,iproute2,busybox,qemu-system-xen,util-linux,e2fsprogs \
+			--include=xen-utils-4.17,xen-hypervisor-4.17-amd64,linux-image-amd64,initramfs-tools,kmod,udev,iproute2,busybox,qemu-system-xen,util-linux,e2fsprogs,openssh-client,iputils-ping,grub-xen-host \
 			bookworm "$root.tmp" ${MIRROR:+"$MIRROR"} >"$LAB/debootstrap.log" 2>&1 \
 			|| { echo "debootstrap failed, see $LAB/debootstrap.log"; tail -5 "$LAB/debootstrap.log"; return 1; }
 		mv "$root.tmp" "$root"
+	fi
+	# dom0 logs in to the Debian guests and pings them (run-test.sh's checks) and
+	# boots one with PV GRUB: added to a root cached before they were in the list
+	if [ ! -x "$root/usr/bin/ssh" ] || [ ! -f "$root/usr/lib/grub-xen/grub-x86_64-xen.bin" ] ||
+		[ ! -x "$root/usr/bin/ping" ]; then
+		{ chroot "$root" apt-get update -q && chroot "$root" apt-get install -y -q \
+			--no-install-recommends openssh-client iputils-ping grub-xen-host; } \
+			>"$LAB/apt.log" 2>&1 ||
+			{ echo "apt-get in the dom0 root failed, see $LAB/apt.log"; tail -5 "$LAB/apt.log"; return 1; }
+		rm -f "$LAB/dom0.key" # the dom0 image is made again
 	fi
 	KVER=$(ls "$root/lib/modules" | sort -V | tail -1)
 	local key

@@ -6,6 +6,18 @@
 #   xp-qcow2   PV, kernel=, storage qcow2 (an overlay over the golden image)
 # Each guest's /sbin/init (busybox) prints its hostname, IP and machine-id on hvc0, writes
 # a file to its disk and powers off; they must equal what xenprov recorded and wrote.
+# Then three Debian 12 guests with systemd, from golden images that xenprov builds with
+# `image build --dist debian:bookworm` (mmdebstrap, cached on this machine: a warm run
+# does not run mmdebstrap), each deployed by `xenprov deploy` with a static address and
+# the profile's SSH key:
+#   xp-deb-pygrub  bootloader="pygrub" reading the grub.cfg xenprov wrote, ifupdown, file
+#   xp-deb-pvgrub  PV GRUB (grub-xen-host) as kernel=, systemd-networkd only, qcow2
+#   xp-deb-pvh     type="pvh", kernel= and ramdisk= copied from the image, ifupdown, qcow2
+# For each, dom0 waits for its SSH, pings it, logs in as root with the profile's key and
+# prints `systemctl is-system-running` (the failed units when degraded), the root
+# filesystem UUID, /etc/machine-id, the host name, the addresses and the first-boot
+# command's journal lines; they must equal what the inventory says and the UUIDs must
+# differ. XP_XEN_DEBIAN=0 leaves the Debian guests out.
 # Exit 0: all passed, or the lab itself could not boot (twice) -> "SKIPPED: ...".
 # Exit 1: a guest check failed. Usage: run-test.sh [XENPROV]
 #        run-test.sh --check SERIAL_LOG    only the checks, on the last run's records
@@ -13,6 +25,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lab.sh"
 GUESTS="xp-kernel xp-pygrub xp-qcow2"
+DEB_GUESTS=""
+[ "${XP_XEN_DEBIAN:-0}" = 0 ] || DEB_GUESTS="xp-deb-pygrub xp-deb-pvgrub xp-deb-pvh"
 RUN=$LAB/run
 P=$RUN/payload # bind-mounted at /payload while xenprov runs, as dom0 will see it
 
@@ -38,6 +52,33 @@ if [ "${1:-}" = --deploy ]; then
 		$X image cat "$disk" /etc/hostname >"$RUN/$g.hostname"
 		echo "--- /payload/$g.cfg"; cat "/payload/$g.cfg"
 	done
+	# the Debian guests: one golden image with ifupdown, one with systemd-networkd only
+	key=$(cat "$RUN/ssh/id_ed25519.pub")
+	deb=(--disk-size 2G --memory 320 --vcpus 1 --fs ext4 --label msdos --swap 0
+		--pool /payload/disks --bridge xenbr0 --network static --ip-pool 192.168.222.0/24
+		--gateway 192.168.222.1 --dns 192.168.222.1 --domain xp.test --ssh-key "$key"
+		--firstboot-command 'echo "XP-FIRSTBOOT $(hostname) one"'
+		--firstboot-command 'echo "XP-FIRSTBOOT $(hostname) two"'
+		--config on_reboot=destroy --config on_crash=destroy)
+	base=systemd-sysv,udev,openssh-server,linux-image-amd64
+	for g in $DEB_GUESTS; do
+		case $g in
+		xp-deb-pygrub) how=(--include "$base,ifupdown" --storage file --boot pygrub) ;;
+		xp-deb-pvgrub) how=(--include "$base" --storage qcow2 --boot pvgrub) ;;
+		xp-deb-pvh) how=(--include "$base,ifupdown" --storage qcow2 --boot kernel
+			--kernel from-image --type pvh) ;;
+		esac
+		$X profile add "$g" $S --image debian:bookworm "${deb[@]}" "${how[@]}"
+		echo "$g" | $X deploy $S --profile "$g" --names-from - --config-dir /payload -j 1 -q
+		$X domain show $S --json "$g" >"$RUN/$g.json"
+		disk=$(sed -n 's/.*"disk":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+		$X image cat "$disk" /etc/machine-id >"$RUN/$g.machine-id"
+		$X image info --json "$disk" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitions"][0]["uuid"])' >"$RUN/$g.uuid"
+		ip=$(sed -n 's/.*"ip":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+		sed "s/@IP@/$ip/" "$HERE/deb-check.sh" >"/payload/$g.check"
+		echo "--- /payload/$g.cfg"; cat "/payload/$g.cfg"
+	done
+	[ -z "$DEB_GUESTS" ] || cp -r "$RUN/ssh" /payload/ssh
 	$X config check /payload/*.cfg
 	exit 0
 fi
@@ -69,9 +110,39 @@ check_guests() {
 			fail=1
 		fi
 	done
+	local uuids="" lines uuid n
+	for g in $DEB_GUESTS; do
+		echo "----- $g: xl create, dom0's checks over SSH"
+		lines=$RUN/$g.lines
+		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|CHECK-(BEGIN|END)|GUEST-TIMEOUT) $g( |\$)|^XP-GUEST $g " >"$lines"
+		cat "$lines"
+		ip=$(sed -n 's/.*"ip":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+		name=$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+		mid=$(tr -d '\n' <"$RUN/$g.machine-id")
+		uuid=$(tr -d '\n' <"$RUN/$g.uuid")
+		why=""
+		[ -n "$name" ] && [ -n "$ip" ] && [ -n "$mid" ] && [ -n "$uuid" ] || why="$why missing-records"
+		grep -qx "XP-CHECK-END $g rc=0.*" "$lines" || why="$why check-script-failed"
+		for want in ping-ok login-ok state=running "uuid=$uuid" "machine-id=$mid" "hostname=$name" \
+			"journal XP-FIRSTBOOT $name one" "journal XP-FIRSTBOOT $name two"; do
+			grep -qxF "XP-GUEST $g $want" "$lines" || why="$why missing($want)"
+		done
+		grep -qE "^XP-GUEST $g addr [^ ]+ $ip/24\$" "$lines" || why="$why addr(want $ip/24)"
+		n=$(grep -n "journal XP-FIRSTBOOT" "$lines" | sed -n 's/.*FIRSTBOOT [^ ]* //p' | tr '\n' ' ')
+		[ "$n" = "one two " ] || why="$why firstboot-order($n)"
+		case " $uuids " in *" $uuid "*) why="$why uuid-not-unique" ;; esac
+		uuids="$uuids $uuid"
+		if [ -z "$why" ]; then
+			summary="$summary  PASS $g ($name $ip, running, ssh, ping, uuid $uuid)\n"
+		else
+			summary="$summary  FAIL $g:$why\n"
+			fail=1
+		fi
+	done
+	local total=$(($(echo $GUESTS $DEB_GUESTS | wc -w)))
 	echo "===== test-xen summary ($(($(date +%s) - t_start))s) ====="
 	printf "$summary"
-	[ $fail -eq 0 ] && echo "test-xen: PASS (3 guests)" || echo "test-xen: FAIL (serial log $LOG)"
+	[ $fail -eq 0 ] && echo "test-xen: PASS ($total guests)" || echo "test-xen: FAIL (serial log $LOG)"
 	return $fail
 }
 
@@ -157,18 +228,24 @@ menuentry 'xenprov test guest' {
 EOF
 tar -C $R --owner=0 --group=0 -czf "$RUN/pygrub-root.tar.gz" .
 
+if [ -n "$DEB_GUESTS" ]; then
+	# dom0's key for the guests' root; a systemd guest under TCG takes minutes
+	mkdir -p "$RUN/ssh" && ssh-keygen -q -t ed25519 -N '' -C xenprov-test-xen -f "$RUN/ssh/id_ed25519"
+	echo 600 >"$P/guest-timeout"
+fi
+
 ts "deploying with $X"
 unshare -m --propagation private "$0" --deploy "$X" >"$RUN/deploy.log" 2>&1 || {
 	cat "$RUN/deploy.log"; echo "test-xen: FAIL: xenprov could not deploy the guests"; exit 1; }
 cat "$RUN/deploy.log"
-truncate -s 1G "$RUN/payload.img"
+truncate -s 8G "$RUN/payload.img"
 mke2fs -q -F -t ext4 -d "$P" "$RUN/payload.img" || { echo "test-xen: cannot pack the payload"; exit 1; }
 
 # ---- boot; a lab that does not come up at all is retried once, then skipped
 SER=$LAB/serial-$(date +%Y%m%d-%H%M%S)
 for attempt in 1 2; do
 	ts "booting Xen + dom0 (attempt $attempt), serial log $SER.$attempt"
-	lab_boot "$RUN/payload.img" 720 "$SER.$attempt"
+	lab_boot "$RUN/payload.img" $((720 + $(echo $DEB_GUESTS | wc -w) * 600)) "$SER.$attempt"
 	brc=$?
 	[ $brc -eq 0 ] && break
 	echo "lab: Xen/dom0 did not come up (no XP-DOM0-UP); last lines:"

@@ -34,10 +34,20 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 		memset(out, 0, sizeof(*out));
 	const char *gateway = spec->ip ? spec->gateway : NULL;
 	if (gateway && !same_subnet(spec->ip, spec->prefix_len, gateway)) {
+		/* the network, not the guest's address: one message for every guest of a
+		 * pool, which deploy counts once */
+		char net[INET_ADDRSTRLEN] = "?";
+		struct in_addr a;
+		if (inet_pton(AF_INET, spec->ip, &a) == 1 && spec->prefix_len <= 32) {
+			uint32_t mask =
+			    spec->prefix_len == 0 ? 0 : ~(~0u >> (spec->prefix_len - 1) >> 1);
+			a.s_addr = htonl(ntohl(a.s_addr) & mask);
+			inet_ntop(AF_INET, &a, net, sizeof(net));
+		}
 		xp_diags_add(d, XP_SEV_WARNING, spec->name, 0, 0, "gateway", gateway,
 			     "set a gateway inside the guest's network",
 			     "the gateway %s is outside %s/%u; the guest gets no default route",
-			     gateway, spec->ip, spec->prefix_len);
+			     gateway, net, spec->prefix_len);
 		gateway = NULL;
 	}
 	/* dns: "A,B,C" -> an array */
@@ -64,6 +74,7 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 		.ssh_key = spec->ssh_key,
 		.grub = spec->grub,
 		.kernel_args = spec->grub ? spec->kernel_args : NULL,
+		.no_sync = spec->no_sync,
 	};
 	const struct xp_guest_hooks hooks = {
 		.dir = spec->hooks_dir,

@@ -8,10 +8,12 @@
  * threads); the creates serialise only on their short allocation transactions.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@ struct run {
 	struct xp_diags *diags;
 	const struct xp_golden *golden;
 	bool *todo; /* per guest: still to create */
+	bool *made; /* per guest: created by this run (state "creating" until synced) */
 	size_t next;
 	size_t done;
 	bool stop;
@@ -40,8 +43,8 @@ static double elapsed(const struct timespec *start)
 }
 
 /* With run->lock held. */
-static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *name,
-		 const char *message)
+static void emit_code(struct run *run, enum xp_deploy_event_kind kind, const char *name,
+		      const char *message, const char *code)
 {
 	if (!run->o->event)
 		return;
@@ -49,6 +52,7 @@ static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *na
 		.kind = kind,
 		.name = name,
 		.message = message,
+		.code = code,
 		.done = run->done,
 		.total = run->o->n,
 		.created = run->res->created,
@@ -57,6 +61,12 @@ static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *na
 		.elapsed = elapsed(&run->start),
 	};
 	run->o->event(run->o->ud, &ev);
+}
+
+static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *name,
+		 const char *message)
+{
+	emit_code(run, kind, name, message, NULL);
 }
 
 static const char *first_error(const struct xp_diags *d, size_t from)
@@ -96,6 +106,9 @@ static void *worker(void *arg)
 	const struct xp_deploy_opts *o = run->o;
 	struct xp_inv *inv = NULL;
 	int r = xp_inv_open(o->state_dir, &inv);
+	/* the records stay durable (synchronous=FULL) as they are made: a guest's record
+	 * is on disk before its disk and config exist, so that even after a power cut no
+	 * file is left that no record names */
 	for (;;) {
 		pthread_mutex_lock(&run->lock);
 		while (run->next < o->n && !run->todo[run->next])
@@ -123,6 +136,7 @@ static void *worker(void *arg)
 				.config_dir = o->config_dir,
 				.golden = changes_golden(g->overrides) ? NULL : run->golden,
 				.deploy_id = run->res->deploy_id,
+				.defer_sync = true,
 			};
 			r = xp_domain_create(inv, &co, NULL, &d);
 		}
@@ -131,6 +145,12 @@ static void *worker(void *arg)
 		run->done++;
 		if (r == 0) {
 			run->res->created++;
+			run->made[i] = true;
+			/* what domain create would have printed: the caller counts them */
+			for (size_t k = 0; k < d.n; k++)
+				if (d.v[k].severity == XP_SEV_WARNING)
+					emit_code(run, XP_DEPLOY_WARNING, g->name, d.v[k].msg,
+						  d.v[k].code);
 			emit(run, XP_DEPLOY_CREATED, g->name, NULL);
 		} else {
 			run->res->failed++;
@@ -162,6 +182,110 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Adds the filesystem of path's directory to devs/fds (once per filesystem). */
+static int add_fs(const char *path, dev_t *devs, int *fds, size_t *n, size_t max)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int e = errno;
+	free(dir);
+	if (fd < 0)
+		return -e;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (devs[i] == st.st_dev) {
+			close(fd);
+			return 0;
+		}
+	if (*n == max) { /* more filesystems than expected: sync this one now */
+		int r = syncfs(fd) < 0 ? -errno : 0;
+		close(fd);
+		return r;
+	}
+	devs[*n] = st.st_dev;
+	fds[(*n)++] = fd;
+	return 0;
+}
+
+/* The run's guests are written without fsync (disks, their files, configs):
+ * one syncfs(2) per filesystem they are on makes them durable together, far cheaper
+ * than an fsync per guest (each waits for that guest's data alone, one after the
+ * other); then one durable transaction marks them "ready". Until then they are
+ * "creating": a crash before leaves them half made, and the next run makes them again.
+ * Called after the workers, from the calling thread. */
+static int finish_sync(struct run *run, struct xp_inv *inv)
+{
+	const struct xp_deploy_opts *o = run->o;
+	enum { MAXFS = 16 };
+	dev_t devs[MAXFS];
+	int fds[MAXFS];
+	size_t nfs = 0;
+	int r = 0;
+	for (size_t i = 0; i < o->n && r == 0; i++) {
+		if (!run->made[i])
+			continue;
+		struct xp_domain dom;
+		r = xp_domain_get(inv, o->guests[i].name, &dom);
+		if (r < 0)
+			break;
+		if (dom.disk_path && (!dom.storage || strcmp(dom.storage, "lvm") != 0))
+			r = add_fs(dom.disk_path, devs, fds, &nfs, MAXFS);
+		if (r == 0 && dom.config_path)
+			r = add_fs(dom.config_path, devs, fds, &nfs, MAXFS);
+		xp_domain_release(&dom);
+	}
+	for (size_t k = 0; k < nfs; k++) {
+		if (r == 0 && syncfs(fds[k]) < 0)
+			r = -errno;
+		close(fds[k]);
+	}
+	if (r < 0) {
+		xp_diags_add(run->diags, XP_SEV_ERROR, NULL, 0, 0, "sync", NULL,
+			     "run the deploy again: it makes them anew",
+			     "cannot make the guests' disks and configs durable: %s; they are "
+			     "left half made",
+			     strerror(-r));
+		return r;
+	}
+	r = xp_inv_begin(inv);
+	for (size_t i = 0; i < o->n && r == 0; i++)
+		if (run->made[i])
+			r = xp_domain_set_state(inv, o->guests[i].name, "ready");
+	if (r == 0)
+		r = xp_inv_commit(inv);
+	else
+		xp_inv_rollback(inv);
+	if (r < 0)
+		xp_diags_add(run->diags, XP_SEV_ERROR, NULL, 0, 0, "inventory", NULL, NULL,
+			     "cannot record the guests as ready: %s", xp_inv_errmsg(inv));
+	return r;
+}
+
+/* xp_boot_check for the run, its errors only: a warning is each guest's, told with the
+ * other warnings of the guests made (grouped by code). */
+static int boot_check(const struct xp_settings *s, const struct xp_boot_kernels *k,
+		      struct xp_diags *diags)
+{
+	struct xp_diags d;
+	xp_diags_init(&d);
+	int r = xp_boot_check(s, k, true, &d);
+	for (size_t i = 0; r < 0 && i < d.n; i++)
+		xp_diags_add(diags, d.v[i].severity, d.v[i].file, 0, 0, d.v[i].code, d.v[i].text,
+			     d.v[i].hint, "%s", d.v[i].msg);
+	xp_diags_release(&d);
+	return r;
+}
+
 int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		  struct xp_diags *diags)
 {
@@ -183,8 +307,12 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 				return -EINVAL;
 			}
 	run.todo = calloc(o->n ? o->n : 1, sizeof(*run.todo));
-	if (!run.todo)
+	run.made = calloc(o->n ? o->n : 1, sizeof(*run.made));
+	if (!run.todo || !run.made) {
+		free(run.todo);
+		free(run.made);
 		return -ENOMEM;
+	}
 	r = xp_inv_open(o->state_dir, &inv);
 	if (r < 0) {
 		xp_diags_add(diags, XP_SEV_ERROR, o->state_dir, 0, 0, "inventory", NULL, NULL,
@@ -277,11 +405,11 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		/* how the guests boot, checked once for the run (each create checks its own
 		 * values again): before the golden image is built, and with its kernels;
 		 * kernel=from-image's copy is made here, once, for every guest */
-		r = xp_boot_check(&s, NULL, true, diags);
+		r = boot_check(&s, NULL, diags);
 		if (r == 0)
 			r = xp_golden_prepare(o->state_dir, &s, NULL, NULL, &golden, diags);
 		if (r == 0)
-			r = xp_boot_check(&s, &golden.kernels, true, diags);
+			r = boot_check(&s, &golden.kernels, diags);
 		const char *boot = xp_settings_get(&s, "boot"), *kernel = xp_settings_get(&s, "kernel");
 		if (r == 0 && boot && strcmp(boot, "kernel") == 0 &&
 		    strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0) {
@@ -314,6 +442,10 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 			worker(&run);
 		for (unsigned k = 0; k < started; k++)
 			pthread_join(th[k], NULL);
+		if (res->created && finish_sync(&run, inv) < 0) {
+			res->failed += res->created;
+			res->created = 0;
+		}
 	}
 	r = res->failed ? -EIO : 0;
 	xp_deploy_record_finish(inv, res->deploy_id, res->failed ? "failed" : "done");
@@ -322,6 +454,7 @@ out:
 	xp_settings_release(&s);
 	xp_inv_close(inv);
 	free(run.todo);
+	free(run.made);
 	pthread_mutex_destroy(&run.lock);
 	return r;
 }

@@ -353,8 +353,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 
 	/* from here on the row exists: undo on failure */
 	bool disk_made = false, config_made = false;
-	r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path, &p.disk_format,
-			      d);
+	r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path,
+			      o->defer_sync ? XP_STORAGE_NOSYNC : 0, &p.disk_format, d);
 	if (r < 0)
 		goto undo;
 	disk_made = true;
@@ -378,6 +378,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    /* an unset boot with a kernel-less image was only warned about */
 	    .grub = xp_boot_grub(&p.s) && p.golden.kernels.n > 0,
 	    .kernel_args = xp_settings_get(&p.s, "extra"),
+	    .no_sync = o->defer_sync,
 	};
 	char hooks[4200];
 	struct stat hst;
@@ -403,6 +404,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .guest = &guest,
 	    .image_kernel = p.image_kernel,
 	    .image_ramdisk = p.image_ramdisk,
+	    .no_sync = o->defer_sync,
 	};
 	/* a config that appeared since the plan is not ours: never replace it */
 	struct stat st;
@@ -415,7 +417,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	if (r < 0)
 		goto undo;
 	config_made = true;
-	r = xp_domain_set_state(inv, o->name, "ready");
+	/* deferred: "creating" until the caller has synced (xp_deploy_run) */
+	r = o->defer_sync ? 0 : xp_domain_set_state(inv, o->name, "ready");
 	if (r < 0) {
 		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
 				xp_inv_errmsg(inv));

@@ -132,8 +132,19 @@ static int open_new(const char *path, struct xp_diags *d)
 	return fd;
 }
 
+/* The disk's data on its way to the disk: fsync'ed, or with XP_STORAGE_NOSYNC its
+ * writeback only started (a hint: errors show in the caller's later syncfs). */
+static int settle(int fd, unsigned flags)
+{
+	if (flags & XP_STORAGE_NOSYNC) {
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		return 0;
+	}
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
 static int make_file(const struct xp_golden *g, const char *path, bool reflink, const char *pool,
-		     struct xp_diags *d)
+		     unsigned flags, struct xp_diags *d)
 {
 	int src = open(g->path, O_RDONLY | O_CLOEXEC);
 	if (src < 0) {
@@ -172,9 +183,8 @@ static int make_file(const struct xp_golden *g, const char *path, bool reflink, 
 			xp_diags_fail(d, r, path, "disk", NULL, "cannot copy the golden image: %s",
 				      strerror(-r));
 	}
-	if (r == 0 && fsync(dst) < 0)
-		r = xp_diags_fail(d, -errno, path, "disk", NULL, "cannot write the disk: %s",
-				  strerror(errno));
+	if (r == 0 && (r = settle(dst, flags)) < 0)
+		xp_diags_fail(d, r, path, "disk", NULL, "cannot write the disk: %s", strerror(-r));
 	close(dst);
 	close(src);
 	if (r < 0)
@@ -275,8 +285,8 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 }
 
 int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *pool,
-		      const char *name, const char *path, enum xp_image_format *format,
-		      struct xp_diags *d)
+		      const char *name, const char *path, unsigned flags,
+		      enum xp_image_format *format, struct xp_diags *d)
 {
 	int r;
 	*format = g->format;
@@ -287,7 +297,7 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 		if (r < 0)
 			return xp_diags_fail(d, r, pool, "pool", NULL,
 					     "cannot create the pool directory: %s", strerror(-r));
-		return make_file(g, path, s == XP_STORAGE_REFLINK, pool, d);
+		return make_file(g, path, s == XP_STORAGE_REFLINK, pool, flags, d);
 	case XP_STORAGE_QCOW2:
 		r = xp_mkdir_p(pool, 0755);
 		if (r < 0)

@@ -306,7 +306,8 @@ int xp_guest_config_write(const struct xp_guest_config *c, const char *path, str
 		    xp_profile_key_secret(c->settings->v[i].key))
 			mode = 0600;
 	if (r == 0) {
-		r = xp_write_atomic(path, b.s, b.len, mode);
+		r = xp_write_atomic_flags(path, b.s, b.len, mode,
+					  c->no_sync ? XP_WRITE_NOSYNC : 0);
 		if (r < 0)
 			fail(d, r, "config", "cannot write %s: %s", path, strerror(-r));
 	}

@@ -38,6 +38,7 @@
 struct xp_rwdisk {
 	enum xp_image_format format;
 	int fd; /* raw I/O, and the lock for both formats */
+	unsigned flags; /* XP_RWDISK_* */
 	uint64_t size;
 	struct xp_qcow2_rw *q;
 	int err;
@@ -61,7 +62,8 @@ const char *xp_rwdisk_errmsg(const struct xp_rwdisk *d)
 	return d->msg;
 }
 
-int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, struct xp_diags *diags)
+int xp_rwdisk_open(const char *path, unsigned flags, struct xp_rwdisk **ret,
+		   struct xp_diags *diags)
 {
 	if (!path || !ret)
 		return -EINVAL;
@@ -71,6 +73,7 @@ int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, struct xp_diags *di
 	if (!d)
 		return -ENOMEM;
 	int r;
+	d->flags = flags;
 	d->fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (d->fd < 0) {
 		r = -errno;
@@ -164,6 +167,10 @@ int xp_rwdisk_close(struct xp_rwdisk *d)
 		int qr = xp_qcow2_rw_close(d->q);
 		if (qr < 0 && r == 0)
 			r = qr;
+	} else if (d->flags & XP_RWDISK_NOSYNC) {
+		/* start the writeback now, so that the caller's one sync later has less to
+		 * wait for (a hint: errors show there) */
+		sync_file_range(d->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	} else if (fsync(d->fd) < 0 && r == 0 && errno != EINVAL) {
 		r = -errno;
 	}

@@ -924,7 +924,8 @@ static int add_hostkey_unit(struct ctx *c)
 
 static int edit(struct ctx *c, uint64_t off)
 {
-	int r = xp_gfs_open(c->image, off, c->now, c->rep, &c->dg, &c->fs);
+	int r = xp_gfs_open(c->image, off, c->now, c->s->no_sync ? XP_GFS_NOSYNC : 0, c->rep,
+			    &c->dg, &c->fs);
 	if (r < 0)
 		return r;
 	/* the edits, in order; the first failure stops the rest */

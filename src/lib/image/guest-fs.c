@@ -119,8 +119,8 @@ static int close_free(struct xp_gfs *g, int r)
 	return r;
 }
 
-int xp_gfs_open(const char *image, uint64_t off, uint32_t now, struct xp_guest_report *rep,
-		const struct xp_guest_diag *dg, struct xp_gfs **ret)
+int xp_gfs_open(const char *image, uint64_t off, uint32_t now, unsigned flags,
+		struct xp_guest_report *rep, const struct xp_guest_diag *dg, struct xp_gfs **ret)
 {
 	*ret = NULL;
 	struct xp_gfs *g = calloc(1, sizeof(*g));
@@ -129,7 +129,8 @@ int xp_gfs_open(const char *image, uint64_t off, uint32_t now, struct xp_guest_r
 	g->dg = *dg;
 	g->rep = rep;
 	g->now = now;
-	int r = xp_rwdisk_open(image, &g->disk, dg->d);
+	int r = xp_rwdisk_open(image, (flags & XP_GFS_NOSYNC) ? XP_RWDISK_NOSYNC : 0, &g->disk,
+			       dg->d);
 	if (r < 0) {
 		free(g);
 		return r;

@@ -45,10 +45,12 @@ struct xp_gfs;
 /* Opens the ext2/3/4 filesystem at byte offset off of image read-write (an exclusive
  * lock on the image: -EBUSY if another xenprov edits it). Refused: a journal to recover
  * (-ENOTSUP), a filesystem marked with errors (-EIO). now is the time stamped on what
- * is written; rep receives the paths written and removed (it must outlive the handle).
- * Failures have a diagnostic in g->d. */
-int xp_gfs_open(const char *image, uint64_t off, uint32_t now, struct xp_guest_report *rep,
-		const struct xp_guest_diag *g, struct xp_gfs **ret);
+ * is written; flags: XP_GFS_NOSYNC, the image is not fsync'ed at close; rep
+ * receives the paths written and removed (it must outlive the handle). Failures have a
+ * diagnostic in g->d. */
+#define XP_GFS_NOSYNC 1u
+int xp_gfs_open(const char *image, uint64_t off, uint32_t now, unsigned flags,
+		struct xp_guest_report *rep, const struct xp_guest_diag *g, struct xp_gfs **ret);
 /* Writes the filesystem's metadata (always, also after a failed edit: its bitmaps and
  * counts still match what was allocated), syncs and closes the image, frees g. status
  * is the session's result so far: returned as it is if it is an error (what closing

@@ -45,8 +45,12 @@ const char *xp_qcow2_rw_errmsg(const struct xp_qcow2_rw *q);
 struct xp_rwdisk;
 
 /* Opens path read-write, detecting raw (a file or block device) or qcow2, under an
- * exclusive flock (-EBUSY if another xenprov holds it). */
-int xp_rwdisk_open(const char *path, struct xp_rwdisk **ret, struct xp_diags *d);
+ * exclusive flock (-EBUSY if another xenprov holds it). With XP_RWDISK_NOSYNC a raw
+ * image is not fsync'ed at close (its writeback is only started): the caller makes it
+ * durable later, e.g. one syncfs(2) for many images (xp_deploy_run). */
+#define XP_RWDISK_NOSYNC 1u
+int xp_rwdisk_open(const char *path, unsigned flags, struct xp_rwdisk **ret,
+		   struct xp_diags *d);
 enum xp_image_format xp_rwdisk_format(const struct xp_rwdisk *d);
 uint64_t xp_rwdisk_size(const struct xp_rwdisk *d);
 int xp_rwdisk_pread(struct xp_rwdisk *d, void *buf, size_t len, uint64_t offset);

@@ -109,6 +109,13 @@ static int name_temp(int fd, const char *dir, const char *base, char *tmp, size_
 
 int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+	return xp_write_atomic_flags(path, data, len, mode, 0);
+}
+
+int xp_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
+			  unsigned flags)
+{
+	bool sync = !(flags & XP_WRITE_NOSYNC);
 	/* a symlink (e.g. /etc/xen/auto/NAME) is followed: its target is replaced */
 	_cleanup_free_ char *real = NULL;
 	struct stat lst;
@@ -142,7 +149,7 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		r = -errno;
 	if (r == 0 && have_old && geteuid() == 0 && fchown(fd, old.st_uid, old.st_gid) < 0)
 		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && sync && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && !named) {
 		r = name_temp(fd, dir, base, tmp, tmpsz);
@@ -157,6 +164,8 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 			unlink(tmp);
 		return r;
 	}
+	if (!sync)
+		return 0;
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0 && fsync(dfd) < 0 && errno != EINVAL)
 		return -errno;

@@ -33,6 +33,24 @@ need() {
 	for t; do command -v "$t" >/dev/null || skip "$t is not installed"; done
 }
 
+# need_kernel: kernel, the newest /boot/vmlinuz-*; skipped unless there is one and it
+# is readable.
+need_kernel() {
+	kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$kernel" ] || skip "no kernel in /boot (Debian package linux-image-amd64)"
+	[ -r "$kernel" ] || skip "cannot read '$kernel'"
+}
+
+# need_static_busybox: busybox, /bin/busybox linked statically (a guest's whole
+# userland); skipped otherwise.
+need_static_busybox() {
+	busybox=/bin/busybox
+	[ -x "$busybox" ] || skip "no $busybox (Debian package busybox-static)"
+	if command -v ldd >/dev/null && ! ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable'; then
+		skip "$busybox is dynamically linked (install busybox-static, not busybox)"
+	fi
+}
+
 # fail MESSAGE: the test fails, naming the line of the test script it was at, then
 # fail_context's lines.
 fail() {
@@ -134,6 +152,20 @@ out_is() { [ "$(<"$T/stdout")" = "$1" ] || fail "stdout is '$(<"$T/stdout")', wa
 out_empty() {
 	[ ! -s "$T/stdout" ] || fail "stdout of the last command is not empty: $(head -3 "$T/stdout")"
 	ok
+}
+quiet() { [ ! -s "$T/stdout" ] && [ ! -s "$T/err" ] || fail "output where none was expected"; ok; }
+
+# state_dir_option WORDS...: `xenprov WORDS --state-dir $T/other`, a directory not there
+# yet, makes the inventory in it and prints nothing; with a plain file ($T/plain) it
+# fails, saying why. $T/other keeps the inventory it made.
+state_dir_option() {
+	expect_rc 0 "$@" --state-dir "$T/other"
+	quiet
+	[ -f "$T/other/inventory.db" ] || fail "--state-dir was not used"
+	ok
+	: >"$T/plain"
+	expect_rc 1 "$@" --state-dir "$T/plain"
+	err_has "cannot open the inventory in '$T/plain': Not a directory"
 }
 
 # ---- JSON ------------------------------------------------------------------------------

@@ -42,6 +42,20 @@ fail_context() {
 	return 0
 }
 
+# srv_set KEY VALUE: one of the server's settings, set; the test fails if it is refused.
+srv_set() { "$X" settings set "$@" >/dev/null 2>"$T/err" || fail "settings set $*: $(cat "$T/err")"; }
+
+# srv_settings: the server's inventory in $T/state (XENPROV_STATE_DIR, exported), its
+# TFTP root R=$T/tftp (made), its address 10.79.0.1 and HTTP on port 8080.
+srv_settings() {
+	export XENPROV_STATE_DIR=$T/state
+	R=$T/tftp
+	mkdir -p "$R"
+	srv_set server 10.79.0.1
+	srv_set tftp-root "$R"
+	srv_set http-port 8080
+}
+
 # A namespace with its own resolv.conf (so nothing in it can reach the host's) and lo up.
 ns_add() {
 	ip netns add "$1" || fail "cannot make network namespace $1"

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Run by dom0-init.sh in dom0 while a Debian guest runs (run-test.sh copies it to
+# /payload/NAME.check with @IP@ replaced by the guest's address): waits for the guest's
+# SSH, pings it, logs in as root with the profile's key, prints what run-test.sh checks
+# as "XP-GUEST NAME ..." lines, then powers the guest off.
+name=$1 ip=@IP@
+key=/tmp/xp-id
+install -m 0600 /payload/ssh/id_ed25519 "$key"
+ssh_() {
+	ssh -i "$key" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o ConnectTimeout=5 -o LogLevel=ERROR "root@$ip" "$@"
+}
+t0=$(date +%s)
+up=""
+while [ $(($(date +%s) - t0)) -lt 420 ]; do
+	ssh_ true 2>/dev/null && { up=1; break; }
+	sleep 5
+done
+if [ -z "$up" ]; then
+	echo "XP-GUEST $name ssh-down after $(($(date +%s) - t0))s"
+	ip neigh show dev xenbr0 | sed "s/^/XP-GUEST $name neigh /"
+	exit 1
+fi
+echo "XP-GUEST $name ssh-up after $(($(date +%s) - t0))s"
+ping -c 2 -W 5 "$ip" >/dev/null && echo "XP-GUEST $name ping-ok" || echo "XP-GUEST $name ping-failed"
+# shellcheck disable=SC2016 # expanded in the guest
+ssh_ 'n=$(hostname)
+st=$(timeout 240 systemctl is-system-running --wait)
+echo "XP-GUEST $n state=$st"
+[ "$st" = running ] || systemctl --failed --no-legend --plain | sed "s/^/XP-GUEST $n failed-unit /"
+echo "XP-GUEST $n uuid=$(findmnt -no UUID /)"
+echo "XP-GUEST $n machine-id=$(cat /etc/machine-id)"
+echo "XP-GUEST $n hostname=$n"
+ip -br -4 addr show scope global | while read -r i s a; do echo "XP-GUEST $n addr $i $a"; done
+journalctl -b -o cat --no-pager | grep "^XP-FIRSTBOOT" | sed "s/^/XP-GUEST $n journal /"
+echo "XP-GUEST $n kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
+echo "XP-GUEST $n login-ok"' 2>&1
+ssh_ 'systemctl poweroff' >/dev/null 2>&1
+exit 0
