@@ -209,12 +209,14 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
  *   - boot=kernel with a kernel or ramdisk path that is not a file on this host; with
  *     kernel=from-image and a ramdisk (the image's own initramfs goes with its kernel)
  *     or an image without a kernel in /boot;
- *   - boot=pygrub or pvgrub (set) and an image without a kernel in /boot; pvgrub when
- *     its GRUB image (the profile's `kernel`, else XP_DOMAIN_PVGRUB_KERNEL, or for pvh
- *     XP_DOMAIN_PVGRUB_PVH_KERNEL; Debian's grub-xen-host) is not on this host; an
- *     `extra` that cannot go into a grub.cfg (xp_guest_kernel_args_valid).
- * An unset boot (pygrub by default) with an image without a kernel is a warning: the
- * guests' configs can only fail to boot until `boot` says how.
+ *   - boot=pygrub or pvgrub (set) and an image without a kernel in /boot; pvgrub with
+ *     kernel=from-image; an `extra` that cannot go into a grub.cfg
+ *     (xp_guest_kernel_args_valid).
+ * Warnings: an unset boot (pygrub by default) with an image without a kernel (the
+ * guests' configs can only fail to boot until `boot` says how); pvgrub when its GRUB
+ * image (the profile's `kernel`, else XP_DOMAIN_PVGRUB_KERNEL, or for pvh
+ * XP_DOMAIN_PVGRUB_PVH_KERNEL; Debian's grub-xen-host) is not on this host (xl loads
+ * it on the Xen host, which need not be the one writing the config).
  * PVH boots with kernel= (a path or from-image) or a bootloader: xl.cfg(5), "PVH guest
  * options": no firmware, "booted using the Direct Kernel Boot method or the
  * bootloader option".

@@ -79,12 +79,9 @@ expect_rc 1 profile add p --image "$T/k.tgz" --boot kernel --kernel "$T/host/vml
 err_has "the ramdisk $T/host is not a regular file on this host"
 expect_rc 1 profile add p --image "$T/k.tgz" --boot kernel --kernel from-image --ramdisk "$T/host/vmlinuz"
 err_has "a ramdisk cannot be given with it"
-expect_rc 1 profile add p --image "$T/k.tgz" --boot pvgrub --kernel "$T/host/nope"
-err_has "PV GRUB's image $T/host/nope is not there on this host"
-if [ ! -e /usr/lib/grub-xen/grub-x86_64-xen.bin ]; then
-	expect_rc 1 profile add p --image "$T/k.tgz" --boot pvgrub
-	err_has "hint: install Debian's grub-xen-host"
-fi
+# PV GRUB is loaded by xl on the Xen host, which need not be this one: a warning
+expect_rc 0 profile add pv0 --image "$T/k.tgz" --boot pvgrub --kernel "$T/host/nope"
+err_has "warning: PV GRUB's image $T/host/nope is not there on this host"
 expect_rc 1 profile add p --image "$T/k.tgz" --extra 'quiet;reboot'
 err_has "boot pygrub: the kernel command line goes into the guest's grub.cfg"
 expect_rc 1 profile add p --image "$T/k.tgz" --type hvm
@@ -160,14 +157,13 @@ ok
 	fail "v1's grub.cfg"
 ok
 # PVH loads grub-xen-host's PVH build unless the profile names one
-if [ -e /usr/lib/grub-xen/grub-i386-xen_pvh.bin ]; then
-	expect_rc 0 profile add pvh --parent pyg --boot pvgrub --type pvh
-	expect_rc 0 domain create v2 --profile pvh $C
-	[ "$(cfg_get v2 kernel)" = /usr/lib/grub-xen/grub-i386-xen_pvh.bin ] && [ "$(cfg_get v2 type)" = pvh ] || fail "v2's config"
-	ok
-else
-	expect_rc 1 profile add pvh --parent pyg --boot pvgrub --type pvh
-	err_has "PV GRUB's image /usr/lib/grub-xen/grub-i386-xen_pvh.bin is not there on this host"
+expect_rc 0 profile add pvh --parent pyg --boot pvgrub --type pvh
+expect_rc 0 domain create v2 --profile pvh $C
+[ "$(cfg_get v2 kernel)" = /usr/lib/grub-xen/grub-i386-xen_pvh.bin ] && [ "$(cfg_get v2 type)" = pvh ] || fail "v2's config"
+ok
+if [ ! -e /usr/lib/grub-xen/grub-i386-xen_pvh.bin ]; then
+	err_has "warning: PV GRUB's image /usr/lib/grub-xen/grub-i386-xen_pvh.bin is not there on this host"
+	err_has "hint: install Debian's grub-xen-host on the Xen host"
 fi
 
 # a guest with its own GRUB tooling: the grub.cfg to boot now, and /etc/default/grub's
