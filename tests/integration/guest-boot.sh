@@ -204,7 +204,7 @@ for i in 1 2 3 4 5; do
 	[ "$(cfg_get f$i ramdisk)" = "$kdirs/initrd.img-6.1.0-10-amd64" ] || fail "f$i: ramdisk"
 	u=$(root_uuid "$T/state/disks/f$i.qcow2") || fail "f$i's UUID"
 	[ "$(cfg_get f$i root)" = "UUID=$u" ] || fail "f$i: root $(cfg_get f$i root), its filesystem is $u"
-	[ "$(cfg_get f$i extra)" = "console=hvc0 quiet" ] || fail "f$i: extra $(cfg_get f$i extra)"
+	[ "$(cfg_get f$i extra)" = "ro console=hvc0 quiet" ] || fail "f$i: extra $(cfg_get f$i extra)"
 	uuids="$uuids $u"
 	ok
 done

@@ -104,6 +104,18 @@ static char *follow(const struct xp_guest_config *c, const char *value)
 	return xp_buf_steal(&b);
 }
 
+/* Whether the kernel command line s has a parameter word (a prefix ending in '=', like
+ * "console=", matches any value). */
+static bool has_word(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+	bool prefix = n && word[n - 1] == '=';
+	for (const char *p = s; p && (p = strstr(p, word)); p++)
+		if ((p == s || p[-1] == ' ') && (prefix || p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static bool kernel_cmdline_key(const char *key)
 {
 	return strcmp(key, "root") == 0 || strcmp(key, "extra") == 0 || strcmp(key, "cmdline") == 0;
@@ -211,17 +223,20 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		char *v = follow(c, root);
 		put(&e, "root", v ? quoted(v) : NULL);
 		free(v);
-		/* the image's own kernel writes to Xen's console when told (PVH has no
-		 * other), as the grub.cfg written for pygrub and PV GRUB says */
+		/* the image's own kernel: root read-only until its fsck ran and console on
+		 * Xen's (PVH has no other), as the grub.cfg written for pygrub and PV GRUB
+		 * says; what the profile's extra says itself wins */
 		char *own_extra = NULL;
-		if (own && !(extra &&
-			     (strncmp(extra, "console=", 8) == 0 || strstr(extra, " console=")))) {
-			if (asprintf(&own_extra, "console=hvc0%s%s", extra ? " " : "",
-				     extra ? extra : "") < 0) {
+		if (own) {
+			bool ro = !has_word(extra, "ro") && !has_word(extra, "rw");
+			bool console = !has_word(extra, "console=");
+			if (asprintf(&own_extra, "%s%s%s%s", ro ? "ro" : "",
+				     console ? (ro ? " console=hvc0" : "console=hvc0") : "",
+				     extra && (ro || console) ? " " : "", extra ? extra : "") < 0) {
 				r = -ENOMEM;
 				goto out;
 			}
-			extra = own_extra;
+			extra = *own_extra ? own_extra : NULL;
 		}
 		if (extra) {
 			v = follow(c, extra);
