@@ -98,7 +98,7 @@ ratio() {
 		if (a <= 0 || b <= 0) { print "n/a"; exit }
 		r = a / b
 		printf (r < 0.01 ? "%.4fx" : "%.2fx"), r
-		if (r < 1) printf "  (%.0f times faster)", b / a
+		if (r < 1) printf (b / a < 2 ? "  (%.2f times as fast)" : "  (%.0f times faster)"), b / a
 		printf "\n" }'
 }
 

@@ -19,6 +19,14 @@
 #   igzip     igzip -dc ARCHIVE >/dev/null: the same with ISA-L's inflate, which xenprov
 #             uses for gzip: the floor xenprov itself could reach (reported, not a target)
 #   xenprov   xenprov image build --no-cache, raw and qcow2
+# Images of distributions (`image build --dist`), apart: mmdebstrap's own time writing
+# its tar to /dev/null next to `xenprov image build --dist --no-cache` (the same suite,
+# variant, packages and mirror), and xenprov's time on top of mmdebstrap's (the issue's
+# target: under 10% added). mmdebstrap downloads its packages each time, so each side
+# runs XP_BENCH_DIST_REPEAT times (default 1), best kept. XP_BENCH_DIST=0 leaves it out;
+# it needs root, mmdebstrap and the mirror (XP_BENCH_DIST_MIRROR, default
+# http://deb.debian.org/debian); XP_BENCH_DIST_INCLUDE adds packages (e.g. the issue's
+# systemd-sysv,udev,openssh-server,linux-image-amd64,ifupdown).
 # Each is run XP_BENCH_REPEAT times (default 3) and the best time is kept; the archive
 # is read once beforehand so that all of them find it in the page cache. Removing the
 # mke2fs peers' staging directory is left out of their time (it is done, and synced,
@@ -228,6 +236,43 @@ else
 	measure xenprov-qcow2 m_xenprov_qcow2
 fi
 
+# ---- images of distributions ------------------------------------------------------------
+DIST_MIRROR=${XP_BENCH_DIST_MIRROR:-http://deb.debian.org/debian}
+DIST_INCLUDE=${XP_BENCH_DIST_INCLUDE:-}
+DIST_REPEAT=${XP_BENCH_DIST_REPEAT:-1}
+m_mmdebstrap() {
+	mmdebstrap --mode=root --variant=minbase --format=tar -q \
+		${DIST_INCLUDE:+--include="$DIST_INCLUDE"} bookworm - "$DIST_MIRROR" >/dev/null
+}
+m_xenprov_dist() {
+	"$X" image build --dist debian:bookworm --variant minbase --mirror "$DIST_MIRROR" \
+		${DIST_INCLUDE:+--include "$DIST_INCLUDE"} --no-cache --json -q \
+		-o "$W/out/dist.raw" >"$W/dist.json" && sync "$W/out/dist.raw"
+}
+dist_added= # xenprov's own account of its time on top of mmdebstrap's, best run
+if [ "${XP_BENCH_DIST:-1}" = 0 ]; then
+	note[dist]="left out (XP_BENCH_DIST=0)"
+elif [ "$(id -u)" -ne 0 ] || ! command -v mmdebstrap >/dev/null; then
+	note[dist]="skipped: needs root and mmdebstrap"
+elif [ $xenprov_ok -ne 1 ]; then
+	note[dist]="skipped: no xenprov"
+else
+	say
+	say "image build --dist debian:bookworm (minbase${DIST_INCLUDE:+ + $DIST_INCLUDE}, $DIST_MIRROR), best of $DIST_REPEAT:"
+	saved_repeat=$REPEAT
+	REPEAT=$DIST_REPEAT
+	measure mmdebstrap m_mmdebstrap
+	measure xenprov-dist m_xenprov_dist
+	REPEAT=$saved_repeat
+	if [ -n "${best[xenprov-dist]:-}" ] && [ -s "$W/dist.json" ]; then
+		read -r mm_s ours_s pct < <(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]));
+m, o = j["mmdebstrap_seconds"], j["xenprov_seconds"]
+print("%.2f %.2f %.1f" % (m, o, 100 * o / m if m else 0))' "$W/dist.json")
+		dist_added="$ours_s s ($pct% of mmdebstrap's ${mm_s} s in that run)"
+		say "  (its last run: mmdebstrap ${mm_s} s inside, xenprov ${ours_s} s on top: $pct%)"
+	fi
+fi
+
 for k in "${!note[@]}"; do
 	say "  $k: ${note[$k]}"
 done
@@ -259,6 +304,12 @@ else
 fi
 if [ -n "$fastest_raw" ] && [ -n "${best[pigz]:-}" ]; then
 	say "  fastest raw peer vs pigz floor: $(ratio "${best[$fastest_raw]}" "${best[pigz]}")"
+fi
+if [ -n "${best[mmdebstrap]:-}" ] && [ -n "${best[xenprov-dist]:-}" ]; then
+	say "  xenprov --dist vs mmdebstrap to /dev/null: $(ratio "${best[xenprov-dist]}" "${best[mmdebstrap]}")" \
+		"(target: under 1.10x; both download their packages, so the network's and"
+	say "      the machine's variation is in it: xenprov's own account of its time on top of"
+	say "      mmdebstrap's is ${dist_added:-?})"
 fi
 
 [ $xenprov_ok -eq 1 ] && [ -n "${best[xenprov-raw]:-}" ] && [ -n "${best[xenprov-qcow2]:-}" ] || exit 1

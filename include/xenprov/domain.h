@@ -70,6 +70,12 @@ struct xp_guest_spec {
 	const char *dns;		/* "IPV4[,IPV4...]", or NULL */
 	const char *root_password_hash; /* crypt(5) hash, or NULL */
 	const char *ssh_key;		/* one authorized_keys line for root, or NULL */
+	const char *timezone;		/* profile `timezone`, or NULL */
+	/* profile list keys copy-in, write, firstboot-command as stored (inventory.h:
+	 * xp_profile_list_items reads them), or NULL */
+	const char *copy_in;
+	const char *write;
+	const char *firstboot;
 	const char *disk_path;		/* the guest's own disk: file, qcow2 overlay or LV device */
 	enum xp_image_format disk_format; /* of disk_path (a qcow2 overlay: QCOW2) */
 	const char *golden_path;	  /* the golden image the disk was made from (read-only!) */
@@ -82,7 +88,8 @@ struct xp_guest_spec {
 };
 
 /* Edits the guest's files in spec->disk_path (hostname, network, fstab, machine-id,
- * password, ssh keys; new root and swap UUIDs) with xp_guest_apply (guest.h), then runs
+ * password, ssh keys; new root and swap UUIDs; then the time zone, copy-ins, writes and
+ * first-boot commands) with xp_guest_apply (guest.h), then runs
  * the site's hooks (src/lib/deploy/hooks.h). rep (may be NULL) receives
  * xp_guest_apply's report, which the xl config follows (xp_guest_config.guest); release
  * it with xp_guest_report_release. Called by xp_domain_create between storage and

@@ -36,6 +36,8 @@ struct xp_fs_opts {
 				  * (else -ENODATA); an input of 0 bytes is never a tar archive */
 	const char *output_name; /* how messages name the file written (the image's own
 				  * name when path is a temporary); NULL: path */
+	const char *archive_name; /* how messages name the archive (what a pipe it is
+				   * opened through carries); NULL: archive */
 };
 
 /* Progress: bytes of archive content written so far, entries so far. May be NULL. */

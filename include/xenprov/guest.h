@@ -3,7 +3,9 @@
  * mounting it: hostname, hosts, network configuration in the guest's own format,
  * fstab, machine-id, the root password hash, root's SSH key; and what makes a clone a
  * machine of its own: new root filesystem and swap UUIDs (and the files naming them),
- * SSH host keys, random seeds, DHCP leases and persistent network rules removed.
+ * SSH host keys, random seeds, DHCP leases and persistent network rules removed; then
+ * what the operator asks for on top: time zone, host files copied in, files written,
+ * first-boot commands.
  * Works on raw images (files or block devices, bare filesystem or
  * partitioned) and on qcow2 images, where it writes through the copy-on-write layer:
  * an overlay gains only the clusters written and its backing file is never written.
@@ -80,6 +82,18 @@ struct xp_guest_settings {
 				    `extra`), as xp_guest_kernel_args_valid accepts; may be NULL */
 	bool no_sync; /* the image is not fsync'ed (its writeback is started): the caller
 		       * makes it durable (xp_deploy_run: one syncfs per filesystem) */
+
+	/* What the operator asks for on top (virt-customize's most used; profile keys
+	 * timezone, copy-in, write, firstboot-command), applied after every edit above,
+	 * in this order, so that they may replace any file xenprov wrote: */
+	const char *timezone; /* tzdata zone name: /etc/localtime, /etc/timezone */
+	const struct xp_guest_copy *copy_in; /* host files and trees copied in */
+	size_t ncopy_in;
+	const struct xp_guest_write *write; /* files of a given content */
+	size_t nwrite;
+	const char *const *firstboot; /* shell command lines run once at first boot, in
+					 order (systemd images only) */
+	size_t nfirstboot;
 };
 
 /* Whether args can go on the kernel command line of a grub.cfg and of
@@ -87,6 +101,64 @@ struct xp_guest_settings {
  * '}', '|', '&', '<' or '>', which GRUB's script or the shell would read as syntax.
  * NULL is valid. */
 bool xp_guest_kernel_args_valid(const char *args);
+
+/* ---- customisations ---------------------------------------------------------------------- */
+
+/* Bounds of what xp_guest_apply takes (and the profile stores): each list holds at most
+ * XP_GUEST_MAX_ITEMS items; a first-boot command is one line of at most
+ * XP_GUEST_MAX_COMMAND bytes; a written file's content at most XP_GUEST_MAX_WRITE
+ * bytes (larger files: copy-in); all copy-ins of a guest together at most
+ * XP_GUEST_MAX_COPY_ENTRIES files, directories and symlinks, XP_GUEST_MAX_COPY_BYTES
+ * bytes of file data, directories nested at most XP_GUEST_MAX_COPY_DEPTH deep; a guest
+ * path at most XP_GUEST_MAX_PATH bytes, a time zone name XP_GUEST_MAX_ZONE. */
+#define XP_GUEST_MAX_ITEMS	 64
+#define XP_GUEST_MAX_COMMAND	 4096
+#define XP_GUEST_MAX_WRITE	 (64u << 10)
+#define XP_GUEST_MAX_COPY_ENTRIES 65536
+#define XP_GUEST_MAX_COPY_BYTES	 (4ull << 30)
+#define XP_GUEST_MAX_COPY_DEPTH	 64
+#define XP_GUEST_MAX_PATH	 4095
+#define XP_GUEST_MAX_ZONE	 128
+
+/* A host file, or a directory and everything below it, copied into a guest directory
+ * (`cp -r LOCAL DIR` inside the guest): DIR/basename(LOCAL). */
+struct xp_guest_copy {
+	const char *local; /* absolute host path; a final symlink is followed, those below
+			      it are copied as symlinks */
+	const char *dir;   /* absolute guest directory (made if missing, 0:0 0755) */
+	uint32_t uid, gid; /* owner of what is copied (0:0 unless the item says) */
+};
+
+/* A guest file of a given content. */
+struct xp_guest_write {
+	const char *path; /* absolute guest path */
+	const char *data;
+	size_t len;
+};
+
+/* Whether path is a guest path the customisations take: absolute, at most
+ * XP_GUEST_MAX_PATH bytes, no empty, "." or ".." component, no trailing '/' (but "/"
+ * itself), no control characters. Symlinks on the way are resolved inside the guest's
+ * filesystem when it is written, never on the host. */
+bool xp_guest_path_valid(const char *path);
+
+/* Reads a copy-in item "LOCAL:DIR" or "LOCAL:DIR:UID:GID" (the owner in decimal) in
+ * place: item is cut with NULs and out points into it. DIR is after the last ':' left
+ * once an owner is taken off (LOCAL may hold ':', DIR may not). LOCAL: absolute, not
+ * "/"; DIR: xp_guest_path_valid. -EINVAL with *why (a static sentence) if not. */
+int xp_guest_copy_parse(char *item, struct xp_guest_copy *out, const char **why);
+/* Reads a write item "PATH:CONTENT" in place (PATH is before the first ':'; CONTENT,
+ * possibly empty, is the rest, at most XP_GUEST_MAX_WRITE bytes). PATH:
+ * xp_guest_path_valid and not "/". -EINVAL with *why if not. */
+int xp_guest_write_parse(char *item, struct xp_guest_write *out, const char **why);
+/* Whether cmd can be a first-boot command: not empty, one line (no control characters
+ * but tabs), at most XP_GUEST_MAX_COMMAND bytes. -EINVAL with *why if not. */
+int xp_guest_command_check(const char *cmd, const char **why);
+/* Whether zone can be a tzdata zone name (Europe/Paris, America/Argentina/Salta,
+ * Etc/GMT+5, UTC): components of letters, digits, '_', '-', '+', '.', not starting
+ * with '.', separated by single '/', at most XP_GUEST_MAX_ZONE bytes. Whether the
+ * guest has it is checked when it is applied. -EINVAL with *why if not. */
+int xp_guest_timezone_check(const char *zone, const char **why);
 
 /* Values derived from settings s as xp_guest_apply accepts them, the same for every
  * file written (and for the site's hooks, deploy/hooks.h):
@@ -185,11 +257,34 @@ int xp_guest_uuids_follow(const struct xp_guest_report *rep, const char *text, s
  * configure eth0 or XP_GUEST_IFNAME, for netplan the other .yaml files of /etc/netplan
  * that configure ethernets, for NetworkManager the other ethernet connections of
  * /etc/NetworkManager/system-connections.
+ * Then the customisations, in this order, after all of the above (so that they may
+ * replace any of it; a write replaces what a copy-in brought):
+ *   timezone: /etc/localtime a symlink to /usr/share/zoneinfo/ZONE; -ENOENT (code
+ *     "timezone") if the image has /usr/share/zoneinfo but not ZONE there as a file, a
+ *     warning if it has no /usr/share/zoneinfo (tzdata missing); /etc/timezone "ZONE\n"
+ *     where /etc/debian_version or /etc/timezone exists.
+ *   copy_in: GUESTDIR and the directories above it made if missing (0:0 0755); the
+ *     host file or tree LOCAL becomes GUESTDIR/basename(LOCAL): directories and regular
+ *     files with their permission bits and the item's owner (existing ones given them;
+ *     a file keeps its inode), symlinks below LOCAL as symlinks with their target text;
+ *     anything else is refused (-EINVAL, code "copy-in"); the bounds of
+ *     XP_GUEST_MAX_COPY_* are -EFBIG; a host file that cannot be read is its -errno.
+ *   write: the file with that content (an existing regular file keeps its inode,
+ *     owner and mode; else 0:0 0644), its directories made if missing (0:0 0755).
+ *   firstboot: with systemd in the image (else -ENOTSUP, code "firstboot-command"),
+ *     each command in /var/lib/xenprov/firstboot.d/NNNN (0001 first; 0:0 0600, the
+ *     directory 0700), the script /usr/local/lib/xenprov/firstboot (0755) that runs
+ *     them, and the unit /etc/systemd/system/xenprov-firstboot.service with its
+ *     multi-user.target.wants link (guest-text.h says what they do).
+ * Every path is resolved inside the image: a symlink on the way leads within the
+ * guest's tree, a final symlink is replaced rather than written through.
  * The image is closed and synced on return.
  *
  * rep (may be NULL) is filled even on failure with what was done; release it.
  * Errors, each with a diagnostic in d (may be NULL): -EINVAL invalid settings (among
- * them dhcp or ip without mac; nothing is touched), -ENOENT no ext2/3/4 filesystem
+ * them dhcp or ip without mac, customisations beyond their syntax or bounds, whose
+ * diagnostic's code is the profile key and never quotes a write's content; nothing is
+ * touched), -ENOENT no ext2/3/4 filesystem
  * with /etc (or no root in /etc/shadow), -ENOSPC the guest filesystem (or the host) is
  * full, -EBUSY the image is being edited, -ENOTSUP an image feature we cannot write
  * (qcow2 snapshots, journal to recover, ea_inode without metadata_csum), -EIO I/O

@@ -3,7 +3,8 @@
  * file, a partition table (partition.h), an ext2/3/4 filesystem filled straight from the
  * archive (extfs.h), an optional swap partition, then raw or qcow2 (blockdev.h); written
  * to a temporary file and renamed into place, so a failure leaves nothing behind.
- * Identical inputs (archive content hash + options) are served from a cache.
+ * Identical inputs (archive content hash + options) are served from a cache. A
+ * distribution's image is made the same way from mmdebstrap's tar output, on a pipe.
  */
 #ifndef XENPROV_IMAGE_H
 #define XENPROV_IMAGE_H
@@ -33,10 +34,76 @@ struct xp_image_result {
 	char key[65]; /* hex SHA-256 of archive content + options */
 	struct xp_layout layout;
 	struct xp_fs_stats fs;
+	/* xp_image_build_dist: whether mmdebstrap ran, and for how long (from its start
+	 * to its end; the build from its output overlaps it) */
+	bool mmdebstrap_ran;
+	double mmdebstrap_seconds;
 };
 
 int xp_image_build(const struct xp_image_opts *opts, xp_progress_fn progress, void *ud,
 		   struct xp_image_result *res, struct xp_diags *diags);
+
+/* The image cache's default directory: $XDG_CACHE_HOME/xenprov/images, else
+ * /var/cache/xenprov/images for root, else ~/.cache/xenprov/images. *out is a heap
+ * string, or NULL (-ENOENT) when there is none (no HOME). */
+int xp_image_cache_dir_default(char **out);
+
+/* ---- images of distributions (image-dist.c) ------------------------------------------ */
+
+/* What a distribution image is made of. */
+struct xp_dist_opts {
+	const char *dist;    /* "debian:bookworm" or "debian:trixie" (xp_dist_valid) */
+	const char *variant; /* "minbase" or "standard"; NULL: minbase */
+	const char *include; /* packages "a,b,c"; NULL: none */
+	const char *install; /* more packages (a profile's `install`), joined to include */
+	const char *mirror;  /* NULL: the Debian mirror of the host's apt sources, else
+			      * http://deb.debian.org/debian */
+	const char *etc_apt; /* the host's apt configuration; NULL: /etc/apt */
+};
+
+/* A distribution image as xp_dist_resolve found it: what xp_image_build_dist builds. */
+struct xp_dist {
+	char spec[32], suite[16], variant[16];
+	char **packages; /* sorted, no duplicates */
+	size_t npackages;
+	char *mirror;
+	char release_date[21]; /* the suite's Release Date:, ISO 8601 UTC; "" when it could
+				* not be learnt (the image is then built without the cache) */
+	char identity[65];     /* SHA-256 of all of the above; "" without a release date */
+	char undated[65];      /* SHA-256 of all of it but the date: what names the last
+				* image built of it, for when the date is unknown */
+};
+
+/* Whether spec names a distribution xenprov builds ("debian:bookworm", "debian:trixie"). */
+bool xp_dist_valid(const char *spec);
+/* Whether list is Debian package names separated by commas ("a,b"; no empty item). */
+bool xp_dist_packages_valid(const char *list);
+
+/* Checks the options and learns the rest: the mirror (given, or the host's), and the
+ * suite's release date from the mirror's dists/SUITE/InRelease (fetched with apt's
+ * /usr/lib/apt/apt-helper, bounded, parsed strictly). A date that cannot be learnt is
+ * a warning, not an error. -EINVAL with a diagnostic for an unknown distribution or
+ * variant, a bad package name or mirror. Release with xp_dist_release. */
+int xp_dist_resolve(const struct xp_dist_opts *o, struct xp_dist *out, struct xp_diags *d);
+void xp_dist_release(struct xp_dist *dist);
+
+/* A line of progress of a long step of its own (mmdebstrap's "I: ..." lines). */
+typedef void (*xp_phase_fn)(void *ud, const char *line);
+
+/* Builds the image of a distribution as xp_image_build builds one of a tarball
+ * (opts->archive is not used): mmdebstrap (--mode=root as root, --mode=unshare
+ * otherwise where user namespaces allow it, else -EPERM with the reason) writes the
+ * root as a tar on a pipe, which is built into the image as it comes, in one pass; the
+ * size (opts->size 0) comes from a list of the root that a customize hook writes
+ * before the tar starts. The cache key is the distribution's identity plus the
+ * options, so a second build is served from the cache without running mmdebstrap
+ * (not when the release date is unknown). If mmdebstrap fails, its own error lines are
+ * the diagnostic, and nothing is left behind: no output, no cache entry, no temporary
+ * directory, no process. phase (may be NULL) gets mmdebstrap's progress lines,
+ * progress the build's, both with ud, on the calling thread. */
+int xp_image_build_dist(const struct xp_image_opts *opts, const struct xp_dist *dist,
+			xp_progress_fn progress, xp_phase_fn phase, void *ud,
+			struct xp_image_result *res, struct xp_diags *diags);
 
 /* ---- reading ------------------------------------------------------------------------ */
 

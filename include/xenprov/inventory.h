@@ -87,6 +87,8 @@ bool xp_settings_equal(const struct xp_settings *a, const struct xp_settings *b)
  *   ssh-key KEYLINE[\nKEYLINE...],
  *   mac-prefix XX[:XX...] (1-5 octets; the guests' random MACs start with it),
  *   distro NAME (the distro the profile's systems boot over the network),
+ *   timezone ZONE (a tzdata name; the guest image must have it),
+ *   copy-in, write, firstboot-command (lists, below; write is secret),
  *   config.NAME VALUE (any further xl setting, value in config syntax; the table
  *   lists config.vncpasswd and config.spicepasswd apart: they are secret; a value
  *   holding "passwd=", such as a vfb spec's vncpasswd=, is refused). */
@@ -109,6 +111,33 @@ extern const struct xp_profile_key xp_profile_keys[];
 /* Whether the profile key (a key of xp_profile_keys, config.NAME included) is marked
  * XP_KEY_SECRET. Unknown keys are not. */
 bool xp_profile_key_secret(const char *key);
+
+/* The key is a list (copy-in, write, firstboot-command): its value holds items in
+ * order, each given on its own (a repeatable option, --set KEY=ITEM once per item) and
+ * added with xp_profile_list_add. Like any key, a list set on a child profile or a
+ * guest replaces its parent's whole list; "" is the empty list (none of the parent's).
+ * Items (guest.h has their syntax and bounds):
+ *   copy-in LOCAL:GUESTDIR[:UID:GID]  LOCAL an absolute host path
+ *   write GUESTPATH:CONTENT            CONTENT at most 64 KiB
+ *   firstboot-command CMD              one line, at most 4096 bytes
+ * The stored value (what xp_profile_check takes and returns, export prints and import
+ * reads) is the items one a line, write's CONTENT escaped: "\\" for a backslash, "\n"
+ * for a newline, "\xHH" for another control byte or a byte of what is not UTF-8; at most
+ * XP_GUEST_MAX_ITEMS items and XP_PROFILE_MAX_LIST bytes. */
+#define XP_KEY_LIST	    0x2u
+#define XP_PROFILE_MAX_LIST (1u << 20)
+bool xp_profile_key_list(const char *key);
+
+/* Adds one item, as given (unescaped), to the list key of s: checked (-EINVAL with a
+ * diagnostic naming the key and the item's place; a write item is never quoted),
+ * stored as xp_profile_check returns it. An empty item makes the list empty. */
+int xp_profile_list_add(struct xp_settings *s, const char *key, const char *item,
+			struct xp_diags *d);
+/* The items of a list key's stored value, as given (write's CONTENT unescaped), heap
+ * strings; free with xp_profile_list_free (which wipes them: a write may be secret).
+ * -EINVAL for a malformed stored value (xp_profile_check refuses it). */
+int xp_profile_list_items(const char *key, const char *value, char ***items, size_t *n);
+void xp_profile_list_free(char **items, size_t n);
 
 /* Validates and normalises one profile value (sizes to bytes, memory to MiB, ...).
  * -EINVAL with a diagnostic saying what is wrong; *out is a heap string. */

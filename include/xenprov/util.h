@@ -104,6 +104,9 @@ void xp_buf_addf(struct xp_buf *b, const char *fmt, ...) __attribute__((format(p
 void xp_buf_vaddf(struct xp_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 void xp_buf_truncate(struct xp_buf *b, size_t len);
+/* Appends s in single quotes, each quote in it as '\'' : one word to sh(1) and to
+ * GRUB's script reader alike, whatever it holds. */
+void xp_buf_add_squoted(struct xp_buf *b, const char *s);
 /* Returns the buffer's string (never NULL: "" when empty) and hands ownership to the
  * caller; the buffer is left empty. NULL if the buffer is in error. */
 char *xp_buf_steal(struct xp_buf *b);
@@ -207,6 +210,26 @@ int xp_program_path(const char *name, char **out);
  * exit status (0-255), XP_SPAWN_SIGNALED + the signal's number if a signal killed it, or
  * -errno if it could not be run (-ENOENT: no such program). */
 int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
+
+/* Starts argv[0] (found as xp_spawn_wait finds it) with standard input from /dev/null,
+ * its standard output and error on two new pipes whose read ends (close-on-exec) are
+ * *out and *err, in a process group of its own, with SIGPIPE, SIGINT, SIGTERM and SIGHUP
+ * at their defaults and no signal blocked. The caller reads both pipes (a full one
+ * stalls the program) and ends with xp_spawn_reap or xp_spawn_stop. -errno if it could
+ * not be started (-ENOENT: no such program). */
+int xp_spawn_piped(char *const argv[], char *const envp[], pid_t *pid, int *out, int *err);
+/* Waits for a program started by xp_spawn_piped: its exit status as xp_spawn_wait's. */
+int xp_spawn_reap(pid_t pid);
+/* Waits up to `seconds` for it to end by itself while what it writes to drain_fd (-1:
+ * none) is read and dropped: 1 and its exit status in *status, 0 if it still runs,
+ * -errno. */
+int xp_spawn_wait_draining(pid_t pid, int drain_fd, unsigned seconds, int *status);
+/* Stops a program started by xp_spawn_piped and everything it started: SIGTERM to its
+ * process group (as a terminal's ^C), grace_seconds for it to end while what it writes
+ * to drain_fd (-1: none) is read and dropped, so that it ends by the signal and not by
+ * a broken pipe, then SIGKILL to what is left of the group; reaps it. Its exit status
+ * as xp_spawn_wait's, or -errno. */
+int xp_spawn_stop(pid_t pid, int drain_fd, unsigned grace_seconds);
 
 /* ---- growable arrays (buf.c) ---------------------------------------------------- */
 

@@ -274,6 +274,56 @@ int cli_inv_diags(const struct xp_diags *d, const char *fmt, ...)
 	return rc;
 }
 
+void cli_value_diags(const struct xp_diags *d, const char *prefix)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].text)
+			cli_error("%s%s (got '%s')", prefix, d->v[i].msg, d->v[i].text);
+		else
+			cli_error("%s%s", prefix, d->v[i].msg);
+		if (d->v[i].hint)
+			fprintf(stderr, "    hint: %s\n", d->v[i].hint);
+	}
+}
+
+int cli_list_item(struct xp_settings *s, const char *key, const char *item)
+{
+	char *abs = NULL, *joined = NULL;
+	const char *guest = NULL;
+	/* copy-in: GUESTDIR starts at the last ":/" (it holds no ':'); LOCALPATH before it
+	 * is taken from here, as --image is */
+	for (const char *p = item; strcmp(key, "copy-in") == 0 && (p = strstr(p, ":/")); p++)
+		guest = p;
+	if (guest) {
+		char *local = strndup(item, (size_t)(guest - item));
+		if (!local)
+			return cli_error("out of memory");
+		abs = realpath(local, NULL);
+		int e = errno;
+		if (!abs) {
+			cli_error("copy-in: cannot use '%s': %s", local, strerror(e));
+			free(local);
+			return XP_EXIT_FAIL;
+		}
+		free(local);
+		if (asprintf(&joined, "%s%s", abs, guest) < 0) {
+			free(abs);
+			return cli_error("out of memory");
+		}
+		item = joined;
+	}
+	struct xp_diags d;
+	xp_diags_init(&d);
+	int r = xp_profile_list_add(s, key, item, &d);
+	cli_value_diags(&d, "");
+	if (r < 0 && d.n == 0)
+		cli_error("%s", strerror(-r));
+	xp_diags_release(&d);
+	free(abs);
+	free(joined);
+	return r < 0 ? XP_EXIT_FAIL : 0;
+}
+
 void cli_fmt_time(int64_t t, char out[32])
 {
 	time_t tt = (time_t)t;

@@ -113,6 +113,16 @@ int cli_inv_diags(const struct xp_diags *d, const char *fmt, ...)
  * 0, or XP_EXIT_FAIL. *out is a heap string. */
 int cli_ssh_key_arg(const char *arg, char **out);
 
+/* A profile value's diagnostics (xp_profile_check, xp_profile_list_add) as
+ * "xenprov: PREFIXMESSAGE[ (got 'TEXT')]" lines, each with its hint. */
+void cli_value_diags(const struct xp_diags *d, const char *prefix);
+
+/* One item of a profile list key (copy-in, write, firstboot-command: inventory.h) given
+ * on the command line, added to s's list with xp_profile_list_add; copy-in's LOCALPATH
+ * (before the last ":/") must exist and is stored as its realpath(3). Errors printed as
+ * "xenprov: MESSAGE (got 'TEXT')" with the hint. 0, or XP_EXIT_FAIL. */
+int cli_list_item(struct xp_settings *s, const char *key, const char *item);
+
 /* "2026-11-25T23:00:00Z". */
 void cli_fmt_time(int64_t t, char out[32]);
 

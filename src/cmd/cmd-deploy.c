@@ -35,7 +35,9 @@ static const char deploy_usage[] =
 	"  --plan FILE          one guest a line: NAME [ip=A] [mac=M] [KEY=VALUE]... where KEY\n"
 	"                       is any profile setting (memory=1024, config.on_crash=destroy)\n"
 	"  --set KEY=VALUE      a profile setting for every guest of this deploy (repeatable;\n"
-	"                       over the profile's, under --plan's per-guest values)\n"
+	"                       over the profile's, under --plan's per-guest values); for\n"
+	"                       copy-in, write and firstboot-command each --set adds one\n"
+	"                       item, and the list replaces the profile's\n"
 	"  -j, --jobs N         guests made at once (default: the number of CPUs)\n"
 	"  --config-dir DIR     where configs go (default /etc/xen)\n"
 	"  --state-dir DIR      the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov\n"
@@ -178,8 +180,12 @@ static int from_file(struct guests *g, const char *path, bool plan)
 				r = (g->ips[i] = strdup(v)) ? 0 : -ENOMEM;
 			else if (strcmp(tok, "mac") == 0)
 				r = (g->macs[i] = strdup(v)) ? 0 : -ENOMEM;
+			else if (xp_profile_key_list(tok))
+				rc = cli_list_item(&g->over[i], tok, v); /* one item a word */
 			else
 				r = xp_settings_set(&g->over[i], tok, v);
+			if (rc)
+				break;
 			if (r < 0) {
 				rc = cli_error("out of memory");
 				break;
@@ -206,20 +212,18 @@ static int add_set(struct xp_settings *s, const char *kv)
 		return cli_error("out of memory");
 	const char *value = eq + 1;
 	int rc = 0;
+	if (xp_profile_key_list(key)) {
+		rc = cli_list_item(s, key, value);
+		free(key);
+		return rc;
+	}
 	if (strcmp(key, "ssh-key") == 0 && (rc = cli_ssh_key_arg(value, &keys)) == 0)
 		value = keys;
 	struct xp_diags d;
 	xp_diags_init(&d);
 	int r = rc ? 0 : xp_profile_check(key, value, &norm, &d);
 	if (r == -EINVAL) {
-		for (size_t i = 0; i < d.n; i++) {
-			if (d.v[i].text)
-				cli_error("--set %s (got '%s')", d.v[i].msg, d.v[i].text);
-			else
-				cli_error("--set %s", d.v[i].msg);
-			if (d.v[i].hint)
-				fprintf(stderr, "    hint: %s\n", d.v[i].hint);
-		}
+		cli_value_diags(&d, "--set ");
 		rc = XP_EXIT_FAIL;
 	} else if (!rc && (r < 0 || xp_settings_set(s, key, norm) < 0)) {
 		rc = cli_error("out of memory");

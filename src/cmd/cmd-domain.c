@@ -68,7 +68,8 @@ static const char create_usage[] =
     "Usage: xenprov domain create NAME --profile P [--ip A[/N]] [--mac M] [OVERRIDES...]\n"
     "\n"
     "Makes a guest from a profile: its disk from the profile's golden image (a root\n"
-    "tarball is built once into STATE/images/ and reused), a MAC address (random in\n"
+    "tarball, or a debian:SUITE release with the packages of include and install, is\n"
+    "built once into STATE/images/ and reused), a MAC address (random in\n"
     "Xen's 00:16:3e, never one another domain has), an IP from the profile's ip-pool\n"
     "(the lowest free one), the guest's own files, and its xl config CONFIG-DIR/NAME.cfg.\n"
     "Everything is recorded in the inventory; a failure leaves nothing behind.\n"
@@ -86,6 +87,10 @@ static const char create_usage[] =
     "                         --storage qcow2, --pool /srv/xen, --vcpus 2, --bridge br0\n"
     "  --config.NAME VALUE    any further xl setting (VALUE in config syntax)\n"
     "  --set KEY=VALUE        the same, for any KEY\n"
+    "  --timezone ZONE, --copy-in LOCAL:GUESTDIR[:UID:GID], --write GUESTPATH:CONTENT,\n"
+    "  --firstboot-command CMD\n"
+    "                         the profile's customisations, for this guest: each list\n"
+    "                         given (repeat the option) replaces the profile's\n"
     "  --config-dir DIR       where configs go (default /etc/xen)\n"
     "  --state-dir DIR        the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  --json                 print the new domain as JSON\n"
@@ -109,9 +114,12 @@ enum {
 	O_KEY0 = 1000
 };
 
-/* One override; ssh-key takes a key line or a file of them (cli_ssh_key_arg). */
+/* One override; ssh-key takes a key line or a file of them (cli_ssh_key_arg); a list
+ * key (copy-in, write, firstboot-command) one more item (cli_list_item). */
 static int set_override(struct xp_settings *s, const char *key, const char *value)
 {
+	if (xp_profile_key_list(key))
+		return cli_list_item(s, key, value);
 	char *keys = NULL;
 	if (strcmp(key, "ssh-key") == 0) {
 		int rc = cli_ssh_key_arg(value, &keys);

@@ -1,6 +1,7 @@
 /*
- * cmd-image.c - `xenprov image`: build guest disk images from a root tarball without
- * root, loop devices or mounts, and look inside images (info, ls, cat) likewise.
+ * cmd-image.c - `xenprov image`: build guest disk images from a root tarball (or from a
+ * Debian release made by mmdebstrap, --dist) without root, loop devices or mounts, and
+ * look inside images (info, ls, cat) likewise.
  * Thin: the work is in src/lib/image (image.h, extfs.h, blockdev.h, partition.h).
  */
 #include <errno.h>
@@ -21,16 +22,25 @@
 
 static const char build_usage[] =
 	"Usage: xenprov image build --from ROOTFS.tar[.gz|.xz|.zst|.bz2] -o OUT [OPTIONS]\n"
+	"       xenprov image build --dist debian:bookworm|debian:trixie -o OUT [OPTIONS]\n"
 	"\n"
 	"Builds a guest disk image from a root filesystem tarball: a partition table, an\n"
 	"ext2/3/4 filesystem written straight from the archive (no extraction, no mount,\n"
 	"no root), an optional swap partition, as a sparse raw file or a qcow2 image.\n"
 	"Owners, modes, devices, hard links, xattrs and ACLs come from the archive.\n"
 	"The image appears at OUT only when complete. The same archive and options are\n"
-	"served from the image cache at once.\n"
+	"served from the image cache at once; so is the same --dist image (suite, variant,\n"
+	"packages, mirror and the suite's release date), without running mmdebstrap.\n"
 	"\n"
 	"  --from FILE            the root tarball, a regular file (it is read more than\n"
 	"                         once: not '-', a FIFO or a device)\n"
+	"  --dist debian:SUITE    the root made by mmdebstrap (bookworm or trixie), its tar\n"
+	"                         output built into the image as it comes; as root\n"
+	"                         --mode=root, else --mode=unshare (user namespaces)\n"
+	"  --include PKG,...      with --dist: packages installed besides the variant's\n"
+	"  --variant minbase|standard  with --dist: mmdebstrap's variant (default minbase)\n"
+	"  --mirror URI           with --dist: the Debian mirror (default: the host's apt\n"
+	"                         sources' Debian mirror, else http://deb.debian.org/debian)\n"
 	"  --allow-empty          accept an archive without entries (an empty filesystem)\n"
 	"  -o, --output FILE      the image to write (replaced atomically)\n"
 	"  --size SIZE|auto       disk size, e.g. 1G, 512M (default auto: content + headroom)\n"
@@ -50,8 +60,9 @@ static const char build_usage[] =
 	"  -q, --quiet            no progress display\n"
 	"  -h, --help             this help\n"
 	"\n"
-	"Example:\n"
-	"  xenprov image build --from bookworm.tar.gz --size 4G --fs ext3 --swap 512M -o web.img\n";
+	"Examples:\n"
+	"  xenprov image build --from bookworm.tar.gz --size 4G --fs ext3 --swap 512M -o web.img\n"
+	"  xenprov image build --dist debian:bookworm --include openssh-server -o deb12.img\n";
 
 struct progress {
 	struct cli_progress line;
@@ -66,20 +77,13 @@ static void show_progress(void *ud, uint64_t bytes, uint64_t entries)
 			  p->name, (double)bytes / MIB, entries, t > 0 ? (double)bytes / MIB / t : 0.0);
 }
 
-static char *default_cache_dir(void)
+/* mmdebstrap's progress, until the tar begins */
+static void show_phase(void *ud, const char *line)
 {
-	char *d = NULL;
-	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	if (geteuid() == 0 && !x)
-		d = strdup("/var/cache/xenprov/images");
-	else if (x && *x) {
-		if (asprintf(&d, "%s/xenprov/images", x) < 0)
-			d = NULL;
-	} else if (home && *home) {
-		if (asprintf(&d, "%s/.cache/xenprov/images", home) < 0)
-			d = NULL;
-	}
-	return d;
+	struct progress *p = ud;
+	cli_progress_draw(&p->line, true, "xenprov: building %s: mmdebstrap: %s (%.0f s)", p->name,
+			  strncmp(line, "I: ", 3) == 0 ? line + 3 : line,
+			  cli_progress_elapsed(&p->line));
 }
 
 static int uuid_valid(const char *u)
@@ -97,6 +101,28 @@ static int uuid_valid(const char *u)
 	return 1;
 }
 
+/* What --json says of a --dist build: the distribution, and mmdebstrap's time and
+ * ours on top of it (they overlap: the image is built while its tar is written). */
+static void dist_json(json_t *j, const struct xp_dist *dist, const struct xp_image_result *res,
+		      double secs)
+{
+	json_t *pk = json_array();
+	for (size_t i = 0; i < dist->npackages; i++)
+		json_array_append_new(pk, json_string(dist->packages[i]));
+	json_object_set_new(j, "dist", json_string(dist->spec));
+	json_object_set_new(j, "suite", json_string(dist->suite));
+	json_object_set_new(j, "variant", json_string(dist->variant));
+	json_object_set_new(j, "packages", pk);
+	json_object_set_new(j, "mirror", xp_json_text(dist->mirror));
+	json_object_set_new(j, "release_date", dist->release_date[0]
+							? json_string(dist->release_date)
+							: json_null());
+	json_object_set_new(j, "mmdebstrap_ran", json_boolean(res->mmdebstrap_ran));
+	json_object_set_new(j, "mmdebstrap_seconds", json_real(res->mmdebstrap_seconds));
+	json_object_set_new(j, "xenprov_seconds",
+			    json_real(res->mmdebstrap_ran ? secs - res->mmdebstrap_seconds : secs));
+}
+
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
 	char *end;
@@ -111,7 +137,8 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 static int run_build(int argc, char **argv)
 {
 	enum { O_FROM = 256, O_SIZE, O_HEADROOM, O_FS, O_LABEL, O_SWAP, O_FORMAT, O_FSLABEL,
-	       O_UUID, O_INODES, O_RESERVED, O_NOCACHE, O_CACHEDIR, O_JSON, O_ALLOW_EMPTY };
+	       O_UUID, O_INODES, O_RESERVED, O_NOCACHE, O_CACHEDIR, O_JSON, O_ALLOW_EMPTY,
+	       O_DIST, O_INCLUDE, O_VARIANT, O_MIRROR };
 	static const struct option opts[] = {
 		{"from", required_argument, NULL, O_FROM},
 		{"output", required_argument, NULL, 'o'},
@@ -128,6 +155,10 @@ static int run_build(int argc, char **argv)
 		{"no-cache", no_argument, NULL, O_NOCACHE},
 		{"cache-dir", required_argument, NULL, O_CACHEDIR},
 		{"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
+		{"dist", required_argument, NULL, O_DIST},
+		{"include", required_argument, NULL, O_INCLUDE},
+		{"variant", required_argument, NULL, O_VARIANT},
+		{"mirror", required_argument, NULL, O_MIRROR},
 		{"json", no_argument, NULL, O_JSON},
 		{"quiet", no_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0}};
@@ -135,6 +166,7 @@ static int run_build(int argc, char **argv)
 				  .headroom_percent = 30,
 				  .label = XP_LABEL_MSDOS,
 				  .format = XP_IMAGE_RAW};
+	struct xp_dist_opts dopts = {0};
 	bool json = false, quiet = false, no_cache = false, format_set = false;
 	const char *cache_dir = NULL;
 	unsigned long long u;
@@ -228,6 +260,24 @@ static int run_build(int argc, char **argv)
 		case O_ALLOW_EMPTY:
 			o.fs.allow_empty = true;
 			break;
+		case O_DIST:
+			if (!xp_dist_valid(optarg))
+				return cli_usage_error(cmd, "invalid --dist '%s' (debian:bookworm, "
+						       "debian:trixie)", optarg);
+			dopts.dist = optarg;
+			break;
+		case O_INCLUDE:
+			dopts.include = optarg;
+			break;
+		case O_VARIANT:
+			if (strcmp(optarg, "minbase") != 0 && strcmp(optarg, "standard") != 0)
+				return cli_usage_error(cmd, "invalid --variant '%s' (minbase, standard)",
+						       optarg);
+			dopts.variant = optarg;
+			break;
+		case O_MIRROR:
+			dopts.mirror = optarg;
+			break;
 		case O_JSON:
 			json = true;
 			break;
@@ -240,18 +290,27 @@ static int run_build(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (!o.archive)
-		return cli_usage_error(cmd, "--from ROOTFS is required");
+	if (!o.archive && !dopts.dist)
+		return cli_usage_error(cmd, "--from ROOTFS or --dist DIST is required");
+	if (o.archive && dopts.dist)
+		return cli_usage_error(cmd, "--from and --dist exclude each other");
+	if (!dopts.dist && (dopts.include || dopts.variant || dopts.mirror))
+		return cli_usage_error(cmd, "--include, --variant and --mirror go with --dist");
+	if (dopts.dist && o.fs.allow_empty)
+		return cli_usage_error(cmd, "--allow-empty goes with --from");
 	if (!o.output)
 		return cli_usage_error(cmd, "-o OUT is required");
-	if (strcmp(o.archive, "-") == 0)
+	if (o.archive && strcmp(o.archive, "-") == 0)
 		return cli_usage_error(cmd, "--from needs a file, not standard input");
 	size_t ol = strlen(o.output);
 	if (!format_set && ol > 6 && strcmp(o.output + ol - 6, ".qcow2") == 0)
 		o.format = XP_IMAGE_QCOW2;
 	char *cdir = NULL;
 	if (!no_cache) {
-		cdir = cache_dir ? strdup(cache_dir) : default_cache_dir();
+		if (cache_dir)
+			cdir = strdup(cache_dir);
+		else
+			xp_image_cache_dir_default(&cdir);
 		o.cache_dir = cdir;
 	}
 
@@ -261,18 +320,34 @@ static int run_build(int argc, char **argv)
 	xp_diags_init(&d);
 	d.limit = 50;
 	struct xp_image_result res;
-	int r = xp_image_build(&o, show_progress, &p, &res, &d);
+	struct xp_dist dist = {0};
+	int r;
+	if (dopts.dist) {
+		r = xp_dist_resolve(&dopts, &dist, &d);
+		if (r == 0)
+			r = xp_image_build_dist(&o, &dist, show_progress, show_phase, &p, &res, &d);
+	} else {
+		r = xp_image_build(&o, show_progress, &p, &res, &d);
+	}
 	double secs = cli_progress_elapsed(&p.line);
 	cli_progress_clear(&p.line, false);
 	cli_print_diags(stderr, &d);
-	/* a write to OUT failed (the host's disk is full): say so of OUT, not of the build */
-	bool write_failed = false;
-	for (size_t i = 0; i < d.n; i++)
+	/* a write to OUT failed (the host's disk is full): say so of OUT, not of the build;
+	 * mmdebstrap's failure was said in its own words */
+	bool write_failed = false, tool_failed = false;
+	for (size_t i = 0; i < d.n; i++) {
 		write_failed |= d.v[i].code && strcmp(d.v[i].code, "write") == 0;
+		tool_failed |= d.v[i].severity == XP_SEV_ERROR && d.v[i].code &&
+			       strcmp(d.v[i].code, "mmdebstrap") == 0;
+	}
 	xp_diags_release(&d);
 	free(cdir);
+	if (r < 0)
+		xp_dist_release(&dist);
 	if (r < 0 && write_failed)
 		return cli_error("cannot write '%s': %s", o.output, strerror(-r));
+	if (r < 0 && tool_failed)
+		return cli_error("cannot build '%s'", o.output);
 	if (r < 0)
 		return cli_error("cannot build '%s': %s", o.output, strerror(-r));
 	if (json) {
@@ -283,6 +358,8 @@ static int run_build(int argc, char **argv)
 		if (res.key[0])
 			json_object_set_new(j, "key", json_string(res.key));
 		json_object_set_new(j, "seconds", json_real(secs));
+		if (dopts.dist)
+			dist_json(j, &dist, &res, secs);
 		if (!res.from_cache) {
 			json_object_set_new(j, "disk_size", json_integer((json_int_t)res.layout.disk_size));
 			json_object_set_new(j, "table", json_string(xp_label_name(res.layout.label)));
@@ -296,6 +373,7 @@ static int run_build(int argc, char **argv)
 			json_object_set_new(j, "content_bytes",
 					    json_integer((json_int_t)res.fs.content_bytes));
 		}
+		xp_dist_release(&dist);
 		return cli_print_json(j);
 	}
 	if (res.from_cache)
@@ -306,6 +384,10 @@ static int run_build(int argc, char **argv)
 		       o.output, (double)res.layout.disk_size / MIB, xp_image_format_name(o.format),
 		       xp_label_name(res.layout.label), res.fs.uuid, res.fs.entries,
 		       (double)res.fs.content_bytes / MIB, secs);
+	if (res.mmdebstrap_ran)
+		printf("%s: mmdebstrap %.2f s, xenprov %.2f s more\n", o.output,
+		       res.mmdebstrap_seconds, secs - res.mmdebstrap_seconds);
+	xp_dist_release(&dist);
 	return XP_EXIT_OK;
 }
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include "cli-inventory.h"
 #include "cli.h"
 #include "xenprov/domain.h"
+#include "xenprov/image.h"
 #include "xenprov/inventory.h"
 #include "xenprov/profile-io.h"
 #include "xenprov/xl-config.h"
@@ -33,8 +35,12 @@
 /* The options of add and edit, one per profile setting (xp_profile_keys). */
 #define SETTING_OPTIONS                                                                            \
 	"  --parent P              take every setting not set here from profile P\n"               \
-	"  --image PATH            root tarball or built image guests are made from\n"             \
-	"                          (must exist; stored as an absolute path)\n"                     \
+	"  --image PATH|DIST       root tarball or built image guests are made from\n"             \
+	"                          (must exist; stored as an absolute path), or\n"                 \
+	"                          debian:bookworm or debian:trixie, made by mmdebstrap\n"          \
+	"  --include PKG,...       packages of a debian:SUITE image besides minbase's\n"           \
+	"  --install PKG,...       packages installed into the golden image when it is\n"         \
+	"                          built (debian:SUITE images only)\n"                             \
 	"  --disk-size SIZE        each guest's disk, e.g. 4G (at least 16M)\n"                    \
 	"  --memory MIB            memory in MiB, or a size such as 1G (16 MiB to 16 TiB)\n"       \
 	"  --vcpus N               virtual CPUs, 1 to 512\n"                                       \
@@ -45,15 +51,13 @@
 	"                          how each guest's disk is made\n"                                \
 	"  --pool DIR|VG           where guest disks go: a directory or an LVM VG\n"               \
 	"  --bridge BR             the bridge the guests' vifs join\n"                             \
-	"  --type pv|pvh           guest type (default pv); pvh boots with --boot kernel\n"        \
-	"                          or a boot loader\n"                                             \
+	"  --type pv|pvh           guest type (default pv)\n"                                      \
 	"  --boot pygrub|pvgrub|kernel\n"                                                          \
-	"                          how guests boot (default pygrub); pygrub and pvgrub\n"          \
-	"                          need a kernel in the image's /boot\n"                           \
+	"                          how guests boot (default pygrub; it and pvgrub need a\n"        \
+	"                          kernel in the image's /boot)\n"                                 \
 	"  --kernel PATH|from-image\n"                                                             \
-	"                          kernel for --boot kernel: a file on this host, or the\n"        \
-	"                          image's own newest kernel and initrd; for --boot\n"             \
-	"                          pvgrub, PV GRUB's image\n"                                      \
+	"                          --boot kernel's kernel: a file on this host, or the\n"          \
+	"                          image's own (and its initrd); pvgrub: PV GRUB's image\n"        \
 	"  --ramdisk PATH          initrd for --boot kernel (a file on this host)\n"               \
 	"  --root DEV              root device, e.g. /dev/xvda1, UUID=..., LABEL=...\n"            \
 	"  --extra TEXT            further kernel command line\n"                                  \
@@ -71,6 +75,14 @@
 	"  --mac-prefix XX:XX:XX   prefix of the guests' random MACs (default 00:16:3e)\n"       \
 	"  --distro NAME           the distro this profile's systems boot over the network\n"    \
 	"                          (xenprov distro add; see xenprov serve)\n"                     \
+	"  --timezone ZONE         the guests' time zone, e.g. Europe/Paris (tzdata name)\n"     \
+	"  --copy-in LOCAL:GUESTDIR[:UID:GID]\n"                                                   \
+	"                          copy a host file or directory tree into GUESTDIR\n"            \
+	"                          (owner root unless UID:GID); repeatable\n"                     \
+	"  --write GUESTPATH:CONTENT\n"                                                            \
+	"                          a guest file with this content (secret); repeatable\n"         \
+	"  --firstboot-command CMD a shell command run once at the guests' first boot\n"         \
+	"                          (systemd guests); repeatable, run in order\n"                 \
 	"  --config KEY=VALUE      any further xl setting KEY (profile setting\n"                  \
 	"                          config.KEY), VALUE in config syntax or plain text;\n"           \
 	"                          repeatable\n"
@@ -81,9 +93,12 @@ static const char *const plain_keys[] = {
     "label",	 "storage", "pool",  "bridge", "boot", "type",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
-    "distro",
+    "distro",	 "timezone", "include", "install",
     NULL,
 };
+
+/* Options that add one item to the list setting of the same name (repeatable). */
+static const char *const list_keys[] = {"copy-in", "write", "firstboot-command", NULL};
 
 enum {
 	O_STATE_DIR = 256,
@@ -98,6 +113,7 @@ enum {
 	O_PW_FILE,
 	O_SSH_KEY,
 	O_SECRETS,
+	O_LIST = 480,  /* + index in list_keys */
 	O_PLAIN = 512, /* + index in plain_keys */
 };
 
@@ -251,7 +267,14 @@ static int take_value(struct changes *c, const char *key, const char *value)
 
 static int take_image(struct changes *c, const char *path)
 {
+	/* a distribution xenprov makes is a name, not a file */
+	if (xp_dist_valid(path))
+		return take_value(c, "image", path);
 	struct stat st;
+	if (stat(path, &st) < 0 && errno == ENOENT && strchr(path, ':') && !strchr(path, '/'))
+		return cli_error("cannot use image '%s': not a file, nor a distribution xenprov "
+				 "makes (debian:bookworm, debian:trixie)",
+				 path);
 	if (stat(path, &st) < 0)
 		return cli_error("cannot use image '%s': %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
@@ -287,6 +310,8 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 	for (size_t i = 0; plain_keys[i]; i++)
 		opts[no++] =
 		    (struct option){plain_keys[i], required_argument, NULL, O_PLAIN + (int)i};
+	for (size_t i = 0; list_keys[i]; i++)
+		opts[no++] = (struct option){list_keys[i], required_argument, NULL, O_LIST + (int)i};
 	opts[no] = (struct option){NULL, 0, NULL, 0};
 
 	memset(c, 0, sizeof(*c));
@@ -356,6 +381,10 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c)
 			break;
 		}
 		default:
+			if (o >= O_LIST && o < O_LIST + 3) {
+				rc = cli_list_item(&c->set, list_keys[o - O_LIST], optarg);
+				break;
+			}
 			if (o >= O_PLAIN && o < O_PLAIN + 64) {
 				const char *key = plain_keys[o - O_PLAIN];
 				if (strcmp(key, "root-password-hash") == 0)
@@ -624,8 +653,8 @@ static const char show_usage[] =
     "Prints a profile: its parent, when it was made and changed, and its own\n"
     "settings. With --resolved, the settings guests made from it get: those of the\n"
     "parent chain, each overridden by its child's, with the profile each comes from.\n"
-    "Secret values (root-password-hash, config.vncpasswd, config.spicepasswd) are\n"
-    "shown only with --secrets.\n"
+    "Secret values (root-password-hash, write, config.vncpasswd, config.spicepasswd)\n"
+    "are shown only with --secrets.\n"
     "\n"
     "  --json        one JSON object: name, parent, created, updated (unix seconds),\n"
     "                settings, withheld (the secret keys left out); with --resolved\n"
@@ -728,11 +757,20 @@ static int run_show(int argc, char **argv)
 		for (size_t i = 0; i < eff.n; i++) {
 			struct xp_buf v = XP_BUF_INIT;
 			print_value(eff.v[i].key, eff.v[i].value, secrets, &v);
+			/* a value of several lines (ssh-key, the list keys): its first line in
+			 * the row, the others under it in the value column */
+			const char *val = xp_buf_str(&v), *nl = strchr(val, '\n');
+			int len1 = nl ? (int)(nl - val) : (int)strlen(val);
 			if (resolved)
-				xp_buf_addf(&b, "%-*s  %-*s  %s\n", kw, eff.v[i].key, vw,
-					    xp_buf_str(&v), from.v[i].value);
+				xp_buf_addf(&b, "%-*s  %-*.*s  %s\n", kw, eff.v[i].key, vw, len1, val,
+					    from.v[i].value);
 			else
-				xp_buf_addf(&b, "%-*s  %s\n", kw, eff.v[i].key, xp_buf_str(&v));
+				xp_buf_addf(&b, "%-*s  %.*s\n", kw, eff.v[i].key, len1, val);
+			for (const char *q = nl; q; q = strchr(q + 1, '\n')) {
+				const char *e = strchr(q + 1, '\n');
+				xp_buf_addf(&b, "%-*s  %.*s\n", kw, "",
+					    (int)(e ? e - q - 1 : (ptrdiff_t)strlen(q + 1)), q + 1);
+			}
 			xp_buf_release(&v);
 		}
 		fputs(xp_buf_str(&b), stdout);

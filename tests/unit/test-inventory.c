@@ -25,6 +25,7 @@
 #include "testlib.h"
 #include <sqlite3.h>
 
+#include "xenprov/guest.h"
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
@@ -591,6 +592,10 @@ struct good_case {
 
 static const struct good_case good_cases[] = {
     {"image", "/srv/images/debian-12.tar.zst", "/srv/images/debian-12.tar.zst"},
+    {"image", "debian:bookworm", "debian:bookworm"},
+    {"image", "debian:trixie", "debian:trixie"},
+    {"include", "systemd-sysv,udev,openssh-server", "systemd-sysv,udev,openssh-server"},
+    {"install", "libstdc++6,vim", "libstdc++6,vim"},
     {"disk-size", "4G", "4294967296"},
     {"disk-size", "16M", "16777216"},
     {"disk-size", "1.5G", "1610612736"},
@@ -670,6 +675,18 @@ static const struct good_case good_cases[] = {
     {"config.vncpasswd", "hunter2", "\"hunter2\""},
     {"config.spicepasswd", "'hunter2'", "\"hunter2\""},
     {"config.extra_x", "it's", "\"it's\""},
+    {"timezone", "Europe/Paris", "Europe/Paris"},
+    {"timezone", "Etc/GMT+5", "Etc/GMT+5"},
+    /* lists: items one a line; write's content escaped (the canonical escapes kept,
+     * others made canonical) */
+    {"copy-in", "/srv/site:/var/www", "/srv/site:/var/www"},
+    {"copy-in", "/srv/a:b:/opt:0:0\n/srv/c:/:1000:100", "/srv/a:b:/opt\n/srv/c:/:1000:100"},
+    {"write", "/etc/motd:hello\\nworld \\\\ a:b", "/etc/motd:hello\\nworld \\\\ a:b"},
+    {"write", "/etc/a:\\x0a\\x0D\\xFF\n/etc/b:", "/etc/a:\\n\\x0d\\xff\n/etc/b:"},
+    {"write", "/etc/c:caf\xc3\xa9\t", "/etc/c:caf\xc3\xa9\t"},
+    {"firstboot-command", "apt-get update\nsystemctl enable --now nginx",
+     "apt-get update\nsystemctl enable --now nginx"},
+    {"firstboot-command", "", ""},
 };
 
 struct bad_case {
@@ -680,11 +697,39 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
     {"image", "", "image: must not be empty", true},
-    {"image", "debian.tar", "image: must be an absolute path", true},
+    {"image", "debian.tar", "image: must be an absolute path or a distribution", true},
+    {"image", "debian:sid", "image: must be an absolute path or a distribution", true},
+    {"include", "udev,", "include: not a list of package names", true},
+    {"include", "Udev", "include: not a list of package names", true},
+    {"install", "vim nano", "install: not a list of package names", true},
+    {"install", "", "install: not a list of package names", true},
     {"pool", "", "pool: must not be empty", true},
     {"kernel", "", "kernel: must not be empty", true},
     {"ramdisk", "", "ramdisk: must not be empty", true},
     {"distro", "bad name", "distro: not a valid distro name", true},
+    {"timezone", "../../etc/shadow",
+     "timezone: a tzdata zone name such as Europe/Paris or UTC: letters, digits, '_', '-', "
+     "'+' and '.' in components separated by '/'",
+     true},
+    {"copy-in", "site:/var/www",
+     "copy-in: item 1: LOCALPATH must be an absolute host path other than /, without a "
+     "trailing '/'",
+     true},
+    {"copy-in", "/srv/site:/var/../etc",
+     "copy-in: item 1: GUESTDIR must be an absolute guest path without empty, '.' or '..' "
+     "components or control characters",
+     true},
+    /* a write is secret: never quoted */
+    {"write", "etc/motd:s3cret",
+     "write: item 1: GUESTPATH must be an absolute guest path of a file, without empty, '.' "
+     "or '..' components or control characters",
+     false},
+    {"write", "/etc/motd:s3cret\\q", "write: a content with a bad escape", false},
+    {"write", "/etc/motd:\\x00", "write: a content with a bad escape", false},
+    {"firstboot-command", "echo a\rb",
+     "firstboot-command: item 1: a command is one line without control characters: put a "
+     "script in with write or copy-in and run that",
+     true},
     {"distro", "", "distro: not a valid distro name", true},
     {"disk-size", "15M", "disk-size: at least 16M", true},
     {"disk-size", "0", "disk-size: at least 16M", true},
@@ -850,14 +895,15 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 28);
+	assert_int_equal(nkeys, 34);
 }
 
 /* The key table marks the secrets once; everything else is not one. */
 static void test_secret_keys(void **st)
 {
 	(void)st;
-	const char *secret[] = {"root-password-hash", "config.vncpasswd", "config.spicepasswd"};
+	const char *secret[] = {"root-password-hash", "config.vncpasswd", "config.spicepasswd",
+				"write"};
 	const char *open[] = {"image",
 			      "ssh-key",
 			      "distro",
@@ -881,6 +927,134 @@ static void test_secret_keys(void **st)
 	assert_int_equal(n, N(secret));
 	for (const struct xp_profile_key *k = xp_server_keys; k->key; k++)
 		assert_int_equal(k->flags, 0);
+}
+
+/* Packages (include, install) only with an image xenprov makes (debian:SUITE), as the
+ * settings take effect through the parent chain; a refusal changes nothing and names
+ * the key, the profile below and the image. */
+static void test_packages_need_dist(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add(inv, "deb", NULL, "image=debian:bookworm", "include=udev", "install=vim",
+			     NULL),
+			 0);
+	assert_int_equal(add(inv, "tar", NULL, "image=/srv/root.tar", "install=vim", NULL), -EINVAL);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "install needs an image made by xenprov"));
+	assert_non_null(strstr(xp_inv_errmsg(inv), "/srv/root.tar"));
+	assert_false(has(inv, "tar"));
+	assert_int_equal(add(inv, "tar", NULL, "image=/srv/root.tar", NULL), 0);
+	/* packages with no image yet are fine; a child's image meets them */
+	assert_int_equal(add(inv, "pk", NULL, "include=udev", NULL), 0);
+	assert_int_equal(add(inv, "pk-tar", "pk", "image=/srv/root.tar", NULL), -EINVAL);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "include needs an image made by xenprov"));
+	assert_int_equal(add(inv, "pk-deb", "pk", "image=debian:trixie", NULL), 0);
+	/* the parent's edit that would break the profile below it, named */
+	assert_int_equal(add(inv, "base", NULL, "image=debian:bookworm", NULL), 0);
+	assert_int_equal(add(inv, "child", "base", "install=vim", NULL), 0);
+	assert_int_equal(edit(inv, "base", "image", "/srv/root.tar"), -EINVAL);
+	assert_non_null(strstr(xp_inv_errmsg(inv), "install (profile 'child') needs"));
+	assert_string_equal(setting(inv, "child", "image"), "debian:bookworm");
+	/* a child of the tarball profile that adds packages */
+	assert_int_equal(add(inv, "tar-pk", "tar", "install=vim", NULL), -EINVAL);
+	xp_inv_close(inv);
+}
+
+/* The list keys: items added one by one as given, stored escaped, read back as given;
+ * an empty item empties the list; the bounds refused with the key named; a write's
+ * content never in a diagnostic. */
+static void test_list_keys(void **st)
+{
+	(void)st;
+	assert_true(xp_profile_key_list("copy-in"));
+	assert_true(xp_profile_key_list("write"));
+	assert_true(xp_profile_key_list("firstboot-command"));
+	assert_false(xp_profile_key_list("ssh-key"));
+	assert_false(xp_profile_key_list("timezone"));
+	assert_false(xp_profile_key_list(NULL));
+
+	struct xp_settings s = {0};
+	struct xp_diags d;
+	xp_diags_init(&d);
+	static const char *const items[] = {"/etc/motd:line 1\nline\\2\r\n",
+					    "/etc/bin:\x01\xff\xc3\xa9\x7f", "/etc/empty:"};
+	for (size_t i = 0; i < N(items); i++)
+		assert_int_equal(xp_profile_list_add(&s, "write", items[i], &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(xp_settings_get(&s, "write"),
+			    "/etc/motd:line 1\\nline\\\\2\\x0d\\n\n"
+			    "/etc/bin:\\x01\\xff\xc3\xa9\\x7f\n/etc/empty:");
+	char **v;
+	size_t n;
+	assert_int_equal(xp_profile_list_items("write", xp_settings_get(&s, "write"), &v, &n), 0);
+	assert_int_equal(n, N(items));
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(v[i], items[i]);
+	xp_profile_list_free(v, n);
+	/* what is stored checks to itself */
+	char *out;
+	assert_int_equal(xp_profile_check("write", xp_settings_get(&s, "write"), &out, &d), 0);
+	assert_string_equal(out, xp_settings_get(&s, "write"));
+	free(out);
+
+	/* commands and copy-ins are stored as given */
+	assert_int_equal(xp_profile_list_add(&s, "firstboot-command", "echo 'a\\b' >/x", &d), 0);
+	assert_int_equal(xp_profile_list_add(&s, "firstboot-command", "touch /y", &d), 0);
+	assert_string_equal(xp_settings_get(&s, "firstboot-command"), "echo 'a\\b' >/x\ntouch /y");
+	assert_int_equal(
+	    xp_profile_list_items("firstboot-command", "echo 'a\\b' >/x\ntouch /y", &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "echo 'a\\b' >/x");
+	xp_profile_list_free(v, n);
+	/* an empty item: the empty list */
+	assert_int_equal(xp_profile_list_add(&s, "firstboot-command", "", &d), 0);
+	assert_string_equal(xp_settings_get(&s, "firstboot-command"), "");
+	assert_int_equal(xp_profile_list_items("firstboot-command", "", &v, &n), 0);
+	assert_int_equal(n, 0);
+	xp_profile_list_free(v, n);
+	assert_int_equal(xp_profile_list_items("write", "/a:\\q", &v, &n), -EINVAL);
+
+	/* 64 items, not 65 */
+	for (int i = 0; i < XP_GUEST_MAX_ITEMS; i++)
+		assert_int_equal(xp_profile_list_add(&s, "firstboot-command", "true", &d), 0);
+	assert_int_equal(xp_profile_list_add(&s, "firstboot-command", "true", &d), -EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].code, "firstboot-command");
+	assert_string_equal(d.v[0].msg, "firstboot-command: at most 64 items");
+	xp_diags_release(&d);
+	struct xp_buf many = XP_BUF_INIT;
+	for (int i = 0; i <= XP_GUEST_MAX_ITEMS; i++)
+		xp_buf_adds(&many, i ? "\ntrue" : "true");
+	assert_int_equal(xp_profile_check("firstboot-command", xp_buf_str(&many), &out, NULL),
+			 -EINVAL);
+	xp_buf_release(&many);
+
+	/* 1 MiB of stored list at most */
+	char *big = malloc(XP_GUEST_MAX_WRITE + 8);
+	memcpy(big, "/f:", 3);
+	memset(big + 3, 'x', XP_GUEST_MAX_WRITE);
+	big[3 + XP_GUEST_MAX_WRITE] = '\0';
+	xp_diags_init(&d);
+	int r = 0, added = 0;
+	while (r == 0 && added < XP_GUEST_MAX_ITEMS)
+		if ((r = xp_profile_list_add(&s, "copy-in", "/srv:/", &d)) == 0 &&
+		    (r = xp_profile_list_add(&s, "write", big, &d)) == 0)
+			added++;
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(added, 15); /* beside 3 small items, 15 of 64 KiB: 16 are 1 MiB */
+	assert_string_equal(d.v[0].msg, "write: the list is larger than 1 MiB");
+	free(big);
+	xp_diags_release(&d);
+
+	/* a refused write item: neither quoted nor in the message */
+	xp_diags_init(&d);
+	assert_int_equal(xp_profile_list_add(&s, "write", "/etc/../x:s3cret", &d), -EINVAL);
+	assert_null(d.v[0].text);
+	assert_null(strstr(d.v[0].msg, "s3cret"));
+	xp_diags_release(&d);
+	/* a key that is no list */
+	assert_int_equal(xp_profile_list_add(&s, "dns", "1.1.1.1", NULL), -EINVAL);
+	xp_settings_release(&s);
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */
@@ -1078,12 +1252,14 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_names),
 	    xp_test_in_scratch(test_cycles),
 	    xp_test_in_scratch(test_resolve),
+	    xp_test_in_scratch(test_packages_need_dist),
 	    xp_test_in_scratch(test_gateway_in_pool),
 	    xp_test_in_scratch(test_remove_busy),
 	    cmocka_unit_test(test_check_good),
 	    cmocka_unit_test(test_check_bad),
 	    cmocka_unit_test(test_check_covers_keys),
 	    cmocka_unit_test(test_secret_keys),
+	    cmocka_unit_test(test_list_keys),
 	    xp_test_in_scratch(test_transactions),
 	    xp_test_in_scratch(test_concurrent),
 	};

@@ -36,7 +36,7 @@ static struct xp_inv *inv_at(const char *sub)
 /* A profile to add: name, parent, and up to two settings (key, value; NULL: none). */
 struct seed {
 	const char *name, *parent;
-	const char *kv[4];
+	const char *kv[8];
 };
 
 /* Adds the profiles of v[0..n) in that order; asserts each is added. */
@@ -44,7 +44,7 @@ static void seed(struct xp_inv *inv, const struct seed *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct xp_profile p = {.name = (char *)v[i].name, .parent = (char *)v[i].parent};
-		for (size_t k = 0; k < 4 && v[i].kv[k]; k += 2)
+		for (size_t k = 0; k < 8 && v[i].kv[k]; k += 2)
 			assert_int_equal(xp_settings_set(&p.set, v[i].kv[k], v[i].kv[k + 1]), 0);
 		assert_int_equal(xp_profile_add(inv, &p), 0);
 		xp_settings_release(&p.set);
@@ -207,7 +207,7 @@ static void test_order_long_chain(void **st)
 
 /* A profile with a secret value, one without. */
 static const struct seed secret[] = {
-    {"sec", NULL, {"memory", "512", "root-password-hash", HASH}},
+    {"sec", NULL, {"memory", "512", "root-password-hash", HASH, "write", "/etc/k:s3cret"}},
     {"bare", NULL, {"memory", "512"}},
 };
 
@@ -225,10 +225,11 @@ static struct xp_inv *inv_with_secrets(const char *sub)
 static void add_family(struct xp_inv *inv)
 {
 	static const struct seed family[] = {
-	    {"zeta", NULL, {"vcpus", "2"}},
+	    {"zeta", NULL, {"vcpus", "2", "timezone", "Europe/Paris", "copy-in", "/srv/a:/opt:1:2"}},
 	    {"base", NULL, {"memory", "1024", "root-password-hash", HASH}},
 	    {"web", "base", {"vcpus", "4"}},
-	    {"web01", "web", {"memory", "4096"}},
+	    {"web01", "web", {"memory", "4096", "firstboot-command", "apt-get update\ntouch /x",
+			      "write", "/etc/motd:hi\\nthere \\\\ \\xff\xc3\xa9"}},
 	    {"alpha", "zeta", {NULL}},
 	    {"mid", "base", {"config.on_crash", "\"restart\""}},
 	};
@@ -285,10 +286,12 @@ static void test_export_secrets(void **st)
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(p, "settings"), "memory")), "512");
 	json_t *wh = json_object_get(p, "withheld");
-	assert_int_equal(json_array_size(wh), 1);
+	assert_int_equal(json_array_size(wh), 2);
 	assert_string_equal(json_string_value(json_array_get(wh, 0)), "root-password-hash");
+	assert_string_equal(json_string_value(json_array_get(wh, 1)), "write");
 	char *text = json_dumps(a, 0);
 	assert_null(strstr(text, HASH));
+	assert_null(strstr(text, "s3cret"));
 	free(text);
 	json_decref(a);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -572,6 +573,92 @@ static void test_copy_cross_fs(void **state)
 
 /* Running programs: the exit status, a signal, output captured and trimmed or left
  * alone, the environment given, a program that is not there, the PATH search. */
+/* Everything of a pipe read to its end, into a heap string. */
+static char *read_all(int fd)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	char buf[4096];
+	ssize_t n;
+	while ((n = xp_read_some(fd, buf, sizeof(buf))) > 0)
+		xp_buf_add(&b, buf, (size_t)n);
+	close(fd);
+	return xp_buf_steal(&b);
+}
+
+/* Whether process group pgid is gone, within 10 s: its killed orphans stay zombies
+ * (members still) until init reaps them. */
+static bool group_gone(pid_t pgid)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (kill(-pgid, 0) < 0 && errno == ESRCH)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/* A producer on pipes (xp_spawn_piped): its output and error apart, its exit status;
+ * waiting while its output is drained (more than a pipe holds); stopping it and its
+ * whole group (children included), by SIGTERM, or by SIGKILL after the grace when it
+ * ignores SIGTERM; and the signals we ignore are its defaults again. */
+static void test_spawn_piped(void **state)
+{
+	(void)state;
+	pid_t pid;
+	int out, err;
+	char *two[] = {"sh", "-c", "echo to-out; echo to-err >&2; read x; exit 3", NULL};
+	assert_int_equal(xp_spawn_piped(two, NULL, &pid, &out, &err), 0);
+	char *o = read_all(out), *e = read_all(err);
+	assert_string_equal(o, "to-out\n");
+	assert_string_equal(e, "to-err\n");
+	free(o);
+	free(e);
+	assert_int_equal(xp_spawn_reap(pid), 3);
+	/* in a process group of its own */
+	char *group[] = {"sh", "-c", "[ $(ps -o pgid= $$) = $$ ]", NULL};
+	assert_int_equal(xp_spawn_piped(group, NULL, &pid, &out, &err), 0);
+	close(out);
+	close(err);
+	assert_int_equal(xp_spawn_reap(pid), 0);
+
+	/* 1 MB out, more than a pipe holds: it ends only while drained */
+	char *big[] = {"sh", "-c", "head -c 1000000 /dev/zero; exit 5", NULL};
+	assert_int_equal(xp_spawn_piped(big, NULL, &pid, &out, &err), 0);
+	int status = -1;
+	assert_int_equal(xp_spawn_wait_draining(pid, -1, 1, &status), 0); /* blocked */
+	assert_int_equal(xp_spawn_wait_draining(pid, out, 30, &status), 1);
+	assert_int_equal(status, 5);
+	close(out);
+	close(err);
+
+	/* stopped with its children: SIGTERM reaches the whole group, even while it is
+	 * blocked writing, and nothing of the group is left */
+	char *kids[] = {"sh", "-c", "sleep 100 & sleep 100 & head -c 1000000 /dev/zero; wait", NULL};
+	signal(SIGPIPE, SIG_IGN); /* ours ignored: its default again in the program */
+	assert_int_equal(xp_spawn_piped(kids, NULL, &pid, &out, &err), 0);
+	usleep(200 * 1000);
+	assert_int_equal(xp_spawn_stop(pid, out, 30), XP_SPAWN_SIGNALED + SIGTERM);
+	assert_true(group_gone(pid));
+	close(out);
+	close(err);
+	signal(SIGPIPE, SIG_DFL);
+
+	/* one that ignores SIGTERM (and its child too: ignored signals are inherited) is
+	 * killed when the grace is over */
+	char *stubborn[] = {"sh", "-c", "trap '' TERM; sleep 100", NULL};
+	assert_int_equal(xp_spawn_piped(stubborn, NULL, &pid, &out, &err), 0);
+	usleep(200 * 1000);
+	assert_int_equal(xp_spawn_stop(pid, -1, 1), XP_SPAWN_SIGNALED + SIGKILL);
+	assert_true(group_gone(pid));
+	close(out);
+	close(err);
+
+	char *none[] = {"xenprov-no-such-program", NULL};
+	assert_int_equal(xp_spawn_piped(none, NULL, &pid, &out, &err), -ENOENT);
+	assert_int_equal(pid, -1);
+	assert_int_equal(out, -1);
+}
+
 static void test_spawn(void **state)
 {
 	(void)state;
@@ -696,6 +783,7 @@ int main(void)
 	    xp_test_in_scratch(test_copy_holes),
 	    xp_test_in_scratch(test_copy_cross_fs),
 	    cmocka_unit_test(test_spawn),
+	    cmocka_unit_test(test_spawn_piped),
 	    cmocka_unit_test(test_parse_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

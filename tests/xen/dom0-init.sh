@@ -29,6 +29,16 @@ if mount /dev/vdb /payload; then
 		t0=$(date +%s)
 		xl create "$cfg" >/tmp/xl.log 2>&1
 		rc=$?
+		# libxl's hotplug scripts have fixed timeouts that a loaded TCG host can
+		# hit: the lab's failure, not the guest's; retried once, and said so
+		if [ $rc -ne 0 ] && grep -q "because of timeout" /tmp/xl.log; then
+			echo "XP-CREATE-RETRY $name (libxl hotplug timeout)"
+			cat /tmp/xl.log
+			xl destroy "$name" >/dev/null 2>&1
+			sleep 5
+			xl create "$cfg" >/tmp/xl.log 2>&1
+			rc=$?
+		fi
 		[ $rc -ne 0 ] && { cat /tmp/xl.log; tail -n 30 /var/log/xen/*.log; }
 		echo "XP-CREATE-END $name rc=$rc"
 		if [ $rc -eq 0 ] && [ -f "/payload/$name.check" ]; then

@@ -34,18 +34,10 @@ static bool plain(const char *s)
 
 static void word(struct xp_buf *out, const char *s)
 {
-	if (plain(s)) {
+	if (plain(s))
 		xp_buf_adds(out, s);
-		return;
-	}
-	xp_buf_addc(out, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			xp_buf_adds(out, "'\\''");
-		else
-			xp_buf_addc(out, *s);
-	}
-	xp_buf_addc(out, '\'');
+	else
+		xp_buf_add_squoted(out, s);
 }
 
 static void device(const struct xp_boot_plan *p, struct xp_buf *out)

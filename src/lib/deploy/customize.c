@@ -1,8 +1,9 @@
 /*
  * customize.c - the per-guest customisation step of a create: the guest's spec
  * (domain.h) turned into settings for xp_guest_apply (guest.h), which writes hostname,
- * hosts, network, fstab, machine-id, password and SSH keys into the guest's own disk
- * without mounting it; then the site's hooks from <state>/hooks.d run when present
+ * hosts, network, fstab, machine-id, password and SSH keys, then the profile's time
+ * zone, copy-ins, writes and first-boot commands (its list keys read back here) into
+ * the guest's own disk without mounting it; then the site's hooks from <state>/hooks.d run when present
  * (hooks.c), told what xp_guest_apply found (root and swap UUIDs, network format).
  */
 #include <arpa/inet.h>
@@ -15,6 +16,57 @@
 #include "deploy/hooks.h"
 #include "xenprov/domain.h"
 #include "xenprov/guest.h"
+
+/* The customisations' lists as xp_guest_apply takes them, read from the profile's
+ * stored values (inventory.h: list keys). */
+struct lists {
+	char **copy, **write, **cmds;
+	size_t ncopy, nwrite, ncmds;
+	struct xp_guest_copy *c;
+	struct xp_guest_write *w;
+};
+
+static void lists_release(struct lists *l)
+{
+	xp_profile_list_free(l->copy, l->ncopy);
+	xp_profile_list_free(l->write, l->nwrite);
+	xp_profile_list_free(l->cmds, l->ncmds);
+	free(l->c);
+	free(l->w);
+}
+
+static int lists_read(const struct xp_guest_spec *spec, struct lists *l, struct xp_diags *d)
+{
+	static const char *const keys[] = {"copy-in", "write", "firstboot-command"};
+	const char *values[] = {spec->copy_in, spec->write, spec->firstboot};
+	char ***items[] = {&l->copy, &l->write, &l->cmds};
+	size_t *const ns[] = {&l->ncopy, &l->nwrite, &l->ncmds};
+	for (size_t k = 0; k < 3; k++) {
+		if (!values[k])
+			continue;
+		int r = xp_profile_list_items(keys[k], values[k], items[k], ns[k]);
+		if (r == -EINVAL)
+			return xp_diags_fail(d, r, spec->name, keys[k], NULL,
+					     "%s: not a stored list (see xenprov-profile(1))",
+					     keys[k]);
+		if (r < 0)
+			return r;
+	}
+	l->c = calloc(l->ncopy ? l->ncopy : 1, sizeof(*l->c));
+	l->w = calloc(l->nwrite ? l->nwrite : 1, sizeof(*l->w));
+	if (!l->c || !l->w)
+		return -ENOMEM;
+	const char *why;
+	for (size_t i = 0; i < l->ncopy; i++)
+		if (xp_guest_copy_parse(l->copy[i], &l->c[i], &why) < 0)
+			return xp_diags_fail(d, -EINVAL, spec->name, "copy-in", NULL,
+					     "copy-in: item %zu: %s", i + 1, why);
+	for (size_t i = 0; i < l->nwrite; i++)
+		if (xp_guest_write_parse(l->write[i], &l->w[i], &why) < 0)
+			return xp_diags_fail(d, -EINVAL, spec->name, "write", NULL,
+					     "write: item %zu: %s", i + 1, why);
+	return 0;
+}
 
 /* True if gw is inside ip/prefix: a gateway elsewhere cannot be reached on the link. */
 static bool same_subnet(const char *ip, unsigned prefix, const char *gw)
@@ -60,6 +112,13 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && ndns < 8;
 	     t = strtok_r(NULL, ",", &save))
 		dns[ndns++] = t;
+	struct lists l = {0};
+	int lr = lists_read(spec, &l, d);
+	if (lr < 0) {
+		lists_release(&l);
+		free(copy);
+		return lr;
+	}
 	struct xp_guest_settings s = {
 		.hostname = spec->hostname,
 		.domain = spec->domain,
@@ -74,6 +133,13 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 		.ssh_key = spec->ssh_key,
 		.grub = spec->grub,
 		.kernel_args = spec->grub ? spec->kernel_args : NULL,
+		.timezone = spec->timezone,
+		.copy_in = l.c,
+		.ncopy_in = l.ncopy,
+		.write = l.w,
+		.nwrite = l.nwrite,
+		.firstboot = (const char *const *)l.cmds,
+		.nfirstboot = l.ncmds,
 		.no_sync = spec->no_sync,
 	};
 	const struct xp_guest_hooks hooks = {
@@ -92,6 +158,7 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 		*out = rep; /* the caller releases it */
 	else
 		xp_guest_report_release(&rep);
+	lists_release(&l);
 	free(copy);
 	return r;
 }

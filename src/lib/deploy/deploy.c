@@ -81,7 +81,8 @@ static const char *first_error(const struct xp_diags *d, size_t from)
  * prepares its own. */
 static bool changes_golden(const struct xp_settings *s)
 {
-	static const char *const keys[] = {"image", "disk-size", "fs", "label", "swap", NULL};
+	static const char *const keys[] = {"image",   "disk-size", "fs",	"label",
+					   "swap",    "include",   "install", NULL};
 	for (const char *const *k = keys; s && *k; k++)
 		if (xp_settings_get(s, *k))
 			return true;

@@ -404,6 +404,137 @@ static int maybe_grow(const char *state_dir, const struct xp_settings *s, struct
 	return grow_golden(state_dir, want, g, d);
 }
 
+/* The options of an image built by xenprov, from the profile's disk-size, swap, fs and
+ * label. */
+static int build_opts(const struct xp_settings *s, struct xp_image_opts *o, struct xp_diags *d)
+{
+	uint64_t size, swap;
+	if (u64_setting(s, "disk-size", &size) < 0 || u64_setting(s, "swap", &swap) < 0)
+		return xp_diags_fail(d, -EINVAL, NULL, "size", NULL,
+				     "bad disk-size or swap in the profile");
+	const char *fs = xp_settings_get(s, "fs"), *label = xp_settings_get(s, "label");
+	*o = (struct xp_image_opts){
+	    .size = size,
+	    .fs = {.type = XP_FS_EXT4, .reserved_percent = -1},
+	    .label = XP_LABEL_MSDOS,
+	    .swap_size = swap,
+	    .format = XP_IMAGE_RAW,
+	};
+	if (fs && strcmp(fs, "ext2") == 0)
+		o->fs.type = XP_FS_EXT2;
+	else if (fs && strcmp(fs, "ext3") == 0)
+		o->fs.type = XP_FS_EXT3;
+	if (label && strcmp(label, "gpt") == 0)
+		o->label = XP_LABEL_GPT;
+	else if (label && strcmp(label, "none") == 0)
+		o->label = XP_LABEL_NONE;
+	return 0;
+}
+
+/* The options' part of a golden image's key. */
+static void opts_key(struct xp_buf *b, const struct xp_image_opts *o)
+{
+	xp_buf_addf(b, "size=%llu\nfs=%d\nlabel=%d\nswap=%llu\n", (unsigned long long)o->size,
+		    (int)o->fs.type, (int)o->label, (unsigned long long)o->swap_size);
+}
+
+/* Points <images>/<latest>.latest at name (a relative symlink, replaced atomically). */
+static void set_latest(const char *dir, const char *latest, const char *name)
+{
+	char link[PATH_MAX + 80], tmp[PATH_MAX + 100];
+	snprintf(link, sizeof(link), "%s/%s.latest", dir, latest);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.latest.%d", dir, latest, (int)getpid());
+	unlink(tmp);
+	if (symlink(name, tmp) < 0 || rename(tmp, link) < 0)
+		unlink(tmp);
+}
+
+/* A distribution image (`image debian:SUITE`): made by mmdebstrap through
+ * xp_image_build_dist once per identity (suite, variant, packages of include and
+ * install, mirror, the suite's release date) and options, into <state>/images/<key>.img.
+ * <images>/<key without the date>.latest names the last one built, which is used (with
+ * a warning) when the release date cannot be learnt, as offline. */
+static int dist_golden(const char *state_dir, const struct xp_settings *s, const char *image,
+		       xp_progress_fn progress, void *ud, struct xp_golden *out, struct xp_diags *d)
+{
+	struct xp_image_opts o;
+	int r = build_opts(s, &o, d);
+	if (r < 0)
+		return r;
+	struct xp_dist_opts dopts = {.dist = image,
+				     .include = xp_settings_get(s, "include"),
+				     .install = xp_settings_get(s, "install")};
+	struct xp_dist dist;
+	r = xp_dist_resolve(&dopts, &dist, d);
+	if (r < 0)
+		return r;
+	char dir[PATH_MAX], key[65], latest[65];
+	r = images_dir(state_dir, dir, d);
+	struct xp_buf b = XP_BUF_INIT;
+	/* the identity without the date: what the last build of it is found by */
+	xp_buf_addf(&b, "xenprov-golden-latest-v1\ndist:%s\n", dist.undated);
+	opts_key(&b, &o);
+	if (r == 0)
+		r = text_key(&b, latest);
+	else
+		xp_buf_release(&b);
+	if (r == 0 && dist.identity[0]) {
+		xp_buf_addf(&b, "xenprov-golden-v2\ndist:%s\n", dist.identity);
+		opts_key(&b, &o);
+		r = text_key(&b, key);
+	} else if (r == 0) {
+		/* no release date: the last image built of it, if any */
+		char link[PATH_MAX + 80], target[128];
+		snprintf(link, sizeof(link), "%s/%s.latest", dir, latest);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n == 68 && memcmp(target + 64, ".img", 4) == 0) {
+			memcpy(key, target, 64);
+			key[64] = 0;
+			xp_diags_add(d, XP_SEV_WARNING, image, 0, 0, "release", NULL, NULL,
+				     "using the golden image last built of it, which may be older "
+				     "than the mirror's");
+		} else {
+			r = xp_diags_fail(d, -ENOENT, image, "release",
+					  "check the network and the mirror in the apt sources",
+					  "no golden image can be named without the release date, and "
+					  "none was built before");
+		}
+	}
+	char *path = NULL;
+	if (r == 0 && asprintf(&path, "%s/%s.img", dir, key) < 0)
+		r = -ENOMEM;
+	struct stat st;
+	if (r == 0 && stat(path, &st) < 0) {
+		/* as for a tarball: a racing create builds too, and one of the twins wins.
+		 * Through the machine's image cache (that of `image build`): a state
+		 * directory of its own, as a test's or a second inventory's, finds what
+		 * another built without running mmdebstrap again */
+		struct xp_image_result res;
+		char *cache = NULL;
+		xp_image_cache_dir_default(&cache);
+		o.output = path;
+		o.cache_dir = cache;
+		r = xp_image_build_dist(&o, &dist, progress, NULL, ud, &res, d);
+		free(cache);
+		if (r == 0) {
+			chmod(path, 0444);
+			out->built = true;
+			char name[80];
+			snprintf(name, sizeof(name), "%s.img", key);
+			set_latest(dir, latest, name);
+		}
+	}
+	xp_dist_release(&dist);
+	if (r == 0 && !(out->path = realpath(path, NULL)))
+		r = -errno;
+	free(path);
+	if (r == 0)
+		r = describe(out->path, out, d);
+	if (r < 0)
+		xp_golden_release(out);
+	return r;
+}
+
 int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
 		      void *ud, struct xp_golden *out, struct xp_diags *d)
 {
@@ -414,6 +545,18 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 		return xp_diags_fail(d, -EINVAL, NULL, "no-image",
 				     "set one: xenprov profile edit P --image PATH",
 				     "the profile names no image");
+	if (xp_dist_valid(image))
+		return dist_golden(state_dir, s, image, progress, ud, out, d);
+	const char *pk = xp_settings_get(s, "install")   ? "install"
+			 : xp_settings_get(s, "include") ? "include"
+							 : NULL;
+	if (pk)
+		return xp_diags_fail(d, -EINVAL, image, pk,
+				     "use image debian:bookworm or debian:trixie, which xenprov "
+				     "makes with mmdebstrap",
+				     "%s needs an image made by xenprov: packages cannot be "
+				     "installed into a tarball or a built image",
+				     pk);
 	struct stat st;
 	if (stat(image, &st) < 0) {
 		int e = errno;
@@ -458,29 +601,13 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	}
 
 	/* a tarball: built once, named by what goes into it */
-	uint64_t size, swap;
-	if (u64_setting(s, "disk-size", &size) < 0 || u64_setting(s, "swap", &swap) < 0)
-		return xp_diags_fail(d, -EINVAL, NULL, "size", NULL,
-				     "bad disk-size or swap in the profile");
-	const char *fs = xp_settings_get(s, "fs"), *label = xp_settings_get(s, "label");
-	struct xp_image_opts o = {
-	    .archive = image,
-	    .size = size,
-	    .fs = {.type = XP_FS_EXT4, .reserved_percent = -1},
-	    .label = XP_LABEL_MSDOS,
-	    .swap_size = swap,
-	    .format = XP_IMAGE_RAW,
-	};
-	if (fs && strcmp(fs, "ext2") == 0)
-		o.fs.type = XP_FS_EXT2;
-	else if (fs && strcmp(fs, "ext3") == 0)
-		o.fs.type = XP_FS_EXT3;
-	if (label && strcmp(label, "gpt") == 0)
-		o.label = XP_LABEL_GPT;
-	else if (label && strcmp(label, "none") == 0)
-		o.label = XP_LABEL_NONE;
+	struct xp_image_opts o;
+	int r = build_opts(s, &o, d);
+	if (r < 0)
+		return r;
+	o.archive = image;
 	char key[65];
-	int r = golden_key(image, size, (int)o.fs.type, (int)o.label, swap, key);
+	r = golden_key(image, o.size, (int)o.fs.type, (int)o.label, o.swap_size, key);
 	if (r < 0)
 		return xp_diags_fail(d, r, image, "image", NULL, "cannot read the archive: %s",
 				     strerror(-r));

@@ -1068,7 +1068,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		return -EINVAL;
 	struct xp_fsb c = {.opts = opts,
 			   .diags = diags,
-			   .archive = archive,
+			   .archive = opts->archive_name ? opts->archive_name : archive,
 			   .path = opts->output_name ? opts->output_name : path,
 			   .progress = progress,
 			   .ud = ud,

@@ -8,8 +8,9 @@
  * What each file says comes from the pure text writers of guest-text.c; this file
  * decides which files are written, where, with which owner and mode, and in what order.
  *
- * Not here: the files' text (guest-text.c), reading and writing files in the image
- * (guest-fs.c), the block-level write paths (qcow2-rw.c, extfs-rwio.c), cloning images,
+ * Not here: the files' text (guest-text.c), the operator's customisations (time
+ * zone, copy-in, write, first-boot commands: guest-custom.c, run last), reading and
+ * writing files in the image (guest-fs.c), the block-level write paths (qcow2-rw.c, extfs-rwio.c), cloning images,
  * the site's hooks (a deploy step: deploy/hooks.c, after this).
  */
 #include <arpa/inet.h>
@@ -26,6 +27,7 @@
 #include <uuid/uuid.h>
 
 #include "image/blockdev-internal.h"
+#include "image/guest-custom.h"
 #include "image/guest-fs.h"
 #include "image/guest-text.h"
 #include "xenprov/blockdev.h"
@@ -196,7 +198,7 @@ static int check_settings(struct ctx *c)
 	if (s->ssh_key && (!s->ssh_key[0] || !printable_lines(s->ssh_key)))
 		return xp_guest_fail(&c->dg, -EINVAL, "ssh-key", NULL,
 				     "invalid SSH key: empty or holding control characters");
-	return 0;
+	return xp__guest_custom_check(&c->dg, s);
 }
 
 /* ---- finding the root filesystem -------------------------------------------------------- */
@@ -392,15 +394,11 @@ static int put_net(struct ctx *c, const char *path,
  * missing, 0:0 0755; those there are left as they are. */
 static int make_parents(struct ctx *c, const char *path)
 {
-	char dir[256];
-	int r = 0;
-	for (const char *p = strchr(path + 1, '/'); r == 0 && p; p = strchr(p + 1, '/')) {
-		if ((size_t)(p - path) >= sizeof(dir))
-			return -ENAMETOOLONG;
-		memcpy(dir, path, (size_t)(p - path));
-		dir[p - path] = '\0';
-		r = xp_gfs_mkdir(c->fs, dir, 0755, 0, 0, false);
-	}
+	char *dir = strndup(path, (size_t)(strrchr(path, '/') - path));
+	if (!dir)
+		return -ENOMEM;
+	int r = xp_gfs_mkdirs(c->fs, dir);
+	free(dir);
 	return r;
 }
 
@@ -889,35 +887,27 @@ static int remove_host_keys(struct ctx *c)
 }
 
 /* The first-boot unit (guest-text.c) that makes the host keys remove_host_keys took
- * away, and its multi-user.target.wants link (what `systemctl enable` makes), with
- * systemd and sshd in the image. A sysvinit image gets nothing. */
-#define HOSTKEY_UNIT	  "xenprov-ssh-hostkeys.service"
-#define HOSTKEY_UNIT_PATH "/etc/systemd/system/" HOSTKEY_UNIT
-#define HOSTKEY_WANTS	  "/etc/systemd/system/multi-user.target.wants"
-
+ * away, installed as `systemctl enable` would (guest-custom.c, which installs the
+ * first-boot commands' unit the same way), with systemd and sshd in the image. A
+ * sysvinit image gets nothing. */
 static int add_hostkey_unit(struct ctx *c)
 {
-	bool systemd = xp_gfs_exists(c->fs, "/lib/systemd/systemd") ||
-		       xp_gfs_exists(c->fs, "/usr/lib/systemd/systemd");
 	bool sshd = xp_gfs_exists(c->fs, "/usr/sbin/sshd") || xp_gfs_exists(c->fs, "/sbin/sshd");
-	if (!systemd || !sshd)
+	if (!xp__guest_has_systemd(c->fs) || !sshd)
 		return 0;
-	int r = xp_gfs_mkdir(c->fs, "/etc/systemd", 0755, 0, 0, false);
+	struct xp_buf b = XP_BUF_INIT;
+	int r = xp_guest_text_hostkey_unit(&b);
 	if (r == 0)
-		r = xp_gfs_mkdir(c->fs, "/etc/systemd/system", 0755, 0, 0, false);
-	if (r == 0)
-		r = xp_gfs_mkdir(c->fs, HOSTKEY_WANTS, 0755, 0, 0, false);
-	if (r == 0) {
-		struct xp_buf b = XP_BUF_INIT;
-		r = xp_guest_text_hostkey_unit(&b);
-		if (r == 0)
-			r = xp_gfs_write_buf(c->fs, HOSTKEY_UNIT_PATH, &b,
-					     &(struct xp_gfs_wopts){0644, 0, 0, true});
-		xp_buf_release(&b);
-	}
-	if (r == 0)
-		r = xp_gfs_symlink(c->fs, HOSTKEY_WANTS "/" HOSTKEY_UNIT, HOSTKEY_UNIT_PATH);
+		r = xp__guest_unit_install(c->fs, "xenprov-ssh-hostkeys.service", &b);
+	xp_buf_release(&b);
 	return r;
+}
+
+/* What the operator asked for on top (guest-custom.c), after everything above so that
+ * it may replace any of it. */
+static int edit_custom(struct ctx *c)
+{
+	return xp__guest_custom_apply(c->fs, &c->dg, c->s);
 }
 
 /* ---- the session ------------------------------------------------------------------------- */
@@ -933,7 +923,7 @@ static int edit(struct ctx *c, uint64_t off)
 	    edit_uuids,		  edit_hostname, edit_network, edit_resolv_conf,
 	    edit_fstab,		  edit_boot,	 edit_uuid_refs, edit_machine_id,
 	    remove_machine_state, edit_shadow,	 edit_ssh_key, remove_host_keys,
-	    add_hostkey_unit,
+	    add_hostkey_unit,	  edit_custom,
 	};
 	for (size_t i = 0; r == 0 && i < sizeof(edits) / sizeof(edits[0]); i++)
 		r = edits[i](c);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ext2fs/ext2fs.h>
 
@@ -469,8 +470,59 @@ static int create_file(struct xp_gfs *g, ext2_ino_t dir, const char *name, const
 	return 0;
 }
 
-int xp_gfs_write(struct xp_gfs *g, const char *path, const void *data, size_t len,
-		 const struct xp_gfs_wopts *o)
+/* Where a written file's content comes from: len bytes at data, or (fd >= 0) what
+ * reading fd gives, at most len bytes. */
+struct source {
+	const void *data;
+	size_t len;
+	int fd;
+};
+
+#define WRITE_CHUNK (1u << 20)
+
+/* Writes the content of src to the open file f: a buffer in chunks, a descriptor
+ * through one chunk-sized buffer. -errno of a failed read (with a diagnostic). */
+static errcode_t copy_content(struct xp_gfs *g, ext2_file_t f, const struct source *src,
+			      const char *path, int *rerr)
+{
+	char *buf = NULL;
+	if (src->fd >= 0 && !(buf = malloc(WRITE_CHUNK))) {
+		*rerr = -ENOMEM;
+		return 0;
+	}
+	errcode_t e = 0;
+	for (size_t done = 0; !e && done < src->len;) {
+		size_t want = src->len - done > WRITE_CHUNK ? WRITE_CHUNK : src->len - done;
+		const char *chunk = (const char *)src->data + done;
+		if (buf) {
+			ssize_t got = read(src->fd, buf, want);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0) {
+				*rerr = fail(g, -errno, "read", path, "cannot read the source of '%s': %s",
+					     path, strerror(errno));
+				break;
+			}
+			if (got == 0)
+				break; /* shorter than it was: what there is */
+			want = (size_t)got;
+			chunk = buf;
+		}
+		for (size_t off = 0; !e && off < want;) {
+			unsigned n = 0;
+			e = ext2fs_file_write(f, chunk + off, (unsigned)(want - off), &n);
+			if (!e && n == 0)
+				e = EXT2_ET_SHORT_WRITE;
+			off += n;
+		}
+		done += want;
+	}
+	free(buf);
+	return e;
+}
+
+static int write_from(struct xp_gfs *g, const char *path, const struct source *src,
+		      const struct xp_gfs_wopts *o)
 {
 	ext2_ino_t dir, ino = 0;
 	const char *name;
@@ -505,18 +557,14 @@ int xp_gfs_write(struct xp_gfs *g, const char *path, const void *data, size_t le
 	if (e)
 		return ext_fail(g, e, path, "opening it");
 	e = ext2fs_file_set_size2(f, 0);
-	size_t done = 0;
-	while (!e && done < len) {
-		unsigned chunk = len - done > (1u << 20) ? (1u << 20) : (unsigned)(len - done);
-		unsigned n = 0;
-		e = ext2fs_file_write(f, (const char *)data + done, chunk, &n);
-		if (!e && n == 0)
-			e = EXT2_ET_SHORT_WRITE;
-		done += n;
-	}
+	int rerr = 0;
+	if (!e)
+		e = copy_content(g, f, src, path, &rerr);
 	errcode_t ce = ext2fs_file_close(f);
 	if (!e)
 		e = ce;
+	if (rerr)
+		return rerr;
 	if (e)
 		return ext_fail(g, e, path, "writing it");
 
@@ -537,6 +585,22 @@ int xp_gfs_write(struct xp_gfs *g, const char *path, const void *data, size_t le
 	if (push(&g->rep->written, &g->rep->nwritten, path) < 0)
 		return -ENOMEM;
 	return 0;
+}
+
+int xp_gfs_write(struct xp_gfs *g, const char *path, const void *data, size_t len,
+		 const struct xp_gfs_wopts *o)
+{
+	const struct source src = {data, len, -1};
+	return write_from(g, path, &src, o);
+}
+
+int xp_gfs_write_fd(struct xp_gfs *g, const char *path, int fd, uint64_t max,
+		    const struct xp_gfs_wopts *o)
+{
+	if (max > SIZE_MAX)
+		return -EFBIG;
+	const struct source src = {NULL, (size_t)max, fd};
+	return write_from(g, path, &src, o);
 }
 
 int xp_gfs_write_buf(struct xp_gfs *g, const char *path, const struct xp_buf *b,
@@ -583,6 +647,28 @@ int xp_gfs_mkdir(struct xp_gfs *g, const char *path, mode_t mode, uint32_t uid, 
 	in.i_ctime = g->now;
 	errcode_t e = ext2fs_write_inode(g->fs, ino, &in);
 	return e ? ext_fail(g, e, path, "writing its inode") : 0;
+}
+
+int xp_gfs_mkdirs(struct xp_gfs *g, const char *path)
+{
+	size_t len = strlen(path);
+	if (path[0] != '/')
+		return -EINVAL;
+	char *dir = malloc(len + 1);
+	if (!dir)
+		return -ENOMEM;
+	int r = 0;
+	/* each prefix ending before a '/', then the whole path */
+	for (size_t i = 1; r == 0 && i <= len; i++) {
+		if (i < len && path[i] != '/')
+			continue;
+		memcpy(dir, path, i);
+		dir[i] = '\0';
+		if (!xp_gfs_is_dir(g, dir)) /* a symlink to a directory is one */
+			r = xp_gfs_mkdir(g, dir, 0755, 0, 0, false);
+	}
+	free(dir);
+	return r;
 }
 
 int xp_gfs_symlink(struct xp_gfs *g, const char *path, const char *target)

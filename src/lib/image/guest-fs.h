@@ -105,6 +105,11 @@ extern const struct xp_gfs_wopts XP_GFS_FILE;
  * Reported as written. */
 int xp_gfs_write(struct xp_gfs *g, const char *path, const void *data, size_t len,
 		 const struct xp_gfs_wopts *o);
+/* xp_gfs_write of what reading fd gives, at most max bytes (a file that shrank while
+ * it was read gives what it had), streamed through one 1 MiB buffer. A failed read is
+ * its -errno with a diagnostic (code "read"). */
+int xp_gfs_write_fd(struct xp_gfs *g, const char *path, int fd, uint64_t max,
+		    const struct xp_gfs_wopts *o);
 /* xp_gfs_write of a buffer's content (-ENOMEM if the buffer failed). */
 int xp_gfs_write_buf(struct xp_gfs *g, const char *path, const struct xp_buf *b,
 		     const struct xp_gfs_wopts *o);
@@ -115,6 +120,10 @@ int xp_gfs_symlink(struct xp_gfs *g, const char *path, const char *target);
  * only if fix (-ENOTDIR if something else is there). */
 int xp_gfs_mkdir(struct xp_gfs *g, const char *path, mode_t mode, uint32_t uid, uint32_t gid,
 		 bool fix);
+/* The directory at path and those above it: each missing one made 0:0 0755, those
+ * there (symlinks to directories included, followed inside the image) left as they
+ * are; -ENOTDIR (with a diagnostic) if something else is in the way. */
+int xp_gfs_mkdirs(struct xp_gfs *g, const char *path);
 /* Removes the non-directory at path as debugfs's kill_file_by_inode does (e2fsprogs
  * debugfs/debugfs.c): one link dropped; at zero links its blocks, extended attribute
  * block and inode are freed. -ENOENT if nothing is there, -EISDIR for a directory.

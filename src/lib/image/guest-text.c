@@ -10,7 +10,8 @@
  * nm-settings-nmcli(5) (NetworkManager), Red Hat's ifcfg (initscripts sysconfig.txt),
  * resolv.conf(5), fstab(5), machine-id(5) (a v4-style random ID as systemd makes
  * them), shadow(5), sshd(8) AUTHORIZED_KEYS, hosts(5) laid out as Debian's netcfg
- * does, systemd.unit(5).
+ * does, systemd.unit(5) and systemd.service(5) (the host key and first-boot units), a
+ * POSIX sh script (the first-boot commands' runner), Debian's /etc/timezone.
  *
  * Not here: where each file goes, its owner and mode (guest-edit.c), the image
  * (guest-fs.c).
@@ -674,4 +675,86 @@ int xp_guest_text_default_grub(const char *old, size_t len, const char *args, st
 	}
 	xp_buf_release(&line);
 	return r < 0 ? r : !present;
+}
+
+/* ---- first boot and time zone ------------------------------------------------------------ */
+
+/* systemd.service(5): a oneshot has no start timeout unless given one, so a long
+ * command (a package upgrade) is not killed; its stdout goes to the journal and stderr
+ * inherits it. network-online.target is wanted, not required: with no network the
+ * commands still run, once systemd gives up waiting. */
+static const char firstboot_unit[] =
+    "# Written by xenprov: runs the guest's first-boot commands once, in order, their\n"
+    "# output in the journal (journalctl -u " XP_FIRSTBOOT_UNIT "); see\n"
+    "# " XP_FIRSTBOOT_SCRIPT " (systemd.unit(5), systemd.service(5)).\n"
+    "[Unit]\n"
+    "Description=First-boot commands (xenprov)\n"
+    "ConditionDirectoryNotEmpty=" XP_FIRSTBOOT_PENDING "\n"
+    "Wants=network-online.target\n"
+    "After=network-online.target\n"
+    "\n"
+    "[Service]\n"
+    "Type=oneshot\n"
+    "ExecStart=" XP_FIRSTBOOT_SCRIPT "\n"
+    "Environment=HOME=/root\n"
+    "StandardOutput=journal\n"
+    "StandardError=inherit\n"
+    "SyslogIdentifier=xenprov-firstboot\n"
+    "\n"
+    "[Install]\n"
+    "WantedBy=multi-user.target\n";
+
+/* A command is moved only once it succeeded (rename(2) within one directory of /var:
+ * atomic), so a crash or power cut while it runs makes it run again; the first failure
+ * stops the run, since later commands may need what it should have done. */
+static const char firstboot_script[] =
+    "#!/bin/sh\n"
+    "# Written by xenprov, run by " XP_FIRSTBOOT_UNIT ": the first-boot commands in\n"
+    "# " XP_FIRSTBOOT_PENDING " run once each, in name order, by /bin/sh; their\n"
+    "# output goes to the journal (journalctl -u " XP_FIRSTBOOT_UNIT ").\n"
+    "# A command that succeeds is moved to " XP_FIRSTBOOT_DONE ". The first\n"
+    "# that fails stops the run and fails the unit: it and the commands after it run\n"
+    "# again at the next boot. Once none is left, the unit is disabled.\n"
+    "pending=" XP_FIRSTBOOT_PENDING "\n"
+    "finished=" XP_FIRSTBOOT_DONE "\n"
+    "mkdir -p \"$finished\" || exit 1\n"
+    "for cmd in \"$pending\"/*; do\n"
+    "\t[ -f \"$cmd\" ] || continue\n"
+    "\tname=${cmd##*/}\n"
+    "\techo \"xenprov-firstboot: $name: running: $(cat \"$cmd\")\"\n"
+    "\t/bin/sh \"$cmd\" </dev/null\n"
+    "\tstatus=$?\n"
+    "\tif [ \"$status\" -ne 0 ]; then\n"
+    "\t\techo \"xenprov-firstboot: $name: failed with exit status $status; it and the "
+    "commands after it run again at the next boot\" >&2\n"
+    "\t\texit \"$status\"\n"
+    "\tfi\n"
+    "\tmv -f \"$cmd\" \"$finished/$name\" || exit 1\n"
+    "\techo \"xenprov-firstboot: $name: done\"\n"
+    "done\n"
+    "rm -f " XP_UNIT_WANTS "/" XP_FIRSTBOOT_UNIT "\n"
+    "echo \"xenprov-firstboot: every command ran; " XP_FIRSTBOOT_UNIT " is disabled\"\n";
+
+int xp_guest_text_firstboot_unit(struct xp_buf *out)
+{
+	xp_buf_add(out, firstboot_unit, sizeof(firstboot_unit) - 1);
+	return done(out);
+}
+
+int xp_guest_text_firstboot_script(struct xp_buf *out)
+{
+	xp_buf_add(out, firstboot_script, sizeof(firstboot_script) - 1);
+	return done(out);
+}
+
+int xp_guest_text_firstboot_command(const char *cmd, struct xp_buf *out)
+{
+	xp_buf_addf(out, "%s\n", cmd);
+	return done(out);
+}
+
+int xp_guest_text_timezone(const char *zone, struct xp_buf *out)
+{
+	xp_buf_addf(out, "%s\n", zone);
+	return done(out);
 }

@@ -109,4 +109,28 @@ int xp_guest_text_grub_cfg(const struct xp_boot_kernels *k, const char *root_uui
  * it was there; -EINVAL for args xp_guest_kernel_args_valid refuses. */
 int xp_guest_text_default_grub(const char *old, size_t len, const char *args, struct xp_buf *out);
 
+/* The first-boot commands' files (guest-custom.c writes them, the script runs them). */
+#define XP_FIRSTBOOT_UNIT    "xenprov-firstboot.service"
+#define XP_FIRSTBOOT_SCRIPT  "/usr/local/lib/xenprov/firstboot"
+#define XP_FIRSTBOOT_PENDING "/var/lib/xenprov/firstboot.d"
+#define XP_FIRSTBOOT_DONE    "/var/lib/xenprov/firstboot.done"
+/* Where `systemctl enable` puts the link of a unit WantedBy=multi-user.target. */
+#define XP_UNIT_DIR   "/etc/systemd/system"
+#define XP_UNIT_WANTS XP_UNIT_DIR "/multi-user.target.wants"
+
+/* The first-boot unit (systemd.unit(5), systemd.service(5)): a oneshot running
+ * XP_FIRSTBOOT_SCRIPT while XP_FIRSTBOOT_PENDING is not empty, after
+ * network-online.target, its output to the journal, wanted by multi-user.target. */
+int xp_guest_text_firstboot_unit(struct xp_buf *out);
+/* XP_FIRSTBOOT_SCRIPT, a POSIX sh script: each file of XP_FIRSTBOOT_PENDING in name
+ * order run by /bin/sh (stdin /dev/null), announced and its exit status logged; one
+ * that succeeds is moved to XP_FIRSTBOOT_DONE; the first that fails ends the run with
+ * its status (it and those after it run at the next boot); when none is left, the
+ * unit's multi-user.target.wants link is removed. */
+int xp_guest_text_firstboot_script(struct xp_buf *out);
+/* A first-boot command's file: the command line and a newline. */
+int xp_guest_text_firstboot_command(const char *cmd, struct xp_buf *out);
+/* /etc/timezone (Debian's tzdata): the zone name and a newline. */
+int xp_guest_text_timezone(const char *zone, struct xp_buf *out);
+
 #endif

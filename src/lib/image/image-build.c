@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "image/extfs-internal.h"
+#include "image/image-build.h"
 #include "util/cleanup.h"
 #include "util/copy.h"
 #include "xenprov/image.h"
@@ -120,14 +121,9 @@ static void output_error(struct xp_diags *diags, const char *output, int r, cons
 
 /* ---- cache key ----------------------------------------------------------------------- */
 
-static int cache_key(const struct xp_image_opts *o, char key[65])
+static int image_key(const struct xp_image_opts *o, const char *content, char key[65])
 {
 	unsigned char digest[32];
-	int r = xp_sha256_file(o->archive, digest);
-	if (r < 0)
-		return r;
-	char content[65];
-	xp_sha256_hex(digest, content);
 	struct xp_buf b = XP_BUF_INIT;
 	/* every option that changes the bytes of the result; bump the version when the
 	 * builder changes what it writes (v2: ext4 with metadata_csum_seed) */
@@ -147,10 +143,28 @@ static int cache_key(const struct xp_image_opts *o, char key[65])
 		xp_buf_release(&b);
 		return -ENOMEM;
 	}
-	r = xp_sha256(b.s, b.len, digest);
+	int r = xp_sha256(b.s, b.len, digest);
 	xp_buf_release(&b);
 	xp_sha256_hex(digest, key);
 	return r;
+}
+
+int xp_image_cache_dir_default(char **out)
+{
+	*out = NULL;
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n = 0;
+	if (geteuid() == 0 && !x)
+		*out = strdup("/var/cache/xenprov/images");
+	else if (x && *x)
+		n = asprintf(out, "%s/xenprov/images", x);
+	else if (home && *home)
+		n = asprintf(out, "%s/.cache/xenprov/images", home);
+	else
+		return -ENOENT;
+	if (n < 0)
+		*out = NULL;
+	return *out ? 0 : -ENOMEM;
 }
 
 /* A random UUID makes every build different, which defeats the cache; a cached image
@@ -181,6 +195,17 @@ static int from_cache(const struct xp_image_opts *o, const char *key, struct xp_
 		tmp_discard(&t);
 	}
 	close(src);
+	return r;
+}
+
+int xp__image_lookup(const struct xp_image_opts *o, const char *content,
+		     struct xp_image_result *res, struct xp_diags *diags)
+{
+	int r = image_key(o, content, res->key);
+	if (r < 0)
+		return r;
+	r = from_cache(o, res->key, diags);
+	res->from_cache = r == 0;
 	return r;
 }
 
@@ -238,101 +263,62 @@ static uint64_t round_up(uint64_t v, uint64_t to)
 	return (v + to - 1) / to * to;
 }
 
-int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void *ud,
-		   struct xp_image_result *res, struct xp_diags *diags)
+int xp__image_check_opts(const struct xp_image_opts *o, struct xp_diags *diags)
 {
-	memset(res, 0, sizeof(*res));
-	if (!o->archive || !o->output)
-		return -EINVAL;
 	if (o->label == XP_LABEL_NONE && o->swap_size) {
 		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "swap-no-table", NULL,
 			     "use --label msdos or gpt, or drop --swap",
 			     "a swap partition needs a partition table");
 		return -EINVAL;
 	}
-	struct stat st;
-	if (stat(o->archive, &st) < 0) {
-		int e = -errno;
-		xp_diags_add(diags, XP_SEV_ERROR, o->archive, 0, 0, "archive", NULL, NULL,
-			     "cannot open the archive: %s", strerror(errno));
-		return e;
-	}
-	/* the archive is read more than once (hashed for the cache, measured, built): a
-	 * FIFO or a device would hang the build or give each pass other bytes, and a
-	 * FIFO's open(2) alone waits for a writer */
-	if (!S_ISREG(st.st_mode)) {
-		const char *kind = S_ISDIR(st.st_mode)	  ? "a directory"
-				   : S_ISFIFO(st.st_mode) ? "a FIFO"
-				   : S_ISCHR(st.st_mode)  ? "a character device"
-				   : S_ISBLK(st.st_mode)  ? "a block device"
-				   : S_ISSOCK(st.st_mode) ? "a socket"
-							  : "something else";
-		xp_diags_add(
-		    diags, XP_SEV_ERROR, o->archive, 0, 0, "archive", NULL,
-		    S_ISDIR(st.st_mode) ? "make a tarball of it first: tar -C DIR -cf ROOT.tar ."
-					: "save the archive to a file first",
-		    "is %s, not a regular file (the archive is read more than once)", kind);
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-	}
-	int r;
-	if (o->cache_dir) {
-		r = cache_key(o, res->key);
-		if (r < 0)
-			return r;
-		r = from_cache(o, res->key, diags);
-		if (r <= 0) {
-			res->from_cache = r == 0;
-			return r;
-		}
-	}
+	return 0;
+}
 
-	/* the size: given, or the content plus headroom */
-	struct xp_layout *l = &res->layout;
+int xp__image_layout(const struct xp_image_opts *o, uint64_t fs_bytes, struct xp_layout *l,
+		     struct xp_diags *diags)
+{
 	l->label = o->label;
 	l->swap_size = o->swap_size;
 	if (o->size) {
 		l->disk_size = o->size;
 	} else {
-		uint64_t fs_bytes;
-		r = xp_fs_estimate(o->archive, &o->fs, o->headroom_percent, &fs_bytes, diags);
-		if (r < 0)
-			return r;
 		/* the table's overhead: 1 MiB in front, 1 MiB behind for gpt's backup */
 		uint64_t extra = o->label == XP_LABEL_NONE ? 0 : 2 * MIB;
 		l->disk_size = round_up(fs_bytes, MIB) + extra + round_up(o->swap_size, MIB);
 	}
-	r = xp_layout_compute(l);
-	if (r < 0) {
+	int r = xp_layout_compute(l);
+	if (r < 0)
 		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "size", NULL, NULL,
 			     "a %llu MiB disk cannot hold the partitions asked for",
 			     (unsigned long long)(l->disk_size / MIB));
-		return r;
-	}
+	return r;
+}
 
-	/* too small? say so before writing anything: when the archive is plainly bigger
-	 * than the filesystem, measure exactly what it needs (a headers-only pass) */
-	if (o->size && uncompressed_guess(o->archive, (uint64_t)st.st_size) > l->root_size) {
-		uint64_t need;
-		r = xp_fs_estimate(o->archive, &o->fs, 0, &need, diags);
-		if (r < 0)
-			return r;
-		if (need > l->root_size) {
-			uint64_t disk_need = need + (l->disk_size - l->root_size);
-			xp_diags_add(
-			    diags, XP_SEV_ERROR, o->output, 0, 0, "too-small", NULL,
-			    "use --size auto, or a larger --size",
-			    "a %llu MiB disk is too small: the archive needs a filesystem of "
-			    "at least %llu MiB (a disk of %llu MiB)",
-			    (unsigned long long)(l->disk_size >> 20),
-			    (unsigned long long)((need + MIB - 1) >> 20),
-			    (unsigned long long)((disk_need + MIB - 1) >> 20));
-			return -ENOSPC;
-		}
-	}
+int xp__image_too_small(const struct xp_image_opts *o, const struct xp_layout *l, uint64_t need,
+			const char *what, struct xp_diags *diags)
+{
+	if (need <= l->root_size)
+		return 0;
+	uint64_t disk_need = need + (l->disk_size - l->root_size);
+	xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "too-small", NULL,
+		     "use --size auto, or a larger --size",
+		     "a %llu MiB disk is too small: %s needs a filesystem of at least %llu MiB "
+		     "(a disk of %llu MiB)",
+		     (unsigned long long)(l->disk_size >> 20), what,
+		     (unsigned long long)((need + MIB - 1) >> 20),
+		     (unsigned long long)((disk_need + MIB - 1) >> 20));
+	return -ENOSPC;
+}
 
+int xp__image_write(const struct xp_image_opts *o, const char *archive, const char *archive_name,
+		    int (*ready)(void *rud, struct xp_diags *diags), void *rud,
+		    xp_progress_fn progress, void *ud, struct xp_image_result *res,
+		    struct xp_diags *diags)
+{
+	const struct xp_layout *l = &res->layout;
 	struct tmpfile raw;
 	tmp_init(&raw);
-	r = tmp_open(&raw, o->output);
+	int r = tmp_open(&raw, o->output);
 	if (r < 0) {
 		xp_diags_add(diags, XP_SEV_ERROR, o->output, 0, 0, "output", NULL, NULL,
 			     "cannot create the image: %s", strerror(-r));
@@ -350,9 +336,13 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 	struct xp_fs_opts fs = o->fs;
 	fs.scratch = o->format == XP_IMAGE_QCOW2;
 	fs.output_name = o->output; /* not the temporary's /proc/self/fd/N */
-	r = xp_fs_build(raw.path, l->root_offset, l->root_size, o->archive, &fs, progress, ud,
+	if (archive_name)
+		fs.archive_name = archive_name;
+	r = xp_fs_build(raw.path, l->root_offset, l->root_size, archive, &fs, progress, ud,
 			&res->fs, diags);
 	if (r < 0)
+		goto fail;
+	if (ready && (r = ready(rud, diags)) < 0)
 		goto fail;
 	if (o->swap_size) {
 		r = xp_swap_format(raw.path, l->swap_offset, l->swap_size, NULL, "swap");
@@ -378,7 +368,7 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 			goto fail;
 		}
 	}
-	if (o->cache_dir) {
+	if (o->cache_dir && res->key[0]) {
 		int c = to_cache(o, res->key);
 		if (c < 0)
 			xp_diags_add(diags, XP_SEV_WARNING, o->cache_dir, 0, 0, "cache", NULL, NULL,
@@ -388,4 +378,74 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 fail:
 	tmp_discard(&raw);
 	return r;
+}
+
+int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void *ud,
+		   struct xp_image_result *res, struct xp_diags *diags)
+{
+	memset(res, 0, sizeof(*res));
+	if (!o->archive || !o->output)
+		return -EINVAL;
+	int r = xp__image_check_opts(o, diags);
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (stat(o->archive, &st) < 0) {
+		int e = -errno;
+		xp_diags_add(diags, XP_SEV_ERROR, o->archive, 0, 0, "archive", NULL, NULL,
+			     "cannot open the archive: %s", strerror(errno));
+		return e;
+	}
+	/* the archive is read more than once (hashed for the cache, measured, built): a
+	 * FIFO or a device would hang the build or give each pass other bytes, and a
+	 * FIFO's open(2) alone waits for a writer */
+	if (!S_ISREG(st.st_mode)) {
+		const char *kind = S_ISDIR(st.st_mode)	  ? "a directory"
+				   : S_ISFIFO(st.st_mode) ? "a FIFO"
+				   : S_ISCHR(st.st_mode)  ? "a character device"
+				   : S_ISBLK(st.st_mode)  ? "a block device"
+				   : S_ISSOCK(st.st_mode) ? "a socket"
+							  : "something else";
+		xp_diags_add(
+		    diags, XP_SEV_ERROR, o->archive, 0, 0, "archive", NULL,
+		    S_ISDIR(st.st_mode) ? "make a tarball of it first: tar -C DIR -cf ROOT.tar ."
+					: "save the archive to a file first",
+		    "is %s, not a regular file (the archive is read more than once)", kind);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	if (o->cache_dir) {
+		/* the SHA-256 of a tarball's bytes is its content */
+		unsigned char digest[32];
+		char content[65];
+		r = xp_sha256_file(o->archive, digest);
+		if (r < 0)
+			return r;
+		xp_sha256_hex(digest, content);
+		if ((r = xp__image_lookup(o, content, res, diags)) <= 0)
+			return r;
+	}
+
+	/* the size: given, or the content plus headroom */
+	uint64_t fs_bytes = 0;
+	if (!o->size) {
+		r = xp_fs_estimate(o->archive, &o->fs, o->headroom_percent, &fs_bytes, diags);
+		if (r < 0)
+			return r;
+	}
+	r = xp__image_layout(o, fs_bytes, &res->layout, diags);
+	if (r < 0)
+		return r;
+
+	/* too small? say so before writing anything: when the archive is plainly bigger
+	 * than the filesystem, measure exactly what it needs (a headers-only pass) */
+	if (o->size &&
+	    uncompressed_guess(o->archive, (uint64_t)st.st_size) > res->layout.root_size) {
+		uint64_t need;
+		r = xp_fs_estimate(o->archive, &o->fs, 0, &need, diags);
+		if (r == 0)
+			r = xp__image_too_small(o, &res->layout, need, "the archive", diags);
+		if (r < 0)
+			return r;
+	}
+	return xp__image_write(o, o->archive, NULL, NULL, NULL, progress, ud, res, diags);
 }

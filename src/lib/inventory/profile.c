@@ -15,10 +15,17 @@
 
 #include "inventory/store-internal.h"
 #include "inventory/values-internal.h"
+#include "util/ctype.h"
+#include "xenprov/guest.h"
+#include "xenprov/image.h"
 #include "xenprov/xl-config.h"
 
 const struct xp_profile_key xp_profile_keys[] = {
-    {"image", "PATH", "root tarball (or a built image) the guests are made from", 0},
+    {"image", "PATH|DIST", "root tarball, built image, or debian:bookworm / debian:trixie "
+     "(made by mmdebstrap) the guests are made from", 0},
+    {"include", "PKG,...", "packages of a debian:SUITE image besides its minbase", 0},
+    {"install", "PKG,...", "packages installed into the golden image when it is built "
+     "(debian:SUITE images only)", 0},
     {"disk-size", "SIZE", "size of each guest's disk, e.g. 4G", 0},
     {"memory", "MIB", "memory in MiB (or a size such as 1G)", 0},
     {"vcpus", "N", "virtual CPUs, 1-512", 0},
@@ -44,6 +51,16 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"ssh-key", "KEY|FILE", "SSH public key(s) for root: a key line or a file of them", 0},
     {"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)", 0},
     {"distro", "NAME", "the distro the profile's systems boot over the network", 0},
+    {"timezone", "ZONE", "the guests' time zone, e.g. Europe/Paris (the image must have it)", 0},
+    {"copy-in", "LOCAL:GUESTDIR",
+     "a host file or directory tree copied into GUESTDIR (repeatable; LOCAL:GUESTDIR:UID:GID "
+     "for an owner other than root)",
+     XP_KEY_LIST},
+    {"write", "GUESTPATH:CONTENT", "a guest file with this content (repeatable; secret)",
+     XP_KEY_LIST | XP_KEY_SECRET},
+    {"firstboot-command", "CMD",
+     "a shell command run once at the guests' first boot, in order (repeatable; systemd)",
+     XP_KEY_LIST},
     {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax", 0},
     /* the xl.cfg(5) settings that are passwords (config.NAME otherwise) */
     {"config.vncpasswd", "VALUE", "the guests' VNC password (xl vncpasswd)", XP_KEY_SECRET},
@@ -51,14 +68,263 @@ const struct xp_profile_key xp_profile_keys[] = {
     {NULL, NULL, NULL, 0},
 };
 
-bool xp_profile_key_secret(const char *key)
+static unsigned key_flags(const char *key)
 {
 	if (!key)
-		return false;
+		return 0;
 	for (const struct xp_profile_key *k = xp_profile_keys; k->key; k++)
 		if (strcmp(k->key, key) == 0)
-			return (k->flags & XP_KEY_SECRET) != 0;
-	return false;
+			return k->flags;
+	return 0;
+}
+
+bool xp_profile_key_secret(const char *key)
+{
+	return (key_flags(key) & XP_KEY_SECRET) != 0;
+}
+
+bool xp_profile_key_list(const char *key)
+{
+	return (key_flags(key) & XP_KEY_LIST) != 0;
+}
+
+/* ---- list keys ---------------------------------------------------------------------------- */
+
+/*
+ * A list key's value is its items in order, one a line. An item holds no newline but
+ * write's CONTENT, which is kept escaped: "\\" a backslash, "\n" a newline, "\xHH" any
+ * other control byte and each byte of what is not UTF-8 (so the value is UTF-8 text
+ * that JSON exports and imports unchanged). "" is an empty list: set on a child
+ * profile or a guest, it gives none of the parent's items.
+ */
+
+/* Appends content escaped. */
+static void escape_content(struct xp_buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		size_t l = xp__utf8_len(p + i, n - i);
+		if (p[i] == '\\')
+			xp_buf_adds(b, "\\\\");
+		else if (p[i] == '\n')
+			xp_buf_adds(b, "\\n");
+		else if (l == 0 || (p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+			xp_buf_addf(b, "\\x%02x", p[i]);
+		else
+			xp_buf_add(b, p + i, l);
+		i += l ? l : 1;
+	}
+}
+
+/* The content of a stored write item, unescaped into b; -EINVAL for an escape that is
+ * none of escape_content's (or would make a NUL). */
+static int unescape_content(const char *s, struct xp_buf *b)
+{
+	for (; *s; s++) {
+		if (*s != '\\') {
+			xp_buf_addc(b, *s);
+			continue;
+		}
+		s++;
+		if (*s == '\\' || *s == 'n') {
+			xp_buf_addc(b, *s == 'n' ? '\n' : '\\');
+			continue;
+		}
+		int hi = *s == 'x' ? xp__hexval(s[1]) : -1, lo = hi >= 0 ? xp__hexval(s[2]) : -1;
+		if (lo < 0 || (hi == 0 && lo == 0))
+			return -EINVAL;
+		xp_buf_addc(b, (char)(hi << 4 | lo));
+		s += 2;
+	}
+	return xp_buf_error(b) ? -ENOMEM : 0;
+}
+
+/* One item as given (raw), checked, appended to out in its stored form. i: its place,
+ * for the message. A write item is never quoted: its content may be secret. */
+static int list_item(const char *key, const char *raw, size_t i, struct xp_buf *out,
+		     struct xp_diags *d)
+{
+	char *copy = strdup(raw);
+	if (!copy)
+		return -ENOMEM;
+	const char *why = NULL;
+	int r;
+	if (strcmp(key, "copy-in") == 0) {
+		struct xp_guest_copy c;
+		r = xp_guest_copy_parse(copy, &c, &why);
+		if (r == 0) {
+			xp_buf_addf(out, "%s:%s", c.local, c.dir);
+			if (c.uid || c.gid)
+				xp_buf_addf(out, ":%u:%u", (unsigned)c.uid, (unsigned)c.gid);
+		}
+	} else if (strcmp(key, "write") == 0) {
+		struct xp_guest_write w;
+		r = xp_guest_write_parse(copy, &w, &why);
+		if (r == 0) {
+			xp_buf_addf(out, "%s:", w.path);
+			escape_content(out, w.data, w.len);
+		}
+	} else {
+		r = xp_guest_command_check(raw, &why);
+		if (r == 0)
+			xp_buf_adds(out, raw);
+	}
+	if (r == 0 && xp_buf_error(out))
+		r = -ENOMEM;
+	else if (r < 0 && r != -ENOMEM)
+		r = xp__bad_value(d, key, strcmp(key, "write") == 0 ? NULL : raw, NULL,
+				  "item %zu: %s", i + 1, why);
+	if (strcmp(key, "write") == 0)
+		explicit_bzero(copy, strlen(raw));
+	free(copy);
+	return r;
+}
+
+/* The stored items of value (a list key's), one at a time: *item a heap string, as
+ * given (write's content unescaped); 1 while there is one, 0 at the end, -EINVAL for a
+ * malformed escape. *pos starts at value. */
+static int list_next(const char *key, const char **pos, char **item)
+{
+	const char *p = *pos;
+	*item = NULL;
+	if (!p || !*p)
+		return 0;
+	const char *nl = strchr(p, '\n');
+	size_t n = nl ? (size_t)(nl - p) : strlen(p);
+	*pos = nl ? nl + 1 : p + n;
+	char *line = strndup(p, n);
+	if (!line)
+		return -ENOMEM;
+	char *colon = strcmp(key, "write") == 0 ? strchr(line, ':') : NULL;
+	if (!colon) {
+		*item = line;
+		return 1;
+	}
+	struct xp_buf b = XP_BUF_INIT;
+	xp_buf_add(&b, line, (size_t)(colon - line) + 1);
+	int r = unescape_content(colon + 1, &b);
+	explicit_bzero(line, n);
+	free(line);
+	if (r < 0) {
+		if (b.s)
+			explicit_bzero(b.s, b.cap);
+		xp_buf_release(&b);
+		return r;
+	}
+	*item = xp_buf_steal(&b);
+	return *item ? 1 : -ENOMEM;
+}
+
+/* The number of items in a stored list value. */
+static size_t list_count(const char *value)
+{
+	size_t n = value && *value ? 1 : 0;
+	for (const char *p = value; n && *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+static int list_done(const char *key, struct xp_buf *b, char **out, struct xp_diags *d)
+{
+	if (xp_buf_error(b))
+		return -ENOMEM;
+	if (b->len > XP_PROFILE_MAX_LIST)
+		return xp__bad_value(d, key, NULL, "copy larger files in with copy-in",
+				     "the list is larger than 1 MiB");
+	*out = xp_buf_steal(b);
+	if (!*out)
+		*out = strdup("");
+	return *out ? 0 : -ENOMEM;
+}
+
+/* xp_profile_check of a list key: every stored item read back and checked again. */
+static int list_check(const char *key, const char *value, char **out, struct xp_diags *d)
+{
+	if (list_count(value) > XP_GUEST_MAX_ITEMS)
+		return xp__bad_value(d, key, NULL, NULL, "at most %d items", XP_GUEST_MAX_ITEMS);
+	struct xp_buf b = XP_BUF_INIT;
+	const char *pos = value;
+	char *item;
+	int r;
+	bool read = true; /* r is list_next's */
+	for (size_t i = 0; (r = list_next(key, &pos, &item)) > 0; i++) {
+		if (i)
+			xp_buf_addc(&b, '\n');
+		r = list_item(key, item, i, &b, d);
+		if (strcmp(key, "write") == 0)
+			explicit_bzero(item, strlen(item));
+		free(item);
+		if (r < 0) {
+			read = false;
+			break;
+		}
+	}
+	if (r == -EINVAL && read)
+		r = xp__bad_value(d, key, NULL, "\\\\, \\n or \\xHH",
+				  "a content with a bad escape");
+	if (r == 0)
+		r = list_done(key, &b, out, d);
+	xp_buf_release(&b);
+	return r;
+}
+
+int xp_profile_list_add(struct xp_settings *s, const char *key, const char *item,
+			struct xp_diags *d)
+{
+	if (!xp_profile_key_list(key))
+		return xp__bad_value(d, key, NULL, NULL, "not a list setting");
+	if (!*item)
+		return xp_settings_set(s, key, "");
+	const char *old = xp_settings_get(s, key);
+	size_t n = list_count(old);
+	if (n >= XP_GUEST_MAX_ITEMS)
+		return xp__bad_value(d, key, NULL, NULL, "at most %d items", XP_GUEST_MAX_ITEMS);
+	struct xp_buf b = XP_BUF_INIT;
+	if (n)
+		xp_buf_addf(&b, "%s\n", old);
+	int r = list_item(key, item, n, &b, d);
+	char *value = NULL;
+	if (r == 0)
+		r = list_done(key, &b, &value, d);
+	if (r == 0)
+		r = xp_settings_set(s, key, value);
+	free(value);
+	xp_buf_release(&b);
+	return r;
+}
+
+int xp_profile_list_items(const char *key, const char *value, char ***items, size_t *n)
+{
+	*items = NULL;
+	*n = 0;
+	const char *pos = value;
+	char *item;
+	int r;
+	while ((r = list_next(key, &pos, &item)) > 0) {
+		char **nv = realloc(*items, (*n + 1) * sizeof(**items));
+		if (!nv) {
+			free(item);
+			r = -ENOMEM;
+			break;
+		}
+		*items = nv;
+		nv[(*n)++] = item;
+	}
+	if (r < 0) {
+		xp_profile_list_free(*items, *n);
+		*items = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
+void xp_profile_list_free(char **items, size_t n)
+{
+	for (size_t i = 0; items && i < n; i++) {
+		explicit_bzero(items[i], strlen(items[i])); /* a write's content may be secret */
+		free(items[i]);
+	}
+	free(items);
 }
 
 static int one_of(const char *v, const char *const *opts)
@@ -162,9 +428,18 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	    strcmp(key, "ramdisk") == 0 || strcmp(key, "pool") == 0) {
 		if (!*value)
 			return xp__bad_value(d, key, value, NULL, "must not be empty");
-		if (strcmp(key, "image") == 0 && value[0] != '/')
-			return xp__bad_value(d, key, value, "give an absolute path",
-					     "must be an absolute path");
+		if (strcmp(key, "image") == 0 && value[0] != '/' && !xp_dist_valid(value))
+			return xp__bad_value(d, key, value,
+					     "give an absolute path, or debian:bookworm or "
+					     "debian:trixie",
+					     "must be an absolute path or a distribution");
+		return dupout(out, "%s", value);
+	}
+	if (strcmp(key, "include") == 0 || strcmp(key, "install") == 0) {
+		if (!xp_dist_packages_valid(value))
+			return xp__bad_value(d, key, value,
+					     "Debian package names separated by commas",
+					     "not a list of package names");
 		return dupout(out, "%s", value);
 	}
 	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0) {
@@ -254,6 +529,11 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (strcmp(key, "distro") == 0 && !xp_distro_name_valid(value))
 		return xp__bad_value(d, key, value, "1-64 letters, digits, '-', '_', '.'",
 				     "not a valid distro name");
+	if (xp_profile_key_list(key))
+		return list_check(key, value, out, d);
+	const char *why;
+	if (strcmp(key, "timezone") == 0 && xp_guest_timezone_check(value, &why) < 0)
+		return xp__bad_value(d, key, value, NULL, "%s", why);
 	if (strcmp(key, "extra") == 0 && strchr(value, '\n'))
 		return xp__bad_value(d, key, NULL, NULL, "must be one line");
 	if (strcmp(key, "root-password-hash") == 0) {
@@ -422,6 +702,24 @@ static int check_gateway(struct xp_inv *inv, const struct xp_settings *set, cons
 	return -EINVAL;
 }
 
+/* Packages go into images that mmdebstrap makes: a profile with `include` or `install`
+ * and a tarball or built image would be built without them. -EINVAL with the reason in
+ * inv->err; who as for check_gateway. */
+static int check_packages(struct xp_inv *inv, const struct xp_settings *set, const char *who)
+{
+	const char *image = xp_settings_get(set, "image");
+	const char *key = xp_settings_get(set, "install")   ? "install"
+			  : xp_settings_get(set, "include") ? "include"
+							    : NULL;
+	if (!key || !image || xp_dist_valid(image))
+		return 0;
+	snprintf(inv->err, sizeof(inv->err),
+		 "%s%s%s%s needs an image made by xenprov (debian:bookworm or debian:trixie): "
+		 "packages cannot be installed into the tarball or image %s",
+		 key, who ? " (profile '" : "", who ? who : "", who ? "')" : "", image);
+	return -EINVAL;
+}
+
 /* Checks the settings name and every profile below it would have, as the open
  * transaction holds them. */
 static int check_effective(struct xp_inv *inv, const char *name)
@@ -442,6 +740,8 @@ static int check_effective(struct xp_inv *inv, const char *name)
 		r = xp_profile_resolve(inv, n, &set);
 		if (r == 0) {
 			r = check_gateway(inv, &set, strcmp(n, name) == 0 ? NULL : n);
+			if (r == 0)
+				r = check_packages(inv, &set, strcmp(n, name) == 0 ? NULL : n);
 			xp_settings_release(&set);
 		}
 	}

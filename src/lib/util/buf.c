@@ -85,6 +85,18 @@ void xp_buf_addf(struct xp_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+void xp_buf_add_squoted(struct xp_buf *b, const char *s)
+{
+	xp_buf_addc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			xp_buf_adds(b, "'\\''");
+		else
+			xp_buf_addc(b, *s);
+	}
+	xp_buf_addc(b, '\'');
+}
+
 void xp_buf_truncate(struct xp_buf *b, size_t len)
 {
 	if (len < b->len) {

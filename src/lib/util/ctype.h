@@ -1,12 +1,15 @@
 /*
  * ctype.h - character classes as the C locale has them, whatever the process's locale
- * is: what parsers of xl's values and of addresses need.
+ * is: what parsers of xl's values and of addresses need; and UTF-8's well-formed
+ * sequences (what can go into JSON as it is).
  */
 #ifndef XP_UTIL_CTYPE_H
 #define XP_UTIL_CTYPE_H
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
 
 /* 0-15 for [0-9a-fA-F], else -1. */
 static inline int xp__hexval(char c)
@@ -24,6 +27,47 @@ static inline int xp__hexval(char c)
 static inline bool xp__isspace(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* The length of the well-formed UTF-8 sequence at p (n bytes available; RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), 1 for ASCII (NUL included),
+ * 0 if the bytes there are not one. */
+static inline size_t xp__utf8_len(const unsigned char *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	size_t len = p[0] >= 0xc2 && p[0] <= 0xdf   ? 2
+		     : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+		     : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+						    : 0;
+	if (len == 0 || n < len)
+		return 0;
+	/* the second byte's range narrows for the forms that would be overlong, a
+	 * surrogate or beyond U+10FFFF */
+	unsigned char lo = p[0] == 0xe0 ? 0xa0 : p[0] == 0xf0 ? 0x90 : 0x80;
+	unsigned char hi = p[0] == 0xed ? 0x9f : p[0] == 0xf4 ? 0x8f : 0xbf;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* Whether the string s is UTF-8 throughout. */
+static inline bool xp__utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t l = xp__utf8_len(p + i, n - i);
+		if (l == 0)
+			return false;
+		i += l;
+	}
+	return true;
 }
 
 /*

@@ -2,16 +2,20 @@
  * spawn.c - running another program and waiting for it: posix_spawn with an argv (never
  * a shell), standard input from /dev/null, its output either left where ours goes or
  * captured for the caller's diagnostic. lvm2's tools, resize2fs, site hooks and xl all
- * run through here.
+ * run through here; a long-running producer (mmdebstrap) runs with its output on pipes
+ * in a process group of its own (xp_spawn_piped), stopped as a whole (xp_spawn_stop).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xenprov/util.h"
@@ -112,4 +116,147 @@ closed:
 		if (errno != EINTR)
 			return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : XP_SPAWN_SIGNALED + WTERMSIG(status);
+}
+
+int xp_spawn_piped(char *const argv[], char *const envp[], pid_t *pid, int *out, int *err)
+{
+	int po[2] = {-1, -1}, pe[2] = {-1, -1};
+	*pid = -1;
+	*out = *err = -1;
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		int e = -errno;
+		if (po[0] >= 0) {
+			close(po[0]);
+			close(po[1]);
+		}
+		return e;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc != 0)
+		goto closed;
+	rc = posix_spawnattr_init(&at);
+	if (rc != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		goto closed;
+	}
+	rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	/* a process group of its own, so that xp_spawn_stop reaches everything it starts;
+	 * the signals a program expects at their defaults, none blocked (ours may ignore
+	 * SIGPIPE, which a pipeline needs to end) */
+	sigset_t none, def;
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGHUP);
+	if (rc == 0)
+		rc = posix_spawnattr_setpgroup(&at, 0);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigmask(&at, &none);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigdefault(&at, &def);
+	if (rc == 0)
+		rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+							POSIX_SPAWN_SETSIGDEF);
+	char *prog = NULL;
+	if (rc == 0) {
+		int pr = xp_program_path(argv[0], &prog);
+		rc = pr < 0 ? -pr : posix_spawn(pid, prog, &fa, &at, argv, envp ? envp : environ);
+	}
+	free(prog);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+closed:
+	close(po[1]);
+	close(pe[1]);
+	if (rc != 0) {
+		close(po[0]);
+		close(pe[0]);
+		*pid = -1;
+		return -rc;
+	}
+	*out = po[0];
+	*err = pe[0];
+	return 0;
+}
+
+static bool past(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+static int exit_status(int status)
+{
+	return WIFEXITED(status) ? WEXITSTATUS(status) : XP_SPAWN_SIGNALED + WTERMSIG(status);
+}
+
+int xp_spawn_wait_draining(pid_t pid, int drain_fd, unsigned seconds, int *status)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += seconds;
+	char sink[65536];
+	for (;;) {
+		int st;
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid) {
+			*status = exit_status(st);
+			return 1;
+		}
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (past(&deadline))
+			return 0;
+		struct pollfd p = {.fd = drain_fd, .events = POLLIN};
+		if (drain_fd >= 0 && poll(&p, 1, 50) > 0) {
+			if (xp_read_some(drain_fd, sink, sizeof(sink)) <= 0)
+				drain_fd = -1;
+		} else if (drain_fd < 0) {
+			struct timespec nap = {0, 50 * 1000 * 1000};
+			nanosleep(&nap, NULL);
+		}
+	}
+}
+
+int xp_spawn_stop(pid_t pid, int drain_fd, unsigned grace_seconds)
+{
+	int status = 0;
+	/* the whole group, as a terminal's ^C reaches it: the program's own children
+	 * get the signal too, and it cleans up after them; what it still writes is read
+	 * and dropped, as a write to a closed pipe would fail it another way */
+	kill(-pid, SIGTERM);
+	int r = xp_spawn_wait_draining(pid, drain_fd, grace_seconds, &status);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		kill(-pid, SIGKILL);
+		int st;
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR)
+				return -errno;
+		status = exit_status(st);
+	}
+	/* whatever of the group outlived its leader (a group's id is not reused while a
+	 * member lives, so this reaches no stranger) */
+	kill(-pid, SIGKILL);
+	return status;
+}
+
+int xp_spawn_reap(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return exit_status(status);
 }
