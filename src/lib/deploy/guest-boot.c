@@ -117,7 +117,8 @@ int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *ker
 			     "the image has no kernel in /boot and no boot method is set: the "
 			     "guests' configs say pygrub (the default), which has nothing to "
 			     "boot");
-	if (!xp_guest_kernel_args_valid(extra))
+	/* the grub.cfg it goes into is written where the image has a kernel */
+	if (!(none && !boot) && !xp_guest_kernel_args_valid(extra))
 		return xp_diags_refuse(
 		    d, -EINVAL, "extra", extra, "leave them out of --extra",
 		    "boot %s: the kernel command line goes into the guest's grub.cfg, "
