@@ -153,6 +153,11 @@ struct xp_boot_kernel {
 struct xp_boot_kernels {
 	struct xp_boot_kernel *v;
 	size_t n;
+	/* The image has a boot loader config of its own (/boot/grub/grub.cfg,
+	 * /boot/grub2/grub.cfg or /boot/grub/menu.lst, a regular file): pygrub and PV GRUB
+	 * boot what it names, kernels by any name (set by xp_fs_boot_kernels and
+	 * xp_archive_boot_kernels, not by xp_boot_kernels_pick). */
+	bool loader_config;
 };
 
 void xp_boot_kernels_release(struct xp_boot_kernels *k);

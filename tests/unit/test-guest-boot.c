@@ -299,7 +299,7 @@ static void test_check(void **state)
 		struct xp_settings s = {0};
 		for (size_t k = 0; k < N(c->kv) && c->kv[k][0]; k++)
 			assert_int_equal(xp_settings_set(&s, c->kv[k][0], c->kv[k][1]), 0);
-		struct xp_boot_kernels k = {one, c->kernels > 0 ? (size_t)c->kernels : 0};
+		struct xp_boot_kernels k = {one, c->kernels > 0 ? (size_t)c->kernels : 0, false};
 		struct xp_diags d;
 		xp_diags_init(&d);
 		int r = xp_boot_check(&s, c->kernels < 0 ? NULL : &k, c->complete, &d);
@@ -318,8 +318,15 @@ static void test_check(void **state)
 	const char *with = root_tarball("with", "6.1.0-10-amd64+initrd", NULL);
 	const char *without = root_tarball("without", "", NULL);
 	const char *image = build("without", without);
-	const char *images[][2] = {
-	    {with, "0"}, {without, "-2"}, {image, "-2"}, {missing, "0"}, {"debian:bookworm", "0"}};
+	/* a kernel by another name and a GRUB config of the image's own that names it:
+	 * pygrub boots what the config says */
+	const char *own = root_tarball("own", "",
+				       "mkdir -p boot/grub && echo k >boot/vmlinuz && "
+				       "echo 'menuentry x { linux /boot/vmlinuz }' >boot/grub/grub.cfg");
+	const char *own_image = build("own", own);
+	const char *images[][2] = {{with, "0"},	      {without, "-2"}, {image, "-2"},
+				   {missing, "0"},    {own, "0"},      {own_image, "0"},
+				   {"debian:bookworm", "0"}};
 	for (size_t i = 0; i < N(images); i++) {
 		struct xp_settings s = {0};
 		assert_int_equal(xp_settings_set(&s, "image", images[i][0]), 0);

@@ -585,7 +585,7 @@ static struct xp_boot_kernel KV[] = {
 static void test_grub_cfg(void **state)
 {
 	(void)state;
-	const struct xp_boot_kernels k = {KV, 2};
+	const struct xp_boot_kernels k = {KV, 2, false};
 	struct xp_buf b = XP_BUF_INIT;
 	assert_int_equal(
 	    xp_guest_text_grub_cfg(&k, ROOT_UUID, "/dev/xvda1", "quiet net.ifnames=0", &b), 0);
@@ -611,7 +611,7 @@ static void test_grub_cfg(void **state)
 	xp_buf_release(&b);
 
 	/* a console of the profile's own replaces hvc0; no args at all */
-	const struct xp_boot_kernels one = {KV, 1};
+	const struct xp_boot_kernels one = {KV, 1, false};
 	const char *consoles[][2] = {
 	    {"console=ttyS0", " ro console=ttyS0\n"},
 	    {"quiet console=hvc1", " ro quiet console=hvc1\n"},
@@ -631,7 +631,7 @@ static void test_grub_cfg(void **state)
 	xp_buf_release(&b);
 
 	/* refused: no kernel, no UUID, what GRUB's script would read as syntax */
-	const struct xp_boot_kernels none = {NULL, 0};
+	const struct xp_boot_kernels none = {NULL, 0, false};
 	const char *bad[] = {"a'b", "a\"b", "$x", "a\\b", "a;b",  "{",	  "}",	  "a|b",
 			     "a&b", "<",    ">",  "`x`",  "a\nb", "a\tb", "\x7f", "\xc3\xa9"};
 	b = (struct xp_buf)XP_BUF_INIT;

@@ -65,7 +65,10 @@ int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *ker
 	const char *ramdisk = xp_settings_get(s, "ramdisk");
 	const char *extra = xp_settings_get(s, "extra");
 	bool pvh = type && strcmp(type, "pvh") == 0;
-	bool none = kernels && kernels->n == 0;
+	bool none = kernels && kernels->n == 0; /* no kernel for from-image */
+	/* nothing for pygrub or PV GRUB: no kernel, and no config of the image's own
+	 * that names one by another name */
+	bool nothing = none && !kernels->loader_config;
 	const char *method = boot ? boot : "pygrub";
 
 	if (strcmp(method, "kernel") == 0) {
@@ -103,7 +106,7 @@ int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *ker
 				       "unknown boot method '%s'", method);
 
 	/* pygrub and PV GRUB read the guest's own /boot */
-	if (none && boot)
+	if (nothing && boot)
 		return xp_diags_refuse(
 		    d, -ENOENT, "no-kernel", NULL,
 		    "use an image with a kernel in /boot (vmlinuz-VERSION), or "
@@ -111,7 +114,7 @@ int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *ker
 		    "boot %s: the image has no kernel in /boot, so %s has nothing "
 		    "to boot",
 		    boot, strcmp(boot, "pvgrub") == 0 ? "PV GRUB" : "pygrub");
-	if (none && d)
+	if (nothing && d)
 		xp_diags_add(d, XP_SEV_WARNING, NULL, 0, 0, "no-kernel", NULL,
 			     "set --boot kernel --kernel PATH, or use an image with a kernel",
 			     "the image has no kernel in /boot and no boot method is set: the "

@@ -30,6 +30,11 @@
 #include "image/extfs-internal.h"
 #include "xenprov/image.h"
 
+/* The boot loader configs pygrub and PV GRUB read (paths inside the image). */
+static const char *const loader_configs[] = {"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg",
+					     "/boot/grub/menu.lst"};
+#define N_LOADER_CONFIGS (sizeof(loader_configs) / sizeof(loader_configs[0]))
+
 /* How many kernels are kept; a /boot with more keeps the newest. */
 #define MAX_KERNELS 64
 /* How many /boot names a tarball may offer (bounds what is held while scanning). */
@@ -52,6 +57,8 @@ void xp_boot_kernels_release(struct xp_boot_kernels *k)
 int xp_boot_kernels_copy(const struct xp_boot_kernels *src, struct xp_boot_kernels *dst)
 {
 	memset(dst, 0, sizeof(*dst));
+	if (src)
+		dst->loader_config = src->loader_config;
 	if (!src || src->n == 0)
 		return 0;
 	dst->v = calloc(src->n, sizeof(*dst->v));
@@ -229,9 +236,22 @@ int xp_boot_kernels_pick(const char *const *names, size_t n, struct xp_boot_kern
 	return 0;
 }
 
-int xp_fs_boot_kernels(struct xp_fs *fs, struct xp_boot_kernels *out)
+static int fs_loader_config(struct xp_fs *fs, bool *found)
 {
-	memset(out, 0, sizeof(*out));
+	*found = false;
+	for (size_t i = 0; i < N_LOADER_CONFIGS && !*found; i++) {
+		struct xp_fs_entry st;
+		int r = xp_fs_stat(fs, loader_configs[i], &st);
+		*found = r == 0 && S_ISREG(st.mode);
+		xp_fs_entry_release(&st);
+		if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+			return r;
+	}
+	return 0;
+}
+
+static int fs_kernels(struct xp_fs *fs, struct xp_boot_kernels *out)
+{
 	struct xp_fs_entry *e = NULL;
 	size_t n = 0;
 	int r = xp_fs_list(fs, "/boot", &e, &n);
@@ -254,6 +274,18 @@ int xp_fs_boot_kernels(struct xp_fs *fs, struct xp_boot_kernels *out)
 	return r;
 }
 
+int xp_fs_boot_kernels(struct xp_fs *fs, struct xp_boot_kernels *out)
+{
+	memset(out, 0, sizeof(*out));
+	bool cfg;
+	int r = fs_loader_config(fs, &cfg);
+	if (r < 0)
+		return r;
+	r = fs_kernels(fs, out);
+	out->loader_config = cfg;
+	return r;
+}
+
 int xp_archive_boot_kernels(const char *path, struct xp_boot_kernels *out, struct xp_diags *d)
 {
 	memset(out, 0, sizeof(*out));
@@ -264,6 +296,7 @@ int xp_archive_boot_kernels(const char *path, struct xp_boot_kernels *out, struc
 		return r;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
+	bool cfg = false;
 	for (;;) {
 		struct archive_entry *entry;
 		int rc = archive_read_next_header(a, &entry);
@@ -285,7 +318,11 @@ int xp_archive_boot_kernels(const char *path, struct xp_boot_kernels *out, struc
 			break;
 		}
 		const char *name = norm + 5;
-		if (xp_path_normalize(norm) < 0 || strncmp(norm, "boot/", 5) != 0 ||
+		bool ok = xp_path_normalize(norm) == 0;
+		for (size_t i = 0; ok && i < N_LOADER_CONFIGS; i++)
+			if (strcmp(norm, loader_configs[i] + 1) == 0)
+				cfg = true;
+		if (!ok || strncmp(norm, "boot/", 5) != 0 ||
 		    strchr(name, '/') || !*name || has_name((const char *const *)names, n, name) ||
 		    n >= MAX_NAMES) {
 			free(norm);
@@ -301,6 +338,7 @@ int xp_archive_boot_kernels(const char *path, struct xp_boot_kernels *out, struc
 	archive_read_free(a);
 	if (r == 0)
 		r = xp_boot_kernels_pick((const char *const *)names, n, out);
+	out->loader_config = r == 0 && cfg;
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
