@@ -35,6 +35,7 @@
 #include "xenprov/blockdev.h"
 #include "xenprov/extfs.h"
 #include "xenprov/guest.h"
+#include "xenprov/image.h"
 #include "xenprov/inventory.h"
 #include "xenprov/mac.h"
 #include "xenprov/util.h"
@@ -49,6 +50,11 @@
 /* boot=pvgrub: the PV GRUB 2 image of Debian's grub-xen-host, used as the kernel, the
  * way xen-tools writes pvgrub guests (a profile's `kernel` value replaces it). */
 #define XP_DOMAIN_PVGRUB_KERNEL "/usr/lib/grub-xen/grub-x86_64-xen.bin"
+/* boot=pvgrub with type=pvh: grub-xen-host's GRUB for PVH guests. */
+#define XP_DOMAIN_PVGRUB_PVH_KERNEL "/usr/lib/grub-xen/grub-i386-xen_pvh.bin"
+/* kernel=from-image: the golden image's own newest kernel and its initramfs, copied
+ * once per golden image (xp_boot_image_kernel). */
+#define XP_DOMAIN_KERNEL_FROM_IMAGE "from-image"
 
 /* ---- the per-guest customisation hook ------------------------------------------------ */
 
@@ -76,6 +82,8 @@ struct xp_guest_spec {
 	int64_t root_offset;	 /* byte offset of the root filesystem in the disk, -1 unknown */
 	enum xp_fs_type fs_type; /* of the root filesystem, when root_offset is known */
 	const char *hooks_dir;   /* site hooks (<state>/hooks.d) when it exists, else NULL */
+	bool grub;		 /* boots through GRUB's configuration (pygrub, pvgrub) */
+	const char *kernel_args; /* with grub: the profile's `extra`, or NULL */
 	bool no_sync;		 /* the disk is not fsync'ed (xp_guest_settings.no_sync) */
 };
 
@@ -175,9 +183,14 @@ struct xp_golden {
 	int64_t root_offset; /* first ext2/3/4 volume's offset, -1 if none found */
 	enum xp_fs_type fs_type;
 	bool built; /* built by this call (not found in <state>/images) */
+	/* the kernels in /boot of the root filesystem (found at root_offset): what pygrub,
+	 * PV GRUB and kernel=from-image boot */
+	struct xp_boot_kernels kernels;
 };
 
 void xp_golden_release(struct xp_golden *g);
+/* A deep copy of src into dst. -ENOMEM (dst then released). */
+int xp_golden_copy(const struct xp_golden *src, struct xp_golden *dst);
 
 /* The golden image for settings (profile values): if `image` is a disk image (qcow2 or
  * raw, told by its magic bytes: qcow2 header, MBR/GPT signature or ext superblock), that
@@ -194,6 +207,50 @@ void xp_golden_release(struct xp_golden *g);
  * the last one, -EIO if resize2fs fails. */
 int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
 		      void *ud, struct xp_golden *out, struct xp_diags *d);
+
+/* ---- how a guest boots (guest-boot.c) ------------------------------------------------ */
+
+/* The profile values that decide it: `type` (pv, the default, or pvh), `boot` (pygrub,
+ * the default; pvgrub; kernel), `kernel` (a path on this host, or "from-image"),
+ * `ramdisk`, `extra`. What cannot work is refused with the reason:
+ *   - boot=kernel with a kernel or ramdisk path that is not a file on this host; with
+ *     kernel=from-image and a ramdisk (the image's own initramfs goes with its kernel)
+ *     or an image without a kernel in /boot;
+ *   - boot=pygrub or pvgrub (set) and an image without a kernel in /boot; pvgrub with
+ *     kernel=from-image; an `extra` that cannot go into a grub.cfg
+ *     (xp_guest_kernel_args_valid).
+ * Warnings: an unset boot (pygrub by default) with an image without a kernel (the
+ * guests' configs can only fail to boot until `boot` says how); pvgrub when its GRUB
+ * image (the profile's `kernel`, else XP_DOMAIN_PVGRUB_KERNEL, or for pvh
+ * XP_DOMAIN_PVGRUB_PVH_KERNEL; Debian's grub-xen-host) is not on this host (xl loads
+ * it on the Xen host, which need not be the one writing the config).
+ * PVH boots with kernel= (a path or from-image) or a bootloader: xl.cfg(5), "PVH guest
+ * options": no firmware, "booted using the Direct Kernel Boot method or the
+ * bootloader option".
+ *
+ * kernels: what the image's /boot holds, or NULL where that is not known (the image is
+ * not built yet, or not a local file). complete: the settings make a guest now
+ * (domain create, deploy), so boot=kernel without a kernel is refused too; a profile
+ * may leave that to a child. -EINVAL or -ENOENT with diagnostics. */
+int xp_boot_check(const struct xp_settings *s, const struct xp_boot_kernels *kernels, bool complete,
+		  struct xp_diags *d);
+/* xp_boot_check of a profile's effective values at `profile add`/`edit`, with the
+ * kernels of its image read where the image is a local file (a root tarball's headers,
+ * or a disk image's root filesystem), else not known. */
+int xp_boot_check_profile(const struct xp_settings *s, struct xp_diags *d);
+/* Whether the settings boot through GRUB's configuration (boot pygrub, also unset, or
+ * pvgrub): the guest's grub.cfg is then written where the image has none
+ * (xp_guest_spec.grub). */
+bool xp_boot_grub(const struct xp_settings *s);
+/* kernel=from-image: the newest kernel of g (and its initramfs), copied once per golden
+ * image into <state_dir>/images/<key>.kernel/ (key: the golden image's own key where it
+ * was built into <state_dir>/images, else the SHA-256 of its path and identity), files
+ * 0444, the directory made complete under a temporary name and then renamed, so
+ * concurrent creates share one copy. *kernel and *ramdisk (heap; *ramdisk NULL for a
+ * kernel without an initramfs) are their paths. -ENOENT (with a diagnostic) if g has
+ * no kernel. */
+int xp_boot_image_kernel(const char *state_dir, const struct xp_golden *g, char **kernel,
+			 char **ramdisk, struct xp_diags *d);
 
 /* ---- storage (storage.c) ------------------------------------------------------------- */
 
@@ -244,11 +301,18 @@ struct xp_guest_config {
 	 * line (root, extra, and config.root/extra/cmdline) names its new root and swap
 	 * UUIDs where it named the old ones (xp_guest_uuids_follow). */
 	const struct xp_guest_report *guest;
+	/* kernel=from-image: the copies of the image's kernel and initramfs
+	 * (xp_boot_image_kernel); ramdisk may be NULL */
+	const char *image_kernel, *image_ramdisk;
 	bool no_sync; /* xp_guest_config_write: atomic, but not fsync'ed (defer_sync) */
 };
 
-/* The guest's xl config text: name, type "pv", memory, vcpus, the boot method
- * (bootloader = "pygrub"; pvgrub's kernel; or kernel/ramdisk/root/extra), disk =
+/* The guest's xl config text: name, type (the profile's `type`: "pv" or "pvh"), memory,
+ * vcpus, the boot method (bootloader = "pygrub"; PV GRUB's image as kernel, the PVH one
+ * for pvh; or kernel/ramdisk/root/extra: with kernel=from-image c->image_kernel and
+ * c->image_ramdisk, root=UUID= of the guest's root filesystem (c->guest) where there
+ * is an initramfs to find it, and console=hvc0 before `extra` unless it names a
+ * console), disk =
  * [ 'format=..,vdev=xvda,access=rw[,backendtype=phy],target=PATH' ], vif =
  * [ 'mac=..,bridge=..[,ip=..]' ], on_poweroff/on_reboot/on_crash, then the profile's
  * config.NAME values (a config.NAME for a setting written above replaces it); the

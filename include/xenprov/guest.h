@@ -74,6 +74,12 @@ struct xp_guest_settings {
 	const char *root_password_hash; /* crypt(3) hash for root in /etc/shadow; never
 					   logged. /etc/shadow must exist and have root */
 	const char *ssh_key;		/* root's authorized_keys (one or more lines) */
+	/* The guest boots its own kernel through GRUB's configuration (pygrub, PV GRUB):
+	 * it must have a kernel in /boot; where it has no GRUB configuration yet,
+	 * /boot/grub/grub.cfg is written for its kernels (see xp_guest_apply). */
+	bool grub;
+	const char *kernel_args; /* with grub: further kernel command line (the profile's
+				    `extra`), as xp_guest_kernel_args_valid accepts; may be NULL */
 	bool no_sync; /* the image is not fsync'ed (its writeback is started): the caller
 		       * makes it durable (xp_deploy_run: one syncfs per filesystem) */
 
@@ -89,6 +95,12 @@ struct xp_guest_settings {
 					 order (systemd images only) */
 	size_t nfirstboot;
 };
+
+/* Whether args can go on the kernel command line of a grub.cfg and of
+ * /etc/default/grub: printable ASCII without quotes, '$', backslash, '`', ';', '{',
+ * '}', '|', '&', '<' or '>', which GRUB's script or the shell would read as syntax.
+ * NULL is valid. */
+bool xp_guest_kernel_args_valid(const char *args);
 
 /* ---- customisations ---------------------------------------------------------------------- */
 
@@ -169,6 +181,9 @@ struct xp_guest_report {
 	size_t nwritten;
 	char **removed; /* paths in the guest removed */
 	size_t nremoved;
+	char *boot_kernel;     /* with grub: the newest kernel in /boot ("/boot/vmlinuz-..."),
+				  else NULL */
+	bool grub_cfg_written; /* with grub: /boot/grub/grub.cfg was written by xenprov */
 };
 
 void xp_guest_report_release(struct xp_guest_report *rep);
@@ -214,6 +229,15 @@ int xp_guest_uuids_follow(const struct xp_guest_report *rep, const char *text, s
  *   digits, always) and /var/lib/dbus/machine-id if that is a regular file; root's
  *   second field of /etc/shadow (everything else kept byte for byte);
  *   /root/.ssh/authorized_keys (replaced; 0:0 0600, /root/.ssh 0:0 0700).
+ * With s->grub: the newest of the kernels in /boot (xp_boot_kernels_pick, image.h) is
+ * reported; none is an error (-ENOENT). Where the image has no GRUB configuration
+ * (/boot/grub/grub.cfg, /boot/grub2/grub.cfg, /boot/grub/menu.lst), /boot/grub/grub.cfg
+ * is written for them (image/guest-text.h: each kernel found by the new root UUID,
+ * console=hvc0 and s->kernel_args on its command line), 0:0 0644; and if the guest has
+ * GRUB tooling of its own (update-grub, grub-mkconfig or grub2-mkconfig in /usr/sbin or
+ * /sbin), which writes that file anew when a kernel is installed, /etc/default/grub
+ * gets the line that puts console=hvc0 and s->kernel_args into what it writes. A
+ * configuration the image has is left to it (its old UUIDs follow, below).
  * With systemd (/lib/systemd/systemd or /usr/lib/systemd/systemd) and sshd
  * (/usr/sbin/sshd or /sbin/sshd) in the image, always: the first-boot unit
  * /etc/systemd/system/xenprov-ssh-hostkeys.service (oneshot `ssh-keygen -A`, only while

@@ -137,5 +137,50 @@ void xp_image_info_release(struct xp_image_info *info);
 int xp_image_open_fs(const char *path, unsigned partition, struct xp_blockdev **bd,
 		     struct xp_fs **fs);
 
+/* ---- the kernels in an image's /boot (boot-kernels.c) ----------------------------- */
+
+/* A Linux kernel in /boot: the regular file /boot/vmlinuz-VERSION, and its initramfs,
+ * the regular file of the same VERSION named initrd.img-VERSION (Debian),
+ * initramfs-VERSION.img (Red Hat) or initrd-VERSION (SUSE). Paths are absolute inside
+ * the image. */
+struct xp_boot_kernel {
+	char *version; /* "6.1.0-10-amd64" */
+	char *kernel;  /* "/boot/vmlinuz-6.1.0-10-amd64" */
+	char *initrd;  /* "/boot/initrd.img-6.1.0-10-amd64", or NULL without one */
+};
+
+/* Kernels, newest first; n == 0: none. */
+struct xp_boot_kernels {
+	struct xp_boot_kernel *v;
+	size_t n;
+	/* The image has a boot loader config of its own (/boot/grub/grub.cfg,
+	 * /boot/grub2/grub.cfg or /boot/grub/menu.lst, a regular file): pygrub and PV GRUB
+	 * boot what it names, kernels by any name (set by xp_fs_boot_kernels and
+	 * xp_archive_boot_kernels, not by xp_boot_kernels_pick). */
+	bool loader_config;
+};
+
+void xp_boot_kernels_release(struct xp_boot_kernels *k);
+/* A deep copy of src (may be NULL: none) into dst. -ENOMEM. */
+int xp_boot_kernels_copy(const struct xp_boot_kernels *src, struct xp_boot_kernels *dst);
+
+/* Orders kernel versions as dpkg orders version strings (deb-version(7)): digit runs as
+ * numbers (6.1.0-10 after 6.1.0-9), other characters one by one, letters before the
+ * rest, '~' before anything, even the end. <0, 0 or >0 as strcmp. */
+int xp_kernel_version_cmp(const char *a, const char *b);
+
+/* The kernels among names, the names of the regular files of a /boot (the caller
+ * leaves the rest out), newest first by xp_kernel_version_cmp, at most 64 (the newest).
+ * Taken: vmlinuz-VERSION where VERSION is a plain word GRUB's and pygrub's parsers read
+ * as one (letters, digits, "._+~-"), and not a package manager's leftover (.dpkg-*,
+ * .rpmsave, .rpmnew, .old, .bak). -ENOMEM. */
+int xp_boot_kernels_pick(const char *const *names, size_t n, struct xp_boot_kernels *out);
+/* The kernels in /boot of an open filesystem (none if it has no /boot directory).
+ * -errno of a read that failed. */
+int xp_fs_boot_kernels(struct xp_fs *fs, struct xp_boot_kernels *out);
+/* The kernels in boot/ of a root tarball, read from its headers: regular files and hard
+ * links (at most 4096 names of boot/ are looked at). -errno with a diagnostic for an
+ * archive that cannot be read. */
+int xp_archive_boot_kernels(const char *archive, struct xp_boot_kernels *out, struct xp_diags *d);
 
 #endif

@@ -70,6 +70,10 @@ int xp_diags_addv(struct xp_diags *d, enum xp_severity sev, const char *file,
  * that need no helper of their own. */
 int xp_diags_fail(struct xp_diags *d, int r, const char *file, const char *code,
 		  const char *hint, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The same for an error about a value rather than a file: its code, the offending
+ * text and a hint (each may be NULL). */
+int xp_diags_refuse(struct xp_diags *d, int r, const char *code, const char *text, const char *hint,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* How many messages of severity sev were added, kept or dropped. */
 size_t xp_diags_count(const struct xp_diags *d, enum xp_severity sev);
 /* Sort by file, line, column (stable; O(n log n), O(n) when already sorted). */

@@ -20,6 +20,7 @@
 
 #include "cli-inventory.h"
 #include "cli.h"
+#include "xenprov/domain.h"
 #include "xenprov/image.h"
 #include "xenprov/inventory.h"
 #include "xenprov/profile-io.h"
@@ -50,10 +51,14 @@
 	"                          how each guest's disk is made\n"                                \
 	"  --pool DIR|VG           where guest disks go: a directory or an LVM VG\n"               \
 	"  --bridge BR             the bridge the guests' vifs join\n"                             \
+	"  --type pv|pvh           guest type (default pv)\n"                                      \
 	"  --boot pygrub|pvgrub|kernel\n"                                                          \
-	"                          how guests boot\n"                                              \
-	"  --kernel PATH           kernel for --boot kernel (a dom0 path)\n"                       \
-	"  --ramdisk PATH          initrd for --boot kernel (a dom0 path)\n"                       \
+	"                          how guests boot (default pygrub; it and pvgrub need a\n"        \
+	"                          kernel in the image's /boot)\n"                                 \
+	"  --kernel PATH|from-image\n"                                                             \
+	"                          --boot kernel's kernel: a file on this host, or the\n"          \
+	"                          image's own (and its initrd); pvgrub: PV GRUB's image\n"        \
+	"  --ramdisk PATH          initrd for --boot kernel (a file on this host)\n"               \
 	"  --root DEV              root device, e.g. /dev/xvda1, UUID=..., LABEL=...\n"            \
 	"  --extra TEXT            further kernel command line\n"                                  \
 	"  --network dhcp|static   how guests get their address\n"                                 \
@@ -85,7 +90,7 @@
 /* Options that map straight to the profile setting of the same name. */
 static const char *const plain_keys[] = {
     "disk-size", "memory",  "vcpus", "swap",   "fs",
-    "label",	 "storage", "pool",  "bridge", "boot",
+    "label",	 "storage", "pool",  "bridge", "boot", "type",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
     "distro",	 "timezone", "include", "install",
@@ -387,6 +392,28 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c, st
 	return rc;
 }
 
+/* How the profile's guests would boot, with the values it would have (its parent's,
+ * then set's), refused with the reason where it cannot work (xp_boot_check_profile:
+ * the image's kernels, files on this host); warnings printed. A missing parent is left
+ * to the store to report. */
+static int boot_check(struct xp_inv *inv, const char *parent, const struct xp_settings *set)
+{
+	struct xp_settings eff = {0};
+	int r = parent ? xp_profile_resolve(inv, parent, &eff) : 0;
+	if (r == -ENOENT || r == -ELOOP)
+		r = 0;
+	for (size_t i = 0; r == 0 && i < set->n; i++)
+		r = xp_settings_set(&eff, set->v[i].key, set->v[i].value);
+	struct xp_diags d;
+	xp_diags_init(&d);
+	if (r == 0)
+		r = xp_boot_check_profile(&eff, &d);
+	int rc = lib_diags(r, &d);
+	xp_diags_release(&d);
+	xp_settings_release(&eff);
+	return rc;
+}
+
 static const char add_usage[] =
     "Usage: xenprov profile add NAME [--parent P] [OPTIONS]\n"
     "\n"
@@ -404,6 +431,9 @@ static const char add_usage[] =
 static int add(struct xp_inv *inv, const char *name, const struct changes *c)
 {
 	struct xp_profile p = {.name = (char *)name, .parent = (char *)c->parent, .set = c->set};
+	int rc = boot_check(inv, p.parent, &p.set);
+	if (rc)
+		return rc;
 	int r = xp_profile_add(inv, &p);
 	if (r == -EEXIST)
 		return cli_error("profile '%s' exists (use 'xenprov profile edit')", name);
@@ -466,6 +496,8 @@ static int edit(struct xp_inv *inv, const char *name, const struct changes *c)
 			goto fail;
 		}
 	}
+	if ((rc = boot_check(inv, p.parent, &p.set)))
+		goto fail;
 	r = xp_profile_update(inv, &p);
 	if (r == -ENOENT)
 		rc = cli_error("no profile '%s' (the parent)", p.parent ? p.parent : name);

@@ -28,6 +28,8 @@ echo 0123456789abcdef0123456789abcdef >"$r/etc/machine-id"
 echo key >"$r/etc/ssh/ssh_host_ed25519_key"
 echo pub >"$r/etc/ssh/ssh_host_ed25519_key.pub"
 printf '#!/bin/sh\n' >"$r/bin/sh"
+mkdir -p "$r/boot" # a kernel for pygrub, the default boot method
+echo kernel >"$r/boot/vmlinuz-6.1.0-1-amd64"
 tar -C "$r" --numeric-owner -czf "$T/root.tgz" .
 HASH='$y$j9T$abcdefghijklmnopqrstu.$0123456789012345678901234567890123456789012'
 mkdir -p "$T/cfg" "$T/pool"

@@ -35,6 +35,7 @@ echo 'root:*:19000:0:99999:7:::' >"$r/etc/shadow"
 printf 'auto lo\niface lo inet loopback\n' >"$r/etc/network/interfaces"
 printf '#!/bin/sh\n' >"$r/bin/sh"
 chmod 755 "$r/bin/sh"
+echo kernel >"$T/vmlinuz-xen" # a kernel on this host for --boot kernel
 tar -C "$r" --numeric-owner -czf "$T/root.tar.gz" .
 
 expect_rc 0 profile add web --image "$T/root.tar.gz" --disk-size 64M --memory 256 \
@@ -131,7 +132,7 @@ uuids() {
 }
 if command -v blkid >/dev/null && command -v sfdisk >/dev/null && command -v e2fsck >/dev/null; then
 	expect_rc 0 profile add sw --image "$T/root.tar.gz" --disk-size 64M --swap 8M --network dhcp \
-		--boot kernel --kernel /boot/vmlinuz-xen
+		--boot kernel --kernel "$T/vmlinuz-xen"
 	expect_rc 0 domain create u1 --profile sw $C
 	expect_rc 0 domain show u1 --json
 	ugolden=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["golden"])' "$T/stdout")

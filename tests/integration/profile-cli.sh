@@ -48,7 +48,7 @@ for v in add edit show list remove export import; do
 done
 expect_rc 0 profile add web --memory 8 --help # -h wins, nothing stored
 # every profile key has its option in add's and edit's usage
-for k in image disk-size memory vcpus swap fs label storage pool bridge boot kernel ramdisk \
+for k in image disk-size memory vcpus swap fs label storage pool bridge type boot kernel ramdisk \
 	root extra network ip-pool gateway dns domain root-password-hash; do
 	grep -qF -- "--$k " "$T/usage-add" || fail "add -h lacks --$k"
 	grep -qF -- "--$k " "$T/usage-edit" || fail "edit -h lacks --$k"
@@ -98,13 +98,15 @@ ok
 
 mkdir -p "$T/files"
 head -c 1024 /dev/zero >"$T/files/debian.tar"
+echo kernel >"$T/files/vmlinuz" # boot=kernel's files must be on this host
+echo initrd >"$T/files/initrd.img"
 expect_rc 0 profile list
 out_empty
 [ -d "$T/state" ] && [ "$(stat -c %a "$T/state")" = 700 ] || fail "state directory not made 0700"
 ok
 (cd "$T/files" && "$X" profile add base --image debian.tar --disk-size 8G --memory 1G \
 	--vcpus 2 --swap 512M --fs ext4 --label gpt --storage qcow2 --pool /srv/guests \
-	--bridge xenbr0 --boot pvgrub --root /dev/xvda1 --extra 'console=hvc0 quiet' \
+	--bridge xenbr0 --boot pygrub --root /dev/xvda1 --extra 'console=hvc0 quiet' \
 	--network static --ip-pool 10.0.0.77/24 --gateway 10.0.0.1 --dns 10.0.0.1,1.1.1.1 \
 	--domain lab.example --config on_crash=restart --config 'vfb=["vnc=1"]' \
 	--config maxmem=2048 >"$T/stdout" 2>"$T/err") || fail "add base: exit $?"
@@ -114,14 +116,14 @@ expect_rc 0 profile show --json base
 json_ok "$T/stdout" 'j["name"] == "base" and j["parent"] is None and j["settings"] == {
 	"image": "'"$T"'/files/debian.tar", "disk-size": "8589934592", "memory": "1024",
 	"vcpus": "2", "swap": "536870912", "fs": "ext4", "label": "gpt", "storage": "qcow2",
-	"pool": "/srv/guests", "bridge": "xenbr0", "boot": "pvgrub", "root": "/dev/xvda1",
+	"pool": "/srv/guests", "bridge": "xenbr0", "boot": "pygrub", "root": "/dev/xvda1",
 	"extra": "console=hvc0 quiet", "network": "static", "ip-pool": "10.0.0.0/24",
 	"gateway": "10.0.0.1", "dns": "10.0.0.1,1.1.1.1", "domain": "lab.example",
 	"config.on_crash": "\"restart\"", "config.vfb": "[ \"vnc=1\" ]", "config.maxmem": "2048"}
 	and isinstance(j["created"], int) and j["updated"] >= j["created"]'
 expect_rc 0 profile add web --parent base --vcpus 4 --memory 2048
-expect_rc 0 profile add web01 --parent web --memory 4G --kernel /boot/vmlinuz \
-	--ramdisk /boot/initrd.img --boot kernel
+expect_rc 0 profile add web01 --parent web --memory 4G --kernel "$T/files/vmlinuz" \
+	--ramdisk "$T/files/initrd.img" --boot kernel
 expect_rc 1 profile add web
 err_is "xenprov: profile 'web' exists (use 'xenprov profile edit')"
 expect_rc 1 profile add db --memory 8

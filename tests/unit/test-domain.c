@@ -109,8 +109,8 @@ static int setup(void **state)
 	    "echo '/dev/xvda1 / ext4 defaults 0 1' >$r/etc/fstab;"
 	    "printf 'auto lo\\niface lo inet loopback\\n' >$r/etc/network/interfaces;"
 	    "printf '#!/bin/sh\\n' >$r/bin/sh; chmod 755 $r/bin/sh;"
-	    "tar -C $r --numeric-owner -czf %s .",
-	    tmp, tarball);
+	    "tar -C $r --numeric-owner -czf %s .; echo kernel >%s/vmlinuz",
+	    tmp, tarball, tmp);
 }
 
 static int teardown(void **state)
@@ -625,6 +625,72 @@ static void test_config_kernel_lvm(void **state)
 	xp_settings_release(&s);
 }
 
+/* type and the image's own kernel: kernel=from-image boots the copies it is given with
+ * root=UUID= of the guest's own filesystem where an initramfs can find it, read-only,
+ * on Xen's console, unless the profile's extra says otherwise; pvgrub for PVH loads
+ * grub-xen-host's PVH build. */
+static void test_config_type_from_image(void **state)
+{
+	(void)state;
+	struct xp_guest_report rep = {0};
+	snprintf(rep.fs_uuid, sizeof(rep.fs_uuid), "%s", GUEST_FS);
+	snprintf(rep.old_fs_uuid, sizeof(rep.old_fs_uuid), "%s", GOLD_FS);
+	struct xp_settings s = {0};
+	set(&s, "type", "pvh");
+	set(&s, "boot", "kernel");
+	set(&s, "kernel", XP_DOMAIN_KERNEL_FROM_IMAGE);
+	set(&s, "extra", "quiet");
+	struct xp_guest_config gc = {.name = "own", .settings = &s, .storage = XP_STORAGE_FILE,
+				     .disk_path = "/srv/own.img", .disk_format = XP_IMAGE_RAW,
+				     .mac = "00:16:3e:00:00:07", .guest = &rep,
+				     .image_kernel = "/st/images/k.kernel/vmlinuz-6.1",
+				     .image_ramdisk = "/st/images/k.kernel/initrd.img-6.1"};
+	struct xp_cfg *cfg = config_of(&gc);
+	assert_str(cfg, "type", "pvh");
+	assert_str(cfg, "kernel", "/st/images/k.kernel/vmlinuz-6.1");
+	assert_str(cfg, "ramdisk", "/st/images/k.kernel/initrd.img-6.1");
+	assert_str(cfg, "root", "UUID=" GUEST_FS);
+	assert_str(cfg, "extra", "ro console=hvc0 quiet");
+	xp_cfg_free(cfg);
+	static const char *const extras[][2] = {
+	    {"console=ttyS0 rw", "console=ttyS0 rw"},
+	    {"rw", "console=hvc0 rw"},
+	    {"console=hvc1", "ro console=hvc1"},
+	    {"xro xconsole=1", "ro console=hvc0 xro xconsole=1"},
+	};
+	for (size_t i = 0; i < sizeof(extras) / sizeof(extras[0]); i++) {
+		set(&s, "extra", extras[i][0]);
+		cfg = config_of(&gc);
+		assert_str(cfg, "extra", extras[i][1]);
+		xp_cfg_free(cfg);
+	}
+	/* no extra; no initramfs: the kernel alone finds its root by partition */
+	assert_int_equal(xp_settings_unset(&s, "extra"), 0);
+	gc.image_ramdisk = NULL;
+	cfg = config_of(&gc);
+	assert_str(cfg, "ramdisk", NULL);
+	assert_str(cfg, "root", "/dev/xvda1");
+	assert_str(cfg, "extra", "ro console=hvc0");
+	xp_cfg_free(cfg);
+	/* without the copy, refused */
+	gc.image_kernel = NULL;
+	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(xp_guest_config_text(&gc, &b, NULL), -EINVAL);
+	xp_buf_release(&b);
+	/* PV GRUB for PVH; a PV guest's type */
+	set(&s, "boot", "pvgrub");
+	assert_int_equal(xp_settings_unset(&s, "kernel"), 0);
+	cfg = config_of(&gc);
+	assert_str(cfg, "kernel", XP_DOMAIN_PVGRUB_PVH_KERNEL);
+	xp_cfg_free(cfg);
+	set(&s, "type", "pv");
+	cfg = config_of(&gc);
+	assert_str(cfg, "type", "pv");
+	assert_str(cfg, "kernel", XP_DOMAIN_PVGRUB_KERNEL);
+	xp_cfg_free(cfg);
+	xp_settings_release(&s);
+}
+
 /* The config is 0644, but root's alone (0600) when it carries a secret: a VNC or SPICE
  * password set as config.vncpasswd / config.spicepasswd. */
 static void test_config_write_mode(void **state)
@@ -1048,7 +1114,9 @@ static void test_create_delete(void **state)
 	set(&over, "config.on_crash", "preserve");
 	/* a kernel booted by the golden image's root UUID: the config names the guest's */
 	set(&over, "boot", "kernel");
-	set(&over, "kernel", "/boot/vmlinuz");
+	char kernel[4300];
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", tmp); /* a file on this host */
+	set(&over, "kernel", kernel);
 	set(&over, "root", "UUID=" GOLD_FS);
 	assert_int_equal(create(&e, "b", "p", "10.9.0.77", NULL, &over, &b), 0);
 	assert_string_equal(b.ip, "10.9.0.77");
@@ -1289,6 +1357,7 @@ int main(void)
 		cmocka_unit_test(test_mac_alloc),
 		cmocka_unit_test(test_config_pygrub_file),
 		cmocka_unit_test(test_config_kernel_lvm),
+		cmocka_unit_test(test_config_type_from_image),
 		cmocka_unit_test(test_config_pvgrub_qcow2_overrides),
 		cmocka_unit_test(test_config_write_mode),
 		cmocka_unit_test(test_golden),

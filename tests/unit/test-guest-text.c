@@ -7,8 +7,10 @@
  * domain, and without a MAC where a format needs one; interface names the kernel
  * refuses; which files of the image configure the interface; fstab, the
  * machine-id from given bytes, root's hash in shadow texts (root first, later, absent,
- * look-alike lines), authorized_keys, the host key unit; the prefix and MAC values all
- * of them share, and the refusals.
+ * look-alike lines), authorized_keys, the host key unit; the grub.cfg written for
+ * pygrub and PV GRUB and the /etc/default/grub line for the guest's own update-grub,
+ * with the kernel command lines they refuse; the prefix and MAC values all of them
+ * share, and the refusals.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -572,6 +574,129 @@ static void test_hostkey_unit(void **state)
 	xp_buf_release(&b);
 }
 
+/* two kernels, the newest first as xp_boot_kernels_pick orders them; the older without
+ * an initramfs */
+static struct xp_boot_kernel KV[] = {
+    {"6.1.0-10-amd64", "/boot/vmlinuz-6.1.0-10-amd64", "/boot/initrd.img-6.1.0-10-amd64"},
+    {"6.1.0-9-amd64", "/boot/vmlinuz-6.1.0-9-amd64", NULL},
+};
+#define ROOT_UUID "0f00382d-d582-4e44-882c-65f4f676c435"
+
+static void test_grub_cfg(void **state)
+{
+	(void)state;
+	const struct xp_boot_kernels k = {KV, 2, false};
+	struct xp_buf b = XP_BUF_INIT;
+	assert_int_equal(
+	    xp_guest_text_grub_cfg(&k, ROOT_UUID, "/dev/xvda1", "quiet net.ifnames=0", &b), 0);
+	assert_string_equal(
+	    xp_buf_str(&b),
+	    "# Written by xenprov for pygrub and PV GRUB: the kernels in /boot, the newest first.\n"
+	    "# The guest's update-grub, where it has one, writes this file anew.\n"
+	    "set default=0\n"
+	    "set timeout=1\n"
+	    "\n"
+	    "menuentry 'Linux 6.1.0-10-amd64' {\n"
+	    "\tsearch --no-floppy --fs-uuid --set=root " ROOT_UUID "\n"
+	    "\tlinux /boot/vmlinuz-6.1.0-10-amd64 root=UUID=" ROOT_UUID
+	    " ro console=hvc0 quiet net.ifnames=0\n"
+	    "\tinitrd /boot/initrd.img-6.1.0-10-amd64\n"
+	    "}\n"
+	    "\n"
+	    "menuentry 'Linux 6.1.0-9-amd64' {\n"
+	    "\tsearch --no-floppy --fs-uuid --set=root " ROOT_UUID "\n"
+	    "\tlinux /boot/vmlinuz-6.1.0-9-amd64 root=/dev/xvda1 ro console=hvc0 quiet "
+	    "net.ifnames=0\n"
+	    "}\n");
+	xp_buf_release(&b);
+
+	/* a console of the profile's own replaces hvc0; no args at all */
+	const struct xp_boot_kernels one = {KV, 1, false};
+	const char *consoles[][2] = {
+	    {"console=ttyS0", " ro console=ttyS0\n"},
+	    {"quiet console=hvc1", " ro quiet console=hvc1\n"},
+	    {"xconsole=1", " ro console=hvc0 xconsole=1\n"},
+	    {"", " ro console=hvc0\n"},
+	};
+	for (size_t i = 0; i < N(consoles); i++) {
+		b = (struct xp_buf)XP_BUF_INIT;
+		assert_int_equal(
+		    xp_guest_text_grub_cfg(&one, ROOT_UUID, "/dev/xvda", consoles[i][0], &b), 0);
+		xp_test_assert_contains(xp_buf_str(&b), consoles[i][1]);
+		xp_buf_release(&b);
+	}
+	b = (struct xp_buf)XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_grub_cfg(&one, ROOT_UUID, "/dev/xvda", NULL, &b), 0);
+	xp_test_assert_contains(xp_buf_str(&b), "-amd64 root=UUID=" ROOT_UUID " ro console=hvc0\n");
+	xp_buf_release(&b);
+
+	/* refused: no kernel, no UUID, what GRUB's script would read as syntax */
+	const struct xp_boot_kernels none = {NULL, 0, false};
+	const char *bad[] = {"a'b", "a\"b", "$x", "a\\b", "a;b",  "{",	  "}",	  "a|b",
+			     "a&b", "<",    ">",  "`x`",  "a\nb", "a\tb", "\x7f", "\xc3\xa9"};
+	b = (struct xp_buf)XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_grub_cfg(&none, ROOT_UUID, "/dev/xvda1", NULL, &b), -EINVAL);
+	assert_int_equal(xp_guest_text_grub_cfg(&one, "", "/dev/xvda1", NULL, &b), -EINVAL);
+	assert_int_equal(xp_guest_text_grub_cfg(&one, NULL, "/dev/xvda1", NULL, &b), -EINVAL);
+	for (size_t i = 0; i < N(bad); i++) {
+		assert_false(xp_guest_kernel_args_valid(bad[i]));
+		assert_int_equal(xp_guest_text_grub_cfg(&one, ROOT_UUID, "/dev/xvda1", bad[i], &b),
+				 -EINVAL);
+	}
+	assert_int_equal(b.len, 0);
+	xp_buf_release(&b);
+	assert_true(xp_guest_kernel_args_valid(NULL));
+	assert_true(
+	    xp_guest_kernel_args_valid("console=hvc0 root=/dev/xvda1 a=b,c:d/e+f~g-h_i.j %"));
+}
+
+static void test_default_grub(void **state)
+{
+	(void)state;
+	static const char line[] =
+	    "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX console=hvc0 quiet\"\n";
+	static const char added[] =
+	    "# xenprov: the Xen console and the profile's kernel command line\n";
+	/* Debian's file, ending in a newline; one without; none at all */
+	static const char debian[] = "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=\"\"\n";
+	struct xp_buf b = XP_BUF_INIT, want = XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_default_grub(debian, strlen(debian), "quiet", &b), 1);
+	xp_buf_addf(&want, "%s%s%s", debian, added, line);
+	assert_string_equal(xp_buf_str(&b), xp_buf_str(&want));
+	/* applied again: it is there, nothing added */
+	struct xp_buf again = XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_default_grub(b.s, b.len, "quiet", &again), 0);
+	assert_string_equal(xp_buf_str(&again), xp_buf_str(&b));
+	xp_buf_release(&again);
+	xp_buf_release(&b);
+	xp_buf_release(&want);
+
+	b = (struct xp_buf)XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_default_grub("GRUB_TIMEOUT=5", 14, "quiet", &b), 1);
+	want = (struct xp_buf)XP_BUF_INIT;
+	xp_buf_addf(&want, "GRUB_TIMEOUT=5\n%s%s", added, line);
+	assert_string_equal(xp_buf_str(&b), xp_buf_str(&want));
+	xp_buf_release(&b);
+	xp_buf_release(&want);
+
+	b = (struct xp_buf)XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_default_grub(NULL, 0, "console=ttyS0", &b), 1);
+	assert_string_equal(xp_buf_str(&b),
+			    "# xenprov: the Xen console and the profile's kernel "
+			    "command line\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX "
+			    "console=ttyS0\"\n");
+	xp_buf_release(&b);
+	/* the line inside another (not a line of its own) does not count */
+	b = (struct xp_buf)XP_BUF_INIT;
+	static const char inside[] = "# GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX console=hvc0\"\n";
+	assert_int_equal(xp_guest_text_default_grub(inside, strlen(inside), NULL, &b), 1);
+	xp_buf_release(&b);
+	b = (struct xp_buf)XP_BUF_INIT;
+	assert_int_equal(xp_guest_text_default_grub(debian, strlen(debian), "$(reboot)", &b),
+			 -EINVAL);
+	xp_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,7 +704,8 @@ int main(void)
 	    cmocka_unit_test(test_predicates),	 cmocka_unit_test(test_fstab),
 	    cmocka_unit_test(test_uuids_follow), cmocka_unit_test(test_machine_id),
 	    cmocka_unit_test(test_shadow),	 cmocka_unit_test(test_authorized_keys),
-	    cmocka_unit_test(test_hostkey_unit),
+	    cmocka_unit_test(test_hostkey_unit), cmocka_unit_test(test_grub_cfg),
+	    cmocka_unit_test(test_default_grub),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

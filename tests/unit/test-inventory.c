@@ -630,6 +630,9 @@ static const struct good_case good_cases[] = {
     {"boot", "pvgrub", "pvgrub"},
     {"boot", "kernel", "kernel"},
     {"kernel", "/boot/vmlinuz", "/boot/vmlinuz"},
+    {"kernel", "from-image", "from-image"},
+    {"type", "pv", "pv"},
+    {"type", "pvh", "pvh"},
     {"ramdisk", "/boot/initrd.img", "/boot/initrd.img"},
     {"root", "/dev/xvda1", "/dev/xvda1"},
     {"root", "UUID=0d3c0c5e", "UUID=0d3c0c5e"},
@@ -766,6 +769,7 @@ static const struct bad_case bad_cases[] = {
     {"label", "bsd", "label: unknown partition table", true},
     {"storage", "zfs", "storage: unknown storage", true},
     {"boot", "grub", "boot: unknown boot method", true},
+    {"type", "hvm", "type: unknown guest type", true},
     {"network", "auto", "network: unknown network mode", true},
     {"bridge", "", "bridge: not an interface name (1-15 characters)", true},
     {"bridge", "br-0123456789abc", "bridge: not an interface name (1-15 characters)", true},
@@ -891,7 +895,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 33);
+	assert_int_equal(nkeys, 34);
 }
 
 /* The key table marks the secrets once; everything else is not one. */

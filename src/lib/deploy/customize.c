@@ -131,6 +131,8 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 		.dhcp = spec->ip == NULL,
 		.root_password_hash = spec->root_password_hash,
 		.ssh_key = spec->ssh_key,
+		.grub = spec->grub,
+		.kernel_args = spec->grub ? spec->kernel_args : NULL,
 		.timezone = spec->timezone,
 		.copy_in = l.c,
 		.ncopy_in = l.ncopy,

@@ -272,6 +272,21 @@ static int finish_sync(struct run *run, struct xp_inv *inv)
 	return r;
 }
 
+/* xp_boot_check for the run, its errors only: a warning is each guest's, told with the
+ * other warnings of the guests made (grouped by code). */
+static int boot_check(const struct xp_settings *s, const struct xp_boot_kernels *k,
+		      struct xp_diags *diags)
+{
+	struct xp_diags d;
+	xp_diags_init(&d);
+	int r = xp_boot_check(s, k, true, &d);
+	for (size_t i = 0; r < 0 && i < d.n; i++)
+		xp_diags_add(diags, d.v[i].severity, d.v[i].file, 0, 0, d.v[i].code, d.v[i].text,
+			     d.v[i].hint, "%s", d.v[i].msg);
+	xp_diags_release(&d);
+	return r;
+}
+
 int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		  struct xp_diags *diags)
 {
@@ -388,7 +403,22 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 	for (size_t i = 0; i < o->n; i++)
 		todo += run.todo[i];
 	if (todo) {
-		r = xp_golden_prepare(o->state_dir, &s, NULL, NULL, &golden, diags);
+		/* how the guests boot, checked once for the run (each create checks its own
+		 * values again): before the golden image is built, and with its kernels;
+		 * kernel=from-image's copy is made here, once, for every guest */
+		r = boot_check(&s, NULL, diags);
+		if (r == 0)
+			r = xp_golden_prepare(o->state_dir, &s, NULL, NULL, &golden, diags);
+		if (r == 0)
+			r = boot_check(&s, &golden.kernels, diags);
+		const char *boot = xp_settings_get(&s, "boot"), *kernel = xp_settings_get(&s, "kernel");
+		if (r == 0 && boot && strcmp(boot, "kernel") == 0 &&
+		    strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0) {
+			char *k = NULL, *rd = NULL;
+			r = xp_boot_image_kernel(o->state_dir, &golden, &k, &rd, diags);
+			free(k);
+			free(rd);
+		}
 		if (r < 0) {
 			xp_deploy_record_finish(inv, res->deploy_id, "failed");
 			goto out;

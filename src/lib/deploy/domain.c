@@ -20,20 +20,6 @@
 
 #include "xenprov/domain.h"
 
-static int fail(struct xp_diags *d, int r, const char *code, const char *text, const char *hint,
-		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int fail(struct xp_diags *d, int r, const char *code, const char *text, const char *hint,
-		const char *fmt, ...)
-{
-	if (d) {
-		va_list ap;
-		va_start(ap, fmt);
-		xp_diags_addv(d, XP_SEV_ERROR, NULL, 0, 0, code, text, hint, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 bool xp_domain_name_valid(const char *name)
 {
 	/* RFC 1123 section 2.1 host name label, as the name is the guest's host name too */
@@ -61,8 +47,8 @@ static int taken_by(struct xp_inv *inv, struct xp_diags *d, bool ip, const char 
 		snprintf(who, sizeof(who), "another domain");
 	}
 	return r < 0 ? r
-		     : fail(d, -EEXIST, ip ? "ip" : "mac", value, NULL, "the %s %s is taken by %s",
-			    ip ? "IP" : "MAC", value, who);
+		     : xp_diags_refuse(d, -EEXIST, ip ? "ip" : "mac", value, NULL,
+				       "the %s %s is taken by %s", ip ? "IP" : "MAC", value, who);
 }
 
 /* ---- create ------------------------------------------------------------------------------ */
@@ -79,6 +65,7 @@ struct plan {
 	char mac[XP_MAC_STRLEN + 1]; /* "" until allocated */
 	struct xp_golden golden;
 	enum xp_image_format disk_format;
+	char *image_kernel, *image_ramdisk; /* kernel=from-image: the copies */
 };
 
 static void plan_release(struct plan *p)
@@ -87,6 +74,8 @@ static void plan_release(struct plan *p)
 	free(p->pool);
 	free(p->disk_path);
 	free(p->config_path);
+	free(p->image_kernel);
+	free(p->image_ramdisk);
 	xp_golden_release(&p->golden);
 }
 
@@ -96,18 +85,19 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 {
 	int r;
 	if (!o->name || !xp_domain_name_valid(o->name))
-		return fail(d, -EINVAL, "name", o->name,
-			    "1-63 letters, digits and '-' (it is also the host name)",
-			    "'%s' is not a valid domain name", o->name ? o->name : "");
+		return xp_diags_refuse(d, -EINVAL, "name", o->name,
+				       "1-63 letters, digits and '-' (it is also the host name)",
+				       "'%s' is not a valid domain name", o->name ? o->name : "");
 	if (!o->profile)
-		return fail(d, -EINVAL, "profile", NULL, NULL, "no profile given");
+		return xp_diags_refuse(d, -EINVAL, "profile", NULL, NULL, "no profile given");
 	r = xp_profile_resolve(inv, o->profile, &p->s);
 	if (r == -ENOENT)
-		return fail(d, r, "profile", o->profile, "see 'xenprov profile list'",
-			    "no profile '%s'", o->profile);
+		return xp_diags_refuse(d, r, "profile", o->profile, "see 'xenprov profile list'",
+				       "no profile '%s'", o->profile);
 	if (r < 0)
-		return fail(d, r, "profile", o->profile, NULL, "cannot read profile '%s': %s",
-			    o->profile, xp_inv_errmsg(inv));
+		return xp_diags_refuse(d, r, "profile", o->profile, NULL,
+				       "cannot read profile '%s': %s", o->profile,
+				       xp_inv_errmsg(inv));
 	for (size_t i = 0; o->overrides && i < o->overrides->n; i++) {
 		char *norm;
 		r = xp_profile_check(o->overrides->v[i].key, o->overrides->v[i].value, &norm, d);
@@ -119,32 +109,39 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 			return r;
 	}
 
+	/* how it boots, as far as is known before the golden image (host paths, methods) */
+	r = xp_boot_check(&p->s, NULL, true, d);
+	if (r < 0)
+		return r;
+
 	/* a domain of that name, or a MAC or IP asked for that is taken: say so now, before
 	 * a golden image is built (the transaction checks again) */
 	struct xp_domain old;
 	r = xp_domain_get(inv, o->name, &old);
 	if (r == 0) {
 		xp_domain_release(&old);
-		return fail(d, -EEXIST, "name", o->name, "delete it first, or pick another name",
-			    "a domain '%s' exists already", o->name);
+		return xp_diags_refuse(d, -EEXIST, "name", o->name,
+				       "delete it first, or pick another name",
+				       "a domain '%s' exists already", o->name);
 	}
 	if (r != -ENOENT)
 		return r;
 
 	const char *storage = xp_settings_get(&p->s, "storage");
 	if (xp_storage_from_name(storage ? storage : "file", &p->storage) < 0)
-		return fail(d, -EINVAL, "storage", storage, "file, reflink, qcow2 or lvm",
-			    "unknown storage '%s'", storage);
+		return xp_diags_refuse(d, -EINVAL, "storage", storage,
+				       "file, reflink, qcow2 or lvm", "unknown storage '%s'",
+				       storage);
 	const char *pool = xp_settings_get(&p->s, "pool");
 	if (p->storage == XP_STORAGE_LVM) {
 		if (xp_lvm_available() < 0)
-			return fail(
+			return xp_diags_refuse(
 			    d, -ENOTSUP, "lvm", NULL, "use storage=file, reflink or qcow2",
 			    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
 			    "tools, which this machine lacks");
 		if (!pool)
-			return fail(d, -EINVAL, "pool", NULL, "e.g. --pool vg0",
-				    "storage lvm needs a pool: the volume group");
+			return xp_diags_refuse(d, -EINVAL, "pool", NULL, "e.g. --pool vg0",
+					       "storage lvm needs a pool: the volume group");
 		p->pool = strdup(pool);
 	} else {
 		/* the config names the disk by this path, and xl runs elsewhere: absolute */
@@ -162,18 +159,19 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		return r;
 	r = xp_storage_path(p->storage, p->pool, o->name, &p->disk_path);
 	if (r < 0)
-		return fail(d, r, "pool", p->pool, NULL, "'%s' cannot be a %s pool", p->pool,
-			    xp_storage_name(p->storage));
+		return xp_diags_refuse(d, r, "pool", p->pool, NULL, "'%s' cannot be a %s pool",
+				       p->pool, xp_storage_name(p->storage));
 	struct stat st;
 	if (lstat(p->disk_path, &st) == 0)
-		return fail(d, -EEXIST, "disk", p->disk_path, "remove it, or pick another name",
-			    "the disk %s exists already", p->disk_path);
+		return xp_diags_refuse(d, -EEXIST, "disk", p->disk_path,
+				       "remove it, or pick another name",
+				       "the disk %s exists already", p->disk_path);
 
 	const char *cdir = o->config_dir ? o->config_dir : XP_DOMAIN_CONFIG_DIR;
 	if (stat(cdir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return fail(d, -ENOENT, "config-dir", cdir,
-			    "is Xen installed? or give --config-dir",
-			    "the config directory %s does not exist", cdir);
+		return xp_diags_refuse(d, -ENOENT, "config-dir", cdir,
+				       "is Xen installed? or give --config-dir",
+				       "the config directory %s does not exist", cdir);
 	char *cabs = realpath(cdir, NULL);
 	if (!cabs)
 		return -errno;
@@ -184,9 +182,9 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		return -ENOMEM;
 	}
 	if (lstat(p->config_path, &st) == 0)
-		return fail(d, -EEXIST, "config", p->config_path,
-			    "xenprov does not overwrite a config it did not write",
-			    "%s exists already", p->config_path);
+		return xp_diags_refuse(d, -EEXIST, "config", p->config_path,
+				       "xenprov does not overwrite a config it did not write",
+				       "%s exists already", p->config_path);
 
 	/* the network: an address asked for, the pool's next, or DHCP */
 	const char *net = xp_settings_get(&p->s, "network");
@@ -203,18 +201,19 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 	} else if (ippool) {
 		p->want_ip = true;
 	} else if (net && strcmp(net, "static") == 0) {
-		return fail(d, -EINVAL, "network", NULL, "set ip-pool in the profile, or give --ip",
-			    "network static needs an ip-pool or an address");
+		return xp_diags_refuse(d, -EINVAL, "network", NULL,
+				       "set ip-pool in the profile, or give --ip",
+				       "network static needs an ip-pool or an address");
 	}
 	if (o->mac) {
 		struct xp_mac m;
 		if (xp_mac_parse(o->mac, &m) < 0)
-			return fail(d, -EINVAL, "mac", o->mac, "e.g. 00:16:3e:12:34:56",
-				    "'%s' is not a MAC address", o->mac);
+			return xp_diags_refuse(d, -EINVAL, "mac", o->mac, "e.g. 00:16:3e:12:34:56",
+					       "'%s' is not a MAC address", o->mac);
 		if (xp_mac_is_multicast(&m) || xp_mac_is_zero(&m))
-			return fail(d, -EINVAL, "mac", o->mac,
-				    "a unicast address, e.g. 00:16:3e:12:34:56",
-				    "%s cannot be a guest's MAC address", o->mac);
+			return xp_diags_refuse(d, -EINVAL, "mac", o->mac,
+					       "a unicast address, e.g. 00:16:3e:12:34:56",
+					       "%s cannot be a guest's MAC address", o->mac);
 		xp_mac_format(&m, p->mac);
 		if ((r = taken_by(inv, d, false, p->mac, xp_domain_mac_taken(inv, p->mac))))
 			return r;
@@ -228,14 +227,14 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 {
 	int r = xp_inv_begin(inv);
 	if (r < 0)
-		return fail(d, r, "inventory", NULL, NULL, "cannot write the inventory: %s",
-			    xp_inv_errmsg(inv));
+		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot write the inventory: %s", xp_inv_errmsg(inv));
 	struct xp_domain old;
 	r = xp_domain_get(inv, o->name, &old);
 	if (r == 0) {
 		xp_domain_release(&old);
-		r = fail(d, -EEXIST, "name", o->name, NULL, "a domain '%s' exists already",
-			 o->name);
+		r = xp_diags_refuse(d, -EEXIST, "name", o->name, NULL,
+				    "a domain '%s' exists already", o->name);
 		goto fail;
 	}
 	if (r != -ENOENT)
@@ -251,13 +250,14 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 		r = xp_domain_alloc_mac(inv, prefix, prefix ? prefix_len : 0, o->rnd, o->rnd_ud,
 					p->mac);
 		if (r < 0) {
-			fail(d, r, "mac", NULL, NULL, "cannot allocate a MAC address: %s",
-			     strerror(-r));
+			xp_diags_refuse(d, r, "mac", NULL, NULL,
+					"cannot allocate a MAC address: %s", strerror(-r));
 			goto fail;
 		}
 	} else if ((r = xp_domain_mac_taken(inv, p->mac)) != 0) {
 		r = r < 0 ? r
-			  : fail(d, -EEXIST, "mac", p->mac, NULL, "the MAC %s is taken", p->mac);
+			  : xp_diags_refuse(d, -EEXIST, "mac", p->mac, NULL, "the MAC %s is taken",
+					    p->mac);
 		goto fail;
 	}
 	if (p->want_ip) {
@@ -265,17 +265,20 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 		r = xp_domain_alloc_ip(inv, pool, xp_settings_get(&p->s, "gateway"),
 				       xp_settings_get(&p->s, "dns"), p->ip, &p->prefix);
 		if (r == -ENOSPC) {
-			fail(d, r, "ip", pool, "enlarge the pool, or delete guests",
-			     "the ip-pool %s has no free address", pool);
+			xp_diags_refuse(d, r, "ip", pool, "enlarge the pool, or delete guests",
+					"the ip-pool %s has no free address", pool);
 			goto fail;
 		}
 		if (r < 0) {
-			fail(d, r, "ip", pool, NULL, "cannot allocate an address from %s: %s", pool,
-			     strerror(-r));
+			xp_diags_refuse(d, r, "ip", pool, NULL,
+					"cannot allocate an address from %s: %s", pool,
+					strerror(-r));
 			goto fail;
 		}
 	} else if (p->ip[0] && (r = xp_domain_ip_taken(inv, p->ip)) != 0) {
-		r = r < 0 ? r : fail(d, -EEXIST, "ip", p->ip, NULL, "the IP %s is taken", p->ip);
+		r = r < 0 ? r
+			  : xp_diags_refuse(d, -EEXIST, "ip", p->ip, NULL, "the IP %s is taken",
+					    p->ip);
 		goto fail;
 	}
 
@@ -294,14 +297,14 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	};
 	r = xp_domain_insert(inv, &row);
 	if (r < 0) {
-		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
-		     xp_inv_errmsg(inv));
+		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
+				xp_inv_errmsg(inv));
 		goto fail;
 	}
 	r = xp_inv_commit(inv);
 	if (r < 0)
-		return fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
-			    xp_inv_errmsg(inv));
+		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot record the domain: %s", xp_inv_errmsg(inv));
 	return 0;
 fail:
 	xp_inv_rollback(inv);
@@ -321,13 +324,21 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	if (r < 0)
 		goto out;
 	if (o->golden) {
-		p.golden = *o->golden;
-		p.golden.path = strdup(o->golden->path);
-		r = p.golden.path ? 0 : -ENOMEM;
+		r = xp_golden_copy(o->golden, &p.golden);
 	} else {
 		r = xp_golden_prepare(xp_inv_state_dir(inv), &p.s, o->progress, o->progress_ud,
 				      &p.golden, d);
 	}
+	if (r < 0)
+		goto out;
+	/* and with the kernels the golden image has; from-image's copy is made once per
+	 * golden image and shared */
+	r = xp_boot_check(&p.s, &p.golden.kernels, true, d);
+	const char *kernel = xp_settings_get(&p.s, "kernel"), *boot = xp_settings_get(&p.s, "boot");
+	if (r == 0 && boot && strcmp(boot, "kernel") == 0 &&
+	    strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0)
+		r = xp_boot_image_kernel(xp_inv_state_dir(inv), &p.golden, &p.image_kernel,
+					 &p.image_ramdisk, d);
 	if (r < 0)
 		goto out;
 	r = record(inv, o, &p, d);
@@ -362,6 +373,9 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .golden_path = p.golden.path,
 	    .root_offset = p.golden.root_offset,
 	    .fs_type = p.golden.fs_type,
+	    /* an unset boot with a kernel-less image was only warned about */
+	    .grub = xp_boot_grub(&p.s) && p.golden.kernels.n > 0,
+	    .kernel_args = xp_settings_get(&p.s, "extra"),
 	    .no_sync = o->defer_sync,
 	};
 	char hooks[4200];
@@ -371,8 +385,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 		spec.hooks_dir = hooks;
 	r = xp_guest_customize(&spec, &guest, d);
 	if (r < 0) {
-		fail(d, r, "customize", o->name, NULL, "cannot set up the guest's files: %s",
-		     strerror(-r));
+		xp_diags_refuse(d, r, "customize", o->name, NULL,
+				"cannot set up the guest's files: %s", strerror(-r));
 		goto undo;
 	}
 
@@ -386,13 +400,15 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .ip = p.ip[0] ? p.ip : NULL,
 	    .profile = o->profile,
 	    .guest = &guest,
+	    .image_kernel = p.image_kernel,
+	    .image_ramdisk = p.image_ramdisk,
 	    .no_sync = o->defer_sync,
 	};
 	/* a config that appeared since the plan is not ours: never replace it */
 	struct stat st;
 	if (lstat(p.config_path, &st) == 0) {
-		r = fail(d, -EEXIST, "config", p.config_path, NULL, "%s exists already",
-			 p.config_path);
+		r = xp_diags_refuse(d, -EEXIST, "config", p.config_path, NULL, "%s exists already",
+				    p.config_path);
 		goto undo;
 	}
 	r = xp_guest_config_write(&gc, p.config_path, d);
@@ -402,8 +418,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	/* deferred: "creating" until the caller has synced (xp_deploy_run) */
 	r = o->defer_sync ? 0 : xp_domain_set_state(inv, o->name, "ready");
 	if (r < 0) {
-		fail(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
-		     xp_inv_errmsg(inv));
+		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
+				xp_inv_errmsg(inv));
 		goto undo;
 	}
 	if (out)
@@ -430,14 +446,14 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 	struct xp_domain dom;
 	int r = xp_domain_get(inv, name, &dom);
 	if (r == -ENOENT)
-		return fail(d, r, "name", name, "see 'xenprov domain list'", "no domain '%s'",
-			    name);
+		return xp_diags_refuse(d, r, "name", name, "see 'xenprov domain list'",
+				       "no domain '%s'", name);
 	if (r < 0)
 		return r;
 	r = xp_domain_set_state(inv, name, "deleting");
 	if (r < 0) {
-		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
-		     xp_inv_errmsg(inv));
+		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
+				xp_inv_errmsg(inv));
 		goto out;
 	}
 	/* what was planned: a half-made guest has some of these, a crash may have left any */
@@ -453,8 +469,8 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 		const char *kind = art[i].kind, *path = art[i].path;
 		if (strcmp(kind, "config") == 0) {
 			if (unlink(path) < 0 && errno != ENOENT)
-				r = fail(d, -errno, "config", path, NULL, "cannot remove %s: %s",
-					 path, strerror(errno));
+				r = xp_diags_refuse(d, -errno, "config", path, NULL,
+						    "cannot remove %s: %s", path, strerror(errno));
 			/* and what a write killed half way may have left beside it */
 			xp_write_atomic_cleanup(path);
 		} else if (strcmp(kind, "disk") == 0 && !keep_storage) {
@@ -466,8 +482,8 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 		goto out;
 	r = xp_domain_forget(inv, name);
 	if (r < 0)
-		fail(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
-		     xp_inv_errmsg(inv));
+		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
+				xp_inv_errmsg(inv));
 out:
 	xp_domain_release(&dom);
 	return r;

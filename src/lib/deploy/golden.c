@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "deploy/golden.h"
 #include "util/copy.h"
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
@@ -32,10 +33,29 @@
 void xp_golden_release(struct xp_golden *g)
 {
 	free(g->path);
+	xp_boot_kernels_release(&g->kernels);
 	memset(g, 0, sizeof(*g));
 }
 
-enum kind { K_UNKNOWN, K_TARBALL, K_RAW, K_QCOW2 };
+int xp_golden_copy(const struct xp_golden *src, struct xp_golden *dst)
+{
+	*dst = *src;
+	dst->path = NULL;
+	memset(&dst->kernels, 0, sizeof(dst->kernels));
+	if (src->path && !(dst->path = strdup(src->path)))
+		return -ENOMEM;
+	int r = xp_boot_kernels_copy(&src->kernels, &dst->kernels);
+	if (r < 0)
+		xp_golden_release(dst);
+	return r;
+}
+
+enum kind {
+	K_UNKNOWN = XP_IMAGE_KIND_UNKNOWN,
+	K_TARBALL = XP_IMAGE_KIND_TARBALL,
+	K_RAW = XP_IMAGE_KIND_RAW,
+	K_QCOW2 = XP_IMAGE_KIND_QCOW2,
+};
 
 /* What a file holds, by its magic bytes: qcow2 (QEMU's docs/interop/qcow2.txt: "QFI\xfb");
  * compressed streams (gzip RFC 1952, xz, zstd RFC 8878, bzip2, lz4) and POSIX tar ("ustar"
@@ -62,6 +82,16 @@ static enum kind sniff(int fd)
 	    (b[1080] == 0x53 && b[1081] == 0xef))
 		return K_RAW;
 	return K_UNKNOWN;
+}
+
+enum xp_image_kind xp_golden_sniff(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return XP_IMAGE_KIND_UNKNOWN;
+	enum kind k = sniff(fd);
+	close(fd);
+	return (enum xp_image_kind)k;
 }
 
 /* The SHA-256 of the text in b, as hex (b is released): the name of an image in
@@ -117,6 +147,26 @@ static int u64_setting(const struct xp_settings *s, const char *key, uint64_t *o
 	return xp_parse_size(v, out);
 }
 
+/* The kernels in /boot of the root filesystem at g->root_offset of path (none where it
+ * cannot be read: the guests' boot check then says there is no kernel). */
+static int find_kernels(const char *path, struct xp_golden *g)
+{
+	xp_boot_kernels_release(&g->kernels);
+	if (g->root_offset < 0)
+		return 0;
+	struct xp_blockdev *bd;
+	struct xp_fs *fs = NULL;
+	int r = xp_blockdev_open(path, &bd);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	if (xp_fs_open(bd, (uint64_t)g->root_offset, &fs) == 0) {
+		r = xp_fs_boot_kernels(fs, &g->kernels);
+		xp_fs_close(fs);
+	}
+	xp_blockdev_close(bd);
+	return r == -ENOMEM ? r : 0;
+}
+
 /* Fills the description of an existing golden image. */
 static int describe(const char *path, struct xp_golden *g, struct xp_diags *d)
 {
@@ -137,7 +187,7 @@ static int describe(const char *path, struct xp_golden *g, struct xp_diags *d)
 		}
 	}
 	xp_image_info_release(&info);
-	return 0;
+	return find_kernels(path, g);
 }
 
 /* Copies a qcow2 (or any) image through its block layer into the raw file dst, leaving

@@ -5,8 +5,9 @@
  * (xl-network-configuration(5)). The text is parsed back with xp_cfg_parse before it is
  * used, so a config xl would reject is never written.
  *
- * What goes in: name; type = "pv" (a PV guest: xenprov's images boot with pygrub, PV
- * GRUB or a dom0 kernel); memory (MiB) and vcpus; the boot method; disk; vif; the on_*
+ * What goes in: name; type = "pv" or "pvh" (the profile's `type`: xenprov's images
+ * boot with pygrub, PV GRUB, a dom0 kernel or their own); memory (MiB) and vcpus; the
+ * boot method; disk; vif; the on_*
  * actions xl's own defaults would pick (destroy, restart, restart), written out so that
  * the file says what happens; then the profile's config.NAME values, each replacing a
  * setting of the same name above or appended in profile order.
@@ -103,6 +104,18 @@ static char *follow(const struct xp_guest_config *c, const char *value)
 	return xp_buf_steal(&b);
 }
 
+/* Whether the kernel command line s has a parameter word (a prefix ending in '=', like
+ * "console=", matches any value). */
+static bool has_word(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+	bool prefix = n && word[n - 1] == '=';
+	for (const char *p = s; p && (p = strstr(p, word)); p++)
+		if ((p == s || p[-1] == ' ') && (prefix || p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static bool kernel_cmdline_key(const char *key)
 {
 	return strcmp(key, "root") == 0 || strcmp(key, "extra") == 0 || strcmp(key, "cmdline") == 0;
@@ -141,8 +154,10 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 	struct entries e = {.n = 0};
 	int r = 0;
 
+	const char *type = xp_settings_get(s, "type");
+	bool pvh = type && strcmp(type, "pvh") == 0;
 	put(&e, "name", quoted(c->name));
-	put(&e, "type", quoted("pv"));
+	put(&e, "type", quoted(pvh ? "pvh" : "pv"));
 	put(&e, "memory", number(xp_settings_get(s, "memory"), XP_DOMAIN_DEFAULT_MEMORY));
 	put(&e, "vcpus", number(xp_settings_get(s, "vcpus"), XP_DOMAIN_DEFAULT_VCPUS));
 
@@ -152,8 +167,12 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		put(&e, "bootloader", quoted("pygrub"));
 	} else if (strcmp(boot, "pvgrub") == 0) {
 		/* PV GRUB 2 (Debian grub-xen-host) is loaded as the guest's kernel and reads
-		 * the guest's own /boot/grub/grub.cfg, as xen-tools sets it up */
-		put(&e, "kernel", quoted(kernel ? kernel : XP_DOMAIN_PVGRUB_KERNEL));
+		 * the guest's own /boot/grub/grub.cfg, as xen-tools sets it up; a PVH guest
+		 * loads grub-xen-host's PVH build */
+		put(&e, "kernel",
+		    quoted(kernel ? kernel
+			   : pvh  ? XP_DOMAIN_PVGRUB_PVH_KERNEL
+				  : XP_DOMAIN_PVGRUB_KERNEL));
 	} else if (strcmp(boot, "kernel") == 0) {
 		if (!kernel) {
 			r = xp_diags_fail(d, -EINVAL, NULL, "kernel", NULL,
@@ -164,20 +183,54 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		const char *root = xp_settings_get(s, "root");
 		const char *label = xp_settings_get(s, "label");
 		const char *extra = xp_settings_get(s, "extra");
+		bool own = strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0;
+		char uuid_root[48] = "";
+		if (own) {
+			if (!c->image_kernel) {
+				r = xp_diags_fail(d, -EINVAL, NULL, "kernel", NULL,
+						  "kernel from-image: no copy of the image's kernel");
+				goto out;
+			}
+			kernel = c->image_kernel;
+			ramdisk = c->image_ramdisk;
+			/* the image's initramfs finds the guest's own filesystem by its UUID;
+			 * a kernel alone cannot (root=UUID= is the initramfs's work) */
+			if (ramdisk && c->guest && c->guest->fs_uuid[0])
+				snprintf(uuid_root, sizeof(uuid_root), "UUID=%s",
+					 c->guest->fs_uuid);
+		}
 		put(&e, "kernel", quoted(kernel));
 		if (ramdisk)
 			put(&e, "ramdisk", quoted(ramdisk));
 		/* the first partition, or the whole disk for an image without a table */
 		if (!root)
-			root = label && strcmp(label, "none") == 0 ? "/dev/xvda" : "/dev/xvda1";
+			root = uuid_root[0]			     ? uuid_root
+			       : label && strcmp(label, "none") == 0 ? "/dev/xvda"
+								     : "/dev/xvda1";
 		char *v = follow(c, root);
 		put(&e, "root", v ? quoted(v) : NULL);
 		free(v);
+		/* the image's own kernel: root read-only until its fsck ran and console on
+		 * Xen's (PVH has no other), as the grub.cfg written for pygrub and PV GRUB
+		 * says; what the profile's extra says itself wins */
+		char *own_extra = NULL;
+		if (own) {
+			bool ro = !has_word(extra, "ro") && !has_word(extra, "rw");
+			bool console = !has_word(extra, "console=");
+			if (asprintf(&own_extra, "%s%s%s%s", ro ? "ro" : "",
+				     console ? (ro ? " console=hvc0" : "console=hvc0") : "",
+				     extra && (ro || console) ? " " : "", extra ? extra : "") < 0) {
+				r = -ENOMEM;
+				goto out;
+			}
+			extra = *own_extra ? own_extra : NULL;
+		}
 		if (extra) {
 			v = follow(c, extra);
 			put(&e, "extra", v ? quoted(v) : NULL);
 			free(v);
 		}
+		free(own_extra);
 	} else {
 		r = xp_diags_fail(d, -EINVAL, NULL, "boot", NULL, "unknown boot method '%s'", boot);
 		goto out;

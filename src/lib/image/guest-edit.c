@@ -49,6 +49,7 @@ struct ctx {
 	enum xp_fs_type fstype;
 	bool have_swap;
 	uint64_t swap_off; /* byte offset of the swap area, with have_swap */
+	char root_dev[24]; /* the root filesystem as the guest's kernel sees it: /dev/xvdaN */
 };
 
 const char *xp_net_format_name(enum xp_net_format f)
@@ -67,6 +68,8 @@ void xp_guest_report_release(struct xp_guest_report *rep)
 		return;
 	xp_gfs_names_free(rep->written, rep->nwritten);
 	xp_gfs_names_free(rep->removed, rep->nremoved);
+	free(rep->boot_kernel);
+	rep->boot_kernel = NULL;
 	rep->written = rep->removed = NULL;
 	rep->nwritten = rep->nremoved = 0;
 }
@@ -178,6 +181,12 @@ static int check_settings(struct ctx *c)
 			    "invalid root password hash: it must be a non-empty crypt(3) "
 			    "string without ':' or white space");
 	}
+	if (s->grub && !xp_guest_kernel_args_valid(s->kernel_args))
+		return xp_guest_fail(&c->dg, -EINVAL, "kernel-args", s->kernel_args,
+				     "the kernel command line '%s' cannot go into a grub.cfg: "
+				     "quotes, '$', '\\', '`', ';', '{', '}', '|', '&', '<' and '>' "
+				     "are GRUB's (or the shell's) syntax",
+				     s->kernel_args);
 	if (s->ssh_key && (!s->ssh_key[0] || !printable_lines(s->ssh_key)))
 		return xp_guest_fail(&c->dg, -EINVAL, "ssh-key", NULL,
 				     "invalid SSH key: empty or holding control characters");
@@ -245,6 +254,12 @@ static int find_root(struct ctx *c, uint64_t *root_off)
 			if (dir && xp_fs_info(fs, &info) == 0) {
 				found = true;
 				*root_off = off;
+				/* the guest's first disk is xvda (xlcfg.c) */
+				if (label == XP_LABEL_NONE)
+					snprintf(c->root_dev, sizeof(c->root_dev), "/dev/xvda");
+				else
+					snprintf(c->root_dev, sizeof(c->root_dev), "/dev/xvda%u",
+						 parts[i].number);
 				c->fstype = info.type;
 				snprintf(c->rep->old_fs_uuid, sizeof(c->rep->old_fs_uuid), "%s",
 					 info.uuid);
@@ -607,6 +622,114 @@ static int edit_uuid_refs(struct ctx *c)
 	return r;
 }
 
+/* ---- booting through GRUB's configuration -------------------------------------------- */
+
+/* The kernels in the image's /boot (regular files only). */
+static int boot_kernels(struct ctx *c, struct xp_boot_kernels *k)
+{
+	char **names;
+	size_t n;
+	int r = xp_gfs_list(c->fs, "/boot", &names, &n);
+	size_t kept = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char *path = NULL;
+		if (asprintf(&path, "/boot/%s", names[i]) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		bool regular = xp_gfs_is_regular(c->fs, path);
+		free(path);
+		if (regular) {
+			char *keep = names[i];
+			names[i] = names[kept];
+			names[kept++] = keep;
+		}
+	}
+	if (r == 0)
+		r = xp_boot_kernels_pick((const char *const *)names, kept, k);
+	xp_gfs_names_free(names, n);
+	return r;
+}
+
+static bool grub_config_exists(struct ctx *c)
+{
+	static const char *const configs[] = {"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg",
+					       "/boot/grub/menu.lst"};
+	for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)
+		if (xp_gfs_exists(c->fs, configs[i]))
+			return true;
+	return false;
+}
+
+/* GRUB's own tooling, which writes /boot/grub/grub.cfg anew after each kernel
+ * installation (Debian's kernel postinst hook runs update-grub). */
+static bool grub_tooling(struct ctx *c)
+{
+	static const char *const tools[] = {"/usr/sbin/update-grub", "/usr/sbin/grub-mkconfig",
+					    "/usr/sbin/grub2-mkconfig", "/sbin/update-grub",
+					    "/sbin/grub-mkconfig", "/sbin/grub2-mkconfig"};
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+		if (xp_gfs_exists(c->fs, tools[i]))
+			return true;
+	return false;
+}
+
+/* With grub, after the new UUIDs (the grub.cfg names the new root UUID). A guest with
+ * GRUB tooling gets the Xen console and the profile's command line into
+ * /etc/default/grub too, so that the grub.cfg its update-grub writes after a kernel
+ * upgrade still boots on Xen's console; an image that has a configuration keeps it. */
+static int edit_boot(struct ctx *c)
+{
+	if (!c->s->grub)
+		return 0;
+	struct xp_boot_kernels k;
+	int r = boot_kernels(c, &k);
+	if (r < 0)
+		return r;
+	if (k.n == 0) {
+		xp_boot_kernels_release(&k);
+		return xp_guest_fail(&c->dg, -ENOENT, "no-kernel", "/boot",
+				     "no kernel in the image's /boot (vmlinuz-VERSION): pygrub and "
+				     "PV GRUB have nothing to boot");
+	}
+	c->rep->boot_kernel = strdup(k.v[0].kernel);
+	if (!c->rep->boot_kernel)
+		r = -ENOMEM;
+	if (r == 0 && !grub_config_exists(c)) {
+		struct xp_buf b = XP_BUF_INIT;
+		r = xp_guest_text_grub_cfg(&k, c->rep->fs_uuid, c->root_dev, c->s->kernel_args, &b);
+		if (r == -EINVAL)
+			r = xp_guest_fail(&c->dg, r, "kernel-args", NULL,
+					  "the kernel command line cannot be written into grub.cfg");
+		if (r == 0)
+			r = xp_gfs_mkdir(c->fs, "/boot/grub", 0755, 0, 0, false);
+		if (r == 0)
+			r = xp_gfs_write_buf(c->fs, "/boot/grub/grub.cfg", &b, &xp_gfs_file);
+		xp_buf_release(&b);
+		c->rep->grub_cfg_written = r == 0;
+		if (r == 0 && grub_tooling(c)) {
+			char *old = NULL;
+			size_t len = 0;
+			int rr = xp_gfs_read(c->fs, "/etc/default/grub", &old, &len);
+			if (rr < 0 && rr != -ENOENT && rr != -EINVAL)
+				r = rr;
+			if (r == 0 && xp_gfs_is_dir(c->fs, "/etc/default")) {
+				struct xp_buf dflt = XP_BUF_INIT;
+				rr = xp_guest_text_default_grub(old, len, c->s->kernel_args, &dflt);
+				if (rr < 0)
+					r = rr;
+				else if (rr > 0)
+					r = xp_gfs_write_buf(c->fs, "/etc/default/grub", &dflt,
+							     &xp_gfs_file);
+				xp_buf_release(&dflt);
+			}
+			free(old);
+		}
+	}
+	xp_boot_kernels_release(&k);
+	return r;
+}
+
 /* Removes DIR/NAME unless it is a directory (what a clone must not share, host keys). */
 static int remove_in(struct ctx *c, const char *dir, const char *name)
 {
@@ -783,10 +906,10 @@ static int edit(struct ctx *c, uint64_t off)
 		return r;
 	/* the edits, in order; the first failure stops the rest */
 	static int (*const edits[])(struct ctx *) = {
-	    edit_uuids,	 edit_hostname,	 edit_network,	   edit_resolv_conf,
-	    edit_fstab,	 edit_uuid_refs, edit_machine_id,  remove_machine_state,
-	    edit_shadow, edit_ssh_key,	 remove_host_keys, add_hostkey_unit,
-	    edit_custom,
+	    edit_uuids,		  edit_hostname, edit_network, edit_resolv_conf,
+	    edit_fstab,		  edit_boot,	 edit_uuid_refs, edit_machine_id,
+	    remove_machine_state, edit_shadow,	 edit_ssh_key, remove_host_keys,
+	    add_hostkey_unit,	  edit_custom,
 	};
 	for (size_t i = 0; r == 0 && i < sizeof(edits) / sizeof(edits[0]); i++)
 		r = edits[i](c);

@@ -210,6 +210,12 @@ int xp_gfs_set_uuid(struct xp_gfs *g, const unsigned char uuid[16], bool *seeded
 	ext2fs_init_csum_seed(fs);
 	for (dgrp_t i = 0; gd && i < fs->group_desc_count; i++)
 		ext2fs_group_desc_csum_set(fs, i);
+	/* the backup superblocks and group descriptors too, as tune2fs -U writes them:
+	 * ext2fs_open2 sets EXT2_FLAG_MASTER_SB_ONLY, and backups left with the golden
+	 * image's UUID make the guest's e2fsck -p ("primary superblock features different
+	 * from backup, check forced") check its root fully at first boot and, having
+	 * rewritten the backups of a mounted root, ask for a reboot */
+	fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
 	ext2fs_mark_super_dirty(fs);
 	return 0;
 }

@@ -567,6 +567,113 @@ int xp_guest_text_hostkey_unit(struct xp_buf *out)
 	return done(out);
 }
 
+/* ---- booting through GRUB's configuration ------------------------------------------------ */
+
+bool xp_guest_kernel_args_valid(const char *args)
+{
+	/* printable ASCII; none of what GRUB's script lexer (quotes, '$', '\\', ';', '{',
+	 * '}', '|', '&', '<', '>') or the shell reading /etc/default/grub (the double
+	 * quotes, '$', '\\', '`') would take as syntax */
+	for (const unsigned char *p = (const unsigned char *)(args ? args : ""); *p; p++)
+		if (*p < 0x20 || *p > 0x7e || strchr("\"'$\\;{}|&<>`", *p))
+			return false;
+	return true;
+}
+
+/* Whether args has a console= parameter of its own. */
+static bool has_console(const char *args)
+{
+	for (const char *p = args; p && (p = strstr(p, "console=")); p++)
+		if (p == args || p[-1] == ' ')
+			return true;
+	return false;
+}
+
+/* The kernel command line after root=: ro, console=hvc0 (the Xen console of PV and PVH
+ * guests) unless args name a console, then args. */
+static void kernel_args(struct xp_buf *out, const char *args)
+{
+	xp_buf_adds(out, " ro");
+	if (!has_console(args))
+		xp_buf_adds(out, " console=hvc0");
+	if (args && *args)
+		xp_buf_addf(out, " %s", args);
+}
+
+/* pygrub (Xen's tools/pygrub, GrubConf.py's Grub2ConfigFile) reads a subset of GRUB 2's
+ * script: top-level `set default=`, `set timeout=`, `menuentry 'TITLE' {` ... `}` with
+ * `linux PATH ARGS` (split at the first white space), `initrd PATH`, and ignores
+ * `search` and `insmod`. PV GRUB (Debian's grub-x86_64-xen.bin) finds the filesystem
+ * holding /boot/grub/grub.cfg with `search -f` and reads it with `configfile`; the
+ * `search --fs-uuid` of each entry makes its root the guest's own filesystem by UUID
+ * (GRUB 2's manual, "search"), whatever other disks the guest has. */
+int xp_guest_text_grub_cfg(const struct xp_boot_kernels *k, const char *root_uuid,
+			   const char *root_dev, const char *args, struct xp_buf *out)
+{
+	if (!k || k->n == 0 || !root_uuid || !*root_uuid || !root_dev ||
+	    !xp_guest_kernel_args_valid(args))
+		return -EINVAL;
+	xp_buf_adds(out, "# Written by xenprov for pygrub and PV GRUB: the kernels in /boot, the "
+			 "newest first.\n"
+			 "# The guest's update-grub, where it has one, writes this file anew.\n"
+			 "set default=0\n"
+			 "set timeout=1\n");
+	for (size_t i = 0; i < k->n; i++) {
+		const struct xp_boot_kernel *b = &k->v[i];
+		xp_buf_addf(out,
+			    "\nmenuentry 'Linux %s' {\n"
+			    "\tsearch --no-floppy --fs-uuid --set=root %s\n",
+			    b->version, root_uuid);
+		/* the kernel alone cannot find a filesystem by UUID: that is the
+		 * initramfs's work */
+		if (b->initrd)
+			xp_buf_addf(out, "\tlinux %s root=UUID=%s", b->kernel, root_uuid);
+		else
+			xp_buf_addf(out, "\tlinux %s root=%s", b->kernel, root_dev);
+		kernel_args(out, args);
+		xp_buf_addc(out, '\n');
+		if (b->initrd)
+			xp_buf_addf(out, "\tinitrd %s\n", b->initrd);
+		xp_buf_adds(out, "}\n");
+	}
+	return done(out);
+}
+
+/* grub-mkconfig(8) sources /etc/default/grub as shell (GRUB's manual, "Simple
+ * configuration"): a line appended last adds to whatever the file set before. */
+int xp_guest_text_default_grub(const char *old, size_t len, const char *args, struct xp_buf *out)
+{
+	if (!xp_guest_kernel_args_valid(args))
+		return -EINVAL;
+	struct xp_buf line = XP_BUF_INIT;
+	xp_buf_adds(&line, "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX");
+	if (!has_console(args))
+		xp_buf_adds(&line, " console=hvc0");
+	if (args && *args)
+		xp_buf_addf(&line, " %s", args);
+	xp_buf_adds(&line, "\"\n");
+	int r = done(&line);
+	bool present = false;
+	/* a line of its own already there: nothing to add */
+	for (size_t i = 0; r == 0 && old && i + line.len <= len; i++)
+		if ((i == 0 || old[i - 1] == '\n') && memcmp(old + i, line.s, line.len) == 0)
+			present = true;
+	if (r == 0) {
+		if (old)
+			xp_buf_add(out, old, len);
+		if (!present) {
+			if (old && len && old[len - 1] != '\n')
+				xp_buf_addc(out, '\n');
+			xp_buf_adds(out, "# xenprov: the Xen console and the profile's kernel "
+					 "command line\n");
+			xp_buf_add(out, line.s, line.len);
+		}
+		r = done(out);
+	}
+	xp_buf_release(&line);
+	return r < 0 ? r : !present;
+}
+
 /* ---- first boot and time zone ------------------------------------------------------------ */
 
 /* systemd.service(5): a oneshot has no start timeout unless given one, so a long

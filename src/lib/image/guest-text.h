@@ -21,6 +21,7 @@
 
 #include "xenprov/extfs.h"
 #include "xenprov/guest.h"
+#include "xenprov/image.h"
 #include "xenprov/util.h"
 
 /* /etc/hostname: the host name and a newline. -EINVAL without s->hostname. */
@@ -91,6 +92,22 @@ int xp_guest_text_authorized_keys(const char *keys, struct xp_buf *out);
  * removed: a oneshot `ssh-keygen -A` while /etc/ssh/ssh_host_ed25519_key is missing,
  * before ssh.service and sshd.service, wanted by multi-user.target. */
 int xp_guest_text_hostkey_unit(struct xp_buf *out);
+
+/* /boot/grub/grub.cfg for the kernels k (newest first, at least one) in the subset of
+ * GRUB 2's script both pygrub and PV GRUB read: set default=0 and timeout=1, then one
+ * menuentry per kernel that finds the root filesystem by root_uuid (search --fs-uuid)
+ * and boots the kernel with root=UUID=root_uuid (root=root_dev for a kernel without an
+ * initramfs, which cannot find a filesystem by UUID), ro, console=hvc0 unless args
+ * name a console, and args; then its initrd. -EINVAL without a kernel or a UUID, or
+ * for args that xp_guest_kernel_args_valid refuses. */
+int xp_guest_text_grub_cfg(const struct xp_boot_kernels *k, const char *root_uuid,
+			   const char *root_dev, const char *args, struct xp_buf *out);
+/* /etc/default/grub (the len bytes of old, which may be NULL) with, appended unless a
+ * line of its own has it already, GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX console=hvc0
+ * ARGS" (console=hvc0 left out when args name a console): what the guest's
+ * grub-mkconfig then writes into every entry. Returns 1 if the line was appended, 0 if
+ * it was there; -EINVAL for args xp_guest_kernel_args_valid refuses. */
+int xp_guest_text_default_grub(const char *old, size_t len, const char *args, struct xp_buf *out);
 
 /* The first-boot commands' files (guest-custom.c writes them, the script runs them). */
 #define XP_FIRSTBOOT_UNIT    "xenprov-firstboot.service"

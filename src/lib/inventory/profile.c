@@ -35,8 +35,9 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"storage", "KIND", "file, reflink, qcow2 or lvm", 0},
     {"pool", "DIR|VG", "where guest disks go: a directory, or an LVM volume group", 0},
     {"bridge", "IFNAME", "the bridge guests' vifs join", 0},
+    {"type", "KIND", "guest type: pv or pvh (pvh boots with kernel= or a bootloader)", 0},
     {"boot", "HOW", "pygrub, pvgrub or kernel", 0},
-    {"kernel", "PATH", "kernel for boot=kernel (dom0 path)", 0},
+    {"kernel", "PATH", "kernel for boot=kernel (dom0 path, or from-image: the image's own)", 0},
     {"ramdisk", "PATH", "initrd for boot=kernel (dom0 path)", 0},
     {"root", "DEV", "root device on the kernel command line, e.g. /dev/xvda1", 0},
     {"extra", "TEXT", "further kernel command line", 0},
@@ -370,6 +371,7 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	static const char *const storage[] = {"file", "reflink", "qcow2", "lvm", NULL};
 	static const char *const boot[] = {"pygrub", "pvgrub", "kernel", NULL};
 	static const char *const net[] = {"dhcp", "static", NULL};
+	static const char *const types[] = {"pv", "pvh", NULL};
 	uint64_t sz;
 	char *end;
 
@@ -468,6 +470,8 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (strcmp(key, "boot") == 0 && !one_of(value, boot))
 		return xp__bad_value(d, key, value, "pygrub, pvgrub or kernel",
 				     "unknown boot method");
+	if (strcmp(key, "type") == 0 && !one_of(value, types))
+		return xp__bad_value(d, key, value, "pv or pvh", "unknown guest type");
 	if (strcmp(key, "network") == 0 && !one_of(value, net))
 		return xp__bad_value(d, key, value, "dhcp or static", "unknown network mode");
 	if (strcmp(key, "bridge") == 0) {

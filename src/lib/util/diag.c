@@ -123,6 +123,18 @@ int xp_diags_fail(struct xp_diags *d, int r, const char *file, const char *code,
 	return r;
 }
 
+int xp_diags_refuse(struct xp_diags *d, int r, const char *code, const char *text, const char *hint,
+		    const char *fmt, ...)
+{
+	if (!d)
+		return r;
+	va_list ap;
+	va_start(ap, fmt);
+	xp_diags_addv(d, XP_SEV_ERROR, NULL, 0, 0, code, text, hint, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 size_t xp_diags_count(const struct xp_diags *d, enum xp_severity sev)
 {
 	size_t n = (unsigned)sev < 3 ? d->dropped_sev[sev] : 0;
