@@ -187,8 +187,9 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		char uuid_root[48] = "";
 		if (own) {
 			if (!c->image_kernel) {
-				r = xp_diags_fail(d, -EINVAL, NULL, "kernel", NULL,
-						  "kernel from-image: no copy of the image's kernel");
+				r = xp_diags_fail(
+				    d, -EINVAL, NULL, "kernel", NULL,
+				    "kernel from-image: no copy of the image's kernel");
 				goto out;
 			}
 			kernel = c->image_kernel;
