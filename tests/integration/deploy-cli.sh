@@ -250,6 +250,13 @@ expect_rc 0 deploy --profile bare --count 5 --name 'wn%d' --config-dir "$T/cfg" 
 grep -q 'no known network configuration in the image .*(5 guests: wn1, wn2, wn3, \.\.\.)$' "$T/err" ||
 	fail "warning without its guest count: $(cat "$T/err")"
 ok
+# a warning two checks of one create find is told once per guest
+expect_rc 0 profile add pvg --parent files --boot pvgrub --kernel "$T/no-pv-grub.bin"
+expect_rc 0 deploy --profile pvg --count 2 --name 'pv%d' --config-dir "$T/cfg" -q
+grep -q "PV GRUB's image $T/no-pv-grub.bin is not there on this host.*(2 guests: pv1, pv2)$" "$T/err" ||
+	fail "PV GRUB warning not told once per guest: $(cat "$T/err")"
+ok
+expect_rc 0 domain delete pv1 pv2
 printf 'wg1 ip=10.78.0.5/24\nwg2 ip=10.78.0.6/24\nwg3\n' >"$T/plan"
 expect_rc 0 deploy --profile files --plan "$T/plan" --config-dir "$T/cfg" --json
 python3 - "$T/stdout" <<'PY' || fail "warning events: $(cat "$T/stdout")"

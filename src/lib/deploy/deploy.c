@@ -69,6 +69,18 @@ static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *na
 	emit_code(run, kind, name, message, NULL);
 }
 
+/* True if warning k of d was already given for the same guest (two checks of one
+ * create can find the same thing): each is told once per guest. */
+static bool told_before(const struct xp_diags *d, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		if (d->v[i].severity == XP_SEV_WARNING &&
+		    strcmp(d->v[i].code ? d->v[i].code : "", d->v[k].code ? d->v[k].code : "") == 0 &&
+		    strcmp(d->v[i].msg ? d->v[i].msg : "", d->v[k].msg ? d->v[k].msg : "") == 0)
+			return true;
+	return false;
+}
+
 static const char *first_error(const struct xp_diags *d, size_t from)
 {
 	for (size_t i = from; i < d->n; i++)
@@ -149,7 +161,7 @@ static void *worker(void *arg)
 			run->made[i] = true;
 			/* what domain create would have printed: the caller counts them */
 			for (size_t k = 0; k < d.n; k++)
-				if (d.v[k].severity == XP_SEV_WARNING)
+				if (d.v[k].severity == XP_SEV_WARNING && !told_before(&d, k))
 					emit_code(run, XP_DEPLOY_WARNING, g->name, d.v[k].msg,
 						  d.v[k].code);
 			emit(run, XP_DEPLOY_CREATED, g->name, NULL);
