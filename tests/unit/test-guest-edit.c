@@ -135,10 +135,20 @@ static int make_trees(void)
 		       "printf 'ELF' >bin/busybox && ln -s busybox bin/sh",
 		       tmpdir),
 	    0);
-	/* systemd-networkd only */
+	/* systemd-networkd only, disabled as Debian ships it (its service and socket, no
+	 * wait-online unit), with the socket already enabled */
 	common_tree("networkd");
 	put("networkd/etc/systemd/network/80-dhcp.network",
 	    "[Match]\nName=en*\n[Network]\nDHCP=yes\n", 0644);
+	assert_int_equal(
+	    xp_test_sh("cd '%s/networkd' && mkdir -p usr/lib/systemd/system "
+		       "etc/systemd/system/sockets.target.wants && printf 'ELF' >usr/lib/systemd/systemd && "
+		       "echo '[Service]' >usr/lib/systemd/system/systemd-networkd.service && "
+		       "echo '[Socket]' >usr/lib/systemd/system/systemd-networkd.socket && "
+		       "ln -s /usr/lib/systemd/system/systemd-networkd.socket "
+		       "etc/systemd/system/sockets.target.wants/systemd-networkd.socket",
+		       tmpdir),
+	    0);
 	/* machine-id symlinks: /etc's (dangling in the image) is replaced by a file, dbus's
 	 * (to /etc/machine-id) left alone; an existing /root/.ssh gets fixed */
 	assert_int_equal(
@@ -537,6 +547,25 @@ static void test_networkd_bare(void **state)
 	xp_test_assert_contains(n,
 				"[Match]\nMACAddress=00:16:3e:aa:bb:cc\n\n[Network]\nDHCP=yes\n");
 	free(n);
+	/* networkd enabled as `systemctl enable` would: the units the image has */
+	const char *links[][2] = {
+	    {"/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
+	     "/usr/lib/systemd/system/systemd-networkd.service"},
+	    {"/etc/systemd/system/dbus-org.freedesktop.network1.service",
+	     "/usr/lib/systemd/system/systemd-networkd.service"},
+	    {"/etc/systemd/system/sockets.target.wants/systemd-networkd.socket",
+	     "/usr/lib/systemd/system/systemd-networkd.socket"}};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		n = dstat("nd.raw", 0, links[i][0]);
+		xp_test_assert_contains(n, "Type: symlink");
+		char dest[160];
+		snprintf(dest, sizeof(dest), "link dest: \"%s\"", links[i][1]);
+		xp_test_assert_contains(n, dest);
+		free(n);
+	}
+	assert_false(exists("nd.raw", 0,
+			    "/etc/systemd/system/network-online.target.wants/"
+			    "systemd-networkd-wait-online.service"));
 	n = dstat("nd.raw", 0, "/root/.ssh");
 	xp_test_assert_contains(n, "Mode:  0700");
 	xp_test_assert_contains(n, "User:     0   Group:     0");

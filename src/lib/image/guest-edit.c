@@ -478,6 +478,45 @@ static int net_nm(struct ctx *c)
 	return r;
 }
 
+/* systemd-networkd reads the file only when it runs, and Debian ships it disabled:
+ * enabled as `systemctl enable systemd-networkd` does it (its [Install]: WantedBy=
+ * multi-user.target, Also= the socket (sockets.target) and wait-online
+ * (network-online.target), Alias= dbus-org.freedesktop.network1.service), each unit
+ * that the image has, where it is not linked yet. Without systemd (or without the
+ * units) nothing is linked. */
+static int enable_networkd(struct ctx *c)
+{
+	static const char *const dirs[] = {"/usr/lib/systemd/system", "/lib/systemd/system"};
+	static const struct {
+		const char *unit, *link;
+	} links[] = {
+	    {"systemd-networkd.service",
+	     "/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"},
+	    {"systemd-networkd.service", "/etc/systemd/system/dbus-org.freedesktop.network1.service"},
+	    {"systemd-networkd.socket", "/etc/systemd/system/sockets.target.wants/systemd-networkd.socket"},
+	    {"systemd-networkd-wait-online.service",
+	     "/etc/systemd/system/network-online.target.wants/systemd-networkd-wait-online.service"},
+	};
+	if (!xp__guest_has_systemd(c->fs))
+		return 0;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < sizeof(links) / sizeof(links[0]); i++) {
+		char unit[128];
+		bool found = false;
+		for (size_t k = 0; !found && k < sizeof(dirs) / sizeof(dirs[0]); k++) {
+			snprintf(unit, sizeof(unit), "%s/%s", dirs[k], links[i].unit);
+			found = xp_gfs_is_regular(c->fs, unit);
+		}
+		mode_t mode;
+		if (!found || xp_gfs_lstat(c->fs, links[i].link, &mode) == 0)
+			continue;
+		r = make_parents(c, links[i].link);
+		if (r == 0)
+			r = xp_gfs_symlink(c->fs, links[i].link, unit);
+	}
+	return r;
+}
+
 static int edit_network(struct ctx *c)
 {
 	enum xp_net_format f = detect_net(c);
@@ -487,9 +526,11 @@ static int edit_network(struct ctx *c)
 	switch (f) {
 	case XP_NET_IFUPDOWN:
 		return net_ifupdown(c);
-	case XP_NET_NETWORKD:
-		return put_text(c, "/etc/systemd/network/10-xenprov.network",
-				xp_guest_text_networkd, &xp_gfs_file);
+	case XP_NET_NETWORKD: {
+		int r = put_text(c, "/etc/systemd/network/10-xenprov.network",
+				 xp_guest_text_networkd, &xp_gfs_file);
+		return r == 0 ? enable_networkd(c) : r;
+	}
 	case XP_NET_NETPLAN:
 		return net_netplan(c);
 	case XP_NET_NM:
