@@ -32,6 +32,7 @@ echo "XP-GUEST $n uuid=$(findmnt -no UUID /)"
 echo "XP-GUEST $n machine-id=$(cat /etc/machine-id)"
 echo "XP-GUEST $n hostname=$n"
 ip -br -4 addr show scope global | while read -r i s a; do echo "XP-GUEST $n addr $i $a"; done
+systemctl --no-legend --plain list-units "xenprov-*" | sed "s/^/XP-GUEST $n unit /"
 journalctl -b -o cat --no-pager | grep "^XP-FIRSTBOOT" | sed "s/^/XP-GUEST $n journal /"
 echo "XP-GUEST $n kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
 echo "XP-GUEST $n login-ok"' 2>&1

@@ -61,7 +61,7 @@ if [ "${1:-}" = --deploy ]; then
 		--firstboot-command 'echo "XP-FIRSTBOOT $(hostname) one"'
 		--firstboot-command 'echo "XP-FIRSTBOOT $(hostname) two"'
 		--config on_reboot=destroy --config on_crash=destroy)
-	base=systemd-sysv,udev,openssh-server,linux-image-amd64
+	base=systemd-sysv,udev,openssh-server,linux-image-amd64,iproute2
 	for g in $DEB_GUESTS; do
 		case $g in
 		xp-deb-pygrub) how=(--include "$base,ifupdown" --storage file --boot pygrub) ;;
