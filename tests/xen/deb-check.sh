@@ -19,6 +19,10 @@ done
 if [ -z "$up" ]; then
 	echo "XP-GUEST $name ssh-down after $(($(date +%s) - t0))s"
 	ip neigh show dev xenbr0 | sed "s/^/XP-GUEST $name neigh /"
+	# what is there to see while the guest still runs: its state and its console
+	xl list | sed "s/^/XP-GUEST $name xl-list /"
+	tail -n 60 "/var/log/xen/console/guest-$name.log" 2>&1 | tr -d '\r' |
+		sed "s/^/XP-GUEST $name console /"
 	exit 1
 fi
 echo "XP-GUEST $name ssh-up after $(($(date +%s) - t0))s"
