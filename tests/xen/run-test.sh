@@ -55,7 +55,7 @@ if [ "${1:-}" = --deploy ]; then
 	# the Debian guests: one golden image with ifupdown, one with systemd-networkd only
 	key=""
 	[ -z "$DEB_GUESTS" ] || key=$(cat "$RUN/ssh/id_ed25519.pub")
-	deb=(--disk-size 2G --memory 320 --vcpus 1 --fs ext4 --label msdos --swap 0
+	deb=(--disk-size 2G --memory 384 --vcpus 1 --fs ext4 --label msdos --swap 0
 		--pool /payload/disks --bridge xenbr0 --network static --ip-pool 192.168.222.0/24
 		--gateway 192.168.222.1 --dns 192.168.222.1 --domain xp.test --ssh-key "$key"
 		--firstboot-command 'echo "XP-FIRSTBOOT $(hostname) one"'
