@@ -2,11 +2,15 @@
 # bench/deploy.sh [XENPROV] - `xenprov deploy` of many guests next to the ways people
 # make Xen guests today, in one run, wall-clock, with per-guest times and ratios.
 #
-# Workload (the deploy issue): guests from a Debian bookworm minbase root tarball
-# (debootstrap --variant=minbase, made once and cached by bench/lib/minbase.sh
-# as /var/tmp/xenprov-bench/bookworm-minbase.tar.gz, XP_BENCH_CACHE), 4 GiB disks, no
-# swap, static IPs, every guest with its own hostname, network, DNS, fstab,
-# machine-id, root password hash and SSH key.
+# Workload (the deploy and real-guests issues), XP_BENCH_WORKLOAD:
+#   guest (default)  a bootable Debian 12 guest: debootstrap --variant=minbase
+#                    --include=systemd-sysv,udev,openssh-server,linux-image-amd64,ifupdown
+#                    (systemd-networkd is in systemd), booted by pygrub: every guest also
+#                    gets its own filesystem UUID, grub.cfg, ifupdown and networkd configs;
+#   minbase          debootstrap --variant=minbase bookworm alone (no init, no kernel).
+# Made once and cached by bench/lib/minbase.sh as /var/tmp/xenprov-bench/bookworm-WORKLOAD
+# .tar.gz (XP_BENCH_CACHE). 4 GiB disks, no swap, static IPs, every guest with its own
+# hostname, network, DNS, fstab, machine-id, root password hash and SSH key.
 #
 #   a  xenprov deploy: XP_BENCH_N (100) qcow2 guests, --jobs 2 (XP_BENCH_JOBS)
 #   b  xenprov deploy: N reflink guests on an XFS (reflink=1) made in a loop-mounted
@@ -46,7 +50,17 @@ if [ -z "$X" ]; then
 	done
 fi
 CACHE=${XP_BENCH_CACHE:-/var/tmp/xenprov-bench}
-ARCHIVE=$CACHE/bookworm-minbase.tar.gz
+WORKLOAD=${XP_BENCH_WORKLOAD:-guest}
+case $WORKLOAD in
+guest)
+	INCLUDE=systemd-sysv,udev,openssh-server,linux-image-amd64,ifupdown
+	BOOT=(--boot pygrub) ;;
+minbase)
+	INCLUDE=
+	BOOT=() ;;
+*) echo "deploy: XP_BENCH_WORKLOAD is guest or minbase, not '$WORKLOAD'" >&2; exit 1 ;;
+esac
+ARCHIVE=$CACHE/bookworm-$WORKLOAD.tar.gz
 MIRROR=${XP_BENCH_MIRROR:-} # empty: debootstrap's own default mirror
 N=${XP_BENCH_N:-100}
 JOBS=${XP_BENCH_JOBS:-2}
@@ -68,7 +82,7 @@ X=$(cd "$(dirname "$X")" && pwd)/$(basename "$X")
 
 # ---- the workload, made once (bench/lib/minbase.sh, shared with image-build.sh) -----
 . "$(dirname "$(readlink -f "$0")")/lib/minbase.sh"
-bench_minbase "$ARCHIVE" "$CACHE"
+bench_minbase "$ARCHIVE" "$CACHE" "$INCLUDE"
 
 W=$(mktemp -d "${XP_BENCH_TMP:-/var/tmp}/xenprov-bench-deploy.XXXXXX") || die "no scratch directory"
 xfs_loop=
@@ -123,7 +137,7 @@ timed() {
 # ---- the run -----------------------------------------------------------------------------
 cat "$ARCHIVE" >/dev/null # into the page cache for everyone
 files=$(tar -tzf "$ARCHIVE" | wc -l)
-say "workload: $ARCHIVE"
+say "workload: $ARCHIVE ($WORKLOAD${INCLUDE:+: minbase + $INCLUDE}${BOOT:+, ${BOOT[*]}})"
 say "          $(du -k "$ARCHIVE" | cut -f1) KiB compressed, $files entries"
 say "guests:   $N per xenprov run, $SIZE disks, no swap, static IPs, --jobs $JOBS"
 say "machine:  $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); scratch $W ($(df -T "$W" | awk 'NR == 2 { print $2 }'))"
@@ -144,7 +158,7 @@ xp_setup() {
 		--swap 0 --storage "$storage" --pool "$pool" --network static \
 		--ip-pool 10.20.0.0/16 --gateway 10.20.0.1 --dns 10.20.0.2,10.20.0.3 \
 		--domain bench.example --root-password-hash "$HASH" --ssh-key "$W/key.pub" \
-		>"$W/$tag-profile.log" 2>&1
+		"${BOOT[@]}" >"$W/$tag-profile.log" 2>&1
 }
 
 # The golden image, built once (not per guest): a one-guest deploy, rolled back.

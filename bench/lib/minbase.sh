@@ -2,16 +2,18 @@
 # a Debian bookworm minbase root tree as a tarball, made once with debootstrap (as root)
 # and kept in the benchmark cache. Uses the caller's say and die.
 #
-# bench_minbase ARCHIVE CACHE: makes ARCHIVE unless it is there.
+# bench_minbase ARCHIVE CACHE [INCLUDE]: makes ARCHIVE unless it is there; INCLUDE is a
+# comma-separated package list added to minbase (debootstrap --include).
 bench_minbase() {
-	local archive=$1 cache=$2 rootfs
+	local archive=$1 cache=$2 include=${3:-} rootfs
 	[ -s "$archive" ] && return 0
 	[ "$(id -u)" -eq 0 ] || die "no '$archive'; making it needs root (debootstrap)"
 	command -v debootstrap >/dev/null || die "no '$archive' and no debootstrap to make it"
 	mkdir -p "$cache" || die "cannot create '$cache'"
 	rootfs=$(mktemp -d "$cache/root.XXXXXX")
-	say "making the workload: debootstrap --variant=minbase bookworm ${MIRROR:+($MIRROR)}"
-	if ! debootstrap --variant=minbase bookworm "$rootfs" ${MIRROR:+"$MIRROR"} >"$cache/debootstrap.log" 2>&1; then
+	say "making the workload: debootstrap --variant=minbase${include:+ --include=$include} bookworm ${MIRROR:+($MIRROR)}"
+	if ! debootstrap --variant=minbase ${include:+--include="$include"} bookworm "$rootfs" \
+		${MIRROR:+"$MIRROR"} >"$cache/debootstrap.log" 2>&1; then
 		rm -rf "$rootfs"
 		die "debootstrap failed; see $cache/debootstrap.log"
 	fi

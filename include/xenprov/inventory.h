@@ -132,6 +132,14 @@ bool xp_profile_key_secret(const char *key);
 #define XP_PROFILE_MAX_LIST (1u << 20)
 bool xp_profile_key_list(const char *key);
 
+/* The key's value is the host's business, not the boot network's: copy-in (paths on the
+ * host that holds the inventory) and firstboot-command (commands often carry a
+ * registration token or a URL with credentials). The command line shows it as any value;
+ * the HTTP API, which answers anyone on the boot network, withholds it like a secret
+ * (its name under "withheld"). Secret keys are host-only too. */
+#define XP_KEY_HOSTONLY 0x4u
+bool xp_profile_key_hostonly(const char *key);
+
 /* Adds one item, as given (unescaped), to the list key of s: checked (-EINVAL with a
  * diagnostic naming the key and the item's place; a write item is never quoted),
  * stored as xp_profile_check returns it. An empty item makes the list empty. */

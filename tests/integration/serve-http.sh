@@ -19,7 +19,9 @@ one_client
 # secrets: a profile with a root password hash and a VNC password, a child that
 # inherits them, and a system booting from it
 HASH='$6$saltsalt$Xq1zPdCq0lGZ3k9mYyZ1d3b0u8nU2bTQ5cVJkq7T8bY'
+mkdir -p "$T/srv-keys"
 "$X" profile add web --root-password-hash "$HASH" --config vncpasswd=hunter2 \
+	--copy-in "$T/srv-keys:/etc/keys" --firstboot-command 'register --token=tok3n-s3cret' \
 	--distro deb --memory 512 >/dev/null || fail "profile add web"
 "$X" profile add web2 --parent web >/dev/null || fail "profile add web2"
 "$X" system add gamma --mac 52:54:00:aa:00:03 --profile web >/dev/null || fail "system add gamma"
@@ -107,10 +109,13 @@ want 404 "$U/api/systems/nobody"
 want 200 "$U/api/profiles"
 
 # the anonymous view holds no secret: the hash and the VNC password are withheld
-# (named, not shown) in settings and in effective, for the profile and its child;
-# the token shows no more; the rendered boot files and the log never hold them
+# (named, not shown) in settings and in effective, for the profile and its child, and
+# so are the host-only keys (copy-in's host paths, first-boot commands); the token
+# shows no more; the rendered boot files and the log never hold them
+WH='["root-password-hash", "config.vncpasswd", "copy-in", "firstboot-command"]'
 no_secret() { # WHAT
-	! grep -q -e 'saltsalt' -e hunter2 "$T/body" || fail "$1 holds a secret: $(cat "$T/body")"
+	! grep -q -e 'saltsalt' -e hunter2 -e tok3n -e srv-keys "$T/body" ||
+		fail "$1 holds a secret: $(cat "$T/body")"
 	ok
 }
 want 200 "$U/api/profiles"
@@ -120,17 +125,17 @@ import json, sys
 v = {p["name"]: p for p in json.load(open(sys.argv[1]))}
 for n in ("web", "web2"):
     p = v[n]
-    assert p["withheld"] == ["root-password-hash", "config.vncpasswd"], p
-    assert "root-password-hash" not in p["effective"] and "config.vncpasswd" not in p["effective"], p
+    assert sorted(p["withheld"]) == sorted(json.loads(sys.argv[2])), p
+    assert not set(json.loads(sys.argv[2])) & set(p["effective"]), p
     assert p["effective"]["memory"] == "512", p
 assert "root-password-hash" not in v["web"]["settings"], v["web"]
 assert v["web2"]["settings"] == {}, v["web2"]
-' "$T/body" || fail "GET /api/profiles: $(cat "$T/body")"
+' "$T/body" "$WH" || fail "GET /api/profiles: $(cat "$T/body")"
 ok
 for p in web web2; do
 	want 200 "$U/api/profiles/$p"
 	no_secret "GET /api/profiles/$p"
-	python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["withheld"]==["root-password-hash","config.vncpasswd"], v' "$T/body" ||
+	python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert sorted(v["withheld"])==sorted(json.loads(sys.argv[2])), v' "$T/body" "$WH" ||
 		fail "GET /api/profiles/$p: $(cat "$T/body")"
 	ok
 	want 200 -H "Authorization: Bearer $(cat "$XENPROV_STATE_DIR/api-token")" "$U/api/profiles/$p"

@@ -55,12 +55,12 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"copy-in", "LOCAL:GUESTDIR",
      "a host file or directory tree copied into GUESTDIR (repeatable; LOCAL:GUESTDIR:UID:GID "
      "for an owner other than root)",
-     XP_KEY_LIST},
+     XP_KEY_LIST | XP_KEY_HOSTONLY},
     {"write", "GUESTPATH:CONTENT", "a guest file with this content (repeatable; secret)",
      XP_KEY_LIST | XP_KEY_SECRET},
     {"firstboot-command", "CMD",
      "a shell command run once at the guests' first boot, in order (repeatable; systemd)",
-     XP_KEY_LIST},
+     XP_KEY_LIST | XP_KEY_HOSTONLY},
     {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax", 0},
     /* the xl.cfg(5) settings that are passwords (config.NAME otherwise) */
     {"config.vncpasswd", "VALUE", "the guests' VNC password (xl vncpasswd)", XP_KEY_SECRET},
@@ -81,6 +81,11 @@ static unsigned key_flags(const char *key)
 bool xp_profile_key_secret(const char *key)
 {
 	return (key_flags(key) & XP_KEY_SECRET) != 0;
+}
+
+bool xp_profile_key_hostonly(const char *key)
+{
+	return (key_flags(key) & (XP_KEY_HOSTONLY | XP_KEY_SECRET)) != 0;
 }
 
 bool xp_profile_key_list(const char *key)

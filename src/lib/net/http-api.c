@@ -1,8 +1,8 @@
 /*
  * http-api.c - the JSON API of the inventory under /api/ (distros, profiles, systems,
  * leases), served by http.c's libmicrohttpd thread: reading for anyone on the boot
- * network, so no answer ever holds a secret (profiles' secret keys are withheld, token
- * or not); changing distros and systems (PUT, DELETE) with the bearer token, confined
+ * network, so no answer ever holds a secret (profiles' secret and host-only keys are
+ * withheld, token or not); changing distros and systems (PUT, DELETE) with the bearer token, confined
  * to the files the operator's roots hold. The records' JSON is the one every view
  * writes (xenprov/inventory-json.h); the changes go through the same inventory
  * functions as the command line, so the same checks apply.
@@ -25,9 +25,30 @@
 
 /* ---- the JSON API ----------------------------------------------------------------------- */
 
+/* Takes the host-only keys (XP_KEY_HOSTONLY: copy-in's host paths, firstboot commands)
+ * out of a settings object, naming each in withheld once. */
+static void withhold_hostonly(json_t *settings, json_t *withheld)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(settings, tmp, k, v)
+	{
+		if (!xp_profile_key_hostonly(k))
+			continue;
+		bool listed = false;
+		for (size_t j = 0; j < json_array_size(withheld); j++)
+			listed |= strcmp(json_string_value(json_array_get(withheld, j)), k) == 0;
+		if (!listed)
+			json_array_append_new(withheld, json_string(k));
+		json_object_del(settings, k);
+	}
+}
+
 /* A profile as the API shows it, to anyone, token or not: never a secret key's value
- * (XP_KEY_SECRET, profile.c's key table); its name goes to "withheld" instead (always
- * present here), so that a client can tell "set" from "unset" without the value. */
+ * (XP_KEY_SECRET, profile.c's key table) nor a host-only one (XP_KEY_HOSTONLY); their
+ * names go to "withheld" instead (always present here), so that a client can tell
+ * "set" from "unset" without the value. */
 static json_t *profile_json(struct xp_inv *inv, const struct xp_profile *p)
 {
 	json_t *o = xp_profile_to_json(p, false);
@@ -36,11 +57,15 @@ static json_t *profile_json(struct xp_inv *inv, const struct xp_profile *p)
 	json_t *withheld = json_object_get(o, "withheld");
 	if (!withheld)
 		json_object_set_new(o, "withheld", withheld = json_array());
+	withhold_hostonly(json_object_get(o, "settings"), withheld);
 	json_object_set_new(o, "created", json_integer(p->created));
 	json_object_set_new(o, "updated", json_integer(p->updated));
 	struct xp_settings eff = {0};
-	if (xp_profile_resolve(inv, p->name, &eff) == 0)
-		json_object_set_new(o, "effective", xp_settings_to_json(&eff, false, withheld));
+	if (xp_profile_resolve(inv, p->name, &eff) == 0) {
+		json_t *e = xp_settings_to_json(&eff, false, withheld);
+		withhold_hostonly(e, withheld);
+		json_object_set_new(o, "effective", e);
+	}
 	xp_settings_release(&eff);
 	return o;
 }
