@@ -99,6 +99,14 @@ expect_rc 1 profile edit base --kernel from-image
 err_has "kernel from-image: the image has no kernel in /boot"
 expect_rc 0 profile show base --json
 json_ok "$T/stdout" 'j["settings"]["kernel"] == "'"$T"'/host/vmlinuz"'
+# import: what add refuses is imported with a warning naming the profile (an export
+# from another host may name files this host gets later); domain create refuses it
+printf '[{"name": "imp", "settings": {"image": "%s", "boot": "pygrub"}}]\n' "$T/nok.tgz" >"$T/imp.json"
+expect_rc 0 profile import "$T/imp.json"
+err_has "warning: profile 'imp': boot pygrub: the image has no kernel in /boot, so pygrub has nothing to boot (its guests cannot be made until this is fixed)"
+mkdir -p "$T/cfg-imp"
+expect_rc 1 domain create impg --profile imp --config-dir "$T/cfg-imp" --pool "$T/pool-imp"
+err_has "boot pygrub: the image has no kernel in /boot"
 
 # ---- pygrub: the grub.cfg each guest gets --------------------------------------------------
 
