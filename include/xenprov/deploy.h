@@ -37,6 +37,9 @@ enum xp_deploy_event_kind {
 	XP_DEPLOY_STOPPED, /* no more guests started (message: why) */
 	XP_DEPLOY_WARNING, /* a guest was made, with a warning (message, code); before
 			    * its XP_DEPLOY_CREATED */
+	XP_DEPLOY_PREPARING, /* the golden image is being built (message: what is being
+			      * done: mmdebstrap's phase, or MiB and entries written); at
+			      * most a few a second, before XP_DEPLOY_GOLDEN */
 };
 
 struct xp_deploy_event {

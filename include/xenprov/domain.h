@@ -117,8 +117,10 @@ struct xp_domain_create_opts {
 	/* Random source for MACs; NULL: getrandom(2). */
 	xp_random_fn rnd;
 	void *rnd_ud;
-	/* Progress of a golden image build; may be NULL. */
+	/* Progress of a golden image build (bytes written; mmdebstrap's phase lines for a
+	 * debian:SUITE image, until its tar begins); each may be NULL. */
 	xp_progress_fn progress;
+	xp_phase_fn phase;
 	void *progress_ud;
 	/* A golden image already prepared with xp_golden_prepare for the same image
 	 * settings: used as it is (deploy prepares it once for all its guests). NULL:
@@ -206,7 +208,7 @@ int xp_golden_copy(const struct xp_golden *src, struct xp_golden *dst);
  * smaller than disk-size with no ext2/3/4 root), -ENOTSUP if its root partition is not
  * the last one, -EIO if resize2fs fails. */
 int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
-		      void *ud, struct xp_golden *out, struct xp_diags *d);
+		      xp_phase_fn phase, void *ud, struct xp_golden *out, struct xp_diags *d);
 
 /* ---- how a guest boots (guest-boot.c) ------------------------------------------------ */
 

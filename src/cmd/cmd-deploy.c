@@ -312,8 +312,8 @@ static void ui_release(struct ui *ui)
 static void event(void *ud, const struct xp_deploy_event *ev)
 {
 	struct ui *ui = ud;
-	static const char *const kinds[] = {"golden", "cleaned", "skipped", "created",
-					    "failed", "stopped", "warning"};
+	static const char *const kinds[] = {"golden",  "cleaned", "skipped",  "created",
+					    "failed",  "stopped", "warning", "preparing"};
 	if (ev->kind == XP_DEPLOY_WARNING)
 		count_warning(ui, ev);
 	if (ui->json) {
@@ -348,6 +348,11 @@ static void event(void *ud, const struct xp_deploy_event *ev)
 	}
 	if (!ui->bar.on)
 		return;
+	if (ev->kind == XP_DEPLOY_PREPARING) {
+		cli_progress_draw(&ui->bar, true, "building the golden image: %s (%.0f s)",
+				  ev->message, ev->elapsed);
+		return;
+	}
 	double rate = ev->elapsed > 0 ? (double)(ev->created) / ev->elapsed : 0;
 	size_t left = ev->total - ev->done;
 	size_t w = 30, fill = ev->total ? ev->done * w / ev->total : w;

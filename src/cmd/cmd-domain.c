@@ -39,6 +39,13 @@ static void progress_fn(void *ud, uint64_t bytes, uint64_t entries)
 			  (double)bytes / (1024.0 * 1024.0), entries);
 }
 
+/* mmdebstrap's phase lines, for a debian:SUITE image, until its tar begins */
+static void phase_fn(void *ud, const char *line)
+{
+	cli_progress_draw(ud, true, "xenprov: building the golden image: mmdebstrap: %s (%.0f s)",
+			  strncmp(line, "I: ", 3) == 0 ? line + 3 : line, cli_progress_elapsed(ud));
+}
+
 /* ---- create ----------------------------------------------------------------------------- */
 
 static const char create_usage[] =
@@ -235,6 +242,7 @@ static int run_create(int argc, char **argv)
 	struct cli_progress prog;
 	cli_progress_init(&prog, !co.quiet && !co.json);
 	o.progress = progress_fn;
+	o.phase = phase_fn;
 	o.progress_ud = &prog;
 	struct xp_diags d;
 	xp_diags_init(&d);

@@ -108,8 +108,19 @@ PY
 }
 
 # 20 guests with file storage, 20 with qcow2 overlays
-expect_rc 0 deploy --profile files --count 20 --name 'f%02d' --config-dir "$T/cfg" -q
-grep -q '20 created, 0 skipped, 0 failed' "$T/stdout" || fail "file deploy summary: $(cat "$T/stdout")"; ok
+# (the first deploy builds the golden image: "preparing" events tell its progress,
+# before the "golden" event)
+expect_rc 0 deploy --profile files --count 20 --name 'f%02d' --config-dir "$T/cfg" --json
+python3 - "$T/stdout" <<'PY' || fail "file deploy events: $(head -c 2000 "$T/stdout")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+kinds = [e.get("event") for e in ev]
+assert ev[-1]["created"] == 20 and ev[-1]["failed"] == 0, ev[-1]
+assert "preparing" in kinds and kinds.index("preparing") < kinds.index("golden"), kinds
+assert all(e["message"].startswith("writing: ") for e in ev if e.get("event") == "preparing"), ev
+assert "preparing" not in kinds[kinds.index("golden"):], kinds
+PY
+ok
 check_guests f raw
 expect_rc 0 deploy --profile cow --count 20 --name 'q%02d' --config-dir "$T/cfg" --json
 tail -1 "$T/stdout" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["created"]==20 and s["failed"]==0, s' || fail "qcow2 summary"; ok

@@ -807,7 +807,7 @@ static void golden_for(const char *state_dir, const char *image, const char *siz
 		set(&s, "disk-size", size);
 	struct xp_diags d;
 	xp_diags_init(&d);
-	assert_int_equal(xp_golden_prepare(state_dir, &s, NULL, NULL, g, &d), want);
+	assert_int_equal(xp_golden_prepare(state_dir, &s, NULL, NULL, NULL, g, &d), want);
 	if (want < 0)
 		assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 1);
 	xp_diags_release(&d);
@@ -864,7 +864,7 @@ static void test_golden(void **state)
 	golden_for(sd, junk, NULL, &c, -EINVAL);
 	golden_for(sd, tmp, NULL, &c, -EINVAL); /* a directory */
 	struct xp_settings none = {0};
-	assert_int_equal(xp_golden_prepare(sd, &none, NULL, NULL, &c, NULL), -EINVAL);
+	assert_int_equal(xp_golden_prepare(sd, &none, NULL, NULL, NULL, &c, NULL), -EINVAL);
 	/* a tarball that is not one */
 	snprintf(junk, sizeof(junk), "%s/bad.tar.gz", tmp);
 	assert_int_equal(xp_test_sh("printf '\\037\\213garbage' >'%s'", junk), 0);
@@ -872,7 +872,7 @@ static void test_golden(void **state)
 	set(&bad, "image", junk);
 	struct xp_diags d;
 	xp_diags_init(&d);
-	assert_true(xp_golden_prepare(sd, &bad, NULL, NULL, &c, &d) < 0);
+	assert_true(xp_golden_prepare(sd, &bad, NULL, NULL, NULL, &c, &d) < 0);
 	assert_true(xp_diags_count(&d, XP_SEV_ERROR) >= 1);
 	assert_null(c.path);
 	xp_diags_release(&d);

@@ -476,7 +476,7 @@ static void test_image_kernel(void **state)
 	assert_int_equal(xp_settings_set(&s, "image", tar), 0);
 	assert_int_equal(xp_settings_set(&s, "disk-size", "33554432"), 0);
 	struct xp_golden g;
-	assert_int_equal(xp_golden_prepare(sd, &s, NULL, NULL, &g, NULL), 0);
+	assert_int_equal(xp_golden_prepare(sd, &s, NULL, NULL, NULL, &g, NULL), 0);
 	assert_int_equal(g.kernels.n, 2);
 	assert_string_equal(g.kernels.v[0].version, "6.1.0-10-amd64");
 
@@ -516,7 +516,7 @@ static void test_image_kernel(void **state)
 	/* a disk image used as it is: keyed by its identity, kept in the state directory */
 	const char *img = build("bare", root_tarball("bare", "6.2+initrd", NULL));
 	assert_int_equal(xp_settings_set(&s, "image", img), 0);
-	assert_int_equal(xp_golden_prepare(sd, &s, NULL, NULL, &g, NULL), 0);
+	assert_int_equal(xp_golden_prepare(sd, &s, NULL, NULL, NULL, &g, NULL), 0);
 	assert_string_equal(g.path, img);
 	assert_int_equal(xp_boot_image_kernel(sd, &g, &k1, &r1, NULL), 0);
 	assert_int_equal(strncmp(k1, sd, strlen(sd)), 0);
@@ -528,7 +528,7 @@ static void test_image_kernel(void **state)
 	/* no kernel: refused, nothing made */
 	img = build("none", root_tarball("none", "", NULL));
 	assert_int_equal(xp_settings_set(&s, "image", img), 0);
-	assert_int_equal(xp_golden_prepare(sd, &s, NULL, NULL, &g, NULL), 0);
+	assert_int_equal(xp_golden_prepare(sd, &s, NULL, NULL, NULL, &g, NULL), 0);
 	struct xp_diags d;
 	xp_diags_init(&d);
 	assert_int_equal(xp_boot_image_kernel(sd, &g, &k1, &r1, &d), -ENOENT);

@@ -8,6 +8,7 @@
  * threads); the creates serialise only on their short allocation transactions.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct run {
 	char stop_why[640];
 	struct timespec start;
 	pthread_mutex_t lock;
+	double prepared_at; /* when the last XP_DEPLOY_PREPARING of bytes was told */
 };
 
 static double elapsed(const struct timespec *start)
@@ -67,6 +69,27 @@ static void emit(struct run *run, enum xp_deploy_event_kind kind, const char *na
 		 const char *message)
 {
 	emit_code(run, kind, name, message, NULL);
+}
+
+/* The golden image's build, told as XP_DEPLOY_PREPARING events (before any worker
+ * runs: no lock needed): mmdebstrap's phase lines each, the bytes written at most
+ * four times a second. */
+static void golden_phase(void *ud, const char *line)
+{
+	emit(ud, XP_DEPLOY_PREPARING, NULL, strncmp(line, "I: ", 3) == 0 ? line + 3 : line);
+}
+
+static void golden_progress(void *ud, uint64_t bytes, uint64_t entries)
+{
+	struct run *run = ud;
+	double t = elapsed(&run->start);
+	if (t - run->prepared_at < 0.25)
+		return;
+	run->prepared_at = t;
+	char msg[96];
+	snprintf(msg, sizeof(msg), "writing: %.1f MiB, %" PRIu64 " entries",
+		 (double)bytes / (1024.0 * 1024.0), entries);
+	emit(run, XP_DEPLOY_PREPARING, NULL, msg);
 }
 
 /* True if warning k of d was already given for the same guest (two checks of one
@@ -303,7 +326,7 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		  struct xp_diags *diags)
 {
 	memset(res, 0, sizeof(*res));
-	struct run run = {.o = o, .res = res, .diags = diags};
+	struct run run = {.o = o, .res = res, .diags = diags, .prepared_at = -1};
 	clock_gettime(CLOCK_MONOTONIC, &run.start);
 	pthread_mutex_init(&run.lock, NULL);
 	struct xp_inv *inv = NULL;
@@ -420,7 +443,8 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		 * kernel=from-image's copy is made here, once, for every guest */
 		r = boot_check(&s, NULL, diags);
 		if (r == 0)
-			r = xp_golden_prepare(o->state_dir, &s, NULL, NULL, &golden, diags);
+			r = xp_golden_prepare(o->state_dir, &s, golden_progress, golden_phase, &run,
+					      &golden, diags);
 		if (r == 0)
 			r = boot_check(&s, &golden.kernels, diags);
 		const char *boot = xp_settings_get(&s, "boot"), *kernel = xp_settings_get(&s, "kernel");

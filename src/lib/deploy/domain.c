@@ -326,8 +326,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	if (o->golden) {
 		r = xp_golden_copy(o->golden, &p.golden);
 	} else {
-		r = xp_golden_prepare(xp_inv_state_dir(inv), &p.s, o->progress, o->progress_ud,
-				      &p.golden, d);
+		r = xp_golden_prepare(xp_inv_state_dir(inv), &p.s, o->progress, o->phase,
+				      o->progress_ud, &p.golden, d);
 	}
 	if (r < 0)
 		goto out;

@@ -455,7 +455,8 @@ static void set_latest(const char *dir, const char *latest, const char *name)
  * <images>/<key without the date>.latest names the last one built, which is used (with
  * a warning) when the release date cannot be learnt, as offline. */
 static int dist_golden(const char *state_dir, const struct xp_settings *s, const char *image,
-		       xp_progress_fn progress, void *ud, struct xp_golden *out, struct xp_diags *d)
+		       xp_progress_fn progress, xp_phase_fn phase, void *ud, struct xp_golden *out,
+		       struct xp_diags *d)
 {
 	struct xp_image_opts o;
 	int r = build_opts(s, &o, d);
@@ -514,7 +515,7 @@ static int dist_golden(const char *state_dir, const struct xp_settings *s, const
 		xp_image_cache_dir_default(&cache);
 		o.output = path;
 		o.cache_dir = cache;
-		r = xp_image_build_dist(&o, &dist, progress, NULL, ud, &res, d);
+		r = xp_image_build_dist(&o, &dist, progress, phase, ud, &res, d);
 		free(cache);
 		if (r == 0) {
 			chmod(path, 0444);
@@ -536,7 +537,7 @@ static int dist_golden(const char *state_dir, const struct xp_settings *s, const
 }
 
 int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
-		      void *ud, struct xp_golden *out, struct xp_diags *d)
+		      xp_phase_fn phase, void *ud, struct xp_golden *out, struct xp_diags *d)
 {
 	memset(out, 0, sizeof(*out));
 	out->root_offset = -1;
@@ -546,7 +547,7 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 				     "set one: xenprov profile edit P --image PATH",
 				     "the profile names no image");
 	if (xp_dist_valid(image))
-		return dist_golden(state_dir, s, image, progress, ud, out, d);
+		return dist_golden(state_dir, s, image, progress, phase, ud, out, d);
 	const char *pk = xp_settings_get(s, "install")   ? "install"
 			 : xp_settings_get(s, "include") ? "include"
 							 : NULL;
