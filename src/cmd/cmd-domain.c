@@ -75,6 +75,12 @@ static const char create_usage[] =
     "  --firstboot-command CMD\n"
     "                         the profile's customisations, for this guest: each list\n"
     "                         given (repeat the option) replaces the profile's\n"
+    "  --data-disk SIZE[,fs=ext4|xfs|none][,mount=DIR][,storage=KIND][,pool=P],\n"
+    "  --nic bridge=BR[,network=static|dhcp][,ip-pool=CIDR][,gateway=IP|dhcp]\n"
+    "      [,mac-prefix=P], --swap-disk SIZE\n"
+    "                         further disks (NAME.data1, ... at xvdb, ...; NAME.swap\n"
+    "                         last) and NICs (enX1, ...), as the profile's: each list\n"
+    "                         given replaces the profile's (xenprov-profile(1))\n"
     "  --config-dir DIR       where configs go (default /etc/xen)\n"
     "  --state-dir DIR        the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  --json                 print the new domain as JSON\n"
@@ -267,6 +273,13 @@ static int run_create(int argc, char **argv)
 		       dom.mac);
 		if (dom.ip)
 			printf(", ip %s/%u", dom.ip, dom.prefix_len);
+		for (size_t i = 0; i < dom.ndisks; i++)
+			printf(", %s disk %s", dom.disks[i].role, dom.disks[i].path);
+		for (size_t i = 0; i < dom.nnics; i++) {
+			printf(", mac %s", dom.nics[i].mac);
+			if (dom.nics[i].ip)
+				printf(", ip %s/%u", dom.nics[i].ip, dom.nics[i].prefix_len);
+		}
 		printf(", config %s\n", dom.config_path);
 		rc = XP_EXIT_OK;
 	}
@@ -284,11 +297,11 @@ out:
 static const char delete_usage[] =
     "Usage: xenprov domain delete [--keep-storage] NAME...\n"
     "\n"
-    "Deletes guests made by `domain create`: the config, the disk and the inventory\n"
-    "record. A half-made guest (a create that was killed) is cleaned up the same way.\n"
-    "The guest should not be running.\n"
+    "Deletes guests made by `domain create`: the config, the disk, the further disks\n"
+    "(data disks, swap volume) and the inventory record. A half-made guest (a create\n"
+    "that was killed) is cleaned up the same way. The guest should not be running.\n"
     "\n"
-    "  --keep-storage    keep the disk\n"
+    "  --keep-storage    keep the disks\n"
     "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  -h, --help        this help\n";
 
@@ -337,9 +350,11 @@ static const char list_usage[] =
 static const char show_usage[] =
     "Usage: xenprov domain show [--json] [--secrets] NAME\n"
     "\n"
-    "Shows one guest's record: state, profile, MAC, IP, storage, disk, config, golden\n"
-    "image and the profile values it was made with. Secret values (root-password-hash,\n"
-    "...) are shown only with --secrets; the JSON names them in \"withheld\".\n"
+    "Shows one guest's record: state, profile, MAC, IP, storage, disk, its further\n"
+    "disks (vdev, role, storage, filesystem, size, path, UUID, mount point) and NICs\n"
+    "(devid, MAC, address, bridge), config, golden image and the profile values it was\n"
+    "made with. Secret values (root-password-hash, ...) are shown only with --secrets;\n"
+    "the JSON names them in \"withheld\".\n"
     "\n"
     "  --json            JSON output\n"
     "  --secrets         show secret values too\n"
@@ -410,9 +425,28 @@ static int run_show(int argc, char **argv)
 			printf("ip:       %s/%u\n", dom.ip, dom.prefix_len);
 		else
 			printf("ip:       dhcp\n");
-		printf("storage:  %s\ndisk:     %s\nconfig:   %s\ngolden:   %s\n",
-		       dom.storage ? dom.storage : "-", dom.disk_path ? dom.disk_path : "-",
-		       dom.config_path ? dom.config_path : "-", dom.golden ? dom.golden : "-");
+		printf("storage:  %s\ndisk:     %s\n", dom.storage ? dom.storage : "-",
+		       dom.disk_path ? dom.disk_path : "-");
+		for (size_t i = 0; i < dom.ndisks; i++) {
+			const struct xp_domain_disk *k = &dom.disks[i];
+			printf("%-10s%s %s %s %llu MiB %s", k->vdev, k->role, k->storage, k->fs,
+			       (unsigned long long)(k->size >> 20), k->path);
+			if (k->uuid)
+				printf(" UUID=%s", k->uuid);
+			if (k->mount)
+				printf(" on %s", k->mount);
+			printf("\n");
+		}
+		for (size_t i = 0; i < dom.nnics; i++) {
+			const struct xp_domain_nic *n = &dom.nics[i];
+			char ip[32] = "dhcp";
+			if (n->ip)
+				snprintf(ip, sizeof(ip), "%s/%u", n->ip, n->prefix_len);
+			printf("nic %-6u%s %s bridge %s%s%s\n", n->devid, n->mac, ip, n->bridge,
+			       n->gateway ? " gateway " : "", n->gateway ? n->gateway : "");
+		}
+		printf("config:   %s\ngolden:   %s\n", dom.config_path ? dom.config_path : "-",
+		       dom.golden ? dom.golden : "-");
 		time_t t = (time_t)dom.created;
 		char when[64];
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
@@ -493,7 +527,7 @@ static int run_start(int argc, char **argv)
 
 static const struct xp_verb create_verb = {"create", "make a guest from a profile", create_usage,
 					   run_create};
-static const struct xp_verb delete_verb = {"delete", "delete guests: config, disk, record",
+static const struct xp_verb delete_verb = {"delete", "delete guests: config, disks, record",
 					   delete_usage, run_delete};
 static const struct xp_verb list_verb = {"list", "list the guests in the inventory", list_usage,
 					 run_list};

@@ -3,7 +3,8 @@
  * (domain.h) turned into settings for xp_guest_apply (guest.h), which writes hostname,
  * hosts, network, fstab, machine-id, password and SSH keys, then the profile's time
  * zone, copy-ins, writes and first-boot commands (its list keys read back here) into
- * the guest's own disk without mounting it; then the site's hooks from <state>/hooks.d run when present
+ * the guest's own disk without mounting it, with the further NICs and the fstab lines
+ * of the further disks from their records; then the site's hooks from <state>/hooks.d run when present
  * (hooks.c), told what xp_guest_apply found (root and swap UUIDs, network format).
  */
 #include <arpa/inet.h>
@@ -114,8 +115,31 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 		dns[ndns++] = t;
 	struct lists l = {0};
 	int lr = lists_read(spec, &l, d);
+	/* the further NICs and the fstab lines of the further disks, from their records */
+	struct xp_guest_nic *nics = calloc(spec->nnics ? spec->nnics : 1, sizeof(*nics));
+	struct xp_guest_mount *mounts = calloc(spec->ndisks ? spec->ndisks : 1, sizeof(*mounts));
+	size_t nmounts = 0;
+	if (lr == 0 && (!nics || !mounts))
+		lr = -ENOMEM;
+	for (size_t i = 0; lr == 0 && i < spec->nnics; i++) {
+		const struct xp_domain_nic *n = &spec->nics[i];
+		nics[i] = (struct xp_guest_nic){.mac = n->mac,
+						.dhcp = n->ip == NULL,
+						.ip = n->ip,
+						.prefix = n->prefix_len,
+						.gateway = n->gateway};
+	}
+	for (size_t i = 0; lr == 0 && i < spec->ndisks; i++) {
+		const struct xp_domain_disk *k = &spec->disks[i];
+		bool swap = strcmp(k->role, "swap") == 0;
+		if (k->uuid && (swap || k->mount))
+			mounts[nmounts++] = (struct xp_guest_mount){
+			    .uuid = k->uuid, .type = swap ? "swap" : k->fs, .dir = swap ? NULL : k->mount};
+	}
 	if (lr < 0) {
 		lists_release(&l);
+		free(nics);
+		free(mounts);
 		free(copy);
 		return lr;
 	}
@@ -129,6 +153,10 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 		.dns = ndns ? dns : NULL,
 		.ndns = ndns,
 		.dhcp = spec->ip == NULL,
+		.nics = nics,
+		.nnics = spec->nnics,
+		.mounts = mounts,
+		.nmounts = nmounts,
 		.root_password_hash = spec->root_password_hash,
 		.ssh_key = spec->ssh_key,
 		.grub = spec->grub,
@@ -159,6 +187,8 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 	else
 		xp_guest_report_release(&rep);
 	lists_release(&l);
+	free(nics);
+	free(mounts);
 	free(copy);
 	return r;
 }
