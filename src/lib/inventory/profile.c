@@ -270,9 +270,9 @@ static int devices_check(const char *key, const char *value, struct xp_diags *d)
 		mount[ni++] = dd.mount;
 		for (size_t k = 0; r == 0 && dd.mount && k + 1 < ni; k++)
 			if (mount[k] && strcmp(mount[k], dd.mount) == 0)
-				r = xp__bad_value(d, key, dd.mount, NULL,
-						  "items %zu and %zu: the same mount point", k + 1,
-						  ni);
+				r = xp__bad_value(d, key, NULL, NULL,
+						  "items %zu and %zu: the same mount point %s",
+						  k + 1, ni, dd.mount);
 	}
 	for (size_t k = 0; k < ni; k++)
 		free(items[k]);
