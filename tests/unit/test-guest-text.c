@@ -351,14 +351,17 @@ static const struct text_case cases[] = {
      ND_HEAD("00:16:3e:12:34:56") "\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\n"
 				  "DNS=192.0.2.53\nDNS=2001:db8::53\nDomains=example.com\n"},
     {"multi networkd 1", networkd_1, &MULTI, 0,
-     ND_HEAD("00:16:3e:00:01:01") "\n[Network]\nAddress=10.9.0.5/16\n"},
+     ND_HEAD("00:16:3e:00:01:01") "\n[Network]\nAddress=10.9.0.5/16\n"
+				  "\n[Link]\nRequiredForOnline=no\n"},
     {"multi networkd 2", networkd_2, &MULTI, 0,
-     ND_HEAD("00:16:3e:00:01:02") "\n[Network]\nDHCP=yes\n\n[DHCPv4]\nUseGateway=no\n"},
+     ND_HEAD("00:16:3e:00:01:02") "\n[Network]\nDHCP=yes\n\n[Link]\nRequiredForOnline=no\n"
+				  "\n[DHCPv4]\nUseGateway=no\n"},
     {"multi networkd 3", networkd_3, &MULTI, -EINVAL, NULL},
     {"multi gw networkd 1", networkd_1, &MULTI_GW, 0,
-     ND_HEAD("00:16:3e:00:02:01") "\n[Network]\nAddress=10.9.0.5/24\nGateway=10.9.0.1\n"},
+     ND_HEAD("00:16:3e:00:02:01") "\n[Network]\nAddress=10.9.0.5/24\nGateway=10.9.0.1\n"
+				  "\n[Link]\nRequiredForOnline=no\n"},
     {"multi gw networkd 2", networkd_2, &MULTI_GW, 0,
-     ND_HEAD("00:16:3e:00:02:02") "\n[Network]\nDHCP=yes\n"},
+     ND_HEAD("00:16:3e:00:02:02") "\n[Network]\nDHCP=yes\n\n[Link]\nRequiredForOnline=no\n"},
     {"multi netplan", xp_guest_text_netplan, &MULTI, 0,
      NP_HEAD("00:16:3e:12:34:56") "      dhcp4: false\n      addresses:\n"
 				  "        - \"192.0.2.10/24\"\n"
@@ -367,19 +370,19 @@ static const struct text_case cases[] = {
 				  "      nameservers:\n        addresses: [192.0.2.53, 2001:db8::53]\n"
 				  "        search: [example.com]\n"
 				  "    enX1:\n      match:\n        macaddress: \"00:16:3e:00:01:01\"\n"
-				  "      set-name: enX1\n      dhcp4: false\n      addresses:\n"
-				  "        - \"10.9.0.5/16\"\n"
+				  "      set-name: enX1\n      optional: true\n      dhcp4: false\n"
+				  "      addresses:\n        - \"10.9.0.5/16\"\n"
 				  "    enX2:\n      match:\n        macaddress: \"00:16:3e:00:01:02\"\n"
-				  "      set-name: enX2\n      dhcp4: true\n"
+				  "      set-name: enX2\n      optional: true\n      dhcp4: true\n"
 				  "      dhcp4-overrides:\n        use-routes: false\n"},
     {"multi gw netplan", xp_guest_text_netplan, &MULTI_GW, 0,
      NP_HEAD("00:16:3e:aa:bb:cc") "      dhcp4: true\n"
 				  "    enX1:\n      match:\n        macaddress: \"00:16:3e:00:02:01\"\n"
-				  "      set-name: enX1\n      dhcp4: false\n      addresses:\n"
-				  "        - \"10.9.0.5/24\"\n"
+				  "      set-name: enX1\n      optional: true\n      dhcp4: false\n"
+				  "      addresses:\n        - \"10.9.0.5/24\"\n"
 				  "      routes:\n        - to: default\n          via: \"10.9.0.1\"\n"
 				  "    enX2:\n      match:\n        macaddress: \"00:16:3e:00:02:02\"\n"
-				  "      set-name: enX2\n      dhcp4: true\n"},
+				  "      set-name: enX2\n      optional: true\n      dhcp4: true\n"},
     {"multi nm 1", nm_keyfile_1, &MULTI, 0,
      "# nm-settings-keyfile(5), written by xenprov\n[connection]\nid=xenprov-enX1\n"
      "uuid=00010203-0405-4607-8809-0a0b0c0d0e0f\ntype=ethernet\nautoconnect-priority=100\n\n"

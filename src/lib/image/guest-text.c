@@ -192,7 +192,10 @@ static void link_file(const struct nic *n, struct xp_buf *out)
 }
 
 /* A further NIC's DHCP router is no default route unless its spec asks for one:
- * systemd.network(5) [DHCPv4] UseGateway= (systemd 246 and later). */
+ * systemd.network(5) [DHCPv4] UseGateway= (systemd 246 and later). Nor does the guest's
+ * network-online.target wait for a further NIC ([Link] RequiredForOnline=no): the
+ * first one is the guest's way out; a second network that is slow to come up (a DHCP
+ * server away) does not hold up the boot. */
 static void networkd(const struct xp_guest_settings *s, const struct nic *n, struct xp_buf *out)
 {
 	xp_buf_addf(out, "# systemd.network(5), written by xenprov\n[Match]\nMACAddress=%s\n",
@@ -209,6 +212,8 @@ static void networkd(const struct xp_guest_settings *s, const struct nic *n, str
 	}
 	if (n->first && s->domain)
 		xp_buf_addf(out, "Domains=%s\n", s->domain);
+	if (!n->first)
+		xp_buf_adds(out, "\n[Link]\nRequiredForOnline=no\n");
 	if (n->dhcp && !n->dhcp_router)
 		xp_buf_adds(out, "\n[DHCPv4]\nUseGateway=no\n");
 }
@@ -220,6 +225,9 @@ static void netplan_nic(const struct xp_guest_settings *s, const struct nic *n,
 	 * (10-netplan-ID.network) are called */
 	xp_buf_addf(out, "    %s:\n      match:\n        macaddress: \"%s\"\n      set-name: %s\n",
 		    n->ifname, n->mac, n->ifname);
+	/* netplan's optional: networkd's RequiredForOnline=no, as networkd() says */
+	if (!n->first)
+		xp_buf_adds(out, "      optional: true\n");
 	if (n->dhcp) {
 		xp_buf_adds(out, "      dhcp4: true\n");
 		/* netplan has no use-gateway: a further NIC takes no routes from DHCP */
