@@ -224,27 +224,28 @@ static int run_action(int argc, char **argv, enum action a)
 		return rc;
 	struct xp_xl *xl = NULL;
 	const char **asked = calloc((size_t)argc, sizeof(*asked));
-	size_t nasked = 0;
-	if (!asked || xp_xl_open(NULL, &xl) < 0) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
-	/* one question to the toolstack for every NAME; none to ask is every NAME's failure */
-	if (xp_xl_refresh(xl) < 0) {
-		rc = cli_error("no Xen toolstack here (%s)", xp_xl_why(xl));
-		goto out;
-	}
 	struct xp_domain *doms = calloc((size_t)argc, sizeof(*doms));
-	if (!doms) {
+	bool *known = calloc((size_t)argc, sizeof(*known));
+	size_t nasked = 0, nknown = 0;
+	if (!asked || !doms || !known || xp_xl_open(NULL, &xl) < 0) {
 		rc = cli_error("out of memory");
 		goto out;
 	}
 	for (int i = optind; i < argc; i++) {
-		bool was_asked = false;
-		if (get_domain(inv, argv[i], &doms[i]) != 0) {
+		known[i] = get_domain(inv, argv[i], &doms[i]) == 0;
+		nknown += known[i];
+		if (!known[i])
 			rc = XP_EXIT_FAIL;
+	}
+	/* one question to the toolstack for every NAME; none to ask is every NAME's failure */
+	if (nknown && xp_xl_refresh(xl) < 0) {
+		rc = cli_error("no Xen toolstack here (%s)", xp_xl_why(xl));
+		goto out;
+	}
+	for (int i = optind; i < argc; i++) {
+		bool was_asked = false;
+		if (!known[i])
 			continue;
-		}
 		if (act(xl, a, &doms[i], co.quiet, &was_asked) != 0)
 			rc = XP_EXIT_FAIL;
 		if (was_asked)
@@ -252,12 +253,13 @@ static int run_action(int argc, char **argv, enum action a)
 	}
 	if (wait && nasked && wait_stopped(xl, asked, nasked, timeout, co.quiet) != 0)
 		rc = XP_EXIT_FAIL;
-	for (int i = 0; i < argc; i++)
-		xp_domain_release(&doms[i]);
-	free(doms);
 	if (rc == 0)
 		rc = cli_flush();
 out:
+	for (int i = 0; doms && i < argc; i++)
+		xp_domain_release(&doms[i]);
+	free(doms);
+	free(known);
 	free(asked);
 	xp_xl_free(xl);
 	xp_inv_close(inv);
