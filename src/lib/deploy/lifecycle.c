@@ -140,7 +140,7 @@ int xp_domains_stop_for_removal(const struct xp_stop_opts *o, const char *const 
 	if (r < 0)
 		return r;
 	/* no toolstack to ask: nothing runs them here */
-	if (xp_xl_refresh(xl) < 0 || n == 0)
+	if (n == 0 || xp_xl_refresh(xl) < 0)
 		goto out;
 	const char **run = calloc(n, sizeof(*run));
 	size_t *at = calloc(n, sizeof(*at));
