@@ -26,7 +26,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lab.sh"
 GUESTS="xp-kernel xp-pygrub xp-qcow2"
 DEB_GUESTS=""
-[ "${XP_XEN_DEBIAN:-0}" = 0 ] || DEB_GUESTS="xp-deb-pygrub xp-deb-pvgrub xp-deb-pvh"
+[ "${XP_XEN_DEBIAN:-1}" = 0 ] || DEB_GUESTS="xp-deb-pygrub xp-deb-pvgrub xp-deb-pvh"
 RUN=$LAB/run
 P=$RUN/payload # bind-mounted at /payload while xenprov runs, as dom0 will see it
 
