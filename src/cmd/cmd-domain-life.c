@@ -84,6 +84,32 @@ static int get_domain(struct xp_inv *inv, const char *name, struct xp_domain *do
 	return 0;
 }
 
+/* The verbs of NAME... at argv[first..]: each guest's record handed to fn (with ud),
+ * unknown names reported; the inventory opened in state_dir first. 0, or the exit
+ * code: 1 if any NAME failed, 2 if none was given. */
+static int each_domain(int argc, char **argv, int first, const char *cmd, const char *state_dir,
+		       int (*fn)(const struct xp_domain *dom, void *ud), void *ud)
+{
+	if (first >= argc)
+		return cli_usage_error(cmd, "NAME is required");
+	struct xp_inv *inv;
+	int rc = cli_inv_open(state_dir, &inv);
+	if (rc)
+		return rc;
+	for (int i = first; i < argc; i++) {
+		struct xp_domain dom;
+		if (get_domain(inv, argv[i], &dom) != 0) {
+			rc = XP_EXIT_FAIL;
+			continue;
+		}
+		if (fn(&dom, ud) != 0)
+			rc = XP_EXIT_FAIL;
+		xp_domain_release(&dom);
+	}
+	xp_inv_close(inv);
+	return rc;
+}
+
 /* ---- start, shutdown, reboot, destroy ---------------------------------------------------- */
 
 static const char start_usage[] =
@@ -348,6 +374,33 @@ static const char autostart_usage[] =
     "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  -h, --help        this help\n";
 
+struct autostart {
+	bool on, quiet;
+};
+
+static int autostart_one(const struct xp_domain *dom, void *ud)
+{
+	const struct autostart *a = ud;
+	bool on = a->on;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	char *link = NULL;
+	int r = dom->config_path ? xp_autostart_set(dom->config_path, on, &d) : -ENOENT;
+	cli_print_messages(&d);
+	if (r < 0)
+		cli_error("cannot set autostart of domain '%s'%s%s", dom->name, d.n ? "" : ": ",
+			  d.n ? "" : strerror(-r));
+	else if (a->quiet)
+		;
+	else if (on && xp_autostart_link_path(dom->config_path, &link) == 0)
+		printf("%s: autostart on (%s)\n", dom->name, link);
+	else
+		printf("%s: autostart off\n", dom->name);
+	free(link);
+	xp_diags_release(&d);
+	return r < 0 ? XP_EXIT_FAIL : 0;
+}
+
 static int run_autostart(int argc, char **argv)
 {
 	const char *cmd = "domain autostart";
@@ -360,36 +413,8 @@ static int run_autostart(int argc, char **argv)
 	bool on = strcmp(argv[optind], "on") == 0;
 	if (!on && strcmp(argv[optind], "off") != 0)
 		return cli_usage_error(cmd, "expected on or off, not '%s'", argv[optind]);
-	if (++optind >= argc)
-		return cli_usage_error(cmd, "NAME is required");
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(co.state_dir, &inv)) != 0)
-		return rc;
-	for (int i = optind; i < argc; i++) {
-		struct xp_domain dom;
-		if (get_domain(inv, argv[i], &dom) != 0) {
-			rc = XP_EXIT_FAIL;
-			continue;
-		}
-		struct xp_diags d;
-		xp_diags_init(&d);
-		char *link = NULL;
-		int r = dom.config_path ? xp_autostart_set(dom.config_path, on, &d) : -ENOENT;
-		cli_print_messages(&d);
-		if (r < 0) {
-			rc = cli_error("cannot set autostart of domain '%s'%s%s", dom.name,
-				       d.n ? "" : ": ", d.n ? "" : strerror(-r));
-		} else if (!co.quiet) {
-			if (on && xp_autostart_link_path(dom.config_path, &link) == 0)
-				printf("%s: autostart on (%s)\n", dom.name, link);
-			else
-				printf("%s: autostart off\n", dom.name);
-		}
-		free(link);
-		xp_diags_release(&d);
-		xp_domain_release(&dom);
-	}
-	xp_inv_close(inv);
+	struct autostart a = {.on = on, .quiet = co.quiet};
+	rc = each_domain(argc, argv, optind + 1, cmd, co.state_dir, autostart_one, &a);
 	return rc ? rc : cli_flush();
 }
 
@@ -547,6 +572,39 @@ static int print_disks(const struct xp_domain *dom, const struct xp_xl *xl,
 	return 0;
 }
 
+struct block_list {
+	struct xp_xl *xl;
+	json_t *all; /* --json: the array */
+};
+
+static int block_list_one(const struct xp_domain *dom, void *ud)
+{
+	struct block_list *bl = ud;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_domain_disk *v;
+	size_t n;
+	int rc = 0, r = xp_domain_disks(dom, bl->xl, &v, &n, &d);
+	cli_print_messages(&d);
+	xp_diags_release(&d);
+	if (r < 0)
+		return cli_error("cannot read the disks of domain '%s'%s%s", dom->name,
+				 r == -ENOMEM ? ": " : "", r == -ENOMEM ? strerror(-r) : "");
+	if (bl->all) {
+		json_t *o = json_object(), *a = json_array();
+		json_object_set_new(o, "name", json_string(dom->name));
+		domain_runtime_json(o, dom, bl->xl);
+		for (size_t k = 0; k < n; k++)
+			json_array_append_new(a, disk_json(dom, &v[k]));
+		json_object_set_new(o, "disks", a);
+		json_array_append_new(bl->all, o);
+	} else {
+		rc = print_disks(dom, bl->xl, v, n);
+	}
+	xp_domain_disks_free(v, n);
+	return rc;
+}
+
 static int run_block_list(int argc, char **argv)
 {
 	const char *cmd = "domain block-list";
@@ -554,51 +612,17 @@ static int run_block_list(int argc, char **argv)
 	int rc = cli_parse_flags(argc, argv, cmd, "", NULL, &co);
 	if (rc)
 		return rc;
-	if (optind >= argc)
-		return cli_usage_error(cmd, "NAME is required");
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(co.state_dir, &inv)) != 0)
-		return rc;
-	struct xp_xl *xl = domain_toolstack();
-	json_t *all = co.json ? json_array() : NULL;
-	for (int i = optind; i < argc; i++) {
-		struct xp_domain dom;
-		if (get_domain(inv, argv[i], &dom) != 0) {
-			rc = XP_EXIT_FAIL;
-			continue;
-		}
-		struct xp_diags d;
-		xp_diags_init(&d);
-		struct xp_domain_disk *v;
-		size_t n;
-		int r = xp_domain_disks(&dom, xl, &v, &n, &d);
-		cli_print_messages(&d);
-		xp_diags_release(&d);
-		if (r < 0) {
-			rc = cli_error("cannot read the disks of domain '%s'%s%s", dom.name,
-				       r == -ENOMEM ? ": " : "", r == -ENOMEM ? strerror(-r) : "");
-		} else if (all) {
-			json_t *o = json_object(), *a = json_array();
-			json_object_set_new(o, "name", json_string(dom.name));
-			domain_runtime_json(o, &dom, xl);
-			for (size_t k = 0; k < n; k++)
-				json_array_append_new(a, disk_json(&dom, &v[k]));
-			json_object_set_new(o, "disks", a);
-			json_array_append_new(all, o);
-		} else if (print_disks(&dom, xl, v, n) != 0) {
-			rc = XP_EXIT_FAIL;
-		}
-		if (r >= 0)
-			xp_domain_disks_free(v, n);
-		xp_domain_release(&dom);
+	struct block_list bl = {.all = co.json ? json_array() : NULL};
+	if (optind < argc)
+		bl.xl = domain_toolstack();
+	rc = each_domain(argc, argv, optind, cmd, co.state_dir, block_list_one, &bl);
+	xp_xl_free(bl.xl);
+	if (rc == XP_EXIT_USAGE || !bl.all) {
+		json_decref(bl.all);
+		return rc ? rc : cli_flush();
 	}
-	xp_xl_free(xl);
-	xp_inv_close(inv);
-	if (all) {
-		int pr = cli_print_json(all);
-		return rc ? rc : pr;
-	}
-	return rc ? rc : cli_flush();
+	int pr = cli_print_json(bl.all);
+	return rc ? rc : pr;
 }
 
 /* ---- the verbs ------------------------------------------------------------------------------ */
