@@ -453,7 +453,7 @@ void xp_server_pools_free(struct xp_server_pool *v, size_t n);
  * those. The deploy layer (domain.h) decides what to make; these functions only keep
  * the record. */
 /* A guest's further disk (domain_disks): a data disk or its swap volume. */
-struct xp_domain_disk {
+struct xp_domain_volume {
 	char *vdev;	/* "xvdb", "xvdc", ...: its place in the config's disk list */
 	char *role;	/* "data" or "swap" */
 	char *storage;	/* "file", "reflink", "qcow2" or "lvm" */
@@ -487,8 +487,8 @@ struct xp_domain {
 	char *golden;		     /* the golden image the disk came from */
 	struct xp_settings settings; /* the effective profile values (profile + overrides) */
 	int64_t created, updated;    /* unix seconds */
-	struct xp_domain_disk *disks; /* the further disks, in vdev order */
-	size_t ndisks;
+	struct xp_domain_volume *volumes; /* the further disks, in vdev order */
+	size_t nvolumes;
 	struct xp_domain_nic *nics; /* the further NICs, in devid order */
 	size_t nnics;
 };
@@ -523,15 +523,15 @@ struct xp_domain_new {
 	const char *storage, *disk_path, *config_path, *golden;
 	const struct xp_settings *settings; /* the effective profile values */
 	int64_t deploy_id;
-	const struct xp_domain_disk *disks; /* may be NULL with ndisks 0 */
-	size_t ndisks;
+	const struct xp_domain_volume *volumes; /* may be NULL with nvolumes 0 */
+	size_t nvolumes;
 };
 int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d);
 /* Records a further NIC of domain name (after xp_domain_insert, in the same
  * transaction, so that the next NIC's allocation sees its MAC and IP). Errors as
  * xp_domain_insert's for a taken MAC or IP. */
 int xp_domain_nic_insert(struct xp_inv *inv, const char *name, const struct xp_domain_nic *nic);
-void xp_domain_disks_free(struct xp_domain_disk *v, size_t n);
+void xp_domain_volumes_free(struct xp_domain_volume *v, size_t n);
 void xp_domain_nics_free(struct xp_domain_nic *v, size_t n);
 /* Sets the state ("ready", "deleting", "failed") and the update time. */
 int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state);

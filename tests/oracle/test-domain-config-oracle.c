@@ -217,7 +217,7 @@ static void test_configs(void **state)
 static void test_devices(void **state)
 {
 	(void)state;
-	static const struct xp_domain_disk disks[] = {
+	static const struct xp_domain_volume disks[] = {
 	    {.vdev = "xvdb", .role = "data", .storage = "file", .path = "/srv/xen/web1.data1.img",
 	     .fs = "ext4", .size = 1 << 30},
 	    {.vdev = "xvdc", .role = "data", .storage = "qcow2",
@@ -239,8 +239,8 @@ static void test_devices(void **state)
 				     .disk_format = XP_IMAGE_QCOW2,
 				     .mac = "00:16:3e:00:00:01",
 				     .ip = "10.0.0.5",
-				     .disks = disks,
-				     .ndisks = N(disks),
+				     .volumes = disks,
+				     .nvolumes = N(disks),
 				     .nics = nics,
 				     .nnics = N(nics)};
 	struct xp_buf text = XP_BUF_INIT;

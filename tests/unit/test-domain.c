@@ -51,7 +51,7 @@ static struct {
 	unsigned prefix;
 	int64_t root_offset;
 	enum xp_image_format format;
-	size_t nnics, ndisks;
+	size_t nnics, nvolumes;
 	char nic1_mac[32], disk1_uuid[40];
 } seen;
 
@@ -82,10 +82,10 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 	seen.root_offset = spec->root_offset;
 	seen.format = spec->disk_format;
 	seen.nnics = spec->nnics;
-	seen.ndisks = spec->ndisks;
+	seen.nvolumes = spec->nvolumes;
 	snprintf(seen.nic1_mac, sizeof(seen.nic1_mac), "%s", spec->nnics ? spec->nics[0].mac : "");
 	snprintf(seen.disk1_uuid, sizeof(seen.disk1_uuid), "%s",
-		 spec->ndisks && spec->disks[0].uuid ? spec->disks[0].uuid : "");
+		 spec->nvolumes && spec->volumes[0].uuid ? spec->volumes[0].uuid : "");
 	assert_string_equal(spec->hostname, spec->name);
 	if (hook_result < 0)
 		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, "test", NULL, NULL, "hook fails");
@@ -1303,7 +1303,7 @@ static void test_create_devices(void **state)
 	assert_int_equal(create(&e, "a", "p", NULL, NULL, &over, &a), 0);
 
 	/* the disks: recorded in vdev order, made, named by their UUIDs */
-	assert_int_equal(a.ndisks, 3);
+	assert_int_equal(a.nvolumes, 3);
 	static const struct {
 		const char *vdev, *role, *storage, *file, *fs, *mount;
 		uint64_t size;
@@ -1313,7 +1313,7 @@ static void test_create_devices(void **state)
 	    {"xvdd", "swap", "file", "a.swap.img", "swap", NULL, 4 << 20},
 	};
 	for (size_t i = 0; i < N(want); i++) {
-		const struct xp_domain_disk *k = &a.disks[i];
+		const struct xp_domain_volume *k = &a.volumes[i];
 		char path[4400];
 		snprintf(path, sizeof(path), "%s/disks/%s", e.state, want[i].file);
 		assert_string_equal(k->vdev, want[i].vdev);
@@ -1328,18 +1328,18 @@ static void test_create_devices(void **state)
 			assert_null(k->mount);
 		assert_true(exists("%s", path));
 	}
-	assert_null(a.disks[1].uuid);
-	assert_int_equal(xp_test_sh("e2fsck -fn '%s' >/dev/null 2>&1", a.disks[0].path), 0);
+	assert_null(a.volumes[1].uuid);
+	assert_int_equal(xp_test_sh("e2fsck -fn '%s' >/dev/null 2>&1", a.volumes[0].path), 0);
 	assert_int_equal(xp_test_sh("[ \"$(blkid -s UUID -o value '%s')\" = %s ]",
-				    a.disks[0].path, a.disks[0].uuid),
+				    a.volumes[0].path, a.volumes[0].uuid),
 			 0);
 	assert_int_equal(xp_test_sh("[ \"$(blkid -s TYPE -o value '%s')\" = swap ] &&"
 				    " [ \"$(blkid -s UUID -o value '%s')\" = %s ]",
-				    a.disks[2].path, a.disks[2].path, a.disks[2].uuid),
+				    a.volumes[2].path, a.volumes[2].path, a.volumes[2].uuid),
 			 0);
 	assert_int_equal(xp_test_sh("qemu-img check -q '%s' && qemu-img info '%s' | grep -q "
 				    "'virtual size: 8 MiB'",
-				    a.disks[1].path, a.disks[1].path),
+				    a.volumes[1].path, a.volumes[1].path),
 			 0);
 
 	/* the NICs: MACs in their prefixes, the pool's lowest address, no gateway there */
@@ -1373,9 +1373,9 @@ static void test_create_devices(void **state)
 
 	/* the customisation and the config saw them all */
 	assert_int_equal(seen.nnics, 2);
-	assert_int_equal(seen.ndisks, 3);
+	assert_int_equal(seen.nvolumes, 3);
 	assert_string_equal(seen.nic1_mac, a.nics[0].mac);
-	assert_string_equal(seen.disk1_uuid, a.disks[0].uuid);
+	assert_string_equal(seen.disk1_uuid, a.volumes[0].uuid);
 	struct xp_cfg *cfg;
 	assert_int_equal(xp_cfg_load(a.config_path, NULL, &cfg), 0);
 	const struct xp_cfg_value *v;
@@ -1385,7 +1385,7 @@ static void test_create_devices(void **state)
 	assert_int_equal(xp_disk_parse_one(xp_cfg_value_str(xp_cfg_value_item(v, 2)), &disk, NULL),
 			 0);
 	assert_string_equal(disk.vdev, "xvdc");
-	assert_string_equal(disk.pdev_path, a.disks[1].path);
+	assert_string_equal(disk.pdev_path, a.volumes[1].path);
 	assert_int_equal(disk.format, XP_DISK_FORMAT_QCOW2);
 	xp_disk_release(&disk);
 	assert_int_equal(xp_cfg_get_list(cfg, "vif", &v), 0);
@@ -1431,8 +1431,8 @@ static void test_create_devices(void **state)
 
 	/* delete: the volumes go, or stay with keep_storage */
 	assert_int_equal(xp_domain_delete(e.inv, "a", true, NULL), 0);
-	for (size_t i = 0; i < a.ndisks; i++)
-		assert_true(exists("%s", a.disks[i].path));
+	for (size_t i = 0; i < a.nvolumes; i++)
+		assert_true(exists("%s", a.volumes[i].path));
 	assert_int_equal(xp_domain_ip_taken(e.inv, "10.8.0.1"), 0);
 	assert_int_equal(xp_domain_mac_taken(e.inv, a.nics[0].mac), 0);
 	assert_int_equal(xp_test_sh("rm '%s/disks/a.img'", e.state), 0);

@@ -117,7 +117,7 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 	int lr = lists_read(spec, &l, d);
 	/* the further NICs and the fstab lines of the further disks, from their records */
 	struct xp_guest_nic *nics = calloc(spec->nnics ? spec->nnics : 1, sizeof(*nics));
-	struct xp_guest_mount *mounts = calloc(spec->ndisks ? spec->ndisks : 1, sizeof(*mounts));
+	struct xp_guest_mount *mounts = calloc(spec->nvolumes ? spec->nvolumes : 1, sizeof(*mounts));
 	size_t nmounts = 0;
 	if (lr == 0 && (!nics || !mounts))
 		lr = -ENOMEM;
@@ -129,8 +129,8 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 						.prefix = n->prefix_len,
 						.gateway = n->gateway};
 	}
-	for (size_t i = 0; lr == 0 && i < spec->ndisks; i++) {
-		const struct xp_domain_disk *k = &spec->disks[i];
+	for (size_t i = 0; lr == 0 && i < spec->nvolumes; i++) {
+		const struct xp_domain_volume *k = &spec->volumes[i];
 		bool swap = strcmp(k->role, "swap") == 0;
 		if (k->uuid && (swap || k->mount))
 			mounts[nmounts++] = (struct xp_guest_mount){

@@ -26,7 +26,7 @@
 
 void xp__devices_release(struct xp__devices *dv)
 {
-	xp_domain_disks_free(dv->disks, dv->ndisks);
+	xp_domain_volumes_free(dv->volumes, dv->nvolumes);
 	free(dv->storage);
 	xp_profile_list_free(dv->nic_items, dv->nnics);
 	free(dv->specs);
@@ -95,12 +95,12 @@ static int add_disk(struct xp__devices *dv, enum xp_storage kind, const char *po
 		    const char *name, const char *volume, const char *role, uint64_t size,
 		    const char *fs, const char *mount, struct xp_diags *d)
 {
-	struct xp_domain_disk *k = &dv->disks[dv->ndisks];
+	struct xp_domain_volume *k = &dv->volumes[dv->nvolumes];
 	memset(k, 0, sizeof(*k));
-	dv->storage[dv->ndisks] = kind;
-	dv->ndisks++;
+	dv->storage[dv->nvolumes] = kind;
+	dv->nvolumes++;
 	char vdev[8];
-	snprintf(vdev, sizeof(vdev), "xvd%c", (char)('a' + dv->ndisks));
+	snprintf(vdev, sizeof(vdev), "xvd%c", (char)('a' + dv->nvolumes));
 	int r = xp_storage_volume_path(kind, pool, name, volume, &k->path);
 	if (r < 0)
 		return r == -ENOMEM ? r
@@ -138,9 +138,9 @@ static int plan_disks(const char *state_dir, const struct xp_settings *s, const 
 	const char *sw = xp_settings_get(s, "swap-disk");
 	uint64_t swap = sw ? strtoull(sw, NULL, 10) : 0;
 	if (r == 0) {
-		dv->disks = calloc(n + 1, sizeof(*dv->disks));
+		dv->volumes = calloc(n + 1, sizeof(*dv->volumes));
 		dv->storage = calloc(n + 1, sizeof(*dv->storage));
-		if (!dv->disks || !dv->storage)
+		if (!dv->volumes || !dv->storage)
 			r = -ENOMEM;
 	}
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -249,8 +249,8 @@ int xp__devices_alloc(struct xp_inv *inv, const char *name, struct xp__devices *
 int xp__devices_make(struct xp__devices *dv, struct xp_diags *d)
 {
 	int r = 0;
-	for (; r == 0 && dv->made < dv->ndisks; dv->made++) {
-		const struct xp_domain_disk *k = &dv->disks[dv->made];
+	for (; r == 0 && dv->made < dv->nvolumes; dv->made++) {
+		const struct xp_domain_volume *k = &dv->volumes[dv->made];
 		enum xp_volume_content content = strcmp(k->fs, "ext4") == 0  ? XP_VOLUME_EXT4
 						 : strcmp(k->fs, "xfs") == 0  ? XP_VOLUME_XFS
 						 : strcmp(k->fs, "swap") == 0 ? XP_VOLUME_SWAP
@@ -263,7 +263,7 @@ int xp__devices_make(struct xp__devices *dv, struct xp_diags *d)
 	return r;
 }
 
-int xp__devices_remove(const struct xp_domain_disk *disks, size_t n, struct xp_diags *d)
+int xp__devices_remove(const struct xp_domain_volume *disks, size_t n, struct xp_diags *d)
 {
 	int r = 0;
 	for (size_t i = 0; i < n; i++) {

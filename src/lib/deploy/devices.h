@@ -17,9 +17,9 @@
 
 /* What a create makes beyond the root disk and the first NIC. */
 struct xp__devices {
-	struct xp_domain_disk *disks; /* planned: paths, vdevs, new UUIDs; strings owned */
+	struct xp_domain_volume *volumes; /* planned: paths, vdevs, new UUIDs; strings owned */
 	enum xp_storage *storage;     /* each disk's backend */
-	size_t ndisks, made;	      /* made: how many volumes exist (in order) */
+	size_t nvolumes, made;	      /* made: how many volumes exist (in order) */
 	char **nic_items;	      /* the nic items, cut in place by xp_nic_parse */
 	struct xp_nic_spec *specs;    /* point into nic_items */
 	struct xp_domain_nic *nics;   /* allocated by xp__devices_alloc; strings owned */
@@ -59,6 +59,6 @@ int xp__devices_make(struct xp__devices *dv, struct xp_diags *d);
 
 /* Removes the volumes of disks (a missing one is no error): the first error is
  * returned, every one is tried. */
-int xp__devices_remove(const struct xp_domain_disk *disks, size_t n, struct xp_diags *d);
+int xp__devices_remove(const struct xp_domain_volume *disks, size_t n, struct xp_diags *d);
 
 #endif

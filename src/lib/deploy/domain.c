@@ -21,6 +21,7 @@
 
 #include "deploy/devices.h"
 #include "xenprov/domain.h"
+#include "xenprov/toolstack.h"
 
 bool xp_domain_name_valid(const char *name)
 {
@@ -295,8 +296,8 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	    .golden = p->golden.path,
 	    .settings = &p->s,
 	    .deploy_id = o->deploy_id,
-	    .disks = p->dv.disks,
-	    .ndisks = p->dv.ndisks,
+	    .volumes = p->dv.volumes,
+	    .nvolumes = p->dv.nvolumes,
 	};
 	r = xp_domain_insert(inv, &row);
 	if (r < 0) {
@@ -389,8 +390,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .no_sync = o->defer_sync,
 	    .nics = p.dv.nics,
 	    .nnics = p.dv.nnics,
-	    .disks = p.dv.disks,
-	    .ndisks = p.dv.ndisks,
+	    .volumes = p.dv.volumes,
+	    .nvolumes = p.dv.nvolumes,
 	};
 	char hooks[4200];
 	struct stat hst;
@@ -417,8 +418,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .image_kernel = p.image_kernel,
 	    .image_ramdisk = p.image_ramdisk,
 	    .no_sync = o->defer_sync,
-	    .disks = p.dv.disks,
-	    .ndisks = p.dv.ndisks,
+	    .volumes = p.dv.volumes,
+	    .nvolumes = p.dv.nvolumes,
 	    .nics = p.dv.nics,
 	    .nnics = p.dv.nnics,
 	};
@@ -433,6 +434,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	if (r < 0)
 		goto undo;
 	config_made = true;
+	if (o->autostart && (r = xp_autostart_set(p.config_path, true, d)) < 0)
+		goto undo;
 	/* deferred: "creating" until the caller has synced (xp_deploy_run) */
 	r = o->defer_sync ? 0 : xp_domain_set_state(inv, o->name, "ready");
 	if (r < 0) {
@@ -445,10 +448,12 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	goto out;
 
 undo:
+	if (config_made && xp_autostart_get(p.config_path) == 1)
+		xp_autostart_set(p.config_path, false, NULL);
 	if (config_made)
 		unlink(p.config_path);
 	int u = disk_made ? xp_storage_remove(p.storage, p.disk_path, d) : 0;
-	int v = xp__devices_remove(p.dv.disks, p.dv.made, d);
+	int v = xp__devices_remove(p.dv.volumes, p.dv.made, d);
 	if (u == 0)
 		u = v;
 	/* if the disk could not be removed, keep the record so that delete can retry */
@@ -489,7 +494,10 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 	for (size_t i = 0; i < nart && r == 0; i++) {
 		const char *kind = art[i].kind, *path = art[i].path;
 		if (strcmp(kind, "config") == 0) {
-			if (unlink(path) < 0 && errno != ENOENT)
+			/* the link first: xendomains never meets one leading nowhere */
+			if (xp_autostart_get(path) == 1)
+				r = xp_autostart_set(path, false, d);
+			if (r == 0 && unlink(path) < 0 && errno != ENOENT)
 				r = xp_diags_refuse(d, -errno, "config", path, NULL,
 						    "cannot remove %s: %s", path, strerror(errno));
 			/* and what a write killed half way may have left beside it */
@@ -502,7 +510,7 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 	/* the further disks, planned with the row: those a crash left unmade are missing,
 	 * which is no error */
 	if (r == 0 && !keep_storage)
-		r = xp__devices_remove(dom.disks, dom.ndisks, d);
+		r = xp__devices_remove(dom.volumes, dom.nvolumes, d);
 	if (r < 0)
 		goto out;
 	r = xp_domain_forget(inv, name);

@@ -158,15 +158,15 @@ static int vif_spec(const char *mac, const char *bridge, const char *ip, struct 
  * format (a further qcow2 disk is a qcow2 image of its own) and backend. */
 static int disks_value(const struct xp_guest_config *c, char **value, struct xp_diags *d)
 {
-	size_t n = 1 + c->ndisks;
+	size_t n = 1 + c->nvolumes;
 	struct xp_buf *specs = calloc(n, sizeof(*specs));
 	if (!specs)
 		return -ENOMEM;
 	int r = disk_spec(c->disk_path, "xvda", c->disk_format == XP_IMAGE_QCOW2,
 			  c->storage == XP_STORAGE_LVM, &specs[0]);
 	const char *path = c->disk_path;
-	for (size_t i = 0; r == 0 && i < c->ndisks; i++) {
-		const struct xp_domain_disk *k = &c->disks[i];
+	for (size_t i = 0; r == 0 && i < c->nvolumes; i++) {
+		const struct xp_domain_volume *k = &c->volumes[i];
 		path = k->path;
 		r = disk_spec(k->path, k->vdev, strcmp(k->storage, "qcow2") == 0,
 			      strcmp(k->storage, "lvm") == 0, &specs[1 + i]);

@@ -20,7 +20,7 @@ void xp_domain_release(struct xp_domain *dom)
 {
 	if (!dom)
 		return;
-	xp_domain_disks_free(dom->disks, dom->ndisks);
+	xp_domain_volumes_free(dom->volumes, dom->nvolumes);
 	xp_domain_nics_free(dom->nics, dom->nnics);
 	free(dom->name);
 	free(dom->profile);
@@ -114,7 +114,7 @@ static int read_row(sqlite3_stmt *st, struct xp_domain *dom)
 
 static void disk_release(void *row)
 {
-	struct xp_domain_disk *k = row;
+	struct xp_domain_volume *k = row;
 	free(k->vdev);
 	free(k->role);
 	free(k->storage);
@@ -126,7 +126,7 @@ static void disk_release(void *row)
 
 static int disk_row(sqlite3_stmt *st, void *row)
 {
-	struct xp_domain_disk *k = row;
+	struct xp_domain_volume *k = row;
 	memset(k, 0, sizeof(*k));
 	char **text[] = {&k->vdev, &k->role, &k->storage, &k->path, &k->fs, &k->uuid, &k->mount};
 	int cols[] = {0, 1, 2, 3, 5, 6, 7};
@@ -149,7 +149,7 @@ static void nic_release(void *row)
 	free(c->gateway);
 }
 
-void xp_domain_disks_free(struct xp_domain_disk *v, size_t n)
+void xp_domain_volumes_free(struct xp_domain_volume *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)
 		disk_release(&v[i]);
@@ -190,7 +190,7 @@ static int read_devices(struct xp_inv *inv, struct xp_domain *dom)
 				    " ORDER BY length(vdev), vdev",
 				    dom->name, &st);
 	if (r == 0)
-		r = xp__inv_rows(inv, st, &dom->disks, &dom->ndisks, sizeof(*dom->disks), 2,
+		r = xp__inv_rows(inv, st, &dom->volumes, &dom->nvolumes, sizeof(*dom->volumes), 2,
 				 disk_row, disk_release);
 	if (r == 0)
 		r = xp__inv_prepare_arg(inv,
@@ -348,8 +348,8 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 	const char *config[] = {d->name, "config", d->config_path};
 	if ((r = exec_bind(inv, ins, disk, 3)) < 0 || (r = exec_bind(inv, ins, config, 3)) < 0)
 		return r;
-	for (size_t i = 0; r == 0 && i < d->ndisks; i++) {
-		const struct xp_domain_disk *k = &d->disks[i];
+	for (size_t i = 0; r == 0 && i < d->nvolumes; i++) {
+		const struct xp_domain_volume *k = &d->volumes[i];
 		if ((r = xp__inv_prepare(inv,
 					 "INSERT INTO domain_disks (domain, vdev, role, storage, path,"
 					 " fs, uuid, mount, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

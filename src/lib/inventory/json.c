@@ -111,8 +111,8 @@ json_t *xp_domain_to_json(const struct xp_domain *dom, bool secrets)
 	json_object_set_new(o, "config", xp_json_text(dom->config_path));
 	json_object_set_new(o, "golden", xp_json_text(dom->golden));
 	json_t *disks = json_array(), *nics = json_array();
-	for (size_t i = 0; i < dom->ndisks; i++) {
-		const struct xp_domain_disk *k = &dom->disks[i];
+	for (size_t i = 0; i < dom->nvolumes; i++) {
+		const struct xp_domain_volume *k = &dom->volumes[i];
 		json_array_append_new(
 		    disks, json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "vdev",
 				     xp_json_text(k->vdev), "role", xp_json_text(k->role), "storage",
