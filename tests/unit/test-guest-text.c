@@ -77,67 +77,31 @@ static int ifupdown_eth0(const struct xp_guest_settings *s, struct xp_buf *out)
 	return xp_guest_text_ifupdown(s, true, false, out);
 }
 
-/* the first NIC's files */
-static int link_enx(const struct xp_guest_settings *s, struct xp_buf *out)
+/* The writers of NIC I's own file, as writer_fn: FN(s, I, out). */
+#define NIC_WRITER(name, fn, i)                                                                    \
+	static int name(const struct xp_guest_settings *s, struct xp_buf *out)                     \
+	{                                                                                          \
+		return fn(s, i, out);                                                              \
+	}
+
+static int nm_keyfile_at(const struct xp_guest_settings *s, unsigned i, struct xp_buf *out)
 {
-	return xp_guest_text_link(s, 0, out);
+	return xp_guest_text_nm_keyfile(s, i, RANDOM, out);
 }
 
-static int networkd(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_networkd(s, 0, out);
-}
-
-static int nm_keyfile(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_nm_keyfile(s, 0, RANDOM, out);
-}
-
-static int ifcfg(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_ifcfg(s, 0, out);
-}
-
-/* the second and third NIC's */
-static int link_1(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_link(s, 1, out);
-}
-
-static int networkd_1(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_networkd(s, 1, out);
-}
-
-static int networkd_2(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_networkd(s, 2, out);
-}
-
-static int networkd_3(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_networkd(s, 3, out);
-}
-
-static int nm_keyfile_1(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_nm_keyfile(s, 1, RANDOM, out);
-}
-
-static int nm_keyfile_2(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_nm_keyfile(s, 2, RANDOM, out);
-}
-
-static int ifcfg_1(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_ifcfg(s, 1, out);
-}
-
-static int ifcfg_2(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_ifcfg(s, 2, out);
-}
+/* the first NIC's files, the second's and the third's */
+NIC_WRITER(link_enx, xp_guest_text_link, 0)
+NIC_WRITER(networkd, xp_guest_text_networkd, 0)
+NIC_WRITER(nm_keyfile, nm_keyfile_at, 0)
+NIC_WRITER(ifcfg, xp_guest_text_ifcfg, 0)
+NIC_WRITER(link_1, xp_guest_text_link, 1)
+NIC_WRITER(networkd_1, xp_guest_text_networkd, 1)
+NIC_WRITER(networkd_2, xp_guest_text_networkd, 2)
+NIC_WRITER(networkd_3, xp_guest_text_networkd, 3)
+NIC_WRITER(nm_keyfile_1, nm_keyfile_at, 1)
+NIC_WRITER(nm_keyfile_2, nm_keyfile_at, 2)
+NIC_WRITER(ifcfg_1, xp_guest_text_ifcfg, 1)
+NIC_WRITER(ifcfg_2, xp_guest_text_ifcfg, 2)
 
 /* Three NICs: the first static with everything (V4), a second static one without a
  * gateway, a third DHCP one without its router as a default route. */

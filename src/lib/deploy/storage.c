@@ -241,16 +241,27 @@ static int lv_name(const char *path, char *out, size_t cap)
 	return 0;
 }
 
-static int make_lv(const struct xp_golden *g, const char *pool, const char *name, const char *path,
-		   struct xp_diags *d)
+/* A logical volume to make at path: its "VG/LV" into lv (256 bytes); refused if path is
+ * no volume's or the volume exists. */
+static int lv_new(const char *path, char *lv, struct xp_diags *d)
 {
-	char golden_lv[256], lv[256];
-	if (lv_name(path, lv, sizeof(lv)) < 0)
+	if (lv_name(path, lv, 256) < 0)
 		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
 	struct stat st;
 	if (stat(path, &st) == 0)
 		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
 				     "the logical volume exists already");
+	return 0;
+}
+
+static int make_lv(const struct xp_golden *g, const char *pool, const char *name, const char *path,
+		   struct xp_diags *d)
+{
+	char golden_lv[256], lv[256];
+	int e = lv_new(path, lv, d);
+	if (e < 0)
+		return e;
+	struct stat st;
 	if (stat(g->path, &st) == 0 && S_ISBLK(st.st_mode) &&
 	    lv_name(g->path, golden_lv, sizeof(golden_lv)) == 0) {
 		/* a thin golden volume: a thin snapshot, which needs no size and shares every
@@ -305,6 +316,14 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 	return r;
 }
 
+/* The refusal of storage lvm where device-mapper or lvm2 is missing. */
+static int lvm_missing(struct xp_diags *d, const char *hint)
+{
+	return xp_diags_fail(d, -ENOTSUP, NULL, "lvm", hint,
+			     "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
+			     "tools, which this machine lacks");
+}
+
 int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *pool,
 		      const char *name, const char *path, unsigned flags,
 		      enum xp_image_format *format, struct xp_diags *d)
@@ -328,10 +347,7 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 		return make_overlay(g, path, d);
 	case XP_STORAGE_LVM:
 		if (xp_lvm_available() < 0)
-			return xp_diags_fail(
-			    d, -ENOTSUP, NULL, "lvm", "use storage=file, reflink or qcow2",
-			    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
-			    "tools, which this machine lacks");
+			return lvm_missing(d, "use storage=file, reflink or qcow2");
 		*format = XP_IMAGE_RAW;
 		return make_lv(g, pool, name, path, d);
 	}
@@ -513,17 +529,14 @@ static int volume_lv(const char *path, uint64_t size, enum xp_volume_content con
 		     const char *uuid, struct xp_diags *d)
 {
 	char lv[256];
-	if (lv_name(path, lv, sizeof(lv)) < 0)
-		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
-	struct stat st;
-	if (stat(path, &st) == 0)
-		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
-				     "the logical volume exists already");
+	int r = lv_new(path, lv, d);
+	if (r < 0)
+		return r;
 	char sz[32], *slash = strchr(lv, '/');
 	snprintf(sz, sizeof(sz), "%llub", (unsigned long long)size);
 	*slash = '\0';
 	char *argv[] = {"lvcreate", "-q", "-y", "-Wy", "-Zy", "-L", sz, "-n", slash + 1, lv, NULL};
-	int r = run_lvm(argv, d);
+	r = run_lvm(argv, d);
 	*slash = '/';
 	if (r < 0)
 		return r;
@@ -555,10 +568,7 @@ int xp_storage_create_volume(enum xp_storage s, const char *path, uint64_t size,
 		return r < 0 ? r : volume_qcow2(path, size, content, uuid, d);
 	case XP_STORAGE_LVM:
 		if (xp_lvm_available() < 0)
-			return xp_diags_fail(
-			    d, -ENOTSUP, NULL, "lvm", "use storage=file or qcow2",
-			    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
-			    "tools, which this machine lacks");
+			return lvm_missing(d, "use storage=file or qcow2");
 		return volume_lv(path, size, content, uuid, d);
 	}
 	return -EINVAL;

@@ -154,6 +154,18 @@ static int vif_spec(const char *mac, const char *bridge, const char *ip, struct 
 	return r;
 }
 
+/* The config list of the n specs (r: 0 if they were all written) into *value; the
+ * specs released. */
+static int specs_list(struct xp_buf *specs, size_t n, int r, char **value)
+{
+	if (r == 0 && !(*value = list_of(specs, n)))
+		r = -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		xp_buf_release(&specs[i]);
+	free(specs);
+	return r;
+}
+
 /* disk = [ the root disk at xvda, the further disks at theirs ]: each in its own
  * format (a further qcow2 disk is a qcow2 image of its own) and backend. */
 static int disks_value(const struct xp_guest_config *c, char **value, struct xp_diags *d)
@@ -171,11 +183,7 @@ static int disks_value(const struct xp_guest_config *c, char **value, struct xp_
 		r = disk_spec(k->path, k->vdev, strcmp(k->storage, "qcow2") == 0,
 			      strcmp(k->storage, "lvm") == 0, &specs[1 + i]);
 	}
-	if (r == 0 && !(*value = list_of(specs, n)))
-		r = -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		xp_buf_release(&specs[i]);
-	free(specs);
+	r = specs_list(specs, n, r, value);
 	if (r < 0 && r != -ENOMEM)
 		r = xp_diags_fail(d, r, NULL, "disk", NULL,
 				  "the disk '%s' cannot be written as a disk spec", path);
@@ -194,11 +202,7 @@ static int vifs_value(const struct xp_guest_config *c, char **value, struct xp_d
 	int r = vif_spec(c->mac, bridge ? bridge : XP_DOMAIN_DEFAULT_BRIDGE, c->ip, &specs[0]);
 	for (size_t i = 0; r == 0 && i < c->nnics; i++)
 		r = vif_spec(c->nics[i].mac, c->nics[i].bridge, c->nics[i].ip, &specs[1 + i]);
-	if (r == 0 && !(*value = list_of(specs, n)))
-		r = -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		xp_buf_release(&specs[i]);
-	free(specs);
+	r = specs_list(specs, n, r, value);
 	if (r < 0 && r != -ENOMEM)
 		r = xp_diags_fail(d, r, NULL, "vif", NULL,
 				  "the network settings cannot be written as a vif spec");

@@ -367,19 +367,54 @@ static int nic_for(const struct xp_guest_settings *s, unsigned i, bool kernel, b
 	return r < 0 ? r : need_mac && !n->mac[0] ? -EINVAL : 0;
 }
 
+/* Whether every NIC of s can be written (before a byte of a file of all of them is). */
+static bool all_nics(const struct xp_guest_settings *s, bool kernel, bool need_mac)
+{
+	struct nic n;
+	for (unsigned i = 0; i <= s->nnics; i++)
+		if (nic_for(s, i, kernel, need_mac, &n) < 0)
+			return false;
+	return true;
+}
+
+/* The files of one NIC each. */
+enum nic_file { LINK, NETWORKD, NM_KEYFILE, IFCFG };
+
+static int nic_file(const struct xp_guest_settings *s, unsigned i, enum nic_file f,
+		    const unsigned char *random, struct xp_buf *out)
+{
+	struct nic n;
+	/* ifcfg names the interface (the kernel's ethN), the others match it by MAC */
+	if (nic_for(s, i, f == IFCFG, f != IFCFG, &n) < 0)
+		return -EINVAL;
+	switch (f) {
+	case LINK:
+		link_file(&n, out);
+		break;
+	case NETWORKD:
+		networkd(s, &n, out);
+		break;
+	case NM_KEYFILE:
+		nm_keyfile(s, &n, random, out);
+		break;
+	case IFCFG:
+		ifcfg(s, &n, out);
+		break;
+	}
+	return done(out);
+}
+
 int xp_guest_text_ifupdown(const struct xp_guest_settings *s, bool kernel_names, bool source_dotd,
 			   struct xp_buf *out)
 {
-	struct nic n;
-	/* every NIC readable before a byte is written */
-	for (unsigned i = 0; i <= s->nnics; i++)
-		if (nic_for(s, i, kernel_names, false, &n) < 0)
-			return -EINVAL;
+	if (!all_nics(s, kernel_names, false))
+		return -EINVAL;
 	xp_buf_adds(out,
 		    "# interfaces(5) file used by ifup(8) and ifdown(8), written by xenprov\n");
 	if (source_dotd)
 		xp_buf_adds(out, "source /etc/network/interfaces.d/*\n");
 	xp_buf_adds(out, "\nauto lo\niface lo inet loopback\n");
+	struct nic n;
 	for (unsigned i = 0; i <= s->nnics; i++) {
 		nic_for(s, i, kernel_names, false, &n);
 		ifupdown_stanza(s, &n, out);
@@ -387,32 +422,13 @@ int xp_guest_text_ifupdown(const struct xp_guest_settings *s, bool kernel_names,
 	return done(out);
 }
 
-int xp_guest_text_link(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out)
-{
-	struct nic n;
-	if (nic_for(s, nic, false, true, &n) < 0)
-		return -EINVAL;
-	link_file(&n, out);
-	return done(out);
-}
-
-int xp_guest_text_networkd(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out)
-{
-	struct nic n;
-	if (nic_for(s, nic, false, true, &n) < 0)
-		return -EINVAL;
-	networkd(s, &n, out);
-	return done(out);
-}
-
 int xp_guest_text_netplan(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	struct nic n;
-	for (unsigned i = 0; i <= s->nnics; i++)
-		if (nic_for(s, i, false, true, &n) < 0)
-			return -EINVAL;
+	if (!all_nics(s, false, true))
+		return -EINVAL;
 	xp_buf_adds(out, "# netplan configuration, written by xenprov\nnetwork:\n  version: 2\n"
 			 "  ethernets:\n");
+	struct nic n;
 	for (unsigned i = 0; i <= s->nnics; i++) {
 		nic_for(s, i, false, true, &n);
 		netplan_nic(s, &n, out);
@@ -420,23 +436,25 @@ int xp_guest_text_netplan(const struct xp_guest_settings *s, struct xp_buf *out)
 	return done(out);
 }
 
+int xp_guest_text_link(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out)
+{
+	return nic_file(s, nic, LINK, NULL, out);
+}
+
+int xp_guest_text_networkd(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out)
+{
+	return nic_file(s, nic, NETWORKD, NULL, out);
+}
+
 int xp_guest_text_nm_keyfile(const struct xp_guest_settings *s, unsigned nic,
 			     const unsigned char random[16], struct xp_buf *out)
 {
-	struct nic n;
-	if (nic_for(s, nic, false, true, &n) < 0)
-		return -EINVAL;
-	nm_keyfile(s, &n, random, out);
-	return done(out);
+	return nic_file(s, nic, NM_KEYFILE, random, out);
 }
 
 int xp_guest_text_ifcfg(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out)
 {
-	struct nic n;
-	if (nic_for(s, nic, true, false, &n) < 0)
-		return -EINVAL;
-	ifcfg(s, &n, out);
-	return done(out);
+	return nic_file(s, nic, IFCFG, NULL, out);
 }
 
 int xp_guest_text_resolv_conf(const struct xp_guest_settings *s, struct xp_buf *out)
