@@ -43,6 +43,14 @@
 /* Where guest configs go unless told otherwise. */
 #define XP_DOMAIN_CONFIG_DIR "/etc/xen"
 
+/* The config directory of a guest (config-dir.c): given (--config-dir), else the
+ * config-dir of s (the guest's effective profile values; may be NULL), else the
+ * inventory's setting config-dir, else XP_DOMAIN_CONFIG_DIR. *out: its realpath, a heap
+ * string. -ENOENT / -ENOTDIR with one diagnostic (code "config-dir") naming the
+ * directory and which of them gave it; -errno of the inventory or the filesystem. */
+int xp_domain_config_dir(struct xp_inv *inv, const char *given, const struct xp_settings *s,
+			 char **out, struct xp_diags *d);
+
 /* Defaults for what a profile leaves unset. */
 #define XP_DOMAIN_DEFAULT_MEMORY 512 /* MiB */
 #define XP_DOMAIN_DEFAULT_VCPUS	 1
@@ -113,7 +121,7 @@ struct xp_domain_create_opts {
 	/* Prefix of random MACs, 1-5 octets; NULL/0: Xen's OUI 00:16:3e. */
 	const uint8_t *mac_prefix;
 	size_t mac_prefix_len;
-	const char *config_dir; /* NULL: XP_DOMAIN_CONFIG_DIR (must exist) */
+	const char *config_dir; /* NULL: as xp_domain_config_dir decides (must exist) */
 	/* Random source for MACs; NULL: getrandom(2). */
 	xp_random_fn rnd;
 	void *rnd_ud;

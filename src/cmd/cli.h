@@ -33,7 +33,9 @@ struct xp_command {
 	const char *name;
 	const char *summary;
 	const char *usage;
-	/* Either run (a command without verbs), or a NULL-terminated verb table. */
+	/* run (a command without verbs), or a NULL-terminated verb table, or both: then
+	 * argv[1] naming a verb runs it, anything else runs run (deploy: `deploy list`,
+	 * `deploy --profile P ...`). */
 	int (*run)(int argc, char **argv);
 	const struct xp_verb *const *verbs;
 };

@@ -50,6 +50,7 @@
 	"  --storage file|reflink|qcow2|lvm\n"                                                     \
 	"                          how each guest's disk is made\n"                                \
 	"  --pool DIR|VG           where guest disks go: a directory or an LVM VG\n"               \
+	"  --config-dir DIR        where the guests' xl configs go\n"                            \
 	"  --bridge BR             the bridge the guests' vifs join\n"                             \
 	"  --type pv|pvh           guest type (default pv)\n"                                      \
 	"  --boot pygrub|pvgrub|kernel\n"                                                          \
@@ -90,7 +91,7 @@
 /* Options that map straight to the profile setting of the same name. */
 static const char *const plain_keys[] = {
     "disk-size", "memory",  "vcpus", "swap",   "fs",
-    "label",	 "storage", "pool",  "bridge", "boot", "type",
+    "label",	 "storage", "pool",  "config-dir", "bridge", "boot", "type",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
     "distro",	 "timezone", "include", "install",

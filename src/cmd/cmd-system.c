@@ -135,6 +135,11 @@ static int run_write(int argc, char **argv)
 		up.netboot = a.netboot;
 	int r = edit ? xp_system_update(inv, &up, &diags) : xp_system_add(inv, &up, &diags);
 	rc = cli_inv_written(inv, "system", edit, name, &diags, r);
+	for (size_t i = 0; rc == 0 && i < diags.n; i++) { /* warnings of what was written */
+		cli_warn("%s", diags.v[i].msg);
+		if (diags.v[i].hint)
+			fprintf(stderr, "    hint: %s\n", diags.v[i].hint);
+	}
 out:
 	if (edit)
 		xp_system_release(&s);

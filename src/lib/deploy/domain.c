@@ -167,14 +167,9 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 				       "remove it, or pick another name",
 				       "the disk %s exists already", p->disk_path);
 
-	const char *cdir = o->config_dir ? o->config_dir : XP_DOMAIN_CONFIG_DIR;
-	if (stat(cdir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return xp_diags_refuse(d, -ENOENT, "config-dir", cdir,
-				       "is Xen installed? or give --config-dir",
-				       "the config directory %s does not exist", cdir);
-	char *cabs = realpath(cdir, NULL);
-	if (!cabs)
-		return -errno;
+	char *cabs;
+	if ((r = xp_domain_config_dir(inv, o->config_dir, &p->s, &cabs, d)) < 0)
+		return r;
 	int n = asprintf(&p->config_path, "%s/%s.cfg", cabs, o->name);
 	free(cabs);
 	if (n < 0) {

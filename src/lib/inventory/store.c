@@ -101,6 +101,18 @@ static const char *const migrations[] = {
     "  distro TEXT PRIMARY KEY REFERENCES distros(name) ON DELETE CASCADE ON UPDATE CASCADE,"
     "  kernel_sha256 TEXT NOT NULL,"
     "  initrd_sha256 TEXT);",
+    /* 4: what a deploy was for and what it did, for `deploy list` and `show`: its
+     * profile, the guests it was asked for and the counts of its end (NULL for runs
+     * recorded before, or killed). An older run's profile is the one its guests
+     * still carry, where they are left. */
+    "ALTER TABLE deploys ADD COLUMN profile TEXT;"
+    "ALTER TABLE deploys ADD COLUMN total INTEGER;"
+    "ALTER TABLE deploys ADD COLUMN created INTEGER;"
+    "ALTER TABLE deploys ADD COLUMN skipped INTEGER;"
+    "ALTER TABLE deploys ADD COLUMN failed INTEGER;"
+    "ALTER TABLE deploys ADD COLUMN cleaned INTEGER;"
+    "UPDATE deploys SET profile = (SELECT min(profile) FROM domains"
+    "  WHERE domains.deploy_id = deploys.id);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
