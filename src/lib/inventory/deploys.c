@@ -1,7 +1,7 @@
 /*
  * deploys.c - the record of deploy runs: the deploys table (when a run started and
- * ended, its state, the profile and the request it was asked, the counts of its end)
- * and which domains each made (the domains.deploy_id column), for `deploy list`,
+ * ended, its state, the request it was asked), deploy_summary (its profile, the guests
+ * it was asked for, the counts of its end) and which domains each made (the domains.deploy_id column), for `deploy list`,
  * `deploy show` and `deploy --rollback`.
  *
  * Not here: running a deploy or rolling one back (deploy/deploy.c).
@@ -18,43 +18,49 @@ int xp_deploy_record_start(struct xp_inv *inv, const char *profile, size_t total
 			   const char *request, int64_t *id)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv,
-				"INSERT INTO deploys (started, state, request, profile, total)"
-				" VALUES (?, 'running', ?, ?, ?)",
+	int r = xp__inv_prepare(inv, "INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)",
 				&st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(st, 2, request ? request : "", -1, SQLITE_STATIC);
-	if (profile)
-		sqlite3_bind_text(st, 3, profile, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)total);
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		return r;
 	*id = (int64_t)sqlite3_last_insert_rowid(inv->db);
-	return 0;
+	r = xp__inv_prepare_arg(inv,
+				"INSERT INTO deploy_summary (profile, deploy, total) VALUES (?1, ?2, ?3)",
+				profile, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)*id);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)total);
+	return xp__inv_step_done(inv, st);
 }
 
 int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state,
 			    const struct xp_deploy_counts *counts)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare_arg(
-	    inv,
-	    counts ? "UPDATE deploys SET state = ?1, finished = ?2, created = ?4, skipped = ?5,"
-		     " failed = ?6, cleaned = ?7 WHERE id = ?3"
-		   : "UPDATE deploys SET state = ?1, finished = ?2 WHERE id = ?3",
-	    state, &st);
+	int r = xp__inv_prepare_arg(inv, "UPDATE deploys SET state = ?1, finished = ?2 WHERE id = ?3",
+				    state, &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
-	if (counts) {
-		const int64_t v[] = {counts->created, counts->skipped, counts->failed,
-				     counts->cleaned};
-		for (int i = 0; i < 4; i++)
-			sqlite3_bind_int64(st, 4 + i, (sqlite3_int64)v[i]);
-	}
+	if ((r = xp__inv_step_done(inv, st)) < 0 || !counts)
+		return r;
+	r = xp__inv_prepare(inv,
+			    "INSERT INTO deploy_summary (deploy, created, skipped, failed, cleaned)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (deploy) DO UPDATE SET"
+			    " created = excluded.created, skipped = excluded.skipped,"
+			    " failed = excluded.failed, cleaned = excluded.cleaned",
+			    &st);
+	if (r < 0)
+		return r;
+	const int64_t v[] = {id, counts->created, counts->skipped, counts->failed,
+			     counts->cleaned};
+	for (int i = 0; i < 5; i++)
+		sqlite3_bind_int64(st, 1 + i, (sqlite3_int64)v[i]);
 	return xp__inv_step_done(inv, st);
 }
 
@@ -89,9 +95,10 @@ int xp_deploy_record_last_with_domains(struct xp_inv *inv, const char *profile, 
 	sqlite3_stmt *st;
 	int r = xp__inv_prepare_arg(
 	    inv,
-	    "SELECT max(d.id), count(*) FROM deploys d WHERE"
+	    "SELECT max(d.id), count(*) FROM deploys d"
+	    " LEFT JOIN deploy_summary s ON s.deploy = d.id WHERE"
 	    " EXISTS (SELECT 1 FROM domains WHERE deploy_id = d.id) AND (?1 IS NULL OR"
-	    " coalesce(d.profile, (SELECT min(profile) FROM domains WHERE deploy_id = d.id)) = ?1)",
+	    " coalesce(s.profile, (SELECT min(profile) FROM domains WHERE deploy_id = d.id)) = ?1)",
 	    profile, &st);
 	if (r < 0)
 		return r;
@@ -121,10 +128,11 @@ int xp_deploy_record_domains(struct xp_inv *inv, int64_t id, char ***names, size
 /* ---- deploy list and show ---------------------------------------------------------- */
 
 #define RECORD_COLUMNS                                                                             \
-	"SELECT d.id, coalesce(d.profile, (SELECT min(profile) FROM domains"                       \
-	" WHERE deploy_id = d.id)), d.state, d.request, d.started, d.finished, d.total,"           \
-	" d.created, d.skipped, d.failed, d.cleaned,"                                              \
-	" (SELECT count(*) FROM domains WHERE deploy_id = d.id) FROM deploys d "
+	"SELECT d.id, coalesce(s.profile, (SELECT min(profile) FROM domains"                       \
+	" WHERE deploy_id = d.id)), d.state, d.request, d.started, d.finished, s.total,"           \
+	" s.created, s.skipped, s.failed, s.cleaned,"                                              \
+	" (SELECT count(*) FROM domains WHERE deploy_id = d.id)"                                   \
+	" FROM deploys d LEFT JOIN deploy_summary s ON s.deploy = d.id "
 
 void xp_deploy_record_release(struct xp_deploy_record *rec)
 {

@@ -102,17 +102,21 @@ static const char *const migrations[] = {
     "  kernel_sha256 TEXT NOT NULL,"
     "  initrd_sha256 TEXT);",
     /* 4: what a deploy was for and what it did, for `deploy list` and `show`: its
-     * profile, the guests it was asked for and the counts of its end (NULL for runs
-     * recorded before, or killed). An older run's profile is the one its guests
-     * still carry, where they are left. */
-    "ALTER TABLE deploys ADD COLUMN profile TEXT;"
-    "ALTER TABLE deploys ADD COLUMN total INTEGER;"
-    "ALTER TABLE deploys ADD COLUMN created INTEGER;"
-    "ALTER TABLE deploys ADD COLUMN skipped INTEGER;"
-    "ALTER TABLE deploys ADD COLUMN failed INTEGER;"
-    "ALTER TABLE deploys ADD COLUMN cleaned INTEGER;"
-    "UPDATE deploys SET profile = (SELECT min(profile) FROM domains"
-    "  WHERE domains.deploy_id = deploys.id);",
+     * profile, the guests it was asked for and the counts of its end (NULL for a run
+     * killed, or recorded before). A table of its own, so that the step runs again
+     * cleanly as the others do (SQLite has no ADD COLUMN IF NOT EXISTS); a run of
+     * before gets the profile its guests still carry, where any are left. */
+    "CREATE TABLE IF NOT EXISTS deploy_summary ("
+    "  deploy INTEGER PRIMARY KEY REFERENCES deploys(id) ON DELETE CASCADE,"
+    "  profile TEXT,"
+    "  total INTEGER,"
+    "  created INTEGER,"
+    "  skipped INTEGER,"
+    "  failed INTEGER,"
+    "  cleaned INTEGER);"
+    "INSERT OR IGNORE INTO deploy_summary (deploy, profile)"
+    "  SELECT id, (SELECT min(profile) FROM domains WHERE deploy_id = deploys.id)"
+    "  FROM deploys;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
