@@ -20,7 +20,8 @@
 	"  --ip ADDR               the IPv4 address reserved for it (default: one from a\n"        \
 	"                          pool of the boot server); in a pool's subnet, not its\n"        \
 	"                          network, broadcast or router address, nor the server's\n"       \
-	"  --profile P             it boots the distro of profile P\n"                             \
+	"  --profile P             it boots the distro of profile P (refused when P names\n"     \
+	"                          none, itself or by inheritance, unless --netboot off)\n"      \
 	"  --distro D              it boots distro D\n"                                            \
 	"  --hostname NAME         its host name (default: the system's name)\n"                   \
 	"  --netboot on|off        off: offer no boot file; it boots its own disk (default on)\n"  \
