@@ -17,10 +17,8 @@ export XENPROV_STATE_DIR=$T/state
 
 # a small golden root (a kernel for pygrub, the default boot method)
 r=$T/root
-mkdir -p "$r/etc/network" "$r/boot" "$r/bin"
-echo golden >"$r/etc/hostname"
-printf 'auto lo\niface lo inet loopback\n' >"$r/etc/network/interfaces"
-printf 'root:*:19000:0:99999:7:::\n' >"$r/etc/shadow"
+guest_root "$r"
+mkdir -p "$r/boot"
 echo kernel >"$r/boot/vmlinuz-6.1.0-1-amd64"
 printf '#!/bin/sh\n' >"$r/bin/sh"
 tar -C "$r" --numeric-owner -czf "$T/root.tgz" .

@@ -45,6 +45,15 @@ static double elapsed(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+/* The inventory in dir, or -errno with a diagnostic. */
+static int open_inventory(const char *dir, struct xp_inv **inv, struct xp_diags *d)
+{
+	int r = xp_inv_open(dir, inv);
+	return r < 0 ? xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot open the inventory in '%s': %s", dir, strerror(-r))
+		     : 0;
+}
+
 /* With run->lock held. */
 static void emit_code(struct run *run, enum xp_deploy_event_kind kind, const char *name,
 		      const char *message, const char *code)
@@ -455,12 +464,8 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		free(run.ips);
 		return -ENOMEM;
 	}
-	r = xp_inv_open(o->state_dir, &inv);
-	if (r < 0) {
-		xp_diags_add(diags, XP_SEV_ERROR, o->state_dir, 0, 0, "inventory", NULL, NULL,
-			     "cannot open the inventory: %s", strerror(-r));
+	if ((r = open_inventory(o->state_dir, &inv, diags)) < 0)
 		goto out;
-	}
 	r = xp_profile_resolve(inv, o->profile, &s);
 	if (r < 0) {
 		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "profile", NULL,
@@ -711,10 +716,9 @@ int xp_deploy_rollback_plan(const struct xp_deploy_rollback_opts *o, struct xp_r
 {
 	memset(plan, 0, sizeof(*plan));
 	struct xp_inv *inv;
-	int r = xp_inv_open(o->state_dir, &inv);
+	int r = open_inventory(o->state_dir, &inv, diags);
 	if (r < 0)
-		return xp_diags_refuse(diags, r, "inventory", o->state_dir, NULL,
-				       "cannot open the inventory: %s", strerror(-r));
+		return r;
 	int64_t id;
 	struct xp_domain *doms = NULL;
 	size_t n = 0;
@@ -753,10 +757,9 @@ int xp_deploy_rollback(const struct xp_deploy_rollback_opts *o, struct xp_deploy
 {
 	memset(res, 0, sizeof(*res));
 	struct xp_inv *inv;
-	int r = xp_inv_open(o->state_dir, &inv);
+	int r = open_inventory(o->state_dir, &inv, diags);
 	if (r < 0)
-		return xp_diags_refuse(diags, r, "inventory", o->state_dir, NULL,
-				       "cannot open the inventory: %s", strerror(-r));
+		return r;
 	int64_t id;
 	size_t with;
 	char **names = NULL;
