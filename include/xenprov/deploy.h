@@ -23,6 +23,7 @@
 
 #include "xenprov/domain.h"
 #include "xenprov/inventory.h"
+#include "xenprov/toolstack.h"
 #include "xenprov/util.h"
 
 struct xp_deploy_guest {
@@ -95,6 +96,9 @@ struct xp_deploy_rollback_opts {
 	/* The deploy; 0: the newest deploy that still has guests (of profile, if given). */
 	int64_t deploy_id;
 	const char *profile; /* with deploy_id 0: among this profile's deploys; NULL: any */
+	/* Guests the toolstack runs: refused, or with stop->force shut down first
+	 * (xp_domains_stop_for_removal); NULL: refused. */
+	const struct xp_stop_opts *stop;
 };
 
 /* What a rollback would remove: the deploy, and each of its guests with the files
@@ -103,7 +107,9 @@ struct xp_rollback_guest {
 	struct xp_domain dom;
 	struct xp_artifact *art;
 	size_t nart;
-	bool refused; /* the rollback would refuse it (the reason is in the diagnostics) */
+	/* the toolstack runs it: the rollback refuses it, or with stop->force shuts it
+	 * down first */
+	bool running;
 };
 struct xp_rollback_plan {
 	struct xp_deploy_record deploy;
@@ -120,20 +126,22 @@ void xp_rollback_plan_release(struct xp_rollback_plan *plan);
  * it in a transaction of inv for one snapshot. */
 int xp_deploy_guests(struct xp_inv *inv, int64_t id, struct xp_domain **v, size_t *n);
 
-/* Reads what xp_deploy_rollback with the same options would remove, removing nothing.
- * -ENOENT with a diagnostic (code "rollback") for an unknown id, or when no deploy (of
- * the profile) has guests left. A guest the rollback would refuse is marked refused,
- * with an error diagnostic; the plan is still 0. */
+/* Reads what xp_deploy_rollback with the same options would remove, removing and
+ * stopping nothing (the toolstack is only asked which guests run). -ENOENT with a
+ * diagnostic (code "rollback") for an unknown id, or when no deploy (of the profile)
+ * has guests left. */
 int xp_deploy_rollback_plan(const struct xp_deploy_rollback_opts *o, struct xp_rollback_plan *plan,
 			    struct xp_diags *diags);
 
 /* Removes every guest a deploy made, as xp_domain_delete does (config, storage,
  * record; in name order), and marks the deploy rolled back. Every guest is checked
- * first (rollback_check_guest in deploy.c, the one place where a guest is refused):
- * if any is refused, nothing is removed (-EPERM-like errors with a diagnostic each).
- * -ENOENT as xp_deploy_rollback_plan; -EIO when some guest could not be removed (the
- * others were). res->deploy_id is the deploy, res->cleaned counts the guests removed,
- * res->failed those that could not be. */
+ * before any is removed (rollback_stop in deploy.c, the one place where guests are
+ * refused or stopped): guests the toolstack runs are refused, all of them and nothing
+ * removed (-EBUSY, a diagnostic each), unless o->stop->force: then they are shut down
+ * first, destroyed after o->stop->timeout, and one that could not be stopped keeps its
+ * disk (counted failed). -ENOENT as xp_deploy_rollback_plan; -EIO when some guest could
+ * not be removed (the others were). res->deploy_id is the deploy, res->cleaned counts
+ * the guests removed, res->failed those that could not be. */
 int xp_deploy_rollback(const struct xp_deploy_rollback_opts *o, struct xp_deploy_result *res,
 		       struct xp_diags *diags);
 

@@ -18,7 +18,8 @@
 static const char deploy_usage[] =
 	"Usage: xenprov deploy --profile P (--count N [--name FMT] [--first K] |\n"
 	"                      --names-from FILE | --plan FILE) [--set KEY=VALUE]... [OPTIONS]\n"
-	"       xenprov deploy --rollback [ID] [--profile P] [--dry-run] [--yes] [OPTIONS]\n"
+	"       xenprov deploy --rollback [ID] [--profile P] [--dry-run] [--yes] [--force]\n"
+	"                      [OPTIONS]\n"
 	"       xenprov deploy list [--json]\n"
 	"       xenprov deploy show ID [--json]\n"
 	"\n"
@@ -57,8 +58,11 @@ static const char deploy_usage[] =
 	"                       deploy and how many guests, and asks on a terminal; without\n"
 	"                       one it never asks, and needs ID when more than one deploy\n"
 	"                       has guests\n"
-	"  --dry-run            list the guests and files the rollback would remove; remove\n"
-	"                       nothing\n"
+	"                       (refused while any of its guests runs)\n"
+	"  --dry-run            list the guests and files the rollback would remove (and\n"
+	"                       which run); remove nothing\n"
+	"  --force              shut running guests down first (destroyed if still running\n"
+	"                       after 60 s)\n"
 	"  -y, --yes            do not ask (an ID is then needed when more than one deploy\n"
 	"                       has guests)\n"
 	"\n"
@@ -390,8 +394,10 @@ static int lib_failed(const struct xp_diags *d, int r, const char *what)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct xp_diag *g = &d->v[i];
-		fprintf(stderr, "xenprov: %s%s%s%s\n", g->severity == XP_SEV_WARNING ? "warning: " : "",
-			g->file ? g->file : "", g->file ? ": " : "", g->msg);
+		fprintf(stderr, "xenprov: %s%s%s%s%s\n",
+			g->severity == XP_SEV_ERROR ? "" : xp_severity_name(g->severity),
+			g->severity == XP_SEV_ERROR ? "" : ": ", g->file ? g->file : "",
+			g->file ? ": " : "", g->msg);
 		if (g->hint)
 			fprintf(stderr, "    hint: %s\n", g->hint);
 	}
@@ -437,7 +443,7 @@ static int print_plan(const struct xp_rollback_plan *plan, bool json)
 				json_array_append_new(files, f);
 			}
 			json_object_set_new(j, "files", files);
-			json_object_set_new(j, "refused", json_boolean(g->refused));
+			json_object_set_new(j, "running", json_boolean(g->running));
 			json_array_append_new(a, j);
 		}
 		json_object_set_new(o, "guests", a);
@@ -455,7 +461,7 @@ static int print_plan(const struct xp_rollback_plan *plan, bool json)
 		memcpy(cells, head, sizeof(head));
 		for (size_t i = 0; i < plan->n; i++) {
 			const struct xp_rollback_guest *g = &plan->guests[i];
-			const char *row[] = {g->dom.name, g->refused ? "refused" : g->dom.state,
+			const char *row[] = {g->dom.name, g->running ? "running" : g->dom.state,
 					     g->dom.storage, artifact(g, "disk"),
 					     artifact(g, "config")};
 			memcpy(&cells[(i + 1) * 5], row, sizeof(row));
@@ -467,10 +473,10 @@ static int print_plan(const struct xp_rollback_plan *plan, bool json)
 }
 
 /* On a terminal: "y" or "yes" removes; anything else (or end of input) does not. */
-static bool confirmed(const char *title, size_t n)
+static bool confirmed(const char *title, size_t n, const char *running)
 {
-	fprintf(stderr, "Roll back %s: remove its %zu guest%s, their disks and configs? [y/N] ",
-		title, n, n == 1 ? "" : "s");
+	fprintf(stderr, "Roll back %s: remove its %zu guest%s%s, their disks and configs? [y/N] ",
+		title, n, n == 1 ? "" : "s", running);
 	fflush(stderr);
 	char line[32];
 	if (!fgets(line, sizeof(line), stdin))
@@ -483,12 +489,21 @@ static bool confirmed(const char *title, size_t n)
  * terminal (unless --yes); without a terminal (or with --yes) the newest deploy is
  * taken only when it is the only one that has guests, since nobody sees which it is
  * before it goes. */
-static int rollback(const char *dir, int64_t id, const char *profile, bool dry, bool yes,
-		    const struct cli_opts *co)
+struct rollback_args {
+	int64_t id; /* 0: none given */
+	const char *profile;
+	bool dry, yes, force;
+};
+
+static int rollback(const char *dir, const struct rollback_args *a, const struct cli_opts *co)
 {
 	struct xp_diags d;
 	xp_diags_init(&d);
-	struct xp_deploy_rollback_opts ro = {.state_dir = dir, .deploy_id = id, .profile = profile};
+	int64_t id = a->id;
+	const char *profile = a->profile;
+	struct xp_stop_opts stop = {.force = a->force, .timeout = XP_STOP_TIMEOUT_DEFAULT};
+	struct xp_deploy_rollback_opts ro = {
+	    .state_dir = dir, .deploy_id = id, .profile = profile, .stop = &stop};
 	struct xp_rollback_plan plan;
 	int r = xp_deploy_rollback_plan(&ro, &plan, &d);
 	if (r < 0) {
@@ -499,16 +514,24 @@ static int rollback(const char *dir, int64_t id, const char *profile, bool dry, 
 	int rc = XP_EXIT_OK;
 	char title[200];
 	deploy_title(&plan.deploy, title, sizeof(title));
-	bool ask = !yes && isatty(STDIN_FILENO);
-	if (dry) {
-		if (d.n)
-			lib_failed(&d, 0, "");
+	bool ask = !a->yes && isatty(STDIN_FILENO);
+	size_t running = 0;
+	for (size_t i = 0; i < plan.n; i++)
+		running += plan.guests[i].running;
+	if (a->dry) {
 		rc = print_plan(&plan, co->json);
+		if (running && !co->json)
+			fprintf(stderr, "xenprov: %zu of them run%s\n", running,
+				a->force ? ": they would be shut down first"
+					 : ": the rollback refuses them unless --force");
 		goto out;
 	}
-	if (d.n) { /* guests the rollback refuses: it would remove nothing */
-		rc = lib_failed(&d, 0, "");
-		cli_error("%s not rolled back: nothing removed", title);
+	if (running && !a->force) { /* refused before asking; the library refuses too */
+		for (size_t i = 0; i < plan.n; i++)
+			if (plan.guests[i].running)
+				cli_error("domain '%s' is running", plan.guests[i].dom.name);
+		fprintf(stderr, "    hint: shut them down first, or give --force\n");
+		rc = cli_error("cannot roll back: guests are running (nothing was removed)");
 		goto out;
 	}
 	if (id == 0 && !ask && plan.with_guests > 1) {
@@ -521,17 +544,25 @@ static int rollback(const char *dir, int64_t id, const char *profile, bool dry, 
 				"would remove\n");
 		goto out;
 	}
-	if (ask && !confirmed(title, plan.n)) {
+	char stopping[64] = ""; /* with --force */
+	if (running)
+		snprintf(stopping, sizeof(stopping), " (%zu running: shut down first)", running);
+	if (ask && !confirmed(title, plan.n, stopping)) {
 		rc = cli_error("%s not rolled back: nothing removed", title);
 		goto out;
 	}
 	if (!ask && !co->quiet)
-		fprintf(stderr, "xenprov: rolling back %s: removing %zu guest%s\n", title, plan.n,
-			plan.n == 1 ? "" : "s");
+		fprintf(stderr, "xenprov: rolling back %s: removing %zu guest%s%s\n", title, plan.n,
+			plan.n == 1 ? "" : "s", stopping);
 	/* by the id the plan named, whatever was deployed since */
 	ro.deploy_id = plan.deploy.id;
 	struct xp_deploy_result res;
 	r = xp_deploy_rollback(&ro, &res, &d);
+	if (r == -EBUSY) { /* one started since the plan */
+		lib_failed(&d, r, "");
+		rc = cli_error("cannot roll back: guests are running (nothing was removed)");
+		goto out;
+	}
 	if (r < 0 && r != -EIO) {
 		rc = lib_failed(&d, r, "cannot roll back");
 		goto out;
@@ -561,7 +592,7 @@ out:
 static int deploy_main(int argc, char **argv, struct xp_settings *set)
 {
 	enum { O_PROFILE = 256, O_COUNT, O_NAME, O_FIRST, O_NAMES, O_PLAN, O_CONFIGDIR,
-	       O_ROLLBACK, O_SET, O_DRYRUN };
+	       O_ROLLBACK, O_SET, O_DRYRUN, O_FORCE };
 	static const struct option opts[] = {{"profile", required_argument, NULL, O_PROFILE},
 					     {"count", required_argument, NULL, O_COUNT},
 					     {"name", required_argument, NULL, O_NAME},
@@ -574,10 +605,11 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 					     {"rollback", optional_argument, NULL, O_ROLLBACK},
 					     {"dry-run", no_argument, NULL, O_DRYRUN},
 					     {"yes", no_argument, NULL, 'y'},
+					     {"force", no_argument, NULL, O_FORCE},
 					     {NULL, 0, NULL, 0}};
 	/* what only a deploy (not a rollback) takes, and what only a rollback takes */
 	const char *deploy_only = NULL, *rollback_only = NULL;
-	bool dry = false, yes = false;
+	bool dry = false, yes = false, force = false; /* --force: stop running guests */
 	const char *profile = NULL, *fmt = "guest%03d", *names_from = NULL, *plan = NULL,
 		   *config_dir = NULL;
 	long count = -1, first = 1, jobs = 0, rollback_id = -1;
@@ -596,6 +628,10 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 		case 'y':
 			yes = true;
 			rollback_only = "--yes";
+			break;
+		case O_FORCE:
+			force = true;
+			rollback_only = "--force";
 			break;
 		case O_SET:
 			if ((rc = add_set(set, optarg)) != 0)
@@ -666,7 +702,9 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 		return cli_usage_error("deploy", "%s goes with --rollback only", rollback_only);
 	}
 	if (rollback_id >= 0) {
-		rc = rollback(dir, rollback_id, profile, dry, yes, &co);
+		struct rollback_args ra = {.id = rollback_id, .profile = profile, .dry = dry,
+					   .yes = yes, .force = force};
+		rc = rollback(dir, &ra, &co);
 		free(dir);
 		return rc;
 	}

@@ -3,7 +3,8 @@
 # JSON); `--rollback` that names its deploy, refuses without a terminal when more than
 # one deploy has guests and no id is given, asks on a terminal (a pty made by
 # script(1)), takes --yes, --profile and --dry-run (which lists guests and files and
-# removes nothing), and says "nothing to roll back" without an errno tail; addresses
+# removes nothing; with lib/fake-xl standing in for xl, which guests run), refuses a
+# running guest before asking, and says "nothing to roll back" without an errno tail; addresses
 # that follow the guests' names under --jobs 4 (20 guests listed in reverse order,
 # asserted name by name); a pool too small, failing the last names only; where configs
 # go (--config-dir, the profile's config-dir, the setting config-dir) and a missing
@@ -131,7 +132,7 @@ ok
 expect_rc 0 deploy --rollback 2 --dry-run --json
 json_ok "$T/stdout" 'j["dry_run"] and j["deploy"]["id"] == 2 and len(j["guests"]) == 5 and
 	j["guests"][0]["files"] == [{"kind": "config", "path": "'"$T"'/cfg/db01.cfg"}, {"kind": "disk", "path": "'"$T"'/pool/db01.qcow2"}] and
-	not any(g["refused"] for g in j["guests"])'
+	not any(g["running"] for g in j["guests"])'
 # without an id a dry run names the deploy a rollback would take, and says so
 expect_rc 0 deploy --rollback --dry-run
 out_has "deploy 3 (profile 'tiny'"
@@ -180,6 +181,33 @@ ok
 ok
 expect_rc 0 deploy list --json
 json_ok "$T/stdout" '[(d["id"], d["state"], d["guests"]) for d in j] == [(1, "rolled-back", 0), (2, "rolled-back", 0), (3, "rolled-back", 0)]'
+# a running guest (the toolstack is lib/fake-xl, a stand-in for xl: no Xen runs here):
+# a dry run says so, a rollback refuses it before asking (domain-life.sh has --force)
+mkdir -p "$T/xl"
+export XENPROV_XL=$XP_SRC/tests/integration/lib/fake-xl XP_FAKE_XL_STATE=$T/xl
+expect_rc 0 deploy --profile web --count 2 --name 'run%d' --config-dir "$T/cfg" -q
+expect_rc 0 domain start run1
+expect_rc 0 deploy --rollback --dry-run
+grep -Eq "^run1 +running +qcow2 " "$T/stdout" && grep -Eq "^run2 +ready +qcow2 " "$T/stdout" ||
+	fail "dry run with a running guest: $(cat "$T/stdout")"
+ok
+err_is "xenprov: 1 of them run: the rollback refuses them unless --force"
+expect_rc 0 deploy --rollback --dry-run --json
+json_ok "$T/stdout" '[g["running"] for g in j["guests"]] == [True, False]'
+tty_run y deploy --rollback
+[ "$rc" = 1 ] || fail "a rollback of a running guest: exit $rc: $(cat "$T/tty")"
+! grep -q 'Roll back' "$T/tty" || fail "asked although it must refuse: $(cat "$T/tty")"
+grep -q "xenprov: domain 'run1' is running" "$T/tty" &&
+	grep -q "cannot roll back: guests are running (nothing was removed)" "$T/tty" || fail "refusal: $(cat "$T/tty")"
+ok
+[ -e "$T/cfg/run1.cfg" ] && [ -e "$T/cfg/run2.cfg" ] || fail "a refused rollback removed a guest"
+ok
+expect_rc 0 deploy --rollback --force
+err_has "removing 2 guests (1 running: shut down first)"
+err_has "xenprov: note: domain 'run1' was shut down"
+out_is "deploy 4 rolled back: 2 guests removed"
+unset XENPROV_XL XP_FAKE_XL_STATE
+
 # nothing left: one message, no errno tail
 expect_rc 1 deploy --rollback
 err_is "xenprov: no deploy has guests left to roll back"
@@ -203,7 +231,7 @@ json_ok "$T/stdout" 'j == []'
 [ -z "$(ls "$T/pool")" ] || fail "a refused deploy made disks: $(ls "$T/pool")"
 ok
 expect_rc 0 deploy list --json
-json_ok "$T/stdout" 'len(j) == 3'
+json_ok "$T/stdout" 'len(j) == 4'
 # the setting, then the profile's, then --config-dir
 mkdir -p "$T/xen" "$T/xen-db" "$T/xen-opt"
 expect_rc 0 settings show --json

@@ -659,19 +659,18 @@ static int rollback_target(struct xp_inv *inv, const struct xp_deploy_rollback_o
 	return 0;
 }
 
-/* Whether a rollback may remove guest dom: called for every guest of the deploy before
- * any is removed, by the rollback and by its plan (a dry run shows what it would
- * refuse). 0: it may; -errno with an error diagnostic naming the guest: it may not, and
- * the rollback removes nothing. This is the one place for such a rule; none refuses
- * yet (a running guest, unless forced, is the one meant to). */
-static int rollback_check_guest(struct xp_inv *inv, const struct xp_deploy_rollback_opts *o,
-				const struct xp_domain *dom, struct xp_diags *d)
+/* The one place where a rollback refuses or stops guests, called with every guest of
+ * the deploy before any is removed: the ones the toolstack runs are refused (res[i]
+ * -EBUSY, a diagnostic each; -EBUSY returned, so nothing is removed), or with
+ * stop->force shut down first (xp_domains_stop_for_removal); res[i] < 0 for a guest
+ * that could not be stopped, which then keeps its disk. */
+static int rollback_stop(const struct xp_deploy_rollback_opts *o, char *const *names, size_t n,
+			 int *res, struct xp_diags *d)
 {
-	(void)inv;
-	(void)o;
-	(void)dom;
-	(void)d;
-	return 0;
+	int r = xp_domains_stop_for_removal(o->stop, (const char *const *)names, n, res, d);
+	if (r < 0 && r != -ENOMEM && o->stop && o->stop->force)
+		r = 0; /* each guest's own result is in res[] */
+	return r;
 }
 
 int xp_deploy_guests(struct xp_inv *inv, int64_t id, struct xp_domain **v, size_t *n)
@@ -711,6 +710,34 @@ void xp_rollback_plan_release(struct xp_rollback_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
+/* Which of the plan's guests the toolstack runs, asking it only (as a rollback without
+ * --force does, which stops nothing): their refusals are not the plan's errors. */
+static int plan_running(const struct xp_deploy_rollback_opts *o, struct xp_rollback_plan *plan,
+			struct xp_diags *diags)
+{
+	struct xp_stop_opts ask = {.xl = o->stop ? o->stop->xl : NULL};
+	char **names = calloc(plan->n ? plan->n : 1, sizeof(*names));
+	int *res = calloc(plan->n ? plan->n : 1, sizeof(*res));
+	int r = names && res ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < plan->n; i++)
+		names[i] = plan->guests[i].dom.name;
+	struct xp_diags own;
+	xp_diags_init(&own);
+	if (r == 0 && (r = xp_domains_stop_for_removal(&ask, (const char *const *)names, plan->n,
+						       res, &own)) == -EBUSY)
+		r = 0;
+	for (size_t i = 0; r == 0 && i < plan->n; i++)
+		plan->guests[i].running = res[i] == -EBUSY;
+	if (r < 0)
+		xp_diags_refuse(diags, r, "toolstack", NULL, NULL,
+				"cannot tell which guests run: %s",
+				own.n ? own.v[0].msg : strerror(-r));
+	xp_diags_release(&own);
+	free(names);
+	free(res);
+	return r;
+}
+
 int xp_deploy_rollback_plan(const struct xp_deploy_rollback_opts *o, struct xp_rollback_plan *plan,
 			    struct xp_diags *diags)
 {
@@ -739,9 +766,10 @@ int xp_deploy_rollback_plan(const struct xp_deploy_rollback_opts *o, struct xp_r
 		g->dom = doms[i]; /* moved */
 		memset(&doms[i], 0, sizeof(doms[i]));
 		plan->n++;
-		g->refused = rollback_check_guest(inv, o, &g->dom, diags) < 0;
 	}
 	xp_inv_rollback(inv); /* read only */
+	if (r == 0)
+		r = plan_running(o, plan, diags);
 	if (r < 0 && xp_diags_count(diags, XP_SEV_ERROR) == 0)
 		xp_diags_refuse(diags, r, "inventory", NULL, NULL, "cannot read the deploy: %s",
 				xp_inv_errmsg(inv));
@@ -774,31 +802,20 @@ int xp_deploy_rollback(const struct xp_deploy_rollback_opts *o, struct xp_deploy
 		goto out;
 	}
 	/* every guest is checked before any is removed: a refusal removes nothing */
-	int refused = 0;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct xp_domain dom;
-		int g = xp_domain_get(inv, names[i], &dom);
-		if (g == -ENOENT)
-			continue; /* removed meanwhile */
-		if (g < 0) {
-			r = xp_diags_refuse(diags, g, "inventory", NULL, NULL,
-					    "cannot read the inventory: %s", xp_inv_errmsg(inv));
-			break;
-		}
-		g = rollback_check_guest(inv, o, &dom, diags);
-		if (g < 0 && !refused)
-			refused = g;
-		xp_domain_release(&dom);
-	}
-	if (r == 0 && refused)
-		r = refused;
+	int *stopped = calloc(n ? n : 1, sizeof(*stopped));
+	r = stopped ? rollback_stop(o, names, n, stopped, diags) : -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++) {
+		if (stopped[i] < 0) { /* still running: its disk is kept */
+			res->failed++;
+			continue;
+		}
 		int d = xp_domain_delete(inv, names[i], false, diags);
 		if (d < 0 && d != -ENOENT)
 			res->failed++;
 		else
 			res->cleaned++;
 	}
+	free(stopped);
 	if (r == 0 && (r = xp_deploy_record_finish(inv, id, "rolled-back", NULL)) < 0)
 		xp_diags_refuse(diags, r, "inventory", NULL, NULL,
 				"cannot record the rollback: %s", xp_inv_errmsg(inv));
