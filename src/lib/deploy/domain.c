@@ -282,6 +282,15 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 		goto fail;
 	}
 
+	/* the guest's own values as they took effect (checked, normalised: an absolute
+	 * pool), kept apart so that a comparison with the profile keeps them */
+	struct xp_settings own = {0};
+	r = 0;
+	for (size_t i = 0; r == 0 && o->overrides && i < o->overrides->n; i++) {
+		const char *v = xp_settings_get(&p->s, o->overrides->v[i].key);
+		if (v)
+			r = xp_settings_set(&own, o->overrides->v[i].key, v);
+	}
 	struct xp_domain_new row = {
 	    .name = o->name,
 	    .profile = o->profile,
@@ -293,9 +302,12 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	    .config_path = p->config_path,
 	    .golden = p->golden.path,
 	    .settings = &p->s,
+	    .overrides = &own,
 	    .deploy_id = o->deploy_id,
 	};
-	r = xp_domain_insert(inv, &row);
+	if (r == 0)
+		r = xp_domain_insert(inv, &row);
+	xp_settings_release(&own);
 	if (r < 0) {
 		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
 				xp_inv_errmsg(inv));

@@ -278,13 +278,17 @@ int xp_image_grow(const char *path, uint64_t size, const char *tmpdir, struct xp
 	res->fs_offset = root->offset;
 	res->old_fs_size = root->fs.block_size * root->fs.blocks_total;
 	res->fs_size = res->old_fs_size;
-	if (size < info.virtual_size) {
+	/* a device was grown by its owner (lvextend): what is left is to fill it */
+	struct stat st;
+	bool device = stat(path, &st) == 0 && S_ISBLK(st.st_mode);
+	if (device ? size != info.virtual_size : size < info.virtual_size) {
 		r = xp_diags_fail(d, -EINVAL, path, "grow", NULL,
-				  "%llu bytes: a disk only grows (it has %llu)",
+				  device ? "%llu bytes: the device has %llu"
+					 : "%llu bytes: a disk only grows (it has %llu)",
 				  (unsigned long long)size, (unsigned long long)info.virtual_size);
 		goto out;
 	}
-	if (size == info.virtual_size)
+	if (size == info.virtual_size && !device)
 		goto out;
 	/* the root partition must be the last (what follows it could not move) */
 	for (size_t i = 0; partitioned && i < info.n; i++)
