@@ -1,7 +1,8 @@
 /*
  * cmd-domain.c - `xenprov domain`: make one guest from a profile (disk, MAC, IP, config
  * in /etc/xen), delete it, list and show what the inventory holds, start it with xl.
- * Thin: the work is in src/lib/deploy (xenprov/domain.h) and the inventory.
+ * Thin: the work is in src/lib/deploy (xenprov/domain.h) and the inventory. The drift
+ * verbs (diff, update) are in cmd-domain-drift.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,14 +24,7 @@
 /* Diagnostics as "xenprov: [FILE: ]MESSAGE" lines with their hints. */
 static void print_diags(const struct xp_diags *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		const struct xp_diag *g = &d->v[i];
-		fprintf(stderr, "xenprov: %s%s%s%s\n",
-			g->severity == XP_SEV_WARNING ? "warning: " : "", g->file ? g->file : "",
-			g->file ? ": " : "", g->msg);
-		if (g->hint)
-			fprintf(stderr, "    hint: %s\n", g->hint);
-	}
+	cli_print_messages(d);
 }
 
 static void progress_fn(void *ud, uint64_t bytes, uint64_t entries)
@@ -326,11 +320,14 @@ static int run_delete(int argc, char **argv)
 /* ---- list, show --------------------------------------------------------------------------- */
 
 static const char list_usage[] =
-    "Usage: xenprov domain list [--json]\n"
+    "Usage: xenprov domain list [--json] [--drift]\n"
     "\n"
     "Lists the guests in the inventory: name, state, profile, storage, MAC and IP.\n"
     "\n"
     "  --json            JSON output (an array of what `show --json` prints)\n"
+    "  --drift           also where each guest differs from its profile now (see\n"
+    "                    `domain diff`): a DRIFT column of profile keys, \"drift\" in\n"
+    "                    the JSON (null where it cannot be compared)\n"
     "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  -h, --help        this help\n";
 
@@ -350,7 +347,9 @@ static int run_list(int argc, char **argv)
 {
 	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR, .operand = ""};
 	struct xp_inv *inv;
-	int rc = cli_parse_flags(argc, argv, "domain list", "", NULL, &co);
+	int drift = 0;
+	const struct option opts[] = {{"drift", no_argument, &drift, 1}, {NULL, 0, NULL, 0}};
+	int rc = cli_parse_flags(argc, argv, "domain list", "", opts, &co);
 	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	struct xp_domain *v;
@@ -363,17 +362,34 @@ static int run_list(int argc, char **argv)
 	}
 	if (co.json) {
 		json_t *a = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, xp_domain_to_json(&v[i], false));
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = xp_domain_to_json(&v[i], false);
+			if (drift) {
+				json_t *keys = cli_domain_drift_keys(inv, &v[i]);
+				json_object_set_new(o, "drift", keys ? keys : json_null());
+			}
+			json_array_append_new(a, o);
+		}
 		rc = cli_print_json(a);
 	} else {
+		/* the IP last, unpadded, unless the DRIFT column follows it */
+		int ipw = drift ? -15 : 0;
 		if (n)
-			printf("%-20s %-9s %-16s %-8s %-17s %s\n", "NAME", "STATE", "PROFILE",
-			       "STORAGE", "MAC", "IP");
-		for (size_t i = 0; i < n; i++)
-			printf("%-20s %-9s %-16s %-8s %-17s %s\n", v[i].name, v[i].state,
+			printf("%-20s %-9s %-16s %-8s %-17s %*s%s\n", "NAME", "STATE", "PROFILE",
+			       "STORAGE", "MAC", ipw, "IP", drift ? " DRIFT" : "");
+		for (size_t i = 0; i < n; i++) {
+			printf("%-20s %-9s %-16s %-8s %-17s %*s", v[i].name, v[i].state,
 			       v[i].profile ? v[i].profile : "-", v[i].storage ? v[i].storage : "-",
-			       v[i].mac ? v[i].mac : "-", v[i].ip ? v[i].ip : "dhcp");
+			       v[i].mac ? v[i].mac : "-", ipw, v[i].ip ? v[i].ip : "dhcp");
+			json_t *keys = drift ? cli_domain_drift_keys(inv, &v[i]) : NULL;
+			for (size_t k = 0; keys && k < json_array_size(keys); k++)
+				printf("%s%s", k ? "," : " ",
+				       json_string_value(json_array_get(keys, k)));
+			if (drift && (!keys || json_array_size(keys) == 0))
+				printf(" %s", keys ? "-" : "?");
+			json_decref(keys);
+			printf("\n");
+		}
 	}
 	xp_domain_list_free(v, n);
 	xp_inv_close(inv);
@@ -501,8 +517,9 @@ static const struct xp_verb show_verb = {"show", "show one guest's record", show
 static const struct xp_verb start_verb = {"start", "start a guest with xl create", start_usage,
 					  run_start};
 
-static const struct xp_verb *const domain_verbs[] = {&create_verb, &delete_verb, &list_verb,
-						     &show_verb,   &start_verb,	 NULL};
+static const struct xp_verb *const domain_verbs[] = {
+    &create_verb, &delete_verb, &list_verb,	    &show_verb,
+    &start_verb,  &domain_diff_verb, &domain_update_verb, NULL};
 
 const struct xp_command cmd_domain = {
     .name = "domain",
