@@ -274,22 +274,34 @@ static char *canon(const struct xp_cfg_value *v, int *err)
 	return xp_buf_steal(&b);
 }
 
-/* The profile key behind an xl setting of the guest's config (xlcfg.c writes them). */
+/* The settings xlcfg.c writes, each with the profile key behind it; a setting the
+ * profile sets as config.NAME is that key's. */
+static const char *const written[][2] = {
+    {"name", "name"},	  {"type", "type"},	{"memory", "memory"},
+    {"vcpus", "vcpus"},	  {"bootloader", "boot"}, {"kernel", "kernel"},
+    {"ramdisk", "ramdisk"}, {"root", "root"},	  {"extra", "extra"},
+    {"disk", "storage"},	  {"vif", "bridge"},	  {"on_poweroff", "config.on_poweroff"},
+    {"on_reboot", "config.on_reboot"}, {"on_crash", "config.on_crash"},
+};
+
+static bool is_written(const char *setting)
+{
+	for (size_t i = 0; i < sizeof(written) / sizeof(written[0]); i++)
+		if (strcmp(written[i][0], setting) == 0)
+			return true;
+	return false;
+}
+
+/* The profile key behind an xl setting of the guest's config. */
 static void key_of(const char *setting, const struct xp_settings *rec,
 		   const struct xp_settings *want, char *key, size_t cap)
 {
-	static const char *const direct[][2] = {
-	    {"memory", "memory"},   {"vcpus", "vcpus"},	     {"vif", "bridge"},
-	    {"disk", "storage"},    {"type", "type"},	     {"bootloader", "boot"},
-	    {"kernel", "kernel"},   {"ramdisk", "ramdisk"},  {"root", "root"},
-	    {"extra", "extra"},	    {"name", "name"},
-	};
 	snprintf(key, cap, "config.%s", setting);
 	if (xp_settings_get(rec, key) || xp_settings_get(want, key))
 		return;
-	for (size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
-		if (strcmp(direct[i][0], setting) == 0)
-			snprintf(key, cap, "%s", direct[i][1]);
+	for (size_t i = 0; i < sizeof(written) / sizeof(written[0]); i++)
+		if (strcmp(written[i][0], setting) == 0)
+			snprintf(key, cap, "%s", written[i][1]);
 }
 
 static int add_xl(struct xp_drift_item *it, const char *setting, char *guest, char *profile)
@@ -309,35 +321,43 @@ static int add_xl(struct xp_drift_item *it, const char *setting, char *guest, ch
 	return 0;
 }
 
-/* Each setting of now whose value differs in the guest's config, and each config.NAME
- * of the record the profile no longer has that the config still sets. */
+/* One setting: its value in now (what create writes now) against the guest's config. */
+static int compare_setting(struct xp_drift *dr, const char *name, const struct xp_settings *rec,
+			   const struct xp_settings *want, const struct xp_cfg *cfg,
+			   const struct xp_cfg *now)
+{
+	int err = 0;
+	char key[160];
+	char *p = canon(xp_cfg_lookup(now, name), &err);
+	char *g = canon(xp_cfg_lookup(cfg, name), &err);
+	if (err || same(p, g)) {
+		free(p);
+		free(g);
+		return err;
+	}
+	key_of(name, rec, want, key, sizeof(key));
+	struct xp_drift_item *it = item_of(dr, key, rec, want);
+	return it ? add_xl(it, name, g, p) : -ENOMEM;
+}
+
+/* The settings xenprov manages in the guest's config: those create writes now, those it
+ * writes for some profile (an extra the profile no longer has), and the config.NAME of
+ * the record; the operator's own settings are not compared. */
 static int compare_config(struct xp_drift *dr, const struct xp_settings *rec,
 			  const struct xp_settings *want, const struct xp_cfg *cfg,
 			  const struct xp_cfg *now)
 {
 	int err = 0;
-	char key[160];
-	for (size_t i = 0; err == 0 && i < xp_cfg_count(now); i++) {
-		const char *name = xp_cfg_name_at(now, i);
-		char *p = canon(xp_cfg_value_at(now, i), &err);
-		char *g = canon(xp_cfg_lookup(cfg, name), &err);
-		if (err || same(p, g)) {
-			free(p);
-			free(g);
-			continue;
-		}
-		key_of(name, rec, want, key, sizeof(key));
-		struct xp_drift_item *it = item_of(dr, key, rec, want);
-		err = it ? add_xl(it, name, g, p) : -ENOMEM;
-	}
+	for (size_t i = 0; err == 0 && i < xp_cfg_count(now); i++)
+		err = compare_setting(dr, xp_cfg_name_at(now, i), rec, want, cfg, now);
+	for (size_t i = 0; err == 0 && i < sizeof(written) / sizeof(written[0]); i++)
+		if (!xp_cfg_lookup(now, written[i][0]))
+			err = compare_setting(dr, written[i][0], rec, want, cfg, now);
 	for (size_t i = 0; err == 0 && i < rec->n; i++) {
 		const char *k = rec->v[i].key;
-		if (strncmp(k, "config.", 7) != 0 || xp_cfg_lookup(now, k + 7) ||
-		    !xp_cfg_lookup(cfg, k + 7))
-			continue;
-		struct xp_drift_item *it = item_of(dr, k, rec, want);
-		char *g = canon(xp_cfg_lookup(cfg, k + 7), &err);
-		err = err ? err : it ? add_xl(it, k + 7, g, NULL) : -ENOMEM;
+		if (strncmp(k, "config.", 7) == 0 && xp_cfg_name_valid(k + 7) &&
+		    !is_written(k + 7) && !xp_cfg_lookup(now, k + 7))
+			err = compare_setting(dr, k + 7, rec, want, cfg, now);
 	}
 	return err;
 }
