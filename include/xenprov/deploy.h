@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "xenprov/inventory.h"
+#include "xenprov/toolstack.h"
 #include "xenprov/util.h"
 
 struct xp_deploy_guest {
@@ -85,8 +86,12 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 
 /* Removes every guest a deploy made (deploy_id 0: the last deploy that made guests;
  * -ENOENT for an unknown id), and marks it
- * rolled back. res->cleaned counts the guests removed. */
+ * rolled back. res->cleaned counts the guests removed. Guests the toolstack runs are
+ * refused, all of them and nothing removed (-EBUSY), unless stop->force: then they are
+ * shut down first, destroyed after stop->timeout (xp_domains_stop_for_removal); stop
+ * may be NULL (refuse). */
 int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *config_dir,
-		       struct xp_deploy_result *res, struct xp_diags *diags);
+		       const struct xp_stop_opts *stop, struct xp_deploy_result *res,
+		       struct xp_diags *diags);
 
 #endif

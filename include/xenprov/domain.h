@@ -141,6 +141,9 @@ struct xp_domain_create_opts {
 	 * sets the state "ready" (xp_deploy_run does, once for all its guests); a guest
 	 * left "creating" is half made (a later deploy removes and makes it again). */
 	bool defer_sync;
+	/* Started at the host's boot: the autostart link CONFIG-DIR/auto/NAME.cfg made
+	 * after the config (xp_autostart_set, xenprov/toolstack.h). */
+	bool autostart;
 };
 
 /* Creates a guest (the steps at the top). *out (may be NULL) receives the record.
@@ -153,9 +156,10 @@ struct xp_domain_create_opts {
 int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 		     struct xp_domain *out, struct xp_diags *d);
 
-/* Deletes a guest: its config, its storage (unless keep_storage) and its record.
- * Missing files are not an error (a half-made guest can be deleted). -ENOENT if there
- * is no such domain. */
+/* Deletes a guest: its autostart link (when it is xenprov's), its config, its storage
+ * (unless keep_storage) and its record. Missing files are not an error (a half-made
+ * guest can be deleted). -ENOENT if there is no such domain. Whether the guest runs is
+ * the caller's to check first (xp_domains_stop_for_removal, xenprov/toolstack.h). */
 int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d);
 
 /* ---- allocation (alloc.c) ------------------------------------------------------------ */

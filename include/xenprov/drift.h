@@ -33,9 +33,9 @@
  *             applied: `domain delete` and `create` make the guest anew.
  *
  * Offline means the guest is not running: its filesystem is written without a mount,
- * which a running guest's kernel would not see (and would overwrite). xp_domain_running
- * asks the toolstack; where it cannot tell (no Xen here), the operator's word
- * (opts.offline) is needed.
+ * which a running guest's kernel would not see (and would overwrite). The toolstack is
+ * asked (toolstack.h: running, stopped, unknown); where it cannot tell (no Xen here),
+ * the operator's word (opts.offline) is needed, and a guest it runs is always refused.
  *
  * Not here: the edits themselves (xl-config.h, image.h: xp_image_grow, guest.h:
  * xp_guest_update), the record (inventory.h).
@@ -112,8 +112,13 @@ void xp_drift_release(struct xp_drift *dr);
 int xp_drift_compute(struct xp_inv *inv, const struct xp_domain *dom, struct xp_drift *out,
 		     struct xp_diags *d);
 
+struct xp_xl;
+
 struct xp_drift_update_opts {
 	bool dry_run; /* plan only: each item's status says what would happen */
+	/* the toolstack asked whether the guest runs (toolstack.h), refreshed by the call;
+	 * NULL: opened as xp_xl_open(NULL) finds it */
+	struct xp_xl *xl;
 	bool offline; /* the operator says the guest is shut down, where the toolstack
 		       * cannot tell (it is never believed over a toolstack that lists it) */
 };
@@ -127,12 +132,6 @@ struct xp_drift_update_opts {
  * what could be done was done and recorded. */
 int xp_drift_update(struct xp_inv *inv, const char *name, const struct xp_drift_update_opts *o,
 		    struct xp_drift *out, struct xp_diags *d);
-
-/* Whether the toolstack runs the domain name: `xl list NAME` (found on PATH, then
- * /usr/sbin, /sbin): exit 0 -> 1 (it exists, running, paused or not yet destroyed);
- * "invalid domain identifier" -> 0; anything else (no xl, not in dom0, no
- * hypervisor) -> -1, with xl's words as a note in d (may be NULL). */
-int xp_domain_running(const char *name, struct xp_diags *d);
 
 /* {"domain", "profile", "drift": [{key, guest, profile, action, note, config:
  * [{setting, guest, profile}], status}], "running" (true/false/null, after an update)}.

@@ -211,6 +211,12 @@ int xp_program_path(const char *name, char **out);
  * -errno if it could not be run (-ENOENT: no such program). */
 int xp_spawn_wait(char *const argv[], char *const envp[], struct xp_buf *out);
 
+/* Runs argv like xp_spawn_wait, its standard output captured whole into out (up to
+ * max bytes: -EFBIG beyond, the program then stopped) and its standard error apart
+ * into err (may be NULL; the first 8 KiB, trailing blanks cut), for a program whose
+ * output is data (`xl list -l`). Its exit status, as xp_spawn_wait's, or -errno. */
+int xp_spawn_capture(char *const argv[], struct xp_buf *out, size_t max, struct xp_buf *err);
+
 /* Starts argv[0] (found as xp_spawn_wait finds it) with standard input from /dev/null,
  * its standard output and error on two new pipes whose read ends (close-on-exec) are
  * *out and *err, in a process group of its own, with SIGPIPE, SIGINT, SIGTERM and SIGHUP

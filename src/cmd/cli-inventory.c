@@ -343,18 +343,6 @@ void cli_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-void cli_print_messages(const struct xp_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		const struct xp_diag *g = &d->v[i];
-		fprintf(stderr, "xenprov: %s%s%s%s\n",
-			g->severity == XP_SEV_WARNING ? "warning: " : "", g->file ? g->file : "",
-			g->file ? ": " : "", g->msg);
-		if (g->hint)
-			fprintf(stderr, "    hint: %s\n", g->hint);
-	}
-}
-
 void cli_print_fields(const char *const *keys, const char *const *values, size_t n)
 {
 	int w = 0;

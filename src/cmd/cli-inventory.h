@@ -163,8 +163,4 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * warning when it cannot be compared. */
 json_t *cli_domain_drift_keys(struct xp_inv *inv, const struct xp_domain *dom);
 
-/* A library's diagnostics as "xenprov: [warning: ][FILE: ]MESSAGE" lines on stderr,
- * each with its hint (the guests' commands: domain, its drift verbs). */
-void cli_print_messages(const struct xp_diags *d);
-
 #endif

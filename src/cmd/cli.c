@@ -172,6 +172,30 @@ int cli_operands(int argc, char **argv, const char *verb, const struct cli_opts 
 	return cli_usage_error(verb, "expected %s", co->operand);
 }
 
+void cli_print_messages(const struct xp_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct xp_diag *g = &d->v[i];
+		fprintf(stderr, "xenprov: %s%s%s%s\n",
+			g->severity == XP_SEV_WARNING ? "warning: " : "", g->file ? g->file : "",
+			g->file ? ": " : "", g->msg);
+		if (g->hint)
+			fprintf(stderr, "    hint: %s\n", g->hint);
+	}
+}
+
+void cli_human_size(uint64_t v, char out[32])
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	int u = 0;
+	double x = (double)v;
+	while (x >= 1024 && u < 5) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(out, 32, "%.4g %s", x, units[u]);
+}
+
 void cli_print_diags(FILE *f, const struct xp_diags *d)
 {
 	bool color = isatty(fileno(f)) && getenv("NO_COLOR") == NULL;

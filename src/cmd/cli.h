@@ -109,6 +109,12 @@ int cli_operands(int argc, char **argv, const char *verb, const struct cli_opts 
 int cli_parse_flags(int argc, char **argv, const char *verb, const char *shortopts,
 		    const struct option *longopts, struct cli_opts *co);
 
+/* A library's messages for an operator, one a line: "xenprov: [warning: ][FILE: ]MSG",
+ * each with its "    hint: " line. */
+void cli_print_messages(const struct xp_diags *d);
+/* A size for people: "512 B", "64 MiB", "1.5 GiB" (4 significant digits). */
+void cli_human_size(uint64_t v, char out[32]);
+
 /* Human form "file:line:col: severity: msg [text]" plus hint lines. */
 void cli_print_diags(FILE *f, const struct xp_diags *d);
 json_t *cli_diags_json(const struct xp_diags *d);

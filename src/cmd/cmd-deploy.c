@@ -43,7 +43,9 @@ static const char deploy_usage[] =
 	"  --state-dir DIR      the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov\n"
 	"                       for root, else $XDG_STATE_HOME/xenprov)\n"
 	"  --rollback [ID]      remove every guest of deploy ID (default: the last deploy\n"
-	"                       that made guests)\n"
+	"                       that made guests); refused while any of them runs\n"
+	"  --force              with --rollback: shut running guests down first (destroyed\n"
+	"                       if still running after 60 s)\n"
 	"  --json               JSON-lines events on standard output, then a summary object\n"
 	"  -q, --quiet          no progress bar\n"
 	"  -h, --help           this help\n"
@@ -368,7 +370,7 @@ static void event(void *ud, const struct xp_deploy_event *ev)
 static int deploy_main(int argc, char **argv, struct xp_settings *set)
 {
 	enum { O_PROFILE = 256, O_COUNT, O_NAME, O_FIRST, O_NAMES, O_PLAN, O_CONFIGDIR,
-	       O_ROLLBACK, O_SET };
+	       O_ROLLBACK, O_SET, O_FORCE };
 	static const struct option opts[] = {{"profile", required_argument, NULL, O_PROFILE},
 					     {"count", required_argument, NULL, O_COUNT},
 					     {"name", required_argument, NULL, O_NAME},
@@ -379,10 +381,12 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 					     {"jobs", required_argument, NULL, 'j'},
 					     {"config-dir", required_argument, NULL, O_CONFIGDIR},
 					     {"rollback", optional_argument, NULL, O_ROLLBACK},
+					     {"force", no_argument, NULL, O_FORCE},
 					     {NULL, 0, NULL, 0}};
 	const char *profile = NULL, *fmt = "guest%03d", *names_from = NULL, *plan = NULL,
 		   *config_dir = NULL;
 	long count = -1, first = 1, jobs = 0, rollback_id = -1;
+	bool force = false; /* --force: --rollback stops running guests */
 	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR, .operand = ""};
 	char *end;
 	int c, rc;
@@ -433,6 +437,9 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 					return cli_usage_error("deploy", "invalid deploy id '%s'", optarg);
 			}
 			break;
+		case O_FORCE:
+			force = true;
+			break;
 		default:
 			return cli_bad_option("deploy", argv);
 		}
@@ -452,14 +459,21 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 	d.limit = 200;
 	struct xp_deploy_result res;
 	rc = XP_EXIT_OK;
+	if (force && rollback_id < 0) {
+		free(dir);
+		return cli_usage_error("deploy", "--force goes with --rollback");
+	}
 	if (rollback_id >= 0 && set->n) {
 		free(dir);
 		return cli_usage_error("deploy", "--set does not go with --rollback");
 	}
 	if (rollback_id >= 0) {
-		int r = xp_deploy_rollback(dir, rollback_id, config_dir, &res, &d);
+		struct xp_stop_opts stop = {.force = force, .timeout = XP_STOP_TIMEOUT_DEFAULT};
+		int r = xp_deploy_rollback(dir, rollback_id, config_dir, &stop, &res, &d);
 		cli_print_diags(stderr, &d);
-		if (r < 0 && r != -EIO)
+		if (r == -EBUSY)
+			rc = cli_error("cannot roll back: guests are running (nothing was removed)");
+		else if (r < 0 && r != -EIO)
 			rc = cli_error("cannot roll back: %s", strerror(-r));
 		else if (co.json) {
 			json_t *o = json_object();

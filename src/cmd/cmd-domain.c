@@ -1,8 +1,9 @@
 /*
  * cmd-domain.c - `xenprov domain`: make one guest from a profile (disk, MAC, IP, config
- * in /etc/xen), delete it, list and show what the inventory holds, start it with xl.
- * Thin: the work is in src/lib/deploy (xenprov/domain.h) and the inventory. The drift
- * verbs (diff, update) are in cmd-domain-drift.c.
+ * in /etc/xen), delete it, list and show what the inventory holds and what the toolstack
+ * says of it. Running guests (start, shutdown, ...) is cmd-domain-life.c's; the drift
+ * verbs (diff, update) are cmd-domain-drift.c's.
+ * Thin: the work is in src/lib/deploy (xenprov/domain.h) and the inventory.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +16,7 @@
 
 #include "cli-inventory.h"
 #include "cli.h"
+#include "domain-life.h"
 #include "xenprov/domain.h"
 #include "xenprov/inventory.h"
 
@@ -70,6 +72,8 @@ static const char create_usage[] =
     "                         the profile's customisations, for this guest: each list\n"
     "                         given (repeat the option) replaces the profile's\n"
     "  --config-dir DIR       where configs go (default /etc/xen)\n"
+    "  --autostart on|off     start the guest with the host: the link CONFIG-DIR/auto/\n"
+    "                         NAME.cfg that xendomains reads (default off)\n"
     "  --state-dir DIR        the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  --json                 print the new domain as JSON\n"
     "  -q, --quiet            no progress display\n"
@@ -78,7 +82,7 @@ static const char create_usage[] =
     "Example:\n"
     "  xenprov domain create web1 --profile bookworm --memory 1024 --storage qcow2\n";
 
-enum { O_PROFILE = 256, O_IP, O_MAC, O_MACPREFIX, O_SET, O_CONFIGDIR, O_KEY0 = 1000 };
+enum { O_PROFILE = 256, O_IP, O_MAC, O_MACPREFIX, O_SET, O_CONFIGDIR, O_AUTOSTART, O_KEY0 = 1000 };
 
 /* One override; ssh-key takes a key line or a file of them (cli_ssh_key_arg); a list
  * key (copy-in, write, firstboot-command) one more item (cli_list_item). */
@@ -124,6 +128,7 @@ static int run_create(int argc, char **argv)
 	    {"mac-prefix", required_argument, NULL, O_MACPREFIX},
 	    {"set", required_argument, NULL, O_SET},
 	    {"config-dir", required_argument, NULL, O_CONFIGDIR},
+	    {"autostart", required_argument, NULL, O_AUTOSTART},
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	struct option *opts = calloc(nfixed + nkeys + 1, sizeof(*opts));
@@ -205,6 +210,14 @@ static int run_create(int argc, char **argv)
 		case O_CONFIGDIR:
 			o.config_dir = optarg;
 			break;
+		case O_AUTOSTART:
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+				rc = cli_usage_error(cmd, "--autostart takes on or off, not '%s'",
+						     optarg);
+				goto out;
+			}
+			o.autostart = strcmp(optarg, "on") == 0;
+			break;
 		default:
 			if (c >= O_KEY0 && c < O_KEY0 + (int)nkeys) {
 				if ((rc = set_override(&over, xp_profile_keys[c - O_KEY0].key,
@@ -261,7 +274,7 @@ static int run_create(int argc, char **argv)
 		       dom.mac);
 		if (dom.ip)
 			printf(", ip %s/%u", dom.ip, dom.prefix_len);
-		printf(", config %s\n", dom.config_path);
+		printf(", config %s%s\n", dom.config_path, o.autostart ? ", autostart on" : "");
 		rc = XP_EXIT_OK;
 	}
 	xp_domain_release(&dom);
@@ -276,31 +289,68 @@ out:
 /* ---- delete ----------------------------------------------------------------------------- */
 
 static const char delete_usage[] =
-    "Usage: xenprov domain delete [--keep-storage] NAME...\n"
+    "Usage: xenprov domain delete [--keep-storage] [--force [--timeout SECS]] NAME...\n"
     "\n"
-    "Deletes guests made by `domain create`: the config, the disk and the inventory\n"
-    "record. A half-made guest (a create that was killed) is cleaned up the same way.\n"
-    "The guest should not be running.\n"
+    "Deletes guests made by `domain create`: the autostart link, the config, the disk\n"
+    "and the inventory record. A half-made guest (a create that was killed) is cleaned\n"
+    "up the same way. A guest the toolstack runs is refused, unless --force.\n"
     "\n"
     "  --keep-storage    keep the disk\n"
+    "  --force           shut running guests down first (`xl shutdown`, all at once),\n"
+    "                    and destroy (`xl destroy`) those still running after the timeout\n"
+    "  --timeout SECS    how long --force waits for the shutdown (default 60; 0: destroy\n"
+    "                    at once)\n"
     "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  -h, --help        this help\n";
 
 static int run_delete(int argc, char **argv)
 {
 	const char *cmd = "domain delete";
-	int keep = 0;
-	const struct option opts[] = {{"keep-storage", no_argument, &keep, 1}, {NULL, 0, NULL, 0}};
+	enum { O_KEEP = 256, O_FORCE, O_TIMEOUT };
+	static const struct option opts[] = {{"keep-storage", no_argument, NULL, O_KEEP},
+					     {"force", no_argument, NULL, O_FORCE},
+					     {"timeout", required_argument, NULL, O_TIMEOUT},
+					     {NULL, 0, NULL, 0}};
 	struct cli_opts co = {.takes = CLI_STATE_DIR};
-	int rc = cli_parse_flags(argc, argv, cmd, "", opts, &co);
-	if (rc)
-		return rc;
+	struct xp_stop_opts stop = {.timeout = XP_STOP_TIMEOUT_DEFAULT};
+	bool keep = false, timed = false;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, "", opts, &co)) != -1) {
+		if (c == O_KEEP)
+			keep = true;
+		else if (c == O_FORCE)
+			stop.force = true;
+		else if (c == O_TIMEOUT && !(rc = domain_timeout_arg(cmd, optarg, &stop.timeout)))
+			timed = true;
+		else
+			return c == O_TIMEOUT ? rc : cli_bad_option(cmd, argv);
+	}
+	if (timed && !stop.force)
+		return cli_usage_error(cmd, "--timeout goes with --force");
 	if (optind >= argc)
 		return cli_usage_error(cmd, "NAME is required");
 	struct xp_inv *inv;
 	if ((rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
+	/* running guests first: refused each, or stopped together */
+	size_t n = (size_t)(argc - optind);
+	int *stopped = calloc(n, sizeof(*stopped));
+	struct xp_diags sd;
+	xp_diags_init(&sd);
+	if (!stopped || xp_domains_stop_for_removal(&stop, (const char *const *)argv + optind, n,
+						    stopped, &sd) == -ENOMEM) {
+		free(stopped);
+		xp_inv_close(inv);
+		return cli_error("out of memory");
+	}
+	print_diags(&sd);
+	xp_diags_release(&sd);
 	for (int i = optind; i < argc; i++) {
+		if (stopped[i - optind] < 0) {
+			fprintf(stderr, "xenprov: cannot delete domain '%s'\n", argv[i]);
+			rc = XP_EXIT_FAIL;
+			continue;
+		}
 		struct xp_diags d;
 		xp_diags_init(&d);
 		int r = xp_domain_delete(inv, argv[i], keep, &d);
@@ -313,6 +363,7 @@ static int run_delete(int argc, char **argv)
 		print_diags(&d);
 		xp_diags_release(&d);
 	}
+	free(stopped);
 	xp_inv_close(inv);
 	return rc;
 }
@@ -322,7 +373,9 @@ static int run_delete(int argc, char **argv)
 static const char list_usage[] =
     "Usage: xenprov domain list [--json] [--drift]\n"
     "\n"
-    "Lists the guests in the inventory: name, state, profile, storage, MAC and IP.\n"
+    "Lists the guests in the inventory: name, state (of the record: ready, creating,\n"
+    "...), power (from the toolstack, `xl list -l`: running, stopped, or unknown where\n"
+    "no toolstack answers), autostart, profile, storage, MAC and IP.\n"
     "\n"
     "  --json            JSON output (an array of what `show --json` prints)\n"
     "  --drift           also where each guest differs from its profile now (see\n"
@@ -334,8 +387,10 @@ static const char list_usage[] =
 static const char show_usage[] =
     "Usage: xenprov domain show [--json] [--secrets] NAME\n"
     "\n"
-    "Shows one guest's record: state, profile, MAC, IP, storage, disk, config, golden\n"
-    "image and the profile values it was made with. Secret values (root-password-hash,\n"
+    "Shows one guest's record: state, power (running and its domain id, stopped, or\n"
+    "unknown and why: from the toolstack), autostart (and its link), profile, MAC, IP,\n"
+    "storage, disk, config, golden image and the profile values it was made with.\n"
+    "Secret values (root-password-hash,\n"
     "...) are shown only with --secrets; the JSON names them in \"withheld\".\n"
     "\n"
     "  --json            JSON output\n"
@@ -360,27 +415,33 @@ static int run_list(int argc, char **argv)
 		xp_inv_close(inv);
 		return rc;
 	}
+	struct xp_xl *xl = n ? domain_toolstack() : NULL;
 	if (co.json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++) {
-			json_t *o = xp_domain_to_json(&v[i], false);
-			if (drift) {
+			json_t *j = xp_domain_to_json(&v[i], false);
+			if (j)
+				domain_runtime_json(j, &v[i], xl);
+			if (j && drift) {
 				json_t *keys = cli_domain_drift_keys(inv, &v[i]);
-				json_object_set_new(o, "drift", keys ? keys : json_null());
+				json_object_set_new(j, "drift", keys ? keys : json_null());
 			}
-			json_array_append_new(a, o);
+			json_array_append_new(a, j);
 		}
 		rc = cli_print_json(a);
 	} else {
 		/* the IP last, unpadded, unless the DRIFT column follows it */
 		int ipw = drift ? -15 : 0;
 		if (n)
-			printf("%-20s %-9s %-16s %-8s %-17s %*s%s\n", "NAME", "STATE", "PROFILE",
-			       "STORAGE", "MAC", ipw, "IP", drift ? " DRIFT" : "");
+			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-17s %*s%s\n", "NAME", "STATE",
+			       "POWER", "AUTO", "PROFILE", "STORAGE", "MAC", ipw, "IP",
+			       drift ? " DRIFT" : "");
 		for (size_t i = 0; i < n; i++) {
-			printf("%-20s %-9s %-16s %-8s %-17s %*s", v[i].name, v[i].state,
-			       v[i].profile ? v[i].profile : "-", v[i].storage ? v[i].storage : "-",
-			       v[i].mac ? v[i].mac : "-", ipw, v[i].ip ? v[i].ip : "dhcp");
+			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-17s %*s", v[i].name, v[i].state,
+			       xp_power_name(xp_xl_power(xl, v[i].name, NULL)),
+			       domain_autostart_word(&v[i]), v[i].profile ? v[i].profile : "-",
+			       v[i].storage ? v[i].storage : "-", v[i].mac ? v[i].mac : "-", ipw,
+			       v[i].ip ? v[i].ip : "dhcp");
 			json_t *keys = drift ? cli_domain_drift_keys(inv, &v[i]) : NULL;
 			for (size_t k = 0; keys && k < json_array_size(keys); k++)
 				printf("%s%s", k ? "," : " ",
@@ -391,6 +452,7 @@ static int run_list(int argc, char **argv)
 			printf("\n");
 		}
 	}
+	xp_xl_free(xl);
 	xp_domain_list_free(v, n);
 	xp_inv_close(inv);
 	return rc;
@@ -417,11 +479,17 @@ static int run_show(int argc, char **argv)
 		xp_inv_close(inv);
 		return rc;
 	}
+	struct xp_xl *xl = domain_toolstack();
 	if (co.json) {
-		rc = cli_print_json(xp_domain_to_json(&dom, co.secrets));
+		json_t *j = xp_domain_to_json(&dom, co.secrets);
+		if (j)
+			domain_runtime_json(j, &dom, xl);
+		rc = cli_print_json(j);
 	} else {
-		printf("name:     %s\nstate:    %s\nprofile:  %s\nmac:      %s\n", dom.name,
-		       dom.state, dom.profile ? dom.profile : "-", dom.mac ? dom.mac : "-");
+		printf("name:     %s\nstate:    %s\n", dom.name, dom.state);
+		domain_runtime_text(&dom, xl);
+		printf("profile:  %s\nmac:      %s\n", dom.profile ? dom.profile : "-",
+		       dom.mac ? dom.mac : "-");
 		if (dom.ip)
 			printf("ip:       %s/%u\n", dom.ip, dom.prefix_len);
 		else
@@ -442,66 +510,9 @@ static int run_show(int argc, char **argv)
 				   : CLI_SECRET_TEXT);
 		rc = XP_EXIT_OK;
 	}
+	xp_xl_free(xl);
 	xp_domain_release(&dom);
 	xp_inv_close(inv);
-	return rc;
-}
-
-/* ---- start -------------------------------------------------------------------------------- */
-
-static const char start_usage[] =
-    "Usage: xenprov domain start NAME\n"
-    "\n"
-    "Starts a guest: runs `xl create CONFIG` with the config `domain create` wrote.\n"
-    "Needs a Xen toolstack: xl on PATH, running in dom0 (/proc/xen).\n"
-    "\n"
-    "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
-    "  -h, --help        this help\n";
-
-static int run_start(int argc, char **argv)
-{
-	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR};
-	int rc = cli_parse_flags(argc, argv, "domain start", "", NULL, &co);
-	if (rc)
-		return rc;
-	if (co.json)
-		return cli_usage_error("domain start", "--json is not an option of start");
-	if (optind >= argc)
-		return cli_usage_error("domain start", "NAME is required");
-	if (optind + 1 < argc)
-		return cli_usage_error("domain start", "unexpected argument '%s'",
-				       argv[optind + 1]);
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(co.state_dir, &inv)) != 0)
-		return rc;
-	struct xp_domain dom;
-	int r = xp_domain_get(inv, argv[optind], &dom);
-	xp_inv_close(inv);
-	if (r < 0)
-		return r == -ENOENT ? cli_error("no domain '%s'", argv[optind])
-				    : cli_error("cannot read the inventory: %s", strerror(-r));
-	if (strcmp(dom.state, "ready") != 0) {
-		rc = cli_error("domain '%s' is not ready (state %s)", dom.name, dom.state);
-		xp_domain_release(&dom);
-		return rc;
-	}
-	struct stat st;
-	char *xl_path = NULL;
-	bool xl = xp_program_path("xl", &xl_path) == 0, xen = stat("/proc/xen", &st) == 0;
-	free(xl_path);
-	if (!xl || !xen) {
-		xp_domain_release(&dom);
-		return cli_error("no Xen toolstack here (%s)",
-				 !xl ? "xl not found" : "not running under Xen: no /proc/xen");
-	}
-	char *xargv[] = {"xl", "create", dom.config_path, NULL};
-	/* xl's own messages go to the operator's terminal */
-	int e = xp_spawn_wait(xargv, NULL, NULL);
-	if (e < 0)
-		rc = cli_error("cannot run xl: %s", strerror(-e));
-	else
-		rc = e == 0 ? XP_EXIT_OK : cli_error("xl create %s failed", dom.config_path);
-	xp_domain_release(&dom);
 	return rc;
 }
 
@@ -514,19 +525,21 @@ static const struct xp_verb delete_verb = {"delete", "delete guests: config, dis
 static const struct xp_verb list_verb = {"list", "list the guests in the inventory", list_usage,
 					 run_list};
 static const struct xp_verb show_verb = {"show", "show one guest's record", show_usage, run_show};
-static const struct xp_verb start_verb = {"start", "start a guest with xl create", start_usage,
-					  run_start};
 
 static const struct xp_verb *const domain_verbs[] = {
-    &create_verb, &delete_verb, &list_verb,	    &show_verb,
-    &start_verb,  &domain_diff_verb, &domain_update_verb, NULL};
+    &create_verb,	    &delete_verb,	   &list_verb,
+    &show_verb,		    &domain_start_verb,	   &domain_shutdown_verb,
+    &domain_reboot_verb,    &domain_destroy_verb,  &domain_console_verb,
+    &domain_autostart_verb, &domain_block_list_verb, &domain_diff_verb,
+    &domain_update_verb,    NULL};
 
 const struct xp_command cmd_domain = {
     .name = "domain",
-    .summary = "make, delete, list and start guests",
+    .summary = "make, delete, list, start, stop and update guests",
     .usage = "Usage: xenprov domain VERB [OPTIONS] ARGS...\n"
 	     "\n"
 	     "One guest at a time: its disk from a profile's golden image, its MAC and IP,\n"
-	     "its xl config in /etc/xen, all recorded in the inventory.\n",
+	     "its xl config in /etc/xen, all recorded in the inventory; and running it\n"
+	     "through Xen's toolstack (xl).\n",
     .verbs = domain_verbs,
 };

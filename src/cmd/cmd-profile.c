@@ -590,15 +590,10 @@ static void print_value(const char *key, const char *value, bool secrets, struct
 	if (strcmp(key, "disk-size") != 0 && strcmp(key, "swap") != 0)
 		return;
 	unsigned long long v = strtoull(value, NULL, 10);
-	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-	int u = -1;
-	double x = (double)v;
-	while (x >= 1024 && u < 4) {
-		x /= 1024;
-		u++;
-	}
-	if (u >= 0)
-		xp_buf_addf(b, " (%.4g %s)", x, units[u]);
+	char human[32];
+	cli_human_size(v, human);
+	if (v >= 1024)
+		xp_buf_addf(b, " (%s)", human);
 }
 
 static const char show_usage[] =

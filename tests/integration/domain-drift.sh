@@ -12,15 +12,15 @@
 # partition followed by swap, a smaller disk) reported and left; --dry-run changes
 # nothing; refusals while the guest runs or may run.
 #
-# No Xen here: a stand-in `xl` script first on PATH answers `xl list NAME` (exit 0 for
-# the names in $T/running, else xl's "invalid domain identifier"), as the real one
-# does in dom0; without it (the real xl, or none) nothing can tell, and update wants
+# No Xen here: lib/fake-xl, the tests' stand-in for Xen's xl (named in XENPROV_XL),
+# says which guests "run" (`fake-xl create CFG` starts one, `destroy NAME` stops it);
+# with its no-xen switch, or no xl at all, nothing can tell, and update wants
 # --offline.
 #
-# Run by CTest with XENPROV and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
+# Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 need e2fsck dumpe2fs resize2fs sfdisk qemu-img python3 tar cmp sha256sum
-scratch root/etc/network root/root root/bin cfg bin
+scratch root/etc/network root/root root/bin cfg
 export XENPROV_STATE_DIR=$T/state
 S=$T/state
 C="--config-dir $T/cfg"
@@ -36,19 +36,10 @@ echo kernel >"$T/vmlinuz"
 K1='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l4GKJl one@drift'
 K2='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFyRmVx9hZ7AAr4WSH0lCMYzJMCSoUZXbPaYGIQsVdtG two@drift'
 
-# the stand-in toolstack (see the top): `xl list NAME`
-cat >"$T/bin/xl" <<EOF
-#!/bin/sh
-[ "\$1" = list ] || exit 2
-if grep -qx "\$2" "$T/running" 2>/dev/null; then
-	echo "Name ID Mem VCPUs State Time(s)"; echo "\$2 7 512 1 -b---- 1.0"; exit 0
-fi
-echo "\$2 is an invalid domain identifier (rc=-6)" >&2
-exit 1
-EOF
-chmod 755 "$T/bin/xl"
-: >"$T/running"
-fake_xl() { PATH=$T/bin:$PATH "$@"; }
+# the stand-in toolstack (see the top); until told otherwise, one that answers
+export XP_FAKE_XL_STATE=$T/xl
+FAKE_XL=$XP_SRC/tests/integration/lib/fake-xl
+export XENPROV_XL=$FAKE_XL
 
 expect_rc 0 profile add web --image "$T/root.tgz" --disk-size 64M --memory 512 \
 	--ip-pool 10.31.0.0/24 --gateway 10.31.0.1 --dns 10.31.0.1 --bridge br0 \
@@ -212,24 +203,31 @@ expect_rc 0 domain diff w1
 out_has "-disk-size = $((64 * M))"
 out_has "+disk-size = $((128 * M))"
 out_has "disk: the disk grows from 64 MiB to 128 MiB"
-# no toolstack answers (the real xl without Xen, or none): --offline is needed
-PATH=/usr/bin:/bin expect_rc 1 domain update w1
+# no toolstack answers (xl outside dom0): --offline is needed
+touch "$T/xl/no-xen"
+expect_rc 1 domain update w1
 err_has "its disk and files are changed only with --offline"
+err_has "cannot tell whether guest 'w1' runs: "
+rm "$T/xl/no-xen"
 out_has "w1: disk-size: $((64 * M)) -> $((128 * M)): refused (disk)"
 [ "$(stat -c %s "$S/disks/w1.img")" = $((64 * M)) ] || fail "a refused update grew the disk"
 ok
 expect_rc 0 domain diff w1 --json
 json_ok "$T/stdout" '[e["key"] for e in j[0]["drift"]] == ["disk-size"]'
+XENPROV_XL=$T/no-such-xl expect_rc 1 domain update w1
+err_has "its disk and files are changed only with --offline"
 # the toolstack runs it: refused, --offline or not
-echo w1 >"$T/running"
-fake_xl expect_rc 1 domain update w1 --offline
+"$FAKE_XL" create "$T/cfg/w1.cfg" || fail "fake-xl create"
+expect_rc 1 domain update w1 --offline
 err_has "guest 'w1' is running"
 [ "$(stat -c %s "$S/disks/w1.img")" = $((64 * M)) ] || fail "the disk of a running guest grew"
 ok
-fake_xl expect_rc 1 domain update w1 --dry-run
+expect_rc 1 domain update w1 --dry-run --json
+json_ok "$T/stdout" 'j[0]["running"] is True and j[0]["drift"][0]["status"] == "refused"'
+expect_rc 1 domain update w1 --dry-run
 out_has "would be refused (disk)"
-: >"$T/running"
-fake_xl expect_rc 0 domain update w1 w2 g1
+"$FAKE_XL" destroy w1 || fail "fake-xl destroy"
+expect_rc 0 domain update w1 w2 g1
 out_has "w1: disk-size: $((64 * M)) -> $((128 * M)): applied (disk)"
 out_has "w2: disk-size: $((64 * M)) -> $((128 * M)): applied (disk)"
 out_has "g1: disk-size: $((64 * M)) -> $((128 * M)): applied (disk)"
@@ -294,7 +292,7 @@ g1: no drift from profile gp"
 expect_rc 0 profile edit web --ssh-key "$K2" --dns 10.31.0.53,10.31.0.54
 expect_rc 0 domain diff w1 --json
 json_ok "$T/stdout" '[(e["key"], e["action"]) for e in j[0]["drift"]] == [("dns", "guest"), ("ssh-key", "guest")]'
-fake_xl expect_rc 0 domain update --profile web
+expect_rc 0 domain update --profile web
 [ "$("$X" image cat "$S/disks/w1.img" /root/.ssh/authorized_keys)" = "$K2" ] || fail "w1's key"
 ok
 [ "$("$X" image cat "$S/disks/w2.qcow2" /root/.ssh/authorized_keys)" = "$K2" ] || fail "w2's key"
@@ -322,7 +320,7 @@ json_ok "$T/stdout" '[(e["key"], e["action"]) for e in j[0]["drift"]] == [("disk
 json_ok "$T/stdout" '"never shrunk" in j[0]["drift"][0]["note"]'
 cp "$T/cfg/w1.cfg" "$T/w1.before"
 cp --sparse=always "$S/disks/w1.img" "$T/w1.img.before"
-fake_xl expect_rc 0 domain update w1 --json
+expect_rc 0 domain update w1 --json
 json_ok "$T/stdout" '[e["status"] for e in j[0]["drift"]] == ["left", "left"]'
 cmp -s "$T/cfg/w1.cfg" "$T/w1.before" || fail "a recreate item changed the config"
 ok
@@ -338,7 +336,7 @@ expect_rc 0 domain create s1 --profile sw $C -q
 expect_rc 0 profile edit sw --disk-size 128M
 expect_rc 0 domain diff s1
 out_has "recreate: a partition follows the root partition"
-fake_xl expect_rc 0 domain update s1
+expect_rc 0 domain update s1
 out_has "s1: disk-size: $((64 * M)) -> $((128 * M)): left (recreate)"
 [ "$(stat -c %s "$S/disks/s1.img")" = $((64 * M)) ] || fail "s1's disk changed"
 ok

@@ -497,7 +497,8 @@ out:
 }
 
 int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *config_dir,
-		       struct xp_deploy_result *res, struct xp_diags *diags)
+		       const struct xp_stop_opts *stop, struct xp_deploy_result *res,
+		       struct xp_diags *diags)
 {
 	(void)config_dir; /* configs are removed by the paths the inventory recorded */
 	memset(res, 0, sizeof(*res));
@@ -528,13 +529,26 @@ int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *con
 	r = xp_deploy_record_domains(inv, deploy_id, &names, &n);
 	if (r < 0)
 		goto out;
+	/* running guests: all refused (nothing removed), or with stop->force stopped
+	 * first; a guest that could not be stopped is a failure and keeps its disk */
+	int *stopped = calloc(n ? n : 1, sizeof(*stopped));
+	r = stopped ? xp_domains_stop_for_removal(stop, (const char *const *)names, n, stopped,
+						  diags)
+		    : -ENOMEM;
+	if (r < 0 && r != -ENOMEM && stop && stop->force)
+		r = 0; /* each guest's own result is in stopped[] */
 	for (size_t i = 0; i < n && r == 0; i++) {
+		if (stopped[i] < 0) {
+			res->failed++;
+			continue;
+		}
 		int d = xp_domain_delete(inv, names[i], false, diags);
 		if (d < 0 && d != -ENOENT)
 			res->failed++;
 		else
 			res->cleaned++;
 	}
+	free(stopped);
 	xp_strv_free(names, n);
 	if (r == 0)
 		r = xp_deploy_record_finish(inv, deploy_id, "rolled-back");

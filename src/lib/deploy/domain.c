@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "xenprov/domain.h"
+#include "xenprov/toolstack.h"
 
 bool xp_domain_name_valid(const char *name)
 {
@@ -427,6 +428,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	if (r < 0)
 		goto undo;
 	config_made = true;
+	if (o->autostart && (r = xp_autostart_set(p.config_path, true, d)) < 0)
+		goto undo;
 	/* deferred: "creating" until the caller has synced (xp_deploy_run) */
 	r = o->defer_sync ? 0 : xp_domain_set_state(inv, o->name, "ready");
 	if (r < 0) {
@@ -439,6 +442,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	goto out;
 
 undo:
+	if (config_made && xp_autostart_get(p.config_path) == 1)
+		xp_autostart_set(p.config_path, false, NULL);
 	if (config_made)
 		unlink(p.config_path);
 	int u = disk_made ? xp_storage_remove(p.storage, p.disk_path, d) : 0;
@@ -480,7 +485,10 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 	for (size_t i = 0; i < nart && r == 0; i++) {
 		const char *kind = art[i].kind, *path = art[i].path;
 		if (strcmp(kind, "config") == 0) {
-			if (unlink(path) < 0 && errno != ENOENT)
+			/* the link first: xendomains never meets one leading nowhere */
+			if (xp_autostart_get(path) == 1)
+				r = xp_autostart_set(path, false, d);
+			if (r == 0 && unlink(path) < 0 && errno != ENOENT)
 				r = xp_diags_refuse(d, -errno, "config", path, NULL,
 						    "cannot remove %s: %s", path, strerror(errno));
 			/* and what a write killed half way may have left beside it */

@@ -23,6 +23,7 @@
 #include "xenprov/domain.h"
 #include "xenprov/drift.h"
 #include "xenprov/inventory-json.h"
+#include "xenprov/toolstack.h"
 #include "xenprov/xl-config.h"
 
 const char *xp_drift_action_name(enum xp_drift_action a)
@@ -616,25 +617,23 @@ out:
 
 /* ---- the toolstack ------------------------------------------------------------------------ */
 
-int xp_domain_running(const char *name, struct xp_diags *d)
+/* 1 if the toolstack runs the guest, 0 if it answered without it, -1 if nothing answers
+ * (toolstack.h: xl list -l); why not, as a note in d (may be NULL). */
+static int running(struct xp_xl *given, const char *name, struct xp_diags *d)
 {
-	/* xl(1) "list [domain-id]": a domain it does not know makes find_domain() say
-	 * "NAME is an invalid domain identifier" (tools/xl/xl_utils.c) and exit 1 */
-	char *argv[] = {"xl", "list", (char *)name, NULL};
-	struct xp_buf out = XP_BUF_INIT;
-	int r = xp_spawn_wait(argv, NULL, &out);
-	int state = -1;
-	if (r == 0)
-		state = 1;
-	else if (r > 0 && strstr(xp_buf_str(&out), "invalid domain identifier"))
-		state = 0;
-	else if (d)
+	struct xp_xl *own = NULL, *xl = given;
+	if (!xl && xp_xl_open(NULL, &own) < 0)
+		return -1;
+	if (!xl)
+		xl = own;
+	xp_xl_refresh(xl);
+	enum xp_power p = xp_xl_power(xl, name, NULL);
+	if (p == XP_POWER_UNKNOWN && d)
 		xp_diags_add(d, XP_SEV_NOTE, NULL, 0, 0, "toolstack", NULL, NULL,
-			     "cannot tell whether guest '%s' runs: xl list %s: %s", name,
-			     r < 0 ? "cannot be run" : "failed",
-			     r < 0 ? strerror(-r) : xp_buf_str(&out));
-	xp_buf_release(&out);
-	return state;
+			     "cannot tell whether guest '%s' runs: %s", name,
+			     xp_xl_why(xl) ? xp_xl_why(xl) : "the toolstack does not answer");
+	xp_xl_free(own);
+	return p == XP_POWER_RUNNING ? 1 : p == XP_POWER_STOPPED ? 0 : -1;
 }
 
 /* ---- applying ------------------------------------------------------------------------------ */
@@ -809,7 +808,7 @@ int xp_drift_update(struct xp_inv *inv, const char *name, const struct xp_drift_
 	bool offline = false;
 	if (offline_work) {
 		/* xl's own words help where the operator did not say the guest is down */
-		out->running = xp_domain_running(name, o && o->offline ? NULL : d);
+		out->running = running(o ? o->xl : NULL, name, o && o->offline ? NULL : d);
 		offline = out->running == 0 || (out->running < 0 && o && o->offline);
 		if (!offline) {
 			for (size_t i = 0; i < out->n; i++)
@@ -818,7 +817,8 @@ int xp_drift_update(struct xp_inv *inv, const char *name, const struct xp_drift_
 					out->v[i].status = XP_DRIFT_REFUSED;
 			if (d && out->running > 0)
 				xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, "running", name,
-					     "shut it down (xl shutdown), then update again",
+					     "shut it down (xenprov domain shutdown --wait), then "
+					     "update again",
 					     "guest '%s' is running: its disk and files are not "
 					     "changed while it runs",
 					     name);

@@ -260,3 +260,57 @@ int xp_spawn_reap(pid_t pid)
 			return -errno;
 	return exit_status(status);
 }
+
+int xp_spawn_capture(char *const argv[], struct xp_buf *out, size_t max, struct xp_buf *err)
+{
+	pid_t pid;
+	int fo, fe;
+	int r = xp_spawn_piped(argv, NULL, &pid, &fo, &fe);
+	if (r < 0)
+		return r;
+	/* both pipes at once: a program blocked on a full standard error never finishes
+	 * its standard output */
+	struct pollfd p[2] = {{.fd = fo, .events = POLLIN}, {.fd = fe, .events = POLLIN}};
+	char buf[16384];
+	r = 0;
+	while (r == 0 && (p[0].fd >= 0 || p[1].fd >= 0)) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno != EINTR)
+				r = -errno;
+			continue;
+		}
+		for (int i = 0; i < 2 && r == 0; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = xp_read_some(p[i].fd, buf, sizeof(buf));
+			if (n <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+			} else if (i == 0) {
+				if (out->len + (size_t)n > max)
+					r = -EFBIG;
+				else
+					xp_buf_add(out, buf, (size_t)n);
+			} else if (err && err->len < CAPTURE_MAX) {
+				xp_buf_add(err, buf, (size_t)n);
+			}
+		}
+	}
+	if (r == 0 && (xp_buf_error(out) || (err && xp_buf_error(err))))
+		r = -ENOMEM;
+	if (r < 0) {
+		xp_spawn_stop(pid, p[0].fd, 5);
+	} else {
+		r = xp_spawn_reap(pid);
+	}
+	for (int i = 0; i < 2; i++)
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+	if (err) {
+		size_t len = err->len;
+		while (len && strchr("\n\r\t ", xp_buf_str(err)[len - 1]))
+			len--;
+		xp_buf_truncate(err, len);
+	}
+	return r;
+}
