@@ -156,6 +156,11 @@ struct xp_domain_create_opts {
 int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 		     struct xp_domain *out, struct xp_diags *d);
 
+/* xp_domain_get with its failure as a diagnostic: "no domain 'NAME'" (-ENOENT), or the
+ * inventory's reason. */
+int xp_domain_find(struct xp_inv *inv, const char *name, struct xp_domain *out,
+		   struct xp_diags *d);
+
 /* Deletes a guest: its autostart link (when it is xenprov's), its config, its storage
  * (unless keep_storage) and its record. Missing files are not an error (a half-made
  * guest can be deleted). -ENOENT if there is no such domain. Whether the guest runs is

@@ -130,6 +130,10 @@ struct xp_image_info {
 /* Describes an image: container, partition table and what each partition holds. */
 int xp_image_info(const char *path, struct xp_image_info *out);
 void xp_image_info_release(struct xp_image_info *info);
+/* xp_image_info with its failure as a diagnostic in d (may be NULL), and *root (may be
+ * NULL) the root volume: the first ext2/3/4 one, NULL when there is none. */
+int xp_image_info_root(const char *path, struct xp_image_info *out,
+		       const struct xp_image_volume **root, struct xp_diags *d);
 
 /* ---- growing an image (image-grow.c) ------------------------------------------------- */
 

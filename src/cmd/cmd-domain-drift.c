@@ -60,6 +60,16 @@ static int targets_of(struct xp_inv *inv, const char *cmd, const char *profile, 
 	return t->names ? 0 : cli_error("out of memory");
 }
 
+/* The end of diff and update: the JSON array (all; NULL for text) printed or the text
+ * flushed, what they held released. The exit code: rc, else the output's. */
+static int finish(int rc, json_t *all, struct targets *t, struct xp_inv *inv)
+{
+	int out = all ? cli_print_json(all) : cli_flush();
+	targets_release(t);
+	xp_inv_close(inv);
+	return rc ? rc : out;
+}
+
 /* A value as the text views show it. */
 static const char *shown(const struct xp_drift_item *it, const char *v, bool secrets,
 			 const char *none)
@@ -140,16 +150,19 @@ static const struct option update_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* The options of diff (opts diff_opts) and update; the operands left at argv[optind..]. */
-static int parse(int argc, char **argv, const char *cmd, const struct option *opts,
-		 struct cli_opts *co, const char **profile, int *dry_run, int *offline)
+/* The start of diff (opts diff_opts) and update: their options, the inventory opened,
+ * the guests named (or --profile's). 0, or the exit code after saying why not. */
+static int begin(int argc, char **argv, const char *cmd, const struct option *opts,
+		 struct cli_opts *co, int *dry_run, int *offline, struct xp_inv **inv,
+		 struct targets *t)
 {
-	int c;
+	const char *profile = NULL;
+	int c, rc;
 	optind = 0;
 	while ((c = cli_getopt(argc, argv, "", opts, co)) != -1) {
 		switch (c) {
 		case O_PROFILE:
-			*profile = optarg;
+			profile = optarg;
 			break;
 		case O_DRY_RUN:
 			*dry_run = 1;
@@ -161,25 +174,22 @@ static int parse(int argc, char **argv, const char *cmd, const struct option *op
 			return cli_bad_option(cmd, argv);
 		}
 	}
-	return 0;
+	if ((rc = cli_inv_open(co->state_dir, inv)) != 0)
+		return rc;
+	if ((rc = targets_of(*inv, cmd, profile, argc - optind, argv + optind, t)) != 0)
+		xp_inv_close(*inv);
+	return rc;
 }
 
 static int run_diff(int argc, char **argv)
 {
-	const char *cmd = "domain diff", *profile = NULL;
 	struct cli_opts co = {.takes = CLI_JSON | CLI_SECRETS | CLI_STATE_DIR};
 	int unused = 0;
-	int rc = parse(argc, argv, cmd, diff_opts, &co, &profile, &unused, &unused);
+	struct xp_inv *inv;
+	struct targets t;
+	int rc = begin(argc, argv, "domain diff", diff_opts, &co, &unused, &unused, &inv, &t);
 	if (rc)
 		return rc;
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(co.state_dir, &inv)) != 0)
-		return rc;
-	struct targets t;
-	if ((rc = targets_of(inv, cmd, profile, argc - optind, argv + optind, &t)) != 0) {
-		xp_inv_close(inv);
-		return rc;
-	}
 	json_t *all = co.json ? json_array() : NULL;
 	for (size_t i = 0; i < t.n; i++) {
 		struct xp_domain dom;
@@ -206,16 +216,7 @@ static int run_diff(int argc, char **argv)
 		xp_drift_release(&dr);
 		xp_domain_release(&dom);
 	}
-	if (all) {
-		int pr = cli_print_json(all);
-		rc = rc ? rc : pr;
-	} else {
-		int fr = cli_flush();
-		rc = rc ? rc : fr;
-	}
-	targets_release(&t);
-	xp_inv_close(inv);
-	return rc;
+	return finish(rc, all, &t, inv);
 }
 
 /* ---- update ----------------------------------------------------------------------------- */
@@ -291,20 +292,14 @@ static void print_update(const struct xp_drift *dr, bool dry_run, bool secrets)
 
 static int run_update(int argc, char **argv)
 {
-	const char *cmd = "domain update", *profile = NULL;
 	struct cli_opts co = {.takes = CLI_JSON | CLI_SECRETS | CLI_STATE_DIR};
 	int dry_run = 0, offline = 0;
-	int rc = parse(argc, argv, cmd, update_opts, &co, &profile, &dry_run, &offline);
+	struct xp_inv *inv;
+	struct targets t;
+	int rc = begin(argc, argv, "domain update", update_opts, &co, &dry_run, &offline, &inv,
+		       &t);
 	if (rc)
 		return rc;
-	struct xp_inv *inv;
-	if ((rc = cli_inv_open(co.state_dir, &inv)) != 0)
-		return rc;
-	struct targets t;
-	if ((rc = targets_of(inv, cmd, profile, argc - optind, argv + optind, &t)) != 0) {
-		xp_inv_close(inv);
-		return rc;
-	}
 	const struct xp_drift_update_opts o = {.dry_run = dry_run, .offline = offline};
 	json_t *all = co.json ? json_array() : NULL;
 	for (size_t i = 0; i < t.n; i++) {
@@ -327,16 +322,7 @@ static int run_update(int argc, char **argv)
 			print_update(&dr, dry_run, co.secrets);
 		xp_drift_release(&dr);
 	}
-	if (all) {
-		int pr = cli_print_json(all);
-		rc = rc ? rc : pr;
-	} else {
-		int fr = cli_flush();
-		rc = rc ? rc : fr;
-	}
-	targets_release(&t);
-	xp_inv_close(inv);
-	return rc;
+	return finish(rc, all, &t, inv);
 }
 
 /* ---- list --drift ------------------------------------------------------------------------ */

@@ -937,10 +937,7 @@ static void test_qcow2_rw_layer(void **state)
 	assert_non_null(want);
 	assert_non_null(got);
 	pattern(base, size, 1);
-	FILE *f = fopen(tpath("pat.raw"), "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(base, 1, size, f), size);
-	fclose(f);
+	xp_test_write_bytes(tpath("pat.raw"), base, size);
 	char before[65];
 	sha(tpath("pat.raw"), before);
 	assert_int_equal(xp_qcow2_create_overlay(tpath("pat.qcow2"), "pat.raw", XP_IMAGE_RAW, size),
@@ -965,7 +962,7 @@ static void test_qcow2_rw_layer(void **state)
 	assert_int_equal(
 	    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("pat.qcow2"), tpath("pat.out")),
 	    0);
-	f = fopen(tpath("pat.out"), "rb");
+	FILE *f = fopen(tpath("pat.out"), "rb");
 	assert_non_null(f);
 	assert_int_equal(fread(got, 1, size, f), size);
 	fclose(f);
@@ -1569,10 +1566,7 @@ static void test_qcow2_rw_resize(void **state)
 	assert_non_null(base);
 	assert_non_null(got);
 	pattern(base, size, 3);
-	FILE *f = fopen(tpath("gr.raw"), "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(base, 1, size, f), size);
-	fclose(f);
+	xp_test_write_bytes(tpath("gr.raw"), base, size);
 	assert_int_equal(xp_qcow2_create_overlay(tpath("gr.qcow2"), "gr.raw", XP_IMAGE_RAW, size),
 			 0);
 	struct xp_qcow2_rw *q;
@@ -1597,12 +1591,12 @@ static void test_qcow2_rw_resize(void **state)
 			 0);
 	assert_int_equal(
 	    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("gr.qcow2"), tpath("gr.out")), 0);
-	f = fopen(tpath("gr.out"), "rb");
-	assert_non_null(f);
-	assert_int_equal(fread(got, 1, 16 * MIB, f), 16 * MIB);
-	fclose(f);
-	assert_memory_equal(got, base, size);
-	assert_memory_equal(got + 10 * MIB + 5, bytes, sizeof(bytes));
+	size_t outlen;
+	char *out = xp_test_read(tpath("gr.out"), &outlen);
+	assert_int_equal(outlen, 16 * MIB);
+	assert_memory_equal(out, base, size);
+	assert_memory_equal(out + 10 * MIB + 5, bytes, sizeof(bytes));
+	free(out);
 
 	/* 512-byte clusters: an L2 table maps 32 KiB, the one-cluster L1 table 64 of them */
 	assert_int_equal(xp_test_sh("qemu-img create -q -f qcow2 -o cluster_size=512 '%s' 1M",

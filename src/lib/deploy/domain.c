@@ -458,13 +458,23 @@ out:
 
 /* ---- delete ------------------------------------------------------------------------------ */
 
-int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d)
+int xp_domain_find(struct xp_inv *inv, const char *name, struct xp_domain *out,
+		   struct xp_diags *d)
 {
-	struct xp_domain dom;
-	int r = xp_domain_get(inv, name, &dom);
+	int r = xp_domain_get(inv, name, out);
 	if (r == -ENOENT)
 		return xp_diags_refuse(d, r, "name", name, "see 'xenprov domain list'",
 				       "no domain '%s'", name);
+	if (r < 0)
+		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot read the inventory: %s", xp_inv_errmsg(inv));
+	return 0;
+}
+
+int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d)
+{
+	struct xp_domain dom;
+	int r = xp_domain_find(inv, name, &dom, d);
 	if (r < 0)
 		return r;
 	r = xp_domain_set_state(inv, name, "deleting");

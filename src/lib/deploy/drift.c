@@ -183,26 +183,22 @@ static void read_disk(const char *path, struct disk *k)
 {
 	memset(k, 0, sizeof(*k));
 	struct xp_image_info info;
-	if (!path || xp_image_info(path, &info) < 0)
+	const struct xp_image_volume *root;
+	if (!path || xp_image_info_root(path, &info, &root, NULL) < 0)
 		return;
 	k->ok = true;
 	k->format = info.format;
 	k->size = info.virtual_size;
-	uint64_t root_off = 0;
+	k->root = k->root_last = root != NULL;
+	if (root)
+		snprintf(k->fs_uuid, sizeof(k->fs_uuid), "%s", root->uuid);
 	for (size_t i = 0; i < info.n; i++) {
 		const struct xp_image_volume *v = &info.volumes[i];
-		if (!k->root && strncmp(v->kind, "ext", 3) == 0) {
-			k->root = true;
-			root_off = v->offset;
-			snprintf(k->fs_uuid, sizeof(k->fs_uuid), "%s", v->uuid);
-		} else if (!k->swap_uuid[0] && strcmp(v->kind, "swap") == 0) {
+		if (!k->swap_uuid[0] && strcmp(v->kind, "swap") == 0)
 			snprintf(k->swap_uuid, sizeof(k->swap_uuid), "%s", v->uuid);
-		}
-	}
-	k->root_last = k->root;
-	for (size_t i = 0; k->root && i < info.n; i++)
-		if (info.volumes[i].offset > root_off)
+		if (root && v->offset > root->offset)
 			k->root_last = false;
+	}
 	xp_image_info_release(&info);
 }
 
@@ -787,13 +783,9 @@ int xp_drift_update(struct xp_inv *inv, const char *name, const struct xp_drift_
 	memset(out, 0, sizeof(*out));
 	out->running = -1;
 	struct xp_domain dom;
-	int r = xp_domain_get(inv, name, &dom);
-	if (r == -ENOENT)
-		return xp_diags_refuse(d, r, "name", name, "see 'xenprov domain list'",
-				       "no domain '%s'", name);
+	int r = xp_domain_find(inv, name, &dom, d);
 	if (r < 0)
-		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
-				       "cannot read the inventory: %s", xp_inv_errmsg(inv));
+		return r;
 	struct xp_settings want = {0};
 	r = xp_drift_compute(inv, &dom, out, d);
 	if (r == 0)

@@ -170,21 +170,15 @@ static int find_kernels(const char *path, struct xp_golden *g)
 static int describe(const char *path, struct xp_golden *g, struct xp_diags *d)
 {
 	struct xp_image_info info;
-	int r = xp_image_info(path, &info);
+	const struct xp_image_volume *root;
+	int r = xp_image_info_root(path, &info, &root, d);
 	if (r < 0)
-		return xp_diags_fail(d, r, path, "image", NULL, "cannot read the image: %s",
-				     strerror(-r));
+		return r;
 	g->format = info.format;
 	g->size = info.virtual_size;
-	g->root_offset = -1;
-	for (size_t i = 0; i < info.n; i++) {
-		const struct xp_image_volume *v = &info.volumes[i];
-		if (strncmp(v->kind, "ext", 3) == 0) {
-			g->root_offset = (int64_t)v->offset;
-			g->fs_type = v->fs.type;
-			break;
-		}
-	}
+	g->root_offset = root ? (int64_t)root->offset : -1;
+	if (root)
+		g->fs_type = root->fs.type;
 	xp_image_info_release(&info);
 	return find_kernels(path, g);
 }

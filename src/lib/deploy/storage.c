@@ -319,6 +319,18 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 	return -EINVAL;
 }
 
+/* The "VG/LV" of an existing guest's volume at path, to `doing` it ("remove") with
+ * lvm2's tools: -EINVAL for a path that is not a volume's, -ENOTSUP without lvm2. */
+static int lv_target(const char *path, const char *doing, char lv[256], struct xp_diags *d)
+{
+	if (lv_name(path, lv, 256) < 0)
+		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
+	if (xp_lvm_available() < 0)
+		return xp_diags_fail(d, -ENOTSUP, path, "lvm", NULL,
+				     "cannot %s the volume: no device-mapper or lvm2 here", doing);
+	return 0;
+}
+
 int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
 {
 	struct stat st;
@@ -326,13 +338,9 @@ int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
 		if (stat(path, &st) < 0 && errno == ENOENT)
 			return 0;
 		char lv[256];
-		if (lv_name(path, lv, sizeof(lv)) < 0)
-			return xp_diags_fail(d, -EINVAL, path, "lvm", NULL,
-					     "not a logical volume path");
-		if (xp_lvm_available() < 0)
-			return xp_diags_fail(
-			    d, -ENOTSUP, path, "lvm", NULL,
-			    "cannot remove the volume: no device-mapper or lvm2 here");
+		int r = lv_target(path, "remove", lv, d);
+		if (r < 0)
+			return r;
 		char *argv[] = {"lvremove", "-q", "-f", lv, NULL};
 		return run_lvm(argv, d);
 	}
@@ -360,21 +368,16 @@ int xp_storage_grow(enum xp_storage s, const char *path, uint64_t size, const ch
 {
 	if (s == XP_STORAGE_LVM) {
 		char lv[256];
-		if (lv_name(path, lv, sizeof(lv)) < 0)
-			return xp_diags_fail(d, -EINVAL, path, "lvm", NULL,
-					     "not a logical volume path");
-		if (xp_lvm_available() < 0)
-			return xp_diags_fail(
-			    d, -ENOTSUP, path, "lvm", NULL,
-			    "cannot grow the volume: no device-mapper or lvm2 here");
+		int r = lv_target(path, "grow", lv, d);
+		if (r < 0)
+			return r;
 		if (dev_size(path) < size) {
 			/* lvextend(8) rounds up to whole extents: the volume may come out a
 			 * little larger, and its partition and filesystem fill what it is */
 			char sz[32];
 			snprintf(sz, sizeof(sz), "%llub", (unsigned long long)size);
 			char *argv[] = {"lvextend", "-q", "-L", sz, lv, NULL};
-			int r = run_lvm(argv, d);
-			if (r < 0)
+			if ((r = run_lvm(argv, d)) < 0)
 				return r;
 		}
 		size = dev_size(path);

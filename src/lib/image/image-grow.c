@@ -131,15 +131,6 @@ static int write_back(int fd, uint64_t from, uint64_t len, struct xp_rwdisk *dis
 	return 0;
 }
 
-/* The root volume of info: the first ext2/3/4 one. */
-static const struct xp_image_volume *root_volume(const struct xp_image_info *info)
-{
-	for (size_t i = 0; i < info->n; i++)
-		if (strncmp(info->volumes[i].kind, "ext", 3) == 0)
-			return &info->volumes[i];
-	return NULL;
-}
-
 /* A raw image (file or device) in place: libfdisk and the e2fsprogs on it, a
  * filesystem at an offset in a temporary copy. */
 static int grow_raw(const char *path, const struct xp_image_volume *root, bool partitioned,
@@ -261,14 +252,13 @@ int xp_image_grow(const char *path, uint64_t size, const char *tmpdir, struct xp
 		res = &local;
 	memset(res, 0, sizeof(*res));
 	struct xp_image_info info;
-	int r = xp_image_info(path, &info);
+	const struct xp_image_volume *root;
+	int r = xp_image_info_root(path, &info, &root, d);
 	if (r < 0)
-		return xp_diags_fail(d, r, path, "image", NULL, "cannot read the image: %s",
-				     strerror(-r));
+		return r;
 	res->format = info.format;
 	res->old_size = info.virtual_size;
 	res->size = size > info.virtual_size ? size : info.virtual_size;
-	const struct xp_image_volume *root = root_volume(&info);
 	bool partitioned = info.label != XP_LABEL_NONE;
 	if (!root) {
 		r = xp_diags_fail(d, -EINVAL, path, "grow", NULL,
