@@ -40,5 +40,11 @@ systemctl --no-legend --plain list-units "xenprov-*" | sed "s/^/XP-GUEST $n unit
 journalctl -b -o cat --no-pager | grep "^XP-FIRSTBOOT" | sed "s/^/XP-GUEST $n journal /"
 echo "XP-GUEST $n kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
 echo "XP-GUEST $n login-ok"' 2>&1
-ssh_ 'systemctl poweroff' >/dev/null 2>&1
+# stopped by /payload/NAME.stop when there is one (`xenprov domain shutdown`), else
+# from inside
+if [ -f "/payload/$name.stop" ]; then
+	bash "/payload/$name.stop" "$name"
+else
+	ssh_ 'systemctl poweroff' >/dev/null 2>&1
+fi
 exit 0

@@ -1,6 +1,7 @@
 #!/bin/bash
 # PID 1 of the lab's dom0 (init= on its command line): starts the Xen toolstack, runs
-# `xl create` on each /payload/*.cfg in turn (the second virtio disk), runs
+# `xl create` on each /payload/*.cfg in turn (the second virtio disk; or, when there is
+# one, /payload/NAME.start, which starts the guest its own way: `xenprov domain start`), runs
 # /payload/NAME.check while the guest runs when there is one (it checks the guest from
 # dom0, e.g. over SSH, and shuts it down), waits for the guest to power off (at most
 # /payload/guest-timeout seconds, default 240), prints its console log between
@@ -27,7 +28,11 @@ if mount /dev/vdb /payload; then
 		name=$(basename "$cfg" .cfg)
 		echo "XP-CREATE-BEGIN $name"
 		t0=$(date +%s)
-		xl create "$cfg" >/tmp/xl.log 2>&1
+		if [ -f "/payload/$name.start" ]; then
+			bash "/payload/$name.start" "$name" >/tmp/xl.log 2>&1
+		else
+			xl create "$cfg" >/tmp/xl.log 2>&1
+		fi
 		rc=$?
 		# libxl's hotplug scripts have fixed timeouts that a loaded TCG host can
 		# hit: the lab's failure, not the guest's; retried once, and said so
@@ -36,9 +41,14 @@ if mount /dev/vdb /payload; then
 			cat /tmp/xl.log
 			xl destroy "$name" >/dev/null 2>&1
 			sleep 5
-			xl create "$cfg" >/tmp/xl.log 2>&1
+			if [ -f "/payload/$name.start" ]; then
+				bash "/payload/$name.start" "$name" >/tmp/xl.log 2>&1
+			else
+				xl create "$cfg" >/tmp/xl.log 2>&1
+			fi
 			rc=$?
 		fi
+		grep -a "^XP-" /tmp/xl.log
 		[ $rc -ne 0 ] && { cat /tmp/xl.log; tail -n 30 /var/log/xen/*.log; }
 		echo "XP-CREATE-END $name rc=$rc"
 		if [ $rc -eq 0 ] && [ -f "/payload/$name.check" ]; then

@@ -17,7 +17,10 @@
 # prints `systemctl is-system-running` (the failed units when degraded), the root
 # filesystem UUID, /etc/machine-id, the host name, the addresses and the first-boot
 # command's journal lines; they must equal what the inventory says and the UUIDs must
-# differ. XP_XEN_DEBIAN=0 leaves the Debian guests out.
+# differ. xp-deb-pvgrub is started by `xenprov domain start` (xenprov runs in dom0, its
+# libraries copied along), must be seen running by `domain show`, and is stopped by
+# `xenprov domain shutdown --wait`, then seen stopped. XP_XEN_DEBIAN=0 leaves the Debian
+# guests out.
 # Exit 0: all passed. Exit 1: a guest check failed, or the lab itself could not be built
 # or boot (twice): a skip is not a pass; XP_XEN_ALLOW_SKIP=1 turns that case into
 # "SKIPPED: ..." and exit 0 (for a machine known to have no working QEMU). Usage: run-test.sh [XENPROV]
@@ -28,6 +31,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 GUESTS="xp-kernel xp-pygrub xp-qcow2"
 DEB_GUESTS=""
 [ "${XP_XEN_DEBIAN:-1}" = 0 ] || DEB_GUESTS="xp-deb-pygrub xp-deb-pvgrub xp-deb-pvh"
+# the Debian guest that xenprov itself starts and stops in dom0 (issue 12's lifecycle)
+LIFE_GUEST=""
+case " $DEB_GUESTS " in *" xp-deb-pvgrub "*) LIFE_GUEST=xp-deb-pvgrub ;; esac
 RUN=$LAB/run
 P=$RUN/payload # bind-mounted at /payload while xenprov runs, as dom0 will see it
 
@@ -81,6 +87,31 @@ if [ "${1:-}" = --deploy ]; then
 		echo "--- /payload/$g.cfg"; cat "/payload/$g.cfg"
 	done
 	[ -z "$DEB_GUESTS" ] || cp -r "$RUN/ssh" /payload/ssh
+	# xenprov itself in dom0 (the same Debian release: its libraries but glibc's are
+	# copied along) for the lifecycle guest: started by `xenprov domain start`, seen
+	# running by `domain list`, stopped by `domain shutdown --wait`, then seen stopped
+	if [ -n "$LIFE_GUEST" ]; then
+		mkdir -p /payload/xp/lib
+		cp "$X" /payload/xp/xenprov
+		ldd "$X" | awk '$3 ~ /^\// { print $3 }' |
+			grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
+			xargs -r cp -L -t /payload/xp/lib
+		cat >"/payload/$LIFE_GUEST.start" <<'LIFE'
+xp() { LD_LIBRARY_PATH=/payload/xp/lib /payload/xp/xenprov "$@" --state-dir /payload/state; }
+power() { xp domain show "$1" | sed -n 's/^power: *\([a-z]*\).*/\1/p'; }
+xp domain start "$1" || exit 1
+echo "XP-LIFE $1 start-ok"
+echo "XP-LIFE $1 power=$(power "$1")"
+xp domain list | sed "s/^/XP-LIFE $1 list /"
+LIFE
+		cat >"/payload/$LIFE_GUEST.stop" <<'LIFE'
+xp() { LD_LIBRARY_PATH=/payload/xp/lib /payload/xp/xenprov "$@" --state-dir /payload/state; }
+power() { xp domain show "$1" | sed -n 's/^power: *\([a-z]*\).*/\1/p'; }
+xp domain shutdown --wait --timeout 180 "$1" && echo "XP-LIFE $1 shutdown-ok"
+echo "XP-LIFE $1 after=$(power "$1")"
+xp domain list | sed "s/^/XP-LIFE $1 list /"
+LIFE
+	fi
 	$X config check /payload/*.cfg
 	exit 0
 fi
@@ -116,7 +147,7 @@ check_guests() {
 	for g in $DEB_GUESTS; do
 		echo "----- $g: xl create, dom0's checks over SSH"
 		lines=$RUN/$g.lines
-		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|CHECK-(BEGIN|END)|GUEST-TIMEOUT) $g( |\$)|^XP-GUEST $g " >"$lines"
+		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|CHECK-(BEGIN|END)|GUEST-TIMEOUT) $g( |\$)|^XP-(GUEST|LIFE) $g " >"$lines"
 		cat "$lines"
 		ip=$(sed -n 's/.*"ip":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
 		name=$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
@@ -130,12 +161,17 @@ check_guests() {
 			grep -qxF "XP-GUEST $g $want" "$lines" || why="$why missing($want)"
 		done
 		grep -qE "^XP-GUEST $g addr [^ ]+ $ip/24\$" "$lines" || why="$why addr(want $ip/24)"
+		if [ "$g" = "$LIFE_GUEST" ]; then
+			for want in start-ok power=running shutdown-ok after=stopped; do
+				grep -qxF "XP-LIFE $g $want" "$lines" || why="$why missing-life($want)"
+			done
+		fi
 		n=$(grep -n "journal XP-FIRSTBOOT" "$lines" | sed -n 's/.*FIRSTBOOT [^ ]* //p' | tr '\n' ' ')
 		[ "$n" = "one two " ] || why="$why firstboot-order($n)"
 		case " $uuids " in *" $uuid "*) why="$why uuid-not-unique" ;; esac
 		uuids="$uuids $uuid"
 		if [ -z "$why" ]; then
-			summary="$summary  PASS $g ($name $ip, running, ssh, ping, uuid $uuid)\n"
+			summary="$summary  PASS $g ($name $ip, running, ssh, ping, uuid $uuid$([ "$g" = "$LIFE_GUEST" ] && echo ", xenprov domain start/list/shutdown"))\n"
 		else
 			summary="$summary  FAIL $g:$why\n"
 			fail=1
