@@ -96,7 +96,7 @@ struct xp_drift {
 	struct xp_drift_item *v; /* in the order of the profile key table (xp_profile_keys) */
 	size_t n, cap;
 	/* xp_drift_update: 1 the toolstack runs the guest, 0 it does not, -1 it cannot tell
-	 * (asked only when offline work is planned; else -1) */
+	 * (asked only when config, disk or guest items are planned; else -1) */
 	int running;
 };
 

@@ -288,6 +288,13 @@ static void print_update(const struct xp_drift *dr, bool dry_run, bool secrets)
 	printf("%s: %s %zu of %zu difference%s%s\n", dr->name, dry_run ? "would apply" : "applied",
 	       applied, dr->n, dr->n == 1 ? "" : "s",
 	       left ? "; the rest needs the guest made anew" : "");
+	bool config = false;
+	for (size_t i = 0; i < dr->n; i++)
+		config |= dr->v[i].action == XP_DRIFT_CONFIG && dr->v[i].status != XP_DRIFT_FAILED;
+	if (config && dr->running > 0)
+		printf("%s: it runs: its config's changes take effect once it is shut down and "
+		       "started again (domain shutdown --wait, domain start)\n",
+		       dr->name);
 }
 
 static int run_update(int argc, char **argv)

@@ -124,7 +124,11 @@ out_has "w1: memory: 512 -> 1024: would apply (config)"
 out_has "w1: would apply 2 of 2 differences"
 cmp -s "$T/cfg/w1.cfg" "$T/w1.before" || fail "--dry-run changed the config"
 ok
+# the config changes while the guest runs: they wait for its next start
+"$FAKE_XL" create "$T/cfg/w1.cfg" || fail "fake-xl create"
 expect_rc 0 domain update w1
+out_has "w1: it runs: its config's changes take effect once it is shut down and started again"
+"$FAKE_XL" destroy w1 || fail "fake-xl destroy"
 out_has "w1: memory: 512 -> 1024: applied (config)"
 out_has "w1: config.on_crash: (unset) -> \"preserve\": applied (config)"
 grep -qx '# site note: keep this comment' "$T/cfg/w1.cfg" || fail "the comment was lost"

@@ -793,14 +793,20 @@ int xp_drift_update(struct xp_inv *inv, const char *name, const struct xp_drift_
 	if (r < 0)
 		goto out;
 
-	/* offline work only on a guest known not to run, or said to be shut down */
-	bool offline_work = false;
-	for (size_t i = 0; i < out->n; i++)
+	/* offline work only on a guest known not to run, or said to be shut down; the
+	 * toolstack is asked for config changes too, so that the caller can say a running
+	 * guest needs a restart */
+	bool offline_work = false, config_work = false;
+	for (size_t i = 0; i < out->n; i++) {
 		offline_work |= out->v[i].action == XP_DRIFT_DISK || out->v[i].action == XP_DRIFT_GUEST;
+		config_work |= out->v[i].action == XP_DRIFT_CONFIG;
+	}
 	bool offline = false;
-	if (offline_work) {
+	if (offline_work || config_work)
 		/* xl's own words help where the operator did not say the guest is down */
-		out->running = running(o ? o->xl : NULL, name, o && o->offline ? NULL : d);
+		out->running = running(o ? o->xl : NULL, name,
+				       offline_work && !(o && o->offline) ? d : NULL);
+	if (offline_work) {
 		offline = out->running == 0 || (out->running < 0 && o && o->offline);
 		if (!offline) {
 			for (size_t i = 0; i < out->n; i++)
