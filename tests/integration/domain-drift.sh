@@ -292,6 +292,23 @@ out_is "w1: no drift from profile web
 w2: no drift from profile web
 g1: no drift from profile gp"
 
+# a bare filesystem (no partition table) in a raw file and in a qcow2 overlay
+expect_rc 0 profile add bare --image "$T/root.tgz" --disk-size 64M --label none --fs ext3 \
+	--boot kernel --kernel "$T/vmlinuz"
+expect_rc 0 domain create b1 --profile bare $C -q
+expect_rc 0 domain create b2 --profile bare $C -q --storage qcow2
+expect_rc 0 profile edit bare --disk-size 96M
+expect_rc 0 domain update b1 b2
+qemu-img convert -O raw "$S/disks/b2.qcow2" "$T/b2.raw" || fail "qemu-img convert b2"
+for raw in "$S/disks/b1.img" "$T/b2.raw"; do
+	[ "$(stat -c %s "$raw")" = $((96 * M)) ] || fail "$raw: $(stat -c %s "$raw") bytes"
+	e2fsck -fn "$raw" >"$T/fsck" 2>&1 || { cat "$T/fsck"; fail "e2fsck -fn $raw"; }
+	[ "$(fs_bytes "$raw" 0)" = $((96 * M)) ] || fail "$raw: filesystem $(fs_bytes "$raw" 0) bytes"
+	ok
+done
+qemu-img check -q "$S/disks/b2.qcow2" || fail "qemu-img check b2"
+ok
+
 # ---- update: the guest's files (SSH key, DNS) --------------------------------------------------
 expect_rc 0 profile edit web --ssh-key "$K2" --dns 10.31.0.53,10.31.0.54
 expect_rc 0 domain diff w1 --json
