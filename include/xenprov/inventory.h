@@ -396,7 +396,11 @@ struct xp_domain {
 	char *disk_path;
 	char *config_path;
 	char *golden;		     /* the golden image the disk came from */
-	struct xp_settings settings; /* the effective profile values (profile + overrides) */
+	struct xp_settings settings; /* the effective profile values (profile + overrides),
+				      * as made or last updated (xenprov/drift.h) */
+	/* the guest's own values among settings (domain create's KEY VALUE options,
+	 * deploy's --set and plan values); empty for a guest recorded before they were */
+	struct xp_settings overrides;
 	int64_t created, updated;    /* unix seconds */
 };
 
@@ -427,11 +431,16 @@ struct xp_domain_new {
 	unsigned prefix_len;
 	const char *storage, *disk_path, *config_path, *golden;
 	const struct xp_settings *settings; /* the effective profile values */
+	const struct xp_settings *overrides; /* the guest's own among them; may be NULL */
 	int64_t deploy_id;
 };
 int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d);
 /* Sets the state ("ready", "deleting", "failed") and the update time. */
 int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state);
+/* Replaces the recorded effective settings (after `domain update` changed the guest),
+ * in a transaction of its own; the rest of the record stays. -ENOENT if there is no
+ * such domain. */
+int xp_domain_set_settings(struct xp_inv *inv, const char *name, const struct xp_settings *s);
 /* Removes the record and its artifacts' records (not the files). */
 int xp_domain_forget(struct xp_inv *inv, const char *name);
 

@@ -278,6 +278,15 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 		goto fail;
 	}
 
+	/* the guest's own values as they took effect (checked, normalised: an absolute
+	 * pool), kept apart so that a comparison with the profile keeps them */
+	struct xp_settings own = {0};
+	r = 0;
+	for (size_t i = 0; r == 0 && o->overrides && i < o->overrides->n; i++) {
+		const char *v = xp_settings_get(&p->s, o->overrides->v[i].key);
+		if (v)
+			r = xp_settings_set(&own, o->overrides->v[i].key, v);
+	}
 	struct xp_domain_new row = {
 	    .name = o->name,
 	    .profile = o->profile,
@@ -289,9 +298,12 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	    .config_path = p->config_path,
 	    .golden = p->golden.path,
 	    .settings = &p->s,
+	    .overrides = &own,
 	    .deploy_id = o->deploy_id,
 	};
-	r = xp_domain_insert(inv, &row);
+	if (r == 0)
+		r = xp_domain_insert(inv, &row);
+	xp_settings_release(&own);
 	if (r < 0) {
 		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
 				xp_inv_errmsg(inv));
@@ -441,13 +453,23 @@ out:
 
 /* ---- delete ------------------------------------------------------------------------------ */
 
-int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d)
+int xp_domain_find(struct xp_inv *inv, const char *name, struct xp_domain *out,
+		   struct xp_diags *d)
 {
-	struct xp_domain dom;
-	int r = xp_domain_get(inv, name, &dom);
+	int r = xp_domain_get(inv, name, out);
 	if (r == -ENOENT)
 		return xp_diags_refuse(d, r, "name", name, "see 'xenprov domain list'",
 				       "no domain '%s'", name);
+	if (r < 0)
+		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot read the inventory: %s", xp_inv_errmsg(inv));
+	return 0;
+}
+
+int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d)
+{
+	struct xp_domain dom;
+	int r = xp_domain_find(inv, name, &dom, d);
 	if (r < 0)
 		return r;
 	r = xp_domain_set_state(inv, name, "deleting");

@@ -113,6 +113,10 @@ json_t *xp_domain_to_json(const struct xp_domain *dom, bool secrets)
 	json_t *withheld = json_array();
 	json_object_set_new(o, "settings", xp_settings_to_json(&dom->settings, secrets, withheld));
 	json_object_set_new(o, "withheld", withheld);
+	json_t *own = json_array();
+	for (size_t i = 0; i < dom->overrides.n; i++)
+		json_array_append_new(own, json_string(dom->overrides.v[i].key));
+	json_object_set_new(o, "overrides", own);
 	json_object_set_new(o, "created", json_integer(dom->created));
 	json_object_set_new(o, "updated", json_integer(dom->updated));
 	return o;
