@@ -288,9 +288,7 @@ expect_rc 1 domain delete a5 f1
 err_has "domain 'f1' is running"
 [ ! -e "$CFG/a5.cfg" ] && [ -e "$CFG/f1.cfg" ] || fail "delete a5 f1 removed the wrong ones"; ok
 # --force: shut down first; the guest that ignores it destroyed after the timeout
-start=$SECONDS
 expect_rc 0 domain delete --force --timeout 1 a1 f1 a4
-[ $((SECONDS - start)) -lt 10 ] || fail "delete --force --timeout 1 took $((SECONDS - start)) s"; ok
 calls_are "shutdown a1;shutdown f1;shutdown a4;destroy a1;"
 err_has "domain 'f1' was shut down"
 err_has "warning: domain 'a1' did not shut down within 1 s: destroying it"
