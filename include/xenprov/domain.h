@@ -43,6 +43,14 @@
 /* Where guest configs go unless told otherwise. */
 #define XP_DOMAIN_CONFIG_DIR "/etc/xen"
 
+/* The config directory of a guest (config-dir.c): given (--config-dir), else the
+ * config-dir of s (the guest's effective profile values; may be NULL), else the
+ * inventory's setting config-dir, else XP_DOMAIN_CONFIG_DIR. *out: its realpath, a heap
+ * string. -ENOENT / -ENOTDIR with one diagnostic (code "config-dir") naming the
+ * directory and which of them gave it; -errno of the inventory or the filesystem. */
+int xp_domain_config_dir(struct xp_inv *inv, const char *given, const struct xp_settings *s,
+			 char **out, struct xp_diags *d);
+
 /* Defaults for what a profile leaves unset. */
 #define XP_DOMAIN_DEFAULT_MEMORY 512 /* MiB */
 #define XP_DOMAIN_DEFAULT_VCPUS	 1
@@ -104,6 +112,13 @@ struct xp_guest_spec {
 int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report *rep,
 		       struct xp_diags *d);
 
+/* Rewrites the parts (XP_GUEST_EDIT_*, guest.h) of an existing guest's files in
+ * spec->disk_path from spec, as xp_guest_customize wrote them (xp_guest_update: the
+ * guest keeps its UUIDs, machine-id and host keys; no hooks run). Only the name,
+ * network and the settings of those parts of spec are read. The guest must not be
+ * running. */
+int xp_guest_refresh(const struct xp_guest_spec *spec, unsigned parts, struct xp_diags *d);
+
 /* A domain name: also the guest's host name, so an RFC 1123 label: 1-63 of [A-Za-z0-9-],
  * not starting or ending with '-'. */
 bool xp_domain_name_valid(const char *name);
@@ -120,7 +135,7 @@ struct xp_domain_create_opts {
 	/* Prefix of random MACs, 1-5 octets; NULL/0: Xen's OUI 00:16:3e. */
 	const uint8_t *mac_prefix;
 	size_t mac_prefix_len;
-	const char *config_dir; /* NULL: XP_DOMAIN_CONFIG_DIR (must exist) */
+	const char *config_dir; /* NULL: as xp_domain_config_dir decides (must exist) */
 	/* Random source for MACs; NULL: getrandom(2). */
 	xp_random_fn rnd;
 	void *rnd_ud;
@@ -155,6 +170,11 @@ struct xp_domain_create_opts {
  * -errno of the step that failed. On failure nothing is left behind. */
 int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 		     struct xp_domain *out, struct xp_diags *d);
+
+/* xp_domain_get with its failure as a diagnostic: "no domain 'NAME'" (-ENOENT), or the
+ * inventory's reason. */
+int xp_domain_find(struct xp_inv *inv, const char *name, struct xp_domain *out,
+		   struct xp_diags *d);
 
 /* Deletes a guest: its autostart link (when it is xenprov's), its config, its storage
  * (unless keep_storage) and its record. Missing files are not an error (a half-made
@@ -303,6 +323,13 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 		      enum xp_image_format *format, struct xp_diags *d);
 /* Removes a guest's disk. A missing one is not an error. */
 int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d);
+/* Grows a guest's disk at path to size bytes with its root partition and filesystem
+ * (xp_image_grow, image.h; tmpdir holds its temporary copies): a logical volume is
+ * extended with lvextend(8) first (to whole extents: it may come out larger, and is
+ * filled as it is). The guest must not be running. -ENOTSUP for lvm without lvm2,
+ * else xp_image_grow's errors. */
+int xp_storage_grow(enum xp_storage s, const char *path, uint64_t size, const char *tmpdir,
+		    struct xp_image_grown *res, struct xp_diags *d);
 
 /* What xp_storage_create_volume writes on a new volume. */
 enum xp_volume_content {

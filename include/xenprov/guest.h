@@ -327,4 +327,20 @@ int xp_guest_uuids_follow(const struct xp_guest_report *rep, const char *text, s
 int xp_guest_apply(const char *image_path, const struct xp_guest_settings *s,
 		   struct xp_guest_report *rep, struct xp_diags *d);
 
+/* The parts of a guest that xp_guest_update rewrites, each as xp_guest_apply writes it: */
+#define XP_GUEST_EDIT_HOSTS    1u  /* /etc/hostname, /etc/hosts (hostname, domain) */
+#define XP_GUEST_EDIT_NETWORK  2u  /* the network configuration and /etc/resolv.conf */
+#define XP_GUEST_EDIT_PASSWORD 4u  /* root's hash in /etc/shadow */
+#define XP_GUEST_EDIT_SSH_KEY  8u  /* /root/.ssh/authorized_keys */
+#define XP_GUEST_EDIT_CUSTOM   16u /* the customisations s carries (time zone, ...) */
+#define XP_GUEST_EDIT_ALL      31u
+
+/* Rewrites the parts (XP_GUEST_EDIT_*, at least one) of an existing guest's files from
+ * s, as xp_guest_apply writes them, and nothing else: the guest keeps its identity (its
+ * UUIDs, machine-id, SSH host keys, random seed). For settings that changed after the
+ * guest was made (`xenprov domain update`); the guest must not be running. Errors as
+ * xp_guest_apply's; -EINVAL for no part or an unknown one. */
+int xp_guest_update(const char *image_path, const struct xp_guest_settings *s, unsigned parts,
+		    struct xp_guest_report *rep, struct xp_diags *d);
+
 #endif

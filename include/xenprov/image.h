@@ -130,6 +130,38 @@ struct xp_image_info {
 /* Describes an image: container, partition table and what each partition holds. */
 int xp_image_info(const char *path, struct xp_image_info *out);
 void xp_image_info_release(struct xp_image_info *info);
+/* xp_image_info with its failure as a diagnostic in d (may be NULL), and *root (may be
+ * NULL) the root volume: the first ext2/3/4 one, NULL when there is none. */
+int xp_image_info_root(const char *path, struct xp_image_info *out,
+		       const struct xp_image_volume **root, struct xp_diags *d);
+
+/* ---- growing an image (image-grow.c) ------------------------------------------------- */
+
+struct xp_image_grown {
+	enum xp_image_format format;
+	uint64_t old_size, size;	/* the disk's (virtual) size before and after */
+	uint64_t fs_offset;		/* of the root filesystem */
+	uint64_t old_fs_size, fs_size;	/* its size before and after, bytes */
+};
+
+/* Grows the image at path (a raw file, a block device its owner made size bytes long
+ * already, or a qcow2 image: its virtual size) to size bytes (a multiple of 512), and
+ * its root filesystem, the first ext2/3/4 one, to fill it: a bare filesystem to the
+ * whole disk; a partitioned one's partition, which must be the last, to the end of the
+ * disk (xp_partition_grow_last, msdos or gpt), then the filesystem to the partition,
+ * checked first with e2fsck -fp and grown with resize2fs(8). A filesystem at an offset
+ * is checked and grown in a sparse unnamed temporary file in tmpdir (as large as the
+ * filesystem's data) and written back, a qcow2 image's only where it changed. The
+ * image must not be in use (a running guest's disk): nothing here can tell. res (may
+ * be NULL) receives the sizes. A size equal to the disk's changes nothing.
+ * Errors with a diagnostic: -EINVAL (smaller or unaligned size, no ext2/3/4 root),
+ * -ENOTSUP (a partition follows the root partition: "not the last one"; a qcow2 image
+ * whose L1 table would have to move), -EIO (e2fsck found errors it cannot repair, or
+ * resize2fs failed: their output), -ENOENT (e2fsprogs missing), -errno. The checks come
+ * first: a refusal or a failing e2fsck leaves the image as it was; a later failure
+ * may leave it grown with its filesystem not yet (still consistent). */
+int xp_image_grow(const char *path, uint64_t size, const char *tmpdir, struct xp_image_grown *res,
+		  struct xp_diags *d);
 
 /* Opens the filesystem of an image: in partition `partition` (1-based), or with
  * partition 0 the first ext2/3/4 volume found. The blockdev is returned too, as the

@@ -34,7 +34,11 @@ json_t *xp_system_to_json(const struct xp_system *s);
  * `profile export` writes and `profile import` reads. */
 json_t *xp_profile_to_json(const struct xp_profile *p, bool secrets);
 /* {name, profile, state, mac, ip, prefix (when known), storage, disk, config, golden,
- * settings (the effective values), withheld, created, updated} */
+ * settings (the effective values), withheld, overrides (the keys among settings that
+ * are the guest's own), created, updated} */
 json_t *xp_domain_to_json(const struct xp_domain *dom, bool secrets);
+/* {id, profile, state, started, finished (null until it ends), request, total,
+ * created, skipped, failed, cleaned (each null where not recorded), guests (left)} */
+json_t *xp_deploy_record_to_json(const struct xp_deploy_record *rec);
 
 #endif

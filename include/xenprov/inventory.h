@@ -485,7 +485,11 @@ struct xp_domain {
 	char *disk_path;
 	char *config_path;
 	char *golden;		     /* the golden image the disk came from */
-	struct xp_settings settings; /* the effective profile values (profile + overrides) */
+	struct xp_settings settings; /* the effective profile values (profile + overrides),
+				      * as made or last updated (xenprov/drift.h) */
+	/* the guest's own values among settings (domain create's KEY VALUE options,
+	 * deploy's --set and plan values); empty for a guest recorded before they were */
+	struct xp_settings overrides;
 	int64_t created, updated;    /* unix seconds */
 	struct xp_domain_volume *volumes; /* the further disks, in vdev order */
 	size_t nvolumes;
@@ -522,6 +526,7 @@ struct xp_domain_new {
 	unsigned prefix_len;
 	const char *storage, *disk_path, *config_path, *golden;
 	const struct xp_settings *settings; /* the effective profile values */
+	const struct xp_settings *overrides; /* the guest's own among them; may be NULL */
 	int64_t deploy_id;
 	const struct xp_domain_volume *volumes; /* may be NULL with nvolumes 0 */
 	size_t nvolumes;
@@ -535,6 +540,10 @@ void xp_domain_volumes_free(struct xp_domain_volume *v, size_t n);
 void xp_domain_nics_free(struct xp_domain_nic *v, size_t n);
 /* Sets the state ("ready", "deleting", "failed") and the update time. */
 int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state);
+/* Replaces the recorded effective settings (after `domain update` changed the guest),
+ * in a transaction of its own; the rest of the record stays. -ENOENT if there is no
+ * such domain. */
+int xp_domain_set_settings(struct xp_inv *inv, const char *name, const struct xp_settings *s);
 /* Removes the record, its artifacts', further disks' and NICs' records (not the
  * files). */
 int xp_domain_forget(struct xp_inv *inv, const char *name);
@@ -550,14 +559,42 @@ void xp_artifacts_free(struct xp_artifact *v, size_t n);
 
 /* ---- deploy runs (deploys.c) ---------------------------------------------------------- */
 
-/* A deploy run is recorded when it starts (state 'running') and ends as 'done',
- * 'failed' or 'rolled-back'; the domains it made carry its id. */
-int xp_deploy_record_start(struct xp_inv *inv, const char *request, int64_t *id);
-int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state);
+/* A deploy run is recorded when it starts (state 'running', its profile and how many
+ * guests it was asked for) and ends as 'done', 'failed' or 'rolled-back'; the domains
+ * it made carry its id. */
+struct xp_deploy_counts {
+	int64_t total, created, skipped, failed, cleaned; /* -1: not recorded (a killed
+							   * run, or one recorded
+							   * before xenprov kept them) */
+};
+struct xp_deploy_record {
+	int64_t id;
+	char *profile; /* NULL only for an old run whose guests are all gone */
+	char *state;   /* "running", "done", "failed" or "rolled-back" */
+	char *request; /* the command line */
+	int64_t started, finished; /* unix seconds; finished 0 while running or if killed */
+	struct xp_deploy_counts counts;
+	int64_t guests; /* guests left: domains that carry its id */
+};
+void xp_deploy_record_release(struct xp_deploy_record *rec);
+void xp_deploy_record_list_free(struct xp_deploy_record *v, size_t n);
+
+int xp_deploy_record_start(struct xp_inv *inv, const char *profile, size_t total,
+			   const char *request, int64_t *id);
+/* Sets the state and the end time, and the counts of the run's end (counts->total is
+ * not changed) unless counts is NULL. */
+int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state,
+			    const struct xp_deploy_counts *counts);
 /* 0 if run id is recorded, -ENOENT if not. */
 int xp_deploy_record_find(struct xp_inv *inv, int64_t id);
-/* The newest deploy that still has domains: *id, or 0 if none has. */
-int xp_deploy_record_last_with_domains(struct xp_inv *inv, int64_t *id);
+/* -ENOENT if run id is not recorded. */
+int xp_deploy_record_get(struct xp_inv *inv, int64_t id, struct xp_deploy_record *out);
+/* Every run, oldest first. */
+int xp_deploy_record_list(struct xp_inv *inv, struct xp_deploy_record **v, size_t *n);
+/* The newest deploy that still has domains: *id, or 0 if none has; *count (may be
+ * NULL): how many deploys have. profile (may be NULL): that profile's deploys only. */
+int xp_deploy_record_last_with_domains(struct xp_inv *inv, const char *profile, int64_t *id,
+				       size_t *count);
 /* The names of the domains deploy id made, sorted. */
 int xp_deploy_record_domains(struct xp_inv *inv, int64_t id, char ***names, size_t *n);
 

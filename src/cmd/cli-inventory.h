@@ -158,4 +158,9 @@ void cli_print_table(const char *const *cells, size_t ncols, size_t nrows);
 /* "xenprov: warning: MESSAGE" on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The keys in which a guest differs from its profile now (`domain list --drift`,
+ * cmd-domain-drift.c): a JSON array ([] for a guest that is not ready), or NULL after a
+ * warning when it cannot be compared. */
+json_t *cli_domain_drift_keys(struct xp_inv *inv, const struct xp_domain *dom);
+
 #endif

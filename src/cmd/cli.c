@@ -87,6 +87,15 @@ bool cli_wants_help(int argc, char **argv)
 
 int cli_run_verbs(const struct xp_command *cmd, int argc, char **argv)
 {
+	/* a command that also runs without a verb (`deploy --profile P ...`): whatever
+	 * does not start with one of its verbs is its own */
+	if (cmd->run && (argc < 2 || !cli_find_verb(cmd, argv[1]))) {
+		if (cli_wants_help(argc, argv)) {
+			cli_print_usage(stdout, cmd, NULL);
+			return XP_EXIT_OK;
+		}
+		return cmd->run(argc, argv);
+	}
 	if (argc < 2) {
 		cli_print_usage(stderr, cmd, NULL);
 		return XP_EXIT_USAGE;

@@ -33,7 +33,9 @@ struct xp_command {
 	const char *name;
 	const char *summary;
 	const char *usage;
-	/* Either run (a command without verbs), or a NULL-terminated verb table. */
+	/* run (a command without verbs), or a NULL-terminated verb table, or both: then
+	 * argv[1] naming a verb runs it, anything else runs run (deploy: `deploy list`,
+	 * `deploy --profile P ...`). */
 	int (*run)(int argc, char **argv);
 	const struct xp_verb *const *verbs;
 };
@@ -49,6 +51,8 @@ extern const struct xp_command cmd_profile;
 extern const struct xp_command cmd_serve;
 extern const struct xp_verb config_disk_verb;
 extern const struct xp_verb config_vif_verb;
+extern const struct xp_verb domain_diff_verb;
+extern const struct xp_verb domain_update_verb;
 
 /* Runs cmd's verb named by argv[1]. */
 int cli_run_verbs(const struct xp_command *cmd, int argc, char **argv);

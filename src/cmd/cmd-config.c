@@ -184,7 +184,13 @@ static const char check_usage[] =
 	"nothing to boot, duplicate vdevs, invalid or multicast MACs, a MAC used by two\n"
 	"of the FILEs). Exits 1 if any FILE has an error.\n"
 	"\n"
-	"  --host     also check that phy: devices and file targets exist here\n"
+	"  --host     also check the files on this host the config needs: disk targets\n"
+	"             (phy: devices, images), kernel and ramdisk (unless a bootloader\n"
+	"             reads them from the guest's disk), and the bootloader: a path, or a\n"
+	"             name found as xl finds it, in Xen's bin directory, else on $PATH\n"
+	"             ($XENPROV_XEN_BINDIR names that directory; default: the first of\n"
+	"             /usr/libexec/xen/bin, /usr/lib/xen/bin, /usr/local/lib/xen/bin,\n"
+	"             /usr/lib/xen-VERSION/bin)\n"
 	"  --json     one JSON array: per file its errors, warnings and diagnostics\n"
 	"  -q, --quiet  print errors only\n"
 	"  -h, --help   this help\n"
@@ -200,7 +206,10 @@ static int run_check(int argc, char **argv)
 	if (c)
 		return c;
 	bool json = co.json, quiet = co.quiet;
-	struct xp_lint_opts lo = {.host = host};
+	const char *bindir = getenv("XENPROV_XEN_BINDIR");
+	struct xp_lint_opts lo = {.host = host,
+				  .xen_bindir = bindir && *bindir ? bindir : NULL,
+				  .path = getenv("PATH")};
 	if (optind >= argc)
 		return cli_usage_error("config check", "no FILE given");
 

@@ -1,7 +1,8 @@
 /*
  * cmd-domain.c - `xenprov domain`: make one guest from a profile (disk, MAC, IP, config
  * in /etc/xen), delete it, list and show what the inventory holds and what the toolstack
- * says of it. Running guests (start, shutdown, ...) is cmd-domain-life.c's.
+ * says of it. Running guests (start, shutdown, ...) is cmd-domain-life.c's; the drift
+ * verbs (diff, update) are cmd-domain-drift.c's.
  * Thin: the work is in src/lib/deploy (xenprov/domain.h) and the inventory.
  */
 #include <errno.h>
@@ -76,7 +77,8 @@ static const char create_usage[] =
     "                         further disks (NAME.data1, ... at xvdb, ...; NAME.swap\n"
     "                         last) and NICs (enX1, ...), as the profile's: each list\n"
     "                         given replaces the profile's (xenprov-profile(1))\n"
-    "  --config-dir DIR       where configs go (default /etc/xen)\n"
+    "  --config-dir DIR       where configs go (default: the profile's config-dir,\n"
+    "                         else the setting config-dir, else /etc/xen)\n"
     "  --autostart on|off     start the guest with the host: the link CONFIG-DIR/auto/\n"
     "                         NAME.cfg that xendomains reads (default off)\n"
     "  --state-dir DIR        the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
@@ -384,13 +386,16 @@ static int run_delete(int argc, char **argv)
 /* ---- list, show --------------------------------------------------------------------------- */
 
 static const char list_usage[] =
-    "Usage: xenprov domain list [--json]\n"
+    "Usage: xenprov domain list [--json] [--drift]\n"
     "\n"
     "Lists the guests in the inventory: name, state (of the record: ready, creating,\n"
     "...), power (from the toolstack, `xl list -l`: running, stopped, or unknown where\n"
     "no toolstack answers), autostart, profile, storage, MAC and IP.\n"
     "\n"
     "  --json            JSON output (an array of what `show --json` prints)\n"
+    "  --drift           also where each guest differs from its profile now (see\n"
+    "                    `domain diff`): a DRIFT column of profile keys, \"drift\" in\n"
+    "                    the JSON (null where it cannot be compared)\n"
     "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  -h, --help        this help\n";
 
@@ -413,7 +418,9 @@ static int run_list(int argc, char **argv)
 {
 	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR, .operand = ""};
 	struct xp_inv *inv;
-	int rc = cli_parse_flags(argc, argv, "domain list", "", NULL, &co);
+	int drift = 0;
+	const struct option opts[] = {{"drift", no_argument, &drift, 1}, {NULL, 0, NULL, 0}};
+	int rc = cli_parse_flags(argc, argv, "domain list", "", opts, &co);
 	if (rc || (rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	struct xp_domain *v;
@@ -431,19 +438,35 @@ static int run_list(int argc, char **argv)
 			json_t *j = xp_domain_to_json(&v[i], false);
 			if (j)
 				domain_runtime_json(j, &v[i], xl);
+			if (j && drift) {
+				json_t *keys = cli_domain_drift_keys(inv, &v[i]);
+				json_object_set_new(j, "drift", keys ? keys : json_null());
+			}
 			json_array_append_new(a, j);
 		}
 		rc = cli_print_json(a);
 	} else {
+		/* the IP last, unpadded, unless the DRIFT column follows it */
+		int ipw = drift ? -15 : 0;
 		if (n)
-			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-17s %s\n", "NAME", "STATE",
-			       "POWER", "AUTO", "PROFILE", "STORAGE", "MAC", "IP");
-		for (size_t i = 0; i < n; i++)
-			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-17s %s\n", v[i].name, v[i].state,
+			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-17s %*s%s\n", "NAME", "STATE",
+			       "POWER", "AUTO", "PROFILE", "STORAGE", "MAC", ipw, "IP",
+			       drift ? " DRIFT" : "");
+		for (size_t i = 0; i < n; i++) {
+			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-17s %*s", v[i].name, v[i].state,
 			       xp_power_name(xp_xl_power(xl, v[i].name, NULL)),
 			       domain_autostart_word(&v[i]), v[i].profile ? v[i].profile : "-",
-			       v[i].storage ? v[i].storage : "-", v[i].mac ? v[i].mac : "-",
+			       v[i].storage ? v[i].storage : "-", v[i].mac ? v[i].mac : "-", ipw,
 			       v[i].ip ? v[i].ip : "dhcp");
+			json_t *keys = drift ? cli_domain_drift_keys(inv, &v[i]) : NULL;
+			for (size_t k = 0; keys && k < json_array_size(keys); k++)
+				printf("%s%s", k ? "," : " ",
+				       json_string_value(json_array_get(keys, k)));
+			if (drift && (!keys || json_array_size(keys) == 0))
+				printf(" %s", keys ? "-" : "?");
+			json_decref(keys);
+			printf("\n");
+		}
 	}
 	xp_xl_free(xl);
 	xp_domain_list_free(v, n);
@@ -539,14 +562,15 @@ static const struct xp_verb list_verb = {"list", "list the guests in the invento
 static const struct xp_verb show_verb = {"show", "show one guest's record", show_usage, run_show};
 
 static const struct xp_verb *const domain_verbs[] = {
-    &create_verb,	   &delete_verb,	  &list_verb,
-    &show_verb,		   &domain_start_verb,	  &domain_shutdown_verb,
-    &domain_reboot_verb,   &domain_destroy_verb,  &domain_console_verb,
-    &domain_autostart_verb, &domain_block_list_verb, NULL};
+    &create_verb,	    &delete_verb,	   &list_verb,
+    &show_verb,		    &domain_start_verb,	   &domain_shutdown_verb,
+    &domain_reboot_verb,    &domain_destroy_verb,  &domain_console_verb,
+    &domain_autostart_verb, &domain_block_list_verb, &domain_diff_verb,
+    &domain_update_verb,    NULL};
 
 const struct xp_command cmd_domain = {
     .name = "domain",
-    .summary = "make, delete, list, start and stop guests",
+    .summary = "make, delete, list, start, stop and update guests",
     .usage = "Usage: xenprov domain VERB [OPTIONS] ARGS...\n"
 	     "\n"
 	     "One guest at a time: its disk from a profile's golden image, its MAC and IP,\n"

@@ -56,6 +56,7 @@
 	"  --storage file|reflink|qcow2|lvm\n"                                                     \
 	"                          how each guest's disk is made\n"                                \
 	"  --pool DIR|VG           where guest disks go: a directory or an LVM VG\n"               \
+	"  --config-dir DIR        where the guests' xl configs go\n"                            \
 	"  --bridge BR             the bridge the guests' vifs join\n"                             \
 	"  --nic bridge=BR[,network=static|dhcp][,ip-pool=CIDR][,gateway=IP|dhcp]\n"            \
 	"        [,mac-prefix=P]   a further NIC (enX1, ...) with its own MAC and address,\n"     \
@@ -99,7 +100,7 @@
 /* Options that map straight to the profile setting of the same name. */
 static const char *const plain_keys[] = {
     "disk-size", "memory",  "vcpus", "swap",   "fs",
-    "label",	 "storage", "pool",  "bridge", "boot", "type",
+    "label",	 "storage", "pool",  "config-dir", "bridge", "boot", "type",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
     "distro",	 "timezone", "include", "install", "swap-disk",

@@ -1,7 +1,7 @@
 /*
  * cmd-settings.c - `xenprov settings`: set, unset and show the boot server's settings
- * (its address, boot files, TFTP root, HTTP port, proxy DHCP, address pools), and list
- * the keys. Thin: parse arguments, call libxenprov (inventory.h), print. The library
+ * (its address, boot files, TFTP root, HTTP port, proxy DHCP, address pools) and
+ * config-dir (where guests' xl configs go), and list the keys. Thin: parse arguments, call libxenprov (inventory.h), print. The library
  * checks and normalises every value (xp_server_setting_check) and knows the defaults.
  *
  * Not here: the server that reads them (`xenprov serve`).
@@ -16,8 +16,9 @@
 static const char set_usage[] =
     "Usage: xenprov settings set KEY VALUE\n"
     "\n"
-    "Sets one of the boot server's settings. The value is checked and stored\n"
-    "normalised (addresses dotted, netmasks dotted, lease times in seconds).\n"
+    "Sets one of the boot server's settings, or config-dir (where guests' xl configs\n"
+    "go, after --config-dir and the profile's config-dir). The value is checked and\n"
+    "stored normalised (addresses dotted, netmasks dotted, lease times in seconds).\n"
     "'xenprov settings keys' lists the keys; pool keys are pool.NAME.KEY.\n"
     "Systems whose reserved address the new settings make unusable (outside the\n"
     "pools' subnets, a router's, the server's...) are named in warnings.\n"
@@ -25,6 +26,7 @@ static const char set_usage[] =
     "\n"
     "Example:\n"
     "  xenprov settings set server 10.0.0.1\n"
+    "  xenprov settings set config-dir /srv/xen\n"
     "  xenprov settings set pool.lab.range 10.0.0.100-10.0.0.199\n"
     "  xenprov settings set pool.lab.netmask /24\n";
 
@@ -237,12 +239,13 @@ static const struct xp_verb *const settings_verbs[] = {
 
 const struct xp_command cmd_settings = {
     .name = "settings",
-    .summary = "the boot server's settings: address, boot files, pools",
+    .summary = "settings: the boot server's (address, boot files, pools), config-dir",
     .usage = "Usage: xenprov settings VERB [OPTIONS] ARGS...\n"
 	     "\n"
 	     "The boot server's ('xenprov serve') settings: the address clients reach it\n"
 	     "at, its TFTP root and HTTP port, the boot files it offers, whether it is a\n"
-	     "proxy DHCP server, and its address pools (pool.NAME.*). They live in the\n"
-	     "inventory, inventory.db in the state directory.\n",
+	     "proxy DHCP server, and its address pools (pool.NAME.*); and config-dir,\n"
+	     "where guests' xl configs go. They live in the inventory, inventory.db in\n"
+	     "the state directory.\n",
     .verbs = settings_verbs,
 };

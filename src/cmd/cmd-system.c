@@ -20,7 +20,8 @@
 	"  --ip ADDR               the IPv4 address reserved for it (default: one from a\n"        \
 	"                          pool of the boot server); in a pool's subnet, not its\n"        \
 	"                          network, broadcast or router address, nor the server's\n"       \
-	"  --profile P             it boots the distro of profile P\n"                             \
+	"  --profile P             it boots the distro of profile P (refused when P names\n"     \
+	"                          none, itself or by inheritance, unless --netboot off)\n"      \
 	"  --distro D              it boots distro D\n"                                            \
 	"  --hostname NAME         its host name (default: the system's name)\n"                   \
 	"  --netboot on|off        off: offer no boot file; it boots its own disk (default on)\n"  \
@@ -135,6 +136,11 @@ static int run_write(int argc, char **argv)
 		up.netboot = a.netboot;
 	int r = edit ? xp_system_update(inv, &up, &diags) : xp_system_add(inv, &up, &diags);
 	rc = cli_inv_written(inv, "system", edit, name, &diags, r);
+	for (size_t i = 0; rc == 0 && i < diags.n; i++) { /* warnings of what was written */
+		cli_warn("%s", diags.v[i].msg);
+		if (diags.v[i].hint)
+			fprintf(stderr, "    hint: %s\n", diags.v[i].hint);
+	}
 out:
 	if (edit)
 		xp_system_release(&s);

@@ -229,6 +229,22 @@ echo '[{"name": "web", "settings": {"distro": "alma", "memory": "512"}}, {"name"
 	>"$T/profiles.json"
 expect_rc 0 profile import "$T/profiles.json"
 
+# a profile that cannot be netbooted (no distro, after inheritance) is refused, with
+# the reason, unless the system boots its own disk; one whose distro is not there yet
+# is a warning
+expect_rc 1 system add n1 --mac 52-54-00-AB-CD-EF --profile bare
+err_has "error: profile: 'bare' cannot be netbooted: it names no distro, nor does any profile it inherits from"
+err_has "hint: give the profile a distro (xenprov profile edit P --distro D), boot a distro of its own (--distro D), or --netboot off"
+err_has "xenprov: system 'n1' not added"
+expect_rc 0 profile add bare2 --parent bare
+expect_rc 1 system add n1 --mac 52-54-00-AB-CD-EF --profile bare2
+err_has "'bare2' cannot be netbooted"
+expect_rc 0 profile add later --distro not-yet
+expect_rc 0 system add n9 --mac 52-54-00-00-00-99 --profile later
+err_is "xenprov: warning: profile 'later' names distro 'not-yet', which is not in the inventory: the system is not served until it is
+    hint: xenprov distro add NAME ..."
+expect_rc 0 system remove n9
+expect_rc 0 profile remove later
 expect_rc 0 system add n1 --mac 52-54-00-AB-CD-EF --ip 10.0.0.11 --profile web \
 	--hostname n1.lab.example --kernel-options nomodeset
 quiet
@@ -286,6 +302,11 @@ expect_rc 0 system show n1 --json
 js 'j["distro"] == "deb" and j["profile"] is None and j["ip"] is None
     and j["hostname"] is None and j["netboot"] is False and j["mac"] == "52:54:00:ab:cd:e0"
     and j["kernel_options"] == "nomodeset"'
+expect_rc 1 system edit n1 --profile bare2 --netboot on
+err_has "'bare2' cannot be netbooted"
+expect_rc 0 system edit n1 --profile bare2 --netboot off
+expect_rc 1 system edit n1 --netboot on
+err_has "xenprov: system 'n1' not changed"
 expect_rc 0 system edit n1 --profile web --ip 10.0.0.12 --netboot on --no-kernel-options
 expect_rc 0 system show n1 --json
 js 'j["profile"] == "web" and j["distro"] is None and j["ip"] == "10.0.0.12"
@@ -326,7 +347,7 @@ js 'j == []'
 
 expect_rc 0 settings keys
 for k in server next-server tftp-root http-port bios-boot-file efi64-boot-file proxy-dhcp \
-	offer-hold pool.NAME.range pool.NAME.netmask pool.NAME.router pool.NAME.dns \
+	offer-hold config-dir pool.NAME.range pool.NAME.netmask pool.NAME.router pool.NAME.dns \
 	pool.NAME.domain pool.NAME.lease-time; do
 	grep -q "^$k " "$T/stdout" || fail "settings keys lacks $k"
 	ok
@@ -335,7 +356,7 @@ expect_rc 0 settings show --json
 js '{s["key"]: (s["value"], s["default"]) for s in j} == {
     "tftp-root": ("'"$T"'/state/tftp", True), "http-port": ("80", True),
     "bios-boot-file": ("pxelinux.0", True), "efi64-boot-file": ("ipxe.efi", True),
-    "proxy-dhcp": ("off", True), "offer-hold": ("30", True)}'
+    "proxy-dhcp": ("off", True), "offer-hold": ("30", True), "config-dir": ("/etc/xen", True)}'
 err_has "warning: 'server' is not set"
 expect_rc 0 settings set server 10.0.0.1
 quiet
@@ -348,7 +369,7 @@ expect_rc 0 settings set pool.lab.lease-time 12h
 expect_rc 0 settings set pool.lab.dns 10.0.0.1,1.1.1.1
 expect_rc 0 settings show --json
 js '[s["key"] for s in j] == ["server", "next-server", "tftp-root", "http-port",
-    "bios-boot-file", "efi64-boot-file", "proxy-dhcp", "offer-hold", "pool.lab.range",
+    "bios-boot-file", "efi64-boot-file", "proxy-dhcp", "offer-hold", "config-dir", "pool.lab.range",
     "pool.lab.netmask", "pool.lab.dns", "pool.lab.lease-time"]'
 js '{s["key"]: (s["value"], s["default"]) for s in j}["next-server"] == ("10.0.0.1", True)'
 js '{s["key"]: (s["value"], s["default"]) for s in j}["pool.lab.netmask"] == ("255.255.255.0", False)'

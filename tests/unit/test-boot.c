@@ -79,10 +79,13 @@ static int boot_setup(void)
 	struct xp_distro d2 = {.name = "alpine", .kernel = kernel};
 	if (xp_distro_add(inv, &d1, 0, NULL) < 0 || xp_distro_add(inv, &d2, 0, NULL) < 0)
 		return -1;
+	/* bare names a distro when its system is added (system add refuses a profile
+	 * without one) and loses it after, as an edited profile can */
 	struct xp_profile web = {.name = "web"}, bare = {.name = "bare"};
 	if (xp_settings_set(&web.set, "distro", "debian12") < 0 || xp_profile_add(inv, &web) < 0 ||
-	    xp_profile_add(inv, &bare) < 0)
+	    xp_settings_set(&bare.set, "distro", "alpine") < 0 || xp_profile_add(inv, &bare) < 0)
 		return -1;
+	xp_settings_release(&bare.set);
 	xp_settings_release(&web.set);
 	struct xp_system s1 = {.name = "web01",
 			       .mac = MAC1,
@@ -94,7 +97,7 @@ static int boot_setup(void)
 	    .name = "db01", .mac = MAC2, .ip = "10.0.0.12", .distro = "alpine", .netboot = false};
 	struct xp_system s3 = {.name = "bare01", .mac = MAC3, .profile = "bare", .netboot = true};
 	if (xp_system_add(inv, &s1, NULL) < 0 || xp_system_add(inv, &s2, NULL) < 0 ||
-	    xp_system_add(inv, &s3, NULL) < 0)
+	    xp_system_add(inv, &s3, NULL) < 0 || xp_profile_update(inv, &bare) < 0)
 		return -1;
 	return 0;
 }

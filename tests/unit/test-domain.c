@@ -31,6 +31,7 @@
 
 #include "testlib.h"
 
+#include "xenprov/deploy.h"
 #include "xenprov/domain.h"
 #include "xenprov/inventory.h"
 #include "xenprov/xl-config.h"
@@ -282,6 +283,136 @@ static void test_ip_pool_big(void **state)
 	assert_int_equal(xp_ip_pool_pick("10.0.0.0/8", NULL, (const char *const *)used, n, out, &prefix), 0);
 	assert_string_equal(out, "10.1.17.113"); /* 70001 = 0x011171 */
 	xp_strv_free(used, n);
+}
+
+/* A deploy's addresses planned at once, in the order given: each the lowest free of its
+ * pool, past the used ones, the gateway, the reserved ones and the earlier guests'. */
+static void test_ip_pool_pick_many(void **state)
+{
+	(void)state;
+	const char *used[] = {"10.0.0.3", "10.0.0.5", "junk", "10.1.0.2"};
+	struct xp_ip_want w[] = {
+	    {.pool = "10.0.0.0/24", .gateway = "10.0.0.1", .reserved = "10.0.0.2,x"},
+	    {.pool = "10.0.0.0/24", .gateway = "10.0.0.1", .reserved = "10.0.0.2"},
+	    {.pool = NULL},
+	    {.pool = "10.0.0.0/24", .gateway = NULL},
+	    {.pool = "10.0.0.0/23"}, /* overlaps: what the /24's guests got is taken */
+	    {.pool = "10.1.0.0/30"}, /* .1 and .2 are hosts; .2 is used */
+	    {.pool = "10.1.0.0/30"}, /* full */
+	    {.pool = "10.0.0.0/33"},
+	    {.pool = "10.0.0.0/24", .gateway = "nope"},
+	    {.pool = "10.0.0.0/24", .gateway = "10.0.0.1", .reserved = "10.0.0.2"},
+	};
+	const struct {
+		int r;
+		const char *ip;
+		unsigned prefix;
+	} want[] = {
+	    {0, "10.0.0.4", 24}, {0, "10.0.0.6", 24}, {0, "", 0},	     {0, "10.0.0.1", 24},
+	    {0, "10.0.0.2", 23}, {0, "10.1.0.1", 30}, {-ENOSPC, "", 0}, {-EINVAL, "", 0},
+	    {-EINVAL, "", 0},	 {0, "10.0.0.7", 24},
+	};
+	assert_int_equal(xp_ip_pool_pick_many(w, N(w), used, N(used)), 0);
+	for (size_t i = 0; i < N(w); i++) {
+		print_message("want %zu: %d %s/%u\n", i, w[i].r, w[i].ip, w[i].prefix);
+		assert_int_equal(w[i].r, want[i].r);
+		assert_string_equal(w[i].ip, want[i].ip);
+		assert_int_equal(w[i].prefix, want[i].prefix);
+	}
+	/* nothing wanted, nothing used */
+	assert_int_equal(xp_ip_pool_pick_many(NULL, 0, NULL, 0), 0);
+}
+
+/* 60,000 guests in a /16 with 5,000 addresses taken: each gets the next free one. */
+static void test_ip_pool_pick_many_big(void **state)
+{
+	(void)state;
+	size_t n = 60000, nused = 5000;
+	char **used = calloc(nused, sizeof(*used));
+	struct xp_ip_want *w = calloc(n, sizeof(*w));
+	assert_non_null(used);
+	assert_non_null(w);
+	for (size_t i = 0; i < nused; i++) /* every even host from .1 up */
+		assert_true(asprintf(&used[i], "172.16.%zu.%zu", (2 * i + 1) >> 8,
+				     (2 * i + 1) & 255) > 0);
+	for (size_t i = 0; i < n; i++)
+		w[i].pool = "172.16.0.0/16";
+	assert_int_equal(xp_ip_pool_pick_many(w, n, (const char *const *)used, nused), 0);
+	/* the first 5,000 fill the gaps between the used ones, then it goes on in order */
+	assert_string_equal(w[0].ip, "172.16.0.2");
+	assert_string_equal(w[4999].ip, "172.16.39.16"); /* 2 * 5000 = 10000 = 0x2710 */
+	assert_string_equal(w[5000].ip, "172.16.39.17");
+	assert_string_equal(w[n - 1].ip, "172.16.253.232"); /* 10000 + 55000 = 0xfde8 */
+	xp_strv_free(used, nused);
+	free(w);
+}
+
+/* Where configs go: --config-dir, else the profile's, else the setting, else /etc/xen;
+ * a missing one is one diagnostic naming where it came from. */
+static void test_config_dir(void **state)
+{
+	(void)state;
+	struct env e;
+	env_open(&e, "config-dir");
+	char set_dir[4400], prof_dir[4400];
+	snprintf(set_dir, sizeof(set_dir), "%s/from-setting", e.dir);
+	snprintf(prof_dir, sizeof(prof_dir), "%s/from-profile", e.dir);
+	struct xp_settings prof = {0};
+	struct xp_diags d;
+	xp_diags_init(&d);
+	char *out;
+	/* the setting names a missing directory */
+	assert_int_equal(xp_server_setting_set(e.inv, "config-dir", set_dir, &d), 0);
+	assert_int_equal(d.n, 1); /* warned: it does not exist yet */
+	assert_int_equal(d.v[0].severity, XP_SEV_WARNING);
+	xp_diags_release(&d);
+	xp_diags_init(&d);
+	assert_int_equal(xp_domain_config_dir(e.inv, NULL, &prof, &out, &d), -ENOENT);
+	assert_int_equal(d.n, 1);
+	char msg[4600];
+	snprintf(msg, sizeof(msg), "the config directory %s (the setting config-dir) does not exist",
+		 set_dir);
+	assert_string_equal(d.v[0].msg, msg);
+	assert_string_equal(d.v[0].code, "config-dir");
+	xp_diags_release(&d);
+	assert_int_equal(xp_test_sh("mkdir '%s' '%s'", set_dir, prof_dir), 0);
+	assert_int_equal(xp_domain_config_dir(e.inv, NULL, NULL, &out, NULL), 0);
+	assert_string_equal(out, set_dir);
+	free(out);
+	/* the profile's over the setting */
+	assert_int_equal(xp_settings_set(&prof, "config-dir", prof_dir), 0);
+	assert_int_equal(xp_domain_config_dir(e.inv, NULL, &prof, &out, NULL), 0);
+	assert_string_equal(out, prof_dir);
+	free(out);
+	/* the caller's over both */
+	assert_int_equal(xp_domain_config_dir(e.inv, e.cfg, &prof, &out, NULL), 0);
+	assert_string_equal(out, e.cfg);
+	free(out);
+	xp_diags_init(&d);
+	assert_int_equal(xp_domain_config_dir(e.inv, "/nonexistent/xen", &prof, &out, &d), -ENOENT);
+	assert_string_equal(d.v[0].msg,
+			    "the config directory /nonexistent/xen (--config-dir) does not exist");
+	xp_diags_release(&d);
+	/* a file is not a directory */
+	xp_diags_init(&d);
+	assert_int_equal(xp_domain_config_dir(e.inv, tarball, NULL, &out, &d), -ENOTDIR);
+	assert_non_null(strstr(d.v[0].msg, "is not a directory"));
+	xp_diags_release(&d);
+	/* without any, Xen's own */
+	assert_int_equal(xp_server_setting_unset(e.inv, "config-dir", NULL), 0);
+	xp_diags_init(&d);
+	int r = xp_domain_config_dir(e.inv, NULL, NULL, &out, &d);
+	if (r == 0) {
+		assert_string_equal(out, "/etc/xen");
+		free(out);
+	} else {
+		assert_int_equal(r, -ENOENT);
+		assert_string_equal(d.v[0].msg, "the config directory /etc/xen does not exist");
+		assert_non_null(strstr(d.v[0].hint, "xenprov settings set config-dir DIR"));
+	}
+	xp_diags_release(&d);
+	xp_settings_release(&prof);
+	env_close(&e);
 }
 
 struct check_case {
@@ -1538,6 +1669,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ip_pool_pick),
 		cmocka_unit_test(test_ip_pool_big),
+		cmocka_unit_test(test_ip_pool_pick_many),
+		cmocka_unit_test(test_ip_pool_pick_many_big),
+		cmocka_unit_test(test_config_dir),
 		cmocka_unit_test(test_ip_check),
 		cmocka_unit_test(test_mac_prefix_parse),
 		cmocka_unit_test(test_mac_alloc),

@@ -1008,10 +1008,7 @@ static void test_qcow2_rw_layer(void **state)
 	assert_non_null(want);
 	assert_non_null(got);
 	pattern(base, size, 1);
-	FILE *f = fopen(tpath("pat.raw"), "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(base, 1, size, f), size);
-	fclose(f);
+	xp_test_write_bytes(tpath("pat.raw"), base, size);
 	char before[65];
 	sha(tpath("pat.raw"), before);
 	assert_int_equal(xp_qcow2_create_overlay(tpath("pat.qcow2"), "pat.raw", XP_IMAGE_RAW, size),
@@ -1036,7 +1033,7 @@ static void test_qcow2_rw_layer(void **state)
 	assert_int_equal(
 	    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("pat.qcow2"), tpath("pat.out")),
 	    0);
-	f = fopen(tpath("pat.out"), "rb");
+	FILE *f = fopen(tpath("pat.out"), "rb");
 	assert_non_null(f);
 	assert_int_equal(fread(got, 1, size, f), size);
 	fclose(f);
@@ -1631,6 +1628,113 @@ static void test_nothing_requested(void **state)
 	assert_fsck_clean("min.raw", 0);
 }
 
+/* xp_guest_update rewrites only the parts asked for: the SSH key of a guest that was
+ * applied once, its hostname, machine-id and host-key state as they were; no part, or
+ * an unknown one, is refused. */
+static void test_update_parts(void **state)
+{
+	(void)state;
+	make_bare("debian", "upd.raw", 32);
+	struct xp_guest_settings s = {.hostname = "upd1", .ssh_key = "ssh-ed25519 AAAA one"};
+	assert_int_equal(xp_guest_apply(tpath("upd.raw"), &s, NULL, NULL), 0);
+	char *mid = cat("upd.raw", 0, "/etc/machine-id");
+	struct xp_guest_settings u = {.hostname = "other", .ssh_key = "ssh-ed25519 AAAA two"};
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_update(tpath("upd.raw"), &u, XP_GUEST_EDIT_SSH_KEY, &rep, NULL), 0);
+	assert_int_equal(rep.nwritten, 1);
+	assert_true(report_has(&rep, true, "/root/.ssh/authorized_keys"));
+	assert_int_equal(rep.nremoved, 0);
+	xp_guest_report_release(&rep);
+	assert_file_is("upd.raw", 0, "/root/.ssh/authorized_keys", "ssh-ed25519 AAAA two\n");
+	assert_file_is("upd.raw", 0, "/etc/hostname", "upd1\n");
+	char *mid2 = cat("upd.raw", 0, "/etc/machine-id");
+	assert_string_equal(mid, mid2);
+	free(mid);
+	free(mid2);
+	assert_fsck_clean("upd.raw", 0);
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_guest_update(tpath("upd.raw"), &u, 0, NULL, &d), -EINVAL);
+	assert_int_equal(xp_guest_update(tpath("upd.raw"), &u, 64, NULL, &d), -EINVAL);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.v[0].code, "usage");
+	xp_diags_release(&d);
+}
+
+/* A qcow2 image grown in place (xp_qcow2_rw_resize, xp_rwdisk_resize): its old content
+ * kept, the new range zeros where nothing backs it and writable, the header's size and
+ * L1 table what qemu-img reads; shrinking, unaligned sizes and a growth the L1 table's
+ * clusters cannot map are refused, with nothing written. */
+static void test_qcow2_rw_resize(void **state)
+{
+	(void)state;
+	const size_t size = 4 * MIB;
+	unsigned char *base = malloc(size), *got = malloc(16 * MIB);
+	assert_non_null(base);
+	assert_non_null(got);
+	pattern(base, size, 3);
+	xp_test_write_bytes(tpath("gr.raw"), base, size);
+	assert_int_equal(xp_qcow2_create_overlay(tpath("gr.qcow2"), "gr.raw", XP_IMAGE_RAW, size),
+			 0);
+	struct xp_qcow2_rw *q;
+	assert_int_equal(xp_qcow2_rw_open(tpath("gr.qcow2"), &q, NULL), 0);
+	assert_int_equal(xp_qcow2_rw_resize(q, size - 512), -EINVAL);
+	assert_int_equal(xp_qcow2_rw_resize(q, size + 100), -EINVAL);
+	assert_int_equal(xp_qcow2_rw_resize(q, size), 0);
+	assert_int_equal(xp_qcow2_rw_resize(q, 16 * MIB), 0);
+	assert_int_equal(xp_qcow2_rw_size(q), 16 * MIB);
+	unsigned char bytes[300];
+	pattern(bytes, sizeof(bytes), 9);
+	assert_int_equal(xp_qcow2_rw_pwrite(q, bytes, sizeof(bytes), 10 * MIB + 5), 0);
+	assert_int_equal(xp_qcow2_rw_pread(q, got, 16 * MIB, 0), 0);
+	assert_memory_equal(got, base, size);
+	assert_memory_equal(got + 10 * MIB + 5, bytes, sizeof(bytes));
+	assert_true(xp_all_zero(got + size, 10 * MIB + 5 - size));
+	assert_int_equal(xp_qcow2_rw_close(q), 0);
+	assert_qcheck("gr.qcow2");
+	assert_int_equal(xp_test_sh("qemu-img info --output=json '%s' | grep -q "
+				    "'\"virtual-size\": 16777216,'",
+				    tpath("gr.qcow2")),
+			 0);
+	assert_int_equal(
+	    xp_test_sh("qemu-img convert -O raw '%s' '%s'", tpath("gr.qcow2"), tpath("gr.out")), 0);
+	size_t outlen;
+	char *out = xp_test_read(tpath("gr.out"), &outlen);
+	assert_int_equal(outlen, 16 * MIB);
+	assert_memory_equal(out, base, size);
+	assert_memory_equal(out + 10 * MIB + 5, bytes, sizeof(bytes));
+	free(out);
+
+	/* 512-byte clusters: an L2 table maps 32 KiB, the one-cluster L1 table 64 of them */
+	assert_int_equal(xp_test_sh("qemu-img create -q -f qcow2 -o cluster_size=512 '%s' 1M",
+				    tpath("tiny.qcow2")),
+			 0);
+	char before[65], after[65];
+	sha(tpath("tiny.qcow2"), before);
+	struct xp_rwdisk *rw;
+	assert_int_equal(xp_rwdisk_open(tpath("tiny.qcow2"), 0, &rw, NULL), 0);
+	assert_int_equal(xp_rwdisk_resize(rw, 2 * MIB + 512), -ENOTSUP);
+	xp_test_assert_contains(xp_rwdisk_errmsg(rw), "L1 entries");
+	assert_int_equal(xp_rwdisk_size(rw), 1 * MIB);
+	assert_int_equal(xp_rwdisk_close(rw), 0);
+	sha(tpath("tiny.qcow2"), after);
+	assert_string_equal(before, after);
+	assert_int_equal(xp_rwdisk_open(tpath("tiny.qcow2"), 0, &rw, NULL), 0);
+	assert_int_equal(xp_rwdisk_resize(rw, 2 * MIB), 0);
+	assert_int_equal(xp_rwdisk_close(rw), 0);
+	assert_qcheck("tiny.qcow2");
+	/* a raw file grows by its length; a device only as far as it is */
+	assert_int_equal(xp_rwdisk_open(tpath("gr.raw"), 0, &rw, NULL), 0);
+	assert_int_equal(xp_rwdisk_resize(rw, size - 1), -EINVAL);
+	assert_int_equal(xp_rwdisk_resize(rw, 8 * MIB), 0);
+	assert_int_equal(xp_rwdisk_close(rw), 0);
+	struct stat st;
+	assert_int_equal(stat(tpath("gr.raw"), &st), 0);
+	assert_int_equal(st.st_size, 8 * MIB);
+	free(base);
+	free(got);
+}
+
 int main(void)
 {
 	is_root = geteuid() == 0;
@@ -1642,6 +1746,8 @@ int main(void)
 	    cmocka_unit_test(test_networkmanager),
 	    cmocka_unit_test(test_ifcfg),
 	    cmocka_unit_test(test_qcow2_rw_layer),
+	    cmocka_unit_test(test_qcow2_rw_resize),
+	    cmocka_unit_test(test_update_parts),
 	    cmocka_unit_test(test_qcow2_overlays),
 	    cmocka_unit_test(test_hostkey_unit),
 	    cmocka_unit_test(test_invalid_settings),

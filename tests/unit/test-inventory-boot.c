@@ -90,7 +90,7 @@ static void test_distro_crud(void **st)
 {
 	(void)st;
 	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 4);
+	assert_int_equal(xp_inv_schema_version(inv), 5);
 	struct xp_distro d = {.name = "debian-12", .kernel = kernel, .kernel_options = ""};
 	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), 0);
 	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), -EEXIST);
@@ -423,7 +423,37 @@ static void test_references(void **st)
 	assert_int_equal(add_profile(inv, "web", "alma"), 0);
 	assert_int_equal(add_profile(inv, "plain", NULL), 0);
 	assert_int_equal(add_system(inv, "n1", "52:54:00:00:00:01", NULL, NULL, "deb"), 0);
-	assert_int_equal(add_system(inv, "n2", "52:54:00:00:00:02", NULL, "plain", NULL), 0);
+	/* a profile without a distro cannot be netbooted: refused, unless it boots its disk */
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_system n2 = {.name = "n2", .mac = "52:54:00:00:00:02", .profile = "plain",
+			       .netboot = true};
+	assert_int_equal(xp_system_add(inv, &n2, &d), -EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].msg, "profile: 'plain' cannot be netbooted: it names no distro, "
+					"nor does any profile it inherits from");
+	xp_diags_release(&d);
+	n2.netboot = false;
+	assert_int_equal(xp_system_add(inv, &n2, NULL), 0);
+	n2.netboot = true; /* and an edit that netboots it */
+	assert_int_equal(xp_system_update(inv, &n2, NULL), -EINVAL);
+	/* inherited: a child of web boots alma; a distro not (yet) there is a warning */
+	struct xp_profile child = {.name = "child", .parent = "web"};
+	assert_int_equal(xp_profile_add(inv, &child), 0);
+	assert_int_equal(add_profile(inv, "later", "nosuch"), 0);
+	struct xp_system n3 = {.name = "n3", .mac = "52:54:00:00:00:03", .profile = "child",
+			       .netboot = true};
+	xp_diags_init(&d);
+	assert_int_equal(xp_system_add(inv, &n3, &d), 0);
+	assert_int_equal(d.n, 0);
+	n3.profile = "later";
+	assert_int_equal(xp_system_update(inv, &n3, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].severity, XP_SEV_WARNING);
+	assert_string_equal(d.v[0].msg, "profile 'later' names distro 'nosuch', which is not in "
+					"the inventory: the system is not served until it is");
+	xp_diags_release(&d);
+	assert_int_equal(xp_system_remove(inv, "n3"), 0);
 
 	/* a system boots it */
 	assert_int_equal(xp_distro_remove(inv, "deb"), -EBUSY);
@@ -486,6 +516,7 @@ static void test_setting_check_good(void **st)
 	    {"next-server", "192.168.7.254", "192.168.7.254"},
 	    {"tftp-root", "/srv/tftp/", "/srv/tftp"},
 	    {"tftp-root", "/", "/"},
+	    {"config-dir", "/srv/xen/", "/srv/xen"},
 	    {"distro-roots", "/srv/netboot", "/srv/netboot"},
 	    {"distro-roots", "/srv/a/:/srv/b//:/", "/srv/a:/srv/b:/"},
 	    {"http-port", "8080", "8080"},
@@ -553,6 +584,7 @@ static void test_setting_check_bad(void **st)
 	    {"next-server", "224.0.0.1", nohost, NULL},
 	    {"tftp-root", "srv/tftp", "not an absolute directory path", "give an absolute path"},
 	    {"tftp-root", "/srv/\ttftp", "not an absolute directory path", "give an absolute path"},
+	    {"config-dir", "etc/xen", "not an absolute directory path", "give an absolute path"},
 	    {"distro-roots", "srv", "not a list of absolute directory paths",
 	     "absolute paths separated by ':'"},
 	    {"distro-roots", "", "not a list of absolute directory paths",
@@ -665,6 +697,7 @@ static void test_setting_defaults(void **st)
 	    {"efi64-boot-file", "ipxe.efi"},
 	    {"proxy-dhcp", "off"},
 	    {"offer-hold", "30"},
+	    {"config-dir", "/etc/xen"},
 	    {"pool.lan.lease-time", "3600"},
 	    {"pool.lan.range", NULL},
 	    {"lease-time", NULL},
@@ -718,7 +751,7 @@ static void test_settings_store(void **st)
 	static const char *const order[] = {
 	    "server",	      "next-server",	  "tftp-root",		"http-port",
 	    "bios-boot-file", "efi64-boot-file",  "proxy-dhcp",		"offer-hold",
-	    "pool.lan.range", "pool.lan.netmask", "pool.lan.lease-time"};
+	    "config-dir",     "pool.lan.range",	  "pool.lan.netmask",	"pool.lan.lease-time"};
 	assert_int_equal(eff.n, N(order));
 	for (size_t i = 0; i < eff.n; i++)
 		assert_string_equal(eff.v[i].key, order[i]);
@@ -731,7 +764,7 @@ static void test_settings_store(void **st)
 	assert_non_null(xp_settings_get(&dflt, "next-server"));
 	assert_non_null(xp_settings_get(&dflt, "tftp-root"));
 	assert_non_null(xp_settings_get(&dflt, "pool.lan.lease-time"));
-	assert_int_equal(dflt.n, 7);
+	assert_int_equal(dflt.n, 8);
 	xp_settings_release(&eff);
 	xp_settings_release(&dflt);
 
@@ -1093,9 +1126,11 @@ static const char v1_schema[] =
     " UPDATE CASCADE, kind TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (domain, kind));"
     "INSERT INTO profiles VALUES ('base', NULL, 1, 1), ('web', 'base', 2, 2);"
     "INSERT INTO profile_settings VALUES ('base', 0, 'memory', '512'),"
-    " ('web', 0, 'vcpus', '2');"
-    "INSERT INTO domains (name, profile, state, mac, created, updated) VALUES"
-    " ('g1', 'web', 'ready', '00:16:3e:00:00:01', 3, 3);"
+    " ('web', 0, 'vcpus', '2'), ('base', 1, 'distro', 'deb');"
+    "INSERT INTO deploys VALUES (1, 3, 4, 'done', 'deploy --profile web --count 1'),"
+    " (2, 5, NULL, 'rolled-back', 'deploy --profile base --count 1');"
+    "INSERT INTO domains (name, profile, state, mac, deploy_id, created, updated) VALUES"
+    " ('g1', 'web', 'ready', '00:16:3e:00:00:01', 1, 3, 3);"
     "PRAGMA user_version = 1;";
 
 static void test_migrate_v1(void **st)
@@ -1104,7 +1139,23 @@ static void test_migrate_v1(void **st)
 	assert_int_equal(mkdir(state, 0700), 0);
 	xp_test_sql(state, v1_schema);
 	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 4);
+	assert_int_equal(xp_inv_schema_version(inv), 5);
+	/* the deploys of before: the profile their guests carry, counts not recorded */
+	struct xp_deploy_record rec;
+	assert_int_equal(xp_deploy_record_get(inv, 1, &rec), 0);
+	assert_string_equal(rec.profile, "web");
+	assert_string_equal(rec.state, "done");
+	assert_int_equal(rec.finished, 4);
+	assert_int_equal(rec.counts.total, -1);
+	assert_int_equal(rec.counts.created, -1);
+	assert_int_equal(rec.guests, 1);
+	xp_deploy_record_release(&rec);
+	assert_int_equal(xp_deploy_record_get(inv, 2, &rec), 0);
+	assert_null(rec.profile); /* no guest left to tell */
+	assert_int_equal(rec.finished, 0);
+	assert_int_equal(rec.guests, 0);
+	xp_deploy_record_release(&rec);
+	assert_int_equal(xp_deploy_record_get(inv, 3, &rec), -ENOENT);
 	struct xp_profile p;
 	assert_int_equal(xp_profile_get(inv, "web", &p), 0);
 	assert_string_equal(p.parent, "base");
@@ -1127,12 +1178,16 @@ static void test_migrate_v1(void **st)
 	    "INSERT INTO leases (ip, client, mac, hostname, state, expires, updated)"
 	    " VALUES (167772161, x'01525400000001', '52:54:00:00:00:01', 'n1', 'bound', 9, 1)");
 	inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 4);
+	assert_int_equal(xp_inv_schema_version(inv), 5);
 	xp_inv_close(inv);
 	/* a current database whose user_version was set back migrates again cleanly */
 	xp_test_sql(state, "PRAGMA user_version = 1");
 	inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 4);
+	assert_int_equal(xp_inv_schema_version(inv), 5);
+	struct xp_deploy_record again;
+	assert_int_equal(xp_deploy_record_get(inv, 1, &again), 0);
+	assert_string_equal(again.profile, "web");
+	xp_deploy_record_release(&again);
 	struct xp_system s;
 	assert_int_equal(xp_system_get(inv, "n1", &s), 0);
 	xp_system_release(&s);

@@ -29,7 +29,7 @@
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 static xp_test_pathbuf state;
 
@@ -269,6 +269,90 @@ static void test_settings(void **st)
 	assert_int_equal(s.n, 0);
 	assert_null(s.v);
 	xp_settings_release(&s);
+}
+
+/* ---- deploy records ---------------------------------------------------------------------- */
+
+static void add_guest(struct xp_inv *inv, const char *name, const char *profile, int64_t deploy)
+{
+	char disk[64], cfg[64];
+	snprintf(disk, sizeof(disk), "/pool/%s.img", name);
+	snprintf(cfg, sizeof(cfg), "/cfg/%s.cfg", name);
+	struct xp_settings none = {0};
+	struct xp_domain_new d = {.name = name,
+				  .profile = profile,
+				  .storage = "file",
+				  .disk_path = disk,
+				  .config_path = cfg,
+				  .settings = &none,
+				  .deploy_id = deploy};
+	assert_int_equal(xp_domain_insert(inv, &d), 0);
+}
+
+static void test_deploy_records(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add(inv, "a", NULL, NULL), 0);
+	assert_int_equal(add(inv, "b", NULL, NULL), 0);
+	int64_t id[4], last;
+	size_t count;
+	assert_int_equal(xp_deploy_record_last_with_domains(inv, NULL, &last, &count), 0);
+	assert_int_equal(last, 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(xp_deploy_record_start(inv, "a", 3, "deploy --profile a", &id[1]), 0);
+	assert_int_equal(xp_deploy_record_start(inv, "b", 1, "deploy --profile b", &id[2]), 0);
+	assert_int_equal(xp_deploy_record_start(inv, "a", 2, "deploy --profile a", &id[3]), 0);
+	add_guest(inv, "a1", "a", id[1]);
+	add_guest(inv, "a2", "a", id[1]);
+	add_guest(inv, "b1", "b", id[2]);
+	struct xp_deploy_counts c = {3, 2, 0, 1, 0};
+	assert_int_equal(xp_deploy_record_finish(inv, id[1], "failed", &c), 0);
+	/* the newest with guests: of any profile, of a, of b; run 3 made none */
+	assert_int_equal(xp_deploy_record_last_with_domains(inv, NULL, &last, &count), 0);
+	assert_int_equal(last, id[2]);
+	assert_int_equal(count, 2);
+	assert_int_equal(xp_deploy_record_last_with_domains(inv, "a", &last, &count), 0);
+	assert_int_equal(last, id[1]);
+	assert_int_equal(count, 1);
+	assert_int_equal(xp_deploy_record_last_with_domains(inv, "c", &last, NULL), 0);
+	assert_int_equal(last, 0);
+
+	struct xp_deploy_record *v;
+	size_t n;
+	assert_int_equal(xp_deploy_record_list(inv, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].id, id[1]);
+	assert_string_equal(v[0].profile, "a");
+	assert_string_equal(v[0].state, "failed");
+	assert_string_equal(v[0].request, "deploy --profile a");
+	assert_true(v[0].finished >= v[0].started && v[0].started > 0);
+	assert_int_equal(v[0].counts.total, 3);
+	assert_int_equal(v[0].counts.created, 2);
+	assert_int_equal(v[0].counts.failed, 1);
+	assert_int_equal(v[0].guests, 2);
+	/* still running (or killed): its counts are not known */
+	assert_string_equal(v[2].state, "running");
+	assert_int_equal(v[2].finished, 0);
+	assert_int_equal(v[2].counts.total, 2);
+	assert_int_equal(v[2].counts.created, -1);
+	assert_int_equal(v[2].guests, 0);
+	xp_deploy_record_list_free(v, n);
+
+	/* finished without counts (a rollback) keeps them */
+	assert_int_equal(xp_deploy_record_finish(inv, id[1], "rolled-back", NULL), 0);
+	struct xp_deploy_record rec;
+	assert_int_equal(xp_deploy_record_get(inv, id[1], &rec), 0);
+	assert_string_equal(rec.state, "rolled-back");
+	assert_int_equal(rec.counts.created, 2);
+	xp_deploy_record_release(&rec);
+	assert_int_equal(xp_deploy_record_get(inv, 99, &rec), -ENOENT);
+	char **names;
+	assert_int_equal(xp_deploy_record_domains(inv, id[1], &names, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "a1");
+	xp_strv_free(names, n);
+	xp_inv_close(inv);
 }
 
 /* ---- profiles --------------------------------------------------------------------------- */
@@ -624,6 +708,7 @@ static const struct good_case good_cases[] = {
     {"storage", "lvm", "lvm"},
     {"pool", "/srv/guests", "/srv/guests"},
     {"pool", "vg0", "vg0"},
+    {"config-dir", "/srv/xen//", "/srv/xen"},
     {"bridge", "xenbr0", "xenbr0"},
     {"bridge", "br-0123456789ab", "br-0123456789ab"},
     {"boot", "pygrub", "pygrub"},
@@ -719,6 +804,7 @@ static const struct bad_case bad_cases[] = {
     {"install", "vim nano", "install: not a list of package names", true},
     {"install", "", "install: not a list of package names", true},
     {"pool", "", "pool: must not be empty", true},
+    {"config-dir", "xen", "config-dir: not an absolute directory path", true},
     {"kernel", "", "kernel: must not be empty", true},
     {"ramdisk", "", "ramdisk: must not be empty", true},
     {"distro", "bad name", "distro: not a valid distro name", true},
@@ -966,7 +1052,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 37);
+	assert_int_equal(nkeys, 38);
 }
 
 /* The key table marks the secrets once; everything else is not one. */
@@ -1352,6 +1438,7 @@ int main(int argc, char **argv)
 	    xp_test_in_scratch(test_packages_need_dist),
 	    xp_test_in_scratch(test_gateway_in_pool),
 	    xp_test_in_scratch(test_remove_busy),
+	    xp_test_in_scratch(test_deploy_records),
 	    cmocka_unit_test(test_check_good),
 	    cmocka_unit_test(test_check_bad),
 	    cmocka_unit_test(test_check_covers_keys),

@@ -519,7 +519,7 @@ static void test_lint_devices(void **state)
 	xp_diags_release(&d);
 	/* --host: targets looked up under a root */
 	struct xp_lint_opts opts = {.host = true, .host_root = XP_TEST_DATA};
-	struct xp_cfg *c = parse_ok("name = 'c'\nkernel = '/k'\n"
+	struct xp_cfg *c = parse_ok("name = 'c'\nkernel = '/configs/empty.cfg'\n"
 				    "disk = [ 'file:/configs/empty.cfg,xvda,w', 'file:/nope.img,xvdb,w' ]\n");
 	xp_diags_init(&d);
 	assert_int_equal(xp_cfg_lint(c, &opts, NULL, &d), 0);
@@ -531,6 +531,71 @@ static void test_lint_devices(void **state)
 	xp_cfg_free(b);
 	xp_cfg_free(c);
 	xp_lint_set_free(set);
+}
+
+/* --host: the files a guest boots from, looked up under a root; a bootloader by name in
+ * Xen's bin directory, then on the path (here both inside the root). */
+static void test_lint_boot_files(void **state)
+{
+	(void)state;
+	struct xp_lint_opts opts = {.host = true,
+				    .host_root = XP_TEST_DATA,
+				    .xen_bindir = "/configs",
+				    .path = "/nothing:/disk-specs-none"};
+	const struct {
+		const char *text;
+		const char *codes; /* the error codes, in order, joined by ' ' */
+	} cases[] = {
+	    {"kernel = '/configs/empty.cfg'\nramdisk = '/configs/empty.cfg'\n", ""},
+	    {"kernel = '/nokernel'\nramdisk = '/configs/empty.cfg'\n", "missing-kernel"},
+	    {"kernel = '/configs/empty.cfg'\nramdisk = '/noinitrd'\n", "missing-ramdisk"},
+	    {"kernel = ''\n", ""}, /* empty: nothing to look for */
+	    /* a bootloader reads them from the guest's disk */
+	    {"bootloader = '/configs/empty.cfg'\nkernel = '/boot/in-guest'\n",
+	     "bootloader-not-executable"},
+	    /* found in the bin directory (not executable: a data file stands in) */
+	    {"bootloader = 'empty.cfg'\n", "bootloader-not-executable"},
+	    {"bootloader = 'nosuch'\n", "missing-bootloader"},
+	    {"bootloader = '/nope/pygrub'\n", "missing-bootloader"},
+	    /* HVM: xl runs no bootloader; its kernel is a host file */
+	    {"type = 'hvm'\nbootloader = 'nosuch'\nkernel = '/nokernel'\n", "missing-kernel"},
+	    {"builder = 'hvm'\nkernel = '/configs/empty.cfg'\n", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "name = 'x'\n%s", cases[i].text);
+		struct xp_cfg *c = parse_ok(text);
+		struct xp_diags d;
+		xp_diags_init(&d);
+		assert_int_equal(xp_cfg_lint(c, &opts, NULL, &d), 0);
+		struct xp_buf codes = XP_BUF_INIT;
+		for (size_t k = 0; k < d.n; k++)
+			if (d.v[k].severity == XP_SEV_ERROR)
+				xp_buf_addf(&codes, "%s%s", codes.len ? " " : "", d.v[k].code);
+		print_message("case %zu: '%s'\n", i, xp_buf_str(&codes));
+		assert_string_equal(xp_buf_str(&codes), cases[i].codes);
+		xp_buf_release(&codes);
+		/* without --host none of it is looked at */
+		struct xp_lint_opts off = opts;
+		off.host = false;
+		xp_diags_release(&d);
+		xp_diags_init(&d);
+		assert_int_equal(xp_cfg_lint(c, &off, NULL, &d), 0);
+		assert_int_equal(xp_diags_count(&d, XP_SEV_ERROR), 0);
+		xp_diags_release(&d);
+		xp_cfg_free(c);
+	}
+	/* the bin directory first, then the path: a name only on the path is found there */
+	opts.xen_bindir = "/nothing";
+	opts.path = "/nothing:/configs";
+	struct xp_cfg *c = parse_ok("name = 'x'\nbootloader = 'empty.cfg'\n");
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_cfg_lint(c, &opts, NULL, &d), 0);
+	assert_true(has_code(&d, "bootloader-not-executable", XP_SEV_ERROR));
+	assert_non_null(strstr(d.v[0].msg, "(/configs/empty.cfg)"));
+	xp_diags_release(&d);
+	xp_cfg_free(c);
 }
 
 /* ---- scale: the structures that keep huge files linear ------------------------------ */
@@ -847,6 +912,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_lint),
 		cmocka_unit_test(test_lint_devices),
+		cmocka_unit_test(test_lint_boot_files),
 		cmocka_unit_test(test_name_index),
 		cmocka_unit_test(test_append_many),
 		cmocka_unit_test(test_many_names),

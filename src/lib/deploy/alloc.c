@@ -4,16 +4,20 @@
  * profile's ip-pool. The inventory's domains table is the record of what is taken; the
  * callers run these inside the transaction that inserts the domain (BEGIN IMMEDIATE
  * serialises writers), and the UNIQUE constraints on domains.mac and domains.ip make a
- * double allocation impossible even for a caller that forgets.
+ * double allocation impossible even for a caller that forgets. A deploy plans its
+ * guests' addresses up front instead (xp_ip_pool_pick_many), so that they follow the
+ * guests' names whatever order its workers finish in.
  *
  * Not here: creating the domain row (domain.c), the MAC generator itself (xl/mac.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "xenprov/deploy.h"
 #include "xenprov/domain.h"
 
 /* ---- IPv4 pools ------------------------------------------------------------------------ */
@@ -95,6 +99,116 @@ int xp_ip_pool_pick(const char *pool, const char *gateway, const char *const *us
 		r = 0;
 		break;
 	}
+	free(u);
+	return r;
+}
+
+/* One pool of xp_ip_pool_pick_many: a bit per address, set where it is taken. */
+struct pool_map {
+	uint32_t net, size; /* first address, number of addresses */
+	uint8_t *taken;
+	uint32_t cursor; /* every address below it is taken */
+};
+
+static void map_take(struct pool_map *m, uint32_t a)
+{
+	if (a - m->net < m->size)
+		m->taken[(a - m->net) >> 3] |= (uint8_t)(1u << ((a - m->net) & 7));
+}
+
+static bool map_taken(const struct pool_map *m, uint32_t i)
+{
+	return m->taken[i >> 3] & (1u << (i & 7));
+}
+
+/* The comma-separated addresses of list, parsed (the unparsable skipped) into a (at
+ * most max); their number. */
+static size_t parse_list(const char *list, uint32_t *a, size_t max)
+{
+	size_t n = 0;
+	for (const char *p = list; p && *p && n < max;) {
+		size_t len = strcspn(p, ",");
+		char ip[INET_ADDRSTRLEN];
+		if (len < sizeof(ip)) {
+			memcpy(ip, p, len);
+			ip[len] = 0;
+			n += parse_ip(ip, &a[n]) == 0;
+		}
+		p += len + (p[len] == ',');
+	}
+	return n;
+}
+
+int xp_ip_pool_pick_many(struct xp_ip_want *want, size_t n, const char *const *used, size_t nused)
+{
+	struct pool_map *maps = NULL;
+	size_t nmaps = 0, cap = 0, npicked = 0;
+	uint32_t *u = malloc((nused + n + 1) * sizeof(*u)); /* used, then the picks */
+	int r = u ? 0 : -ENOMEM;
+	size_t nu = 0;
+	for (size_t i = 0; r == 0 && i < nused; i++)
+		nu += parse_ip(used[i], &u[nu]) == 0;
+	for (size_t k = 0; r == 0 && k < n; k++) {
+		struct xp_ip_want *w = &want[k];
+		w->ip[0] = 0;
+		w->prefix = 0;
+		w->r = 0;
+		uint32_t net, gw = 0, resv[8];
+		unsigned bits;
+		if (!w->pool)
+			continue;
+		if (parse_cidr(w->pool, &net, &bits) < 0 ||
+		    (w->gateway && parse_ip(w->gateway, &gw) < 0)) {
+			w->r = -EINVAL;
+			continue;
+		}
+		size_t nresv = parse_list(w->reserved, resv, 8);
+		struct pool_map *m = NULL;
+		for (size_t i = 0; i < nmaps && !m; i++)
+			if (maps[i].net == net && maps[i].size == 1u << (32 - bits))
+				m = &maps[i];
+		if (!m) {
+			if ((r = xp_grow(&maps, &cap, nmaps, sizeof(*maps), 4)) < 0)
+				break;
+			m = &maps[nmaps];
+			*m = (struct pool_map){.net = net, .size = 1u << (32 - bits)};
+			if (!(m->taken = calloc((m->size + 7) / 8, 1))) {
+				r = -ENOMEM;
+				break;
+			}
+			nmaps++;
+			/* network and broadcast are never guests' (RFC 919, RFC 922) */
+			map_take(m, net);
+			map_take(m, net + m->size - 1);
+			for (size_t i = 0; i < nu + npicked; i++)
+				map_take(m, u[i]);
+		}
+		while (m->cursor < m->size && map_taken(m, m->cursor))
+			m->cursor++;
+		uint32_t i = m->cursor;
+		for (; i < m->size; i++) {
+			if (map_taken(m, i) || (w->gateway && net + i == gw))
+				continue;
+			bool skip = false;
+			for (size_t j = 0; j < nresv && !skip; j++)
+				skip = resv[j] == net + i;
+			if (!skip)
+				break;
+		}
+		if (i == m->size) {
+			w->r = -ENOSPC;
+			continue;
+		}
+		/* taken in every pool that holds it (pools of different guests may overlap) */
+		u[nu + npicked++] = net + i;
+		for (size_t j = 0; j < nmaps; j++)
+			map_take(&maps[j], net + i);
+		fmt_ip(net + i, w->ip);
+		w->prefix = bits;
+	}
+	for (size_t i = 0; i < nmaps; i++)
+		free(maps[i].taken);
+	free(maps);
 	free(u);
 	return r;
 }

@@ -6,6 +6,8 @@
  * the guest's own disk without mounting it, with the further NICs and the fstab lines
  * of the further disks from their records; then the site's hooks from <state>/hooks.d run when present
  * (hooks.c), told what xp_guest_apply found (root and swap UUIDs, network format).
+ * A guest that exists has some of its files rewritten the same way (xp_guest_refresh,
+ * for `domain update`: xp_guest_update, no hooks).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,11 +82,55 @@ static bool same_subnet(const char *ip, unsigned prefix, const char *gw)
 	return (ntohl(a.s_addr) & mask) == (ntohl(g.s_addr) & mask);
 }
 
-int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report *out,
-		       struct xp_diags *d)
+/* What xp_guest_apply takes, made from a guest's spec: the settings and what they
+ * point to (the name servers, the customisations' lists), released with conv_release. */
+struct conv {
+	struct xp_guest_settings s;
+	char *dns_text;
+	const char *dns[8];
+	struct lists l;
+	struct xp_guest_nic *nics;	/* the further NICs, from their records */
+	struct xp_guest_mount *mounts;	/* the further disks' fstab lines */
+	size_t nmounts;
+};
+
+static void conv_release(struct conv *cv)
 {
-	if (out)
-		memset(out, 0, sizeof(*out));
+	lists_release(&cv->l);
+	free(cv->dns_text);
+	free(cv->nics);
+	free(cv->mounts);
+}
+
+/* The further NICs and the fstab lines of the further disks (a data disk with a mount
+ * point, a swap volume), from their records. */
+static int devices(const struct xp_guest_spec *spec, struct conv *cv)
+{
+	cv->nics = calloc(spec->nnics ? spec->nnics : 1, sizeof(*cv->nics));
+	cv->mounts = calloc(spec->nvolumes ? spec->nvolumes : 1, sizeof(*cv->mounts));
+	if (!cv->nics || !cv->mounts)
+		return -ENOMEM;
+	for (size_t i = 0; i < spec->nnics; i++) {
+		const struct xp_domain_nic *n = &spec->nics[i];
+		cv->nics[i] = (struct xp_guest_nic){.mac = n->mac,
+						    .dhcp = n->ip == NULL,
+						    .ip = n->ip,
+						    .prefix = n->prefix_len,
+						    .gateway = n->gateway};
+	}
+	for (size_t i = 0; i < spec->nvolumes; i++) {
+		const struct xp_domain_volume *k = &spec->volumes[i];
+		bool swap = strcmp(k->role, "swap") == 0;
+		if (k->uuid && (swap || k->mount))
+			cv->mounts[cv->nmounts++] = (struct xp_guest_mount){
+			    .uuid = k->uuid, .type = swap ? "swap" : k->fs, .dir = swap ? NULL : k->mount};
+	}
+	return 0;
+}
+
+static int conv_make(const struct xp_guest_spec *spec, struct conv *cv, struct xp_diags *d)
+{
+	memset(cv, 0, sizeof(*cv));
 	const char *gateway = spec->ip ? spec->gateway : NULL;
 	if (gateway && !same_subnet(spec->ip, spec->prefix_len, gateway)) {
 		/* the network, not the guest's address: one message for every guest of a
@@ -104,72 +150,59 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 		gateway = NULL;
 	}
 	/* dns: "A,B,C" -> an array */
-	char *copy = spec->dns ? strdup(spec->dns) : NULL;
-	const char *dns[8];
 	size_t ndns = 0;
-	if (spec->dns && !copy)
+	if (spec->dns && !(cv->dns_text = strdup(spec->dns)))
 		return -ENOMEM;
 	char *save = NULL;
-	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && ndns < 8;
+	for (char *t = cv->dns_text ? strtok_r(cv->dns_text, ",", &save) : NULL; t && ndns < 8;
 	     t = strtok_r(NULL, ",", &save))
-		dns[ndns++] = t;
-	struct lists l = {0};
-	int lr = lists_read(spec, &l, d);
-	/* the further NICs and the fstab lines of the further disks, from their records */
-	struct xp_guest_nic *nics = calloc(spec->nnics ? spec->nnics : 1, sizeof(*nics));
-	struct xp_guest_mount *mounts = calloc(spec->nvolumes ? spec->nvolumes : 1, sizeof(*mounts));
-	size_t nmounts = 0;
-	if (lr == 0 && (!nics || !mounts))
-		lr = -ENOMEM;
-	for (size_t i = 0; lr == 0 && i < spec->nnics; i++) {
-		const struct xp_domain_nic *n = &spec->nics[i];
-		nics[i] = (struct xp_guest_nic){.mac = n->mac,
-						.dhcp = n->ip == NULL,
-						.ip = n->ip,
-						.prefix = n->prefix_len,
-						.gateway = n->gateway};
-	}
-	for (size_t i = 0; lr == 0 && i < spec->nvolumes; i++) {
-		const struct xp_domain_volume *k = &spec->volumes[i];
-		bool swap = strcmp(k->role, "swap") == 0;
-		if (k->uuid && (swap || k->mount))
-			mounts[nmounts++] = (struct xp_guest_mount){
-			    .uuid = k->uuid, .type = swap ? "swap" : k->fs, .dir = swap ? NULL : k->mount};
-	}
-	if (lr < 0) {
-		lists_release(&l);
-		free(nics);
-		free(mounts);
-		free(copy);
-		return lr;
-	}
-	struct xp_guest_settings s = {
+		cv->dns[ndns++] = t;
+	int r = lists_read(spec, &cv->l, d);
+	if (r == 0)
+		r = devices(spec, cv);
+	if (r < 0)
+		return r;
+	cv->s = (struct xp_guest_settings){
 		.hostname = spec->hostname,
 		.domain = spec->domain,
 		.mac = spec->mac,
 		.ip = spec->ip,
 		.prefix = spec->prefix_len,
 		.gateway = gateway,
-		.dns = ndns ? dns : NULL,
+		.dns = ndns ? cv->dns : NULL,
 		.ndns = ndns,
 		.dhcp = spec->ip == NULL,
-		.nics = nics,
+		.nics = cv->nics,
 		.nnics = spec->nnics,
-		.mounts = mounts,
-		.nmounts = nmounts,
+		.mounts = cv->mounts,
+		.nmounts = cv->nmounts,
 		.root_password_hash = spec->root_password_hash,
 		.ssh_key = spec->ssh_key,
 		.grub = spec->grub,
 		.kernel_args = spec->grub ? spec->kernel_args : NULL,
 		.timezone = spec->timezone,
-		.copy_in = l.c,
-		.ncopy_in = l.ncopy,
-		.write = l.w,
-		.nwrite = l.nwrite,
-		.firstboot = (const char *const *)l.cmds,
-		.nfirstboot = l.ncmds,
+		.copy_in = cv->l.c,
+		.ncopy_in = cv->l.ncopy,
+		.write = cv->l.w,
+		.nwrite = cv->l.nwrite,
+		.firstboot = (const char *const *)cv->l.cmds,
+		.nfirstboot = cv->l.ncmds,
 		.no_sync = spec->no_sync,
 	};
+	return 0;
+}
+
+int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report *out,
+		       struct xp_diags *d)
+{
+	if (out)
+		memset(out, 0, sizeof(*out));
+	struct conv cv;
+	int r = conv_make(spec, &cv, d);
+	if (r < 0) {
+		conv_release(&cv);
+		return r;
+	}
 	const struct xp_guest_hooks hooks = {
 		.dir = spec->hooks_dir,
 		.image = spec->disk_path,
@@ -177,18 +210,25 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 	};
 	struct xp_guest_report rep = {0};
 	/* the hooks are checked before the disk is touched, run after it is closed */
-	int r = xp_guest_hooks_check(&hooks, d);
+	r = xp_guest_hooks_check(&hooks, d);
 	if (r == 0)
-		r = xp_guest_apply(spec->disk_path, &s, &rep, d);
+		r = xp_guest_apply(spec->disk_path, &cv.s, &rep, d);
 	if (r == 0)
-		r = xp_guest_hooks_run(&hooks, &s, &rep, NULL, d);
+		r = xp_guest_hooks_run(&hooks, &cv.s, &rep, NULL, d);
 	if (out)
 		*out = rep; /* the caller releases it */
 	else
 		xp_guest_report_release(&rep);
-	lists_release(&l);
-	free(nics);
-	free(mounts);
-	free(copy);
+	conv_release(&cv);
+	return r;
+}
+
+int xp_guest_refresh(const struct xp_guest_spec *spec, unsigned parts, struct xp_diags *d)
+{
+	struct conv cv;
+	int r = conv_make(spec, &cv, d);
+	if (r == 0)
+		r = xp_guest_update(spec->disk_path, &cv.s, parts, NULL, d);
+	conv_release(&cv);
 	return r;
 }

@@ -28,6 +28,7 @@ struct run {
 	const struct xp_golden *golden;
 	bool *todo; /* per guest: still to create */
 	bool *made; /* per guest: created by this run (state "creating" until synced) */
+	struct xp_ip_want *ips; /* per guest: its address from a pool, planned up front */
 	size_t next;
 	size_t done;
 	bool stop;
@@ -42,6 +43,15 @@ static double elapsed(const struct timespec *start)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* The inventory in dir, or -errno with a diagnostic. */
+static int open_inventory(const char *dir, struct xp_inv **inv, struct xp_diags *d)
+{
+	int r = xp_inv_open(dir, inv);
+	return r < 0 ? xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot open the inventory in '%s': %s", dir, strerror(-r))
+		     : 0;
 }
 
 /* With run->lock held. */
@@ -167,7 +177,7 @@ static void *worker(void *arg)
 				.name = g->name,
 				.profile = o->profile,
 				.overrides = &over,
-				.ip = g->ip,
+				.ip = g->ip ? g->ip : run->ips[i].ip[0] ? run->ips[i].ip : NULL,
 				.mac = g->mac,
 				.config_dir = o->config_dir,
 				.golden = changes_golden(g->overrides) ? NULL : run->golden,
@@ -322,6 +332,109 @@ static int boot_check(const struct xp_settings *s, const struct xp_boot_kernels 
 	return r;
 }
 
+/* Guest i's value of key: its own (--plan), else the run's (profile and --set, in s).
+ * Its own is normalised with xp_profile_check into *own (to be freed); an invalid one
+ * is NULL here (its create reports it). */
+static const char *guest_value(const struct xp_deploy_guest *g, const struct xp_settings *s,
+			       const char *key, char **own)
+{
+	*own = NULL;
+	const char *v = g->overrides ? xp_settings_get(g->overrides, key) : NULL;
+	if (!v)
+		return xp_settings_get(s, key);
+	return xp_profile_check(key, v, own, NULL) == 0 ? *own : NULL;
+}
+
+static int by_guest_name(const void *a, const void *b, void *ud)
+{
+	const struct xp_deploy_guest *g = ud;
+	return strverscmp(g[*(const size_t *)a].name, g[*(const size_t *)b].name);
+}
+
+/* The addresses of the guests to make that take one from a pool (no ip of their own,
+ * network not dhcp, an ip-pool: as xp_domain_create decides), planned in the order of
+ * their names (numbers compared as numbers: web9 before web10) before any is made, so
+ * that they do not depend on which worker gets to its allocation first. A guest whose
+ * pool has no address left fails here, before the others start: made by a worker, it
+ * would take one planned for another. Each create still checks its address in its own
+ * transaction, so another command taking one meanwhile fails that guest, never two. */
+static int plan_addresses(struct run *run, struct xp_inv *inv, const struct xp_settings *s)
+{
+	const struct xp_deploy_opts *o = run->o;
+	size_t *order = calloc(o->n ? o->n : 1, sizeof(*order)), n = 0, nused = 0, cap;
+	char **own = calloc(o->n ? o->n * 4 : 1, sizeof(*own)), **used = NULL;
+	int r = order && own ? xp_domain_ips(inv, &used, &nused) : -ENOMEM;
+	cap = nused;
+	/* the addresses --plan gives are taken too, whichever guest comes first */
+	for (size_t i = 0; r == 0 && i < o->n; i++) {
+		if (!o->guests[i].ip)
+			continue;
+		if ((r = xp_grow(&used, &cap, nused, sizeof(*used), 16)) < 0)
+			break;
+		used[nused] = strndup(o->guests[i].ip, strcspn(o->guests[i].ip, "/"));
+		r = used[nused++] ? 0 : -ENOMEM;
+	}
+	for (size_t i = 0; r == 0 && i < o->n; i++) {
+		const struct xp_deploy_guest *g = &o->guests[i];
+		if (!run->todo[i] || g->ip)
+			continue;
+		char **mine = &own[i * 4];
+		const char *net = guest_value(g, s, "network", &mine[0]);
+		struct xp_ip_want *w = &run->ips[i];
+		w->pool = guest_value(g, s, "ip-pool", &mine[1]);
+		w->gateway = guest_value(g, s, "gateway", &mine[2]);
+		w->reserved = guest_value(g, s, "dns", &mine[3]);
+		if (w->pool && !(net && strcmp(net, "dhcp") == 0))
+			order[n++] = i;
+	}
+	if (r == 0) {
+		qsort_r(order, n, sizeof(*order), by_guest_name, (void *)o->guests);
+		/* in name order, then back in place */
+		struct xp_ip_want *w = calloc(n ? n : 1, sizeof(*w));
+		r = w ? 0 : -ENOMEM;
+		for (size_t k = 0; r == 0 && k < n; k++)
+			w[k] = run->ips[order[k]];
+		if (r == 0)
+			r = xp_ip_pool_pick_many(w, n, (const char *const *)used, nused);
+		for (size_t k = 0; r == 0 && k < n; k++)
+			run->ips[order[k]] = w[k];
+		free(w);
+	}
+	for (size_t k = 0; r == 0 && k < n; k++) {
+		size_t i = order[k];
+		const struct xp_ip_want *w = &run->ips[i];
+		if (w->r != -ENOSPC)
+			continue; /* -EINVAL: the create reports it */
+		run->todo[i] = false;
+		run->res->failed++;
+		run->done++;
+		char msg[96];
+		snprintf(msg, sizeof(msg), "the ip-pool %s has no free address", w->pool);
+		xp_diags_add(run->diags, XP_SEV_ERROR, o->guests[i].name, 0, 0, "ip", w->pool,
+			     "enlarge the pool, or delete guests", "%s", msg);
+		emit(run, XP_DEPLOY_FAILED, o->guests[i].name, msg);
+	}
+	/* the strings the plan points at are the settings' and the guests' own: the
+	 * addresses are copied, the pointers are not used after this */
+	for (size_t i = 0; i < o->n; i++)
+		run->ips[i].pool = run->ips[i].gateway = run->ips[i].reserved = NULL;
+	for (size_t i = 0; own && i < o->n * 4; i++)
+		free(own[i]);
+	free(own);
+	free(order);
+	xp_strv_free(used, nused);
+	return r;
+}
+
+/* The counts of a run's end, as the deploys table keeps them. */
+static struct xp_deploy_counts counts_of(const struct xp_deploy_opts *o,
+					 const struct xp_deploy_result *res)
+{
+	return (struct xp_deploy_counts){(int64_t)o->n, (int64_t)res->created,
+					 (int64_t)res->skipped, (int64_t)res->failed,
+					 (int64_t)res->cleaned};
+}
+
 int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		  struct xp_diags *diags)
 {
@@ -344,17 +457,15 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 			}
 	run.todo = calloc(o->n ? o->n : 1, sizeof(*run.todo));
 	run.made = calloc(o->n ? o->n : 1, sizeof(*run.made));
-	if (!run.todo || !run.made) {
+	run.ips = calloc(o->n ? o->n : 1, sizeof(*run.ips));
+	if (!run.todo || !run.made || !run.ips) {
 		free(run.todo);
 		free(run.made);
+		free(run.ips);
 		return -ENOMEM;
 	}
-	r = xp_inv_open(o->state_dir, &inv);
-	if (r < 0) {
-		xp_diags_add(diags, XP_SEV_ERROR, o->state_dir, 0, 0, "inventory", NULL, NULL,
-			     "cannot open the inventory: %s", strerror(-r));
+	if ((r = open_inventory(o->state_dir, &inv, diags)) < 0)
 		goto out;
-	}
 	r = xp_profile_resolve(inv, o->profile, &s);
 	if (r < 0) {
 		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "profile", NULL,
@@ -375,6 +486,12 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		if (r < 0)
 			goto out;
 	}
+	/* where the configs go: one error, before anything is made or cleaned up (each
+	 * create decides again, with its own values: a guest's --plan may name another) */
+	char *cdir = NULL;
+	if ((r = xp_domain_config_dir(inv, o->config_dir, &s, &cdir, diags)) < 0)
+		goto out;
+	free(cdir);
 
 	/* what exists: complete guests of this profile are skipped; what a killed run left
 	 * half made is removed, to be made again */
@@ -427,10 +544,17 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		xp_domain_release(&dom);
 	}
 
-	r = xp_deploy_record_start(inv, o->request, &res->deploy_id);
+	r = xp_deploy_record_start(inv, o->profile, o->n, o->request, &res->deploy_id);
 	if (r < 0) {
 		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "inventory", NULL, NULL,
 			     "cannot record the deploy: %s", xp_inv_errmsg(inv));
+		goto out;
+	}
+	if ((r = plan_addresses(&run, inv, &s)) < 0) {
+		xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "ip", NULL, NULL,
+			     "cannot plan the guests' addresses: %s", strerror(-r));
+		struct xp_deploy_counts c = counts_of(o, res);
+		xp_deploy_record_finish(inv, res->deploy_id, "failed", &c);
 		goto out;
 	}
 
@@ -456,7 +580,8 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 			free(rd);
 		}
 		if (r < 0) {
-			xp_deploy_record_finish(inv, res->deploy_id, "failed");
+			struct xp_deploy_counts c = counts_of(o, res);
+			xp_deploy_record_finish(inv, res->deploy_id, "failed", &c);
 			goto out;
 		}
 		emit(&run, XP_DEPLOY_GOLDEN, NULL, golden.path);
@@ -485,60 +610,202 @@ int xp_deploy_run(const struct xp_deploy_opts *o, struct xp_deploy_result *res,
 		}
 	}
 	r = res->failed ? -EIO : 0;
-	xp_deploy_record_finish(inv, res->deploy_id, res->failed ? "failed" : "done");
+	struct xp_deploy_counts c = counts_of(o, res);
+	xp_deploy_record_finish(inv, res->deploy_id, res->failed ? "failed" : "done", &c);
 out:
 	xp_golden_release(&golden);
 	xp_settings_release(&s);
 	xp_inv_close(inv);
 	free(run.todo);
 	free(run.made);
+	free(run.ips);
 	pthread_mutex_destroy(&run.lock);
 	return r;
 }
 
-int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *config_dir,
-		       const struct xp_stop_opts *stop, struct xp_deploy_result *res,
-		       struct xp_diags *diags)
+/* ---- rollback ---------------------------------------------------------------------- */
+
+/* The deploy a rollback is about: o->deploy_id, or the newest that has guests (of
+ * o->profile); *with_guests: how many deploys (of o->profile) have. -ENOENT with a
+ * diagnostic when there is none. */
+static int rollback_target(struct xp_inv *inv, const struct xp_deploy_rollback_opts *o,
+			   int64_t *id, size_t *with_guests, struct xp_diags *d)
 {
-	(void)config_dir; /* configs are removed by the paths the inventory recorded */
-	memset(res, 0, sizeof(*res));
-	struct xp_inv *inv;
-	int r = xp_inv_open(state_dir, &inv);
+	int64_t last;
+	int r = xp_deploy_record_last_with_domains(inv, o->profile, &last, with_guests);
+	if (r < 0)
+		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot read the deploys: %s", xp_inv_errmsg(inv));
+	*id = o->deploy_id;
+	if (*id > 0) {
+		r = xp_deploy_record_find(inv, *id);
+		if (r == -ENOENT)
+			return xp_diags_refuse(d, r, "rollback", NULL, "see 'xenprov deploy list'",
+					       "no deploy %lld", (long long)*id);
+		return r < 0 ? xp_diags_refuse(d, r, "inventory", NULL, NULL,
+					       "cannot read the deploys: %s", xp_inv_errmsg(inv))
+			     : 0;
+	}
+	if (last <= 0) {
+		if (o->profile)
+			return xp_diags_refuse(d, -ENOENT, "rollback", NULL, NULL,
+					       "no deploy of profile '%s' has guests left to roll "
+					       "back",
+					       o->profile);
+		return xp_diags_refuse(d, -ENOENT, "rollback", NULL, NULL,
+				       "no deploy has guests left to roll back");
+	}
+	*id = last;
+	return 0;
+}
+
+/* The one place where a rollback refuses or stops guests, called with every guest of
+ * the deploy before any is removed: the ones the toolstack runs are refused (res[i]
+ * -EBUSY, a diagnostic each; -EBUSY returned, so nothing is removed), or with
+ * stop->force shut down first (xp_domains_stop_for_removal); res[i] < 0 for a guest
+ * that could not be stopped, which then keeps its disk. */
+static int rollback_stop(const struct xp_deploy_rollback_opts *o, char *const *names, size_t n,
+			 int *res, struct xp_diags *d)
+{
+	int r = xp_domains_stop_for_removal(o->stop, (const char *const *)names, n, res, d);
+	if (r < 0 && r != -ENOMEM && o->stop && o->stop->force)
+		r = 0; /* each guest's own result is in res[] */
+	return r;
+}
+
+int xp_deploy_guests(struct xp_inv *inv, int64_t id, struct xp_domain **v, size_t *n)
+{
+	char **names;
+	size_t nn;
+	*v = NULL;
+	*n = 0;
+	int r = xp_deploy_record_domains(inv, id, &names, &nn);
 	if (r < 0)
 		return r;
-	if (deploy_id <= 0) {
-		/* the last deploy that made guests (a rerun that only skipped made none) */
-		r = xp_deploy_record_last_with_domains(inv, &deploy_id);
-		if (r < 0)
-			goto out;
-		if (deploy_id <= 0) {
-			xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "rollback", NULL, NULL,
-				     "no deploy has guests left to roll back");
-			r = -ENOENT;
-			goto out;
-		}
-	} else if ((r = xp_deploy_record_find(inv, deploy_id)) < 0) {
-		if (r == -ENOENT)
-			xp_diags_add(diags, XP_SEV_ERROR, NULL, 0, 0, "rollback", NULL, NULL,
-				     "no deploy %lld", (long long)deploy_id);
-		goto out;
+	if (!(*v = calloc(nn ? nn : 1, sizeof(**v))))
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < nn; i++) {
+		if ((r = xp_domain_get(inv, names[i], &(*v)[*n])) == 0)
+			(*n)++;
+		else if (r == -ENOENT)
+			r = 0; /* removed meanwhile (the caller holds no transaction) */
 	}
-	res->deploy_id = deploy_id;
-	char **names;
-	size_t n;
-	r = xp_deploy_record_domains(inv, deploy_id, &names, &n);
+	xp_strv_free(names, nn);
+	if (r < 0) {
+		xp_domain_list_free(*v, *n);
+		*v = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
+void xp_rollback_plan_release(struct xp_rollback_plan *plan)
+{
+	xp_deploy_record_release(&plan->deploy);
+	for (size_t i = 0; i < plan->n; i++) {
+		xp_domain_release(&plan->guests[i].dom);
+		xp_artifacts_free(plan->guests[i].art, plan->guests[i].nart);
+	}
+	free(plan->guests);
+	memset(plan, 0, sizeof(*plan));
+}
+
+/* Which of the plan's guests the toolstack runs, asking it only (as a rollback without
+ * --force does, which stops nothing): their refusals are not the plan's errors. */
+static int plan_running(const struct xp_deploy_rollback_opts *o, struct xp_rollback_plan *plan,
+			struct xp_diags *diags)
+{
+	struct xp_stop_opts ask = {.xl = o->stop ? o->stop->xl : NULL};
+	char **names = calloc(plan->n ? plan->n : 1, sizeof(*names));
+	int *res = calloc(plan->n ? plan->n : 1, sizeof(*res));
+	int r = names && res ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < plan->n; i++)
+		names[i] = plan->guests[i].dom.name;
+	struct xp_diags own;
+	xp_diags_init(&own);
+	if (r == 0 && (r = xp_domains_stop_for_removal(&ask, (const char *const *)names, plan->n,
+						       res, &own)) == -EBUSY)
+		r = 0;
+	for (size_t i = 0; r == 0 && i < plan->n; i++)
+		plan->guests[i].running = res[i] == -EBUSY;
+	if (r < 0)
+		xp_diags_refuse(diags, r, "toolstack", NULL, NULL,
+				"cannot tell which guests run: %s",
+				own.n ? own.v[0].msg : strerror(-r));
+	xp_diags_release(&own);
+	free(names);
+	free(res);
+	return r;
+}
+
+int xp_deploy_rollback_plan(const struct xp_deploy_rollback_opts *o, struct xp_rollback_plan *plan,
+			    struct xp_diags *diags)
+{
+	memset(plan, 0, sizeof(*plan));
+	struct xp_inv *inv;
+	int r = open_inventory(o->state_dir, &inv, diags);
+	if (r < 0)
+		return r;
+	int64_t id;
+	struct xp_domain *doms = NULL;
+	size_t n = 0;
+	r = xp_inv_begin(inv); /* one snapshot */
+	if (r == 0)
+		r = rollback_target(inv, o, &id, &plan->with_guests, diags);
+	if (r == 0)
+		r = xp_deploy_record_get(inv, id, &plan->deploy);
+	if (r == 0)
+		r = xp_deploy_guests(inv, id, &doms, &n);
+	if (r == 0 && !(plan->guests = calloc(n ? n : 1, sizeof(*plan->guests))))
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct xp_rollback_guest *g = &plan->guests[i];
+		r = xp_domain_artifacts(inv, doms[i].name, &g->art, &g->nart);
+		if (r < 0)
+			break;
+		g->dom = doms[i]; /* moved */
+		memset(&doms[i], 0, sizeof(doms[i]));
+		plan->n++;
+	}
+	xp_inv_rollback(inv); /* read only */
+	if (r == 0)
+		r = plan_running(o, plan, diags);
+	if (r < 0 && xp_diags_count(diags, XP_SEV_ERROR) == 0)
+		xp_diags_refuse(diags, r, "inventory", NULL, NULL, "cannot read the deploy: %s",
+				xp_inv_errmsg(inv));
+	xp_domain_list_free(doms, n);
+	xp_inv_close(inv);
+	if (r < 0)
+		xp_rollback_plan_release(plan);
+	return r;
+}
+
+int xp_deploy_rollback(const struct xp_deploy_rollback_opts *o, struct xp_deploy_result *res,
+		       struct xp_diags *diags)
+{
+	memset(res, 0, sizeof(*res));
+	struct xp_inv *inv;
+	int r = open_inventory(o->state_dir, &inv, diags);
+	if (r < 0)
+		return r;
+	int64_t id;
+	size_t with;
+	char **names = NULL;
+	size_t n = 0;
+	r = rollback_target(inv, o, &id, &with, diags);
 	if (r < 0)
 		goto out;
-	/* running guests: all refused (nothing removed), or with stop->force stopped
-	 * first; a guest that could not be stopped is a failure and keeps its disk */
+	res->deploy_id = id;
+	if ((r = xp_deploy_record_domains(inv, id, &names, &n)) < 0) {
+		xp_diags_refuse(diags, r, "inventory", NULL, NULL, "cannot read the deploy: %s",
+				xp_inv_errmsg(inv));
+		goto out;
+	}
+	/* every guest is checked before any is removed: a refusal removes nothing */
 	int *stopped = calloc(n ? n : 1, sizeof(*stopped));
-	r = stopped ? xp_domains_stop_for_removal(stop, (const char *const *)names, n, stopped,
-						  diags)
-		    : -ENOMEM;
-	if (r < 0 && r != -ENOMEM && stop && stop->force)
-		r = 0; /* each guest's own result is in stopped[] */
+	r = stopped ? rollback_stop(o, names, n, stopped, diags) : -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		if (stopped[i] < 0) {
+		if (stopped[i] < 0) { /* still running: its disk is kept */
 			res->failed++;
 			continue;
 		}
@@ -549,12 +816,13 @@ int xp_deploy_rollback(const char *state_dir, int64_t deploy_id, const char *con
 			res->cleaned++;
 	}
 	free(stopped);
-	xp_strv_free(names, n);
-	if (r == 0)
-		r = xp_deploy_record_finish(inv, deploy_id, "rolled-back");
+	if (r == 0 && (r = xp_deploy_record_finish(inv, id, "rolled-back", NULL)) < 0)
+		xp_diags_refuse(diags, r, "inventory", NULL, NULL,
+				"cannot record the rollback: %s", xp_inv_errmsg(inv));
 	if (r == 0 && res->failed)
 		r = -EIO;
 out:
+	xp_strv_free(names, n);
 	xp_inv_close(inv);
 	return r;
 }

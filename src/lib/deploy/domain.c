@@ -168,14 +168,9 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 	if (r < 0)
 		return r;
 
-	const char *cdir = o->config_dir ? o->config_dir : XP_DOMAIN_CONFIG_DIR;
-	if (stat(cdir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return xp_diags_refuse(d, -ENOENT, "config-dir", cdir,
-				       "is Xen installed? or give --config-dir",
-				       "the config directory %s does not exist", cdir);
-	char *cabs = realpath(cdir, NULL);
-	if (!cabs)
-		return -errno;
+	char *cabs;
+	if ((r = xp_domain_config_dir(inv, o->config_dir, &p->s, &cabs, d)) < 0)
+		return r;
 	int n = asprintf(&p->config_path, "%s/%s.cfg", cabs, o->name);
 	free(cabs);
 	if (n < 0) {
@@ -243,10 +238,10 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	/* the prefix: given by the caller, else the profile's mac-prefix, else Xen's */
 	const uint8_t *prefix = o->mac_prefix;
 	size_t prefix_len = o->mac_prefix_len;
-	uint8_t own[5];
+	uint8_t profile_prefix[5];
 	const char *ps = xp_settings_get(&p->s, "mac-prefix");
-	if (!prefix && ps && xp_mac_prefix_parse(ps, own, &prefix_len) == 0)
-		prefix = own;
+	if (!prefix && ps && xp_mac_prefix_parse(ps, profile_prefix, &prefix_len) == 0)
+		prefix = profile_prefix;
 	if (!prefix)
 		prefix_len = 0;
 	if (!p->mac[0]) {
@@ -284,6 +279,15 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 		goto fail;
 	}
 
+	/* the guest's own values as they took effect (checked, normalised: an absolute
+	 * pool), kept apart so that a comparison with the profile keeps them */
+	struct xp_settings own = {0};
+	r = 0;
+	for (size_t i = 0; r == 0 && o->overrides && i < o->overrides->n; i++) {
+		const char *v = xp_settings_get(&p->s, o->overrides->v[i].key);
+		if (v)
+			r = xp_settings_set(&own, o->overrides->v[i].key, v);
+	}
 	struct xp_domain_new row = {
 	    .name = o->name,
 	    .profile = o->profile,
@@ -295,11 +299,14 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	    .config_path = p->config_path,
 	    .golden = p->golden.path,
 	    .settings = &p->s,
+	    .overrides = &own,
 	    .deploy_id = o->deploy_id,
 	    .volumes = p->dv.volumes,
 	    .nvolumes = p->dv.nvolumes,
 	};
-	r = xp_domain_insert(inv, &row);
+	if (r == 0)
+		r = xp_domain_insert(inv, &row);
+	xp_settings_release(&own);
 	if (r < 0) {
 		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
 				xp_inv_errmsg(inv));
@@ -467,13 +474,23 @@ out:
 
 /* ---- delete ------------------------------------------------------------------------------ */
 
-int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d)
+int xp_domain_find(struct xp_inv *inv, const char *name, struct xp_domain *out,
+		   struct xp_diags *d)
 {
-	struct xp_domain dom;
-	int r = xp_domain_get(inv, name, &dom);
+	int r = xp_domain_get(inv, name, out);
 	if (r == -ENOENT)
 		return xp_diags_refuse(d, r, "name", name, "see 'xenprov domain list'",
 				       "no domain '%s'", name);
+	if (r < 0)
+		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
+				       "cannot read the inventory: %s", xp_inv_errmsg(inv));
+	return 0;
+}
+
+int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d)
+{
+	struct xp_domain dom;
+	int r = xp_domain_find(inv, name, &dom, d);
 	if (r < 0)
 		return r;
 	r = xp_domain_set_state(inv, name, "deleting");

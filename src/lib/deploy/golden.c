@@ -6,9 +6,9 @@
  *                   options that shape the image (same inputs, same image);
  *   a disk image    (raw, qcow2, or a block device) used as it is, or, when smaller than
  *                   the profile's disk-size, grown once per (image, size) into
- *                   <state>/images/: a sparse raw copy, its last partition grown with
- *                   libfdisk (xp_partition_grow_last), its ext2/3/4 filesystem with
- *                   e2fsprogs' resize2fs(8). The source is never written.
+ *                   <state>/images/: a sparse raw copy, grown by xp_image_grow
+ *                   (image/image-grow.c: its last partition with libfdisk, its
+ *                   ext2/3/4 filesystem with e2fsprogs). The source is never written.
  * Images in <state>/images/ are read-only (0444): guests' qcow2 overlays read through
  * them. Each is written as an unnamed temporary and named only when complete.
  *
@@ -27,7 +27,6 @@
 #include "util/copy.h"
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
-#include "xenprov/partition.h"
 #include "xenprov/util.h"
 
 void xp_golden_release(struct xp_golden *g)
@@ -171,21 +170,15 @@ static int find_kernels(const char *path, struct xp_golden *g)
 static int describe(const char *path, struct xp_golden *g, struct xp_diags *d)
 {
 	struct xp_image_info info;
-	int r = xp_image_info(path, &info);
+	const struct xp_image_volume *root;
+	int r = xp_image_info_root(path, &info, &root, d);
 	if (r < 0)
-		return xp_diags_fail(d, r, path, "image", NULL, "cannot read the image: %s",
-				     strerror(-r));
+		return r;
 	g->format = info.format;
 	g->size = info.virtual_size;
-	g->root_offset = -1;
-	for (size_t i = 0; i < info.n; i++) {
-		const struct xp_image_volume *v = &info.volumes[i];
-		if (strncmp(v->kind, "ext", 3) == 0) {
-			g->root_offset = (int64_t)v->offset;
-			g->fs_type = v->fs.type;
-			break;
-		}
-	}
+	g->root_offset = root ? (int64_t)root->offset : -1;
+	if (root)
+		g->fs_type = root->fs.type;
 	xp_image_info_release(&info);
 	return find_kernels(path, g);
 }
@@ -216,61 +209,13 @@ static int copy_blockdev(const char *path, int dst)
 	return r;
 }
 
-/* Grows the ext2/3/4 filesystem at offset of the open file fd (old_len bytes of it hold
- * the old filesystem) to fs_size with resize2fs(8). resize2fs sets the length of a
- * regular file to the filesystem's size without counting an "?offset=" (e2fsprogs
- * 1.47, resize/main.c), which would cut the end off a partitioned image: a filesystem
- * not at offset 0 is grown in a file of its own (an unnamed temporary in tmpdir) and
- * copied back. */
-static int resize_fs(int fd, off_t offset, off_t old_len, uint64_t fs_size, const char *tmpdir,
-		     struct xp_diags *d)
-{
-	int work = fd, r = 0;
-	if (offset > 0) {
-		work = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (work < 0)
-			return -errno;
-		if (old_len > (off_t)fs_size)
-			old_len = (off_t)fs_size;
-		if (ftruncate(work, (off_t)fs_size) < 0)
-			r = -errno;
-		if (r == 0)
-			r = xp_copy_range(fd, offset, work, 0, old_len, 0);
-	}
-	char dev[64], size[32];
-	/* resize2fs, a child, reaches the unnamed file through our /proc entry */
-	snprintf(dev, sizeof(dev), "/proc/%d/fd/%d", (int)getpid(), work);
-	snprintf(size, sizeof(size), "%lluK", (unsigned long long)(fs_size / 1024));
-	/* -f: the filesystem is a fresh copy of a golden image, checked by its maker;
-	 * resize2fs would otherwise ask for an e2fsck -f first when it was last mounted
-	 * after its last check */
-	char *argv[] = {"resize2fs", "-f", dev, size, NULL};
-	struct xp_buf out = XP_BUF_INIT;
-	if (r == 0) {
-		r = xp_spawn_wait(argv, NULL, &out);
-		if (r != 0) {
-			xp_diags_fail(d, 0, NULL, "grow", r < 0 ? "install e2fsprogs" : NULL,
-				      "resize2fs %s: %s", r < 0 ? "cannot be run" : "failed",
-				      r < 0 ? strerror(-r) : xp_buf_str(&out));
-			r = r < 0 ? r : -EIO;
-		}
-	}
-	xp_buf_release(&out);
-	if (r == 0 && work != fd)
-		r = xp_copy_range(work, 0, fd, offset, (off_t)fs_size, 0);
-	if (work != fd)
-		close(work);
-	return r;
-}
-
 /* A prebuilt golden image smaller than the profile's disk-size, grown once per (image,
  * disk-size) into <state>/images/<key>.img, a raw image, where key is the SHA-256 of the
  * source's identity (device, inode, size, mtime: a changed source makes a new key) and
- * the size: a sparse copy, made disk-size long, its root partition (which must be the
- * last one) grown to the end with libfdisk, and its root filesystem grown to fill it by
- * e2fsprogs' resize2fs(8), which works on an image file without mounting it (the
- * filesystem is reached at its offset with "FILE?offset=N", an io option of libext2fs'
- * unix io manager). Growing the golden image once, rather than each guest's disk, serves
+ * the size: a sparse copy grown to disk-size by xp_image_grow (its root partition,
+ * which must be the last one, to the end with libfdisk, and its root filesystem to fill
+ * it with e2fsprogs' resize2fs(8), without mounting it; a guest's disk grows the same
+ * way at `domain update`). Growing the golden image once, rather than each guest's disk, serves
  * every backend alike: file copies and reflinks of it, and qcow2 overlays, whose backing
  * file it becomes (no qcow2 writer for resize2fs is needed). The source is never
  * written. On success *g describes the grown image; on failure *g is unchanged and
@@ -307,7 +252,7 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 		return xp_diags_fail(d, -errno, dir, "image", NULL,
 				     "cannot create a temporary file (O_TMPFILE): %s",
 				     strerror(errno));
-	/* resize2fs, a child, reaches the unnamed file through our /proc entry */
+	/* xp_image_grow reaches the unnamed file through our /proc entry */
 	char tmp[64];
 	snprintf(tmp, sizeof(tmp), "/proc/%d/fd/%d", (int)getpid(), fd);
 	if (g->format == XP_IMAGE_RAW) {
@@ -322,31 +267,17 @@ static int grow_golden(const char *state_dir, uint64_t want, struct xp_golden *g
 	} else {
 		r = copy_blockdev(g->path, fd);
 	}
-	if (r == 0 && ftruncate(fd, (off_t)want) < 0)
-		r = -errno;
 	if (r < 0) {
 		xp_diags_fail(d, r, g->path, "grow", NULL, "cannot copy the image to grow it: %s",
 			      strerror(-r));
 		goto fail;
 	}
-	uint64_t fs_size = want;
-	if (g->root_offset > 0) {
-		r = xp_partition_grow_last(tmp, (uint64_t)g->root_offset, &fs_size, d);
-		if (r < 0) {
-			xp_diags_fail(
-			    d, r, g->path, "grow",
-			    r == -ENOTSUP ? "put the root partition last, or use a tarball" : NULL,
-			    "cannot grow the root partition to disk-size %llu",
-			    (unsigned long long)want);
-			goto fail;
-		}
-	}
-	r = resize_fs(
-	    fd, (off_t)g->root_offset,
-	    (off_t)(g->size > (uint64_t)g->root_offset ? g->size - (uint64_t)g->root_offset : 0),
-	    fs_size, dir, d);
+	r = xp_image_grow(tmp, want, dir, NULL, d);
 	if (r < 0) {
-		xp_diags_fail(d, r, g->path, "grow", NULL, "cannot grow the root filesystem");
+		xp_diags_fail(
+		    d, r, g->path, "grow",
+		    r == -ENOTSUP ? "put the root partition last, or use a tarball" : NULL,
+		    "cannot grow the image to disk-size %llu", (unsigned long long)want);
 		goto fail;
 	}
 	/* guests' qcow2 overlays read through it: keep it from being written */

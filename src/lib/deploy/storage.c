@@ -354,6 +354,18 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 	return -EINVAL;
 }
 
+/* The "VG/LV" of an existing guest's volume at path, to `doing` it ("remove") with
+ * lvm2's tools: -EINVAL for a path that is not a volume's, -ENOTSUP without lvm2. */
+static int lv_target(const char *path, const char *doing, char lv[256], struct xp_diags *d)
+{
+	if (lv_name(path, lv, 256) < 0)
+		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
+	if (xp_lvm_available() < 0)
+		return xp_diags_fail(d, -ENOTSUP, path, "lvm", NULL,
+				     "cannot %s the volume: no device-mapper or lvm2 here", doing);
+	return 0;
+}
+
 int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
 {
 	struct stat st;
@@ -361,13 +373,9 @@ int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
 		if (stat(path, &st) < 0 && errno == ENOENT)
 			return 0;
 		char lv[256];
-		if (lv_name(path, lv, sizeof(lv)) < 0)
-			return xp_diags_fail(d, -EINVAL, path, "lvm", NULL,
-					     "not a logical volume path");
-		if (xp_lvm_available() < 0)
-			return xp_diags_fail(
-			    d, -ENOTSUP, path, "lvm", NULL,
-			    "cannot remove the volume: no device-mapper or lvm2 here");
+		int r = lv_target(path, "remove", lv, d);
+		if (r < 0)
+			return r;
 		char *argv[] = {"lvremove", "-q", "-f", lv, NULL};
 		return run_lvm(argv, d);
 	}
@@ -377,6 +385,39 @@ int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
 				     strerror(e));
 	}
 	return 0;
+}
+
+/* The size of the block device or file at path, 0 if it cannot be read. */
+static uint64_t dev_size(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	off_t end = lseek(fd, 0, SEEK_END);
+	close(fd);
+	return end < 0 ? 0 : (uint64_t)end;
+}
+
+int xp_storage_grow(enum xp_storage s, const char *path, uint64_t size, const char *tmpdir,
+		    struct xp_image_grown *res, struct xp_diags *d)
+{
+	if (s == XP_STORAGE_LVM) {
+		char lv[256];
+		int r = lv_target(path, "grow", lv, d);
+		if (r < 0)
+			return r;
+		if (dev_size(path) < size) {
+			/* lvextend(8) rounds up to whole extents: the volume may come out a
+			 * little larger, and its partition and filesystem fill what it is */
+			char sz[32];
+			snprintf(sz, sizeof(sz), "%llub", (unsigned long long)size);
+			char *argv[] = {"lvextend", "-q", "-L", sz, lv, NULL};
+			if ((r = run_lvm(argv, d)) < 0)
+				return r;
+		}
+		size = dev_size(path);
+	}
+	return xp_image_grow(path, size, tmpdir, res, d);
 }
 
 /* ---- a guest's further disks ------------------------------------------------------------- */

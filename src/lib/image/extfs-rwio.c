@@ -135,6 +135,31 @@ int xp_rwdisk_pwrite(struct xp_rwdisk *d, const void *buf, size_t len, uint64_t 
 	return r;
 }
 
+int xp_rwdisk_resize(struct xp_rwdisk *d, uint64_t size)
+{
+	if (!d || size < d->size)
+		return -EINVAL;
+	int r = 0;
+	if (d->format == XP_IMAGE_QCOW2) {
+		r = xp_qcow2_rw_resize(d->q, size);
+	} else if (size > d->size) {
+		struct stat st;
+		if (fstat(d->fd, &st) < 0)
+			r = -errno;
+		else if (!S_ISREG(st.st_mode))
+			r = -ENOSPC; /* a device is grown by its owner (lvextend) first */
+		else if (ftruncate(d->fd, (off_t)size) < 0)
+			r = -errno;
+		if (r < 0)
+			snprintf(d->msg, sizeof(d->msg), "cannot grow to %llu bytes: %s",
+				 (unsigned long long)size,
+				 r == -ENOSPC ? "the device is smaller" : strerror(-r));
+	}
+	if (r == 0)
+		d->size = size;
+	return r;
+}
+
 int xp_rwdisk_close(struct xp_rwdisk *d)
 {
 	if (!d)

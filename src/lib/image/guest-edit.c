@@ -1048,27 +1048,47 @@ static int edit_custom(struct ctx *c)
 
 /* ---- the session ------------------------------------------------------------------------- */
 
-static int edit(struct ctx *c, uint64_t off)
+/* The edits of xp_guest_apply, in order, with the XP_GUEST_EDIT_* part of the guest
+ * each rewrites on its own (xp_guest_update; 0: only at the first apply, what makes a
+ * clone a machine of its own). */
+static const struct {
+	int (*fn)(struct ctx *);
+	unsigned part;
+} edits[] = {
+    {edit_uuids, 0},
+    {edit_hostname, XP_GUEST_EDIT_HOSTS},
+    {edit_network, XP_GUEST_EDIT_NETWORK},
+    {edit_resolv_conf, XP_GUEST_EDIT_NETWORK},
+    {edit_fstab, 0},
+    {edit_boot, 0},
+    {edit_uuid_refs, 0},
+    {edit_machine_id, 0},
+    {remove_machine_state, 0},
+    {edit_shadow, XP_GUEST_EDIT_PASSWORD},
+    {edit_ssh_key, XP_GUEST_EDIT_SSH_KEY},
+    {remove_host_keys, 0},
+    {add_hostkey_unit, 0},
+    {edit_custom, XP_GUEST_EDIT_CUSTOM},
+};
+
+/* The edits of parts (XP_GUEST_EDIT_*), or all of them (~0u). */
+static int edit(struct ctx *c, uint64_t off, unsigned parts)
 {
 	int r = xp_gfs_open(c->image, off, c->now, c->s->no_sync ? XP_GFS_NOSYNC : 0, c->rep,
 			    &c->dg, &c->fs);
 	if (r < 0)
 		return r;
-	/* the edits, in order; the first failure stops the rest */
-	static int (*const edits[])(struct ctx *) = {
-	    edit_uuids,		  edit_hostname, edit_network, edit_resolv_conf,
-	    edit_fstab,		  edit_boot,	 edit_uuid_refs, edit_machine_id,
-	    remove_machine_state, edit_shadow,	 edit_ssh_key, remove_host_keys,
-	    add_hostkey_unit,	  edit_custom,
-	};
+	/* in order; the first failure stops the rest */
 	for (size_t i = 0; r == 0 && i < sizeof(edits) / sizeof(edits[0]); i++)
-		r = edits[i](c);
+		if (parts == ~0u || (edits[i].part & parts))
+			r = edits[i].fn(c);
 	r = xp_gfs_close(c->fs, r);
 	c->fs = NULL;
 	return r;
 }
 
-int xp_guest_apply(const char *image_path, const struct xp_guest_settings *s,
+/* Checks s, finds the root filesystem of image_path and runs the edits of parts. */
+static int session(const char *image_path, const struct xp_guest_settings *s, unsigned parts,
 		   struct xp_guest_report *rep, struct xp_diags *d)
 {
 	struct xp_guest_report local;
@@ -1090,9 +1110,27 @@ int xp_guest_apply(const char *image_path, const struct xp_guest_settings *s,
 		r = find_root(&c, &off);
 	if (r == 0) {
 		rep->fs_offset = off;
-		r = edit(&c, off);
+		r = edit(&c, off, parts);
 	}
 	if (rep == &local)
 		xp_guest_report_release(&local);
 	return r;
+}
+
+int xp_guest_apply(const char *image_path, const struct xp_guest_settings *s,
+		   struct xp_guest_report *rep, struct xp_diags *d)
+{
+	return session(image_path, s, ~0u, rep, d);
+}
+
+int xp_guest_update(const char *image_path, const struct xp_guest_settings *s, unsigned parts,
+		    struct xp_guest_report *rep, struct xp_diags *d)
+{
+	if (parts == 0 || (parts & ~XP_GUEST_EDIT_ALL)) {
+		if (d)
+			xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, "usage", NULL, NULL,
+				     "no known part of the guest to rewrite");
+		return -EINVAL;
+	}
+	return session(image_path, s, parts, rep, d);
 }

@@ -106,6 +106,23 @@ out:
 	return r;
 }
 
+int xp_image_info_root(const char *path, struct xp_image_info *out,
+		       const struct xp_image_volume **root, struct xp_diags *d)
+{
+	int r = xp_image_info(path, out);
+	if (r < 0)
+		return xp_diags_fail(d, r, path, "image", NULL, "cannot read the image: %s",
+				     strerror(-r));
+	for (size_t i = 0; root && i < out->n; i++)
+		if (strncmp(out->volumes[i].kind, "ext", 3) == 0) {
+			*root = &out->volumes[i];
+			return 0;
+		}
+	if (root)
+		*root = NULL;
+	return 0;
+}
+
 void xp_image_info_release(struct xp_image_info *info)
 {
 	free(info->backing);

@@ -84,6 +84,7 @@ struct xp_qcow2_rw {
 	uint64_t first_new; /* first host cluster index past the end at open */
 	uint64_t next;	    /* next free host cluster index */
 	bool wrote;	    /* anything written at all */
+	bool resized;	    /* the virtual size (and maybe l1_size) changed: header */
 	unsigned char *cbuf;
 	int err; /* first error of the session */
 	char msg[256];
@@ -436,6 +437,60 @@ int xp_qcow2_rw_pwrite(struct xp_qcow2_rw *q, const void *buf, size_t len, uint6
 	return by_cluster(q, NULL, buf, len, offset);
 }
 
+/* A larger virtual size. The new guest clusters are unallocated, so they read from the
+ * backing file, which reads as zeros past its end (qcow2.txt: "If the image has a
+ * backing file then ... the rest reads as zeros"), or as zeros. More L1 entries are
+ * taken from the clusters the L1 table already has (with 64 KiB clusters one cluster
+ * maps 4 TiB); a table that would need more clusters is refused (-ENOTSUP) rather than
+ * moved: moving it means freeing the old clusters as well, which no guest grown by a
+ * factor below thousands needs. The header is written at close. */
+int xp_qcow2_rw_resize(struct xp_qcow2_rw *q, uint64_t size)
+{
+	if (!q)
+		return -EINVAL;
+	if (size < q->size || size % 512 != 0) {
+		set_msg(q, "%llu bytes: a qcow2 image only grows, by whole 512-byte sectors",
+			(unsigned long long)size);
+		return -EINVAL;
+	}
+	if (size == q->size)
+		return 0;
+	uint64_t per_entry = q->cs << q->l2_bits; /* guest bytes one L2 table maps */
+	uint64_t want = div_up(size, per_entry);
+	if (want > q->l1_size) {
+		uint64_t room = q->l1_size ? div_up((uint64_t)q->l1_size * 8, q->cs) * q->cs / 8 : 0;
+		if (want > room) {
+			set_msg(q,
+				"%llu bytes need %llu L1 entries, more than the %llu the L1 table's "
+				"clusters hold: not supported (qemu-img resize moves the table)",
+				(unsigned long long)size, (unsigned long long)want,
+				(unsigned long long)room);
+			return -ENOTSUP;
+		}
+		uint64_t *l1 = realloc(q->l1, (size_t)want * sizeof(*l1));
+		if (l1)
+			q->l1 = l1;
+		uint64_t **l2 = realloc(q->l2, (size_t)want * sizeof(*l2));
+		if (l2)
+			q->l2 = l2;
+		bool *dirty = realloc(q->l2_dirty, (size_t)want * sizeof(*dirty));
+		if (dirty)
+			q->l2_dirty = dirty;
+		if (!l1 || !l2 || !dirty)
+			return fail(q, -ENOMEM);
+		for (uint64_t i = q->l1_size; i < want; i++) {
+			q->l1[i] = 0;
+			q->l2[i] = NULL;
+			q->l2_dirty[i] = false;
+		}
+		q->l1_size = (uint32_t)want;
+		q->l1_dirty = true;
+	}
+	q->size = size;
+	q->resized = q->wrote = true;
+	return 0;
+}
+
 /* ---- close: tables, refcounts, header ---------------------------------------------- */
 
 static int write_table(struct xp_qcow2_rw *q, const uint64_t *t, size_t entries, uint64_t off,
@@ -629,6 +684,17 @@ static int flush(struct xp_qcow2_rw *q)
 	}
 	if (q->next > q->first_new) {
 		r = flush_refcounts(q);
+		if (r < 0)
+			return r;
+	}
+	if (q->resized) {
+		/* qcow2.txt header: size at byte 24, l1_size at 36 (versions 2 and 3) */
+		unsigned char sz[8], l1[4];
+		xp_put_be64(sz, q->size);
+		xp_put_be32(l1, q->l1_size);
+		r = xp_pwrite_full(q->fd, sz, sizeof(sz), 24);
+		if (r == 0)
+			r = xp_pwrite_full(q->fd, l1, sizeof(l1), 36);
 		if (r < 0)
 			return r;
 	}

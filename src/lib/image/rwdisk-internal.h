@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "xenprov/blockdev.h"
+#include "xenprov/util.h"
 
 /* ---- qcow2-rw.c: a writable qcow2 image ------------------------------------------- */
 
@@ -32,6 +33,10 @@ uint64_t xp_qcow2_rw_size(const struct xp_qcow2_rw *q);
 /* Reads/writes inside the virtual size (-EINVAL past it). */
 int xp_qcow2_rw_pread(struct xp_qcow2_rw *q, void *buf, size_t len, uint64_t offset);
 int xp_qcow2_rw_pwrite(struct xp_qcow2_rw *q, const void *buf, size_t len, uint64_t offset);
+/* Makes the virtual size size bytes (a multiple of 512, not smaller: -EINVAL); more
+ * L1 entries only within the clusters the L1 table has (-ENOTSUP beyond, with the
+ * reason in the error message). The header is written at close. */
+int xp_qcow2_rw_resize(struct xp_qcow2_rw *q, uint64_t size);
 /* Clusters allocated since open (data and L2 tables). */
 uint64_t xp_qcow2_rw_allocated(const struct xp_qcow2_rw *q);
 /* Writes the metadata, syncs and closes; returns the first error of the session or
@@ -55,6 +60,10 @@ enum xp_image_format xp_rwdisk_format(const struct xp_rwdisk *d);
 uint64_t xp_rwdisk_size(const struct xp_rwdisk *d);
 int xp_rwdisk_pread(struct xp_rwdisk *d, void *buf, size_t len, uint64_t offset);
 int xp_rwdisk_pwrite(struct xp_rwdisk *d, const void *buf, size_t len, uint64_t offset);
+/* Grows d to size bytes: a raw file's length (ftruncate), a qcow2 image's virtual
+ * size (xp_qcow2_rw_resize); a block device must be that large already (-ENOSPC).
+ * Never shrinks (-EINVAL). */
+int xp_rwdisk_resize(struct xp_rwdisk *d, uint64_t size);
 /* Flushes (qcow2 metadata; fsync), closes; the first error. Accepts NULL. */
 int xp_rwdisk_close(struct xp_rwdisk *d);
 const char *xp_rwdisk_errmsg(const struct xp_rwdisk *d);

@@ -1,22 +1,25 @@
 /*
  * deploys.c - the record of deploy runs: the deploys table (when a run started and
- * ended, its state, the request it was asked) and which domains each made (the
- * domains.deploy_id column), for `deploy --rollback`.
+ * ended, its state, the request it was asked), deploy_summary (its profile, the guests
+ * it was asked for, the counts of its end) and which domains each made (the domains.deploy_id column), for `deploy list`,
+ * `deploy show` and `deploy --rollback`.
  *
- * Not here: running a deploy (deploy/deploy.c).
+ * Not here: running a deploy or rolling one back (deploy/deploy.c).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "inventory/values-internal.h"
 
-int xp_deploy_record_start(struct xp_inv *inv, const char *request, int64_t *id)
+int xp_deploy_record_start(struct xp_inv *inv, const char *profile, size_t total,
+			   const char *request, int64_t *id)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(
-	    inv, "INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)", &st);
+	int r = xp__inv_prepare(inv, "INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)",
+				&st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
@@ -24,18 +27,40 @@ int xp_deploy_record_start(struct xp_inv *inv, const char *request, int64_t *id)
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		return r;
 	*id = (int64_t)sqlite3_last_insert_rowid(inv->db);
-	return 0;
+	r = xp__inv_prepare_arg(inv,
+				"INSERT INTO deploy_summary (profile, deploy, total) VALUES (?1, ?2, ?3)",
+				profile, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)*id);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)total);
+	return xp__inv_step_done(inv, st);
 }
 
-int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state)
+int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state,
+			    const struct xp_deploy_counts *counts)
 {
 	sqlite3_stmt *st;
-	int r =
-	    xp__inv_prepare_arg(inv, "UPDATE deploys SET state = ?, finished = ? WHERE id = ?", state, &st);
+	int r = xp__inv_prepare_arg(inv, "UPDATE deploys SET state = ?1, finished = ?2 WHERE id = ?3",
+				    state, &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
+	if ((r = xp__inv_step_done(inv, st)) < 0 || !counts)
+		return r;
+	r = xp__inv_prepare(inv,
+			    "INSERT INTO deploy_summary (deploy, created, skipped, failed, cleaned)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (deploy) DO UPDATE SET"
+			    " created = excluded.created, skipped = excluded.skipped,"
+			    " failed = excluded.failed, cleaned = excluded.cleaned",
+			    &st);
+	if (r < 0)
+		return r;
+	const int64_t v[] = {id, counts->created, counts->skipped, counts->failed,
+			     counts->cleaned};
+	for (int i = 0; i < 5; i++)
+		sqlite3_bind_int64(st, 1 + i, (sqlite3_int64)v[i]);
 	return xp__inv_step_done(inv, st);
 }
 
@@ -63,10 +88,32 @@ int xp_deploy_record_find(struct xp_inv *inv, int64_t id)
 	return r < 0 ? r : r ? 0 : -ENOENT;
 }
 
-int xp_deploy_record_last_with_domains(struct xp_inv *inv, int64_t *id)
+int xp_deploy_record_last_with_domains(struct xp_inv *inv, const char *profile, int64_t *id,
+				       size_t *count)
 {
-	int r = one_int(inv, "SELECT max(deploy_id) FROM domains", 0, id);
-	return r < 0 ? r : 0;
+	/* the deploy's own profile, or (a run recorded before it was kept) its guests' */
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare_arg(
+	    inv,
+	    "SELECT max(d.id), count(*) FROM deploys d"
+	    " LEFT JOIN deploy_summary s ON s.deploy = d.id WHERE"
+	    " EXISTS (SELECT 1 FROM domains WHERE deploy_id = d.id) AND (?1 IS NULL OR"
+	    " coalesce(s.profile, (SELECT min(profile) FROM domains WHERE deploy_id = d.id)) = ?1)",
+	    profile, &st);
+	if (r < 0)
+		return r;
+	if (!profile)
+		sqlite3_bind_null(st, 1);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = (int64_t)sqlite3_column_int64(st, 0); /* NULL (no row) reads as 0 */
+		if (count)
+			*count = (size_t)sqlite3_column_int64(st, 1);
+	} else {
+		r = xp__inv_err(inv, rc);
+	}
+	sqlite3_finalize(st);
+	return r;
 }
 
 int xp_deploy_record_domains(struct xp_inv *inv, int64_t id, char ***names, size_t *n)
@@ -76,4 +123,88 @@ int xp_deploy_record_domains(struct xp_inv *inv, int64_t id, char ***names, size
 	snprintf(sql, sizeof(sql), "SELECT name FROM domains WHERE deploy_id = %lld ORDER BY name",
 		 (long long)id);
 	return xp__inv_names(inv, sql, names, n);
+}
+
+/* ---- deploy list and show ---------------------------------------------------------- */
+
+#define RECORD_COLUMNS                                                                             \
+	"SELECT d.id, coalesce(s.profile, (SELECT min(profile) FROM domains"                       \
+	" WHERE deploy_id = d.id)), d.state, d.request, d.started, d.finished, s.total,"           \
+	" s.created, s.skipped, s.failed, s.cleaned,"                                              \
+	" (SELECT count(*) FROM domains WHERE deploy_id = d.id)"                                   \
+	" FROM deploys d LEFT JOIN deploy_summary s ON s.deploy = d.id "
+
+void xp_deploy_record_release(struct xp_deploy_record *rec)
+{
+	free(rec->profile);
+	free(rec->state);
+	free(rec->request);
+	memset(rec, 0, sizeof(*rec));
+}
+
+void xp_deploy_record_list_free(struct xp_deploy_record *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		xp_deploy_record_release(&v[i]);
+	free(v);
+}
+
+static int64_t int_or_unknown(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : (int64_t)sqlite3_column_int64(st, i);
+}
+
+static int record_row(sqlite3_stmt *st, void *row)
+{
+	struct xp_deploy_record *rec = row;
+	memset(rec, 0, sizeof(*rec));
+	rec->id = (int64_t)sqlite3_column_int64(st, 0);
+	rec->profile = xp__col_text(st, 1);
+	rec->state = xp__col_text(st, 2);
+	rec->request = xp__col_text(st, 3);
+	rec->started = (int64_t)sqlite3_column_int64(st, 4);
+	rec->finished = (int64_t)sqlite3_column_int64(st, 5); /* NULL reads as 0 */
+	rec->counts = (struct xp_deploy_counts){int_or_unknown(st, 6), int_or_unknown(st, 7),
+						int_or_unknown(st, 8), int_or_unknown(st, 9),
+						int_or_unknown(st, 10)};
+	rec->guests = (int64_t)sqlite3_column_int64(st, 11);
+	if ((sqlite3_column_type(st, 1) != SQLITE_NULL && !rec->profile) || !rec->state ||
+	    !rec->request) {
+		xp_deploy_record_release(rec);
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+static void record_release(void *row)
+{
+	xp_deploy_record_release(row);
+}
+
+int xp_deploy_record_list(struct xp_inv *inv, struct xp_deploy_record **v, size_t *n)
+{
+	sqlite3_stmt *st;
+	*v = NULL;
+	*n = 0;
+	int r = xp__inv_prepare(inv, RECORD_COLUMNS "ORDER BY d.id", &st);
+	if (r < 0)
+		return r;
+	return xp__inv_rows(inv, st, v, n, sizeof(**v), 16, record_row, record_release);
+}
+
+int xp_deploy_record_get(struct xp_inv *inv, int64_t id, struct xp_deploy_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, RECORD_COLUMNS "WHERE d.id = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = record_row(st, out) < 0 ? -ENOMEM : 0;
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	return r;
 }

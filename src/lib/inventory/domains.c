@@ -32,6 +32,7 @@ void xp_domain_release(struct xp_domain *dom)
 	free(dom->config_path);
 	free(dom->golden);
 	xp_settings_release(&dom->settings);
+	xp_settings_release(&dom->overrides);
 	memset(dom, 0, sizeof(*dom));
 }
 
@@ -46,25 +47,51 @@ void xp_domain_list_free(struct xp_domain *v, size_t n)
 	"name, profile, state, mac, ip, storage, disk_path, config_path, settings, created, "      \
 	"updated"
 
-/* The settings column: {"settings": {KEY: VALUE...}, "golden": PATH, "prefix": N}. */
-static char *settings_json(const struct xp_settings *s, const char *golden, unsigned prefix)
+/* Settings as a JSON object {KEY: VALUE...}; NULL if out of memory. */
+static json_t *kv_json(const struct xp_settings *s)
 {
-	json_t *o = json_object(), *kv = json_object();
+	json_t *kv = json_object();
+	for (size_t i = 0; kv && s && i < s->n; i++)
+		json_object_set_new(kv, s->v[i].key, json_string(s->v[i].value));
+	return kv;
+}
+
+/* The settings column: {"settings": {KEY: VALUE...}, "golden": PATH, "prefix": N,
+ * "overrides": {KEY: VALUE...}} (the guest's own values among settings: those the
+ * profile's do not replace when the guest is compared with it, xenprov/drift.h). */
+static char *settings_json(const struct xp_settings *s, const char *golden, unsigned prefix,
+			   const struct xp_settings *overrides)
+{
+	json_t *o = json_object(), *kv = kv_json(s);
 	if (!o || !kv) {
 		json_decref(o);
 		json_decref(kv);
 		return NULL;
 	}
-	for (size_t i = 0; s && i < s->n; i++)
-		json_object_set_new(kv, s->v[i].key, json_string(s->v[i].value));
 	json_object_set_new(o, "settings", kv);
 	if (golden)
 		json_object_set_new(o, "golden", json_string(golden));
 	if (prefix)
 		json_object_set_new(o, "prefix", json_integer(prefix));
+	if (overrides && overrides->n)
+		json_object_set_new(o, "overrides", kv_json(overrides));
 	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return text;
+}
+
+/* The string members of a JSON object into s. */
+static int kv_read(json_t *kv, struct xp_settings *s)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(kv, key, v)
+	{
+		int r = json_is_string(v) ? xp_settings_set(s, key, json_string_value(v)) : 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int parse_settings(const char *text, struct xp_domain *dom)
@@ -72,16 +99,9 @@ static int parse_settings(const char *text, struct xp_domain *dom)
 	json_t *o = json_loads(text ? text : "{}", 0, NULL);
 	if (!o)
 		return 0; /* not ours to judge: show the rest */
-	int r = 0;
-	json_t *kv = json_object_get(o, "settings");
-	const char *key;
-	json_t *v;
-	json_object_foreach(kv, key, v)
-	{
-		if (json_is_string(v) &&
-		    (r = xp_settings_set(&dom->settings, key, json_string_value(v))) < 0)
-			break;
-	}
+	int r = kv_read(json_object_get(o, "settings"), &dom->settings);
+	if (r == 0)
+		r = kv_read(json_object_get(o, "overrides"), &dom->overrides);
 	json_t *g = json_object_get(o, "golden");
 	if (r == 0 && json_is_string(g) && !(dom->golden = strdup(json_string_value(g))))
 		r = -ENOMEM;
@@ -313,7 +333,7 @@ static int exec_bind(struct xp_inv *inv, const char *sql, const char *const *arg
 
 int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 {
-	char *settings = settings_json(d->settings, d->golden, d->prefix_len);
+	char *settings = settings_json(d->settings, d->golden, d->prefix_len, d->overrides);
 	if (!settings)
 		return -ENOMEM;
 	sqlite3_stmt *st;
@@ -398,6 +418,58 @@ int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state)
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	return xp__inv_step_done(inv, st);
+}
+
+int xp_domain_set_settings(struct xp_inv *inv, const char *name, const struct xp_settings *s)
+{
+	int r = xp_inv_begin(inv);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st;
+	r = xp__inv_prepare_arg(inv, "SELECT settings FROM domains WHERE name = ?", name, &st);
+	if (r < 0)
+		goto fail;
+	int rc = sqlite3_step(st);
+	json_t *o = NULL;
+	if (rc == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 0);
+		o = json_loads(text ? text : "{}", 0, NULL);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+		goto fail;
+	}
+	/* the column's other members (golden, prefix, overrides) stay as they are */
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	json_t *kv = kv_json(s);
+	char *text = NULL;
+	if (o && kv && json_object_set_new(o, "settings", kv) == 0)
+		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	else
+		json_decref(kv);
+	json_decref(o);
+	if (!text) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = xp__inv_prepare_arg(
+	    inv, "UPDATE domains SET settings = ?1, updated = ?2 WHERE name = ?3", text, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		r = xp__inv_step_done(inv, st);
+	}
+	free(text);
+	if (r < 0)
+		goto fail;
+	return xp_inv_commit(inv);
+fail:
+	xp_inv_rollback(inv);
+	return r;
 }
 
 int xp_domain_forget(struct xp_inv *inv, const char *name)

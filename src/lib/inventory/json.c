@@ -135,7 +135,37 @@ json_t *xp_domain_to_json(const struct xp_domain *dom, bool secrets)
 	json_t *withheld = json_array();
 	json_object_set_new(o, "settings", xp_settings_to_json(&dom->settings, secrets, withheld));
 	json_object_set_new(o, "withheld", withheld);
+	json_t *own = json_array();
+	for (size_t i = 0; i < dom->overrides.n; i++)
+		json_array_append_new(own, json_string(dom->overrides.v[i].key));
+	json_object_set_new(o, "overrides", own);
 	json_object_set_new(o, "created", json_integer(dom->created));
 	json_object_set_new(o, "updated", json_integer(dom->updated));
+	return o;
+}
+
+/* A count, or null where the run did not record it (-1). */
+static json_t *count_json(int64_t v)
+{
+	return v < 0 ? json_null() : json_integer((json_int_t)v);
+}
+
+json_t *xp_deploy_record_to_json(const struct xp_deploy_record *rec)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer((json_int_t)rec->id));
+	json_object_set_new(o, "profile", xp_json_text(rec->profile));
+	json_object_set_new(o, "state", xp_json_text(rec->state));
+	json_object_set_new(o, "started", json_integer((json_int_t)rec->started));
+	json_object_set_new(o, "finished",
+			    rec->finished ? json_integer((json_int_t)rec->finished) : json_null());
+	json_object_set_new(o, "request", xp_json_text(rec->request));
+	const struct xp_deploy_counts *c = &rec->counts;
+	json_object_set_new(o, "total", count_json(c->total));
+	json_object_set_new(o, "created", count_json(c->created));
+	json_object_set_new(o, "skipped", count_json(c->skipped));
+	json_object_set_new(o, "failed", count_json(c->failed));
+	json_object_set_new(o, "cleaned", count_json(c->cleaned));
+	json_object_set_new(o, "guests", json_integer((json_int_t)rec->guests));
 	return o;
 }

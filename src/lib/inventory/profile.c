@@ -39,6 +39,8 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"label", "TABLE", "partition table: msdos, gpt or none", 0},
     {"storage", "KIND", "file, reflink, qcow2 or lvm", 0},
     {"pool", "DIR|VG", "where guest disks go: a directory, or an LVM volume group", 0},
+    {"config-dir", "DIR", "where the guests' xl configs go (default: the setting config-dir, "
+     "else /etc/xen)", 0},
     {"bridge", "IFNAME", "the bridge guests' vifs join", 0},
     {"nic", "bridge=BR[,network=static|dhcp][,ip-pool=CIDR][,gateway=IPV4|dhcp][,mac-prefix=P]",
      "a further NIC, with a MAC and address of its own (repeatable)", XP_KEY_LIST},
@@ -467,6 +469,8 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 					     "must be an absolute path or a distribution");
 		return xp__dupf(out, "%s", value);
 	}
+	if (strcmp(key, "config-dir") == 0)
+		return xp__dir_check(key, value, out, d);
 	if (strcmp(key, "include") == 0 || strcmp(key, "install") == 0) {
 		if (!xp_dist_packages_valid(value))
 			return xp__bad_value(d, key, value,

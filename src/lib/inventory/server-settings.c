@@ -1,7 +1,8 @@
 /*
  * server-settings.c - the boot server's settings: where it is (server, next-server),
  * what it serves (tftp-root, http-port, boot files), how it answers DHCP (proxy-dhcp,
- * offer-hold) and its address pools (pool.NAME.*). Values are checked and normalised
+ * offer-hold) and its address pools (pool.NAME.*); and the host's one setting beside
+ * them, config-dir (where guests' xl configs go; deploy/config-dir.c reads it). Values are checked and normalised
  * one at a time when set; xp_server_pools checks the pools as a whole (a range inside
  * its netmask's subnet, a router in it), since a pool is set one key after another.
  *
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "inventory/values-internal.h"
 
@@ -26,6 +28,8 @@ const struct xp_profile_key xp_server_keys[] = {
     {"efi64-boot-file", "FILE", "boot file for x86-64 UEFI clients", 0},
     {"proxy-dhcp", "on|off", "answer PXE clients only, beside another DHCP server", 0},
     {"offer-hold", "SECONDS", "how long an offered address is kept for the client", 0},
+    {"config-dir", "DIR",
+     "where guests' xl configs go (a profile's config-dir and --config-dir come first)", 0},
     {"pool.NAME.range", "A-B", "first and last address pool NAME hands out (required)", 0},
     {"pool.NAME.netmask", "MASK", "the pool's subnet mask, dotted or /PREFIX (required)", 0},
     {"pool.NAME.router", "IPV4", "default gateway of the pool's clients", 0},
@@ -43,6 +47,7 @@ static const struct {
     {"efi64-boot-file", "ipxe.efi"},
     {"proxy-dhcp", "off"},
     {"offer-hold", "30"},
+    {"config-dir", "/etc/xen"}, /* XP_DOMAIN_CONFIG_DIR, Xen's own */
     {"lease-time", "3600"}, /* pool.NAME.lease-time */
 };
 
@@ -311,16 +316,8 @@ int xp_server_setting_check(const char *key, const char *value, char **out, stru
 	if (!sub) {
 		if (strcmp(key, "server") == 0 || strcmp(key, "next-server") == 0)
 			return check_host_ip(key, value, out, d);
-		if (strcmp(key, "tftp-root") == 0) {
-			if (value[0] != '/' || !xp__one_line(value))
-				return xp__bad_value(d, key, value, "give an absolute path",
-						     "not an absolute directory path");
-			size_t len = strlen(value);
-			while (len > 1 && value[len - 1] == '/')
-				len--;
-			*out = strndup(value, len);
-			return *out ? 0 : -ENOMEM;
-		}
+		if (strcmp(key, "tftp-root") == 0 || strcmp(key, "config-dir") == 0)
+			return xp__dir_check(key, value, out, d);
 		if (strcmp(key, "distro-roots") == 0)
 			return check_roots(key, value, out, d);
 		if (strcmp(key, "http-port") == 0) {
@@ -423,6 +420,14 @@ int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value
 		sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
 		r = xp__inv_step_done(inv, st);
 	}
+	/* a directory made later is fine, but say so: nothing can be written there yet */
+	struct stat dst;
+	if (r == 0 && strcmp(key, "config-dir") == 0 && d &&
+	    (stat(norm, &dst) < 0 || !S_ISDIR(dst.st_mode)) &&
+	    xp_diags_add(d, XP_SEV_WARNING, NULL, 0, 0, key, NULL,
+			 "make it before the next deploy",
+			 "the directory %s does not exist (yet)", norm) < 0)
+		r = -ENOMEM;
 	free(norm);
 	if (r == 0)
 		r = audit(inv, d);

@@ -101,7 +101,23 @@ static const char *const migrations[] = {
     "  distro TEXT PRIMARY KEY REFERENCES distros(name) ON DELETE CASCADE ON UPDATE CASCADE,"
     "  kernel_sha256 TEXT NOT NULL,"
     "  initrd_sha256 TEXT);",
-    /* 4: a guest's further disks (data disks, a swap volume) and NICs. A further NIC's
+    /* 4: what a deploy was for and what it did, for `deploy list` and `show`: its
+     * profile, the guests it was asked for and the counts of its end (NULL for a run
+     * killed, or recorded before). A table of its own, so that the step runs again
+     * cleanly as the others do (SQLite has no ADD COLUMN IF NOT EXISTS); a run of
+     * before gets the profile its guests still carry, where any are left. */
+    "CREATE TABLE IF NOT EXISTS deploy_summary ("
+    "  deploy INTEGER PRIMARY KEY REFERENCES deploys(id) ON DELETE CASCADE,"
+    "  profile TEXT,"
+    "  total INTEGER,"
+    "  created INTEGER,"
+    "  skipped INTEGER,"
+    "  failed INTEGER,"
+    "  cleaned INTEGER);"
+    "INSERT OR IGNORE INTO deploy_summary (deploy, profile)"
+    "  SELECT id, (SELECT min(profile) FROM domains WHERE deploy_id = deploys.id)"
+    "  FROM deploys;",
+    /* 5: a guest's further disks (data disks, a swap volume) and NICs. A further NIC's
      * MAC and IP are as unique as a domain's own: the triggers keep either table from
      * taking what the other holds (the UNIQUE columns keep each table's own). */
     "CREATE TABLE IF NOT EXISTS domain_disks ("

@@ -125,9 +125,41 @@ static int taken(struct xp_inv *inv, const char *col, const char *value, const c
 	return r;
 }
 
-/* The refusals: -EEXIST/-ENOENT with the reason in inv->err, 0 if none, or -errno. */
+/* A system that netboots the distro of profile (which exists): the profile, after
+ * inheritance, must name one, or the boot server has nothing to give it (its pxelinux
+ * config would be "not found"). -EINVAL with a diagnostic (key "profile") if it does
+ * not; a warning if the distro it names is not in the inventory (yet: a profile may
+ * name one added later, as profile add allows). */
+static int netboot_check(struct xp_inv *inv, const char *profile, struct xp_diags *d)
+{
+	struct xp_settings set = {0};
+	int r = xp_profile_resolve(inv, profile, &set);
+	const char *distro = r == 0 ? xp_settings_get(&set, "distro") : NULL;
+	if (r == 0 && !distro)
+		r = xp__bad_value(d, "profile", NULL,
+				  "give the profile a distro (xenprov profile edit P --distro D), "
+				  "boot a distro of its own (--distro D), or --netboot off",
+				  "'%s' cannot be netbooted: it names no distro, nor does "
+				  "any profile it inherits from",
+				  profile);
+	int e = r == 0 ? xp__inv_exists(inv, "SELECT 1 FROM distros WHERE name = ?1", distro) : 0;
+	if (e < 0)
+		r = e;
+	else if (r == 0 && e == 0 && d &&
+		 xp_diags_add(d, XP_SEV_WARNING, NULL, 0, 0, "profile", NULL,
+			      "xenprov distro add NAME ...",
+			      "profile '%s' names distro '%s', which is not in the inventory: "
+			      "the system is not served until it is",
+			      profile, distro) < 0)
+		r = -ENOMEM;
+	xp_settings_release(&set);
+	return r;
+}
+
+/* The refusals: -EEXIST/-ENOENT with the reason in inv->err, -EINVAL with a diagnostic,
+ * 0 if none, or -errno. */
 static int refusal(struct xp_inv *inv, const struct xp_system *s, const char *mac, const char *ip,
-		   bool add)
+		   bool add, struct xp_diags *d)
 {
 	int e = xp__inv_exists(inv, "SELECT 1 FROM systems WHERE name = ?1", s->name);
 	if (e < 0)
@@ -153,7 +185,7 @@ static int refusal(struct xp_inv *inv, const struct xp_system *s, const char *ma
 		snprintf(inv->err, sizeof(inv->err), "no %s '%s'", what, ref);
 		return -ENOENT;
 	}
-	return 0;
+	return s->profile && s->netboot ? netboot_check(inv, s->profile, d) : 0;
 }
 
 /* ---- the reserved address against the server's settings ---------------------------- */
@@ -304,7 +336,7 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 		}
 	}
 	if (r == 0)
-		r = refusal(inv, s, mac, ip, add);
+		r = refusal(inv, s, mac, ip, add, d);
 	if (r == -EEXIST || r == -ENOENT || r == -EINVAL) {
 		xp_inv_commit(inv); /* nothing written */
 		return r;

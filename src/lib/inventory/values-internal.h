@@ -31,6 +31,9 @@ char *xp__ipv4_format(uint32_t host, char buf[16]);
 bool xp__dns_name_valid(const char *s);
 /* No control characters (a kernel command line is one line). */
 bool xp__one_line(const char *s);
+/* A setting whose value is an absolute directory path on one line: *out the path
+ * without trailing slashes (a heap string), or -EINVAL with a diagnostic for key. */
+int xp__dir_check(const char *key, const char *value, char **out, struct xp_diags *d);
 /* *out a heap string printed from fmt: 0, or -ENOMEM (*out NULL). */
 int xp__dupf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* *out the dotted text of a host-order address, a heap string. 0 or -ENOMEM. */

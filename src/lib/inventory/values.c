@@ -102,6 +102,18 @@ bool xp__one_line(const char *s)
 	return true;
 }
 
+int xp__dir_check(const char *key, const char *value, char **out, struct xp_diags *d)
+{
+	if (value[0] != '/' || !xp__one_line(value))
+		return xp__bad_value(d, key, value, "give an absolute path",
+				     "not an absolute directory path");
+	size_t len = strlen(value);
+	while (len > 1 && value[len - 1] == '/')
+		len--;
+	*out = strndup(value, len);
+	return *out ? 0 : -ENOMEM;
+}
+
 int xp__dupf(char **out, const char *fmt, ...)
 {
 	va_list ap;

@@ -279,7 +279,8 @@ static int check_numbers_octal(const struct xp_cfg *cfg, struct xp_diags *d)
 	return 0;
 }
 
-static int check_guest(const struct xp_cfg *cfg, struct xp_diags *d)
+static int check_guest(const struct xp_cfg *cfg, const struct xp_lint_opts *opts,
+		       struct xp_diags *d)
 {
 	int r = 0;
 	const char *name;
@@ -301,7 +302,7 @@ static int check_guest(const struct xp_cfg *cfg, struct xp_diags *d)
 
 	/* xl takes any prefix: "h" (and even "") is hvm, "p" is pv (xl_parse.c) */
 	const char *type = NULL, *builder = NULL;
-	int pv = 1;
+	int pv = 1, hvm = 0;
 	if (xp_cfg_get_string(cfg, "type", &type) == 0) {
 		size_t n = strlen(type);
 		const char *full = strncmp(type, "hvm", n) == 0	  ? "hvm"
@@ -317,10 +318,11 @@ static int check_guest(const struct xp_cfg *cfg, struct xp_diags *d)
 					  "abbreviated-type", type, "write it in full",
 					  "xl reads type '%s' as '%s'", type, full);
 		pv = full && strcmp(full, "pv") == 0;
+		hvm = full && strcmp(full, "hvm") == 0;
 	} else if (xp_cfg_get_string(cfg, "builder", &builder) == 0) {
 		size_t n = strlen(builder);
 		if (strncmp(builder, "hvm", n) == 0)
-			pv = 0;
+			pv = 0, hvm = 1;
 		else if (strncmp(builder, "generic", n) != 0)
 			r = xp__lint_diag(d, cfg, XP_SEV_ERROR, xp_cfg_line_of(cfg, "builder"), 0,
 					  "bad-type", builder, "builder is hvm or generic",
@@ -332,6 +334,8 @@ static int check_guest(const struct xp_cfg *cfg, struct xp_diags *d)
 		r = xp__lint_diag(d, cfg, XP_SEV_WARNING, 0, 0, "no-boot", NULL,
 				  "set kernel = \"...\" or bootloader = \"pygrub\"",
 				  "a PV guest needs 'kernel' or 'bootloader'; it has neither");
+	if (r == 0 && opts->host)
+		r = xp__lint_boot_files(cfg, opts, hvm, d);
 	return r;
 }
 
@@ -349,7 +353,7 @@ int xp_cfg_lint(const struct xp_cfg *cfg, const struct xp_lint_opts *opts,
 	if (r == 0)
 		r = check_numbers_octal(cfg, diags);
 	if (r == 0)
-		r = check_guest(cfg, diags);
+		r = check_guest(cfg, opts, diags);
 	if (r == 0)
 		r = xp__lint_devices(cfg, opts, set, diags);
 	xp_diags_sort(diags);

@@ -2,14 +2,17 @@
  * lint-devices.c - checks of the disk and vif lists of a config: every spec parsed as
  * xl would parse it (errors are what `xl create` refuses; the vif parser also reports
  * invalid and multicast MACs), duplicate vdevs, MACs shared between interfaces (also
- * across the files checked together), and on request
- * storage that does not exist on this host.
+ * across the files checked together); and on request (--host) the files on this host
+ * that a config needs: disk targets, kernel, ramdisk and the bootloader.
  */
 #include <errno.h>
+#include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "xenprov/mac.h"
 #include "xenprov/xl-disk.h"
@@ -49,15 +52,137 @@ static int list_items(const struct xp_cfg *cfg, const char *key, const struct xp
 	return 0;
 }
 
+/* Host path p as this process reaches it (below opts->host_root in tests). */
+static const char *host_path(const struct xp_lint_opts *opts, const char *p, char full[PATH_MAX])
+{
+	if (opts->host_root && *opts->host_root)
+		snprintf(full, PATH_MAX, "%s/%s", opts->host_root, p);
+	else
+		snprintf(full, PATH_MAX, "%s", p);
+	return full;
+}
+
 static int host_path_exists(const struct xp_lint_opts *opts, const char *p)
 {
-	char full[4096];
-	if (opts->host_root && *opts->host_root)
-		snprintf(full, sizeof(full), "%s/%s", opts->host_root, p);
-	else
-		snprintf(full, sizeof(full), "%s", p);
+	char full[PATH_MAX];
 	struct stat st;
-	return stat(full, &st) == 0;
+	return stat(host_path(opts, p, full), &st) == 0;
+}
+
+/* ---- the files a guest boots from ------------------------------------------------- */
+
+/* Xen's bin directory into out ("" if none is found): opts->xen_bindir, else the first
+ * of XP_XEN_BINDIRS that is a directory here; of a pattern's matches, the highest
+ * version (Debian's /usr/lib/xen-4.17/bin). */
+static void xen_bindir(const struct xp_lint_opts *opts, char out[PATH_MAX])
+{
+	out[0] = 0;
+	if (opts->xen_bindir) {
+		snprintf(out, PATH_MAX, "%s", opts->xen_bindir);
+		return;
+	}
+	size_t skip = opts->host_root && *opts->host_root ? strlen(opts->host_root) + 1 : 0;
+	for (const char *p = XP_XEN_BINDIRS; *p && !out[0];) {
+		size_t len = strcspn(p, ":");
+		char item[PATH_MAX], pat[PATH_MAX];
+		snprintf(item, sizeof(item), "%.*s", (int)len, p);
+		p += len + (p[len] == ':');
+		glob_t g;
+		if (glob(host_path(opts, item, pat), GLOB_NOSORT, NULL, &g) != 0)
+			continue;
+		const char *best = NULL;
+		struct stat st;
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			if (stat(g.gl_pathv[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+			    (!best || strverscmp(g.gl_pathv[i], best) > 0))
+				best = g.gl_pathv[i];
+		if (best)
+			snprintf(out, PATH_MAX, "%s", best + skip);
+		globfree(&g);
+	}
+}
+
+/* Where xl runs bootloader bl from, as libxl_bootloader.c finds it: a name that does
+ * not start with '/' is looked for in Xen's bin directory (bindir) first; else it goes
+ * to execvp(3) as it is, which takes a name holding a '/' as a path and looks for
+ * another in each directory of path. 0 with the path in found, or -ENOENT. */
+static int find_bootloader(const struct xp_lint_opts *opts, const char *bl, const char *bindir,
+			   char found[PATH_MAX])
+{
+	char full[PATH_MAX];
+	struct stat st;
+	if (bl[0] != '/' && bindir[0]) {
+		snprintf(found, PATH_MAX, "%s/%s", bindir, bl);
+		if (lstat(host_path(opts, found, full), &st) == 0)
+			return 0;
+	}
+	if (strchr(bl, '/')) {
+		snprintf(found, PATH_MAX, "%s", bl);
+		return stat(host_path(opts, found, full), &st) == 0 ? 0 : -ENOENT;
+	}
+	for (const char *p = opts->path ? opts->path : XP_DEFAULT_PATH;;) {
+		size_t len = strcspn(p, ":");
+		/* an empty item is the current directory, as for execvp */
+		snprintf(found, PATH_MAX, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", bl);
+		if (stat(host_path(opts, found, full), &st) == 0 && S_ISREG(st.st_mode))
+			return 0;
+		if (!p[len])
+			return -ENOENT;
+		p += len + 1;
+	}
+}
+
+static int check_host_file(const struct xp_cfg *cfg, const struct xp_lint_opts *opts,
+			   const char *key, struct xp_diags *d)
+{
+	const char *v;
+	if (xp_cfg_get_string(cfg, key, &v) < 0 || !*v || host_path_exists(opts, v))
+		return 0;
+	const struct xp_cfg_value *val = xp_cfg_lookup(cfg, key);
+	char code[32];
+	snprintf(code, sizeof(code), "missing-%s", key);
+	return xp__lint_diag(d, cfg, XP_SEV_ERROR, val->line, val->col, code, v, NULL,
+			     "%s '%s' does not exist on this host", key, v);
+}
+
+int xp__lint_boot_files(const struct xp_cfg *cfg, const struct xp_lint_opts *opts, bool hvm,
+			struct xp_diags *d)
+{
+	const char *bl = NULL;
+	int r = 0;
+	if (xp_cfg_get_string(cfg, "bootloader", &bl) < 0 || !*bl)
+		bl = NULL;
+	/* a PV or PVH guest's bootloader gets kernel and ramdisk as paths inside the
+	 * guest's disk (--kernel=, --ramdisk=); xl runs no bootloader for HVM */
+	if (!bl || hvm) {
+		r = check_host_file(cfg, opts, "kernel", d);
+		if (r == 0)
+			r = check_host_file(cfg, opts, "ramdisk", d);
+	}
+	if (r < 0 || !bl || hvm)
+		return r;
+	const struct xp_cfg_value *val = xp_cfg_lookup(cfg, "bootloader");
+	char bindir[PATH_MAX], found[PATH_MAX], full[PATH_MAX], hint[PATH_MAX + 128];
+	xen_bindir(opts, bindir);
+	if (find_bootloader(opts, bl, bindir, found) < 0) {
+		if (bl[0] == '/')
+			return xp__lint_diag(d, cfg, XP_SEV_ERROR, val->line, val->col,
+					     "missing-bootloader", bl, NULL,
+					     "bootloader '%s' does not exist on this host", bl);
+		snprintf(hint, sizeof(hint),
+			 "xl runs a bootloader given by name from Xen's bin directory (%s), else "
+			 "from PATH: install it, or give its full path",
+			 bindir[0] ? bindir : "none found here");
+		return xp__lint_diag(d, cfg, XP_SEV_ERROR, val->line, val->col,
+				     "missing-bootloader", bl, hint,
+				     "bootloader '%s' is neither in Xen's bin directory nor on PATH",
+				     bl);
+	}
+	if (access(host_path(opts, found, full), X_OK) < 0)
+		return xp__lint_diag(d, cfg, XP_SEV_ERROR, val->line, val->col,
+				     "bootloader-not-executable", bl, "chmod +x it",
+				     "bootloader '%s' (%s) is not executable", bl, found);
+	return 0;
 }
 
 struct seen {

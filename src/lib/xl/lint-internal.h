@@ -29,4 +29,10 @@ int xp__lint_diag(struct xp_diags *d, const struct xp_cfg *cfg, enum xp_severity
 int xp__lint_devices(const struct xp_cfg *cfg, const struct xp_lint_opts *opts,
 		     struct xp_lint_set *set, struct xp_diags *diags);
 
+/* With opts->host: the files a config boots from exist on this host: kernel and
+ * ramdisk (unless a bootloader reads them from the guest's disk: not for hvm, whose
+ * bootloader xl ignores), and the bootloader, found as libxl finds it. */
+int xp__lint_boot_files(const struct xp_cfg *cfg, const struct xp_lint_opts *opts, bool hvm,
+			struct xp_diags *d);
+
 #endif

@@ -117,6 +117,15 @@ in_private_mounts() {
 	exec unshare --mount --propagation private bash "$0" "$@"
 }
 
+# guest_root DIR: a small Debian-like root to build golden images from (a host name,
+# ifupdown's interfaces, a shadow file); a test adds what else it needs.
+guest_root() {
+	mkdir -p "$1/etc/network" "$1/root" "$1/bin"
+	echo golden >"$1/etc/hostname"
+	printf 'auto lo\niface lo inet loopback\n' >"$1/etc/network/interfaces"
+	printf 'root:*:19000:0:99999:7:::\n' >"$1/etc/shadow"
+}
+
 # ---- running xenprov -------------------------------------------------------------------
 
 # run ARG...: xenprov ARG... with no standard input; its exit status in rc, its
