@@ -15,6 +15,8 @@
 #  - qcow2 storage: each further disk a fresh qcow2 image (no backing file) that
 #    `qemu-img check` passes, holding the same filesystem and UUIDs;
 #  - fs=xfs made by mkfs.xfs (xfs_repair -n, blkid), where xfsprogs is installed;
+#  - `domain diff` finds no drift on such guests, `domain update` rewrites their
+#    network files with the second NIC kept, a changed data-disk is "recreate";
 #  - refusals (a bad item, lvm here without device-mapper, a NIC pool with no address
 #    left) exit 1 with a clear message and leave no volume; delete removes every
 #    volume, `deploy --rollback` too.
@@ -182,6 +184,28 @@ has "$T/got" "iface enX1 inet static"
 has "$T/got" "	address 10.51.0.2/29"
 [ "$(grep -c gateway "$T/got")" = 1 ] || fail "one default route: $(cat "$T/got")"
 ok
+
+# ---- diff and update know the further disks and NICs ------------------------------------------
+
+expect_rc 0 domain diff g1 g2
+out_has "g1: no drift from profile dev"
+out_has "g2: no drift from profile dev-deb"
+# a new name server: the guest's network files rewritten, the second NIC's stanza kept
+expect_rc 0 profile edit dev --dns 10.50.0.54
+expect_rc 0 domain update g2 --offline
+cat_guest "$S/disks/g2.qcow2" /etc/network/interfaces
+has "$T/got" "	dns-nameservers 10.50.0.54"
+has "$T/got" "iface enX1 inet static"
+has "$T/got" "	address 10.51.0.2/29"
+cat_guest "$S/disks/g2.qcow2" /etc/fstab
+has "$T/got" "UUID=$(uuid "$T/data1.raw")	/srv	ext4	defaults,nofail	0	2"
+expect_rc 0 profile edit dev --dns 10.50.0.53
+# a changed disk or NIC list is what the guest was made of
+expect_rc 0 profile edit dev-deb --data-disk 128M
+expect_rc 0 domain diff g2
+out_has "+data-disk = 128M,fs=ext4"
+out_has "recreate"
+expect_rc 0 profile edit dev-deb --unset data-disk
 
 # ---- XFS -----------------------------------------------------------------------------------
 
