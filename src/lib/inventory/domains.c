@@ -316,6 +316,16 @@ int xp_domain_ips(struct xp_inv *inv, char ***v, size_t *n)
 			     v, n);
 }
 
+/* Binds the texts args[0..n) to ?1..?n of st (NULL binds NULL; borrowed). */
+static void bind_texts(sqlite3_stmt *st, const char *const *args, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (args[i])
+			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, i + 1);
+}
+
 /* Runs sql with the texts args[0..n) bound to ?1..?n (NULL binds NULL) to its end. */
 static int exec_bind(struct xp_inv *inv, const char *sql, const char *const *args, int n)
 {
@@ -323,11 +333,7 @@ static int exec_bind(struct xp_inv *inv, const char *sql, const char *const *arg
 	int r = xp__inv_prepare(inv, sql, &st);
 	if (r < 0)
 		return r;
-	for (int i = 0; i < n; i++)
-		if (args[i])
-			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, i + 1);
+	bind_texts(st, args, n);
 	return xp__inv_step_done(inv, st);
 }
 
@@ -349,11 +355,7 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 	}
 	const char *text[] = {d->name,	  d->profile,	d->mac,		d->ip,
 			      d->storage, d->disk_path, d->config_path, settings};
-	for (int i = 0; i < 8; i++)
-		if (text[i])
-			sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, i + 1);
+	bind_texts(st, text, 8);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
 	if (d->deploy_id > 0)
 		sqlite3_bind_int64(st, 10, (sqlite3_int64)d->deploy_id);
@@ -377,11 +379,7 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 			break;
 		const char *col[] = {d->name, k->vdev, k->role, k->storage,
 				      k->path, k->fs,	k->uuid, k->mount};
-		for (int c = 0; c < 8; c++)
-			if (col[c])
-				sqlite3_bind_text(st, c + 1, col[c], -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(st, c + 1);
+		bind_texts(st, col, 8);
 		sqlite3_bind_int64(st, 9, (sqlite3_int64)k->size);
 		r = xp__inv_step_done(inv, st);
 	}
@@ -398,11 +396,7 @@ int xp_domain_nic_insert(struct xp_inv *inv, const char *name, const struct xp_d
 	if (r < 0)
 		return r;
 	const char *text[] = {name, nic->mac, nic->ip, nic->bridge, nic->gateway};
-	for (int c = 0; c < 5; c++)
-		if (text[c])
-			sqlite3_bind_text(st, c + 1, text[c], -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, c + 1);
+	bind_texts(st, text, 5);
 	sqlite3_bind_int(st, 6, (int)nic->devid);
 	sqlite3_bind_int(st, 7, (int)nic->prefix_len);
 	return xp__inv_step_done(inv, st);
