@@ -57,6 +57,12 @@ int xp_inv_checkpoint(struct xp_inv *inv);
  * the whole transaction: further nested begins and every commit up to the outermost
  * return -ECANCELED, and the outermost commit rolls everything back. */
 int xp_inv_begin(struct xp_inv *inv);
+/* A read transaction (BEGIN DEFERRED): every read until the matching xp_inv_commit
+ * sees one snapshot, and no write lock is taken, so writers (the boot server's lease
+ * writes) never wait for the reader. Nested like xp_inv_begin; inside one, it only
+ * counts. Writing in it may fail with -EBUSY (SQLite cannot upgrade a snapshot that
+ * another connection has since written past). */
+int xp_inv_begin_read(struct xp_inv *inv);
 int xp_inv_commit(struct xp_inv *inv);
 void xp_inv_rollback(struct xp_inv *inv);
 
@@ -371,6 +377,9 @@ int xp_system_get(struct xp_inv *inv, const char *name, struct xp_system *out);
 int xp_system_find_mac(struct xp_inv *inv, const char *mac, struct xp_system *out);
 int xp_system_find_ip(struct xp_inv *inv, const char *ip, struct xp_system *out);
 int xp_system_list(struct xp_inv *inv, char ***names, size_t *n);
+/* Every system, in name order, read by one query (for whoever needs them all: a sync
+ * of 10,000 systems). *v is a heap array; release each element, then free it. */
+int xp_system_all(struct xp_inv *inv, struct xp_system **v, size_t *n);
 /* -ENOENT. */
 int xp_system_remove(struct xp_inv *inv, const char *name);
 

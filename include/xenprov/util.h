@@ -177,6 +177,8 @@ int xp_sha256(const void *data, size_t len, unsigned char out[32]);
 void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 /* Hashes a whole file. */
 int xp_sha256_file(const char *path, unsigned char out[32]);
+/* Hashes what is left to read of fd, from its position to its end. */
+int xp_sha256_fd(int fd, unsigned char out[32]);
 
 /* ---- whole reads and writes (io.c) ---------------------------------------------- */
 

@@ -54,6 +54,18 @@ int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, struct xp_boot_plan *
 int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, struct xp_boot_plan *p);
 int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p);
 
+/* What a run over many systems (a sync) reads once instead of per system: each
+ * distro's entry and each profile's distro. Only for one snapshot of the inventory
+ * (the caller's read transaction): the server, which must see changes at once, plans
+ * without one. */
+struct xp__boot_cache;
+int xp__boot_cache_new(struct xp__boot_cache **c);
+void xp__boot_cache_free(struct xp__boot_cache *c);
+/* The plan of system s, read by the caller: as xp__boot_plan_mac for its MAC (-ENOENT
+ * when it has nothing to boot). c may be NULL (everything read from inv). */
+int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const struct xp_system *s,
+			 struct xp_boot_plan *p);
+
 int xp__boot_render_pxelinux(const struct xp_boot_plan *p, struct xp_buf *out);
 int xp__boot_render_grub(const struct xp_boot_plan *p, struct xp_buf *out);
 /* -EINVAL if a word is one iPXE's command line would read as syntax (see the file). */

@@ -60,9 +60,10 @@ int xp__boot_add_args(struct xp_boot_entry *e, const char *text)
 	return 0;
 }
 
-/* Fills e for distro name (label given): -ENOENT if the distro is not there. */
-static int entry_for_distro(struct xp_inv *inv, const char *name, const char *label,
-			    struct xp_boot_entry *e)
+/* Fills e for distro name (label given) from the inventory: -ENOENT if the distro is
+ * not there. */
+static int entry_read(struct xp_inv *inv, const char *name, const char *label,
+		      struct xp_boot_entry *e)
 {
 	/* Names go into paths, labels and menu items unquoted: the inventory only
 	 * stores valid ones, and a row written behind its back is not rendered. */
@@ -87,18 +88,101 @@ static int entry_for_distro(struct xp_inv *inv, const char *name, const char *la
 	return r;
 }
 
-/* The distro a system boots: its own, else its profile's `distro` setting. Heap
- * string, or -ENOENT when none is set. */
-static int system_distro(struct xp_inv *inv, const struct xp_system *s, char **out)
+/* ---- what a run over many systems reads once ---------------------------------------- */
+
+/* A distro's entry (label = its name) or why there is none; a profile's distro. */
+struct cached_distro {
+	char *name;
+	int r; /* 0, or the -errno entry_read gave */
+	struct xp_boot_entry e;
+};
+struct cached_profile {
+	char *name;
+	int r;	      /* 0, or the -errno of the resolution (-ENOENT: no distro) */
+	char *distro;
+};
+struct xp__boot_cache {
+	struct cached_distro *d;
+	size_t nd, capd;
+	struct cached_profile *p;
+	size_t np, capp;
+};
+
+int xp__boot_cache_new(struct xp__boot_cache **c)
 {
-	if (s->distro) {
-		*out = strdup(s->distro);
-		return *out ? 0 : -ENOMEM;
+	*c = calloc(1, sizeof(**c));
+	return *c ? 0 : -ENOMEM;
+}
+
+void xp__boot_cache_free(struct xp__boot_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nd; i++) {
+		free(c->d[i].name);
+		entry_release(&c->d[i].e);
 	}
-	if (!s->profile)
-		return -ENOENT;
+	for (size_t i = 0; i < c->np; i++) {
+		free(c->p[i].name);
+		free(c->p[i].distro);
+	}
+	free(c->d);
+	free(c->p);
+	free(c);
+}
+
+static int entry_copy(const struct xp_boot_entry *from, const char *label, struct xp_boot_entry *e)
+{
+	e->label = strdup(label);
+	e->distro = strdup(from->distro);
+	e->initrd = from->initrd;
+	if (!e->label || !e->distro)
+		return -ENOMEM;
+	if (from->n_args && !(e->args = calloc(from->n_args, sizeof(*e->args))))
+		return -ENOMEM;
+	for (size_t i = 0; i < from->n_args; i++) {
+		if (!(e->args[i] = strdup(from->args[i])))
+			return -ENOMEM;
+		e->n_args++;
+	}
+	return 0;
+}
+
+/* Fills e for distro name (label given), through the cache c when there is one. */
+static int entry_for_distro(struct xp_inv *inv, struct xp__boot_cache *c, const char *name,
+			    const char *label, struct xp_boot_entry *e)
+{
+	if (!c)
+		return entry_read(inv, name, label, e);
+	size_t i = 0;
+	while (i < c->nd && strcmp(c->d[i].name, name) != 0)
+		i++;
+	if (i == c->nd) {
+		int r = xp_grow(&c->d, &c->capd, c->nd, sizeof(*c->d), 8);
+		if (r < 0)
+			return r;
+		struct cached_distro *cd = &c->d[c->nd];
+		memset(cd, 0, sizeof(*cd));
+		if (!(cd->name = strdup(name)))
+			return -ENOMEM;
+		cd->r = entry_read(inv, name, name, &cd->e);
+		if (cd->r < 0)
+			entry_release(&cd->e);
+		if (cd->r < 0 && cd->r != -ENOENT) { /* not an answer: not kept */
+			free(cd->name);
+			return cd->r;
+		}
+		c->nd++;
+	}
+	return c->d[i].r < 0 ? c->d[i].r : entry_copy(&c->d[i].e, label, e);
+}
+
+/* The distro of profile (its `distro` through its parents): heap string, or -ENOENT
+ * when none is set. */
+static int profile_distro(struct xp_inv *inv, const char *profile, char **out)
+{
 	struct xp_settings set = {0};
-	int r = xp_profile_resolve(inv, s->profile, &set);
+	int r = xp_profile_resolve(inv, profile, &set);
 	if (r == 0) {
 		const char *v = xp_settings_get(&set, "distro");
 		if (!v)
@@ -110,7 +194,45 @@ static int system_distro(struct xp_inv *inv, const struct xp_system *s, char **o
 	return r;
 }
 
-static int plan_system(struct xp_inv *inv, struct xp_system *s, struct xp_boot_plan *p)
+/* The distro a system boots: its own, else its profile's `distro` setting (through the
+ * cache c when there is one). Heap string, or -ENOENT when none is set. */
+static int system_distro(struct xp_inv *inv, struct xp__boot_cache *c, const struct xp_system *s,
+			 char **out)
+{
+	if (s->distro) {
+		*out = strdup(s->distro);
+		return *out ? 0 : -ENOMEM;
+	}
+	if (!s->profile)
+		return -ENOENT;
+	if (!c)
+		return profile_distro(inv, s->profile, out);
+	size_t i = 0;
+	while (i < c->np && strcmp(c->p[i].name, s->profile) != 0)
+		i++;
+	if (i == c->np) {
+		int r = xp_grow(&c->p, &c->capp, c->np, sizeof(*c->p), 8);
+		if (r < 0)
+			return r;
+		struct cached_profile *cp = &c->p[c->np];
+		memset(cp, 0, sizeof(*cp));
+		if (!(cp->name = strdup(s->profile)))
+			return -ENOMEM;
+		cp->r = profile_distro(inv, s->profile, &cp->distro);
+		if (cp->r < 0 && cp->r != -ENOENT) {
+			free(cp->name);
+			return cp->r;
+		}
+		c->np++;
+	}
+	if (c->p[i].r < 0)
+		return c->p[i].r;
+	*out = strdup(c->p[i].distro);
+	return *out ? 0 : -ENOMEM;
+}
+
+int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const struct xp_system *s,
+			 struct xp_boot_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (!xp_system_name_valid(s->name))
@@ -120,11 +242,11 @@ static int plan_system(struct xp_inv *inv, struct xp_system *s, struct xp_boot_p
 		return 0;
 	}
 	char *distro = NULL;
-	int r = system_distro(inv, s, &distro);
+	int r = system_distro(inv, c, s, &distro);
 	if (r < 0)
 		return r;
 	p->kind = XP_BOOT_PLAN_SYSTEM;
-	r = entry_for_distro(inv, distro, s->name, &p->entry);
+	r = entry_for_distro(inv, c, distro, s->name, &p->entry);
 	free(distro);
 	if (r == 0)
 		r = xp__boot_add_args(&p->entry, s->kernel_options);
@@ -155,7 +277,7 @@ static int plan_found(struct xp_inv *inv, const char *key, struct xp_boot_plan *
 	int r = find(inv, key, &s);
 	if (r < 0)
 		return r;
-	r = plan_system(inv, &s, p);
+	r = xp__boot_plan_system(inv, NULL, &s, p);
 	xp_system_release(&s);
 	return r;
 }
@@ -186,7 +308,7 @@ int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)
 		const char *label = strcmp(names[i], XP_BOOT_LOCAL_LABEL) == 0
 					? "distro:" XP_BOOT_LOCAL_LABEL
 					: names[i];
-		r = entry_for_distro(inv, names[i], label, &p->menu[p->n_menu]);
+		r = entry_for_distro(inv, NULL, names[i], label, &p->menu[p->n_menu]);
 		if (r < 0) {
 			entry_release(&p->menu[p->n_menu]);
 			if (r == -ENOENT) /* removed since the list was read */

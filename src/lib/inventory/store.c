@@ -147,6 +147,80 @@ static const char *const migrations[] = {
     "  WHEN EXISTS (SELECT 1 FROM domain_nics WHERE mac = NEW.mac OR ip = NEW.ip)"
     "  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: domain_nics.mac or "
     "domain_nics.ip'); END;",
+    /* 6: what `xenprov sync` wrote where (sync-state.c). sync_clock.seq counts the
+     * changes a sync renders (triggers, so that every writer counts, whatever path it
+     * takes); sync_changed holds, per system name, the count of its last change
+     * (removals and renames too); world is the count of the last change that is not
+     * one system's (distros, profiles, settings), after which everything is rendered
+     * again. A target remembers the count it was synced at, and the files it holds
+     * with their digests. */
+    "CREATE TABLE IF NOT EXISTS sync_clock ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  seq INTEGER NOT NULL,"
+    "  world INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO sync_clock VALUES (1, 1, 1);"
+    "CREATE TABLE IF NOT EXISTS sync_changed ("
+    "  system TEXT PRIMARY KEY,"
+    "  seq INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS sync_changed_seq ON sync_changed(seq);"
+    "CREATE TABLE IF NOT EXISTS sync_targets ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  path2 TEXT,"
+    "  subnet TEXT,"
+    "  options TEXT NOT NULL DEFAULT '',"
+    "  seq INTEGER NOT NULL DEFAULT 0,"
+    "  synced INTEGER,"
+    "  UNIQUE (kind, path));"
+    "CREATE TABLE IF NOT EXISTS sync_files ("
+    "  target INTEGER NOT NULL REFERENCES sync_targets(id) ON DELETE CASCADE,"
+    "  path TEXT NOT NULL,"
+    "  owner TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  stamp TEXT,"
+    "  PRIMARY KEY (target, path));"
+    "CREATE INDEX IF NOT EXISTS sync_files_owner ON sync_files(target, owner);"
+    "CREATE TRIGGER IF NOT EXISTS sync_systems_insert AFTER INSERT ON systems BEGIN"
+    "  UPDATE sync_clock SET seq = seq + 1;"
+    "  INSERT OR REPLACE INTO sync_changed SELECT NEW.name, seq FROM sync_clock; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_systems_update AFTER UPDATE ON systems BEGIN"
+    "  UPDATE sync_clock SET seq = seq + 1;"
+    "  INSERT OR REPLACE INTO sync_changed SELECT OLD.name, seq FROM sync_clock;"
+    "  INSERT OR REPLACE INTO sync_changed SELECT NEW.name, seq FROM sync_clock; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_systems_delete AFTER DELETE ON systems BEGIN"
+    "  UPDATE sync_clock SET seq = seq + 1;"
+    "  INSERT OR REPLACE INTO sync_changed SELECT OLD.name, seq FROM sync_clock; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distros_insert AFTER INSERT ON distros"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distros_update AFTER UPDATE ON distros"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distros_delete AFTER DELETE ON distros"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distro_files_insert AFTER INSERT ON distro_files"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distro_files_update AFTER UPDATE ON distro_files"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distro_files_delete AFTER DELETE ON distro_files"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_profiles_insert AFTER INSERT ON profiles"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_profiles_update AFTER UPDATE ON profiles"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_profiles_delete AFTER DELETE ON profiles"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_profile_settings_insert AFTER INSERT ON profile_settings"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_profile_settings_update AFTER UPDATE ON profile_settings"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_profile_settings_delete AFTER DELETE ON profile_settings"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_server_settings_insert AFTER INSERT ON server_settings"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_server_settings_update AFTER UPDATE ON server_settings"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_server_settings_delete AFTER DELETE ON server_settings"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -408,7 +482,7 @@ int xp_inv_set_durability(struct xp_inv *inv, bool full)
  * whole transaction instead, so that the caller's work is not left half done and
  * committed: later nested begins fail with -ECANCELED and the outermost commit rolls
  * back and returns -ECANCELED. */
-int xp_inv_begin(struct xp_inv *inv)
+static int begin(struct xp_inv *inv, const char *sql)
 {
 	if (inv->depth > 0) {
 		if (inv->doomed)
@@ -416,12 +490,22 @@ int xp_inv_begin(struct xp_inv *inv)
 		inv->depth++;
 		return 0;
 	}
-	int r = xp__inv_exec(inv, "BEGIN IMMEDIATE");
+	int r = xp__inv_exec(inv, sql);
 	if (r == 0) {
 		inv->depth = 1;
 		inv->doomed = false;
 	}
 	return r;
+}
+
+int xp_inv_begin(struct xp_inv *inv)
+{
+	return begin(inv, "BEGIN IMMEDIATE");
+}
+
+int xp_inv_begin_read(struct xp_inv *inv)
+{
+	return begin(inv, "BEGIN DEFERRED");
 }
 
 /* The end of the outermost transaction: the distro store's files it made but did not

@@ -383,6 +383,32 @@ int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_di
 	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"       \
 	" updated FROM systems "
 
+/* The columns of SYSTEM_COLUMNS into out: 1, or -ENOMEM (out released). */
+static int read_row(sqlite3_stmt *st, void *row)
+{
+	struct xp_system *out = row;
+	memset(out, 0, sizeof(*out));
+	char **text[] = {&out->name,   &out->mac,      &out->ip, &out->profile,
+			 &out->distro, &out->hostname, NULL,	 &out->kernel_options};
+	for (int i = 0; i < 8; i++) {
+		if (!text[i] || sqlite3_column_type(st, i) == SQLITE_NULL)
+			continue;
+		if (!(*text[i] = xp__col_text(st, i))) {
+			xp_system_release(out);
+			return -ENOMEM;
+		}
+	}
+	out->netboot = sqlite3_column_int(st, 6) != 0;
+	out->created = sqlite3_column_int64(st, 8);
+	out->updated = sqlite3_column_int64(st, 9);
+	return 1;
+}
+
+static void release_row(void *row)
+{
+	xp_system_release(row);
+}
+
 /* One system by the query's ?1 = arg. */
 static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct xp_system *out)
 {
@@ -391,24 +417,11 @@ static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct x
 	if (r < 0)
 		return r;
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		char **text[] = {&out->name,   &out->mac,      &out->ip, &out->profile,
-				 &out->distro, &out->hostname, NULL,	 &out->kernel_options};
-		for (int i = 0; i < 8; i++) {
-			if (!text[i] || sqlite3_column_type(st, i) == SQLITE_NULL)
-				continue;
-			if (!(*text[i] = xp__col_text(st, i)))
-				r = -ENOMEM;
-		}
-		out->netboot = sqlite3_column_int(st, 6) != 0;
-		out->created = sqlite3_column_int64(st, 8);
-		out->updated = sqlite3_column_int64(st, 9);
-	} else {
+	if (rc == SQLITE_ROW)
+		r = read_row(st, out) < 0 ? -ENOMEM : 0;
+	else
 		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	}
 	sqlite3_finalize(st);
-	if (r < 0)
-		xp_system_release(out);
 	return r;
 }
 
@@ -441,6 +454,17 @@ int xp_system_find_ip(struct xp_inv *inv, const char *ip, struct xp_system *out)
 int xp_system_list(struct xp_inv *inv, char ***names, size_t *n)
 {
 	return xp__inv_names(inv, "SELECT name FROM systems ORDER BY name", names, n);
+}
+
+int xp_system_all(struct xp_inv *inv, struct xp_system **v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv, SYSTEM_COLUMNS "ORDER BY name", &st);
+	if (r < 0)
+		return r;
+	return xp__inv_rows(inv, st, v, n, sizeof(**v), 64, read_row, release_row);
 }
 
 int xp_system_remove(struct xp_inv *inv, const char *name)

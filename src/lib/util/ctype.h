@@ -30,6 +30,12 @@ static inline bool xp__isspace(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
+/* isalnum() in the C locale: ASCII letters and digits. */
+static inline bool xp__isalnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 /* The n bytes at s as a decimal number: false if there are none, one is not a digit,
  * or the number is above UINT64_MAX. */
 static inline bool xp__decimal(const char *s, size_t n, uint64_t *v)

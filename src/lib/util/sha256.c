@@ -33,11 +33,8 @@ void xp_sha256_hex(const unsigned char digest[32], char out[65])
 
 /* libcrypto uses the CPU's SHA instructions (SHA-NI, ARMv8 SHA2) where there are some:
  * a golden image's archive is hashed by every build and deploy that uses it. */
-int xp_sha256_file(const char *path, unsigned char out[32])
+int xp_sha256_fd(int fd, unsigned char out[32])
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	static const size_t bufsz = 1 << 20;
 	unsigned char *buf = malloc(bufsz);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -59,6 +56,15 @@ int xp_sha256_file(const char *path, unsigned char out[32])
 		r = -EIO;
 	EVP_MD_CTX_free(ctx);
 	free(buf);
+	return r;
+}
+
+int xp_sha256_file(const char *path, unsigned char out[32])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = xp_sha256_fd(fd, out);
 	close(fd);
 	return r;
 }

@@ -1,0 +1,428 @@
+/*
+ * sync-tftp.c - a TFTP root synced (xenprov/sync.h): per system pxelinux.cfg/01-MAC,
+ * grub/grub.cfg-01-MAC and ipxe/01-MAC rendered by the boot server's own renderers
+ * (boot/: the bytes `xenprov serve` would send), the menus and the distros' files
+ * copied from the distro store; only the changed systems' files when nothing else
+ * changed. Files are compared by digest with the record, written through temporaries
+ * made durable before any is renamed, and the files of systems gone removed.
+ *
+ * Not here: the run (sync.c), putting files in place (sync-files.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sync/sync-internal.h"
+#include "util/cleanup.h"
+#include "boot/boot-internal.h"
+
+/* More changed systems than this: render all of them in one read instead. */
+#define INCREMENTAL_MAX 1000
+/* Fewer files than this are each fsync'ed; more, one syncfs(2) for all. */
+#define FSYNC_EACH_MAX 32
+
+static int by_want_path(const void *a, const void *b)
+{
+	return strcmp(((const struct xp__sync_want *)a)->path,
+		      ((const struct xp__sync_want *)b)->path);
+}
+
+struct tftp {
+	struct xp__boot_cache *cache;
+	const char *server; /* next-server, for GRUB's (tftp,S) and iPXE's tftp://S */
+};
+
+static int add_rendered(struct xp__sync_wants *W, const char *owner, const struct xp_boot_plan *p,
+			int (*render)(const struct xp_boot_plan *, struct xp_buf *),
+			const char *prefix, const char *key, bool *skipped)
+{
+	struct xp__sync_want *w = xp__sync_want_add(W, owner);
+	if (!w)
+		return -ENOMEM;
+	if (asprintf(&w->path, "%s%s", prefix, key) < 0) {
+		w->path = NULL;
+		return -ENOMEM;
+	}
+	int r = render(p, &w->data);
+	if (r == -EINVAL) { /* iPXE would read an argument as syntax: not written */
+		xp__sync_want_release(w);
+		W->n--;
+		*skipped = true;
+		return 0;
+	}
+	return r < 0 ? r : xp__sync_want_digest(w);
+}
+
+/* The three files of a plan, named by key ("01-aa-bb-..." or "default"). */
+static int add_plan(struct xp__sync_run *R, struct xp__sync_wants *W, const char *owner, struct xp_boot_plan *p,
+		    const char *key, bool menu)
+{
+	bool skipped = false;
+	int r = add_rendered(W, owner, p, xp__boot_render_pxelinux, "pxelinux.cfg/", key,
+			     &skipped);
+	if (r == 0)
+		r = add_rendered(W, owner, p, xp__boot_render_grub,
+				 menu ? "grub/grub.cfg" : "grub/grub.cfg-", menu ? "" : key,
+				 &skipped);
+	if (r == 0)
+		r = add_rendered(W, owner, p, xp__boot_render_ipxe, "ipxe/", key, &skipped);
+	if (r == 0 && skipped &&
+	    xp__sync_warn(R, "remove the word from the kernel options",
+		 "%s%s%s: a kernel option is one iPXE would read as syntax: no iPXE script",
+		 *owner ? "system '" : "the menu", owner, *owner ? "'" : "") < 0)
+		r = -ENOMEM;
+	return r;
+}
+
+static int add_system(struct xp__sync_run *R, struct tftp *T, struct xp__sync_wants *W, const struct xp_system *s)
+{
+	struct xp_mac m;
+	if (!s->mac || xp_mac_parse(s->mac, &m) < 0)
+		return xp__sync_warn(R, NULL, "system '%s': its MAC '%s' does not read: no boot files",
+			    s->name, s->mac ? s->mac : "") < 0
+			   ? -ENOMEM
+			   : 0;
+	struct xp_boot_plan p;
+	int r = xp__boot_plan_system(R->inv, T->cache, s, &p);
+	if (r == -ENOENT)
+		return xp__sync_warn(R, "give it a distro whose files are in the store (xenprov system "
+			       "edit, xenprov distro edit)",
+			    "system '%s' has nothing to boot: no boot files", s->name) < 0
+			   ? -ENOMEM
+			   : 0;
+	if (r < 0)
+		return r;
+	p.server = T->server;
+	char key[3 + XP_MAC_STRLEN + 1];
+	snprintf(key, sizeof(key), "01-%02x-%02x-%02x-%02x-%02x-%02x", m.b[0], m.b[1], m.b[2],
+		 m.b[3], m.b[4], m.b[5]);
+	R->res->systems++;
+	r = add_plan(R, W, s->name, &p, key, false);
+	xp__boot_plan_release(&p);
+	return r;
+}
+
+/* The menus and the distros' files: what is not one system's. */
+static int add_shared(struct xp__sync_run *R, struct tftp *T, struct xp__sync_wants *W)
+{
+	struct xp_boot_plan p;
+	int r = xp__boot_plan_menu(R->inv, &p);
+	if (r < 0)
+		return r;
+	p.server = T->server;
+	r = add_plan(R, W, "", &p, "default", true);
+	for (size_t i = 0; r == 0 && i < p.n_menu; i++) {
+		struct xp_distro d = {0};
+		if ((r = xp_distro_get(R->inv, p.menu[i].distro, &d)) < 0)
+			break;
+		const char *sha[2] = {d.kernel_sha256, d.initrd_sha256};
+		static const char *const file[2] = {"kernel", "initrd"};
+		for (int k = 0; r == 0 && k < 2; k++) {
+			if (!sha[k])
+				continue;
+			struct xp__sync_want *w = xp__sync_want_add(W, "");
+			if (!w || asprintf(&w->path, "distros/%s/%s", d.name, file[k]) < 0) {
+				if (w)
+					w->path = NULL; /* released with W */
+				r = -ENOMEM;
+				break;
+			}
+			if (!(w->src = strdup(sha[k]))) {
+				r = -ENOMEM;
+				break;
+			}
+			memcpy(w->sha, sha[k], 65);
+		}
+		xp_distro_release(&d);
+	}
+	xp__boot_plan_release(&p);
+	return r;
+}
+
+/* Reads what the target should hold: every file (full) or the changed systems' own. */
+static int render_tftp(struct xp__sync_run *R, struct xp__sync_wants *W)
+{
+	struct tftp T = {.server = xp_settings_get(&R->set, "next-server")};
+	int r = xp__boot_cache_new(&T.cache);
+	if (r < 0)
+		return r;
+	if (R->full) {
+		struct xp_system *sys = NULL;
+		size_t n = 0;
+		if ((r = xp_system_all(R->inv, &sys, &n)) == 0)
+			for (size_t i = 0; r == 0 && i < n; i++)
+				r = add_system(R, &T, W, &sys[i]);
+		for (size_t i = 0; i < n; i++)
+			xp_system_release(&sys[i]);
+		free(sys);
+		if (r == 0)
+			r = add_shared(R, &T, W);
+	} else {
+		for (size_t i = 0; r == 0 && i < R->n_changed; i++) {
+			struct xp_system s;
+			r = xp_system_get(R->inv, R->changed[i], &s);
+			if (r == -ENOENT) { /* removed: its files go */
+				r = 0;
+				continue;
+			}
+			if (r == 0) {
+				r = add_system(R, &T, W, &s);
+				xp_system_release(&s);
+			}
+		}
+	}
+	xp__boot_cache_free(T.cache);
+	return r;
+}
+
+/* Decides each file of the TFTP root: W (sorted here) against what the target holds
+ * (old, sorted by path). Files to remove go into *gone. */
+static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp__sync_wants *W,
+		       struct xp_sync_file_rec *old, size_t n_old, struct xp__sync_wants *gone)
+{
+	if (W->n > 1)
+		qsort(W->v, W->n, sizeof(*W->v), by_want_path);
+	size_t i = 0, j = 0, conflicts = 0;
+	const char *first_conflict = NULL;
+	int r = 0;
+	while (r == 0 && (i < W->n || j < n_old)) {
+		int cmp = i == W->n ? 1 : j == n_old ? -1 : strcmp(W->v[i].path, old[j].path);
+		int dfd;
+		const char *base;
+		if (cmp > 0) { /* held, no longer wanted: removed if it is as sync left it */
+			struct xp__sync_want *g = xp__sync_want_add(gone, old[j].owner);
+			if (!g || !(g->path = strdup(old[j].path)))
+				return -ENOMEM;
+			memcpy(g->sha, old[j].sha256, 65);
+			g->act = XP_SYNC_REMOVE;
+			r = xp__sync_dir_of(D, g->path, false, &dfd, &base);
+			int same = r == 0 ? xp__sync_same(dfd, base, g->sha, NULL) : -ENOENT;
+			r = 0;
+			if (same == 0 || same == -EISDIR) {
+				g->keep = true; /* someone else's now: forgotten, left alone */
+				if (xp__sync_warn(R, NULL,
+					 "'%s' was changed since xenprov sync wrote it: left in "
+					 "place, no longer synced",
+					 g->path) < 0)
+					return -ENOMEM;
+			} else if (same == -ENOENT) {
+				g->keep = true; /* gone already: only forgotten */
+			} else if (same < 0) {
+				return xp__sync_fail(R, same, NULL, "cannot read '%s': %s", g->path,
+					    strerror(-same));
+			} else {
+				xp__sync_event(R, g->path, XP_SYNC_REMOVE);
+			}
+			j++;
+			continue;
+		}
+		struct xp__sync_want *w = &W->v[i++];
+		if (cmp == 0) {
+			const struct xp_sync_file_rec *o = &old[j++];
+			w->keep = strcmp(o->sha256, w->sha) == 0;
+			w->act = XP_SYNC_WRITE;
+			if (w->keep && R->o->full) { /* the bytes on disk, not the record */
+				r = xp__sync_dir_of(D, w->path, false, &dfd, &base);
+				int same = r == 0 ? xp__sync_same(dfd, base, w->sha, NULL) : -ENOENT;
+				r = 0;
+				if (same < 0 && same != -ENOENT && same != -EISDIR)
+					return xp__sync_fail(R, same, NULL, "cannot read '%s': %s", w->path,
+						    strerror(-same));
+				w->keep = same == 1;
+			}
+			if (!w->keep)
+				xp__sync_event(R, w->path, w->act);
+			continue;
+		}
+		/* new to the record: is something there already? */
+		r = xp__sync_dir_of(D, w->path, false, &dfd, &base);
+		int same = r == 0 ? xp__sync_same(dfd, base, w->sha, NULL) : r;
+		r = 0;
+		if (same == -ENOENT) {
+			w->act = XP_SYNC_WRITE;
+		} else if (same == 1) {
+			w->act = XP_SYNC_ADOPT;
+		} else if (same == 0 || same == -EISDIR) {
+			w->act = same == 0 && R->o->force ? XP_SYNC_WRITE : XP_SYNC_CONFLICT;
+			if (w->act == XP_SYNC_CONFLICT && !conflicts++)
+				first_conflict = w->path;
+		} else {
+			return xp__sync_fail(R, same, NULL, "cannot read '%s' in the TFTP root: %s", w->path,
+				    strerror(-same));
+		}
+		xp__sync_event(R, w->path, w->act);
+	}
+	R->res->conflicts = conflicts;
+	if (conflicts &&
+	    xp__sync_warn(R, "remove them to let xenprov sync write them, or sync with --force",
+		 "%zu file%s exist%s that xenprov sync did not write: left as %s (%s%s)",
+		 conflicts, conflicts == 1 ? "" : "s", conflicts == 1 ? "s" : "",
+		 conflicts == 1 ? "it is" : "they are", first_conflict,
+		 conflicts > 1 ? ", ..." : "") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Stages, makes durable and renames the files decided WRITE; removes those of gone. */
+static int write_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp__sync_wants *W,
+		      struct xp__sync_wants *gone)
+{
+	size_t n_write = 0;
+	for (size_t i = 0; i < W->n; i++)
+		if (!W->v[i].keep && W->v[i].act == XP_SYNC_WRITE)
+			n_write++;
+	bool each = n_write <= FSYNC_EACH_MAX;
+	int r = 0;
+	size_t staged = 0;
+	for (size_t i = 0; r == 0 && i < W->n; i++) {
+		struct xp__sync_want *w = &W->v[i];
+		if (w->keep || w->act != XP_SYNC_WRITE)
+			continue;
+		int dfd, src = -1;
+		const char *base;
+		if ((r = xp__sync_dir_of(D, w->path, true, &dfd, &base)) < 0) {
+			xp__sync_fail(R, r, NULL, "cannot make the directory of '%s': %s", w->path,
+			     strerror(-r));
+			break;
+		}
+		if (w->src && (r = xp_distro_file_open(R->inv, w->src, &src)) < 0) {
+			xp__sync_fail(R, r, "run xenprov sync again (a distro changed meanwhile?)",
+			     "cannot open the distro store's file %s for '%s': %s", w->src, w->path,
+			     strerror(-r));
+			break;
+		}
+		if (src >= 0) { /* the store opens it O_NONBLOCK (never a FIFO); read it plainly */
+			int fl = fcntl(src, F_GETFL);
+			if (fl >= 0)
+				(void)fcntl(src, F_SETFL, fl & ~O_NONBLOCK);
+		}
+		r = xp__sync_stage(dfd, base, w->data.s, w->data.len, src, 0644, each);
+		if (src >= 0)
+			close(src);
+		if (r < 0)
+			xp__sync_fail(R, r, NULL, "cannot write '%s': %s", w->path, strerror(-r));
+		else
+			staged = i + 1;
+	}
+	/* durable before any gets its name: a crash leaves the old files or the new */
+	if (r == 0 && n_write && !each && syncfs(xp__sync_dirs_root(D)) < 0)
+		r = xp__sync_fail(R, -errno, NULL, "cannot sync the TFTP root's filesystem: %s",
+			 strerror(errno));
+	if (r < 0) {
+		for (size_t i = 0; i < staged; i++) {
+			struct xp__sync_want *w = &W->v[i];
+			int dfd;
+			const char *base;
+			if (!w->keep && w->act == XP_SYNC_WRITE &&
+			    xp__sync_dir_of(D, w->path, false, &dfd, &base) == 0)
+				xp__sync_unstage(dfd, base);
+		}
+		return r;
+	}
+	for (size_t i = 0; r == 0 && i < W->n; i++) {
+		struct xp__sync_want *w = &W->v[i];
+		int dfd;
+		const char *base;
+		if (w->keep || w->act != XP_SYNC_WRITE)
+			continue;
+		if ((r = xp__sync_dir_of(D, w->path, false, &dfd, &base)) < 0 ||
+		    (r = xp__sync_install(D, dfd, base)) < 0)
+			xp__sync_fail(R, r, NULL, "cannot put '%s' in place: %s", w->path, strerror(-r));
+	}
+	for (size_t i = 0; r == 0 && i < gone->n; i++) {
+		struct xp__sync_want *g = &gone->v[i];
+		int dfd;
+		const char *base;
+		if (g->keep)
+			continue;
+		if ((r = xp__sync_dir_of(D, g->path, false, &dfd, &base)) < 0 ||
+		    (r = xp__sync_unlink(D, dfd, base)) < 0)
+			xp__sync_fail(R, r, NULL, "cannot remove '%s': %s", g->path, strerror(-r));
+	}
+	int s = xp__sync_dirs_sync(D);
+	if (r == 0 && s < 0)
+		r = xp__sync_fail(R, s, NULL, "cannot sync the TFTP root's directories: %s", strerror(-s));
+	return r;
+}
+
+int xp__sync_tftp(struct xp__sync_run *R)
+{
+	char options[65];
+	struct xp__sync_dirs *D = NULL;
+	struct xp__sync_wants W = {0}, gone = {0};
+	struct xp_sync_file_rec *old = NULL;
+	size_t n_old = 0;
+	int r = xp__sync_options_digest(R->t, NULL, options);
+	if (r < 0)
+		return r;
+	if ((r = xp_inv_root_check(R->inv, R->t->path)) < 0)
+		return xp__sync_fail(R, r, "give the TFTP server a directory of its own",
+			    "the TFTP root is, or holds, the state directory '%s': its inventory "
+			    "and API token would be served",
+			    xp_inv_state_dir(R->inv));
+	if ((r = xp__sync_dirs_open(R->t->path, &D)) < 0)
+		return xp__sync_fail(R, r, NULL, "cannot open the TFTP root: %s", strerror(-r));
+	bool same_opts = R->rec.id && R->rec.options && strcmp(R->rec.options, options) == 0;
+	R->full = R->o->full || !same_opts || R->clock.world > R->rec.seq ||
+		  R->n_changed > INCREMENTAL_MAX;
+	if (!R->full && R->n_changed == 0) {
+		R->res->up_to_date = true;
+		xp__sync_end_read(R, &r);
+		goto done;
+	}
+	R->res->rendered_all = R->full;
+	if (R->rec.id)
+		r = xp_sync_files_get(R->inv, R->rec.id, R->full ? NULL : R->changed,
+				      R->full ? 0 : R->n_changed, &old, &n_old);
+	if (r == 0)
+		r = render_tftp(R, &W);
+	if (r == 0)
+		r = decide_tftp(R, D, &W, old, n_old, &gone);
+	xp__sync_end_read(R, &r);
+	for (size_t i = 0; i < W.n; i++)
+		if (W.v[i].keep)
+			R->res->unchanged++;
+		else if (W.v[i].act == XP_SYNC_ADOPT)
+			R->res->adopted++;
+		else if (W.v[i].act == XP_SYNC_WRITE)
+			R->res->written++;
+	for (size_t i = 0; i < gone.n; i++)
+		R->res->removed += !gone.v[i].keep;
+	if (r < 0 || R->o->dry_run)
+		goto done;
+	if ((r = write_tftp(R, D, &W, &gone)) < 0)
+		goto done;
+	/* recorded: what was written or adopted, what was removed or forgotten */
+	struct xp_sync_file_rec *put = calloc(W.n ? W.n : 1, sizeof(*put));
+	char **removed = calloc(gone.n ? gone.n : 1, sizeof(*removed));
+	size_t n_put = 0;
+	if (!put || !removed) {
+		r = -ENOMEM;
+	} else {
+		for (size_t i = 0; i < W.n; i++) {
+			struct xp__sync_want *w = &W.v[i];
+			if (w->keep || w->act == XP_SYNC_CONFLICT)
+				continue;
+			put[n_put].path = w->path;
+			put[n_put].owner = w->owner;
+			memcpy(put[n_put].sha256, w->sha, 65);
+			n_put++;
+		}
+		for (size_t i = 0; i < gone.n; i++)
+			removed[i] = gone.v[i].path;
+		r = xp__sync_record(R, put, n_put, removed, gone.n, NULL, options);
+	}
+	free(put);
+	free(removed);
+done:
+	xp_sync_files_free(old, n_old);
+	xp__sync_wants_release(&W);
+	xp__sync_wants_release(&gone);
+	xp__sync_dirs_free(D);
+	return r;
+}
