@@ -7,7 +7,7 @@
  *
  *   dnsmasq    dnsmasq --test --conf-file=CANDIDATE: dnsmasq then reads that file
  *              alone (no /etc/dnsmasq.conf), so the candidate is its own wrapper;
- *   isc-dhcpd  dhcpd -t -q -cf WRAPPER, WRAPPER being `include "CANDIDATE";` (host
+ *   isc-dhcpd  dhcpd -t -cf WRAPPER, WRAPPER being `include "CANDIDATE";` (host
  *              declarations need no subnet to be parsed: -t only parses);
  *   kea        kea-dhcp4 -t WRAPPER, a Dhcp4 config with no interfaces, an in-memory
  *              lease file and one subnet whose "reservations" are <?include
@@ -79,9 +79,11 @@ static int write_wrapper(const char *dir, const char *text, char **path)
 }
 
 /* The lines of a checker's output that say what is wrong: its banners and
- * boilerplate left out; of Kea's log, its final "Error encountered" line (the same
- * error is logged before it with a time stamp). */
-static void keep_lines(enum xp_sync_kind kind, const char *text, struct xp_buf *why)
+ * boilerplate left out, nothing from the first line naming the wrapper on (dhcpd
+ * reports the include line too); of Kea's log, its final "Error encountered" line
+ * (the same error is logged before it with a time stamp). */
+static void keep_lines(enum xp_sync_kind kind, const char *text, const char *wrapper,
+		       struct xp_buf *why)
 {
 	static const char *const drop[] = {
 	    "Internet Systems Consortium", "Copyright ", "All rights reserved",
@@ -99,6 +101,9 @@ static void keep_lines(enum xp_sync_kind kind, const char *text, struct xp_buf *
 		for (size_t i = 0; keep && i < sizeof(drop) / sizeof(drop[0]); i++)
 			if (n >= strlen(drop[i]) && memmem(s, n, drop[i], strlen(drop[i])))
 				keep = false;
+		/* dhcpd's report of the wrapper's include line says nothing more */
+		if (wrapper && memmem(s, n, wrapper, strlen(wrapper)))
+			break;
 		if (keep && kind == XP_SYNC_KEA &&
 		    !(kea_final ? n >= 17 && !memcmp(s, "Error encountered", 17)
 				: memmem(s, n, "ERROR", 5) != NULL))
@@ -202,10 +207,10 @@ int xp__sync_check(enum xp_sync_kind kind, const char *file, const char *file2,
 		xp_buf_adds(&b, "\";\n");
 		if (!(text = xp_buf_steal(&b)) || (r = write_wrapper(dir, text, &wrapper)) < 0)
 			r = r < 0 ? r : -ENOMEM;
+		/* not -q: it silences the errors too */
 		argv[1] = "-t";
-		argv[2] = "-q";
-		argv[3] = "-cf";
-		argv[4] = wrapper;
+		argv[2] = "-cf";
+		argv[3] = wrapper;
 		break;
 	}
 	default:
@@ -249,7 +254,8 @@ int xp__sync_check(enum xp_sync_kind kind, const char *file, const char *file2,
 			r = st;
 		} else if (st != 0) {
 			r = -EINVAL;
-			keep_lines(kind, xp_buf_str(&out), why);
+			keep_lines(kind, xp_buf_str(&out), kind == XP_SYNC_ISC_DHCPD ? wrapper : NULL,
+				   why);
 			quote_line(file, why);
 			if (file2)
 				quote_line(file2, why);

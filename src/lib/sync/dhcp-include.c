@@ -332,10 +332,12 @@ int xp__sync_kea_hosts(const struct xp__sync_host *h, size_t n, struct xp_buf *o
 		if (r == 0 && h[i].hostname) {
 			/* jansson takes UTF-8 only */
 			json_t *hn = json_string(h[i].hostname);
-			if (hn && *h[i].hostname)
+			if (hn && *h[i].hostname) {
 				r = set(o, "hostname", hn);
-			else
-				r = host_name_left_out(d, &h[i], "it is not UTF-8");
+			} else {
+				json_decref(hn);
+				r = host_name_left_out(d, &h[i], hn ? "it is empty" : "it is not UTF-8");
+			}
 		}
 		if (r == 0 && h[i].netboot)
 			r = set(o, "client-classes", json_pack("[s]", XP__SYNC_KEA_CLASS));

@@ -1,0 +1,650 @@
+/*
+ * test-sync.c - unit tests for `xenprov sync` (xenprov/sync.h) on a real inventory, real
+ * directories and the DHCP servers' own checkers (dnsmasq, dhcpd, kea-dhcp4: the binary
+ * is skipped, exit 77, where one is not installed):
+ *   - a TFTP root gets, byte for byte, what `xenprov serve` renders for the same paths
+ *     (the boot-file resolver, boot.h), and the distros' files from the store;
+ *   - incremental: nothing changed writes nothing (mtimes kept), one system changed
+ *     rewrites its three files only, a system removed loses its files, a distro change
+ *     renders everything and writes what differs;
+ *   - files sync did not write are left alone (a conflict), adopted when they hold the
+ *     bytes sync would write, replaced with force; a dry run writes and records
+ *     nothing; full puts back files changed or removed behind sync's back; the state
+ *     directory is never a TFTP root;
+ *   - each include file, as written for a varied set of hosts, passes its server's own
+ *     checker; a value planted behind the inventory's back that the server refuses
+ *     fails the target and leaves the old file as it was, no candidate left behind;
+ *     an include file that is not sync's is not replaced (force replaces it); one
+ *     edited by hand is put back; Kea's subnet comes from the one pool, and systems
+ *     outside it are left out.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testlib.h"
+
+#include "sync/sync-internal.h"
+#include "xenprov/boot.h"
+#include "xenprov/sync-state.h"
+#include "xenprov/sync.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static xp_test_pathbuf state, root, empty, kernel, initrd, dhcp;
+static struct xp_inv *inv;
+
+XP_TEST_SCRATCH_WITH("sync", sync_setup, sync_finish)
+
+static void set(const char *key, const char *value)
+{
+	assert_int_equal(xp_server_setting_set(inv, key, value, NULL), 0);
+}
+
+static void add_system(const char *name, const char *mac, const char *ip, const char *profile,
+		       const char *distro, bool netboot, const char *opts)
+{
+	struct xp_system s = {.name = (char *)name,
+			      .mac = (char *)mac,
+			      .ip = (char *)ip,
+			      .profile = (char *)profile,
+			      .distro = (char *)distro,
+			      .netboot = netboot,
+			      .kernel_options = (char *)opts};
+	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+}
+
+/* The inventory: a distro in the store, a profile booting it, three systems (one of
+ * the distro itself, one of the profile, one with netboot off), the server's address
+ * and one pool. */
+static int sync_setup(void)
+{
+	xp_test_paths(tmpdir, state, "state", root, "tftp", empty, "empty", kernel, "vmlinuz",
+		      initrd, "initrd", dhcp, "dhcp", NULL);
+	if (mkdir(root, 0755) < 0 || mkdir(empty, 0755) < 0 || mkdir(dhcp, 0755) < 0)
+		return -1;
+	xp_test_write(kernel, "kernel bytes\n");
+	xp_test_write(initrd, "initrd bytes\n");
+	inv = xp_test_inv_open(state);
+	set("server", "10.0.0.1");
+	set("pool.lan.range", "10.0.0.100-10.0.0.199");
+	set("pool.lan.netmask", "255.255.255.0");
+	struct xp_distro d = {.name = "deb", .kernel = kernel, .initrd = initrd,
+			      .kernel_options = "console=ttyS0"};
+	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), 0);
+	struct xp_profile p = {.name = "web"};
+	assert_int_equal(xp_settings_set(&p.set, "distro", "deb"), 0);
+	assert_int_equal(xp_profile_add(inv, &p), 0);
+	xp_settings_release(&p.set);
+	add_system("alpha", "52:54:00:aa:00:01", "10.0.0.50", NULL, "deb", true, "quiet");
+	add_system("beta", "52:54:00:aa:00:02", "10.0.0.51", "web", NULL, true, NULL);
+	add_system("gamma", "52:54:00:aa:00:03", NULL, NULL, "deb", false, NULL);
+	return 0;
+}
+
+static int sync_finish(void)
+{
+	xp_inv_close(inv);
+	return 0;
+}
+
+static int run1(const struct xp_sync_target *t, const struct xp_sync_opts *o,
+		struct xp_sync_result *res, struct xp_diags *d)
+{
+	int r = xp_sync_run(inv, t, 1, o, res, d);
+	if (r < 0) {
+		for (size_t i = 0; i < d->n; i++)
+			fprintf(stderr, "sync: %s\n", d->v[i].msg);
+	}
+	return r;
+}
+
+static const struct xp_sync_target *tftp_target(void)
+{
+	static struct xp_sync_target t;
+	t = (struct xp_sync_target){.kind = XP_SYNC_TFTP, .path = root};
+	return &t;
+}
+
+/* Every regular file beneath dir (relative paths, sorted), with its mtime. */
+struct listing {
+	char path[64][300];
+	struct timespec mtime[64];
+	size_t n;
+};
+
+static void walk(const char *dir, const char *rel, struct listing *l)
+{
+	char here[4400];
+	snprintf(here, sizeof(here), "%s%s%s", dir, *rel ? "/" : "", rel);
+	DIR *dh = opendir(here);
+	assert_non_null(dh);
+	struct dirent *e;
+	while ((e = readdir(dh))) {
+		if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
+			continue;
+		char sub[256], full[4700];
+		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		snprintf(full, sizeof(full), "%s/%s", dir, sub);
+		struct stat st;
+		assert_int_equal(lstat(full, &st), 0);
+		if (S_ISDIR(st.st_mode)) {
+			walk(dir, sub, l);
+			continue;
+		}
+		assert_true(l->n < 64);
+		snprintf(l->path[l->n], sizeof(l->path[0]), "%s", sub);
+		l->mtime[l->n++] = st.st_mtim;
+	}
+	closedir(dh);
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void list(const char *dir, struct listing *l)
+{
+	memset(l, 0, sizeof(*l));
+	walk(dir, "", l);
+	/* sort paths and their mtimes together */
+	struct listing s = *l;
+	qsort(s.path, s.n, sizeof(s.path[0]), by_path);
+	for (size_t i = 0; i < s.n; i++)
+		for (size_t k = 0; k < l->n; k++)
+			if (!strcmp(s.path[i], l->path[k]))
+				s.mtime[i] = l->mtime[k];
+	*l = s;
+}
+
+static bool same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* What `xenprov serve` sends for path: the resolver over a root of no plain files. */
+static char *served(const char *path, size_t *len)
+{
+	struct xp_boot_opts o = {.tftp_root = empty, .server = "10.0.0.1"};
+	struct xp_boot *b;
+	assert_int_equal(xp_boot_new(inv, &o, &b), 0);
+	struct xp_bootfile f;
+	int r = xp_boot_open(b, path, &f);
+	if (r != 0)
+		fprintf(stderr, "serve has no %s: %d\n", path, r);
+	assert_int_equal(r, 0);
+	char *s = calloc(1, f.size + 1);
+	assert_non_null(s);
+	if (f.fd >= 0)
+		assert_int_equal(pread(f.fd, s, f.size, 0), (ssize_t)f.size);
+	else
+		memcpy(s, f.data.s, f.size);
+	*len = f.size;
+	xp_bootfile_release(&f);
+	xp_boot_free(b);
+	return s;
+}
+
+static void assert_as_served(const char *rel)
+{
+	size_t n, m;
+	char *want = served(rel, &n);
+	char *got = xp_test_read(xp_test_path(root, rel), &m);
+	if (m != n || memcmp(want, got, n) != 0)
+		fprintf(stderr, "%s differs from serve's:\n%s\n---\n%s\n", rel, got, want);
+	assert_int_equal(m, n);
+	assert_memory_equal(want, got, n);
+	free(want);
+	free(got);
+}
+
+static const char *const all_files[] = {
+    "distros/deb/initrd",
+    "distros/deb/kernel",
+    "grub/grub.cfg",
+    "grub/grub.cfg-01-52-54-00-aa-00-01",
+    "grub/grub.cfg-01-52-54-00-aa-00-02",
+    "grub/grub.cfg-01-52-54-00-aa-00-03",
+    "ipxe/01-52-54-00-aa-00-01",
+    "ipxe/01-52-54-00-aa-00-02",
+    "ipxe/01-52-54-00-aa-00-03",
+    "ipxe/default",
+    "pxelinux.cfg/01-52-54-00-aa-00-01",
+    "pxelinux.cfg/01-52-54-00-aa-00-02",
+    "pxelinux.cfg/01-52-54-00-aa-00-03",
+    "pxelinux.cfg/default",
+};
+
+static void test_tftp_as_served(void **st)
+{
+	(void)st;
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(res.status, 0);
+	assert_true(res.rendered_all);
+	assert_false(res.up_to_date);
+	assert_int_equal(res.systems, 3);
+	assert_int_equal(res.written, N(all_files));
+	assert_int_equal(res.removed + res.unchanged + res.adopted + res.conflicts, 0);
+	assert_int_equal(res.check, XP_SYNC_CHECK_NONE);
+	struct listing l;
+	list(root, &l);
+	assert_int_equal(l.n, N(all_files)); /* no temporary left */
+	for (size_t i = 0; i < N(all_files); i++) {
+		assert_string_equal(l.path[i], all_files[i]);
+		assert_as_served(all_files[i]);
+		struct stat sb;
+		assert_int_equal(stat(xp_test_path(root, all_files[i]), &sb), 0);
+		assert_int_equal(sb.st_mode & 07777, 0644); /* the TFTP server reads them */
+	}
+	/* recorded: the target and its files */
+	struct xp_sync_target_rec rec;
+	assert_int_equal(xp_sync_target_get(inv, "tftp", root, &rec), 0);
+	struct xp_sync_file_rec *f;
+	size_t n;
+	assert_int_equal(xp_sync_files_get(inv, rec.id, NULL, 0, &f, &n), 0);
+	assert_int_equal(n, N(all_files));
+	assert_string_equal(f[3].path, "grub/grub.cfg-01-52-54-00-aa-00-01");
+	assert_string_equal(f[3].owner, "alpha");
+	assert_string_equal(f[0].owner, "");
+	xp_sync_files_free(f, n);
+	xp_sync_target_rec_release(&rec);
+	xp_diags_release(&d);
+}
+
+static void test_tftp_incremental(void **st)
+{
+	(void)st;
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	struct listing before, after;
+	list(root, &before);
+	/* nothing changed: nothing rendered, nothing written */
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_true(res.up_to_date);
+	assert_int_equal(res.written + res.removed + res.systems, 0);
+	list(root, &after);
+	assert_int_equal(after.n, before.n);
+	for (size_t i = 0; i < after.n; i++)
+		assert_true(same_time(after.mtime[i], before.mtime[i]));
+
+	/* one system changed: its three files, no other */
+	struct xp_system s;
+	assert_int_equal(xp_system_get(inv, "alpha", &s), 0);
+	free(s.kernel_options);
+	s.kernel_options = strdup("quiet splash");
+	assert_int_equal(xp_system_update(inv, &s, NULL), 0);
+	xp_system_release(&s);
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_false(res.rendered_all);
+	assert_int_equal(res.systems, 1);
+	assert_int_equal(res.written, 3);
+	assert_int_equal(res.removed, 0);
+	list(root, &after);
+	for (size_t i = 0; i < after.n; i++)
+		assert_int_equal(!same_time(after.mtime[i], before.mtime[i]),
+				 strstr(after.path[i], "aa-00-01") != NULL);
+	assert_as_served("pxelinux.cfg/01-52-54-00-aa-00-01");
+	assert_as_served("ipxe/01-52-54-00-aa-00-01");
+	/* edited with nothing changed: rendered, the same bytes, nothing written */
+	assert_int_equal(xp_system_get(inv, "beta", &s), 0);
+	assert_int_equal(xp_system_update(inv, &s, NULL), 0);
+	xp_system_release(&s);
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_int_equal(res.systems, 1);
+	assert_int_equal(res.written, 0);
+	assert_int_equal(res.unchanged, 3);
+
+	/* one removed: its files go */
+	assert_int_equal(xp_system_remove(inv, "beta"), 0);
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_int_equal(res.removed, 3);
+	assert_int_equal(res.written, 0);
+	assert_int_equal(access(xp_test_path(root, "pxelinux.cfg/01-52-54-00-aa-00-02"), F_OK), -1);
+	assert_int_equal(access(xp_test_path(root, "grub/grub.cfg-01-52-54-00-aa-00-02"), F_OK), -1);
+	assert_int_equal(access(xp_test_path(root, "ipxe/01-52-54-00-aa-00-02"), F_OK), -1);
+	list(root, &after);
+	assert_int_equal(after.n, N(all_files) - 3);
+
+	/* a change that is not one system's: everything rendered, what differs written
+	 * (alpha's files and the menus name the distro's options; gamma boots its disk) */
+	struct xp_distro dd;
+	assert_int_equal(xp_distro_get(inv, "deb", &dd), 0);
+	free(dd.kernel_options);
+	dd.kernel_options = strdup("console=ttyS1");
+	assert_int_equal(xp_distro_update(inv, &dd, 0, NULL), 0);
+	xp_distro_release(&dd);
+	list(root, &before);
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_true(res.rendered_all);
+	assert_int_equal(res.written, 6);
+	assert_int_equal(res.unchanged, N(all_files) - 3 - 6);
+	list(root, &after);
+	for (size_t i = 0; i < after.n; i++) {
+		bool changed = strstr(after.path[i], "aa-00-01") || strstr(after.path[i], "default") ||
+			       !strcmp(after.path[i], "grub/grub.cfg");
+		assert_int_equal(!same_time(after.mtime[i], before.mtime[i]), changed);
+		assert_as_served(after.path[i]);
+	}
+	assert_int_equal(d.n, 0);
+	xp_diags_release(&d);
+}
+
+static void test_tftp_foreign_files(void **st)
+{
+	(void)st;
+	/* the site's own menu, and a file that already holds what sync would write */
+	assert_int_equal(mkdir(xp_test_path(root, "pxelinux.cfg"), 0755), 0);
+	assert_int_equal(mkdir(xp_test_path(root, "ipxe"), 0755), 0);
+	xp_test_write(xp_test_path(root, "pxelinux.cfg/default"), "DEFAULT site\n");
+	size_t n;
+	char *menu = served("ipxe/default", &n);
+	xp_test_write(xp_test_path(root, "ipxe/default"), menu);
+	free(menu);
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	struct xp_sync_opts o = {0};
+	assert_int_equal(run1(tftp_target(), &o, &res, &d), 0);
+	assert_int_equal(res.conflicts, 1);
+	assert_int_equal(res.adopted, 1);
+	assert_int_equal(res.written, N(all_files) - 2);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].severity, XP_SEV_WARNING);
+	assert_non_null(strstr(d.v[0].msg, "1 file exists that xenprov sync did not write: left "
+					   "as it is (pxelinux.cfg/default)"));
+	char *text = xp_test_read(xp_test_path(root, "pxelinux.cfg/default"), NULL);
+	assert_string_equal(text, "DEFAULT site\n");
+	free(text);
+	/* still the site's at the next full render; force replaces it */
+	xp_diags_release(&d);
+	o.full = true;
+	assert_int_equal(run1(tftp_target(), &o, &res, &d), 0);
+	assert_int_equal(res.conflicts, 1);
+	assert_int_equal(res.written, 0);
+	xp_diags_release(&d);
+	o.force = true;
+	assert_int_equal(run1(tftp_target(), &o, &res, &d), 0);
+	assert_int_equal(res.conflicts, 0);
+	assert_int_equal(res.written, 1);
+	assert_as_served("pxelinux.cfg/default");
+	xp_diags_release(&d);
+}
+
+static void test_tftp_dry_run_and_full(void **st)
+{
+	(void)st;
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	struct xp_sync_opts o = {.dry_run = true};
+	assert_int_equal(run1(tftp_target(), &o, &res, &d), 0);
+	assert_int_equal(res.written, N(all_files)); /* would be */
+	struct listing l;
+	list(root, &l);
+	assert_int_equal(l.n, 0);
+	struct xp_sync_target_rec rec;
+	assert_int_equal(xp_sync_target_get(inv, "tftp", root, &rec), -ENOENT);
+
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_int_equal(res.written, N(all_files));
+	/* behind sync's back: one file removed, one changed; a plain sync trusts its
+	 * record, full looks at the bytes */
+	assert_int_equal(unlink(xp_test_path(root, "ipxe/01-52-54-00-aa-00-01")), 0);
+	xp_test_write(xp_test_path(root, "grub/grub.cfg"), "# changed\n");
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_true(res.up_to_date);
+	o = (struct xp_sync_opts){.full = true, .dry_run = true};
+	assert_int_equal(run1(tftp_target(), &o, &res, &d), 0);
+	assert_int_equal(res.written, 2);
+	assert_int_equal(access(xp_test_path(root, "ipxe/01-52-54-00-aa-00-01"), F_OK), -1);
+	o.dry_run = false;
+	assert_int_equal(run1(tftp_target(), &o, &res, &d), 0);
+	assert_int_equal(res.written, 2);
+	assert_int_equal(res.unchanged, N(all_files) - 2);
+	assert_as_served("ipxe/01-52-54-00-aa-00-01");
+	assert_as_served("grub/grub.cfg");
+	assert_int_equal(d.n, 0);
+	xp_diags_release(&d);
+}
+
+static void test_tftp_refusals(void **st)
+{
+	(void)st;
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	/* the state directory, or a directory holding it, is never served */
+	struct xp_sync_target t = {.kind = XP_SYNC_TFTP, .path = tmpdir};
+	assert_int_equal(xp_sync_run(inv, &t, 1, NULL, &res, &d), -EACCES);
+	assert_int_equal(res.status, -EACCES);
+	assert_non_null(strstr(d.v[0].msg, "the state directory"));
+	xp_diags_release(&d);
+	t.path = "relative/tftp";
+	assert_int_equal(xp_sync_run(inv, &t, 1, NULL, &res, &d), -EINVAL);
+	assert_non_null(strstr(d.v[0].msg, "must be absolute"));
+	xp_diags_release(&d);
+	t.path = xp_test_path(tmpdir, "missing");
+	assert_int_equal(xp_sync_run(inv, &t, 1, NULL, &res, &d), -ENOENT);
+	assert_string_equal(d.v[0].file, t.path);
+	assert_non_null(strstr(d.v[0].msg, "cannot open the TFTP root"));
+	xp_diags_release(&d);
+}
+
+/* ---- include files --------------------------------------------------------------------- */
+
+/* More systems, with names each format must encode or leave out. */
+static void varied_systems(void)
+{
+	add_system("web.01_x", "52:54:00:bb:00:01", "10.0.0.60", "web", NULL, true, NULL);
+	add_system("db-1", "52:54:00:bb:00:02", NULL, NULL, "deb", true, NULL);
+	struct xp_system s = {.name = "mail", .mac = "52:54:00:bb:00:03", .ip = "10.0.0.62",
+			      .distro = "deb", .hostname = "mx.example.org"};
+	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	/* a host name with quotes (written behind the inventory's back): escaped for dhcpd,
+	 * left out for dnsmasq */
+	xp_test_sql(state, "UPDATE systems SET hostname = 'q\"x\\y' WHERE name = 'db-1'");
+}
+
+static void test_includes_checked(void **st)
+{
+	(void)st;
+	varied_systems();
+	struct xp_sync_target t[3] = {
+	    {.kind = XP_SYNC_DNSMASQ, .path = xp_test_path(dhcp, "dnsmasq.conf")},
+	    {.kind = XP_SYNC_ISC_DHCPD, .path = xp_test_path(dhcp, "dhcpd.conf")},
+	    {.kind = XP_SYNC_KEA, .path = xp_test_path(dhcp, "kea.json"),
+	     .path2 = xp_test_path(dhcp, "kea-classes.json")},
+	};
+	struct xp_sync_result res[3];
+	struct xp_diags d = {0};
+	assert_int_equal(xp_sync_run(inv, t, 3, NULL, res, &d), 0);
+	static const char *const checker[] = {"dnsmasq", "dhcpd", "kea-dhcp4"};
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(res[i].status, 0);
+		assert_int_equal(res[i].check, XP_SYNC_CHECK_PASSED);
+		assert_string_equal(res[i].checker, checker[i]);
+		assert_int_equal(res[i].systems, 6);
+		assert_int_equal(res[i].written, i == 2 ? 2 : 1);
+	}
+	/* the one warning: dnsmasq cannot carry the quoted host name */
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].file, t[0].path);
+	assert_non_null(strstr(d.v[0].msg, "system 'db-1'"));
+	char *isc = xp_test_read(t[1].path, NULL);
+	xp_test_assert_contains(isc, "host xenprov-web_2e01_5fx {");
+	xp_test_assert_contains(isc, "option host-name \"q\\\"x\\\\y\";");
+	free(isc);
+	struct listing l;
+	list(dhcp, &l);
+	assert_int_equal(l.n, 4); /* no candidate left */
+	/* the same again: nothing written, nothing checked */
+	xp_diags_release(&d);
+	assert_int_equal(xp_sync_run(inv, t, 3, NULL, res, &d), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_true(res[i].up_to_date);
+		assert_int_equal(res[i].check, XP_SYNC_CHECK_NONE);
+	}
+	xp_diags_release(&d);
+}
+
+/* target synced once, then a value planted that its server refuses: the sync fails,
+ * the file stays as it was, no candidate is left. */
+static void refused_after(const struct xp_sync_target *t, const char *sql, const char *why)
+{
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	assert_int_equal(run1(t, NULL, &res, &d), 0);
+	size_t n;
+	char *before = xp_test_read(t->path, &n);
+	char *before2 = t->path2 ? xp_test_read(t->path2, NULL) : NULL;
+	xp_test_sql(state, sql);
+	assert_int_equal(xp_sync_run(inv, t, 1, NULL, &res, &d), -EINVAL);
+	assert_int_equal(res.check, XP_SYNC_CHECK_REFUSED);
+	bool found = false;
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].severity == XP_SEV_ERROR && strstr(d.v[i].msg, why) &&
+		    strstr(d.v[i].msg, "\nline "))
+			found = true;
+	if (!found)
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "got: %s\n", d.v[i].msg);
+	assert_true(found);
+	char *after = xp_test_read(t->path, NULL);
+	assert_string_equal(after, before);
+	if (t->path2) {
+		char *after2 = xp_test_read(t->path2, NULL);
+		assert_string_equal(after2, before2);
+		free(after2);
+	}
+	struct listing l;
+	list(dhcp, &l);
+	assert_int_equal(l.n, t->path2 ? 2 : 1);
+	free(before);
+	free(before2);
+	free(after);
+	xp_diags_release(&d);
+}
+
+static void test_dnsmasq_refuses(void **st)
+{
+	(void)st;
+	struct xp_sync_target t = {.kind = XP_SYNC_DNSMASQ,
+				   .path = xp_test_path(dhcp, "dnsmasq.conf")};
+	refused_after(&t, "UPDATE systems SET hostname = '-bad' WHERE name = 'alpha'",
+		      "bad DHCP host name");
+}
+
+static void test_dhcpd_refuses(void **st)
+{
+	(void)st;
+	struct xp_sync_target t = {.kind = XP_SYNC_ISC_DHCPD,
+				   .path = xp_test_path(dhcp, "dhcpd.conf")};
+	refused_after(&t, "INSERT INTO server_settings VALUES ('next-server', '10.0.0.300')",
+		      "dhcpd");
+}
+
+static void test_kea_refuses(void **st)
+{
+	(void)st;
+	struct xp_sync_target t = {.kind = XP_SYNC_KEA,
+				   .path = xp_test_path(dhcp, "kea.json"),
+				   .path2 = xp_test_path(dhcp, "classes.json")};
+	refused_after(&t, "INSERT INTO server_settings VALUES ('next-server', '10.0.0.300')",
+		      "Error encountered");
+}
+
+static void test_include_foreign_and_edited(void **st)
+{
+	(void)st;
+	struct xp_sync_target t = {.kind = XP_SYNC_DNSMASQ,
+				   .path = xp_test_path(dhcp, "dnsmasq.conf")};
+	xp_test_write(t.path, "# the site's main config\nport=0\n");
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	assert_int_equal(xp_sync_run(inv, &t, 1, NULL, &res, &d), -EEXIST);
+	assert_int_equal(res.conflicts, 1);
+	assert_non_null(strstr(d.v[0].msg, "was not written by xenprov sync: not replaced"));
+	char *text = xp_test_read(t.path, NULL);
+	assert_string_equal(text, "# the site's main config\nport=0\n");
+	free(text);
+	xp_diags_release(&d);
+	struct xp_sync_opts o = {.force = true};
+	assert_int_equal(run1(&t, &o, &res, &d), 0);
+	assert_int_equal(res.written, 1);
+	char *ours = xp_test_read(t.path, NULL);
+	xp_test_assert_contains(ours, "dhcp-host=52:54:00:aa:00:01,set:xenprov-netboot");
+	/* edited by hand since: put back, with a warning */
+	xp_test_write(t.path, "# edited\n");
+	assert_int_equal(run1(&t, NULL, &res, &d), 0);
+	assert_int_equal(res.written, 1);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.v[0].msg, "was changed since xenprov sync wrote it: replaced"));
+	text = xp_test_read(t.path, NULL);
+	assert_string_equal(text, ours);
+	free(text);
+	free(ours);
+	xp_diags_release(&d);
+}
+
+static void test_kea_subnet(void **st)
+{
+	(void)st;
+	/* alpha and beta are in the pool's subnet; one elsewhere is left out */
+	set("pool.far.range", "10.9.0.100-10.9.0.199");
+	set("pool.far.netmask", "255.255.255.0");
+	add_system("far", "52:54:00:cc:00:01", "10.9.0.5", NULL, "deb", true, NULL);
+	struct xp_sync_target t = {.kind = XP_SYNC_KEA, .path = xp_test_path(dhcp, "kea.json")};
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	/* two pools: which subnet is not for sync to guess */
+	assert_int_equal(xp_sync_run(inv, &t, 1, NULL, &res, &d), -EINVAL);
+	assert_non_null(strstr(d.v[0].msg, "several pools"));
+	xp_diags_release(&d);
+	assert_int_equal(xp_server_setting_unset(inv, "pool.far.range", NULL), 0);
+	assert_int_equal(xp_server_setting_unset(inv, "pool.far.netmask", NULL), 0);
+	assert_int_equal(run1(&t, NULL, &res, &d), 0);
+	assert_int_equal(res.systems, 3);
+	assert_int_equal(res.left_out, 1);
+	assert_int_equal(res.check, XP_SYNC_CHECK_PASSED);
+	assert_non_null(strstr(d.v[0].msg, "1 system left out: its address is outside 10.0.0.0/24"));
+	char *text = xp_test_read(t.path, NULL);
+	xp_test_assert_lacks(text, "10.9.0.5");
+	free(text);
+	xp_diags_release(&d);
+	/* given: that one; the others' addresses are outside it */
+	t.subnet = "10.9.0.0/24";
+	assert_int_equal(run1(&t, NULL, &res, &d), 0);
+	assert_int_equal(res.systems, 2); /* far, and gamma (no address) */
+	assert_int_equal(res.left_out, 2);
+	xp_diags_release(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    xp_test_in_scratch(test_tftp_as_served),
+	    xp_test_in_scratch(test_tftp_incremental),
+	    xp_test_in_scratch(test_tftp_foreign_files),
+	    xp_test_in_scratch(test_tftp_dry_run_and_full),
+	    xp_test_in_scratch(test_tftp_refusals),
+	    xp_test_in_scratch(test_includes_checked),
+	    xp_test_in_scratch(test_dnsmasq_refuses),
+	    xp_test_in_scratch(test_dhcpd_refuses),
+	    xp_test_in_scratch(test_kea_refuses),
+	    xp_test_in_scratch(test_include_foreign_and_edited),
+	    xp_test_in_scratch(test_kea_subnet),
+	};
+	return xp_test_run_group("dnsmasq dhcpd kea-dhcp4", tests, NULL, NULL);
+}
