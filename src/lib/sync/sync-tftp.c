@@ -187,8 +187,8 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 {
 	if (W->n > 1)
 		qsort(W->v, W->n, sizeof(*W->v), by_want_path);
-	size_t i = 0, j = 0, conflicts = 0;
-	const char *first_conflict = NULL;
+	size_t i = 0, j = 0, conflicts = 0, edited = 0;
+	const char *first_conflict = NULL, *first_edited = NULL;
 	int r = 0;
 	while (r == 0 && (i < W->n || j < n_old)) {
 		int cmp = i == W->n ? 1 : j == n_old ? -1 : strcmp(W->v[i].path, old[j].path);
@@ -234,6 +234,8 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 					return xp__sync_fail(R, same, NULL, "cannot read '%s': %s", w->path,
 						    strerror(-same));
 				w->keep = same == 1;
+				if ((same == 0 || same == -EISDIR) && !edited++)
+					first_edited = w->path;
 			}
 			if (!w->keep)
 				xp__sync_event(R, w->path, w->act);
@@ -258,6 +260,12 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 		xp__sync_event(R, w->path, w->act);
 	}
 	R->res->conflicts = conflicts;
+	/* sync's own files, changed behind its back: full puts them back */
+	if (edited && xp__sync_warn(R, NULL,
+				    "%zu file%s xenprov sync wrote %s changed since: replaced (%s%s)",
+				    edited, edited == 1 ? "" : "s", edited == 1 ? "was" : "were",
+				    first_edited, edited > 1 ? ", ..." : "") < 0)
+		return -ENOMEM;
 	if (conflicts &&
 	    xp__sync_warn(R, "remove them to let xenprov sync write them, or sync with --force",
 		 "%zu file%s exist%s that xenprov sync did not write: left as %s (%s%s)",
