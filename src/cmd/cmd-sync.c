@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli-inventory.h"
@@ -63,6 +64,22 @@ static const char sync_usage[] =
     "  xenprov sync --tftp-root /srv/tftp --dnsmasq /etc/dnsmasq.d/xenprov.conf\n"
     "  xenprov system add web01 --mac 52:54:00:12:34:56 --ip 10.0.0.21 --profile web\n"
     "  xenprov sync && systemctl restart dnsmasq\n";
+
+/* New boot files are staged unnamed, each an open descriptor until it is named (a
+ * chunk at a time, as many as the limit allows): the soft limit raised to the hard one
+ * (Debian: 1024 soft, 524288 hard), at most 65536 + a margin. */
+static void more_descriptors(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 + 256 ? 65536 + 256
+										 : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 /* A target's path made absolute: the directory's real path (it must exist) and, for a
  * file, its name. */
@@ -370,6 +387,7 @@ static int run_sync(int argc, char **argv)
 		} else {
 			if (so.dry_run && !co.json && !co.quiet)
 				printf("dry run: nothing is written\n");
+			more_descriptors();
 			for (size_t i = 0; i < n; i++) {
 				o.files = json_array();
 				int r = xp_sync_run(inv, &tv[i], 1, &so, &res[i], &d);

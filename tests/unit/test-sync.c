@@ -416,7 +416,13 @@ static void test_tftp_dry_run_and_full(void **st)
 	assert_int_equal(res.unchanged, N(all_files) - 2);
 	assert_as_served("ipxe/01-52-54-00-aa-00-01");
 	assert_as_served("grub/grub.cfg");
-	assert_int_equal(d.n, 0);
+	/* the changed one is named, by the dry run and by the run */
+	assert_int_equal(d.n, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(d.v[i].severity, XP_SEV_WARNING);
+		assert_string_equal(d.v[i].msg, "1 file xenprov sync wrote was changed since: "
+						"replaced (grub/grub.cfg)");
+	}
 	xp_diags_release(&d);
 }
 

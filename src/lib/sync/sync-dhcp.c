@@ -320,8 +320,9 @@ static int write_includes(struct xp__sync_run *R, struct xp__sync_wants *W, cons
 				      S_ISREG(old_st.st_mode)
 				  ? old_st.st_mode & 07777
 				  : 0644;
-		if ((r = xp__sync_stage(dfd[i], bases[i], w->data.s, w->data.len, -1, mode,
-					true)) == 0)
+		int unnamed; /* never: a candidate is read by its path */
+		if ((r = xp__sync_stage(dirs[i], dfd[i], bases[i], w->data.s, w->data.len, -1, mode, false,
+					true, &unnamed)) == 0)
 			r = xp__sync_tmp_path(w->path, &cand[i]);
 	}
 	if (r < 0) {
@@ -369,7 +370,7 @@ static int write_includes(struct xp__sync_run *R, struct xp__sync_wants *W, cons
 		if (w->keep)
 			continue;
 		if (w->act == XP_SYNC_WRITE) {
-			if ((r = xp__sync_install(dirs[i], dfd[i], bases[i])) == 0)
+			if ((r = xp__sync_install(dirs[i], dfd[i], bases[i], -1)) == 0)
 				r = xp__sync_dirs_sync(dirs[i]);
 			if (r == 0) {
 				free(cand[i]);
@@ -401,7 +402,7 @@ static int write_includes(struct xp__sync_run *R, struct xp__sync_wants *W, cons
 out:
 	for (size_t i = 0; i < 2; i++) {
 		if (cand[i] && dfd[i] >= 0 && bases[i])
-			xp__sync_unstage(dfd[i], bases[i]);
+			xp__sync_unstage(dfd[i], bases[i], -1);
 		free(cand[i]);
 		xp__sync_dirs_free(dirs[i]);
 	}

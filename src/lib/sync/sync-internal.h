@@ -113,19 +113,30 @@ int xp__sync_dirs_root(const struct xp__sync_dirs *D);
  * beneath the root: a symlink leading out is refused (-EXDEV). */
 int xp__sync_dir_of(struct xp__sync_dirs *D, const char *path, bool create, int *dirfd,
 		    const char **base);
+/* Marks dirfd (one of D's) as a directory to sync. */
+void xp__sync_dirs_mark(struct xp__sync_dirs *D, int dirfd);
 /* fsyncs every directory in which an entry was made, renamed or removed. */
 int xp__sync_dirs_sync(struct xp__sync_dirs *D);
 
-/* Writes the temporary of base in dirfd (".BASE.xenprov-sync", mode given): data, or
- * the whole of src when src >= 0; fsync'ed when durable. Nothing is left on failure. */
-int xp__sync_stage(int dirfd, const char *base, const void *data, size_t len, int src,
-		   mode_t mode, bool durable);
-/* Removes a staged temporary (a candidate refused, a failure after staging). */
-void xp__sync_unstage(int dirfd, const char *base);
-/* The temporary's path of path (same directory). Heap string. */
+/* Writes what is to become base in dirfd (mode given): data, or the whole of src when
+ * src >= 0; fsync'ed when durable. fresh (nothing is at base): an unnamed O_TMPFILE,
+ * its descriptor in *unnamed; otherwise (or where the filesystem has no O_TMPFILE) the
+ * temporary ".BASE.xenprov-sync" beside it, *unnamed -1. Nothing is left on failure. */
+int xp__sync_stage(const struct xp__sync_dirs *D, int dirfd, const char *base, const void *data,
+		   size_t len, int src, mode_t mode, bool fresh, bool durable, int *unnamed);
+/* fsyncs an unnamed staged file (nothing for -1). */
+int xp__sync_staged_sync(int unnamed);
+/* Drops a staged file (a candidate refused, a failure after staging). */
+void xp__sync_unstage(int dirfd, const char *base, int unnamed);
+/* The named temporary's path of path (same directory). Heap string. */
 int xp__sync_tmp_path(const char *path, char **out);
-/* Renames the staged temporary over base (its directory to be synced). */
-int xp__sync_install(struct xp__sync_dirs *D, int dirfd, const char *base);
+/* Gives the staged file its name base: the unnamed one linked (-EEXIST if something
+ * appeared there meanwhile; its descriptor closed either way), the named one renamed
+ * over base; its directory is to be synced. */
+int xp__sync_install(struct xp__sync_dirs *D, int dirfd, const char *base, int unnamed);
+/* The same without marking the directory (safe in threads that do not share D's
+ * state: the caller marks it after). */
+int xp__sync_name(int dirfd, const char *base, int unnamed);
 /* Removes base (gone already: fine). */
 int xp__sync_unlink(struct xp__sync_dirs *D, int dirfd, const char *base);
 /* Whether base in dirfd is a regular file whose bytes have the digest sha (64 hex
@@ -162,7 +173,8 @@ struct xp__sync_want {
 	char *src;	    /* the distro store's digest of the bytes to copy */
 	char sha[65];	    /* of the bytes */
 	enum xp_sync_action act;
-	bool keep; /* the recorded file is right: nothing to do */
+	bool keep;  /* the recorded file is right: nothing to do */
+	bool fresh; /* nothing is at its path: written as a new file */
 };
 struct xp__sync_wants {
 	struct xp__sync_want *v;

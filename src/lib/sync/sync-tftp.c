@@ -11,9 +11,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -234,6 +236,7 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 					return xp__sync_fail(R, same, NULL, "cannot read '%s': %s", w->path,
 						    strerror(-same));
 				w->keep = same == 1;
+				w->fresh = same == -ENOENT;
 				if ((same == 0 || same == -EISDIR) && !edited++)
 					first_edited = w->path;
 			}
@@ -247,6 +250,7 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 		r = 0;
 		if (same == -ENOENT) {
 			w->act = XP_SYNC_WRITE;
+			w->fresh = true;
 		} else if (same == 1) {
 			w->act = XP_SYNC_ADOPT;
 		} else if (same == 0 || same == -EISDIR) {
@@ -276,7 +280,113 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 	return 0;
 }
 
-/* Stages, makes durable and renames the files decided WRITE; removes those of gone. */
+/* How many files are staged at once: new ones are unnamed until linked, each an open
+ * descriptor meanwhile, so as many as the descriptor limit allows, less a margin. */
+static size_t chunk_size(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 64;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536 + 128)
+		return 65536;
+	return rl.rlim_cur > 64 + 128 ? (size_t)rl.rlim_cur - 128 : 64;
+}
+
+/* Opens the store's file of w for copying (a plain blocking read: the store opens it
+ * O_NONBLOCK, never a FIFO), or -1 for a rendered file. */
+static int source(struct xp__sync_run *R, const struct xp__sync_want *w, int *src)
+{
+	*src = -1;
+	if (!w->src)
+		return 0;
+	int r = xp_distro_file_open(R->inv, w->src, src);
+	if (r < 0)
+		return xp__sync_fail(R, r, "run xenprov sync again (a distro changed meanwhile?)",
+				     "cannot open the distro store's file %s for '%s': %s", w->src,
+				     w->path, strerror(-r));
+	int fl = fcntl(*src, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(*src, F_SETFL, fl & ~O_NONBLOCK);
+	return 0;
+}
+
+/* One file of a chunk being put in place. */
+struct job {
+	size_t want;
+	int dirfd, unnamed, src;
+	const char *base;
+	int r;
+};
+
+/* A pass over a chunk: every job staged, or every job named, by a thread per
+ * directory (slices). The kernel's work per file (an inode, a directory entry, a
+ * journal handle) is most of a first sync's time, and it runs in parallel across
+ * directories: 30,000 files took 1.0 s in one thread, 0.55 s in two. */
+struct pass {
+	const struct xp__sync_dirs *D;
+	const struct xp__sync_wants *W;
+	struct job *v;
+	size_t from, to;
+	bool stage, each;
+};
+
+static void *run_pass(void *arg)
+{
+	struct pass *p = arg;
+	for (size_t k = p->from; k < p->to; k++) {
+		struct job *j = &p->v[k];
+		const struct xp__sync_want *w = &p->W->v[j->want];
+		if (!p->stage)
+			j->r = xp__sync_name(j->dirfd, j->base, j->unnamed);
+		else if ((j->r = xp__sync_stage(p->D, j->dirfd, j->base, w->data.s, w->data.len,
+						j->src, 0644, w->fresh, p->each, &j->unnamed)) < 0)
+			j->unnamed = -1;
+	}
+	return NULL;
+}
+
+/* The slices of a chunk's n jobs (sorted by path, so grouped by directory): one per
+ * directory of at least 256 jobs, at most 4, smaller groups joined to their neighbour.
+ * Threads working in different directories never wait for each other's directory
+ * lock; a thread a directory runs two at a time on two CPUs. */
+static size_t slices(const struct job *v, size_t n, size_t from[4], size_t to[4])
+{
+	size_t k = 0;
+	from[0] = 0;
+	for (size_t i = 1; i < n; i++)
+		if (v[i].dirfd != v[i - 1].dirfd && i - from[k] >= 256 && k < 3 && n - i >= 256)
+			from[++k] = i;
+	for (size_t i = 0; i < k; i++)
+		to[i] = from[i + 1];
+	to[k] = n;
+	return k + 1;
+}
+
+static void run_passes(struct pass *proto, size_t n)
+{
+	size_t from[4], to[4];
+	size_t t = slices(proto->v, n, from, to);
+	pthread_t th[4];
+	struct pass p[4];
+	bool started[4] = {false};
+	for (size_t i = 0; i < t; i++) {
+		p[i] = *proto;
+		p[i].from = from[i];
+		p[i].to = to[i];
+		if (i + 1 < t)
+			started[i] = pthread_create(&th[i], NULL, run_pass, &p[i]) == 0;
+		if (!started[i]) /* the last slice, or one no thread could take */
+			run_pass(&p[i]);
+	}
+	for (size_t i = 0; i < t; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+}
+
+/* Puts the files decided WRITE in place, a chunk at a time: staged, made durable (each
+ * file when few, one syncfs for many), then named; then removes those of gone. A
+ * failure drops what is staged; files already named hold the new bytes, which the next
+ * sync adopts. */
 static int write_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp__sync_wants *W,
 		      struct xp__sync_wants *gone)
 {
@@ -285,76 +395,72 @@ static int write_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp
 		if (!W->v[i].keep && W->v[i].act == XP_SYNC_WRITE)
 			n_write++;
 	bool each = n_write <= FSYNC_EACH_MAX;
+	size_t chunk = chunk_size();
+	struct job *v = calloc(chunk, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
 	int r = 0;
-	size_t staged = 0;
-	for (size_t i = 0; r == 0 && i < W->n; i++) {
-		struct xp__sync_want *w = &W->v[i];
-		if (w->keep || w->act != XP_SYNC_WRITE)
-			continue;
-		int dfd, src = -1;
-		const char *base;
-		if ((r = xp__sync_dir_of(D, w->path, true, &dfd, &base)) < 0) {
-			xp__sync_fail(R, r, NULL, "cannot make the directory of '%s': %s", w->path,
-			     strerror(-r));
-			break;
-		}
-		if (w->src && (r = xp_distro_file_open(R->inv, w->src, &src)) < 0) {
-			xp__sync_fail(R, r, "run xenprov sync again (a distro changed meanwhile?)",
-			     "cannot open the distro store's file %s for '%s': %s", w->src, w->path,
-			     strerror(-r));
-			break;
-		}
-		if (src >= 0) { /* the store opens it O_NONBLOCK (never a FIFO); read it plainly */
-			int fl = fcntl(src, F_GETFL);
-			if (fl >= 0)
-				(void)fcntl(src, F_SETFL, fl & ~O_NONBLOCK);
-		}
-		r = xp__sync_stage(dfd, base, w->data.s, w->data.len, src, 0644, each);
-		if (src >= 0)
-			close(src);
-		if (r < 0)
-			xp__sync_fail(R, r, NULL, "cannot write '%s': %s", w->path, strerror(-r));
-		else
-			staged = i + 1;
-	}
-	/* durable before any gets its name: a crash leaves the old files or the new */
-	if (r == 0 && n_write && !each && syncfs(xp__sync_dirs_root(D)) < 0)
-		r = xp__sync_fail(R, -errno, NULL, "cannot sync the TFTP root's filesystem: %s",
-			 strerror(errno));
-	if (r < 0) {
-		for (size_t i = 0; i < staged; i++) {
+	size_t i = 0;
+	while (r == 0 && i < W->n) {
+		/* the chunk's directories and sources, in this thread (they change D) */
+		size_t n = 0;
+		for (; r == 0 && i < W->n && n < chunk; i++) {
 			struct xp__sync_want *w = &W->v[i];
-			int dfd;
-			const char *base;
-			if (!w->keep && w->act == XP_SYNC_WRITE &&
-			    xp__sync_dir_of(D, w->path, false, &dfd, &base) == 0)
-				xp__sync_unstage(dfd, base);
+			if (w->keep || w->act != XP_SYNC_WRITE)
+				continue;
+			struct job *j = &v[n];
+			*j = (struct job){.want = i, .unnamed = -1, .src = -1};
+			if ((r = xp__sync_dir_of(D, w->path, true, &j->dirfd, &j->base)) < 0)
+				xp__sync_fail(R, r, NULL, "cannot make the directory of '%s': %s",
+					      w->path, strerror(-r));
+			else if ((r = source(R, w, &j->src)) == 0)
+				n++;
 		}
-		return r;
+		struct pass p = {.D = D, .W = W, .v = v, .stage = true, .each = each};
+		if (r == 0)
+			run_passes(&p, n);
+		for (size_t k = 0; k < n; k++) {
+			if (v[k].src >= 0)
+				close(v[k].src);
+			if (v[k].r < 0 && r == 0)
+				r = xp__sync_fail(R, v[k].r, NULL, "cannot write '%s': %s",
+						  W->v[v[k].want].path, strerror(-v[k].r));
+		}
+		/* durable before any gets its name: a crash leaves the old files or the new */
+		if (r == 0 && n && !each && syncfs(xp__sync_dirs_root(D)) < 0)
+			r = xp__sync_fail(R, -errno, NULL, "cannot sync the TFTP root's filesystem: %s",
+					  strerror(errno));
+		if (r < 0) { /* staged, not named: dropped */
+			for (size_t k = 0; k < n; k++)
+				if (v[k].r == 0)
+					xp__sync_unstage(v[k].dirfd, v[k].base, v[k].unnamed);
+			break;
+		}
+		p.stage = false;
+		run_passes(&p, n);
+		for (size_t k = 0; k < n; k++) {
+			if (v[k].r == 0)
+				xp__sync_dirs_mark(D, v[k].dirfd);
+			else if (r == 0)
+				r = xp__sync_fail(R, v[k].r, NULL, "cannot put '%s' in place: %s",
+						  W->v[v[k].want].path, strerror(-v[k].r));
+		}
 	}
-	for (size_t i = 0; r == 0 && i < W->n; i++) {
-		struct xp__sync_want *w = &W->v[i];
+	free(v);
+	for (size_t g = 0; r == 0 && g < gone->n; g++) {
+		struct xp__sync_want *w = &gone->v[g];
 		int dfd;
 		const char *base;
-		if (w->keep || w->act != XP_SYNC_WRITE)
+		if (w->keep)
 			continue;
 		if ((r = xp__sync_dir_of(D, w->path, false, &dfd, &base)) < 0 ||
-		    (r = xp__sync_install(D, dfd, base)) < 0)
-			xp__sync_fail(R, r, NULL, "cannot put '%s' in place: %s", w->path, strerror(-r));
-	}
-	for (size_t i = 0; r == 0 && i < gone->n; i++) {
-		struct xp__sync_want *g = &gone->v[i];
-		int dfd;
-		const char *base;
-		if (g->keep)
-			continue;
-		if ((r = xp__sync_dir_of(D, g->path, false, &dfd, &base)) < 0 ||
 		    (r = xp__sync_unlink(D, dfd, base)) < 0)
-			xp__sync_fail(R, r, NULL, "cannot remove '%s': %s", g->path, strerror(-r));
+			xp__sync_fail(R, r, NULL, "cannot remove '%s': %s", w->path, strerror(-r));
 	}
 	int s = xp__sync_dirs_sync(D);
 	if (r == 0 && s < 0)
-		r = xp__sync_fail(R, s, NULL, "cannot sync the TFTP root's directories: %s", strerror(-s));
+		r = xp__sync_fail(R, s, NULL, "cannot sync the TFTP root's directories: %s",
+				  strerror(-s));
 	return r;
 }
 
