@@ -38,13 +38,13 @@ int xp_sync_changed_since(struct xp_inv *inv, int64_t seq, char ***names, size_t
 
 /* A target as recorded. */
 struct xp_sync_target_rec {
-	int64_t id;    /* 0: not recorded yet (xp_sync_record makes the row) */
-	char *kind;    /* "tftp", "dnsmasq", "isc-dhcpd", "kea" */
-	char *path;    /* the TFTP root or the include file (absolute) */
-	char *path2;   /* kea: the client classes file, or NULL */
-	char *subnet;  /* "A.B.C.D/N" the DHCP files were limited to, or NULL */
-	char *options; /* a digest of what else decides the files' bytes, or NULL */
-	int64_t seq;   /* the clock's count it was last synced at (0: never) */
+	int64_t id;	/* 0: not recorded yet (xp_sync_record makes the row) */
+	char *kind;	/* "tftp", "dnsmasq", "isc-dhcpd", "kea" */
+	char *path;	/* the TFTP root or the include file (absolute) */
+	char *path2;	/* kea: the client classes file, or NULL */
+	char *subnet;	/* "A.B.C.D/N" the DHCP files were limited to, or NULL */
+	char *options;	/* a digest of what else decides the files' bytes, or NULL */
+	int64_t seq;	/* the clock's count it was last synced at (0: never) */
 	int64_t synced; /* unix time of that sync, 0 never */
 };
 void xp_sync_target_rec_release(struct xp_sync_target_rec *t);
@@ -58,10 +58,10 @@ int xp_sync_target_remove(struct xp_inv *inv, const char *kind, const char *path
 
 /* A file a target holds. */
 struct xp_sync_file_rec {
-	char *path;	  /* relative to the TFTP root, or the include file's own path */
-	char *owner;	  /* the system it is for, or "" (menus, distro files, includes) */
-	char sha256[65];  /* of its bytes as written */
-	char *stamp;	  /* include files: "size:mtime_ns:inode" after writing, else NULL */
+	char *path;	 /* relative to the TFTP root, or the include file's own path */
+	char *owner;	 /* the system it is for, or "" (menus, distro files, includes) */
+	char sha256[65]; /* of its bytes as written */
+	char *stamp;	 /* include files: "size:mtime_ns:inode" after writing, else NULL */
 };
 void xp_sync_file_rec_release(struct xp_sync_file_rec *f);
 void xp_sync_files_free(struct xp_sync_file_rec *v, size_t n);

@@ -95,16 +95,16 @@ enum xp_sync_check {
 };
 
 struct xp_sync_result {
-	int status;	       /* 0, or -errno: this target failed (why: in the diags) */
-	bool up_to_date;       /* nothing changed since its last sync: nothing rendered */
-	bool rendered_all;     /* everything rendered (first sync, a change not one
-				* system's, other options, full) */
-	size_t systems;	       /* systems rendered */
+	int status;	   /* 0, or -errno: this target failed (why: in the diags) */
+	bool up_to_date;   /* nothing changed since its last sync: nothing rendered */
+	bool rendered_all; /* everything rendered (first sync, a change not one
+			    * system's, other options, full) */
+	size_t systems;	   /* systems rendered */
 	size_t written, removed, unchanged, adopted, conflicts;
-	size_t left_out;       /* DHCP: systems not in the file (outside the subnet, or a
-				* MAC or address that does not read) */
+	size_t left_out; /* DHCP: systems not in the file (outside the subnet, or a
+			  * MAC or address that does not read) */
 	enum xp_sync_check check;
-	const char *checker;   /* the checker's command name (static), or NULL */
+	const char *checker; /* the checker's command name (static), or NULL */
 };
 
 /* Syncs the n targets in turn, each under a lock of its directory (a concurrent sync

@@ -73,8 +73,8 @@ static void more_descriptors(void)
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
-	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 + 256 ? 65536 + 256
-										 : rl.rlim_max;
+	rlim_t want =
+	    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 + 256 ? 65536 + 256 : rl.rlim_max;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
 		rl.rlim_cur = want;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
@@ -106,25 +106,27 @@ struct out {
 	json_t *files; /* per target, with --json */
 };
 
-static const char *const action_names[] = {
-    [XP_SYNC_WRITE] = "write", [XP_SYNC_REMOVE] = "remove", [XP_SYNC_ADOPT] = "adopt",
-    [XP_SYNC_CONFLICT] = "conflict"};
+static const char *const action_names[] = {[XP_SYNC_WRITE] = "write",
+					   [XP_SYNC_REMOVE] = "remove",
+					   [XP_SYNC_ADOPT] = "adopt",
+					   [XP_SYNC_CONFLICT] = "conflict"};
 
 static void on_event(void *ctx, const struct xp_sync_event *e)
 {
 	struct out *o = ctx;
 	if (o->json) {
 		json_array_append_new(o->files, json_pack("{s:s, s:s}", "path", e->path, "action",
-							   action_names[e->action]));
+							  action_names[e->action]));
 		return;
 	}
 	if (o->verbose || (o->dry_run && !o->quiet))
 		printf("  %-8s %s\n", action_names[e->action], e->path);
 }
 
-static const char *const check_names[] = {
-    [XP_SYNC_CHECK_NONE] = "none", [XP_SYNC_CHECK_PASSED] = "passed",
-    [XP_SYNC_CHECK_MISSING] = "missing", [XP_SYNC_CHECK_REFUSED] = "refused"};
+static const char *const check_names[] = {[XP_SYNC_CHECK_NONE] = "none",
+					  [XP_SYNC_CHECK_PASSED] = "passed",
+					  [XP_SYNC_CHECK_MISSING] = "missing",
+					  [XP_SYNC_CHECK_REFUSED] = "refused"};
 
 static void print_result(const struct xp_sync_target *t, const struct xp_sync_result *r,
 			 const struct out *o)
@@ -212,12 +214,24 @@ static int list_targets(struct xp_inv *inv, bool json)
 	if (a)
 		return cli_print_json(a);
 	if (!n)
-		printf("no targets: name one (xenprov sync --tftp-root DIR, --dnsmasq FILE, ...)\n");
+		printf(
+		    "no targets: name one (xenprov sync --tftp-root DIR, --dnsmasq FILE, ...)\n");
 	return cli_flush();
 }
 
-enum { O_TFTP = 256, O_DNSMASQ, O_ISC, O_KEA, O_KEA_CLASSES, O_SUBNET, O_FULL, O_FORCE,
-       O_REQUIRE, O_LIST, O_FORGET };
+enum {
+	O_TFTP = 256,
+	O_DNSMASQ,
+	O_ISC,
+	O_KEA,
+	O_KEA_CLASSES,
+	O_SUBNET,
+	O_FULL,
+	O_FORCE,
+	O_REQUIRE,
+	O_LIST,
+	O_FORGET
+};
 
 static int run_sync(int argc, char **argv)
 {
@@ -253,8 +267,9 @@ static int run_sync(int argc, char **argv)
 		case O_KEA:
 		case O_KEA_CLASSES:
 			if (arg[c - O_TFTP])
-				return cli_usage_error("sync", "%s given twice: one file each "
-							       "(run sync again for another)",
+				return cli_usage_error("sync",
+						       "%s given twice: one file each "
+						       "(run sync again for another)",
 						       argv[optind - 2]);
 			arg[c - O_TFTP] = optarg;
 			break;
@@ -306,8 +321,8 @@ static int run_sync(int argc, char **argv)
 	struct xp_sync_target t[4];
 	char *paths[5] = {NULL};
 	size_t n = 0;
-	static const enum xp_sync_kind kinds[4] = {XP_SYNC_TFTP, XP_SYNC_DNSMASQ,
-						   XP_SYNC_ISC_DHCPD, XP_SYNC_KEA};
+	static const enum xp_sync_kind kinds[4] = {XP_SYNC_TFTP, XP_SYNC_DNSMASQ, XP_SYNC_ISC_DHCPD,
+						   XP_SYNC_KEA};
 	for (int i = 0; i < 5; i++) {
 		if (!arg[i])
 			continue;
@@ -394,16 +409,16 @@ static int run_sync(int argc, char **argv)
 				if (r < 0)
 					rc = XP_EXIT_FAIL;
 				if (all)
-					json_array_append_new(all, result_json(&tv[i], &res[i],
-									       o.files));
+					json_array_append_new(
+					    all, result_json(&tv[i], &res[i], o.files));
 				else if (!co.quiet || r < 0)
 					print_result(&tv[i], &res[i], &o);
 				json_decref(o.files);
 			}
 			if (all) {
-				json_t *doc = json_pack("{s:b, s:o, s:o}", "dry_run", so.dry_run,
-							"targets", all, "messages",
-							cli_diags_json(&d));
+				json_t *doc =
+				    json_pack("{s:b, s:o, s:o}", "dry_run", so.dry_run, "targets",
+					      all, "messages", cli_diags_json(&d));
 				if (cli_print_json(doc) && rc == 0)
 					rc = XP_EXIT_FAIL;
 			} else {

@@ -30,8 +30,8 @@
 static const struct xp__sync_boot boot = {
     .next_server = "10.0.0.1", .bios = "pxelinux.0", .efi64 = "ipxe.efi"};
 
-static struct xp_system sys(const char *name, const char *mac, const char *ip,
-			    const char *hostname, bool netboot)
+static struct xp_system sys(const char *name, const char *mac, const char *ip, const char *hostname,
+			    bool netboot)
 {
 	return (struct xp_system){.name = (char *)name,
 				  .mac = (char *)mac,
@@ -67,7 +67,7 @@ static void test_host_from(void **st)
 		assert_int_equal(xp__sync_host_from(&s, &h, &d), 1);
 	}
 	static const char *const bad_ip[] = {"10.0.0.300", "10.0.0.05", "10.0.0", " 10.0.0.5",
-					     "10.0.0.5 ", "::1", "ten"};
+					     "10.0.0.5 ",  "::1",	"ten"};
 	for (size_t i = 0; i < N(bad_ip); i++) {
 		s = sys("x", "52:54:00:00:00:01", bad_ip[i], NULL, true);
 		assert_int_equal(xp__sync_host_from(&s, &h, &d), 1);
@@ -84,15 +84,18 @@ static void test_host_from(void **st)
 static void two_hosts(struct xp__sync_host h[2])
 {
 	memset(h, 0, 2 * sizeof(*h));
-	h[0] = (struct xp__sync_host){.name = "alpha", .mac = "52:54:00:aa:00:01",
-				      .ip = "10.0.0.50", .hostname = "alpha", .netboot = true};
-	h[1] = (struct xp__sync_host){.name = "beta.lab", .mac = "52:54:00:aa:00:02",
-				      .hostname = "beta.example.org"};
+	h[0] = (struct xp__sync_host){.name = "alpha",
+				      .mac = "52:54:00:aa:00:01",
+				      .ip = "10.0.0.50",
+				      .hostname = "alpha",
+				      .netboot = true};
+	h[1] = (struct xp__sync_host){
+	    .name = "beta.lab", .mac = "52:54:00:aa:00:02", .hostname = "beta.example.org"};
 }
 
 #define HEADER                                                                                     \
-	"# Written by xenprov sync (xenprov-sync(1)): host reservations and PXE boot files\n"     \
-	"# of the inventory's systems. Each sync replaces this file whole: do not edit it;\n"     \
+	"# Written by xenprov sync (xenprov-sync(1)): host reservations and PXE boot files\n"      \
+	"# of the inventory's systems. Each sync replaces this file whole: do not edit it;\n"      \
 	"# change the inventory and run xenprov sync.\n"
 
 static void test_dnsmasq(void **st)
@@ -134,7 +137,8 @@ static void test_dnsmasq(void **st)
 	xp_buf_release(&out);
 	struct xp__sync_boot none = {.bios = "pxelinux.0", .efi64 = "ipxe.efi"};
 	assert_int_equal(xp__sync_dnsmasq(&h[1], 1, &none, &out, &d), 0);
-	assert_string_equal(xp_buf_str(&out), HEADER "dhcp-host=52:54:00:aa:00:02,beta.example.org\n");
+	assert_string_equal(xp_buf_str(&out),
+			    HEADER "dhcp-host=52:54:00:aa:00:02,beta.example.org\n");
 	xp_buf_release(&out);
 	xp_diags_release(&d);
 }
@@ -146,15 +150,18 @@ static void test_dnsmasq_host_names(void **st)
 	 * or cannot be written at all; each is left out with a warning, the reservation
 	 * stays */
 	static const char *const left_out[] = {
-	    "a b", "a,b", "a#b", "a\"b", "a\nb", "", "45m", "3600", "2h", "10.0.0.9",
-	    "10.1",  "infinite", "ignore", "tag:x", "set:x", "id:x"};
+	    "a b", "a,b",      "a#b",  "a\"b",	   "a\nb",   "",      "45m",   "3600",
+	    "2h",  "10.0.0.9", "10.1", "infinite", "ignore", "tag:x", "set:x", "id:x"};
 	for (size_t i = 0; i < N(left_out); i++) {
-		struct xp__sync_host h = {.name = "s", .mac = "52:54:00:00:00:01", .ip = "10.0.0.9",
+		struct xp__sync_host h = {.name = "s",
+					  .mac = "52:54:00:00:00:01",
+					  .ip = "10.0.0.9",
 					  .hostname = left_out[i]};
 		struct xp_buf out = XP_BUF_INIT;
 		struct xp_diags d = {0};
 		assert_int_equal(xp__sync_dnsmasq(&h, 1, &boot, &out, &d), 0);
-		assert_string_equal(xp_buf_str(&out), HEADER "dhcp-host=52:54:00:00:00:01,10.0.0.9\n");
+		assert_string_equal(xp_buf_str(&out),
+				    HEADER "dhcp-host=52:54:00:00:00:01,10.0.0.9\n");
 		assert_int_equal(d.n, 1);
 		assert_int_equal(d.v[0].severity, XP_SEV_WARNING);
 		assert_string_equal(d.v[0].code, "hostname");
@@ -164,11 +171,11 @@ static void test_dnsmasq_host_names(void **st)
 	}
 	/* names of these characters are written as they are: what dnsmasq thinks of
 	 * them ("-bad" it refuses) is its checker's to say */
-	static const char *const written[] = {"web_01", "web-01", "-bad", "a.b.c", "x45m",
-					      "45mx", "h2o"};
+	static const char *const written[] = {"web_01", "web-01", "-bad", "a.b.c",
+					      "x45m",	"45mx",	  "h2o"};
 	for (size_t i = 0; i < N(written); i++) {
-		struct xp__sync_host h = {.name = "s", .mac = "52:54:00:00:00:01",
-					  .hostname = written[i]};
+		struct xp__sync_host h = {
+		    .name = "s", .mac = "52:54:00:00:00:01", .hostname = written[i]};
 		struct xp_buf out = XP_BUF_INIT;
 		struct xp_diags d = {0};
 		char want[256];
@@ -223,23 +230,23 @@ static void test_isc(void **st)
 	struct xp_diags d = {0};
 	assert_int_equal(xp__sync_isc(h, 2, &boot, &out, &d), 0);
 	assert_string_equal(
-	    xp_buf_str(&out),
-	    HEADER "group {\n"
-		   "\tnext-server 10.0.0.1;\n"
-		   "\tif exists user-class and option user-class = \"iPXE\" {\n"
-		   "\t\tfilename \"ipxe/01-${netX/mac:hexhyp}\";\n"
-		   "\t} elsif substring (option vendor-class-identifier, 0, 9) = \"PXEClient\" {\n"
-		   "\t\tif not exists pxe-system-type or option pxe-system-type = 00:00 {\n"
-		   "\t\t\tfilename \"pxelinux.0\";\n"
-		   "\t\t} elsif option pxe-system-type = 00:07 or option pxe-system-type = 00:09 {\n"
-		   "\t\t\tfilename \"ipxe.efi\";\n"
-		   "\t\t}\n"
-		   "\t}\n"
-		   "\thost xenprov-alpha { hardware ethernet 52:54:00:aa:00:01; fixed-address "
-		   "10.0.0.50; option host-name \"alpha\"; }\n"
-		   "}\n"
-		   "host xenprov-beta_2elab { hardware ethernet 52:54:00:aa:00:02; option host-name "
-		   "\"beta.example.org\"; }\n");
+	    xp_buf_str(&out), HEADER
+	    "group {\n"
+	    "\tnext-server 10.0.0.1;\n"
+	    "\tif exists user-class and option user-class = \"iPXE\" {\n"
+	    "\t\tfilename \"ipxe/01-${netX/mac:hexhyp}\";\n"
+	    "\t} elsif substring (option vendor-class-identifier, 0, 9) = \"PXEClient\" {\n"
+	    "\t\tif not exists pxe-system-type or option pxe-system-type = 00:00 {\n"
+	    "\t\t\tfilename \"pxelinux.0\";\n"
+	    "\t\t} elsif option pxe-system-type = 00:07 or option pxe-system-type = 00:09 {\n"
+	    "\t\t\tfilename \"ipxe.efi\";\n"
+	    "\t\t}\n"
+	    "\t}\n"
+	    "\thost xenprov-alpha { hardware ethernet 52:54:00:aa:00:01; fixed-address "
+	    "10.0.0.50; option host-name \"alpha\"; }\n"
+	    "}\n"
+	    "host xenprov-beta_2elab { hardware ethernet 52:54:00:aa:00:02; option host-name "
+	    "\"beta.example.org\"; }\n");
 	assert_int_equal(d.n, 0);
 	xp_buf_release(&out);
 	xp_diags_release(&d);
@@ -258,11 +265,11 @@ static void test_isc_escapes(void **st)
 	struct xp_buf out = XP_BUF_INIT;
 	struct xp_diags d = {0};
 	assert_int_equal(xp__sync_isc(h, N(h), &boot, &out, &d), 0);
-	assert_string_equal(xp_buf_str(&out),
-			    HEADER "host xenprov-a_2eb { hardware ethernet 52:54:00:00:00:01; option "
-				   "host-name \"q\\\"uote\\\\d\"; }\n"
-				   "host xenprov-a_5f2eb { hardware ethernet 52:54:00:00:00:02; }\n"
-				   "host xenprov-A-z9 { hardware ethernet 52:54:00:00:00:03; }\n");
+	assert_string_equal(xp_buf_str(&out), HEADER
+			    "host xenprov-a_2eb { hardware ethernet 52:54:00:00:00:01; option "
+			    "host-name \"q\\\"uote\\\\d\"; }\n"
+			    "host xenprov-a_5f2eb { hardware ethernet 52:54:00:00:00:02; }\n"
+			    "host xenprov-A-z9 { hardware ethernet 52:54:00:00:00:03; }\n");
 	/* not printable ASCII: the name is left out, with a warning each */
 	assert_int_equal(d.n, 2);
 	assert_non_null(strstr(d.v[0].msg, "system 'a_2eb'"));
@@ -276,8 +283,11 @@ static void test_kea_hosts(void **st)
 	(void)st;
 	struct xp__sync_host h[3];
 	two_hosts(h);
-	h[2] = (struct xp__sync_host){.name = "gamma", .mac = "52:54:00:aa:00:03",
-				      .ip = "10.0.0.52", .hostname = "bad\xff", .netboot = true};
+	h[2] = (struct xp__sync_host){.name = "gamma",
+				      .mac = "52:54:00:aa:00:03",
+				      .ip = "10.0.0.52",
+				      .hostname = "bad\xff",
+				      .netboot = true};
 	struct xp_buf out = XP_BUF_INIT;
 	struct xp_diags d = {0};
 	assert_int_equal(xp__sync_kea_hosts(h, 3, &out, &d), 0);
@@ -328,8 +338,7 @@ static void test_kea_classes(void **st)
 	assert_string_equal(class_field(a, 0, "name"), "xenprov-netboot");
 	assert_null(class_field(a, 0, "test"));
 	static const char *const names[] = {"xenprov-ipxe", "xenprov-efi64", "xenprov-bios"};
-	static const char *const files[] = {"ipxe/01-${netX/mac:hexhyp}", "ipxe.efi",
-					    "pxelinux.0"};
+	static const char *const files[] = {"ipxe/01-${netX/mac:hexhyp}", "ipxe.efi", "pxelinux.0"};
 	static const char *const tests[] = {
 	    "member('KNOWN') and member('xenprov-netboot') and (option[77].hex == 'iPXE' or "
 	    "substring(option[77].hex,0,5) == 0x0469505845 or option[175].exists)",
@@ -363,7 +372,7 @@ static void test_cidr(void **st)
 	assert_true(xp__sync_cidr_parse("10.1.2.3/32", &net, &mask));
 	assert_int_equal(mask, 0xffffffff);
 	static const char *const bad[] = {"10.0.0.1/24", "10.0.0.0/33", "10.0.0.0", "10.0.0.0/",
-					  "10.0.0.0/2a", "10.0.0/24", "/24", "10.0.0.0/024"};
+					  "10.0.0.0/2a", "10.0.0/24",	"/24",	    "10.0.0.0/024"};
 	for (size_t i = 0; i < N(bad); i++)
 		assert_false(xp__sync_cidr_parse(bad[i], &net, &mask));
 }
@@ -371,10 +380,14 @@ static void test_cidr(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_host_from),	 cmocka_unit_test(test_dnsmasq),
-	    cmocka_unit_test(test_dnsmasq_host_names), cmocka_unit_test(test_boot_file_refused),
-	    cmocka_unit_test(test_isc),		 cmocka_unit_test(test_isc_escapes),
-	    cmocka_unit_test(test_kea_hosts),	 cmocka_unit_test(test_kea_classes),
+	    cmocka_unit_test(test_host_from),
+	    cmocka_unit_test(test_dnsmasq),
+	    cmocka_unit_test(test_dnsmasq_host_names),
+	    cmocka_unit_test(test_boot_file_refused),
+	    cmocka_unit_test(test_isc),
+	    cmocka_unit_test(test_isc_escapes),
+	    cmocka_unit_test(test_kea_hosts),
+	    cmocka_unit_test(test_kea_classes),
 	    cmocka_unit_test(test_cidr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

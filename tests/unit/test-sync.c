@@ -79,8 +79,8 @@ static int sync_setup(void)
 	set("server", "10.0.0.1");
 	set("pool.lan.range", "10.0.0.100-10.0.0.199");
 	set("pool.lan.netmask", "255.255.255.0");
-	struct xp_distro d = {.name = "deb", .kernel = kernel, .initrd = initrd,
-			      .kernel_options = "console=ttyS0"};
+	struct xp_distro d = {
+	    .name = "deb", .kernel = kernel, .initrd = initrd, .kernel_options = "console=ttyS0"};
 	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), 0);
 	struct xp_profile p = {.name = "web"};
 	assert_int_equal(xp_settings_set(&p.set, "distro", "deb"), 0);
@@ -315,7 +315,8 @@ static void test_tftp_incremental(void **st)
 	assert_int_equal(res.removed, 3);
 	assert_int_equal(res.written, 0);
 	assert_int_equal(access(xp_test_path(root, "pxelinux.cfg/01-52-54-00-aa-00-02"), F_OK), -1);
-	assert_int_equal(access(xp_test_path(root, "grub/grub.cfg-01-52-54-00-aa-00-02"), F_OK), -1);
+	assert_int_equal(access(xp_test_path(root, "grub/grub.cfg-01-52-54-00-aa-00-02"), F_OK),
+			 -1);
 	assert_int_equal(access(xp_test_path(root, "ipxe/01-52-54-00-aa-00-02"), F_OK), -1);
 	list(root, &after);
 	assert_int_equal(after.n, N(all_files) - 3);
@@ -335,7 +336,8 @@ static void test_tftp_incremental(void **st)
 	assert_int_equal(res.unchanged, N(all_files) - 3 - 6);
 	list(root, &after);
 	for (size_t i = 0; i < after.n; i++) {
-		bool changed = strstr(after.path[i], "aa-00-01") || strstr(after.path[i], "default") ||
+		bool changed = strstr(after.path[i], "aa-00-01") ||
+			       strstr(after.path[i], "default") ||
 			       !strcmp(after.path[i], "grub/grub.cfg");
 		assert_int_equal(!same_time(after.mtime[i], before.mtime[i]), changed);
 		assert_as_served(after.path[i]);
@@ -455,8 +457,11 @@ static void varied_systems(void)
 {
 	add_system("web.01_x", "52:54:00:bb:00:01", "10.0.0.60", "web", NULL, true, NULL);
 	add_system("db-1", "52:54:00:bb:00:02", NULL, NULL, "deb", true, NULL);
-	struct xp_system s = {.name = "mail", .mac = "52:54:00:bb:00:03", .ip = "10.0.0.62",
-			      .distro = "deb", .hostname = "mx.example.org"};
+	struct xp_system s = {.name = "mail",
+			      .mac = "52:54:00:bb:00:03",
+			      .ip = "10.0.0.62",
+			      .distro = "deb",
+			      .hostname = "mx.example.org"};
 	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
 	/* a host name with quotes (written behind the inventory's back): escaped for dhcpd,
 	 * left out for dnsmasq */
@@ -470,7 +475,8 @@ static void test_includes_checked(void **st)
 	struct xp_sync_target t[3] = {
 	    {.kind = XP_SYNC_DNSMASQ, .path = xp_test_path(dhcp, "dnsmasq.conf")},
 	    {.kind = XP_SYNC_ISC_DHCPD, .path = xp_test_path(dhcp, "dhcpd.conf")},
-	    {.kind = XP_SYNC_KEA, .path = xp_test_path(dhcp, "kea.json"),
+	    {.kind = XP_SYNC_KEA,
+	     .path = xp_test_path(dhcp, "kea.json"),
 	     .path2 = xp_test_path(dhcp, "kea-classes.json")},
 	};
 	struct xp_sync_result res[3];
@@ -624,7 +630,8 @@ static void test_kea_subnet(void **st)
 	assert_int_equal(res.systems, 3);
 	assert_int_equal(res.left_out, 1);
 	assert_int_equal(res.check, XP_SYNC_CHECK_PASSED);
-	assert_non_null(strstr(d.v[0].msg, "1 system left out: its address is outside 10.0.0.0/24"));
+	assert_non_null(
+	    strstr(d.v[0].msg, "1 system left out: its address is outside 10.0.0.0/24"));
 	char *text = xp_test_read(t.path, NULL);
 	xp_test_assert_lacks(text, "10.9.0.5");
 	free(text);

@@ -43,8 +43,8 @@ static void free_name(void *row)
 int xp_sync_changed_since(struct xp_inv *inv, int64_t seq, char ***names, size_t *n)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT system FROM sync_changed WHERE seq > ?1 ORDER BY system",
-				&st);
+	int r = xp__inv_prepare(
+	    inv, "SELECT system FROM sync_changed WHERE seq > ?1 ORDER BY system", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, seq);
@@ -63,7 +63,8 @@ void xp_sync_target_rec_release(struct xp_sync_target_rec *t)
 	memset(t, 0, sizeof(*t));
 }
 
-#define TARGET_COLUMNS "SELECT id, kind, path, path2, subnet, options, seq, synced FROM sync_targets "
+#define TARGET_COLUMNS                                                                             \
+	"SELECT id, kind, path, path2, subnet, options, seq, synced FROM sync_targets "
 
 static int read_target(sqlite3_stmt *st, void *row)
 {
@@ -189,7 +190,8 @@ int xp_sync_files_get(struct xp_inv *inv, int64_t target, char *const *owners, s
 {
 	*v = NULL;
 	*n = 0;
-	static const char cols[] = "SELECT path, owner, sha256, stamp FROM sync_files WHERE target = ?1";
+	static const char cols[] =
+	    "SELECT path, owner, sha256, stamp FROM sync_files WHERE target = ?1";
 	sqlite3_stmt *st;
 	int r;
 	if (!owners) {
@@ -284,10 +286,11 @@ static int put_files(struct xp_inv *inv, int64_t target, const struct xp_sync_fi
 	if (!n)
 		return 0;
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv,
-				"INSERT OR REPLACE INTO sync_files (target, path, owner, sha256, stamp)"
-				" VALUES (?1, ?2, ?3, ?4, ?5)",
-				&st);
+	int r =
+	    xp__inv_prepare(inv,
+			    "INSERT OR REPLACE INTO sync_files (target, path, owner, sha256, stamp)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5)",
+			    &st);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		sqlite3_bind_int64(st, 1, target);
 		sqlite3_bind_text(st, 2, put[i].path, -1, SQLITE_STATIC);
@@ -330,7 +333,8 @@ int xp_sync_record(struct xp_inv *inv, struct xp_sync_target_rec *t,
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	if ((r = put_target(inv, t)) == 0 && (r = remove_files(inv, t->id, removed, n_removed)) == 0)
+	if ((r = put_target(inv, t)) == 0 &&
+	    (r = remove_files(inv, t->id, removed, n_removed)) == 0)
 		r = put_files(inv, t->id, put, n_put);
 	/* the changes every target has seen are no longer needed; with no target, every
 	 * one of them (the first sync of a new target renders everything anyway) */

@@ -64,7 +64,8 @@ void xp__sync_tmpdir_remove(char *dir)
 static bool quotable(const char *path, bool escapes)
 {
 	for (const char *p = path; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || (!escapes && (*p == '"' || *p == '\\')))
+		if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+		    (!escapes && (*p == '"' || *p == '\\')))
 			return false;
 	return true;
 }
@@ -86,12 +87,20 @@ static void keep_lines(enum xp_sync_kind kind, const char *text, const char *wra
 		       struct xp_buf *why)
 {
 	static const char *const drop[] = {
-	    "Internet Systems Consortium", "Copyright ", "All rights reserved",
-	    "For info, please visit",	   "Config file:", "Database file:",
-	    "PID file:",		   "If you think you have received",
-	    "than a configuration issue",  "bugs on either our web page",
-	    "before submitting a bug",	   "process and the information",
-	    "exiting.",			   "dnsmasq: syntax check OK",
+	    "Internet Systems Consortium",
+	    "Copyright ",
+	    "All rights reserved",
+	    "For info, please visit",
+	    "Config file:",
+	    "Database file:",
+	    "PID file:",
+	    "If you think you have received",
+	    "than a configuration issue",
+	    "bugs on either our web page",
+	    "before submitting a bug",
+	    "process and the information",
+	    "exiting.",
+	    "dnsmasq: syntax check OK",
 	};
 	bool kea_final = kind == XP_SYNC_KEA && strstr(text, "Error encountered");
 	const char *s = text;
@@ -163,12 +172,12 @@ static void quote_line(const char *file, struct xp_buf *why)
 	fclose(f);
 }
 
-int xp__sync_check(enum xp_sync_kind kind, const char *file, const char *file2,
-		   const char *subnet, const char **checker, struct xp_buf *why)
+int xp__sync_check(enum xp_sync_kind kind, const char *file, const char *file2, const char *subnet,
+		   const char **checker, struct xp_buf *why)
 {
-	static const char *const names[] = {
-	    [XP_SYNC_DNSMASQ] = "dnsmasq", [XP_SYNC_ISC_DHCPD] = "dhcpd",
-	    [XP_SYNC_KEA] = "kea-dhcp4"};
+	static const char *const names[] = {[XP_SYNC_DNSMASQ] = "dnsmasq",
+					    [XP_SYNC_ISC_DHCPD] = "dhcpd",
+					    [XP_SYNC_KEA] = "kea-dhcp4"};
 	if (kind == XP_SYNC_TFTP)
 		return -EINVAL;
 	*checker = names[kind];
@@ -254,8 +263,8 @@ int xp__sync_check(enum xp_sync_kind kind, const char *file, const char *file2,
 			r = st;
 		} else if (st != 0) {
 			r = -EINVAL;
-			keep_lines(kind, xp_buf_str(&out), kind == XP_SYNC_ISC_DHCPD ? wrapper : NULL,
-				   why);
+			keep_lines(kind, xp_buf_str(&out),
+				   kind == XP_SYNC_ISC_DHCPD ? wrapper : NULL, why);
 			quote_line(file, why);
 			if (file2)
 				quote_line(file2, why);

@@ -33,9 +33,9 @@
 #include "util/ctype.h"
 
 static const char HEADER[] =
-	"# Written by xenprov sync (xenprov-sync(1)): host reservations and PXE boot files\n"
-	"# of the inventory's systems. Each sync replaces this file whole: do not edit it;\n"
-	"# change the inventory and run xenprov sync.\n";
+    "# Written by xenprov sync (xenprov-sync(1)): host reservations and PXE boot files\n"
+    "# of the inventory's systems. Each sync replaces this file whole: do not edit it;\n"
+    "# change the inventory and run xenprov sync.\n";
 
 bool xp__sync_cidr_parse(const char *s, uint32_t *net, uint32_t *mask)
 {
@@ -247,8 +247,7 @@ static int isc_host(struct xp_buf *out, const struct xp__sync_host *h, const cha
 		xp_buf_adds(out, " option host-name ");
 		isc_string(out, h->hostname);
 		xp_buf_addc(out, ';');
-	} else if (h->hostname &&
-		   host_name_left_out(d, h, "it is not printable ASCII") < 0) {
+	} else if (h->hostname && host_name_left_out(d, h, "it is not printable ASCII") < 0) {
 		return -ENOMEM;
 	}
 	xp_buf_adds(out, " }\n");
@@ -336,7 +335,8 @@ int xp__sync_kea_hosts(const struct xp__sync_host *h, size_t n, struct xp_buf *o
 				r = set(o, "hostname", hn);
 			} else {
 				json_decref(hn);
-				r = host_name_left_out(d, &h[i], hn ? "it is empty" : "it is not UTF-8");
+				r = host_name_left_out(d, &h[i],
+						       hn ? "it is empty" : "it is not UTF-8");
 			}
 		}
 		if (r == 0 && h[i].netboot)

@@ -57,9 +57,10 @@ static int kea_subnet(struct xp__sync_run *R, char **out)
 			*out = NULL;
 		r = *out ? 0 : -ENOMEM;
 	} else if (r == 0 || r == -EINVAL) {
-		r = xp__sync_fail(R, -EINVAL, "give the subnet the reservations are for: --subnet A.B.C.D/N",
-			 "Kea's reservations belong to one subnet, and the settings have %s",
-			 r == 0 && np ? "several pools" : "no usable pool");
+		r = xp__sync_fail(
+		    R, -EINVAL, "give the subnet the reservations are for: --subnet A.B.C.D/N",
+		    "Kea's reservations belong to one subnet, and the settings have %s",
+		    r == 0 && np ? "several pools" : "no usable pool");
 	}
 	xp_server_pools_free(pv, np);
 	return r;
@@ -71,7 +72,8 @@ static int kea_subnet(struct xp__sync_run *R, char **out)
 static void stamp_of(const struct stat *st, char out[96])
 {
 	snprintf(out, 96, "%lld:%lld.%09ld:%llu", (long long)st->st_size,
-		 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (unsigned long long)st->st_ino);
+		 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+		 (unsigned long long)st->st_ino);
 }
 
 /* The hosts of the systems in the target's subnet; res->left_out counts the rest. */
@@ -80,8 +82,9 @@ static int hosts(struct xp__sync_run *R, const char *subnet, struct xp_system *s
 {
 	uint32_t net = 0, mask = 0;
 	if (subnet && !xp__sync_cidr_parse(subnet, &net, &mask))
-		return xp__sync_fail(R, -EINVAL, "A.B.C.D/N with no host bits set, e.g. 10.0.0.0/24",
-			    "'%s' is not a subnet", subnet);
+		return xp__sync_fail(R, -EINVAL,
+				     "A.B.C.D/N with no host bits set, e.g. 10.0.0.0/24",
+				     "'%s' is not a subnet", subnet);
 	struct xp__sync_host *h = calloc(n ? n : 1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -105,9 +108,10 @@ static int hosts(struct xp__sync_run *R, const char *subnet, struct xp_system *s
 		k++;
 	}
 	R->res->left_out += outside;
-	if (outside && xp__sync_warn(R, NULL, "%zu system%s left out: %s address%s outside %s", outside,
-			    outside == 1 ? "" : "s", outside == 1 ? "its" : "their",
-			    outside == 1 ? " is" : "es are", subnet) < 0) {
+	if (outside &&
+	    xp__sync_warn(R, NULL, "%zu system%s left out: %s address%s outside %s", outside,
+			  outside == 1 ? "" : "s", outside == 1 ? "its" : "their",
+			  outside == 1 ? " is" : "es are", subnet) < 0) {
 		free(h);
 		return -ENOMEM;
 	}
@@ -124,7 +128,7 @@ static int render_dhcp(struct xp__sync_run *R, const char *subnet, struct xp__sy
 	int r = xp_system_all(R->inv, &sys, &n);
 	if (r < 0)
 		return xp__sync_fail(R, r, NULL, "cannot read the systems: %s",
-			    xp_inv_reason(R->inv, r, (char[256]){0}, 256));
+				     xp_inv_reason(R->inv, r, (char[256]){0}, 256));
 	struct xp__sync_host *h = NULL;
 	size_t nh = 0;
 	struct xp__sync_boot b;
@@ -135,11 +139,12 @@ static int render_dhcp(struct xp__sync_run *R, const char *subnet, struct xp__sy
 		for (size_t i = 0; i < nh; i++)
 			netboot |= h[i].netboot;
 		if (netboot && !b.next_server[0])
-			r = xp__sync_fail(R, -EINVAL,
-				 "xenprov settings set next-server ADDR (the TFTP server), or "
-				 "server ADDR",
-				 "netbooting systems need a TFTP server to be named, and neither "
-				 "next-server nor server is set");
+			r = xp__sync_fail(
+			    R, -EINVAL,
+			    "xenprov settings set next-server ADDR (the TFTP server), or "
+			    "server ADDR",
+			    "netbooting systems need a TFTP server to be named, and neither "
+			    "next-server nor server is set");
 	}
 	struct xp__sync_want *w = r == 0 ? xp__sync_want_add(W, "") : NULL;
 	if (r == 0 && !w)
@@ -163,9 +168,10 @@ static int render_dhcp(struct xp__sync_run *R, const char *subnet, struct xp__sy
 		r = xp__sync_want_digest(w);
 	if (r == 0 && R->t->kind == XP_SYNC_KEA && R->t->path2) {
 		if (!b.next_server[0])
-			r = xp__sync_fail(R, -EINVAL, "xenprov settings set next-server ADDR",
-				 "Kea's boot file classes need a TFTP server to be named, and "
-				 "neither next-server nor server is set");
+			r = xp__sync_fail(
+			    R, -EINVAL, "xenprov settings set next-server ADDR",
+			    "Kea's boot file classes need a TFTP server to be named, and "
+			    "neither next-server nor server is set");
 		else if (!(w = xp__sync_want_add(W, "")) || !(w->path = strdup(R->t->path2)))
 			r = -ENOMEM;
 		else if ((r = xp__sync_kea_classes(&b, &w->data, R->d)) == 0)
@@ -194,7 +200,7 @@ static bool stamps_hold(const struct xp_sync_file_rec *old, size_t n_old)
 }
 
 static const struct xp_sync_file_rec *old_of(const struct xp_sync_file_rec *old, size_t n,
-					      const char *path)
+					     const char *path)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(old[i].path, path) == 0)
@@ -204,8 +210,8 @@ static const struct xp_sync_file_rec *old_of(const struct xp_sync_file_rec *old,
 
 /* Decides each include file: kept (the recorded bytes, untouched on disk), written,
  * adopted (already there) or a conflict (a file sync did not write). */
-static int decide_includes(struct xp__sync_run *R, struct xp__sync_wants *W, const struct xp_sync_file_rec *old,
-			   size_t n_old)
+static int decide_includes(struct xp__sync_run *R, struct xp__sync_wants *W,
+			   const struct xp_sync_file_rec *old, size_t n_old)
 {
 	for (size_t i = 0; i < W->n; i++) {
 		struct xp__sync_want *w = &W->v[i];
@@ -218,8 +224,9 @@ static int decide_includes(struct xp__sync_run *R, struct xp__sync_wants *W, con
 			*slash = '/';
 		}
 		if (dfd < 0)
-			return xp__sync_fail(R, -ENOENT, NULL, "cannot open the directory of '%s': %s",
-				    w->path, strerror(slash ? errno : ENOENT));
+			return xp__sync_fail(R, -ENOENT, NULL,
+					     "cannot open the directory of '%s': %s", w->path,
+					     strerror(slash ? errno : ENOENT));
 		struct stat st;
 		int same = xp__sync_same(dfd, slash + 1, w->sha, &st);
 		char stamp[96];
@@ -228,7 +235,8 @@ static int decide_includes(struct xp__sync_run *R, struct xp__sync_wants *W, con
 		if (same == -ENOENT) {
 			w->act = XP_SYNC_WRITE;
 		} else if (same < 0 && same != -EISDIR) {
-			return xp__sync_fail(R, same, NULL, "cannot read '%s': %s", w->path, strerror(-same));
+			return xp__sync_fail(R, same, NULL, "cannot read '%s': %s", w->path,
+					     strerror(-same));
 		} else if (o && o->stamp && same >= 0 && strcmp(o->stamp, stamp) == 0) {
 			/* ours, as we left it */
 			w->keep = same == 1;
@@ -236,8 +244,9 @@ static int decide_includes(struct xp__sync_run *R, struct xp__sync_wants *W, con
 		} else if (same == 1) {
 			w->act = XP_SYNC_ADOPT;
 		} else if (o && same == 0) {
-			if (xp__sync_warn(R, NULL, "'%s' was changed since xenprov sync wrote it: replaced",
-				 w->path) < 0)
+			if (xp__sync_warn(R, NULL,
+					  "'%s' was changed since xenprov sync wrote it: replaced",
+					  w->path) < 0)
 				return -ENOMEM;
 			w->act = XP_SYNC_WRITE;
 		} else {
@@ -248,7 +257,6 @@ static int decide_includes(struct xp__sync_run *R, struct xp__sync_wants *W, con
 	}
 	return 0;
 }
-
 
 /* Writes the include files decided, after the server's checker took them. */
 static int write_includes(struct xp__sync_run *R, struct xp__sync_wants *W, const char *subnet,
@@ -271,11 +279,12 @@ static int write_includes(struct xp__sync_run *R, struct xp__sync_wants *W, cons
 	if (n_conflict) {
 		for (size_t i = 0; i < W->n; i++)
 			if (W->v[i].act == XP_SYNC_CONFLICT && !W->v[i].keep)
-				xp__sync_fail(R, -EEXIST,
-				     "name a file of its own (the site's main config includes it), "
-				     "or --force to replace this one",
-				     "'%s' exists and was not written by xenprov sync: not replaced",
-				     W->v[i].path);
+				xp__sync_fail(
+				    R, -EEXIST,
+				    "name a file of its own (the site's main config includes it), "
+				    "or --force to replace this one",
+				    "'%s' exists and was not written by xenprov sync: not replaced",
+				    W->v[i].path);
 		return -EEXIST;
 	}
 	/* candidates: beside the files (renamed into place once checked), or for a dry
@@ -283,7 +292,8 @@ static int write_includes(struct xp__sync_run *R, struct xp__sync_wants *W, cons
 	char *tmpdir = NULL;
 	int r = 0;
 	if (R->o->dry_run && (r = xp__sync_tmpdir(&tmpdir)) < 0)
-		return xp__sync_fail(R, r, NULL, "cannot make a temporary directory: %s", strerror(-r));
+		return xp__sync_fail(R, r, NULL, "cannot make a temporary directory: %s",
+				     strerror(-r));
 	char *cand[2] = {NULL, NULL};
 	struct xp__sync_dirs *dirs[2] = {NULL, NULL};
 	const char *bases[2] = {NULL, NULL};
@@ -321,12 +331,13 @@ static int write_includes(struct xp__sync_run *R, struct xp__sync_wants *W, cons
 				  ? old_st.st_mode & 07777
 				  : 0644;
 		int unnamed; /* never: a candidate is read by its path */
-		if ((r = xp__sync_stage(dirs[i], dfd[i], bases[i], w->data.s, w->data.len, -1, mode, false,
-					true, &unnamed)) == 0)
+		if ((r = xp__sync_stage(dirs[i], dfd[i], bases[i], w->data.s, w->data.len, -1, mode,
+					false, true, &unnamed)) == 0)
 			r = xp__sync_tmp_path(w->path, &cand[i]);
 	}
 	if (r < 0) {
-		xp__sync_fail(R, r, NULL, "cannot write a candidate of '%s': %s", R->t->path, strerror(-r));
+		xp__sync_fail(R, r, NULL, "cannot write a candidate of '%s': %s", R->t->path,
+			      strerror(-r));
 		goto out;
 	}
 	if (n_write) {
@@ -340,20 +351,23 @@ static int write_includes(struct xp__sync_run *R, struct xp__sync_wants *W, cons
 		} else if (c == -ENOENT) {
 			R->res->check = XP_SYNC_CHECK_MISSING;
 			if (R->o->require_check)
-				r = xp__sync_fail(R, -ENOENT,
-					 "install it, or sync without --require-check",
-					 "%s is not installed: the file cannot be checked, and "
-					 "--require-check refuses to write it unchecked",
-					 checker);
-			else if (xp__sync_warn(R, "install it to have every file checked before it is "
-					 "written",
-				      "%s is not installed: written unchecked", checker) < 0)
+				r = xp__sync_fail(
+				    R, -ENOENT, "install it, or sync without --require-check",
+				    "%s is not installed: the file cannot be checked, and "
+				    "--require-check refuses to write it unchecked",
+				    checker);
+			else if (xp__sync_warn(R,
+					       "install it to have every file checked before it is "
+					       "written",
+					       "%s is not installed: written unchecked",
+					       checker) < 0)
 				r = -ENOMEM;
 		} else if (c == -EINVAL) {
 			R->res->check = XP_SYNC_CHECK_REFUSED;
-			r = xp__sync_fail(R, -EINVAL, "the file in place is the one of the last good sync",
-				 "%s refused the new file, which was not written:\n%s", checker,
-				 xp_buf_str(&why));
+			r = xp__sync_fail(R, -EINVAL,
+					  "the file in place is the one of the last good sync",
+					  "%s refused the new file, which was not written:\n%s",
+					  checker, xp_buf_str(&why));
 		} else {
 			r = xp__sync_fail(R, c, NULL, "cannot run %s: %s", checker, strerror(-c));
 		}
@@ -382,21 +396,21 @@ static int write_includes(struct xp__sync_run *R, struct xp__sync_wants *W, cons
 		if (r == 0 && stat(w->path, &st) < 0)
 			r = -errno;
 		if (r < 0) {
-			xp__sync_fail(R, r, NULL, "cannot put '%s' in place: %s", w->path, strerror(-r));
+			xp__sync_fail(R, r, NULL, "cannot put '%s' in place: %s", w->path,
+				      strerror(-r));
 			break;
 		}
 		stamp_of(&st, stamp);
-		put[n_put] = (struct xp_sync_file_rec){.path = w->path, .owner = "", .stamp = stamp};
+		put[n_put] =
+		    (struct xp_sync_file_rec){.path = w->path, .owner = "", .stamp = stamp};
 		memcpy(put[n_put].sha256, w->sha, 65);
 		/* the stamp must outlive the loop */
 		if (!(put[n_put].stamp = strdup(stamp)))
 			r = -ENOMEM;
 		n_put++;
 	}
-	if (r == 0) {
-		/* the files kept get their stamps again (unchanged) */
+	if (r == 0) /* a file kept keeps its record */
 		r = xp__sync_record(R, put, n_put, NULL, 0, R->t->subnet, options);
-	}
 	for (size_t i = 0; i < n_put; i++)
 		free(put[i].stamp);
 out:

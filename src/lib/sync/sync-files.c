@@ -26,8 +26,8 @@
 #define TMP_SUFFIX ".xenprov-sync"
 
 struct dir {
-	char *rel; /* "" the root itself */
-	int fd;	   /* -1: found missing */
+	char *rel;  /* "" the root itself */
+	int fd;	    /* -1: found missing */
 	bool dirty; /* an entry was made, renamed or removed: fsync it */
 };
 

@@ -22,11 +22,11 @@
 
 /* One host reservation, as the writers take it. */
 struct xp__sync_host {
-	const char *name;		/* the system's name (borrowed) */
-	char mac[XP_MAC_STRLEN + 1];	/* canonical: lower case, ':' */
-	char ip[16];			/* dotted quad, "" for none (a dynamic address) */
-	const char *hostname;		/* the host name to hand out (borrowed), or NULL */
-	bool netboot;			/* false: no boot file */
+	const char *name;	     /* the system's name (borrowed) */
+	char mac[XP_MAC_STRLEN + 1]; /* canonical: lower case, ':' */
+	char ip[16];		     /* dotted quad, "" for none (a dynamic address) */
+	const char *hostname;	     /* the host name to hand out (borrowed), or NULL */
+	bool netboot;		     /* false: no boot file */
 };
 
 /* The boot files netboot hosts get, as `xenprov serve` decides them (proto/dhcp-server.c
@@ -88,8 +88,8 @@ bool xp__sync_cidr_parse(const char *s, uint32_t *net, uint32_t *mask);
  * 0: passed. -ENOENT: the checker is not installed (its name in *checker). -EINVAL:
  * refused, the checker's own words in why. -errno: it could not be run. *checker (a
  * static string) names the command either way. */
-int xp__sync_check(enum xp_sync_kind kind, const char *file, const char *file2,
-		   const char *subnet, const char **checker, struct xp_buf *why);
+int xp__sync_check(enum xp_sync_kind kind, const char *file, const char *file2, const char *subnet,
+		   const char **checker, struct xp_buf *why);
 
 /* A private temporary directory (mode 0700) under $TMPDIR or /tmp: *dir a heap path. */
 int xp__sync_tmpdir(char **dir);

@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot/boot-internal.h"
 #include "sync/sync-internal.h"
 #include "util/cleanup.h"
-#include "boot/boot-internal.h"
 
 /* More changed systems than this: render all of them in one read instead. */
 #define INCREMENTAL_MAX 1000
@@ -61,12 +61,11 @@ static int add_rendered(struct xp__sync_wants *W, const char *owner, const struc
 }
 
 /* The three files of a plan, named by key ("01-aa-bb-..." or "default"). */
-static int add_plan(struct xp__sync_run *R, struct xp__sync_wants *W, const char *owner, struct xp_boot_plan *p,
-		    const char *key, bool menu)
+static int add_plan(struct xp__sync_run *R, struct xp__sync_wants *W, const char *owner,
+		    struct xp_boot_plan *p, const char *key, bool menu)
 {
 	bool skipped = false;
-	int r = add_rendered(W, owner, p, xp__boot_render_pxelinux, "pxelinux.cfg/", key,
-			     &skipped);
+	int r = add_rendered(W, owner, p, xp__boot_render_pxelinux, "pxelinux.cfg/", key, &skipped);
 	if (r == 0)
 		r = add_rendered(W, owner, p, xp__boot_render_grub,
 				 menu ? "grub/grub.cfg" : "grub/grub.cfg-", menu ? "" : key,
@@ -74,27 +73,32 @@ static int add_plan(struct xp__sync_run *R, struct xp__sync_wants *W, const char
 	if (r == 0)
 		r = add_rendered(W, owner, p, xp__boot_render_ipxe, "ipxe/", key, &skipped);
 	if (r == 0 && skipped &&
-	    xp__sync_warn(R, "remove the word from the kernel options",
-		 "%s%s%s: a kernel option is one iPXE would read as syntax: no iPXE script",
-		 *owner ? "system '" : "the menu", owner, *owner ? "'" : "") < 0)
+	    xp__sync_warn(
+		R, "remove the word from the kernel options",
+		"%s%s%s: a kernel option is one iPXE would read as syntax: no iPXE script",
+		*owner ? "system '" : "the menu", owner, *owner ? "'" : "") < 0)
 		r = -ENOMEM;
 	return r;
 }
 
-static int add_system(struct xp__sync_run *R, struct tftp *T, struct xp__sync_wants *W, const struct xp_system *s)
+static int add_system(struct xp__sync_run *R, struct tftp *T, struct xp__sync_wants *W,
+		      const struct xp_system *s)
 {
 	struct xp_mac m;
 	if (!s->mac || xp_mac_parse(s->mac, &m) < 0)
-		return xp__sync_warn(R, NULL, "system '%s': its MAC '%s' does not read: no boot files",
-			    s->name, s->mac ? s->mac : "") < 0
+		return xp__sync_warn(R, NULL,
+				     "system '%s': its MAC '%s' does not read: no boot files",
+				     s->name, s->mac ? s->mac : "") < 0
 			   ? -ENOMEM
 			   : 0;
 	struct xp_boot_plan p;
 	int r = xp__boot_plan_system(R->inv, T->cache, s, &p);
 	if (r == -ENOENT)
-		return xp__sync_warn(R, "give it a distro whose files are in the store (xenprov system "
-			       "edit, xenprov distro edit)",
-			    "system '%s' has nothing to boot: no boot files", s->name) < 0
+		return xp__sync_warn(
+			   R,
+			   "give it a distro whose files are in the store (xenprov system "
+			   "edit, xenprov distro edit)",
+			   "system '%s' has nothing to boot: no boot files", s->name) < 0
 			   ? -ENOMEM
 			   : 0;
 	if (r < 0)
@@ -207,16 +211,17 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 			r = 0;
 			if (same == 0 || same == -EISDIR) {
 				g->keep = true; /* someone else's now: forgotten, left alone */
-				if (xp__sync_warn(R, NULL,
-					 "'%s' was changed since xenprov sync wrote it: left in "
-					 "place, no longer synced",
-					 g->path) < 0)
+				if (xp__sync_warn(
+					R, NULL,
+					"'%s' was changed since xenprov sync wrote it: left in "
+					"place, no longer synced",
+					g->path) < 0)
 					return -ENOMEM;
 			} else if (same == -ENOENT) {
 				g->keep = true; /* gone already: only forgotten */
 			} else if (same < 0) {
 				return xp__sync_fail(R, same, NULL, "cannot read '%s': %s", g->path,
-					    strerror(-same));
+						     strerror(-same));
 			} else {
 				xp__sync_event(R, g->path, XP_SYNC_REMOVE);
 			}
@@ -230,11 +235,12 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 			w->act = XP_SYNC_WRITE;
 			if (w->keep && R->o->full) { /* the bytes on disk, not the record */
 				r = xp__sync_dir_of(D, w->path, false, &dfd, &base);
-				int same = r == 0 ? xp__sync_same(dfd, base, w->sha, NULL) : -ENOENT;
+				int same =
+				    r == 0 ? xp__sync_same(dfd, base, w->sha, NULL) : -ENOENT;
 				r = 0;
 				if (same < 0 && same != -ENOENT && same != -EISDIR)
-					return xp__sync_fail(R, same, NULL, "cannot read '%s': %s", w->path,
-						    strerror(-same));
+					return xp__sync_fail(R, same, NULL, "cannot read '%s': %s",
+							     w->path, strerror(-same));
 				w->keep = same == 1;
 				w->fresh = same == -ENOENT;
 				if ((same == 0 || same == -EISDIR) && !edited++)
@@ -258,24 +264,25 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 			if (w->act == XP_SYNC_CONFLICT && !conflicts++)
 				first_conflict = w->path;
 		} else {
-			return xp__sync_fail(R, same, NULL, "cannot read '%s' in the TFTP root: %s", w->path,
-				    strerror(-same));
+			return xp__sync_fail(R, same, NULL, "cannot read '%s' in the TFTP root: %s",
+					     w->path, strerror(-same));
 		}
 		xp__sync_event(R, w->path, w->act);
 	}
 	R->res->conflicts = conflicts;
 	/* sync's own files, changed behind its back: full puts them back */
-	if (edited && xp__sync_warn(R, NULL,
-				    "%zu file%s xenprov sync wrote %s changed since: replaced (%s%s)",
-				    edited, edited == 1 ? "" : "s", edited == 1 ? "was" : "were",
-				    first_edited, edited > 1 ? ", ..." : "") < 0)
+	if (edited &&
+	    xp__sync_warn(R, NULL,
+			  "%zu file%s xenprov sync wrote %s changed since: replaced (%s%s)", edited,
+			  edited == 1 ? "" : "s", edited == 1 ? "was" : "were", first_edited,
+			  edited > 1 ? ", ..." : "") < 0)
 		return -ENOMEM;
 	if (conflicts &&
 	    xp__sync_warn(R, "remove them to let xenprov sync write them, or sync with --force",
-		 "%zu file%s exist%s that xenprov sync did not write: left as %s (%s%s)",
-		 conflicts, conflicts == 1 ? "" : "s", conflicts == 1 ? "s" : "",
-		 conflicts == 1 ? "it is" : "they are", first_conflict,
-		 conflicts > 1 ? ", ..." : "") < 0)
+			  "%zu file%s exist%s that xenprov sync did not write: left as %s (%s%s)",
+			  conflicts, conflicts == 1 ? "" : "s", conflicts == 1 ? "s" : "",
+			  conflicts == 1 ? "it is" : "they are", first_conflict,
+			  conflicts > 1 ? ", ..." : "") < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -428,7 +435,8 @@ static int write_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp
 		}
 		/* durable before any gets its name: a crash leaves the old files or the new */
 		if (r == 0 && n && !each && syncfs(xp__sync_dirs_root(D)) < 0)
-			r = xp__sync_fail(R, -errno, NULL, "cannot sync the TFTP root's filesystem: %s",
+			r = xp__sync_fail(R, -errno, NULL,
+					  "cannot sync the TFTP root's filesystem: %s",
 					  strerror(errno));
 		if (r < 0) { /* staged, not named: dropped */
 			for (size_t k = 0; k < n; k++)
@@ -475,10 +483,11 @@ int xp__sync_tftp(struct xp__sync_run *R)
 	if (r < 0)
 		return r;
 	if ((r = xp_inv_root_check(R->inv, R->t->path)) < 0)
-		return xp__sync_fail(R, r, "give the TFTP server a directory of its own",
-			    "the TFTP root is, or holds, the state directory '%s': its inventory "
-			    "and API token would be served",
-			    xp_inv_state_dir(R->inv));
+		return xp__sync_fail(
+		    R, r, "give the TFTP server a directory of its own",
+		    "the TFTP root is, or holds, the state directory '%s': its inventory "
+		    "and API token would be served",
+		    xp_inv_state_dir(R->inv));
 	if ((r = xp__sync_dirs_open(R->t->path, &D)) < 0)
 		return xp__sync_fail(R, r, NULL, "cannot open the TFTP root: %s", strerror(-r));
 	bool same_opts = R->rec.id && R->rec.options && strcmp(R->rec.options, options) == 0;

@@ -112,8 +112,8 @@ int xp__sync_fail(struct xp__sync_run *R, int r, const char *hint, const char *f
 {
 	va_list ap;
 	va_start(ap, fmt);
-	xp_diags_addv(R->d, XP_SEV_ERROR, R->t->path, 0, 0, kind_names[R->t->kind], NULL, hint,
-		      fmt, ap);
+	xp_diags_addv(R->d, XP_SEV_ERROR, R->t->path, 0, 0, kind_names[R->t->kind], NULL, hint, fmt,
+		      ap);
 	va_end(ap);
 	return r;
 }
@@ -122,8 +122,8 @@ int xp__sync_warn(struct xp__sync_run *R, const char *hint, const char *fmt, ...
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = xp_diags_addv(R->d, XP_SEV_WARNING, R->t->path, 0, 0, kind_names[R->t->kind],
-			      NULL, hint, fmt, ap);
+	int r = xp_diags_addv(R->d, XP_SEV_WARNING, R->t->path, 0, 0, kind_names[R->t->kind], NULL,
+			      hint, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -158,7 +158,7 @@ int xp__sync_record(struct xp__sync_run *R, struct xp_sync_file_rec *put, size_t
 	int r = xp_sync_record(R->inv, &R->rec, put, n_put, removed, n_removed);
 	if (r < 0)
 		return xp__sync_fail(R, r, NULL, "cannot record the sync: %s",
-			    xp_inv_reason(R->inv, r, (char[256]){0}, 256));
+				     xp_inv_reason(R->inv, r, (char[256]){0}, 256));
 	return 0;
 }
 
@@ -187,17 +187,19 @@ static int check_target(struct xp__sync_run *R)
 	const struct xp_sync_target *t = R->t;
 	if ((unsigned)t->kind > XP_SYNC_KEA || !t->path || t->path[0] != '/')
 		return xp__sync_fail(R, -EINVAL, "give an absolute path",
-			    "a target's path must be absolute");
+				     "a target's path must be absolute");
 	if (t->path2 && (t->kind != XP_SYNC_KEA || t->path2[0] != '/'))
-		return xp__sync_fail(R, -EINVAL, NULL,
-			    "only a Kea target has a second file, and its path must be absolute");
+		return xp__sync_fail(
+		    R, -EINVAL, NULL,
+		    "only a Kea target has a second file, and its path must be absolute");
 	if (t->path2 && strcmp(t->path, t->path2) == 0)
 		return xp__sync_fail(R, -EINVAL, NULL,
-			    "Kea's reservations and client classes need a file each");
+				     "Kea's reservations and client classes need a file each");
 	uint32_t net, mask;
 	if (t->subnet && !xp__sync_cidr_parse(t->subnet, &net, &mask))
-		return xp__sync_fail(R, -EINVAL, "A.B.C.D/N with no host bits set, e.g. 10.0.0.0/24",
-			    "'%s' is not a subnet", t->subnet);
+		return xp__sync_fail(R, -EINVAL,
+				     "A.B.C.D/N with no host bits set, e.g. 10.0.0.0/24",
+				     "'%s' is not a subnet", t->subnet);
 	return 0;
 }
 
@@ -209,11 +211,12 @@ static int sync_one(struct xp__sync_run *R)
 	int lk = lock(R->t);
 	if (lk < 0)
 		return xp__sync_fail(R, lk, NULL, "cannot open %s: %s",
-			    R->t->kind == XP_SYNC_TFTP ? "the TFTP root" : "the file's directory",
-			    strerror(-lk));
+				     R->t->kind == XP_SYNC_TFTP ? "the TFTP root"
+								: "the file's directory",
+				     strerror(-lk));
 	if ((r = xp_inv_begin_read(R->inv)) < 0) {
 		xp__sync_fail(R, r, NULL, "cannot read the inventory: %s",
-		     xp_inv_reason(R->inv, r, (char[256]){0}, 256));
+			      xp_inv_reason(R->inv, r, (char[256]){0}, 256));
 		goto out;
 	}
 	R->reading = true;
@@ -234,7 +237,7 @@ static int sync_one(struct xp__sync_run *R)
 		r = xp_sync_changed_since(R->inv, R->rec.seq, &R->changed, &R->n_changed);
 	if (r < 0) {
 		xp__sync_fail(R, r, NULL, "cannot read the inventory: %s",
-		     xp_inv_reason(R->inv, r, (char[256]){0}, 256));
+			      xp_inv_reason(R->inv, r, (char[256]){0}, 256));
 		goto out;
 	}
 	/* each ends the read snapshot once it has decided */
@@ -252,7 +255,8 @@ int xp_sync_run(struct xp_inv *inv, const struct xp_sync_target *t, size_t n,
 	int first = 0;
 	for (size_t i = 0; i < n; i++) {
 		memset(&res[i], 0, sizeof(res[i]));
-		struct xp__sync_run R = {.inv = inv, .o = o ? o : &none, .t = &t[i], .res = &res[i], .d = d};
+		struct xp__sync_run R = {
+		    .inv = inv, .o = o ? o : &none, .t = &t[i], .res = &res[i], .d = d};
 		size_t d0 = d ? d->n : 0;
 		int r = sync_one(&R);
 		/* the writers' warnings name systems, not files: give them the target's */
