@@ -92,6 +92,8 @@ bool xp_settings_equal(const struct xp_settings *a, const struct xp_settings *b)
  *   mac-prefix XX[:XX...] (1-5 octets; the guests' random MACs start with it),
  *   distro NAME (the distro the profile's systems boot over the network),
  *   timezone ZONE (a tzdata name; the guest image must have it),
+ *   autoinstall NAME (the autoinstall template the profile's systems are served),
+ *   cloud-init on|off (deployed guests get a NoCloud seed volume, template.h),
  *   copy-in, write, firstboot-command (lists, below; write is secret),
  *   data-disk, nic (lists of further disks and NICs, below), swap-disk SIZE (a swap
  *   volume of its own, 0 for none),
@@ -290,8 +292,17 @@ struct xp_distro {
 	char *initrd_sha256;
 	char *arch;           /* "x86_64" (default), "i386", "aarch64" */
 	char *kernel_options; /* appended to the kernel command line, or NULL */
+	/* Its OS family, which says how its installer finds an autoinstall file (the
+	 * argument the boot configs add, boot.h): "debian" (preseed: auto=true
+	 * priority=critical url=), "ubuntu" (cloud-init's NoCloud over HTTP:
+	 * autoinstall ds=nocloud;s=), "redhat" (kickstart: inst.ks=), "suse" (AutoYaST:
+	 * autoyast=); NULL: none known, no argument. xp_distro_os_valid checks it. */
+	char *os;
 	int64_t created, updated;
 };
+
+/* Whether os is one of the OS families above. */
+bool xp_distro_os_valid(const char *os);
 
 /* Flags of xp_distro_add/update. CONFINED: the caller acts for someone who may only name
  * files the operator allowed (the HTTP API): paths must lie beneath the TFTP root, the
@@ -353,6 +364,9 @@ struct xp_system {
 	char *hostname;       /* NULL: the system's name */
 	bool netboot;         /* false: no boot file is offered; the machine boots its disk */
 	char *kernel_options; /* NULL for none */
+	/* The autoinstall template it is served (a template's name, stored or shipped:
+	 * xp_template_get finds it), or NULL: its profile's `autoinstall`, if any. */
+	char *autoinstall;
 	int64_t created, updated;
 };
 
@@ -391,6 +405,47 @@ int xp_system_ip_check(const struct xp_settings *st, const char *ip, struct xp_d
  * time, and renumbering a network changes its pool before its systems); the boot
  * server serves the system without it. */
 int xp_system_ip_audit(struct xp_inv *inv, const struct xp_settings *st, struct xp_diags *d);
+
+/* ---- autoinstall templates (templates.c) ------------------------------------------------ */
+
+/* Templates (Mustache, xenprov/mustache.h; rendered by xenprov/template.h) are stored in
+ * the inventory by name, or shipped with xenprov (xp_template_shipped). A stored template
+ * of a shipped one's name overrides it everywhere; removing it brings the shipped one
+ * back. Profiles name one with their `autoinstall` key, systems with their own
+ * autoinstall field. */
+struct xp_template {
+	char *name;
+	char *content;
+	bool shipped; /* xenprov ships a template of this name */
+	bool stored;  /* the inventory holds one: the content is it (overriding a shipped
+		       * one of the same name) */
+	int64_t created, updated; /* 0 for a shipped one not stored */
+};
+void xp_template_release(struct xp_template *t);
+/* Same rules as profile names. */
+bool xp_template_name_valid(const char *name);
+/* Stores a template (add: a new name, -EEXIST when the inventory has it or xenprov
+ * ships it, which is changed with update instead; update: -ENOENT when neither has it,
+ * and a shipped one is stored as its override). The content is checked: no NUL, at
+ * most XP_MUSTACHE_MAX_TEMPLATE bytes, valid Mustache (-EINVAL with diagnostics, the
+ * syntax errors with their line and column); a partial it names that is no template
+ * is a warning in d. */
+int xp_template_add(struct xp_inv *inv, const char *name, const char *content, size_t len,
+		    struct xp_diags *d);
+int xp_template_update(struct xp_inv *inv, const char *name, const char *content, size_t len,
+		       struct xp_diags *d);
+/* The stored template of that name, else the shipped one: -ENOENT if neither. */
+int xp_template_get(struct xp_inv *inv, const char *name, struct xp_template *out);
+/* Every template's name, stored and shipped, sorted, each once. */
+int xp_template_list(struct xp_inv *inv, char ***names, size_t *n);
+/* Removes a stored template: -ENOENT if there is none; -EPERM for a shipped one that
+ * is not overridden (nothing to remove); -EBUSY while a profile or a system names a
+ * template that would then be gone (an override can always be removed: the shipped
+ * one takes its place). */
+int xp_template_remove(struct xp_inv *inv, const char *name);
+/* The profiles and systems that name template `name`: "profile P" and "system S"
+ * strings, sorted, heap (xp_strv_free). */
+int xp_template_users(struct xp_inv *inv, const char *name, char ***users, size_t *n);
 
 /* ---- boot server settings ------------------------------------------------------------ */
 

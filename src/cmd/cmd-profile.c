@@ -86,6 +86,11 @@
 	"  --distro NAME           the distro this profile's systems boot over the network\n"    \
 	"                          (xenprov distro add; see xenprov serve)\n"                     \
 	"  --timezone ZONE         the guests' time zone, e.g. Europe/Paris (tzdata name)\n"     \
+	"  --autoinstall TEMPLATE  the autoinstall template (preseed, kickstart, cloud-init\n"   \
+	"                          user-data) its systems fetch from the boot server, and\n"     \
+	"                          its guests' cloud-init user-data (xenprov template)\n"        \
+	"  --cloud-init on|off     deployed guests get a cloud-init NoCloud seed volume\n"      \
+	"                          (ISO 9660, label cidata) as a read-only disk\n"               \
 	"  --copy-in LOCAL:GUESTDIR[:UID:GID]\n"                                                   \
 	"                          copy a host file or directory tree into GUESTDIR\n"            \
 	"                          (owner root unless UID:GID); repeatable\n"                     \
@@ -103,7 +108,7 @@ static const char *const plain_keys[] = {
     "label",	 "storage", "pool",  "config-dir", "bridge", "boot", "type",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
-    "distro",	 "timezone", "include", "install", "swap-disk",
+    "distro",	 "timezone", "include", "install", "swap-disk", "autoinstall", "cloud-init",
     NULL,
 };
 

@@ -16,6 +16,16 @@
 #include "inventory/values-internal.h"
 
 static const char *const arches[] = {"x86_64", "i386", "aarch64", NULL};
+/* the OS families (inventory.h: what each one's installer reads) */
+static const char *const families[] = {"debian", "ubuntu", "redhat", "suse", NULL};
+
+bool xp_distro_os_valid(const char *os)
+{
+	for (const char *const *f = families; os && *f; f++)
+		if (strcmp(*f, os) == 0)
+			return true;
+	return false;
+}
 
 void xp_distro_release(struct xp_distro *d)
 {
@@ -26,6 +36,7 @@ void xp_distro_release(struct xp_distro *d)
 	free(d->kernel_options);
 	free(d->kernel_sha256);
 	free(d->initrd_sha256);
+	free(d->os);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -72,6 +83,9 @@ static int check(const struct xp_distro *d, struct xp_diags *diags)
 	}
 	if (d->kernel_options && !xp__one_line(d->kernel_options))
 		r = xp__bad_value(diags, "kernel-options", NULL, NULL, "must be one line");
+	if (d->os && !xp_distro_os_valid(d->os))
+		r = xp__bad_value(diags, "os", d->os, "debian, ubuntu, redhat or suse",
+				  "unknown OS family");
 	return r;
 }
 
@@ -158,6 +172,18 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 	if (initrd)
 		sqlite3_bind_text(st, 3, is.hex, -1, SQLITE_STATIC);
 	inv->store_gc |= !add; /* the files it had may be named by no one now */
+	if ((r = xp__inv_step_done(inv, st)) < 0)
+		goto fail;
+	/* the OS family: a row of distro_os, or none */
+	r = xp__inv_prepare_arg(inv,
+				d->os ? "INSERT INTO distro_os (distro, os) VALUES (?1, ?2)"
+					" ON CONFLICT (distro) DO UPDATE SET os = excluded.os"
+				      : "DELETE FROM distro_os WHERE distro = ?1",
+				d->name, &st);
+	if (r < 0)
+		goto fail;
+	if (d->os)
+		sqlite3_bind_text(st, 2, d->os, -1, SQLITE_STATIC);
 	r = xp__inv_step_commit(inv, st);
 	goto out;
 fail:
@@ -189,8 +215,9 @@ int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
 	int r = xp__inv_prepare_arg(
 	    inv,
 	    "SELECT name, kernel, initrd, arch, kernel_options, created, updated,"
-	    " kernel_sha256, initrd_sha256"
-	    " FROM distros LEFT JOIN distro_files ON distro = name WHERE name = ?1",
+	    " kernel_sha256, initrd_sha256, distro_os.os FROM distros"
+	    " LEFT JOIN distro_files ON distro_files.distro = name"
+	    " LEFT JOIN distro_os ON distro_os.distro = name WHERE name = ?1",
 	    name, &st);
 	if (r < 0)
 		return r;
@@ -205,6 +232,12 @@ int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
 		out->updated = sqlite3_column_int64(st, 6);
 		out->kernel_sha256 = xp__col_text(st, 7);
 		out->initrd_sha256 = xp__col_text(st, 8);
+		out->os = xp__col_text(st, 9);
+		if ((!out->os && sqlite3_column_type(st, 9) != SQLITE_NULL) ||
+		    (out->os && !xp_distro_os_valid(out->os))) {
+			free(out->os); /* written behind the library's back: none */
+			out->os = NULL;
+		}
 		if (!out->name || !out->kernel || !out->arch ||
 		    (!out->initrd && sqlite3_column_type(st, 2) != SQLITE_NULL) ||
 		    (!out->kernel_options && sqlite3_column_type(st, 4) != SQLITE_NULL) ||

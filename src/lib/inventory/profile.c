@@ -61,6 +61,10 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)", 0},
     {"distro", "NAME", "the distro the profile's systems boot over the network", 0},
     {"timezone", "ZONE", "the guests' time zone, e.g. Europe/Paris (the image must have it)", 0},
+    {"autoinstall", "TEMPLATE", "the autoinstall template the profile's systems are served "
+     "(preseed, kickstart, cloud-init user-data; xenprov template list)", 0},
+    {"cloud-init", "on|off", "deployed guests get a cloud-init NoCloud seed volume (label cidata)",
+     0},
     {"copy-in", "LOCAL:GUESTDIR",
      "a host file or directory tree copied into GUESTDIR (repeatable; LOCAL:GUESTDIR:UID:GID "
      "for an owner other than root)",
@@ -569,6 +573,13 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (strcmp(key, "distro") == 0 && !xp_distro_name_valid(value))
 		return xp__bad_value(d, key, value, "1-64 letters, digits, '-', '_', '.'",
 				     "not a valid distro name");
+	/* a name, as distro: removing a template is refused while a profile names it */
+	if (strcmp(key, "autoinstall") == 0 && !xp_template_name_valid(value))
+		return xp__bad_value(d, key, value, "1-64 letters, digits, '-', '_', '.'",
+				     "not a valid template name");
+	if (strcmp(key, "cloud-init") == 0 && strcmp(value, "on") != 0 &&
+	    strcmp(value, "off") != 0)
+		return xp__bad_value(d, key, value, "on or off", "not on or off");
 	if (xp_profile_key_list(key))
 		return list_check(key, value, out, d);
 	const char *why;

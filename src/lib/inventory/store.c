@@ -147,6 +147,40 @@ static const char *const migrations[] = {
     "  WHEN EXISTS (SELECT 1 FROM domain_nics WHERE mac = NEW.mac OR ip = NEW.ip)"
     "  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: domain_nics.mac or "
     "domain_nics.ip'); END;",
+    /* 6: autoinstall templates (templates.c), a distro's OS family (what its installer
+     * reads: distro.c), the template a system names itself (system.c), each a table
+     * of its own; and a guest's further disk may be its cloud-init seed volume: the
+     * role's CHECK cannot be altered in place, so domain_disks is made again (SQLite's
+     * documented way: a new table, the rows copied, the old dropped, the new renamed;
+     * no other table refers to it). Runs again cleanly on a database whose version was
+     * set back. */
+    "CREATE TABLE IF NOT EXISTS templates ("
+    "  name TEXT PRIMARY KEY,"
+    "  content TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS distro_os ("
+    "  distro TEXT PRIMARY KEY REFERENCES distros(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  os TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS system_templates ("
+    "  system TEXT PRIMARY KEY REFERENCES systems(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  template TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS system_templates_template ON system_templates(template);"
+    "CREATE TABLE domain_disks_v6 ("
+    "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  vdev TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('data', 'swap', 'seed')),"
+    "  storage TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  fs TEXT NOT NULL,"
+    "  uuid TEXT,"
+    "  mount TEXT,"
+    "  PRIMARY KEY (domain, vdev));"
+    "INSERT INTO domain_disks_v6 SELECT domain, vdev, role, storage, path, size, fs, uuid,"
+    "  mount FROM domain_disks;"
+    "DROP TABLE domain_disks;"
+    "ALTER TABLE domain_disks_v6 RENAME TO domain_disks;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -27,6 +27,7 @@ void xp_system_release(struct xp_system *s)
 	free(s->distro);
 	free(s->hostname);
 	free(s->kernel_options);
+	free(s->autoinstall);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -99,6 +100,9 @@ static int check(const struct xp_system *s, char mac[XP_MAC_STRLEN + 1], char ip
 				  "not a host name (RFC 1123)");
 	if (s->kernel_options && !xp__one_line(s->kernel_options))
 		r = xp__bad_value(d, "kernel-options", NULL, NULL, "must be one line");
+	if (s->autoinstall && !xp_template_name_valid(s->autoinstall))
+		r = xp__bad_value(d, "autoinstall", s->autoinstall, NULL,
+				  "not a valid template name");
 	return r;
 }
 
@@ -184,6 +188,15 @@ static int refusal(struct xp_inv *inv, const struct xp_system *s, const char *ma
 	if (!e) {
 		snprintf(inv->err, sizeof(inv->err), "no %s '%s'", what, ref);
 		return -ENOENT;
+	}
+	if (s->autoinstall) {
+		struct xp_template t;
+		e = xp_template_get(inv, s->autoinstall, &t);
+		xp_template_release(&t);
+		if (e == -ENOENT)
+			snprintf(inv->err, sizeof(inv->err), "no template '%s'", s->autoinstall);
+		if (e < 0)
+			return e;
 	}
 	return s->profile && s->netboot ? netboot_check(inv, s->profile, d) : 0;
 }
@@ -363,6 +376,19 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 	sqlite3_bind_int(st, 7, s->netboot ? 1 : 0);
 	bind_opt(st, 8, s->kernel_options);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
+	if ((r = xp__inv_step_done(inv, st)) < 0)
+		goto fail;
+	/* its own template: a row of system_templates, or none */
+	r = xp__inv_prepare_arg(inv,
+				s->autoinstall
+				    ? "INSERT INTO system_templates (system, template) VALUES (?1, ?2)"
+				      " ON CONFLICT (system) DO UPDATE SET template = excluded.template"
+				    : "DELETE FROM system_templates WHERE system = ?1",
+				s->name, &st);
+	if (r < 0)
+		goto fail;
+	if (s->autoinstall)
+		sqlite3_bind_text(st, 2, s->autoinstall, -1, SQLITE_STATIC);
 	return xp__inv_step_commit(inv, st);
 fail:
 	xp_inv_rollback(inv);
@@ -381,7 +407,7 @@ int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_di
 
 #define SYSTEM_COLUMNS                                                                             \
 	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"       \
-	" updated FROM systems "
+	" updated, template FROM systems LEFT JOIN system_templates ON system = name "
 
 /* One system by the query's ?1 = arg. */
 static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct xp_system *out)
@@ -392,9 +418,10 @@ static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct x
 		return r;
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		char **text[] = {&out->name,   &out->mac,      &out->ip, &out->profile,
-				 &out->distro, &out->hostname, NULL,	 &out->kernel_options};
-		for (int i = 0; i < 8; i++) {
+		char **text[] = {&out->name,	       &out->mac,      &out->ip, &out->profile,
+				 &out->distro,	       &out->hostname, NULL,	 &out->kernel_options,
+				 NULL,		       NULL,	       &out->autoinstall};
+		for (int i = 0; i < 11; i++) {
 			if (!text[i] || sqlite3_column_type(st, i) == SQLITE_NULL)
 				continue;
 			if (!(*text[i] = xp__col_text(st, i)))

@@ -44,6 +44,10 @@ enum MHD_Result xp__http_reply_text(struct MHD_Connection *c, unsigned status, c
 enum MHD_Result xp__http_reply_json(struct MHD_Connection *c, unsigned status, json_t *v);
 enum MHD_Result xp__http_reply_error(struct MHD_Connection *c, unsigned status, const char *msg);
 
+/* Whether the request carries "Authorization: Bearer TOKEN" with the server's token
+ * (compared in constant time). */
+bool xp__http_authorized(struct http_srv *h, struct MHD_Connection *c);
+
 /* A request under /api (rest: what follows "/api", "" or "/..."), its body read. */
 enum MHD_Result xp__http_api(struct http_srv *h, struct MHD_Connection *c, const char *method,
 			     const char *rest, const struct xp_buf *body);
