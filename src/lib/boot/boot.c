@@ -381,8 +381,8 @@ int xp_boot_open(struct xp_boot *b, const char *path, struct xp_bootfile *out)
 		return menu(b, rt.fmt, canon, out);
 
 	struct xp_boot_plan plan;
-	r = rt.key == K_MAC ? xp__boot_plan_mac(b->inv, rt.val, &plan)
-			    : xp__boot_plan_ip(b->inv, rt.val, &plan);
+	r = rt.key == K_MAC ? xp__boot_plan_mac(b->inv, rt.val, b->http_base, &plan)
+			    : xp__boot_plan_ip(b->inv, rt.val, b->http_base, &plan);
 	if (r == 0) {
 		r = render(b, rt.fmt, &plan, out);
 		xp__boot_plan_release(&plan);

@@ -2,7 +2,9 @@
  * target.c - what a client is to boot, decided from the inventory on each request:
  * the system with the client's MAC or IP, its distro (its own, or its profile's
  * `distro` key through the parent chain), the kernel command line (the distro's
- * kernel_options, the system's, then hostname=), or the menu of every distro.
+ * kernel_options, the system's, the argument that points its installer at its
+ * autoinstall file when it has a template and its distro an OS family, then
+ * hostname=), or the menu of every distro.
  *
  * Not here: writing the plan in a boot loader's language (render-*.c), paths and
  * files (boot.c).
@@ -14,6 +16,7 @@
 #include "boot/boot-internal.h"
 #include "util/ctype.h"
 #include "xenprov/mac.h"
+#include "xenprov/template.h"
 
 static void entry_release(struct xp_boot_entry *e)
 {
@@ -60,9 +63,10 @@ int xp__boot_add_args(struct xp_boot_entry *e, const char *text)
 	return 0;
 }
 
-/* Fills e for distro name (label given): -ENOENT if the distro is not there. */
+/* Fills e for distro name (label given): -ENOENT if the distro is not there. os (may
+ * be NULL) gets its OS family (heap; NULL: none). */
 static int entry_for_distro(struct xp_inv *inv, const char *name, const char *label,
-			    struct xp_boot_entry *e)
+			    struct xp_boot_entry *e, char **os)
 {
 	/* Names go into paths, labels and menu items unquoted: the inventory only
 	 * stores valid ones, and a row written behind its back is not rendered. */
@@ -83,7 +87,37 @@ static int entry_for_distro(struct xp_inv *inv, const char *name, const char *la
 		r = -ENOMEM;
 	else
 		r = xp__boot_add_args(e, d.kernel_options);
+	if (r == 0 && os) {
+		*os = d.os;
+		d.os = NULL;
+	}
 	xp_distro_release(&d);
+	return r;
+}
+
+/* The argument by which the system's installer fetches its autoinstall file from
+ * http_base/autoinstall/NAME (template.h), when it has a template, its distro an OS
+ * family and the server an HTTP address. */
+static int autoinstall_args(struct xp_inv *inv, const struct xp_system *s, const char *os,
+			    const char *http_base, struct xp_boot_entry *e)
+{
+	char *tmpl = NULL;
+	if (!os || !http_base)
+		return 0;
+	int r = xp_autoinstall_template_name(inv, s, &tmpl);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	free(tmpl);
+	struct xp_buf url = XP_BUF_INIT, args = XP_BUF_INIT;
+	xp_buf_addf(&url, "%s/autoinstall/%s", http_base, s->name);
+	xp_autoinstall_boot_args(os, xp_buf_str(&url), &args);
+	r = xp_buf_error(&url) ? -ENOMEM : xp_buf_error(&args);
+	if (r == 0)
+		r = xp__boot_add_args(e, xp_buf_str(&args));
+	xp_buf_release(&url);
+	xp_buf_release(&args);
 	return r;
 }
 
@@ -110,7 +144,8 @@ static int system_distro(struct xp_inv *inv, const struct xp_system *s, char **o
 	return r;
 }
 
-static int plan_system(struct xp_inv *inv, struct xp_system *s, struct xp_boot_plan *p)
+static int plan_system(struct xp_inv *inv, struct xp_system *s, const char *http_base,
+		       struct xp_boot_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (!xp_system_name_valid(s->name))
@@ -124,10 +159,14 @@ static int plan_system(struct xp_inv *inv, struct xp_system *s, struct xp_boot_p
 	if (r < 0)
 		return r;
 	p->kind = XP_BOOT_PLAN_SYSTEM;
-	r = entry_for_distro(inv, distro, s->name, &p->entry);
+	char *os = NULL;
+	r = entry_for_distro(inv, distro, s->name, &p->entry, &os);
 	free(distro);
 	if (r == 0)
 		r = xp__boot_add_args(&p->entry, s->kernel_options);
+	if (r == 0)
+		r = autoinstall_args(inv, s, os, http_base, &p->entry);
+	free(os);
 	if (r == 0) {
 		/* hostname= last, as the inventory's own word on the matter */
 		const char *h = s->hostname ? s->hostname : s->name;
@@ -148,26 +187,29 @@ static int plan_system(struct xp_inv *inv, struct xp_system *s, struct xp_boot_p
 }
 
 /* The plan of the system find (xp_system_find_mac or _ip) finds by key. */
-static int plan_found(struct xp_inv *inv, const char *key, struct xp_boot_plan *p,
+static int plan_found(struct xp_inv *inv, const char *key, const char *http_base,
+		      struct xp_boot_plan *p,
 		      int (*find)(struct xp_inv *, const char *, struct xp_system *))
 {
 	struct xp_system s = {0};
 	int r = find(inv, key, &s);
 	if (r < 0)
 		return r;
-	r = plan_system(inv, &s, p);
+	r = plan_system(inv, &s, http_base, p);
 	xp_system_release(&s);
 	return r;
 }
 
-int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, struct xp_boot_plan *p)
+int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, const char *http_base,
+		      struct xp_boot_plan *p)
 {
-	return plan_found(inv, mac, p, xp_system_find_mac);
+	return plan_found(inv, mac, http_base, p, xp_system_find_mac);
 }
 
-int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, struct xp_boot_plan *p)
+int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, const char *http_base,
+		     struct xp_boot_plan *p)
 {
-	return plan_found(inv, ip, p, xp_system_find_ip);
+	return plan_found(inv, ip, http_base, p, xp_system_find_ip);
 }
 
 int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)
@@ -186,7 +228,7 @@ int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)
 		const char *label = strcmp(names[i], XP_BOOT_LOCAL_LABEL) == 0
 					? "distro:" XP_BOOT_LOCAL_LABEL
 					: names[i];
-		r = entry_for_distro(inv, names[i], label, &p->menu[p->n_menu]);
+		r = entry_for_distro(inv, names[i], label, &p->menu[p->n_menu], NULL);
 		if (r < 0) {
 			entry_release(&p->menu[p->n_menu]);
 			if (r == -ENOENT) /* removed since the list was read */
