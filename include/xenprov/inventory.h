@@ -32,7 +32,7 @@ const char *xp_inv_state_dir(const struct xp_inv *inv);
 /* The last database error's text, for messages. */
 const char *xp_inv_errmsg(const struct xp_inv *inv);
 /* Why a call failed with r, for a message: the inventory's own refusal for -EEXIST,
- * -ENOENT and -EBUSY when it gave one, strerror with the database's text for -EIO and
+ * -ENOENT, -EBUSY and -EPERM when it gave one, strerror with the database's text for -EIO and
  * -EBADMSG, else strerror. Written to buf (len bytes), which is returned. */
 const char *xp_inv_reason(const struct xp_inv *inv, int r, char *buf, size_t len);
 /* The schema version now in force. */

@@ -406,7 +406,7 @@ const char *xp_inv_errmsg(const struct xp_inv *inv)
 
 const char *xp_inv_reason(const struct xp_inv *inv, int r, char *buf, size_t len)
 {
-	if ((r == -EEXIST || r == -ENOENT || r == -EBUSY) && inv->err[0])
+	if ((r == -EEXIST || r == -ENOENT || r == -EBUSY || r == -EPERM) && inv->err[0])
 		snprintf(buf, len, "%s", inv->err);
 	else if (r == -EIO || r == -EBADMSG)
 		snprintf(buf, len, "%s (%s)", strerror(-r), inv->err);
