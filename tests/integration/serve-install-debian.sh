@@ -66,7 +66,7 @@ HASH='$6$xenprovtest$ZC1ZbW8K6Z3m7mWvQ8Fq3yI0Xo0M7g2T8jvR8Q0G3kYwF9pHq2nLrX8c6K1
 KEY='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk4Yd5cwq9YcyEPeE4sPTt+SL6iT3IpKSxh1SRYV3XZ op@lab'
 for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
 	"pool.di.range 10.77.0.100-10.77.0.150" "pool.di.netmask 255.255.255.0" \
-	"pool.di.router $SERVER_IP" "pool.di.domain di.test"; do
+	"pool.di.router $SERVER_IP" "pool.di.dns $SERVER_IP" "pool.di.domain di.test"; do
 	"$X" settings set $kv >/dev/null || fail "settings set $kv"
 done
 # no_timer_check: under TCG on a loaded machine the IO-APIC timer check can panic
@@ -85,7 +85,8 @@ ip -n "$NS" link add "$BR" type bridge || fail "bridge"
 ip -n "$NS" link set "$TAP" master "$BR" || fail "tap into bridge"
 ip -n "$NS" addr add "$SERVER_IP/24" dev "$BR" || fail "address"
 ip -n "$NS" link set "$TAP" up && ip -n "$NS" link set "$BR" up || fail "links up"
-ip netns exec "$NS" "$X" serve --interface "$BR" --pid-file "$T/serve.pid" >"$T/serve.log" 2>&1 &
+# -v: every DHCP exchange in the log, to tell a server's fault from the installer's
+ip netns exec "$NS" "$X" serve -v --interface "$BR" --pid-file "$T/serve.pid" >"$T/serve.log" 2>&1 &
 SPID=$!
 wait_until 20 test -s "$T/serve.pid" || fail "xenprov serve did not start"
 ok
