@@ -49,6 +49,9 @@ extern const struct xp_command cmd_deploy;
 extern const struct xp_command cmd_domain;
 extern const struct xp_command cmd_profile;
 extern const struct xp_command cmd_serve;
+extern const struct xp_command cmd_pxeboot;
+/* "xenprov-pxeboot" when run by that name, else "xenprov": the messages' prefix */
+void cmd_pxeboot_set_prog(const char *name);
 extern const struct xp_verb config_disk_verb;
 extern const struct xp_verb config_vif_verb;
 extern const struct xp_verb domain_diff_verb;
