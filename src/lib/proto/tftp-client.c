@@ -31,6 +31,7 @@ struct xp_tftp_client {
 	bool started;	   /* an answer came: the RRQ is not resent any more */
 	bool send_due;	   /* a packet is due now (beyond the timer) */
 	bool gap_acked;	   /* the ACK for the current gap was sent */
+	uint16_t gap_hi;   /* how far past the gap the blocks seen since reach */
 	bool error_due;	   /* an ERROR to the server, then FAILED */
 	uint16_t error_code;
 	uint32_t blksize, windowsize;
@@ -237,13 +238,18 @@ static int on_data(struct xp_tftp_client *c, const struct xp_tftp_packet *pk, in
 			c->send_due = true; /* our ACK was lost: the sender resends; ACK again */
 			return 0;
 		}
-		/* a gap (RFC 7440 section 4): the last block in order, once per gap, so that
-		 * the sender goes back to it; old duplicates are dropped */
+		/* a gap (RFC 7440 section 4): the last block in order, so that the sender
+		 * goes back to it; once per round of the sender's, not once per packet
+		 * after the gap: a block no further than the ones seen since the last such
+		 * ACK starts a new round (the sender went back, and lost one again) */
 		uint16_t ahead = (uint16_t)(pk->block - expect);
-		if (ahead < 0x8000 && !c->gap_acked) {
+		if (ahead >= 0x8000)
+			return 0; /* an old duplicate */
+		if (!c->gap_acked || ahead <= c->gap_hi) {
 			c->gap_acked = true;
 			c->send_due = true;
 		}
+		c->gap_hi = ahead;
 		return 0;
 	}
 	if (pk->datalen > c->blksize)
