@@ -111,13 +111,7 @@ enum {
 	O_DRYRUN,
 };
 
-static const char *prog = "xenprov";
 static bool quiet;
-
-void cmd_pxeboot_set_prog(const char *name)
-{
-	prog = name;
-}
 
 static void log_line(void *ctx, const char *fmt, va_list ap)
 {
@@ -126,7 +120,7 @@ static void log_line(void *ctx, const char *fmt, va_list ap)
 		return;
 	char msg[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fprintf(stderr, "%s: %s\n", prog, msg);
+	fprintf(stderr, "%s: %s\n", cli_prog, msg);
 }
 
 static int parse_num(const char *s, long lo, long hi, long *out)
@@ -381,6 +375,8 @@ static int work_as(uid_t uid, struct xp_pxeboot *p, const struct args *a,
 	int st;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	if (WIFSIGNALED(st))
+		cli_error("the unprivileged part was killed by signal %d", WTERMSIG(st));
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || b.len < 1 || xp_buf_error(&b)) {
 		xp_buf_release(&b);
 		return -ECHILD;
@@ -587,11 +583,6 @@ static int run_pxeboot(int argc, char **argv)
 	if (a.json && !a.dry_run) {
 		xp_buf_release(&a.vif);
 		return cli_usage_error("pxeboot", "--json goes with --dry-run");
-	}
-	if (!a.dry_run && !a.disk && !a.output) {
-		xp_buf_release(&a.vif);
-		return cli_usage_error("pxeboot", "no DISK (libxl passes the guest's disk last); "
-						  "--dry-run needs none");
 	}
 	if (co.quiet)
 		quiet = true;

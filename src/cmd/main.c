@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
 	base = base ? base + 1 : argv[0];
 	if (base && strcmp(base, "xenprov-pxeboot") == 0) {
-		cmd_pxeboot_set_prog(base);
+		cli_prog = "xenprov-pxeboot";
 		if (cli_wants_help(argc, argv)) {
 			cli_print_usage(stdout, &cmd_pxeboot, NULL);
 			return XP_EXIT_OK;
