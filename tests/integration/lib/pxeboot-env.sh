@@ -68,10 +68,10 @@ PY
 # answer FILE FORMAT: libxl_read into the variables K, RD, ARGS; fails the test if
 # libxl could not read it.
 answer() {
-	libxl_read "$1" "$2" >"$T/answer" || fail "libxl cannot read the $2 answer: $(od -c "$1" | head -5)"
-	K=$(sed -n 's/^kernel=//p' "$T/answer")
-	RD=$(sed -n 's/^ramdisk=//p' "$T/answer")
-	ARGS=$(sed -n 's/^args=//p' "$T/answer")
+	libxl_read "$1" "$2" >"$T/read" || fail "libxl cannot read the $2 answer: $(od -c "$1" | head -5)"
+	K=$(sed -n 's/^kernel=//p' "$T/read")
+	RD=$(sed -n 's/^ramdisk=//p' "$T/read")
+	ARGS=$(sed -n 's/^args=//p' "$T/read")
 	ok
 }
 
@@ -80,6 +80,26 @@ same() {
 	[ -f "$1" ] || fail "no file '$1'"
 	cmp -s "$1" "$2" || fail "'$1' is not '$2' ($(stat -c %s "$1") vs $(stat -c %s "$2") bytes)"
 	ok
+}
+
+# boot_ok NS KERNEL INITRD ARGS PB-ARG...: a boot as libxl runs it (the answer in
+# simple0 to $T/answer) that must succeed and give KERNEL's and INITRD's bytes ("":
+# no ramdisk) and the command line ARGS ("*": any); the two files are removed after.
+boot_ok() {
+	local ns=$1 k=$2 i=$3 a=$4
+	shift 4
+	: >"$T/answer"
+	pb_ok "$ns" --output="$T/answer" --output-format=simple0 "$@"
+	answer "$T/answer" simple0
+	same "$K" "$k"
+	if [ -n "$i" ]; then
+		same "$RD" "$i"
+	else
+		[ -z "$RD" ] || fail "a ramdisk '$RD' where none was expected"
+	fi
+	[ "$a" = "*" ] || [ "$ARGS" = "$a" ] || fail "args '$ARGS', want '$a'"
+	ok
+	rm -f "$K" ${RD:+"$RD"}
 }
 
 # files_in DIR: how many entries DIR has.
