@@ -102,5 +102,27 @@ boot_ok() {
 	rm -f "$K" ${RD:+"$RD"}
 }
 
+# lose NS N: NS's nftables drops the datagram to port 68 numbered N (0: the first)
+# that comes in from now on, that one only. lost NS: the test fails unless exactly one
+# was dropped; the rule goes.
+lose() {
+	need nft
+	ip netns exec "$1" nft -f - <<N || fail "cannot load the nftables rule"
+table inet lose {
+	counter dropped { }
+	chain in {
+		type filter hook input priority 0;
+		udp dport 68 numgen inc mod 100000 == $2 counter name dropped drop
+	}
+}
+N
+}
+lost() {
+	ip netns exec "$1" nft list counter inet lose dropped | grep -q "packets 1 " ||
+		fail "nftables dropped no datagram: $(ip netns exec "$1" nft list counter inet lose dropped)"
+	ip netns exec "$1" nft delete table inet lose
+	ok
+}
+
 # files_in DIR: how many entries DIR has.
 files_in() { find "$1" -mindepth 1 | wc -l; }
