@@ -27,8 +27,10 @@
  *    at the end of the file, a submenu in a new context holding only the exported
  *    variables (grub_env_context_open).
  *  - the default (grub-core/normal/menu.c): the value of `default` at the end of the
- *    menu's script, read with grub_strtoul (base 0: 0x hex, 0 octal; no digit at all
- *    means a title or id; digits then anything is that number), else matched against
+ *    menu's script, read with grub_strtoul (base 0: 0x hex, 0 octal) when it is a number
+ *    alone or one before a '>' (digits then anything else are a title or id, as
+ *    Fedora's and RHEL's GRUB read them: upstream 2.06 would take "6a98..." as 6, which
+ *    breaks BLS ids), else matched against
  *    each entry's title and id with menuentry_eq ('>' descends into a submenu, '>>' is
  *    a '>'); out of range, 0. A submenu run as the default gets `default` set to what
  *    follows the first '>' (else unset) before its body runs.
@@ -735,10 +737,10 @@ static const char *rest_of(const char *spec)
 	return p && p[0] && p[1] ? p + 1 : NULL;
 }
 
-/* grub_strtoul(s, 0, 0) as GRUB 2.06 has it: 1 and *v for a number (leading blanks,
- * 0x hex, 0 octal, decimal; digits then anything), 0 for no digit (GRUB's
- * GRUB_ERR_BAD_NUMBER), -1 for an overflow. */
-static int grub_strtoul(const char *s, unsigned long long *v)
+/* grub_strtoul(s, &tail, 0) as GRUB 2.06 has it: 1 and *v for a number (leading
+ * blanks, 0x hex, 0 octal, decimal), 0 for no digit (GRUB_ERR_BAD_NUMBER), -1 for an
+ * overflow; *tail after the digits. */
+static int grub_strtoul(const char *s, unsigned long long *v, const char **tail)
 {
 	while (xp__isspace(*s))
 		s++;
@@ -762,6 +764,7 @@ static int grub_strtoul(const char *s, unsigned long long *v)
 			return -1;
 		n = n * base + (unsigned)dg;
 	}
+	*tail = s;
 	if (!found)
 		return 0;
 	*v = n;
@@ -774,10 +777,14 @@ static long entry_number(const struct menu *m, const char *spec)
 	if (!spec)
 		return -1;
 	unsigned long long n;
-	int k = grub_strtoul(spec, &n);
+	const char *tail;
+	int k = grub_strtoul(spec, &n, &tail);
 	if (k < 0)
 		return -1;
-	if (k > 0) {
+	/* upstream reads "6a98...-5.14.0" as 6; Fedora's and RHEL's GRUB read digits
+	 * followed by anything but the end or a '>' path as a title or id, which BLS ids
+	 * (a hex machine-id first) need: that is the rule here */
+	if (k > 0 && (*tail == '\0' || *tail == '>')) {
 		int e = (int)n; /* GRUB casts to int */
 		return e < 0 ? -1 : e;
 	}
