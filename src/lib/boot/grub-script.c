@@ -1818,12 +1818,22 @@ static int run_entry(struct gs *g, struct menu *m, struct item *it, const char *
 		return fatal(g, -ENOMEM, NULL, 0, "out of memory");
 	struct boot b = {.kvol = -1, .ivol = -1};
 	struct scope sc = {.env = e, .pos = it->args, .npos = it->nargs};
+	/* a menuentry or configfile in the body makes a menu nobody looks at: not m,
+	 * which it would change under it */
+	struct menu scratch = {.env = e}, *outer = g->menu;
+	bool stop = g->stop;
+	g->menu = &scratch;
 	g->boot = &b;
 	g->item_title = title;
 	g->depth++;
 	int r = run_text(g, &sc, it->body, it->blen, it->file, it->line);
 	g->depth--;
 	g->boot = NULL;
+	g->menu = outer;
+	g->stop = stop;
+	for (size_t i = 0; i < scratch.n; i++)
+		item_release(&scratch.v[i]);
+	free(scratch.v);
 	if (r == 0) {
 		bool linux = b.kernel && !b.other && !b.failed;
 		unsigned part = g->disk->vols[g->cfg_vol].partition;
