@@ -80,6 +80,17 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		const struct xp_fs_opts *opts, xp_progress_fn progress, void *ud,
 		struct xp_fs_stats *stats, struct xp_diags *diags);
 
+/* Makes an empty filesystem of `size` bytes at byte `offset` of `path` (a file at
+ * least offset + size bytes long, or a block device), as xp_fs_build makes one
+ * without an archive: the root directory (0:0 0755) and lost+found only, the
+ * features of opts->type, opts->uuid or a random UUID, opts->label. The target is
+ * zeroed first (a file's range punched, so it stays sparse; a block device's tables
+ * written as zeros). What mke2fs(8) makes of an empty device; used for guests' data
+ * disks. Errors as xp_fs_build's (-ENOSPC under 8 MiB, -EINVAL bad options).
+ * Nothing is fsync'ed. */
+int xp_fs_make(const char *path, uint64_t offset, uint64_t size, const struct xp_fs_opts *opts,
+	       struct xp_fs_stats *stats, struct xp_diags *diags);
+
 /* Reads the archive's headers (skipping data where the format allows) and returns the
  * smallest filesystem size in bytes that holds it with the given options, plus
  * headroom_percent of the content. An archive without entries, or of 0 bytes, is an
