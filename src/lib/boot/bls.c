@@ -77,17 +77,9 @@ int xp__bls_parse(const char *data, size_t len, const char *id, struct xp__bls_e
 	struct xp_buf all = XP_BUF_INIT;
 	size_t i = 0;
 	int r = 0;
-	while (i < len && r == 0) {
-		size_t eol = i;
-		while (eol < len && data[eol] != '\n')
-			eol++;
-		size_t a = i, b = eol;
-		i = eol + 1;
-		while (a < b && (data[a] == ' ' || data[a] == '\t'))
-			a++;
-		while (b > a && (data[b - 1] == ' ' || data[b - 1] == '\t' || data[b - 1] == '\r'))
-			b--;
-		if (a == b || data[a] == '#')
+	size_t a, b;
+	while (r == 0 && xp__lb_line(data, len, &i, &a, &b)) {
+		if (a == b)
 			continue;
 		size_t k = a;
 		while (k < b && data[k] != ' ' && data[k] != '\t')

@@ -90,18 +90,10 @@ int xp__lb_grub_legacy(const struct xp__lb_disk *disk, size_t vol, const char *p
 	char *deflt = NULL;
 	int r = 0;
 	unsigned line = 0;
-	for (size_t i = 0; i < len && r == 0;) {
-		size_t eol = i;
-		while (eol < len && data[eol] != '\n')
-			eol++;
-		size_t a = i, b = eol;
-		i = eol + 1;
+	size_t at = 0, a, b;
+	while (r == 0 && xp__lb_line(data, len, &at, &a, &b)) {
 		line++;
-		while (a < b && (data[a] == ' ' || data[a] == '\t'))
-			a++;
-		while (b > a && (data[b - 1] == ' ' || data[b - 1] == '\t' || data[b - 1] == '\r'))
-			b--;
-		if (a == b || data[a] == '#')
+		if (a == b)
 			continue;
 		size_t k = a;
 		while (k < b && data[k] != ' ' && data[k] != '\t' && data[k] != '=')

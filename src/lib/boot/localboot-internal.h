@@ -87,6 +87,11 @@ int xp__lb_add(struct xp_localboot *lb, const char *title, const char *id, const
 int xp__lb_pick(const struct xp_localboot *lb, const char *entry, const char *config,
 		size_t *index, struct xp_diags *d);
 
+/* The next line of data[*i, len) with its blanks (and a CR) trimmed: its bounds in
+ * *a, *b, *i moved past it. false at the end. A comment line ('#' first) or a blank
+ * one comes back empty (*a == *b). For the line-based configs (menu.lst, BLS). */
+bool xp__lb_line(const char *data, size_t len, size_t *i, size_t *a, size_t *b);
+
 /* An absolute path made of dir and rel (rel absolute: itself), "." and ".." resolved,
  * slashes squeezed; heap, NULL on -ENOMEM. */
 char *xp__lb_path_join(const char *dir, const char *rel);

@@ -90,6 +90,25 @@ char *xp__lb_path_join(const char *dir, const char *rel)
 	return r;
 }
 
+bool xp__lb_line(const char *data, size_t len, size_t *i, size_t *a, size_t *b)
+{
+	if (*i >= len)
+		return false;
+	size_t eol = *i;
+	while (eol < len && data[eol] != '\n')
+		eol++;
+	*a = *i;
+	*b = eol;
+	*i = eol + 1;
+	while (*a < *b && (data[*a] == ' ' || data[*a] == '\t'))
+		(*a)++;
+	while (*b > *a && (data[*b - 1] == ' ' || data[*b - 1] == '\t' || data[*b - 1] == '\r'))
+		(*b)--;
+	if (*a < *b && data[*a] == '#')
+		*b = *a;
+	return true;
+}
+
 void xp__lb_devname(const struct xp__lb_disk *disk, size_t vol, char out[32])
 {
 	unsigned p = disk->vols[vol].partition;

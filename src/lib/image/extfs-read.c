@@ -374,6 +374,23 @@ int xp_fs_list(struct xp_fs *x, const char *path, struct xp_fs_entry **entries, 
 	return 0;
 }
 
+/* The regular file at path, a final symlink followed: its inode. -EISDIR, -EINVAL. */
+static int open_regular(struct xp_fs *x, const char *path, ext2_ino_t *ino,
+			struct ext2_inode *inode)
+{
+	int r = lookup(x, path, true, ino);
+	if (r < 0)
+		return r;
+	errcode_t e = ext2fs_read_inode(x->fs, *ino, inode);
+	if (e)
+		return xp_ext2_read_errno(e);
+	if (LINUX_S_ISDIR(inode->i_mode))
+		return -EISDIR;
+	if (!LINUX_S_ISREG(inode->i_mode))
+		return -EINVAL;
+	return 0;
+}
+
 int xp_fs_read(struct xp_fs *x, const char *path,
 	       int (*sink)(void *ud, const void *data, size_t len), void *ud)
 {
@@ -381,16 +398,10 @@ int xp_fs_read(struct xp_fs *x, const char *path,
 	struct ext2_inode inode;
 	if (!sink)
 		return -EINVAL;
-	int r = lookup(x, path, true, &ino);
+	int r = open_regular(x, path, &ino, &inode);
 	if (r < 0)
 		return r;
-	errcode_t e = ext2fs_read_inode(x->fs, ino, &inode);
-	if (e)
-		return xp_ext2_read_errno(e);
-	if (LINUX_S_ISDIR(inode.i_mode))
-		return -EISDIR;
-	if (!LINUX_S_ISREG(inode.i_mode))
-		return -EINVAL;
+	errcode_t e;
 
 	ext2_file_t f;
 	e = ext2fs_file_open2(x->fs, ino, &inode, 0, &f);
@@ -502,16 +513,10 @@ int xp_fs_map(struct xp_fs *x, const char *path,
 	struct ext2_inode inode;
 	if (!map)
 		return -EINVAL;
-	int r = lookup(x, path, true, &ino);
+	int r = open_regular(x, path, &ino, &inode);
 	if (r < 0)
 		return r;
-	errcode_t e = ext2fs_read_inode(x->fs, ino, &inode);
-	if (e)
-		return xp_ext2_read_errno(e);
-	if (LINUX_S_ISDIR(inode.i_mode))
-		return -EISDIR;
-	if (!LINUX_S_ISREG(inode.i_mode))
-		return -EINVAL;
+	errcode_t e;
 	if (inode.i_flags & EXT4_INLINE_DATA_FL)
 		return -ENOTSUP;
 	struct map_ctx c = {.map = map, .ud = ud, .bs = EXT2_BLOCK_SIZE(x->fs->super),
