@@ -93,6 +93,13 @@ struct xp_guest_spec {
 	bool grub;		 /* boots through GRUB's configuration (pygrub, pvgrub) */
 	const char *kernel_args; /* with grub: the profile's `extra`, or NULL */
 	bool no_sync;		 /* the disk is not fsync'ed (xp_guest_settings.no_sync) */
+	/* the further NICs (configured in the guest like the first) and disks (a data
+	 * disk with a mount point, a swap volume: in the guest's fstab by UUID), as
+	 * recorded; may be NULL with a count of 0 */
+	const struct xp_domain_nic *nics;
+	size_t nnics;
+	const struct xp_domain_volume *volumes;
+	size_t nvolumes;
 };
 
 /* Edits the guest's files in spec->disk_path (hostname, network, fstab, machine-id,
@@ -298,6 +305,11 @@ int xp_lvm_available(void);
 /* The path of a guest's disk: <pool>/<name>.img (file, reflink), <pool>/<name>.qcow2,
  * /dev/<pool>/<name> (lvm). Heap string. */
 int xp_storage_path(enum xp_storage s, const char *pool, const char *name, char **out);
+/* The path of a guest's further disk: as xp_storage_path's, of the name
+ * <name>.<volume> ("web1.data1", "web1.swap"): a domain name has no '.', so it is never
+ * another guest's disk. */
+int xp_storage_volume_path(enum xp_storage s, const char *pool, const char *name,
+			   const char *volume, char **out);
 
 /* Makes the guest's disk at path (from xp_storage_path) from the golden image. Never
  * replaces an existing file (-EEXIST). For lvm, pool is the volume group. *format is
@@ -319,6 +331,31 @@ int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d);
 int xp_storage_grow(enum xp_storage s, const char *path, uint64_t size, const char *tmpdir,
 		    struct xp_image_grown *res, struct xp_diags *d);
 
+/* What xp_storage_create_volume writes on a new volume. */
+enum xp_volume_content {
+	XP_VOLUME_EMPTY, /* nothing: zeros (a data disk with fs none) */
+	XP_VOLUME_EXT4,	 /* an empty ext4 filesystem (xp_fs_make) */
+	XP_VOLUME_XFS,	 /* an empty XFS filesystem, by mkfs.xfs(8) */
+	XP_VOLUME_SWAP,	 /* a Linux swap area (xp_swap_format) */
+};
+
+/* 0 if content can be made here, -ENOTSUP (with a diagnostic) where XFS is asked for
+ * and mkfs.xfs (xfsprogs) is not installed. */
+int xp_storage_volume_check(enum xp_volume_content content, struct xp_diags *d);
+
+/* Makes a new volume of size bytes at path (xp_storage_volume_path: a file in a pool
+ * directory made if missing, or /dev/VG/LV) holding content with the given UUID
+ * (not with EMPTY): file and reflink a sparse raw file (a new volume has nothing to
+ * share), qcow2 a fresh qcow2 image of that virtual size (no backing file) holding only
+ * the clusters the content wrote (made as a raw temporary, converted and removed), lvm a
+ * volume lvcreate makes (signatures wiped, start zeroed). Never over an existing file
+ * (-EEXIST); the volume is synced (fsync or, for qcow2, the converted image's
+ * fdatasync) whatever the guest's own disk is; on failure nothing is left at path.
+ * Errors, each with a diagnostic: -EEXIST, -ENOTSUP (lvm or XFS missing), -ENOSPC, the
+ * -errno of what failed. */
+int xp_storage_create_volume(enum xp_storage s, const char *path, uint64_t size,
+			     enum xp_volume_content content, const char *uuid, struct xp_diags *d);
+
 /* ---- the xl config (xlcfg.c) ---------------------------------------------------------- */
 
 struct xp_guest_config {
@@ -338,6 +375,12 @@ struct xp_guest_config {
 	 * (xp_boot_image_kernel); ramdisk may be NULL */
 	const char *image_kernel, *image_ramdisk;
 	bool no_sync; /* xp_guest_config_write: atomic, but not fsync'ed (defer_sync) */
+	/* the further disks (each at its vdev, after xvda) and NICs (a vif each, after
+	 * the first, in devid order), as recorded; may be NULL with a count of 0 */
+	const struct xp_domain_volume *volumes;
+	size_t nvolumes;
+	const struct xp_domain_nic *nics;
+	size_t nnics;
 };
 
 /* The guest's xl config text: name, type (the profile's `type`: "pv" or "pvh"), memory,
@@ -346,8 +389,9 @@ struct xp_guest_config {
  * c->image_ramdisk, root=UUID= of the guest's root filesystem (c->guest) where there
  * is an initramfs to find it, and console=hvc0 before `extra` unless it names a
  * console), disk =
- * [ 'format=..,vdev=xvda,access=rw[,backendtype=phy],target=PATH' ], vif =
- * [ 'mac=..,bridge=..[,ip=..]' ], on_poweroff/on_reboot/on_crash, then the profile's
+ * [ 'format=..,vdev=xvda,access=rw[,backendtype=phy],target=PATH', one spec per further
+ * disk at its vdev ], vif = [ 'mac=..,bridge=..[,ip=..]', one spec per further NIC ],
+ * on_poweroff/on_reboot/on_crash, then the profile's
  * config.NAME values (a config.NAME for a setting written above replaces it); the
  * kernel command line follows c->guest's UUIDs. The text
  * is parsed back before it is returned: -EBADMSG (with diagnostics) if xl would not read

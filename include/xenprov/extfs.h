@@ -80,6 +80,17 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		const struct xp_fs_opts *opts, xp_progress_fn progress, void *ud,
 		struct xp_fs_stats *stats, struct xp_diags *diags);
 
+/* Makes an empty filesystem of `size` bytes at byte `offset` of `path` (a file at
+ * least offset + size bytes long, or a block device), as xp_fs_build makes one
+ * without an archive: the root directory (0:0 0755) and lost+found only, the
+ * features of opts->type, opts->uuid or a random UUID, opts->label. The target is
+ * zeroed first (a file's range punched, so it stays sparse; a block device's tables
+ * written as zeros). What mke2fs(8) makes of an empty device; used for guests' data
+ * disks. Errors as xp_fs_build's (-ENOSPC under 8 MiB, -EINVAL bad options).
+ * Nothing is fsync'ed. */
+int xp_fs_make(const char *path, uint64_t offset, uint64_t size, const struct xp_fs_opts *opts,
+	       struct xp_fs_stats *stats, struct xp_diags *diags);
+
 /* Reads the archive's headers (skipping data where the format allows) and returns the
  * smallest filesystem size in bytes that holds it with the given options, plus
  * headroom_percent of the content. An archive without entries, or of 0 bytes, is an
@@ -123,6 +134,15 @@ int xp_fs_stat(struct xp_fs *fs, const char *path, struct xp_fs_entry *out);
 /* Lists a directory, sorted by name, without "." and "..". */
 int xp_fs_list(struct xp_fs *fs, const char *path, struct xp_fs_entry **entries, size_t *n);
 void xp_fs_list_free(struct xp_fs_entry *entries, size_t n);
+/* Where a regular file's data lies (a final symlink followed): map is called for each
+ * run of it in file order, its byte offset in the file, its byte offset on the block
+ * device (UINT64_MAX for a hole or an unwritten extent: zeros) and its length; runs
+ * cover the file's size exactly. -ENOTSUP for a file whose data is not in blocks
+ * (inline data), -EISDIR, -EINVAL (not a regular file), -EBADMSG (a run outside the
+ * filesystem). For copying a file straight from the image file. */
+int xp_fs_map(struct xp_fs *fs, const char *path,
+	      int (*map)(void *ud, uint64_t file_off, uint64_t dev_off, uint64_t len), void *ud,
+	      uint64_t *size);
 /* Reads a regular file's content, calling sink for each chunk. -EISDIR, -EINVAL. */
 int xp_fs_read(struct xp_fs *fs, const char *path,
 	       int (*sink)(void *ud, const void *data, size_t len), void *ud);

@@ -56,8 +56,37 @@ enum xp_net_format {
  * configures the kernel's name, XP_GUEST_KERNEL_IFNAME. */
 #define XP_GUEST_IFNAME	       "enX0"
 #define XP_GUEST_KERNEL_IFNAME "eth0"
+/* The same names of a guest's NIC number i (0 the first, 1 for the vif with devid 1,
+ * ...): "enX<i>", or with kernel "eth<i>" (the kernel numbers Xen's vifs in devid
+ * order as they are probed). buf holds 16 bytes. */
+const char *xp_guest_ifname(unsigned i, bool kernel, char buf[16]);
 
 const char *xp_net_format_name(enum xp_net_format f);
+
+/* A further NIC of the guest (the vif with devid 1, 2, ...), configured like the
+ * first one (the settings' mac, ip, ...), in every network format, matched by its MAC.
+ * Only the first NIC's settings carry name servers and the DNS domain. A further NIC
+ * gets a default route only through its own gateway: a static gateway, or "dhcp" for
+ * the router its DHCP server offers (else that router is not used: networkd's
+ * UseGateway=no, netplan's use-routes false, NetworkManager's never-default, ifcfg's
+ * DEFROUTE=no; ifupdown's dhcp method has no such setting). */
+#define XP_GUEST_MAX_NICS 16 /* the first and 15 further ones: enX0 to enX15 */
+struct xp_guest_nic {
+	const char *mac;     /* needed */
+	bool dhcp;	     /* DHCP, else the static ip */
+	const char *ip;	     /* IPv4 or IPv6 address, with !dhcp */
+	unsigned prefix;     /* of ip (0: 24 or 64) */
+	const char *gateway; /* an address of ip's family, "dhcp" with dhcp, or NULL */
+};
+
+/* A further line of /etc/fstab: a data disk's filesystem or a swap volume, found by its
+ * UUID. */
+struct xp_guest_mount {
+	const char *uuid; /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+	const char *type; /* "ext2", "ext3", "ext4", "xfs" or "swap" */
+	const char *dir;  /* the mount point (xp_guest_path_valid, no blanks), made in the
+			     guest if missing; NULL for swap */
+};
 
 /* Borrowed strings; NULL (or 0/false) leaves that part of the guest alone. */
 struct xp_guest_settings {
@@ -71,6 +100,10 @@ struct xp_guest_settings {
 	const char *const *dns; /* with ip: name servers */
 	size_t ndns;
 	bool dhcp;			/* DHCP (ip is then ignored) */
+	const struct xp_guest_nic *nics; /* the further NICs, with the first's dhcp or ip */
+	size_t nnics;
+	const struct xp_guest_mount *mounts; /* further fstab lines, in order */
+	size_t nmounts;
 	const char *root_password_hash; /* crypt(3) hash for root in /etc/shadow; never
 					   logged. /etc/shadow must exist and have root */
 	const char *ssh_key;		/* root's authorized_keys (one or more lines) */

@@ -93,6 +93,8 @@ bool xp_settings_equal(const struct xp_settings *a, const struct xp_settings *b)
  *   distro NAME (the distro the profile's systems boot over the network),
  *   timezone ZONE (a tzdata name; the guest image must have it),
  *   copy-in, write, firstboot-command (lists, below; write is secret),
+ *   data-disk, nic (lists of further disks and NICs, below), swap-disk SIZE (a swap
+ *   volume of its own, 0 for none),
  *   config.NAME VALUE (any further xl setting, value in config syntax; the table
  *   lists config.vncpasswd and config.spicepasswd apart: they are secret; a value
  *   holding "passwd=", such as a vfb spec's vncpasswd=, is refused). */
@@ -116,14 +118,19 @@ extern const struct xp_profile_key xp_profile_keys[];
  * XP_KEY_SECRET. Unknown keys are not. */
 bool xp_profile_key_secret(const char *key);
 
-/* The key is a list (copy-in, write, firstboot-command): its value holds items in
- * order, each given on its own (a repeatable option, --set KEY=ITEM once per item) and
- * added with xp_profile_list_add. Like any key, a list set on a child profile or a
- * guest replaces its parent's whole list; "" is the empty list (none of the parent's).
- * Items (guest.h has their syntax and bounds):
+/* The key is a list (copy-in, write, firstboot-command, data-disk, nic): its value
+ * holds items in order, each given on its own (a repeatable option, --set KEY=ITEM once
+ * per item) and added with xp_profile_list_add. Like any key, a list set on a child
+ * profile or a guest replaces its parent's whole list; "" is the empty list (none of
+ * the parent's). Items (guest.h has the syntax and bounds of the first three;
+ * xp_data_disk_parse and xp_nic_parse, below, of the others):
  *   copy-in LOCAL:GUESTDIR[:UID:GID]  LOCAL an absolute host path
  *   write GUESTPATH:CONTENT            CONTENT at most 64 KiB
  *   firstboot-command CMD              one line, at most 4096 bytes
+ *   data-disk SIZE[,fs=ext4|xfs|none][,mount=DIR][,storage=KIND][,pool=DIR|VG]
+ *                                      at most XP_DATA_DISKS_MAX, mount points distinct
+ *   nic bridge=BR[,network=static|dhcp][,ip-pool=CIDR][,gateway=IPV4|dhcp]
+ *       [,mac-prefix=XX:XX:XX]         at most XP_NICS_MAX
  * The stored value (what xp_profile_check takes and returns, export prints and import
  * reads) is the items one a line, write's CONTENT escaped: "\\" for a backslash, "\n"
  * for a newline, "\xHH" for another control byte or a byte of what is not UTF-8; at most
@@ -150,6 +157,66 @@ int xp_profile_list_add(struct xp_settings *s, const char *key, const char *item
  * -EINVAL for a malformed stored value (xp_profile_check refuses it). */
 int xp_profile_list_items(const char *key, const char *value, char ***items, size_t *n);
 void xp_profile_list_free(char **items, size_t n);
+
+/* ---- further disks and NICs: the items of data-disk and nic ----------------------------- */
+
+/* A guest's disks are xvda (its root disk, from the golden image), then its data disks
+ * in order, then its swap volume: at most 25 further disks (xvdb to xvdz). */
+#define XP_DATA_DISKS_MAX 24
+/* Its NICs: the first from the profile's bridge, network, ip-pool, gateway and
+ * mac-prefix (devid 0), then one per nic item (devid 1, 2, ...). */
+#define XP_NICS_MAX 15
+
+enum xp_data_fs {
+	XP_DATA_FS_EXT4,
+	XP_DATA_FS_XFS,
+	XP_DATA_FS_NONE,
+};
+/* "ext4", "xfs", "none"; NULL for another value. */
+const char *xp_data_fs_name(enum xp_data_fs fs);
+
+/* A data disk: an empty volume of size bytes on the guest's storage (or its own),
+ * formatted (not mounted) with fs, named by its UUID in the guest's fstab at mount. */
+struct xp_data_disk {
+	uint64_t size;	     /* bytes, a whole number of MiB */
+	enum xp_data_fs fs;  /* ext4 unless given */
+	const char *mount;   /* absolute guest directory, or NULL: not in fstab */
+	const char *storage; /* file, reflink, qcow2 or lvm; NULL: the guest's storage */
+	const char *pool;    /* a directory or a volume group; NULL: the guest's pool (or,
+				for another kind of storage than the guest's, the default
+				directory; lvm needs one) */
+};
+/* Reads a data-disk item "SIZE[,fs=ext4|xfs|none][,mount=DIR][,storage=KIND][,pool=P]"
+ * in place (item is cut with NULs; out points into it). SIZE as xp_parse_size reads
+ * it, a whole number of MiB, at least 16 MiB for ext4, 300 MiB for xfs (mkfs.xfs's
+ * floor), 1 MiB for none; mount an absolute guest path (xp_guest_path_valid), not "/",
+ * without white space, ',' or '#' (fstab(5) fields), and not with fs=none; each option
+ * at most once. -EINVAL with *why (a static sentence) if not. */
+int xp_data_disk_parse(char *item, struct xp_data_disk *out, const char **why);
+/* The stored form of d: "SIZE,fs=FS[,mount=DIR][,storage=KIND][,pool=P]", SIZE in the
+ * largest unit that is exact (10G, 1536M). */
+int xp_data_disk_format(const struct xp_data_disk *d, struct xp_buf *out);
+
+/* A further NIC. */
+struct xp_nic_spec {
+	const char *bridge;	/* the bridge its vif joins */
+	bool dhcp;		/* network dhcp; else static, from ip_pool */
+	const char *ip_pool;	/* "A.B.C.D/N" (8 <= N <= 30), with !dhcp */
+	const char *gateway;	/* a default route through this IPv4 address (static) or
+				   through the DHCP server's router ("dhcp"); NULL: none, only
+				   the first NIC's gateway is the guest's default route */
+	const char *mac_prefix; /* its random MAC's prefix; NULL: the first NIC's */
+};
+/* Reads a nic item "bridge=BR[,network=static|dhcp][,ip-pool=CIDR][,gateway=IPV4|dhcp]
+ * [,mac-prefix=XX:XX:XX]" in place. bridge is required (an interface name of 1-15
+ * characters); network is static with an ip-pool and dhcp without one unless given
+ * (static needs an ip-pool, dhcp takes none); a static NIC's gateway lies in its
+ * ip-pool, not at its network or broadcast address, a DHCP NIC's is "dhcp";
+ * mac-prefix as xp_mac_prefix_parse reads it. -EINVAL with *why if not. */
+int xp_nic_parse(char *item, struct xp_nic_spec *out, const char **why);
+/* The stored form: "bridge=BR,network=dhcp|static[,ip-pool=NET/N][,gateway=G]
+ * [,mac-prefix=xx:xx]", the pool's address its network's, the prefix in lower case. */
+int xp_nic_format(const struct xp_nic_spec *n, struct xp_buf *out);
 
 /* Validates and normalises one profile value (sizes to bytes, memory to MiB, ...).
  * -EINVAL with a diagnostic saying what is wrong; *out is a heap string. */
@@ -385,6 +452,28 @@ void xp_server_pools_free(struct xp_server_pool *v, size_t n);
  * (files, volumes) planned for it, so that a failure or a later delete removes exactly
  * those. The deploy layer (domain.h) decides what to make; these functions only keep
  * the record. */
+/* A guest's further disk (domain_disks): a data disk or its swap volume. */
+struct xp_domain_volume {
+	char *vdev;	/* "xvdb", "xvdc", ...: its place in the config's disk list */
+	char *role;	/* "data" or "swap" */
+	char *storage;	/* "file", "reflink", "qcow2" or "lvm" */
+	char *path;	/* the file or the logical volume */
+	uint64_t size;	/* bytes */
+	char *fs;	/* "ext4", "xfs", "none" or "swap" */
+	char *uuid;	/* of its filesystem or swap area; NULL for fs none */
+	char *mount;	/* its mount point in the guest's fstab, or NULL */
+};
+
+/* A guest's further NIC (domain_nics); the first is the domain's own mac and ip. */
+struct xp_domain_nic {
+	unsigned devid;	     /* 1, 2, ...: its place in the config's vif list */
+	char *mac;	     /* lowercase xx:xx:xx:xx:xx:xx, no other domain's */
+	char *ip;	     /* NULL for DHCP */
+	unsigned prefix_len; /* of ip */
+	char *bridge;
+	char *gateway;	     /* its default route (an address or "dhcp"), or NULL */
+};
+
 struct xp_domain {
 	char *name;
 	char *profile;
@@ -402,6 +491,10 @@ struct xp_domain {
 	 * deploy's --set and plan values); empty for a guest recorded before they were */
 	struct xp_settings overrides;
 	int64_t created, updated;    /* unix seconds */
+	struct xp_domain_volume *volumes; /* the further disks, in vdev order */
+	size_t nvolumes;
+	struct xp_domain_nic *nics; /* the further NICs, in devid order */
+	size_t nnics;
 };
 
 void xp_domain_release(struct xp_domain *dom);
@@ -412,20 +505,22 @@ int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out);
 /* All domains, sorted by name. */
 int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n);
 
-/* 1 if some domain holds the MAC or the IP, 0 if not. */
+/* 1 if some domain holds the MAC or the IP (on any of its NICs), 0 if not. */
 int xp_domain_mac_taken(struct xp_inv *inv, const char *mac);
 int xp_domain_ip_taken(struct xp_inv *inv, const char *ip);
-/* The name of the domain that holds the MAC (ip false) or IP (ip true), heap string;
- * -ENOENT if none does. */
+/* The name of the domain that holds the MAC (ip false) or IP (ip true) on any of its
+ * NICs, heap string; -ENOENT if none does. */
 int xp_domain_holder(struct xp_inv *inv, bool ip, const char *value, char **name);
-/* Every IP address a domain holds (dotted quads), in no particular order. */
+/* Every IP address a domain holds on any NIC (dotted quads), in no particular order. */
 int xp_domain_ips(struct xp_inv *inv, char ***v, size_t *n);
 
 /* A new record, in state 'creating', with its two planned artifacts ("disk" at
- * disk_path, "config" at config_path). Strings are borrowed; ip and golden may be
- * NULL, prefix_len 0 and deploy_id 0 (no deploy). -EEXIST-like SQLite errors for a
- * taken name, MAC or IP (the UNIQUE columns). Run it inside the caller's transaction
- * together with the checks and allocations it depends on. */
+ * disk_path, "config" at config_path) and its further disks (planned too: a delete
+ * removes them). Strings are borrowed; ip and golden may be NULL, prefix_len 0 and
+ * deploy_id 0 (no deploy). -EEXIST-like SQLite errors for a taken name, MAC or IP (the
+ * UNIQUE columns, and triggers across the domains' and their NICs' tables). Run it
+ * inside the caller's transaction together with the checks and allocations it depends
+ * on. */
 struct xp_domain_new {
 	const char *name, *profile, *mac, *ip;
 	unsigned prefix_len;
@@ -433,15 +528,24 @@ struct xp_domain_new {
 	const struct xp_settings *settings; /* the effective profile values */
 	const struct xp_settings *overrides; /* the guest's own among them; may be NULL */
 	int64_t deploy_id;
+	const struct xp_domain_volume *volumes; /* may be NULL with nvolumes 0 */
+	size_t nvolumes;
 };
 int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d);
+/* Records a further NIC of domain name (after xp_domain_insert, in the same
+ * transaction, so that the next NIC's allocation sees its MAC and IP). Errors as
+ * xp_domain_insert's for a taken MAC or IP. */
+int xp_domain_nic_insert(struct xp_inv *inv, const char *name, const struct xp_domain_nic *nic);
+void xp_domain_volumes_free(struct xp_domain_volume *v, size_t n);
+void xp_domain_nics_free(struct xp_domain_nic *v, size_t n);
 /* Sets the state ("ready", "deleting", "failed") and the update time. */
 int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state);
 /* Replaces the recorded effective settings (after `domain update` changed the guest),
  * in a transaction of its own; the rest of the record stays. -ENOENT if there is no
  * such domain. */
 int xp_domain_set_settings(struct xp_inv *inv, const char *name, const struct xp_settings *s);
-/* Removes the record and its artifacts' records (not the files). */
+/* Removes the record, its artifacts', further disks' and NICs' records (not the
+ * files). */
 int xp_domain_forget(struct xp_inv *inv, const char *name);
 
 struct xp_artifact {

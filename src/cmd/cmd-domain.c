@@ -71,6 +71,12 @@ static const char create_usage[] =
     "  --firstboot-command CMD\n"
     "                         the profile's customisations, for this guest: each list\n"
     "                         given (repeat the option) replaces the profile's\n"
+    "  --data-disk SIZE[,fs=ext4|xfs|none][,mount=DIR][,storage=KIND][,pool=P],\n"
+    "  --nic bridge=BR[,network=static|dhcp][,ip-pool=CIDR][,gateway=IP|dhcp]\n"
+    "      [,mac-prefix=P], --swap-disk SIZE\n"
+    "                         further disks (NAME.data1, ... at xvdb, ...; NAME.swap\n"
+    "                         last) and NICs (enX1, ...), as the profile's: each list\n"
+    "                         given replaces the profile's (xenprov-profile(1))\n"
     "  --config-dir DIR       where configs go (default: the profile's config-dir,\n"
     "                         else the setting config-dir, else /etc/xen)\n"
     "  --autostart on|off     start the guest with the host: the link CONFIG-DIR/auto/\n"
@@ -275,6 +281,13 @@ static int run_create(int argc, char **argv)
 		       dom.mac);
 		if (dom.ip)
 			printf(", ip %s/%u", dom.ip, dom.prefix_len);
+		for (size_t i = 0; i < dom.nvolumes; i++)
+			printf(", %s disk %s", dom.volumes[i].role, dom.volumes[i].path);
+		for (size_t i = 0; i < dom.nnics; i++) {
+			printf(", mac %s", dom.nics[i].mac);
+			if (dom.nics[i].ip)
+				printf(", ip %s/%u", dom.nics[i].ip, dom.nics[i].prefix_len);
+		}
 		printf(", config %s%s\n", dom.config_path, o.autostart ? ", autostart on" : "");
 		rc = XP_EXIT_OK;
 	}
@@ -292,11 +305,12 @@ out:
 static const char delete_usage[] =
     "Usage: xenprov domain delete [--keep-storage] [--force [--timeout SECS]] NAME...\n"
     "\n"
-    "Deletes guests made by `domain create`: the autostart link, the config, the disk\n"
-    "and the inventory record. A half-made guest (a create that was killed) is cleaned\n"
-    "up the same way. A guest the toolstack runs is refused, unless --force.\n"
+    "Deletes guests made by `domain create`: the autostart link, the config, the disk,\n"
+    "the further disks (data disks, swap volume) and the inventory record. A half-made\n"
+    "guest (a create that was killed) is cleaned up the same way. A guest the toolstack\n"
+    "runs is refused, unless --force.\n"
     "\n"
-    "  --keep-storage    keep the disk\n"
+    "  --keep-storage    keep the disks\n"
     "  --force           shut running guests down first (`xl shutdown`, all at once),\n"
     "                    and destroy (`xl destroy`) those still running after the timeout\n"
     "  --timeout SECS    how long --force waits for the shutdown (default 60; 0: destroy\n"
@@ -390,9 +404,10 @@ static const char show_usage[] =
     "\n"
     "Shows one guest's record: state, power (running and its domain id, stopped, or\n"
     "unknown and why: from the toolstack), autostart (and its link), profile, MAC, IP,\n"
-    "storage, disk, config, golden image and the profile values it was made with.\n"
-    "Secret values (root-password-hash,\n"
-    "...) are shown only with --secrets; the JSON names them in \"withheld\".\n"
+    "storage, disk, its further disks (vdev, role, storage, filesystem, size, path,\n"
+    "UUID, mount point) and NICs (devid, MAC, address, bridge), config, golden image\n"
+    "and the profile values it was made with. Secret values (root-password-hash, ...)\n"
+    "are shown only with --secrets; the JSON names them in \"withheld\".\n"
     "\n"
     "  --json            JSON output\n"
     "  --secrets         show secret values too\n"
@@ -495,9 +510,28 @@ static int run_show(int argc, char **argv)
 			printf("ip:       %s/%u\n", dom.ip, dom.prefix_len);
 		else
 			printf("ip:       dhcp\n");
-		printf("storage:  %s\ndisk:     %s\nconfig:   %s\ngolden:   %s\n",
-		       dom.storage ? dom.storage : "-", dom.disk_path ? dom.disk_path : "-",
-		       dom.config_path ? dom.config_path : "-", dom.golden ? dom.golden : "-");
+		printf("storage:  %s\ndisk:     %s\n", dom.storage ? dom.storage : "-",
+		       dom.disk_path ? dom.disk_path : "-");
+		for (size_t i = 0; i < dom.nvolumes; i++) {
+			const struct xp_domain_volume *k = &dom.volumes[i];
+			printf("%-10s%s %s %s %llu MiB %s", k->vdev, k->role, k->storage, k->fs,
+			       (unsigned long long)(k->size >> 20), k->path);
+			if (k->uuid)
+				printf(" UUID=%s", k->uuid);
+			if (k->mount)
+				printf(" on %s", k->mount);
+			printf("\n");
+		}
+		for (size_t i = 0; i < dom.nnics; i++) {
+			const struct xp_domain_nic *n = &dom.nics[i];
+			char ip[32] = "dhcp";
+			if (n->ip)
+				snprintf(ip, sizeof(ip), "%s/%u", n->ip, n->prefix_len);
+			printf("nic %-6u%s %s bridge %s%s%s\n", n->devid, n->mac, ip, n->bridge,
+			       n->gateway ? " gateway " : "", n->gateway ? n->gateway : "");
+		}
+		printf("config:   %s\ngolden:   %s\n", dom.config_path ? dom.config_path : "-",
+		       dom.golden ? dom.golden : "-");
 		time_t t = (time_t)dom.created;
 		char when[64];
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));
@@ -521,7 +555,7 @@ static int run_show(int argc, char **argv)
 
 static const struct xp_verb create_verb = {"create", "make a guest from a profile", create_usage,
 					   run_create};
-static const struct xp_verb delete_verb = {"delete", "delete guests: config, disk, record",
+static const struct xp_verb delete_verb = {"delete", "delete guests: config, disks, record",
 					   delete_usage, run_delete};
 static const struct xp_verb list_verb = {"list", "list the guests in the inventory", list_usage,
 					 run_list};

@@ -45,6 +45,12 @@
 	"  --memory MIB            memory in MiB, or a size such as 1G (16 MiB to 16 TiB)\n"       \
 	"  --vcpus N               virtual CPUs, 1 to 512\n"                                       \
 	"  --swap SIZE             swap partition size, 0 for none\n"                              \
+	"  --swap-disk SIZE        a swap volume of its own (NAME.swap), the guest's last\n"       \
+	"                          disk, in its fstab by UUID; 0 for none\n"                       \
+	"  --data-disk SIZE[,fs=ext4|xfs|none][,mount=DIR][,storage=KIND][,pool=P]\n"             \
+	"                          a further disk (NAME.data1, ...: xvdb, xvdc, ...), made\n"      \
+	"                          empty and formatted (ext4 unless fs= says), with mount=\n"     \
+	"                          in the guests' fstab by UUID; repeatable\n"                      \
 	"  --fs ext2|ext3|ext4     root filesystem\n"                                              \
 	"  --label msdos|gpt|none  partition table\n"                                              \
 	"  --storage file|reflink|qcow2|lvm\n"                                                     \
@@ -52,6 +58,9 @@
 	"  --pool DIR|VG           where guest disks go: a directory or an LVM VG\n"               \
 	"  --config-dir DIR        where the guests' xl configs go\n"                            \
 	"  --bridge BR             the bridge the guests' vifs join\n"                             \
+	"  --nic bridge=BR[,network=static|dhcp][,ip-pool=CIDR][,gateway=IP|dhcp]\n"            \
+	"        [,mac-prefix=P]   a further NIC (enX1, ...) with its own MAC and address,\n"     \
+	"                          matched by MAC in the guest; repeatable\n"                      \
 	"  --type pv|pvh           guest type (default pv)\n"                                      \
 	"  --boot pygrub|pvgrub|kernel\n"                                                          \
 	"                          how guests boot (default pygrub; it and pvgrub need a\n"        \
@@ -94,12 +103,14 @@ static const char *const plain_keys[] = {
     "label",	 "storage", "pool",  "config-dir", "bridge", "boot", "type",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
-    "distro",	 "timezone", "include", "install",
+    "distro",	 "timezone", "include", "install", "swap-disk",
     NULL,
 };
 
 /* Options that add one item to the list setting of the same name (repeatable). */
-static const char *const list_keys[] = {"copy-in", "write", "firstboot-command", NULL};
+static const char *const list_keys[] = {"copy-in", "write", "firstboot-command", "data-disk",
+					"nic", NULL};
+#define NLIST_KEYS (sizeof(list_keys) / sizeof(list_keys[0]) - 1)
 
 enum {
 	O_PARENT = 256,
@@ -354,7 +365,7 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c, st
 			break;
 		}
 		default:
-			if (o >= O_LIST && o < O_LIST + 3) {
+			if (o >= O_LIST && o < O_LIST + (int)NLIST_KEYS) {
 				rc = cli_list_item(&c->set, list_keys[o - O_LIST], optarg);
 				break;
 			}
@@ -415,6 +426,11 @@ static int boot_check(struct xp_inv *inv, const char *parent, const struct xp_se
 	return rc;
 }
 
+/* The usage of add and edit lists every profile setting: longer than the 4095 bytes
+ * ISO C promises a string literal (-Woverlength-strings, part of -Wpedantic); GCC and
+ * Clang, the compilers of every build preset, take any length. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 static const char add_usage[] =
     "Usage: xenprov profile add NAME [--parent P] [OPTIONS]\n"
     "\n"
@@ -427,7 +443,9 @@ static const char add_usage[] =
     "\n"
     "Example:\n"
     "  xenprov profile add base --image debian-12.tar.zst --disk-size 8G --memory 1G\n"
-    "  xenprov profile add web --parent base --vcpus 4 --config on_crash=restart\n";
+    "  xenprov profile add web --parent base --vcpus 4 --config on_crash=restart\n"
+    "  xenprov profile add db --parent base --data-disk 20G,mount=/srv --swap-disk 1G \\\n"
+    "      --nic bridge=xenbr1,ip-pool=10.1.0.0/24\n";
 
 static int add(struct xp_inv *inv, const char *name, const struct changes *c)
 {
@@ -459,6 +477,7 @@ static const char edit_usage[] =
     "  -h, --help              this help\n"
     "\n"
     "Example: xenprov profile edit web --memory 2G --unset swap\n";
+#pragma GCC diagnostic pop
 
 /* read, changed and written back in one transaction: no lost update */
 static int edit(struct xp_inv *inv, const char *name, const struct changes *c)
@@ -588,7 +607,8 @@ static void print_value(const char *key, const char *value, bool secrets, struct
 		return;
 	}
 	xp_buf_adds(b, value);
-	if (strcmp(key, "disk-size") != 0 && strcmp(key, "swap") != 0)
+	if (strcmp(key, "disk-size") != 0 && strcmp(key, "swap") != 0 &&
+	    strcmp(key, "swap-disk") != 0)
 		return;
 	unsigned long long v = strtoull(value, NULL, 10);
 	char human[32];

@@ -6,6 +6,7 @@
  * must be accepted by xlu_disk_parse with the intended target, format, vdev, access and
  * backend type. The vif item is compared with the intended spec text and split the way
  * xl's parse_nic_config splits it (libxlutil has no vif parser; xl does that itself).
+ * A guest with further disks and NICs: each disk spec at its vdev, each vif in order.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -209,10 +210,94 @@ static void test_configs(void **state)
 	}
 }
 
+/* A guest with further disks (a data disk on a file, one on qcow2, the swap volume on
+ * a logical volume) and further NICs (static and DHCP, on other bridges): every disk
+ * spec is one libxlutil's disk parser reads at its vdev with its own target, format and
+ * backend; every vif spec holds its own MAC, bridge and address, in devid order. */
+static void test_devices(void **state)
+{
+	(void)state;
+	static const struct xp_domain_volume disks[] = {
+	    {.vdev = "xvdb", .role = "data", .storage = "file", .path = "/srv/xen/web1.data1.img",
+	     .fs = "ext4", .size = 1 << 30},
+	    {.vdev = "xvdc", .role = "data", .storage = "qcow2",
+	     .path = "/srv/other pool/web1.data2.qcow2", .fs = "none", .size = 1 << 30},
+	    {.vdev = "xvdd", .role = "swap", .storage = "lvm", .path = "/dev/vg0/web1.swap",
+	     .fs = "swap", .size = 1 << 28},
+	};
+	static const struct xp_domain_nic nics[] = {
+	    {.devid = 1, .mac = "00:16:3e:00:00:02", .ip = "10.9.0.7", .prefix_len = 16,
+	     .bridge = "br-back"},
+	    {.devid = 2, .mac = "02:aa:00:00:00:03", .bridge = "xenbr2"},
+	};
+	struct xp_settings s = {0};
+	assert_int_equal(xp_settings_set(&s, "bridge", "br-front"), 0);
+	struct xp_guest_config gc = {.name = "web1",
+				     .settings = &s,
+				     .storage = XP_STORAGE_QCOW2,
+				     .disk_path = "/srv/xen/web1.qcow2",
+				     .disk_format = XP_IMAGE_QCOW2,
+				     .mac = "00:16:3e:00:00:01",
+				     .ip = "10.0.0.5",
+				     .volumes = disks,
+				     .nvolumes = N(disks),
+				     .nics = nics,
+				     .nnics = N(nics)};
+	struct xp_buf text = XP_BUF_INIT;
+	assert_int_equal(xp_guest_config_text(&gc, &text, NULL), 0);
+	struct oracle_xlu xlu;
+	XLU_Config *x = oracle_xlu_open(&xlu, "guest.cfg");
+	if (xlu_cfg_readdata(x, text.s, (int)text.len) != 0)
+		fail_msg("libxlutil rejects the config: %s\n%s", oracle_xlu_said(&xlu), text.s);
+
+	static const struct {
+		const char *path, *vdev;
+		libxl_disk_format format;
+		libxl_disk_backend backend;
+	} want_disks[] = {
+	    {"/srv/xen/web1.qcow2", "xvda", LIBXL_DISK_FORMAT_QCOW2, LIBXL_DISK_BACKEND_UNKNOWN},
+	    {"/srv/xen/web1.data1.img", "xvdb", LIBXL_DISK_FORMAT_RAW, LIBXL_DISK_BACKEND_UNKNOWN},
+	    {"/srv/other pool/web1.data2.qcow2", "xvdc", LIBXL_DISK_FORMAT_QCOW2,
+	     LIBXL_DISK_BACKEND_UNKNOWN},
+	    {"/dev/vg0/web1.swap", "xvdd", LIBXL_DISK_FORMAT_RAW, LIBXL_DISK_BACKEND_PHY},
+	};
+	XLU_ConfigList *list;
+	int n = -1;
+	assert_int_equal(xlu_cfg_get_list(x, "disk", &list, &n, 1), 0);
+	assert_int_equal(n, (int)N(want_disks));
+	for (int i = 0; i < n; i++) {
+		const char *spec = xlu_cfg_get_listitem(list, i);
+		libxl_device_disk disk;
+		libxl_device_disk_init(&disk);
+		if (xlu_disk_parse(x, 1, &spec, &disk) != 0)
+			fail_msg("xlu_disk_parse rejects '%s'", spec);
+		assert_string_equal(disk.pdev_path, want_disks[i].path);
+		assert_string_equal(disk.vdev, want_disks[i].vdev);
+		assert_int_equal(disk.format, want_disks[i].format);
+		assert_int_equal(disk.backend, want_disks[i].backend);
+		assert_int_equal(disk.readwrite, 1);
+		libxl_device_disk_dispose(&disk);
+	}
+
+	static const char *const want_vifs[] = {
+	    "mac=00:16:3e:00:00:01,bridge=br-front,ip=10.0.0.5",
+	    "mac=00:16:3e:00:00:02,bridge=br-back,ip=10.9.0.7",
+	    "mac=02:aa:00:00:00:03,bridge=xenbr2",
+	};
+	assert_int_equal(xlu_cfg_get_list(x, "vif", &list, &n, 1), 0);
+	assert_int_equal(n, (int)N(want_vifs));
+	for (int i = 0; i < n; i++)
+		assert_string_equal(xlu_cfg_get_listitem(list, i), want_vifs[i]);
+	free(oracle_xlu_close(&xlu));
+	xp_buf_release(&text);
+	xp_settings_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_configs),
+		cmocka_unit_test(test_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

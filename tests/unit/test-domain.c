@@ -5,7 +5,8 @@
  * images (built once from a tarball, or used as they are), storage backends checked with
  * qemu-img (file, qcow2; reflink: the clone where the filesystem can, else the clear
  * refusal; lvm detection: -ENOTSUP without device-mapper or lvm2's tools), and
- * create/delete through the inventory, including the undo of a failed create. No case
+ * create/delete through the inventory, including the undo of a failed create, and the
+ * further disks and NICs (made, recorded, configured, unique, undone, removed). No case
  * skips: what needs a particular machine (a reflink clone, a real logical volume) is
  * in integration/deploy-reflink and integration/deploy-lvm, which report themselves
  * skipped (77) where they cannot run.
@@ -51,6 +52,8 @@ static struct {
 	unsigned prefix;
 	int64_t root_offset;
 	enum xp_image_format format;
+	size_t nnics, nvolumes;
+	char nic1_mac[32], disk1_uuid[40];
 } seen;
 
 /* What the hook reports as xp_guest_apply would: the golden image's UUIDs and the new
@@ -79,6 +82,11 @@ int xp_guest_customize(const struct xp_guest_spec *spec, struct xp_guest_report 
 	seen.prefix = spec->prefix_len;
 	seen.root_offset = spec->root_offset;
 	seen.format = spec->disk_format;
+	seen.nnics = spec->nnics;
+	seen.nvolumes = spec->nvolumes;
+	snprintf(seen.nic1_mac, sizeof(seen.nic1_mac), "%s", spec->nnics ? spec->nics[0].mac : "");
+	snprintf(seen.disk1_uuid, sizeof(seen.disk1_uuid), "%s",
+		 spec->nvolumes && spec->volumes[0].uuid ? spec->volumes[0].uuid : "");
 	assert_string_equal(spec->hostname, spec->name);
 	if (hook_result < 0)
 		xp_diags_add(d, XP_SEV_ERROR, NULL, 0, 0, "test", NULL, NULL, "hook fails");
@@ -1396,6 +1404,184 @@ static void test_create_refusals(void **state)
 	env_close(&e);
 }
 
+/* The further disks of guest name in the default pool: none of them is left. */
+static void assert_no_volumes(struct env *e, const char *name)
+{
+	static const char *const vols[] = {"data1.img", "data1.qcow2", "data2.img", "data2.qcow2",
+					   "swap.img",	"swap.qcow2"};
+	for (size_t i = 0; i < N(vols); i++)
+		assert_false(exists("%s/disks/%s.%s", e->state, name, vols[i]));
+}
+
+/* Further disks and NICs: planned with the row, made after the root disk (an empty ext4
+ * filesystem e2fsck passes and blkid names by the recorded UUID, an empty fresh qcow2
+ * image, a swap area), handed to the guest's customisation and written into its config
+ * in order; the further NICs' MACs and addresses allocated from their pools, unique
+ * across the domains' and the NICs' tables; a refusal or a failure leaves none of it;
+ * delete removes the volumes, --keep-storage keeps them. */
+static void test_create_devices(void **state)
+{
+	(void)state;
+	struct env e;
+	env_open(&e, "dev");
+	basic_profile(&e, "p", "10.9.0.0/24", "file");
+	struct xp_settings over = {0};
+	set(&over, "data-disk", "16M,mount=/srv\n8M,fs=none,storage=qcow2");
+	set(&over, "swap-disk", "4M");
+	set(&over, "nic", "bridge=br1,ip-pool=10.8.0.0/30\nbridge=br2,mac-prefix=02:aa");
+	hook_calls = 0;
+	struct xp_domain a;
+	assert_int_equal(create(&e, "a", "p", NULL, NULL, &over, &a), 0);
+
+	/* the disks: recorded in vdev order, made, named by their UUIDs */
+	assert_int_equal(a.nvolumes, 3);
+	static const struct {
+		const char *vdev, *role, *storage, *file, *fs, *mount;
+		uint64_t size;
+	} want[] = {
+	    {"xvdb", "data", "file", "a.data1.img", "ext4", "/srv", 16 << 20},
+	    {"xvdc", "data", "qcow2", "a.data2.qcow2", "none", NULL, 8 << 20},
+	    {"xvdd", "swap", "file", "a.swap.img", "swap", NULL, 4 << 20},
+	};
+	for (size_t i = 0; i < N(want); i++) {
+		const struct xp_domain_volume *k = &a.volumes[i];
+		char path[4400];
+		snprintf(path, sizeof(path), "%s/disks/%s", e.state, want[i].file);
+		assert_string_equal(k->vdev, want[i].vdev);
+		assert_string_equal(k->role, want[i].role);
+		assert_string_equal(k->storage, want[i].storage);
+		assert_string_equal(k->path, path);
+		assert_string_equal(k->fs, want[i].fs);
+		assert_int_equal(k->size, want[i].size);
+		if (want[i].mount)
+			assert_string_equal(k->mount, want[i].mount);
+		else
+			assert_null(k->mount);
+		assert_true(exists("%s", path));
+	}
+	assert_null(a.volumes[1].uuid);
+	assert_int_equal(xp_test_sh("e2fsck -fn '%s' >/dev/null 2>&1", a.volumes[0].path), 0);
+	assert_int_equal(xp_test_sh("[ \"$(blkid -s UUID -o value '%s')\" = %s ]",
+				    a.volumes[0].path, a.volumes[0].uuid),
+			 0);
+	assert_int_equal(xp_test_sh("[ \"$(blkid -s TYPE -o value '%s')\" = swap ] &&"
+				    " [ \"$(blkid -s UUID -o value '%s')\" = %s ]",
+				    a.volumes[2].path, a.volumes[2].path, a.volumes[2].uuid),
+			 0);
+	assert_int_equal(xp_test_sh("qemu-img check -q '%s' && qemu-img info '%s' | grep -q "
+				    "'virtual size: 8 MiB'",
+				    a.volumes[1].path, a.volumes[1].path),
+			 0);
+
+	/* the NICs: MACs in their prefixes, the pool's lowest address, no gateway there */
+	assert_int_equal(a.nnics, 2);
+	assert_int_equal(a.nics[0].devid, 1);
+	assert_string_equal(a.nics[0].ip, "10.8.0.1");
+	assert_int_equal(a.nics[0].prefix_len, 30);
+	assert_string_equal(a.nics[0].bridge, "br1");
+	assert_memory_equal(a.nics[0].mac, "00:16:3e:", 9);
+	assert_int_equal(a.nics[1].devid, 2);
+	assert_null(a.nics[1].ip);
+	assert_memory_equal(a.nics[1].mac, "02:aa:", 6);
+	assert_string_not_equal(a.nics[0].mac, a.mac);
+	assert_int_equal(xp_domain_mac_taken(e.inv, a.nics[1].mac), 1);
+	assert_int_equal(xp_domain_ip_taken(e.inv, "10.8.0.1"), 1);
+	char *holder;
+	assert_int_equal(xp_domain_holder(e.inv, false, a.nics[0].mac, &holder), 0);
+	assert_string_equal(holder, "a");
+	free(holder);
+	/* a MAC or an IP one table holds is refused by the other */
+	assert_int_equal(xp_test_sh("sqlite3 '%s/inventory.db' \"INSERT INTO domains (name, state,"
+				    " mac, created, updated) VALUES ('x', 'ready', '%s', 1, 1)\""
+				    " 2>&1 | grep -q 'UNIQUE constraint failed: domain_nics'",
+				    e.state, a.nics[0].mac),
+			 0);
+	assert_int_equal(xp_test_sh("sqlite3 '%s/inventory.db' \"INSERT INTO domain_nics (domain,"
+				    " devid, mac, ip, bridge) VALUES ('a', 9, '02:00:00:00:00:09',"
+				    " '%s', 'b')\" 2>&1 | grep -q 'UNIQUE constraint failed: domains'",
+				    e.state, a.ip),
+			 0);
+
+	/* the customisation and the config saw them all */
+	assert_int_equal(seen.nnics, 2);
+	assert_int_equal(seen.nvolumes, 3);
+	assert_string_equal(seen.nic1_mac, a.nics[0].mac);
+	assert_string_equal(seen.disk1_uuid, a.volumes[0].uuid);
+	struct xp_cfg *cfg;
+	assert_int_equal(xp_cfg_load(a.config_path, NULL, &cfg), 0);
+	const struct xp_cfg_value *v;
+	assert_int_equal(xp_cfg_get_list(cfg, "disk", &v), 0);
+	assert_int_equal(xp_cfg_value_len(v), 4);
+	struct xp_disk disk;
+	assert_int_equal(xp_disk_parse_one(xp_cfg_value_str(xp_cfg_value_item(v, 2)), &disk, NULL),
+			 0);
+	assert_string_equal(disk.vdev, "xvdc");
+	assert_string_equal(disk.pdev_path, a.volumes[1].path);
+	assert_int_equal(disk.format, XP_DISK_FORMAT_QCOW2);
+	xp_disk_release(&disk);
+	assert_int_equal(xp_cfg_get_list(cfg, "vif", &v), 0);
+	assert_int_equal(xp_cfg_value_len(v), 3);
+	struct xp_vif vif;
+	assert_int_equal(xp_vif_parse(xp_cfg_value_str(xp_cfg_value_item(v, 1)), &vif, NULL), 0);
+	assert_string_equal(vif.bridge, "br1");
+	assert_string_equal(vif.ip, "10.8.0.1");
+	xp_vif_release(&vif);
+	xp_cfg_free(cfg);
+
+	/* the NIC's pool (/30) has one address left: b takes it, c finds none and leaves
+	 * nothing behind */
+	struct xp_domain b;
+	assert_int_equal(create(&e, "b", "p", NULL, NULL, &over, &b), 0);
+	assert_string_equal(b.nics[0].ip, "10.8.0.2");
+	assert_int_equal(create(&e, "c", "p", NULL, NULL, &over, NULL), -ENOSPC);
+	assert_gone(&e, "c");
+	assert_no_volumes(&e, "c");
+	/* the customisation fails after the volumes were made: they go too */
+	assert_int_equal(xp_domain_delete(e.inv, "b", false, NULL), 0);
+	hook_result = -EIO;
+	assert_int_equal(create(&e, "c", "p", NULL, NULL, &over, NULL), -EIO);
+	hook_result = 0;
+	assert_gone(&e, "c");
+	assert_no_volumes(&e, "c");
+	assert_int_equal(xp_domain_ip_taken(e.inv, "10.8.0.2"), 0);
+	/* a volume in the way: refused before anything is made, and left as it was */
+	assert_int_equal(xp_test_sh("echo mine >'%s/disks/c.swap.img'", e.state), 0);
+	assert_int_equal(create(&e, "c", "p", NULL, NULL, &over, NULL), -EEXIST);
+	assert_gone(&e, "c");
+	assert_int_equal(xp_test_sh("grep -qx mine '%s/disks/c.swap.img' && rm '%s/disks/c.swap.img'",
+				    e.state, e.state),
+			 0);
+	assert_no_volumes(&e, "c");
+	xp_settings_release(&over);
+	/* an lvm data disk of a guest on files: its volume group, and lvm2 */
+	set(&over, "data-disk", "16M,storage=lvm");
+	assert_int_equal(create(&e, "c", "p", NULL, NULL, &over, NULL),
+			 xp_lvm_available() < 0 ? -ENOTSUP : -EINVAL);
+	assert_gone(&e, "c");
+	xp_settings_release(&over);
+
+	/* delete: the volumes go, or stay with keep_storage */
+	assert_int_equal(xp_domain_delete(e.inv, "a", true, NULL), 0);
+	for (size_t i = 0; i < a.nvolumes; i++)
+		assert_true(exists("%s", a.volumes[i].path));
+	assert_int_equal(xp_domain_ip_taken(e.inv, "10.8.0.1"), 0);
+	assert_int_equal(xp_domain_mac_taken(e.inv, a.nics[0].mac), 0);
+	assert_int_equal(xp_test_sh("rm '%s/disks/a.img'", e.state), 0);
+	/* the kept volumes are in the way of a new "a" with further disks */
+	set(&over, "data-disk", "16M");
+	assert_int_equal(create(&e, "a", "p", NULL, NULL, &over, NULL), -EEXIST);
+	assert_int_equal(xp_test_sh("rm '%s/disks/'a.*", e.state), 0);
+	set(&over, "swap-disk", "4M");
+	assert_int_equal(create(&e, "a", "p", NULL, NULL, &over, NULL), 0);
+	xp_settings_release(&over);
+	assert_int_equal(xp_domain_delete(e.inv, "a", false, NULL), 0);
+	assert_gone(&e, "a");
+	assert_no_volumes(&e, "a");
+	xp_domain_release(&a);
+	xp_domain_release(&b);
+	env_close(&e);
+}
+
 /* A create that was killed after recording (state 'creating', artifacts half made) is
  * cleaned up by delete. */
 static void test_delete_half_made(void **state)
@@ -1502,6 +1688,7 @@ int main(void)
 		cmocka_unit_test(test_storage_lvm),
 		cmocka_unit_test(test_create_delete),
 		cmocka_unit_test(test_create_refusals),
+		cmocka_unit_test(test_create_devices),
 		cmocka_unit_test(test_delete_half_made),
 		cmocka_unit_test(test_concurrent),
 	};

@@ -1,5 +1,6 @@
 /*
- * test-extfs-build.c - unit tests of xp_fs_build() and xp_fs_estimate()
+ * test-extfs-build.c - unit tests of xp_fs_build(), xp_fs_make() (an empty filesystem)
+ * and xp_fs_estimate()
  * (src/lib/image/extfs-build.c and friends). Archives are made in code with
  * libarchive's write API; every filesystem is checked with the real tools: e2fsck -fn
  * must call it clean, debugfs reads every attribute back.
@@ -1052,6 +1053,56 @@ static void test_empty_and_stdin(void **state)
 	xp_diags_release(&d);
 }
 
+/* xp_fs_make: an empty filesystem (a guest's data disk) with the UUID asked for, at an
+ * offset, e2fsck-clean; a file stays sparse; too small or bad options refused. */
+static void test_make_empty(void **state)
+{
+	(void)state;
+	static const char uuid[] = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+	const char *img = tmp("data.img");
+	struct xp_diags d = {0};
+	for (int type = XP_FS_EXT2; type <= XP_FS_EXT4; type++) {
+		xp_test_sparse(img, (1 << 20) + (256u << 20));
+		struct xp_fs_opts o = {.type = (enum xp_fs_type)type, .uuid = uuid,
+				       .reserved_percent = -1, .label = "data"};
+		struct xp_fs_stats st;
+		assert_int_equal(xp_fs_make(img, 1 << 20, 256u << 20, &o, &st, &d), 0);
+		assert_int_equal(d.n, 0);
+		assert_string_equal(st.uuid, uuid);
+		assert_int_equal(st.entries, 0);
+		xp_test_assert_fsck_clean(img, 1 << 20);
+		char *got =
+		    xp_test_out("blkid -p -o value -s UUID -O %d '%s' | tr -d '\\n'", 1 << 20, img);
+		assert_string_equal(got, uuid);
+		free(got);
+		/* the root and lost+found, nothing else */
+		got = xp_test_out("debugfs -R 'ls -l' '%s?offset=%d' 2>/dev/null | awk '{print $NF}'"
+				  " | grep -v '^$' | tr '\\n' ' '",
+				  img, 1 << 20);
+		assert_string_equal(got, ". .. lost+found ");
+		free(got);
+	}
+	/* sparse: the metadata, not the 256 MiB (the journal's blocks stay holes) */
+	struct stat sb;
+	assert_int_equal(stat(img, &sb), 0);
+	assert_true((uint64_t)sb.st_blocks * 512 < (16u << 20));
+	/* a random UUID without one; too small; a bad UUID */
+	struct xp_fs_opts o = {.type = XP_FS_EXT4, .reserved_percent = -1};
+	struct xp_fs_stats st;
+	assert_int_equal(xp_fs_make(img, 0, 64u << 20, &o, &st, &d), 0);
+	assert_string_not_equal(st.uuid, uuid);
+	xp_test_assert_fsck_clean(img, 0);
+	assert_int_equal(xp_fs_make(img, 0, 1 << 20, &o, NULL, &d), -ENOSPC);
+	assert_true(d.n > 0);
+	xp_diags_release(&d);
+	o.uuid = "not-a-uuid";
+	assert_int_equal(xp_fs_make(img, 0, 64u << 20, &o, NULL, &d), -EINVAL);
+	xp_diags_release(&d);
+	assert_int_equal(xp_fs_make(NULL, 0, 64u << 20, &o, NULL, &d), -EINVAL);
+	assert_int_equal(xp_fs_make(img, 0, 64u << 20, NULL, NULL, &d), -EINVAL);
+	xp_diags_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1069,6 +1120,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_options),
 	    cmocka_unit_test(test_progress_and_stats),
 	    cmocka_unit_test(test_empty_and_stdin),
+	    cmocka_unit_test(test_make_empty),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

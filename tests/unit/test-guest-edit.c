@@ -628,6 +628,77 @@ static void test_networkd_bare(void **state)
 	assert_fsck_clean("nd.raw", 0);
 }
 
+/* Further NICs and disks: a .network per NIC by its MAC (the first with the name
+ * servers), and fstab lines by UUID with their mount points made; in an ifupdown image
+ * with udev, a .link per NIC and a stanza each. */
+static void test_further_devices(void **state)
+{
+	(void)state;
+	static const struct xp_guest_nic nics[] = {
+	    {.mac = "00:16:3e:00:00:02", .ip = "10.2.0.5", .prefix = 16},
+	    {.mac = "00:16:3e:00:00:03", .dhcp = true},
+	};
+	static const struct xp_guest_mount mounts[] = {
+	    {"11111111-2222-4333-8444-555555555555", "ext4", "/srv/data"},
+	    {"21111111-2222-4333-8444-555555555555", "swap", NULL},
+	};
+	struct xp_guest_settings s = {.mac = "00:16:3e:00:00:01",
+				      .ip = "192.0.2.7",
+				      .gateway = "192.0.2.1",
+				      .dns = DNS,
+				      .ndns = 1,
+				      .nics = nics,
+				      .nnics = 2,
+				      .mounts = mounts,
+				      .nmounts = 2};
+	make_bare("networkd", "dev.raw", 32);
+	struct xp_guest_report rep;
+	assert_int_equal(xp_guest_apply(tpath("dev.raw"), &s, &rep, NULL), 0);
+	assert_true(report_has(&rep, true, "/etc/systemd/network/10-xenprov-enX1.network"));
+	assert_true(report_has(&rep, true, "/etc/systemd/network/10-xenprov-enX2.network"));
+	xp_guest_report_release(&rep);
+	assert_fsck_clean("dev.raw", 0);
+	char *n = cat("dev.raw", 0, "/etc/systemd/network/10-xenprov.network");
+	xp_test_assert_contains(n, "MACAddress=00:16:3e:00:00:01\n");
+	xp_test_assert_contains(n, "DNS=192.0.2.53\n");
+	free(n);
+	assert_file_is("dev.raw", 0, "/etc/systemd/network/10-xenprov-enX1.network",
+		       "# systemd.network(5), written by xenprov\n[Match]\n"
+		       "MACAddress=00:16:3e:00:00:02\n\n[Network]\nAddress=10.2.0.5/16\n"
+		       "\n[Link]\nRequiredForOnline=no\n");
+	n = cat("dev.raw", 0, "/etc/systemd/network/10-xenprov-enX2.network");
+	xp_test_assert_contains(n, "MACAddress=00:16:3e:00:00:03\n\n[Network]\nDHCP=yes\n");
+	xp_test_assert_contains(n, "[DHCPv4]\nUseGateway=no\n");
+	free(n);
+	n = cat("dev.raw", 0, "/etc/fstab");
+	xp_test_assert_contains(
+	    n, "UUID=11111111-2222-4333-8444-555555555555\t/srv/data\text4\tdefaults,nofail\t0\t2\n"
+	       "UUID=21111111-2222-4333-8444-555555555555\tnone\tswap\tsw,nofail\t0\t0\n");
+	free(n);
+	n = dstat("dev.raw", 0, "/srv/data");
+	xp_test_assert_contains(n, "Type: directory");
+	free(n);
+
+	/* ifupdown with udev: a .link per NIC, a stanza each; the image's own for eth1 goes */
+	make_bare("debian", "devd.raw", 32);
+	assert_int_equal(xp_guest_apply(tpath("devd.raw"), &s, NULL, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		char path[96], want[64];
+		snprintf(path, sizeof(path), "/etc/systemd/network/10-xenprov-enX%d.link", i);
+		n = cat("devd.raw", 0, path);
+		snprintf(want, sizeof(want), "MACAddress=00:16:3e:00:00:0%d\n", i + 1);
+		xp_test_assert_contains(n, want);
+		snprintf(want, sizeof(want), "Name=enX%d\n", i);
+		xp_test_assert_contains(n, want);
+		free(n);
+	}
+	n = cat("devd.raw", 0, "/etc/network/interfaces");
+	xp_test_assert_contains(n, "\nauto enX1\niface enX1 inet static\n\taddress 10.2.0.5/16\n");
+	xp_test_assert_contains(n, "\nauto enX2\niface enX2 inet dhcp\n");
+	free(n);
+	assert_fsck_clean("devd.raw", 0);
+}
+
 /* Extracts path from the filesystem at off of img into the host file dest. */
 static void dump(const char *img, uint64_t off, const char *path, const char *dest)
 {
@@ -1120,7 +1191,43 @@ static void test_invalid_settings(void **state)
 	char h0[65], h1[65];
 	sha(tpath("inv.raw"), h0);
 	static const char *const bad_dns[] = {"192.0.2.1", "not-an-ip"};
+	/* further NICs and fstab lines xp_guest_apply refuses */
+	static const struct xp_guest_nic nic_bad_mac[] = {{.mac = "00:16:3e:00", .dhcp = true}};
+	static const struct xp_guest_nic nic_no_mac[] = {{.dhcp = true}};
+	static const struct xp_guest_nic nic_same_mac[] = {{.mac = "00:16:3E:12:34:56", .dhcp = true}};
+	static const struct xp_guest_nic nic_twice[] = {{.mac = "00:16:3e:00:00:09", .dhcp = true},
+							{.mac = "00:16:3e:00:00:09", .dhcp = true}};
+	static const struct xp_guest_nic nic_ip[] = {{.mac = "00:16:3e:00:00:09", .ip = "10.0.0"}};
+	static const struct xp_guest_nic nic_none[] = {{.mac = "00:16:3e:00:00:09"}};
+	static const struct xp_guest_nic nic_prefix[] = {
+	    {.mac = "00:16:3e:00:00:09", .ip = "10.0.0.1", .prefix = 40}};
+	static const struct xp_guest_nic nic_gw[] = {
+	    {.mac = "00:16:3e:00:00:09", .ip = "10.0.0.1", .gateway = "fe80::1"}};
+	static const struct xp_guest_nic nic_dhcp_gw[] = {
+	    {.mac = "00:16:3e:00:00:09", .dhcp = true, .gateway = "10.0.0.1"}};
+	static const struct xp_guest_mount mnt_rel[] = {
+	    {"11111111-2222-4333-8444-555555555555", "ext4", "srv"}};
+	static const struct xp_guest_mount mnt_type[] = {
+	    {"11111111-2222-4333-8444-555555555555", "zfs", "/srv"}};
+	static const struct xp_guest_mount mnt_uuid[] = {{"1111", "ext4", "/srv"}};
+	const struct xp_guest_settings first = {.mac = "00:16:3e:12:34:56", .dhcp = true};
+#define WITH_NICS(v, n) {.mac = first.mac, .dhcp = true, .nics = (v), .nnics = (n)}
 	const struct bad_case cases[] = {
+	    {"nic mac", WITH_NICS(nic_bad_mac, 1), "mac"},
+	    {"nic no mac", WITH_NICS(nic_no_mac, 1), "mac"},
+	    {"nic the first's mac", WITH_NICS(nic_same_mac, 1), "mac"},
+	    {"nic mac twice", WITH_NICS(nic_twice, 2), "mac"},
+	    {"nic ip", WITH_NICS(nic_ip, 1), "ip"},
+	    {"nic neither dhcp nor ip", WITH_NICS(nic_none, 1), "ip"},
+	    {"nic prefix", WITH_NICS(nic_prefix, 1), "prefix"},
+	    {"nic gateway family", WITH_NICS(nic_gw, 1), "gateway"},
+	    {"nic dhcp gateway", WITH_NICS(nic_dhcp_gw, 1), "gateway"},
+	    {"nic count without nics", {.mac = first.mac, .dhcp = true, .nnics = 1}, "usage"},
+	    {"nics without the first's network", {.mac = first.mac, .nics = nic_twice, .nnics = 1},
+	     "nic"},
+	    {"mount relative", {.mounts = mnt_rel, .nmounts = 1}, "mount"},
+	    {"mount type", {.mounts = mnt_type, .nmounts = 1}, "mount"},
+	    {"mount uuid", {.mounts = mnt_uuid, .nmounts = 1}, "mount"},
 	    {"hostname", {.hostname = "-bad"}, "hostname"},
 	    {"hostname dot", {.hostname = "a.b"}, "hostname"},
 	    {"hostname long",
@@ -1644,6 +1751,7 @@ int main(void)
 	    cmocka_unit_test(test_qcow2_overlays),
 	    cmocka_unit_test(test_hostkey_unit),
 	    cmocka_unit_test(test_invalid_settings),
+	    cmocka_unit_test(test_further_devices),
 	    cmocka_unit_test(test_image_errors),
 	    cmocka_unit_test(test_nothing_requested),
 	    cmocka_unit_test(test_clones),

@@ -4,8 +4,10 @@
  * in each format (ifupdown under the stable name and the kernel's, the .link file
  * naming the interface, resolv.conf, systemd-networkd, netplan, NetworkManager
  * keyfiles, ifcfg) for static IPv4 and IPv6, DHCP, with and without gateway, DNS and
- * domain, and without a MAC where a format needs one; interface names the kernel
- * refuses; which files of the image configure the interface; fstab, the
+ * domain, and without a MAC where a format needs one; further NICs (each by its MAC,
+ * the name servers with the first, a default route only where asked for) and one that
+ * cannot be written; which files of the image configure the interface; fstab with data
+ * disks and a swap volume and the mounts it refuses, the
  * machine-id from given bytes, root's hash in shadow texts (root first, later, absent,
  * look-alike lines), authorized_keys, the host key unit; the grub.cfg written for
  * pygrub and PV GRUB and the /etc/default/grub line for the guest's own update-grub,
@@ -62,28 +64,68 @@ typedef int (*writer_fn)(const struct xp_guest_settings *s, struct xp_buf *out);
 
 static int ifupdown_enx_dotd(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	return xp_guest_text_ifupdown(s, XP_GUEST_IFNAME, true, out);
+	return xp_guest_text_ifupdown(s, false, true, out);
 }
 
 static int ifupdown_enx(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	return xp_guest_text_ifupdown(s, XP_GUEST_IFNAME, false, out);
+	return xp_guest_text_ifupdown(s, false, false, out);
 }
 
 static int ifupdown_eth0(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	return xp_guest_text_ifupdown(s, XP_GUEST_KERNEL_IFNAME, false, out);
+	return xp_guest_text_ifupdown(s, true, false, out);
 }
 
-static int link_enx(const struct xp_guest_settings *s, struct xp_buf *out)
+/* The writers of NIC I's own file, as writer_fn: FN(s, I, out). */
+#define NIC_WRITER(name, fn, i)                                                                    \
+	static int name(const struct xp_guest_settings *s, struct xp_buf *out)                     \
+	{                                                                                          \
+		return fn(s, i, out);                                                              \
+	}
+
+static int nm_keyfile_at(const struct xp_guest_settings *s, unsigned i, struct xp_buf *out)
 {
-	return xp_guest_text_link(s, XP_GUEST_IFNAME, out);
+	return xp_guest_text_nm_keyfile(s, i, RANDOM, out);
 }
 
-static int nm_keyfile(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	return xp_guest_text_nm_keyfile(s, RANDOM, out);
-}
+/* the first NIC's files, the second's and the third's */
+NIC_WRITER(link_enx, xp_guest_text_link, 0)
+NIC_WRITER(networkd, xp_guest_text_networkd, 0)
+NIC_WRITER(nm_keyfile, nm_keyfile_at, 0)
+NIC_WRITER(ifcfg, xp_guest_text_ifcfg, 0)
+NIC_WRITER(link_1, xp_guest_text_link, 1)
+NIC_WRITER(networkd_1, xp_guest_text_networkd, 1)
+NIC_WRITER(networkd_2, xp_guest_text_networkd, 2)
+NIC_WRITER(networkd_3, xp_guest_text_networkd, 3)
+NIC_WRITER(nm_keyfile_1, nm_keyfile_at, 1)
+NIC_WRITER(nm_keyfile_2, nm_keyfile_at, 2)
+NIC_WRITER(ifcfg_1, xp_guest_text_ifcfg, 1)
+NIC_WRITER(ifcfg_2, xp_guest_text_ifcfg, 2)
+
+/* Three NICs: the first static with everything (V4), a second static one without a
+ * gateway, a third DHCP one without its router as a default route. */
+static const struct xp_guest_nic NICS[] = {
+    {.mac = "00:16:3E:00:01:01", .ip = "10.9.0.5", .prefix = 16},
+    {.mac = "00:16:3e:00:01:02", .dhcp = true},
+};
+static const struct xp_guest_settings MULTI = {.hostname = "web01",
+					       .domain = "example.com",
+					       .mac = "00:16:3e:12:34:56",
+					       .ip = "192.0.2.10",
+					       .gateway = "192.0.2.1",
+					       .dns = DNS,
+					       .ndns = 2,
+					       .nics = NICS,
+					       .nnics = 2};
+/* The first NIC by DHCP; the second static with a gateway of its own, the third DHCP
+ * with the DHCP server's router. */
+static const struct xp_guest_nic NICS_GW[] = {
+    {.mac = "00:16:3e:00:02:01", .ip = "10.9.0.5", .gateway = "10.9.0.1"},
+    {.mac = "00:16:3e:00:02:02", .dhcp = true, .gateway = "dhcp"},
+};
+static const struct xp_guest_settings MULTI_GW = {
+    .dhcp = true, .mac = "00:16:3e:aa:bb:cc", .nics = NICS_GW, .nnics = 2};
 
 struct text_case {
 	const char *what;
@@ -166,21 +208,21 @@ static const struct text_case cases[] = {
     {"resolv.conf bare", xp_guest_text_resolv_conf, &V4_BARE, 0, RESOLV_HEAD},
 
     /* systemd-networkd */
-    {"networkd v4", xp_guest_text_networkd, &V4, 0,
+    {"networkd v4", networkd, &V4, 0,
      ND_HEAD("00:16:3e:12:34:56") "\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\n"
 				  "DNS=192.0.2.53\nDNS=2001:db8::53\nDomains=example.com\n"},
-    {"networkd v4 bare", xp_guest_text_networkd, &V4_BARE, 0,
+    {"networkd v4 bare", networkd, &V4_BARE, 0,
      ND_HEAD("00:16:3e:00:00:01") "\n[Network]\nAddress=10.1.2.3/24\n"},
-    {"networkd v4 domain", xp_guest_text_networkd, &V4_DOMAIN, 0,
+    {"networkd v4 domain", networkd, &V4_DOMAIN, 0,
      ND_HEAD("00:16:3e:00:00:02") "\n[Network]\nAddress=10.1.2.3/16\nDomains=lab.example\n"},
-    {"networkd v6", xp_guest_text_networkd, &V6, 0,
+    {"networkd v6", networkd, &V6, 0,
      ND_HEAD("00:16:3e:00:00:03") "\n[Network]\nAddress=2001:db8::10/64\nGateway=2001:db8::1\n"
 				  "DNS=192.0.2.53\nDomains=example.org\n"},
-    {"networkd dhcp", xp_guest_text_networkd, &DHCP, 0,
+    {"networkd dhcp", networkd, &DHCP, 0,
      ND_HEAD("00:16:3e:aa:bb:cc") "\n[Network]\nDHCP=yes\nDomains=example.net\n"},
-    {"networkd dhcp bare", xp_guest_text_networkd, &DHCP_BARE, 0,
+    {"networkd dhcp bare", networkd, &DHCP_BARE, 0,
      ND_HEAD("00:16:3e:00:00:04") "\n[Network]\nDHCP=yes\n"},
-    {"networkd no mac", xp_guest_text_networkd, &NO_MAC, -EINVAL, NULL},
+    {"networkd no mac", networkd, &NO_MAC, -EINVAL, NULL},
 
     /* netplan */
     {"netplan v4", xp_guest_text_netplan, &V4, 0,
@@ -237,19 +279,100 @@ static const struct text_case cases[] = {
     {"nm no mac", nm_keyfile, &NO_MAC, -EINVAL, NULL},
 
     /* Red Hat ifcfg */
-    {"ifcfg v4", xp_guest_text_ifcfg, &V4, 0,
+    {"ifcfg v4", ifcfg, &V4, 0,
      CFG_HEAD "HWADDR=00:16:3e:12:34:56\nBOOTPROTO=none\nIPADDR=192.0.2.10\nPREFIX=24\n"
 	      "GATEWAY=192.0.2.1\nDNS1=192.0.2.53\nDNS2=2001:db8::53\nDOMAIN=example.com\n"},
-    {"ifcfg v4 bare", xp_guest_text_ifcfg, &V4_BARE, 0,
+    {"ifcfg v4 bare", ifcfg, &V4_BARE, 0,
      CFG_HEAD "HWADDR=00:16:3e:00:00:01\nBOOTPROTO=none\nIPADDR=10.1.2.3\nPREFIX=24\n"},
-    {"ifcfg v6", xp_guest_text_ifcfg, &V6, 0,
+    {"ifcfg v6", ifcfg, &V6, 0,
      CFG_HEAD "HWADDR=00:16:3e:00:00:03\nBOOTPROTO=none\nIPV6INIT=yes\nIPV6_AUTOCONF=no\n"
 	      "IPV6ADDR=2001:db8::10/64\nIPV6_DEFAULTGW=2001:db8::1\nDNS1=192.0.2.53\n"
 	      "DOMAIN=example.org\n"},
-    {"ifcfg dhcp", xp_guest_text_ifcfg, &DHCP, 0,
+    {"ifcfg dhcp", ifcfg, &DHCP, 0,
      CFG_HEAD "HWADDR=00:16:3e:aa:bb:cc\nBOOTPROTO=dhcp\nDOMAIN=example.net\n"},
-    {"ifcfg no mac", xp_guest_text_ifcfg, &NO_MAC, 0,
+    {"ifcfg no mac", ifcfg, &NO_MAC, 0,
      CFG_HEAD "BOOTPROTO=none\nIPADDR=10.1.2.3\nPREFIX=24\nGATEWAY=10.1.2.1\n"},
+
+    /* further NICs: each matched by its MAC, named enXN (ethN), with its own address;
+     * name servers and domain with the first only; a default route only where the NIC
+     * asks for one */
+    {"multi ifupdown", ifupdown_enx, &MULTI, 0,
+     IFUP_HEAD IFUP_LO("enX0") "iface enX0 inet static\n\taddress 192.0.2.10/24\n"
+			       "\tgateway 192.0.2.1\n\tdns-nameservers 192.0.2.53 2001:db8::53\n"
+			       "\tdns-search example.com\n"
+			       "\nauto enX1\niface enX1 inet static\n\taddress 10.9.0.5/16\n"
+			       "\nauto enX2\niface enX2 inet dhcp\n"},
+    {"multi ifupdown eth", ifupdown_eth0, &MULTI_GW, 0,
+     IFUP_HEAD IFUP_LO("eth0") "iface eth0 inet dhcp\n"
+			       "\nauto eth1\niface eth1 inet static\n\taddress 10.9.0.5/24\n"
+			       "\tgateway 10.9.0.1\n"
+			       "\nauto eth2\niface eth2 inet dhcp\n"},
+    {"multi link 1", link_1, &MULTI, 0,
+     "# systemd.link(5), written by xenprov: the interface with this MAC address\n"
+     "# is enX1, the name /etc/network/interfaces configures.\n"
+     "[Match]\nMACAddress=00:16:3e:00:01:01\n\n[Link]\nName=enX1\n"},
+    {"multi networkd 0", networkd, &MULTI, 0,
+     ND_HEAD("00:16:3e:12:34:56") "\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\n"
+				  "DNS=192.0.2.53\nDNS=2001:db8::53\nDomains=example.com\n"},
+    {"multi networkd 1", networkd_1, &MULTI, 0,
+     ND_HEAD("00:16:3e:00:01:01") "\n[Network]\nAddress=10.9.0.5/16\n"
+				  "\n[Link]\nRequiredForOnline=no\n"},
+    {"multi networkd 2", networkd_2, &MULTI, 0,
+     ND_HEAD("00:16:3e:00:01:02") "\n[Network]\nDHCP=yes\n\n[Link]\nRequiredForOnline=no\n"
+				  "\n[DHCPv4]\nUseGateway=no\n"},
+    {"multi networkd 3", networkd_3, &MULTI, -EINVAL, NULL},
+    {"multi gw networkd 1", networkd_1, &MULTI_GW, 0,
+     ND_HEAD("00:16:3e:00:02:01") "\n[Network]\nAddress=10.9.0.5/24\nGateway=10.9.0.1\n"
+				  "\n[Link]\nRequiredForOnline=no\n"},
+    {"multi gw networkd 2", networkd_2, &MULTI_GW, 0,
+     ND_HEAD("00:16:3e:00:02:02") "\n[Network]\nDHCP=yes\n\n[Link]\nRequiredForOnline=no\n"},
+    {"multi netplan", xp_guest_text_netplan, &MULTI, 0,
+     NP_HEAD("00:16:3e:12:34:56") "      dhcp4: false\n      addresses:\n"
+				  "        - \"192.0.2.10/24\"\n"
+				  "      routes:\n        - to: default\n"
+				  "          via: \"192.0.2.1\"\n"
+				  "      nameservers:\n        addresses: [192.0.2.53, 2001:db8::53]\n"
+				  "        search: [example.com]\n"
+				  "    enX1:\n      match:\n        macaddress: \"00:16:3e:00:01:01\"\n"
+				  "      set-name: enX1\n      optional: true\n      dhcp4: false\n"
+				  "      addresses:\n        - \"10.9.0.5/16\"\n"
+				  "    enX2:\n      match:\n        macaddress: \"00:16:3e:00:01:02\"\n"
+				  "      set-name: enX2\n      optional: true\n      dhcp4: true\n"
+				  "      dhcp4-overrides:\n        use-routes: false\n"},
+    {"multi gw netplan", xp_guest_text_netplan, &MULTI_GW, 0,
+     NP_HEAD("00:16:3e:aa:bb:cc") "      dhcp4: true\n"
+				  "    enX1:\n      match:\n        macaddress: \"00:16:3e:00:02:01\"\n"
+				  "      set-name: enX1\n      optional: true\n      dhcp4: false\n"
+				  "      addresses:\n        - \"10.9.0.5/24\"\n"
+				  "      routes:\n        - to: default\n          via: \"10.9.0.1\"\n"
+				  "    enX2:\n      match:\n        macaddress: \"00:16:3e:00:02:02\"\n"
+				  "      set-name: enX2\n      optional: true\n      dhcp4: true\n"},
+    {"multi nm 1", nm_keyfile_1, &MULTI, 0,
+     "# nm-settings-keyfile(5), written by xenprov\n[connection]\nid=xenprov-enX1\n"
+     "uuid=00010203-0405-4607-8809-0a0b0c0d0e0f\ntype=ethernet\nautoconnect-priority=100\n\n"
+     "[ethernet]\nmac-address=00:16:3E:00:01:01\n"
+     "\n[ipv4]\nmethod=manual\naddress1=10.9.0.5/16\nnever-default=true\n"
+     "\n[ipv6]\nmethod=auto\nnever-default=true\n"},
+    {"multi nm 2", nm_keyfile_2, &MULTI, 0,
+     "# nm-settings-keyfile(5), written by xenprov\n[connection]\nid=xenprov-enX2\n"
+     "uuid=00010203-0405-4607-8809-0a0b0c0d0e0f\ntype=ethernet\nautoconnect-priority=100\n\n"
+     "[ethernet]\nmac-address=00:16:3E:00:01:02\n"
+     "\n[ipv4]\nmethod=auto\nnever-default=true\n\n[ipv6]\nmethod=auto\nnever-default=true\n"},
+    {"multi gw nm 1", nm_keyfile_1, &MULTI_GW, 0,
+     "# nm-settings-keyfile(5), written by xenprov\n[connection]\nid=xenprov-enX1\n"
+     "uuid=00010203-0405-4607-8809-0a0b0c0d0e0f\ntype=ethernet\nautoconnect-priority=100\n\n"
+     "[ethernet]\nmac-address=00:16:3E:00:02:01\n"
+     "\n[ipv4]\nmethod=manual\naddress1=10.9.0.5/24,10.9.0.1\n"
+     "\n[ipv6]\nmethod=auto\nnever-default=true\n"},
+    {"multi ifcfg 1", ifcfg_1, &MULTI, 0,
+     "# written by xenprov\nDEVICE=eth1\nNAME=eth1\nTYPE=Ethernet\nONBOOT=yes\n"
+     "HWADDR=00:16:3e:00:01:01\nBOOTPROTO=none\nIPADDR=10.9.0.5\nPREFIX=16\nDEFROUTE=no\n"},
+    {"multi ifcfg 2", ifcfg_2, &MULTI, 0,
+     "# written by xenprov\nDEVICE=eth2\nNAME=eth2\nTYPE=Ethernet\nONBOOT=yes\n"
+     "HWADDR=00:16:3e:00:01:02\nBOOTPROTO=dhcp\nDEFROUTE=no\n"},
+    {"multi gw ifcfg 2", ifcfg_2, &MULTI_GW, 0,
+     "# written by xenprov\nDEVICE=eth2\nNAME=eth2\nTYPE=Ethernet\nONBOOT=yes\n"
+     "HWADDR=00:16:3e:00:02:02\nBOOTPROTO=dhcp\n"},
 };
 
 /* Settings no network writer can write. */
@@ -270,9 +393,8 @@ static void test_writers(void **state)
 			assert_int_equal(b.len, 0);
 		xp_buf_release(&b);
 	}
-	static const writer_fn net[] = {ifupdown_enx_dotd,	ifupdown_eth0,	       link_enx,
-					xp_guest_text_networkd, xp_guest_text_netplan, nm_keyfile,
-					xp_guest_text_ifcfg};
+	static const writer_fn net[] = {ifupdown_enx_dotd, ifupdown_eth0,	  link_enx, networkd,
+					xp_guest_text_netplan, nm_keyfile, ifcfg};
 	for (size_t i = 0; i < N(net); i++) {
 		struct xp_buf b = XP_BUF_INIT;
 		assert_int_equal(net[i](&NO_NET, &b), -EINVAL);
@@ -280,21 +402,34 @@ static void test_writers(void **state)
 		assert_int_equal(b.len, 0);
 		xp_buf_release(&b);
 	}
-	/* interface names the kernel would refuse (dev_valid_name, IFNAMSIZ) */
-	static const char *const bad_names[] = {
-	    "", ".", "..", "a/b", "en X0", "en:0", "abcdefghijklmnop", "tab\t", NULL};
-	for (size_t i = 0; i < N(bad_names); i++) {
-		struct xp_buf b = XP_BUF_INIT;
-		assert_int_equal(xp_guest_text_ifupdown(&V4, bad_names[i], false, &b), -EINVAL);
-		assert_int_equal(xp_guest_text_link(&V4, bad_names[i], &b), -EINVAL);
-		assert_int_equal(b.len, 0);
-		xp_buf_release(&b);
+	/* a further NIC that cannot be written spoils the files of all of them */
+	static const struct xp_guest_nic bad[][1] = {
+	    {{.mac = "00:16:3e:00:09:01"}},			  /* neither dhcp nor an address */
+	    {{.mac = "00:16:3e:00:09", .dhcp = true}},		  /* a bad MAC */
+	    {{.ip = "10.0.0.1"}},				  /* no MAC where one is needed */
+	};
+	for (size_t k = 0; k < N(bad); k++) {
+		struct xp_guest_settings s = MULTI;
+		s.nics = bad[k];
+		s.nnics = 1;
+		for (size_t i = 0; i < N(net); i++) {
+			struct xp_buf b = XP_BUF_INIT;
+			int r = net[i](&s, &b);
+			/* the first NIC's own file does not read the others */
+			bool own = net[i] == link_enx || net[i] == networkd || net[i] == nm_keyfile ||
+				   net[i] == ifcfg;
+			if (own || (k == 2 && (net[i] == ifupdown_enx_dotd || net[i] == ifupdown_eth0)))
+				assert_int_equal(r, 0);
+			else
+				assert_int_equal(r, -EINVAL);
+			xp_buf_release(&b);
+		}
 	}
-	/* 15 characters are the most */
+	char name[16];
+	assert_string_equal(xp_guest_ifname(0, false, name), XP_GUEST_IFNAME);
+	assert_string_equal(xp_guest_ifname(0, true, name), XP_GUEST_KERNEL_IFNAME);
+	assert_string_equal(xp_guest_ifname(15, false, name), "enX15");
 	struct xp_buf b = XP_BUF_INIT;
-	assert_int_equal(xp_guest_text_link(&V4, "abcdefghijklmno", &b), 0);
-	xp_test_assert_contains(xp_buf_str(&b), "\nName=abcdefghijklmno\n");
-	xp_buf_release(&b);
 	/* writers append to what the buffer holds */
 	xp_buf_adds(&b, "kept\n");
 	assert_int_equal(xp_guest_text_hostname(&V4, &b), 0);
@@ -398,14 +533,48 @@ static void test_fstab(void **state)
 	};
 	for (size_t i = 0; i < N(fc); i++) {
 		struct xp_buf b = XP_BUF_INIT;
-		assert_int_equal(xp_guest_text_fstab(FS_UUID, fc[i].type, fc[i].swap, &b), 0);
+		assert_int_equal(xp_guest_text_fstab(FS_UUID, fc[i].type, fc[i].swap, NULL, 0, &b), 0);
 		assert_string_equal(xp_buf_str(&b), fc[i].want);
 		xp_buf_release(&b);
 	}
 	struct xp_buf b = XP_BUF_INIT;
-	assert_int_equal(xp_guest_text_fstab(FS_UUID, (enum xp_fs_type)3, NULL, &b), -EINVAL);
-	assert_int_equal(xp_guest_text_fstab(NULL, XP_FS_EXT4, NULL, &b), -EINVAL);
+	assert_int_equal(xp_guest_text_fstab(FS_UUID, (enum xp_fs_type)3, NULL, NULL, 0, &b), -EINVAL);
+	assert_int_equal(xp_guest_text_fstab(NULL, XP_FS_EXT4, NULL, NULL, 0, &b), -EINVAL);
 	assert_int_equal(b.len, 0);
+
+	/* data disks and a swap volume: by UUID, nofail; XFS is not fsck'ed */
+	static const struct xp_guest_mount m[] = {
+	    {"11111111-2222-4333-8444-555555555555", "ext4", "/srv"},
+	    {"21111111-2222-4333-8444-555555555555", "xfs", "/var/lib/data"},
+	    {"31111111-2222-4333-8444-555555555555", "swap", NULL},
+	};
+	assert_int_equal(xp_guest_text_fstab(FS_UUID, XP_FS_EXT4, NULL, m, N(m), &b), 0);
+	assert_string_equal(xp_buf_str(&b),
+			    FSTAB_HEAD "UUID=" FS_UUID "\t/\text4\terrors=remount-ro\t0\t1\n"
+				       "UUID=11111111-2222-4333-8444-555555555555\t/srv\text4\t"
+				       "defaults,nofail\t0\t2\n"
+				       "UUID=21111111-2222-4333-8444-555555555555\t/var/lib/data\txfs\t"
+				       "defaults,nofail\t0\t0\n"
+				       "UUID=31111111-2222-4333-8444-555555555555\tnone\tswap\t"
+				       "sw,nofail\t0\t0\n");
+	xp_buf_release(&b);
+	static const struct xp_guest_mount bad[] = {
+	    {NULL, "ext4", "/srv"},					  /* no UUID */
+	    {"short", "ext4", "/srv"},					  /* not a UUID */
+	    {"11111111-2222-4333-8444-555555555555", "btrfs", "/srv"},	  /* not ours */
+	    {"11111111-2222-4333-8444-555555555555", "ext4", NULL},	  /* no mount point */
+	    {"11111111-2222-4333-8444-555555555555", "ext4", "/"},	  /* the root's */
+	    {"11111111-2222-4333-8444-555555555555", "ext4", "srv"},	  /* relative */
+	    {"11111111-2222-4333-8444-555555555555", "ext4", "/my data"}, /* a blank */
+	    {"11111111-2222-4333-8444-555555555555", "swap", "/swap"},	  /* swap has none */
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		print_message("bad mount %zu\n", i);
+		assert_int_equal(xp_guest_text_fstab(FS_UUID, XP_FS_EXT4, NULL, &bad[i], 1, &b),
+				 -EINVAL);
+		assert_int_equal(b.len, 0);
+	}
+	assert_int_equal(xp_guest_text_fstab(FS_UUID, XP_FS_EXT4, NULL, NULL, 1, &b), -EINVAL);
 	xp_buf_release(&b);
 }
 

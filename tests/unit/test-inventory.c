@@ -29,7 +29,7 @@
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 static xp_test_pathbuf state;
 
@@ -196,7 +196,7 @@ static void test_newer_schema(void **st)
 	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
 	assert_null(inv);
 	/* and left as it was */
-	xp_test_sql(state, "PRAGMA user_version = 3");
+	xp_test_sql(state, "PRAGMA user_version = 3"); /* set back: migrates again */
 	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 	xp_inv_close(inv);
@@ -772,6 +772,21 @@ static const struct good_case good_cases[] = {
     {"firstboot-command", "apt-get update\nsystemctl enable --now nginx",
      "apt-get update\nsystemctl enable --now nginx"},
     {"firstboot-command", "", ""},
+    /* further disks and NICs: items in their stored form, sizes in the largest exact
+     * unit, options in one order, networks and MAC prefixes canonical */
+    {"swap-disk", "0", "0"},
+    {"swap-disk", "1G", "1073741824"},
+    {"data-disk", "10G", "10G,fs=ext4"},
+    {"data-disk", "1048576K,mount=/srv", "1G,fs=ext4,mount=/srv"},
+    {"data-disk", "1.5G,fs=xfs,mount=/var/lib/data\n16M,storage=lvm,pool=vg0,mount=/srv2",
+     "1536M,fs=xfs,mount=/var/lib/data\n16M,fs=ext4,mount=/srv2,storage=lvm,pool=vg0"},
+    {"data-disk", "20480M,fs=none,storage=reflink,pool=/srv/x", "20G,fs=none,storage=reflink,pool=/srv/x"},
+    {"data-disk", "", ""},
+    {"nic", "bridge=br1", "bridge=br1,network=dhcp"},
+    {"nic", "mac-prefix=02-AA,gateway=10.1.0.1,ip-pool=10.1.0.77/24,bridge=br1",
+     "bridge=br1,network=static,ip-pool=10.1.0.0/24,gateway=10.1.0.1,mac-prefix=02:aa"},
+    {"nic", "network=dhcp,bridge=xenbr1,gateway=dhcp\nbridge=br2,network=static,ip-pool=10.2.0.0/16",
+     "bridge=xenbr1,network=dhcp,gateway=dhcp\nbridge=br2,network=static,ip-pool=10.2.0.0/16"},
 };
 
 struct bad_case {
@@ -817,6 +832,62 @@ static const struct bad_case bad_cases[] = {
      "script in with write or copy-in and run that",
      true},
     {"distro", "", "distro: not a valid distro name", true},
+    {"swap-disk", "512K", "swap-disk: 0, or a whole number of MiB", true},
+    {"swap-disk", "1.5M", "swap-disk: 0, or a whole number of MiB", true},
+    {"swap-disk", "some", "swap-disk: not a size", true},
+    {"data-disk", "fs=ext4", "data-disk: item 1: SIZE must come first, e.g. 10G or 512M", true},
+    {"data-disk", "0", "data-disk: item 1: SIZE must be a whole number of MiB", true},
+    {"data-disk", "1536K", "data-disk: item 1: SIZE must be a whole number of MiB", true},
+    {"data-disk", "8M", "data-disk: item 1: an ext4 data disk needs at least 16M", true},
+    {"data-disk", "200M,fs=xfs", "data-disk: item 1: an xfs data disk needs at least 300M", true},
+    {"data-disk", "10G,fs=btrfs", "data-disk: item 1: fs= is ext4, xfs or none", true},
+    {"data-disk", "10G,fs=ext4,fs=xfs", "data-disk: item 1: an option is given twice", true},
+    {"data-disk", "10G,size=1G",
+     "data-disk: item 1: options are fs=, mount=, storage= and pool=", true},
+    {"data-disk", "10G,mount", "data-disk: item 1: options are KEY=VALUE, separated by ','",
+     true},
+    {"data-disk", "10G,", "data-disk: item 1: options are KEY=VALUE, separated by ','", true},
+    {"data-disk", "10G,mount=srv",
+     "data-disk: item 1: mount= is an absolute guest directory other than /, without blanks, "
+     "',', '#' or '\\'",
+     true},
+    {"data-disk", "10G,mount=/",
+     "data-disk: item 1: mount= is an absolute guest directory other than /, without blanks, "
+     "',', '#' or '\\'",
+     true},
+    {"data-disk", "10G,mount=/my data",
+     "data-disk: item 1: mount= is an absolute guest directory other than /, without blanks, "
+     "',', '#' or '\\'",
+     true},
+    {"data-disk", "10G,fs=none,mount=/srv",
+     "data-disk: item 1: a disk with fs=none has no filesystem to mount", true},
+    {"data-disk", "10G,storage=zfs", "data-disk: item 1: storage= is file, reflink, qcow2 or lvm",
+     true},
+    {"data-disk", "10G,pool=", "data-disk: item 1: pool= is a directory or a volume group", true},
+    {"data-disk", "1G,mount=/srv\n2G,mount=/srv",
+     "data-disk: items 1 and 2: the same mount point /srv", false},
+    {"nic", "br1", "nic: item 1: options are KEY=VALUE, separated by ','", true},
+    {"nic", "network=dhcp", "nic: item 1: bridge= is required", true},
+    {"nic", "bridge=", "nic: item 1: bridge= is an interface name (1-15 characters)", true},
+    {"nic", "bridge=br1,bridge=br2", "nic: item 1: an option is given twice", true},
+    {"nic", "bridge=br1,vlan=4",
+     "nic: item 1: options are bridge=, network=, ip-pool=, gateway= and mac-prefix=", true},
+    {"nic", "bridge=br1,network=auto", "nic: item 1: network= is dhcp or static", true},
+    {"nic", "bridge=br1,ip-pool=10.0.0.0/31",
+     "nic: item 1: ip-pool= is a network such as 10.1.0.0/24 (prefix 8-30)", true},
+    {"nic", "bridge=br1,network=static", "nic: item 1: network=static needs an ip-pool=", true},
+    {"nic", "bridge=br1,network=dhcp,ip-pool=10.0.0.0/24",
+     "nic: item 1: an ip-pool is for network=static", true},
+    {"nic", "bridge=br1,gateway=10.0.0.1",
+     "nic: item 1: a DHCP NIC's gateway= is dhcp (the DHCP server's router)", true},
+    {"nic", "bridge=br1,ip-pool=10.0.0.0/24,gateway=10.0.1.1",
+     "nic: item 1: a static NIC's gateway= is an address of its ip-pool", true},
+    {"nic", "bridge=br1,ip-pool=10.0.0.0/24,gateway=10.0.0.255",
+     "nic: item 1: a static NIC's gateway= is an address of its ip-pool", true},
+    {"nic", "bridge=br1,ip-pool=10.0.0.0/24,gateway=dhcp",
+     "nic: item 1: a static NIC's gateway= is an address of its ip-pool", true},
+    {"nic", "bridge=br1,mac-prefix=01:00",
+     "nic: item 1: mac-prefix= is 1 to 5 octets like 00:16:3e, first octet even", true},
     {"disk-size", "15M", "disk-size: at least 16M", true},
     {"disk-size", "0", "disk-size: at least 16M", true},
     {"disk-size", "", "disk-size: not a size", true},
@@ -981,7 +1052,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 35);
+	assert_int_equal(nkeys, 38);
 }
 
 /* The key table marks the secrets once; everything else is not one. */
@@ -1140,6 +1211,32 @@ static void test_list_keys(void **st)
 	xp_diags_release(&d);
 	/* a key that is no list */
 	assert_int_equal(xp_profile_list_add(&s, "dns", "1.1.1.1", NULL), -EINVAL);
+
+	/* further disks: 24 at most (xvdb to xvdy; the swap volume may be xvdz), each
+	 * mount point once, also when added one by one */
+	assert_true(xp_profile_key_list("data-disk"));
+	assert_true(xp_profile_key_list("nic"));
+	assert_false(xp_profile_key_list("swap-disk"));
+	xp_diags_init(&d);
+	for (int i = 0; i < XP_DATA_DISKS_MAX; i++)
+		assert_int_equal(xp_profile_list_add(&s, "data-disk", "1G,fs=none", &d), 0);
+	assert_int_equal(xp_profile_list_add(&s, "data-disk", "1G,fs=none", &d), -EINVAL);
+	assert_string_equal(d.v[0].msg, "data-disk: at most 24 data disks (xvdb to xvdy)");
+	xp_diags_release(&d);
+	assert_int_equal(xp_profile_list_add(&s, "data-disk", "", NULL), 0);
+	assert_int_equal(xp_profile_list_add(&s, "data-disk", "1G,mount=/srv", NULL), 0);
+	xp_diags_init(&d);
+	assert_int_equal(xp_profile_list_add(&s, "data-disk", "2G,mount=/srv", &d), -EINVAL);
+	assert_string_equal(d.v[0].msg, "data-disk: items 1 and 2: the same mount point /srv");
+	xp_diags_release(&d);
+	assert_string_equal(xp_settings_get(&s, "data-disk"), "1G,fs=ext4,mount=/srv");
+	/* further NICs: 15 at most (enX1 to enX15) */
+	xp_diags_init(&d);
+	for (int i = 0; i < XP_NICS_MAX; i++)
+		assert_int_equal(xp_profile_list_add(&s, "nic", "bridge=br1", &d), 0);
+	assert_int_equal(xp_profile_list_add(&s, "nic", "bridge=br1", &d), -EINVAL);
+	assert_string_equal(d.v[0].msg, "nic: at most 15 further NICs");
+	xp_diags_release(&d);
 	xp_settings_release(&s);
 }
 

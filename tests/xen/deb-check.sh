@@ -3,7 +3,7 @@
 # /payload/NAME.check with @IP@ replaced by the guest's address): waits for the guest's
 # SSH, pings it, logs in as root with the profile's key, prints what run-test.sh checks
 # as "XP-GUEST NAME ..." lines, then powers the guest off.
-name=$1 ip=@IP@
+name=$1 ip=@IP@ ip2="@IP2@" # ip2: the second NIC's address, when the guest has one
 key=/tmp/xp-id
 install -m 0600 /payload/ssh/id_ed25519 "$key"
 ssh_() {
@@ -12,7 +12,7 @@ ssh_() {
 }
 t0=$(date +%s)
 up=""
-while [ $(($(date +%s) - t0)) -lt 420 ]; do
+while [ $(($(date +%s) - t0)) -lt 600 ]; do
 	ssh_ true 2>/dev/null && { up=1; break; }
 	sleep 5
 done
@@ -27,6 +27,9 @@ if [ -z "$up" ]; then
 fi
 echo "XP-GUEST $name ssh-up after $(($(date +%s) - t0))s"
 ping -c 2 -W 5 "$ip" >/dev/null && echo "XP-GUEST $name ping-ok" || echo "XP-GUEST $name ping-failed"
+if [ -n "$ip2" ]; then
+	ping -c 2 -W 5 "$ip2" >/dev/null && echo "XP-GUEST $name ping2-ok" || echo "XP-GUEST $name ping2-failed"
+fi
 # shellcheck disable=SC2016 # expanded in the guest
 ssh_ 'n=$(hostname)
 st=$(timeout 240 systemctl is-system-running --wait)
@@ -39,6 +42,7 @@ ip -br -4 addr show scope global | while read -r i s a; do echo "XP-GUEST $n add
 systemctl --no-legend --plain list-units "xenprov-*" | sed "s/^/XP-GUEST $n unit /"
 journalctl -b -o cat --no-pager | grep "^XP-FIRSTBOOT" | sed "s/^/XP-GUEST $n journal /"
 echo "XP-GUEST $n kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
+findmnt -no UUID /srv >/dev/null 2>&1 && echo "XP-GUEST $n srv=$(findmnt -no UUID /srv)"
 echo "XP-GUEST $n login-ok"' 2>&1
 # stopped by /payload/NAME.stop when there is one (`xenprov domain shutdown`), else
 # from inside

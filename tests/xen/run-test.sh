@@ -10,7 +10,8 @@
 # `image build --dist debian:bookworm` (mmdebstrap, cached on this machine: a warm run
 # does not run mmdebstrap), each deployed by `xenprov deploy` with a static address and
 # the profile's SSH key:
-#   xp-deb-pygrub  bootloader="pygrub" reading the grub.cfg xenprov wrote, ifupdown, file
+#   xp-deb-pygrub  bootloader="pygrub" reading the grub.cfg xenprov wrote, ifupdown, file,
+#                  a data disk (ext4, mounted at /srv by fstab) and a second NIC on xenbr1
 #   xp-deb-pvgrub  PV GRUB (grub-xen-host) as kernel=, systemd-networkd only, qcow2
 #   xp-deb-pvh     type="pvh", kernel= and ramdisk= copied from the image, ifupdown, qcow2
 # For each, dom0 waits for its SSH, pings it, logs in as root with the profile's key and
@@ -71,7 +72,9 @@ if [ "${1:-}" = --deploy ]; then
 	base=systemd-sysv,udev,openssh-server,linux-image-amd64,iproute2
 	for g in $DEB_GUESTS; do
 		case $g in
-		xp-deb-pygrub) how=(--include "$base,ifupdown" --storage file --boot pygrub) ;;
+		xp-deb-pygrub) how=(--include "$base,ifupdown" --storage file --boot pygrub
+			--data-disk 64M,fs=ext4,mount=/srv
+			--nic bridge=xenbr1,network=static,ip-pool=192.168.223.0/24) ;;
 		xp-deb-pvgrub) how=(--include "$base" --storage qcow2 --boot pvgrub) ;;
 		xp-deb-pvh) how=(--include "$base,ifupdown" --storage qcow2 --boot kernel
 			--kernel from-image --type pvh) ;;
@@ -82,8 +85,13 @@ if [ "${1:-}" = --deploy ]; then
 		disk=$(sed -n 's/.*"disk":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
 		$X image cat "$disk" /etc/machine-id >"$RUN/$g.machine-id"
 		$X image info --json "$disk" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitions"][0]["uuid"])' >"$RUN/$g.uuid"
-		ip=$(sed -n 's/.*"ip":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
-		sed "s/@IP@/$ip/" "$HERE/deb-check.sh" >"/payload/$g.check"
+		ip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$RUN/$g.json")
+		# the guest with devices: its second NIC's address, its data disk's UUID
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print(" ".join(n["ip"] for n in d.get("nics", []) if n.get("ip")))' "$RUN/$g.json" >"$RUN/$g.ip2"
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print(" ".join(v["uuid"] for v in d.get("disks", []) if v.get("mount") == "/srv"))' "$RUN/$g.json" >"$RUN/$g.srv"
+		sed -e "s/@IP@/$ip/" -e "s/@IP2@/$(cat "$RUN/$g.ip2")/" "$HERE/deb-check.sh" >"/payload/$g.check"
 		echo "--- /payload/$g.cfg"; cat "/payload/$g.cfg"
 	done
 	[ -z "$DEB_GUESTS" ] || cp -r "$RUN/ssh" /payload/ssh
@@ -125,7 +133,7 @@ check_guests() {
 		echo "----- $g: xl create and console (XP lines)"
 		tr -d '\r' <"$LOG" | grep -a -E "^XP-CREATE-(BEGIN|END) $g( |\$)|XP-GUEST-TIMEOUT $g"
 		grep -a '^XP-GUEST' "$con" || tail -n 20 "$con"
-		ip=$(sed -n 's/.*"ip":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+		ip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$RUN/$g.json")
 		name=$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
 		mid=$(tr -d '\n' <"$RUN/$g.machine-id")
 		host=$(tr -d '\n' <"$RUN/$g.hostname")
@@ -149,7 +157,7 @@ check_guests() {
 		lines=$RUN/$g.lines
 		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|CHECK-(BEGIN|END)|GUEST-TIMEOUT) $g( |\$)|^XP-(GUEST|LIFE) $g " >"$lines"
 		cat "$lines"
-		ip=$(sed -n 's/.*"ip":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
+		ip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$RUN/$g.json")
 		name=$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
 		mid=$(tr -d '\n' <"$RUN/$g.machine-id")
 		uuid=$(tr -d '\n' <"$RUN/$g.uuid")
@@ -161,6 +169,14 @@ check_guests() {
 			grep -qxF "XP-GUEST $g $want" "$lines" || why="$why missing($want)"
 		done
 		grep -qE "^XP-GUEST $g addr [^ ]+ $ip/24\$" "$lines" || why="$why addr(want $ip/24)"
+		# the guest with a data disk and a second NIC: both addresses up and answering,
+		# the data disk mounted at /srv
+		ip2=$(cat "$RUN/$g.ip2" 2>/dev/null)
+		if [ -n "$ip2" ]; then
+			grep -qE "^XP-GUEST $g addr [^ ]+ $ip2/24\$" "$lines" || why="$why addr2(want $ip2/24)"
+			grep -qxF "XP-GUEST $g ping2-ok" "$lines" || why="$why missing(ping2-ok)"
+			grep -qxF "XP-GUEST $g srv=$(cat "$RUN/$g.srv")" "$lines" || why="$why srv-not-mounted"
+		fi
 		if [ "$g" = "$LIFE_GUEST" ]; then
 			for want in start-ok power=running shutdown-ok after=stopped; do
 				grep -qxF "XP-LIFE $g $want" "$lines" || why="$why missing-life($want)"
@@ -278,7 +294,7 @@ tar -C $R --owner=0 --group=0 -czf "$RUN/pygrub-root.tar.gz" .
 if [ -n "$DEB_GUESTS" ]; then
 	# dom0's key for the guests' root; a systemd guest under TCG takes minutes
 	mkdir -p "$RUN/ssh" && ssh-keygen -q -t ed25519 -N '' -C xenprov-test-xen -f "$RUN/ssh/id_ed25519"
-	echo 600 >"$P/guest-timeout"
+	echo 900 >"$P/guest-timeout"
 fi
 
 ts "deploying with $X"

@@ -3,7 +3,8 @@
  * (domain.h) turned into settings for xp_guest_apply (guest.h), which writes hostname,
  * hosts, network, fstab, machine-id, password and SSH keys, then the profile's time
  * zone, copy-ins, writes and first-boot commands (its list keys read back here) into
- * the guest's own disk without mounting it; then the site's hooks from <state>/hooks.d run when present
+ * the guest's own disk without mounting it, with the further NICs and the fstab lines
+ * of the further disks from their records; then the site's hooks from <state>/hooks.d run when present
  * (hooks.c), told what xp_guest_apply found (root and swap UUIDs, network format).
  * A guest that exists has some of its files rewritten the same way (xp_guest_refresh,
  * for `domain update`: xp_guest_update, no hooks).
@@ -88,12 +89,43 @@ struct conv {
 	char *dns_text;
 	const char *dns[8];
 	struct lists l;
+	struct xp_guest_nic *nics;	/* the further NICs, from their records */
+	struct xp_guest_mount *mounts;	/* the further disks' fstab lines */
+	size_t nmounts;
 };
 
 static void conv_release(struct conv *cv)
 {
 	lists_release(&cv->l);
 	free(cv->dns_text);
+	free(cv->nics);
+	free(cv->mounts);
+}
+
+/* The further NICs and the fstab lines of the further disks (a data disk with a mount
+ * point, a swap volume), from their records. */
+static int devices(const struct xp_guest_spec *spec, struct conv *cv)
+{
+	cv->nics = calloc(spec->nnics ? spec->nnics : 1, sizeof(*cv->nics));
+	cv->mounts = calloc(spec->nvolumes ? spec->nvolumes : 1, sizeof(*cv->mounts));
+	if (!cv->nics || !cv->mounts)
+		return -ENOMEM;
+	for (size_t i = 0; i < spec->nnics; i++) {
+		const struct xp_domain_nic *n = &spec->nics[i];
+		cv->nics[i] = (struct xp_guest_nic){.mac = n->mac,
+						    .dhcp = n->ip == NULL,
+						    .ip = n->ip,
+						    .prefix = n->prefix_len,
+						    .gateway = n->gateway};
+	}
+	for (size_t i = 0; i < spec->nvolumes; i++) {
+		const struct xp_domain_volume *k = &spec->volumes[i];
+		bool swap = strcmp(k->role, "swap") == 0;
+		if (k->uuid && (swap || k->mount))
+			cv->mounts[cv->nmounts++] = (struct xp_guest_mount){
+			    .uuid = k->uuid, .type = swap ? "swap" : k->fs, .dir = swap ? NULL : k->mount};
+	}
+	return 0;
 }
 
 static int conv_make(const struct xp_guest_spec *spec, struct conv *cv, struct xp_diags *d)
@@ -126,6 +158,8 @@ static int conv_make(const struct xp_guest_spec *spec, struct conv *cv, struct x
 	     t = strtok_r(NULL, ",", &save))
 		cv->dns[ndns++] = t;
 	int r = lists_read(spec, &cv->l, d);
+	if (r == 0)
+		r = devices(spec, cv);
 	if (r < 0)
 		return r;
 	cv->s = (struct xp_guest_settings){
@@ -138,6 +172,10 @@ static int conv_make(const struct xp_guest_spec *spec, struct conv *cv, struct x
 		.dns = ndns ? cv->dns : NULL,
 		.ndns = ndns,
 		.dhcp = spec->ip == NULL,
+		.nics = cv->nics,
+		.nnics = spec->nnics,
+		.mounts = cv->mounts,
+		.nmounts = cv->nmounts,
 		.root_password_hash = spec->root_password_hash,
 		.ssh_key = spec->ssh_key,
 		.grub = spec->grub,

@@ -5,8 +5,9 @@
  * committed before anything is made, so a failure (or a crash) always knows what to
  * remove, and the allocation of MAC and IP happens in the same transaction as the insert.
  *
- * Not here: the allocators (alloc.c), disks (storage.c), the config text (xlcfg.c), the
- * edits inside the guest (xp_guest_customize).
+ * Not here: the allocators (alloc.c), disks (storage.c), the further disks and NICs
+ * (devices.c), the config text (xlcfg.c), the edits inside the guest
+ * (xp_guest_customize).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deploy/devices.h"
 #include "xenprov/domain.h"
 #include "xenprov/toolstack.h"
 
@@ -67,10 +69,12 @@ struct plan {
 	struct xp_golden golden;
 	enum xp_image_format disk_format;
 	char *image_kernel, *image_ramdisk; /* kernel=from-image: the copies */
+	struct xp__devices dv;		    /* further disks and NICs */
 };
 
 static void plan_release(struct plan *p)
 {
+	xp__devices_release(&p->dv);
 	xp_settings_release(&p->s);
 	free(p->pool);
 	free(p->disk_path);
@@ -144,15 +148,8 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 			return xp_diags_refuse(d, -EINVAL, "pool", NULL, "e.g. --pool vg0",
 					       "storage lvm needs a pool: the volume group");
 		p->pool = strdup(pool);
-	} else {
-		/* the config names the disk by this path, and xl runs elsewhere: absolute */
-		char cwd[PATH_MAX] = "";
-		const char *sd = xp_inv_state_dir(inv);
-		if ((pool ? pool[0] : sd[0]) != '/' && !getcwd(cwd, sizeof(cwd)))
-			return -errno;
-		if (asprintf(&p->pool, "%s%s%s%s", cwd, cwd[0] ? "/" : "", pool ? pool : sd,
-			     pool ? "" : "/disks") < 0)
-			p->pool = NULL;
+	} else if ((r = xp__pool_dir(xp_inv_state_dir(inv), pool, &p->pool)) < 0) {
+		return r;
 	}
 	if (!p->pool)
 		return -ENOMEM;
@@ -167,6 +164,9 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		return xp_diags_refuse(d, -EEXIST, "disk", p->disk_path,
 				       "remove it, or pick another name",
 				       "the disk %s exists already", p->disk_path);
+	r = xp__devices_plan(xp_inv_state_dir(inv), &p->s, o->name, p->storage, p->pool, &p->dv, d);
+	if (r < 0)
+		return r;
 
 	char *cabs;
 	if ((r = xp_domain_config_dir(inv, o->config_dir, &p->s, &cabs, d)) < 0)
@@ -235,16 +235,17 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	}
 	if (r != -ENOENT)
 		goto fail;
+	/* the prefix: given by the caller, else the profile's mac-prefix, else Xen's */
+	const uint8_t *prefix = o->mac_prefix;
+	size_t prefix_len = o->mac_prefix_len;
+	uint8_t profile_prefix[5];
+	const char *ps = xp_settings_get(&p->s, "mac-prefix");
+	if (!prefix && ps && xp_mac_prefix_parse(ps, profile_prefix, &prefix_len) == 0)
+		prefix = profile_prefix;
+	if (!prefix)
+		prefix_len = 0;
 	if (!p->mac[0]) {
-		/* the prefix: given by the caller, else the profile's mac-prefix, else Xen's */
-		const uint8_t *prefix = o->mac_prefix;
-		size_t prefix_len = o->mac_prefix_len;
-		uint8_t own[5];
-		const char *ps = xp_settings_get(&p->s, "mac-prefix");
-		if (!prefix && ps && xp_mac_prefix_parse(ps, own, &prefix_len) == 0)
-			prefix = own;
-		r = xp_domain_alloc_mac(inv, prefix, prefix ? prefix_len : 0, o->rnd, o->rnd_ud,
-					p->mac);
+		r = xp_domain_alloc_mac(inv, prefix, prefix_len, o->rnd, o->rnd_ud, p->mac);
 		if (r < 0) {
 			xp_diags_refuse(d, r, "mac", NULL, NULL,
 					"cannot allocate a MAC address: %s", strerror(-r));
@@ -300,6 +301,8 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	    .settings = &p->s,
 	    .overrides = &own,
 	    .deploy_id = o->deploy_id,
+	    .volumes = p->dv.volumes,
+	    .nvolumes = p->dv.nvolumes,
 	};
 	if (r == 0)
 		r = xp_domain_insert(inv, &row);
@@ -309,6 +312,11 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 				xp_inv_errmsg(inv));
 		goto fail;
 	}
+	/* the further NICs, after the first is in: each sees the MACs and IPs before it */
+	r = xp__devices_alloc(inv, o->name, &p->dv, prefix, prefix_len, o->rnd, o->rnd_ud,
+			      xp_settings_get(&p->s, "dns"), d);
+	if (r < 0)
+		goto fail;
 	r = xp_inv_commit(inv);
 	if (r < 0)
 		return xp_diags_refuse(d, r, "inventory", NULL, NULL,
@@ -360,6 +368,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	if (r < 0)
 		goto undo;
 	disk_made = true;
+	if ((r = xp__devices_make(&p.dv, d)) < 0)
+		goto undo;
 
 	struct xp_guest_spec spec = {
 	    .name = o->name,
@@ -385,6 +395,10 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .grub = xp_boot_grub(&p.s) && p.golden.kernels.n > 0,
 	    .kernel_args = xp_settings_get(&p.s, "extra"),
 	    .no_sync = o->defer_sync,
+	    .nics = p.dv.nics,
+	    .nnics = p.dv.nnics,
+	    .volumes = p.dv.volumes,
+	    .nvolumes = p.dv.nvolumes,
 	};
 	char hooks[4200];
 	struct stat hst;
@@ -411,6 +425,10 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	    .image_kernel = p.image_kernel,
 	    .image_ramdisk = p.image_ramdisk,
 	    .no_sync = o->defer_sync,
+	    .volumes = p.dv.volumes,
+	    .nvolumes = p.dv.nvolumes,
+	    .nics = p.dv.nics,
+	    .nnics = p.dv.nnics,
 	};
 	/* a config that appeared since the plan is not ours: never replace it */
 	struct stat st;
@@ -442,6 +460,9 @@ undo:
 	if (config_made)
 		unlink(p.config_path);
 	int u = disk_made ? xp_storage_remove(p.storage, p.disk_path, d) : 0;
+	int v = xp__devices_remove(p.dv.volumes, p.dv.made, d);
+	if (u == 0)
+		u = v;
 	/* if the disk could not be removed, keep the record so that delete can retry */
 	if (u < 0 || xp_domain_forget(inv, o->name) < 0)
 		xp_domain_set_state(inv, o->name, "failed");
@@ -503,6 +524,10 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 		}
 	}
 	xp_artifacts_free(art, nart);
+	/* the further disks, planned with the row: those a crash left unmade are missing,
+	 * which is no error */
+	if (r == 0 && !keep_storage)
+		r = xp__devices_remove(dom.volumes, dom.nvolumes, d);
 	if (r < 0)
 		goto out;
 	r = xp_domain_forget(inv, name);

@@ -235,6 +235,12 @@ static struct xp_cfg *config_now(const struct xp_domain *dom, const struct xp_se
 	    .guest = &rep,
 	    .image_kernel = kernel,
 	    .image_ramdisk = ramdisk,
+	    /* its further disks and NICs, as recorded: the disk and vif lists create
+	     * wrote */
+	    .volumes = dom->volumes,
+	    .nvolumes = dom->nvolumes,
+	    .nics = dom->nics,
+	    .nnics = dom->nnics,
 	};
 	struct xp_buf b = XP_BUF_INIT;
 	struct xp_diags why;
@@ -742,6 +748,11 @@ static int apply_guest(struct xp_drift *dr, const struct xp_domain *dom,
 	    .ssh_key = xp_settings_get(want, "ssh-key"),
 	    .timezone = xp_settings_get(want, "timezone"),
 	    .disk_path = dom->disk_path,
+	    /* the network files and fstab cover the further NICs and disks too */
+	    .nics = dom->nics,
+	    .nnics = dom->nnics,
+	    .volumes = dom->volumes,
+	    .nvolumes = dom->nvolumes,
 	};
 	int r = xp_guest_refresh(&spec, parts, d);
 	if (r < 0)

@@ -14,6 +14,10 @@
  *            the golden raw image is copied into (holes zeroed with BLKZEROOUT, as an LV
  *            holds whatever was there before).
  *
+ * A guest's further disks (data disks, a swap volume) are new volumes on the same
+ * backends, holding an empty filesystem or a swap area from the start: a sparse file,
+ * a fresh qcow2 image (no backing file), or a logical volume.
+ *
  * Not here: the golden image (golden.c), which backend a profile asks for or where the
  * pool is (domain.c), building the filesystem (image/), the config that points at the
  * disk (xlcfg.c).
@@ -30,8 +34,11 @@
 
 #include "util/copy.h"
 #include "util/names.h"
+#include "xenprov/blockdev.h"
 #include "xenprov/domain.h"
+#include "xenprov/extfs.h"
 #include "xenprov/image.h"
+#include "xenprov/partition.h"
 #include "xenprov/util.h"
 
 static const char *const storage_names[] = {"file", "reflink", "qcow2", "lvm"};
@@ -118,6 +125,18 @@ int xp_storage_path(enum xp_storage s, const char *pool, const char *name, char 
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int xp_storage_volume_path(enum xp_storage s, const char *pool, const char *name,
+			   const char *volume, char **out)
+{
+	char *full = NULL;
+	*out = NULL;
+	if (asprintf(&full, "%s.%s", name, volume) < 0)
+		return -ENOMEM;
+	int r = xp_storage_path(s, pool, full, out);
+	free(full);
+	return r;
 }
 
 static int open_new(const char *path, struct xp_diags *d)
@@ -222,16 +241,27 @@ static int lv_name(const char *path, char *out, size_t cap)
 	return 0;
 }
 
-static int make_lv(const struct xp_golden *g, const char *pool, const char *name, const char *path,
-		   struct xp_diags *d)
+/* A logical volume to make at path: its "VG/LV" into lv (256 bytes); refused if path is
+ * no volume's or the volume exists. */
+static int lv_new(const char *path, char *lv, struct xp_diags *d)
 {
-	char golden_lv[256], lv[256];
-	if (lv_name(path, lv, sizeof(lv)) < 0)
+	if (lv_name(path, lv, 256) < 0)
 		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
 	struct stat st;
 	if (stat(path, &st) == 0)
 		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
 				     "the logical volume exists already");
+	return 0;
+}
+
+static int make_lv(const struct xp_golden *g, const char *pool, const char *name, const char *path,
+		   struct xp_diags *d)
+{
+	char golden_lv[256], lv[256];
+	int e = lv_new(path, lv, d);
+	if (e < 0)
+		return e;
+	struct stat st;
 	if (stat(g->path, &st) == 0 && S_ISBLK(st.st_mode) &&
 	    lv_name(g->path, golden_lv, sizeof(golden_lv)) == 0) {
 		/* a thin golden volume: a thin snapshot, which needs no size and shares every
@@ -286,6 +316,14 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 	return r;
 }
 
+/* The refusal of storage lvm where device-mapper or lvm2 is missing. */
+static int lvm_missing(struct xp_diags *d, const char *hint)
+{
+	return xp_diags_fail(d, -ENOTSUP, NULL, "lvm", hint,
+			     "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
+			     "tools, which this machine lacks");
+}
+
 int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *pool,
 		      const char *name, const char *path, unsigned flags,
 		      enum xp_image_format *format, struct xp_diags *d)
@@ -309,10 +347,7 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 		return make_overlay(g, path, d);
 	case XP_STORAGE_LVM:
 		if (xp_lvm_available() < 0)
-			return xp_diags_fail(
-			    d, -ENOTSUP, NULL, "lvm", "use storage=file, reflink or qcow2",
-			    "storage lvm needs device-mapper (/dev/mapper/control) and lvm2's "
-			    "tools, which this machine lacks");
+			return lvm_missing(d, "use storage=file, reflink or qcow2");
 		*format = XP_IMAGE_RAW;
 		return make_lv(g, pool, name, path, d);
 	}
@@ -383,4 +418,199 @@ int xp_storage_grow(enum xp_storage s, const char *path, uint64_t size, const ch
 		size = dev_size(path);
 	}
 	return xp_image_grow(path, size, tmpdir, res, d);
+}
+
+/* ---- a guest's further disks ------------------------------------------------------------- */
+
+int xp_storage_volume_check(enum xp_volume_content content, struct xp_diags *d)
+{
+	if (content == XP_VOLUME_XFS && !in_path("mkfs.xfs"))
+		return xp_diags_fail(d, -ENOTSUP, NULL, "fs", "install xfsprogs, or use fs=ext4",
+				     "fs=xfs needs mkfs.xfs (xfsprogs), which this machine lacks");
+	return 0;
+}
+
+/* Writes content on target (a raw file of size bytes or a block device; shown is how
+ * messages name it). */
+static int write_content(const char *target, const char *shown, uint64_t size,
+			 enum xp_volume_content content, const char *uuid, struct xp_diags *d)
+{
+	int r = 0;
+	switch (content) {
+	case XP_VOLUME_EMPTY:
+		break;
+	case XP_VOLUME_EXT4: {
+		struct xp_fs_opts o = {.type = XP_FS_EXT4,
+				       .uuid = uuid,
+				       .reserved_percent = -1,
+				       .output_name = shown};
+		r = xp_fs_make(target, 0, size, &o, NULL, d);
+		break;
+	}
+	case XP_VOLUME_XFS: {
+		/* mkfs.xfs(8): -m uuid= sets the UUID the fstab names, -q its report off */
+		char opt[48];
+		snprintf(opt, sizeof(opt), "uuid=%s", uuid);
+		char *argv[] = {"mkfs.xfs", "-q", "-m", opt, (char *)target, NULL};
+		struct xp_buf out = XP_BUF_INIT;
+		int e = xp_spawn_wait(argv, NULL, &out);
+		/* its first line says why; its usage text may follow */
+		const char *why = xp_buf_str(&out);
+		if (e != 0)
+			r = xp_diags_fail(d, e < 0 ? e : -EIO, shown, "mkfs.xfs", NULL,
+					  "mkfs.xfs %s: %.*s", e < 0 ? "cannot be run" : "failed",
+					  e < 0 ? (int)strlen(strerror(-e)) : (int)strcspn(why, "\n"),
+					  e < 0 ? strerror(-e) : why);
+		xp_buf_release(&out);
+		break;
+	}
+	case XP_VOLUME_SWAP:
+		r = xp_swap_format(target, 0, size, uuid, NULL);
+		if (r < 0)
+			xp_diags_fail(d, r, shown, "swap", NULL, "cannot write the swap area: %s",
+				      strerror(-r));
+		break;
+	}
+	return r;
+}
+
+static int sync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/* The directory of path, made if missing. */
+static int make_pool_of(const char *path, struct xp_diags *d)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	int r = slash && slash != dir ? xp_mkdir_p(dir, 0755) : 0;
+	if (r < 0)
+		xp_diags_fail(d, r, dir, "pool", NULL, "cannot create the pool directory: %s",
+			      strerror(-r));
+	free(dir);
+	return r;
+}
+
+/* A sparse raw file of size bytes at path, never over another. */
+static int volume_file(const char *path, uint64_t size, enum xp_volume_content content,
+		       const char *uuid, struct xp_diags *d)
+{
+	int fd = open_new(path, d);
+	if (fd < 0)
+		return fd;
+	int r = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		xp_diags_fail(d, r, path, "disk", NULL, "cannot size the disk: %s", strerror(-r));
+	if (r == 0)
+		r = write_content(path, path, size, content, uuid, d);
+	if (r == 0 && (r = sync_path(path)) < 0)
+		xp_diags_fail(d, r, path, "disk", NULL, "cannot write the disk: %s", strerror(-r));
+	if (r < 0)
+		unlink(path);
+	return r;
+}
+
+/* A fresh qcow2 image: the content made in an unnamed raw temporary beside it, which
+ * only its non-zero clusters leave (xp_qcow2_from_raw). */
+static int volume_qcow2(const char *path, uint64_t size, enum xp_volume_content content,
+			const char *uuid, struct xp_diags *d)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0)
+		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
+				     "the disk exists already");
+	char *dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	*strrchr(dir, '/') = '\0';
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int r = fd < 0 ? -errno : 0;
+	if (r < 0)
+		xp_diags_fail(d, r, dir, "disk", NULL, "cannot make a temporary file in %s: %s",
+			      dir, strerror(-r));
+	free(dir);
+	if (r < 0)
+		return r;
+	/* by our pid, not self: mkfs.xfs opens it too (the descriptor is close-on-exec;
+	 * /proc/PID/fd/N opens the file anew) */
+	char raw[64];
+	snprintf(raw, sizeof(raw), "/proc/%d/fd/%d", (int)getpid(), fd);
+	if (ftruncate(fd, (off_t)size) < 0)
+		r = xp_diags_fail(d, -errno, path, "disk", NULL, "cannot size the disk: %s",
+				  strerror(errno));
+	if (r == 0)
+		r = write_content(raw, path, size, content, uuid, d);
+	if (r == 0 && (r = xp_qcow2_from_raw(raw, path, 0)) < 0)
+		xp_diags_fail(d, r, path, "disk", NULL, "cannot write the qcow2 image: %s",
+			      strerror(-r));
+	close(fd);
+	/* the disk will hold the guest's data */
+	if (r == 0 && chmod(path, 0600) < 0)
+		r = xp_diags_fail(d, -errno, path, "disk", NULL, "cannot chmod the disk: %s",
+				  strerror(errno));
+	if (r < 0 && r != -EEXIST)
+		unlink(path);
+	return r;
+}
+
+/* A logical volume: lvcreate wipes what signatures the space held (-W) and zeroes its
+ * start (-Z), as for the root disk. */
+static int volume_lv(const char *path, uint64_t size, enum xp_volume_content content,
+		     const char *uuid, struct xp_diags *d)
+{
+	char lv[256];
+	int r = lv_new(path, lv, d);
+	if (r < 0)
+		return r;
+	char sz[32], *slash = strchr(lv, '/');
+	snprintf(sz, sizeof(sz), "%llub", (unsigned long long)size);
+	*slash = '\0';
+	char *argv[] = {"lvcreate", "-q", "-y", "-Wy", "-Zy", "-L", sz, "-n", slash + 1, lv, NULL};
+	r = run_lvm(argv, d);
+	*slash = '/';
+	if (r < 0)
+		return r;
+	r = write_content(path, path, size, content, uuid, d);
+	if (r == 0 && (r = sync_path(path)) < 0)
+		xp_diags_fail(d, r, path, "lvm", NULL, "cannot write the volume: %s", strerror(-r));
+	if (r < 0) {
+		char *rm[] = {"lvremove", "-q", "-f", lv, NULL};
+		run_lvm(rm, NULL);
+	}
+	return r;
+}
+
+int xp_storage_create_volume(enum xp_storage s, const char *path, uint64_t size,
+			     enum xp_volume_content content, const char *uuid, struct xp_diags *d)
+{
+	if (!path || !size || (content != XP_VOLUME_EMPTY && !uuid))
+		return -EINVAL;
+	int r = xp_storage_volume_check(content, d);
+	if (r < 0)
+		return r;
+	switch (s) {
+	case XP_STORAGE_FILE:
+	case XP_STORAGE_REFLINK:
+		r = make_pool_of(path, d);
+		return r < 0 ? r : volume_file(path, size, content, uuid, d);
+	case XP_STORAGE_QCOW2:
+		r = make_pool_of(path, d);
+		return r < 0 ? r : volume_qcow2(path, size, content, uuid, d);
+	case XP_STORAGE_LVM:
+		if (xp_lvm_available() < 0)
+			return lvm_missing(d, "use storage=file or qcow2");
+		return volume_lv(path, size, content, uuid, d);
+	}
+	return -EINVAL;
 }

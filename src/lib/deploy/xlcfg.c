@@ -7,7 +7,8 @@
  *
  * What goes in: name; type = "pv" or "pvh" (the profile's `type`: xenprov's images
  * boot with pygrub, PV GRUB, a dom0 kernel or their own); memory (MiB) and vcpus; the
- * boot method; disk; vif; the on_*
+ * boot method; disk (the root disk, then the further ones: data disks, the swap
+ * volume); vif (the first NIC, then the further ones); the on_*
  * actions xl's own defaults would pick (destroy, restart, restart), written out so that
  * the file says what happens; then the profile's config.NAME values, each replacing a
  * setting of the same name above or appended in profile order.
@@ -68,16 +69,21 @@ static char *quoted(const char *s)
 	return xp_buf_steal(&b);
 }
 
-/* A one-item list of a quoted spec. */
-static char *list1(const struct xp_buf *spec)
+/* A list of the n quoted specs, one a line when there are several. */
+static char *list_of(const struct xp_buf *specs, size_t n)
 {
 	struct xp_buf b = XP_BUF_INIT;
-	xp_buf_adds(&b, "[ ");
-	if (xp_cfg_quote(&b, spec->s, spec->len) < 0) {
-		xp_buf_release(&b);
-		return NULL;
+	xp_buf_adds(&b, n > 1 ? "[\n" : "[ ");
+	for (size_t i = 0; i < n; i++) {
+		if (n > 1)
+			xp_buf_adds(&b, "    ");
+		if (xp_cfg_quote(&b, specs[i].s, specs[i].len) < 0) {
+			xp_buf_release(&b);
+			return NULL;
+		}
+		xp_buf_adds(&b, n > 1 ? ",\n" : " ");
 	}
-	xp_buf_adds(&b, " ]");
+	xp_buf_adds(&b, "]");
 	return xp_buf_steal(&b);
 }
 
@@ -121,30 +127,85 @@ static bool kernel_cmdline_key(const char *key)
 	return strcmp(key, "root") == 0 || strcmp(key, "extra") == 0 || strcmp(key, "cmdline") == 0;
 }
 
-static int disk_spec(const struct xp_guest_config *c, struct xp_buf *out)
+static int disk_spec(const char *path, const char *vdev, bool qcow2, bool lvm, struct xp_buf *out)
 {
 	struct xp_disk disk = {0};
-	disk.pdev_path = (char *)c->disk_path;
-	disk.vdev = "xvda";
-	disk.format = c->disk_format == XP_IMAGE_QCOW2 ? XP_DISK_FORMAT_QCOW2 : XP_DISK_FORMAT_RAW;
+	disk.pdev_path = (char *)path;
+	disk.vdev = (char *)vdev;
+	disk.format = qcow2 ? XP_DISK_FORMAT_QCOW2 : XP_DISK_FORMAT_RAW;
 	disk.readwrite = 1;
 	/* a logical volume is a block device: blkback serves it directly */
-	if (c->storage == XP_STORAGE_LVM)
+	if (lvm)
 		disk.backend = XP_DISK_BACKEND_PHY;
 	return xp_disk_format(&disk, out);
 }
 
-static int vif_spec(const struct xp_guest_config *c, const char *bridge, struct xp_buf *out)
+static int vif_spec(const char *mac, const char *bridge, const char *ip, struct xp_buf *out)
 {
 	struct xp_vif v;
 	xp_vif_init(&v);
-	int r = xp_mac_parse(c->mac, &v.mac);
+	int r = xp_mac_parse(mac, &v.mac);
 	if (r == 0) {
 		v.bridge = (char *)bridge;
-		v.ip = (char *)c->ip;
+		v.ip = (char *)ip;
 		r = xp_vif_format(&v, out);
 	}
 	/* the strings are borrowed: do not release them */
+	return r;
+}
+
+/* The config list of the n specs (r: 0 if they were all written) into *value; the
+ * specs released. */
+static int specs_list(struct xp_buf *specs, size_t n, int r, char **value)
+{
+	if (r == 0 && !(*value = list_of(specs, n)))
+		r = -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		xp_buf_release(&specs[i]);
+	free(specs);
+	return r;
+}
+
+/* disk = [ the root disk at xvda, the further disks at theirs ]: each in its own
+ * format (a further qcow2 disk is a qcow2 image of its own) and backend. */
+static int disks_value(const struct xp_guest_config *c, char **value, struct xp_diags *d)
+{
+	size_t n = 1 + c->nvolumes;
+	struct xp_buf *specs = calloc(n, sizeof(*specs));
+	if (!specs)
+		return -ENOMEM;
+	int r = disk_spec(c->disk_path, "xvda", c->disk_format == XP_IMAGE_QCOW2,
+			  c->storage == XP_STORAGE_LVM, &specs[0]);
+	const char *path = c->disk_path;
+	for (size_t i = 0; r == 0 && i < c->nvolumes; i++) {
+		const struct xp_domain_volume *k = &c->volumes[i];
+		path = k->path;
+		r = disk_spec(k->path, k->vdev, strcmp(k->storage, "qcow2") == 0,
+			      strcmp(k->storage, "lvm") == 0, &specs[1 + i]);
+	}
+	r = specs_list(specs, n, r, value);
+	if (r < 0 && r != -ENOMEM)
+		r = xp_diags_fail(d, r, NULL, "disk", NULL,
+				  "the disk '%s' cannot be written as a disk spec", path);
+	return r;
+}
+
+/* vif = [ the first NIC, the further NICs in devid order ]: each with its MAC, bridge
+ * and static address. */
+static int vifs_value(const struct xp_guest_config *c, char **value, struct xp_diags *d)
+{
+	size_t n = 1 + c->nnics;
+	struct xp_buf *specs = calloc(n, sizeof(*specs));
+	if (!specs)
+		return -ENOMEM;
+	const char *bridge = xp_settings_get(c->settings, "bridge");
+	int r = vif_spec(c->mac, bridge ? bridge : XP_DOMAIN_DEFAULT_BRIDGE, c->ip, &specs[0]);
+	for (size_t i = 0; r == 0 && i < c->nnics; i++)
+		r = vif_spec(c->nics[i].mac, c->nics[i].bridge, c->nics[i].ip, &specs[1 + i]);
+	r = specs_list(specs, n, r, value);
+	if (r < 0 && r != -ENOMEM)
+		r = xp_diags_fail(d, r, NULL, "vif", NULL,
+				  "the network settings cannot be written as a vif spec");
 	return r;
 }
 
@@ -237,26 +298,13 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 		goto out;
 	}
 
-	struct xp_buf spec = XP_BUF_INIT;
-	r = disk_spec(c, &spec);
-	if (r == 0)
-		put(&e, "disk", list1(&spec));
-	xp_buf_release(&spec);
-	if (r < 0) {
-		r = xp_diags_fail(d, r, NULL, "disk", NULL,
-				  "the disk '%s' cannot be written as a disk spec", c->disk_path);
+	char *value = NULL;
+	if ((r = disks_value(c, &value, d)) < 0)
 		goto out;
-	}
-	const char *bridge = xp_settings_get(s, "bridge");
-	r = vif_spec(c, bridge ? bridge : XP_DOMAIN_DEFAULT_BRIDGE, &spec);
-	if (r == 0)
-		put(&e, "vif", list1(&spec));
-	xp_buf_release(&spec);
-	if (r < 0) {
-		r = xp_diags_fail(d, r, NULL, "vif", NULL,
-				  "the network settings cannot be written as a vif spec");
+	put(&e, "disk", value);
+	if ((r = vifs_value(c, &value, d)) < 0)
 		goto out;
-	}
+	put(&e, "vif", value);
 	/* xl.cfg(5) "Event Actions"; these are also xl's defaults */
 	put(&e, "on_poweroff", quoted("destroy"));
 	put(&e, "on_reboot", quoted("restart"));

@@ -1,6 +1,7 @@
 /*
  * extfs-build.c - xp_fs_build(): a tar stream written straight into a new ext2/3/4
- * filesystem with libext2fs. No extraction, no mount, no root.
+ * filesystem with libext2fs. No extraction, no mount, no root. xp_fs_make() is the same
+ * without an archive: an empty filesystem (a guest's data disk).
  *
  * How: the filesystem is laid out like mke2fs does (extfs-create.c), then the
  * archive's entries arrive from a reader thread (extfs-stream.c). Inodes are written
@@ -1060,12 +1061,12 @@ static int run(struct xp_fsb *c, struct xp_stream *s)
 	}
 }
 
-int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *archive,
-		const struct xp_fs_opts *opts, xp_progress_fn progress, void *ud,
-		struct xp_fs_stats *stats, struct xp_diags *diags)
+/* xp_fs_build and xp_fs_make: the filesystem at offset of path, with the entries of
+ * archive, or empty (archive NULL: the root and lost+found only). */
+static int build(const char *path, uint64_t offset, uint64_t size, const char *archive,
+		 const struct xp_fs_opts *opts, xp_progress_fn progress, void *ud,
+		 struct xp_fs_stats *stats, struct xp_diags *diags)
 {
-	if (!path || !archive || !opts)
-		return -EINVAL;
 	struct xp_fsb c = {.opts = opts,
 			   .diags = diags,
 			   .archive = opts->archive_name ? opts->archive_name : archive,
@@ -1080,7 +1081,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	struct xp_stream *s = NULL;
 	size &= ~(uint64_t)(XP_FS_BLOCK_SIZE - 1);
 	int r = xp_fsb_prepare(&c, path, size, uuid);
-	if (r == 0)
+	if (r == 0 && archive)
 		r = xp_stream_start(archive, &s, diags);
 	if (r == 0) {
 		c.block_buf = malloc(3 * XP_FS_BLOCK_SIZE);
@@ -1089,7 +1090,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	}
 	if (r == 0)
 		r = xp_fsb_create(&c, path, size, uuid);
-	if (r == 0)
+	if (r == 0 && s)
 		r = run(&c, s);
 	xp_stream_free(s);
 	if (r == 0 && !c.nospace) {
@@ -1105,7 +1106,7 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 		r = flush_data(&c);
 	if (r == 0)
 		r = xp_fsb_close(&c, path, stats);
-	if (r == 0)
+	if (r == 0 && archive)
 		report_progress(&c, true);
 	xp_fsb_wfile_drop(&c);
 	if (c.fs)
@@ -1118,4 +1119,21 @@ int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *ar
 	xp_est_release(&c.est);
 	xp_tree_release(&c.tree);
 	return r;
+}
+
+int xp_fs_build(const char *path, uint64_t offset, uint64_t size, const char *archive,
+		const struct xp_fs_opts *opts, xp_progress_fn progress, void *ud,
+		struct xp_fs_stats *stats, struct xp_diags *diags)
+{
+	if (!path || !archive || !opts)
+		return -EINVAL;
+	return build(path, offset, size, archive, opts, progress, ud, stats, diags);
+}
+
+int xp_fs_make(const char *path, uint64_t offset, uint64_t size, const struct xp_fs_opts *opts,
+	       struct xp_fs_stats *stats, struct xp_diags *diags)
+{
+	if (!path || !opts)
+		return -EINVAL;
+	return build(path, offset, size, NULL, opts, NULL, NULL, stats, diags);
 }

@@ -124,6 +124,71 @@ static bool printable_lines(const char *s)
 	return true;
 }
 
+/* The further NICs and fstab lines. */
+static int check_devices(struct ctx *c)
+{
+	const struct xp_guest_settings *s = c->s;
+	if ((s->nnics && !s->nics) || (s->nmounts && !s->mounts))
+		return xp_guest_fail(&c->dg, -EINVAL, "usage", NULL,
+				     "a count of NICs or mounts without them");
+	if (s->nnics >= XP_GUEST_MAX_NICS)
+		return xp_guest_fail(&c->dg, -EINVAL, "nic", NULL, "at most %d NICs",
+				     XP_GUEST_MAX_NICS);
+	if (s->nnics && !s->dhcp && !s->ip)
+		return xp_guest_fail(&c->dg, -EINVAL, "nic", NULL,
+				     "further NICs need the first one's network settings");
+	char first[XP_MAC_STRLEN + 1];
+	xp_guest_mac(s, first);
+	for (size_t i = 0; i < s->nnics; i++) {
+		const struct xp_guest_nic *n = &s->nics[i];
+		struct xp_mac m;
+		char mac[XP_MAC_STRLEN + 1];
+		if (!n->mac || xp_mac_parse(n->mac, &m) < 0)
+			return xp_guest_fail(&c->dg, -EINVAL, "mac", n->mac,
+					     "NIC %zu: invalid MAC address '%s'", i + 1,
+					     n->mac ? n->mac : "");
+		xp_mac_format(&m, mac);
+		bool twice = strcmp(mac, first) == 0;
+		for (size_t k = 0; k < i; k++) {
+			struct xp_mac o;
+			twice |= xp_mac_parse(s->nics[k].mac, &o) == 0 && memcmp(o.b, m.b, 6) == 0;
+		}
+		if (twice)
+			return xp_guest_fail(&c->dg, -EINVAL, "mac", n->mac,
+					     "NIC %zu: the MAC address %s is another NIC's", i + 1,
+					     mac);
+		if (n->dhcp) {
+			if (n->gateway && strcmp(n->gateway, "dhcp") != 0)
+				return xp_guest_fail(&c->dg, -EINVAL, "gateway", n->gateway,
+						     "NIC %zu: a DHCP NIC's gateway is \"dhcp\"",
+						     i + 1);
+			continue;
+		}
+		int fam = addr_family(n->ip);
+		if (!fam)
+			return xp_guest_fail(&c->dg, -EINVAL, "ip", n->ip,
+					     "NIC %zu: invalid IP address '%s'", i + 1,
+					     n->ip ? n->ip : "");
+		if (n->prefix > (fam == AF_INET6 ? 128u : 32u))
+			return xp_guest_fail(&c->dg, -EINVAL, "prefix", NULL,
+					     "NIC %zu: invalid prefix length %u", i + 1, n->prefix);
+		if (n->gateway && addr_family(n->gateway) != fam)
+			return xp_guest_fail(&c->dg, -EINVAL, "gateway", n->gateway,
+					     "NIC %zu: invalid gateway '%s' for '%s'", i + 1,
+					     n->gateway, n->ip);
+	}
+	struct xp_buf b = XP_BUF_INIT;
+	int r = xp_guest_text_fstab("00000000-0000-0000-0000-000000000000", XP_FS_EXT4, NULL,
+				    s->mounts, s->nmounts, &b);
+	xp_buf_release(&b);
+	if (r == -EINVAL)
+		return xp_guest_fail(&c->dg, r, "mount", NULL,
+				     "a further fstab line without a UUID, with a type other than "
+				     "ext2/3/4, xfs or swap, or a mount point that is not an "
+				     "absolute directory without blanks");
+	return r;
+}
+
 static int check_settings(struct ctx *c)
 {
 	const struct xp_guest_settings *s = c->s;
@@ -187,6 +252,9 @@ static int check_settings(struct ctx *c)
 				     "quotes, '$', '\\', '`', ';', '{', '}', '|', '&', '<' and '>' "
 				     "are GRUB's (or the shell's) syntax",
 				     s->kernel_args);
+	int r = check_devices(c);
+	if (r < 0)
+		return r;
 	if (s->ssh_key && (!s->ssh_key[0] || !printable_lines(s->ssh_key)))
 		return xp_guest_fail(&c->dg, -EINVAL, "ssh-key", NULL,
 				     "invalid SSH key: empty or holding control characters");
@@ -330,8 +398,8 @@ static enum xp_net_format detect_net(struct ctx *c)
 	return XP_NET_NONE;
 }
 
-/* Removes the files of dir (but keep) whose name matches glob (NULL: any) and whose
- * text satisfies pred(text, arg). */
+/* Removes the files of dir whose name matches glob (NULL: any) but not keep (a glob,
+ * NULL: none) and whose text satisfies pred(text, arg). */
 static int remove_matching(struct ctx *c, const char *dir, const char *glob, const char *keep,
 			   bool (*pred)(const char *text, const void *arg), const void *arg)
 {
@@ -340,7 +408,7 @@ static int remove_matching(struct ctx *c, const char *dir, const char *glob, con
 	int r = xp_gfs_list(c->fs, dir, &names, &n);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if ((glob && fnmatch(glob, names[i], 0) != 0) ||
-		    (keep && strcmp(names[i], keep) == 0))
+		    (keep && fnmatch(keep, names[i], 0) == 0))
 			continue;
 		char *path = NULL;
 		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
@@ -363,19 +431,6 @@ static int remove_matching(struct ctx *c, const char *dir, const char *glob, con
 	return r;
 }
 
-/* Writes what text makes of the settings and arg to path. */
-static int put_net(struct ctx *c, const char *path,
-		   int (*text)(const struct xp_guest_settings *, const char *, struct xp_buf *),
-		   const char *arg, const struct xp_gfs_wopts *o)
-{
-	struct xp_buf b = XP_BUF_INIT;
-	int r = text(c->s, arg, &b);
-	if (r == 0)
-		r = xp_gfs_write_buf(c->fs, path, &b, o);
-	xp_buf_release(&b);
-	return r;
-}
-
 /* Makes the directories of path (an absolute path to a file below /etc) that are
  * missing, 0:0 0755; those there are left as they are. */
 static int make_parents(struct ctx *c, const char *path)
@@ -388,44 +443,61 @@ static int make_parents(struct ctx *c, const char *path)
 	return r;
 }
 
+/* Writes what text makes of NIC i of the settings to path, making its directories. */
+static int put_nic(struct ctx *c, const char *path, unsigned i,
+		   int (*text)(const struct xp_guest_settings *, unsigned, struct xp_buf *),
+		   const struct xp_gfs_wopts *o)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	int r = make_parents(c, path);
+	if (r == 0)
+		r = text(c->s, i, &b);
+	if (r == 0)
+		r = xp_gfs_write_buf(c->fs, path, &b, o);
+	xp_buf_release(&b);
+	return r;
+}
+
+/* Whether an interfaces(5) text configures one of the guest's interfaces under either
+ * name (enXN, ethN). */
 static bool ifupdown_configures(const char *text, const void *arg)
 {
-	const char *const *names = arg;
-	for (; *names; names++)
-		if (xp_guest_text_ifupdown_configures(text, *names))
+	const struct xp_guest_settings *s = arg;
+	char name[16];
+	for (unsigned i = 0; i <= s->nnics; i++)
+		if (xp_guest_text_ifupdown_configures(text, xp_guest_ifname(i, false, name)) ||
+		    xp_guest_text_ifupdown_configures(text, xp_guest_ifname(i, true, name)))
 			return true;
 	return false;
 }
 
-#define LINK_PATH "/etc/systemd/network/10-xenprov-" XP_GUEST_IFNAME ".link"
 
 /* ifupdown configures an interface by name. Under systemd-udevd (systemd or sysvinit
- * with Debian's udev) the name is fixed by a .link file matching the MAC, which sorts
- * before udev's own 99-default.link; without it (busybox mdev, eudev), the kernel's
- * eth0 stays. */
+ * with Debian's udev) each NIC's name is fixed by a .link file matching its MAC, which
+ * sorts before udev's own 99-default.link; without it (busybox mdev, eudev), the
+ * kernel's ethN stay. */
 static int net_ifupdown(struct ctx *c)
 {
 	bool udevd = xp_gfs_exists(c->fs, "/lib/systemd/systemd-udevd") ||
 		     xp_gfs_exists(c->fs, "/usr/lib/systemd/systemd-udevd");
-	const char *ifname = udevd ? XP_GUEST_IFNAME : XP_GUEST_KERNEL_IFNAME;
 	int r = 0;
-	if (udevd) {
-		r = make_parents(c, LINK_PATH);
-		if (r == 0)
-			r = put_net(c, LINK_PATH, xp_guest_text_link, ifname, &xp_gfs_file);
+	for (unsigned i = 0; udevd && r == 0 && i <= c->s->nnics; i++) {
+		char path[96], ifname[16];
+		snprintf(path, sizeof(path), "/etc/systemd/network/10-xenprov-%s.link",
+			 xp_guest_ifname(i, false, ifname));
+		r = put_nic(c, path, i, xp_guest_text_link, &xp_gfs_file);
 	}
 	bool dotd = xp_gfs_is_dir(c->fs, "/etc/network/interfaces.d");
 	struct xp_buf b = XP_BUF_INIT;
 	if (r == 0)
-		r = xp_guest_text_ifupdown(c->s, ifname, dotd, &b);
+		r = xp_guest_text_ifupdown(c->s, !udevd, dotd, &b);
 	if (r == 0)
 		r = xp_gfs_write_buf(c->fs, "/etc/network/interfaces", &b, &xp_gfs_file);
 	xp_buf_release(&b);
-	/* stanzas for the golden image's interface under either name would fight ours */
-	static const char *const names[] = {XP_GUEST_IFNAME, XP_GUEST_KERNEL_IFNAME, NULL};
+	/* stanzas for the golden image's interfaces under either name would fight ours */
 	if (r == 0 && dotd)
 		r = remove_matching(c, "/etc/network/interfaces.d", NULL, NULL, ifupdown_configures,
-				    names);
+				    c->s);
 	return r;
 }
 
@@ -452,8 +524,31 @@ static bool nm_is_ethernet(const char *text, const void *arg)
 	return xp_guest_text_nm_is_ethernet(text);
 }
 
-#define NM_DIR	"/etc/NetworkManager/system-connections"
-#define NM_FILE "xenprov.nmconnection"
+#define NM_DIR "/etc/NetworkManager/system-connections"
+
+/* The keyfile of NIC i: xenprov.nmconnection for the first, xenprov-enXN.nmconnection
+ * for a further one. */
+static int nm_file(struct ctx *c, unsigned i)
+{
+	unsigned char id[16];
+	int r = xp_getrandom(NULL, id, sizeof(id));
+	if (r < 0)
+		return xp_guest_fail(&c->dg, r, "random", NULL, "getrandom: %s", strerror(-r));
+	char path[128], ifname[16];
+	if (i == 0)
+		snprintf(path, sizeof(path), NM_DIR "/xenprov.nmconnection");
+	else
+		snprintf(path, sizeof(path), NM_DIR "/xenprov-%s.nmconnection",
+			 xp_guest_ifname(i, false, ifname));
+	struct xp_buf b = XP_BUF_INIT;
+	r = make_parents(c, path);
+	if (r == 0)
+		r = xp_guest_text_nm_keyfile(c->s, i, id, &b);
+	if (r == 0)
+		r = xp_gfs_write_buf(c->fs, path, &b, &(struct xp_gfs_wopts){0600, 0, 0, true});
+	xp_buf_release(&b);
+	return r;
+}
 
 /* NetworkManager ignores keyfiles that others than root may read or write: 0:0 0600,
  * also over a file of ours from an earlier apply. The image's other ethernet
@@ -461,20 +556,11 @@ static bool nm_is_ethernet(const char *text, const void *arg)
  * other kinds (bridges, VPNs, Wi-Fi) stay. */
 static int net_nm(struct ctx *c)
 {
-	unsigned char id[16];
-	int r = xp_getrandom(NULL, id, sizeof(id));
-	if (r < 0)
-		return xp_guest_fail(&c->dg, r, "random", NULL, "getrandom: %s", strerror(-r));
-	r = make_parents(c, NM_DIR "/" NM_FILE);
-	struct xp_buf b = XP_BUF_INIT;
+	int r = 0;
+	for (unsigned i = 0; r == 0 && i <= c->s->nnics; i++)
+		r = nm_file(c, i);
 	if (r == 0)
-		r = xp_guest_text_nm_keyfile(c->s, id, &b);
-	if (r == 0)
-		r = xp_gfs_write_buf(c->fs, NM_DIR "/" NM_FILE, &b,
-				     &(struct xp_gfs_wopts){0600, 0, 0, true});
-	xp_buf_release(&b);
-	if (r == 0)
-		r = remove_matching(c, NM_DIR, NULL, NM_FILE, nm_is_ethernet, NULL);
+		r = remove_matching(c, NM_DIR, NULL, "xenprov*.nmconnection", nm_is_ethernet, NULL);
 	return r;
 }
 
@@ -527,17 +613,34 @@ static int edit_network(struct ctx *c)
 	case XP_NET_IFUPDOWN:
 		return net_ifupdown(c);
 	case XP_NET_NETWORKD: {
-		int r = put_text(c, "/etc/systemd/network/10-xenprov.network",
-				 xp_guest_text_networkd, &xp_gfs_file);
+		/* 10-xenprov.network for the first NIC, 10-xenprov-enXN.network for the
+		 * others: each matches its own MAC */
+		int r = 0;
+		for (unsigned i = 0; r == 0 && i <= c->s->nnics; i++) {
+			char path[96], ifname[16];
+			if (i == 0)
+				snprintf(path, sizeof(path), "/etc/systemd/network/10-xenprov.network");
+			else
+				snprintf(path, sizeof(path), "/etc/systemd/network/10-xenprov-%s.network",
+					 xp_guest_ifname(i, false, ifname));
+			r = put_nic(c, path, i, xp_guest_text_networkd, &xp_gfs_file);
+		}
 		return r == 0 ? enable_networkd(c) : r;
 	}
 	case XP_NET_NETPLAN:
 		return net_netplan(c);
 	case XP_NET_NM:
 		return net_nm(c);
-	case XP_NET_IFCFG:
-		return put_text(c, "/etc/sysconfig/network-scripts/ifcfg-eth0", xp_guest_text_ifcfg,
-				&xp_gfs_file);
+	case XP_NET_IFCFG: {
+		int r = 0;
+		for (unsigned i = 0; r == 0 && i <= c->s->nnics; i++) {
+			char path[96], ifname[16];
+			snprintf(path, sizeof(path), "/etc/sysconfig/network-scripts/ifcfg-%s",
+				 xp_guest_ifname(i, true, ifname));
+			r = put_nic(c, path, i, xp_guest_text_ifcfg, &xp_gfs_file);
+		}
+		return r;
+	}
 	case XP_NET_NONE:
 		break;
 	}
@@ -602,10 +705,16 @@ static int edit_resolv_conf(struct ctx *c)
 static int edit_fstab(struct ctx *c)
 {
 	struct xp_buf b = XP_BUF_INIT;
-	int r = xp_guest_text_fstab(c->rep->fs_uuid, c->fstype, c->rep->swap_uuid, &b);
+	int r = xp_guest_text_fstab(c->rep->fs_uuid, c->fstype, c->rep->swap_uuid, c->s->mounts,
+				    c->s->nmounts, &b);
 	if (r == 0)
 		r = xp_gfs_write_buf(c->fs, "/etc/fstab", &b, &xp_gfs_file);
 	xp_buf_release(&b);
+	/* the mount points, for whatever mounts them (systemd makes a missing one itself;
+	 * busybox's and sysvinit's mount -a do not) */
+	for (size_t i = 0; r == 0 && i < c->s->nmounts; i++)
+		if (c->s->mounts[i].dir)
+			r = xp_gfs_mkdirs(c->fs, c->s->mounts[i].dir);
 	return r;
 }
 

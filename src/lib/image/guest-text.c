@@ -82,20 +82,72 @@ int xp_guest_text_hosts(const struct xp_guest_settings *s, struct xp_buf *out)
 
 /* ---- the network ---------------------------------------------------------------------- */
 
-/* What the network writers write from, besides the settings. */
-struct net {
-	const struct xp_guest_settings *s;
-	char mac[XP_MAC_STRLEN + 1]; /* lower case, "" without one */
-	unsigned prefix;	     /* of a static address */
-	bool v6;		     /* the static address is IPv6 */
-	const char *ifname;	     /* ifupdown, .link: the interface's name */
-	bool source_dotd;	     /* ifupdown: source /etc/network/interfaces.d */
-	const unsigned char *random; /* NetworkManager: 16 bytes for the UUID */
-};
+const char *xp_guest_ifname(unsigned i, bool kernel, char buf[16])
+{
+	snprintf(buf, 16, "%s%u", kernel ? "eth" : "enX", i);
+	return buf;
+}
 
 static bool is_v6(const char *addr)
 {
 	return strchr(addr, ':') != NULL; /* an IPv6 address has a ':', IPv4 none */
+}
+
+/* One NIC as the writers see it: the first from the settings' own fields, a further one
+ * from s->nics. */
+struct nic {
+	unsigned index;
+	char mac[XP_MAC_STRLEN + 1]; /* lower case, "" without one */
+	bool dhcp;
+	const char *ip;
+	unsigned prefix;     /* of a static address */
+	bool v6;	     /* the static address is IPv6 */
+	const char *gateway; /* static: the default route's router, or NULL */
+	bool dhcp_router;    /* dhcp: the DHCP server's router is the default route */
+	bool first;	     /* name servers and the search domain go with it */
+	char ifname[16];     /* ifupdown, .link, ifcfg: the interface's name */
+};
+
+/* NIC i of s (0: the first), names from xp_guest_ifname(i, kernel). -EINVAL for an i
+ * beyond s->nnics, a NIC with neither dhcp nor an address, or a MAC that cannot be
+ * read. */
+static int nic_at(const struct xp_guest_settings *s, unsigned i, bool kernel, struct nic *n)
+{
+	memset(n, 0, sizeof(*n));
+	if (i > s->nnics || (i && !s->nics))
+		return -EINVAL;
+	const char *mac;
+	n->index = i;
+	n->first = i == 0;
+	if (i == 0) {
+		mac = s->mac;
+		n->dhcp = s->dhcp;
+		n->ip = s->ip;
+		n->gateway = s->gateway;
+		n->dhcp_router = true;
+		n->prefix = xp_guest_prefix(s);
+	} else {
+		const struct xp_guest_nic *g = &s->nics[i - 1];
+		mac = g->mac;
+		n->dhcp = g->dhcp;
+		n->ip = g->ip;
+		n->gateway = g->gateway;
+		n->dhcp_router = g->gateway && strcmp(g->gateway, "dhcp") == 0;
+		n->prefix = g->dhcp || !g->ip ? 0 : g->prefix ? g->prefix : is_v6(g->ip) ? 64 : 24;
+	}
+	if (!n->dhcp && !n->ip)
+		return -EINVAL;
+	if (n->dhcp)
+		n->gateway = NULL;
+	n->v6 = !n->dhcp && is_v6(n->ip);
+	struct xp_mac m;
+	if (mac) {
+		if (xp_mac_parse(mac, &m) < 0)
+			return -EINVAL;
+		xp_mac_format(&m, n->mac);
+	}
+	xp_guest_ifname(i, kernel, n->ifname);
+	return 0;
 }
 
 /* The name servers, sep between them, after before and followed by after; nothing
@@ -109,22 +161,20 @@ static void add_dns(struct xp_buf *b, const struct xp_guest_settings *s, const c
 		xp_buf_adds(b, after);
 }
 
-static void ifupdown(const struct net *n, struct xp_buf *out)
+static void ifupdown_stanza(const struct xp_guest_settings *s, const struct nic *n,
+			    struct xp_buf *out)
 {
-	const struct xp_guest_settings *s = n->s;
-	xp_buf_adds(out,
-		    "# interfaces(5) file used by ifup(8) and ifdown(8), written by xenprov\n");
-	if (n->source_dotd)
-		xp_buf_adds(out, "source /etc/network/interfaces.d/*\n");
-	xp_buf_addf(out, "\nauto lo\niface lo inet loopback\n\nauto %s\n", n->ifname);
-	if (s->dhcp) {
+	xp_buf_addf(out, "\nauto %s\n", n->ifname);
+	if (n->dhcp) {
 		xp_buf_addf(out, "iface %s inet dhcp\n", n->ifname);
 		return;
 	}
 	xp_buf_addf(out, "iface %s %s static\n\taddress %s/%u\n", n->ifname,
-		    n->v6 ? "inet6" : "inet", s->ip, n->prefix);
-	if (s->gateway)
-		xp_buf_addf(out, "\tgateway %s\n", s->gateway);
+		    n->v6 ? "inet6" : "inet", n->ip, n->prefix);
+	if (n->gateway)
+		xp_buf_addf(out, "\tgateway %s\n", n->gateway);
+	if (!n->first)
+		return;
 	add_dns(out, s, "\tdns-nameservers ", " ", "\n");
 	if (s->domain)
 		xp_buf_addf(out, "\tdns-search %s\n", s->domain);
@@ -132,7 +182,7 @@ static void ifupdown(const struct net *n, struct xp_buf *out)
 
 /* systemd.link(5): the first file (in name order) whose [Match] fits applies; Name= is
  * used when no NamePolicy= is set, as here. */
-static void link_file(const struct net *n, struct xp_buf *out)
+static void link_file(const struct nic *n, struct xp_buf *out)
 {
 	xp_buf_addf(out,
 		    "# systemd.link(5), written by xenprov: the interface with this MAC address\n"
@@ -141,44 +191,57 @@ static void link_file(const struct net *n, struct xp_buf *out)
 		    n->ifname, n->mac, n->ifname);
 }
 
-static void networkd(const struct net *n, struct xp_buf *out)
+/* A further NIC's DHCP router is no default route unless its spec asks for one:
+ * systemd.network(5) [DHCPv4] UseGateway= (systemd 246 and later). Nor does the guest's
+ * network-online.target wait for a further NIC ([Link] RequiredForOnline=no): the
+ * first one is the guest's way out; a second network that is slow to come up (a DHCP
+ * server away) does not hold up the boot. */
+static void networkd(const struct xp_guest_settings *s, const struct nic *n, struct xp_buf *out)
 {
-	const struct xp_guest_settings *s = n->s;
 	xp_buf_addf(out, "# systemd.network(5), written by xenprov\n[Match]\nMACAddress=%s\n",
 		    n->mac);
 	xp_buf_adds(out, "\n[Network]\n");
-	if (s->dhcp) {
+	if (n->dhcp) {
 		xp_buf_adds(out, "DHCP=yes\n");
 	} else {
-		xp_buf_addf(out, "Address=%s/%u\n", s->ip, n->prefix);
-		if (s->gateway)
-			xp_buf_addf(out, "Gateway=%s\n", s->gateway);
-		for (size_t i = 0; i < s->ndns; i++)
+		xp_buf_addf(out, "Address=%s/%u\n", n->ip, n->prefix);
+		if (n->gateway)
+			xp_buf_addf(out, "Gateway=%s\n", n->gateway);
+		for (size_t i = 0; n->first && i < s->ndns; i++)
 			xp_buf_addf(out, "DNS=%s\n", s->dns[i]);
 	}
-	if (s->domain)
+	if (n->first && s->domain)
 		xp_buf_addf(out, "Domains=%s\n", s->domain);
+	if (!n->first)
+		xp_buf_adds(out, "\n[Link]\nRequiredForOnline=no\n");
+	if (n->dhcp && !n->dhcp_router)
+		xp_buf_adds(out, "\n[DHCPv4]\nUseGateway=no\n");
 }
 
-static void netplan(const struct net *n, struct xp_buf *out)
+static void netplan_nic(const struct xp_guest_settings *s, const struct nic *n,
+			struct xp_buf *out)
 {
-	const struct xp_guest_settings *s = n->s;
 	/* the ID is the name set-name gives: what `netplan status` and its generated files
 	 * (10-netplan-ID.network) are called */
-	xp_buf_addf(out,
-		    "# netplan configuration, written by xenprov\nnetwork:\n  version: 2\n"
-		    "  ethernets:\n    %s:\n      match:\n        macaddress: \"%s\"\n"
-		    "      set-name: %s\n",
-		    XP_GUEST_IFNAME, n->mac, XP_GUEST_IFNAME);
-	if (s->dhcp) {
+	xp_buf_addf(out, "    %s:\n      match:\n        macaddress: \"%s\"\n      set-name: %s\n",
+		    n->ifname, n->mac, n->ifname);
+	/* netplan's optional: networkd's RequiredForOnline=no, as networkd() says */
+	if (!n->first)
+		xp_buf_adds(out, "      optional: true\n");
+	if (n->dhcp) {
 		xp_buf_adds(out, "      dhcp4: true\n");
+		/* netplan has no use-gateway: a further NIC takes no routes from DHCP */
+		if (!n->dhcp_router)
+			xp_buf_adds(out, "      dhcp4-overrides:\n        use-routes: false\n");
 		return;
 	}
-	xp_buf_addf(out, "      dhcp4: false\n      addresses:\n        - \"%s/%u\"\n", s->ip,
+	xp_buf_addf(out, "      dhcp4: false\n      addresses:\n        - \"%s/%u\"\n", n->ip,
 		    n->prefix);
-	if (s->gateway)
+	if (n->gateway)
 		xp_buf_addf(out, "      routes:\n        - to: default\n          via: \"%s\"\n",
-			    s->gateway);
+			    n->gateway);
+	if (!n->first)
+		return;
 	if (s->ndns || s->domain)
 		xp_buf_adds(out, "      nameservers:\n");
 	add_dns(out, s, "        addresses: [", ", ", "]\n");
@@ -198,26 +261,33 @@ static void uuid_v4(const unsigned char random[16], unsigned char id[16])
 /* One [ipv4] or [ipv6] section of a keyfile: method, address and gateway (the
  * "address1=ADDRESS/PREFIX,GATEWAY" form nm-settings-keyfile(5) gives, which older
  * NetworkManagers read too, unlike a separate gateway= key), the name servers of that
- * family (ipv4.dns and ipv6.dns take only their own) and the search domain. */
-static void nm_ip(const struct net *n, bool v6, struct xp_buf *out)
+ * family (ipv4.dns and ipv6.dns take only their own) and the search domain; a further
+ * NIC without a gateway of its own never-default (nm-settings-nmcli(5)). */
+static void nm_ip(const struct xp_guest_settings *s, const struct nic *n, bool v6,
+		  struct xp_buf *out)
 {
-	const struct xp_guest_settings *s = n->s;
-	bool here = !s->dhcp && n->v6 == v6; /* the static address is of this family */
+	bool here = !n->dhcp && n->v6 == v6; /* the static address is of this family */
 	/* a static IPv6 guest has no IPv4, as with the other formats; NetworkManager then
 	 * refuses IPv4 name servers (unreachable anyway), so they are left out */
-	bool disabled = !s->dhcp && n->v6 && !v6;
+	bool disabled = !n->dhcp && n->v6 && !v6;
 	xp_buf_addf(out, "\n[%s]\n", v6 ? "ipv6" : "ipv4");
 	if (here) {
-		xp_buf_addf(out, "method=manual\naddress1=%s/%u", s->ip, n->prefix);
-		if (s->gateway)
-			xp_buf_addf(out, ",%s", s->gateway);
+		xp_buf_addf(out, "method=manual\naddress1=%s/%u", n->ip, n->prefix);
+		if (n->gateway)
+			xp_buf_addf(out, ",%s", n->gateway);
 		xp_buf_addc(out, '\n');
 	} else {
 		/* DHCP; IPv6 autoconfiguration beside a static IPv4 address, as the other
 		 * formats leave the kernel to do it */
 		xp_buf_adds(out, disabled ? "method=disabled\n" : "method=auto\n");
 	}
-	if (!s->dhcp && !disabled) {
+	if (!n->first) {
+		bool routed = here ? n->gateway != NULL : n->dhcp && n->dhcp_router && !v6;
+		if (!disabled && !routed)
+			xp_buf_adds(out, "never-default=true\n");
+		return;
+	}
+	if (!n->dhcp && !disabled) {
 		bool any = false;
 		for (size_t i = 0; i < s->ndns; i++)
 			if (is_v6(s->dns[i]) == v6) {
@@ -227,127 +297,164 @@ static void nm_ip(const struct net *n, bool v6, struct xp_buf *out)
 		if (any)
 			xp_buf_addc(out, '\n');
 	}
-	if (s->domain && (s->dhcp ? !v6 : here))
+	if (s->domain && (n->dhcp ? !v6 : here))
 		xp_buf_addf(out, "dns-search=%s;\n", s->domain);
 }
 
-static void nm_keyfile(const struct net *n, struct xp_buf *out)
+static void nm_keyfile(const struct xp_guest_settings *s, const struct nic *n,
+		       const unsigned char random[16], struct xp_buf *out)
 {
 	unsigned char id[16];
-	uuid_v4(n->random, id);
+	uuid_v4(random, id);
 	/* NetworkManager writes MAC addresses in upper case */
 	char mac[XP_MAC_STRLEN + 1];
 	for (size_t i = 0; i <= XP_MAC_STRLEN; i++)
 		mac[i] = (char)toupper((unsigned char)n->mac[i]);
-	xp_buf_adds(out, "# nm-settings-keyfile(5), written by xenprov\n[connection]\n"
-			 "id=xenprov\nuuid=");
+	xp_buf_adds(out, "# nm-settings-keyfile(5), written by xenprov\n[connection]\nid=xenprov");
+	if (!n->first)
+		xp_buf_addf(out, "-%s", n->ifname);
+	xp_buf_adds(out, "\nuuid=");
 	for (int i = 0; i < 16; i++)
 		xp_buf_addf(out, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", id[i]);
 	/* above the connections the image brings (0 unless set): NetworkManager activates
 	 * the one of highest priority among those that fit the device */
 	xp_buf_addf(
 	    out, "\ntype=ethernet\nautoconnect-priority=100\n\n[ethernet]\nmac-address=%s\n", mac);
-	nm_ip(n, false, out);
-	nm_ip(n, true, out);
+	nm_ip(s, n, false, out);
+	nm_ip(s, n, true, out);
 }
 
-static void ifcfg(const struct net *n, struct xp_buf *out)
+/* initscripts' sysconfig.txt: DEFROUTE=no keeps a further NIC's DHCP router or lack of
+ * a gateway from taking the default route. */
+static void ifcfg(const struct xp_guest_settings *s, const struct nic *n, struct xp_buf *out)
 {
-	const struct xp_guest_settings *s = n->s;
-	xp_buf_adds(out,
-		    "# written by xenprov\nDEVICE=eth0\nNAME=eth0\nTYPE=Ethernet\nONBOOT=yes\n");
+	xp_buf_addf(out, "# written by xenprov\nDEVICE=%s\nNAME=%s\nTYPE=Ethernet\nONBOOT=yes\n",
+		    n->ifname, n->ifname);
 	if (n->mac[0])
 		xp_buf_addf(out, "HWADDR=%s\n", n->mac);
-	if (s->dhcp) {
+	if (n->dhcp) {
 		xp_buf_adds(out, "BOOTPROTO=dhcp\n");
 	} else if (n->v6) {
 		xp_buf_addf(out, "BOOTPROTO=none\nIPV6INIT=yes\nIPV6_AUTOCONF=no\nIPV6ADDR=%s/%u\n",
-			    s->ip, n->prefix);
-		if (s->gateway)
-			xp_buf_addf(out, "IPV6_DEFAULTGW=%s\n", s->gateway);
+			    n->ip, n->prefix);
+		if (n->gateway)
+			xp_buf_addf(out, "IPV6_DEFAULTGW=%s\n", n->gateway);
 	} else {
-		xp_buf_addf(out, "BOOTPROTO=none\nIPADDR=%s\nPREFIX=%u\n", s->ip, n->prefix);
-		if (s->gateway)
-			xp_buf_addf(out, "GATEWAY=%s\n", s->gateway);
+		xp_buf_addf(out, "BOOTPROTO=none\nIPADDR=%s\nPREFIX=%u\n", n->ip, n->prefix);
+		if (n->gateway)
+			xp_buf_addf(out, "GATEWAY=%s\n", n->gateway);
 	}
-	if (!s->dhcp)
+	if (!n->first) {
+		if (n->dhcp ? !n->dhcp_router : !n->gateway)
+			xp_buf_adds(out, "DEFROUTE=no\n");
+		return;
+	}
+	if (!n->dhcp)
 		for (size_t i = 0; i < s->ndns; i++)
 			xp_buf_addf(out, "DNS%zu=%s\n", i + 1, s->dns[i]);
 	if (s->domain)
 		xp_buf_addf(out, "DOMAIN=%s\n", s->domain);
 }
 
-/* An interface name the kernel takes (dev_valid_name): 1 to 15 characters (IFNAMSIZ
- * less its NUL), not "." or "..", no '/', ':' or white space. */
-static bool valid_ifname(const char *name)
+_Static_assert(sizeof(XP_GUEST_IFNAME) <= 16 && sizeof(XP_GUEST_KERNEL_IFNAME) <= 16,
+	       "interface names fit IFNAMSIZ");
+
+/* NIC i of s for a format that matches it by MAC (need_mac) or not. */
+static int nic_for(const struct xp_guest_settings *s, unsigned i, bool kernel, bool need_mac,
+		   struct nic *n)
 {
-	size_t len = name ? strlen(name) : 0;
-	if (len == 0 || len > 15 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return false;
-	for (const char *p = name; *p; p++)
-		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) ||
-		    !isprint((unsigned char)*p))
+	int r = nic_at(s, i, kernel, n);
+	return r < 0 ? r : need_mac && !n->mac[0] ? -EINVAL : 0;
+}
+
+/* Whether every NIC of s can be written (before a byte of a file of all of them is). */
+static bool all_nics(const struct xp_guest_settings *s, bool kernel, bool need_mac)
+{
+	struct nic n;
+	for (unsigned i = 0; i <= s->nnics; i++)
+		if (nic_for(s, i, kernel, need_mac, &n) < 0)
 			return false;
 	return true;
 }
 
-/* Checks that s can be written, derives what every format needs, writes. The formats
- * that match by MAC need one; those that name the interface need a valid name. */
-static int write_net(struct net *n, bool need_mac,
-		     void (*format)(const struct net *, struct xp_buf *), struct xp_buf *out)
+/* The files of one NIC each. */
+enum nic_file { LINK, NETWORKD, NM_KEYFILE, IFCFG };
+
+static int nic_file(const struct xp_guest_settings *s, unsigned i, enum nic_file f,
+		    const unsigned char *random, struct xp_buf *out)
 {
-	const struct xp_guest_settings *s = n->s;
-	if (!s->dhcp && !s->ip)
+	struct nic n;
+	/* ifcfg names the interface (the kernel's ethN), the others match it by MAC */
+	if (nic_for(s, i, f == IFCFG, f != IFCFG, &n) < 0)
 		return -EINVAL;
-	if (xp_guest_mac(s, n->mac) < 0 || (need_mac && !n->mac[0]))
-		return -EINVAL;
-	if (n->ifname && !valid_ifname(n->ifname))
-		return -EINVAL;
-	n->prefix = xp_guest_prefix(s);
-	n->v6 = !s->dhcp && is_v6(s->ip);
-	format(n, out);
+	switch (f) {
+	case LINK:
+		link_file(&n, out);
+		break;
+	case NETWORKD:
+		networkd(s, &n, out);
+		break;
+	case NM_KEYFILE:
+		nm_keyfile(s, &n, random, out);
+		break;
+	case IFCFG:
+		ifcfg(s, &n, out);
+		break;
+	}
 	return done(out);
 }
 
-_Static_assert(sizeof(XP_GUEST_IFNAME) <= 16 && sizeof(XP_GUEST_KERNEL_IFNAME) <= 16,
-	       "interface names fit IFNAMSIZ");
-
-int xp_guest_text_ifupdown(const struct xp_guest_settings *s, const char *ifname, bool source_dotd,
+int xp_guest_text_ifupdown(const struct xp_guest_settings *s, bool kernel_names, bool source_dotd,
 			   struct xp_buf *out)
 {
-	struct net n = {.s = s, .ifname = ifname ? ifname : "", .source_dotd = source_dotd};
-	return write_net(&n, false, ifupdown, out);
-}
-
-int xp_guest_text_link(const struct xp_guest_settings *s, const char *ifname, struct xp_buf *out)
-{
-	struct net n = {.s = s, .ifname = ifname ? ifname : ""};
-	return write_net(&n, true, link_file, out);
-}
-
-int xp_guest_text_networkd(const struct xp_guest_settings *s, struct xp_buf *out)
-{
-	struct net n = {.s = s};
-	return write_net(&n, true, networkd, out);
+	if (!all_nics(s, kernel_names, false))
+		return -EINVAL;
+	xp_buf_adds(out,
+		    "# interfaces(5) file used by ifup(8) and ifdown(8), written by xenprov\n");
+	if (source_dotd)
+		xp_buf_adds(out, "source /etc/network/interfaces.d/*\n");
+	xp_buf_adds(out, "\nauto lo\niface lo inet loopback\n");
+	struct nic n;
+	for (unsigned i = 0; i <= s->nnics; i++) {
+		nic_for(s, i, kernel_names, false, &n);
+		ifupdown_stanza(s, &n, out);
+	}
+	return done(out);
 }
 
 int xp_guest_text_netplan(const struct xp_guest_settings *s, struct xp_buf *out)
 {
-	struct net n = {.s = s};
-	return write_net(&n, true, netplan, out);
+	if (!all_nics(s, false, true))
+		return -EINVAL;
+	xp_buf_adds(out, "# netplan configuration, written by xenprov\nnetwork:\n  version: 2\n"
+			 "  ethernets:\n");
+	struct nic n;
+	for (unsigned i = 0; i <= s->nnics; i++) {
+		nic_for(s, i, false, true, &n);
+		netplan_nic(s, &n, out);
+	}
+	return done(out);
 }
 
-int xp_guest_text_nm_keyfile(const struct xp_guest_settings *s, const unsigned char random[16],
-			     struct xp_buf *out)
+int xp_guest_text_link(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out)
 {
-	struct net n = {.s = s, .random = random};
-	return write_net(&n, true, nm_keyfile, out);
+	return nic_file(s, nic, LINK, NULL, out);
 }
 
-int xp_guest_text_ifcfg(const struct xp_guest_settings *s, struct xp_buf *out)
+int xp_guest_text_networkd(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out)
 {
-	struct net n = {.s = s};
-	return write_net(&n, false, ifcfg, out);
+	return nic_file(s, nic, NETWORKD, NULL, out);
+}
+
+int xp_guest_text_nm_keyfile(const struct xp_guest_settings *s, unsigned nic,
+			     const unsigned char random[16], struct xp_buf *out)
+{
+	return nic_file(s, nic, NM_KEYFILE, random, out);
+}
+
+int xp_guest_text_ifcfg(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out)
+{
+	return nic_file(s, nic, IFCFG, NULL, out);
 }
 
 int xp_guest_text_resolv_conf(const struct xp_guest_settings *s, struct xp_buf *out)
@@ -433,19 +540,51 @@ bool xp_guest_text_nm_is_ethernet(const char *text)
 	return any_line(text, nm_type_line, NULL);
 }
 
+#define UUID_LEN 36
+
 /* ---- the other files ------------------------------------------------------------------ */
 
+/* Whether m can be an fstab line: a UUID, a type written here, a mount point (none for
+ * swap) whose fields hold no blank. */
+static bool mount_ok(const struct xp_guest_mount *m)
+{
+	static const char *const types[] = {"ext2", "ext3", "ext4", "xfs", "swap"};
+	bool known = false;
+	for (size_t i = 0; m->type && i < sizeof(types) / sizeof(types[0]); i++)
+		known |= strcmp(m->type, types[i]) == 0;
+	bool swap = known && strcmp(m->type, "swap") == 0;
+	return known && m->uuid && strlen(m->uuid) == UUID_LEN && !strpbrk(m->uuid, " \t\n") &&
+	       (swap ? !m->dir
+		     : m->dir && xp_guest_path_valid(m->dir) && strcmp(m->dir, "/") != 0 &&
+			   !strpbrk(m->dir, " \t\\#"));
+}
+
+/* A further filesystem is nofail (systemd.mount(5)): the guest boots without it, its
+ * mount is not ordered before local-fs.target; its pass is 2 (checked after the root)
+ * but 0 for XFS, whose fsck.xfs does nothing (fsck.xfs(8)). */
 int xp_guest_text_fstab(const char *root_uuid, enum xp_fs_type fs_type, const char *swap_uuid,
-			struct xp_buf *out)
+			const struct xp_guest_mount *mounts, size_t nmounts, struct xp_buf *out)
 {
 	static const char *const types[] = {"ext2", "ext3", "ext4"};
-	if (!root_uuid || (unsigned)fs_type >= sizeof(types) / sizeof(types[0]))
+	if (!root_uuid || (unsigned)fs_type >= sizeof(types) / sizeof(types[0]) ||
+	    (nmounts && !mounts))
 		return -EINVAL;
+	for (size_t i = 0; i < nmounts; i++)
+		if (!mount_ok(&mounts[i]))
+			return -EINVAL;
 	xp_buf_adds(out, "# /etc/fstab: static file system information, written by xenprov.\n"
 			 "# <file system> <mount point> <type> <options> <dump> <pass>\n");
 	xp_buf_addf(out, "UUID=%s\t/\t%s\terrors=remount-ro\t0\t1\n", root_uuid, types[fs_type]);
 	if (swap_uuid && swap_uuid[0])
 		xp_buf_addf(out, "UUID=%s\tnone\tswap\tsw\t0\t0\n", swap_uuid);
+	for (size_t i = 0; i < nmounts; i++) {
+		const struct xp_guest_mount *m = &mounts[i];
+		if (strcmp(m->type, "swap") == 0)
+			xp_buf_addf(out, "UUID=%s\tnone\tswap\tsw,nofail\t0\t0\n", m->uuid);
+		else
+			xp_buf_addf(out, "UUID=%s\t%s\t%s\tdefaults,nofail\t0\t%d\n", m->uuid, m->dir,
+				    m->type, strcmp(m->type, "xfs") == 0 ? 0 : 2);
+	}
 	return done(out);
 }
 
@@ -456,8 +595,6 @@ static bool uuid_char(char ch)
 {
 	return ch == '-' || xp__hexval(ch) >= 0;
 }
-
-#define UUID_LEN 36
 
 /* Which of the n UUIDs in from (each 36 characters, or "" for none) stands whole at
  * text + i, or -1. */

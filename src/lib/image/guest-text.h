@@ -32,38 +32,43 @@ int xp_guest_text_hostname(const struct xp_guest_settings *s, struct xp_buf *out
 int xp_guest_text_hosts(const struct xp_guest_settings *s, struct xp_buf *out);
 
 /* The network configuration in each format, DHCP (s->dhcp) or static (s->ip, its
- * prefix, s->gateway, s->dns, s->domain as the search domain); -EINVAL with neither
- * s->dhcp nor s->ip. The formats that can match an interface by its address (networkd,
- * netplan, NetworkManager, the .link file) match it by s->mac and are -EINVAL without
- * one: the guest names its interfaces itself (enX0 for a Xen vif under systemd 250 and
- * later, eth0 before), so a name is no way to find it.
+ * prefix, s->gateway, s->dns, s->domain as the search domain), for the first NIC and
+ * each of s->nics (guest.h: only the first has the name servers and the domain, a
+ * further NIC's default route only when it asks for one); -EINVAL for a NIC with
+ * neither dhcp nor an address, or a nic index beyond s->nnics. The formats that can
+ * match an interface by its address (networkd, netplan, NetworkManager, the .link file)
+ * match each NIC by its MAC and are -EINVAL without one: the guest names its interfaces
+ * itself (enX0 for a Xen vif under systemd 250 and later, eth0 before), so a name is no
+ * way to find it. Interface names are xp_guest_ifname's.
  *
- * ifupdown: /etc/network/interfaces (interfaces(5)) for the interface ifname (at most
- * 15 characters: -EINVAL else), with a "source" line for the files of
- * /etc/network/interfaces.d first if source_dotd. */
-int xp_guest_text_ifupdown(const struct xp_guest_settings *s, const char *ifname, bool source_dotd,
+ * ifupdown: /etc/network/interfaces (interfaces(5)) for every NIC, named enXN (or ethN
+ * with kernel_names), with a "source" line for the files of /etc/network/interfaces.d
+ * first if source_dotd. */
+int xp_guest_text_ifupdown(const struct xp_guest_settings *s, bool kernel_names, bool source_dotd,
 			   struct xp_buf *out);
-/* A systemd .link file (systemd.link(5)) that names the interface with s->mac ifname,
- * for udev's net_setup_link (which also applies it with net.ifnames=0). */
-int xp_guest_text_link(const struct xp_guest_settings *s, const char *ifname, struct xp_buf *out);
+/* A systemd .link file (systemd.link(5)) that names NIC nic (by its MAC) enX<nic>, for
+ * udev's net_setup_link (which also applies it with net.ifnames=0). */
+int xp_guest_text_link(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out);
 /* /etc/resolv.conf (resolv.conf(5)) from the settings alone: a search line for
  * s->domain and a nameserver line for each of s->dns (glibc reads the first 3). */
 int xp_guest_text_resolv_conf(const struct xp_guest_settings *s, struct xp_buf *out);
-/* A systemd-networkd .network file (systemd.network(5)) matching [Match] MACAddress=. */
-int xp_guest_text_networkd(const struct xp_guest_settings *s, struct xp_buf *out);
-/* A netplan YAML file (netplan's reference, version 2): the interface matched by
- * macaddress and renamed XP_GUEST_IFNAME with set-name. */
+/* A systemd-networkd .network file (systemd.network(5)) for NIC nic, matching [Match]
+ * MACAddress=. */
+int xp_guest_text_networkd(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out);
+/* A netplan YAML file (netplan's reference, version 2): every NIC matched by macaddress
+ * and renamed enX<N> with set-name. */
 int xp_guest_text_netplan(const struct xp_guest_settings *s, struct xp_buf *out);
-/* A NetworkManager keyfile (nm-settings-keyfile(5)): an ethernet connection "xenprov"
- * bound to the interface by [ethernet] mac-address, with a higher autoconnect-priority
- * than connections left in the image; its UUID is made from the 16 random bytes as a
- * version 4 UUID (as for the machine-id). Name servers go to [ipv4] or [ipv6] by their
- * family. */
-int xp_guest_text_nm_keyfile(const struct xp_guest_settings *s, const unsigned char random[16],
-			     struct xp_buf *out);
-/* Red Hat's ifcfg-eth0 (initscripts' sysconfig.txt): DEVICE=eth0, HWADDR with s->mac
- * (initscripts' rename_device gives the interface with that address the name eth0). */
-int xp_guest_text_ifcfg(const struct xp_guest_settings *s, struct xp_buf *out);
+/* A NetworkManager keyfile (nm-settings-keyfile(5)) for NIC nic: an ethernet
+ * connection "xenprov" (a further NIC's "xenprov-enX<N>") bound to the interface by
+ * [ethernet] mac-address, with a higher autoconnect-priority than connections left in
+ * the image; its UUID is made from the 16 random bytes as a version 4 UUID (as for the
+ * machine-id). Name servers go to [ipv4] or [ipv6] by their family. */
+int xp_guest_text_nm_keyfile(const struct xp_guest_settings *s, unsigned nic,
+			     const unsigned char random[16], struct xp_buf *out);
+/* Red Hat's ifcfg-eth<nic> (initscripts' sysconfig.txt): DEVICE=eth<nic>, HWADDR with
+ * the NIC's MAC (initscripts' rename_device gives the interface with that address the
+ * name). */
+int xp_guest_text_ifcfg(const struct xp_guest_settings *s, unsigned nic, struct xp_buf *out);
 
 /* Whether an interfaces(5) text configures ifname: an iface or mapping stanza for it, or
  * an auto/allow-* line naming it. */
@@ -74,10 +79,12 @@ bool xp_guest_text_netplan_has_ethernets(const char *text);
  * "type=802-3-ethernet" line. */
 bool xp_guest_text_nm_is_ethernet(const char *text);
 
-/* /etc/fstab (fstab(5)): the root filesystem (fs_type) by UUID, and the swap area by
- * UUID unless swap_uuid is NULL or "". */
+/* /etc/fstab (fstab(5)): the root filesystem (fs_type) by UUID, the swap area by UUID
+ * unless swap_uuid is NULL or "", then each of mounts by UUID: a filesystem at its
+ * mount point with defaults,nofail (pass 2, XFS 0), a swap volume with sw,nofail.
+ * -EINVAL for a mount xp_guest_apply would refuse (guest.h, struct xp_guest_mount). */
 int xp_guest_text_fstab(const char *root_uuid, enum xp_fs_type fs_type, const char *swap_uuid,
-			struct xp_buf *out);
+			const struct xp_guest_mount *mounts, size_t nmounts, struct xp_buf *out);
 /* /etc/machine-id (machine-id(5)): 32 lower-case hex digits and a newline, from 16
  * random bytes made a version 4, variant 1 UUID as systemd's sd_id128_randomize does. */
 int xp_guest_text_machine_id(const unsigned char random[16], struct xp_buf *out);

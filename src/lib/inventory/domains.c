@@ -1,8 +1,9 @@
 /*
  * domains.c - the record of what exists: the domains table (one row per guest, with its
  * MAC and IP, both UNIQUE, its storage, disk and config paths, the effective profile
- * values as JSON) and the artifacts table (what a create planned to make, so a failure
- * or a delete removes exactly that).
+ * values as JSON), the artifacts table (what a create planned to make, so a failure
+ * or a delete removes exactly that), and a guest's further disks (domain_disks, planned
+ * like the artifacts) and NICs (domain_nics: MACs and IPs unique with the domains').
  *
  * Not here: deciding what to make and making it (deploy/domain.c), the allocators
  * (deploy/alloc.c), deploy runs (deploys.c).
@@ -19,6 +20,8 @@ void xp_domain_release(struct xp_domain *dom)
 {
 	if (!dom)
 		return;
+	xp_domain_volumes_free(dom->volumes, dom->nvolumes);
+	xp_domain_nics_free(dom->nics, dom->nnics);
 	free(dom->name);
 	free(dom->profile);
 	free(dom->state);
@@ -127,6 +130,99 @@ static int read_row(sqlite3_stmt *st, struct xp_domain *dom)
 	return r;
 }
 
+/* ---- further disks and NICs --------------------------------------------------------- */
+
+static void disk_release(void *row)
+{
+	struct xp_domain_volume *k = row;
+	free(k->vdev);
+	free(k->role);
+	free(k->storage);
+	free(k->path);
+	free(k->fs);
+	free(k->uuid);
+	free(k->mount);
+}
+
+static int disk_row(sqlite3_stmt *st, void *row)
+{
+	struct xp_domain_volume *k = row;
+	memset(k, 0, sizeof(*k));
+	char **text[] = {&k->vdev, &k->role, &k->storage, &k->path, &k->fs, &k->uuid, &k->mount};
+	int cols[] = {0, 1, 2, 3, 5, 6, 7};
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		if (sqlite3_column_type(st, cols[i]) != SQLITE_NULL &&
+		    !(*text[i] = xp__col_text(st, cols[i]))) {
+			disk_release(k);
+			return -ENOMEM;
+		}
+	k->size = (uint64_t)sqlite3_column_int64(st, 4);
+	return 1;
+}
+
+static void nic_release(void *row)
+{
+	struct xp_domain_nic *c = row;
+	free(c->mac);
+	free(c->ip);
+	free(c->bridge);
+	free(c->gateway);
+}
+
+void xp_domain_volumes_free(struct xp_domain_volume *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		disk_release(&v[i]);
+	free(v);
+}
+
+void xp_domain_nics_free(struct xp_domain_nic *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		nic_release(&v[i]);
+	free(v);
+}
+
+static int nic_row(sqlite3_stmt *st, void *row)
+{
+	struct xp_domain_nic *c = row;
+	memset(c, 0, sizeof(*c));
+	c->devid = (unsigned)sqlite3_column_int(st, 0);
+	c->prefix_len = (unsigned)sqlite3_column_int(st, 3);
+	char **text[] = {&c->mac, &c->ip, &c->bridge, &c->gateway};
+	int cols[] = {1, 2, 4, 5};
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		if (sqlite3_column_type(st, cols[i]) != SQLITE_NULL &&
+		    !(*text[i] = xp__col_text(st, cols[i]))) {
+			nic_release(c);
+			return -ENOMEM;
+		}
+	return 1;
+}
+
+/* dom's further disks and NICs, read into it. */
+static int read_devices(struct xp_inv *inv, struct xp_domain *dom)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare_arg(inv,
+				    "SELECT vdev, role, storage, path, size, fs, uuid, mount"
+				    " FROM domain_disks WHERE domain = ?1"
+				    " ORDER BY length(vdev), vdev",
+				    dom->name, &st);
+	if (r == 0)
+		r = xp__inv_rows(inv, st, &dom->volumes, &dom->nvolumes, sizeof(*dom->volumes), 2,
+				 disk_row, disk_release);
+	if (r == 0)
+		r = xp__inv_prepare_arg(inv,
+					"SELECT devid, mac, ip, prefix, bridge, gateway"
+					" FROM domain_nics WHERE domain = ?1 ORDER BY devid",
+					dom->name, &st);
+	if (r == 0)
+		r = xp__inv_rows(inv, st, &dom->nics, &dom->nnics, sizeof(*dom->nics), 2, nic_row,
+				 nic_release);
+	return r;
+}
+
 int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -140,6 +236,8 @@ int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out)
 	else
 		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
 	sqlite3_finalize(st);
+	if (r == 0 && (r = read_devices(inv, out)) < 0)
+		xp_domain_release(out);
 	return r;
 }
 
@@ -162,17 +260,31 @@ int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n)
 	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains ORDER BY name", &st);
 	if (r < 0)
 		return r;
-	return xp__inv_rows(inv, st, v, n, sizeof(**v), 16, list_row, list_row_release);
+	r = xp__inv_rows(inv, st, v, n, sizeof(**v), 16, list_row, list_row_release);
+	for (size_t i = 0; r == 0 && i < *n; i++)
+		r = read_devices(inv, &(*v)[i]);
+	if (r < 0) {
+		xp_domain_list_free(*v, *n);
+		*v = NULL;
+		*n = 0;
+	}
+	return r;
 }
 
 int xp_domain_mac_taken(struct xp_inv *inv, const char *mac)
 {
-	return xp__inv_exists(inv, "SELECT 1 FROM domains WHERE mac = ?1", mac);
+	return xp__inv_exists(inv,
+			      "SELECT 1 FROM domains WHERE mac = ?1"
+			      " UNION ALL SELECT 1 FROM domain_nics WHERE mac = ?1",
+			      mac);
 }
 
 int xp_domain_ip_taken(struct xp_inv *inv, const char *ip)
 {
-	return xp__inv_exists(inv, "SELECT 1 FROM domains WHERE ip = ?1", ip);
+	return xp__inv_exists(inv,
+			      "SELECT 1 FROM domains WHERE ip = ?1"
+			      " UNION ALL SELECT 1 FROM domain_nics WHERE ip = ?1",
+			      ip);
 }
 
 int xp_domain_holder(struct xp_inv *inv, bool ip, const char *value, char **name)
@@ -180,8 +292,10 @@ int xp_domain_holder(struct xp_inv *inv, bool ip, const char *value, char **name
 	*name = NULL;
 	sqlite3_stmt *st;
 	int r = xp__inv_prepare_arg(inv,
-				    ip ? "SELECT name FROM domains WHERE ip = ?1"
-				       : "SELECT name FROM domains WHERE mac = ?1",
+				    ip ? "SELECT name FROM domains WHERE ip = ?1 UNION ALL"
+					 " SELECT domain FROM domain_nics WHERE ip = ?1"
+				       : "SELECT name FROM domains WHERE mac = ?1 UNION ALL"
+					 " SELECT domain FROM domain_nics WHERE mac = ?1",
 				    value, &st);
 	if (r < 0)
 		return r;
@@ -196,7 +310,20 @@ int xp_domain_holder(struct xp_inv *inv, bool ip, const char *value, char **name
 
 int xp_domain_ips(struct xp_inv *inv, char ***v, size_t *n)
 {
-	return xp__inv_names(inv, "SELECT ip FROM domains WHERE ip IS NOT NULL", v, n);
+	return xp__inv_names(inv,
+			     "SELECT ip FROM domains WHERE ip IS NOT NULL"
+			     " UNION ALL SELECT ip FROM domain_nics WHERE ip IS NOT NULL",
+			     v, n);
+}
+
+/* Binds the texts args[0..n) to ?1..?n of st (NULL binds NULL; borrowed). */
+static void bind_texts(sqlite3_stmt *st, const char *const *args, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (args[i])
+			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, i + 1);
 }
 
 /* Runs sql with the texts args[0..n) bound to ?1..?n (NULL binds NULL) to its end. */
@@ -206,11 +333,7 @@ static int exec_bind(struct xp_inv *inv, const char *sql, const char *const *arg
 	int r = xp__inv_prepare(inv, sql, &st);
 	if (r < 0)
 		return r;
-	for (int i = 0; i < n; i++)
-		if (args[i])
-			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, i + 1);
+	bind_texts(st, args, n);
 	return xp__inv_step_done(inv, st);
 }
 
@@ -232,11 +355,7 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 	}
 	const char *text[] = {d->name,	  d->profile,	d->mac,		d->ip,
 			      d->storage, d->disk_path, d->config_path, settings};
-	for (int i = 0; i < 8; i++)
-		if (text[i])
-			sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, i + 1);
+	bind_texts(st, text, 8);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
 	if (d->deploy_id > 0)
 		sqlite3_bind_int64(st, 10, (sqlite3_int64)d->deploy_id);
@@ -249,9 +368,38 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 	static const char ins[] = "INSERT INTO artifacts (domain, kind, path) VALUES (?, ?, ?)";
 	const char *disk[] = {d->name, "disk", d->disk_path};
 	const char *config[] = {d->name, "config", d->config_path};
-	if ((r = exec_bind(inv, ins, disk, 3)) < 0)
+	if ((r = exec_bind(inv, ins, disk, 3)) < 0 || (r = exec_bind(inv, ins, config, 3)) < 0)
 		return r;
-	return exec_bind(inv, ins, config, 3);
+	for (size_t i = 0; r == 0 && i < d->nvolumes; i++) {
+		const struct xp_domain_volume *k = &d->volumes[i];
+		if ((r = xp__inv_prepare(inv,
+					 "INSERT INTO domain_disks (domain, vdev, role, storage, path,"
+					 " fs, uuid, mount, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+					 &st)) < 0)
+			break;
+		const char *col[] = {d->name, k->vdev, k->role, k->storage,
+				      k->path, k->fs,	k->uuid, k->mount};
+		bind_texts(st, col, 8);
+		sqlite3_bind_int64(st, 9, (sqlite3_int64)k->size);
+		r = xp__inv_step_done(inv, st);
+	}
+	return r;
+}
+
+int xp_domain_nic_insert(struct xp_inv *inv, const char *name, const struct xp_domain_nic *nic)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare(inv,
+				"INSERT INTO domain_nics (domain, mac, ip, bridge, gateway, devid,"
+				" prefix) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				&st);
+	if (r < 0)
+		return r;
+	const char *text[] = {name, nic->mac, nic->ip, nic->bridge, nic->gateway};
+	bind_texts(st, text, 5);
+	sqlite3_bind_int(st, 6, (int)nic->devid);
+	sqlite3_bind_int(st, 7, (int)nic->prefix_len);
+	return xp__inv_step_done(inv, st);
 }
 
 int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state)

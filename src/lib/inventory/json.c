@@ -110,6 +110,28 @@ json_t *xp_domain_to_json(const struct xp_domain *dom, bool secrets)
 	json_object_set_new(o, "disk", xp_json_text(dom->disk_path));
 	json_object_set_new(o, "config", xp_json_text(dom->config_path));
 	json_object_set_new(o, "golden", xp_json_text(dom->golden));
+	json_t *disks = json_array(), *nics = json_array();
+	for (size_t i = 0; i < dom->nvolumes; i++) {
+		const struct xp_domain_volume *k = &dom->volumes[i];
+		json_array_append_new(
+		    disks, json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "vdev",
+				     xp_json_text(k->vdev), "role", xp_json_text(k->role), "storage",
+				     xp_json_text(k->storage), "path", xp_json_text(k->path), "size",
+				     (json_int_t)k->size, "fs", xp_json_text(k->fs), "uuid",
+				     xp_json_text(k->uuid), "mount", xp_json_text(k->mount)));
+	}
+	for (size_t i = 0; i < dom->nnics; i++) {
+		const struct xp_domain_nic *n = &dom->nics[i];
+		json_t *j = json_pack("{s:I, s:o, s:o, s:o, s:o}", "devid", (json_int_t)n->devid,
+				      "mac", xp_json_text(n->mac), "ip", xp_json_text(n->ip),
+				      "bridge", xp_json_text(n->bridge), "gateway",
+				      xp_json_text(n->gateway));
+		if (j && n->prefix_len)
+			json_object_set_new(j, "prefix", json_integer(n->prefix_len));
+		json_array_append_new(nics, j);
+	}
+	json_object_set_new(o, "disks", disks);
+	json_object_set_new(o, "nics", nics);
 	json_t *withheld = json_array();
 	json_object_set_new(o, "settings", xp_settings_to_json(&dom->settings, secrets, withheld));
 	json_object_set_new(o, "withheld", withheld);

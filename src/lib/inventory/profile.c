@@ -30,6 +30,11 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"memory", "MIB", "memory in MiB (or a size such as 1G)", 0},
     {"vcpus", "N", "virtual CPUs, 1-512", 0},
     {"swap", "SIZE", "swap partition size (0 for none)", 0},
+    {"swap-disk", "SIZE", "a swap volume of its own, the guest's last disk (0 for none)", 0},
+    {"data-disk", "SIZE[,fs=ext4|xfs|none][,mount=DIR][,storage=KIND][,pool=DIR|VG]",
+     "a further disk, formatted (ext4 unless fs= says) and, with mount=, in the guests' "
+     "fstab by UUID (repeatable)",
+     XP_KEY_LIST},
     {"fs", "TYPE", "root filesystem: ext2, ext3 or ext4", 0},
     {"label", "TABLE", "partition table: msdos, gpt or none", 0},
     {"storage", "KIND", "file, reflink, qcow2 or lvm", 0},
@@ -37,6 +42,8 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"config-dir", "DIR", "where the guests' xl configs go (default: the setting config-dir, "
      "else /etc/xen)", 0},
     {"bridge", "IFNAME", "the bridge guests' vifs join", 0},
+    {"nic", "bridge=BR[,network=static|dhcp][,ip-pool=CIDR][,gateway=IPV4|dhcp][,mac-prefix=P]",
+     "a further NIC, with a MAC and address of its own (repeatable)", XP_KEY_LIST},
     {"type", "KIND", "guest type: pv or pvh (pvh boots with kernel= or a bootloader)", 0},
     {"boot", "HOW", "pygrub, pvgrub or kernel", 0},
     {"kernel", "PATH", "kernel for boot=kernel (dom0 path, or from-image: the image's own)", 0},
@@ -164,6 +171,16 @@ static int list_item(const char *key, const char *raw, size_t i, struct xp_buf *
 			if (c.uid || c.gid)
 				xp_buf_addf(out, ":%u:%u", (unsigned)c.uid, (unsigned)c.gid);
 		}
+	} else if (strcmp(key, "data-disk") == 0) {
+		struct xp_data_disk dd;
+		r = xp_data_disk_parse(copy, &dd, &why);
+		if (r == 0)
+			r = xp_data_disk_format(&dd, out);
+	} else if (strcmp(key, "nic") == 0) {
+		struct xp_nic_spec nic;
+		r = xp_nic_parse(copy, &nic, &why);
+		if (r == 0)
+			r = xp_nic_format(&nic, out);
 	} else if (strcmp(key, "write") == 0) {
 		struct xp_guest_write w;
 		r = xp_guest_write_parse(copy, &w, &why);
@@ -231,6 +248,39 @@ static size_t list_count(const char *value)
 	return n;
 }
 
+/* What a whole data-disk or nic list must be (its items are each checked already):
+ * within the number of disks or NICs a guest can have, each mount point once. */
+static int devices_check(const char *key, const char *value, struct xp_diags *d)
+{
+	bool disks = strcmp(key, "data-disk") == 0;
+	if (!disks && strcmp(key, "nic") != 0)
+		return 0;
+	size_t n = list_count(value), max = disks ? XP_DATA_DISKS_MAX : XP_NICS_MAX;
+	if (n > max)
+		return xp__bad_value(d, key, NULL, NULL, "at most %zu %s", max,
+				     disks ? "data disks (xvdb to xvdy)" : "further NICs");
+	/* the items, cut in place by the parse: mount[i] points into item[i] */
+	char *items[XP_DATA_DISKS_MAX];
+	const char *mount[XP_DATA_DISKS_MAX];
+	size_t ni = 0;
+	int r = 0;
+	const char *pos = value;
+	while (disks && r == 0 && ni < max && (r = list_next(key, &pos, &items[ni])) > 0) {
+		struct xp_data_disk dd;
+		const char *why;
+		r = xp_data_disk_parse(items[ni], &dd, &why) < 0 ? -EINVAL : 0;
+		mount[ni++] = dd.mount;
+		for (size_t k = 0; r == 0 && dd.mount && k + 1 < ni; k++)
+			if (mount[k] && strcmp(mount[k], dd.mount) == 0)
+				r = xp__bad_value(d, key, NULL, NULL,
+						  "items %zu and %zu: the same mount point %s",
+						  k + 1, ni, dd.mount);
+	}
+	for (size_t k = 0; k < ni; k++)
+		free(items[k]);
+	return r < 0 ? r : 0;
+}
+
 static int list_done(const char *key, struct xp_buf *b, char **out, struct xp_diags *d)
 {
 	if (xp_buf_error(b))
@@ -238,6 +288,9 @@ static int list_done(const char *key, struct xp_buf *b, char **out, struct xp_di
 	if (b->len > XP_PROFILE_MAX_LIST)
 		return xp__bad_value(d, key, NULL, "copy larger files in with copy-in",
 				     "the list is larger than 1 MiB");
+	int r = devices_check(key, xp_buf_str(b), d);
+	if (r < 0)
+		return r;
 	*out = xp_buf_steal(b);
 	if (!*out)
 		*out = strdup("");
@@ -350,24 +403,12 @@ static bool is_ipv4(const char *s)
 
 static int check_cidr(const char *v, char **out)
 {
-	char ip[64];
-	const char *slash = strchr(v, '/');
-	if (!slash || (size_t)(slash - v) >= sizeof(ip))
+	uint32_t net;
+	unsigned bits;
+	char buf[16];
+	if (!xp__cidr_parse(v, &net, &bits))
 		return -EINVAL;
-	memcpy(ip, v, (size_t)(slash - v));
-	ip[slash - v] = 0;
-	char *end;
-	long bits = strtol(slash + 1, &end, 10);
-	if (*end || end == slash + 1 || bits < 8 || bits > 30)
-		return -EINVAL;
-	struct in_addr a;
-	if (inet_pton(AF_INET, ip, &a) != 1)
-		return -EINVAL;
-	uint32_t h = ntohl(a.s_addr), mask = bits ? ~0u << (32 - bits) : 0;
-	a.s_addr = htonl(h & mask);
-	char net[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &a, net, sizeof(net));
-	return xp__dupf(out, "%s/%ld", net, bits);
+	return xp__dupf(out, "%s/%u", xp__ipv4_format(net, buf), bits);
 }
 
 int xp_profile_check(const char *key, const char *value, char **out, struct xp_diags *d)
@@ -437,11 +478,15 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 					     "not a list of package names");
 		return xp__dupf(out, "%s", value);
 	}
-	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0) {
+	if (strcmp(key, "disk-size") == 0 || strcmp(key, "swap") == 0 ||
+	    strcmp(key, "swap-disk") == 0) {
 		if (xp_parse_size(value, &sz) < 0)
 			return xp__bad_value(d, key, value, "e.g. 4G, 512M", "not a size");
 		if (strcmp(key, "disk-size") == 0 && sz < (16u << 20))
 			return xp__bad_value(d, key, value, NULL, "at least 16M");
+		if (strcmp(key, "swap-disk") == 0 && sz && (sz < (1u << 20) || sz % (1u << 20)))
+			return xp__bad_value(d, key, value, "e.g. 1G, 512M",
+					     "0, or a whole number of MiB");
 		return xp__dupf(out, "%llu", (unsigned long long)sz);
 	}
 	if (strcmp(key, "memory") == 0) {

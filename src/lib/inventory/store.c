@@ -117,6 +117,36 @@ static const char *const migrations[] = {
     "INSERT OR IGNORE INTO deploy_summary (deploy, profile)"
     "  SELECT id, (SELECT min(profile) FROM domains WHERE deploy_id = deploys.id)"
     "  FROM deploys;",
+    /* 5: a guest's further disks (data disks, a swap volume) and NICs. A further NIC's
+     * MAC and IP are as unique as a domain's own: the triggers keep either table from
+     * taking what the other holds (the UNIQUE columns keep each table's own). */
+    "CREATE TABLE IF NOT EXISTS domain_disks ("
+    "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  vdev TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('data', 'swap')),"
+    "  storage TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  fs TEXT NOT NULL,"
+    "  uuid TEXT,"
+    "  mount TEXT,"
+    "  PRIMARY KEY (domain, vdev));"
+    "CREATE TABLE IF NOT EXISTS domain_nics ("
+    "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  devid INTEGER NOT NULL CHECK (devid > 0),"
+    "  mac TEXT UNIQUE NOT NULL,"
+    "  ip TEXT UNIQUE,"
+    "  prefix INTEGER NOT NULL DEFAULT 0,"
+    "  bridge TEXT NOT NULL,"
+    "  gateway TEXT,"
+    "  PRIMARY KEY (domain, devid));"
+    "CREATE TRIGGER IF NOT EXISTS domain_nics_unique BEFORE INSERT ON domain_nics"
+    "  WHEN EXISTS (SELECT 1 FROM domains WHERE mac = NEW.mac OR ip = NEW.ip)"
+    "  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: domains.mac or domains.ip'); END;"
+    "CREATE TRIGGER IF NOT EXISTS domains_nics_unique BEFORE INSERT ON domains"
+    "  WHEN EXISTS (SELECT 1 FROM domain_nics WHERE mac = NEW.mac OR ip = NEW.ip)"
+    "  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: domain_nics.mac or "
+    "domain_nics.ip'); END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

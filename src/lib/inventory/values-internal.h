@@ -19,6 +19,9 @@ int xp__bad_value(struct xp_diags *d, const char *key, const char *value, const 
 
 /* A strict dotted quad (inet_pton: four decimal parts, no leading zeros), host order. */
 bool xp__ipv4_parse(const char *s, uint32_t *host);
+/* A network "A.B.C.D/N" with 8 <= N <= 30 (what an ip-pool takes): its network
+ * address (host order, the host bits of A.B.C.D cleared) and N. */
+bool xp__cidr_parse(const char *s, uint32_t *net, unsigned *bits);
 /* An address a host can have: not 0.0.0.0, 255.255.255.255 or multicast (224/4). */
 bool xp__ipv4_host(uint32_t host);
 /* Host-order address as dotted text into buf (16 bytes). */

@@ -37,6 +37,25 @@ bool xp__ipv4_parse(const char *s, uint32_t *host)
 	return true;
 }
 
+bool xp__cidr_parse(const char *s, uint32_t *net, unsigned *bits)
+{
+	char ip[16];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	if (!slash || (size_t)(slash - s) >= sizeof(ip))
+		return false;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	char *end;
+	long n = strtol(slash + 1, &end, 10);
+	uint32_t host;
+	if (*end || end == slash + 1 || !(slash[1] >= '0' && slash[1] <= '9') || n < 8 ||
+	    n > 30 || !xp__ipv4_parse(ip, &host))
+		return false;
+	*bits = (unsigned)n;
+	*net = host & (~0u << (32 - n));
+	return true;
+}
+
 bool xp__ipv4_host(uint32_t host)
 {
 	/* RFC 1122 3.2.1.3: 0.0.0.0 is "this host", 255.255.255.255 the limited
