@@ -23,6 +23,9 @@
 # own test tool, BUILD/tests/xp-localboot (tests/tools/localboot-run.c, the same
 # library call), stands in, and the output says so. The xenprov binary: $1, else
 # $XENPROV, else ../xenprov next to this script, else build/release/xenprov.
+# Then the network boot (bench/lib/netboot.sh, root only): DHCP, the pxelinux config and
+# a 30 MB kernel and initrd from `xenprov serve` by xenprov-pxeboot over HTTP and TFTP,
+# beside udhcpc + curl and udhcpc + tftp-hpa (what xenpvnetboot and pypxeboot did).
 # Benchmarks never judge timing: the exit status is 1 only when a tool could not run or
 # the files differ.
 set -u
@@ -139,3 +142,7 @@ printf '%-28s %12s %12s\n' "pygrub" "$(ms "$mp")" "$(ms "$(best "${TP[@]}")")"
 printf '%-28s %12s %12s\n' "xenprov" "$(ms "$mx")" "$(ms "$(best "${TX[@]}")")"
 say ""
 say "ratio (median): xenprov is $(awk -v a="$mp" -v b="$mx" 'BEGIN { printf "%.1fx", a / (b ? b : 1) }') faster than pygrub (target: 10x)"
+
+# ---- the network boot ------------------------------------------------------------------------
+say ""
+"$here/lib/netboot.sh" "$X" || die "the network boot's part failed"

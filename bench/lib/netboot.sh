@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/netboot.sh [--runs N] [XENPROV] - the domU network bootloader's whole boot,
+# bench/lib/netboot.sh [--runs N] [XENPROV] - the network part of bench/bootloader.sh,
+# which runs it after the local boot's (it runs alone too): the bootloader's whole boot,
 # DHCP + the pxelinux config + a kernel and initrd of 30 MB (20 + 10, random bytes),
 # over HTTP and over TFTP, next to what pypxeboot and xenpvnetboot did by hand: busybox
 # udhcpc on an interface that has the guest's MAC (their best case: pypxeboot needed a
@@ -16,11 +17,11 @@ RUNS=5
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2; shift 2 ;;
-	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) break ;;
 	esac
 done
-X=${1:-$(dirname "$(readlink -f "$0")")/../xenprov}
+X=${1:-$(dirname "$(readlink -f "$0")")/../../build/release/xenprov}
 [ -x "$X" ] || { echo "netboot: no xenprov at '$X'" >&2; exit 1; }
 XPB=$(dirname "$X")/xenprov-pxeboot
 [ -x "$XPB" ] || { echo "netboot: no xenprov-pxeboot link next to '$X'" >&2; exit 1; }
