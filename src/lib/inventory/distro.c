@@ -174,17 +174,9 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 	inv->store_gc |= !add; /* the files it had may be named by no one now */
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
-	/* the OS family: a row of distro_os, or none */
-	r = xp__inv_prepare_arg(inv,
-				d->os ? "INSERT INTO distro_os (distro, os) VALUES (?1, ?2)"
-					" ON CONFLICT (distro) DO UPDATE SET os = excluded.os"
-				      : "DELETE FROM distro_os WHERE distro = ?1",
-				d->name, &st);
-	if (r < 0)
+	if ((r = xp__inv_side_value(inv, "distro_os", "distro", "os", d->name, d->os)) < 0)
 		goto fail;
-	if (d->os)
-		sqlite3_bind_text(st, 2, d->os, -1, SQLITE_STATIC);
-	r = xp__inv_step_commit(inv, st);
+	r = xp_inv_commit(inv);
 	goto out;
 fail:
 	xp_inv_rollback(inv);

@@ -15,6 +15,20 @@
 
 #include "inventory/store-internal.h"
 
+/* domain_disks' columns but its role (migrations 5 and 6 make the table; the texts
+ * each step runs stay as they were released). */
+#define DOMAIN_DISKS_KEY                                                                           \
+	"  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"     \
+	"  vdev TEXT NOT NULL,"
+#define DOMAIN_DISKS_REST                                                                          \
+	"  storage TEXT NOT NULL,"                                                                 \
+	"  path TEXT NOT NULL,"                                                                    \
+	"  size INTEGER NOT NULL,"                                                                 \
+	"  fs TEXT NOT NULL,"                                                                      \
+	"  uuid TEXT,"                                                                             \
+	"  mount TEXT,"                                                                            \
+	"  PRIMARY KEY (domain, vdev));"
+
 /* Schema migrations, applied in order; user_version is the number applied. Never edit
  * a released step: add a new one. */
 static const char *const migrations[] = {
@@ -121,16 +135,9 @@ static const char *const migrations[] = {
      * MAC and IP are as unique as a domain's own: the triggers keep either table from
      * taking what the other holds (the UNIQUE columns keep each table's own). */
     "CREATE TABLE IF NOT EXISTS domain_disks ("
-    "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-    "  vdev TEXT NOT NULL,"
+    DOMAIN_DISKS_KEY
     "  role TEXT NOT NULL CHECK (role IN ('data', 'swap')),"
-    "  storage TEXT NOT NULL,"
-    "  path TEXT NOT NULL,"
-    "  size INTEGER NOT NULL,"
-    "  fs TEXT NOT NULL,"
-    "  uuid TEXT,"
-    "  mount TEXT,"
-    "  PRIMARY KEY (domain, vdev));"
+    DOMAIN_DISKS_REST
     "CREATE TABLE IF NOT EXISTS domain_nics ("
     "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
     "  devid INTEGER NOT NULL CHECK (devid > 0),"
@@ -167,16 +174,9 @@ static const char *const migrations[] = {
     "  template TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS system_templates_template ON system_templates(template);"
     "CREATE TABLE domain_disks_v6 ("
-    "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-    "  vdev TEXT NOT NULL,"
+    DOMAIN_DISKS_KEY
     "  role TEXT NOT NULL CHECK (role IN ('data', 'swap', 'seed')),"
-    "  storage TEXT NOT NULL,"
-    "  path TEXT NOT NULL,"
-    "  size INTEGER NOT NULL,"
-    "  fs TEXT NOT NULL,"
-    "  uuid TEXT,"
-    "  mount TEXT,"
-    "  PRIMARY KEY (domain, vdev));"
+    DOMAIN_DISKS_REST
     "INSERT INTO domain_disks_v6 SELECT domain, vdev, role, storage, path, size, fs, uuid,"
     "  mount FROM domain_disks;"
     "DROP TABLE domain_disks;"

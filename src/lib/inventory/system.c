@@ -378,18 +378,11 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
-	/* its own template: a row of system_templates, or none */
-	r = xp__inv_prepare_arg(inv,
-				s->autoinstall
-				    ? "INSERT INTO system_templates (system, template) VALUES (?1, ?2)"
-				      " ON CONFLICT (system) DO UPDATE SET template = excluded.template"
-				    : "DELETE FROM system_templates WHERE system = ?1",
-				s->name, &st);
-	if (r < 0)
+	/* its own template */
+	if ((r = xp__inv_side_value(inv, "system_templates", "system", "template", s->name,
+				    s->autoinstall)) < 0)
 		goto fail;
-	if (s->autoinstall)
-		sqlite3_bind_text(st, 2, s->autoinstall, -1, SQLITE_STATIC);
-	return xp__inv_step_commit(inv, st);
+	return xp_inv_commit(inv);
 fail:
 	xp_inv_rollback(inv);
 	return r;

@@ -75,6 +75,14 @@ int xp__inv_counts(struct xp_inv *inv, const char *sql, const char *arg, int *v,
 int xp__inv_remove(struct xp_inv *inv, const char *sql, const char *arg, const char *absent, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A record's optional value kept in a table of its own, one row per record (migration
+ * 6's distro_os, system_templates: tables, not columns, so that a migration runs again
+ * cleanly): with value, table's row keycol = key set to valcol = value (inserted or
+ * updated); without, the row removed. In the caller's transaction: 0 or -errno. table
+ * and the columns are the caller's constants. */
+int xp__inv_side_value(struct xp_inv *inv, const char *table, const char *keycol,
+		       const char *valcol, const char *key, const char *value);
+
 /* Runs st (a prepared INSERT, UPDATE or DELETE) to its end and finalizes it: 0, or
  * -errno (the reason in the inventory's last error). */
 int xp__inv_step_done(struct xp_inv *inv, sqlite3_stmt *st);

@@ -137,24 +137,20 @@ static bool blanks_before(const struct parser *p, size_t at)
 	return true;
 }
 
+/* Past the bytes of s[i..n) that are (or, with want false, are not) white space. */
+static size_t span(const char *s, size_t i, size_t n, bool want)
+{
+	while (i < n && space(s[i]) == want)
+		i++;
+	return i;
+}
+
 /* A set-delimiter tag's content "OPEN CLOSE". */
 static int set_delims(struct parser *p, size_t at, const char *s, size_t n)
 {
-	size_t i = 0, a, alen, b, blen;
-	while (i < n && space(s[i]))
-		i++;
-	a = i;
-	while (i < n && !space(s[i]))
-		i++;
-	alen = i - a;
-	while (i < n && space(s[i]))
-		i++;
-	b = i;
-	while (i < n && !space(s[i]))
-		i++;
-	blen = i - b;
-	while (i < n && space(s[i]))
-		i++;
+	size_t a = span(s, 0, n, true), ae = span(s, a, n, false);
+	size_t b = span(s, ae, n, true), be = span(s, b, n, false);
+	size_t i = span(s, be, n, true), alen = ae - a, blen = be - b;
 	if (!alen || !blen || i != n || alen > MAX_DELIM || blen > MAX_DELIM ||
 	    memchr(s + a, '=', alen) || memchr(s + b, '=', blen))
 		return syntax(p, at,
