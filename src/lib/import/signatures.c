@@ -471,13 +471,13 @@ static void read_sig(struct reader *rd, size_t i, json_t *o, struct sig *s)
 	static const char *const allowed[] = {"name",	  "family",  "summary",	 "arches",
 					      "require",  "boot",    "version",	 "codename",
 					      "label",	  "kernel_options", NULL};
-	only(rd, where, o, allowed);
 	s->name = str_member(rd, where, o, "name", true);
 	if (s->name && !word_ok(s->name, 64))
 		bad(rd, where, "letters, digits, '-', '_', '.'", "'%s' is not a signature name",
 		    s->name);
 	if (s->name) /* later messages name it */
 		snprintf(where, sizeof(where), "signatures[%zu] (%.64s)", i, s->name);
+	only(rd, where, o, allowed);
 	s->family = str_member(rd, where, o, "family", true);
 	if (s->family && !word_ok(s->family, 32))
 		bad(rd, where, NULL, "'%s' is not a family name", s->family);

@@ -227,8 +227,16 @@ static int iso_list(struct xp_tree *t, struct xp_diags *d)
 	archive_read_support_format_iso9660(a);
 	int r = 0;
 	if (archive_read_open_fd(a, t->fd, 64 * 1024) != ARCHIVE_OK) {
-		r = xp_diags_fail(d, -EIO, NULL, "read", NULL, "cannot read '%s': %s", t->path,
-				  archive_error_string(a));
+		/* libarchive decides the format when it opens: "Unrecognized archive format"
+		 * is its ARCHIVE_ERRNO_FILE_FORMAT, EILSEQ on Linux (no EFTYPE) */
+		if (archive_errno(a) == EILSEQ)
+			r = xp_diags_fail(d, -EMEDIUMTYPE, NULL, "not-a-tree",
+					  "give a directory or an ISO 9660 image (.iso)",
+					  "'%s' is neither a directory nor an ISO 9660 image",
+					  t->path);
+		else
+			r = xp_diags_fail(d, -EIO, NULL, "read", NULL, "cannot read '%s': %s",
+					  t->path, archive_error_string(a));
 		goto out;
 	}
 	bool any = false;
