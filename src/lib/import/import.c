@@ -275,6 +275,7 @@ struct job {
 	struct xp_diags *d;
 	struct xp_distro_tree_file *files;
 	size_t nfiles;
+	bool copy_changed; /* the copy in the root was made or changed */
 };
 
 /* An image's files as the record keeps them: each regular file, and each symlink that
@@ -303,7 +304,13 @@ static int also(struct xp_inv *inv, void *ud)
 	struct job *j = ud;
 	struct xp_import_report *rep = j->rep;
 	bool changed = false;
-	int r;
+	struct xp_distro_tree old;
+	int r = xp_distro_tree_get(inv, rep->distro, &old);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	bool existed = r == 0;
+	if (existed)
+		xp_distro_tree_release(&old);
 	if (rep->tree == XP_IMPORT_TREE_NONE) {
 		r = xp_distro_tree_drop(inv, rep->distro, &changed);
 	} else {
@@ -330,8 +337,8 @@ static int also(struct xp_inv *inv, void *ud)
 		return xp_diags_fail(j->d, r, NULL, "inventory", NULL,
 				     "cannot record the tree of '%s': %s", rep->distro,
 				     xp_inv_errmsg(inv));
-	if (changed && rep->tree_change == XP_IMPORT_UNCHANGED)
-		rep->tree_change = XP_IMPORT_UPDATED;
+	if (changed || j->copy_changed)
+		rep->tree_change = existed ? XP_IMPORT_UPDATED : XP_IMPORT_ADDED;
 
 	struct xp_profile p;
 	r = xp_profile_get(inv, rep->distro, &p);
@@ -390,10 +397,7 @@ static int write_all(struct xp_inv *inv, struct job *j, const struct xp_settings
 		rep->left_out = sync.left_out;
 		if (asprintf(&rep->tree_dir, "%s/trees/%s", root, rep->distro) < 0)
 			rep->tree_dir = NULL;
-		rep->tree_change = made ? XP_IMPORT_ADDED
-			       : sync.linked + sync.copied + sync.removed + sync.symlinks
-				   ? XP_IMPORT_UPDATED
-				   : XP_IMPORT_UNCHANGED;
+		j->copy_changed = made || sync.linked + sync.copied + sync.removed + sync.symlinks;
 	} else if (rep->tree == XP_IMPORT_TREE_ISO && (r = iso_files(j)) < 0) {
 		goto out;
 	}
