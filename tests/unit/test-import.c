@@ -506,6 +506,7 @@ static void test_symlinks(void **st)
 	assert_int_equal(symlink("loop2", tpath("loop1")), 0);
 	assert_int_equal(symlink("loop1", tpath("loop2")), 0);
 	assert_int_equal(symlink("a/b/file/x", tpath("through-file")), 0);
+	assert_int_equal(symlink(".", tpath("debian")), 0); /* as Debian's media have */
 	struct xp_diags d = {0};
 	struct xp_tree *t;
 	assert_int_equal(xp__tree_open(tmpdir, &t, &d), 0);
@@ -521,6 +522,13 @@ static void test_symlinks(void **st)
 	assert_null(xp__tree_find(t, "through-file"));
 	assert_null(xp__tree_find(t, "../a/b/file"));
 	assert_null(xp__tree_find(t, ""));
+	assert_ptr_equal(xp__tree_find(t, "debian/debian/a/b/file"), file);
+	assert_null(xp__tree_find(t, "debian")); /* the top is no entry... */
+	assert_true(xp__tree_inside(t, "debian")); /* ...but inside */
+	assert_true(xp__tree_inside(t, "dirlink"));
+	assert_false(xp__tree_inside(t, "abs"));
+	assert_false(xp__tree_inside(t, "a/out"));
+	assert_false(xp__tree_inside(t, "loop1"));
 	/* a symlink that leaves the tree is never read, whatever it names */
 	char *text;
 	size_t n;

@@ -64,6 +64,9 @@ const struct tree_entry *xp__tree_lookup(const struct xp_tree *t, const char *pa
 /* The entry path leads to, symlinks followed inside the tree (a symlink that leaves
  * it, an absolute one, a loop or over 40 of them: NULL). */
 const struct tree_entry *xp__tree_find(const struct xp_tree *t, const char *path);
+/* Whether path leads to something inside the tree, the top included (a symlink
+ * "debian -> ." of Debian's media does). */
+bool xp__tree_inside(const struct xp_tree *t, const char *path);
 /* A regular file's whole content (NUL-terminated), at most max bytes: -ENOENT (none,
  * or not a regular file), -EFBIG, -EIO. */
 int xp__tree_read(const struct xp_tree *t, const char *path, size_t max, char **data, size_t *len);

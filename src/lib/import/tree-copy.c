@@ -231,7 +231,7 @@ static int sync_file(struct sync *s, const struct tree_entry *e, int pfd, const 
 static int sync_link(struct sync *s, const struct tree_entry *e, int pfd, const char *base)
 {
 	/* only one that leads to something inside the tree (no absolute target) */
-	if (!xp__tree_find(s->t, e->path)) {
+	if (!xp__tree_inside(s->t, e->path)) {
 		s->st->left_out++;
 		return remove_at(pfd, base, 0);
 	}
@@ -292,7 +292,7 @@ static int sweep(struct sync *s, int dfd, struct xp_buf *path, int depth)
 			break;
 		const struct tree_entry *e = xp__tree_lookup(s->t, path->s);
 		struct stat sb;
-		if (!e || (e->type == TREE_LNK && !xp__tree_find(s->t, e->path))) {
+		if (!e || (e->type == TREE_LNK && !xp__tree_inside(s->t, e->path))) {
 			if ((r = remove_at(dirfd(dir), de->d_name, 0)) == 0)
 				s->st->removed += !e;
 		} else if (e->type == TREE_DIR &&

@@ -450,7 +450,8 @@ fail:
 
 /* ---- following paths ------------------------------------------------------------------------ */
 
-static const struct tree_entry *resolve(const struct xp_tree *t, const char *path, int *hops)
+static const struct tree_entry *resolve(const struct xp_tree *t, const char *path, int *hops,
+				       bool *top)
 {
 	struct xp_buf cur = XP_BUF_INIT;
 	const struct tree_entry *e = NULL;
@@ -500,21 +501,29 @@ static const struct tree_entry *resolve(const struct xp_tree *t, const char *pat
 			xp_buf_addc(&np, '/');
 			xp_buf_adds(&np, e->link);
 			xp_buf_adds(&np, s);
-			e = xp_buf_error(&np) ? NULL : resolve(t, np.s, hops);
+			e = xp_buf_error(&np) ? NULL : resolve(t, np.s, hops, top);
 			xp_buf_release(&np);
 			xp_buf_release(&cur);
 			return e;
 		}
 	}
-	bool top = cur.len == 0;
+	*top = ok && cur.len == 0;
 	xp_buf_release(&cur);
-	return ok && !top ? e : NULL;
+	return ok && !*top ? e : NULL;
 }
 
 const struct tree_entry *xp__tree_find(const struct xp_tree *t, const char *path)
 {
 	int hops = 0;
-	return resolve(t, path, &hops);
+	bool top;
+	return resolve(t, path, &hops, &top);
+}
+
+bool xp__tree_inside(const struct xp_tree *t, const char *path)
+{
+	int hops = 0;
+	bool top;
+	return resolve(t, path, &hops, &top) != NULL || top;
 }
 
 /* ---- reading files ----------------------------------------------------------------------- */
