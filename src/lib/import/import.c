@@ -26,13 +26,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "import/import-internal.h"
@@ -209,16 +207,6 @@ static char *fill_options(const char *tmpl, const char *tree, const char *iso, s
 
 /* ---- the copy ----------------------------------------------------------------------------- */
 
-static int open_beneath(int dfd, const char *path, int flags)
-{
-	struct open_how how = {
-	    .flags = (unsigned long long)(flags | O_CLOEXEC),
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
-}
-
 /* TFTP-ROOT/trees, opened and locked (flock: one import writes there at a time). The
  * root is the tftp-root setting, else STATE/tftp (made, as the server makes it). */
 static int open_trees(struct xp_inv *inv, const struct xp_settings *st, char **root_out,
@@ -251,7 +239,7 @@ static int open_trees(struct xp_inv *inv, const struct xp_settings *st, char **r
 		return xp_diags_fail(d, r, NULL, "tftp-root", NULL, "cannot make '%s/trees': %s",
 				     root, strerror(-r));
 	}
-	int tfd = open_beneath(rfd, "trees", O_RDONLY | O_DIRECTORY);
+	int tfd = xp_open_beneath(rfd, "trees", O_RDONLY | O_DIRECTORY, true);
 	close(rfd);
 	if (tfd < 0)
 		return xp_diags_fail(d, tfd, NULL, "tftp-root", NULL, "cannot open '%s/trees': %s",

@@ -353,24 +353,36 @@ static void read_loc(struct reader *rd, const char *where, const struct sig *s, 
 	}
 }
 
-/* An array of locations (key of o); required: non-empty. */
-static void read_locs(struct reader *rd, const char *where, const struct sig *s, json_t *o,
-		      const char *key, const char *what, bool required, struct locs *out)
+/* The array member key of o, with room for its elements (size bytes each) allocated
+ * into *room: NULL when it is absent (an error if required), not an array, or empty
+ * where required. */
+static json_t *array_member(struct reader *rd, const char *where, json_t *o, const char *key,
+			    bool required, size_t size, void *room)
 {
 	json_t *a = json_object_get(o, key);
 	if (!a) {
 		if (required)
 			bad(rd, where, NULL, "'%s' is required", key);
-		return;
+		return NULL;
 	}
 	if (!json_is_array(a) || (required && json_array_size(a) == 0)) {
 		bad(rd, where, NULL, "'%s' must be a%s array", key, required ? " non-empty" : "n");
-		return;
+		return NULL;
 	}
-	if (!(out->v = calloc(json_array_size(a) + 1, sizeof(*out->v)))) {
+	void *v = calloc(json_array_size(a) + 1, size);
+	if (!v)
 		rd->err = -ENOMEM;
+	*(void **)room = v;
+	return v ? a : NULL;
+}
+
+/* An array of locations (key of o); required: non-empty. */
+static void read_locs(struct reader *rd, const char *where, const struct sig *s, json_t *o,
+		      const char *key, const char *what, bool required, struct locs *out)
+{
+	json_t *a = array_member(rd, where, o, key, required, sizeof(*out->v), &out->v);
+	if (!a)
 		return;
-	}
 	size_t i;
 	json_t *v;
 	json_array_foreach(a, i, v) {
@@ -419,15 +431,9 @@ static void read_arches(struct reader *rd, const char *where, json_t *o, struct 
 
 static void read_boot(struct reader *rd, const char *where, json_t *o, struct sig *s)
 {
-	json_t *a = json_object_get(o, "boot");
-	if (!a || !json_is_array(a) || json_array_size(a) == 0) {
-		bad(rd, where, NULL, "'boot' must be a non-empty array of {\"kernel\", \"initrd\"}");
+	json_t *a = array_member(rd, where, o, "boot", true, sizeof(*s->boot), &s->boot);
+	if (!a)
 		return;
-	}
-	if (!(s->boot = calloc(json_array_size(a), sizeof(*s->boot)))) {
-		rd->err = -ENOMEM;
-		return;
-	}
 	size_t i;
 	json_t *v;
 	json_array_foreach(a, i, v) {

@@ -24,25 +24,26 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "import/import-internal.h"
 #include "util/copy.h"
 
-static int open_beneath(int dfd, const char *path, int flags)
+/* The directory dfd/name (no symlink followed) opened for reading, or NULL (errno). */
+static DIR *dir_at(int dfd, const char *name)
 {
-	struct open_how how = {
-	    .flags = (unsigned long long)(flags | O_CLOEXEC),
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir && fd >= 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return dir;
 }
 
 static int remove_at(int dfd, const char *name, int depth)
@@ -54,14 +55,9 @@ static int remove_at(int dfd, const char *name, int depth)
 		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 	if (depth > XP_TREE_MAX_DEPTH)
 		return -ELOOP;
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!dir) {
-		int r = -errno;
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	DIR *dir = dir_at(dfd, name);
+	if (!dir)
+		return -errno;
 	int r = 0;
 	struct dirent *de;
 	while (r == 0 && (de = readdir(dir)))
@@ -101,7 +97,7 @@ static int parent_of(struct sync *s, const char *path, const char **base)
 	char *dir = strndup(path, n);
 	if (!dir)
 		return -ENOMEM;
-	int fd = n ? open_beneath(s->top, dir, O_PATH | O_DIRECTORY) : dup(s->top);
+	int fd = n ? xp_open_beneath(s->top, dir, O_PATH | O_DIRECTORY, true) : dup(s->top);
 	if (fd < 0) {
 		free(dir);
 		return n ? fd : -errno;
@@ -187,7 +183,7 @@ static int link_file(struct sync *s, const struct tree_entry *e, int pfd, const 
 {
 	if (s->t->iso || e->dev != s->top_dev || !(e->mode & S_IROTH))
 		return 0;
-	int src = open_beneath(s->t->fd, e->path, O_PATH);
+	int src = xp_open_beneath(s->t->fd, e->path, O_PATH, true);
 	if (src < 0)
 		return src;
 	struct stat sb;
@@ -271,14 +267,9 @@ static int sweep(struct sync *s, int dfd, struct xp_buf *path, int depth)
 {
 	if (depth > XP_TREE_MAX_DEPTH)
 		return -ELOOP;
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!dir) {
-		int r = -errno;
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	DIR *dir = dir_at(dfd, ".");
+	if (!dir)
+		return -errno;
 	int r = 0;
 	struct dirent *de;
 	while (r == 0 && (de = readdir(dir))) {
@@ -322,7 +313,7 @@ int xp__tree_sync(const struct xp_tree *t, int dirfd, const char *name, bool *ma
 				     name, strerror(errno));
 	struct sync s = {.t = t, .pfd = -1, .st = st};
 	snprintf(s.tmp, sizeof(s.tmp), ".xenprov-import-%d", (int)getpid());
-	s.top = open_beneath(dirfd, name, O_RDONLY | O_DIRECTORY);
+	s.top = xp_open_beneath(dirfd, name, O_RDONLY | O_DIRECTORY, true);
 	struct stat sb;
 	if (s.top < 0 || fstat(s.top, &sb) < 0)
 		return xp_diags_fail(d, s.top < 0 ? s.top : -errno, NULL, "tree", NULL,

@@ -29,11 +29,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "import/import-internal.h"
@@ -41,12 +39,6 @@
 /* ISO 9660 extents are at most 4 GiB - 1 bytes; a larger file has several sections. */
 #define ISO_EXTENT_MAX 0xFFFFF800ull
 #define MAX_HOPS 40
-
-static long openat2_(int dfd, const char *path, int flags, unsigned long long resolve)
-{
-	struct open_how how = {.flags = (unsigned long long)flags, .resolve = resolve};
-	return syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-}
 
 static void entry_release(struct tree_entry *e)
 {
@@ -547,19 +539,18 @@ int xp__tree_region(const struct xp_tree *t, const char *path, int *fd, uint64_t
 		return 0;
 	}
 	/* the resolved path has no symlink; one put there since is refused */
-	long f = openat2_(t->fd, e->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-			  RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	int f = xp_open_beneath(t->fd, e->path, O_RDONLY | O_NOCTTY | O_NONBLOCK, true);
 	if (f < 0)
-		return errno == ELOOP || errno == EXDEV ? -EACCES : -errno;
+		return f == -ELOOP || f == -EXDEV ? -EACCES : f;
 	struct stat sb;
-	if (fstat((int)f, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		close((int)f);
+	if (fstat(f, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(f);
 		return -ENOENT;
 	}
-	int fl = fcntl((int)f, F_GETFL);
+	int fl = fcntl(f, F_GETFL);
 	if (fl >= 0)
-		(void)fcntl((int)f, F_SETFL, fl & ~O_NONBLOCK);
-	*fd = (int)f;
+		(void)fcntl(f, F_SETFL, fl & ~O_NONBLOCK);
+	*fd = f;
 	*off = 0;
 	*len = (uint64_t)sb.st_size;
 	return 0;

@@ -36,13 +36,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,12 +65,6 @@ bool xp_distro_sha256_valid(const char *s)
 		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
 			return false;
 	return n == 64;
-}
-
-static long openat2_(int dfd, const char *path, int flags, unsigned long long resolve)
-{
-	struct open_how how = {.flags = (unsigned long long)flags, .resolve = resolve};
-	return syscall(SYS_openat2, dfd, path, &how, sizeof(how));
 }
 
 /* STATE/distro-files as an O_PATH descriptor, made (0755) when create and missing. */
@@ -300,12 +292,11 @@ static int open_confined(struct xp_inv *inv, const char *key, const char *path, 
 		const char *rel = path + len;
 		while (*rel == '/')
 			rel++;
-		long f =
-		    openat2_(rfd, rel, O_PATH | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+		int f = xp_open_beneath(rfd, rel, O_PATH, false);
 		if (f < 0)
-			err = errno;
+			err = -f;
 		else
-			fd = (int)f;
+			fd = f;
 		close(rfd);
 	}
 	xp_strv_free(roots, n);
@@ -328,12 +319,11 @@ static int open_confined(struct xp_inv *inv, const char *key, const char *path, 
  * a symlink). */
 static int open_object(struct xp_inv *inv, int sfd, const char *hex, int *fd)
 {
-	long f = openat2_(sfd, hex, O_PATH | O_CLOEXEC,
-			  RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	int f = xp_open_beneath(sfd, hex, O_PATH, true);
 	if (f < 0)
-		return errno == ENOENT ? -ENOENT : -EACCES;
-	int r = xp_inv_open_servable(inv, (int)f);
-	close((int)f);
+		return f == -ENOENT ? -ENOENT : -EACCES;
+	int r = xp_inv_open_servable(inv, f);
+	close(f);
 	if (r < 0)
 		return r == -ENOENT ? -ENOENT : -EACCES;
 	*fd = r;
