@@ -19,8 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void ini(const char *text)
 {
 	static const char *const q[][2] = {
-	    {"general", "version"}, {"release", "name"}, {"images-x86_64", "kernel"},
-	    {"images-xen", "initrd"}, {"", ""},
+	    {"general", "version"},
+	    {"release", "name"},
+	    {"images-x86_64", "kernel"},
+	    {"images-xen", "initrd"},
+	    {"", ""},
 	};
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
 		char *v = xp__ini_get(text, q[i][0], q[i][1]);
@@ -45,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!xp__sigs_name(s, i) || !*xp__sigs_name(s, i))
 				abort();
 		xp__sigs_free(s);
-	} else if (s || (r != -ENOMEM && (r != -EBADMSG || xp_diags_count(&d, XP_SEV_ERROR) == 0))) {
+	} else if (s ||
+		   (r != -ENOMEM && (r != -EBADMSG || xp_diags_count(&d, XP_SEV_ERROR) == 0))) {
 		abort();
 	}
 	xp_diags_release(&d);

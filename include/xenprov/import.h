@@ -52,8 +52,8 @@ struct xp_import_report {
 	 * or a signature file's own), a summary, the architecture, version, codename and
 	 * the media's label where the tree says them (else NULL) */
 	char *signature, *family, *summary, *arch, *version, *codename, *label;
-	char *kernel, *initrd; /* their paths in the tree (initrd NULL: none) */
-	bool xen;	       /* the pair the tree has for Xen PV guests */
+	char *kernel, *initrd;		     /* their paths in the tree (initrd NULL: none) */
+	bool xen;			     /* the pair the tree has for Xen PV guests */
 	char *kernel_sha256, *initrd_sha256; /* in the distro store (NULL on a dry run) */
 	char *kernel_options;		     /* the distro's, $tree and $iso filled in */
 	bool iso;			     /* the tree is an image */

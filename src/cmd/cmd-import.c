@@ -62,15 +62,15 @@ static json_t *file_json(const char *path, const char *sha)
 	return o;
 }
 
-static json_t *report_json(const struct xp_import_report *r, bool dry_run,
-			   const struct xp_diags *d)
+static json_t *report_json(const struct xp_import_report *r, bool dry_run, const struct xp_diags *d)
 {
 	json_t *o = json_object(), *tree = json_object(), *ch = json_object(), *w = json_array();
-	const char *text[][2] = {{"distro", r->distro},	     {"profile", r->profile},
-				 {"signature", r->signature}, {"family", r->family},
-				 {"summary", r->summary},     {"arch", r->arch},
-				 {"version", r->version},     {"codename", r->codename},
-				 {"label", r->label},	      {"kernel_options", r->kernel_options}};
+	const char *text[][2] = {
+	    {"distro", r->distro},	 {"profile", r->profile},
+	    {"signature", r->signature}, {"family", r->family},
+	    {"summary", r->summary},	 {"arch", r->arch},
+	    {"version", r->version},	 {"codename", r->codename},
+	    {"label", r->label},	 {"kernel_options", r->kernel_options}};
 	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
 		json_object_set_new(o, text[i][0], xp_json_text(text[i][1]));
 	json_object_set_new(o, "kernel", file_json(r->kernel, r->kernel_sha256));
@@ -92,13 +92,15 @@ static json_t *report_json(const struct xp_import_report *r, bool dry_run,
 			      {"removed", r->removed},
 			      {"left_out", r->left_out}};
 		for (size_t i = 0; i < 5; i++)
-			json_object_set_new(tree, counts[i].k, json_integer((json_int_t)counts[i].v));
+			json_object_set_new(tree, counts[i].k,
+					    json_integer((json_int_t)counts[i].v));
 	}
 	json_object_set_new(o, "tree", tree);
 	if (!dry_run) {
 		json_object_set_new(ch, "distro", json_string(change_name(r->distro_change)));
 		json_object_set_new(ch, "tree", json_string(change_name(r->tree_change)));
-		json_object_set_new(ch, "profile", json_string(r->profile_added ? "added" : "kept"));
+		json_object_set_new(ch, "profile",
+				    json_string(r->profile_added ? "added" : "kept"));
 		json_object_set_new(o, "changed", ch);
 	} else {
 		json_decref(ch);
@@ -147,33 +149,34 @@ static void print_report(const struct xp_import_report *r, const char *path, boo
 	snprintf(distro, sizeof(distro), "%s%s%s", r->distro, dry_run ? "" : ": ",
 		 dry_run ? "" : change_name(r->distro_change));
 	snprintf(profile, sizeof(profile), "%s%s%s", r->profile, dry_run ? "" : ": ",
-		 dry_run ? "" : r->profile_added ? "added" : "kept as it was");
+		 dry_run	    ? ""
+		 : r->profile_added ? "added"
+				    : "kept as it was");
 	const char *url = r->tree == XP_IMPORT_TREE_NONE ? NULL
 			  : r->tree_url			 ? r->tree_url
-							 : "(not known until the server setting is set)";
+					: "(not known until the server setting is set)";
 	printf("%s %s%s\n", dry_run ? "would import" : "imported", path,
 	       dry_run ? " (dry run: nothing written)" : "");
-	const char *keys[] = {"found",	"label",  "version", "arch",   "kernel",
-			      "initrd", "options", "tree",   "url",    "distro",
-			      "profile"};
-	const char *values[] = {found,	r->label, version, r->arch,  kernel,
-				initrd, r->kernel_options, tree, url, distro, profile};
+	const char *keys[] = {"found",	 "label", "version", "arch",   "kernel", "initrd",
+			      "options", "tree",  "url",     "distro", "profile"};
+	const char *values[] = {found,	r->label,	   version, r->arch, kernel,
+				initrd, r->kernel_options, tree,    url,     distro,
+				profile};
 	cli_print_fields(keys, values, sizeof(keys) / sizeof(keys[0]));
 }
 
 static int run_import(int argc, char **argv)
 {
 	enum { O_PATH = 256, O_NAME, O_ARCH, O_AVAILABLE, O_TREE, O_GENERIC, O_SIGS, O_DRY };
-	static const struct option opts[] = {
-	    {"path", required_argument, NULL, O_PATH},
-	    {"name", required_argument, NULL, O_NAME},
-	    {"arch", required_argument, NULL, O_ARCH},
-	    {"available-as", required_argument, NULL, O_AVAILABLE},
-	    {"tree", required_argument, NULL, O_TREE},
-	    {"generic", no_argument, NULL, O_GENERIC},
-	    {"signatures", required_argument, NULL, O_SIGS},
-	    {"dry-run", no_argument, NULL, O_DRY},
-	    {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"path", required_argument, NULL, O_PATH},
+					     {"name", required_argument, NULL, O_NAME},
+					     {"arch", required_argument, NULL, O_ARCH},
+					     {"available-as", required_argument, NULL, O_AVAILABLE},
+					     {"tree", required_argument, NULL, O_TREE},
+					     {"generic", no_argument, NULL, O_GENERIC},
+					     {"signatures", required_argument, NULL, O_SIGS},
+					     {"dry-run", no_argument, NULL, O_DRY},
+					     {NULL, 0, NULL, 0}};
 	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR, .operand = ""};
 	struct xp_import_opts o = {0};
 	const char *cmd = "import";

@@ -34,7 +34,7 @@
 #include "xenprov/import.h"
 #include "xenprov/inventory.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define N(a)	   (sizeof(a) / sizeof((a)[0]))
 #define SIGNATURES XP_TEST_DATA "/../../data/signatures.json"
 
 XP_TEST_SCRATCH("import")
@@ -66,11 +66,13 @@ static void put_bytes(const char *tree, const char *rel, size_t n, unsigned seed
 
 static void debian_netboot(const char *t)
 {
-	put(t, "version.info", "Debian version:  12 (bookworm)\nInstaller build: 20230607+deb12u15\n");
+	put(t, "version.info",
+	    "Debian version:  12 (bookworm)\nInstaller build: 20230607+deb12u15\n");
 	put_bytes(t, "debian-installer/amd64/linux", 5000, 1);
 	put_bytes(t, "debian-installer/amd64/initrd.gz", 9000, 2);
 	put_bytes(t, "debian-installer/amd64/pxelinux.0", 300, 3);
-	assert_int_equal(symlink("debian-installer/amd64/pxelinux.0", xp_test_path(t, "pxelinux.0")), 0);
+	assert_int_equal(
+	    symlink("debian-installer/amd64/pxelinux.0", xp_test_path(t, "pxelinux.0")), 0);
 }
 
 static void debian_media(const char *t, bool i386)
@@ -104,7 +106,8 @@ static void ubuntu_netboot(const char *t)
 	put_bytes(t, "amd64/linux", 8000, 11);
 	put_bytes(t, "amd64/initrd", 8000, 12);
 	put(t, "amd64/pxelinux.cfg/default",
-	    "DEFAULT install\nLABEL install\n  KERNEL linux\n  INITRD initrd\n  APPEND root=/dev/ram0 "
+	    "DEFAULT install\nLABEL install\n  KERNEL linux\n  INITRD initrd\n  APPEND "
+	    "root=/dev/ram0 "
 	    "ramdisk_size=1500000 ip=dhcp "
 	    "url=https://releases.ubuntu.com/22.04/ubuntu-22.04.3-live-server-amd64.iso\n");
 }
@@ -248,9 +251,9 @@ static void test_installed_file(void **st)
 {
 	(void)st;
 	struct xp_sigs *s = sigs_installed();
-	const char *names[] = {"debian-netboot", "debian-iso",	   "ubuntu-live",
-			       "ubuntu-netboot", "ubuntu-installer-netboot", "suse",
-			       "redhat-treeinfo"};
+	const char *names[] = {
+	    "debian-netboot",		"debian-iso", "ubuntu-live",	"ubuntu-netboot",
+	    "ubuntu-installer-netboot", "suse",	      "redhat-treeinfo"};
 	assert_int_equal(xp__sigs_count(s), N(names));
 	for (size_t i = 0; i < N(names); i++)
 		assert_string_equal(xp__sigs_name(s, i), names[i]);
@@ -262,8 +265,15 @@ static void test_debian_netboot(void **st)
 {
 	(void)st;
 	debian_netboot(tmpdir);
-	struct want w = {"debian-netboot", "debian", "x86_64", "12", "bookworm", "20230607+deb12u15",
-			 "debian-installer/amd64/linux", "debian-installer/amd64/initrd.gz", false};
+	struct want w = {"debian-netboot",
+			 "debian",
+			 "x86_64",
+			 "12",
+			 "bookworm",
+			 "20230607+deb12u15",
+			 "debian-installer/amd64/linux",
+			 "debian-installer/amd64/initrd.gz",
+			 false};
 	expect_found(tmpdir, NULL, false, &w);
 	expect_found(tmpdir, "x86_64", false, &w);
 	expect_refused(tmpdir, "aarch64", -ENOENT, "wrong-arch",
@@ -276,9 +286,15 @@ static void test_debian_media(void **st)
 	debian_media(tmpdir, false);
 	const char *label = "Debian GNU/Linux 12.5.0 \"Bookworm\" - Official amd64 NETINST with "
 			    "firmware 20240210-11:27";
-	struct want xen = {"debian-iso",	      "debian",	  "x86_64",
-			   "12.5.0",		      "Bookworm", label,
-			   "install.amd/xen/vmlinuz", "install.amd/xen/initrd.gz", true};
+	struct want xen = {"debian-iso",
+			   "debian",
+			   "x86_64",
+			   "12.5.0",
+			   "Bookworm",
+			   label,
+			   "install.amd/xen/vmlinuz",
+			   "install.amd/xen/initrd.gz",
+			   true};
 	expect_found(tmpdir, NULL, false, &xen);
 	struct want gen = xen;
 	gen.kernel = "install.amd/vmlinuz";
@@ -319,18 +335,19 @@ static void test_ubuntu(void **st)
 	ubuntu_live(live);
 	ubuntu_netboot(net);
 	ubuntu_di_netboot(di);
-	struct want wl = {"ubuntu-live",
-			  "ubuntu",
-			  "x86_64",
-			  "22.04.3",
-			  "Jammy Jellyfish",
-			  "Ubuntu-Server 22.04.3 LTS \"Jammy Jellyfish\" - Release amd64 (20230810)",
-			  "casper/vmlinuz",
-			  "casper/initrd",
-			  false};
+	struct want wl = {
+	    "ubuntu-live",
+	    "ubuntu",
+	    "x86_64",
+	    "22.04.3",
+	    "Jammy Jellyfish",
+	    "Ubuntu-Server 22.04.3 LTS \"Jammy Jellyfish\" - Release amd64 (20230810)",
+	    "casper/vmlinuz",
+	    "casper/initrd",
+	    false};
 	expect_found(live, NULL, false, &wl);
-	struct want wn = {"ubuntu-netboot", "ubuntu",	   "x86_64",	   "22.04.3", NULL,
-			  NULL,		    "amd64/linux", "amd64/initrd", false};
+	struct want wn = {"ubuntu-netboot", "ubuntu",	    "x86_64", "22.04.3", NULL, NULL,
+			  "amd64/linux",    "amd64/initrd", false};
 	expect_found(net, NULL, false, &wn);
 	struct want wd = {"ubuntu-installer-netboot",
 			  "ubuntu",
@@ -382,15 +399,27 @@ static void test_redhat(void **st)
 	snprintf(fedora, sizeof(fedora), "%s/fedora", tmpdir);
 	redhat(rocky, true);
 	redhat(fedora, false);
-	struct want wr = {"redhat-treeinfo",	    "redhat",	      "x86_64",
-			  "9.3",		    NULL,	      "Rocky Linux",
-			  "images/pxeboot/vmlinuz", "images/pxeboot/initrd.img", true};
+	struct want wr = {"redhat-treeinfo",
+			  "redhat",
+			  "x86_64",
+			  "9.3",
+			  NULL,
+			  "Rocky Linux",
+			  "images/pxeboot/vmlinuz",
+			  "images/pxeboot/initrd.img",
+			  true};
 	expect_found(rocky, NULL, false, &wr);
 	wr.xen = false;
 	expect_found(rocky, NULL, true, &wr);
-	struct want wf = {"redhat-treeinfo",	    "redhat",	      "aarch64",
-			  "40",			    NULL,	      "Fedora",
-			  "images/pxeboot/vmlinuz", "images/pxeboot/initrd.img", false};
+	struct want wf = {"redhat-treeinfo",
+			  "redhat",
+			  "aarch64",
+			  "40",
+			  NULL,
+			  "Fedora",
+			  "images/pxeboot/vmlinuz",
+			  "images/pxeboot/initrd.img",
+			  false};
 	expect_found(fedora, NULL, false, &wf);
 	/* the kernel .treeinfo names is missing: no match */
 	assert_int_equal(unlink(xp_test_path(fedora, "images/pxeboot/vmlinuz")), 0);
@@ -523,7 +552,7 @@ static void test_symlinks(void **st)
 	assert_null(xp__tree_find(t, "../a/b/file"));
 	assert_null(xp__tree_find(t, ""));
 	assert_ptr_equal(xp__tree_find(t, "debian/debian/a/b/file"), file);
-	assert_null(xp__tree_find(t, "debian")); /* the top is no entry... */
+	assert_null(xp__tree_find(t, "debian"));   /* the top is no entry... */
 	assert_true(xp__tree_inside(t, "debian")); /* ...but inside */
 	assert_true(xp__tree_inside(t, "dirlink"));
 	assert_false(xp__tree_inside(t, "abs"));
@@ -557,7 +586,7 @@ static void test_ini(void **st)
 		const char *section, *key, *want;
 	} cases[] = {
 	    {"general", "family", "Rocky Linux"}, /* the last wins, case of the key ignored */
-	    {"general", "arch", "x86_64"},	    /* ':' as configparser reads it */
+	    {"general", "arch", "x86_64"},	  /* ':' as configparser reads it */
 	    {"images-x86_64", "kernel", "images/pxeboot/vmlinuz"}, /* CR LF */
 	    {"images-x86_64-extra", "kernel", "wrong"},
 	    {"images-x86", "kernel", NULL}, /* sections compared whole */
@@ -580,8 +609,8 @@ static void test_ini(void **st)
 /* ---- the signature file's errors --------------------------------------------------------- */
 
 #define HEAD "{\"xenprov-signatures\": 1, \"signatures\": ["
-#define SIG(extra)                                                                                \
-	"{\"name\": \"x\", \"family\": \"f\", \"arches\": {\"x86_64\": \"amd64\"},"               \
+#define SIG(extra)                                                                                 \
+	"{\"name\": \"x\", \"family\": \"f\", \"arches\": {\"x86_64\": \"amd64\"},"                \
 	" \"require\": [\"linux\"], \"boot\": [{\"kernel\": \"linux\"}]" extra "}"
 
 static void test_schema(void **st)
@@ -593,8 +622,8 @@ static void test_schema(void **st)
 	    {"{", "not JSON", NULL},
 	    {"[]", "the document: expected an object", NULL},
 	    {"{\"signatures\": []}", "is missing: not a signature file", NULL},
-	    {"{\"xenprov-signatures\": 2, \"signatures\": []}", "is not a version this xenprov reads",
-	     NULL},
+	    {"{\"xenprov-signatures\": 2, \"signatures\": []}",
+	     "is not a version this xenprov reads", NULL},
 	    {"{\"xenprov-signatures\": 1}", "'signatures' must be an array", NULL},
 	    {HEAD SIG(", \"requires\": []") "]}", "signatures[0] (x): unknown member 'requires'",
 	     "did you mean 'require'?"},
@@ -694,7 +723,8 @@ static void test_own_signature(void **st)
 /* "PATH INODE MTIME SIZE" of every entry below dir, sorted. */
 static char *listing(const char *dir)
 {
-	return xp_test_out("cd '%s' && find . -mindepth 1 -printf '%%p %%i %%T@ %%s %%l\\n' | sort", dir);
+	return xp_test_out("cd '%s' && find . -mindepth 1 -printf '%%p %%i %%T@ %%s %%l\\n' | sort",
+			   dir);
 }
 
 static void test_tree_sync(void **st)
@@ -751,8 +781,8 @@ static void test_tree_sync(void **st)
 	/* a new version of a file is a new file (as tar and dpkg make it): a rewrite in
 	 * place would change the hard link too, the price of linking */
 	put(src, "version.new", "Debian version:  12 (bookworm)\nInstaller build: later\n");
-	assert_int_equal(rename(xp_test_path(src, "version.new"), xp_test_path(src, "version.info")),
-			 0);
+	assert_int_equal(
+	    rename(xp_test_path(src, "version.new"), xp_test_path(src, "version.info")), 0);
 	put(tmpdir, "root/deb/debian-installer/stale", "left by someone\n");
 	assert_int_equal(xp__tree_open(src, &t, &d), 0);
 	assert_int_equal(xp__tree_sync(t, rfd, "deb", &made, &s, &d), 0);
@@ -760,9 +790,8 @@ static void test_tree_sync(void **st)
 	assert_int_equal(s.removed, 2);
 	assert_int_equal(access(tpath("root/deb/private"), F_OK), -1);
 	assert_int_equal(access(tpath("root/deb/debian-installer/stale"), F_OK), -1);
-	assert_int_equal(xp_test_sh("cmp -s '%s/version.info' '%s'", src,
-				    tpath("root/deb/version.info")),
-			 0);
+	assert_int_equal(
+	    xp_test_sh("cmp -s '%s/version.info' '%s'", src, tpath("root/deb/version.info")), 0);
 	xp__tree_free(t);
 	assert_int_equal(xp__tree_remove(rfd, "deb"), 0);
 	assert_int_equal(access(tpath("root/deb"), F_OK), -1);
@@ -793,7 +822,8 @@ static void test_tree_sync_iso(void **st)
 	xp_diags_release(&d);
 }
 
-/* ---- importing an image and serving it --------------------------------------------------------- */
+/* ---- importing an image and serving it ---------------------------------------------------------
+ */
 
 static void test_import_iso_served(void **st)
 {
@@ -871,14 +901,22 @@ static void test_import_iso_served(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    xp_test_in_scratch(test_installed_file), xp_test_in_scratch(test_debian_netboot),
-	    xp_test_in_scratch(test_debian_media),   xp_test_in_scratch(test_several_arches),
-	    xp_test_in_scratch(test_ubuntu),	     xp_test_in_scratch(test_suse),
-	    xp_test_in_scratch(test_redhat),	     xp_test_in_scratch(test_unknown_tree),
-	    xp_test_in_scratch(test_iso),	     xp_test_in_scratch(test_symlinks),
-	    xp_test_in_scratch(test_ini),	     xp_test_in_scratch(test_schema),
-	    xp_test_in_scratch(test_own_signature),  xp_test_in_scratch(test_tree_sync),
-	    xp_test_in_scratch(test_tree_sync_iso),  xp_test_in_scratch(test_import_iso_served),
+	    xp_test_in_scratch(test_installed_file),
+	    xp_test_in_scratch(test_debian_netboot),
+	    xp_test_in_scratch(test_debian_media),
+	    xp_test_in_scratch(test_several_arches),
+	    xp_test_in_scratch(test_ubuntu),
+	    xp_test_in_scratch(test_suse),
+	    xp_test_in_scratch(test_redhat),
+	    xp_test_in_scratch(test_unknown_tree),
+	    xp_test_in_scratch(test_iso),
+	    xp_test_in_scratch(test_symlinks),
+	    xp_test_in_scratch(test_ini),
+	    xp_test_in_scratch(test_schema),
+	    xp_test_in_scratch(test_own_signature),
+	    xp_test_in_scratch(test_tree_sync),
+	    xp_test_in_scratch(test_tree_sync_iso),
+	    xp_test_in_scratch(test_import_iso_served),
 	};
 	return xp_test_run_group("xorriso", tests, NULL, NULL);
 }

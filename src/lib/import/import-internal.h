@@ -23,15 +23,15 @@ enum tree_type { TREE_DIR, TREE_REG, TREE_LNK };
  * "." or ".." components, never empty (the top itself is not an entry). */
 struct tree_entry {
 	char *path;
-	char *link;	  /* a symlink's target as stored; NULL otherwise */
-	uint64_t size;	  /* a regular file's length */
-	uint64_t off;	  /* ISO: where its bytes start in the image */
-	int64_t mtime_ns; /* nanoseconds since the epoch */
+	char *link;	   /* a symlink's target as stored; NULL otherwise */
+	uint64_t size;	   /* a regular file's length */
+	uint64_t off;	   /* ISO: where its bytes start in the image */
+	int64_t mtime_ns;  /* nanoseconds since the epoch */
 	uint64_t dev, ino; /* directory trees: the file's identity (hard links) */
-	uint32_t mode;	  /* permission bits */
-	uint8_t type;	  /* enum tree_type */
-	bool whole;	  /* ISO: its bytes lie in one piece at off (checked); always for
-			   * directory trees */
+	uint32_t mode;	   /* permission bits */
+	uint8_t type;	   /* enum tree_type */
+	bool whole;	   /* ISO: its bytes lie in one piece at off (checked); always for
+			    * directory trees */
 };
 
 /* A tree: a directory (walked without following symlinks) or an ISO 9660 image read
@@ -49,7 +49,7 @@ struct xp_tree {
 
 /* Most entries a tree may have (a DVD has tens of thousands) and deepest nesting. */
 #define XP_TREE_MAX_ENTRIES 1000000
-#define XP_TREE_MAX_DEPTH 64
+#define XP_TREE_MAX_DEPTH   64
 /* Largest file detection reads whole (.treeinfo, .disk/info, version.info). */
 #define XP_TREE_TEXT_MAX (1u << 20)
 

@@ -41,8 +41,8 @@
 #endif
 
 static const char *const tree_names[] = {
-    [XP_IMPORT_TREE_AUTO] = "auto",	[XP_IMPORT_TREE_COPY] = "copy",
-    [XP_IMPORT_TREE_ISO] = "iso",	[XP_IMPORT_TREE_NONE] = "none",
+    [XP_IMPORT_TREE_AUTO] = "auto",	    [XP_IMPORT_TREE_COPY] = "copy",
+    [XP_IMPORT_TREE_ISO] = "iso",	    [XP_IMPORT_TREE_NONE] = "none",
     [XP_IMPORT_TREE_EXTERNAL] = "external",
 };
 
@@ -70,9 +70,9 @@ const char *xp_import_signatures_default(char *buf, size_t len)
 
 void xp_import_report_release(struct xp_import_report *r)
 {
-	char **s[] = {&r->distro,	 &r->profile,	    &r->signature, &r->family,
-		      &r->summary,	 &r->arch,	    &r->version,   &r->codename,
-		      &r->label,	 &r->kernel,	    &r->initrd,	   &r->kernel_sha256,
+	char **s[] = {&r->distro,	 &r->profile,	     &r->signature, &r->family,
+		      &r->summary,	 &r->arch,	     &r->version,   &r->codename,
+		      &r->label,	 &r->kernel,	     &r->initrd,    &r->kernel_sha256,
 		      &r->initrd_sha256, &r->kernel_options, &r->tree_path, &r->tree_url,
 		      &r->tree_dir};
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
@@ -86,7 +86,7 @@ void xp_import_report_release(struct xp_import_report *r)
 static const char *arch_name(const char *a)
 {
 	static const char *const names[][2] = {
-	    {"x86_64", "x86_64"}, {"amd64", "x86_64"},	 {"i386", "i386"},
+	    {"x86_64", "x86_64"}, {"amd64", "x86_64"},	  {"i386", "i386"},
 	    {"i686", "i386"},	  {"aarch64", "aarch64"}, {"arm64", "aarch64"},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -123,10 +123,11 @@ static int check_opts(const struct xp_import_opts *o, const char **arch, struct 
 				       "unknown architecture '%s'", o->arch);
 	if (o->available_as) {
 		if (!url_ok(o->available_as))
-			return xp_diags_refuse(d, -EINVAL, "available-as", o->available_as,
-					       "http://, https:// or ftp://, then a host",
-					       "'%s' is not a URL an installer can fetch a tree from",
-					       o->available_as);
+			return xp_diags_refuse(
+			    d, -EINVAL, "available-as", o->available_as,
+			    "http://, https:// or ftp://, then a host",
+			    "'%s' is not a URL an installer can fetch a tree from",
+			    o->available_as);
 		if (o->tree != XP_IMPORT_TREE_AUTO)
 			return xp_diags_refuse(d, -EINVAL, "tree", NULL,
 					       "the tree is left where --available-as says",
@@ -304,7 +305,7 @@ static int also(struct xp_inv *inv, void *ud)
 	} else {
 		struct xp_distro_tree rec = {
 		    .distro = rep->distro,
-		    .mode = (char *)(rep->tree == XP_IMPORT_TREE_ISO	  ? "iso"
+		    .mode = (char *)(rep->tree == XP_IMPORT_TREE_ISO	? "iso"
 				     : rep->tree == XP_IMPORT_TREE_COPY ? "copy"
 									: "external"),
 		    .source = j->t->path,
@@ -451,7 +452,8 @@ int xp_import(struct xp_inv *inv, const struct xp_import_opts *o, struct xp_impo
 	if (r < 0)
 		return r;
 	char sigpath[4200];
-	const char *sp = o->signatures ? o->signatures : xp_import_signatures_default(sigpath, sizeof(sigpath));
+	const char *sp =
+	    o->signatures ? o->signatures : xp_import_signatures_default(sigpath, sizeof(sigpath));
 	struct xp_sigs *sigs = NULL;
 	struct xp_tree *t = NULL;
 	struct xp_found f = {0};
@@ -469,10 +471,10 @@ int xp_import(struct xp_inv *inv, const struct xp_import_opts *o, struct xp_impo
 	if ((r = xp__sigs_detect(sigs, t, arch, o->generic, &f, d)) < 0)
 		goto out;
 
-	enum xp_import_tree mode = o->available_as	     ? XP_IMPORT_TREE_EXTERNAL
+	enum xp_import_tree mode = o->available_as		    ? XP_IMPORT_TREE_EXTERNAL
 				   : o->tree != XP_IMPORT_TREE_AUTO ? o->tree
-				   : t->iso			     ? XP_IMPORT_TREE_ISO
-								     : XP_IMPORT_TREE_COPY;
+				   : t->iso			    ? XP_IMPORT_TREE_ISO
+								    : XP_IMPORT_TREE_COPY;
 	if (mode == XP_IMPORT_TREE_ISO && !t->iso) {
 		r = xp_diags_refuse(d, -EINVAL, "tree", NULL, "--tree copy copies a directory",
 				    "--tree iso serves a tree from inside an ISO image; '%s' is a "

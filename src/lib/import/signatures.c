@@ -31,9 +31,9 @@
 #include "import/import-internal.h"
 #include "util/ctype.h"
 
-#define FORMAT_KEY "xenprov-signatures"
+#define FORMAT_KEY     "xenprov-signatures"
 #define FORMAT_VERSION 1
-#define VALUE_MAX 200 /* longest version, codename or label kept */
+#define VALUE_MAX      200 /* longest version, codename or label kept */
 
 static const char *const known_arches[] = {"x86_64", "i386", "aarch64", NULL};
 
@@ -171,7 +171,7 @@ struct reader {
 };
 
 static void bad(struct reader *rd, const char *where, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void bad(struct reader *rd, const char *where, const char *hint, const char *fmt, ...)
 {
 	char msg[512];
@@ -189,7 +189,8 @@ static void only(struct reader *rd, const char *where, json_t *o, const char *co
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		const char *best = NULL;
 		unsigned bestd = 3;
 		bool ok = false;
@@ -313,14 +314,16 @@ static void read_loc(struct reader *rd, const char *where, const struct sig *s, 
 		if (!out->file)
 			rd->err = -ENOMEM;
 		else if (!template_ok(out->file, true))
-			bad(rd, where, "a relative path in the tree; {arch} stands for the "
-				       "architecture's token",
+			bad(rd, where,
+			    "a relative path in the tree; {arch} stands for the "
+			    "architecture's token",
 			    "'%s' is not a path template", out->file);
 		return;
 	}
-	const char *expect = cond	? "a path, {\"file\", \"regex\"} or {\"ini\", \"section\", \"key\"}"
-			     : place	? "a path or {\"ini\", \"section\", \"key\"}"
-					: "{\"file\", \"regex\"} or {\"ini\", \"section\", \"key\"}";
+	const char *expect =
+	    cond    ? "a path, {\"file\", \"regex\"} or {\"ini\", \"section\", \"key\"}"
+	    : place ? "a path or {\"ini\", \"section\", \"key\"}"
+		    : "{\"file\", \"regex\"} or {\"ini\", \"section\", \"key\"}";
 	if (!json_is_object(v)) {
 		bad(rd, where, NULL, "expected %s", expect);
 		return;
@@ -385,7 +388,8 @@ static void read_locs(struct reader *rd, const char *where, const struct sig *s,
 		return;
 	size_t i;
 	json_t *v;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		char w[160];
 		snprintf(w, sizeof(w), "%s.%s[%zu]", where, key, i);
 		read_loc(rd, w, s, v, what, &out->v[out->n++]);
@@ -396,8 +400,9 @@ static void read_arches(struct reader *rd, const char *where, json_t *o, struct 
 {
 	json_t *a = json_object_get(o, "arches");
 	if (!a || !json_is_object(a) || json_object_size(a) == 0) {
-		bad(rd, where, "e.g. {\"x86_64\": \"amd64\"}: xenprov's name, then the token "
-			       "{arch} stands for",
+		bad(rd, where,
+		    "e.g. {\"x86_64\": \"amd64\"}: xenprov's name, then the token "
+		    "{arch} stands for",
 		    "'arches' must be a non-empty object");
 		return;
 	}
@@ -410,13 +415,14 @@ static void read_arches(struct reader *rd, const char *where, json_t *o, struct 
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach(a, k, v) {
+	json_object_foreach(a, k, v)
+	{
 		bool known = false;
 		for (const char *const *x = known_arches; *x; x++)
 			known |= strcmp(*x, k) == 0;
 		if (!known)
-			bad(rd, where, "x86_64, i386 or aarch64", "'arches': unknown architecture '%s'",
-			    k);
+			bad(rd, where, "x86_64, i386 or aarch64",
+			    "'arches': unknown architecture '%s'", k);
 		if (!json_is_string(v) || !word_ok(json_string_value(v), 32)) {
 			bad(rd, where, NULL, "'arches': the token of '%s' must be a word", k);
 			continue;
@@ -436,7 +442,8 @@ static void read_boot(struct reader *rd, const char *where, json_t *o, struct si
 		return;
 	size_t i;
 	json_t *v;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		char w[160];
 		snprintf(w, sizeof(w), "%s.boot[%zu]", where, i);
 		struct pair *p = &s->boot[s->nboot++];
@@ -474,9 +481,9 @@ static void read_sig(struct reader *rd, size_t i, json_t *o, struct sig *s)
 		bad(rd, where, NULL, "expected an object");
 		return;
 	}
-	static const char *const allowed[] = {"name",	  "family",  "summary",	 "arches",
-					      "require",  "boot",    "version",	 "codename",
-					      "label",	  "kernel_options", NULL};
+	static const char *const allowed[] = {"name",	 "family",	   "summary", "arches",
+					      "require", "boot",	   "version", "codename",
+					      "label",	 "kernel_options", NULL};
 	s->name = str_member(rd, where, o, "name", true);
 	if (s->name && !word_ok(s->name, 64))
 		bad(rd, where, "letters, digits, '-', '_', '.'", "'%s' is not a signature name",
@@ -537,7 +544,8 @@ int xp__sigs_parse(const char *name, const char *text, size_t len, struct xp_sig
 			rd.err = -ENOMEM;
 		size_t i;
 		json_t *v;
-		json_array_foreach(arr, i, v) {
+		json_array_foreach(arr, i, v)
+		{
 			if (!s->v)
 				break;
 			read_sig(&rd, i, v, &s->v[s->n++]);
@@ -545,7 +553,8 @@ int xp__sigs_parse(const char *name, const char *text, size_t len, struct xp_sig
 				if (s->v[j].name && strcmp(s->v[j].name, s->v[i].name) == 0) {
 					char w[64];
 					snprintf(w, sizeof(w), "signatures[%zu]", i);
-					bad(&rd, w, NULL, "the name '%s' is taken by signatures[%zu]",
+					bad(&rd, w, NULL,
+					    "the name '%s' is taken by signatures[%zu]",
 					    s->v[i].name, j);
 				}
 		}
@@ -566,10 +575,10 @@ int xp__sigs_load(const char *path, struct xp_sigs **ret, struct xp_diags *d)
 	size_t len;
 	int r = xp_read_file(path, 4u << 20, &text, &len);
 	if (r < 0)
-		return xp_diags_fail(d, r, NULL, "signatures",
-				     r == -ENOENT ? "give --signatures FILE, or set XENPROV_DATA_DIR"
-						  : NULL,
-				     "cannot read the signature file '%s': %s", path, strerror(-r));
+		return xp_diags_fail(
+		    d, r, NULL, "signatures",
+		    r == -ENOENT ? "give --signatures FILE, or set XENPROV_DATA_DIR" : NULL,
+		    "cannot read the signature file '%s': %s", path, strerror(-r));
 	r = xp__sigs_parse(path, text, len, ret, d);
 	free(text);
 	return r;
@@ -822,8 +831,8 @@ static int match_sig(struct ctx *c, const struct sig *s, const char *arch, bool 
 	out->kernel = kernel;
 	out->initrd = initrd;
 	out->xen = s->boot[pair].xen;
-	out->kernel_options = s->kernel_options && *s->kernel_options ? strdup(s->kernel_options)
-								       : NULL;
+	out->kernel_options =
+	    s->kernel_options && *s->kernel_options ? strdup(s->kernel_options) : NULL;
 	if (!out->signature || !out->family || !out->arch || (s->summary && !out->summary)) {
 		xp__found_release(out);
 		return -ENOMEM;
@@ -841,8 +850,7 @@ int xp__sigs_detect(const struct xp_sigs *s, const struct xp_tree *t, const char
 		struct xp_buf several = XP_BUF_INIT;
 		r = match_sig(&c, &s->v[i], arch, generic, out, &several);
 		if (r == -EMLINK)
-			xp_diags_fail(d, r, NULL, "several-arches",
-				      "give --arch with one of them",
+			xp_diags_fail(d, r, NULL, "several-arches", "give --arch with one of them",
 				      "'%s' is a %s tree for several architectures: %s", t->path,
 				      s->v[i].name, xp_buf_str(&several));
 		xp_buf_release(&several);
@@ -869,9 +877,9 @@ int xp__sigs_detect(const struct xp_sigs *s, const struct xp_tree *t, const char
 			 "signatures tried: %.400s; a new one is a few lines in the signature "
 			 "file (xenprov-import(1), SIGNATURES)",
 			 s->n ? xp_buf_str(&names) : "none");
-		r = xp_diags_fail(d, -ENOENT, NULL, "unknown-tree", hint,
-				  "no signature matches '%s': not a distribution tree xenprov knows",
-				  t->path);
+		r = xp_diags_fail(
+		    d, -ENOENT, NULL, "unknown-tree", hint,
+		    "no signature matches '%s': not a distribution tree xenprov knows", t->path);
 		xp_buf_release(&names);
 	}
 	if (r == 1)

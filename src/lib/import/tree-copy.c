@@ -78,11 +78,11 @@ int xp__tree_remove(int dirfd, const char *name)
 
 struct sync {
 	const struct xp_tree *t;
-	int top;	   /* the tree's directory in the root */
+	int top; /* the tree's directory in the root */
 	dev_t top_dev;
-	int pfd;	   /* the last parent directory opened, for the next entry */
-	char *pdir;	   /* its path below top ("" for top) */
-	char tmp[48];	   /* the temporary name files get before their rename */
+	int pfd;      /* the last parent directory opened, for the next entry */
+	char *pdir;   /* its path below top ("" for top) */
+	char tmp[48]; /* the temporary name files get before their rename */
 	struct xp_tree_sync *st;
 };
 
@@ -309,8 +309,8 @@ int xp__tree_sync(const struct xp_tree *t, int dirfd, const char *name, bool *ma
 	if (mkdirat(dirfd, name, 0755) == 0)
 		*made = true;
 	else if (errno != EEXIST)
-		return xp_diags_fail(d, -errno, NULL, "tree", NULL, "cannot make the directory '%s': %s",
-				     name, strerror(errno));
+		return xp_diags_fail(d, -errno, NULL, "tree", NULL,
+				     "cannot make the directory '%s': %s", name, strerror(errno));
 	struct sync s = {.t = t, .pfd = -1, .st = st};
 	snprintf(s.tmp, sizeof(s.tmp), ".xenprov-import-%d", (int)getpid());
 	s.top = xp_open_beneath(dirfd, name, O_RDONLY | O_DIRECTORY, true);
@@ -349,8 +349,8 @@ int xp__tree_sync(const struct xp_tree *t, int dirfd, const char *name, bool *ma
 		xp_buf_release(&path);
 		if (r < 0)
 			xp_diags_fail(d, r, NULL, "tree", NULL,
-				      "cannot remove what the tree no longer has from '%s': %s", name,
-				      strerror(-r));
+				      "cannot remove what the tree no longer has from '%s': %s",
+				      name, strerror(-r));
 	}
 	if (r == 0 && syncfs(s.top) < 0)
 		r = xp_diags_fail(d, -errno, NULL, "tree", NULL, "cannot sync '%s': %s", name,

@@ -38,7 +38,7 @@
 
 /* ISO 9660 extents are at most 4 GiB - 1 bytes; a larger file has several sections. */
 #define ISO_EXTENT_MAX 0xFFFFF800ull
-#define MAX_HOPS 40
+#define MAX_HOPS       40
 
 static void entry_release(struct tree_entry *e)
 {
@@ -145,7 +145,8 @@ static int walk(struct xp_tree *t, int dfd, struct xp_buf *path, int depth)
 			break;
 		}
 		if ((r = add(t, &e)) == 0 && S_ISDIR(sb.st_mode)) {
-			int sub = openat(dirfd(dir), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub = openat(dirfd(dir), name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			r = sub < 0 ? -errno : walk(t, sub, path, depth + 1);
 		}
 		xp_buf_truncate(path, keep);
@@ -198,7 +199,8 @@ static int iso_locate(struct archive *a, int fd, struct tree_entry *e)
 			start = pos - (uint64_t)off;
 			char img[2048];
 			size_t k = len < sizeof(img) ? len : sizeof(img);
-			if (off != 0 || xp_pread_full(fd, img, k, pos) < 0 || memcmp(img, buf, k) != 0)
+			if (off != 0 || xp_pread_full(fd, img, k, pos) < 0 ||
+			    memcmp(img, buf, k) != 0)
 				e->whole = false;
 			if (!e->whole || e->size <= ISO_EXTENT_MAX)
 				break;
@@ -239,10 +241,10 @@ static int iso_list(struct xp_tree *t, struct xp_diags *d)
 			break;
 		if (rc < ARCHIVE_WARN) {
 			if (!any) /* libarchive found no ISO 9660 volume descriptor */
-				r = xp_diags_fail(d, -EMEDIUMTYPE, NULL, "not-a-tree",
-						  "give a directory or an ISO 9660 image (.iso)",
-						  "'%s' is neither a directory nor an ISO 9660 image",
-						  t->path);
+				r = xp_diags_fail(
+				    d, -EMEDIUMTYPE, NULL, "not-a-tree",
+				    "give a directory or an ISO 9660 image (.iso)",
+				    "'%s' is neither a directory nor an ISO 9660 image", t->path);
 			else
 				r = xp_diags_fail(d, -EIO, NULL, "read", NULL,
 						  "cannot read the ISO image '%s': %s", t->path,
@@ -403,8 +405,8 @@ int xp__tree_open(const char *path, struct xp_tree **ret, struct xp_diags *d)
 					      "'%s' has over %d entries or is nested over %d deep",
 					      path, XP_TREE_MAX_ENTRIES, XP_TREE_MAX_DEPTH);
 			else
-				xp_diags_fail(d, r, NULL, "read", NULL, "cannot read the tree '%s': %s",
-					      path, strerror(-r));
+				xp_diags_fail(d, r, NULL, "read", NULL,
+					      "cannot read the tree '%s': %s", path, strerror(-r));
 			goto fail;
 		}
 	} else if (S_ISREG(t->st.st_mode)) {
@@ -422,7 +424,8 @@ int xp__tree_open(const char *path, struct xp_tree **ret, struct xp_diags *d)
 		if ((r = iso_list(t, d)) < 0) {
 			if (r == -E2BIG)
 				xp_diags_fail(d, r, NULL, "too-big", NULL,
-					      "'%s' has over %d entries", path, XP_TREE_MAX_ENTRIES);
+					      "'%s' has over %d entries", path,
+					      XP_TREE_MAX_ENTRIES);
 			goto fail;
 		}
 	} else {
@@ -443,7 +446,7 @@ fail:
 /* ---- following paths ------------------------------------------------------------------------ */
 
 static const struct tree_entry *resolve(const struct xp_tree *t, const char *path, int *hops,
-				       bool *top)
+					bool *top)
 {
 	struct xp_buf cur = XP_BUF_INIT;
 	const struct tree_entry *e = NULL;

@@ -38,10 +38,11 @@ int xp_distro_tree_get(struct xp_inv *inv, const char *distro, struct xp_distro_
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare_arg(inv,
-				    "SELECT distro, mode, source, url, signature, family, version,"
-				    " iso_size, iso_ino, iso_mtime FROM distro_trees WHERE distro = ?1",
-				    distro, &st);
+	int r =
+	    xp__inv_prepare_arg(inv,
+				"SELECT distro, mode, source, url, signature, family, version,"
+				" iso_size, iso_ino, iso_mtime FROM distro_trees WHERE distro = ?1",
+				distro, &st);
 	if (r < 0)
 		return r;
 	int rc = sqlite3_step(st);
@@ -56,8 +57,8 @@ int xp_distro_tree_get(struct xp_inv *inv, const char *distro, struct xp_distro_
 		out->iso_size = (uint64_t)sqlite3_column_int64(st, 7);
 		out->iso_ino = (uint64_t)sqlite3_column_int64(st, 8);
 		out->iso_mtime_ns = sqlite3_column_int64(st, 9);
-		if (r == 0 && (!out->distro || !out->mode || !out->source || !out->signature ||
-			       !out->family))
+		if (r == 0 &&
+		    (!out->distro || !out->mode || !out->source || !out->signature || !out->family))
 			r = -EBADMSG;
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);

@@ -57,7 +57,8 @@ static int check(const struct xp_distro *d, bool regions, struct xp_diags *diags
 			r = xp__bad_value(diags, key, src, NULL, "must not be empty");
 		else if (src && !xp__one_line(src))
 			r = xp__bad_value(diags, key, NULL, NULL, "control characters in the path");
-		else if (src && !sha && !regions && src[0] != '/' && strncmp(src, "sha256:", 7) != 0)
+		else if (src && !sha && !regions && src[0] != '/' &&
+			 strncmp(src, "sha256:", 7) != 0)
 			r = xp__bad_value(diags, key, NULL, "give an absolute path",
 					  "'%s' is not an absolute path", src);
 		if (sha && !regions && !xp_distro_sha256_valid(sha))
@@ -86,9 +87,9 @@ static int take_file(struct xp_inv *inv, const char *key, const char *src, const
 	char ref[72];
 	if (sha)
 		snprintf(ref, sizeof(ref), "sha256:%s", sha);
-	int r = region ? xp__distro_file_stage_region(inv, key, region, src, st, diags)
-		       : xp__distro_file_stage(inv, key, sha ? ref : src, confined && !sha, st,
-					       diags);
+	int r = region
+		    ? xp__distro_file_stage_region(inv, key, region, src, st, diags)
+		    : xp__distro_file_stage(inv, key, sha ? ref : src, confined && !sha, st, diags);
 	if (r < 0)
 		return r;
 	if (src)
@@ -107,8 +108,8 @@ static int same_row(struct xp_inv *inv, const char *name, const char *kernel, co
 	if (r < 0)
 		return r;
 	const char *ok = old.kernel_options && *old.kernel_options ? old.kernel_options : NULL;
-	const char *pairs[][2] = {{old.kernel, kernel},	      {old.initrd, initrd},
-				  {old.arch, arch},	      {ok, kopts && *kopts ? kopts : NULL},
+	const char *pairs[][2] = {{old.kernel, kernel},	     {old.initrd, initrd},
+				  {old.arch, arch},	     {ok, kopts && *kopts ? kopts : NULL},
 				  {old.kernel_sha256, ksha}, {old.initrd_sha256, isha}};
 	bool same = true;
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)

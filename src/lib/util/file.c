@@ -79,7 +79,6 @@ static char *dir_of(const char *path)
 	return d;
 }
 
-
 /* Opens the temporary file of an atomic write: unnamed (O_TMPFILE) where the filesystem
  * allows, so that a crash or kill -9 leaves nothing behind; else a named one. */
 static int open_temp(const char *dir, char *tmp, size_t tmpsz, const char *base, bool *named)
@@ -227,8 +226,8 @@ int xp_open_beneath(int dfd, const char *path, int flags, bool no_symlinks)
 {
 	struct open_how how = {
 	    .flags = (unsigned long long)(flags | O_CLOEXEC),
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
-		       (no_symlinks ? RESOLVE_NO_SYMLINKS : 0),
+	    .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0),
 	};
 	long fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
 	return fd < 0 ? -errno : (int)fd;
