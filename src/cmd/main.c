@@ -21,6 +21,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_settings,
 	&cmd_template,
 	&cmd_serve,
+	&cmd_import,
 	&cmd_pxeboot,
 	NULL,
 };

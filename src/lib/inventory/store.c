@@ -15,7 +15,7 @@
 
 #include "inventory/store-internal.h"
 
-/* domain_disks' columns but its role (migrations 5 and 6 make the table; the texts
+/* domain_disks' columns but its role (migrations 5 and 7 make the table; the texts
  * each step runs stay as they were released). */
 #define DOMAIN_DISKS_KEY                                                                           \
 	"  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"     \
@@ -154,8 +154,30 @@ static const char *const migrations[] = {
     "  WHEN EXISTS (SELECT 1 FROM domain_nics WHERE mac = NEW.mac OR ip = NEW.ip)"
     "  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: domain_nics.mac or "
     "domain_nics.ip'); END;",
-    /* 6: autoinstall templates (templates.c), a distro's OS family (what its installer
-     * reads: distro.c), the template a system names itself (system.c), each a table
+    /* 6: distro trees (distro-trees.c): what `xenprov import` made reachable over HTTP
+     * for a distro, and for a tree served from inside an ISO image, where each of its
+     * files lies in the image and the image's identity when it was read. */
+    "CREATE TABLE IF NOT EXISTS distro_trees ("
+    "  distro TEXT PRIMARY KEY REFERENCES distros(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  mode TEXT NOT NULL CHECK (mode IN ('copy', 'iso', 'external')),"
+    "  source TEXT NOT NULL,"
+    "  url TEXT,"
+    "  signature TEXT NOT NULL,"
+    "  family TEXT NOT NULL,"
+    "  version TEXT,"
+    "  iso_size INTEGER,"
+    "  iso_ino INTEGER,"
+    "  iso_mtime INTEGER);"
+    "CREATE TABLE IF NOT EXISTS distro_tree_files ("
+    "  distro TEXT NOT NULL REFERENCES distro_trees(distro) ON DELETE CASCADE"
+    "    ON UPDATE CASCADE,"
+    "  path TEXT NOT NULL,"
+    "  off INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  PRIMARY KEY (distro, path)) WITHOUT ROWID;",
+    /* 7: autoinstall templates (templates.c), a distro's OS family as the operator gave
+     * it (what its installer reads: distro.c; an import's is distro_trees.family), the
+     * template a system names itself (system.c), each a table
      * of its own; and a guest's further disk may be its cloud-init seed volume: the
      * role's CHECK cannot be altered in place, so domain_disks is made again (SQLite's
      * documented way: a new table, the rows copied, the old dropped, the new renamed;
@@ -173,14 +195,14 @@ static const char *const migrations[] = {
     "  system TEXT PRIMARY KEY REFERENCES systems(name) ON DELETE CASCADE ON UPDATE CASCADE,"
     "  template TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS system_templates_template ON system_templates(template);"
-    "CREATE TABLE domain_disks_v6 ("
+    "CREATE TABLE domain_disks_v7 ("
     DOMAIN_DISKS_KEY
     "  role TEXT NOT NULL CHECK (role IN ('data', 'swap', 'seed')),"
     DOMAIN_DISKS_REST
-    "INSERT INTO domain_disks_v6 SELECT domain, vdev, role, storage, path, size, fs, uuid,"
+    "INSERT INTO domain_disks_v7 SELECT domain, vdev, role, storage, path, size, fs, uuid,"
     "  mount FROM domain_disks;"
     "DROP TABLE domain_disks;"
-    "ALTER TABLE domain_disks_v6 RENAME TO domain_disks;",
+    "ALTER TABLE domain_disks_v7 RENAME TO domain_disks;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -1,5 +1,5 @@
 /*
- * templates.c - autoinstall templates in the inventory (table templates, migration 6):
+ * templates.c - autoinstall templates in the inventory (table templates, migration 7):
  * stored by name, checked as Mustache when written, and beside them the templates
  * xenprov ships (template/shipped.c), which a stored template of the same name
  * overrides. Profiles name one with their `autoinstall` key (profile_settings) and

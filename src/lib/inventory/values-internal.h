@@ -76,7 +76,7 @@ int xp__inv_remove(struct xp_inv *inv, const char *sql, const char *arg, const c
     __attribute__((format(printf, 4, 5)));
 
 /* A record's optional value kept in a table of its own, one row per record (migration
- * 6's distro_os, system_templates: tables, not columns, so that a migration runs again
+ * 7's distro_os, system_templates: tables, not columns, so that a migration runs again
  * cleanly): with value, table's row keycol = key set to valcol = value (inserted or
  * updated); without, the row removed. In the caller's transaction: 0 or -errno. table
  * and the columns are the caller's constants. */
