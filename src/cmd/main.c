@@ -20,6 +20,8 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_system,
 	&cmd_settings,
 	&cmd_serve,
+	&cmd_check,
+	&cmd_report,
 	NULL,
 };
 
