@@ -41,6 +41,8 @@ struct fw_rule {
 	unsigned lo[MAX_RANGES], hi[MAX_RANGES];
 	size_t nranges;
 	bool cond;	  /* other conditions than protocol and port */
+	bool never_new;	  /* it matches only packets of known connections (ct state
+			     established, related...): never a client's first packet */
 	enum { V_NONE, V_ACCEPT, V_DROP } verdict;
 	char id[160];	  /* how the finding names it: "inet filter input handle 5" */
 };
@@ -102,7 +104,7 @@ static int walk(struct xp__check_ctx *c, const struct fw_chain *ch, const struct
 		bool maybe = false, done = false;
 		for (size_t i = 0; r == 0 && i < n && !done; i++) {
 			int a = applies(&v[i], p);
-			if (a == 0 || v[i].verdict == V_NONE)
+			if (a == 0 || v[i].verdict == V_NONE || v[i].never_new)
 				continue;
 			bool cond = v[i].cond || a == 2;
 			if (v[i].verdict == V_ACCEPT) {
@@ -192,6 +194,23 @@ static int proto_number(json_t *v)
 	return 0; /* a set of protocols: not narrowed */
 }
 
+/* Whether a conntrack state match's right side (a name, or a set of names) admits new
+ * connections. */
+static bool admits_new(json_t *right)
+{
+	json_t *set = json_is_object(right) ? json_object_get(right, "set") : right;
+	if (json_is_string(set))
+		return strcmp(json_string_value(set), "new") == 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(set, i, e)
+	{
+		if (json_is_string(e) && strcmp(json_string_value(e), "new") == 0)
+			return true;
+	}
+	return !json_is_array(set); /* not read: it may */
+}
+
 /* One rule's expressions into r. */
 static void nft_rule(json_t *expr, struct fw_rule *r)
 {
@@ -230,11 +249,17 @@ static void nft_rule(json_t *expr, struct fw_rule *r)
 		json_t *left = json_object_get(body, "left"), *right = json_object_get(body, "right");
 		json_t *payload = json_object_get(left, "payload");
 		json_t *meta = json_object_get(left, "meta");
+		json_t *ct = json_object_get(left, "ct");
+		const char *ctkey = json_string_value(json_object_get(ct, "key"));
 		const char *field = json_string_value(json_object_get(payload, "field"));
 		const char *pproto = json_string_value(json_object_get(payload, "protocol"));
 		bool eq = op && (strcmp(op, "==") == 0 || strcmp(op, "in") == 0);
 		bool ne = op && strcmp(op, "!=") == 0;
-		if (field && pproto && strcmp(field, "dport") == 0 && (eq || ne) &&
+		if (ctkey && strcmp(ctkey, "state") == 0 && (eq || (op && strcmp(op, "&") == 0))) {
+			/* `ct state established,related accept`: not a client's first packet */
+			if (!admits_new(right))
+				r->never_new = true;
+		} else if (field && pproto && strcmp(field, "dport") == 0 && (eq || ne) &&
 		    (strcmp(pproto, "udp") == 0 || strcmp(pproto, "tcp") == 0 ||
 		     strcmp(pproto, "th") == 0)) {
 			if (strcmp(pproto, "th") != 0) {
@@ -454,6 +479,11 @@ int xp__iptables_findings(struct xp__check_ctx *c, const char *text,
 				i++;
 			} else if (strcmp(o, "-m") == 0 || strcmp(o, "--match") == 0) {
 				i++; /* a module: its own options say what it matches */
+			} else if (strcmp(o, "--state") == 0 || strcmp(o, "--ctstate") == 0) {
+				/* ESTABLISHED,RELATED: never a client's first packet */
+				if (!neg && !strstr(arg, "NEW"))
+					fr->never_new = true;
+				i++;
 			} else if (o[0] == '-') {
 				/* another match: an option and its argument(s) */
 				if (strcmp(o, "-c") != 0 && strcmp(o, "--comment") != 0)

@@ -68,8 +68,10 @@ static char *installed(const struct loader *l)
 }
 
 /* Puts src at root/rel: a hard link made under a temporary name and renamed into
- * place, or a copy (xp_write_atomic) where a link cannot be made (another filesystem,
- * fs.protected_hardlinks for a file we do not own). Parent directories are made. */
+ * place (0), or a copy (xp_write_atomic) where a link cannot be made (another
+ * filesystem, fs.protected_hardlinks for a file we do not own): 1. Parent directories
+ * are made. -errno on failure. A symlink is never made: the server refuses those that
+ * leave the root. */
 static int put(const char *root, const char *rel, const char *src)
 {
 	char dst[PATH_MAX], tmp[PATH_MAX + 32];
@@ -105,7 +107,7 @@ static int put(const char *root, const char *rel, const char *src)
 	if (r == 0)
 		r = xp_write_atomic(dst, data, len, 0644);
 	free(data);
-	return r;
+	return r < 0 ? r : 1;
 }
 
 /* What xp_boot_open says of rel: 0 there and readable by the server's user, else the
@@ -184,10 +186,10 @@ static int need(struct xp__check_ctx *c, struct xp_boot *b, const char *firmware
 	int r = 0;
 	if (c->opts->fix) {
 		int fr = put(root, rel, src);
-		if (fr == 0 && present(b, root, rel, &link) == 0) {
+		if (fr >= 0 && present(b, root, rel, &link) == 0) {
 			r = xp__check_add(c, XP_SEV_ERROR, "boot-loader", subject, why, NULL,
-					  "%s was %s: now linked from %s (package %s)", rel, state,
-					  src, l->package);
+					  "%s was %s: now %s from %s (package %s)", rel, state,
+					  fr ? "copied" : "linked", src, l->package);
 			if (r == 0)
 				c->out->v[c->out->n - 1].fixed = true;
 			free(src);
