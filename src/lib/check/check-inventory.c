@@ -217,7 +217,7 @@ int xp__check_netboot(struct xp__check_ctx *c)
 		if (x->kind == NB_NO_DISTRO) {
 			snprintf(fix, sizeof(fix),
 				 "xenprov profile edit %s --distro NAME (or: xenprov system edit "
-				 "SYSTEM --no-netboot)",
+				 "SYSTEM --netboot off)",
 				 x->key);
 			r = xp__check_group(c, XP_SEV_ERROR, "netboot", "system", x->names, x->n, why,
 					    fix, "netboot on, but their profile '%s' (and its "
@@ -417,7 +417,7 @@ static int reservations(struct xp__check_ctx *c, const struct pool *pv, size_t n
 			snprintf(fix, sizeof(fix),
 				 "xenprov settings set pool.%s.range FIRST-LAST (leaving them out), "
 				 "or reserve each: xenprov system add NAME --mac MAC --ip ADDRESS "
-				 "--no-netboot",
+				 "--netboot off",
 				 x->key);
 			r = xp__check_group(c, XP_SEV_ERROR, "address", "domain", x->names, x->n,
 					    "the DHCP server does not know these static addresses: "

@@ -226,7 +226,7 @@ static int explain_system(struct xp_inv *inv, const char *name, struct xp_report
 		distro = chain_value(&c, "distro", &from);
 	} else {
 		e = put_settings(inv, r);
-		if (e == 0 && (e = put_distro(inv, r, s.distro, true)) == -ENOENT)
+		if (e == 0 && (e = put_distro(inv, r, s.distro, false)) == -ENOENT)
 			e = 0;
 	}
 	const struct {
