@@ -153,11 +153,10 @@ static int need(struct xp__check_ctx *c, struct xp_boot *b, const char *firmware
 		snprintf(why, sizeof(why), "%s clients are told to load it (setting '%s'): they "
 			 "get nothing to boot", firmware, setting);
 	if (e == -EPERM) {
-		const char *user = "xenprov";
 		snprintf(fix, sizeof(fix), "chmod a+r %s", subject);
 		return xp__check_add(c, XP_SEV_ERROR, "boot-loader", subject, why, fix,
-				     "%s is not readable by the user '%s' xenprov serve runs as", rel,
-				     user);
+				     "%s is not readable by the user 'xenprov' xenprov serve runs as",
+				     rel);
 	}
 	if (e != -ENOENT && !(e == -EACCES && link))
 		return xp__check_add(c, XP_SEV_ERROR, "boot-loader", subject, why, NULL,
