@@ -25,12 +25,8 @@ export LC_ALL=C
 PATH=$PATH:/usr/sbin:/sbin
 
 here=$(cd "$(dirname "$0")" && pwd)
-X=${1:-${XENPROV:-}}
-if [ -z "$X" ]; then
-	for c in "$here/../xenprov" "$here/../build/release/xenprov"; do
-		[ -x "$c" ] && { X=$c; break; }
-	done
-fi
+. "$(dirname "$(readlink -f "$0")")/lib/xenprov.sh"
+bench_xenprov "$here" "${1:-}"
 [ -n "$X" ] && [ -x "$X" ] || { echo "bench-check: no xenprov binary (give its path)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "bench-check: needs python3" >&2; exit 1; }
 N=${XP_BENCH_SYSTEMS:-10000}

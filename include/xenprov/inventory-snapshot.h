@@ -28,23 +28,6 @@ struct xp_snap_profile {
 	struct xp_settings own; /* its own values, in the order they were set */
 };
 
-struct xp_snap_distro {
-	char *name;
-	char *kernel, *initrd; /* where the files were taken from (initrd may be NULL) */
-	char *kernel_sha256, *initrd_sha256; /* in the store; both NULL: not in the store */
-	char *arch;
-	char *kernel_options; /* NULL: none */
-};
-
-struct xp_snap_system {
-	char *name;
-	char *mac; /* canonical */
-	char *ip;  /* NULL: dynamic */
-	char *profile, *distro; /* exactly one set */
-	char *hostname, *kernel_options; /* NULL: none */
-	bool netboot;
-};
-
 /* A domain and each of its NICs: devid 0 is the domain's own MAC and IP. */
 struct xp_snap_domain {
 	char *name;
@@ -62,9 +45,9 @@ struct xp_snap_nic {
 struct xp_inv_snapshot {
 	struct xp_snap_profile *profiles;
 	size_t nprofiles;
-	struct xp_snap_distro *distros;
+	struct xp_distro *distros; /* as xp_distro_get reads them */
 	size_t ndistros;
-	struct xp_snap_system *systems;
+	struct xp_system *systems; /* as xp_system_get reads them */
 	size_t nsystems;
 	struct xp_snap_domain *domains;
 	size_t ndomains;
@@ -83,9 +66,9 @@ void xp_snapshot_release(struct xp_inv_snapshot *s);
 /* Lookups by name: NULL when there is none. */
 const struct xp_snap_profile *xp_snap_profile_find(const struct xp_inv_snapshot *s,
 						   const char *name);
-const struct xp_snap_distro *xp_snap_distro_find(const struct xp_inv_snapshot *s,
+const struct xp_distro *xp_snap_distro_find(const struct xp_inv_snapshot *s,
 						 const char *name);
-const struct xp_snap_system *xp_snap_system_find(const struct xp_inv_snapshot *s,
+const struct xp_system *xp_snap_system_find(const struct xp_inv_snapshot *s,
 						 const char *name);
 const struct xp_snap_domain *xp_snap_domain_find(const struct xp_inv_snapshot *s,
 						 const char *name);

@@ -720,45 +720,11 @@ static int run_write(int argc, char **argv)
 
 /* ---- show ---------------------------------------------------------------------------- */
 
-/* A profile's chain, itself first; c->n profiles. */
+/* A profile's chain, itself first; c->n profiles (xp_profile_chain). */
 struct chain {
 	struct xp_profile *v;
 	size_t n;
 };
-
-static void chain_release(struct chain *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		xp_profile_release(&c->v[i]);
-	free(c->v);
-	c->v = NULL;
-	c->n = 0;
-}
-
-static int chain_load(struct xp_inv *inv, const char *name, struct chain *c)
-{
-	memset(c, 0, sizeof(*c));
-	const char *cur = name;
-	int r = 0;
-	while (cur && r == 0) {
-		if (c->n >= 1024) {
-			r = -ELOOP;
-			break;
-		}
-		struct xp_profile *nv = realloc(c->v, (c->n + 1) * sizeof(*nv));
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		c->v = nv;
-		r = xp_profile_get(inv, cur, &c->v[c->n]);
-		if (r == 0)
-			cur = c->v[c->n++].parent;
-	}
-	if (r < 0)
-		chain_release(c);
-	return r;
-}
 
 /* "4294967296 (4 GiB)" for the keys holding bytes; the value alone otherwise; a
  * secret's stand-in unless secrets. */
@@ -805,7 +771,7 @@ static int run_show(int argc, char **argv)
 		return rc;
 	const char *name = argv[optind];
 	struct chain ch;
-	int r = chain_load(inv, name, &ch);
+	int r = xp_profile_chain(inv, name, &ch.v, &ch.n);
 	xp_inv_close(inv);
 	if (r == -ENOENT)
 		return cli_error("no profile '%s'", name);
@@ -891,7 +857,7 @@ static int run_show(int argc, char **argv)
 	}
 	xp_settings_release(&eff);
 	xp_settings_release(&from);
-	chain_release(&ch);
+	xp_profile_chain_free(ch.v, ch.n);
 	return rc;
 }
 

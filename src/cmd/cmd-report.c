@@ -150,7 +150,7 @@ static int explain(struct xp_inv *inv, const char *kind, const char *name, bool 
 /* ---- counts and tables ------------------------------------------------------------------ */
 
 /* Whether a distro's files are in the store (it can be served). */
-static bool in_store(const struct xp_snap_distro *d)
+static bool in_store(const struct xp_distro *d)
 {
 	return d->kernel_sha256 != NULL;
 }
@@ -168,14 +168,14 @@ static int uses_count(const struct xp_inv_snapshot *s, struct uses *u)
 	if (!u->distro_systems || !u->profile_systems || !u->profile_domains)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nsystems; i++) {
-		const struct xp_snap_system *sys = &s->systems[i];
+		const struct xp_system *sys = &s->systems[i];
 		const struct xp_snap_profile *p = xp_snap_profile_find(s, sys->profile);
 		if (p)
 			u->profile_systems[p - s->profiles]++;
 		const char *distro = sys->distro;
 		if (!distro && sys->profile)
 			distro = xp_snap_profile_value(s, sys->profile, "distro", NULL);
-		const struct xp_snap_distro *d = xp_snap_distro_find(s, distro);
+		const struct xp_distro *d = xp_snap_distro_find(s, distro);
 		if (d)
 			u->distro_systems[d - s->distros]++;
 	}
@@ -320,7 +320,7 @@ static int kind_table(const struct xp_inv_snapshot *s, const char *kind, bool js
 	for (size_t i = 0; i < rows; i++) {
 		const char **row = &cells[(i + 1) * ncols];
 		if (h == 0) {
-			const struct xp_snap_distro *d = &s->distros[i];
+			const struct xp_distro *d = &s->distros[i];
 			snprintf(nums[i][0], 24, "%zu", u.distro_systems[i]);
 			const char *r[] = {d->name, d->arch, in_store(d) ? "yes" : "no", d->kernel,
 					   nums[i][0]};
@@ -337,7 +337,7 @@ static int kind_table(const struct xp_inv_snapshot *s, const char *kind, bool js
 					   nums[i][1]};
 			memcpy(row, r, sizeof(r));
 		} else if (h == 2) {
-			const struct xp_snap_system *y = &s->systems[i];
+			const struct xp_system *y = &s->systems[i];
 			const char *distro = y->distro;
 			if (!distro && y->profile)
 				distro = xp_snap_profile_value(s, y->profile, "distro", NULL);

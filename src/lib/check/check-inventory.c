@@ -139,7 +139,7 @@ static bool store_missing(const struct xp__check_ctx *c, const char *hex)
 }
 
 /* Whether distro d can be served: in the store, its files there. */
-static bool served(const struct xp__check_ctx *c, const struct xp_snap_distro *d)
+static bool served(const struct xp__check_ctx *c, const struct xp_distro *d)
 {
 	return d->kernel_sha256 && !store_missing(c, d->kernel_sha256) &&
 	       !(d->initrd_sha256 && store_missing(c, d->initrd_sha256));
@@ -150,7 +150,7 @@ int xp__check_distros(struct xp__check_ctx *c)
 	const struct xp_inv_snapshot *s = c->snap;
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < s->ndistros; i++) {
-		const struct xp_snap_distro *d = &s->distros[i];
+		const struct xp_distro *d = &s->distros[i];
 		char subject[120], fix[300];
 		snprintf(subject, sizeof(subject), "distro '%s'", d->name);
 		snprintf(fix, sizeof(fix), "xenprov distro edit %s --kernel KERNEL%s", d->name,
@@ -193,7 +193,7 @@ int xp__check_netboot(struct xp__check_ctx *c)
 	struct groups g = {0};
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < s->nsystems; i++) {
-		const struct xp_snap_system *sys = &s->systems[i];
+		const struct xp_system *sys = &s->systems[i];
 		if (!sys->netboot)
 			continue;
 		const char *distro = sys->distro;
@@ -203,7 +203,7 @@ int xp__check_netboot(struct xp__check_ctx *c)
 			r = group_add(&g, NB_NO_DISTRO, sys->profile ? sys->profile : "", sys->name);
 			continue;
 		}
-		const struct xp_snap_distro *d = xp_snap_distro_find(s, distro);
+		const struct xp_distro *d = xp_snap_distro_find(s, distro);
 		if (!d)
 			r = group_add(&g, NB_UNKNOWN, distro, sys->name);
 		else if (!ok[d - s->distros])
@@ -324,7 +324,7 @@ static int reservations(struct xp__check_ctx *c, const struct pool *pv, size_t n
 	struct groups g = {0};
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < s->nsystems; i++) {
-		const struct xp_snap_system *sys = &s->systems[i];
+		const struct xp_system *sys = &s->systems[i];
 		uint32_t a;
 		if (!sys->ip || !xp__check_ipv4(sys->ip, &a))
 			continue;

@@ -133,7 +133,7 @@ static int put_distro(struct xp_inv *inv, struct xp_report *r, const char *name,
 	return e;
 }
 
-/* A profile and its ancestors, the profile first. */
+/* A profile and its ancestors, the profile first (xp_profile_chain). */
 struct chain {
 	struct xp_profile *v;
 	size_t n;
@@ -141,35 +141,13 @@ struct chain {
 
 static void chain_release(struct chain *c)
 {
-	for (size_t i = 0; i < c->n; i++)
-		xp_profile_release(&c->v[i]);
-	free(c->v);
+	xp_profile_chain_free(c->v, c->n);
 	memset(c, 0, sizeof(*c));
 }
 
 static int chain_read(struct xp_inv *inv, const char *name, struct chain *c)
 {
-	memset(c, 0, sizeof(*c));
-	const char *cur = name;
-	int e = 0;
-	while (cur && e == 0) {
-		if (c->n >= 1024) {
-			e = -ELOOP;
-			break;
-		}
-		struct xp_profile *nv = realloc(c->v, (c->n + 1) * sizeof(*nv));
-		if (!nv) {
-			e = -ENOMEM;
-			break;
-		}
-		c->v = nv;
-		memset(&c->v[c->n], 0, sizeof(c->v[c->n]));
-		if ((e = xp_profile_get(inv, cur, &c->v[c->n])) == 0)
-			cur = c->v[c->n++].parent;
-	}
-	if (e < 0)
-		chain_release(c);
-	return e;
+	return xp_profile_chain(inv, name, &c->v, &c->n);
 }
 
 /* Each profile's own values, the farthest ancestor first ("parent profile"), the

@@ -47,51 +47,12 @@ static int read_profile(sqlite3_stmt *st, void *row)
 
 static void distro_release(void *row)
 {
-	struct xp_snap_distro *d = row;
-	free(d->name);
-	free(d->kernel);
-	free(d->initrd);
-	free(d->kernel_sha256);
-	free(d->initrd_sha256);
-	free(d->arch);
-	free(d->kernel_options);
-}
-
-static int read_distro(sqlite3_stmt *st, void *row)
-{
-	struct xp_snap_distro *d = row;
-	memset(d, 0, sizeof(*d));
-	char **const f[] = {&d->name,	       &d->kernel,	  &d->initrd,	    &d->arch,
-			    &d->kernel_options, &d->kernel_sha256, &d->initrd_sha256};
-	int r = read_texts(st, f, 7);
-	if (r < 0)
-		distro_release(d);
-	return r;
+	xp_distro_release(row);
 }
 
 static void system_release(void *row)
 {
-	struct xp_snap_system *s = row;
-	free(s->name);
-	free(s->mac);
-	free(s->ip);
-	free(s->profile);
-	free(s->distro);
-	free(s->hostname);
-	free(s->kernel_options);
-}
-
-static int read_system(sqlite3_stmt *st, void *row)
-{
-	struct xp_snap_system *s = row;
-	memset(s, 0, sizeof(*s));
-	char **const f[] = {&s->name,	 &s->mac,      &s->ip,
-			    &s->profile, &s->distro,   &s->hostname, &s->kernel_options};
-	int r = read_texts(st, f, 7);
-	s->netboot = sqlite3_column_int(st, 7) != 0;
-	if (r < 0)
-		system_release(s);
-	return r;
+	xp_system_release(row);
 }
 
 static void domain_release(void *row)
@@ -207,18 +168,11 @@ int xp_snapshot_read(struct xp_inv *inv, struct xp_inv_snapshot *out)
 	if (r == 0)
 		r = read_settings(inv, out);
 	if (r == 0)
-		r = rows(inv,
-			 "SELECT d.name, d.kernel, d.initrd, d.arch, d.kernel_options,"
-			 " f.kernel_sha256, f.initrd_sha256 FROM distros d"
-			 " LEFT JOIN distro_files f ON f.distro = d.name ORDER BY d.name",
-			 &out->distros, &out->ndistros, sizeof(*out->distros), read_distro,
-			 distro_release);
+		r = rows(inv, XP__DISTRO_SELECT " ORDER BY name", &out->distros, &out->ndistros,
+			 sizeof(*out->distros), xp__distro_row, distro_release);
 	if (r == 0)
-		r = rows(inv,
-			 "SELECT name, mac, ip, profile, distro, hostname, kernel_options, netboot"
-			 " FROM systems ORDER BY name",
-			 &out->systems, &out->nsystems, sizeof(*out->systems), read_system,
-			 system_release);
+		r = rows(inv, XP__SYSTEM_SELECT " ORDER BY name", &out->systems, &out->nsystems,
+			 sizeof(*out->systems), xp__system_row, system_release);
 	if (r == 0)
 		r = rows(inv,
 			 "SELECT name, profile, state, mac, ip, config_path, disk_path FROM domains"
@@ -252,13 +206,13 @@ const struct xp_snap_profile *xp_snap_profile_find(const struct xp_inv_snapshot 
 	return FIND(s->profiles, s->nprofiles, name);
 }
 
-const struct xp_snap_distro *xp_snap_distro_find(const struct xp_inv_snapshot *s,
+const struct xp_distro *xp_snap_distro_find(const struct xp_inv_snapshot *s,
 						 const char *name)
 {
 	return FIND(s->distros, s->ndistros, name);
 }
 
-const struct xp_snap_system *xp_snap_system_find(const struct xp_inv_snapshot *s,
+const struct xp_system *xp_snap_system_find(const struct xp_inv_snapshot *s,
 						 const char *name)
 {
 	return FIND(s->systems, s->nsystems, name);
