@@ -21,12 +21,10 @@
 # as BUILD_DIR/bench/bench-check), else build/release/xenprov. Benchmarks never judge
 # timing: the exit status is 1 only when xenprov itself could not run.
 set -u
+. "$(dirname "$(readlink -f "$0")")/lib/xenprov.sh"
+bench_xenprov "$(dirname "$0")" "${1:-}"
 export LC_ALL=C
 PATH=$PATH:/usr/sbin:/sbin
-
-here=$(cd "$(dirname "$0")" && pwd)
-. "$(dirname "$(readlink -f "$0")")/lib/xenprov.sh"
-bench_xenprov "$here" "${1:-}"
 [ -n "$X" ] && [ -x "$X" ] || { echo "bench-check: no xenprov binary (give its path)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "bench-check: needs python3" >&2; exit 1; }
 N=${XP_BENCH_SYSTEMS:-10000}

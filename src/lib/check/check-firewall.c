@@ -503,10 +503,31 @@ int xp__iptables_findings(struct xp__check_ctx *c, const char *text,
 
 /* ---- the check ----------------------------------------------------------------------- */
 
-/* Runs argv, its output into out: 0, or -errno / the exit status (> 0). */
-static int capture(char *const argv[], struct xp_buf *out, struct xp_buf *err)
+/* Runs program's listing (argv after the program) and hands its output to read; what
+ * cannot be run or read is a note (not root, most likely). 0 or -ENOMEM. */
+static int read_rules(struct xp__check_ctx *c, char *program, char *const *args,
+		      const char *what,
+		      int (*read)(struct xp__check_ctx *, const char *, const struct xp__fw_port *,
+				  size_t),
+		      const struct xp__fw_port *ports, size_t np)
 {
-	return xp_spawn_capture(argv, out, 64u << 20, err);
+	char *argv[8] = {program};
+	for (size_t i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	struct xp_buf out = XP_BUF_INIT, err = XP_BUF_INIT;
+	int e = xp_spawn_capture(argv, &out, 64u << 20, &err);
+	if (e == 0)
+		e = read(c, xp_buf_str(&out), ports, np);
+	int r = e == -ENOMEM ? e : 0;
+	if (e != 0 && e != -ENOMEM)
+		r = xp__check_add(c, XP_SEV_NOTE, "firewall", what, NULL,
+				  "run 'xenprov check' as root", "cannot read the %s rules: %s", what,
+				  e > 0		 ? (err.len ? xp_buf_str(&err) : "the listing failed")
+				  : e == -EBADMSG ? "not the listing expected"
+						  : strerror(-e));
+	xp_buf_release(&out);
+	xp_buf_release(&err);
+	return r;
 }
 
 int xp__check_firewall(struct xp__check_ctx *c)
@@ -521,48 +542,18 @@ int xp__check_firewall(struct xp__check_ctx *c)
 	};
 	size_t np = proxy && strcmp(proxy, "on") == 0 ? 4 : 3;
 	int r = 0;
-	char *nft = NULL;
-	if (xp_program_path("nft", &nft) == 0) {
-		char *argv[] = {nft, "-j", "list", "ruleset", NULL};
-		struct xp_buf out = XP_BUF_INIT, err = XP_BUF_INIT;
-		int e = capture(argv, &out, &err);
-		if (e == 0)
-			e = xp__nft_findings(c, xp_buf_str(&out), ports, np);
-		if (e == -ENOMEM)
-			r = e;
-		else if (e != 0)
-			r = xp__check_add(c, XP_SEV_NOTE, "firewall", "nftables", NULL,
-					  "run 'xenprov check' as root",
-					  "cannot read the nftables rules: %s",
-					  e > 0 ? (err.len ? xp_buf_str(&err) : "nft failed")
-					  : e == -EBADMSG ? "nft printed no JSON ruleset"
-							  : strerror(-e));
-		xp_buf_release(&out);
-		xp_buf_release(&err);
-		free(nft);
-	}
+	char *nft = NULL, *names = NULL, *ipt = NULL;
+	if (xp_program_path("nft", &nft) == 0)
+		r = read_rules(c, nft, (char *const[]){"-j", "list", "ruleset", NULL}, "nftables",
+			       xp__nft_findings, ports, np);
 	/* the legacy tables, only where loaded (reading them as iptables-legacy-save does
 	 * would load the module) */
-	char *names = NULL, *ipt = NULL;
 	size_t len;
 	if (r == 0 && xp_read_file("/proc/net/ip_tables_names", 4096, &names, &len) == 0 &&
-	    strstr(names, "filter") && xp_program_path("iptables-legacy-save", &ipt) == 0) {
-		char *argv[] = {ipt, "-t", "filter", NULL};
-		struct xp_buf out = XP_BUF_INIT, err = XP_BUF_INIT;
-		int e = capture(argv, &out, &err);
-		if (e == 0)
-			e = xp__iptables_findings(c, xp_buf_str(&out), ports, np);
-		if (e == -ENOMEM)
-			r = e;
-		else if (e != 0)
-			r = xp__check_add(c, XP_SEV_NOTE, "firewall", "iptables", NULL,
-					  "run 'xenprov check' as root",
-					  "cannot read the iptables rules: %s",
-					  e > 0 ? (err.len ? xp_buf_str(&err) : "iptables-legacy-save failed")
-						: strerror(-e));
-		xp_buf_release(&out);
-		xp_buf_release(&err);
-	}
+	    strstr(names, "filter") && xp_program_path("iptables-legacy-save", &ipt) == 0)
+		r = read_rules(c, ipt, (char *const[]){"-t", "filter", NULL}, "iptables",
+			       xp__iptables_findings, ports, np);
+	free(nft);
 	free(ipt);
 	free(names);
 	return r;
