@@ -326,9 +326,70 @@ int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out);
 int xp_distro_list(struct xp_inv *inv, char ***names, size_t *n);
 /* -ENOENT; -EBUSY while a system or profile still names it. */
 int xp_distro_remove(struct xp_inv *inv, const char *name);
+/* Where a distro file's bytes are when they are not a path of their own: len bytes at
+ * off of an open file (a file of a tree being imported, or the ISO image holding it).
+ * The descriptor is borrowed. */
+struct xp_distro_region {
+	int fd;
+	uint64_t off, len;
+};
+/* What xp_distro_put did. */
+enum xp_distro_put_result { XP_DISTRO_UNCHANGED, XP_DISTRO_ADDED, XP_DISTRO_UPDATED };
+/* Adds distro d, or replaces it when it exists, its kernel (and initrd, unless NULL)
+ * taken from the regions; d->kernel and d->initrd are recorded as where they came from,
+ * any one line of text ("/srv/debian.iso:install.amd/vmlinuz"), and the digests in d
+ * are ignored. The files are copied into the store before the transaction; inside it
+ * the row is written unless it already says exactly this (the same sources, digests,
+ * arch and kernel options: *result UNCHANGED and nothing written), then also(inv, ud),
+ * if given, runs in the same transaction, and its failure (< 0) undoes the whole.
+ * Errors as xp_distro_add's. */
+int xp_distro_put(struct xp_inv *inv, const struct xp_distro *d,
+		  const struct xp_distro_region *kernel, const struct xp_distro_region *initrd,
+		  int (*also)(struct xp_inv *inv, void *ud), void *ud,
+		  enum xp_distro_put_result *result, struct xp_diags *diags);
 /* Opens the store's file of that digest for reading (O_NONBLOCK, no symlink followed):
  * 0 and *fd; -EINVAL (not a digest), -ENOENT, -EACCES (not a regular file). */
 int xp_distro_file_open(struct xp_inv *inv, const char *sha256, int *fd);
+
+/* ---- distro trees: what `xenprov import` made reachable (distro-trees.c) ------------- */
+
+/* A distro's install tree as the boot server offers it at distros/NAME/tree/: "copy"
+ * (TFTP-ROOT/trees/NAME, plain files), "iso" (the files of the ISO image at source,
+ * each where the image holds it), or "external" (served elsewhere, at url). Removed with
+ * the distro (a copy's files stay where they are). */
+struct xp_distro_tree {
+	char *distro;
+	char *mode;   /* "copy", "iso", "external" */
+	char *source; /* the directory or image imported */
+	char *url;    /* external: its URL; else NULL */
+	char *signature, *family, *version; /* what import found (version may be NULL) */
+	/* iso: the image as it was read (a file changed since is not served) */
+	uint64_t iso_size, iso_ino;
+	int64_t iso_mtime_ns;
+};
+/* A file of an image's tree: path (relative, no leading '/'), where its bytes are. */
+struct xp_distro_tree_file {
+	const char *path;
+	uint64_t off, size;
+};
+void xp_distro_tree_release(struct xp_distro_tree *t);
+/* -ENOENT: no tree recorded for that distro. */
+int xp_distro_tree_get(struct xp_inv *inv, const char *distro, struct xp_distro_tree *out);
+/* Records t (its distro must exist; -ENOENT) with the image's files (mode "iso"; n 0
+ * otherwise), sorted by path in byte order (-EINVAL if not), replacing what was
+ * recorded. *changed false when the record already said exactly this: nothing
+ * written. Part of the caller's transaction when there is one. */
+int xp_distro_tree_put(struct xp_inv *inv, const struct xp_distro_tree *t,
+		       const struct xp_distro_tree_file *files, size_t n, bool *changed);
+/* Forgets distro's tree (*changed false: there was none). */
+int xp_distro_tree_drop(struct xp_inv *inv, const char *distro, bool *changed);
+/* For the boot server: the image of distro's "iso" tree, opened for reading (*fd),
+ * and where file path lies in it ([*off, *off + *size); path NULL: the whole image).
+ * -ENOENT: no such file, no image tree, or the image is not the one read at import
+ * (its size, inode or mtime differ: import it again); -EACCES: not a file that may be
+ * served (xp_inv_open_servable). */
+int xp_distro_tree_open(struct xp_inv *inv, const char *distro, const char *path, int *fd,
+			uint64_t *off, uint64_t *size);
 
 /* ---- what the boot server may serve ----------------------------------------------------- */
 

@@ -49,6 +49,7 @@ extern const struct xp_command cmd_deploy;
 extern const struct xp_command cmd_domain;
 extern const struct xp_command cmd_profile;
 extern const struct xp_command cmd_serve;
+extern const struct xp_command cmd_import;
 extern const struct xp_command cmd_pxeboot;
 extern const struct xp_verb config_disk_verb;
 extern const struct xp_verb config_vif_verb;

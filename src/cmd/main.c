@@ -20,6 +20,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_system,
 	&cmd_settings,
 	&cmd_serve,
+	&cmd_import,
 	&cmd_pxeboot,
 	&cmd_check,
 	&cmd_report,

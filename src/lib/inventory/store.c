@@ -147,6 +147,27 @@ static const char *const migrations[] = {
     "  WHEN EXISTS (SELECT 1 FROM domain_nics WHERE mac = NEW.mac OR ip = NEW.ip)"
     "  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: domain_nics.mac or "
     "domain_nics.ip'); END;",
+    /* 6: distro trees (distro-trees.c): what `xenprov import` made reachable over HTTP
+     * for a distro, and for a tree served from inside an ISO image, where each of its
+     * files lies in the image and the image's identity when it was read. */
+    "CREATE TABLE IF NOT EXISTS distro_trees ("
+    "  distro TEXT PRIMARY KEY REFERENCES distros(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  mode TEXT NOT NULL CHECK (mode IN ('copy', 'iso', 'external')),"
+    "  source TEXT NOT NULL,"
+    "  url TEXT,"
+    "  signature TEXT NOT NULL,"
+    "  family TEXT NOT NULL,"
+    "  version TEXT,"
+    "  iso_size INTEGER,"
+    "  iso_ino INTEGER,"
+    "  iso_mtime INTEGER);"
+    "CREATE TABLE IF NOT EXISTS distro_tree_files ("
+    "  distro TEXT NOT NULL REFERENCES distro_trees(distro) ON DELETE CASCADE"
+    "    ON UPDATE CASCADE,"
+    "  path TEXT NOT NULL,"
+    "  off INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  PRIMARY KEY (distro, path)) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -187,7 +187,7 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 	}
 	struct MHD_Response *resp;
 	if (f.fd >= 0) {
-		resp = MHD_create_response_from_fd_at_offset64(len, f.fd, off);
+		resp = MHD_create_response_from_fd_at_offset64(len, f.fd, (int64_t)(f.offset + off));
 		if (resp)
 			f.fd = -1; /* the response closes it */
 	} else {
