@@ -43,7 +43,7 @@ void xp_findings_release(struct xp_findings *f);
  * a printf format. 0 or -ENOMEM. */
 int xp_finding_add(struct xp_findings *f, enum xp_severity sev, const char *check,
 		   const char *subject, const char *why, const char *fix, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
+    __attribute__((format(printf, 7, 8)));
 /* The findings of severity sev that are not fixed. */
 size_t xp_findings_count(const struct xp_findings *f, enum xp_severity sev);
 

@@ -66,12 +66,9 @@ void xp_snapshot_release(struct xp_inv_snapshot *s);
 /* Lookups by name: NULL when there is none. */
 const struct xp_snap_profile *xp_snap_profile_find(const struct xp_inv_snapshot *s,
 						   const char *name);
-const struct xp_distro *xp_snap_distro_find(const struct xp_inv_snapshot *s,
-						 const char *name);
-const struct xp_system *xp_snap_system_find(const struct xp_inv_snapshot *s,
-						 const char *name);
-const struct xp_snap_domain *xp_snap_domain_find(const struct xp_inv_snapshot *s,
-						 const char *name);
+const struct xp_distro *xp_snap_distro_find(const struct xp_inv_snapshot *s, const char *name);
+const struct xp_system *xp_snap_system_find(const struct xp_inv_snapshot *s, const char *name);
+const struct xp_snap_domain *xp_snap_domain_find(const struct xp_inv_snapshot *s, const char *name);
 
 /* The value of key for profile name as it takes effect: the profile's own, else its
  * nearest ancestor's (xp_profile_resolve's rule); NULL when none sets it, the profile

@@ -31,8 +31,7 @@ static const char check_usage[] =
     "               grub-efi-amd64-bin), or copy them across filesystems\n"
     "  --json       one JSON object: ok, errors, warnings, notes, fixed, findings\n"
     "  --list       the checks, in the order they run, and what each looks at\n"
-    "  -q, --quiet  print errors only\n" CLI_STATE_DIR_HELP
-    "  -h, --help   this help\n"
+    "  -q, --quiet  print errors only\n" CLI_STATE_DIR_HELP "  -h, --help   this help\n"
     "\n"
     "Example: xenprov check && xenprov serve\n";
 
@@ -86,9 +85,8 @@ static int run_check(int argc, char **argv)
 	if ((rc = cli_inv_open(co.state_dir, &inv)))
 		return rc;
 	const char *bindir = getenv("XENPROV_XEN_BINDIR");
-	struct xp_check_opts o = {.fix = fix,
-				  .xen_bindir = bindir && *bindir ? bindir : NULL,
-				  .path = getenv("PATH")};
+	struct xp_check_opts o = {
+	    .fix = fix, .xen_bindir = bindir && *bindir ? bindir : NULL, .path = getenv("PATH")};
 	struct xp_findings f = {0};
 	int r = xp_check_run(inv, &o, &f);
 	if (r < 0) {

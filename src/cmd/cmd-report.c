@@ -30,7 +30,7 @@ static const char report_usage[] =
     "  --name NAME  one record of the kind (required kind)\n"
     "  --json       the same as JSON (counts: an object; a table: an array of\n"
     "               objects; one record: its values, each with source and from)\n" CLI_SECRETS_HELP
-        CLI_STATE_DIR_HELP "  -h, --help   this help\n"
+	CLI_STATE_DIR_HELP "  -h, --help   this help\n"
     "\n"
     "Example:\n"
     "  xenprov report\n"
@@ -59,14 +59,12 @@ static void origin_text(const struct xp_origin *o, struct xp_buf *b)
 		xp_buf_addf(b, " '%s'", o->from);
 }
 
-static const char *shown(const struct xp_report_value *v, const struct xp_origin *o,
-			 bool secrets)
+static const char *shown(const struct xp_report_value *v, const struct xp_origin *o, bool secrets)
 {
 	return v->secret && !secrets ? CLI_SECRET_TEXT : o->value;
 }
 
-static json_t *origin_json(const struct xp_report_value *v, const struct xp_origin *o,
-			   bool secrets)
+static json_t *origin_json(const struct xp_report_value *v, const struct xp_origin *o, bool secrets)
 {
 	json_t *j = json_object();
 	if (v->secret && !secrets)
@@ -78,8 +76,8 @@ static json_t *origin_json(const struct xp_report_value *v, const struct xp_orig
 	return j;
 }
 
-static int print_record(const char *kind, const char *name, const struct xp_report *r,
-			bool json, bool secrets)
+static int print_record(const char *kind, const char *name, const struct xp_report *r, bool json,
+			bool secrets)
 {
 	if (json) {
 		json_t *o = json_object(), *a = json_array();
@@ -91,7 +89,8 @@ static int print_record(const char *kind, const char *name, const struct xp_repo
 			json_object_set_new(e, "key", xp_json_text(v->key));
 			json_t *over = json_array();
 			for (size_t k = 0; k < v->nshadowed; k++)
-				json_array_append_new(over, origin_json(v, &v->shadowed[k], secrets));
+				json_array_append_new(over,
+						      origin_json(v, &v->shadowed[k], secrets));
 			json_object_set_new(e, "overrides", over);
 			json_array_append_new(a, e);
 		}
@@ -115,7 +114,8 @@ static int print_record(const char *kind, const char *name, const struct xp_repo
 		struct xp_buf *from = &bufs[2 * i], *over = &bufs[2 * i + 1];
 		origin_text(&v->now, from);
 		for (size_t k = 0; k < v->nshadowed; k++) {
-			xp_buf_addf(over, "%s%s (", k ? "; " : "", shown(v, &v->shadowed[k], secrets));
+			xp_buf_addf(over, "%s%s (", k ? "; " : "",
+				    shown(v, &v->shadowed[k], secrets));
 			origin_text(&v->shadowed[k], over);
 			xp_buf_addc(over, ')');
 		}
@@ -133,8 +133,7 @@ static int print_record(const char *kind, const char *name, const struct xp_repo
 	return cli_flush();
 }
 
-static int explain(struct xp_inv *inv, const char *kind, const char *name, bool json,
-		   bool secrets)
+static int explain(struct xp_inv *inv, const char *kind, const char *name, bool json, bool secrets)
 {
 	struct xp_report r;
 	int e = xp_report_explain(inv, kind, name, &r);
@@ -201,7 +200,7 @@ static bool lease_active(const struct xp_dhcp_lease *l, int64_t now)
 
 static const char *lease_state(const struct xp_dhcp_lease *l)
 {
-	return l->state == XP_LEASE_RELEASED ? "released"
+	return l->state == XP_LEASE_RELEASED   ? "released"
 	       : l->state == XP_LEASE_DECLINED ? "declined"
 					       : "bound";
 }
@@ -224,10 +223,8 @@ static int counts(const struct xp_inv_snapshot *s, bool json)
 		const char *part;
 		size_t n;
 	} c[] = {
-	    {"distros", s->ndistros, "served", served},
-	    {"profiles", s->nprofiles, NULL, 0},
-	    {"systems", s->nsystems, "netboot", netboot},
-	    {"domains", s->ndomains, "ready", ready},
+	    {"distros", s->ndistros, "served", served},	  {"profiles", s->nprofiles, NULL, 0},
+	    {"systems", s->nsystems, "netboot", netboot}, {"domains", s->ndomains, "ready", ready},
 	    {"leases", s->nleases, "active", active},
 	};
 	size_t nc = sizeof(c) / sizeof(c[0]);
@@ -341,8 +338,8 @@ static int kind_table(const struct xp_inv_snapshot *s, const char *kind, bool js
 			const char *distro = y->distro;
 			if (!distro && y->profile)
 				distro = xp_snap_profile_value(s, y->profile, "distro", NULL);
-			const char *r[] = {y->name,    y->mac, y->ip, y->profile,
-					   distro, y->netboot ? "on" : "off"};
+			const char *r[] = {y->name,    y->mac, y->ip,
+					   y->profile, distro, y->netboot ? "on" : "off"};
 			memcpy(row, r, sizeof(r));
 		} else if (h == 3) {
 			const struct xp_snap_domain *d = &s->domains[i];
@@ -397,16 +394,19 @@ static int run_report(int argc, char **argv)
 	const char *kind = NULL;
 	if (optind < argc) {
 		if (!(kind = kind_of(argv[optind])))
-			return cli_usage_error("report", "'%s' is not a kind of record (distros, "
-							 "profiles, systems, domains, leases)",
+			return cli_usage_error("report",
+					       "'%s' is not a kind of record (distros, "
+					       "profiles, systems, domains, leases)",
 					       argv[optind]);
 		optind++;
 	}
 	if (optind < argc)
 		return cli_usage_error("report", "unexpected argument '%s'", argv[optind]);
 	if (name && !kind)
-		return cli_usage_error("report", "--name needs a kind: xenprov report systems "
-						 "--name %s", name);
+		return cli_usage_error("report",
+				       "--name needs a kind: xenprov report systems "
+				       "--name %s",
+				       name);
 	struct xp_inv *inv;
 	int rc = cli_inv_open(co.state_dir, &inv);
 	if (rc)

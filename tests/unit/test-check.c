@@ -58,10 +58,12 @@ static void test_proc_net(void **state)
 	    "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
 	    /* [::]:8080 listening */
 	    "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A "
-	    "00000000:00000000 00:00000000 00000000     0        0 900 1 0000000000000000 100 0 0 10 0\n"
+	    "00000000:00000000 00:00000000 00000000     0        0 900 1 0000000000000000 100 0 0 "
+	    "10 0\n"
 	    /* an established connection on 8080: not a listener */
 	    "   1: 00000000000000000000000001000000:1F90 00000000000000000000000001000000:A000 01 "
-	    "00000000:00000000 00:00000000 00000000     0        0 901 1 0000000000000000 20 4 30 10 -1\n";
+	    "00000000:00000000 00:00000000 00000000     0        0 901 1 0000000000000000 20 4 30 "
+	    "10 -1\n";
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(xp__proc_net_sockets(tcp6, true, on_socket, &s), 2);
 	assert_int_equal(s.n, 1);
@@ -70,9 +72,8 @@ static void test_proc_net(void **state)
 
 	/* a header alone: no sockets */
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(xp__proc_net_sockets("  sl  local_address rem_address\n", false, on_socket,
-					      &s),
-			 0);
+	assert_int_equal(
+	    xp__proc_net_sockets("  sl  local_address rem_address\n", false, on_socket, &s), 0);
 	/* not a table; a line that is not a socket's */
 	assert_int_equal(xp__proc_net_sockets("hello\n", false, on_socket, &s), -EBADMSG);
 	assert_int_equal(xp__proc_net_sockets("", false, on_socket, &s), -EBADMSG);
@@ -130,26 +131,32 @@ static void test_iptables(void **state)
 	    /* a policy of drop, only HTTP accepted: DHCP and TFTP dropped by the policy */
 	    {"*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n"
 	     "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n",
-	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)", "the chain iptables INPUT drops UDP port 67 (DHCP) by its policy", IPT_FIX67},
+	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)",
+	       "the chain iptables INPUT drops UDP port 67 (DHCP) by its policy", IPT_FIX67},
 	      {XP_SEV_ERROR, "UDP port 69 (TFTP)", "by its policy", IPT_FIX69}},
 	     2},
 	    /* a multiport range dropping both */
-	    {"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp -m multiport --dports 60:70,100 -j DROP\nCOMMIT\n",
-	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)", "the rule 'iptables INPUT' number 1 drops", IPT_FIX67},
+	    {"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp -m multiport --dports 60:70,100 -j "
+	     "DROP\nCOMMIT\n",
+	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)", "the rule 'iptables INPUT' number 1 drops",
+	       IPT_FIX67},
 	      {XP_SEV_ERROR, "UDP port 69 (TFTP)", "number 1 drops", IPT_FIX69}},
 	     2},
 	    /* a source condition: may drop */
 	    {"*filter\n:INPUT ACCEPT [0:0]\n"
-	     "-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 69 -j REJECT --reject-with icmp-port-unreachable\nCOMMIT\n",
+	     "-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 69 -j REJECT --reject-with "
+	     "icmp-port-unreachable\nCOMMIT\n",
 	     {{XP_SEV_WARNING, "UDP port 69 (TFTP)", "under its other conditions", IPT_FIX69}},
 	     1},
 	    /* established connections accepted, then the policy: not a client's first
 	     * packet, so the policy drops */
 	    {"*filter\n:INPUT DROP [0:0]\n-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT\n"
-	     "-A INPUT -p tcp --dport 80 -j ACCEPT\n-A INPUT -p udp --dport 67:69 -j ACCEPT\nCOMMIT\n",
+	     "-A INPUT -p tcp --dport 80 -j ACCEPT\n-A INPUT -p udp --dport 67:69 -j "
+	     "ACCEPT\nCOMMIT\n",
 	     {{0}},
 	     0},
-	    {"*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+	    {"*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j "
+	     "ACCEPT\n"
 	     "-A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
 	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)", "by its policy", IPT_FIX67},
 	      {XP_SEV_ERROR, "UDP port 69 (TFTP)", "by its policy", IPT_FIX69}},
@@ -157,13 +164,17 @@ static void test_iptables(void **state)
 	    /* everything from the boot network accepted: the policy may not drop them */
 	    {"*filter\n:INPUT DROP [0:0]\n-A INPUT -i br0 -j ACCEPT\nCOMMIT\n", {{0}}, 0},
 	    /* an accept that comes first wins */
-	    {"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp --dport 69 -j ACCEPT\n-A INPUT -p udp -j DROP\nCOMMIT\n",
+	    {"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp --dport 69 -j ACCEPT\n-A INPUT -p udp "
+	     "-j DROP\nCOMMIT\n",
 	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)", "number 2 drops", IPT_FIX67}},
 	     1},
 	    /* a conditional accept first: the drop after it may */
-	    {"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i br0 -p udp -j ACCEPT\n-A INPUT -p udp -j DROP\nCOMMIT\n",
-	     {{XP_SEV_WARNING, "UDP port 67 (DHCP)", "unless an earlier rule's conditional accept", IPT_FIX67},
-	      {XP_SEV_WARNING, "UDP port 69 (TFTP)", "unless an earlier rule's conditional accept", IPT_FIX69}},
+	    {"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i br0 -p udp -j ACCEPT\n-A INPUT -p udp -j "
+	     "DROP\nCOMMIT\n",
+	     {{XP_SEV_WARNING, "UDP port 67 (DHCP)", "unless an earlier rule's conditional accept",
+	       IPT_FIX67},
+	      {XP_SEV_WARNING, "UDP port 69 (TFTP)", "unless an earlier rule's conditional accept",
+	       IPT_FIX69}},
 	     2},
 	    /* negation: every UDP port but 69 */
 	    {"*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp -m udp ! --dport 69 -j DROP\nCOMMIT\n",
@@ -191,19 +202,19 @@ static void test_iptables(void **state)
 /* An nftables ruleset of one base chain (family ip/inet/ip6, hook, policy) and rules
  * (each an "expr" array), as `nft -j list ruleset` prints it. */
 #define NFT_HEAD(fam, hook, policy)                                                                \
-	"{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}},"     \
-	"{\"table\": {\"family\": \"" fam "\", \"name\": \"t\", \"handle\": 1}},"                 \
+	"{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}},"    \
+	"{\"table\": {\"family\": \"" fam "\", \"name\": \"t\", \"handle\": 1}},"                  \
 	"{\"chain\": {\"family\": \"" fam "\", \"table\": \"t\", \"name\": \"c\", \"handle\": 1,"  \
 	"\"type\": \"filter\", \"hook\": \"" hook "\", \"prio\": 0, \"policy\": \"" policy "\"}}"
 #define NFT_RULE(fam, handle, expr)                                                                \
-	",{\"rule\": {\"family\": \"" fam "\", \"table\": \"t\", \"chain\": \"c\", \"handle\": "   \
-	#handle ", \"expr\": [" expr "]}}"
+	",{\"rule\": {\"family\": \"" fam                                                          \
+	"\", \"table\": \"t\", \"chain\": \"c\", \"handle\": " #handle ", \"expr\": [" expr "]}}"
 #define NFT_END "]}"
 #define DPORT(proto, right)                                                                        \
-	"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"" proto "\","        \
+	"{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"" proto "\","       \
 	"\"field\": \"dport\"}}, \"right\": " right "}}"
-#define DROP "{\"drop\": null}"
-#define ACCEPT "{\"accept\": null}"
+#define DROP	"{\"drop\": null}"
+#define ACCEPT	"{\"accept\": null}"
 #define COUNTER "{\"counter\": {\"packets\": 0, \"bytes\": 0}}"
 
 static void test_nft(void **state)
@@ -216,22 +227,25 @@ static void test_nft(void **state)
 	} cases[] = {
 	    /* an anonymous set with a range */
 	    {NFT_HEAD("inet", "input", "accept")
-		 NFT_RULE("inet", 4, DPORT("udp", "{\"set\": [67, {\"range\": [68, 70]}]}") "," COUNTER
-					 "," DROP) NFT_END,
+		 NFT_RULE("inet", 4,
+			  DPORT("udp", "{\"set\": [67, {\"range\": [68, 70]}]}") "," COUNTER
+										 "," DROP) NFT_END,
 	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)", "the rule 'inet t c' (handle 4) drops",
 	       "nft insert rule inet t c udp dport 67 accept"},
-	      {XP_SEV_ERROR, "UDP port 69 (TFTP)", "(handle 4) drops", "nft insert rule inet t c udp dport 69 accept"}},
+	      {XP_SEV_ERROR, "UDP port 69 (TFTP)", "(handle 4) drops",
+	       "nft insert rule inet t c udp dport 69 accept"}},
 	     2},
 	    /* a named set: it may cover any port */
-	    {NFT_HEAD("ip", "input", "accept") NFT_RULE("ip", 5, DPORT("tcp", "\"@blocked\"") "," DROP) NFT_END,
+	    {NFT_HEAD("ip", "input", "accept")
+		 NFT_RULE("ip", 5, DPORT("tcp", "\"@blocked\"") "," DROP) NFT_END,
 	     {{XP_SEV_WARNING, "TCP port 80 (HTTP)", "under its other conditions",
 	       "nft insert rule ip t c tcp dport 80 accept"}},
 	     1},
 	    /* meta l4proto udp, no port: every UDP port */
-	    {NFT_HEAD("inet", "input", "accept")
-		 NFT_RULE("inet", 6,
-			  "{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"l4proto\"}}, "
-			  "\"right\": \"udp\"}}," DROP) NFT_END,
+	    {NFT_HEAD("inet", "input", "accept") NFT_RULE(
+		 "inet", 6,
+		 "{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"l4proto\"}}, "
+		 "\"right\": \"udp\"}}," DROP) NFT_END,
 	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)", "(handle 6) drops", "udp dport 67 accept"},
 	      {XP_SEV_ERROR, "UDP port 69 (TFTP)", "(handle 6) drops", "udp dport 69 accept"}},
 	     2},
@@ -241,34 +255,37 @@ static void test_nft(void **state)
 			  "{\"match\": {\"op\": \"in\", \"left\": {\"ct\": {\"key\": \"state\"}}, "
 			  "\"right\": [\"established\", \"related\"]}}," ACCEPT)
 		     NFT_RULE("inet", 8, DPORT("tcp", "80") "," ACCEPT) NFT_END,
-	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)", "the chain 'inet t c' drops UDP port 67 (DHCP) by its policy",
+	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)",
+	       "the chain 'inet t c' drops UDP port 67 (DHCP) by its policy",
 	       "nft insert rule inet t c udp dport 67 accept"},
 	      {XP_SEV_ERROR, "UDP port 69 (TFTP)", "by its policy", "udp dport 69 accept"}},
 	     2},
 	    /* policy drop with an interface accepted: may not drop */
-	    {NFT_HEAD("inet", "input", "drop")
-		 NFT_RULE("inet", 9,
-			  "{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"iifname\"}}, "
-			  "\"right\": \"br0\"}}," ACCEPT) NFT_END,
+	    {NFT_HEAD("inet", "input", "drop") NFT_RULE(
+		 "inet", 9,
+		 "{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"iifname\"}}, "
+		 "\"right\": \"br0\"}}," ACCEPT) NFT_END,
 	     {{0}},
 	     0},
 	    /* th dport != 69: every port but 69, either protocol */
-	    {NFT_HEAD("inet", "input", "accept")
-		 NFT_RULE("inet", 10,
-			  "{\"match\": {\"op\": \"!=\", \"left\": {\"payload\": {\"protocol\": \"th\", "
-			  "\"field\": \"dport\"}}, \"right\": 69}}," DROP) NFT_END,
+	    {NFT_HEAD("inet", "input", "accept") NFT_RULE(
+		 "inet", 10,
+		 "{\"match\": {\"op\": \"!=\", \"left\": {\"payload\": {\"protocol\": \"th\", "
+		 "\"field\": \"dport\"}}, \"right\": 69}}," DROP) NFT_END,
 	     {{XP_SEV_ERROR, "UDP port 67 (DHCP)", "(handle 10) drops", "udp dport 67"},
 	      {XP_SEV_ERROR, "TCP port 80 (HTTP)", "(handle 10) drops", "tcp dport 80"}},
 	     2},
 	    /* the output hook, family ip6, a jump: nothing */
-	    {NFT_HEAD("inet", "output", "drop") NFT_RULE("inet", 11, DPORT("udp", "67") "," DROP) NFT_END,
+	    {NFT_HEAD("inet", "output", "drop") NFT_RULE("inet", 11, DPORT("udp", "67") "," DROP)
+		 NFT_END,
 	     {{0}},
 	     0},
-	    {NFT_HEAD("ip6", "input", "drop") NFT_RULE("ip6", 12, DPORT("udp", "67") "," DROP) NFT_END,
+	    {NFT_HEAD("ip6", "input", "drop") NFT_RULE("ip6", 12, DPORT("udp", "67") "," DROP)
+		 NFT_END,
 	     {{0}},
 	     0},
-	    {NFT_HEAD("inet", "input", "accept")
-		 NFT_RULE("inet", 13, DPORT("udp", "67") ",{\"jump\": {\"target\": \"x\"}}") NFT_END,
+	    {NFT_HEAD("inet", "input", "accept") NFT_RULE(
+		 "inet", 13, DPORT("udp", "67") ",{\"jump\": {\"target\": \"x\"}}") NFT_END,
 	     {{0}},
 	     0},
 	    /* an empty ruleset */
@@ -302,15 +319,14 @@ static void test_findings(void **state)
 	assert_int_equal(xp__check_group(&c, XP_SEV_ERROR, "netboot", "system", names, 5, "why",
 					 "fix", "n=%d", 5),
 			 0);
-	assert_int_equal(xp__check_group(&c, XP_SEV_WARNING, "netboot", "system", names, 1, NULL,
-					 NULL, "one"),
-			 0);
-	assert_int_equal(xp__check_group(&c, XP_SEV_WARNING, "netboot", "system", names, 0, NULL,
-					 NULL, "none"),
-			 0);
-	assert_int_equal(xp__check_group(&c, XP_SEV_NOTE, "x", "profile", names, 2, NULL, NULL,
-					 "two"),
-			 0);
+	assert_int_equal(
+	    xp__check_group(&c, XP_SEV_WARNING, "netboot", "system", names, 1, NULL, NULL, "one"),
+	    0);
+	assert_int_equal(
+	    xp__check_group(&c, XP_SEV_WARNING, "netboot", "system", names, 0, NULL, NULL, "none"),
+	    0);
+	assert_int_equal(
+	    xp__check_group(&c, XP_SEV_NOTE, "x", "profile", names, 2, NULL, NULL, "two"), 0);
 	assert_int_equal(f.n, 3);
 	assert_string_equal(f.v[0].subject, "systems 'a', 'b', 'c' and 2 more");
 	assert_string_equal(f.v[0].what, "n=5");

@@ -41,7 +41,8 @@ static int configs(const char *dir, char ***out, size_t *n)
 		struct xp_buf path = XP_BUF_INIT;
 		xp_buf_addf(&path, "%s/%s", dir, de->d_name);
 		struct stat st;
-		if (xp_buf_error(&path) || stat(xp_buf_str(&path), &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (xp_buf_error(&path) || stat(xp_buf_str(&path), &st) < 0 ||
+		    !S_ISREG(st.st_mode)) {
 			xp_buf_release(&path);
 			continue;
 		}
@@ -84,10 +85,11 @@ static int file_findings(struct xp__check_ctx *c, const char *path, const struct
 			snprintf(fix, sizeof(fix), "%s (see: xenprov config check --host %s)",
 				 first->hint, path);
 		else
-			snprintf(fix, sizeof(fix),
-				 "xenprov config set %s KEY=VALUE (see: xenprov config check --host "
-				 "%s)",
-				 path, path);
+			snprintf(
+			    fix, sizeof(fix),
+			    "xenprov config set %s KEY=VALUE (see: xenprov config check --host "
+			    "%s)",
+			    path, path);
 		char more[64] = "";
 		if (count > 1)
 			snprintf(more, sizeof(more), " (and %zu more %s%s)", count - 1,
@@ -141,8 +143,8 @@ int xp__check_configs(struct xp__check_ctx *c)
 	int r = xp_lint_set_new(&set);
 	if (r < 0)
 		return r;
-	struct xp_lint_opts lo = {.host = true, .xen_bindir = c->opts->xen_bindir,
-				  .path = c->opts->path};
+	struct xp_lint_opts lo = {
+	    .host = true, .xen_bindir = c->opts->xen_bindir, .path = c->opts->path};
 	for (size_t k = 0; r == 0 && k < nd; k++) {
 		char **files;
 		size_t n;
@@ -158,13 +160,14 @@ int xp__check_configs(struct xp__check_ctx *c)
 			char subject[4200], fix[4300];
 			snprintf(subject, sizeof(subject), "%s", dirs[k]);
 			snprintf(fix, sizeof(fix), "mkdir -p %s", dirs[k]);
-			r = xp__check_add(c, XP_SEV_ERROR, "config", subject,
-					  "deploy and domain create write guests' configs there and "
-					  "refuse to start without it",
-					  e == -ENOENT ? fix : NULL,
-					  "the config directory of %s%s%s cannot be read: %s",
-					  owner[k] ? "profile '" : "the setting 'config-dir'",
-					  owner[k] ? owner[k] : "", owner[k] ? "'" : "", strerror(-e));
+			r = xp__check_add(
+			    c, XP_SEV_ERROR, "config", subject,
+			    "deploy and domain create write guests' configs there and "
+			    "refuse to start without it",
+			    e == -ENOENT ? fix : NULL,
+			    "the config directory of %s%s%s cannot be read: %s",
+			    owner[k] ? "profile '" : "the setting 'config-dir'",
+			    owner[k] ? owner[k] : "", owner[k] ? "'" : "", strerror(-e));
 			continue;
 		}
 		for (size_t i = 0; i < n; i++) {

@@ -34,23 +34,23 @@
 
 /* A rule, read from either firewall into what the walk needs. */
 struct fw_rule {
-	int proto;	  /* 0: any, 6: TCP, 17: UDP, -1: another protocol only */
-	bool has_port;	  /* it matches on the destination port */
-	bool negated;	  /* ... with != (not in the ranges) */
-	bool port_any;	  /* ... against a set we cannot read: it may cover any port */
+	int proto;     /* 0: any, 6: TCP, 17: UDP, -1: another protocol only */
+	bool has_port; /* it matches on the destination port */
+	bool negated;  /* ... with != (not in the ranges) */
+	bool port_any; /* ... against a set we cannot read: it may cover any port */
 	unsigned lo[MAX_RANGES], hi[MAX_RANGES];
 	size_t nranges;
-	bool cond;	  /* other conditions than protocol and port */
-	bool never_new;	  /* it matches only packets of known connections (ct state
-			     established, related...): never a client's first packet */
+	bool cond;	/* other conditions than protocol and port */
+	bool never_new; /* it matches only packets of known connections (ct state
+			   established, related...): never a client's first packet */
 	enum { V_NONE, V_ACCEPT, V_DROP } verdict;
-	char id[160];	  /* how the finding names it: "inet filter input handle 5" */
+	char id[160]; /* how the finding names it: "inet filter input handle 5" */
 };
 
 struct fw_chain {
-	char name[160];	   /* "inet filter input", "iptables INPUT" */
-	char insert[200];  /* the fix's command up to the match: "nft insert rule inet
-			      filter input" */
+	char name[160];	  /* "inet filter input", "iptables INPUT" */
+	char insert[200]; /* the fix's command up to the match: "nft insert rule inet
+			     filter input" */
 	bool iptables;
 	bool policy_drop;
 };
@@ -90,8 +90,9 @@ static int finding(struct xp__check_ctx *c, const struct fw_chain *ch, const str
 		 "clients' %s packets never reach xenprov serve: machines that boot from the "
 		 "network wait for an answer that does not come",
 		 p->what);
-	return xp__check_add(c, sev, "firewall", subject, why, fix, "the %s %s drops %s port %u (%s)%s",
-			     kind, name, p->tcp ? "TCP" : "UDP", p->port, p->what, tail);
+	return xp__check_add(c, sev, "firewall", subject, why, fix,
+			     "the %s %s drops %s port %u (%s)%s", kind, name,
+			     p->tcp ? "TCP" : "UDP", p->port, p->what, tail);
 }
 
 /* Walks one input chain's rules for each port, adding findings. */
@@ -246,7 +247,8 @@ static void nft_rule(json_t *expr, struct fw_rule *r)
 			continue;
 		}
 		const char *op = json_string_value(json_object_get(body, "op"));
-		json_t *left = json_object_get(body, "left"), *right = json_object_get(body, "right");
+		json_t *left = json_object_get(body, "left"),
+		       *right = json_object_get(body, "right");
 		json_t *payload = json_object_get(left, "payload");
 		json_t *meta = json_object_get(left, "meta");
 		json_t *ct = json_object_get(left, "ct");
@@ -260,8 +262,8 @@ static void nft_rule(json_t *expr, struct fw_rule *r)
 			if (!admits_new(right))
 				r->never_new = true;
 		} else if (field && pproto && strcmp(field, "dport") == 0 && (eq || ne) &&
-		    (strcmp(pproto, "udp") == 0 || strcmp(pproto, "tcp") == 0 ||
-		     strcmp(pproto, "th") == 0)) {
+			   (strcmp(pproto, "udp") == 0 || strcmp(pproto, "tcp") == 0 ||
+			    strcmp(pproto, "th") == 0)) {
 			if (strcmp(pproto, "th") != 0) {
 				int pn = strcmp(pproto, "udp") == 0 ? 17 : 6;
 				if (r->proto && r->proto != pn)
@@ -273,7 +275,8 @@ static void nft_rule(json_t *expr, struct fw_rule *r)
 			r->negated = ne;
 			nft_ports(right, r->proto == 6, r);
 		} else if (eq && ((meta && json_string_value(json_object_get(meta, "key")) &&
-				   strcmp(json_string_value(json_object_get(meta, "key")), "l4proto") == 0) ||
+				   strcmp(json_string_value(json_object_get(meta, "key")),
+					  "l4proto") == 0) ||
 				  (field && pproto && strcmp(field, "protocol") == 0 &&
 				   strcmp(pproto, "ip") == 0))) {
 			int pn = proto_number(right);
@@ -460,22 +463,27 @@ int xp__iptables_findings(struct xp__check_ctx *c, const char *text,
 				continue;
 			}
 			if (strcmp(o, "-p") == 0 || strcmp(o, "--protocol") == 0) {
-				int pn = strcmp(arg, "udp") == 0 ? 17 : strcmp(arg, "tcp") == 0 ? 6 : -1;
+				int pn = strcmp(arg, "udp") == 0   ? 17
+					 : strcmp(arg, "tcp") == 0 ? 6
+								   : -1;
 				fr->proto = neg ? (pn == -1 ? 0 : -1) : pn;
 				if (neg && pn != -1)
 					fr->cond = true; /* "! -p udp": every other protocol */
 				i++;
-			} else if (strcmp(o, "--dport") == 0 || strcmp(o, "--destination-port") == 0 ||
-				   strcmp(o, "--dports") == 0 || strcmp(o, "--destination-ports") == 0) {
+			} else if (strcmp(o, "--dport") == 0 ||
+				   strcmp(o, "--destination-port") == 0 ||
+				   strcmp(o, "--dports") == 0 ||
+				   strcmp(o, "--destination-ports") == 0) {
 				fr->has_port = true;
 				fr->negated = neg;
 				ipt_ports(arg, fr);
 				i++;
 			} else if (strcmp(o, "-j") == 0 || strcmp(o, "--jump") == 0) {
-				fr->verdict = strcmp(arg, "ACCEPT") == 0 ? V_ACCEPT
-					      : strcmp(arg, "DROP") == 0 || strcmp(arg, "REJECT") == 0
-						  ? V_DROP
-						  : V_NONE;
+				fr->verdict =
+				    strcmp(arg, "ACCEPT") == 0 ? V_ACCEPT
+				    : strcmp(arg, "DROP") == 0 || strcmp(arg, "REJECT") == 0
+					? V_DROP
+					: V_NONE;
 				i++;
 			} else if (strcmp(o, "-m") == 0 || strcmp(o, "--match") == 0) {
 				i++; /* a module: its own options say what it matches */
@@ -488,7 +496,8 @@ int xp__iptables_findings(struct xp__check_ctx *c, const char *text,
 				/* another match: an option and its argument(s) */
 				if (strcmp(o, "-c") != 0 && strcmp(o, "--comment") != 0)
 					fr->cond = true;
-				while (i + 1 < nw && w[i + 1][0] != '-' && strcmp(w[i + 1], "!") != 0)
+				while (i + 1 < nw && w[i + 1][0] != '-' &&
+				       strcmp(w[i + 1], "!") != 0)
 					i++;
 			}
 			neg = false;
@@ -505,8 +514,7 @@ int xp__iptables_findings(struct xp__check_ctx *c, const char *text,
 
 /* Runs program's listing (argv after the program) and hands its output to read; what
  * cannot be run or read is a note (not root, most likely). 0 or -ENOMEM. */
-static int read_rules(struct xp__check_ctx *c, char *program, char *const *args,
-		      const char *what,
+static int read_rules(struct xp__check_ctx *c, char *program, char *const *args, const char *what,
 		      int (*read)(struct xp__check_ctx *, const char *, const struct xp__fw_port *,
 				  size_t),
 		      const struct xp__fw_port *ports, size_t np)
@@ -521,8 +529,9 @@ static int read_rules(struct xp__check_ctx *c, char *program, char *const *args,
 	int r = e == -ENOMEM ? e : 0;
 	if (e != 0 && e != -ENOMEM)
 		r = xp__check_add(c, XP_SEV_NOTE, "firewall", what, NULL,
-				  "run 'xenprov check' as root", "cannot read the %s rules: %s", what,
-				  e > 0		 ? (err.len ? xp_buf_str(&err) : "the listing failed")
+				  "run 'xenprov check' as root", "cannot read the %s rules: %s",
+				  what,
+				  e > 0 ? (err.len ? xp_buf_str(&err) : "the listing failed")
 				  : e == -EBADMSG ? "not the listing expected"
 						  : strerror(-e));
 	xp_buf_release(&out);

@@ -150,13 +150,13 @@ int xp__check_tftp_root(struct xp__check_ctx *c)
 				     "xenprov settings set tftp-root DIR",
 				     "the TFTP root is not a directory");
 	if (xp_inv_root_check(c->inv, root) == -EACCES)
-		return xp__check_add(c, XP_SEV_ERROR, "tftp-root", subject,
-				     "serving it would hand the inventory (password hashes) and the "
-				     "API token to anyone on the boot network; xenprov serve refuses "
-				     "to start",
-				     "xenprov settings set tftp-root /srv/tftp",
-				     "the TFTP root is or holds the state directory '%s'",
-				     xp_inv_state_dir(c->inv));
+		return xp__check_add(
+		    c, XP_SEV_ERROR, "tftp-root", subject,
+		    "serving it would hand the inventory (password hashes) and the "
+		    "API token to anyone on the boot network; xenprov serve refuses "
+		    "to start",
+		    "xenprov settings set tftp-root /srv/tftp",
+		    "the TFTP root is or holds the state directory '%s'", xp_inv_state_dir(c->inv));
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -199,8 +199,8 @@ int xp__check_pools(struct xp__check_ctx *c)
 			if (strncmp(key, "pool.", 5) != 0 || strchr(key + 5, '.'))
 				snprintf(fix, sizeof(fix), "xenprov settings set %s VALUE", key);
 			else
-				snprintf(fix, sizeof(fix), "xenprov settings set %s.range FIRST-LAST",
-					 key);
+				snprintf(fix, sizeof(fix),
+					 "xenprov settings set %s.range FIRST-LAST", key);
 			char subject[200];
 			snprintf(subject, sizeof(subject), "setting '%s'", key);
 			r = xp__check_add(c, XP_SEV_ERROR, "pools", subject,
@@ -208,14 +208,15 @@ int xp__check_pools(struct xp__check_ctx *c)
 					  d.v[i].hint ? d.v[i].hint : fix, "%s", d.v[i].msg);
 		}
 	} else if (r == 0 && np == 0) {
-		r = xp__check_add(c, XP_SEV_WARNING, "pools", "settings 'pool.*'",
-				  "with proxy-dhcp off and no pool, the DHCP server gives no client an "
-				  "address (reservations need a pool's subnet): nothing netboots "
-				  "from it",
-				  "xenprov settings set pool.lan.range FIRST-LAST; xenprov settings "
-				  "set pool.lan.netmask MASK (or, beside another DHCP server: "
-				  "xenprov settings set proxy-dhcp on)",
-				  "no DHCP address pool is set");
+		r = xp__check_add(
+		    c, XP_SEV_WARNING, "pools", "settings 'pool.*'",
+		    "with proxy-dhcp off and no pool, the DHCP server gives no client an "
+		    "address (reservations need a pool's subnet): nothing netboots "
+		    "from it",
+		    "xenprov settings set pool.lan.range FIRST-LAST; xenprov settings "
+		    "set pool.lan.netmask MASK (or, beside another DHCP server: "
+		    "xenprov settings set proxy-dhcp on)",
+		    "no DHCP address pool is set");
 	}
 	xp_server_pools_free(pv, np);
 	xp_diags_release(&d);

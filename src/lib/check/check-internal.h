@@ -37,7 +37,7 @@ struct xp__check_ctx {
 /* Adds a finding (xp_finding_add). */
 int xp__check_add(struct xp__check_ctx *c, enum xp_severity sev, const char *check,
 		  const char *subject, const char *why, const char *fix, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
+    __attribute__((format(printf, 7, 8)));
 
 /* Adds one finding about n records of kind ("system", "profile"...) whose names are
  * names[0..n): subject "systems 'a', 'b', 'c' and 7 more" (the first few), count n.

@@ -84,24 +84,27 @@ int xp__check_profiles(struct xp__check_ctx *c)
 		snprintf(subject, sizeof(subject), "profile '%s'", p->name);
 		const char *distro = xp_settings_get(&p->own, "distro");
 		if (distro && !xp_snap_distro_find(s, distro)) {
-			snprintf(fix, sizeof(fix),
-				 "xenprov distro add %s --kernel KERNEL --initrd INITRD (or: xenprov "
-				 "profile edit %s --distro NAME)",
-				 distro, p->name);
+			snprintf(
+			    fix, sizeof(fix),
+			    "xenprov distro add %s --kernel KERNEL --initrd INITRD (or: xenprov "
+			    "profile edit %s --distro NAME)",
+			    distro, p->name);
 			r = xp__check_add(c, XP_SEV_WARNING, "profile", subject,
 					  "its systems that netboot get no boot entry (the netboot "
 					  "check names them)",
-					  fix, "profile '%s' boots distro '%s', which is not in the "
-					  "inventory", p->name, distro);
+					  fix,
+					  "profile '%s' boots distro '%s', which is not in the "
+					  "inventory",
+					  p->name, distro);
 		}
 		const char *image = xp_settings_get(&p->own, "image");
 		if (r == 0 && image && !xp_dist_valid(image) && missing(image)) {
 			snprintf(fix, sizeof(fix), "xenprov profile edit %s --image PATH", p->name);
-			r = xp__check_add(c, XP_SEV_ERROR, "profile", subject,
-					  "deploy and domain create make every guest's disk from it: "
-					  "they fail",
-					  fix, "the image '%s' of profile '%s' does not exist", image,
-					  p->name);
+			r = xp__check_add(
+			    c, XP_SEV_ERROR, "profile", subject,
+			    "deploy and domain create make every guest's disk from it: "
+			    "they fail",
+			    fix, "the image '%s' of profile '%s' does not exist", image, p->name);
 		}
 		static const char *const files[] = {"kernel", "ramdisk"};
 		for (size_t k = 0; r == 0 && k < 2; k++) {
@@ -114,14 +117,14 @@ int xp__check_profiles(struct xp__check_ctx *c)
 			bool pvgrub = boot && strcmp(boot, "pvgrub") == 0;
 			snprintf(fix, sizeof(fix), "xenprov profile edit %s --%s PATH", p->name,
 				 files[k]);
-			r = xp__check_add(c, pvgrub ? XP_SEV_WARNING : XP_SEV_ERROR, "profile",
-					  subject,
-					  pvgrub ? "xl loads PV GRUB from this path on the Xen host"
-						 : "its guests boot this file (xl's kernel= and ramdisk=): "
-						   "deploy refuses the profile, and guests made before do "
-						   "not start",
-					  fix, "the %s '%s' of profile '%s' does not exist", files[k], f,
-					  p->name);
+			r = xp__check_add(
+			    c, pvgrub ? XP_SEV_WARNING : XP_SEV_ERROR, "profile", subject,
+			    pvgrub ? "xl loads PV GRUB from this path on the Xen host"
+				   : "its guests boot this file (xl's kernel= and ramdisk=): "
+				     "deploy refuses the profile, and guests made before do "
+				     "not start",
+			    fix, "the %s '%s' of profile '%s' does not exist", files[k], f,
+			    p->name);
 		}
 	}
 	return r;
@@ -156,23 +159,28 @@ int xp__check_distros(struct xp__check_ctx *c)
 		snprintf(fix, sizeof(fix), "xenprov distro edit %s --kernel KERNEL%s", d->name,
 			 d->initrd ? " --initrd INITRD" : "");
 		if (!d->kernel_sha256) {
-			r = xp__check_add(c, XP_SEV_WARNING, "distro", subject,
-					  "xenprov serves a distro's files from its store only: this "
-					  "one is in no menu and boots nothing",
-					  fix, "distro '%s' (of an older inventory) has no files in the "
-					  "distro store", d->name);
+			r = xp__check_add(
+			    c, XP_SEV_WARNING, "distro", subject,
+			    "xenprov serves a distro's files from its store only: this "
+			    "one is in no menu and boots nothing",
+			    fix,
+			    "distro '%s' (of an older inventory) has no files in the "
+			    "distro store",
+			    d->name);
 			continue;
 		}
 		static const char *const what[] = {"kernel", "initrd"};
 		const char *hex[] = {d->kernel_sha256, d->initrd_sha256};
 		for (size_t k = 0; r == 0 && k < 2; k++)
 			if (hex[k] && store_missing(c, hex[k]))
-				r = xp__check_add(c, XP_SEV_ERROR, "distro", subject,
-						  "clients booting it get 'file not found' where its "
-						  "kernel or initrd should load",
-						  fix, "the %s of distro '%s' (sha256 %.12s...) is gone from "
-						  "the distro store %s/distro-files", what[k], d->name,
-						  hex[k], xp_inv_state_dir(c->inv));
+				r = xp__check_add(
+				    c, XP_SEV_ERROR, "distro", subject,
+				    "clients booting it get 'file not found' where its "
+				    "kernel or initrd should load",
+				    fix,
+				    "the %s of distro '%s' (sha256 %.12s...) is gone from "
+				    "the distro store %s/distro-files",
+				    what[k], d->name, hex[k], xp_inv_state_dir(c->inv));
 	}
 	return r;
 }
@@ -200,7 +208,8 @@ int xp__check_netboot(struct xp__check_ctx *c)
 		if (!distro && sys->profile)
 			distro = xp_snap_profile_value(s, sys->profile, "distro", NULL);
 		if (!distro) {
-			r = group_add(&g, NB_NO_DISTRO, sys->profile ? sys->profile : "", sys->name);
+			r = group_add(&g, NB_NO_DISTRO, sys->profile ? sys->profile : "",
+				      sys->name);
 			continue;
 		}
 		const struct xp_distro *d = xp_snap_distro_find(s, distro);
@@ -219,21 +228,31 @@ int xp__check_netboot(struct xp__check_ctx *c)
 				 "xenprov profile edit %s --distro NAME (or: xenprov system edit "
 				 "SYSTEM --netboot off)",
 				 x->key);
-			r = xp__check_group(c, XP_SEV_ERROR, "netboot", "system", x->names, x->n, why,
-					    fix, "netboot on, but their profile '%s' (and its "
-					    "parents) names no distro", x->key);
+			r = xp__check_group(c, XP_SEV_ERROR, "netboot", "system", x->names, x->n,
+					    why, fix,
+					    "netboot on, but their profile '%s' (and its "
+					    "parents) names no distro",
+					    x->key);
 		} else if (x->kind == NB_UNKNOWN) {
-			snprintf(fix, sizeof(fix), "xenprov distro add %s --kernel KERNEL --initrd "
-				 "INITRD", x->key);
-			r = xp__check_group(c, XP_SEV_ERROR, "netboot", "system", x->names, x->n, why,
-					    fix, "netboot on, but their distro '%s' is not in the "
-					    "inventory", x->key);
+			snprintf(fix, sizeof(fix),
+				 "xenprov distro add %s --kernel KERNEL --initrd "
+				 "INITRD",
+				 x->key);
+			r = xp__check_group(c, XP_SEV_ERROR, "netboot", "system", x->names, x->n,
+					    why, fix,
+					    "netboot on, but their distro '%s' is not in the "
+					    "inventory",
+					    x->key);
 		} else {
-			snprintf(fix, sizeof(fix), "xenprov distro edit %s --kernel KERNEL --initrd "
-				 "INITRD", x->key);
-			r = xp__check_group(c, XP_SEV_ERROR, "netboot", "system", x->names, x->n, why,
-					    fix, "netboot on, but the files of their distro '%s' are "
-					    "not in the distro store", x->key);
+			snprintf(fix, sizeof(fix),
+				 "xenprov distro edit %s --kernel KERNEL --initrd "
+				 "INITRD",
+				 x->key);
+			r = xp__check_group(c, XP_SEV_ERROR, "netboot", "system", x->names, x->n,
+					    why, fix,
+					    "netboot on, but the files of their distro '%s' are "
+					    "not in the distro store",
+					    x->key);
 		}
 	}
 	groups_release(&g);
@@ -332,11 +351,14 @@ static int reservations(struct xp__check_ctx *c, const struct pool *pv, size_t n
 		snprintf(subject, sizeof(subject), "system '%s'", sys->name);
 		snprintf(fix, sizeof(fix), "xenprov system edit %s --ip ADDRESS", sys->name);
 		if (a == server || a == next || xp__check_is_local(c, a)) {
-			r = xp__check_add(c, XP_SEV_ERROR, "address", subject,
-					  "the DHCP server never hands out its own address: the system "
-					  "is served without its reservation",
-					  fix, "the reservation %s of system '%s' is the boot server's own "
-					  "address", sys->ip, sys->name);
+			r = xp__check_add(
+			    c, XP_SEV_ERROR, "address", subject,
+			    "the DHCP server never hands out its own address: the system "
+			    "is served without its reservation",
+			    fix,
+			    "the reservation %s of system '%s' is the boot server's own "
+			    "address",
+			    sys->ip, sys->name);
 			continue;
 		}
 		if (np == 0)
@@ -345,21 +367,27 @@ static int reservations(struct xp__check_ctx *c, const struct pool *pv, size_t n
 		for (size_t k = 0; k < np && !in && r == 0; k++) {
 			const struct pool *p = &pv[k];
 			if (p->router && a == p->router)
-				r = xp__check_add(c, XP_SEV_ERROR, "address", subject,
-						  "a router's address is no other machine's: the DHCP "
-						  "server serves the system without its reservation",
-						  fix, "the reservation %s of system '%s' is pool %s's "
-						  "router", sys->ip, sys->name, p->name);
+				r = xp__check_add(
+				    c, XP_SEV_ERROR, "address", subject,
+				    "a router's address is no other machine's: the DHCP "
+				    "server serves the system without its reservation",
+				    fix,
+				    "the reservation %s of system '%s' is pool %s's "
+				    "router",
+				    sys->ip, sys->name, p->name);
 			else if ((a & p->mask) != p->net)
 				continue;
 			else if (a == p->net || a == (p->net | ~p->mask))
-				r = xp__check_add(c, XP_SEV_ERROR, "address", subject,
-						  "a subnet's first and last addresses are no host's "
-						  "(RFC 950): the system is served without its "
-						  "reservation",
-						  fix, "the reservation %s of system '%s' is the %s "
-						  "address of pool %s's subnet", sys->ip, sys->name,
-						  a == p->net ? "network" : "broadcast", p->name);
+				r = xp__check_add(
+				    c, XP_SEV_ERROR, "address", subject,
+				    "a subnet's first and last addresses are no host's "
+				    "(RFC 950): the system is served without its "
+				    "reservation",
+				    fix,
+				    "the reservation %s of system '%s' is the %s "
+				    "address of pool %s's subnet",
+				    sys->ip, sys->name, a == p->net ? "network" : "broadcast",
+				    p->name);
 			in = p;
 		}
 		if (r < 0 || (in && ((in->router && a == in->router) || a == in->net ||
@@ -394,36 +422,40 @@ static int reservations(struct xp__check_ctx *c, const struct pool *pv, size_t n
 			snprintf(range, sizeof(range), "%s-%s", a, b);
 		}
 		if (x->kind == A_OUTSIDE)
-			r = xp__check_group(c, XP_SEV_ERROR, "address", "system", x->names, x->n,
-					    "the DHCP server hands out reserved addresses on its "
-					    "pools' subnets only: these systems are served without "
-					    "their reservation",
-					    "xenprov system edit SYSTEM --ip ADDRESS (in a pool's "
-					    "subnet), or add a pool for their subnet: xenprov settings "
-					    "set pool.NAME.range FIRST-LAST",
-					    "reserved addresses in no pool's subnet");
+			r = xp__check_group(
+			    c, XP_SEV_ERROR, "address", "system", x->names, x->n,
+			    "the DHCP server hands out reserved addresses on its "
+			    "pools' subnets only: these systems are served without "
+			    "their reservation",
+			    "xenprov system edit SYSTEM --ip ADDRESS (in a pool's "
+			    "subnet), or add a pool for their subnet: xenprov settings "
+			    "set pool.NAME.range FIRST-LAST",
+			    "reserved addresses in no pool's subnet");
 		else if (x->kind == A_IN_RANGE) {
 			snprintf(fix, sizeof(fix),
 				 "xenprov system edit SYSTEM --ip ADDRESS (outside %s), or xenprov "
 				 "settings set pool.%s.range FIRST-LAST (leaving them out)",
 				 range, x->key);
-			r = xp__check_group(c, XP_SEV_WARNING, "address", "system", x->names, x->n,
-					    "the server keeps reserved addresses out of the pool, but "
-					    "one it leased to another client before the reservation "
-					    "stays that client's until its lease ends",
-					    fix, "reserved addresses inside pool %s's dynamic range %s",
-					    x->key, range);
+			r = xp__check_group(
+			    c, XP_SEV_WARNING, "address", "system", x->names, x->n,
+			    "the server keeps reserved addresses out of the pool, but "
+			    "one it leased to another client before the reservation "
+			    "stays that client's until its lease ends",
+			    fix, "reserved addresses inside pool %s's dynamic range %s", x->key,
+			    range);
 		} else {
-			snprintf(fix, sizeof(fix),
-				 "xenprov settings set pool.%s.range FIRST-LAST (leaving them out), "
-				 "or reserve each: xenprov system add NAME --mac MAC --ip ADDRESS "
-				 "--netboot off",
-				 x->key);
+			snprintf(
+			    fix, sizeof(fix),
+			    "xenprov settings set pool.%s.range FIRST-LAST (leaving them out), "
+			    "or reserve each: xenprov system add NAME --mac MAC --ip ADDRESS "
+			    "--netboot off",
+			    x->key);
 			r = xp__check_group(c, XP_SEV_ERROR, "address", "domain", x->names, x->n,
 					    "the DHCP server does not know these static addresses: "
 					    "it may lease one to another machine, and two machines "
 					    "then answer for it",
-					    fix, "static addresses inside pool %s's dynamic range %s",
+					    fix,
+					    "static addresses inside pool %s's dynamic range %s",
 					    x->key, range);
 		}
 	}
@@ -447,9 +479,10 @@ static int holders(const struct xp_inv_snapshot *s, struct holder **out, size_t 
 	for (size_t i = 0; i < s->nnics; i++)
 		v[n++] = (struct holder){0, s->nics[i].mac, "domain", s->nics[i].domain};
 	for (size_t i = 0; i < n; i++) {
-		const char *ip = i < s->nsystems		   ? s->systems[i].ip
-				 : i < s->nsystems + s->ndomains ? s->domains[i - s->nsystems].ip
-								   : s->nics[i - s->nsystems - s->ndomains].ip;
+		const char *ip = i < s->nsystems ? s->systems[i].ip
+				 : i < s->nsystems + s->ndomains
+				     ? s->domains[i - s->nsystems].ip
+				     : s->nics[i - s->nsystems - s->ndomains].ip;
 		if (!ip || !xp__check_ipv4(ip, &v[i].ip))
 			v[i].ip = 0;
 	}
@@ -481,7 +514,9 @@ static int duplicates(struct xp__check_ctx *c, struct holder *v, size_t n)
 			size_t at = 0;
 			for (size_t k = i; k < j && at < sizeof(what); k++)
 				at += (size_t)snprintf(what + at, sizeof(what) - at, "%s%s '%s'",
-						       k == i ? "" : k + 1 == j ? " and " : ", ",
+						       k == i	    ? ""
+						       : k + 1 == j ? " and "
+								    : ", ",
 						       v[k].kind, v[k].name);
 			char fix[300];
 			snprintf(fix, sizeof(fix), "xenprov %s edit %s --ip ADDRESS", v[i].kind,
@@ -489,10 +524,11 @@ static int duplicates(struct xp__check_ctx *c, struct holder *v, size_t n)
 			if (strcmp(v[i].kind, "domain") == 0)
 				snprintf(fix, sizeof(fix), "xenprov system edit %s --ip ADDRESS",
 					 v[j - 1].name);
-			r = xp__check_add(c, XP_SEV_ERROR, "address", subject,
-					  "two machines answering for one address take each other's "
-					  "traffic",
-					  fix, "%s is held by %s", a, what);
+			r = xp__check_add(
+			    c, XP_SEV_ERROR, "address", subject,
+			    "two machines answering for one address take each other's "
+			    "traffic",
+			    fix, "%s is held by %s", a, what);
 		}
 		i = j;
 	}
@@ -551,16 +587,18 @@ static int lease_conflicts(struct xp__check_ctx *c, const struct holder *h, size
 				snprintf(fix, sizeof(fix), "xenprov system edit %s --ip ADDRESS",
 					 h[k].name);
 			else
-				snprintf(fix, sizeof(fix), "xenprov settings set pool.NAME.range "
-					 "FIRST-LAST (leaving %s out)", a);
-			r = xp__check_add(c, sys ? XP_SEV_WARNING : XP_SEV_ERROR, "address", subject,
-					  sys ? "the system gets its reservation only once that lease "
-						"ends"
-					      : "two machines answer for one address and take each "
-						"other's traffic",
-					  fix, "%s is leased to %s until %lld, but %s '%s' %s it", a, mac,
-					  (long long)l->expires, h[k].kind, h[k].name,
-					  sys ? "reserves" : "has");
+				snprintf(fix, sizeof(fix),
+					 "xenprov settings set pool.NAME.range "
+					 "FIRST-LAST (leaving %s out)",
+					 a);
+			r = xp__check_add(
+			    c, sys ? XP_SEV_WARNING : XP_SEV_ERROR, "address", subject,
+			    sys ? "the system gets its reservation only once that lease "
+				  "ends"
+				: "two machines answer for one address and take each "
+				  "other's traffic",
+			    fix, "%s is leased to %s until %lld, but %s '%s' %s it", a, mac,
+			    (long long)l->expires, h[k].kind, h[k].name, sys ? "reserves" : "has");
 		}
 	}
 	return r;
@@ -629,8 +667,8 @@ int xp__check_domains(struct xp__check_ctx *c)
 
 /* Passwords everybody tries first: Cobbler's sample templates' default
  * (default_password_crypted, "cobbler"), and the usual others. */
-static const char *const known_passwords[] = {"cobbler", "password", "root", "changeme",
-					      "xenprov", NULL};
+static const char *const known_passwords[] = {"cobbler",  "password", "root",
+					      "changeme", "xenprov",  NULL};
 
 int xp__check_passwords(struct xp__check_ctx *c)
 {
@@ -692,9 +730,11 @@ int xp__check_tools(struct xp__check_ctx *c)
 		const char **names = NULL;
 		size_t n = 0, cap = 0;
 		for (size_t i = 0; r == 0 && i < s->nprofiles; i++) {
-			const char *v = xp_snap_profile_value(s, s->profiles[i].name, tools[t].key, NULL);
-			if (!v || (tools[t].prefix ? strncmp(v, tools[t].needle, strlen(tools[t].needle))
-						   : !strstr(v, tools[t].needle)))
+			const char *v =
+			    xp_snap_profile_value(s, s->profiles[i].name, tools[t].key, NULL);
+			if (!v ||
+			    (tools[t].prefix ? strncmp(v, tools[t].needle, strlen(tools[t].needle))
+					     : !strstr(v, tools[t].needle)))
 				continue;
 			if (xp_grow(&names, &cap, n, sizeof(*names), 8) < 0)
 				r = -ENOMEM;

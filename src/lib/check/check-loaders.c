@@ -39,7 +39,9 @@ static const struct loader {
     {"ipxe.efi", "ipxe", {"/usr/lib/ipxe/ipxe.efi", "/boot/ipxe.efi"}, NULL},
     {"snponly.efi", "ipxe", {"/usr/lib/ipxe/snponly.efi"}, NULL},
     /* Debian's network GRUB image: it reads grub/grub.cfg from the TFTP root */
-    {"grubx64.efi", "grub-efi-amd64-bin", {"/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi"},
+    {"grubx64.efi",
+     "grub-efi-amd64-bin",
+     {"/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi"},
      NULL},
 };
 #define NLOADERS (sizeof(loaders) / sizeof(loaders[0]))
@@ -145,18 +147,21 @@ static int need(struct xp__check_ctx *c, struct xp_boot *b, const char *firmware
 	char subject[PATH_MAX + 16], why[600], fix[PATH_MAX + 200];
 	snprintf(subject, sizeof(subject), "%s/%s", root, rel);
 	if (loaded_by)
-		snprintf(why, sizeof(why),
-			 "%s clients load %s, which loads %s from its own directory next: they stop "
-			 "there",
-			 firmware, loaded_by, rel);
+		snprintf(
+		    why, sizeof(why),
+		    "%s clients load %s, which loads %s from its own directory next: they stop "
+		    "there",
+		    firmware, loaded_by, rel);
 	else
-		snprintf(why, sizeof(why), "%s clients are told to load it (setting '%s'): they "
-			 "get nothing to boot", firmware, setting);
+		snprintf(why, sizeof(why),
+			 "%s clients are told to load it (setting '%s'): they "
+			 "get nothing to boot",
+			 firmware, setting);
 	if (e == -EPERM) {
 		snprintf(fix, sizeof(fix), "chmod a+r %s", subject);
-		return xp__check_add(c, XP_SEV_ERROR, "boot-loader", subject, why, fix,
-				     "%s is not readable by the user 'xenprov' xenprov serve runs as",
-				     rel);
+		return xp__check_add(
+		    c, XP_SEV_ERROR, "boot-loader", subject, why, fix,
+		    "%s is not readable by the user 'xenprov' xenprov serve runs as", rel);
 	}
 	if (e != -ENOENT && !(e == -EACCES && link))
 		return xp__check_add(c, XP_SEV_ERROR, "boot-loader", subject, why, NULL,
@@ -178,9 +183,10 @@ static int need(struct xp__check_ctx *c, struct xp_boot *b, const char *firmware
 	char *src = installed(l);
 	if (!src) {
 		snprintf(fix, sizeof(fix), "apt-get install %s && xenprov check --fix", l->package);
-		return xp__check_add(c, XP_SEV_ERROR, "boot-loader", subject, why, fix,
-				     "%s is %s (Debian package %s ships it, and it is not installed)",
-				     rel, state, l->package);
+		return xp__check_add(
+		    c, XP_SEV_ERROR, "boot-loader", subject, why, fix,
+		    "%s is %s (Debian package %s ships it, and it is not installed)", rel, state,
+		    l->package);
 	}
 	int r = 0;
 	if (c->opts->fix) {
@@ -197,8 +203,8 @@ static int need(struct xp__check_ctx *c, struct xp_boot *b, const char *firmware
 		if (fr < 0) {
 			snprintf(fix, sizeof(fix), "cp %s %s", src, subject);
 			r = xp__check_add(c, XP_SEV_ERROR, "boot-loader", subject, why, fix,
-					  "%s is %s, and --fix could not put it there: %s", rel, state,
-					  strerror(-fr));
+					  "%s is %s, and --fix could not put it there: %s", rel,
+					  state, strerror(-fr));
 			free(src);
 			return r;
 		}

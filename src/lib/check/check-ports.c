@@ -113,7 +113,8 @@ static void describe(struct holder *h)
 	const char *base = strrchr(buf, '/');
 	base = base ? base + 1 : buf;
 	size_t a0 = strlen(buf);
-	h->serve = strcmp(base, "xenprov") == 0 && a0 + 1 < len && strcmp(buf + a0 + 1, "serve") == 0;
+	h->serve =
+	    strcmp(base, "xenprov") == 0 && a0 + 1 < len && strcmp(buf + a0 + 1, "serve") == 0;
 	snprintf(path, sizeof(path), "/proc/%ld/comm", h->pid);
 	read_small(path, h->comm, sizeof(h->comm), &len);
 	h->comm[strcspn(h->comm, "\n")] = 0;
@@ -218,23 +219,39 @@ int xp__check_ports(struct xp__check_ctx *c)
 	bool proxy_on = proxy && strcmp(proxy, "on") == 0;
 	const char *http = xp__check_setting(c, "http-port");
 	struct port v[] = {
-	    {67, false, "DHCP", XP_SEV_ERROR,
+	    {67,
+	     false,
+	     "DHCP",
+	     XP_SEV_ERROR,
 	     "xenprov serve cannot bind it and does not start; two DHCP servers on one network "
 	     "also hand out the same addresses",
-	     {0}, 0},
-	    {69, false, "TFTP", XP_SEV_ERROR,
+	     {0},
+	     0},
+	    {69,
+	     false,
+	     "TFTP",
+	     XP_SEV_ERROR,
 	     "xenprov serve cannot bind it and does not start: PXE clients load their boot "
 	     "loader over TFTP",
-	     {0}, 0},
-	    {http ? (unsigned)strtoul(http, NULL, 10) : 80, true, "HTTP", XP_SEV_ERROR,
+	     {0},
+	     0},
+	    {http ? (unsigned)strtoul(http, NULL, 10) : 80,
+	     true,
+	     "HTTP",
+	     XP_SEV_ERROR,
 	     "xenprov serve cannot bind it and does not start: iPXE clients load their kernels "
 	     "and scripts over HTTP, and the API is there",
-	     {0}, 0},
-	    {4011, false, "ProxyDHCP", proxy_on ? XP_SEV_ERROR : XP_SEV_WARNING,
+	     {0},
+	     0},
+	    {4011,
+	     false,
+	     "ProxyDHCP",
+	     proxy_on ? XP_SEV_ERROR : XP_SEV_WARNING,
 	     proxy_on ? "in ProxyDHCP mode xenprov serve answers PXE clients on it and does not "
 			"start without it"
 		      : "xenprov serve binds it when proxy-dhcp is set on, and could not then",
-	     {0}, 0},
+	     {0},
+	     0},
 	};
 	struct ports ps = {.v = v, .n = sizeof(v) / sizeof(v[0])};
 	int r = read_tables(&ps);
@@ -252,8 +269,8 @@ int xp__check_ports(struct xp__check_ctx *c)
 	for (size_t i = 0; r == 0 && i < ps.n; i++) {
 		struct port *p = &v[i];
 		char subject[64];
-		snprintf(subject, sizeof(subject), "%s port %u (%s)", p->tcp ? "TCP" : "UDP", p->port,
-			 p->what);
+		snprintf(subject, sizeof(subject), "%s port %u (%s)", p->tcp ? "TCP" : "UDP",
+			 p->port, p->what);
 		bool unknown = false, other = false;
 		for (size_t k = 0; r == 0 && k < p->ninode; k++) {
 			const struct holder *who = NULL;
@@ -278,9 +295,10 @@ int xp__check_ports(struct xp__check_ctx *c)
 			} else {
 				snprintf(fix, sizeof(fix), "kill %ld", who->pid);
 			}
-			r = xp__check_add(c, p->sev, "ports", subject, p->why, fix,
-					  "%s port %u is held by %s (pid %ld%s), not by xenprov serve",
-					  p->tcp ? "TCP" : "UDP", p->port, who->comm, who->pid, unit);
+			r = xp__check_add(
+			    c, p->sev, "ports", subject, p->why, fix,
+			    "%s port %u is held by %s (pid %ld%s), not by xenprov serve",
+			    p->tcp ? "TCP" : "UDP", p->port, who->comm, who->pid, unit);
 		}
 		any_unknown |= unknown;
 		if (r == 0 && unknown && !other)

@@ -26,17 +26,18 @@ static const struct {
      xp__check_server},
     {"tftp-root", "the TFTP root there, a directory the server can read, not the state directory",
      xp__check_tftp_root},
-    {"boot-loader", "the boot loaders of the BIOS and UEFI paths in the TFTP root (--fix links them)",
+    {"boot-loader",
+     "the boot loaders of the BIOS and UEFI paths in the TFTP root (--fix links them)",
      xp__check_loaders},
     {"pools", "the DHCP pools complete and consistent", xp__check_pools},
-    {"ports", "UDP 67, 69, 4011 and the HTTP port free or held by xenprov serve",
-     xp__check_ports},
+    {"ports", "UDP 67, 69, 4011 and the HTTP port free or held by xenprov serve", xp__check_ports},
     {"firewall", "no nftables or iptables rule drops those ports", xp__check_firewall},
     {"profile", "profiles' distro, image, kernel and ramdisk exist", xp__check_profiles},
     {"distro", "distros' kernels and initrds still in the distro store", xp__check_distros},
     {"netboot", "every system with netboot on has a distro to boot", xp__check_netboot},
-    {"address", "reservations inside a pool's subnet, outside its dynamic range; no MAC or "
-		"address held twice",
+    {"address",
+     "reservations inside a pool's subnet, outside its dynamic range; no MAC or "
+     "address held twice",
      xp__check_addresses},
     {"domain", "no guest left half made by an interrupted create", xp__check_domains},
     {"password", "no profile's root password is one everybody knows", xp__check_passwords},
@@ -196,7 +197,8 @@ static int read_local(struct xp__check_ctx *c)
 		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
 			continue;
 		if (xp_grow(&c->local, &cap, c->nlocal, sizeof(*c->local), 8) < 0 ||
-		    xp_grow(&c->local_loopback, &bcap, c->nlocal, sizeof(*c->local_loopback), 8) < 0) {
+		    xp_grow(&c->local_loopback, &bcap, c->nlocal, sizeof(*c->local_loopback), 8) <
+			0) {
 			r = -ENOMEM;
 			break;
 		}

@@ -125,7 +125,8 @@ static int put_distro(struct xp_inv *inv, struct xp_report *r, const char *name,
 	    {"distro.initrd-sha256", d.initrd_sha256},
 	    {"distro.arch", d.arch},
 	    {"distro.kernel-options", d.kernel_options},
-	    {"distro.served", xp_distro_in_store(&d) ? "yes" : "no (its files are not in the store)"},
+	    {"distro.served",
+	     xp_distro_in_store(&d) ? "yes" : "no (its files are not in the store)"},
 	};
 	for (size_t i = 0; e == 0 && i < sizeof(f) / sizeof(f[0]); i++)
 		e = put(r, f[i].key, "distro", d.name, f[i].value);
@@ -267,16 +268,14 @@ static int explain_domain(struct xp_inv *inv, const char *name, struct xp_report
 		const char *from = NULL, *now = chain_value(&c, key, &from);
 		if (xp_settings_get(&d.overrides, key)) {
 			if (now)
-				e = put(r, key, chain_source(from, d.profile),
-					from, now);
+				e = put(r, key, chain_source(from, d.profile), from, now);
 			if (e == 0)
 				e = put(r, key, "domain", d.name, value);
 		} else if (now && strcmp(now, value) == 0) {
 			e = put(r, key, chain_source(from, d.profile), from, now);
 		} else {
 			if (now)
-				e = put(r, key, chain_source(from, d.profile),
-					from, now);
+				e = put(r, key, chain_source(from, d.profile), from, now);
 			if (e == 0)
 				e = put(r, key, "recorded", d.name, value);
 		}
@@ -286,9 +285,9 @@ static int explain_domain(struct xp_inv *inv, const char *name, struct xp_report
 	const struct {
 		const char *key, *value;
 	} f[] = {
-	    {"name", d.name},	     {"profile", d.profile},	 {"state", d.state},
-	    {"mac", d.mac},	     {"ip", d.ip},		 {"prefix", d.ip ? prefix : NULL},
-	    {"storage", d.storage},  {"disk", d.disk_path},	 {"config", d.config_path},
+	    {"name", d.name},	    {"profile", d.profile}, {"state", d.state},
+	    {"mac", d.mac},	    {"ip", d.ip},	    {"prefix", d.ip ? prefix : NULL},
+	    {"storage", d.storage}, {"disk", d.disk_path},  {"config", d.config_path},
 	    {"golden", d.golden},
 	};
 	for (size_t i = 0; e == 0 && i < sizeof(f) / sizeof(f[0]); i++)
@@ -336,8 +335,7 @@ static int explain_lease(struct xp_inv *inv, const char *name, struct xp_report 
 	return e;
 }
 
-int xp_report_explain(struct xp_inv *inv, const char *kind, const char *name,
-		      struct xp_report *out)
+int xp_report_explain(struct xp_inv *inv, const char *kind, const char *name, struct xp_report *out)
 {
 	memset(out, 0, sizeof(*out));
 	int e;

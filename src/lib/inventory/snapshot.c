@@ -71,7 +71,7 @@ static int read_domain(sqlite3_stmt *st, void *row)
 {
 	struct xp_snap_domain *d = row;
 	memset(d, 0, sizeof(*d));
-	char **const f[] = {&d->name, &d->profile,	&d->state,    &d->mac,
+	char **const f[] = {&d->name, &d->profile,     &d->state,    &d->mac,
 			    &d->ip,   &d->config_path, &d->disk_path};
 	int r = read_texts(st, f, 7);
 	if (r < 0)
@@ -112,9 +112,8 @@ static int rows(struct xp_inv *inv, const char *sql, void *vp, size_t *n, size_t
 static int read_settings(struct xp_inv *inv, struct xp_inv_snapshot *s)
 {
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv,
-				"SELECT profile, key, value FROM profile_settings ORDER BY profile, seq",
-				&st);
+	int r = xp__inv_prepare(
+	    inv, "SELECT profile, key, value FROM profile_settings ORDER BY profile, seq", &st);
 	if (r < 0)
 		return r;
 	int rc;
@@ -206,20 +205,17 @@ const struct xp_snap_profile *xp_snap_profile_find(const struct xp_inv_snapshot 
 	return FIND(s->profiles, s->nprofiles, name);
 }
 
-const struct xp_distro *xp_snap_distro_find(const struct xp_inv_snapshot *s,
-						 const char *name)
+const struct xp_distro *xp_snap_distro_find(const struct xp_inv_snapshot *s, const char *name)
 {
 	return FIND(s->distros, s->ndistros, name);
 }
 
-const struct xp_system *xp_snap_system_find(const struct xp_inv_snapshot *s,
-						 const char *name)
+const struct xp_system *xp_snap_system_find(const struct xp_inv_snapshot *s, const char *name)
 {
 	return FIND(s->systems, s->nsystems, name);
 }
 
-const struct xp_snap_domain *xp_snap_domain_find(const struct xp_inv_snapshot *s,
-						 const char *name)
+const struct xp_snap_domain *xp_snap_domain_find(const struct xp_inv_snapshot *s, const char *name)
 {
 	return FIND(s->domains, s->ndomains, name);
 }
