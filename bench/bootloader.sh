@@ -37,12 +37,8 @@ say() { printf '%s\n' "$*"; }
 die() { say "bootloader: $*" >&2; exit 1; }
 case ${1:-} in -h | --help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 
-X=${1:-${XENPROV:-}}
-if [ -z "$X" ]; then
-	for c in "$link/../xenprov" "$here/../build/release/xenprov"; do
-		[ -x "$c" ] && { X=$c; break; }
-	done
-fi
+. "$here/lib/xenprov.sh"
+bench_xenprov "$link" "${1:-}"
 [ -n "$X" ] && [ -x "$X" ] || die "no xenprov binary (give it as the argument)"
 PYGRUB=/usr/lib/xen-4.17/bin/pygrub
 [ -x "$PYGRUB" ] || die "no $PYGRUB (Debian's xen-utils-4.17)"

@@ -269,6 +269,11 @@ int xp_profile_list(struct xp_inv *inv, char ***names, size_t *n);
 int xp_profile_remove(struct xp_inv *inv, const char *name);
 /* The effective values: the parent chain's, each overridden by its child's. */
 int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out);
+/* The profile and its ancestors as stored, the profile first (*v, *n of them), read in
+ * one read transaction (or the caller's). -ENOENT when one of them is missing, -ELOOP
+ * for a chain that does not end. Free with xp_profile_chain_free. */
+int xp_profile_chain(struct xp_inv *inv, const char *name, struct xp_profile **v, size_t *n);
+void xp_profile_chain_free(struct xp_profile *v, size_t n);
 
 /* ---- distros: a kernel and initrd to boot over the network ------------------------- */
 

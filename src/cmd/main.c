@@ -23,6 +23,8 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_serve,
 	&cmd_import,
 	&cmd_pxeboot,
+	&cmd_check,
+	&cmd_report,
 	NULL,
 };
 

@@ -80,12 +80,14 @@ bash /payload/xp/serve-up.sh || exit 1
 # Debian's pygrub and xenprov-pxeboot --local on the same disk, before it boots
 disk=/payload/disks/$1.img
 pg=/usr/lib/xen-4.17/bin/pygrub
-rm -rf /tmp/pg /tmp/xpl && mkdir -p /tmp/pg /tmp/xpl
-$pg --output-format=simple --output-directory=/tmp/pg --output=/tmp/pg.out "$disk" >/tmp/pg.log 2>&1 ||
-	{ echo "XP-PXE $1 pygrub-failed"; cat /tmp/pg.log; }
+# as libxl runs a bootloader: the output file exists (libxl's is a FIFO; pygrub opens
+# it without O_CREAT), no terminal (-q: pygrub's menu stays off)
+rm -rf /tmp/pg /tmp/xpl && mkdir -p /tmp/pg /tmp/xpl && : >/tmp/pg.out && : >/tmp/xpl.out
+$pg -q --output-format=simple --output-directory=/tmp/pg --output=/tmp/pg.out "$disk" \
+	</dev/null >/tmp/pg.log 2>&1 || { echo "XP-PXE $1 pygrub-failed"; sed "s/^/XP-PXE $1 pygrub: /" /tmp/pg.log; }
 /payload/xp/xenprov-pxeboot --local --output-format=simple --output-directory=/tmp/xpl \
-	--output=/tmp/xpl.out "$disk" >/tmp/xpl.log 2>&1 ||
-	{ echo "XP-PXE $1 local-failed"; cat /tmp/xpl.log; }
+	--output=/tmp/xpl.out "$disk" </dev/null >/tmp/xpl.log 2>&1 ||
+	{ echo "XP-PXE $1 local-failed"; sed "s/^/XP-PXE $1 local: /" /tmp/xpl.log; }
 val() { sed -n "s/^$1 //p" "$2" | head -n 1; }
 cmp -s "$(val kernel /tmp/pg.out)" "$(val kernel /tmp/xpl.out)" && echo "XP-PXE $1 same-kernel"
 cmp -s "$(val ramdisk /tmp/pg.out)" "$(val ramdisk /tmp/xpl.out)" && echo "XP-PXE $1 same-ramdisk"

@@ -270,57 +270,55 @@ int xp_distro_put(struct xp_inv *inv, const struct xp_distro *d,
 	return r;
 }
 
+int xp__distro_row(sqlite3_stmt *st, void *row)
+{
+	struct xp_distro *out = row;
+	memset(out, 0, sizeof(*out));
+	out->name = xp__col_text(st, 0);
+	out->kernel = xp__col_text(st, 1);
+	out->initrd = xp__col_text(st, 2);
+	out->arch = xp__col_text(st, 3);
+	out->kernel_options = xp__col_text(st, 4);
+	out->created = sqlite3_column_int64(st, 5);
+	out->updated = sqlite3_column_int64(st, 6);
+	out->kernel_sha256 = xp__col_text(st, 7);
+	out->initrd_sha256 = xp__col_text(st, 8);
+	out->os = xp__col_text(st, 9); /* the operator's, else what import found */
+	if (out->os && !xp_distro_os_valid(out->os)) {
+		free(out->os); /* written behind the library's back: none */
+		out->os = NULL;
+	}
+	if (!out->name || !out->kernel || !out->arch ||
+	    (!out->initrd && sqlite3_column_type(st, 2) != SQLITE_NULL) ||
+	    (!out->kernel_options && sqlite3_column_type(st, 4) != SQLITE_NULL) ||
+	    (!out->kernel_sha256 && sqlite3_column_type(st, 7) != SQLITE_NULL) ||
+	    (!out->initrd_sha256 && sqlite3_column_type(st, 8) != SQLITE_NULL)) {
+		xp_distro_release(out);
+		return -ENOMEM;
+	}
+	/* a digest written behind the library's back is not a name to open */
+	if ((out->kernel_sha256 && !xp_distro_sha256_valid(out->kernel_sha256)) ||
+	    (out->initrd_sha256 && !xp_distro_sha256_valid(out->initrd_sha256))) {
+		free(out->kernel_sha256);
+		free(out->initrd_sha256);
+		out->kernel_sha256 = out->initrd_sha256 = NULL;
+	}
+	return 1;
+}
+
 int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare_arg(
-	    inv,
-	    "SELECT name, kernel, initrd, arch, kernel_options, created, updated,"
-	    " kernel_sha256, initrd_sha256, coalesce(distro_os.os, distro_trees.family)"
-	    " FROM distros LEFT JOIN distro_files ON distro_files.distro = name"
-	    " LEFT JOIN distro_os ON distro_os.distro = name"
-	    " LEFT JOIN distro_trees ON distro_trees.distro = name WHERE name = ?1",
-	    name, &st);
+	int r = xp__inv_prepare_arg(inv, XP__DISTRO_SELECT " WHERE name = ?1", name, &st);
 	if (r < 0)
 		return r;
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->name = xp__col_text(st, 0);
-		out->kernel = xp__col_text(st, 1);
-		out->initrd = xp__col_text(st, 2);
-		out->arch = xp__col_text(st, 3);
-		out->kernel_options = xp__col_text(st, 4);
-		out->created = sqlite3_column_int64(st, 5);
-		out->updated = sqlite3_column_int64(st, 6);
-		out->kernel_sha256 = xp__col_text(st, 7);
-		out->initrd_sha256 = xp__col_text(st, 8);
-		out->os = xp__col_text(st, 9);
-		if ((!out->os && sqlite3_column_type(st, 9) != SQLITE_NULL) ||
-		    (out->os && !xp_distro_os_valid(out->os))) {
-			free(out->os); /* written behind the library's back: none */
-			out->os = NULL;
-		}
-		if (!out->name || !out->kernel || !out->arch ||
-		    (!out->initrd && sqlite3_column_type(st, 2) != SQLITE_NULL) ||
-		    (!out->kernel_options && sqlite3_column_type(st, 4) != SQLITE_NULL) ||
-		    (!out->kernel_sha256 && sqlite3_column_type(st, 7) != SQLITE_NULL) ||
-		    (!out->initrd_sha256 && sqlite3_column_type(st, 8) != SQLITE_NULL))
-			r = -ENOMEM;
-		/* a digest written behind the library's back is not a name to open */
-		if (r == 0 &&
-		    ((out->kernel_sha256 && !xp_distro_sha256_valid(out->kernel_sha256)) ||
-		     (out->initrd_sha256 && !xp_distro_sha256_valid(out->initrd_sha256)))) {
-			free(out->kernel_sha256);
-			free(out->initrd_sha256);
-			out->kernel_sha256 = out->initrd_sha256 = NULL;
-		}
-	} else {
+	if (rc == SQLITE_ROW)
+		r = xp__distro_row(st, out) < 0 ? -ENOMEM : 0;
+	else
 		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	}
 	sqlite3_finalize(st);
-	if (r < 0)
-		xp_distro_release(out);
 	return r;
 }
 

@@ -1013,15 +1013,23 @@ fail:
 	return r;
 }
 
-int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out)
+void xp_profile_chain_free(struct xp_profile *v, size_t n)
 {
-	memset(out, 0, sizeof(*out));
-	/* collect the chain child first, then apply from the root down; in one read
-	 * transaction so that a concurrent edit cannot mix two versions of the chain */
+	for (size_t i = 0; i < n; i++)
+		xp_profile_release(&v[i]);
+	free(v);
+}
+
+int xp_profile_chain(struct xp_inv *inv, const char *name, struct xp_profile **v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
 	struct xp_profile *chain = NULL;
-	int depth = 0, cap = 0, r = 0;
+	size_t depth = 0, cap = 0;
+	int r = 0;
 	/* a deferred (read) transaction: unlike xp_inv_begin it does not queue behind
-	 * writers; inside the caller's transaction, that one is the snapshot */
+	 * writers; inside the caller's transaction, that one is the snapshot; so a
+	 * concurrent edit cannot mix two versions of the chain */
 	bool own = inv->depth == 0;
 	if (own && (r = xp__inv_exec(inv, "BEGIN")) < 0)
 		return r;
@@ -1033,16 +1041,8 @@ int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings 
 			r = -ELOOP;
 			break;
 		}
-		if (depth == cap) {
-			int ncap = cap ? cap * 2 : 8;
-			struct xp_profile *nc = realloc(chain, (size_t)ncap * sizeof(*nc));
-			if (!nc) {
-				r = -ENOMEM;
-				break;
-			}
-			chain = nc;
-			cap = ncap;
-		}
+		if ((r = xp_grow(&chain, &cap, depth, sizeof(*chain), 8)) < 0)
+			break;
 		r = xp_profile_get(inv, cur, &chain[depth]);
 		if (r < 0)
 			break;
@@ -1050,12 +1050,26 @@ int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings 
 	}
 	if (own)
 		sqlite3_exec(inv->db, "COMMIT", NULL, NULL, NULL);
-	for (int i = depth - 1; i >= 0 && r == 0; i--)
+	if (r < 0) {
+		xp_profile_chain_free(chain, depth);
+		return r;
+	}
+	*v = chain;
+	*n = depth;
+	return 0;
+}
+
+int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out)
+{
+	memset(out, 0, sizeof(*out));
+	/* the chain child first; applied from the root down */
+	struct xp_profile *chain;
+	size_t depth;
+	int r = xp_profile_chain(inv, name, &chain, &depth);
+	for (size_t i = depth; i-- > 0 && r == 0;)
 		for (size_t k = 0; k < chain[i].set.n && r == 0; k++)
 			r = xp_settings_set(out, chain[i].set.v[k].key, chain[i].set.v[k].value);
-	for (int i = 0; i < depth; i++)
-		xp_profile_release(&chain[i]);
-	free(chain);
+	xp_profile_chain_free(chain, depth);
 	if (r < 0)
 		xp_settings_release(out);
 	return r;

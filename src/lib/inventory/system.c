@@ -398,9 +398,26 @@ int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_di
 	return store(inv, s, diags, false);
 }
 
-#define SYSTEM_COLUMNS                                                                             \
-	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"       \
-	" updated, template FROM systems LEFT JOIN system_templates ON system = name "
+int xp__system_row(sqlite3_stmt *st, void *row)
+{
+	struct xp_system *out = row;
+	memset(out, 0, sizeof(*out));
+	char **text[] = {&out->name,   &out->mac,      &out->ip, &out->profile,
+			 &out->distro, &out->hostname, NULL,	 &out->kernel_options,
+			 NULL,	       NULL,	       &out->autoinstall};
+	for (int i = 0; i < 11; i++) {
+		if (!text[i] || sqlite3_column_type(st, i) == SQLITE_NULL)
+			continue;
+		if (!(*text[i] = xp__col_text(st, i))) {
+			xp_system_release(out);
+			return -ENOMEM;
+		}
+	}
+	out->netboot = sqlite3_column_int(st, 6) != 0;
+	out->created = sqlite3_column_int64(st, 8);
+	out->updated = sqlite3_column_int64(st, 9);
+	return 1;
+}
 
 /* One system by the query's ?1 = arg. */
 static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct xp_system *out)
@@ -410,32 +427,18 @@ static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct x
 	if (r < 0)
 		return r;
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		char **text[] = {&out->name,	       &out->mac,      &out->ip, &out->profile,
-				 &out->distro,	       &out->hostname, NULL,	 &out->kernel_options,
-				 NULL,		       NULL,	       &out->autoinstall};
-		for (int i = 0; i < 11; i++) {
-			if (!text[i] || sqlite3_column_type(st, i) == SQLITE_NULL)
-				continue;
-			if (!(*text[i] = xp__col_text(st, i)))
-				r = -ENOMEM;
-		}
-		out->netboot = sqlite3_column_int(st, 6) != 0;
-		out->created = sqlite3_column_int64(st, 8);
-		out->updated = sqlite3_column_int64(st, 9);
-	} else {
+	if (rc == SQLITE_ROW)
+		r = xp__system_row(st, out) < 0 ? -ENOMEM : 0;
+	else
 		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	}
 	sqlite3_finalize(st);
-	if (r < 0)
-		xp_system_release(out);
 	return r;
 }
 
 int xp_system_get(struct xp_inv *inv, const char *name, struct xp_system *out)
 {
 	memset(out, 0, sizeof(*out));
-	return get_by(inv, SYSTEM_COLUMNS "WHERE name = ?1", name, out);
+	return get_by(inv, XP__SYSTEM_SELECT " WHERE name = ?1", name, out);
 }
 
 int xp_system_find_mac(struct xp_inv *inv, const char *mac, struct xp_system *out)
@@ -445,7 +448,7 @@ int xp_system_find_mac(struct xp_inv *inv, const char *mac, struct xp_system *ou
 	char canon[XP_MAC_STRLEN + 1];
 	if (xp_mac_parse(mac, &m) < 0)
 		return -EINVAL;
-	return get_by(inv, SYSTEM_COLUMNS "WHERE mac = ?1", xp_mac_format(&m, canon), out);
+	return get_by(inv, XP__SYSTEM_SELECT " WHERE mac = ?1", xp_mac_format(&m, canon), out);
 }
 
 int xp_system_find_ip(struct xp_inv *inv, const char *ip, struct xp_system *out)
@@ -455,7 +458,7 @@ int xp_system_find_ip(struct xp_inv *inv, const char *ip, struct xp_system *out)
 	char canon[16];
 	if (!xp__ipv4_parse(ip, &a))
 		return -EINVAL;
-	return get_by(inv, SYSTEM_COLUMNS "WHERE ip = ?1", xp__ipv4_format(a, canon), out);
+	return get_by(inv, XP__SYSTEM_SELECT " WHERE ip = ?1", xp__ipv4_format(a, canon), out);
 }
 
 int xp_system_list(struct xp_inv *inv, char ***names, size_t *n)

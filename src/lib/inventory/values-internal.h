@@ -92,4 +92,20 @@ int xp__inv_step_done(struct xp_inv *inv, sqlite3_stmt *st);
  * the error if the statement failed. */
 int xp__inv_step_commit(struct xp_inv *inv, sqlite3_stmt *st);
 
+/* The rows of distros (with their store digests) and systems: the query, to which a
+ * WHERE or ORDER BY may be appended, and the reader of one row into a struct xp_distro
+ * or xp_system (which it fills whole): 1, or -ENOMEM with nothing left allocated. The
+ * getters (distro.c, system.c) and the snapshot (snapshot.c) read them alike. */
+#define XP__DISTRO_SELECT                                                                         \
+	"SELECT name, kernel, initrd, arch, kernel_options, created, updated, kernel_sha256,"     \
+	" initrd_sha256, coalesce(distro_os.os, distro_trees.family) FROM distros"                \
+	" LEFT JOIN distro_files ON distro_files.distro = name"                                   \
+	" LEFT JOIN distro_os ON distro_os.distro = name"                                         \
+	" LEFT JOIN distro_trees ON distro_trees.distro = name"
+int xp__distro_row(sqlite3_stmt *st, void *row);
+#define XP__SYSTEM_SELECT                                                                         \
+	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"       \
+	" updated, template FROM systems LEFT JOIN system_templates ON system = name"
+int xp__system_row(sqlite3_stmt *st, void *row);
+
 #endif
