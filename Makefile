@@ -1,5 +1,5 @@
 # The front door: `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build release run test test-fuzz test-xen fuzz fuzz-check fuzz-run bench clean
+.PHONY: all deps build release install run test test-fuzz test-xen fuzz fuzz-check fuzz-run bench clean
 
 JOBS ?= $(shell nproc)
 
@@ -15,6 +15,12 @@ build: deps
 release: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
+
+# The release build into PREFIX (default /usr/local; DESTDIR honoured): xenprov and its
+# xenprov-pxeboot link.
+PREFIX ?= /usr/local
+install: release
+	@cmake --install build/release --prefix $(PREFIX)
 
 # The main job on embedded defaults (see README.md).
 run: release

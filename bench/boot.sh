@@ -112,12 +112,8 @@ done
 case $ONLY in '' | dhcp | tftp | storm) ;; *) say "boot: --only takes dhcp, tftp or storm, not '$ONLY'" >&2; usage ;; esac
 want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
-X=${X:-${XENPROV:-}}
-if [ -z "$X" ]; then
-	for c in "$here/../xenprov" "$here/../build/release/xenprov"; do
-		[ -x "$c" ] && { X=$c; break; }
-	done
-fi
+. "$(dirname "$(readlink -f "$0")")/lib/xenprov.sh"
+bench_xenprov "$here" "$X"
 [ -n "$X" ] && [ -x "$X" ] && X=$(cd "$(dirname "$X")" && pwd)/$(basename "$X")
 
 # The workload's sizes

@@ -41,12 +41,8 @@ export LC_ALL=C
 PATH=$PATH:/usr/sbin:/sbin
 
 here=$(cd "$(dirname "$0")" && pwd)
-X=${1:-${XENPROV:-}}
-if [ -z "$X" ]; then
-	for c in "$here/../xenprov" "$here/../build/release/xenprov"; do
-		[ -x "$c" ] && { X=$c; break; }
-	done
-fi
+. "$(dirname "$(readlink -f "$0")")/lib/xenprov.sh"
+bench_xenprov "$here" "${1:-}"
 CACHE=${XP_BENCH_CACHE:-/var/tmp/xenprov-bench}
 ARCHIVE=$CACHE/bookworm-minbase.tar.gz
 MIRROR=${XP_BENCH_MIRROR:-} # empty: debootstrap's own default mirror

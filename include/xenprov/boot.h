@@ -18,6 +18,10 @@
  *                                       the distro's files, from the distro store
  *                                       (never a host path); none for a distro whose
  *                                       files are not in the store
+ *   distros/NAME/tree/PATH              the distro's install tree as `xenprov import`
+ *                                       recorded it: trees/NAME/PATH of the root (a
+ *                                       copy), or the file PATH inside its ISO image
+ *   distros/NAME/image.iso              that image itself (an image's tree only)
  * A system with netboot off gets a config that boots the local disk.
  *
  * Not here: sockets and protocols (net/, proto/), the inventory's storage (inventory.h).
@@ -45,11 +49,13 @@ struct xp_boot_opts {
 int xp_boot_new(struct xp_inv *inv, const struct xp_boot_opts *opts, struct xp_boot **ret);
 void xp_boot_free(struct xp_boot *b);
 
-/* One file to send: either an open file (fd >= 0, owned, size from fstat) or rendered
+/* One file to send: either an open file (fd >= 0, owned; its bytes are the size bytes
+ * at offset: 0 and the whole file, but for a file inside an ISO image) or rendered
  * bytes in data. */
 struct xp_bootfile {
 	int fd;
 	struct xp_buf data;
+	uint64_t offset;
 	uint64_t size;
 	const char *type; /* MIME type for HTTP (static string) */
 };

@@ -134,6 +134,15 @@ int xp_fs_stat(struct xp_fs *fs, const char *path, struct xp_fs_entry *out);
 /* Lists a directory, sorted by name, without "." and "..". */
 int xp_fs_list(struct xp_fs *fs, const char *path, struct xp_fs_entry **entries, size_t *n);
 void xp_fs_list_free(struct xp_fs_entry *entries, size_t n);
+/* Where a regular file's data lies (a final symlink followed): map is called for each
+ * run of it in file order, its byte offset in the file, its byte offset on the block
+ * device (UINT64_MAX for a hole or an unwritten extent: zeros) and its length; runs
+ * cover the file's size exactly. -ENOTSUP for a file whose data is not in blocks
+ * (inline data), -EISDIR, -EINVAL (not a regular file), -EBADMSG (a run outside the
+ * filesystem). For copying a file straight from the image file. */
+int xp_fs_map(struct xp_fs *fs, const char *path,
+	      int (*map)(void *ud, uint64_t file_off, uint64_t dev_off, uint64_t len), void *ud,
+	      uint64_t *size);
 /* Reads a regular file's content, calling sink for each chunk. -EISDIR, -EINVAL. */
 int xp_fs_read(struct xp_fs *fs, const char *path,
 	       int (*sink)(void *ud, const void *data, size_t len), void *ud);

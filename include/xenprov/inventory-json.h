@@ -24,11 +24,11 @@ json_t *xp_json_text(const char *text);
  * name appended to withheld (an array; once per key). */
 json_t *xp_settings_to_json(const struct xp_settings *s, bool secrets, json_t *withheld);
 
-/* {name, kernel, initrd, kernel_sha256, initrd_sha256, served, arch, kernel_options,
+/* {name, kernel, initrd, kernel_sha256, initrd_sha256, served, arch, kernel_options, os,
  * created, updated} */
 json_t *xp_distro_to_json(const struct xp_distro *d);
-/* {name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,
- * updated} */
+/* {name, mac, ip, profile, distro, hostname, netboot, kernel_options, autoinstall,
+ * created, updated} */
 json_t *xp_system_to_json(const struct xp_system *s);
 /* {name, parent, settings (its own values), withheld (only when some are)}; what
  * `profile export` writes and `profile import` reads. */

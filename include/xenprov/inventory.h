@@ -32,7 +32,7 @@ const char *xp_inv_state_dir(const struct xp_inv *inv);
 /* The last database error's text, for messages. */
 const char *xp_inv_errmsg(const struct xp_inv *inv);
 /* Why a call failed with r, for a message: the inventory's own refusal for -EEXIST,
- * -ENOENT and -EBUSY when it gave one, strerror with the database's text for -EIO and
+ * -ENOENT, -EBUSY and -EPERM when it gave one, strerror with the database's text for -EIO and
  * -EBADMSG, else strerror. Written to buf (len bytes), which is returned. */
 const char *xp_inv_reason(const struct xp_inv *inv, int r, char *buf, size_t len);
 /* The schema version now in force. */
@@ -98,6 +98,8 @@ bool xp_settings_equal(const struct xp_settings *a, const struct xp_settings *b)
  *   mac-prefix XX[:XX...] (1-5 octets; the guests' random MACs start with it),
  *   distro NAME (the distro the profile's systems boot over the network),
  *   timezone ZONE (a tzdata name; the guest image must have it),
+ *   autoinstall NAME (the autoinstall template the profile's systems are served),
+ *   cloud-init on|off (deployed guests get a NoCloud seed volume, template.h),
  *   copy-in, write, firstboot-command (lists, below; write is secret),
  *   data-disk, nic (lists of further disks and NICs, below), swap-disk SIZE (a swap
  *   volume of its own, 0 for none),
@@ -273,6 +275,11 @@ int xp_profile_list(struct xp_inv *inv, char ***names, size_t *n);
 int xp_profile_remove(struct xp_inv *inv, const char *name);
 /* The effective values: the parent chain's, each overridden by its child's. */
 int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out);
+/* The profile and its ancestors as stored, the profile first (*v, *n of them), read in
+ * one read transaction (or the caller's). -ENOENT when one of them is missing, -ELOOP
+ * for a chain that does not end. Free with xp_profile_chain_free. */
+int xp_profile_chain(struct xp_inv *inv, const char *name, struct xp_profile **v, size_t *n);
+void xp_profile_chain_free(struct xp_profile *v, size_t n);
 
 /* ---- distros: a kernel and initrd to boot over the network ------------------------- */
 
@@ -296,8 +303,19 @@ struct xp_distro {
 	char *initrd_sha256;
 	char *arch;           /* "x86_64" (default), "i386", "aarch64" */
 	char *kernel_options; /* appended to the kernel command line, or NULL */
+	/* Its OS family, which says how its installer finds an autoinstall file (the
+	 * argument the boot configs add, boot.h): "debian" (preseed: auto=true
+	 * priority=critical url=), "ubuntu" (cloud-init's NoCloud over HTTP:
+	 * autoinstall ds=nocloud;s=), "redhat" (kickstart: inst.ks=), "suse" (AutoYaST:
+	 * autoyast=); NULL: none known, no argument. xp_distro_os_valid checks it. Read
+	 * back, the operator's (add/update) or else the family `xenprov import` found in
+	 * its tree (xp_distro_tree.family); xp_distro_put leaves the operator's as it was. */
+	char *os;
 	int64_t created, updated;
 };
+
+/* Whether os is one of the OS families above. */
+bool xp_distro_os_valid(const char *os);
 
 /* Flags of xp_distro_add/update. CONFINED: the caller acts for someone who may only name
  * files the operator allowed (the HTTP API): paths must lie beneath the TFTP root, the
@@ -327,9 +345,70 @@ int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out);
 int xp_distro_list(struct xp_inv *inv, char ***names, size_t *n);
 /* -ENOENT; -EBUSY while a system or profile still names it. */
 int xp_distro_remove(struct xp_inv *inv, const char *name);
+/* Where a distro file's bytes are when they are not a path of their own: len bytes at
+ * off of an open file (a file of a tree being imported, or the ISO image holding it).
+ * The descriptor is borrowed. */
+struct xp_distro_region {
+	int fd;
+	uint64_t off, len;
+};
+/* What xp_distro_put did. */
+enum xp_distro_put_result { XP_DISTRO_UNCHANGED, XP_DISTRO_ADDED, XP_DISTRO_UPDATED };
+/* Adds distro d, or replaces it when it exists, its kernel (and initrd, unless NULL)
+ * taken from the regions; d->kernel and d->initrd are recorded as where they came from,
+ * any one line of text ("/srv/debian.iso:install.amd/vmlinuz"), and the digests in d
+ * are ignored. The files are copied into the store before the transaction; inside it
+ * the row is written unless it already says exactly this (the same sources, digests,
+ * arch and kernel options: *result UNCHANGED and nothing written), then also(inv, ud),
+ * if given, runs in the same transaction, and its failure (< 0) undoes the whole.
+ * Errors as xp_distro_add's. */
+int xp_distro_put(struct xp_inv *inv, const struct xp_distro *d,
+		  const struct xp_distro_region *kernel, const struct xp_distro_region *initrd,
+		  int (*also)(struct xp_inv *inv, void *ud), void *ud,
+		  enum xp_distro_put_result *result, struct xp_diags *diags);
 /* Opens the store's file of that digest for reading (O_NONBLOCK, no symlink followed):
  * 0 and *fd; -EINVAL (not a digest), -ENOENT, -EACCES (not a regular file). */
 int xp_distro_file_open(struct xp_inv *inv, const char *sha256, int *fd);
+
+/* ---- distro trees: what `xenprov import` made reachable (distro-trees.c) ------------- */
+
+/* A distro's install tree as the boot server offers it at distros/NAME/tree/: "copy"
+ * (TFTP-ROOT/trees/NAME, plain files), "iso" (the files of the ISO image at source,
+ * each where the image holds it), or "external" (served elsewhere, at url). Removed with
+ * the distro (a copy's files stay where they are). */
+struct xp_distro_tree {
+	char *distro;
+	char *mode;   /* "copy", "iso", "external" */
+	char *source; /* the directory or image imported */
+	char *url;    /* external: its URL; else NULL */
+	char *signature, *family, *version; /* what import found (version may be NULL) */
+	/* iso: the image as it was read (a file changed since is not served) */
+	uint64_t iso_size, iso_ino;
+	int64_t iso_mtime_ns;
+};
+/* A file of an image's tree: path (relative, no leading '/'), where its bytes are. */
+struct xp_distro_tree_file {
+	const char *path;
+	uint64_t off, size;
+};
+void xp_distro_tree_release(struct xp_distro_tree *t);
+/* -ENOENT: no tree recorded for that distro. */
+int xp_distro_tree_get(struct xp_inv *inv, const char *distro, struct xp_distro_tree *out);
+/* Records t (its distro must exist; -ENOENT) with the image's files (mode "iso"; n 0
+ * otherwise), sorted by path in byte order (-EINVAL if not), replacing what was
+ * recorded. *changed false when the record already said exactly this: nothing
+ * written. Part of the caller's transaction when there is one. */
+int xp_distro_tree_put(struct xp_inv *inv, const struct xp_distro_tree *t,
+		       const struct xp_distro_tree_file *files, size_t n, bool *changed);
+/* Forgets distro's tree (*changed false: there was none). */
+int xp_distro_tree_drop(struct xp_inv *inv, const char *distro, bool *changed);
+/* For the boot server: the image of distro's "iso" tree, opened for reading (*fd),
+ * and where file path lies in it ([*off, *off + *size); path NULL: the whole image).
+ * -ENOENT: no such file, no image tree, or the image is not the one read at import
+ * (its size, inode or mtime differ: import it again); -EACCES: not a file that may be
+ * served (xp_inv_open_servable). */
+int xp_distro_tree_open(struct xp_inv *inv, const char *distro, const char *path, int *fd,
+			uint64_t *off, uint64_t *size);
 
 /* ---- what the boot server may serve ----------------------------------------------------- */
 
@@ -359,6 +438,9 @@ struct xp_system {
 	char *hostname;       /* NULL: the system's name */
 	bool netboot;         /* false: no boot file is offered; the machine boots its disk */
 	char *kernel_options; /* NULL for none */
+	/* The autoinstall template it is served (a template's name, stored or shipped:
+	 * xp_template_get finds it), or NULL: its profile's `autoinstall`, if any. */
+	char *autoinstall;
 	int64_t created, updated;
 };
 
@@ -400,6 +482,47 @@ int xp_system_ip_check(const struct xp_settings *st, const char *ip, struct xp_d
  * time, and renumbering a network changes its pool before its systems); the boot
  * server serves the system without it. */
 int xp_system_ip_audit(struct xp_inv *inv, const struct xp_settings *st, struct xp_diags *d);
+
+/* ---- autoinstall templates (templates.c) ------------------------------------------------ */
+
+/* Templates (Mustache, xenprov/mustache.h; rendered by xenprov/template.h) are stored in
+ * the inventory by name, or shipped with xenprov (xp_template_shipped). A stored template
+ * of a shipped one's name overrides it everywhere; removing it brings the shipped one
+ * back. Profiles name one with their `autoinstall` key, systems with their own
+ * autoinstall field. */
+struct xp_template {
+	char *name;
+	char *content;
+	bool shipped; /* xenprov ships a template of this name */
+	bool stored;  /* the inventory holds one: the content is it (overriding a shipped
+		       * one of the same name) */
+	int64_t created, updated; /* 0 for a shipped one not stored */
+};
+void xp_template_release(struct xp_template *t);
+/* Same rules as profile names. */
+bool xp_template_name_valid(const char *name);
+/* Stores a template (add: a new name, -EEXIST when the inventory has it or xenprov
+ * ships it, which is changed with update instead; update: -ENOENT when neither has it,
+ * and a shipped one is stored as its override). The content is checked: no NUL, at
+ * most XP_MUSTACHE_MAX_TEMPLATE bytes, valid Mustache (-EINVAL with diagnostics, the
+ * syntax errors with their line and column); a partial it names that is no template
+ * is a warning in d. */
+int xp_template_add(struct xp_inv *inv, const char *name, const char *content, size_t len,
+		    struct xp_diags *d);
+int xp_template_update(struct xp_inv *inv, const char *name, const char *content, size_t len,
+		       struct xp_diags *d);
+/* The stored template of that name, else the shipped one: -ENOENT if neither. */
+int xp_template_get(struct xp_inv *inv, const char *name, struct xp_template *out);
+/* Every template's name, stored and shipped, sorted, each once. */
+int xp_template_list(struct xp_inv *inv, char ***names, size_t *n);
+/* Removes a stored template: -ENOENT if there is none; -EPERM for a shipped one that
+ * is not overridden (nothing to remove); -EBUSY while a profile or a system names a
+ * template that would then be gone (an override can always be removed: the shipped
+ * one takes its place). */
+int xp_template_remove(struct xp_inv *inv, const char *name);
+/* The profiles and systems that name template `name`: "profile P" and "system S"
+ * strings, sorted, heap (xp_strv_free). */
+int xp_template_users(struct xp_inv *inv, const char *name, char ***users, size_t *n);
 
 /* ---- boot server settings ------------------------------------------------------------ */
 

@@ -19,6 +19,10 @@
 int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n);
 /* Every stored lease; *v is a heap array. */
 int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **v, size_t *n);
+/* 1 if address ip (host order) is leased, bound and not expired at now (unix seconds),
+ * to the client with MAC mac (canonical, lower case with ':'), 0 if not, or -errno:
+ * whether a client at ip is that machine as far as the DHCP server knows. */
+int xp_lease_holds(struct xp_inv *inv, const char *mac, uint32_t ip, int64_t now);
 /* Removes leases that expired before `before` (unix seconds); returns how many. */
 int xp_lease_purge(struct xp_inv *inv, int64_t before);
 

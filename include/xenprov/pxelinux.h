@@ -122,4 +122,39 @@ int xp_pxelinux_cmdline(const struct xp_pxelinux_label *l, struct xp_buf *out);
  * string in *out, or NULL when there is none. */
 int xp_pxelinux_initrd(const struct xp_pxelinux_label *l, char **out);
 
+/* ---- what pxelinux derives from the network (pxelinux-net.c) ------------------------ */
+
+#define XP_PXELINUX_SEARCH_MAX  10 /* 01-MAC, 8 hex forms of the address, default */
+#define XP_PXELINUX_SEARCH_NAME 40 /* bytes of each name */
+
+/* The config files pxelinux looks for, in its order (pxelinux(1) "CONFIGURATION
+ * FILE"): "pxelinux.cfg/01-aa-bb-cc-dd-ee-ff" (ARP type 1, lower case), the client's
+ * address in upper-case hex ("pxelinux.cfg/C0A8010A") shortened one digit at a time
+ * down to one, then "pxelinux.cfg/default". Writes the names into names and returns
+ * their count (XP_PXELINUX_SEARCH_MAX). pxelinux's first try, the SMBIOS UUID, is left
+ * out: a domU bootloader has none to give. */
+size_t xp_pxelinux_search(const uint8_t mac[6], uint32_t ip, char names[][XP_PXELINUX_SEARCH_NAME]);
+
+/* The addresses IPAPPEND/SYSAPPEND speak of (host byte order). */
+struct xp_pxelinux_net {
+	uint32_t ip, server, gateway, netmask;
+	uint8_t mac[6];
+};
+
+/* Appends what IPAPPEND flags adds to a command line (syslinux.cfg(5)): bit 1
+ * " ip=CLIENT:SERVER:GATEWAY:NETMASK", bit 2 " BOOTIF=01-aa-bb-cc-dd-ee-ff", each after
+ * a space when out is not empty. Returns the bits it could not expand (the SYSAPPEND
+ * bits from 4 up, which describe SMBIOS data a domU bootloader does not have), or
+ * -ENOMEM. */
+int xp_pxelinux_ipappend(uint32_t flags, const struct xp_pxelinux_net *n, struct xp_buf *out);
+
+/* Where pxelinux would fetch file name, relative to base (a URL ending in '/', as
+ * "tftp://10.0.0.1/" or "http://10.0.0.1:8080/boot/"; a TFTP URL's path is the TFTP
+ * file name, so "tftp://h//abs" names "/abs"): a URL (http://, https://, tftp://) as
+ * it is; "::PATH" from the server's root; "HOST::PATH" the TFTP file PATH on HOST;
+ * "/PATH" from the root of base's server; anything else base + name (pxelinux(1)
+ * "CURRENT DIRECTORY" and "PATH SYNTAX"). Appends the URL to out. -EINVAL for an empty
+ * name or a base that is no such URL, -ENOMEM. */
+int xp_pxelinux_resolve(const char *base, const char *name, struct xp_buf *out);
+
 #endif

@@ -222,4 +222,66 @@ uint32_t xp_tftp_session_blksize(const struct xp_tftp_session *s);
 uint32_t xp_tftp_session_windowsize(const struct xp_tftp_session *s);
 size_t xp_tftp_session_packet_max(const struct xp_tftp_session *s);
 
+/* ---- client ------------------------------------------------------------------------ */
+
+/* One read transfer as the client sees it (the domU network bootloader's): RRQ with
+ * options (RFC 2347: blksize RFC 2348, tsize RFC 2349, windowsize RFC 7440), OACK and
+ * ACK 0, DATA blocks acknowledged once a window (the last block of each window, or the
+ * last in order at a gap, RFC 7440 section 4), retransmission of the last packet sent
+ * when nothing comes (doubling, up to max_tries sends). Block numbers roll over past
+ * 65535 to 0, as the server side's do. A server that refuses the options (ERROR 8) is
+ * asked again without them. The data go to a sink as they come, in order.
+ *
+ * Ports are the caller's: it sends the RRQ to port 69, takes the port of the first
+ * answer as the server's TID and feeds only that port's packets here (others get
+ * ERROR 5, RFC 1350). */
+struct xp_tftp_client_opts {
+	const char *filename;	 /* as sent; at most XP_TFTP_NAME_MAX bytes */
+	uint32_t blksize;	 /* asked for; 0: not asked (512) */
+	uint32_t windowsize;	 /* asked for; 0: not asked (1) */
+	bool tsize;		 /* ask for the size (lets a too large file fail at once) */
+	uint64_t max_size;	 /* a larger file fails with -EFBIG; 0: no limit */
+	uint32_t timeout_ms;	 /* first retransmission; 0 = 1000 */
+	uint32_t max_timeout_ms; /* 0 = 4000 */
+	unsigned max_tries;	 /* sends of one packet before giving up; 0 = 5 */
+};
+
+/* Where the data go: write(ctx, off, data, len), 0 or -errno (which fails the
+ * transfer with an ERROR 3 to the server). */
+struct xp_tftp_sink {
+	int (*write)(void *ctx, uint64_t off, const void *data, size_t len);
+	void *ctx;
+};
+
+struct xp_tftp_client;
+
+/* -EINVAL (no or too long a filename, blksize outside 8..65464), -ENOMEM. The RRQ is
+ * due at now_ms. sink is borrowed for the client's life. */
+int xp_tftp_client_new(const struct xp_tftp_client_opts *o, const struct xp_tftp_sink *sink,
+		       int64_t now_ms, struct xp_tftp_client **ret);
+void xp_tftp_client_free(struct xp_tftp_client *c);
+
+/* The packet due at now_ms (RRQ, ACK, or an ERROR that ends a failed transfer) into
+ * buf: its length, 0 when nothing is due. -ENOSPC if cap < 4 + XP_TFTP_NAME_MAX + 64. */
+ssize_t xp_tftp_client_next(struct xp_tftp_client *c, uint8_t *buf, size_t cap, int64_t now_ms);
+/* Feeds one packet from the server's TID: 1 if it moved the transfer on, 0 if ignored
+ * (a duplicate, a block after a gap), -EBADMSG if malformed. */
+int xp_tftp_client_input(struct xp_tftp_client *c, const uint8_t *p, size_t len, int64_t now_ms);
+/* When next() has something to send: <= now when due; INT64_MAX once over. */
+int64_t xp_tftp_client_deadline(const struct xp_tftp_client *c);
+/* RUNNING, DONE (every byte given to the sink; the last ACK may still be due: call
+ * next() once more), FAILED. */
+enum xp_tftp_state xp_tftp_client_state(const struct xp_tftp_client *c);
+/* Why it failed ("" otherwise), and as -errno: -ENOENT (the server's ERROR 1),
+ * -EACCES (2), -EFBIG (larger than max_size), -ETIMEDOUT (no answer), -EPROTO (the
+ * server broke the protocol, or another ERROR), or the sink's error. */
+const char *xp_tftp_client_error(const struct xp_tftp_client *c);
+int xp_tftp_client_errno(const struct xp_tftp_client *c);
+/* Bytes received so far; the size the server announced (tsize), 0 if it did not. */
+uint64_t xp_tftp_client_bytes(const struct xp_tftp_client *c);
+uint64_t xp_tftp_client_tsize(const struct xp_tftp_client *c);
+/* What was negotiated (512 and 1 without an OACK). */
+uint32_t xp_tftp_client_blksize(const struct xp_tftp_client *c);
+uint32_t xp_tftp_client_windowsize(const struct xp_tftp_client *c);
+
 #endif

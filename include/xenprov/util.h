@@ -140,6 +140,12 @@ void xp_write_atomic_cleanup(const char *path);
  * directory is fine; an existing non-directory is -ENOTDIR; "" is -EINVAL. */
 int xp_mkdir_p(const char *dir, mode_t mode);
 
+/* openat2(2) of path below the directory dfd, refusing any resolution that leaves it
+ * (RESOLVE_BENEATH: "..", absolute paths and symlinks out) and magic links, and with
+ * no_symlinks every symlink (RESOLVE_NO_SYMLINKS). flags as open(2)'s (O_CLOEXEC is
+ * added). The descriptor, or -errno (-EXDEV: it would leave dfd; -ELOOP: a symlink). */
+int xp_open_beneath(int dfd, const char *path, int flags, bool no_symlinks);
+
 /* Takes an advisory exclusive lock (flock) serialising writers of files in path's
  * directory. Returns a file descriptor >= 0 to pass to xp_unlock, or -errno. With
  * wait=false, -EWOULDBLOCK when another process holds it. */

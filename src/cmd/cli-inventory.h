@@ -18,6 +18,10 @@
 extern const struct xp_command cmd_distro;
 extern const struct xp_command cmd_system;
 extern const struct xp_command cmd_settings;
+extern const struct xp_command cmd_template;
+/* cmd-check.c, cmd-report.c */
+extern const struct xp_command cmd_check;
+extern const struct xp_command cmd_report;
 
 #define CLI_STATE_DIR_HELP                                                                         \
 	"  --state-dir DIR  the inventory's directory (default: $XENPROV_STATE_DIR, else\n"        \

@@ -35,9 +35,11 @@ void cli_print_usage(FILE *f, const struct xp_command *cmd, const struct xp_verb
 	}
 }
 
+const char *cli_prog = "xenprov";
+
 int cli_verror(const char *fmt, va_list ap)
 {
-	fputs("xenprov: ", stderr);
+	fprintf(stderr, "%s: ", cli_prog);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	return XP_EXIT_FAIL;
@@ -55,7 +57,7 @@ int cli_error(const char *fmt, ...)
 int cli_usage_error(const char *cmdpath, const char *fmt, ...)
 {
 	va_list ap;
-	fputs("xenprov: ", stderr);
+	fprintf(stderr, "%s: ", cli_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -185,7 +187,7 @@ void cli_print_messages(const struct xp_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct xp_diag *g = &d->v[i];
-		fprintf(stderr, "xenprov: %s%s%s%s\n",
+		fprintf(stderr, "%s: %s%s%s%s\n", cli_prog,
 			g->severity == XP_SEV_WARNING ? "warning: " : "", g->file ? g->file : "",
 			g->file ? ": " : "", g->msg);
 		if (g->hint)

@@ -49,6 +49,8 @@ extern const struct xp_command cmd_deploy;
 extern const struct xp_command cmd_domain;
 extern const struct xp_command cmd_profile;
 extern const struct xp_command cmd_serve;
+extern const struct xp_command cmd_import;
+extern const struct xp_command cmd_pxeboot;
 extern const struct xp_command cmd_sync;
 extern const struct xp_verb config_disk_verb;
 extern const struct xp_verb config_vif_verb;
@@ -60,6 +62,10 @@ int cli_run_verbs(const struct xp_command *cmd, int argc, char **argv);
 void cli_print_usage(FILE *f, const struct xp_command *cmd, const struct xp_verb *verb);
 /* Looks a verb up by name in a command's table (NULL if none). */
 const struct xp_verb *cli_find_verb(const struct xp_command *cmd, const char *name);
+
+/* The name errors begin with: "xenprov", or the name the program was run by when
+ * that name chose the command ("xenprov-pxeboot"). */
+extern const char *cli_prog;
 
 /* "xenprov: MESSAGE\n" on stderr; returns XP_EXIT_FAIL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

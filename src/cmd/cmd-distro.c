@@ -20,11 +20,16 @@
 	"                          into the distro store (or sha256:HEX of a file there)\n"        \
 	"  --initrd PATH           the initrd, the same way\n"                                     \
 	"  --arch ARCH             x86_64 (the default), i386 or aarch64\n"                        \
-	"  --kernel-options TEXT   appended to the kernel command line\n"
+	"  --kernel-options TEXT   appended to the kernel command line\n"                        \
+	"  --os debian|ubuntu|redhat|suse\n"                                                      \
+	"                          its OS family: how its installer fetches an autoinstall\n"     \
+	"                          file (the boot configs of systems with a template add\n"       \
+	"                          auto=true priority=critical url=, autoinstall\n"               \
+	"                          ds=nocloud;s=, inst.ks= or autoyast=)\n"
 
 static const char add_usage[] =
     "Usage: xenprov distro add NAME --kernel PATH [--initrd PATH] [--arch ARCH]\n"
-    "                          [--kernel-options TEXT]\n"
+    "                          [--kernel-options TEXT] [--os FAMILY]\n"
     "\n"
     "Adds a distro: a kernel and an initrd that the boot server hands to machines\n"
     "booting over the network. The files are copied into the distro store\n"
@@ -40,24 +45,27 @@ static const char add_usage[] =
 static const char edit_usage[] =
     "Usage: xenprov distro edit NAME [--kernel PATH] [--initrd PATH | --no-initrd]\n"
     "                           [--arch ARCH] [--kernel-options TEXT | --no-kernel-options]\n"
+    "                           [--os FAMILY | --no-os]\n"
     "\n"
     "Changes a distro: only what is given; the rest stays. A file given is copied\n"
     "into the distro store again, even from the same path. A distro of an older\n"
     "inventory, whose files are not in the store, is not served until its files are\n"
     "given (--kernel, and --initrd or --no-initrd if it has one).\n"
     "\n" DISTRO_OPTIONS "  --no-initrd             boot the kernel without an initrd\n"
-    "  --no-kernel-options     no further kernel command line\n" CLI_STATE_DIR_HELP
+    "  --no-kernel-options     no further kernel command line\n"
+    "  --no-os                 no OS family: no autoinstall argument\n" CLI_STATE_DIR_HELP
     "  -h, --help              this help\n"
     "\n"
     "Example: xenprov distro edit debian-12 --kernel-options 'console=ttyS0'\n";
 
 /* add and edit's options: the distro's text fields */
-enum { F_KERNEL, F_INITRD, F_ARCH, F_KOPTS, F_N };
+enum { F_KERNEL, F_INITRD, F_ARCH, F_KOPTS, F_OS, F_N };
 static const struct cli_field fields[F_N] = {
     [F_KERNEL] = {"kernel", offsetof(struct xp_distro, kernel), false},
     [F_INITRD] = {"initrd", offsetof(struct xp_distro, initrd), true},
     [F_ARCH] = {"arch", offsetof(struct xp_distro, arch), false},
     [F_KOPTS] = {"kernel-options", offsetof(struct xp_distro, kernel_options), true},
+    [F_OS] = {"os", offsetof(struct xp_distro, os), true},
 };
 
 static int parse(int argc, char **argv, bool edit, struct cli_fields *a, struct xp_inv **inv)
@@ -133,12 +141,13 @@ static const char show_usage[] =
     "Usage: xenprov distro show [--json] NAME\n"
     "\n"
     "Prints a distro: where its kernel and initrd were taken from and their digests\n"
-    "in the distro store, its architecture, kernel options, and when it was added\n"
-    "and last changed.\n"
+    "in the distro store, its architecture, kernel options, OS family, and when it\n"
+    "was added and last changed.\n"
     "\n"
     "  --json      one JSON object: name, kernel, initrd, kernel_sha256, initrd_sha256,\n"
     "              served (false: files not in the store), arch, kernel_options\n"
-    "              (null: none), created, updated (unix seconds)\n" CLI_STATE_DIR_HELP
+    "              (null: none), os (null: none), created, updated (unix seconds)\n"
+    CLI_STATE_DIR_HELP
     "  -h, --help  this help\n";
 
 static int run_show(int argc, char **argv)
@@ -158,7 +167,8 @@ static int run_show(int argc, char **argv)
 				      "--kernel PATH takes it)";
 		const char *keys[] = {"name",		"kernel",	 "kernel-sha256",
 				      "initrd",		"initrd-sha256", "arch",
-				      "kernel-options", "created",	 "updated"};
+				      "kernel-options", "os",		 "created",
+				      "updated"};
 		const char *values[] = {d.name,
 					d.kernel,
 					d.kernel_sha256 ? d.kernel_sha256 : missing,
@@ -166,9 +176,10 @@ static int run_show(int argc, char **argv)
 					d.initrd_sha256 || !d.initrd ? d.initrd_sha256 : missing,
 					d.arch,
 					d.kernel_options,
+					d.os,
 					created,
 					updated};
-		cli_print_fields(keys, values, 9);
+		cli_print_fields(keys, values, 10);
 		rc = cli_flush();
 	}
 	xp_distro_release(&d);
@@ -183,7 +194,7 @@ static const char list_usage[] =
     "distro store.\n"
     "\n"
     "  --json      one JSON array of {name, kernel, initrd, kernel_sha256,\n"
-    "              initrd_sha256, served, arch, kernel_options}\n" CLI_STATE_DIR_HELP
+    "              initrd_sha256, served, arch, kernel_options, os}\n" CLI_STATE_DIR_HELP
     "  -h, --help  this help\n";
 
 static json_t *distro_json(const void *row)

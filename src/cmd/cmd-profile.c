@@ -86,6 +86,11 @@
 	"  --distro NAME           the distro this profile's systems boot over the network\n"    \
 	"                          (xenprov distro add; see xenprov serve)\n"                     \
 	"  --timezone ZONE         the guests' time zone, e.g. Europe/Paris (tzdata name)\n"     \
+	"  --autoinstall TEMPLATE  the autoinstall template (preseed, kickstart, cloud-init\n"   \
+	"                          user-data) its systems fetch from the boot server, and\n"     \
+	"                          its guests' cloud-init user-data (xenprov template)\n"        \
+	"  --cloud-init on|off     deployed guests get a cloud-init NoCloud seed volume\n"      \
+	"                          (ISO 9660, label cidata) as a read-only disk\n"               \
 	"  --copy-in LOCAL:GUESTDIR[:UID:GID]\n"                                                   \
 	"                          copy a host file or directory tree into GUESTDIR\n"            \
 	"                          (owner root unless UID:GID); repeatable\n"                     \
@@ -95,7 +100,22 @@
 	"                          (systemd guests); repeatable, run in order\n"                 \
 	"  --config KEY=VALUE      any further xl setting KEY (profile setting\n"                  \
 	"                          config.KEY), VALUE in config syntax or plain text;\n"           \
-	"                          repeatable\n"
+	"                          repeatable\n"                                                   \
+	"\n"                                                                                        \
+	"Cobbler's names, in Cobbler's units (so that 'cobbler profile add ...' works as\n"      \
+	"'xenprov profile add ...'; '<<inherit>>' takes the parent's value):\n"                  \
+	"  --name NAME             the profile's name (instead of the operand NAME)\n"           \
+	"  --virt-file-size GB[,GB...]\n"                                                          \
+	"                          --disk-size in GB (GiB, as koan gave virt-install);\n"        \
+	"                          each further size a blank --data-disk (fs=none)\n"            \
+	"  --virt-ram MB           --memory in MB (MiB)\n"                                         \
+	"  --virt-cpus N           --vcpus\n"                                                      \
+	"  --virt-bridge BR        --bridge\n"                                                     \
+	"  --virt-path DIR|VG      --pool: a directory, or a volume group (then --storage\n"     \
+	"                          lvm); a partition (/dev/sda4) is refused\n"                   \
+	"  --virt-type xenpv|auto  --type pv (auto: the default); xenfv, qemu, kvm, vmware\n"   \
+	"                          and openvz are refused: xenprov makes Xen PV and PVH\n"       \
+	"                          guests\n"
 
 /* Options that map straight to the profile setting of the same name. */
 static const char *const plain_keys[] = {
@@ -103,7 +123,7 @@ static const char *const plain_keys[] = {
     "label",	 "storage", "pool",  "config-dir", "bridge", "boot", "type",
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
-    "distro",	 "timezone", "include", "install", "swap-disk",
+    "distro",	 "timezone", "include", "install", "swap-disk", "autoinstall", "cloud-init",
     NULL,
 };
 
@@ -120,6 +140,8 @@ enum {
 	O_CONFIG,
 	O_PW_FILE,
 	O_SSH_KEY,
+	O_NAME,
+	O_VIRT = 448,  /* + index in virt_options */
 	O_LIST = 480,  /* + index in list_keys */
 	O_PLAIN = 512, /* + index in plain_keys */
 };
@@ -224,6 +246,10 @@ struct changes {
 	const char *parent;
 	bool no_parent;
 	bool pw_hash_given, pw_file_given;
+	const char *name; /* NAME: the operand, or Cobbler's --name */
+	/* keys whose own value goes if the profile has one (Cobbler's <<inherit>>) */
+	const char *inherit[8];
+	size_t ninherit;
 };
 
 static void changes_release(struct changes *c)
@@ -273,8 +299,131 @@ static int take_image(struct changes *c, const char *path)
 	return rc;
 }
 
-/* Parses the options of add (edit = false) or edit into c, checks NAME (left at
- * argv[optind]) and opens the inventory. Returns 0, or the exit code after printing
+/* ---- Cobbler's virt options ------------------------------------------------------------ */
+
+/* Cobbler's profile options for guests (cobbler(1), "profile add"), taken in its units
+ * and mapped onto xenprov's settings. */
+static const char *const virt_options[] = {"virt-file-size", "virt-ram",  "virt-cpus",
+					   "virt-bridge",    "virt-path", "virt-type", NULL};
+
+/* Cobbler's "<<inherit>>": on edit the profile's own value of key goes (the parent's
+ * applies), if it has one; on add nothing is set. */
+static int inherit(struct changes *c, bool edit, const char *key)
+{
+	if (!edit)
+		return 0;
+	if (c->ninherit == sizeof(c->inherit) / sizeof(c->inherit[0]))
+		return cli_error("too many <<inherit>> values");
+	c->inherit[c->ninherit++] = key;
+	return 0;
+}
+
+/* A number of GB as Cobbler takes it (an integer or a decimal, no unit) as a size in
+ * GiB ("4" -> "4G", "1.5" -> "1.5G"); false if v is not one. */
+static bool gigabytes(const char *v, char *out, size_t size)
+{
+	size_t i = strspn(v, "0123456789");
+	if (i == 0)
+		return false;
+	if (v[i] == '.') {
+		size_t f = strspn(v + i + 1, "0123456789");
+		if (f == 0)
+			return false;
+		i += 1 + f;
+	}
+	return !v[i] && snprintf(out, size, "%sG", v) < (int)size;
+}
+
+static int take_virt(struct changes *c, bool edit, const char *opt, const char *value)
+{
+	const char *verb = edit ? "profile edit" : "profile add";
+	if (strcmp(value, "<<inherit>>") == 0) {
+		if (strcmp(opt, "virt-file-size") == 0)
+			return inherit(c, edit, "disk-size");
+		if (strcmp(opt, "virt-path") == 0)
+			return inherit(c, edit, "pool");
+		return inherit(c, edit,
+			       strcmp(opt, "virt-ram") == 0	  ? "memory"
+			       : strcmp(opt, "virt-cpus") == 0	  ? "vcpus"
+			       : strcmp(opt, "virt-bridge") == 0 ? "bridge"
+								  : "type");
+	}
+	if (strcmp(opt, "virt-file-size") == 0) {
+		/* "5,6,7": the first the guest's own disk, the others blank further disks
+		 * (Cobbler's installers partition them; here they are left unformatted) */
+		char *copy = strdup(value), *save = NULL;
+		if (!copy)
+			return cli_error("out of memory");
+		int rc = 0, i = 0;
+		for (char *w = strtok_r(copy, ",", &save); w && rc == 0;
+		     w = strtok_r(NULL, ",", &save), i++) {
+			char size[64], item[96];
+			if (!gigabytes(w, size, sizeof(size))) {
+				rc = cli_usage_error(verb, "--virt-file-size takes gigabytes, a number "
+							   "without a unit (Cobbler's), e.g. 4 or 4,10; "
+							   "got '%s'",
+						     value);
+				break;
+			}
+			if (i == 0) {
+				rc = take_value(c, "disk-size", size);
+			} else {
+				snprintf(item, sizeof(item), "%s,fs=none", size);
+				rc = cli_list_item(&c->set, "data-disk", item);
+			}
+		}
+		free(copy);
+		if (rc == 0 && i == 0)
+			rc = cli_usage_error(verb, "--virt-file-size takes gigabytes, e.g. 4");
+		return rc;
+	}
+	if (strcmp(opt, "virt-ram") == 0) {
+		/* megabytes, an integer: memory takes MiB as a plain number */
+		if (!value[0] || value[strspn(value, "0123456789")])
+			return cli_usage_error(verb, "--virt-ram takes megabytes, an integer "
+						     "without a unit (Cobbler's), e.g. 512; got '%s'",
+					       value);
+		return take_value(c, "memory", value);
+	}
+	if (strcmp(opt, "virt-cpus") == 0)
+		return take_value(c, "vcpus", value);
+	if (strcmp(opt, "virt-bridge") == 0)
+		return take_value(c, "bridge", value);
+	if (strcmp(opt, "virt-path") == 0) {
+		/* Cobbler: a directory (where the image files go), a volume group, or a
+		 * partition; several, comma-separated, for several disks */
+		if (strchr(value, ','))
+			return cli_error("--virt-path '%s': one place for all of a guest's disks "
+					 "(a further disk's own is --data-disk ...,pool=P)",
+					 value);
+		if (strncmp(value, "/dev/", 5) == 0)
+			return cli_error("--virt-path '%s': a partition holds one disk, and xenprov "
+					 "makes a disk for each guest; give a directory or a volume "
+					 "group",
+					 value);
+		if (value[0] == '/')
+			return take_value(c, "pool", value);
+		int rc = take_value(c, "pool", value);
+		return rc ? rc : take_value(c, "storage", "lvm");
+	}
+	/* virt-type */
+	if (strcmp(value, "xenpv") == 0)
+		return take_value(c, "type", "pv");
+	if (strcmp(value, "auto") == 0)
+		return inherit(c, edit, "type"); /* the default, pv */
+	if (strcmp(value, "xenfv") == 0)
+		return cli_error("--virt-type xenfv: xenprov makes Xen PV and PVH guests, not fully "
+				 "virtualised (HVM) ones; use xenpv, or --type pvh");
+	if (!strcmp(value, "qemu") || !strcmp(value, "kvm") || !strcmp(value, "vmware") ||
+	    !strcmp(value, "openvz"))
+		return cli_error("--virt-type %s: xenprov makes Xen guests only (xenpv)", value);
+	return cli_usage_error(verb, "--virt-type takes xenpv or auto (Cobbler's names); got "
+				     "'%s'",
+			       value);
+}
+
+/* Parses the options of add (edit = false) or edit into c, checks NAME (the operand or
+ * --name, into c->name) and opens the inventory. Returns 0, or the exit code after printing
  * why not (c released). */
 static int parse_changes(int argc, char **argv, bool edit, struct changes *c, struct xp_inv **inv)
 {
@@ -289,6 +438,7 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c, st
 	    {"ssh-key", required_argument, NULL, O_SSH_KEY},
 	    {"no-parent", no_argument, NULL, O_NO_PARENT},
 	    {"unset", required_argument, NULL, O_UNSET},
+	    {"name", required_argument, NULL, O_NAME},
 	};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (edit || (fixed[i].val != O_NO_PARENT && fixed[i].val != O_UNSET))
@@ -298,6 +448,9 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c, st
 		    (struct option){plain_keys[i], required_argument, NULL, O_PLAIN + (int)i};
 	for (size_t i = 0; list_keys[i]; i++)
 		opts[no++] = (struct option){list_keys[i], required_argument, NULL, O_LIST + (int)i};
+	for (size_t i = 0; virt_options[i]; i++)
+		opts[no++] =
+		    (struct option){virt_options[i], required_argument, NULL, O_VIRT + (int)i};
 	opts[no] = (struct option){NULL, 0, NULL, 0};
 
 	memset(c, 0, sizeof(*c));
@@ -308,6 +461,9 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c, st
 		switch (o) {
 		case O_PARENT:
 			c->parent = optarg;
+			break;
+		case O_NAME:
+			c->name = optarg;
 			break;
 		case O_NO_PARENT:
 			c->no_parent = true;
@@ -365,6 +521,10 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c, st
 			break;
 		}
 		default:
+			if (o >= O_VIRT && o < O_LIST) {
+				rc = take_virt(c, edit, virt_options[o - O_VIRT], optarg);
+				break;
+			}
 			if (o >= O_LIST && o < O_LIST + (int)NLIST_KEYS) {
 				rc = cli_list_item(&c->set, list_keys[o - O_LIST], optarg);
 				break;
@@ -391,13 +551,17 @@ static int parse_changes(int argc, char **argv, bool edit, struct changes *c, st
 	if (rc == 0 && c->parent &&
 	    !cli_inv_name_ok("profile", c->parent, xp_profile_name_valid(c->parent)))
 		rc = XP_EXIT_FAIL;
-	if (rc == 0)
+	/* Cobbler's --name=N stands for the operand */
+	if (rc == 0 && c->name && optind < argc)
+		rc = cli_usage_error(verb, "give NAME or --name, not both");
+	else if (rc == 0 && !c->name)
 		rc = cli_operands(argc, argv, verb, &co);
+	if (rc == 0 && !c->name)
+		c->name = argv[optind];
 	if (rc == 0) {
-		bool any = c->set.n || c->nunset || c->parent || c->no_parent;
-		rc = cli_inv_args_done(verb, "profile", edit, any,
-				       xp_profile_name_valid(argv[optind]), argv[optind],
-				       c->state_dir, inv);
+		bool any = c->set.n || c->nunset || c->ninherit || c->parent || c->no_parent;
+		rc = cli_inv_args_done(verb, "profile", edit, any, xp_profile_name_valid(c->name),
+				       c->name, c->state_dir, inv);
 	}
 	if (rc)
 		changes_release(c);
@@ -503,6 +667,9 @@ static int edit(struct xp_inv *inv, const char *name, const struct changes *c)
 				       c->unset[i]);
 			goto fail;
 		}
+	for (size_t i = 0; i < c->ninherit; i++)
+		if (!xp_settings_get(&c->set, c->inherit[i]))
+			xp_settings_unset(&p.set, c->inherit[i]); /* none of its own: nothing */
 	for (size_t i = 0; i < c->set.n; i++)
 		if (xp_settings_set(&p.set, c->set.v[i].key, c->set.v[i].value) < 0) {
 			rc = cli_error("out of memory");
@@ -550,7 +717,7 @@ static int run_write(int argc, char **argv)
 	int rc = parse_changes(argc, argv, editing, &c, &inv);
 	if (rc)
 		return rc;
-	rc = editing ? edit(inv, argv[optind], &c) : add(inv, argv[optind], &c);
+	rc = editing ? edit(inv, c.name, &c) : add(inv, c.name, &c);
 	xp_inv_close(inv);
 	changes_release(&c);
 	return rc;
@@ -558,45 +725,11 @@ static int run_write(int argc, char **argv)
 
 /* ---- show ---------------------------------------------------------------------------- */
 
-/* A profile's chain, itself first; c->n profiles. */
+/* A profile's chain, itself first; c->n profiles (xp_profile_chain). */
 struct chain {
 	struct xp_profile *v;
 	size_t n;
 };
-
-static void chain_release(struct chain *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		xp_profile_release(&c->v[i]);
-	free(c->v);
-	c->v = NULL;
-	c->n = 0;
-}
-
-static int chain_load(struct xp_inv *inv, const char *name, struct chain *c)
-{
-	memset(c, 0, sizeof(*c));
-	const char *cur = name;
-	int r = 0;
-	while (cur && r == 0) {
-		if (c->n >= 1024) {
-			r = -ELOOP;
-			break;
-		}
-		struct xp_profile *nv = realloc(c->v, (c->n + 1) * sizeof(*nv));
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		c->v = nv;
-		r = xp_profile_get(inv, cur, &c->v[c->n]);
-		if (r == 0)
-			cur = c->v[c->n++].parent;
-	}
-	if (r < 0)
-		chain_release(c);
-	return r;
-}
 
 /* "4294967296 (4 GiB)" for the keys holding bytes; the value alone otherwise; a
  * secret's stand-in unless secrets. */
@@ -643,7 +776,7 @@ static int run_show(int argc, char **argv)
 		return rc;
 	const char *name = argv[optind];
 	struct chain ch;
-	int r = chain_load(inv, name, &ch);
+	int r = xp_profile_chain(inv, name, &ch.v, &ch.n);
 	xp_inv_close(inv);
 	if (r == -ENOENT)
 		return cli_error("no profile '%s'", name);
@@ -729,7 +862,7 @@ static int run_show(int argc, char **argv)
 	}
 	xp_settings_release(&eff);
 	xp_settings_release(&from);
-	chain_release(&ch);
+	xp_profile_chain_free(ch.v, ch.n);
 	return rc;
 }
 

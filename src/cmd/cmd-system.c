@@ -25,12 +25,15 @@
 	"  --distro D              it boots distro D\n"                                            \
 	"  --hostname NAME         its host name (default: the system's name)\n"                   \
 	"  --netboot on|off        off: offer no boot file; it boots its own disk (default on)\n"  \
-	"  --kernel-options TEXT   appended to its kernel command line\n"
+	"  --kernel-options TEXT   appended to its kernel command line\n"                         \
+	"  --autoinstall TEMPLATE  the autoinstall template it is served at\n"                    \
+	"                          /autoinstall/NAME (default: its profile's autoinstall);\n"    \
+	"                          its boot config then points its installer there\n"
 
 static const char add_usage[] =
     "Usage: xenprov system add NAME --mac MAC (--profile P | --distro D) [--ip ADDR]\n"
     "                          [--hostname NAME] [--netboot on|off]\n"
-    "                          [--kernel-options TEXT]\n"
+    "                          [--kernel-options TEXT] [--autoinstall TEMPLATE]\n"
     "\n"
     "Adds a system: a machine the boot server knows by its MAC. It gets its reserved\n"
     "address (or one from a pool) and boots the distro of its profile, or its own\n"
@@ -45,18 +48,21 @@ static const char edit_usage[] =
     "                           [--profile P | --distro D] [--hostname NAME | --no-hostname]\n"
     "                           [--netboot on|off]\n"
     "                           [--kernel-options TEXT | --no-kernel-options]\n"
+    "                           [--autoinstall TEMPLATE | --no-autoinstall]\n"
     "\n"
     "Changes a system: only what is given; the rest stays. --profile replaces its\n"
     "distro and --distro its profile.\n"
     "\n" SYSTEM_OPTIONS "  --no-ip                 no reserved address: one from a pool\n"
     "  --no-hostname           the host name is the system's name again\n"
-    "  --no-kernel-options     no further kernel command line\n" CLI_STATE_DIR_HELP
+    "  --no-kernel-options     no further kernel command line\n"
+    "  --no-autoinstall        its profile's autoinstall template again (if any)\n"
+    CLI_STATE_DIR_HELP
     "  -h, --help              this help\n"
     "\n"
     "Example: xenprov system edit web1 --netboot off\n";
 
 /* add and edit's options: the system's text fields, and --netboot */
-enum { F_MAC, F_IP, F_PROFILE, F_DISTRO, F_HOSTNAME, F_KOPTS, F_N };
+enum { F_MAC, F_IP, F_PROFILE, F_DISTRO, F_HOSTNAME, F_KOPTS, F_AUTOINSTALL, F_N };
 static const struct cli_field fields[F_N] = {
     [F_MAC] = {"mac", offsetof(struct xp_system, mac), false},
     [F_IP] = {"ip", offsetof(struct xp_system, ip), true},
@@ -64,6 +70,7 @@ static const struct cli_field fields[F_N] = {
     [F_DISTRO] = {"distro", offsetof(struct xp_system, distro), false},
     [F_HOSTNAME] = {"hostname", offsetof(struct xp_system, hostname), true},
     [F_KOPTS] = {"kernel-options", offsetof(struct xp_system, kernel_options), true},
+    [F_AUTOINSTALL] = {"autoinstall", offsetof(struct xp_system, autoinstall), true},
 };
 enum { O_NETBOOT = 1024 };
 static const struct option extra[] = {
@@ -153,12 +160,13 @@ static const char show_usage[] =
     "Usage: xenprov system show [--json] NAME\n"
     "\n"
     "Prints a system: its MAC, reserved address, what it boots, host name, whether\n"
-    "it boots over the network, its kernel options, and when it was added and last\n"
-    "changed.\n"
+    "it boots over the network, its kernel options, its own autoinstall template, and\n"
+    "when it was added and last changed.\n"
     "\n"
     "  --json      one JSON object: name, mac, ip, profile, distro, hostname,\n"
-    "              kernel_options (null: none), netboot (true/false), created,\n"
-    "              updated (unix seconds)\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
+    "              kernel_options (null: none), netboot (true/false), autoinstall\n"
+    "              (null: none of its own), created, updated (unix seconds)\n"
+    CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 
 static int run_show(int argc, char **argv)
 {
@@ -175,7 +183,7 @@ static int run_show(int argc, char **argv)
 		cli_fmt_time(s.updated, updated);
 		const char *keys[] = {"name",	 "mac",	     "ip",	"profile",
 				      "distro",	 "hostname", "netboot", "kernel-options",
-				      "created", "updated"};
+				      "autoinstall", "created", "updated"};
 		const char *values[] = {s.name,
 					s.mac,
 					s.ip,
@@ -184,9 +192,10 @@ static int run_show(int argc, char **argv)
 					s.hostname,
 					s.netboot ? "on" : "off",
 					s.kernel_options,
+					s.autoinstall,
 					created,
 					updated};
-		cli_print_fields(keys, values, 10);
+		cli_print_fields(keys, values, 11);
 		rc = cli_flush();
 	}
 	xp_system_release(&s);
@@ -200,7 +209,7 @@ static const char list_usage[] =
     "boots (profile:P or distro:D) and whether it boots over the network.\n"
     "\n"
     "  --json      one JSON array of {name, mac, ip, profile, distro, hostname,\n"
-    "              netboot, kernel_options}\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
+    "              netboot, kernel_options, autoinstall}\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 
 static json_t *system_json(const void *row)
 {

@@ -19,7 +19,12 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_distro,
 	&cmd_system,
 	&cmd_settings,
+	&cmd_template,
 	&cmd_serve,
+	&cmd_import,
+	&cmd_pxeboot,
+	&cmd_check,
+	&cmd_report,
 	&cmd_sync,
 	NULL,
 };
@@ -72,6 +77,17 @@ static int run_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	opterr = 0; /* commands say what is wrong themselves */
+	/* installed as xenprov-pxeboot (a link to this binary) for xl's bootloader= */
+	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+	base = base ? base + 1 : argv[0];
+	if (base && strcmp(base, "xenprov-pxeboot") == 0) {
+		cli_prog = "xenprov-pxeboot";
+		if (cli_wants_help(argc, argv)) {
+			cli_print_usage(stdout, &cmd_pxeboot, NULL);
+			return XP_EXIT_OK;
+		}
+		return cmd_pxeboot.run(argc, argv);
+	}
 	if (argc < 2) {
 		print_main_usage(stderr);
 		return XP_EXIT_USAGE;

@@ -98,7 +98,7 @@ boot() {
 	local name=$1 file=$2 format=$3 swap=${4:-none} log=$T/$1.serial start end rc
 	echo "== boot $name ($file, $format, accel $accel, timeout ${TIMEOUT}s)"
 	start=$(date +%s.%N)
-	timeout "$TIMEOUT" qemu-system-x86_64 -machine "accel=$accel" -m 256 -smp 1 \
+	timeout "$TIMEOUT" qemu-system-x86_64 -machine "accel=$accel" -m 512 -smp 1 \
 		-nographic -no-reboot -nic none \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "root=/dev/vda1 rootfstype=ext4 console=ttyS0 panic=-1 no_timer_check rw init=/init xp_tag=$name" \

@@ -277,17 +277,7 @@ udhcpc c3 "$T/c3b.env" -r "$a3" || fail "c3 could not renew"
 expect "$T/c3b.env" ip "$a3"
 
 # 6. through a relay: client c6 on 10.80.0.0/24 behind ISC dhcrelay
-ns_add rl$TAG
-ip link add up0 netns rl$TAG type veth peer name vrl netns "$SRV"
-ip -n "$SRV" link set vrl master br0
-ip -n "$SRV" link set vrl up
-ip -n rl$TAG addr add 10.79.0.2/24 dev up0
-ip -n rl$TAG link set up0 up
-ip -n rl$TAG link add br1 type bridge
-ip -n rl$TAG addr add 10.80.0.1/24 dev br1
-ip -n rl$TAG link set br1 up
-ip netns exec rl$TAG sysctl -qw net.ipv4.ip_forward=1
-ip -n "$SRV" route add 10.80.0.0/24 via 10.79.0.2
+relay_ns rl$TAG 10.79.0.2/24 10.80.0.1/24 10.80.0.0/24
 client_add c6 52:54:00:cc:00:06 rl$TAG br1
 ip netns exec rl$TAG dhcrelay -4 -d -q -iu up0 -id br1 10.79.0.1 >"$T/relay.log" 2>&1 &
 PIDS+=($!)

@@ -29,7 +29,7 @@
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 9
 
 static xp_test_pathbuf state;
 
@@ -762,6 +762,9 @@ static const struct good_case good_cases[] = {
     {"config.extra_x", "it's", "\"it's\""},
     {"timezone", "Europe/Paris", "Europe/Paris"},
     {"timezone", "Etc/GMT+5", "Etc/GMT+5"},
+    {"autoinstall", "debian-preseed", "debian-preseed"},
+    {"cloud-init", "on", "on"},
+    {"cloud-init", "off", "off"},
     /* lists: items one a line; write's content escaped (the canonical escapes kept,
      * others made canonical) */
     {"copy-in", "/srv/site:/var/www", "/srv/site:/var/www"},
@@ -808,6 +811,8 @@ static const struct bad_case bad_cases[] = {
     {"kernel", "", "kernel: must not be empty", true},
     {"ramdisk", "", "ramdisk: must not be empty", true},
     {"distro", "bad name", "distro: not a valid distro name", true},
+    {"autoinstall", "../preseed", "autoinstall: not a valid template name", true},
+    {"cloud-init", "yes", "cloud-init: not on or off", true},
     {"timezone", "../../etc/shadow",
      "timezone: a tzdata zone name such as Europe/Paris or UTC: letters, digits, '_', '-', "
      "'+' and '.' in components separated by '/'",
@@ -1052,7 +1057,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 38);
+	assert_int_equal(nkeys, 40);
 }
 
 /* The key table marks the secrets once; everything else is not one. */

@@ -21,7 +21,7 @@ ip link add name xenbr0 type bridge stp_state 0 forward_delay 0 && ip link set x
 ip addr add 192.168.222.1/24 dev xenbr0
 # a second network for the guest with two NICs
 ip link add name xenbr1 type bridge stp_state 0 forward_delay 0 && ip link set xenbr1 up
-ip addr add 192.168.223.1/24 dev xenbr1
+ip addr add 192.168.223.254/24 dev xenbr1
 if xl info >/dev/null; then echo "XP-DOM0-UP $(uname -r)"; else echo "XP-DOM0-NO-XL"; fi
 mkdir -p /payload
 if mount /dev/vdb /payload; then

@@ -18,7 +18,7 @@
 # prints `systemctl is-system-running` (the failed units when degraded), the root
 # filesystem UUID, /etc/machine-id, the host name, the addresses and the first-boot
 # command's journal lines; they must equal what the inventory says and the UUIDs must
-# differ. xp-deb-pvgrub is started by `xenprov domain start` (xenprov runs in dom0, its
+# differ. xp-pxe and xp-deb-local boot through xenprov-pxeboot (pxe-setup.sh). xp-deb-pvgrub is started by `xenprov domain start` (xenprov runs in dom0, its
 # libraries copied along), must be seen running by `domain show`, and is stopped by
 # `xenprov domain shutdown --wait`, then seen stopped. XP_XEN_DEBIAN=0 leaves the Debian
 # guests out.
@@ -31,7 +31,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lab.sh"
 GUESTS="xp-kernel xp-pygrub xp-qcow2"
 DEB_GUESTS=""
-[ "${XP_XEN_DEBIAN:-1}" = 0 ] || DEB_GUESTS="xp-deb-pygrub xp-deb-pvgrub xp-deb-pvh"
+[ "${XP_XEN_DEBIAN:-1}" = 0 ] || DEB_GUESTS="xp-deb-pygrub xp-deb-pvgrub xp-deb-pvh xp-deb-local"
+# booted by xenprov-pxeboot from xenprov serve in dom0 (pxe-setup.sh): xp-pxe over the
+# network, and xp-deb-local (a Debian guest above) by LOCALBOOT
+PXE_GUESTS=""
+[ -z "$DEB_GUESTS" ] || PXE_GUESTS="xp-pxe"
+P_MAC=00:16:3e:50:00:01 P_IP=192.168.222.60
 # the Debian guest that xenprov itself starts and stops in dom0 (issue 12's lifecycle)
 LIFE_GUEST=""
 case " $DEB_GUESTS " in *" xp-deb-pvgrub "*) LIFE_GUEST=xp-deb-pvgrub ;; esac
@@ -76,6 +81,7 @@ if [ "${1:-}" = --deploy ]; then
 			--data-disk 64M,fs=ext4,mount=/srv
 			--nic bridge=xenbr1,network=static,ip-pool=192.168.223.0/24) ;;
 		xp-deb-pvgrub) how=(--include "$base" --storage qcow2 --boot pvgrub) ;;
+		xp-deb-local) how=(--include "$base,ifupdown" --storage file --boot pygrub) ;;
 		xp-deb-pvh) how=(--include "$base,ifupdown" --storage qcow2 --boot kernel
 			--kernel from-image --type pvh) ;;
 		esac
@@ -98,12 +104,15 @@ print(" ".join(v["uuid"] for v in d.get("disks", []) if v.get("mount") == "/srv"
 	# xenprov itself in dom0 (the same Debian release: its libraries but glibc's are
 	# copied along) for the lifecycle guest: started by `xenprov domain start`, seen
 	# running by `domain list`, stopped by `domain shutdown --wait`, then seen stopped
-	if [ -n "$LIFE_GUEST" ]; then
+	if [ -n "$DEB_GUESTS" ]; then
 		mkdir -p /payload/xp/lib
 		cp "$X" /payload/xp/xenprov
 		ldd "$X" | awk '$3 ~ /^\// { print $3 }' |
 			grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
 			xargs -r cp -L -t /payload/xp/lib
+		. "$HERE/pxe-setup.sh"
+	fi
+	if [ -n "$LIFE_GUEST" ]; then
 		cat >"/payload/$LIFE_GUEST.start" <<'LIFE'
 xp() { LD_LIBRARY_PATH=/payload/xp/lib /payload/xp/xenprov "$@" --state-dir /payload/state; }
 power() { xp domain show "$1" | sed -n 's/^power: *\([a-z]*\).*/\1/p'; }
@@ -155,7 +164,7 @@ check_guests() {
 	for g in $DEB_GUESTS; do
 		echo "----- $g: xl create, dom0's checks over SSH"
 		lines=$RUN/$g.lines
-		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|CHECK-(BEGIN|END)|GUEST-TIMEOUT) $g( |\$)|^XP-(GUEST|LIFE) $g " >"$lines"
+		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|CHECK-(BEGIN|END)|GUEST-TIMEOUT) $g( |\$)|^XP-(GUEST|LIFE|PXE) $g " >"$lines"
 		cat "$lines"
 		ip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' "$RUN/$g.json")
 		name=$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' "$RUN/$g.json")
@@ -177,6 +186,11 @@ check_guests() {
 			grep -qxF "XP-GUEST $g ping2-ok" "$lines" || why="$why missing(ping2-ok)"
 			grep -qxF "XP-GUEST $g srv=$(cat "$RUN/$g.srv")" "$lines" || why="$why srv-not-mounted"
 		fi
+		if [ "$g" = xp-deb-local ]; then
+			for want in same-kernel same-ramdisk same-args; do
+				grep -qxF "XP-PXE $g $want" "$lines" || why="$why pygrub-differs($want)"
+			done
+		fi
 		if [ "$g" = "$LIFE_GUEST" ]; then
 			for want in start-ok power=running shutdown-ok after=stopped; do
 				grep -qxF "XP-LIFE $g $want" "$lines" || why="$why missing-life($want)"
@@ -193,7 +207,22 @@ check_guests() {
 			fail=1
 		fi
 	done
-	local total=$(($(echo $GUESTS $DEB_GUESTS | wc -w)))
+	local mark
+	for g in $PXE_GUESTS; do
+		echo "----- $g: booted by xenprov-pxeboot over the network"
+		con=$RUN/$g.console
+		tr -d '\r' <"$LOG" | sed -n "/^XP-CONSOLE-BEGIN $g /,/^XP-CONSOLE-END $g\$/p" >"$con"
+		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|SERVE-DOWN) $g( |\$)|XP-GUEST-TIMEOUT $g|^xenprov-pxeboot: "
+		grep -a '^XP-GUEST' "$con" || tail -n 20 "$con"
+		mark=$(cat "$RUN/pxe-mark")
+		if grep -aqE "^XP-GUEST pxe-marker=$mark cmdline=.*xpmark=$mark" "$con"; then
+			summary="$summary  PASS $g (kernel and initrd by DHCP + TFTP from xenprov serve, marker $mark)\n"
+		else
+			summary="$summary  FAIL $g: no marker $mark with its kernel options on the console\n"
+			fail=1
+		fi
+	done
+	local total=$(($(echo $GUESTS $DEB_GUESTS $PXE_GUESTS | wc -w)))
 	echo "===== test-xen summary ($(($(date +%s) - t_start))s) ====="
 	printf "$summary"
 	[ $fail -eq 0 ] && echo "test-xen: PASS ($total guests)" || echo "test-xen: FAIL (serial log $LOG)"
@@ -248,6 +277,19 @@ exec switch_root /newroot /sbin/init
 EOF
 chmod +x $I/init
 (cd $I && find . | cpio -H newc -o --quiet | gzip -1) >"$P/initrd-guest.gz"
+# the initrd xp-pxe fetches over the network: it prints the marker it was built with
+# and the command line it was given, and powers off
+head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/pxe-mark"
+cp -a "$I" "$RUN/initrd-pxe"
+cat >"$RUN/initrd-pxe/init" <<EOF2
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+echo "XP-GUEST pxe-marker=$(cat "$RUN/pxe-mark") cmdline=\$(cat /proc/cmdline)"
+poweroff -f
+EOF2
+chmod +x "$RUN/initrd-pxe/init"
+(cd "$RUN/initrd-pxe" && find . | cpio -H newc -o --quiet | gzip -1) >"$P/initrd-pxe.gz"
 cp "$LAB/vmlinuz" "$P/vmlinuz"
 
 R=$RUN/r

@@ -49,9 +49,12 @@ void xp__boot_plan_release(struct xp_boot_plan *p);
 int xp__boot_add_args(struct xp_boot_entry *e, const char *text);
 
 /* The plan for the system with this MAC (canonical or any xp_mac_parse spelling) or
- * dotted IP: -ENOENT when no system has it or it has no distro to boot; the menu. */
-int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, struct xp_boot_plan *p);
-int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, struct xp_boot_plan *p);
+ * dotted IP: -ENOENT when no system has it or it has no distro to boot; the menu.
+ * http_base (may be NULL): the server's HTTP, for the autoinstall argument. */
+int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, const char *http_base,
+		      struct xp_boot_plan *p);
+int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, const char *http_base,
+		     struct xp_boot_plan *p);
 int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p);
 
 /* What a run over many systems (a sync) reads once instead of per system: each
@@ -64,7 +67,7 @@ void xp__boot_cache_free(struct xp__boot_cache *c);
 /* The plan of system s, read by the caller: as xp__boot_plan_mac for its MAC (-ENOENT
  * when it has nothing to boot). c may be NULL (everything read from inv). */
 int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const struct xp_system *s,
-			 struct xp_boot_plan *p);
+			 const char *http_base, struct xp_boot_plan *p);
 
 int xp__boot_render_pxelinux(const struct xp_boot_plan *p, struct xp_buf *out);
 int xp__boot_render_grub(const struct xp_boot_plan *p, struct xp_buf *out);

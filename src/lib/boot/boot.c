@@ -18,8 +18,13 @@
  *    one (a site's own menu), else the rendered menu of every distro.
  *  - distros/NAME/kernel|initrd belong to the inventory: the distro's files from the
  *    distro store (by digest, no symlink followed), never a plain file nor a host path;
- *    anything else under distros/ is -ENOENT, and so is a distro whose files are not
- *    in the store (one of an older inventory).
+ *    a distro whose files are not in the store (one of an older inventory) is -ENOENT.
+ *    distros/NAME/tree/PATH is the install tree `xenprov import` recorded for the
+ *    distro: trees/NAME/PATH beneath the root for a copy (a plain file, confined as
+ *    every other), or the file PATH of its ISO image, the image opened by the inventory
+ *    (xp_distro_tree_open: only the image the operator imported, unchanged since) and
+ *    the file's bytes handed out as a range of it (offset, size); distros/NAME/image.iso
+ *    is that whole image. Anything else under distros/ is -ENOENT.
  *
  * Confinement: names are checked lexically first (empty, over 255 bytes, control
  * characters: -EINVAL; a ".." component: -EACCES; "." and empty components are
@@ -111,6 +116,7 @@ void xp_bootfile_release(struct xp_bootfile *f)
 		close(f->fd);
 	xp_buf_release(&f->data);
 	f->fd = -1;
+	f->offset = 0;
 	f->size = 0;
 	f->type = NULL;
 }
@@ -198,6 +204,36 @@ static int open_distro(struct xp_boot *b, const char *name, bool initrd, struct 
 		r = take_regular(fd, BINARY, out);
 	xp_distro_release(&d);
 	return r;
+}
+
+/* distros/NAME/tree/PATH (path: PATH), or the image itself (path NULL). */
+static int open_tree(struct xp_boot *b, const char *name, const char *path, struct xp_bootfile *out)
+{
+	if (!xp_distro_name_valid(name))
+		return -ENOENT;
+	struct xp_distro_tree t;
+	int r = xp_distro_tree_get(b->inv, name, &t);
+	if (r < 0)
+		return r;
+	bool copy = strcmp(t.mode, "copy") == 0, iso = strcmp(t.mode, "iso") == 0;
+	xp_distro_tree_release(&t);
+	if (copy && path) {
+		char rel[NAME_MAX_LEN + 16];
+		if (snprintf(rel, sizeof(rel), "trees/%s/%s", name, path) >= (int)sizeof(rel))
+			return -EINVAL;
+		return open_plain(b, rel, BINARY, out);
+	}
+	if (!iso)
+		return -ENOENT;
+	int fd;
+	uint64_t off, size;
+	if ((r = xp_distro_tree_open(b->inv, name, path, &fd, &off, &size)) < 0)
+		return r;
+	out->fd = fd;
+	out->offset = off;
+	out->size = size;
+	out->type = BINARY;
+	return 0;
 }
 
 /* ---- names ------------------------------------------------------------------------- */
@@ -370,6 +406,10 @@ int xp_boot_open(struct xp_boot *b, const char *path, struct xp_bootfile *out)
 			return open_distro(b, name, false, out);
 		if (!strcmp(file, "initrd"))
 			return open_distro(b, name, true, out);
+		if (!strncmp(file, "tree/", 5) && file[5])
+			return open_tree(b, name, file + 5, out);
+		if (!strcmp(file, "image.iso"))
+			return open_tree(b, name, NULL, out);
 		return -ENOENT;
 	}
 
@@ -381,8 +421,8 @@ int xp_boot_open(struct xp_boot *b, const char *path, struct xp_bootfile *out)
 		return menu(b, rt.fmt, canon, out);
 
 	struct xp_boot_plan plan;
-	r = rt.key == K_MAC ? xp__boot_plan_mac(b->inv, rt.val, &plan)
-			    : xp__boot_plan_ip(b->inv, rt.val, &plan);
+	r = rt.key == K_MAC ? xp__boot_plan_mac(b->inv, rt.val, b->http_base, &plan)
+			    : xp__boot_plan_ip(b->inv, rt.val, b->http_base, &plan);
 	if (r == 0) {
 		r = render(b, rt.fmt, &plan, out);
 		xp__boot_plan_release(&plan);

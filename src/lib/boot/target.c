@@ -2,7 +2,9 @@
  * target.c - what a client is to boot, decided from the inventory on each request:
  * the system with the client's MAC or IP, its distro (its own, or its profile's
  * `distro` key through the parent chain), the kernel command line (the distro's
- * kernel_options, the system's, then hostname=), or the menu of every distro.
+ * kernel_options, the system's, the argument that points its installer at its
+ * autoinstall file when it has a template and its distro an OS family, then
+ * hostname=), or the menu of every distro.
  *
  * Not here: writing the plan in a boot loader's language (render-*.c), paths and
  * files (boot.c).
@@ -14,6 +16,7 @@
 #include "boot/boot-internal.h"
 #include "util/ctype.h"
 #include "xenprov/mac.h"
+#include "xenprov/template.h"
 
 static void entry_release(struct xp_boot_entry *e)
 {
@@ -61,9 +64,9 @@ int xp__boot_add_args(struct xp_boot_entry *e, const char *text)
 }
 
 /* Fills e for distro name (label given) from the inventory: -ENOENT if the distro is
- * not there. */
+ * not there. os (may be NULL) gets its OS family (heap; NULL: none). */
 static int entry_read(struct xp_inv *inv, const char *name, const char *label,
-		      struct xp_boot_entry *e)
+		      struct xp_boot_entry *e, char **os)
 {
 	/* Names go into paths, labels and menu items unquoted: the inventory only
 	 * stores valid ones, and a row written behind its back is not rendered. */
@@ -84,21 +87,27 @@ static int entry_read(struct xp_inv *inv, const char *name, const char *label,
 		r = -ENOMEM;
 	else
 		r = xp__boot_add_args(e, d.kernel_options);
+	if (r == 0 && os) {
+		*os = d.os;
+		d.os = NULL;
+	}
 	xp_distro_release(&d);
 	return r;
 }
 
 /* ---- what a run over many systems reads once ---------------------------------------- */
 
-/* A distro's entry (label = its name) or why there is none; a profile's distro. */
+/* A distro's entry (label = its name) and OS family, or why there is none; a
+ * profile's distro. */
 struct cached_distro {
 	char *name;
 	int r; /* 0, or the -errno entry_read gave */
 	struct xp_boot_entry e;
+	char *os;
 };
 struct cached_profile {
 	char *name;
-	int r;	      /* 0, or the -errno of the resolution (-ENOENT: no distro) */
+	int r; /* 0, or the -errno of the resolution (-ENOENT: no distro) */
 	char *distro;
 };
 struct xp__boot_cache {
@@ -120,6 +129,7 @@ void xp__boot_cache_free(struct xp__boot_cache *c)
 		return;
 	for (size_t i = 0; i < c->nd; i++) {
 		free(c->d[i].name);
+		free(c->d[i].os);
 		entry_release(&c->d[i].e);
 	}
 	for (size_t i = 0; i < c->np; i++) {
@@ -148,12 +158,13 @@ static int entry_copy(const struct xp_boot_entry *from, const char *label, struc
 	return 0;
 }
 
-/* Fills e for distro name (label given), through the cache c when there is one. */
+/* Fills e for distro name (label given), and *os (may be NULL) with its OS family,
+ * through the cache c when there is one. */
 static int entry_for_distro(struct xp_inv *inv, struct xp__boot_cache *c, const char *name,
-			    const char *label, struct xp_boot_entry *e)
+			    const char *label, struct xp_boot_entry *e, char **os)
 {
 	if (!c)
-		return entry_read(inv, name, label, e);
+		return entry_read(inv, name, label, e, os);
 	size_t i = 0;
 	while (i < c->nd && strcmp(c->d[i].name, name) != 0)
 		i++;
@@ -165,16 +176,48 @@ static int entry_for_distro(struct xp_inv *inv, struct xp__boot_cache *c, const 
 		memset(cd, 0, sizeof(*cd));
 		if (!(cd->name = strdup(name)))
 			return -ENOMEM;
-		cd->r = entry_read(inv, name, name, &cd->e);
+		cd->r = entry_read(inv, name, name, &cd->e, &cd->os);
 		if (cd->r < 0)
 			entry_release(&cd->e);
 		if (cd->r < 0 && cd->r != -ENOENT) { /* not an answer: not kept */
 			free(cd->name);
+			free(cd->os);
 			return cd->r;
 		}
 		c->nd++;
 	}
-	return c->d[i].r < 0 ? c->d[i].r : entry_copy(&c->d[i].e, label, e);
+	const struct cached_distro *cd = &c->d[i];
+	if (cd->r < 0)
+		return cd->r;
+	if (os && cd->os && !(*os = strdup(cd->os)))
+		return -ENOMEM;
+	return entry_copy(&cd->e, label, e);
+}
+
+/* The argument by which the system's installer fetches its autoinstall file from
+ * http_base/autoinstall/NAME (template.h), when it has a template, its distro an OS
+ * family and the server an HTTP address. */
+static int autoinstall_args(struct xp_inv *inv, const struct xp_system *s, const char *os,
+			    const char *http_base, struct xp_boot_entry *e)
+{
+	char *tmpl = NULL;
+	if (!os || !http_base)
+		return 0;
+	int r = xp_autoinstall_template_name(inv, s, &tmpl);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	free(tmpl);
+	struct xp_buf url = XP_BUF_INIT, args = XP_BUF_INIT;
+	xp_buf_addf(&url, "%s/autoinstall/%s", http_base, s->name);
+	xp_autoinstall_boot_args(os, xp_buf_str(&url), &args);
+	r = xp_buf_error(&url) ? -ENOMEM : xp_buf_error(&args);
+	if (r == 0)
+		r = xp__boot_add_args(e, xp_buf_str(&args));
+	xp_buf_release(&url);
+	xp_buf_release(&args);
+	return r;
 }
 
 /* The distro of profile (its `distro` through its parents): heap string, or -ENOENT
@@ -232,7 +275,7 @@ static int system_distro(struct xp_inv *inv, struct xp__boot_cache *c, const str
 }
 
 int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const struct xp_system *s,
-			 struct xp_boot_plan *p)
+			 const char *http_base, struct xp_boot_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (!xp_system_name_valid(s->name))
@@ -246,10 +289,14 @@ int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const str
 	if (r < 0)
 		return r;
 	p->kind = XP_BOOT_PLAN_SYSTEM;
-	r = entry_for_distro(inv, c, distro, s->name, &p->entry);
+	char *os = NULL;
+	r = entry_for_distro(inv, c, distro, s->name, &p->entry, &os);
 	free(distro);
 	if (r == 0)
 		r = xp__boot_add_args(&p->entry, s->kernel_options);
+	if (r == 0)
+		r = autoinstall_args(inv, s, os, http_base, &p->entry);
+	free(os);
 	if (r == 0) {
 		/* hostname= last, as the inventory's own word on the matter */
 		const char *h = s->hostname ? s->hostname : s->name;
@@ -270,26 +317,29 @@ int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const str
 }
 
 /* The plan of the system find (xp_system_find_mac or _ip) finds by key. */
-static int plan_found(struct xp_inv *inv, const char *key, struct xp_boot_plan *p,
+static int plan_found(struct xp_inv *inv, const char *key, const char *http_base,
+		      struct xp_boot_plan *p,
 		      int (*find)(struct xp_inv *, const char *, struct xp_system *))
 {
 	struct xp_system s = {0};
 	int r = find(inv, key, &s);
 	if (r < 0)
 		return r;
-	r = xp__boot_plan_system(inv, NULL, &s, p);
+	r = xp__boot_plan_system(inv, NULL, &s, http_base, p);
 	xp_system_release(&s);
 	return r;
 }
 
-int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, struct xp_boot_plan *p)
+int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, const char *http_base,
+		      struct xp_boot_plan *p)
 {
-	return plan_found(inv, mac, p, xp_system_find_mac);
+	return plan_found(inv, mac, http_base, p, xp_system_find_mac);
 }
 
-int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, struct xp_boot_plan *p)
+int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, const char *http_base,
+		     struct xp_boot_plan *p)
 {
-	return plan_found(inv, ip, p, xp_system_find_ip);
+	return plan_found(inv, ip, http_base, p, xp_system_find_ip);
 }
 
 int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)
@@ -308,7 +358,7 @@ int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)
 		const char *label = strcmp(names[i], XP_BOOT_LOCAL_LABEL) == 0
 					? "distro:" XP_BOOT_LOCAL_LABEL
 					: names[i];
-		r = entry_for_distro(inv, NULL, names[i], label, &p->menu[p->n_menu]);
+		r = entry_for_distro(inv, NULL, names[i], label, &p->menu[p->n_menu], NULL);
 		if (r < 0) {
 			entry_release(&p->menu[p->n_menu]);
 			if (r == -ENOENT) /* removed since the list was read */

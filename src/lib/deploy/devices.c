@@ -26,6 +26,7 @@
 
 void xp__devices_release(struct xp__devices *dv)
 {
+	xp_cloud_seed_release(&dv->seed);
 	xp_domain_volumes_free(dv->volumes, dv->nvolumes);
 	free(dv->storage);
 	xp_profile_list_free(dv->nic_items, dv->nnics);
@@ -112,11 +113,14 @@ static int add_disk(struct xp__devices *dv, enum xp_storage kind, const char *po
 	k->storage = strdup(xp_storage_name(kind));
 	k->fs = strdup(fs);
 	k->size = size;
-	if (strcmp(fs, "none") != 0)
+	/* a filesystem or swap area we make gets its UUID now (a seed's ISO 9660 has
+	 * none to give) */
+	bool uuid = strcmp(fs, "none") != 0 && strcmp(fs, "iso9660") != 0;
+	if (uuid)
 		k->uuid = new_uuid();
 	if (mount)
 		k->mount = strdup(mount);
-	if (!k->vdev || !k->role || !k->storage || !k->fs || (strcmp(fs, "none") != 0 && !k->uuid) ||
+	if (!k->vdev || !k->role || !k->storage || !k->fs || (uuid && !k->uuid) ||
 	    (mount && !k->mount))
 		return -ENOMEM;
 	struct stat st;
@@ -138,8 +142,8 @@ static int plan_disks(const char *state_dir, const struct xp_settings *s, const 
 	const char *sw = xp_settings_get(s, "swap-disk");
 	uint64_t swap = sw ? strtoull(sw, NULL, 10) : 0;
 	if (r == 0) {
-		dv->volumes = calloc(n + 1, sizeof(*dv->volumes));
-		dv->storage = calloc(n + 1, sizeof(*dv->storage));
+		dv->volumes = calloc(n + 2, sizeof(*dv->volumes)); /* and swap, seed */
+		dv->storage = calloc(n + 2, sizeof(*dv->storage));
 		if (!dv->volumes || !dv->storage)
 			r = -ENOMEM;
 	}
@@ -164,6 +168,23 @@ static int plan_disks(const char *state_dir, const struct xp_settings *s, const 
 	}
 	if (r == 0 && swap)
 		r = add_disk(dv, storage, pool, name, "swap", "swap", swap, "swap", NULL, d);
+	const char *ci = xp_settings_get(s, "cloud-init");
+	if (r == 0 && ci && strcmp(ci, "on") == 0) {
+		/* the seed: a file (read-only to the guest) beside the guest's files, or in
+		 * the default directory for a guest on LVM; the last disk */
+		if (dv->nvolumes >= XP_DATA_DISKS_MAX + 1)
+			return xp_diags_refuse(d, -EINVAL, "cloud-init", NULL,
+					       "one data disk fewer, or no swap-disk",
+					       "no disk is left for the cloud-init seed (xvdb to "
+					       "xvdz are taken)");
+		char *where = NULL;
+		r = disk_pool(state_dir, XP_STORAGE_FILE, NULL, storage, pool, 0, &where, d);
+		if (r == 0)
+			r = add_disk(dv, XP_STORAGE_FILE, where, name, "cidata", "seed",
+				     XP_CLOUD_SEED_SIZE, "iso9660", NULL, d);
+		free(where);
+		dv->has_seed = r == 0;
+	}
 	xp_profile_list_free(items, n);
 	return r;
 }
@@ -251,6 +272,12 @@ int xp__devices_make(struct xp__devices *dv, struct xp_diags *d)
 	int r = 0;
 	for (; r == 0 && dv->made < dv->nvolumes; dv->made++) {
 		const struct xp_domain_volume *k = &dv->volumes[dv->made];
+		if (strcmp(k->role, "seed") == 0) {
+			r = xp_cloud_seed_write(&dv->seed, k->path, k->size, d);
+			if (r < 0)
+				break;
+			continue;
+		}
 		enum xp_volume_content content = strcmp(k->fs, "ext4") == 0  ? XP_VOLUME_EXT4
 						 : strcmp(k->fs, "xfs") == 0  ? XP_VOLUME_XFS
 						 : strcmp(k->fs, "swap") == 0 ? XP_VOLUME_SWAP
@@ -273,5 +300,56 @@ int xp__devices_remove(const struct xp_domain_volume *disks, size_t n, struct xp
 		if (r == 0)
 			r = e;
 	}
+	return r;
+}
+
+int xp__devices_seed(struct xp_inv *inv, const char *name, const struct xp_settings *s,
+		     const char *mac, const char *ip, unsigned prefix, struct xp__devices *dv,
+		     struct xp_diags *d)
+{
+	if (!dv->has_seed)
+		return 0;
+	struct xp_template_nic *nics = calloc(1 + dv->nnics, sizeof(*nics));
+	if (!nics)
+		return -ENOMEM;
+	const char *domain = xp_settings_get(s, "domain");
+	/* the first NIC as the guest's own files have it (customize.c): a static
+	 * address with the profile's gateway and name servers, or DHCP */
+	nics[0] = (struct xp_template_nic){
+	    .mac = mac,
+	    .ip = ip,
+	    .prefix = prefix,
+	    .gateway = ip ? xp_settings_get(s, "gateway") : NULL,
+	    .dhcp = !ip,
+	    .default_route = true,
+	    .dns = ip ? xp_settings_get(s, "dns") : NULL,
+	    .domain = domain,
+	};
+	for (size_t i = 0; i < dv->nnics; i++) {
+		const struct xp_domain_nic *n = &dv->nics[i];
+		bool dhcp_gw = n->gateway && strcmp(n->gateway, "dhcp") == 0;
+		nics[1 + i] = (struct xp_template_nic){
+		    .mac = n->mac,
+		    .ip = n->ip,
+		    .prefix = n->prefix_len,
+		    .gateway = n->gateway && !dhcp_gw ? n->gateway : NULL,
+		    .dhcp = !n->ip,
+		    .default_route = n->gateway != NULL,
+		};
+	}
+	struct xp_settings server = {0};
+	int r = xp_server_settings_get(inv, &server);
+	struct xp_template_subject sub = {
+	    .name = name,
+	    .domain = domain,
+	    .settings = s,
+	    .server = &server,
+	    .nics = nics,
+	    .nnics = 1 + dv->nnics,
+	};
+	if (r == 0)
+		r = xp_cloud_seed_render(inv, &sub, xp_settings_get(s, "autoinstall"), &dv->seed, d);
+	xp_settings_release(&server);
+	free(nics);
 	return r;
 }

@@ -1,7 +1,8 @@
 /*
  * devices.h - a guest's further disks and NICs (profile keys data-disk, swap-disk and
- * nic; inventory.h), planned, allocated, made and removed for xp_domain_create and
- * xp_domain_delete (domain.c): private to src/lib/deploy.
+ * nic; inventory.h) and its cloud-init seed volume (cloud-init), planned, allocated,
+ * made and removed for xp_domain_create and xp_domain_delete (domain.c): private to
+ * src/lib/deploy.
  *
  * Not here: the items' syntax (inventory/profile-devices.c), the volumes themselves
  * (storage.c), the guest's files and config that name them (customize.c, xlcfg.c).
@@ -14,6 +15,7 @@
 #include <stdint.h>
 
 #include "xenprov/domain.h"
+#include "xenprov/template.h"
 
 /* What a create makes beyond the root disk and the first NIC. */
 struct xp__devices {
@@ -24,6 +26,11 @@ struct xp__devices {
 	struct xp_nic_spec *specs;    /* point into nic_items */
 	struct xp_domain_nic *nics;   /* allocated by xp__devices_alloc; strings owned */
 	size_t nnics;
+	/* the cloud-init seed (profile key cloud-init on): its volume is the last, role
+	 * "seed"; its files, rendered by xp__devices_seed, are written by
+	 * xp__devices_make */
+	struct xp_cloud_seed seed;
+	bool has_seed;
 };
 
 void xp__devices_release(struct xp__devices *dv);
@@ -53,8 +60,17 @@ int xp__devices_alloc(struct xp_inv *inv, const char *name, struct xp__devices *
 		      const uint8_t *prefix, size_t prefix_len, xp_random_fn rnd, void *ud,
 		      const char *dns, struct xp_diags *d);
 
-/* Makes the planned volumes in order (xp_storage_create_volume); dv->made counts those
- * made. On failure the caller undoes with xp__devices_remove. */
+/* The cloud-init seed's files of guest name (after xp__devices_alloc: its NICs'
+ * addresses are known): the first NIC mac, ip/prefix (ip NULL: DHCP), then the further
+ * ones, from its effective settings s (user-data from the template its `autoinstall`
+ * names, else cloud-init-user-data). Nothing without a seed volume planned. */
+int xp__devices_seed(struct xp_inv *inv, const char *name, const struct xp_settings *s,
+		     const char *mac, const char *ip, unsigned prefix, struct xp__devices *dv,
+		     struct xp_diags *d);
+
+/* Makes the planned volumes in order (xp_storage_create_volume; the seed with
+ * xp_cloud_seed_write); dv->made counts those made. On failure the caller undoes with
+ * xp__devices_remove. */
 int xp__devices_make(struct xp__devices *dv, struct xp_diags *d);
 
 /* Removes the volumes of disks (a missing one is no error): the first error is

@@ -363,6 +363,10 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 
 	/* from here on the row exists: undo on failure */
 	bool disk_made = false, config_made = false;
+	/* the cloud-init seed's files, now that the NICs have their addresses */
+	r = xp__devices_seed(inv, o->name, &p.s, p.mac, p.ip[0] ? p.ip : NULL, p.prefix, &p.dv, d);
+	if (r < 0)
+		goto undo;
 	r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path,
 			      o->defer_sync ? XP_STORAGE_NOSYNC : 0, &p.disk_format, d);
 	if (r < 0)

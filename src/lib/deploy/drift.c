@@ -506,7 +506,7 @@ static int classify(struct xp_drift_item *it, const struct xp_domain *dom,
 				: hosts	 ? ", its network configuration and /etc/resolv.conf"
 					 : "its network configuration and /etc/resolv.conf");
 	}
-	if (strcmp(k, "distro") == 0) {
+	if (strcmp(k, "distro") == 0 || strcmp(k, "autoinstall") == 0) {
 		it->action = XP_DRIFT_RECORD;
 		return set_note(it, "network boot only, nothing of the guest: only the record "
 				    "changes");

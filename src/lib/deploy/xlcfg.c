@@ -8,7 +8,7 @@
  * What goes in: name; type = "pv" or "pvh" (the profile's `type`: xenprov's images
  * boot with pygrub, PV GRUB, a dom0 kernel or their own); memory (MiB) and vcpus; the
  * boot method; disk (the root disk, then the further ones: data disks, the swap
- * volume); vif (the first NIC, then the further ones); the on_*
+ * volume, the cloud-init seed, read-only); vif (the first NIC, then the further ones); the on_*
  * actions xl's own defaults would pick (destroy, restart, restart), written out so that
  * the file says what happens; then the profile's config.NAME values, each replacing a
  * setting of the same name above or appended in profile order.
@@ -127,13 +127,14 @@ static bool kernel_cmdline_key(const char *key)
 	return strcmp(key, "root") == 0 || strcmp(key, "extra") == 0 || strcmp(key, "cmdline") == 0;
 }
 
-static int disk_spec(const char *path, const char *vdev, bool qcow2, bool lvm, struct xp_buf *out)
+static int disk_spec(const char *path, const char *vdev, bool qcow2, bool lvm, bool ro,
+		     struct xp_buf *out)
 {
 	struct xp_disk disk = {0};
 	disk.pdev_path = (char *)path;
 	disk.vdev = (char *)vdev;
 	disk.format = qcow2 ? XP_DISK_FORMAT_QCOW2 : XP_DISK_FORMAT_RAW;
-	disk.readwrite = 1;
+	disk.readwrite = !ro;
 	/* a logical volume is a block device: blkback serves it directly */
 	if (lvm)
 		disk.backend = XP_DISK_BACKEND_PHY;
@@ -175,13 +176,15 @@ static int disks_value(const struct xp_guest_config *c, char **value, struct xp_
 	if (!specs)
 		return -ENOMEM;
 	int r = disk_spec(c->disk_path, "xvda", c->disk_format == XP_IMAGE_QCOW2,
-			  c->storage == XP_STORAGE_LVM, &specs[0]);
+			  c->storage == XP_STORAGE_LVM, false, &specs[0]);
 	const char *path = c->disk_path;
 	for (size_t i = 0; r == 0 && i < c->nvolumes; i++) {
 		const struct xp_domain_volume *k = &c->volumes[i];
 		path = k->path;
+		/* the cloud-init seed is read, never written, by the guest */
 		r = disk_spec(k->path, k->vdev, strcmp(k->storage, "qcow2") == 0,
-			      strcmp(k->storage, "lvm") == 0, &specs[1 + i]);
+			      strcmp(k->storage, "lvm") == 0, strcmp(k->role, "seed") == 0,
+			      &specs[1 + i]);
 	}
 	r = specs_list(specs, n, r, value);
 	if (r < 0 && r != -ENOMEM)

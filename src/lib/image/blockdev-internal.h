@@ -105,6 +105,10 @@ void xp__qcow2_header_encode(const struct xp_qcow2_header *h,
  * table...), "" if none. Borrowed; valid until the next call on bd. */
 const char *xp_blockdev_errmsg(const struct xp_blockdev *bd);
 
+/* The descriptor of a raw image (no container: its bytes are the disk's), -1 for a
+ * qcow2 image. Borrowed. For copying data straight from the file (copy_file_range). */
+int xp__blockdev_raw_fd(const struct xp_blockdev *bd);
+
 /* The image code's one error channel for opening images: why an image cannot be opened
  * (naming the file and what is wrong with it), as one error of code "open" in d (may
  * be NULL). */

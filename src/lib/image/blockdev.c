@@ -152,6 +152,11 @@ const char *xp_blockdev_backing(const struct xp_blockdev *bd)
 	return bd->backing_name;
 }
 
+int xp__blockdev_raw_fd(const struct xp_blockdev *bd)
+{
+	return bd->format == XP_IMAGE_RAW ? bd->fd : -1;
+}
+
 const char *xp_blockdev_errmsg(const struct xp_blockdev *bd)
 {
 	return bd->err;

@@ -374,6 +374,23 @@ int xp_fs_list(struct xp_fs *x, const char *path, struct xp_fs_entry **entries, 
 	return 0;
 }
 
+/* The regular file at path, a final symlink followed: its inode. -EISDIR, -EINVAL. */
+static int open_regular(struct xp_fs *x, const char *path, ext2_ino_t *ino,
+			struct ext2_inode *inode)
+{
+	int r = lookup(x, path, true, ino);
+	if (r < 0)
+		return r;
+	errcode_t e = ext2fs_read_inode(x->fs, *ino, inode);
+	if (e)
+		return xp_ext2_read_errno(e);
+	if (LINUX_S_ISDIR(inode->i_mode))
+		return -EISDIR;
+	if (!LINUX_S_ISREG(inode->i_mode))
+		return -EINVAL;
+	return 0;
+}
+
 int xp_fs_read(struct xp_fs *x, const char *path,
 	       int (*sink)(void *ud, const void *data, size_t len), void *ud)
 {
@@ -381,16 +398,10 @@ int xp_fs_read(struct xp_fs *x, const char *path,
 	struct ext2_inode inode;
 	if (!sink)
 		return -EINVAL;
-	int r = lookup(x, path, true, &ino);
+	int r = open_regular(x, path, &ino, &inode);
 	if (r < 0)
 		return r;
-	errcode_t e = ext2fs_read_inode(x->fs, ino, &inode);
-	if (e)
-		return xp_ext2_read_errno(e);
-	if (LINUX_S_ISDIR(inode.i_mode))
-		return -EISDIR;
-	if (!LINUX_S_ISREG(inode.i_mode))
-		return -EINVAL;
+	errcode_t e;
 
 	ext2_file_t f;
 	e = ext2fs_file_open2(x->fs, ino, &inode, 0, &f);
@@ -424,4 +435,135 @@ int xp_fs_read(struct xp_fs *x, const char *path,
 	free(buf);
 	ext2fs_file_close(f);
 	return r;
+}
+
+/* ---- where a file's data lies ------------------------------------------------------- */
+
+struct map_ctx {
+	int (*map)(void *ud, uint64_t file_off, uint64_t dev_off, uint64_t len);
+	void *ud;
+	uint64_t bs, size, done; /* bytes of the file mapped so far */
+	uint64_t run_file, run_dev, run_len; /* the run being gathered */
+	uint64_t fs_bytes;
+	int err;
+};
+
+static int map_flush(struct map_ctx *c)
+{
+	if (c->run_len == 0)
+		return 0;
+	int r = c->map(c->ud, c->run_file, c->run_dev, c->run_len);
+	c->done = c->run_file + c->run_len;
+	c->run_len = 0;
+	return r;
+}
+
+/* Adds a run of the file (dev UINT64_MAX: zeros), clipped to the file's size. */
+static int map_add(struct map_ctx *c, uint64_t foff, uint64_t dev, uint64_t len)
+{
+	if (foff >= c->size || len == 0)
+		return 0;
+	if (len > c->size - foff)
+		len = c->size - foff;
+	if (dev != UINT64_MAX && (dev >= c->fs_bytes || len > c->fs_bytes - dev))
+		return -EBADMSG;
+	if (foff < c->done + c->run_len)
+		return -EBADMSG; /* runs out of order or overlapping */
+	if (foff > c->done + c->run_len) { /* a hole before it */
+		int r = map_add(c, c->done + c->run_len, UINT64_MAX, foff - c->done - c->run_len);
+		if (r < 0)
+			return r;
+	}
+	if (c->run_len && ((c->run_dev == UINT64_MAX && dev == UINT64_MAX) ||
+			   (c->run_dev != UINT64_MAX && dev == c->run_dev + c->run_len))) {
+		c->run_len += len;
+		return 0;
+	}
+	int r = map_flush(c);
+	if (r < 0)
+		return r;
+	c->run_file = foff;
+	c->run_dev = dev;
+	c->run_len = len;
+	return 0;
+}
+
+static int map_block_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_blk,
+			int ref_offset, void *priv)
+{
+	(void)fs;
+	(void)ref_blk;
+	(void)ref_offset;
+	struct map_ctx *c = priv;
+	if (blockcnt < 0)
+		return 0;
+	int r = map_add(c, (uint64_t)blockcnt * c->bs, *blocknr * c->bs, c->bs);
+	if (r < 0) {
+		c->err = r;
+		return BLOCK_ABORT;
+	}
+	return 0;
+}
+
+int xp_fs_map(struct xp_fs *x, const char *path,
+	      int (*map)(void *ud, uint64_t file_off, uint64_t dev_off, uint64_t len), void *ud,
+	      uint64_t *size)
+{
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	if (!map)
+		return -EINVAL;
+	int r = open_regular(x, path, &ino, &inode);
+	if (r < 0)
+		return r;
+	errcode_t e;
+	if (inode.i_flags & EXT4_INLINE_DATA_FL)
+		return -ENOTSUP;
+	struct map_ctx c = {.map = map, .ud = ud, .bs = EXT2_BLOCK_SIZE(x->fs->super),
+			    .size = EXT2_I_SIZE(&inode)};
+	c.fs_bytes = ext2fs_blocks_count(x->fs->super) * c.bs;
+	if (size)
+		*size = c.size;
+	if (inode.i_flags & EXT4_EXTENTS_FL) {
+		ext2_extent_handle_t h;
+		e = ext2fs_extent_open2(x->fs, ino, &inode, &h);
+		if (e)
+			return xp_ext2_read_errno(e);
+		struct ext2fs_extent ex;
+		int op = EXT2_EXTENT_ROOT;
+		for (;;) {
+			e = ext2fs_extent_get(h, op, &ex);
+			op = EXT2_EXTENT_NEXT_LEAF;
+			if (e == EXT2_ET_EXTENT_NO_NEXT || e == EXT2_ET_NO_CURRENT_NODE) {
+				e = 0;
+				break;
+			}
+			if (e)
+				break;
+			if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF))
+				continue;
+			bool unwritten = ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT;
+			r = map_add(&c, ex.e_lblk * c.bs, unwritten ? UINT64_MAX : ex.e_pblk * c.bs,
+				    (uint64_t)ex.e_len * c.bs);
+			if (r < 0)
+				break;
+		}
+		ext2fs_extent_free(h);
+		if (e)
+			return xp_ext2_read_errno(e);
+	} else {
+		e = ext2fs_block_iterate3(x->fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
+					  NULL, map_block_cb, &c);
+		if (e)
+			return xp_ext2_read_errno(e);
+		r = c.err;
+	}
+	if (r < 0)
+		return r;
+	if (c.done + c.run_len < c.size) { /* a hole at the end */
+		r = map_add(&c, c.done + c.run_len, UINT64_MAX, c.size - c.done - c.run_len);
+		if (r < 0)
+			return r;
+	}
+	return map_flush(&c);
 }

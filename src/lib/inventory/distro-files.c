@@ -36,13 +36,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,12 +65,6 @@ bool xp_distro_sha256_valid(const char *s)
 		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
 			return false;
 	return n == 64;
-}
-
-static long openat2_(int dfd, const char *path, int flags, unsigned long long resolve)
-{
-	struct open_how how = {.flags = (unsigned long long)flags, .resolve = resolve};
-	return syscall(SYS_openat2, dfd, path, &how, sizeof(how));
 }
 
 /* STATE/distro-files as an O_PATH descriptor, made (0755) when create and missing. */
@@ -300,12 +292,11 @@ static int open_confined(struct xp_inv *inv, const char *key, const char *path, 
 		const char *rel = path + len;
 		while (*rel == '/')
 			rel++;
-		long f =
-		    openat2_(rfd, rel, O_PATH | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+		int f = xp_open_beneath(rfd, rel, O_PATH, false);
 		if (f < 0)
-			err = errno;
+			err = -f;
 		else
-			fd = (int)f;
+			fd = f;
 		close(rfd);
 	}
 	xp_strv_free(roots, n);
@@ -328,12 +319,11 @@ static int open_confined(struct xp_inv *inv, const char *key, const char *path, 
  * a symlink). */
 static int open_object(struct xp_inv *inv, int sfd, const char *hex, int *fd)
 {
-	long f = openat2_(sfd, hex, O_PATH | O_CLOEXEC,
-			  RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	int f = xp_open_beneath(sfd, hex, O_PATH, true);
 	if (f < 0)
-		return errno == ENOENT ? -ENOENT : -EACCES;
-	int r = xp_inv_open_servable(inv, (int)f);
-	close((int)f);
+		return f == -ENOENT ? -ENOENT : -EACCES;
+	int r = xp_inv_open_servable(inv, f);
+	close(f);
 	if (r < 0)
 		return r == -ENOENT ? -ENOENT : -EACCES;
 	*fd = r;
@@ -354,9 +344,11 @@ int xp_distro_file_open(struct xp_inv *inv, const char *sha256, int *fd)
 }
 
 /* Copies src into an unnamed file of the store (O_TMPFILE, else a dot-name collection
- * leaves alone until it is stale), hashing exactly what it writes. */
-static int copy_in(int sfd, int src, struct xp__staged *st)
+ * leaves alone until it is stale), hashing exactly what it writes: from its position to
+ * its end (len UINT64_MAX), or len bytes at off (-EIO if it ends sooner). */
+static int copy_in(int sfd, int src, uint64_t off, uint64_t len, struct xp__staged *st)
 {
+	bool whole = len == UINT64_MAX;
 	int tmp = openat(sfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
 	for (int i = 0; tmp < 0 && i < 100; i++) {
 		snprintf(st->named, sizeof(st->named), ".import-%d-%d", (int)getpid(), i);
@@ -373,17 +365,26 @@ static int copy_in(int sfd, int src, struct xp__staged *st)
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		r = -ENOMEM;
-	(void)posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while (r == 0) {
-		ssize_t got = read(src, buf, cap);
+	(void)posix_fadvise(src, whole ? 0 : (off_t)off, whole ? 0 : (off_t)len,
+			    POSIX_FADV_SEQUENTIAL);
+	while (r == 0 && (whole || len > 0)) {
+		size_t want = whole || len > cap ? cap : (size_t)len;
+		ssize_t got = whole ? read(src, buf, want) : pread(src, buf, want, (off_t)off);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
 			r = -errno;
 			break;
 		}
-		if (got == 0)
+		if (got == 0) {
+			if (!whole)
+				r = -EIO; /* the region ends past the file */
 			break;
+		}
+		if (!whole) {
+			off += (uint64_t)got;
+			len -= (uint64_t)got;
+		}
 		if (EVP_DigestUpdate(ctx, buf, (size_t)got) != 1)
 			r = -EIO;
 		for (ssize_t done = 0; r == 0 && done < got;) {
@@ -466,7 +467,7 @@ int xp__distro_file_stage(struct xp_inv *inv, const char *key, const char *src, 
 		if (fd == -EACCES || fd == -EPERM)
 			r = -EACCES;
 	} else {
-		r = copy_in(sfd, fd, st);
+		r = copy_in(sfd, fd, 0, UINT64_MAX, st);
 		if (r < 0)
 			xp__bad_value(d, key, NULL, NULL,
 				      "cannot copy '%s' into the distro store: %s", src,
@@ -477,6 +478,36 @@ int xp__distro_file_stage(struct xp_inv *inv, const char *key, const char *src, 
 	close(sfd);
 	if (r < 0)
 		xp__distro_file_drop(inv, st);
+	return r;
+}
+
+int xp__distro_file_stage_region(struct xp_inv *inv, const char *key,
+				 const struct xp_distro_region *src, const char *source,
+				 struct xp__staged *st, struct xp_diags *d)
+{
+	*st = (struct xp__staged)XP__STAGED_INIT;
+	/* the caller opened it (a file of a tree, or an image): never a state file */
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src->fd);
+	int pfd = open(proc, O_PATH | O_CLOEXEC);
+	bool state = pfd < 0 || xp_inv_is_state_file(inv, pfd);
+	if (pfd >= 0)
+		close(pfd);
+	if (state) {
+		xp__bad_value(d, key, NULL, "the inventory and the API token are never served",
+			      "'%s' is a file of the state directory", source);
+		return -EACCES;
+	}
+	int sfd = store_open(inv, true);
+	if (sfd < 0)
+		return sfd;
+	int r = copy_in(sfd, src->fd, src->off, src->len, st);
+	close(sfd);
+	if (r < 0) {
+		xp__bad_value(d, key, NULL, NULL, "cannot copy '%s' into the distro store: %s",
+			      source, strerror(-r));
+		xp__distro_file_drop(inv, st);
+	}
 	return r;
 }
 

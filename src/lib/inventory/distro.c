@@ -16,6 +16,16 @@
 #include "inventory/values-internal.h"
 
 static const char *const arches[] = {"x86_64", "i386", "aarch64", NULL};
+/* the OS families (inventory.h: what each one's installer reads) */
+static const char *const families[] = {"debian", "ubuntu", "redhat", "suse", NULL};
+
+bool xp_distro_os_valid(const char *os)
+{
+	for (const char *const *f = families; os && *f; f++)
+		if (strcmp(*f, os) == 0)
+			return true;
+	return false;
+}
 
 void xp_distro_release(struct xp_distro *d)
 {
@@ -26,6 +36,7 @@ void xp_distro_release(struct xp_distro *d)
 	free(d->kernel_options);
 	free(d->kernel_sha256);
 	free(d->initrd_sha256);
+	free(d->os);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -39,8 +50,9 @@ bool xp_distro_name_valid(const char *name)
 	return xp_profile_name_valid(name);
 }
 
-/* The values that need no file: -EINVAL with a diagnostic per wrong one. */
-static int check(const struct xp_distro *d, struct xp_diags *diags)
+/* The values that need no file: -EINVAL with a diagnostic per wrong one. regions: the
+ * files come from open files, their fields are only recorded. */
+static int check(const struct xp_distro *d, bool regions, struct xp_diags *diags)
 {
 	int r = 0;
 	if (!d->name || !xp_distro_name_valid(d->name))
@@ -56,10 +68,11 @@ static int check(const struct xp_distro *d, struct xp_diags *diags)
 			r = xp__bad_value(diags, key, src, NULL, "must not be empty");
 		else if (src && !xp__one_line(src))
 			r = xp__bad_value(diags, key, NULL, NULL, "control characters in the path");
-		else if (src && !sha && src[0] != '/' && strncmp(src, "sha256:", 7) != 0)
+		else if (src && !sha && !regions && src[0] != '/' &&
+			 strncmp(src, "sha256:", 7) != 0)
 			r = xp__bad_value(diags, key, NULL, "give an absolute path",
 					  "'%s' is not an absolute path", src);
-		if (sha && !xp_distro_sha256_valid(sha))
+		if (sha && !regions && !xp_distro_sha256_valid(sha))
 			r = xp__bad_value(diags, key, sha, NULL, "not a SHA-256 digest");
 	}
 	if (d->arch) {
@@ -72,18 +85,25 @@ static int check(const struct xp_distro *d, struct xp_diags *diags)
 	}
 	if (d->kernel_options && !xp__one_line(d->kernel_options))
 		r = xp__bad_value(diags, "kernel-options", NULL, NULL, "must be one line");
+	if (d->os && !xp_distro_os_valid(d->os))
+		r = xp__bad_value(diags, "os", d->os, "debian, ubuntu, redhat or suse",
+				  "unknown OS family");
 	return r;
 }
 
 /* One file of the distro, staged: the file of the store it keeps (sha given: an edit of
- * other fields), or the source taken into it; and the text recorded as its source. */
+ * other fields), the region given, or the source taken into it; and the text recorded
+ * as its source. */
 static int take_file(struct xp_inv *inv, const char *key, const char *src, const char *sha,
-		     bool confined, struct xp__staged *st, char **source, struct xp_diags *diags)
+		     const struct xp_distro_region *region, bool confined, struct xp__staged *st,
+		     char **source, struct xp_diags *diags)
 {
 	char ref[72];
 	if (sha)
 		snprintf(ref, sizeof(ref), "sha256:%s", sha);
-	int r = xp__distro_file_stage(inv, key, sha ? ref : src, confined && !sha, st, diags);
+	int r = region
+		    ? xp__distro_file_stage_region(inv, key, region, src, st, diags)
+		    : xp__distro_file_stage(inv, key, sha ? ref : src, confined && !sha, st, diags);
 	if (r < 0)
 		return r;
 	if (src)
@@ -93,22 +113,54 @@ static int take_file(struct xp_inv *inv, const char *key, const char *src, const
 	return *source ? 0 : -ENOMEM;
 }
 
-static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
-		 struct xp_diags *diags, bool add)
+/* Whether the row of d->name already holds exactly these values (for a put). */
+static int same_row(struct xp_inv *inv, const char *name, const char *kernel, const char *initrd,
+		    const char *arch, const char *kopts, const char *ksha, const char *isha)
 {
-	int r = check(d, diags);
+	struct xp_distro old;
+	int r = xp_distro_get(inv, name, &old);
+	if (r < 0)
+		return r;
+	const char *ok = old.kernel_options && *old.kernel_options ? old.kernel_options : NULL;
+	const char *pairs[][2] = {{old.kernel, kernel},	     {old.initrd, initrd},
+				  {old.arch, arch},	     {ok, kopts && *kopts ? kopts : NULL},
+				  {old.kernel_sha256, ksha}, {old.initrd_sha256, isha}};
+	bool same = true;
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		same &= (!pairs[i][0] && !pairs[i][1]) ||
+			(pairs[i][0] && pairs[i][1] && !strcmp(pairs[i][0], pairs[i][1]));
+	xp_distro_release(&old);
+	return same;
+}
+
+enum op { OP_ADD, OP_UPDATE, OP_PUT };
+
+struct put_args {
+	const struct xp_distro_region *kernel, *initrd;
+	int (*also)(struct xp_inv *inv, void *ud);
+	void *ud;
+	enum xp_distro_put_result result;
+};
+
+static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
+		 struct xp_diags *diags, enum op op, struct put_args *pa)
+{
+	int r = check(d, pa != NULL, diags);
 	if (r < 0)
 		return r;
 	/* the files are copied in before the transaction, so that a large copy never holds
 	 * the database's write lock (the DHCP server's lease writes would wait for it),
 	 * and named inside it (distro-files.c) */
-	bool confined = flags & XP_DISTRO_CONFINED, initrd = d->initrd || d->initrd_sha256;
+	bool confined = flags & XP_DISTRO_CONFINED;
+	bool initrd = pa ? pa->initrd != NULL : d->initrd || d->initrd_sha256;
+	const char *ksha = pa ? NULL : d->kernel_sha256, *isha = pa ? NULL : d->initrd_sha256;
 	struct xp__staged ks = XP__STAGED_INIT, is = XP__STAGED_INIT;
 	char *ksrc = NULL, *isrc = NULL;
-	r = take_file(inv, "kernel", d->kernel, d->kernel_sha256, confined, &ks, &ksrc, diags);
+	r = take_file(inv, "kernel", d->kernel, ksha, pa ? pa->kernel : NULL, confined, &ks, &ksrc,
+		      diags);
 	if (r == 0 && initrd)
-		r = take_file(inv, "initrd", d->initrd, d->initrd_sha256, confined, &is, &isrc,
-			      diags);
+		r = take_file(inv, "initrd", d->initrd, isha, pa ? pa->initrd : NULL, confined, &is,
+			      &isrc, diags);
 	if (r == 0)
 		r = xp_inv_begin(inv);
 	if (r < 0)
@@ -118,7 +170,8 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 		r = e;
 		goto fail;
 	}
-	if (add == (e == 1)) {
+	bool add = op == OP_ADD || (op == OP_PUT && e == 0);
+	if (op != OP_PUT && add == (e == 1)) {
 		snprintf(inv->err, sizeof(inv->err), add ? "distro '%s' exists" : "no distro '%s'",
 			 d->name);
 		xp_inv_commit(inv); /* nothing written */
@@ -128,6 +181,21 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 	if ((r = xp__distro_file_name(inv, "kernel", &ks, diags)) < 0 ||
 	    (initrd && (r = xp__distro_file_name(inv, "initrd", &is, diags)) < 0))
 		goto fail;
+	const char *arch = d->arch ? d->arch : "x86_64";
+	if (pa) {
+		pa->result = add ? XP_DISTRO_ADDED : XP_DISTRO_UPDATED;
+		if (!add && (r = same_row(inv, d->name, ksrc, isrc, arch, d->kernel_options, ks.hex,
+					  initrd ? is.hex : NULL)) != 0) {
+			if (r < 0)
+				goto fail;
+			pa->result = XP_DISTRO_UNCHANGED;
+			r = pa->also ? pa->also(inv, pa->ud) : 0;
+			if (r < 0)
+				goto fail;
+			r = xp_inv_commit(inv);
+			goto out;
+		}
+	}
 	sqlite3_stmt *st;
 	r = xp__inv_prepare_arg(
 	    inv,
@@ -140,7 +208,7 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 		goto fail;
 	sqlite3_bind_text(st, 2, ksrc, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, isrc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, d->arch ? d->arch : "x86_64", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, arch, -1, SQLITE_STATIC);
 	if (d->kernel_options && *d->kernel_options)
 		sqlite3_bind_text(st, 5, d->kernel_options, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
@@ -158,7 +226,13 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 	if (initrd)
 		sqlite3_bind_text(st, 3, is.hex, -1, SQLITE_STATIC);
 	inv->store_gc |= !add; /* the files it had may be named by no one now */
-	r = xp__inv_step_commit(inv, st);
+	/* the OS family an operator gave (an import records what it found apart, in
+	 * distro_trees, and leaves this one as it was) */
+	if ((r = xp__inv_step_done(inv, st)) < 0 ||
+	    (!pa && (r = xp__inv_side_value(inv, "distro_os", "distro", "os", d->name, d->os)) < 0) ||
+	    (pa && pa->also && (r = pa->also(inv, pa->ud)) < 0))
+		goto fail;
+	r = xp_inv_commit(inv);
 	goto out;
 fail:
 	xp_inv_rollback(inv);
@@ -173,58 +247,78 @@ out:
 int xp_distro_add(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 		  struct xp_diags *diags)
 {
-	return store(inv, d, flags, diags, true);
+	return store(inv, d, flags, diags, OP_ADD, NULL);
 }
 
 int xp_distro_update(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 		     struct xp_diags *diags)
 {
-	return store(inv, d, flags, diags, false);
+	return store(inv, d, flags, diags, OP_UPDATE, NULL);
+}
+
+int xp_distro_put(struct xp_inv *inv, const struct xp_distro *d,
+		  const struct xp_distro_region *kernel, const struct xp_distro_region *initrd,
+		  int (*also)(struct xp_inv *inv, void *ud), void *ud,
+		  enum xp_distro_put_result *result, struct xp_diags *diags)
+{
+	if (!kernel || !d->kernel || (initrd && !d->initrd))
+		return -EINVAL;
+	struct put_args pa = {kernel, initrd, also, ud, XP_DISTRO_UNCHANGED};
+	int r = store(inv, d, 0, diags, OP_PUT, &pa);
+	if (r >= 0 && result)
+		*result = pa.result;
+	return r;
+}
+
+int xp__distro_row(sqlite3_stmt *st, void *row)
+{
+	struct xp_distro *out = row;
+	memset(out, 0, sizeof(*out));
+	out->name = xp__col_text(st, 0);
+	out->kernel = xp__col_text(st, 1);
+	out->initrd = xp__col_text(st, 2);
+	out->arch = xp__col_text(st, 3);
+	out->kernel_options = xp__col_text(st, 4);
+	out->created = sqlite3_column_int64(st, 5);
+	out->updated = sqlite3_column_int64(st, 6);
+	out->kernel_sha256 = xp__col_text(st, 7);
+	out->initrd_sha256 = xp__col_text(st, 8);
+	out->os = xp__col_text(st, 9); /* the operator's, else what import found */
+	if (out->os && !xp_distro_os_valid(out->os)) {
+		free(out->os); /* written behind the library's back: none */
+		out->os = NULL;
+	}
+	if (!out->name || !out->kernel || !out->arch ||
+	    (!out->initrd && sqlite3_column_type(st, 2) != SQLITE_NULL) ||
+	    (!out->kernel_options && sqlite3_column_type(st, 4) != SQLITE_NULL) ||
+	    (!out->kernel_sha256 && sqlite3_column_type(st, 7) != SQLITE_NULL) ||
+	    (!out->initrd_sha256 && sqlite3_column_type(st, 8) != SQLITE_NULL)) {
+		xp_distro_release(out);
+		return -ENOMEM;
+	}
+	/* a digest written behind the library's back is not a name to open */
+	if ((out->kernel_sha256 && !xp_distro_sha256_valid(out->kernel_sha256)) ||
+	    (out->initrd_sha256 && !xp_distro_sha256_valid(out->initrd_sha256))) {
+		free(out->kernel_sha256);
+		free(out->initrd_sha256);
+		out->kernel_sha256 = out->initrd_sha256 = NULL;
+	}
+	return 1;
 }
 
 int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare_arg(
-	    inv,
-	    "SELECT name, kernel, initrd, arch, kernel_options, created, updated,"
-	    " kernel_sha256, initrd_sha256"
-	    " FROM distros LEFT JOIN distro_files ON distro = name WHERE name = ?1",
-	    name, &st);
+	int r = xp__inv_prepare_arg(inv, XP__DISTRO_SELECT " WHERE name = ?1", name, &st);
 	if (r < 0)
 		return r;
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->name = xp__col_text(st, 0);
-		out->kernel = xp__col_text(st, 1);
-		out->initrd = xp__col_text(st, 2);
-		out->arch = xp__col_text(st, 3);
-		out->kernel_options = xp__col_text(st, 4);
-		out->created = sqlite3_column_int64(st, 5);
-		out->updated = sqlite3_column_int64(st, 6);
-		out->kernel_sha256 = xp__col_text(st, 7);
-		out->initrd_sha256 = xp__col_text(st, 8);
-		if (!out->name || !out->kernel || !out->arch ||
-		    (!out->initrd && sqlite3_column_type(st, 2) != SQLITE_NULL) ||
-		    (!out->kernel_options && sqlite3_column_type(st, 4) != SQLITE_NULL) ||
-		    (!out->kernel_sha256 && sqlite3_column_type(st, 7) != SQLITE_NULL) ||
-		    (!out->initrd_sha256 && sqlite3_column_type(st, 8) != SQLITE_NULL))
-			r = -ENOMEM;
-		/* a digest written behind the library's back is not a name to open */
-		if (r == 0 &&
-		    ((out->kernel_sha256 && !xp_distro_sha256_valid(out->kernel_sha256)) ||
-		     (out->initrd_sha256 && !xp_distro_sha256_valid(out->initrd_sha256)))) {
-			free(out->kernel_sha256);
-			free(out->initrd_sha256);
-			out->kernel_sha256 = out->initrd_sha256 = NULL;
-		}
-	} else {
+	if (rc == SQLITE_ROW)
+		r = xp__distro_row(st, out) < 0 ? -ENOMEM : 0;
+	else
 		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	}
 	sqlite3_finalize(st);
-	if (r < 0)
-		xp_distro_release(out);
 	return r;
 }
 

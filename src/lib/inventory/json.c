@@ -65,22 +65,23 @@ json_t *xp_settings_to_json(const struct xp_settings *s, bool secrets, json_t *w
 
 json_t *xp_distro_to_json(const struct xp_distro *d)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:I, s:I}", "name",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:I, s:I}", "name",
 			 xp_json_text(d->name), "kernel", xp_json_text(d->kernel), "initrd",
 			 xp_json_text(d->initrd), "kernel_sha256", xp_json_text(d->kernel_sha256),
 			 "initrd_sha256", xp_json_text(d->initrd_sha256), "served",
 			 xp_distro_in_store(d), "arch", xp_json_text(d->arch), "kernel_options",
-			 xp_json_text(d->kernel_options), "created", (json_int_t)d->created,
-			 "updated", (json_int_t)d->updated);
+			 xp_json_text(d->kernel_options), "os", xp_json_text(d->os), "created",
+			 (json_int_t)d->created, "updated", (json_int_t)d->updated);
 }
 
 json_t *xp_system_to_json(const struct xp_system *s)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:I, s:I}", "name",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:I, s:I}", "name",
 			 xp_json_text(s->name), "mac", xp_json_text(s->mac), "ip",
 			 xp_json_text(s->ip), "profile", xp_json_text(s->profile), "distro",
 			 xp_json_text(s->distro), "hostname", xp_json_text(s->hostname), "netboot",
-			 s->netboot, "kernel_options", xp_json_text(s->kernel_options), "created",
+			 s->netboot, "kernel_options", xp_json_text(s->kernel_options),
+			 "autoinstall", xp_json_text(s->autoinstall), "created",
 			 (json_int_t)s->created, "updated", (json_int_t)s->updated);
 }
 

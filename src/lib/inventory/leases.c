@@ -151,3 +151,20 @@ int xp_lease_purge(struct xp_inv *inv, int64_t before)
 	r = xp__inv_step_done(inv, st);
 	return r < 0 ? r : sqlite3_changes(inv->db);
 }
+
+int xp_lease_holds(struct xp_inv *inv, const char *mac, uint32_t ip, int64_t now)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare_arg(inv,
+				    "SELECT 1 FROM leases WHERE mac = ?1 AND ip = ?2"
+				    " AND state = 'bound' AND expires > ?3",
+				    mac, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)ip);
+	sqlite3_bind_int64(st, 3, now);
+	int rc = sqlite3_step(st);
+	r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+	sqlite3_finalize(st);
+	return r;
+}

@@ -61,6 +61,10 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"mac-prefix", "XX:XX:XX", "prefix of the guests' random MACs (default Xen's 00:16:3e)", 0},
     {"distro", "NAME", "the distro the profile's systems boot over the network", 0},
     {"timezone", "ZONE", "the guests' time zone, e.g. Europe/Paris (the image must have it)", 0},
+    {"autoinstall", "TEMPLATE", "the autoinstall template the profile's systems are served "
+     "(preseed, kickstart, cloud-init user-data; xenprov template list)", 0},
+    {"cloud-init", "on|off", "deployed guests get a cloud-init NoCloud seed volume (label cidata)",
+     0},
     {"copy-in", "LOCAL:GUESTDIR",
      "a host file or directory tree copied into GUESTDIR (repeatable; LOCAL:GUESTDIR:UID:GID "
      "for an owner other than root)",
@@ -569,6 +573,13 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (strcmp(key, "distro") == 0 && !xp_distro_name_valid(value))
 		return xp__bad_value(d, key, value, "1-64 letters, digits, '-', '_', '.'",
 				     "not a valid distro name");
+	/* a name, as distro: removing a template is refused while a profile names it */
+	if (strcmp(key, "autoinstall") == 0 && !xp_template_name_valid(value))
+		return xp__bad_value(d, key, value, "1-64 letters, digits, '-', '_', '.'",
+				     "not a valid template name");
+	if (strcmp(key, "cloud-init") == 0 && strcmp(value, "on") != 0 &&
+	    strcmp(value, "off") != 0)
+		return xp__bad_value(d, key, value, "on or off", "not on or off");
 	if (xp_profile_key_list(key))
 		return list_check(key, value, out, d);
 	const char *why;
@@ -1002,15 +1013,23 @@ fail:
 	return r;
 }
 
-int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out)
+void xp_profile_chain_free(struct xp_profile *v, size_t n)
 {
-	memset(out, 0, sizeof(*out));
-	/* collect the chain child first, then apply from the root down; in one read
-	 * transaction so that a concurrent edit cannot mix two versions of the chain */
+	for (size_t i = 0; i < n; i++)
+		xp_profile_release(&v[i]);
+	free(v);
+}
+
+int xp_profile_chain(struct xp_inv *inv, const char *name, struct xp_profile **v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
 	struct xp_profile *chain = NULL;
-	int depth = 0, cap = 0, r = 0;
+	size_t depth = 0, cap = 0;
+	int r = 0;
 	/* a deferred (read) transaction: unlike xp_inv_begin it does not queue behind
-	 * writers; inside the caller's transaction, that one is the snapshot */
+	 * writers; inside the caller's transaction, that one is the snapshot; so a
+	 * concurrent edit cannot mix two versions of the chain */
 	bool own = inv->depth == 0;
 	if (own && (r = xp__inv_exec(inv, "BEGIN")) < 0)
 		return r;
@@ -1022,16 +1041,8 @@ int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings 
 			r = -ELOOP;
 			break;
 		}
-		if (depth == cap) {
-			int ncap = cap ? cap * 2 : 8;
-			struct xp_profile *nc = realloc(chain, (size_t)ncap * sizeof(*nc));
-			if (!nc) {
-				r = -ENOMEM;
-				break;
-			}
-			chain = nc;
-			cap = ncap;
-		}
+		if ((r = xp_grow(&chain, &cap, depth, sizeof(*chain), 8)) < 0)
+			break;
 		r = xp_profile_get(inv, cur, &chain[depth]);
 		if (r < 0)
 			break;
@@ -1039,12 +1050,26 @@ int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings 
 	}
 	if (own)
 		sqlite3_exec(inv->db, "COMMIT", NULL, NULL, NULL);
-	for (int i = depth - 1; i >= 0 && r == 0; i--)
+	if (r < 0) {
+		xp_profile_chain_free(chain, depth);
+		return r;
+	}
+	*v = chain;
+	*n = depth;
+	return 0;
+}
+
+int xp_profile_resolve(struct xp_inv *inv, const char *name, struct xp_settings *out)
+{
+	memset(out, 0, sizeof(*out));
+	/* the chain child first; applied from the root down */
+	struct xp_profile *chain;
+	size_t depth;
+	int r = xp_profile_chain(inv, name, &chain, &depth);
+	for (size_t i = depth; i-- > 0 && r == 0;)
 		for (size_t k = 0; k < chain[i].set.n && r == 0; k++)
 			r = xp_settings_set(out, chain[i].set.v[k].key, chain[i].set.v[k].value);
-	for (int i = 0; i < depth; i++)
-		xp_profile_release(&chain[i]);
-	free(chain);
+	xp_profile_chain_free(chain, depth);
 	if (r < 0)
 		xp_settings_release(out);
 	return r;

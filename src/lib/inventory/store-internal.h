@@ -54,6 +54,12 @@ struct xp__staged {
  * -EINVAL or -EACCES (not allowed) with a diagnostic; -ENOMEM, -EIO... */
 int xp__distro_file_stage(struct xp_inv *inv, const char *key, const char *src, bool confined,
 			  struct xp__staged *st, struct xp_diags *d);
+/* Stages len bytes at off of the caller's open file (src: a file of a tree being
+ * imported, or the ISO image holding it), recorded as source in messages. -EACCES
+ * with a diagnostic when it is one of the state directory's files. */
+int xp__distro_file_stage_region(struct xp_inv *inv, const char *key,
+				 const struct xp_distro_region *src, const char *source,
+				 struct xp__staged *st, struct xp_diags *d);
 /* Inside the writer's transaction: takes the store's lock (kept until the transaction
  * ends) and names the staged copy by its digest, or checks that a sha256: file is
  * there (-EINVAL with a diagnostic if not). */

@@ -15,6 +15,20 @@
 
 #include "inventory/store-internal.h"
 
+/* domain_disks' columns but its role (migrations 5 and 7 make the table; the texts
+ * each step runs stay as they were released). */
+#define DOMAIN_DISKS_KEY                                                                           \
+	"  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"     \
+	"  vdev TEXT NOT NULL,"
+#define DOMAIN_DISKS_REST                                                                          \
+	"  storage TEXT NOT NULL,"                                                                 \
+	"  path TEXT NOT NULL,"                                                                    \
+	"  size INTEGER NOT NULL,"                                                                 \
+	"  fs TEXT NOT NULL,"                                                                      \
+	"  uuid TEXT,"                                                                             \
+	"  mount TEXT,"                                                                            \
+	"  PRIMARY KEY (domain, vdev));"
+
 /* Schema migrations, applied in order; user_version is the number applied. Never edit
  * a released step: add a new one. */
 static const char *const migrations[] = {
@@ -121,16 +135,9 @@ static const char *const migrations[] = {
      * MAC and IP are as unique as a domain's own: the triggers keep either table from
      * taking what the other holds (the UNIQUE columns keep each table's own). */
     "CREATE TABLE IF NOT EXISTS domain_disks ("
-    "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
-    "  vdev TEXT NOT NULL,"
+    DOMAIN_DISKS_KEY
     "  role TEXT NOT NULL CHECK (role IN ('data', 'swap')),"
-    "  storage TEXT NOT NULL,"
-    "  path TEXT NOT NULL,"
-    "  size INTEGER NOT NULL,"
-    "  fs TEXT NOT NULL,"
-    "  uuid TEXT,"
-    "  mount TEXT,"
-    "  PRIMARY KEY (domain, vdev));"
+    DOMAIN_DISKS_REST
     "CREATE TABLE IF NOT EXISTS domain_nics ("
     "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
     "  devid INTEGER NOT NULL CHECK (devid > 0),"
@@ -147,13 +154,61 @@ static const char *const migrations[] = {
     "  WHEN EXISTS (SELECT 1 FROM domain_nics WHERE mac = NEW.mac OR ip = NEW.ip)"
     "  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: domain_nics.mac or "
     "domain_nics.ip'); END;",
-    /* 6: what `xenprov sync` wrote where (sync-state.c). sync_clock.seq counts the
+    /* 6: distro trees (distro-trees.c): what `xenprov import` made reachable over HTTP
+     * for a distro, and for a tree served from inside an ISO image, where each of its
+     * files lies in the image and the image's identity when it was read. */
+    "CREATE TABLE IF NOT EXISTS distro_trees ("
+    "  distro TEXT PRIMARY KEY REFERENCES distros(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  mode TEXT NOT NULL CHECK (mode IN ('copy', 'iso', 'external')),"
+    "  source TEXT NOT NULL,"
+    "  url TEXT,"
+    "  signature TEXT NOT NULL,"
+    "  family TEXT NOT NULL,"
+    "  version TEXT,"
+    "  iso_size INTEGER,"
+    "  iso_ino INTEGER,"
+    "  iso_mtime INTEGER);"
+    "CREATE TABLE IF NOT EXISTS distro_tree_files ("
+    "  distro TEXT NOT NULL REFERENCES distro_trees(distro) ON DELETE CASCADE"
+    "    ON UPDATE CASCADE,"
+    "  path TEXT NOT NULL,"
+    "  off INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  PRIMARY KEY (distro, path)) WITHOUT ROWID;",
+    /* 7: autoinstall templates (templates.c), a distro's OS family as the operator gave
+     * it (what its installer reads: distro.c; an import's is distro_trees.family), the
+     * template a system names itself (system.c), each a table
+     * of its own; and a guest's further disk may be its cloud-init seed volume: the
+     * role's CHECK cannot be altered in place, so domain_disks is made again (SQLite's
+     * documented way: a new table, the rows copied, the old dropped, the new renamed;
+     * no other table refers to it). Runs again cleanly on a database whose version was
+     * set back. */
+    "CREATE TABLE IF NOT EXISTS templates ("
+    "  name TEXT PRIMARY KEY,"
+    "  content TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS distro_os ("
+    "  distro TEXT PRIMARY KEY REFERENCES distros(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  os TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS system_templates ("
+    "  system TEXT PRIMARY KEY REFERENCES systems(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  template TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS system_templates_template ON system_templates(template);"
+    "CREATE TABLE domain_disks_v7 ("
+    DOMAIN_DISKS_KEY
+    "  role TEXT NOT NULL CHECK (role IN ('data', 'swap', 'seed')),"
+    DOMAIN_DISKS_REST
+    "INSERT INTO domain_disks_v7 SELECT domain, vdev, role, storage, path, size, fs, uuid,"
+    "  mount FROM domain_disks;"
+    "DROP TABLE domain_disks;"
+    "ALTER TABLE domain_disks_v7 RENAME TO domain_disks;",
+    /* 8: what `xenprov sync` wrote where (sync-state.c). sync_clock.seq counts the
      * changes a sync renders (triggers, so that every writer counts, whatever path it
      * takes); sync_changed holds, per system name, the count of its last change
-     * (removals and renames too); world is the count of the last change that is not
-     * one system's (distros, profiles, settings), after which everything is rendered
-     * again. A target remembers the count it was synced at, and the files it holds
-     * with their digests. */
+     * (removals and renames too, and of the template it names itself); world (9) is
+     * the count of the last change that is not one system's. A target remembers the
+     * count it was synced at, and the files it holds with their digests. */
     "CREATE TABLE IF NOT EXISTS sync_clock ("
     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  seq INTEGER NOT NULL,"
@@ -191,6 +246,18 @@ static const char *const migrations[] = {
     "CREATE TRIGGER IF NOT EXISTS sync_systems_delete AFTER DELETE ON systems BEGIN"
     "  UPDATE sync_clock SET seq = seq + 1;"
     "  INSERT OR REPLACE INTO sync_changed SELECT OLD.name, seq FROM sync_clock; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_system_templates_insert AFTER INSERT ON system_templates"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1;"
+    "  INSERT OR REPLACE INTO sync_changed SELECT NEW.system, seq FROM sync_clock; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_system_templates_update AFTER UPDATE ON system_templates"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1;"
+    "  INSERT OR REPLACE INTO sync_changed SELECT OLD.system, seq FROM sync_clock;"
+    "  INSERT OR REPLACE INTO sync_changed SELECT NEW.system, seq FROM sync_clock; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_system_templates_delete AFTER DELETE ON system_templates"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1;"
+    "  INSERT OR REPLACE INTO sync_changed SELECT OLD.system, seq FROM sync_clock; END;",
+    /* 9: the rest of 8 (one string each, as C's limits go): a change that is not one
+     * system's moves world, after which a sync renders everything again */
     "CREATE TRIGGER IF NOT EXISTS sync_distros_insert AFTER INSERT ON distros"
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS sync_distros_update AFTER UPDATE ON distros"
@@ -220,6 +287,24 @@ static const char *const migrations[] = {
     "CREATE TRIGGER IF NOT EXISTS sync_server_settings_update AFTER UPDATE ON server_settings"
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS sync_server_settings_delete AFTER DELETE ON server_settings"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_templates_insert AFTER INSERT ON templates"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_templates_update AFTER UPDATE ON templates"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_templates_delete AFTER DELETE ON templates"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distro_os_insert AFTER INSERT ON distro_os"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distro_os_update AFTER UPDATE ON distro_os"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distro_os_delete AFTER DELETE ON distro_os"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distro_trees_insert AFTER INSERT ON distro_trees"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distro_trees_update AFTER UPDATE ON distro_trees"
+    "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
+    "CREATE TRIGGER IF NOT EXISTS sync_distro_trees_delete AFTER DELETE ON distro_trees"
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;",
 };
 
@@ -446,7 +531,7 @@ const char *xp_inv_errmsg(const struct xp_inv *inv)
 
 const char *xp_inv_reason(const struct xp_inv *inv, int r, char *buf, size_t len)
 {
-	if ((r == -EEXIST || r == -ENOENT || r == -EBUSY) && inv->err[0])
+	if ((r == -EEXIST || r == -ENOENT || r == -EBUSY || r == -EPERM) && inv->err[0])
 		snprintf(buf, len, "%s", inv->err);
 	else if (r == -EIO || r == -EBADMSG)
 		snprintf(buf, len, "%s (%s)", strerror(-r), inv->err);

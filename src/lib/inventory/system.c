@@ -27,6 +27,7 @@ void xp_system_release(struct xp_system *s)
 	free(s->distro);
 	free(s->hostname);
 	free(s->kernel_options);
+	free(s->autoinstall);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -99,6 +100,9 @@ static int check(const struct xp_system *s, char mac[XP_MAC_STRLEN + 1], char ip
 				  "not a host name (RFC 1123)");
 	if (s->kernel_options && !xp__one_line(s->kernel_options))
 		r = xp__bad_value(d, "kernel-options", NULL, NULL, "must be one line");
+	if (s->autoinstall && !xp_template_name_valid(s->autoinstall))
+		r = xp__bad_value(d, "autoinstall", s->autoinstall, NULL,
+				  "not a valid template name");
 	return r;
 }
 
@@ -184,6 +188,15 @@ static int refusal(struct xp_inv *inv, const struct xp_system *s, const char *ma
 	if (!e) {
 		snprintf(inv->err, sizeof(inv->err), "no %s '%s'", what, ref);
 		return -ENOENT;
+	}
+	if (s->autoinstall) {
+		struct xp_template t;
+		e = xp_template_get(inv, s->autoinstall, &t);
+		xp_template_release(&t);
+		if (e == -ENOENT)
+			snprintf(inv->err, sizeof(inv->err), "no template '%s'", s->autoinstall);
+		if (e < 0)
+			return e;
 	}
 	return s->profile && s->netboot ? netboot_check(inv, s->profile, d) : 0;
 }
@@ -363,7 +376,13 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 	sqlite3_bind_int(st, 7, s->netboot ? 1 : 0);
 	bind_opt(st, 8, s->kernel_options);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
-	return xp__inv_step_commit(inv, st);
+	if ((r = xp__inv_step_done(inv, st)) < 0)
+		goto fail;
+	/* its own template */
+	if ((r = xp__inv_side_value(inv, "system_templates", "system", "template", s->name,
+				    s->autoinstall)) < 0)
+		goto fail;
+	return xp_inv_commit(inv);
 fail:
 	xp_inv_rollback(inv);
 	return r;
@@ -379,18 +398,14 @@ int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_di
 	return store(inv, s, diags, false);
 }
 
-#define SYSTEM_COLUMNS                                                                             \
-	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"       \
-	" updated FROM systems "
-
-/* The columns of SYSTEM_COLUMNS into out: 1, or -ENOMEM (out released). */
-static int read_row(sqlite3_stmt *st, void *row)
+int xp__system_row(sqlite3_stmt *st, void *row)
 {
 	struct xp_system *out = row;
 	memset(out, 0, sizeof(*out));
 	char **text[] = {&out->name,   &out->mac,      &out->ip, &out->profile,
-			 &out->distro, &out->hostname, NULL,	 &out->kernel_options};
-	for (int i = 0; i < 8; i++) {
+			 &out->distro, &out->hostname, NULL,	 &out->kernel_options,
+			 NULL,	       NULL,	       &out->autoinstall};
+	for (int i = 0; i < 11; i++) {
 		if (!text[i] || sqlite3_column_type(st, i) == SQLITE_NULL)
 			continue;
 		if (!(*text[i] = xp__col_text(st, i))) {
@@ -418,7 +433,7 @@ static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct x
 		return r;
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		r = read_row(st, out) < 0 ? -ENOMEM : 0;
+		r = xp__system_row(st, out) < 0 ? -ENOMEM : 0;
 	else
 		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
 	sqlite3_finalize(st);
@@ -428,7 +443,7 @@ static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct x
 int xp_system_get(struct xp_inv *inv, const char *name, struct xp_system *out)
 {
 	memset(out, 0, sizeof(*out));
-	return get_by(inv, SYSTEM_COLUMNS "WHERE name = ?1", name, out);
+	return get_by(inv, XP__SYSTEM_SELECT " WHERE name = ?1", name, out);
 }
 
 int xp_system_find_mac(struct xp_inv *inv, const char *mac, struct xp_system *out)
@@ -438,7 +453,7 @@ int xp_system_find_mac(struct xp_inv *inv, const char *mac, struct xp_system *ou
 	char canon[XP_MAC_STRLEN + 1];
 	if (xp_mac_parse(mac, &m) < 0)
 		return -EINVAL;
-	return get_by(inv, SYSTEM_COLUMNS "WHERE mac = ?1", xp_mac_format(&m, canon), out);
+	return get_by(inv, XP__SYSTEM_SELECT " WHERE mac = ?1", xp_mac_format(&m, canon), out);
 }
 
 int xp_system_find_ip(struct xp_inv *inv, const char *ip, struct xp_system *out)
@@ -448,7 +463,7 @@ int xp_system_find_ip(struct xp_inv *inv, const char *ip, struct xp_system *out)
 	char canon[16];
 	if (!xp__ipv4_parse(ip, &a))
 		return -EINVAL;
-	return get_by(inv, SYSTEM_COLUMNS "WHERE ip = ?1", xp__ipv4_format(a, canon), out);
+	return get_by(inv, XP__SYSTEM_SELECT " WHERE ip = ?1", xp__ipv4_format(a, canon), out);
 }
 
 int xp_system_list(struct xp_inv *inv, char ***names, size_t *n)
@@ -461,10 +476,10 @@ int xp_system_all(struct xp_inv *inv, struct xp_system **v, size_t *n)
 	*v = NULL;
 	*n = 0;
 	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, SYSTEM_COLUMNS "ORDER BY name", &st);
+	int r = xp__inv_prepare(inv, XP__SYSTEM_SELECT " ORDER BY name", &st);
 	if (r < 0)
 		return r;
-	return xp__inv_rows(inv, st, v, n, sizeof(**v), 64, read_row, release_row);
+	return xp__inv_rows(inv, st, v, n, sizeof(**v), 64, xp__system_row, release_row);
 }
 
 int xp_system_remove(struct xp_inv *inv, const char *name)

@@ -75,6 +75,14 @@ int xp__inv_counts(struct xp_inv *inv, const char *sql, const char *arg, int *v,
 int xp__inv_remove(struct xp_inv *inv, const char *sql, const char *arg, const char *absent, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A record's optional value kept in a table of its own, one row per record (migration
+ * 7's distro_os, system_templates: tables, not columns, so that a migration runs again
+ * cleanly): with value, table's row keycol = key set to valcol = value (inserted or
+ * updated); without, the row removed. In the caller's transaction: 0 or -errno. table
+ * and the columns are the caller's constants. */
+int xp__inv_side_value(struct xp_inv *inv, const char *table, const char *keycol,
+		       const char *valcol, const char *key, const char *value);
+
 /* Runs st (a prepared INSERT, UPDATE or DELETE) to its end and finalizes it: 0, or
  * -errno (the reason in the inventory's last error). */
 int xp__inv_step_done(struct xp_inv *inv, sqlite3_stmt *st);
@@ -83,5 +91,21 @@ int xp__inv_step_done(struct xp_inv *inv, sqlite3_stmt *st);
  * UPDATE or DELETE) to its end, finalizes it, then commits, or rolls back and returns
  * the error if the statement failed. */
 int xp__inv_step_commit(struct xp_inv *inv, sqlite3_stmt *st);
+
+/* The rows of distros (with their store digests) and systems: the query, to which a
+ * WHERE or ORDER BY may be appended, and the reader of one row into a struct xp_distro
+ * or xp_system (which it fills whole): 1, or -ENOMEM with nothing left allocated. The
+ * getters (distro.c, system.c) and the snapshot (snapshot.c) read them alike. */
+#define XP__DISTRO_SELECT                                                                         \
+	"SELECT name, kernel, initrd, arch, kernel_options, created, updated, kernel_sha256,"     \
+	" initrd_sha256, coalesce(distro_os.os, distro_trees.family) FROM distros"                \
+	" LEFT JOIN distro_files ON distro_files.distro = name"                                   \
+	" LEFT JOIN distro_os ON distro_os.distro = name"                                         \
+	" LEFT JOIN distro_trees ON distro_trees.distro = name"
+int xp__distro_row(sqlite3_stmt *st, void *row);
+#define XP__SYSTEM_SELECT                                                                         \
+	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"       \
+	" updated, template FROM systems LEFT JOIN system_templates ON system = name"
+int xp__system_row(sqlite3_stmt *st, void *row);
 
 #endif

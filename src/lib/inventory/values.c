@@ -287,3 +287,23 @@ int xp__inv_step_commit(struct xp_inv *inv, sqlite3_stmt *st)
 	}
 	return xp_inv_commit(inv);
 }
+
+int xp__inv_side_value(struct xp_inv *inv, const char *table, const char *keycol,
+		       const char *valcol, const char *key, const char *value)
+{
+	char sql[256];
+	if (value)
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO %s (%s, %s) VALUES (?1, ?2) ON CONFLICT (%s) DO UPDATE SET"
+			 " %s = excluded.%s",
+			 table, keycol, valcol, keycol, valcol, valcol);
+	else
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = ?1", table, keycol);
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare_arg(inv, sql, key, &st);
+	if (r < 0)
+		return r;
+	if (value)
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	return xp__inv_step_done(inv, st);
+}

@@ -161,6 +161,7 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 		    .initrd = (char *)jstr(o, "initrd"),
 		    .arch = (char *)jstr(o, "arch"),
 		    .kernel_options = (char *)jstr(o, "kernel_options"),
+		    .os = (char *)jstr(o, "os"),
 		};
 		/* whoever holds the token names only files beneath the roots the operator
 		 * allowed (XP_DISTRO_CONFINED), or "sha256:HEX" of the store */
@@ -180,6 +181,7 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 		    .hostname = (char *)jstr(o, "hostname"),
 		    .netboot = nb ? json_is_true(nb) : true,
 		    .kernel_options = (char *)jstr(o, "kernel_options"),
+		    .autoinstall = (char *)jstr(o, "autoinstall"),
 		};
 		r = exists ? xp_system_update(h->inv, &x, &d) : xp_system_add(h->inv, &x, &d);
 	}
@@ -195,7 +197,8 @@ static enum MHD_Result api_put(struct http_srv *h, struct MHD_Connection *c, enu
 	} else if (r == -EEXIST) {
 		res = diags_reply(c, MHD_HTTP_CONFLICT, &d, "the MAC or IP is taken");
 	} else if (r == -ENOENT) {
-		res = diags_reply(c, 422, &d, "the profile or distro named does not exist");
+		res = diags_reply(c, 422, &d,
+				  "the profile, distro or template named does not exist");
 	} else {
 		res = xp__http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 					   "cannot write the inventory");
@@ -218,7 +221,7 @@ static enum MHD_Result api_delete(struct http_srv *h, struct MHD_Connection *c, 
 				    "cannot write the inventory");
 }
 
-static bool authorized(struct http_srv *h, struct MHD_Connection *c)
+bool xp__http_authorized(struct http_srv *h, struct MHD_Connection *c)
 {
 	const char *a =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -305,7 +308,7 @@ enum MHD_Result xp__http_api(struct http_srv *h, struct MHD_Connection *c, const
 					    k == K_PROFILES
 						? "profiles are changed with 'xenprov profile'"
 						: "use GET, or PUT/DELETE on one entry");
-	if (!authorized(h, c))
+	if (!xp__http_authorized(h, c))
 		return xp__http_reply_error(
 		    c, MHD_HTTP_UNAUTHORIZED,
 		    "changes need 'Authorization: Bearer TOKEN' (STATE/api-token)");

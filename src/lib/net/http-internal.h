@@ -1,6 +1,7 @@
 /*
- * http-internal.h - what the HTTP service's two files share: the server's state and the
- * response helpers (http.c), the JSON API's entry point (http-api.c).
+ * http-internal.h - what the HTTP service's files share: the server's state and the
+ * response helpers (http.c), the JSON API's entry point (http-api.c), the autoinstall
+ * files' (http-autoinstall.c).
  */
 #ifndef XP_NET_HTTP_INTERNAL_H
 #define XP_NET_HTTP_INTERNAL_H
@@ -43,6 +44,15 @@ enum MHD_Result xp__http_reply_text(struct MHD_Connection *c, unsigned status, c
 				    const char *text, size_t len);
 enum MHD_Result xp__http_reply_json(struct MHD_Connection *c, unsigned status, json_t *v);
 enum MHD_Result xp__http_reply_error(struct MHD_Connection *c, unsigned status, const char *msg);
+
+/* Whether the request carries "Authorization: Bearer TOKEN" with the server's token
+ * (compared in constant time). */
+bool xp__http_authorized(struct http_srv *h, struct MHD_Connection *c);
+
+/* A GET of /autoinstall/REST: a system's rendered autoinstall file, to that system's
+ * address (or the token) only. */
+enum MHD_Result xp__http_autoinstall(struct http_srv *h, struct MHD_Connection *c,
+				     const char *rest);
 
 /* A request under /api (rest: what follows "/api", "" or "/..."), its body read. */
 enum MHD_Result xp__http_api(struct http_srv *h, struct MHD_Connection *c, const char *method,

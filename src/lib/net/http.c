@@ -2,7 +2,9 @@
  * http.c - the HTTP service (libmicrohttpd, in a thread of its own): the same boot
  * files as TFTP (boot.h) with byte ranges (RFC 9110 section 14: one range per request;
  * several are answered with the whole file, which the RFC allows), and the requests
- * under /api/ handed to the JSON API of the inventory (http-api.c). Reading needs no
+ * under /api/ handed to the JSON API of the inventory (http-api.c), those under
+ * /autoinstall/ to the systems' rendered autoinstall files (http-autoinstall.c, served
+ * to each system's own address only). Reading needs no
  * credentials, so no answer ever holds a secret (profiles' secret keys are withheld,
  * token or not); changing (PUT and DELETE of distros and systems) needs
  * "Authorization: Bearer TOKEN", the token being the contents of STATE/api-token
@@ -187,7 +189,7 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 	}
 	struct MHD_Response *resp;
 	if (f.fd >= 0) {
-		resp = MHD_create_response_from_fd_at_offset64(len, f.fd, off);
+		resp = MHD_create_response_from_fd_at_offset64(len, f.fd, (int64_t)(f.offset + off));
 		if (resp)
 			f.fd = -1; /* the response closes it */
 	} else {
@@ -245,6 +247,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return xp__http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
 				  "boot files are read-only\n", 25);
+	if (strncmp(url, "/autoinstall/", 13) == 0)
+		return xp__http_autoinstall(h, c, url + 13);
 	return serve_file(h, c, url);
 }
 

@@ -24,6 +24,7 @@
 
 #include "net/net-internal.h"
 #include "xenprov/leases.h"
+#include "xenprov/template.h"
 #include "xenprov/util.h"
 
 static void call_log(const struct xp_serve_opts *o, int prio, const char *fmt, ...)
@@ -208,14 +209,10 @@ uint16_t xp__serve_http_port(const struct serve *s, const struct xp_settings *st
 void xp__serve_http_base(const struct serve *s, const struct xp_settings *st, char *buf,
 		     size_t size)
 {
-	const char *server = xp_settings_get(st, "server");
-	unsigned port = xp__serve_http_port(s, st);
-	if (!s->opts->http || !server)
+	if (!s->opts->http)
 		snprintf(buf, size, "%s", "");
-	else if (port == 80)
-		snprintf(buf, size, "http://%s", server);
 	else
-		snprintf(buf, size, "http://%s:%u", server, port);
+		xp_autoinstall_http_base(st, xp__serve_http_port(s, st), buf, size);
 }
 
 int xp__serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,

@@ -56,6 +56,7 @@ struct tsess {
 	const uint8_t *data; /* the mapping, the rendered bytes or the netascii copy */
 	size_t len;
 	void *map;
+	size_t map_lead; /* bytes mapped before the file's start (a file inside an image) */
 	struct xp_buf ascii;
 	uint32_t peer;
 	uint16_t peer_port;
@@ -136,7 +137,7 @@ static void sess_free(struct tsess *x)
 	if (x->w.fd >= 0)
 		close(x->w.fd); /* also leaves the epoll set */
 	if (x->map)
-		munmap(x->map, x->len);
+		munmap(x->map, x->len + x->map_lead);
 	xp_buf_release(&x->ascii);
 	xp_bootfile_release(&x->file);
 	xp_tftp_session_free(x->sess);
@@ -418,16 +419,21 @@ static int map_file(struct tsess *x, bool netascii)
 	const uint8_t *p;
 	size_t len;
 	if (x->file.fd >= 0) {
+		/* a file inside an ISO image starts at file.offset: the mapping starts at
+		 * the page holding it (mmap(2) offsets are page-aligned) */
 		len = (size_t)x->file.size;
+		size_t lead = (size_t)(x->file.offset % (uint64_t)sysconf(_SC_PAGESIZE));
 		if (len) {
-			x->map = mmap(NULL, len, PROT_READ, MAP_SHARED, x->file.fd, 0);
+			x->map = mmap(NULL, len + lead, PROT_READ, MAP_SHARED, x->file.fd,
+				      (off_t)(x->file.offset - lead));
 			if (x->map == MAP_FAILED) {
 				x->map = NULL;
 				return -errno;
 			}
-			madvise(x->map, len, MADV_SEQUENTIAL | MADV_WILLNEED);
+			x->map_lead = lead;
+			madvise(x->map, len + lead, MADV_SEQUENTIAL | MADV_WILLNEED);
 		}
-		p = x->map;
+		p = x->map ? (const uint8_t *)x->map + lead : NULL;
 	} else {
 		p = (const uint8_t *)x->file.data.s;
 		len = x->file.data.len;
@@ -445,7 +451,7 @@ static int map_file(struct tsess *x, bool netascii)
 		p = (const uint8_t *)x->ascii.s;
 		len = x->ascii.len;
 		if (x->map) {
-			munmap(x->map, (size_t)x->file.size);
+			munmap(x->map, (size_t)x->file.size + x->map_lead);
 			x->map = NULL;
 		}
 	}

@@ -92,7 +92,7 @@ static int add_system(struct xp__sync_run *R, struct tftp *T, struct xp__sync_wa
 			   ? -ENOMEM
 			   : 0;
 	struct xp_boot_plan p;
-	int r = xp__boot_plan_system(R->inv, T->cache, s, &p);
+	int r = xp__boot_plan_system(R->inv, T->cache, s, NULL, &p);
 	if (r == -ENOENT)
 		return xp__sync_warn(
 			   R,

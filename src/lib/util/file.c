@@ -1,16 +1,19 @@
 /*
  * file.c - bounded whole-file reads, atomic replacement (temp + fsync + rename + fsync
- * of the directory) and directory-wide advisory locks.
+ * of the directory), opening beneath a directory (openat2) and directory-wide advisory
+ * locks.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -75,7 +78,6 @@ static char *dir_of(const char *path)
 	free(copy);
 	return d;
 }
-
 
 /* Opens the temporary file of an atomic write: unnamed (O_TMPFILE) where the filesystem
  * allows, so that a crash or kill -9 leaves nothing behind; else a named one. */
@@ -218,6 +220,17 @@ int xp_mkdir_p(const char *dir, mode_t mode)
 	if (stat(p, &sb) < 0)
 		return -errno;
 	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
+}
+
+int xp_open_beneath(int dfd, const char *path, int flags, bool no_symlinks)
+{
+	struct open_how how = {
+	    .flags = (unsigned long long)(flags | O_CLOEXEC),
+	    .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0),
+	};
+	long fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
 }
 
 int xp_lock_dir_of(const char *path, bool wait)

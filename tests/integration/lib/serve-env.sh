@@ -86,6 +86,25 @@ client_add() {
 	ip -n "$name" link set eth0 up
 }
 
+# relay_ns NAME UP/PREFIX DOWN/PREFIX DOWN-NET: namespace NAME as a router between
+# the server's br0 (its up0 at UP) and a bridge br1 of its own (DOWN, where clients
+# join with client_add ... NAME br1), forwarding; the server's namespace routes
+# DOWN-NET through it. The relay program is the caller's.
+relay_ns() {
+	ns_add "$1"
+	ip link add up0 netns "$1" type veth peer name "vr${#NSES[@]}" netns "$SRV" ||
+		fail "cannot make the relay's veth pair"
+	ip -n "$SRV" link set "vr${#NSES[@]}" master br0
+	ip -n "$SRV" link set "vr${#NSES[@]}" up
+	ip -n "$1" addr add "$2" dev up0
+	ip -n "$1" link set up0 up
+	ip -n "$1" link add br1 type bridge
+	ip -n "$1" addr add "$3" dev br1
+	ip -n "$1" link set br1 up
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$SRV" route add "$4" via "${2%/*}"
+}
+
 # srv_start [ARGS...]: the server in its namespace, unprivileged, on br0; waits for
 # its pid file.
 srv_start() {

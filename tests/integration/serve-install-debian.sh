@@ -1,0 +1,129 @@
+#!/bin/bash
+# serve-install-debian.sh - the proof that a real installer starts from xenprov's
+# autoinstall: Debian 12's own network installer (the netboot tree of the Debian
+# package debian-installer-12-netboot-amd64), added as a distro of OS family debian,
+# PXE-booted by QEMU (iPXE ROM, virtio-net; TCG unless scripts/qemu-accel finds a KVM
+# that works) from `xenprov serve` in a network namespace: DHCP -> the iPXE script over
+# HTTP -> the installer's kernel and initrd over HTTP, with the argument the boot config
+# adds for the system's template (auto=true priority=critical url=.../autoinstall/vm).
+# The installer configures its network by DHCP (an address from the pool: the system
+# has no reservation, so the server lets it have its file because that address is
+# leased to its MAC) and fetches its preseed.
+#
+# Passes when, within XP_DI_TIMEOUT seconds (default 300; the installer under TCG
+# takes minutes to get there), the server's log shows /autoinstall/vm served to the
+# guest's leased address, and the guest's serial console shows the kernel command line
+# carrying the URL. QEMU is then stopped by its PID: the install itself (which would
+# need Debian's mirror) is not the point.
+#
+# Environment: XENPROV, XP_TMP, XP_SRC, XP_DI_TIMEOUT, XP_QEMU_ACCEL (and what
+# scripts/qemu-accel reads). Needs root (network namespace, tap). Exit 0 pass, 1 fail,
+# 77 skip.
+. "$(dirname "$0")/lib/common.sh" || exit 1
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TIMEOUT=${XP_DI_TIMEOUT:-300}
+DI=/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
+SERVER_IP=10.77.0.1
+MAC=52:54:00:de:b1:20
+HTTP_PORT=8080
+TAP=xpdi0
+BR=xpdibr0
+NS=xp-di-$$
+
+[ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
+command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (Debian package qemu-system-x86)"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+need ip timeout
+[ -r "$DI/linux" ] && [ -r "$DI/initrd.gz" ] ||
+	skip "no Debian installer netboot files in $DI (Debian package debian-installer-12-netboot-amd64)"
+[ -r /usr/share/qemu/efi-virtio.rom ] || [ -r /usr/lib/ipxe/qemu/efi-virtio.rom ] ||
+	skip "no iPXE ROM efi-virtio.rom (Debian package ipxe-qemu)"
+ACCEL=$("$HERE/../../scripts/qemu-accel" -v) || fail "scripts/qemu-accel failed"
+scratch tftp
+cd "$T" || fail "cannot enter '$T'"
+
+QPID=
+SPID=
+di_cleanup() {
+	[ -n "$QPID" ] && kill -KILL "$QPID" 2>/dev/null
+	[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null
+	wait 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+}
+at_exit di_cleanup
+fail_context() {
+	echo "---- serial console (last 30 lines):"
+	tail -n 30 "$T/serial.log" 2>/dev/null | sed 's/^/    /'
+	echo "---- qemu:"
+	sed 's/^/    /' "$T/serial.log.qemu" 2>/dev/null
+	echo "---- server log (last 30 lines):"
+	tail -n 30 "$T/serve.log" 2>/dev/null | sed 's/^/    /'
+}
+
+# ---- the inventory: the installer as a distro, a system with the preseed --------------
+export XENPROV_STATE_DIR=$T/state
+HASH='$6$xenprovtest$ZC1ZbW8K6Z3m7mWvQ8Fq3yI0Xo0M7g2T8jvR8Q0G3kYwF9pHq2nLrX8c6K1s3yZ5v7Q2m4T6w8Y0a2C4e6G8i0'
+KEY='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk4Yd5cwq9YcyEPeE4sPTt+SL6iT3IpKSxh1SRYV3XZ op@lab'
+for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
+	"pool.di.range 10.77.0.100-10.77.0.150" "pool.di.netmask 255.255.255.0" \
+	"pool.di.router $SERVER_IP" "pool.di.dns $SERVER_IP" "pool.di.domain di.test"; do
+	"$X" settings set $kv >/dev/null || fail "settings set $kv"
+done
+# no_timer_check: under TCG on a loaded machine the IO-APIC timer check can panic
+"$X" distro add debian12-installer --kernel "$DI/linux" --initrd "$DI/initrd.gz" --os debian \
+	--kernel-options "console=ttyS0 no_timer_check" >/dev/null || fail "distro add"
+"$X" profile add installer --distro debian12-installer --autoinstall debian-preseed \
+	--root-password-hash "$HASH" --ssh-key "$KEY" >/dev/null || fail "profile add"
+"$X" system add vm --mac "$MAC" --profile installer >/dev/null || fail "system add vm"
+URL=http://$SERVER_IP:$HTTP_PORT/autoinstall/vm
+
+# ---- the network and the server -----------------------------------------------------------
+ip netns add "$NS" || skip "cannot create a network namespace"
+ip -n "$NS" link set lo up
+ip -n "$NS" tuntap add dev "$TAP" mode tap || fail "tap"
+ip -n "$NS" link add "$BR" type bridge || fail "bridge"
+ip -n "$NS" link set "$TAP" master "$BR" || fail "tap into bridge"
+ip -n "$NS" addr add "$SERVER_IP/24" dev "$BR" || fail "address"
+ip -n "$NS" link set "$TAP" up && ip -n "$NS" link set "$BR" up || fail "links up"
+# -v: every DHCP exchange in the log, to tell a server's fault from the installer's
+ip netns exec "$NS" "$X" serve -v --interface "$BR" --pid-file "$T/serve.pid" >"$T/serve.log" 2>&1 &
+SPID=$!
+wait_until 20 test -s "$T/serve.pid" || fail "xenprov serve did not start"
+ok
+# the boot config the installer gets carries its argument (the iPXE script, by MAC)
+ip netns exec "$NS" timeout 10 bash -c "exec 3<>/dev/tcp/$SERVER_IP/$HTTP_PORT; printf 'GET /ipxe/01-${MAC//:/-} HTTP/1.0\r\n\r\n' >&3; cat <&3" >"$T/script" ||
+	fail "cannot fetch the iPXE script"
+grep -qF "auto=true priority=critical url=$URL" "$T/script" || fail "the iPXE script lacks the URL: $(cat "$T/script")"
+ok
+
+# ---- the boot ----------------------------------------------------------------------------
+echo "booting Debian's installer (accel $ACCEL, up to ${TIMEOUT}s for its preseed request)"
+: >"$T/serial.log"
+start=$SECONDS
+ip netns exec "$NS" qemu-system-x86_64 -machine "accel=$ACCEL,graphics=off" -m 1024 -smp 1 \
+	-display none -no-reboot -boot n -serial "file:$T/serial.log" -monitor none \
+	-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
+	-device "virtio-net-pci,netdev=n0,mac=$MAC" </dev/null >"$T/serial.log.qemu" 2>&1 &
+QPID=$!
+served() { grep -qE "autoinstall: /autoinstall/vm served to 10\.77\.0\.1[0-9][0-9] \(system 'vm', template debian-preseed\)" "$T/serve.log"; }
+until served; do
+	kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before the installer asked for its preseed"
+	[ $((SECONDS - start)) -lt "$TIMEOUT" ] || fail "no request for /autoinstall/vm within ${TIMEOUT}s"
+	sleep 2
+done
+echo "the installer fetched its preseed after $((SECONDS - start))s"
+ok
+kill -KILL "$QPID" 2>/dev/null
+wait "$QPID" 2>/dev/null
+QPID=
+# the installer's kernel command line, as the kernel printed it on the serial console
+grep -a "Kernel command line:" "$T/serial.log" | grep -qF "auto=true priority=critical url=$URL" ||
+	fail "the kernel command line lacks the URL: $(grep -a 'Kernel command line' "$T/serial.log")"
+ok
+grep -a "Kernel command line:" "$T/serial.log" | grep -qF "hostname=vm" || fail "no hostname=vm"
+ok
+# what it got was its preseed, to its leased address only: nothing refused, no error
+! grep -q "autoinstall: refused\|autoinstall: cannot render" "$T/serve.log" ||
+	fail "the server refused or failed a request: $(grep autoinstall "$T/serve.log")"
+ok
+pass
