@@ -40,20 +40,8 @@ echo initrd >"$T/initrd"
 "$X" system add gamma --mac 52:54:00:aa:00:09 --ip 10.79.0.59 --distro deb --netboot off >/dev/null ||
 	fail "system add gamma"
 
-# the client scripts: record the values, set the address, nothing else
-cat >"$T/udhcpc.sh" <<'S'
-#!/bin/sh
-case "$1" in
-bound | renew)
-	{ echo "ip=$ip"; echo "subnet=$subnet"; echo "router=$router"; echo "dns=$dns"
-	  echo "domain=$domain"; echo "hostname=$hostname"; echo "boot_file=$boot_file"
-	  echo "siaddr=$siaddr"; echo "serverid=$serverid"; echo "lease=$lease"; } >"$OUT"
-	ip addr flush dev "$interface"
-	ip addr add "$ip/24" dev "$interface"
-	;;
-esac
-exit 0
-S
+# dhclient's script: record the values, set the address, nothing else (udhcpc's is
+# serve-env.sh's)
 cat >"$T/dhclient.sh" <<'S'
 #!/bin/sh
 case "$reason" in
@@ -67,19 +55,12 @@ BOUND | RENEW | REBOOT)
 esac
 exit 0
 S
-chmod +x "$T/udhcpc.sh" "$T/dhclient.sh"
+chmod +x "$T/dhclient.sh"
 cat >"$T/dhclient.conf" <<'S'
 request subnet-mask, routers, domain-name-servers, domain-name, host-name;
 send vendor-class-identifier "PXEClient:Arch:00000:UNDI:002001";
 S
 
-udhcpc() { # NAMESPACE OUTFILE [ARGS...]
-	local ns=$1 out=$2
-	shift 2
-	OUT=$out timeout 30 ip netns exec "$ns" busybox udhcpc -i eth0 -f -q -n -t 5 -T 2 \
-		-s "$T/udhcpc.sh" "$@" >"$out.log" 2>&1
-}
-val() { sed -n "s/^$2=//p" "$1"; }
 expect() { # FILE KEY WANT
 	local got
 	got=$(val "$1" "$2")

@@ -16,7 +16,8 @@
 # file mounted over /usr/sbin/dnsmasq in this test's own mount namespace): written
 # unchecked with a warning, or refused with --require-check.
 #
-# Our own client script only records what it is given and sets the address.
+# udhcpc runs with serve-env.sh's script, which only records what it is given and
+# sets the address.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
@@ -55,27 +56,6 @@ client_add c1 52:54:00:aa:00:01
 client_add c2 52:54:00:aa:00:02
 client_add c3 52:54:00:bb:00:03
 
-cat >"$T/udhcpc.sh" <<'S'
-#!/bin/sh
-case "$1" in
-bound | renew)
-	{ echo "ip=$ip"; echo "hostname=$hostname"; echo "boot_file=$boot_file"
-	  echo "siaddr=$siaddr"; } >"$OUT"
-	ip addr flush dev "$interface"
-	ip addr add "$ip/24" dev "$interface"
-	;;
-esac
-exit 0
-S
-chmod +x "$T/udhcpc.sh"
-udhcpc() { # NAMESPACE OUTFILE [ARGS...]
-	local ns=$1 o=$2
-	shift 2
-	rm -f "$o"
-	OUT=$o timeout 30 ip netns exec "$ns" busybox udhcpc -i eth0 -f -q -n -t 5 -T 2 \
-		-s "$T/udhcpc.sh" "$@" >"$o.log" 2>&1
-}
-val() { sed -n "s/^$2=//p" "$1"; }
 expect() { # FILE KEY WANT
 	local got
 	got=$(val "$1" "$2")

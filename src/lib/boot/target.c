@@ -97,24 +97,19 @@ static int entry_read(struct xp_inv *inv, const char *name, const char *label,
 
 /* ---- what a run over many systems reads once ---------------------------------------- */
 
-/* A distro's entry (label = its name) and OS family, or why there is none; a
- * profile's distro. */
-struct cached_distro {
+/* One answer read from the inventory: a distro's entry (label = its name) and OS
+ * family, or a profile's distro; or why there is none (r: -ENOENT). */
+struct cached {
+	char kind; /* 'd' a distro, 'p' a profile */
 	char *name;
-	int r; /* 0, or the -errno entry_read gave */
-	struct xp_boot_entry e;
-	char *os;
-};
-struct cached_profile {
-	char *name;
-	int r; /* 0, or the -errno of the resolution (-ENOENT: no distro) */
-	char *distro;
+	int r;
+	struct xp_boot_entry e; /* 'd' */
+	char *os;		/* 'd' */
+	char *distro;		/* 'p' */
 };
 struct xp__boot_cache {
-	struct cached_distro *d;
-	size_t nd, capd;
-	struct cached_profile *p;
-	size_t np, capp;
+	struct cached *v;
+	size_t n, cap;
 };
 
 int xp__boot_cache_new(struct xp__boot_cache **c)
@@ -123,22 +118,57 @@ int xp__boot_cache_new(struct xp__boot_cache **c)
 	return *c ? 0 : -ENOMEM;
 }
 
+static void cached_release(struct cached *x)
+{
+	free(x->name);
+	free(x->os);
+	free(x->distro);
+	entry_release(&x->e);
+}
+
 void xp__boot_cache_free(struct xp__boot_cache *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nd; i++) {
-		free(c->d[i].name);
-		free(c->d[i].os);
-		entry_release(&c->d[i].e);
-	}
-	for (size_t i = 0; i < c->np; i++) {
-		free(c->p[i].name);
-		free(c->p[i].distro);
-	}
-	free(c->d);
-	free(c->p);
+	for (size_t i = 0; i < c->n; i++)
+		cached_release(&c->v[i]);
+	free(c->v);
 	free(c);
+}
+
+/* The answer for (kind, name): the one kept, else read(inv, name, slot) fills a new
+ * slot (its r: 0 or -ENOENT are answers and kept; another error is returned, not
+ * kept). NULL with *r set on failure. */
+static struct cached *lookup(struct xp_inv *inv, struct xp__boot_cache *c, char kind,
+			     const char *name, int (*read)(struct xp_inv *, const char *,
+							   struct cached *),
+			     int *r)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].kind == kind && strcmp(c->v[i].name, name) == 0)
+			return &c->v[i];
+	if ((*r = xp_grow(&c->v, &c->cap, c->n, sizeof(*c->v), 8)) < 0)
+		return NULL;
+	struct cached *x = &c->v[c->n];
+	memset(x, 0, sizeof(*x));
+	x->kind = kind;
+	if (!(x->name = strdup(name))) {
+		*r = -ENOMEM;
+		return NULL;
+	}
+	x->r = read(inv, name, x);
+	if (x->r < 0 && x->r != -ENOENT) { /* not an answer: not kept */
+		*r = x->r;
+		cached_release(x);
+		return NULL;
+	}
+	c->n++;
+	return x;
+}
+
+static int read_distro(struct xp_inv *inv, const char *name, struct cached *x)
+{
+	return entry_read(inv, name, name, &x->e, &x->os);
 }
 
 static int entry_copy(const struct xp_boot_entry *from, const char *label, struct xp_boot_entry *e)
@@ -165,33 +195,15 @@ static int entry_for_distro(struct xp_inv *inv, struct xp__boot_cache *c, const 
 {
 	if (!c)
 		return entry_read(inv, name, label, e, os);
-	size_t i = 0;
-	while (i < c->nd && strcmp(c->d[i].name, name) != 0)
-		i++;
-	if (i == c->nd) {
-		int r = xp_grow(&c->d, &c->capd, c->nd, sizeof(*c->d), 8);
-		if (r < 0)
-			return r;
-		struct cached_distro *cd = &c->d[c->nd];
-		memset(cd, 0, sizeof(*cd));
-		if (!(cd->name = strdup(name)))
-			return -ENOMEM;
-		cd->r = entry_read(inv, name, name, &cd->e, &cd->os);
-		if (cd->r < 0)
-			entry_release(&cd->e);
-		if (cd->r < 0 && cd->r != -ENOENT) { /* not an answer: not kept */
-			free(cd->name);
-			free(cd->os);
-			return cd->r;
-		}
-		c->nd++;
-	}
-	const struct cached_distro *cd = &c->d[i];
-	if (cd->r < 0)
-		return cd->r;
-	if (os && cd->os && !(*os = strdup(cd->os)))
+	int r = 0;
+	const struct cached *x = lookup(inv, c, 'd', name, read_distro, &r);
+	if (!x)
+		return r;
+	if (x->r < 0)
+		return x->r;
+	if (os && x->os && !(*os = strdup(x->os)))
 		return -ENOMEM;
-	return entry_copy(&cd->e, label, e);
+	return entry_copy(&x->e, label, e);
 }
 
 /* The argument by which the system's installer fetches its autoinstall file from
@@ -237,6 +249,11 @@ static int profile_distro(struct xp_inv *inv, const char *profile, char **out)
 	return r;
 }
 
+static int read_profile(struct xp_inv *inv, const char *name, struct cached *x)
+{
+	return profile_distro(inv, name, &x->distro);
+}
+
 /* The distro a system boots: its own, else its profile's `distro` setting (through the
  * cache c when there is one). Heap string, or -ENOENT when none is set. */
 static int system_distro(struct xp_inv *inv, struct xp__boot_cache *c, const struct xp_system *s,
@@ -250,27 +267,13 @@ static int system_distro(struct xp_inv *inv, struct xp__boot_cache *c, const str
 		return -ENOENT;
 	if (!c)
 		return profile_distro(inv, s->profile, out);
-	size_t i = 0;
-	while (i < c->np && strcmp(c->p[i].name, s->profile) != 0)
-		i++;
-	if (i == c->np) {
-		int r = xp_grow(&c->p, &c->capp, c->np, sizeof(*c->p), 8);
-		if (r < 0)
-			return r;
-		struct cached_profile *cp = &c->p[c->np];
-		memset(cp, 0, sizeof(*cp));
-		if (!(cp->name = strdup(s->profile)))
-			return -ENOMEM;
-		cp->r = profile_distro(inv, s->profile, &cp->distro);
-		if (cp->r < 0 && cp->r != -ENOENT) {
-			free(cp->name);
-			return cp->r;
-		}
-		c->np++;
-	}
-	if (c->p[i].r < 0)
-		return c->p[i].r;
-	*out = strdup(c->p[i].distro);
+	int r = 0;
+	const struct cached *x = lookup(inv, c, 'p', s->profile, read_profile, &r);
+	if (!x)
+		return r;
+	if (x->r < 0)
+		return x->r;
+	*out = strdup(x->distro);
 	return *out ? 0 : -ENOMEM;
 }
 

@@ -280,23 +280,16 @@ static int put_target(struct xp_inv *inv, struct xp_sync_target_rec *t)
 	return r;
 }
 
-static int put_files(struct xp_inv *inv, int64_t target, const struct xp_sync_file_rec *put,
-		     size_t n)
+/* Runs the prepared write sql once per item i < n, bind(st, i, ctx) binding it. */
+static int each_item(struct xp_inv *inv, const char *sql, size_t n,
+		     void (*bind)(sqlite3_stmt *st, size_t i, const void *ctx), const void *ctx)
 {
 	if (!n)
 		return 0;
 	sqlite3_stmt *st;
-	int r =
-	    xp__inv_prepare(inv,
-			    "INSERT OR REPLACE INTO sync_files (target, path, owner, sha256, stamp)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5)",
-			    &st);
+	int r = xp__inv_prepare(inv, sql, &st);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		sqlite3_bind_int64(st, 1, target);
-		sqlite3_bind_text(st, 2, put[i].path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, put[i].owner ? put[i].owner : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, put[i].sha256, -1, SQLITE_STATIC);
-		bind_opt(st, 5, put[i].stamp);
+		bind(st, i, ctx);
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE)
 			r = xp__inv_err(inv, rc);
@@ -307,23 +300,28 @@ static int put_files(struct xp_inv *inv, int64_t target, const struct xp_sync_fi
 	return r;
 }
 
-static int remove_files(struct xp_inv *inv, int64_t target, char *const *paths, size_t n)
+struct files_ctx {
+	int64_t target;
+	const struct xp_sync_file_rec *put;
+	char *const *paths;
+};
+
+static void bind_put(sqlite3_stmt *st, size_t i, const void *ctx)
 {
-	if (!n)
-		return 0;
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "DELETE FROM sync_files WHERE target = ?1 AND path = ?2", &st);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		sqlite3_bind_int64(st, 1, target);
-		sqlite3_bind_text(st, 2, paths[i], -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE)
-			r = xp__inv_err(inv, rc);
-		sqlite3_reset(st);
-	}
-	if (st)
-		sqlite3_finalize(st);
-	return r;
+	const struct files_ctx *c = ctx;
+	const struct xp_sync_file_rec *f = &c->put[i];
+	sqlite3_bind_int64(st, 1, c->target);
+	sqlite3_bind_text(st, 2, f->path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, f->owner ? f->owner : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->sha256, -1, SQLITE_STATIC);
+	bind_opt(st, 5, f->stamp);
+}
+
+static void bind_removed(sqlite3_stmt *st, size_t i, const void *ctx)
+{
+	const struct files_ctx *c = ctx;
+	sqlite3_bind_int64(st, 1, c->target);
+	sqlite3_bind_text(st, 2, c->paths[i], -1, SQLITE_STATIC);
 }
 
 int xp_sync_record(struct xp_inv *inv, struct xp_sync_target_rec *t,
@@ -333,9 +331,18 @@ int xp_sync_record(struct xp_inv *inv, struct xp_sync_target_rec *t,
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	if ((r = put_target(inv, t)) == 0 &&
-	    (r = remove_files(inv, t->id, removed, n_removed)) == 0)
-		r = put_files(inv, t->id, put, n_put);
+	struct files_ctx c = {.put = put, .paths = removed};
+	if ((r = put_target(inv, t)) == 0) {
+		c.target = t->id;
+		r = each_item(inv, "DELETE FROM sync_files WHERE target = ?1 AND path = ?2",
+			      n_removed, bind_removed, &c);
+	}
+	if (r == 0)
+		r = each_item(
+		    inv,
+		    "INSERT OR REPLACE INTO sync_files (target, path, owner, sha256, stamp)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5)",
+		    n_put, bind_put, &c);
 	/* the changes every target has seen are no longer needed; with no target, every
 	 * one of them (the first sync of a new target renders everything anyway) */
 	if (r == 0)

@@ -379,26 +379,25 @@ int xp__sync_kea_classes(const struct xp__sync_boot *b, struct xp_buf *out, stru
 		 "%s%s and (option[93].hex == 0x0007 or option[93].hex == 0x0009)", known, pxe);
 	snprintf(bios_test, sizeof(bios_test),
 		 "%s%s and (not option[93].exists or option[93].hex == 0x0000)", known, pxe);
+	const struct {
+		const char *name, *test;
+		json_t *file;
+	} classes[] = {
+	    {"xenprov-ipxe", ipxe_test, json_string(XP__SYNC_IPXE_FILE)},
+	    {"xenprov-efi64", efi_test, json_incref(efi)},
+	    {"xenprov-bios", bios_test, json_incref(bios)},
+	};
 	xp_buf_addc(out, '[');
 	int r = json_item(out, json_pack("{s:s}", "name", XP__SYNC_KEA_CLASS), true);
-	if (r == 0)
-		r = json_item(out,
-			      json_pack("{s:s, s:s, s:s, s:s}", "name", "xenprov-ipxe", "test",
-					ipxe_test, "next-server", b->next_server, "boot-file-name",
-					XP__SYNC_IPXE_FILE),
-			      false);
-	if (r == 0)
-		r = json_item(out,
-			      json_pack("{s:s, s:s, s:s, s:O}", "name", "xenprov-efi64", "test",
-					efi_test, "next-server", b->next_server, "boot-file-name",
-					efi),
-			      false);
-	if (r == 0)
-		r = json_item(out,
-			      json_pack("{s:s, s:s, s:s, s:O}", "name", "xenprov-bios", "test",
-					bios_test, "next-server", b->next_server, "boot-file-name",
-					bios),
-			      false);
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		if (r == 0)
+			r = json_item(out,
+				      json_pack("{s:s, s:s, s:s, s:O}", "name", classes[i].name,
+						"test", classes[i].test, "next-server",
+						b->next_server, "boot-file-name", classes[i].file),
+				      false);
+		json_decref(classes[i].file);
+	}
 	json_decref(bios);
 	json_decref(efi);
 	xp_buf_adds(out, "\n]\n");

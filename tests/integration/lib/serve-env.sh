@@ -158,3 +158,34 @@ one_client() {
 	ip -n c1 addr add 10.79.0.50/24 dev eth0
 }
 C() { ip netns exec c1 "$@"; }
+
+# udhcpc NAMESPACE OUTFILE [ARGS...]: busybox udhcpc on eth0 of NAMESPACE (one lease,
+# 5 DISCOVERs 2 s apart, 30 s at most) with a script of the test's own that records
+# what it is given (ip, subnet, router, dns, domain, hostname, boot_file, siaddr,
+# serverid, lease) in OUTFILE and sets the address, nothing else: a distribution's
+# hook script is never run (it would rewrite the host's resolv.conf). Its output in
+# OUTFILE.log. val FILE KEY: a value recorded.
+udhcpc() {
+	local ns=$1 out=$2
+	shift 2
+	[ -x "$T/udhcpc.sh" ] || udhcpc_script "$T/udhcpc.sh"
+	OUT=$out timeout 30 ip netns exec "$ns" busybox udhcpc -i eth0 -f -q -n -t 5 -T 2 \
+		-s "$T/udhcpc.sh" "$@" >"$out.log" 2>&1
+}
+udhcpc_script() {
+	cat >"$1" <<'S'
+#!/bin/sh
+case "$1" in
+bound | renew)
+	{ echo "ip=$ip"; echo "subnet=$subnet"; echo "router=$router"; echo "dns=$dns"
+	  echo "domain=$domain"; echo "hostname=$hostname"; echo "boot_file=$boot_file"
+	  echo "siaddr=$siaddr"; echo "serverid=$serverid"; echo "lease=$lease"; } >"$OUT"
+	ip addr flush dev "$interface"
+	ip addr add "$ip/24" dev "$interface"
+	;;
+esac
+exit 0
+S
+	chmod +x "$1"
+}
+val() { sed -n "s/^$2=//p" "$1"; }
