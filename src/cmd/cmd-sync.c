@@ -348,15 +348,23 @@ static int run_sync(int argc, char **argv)
 		goto out;
 	}
 	if (forget) {
+		json_t *gone = co.json ? json_array() : NULL;
 		for (size_t i = 0; i < n; i++) {
 			int r = xp_sync_target_remove(inv, xp_sync_kind_name(t[i].kind), t[i].path);
 			if (r < 0)
 				rc = cli_error("cannot forget %s: %s", t[i].path,
 					       xp_inv_reason(inv, r, (char[256]){0}, 256));
-			else if (!co.quiet && !co.json)
+			else if (gone)
+				json_array_append_new(gone,
+						      json_pack("{s:s, s:s}", "kind",
+								xp_sync_kind_name(t[i].kind), "path",
+								t[i].path));
+			else if (!co.quiet)
 				printf("forgot %s %s (its files stay)\n",
 				       xp_sync_kind_name(t[i].kind), t[i].path);
 		}
+		if (gone && cli_print_json(json_pack("{s:o}", "forgotten", gone)) && rc == 0)
+			rc = XP_EXIT_FAIL;
 		xp_inv_close(inv);
 		goto out;
 	}

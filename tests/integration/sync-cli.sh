@@ -185,4 +185,6 @@ ok
 (cd "$T" && "$X" sync --dnsmasq dhcp/rel.conf >/dev/null 2>"$T/err") || fail "a relative path: $(cat "$T/err")"
 [ -f "$T/dhcp/rel.conf" ] || fail "no dhcp/rel.conf"
 ok
+expect_rc 0 sync --forget --json --dnsmasq "$T/dhcp/rel.conf"
+json_ok "$T/stdout" 'j == {"forgotten": [{"kind": "dnsmasq", "path": "'"$T"'/dhcp/rel.conf"}]}'
 pass
