@@ -356,9 +356,9 @@ if [ -z "$d_why" ]; then
 		printf '  %-34s %8s s  %8s ms/guest\n' "d1 --hooks=0 x $XT_N" "$(secs "${T[xt-nohooks]}")" \
 			"$(ms "${T[xt-nohooks]}" "$XT_N")"
 		[ -n "${note[xt-nohooks-exit]:-}" ] &&
-			say "     (exits 2 at the end: no /etc/ssh in a minbase root for its fingerprint step;"
+			say "     (exits 2 at the end, in its SSH host key fingerprint step (with --hooks=0 no keys"
 		[ -n "${note[xt-nohooks-exit]:-}" ] &&
-			say "      disk and config were written; the mount it leaves is unmounted, timed)"
+			say "      are made); disk and config were written; the mount it leaves is unmounted, timed)"
 	else
 		say "  d1: ${note[xt-nohooks]:-not run (XP_BENCH_XT_N=0)}"
 	fi
