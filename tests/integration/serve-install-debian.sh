@@ -1,7 +1,7 @@
 #!/bin/bash
 # serve-install-debian.sh - the proof that a real installer starts from xenprov's
 # autoinstall: Debian 12's own network installer (the netboot tree of the Debian
-# package debian-installer-12-netboot-amd64), added as a distro of OS family debian,
+# package debian-installer-12-netboot-amd64), brought in by `xenprov import`,
 # PXE-booted by QEMU (iPXE ROM, virtio-net; TCG unless scripts/qemu-accel finds a KVM
 # that works) from `xenprov serve` in a network namespace: DHCP -> the iPXE script over
 # HTTP -> the installer's kernel and initrd over HTTP, with the argument the boot config
@@ -70,9 +70,17 @@ for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
 	"$X" settings set $kv >/dev/null || fail "settings set $kv"
 done
 # no_timer_check: under TCG on a loaded machine the IO-APIC timer check can panic
-"$X" distro add debian12-installer --kernel "$DI/linux" --initrd "$DI/initrd.gz" --os debian \
-	--kernel-options "console=ttyS0 no_timer_check" >/dev/null || fail "distro add"
-"$X" profile add installer --distro debian12-installer --autoinstall debian-preseed \
+# the installer comes in as the Cobbler workflow brings it: `xenprov import` of the
+# package's netboot tree (recognised as Debian 12, its OS family debian: the preseed
+# argument follows from it, no --os given)
+XENPROV_DATA_DIR=$XP_SRC/data "$X" import --path "${DI%/debian-installer/amd64}" \
+	--name debian12 >"$T/import.out" 2>&1 ||
+	fail "import of the netboot tree: $(cat "$T/import.out")"
+"$X" distro show debian12-x86_64 --json >"$T/distro.json" || fail "import made no distro debian12-x86_64"
+json_ok "$T/distro.json" 'j["os"] in (None, "debian") and j["kernel_sha256"]'
+"$X" distro edit debian12-x86_64 --kernel-options "console=ttyS0 no_timer_check" >/dev/null ||
+	fail "distro edit"
+"$X" profile add installer --distro debian12-x86_64 --autoinstall debian-preseed \
 	--root-password-hash "$HASH" --ssh-key "$KEY" >/dev/null || fail "profile add"
 "$X" system add vm --mac "$MAC" --profile installer >/dev/null || fail "system add vm"
 URL=http://$SERVER_IP:$HTTP_PORT/autoinstall/vm
