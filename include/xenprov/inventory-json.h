@@ -20,6 +20,9 @@
  * a value from an image or a client never makes the whole document fail. */
 json_t *xp_json_text(const char *text);
 
+/* Names key in withheld (an array of key names) unless it is there already. */
+void xp_json_withheld_add(json_t *withheld, const char *key);
+
 /* Settings as an object KEY: VALUE. Without secrets, a secret key is left out and its
  * name appended to withheld (an array; once per key). */
 json_t *xp_settings_to_json(const struct xp_settings *s, bool secrets, json_t *withheld);

@@ -45,20 +45,23 @@ json_t *xp_json_text(const char *text)
 	return j;
 }
 
+void xp_json_withheld_add(json_t *withheld, const char *key)
+{
+	for (size_t j = 0; j < json_array_size(withheld); j++)
+		if (strcmp(json_string_value(json_array_get(withheld, j)), key) == 0)
+			return;
+	json_array_append_new(withheld, json_string(key));
+}
+
 json_t *xp_settings_to_json(const struct xp_settings *s, bool secrets, json_t *withheld)
 {
 	json_t *o = json_object();
 	for (size_t i = 0; o && i < s->n; i++) {
 		const char *k = s->v[i].key;
-		if (secrets || !xp_profile_key_secret(k)) {
+		if (secrets || !xp_profile_key_secret(k))
 			json_object_set_new(o, k, xp_json_text(s->v[i].value));
-			continue;
-		}
-		bool listed = false;
-		for (size_t j = 0; j < json_array_size(withheld); j++)
-			listed |= strcmp(json_string_value(json_array_get(withheld, j)), k) == 0;
-		if (!listed)
-			json_array_append_new(withheld, json_string(k));
+		else
+			xp_json_withheld_add(withheld, k);
 	}
 	return o;
 }

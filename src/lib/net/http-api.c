@@ -36,11 +36,7 @@ static void withhold_hostonly(json_t *settings, json_t *withheld)
 	{
 		if (!xp_profile_key_hostonly(k))
 			continue;
-		bool listed = false;
-		for (size_t j = 0; j < json_array_size(withheld); j++)
-			listed |= strcmp(json_string_value(json_array_get(withheld, j)), k) == 0;
-		if (!listed)
-			json_array_append_new(withheld, json_string(k));
+		xp_json_withheld_add(withheld, k);
 		json_object_del(settings, k);
 	}
 }
