@@ -16,8 +16,8 @@ release: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# The release build into PREFIX (default /usr/local; DESTDIR honoured): xenprov and its
-# xenprov-pxeboot link.
+# The release build into PREFIX (default /usr/local; DESTDIR honoured): xenprov and
+# xenprov-pxeboot (the bootloader, a small program of its own).
 PREFIX ?= /usr/local
 install: release
 	@cmake --install build/release --prefix $(PREFIX)

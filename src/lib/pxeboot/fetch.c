@@ -3,6 +3,12 @@
  * (proto/tftp-client.c) on a UDP socket of its own, http:// and https:// through
  * libcurl. The data go to the caller's sink as they arrive.
  *
+ * libcurl is loaded (dlopen) when the first http:// or https:// URL is fetched, not
+ * linked: with the thirty-odd libraries it needs (TLS, Kerberos, LDAP, SSH, IDN...) it
+ * costs every start of the program 5-10 ms of dynamic linking (measured:
+ * bench/bootloader.sh, docs/ARCHITECTURE.md), which a local boot (--local, LOCALBOOT)
+ * and a TFTP boot never use.
+ *
  * Not here: which URL (pxeboot.c), the protocol engine.
  *
  * TFTP transfer IDs (RFC 1350 section 4): the request goes to port 69 (or the URL's);
@@ -11,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -176,38 +183,92 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+#ifndef XP_LIBCURL_SONAME
+#define XP_LIBCURL_SONAME "libcurl.so.4"
+#endif
+
+/* The functions of libcurl used here, typed by its own declarations (curl.h's
+ * type-checking macros do not apply to calls through these pointers). */
+static struct {
+	bool inited; /* curl_global_init is not thread-safe; this runs in one thread */
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+} cu;
+
+/* Loads libcurl and runs curl_global_init, once. */
+static int curl_load(struct xp_diags *d)
+{
+	if (cu.inited)
+		return 0;
+	void *so = dlopen(XP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!so)
+		return xp_diags_fail(d, -ENOENT, NULL, "http", "install libcurl4",
+				     "cannot load libcurl for an http:// URL: %s", dlerror());
+	const struct {
+		const char *name;
+		void *to; /* a pointer to one of cu's function pointers */
+	} syms[] = {
+	    {"curl_global_init", &cu.global_init},   {"curl_easy_init", &cu.easy_init},
+	    {"curl_easy_setopt", &cu.easy_setopt},   {"curl_easy_perform", &cu.easy_perform},
+	    {"curl_easy_getinfo", &cu.easy_getinfo}, {"curl_easy_cleanup", &cu.easy_cleanup},
+	    {"curl_easy_strerror", &cu.easy_strerror},
+	};
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		void *f = dlsym(so, syms[i].name);
+		if (!f) {
+			dlclose(so);
+			return xp_diags_fail(d, -ENOENT, NULL, "http", NULL,
+					     "cannot load libcurl for an http:// URL: %s has no %s",
+					     XP_LIBCURL_SONAME, syms[i].name);
+		}
+		/* POSIX: a function's address from dlsym; memcpy, as ISO C has no
+		 * conversion from void * to a function pointer */
+		memcpy(syms[i].to, &f, sizeof(f));
+	}
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		dlclose(so);
+		return xp_diags_fail(d, -ENOMEM, NULL, "http", NULL, "cannot start libcurl");
+	}
+	cu.inited = true; /* the library stays loaded until the process ends */
+	return 0;
+}
+
 static int http_get(const char *url, const struct xp_tftp_sink *sink, uint64_t max,
 		    struct xp__fetch_stats *st, struct xp_diags *d)
 {
-	static bool inited; /* curl_global_init is not thread-safe; this runs in one thread */
-	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return xp_diags_fail(d, -ENOMEM, NULL, "http", NULL, "cannot start libcurl");
-	inited = true;
-	CURL *h = curl_easy_init();
+	int lr = curl_load(d);
+	if (lr < 0)
+		return lr;
+	CURL *h = cu.easy_init();
 	if (!h)
 		return xp_diags_fail(d, -ENOMEM, NULL, "http", NULL, "cannot start libcurl");
 	struct http_ctx ctx = {.sink = sink};
 	char err[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L); /* an error page is never the file */
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	cu.easy_setopt(h, CURLOPT_URL, url);
+	cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	cu.easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
+	cu.easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+	cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(h, CURLOPT_FAILONERROR, 1L); /* an error page is never the file */
+	cu.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	cu.easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	/* a server that stops sending: under 1 KB/s for 30 s ends it */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+	cu.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	cu.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
 	if (max)
-		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-	CURLcode cr = curl_easy_perform(h);
+		cu.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	CURLcode cr = cu.easy_perform(h);
 	long code = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(h);
+	cu.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	cu.easy_cleanup(h);
 	if (st)
 		*st = (struct xp__fetch_stats){.bytes = ctx.off};
 	if (cr == CURLE_WRITE_ERROR && ctx.err)
@@ -223,7 +284,7 @@ static int http_get(const char *url, const struct xp_tftp_sink *sink, uint64_t m
 				     "%s: the server answered HTTP %ld", url, code);
 	if (cr != CURLE_OK)
 		return xp_diags_fail(d, cr == CURLE_COULDNT_RESOLVE_HOST ? -EHOSTUNREACH : -EIO, NULL,
-				     "http", NULL, "%s: %s", url, *err ? err : curl_easy_strerror(cr));
+				     "http", NULL, "%s: %s", url, *err ? err : cu.easy_strerror(cr));
 	return 0;
 }
 
