@@ -5,7 +5,9 @@
  * Only the source's data ranges are copied (lseek(2) SEEK_DATA/SEEK_HOLE), so a hole
  * stays a hole. Each range goes through copy_file_range(2), which clones or copies in
  * the kernel; where the kernel refuses it (EXDEV between two filesystems, ENOSYS,
- * EOPNOTSUPP, EINVAL for files it cannot handle) the rest is copied with pread/pwrite.
+ * EOPNOTSUPP, EINVAL for files it cannot handle) the rest goes through sendfile(2),
+ * still in the kernel, and where that cannot write dst, pread/pwrite. dst's file
+ * offset is not kept (sendfile moves it).
  *
  * Not part of the public API. Not here: reflink-only copies that must fail rather than
  * copy (storage.c's reflink backend), copies through an image's block layer.
