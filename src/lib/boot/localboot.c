@@ -600,8 +600,11 @@ static int copy_mapped(struct xp_fs *fs, const char *path, uint64_t size, int in
 	off_t at = lseek(out, 0, SEEK_CUR);
 	if (in < 0 || at < 0 || fstat(out, &st) < 0 || !S_ISREG(st.st_mode))
 		return -ENOTSUP;
-	/* whatever was past the position is replaced; the runs land in the sized file */
-	if (ftruncate(out, at) < 0 || ftruncate(out, at + (off_t)size) < 0)
+	/* whatever was past the position is replaced; the runs land in the sized file. No
+	 * truncation where there is nothing to cut (a new, empty file): on ext4 that is a
+	 * file being replaced (auto_da_alloc, ext4(5)), written out at its close, in the
+	 * bootloader's time */
+	if ((st.st_size > at && ftruncate(out, at) < 0) || ftruncate(out, at + (off_t)size) < 0)
 		return -errno;
 	struct copy c = {.in = in, .out = out, .base = base, .at = at};
 	uint64_t mapped;
