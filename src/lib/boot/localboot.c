@@ -600,15 +600,18 @@ static int copy_mapped(struct xp_fs *fs, const char *path, uint64_t size, int in
 	off_t at = lseek(out, 0, SEEK_CUR);
 	if (in < 0 || at < 0 || fstat(out, &st) < 0 || !S_ISREG(st.st_mode))
 		return -ENOTSUP;
-	/* whatever was past the position is replaced; the runs land in the sized file. No
-	 * truncation where there is nothing to cut (a new, empty file): on ext4 that is a
-	 * file being replaced (auto_da_alloc, ext4(5)), written out at its close, in the
-	 * bootloader's time */
-	if ((st.st_size > at && ftruncate(out, at) < 0) || ftruncate(out, at + (off_t)size) < 0)
+	/* whatever was past the position is replaced; the runs land in the sized file,
+	 * allocated at once (xp_copy_reserve). No truncation where there is nothing to cut
+	 * (a new, empty file): on ext4 that is a file being replaced (auto_da_alloc,
+	 * ext4(5)), written out at its close, in the bootloader's time */
+	if (st.st_size > at && ftruncate(out, at) < 0)
 		return -errno;
+	int r = xp_copy_reserve(out, at, (off_t)size);
+	if (r < 0)
+		return r;
 	struct copy c = {.in = in, .out = out, .base = base, .at = at};
 	uint64_t mapped;
-	int r = xp_fs_map(fs, path, copy_run, &c, &mapped);
+	r = xp_fs_map(fs, path, copy_run, &c, &mapped);
 	if (r == -ENOTSUP && ftruncate(out, at) < 0) /* nothing copied: as it was */
 		r = -errno;
 	if (r == 0 && lseek(out, at + (off_t)size, SEEK_SET) < 0) /* after it, as write(2) */

@@ -158,6 +158,22 @@ int xp_copy_range(int src, off_t from, int dst, off_t to, off_t len, unsigned fl
 	return 0;
 }
 
+int xp_copy_reserve(int dst, off_t to, off_t len)
+{
+	if (to < 0 || len < 0)
+		return -EINVAL;
+	if (len == 0 || fallocate(dst, 0, to, len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL && errno != ENODEV)
+		return -errno; /* ENOSPC, EIO: ftruncate would only hide it */
+	struct stat st;
+	if (fstat(dst, &st) < 0)
+		return -errno;
+	if (st.st_size < to + len && ftruncate(dst, to + len) < 0)
+		return -errno;
+	return 0;
+}
+
 int xp_copy_file(int src, int dst, unsigned flags)
 {
 	if ((flags & XP_COPY_CLONE) && ioctl(dst, FICLONE, src) == 0)

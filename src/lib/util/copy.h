@@ -31,6 +31,14 @@ enum {
  * its ranges said, e.g. truncated meanwhile). */
 int xp_copy_range(int src, off_t from, int dst, off_t to, off_t len, unsigned flags);
 
+/* Makes [to, to + len) of dst ready for xp_copy_range, dst at least to + len long:
+ * its blocks allocated at once (fallocate(2)) where the filesystem can, else by
+ * ftruncate. For a file about to be filled whole (a kernel copied out of an image):
+ * ext4 then writes into allocated, unwritten extents instead of reserving delayed
+ * allocation page by page, ~2 ms less for 44 MB (bench/bootloader.sh). Not for a
+ * sparse copy: the holes would be allocated too. 0 or -errno. */
+int xp_copy_reserve(int dst, off_t to, off_t len);
+
 /* Makes dst (empty, or to be overwritten) a copy of the whole of src: sized to src's
  * length, then xp_copy_range, or a reflink with XP_COPY_CLONE where the filesystem
  * can. */
