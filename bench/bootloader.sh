@@ -62,7 +62,7 @@ here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 link=$(cd "$(dirname "$0")" && pwd)
 say() { printf '%s\n' "$*"; }
 die() { say "bootloader: $*" >&2; exit 1; }
-fstype() { findmnt -n -o FSTYPE -T "$1" 2>/dev/null || stat -f -c %T "$1"; }
+fstype() { findmnt -n -o FSTYPE -T "$1" 2>/dev/null | head -1 | grep . || stat -f -c %T "$1"; }
 case ${1:-} in -h | --help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 
 . "$here/lib/xenprov.sh"
@@ -84,6 +84,8 @@ for c in "$link/xp-copy-floor" "$BDIR/bench/xp-copy-floor" "$here/../build/relea
 	[ -x "$c" ] && { FLOOR=$c; break; }
 done
 [ -n "$FLOOR" ] || die "no xp-copy-floor (bench/tools/copy-floor.c; build the release preset)"
+BTIME=$(dirname "$FLOOR")/xp-bench-time
+[ -x "$BTIME" ] || die "no $BTIME (bench/tools/bench-time.c; build the release preset)"
 
 # ---- the image ------------------------------------------------------------------------------
 IMG=${XP_BENCH_IMAGE:-}
@@ -128,18 +130,16 @@ say "xenprov pxeboot: $X pxeboot --local --output-format=simple ($(ldd "$X" 2>/d
 say "pygrub: $PYGRUB -q --output-format=simple"
 say "floor: $FLOOR DIR KERNEL INITRD; cp: cp KERNEL INITRD DIR"
 
-# timed DIR CMD...: CMD run with DIR fresh and empty (its output in $OUT/out); the
-# microseconds in t
+# timed DIR CMD...: CMD run with DIR fresh and empty (its output in $OUT/out); in t its
+# wall-clock time, in c the CPU time (user + system) it and its children used, in
+# microseconds, measured by xp-bench-time (bench/tools/bench-time.c)
 timed() {
-	local dir=$1 t0 t1 rc
+	local dir=$1
 	shift
 	rm -rf "$dir" && mkdir "$dir" || die "cannot make '$dir'"
-	t0=$(date +%s%N)
-	"$@" >"$OUT/out" 2>"$OUT/err" </dev/null
-	rc=$?
-	t1=$(date +%s%N)
-	[ $rc = 0 ] || die "$* failed: $(tail -3 "$OUT/err")"
-	t=$(((t1 - t0) / 1000))
+	"$BTIME" "$OUT/time" "$@" >"$OUT/out" 2>"$OUT/err" </dev/null ||
+		die "$* failed: $(tail -3 "$OUT/err")"
+	read -r t c <"$OUT/time" || die "xp-bench-time wrote nothing"
 }
 field() { sed -n "s/^$1 //p" "$OUT/out"; }
 # the tools, by name: each runs into directory $1
@@ -175,37 +175,40 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / (b ? b : 1) }'; }
 TOOLS=(floor cp xpb xp pygrub)
 declare -A LABEL=([floor]="floor: xp-copy-floor" [cp]="cp" [xpb]="xenprov-pxeboot --local"
 	[xp]="xenprov pxeboot --local" [pygrub]="pygrub")
-# bench DIR: every tool RUNS times into DIR, in turn, and the table
+# bench DIR: every tool RUNS times into DIR, in turn, and the table: wall-clock (what a
+# guest's start waits for) and CPU time (steadier on a busy machine: it leaves out the
+# time spent waiting for a CPU)
 bench() {
 	local dir=$1 tool i
-	declare -A T=()
+	declare -A T=() C=() M=() MC=()
 	for tool in "${TOOLS[@]}"; do run_tool "$dir" "$tool"; done # untimed
 	for ((i = 0; i < RUNS; i++)); do
 		for tool in "${TOOLS[@]}"; do
 			run_tool "$dir" "$tool"
 			case $tool in xpb | xp | pygrub) check "$tool" ;; esac
 			T[$tool]+="$t "
+			C[$tool]+="$c "
 		done
 	done
-	declare -A M=()
 	for tool in "${TOOLS[@]}"; do
 		# shellcheck disable=SC2086
-		M[$tool]=$(median ${T[$tool]})
+		M[$tool]=$(median ${T[$tool]}) MC[$tool]=$(median ${C[$tool]})
 	done
 	say ""
-	say "output directory: $(dirname "$dir") ($(fstype "$(dirname "$dir")"))"
-	printf '%-30s %11s %11s %16s\n' "local boot ($RUNS runs)" median best "above the floor"
+	say "output directory: $(dirname "$dir") ($(fstype "$(dirname "$dir")")); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-25s %10s %10s %12s   %10s %12s\n' "local boot ($RUNS runs)" "wall: med" best "above floor" "CPU: med" "above floor"
 	for tool in "${TOOLS[@]}"; do
 		# shellcheck disable=SC2086
-		printf '%-30s %11s %11s %16s\n' "${LABEL[$tool]}" "$(ms "${M[$tool]}")" "$(ms "$(best ${T[$tool]})")" \
-			"$([ "$tool" = floor ] || ms $((M[$tool] - M[floor])))"
+		printf '%-25s %10s %10s %12s   %10s %12s\n' "${LABEL[$tool]}" "$(ms "${M[$tool]}")" \
+			"$(ms "$(best ${T[$tool]})")" "$([ "$tool" = floor ] || ms $((M[$tool] - M[floor])))" \
+			"$(ms "${MC[$tool]}")" "$([ "$tool" = floor ] || ms $((MC[$tool] - MC[floor])))"
 	done
 	say "ratio (medians): xenprov-pxeboot is $(ratio "${M[pygrub]}" "${M[xpb]}") faster than pygrub" \
-		"(xenprov pxeboot: $(ratio "${M[pygrub]}" "${M[xp]}"); target: 10x)"
-	[ $((M[xpb] - M[floor])) -gt 0 ] &&
-		say "above the floor: pygrub spends $(ratio $((M[pygrub] - M[floor])) $((M[xpb] - M[floor]))) xenprov-pxeboot's time"
-	say "the floor alone allows at most $(ratio "${M[pygrub]}" "${M[floor]}"): 10x would need $(ms $((M[pygrub] / 10))) in all," \
-		"the floor is $(ms "${M[floor]}")"
+		"in wall-clock time, $(ratio "${MC[pygrub]}" "${MC[xpb]}") in CPU time (target: 10x);" \
+		"xenprov pxeboot: $(ratio "${M[pygrub]}" "${M[xp]}"), $(ratio "${MC[pygrub]}" "${MC[xp]}")"
+	say "the floor alone allows at most $(ratio "${M[pygrub]}" "${M[floor]}") (CPU: $(ratio "${MC[pygrub]}" "${MC[floor]}")):" \
+		"10x needs $(ms $((M[pygrub] / 10))) in all (CPU: $(ms $((MC[pygrub] / 10)))), the floor is" \
+		"$(ms "${M[floor]}") ($(ms "${MC[floor]}"))"
 }
 bench "$OUT/d"
 [ -n "$SHM" ] && bench "$SHM/d"
