@@ -14,19 +14,29 @@
 # Each tool's time above the floor is what it spends on everything but writing the
 # files: starting, reading the image and its grub.cfg, choosing the entry.
 #
-# Measured on this project's build machine (2 shared cores, load 2-10, Linux 6.18,
-# ext4 on virtio; median of 7, release build; docs/ARCHITECTURE.md has the table):
-#                        output on ext4        output on tmpfs (/dev/shm)
-#   floor (in-kernel)       14.7 ms                17.9 ms
-#   xenprov-pxeboot         16.2 ms  (+1.5)        19.6 ms  (+1.7)
-#   pygrub                  86.4 ms  (+72)         86.1 ms  (+68)
-#   ratio                    5.3x                   4.4x
-# Before (the same machine and run, xenprov's main branch: the bootloader a link to
-# the whole xenprov, 53 libraries, pread/write to a tmpfs): 28.9 ms and 32.6 ms.
-# 10x is not met and cannot be: pygrub's 86 ms / 10 is 8.6 ms, less than the floor
-# (15-18 ms) that copying 44 MB (a Debian kernel of 8 MB and initrd of 36 MB) costs any
-# bootloader, in the kernel, from the page cache; even a bootloader taking no time at
-# all besides that copy would be 4.8-5.9x. What is left above the floor is ~1.5 ms.
+# Each run is timed by xp-bench-time (bench/tools/bench-time.c): wall-clock, what a
+# guest's start waits for, and CPU time (user + system), which on a busy machine leaves
+# out the wait for a CPU and is the steadier of the two.
+#
+# Measured on this project's build machine (2 shared CPUs under a load of 8-9, Linux
+# 6.18, the image on ext4, release build), median of 7 runs, two rounds, CPU time:
+#   (round 1 / round 2)     output on ext4 (/var/tmp)    output on tmpfs (/dev/shm)
+#   floor                   13.2 / 12.2 ms               30.3 / 24.5 ms
+#   xenprov-pxeboot         13.0 / 12.8 ms               28.4 / 28.3 ms
+#     above the floor       -0.2 / +0.6 ms               -1.9 / +3.8 ms (noise)
+#   pygrub                  96.1 / 94.8 ms              114.9 / 103.9 ms
+#   ratio                    7.4 / 7.4x                    4.0 / 3.7x
+#   the floor's ratio        7.3 / 7.8x                    3.8 / 4.2x
+# Before (main: the bootloader a link to the whole xenprov, 51 libraries; the copy
+# into a tmpfs by pread/write; the empty outputs truncated, which ext4 then writes
+# out at close), in the same runs: 24.9 / 25.2 ms on ext4 (floor 12.0 / 12.3), 42.5 /
+# 40.3 ms on tmpfs (floor 24.9 / 23.3); 3.5 / 3.7x and 2.5 / 2.6x. The wall-clock
+# medians of those runs (20-100 ms for 13-28 ms of CPU) mostly measured the load.
+# 10x is not met and cannot be: 10x pygrub is 9.5-11.5 ms of CPU, less than the floor,
+# the kernel copying 44 MB (Debian's kernel of 8.2 MB and initrd of 36.3 MB) from page
+# cache to page cache, which any bootloader that writes the files pays. Earlier the
+# same day, on a quieter machine, in wall-clock time: pygrub 77 ms, cp of the two files
+# 22-28 ms into ext4 and 33-40 ms into tmpfs: at most ~3x and ~2x.
 #
 # The output directories: a scratch directory on TMPDIR's filesystem (/var/tmp: ext4
 # here), then XP_BENCH_OUTDIR (default: a new directory in /dev/shm when that is a

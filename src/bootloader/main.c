@@ -4,10 +4,11 @@
  * own, linked with only the part of the library it uses.
  *
  * Why a program of its own rather than a link to xenprov: it runs at every start of
- * such a guest, and the whole xenprov links some fifty shared libraries (libarchive,
- * SQLite, libmicrohttpd with GnuTLS...) whose loading and relocation cost ~10 ms of CPU
- * before main(), a third of a local boot's time (bench/bootloader.sh). This one links
- * libext2fs, libfdisk, jansson and libc; libcurl is loaded only for an http:// URL
+ * such a guest, and the whole xenprov loads thirty-four shared libraries (libarchive
+ * with libxml2 and ICU, SQLite, libmicrohttpd with GnuTLS...) whose loading and
+ * relocation cost ~9 ms of CPU before main(), more than half of what a local boot
+ * spends above copying the files (bench/bootloader.sh). This one loads libext2fs (with
+ * libcom_err), libuuid, jansson and libc; libcurl is loaded only for an http:// URL
  * (src/lib/pxeboot/fetch.c).
  *
  * Not here: anything else of the command (cmd-pxeboot.c), which `xenprov pxeboot` runs

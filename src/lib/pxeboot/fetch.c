@@ -5,9 +5,9 @@
  *
  * libcurl is loaded (dlopen) when the first http:// or https:// URL is fetched, not
  * linked: with the thirty-odd libraries it needs (TLS, Kerberos, LDAP, SSH, IDN...) it
- * costs every start of the program 5-10 ms of dynamic linking (measured:
- * bench/bootloader.sh, docs/ARCHITECTURE.md), which a local boot (--local, LOCALBOOT)
- * and a TFTP boot never use.
+ * costs xenprov-pxeboot ~5 ms of CPU in dynamic linking at every start (a program
+ * linked with libext2fs and jansson starts in 0.8 ms, 5.9 ms with libcurl added), which
+ * a local boot (--local, LOCALBOOT) and a TFTP boot never use.
  *
  * Not here: which URL (pxeboot.c), the protocol engine.
  *
