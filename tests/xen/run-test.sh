@@ -107,7 +107,10 @@ print(" ".join(v["uuid"] for v in d.get("disks", []) if v.get("mount") == "/srv"
 	if [ -n "$DEB_GUESTS" ]; then
 		mkdir -p /payload/xp/lib
 		cp "$X" /payload/xp/xenprov
-		ldd "$X" | awk '$3 ~ /^\// { print $3 }' |
+		# and libcurl with its own, which xenprov loads (dlopen) for an http:// boot
+		curl_so=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64/ { print $NF; exit }')
+		{ ldd "$X"; [ -z "$curl_so" ] || { echo "libcurl.so.4 => $curl_so (0)"; ldd "$curl_so"; }; } |
+			awk '$3 ~ /^\// { print $3 }' | sort -u |
 			grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
 			xargs -r cp -L -t /payload/xp/lib
 		. "$HERE/pxe-setup.sh"

@@ -58,18 +58,27 @@ static int copy_plain(int src, int dst, off_t in, off_t end, off_t delta)
 	return r;
 }
 
-/* [*in, end) of src to dst at *in + delta with sendfile(2), which writes at dst's file
- * offset: set first, and left after the data. *in moves with the copy, so that on
- * -EINVAL (sendfile cannot write dst) the rest can go another way. */
-static int copy_sendfile(int src, int dst, off_t *in, off_t end, off_t delta)
+/* The two ways the kernel copies by itself. */
+enum in_kernel { BY_CFR, BY_SENDFILE };
+
+/* [*in, end) of src to dst at *in + delta, in the kernel: copy_file_range(2), or
+ * sendfile(2), which writes at dst's file offset (set first, left after the data).
+ * *in moves with the copy. 1: the kernel will not do it this way for these two files
+ * (the rest is left for another way), 0: done, or -errno. */
+static int copy_in_kernel(enum in_kernel how, int src, int dst, off_t *in, off_t end, off_t delta)
 {
-	if (lseek(dst, *in + delta, SEEK_SET) < 0)
+	if (how == BY_SENDFILE && lseek(dst, *in + delta, SEEK_SET) < 0)
 		return -errno;
 	while (*in < end) {
 		size_t want = (uint64_t)(end - *in) < 0x7ffff000u ? (size_t)(end - *in) : 0x7ffff000u;
-		ssize_t n = sendfile(dst, src, in, want);
+		off_t out = *in + delta;
+		ssize_t n = how == BY_CFR ? copy_file_range(src, in, dst, &out, want, 0)
+					  : sendfile(dst, src, in, want);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EINVAL || errno == ENOSYS ||
+			      (how == BY_CFR && (errno == EXDEV || errno == EOPNOTSUPP))))
+			return 1;
 		if (n < 0)
 			return -errno;
 		if (n == 0)
@@ -126,33 +135,18 @@ int xp_copy_range(int src, off_t from, int dst, off_t to, off_t len, unsigned fl
 		}
 		if (hole > end)
 			hole = end;
-		off_t in = data, out = data + delta;
-		while (cfr && in < hole) {
-			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
-			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
-				      errno == EINVAL)) {
-				cfr = false; /* and for the rest of this copy */
-				break;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				return -EIO; /* src is shorter than its data ranges */
-		}
-		if (!cfr && sf && in < hole) {
-			int r = copy_sendfile(src, dst, &in, hole, delta);
-			if (r == -EINVAL || r == -ENOSYS)
-				sf = false; /* and for the rest of this copy */
-			else if (r < 0)
-				return r;
-		}
-		if (in < hole) {
-			int r = copy_plain(src, dst, in, hole, delta);
-			if (r < 0)
-				return r;
-		}
+		off_t in = data;
+		int r = 0;
+		/* a way the kernel refuses is not tried again for the rest of this copy */
+		if (cfr && (r = copy_in_kernel(BY_CFR, src, dst, &in, hole, delta)) == 1)
+			cfr = false;
+		if (!cfr && sf && in < hole &&
+		    (r = copy_in_kernel(BY_SENDFILE, src, dst, &in, hole, delta)) == 1)
+			sf = false;
+		if (r < 0)
+			return r;
+		if (in < hole && (r = copy_plain(src, dst, in, hole, delta)) < 0)
+			return r;
 		pos = hole;
 	}
 	return 0;
