@@ -1,6 +1,7 @@
 /*
  * copy.h - sparse copies between open files, the one copy loop the image cache
- * (image-build.c) and guest storage (deploy/storage.c) share.
+ * (image-build.c), guest storage (deploy/storage.c) and the local boot's kernel copied
+ * out of an image (boot/localboot.c) share.
  *
  * Only the source's data ranges are copied (lseek(2) SEEK_DATA/SEEK_HOLE), so a hole
  * stays a hole. Each range goes through copy_file_range(2), which clones or copies in
