@@ -53,8 +53,8 @@ int main(int argc, char **argv)
 			return 127;
 		}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	long long cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL + ru.ru_utime.tv_usec +
-			ru.ru_stime.tv_usec;
+	long long cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL +
+			ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 	fprintf(res, "%lld %lld\n", usec(&t0, &t1), cpu);
 	if (fclose(res) != 0)
 		return 127;

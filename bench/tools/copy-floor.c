@@ -4,7 +4,8 @@
  * in the page cache) copied into a new file of DIR the way xenprov-pxeboot copies them
  * out of an image (an unnamed O_TMPFILE, xp_copy_reserve and xp_copy_range:
  * fallocate, then copy_file_range, else sendfile, in the kernel; then linkat to
- * DIR/floor.N), in a process as small as one can be (libc only). Prints the names it made. Used by bench/bootloader.sh; not installed.
+ * DIR/floor.N), in a process as small as one can be (libc only). Prints the names it
+ * made. Used by bench/bootloader.sh; not installed.
  *
  * Not here: reading an image, a filesystem or a boot config: that is exactly what the
  * floor leaves out.
@@ -27,12 +28,14 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		int src = open(argv[i], O_RDONLY | O_CLOEXEC);
 		if (src < 0) {
-			fprintf(stderr, "xp-copy-floor: cannot open '%s': %s\n", argv[i], strerror(errno));
+			fprintf(stderr, "xp-copy-floor: cannot open '%s': %s\n", argv[i],
+				strerror(errno));
 			return 1;
 		}
 		int dst = open(argv[1], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		struct stat st;
-		int r = dst < 0 || fstat(src, &st) < 0 ? -errno : xp_copy_reserve(dst, 0, st.st_size);
+		int r =
+		    dst < 0 || fstat(src, &st) < 0 ? -errno : xp_copy_reserve(dst, 0, st.st_size);
 		if (r == 0)
 			r = xp_copy_range(src, 0, dst, 0, st.st_size, 0);
 		char proc[64], name[4096];

@@ -213,9 +213,9 @@ static int curl_load(struct xp_diags *d)
 		const char *name;
 		void *to; /* a pointer to one of cu's function pointers */
 	} syms[] = {
-	    {"curl_global_init", &cu.global_init},   {"curl_easy_init", &cu.easy_init},
-	    {"curl_easy_setopt", &cu.easy_setopt},   {"curl_easy_perform", &cu.easy_perform},
-	    {"curl_easy_getinfo", &cu.easy_getinfo}, {"curl_easy_cleanup", &cu.easy_cleanup},
+	    {"curl_global_init", &cu.global_init},     {"curl_easy_init", &cu.easy_init},
+	    {"curl_easy_setopt", &cu.easy_setopt},     {"curl_easy_perform", &cu.easy_perform},
+	    {"curl_easy_getinfo", &cu.easy_getinfo},   {"curl_easy_cleanup", &cu.easy_cleanup},
 	    {"curl_easy_strerror", &cu.easy_strerror},
 	};
 	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
@@ -283,8 +283,9 @@ static int http_get(const char *url, const struct xp_tftp_sink *sink, uint64_t m
 		return xp_diags_fail(d, code == 403 ? -EACCES : -EPROTO, NULL, "http", NULL,
 				     "%s: the server answered HTTP %ld", url, code);
 	if (cr != CURLE_OK)
-		return xp_diags_fail(d, cr == CURLE_COULDNT_RESOLVE_HOST ? -EHOSTUNREACH : -EIO, NULL,
-				     "http", NULL, "%s: %s", url, *err ? err : cu.easy_strerror(cr));
+		return xp_diags_fail(d, cr == CURLE_COULDNT_RESOLVE_HOST ? -EHOSTUNREACH : -EIO,
+				     NULL, "http", NULL, "%s: %s", url,
+				     *err ? err : cu.easy_strerror(cr));
 	return 0;
 }
 

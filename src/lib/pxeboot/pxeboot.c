@@ -625,8 +625,9 @@ static int fetch_one(struct xp_pxeboot *p, const char *what, const char *url, in
 	int r;
 	if (p->plan.local) {
 		/* a second initrd goes after the first: extracted at the file's position */
-		r = lseek(fd, (off_t)at, SEEK_SET) < 0 ? -errno
-							: xp__pxe_local_extract(p->o.disk, &p->local, url, fd, d);
+		r = lseek(fd, (off_t)at, SEEK_SET) < 0
+			? -errno
+			: xp__pxe_local_extract(p->o.disk, &p->local, url, fd, d);
 		struct stat s2;
 		st.bytes = r == 0 && fstat(fd, &s2) == 0 ? (uint64_t)s2.st_size - at : 0;
 	} else {

@@ -70,7 +70,8 @@ static int copy_in_kernel(enum in_kernel how, int src, int dst, off_t *in, off_t
 	if (how == BY_SENDFILE && lseek(dst, *in + delta, SEEK_SET) < 0)
 		return -errno;
 	while (*in < end) {
-		size_t want = (uint64_t)(end - *in) < 0x7ffff000u ? (size_t)(end - *in) : 0x7ffff000u;
+		size_t want =
+		    (uint64_t)(end - *in) < 0x7ffff000u ? (size_t)(end - *in) : 0x7ffff000u;
 		off_t out = *in + delta;
 		ssize_t n = how == BY_CFR ? copy_file_range(src, in, dst, &out, want, 0)
 					  : sendfile(dst, src, in, want);
