@@ -353,10 +353,43 @@ static const char bash_body[] =
 	"}\n"
 	"complete -F _xenprov xenprov xenprov-pxeboot\n";
 
+/* A verb taking "--KEY VALUE", any profile setting (domain create): every key of the
+ * profile table, its value completed as `profile add`'s usage says for its option. */
+static void add_profile_keys(struct comp_opts *o)
+{
+	static struct comp_opts add; /* static: large */
+	add.n = 0;
+	const struct xp_verb *v = cli_find_verb(&cmd_profile, "add");
+	if (v)
+		parse_usage(&add, v->usage);
+	for (size_t i = 0; xp_profile_keys[i].key; i++) {
+		char name[48];
+		int len = snprintf(name, sizeof(name), "--%s", xp_profile_keys[i].key);
+		if (len <= 0 || (size_t)len >= sizeof(name) || !lower_word(name + 2, len - 2))
+			continue; /* "config.NAME": a placeholder, not a key */
+		struct comp_opt *c = add_opt(o, name, len);
+		if (!c || c->arg)
+			continue;
+		c->arg = true;
+		const struct comp_opt *a = NULL;
+		for (size_t k = 0; k < add.n && !a; k++)
+			if (strcmp(add.v[k].name, name) == 0)
+				a = &add.v[k];
+		if (a)
+			snprintf(c->spec, sizeof(c->spec), "%s", a->spec);
+		else
+			arg_spec(name, xp_profile_keys[i].arg, strlen(xp_profile_keys[i].arg), c->spec,
+				 sizeof(c->spec));
+	}
+}
+
 static void put_opts(const char *key, const char *usage)
 {
-	struct comp_opts o = {.n = 0};
+	static struct comp_opts o; /* static: large */
+	o.n = 0;
 	parse_usage(&o, usage);
+	if (strstr(usage, "\n  --KEY VALUE "))
+		add_profile_keys(&o);
 	printf("_xenprov_opts['%s']='", key);
 	for (size_t i = 0; i < o.n; i++)
 		printf("%s%s", i ? " " : "", o.v[i].name);
