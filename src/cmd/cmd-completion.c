@@ -155,11 +155,16 @@ static void parse_option_part(struct comp_opts *o, const char *p, size_t len)
 		i = e;
 		if (!c)
 			continue;
+		size_t a = e + 1, b = a + strcspn(p + a, " ,[");
+		if (b > len)
+			b = len;
+		/* an argument's placeholder: upper case ("N", "SIZE|auto", "debian:SUITE") or
+		 * choices ("on|off"); a lower-case word after one space is the description */
+		bool placeholder = false;
+		for (size_t k = a; k < b; k++)
+			placeholder = placeholder || isupper((unsigned char)p[k]) || p[k] == '|';
 		if (e + 1 < len && (p[e] == ' ' || p[e] == '=') && p[e + 1] != '-' &&
-		    p[e + 1] != '[' && p[e + 1] != '|') {
-			size_t a = e + 1, b = a + strcspn(p + a, " ,[");
-			if (b > len)
-				b = len;
+		    p[e + 1] != '[' && p[e + 1] != '|' && placeholder) {
 			c->arg = true;
 			arg_spec(c->name, p + a, b - a, c->spec, sizeof(c->spec));
 			if (alias && c->name[1] == '-') {
@@ -257,33 +262,42 @@ static void operand_spec(const struct xp_command *c, const struct xp_verb *v, ch
 
 /* The part that does not depend on the table: completion of the line being typed from
  * the arrays the generated part declares (-g: bash-completion sources this file inside a
- * function, where a plain declare would make them local). */
+ * function, where a plain declare would make them local; entries as NAME+=(['KEY']=V),
+ * the one form whose quotes bash and zsh both remove). */
 static const char bash_body[] =
+	"# _xenprov_read: COMPREPLY, standard input's lines (no mapfile: zsh runs this too)\n"
+	"_xenprov_read()\n"
+	"{\n"
+	"\tlocal l\n"
+	"\tCOMPREPLY=()\n"
+	"\twhile IFS= read -r l; do COMPREPLY+=(\"$l\"); done\n"
+	"}\n"
+	"\n"
 	"# _xenprov_values SPEC: COMPREPLY for $cur from what SPEC says (see the arrays)\n"
 	"_xenprov_values()\n"
 	"{\n"
 	"\tlocal spec=$1 names\n"
 	"\tcase $spec in\n"
-	"\tchoices:*) mapfile -t COMPREPLY < <(compgen -W \"${spec#choices:}\" -- \"$cur\") ;;\n"
+	"\tchoices:*) _xenprov_read < <(compgen -W \"${spec#choices:}\" -- \"$cur\") ;;\n"
 	"\tfile)\n"
 	"\t\tcompopt -o filenames 2>/dev/null\n"
-	"\t\tmapfile -t COMPREPLY < <(compgen -f -- \"$cur\") ;;\n"
+	"\t\t_xenprov_read < <(compgen -f -- \"$cur\") ;;\n"
 	"\tdir)\n"
 	"\t\tcompopt -o filenames 2>/dev/null\n"
-	"\t\tmapfile -t COMPREPLY < <(compgen -d -- \"$cur\") ;;\n"
-	"\tsetting) mapfile -t COMPREPLY < <(compgen -W \"$_xenprov_settings\" -- \"$cur\") ;;\n"
+	"\t\t_xenprov_read < <(compgen -d -- \"$cur\") ;;\n"
+	"\tsetting) _xenprov_read < <(compgen -W \"$_xenprov_settings\" -- \"$cur\") ;;\n"
 	"\tprofile | distro | system | template | domain)\n"
 	"\t\t# the inventory's names: quick, and nothing at all when it cannot be read\n"
 	"\t\tnames=$(timeout 2 \"$prog\" completion names \"$spec\" ${sd:+--state-dir \"$sd\"} \\\n"
 	"\t\t\t2>/dev/null </dev/null)\n"
-	"\t\tmapfile -t COMPREPLY < <(compgen -W \"$names\" -- \"$cur\") ;;\n"
+	"\t\t_xenprov_read < <(compgen -W \"$names\" -- \"$cur\") ;;\n"
 	"\tesac\n"
 	"}\n"
 	"\n"
 	"_xenprov()\n"
 	"{\n"
 	"\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev= opt prog=${COMP_WORDS[0]}\n"
-	"\tlocal cmd= verb= first= sd= key i w nops=0\n"
+	"\tlocal cmd= verb= first= sd= key ak i w nops=0\n"
 	"\tCOMPREPLY=()\n"
 	"\t((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}\n"
 	"\t[[ ${prog##*/} == xenprov-pxeboot ]] && cmd=pxeboot\n"
@@ -303,7 +317,8 @@ static const char bash_body[] =
 	"\t\tfi\n"
 	"\t\tif [[ $w == -* ]]; then\n"
 	"\t\t\tkey=$cmd${verb:+ $verb}\n"
-	"\t\t\tif [[ -n ${_xenprov_arg[\"$key $w\"]+set} ]]; then\n"
+	"\t\t\tak=\"$key $w\"\n"
+	"\t\t\tif [[ -n ${_xenprov_arg[$ak]+set} ]]; then\n"
 	"\t\t\t\t[[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))\n"
 	"\t\t\t\t((i++))\n"
 	"\t\t\tfi\n"
@@ -322,28 +337,29 @@ static const char bash_body[] =
 	"\t\topt=${COMP_WORDS[COMP_CWORD - 2]}\n"
 	"\tfi\n"
 	"\tif [[ -z $cmd ]]; then\n"
-	"\t\tmapfile -t COMPREPLY < <(compgen -W \"$_xenprov_commands help --version --help\" -- \"$cur\")\n"
+	"\t\t_xenprov_read < <(compgen -W \"$_xenprov_commands help --version --help\" -- \"$cur\")\n"
 	"\t\treturn\n"
 	"\tfi\n"
 	"\tif [[ $cmd == help ]]; then\n"
 	"\t\tif ((nops == 0)); then\n"
-	"\t\t\tmapfile -t COMPREPLY < <(compgen -W \"$_xenprov_commands\" -- \"$cur\")\n"
+	"\t\t\t_xenprov_read < <(compgen -W \"$_xenprov_commands\" -- \"$cur\")\n"
 	"\t\telif ((nops == 1)); then\n"
-	"\t\t\tmapfile -t COMPREPLY < <(compgen -W \"${_xenprov_verbs[$first]}\" -- \"$cur\")\n"
+	"\t\t\t_xenprov_read < <(compgen -W \"${_xenprov_verbs[$first]}\" -- \"$cur\")\n"
 	"\t\tfi\n"
 	"\t\treturn\n"
 	"\tfi\n"
 	"\tkey=$cmd${verb:+ $verb}\n"
-	"\tif [[ $opt == -* && -n ${_xenprov_arg[\"$key $opt\"]+set} ]]; then\n"
-	"\t\t_xenprov_values \"${_xenprov_arg[\"$key $opt\"]}\"\n"
+	"\tak=\"$key $opt\" # a variable: zsh keeps quotes written in a subscript\n"
+	"\tif [[ $opt == -* && -n ${_xenprov_arg[$ak]+set} ]]; then\n"
+	"\t\t_xenprov_values \"${_xenprov_arg[$ak]}\"\n"
 	"\t\treturn\n"
 	"\tfi\n"
 	"\tif [[ $cur == -* ]]; then\n"
-	"\t\tmapfile -t COMPREPLY < <(compgen -W \"${_xenprov_opts[$key]}\" -- \"$cur\")\n"
+	"\t\t_xenprov_read < <(compgen -W \"${_xenprov_opts[$key]}\" -- \"$cur\")\n"
 	"\t\treturn\n"
 	"\tfi\n"
 	"\tif [[ -z $verb && $nops -eq 0 && -n ${_xenprov_verbs[$cmd]} ]]; then\n"
-	"\t\tmapfile -t COMPREPLY < <(compgen -W \"${_xenprov_verbs[$cmd]}\" -- \"$cur\")\n"
+	"\t\t_xenprov_read < <(compgen -W \"${_xenprov_verbs[$cmd]}\" -- \"$cur\")\n"
 	"\t\treturn\n"
 	"\tfi\n"
 	"\tlocal spec=${_xenprov_operand[$key]}\n"
@@ -390,13 +406,13 @@ static void put_opts(const char *key, const char *usage)
 	parse_usage(&o, usage);
 	if (strstr(usage, "\n  --KEY VALUE "))
 		add_profile_keys(&o);
-	printf("_xenprov_opts['%s']='", key);
+	printf("_xenprov_opts+=(['%s']='", key);
 	for (size_t i = 0; i < o.n; i++)
 		printf("%s%s", i ? " " : "", o.v[i].name);
-	printf("'\n");
+	printf("')\n");
 	for (size_t i = 0; i < o.n; i++)
 		if (o.v[i].arg)
-			printf("_xenprov_arg['%s %s']='%s'\n", key, o.v[i].name, o.v[i].spec);
+			printf("_xenprov_arg+=(['%s %s']='%s')\n", key, o.v[i].name, o.v[i].spec);
 }
 
 static void put_operand(const char *key, const struct xp_command *c, const struct xp_verb *v)
@@ -404,18 +420,29 @@ static void put_operand(const char *key, const struct xp_command *c, const struc
 	char spec[160];
 	operand_spec(c, v, spec, sizeof(spec));
 	if (spec[0])
-		printf("_xenprov_operand['%s']='%s'\n", key, spec);
+		printf("_xenprov_operand+=(['%s']='%s')\n", key, spec);
 }
 
-static int run_bash(int argc, char **argv)
+/* The script for bash, or for zsh: the same, run by zsh's bash completion emulation
+ * (bashcompinit), as an autoloaded completion function (#compdef) that loads it and
+ * completes the first time. */
+static int put_script(int argc, char **argv, bool zsh)
 {
 	struct cli_opts co = {.operand = ""};
-	int rc = cli_parse_flags(argc, argv, "completion bash", "", NULL, &co);
+	int rc = cli_parse_flags(argc, argv, zsh ? "completion zsh" : "completion bash", "", NULL,
+				 &co);
 	if (rc)
 		return rc;
-	printf("# bash completion for xenprov -*- shell-script -*-\n"
-	       "# Generated by 'xenprov completion bash' from its command table and usage\n"
-	       "# texts: do not edit, regenerate.\n\n");
+	if (zsh)
+		printf("#compdef xenprov xenprov-pxeboot\n"
+		       "# zsh completion for xenprov: its bash completion, run by zsh's bashcompinit.\n"
+		       "# Generated by 'xenprov completion zsh' from its command table and usage\n"
+		       "# texts: do not edit, regenerate.\n\n"
+		       "autoload -U +X bashcompinit && bashcompinit\n");
+	else
+		printf("# bash completion for xenprov -*- shell-script -*-\n"
+		       "# Generated by 'xenprov completion bash' from its command table and usage\n"
+		       "# texts: do not edit, regenerate.\n\n");
 	printf("declare -gA _xenprov_verbs _xenprov_opts _xenprov_arg _xenprov_operand\n");
 	printf("_xenprov_commands='");
 	bool sp = false;
@@ -433,10 +460,10 @@ static int run_bash(int argc, char **argv)
 		if (c->hidden)
 			continue;
 		if (c->verbs) {
-			printf("_xenprov_verbs['%s']='", c->name);
+			printf("_xenprov_verbs+=(['%s']='", c->name);
 			for (const struct xp_verb *const *v = c->verbs; *v; v++)
 				printf("%s%s", v == c->verbs ? "" : " ", (*v)->name);
-			printf("'\n");
+			printf("')\n");
 			char key[96];
 			for (const struct xp_verb *const *v = c->verbs; *v; v++) {
 				snprintf(key, sizeof(key), "%s %s", c->name, (*v)->name);
@@ -451,8 +478,22 @@ static int run_bash(int argc, char **argv)
 	}
 	fputs("\n", stdout);
 	fputs(bash_body, stdout);
+	if (zsh) /* this first time: complete now (complete -F has set the later ones) */
+		fputs("_bash_complete -F _xenprov\n", stdout);
 	return cli_flush();
 }
+
+static int run_bash(int argc, char **argv)
+{
+	return put_script(argc, argv, false);
+}
+
+static int run_zsh(int argc, char **argv)
+{
+	return put_script(argc, argv, true);
+}
+
+
 
 /* ---- names from the inventory ----------------------------------------------------------- */
 
@@ -549,8 +590,21 @@ static const struct xp_verb completion_names = {
     .run = run_names,
 };
 
-static const struct xp_verb *const completion_verbs[] = {&completion_bash, &completion_names,
-							  NULL};
+static const struct xp_verb completion_zsh = {
+    .name = "zsh",
+    .summary = "the zsh completion script: the bash one, through bashcompinit",
+    .usage = "Usage: xenprov completion zsh\n"
+	     "\n"
+	     "Prints the zsh completion function _xenprov: the bash completion script (the\n"
+	     "same tables), run by zsh's bash completion emulation (bashcompinit). Installed\n"
+	     "as /usr/share/zsh/vendor-completions/_xenprov, which compinit finds.\n"
+	     "\n"
+	     "  -h, --help  this help\n",
+    .run = run_zsh,
+};
+
+static const struct xp_verb *const completion_verbs[] = {&completion_bash, &completion_zsh,
+							  &completion_names, NULL};
 
 const struct xp_command cmd_completion = {
     .name = "completion",

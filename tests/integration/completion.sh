@@ -7,19 +7,26 @@
 # the values its usage names (choices, files), the "--opt=value" form, names from the
 # inventory (profiles, distros, systems; from --state-dir when the line has one),
 # settings keys; and `xenprov completion names` is silent whatever fails (no inventory,
-# which it never makes; a damaged one; an unknown kind).
+# which it never makes; a damaged one; an unknown kind). zsh: the _xenprov the build
+# wrote (`xenprov completion zsh`, the same tables through bashcompinit), found by
+# compinit in an interactive zsh on a pty (zpty), completes a command, an option, its
+# choices and the inventory's names as keys are typed.
 #
 # Run by CTest with XENPROV (the binary), XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
-scratch files
+need zsh
+scratch files zsh
 export XENPROV_STATE_DIR=$T/state
 F=$(dirname "$X")/completion/xenprov
 
 # ---- the script ------------------------------------------------------------------------
 
-[ -f "$F" ] || fail "no $F: the build makes it (target xp-completion)"
+[ -f "$F" ] && [ -f "${F%/*}/_xenprov" ] || fail "no $F or _xenprov: the build makes them (xp-completion)"
 "$X" completion bash >"$T/script" 2>"$T/err" || fail "xenprov completion bash failed"
 cmp -s "$F" "$T/script" || fail "$F differs from 'xenprov completion bash'"
+ok
+"$X" completion zsh >"$T/zsh/_xenprov" 2>"$T/err" || fail "xenprov completion zsh failed"
+cmp -s "${F%/*}/_xenprov" "$T/zsh/_xenprov" || fail "_xenprov differs from 'xenprov completion zsh'"
 ok
 bash -n "$T/script" 2>"$T/err" || fail "bash cannot parse the script"
 ok
@@ -137,5 +144,32 @@ expect_rc 1 completion names nosuchkind
 quiet
 expect_rc 2 completion names
 err_has "no KIND given"
+
+# ---- zsh ----------------------------------------------------------------------------------
+
+# An interactive zsh on a pty (zsh/zpty) with compinit finding _xenprov: keys typed,
+# each completion waited for by its text on the screen (bounded by timeout, no sleep).
+XENPROV_STATE_DIR=$T/state timeout 60 zsh -f -c '
+	zmodload zsh/zpty || exit 3
+	zpty z "TERM=dumb PS1=\"> \" zsh -f -i"
+	zpty -w z "PATH=$1:\$PATH; fpath=($2 \$fpath); autoload -U compinit; compinit -u -D; print RE\"\"ADY"
+	zpty -r z out "*READY*"
+	# expect KEYS PATTERN: type KEYS; the screen must come to match PATTERN
+	expect() {
+		zpty -w -n z "$1"
+		zpty -r z out "*$2" || exit 4
+		print -r -- "matched: $2"
+		zpty -w -n z $'"'"'\C-u'"'"'
+	}
+	expect $'"'"'xenprov sett\t'"'"' "xenprov settings *"
+	expect $'"'"'xenprov domain create x --stor\t'"'"' "--storage *"
+	expect $'"'"'xenprov domain create x --storage \t\t'"'"' "file*lvm*qcow2*reflink*"
+	expect $'"'"'xenprov profile show \t\t'"'"' "db*web*"
+	zpty -d z
+' _ "$(dirname "$X")" "$T/zsh" >"$T/zsh.out" 2>&1
+zrc=$?
+[ "$zrc" = 0 ] || fail "zsh completion (exit $zrc): $(tail -3 "$T/zsh.out")"
+[ "$(grep -c '^matched: ' "$T/zsh.out")" = 4 ] || fail "zsh: $(cat "$T/zsh.out")"
+ok
 
 pass

@@ -14,7 +14,7 @@
 #     /var/cache/xenprov), `systemd-analyze verify` passes the unit, which is enabled and
 #     was not started (the maintainer scripts start nothing on install), the xenprov
 #     system user exists (sysusers.d), /var/lib/xenprov is 0700 and /var/cache/xenprov
-#     0755 (tmpfiles.d), bash completion and the examples are installed;
+#     0755 (tmpfiles.d), bash and zsh completion and the examples are installed;
 #   - `dpkg -r` removes every file of the package and keeps the state; `dpkg -P` removes
 #     the cache and the unit's enablement but keeps the state (the inventory), as
 #     README.Debian says: removing it is the administrator's documented step.
@@ -199,6 +199,9 @@ ok
 # completion (the generated script: sourced, it registers _xenprov) and the examples
 must bash -c '. /usr/share/bash-completion/completions/xenprov && complete -p xenprov'
 grep -q -- '-F _xenprov' "$T/stdout" || fail "completion not registered: $out"
+ok
+head -n 1 "$R/usr/share/zsh/vendor-completions/_xenprov" | grep -q '^#compdef xenprov' ||
+	fail "no zsh completion"
 ok
 for f in examples/pvh.cfg examples/pv-pygrub.cfg README.Debian README.systemd.gz copyright; do
 	[ -f "$R/usr/share/doc/xenprov/$f" ] || fail "/usr/share/doc/xenprov/$f missing"
