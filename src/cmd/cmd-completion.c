@@ -2,7 +2,9 @@
  * cmd-completion.c - `xenprov completion`: shell completion made from the command table
  * (main.c's xp_commands and every verb's usage text), so it cannot drift from the
  * commands. Hidden from `xenprov --help`; the build writes the bash script with it
- * (build/.../completion/xenprov) and `cmake --install` installs that.
+ * (build/.../completion/xenprov) and the zsh one (completion/_xenprov: the same script,
+ * which zsh runs through its bash completion emulation, bashcompinit), and `cmake
+ * --install` installs them.
  *
  * What a verb takes is read from its usage text, the one source of its -h: each line of
  * its option list ("  -j, --jobs N   ...", "  --storage file|reflink|qcow2|lvm") names
@@ -155,16 +157,18 @@ static void parse_option_part(struct comp_opts *o, const char *p, size_t len)
 		i = e;
 		if (!c)
 			continue;
-		size_t a = e + 1, b = a + strcspn(p + a, " ,[");
-		if (b > len)
-			b = len;
 		/* an argument's placeholder: upper case ("N", "SIZE|auto", "debian:SUITE") or
 		 * choices ("on|off"); a lower-case word after one space is the description */
+		size_t a = e + 1, b = a;
 		bool placeholder = false;
-		for (size_t k = a; k < b; k++)
-			placeholder = placeholder || isupper((unsigned char)p[k]) || p[k] == '|';
-		if (e + 1 < len && (p[e] == ' ' || p[e] == '=') && p[e + 1] != '-' &&
-		    p[e + 1] != '[' && p[e + 1] != '|' && placeholder) {
+		if (a < len && (p[e] == ' ' || p[e] == '=') && !strchr("-[|", p[a])) {
+			b = a + strcspn(p + a, " ,[");
+			if (b > len)
+				b = len;
+			for (size_t k = a; k < b; k++)
+				placeholder = placeholder || isupper((unsigned char)p[k]) || p[k] == '|';
+		}
+		if (placeholder) {
 			c->arg = true;
 			arg_spec(c->name, p + a, b - a, c->spec, sizeof(c->spec));
 			if (alias && c->name[1] == '-') {
