@@ -178,8 +178,18 @@ ok
 [ "$(systemctl --root="$R" is-enabled xenprov-serve.service 2>/dev/null)" = enabled ] ||
 	fail "systemctl --root is-enabled: not enabled"
 ok
-! grep -qE 'deb-systemd-invoke +(start|restart)|systemctl +(--system +)?(start|restart)' \
+# (an upgrade try-restarts it: only a running one; removal stops it)
+! grep -qE '(deb-systemd-invoke|systemctl)( +--[a-z-]+)* +(start|restart)\b' \
 	"$R/var/lib/dpkg/info/xenprov.postinst" || fail "the postinst starts the service"
+ok
+grep -q 'try-restart' "$R/var/lib/dpkg/info/xenprov.postinst" || fail "an upgrade does not restart it"
+ok
+grep -q "deb-systemd-invoke stop xenprov-serve.service" "$R/var/lib/dpkg/info/xenprov.prerm" ||
+	fail "removal does not stop the service"
+ok
+[ ! -e "$R/var/lib/dpkg/info/xenprov.preinst" ] ||
+	! grep -q 'deb-systemd-invoke stop' "$R/var/lib/dpkg/info/xenprov.preinst" ||
+	fail "the preinst stops the service before an upgrade (try-restart would not start it again)"
 ok
 # the user (sysusers.d) and the directories (tmpfiles.d)
 must getent passwd xenprov
