@@ -18,21 +18,22 @@
 # guest's start waits for, and CPU time (user + system), which on a busy machine leaves
 # out the wait for a CPU and is the steadier of the two.
 #
-# Measured on this project's build machine (2 shared CPUs under a load of 8-9, Linux
-# 6.18, the image on ext4, release build), median of 7 runs, two rounds, CPU time:
-#   (round 1 / round 2)     output on ext4 (/var/tmp)    output on tmpfs (/dev/shm)
-#   floor                   13.2 / 12.2 ms               30.3 / 24.5 ms
-#   xenprov-pxeboot         13.0 / 12.8 ms               28.4 / 28.3 ms
-#     above the floor       -0.2 / +0.6 ms               -1.9 / +3.8 ms (noise)
-#   pygrub                  96.1 / 94.8 ms              114.9 / 103.9 ms
-#   ratio                    7.4 / 7.4x                    4.0 / 3.7x
-#   the floor's ratio        7.3 / 7.8x                    3.8 / 4.2x
+# Measured on this project's build machine (2 shared CPUs under a load of 8-10, Linux
+# 6.18, the image on ext4, release build), median of 7 runs, three rounds, CPU time:
+#   (rounds 1 / 2 / 3)      output on ext4 (/var/tmp)     output on tmpfs (/dev/shm)
+#   floor                   13.2 / 12.2 / 10.8 ms         30.3 / 24.5 / 21.8 ms
+#   xenprov-pxeboot         13.0 / 12.8 / 13.1 ms         28.4 / 28.3 / 24.0 ms
+#     above the floor       -0.2 / +0.6 / +2.3 ms         -1.9 / +3.8 / +2.3 ms
+#   pygrub                  96.1 / 94.8 / 83.1 ms        114.9 / 103.9 / 95.7 ms
+#   ratio                    7.4 / 7.4 / 6.4x              4.0 / 3.7 / 4.0x
+#   the floor's ratio        7.3 / 7.8 / 7.7x              3.8 / 4.2 / 4.4x
 # Before (main: the bootloader a link to the whole xenprov, 51 libraries; the copy
 # into a tmpfs by pread/write; the empty outputs truncated, which ext4 then writes
-# out at close), in the same runs: 24.9 / 25.2 ms on ext4 (floor 12.0 / 12.3), 42.5 /
-# 40.3 ms on tmpfs (floor 24.9 / 23.3); 3.5 / 3.7x and 2.5 / 2.6x. The wall-clock
+# out at close), in the same rounds: 24.9 / 25.2 / 25.9 ms on ext4 (floor 12.0 / 12.3 /
+# 10.4), 42.5 / 40.3 / 39.7 ms on tmpfs (floor 24.9 / 23.3 / 24.3); 3.5 / 3.7 / 3.3x
+# and 2.5 / 2.6 / 2.7x. The wall-clock
 # medians of those runs (20-100 ms for 13-28 ms of CPU) mostly measured the load.
-# 10x is not met and cannot be: 10x pygrub is 9.5-11.5 ms of CPU, less than the floor,
+# 10x is not met and cannot be: a tenth of pygrub is 8.3-11.5 ms of CPU, less than the floor,
 # the kernel copying 44 MB (Debian's kernel of 8.2 MB and initrd of 36.3 MB) from page
 # cache to page cache, which any bootloader that writes the files pays. Earlier the
 # same day, on a quieter machine, in wall-clock time: pygrub 77 ms, cp of the two files
