@@ -26,6 +26,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_check,
 	&cmd_report,
 	&cmd_sync,
+	&cmd_install,
 	NULL,
 };
 
