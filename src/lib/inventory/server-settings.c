@@ -330,8 +330,21 @@ int xp_server_setting_check(const char *key, const char *value, char **out, stru
 			return check_roots(key, value, out, d);
 		/* this host's values of profile keys (xenprov install): checked as those */
 		if (strcmp(key, "guest-storage") == 0 || strcmp(key, "guest-pool") == 0 ||
-		    strcmp(key, "guest-bridge") == 0)
-			return xp_profile_check(key + 6, value, out, d);
+		    strcmp(key, "guest-bridge") == 0) {
+			struct xp_diags pd = {0};
+			int r = xp_profile_check(key + 6, value, out, &pd);
+			size_t kl = strlen(key + 6);
+			for (size_t i = 0; d && i < pd.n; i++) { /* named as the setting */
+				const char *m = pd.v[i].msg;
+				if (strncmp(m, key + 6, kl) == 0 && strncmp(m + kl, ": ", 2) == 0)
+					m += kl + 2;
+				xp_diags_add(d, pd.v[i].severity, pd.v[i].file, pd.v[i].line,
+					     pd.v[i].col, key, pd.v[i].text, pd.v[i].hint, "%s: %s",
+					     key, m);
+			}
+			xp_diags_release(&pd);
+			return r;
+		}
 		if (strcmp(key, "http-port") == 0) {
 			if (!number(value, 1, 65535, &n))
 				return xp__bad_value(d, key, value, NULL,
