@@ -45,6 +45,20 @@ struct xp_golden_pub {
 int xp_golden_publish(const char *state_dir, const struct xp_settings *s,
 		      struct xp_golden_pub *out, struct xp_diags *d);
 
+/* What xp_golden_publish answered, remembered by the caller (the server's HTTP thread)
+ * so that asking again costs no preparation (which hashes a tarball) while neither the
+ * values nor the profile's image file nor the published file changed. Zero-initialise;
+ * xp_golden_pub_cache_release. */
+struct xp_golden_pub_cache {
+	struct xp_golden_pub_entry *v;
+	size_t n;
+};
+void xp_golden_pub_cache_release(struct xp_golden_pub_cache *c);
+/* xp_golden_publish through cache c (may be NULL). */
+int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_dir,
+			     const struct xp_settings *s, struct xp_golden_pub *out,
+			     struct xp_diags *d);
+
 /* Opens the published image of hash hex (exactly 64 lowercase hex digits, else
  * -EINVAL) read-only: *fd and its *size. -ENOENT when nothing is published under that
  * hash, or the file changed (or is gone) since it was hashed. No diagnostics: the

@@ -226,3 +226,83 @@ out:
 	xp_golden_release(&g);
 	return r;
 }
+
+/* ---- the caller's cache ---------------------------------------------------------------- */
+
+#define PUB_CACHE_MAX 64
+
+struct xp_golden_pub_entry {
+	char *values; /* the settings, "key=value\n"... */
+	struct xp__ident image; /* of the profile's image file */
+	struct xp_golden_pub pub;
+};
+
+void xp_golden_pub_cache_release(struct xp_golden_pub_cache *c)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		free(c->v[i].values);
+	if (c) {
+		free(c->v);
+		c->v = NULL;
+		c->n = 0;
+	}
+}
+
+static char *values_text(const struct xp_settings *s)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	for (size_t i = 0; i < s->n; i++)
+		xp_buf_addf(&b, "%s=%s\n", s->v[i].key, s->v[i].value);
+	return xp_buf_steal(&b);
+}
+
+int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_dir,
+			     const struct xp_settings *s, struct xp_golden_pub *out,
+			     struct xp_diags *d)
+{
+	const char *image = xp_settings_get(s, "image");
+	struct stat st;
+	char *text = c && image && stat(image, &st) == 0 ? values_text(s) : NULL;
+	struct xp__ident id = {0};
+	if (text) {
+		xp__ident_of(&st, &id);
+		for (size_t i = 0; i < c->n; i++) {
+			struct xp_golden_pub_entry *e = &c->v[i];
+			if (strcmp(e->values, text) != 0 || !xp__ident_eq(&e->image, &id))
+				continue;
+			int fd;
+			uint64_t size;
+			if (xp_golden_published_open(state_dir, e->pub.sha256, &fd, &size) == 0) {
+				close(fd);
+				free(text);
+				*out = e->pub;
+				return 0;
+			}
+			break; /* the published file changed: prepared again below */
+		}
+	}
+	int r = xp_golden_publish(state_dir, s, out, d);
+	if (r < 0 || !text) {
+		free(text);
+		return r;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].values, text) == 0) { /* replaced */
+			free(c->v[i].values);
+			c->v[i] = c->v[--c->n];
+			break;
+		}
+	if (c->n == PUB_CACHE_MAX) { /* the oldest goes */
+		free(c->v[0].values);
+		memmove(c->v, c->v + 1, (c->n - 1) * sizeof(*c->v));
+		c->n--;
+	}
+	struct xp_golden_pub_entry *v = realloc(c->v, (c->n + 1) * sizeof(*v));
+	if (!v) {
+		free(text);
+		return 0; /* not remembered: no harm */
+	}
+	c->v = v;
+	c->v[c->n++] = (struct xp_golden_pub_entry){.values = text, .image = id, .pub = *out};
+	return 0;
+}

@@ -64,7 +64,7 @@ enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection
 	struct xp_diags d = {0};
 	struct xp_golden_pub pub;
 	/* a tarball's image is built here the first time: the HTTP thread waits for it */
-	r = xp_golden_publish(h->s->opts->state_dir, &eff, &pub, &d);
+	r = xp_golden_publish_cached(&h->pubs, h->s->opts->state_dir, &eff, &pub, &d);
 	xp_settings_release(&eff);
 	enum MHD_Result res;
 	if (r == -ENODATA) {

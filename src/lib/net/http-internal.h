@@ -12,6 +12,7 @@
 
 #include "net/net-internal.h"
 #include "xenprov/boot.h"
+#include "xenprov/install.h"
 #include "xenprov/inventory.h"
 
 /* With --interface: a listening socket per interface (SO_BINDTODEVICE), accepted in the
@@ -34,6 +35,7 @@ struct http_srv {
 	struct xp_settings settings;
 	int64_t data_version;
 	char token[65];
+	struct xp_golden_pub_cache pubs; /* profiles' golden images published (http-images.c) */
 };
 
 /* Responses: queued and the response released (NULL: MHD_NO); text copied; JSON (a

@@ -517,6 +517,7 @@ void xp__http_srv_close(struct http_srv *h)
 		close(h->fd);
 	xp_boot_free(h->boot);
 	xp_settings_release(&h->settings);
+	xp_golden_pub_cache_release(&h->pubs);
 	xp_inv_close(h->inv);
 	free(h);
 }

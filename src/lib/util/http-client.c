@@ -153,6 +153,8 @@ int xp_http_request(const struct xp_http_req *q, struct xp_http_resp *r, struct 
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (q->write) /* large files: fewer, larger writes */
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
 	if (q->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, q->ca_file);
 	if (q->method && strcmp(q->method, "GET") != 0)
