@@ -18,13 +18,13 @@
 
 struct xp_http_req {
 	const char *url;
-	const char *method;	   /* NULL: GET */
-	const char *body;	   /* the request's body (a JSON text), or NULL */
+	const char *method; /* NULL: GET */
+	const char *body;   /* the request's body (a JSON text), or NULL */
 	size_t body_len;
-	const char *token;	   /* "Authorization: Bearer TOKEN", or NULL */
-	const char *ca_file;	   /* CA certificates for https, or NULL: the system's */
-	uint64_t range_from;	   /* > 0: "Range: bytes=N-" (the server may send it all) */
-	uint64_t max;		   /* the largest body taken (0: no limit); -EFBIG past it */
+	const char *token;   /* "Authorization: Bearer TOKEN", or NULL */
+	const char *ca_file; /* CA certificates for https, or NULL: the system's */
+	uint64_t range_from; /* > 0: "Range: bytes=N-" (the server may send it all) */
+	uint64_t max;	     /* the largest body taken (0: no limit); -EFBIG past it */
 	/* A successful (2xx) response's body goes to write(ctx, offset, data, len) as it
 	 * comes (offset counted from 0 of this response); a negative return stops the
 	 * transfer with that error. NULL: the body is collected in xp_http_resp.body. */
@@ -33,9 +33,9 @@ struct xp_http_req {
 };
 
 struct xp_http_resp {
-	long status;	   /* the last response's status (after redirects); 0 if none */
+	long status;	    /* the last response's status (after redirects); 0 if none */
 	struct xp_buf body; /* without a writer: the body; and an error's (64 KiB at most) */
-	uint64_t bytes;	   /* bytes of a 2xx body given to the writer or collected */
+	uint64_t bytes;	    /* bytes of a 2xx body given to the writer or collected */
 	/* a 206's Content-Range: the first byte sent and the whole size; else 0 and the
 	 * Content-Length when known (-1 unknown) */
 	bool ranged; /* the answer had a Content-Range (set before the body's first byte) */

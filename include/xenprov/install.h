@@ -42,8 +42,8 @@ struct xp_golden_pub {
  * recorded in STATE/published/HASH, atomically). -ENODATA (diagnostic) for values with
  * no image, -EINVAL for an image that is not a regular file (a block device), the
  * preparation's errors. */
-int xp_golden_publish(const char *state_dir, const struct xp_settings *s,
-		      struct xp_golden_pub *out, struct xp_diags *d);
+int xp_golden_publish(const char *state_dir, const struct xp_settings *s, struct xp_golden_pub *out,
+		      struct xp_diags *d);
 
 /* What xp_golden_publish answered, remembered by the caller (the server's HTTP thread)
  * so that asking again costs no preparation (which hashes a tarball) while neither the
@@ -96,7 +96,7 @@ struct xp_install_result {
 	struct xp_domain dom; /* the guest made */
 	char *profile;	      /* the served profile's name */
 	enum xp_install_mode mode;
-	char sha256[65];       /* the image's (image mode) */
+	char sha256[65]; /* the image's (image mode) */
 	uint64_t image_size;
 	bool cached;	       /* the image was in this host's cache: nothing fetched */
 	uint64_t fetched;      /* bytes fetched this time */
@@ -140,9 +140,8 @@ int xp_install_disk_boot(struct xp_inv *inv, const char *name, const char *pxebo
 
 /* The guest's system on the server (registered by the installer path with netboot on,
  * for its installer) set netboot off, with o->token: it boots its own disk now. */
-int xp_install_netboot_off(const struct xp_install_opts *o, const char *system,
-			   const char *profile, const char *mac, const char *ip,
-			   struct xp_diags *d);
+int xp_install_netboot_off(const struct xp_install_opts *o, const char *system, const char *profile,
+			   const char *mac, const char *ip, struct xp_diags *d);
 
 /* GET of the served collection kind ("profiles" or "systems") into *out (a JSON array). */
 int xp_install_list(const char *server, const char *ca_file, const char *kind, json_t **out,

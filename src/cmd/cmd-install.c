@@ -94,20 +94,41 @@ static int on_opt(int c, const char *arg, void *ud)
 	struct iargs *a = ud;
 	char *end;
 	switch (c) {
-	case O_SERVER: a->server = arg; break;
-	case O_CAFILE: a->ca_file = arg; break;
-	case O_TOKENFILE: a->token_file = arg; break;
-	case O_SYSTEM: a->system = arg; break;
-	case O_NAME: a->name = arg; break;
-	case O_LIST: a->list = arg; break;
-	case O_DISKBOOT: a->disk_boot = arg; break;
-	case O_START: a->start = true; break;
-	case O_WAIT: a->wait = true; break;
-	case O_PXEBOOT: a->pxeboot = true; break;
+	case O_SERVER:
+		a->server = arg;
+		break;
+	case O_CAFILE:
+		a->ca_file = arg;
+		break;
+	case O_TOKENFILE:
+		a->token_file = arg;
+		break;
+	case O_SYSTEM:
+		a->system = arg;
+		break;
+	case O_NAME:
+		a->name = arg;
+		break;
+	case O_LIST:
+		a->list = arg;
+		break;
+	case O_DISKBOOT:
+		a->disk_boot = arg;
+		break;
+	case O_START:
+		a->start = true;
+		break;
+	case O_WAIT:
+		a->wait = true;
+		break;
+	case O_PXEBOOT:
+		a->pxeboot = true;
+		break;
 	case O_IMAGE:
 	case O_INSTALLER:
 		if (a->mode != XP_INSTALL_AUTO)
-			return cli_usage_error("install", "--image and --installer exclude each other");
+			return cli_usage_error("install",
+					       "--image and --installer exclude each other");
 		a->mode = c == O_IMAGE ? XP_INSTALL_IMAGE : XP_INSTALL_INSTALLER;
 		break;
 	case O_TIMEOUT:
@@ -177,8 +198,13 @@ static int list(const struct iargs *a, const struct cli_opts *co)
 			json_t *eff = json_object_get(e, "effective");
 			const char *img = json_string_value(json_object_get(eff, "image"));
 			const char *dis = json_string_value(json_object_get(eff, "distro"));
-			printf("%-24s %-8s %s\n", name ? name : "?", img ? "image" : dis ? "distro" : "-",
-			       img ? img : dis ? dis : "-");
+			printf("%-24s %-8s %s\n", name ? name : "?",
+			       img   ? "image"
+			       : dis ? "distro"
+				     : "-",
+			       img   ? img
+			       : dis ? dis
+				     : "-");
 		} else {
 			const char *mac = json_string_value(json_object_get(e, "mac"));
 			const char *ip = json_string_value(json_object_get(e, "ip"));
@@ -242,8 +268,8 @@ static int run_install(int argc, char **argv)
 	struct xp_xl *xl = NULL;
 	char *token = NULL;
 	struct xp_install_result res = {0};
-	int rc = create_args_parse(cmd, argc, argv, own, sizeof(own) / sizeof(own[0]), on_opt, &ia,
-				   &ca);
+	int rc =
+	    create_args_parse(cmd, argc, argv, own, sizeof(own) / sizeof(own[0]), on_opt, &ia, &ca);
 	if (rc != 0)
 		goto out;
 	rc = XP_EXIT_FAIL;
@@ -279,8 +305,8 @@ static int run_install(int argc, char **argv)
 		goto out;
 	}
 	if (strncmp(ia.server, "http://", 7) != 0 && strncmp(ia.server, "https://", 8) != 0) {
-		rc = cli_usage_error(cmd, "--server takes http://HOST[:PORT] or https://..., not '%s'",
-				     ia.server);
+		rc = cli_usage_error(
+		    cmd, "--server takes http://HOST[:PORT] or https://..., not '%s'", ia.server);
 		goto out;
 	}
 	if (ia.list) {
@@ -340,8 +366,9 @@ static int run_install(int argc, char **argv)
 		if (!installer && res.cached)
 			printf("%s: image %.12s: cached, nothing fetched\n", ia.name, res.sha256);
 		else if (!installer)
-			printf("%s: image %.12s: fetched %.1f MiB in %.2f s (%.1f MB/s)%s\n", ia.name,
-			       res.sha256, (double)res.fetched / 1048576.0, res.fetch_seconds,
+			printf("%s: image %.12s: fetched %.1f MiB in %.2f s (%.1f MB/s)%s\n",
+			       ia.name, res.sha256, (double)res.fetched / 1048576.0,
+			       res.fetch_seconds,
 			       res.fetch_seconds > 0 ? (double)res.fetched / 1e6 / res.fetch_seconds
 						     : 0.0,
 			       res.resumed_from ? ", resumed" : "");
@@ -365,31 +392,32 @@ static int run_install(int argc, char **argv)
 		goto out;
 	}
 	if (ca.co.json) {
-		json_t *j = json_pack("{s:o, s:s, s:s, s:b}", "domain", xp_domain_to_json(&res.dom, false),
-				      "profile", res.profile, "mode", installer ? "installer" : "image",
-				      "registered", res.registered);
+		json_t *j =
+		    json_pack("{s:o, s:s, s:s, s:b}", "domain", xp_domain_to_json(&res.dom, false),
+			      "profile", res.profile, "mode", installer ? "installer" : "image",
+			      "registered", res.registered);
 		if (j && !installer)
 			json_object_set_new(
 			    j, "image",
-			    json_pack("{s:s, s:I, s:b, s:I, s:I, s:f}", "sha256", res.sha256, "size",
-				      (json_int_t)res.image_size, "cached", res.cached, "fetched",
-				      (json_int_t)res.fetched, "resumed_from",
+			    json_pack("{s:s, s:I, s:b, s:I, s:I, s:f}", "sha256", res.sha256,
+				      "size", (json_int_t)res.image_size, "cached", res.cached,
+				      "fetched", (json_int_t)res.fetched, "resumed_from",
 				      (json_int_t)res.resumed_from, "seconds", res.fetch_seconds));
 		if (j && installer)
-			json_object_set_new(j, "installer",
-					    json_pack("{s:s, s:o, s:s}", "kernel", res.kernel,
-						      "ramdisk",
-						      res.ramdisk ? json_string(res.ramdisk)
-								  : json_null(),
-						      "cmdline", res.cmdline));
+			json_object_set_new(
+			    j, "installer",
+			    json_pack("{s:s, s:o, s:s}", "kernel", res.kernel, "ramdisk",
+				      res.ramdisk ? json_string(res.ramdisk) : json_null(),
+				      "cmdline", res.cmdline));
 		if ((rc = cli_print_json(j)) != 0)
 			goto out;
 	}
 	if (!ia.start && !ia.wait) {
 		if (installer && !ca.co.json)
-			printf("%s: start it (xl create %s); when the installer has powered it off: "
-			       "xenprov install --disk-boot %s\n",
-			       ia.name, res.dom.config_path, ia.name);
+			printf(
+			    "%s: start it (xl create %s); when the installer has powered it off: "
+			    "xenprov install --disk-boot %s\n",
+			    ia.name, res.dom.config_path, ia.name);
 		rc = XP_EXIT_OK;
 		goto out;
 	}

@@ -381,7 +381,8 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 					    "an empty disk needs the profile's disk-size");
 			goto undo;
 		}
-		r = xp_storage_create_volume(p.storage, p.disk_path, size, XP_VOLUME_EMPTY, NULL, d);
+		r = xp_storage_create_volume(p.storage, p.disk_path, size, XP_VOLUME_EMPTY, NULL,
+					     d);
 		p.disk_format = p.storage == XP_STORAGE_QCOW2 ? XP_IMAGE_QCOW2 : XP_IMAGE_RAW;
 	} else {
 		r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path,

@@ -27,7 +27,8 @@ bool xp_sha256_hex_valid(const char *hex)
 {
 	size_t i = 0;
 	for (; hex[i]; i++)
-		if (i >= 64 || !((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+		if (i >= 64 ||
+		    !((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
 			return false;
 	return i == 64;
 }
@@ -76,10 +77,10 @@ int xp__record_read(int dirfd, const char *name, char **path, struct xp__ident *
 
 int xp__record_write(const char *file, const char *path, const struct xp__ident *id)
 {
-	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", path, "dev",
-			      (json_int_t)id->dev, "ino", (json_int_t)id->ino, "size",
-			      (json_int_t)id->size, "mtime_ns", (json_int_t)id->mtime_ns,
-			      "ctime_ns", (json_int_t)id->ctime_ns);
+	json_t *o =
+	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", path, "dev", (json_int_t)id->dev,
+		      "ino", (json_int_t)id->ino, "size", (json_int_t)id->size, "mtime_ns",
+		      (json_int_t)id->mtime_ns, "ctime_ns", (json_int_t)id->ctime_ns);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	int r = text ? xp_write_atomic(file, text, strlen(text), 0644) : -ENOMEM;
@@ -164,12 +165,13 @@ static int find_record(int dirfd, const char *path, const struct xp__ident *id, 
 	return found;
 }
 
-int xp_golden_publish(const char *state_dir, const struct xp_settings *s,
-		      struct xp_golden_pub *out, struct xp_diags *d)
+int xp_golden_publish(const char *state_dir, const struct xp_settings *s, struct xp_golden_pub *out,
+		      struct xp_diags *d)
 {
 	memset(out, 0, sizeof(*out));
 	if (!xp_settings_get(s, "image"))
-		return xp_diags_refuse(d, -ENODATA, "image", NULL, NULL, "the profile has no image");
+		return xp_diags_refuse(d, -ENODATA, "image", NULL, NULL,
+				       "the profile has no image");
 	struct xp_golden g = {0};
 	int r = xp_golden_prepare(state_dir, s, NULL, NULL, NULL, &g, d);
 	if (r < 0)
@@ -177,8 +179,8 @@ int xp_golden_publish(const char *state_dir, const struct xp_settings *s,
 	int dirfd = -1, fd = open(g.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = xp_diags_fail(d, -errno, g.path, "image", NULL, "cannot open the golden image: %s",
-				  strerror(errno));
+		r = xp_diags_fail(d, -errno, g.path, "image", NULL,
+				  "cannot open the golden image: %s", strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -197,8 +199,8 @@ int xp_golden_publish(const char *state_dir, const struct xp_settings *s,
 	if (r == 0) {
 		unsigned char dg[32];
 		if ((r = xp_sha256_fd(fd, dg)) < 0) {
-			xp_diags_fail(d, r, g.path, "image", NULL, "cannot read the golden image: %s",
-				      strerror(-r));
+			xp_diags_fail(d, r, g.path, "image", NULL,
+				      "cannot read the golden image: %s", strerror(-r));
 			goto out;
 		}
 		xp_sha256_hex(dg, out->sha256);
@@ -232,7 +234,7 @@ out:
 #define PUB_CACHE_MAX 64
 
 struct xp_golden_pub_entry {
-	char *values; /* the settings, "key=value\n"... */
+	char *values;		/* the settings, "key=value\n"... */
 	struct xp__ident image; /* of the profile's image file */
 	struct xp_golden_pub pub;
 };

@@ -24,9 +24,8 @@ int xp__install_values(struct xp_inv *inv, json_t *profile, struct xp_settings *
 		       struct xp_diags *d);
 /* PUT /api/systems/SYSTEM with the token: mac, ip (may be NULL), profile, the host name
  * (the guest's name), netboot. */
-int xp__install_register(const struct xp_install_opts *o, const char *system,
-			 const char *profile, const char *mac, const char *ip, bool netboot,
-			 struct xp_diags *d);
+int xp__install_register(const struct xp_install_opts *o, const char *system, const char *profile,
+			 const char *mac, const char *ip, bool netboot, struct xp_diags *d);
 /* STATE/images/remote, made if missing, into out. */
 int xp__install_cache_dir(const char *state_dir, char *out, size_t size);
 

@@ -213,12 +213,14 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (dirfd < 0 || fd < 0) {
-		r = xp_diags_fail(d, -errno, part, "cache", NULL, "cannot open: %s", strerror(errno));
+		r = xp_diags_fail(d, -errno, part, "cache", NULL, "cannot open: %s",
+				  strerror(errno));
 		goto out;
 	}
 	/* one fetch at a time per image: a second install waits, then finds it cached */
 	if (flock(fd, LOCK_EX) < 0) {
-		r = xp_diags_fail(d, -errno, part, "cache", NULL, "cannot lock: %s", strerror(errno));
+		r = xp_diags_fail(d, -errno, part, "cache", NULL, "cannot lock: %s",
+				  strerror(errno));
 		goto out;
 	}
 	r = cached_ok(dirfd, img, hex, d);
@@ -274,7 +276,8 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 	}
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size) {
 		r = xp_diags_fail(d, -EIO, url, "fetch", NULL,
-				  "the image came short: %jd of %" PRIu64 " bytes (run again to go on)",
+				  "the image came short: %jd of %" PRIu64
+				  " bytes (run again to go on)",
 				  (intmax_t)st.st_size, size);
 		goto out;
 	}
@@ -288,10 +291,11 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 	xp_sha256_hex(dg, got);
 	if (strcmp(got, hex) != 0) {
 		unlink(part);
-		r = xp_diags_fail(d, -EBADMSG, url, "sha256", "run the command again to fetch it anew",
-				  "the image fetched does not match its SHA-256 %s (its bytes hash to "
-				  "%s): removed",
-				  hex, got);
+		r = xp_diags_fail(
+		    d, -EBADMSG, url, "sha256", "run the command again to fetch it anew",
+		    "the image fetched does not match its SHA-256 %s (its bytes hash to "
+		    "%s): removed",
+		    hex, got);
 		goto out;
 	}
 	if (fchmod(fd, 0444) < 0 || rename(part, img) < 0 || fstat(fd, &st) < 0) {
@@ -302,7 +306,8 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 	struct xp__ident id;
 	xp__ident_of(&st, &id);
 	if ((r = xp__record_write(rec, img, &id)) < 0) {
-		xp_diags_fail(d, r, rec, "cache", NULL, "cannot record the image: %s", strerror(-r));
+		xp_diags_fail(d, r, rec, "cache", NULL, "cannot record the image: %s",
+			      strerror(-r));
 		goto out;
 	}
 	fsync(dirfd);
@@ -354,9 +359,8 @@ int xp__install_values(struct xp_inv *inv, json_t *profile, struct xp_settings *
 }
 
 /* The system record of the guest on the server, with the token. */
-int xp__install_register(const struct xp_install_opts *o, const char *system,
-			 const char *profile, const char *mac, const char *ip, bool netboot,
-			 struct xp_diags *d)
+int xp__install_register(const struct xp_install_opts *o, const char *system, const char *profile,
+			 const char *mac, const char *ip, bool netboot, struct xp_diags *d)
 {
 	json_t *b = json_pack("{s:s, s:o, s:s, s:s, s:b}", "mac", mac, "ip",
 			      ip ? json_string(ip) : json_null(), "profile", profile, "hostname",
@@ -371,15 +375,14 @@ int xp__install_register(const struct xp_install_opts *o, const char *system,
 	return r;
 }
 
-int xp_install_netboot_off(const struct xp_install_opts *o, const char *system,
-			   const char *profile, const char *mac, const char *ip,
-			   struct xp_diags *d)
+int xp_install_netboot_off(const struct xp_install_opts *o, const char *system, const char *profile,
+			   const char *mac, const char *ip, struct xp_diags *d)
 {
 	return xp__install_register(o, system, profile, mac, ip, false, d);
 }
 
 static int install_profile(const struct xp_install_opts *o, char **name, json_t **profile,
-			json_t **system, struct xp_diags *d)
+			   json_t **system, struct xp_diags *d)
 {
 	char path[300];
 	int r;
@@ -400,8 +403,8 @@ static int install_profile(const struct xp_install_opts *o, char **name, json_t 
 					       o->system);
 	}
 	if (!pn || !xp_profile_name_valid(pn))
-		return xp_diags_refuse(d, -EINVAL, "profile", pn, NULL, "'%s' is not a profile name",
-				       pn ? pn : "");
+		return xp_diags_refuse(d, -EINVAL, "profile", pn, NULL,
+				       "'%s' is not a profile name", pn ? pn : "");
 	snprintf(path, sizeof(path), "/api/profiles/%s", pn);
 	if ((r = xp__install_request(o, NULL, path, NULL, profile, d)) < 0)
 		return r;

@@ -28,12 +28,11 @@
 #include "xenprov/xl-config.h"
 
 /* the profile keys the installer's boot replaces, kept to be given back */
-static const char *const boot_keys[] = {"boot", "kernel", "ramdisk", "extra", "root",
-					"config.on_reboot"};
+static const char *const boot_keys[] = {"boot",	 "kernel", "ramdisk",
+					"extra", "root",   "config.on_reboot"};
 #define NBOOT (sizeof(boot_keys) / sizeof(boot_keys[0]))
 
-static int installer_dir(const char *state_dir, const char *name, bool make, char *out,
-			 size_t size)
+static int installer_dir(const char *state_dir, const char *name, bool make, char *out, size_t size)
 {
 	snprintf(out, size, "%s/installers", state_dir);
 	if (make && mkdir(out, 0700) < 0 && errno != EEXIST)
@@ -73,13 +72,15 @@ static int fetch_files(const struct xp_install_opts *o, const char *list, const 
 		if (strncmp(f, "http://", 7) == 0 || strncmp(f, "https://", 8) == 0)
 			url = strdup(f);
 		else
-			r = asprintf(&url, "%s%s%s", o->server, f[0] == '/' ? "" : "/", f) < 0 ? -ENOMEM
-												: 0;
+			r = asprintf(&url, "%s%s%s", o->server, f[0] == '/' ? "" : "/", f) < 0
+				? -ENOMEM
+				: 0;
 		if (!url) {
 			r = -ENOMEM;
 			break;
 		}
-		struct xp_http_req q = {.url = url, .ca_file = o->ca_file, .write = to_file, .ctx = &s};
+		struct xp_http_req q = {
+		    .url = url, .ca_file = o->ca_file, .write = to_file, .ctx = &s};
 		struct xp_http_resp resp;
 		r = xp_http_request(&q, &resp, d);
 		if (r == -ENOENT)
@@ -134,7 +135,8 @@ int xp__install_installer(struct xp_inv *inv, const struct xp_install_opts *o,
 	struct xp_pxelinux_cfg cfg = {0};
 	struct xp_buf cmd = XP_BUF_INIT;
 	json_t *saved = json_object();
-	char mac[XP_MAC_STRLEN + 1], dir[4200] = "", kpath[4300], ipath[4300], path[64], *text = NULL;
+	char mac[XP_MAC_STRLEN + 1], dir[4200] = "", kpath[4300], ipath[4300], path[64],
+				     *text = NULL;
 	int r = xp__install_values(inv, pj, &vals, d);
 	if (r < 0 || !saved)
 		goto out;
@@ -151,11 +153,12 @@ int xp__install_installer(struct xp_inv *inv, const struct xp_install_opts *o,
 	const char *system = o->system ? o->system : c->name;
 	if (!o->system) {
 		if (!o->token) {
-			r = xp_diags_refuse(d, -EACCES, "token", NULL,
-					    "give the API token (--token-file F or XENPROV_TOKEN), or "
-					    "--system S of a system the server has",
-					    "the installer path needs the guest's system on the "
-					    "server, and registering it needs the token");
+			r = xp_diags_refuse(
+			    d, -EACCES, "token", NULL,
+			    "give the API token (--token-file F or XENPROV_TOKEN), or "
+			    "--system S of a system the server has",
+			    "the installer path needs the guest's system on the "
+			    "server, and registering it needs the token");
 			goto out;
 		}
 		if ((r = xp__install_register(o, system, profile, mac, NULL, true, d)) < 0)
@@ -185,13 +188,15 @@ int xp__install_installer(struct xp_inv *inv, const struct xp_install_opts *o,
 	const struct xp_pxelinux_label *l = xp_pxelinux_boot_label(&cfg);
 	if (!l || (l->kind != XP_PXELINUX_LINUX && l->kind != XP_PXELINUX_KERNEL) || !l->kernel) {
 		r = xp_diags_refuse(d, -EINVAL, "system", system, "is its netboot off?",
-				    "the server boots system '%s' with no installer kernel", system);
+				    "the server boots system '%s' with no installer kernel",
+				    system);
 		goto out;
 	}
 	/* the command line as pxelinux passes it, its initrd= words left to the ramdisk */
 	if (l->append) {
 		char *a = strdup(l->append), *save = NULL;
-		for (char *w = a ? strtok_r(a, " ", &save) : NULL; w; w = strtok_r(NULL, " ", &save))
+		for (char *w = a ? strtok_r(a, " ", &save) : NULL; w;
+		     w = strtok_r(NULL, " ", &save))
 			if (strncmp(w, "initrd=", 7) != 0) {
 				if (cmd.len)
 					xp_buf_addc(&cmd, ' ');

@@ -98,7 +98,10 @@ static enum MHD_Result api_get(struct http_srv *h, struct MHD_Connection *c, enu
 		json_t *v = one(h, k, name, &r);
 		char msg[320];
 		snprintf(msg, sizeof(msg), "no %s '%s'",
-			 k == K_DISTROS ? "distro" : k == K_SYSTEMS ? "system" : "profile", name);
+			 k == K_DISTROS	  ? "distro"
+			 : k == K_SYSTEMS ? "system"
+					  : "profile",
+			 name);
 		if (!v)
 			return r == -ENOENT
 				   ? xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, msg)

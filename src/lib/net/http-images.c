@@ -33,18 +33,18 @@ enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, con
 	if (r < 0) {
 		size_t l = strlen(hex);
 		xp_escape(esc, sizeof(esc), hex, l > 80 ? 80 : l);
-		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING, "image '%s' to %s: %s", esc,
-				  peer, r == -EINVAL ? "not a SHA-256" : "not published");
-		return r == -EINVAL
-			   ? xp__http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-						  "an image is named by its SHA-256 (64 hex digits)")
-			   : xp__http_reply_error(c, MHD_HTTP_NOT_FOUND,
-						  "no published image of that SHA-256");
+		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING, "image '%s' to %s: %s", esc, peer,
+				  r == -EINVAL ? "not a SHA-256" : "not published");
+		return r == -EINVAL ? xp__http_reply_error(
+					  c, MHD_HTTP_BAD_REQUEST,
+					  "an image is named by its SHA-256 (64 hex digits)")
+				    : xp__http_reply_error(c, MHD_HTTP_NOT_FOUND,
+							   "no published image of that SHA-256");
 	}
 	enum MHD_Result res =
 	    xp__http_reply_range(c, fd, 0, size, NULL, "application/octet-stream", range);
-	xp__serve_limited(h->s, SRC_HTTP, LOG_INFO, "image %s to %s: %s of %llu", hex, peer,
-			  range, (unsigned long long)size);
+	xp__serve_limited(h->s, SRC_HTTP, LOG_INFO, "image %s to %s: %s of %llu", hex, peer, range,
+			  (unsigned long long)size);
 	return res;
 }
 
@@ -78,10 +78,10 @@ enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection
 	} else {
 		char url[80];
 		snprintf(url, sizeof(url), "/images/%s", pub.sha256);
-		res = xp__http_reply_json(c, MHD_HTTP_OK,
-					  json_pack("{s:s, s:s, s:I, s:s, s:s}", "profile", name,
-						    "sha256", pub.sha256, "size", (json_int_t)pub.size,
-						    "format", pub.format, "url", url));
+		res = xp__http_reply_json(
+		    c, MHD_HTTP_OK,
+		    json_pack("{s:s, s:s, s:I, s:s, s:s}", "profile", name, "sha256", pub.sha256,
+			      "size", (json_int_t)pub.size, "format", pub.format, "url", url));
 	}
 	xp_diags_release(&d);
 	return res;

@@ -52,9 +52,8 @@ enum MHD_Result xp__http_reply_error(struct MHD_Connection *c, unsigned status, 
  * with the client's Range (RFC 9110 section 14: one range; several or none: the
  * whole), 416 for one past the end. range (may be NULL) receives what was sent, for
  * the log. */
-enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t base,
-				     uint64_t size, const char *data, const char *type,
-				     char range[96]);
+enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t base, uint64_t size,
+				     const char *data, const char *type, char range[96]);
 /* The client's IPv4 address (host order) and as text: false if it has none. */
 bool xp__http_peer(struct MHD_Connection *c, uint32_t *ip, char text[INET_ADDRSTRLEN]);
 

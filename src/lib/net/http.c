@@ -185,9 +185,8 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 	return res;
 }
 
-enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t base,
-				     uint64_t size, const char *data, const char *type,
-				     char range[96])
+enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t base, uint64_t size,
+				     const char *data, const char *type, char range[96])
 {
 	uint64_t off = 0, len = size;
 	int rg =

@@ -1,7 +1,8 @@
 /*
  * fetch.c - one file by URL for the bootloader: tftp:// through the client engine
  * (proto/tftp-client.c) on a UDP socket of its own, http:// and https:// through
- * libcurl (util/http-client.c, shared with `xenprov install`). The data go to the caller's sink as they arrive.
+ * libcurl (util/http-client.c, shared with `xenprov install`). The data go to the caller's
+ * sink as they arrive.
  *
  * Not here: which URL (pxeboot.c), the protocol engine.
  *

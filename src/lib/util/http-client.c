@@ -191,29 +191,28 @@ int xp_http_request(const struct xp_http_req *q, struct xp_http_resp *r, struct 
 	curl_slist_free_all(hdr);
 	free(auth);
 	if (cr == CURLE_WRITE_ERROR && c.err == -EFBIG)
-		return xp_diags_fail(d, -EFBIG, NULL, "http", NULL, "%s: larger than %" PRIu64 " bytes",
-				     q->url, q->max);
+		return xp_diags_fail(d, -EFBIG, NULL, "http", NULL,
+				     "%s: larger than %" PRIu64 " bytes", q->url, q->max);
 	if (cr == CURLE_WRITE_ERROR && c.err)
 		return xp_diags_fail(d, c.err, NULL, "write", NULL, "%s: cannot store the data: %s",
 				     q->url, strerror(-c.err));
 	if (cr != CURLE_OK)
-		return xp_diags_fail(d,
-				     cr == CURLE_COULDNT_RESOLVE_HOST || cr == CURLE_COULDNT_CONNECT
-					 ? -EHOSTUNREACH
-					 : -EIO,
-				     NULL, "http", NULL, "%s: %s", q->url,
-				     *err ? err : curl_easy_strerror(cr));
+		return xp_diags_fail(
+		    d,
+		    cr == CURLE_COULDNT_RESOLVE_HOST || cr == CURLE_COULDNT_CONNECT ? -EHOSTUNREACH
+										    : -EIO,
+		    NULL, "http", NULL, "%s: %s", q->url, *err ? err : curl_easy_strerror(cr));
 	if (r->status >= 200 && r->status <= 299)
 		return 0;
 	r->error = error_message(&r->body);
 	if (r->status == 404 || r->status == 410)
 		return -ENOENT;
 	int e = r->status == 401 || r->status == 403 ? -EACCES
-		: r->status == 416			 ? -ERANGE
-							 : -EPROTO;
+		: r->status == 416		     ? -ERANGE
+						     : -EPROTO;
 	if (r->error)
-		return xp_diags_fail(d, e, NULL, "http", NULL, "%s: %s (HTTP %ld)", q->url, r->error,
-				     r->status);
+		return xp_diags_fail(d, e, NULL, "http", NULL, "%s: %s (HTTP %ld)", q->url,
+				     r->error, r->status);
 	return xp_diags_fail(d, e, NULL, "http", NULL, "%s: the server answered HTTP %ld", q->url,
 			     r->status);
 }
