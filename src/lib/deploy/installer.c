@@ -43,6 +43,19 @@ static int installer_dir(const char *state_dir, const char *name, bool make, cha
 	return 0;
 }
 
+/* The installer's files in dir, and dir. */
+static void remove_files(const char *dir)
+{
+	char f[4400];
+	static const char *const files[] = {"kernel", "initrd", "kernel.part", "initrd.part",
+					    "profile-boot.json"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(f, sizeof(f), "%s/%s", dir, files[i]);
+		unlink(f);
+	}
+	rmdir(dir);
+}
+
 struct file_sink {
 	int fd;
 };
@@ -242,16 +255,8 @@ int xp__install_installer(struct xp_inv *inv, const struct xp_install_opts *o,
 	/* registered (netboot on, for the installer) when the system was made here */
 	res->registered = !o->system;
 out:
-	if (r < 0 && dir[0] && strstr(dir, "/installers/")) {
-		/* nothing made: the files go too */
-		char f[4400];
-		static const char *const files[] = {"kernel", "initrd", "profile-boot.json"};
-		for (size_t i = 0; i < 3; i++) {
-			snprintf(f, sizeof(f), "%s/%s", dir, files[i]);
-			unlink(f);
-		}
-		rmdir(dir);
-	}
+	if (r < 0 && dir[0] && strstr(dir, "/installers/"))
+		remove_files(dir); /* nothing made: the files go too */
 	free(text);
 	json_decref(saved);
 	xp_buf_release(&cmd);
@@ -345,13 +350,7 @@ int xp_install_disk_boot(struct xp_inv *inv, const char *name, const char *pxebo
 			      xp_inv_errmsg(inv));
 		goto out;
 	}
-	char f[4400];
-	static const char *const files[] = {"kernel", "initrd", "profile-boot.json"};
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(f, sizeof(f), "%s/%s", dir, files[i]);
-		unlink(f);
-	}
-	rmdir(dir);
+	remove_files(dir);
 	r = 0;
 out:
 	free(text);
