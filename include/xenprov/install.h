@@ -103,6 +103,9 @@ struct xp_install_result {
 	uint64_t resumed_from; /* where a range request began, 0 for none */
 	double fetch_seconds;
 	bool registered; /* the system record was written on the server */
+	/* wall-clock seconds: before the guest is made (the API, the image's fetch or the
+	 * cache's check), making it (xp_domain_create), registering it */
+	double before_create_seconds, create_seconds, register_seconds;
 	/* installer mode: the installer's kernel and initrd on this host, its command line */
 	char *kernel, *ramdisk, *cmdline;
 };

@@ -403,6 +403,12 @@ static int run_install(int argc, char **argv)
 				      "size", (json_int_t)res.image_size, "cached", res.cached,
 				      "fetched", (json_int_t)res.fetched, "resumed_from",
 				      (json_int_t)res.resumed_from, "seconds", res.fetch_seconds));
+		if (j && !installer)
+			json_object_set_new(j, "seconds",
+					    json_pack("{s:f, s:f, s:f}", "before_create",
+						      res.before_create_seconds, "create",
+						      res.create_seconds, "register",
+						      res.register_seconds));
 		if (j && installer)
 			json_object_set_new(
 			    j, "installer",

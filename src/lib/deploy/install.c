@@ -415,6 +415,7 @@ int xp_install(struct xp_inv *inv, const struct xp_install_opts *o, struct xp_in
 	       struct xp_diags *d)
 {
 	memset(res, 0, sizeof(*res));
+	double t0 = xp__install_now();
 	json_t *profile = NULL, *system = NULL, *image = NULL;
 	struct xp_settings vals = {0};
 	char *img = NULL, *url = NULL, path[300];
@@ -467,11 +468,17 @@ int xp_install(struct xp_inv *inv, const struct xp_install_opts *o, struct xp_in
 		goto out;
 	if ((r = xp_settings_set(&vals, "image", img)) < 0)
 		goto out;
-	if ((r = xp_domain_create(inv, &c, &res->dom, d)) < 0)
+	double t1 = xp__install_now();
+	res->before_create_seconds = t1 - t0;
+	r = xp_domain_create(inv, &c, &res->dom, d);
+	double t2 = xp__install_now();
+	res->create_seconds = t2 - t1;
+	if (r < 0)
 		goto out;
 	if (o->token)
 		r = xp__install_register(o, o->system ? o->system : o->create.name, res->profile,
 					 res->dom.mac, res->dom.ip, false, d);
+	res->register_seconds = xp__install_now() - t2;
 	res->registered = o->token && r == 0;
 out:
 	json_decref(profile);
