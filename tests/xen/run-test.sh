@@ -234,30 +234,34 @@ check_guests() {
 		echo "----- $g: made in dom0 by xenprov install --server"
 		con=$RUN/$g.console
 		tr -d '\r' <"$LOG" | sed -n "/^XP-CONSOLE-BEGIN $g /,/^XP-CONSOLE-END $g\$/p" >"$con"
-		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|INST) $g( |\$)|XP-GUEST-TIMEOUT $g"
+		# the lines about it, in a file: grep -q at the end of a pipe would end it early
+		# (pipefail then fails the test on tr's SIGPIPE)
+		lines=$RUN/$g.lines
+		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|INST) $g( |\$)|XP-GUEST-TIMEOUT $g" >"$lines"
+		cat "$lines"
 		grep -a -E '^XP-(GUEST|INSTALLER|INSTALLED)' "$con" || tail -n 20 "$con"
 		why=""
-		tr -d '\r' <"$LOG" | grep -aqx "XP-CREATE-END $g rc=0" || why="$why install-failed"
+		grep -aqx "XP-CREATE-END $g rc=0" "$lines" || why="$why install-failed"
 		if [ "$g" = xp-inst ]; then
-			rec=$(tr -d '\r' <"$LOG" | sed -n "s/^XP-INST $g record //p" | head -n 1)
+			rec=$(sed -n "s/^XP-INST $g record //p" "$lines" | head -n 1)
 			ip=$(sed -n 's/^ip=\([^ ]*\) .*/\1/p' <<<"$rec")
 			mid2=$(sed -n 's/.* machine-id=\(.*\)/\1/p' <<<"$rec")
 			[ -n "$ip" ] && [ -n "$mid2" ] || why="$why no-record"
 			grep -aqx "XP-GUEST hostname=$g ip=$ip machine-id=$mid2" "$con" ||
 				why="$why identity(want hostname=$g ip=$ip machine-id=$mid2)"
 			grep -aqx "XP-GUEST wrote-ok" "$con" || why="$why no-wrote-ok"
-			tr -d '\r' <"$LOG" | grep -aq "^XP-INST $g out $g: registered on " || why="$why not-registered"
-			tr -d '\r' <"$LOG" | grep -aqE "^XP-INST $g server $g +[0-9a-f:]+ +$ip " ||
+			grep -aq "^XP-INST $g out $g: registered on " "$lines" || why="$why not-registered"
+			grep -aqE "^XP-INST $g server $g +[0-9a-f:]+ +$ip " "$lines" ||
 				why="$why not-on-server"
 		else
 			grep -aqx "XP-INSTALLED # $g: rendered by xenprov from template debian-preseed" "$con" ||
 				why="$why installed-system-lacks-the-preseed"
 			grep -aq "^XP-INSTALLED-BOOT root=" "$con" || why="$why not-booted-from-disk"
-			tr -d '\r' <"$LOG" | grep -aqx "XP-INST $g cfg bootloader = \"pygrub\"" ||
+			grep -aqx "XP-INST $g cfg bootloader = \"pygrub\"" "$lines" ||
 				why="$why not-switched-to-pygrub"
-			tr -d '\r' <"$LOG" | grep -aqx "XP-INST $g cfg on_reboot = \"restart\"" ||
+			grep -aqx "XP-INST $g cfg on_reboot = \"restart\"" "$lines" ||
 				why="$why profile-on_reboot-not-back"
-			tr -d '\r' <"$LOG" | grep -aq "^XP-INST $g cfg kernel " && why="$why installer-kernel-left"
+			grep -aq "^XP-INST $g cfg kernel " "$lines" && why="$why installer-kernel-left"
 		fi
 		if [ -z "$why" ]; then
 			summary="$summary  PASS $g ($([ "$g" = xp-inst ] && echo "golden image from xenprov serve, $ip, registered" || echo "test installer fetched its preseed, disk boot by pygrub"))\n"
