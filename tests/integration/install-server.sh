@@ -13,7 +13,7 @@
 #     range); a partial file corrupted before the rest comes is refused by the hash and
 #     removed; a cached image changed behind the cache's back is fetched again;
 #   - the server's own messages: no such profile, a profile with no image, a token
-#     refused;
+#     refused; https: a certificate not verified is refused, --ca-file verifies it;
 #   - the image endpoint probed as an attacker would: path traversal, %00, names that
 #     are not a hash, the hash of a file that is not a golden image (the API token's),
 #     ranges past the end, several ranges, a 64 KiB header, methods that write; and a
@@ -196,6 +196,27 @@ want 1
 err_has "10.79.0.1:9"
 drun d1 d1 install --profile web --name x1 --server ftp://10.79.0.1
 want 2
+
+# ---- https: the certificate is verified, against --ca-file when given (openssl
+# s_server stands in for a TLS proxy: its -www page is no JSON, which is the point) ----
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.pem" \
+		-days 2 -subj /CN=10.79.0.1 -addext subjectAltName=IP:10.79.0.1 2>/dev/null ||
+		fail "openssl req"
+	ip netns exec "$SRV" openssl s_server -accept 8443 -cert "$T/tls.pem" -key "$T/tls.key" \
+		-www -quiet >/dev/null 2>&1 &
+	PIDS+=("$!")
+	tls_up() { ip netns exec d1 bash -c 'exec 3<>/dev/tcp/10.79.0.1/8443' 2>/dev/null; }
+	wait_until 10 tls_up || fail "s_server did not listen"
+	drun d1 d1 install --server https://10.79.0.1:8443 --profile web --name t1
+	want 1
+	err_has "certificate"
+	drun d1 d1 install --server https://10.79.0.1:8443 --profile web --name t1 \
+		--ca-file "$T/tls.pem"
+	want 1
+	err_has "the answer is not JSON"
+	err_lacks "certificate"
+fi
 
 # ---- a fetch killed half way goes on with a range ----
 tc -n "$SRV" qdisc add dev "$P1" root tbf rate 40mbit burst 32k latency 400ms ||
