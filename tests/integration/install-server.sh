@@ -370,6 +370,18 @@ python3 -c 'import json,sys; x=json.load(open(sys.argv[1])); assert x["netboot"]
 D d1 d1 domain show lady --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["settings"]; assert s.get("boot") == "pygrub" and "kernel" not in s, s' ||
 	fail "lady's record still boots the installer"
 ok
+# without --wait: made, said how to go on; deleted before the switch, its installer's
+# files go with it
+drun d1 d1 install --profile inst --name quick --config-dir "$T/d1/cfg" --token-file "$T/token"
+want 0
+out_has "when the installer has powered it off: xenprov install --disk-boot quick"
+grep -q '^on_reboot = "destroy"' "$T/d1/cfg/quick.cfg" || fail "quick's installer config"
+[ -s "$T/d1/installers/quick/kernel" ] && [ -s "$T/d1/installers/quick/initrd" ] ||
+	fail "quick's installer files are missing"
+cmp -s "$T/d1/installers/quick/kernel" "$T/inst-vmlinuz" || fail "the installer's kernel differs"
+drun d1 d1 domain delete quick
+want 0
+[ ! -e "$T/d1/installers/quick" ] || fail "the installer's files outlive the guest"
 # the installer path without a token: refused before anything is made
 drun d1 d1 install --profile inst --name tramp --config-dir "$T/d1/cfg"
 want 1

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "deploy/devices.h"
+#include "deploy/install-internal.h"
 #include "xenprov/domain.h"
 #include "xenprov/toolstack.h"
 
@@ -557,6 +558,8 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 	if (r < 0)
 		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
 				xp_inv_errmsg(inv));
+	else /* an installer's files, when it was not switched to its disk yet */
+		xp__installer_forget(xp_inv_state_dir(inv), name);
 out:
 	xp_domain_release(&dom);
 	return r;

@@ -35,4 +35,8 @@ int xp__install_installer(struct xp_inv *inv, const struct xp_install_opts *o,
 			  struct xp_domain_create_opts *c, const char *profile, json_t *pj,
 			  struct xp_install_result *res, struct xp_diags *d);
 
+/* The installer's files of guest name (STATE/installers/NAME), removed: a guest deleted
+ * before its switch to disk boot leaves none. */
+void xp__installer_forget(const char *state_dir, const char *name);
+
 #endif

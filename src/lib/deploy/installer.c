@@ -56,6 +56,13 @@ static void remove_files(const char *dir)
 	rmdir(dir);
 }
 
+void xp__installer_forget(const char *state_dir, const char *name)
+{
+	char dir[4200];
+	installer_dir(state_dir, name, false, dir, sizeof(dir));
+	remove_files(dir);
+}
+
 struct file_sink {
 	int fd;
 };
