@@ -7,7 +7,7 @@
 #     once (the server's log names each fetch), a second guest on a dom0 fetches nothing;
 #   - registration: every guest made with the token is a system on the server with its
 #     MAC, address, host name and netboot off; without a token it is made and says it
-#     was not registered;
+#     was not registered; --system S takes S's profile and MAC and updates S;
 #   - a fetch killed half way (the link slowed by tc, the client killed by its PID once
 #     its partial file has grown) goes on with a range request (the server logs the
 #     range); a partial file corrupted before the rest comes is refused by the hash and
@@ -22,7 +22,9 @@
 #     pxelinux config for its MAC read (the autoinstall URL on the installer's command
 #     line), kernel and initrd fetched, an empty disk at disk-size, on_reboot "destroy";
 #     with --wait --start: started, watched until it powers off, switched to pygrub
-#     with the profile's on_reboot, netboot off, started again. No Xen runs here:
+#     with the profile's on_reboot, netboot off, started again; without --wait, switched
+#     later by --disk-boot (--pxeboot: xenprov-pxeboot --local), or deleted with its
+#     installer's files. No Xen runs here:
 #     lib/fake-xl stands in for xl (XENPROV_XL) and powers the "installer" off itself.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
@@ -179,6 +181,22 @@ P
 done
 python3 -c 'import json,sys; s={x["name"] for x in json.load(open(sys.argv[1]))}; assert "g1c" not in s and "g1d" not in s' \
 	"$T/systems" || fail "an unregistered guest is on the server"
+ok
+
+# ---- --system: the served system's profile and MAC; registered under its name ----
+got=$(ip netns exec d1 curl -s -w '%{http_code}' -X PUT \
+	-H "Authorization: Bearer $(cat "$T/token")" \
+	-d '{"mac": "00:16:3e:00:00:99", "profile": "web", "netboot": false}' \
+	"$URL/api/systems/sys1" -o "$T/put")
+[ "$got" = 201 ] || fail "PUT /api/systems/sys1: HTTP $got $(cat "$T/put")"
+drun d1 d1 install --system sys1 --name g1e --ip 10.79.0.110 --config-dir "$T/d1/cfg" \
+	--token-file "$T/token"
+want 0
+out_has "registered on $URL as system sys1"
+grep -q "mac=00:16:3e:00:00:99" "$T/d1/cfg/g1e.cfg" || fail "g1e has not the system's MAC"
+ip netns exec d1 curl -sf "$URL/api/systems/sys1" -o "$T/sys1" || fail "GET sys1"
+python3 -c 'import json,sys; x=json.load(open(sys.argv[1])); assert x["netboot"] is False and x["ip"] == "10.79.0.110" and x["hostname"] == "g1e", x' \
+	"$T/sys1" || fail "sys1 on the server: $(cat "$T/sys1")"
 ok
 
 # ---- the server's own messages ----
@@ -382,6 +400,20 @@ cmp -s "$T/d1/installers/quick/kernel" "$T/inst-vmlinuz" || fail "the installer'
 drun d1 d1 domain delete quick
 want 0
 [ ! -e "$T/d1/installers/quick" ] || fail "the installer's files outlive the guest"
+# --disk-boot by xenprov-pxeboot --local (the build's link beside xenprov, on PATH)
+drun d1 d1 install --profile inst --name quick2 --config-dir "$T/d1/cfg" --token-file "$T/token"
+want 0
+PATH="$(dirname "$X"):$PATH" drun d1 d1 install --disk-boot quick2 --pxeboot
+want 0
+out_has "quick2: boots its disk (xenprov-pxeboot --local)"
+grep -q "^bootloader = \"$(dirname "$X")/xenprov-pxeboot\"" "$T/d1/cfg/quick2.cfg" &&
+	grep -q '^bootloader_args = \[ "--local" \]' "$T/d1/cfg/quick2.cfg" ||
+	fail "quick2 is not booted by xenprov-pxeboot --local: $(cat "$T/d1/cfg/quick2.cfg")"
+D d1 d1 config check "$T/d1/cfg/quick2.cfg" >/dev/null || fail "quick2's config does not check"
+drun d1 d1 install --disk-boot quick2
+want 1
+err_has "was not made by the installer path (or was switched already)"
+ok
 # the installer path without a token: refused before anything is made
 drun d1 d1 install --profile inst --name tramp --config-dir "$T/d1/cfg"
 want 1
