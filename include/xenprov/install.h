@@ -83,6 +83,9 @@ struct xp_install_opts {
 	const char *profile; /* the served profile; or */
 	const char *system;  /* a served system: its profile (and MAC, when not given) */
 	enum xp_install_mode mode;
+	/* the caller waits for an installer to finish (--wait): refused on the image path
+	 * before anything is made */
+	bool wait;
 	/* the guest as xp_domain_create makes it: name, overrides (on top of the served
 	 * profile and of this host's settings guest-storage, guest-pool, guest-bridge),
 	 * ip, mac, config_dir, autostart... Its profile and values are set by xp_install. */

@@ -340,6 +340,7 @@ static int run_install(int argc, char **argv)
 	    .profile = ca.o.profile,
 	    .system = ia.system,
 	    .mode = ia.mode,
+	    .wait = ia.wait,
 	    .create = ca.o,
 	    .progress = fetch_progress,
 	    .progress_ud = &prog,
@@ -425,10 +426,6 @@ static int run_install(int argc, char **argv)
 			    "xenprov install --disk-boot %s\n",
 			    ia.name, res.dom.config_path, ia.name);
 		rc = XP_EXIT_OK;
-		goto out;
-	}
-	if (ia.wait && !installer) {
-		rc = cli_usage_error(cmd, "--wait is for the installer path");
 		goto out;
 	}
 	if (xp_xl_open(NULL, &xl) < 0) {

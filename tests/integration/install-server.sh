@@ -414,6 +414,17 @@ drun d1 d1 install --disk-boot quick2
 want 1
 err_has "was not made by the installer path (or was switched already)"
 ok
+# the image path started (the fake xl's copy of what it was given is the config);
+# --wait there is refused before anything is made
+drun d1 d1 install --profile web --name g1f --ip 10.79.0.111 --config-dir "$T/d1/cfg" --start
+want 0
+out_has "g1f: started"
+cmp -s "$T/xl/created-g1f."* "$T/d1/cfg/g1f.cfg" || fail "g1f was not started from its config"
+drun d1 d1 install --profile web --name g1g --ip 10.79.0.112 --config-dir "$T/d1/cfg" --wait
+want 1
+err_has "there is no installer to wait for"
+[ ! -e "$T/d1/cfg/g1g.cfg" ] || fail "g1g was made"
+ok
 # the installer path without a token: refused before anything is made
 drun d1 d1 install --profile inst --name tramp --config-dir "$T/d1/cfg"
 want 1
