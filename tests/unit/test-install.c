@@ -48,9 +48,9 @@ static void test_hex_valid(void **st)
 	assert_true(xp_sha256_hex_valid(ok));
 	static const char *const bad[] = {
 	    "",
-	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",   /* 63 */
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",	 /* 63 */
 	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", /* 65 */
-	    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",  /* upper */
+	    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",	 /* upper */
 	    "../3456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde/",
 	    "0123456789abcdeg0123456789abcdef0123456789abcdef0123456789abcdef",
@@ -210,8 +210,8 @@ static void test_dropped_keys(void **st)
 	static const char *const dropped[] = {"image", "include", "install", "pool", "config-dir"};
 	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
 		assert_true(xp_install_key_dropped(dropped[i]));
-	static const char *const kept[] = {"memory", "storage", "bridge", "disk-size", "boot",
-					   "config.on_reboot", "pools", ""};
+	static const char *const kept[] = {"memory", "storage",		 "bridge", "disk-size",
+					   "boot",   "config.on_reboot", "pools",  ""};
 	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
 		assert_false(xp_install_key_dropped(kept[i]));
 }

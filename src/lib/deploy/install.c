@@ -433,10 +433,11 @@ int xp_install(struct xp_inv *inv, const struct xp_install_opts *o, struct xp_in
 		    : has_image || !has_distro ? XP_INSTALL_IMAGE
 					       : XP_INSTALL_INSTALLER;
 	if (o->wait && res->mode == XP_INSTALL_IMAGE) {
-		r = xp_diags_refuse(d, -EINVAL, "wait", NULL, "--wait is for --installer",
-				    "profile '%s' is installed from its image: there is no installer "
-				    "to wait for",
-				    res->profile);
+		r = xp_diags_refuse(
+		    d, -EINVAL, "wait", NULL, "--wait is for --installer",
+		    "profile '%s' is installed from its image: there is no installer "
+		    "to wait for",
+		    res->profile);
 		goto out;
 	}
 	if ((r = xp__install_values(inv, profile, &vals, d)) < 0)
