@@ -25,13 +25,15 @@
 
 XP_TEST_SCRATCH("test-install")
 
-/* A raw golden image: an ext4 filesystem (its superblock is what xp_golden_prepare
- * recognises), and the profile values naming it. */
-static void make_image(const char *path, struct xp_settings *s)
+/* A raw golden image in the scratch directory: an ext4 filesystem (its superblock is
+ * what xp_golden_prepare recognises); its path, and the profile values naming it. */
+static const char *make_image(struct xp_settings *s)
 {
+	const char *path = tpath("golden.img");
 	assert_int_equal(xp_test_sh("mke2fs -q -F -t ext4 '%s' 8M", path), 0);
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(xp_settings_set(s, "image", path), 0);
+	return path;
 }
 
 static void hex_of(const char *path, char out[65])
@@ -67,9 +69,8 @@ static void test_hex_valid(void **st)
 static void test_publish_and_open(void **st)
 {
 	(void)st;
-	const char *img = tpath("golden.img");
 	struct xp_settings s;
-	make_image(img, &s);
+	const char *img = make_image(&s);
 	struct xp_golden_pub pub;
 	struct xp_diags d = {0};
 	assert_int_equal(xp_golden_publish(tmpdir, &s, &pub, &d), 0);
@@ -112,7 +113,6 @@ static void test_publish_and_open(void **st)
 	assert_int_equal(xp_golden_publish(tmpdir, &s, &pub, &d), 0);
 	assert_string_not_equal(pub.sha256, want);
 	assert_int_equal(xp_golden_published_open(tmpdir, want, &fd, &size), -ENOENT);
-	assert_int_equal(access(xp_test_path(tmpdir, "published/x"), F_OK), -1);
 	char rec[4200];
 	snprintf(rec, sizeof(rec), "%s/published/%s", tmpdir, want);
 	assert_int_equal(access(rec, F_OK), -1);
@@ -123,9 +123,8 @@ static void test_publish_and_open(void **st)
 static void test_record_symlink_refused(void **st)
 {
 	(void)st;
-	const char *img = tpath("golden.img");
 	struct xp_settings s;
-	make_image(img, &s);
+	make_image(&s);
 	struct xp_golden_pub pub;
 	struct xp_diags d = {0};
 	assert_int_equal(xp_golden_publish(tmpdir, &s, &pub, &d), 0);
@@ -175,9 +174,8 @@ static void test_no_image(void **st)
 static void test_cache(void **st)
 {
 	(void)st;
-	const char *img = tpath("golden.img");
 	struct xp_settings s;
-	make_image(img, &s);
+	make_image(&s);
 	struct xp_golden_pub_cache c = {0};
 	struct xp_golden_pub a, b;
 	struct xp_diags d = {0};
