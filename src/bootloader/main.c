@@ -9,7 +9,7 @@
  * relocation cost ~9 ms of CPU before main(), more than half of what a local boot
  * spends above copying the files (bench/bootloader.sh). This one loads libext2fs (with
  * libcom_err), libuuid, jansson and libc; libcurl is loaded only for an http:// URL
- * (src/lib/pxeboot/fetch.c).
+ * (src/lib/util/http-client.c).
  *
  * Not here: anything else of the command (cmd-pxeboot.c), which `xenprov pxeboot` runs
  * the same.

@@ -1,13 +1,8 @@
 /*
  * fetch.c - one file by URL for the bootloader: tftp:// through the client engine
  * (proto/tftp-client.c) on a UDP socket of its own, http:// and https:// through
- * libcurl. The data go to the caller's sink as they arrive.
- *
- * libcurl is loaded (dlopen) when the first http:// or https:// URL is fetched, not
- * linked: with the thirty-odd libraries it needs (TLS, Kerberos, LDAP, SSH, IDN...) it
- * costs xenprov-pxeboot ~5 ms of CPU in dynamic linking at every start (a program
- * linked with libext2fs and jansson starts in 0.8 ms, 5.9 ms with libcurl added), which
- * a local boot (--local, LOCALBOOT) and a TFTP boot never use.
+ * libcurl (util/http-client.c, shared with `xenprov install`). The data go to the caller's
+ * sink as they arrive.
  *
  * Not here: which URL (pxeboot.c), the protocol engine.
  *
@@ -16,8 +11,6 @@
  * it, and a packet from any other port gets ERROR 5 and changes nothing.
  */
 #include <arpa/inet.h>
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -29,6 +22,7 @@
 #include <unistd.h>
 
 #include "pxeboot/pxeboot-internal.h"
+#include "xenprov/http-client.h"
 
 /* host and port of "tftp://HOST[:PORT]/NAME", and NAME (heap strings). */
 static int split_tftp(const char *url, char **host, char **port, char **name)
@@ -164,129 +158,17 @@ out:
 	return r;
 }
 
-struct http_ctx {
-	const struct xp_tftp_sink *sink;
-	uint64_t off;
-	int err;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-	struct http_ctx *h = ctx;
-	size_t len = size * n;
-	int r = h->sink->write(h->sink->ctx, h->off, p, len);
-	if (r < 0) {
-		h->err = r;
-		return 0; /* curl stops with CURLE_WRITE_ERROR */
-	}
-	h->off += len;
-	return len;
-}
-
-#ifndef XP_LIBCURL_SONAME
-#define XP_LIBCURL_SONAME "libcurl.so.4"
-#endif
-
-/* The functions of libcurl used here, typed by its own declarations (curl.h's
- * type-checking macros do not apply to calls through these pointers). */
-static struct {
-	bool inited; /* curl_global_init is not thread-safe; this runs in one thread */
-	__typeof__(curl_global_init) *global_init;
-	__typeof__(curl_easy_init) *easy_init;
-	__typeof__(curl_easy_setopt) *easy_setopt;
-	__typeof__(curl_easy_perform) *easy_perform;
-	__typeof__(curl_easy_getinfo) *easy_getinfo;
-	__typeof__(curl_easy_cleanup) *easy_cleanup;
-	__typeof__(curl_easy_strerror) *easy_strerror;
-} cu;
-
-/* Loads libcurl and runs curl_global_init, once. */
-static int curl_load(struct xp_diags *d)
-{
-	if (cu.inited)
-		return 0;
-	void *so = dlopen(XP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!so)
-		return xp_diags_fail(d, -ENOENT, NULL, "http", "install libcurl4",
-				     "cannot load libcurl for an http:// URL: %s", dlerror());
-	const struct {
-		const char *name;
-		void *to; /* a pointer to one of cu's function pointers */
-	} syms[] = {
-	    {"curl_global_init", &cu.global_init},     {"curl_easy_init", &cu.easy_init},
-	    {"curl_easy_setopt", &cu.easy_setopt},     {"curl_easy_perform", &cu.easy_perform},
-	    {"curl_easy_getinfo", &cu.easy_getinfo},   {"curl_easy_cleanup", &cu.easy_cleanup},
-	    {"curl_easy_strerror", &cu.easy_strerror},
-	};
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *f = dlsym(so, syms[i].name);
-		if (!f) {
-			dlclose(so);
-			return xp_diags_fail(d, -ENOENT, NULL, "http", NULL,
-					     "cannot load libcurl for an http:// URL: %s has no %s",
-					     XP_LIBCURL_SONAME, syms[i].name);
-		}
-		/* POSIX: a function's address from dlsym; memcpy, as ISO C has no
-		 * conversion from void * to a function pointer */
-		memcpy(syms[i].to, &f, sizeof(f));
-	}
-	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		dlclose(so);
-		return xp_diags_fail(d, -ENOMEM, NULL, "http", NULL, "cannot start libcurl");
-	}
-	cu.inited = true; /* the library stays loaded until the process ends */
-	return 0;
-}
-
+/* http:// and https:// through the shared client (xenprov/http-client.h) */
 static int http_get(const char *url, const struct xp_tftp_sink *sink, uint64_t max,
 		    struct xp__fetch_stats *st, struct xp_diags *d)
 {
-	int lr = curl_load(d);
-	if (lr < 0)
-		return lr;
-	CURL *h = cu.easy_init();
-	if (!h)
-		return xp_diags_fail(d, -ENOMEM, NULL, "http", NULL, "cannot start libcurl");
-	struct http_ctx ctx = {.sink = sink};
-	char err[CURL_ERROR_SIZE] = "";
-	cu.easy_setopt(h, CURLOPT_URL, url);
-	cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	cu.easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
-	cu.easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	cu.easy_setopt(h, CURLOPT_FAILONERROR, 1L); /* an error page is never the file */
-	cu.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	cu.easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-	cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	cu.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	/* a server that stops sending: under 1 KB/s for 30 s ends it */
-	cu.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	cu.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-	if (max)
-		cu.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-	CURLcode cr = cu.easy_perform(h);
-	long code = 0;
-	cu.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	cu.easy_cleanup(h);
+	struct xp_http_req q = {.url = url, .max = max, .write = sink->write, .ctx = sink->ctx};
+	struct xp_http_resp resp;
+	int r = xp_http_request(&q, &resp, d);
 	if (st)
-		*st = (struct xp__fetch_stats){.bytes = ctx.off};
-	if (cr == CURLE_WRITE_ERROR && ctx.err)
-		return xp_diags_fail(d, ctx.err, NULL, "write", NULL, "%s: cannot store the data: %s", url,
-				     strerror(-ctx.err));
-	if (cr == CURLE_FILESIZE_EXCEEDED || (cr == CURLE_OK && max && ctx.off > max))
-		return xp_diags_fail(d, -EFBIG, NULL, "http", NULL, "%s: larger than %llu bytes", url,
-				     (unsigned long long)max);
-	if (cr == CURLE_HTTP_RETURNED_ERROR && (code == 404 || code == 410))
-		return -ENOENT;
-	if (cr == CURLE_HTTP_RETURNED_ERROR)
-		return xp_diags_fail(d, code == 403 ? -EACCES : -EPROTO, NULL, "http", NULL,
-				     "%s: the server answered HTTP %ld", url, code);
-	if (cr != CURLE_OK)
-		return xp_diags_fail(d, cr == CURLE_COULDNT_RESOLVE_HOST ? -EHOSTUNREACH : -EIO,
-				     NULL, "http", NULL, "%s: %s", url,
-				     *err ? err : cu.easy_strerror(cr));
-	return 0;
+		*st = (struct xp__fetch_stats){.bytes = resp.bytes};
+	xp_http_resp_release(&resp);
+	return r;
 }
 
 int xp__pxe_fetch(const char *url, const struct xp_tftp_sink *sink, uint64_t max,
