@@ -69,10 +69,10 @@ static void curl_start(void)
 		const char *name;
 		void *to; /* a pointer to one of cu's function pointers */
 	} syms[] = {
-	    {"curl_global_init", &cu.global_init},   {"curl_easy_init", &cu.easy_init},
-	    {"curl_easy_setopt", &cu.easy_setopt},   {"curl_easy_perform", &cu.easy_perform},
-	    {"curl_easy_getinfo", &cu.easy_getinfo}, {"curl_easy_cleanup", &cu.easy_cleanup},
-	    {"curl_easy_strerror", &cu.easy_strerror}, {"curl_slist_append", &cu.slist_append},
+	    {"curl_global_init", &cu.global_init},	 {"curl_easy_init", &cu.easy_init},
+	    {"curl_easy_setopt", &cu.easy_setopt},	 {"curl_easy_perform", &cu.easy_perform},
+	    {"curl_easy_getinfo", &cu.easy_getinfo},	 {"curl_easy_cleanup", &cu.easy_cleanup},
+	    {"curl_easy_strerror", &cu.easy_strerror},	 {"curl_slist_append", &cu.slist_append},
 	    {"curl_slist_free_all", &cu.slist_free_all},
 	};
 	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
