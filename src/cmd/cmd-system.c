@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli-inventory.h"
+#include "xenprov/autoinstall.h"
 
 #define SYSTEM_OPTIONS                                                                             \
 	"  --mac MAC               its MAC, xx:xx:xx:xx:xx:xx or xx-xx-xx-xx-xx-xx (unicast)\n"    \
@@ -25,6 +26,11 @@
 	"  --distro D              it boots distro D\n"                                            \
 	"  --hostname NAME         its host name (default: the system's name)\n"                   \
 	"  --netboot on|off        off: offer no boot file; it boots its own disk (default on)\n"  \
+	"  --install on|off        on: it installs itself on its next network boot: its boot\n"  \
+	"                          config then boots the installer (xenprov-installer(1)),\n"    \
+	"                          with a token good for that system and one install; off:\n"   \
+	"                          no longer (default off). A successful install sets\n"        \
+	"                          --install off and --netboot off\n"                             \
 	"  --kernel-options TEXT   appended to its kernel command line\n"                         \
 	"  --autoinstall TEMPLATE  the autoinstall template it is served at\n"                    \
 	"                          /autoinstall/NAME (default: its profile's autoinstall);\n"    \
@@ -32,7 +38,7 @@
 
 static const char add_usage[] =
     "Usage: xenprov system add NAME --mac MAC (--profile P | --distro D) [--ip ADDR]\n"
-    "                          [--hostname NAME] [--netboot on|off]\n"
+    "                          [--hostname NAME] [--netboot on|off] [--install on|off]\n"
     "                          [--kernel-options TEXT] [--autoinstall TEMPLATE]\n"
     "\n"
     "Adds a system: a machine the boot server knows by its MAC. It gets its reserved\n"
@@ -46,7 +52,7 @@ static const char add_usage[] =
 static const char edit_usage[] =
     "Usage: xenprov system edit NAME [--mac MAC] [--ip ADDR | --no-ip]\n"
     "                           [--profile P | --distro D] [--hostname NAME | --no-hostname]\n"
-    "                           [--netboot on|off]\n"
+    "                           [--netboot on|off] [--install on|off]\n"
     "                           [--kernel-options TEXT | --no-kernel-options]\n"
     "                           [--autoinstall TEMPLATE | --no-autoinstall]\n"
     "\n"
@@ -72,9 +78,10 @@ static const struct cli_field fields[F_N] = {
     [F_KOPTS] = {"kernel-options", offsetof(struct xp_system, kernel_options), true},
     [F_AUTOINSTALL] = {"autoinstall", offsetof(struct xp_system, autoinstall), true},
 };
-enum { O_NETBOOT = 1024 };
+enum { O_NETBOOT = 1024, O_INSTALL };
 static const struct option extra[] = {
     {"netboot", required_argument, NULL, O_NETBOOT},
+    {"install", required_argument, NULL, O_INSTALL},
     {NULL, 0, NULL, 0},
 };
 
@@ -82,25 +89,27 @@ struct system_args {
 	struct cli_fields f;
 	const char *verb;
 	int netboot; /* -1: not given */
+	int install; /* -1: not given */
 };
 
 static int on_netboot(void *ud, int id, const char *arg)
 {
 	struct system_args *a = ud;
-	(void)id; /* O_NETBOOT, the one extra option */
+	const char *opt = id == O_INSTALL ? "--install" : "--netboot";
 	if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
-		return cli_usage_error(a->verb, "--netboot takes on or off, not '%s'", arg);
-	a->netboot = strcmp(arg, "on") == 0;
+		return cli_usage_error(a->verb, "%s takes on or off, not '%s'", opt, arg);
+	*(id == O_INSTALL ? &a->install : &a->netboot) = strcmp(arg, "on") == 0;
 	return 0;
 }
 
 static int parse(int argc, char **argv, bool edit, struct system_args *a, struct xp_inv **inv)
 {
 	const char *verb = edit ? "system edit" : "system add";
-	*a = (struct system_args){.verb = verb, .netboot = -1};
+	*a = (struct system_args){.verb = verb, .netboot = -1, .install = -1};
 	int rc = cli_fields_parse(argc, argv, verb, edit, fields, F_N, extra, on_netboot, a, &a->f);
 	if (rc)
 		return rc;
+	a->f.any |= a->install >= 0;
 	const char *const *v = a->f.val;
 	if (v[F_PROFILE] && v[F_DISTRO])
 		return cli_usage_error(verb, "give --profile or --distro, not both");
@@ -141,7 +150,15 @@ static int run_write(int argc, char **argv)
 	cli_fields_apply(fields, F_N, &a.f, &up);
 	if (a.netboot >= 0)
 		up.netboot = a.netboot;
-	int r = edit ? xp_system_update(inv, &up, &diags) : xp_system_add(inv, &up, &diags);
+	/* the system and its mark in one transaction (edit's is open already) */
+	bool mark = a.install >= 0;
+	int r = !edit && mark ? xp_inv_begin(inv) : 0;
+	if (r == 0)
+		r = edit ? xp_system_update(inv, &up, &diags) : xp_system_add(inv, &up, &diags);
+	if (r == 0 && mark)
+		r = xp_install_mark(inv, name, a.install);
+	if (!edit && mark)
+		r = r == 0 ? xp_inv_commit(inv) : (xp_inv_rollback(inv), r);
 	rc = cli_inv_written(inv, "system", edit, name, &diags, r);
 	for (size_t i = 0; rc == 0 && i < diags.n; i++) { /* warnings of what was written */
 		cli_warn("%s", diags.v[i].msg);
@@ -160,30 +177,64 @@ static const char show_usage[] =
     "Usage: xenprov system show [--json] NAME\n"
     "\n"
     "Prints a system: its MAC, reserved address, what it boots, host name, whether\n"
-    "it boots over the network, its kernel options, its own autoinstall template, and\n"
-    "when it was added and last changed.\n"
+    "it boots over the network, whether it is marked to install itself (--install),\n"
+    "its kernel options, its own autoinstall template, when it was added and last\n"
+    "changed, and the steps of its last install (time, kind, step, message).\n"
     "\n"
     "  --json      one JSON object: name, mac, ip, profile, distro, hostname,\n"
     "              kernel_options (null: none), netboot (true/false), autoinstall\n"
-    "              (null: none of its own), created, updated (unix seconds)\n"
+    "              (null: none of its own), created, updated (unix seconds),\n"
+    "              install {marked, id, events: [{time, kind, step, message}]}\n"
     CLI_STATE_DIR_HELP "  -h, --help  this help\n";
+
+/* show's record: the system and its install state */
+struct shown {
+	struct xp_system s;
+	struct xp_install_state in;
+};
+
+static int get_shown(struct xp_inv *inv, const char *name, void *out)
+{
+	struct shown *sh = out;
+	memset(&sh->in, 0, sizeof(sh->in));
+	int r = xp_system_get(inv, name, &sh->s);
+	if (r == 0 && (r = xp_install_get(inv, name, &sh->in)) < 0)
+		xp_system_release(&sh->s);
+	return r;
+}
+
+/* The last install's steps, one a line: TIME KIND STEP [MESSAGE] */
+static void print_install(const struct xp_install_state *in)
+{
+	for (size_t i = 0; i < in->n_ev; i++) {
+		char t[32];
+		cli_fmt_time(in->ev[i].time, t);
+		printf("  %s  %-8s  %s%s%s\n", t, in->ev[i].kind, in->ev[i].step,
+		       in->ev[i].message ? "  " : "", in->ev[i].message ? in->ev[i].message : "");
+	}
+}
 
 static int run_show(int argc, char **argv)
 {
 	bool json = false;
+	struct shown sh;
 	struct xp_system s;
-	int rc = cli_inv_show(argc, argv, "system", &json, get_system, &s);
+	int rc = cli_inv_show(argc, argv, "system", &json, get_shown, &sh);
 	if (rc)
 		return rc;
+	s = sh.s;
 	if (json) {
-		rc = cli_print_json(xp_system_to_json(&s));
+		json_t *o = xp_system_to_json(&s);
+		if (o)
+			json_object_set_new(o, "install", xp_install_state_to_json(&sh.in));
+		rc = cli_print_json(o);
 	} else {
 		char created[32], updated[32];
 		cli_fmt_time(s.created, created);
 		cli_fmt_time(s.updated, updated);
-		const char *keys[] = {"name",	 "mac",	     "ip",	"profile",
-				      "distro",	 "hostname", "netboot", "kernel-options",
-				      "autoinstall", "created", "updated"};
+		const char *keys[] = {"name",	     "mac",	"ip",	   "profile",
+				      "distro",	     "hostname", "netboot", "install",
+				      "kernel-options", "autoinstall", "created", "updated"};
 		const char *values[] = {s.name,
 					s.mac,
 					s.ip,
@@ -191,14 +242,20 @@ static int run_show(int argc, char **argv)
 					s.distro,
 					s.hostname,
 					s.netboot ? "on" : "off",
+					sh.in.marked ? "on" : "off",
 					s.kernel_options,
 					s.autoinstall,
 					created,
 					updated};
-		cli_print_fields(keys, values, 11);
+		cli_print_fields(keys, values, 12);
+		if (sh.in.n_ev) {
+			printf("last install (#%lld):\n", (long long)sh.in.id);
+			print_install(&sh.in);
+		}
 		rc = cli_flush();
 	}
 	xp_system_release(&s);
+	xp_install_state_release(&sh.in);
 	return rc;
 }
 

@@ -17,6 +17,9 @@ struct xp_boot_entry {
 	char *label;  /* the entry's name in the menu or config */
 	char *distro; /* the distro: files at distros/<distro>/kernel|initrd */
 	bool initrd;  /* the distro has an initrd */
+	/* the autoinstall installer instead: files at installer/kernel|initrd beneath the
+	 * boot root (xenprov installer build -o ROOT/installer); distro is its menu name */
+	bool installer;
 	char **args;  /* kernel command-line words, no control characters or spaces */
 	size_t n_args;
 };
@@ -35,6 +38,10 @@ struct xp_boot_plan {
 	const char *server;    /* the server's address, or NULL */
 	const char *http_base; /* "http://host:port" without a final '/', or NULL */
 };
+
+/* An entry's files' directory beneath the root, for a "%s%s" format. */
+#define XP_BOOT_FILES_FMT "%s%s"
+#define XP_BOOT_FILES(e) (e)->installer ? "" : "distros/", (e)->installer ? "installer" : (e)->distro
 
 /* The label of the menus' local-boot entry (distros of that name are renamed). */
 #define XP_BOOT_LOCAL_LABEL "local"

@@ -56,7 +56,7 @@ static void entry(const struct xp_boot_plan *p, const struct xp_boot_entry *e, s
 	word(out, e->label);
 	xp_buf_adds(out, " {\n\tlinux ");
 	device(p, out);
-	xp_buf_addf(out, "/distros/%s/kernel", e->distro);
+	xp_buf_addf(out, "/" XP_BOOT_FILES_FMT "/kernel", XP_BOOT_FILES(e));
 	for (size_t i = 0; i < e->n_args; i++) {
 		xp_buf_addc(out, ' ');
 		word(out, e->args[i]);
@@ -65,7 +65,7 @@ static void entry(const struct xp_boot_plan *p, const struct xp_boot_entry *e, s
 	if (e->initrd) {
 		xp_buf_adds(out, "\tinitrd ");
 		device(p, out);
-		xp_buf_addf(out, "/distros/%s/initrd\n", e->distro);
+		xp_buf_addf(out, "/" XP_BOOT_FILES_FMT "/initrd\n", XP_BOOT_FILES(e));
 	}
 	xp_buf_adds(out, "}\n");
 }

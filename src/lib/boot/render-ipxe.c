@@ -47,7 +47,7 @@ static int entry(const struct xp_boot_plan *p, const struct xp_boot_entry *e, st
 {
 	xp_buf_adds(out, "kernel ");
 	base(p, out);
-	xp_buf_addf(out, "/distros/%s/kernel", e->distro);
+	xp_buf_addf(out, "/" XP_BOOT_FILES_FMT "/kernel", XP_BOOT_FILES(e));
 	if (e->initrd)
 		xp_buf_adds(out, " initrd=initrd");
 	for (size_t i = 0; i < e->n_args; i++) {
@@ -59,7 +59,7 @@ static int entry(const struct xp_boot_plan *p, const struct xp_boot_entry *e, st
 	if (e->initrd) {
 		xp_buf_adds(out, "initrd ");
 		base(p, out);
-		xp_buf_addf(out, "/distros/%s/initrd\n", e->distro);
+		xp_buf_addf(out, "/" XP_BOOT_FILES_FMT "/initrd\n", XP_BOOT_FILES(e));
 	}
 	xp_buf_adds(out, "boot\n");
 	return 0;

@@ -33,11 +33,11 @@ static int entry_label(const struct xp_boot_entry *e, struct xp_pxelinux_label *
 {
 	memset(l, 0, sizeof(*l));
 	l->kind = XP_PXELINUX_KERNEL;
-	if (asprintf(&l->kernel, "distros/%s/kernel", e->distro) < 0) {
+	if (asprintf(&l->kernel, XP_BOOT_FILES_FMT "/kernel", XP_BOOT_FILES(e)) < 0) {
 		l->kernel = NULL;
 		return -ENOMEM;
 	}
-	if (e->initrd && asprintf(&l->initrd, "distros/%s/initrd", e->distro) < 0) {
+	if (e->initrd && asprintf(&l->initrd, XP_BOOT_FILES_FMT "/initrd", XP_BOOT_FILES(e)) < 0) {
 		l->initrd = NULL;
 		return -ENOMEM;
 	}

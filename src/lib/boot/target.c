@@ -15,6 +15,7 @@
 
 #include "boot/boot-internal.h"
 #include "util/ctype.h"
+#include "xenprov/autoinstall.h"
 #include "xenprov/mac.h"
 #include "xenprov/template.h"
 
@@ -319,7 +320,41 @@ int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const str
 	return r;
 }
 
-/* The plan of the system find (xp_system_find_mac or _ip) finds by key. */
+/* The installer's entry for system s, marked to install itself (autoinstall.h): the
+ * installer's kernel and initrd (installer/ beneath the root), the server's HTTP
+ * address, the system's name and a fresh one-install token on its command line, then
+ * the system's own kernel options (a console=, say). Issuing the token writes its
+ * hash: this runs for the server's requests only, never for a sync's files. */
+static int installer_plan(struct xp_inv *inv, const struct xp_system *s, const char *http_base,
+			  struct xp_boot_plan *p)
+{
+	char tok[XP_INSTALL_TOKEN_LEN + 1];
+	int r = xp_install_token_issue(inv, s->name, tok);
+	if (r < 0)
+		return r;
+	memset(p, 0, sizeof(*p));
+	p->kind = XP_BOOT_PLAN_SYSTEM;
+	struct xp_boot_entry *e = &p->entry;
+	e->installer = e->initrd = true;
+	struct xp_buf args = XP_BUF_INIT;
+	xp_buf_addf(&args, "xenprov.server=%s xenprov.system=%s xenprov.token=%s", http_base,
+		    s->name, tok);
+	explicit_bzero(tok, sizeof(tok));
+	if (!(e->label = strdup("install")) || !(e->distro = strdup("xenprov-installer")))
+		r = -ENOMEM;
+	else if ((r = xp_buf_error(&args)) == 0)
+		r = xp__boot_add_args(e, xp_buf_str(&args));
+	if (r == 0)
+		r = xp__boot_add_args(e, s->kernel_options);
+	xp_buf_release(&args);
+	if (r < 0)
+		xp__boot_plan_release(p);
+	return r;
+}
+
+/* The plan of the system find (xp_system_find_mac or _ip) finds by key: the installer
+ * when it is marked to install itself, boots from the network and the server has an
+ * HTTP address for the installer to report to; else its own. */
 static int plan_found(struct xp_inv *inv, const char *key, const char *http_base,
 		      struct xp_boot_plan *p,
 		      int (*find)(struct xp_inv *, const char *, struct xp_system *))
@@ -328,6 +363,13 @@ static int plan_found(struct xp_inv *inv, const char *key, const char *http_base
 	int r = find(inv, key, &s);
 	if (r < 0)
 		return r;
+	if (s.netboot && http_base && xp_system_name_valid(s.name)) {
+		r = installer_plan(inv, &s, http_base, p);
+		if (r != -ENOENT) { /* -ENOENT: not marked */
+			xp_system_release(&s);
+			return r;
+		}
+	}
 	r = xp__boot_plan_system(inv, NULL, &s, http_base, p);
 	xp_system_release(&s);
 	return r;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xenprov/autoinstall.h"
 #include "xenprov/leases.h"
 #include "xenprov/report.h"
 
@@ -241,6 +242,24 @@ static int explain_system(struct xp_inv *inv, const char *name, struct xp_report
 				xp_buf_str(&b));
 		xp_buf_release(&b);
 	}
+	/* its autoinstall mark and the last install's steps, oldest first */
+	struct xp_install_state in = {0};
+	if (e == 0)
+		e = xp_install_get(inv, name, &in);
+	if (e == 0)
+		e = put(r, "install", "system", s.name, in.marked ? "on" : "off");
+	if (e == 0 && in.n_ev) {
+		struct xp_buf b = XP_BUF_INIT;
+		for (size_t i = 0; i < in.n_ev; i++)
+			xp_buf_addf(&b, "%s%s %s%s%s", i ? "; " : "", in.ev[i].kind, in.ev[i].step,
+				    in.ev[i].message ? ": " : "",
+				    in.ev[i].message ? in.ev[i].message : "");
+		e = xp_buf_error(&b);
+		if (e == 0)
+			e = put(r, "install.last", "derived", "install events", xp_buf_str(&b));
+		xp_buf_release(&b);
+	}
+	xp_install_state_release(&in);
 	chain_release(&c);
 	xp_system_release(&s);
 	return e;

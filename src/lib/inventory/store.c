@@ -306,6 +306,23 @@ static const char *const migrations[] = {
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS sync_distro_trees_delete AFTER DELETE ON distro_trees"
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;",
+    /* 10: autoinstall marks (install.c): a system to be installed on its next network
+     * boot, with the SHA-256 (hex) of the token its last rendered boot config carries
+     * (NULL: none rendered yet); and the events of its installs, the last install's
+     * being those since its mark was set (install >= the mark's id). */
+    "CREATE TABLE IF NOT EXISTS system_installs ("
+    "  system TEXT PRIMARY KEY REFERENCES systems(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  id INTEGER NOT NULL,"
+    "  token_hash TEXT,"
+    "  marked INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS install_events ("
+    "  system TEXT NOT NULL REFERENCES systems(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  install INTEGER NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('progress', 'failure', 'success')),"
+    "  step TEXT NOT NULL,"
+    "  message TEXT);"
+    "CREATE INDEX IF NOT EXISTS install_events_system ON install_events(system, install);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -310,6 +310,14 @@ enum MHD_Result xp__http_api(struct http_srv *h, struct MHD_Connection *c, const
 			pn[sl - name] = '\0';
 			return xp__http_profile_image(h, c, pn);
 		}
+		/* /api/systems/NAME/events: an installer's, with its install's token */
+		if (k == K_SYSTEMS && sl && strcmp(sl, "/events") == 0 && sl > name &&
+		    (size_t)(sl - name) < 256) {
+			char sn[256];
+			memcpy(sn, name, (size_t)(sl - name));
+			sn[sl - name] = '\0';
+			return xp__http_install_event(h, c, method, sn, body);
+		}
 		if (sl)
 			return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, "no such entry");
 	} else if (*p && strcmp(p, "/") != 0) {

@@ -64,6 +64,11 @@ enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, con
 enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection *c,
 				       const char *name);
 
+/* POST of /api/systems/NAME/events: an installer's event (http-install.c). */
+enum MHD_Result xp__http_install_event(struct http_srv *h, struct MHD_Connection *c,
+				       const char *method, const char *name,
+				       const struct xp_buf *body);
+
 /* Whether the request carries "Authorization: Bearer TOKEN" with the server's token
  * (compared in constant time). */
 bool xp__http_authorized(struct http_srv *h, struct MHD_Connection *c);
