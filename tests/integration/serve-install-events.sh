@@ -1,0 +1,172 @@
+#!/bin/bash
+# serve-install-events.sh - the server's side of autoinstall marks (xenprov-system(1)
+# --install, autoinstall.h): in network namespaces, with curl as the installer and as
+# an attacker on the boot network:
+#   - a system not marked: its boot configs are what they were (its distro, no token);
+#   - a marked system: its pxelinux, GRUB and iPXE configs boot installer/kernel and
+#     installer/initrd with xenprov.server=, xenprov.system= and a fresh
+#     xenprov.token= (64 hex digits) on the command line; the inventory keeps only the
+#     token's hash (the token itself is nowhere in inventory.db);
+#   - POST /api/systems/NAME/events: a wrong token, another system's token, a token of
+#     an earlier render, a reused token after failure and after success, an unmarked
+#     or unknown system: 403, logged; bad JSON, missing or extra members, a bad kind or
+#     step, a control character in the message: 400; a body over 4 KiB: 413; GET: 405;
+#   - progress and failure are recorded (system show, --json, report), failure keeps
+#     the mark (the next config has a new token) and logs the reason; success clears
+#     the mark, sets netboot off, and the config is then LOCALBOOT.
+# Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
+. "$(dirname "$0")/lib/common.sh" || exit 1
+. "$(dirname "$0")/lib/serve-env.sh" || exit 1
+need curl timeout
+
+srv_settings
+echo kernel >"$T/vmlinuz"
+"$X" distro add deb --kernel "$T/vmlinuz" >/dev/null || fail "distro add deb"
+"$X" system add alpha --mac 52:54:00:ab:00:01 --ip 10.79.0.50 --distro deb --install on \
+	--kernel-options console=ttyS0 >/dev/null || fail "system add alpha --install on"
+"$X" system add beta --mac 52:54:00:ab:00:02 --ip 10.79.0.51 --distro deb >/dev/null ||
+	fail "system add beta"
+"$X" system edit beta --install on >/dev/null || fail "system edit beta --install on"
+"$X" system add gamma --mac 52:54:00:ab:00:03 --ip 10.79.0.52 --distro deb >/dev/null ||
+	fail "system add gamma"
+"$X" system show alpha | grep -qE '^install +on$' || fail "system show: alpha not marked"
+ok
+"$X" system edit gamma --install bogus 2>"$T/err" && fail "--install bogus was taken"
+grep -qF -- "--install takes on or off, not 'bogus'" "$T/err" || fail "--install bogus: $(cat "$T/err")"
+ok
+
+srv_ns 10.79.0.1/24
+client_add c1 52:54:00:ab:00:01 # alpha's installer
+ip -n c1 addr add 10.79.0.50/24 dev eth0
+client_add c2 52:54:00:bb:00:09 # an attacker on the boot network
+ip -n c2 addr add 10.79.0.99/24 dev eth0
+srv_start --http
+U=http://10.79.0.1:8080
+get() { # NS PATH: the body in $T/body, the status printed
+	ip netns exec "$1" curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$U$2"
+}
+# post NS SYSTEM BODY-FILE: the status; the answer in $T/body
+post() {
+	ip netns exec "$1" curl -s -o "$T/body" -w '%{http_code}' --max-time 10 \
+		-H 'Content-Type: application/json' --data-binary "@$3" "$U/api/systems/$2/events"
+}
+# event NS SYSTEM WANT JSON: posts JSON and wants status WANT
+event() {
+	printf '%s' "$4" >"$T/ev.json"
+	local got
+	got=$(post "$1" "$2" "$T/ev.json")
+	[ "$got" = "$3" ] || fail "event for $2 ($4): HTTP $got, want $3: $(head -c 300 "$T/body")"
+	ok
+}
+log_has() {
+	wait_until 5 grep -qF -- "$1" "$T/serve.log" || fail "the server's log lacks '$1'"
+	ok
+}
+token_of() { sed -n 's/.*xenprov\.token=\([0-9a-f]*\).*/\1/p' "$T/body" | head -1; }
+
+# 1. gamma is not marked: its config boots its distro, no token
+[ "$(get c2 /pxelinux.cfg/01-52-54-00-ab-00-03)" = 200 ] || fail "gamma's pxelinux config"
+grep -qF distros/deb/kernel "$T/body" || fail "gamma's config: $(cat "$T/body")"
+! grep -qF xenprov. "$T/body" || fail "gamma's config has installer arguments"
+ok
+
+# 2. alpha is marked: each of the three configs boots the installer with a token
+for p in pxelinux.cfg/01-52-54-00-ab-00-01 grub/grub.cfg-52-54-00-ab-00-01 ipxe/01-52-54-00-ab-00-01; do
+	[ "$(get c1 "/$p")" = 200 ] || fail "alpha's $p"
+	grep -qF installer/kernel "$T/body" && grep -qF installer/initrd "$T/body" ||
+		fail "alpha's $p does not boot the installer: $(cat "$T/body")"
+	grep -qF "xenprov.server=$U " "$T/body" && grep -qF "xenprov.system=alpha " "$T/body" &&
+		grep -qF console=ttyS0 "$T/body" ||
+		fail "alpha's $p lacks the server, the system or its options: $(cat "$T/body")"
+	tok=$(token_of)
+	[ ${#tok} = 64 ] || fail "alpha's $p: no 64-digit token: $(cat "$T/body")"
+	ok
+done
+OLD=$tok
+[ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-01)" = 200 ] || fail "alpha's config again"
+A=$(token_of)
+[ "$A" != "$OLD" ] || fail "a second render gave the same token"
+ok
+[ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-02)" = 200 ] || fail "beta's config"
+B=$(token_of)
+[ ${#B} = 64 ] || fail "beta's config has no token"
+# the inventory keeps the hashes only
+for f in "$XENPROV_STATE_DIR"/inventory.db*; do
+	! grep -qaF "$A" "$f" || fail "alpha's token is in $f"
+done
+ok
+
+# 3. refusals
+event c2 alpha 403 "{\"token\":\"$B\",\"kind\":\"progress\",\"step\":\"started\"}"
+log_has "install: refused an event for system 'alpha' from 10.79.0.99"
+event c2 alpha 403 "{\"token\":\"$OLD\",\"kind\":\"success\",\"step\":\"done\"}"
+event c2 alpha 403 "{\"token\":\"${A%?}0\",\"kind\":\"success\",\"step\":\"done\"}"
+event c2 alpha 403 "{\"token\":\"short\",\"kind\":\"success\",\"step\":\"done\"}"
+event c2 gamma 403 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"done\"}"
+event c2 nosuch 403 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"done\"}"
+event c2 alpha 400 "{\"token\":\"$A\",\"kind\":\"success\""
+event c2 alpha 400 "[\"$A\"]"
+event c2 alpha 400 ""
+event c2 alpha 400 "{\"token\":\"$A\",\"kind\":\"done\",\"step\":\"done\"}"
+event c2 alpha 400 "{\"token\":\"$A\",\"kind\":\"success\"}"
+event c2 alpha 400 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"Bad Step\"}"
+event c2 alpha 400 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"x\",\"netboot\":true}"
+event c2 alpha 400 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"x\",\"message\":\"a\\nb\"}"
+event c2 alpha 400 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"x\",\"message\":7}"
+event c2 alpha 400 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"x\",\"step\":\"y\"}"
+big=$(head -c 5000 /dev/zero | tr '\0' a)
+event c2 alpha 413 "{\"token\":\"$A\",\"kind\":\"failure\",\"step\":\"x\",\"message\":\"$big\"}"
+[ "$(get c2 /api/systems/alpha/events)" = 405 ] || fail "GET of events was not 405"
+ok
+"$X" system show alpha | grep -qE '^install +on$' || fail "a refused event changed alpha"
+"$X" system show alpha | grep -qE '^netboot +on$' || fail "a refused event changed netboot"
+! "$X" system show alpha | grep -q "last install" || fail "a refused event was recorded"
+ok
+
+# 4. progress, then failure: recorded, the mark kept, the token spent
+event c1 alpha 200 "{\"token\":\"$A\",\"kind\":\"progress\",\"step\":\"started\"}"
+log_has "install: system 'alpha' (10.79.0.50): progress started"
+event c1 alpha 200 "{\"token\":\"$A\",\"kind\":\"failure\",\"step\":\"disk\",\"message\":\"no disk\"}"
+log_has "install: system 'alpha' (10.79.0.50): failure disk: no disk (it installs again"
+event c1 alpha 403 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"done\"}"
+"$X" system show alpha >"$T/show" || fail "system show alpha"
+grep -qE '^install +on$' "$T/show" || fail "failure cleared the mark: $(cat "$T/show")"
+grep -qE 'progress +started' "$T/show" && grep -qE 'failure +disk +no disk' "$T/show" ||
+	fail "system show lacks the install's steps: $(cat "$T/show")"
+ok
+"$X" report systems --name alpha >"$T/report" || fail "report systems --name alpha"
+grep -qF "progress started; failure disk: no disk" "$T/report" || fail "report: $(cat "$T/report")"
+ok
+
+# 5. the next boot: a new token; success clears the mark, netboot off, LOCALBOOT
+[ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-01)" = 200 ] || fail "alpha's config, second boot"
+A2=$(token_of)
+[ ${#A2} = 64 ] && [ "$A2" != "$A" ] || fail "no new token after the failure"
+event c1 alpha 200 "{\"token\":\"$A2\",\"kind\":\"progress\",\"step\":\"started\"}"
+event c1 alpha 200 "{\"token\":\"$A2\",\"kind\":\"success\",\"step\":\"done\"}"
+log_has "install: system 'alpha' (10.79.0.50): success done (netboot off, install mark cleared)"
+event c1 alpha 403 "{\"token\":\"$A2\",\"kind\":\"progress\",\"step\":\"started\"}"
+"$X" system show --json alpha >"$T/json" || fail "system show --json alpha"
+python3 - "$T/json" <<'PY' || fail "system show --json: $(cat "$T/json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+i = s["install"]
+assert s["netboot"] is False and i["marked"] is False and i["id"] == 1, s
+assert [(e["kind"], e["step"]) for e in i["events"]] == [
+    ("progress", "started"), ("failure", "disk"), ("progress", "started"),
+    ("success", "done")], i
+PY
+ok
+[ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-01)" = 200 ] || fail "alpha's config after install"
+grep -qi localboot "$T/body" && ! grep -qF xenprov.token "$T/body" ||
+	fail "alpha's config after install is not LOCALBOOT: $(cat "$T/body")"
+ok
+# beta's token still works for beta only
+event c2 beta 200 "{\"token\":\"$B\",\"kind\":\"progress\",\"step\":\"started\"}"
+# 6. marked again: a new install (id 2), its own events
+"$X" system edit alpha --install on --netboot on >/dev/null || fail "system edit alpha --install on"
+"$X" system show --json alpha | python3 -c 'import json,sys; i=json.load(sys.stdin)["install"]; assert i["marked"] and i["id"]==2 and i["events"]==[], i' ||
+	fail "a new mark is not a new install"
+ok
+srv_stop
+pass
