@@ -65,6 +65,13 @@ struct xp_bootfile {
  * regular file, or is one of the state directory's own files; -EINVAL: an empty,
  * over-long (> 255 bytes) or otherwise bad name; -ENOMEM, -EIO. */
 int xp_boot_open(struct xp_boot *b, const char *path, struct xp_bootfile *out);
+/* xp_boot_open for a client at IPv4 address peer (host order; 0: unknown): a system
+ * marked to install itself (autoinstall.h) is rendered its installer entry, with a
+ * fresh token, only when peer is its own address (its reservation, or an address
+ * leased to its MAC); to anyone else (and by xp_boot_open) its usual config, so that
+ * no other host on the boot network reads or spends its token. */
+int xp_boot_open_from(struct xp_boot *b, const char *path, uint32_t peer,
+		      struct xp_bootfile *out);
 void xp_bootfile_release(struct xp_bootfile *f);
 
 #endif

@@ -3,10 +3,11 @@
 # --install, autoinstall.h): in network namespaces, with curl as the installer and as
 # an attacker on the boot network:
 #   - a system not marked: its boot configs are what they were (its distro, no token);
-#   - a marked system: its pxelinux, GRUB and iPXE configs boot installer/kernel and
+#   - a marked system, asked from its own address: its pxelinux, GRUB and iPXE configs boot installer/kernel and
 #     installer/initrd with xenprov.server=, xenprov.system= and a fresh
 #     xenprov.token= (64 hex digits) on the command line; the inventory keeps only the
-#     token's hash (the token itself is nowhere in inventory.db);
+#     token's hash (the token itself is nowhere in inventory.db); asked by another
+#     host, its usual config (no token issued, none spent);
 #   - POST /api/systems/NAME/events: a wrong token, another system's token, a token of
 #     an earlier render, a reused token after failure and after success, an unmarked
 #     or unknown system: 403, logged; bad JSON, missing or extra members, a bad kind or
@@ -40,6 +41,8 @@ client_add c1 52:54:00:ab:00:01 # alpha's installer
 ip -n c1 addr add 10.79.0.50/24 dev eth0
 client_add c2 52:54:00:bb:00:09 # an attacker on the boot network
 ip -n c2 addr add 10.79.0.99/24 dev eth0
+client_add c3 52:54:00:ab:00:02 # beta's installer
+ip -n c3 addr add 10.79.0.51/24 dev eth0
 srv_start --http
 U=http://10.79.0.1:8080
 get() { # NS PATH: the body in $T/body, the status printed
@@ -87,7 +90,15 @@ OLD=$tok
 A=$(token_of)
 [ "$A" != "$OLD" ] || fail "a second render gave the same token"
 ok
-[ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-02)" = 200 ] || fail "beta's config"
+# a stranger asking for alpha's config gets its usual one: no token, none spent (A
+# works below); over TFTP's path too (the same resolver, the peer passed in)
+for p in pxelinux.cfg/01-52-54-00-ab-00-01 grub/grub.cfg-52-54-00-ab-00-01 ipxe/01-52-54-00-ab-00-01; do
+	[ "$(get c2 "/$p")" = 200 ] || fail "alpha's $p to a stranger"
+	grep -qF distros/deb/kernel "$T/body" && ! grep -qF xenprov. "$T/body" ||
+		fail "a stranger got alpha's installer config: $(cat "$T/body")"
+	ok
+done
+[ "$(get c3 /pxelinux.cfg/01-52-54-00-ab-00-02)" = 200 ] || fail "beta's config"
 B=$(token_of)
 [ ${#B} = 64 ] || fail "beta's config has no token"
 # the inventory keeps the hashes only
@@ -162,7 +173,7 @@ grep -qi localboot "$T/body" && ! grep -qF xenprov.token "$T/body" ||
 	fail "alpha's config after install is not LOCALBOOT: $(cat "$T/body")"
 ok
 # beta's token still works for beta only
-event c2 beta 200 "{\"token\":\"$B\",\"kind\":\"progress\",\"step\":\"started\"}"
+event c3 beta 200 "{\"token\":\"$B\",\"kind\":\"progress\",\"step\":\"started\"}"
 # 6. marked again: a new install (id 2), its own events
 "$X" system edit alpha --install on --netboot on >/dev/null || fail "system edit alpha --install on"
 "$X" system show --json alpha | python3 -c 'import json,sys; i=json.load(sys.stdin)["install"]; assert i["marked"] and i["id"]==2 and i["events"]==[], i' ||

@@ -57,11 +57,13 @@ int xp__boot_add_args(struct xp_boot_entry *e, const char *text);
 
 /* The plan for the system with this MAC (canonical or any xp_mac_parse spelling) or
  * dotted IP: -ENOENT when no system has it or it has no distro to boot; the menu.
- * http_base (may be NULL): the server's HTTP, for the autoinstall argument. */
+ * http_base (may be NULL): the server's HTTP, for the autoinstall argument. peer: the
+ * requesting client's IPv4 address (host order, 0 unknown): the installer's entry of
+ * a marked system only for its own address (xp_boot_open_from). */
 int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, const char *http_base,
-		      struct xp_boot_plan *p);
+		      uint32_t peer, struct xp_boot_plan *p);
 int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, const char *http_base,
-		     struct xp_boot_plan *p);
+		     uint32_t peer, struct xp_boot_plan *p);
 int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p);
 
 /* What a run over many systems (a sync) reads once instead of per system: each

@@ -387,6 +387,12 @@ static const char *const menu_names[] = {
 
 int xp_boot_open(struct xp_boot *b, const char *path, struct xp_bootfile *out)
 {
+	return xp_boot_open_from(b, path, 0, out);
+}
+
+int xp_boot_open_from(struct xp_boot *b, const char *path, uint32_t peer,
+		      struct xp_bootfile *out)
+{
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
 	if (!path)
@@ -421,8 +427,8 @@ int xp_boot_open(struct xp_boot *b, const char *path, struct xp_bootfile *out)
 		return menu(b, rt.fmt, canon, out);
 
 	struct xp_boot_plan plan;
-	r = rt.key == K_MAC ? xp__boot_plan_mac(b->inv, rt.val, b->http_base, &plan)
-			    : xp__boot_plan_ip(b->inv, rt.val, b->http_base, &plan);
+	r = rt.key == K_MAC ? xp__boot_plan_mac(b->inv, rt.val, b->http_base, peer, &plan)
+			    : xp__boot_plan_ip(b->inv, rt.val, b->http_base, peer, &plan);
 	if (r == 0) {
 		r = render(b, rt.fmt, &plan, out);
 		xp__boot_plan_release(&plan);

@@ -9,13 +9,16 @@
  * Not here: writing the plan in a boot loader's language (render-*.c), paths and
  * files (boot.c).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "boot/boot-internal.h"
 #include "util/ctype.h"
 #include "xenprov/autoinstall.h"
+#include "xenprov/leases.h"
 #include "xenprov/mac.h"
 #include "xenprov/template.h"
 
@@ -352,18 +355,34 @@ static int installer_plan(struct xp_inv *inv, const struct xp_system *s, const c
 	return r;
 }
 
+/* Whether peer (host order) is system s's own address: its reservation, or an address
+ * its MAC holds a lease on. 1, 0 or -errno. */
+static int is_the_system(struct xp_inv *inv, const struct xp_system *s, uint32_t peer)
+{
+	struct in_addr a;
+	if (s->ip && inet_pton(AF_INET, s->ip, &a) == 1 && ntohl(a.s_addr) == peer)
+		return 1;
+	return xp_lease_holds(inv, s->mac, peer, (int64_t)time(NULL));
+}
+
 /* The plan of the system find (xp_system_find_mac or _ip) finds by key: the installer
- * when it is marked to install itself, boots from the network and the server has an
- * HTTP address for the installer to report to; else its own. */
+ * when it is marked to install itself, boots from the network, the server has an HTTP
+ * address for the installer to report to, and the request comes from the system's own
+ * address (a token is for it alone); else its own. */
 static int plan_found(struct xp_inv *inv, const char *key, const char *http_base,
-		      struct xp_boot_plan *p,
+		      uint32_t peer, struct xp_boot_plan *p,
 		      int (*find)(struct xp_inv *, const char *, struct xp_system *))
 {
 	struct xp_system s = {0};
 	int r = find(inv, key, &s);
 	if (r < 0)
 		return r;
-	if (s.netboot && http_base && xp_system_name_valid(s.name)) {
+	if (s.netboot && http_base && peer && xp_system_name_valid(s.name) &&
+	    (r = is_the_system(inv, &s, peer)) != 0) {
+		if (r < 0) {
+			xp_system_release(&s);
+			return r;
+		}
 		r = installer_plan(inv, &s, http_base, p);
 		if (r != -ENOENT) { /* -ENOENT: not marked */
 			xp_system_release(&s);
@@ -376,15 +395,15 @@ static int plan_found(struct xp_inv *inv, const char *key, const char *http_base
 }
 
 int xp__boot_plan_mac(struct xp_inv *inv, const char *mac, const char *http_base,
-		      struct xp_boot_plan *p)
+		      uint32_t peer, struct xp_boot_plan *p)
 {
-	return plan_found(inv, mac, http_base, p, xp_system_find_mac);
+	return plan_found(inv, mac, http_base, peer, p, xp_system_find_mac);
 }
 
 int xp__boot_plan_ip(struct xp_inv *inv, const char *ip, const char *http_base,
-		     struct xp_boot_plan *p)
+		     uint32_t peer, struct xp_boot_plan *p)
 {
-	return plan_found(inv, ip, http_base, p, xp_system_find_ip);
+	return plan_found(inv, ip, http_base, peer, p, xp_system_find_ip);
 }
 
 int xp__boot_plan_menu(struct xp_inv *inv, struct xp_boot_plan *p)

@@ -164,7 +164,11 @@ static void refresh(struct http_srv *h)
 static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, const char *path)
 {
 	struct xp_bootfile f;
-	int r = h->boot ? xp_boot_open(h->boot, path, &f) : -ENOENT;
+	uint32_t peer = 0;
+	char peer_text[INET_ADDRSTRLEN];
+	if (!xp__http_peer(c, &peer, peer_text))
+		peer = 0;
+	int r = h->boot ? xp_boot_open_from(h->boot, path, peer, &f) : -ENOENT;
 	if (r < 0) {
 		if (r == -ENOENT)
 			return xp__http_reply_text(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);

@@ -599,7 +599,7 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	x->started = xp__serve_now_ms();
 	atomic_fetch_add(&t->n, 1);
 
-	r = s->boot ? xp_boot_open(s->boot, path, &x->file) : -ENOENT;
+	r = s->boot ? xp_boot_open_from(s->boot, path, peer, &x->file) : -ENOENT;
 	if (r < 0) {
 		x->file.fd = -1;
 		xp__serve_limited(s, SRC_TFTP, r == -ENOENT ? LOG_INFO : LOG_WARNING, "'%s' for %s: %s",
