@@ -19,6 +19,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_deploy,
 	&cmd_distro,
 	&cmd_system,
+	&cmd_installer,
 	&cmd_settings,
 	&cmd_template,
 	&cmd_serve,

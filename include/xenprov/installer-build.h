@@ -1,0 +1,49 @@
+/*
+ * installer-build.h - the autoinstall installer's kernel and initramfs
+ * (src/lib/deploy/installer-build.c, `xenprov installer build`): a kernel (the host's
+ * Debian /boot/vmlinuz-RELEASE, or another named vmlinuz-RELEASE whose modules are in
+ * /lib/modules/RELEASE) and a gzip-compressed newc cpio initramfs with: the modules a
+ * target needs to reach its network and disks (XP_INSTALLER_MODULES and the caller's,
+ * with their dependencies from modules.dep, loaded in order from /etc/xenprov/modules),
+ * busybox (static) at /bin/busybox, xenprov with the shared libraries ldd(1) names and
+ * the dynamic loader (copies at their own paths), and /init (installer-init.sh).
+ *
+ * Not here: serving them (boot/: installer/kernel|initrd beneath the TFTP root), the
+ * server's marks (autoinstall.h).
+ */
+#ifndef XENPROV_INSTALLER_BUILD_H
+#define XENPROV_INSTALLER_BUILD_H
+
+#include <stddef.h>
+
+#include "xenprov/util.h"
+
+/* The modules always included (names as modules.dep spells them, '-' and '_' alike). */
+#define XP_INSTALLER_MODULES                                                                     \
+	"virtio_net", "virtio_blk", "virtio_pci", "xen-netfront", "xen-blkfront", "e1000",       \
+	    "e1000e", "igb", "ixgbe", "ahci", "nvme", "af_packet"
+
+struct xp_installer_opts {
+	const char *kernel;        /* NULL: the newest /boot/vmlinuz-* */
+	const char *modules_root;  /* NULL: /lib/modules */
+	const char *const *extra;  /* more module names */
+	size_t n_extra;
+	const char *busybox;       /* NULL: /bin/busybox, which must be static */
+	const char *self;          /* the xenprov program to copy; NULL: /proc/self/exe */
+};
+
+struct xp_installer_result {
+	char release[128];  /* the kernel's release */
+	size_t n_modules;   /* modules included, dependencies counted */
+	size_t n_libs;      /* shared libraries (the loader counted) */
+	unsigned long long initrd_size;
+};
+
+/* Writes outdir/kernel and outdir/initrd (each atomically; outdir made if missing).
+ * -ENOENT with a diagnostic (no kernel, no modules.dep, an unknown module, no
+ * busybox), -EINVAL (a kernel whose release cannot be told from its name, a busybox
+ * that is not static), or -errno. */
+int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
+		       struct xp_installer_result *res, struct xp_diags *d);
+
+#endif
