@@ -79,6 +79,7 @@ for p in pxelinux.cfg/01-52-54-00-ab-00-01 grub/grub.cfg-52-54-00-ab-00-01 ipxe/
 	grep -qF installer/kernel "$T/body" && grep -qF installer/initrd "$T/body" ||
 		fail "alpha's $p does not boot the installer: $(cat "$T/body")"
 	grep -qF "xenprov.server=$U " "$T/body" && grep -qF "xenprov.system=alpha " "$T/body" &&
+		grep -qF "xenprov.mac=52:54:00:ab:00:01 " "$T/body" &&
 		grep -qF console=ttyS0 "$T/body" ||
 		fail "alpha's $p lacks the server, the system or its options: $(cat "$T/body")"
 	tok=$(token_of)

@@ -325,7 +325,8 @@ int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const str
 
 /* The installer's entry for system s, marked to install itself (autoinstall.h): the
  * installer's kernel and initrd (installer/ beneath the root), the server's HTTP
- * address, the system's name and a fresh one-install token on its command line, then
+ * address, the system's name and MAC (the interface the installer brings up) and a
+ * fresh one-install token on its command line, then
  * the system's own kernel options (a console=, say). Issuing the token writes its
  * hash: this runs for the server's requests only, never for a sync's files. */
 static int installer_plan(struct xp_inv *inv, const struct xp_system *s, const char *http_base,
@@ -340,8 +341,8 @@ static int installer_plan(struct xp_inv *inv, const struct xp_system *s, const c
 	struct xp_boot_entry *e = &p->entry;
 	e->installer = e->initrd = true;
 	struct xp_buf args = XP_BUF_INIT;
-	xp_buf_addf(&args, "xenprov.server=%s xenprov.system=%s xenprov.token=%s", http_base,
-		    s->name, tok);
+	xp_buf_addf(&args, "xenprov.server=%s xenprov.system=%s xenprov.mac=%s xenprov.token=%s",
+		    http_base, s->name, s->mac, tok);
 	explicit_bzero(tok, sizeof(tok));
 	if (!(e->label = strdup("install")) || !(e->distro = strdup("xenprov-installer")))
 		r = -ENOMEM;
