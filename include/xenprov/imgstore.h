@@ -124,6 +124,16 @@ int xp_imgver_names(const char *state_dir, char ***names, size_t *n);
 int xp_imgver_remove(const char *state_dir, const char *name, unsigned version,
 		     struct xp_diags *d);
 
+/* Who uses version `version` of name (inventory/image-users.c): "profile P" for each
+ * profile whose own image is NAME@V, or NAME when latest (V is the latest version);
+ * "guest G" for each guest whose recorded image version (the domains table's column
+ * image_version, "NAME@V") is NAME@V, where the inventory has that column
+ * (*guests_known says whether it does). Heap strings in *users (*n), free each and the
+ * array. -errno of the inventory. */
+struct xp_inv;
+int xp_imgver_users(struct xp_inv *inv, const char *name, unsigned version, bool latest,
+		    char ***users, size_t *n, bool *guests_known);
+
 /* ---- manifests ------------------------------------------------------------------------- */
 
 struct xp_manifest_entry {
@@ -156,9 +166,7 @@ int xp_manifest_format(const struct xp_manifest *m, struct xp_buf *out);
 /* The entry for path, or NULL (binary search). */
 const struct xp_manifest_entry *xp_manifest_find(const struct xp_manifest *m, const char *path);
 
-/* Lists the tree at root (not following symlinks, not crossing into other
- * filesystems' contents: what is there is listed as it is) into out, sorted, content
- * hashed. With prev (may be NULL) the manifest of the tree at prev_root: a regular
+/* Lists the tree at root (not following symlinks) into out, sorted, content hashed. With prev (may be NULL) the manifest of the tree at prev_root: a regular
  * file that is the same inode as prev's file of the same path (rsync --link-dest made
  * it a hard link) takes its hash from prev instead of being read again. -errno with a
  * diagnostic. */
@@ -168,5 +176,64 @@ int xp_manifest_scan(const char *root, const struct xp_manifest *prev, const cha
 /* Counts of a manifest: entries, and bytes of regular files (each hard-link group
  * once). */
 void xp_manifest_totals(const struct xp_manifest *m, uint64_t *files, uint64_t *bytes);
+
+/* ---- capture (capture.c) --------------------------------------------------------------- */
+
+enum xp_capture_kind {
+	XP_CAPTURE_NONE, /* none of the below (not found) */
+	XP_CAPTURE_SSH,  /* HOST:DIR or USER@HOST:DIR: rsync over ssh */
+	XP_CAPTURE_DIR,  /* a local directory: rsync */
+	XP_CAPTURE_DISK, /* a disk image (raw, qcow2) or block device: libext2fs */
+};
+
+/* What source names, by rsync's rule (a ':' before any '/' is a remote host), else by
+ * what is there (a directory, a regular file or block device). */
+enum xp_capture_kind xp_capture_source_kind(const char *source);
+
+/* The default exclusions, 0 <= i < xp_capture_default_count(): a short name (to switch
+ * it off), what it is, and its patterns (rsync's, anchored at the tree's top),
+ * appended to patterns separated by blanks. -EINVAL past the end. */
+size_t xp_capture_default_count(void);
+int xp_capture_default(size_t i, const char **name, const char **what, struct xp_buf *patterns);
+/* The index of the default exclusion of that name, or -ENOENT. */
+int xp_capture_default_find(const char *name);
+
+struct xp_capture_opts {
+	const char *state_dir;
+	const char *name;   /* the image: a new version of it is made */
+	const char *source; /* as the operator wrote it (recorded in meta.json) */
+	enum xp_capture_kind kind;
+	const char *disk;   /* XP_CAPTURE_DISK: the image file (a guest's, resolved by the
+			     * caller), else NULL: source */
+	const char *const *excludes; /* more rsync exclude patterns */
+	size_t nexcludes;
+	uint64_t default_off; /* bit i: default exclusion i switched off */
+	const char *ssh_user;	 /* NULL: ssh's default */
+	const char *ssh_command; /* rsync --rsh; NULL: rsync's default (ssh) */
+	const char *message;
+	bool all_filesystems; /* without: rsync --one-file-system */
+	/* progress lines (rsync's --info=progress2, then the phases); NULL: none */
+	void (*progress)(void *ud, const char *line);
+	void *ud;
+};
+
+struct xp_capture_result {
+	struct xp_imgver version; /* the new version (release it) */
+	unsigned prev_version;	  /* 0: it is the first */
+	uint64_t new_bytes;	  /* regular files new or changed since the previous version */
+	bool vanished;		  /* rsync: some files vanished while it ran (exit 24) */
+	double seconds;
+};
+
+/* Captures o->source into a new version of o->name: pulled into .V.partial with rsync
+ * -aHAXS --numeric-ids (--one-file-system unless all_filesystems; --link-dest to the
+ * previous version), or read from the ext2/3/4 root of a disk image through libext2fs
+ * without mounting; the exclusions applied; /etc/machine-id left empty (unless that
+ * exclusion is off); listed into the manifest; committed. On any failure nothing of
+ * the new version is left. Errors with a diagnostic: rsync's own message (-EIO), an
+ * unreachable host (-EHOSTUNREACH), no rsync (-ENOENT, code "no-rsync"), a busy name
+ * (-EBUSY), -errno. */
+int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
+	       struct xp_diags *d);
 
 #endif

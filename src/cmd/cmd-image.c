@@ -700,16 +700,18 @@ static const struct xp_verb info_verb = {"info", "describe an image: format, par
 static const struct xp_verb ls_verb = {"ls", "list files inside an image", ls_usage, run_ls};
 static const struct xp_verb cat_verb = {"cat", "print a file inside an image", cat_usage, run_cat};
 
-static const struct xp_verb *const image_verbs[] = {&build_verb, &info_verb, &ls_verb, &cat_verb,
-						    NULL};
+static const struct xp_verb *const image_verbs[] = {
+	&build_verb,	     &info_verb,	   &ls_verb,	  &cat_verb,
+	&image_capture_verb, &image_versions_verb, &image_rm_verb, NULL};
 
 const struct xp_command cmd_image = {
 	.name = "image",
-	.summary = "build guest disk images; look inside them",
+	.summary = "build guest disk images; look inside them; capture golden images",
 	.usage = "Usage: xenprov image VERB [OPTIONS] ARGS...\n"
 		 "\n"
 		 "Builds partitioned, formatted, populated guest disks from a root tarball as an\n"
 		 "ordinary user (no root, loop device or mount), raw or qcow2, and reads them\n"
-		 "back without mounting.\n",
+		 "back without mounting. Captures golden clients into versioned images\n"
+		 "(NAME@1, NAME@2, ...) that builds, profiles and deploys take as sources.\n",
 	.verbs = image_verbs,
 };
