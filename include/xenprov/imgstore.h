@@ -106,6 +106,14 @@ int xp_imgver_meta_format(const struct xp_imgver *v, struct xp_buf *out);
 int xp_imgver_resolve(const char *state_dir, const char *ref, struct xp_imgver *out,
 		      struct xp_diags *d);
 
+/* Where an image is taken (image build --from, a profile's image, deploy): whether
+ * `from` names a captured version. A path that exists is a path (0, *out untouched);
+ * otherwise a well-formed reference ("NAME", "NAME@V") is resolved into out (1), and
+ * one the store does not have is -ENOENT with a diagnostic ("no such file or captured
+ * image"); anything else is 0 (a path, for the caller to open and fail on). */
+int xp_imgver_lookup(const char *state_dir, const char *from, struct xp_imgver *out,
+		     struct xp_diags *d);
+
 /* All versions of name, oldest first, into *v (*n of them; release with
  * xp_imgver_list_free). -EINVAL for a bad name, -ENOENT with a diagnostic when the
  * store has no image of that name (a name whose versions were all removed lists

@@ -375,6 +375,35 @@ int xp_imgver_resolve(const char *state_dir, const char *ref, struct xp_imgver *
 	return r;
 }
 
+int xp_imgver_lookup(const char *state_dir, const char *from, struct xp_imgver *out,
+		     struct xp_diags *d)
+{
+	struct stat st;
+	char name[XP_IMGVER_NAME_MAX + 1];
+	unsigned version;
+	if (!from || lstat(from, &st) == 0 || xp_imgver_parse_ref(from, name, &version, NULL) < 0)
+		return 0;
+	struct xp_diags inner = {0};
+	int r = xp_imgver_resolve(state_dir, from, out, &inner);
+	if (r == 0) {
+		xp_diags_release(&inner);
+		return 1;
+	}
+	if (r == -ENOENT)
+		r = xp_diags_refuse(d, -ENOENT, "no-image", from,
+				    inner.n && inner.v[0].hint ? inner.v[0].hint
+				    : "a tarball, a disk image, or NAME[@V] of 'xenprov image versions'",
+				    "'%s': no such file or captured image (%s)", from,
+				    inner.n ? inner.v[0].msg : "not found");
+	else if (d)
+		for (size_t i = 0; i < inner.n; i++)
+			xp_diags_add(d, inner.v[i].severity, inner.v[i].file, inner.v[i].line,
+				     inner.v[i].col, inner.v[i].code, inner.v[i].text, inner.v[i].hint,
+				     "%s", inner.v[i].msg);
+	xp_diags_release(&inner);
+	return r;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
