@@ -291,6 +291,27 @@ expect_rc 0 image ls "$T/v2.img" /usr/share/d05
 out_has new
 expect_rc 0 image ls "$T/v1.img" /usr/share/d05
 out_lacks new
+# ---- capture of a disk image equals capture of the same tree -------------------------------------
+# (the bare filesystem of v2.img; a partitioned qcow2 image, found through its table)
+expect_rc 0 image capture "$T/v2.img" --name fromdisk -q
+cmp "$M2" "$T/state/images/captures/fromdisk/1/manifest" ||
+	fail "the capture of v2.img differs from gold@2: $(diff "$M2" "$T/state/images/captures/fromdisk/1/manifest" | head -5)"
+ok
+expect_rc 0 image build --from gold@2 -o "$T/v2p.qcow2" --swap 8M -q
+expect_rc 0 image capture "$T/v2p.qcow2" --name fromdisk --json
+json_ok "$T/stdout" "j['image'] == 'fromdisk@2' and j['previous'] == 1 and j['new_bytes'] == 0"
+cmp "$M2" "$T/state/images/captures/fromdisk/2/manifest" || fail "the capture of v2p.qcow2 differs from gold@2"
+F2=$T/state/images/captures/fromdisk/2/root
+[ "$(stat -c %i "$F2/usr/share/d01/f01")" = "$(stat -c %i "$T/state/images/captures/fromdisk/1/root/usr/share/d01/f01")" ] ||
+	fail "the second disk capture does not share unchanged files with the first"
+getcap "$F2/usr/share/d01/f06" | grep -q cap_net_raw || fail "capability lost through the disk"
+ok
+: >"$T/notadisk"
+expect_rc 1 image capture "$T/notadisk" --name fromdisk
+[ ! -e "$T/state/images/captures/fromdisk/3" ] && [ -z "$(ls -A "$T/state/images/captures/fromdisk" | grep -v '^[12]$')" ] ||
+	fail "a failed disk capture left $(ls -A "$T/state/images/captures/fromdisk")"
+ok
+
 # the same version again comes from the image cache (keyed by the manifest hash)
 expect_rc 0 image build --from gold@2 -o "$T/v2b.img" --label none --cache-dir "$T/cache" --json
 json_ok "$T/stdout" "j['cached'] == False"
