@@ -11,6 +11,7 @@
 #   images built from both versions hold the source's files (image ls -l, hashes of
 #   image cat against the tree at each time), e2fsck -fn clean; the same version
 #   again is served from the image cache (its key is the manifest hash);
+#   a guest created from a profile whose image is gold@1 holds version 1's files;
 #   --show-excludes, --include-default, --exclude; an unreachable host and a missing
 #   name are clear errors that leave nothing behind; image rm refused while a profile
 #   uses the version, done with --force.
@@ -324,6 +325,15 @@ err_has "there are gold@1, gold@2"
 # ---- image rm ------------------------------------------------------------------------------------------
 expect_rc 0 profile add golden1 --image gold@1 --disk-size 64M
 expect_rc 0 profile add goldlatest --image gold --disk-size 64M
+# a guest of the profile: its disk from the golden image of gold@1 (deploy's path).
+# A Xen hypervisor cannot run here: lib/fake-xl stands in for xl.
+mkdir -p "$T/cfg" "$T/xl"
+XENPROV_XL=$XP_SRC/tests/integration/lib/fake-xl XP_FAKE_XL_STATE=$T/xl \
+	expect_rc 0 domain create g1 --profile golden1 --config-dir "$T/cfg" --network dhcp
+[ "$("$X" image cat "$T/state/disks/g1.img" /usr/share/d05/f01 | sha_of /dev/stdin)" = "$before_f01" ] ||
+	fail "the guest of gold@1 does not hold version 1's file"
+"$X" image ls "$T/state/disks/g1.img" /usr/share/d05 | grep -qx new && fail "the guest of gold@1 has version 2's file"
+ok
 expect_rc 1 image rm gold@1
 err_has "gold@1 is in use (by profile golden1)"
 expect_rc 1 image rm gold@2
