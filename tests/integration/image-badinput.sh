@@ -4,8 +4,8 @@
 # report changes the exit code) no leak.
 #   - archives with nothing in them: 0 bytes, an empty .gz/.xz, a tar of no entries
 #     (refused unless --allow-empty; 0 bytes always, as GNU tar refuses it);
-#   - --from a FIFO (open(2) alone would wait for a writer), a character device, a
-#     directory;
+#   - --from a FIFO (open(2) alone would wait for a writer), a character device (a
+#     directory is no bad input: it builds, as the tar of its content);
 #   - `image ls -l` and `image cat` on corrupt filesystems: a directory whose block is
 #     out of range (stat works, the listing fails: the stat's entry once leaked), a
 #     directory entry whose name holds a '/'.
