@@ -204,17 +204,35 @@ static char *served(const char *path, size_t *len)
 	return served_with(path, NULL, len);
 }
 
-static void assert_as_served(const char *rel)
+/* rel in the TFTP root is what serve with HTTP base http_base (may be NULL) sends, but
+ * that iPXE scripts fetch the kernel and initrd from the TFTP root (sync's), not over
+ * HTTP. */
+static void assert_as_served_with(const char *rel, const char *http_base)
 {
 	size_t n, m;
-	char *want = served(rel, &n);
+	char *want = served_with(rel, http_base, &n);
 	char *got = xp_test_read(xp_test_path(root, rel), &m);
+	char from[300];
+	snprintf(from, sizeof(from), "%s/distros/", http_base ? http_base : "");
+	for (char *at; http_base && (at = strstr(want, from));) {
+		char *w = NULL;
+		assert_true(asprintf(&w, "%.*stftp://10.0.0.1/distros/%s", (int)(at - want), want,
+				     at + strlen(from)) > 0);
+		free(want);
+		want = w;
+		n = strlen(want);
+	}
 	if (m != n || memcmp(want, got, n) != 0)
 		fprintf(stderr, "%s differs from serve's:\n%s\n---\n%s\n", rel, got, want);
 	assert_int_equal(m, n);
 	assert_memory_equal(want, got, n);
 	free(want);
 	free(got);
+}
+
+static void assert_as_served(const char *rel)
+{
+	assert_as_served_with(rel, NULL);
 }
 
 static const char *const all_files[] = {
@@ -652,30 +670,6 @@ static void test_kea_subnet(void **st)
 	xp_diags_release(&d);
 }
 
-/* rel in the TFTP root is what serve with HTTP base http_base sends, but that iPXE
- * scripts fetch the kernel and initrd from the TFTP root (sync's), not over HTTP. */
-static void assert_as_served_with(const char *rel, const char *http_base)
-{
-	size_t n, m;
-	char *want = served_with(rel, http_base, &n);
-	char *got = xp_test_read(xp_test_path(root, rel), &m);
-	char from[300];
-	snprintf(from, sizeof(from), "%s/distros/", http_base ? http_base : "");
-	for (char *at; http_base && (at = strstr(want, from));) {
-		char *w = NULL;
-		assert_true(asprintf(&w, "%.*stftp://10.0.0.1/distros/%s", (int)(at - want), want,
-				     at + strlen(from)) > 0);
-		free(want);
-		want = w;
-		n = strlen(want);
-	}
-	if (m != n || memcmp(want, got, n) != 0)
-		fprintf(stderr, "%s differs from serve's:\n%s\n---\n%s\n", rel, got, want);
-	assert_int_equal(m, n);
-	assert_memory_equal(want, got, n);
-	free(want);
-	free(got);
-}
 
 static const char *const ai_files[] = {
     "pxelinux.cfg/01-52-54-00-aa-00-04",  "grub/grub.cfg-01-52-54-00-aa-00-04",
