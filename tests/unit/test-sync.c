@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -781,6 +782,87 @@ static void test_tftp_autoinstall(void **st)
 	xp_diags_release(&d);
 }
 
+/* Files in dir (one level), and whether any is a temporary ('.' first). */
+static size_t count_files(const char *dir, bool *temporary)
+{
+	DIR *dh = opendir(dir);
+	assert_non_null(dh);
+	size_t n = 0;
+	for (struct dirent *e; (e = readdir(dh));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		*temporary |= e->d_name[0] == '.';
+		n++;
+	}
+	closedir(dh);
+	return n;
+}
+
+static size_t open_descriptors(void)
+{
+	bool dot = false;
+	return count_files("/proc/self/fd", &dot);
+}
+
+/* Many files: more than are fsync'ed one by one, in several batches made durable by
+ * syncfs (the new files' batches limited by a low descriptor limit: each is open
+ * until linked), then all of them replaced; every file as serve renders it, no
+ * temporary and no descriptor left. */
+static void test_tftp_batches(void **st)
+{
+	(void)st;
+	enum { SYSTEMS = 700 };
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+		 " INSERT INTO systems (name, mac, distro, netboot, created, updated)"
+		 " SELECT printf('n%%04d', i), printf('52:54:01:00:%%02x:%%02x', i >> 8, i & 255),"
+		 " 'deb', 1, 0, 0 FROM n",
+		 SYSTEMS);
+	xp_test_sql(state, sql);
+	struct rlimit old, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 512; /* 384 new files in flight: batches of 192 */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	size_t fds = open_descriptors();
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	const size_t files = 3 * (SYSTEMS + 3) + 3 + 2;
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_int_equal(res.written, files);
+	assert_int_equal(open_descriptors(), fds);
+	static const char *const dirs[] = {"pxelinux.cfg", "grub", "ipxe"};
+	for (int k = 0; k < 2; k++) {
+		size_t n = 0;
+		bool temporary = false;
+		for (size_t i = 0; i < N(dirs); i++)
+			n += count_files(xp_test_path(root, dirs[i]), &temporary);
+		assert_int_equal(n, files - 2);
+		assert_false(temporary);
+		static const char *const some[] = {
+		    "pxelinux.cfg/01-52-54-01-00-00-01", "grub/grub.cfg-01-52-54-01-00-01-5e",
+		    "ipxe/01-52-54-01-00-02-bc", "pxelinux.cfg/default", "grub/grub.cfg"};
+		for (size_t i = 0; i < N(some); i++)
+			assert_as_served(some[i]);
+		if (k == 1)
+			break;
+		/* everything replaced: every system boots the distro's new options */
+		struct xp_distro dd;
+		assert_int_equal(xp_distro_get(inv, "deb", &dd), 0);
+		free(dd.kernel_options);
+		dd.kernel_options = strdup("console=ttyS1");
+		assert_int_equal(xp_distro_update(inv, &dd, 0, NULL), 0);
+		xp_distro_release(&dd);
+		assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+		assert_int_equal(res.written, files - 2 - 3); /* gamma boots its disk */
+		assert_int_equal(open_descriptors(), fds);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(d.n, 0);
+	xp_diags_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -796,6 +878,7 @@ int main(void)
 	    xp_test_in_scratch(test_include_foreign_and_edited),
 	    xp_test_in_scratch(test_kea_subnet),
 	    xp_test_in_scratch(test_tftp_autoinstall),
+	    xp_test_in_scratch(test_tftp_batches),
 	};
 	return xp_test_run_group("dnsmasq dhcpd kea-dhcp4", tests, NULL, NULL);
 }
