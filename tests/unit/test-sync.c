@@ -95,6 +95,17 @@ static int sync_setup(void)
 	return 0;
 }
 
+/* The distro deb's kernel options (a change that is not one system's). */
+static void set_distro_options(const char *opts)
+{
+	struct xp_distro dd;
+	assert_int_equal(xp_distro_get(inv, "deb", &dd), 0);
+	free(dd.kernel_options);
+	dd.kernel_options = strdup(opts);
+	assert_int_equal(xp_distro_update(inv, &dd, 0, NULL), 0);
+	xp_distro_release(&dd);
+}
+
 static int sync_finish(void)
 {
 	xp_inv_close(inv);
@@ -350,12 +361,7 @@ static void test_tftp_incremental(void **st)
 
 	/* a change that is not one system's: everything rendered, what differs written
 	 * (alpha's files and the menus name the distro's options; gamma boots its disk) */
-	struct xp_distro dd;
-	assert_int_equal(xp_distro_get(inv, "deb", &dd), 0);
-	free(dd.kernel_options);
-	dd.kernel_options = strdup("console=ttyS1");
-	assert_int_equal(xp_distro_update(inv, &dd, 0, NULL), 0);
-	xp_distro_release(&dd);
+	set_distro_options("console=ttyS1");
 	list(root, &before);
 	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
 	assert_true(res.rendered_all);
@@ -848,12 +854,7 @@ static void test_tftp_batches(void **st)
 		if (k == 1)
 			break;
 		/* everything replaced: every system boots the distro's new options */
-		struct xp_distro dd;
-		assert_int_equal(xp_distro_get(inv, "deb", &dd), 0);
-		free(dd.kernel_options);
-		dd.kernel_options = strdup("console=ttyS1");
-		assert_int_equal(xp_distro_update(inv, &dd, 0, NULL), 0);
-		xp_distro_release(&dd);
+		set_distro_options("console=ttyS1");
 		assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
 		assert_int_equal(res.written, files - 2 - 3); /* gamma boots its disk */
 		assert_int_equal(open_descriptors(), fds);
