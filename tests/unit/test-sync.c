@@ -677,7 +677,6 @@ static void test_kea_subnet(void **st)
 	xp_diags_release(&d);
 }
 
-
 static const char *const ai_files[] = {
     "pxelinux.cfg/01-52-54-00-aa-00-04",  "grub/grub.cfg-01-52-54-00-aa-00-04",
     "ipxe/01-52-54-00-aa-00-04",	  "pxelinux.cfg/01-52-54-00-aa-00-05",
