@@ -306,6 +306,12 @@ static const char *const migrations[] = {
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS sync_distro_trees_delete AFTER DELETE ON distro_trees"
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;",
+    /* 10: a TFTP target's HTTP base for the autoinstall argument, as the sync that
+     * named it gave it ('': none; no row: derived from the settings). A table of its
+     * own, as 4's (no ADD COLUMN IF NOT EXISTS) */
+    "CREATE TABLE IF NOT EXISTS sync_target_http ("
+    "  target INTEGER PRIMARY KEY REFERENCES sync_targets(id) ON DELETE CASCADE,"
+    "  http_base TEXT NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
