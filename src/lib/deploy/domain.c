@@ -21,6 +21,7 @@
 
 #include "deploy/devices.h"
 #include "xenprov/domain.h"
+#include "xenprov/imgdiff.h"
 #include "xenprov/toolstack.h"
 
 bool xp_domain_name_valid(const char *name)
@@ -218,6 +219,21 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 }
 
 /* The one transaction: name free, MAC and IP allocated, row and planned artifacts in. */
+
+/* A guest made from a captured image's version (the profile's image "NAME@V", or
+ * "NAME": its latest now) records which (xenprov/imgdiff.h), for `image update` and
+ * `domain list --drift`. */
+static int record_image_version(struct xp_inv *inv, const char *name, const struct xp_settings *s)
+{
+	const char *img = xp_settings_get(s, "image");
+	struct xp_imgver_ref ref;
+	if (!img || xp_imgver_lookup(xp_inv_state_dir(inv), img, &ref, NULL) < 0)
+		return 0;
+	int r = xp_domain_set_image_version(inv, name, ref.name, ref.version);
+	xp_imgver_ref_release(&ref);
+	return r;
+}
+
 static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, struct plan *p,
 		  struct xp_diags *d)
 {
@@ -307,6 +323,8 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	if (r == 0)
 		r = xp_domain_insert(inv, &row);
 	xp_settings_release(&own);
+	if (r == 0)
+		r = record_image_version(inv, o->name, &p->s);
 	if (r < 0) {
 		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
 				xp_inv_errmsg(inv));
