@@ -140,7 +140,7 @@ json_t *xp_drift_to_json(const struct xp_drift *dr, bool secrets);
 
 /* Whether guest dom's disk holds another version of its captured image than its
  * profile's image names now ("NAME@V", or "NAME": the latest in the image store;
- * xenprov/imgdiff.h): 1 and *want ("NAME@V", heap) if it does, 0 (*want NULL) if it
+ * xenprov/imgstore.h): 1 and *want ("NAME@V", heap) if it does, 0 (*want NULL) if it
  * holds that version, has no recorded version, or its profile's image is no captured
  * image; -errno. `domain list --drift` shows it as "image-version". */
 int xp_drift_image_version(struct xp_inv *inv, const struct xp_domain *dom, char **want);

@@ -175,6 +175,13 @@ struct xp_guest_write {
  * filesystem when it is written, never on the host. */
 bool xp_guest_path_valid(const char *path);
 
+/* What one machine keeps of its own and a clone must not share (random seeds, DHCP
+ * client leases and identities, the udev rule naming eth0 after the old MAC), as
+ * xp_guest_apply removes it from every guest: absolute "DIR/GLOB" patterns (the glob
+ * only in the last component, fnmatch(3) with FNM_PERIOD), NULL-terminated, static.
+ * `image capture` leaves the same out of a golden image. */
+const char *const *xp_guest_machine_state(void);
+
 /* Reads a copy-in item "LOCAL:DIR" or "LOCAL:DIR:UID:GID" (the owner in decimal) in
  * place: item is cut with NULs and out points into it. DIR is after the last ':' left
  * once an owner is taken off (LOCAL may hold ':', DIR may not). LOCAL: absolute, not

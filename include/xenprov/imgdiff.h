@@ -94,23 +94,6 @@ const char *xp_tdiff_what_name(unsigned bit);
 /* 'f', 'd', 'l', 'c', 'b', 'p', 's', or '-' for mode 0. */
 char xp_tdiff_type_char(mode_t mode);
 
-/* ---- versions of captured images ------------------------------------------------------ */
-
-/* A version of a captured image in the store: NAME@V's tree. */
-struct xp_imgver_ref {
-	char *name;
-	unsigned version;
-	char *root; /* <state>/images/captures/NAME/V/root */
-};
-void xp_imgver_ref_release(struct xp_imgver_ref *r);
-
-/* Looks spec ("NAME@V", or "NAME": its latest version) up in state_dir's image store. A
- * version exists when its meta.json does. -ENOENT (with a diagnostic) if the store has
- * no such image or version; -EINVAL for a spec that cannot name one (a path, a bad
- * version), without a diagnostic, so that a caller may take it as something else. */
-int xp_imgver_lookup(const char *state_dir, const char *spec, struct xp_imgver_ref *out,
-		     struct xp_diags *d);
-
 /* ---- a guest brought to another version (image/guest-update.c) ------------------------ */
 
 /* What an update does to one path of the guest. */

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "xenprov/guest.h"
 #include "xenprov/imgdiff.h"
+#include "xenprov/imgstore.h"
 #include "xenprov/inventory.h"
 #include "xenprov/toolstack.h"
 
@@ -28,14 +29,14 @@
 struct tree {
 	char *label; /* as given, or NAME@V */
 	char *root;
-	struct xp_imgver_ref ref; /* name empty for a directory */
+	struct xp_imgver ref; /* version 0 for a directory */
 };
 
 static void tree_release(struct tree *t)
 {
 	free(t->label);
 	free(t->root);
-	xp_imgver_ref_release(&t->ref);
+	xp_imgver_release(&t->ref);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -61,7 +62,7 @@ static int tree_open(const char *cmd, const char *state_dir, const char *spec, s
 	}
 	struct xp_diags d;
 	xp_diags_init(&d);
-	int r = xp_imgver_lookup(state_dir, spec, &t->ref, &d);
+	int r = xp_imgver_resolve(state_dir, spec, &t->ref, &d);
 	int rc = 0;
 	if (r == -EINVAL)
 		rc = cli_usage_error(cmd, "'%s' is neither NAME, NAME@V nor a directory", spec);
@@ -575,7 +576,7 @@ static int run_update(int argc, char **argv)
 		xp_inv_close(inv);
 		return rc;
 	}
-	if (!to.ref.name) {
+	if (!to.ref.version) {
 		tree_release(&to);
 		xp_inv_close(inv);
 		return cli_usage_error("image update", "--to takes NAME@V, not a directory");

@@ -22,7 +22,7 @@
 #include "util/names.h"
 #include "xenprov/domain.h"
 #include "xenprov/drift.h"
-#include "xenprov/imgdiff.h"
+#include "xenprov/imgstore.h"
 #include "xenprov/inventory-json.h"
 #include "xenprov/toolstack.h"
 #include "xenprov/xl-config.h"
@@ -919,11 +919,13 @@ int xp_drift_image_version(struct xp_inv *inv, const struct xp_domain *dom, char
 	const char *img = xp_settings_get(&dom->overrides, "image");
 	if (!img)
 		img = xp_settings_get(&eff, "image");
-	struct xp_imgver_ref ref = {0};
-	r = img ? xp_imgver_lookup(xp_inv_state_dir(inv), img, &ref, NULL) : -EINVAL;
+	struct xp_imgver ref = {0};
+	r = img ? xp_imgver_lookup(xp_inv_state_dir(inv), img, &ref, NULL) : 0;
 	xp_settings_release(&eff);
-	if (r < 0)
+	if (r != 1) {
+		xp_imgver_release(&ref);
 		return r == -ENOMEM ? r : 0;
+	}
 	r = 0;
 	if (asprintf(want, "%s@%u", ref.name, ref.version) < 0) {
 		*want = NULL;
@@ -934,6 +936,6 @@ int xp_drift_image_version(struct xp_inv *inv, const struct xp_domain *dom, char
 		free(*want);
 		*want = NULL;
 	}
-	xp_imgver_ref_release(&ref);
+	xp_imgver_release(&ref);
 	return r;
 }

@@ -160,12 +160,17 @@ void xp_stream_done(struct xp_stream *s, struct xp_msg *m);
 /* Stops the thread, frees everything. */
 void xp_stream_free(struct xp_stream *s);
 
-/* Opens an archive ("-" for stdin) for reading (archive-src.c: gzip inflated with
+/* Opens an archive ("-" for stdin), or a directory as the tar of its content, for reading (archive-src.c: gzip inflated with
  * ISA-L, the rest through libarchive's filters); *src (may be NULL) is what
  * xp_archive_drain needs, valid until archive_read_free. */
 struct xp_src;
 int xp_archive_open(const char *archive, struct archive **ret, struct xp_src **src,
 		    struct xp_diags *diags);
+/* The next entry, as archive_read_next_header(3) (a directory's through the disk
+ * reader: paths "./PATH", hard links resolved). */
+int xp_archive_next(struct archive *a, struct xp_src *src, struct archive_entry **entry);
+/* Frees what xp_archive_open made (instead of archive_read_free). */
+void xp_archive_close(struct archive *a, struct xp_src *src);
 /* After the tar end marker: reads the compressed stream to its end, so that a gzip
  * checksum, truncation or trailing data is found even where libarchive would stop.
  * 0, or -1 with the error set on the archive. */
