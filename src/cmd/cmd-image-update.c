@@ -505,6 +505,35 @@ static int find_diff(struct diffs *ds, const char *from, const char *to, const s
 	return 0;
 }
 
+/* After an update to NAME@V: where the guest's profile's image names that version now
+ * (NAME@V, or NAME whose latest it is), the record's image value becomes the profile's,
+ * so that `domain diff` sees the guest as its profile wants it. */
+static int record_image_setting(struct xp_inv *inv, struct xp_domain *dom, const struct tree *to)
+{
+	if (!dom->profile)
+		return 0;
+	struct xp_settings eff = {0};
+	int r = xp_profile_resolve(inv, dom->profile, &eff);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	const char *img = xp_settings_get(&dom->overrides, "image");
+	if (!img)
+		img = xp_settings_get(&eff, "image");
+	struct xp_imgver v = {0};
+	if (img && xp_imgver_lookup(xp_inv_state_dir(inv), img, &v, NULL) == 1 &&
+	    strcmp(v.name, to->ref.name) == 0 && v.version == to->ref.version) {
+		const char *cur = xp_settings_get(&dom->settings, "image");
+		if (!cur || strcmp(cur, img) != 0) {
+			r = xp_settings_set(&dom->settings, "image", img);
+			if (r == 0)
+				r = xp_domain_set_settings(inv, dom->name, &dom->settings);
+		}
+	}
+	xp_imgver_release(&v);
+	xp_settings_release(&eff);
+	return r;
+}
+
 enum { O_TO = 0x100, O_FROM, O_DRY, O_OVERRIDE, O_OFFLINE, O_SSH_USER, O_SSH_KEY };
 
 static int run_update(int argc, char **argv)
@@ -664,6 +693,8 @@ static int run_update(int argc, char **argv)
 		if (j->result == 0 && !run.dry_run) {
 			int r = xp_domain_set_image_version(inv, j->dom.name, to.ref.name,
 							    to.ref.version);
+			if (r == 0)
+				r = record_image_setting(inv, &j->dom, &to);
 			if (r < 0)
 				j->result = xp_diags_fail(&j->d, r, NULL, "inventory", NULL,
 							  "cannot record the version: %s",
