@@ -240,7 +240,9 @@ static int run_rsync(const struct xp_capture_opts *o, const char *from, const ch
 		xp_capture_default(i, &n, &w, &pats);
 		if (xp_buf_error(&pats))
 			a.err = -ENOMEM;
-		for (char *p = pats.s, *save = NULL, *t; p && (t = strtok_r(p, " ", &save)); p = NULL)
+		char *save = NULL;
+		for (char *t = pats.s ? strtok_r(pats.s, " ", &save) : NULL; t;
+		     t = strtok_r(NULL, " ", &save))
 			arg(&a, "--exclude=%s", t);
 		xp_buf_release(&pats);
 	}
