@@ -253,7 +253,7 @@ struct run {
 	size_t n, next, done;
 	const struct tree *to;
 	bool dry_run, override;
-	const char *ssh_user, *ssh_key;
+	const char *ssh_user, *ssh_key, *ssh_command;
 	pthread_mutex_t lock;
 	struct cli_progress progress;
 };
@@ -270,8 +270,21 @@ static int write_list(const struct xp_tdiff *diff, bool removed_too, char *path_
 		close(fd);
 		return -errno;
 	}
+	/* what is below a removed directory goes with it (rsync --force): listed, a path
+	 * whose directory is missing in the source is a "vanished" file to rsync */
+	const char *gone = NULL;
+	size_t gone_len = 0;
 	for (size_t i = 0; i < diff->n; i++) {
 		const struct xp_tdiff_entry *e = &diff->v[i];
+		if (gone && strncmp(e->path, gone, gone_len) == 0 && e->path[gone_len] == '/' &&
+		    e->kind == XP_TDIFF_REMOVED)
+			continue;
+		gone = NULL;
+		if (S_ISDIR(e->old.mode) &&
+		    (e->kind == XP_TDIFF_REMOVED || (e->what & XP_TDIFF_TYPE))) {
+			gone = e->path;
+			gone_len = strlen(gone);
+		}
 		if (xp_guest_own_path(e->path) || (!removed_too && e->kind == XP_TDIFF_REMOVED))
 			continue;
 		fprintf(f, "%s\n", e->path + 1);
@@ -287,17 +300,20 @@ static int update_online(struct run *run, struct job *j)
 	if (!j->dom.ip)
 		return xp_diags_fail(&j->d, -EINVAL, NULL, "no-address", NULL,
 				     "%s: no recorded address to reach it by ssh", j->dom.name);
-	char ssh[1024];
-	snprintf(ssh, sizeof(ssh),
-		 "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10%s%s",
-		 run->ssh_key ? " -i " : "", run->ssh_key ? run->ssh_key : "");
+	/* rsync's remote shell: ssh without prompts (guests are updated in parallel) */
+	char *ssh = NULL;
+	if (asprintf(&ssh, "%s%s%s", run->ssh_command ? run->ssh_command : "ssh -o BatchMode=yes",
+		     run->ssh_key ? " -i " : "", run->ssh_key ? run->ssh_key : "") < 0)
+		return -ENOMEM;
 	char dest[300];
 	snprintf(dest, sizeof(dest), "%s@%s:/", run->ssh_user, j->dom.ip);
 	char list[64], src_old[4096], src_new[4096];
 	int r = write_list(j->diff, true, list, sizeof(list));
-	if (r < 0)
+	if (r < 0) {
+		free(ssh);
 		return xp_diags_fail(&j->d, r, NULL, "tmp", NULL, "cannot write a file list: %s",
 				     strerror(-r));
+	}
 	char files_from[128];
 	snprintf(files_from, sizeof(files_from), "--files-from=%s", list);
 	snprintf(src_old, sizeof(src_old), "%s/", j->from.root);
@@ -335,8 +351,8 @@ static int update_online(struct run *run, struct job *j)
 	if (run->dry_run)
 		goto done;
 	xp_buf_truncate(&out, 0);
-	char *push[] = {"rsync", "-aHAXS", "--numeric-ids", "--delete-missing-args", files_from,
-			"-e",	 ssh,	   src_new,	    dest,		     NULL};
+	char *push[] = {"rsync", "-aHAXS", "--numeric-ids", "--delete-missing-args", "--force",
+			files_from, "-e", ssh, src_new, dest, NULL};
 	st = xp_spawn_wait(push, NULL, &out);
 	if (st != 0)
 		r = xp_diags_fail(&j->d, -EIO, NULL, "rsync", NULL, "%s: rsync failed (%d): %s",
@@ -344,6 +360,7 @@ static int update_online(struct run *run, struct job *j)
 done:
 	xp_buf_release(&out);
 	unlink(list);
+	free(ssh);
 	return r;
 }
 
@@ -448,7 +465,7 @@ static void plan_text(const struct job *j, bool dry_run)
 static const char update_usage[] =
     "Usage: xenprov image update GUEST... --to NAME@V [--from NAME@V] [--dry-run]\n"
     "                            [--override] [--offline] [-j N] [--ssh-user USER]\n"
-    "                            [--ssh-key FILE] [--json]\n"
+    "                            [--ssh-key FILE] [--ssh-command CMD] [--json]\n"
     "\n"
     "Brings guests made from a captured image to another version of it (si_updateclient):\n"
     "the difference between the version each guest's record names (`domain list`'s\n"
@@ -472,6 +489,8 @@ static const char update_usage[] =
     "  -j, --jobs N      guests updated at once (default: the number of CPUs)\n"
     "  --ssh-user USER   running guests: log in as USER (default root)\n"
     "  --ssh-key FILE    running guests: the private key (default: ssh's own)\n"
+    "  --ssh-command CMD running guests: the remote shell rsync runs (default:\n"
+    "                    ssh -o BatchMode=yes)\n"
     "  --json            JSON output: per guest its plan, result and diagnostics\n"
     "  --state-dir DIR   the inventory and image store\n"
     "  -h, --help        this help\n";
@@ -534,7 +553,7 @@ static int record_image_setting(struct xp_inv *inv, struct xp_domain *dom, const
 	return r;
 }
 
-enum { O_TO = 0x100, O_FROM, O_DRY, O_OVERRIDE, O_OFFLINE, O_SSH_USER, O_SSH_KEY };
+enum { O_TO = 0x100, O_FROM, O_DRY, O_OVERRIDE, O_OFFLINE, O_SSH_USER, O_SSH_KEY, O_SSH_COMMAND };
 
 static int run_update(int argc, char **argv)
 {
@@ -547,6 +566,7 @@ static int run_update(int argc, char **argv)
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"ssh-user", required_argument, NULL, O_SSH_USER},
 	    {"ssh-key", required_argument, NULL, O_SSH_KEY},
+	    {"ssh-command", required_argument, NULL, O_SSH_COMMAND},
 	    {NULL, 0, NULL, 0}};
 	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR | CLI_QUIET};
 	const char *to_spec = NULL, *from_spec = NULL;
@@ -584,6 +604,9 @@ static int run_update(int argc, char **argv)
 			break;
 		case O_SSH_KEY:
 			run.ssh_key = optarg;
+			break;
+		case O_SSH_COMMAND:
+			run.ssh_command = optarg;
 			break;
 		default:
 			return cli_bad_option("image update", argv);

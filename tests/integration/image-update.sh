@@ -40,7 +40,7 @@ echo gone >"$r/var/lib/old/x"
 ln -s motd "$r/etc/motd.link"
 echo 'setting=1' >"$r/etc/app.conf"
 echo 'mine=1' >"$r/opt/tool.conf"
-touch -d '2026-01-01 00:00:00' "$r"/etc/* "$r/opt/tool.conf" "$r/usr/share/doc/a"
+touch -h -d '2026-01-01 00:00:00' "$r"/etc/* "$r/opt/tool.conf" "$r/usr/share/doc/a"
 expect_rc 0 image capture "$r" --name gold -q
 # the planted changes (times moved, so rsync's quick check sees every one)
 echo two >"$r/etc/motd"
@@ -51,6 +51,7 @@ echo new >"$r/usr/share/doc/b"
 ln "$r/usr/share/doc/b" "$r/usr/share/doc/b2"
 rm -r "$r/var/lib/old"
 ln -sfn app.conf "$r/etc/motd.link"
+touch -h -d '2026-01-01 00:00:00' "$r/etc/motd.link" # only its target changes
 mkdir "$r/srv"
 echo marker-v2 >"$r/srv/marker"
 echo golden2 >"$r/etc/hostname"
