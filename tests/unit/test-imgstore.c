@@ -22,6 +22,7 @@
 
 #include "image/imgstore-internal.h"
 #include "testlib.h"
+#include "xenprov/guest.h"
 #include "xenprov/imgstore.h"
 
 static const char *first_msg(const struct xp_diags *d)
@@ -452,6 +453,60 @@ static void test_store(void **state)
 	xp_test_rmtree(dir);
 }
 
+/* ---- capture's pure parts ------------------------------------------------------------ */
+
+static void test_capture_source_kind(void **state)
+{
+	(void)state;
+	char dir[4096];
+	assert_int_equal(xp_test_mkdtemp(dir, sizeof(dir), "kind"), 0);
+	assert_int_equal(xp_capture_source_kind("golden:/"), XP_CAPTURE_SSH);
+	assert_int_equal(xp_capture_source_kind("root@golden:/srv"), XP_CAPTURE_SSH);
+	assert_int_equal(xp_capture_source_kind("10.0.0.2:"), XP_CAPTURE_SSH);
+	assert_int_equal(xp_capture_source_kind(dir), XP_CAPTURE_DIR);
+	write_file(xp_test_path(dir, "disk.img"), "x");
+	assert_int_equal(xp_capture_source_kind(xp_test_path(dir, "disk.img")), XP_CAPTURE_DISK);
+	/* a colon after a slash is a local path (rsync's rule) */
+	assert_int_equal(xp_capture_source_kind("./a:b"), XP_CAPTURE_NONE);
+	assert_int_equal(xp_capture_source_kind(":/x"), XP_CAPTURE_NONE);
+	assert_int_equal(xp_capture_source_kind(xp_test_path(dir, "none")), XP_CAPTURE_NONE);
+	xp_test_rmtree(dir);
+}
+
+static void test_capture_defaults(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+		"proc", "sys", "dev", "run", "tmp", "var-tmp", "mnt", "media", "lost-found", "swap",
+		"apt-archives", "dhcp-leases", "ssh-host-keys", "machine-id", "random-seed",
+		"guest-state"};
+	assert_int_equal(xp_capture_default_count(), sizeof(names) / sizeof(names[0]));
+	struct xp_buf all = XP_BUF_INIT;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_int_equal(xp_capture_default_find(names[i]), (int)i);
+		const char *name, *what;
+		struct xp_buf p = XP_BUF_INIT;
+		assert_int_equal(xp_capture_default(i, &name, &what, &p), 0);
+		assert_string_equal(name, names[i]);
+		assert_true(p.len > 0); /* every group has patterns */
+		xp_buf_addf(&all, "%s\n", p.s);
+		xp_buf_release(&p);
+	}
+	assert_int_equal(xp_capture_default_find("nope"), -ENOENT);
+	/* every pattern of the guests' clone hygiene list is in exactly one group */
+	for (const char *const *m = xp_guest_machine_state(); *m; m++) {
+		unsigned count = 0;
+		char *copy = strdup(all.s), *save = NULL;
+		for (char *t = strtok_r(copy, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+			count += strcmp(t, *m) == 0;
+		free(copy);
+		assert_int_equal(count, 1);
+	}
+	xp_test_assert_contains(all.s, "/var/lib/dhcp/dhclient*.leases");
+	xp_test_assert_contains(all.s, "/etc/ssh/ssh_host_*");
+	xp_buf_release(&all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +517,8 @@ int main(void)
 		cmocka_unit_test(test_manifest_parse_bad),
 		cmocka_unit_test(test_manifest_scan),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_capture_source_kind),
+		cmocka_unit_test(test_capture_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

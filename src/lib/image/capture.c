@@ -214,7 +214,8 @@ static void trim(struct xp_buf *b)
 }
 
 static int run_rsync(const struct xp_capture_opts *o, const char *from, const char *to,
-		     const char *link_dest, bool *vanished, struct xp_diags *d)
+		     const char *link_dest, const char *link_dest2, bool *vanished,
+		     struct xp_diags *d)
 {
 	struct argv a = {0};
 	arg(&a, "rsync");
@@ -230,6 +231,8 @@ static int run_rsync(const struct xp_capture_opts *o, const char *from, const ch
 	}
 	if (link_dest)
 		arg(&a, "--link-dest=%s", link_dest);
+	if (link_dest2)
+		arg(&a, "--link-dest=%s", link_dest2);
 	if (o->ssh_command)
 		arg(&a, "--rsh=%s", o->ssh_command);
 	for (size_t i = 0; i < NDEFAULTS; i++) {
@@ -313,15 +316,21 @@ static int empty_machine_id(const char *root, struct xp_diags *d)
 	if (r == 0 && futimens(fd, ts) < 0)
 		r = -errno;
 	close(fd);
+	/* and /etc keeps the times the source gave it: a capture of the same tree lists
+	 * the same, whenever it is made */
+	struct timespec et[2] = {st.st_atim, st.st_mtim};
+	if (r == 0 && utimensat(AT_FDCWD, etc, et, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
 	return r < 0 ? xp_diags_fail(d, r, mid, NULL, NULL, "cannot set: %s", strerror(-r)) : 0;
 }
 
 /* ---- capture ---------------------------------------------------------------------------------- */
 
 int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const char *root,
-		    const char *link_dest, bool *vanished, struct xp_diags *d)
+		    const char *link_dest, const char *link_dest2, bool *vanished,
+		    struct xp_diags *d)
 {
-	int r = run_rsync(o, from, root, link_dest, vanished, d);
+	int r = run_rsync(o, from, root, link_dest, link_dest2, vanished, d);
 	if (r == 0 && !(o->default_off & (1ull << xp_capture_default_find("machine-id"))))
 		r = empty_machine_id(root, d);
 	return r;
@@ -369,7 +378,7 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			r = -ENOMEM;
 			goto out;
 		}
-		r = xp_capture_fill(o, from, to, link_dest, &res->vanished, d);
+		r = xp_capture_fill(o, from, to, link_dest, NULL, &res->vanished, d);
 	}
 	if (r < 0)
 		goto out;

@@ -46,6 +46,10 @@ int xp_ext2_read_errno(errcode_t err);
  * (0 else), -errno otherwise; nothing is left allocated then. */
 int xp__ext2_dir_list(ext2_filsys fs, ext2_ino_t ino, bool strict, struct xp_fs_entry **v,
 		      size_t *n, errcode_t *e);
+/* extfs-read.c: an entry's inode as xp_fs_stat gives it (all but its name). */
+int xp__ext2_fill_entry(ext2_filsys fs, ext2_ino_t ino, struct xp_fs_entry *e);
+/* The libext2fs handle of an open filesystem (borrowed). */
+ext2_filsys xp__fs_ext2(struct xp_fs *fs);
 /* A short description of a libext2fs error code, without com_err's global tables. */
 const char *xp_ext2_strerror(errcode_t err);
 
