@@ -379,9 +379,12 @@ int xp_archive_next(struct archive *a, struct xp_src *s, struct archive_entry **
 
 void xp_archive_close(struct archive *a, struct xp_src *s)
 {
+	/* a tar source is freed by its close callback (inside archive_read_free): its kind
+	 * is read before */
+	bool dir = s && s->dir;
 	archive_read_free(a);
-	if (s && s->dir)
-		src_free(s); /* a tar source is freed by its close callback */
+	if (dir)
+		src_free(s);
 }
 
 int xp_archive_open(const char *archive, struct archive **ret, struct xp_src **src,
