@@ -144,5 +144,12 @@ json_t *xp_drift_to_json(const struct xp_drift *dr, bool secrets);
  * holds that version, has no recorded version, or its profile's image is no captured
  * image; -errno. `domain list --drift` shows it as "image-version". */
 int xp_drift_image_version(struct xp_inv *inv, const struct xp_domain *dom, char **want);
+/* The captured image version guest dom's profile names now (its own image value over
+ * the profile's, resolved through the parents): 1 with *value (the image value, heap)
+ * and *out (release it) when it names one; 0 when it names none (or the guest has no
+ * profile); -errno. */
+struct xp_imgver;
+int xp_drift_wanted_image(struct xp_inv *inv, const struct xp_domain *dom, char **value,
+			  struct xp_imgver *out);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "cli-inventory.h"
 #include "cli.h"
+#include "xenprov/drift.h"
 #include "xenprov/guest.h"
 #include "xenprov/imgdiff.h"
 #include "xenprov/imgstore.h"
@@ -529,27 +530,21 @@ static int find_diff(struct diffs *ds, const char *from, const char *to, const s
  * so that `domain diff` sees the guest as its profile wants it. */
 static int record_image_setting(struct xp_inv *inv, struct xp_domain *dom, const struct tree *to)
 {
-	if (!dom->profile)
-		return 0;
-	struct xp_settings eff = {0};
-	int r = xp_profile_resolve(inv, dom->profile, &eff);
-	if (r < 0)
-		return r == -ENOENT ? 0 : r;
-	const char *img = xp_settings_get(&dom->overrides, "image");
-	if (!img)
-		img = xp_settings_get(&eff, "image");
-	struct xp_imgver v = {0};
-	if (img && xp_imgver_lookup(xp_inv_state_dir(inv), img, &v, NULL) == 1 &&
-	    strcmp(v.name, to->ref.name) == 0 && v.version == to->ref.version) {
-		const char *cur = xp_settings_get(&dom->settings, "image");
-		if (!cur || strcmp(cur, img) != 0) {
-			r = xp_settings_set(&dom->settings, "image", img);
-			if (r == 0)
-				r = xp_domain_set_settings(inv, dom->name, &dom->settings);
-		}
+	char *img;
+	struct xp_imgver v;
+	int r = xp_drift_wanted_image(inv, dom, &img, &v);
+	if (r <= 0)
+		return r;
+	r = 0;
+	const char *cur = xp_settings_get(&dom->settings, "image");
+	if (strcmp(v.name, to->ref.name) == 0 && v.version == to->ref.version &&
+	    (!cur || strcmp(cur, img) != 0)) {
+		r = xp_settings_set(&dom->settings, "image", img);
+		if (r == 0)
+			r = xp_domain_set_settings(inv, dom->name, &dom->settings);
 	}
+	free(img);
 	xp_imgver_release(&v);
-	xp_settings_release(&eff);
 	return r;
 }
 

@@ -20,50 +20,18 @@
 . "$(dirname "$0")/lib/common.sh" || exit 1
 [ "$(id -u)" = 0 ] || skip "network namespaces and owners need root"
 need ip rsync ssh ssh-keygen python3
-SSHD=${XP_SSHD:-$(command -v sshd || echo /usr/sbin/sshd)}
-[ -x "$SSHD" ] || skip "no sshd (Debian package openssh-server; or XP_SSHD=PATH)"
 in_private_mounts "$@" || skip "no mount namespace of the test's own (unshare, util-linux)"
 scratch ssh t guest cfg
-# /run of this mount namespace only: the namespaces' names and sshd's privilege
-# separation directory are the test's own
-mount -t tmpfs -o mode=755 xp-run /run || fail "cannot mount a private /run"
-mkdir -p /run/netns /run/sshd
-chmod 755 /run/sshd
-if ! getent passwd sshd >/dev/null; then
-	cp /etc/passwd "$T/passwd" && echo 'sshd:x:64999:65534::/run/sshd:/usr/sbin/nologin' >>"$T/passwd" &&
-		mount --bind "$T/passwd" /etc/passwd || fail "cannot give sshd its user"
-fi
+. "$(dirname "$0")/lib/sshd-env.sh" || exit 1
 export XENPROV_STATE_DIR=$T/state
 export XP_FAKE_XL_STATE=$T/xl
 export XENPROV_XL=$XP_SRC/tests/integration/lib/fake-xl
 
-# ---- the network ----------------------------------------------------------------------------
+# ---- the network, the guest's sshd ------------------------------------------------------------
 C=xpuc$$
-G=xpug$$
-SSHD_PID=
-cleanup() {
-	[ -n "$SSHD_PID" ] && kill -KILL "$SSHD_PID" 2>/dev/null
-	wait 2>/dev/null
-	ip netns del "$C" 2>/dev/null
-	ip netns del "$G" 2>/dev/null
-}
-at_exit cleanup
-ip netns add "$C" && ip netns add "$G" || fail "cannot make the network namespaces"
-ip link add eth0 netns "$C" type veth peer name eth0 netns "$G" || fail "cannot make the veth pair"
-ip -n "$C" addr add 10.89.0.1/24 dev eth0
-ip -n "$G" addr add 10.89.0.2/24 dev eth0
-for ns in "$C" "$G"; do
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set eth0 up
-done
-
-# ---- the guest's sshd ---------------------------------------------------------------------
+sshd_netns "$C" xpug$$ 10.89.0.1 10.89.0.2
 S=$T/ssh
 GR=$T/guest
-ssh-keygen -q -t ed25519 -N '' -f "$S/host_key" || fail "ssh-keygen (host key)"
-ssh-keygen -q -t ed25519 -N '' -f "$S/id" || fail "ssh-keygen (test key)"
-cp "$S/id.pub" "$S/authorized_keys"
-echo "10.89.0.2 $(cut -d' ' -f1,2 "$S/host_key.pub")" >"$S/known_hosts"
 # the guest's "/" is $GR: only rsync's server, its destination "/" made $GR/
 cat >"$S/force" <<EOF
 #!/bin/sh
@@ -76,22 +44,7 @@ echo "refused: \$cmd" >&2
 exit 1
 EOF
 chmod 755 "$S/force"
-cat >"$S/sshd_config" <<EOF
-ListenAddress 10.89.0.2
-Port 22
-HostKey $S/host_key
-AuthorizedKeysFile $S/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile none
-ForceCommand $S/force
-EOF
-ip netns exec "$G" "$SSHD" -D -e -f "$S/sshd_config" 2>"$T/sshd.log" &
-SSHD_PID=$!
-RSH="ssh -F /dev/null -i $S/id -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$S/known_hosts -o StrictHostKeyChecking=yes -o ConnectTimeout=5"
+sshd_start "$S" 10.89.0.2 "ForceCommand $S/force"
 for i in $(seq 100); do
 	# the wrapper refuses what is not rsync's server: a login that got that far works
 	ip netns exec "$C" $RSH root@10.89.0.2 true 2>"$T/probe"

@@ -906,10 +906,12 @@ json_t *xp_drift_to_json(const struct xp_drift *dr, bool secrets)
 	return o;
 }
 
-int xp_drift_image_version(struct xp_inv *inv, const struct xp_domain *dom, char **want)
+int xp_drift_wanted_image(struct xp_inv *inv, const struct xp_domain *dom, char **value,
+			  struct xp_imgver *out)
 {
-	*want = NULL;
-	if (!dom->image_version || !dom->profile)
+	*value = NULL;
+	memset(out, 0, sizeof(*out));
+	if (!dom->profile)
 		return 0;
 	struct xp_settings eff = {0};
 	int r = xp_profile_resolve(inv, dom->profile, &eff);
@@ -919,13 +921,28 @@ int xp_drift_image_version(struct xp_inv *inv, const struct xp_domain *dom, char
 	const char *img = xp_settings_get(&dom->overrides, "image");
 	if (!img)
 		img = xp_settings_get(&eff, "image");
-	struct xp_imgver ref = {0};
-	r = img ? xp_imgver_lookup(xp_inv_state_dir(inv), img, &ref, NULL) : 0;
-	xp_settings_release(&eff);
+	r = img ? xp_imgver_lookup(xp_inv_state_dir(inv), img, out, NULL) : 0;
+	if (r == 1 && !(*value = strdup(img)))
+		r = -ENOMEM;
 	if (r != 1) {
-		xp_imgver_release(&ref);
-		return r == -ENOMEM ? r : 0;
+		xp_imgver_release(out);
+		r = r == -ENOMEM ? r : 0;
 	}
+	xp_settings_release(&eff);
+	return r;
+}
+
+int xp_drift_image_version(struct xp_inv *inv, const struct xp_domain *dom, char **want)
+{
+	*want = NULL;
+	if (!dom->image_version)
+		return 0;
+	char *value;
+	struct xp_imgver ref;
+	int r = xp_drift_wanted_image(inv, dom, &value, &ref);
+	if (r <= 0)
+		return r;
+	free(value);
 	r = 0;
 	if (asprintf(want, "%s@%u", ref.name, ref.version) < 0) {
 		*want = NULL;

@@ -673,21 +673,32 @@ int xp_gfs_mkdirs(struct xp_gfs *g, const char *path)
 	return r;
 }
 
-int xp_gfs_symlink(struct xp_gfs *g, const char *path, const char *target)
+/* Where a new entry at path goes: its directory's inode and its last name, whatever
+ * non-directory is there removed first; a directory there is -EISDIR, a missing
+ * directory -ENOENT (both with a diagnostic). */
+static int clear_path(struct xp_gfs *g, const char *path, ext2_ino_t *dir, const char **name)
 {
-	ext2_ino_t dir;
-	const char *name;
-	int r = lookup_parent(g, path, &dir, &name);
+	int r = lookup_parent(g, path, dir, name);
 	if (r < 0)
-		return r;
-	mode_t mode = 0;
+		return r == -ENOENT ? fail(g, r, "no-dir", path,
+					   "cannot create '%s': its directory is missing", path)
+				    : r;
+	mode_t mode;
 	r = xp_gfs_lstat(g, path, &mode);
 	if (r == 0 && LINUX_S_ISDIR(mode))
 		return fail(g, -EISDIR, "is-dir", path, "cannot write '%s': it is a directory",
 			    path);
 	if (r == 0)
 		r = xp_gfs_remove(g, path, false);
-	if (r < 0 && r != -ENOENT)
+	return r == -ENOENT ? 0 : r;
+}
+
+int xp_gfs_symlink(struct xp_gfs *g, const char *path, const char *target)
+{
+	ext2_ino_t dir;
+	const char *name;
+	int r = clear_path(g, path, &dir, &name);
+	if (r < 0)
 		return r;
 	errcode_t e = ext2fs_symlink(g->fs, dir, 0, name, target);
 	if (e == EXT2_ET_DIR_NO_SPACE) {
@@ -728,28 +739,6 @@ int xp_gfs_list(struct xp_gfs *g, const char *path, char ***names, size_t *n)
 }
 
 /* ---- what an image update needs (guest-update.c) -------------------------------------- */
-
-/* The directory entry's file type of an inode's mode (ext2_fs.h's EXT2_FT_*). */
-static int dirent_type(unsigned mode)
-{
-	switch (mode & LINUX_S_IFMT) {
-	case LINUX_S_IFREG:
-		return EXT2_FT_REG_FILE;
-	case LINUX_S_IFDIR:
-		return EXT2_FT_DIR;
-	case LINUX_S_IFCHR:
-		return EXT2_FT_CHRDEV;
-	case LINUX_S_IFBLK:
-		return EXT2_FT_BLKDEV;
-	case LINUX_S_IFIFO:
-		return EXT2_FT_FIFO;
-	case LINUX_S_IFSOCK:
-		return EXT2_FT_SOCK;
-	case LINUX_S_IFLNK:
-		return EXT2_FT_SYMLINK;
-	}
-	return EXT2_FT_UNKNOWN;
-}
 
 struct xattr_names {
 	char ***v;
@@ -848,19 +837,8 @@ int xp_gfs_link(struct xp_gfs *g, const char *existing, const char *path)
 		return r;
 	if (LINUX_S_ISDIR(in.i_mode))
 		return fail(g, -EISDIR, "is-dir", existing, "'%s' is a directory", existing);
-	r = lookup_parent(g, path, &dir, &name);
+	r = clear_path(g, path, &dir, &name);
 	if (r < 0)
-		return r == -ENOENT ? fail(g, r, "no-dir", path,
-					   "cannot link '%s': its directory is missing", path)
-				    : r;
-	mode_t mode;
-	r = xp_gfs_lstat(g, path, &mode);
-	if (r == 0 && LINUX_S_ISDIR(mode))
-		return fail(g, -EISDIR, "is-dir", path, "cannot write '%s': it is a directory",
-			    path);
-	if (r == 0)
-		r = xp_gfs_remove(g, path, false);
-	if (r < 0 && r != -ENOENT)
 		return r;
 	/* the removal may have dropped a link of the same inode: read it again */
 	errcode_t e = ext2fs_read_inode(g->fs, ino, &in);
@@ -868,7 +846,7 @@ int xp_gfs_link(struct xp_gfs *g, const char *existing, const char *path)
 		return ext_fail(g, e, existing, "reading its inode");
 	if (in.i_links_count >= 65000)
 		return fail(g, -EMLINK, "links", existing, "'%s' has too many links", existing);
-	e = link_retry(g->fs, dir, name, ino, dirent_type(in.i_mode));
+	e = link_retry(g->fs, dir, name, ino, xp_ext2_dirent_type(in.i_mode));
 	if (e)
 		return ext_fail(g, e, path, "adding it to its directory");
 	in.i_links_count++;
@@ -884,24 +862,13 @@ int xp_gfs_mknod(struct xp_gfs *g, const char *path, mode_t mode, uint32_t major
 {
 	ext2_ino_t dir, ino;
 	const char *name;
-	int r = lookup_parent(g, path, &dir, &name);
+	int r = clear_path(g, path, &dir, &name);
 	if (r < 0)
-		return r == -ENOENT ? fail(g, r, "no-dir", path,
-					   "cannot create '%s': its directory is missing", path)
-				    : r;
-	mode_t old;
-	r = xp_gfs_lstat(g, path, &old);
-	if (r == 0 && LINUX_S_ISDIR(old))
-		return fail(g, -EISDIR, "is-dir", path, "cannot write '%s': it is a directory",
-			    path);
-	if (r == 0)
-		r = xp_gfs_remove(g, path, false);
-	if (r < 0 && r != -ENOENT)
 		return r;
 	errcode_t e = ext2fs_new_inode(g->fs, dir, (int)mode, NULL, &ino);
 	if (e)
 		return ext_fail(g, e, path, "allocating an inode");
-	e = link_retry(g->fs, dir, name, ino, dirent_type((unsigned)mode));
+	e = link_retry(g->fs, dir, name, ino, xp_ext2_dirent_type((unsigned)mode));
 	if (e)
 		return ext_fail(g, e, path, "adding it to its directory");
 	ext2fs_inode_alloc_stats2(g->fs, ino, +1, 0);
