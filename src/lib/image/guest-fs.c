@@ -402,15 +402,20 @@ static int release_inode(struct xp_gfs *g, ext2_ino_t ino, const char *path)
 	return 0;
 }
 
+/* The entry at path: its directory, last name, inode number and inode. */
+static int lookup_entry(struct xp_gfs *g, const char *path, ext2_ino_t *dir, const char **name,
+			ext2_ino_t *ino, struct ext2_inode *in)
+{
+	int r = lookup_parent(g, path, dir, name);
+	return r < 0 ? r : lookup(g, path, ino, in);
+}
+
 int xp_gfs_remove(struct xp_gfs *g, const char *path, bool report)
 {
 	ext2_ino_t dir, ino;
 	const char *name;
 	struct ext2_inode in;
-	int r = lookup_parent(g, path, &dir, &name);
-	if (r < 0)
-		return r;
-	r = lookup(g, path, &ino, &in);
+	int r = lookup_entry(g, path, &dir, &name, &ino, &in);
 	if (r < 0)
 		return r;
 	if (LINUX_S_ISDIR(in.i_mode))
@@ -897,10 +902,7 @@ int xp_gfs_rmdir(struct xp_gfs *g, const char *path)
 	ext2_ino_t dir, ino;
 	const char *name;
 	struct ext2_inode in;
-	int r = lookup_parent(g, path, &dir, &name);
-	if (r < 0)
-		return r;
-	r = lookup(g, path, &ino, &in);
+	int r = lookup_entry(g, path, &dir, &name, &ino, &in);
 	if (r < 0)
 		return r;
 	if (!LINUX_S_ISDIR(in.i_mode))
