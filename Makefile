@@ -1,5 +1,5 @@
 # The front door: `make run` and `make test` work on a fresh Debian 12 machine.
-.PHONY: all deps build release install run test test-fuzz test-xen fuzz fuzz-check fuzz-run bench clean
+.PHONY: all deps build release install deb run test test-fuzz test-xen fuzz fuzz-check fuzz-run bench clean
 
 JOBS ?= $(shell nproc)
 
@@ -17,10 +17,19 @@ release: deps
 	@cmake --build --preset release -j $(JOBS)
 
 # The release build into PREFIX (default /usr/local; DESTDIR honoured): xenprov and its
-# xenprov-pxeboot link.
+# xenprov-pxeboot link, the man pages, the systemd unit, sysusers.d and tmpfiles.d
+# entries, bash completion, the examples (see README.md, "Install"). The prefix is
+# configured, not only given to cmake --install: the unit's ExecStart= names it.
 PREFIX ?= /usr/local
-install: release
-	@cmake --install build/release --prefix $(PREFIX)
+install: deps
+	@cmake --preset release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	@cmake --install build/release
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree under build/deb
+# (the source tree stays clean): build/deb/xenprov_VERSION_amd64.deb, then lintian.
+deb: deps
+	@scripts/build-deb build/deb
 
 # The main job on embedded defaults (see README.md).
 run: release

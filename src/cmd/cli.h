@@ -38,6 +38,8 @@ struct xp_command {
 	 * `deploy --profile P ...`). */
 	int (*run)(int argc, char **argv);
 	const struct xp_verb *const *verbs;
+	/* left out of `xenprov --help` and of completion (`xenprov completion`) */
+	bool hidden;
 };
 
 extern const struct xp_command *const xp_commands[];
@@ -52,6 +54,7 @@ extern const struct xp_command cmd_serve;
 extern const struct xp_command cmd_import;
 extern const struct xp_command cmd_pxeboot;
 extern const struct xp_command cmd_sync;
+extern const struct xp_command cmd_completion;
 extern const struct xp_verb config_disk_verb;
 extern const struct xp_verb config_vif_verb;
 extern const struct xp_verb domain_diff_verb;

@@ -9,6 +9,7 @@
 
 #include "cli-inventory.h"
 #include "cli.h"
+#include "xp-version.h"
 
 const struct xp_command *const xp_commands[] = {
 	&cmd_config,
@@ -26,6 +27,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_check,
 	&cmd_report,
 	&cmd_sync,
+	&cmd_completion,
 	NULL,
 };
 
@@ -40,7 +42,8 @@ static void print_main_usage(FILE *f)
 	fputs(main_usage, f);
 	fputs("\nCommands:\n", f);
 	for (const struct xp_command *const *c = xp_commands; *c; c++)
-		fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
+		if (!(*c)->hidden)
+			fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
 	fputs("  help       show a command's usage: xenprov help COMMAND [VERB]\n"
 	      "\nRun 'xenprov COMMAND -h' for a command's usage; 'man xenprov-COMMAND' for more.\n",
 	      f);

@@ -22,6 +22,7 @@
 #include "xenprov/inventory-json.h"
 #include "xenprov/inventory.h"
 #include "xenprov/leases.h"
+#include "xp-version.h"
 
 /* ---- the JSON API ----------------------------------------------------------------------- */
 
