@@ -222,6 +222,10 @@ struct xp_capture_opts {
 	bool all_filesystems; /* without: rsync --one-file-system */
 	/* progress lines (rsync's --info=progress2, then the phases); NULL: none */
 	void (*progress)(void *ud, const char *line);
+	/* whether to give up (the operator's ^C), asked once a second and after each
+	 * signal while rsync runs; then rsync is stopped and xp_capture is -ECANCELED,
+	 * leaving nothing. NULL: never. */
+	bool (*cancelled)(void *ud);
 	void *ud;
 };
 

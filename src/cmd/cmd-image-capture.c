@@ -3,6 +3,7 @@
  * golden-image store's verbs (the library: image/capture.c, image/imgstore.c).
  */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -44,6 +45,20 @@ static const char capture_usage[] =
 struct cap_progress {
 	struct cli_progress p;
 };
+
+/* ^C, a SIGTERM or a hang-up while capturing: rsync (in a process group of its own,
+ * which the terminal's ^C does not reach) is stopped and the half-made version
+ * removed by the library before we exit */
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+static bool cap_cancelled(void *ud)
+{
+	(void)ud;
+	return interrupted != 0;
+}
 
 static void cap_progress(void *ud, const char *line)
 {
@@ -210,10 +225,30 @@ static int run_capture(int argc, char **argv)
 		o.progress = cap_progress;
 		o.ud = &cp;
 	}
+	/* without SA_RESTART, so that the library's poll(2) returns at once */
+	struct sigaction sa = {.sa_handler = on_signal}, old[3];
+	static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	o.ud = &cp;
+	o.cancelled = cap_cancelled;
 	struct xp_capture_result res;
 	struct xp_diags d = {0};
 	int r = xp_capture(&o, &res, &d);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
 	cli_progress_clear(&cp.p, false);
+	if (interrupted) {
+		if (r == 0)
+			xp_imgver_release(&res.version);
+		xp_diags_release(&d);
+		xp_domain_release(&dom);
+		free(state);
+		free(excl);
+		signal(interrupted, SIG_DFL);
+		raise(interrupted);
+		return XP_EXIT_FAIL;
+	}
 	if (r < 0) {
 		cli_print_messages(&d);
 		if (!d.n)

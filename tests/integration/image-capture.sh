@@ -12,6 +12,8 @@
 #   image cat against the tree at each time), e2fsck -fn clean; the same version
 #   again is served from the image cache (its key is the manifest hash);
 #   a guest created from a profile whose image is gold@1 holds version 1's files;
+#   that guest captured by its name (its disk) holds them, with its own hostname;
+#   an interrupted capture stops rsync and its remote shell and leaves nothing;
 #   --show-excludes, --include-default, --exclude; an unreachable host and a missing
 #   name are clear errors that leave nothing behind; image rm refused while a profile
 #   uses the version, done with --force.
@@ -120,6 +122,23 @@ err_has "rsync over ssh failed"
 err_has "ssh: connect to host 10.88.0.9"
 [ ! -e "$T/state/images/captures/gold" ] || [ -z "$(ls -A "$T/state/images/captures/gold")" ] ||
 	fail "a failed capture left $(ls -A "$T/state/images/captures/gold")"
+ok
+
+# an interrupted capture (SIGTERM while rsync waits on its remote shell): rsync and its
+# remote shell are stopped, the half-made version is removed, xenprov ends by the signal
+printf '#!/bin/sh\necho $$ >"%s"\nexec sleep 60\n' "$T/slow-ssh.pid" >"$T/slow-ssh"
+chmod 755 "$T/slow-ssh"
+"$X" image capture 10.88.0.2:/ --name gold --ssh-command "$T/slow-ssh" -q 2>"$T/err" &
+xpid=$!
+for i in $(seq 100); do [ -s "$T/slow-ssh.pid" ] && break; sleep 0.1; done
+[ -d "$T/state/images/captures/gold/.1.partial" ] || fail "no version being made"
+kill -TERM "$xpid"
+wait "$xpid"
+rc=$?
+[ "$rc" = $((128 + 15)) ] || fail "an interrupted capture ended with $rc, not by SIGTERM"
+! kill -0 "$(cat "$T/slow-ssh.pid")" 2>/dev/null || fail "the remote shell outlived the capture"
+[ -z "$(ls -A "$T/state/images/captures/gold")" ] ||
+	fail "an interrupted capture left $(ls -A "$T/state/images/captures/gold")"
 ok
 
 # ---- capture 1, over ssh -------------------------------------------------------------------------
@@ -287,6 +306,14 @@ XENPROV_XL=$XP_SRC/tests/integration/lib/fake-xl XP_FAKE_XL_STATE=$T/xl \
 [ "$("$X" image cat "$T/state/disks/g1.img" /usr/share/d05/f01 | sha_of /dev/stdin)" = "$before_f01" ] ||
 	fail "the guest of gold@1 does not hold version 1's file"
 "$X" image ls "$T/state/disks/g1.img" /usr/share/d05 | grep -qx new && fail "the guest of gold@1 has version 2's file"
+ok
+# a guest's name as the source: its disk, read without mounting
+expect_rc 0 image capture g1 --name fromguest --json
+json_ok "$T/stdout" "j['image'] == 'fromguest@1' and j['source'] == 'g1'"
+FG=$T/state/images/captures/fromguest/1/root
+[ "$(sha_of "$FG/usr/share/d05/f01")" = "$before_f01" ] || fail "the guest's capture lacks version 1's file"
+[ "$(cat "$FG/etc/hostname")" = g1 ] || fail "the guest's capture has not the guest's hostname"
+[ ! -s "$FG/etc/machine-id" ] || fail "the guest's machine-id was captured"
 ok
 expect_rc 1 image rm gold@1
 # the guest too: the inventory records the version its disk holds (domain_images)

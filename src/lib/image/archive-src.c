@@ -379,9 +379,7 @@ int xp_archive_next(struct archive *a, struct xp_src *s, struct archive_entry **
 
 void xp_archive_close(struct archive *a, struct xp_src *s)
 {
-	/* a tar source is freed by its close callback (inside archive_read_free): its kind
-	 * is read before */
-	bool dir = s && s->dir;
+	bool dir = s && s->dir; /* a tar source is freed by its close callback */
 	archive_read_free(a);
 	if (dir)
 		src_free(s);

@@ -159,18 +159,24 @@ static void argv_free(struct argv *a)
 /* Reads rsync's two pipes until both close: progress lines (split at '\r' and '\n')
  * from its standard output to o->progress, its standard error kept (the last 8 KiB)
  * for the diagnostic. */
-static void pump(const struct xp_capture_opts *o, int out, int err, struct xp_buf *errbuf)
+static bool pump(const struct xp_capture_opts *o, int out, int err, struct xp_buf *errbuf)
 {
+	bool cancelled = false;
 	struct pollfd p[2] = {{.fd = out, .events = POLLIN}, {.fd = err, .events = POLLIN}};
 	char line[512];
 	size_t ll = 0;
 	char buf[4096];
 	while (p[0].fd >= 0 || p[1].fd >= 0) {
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		/* a signal (EINTR) or once a second: has the caller given up? */
+		if (o->cancelled && o->cancelled(o->ud)) {
+			cancelled = true;
 			break;
 		}
+		int pr = poll(p, 2, 1000);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			break;
 		for (int i = 0; i < 2; i++) {
 			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
@@ -199,6 +205,7 @@ static void pump(const struct xp_capture_opts *o, int out, int err, struct xp_bu
 	}
 	close(out);
 	close(err);
+	return cancelled;
 }
 
 /* rsync's exit codes (rsync(1), EXIT VALUES) that mean the source was not reached. */
@@ -267,7 +274,14 @@ static int run_rsync(const struct xp_capture_opts *o, const char *from, const ch
 	if (r < 0)
 		return xp_diags_fail(d, r, NULL, NULL, NULL, "cannot run rsync: %s", strerror(-r));
 	struct xp_buf eb = XP_BUF_INIT;
-	pump(o, out, err, &eb);
+	if (pump(o, out, err, &eb)) {
+		/* rsync runs in a process group of its own: stop it and what it started
+		 * (its receiver, ssh) before the half-made version goes */
+		(void)xp_spawn_stop(pid, -1, 5);
+		xp_buf_release(&eb);
+		return xp_diags_fail(d, -ECANCELED, NULL, "cancelled", NULL,
+				     "capture of '%s' interrupted: nothing kept", o->source);
+	}
 	int st = xp_spawn_reap(pid);
 	trim(&eb);
 	*vanished = st == 24;
