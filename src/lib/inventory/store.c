@@ -306,7 +306,7 @@ static const char *const migrations[] = {
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS sync_distro_trees_delete AFTER DELETE ON distro_trees"
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;",
-    /* the captured image version each guest's disk holds (issue 16: made from, or last
+    /* 10: the captured image version each guest's disk holds (issue 16: made from, or last
      * updated to by `image update`): a table of its own, not a column, so that the
      * step runs again cleanly on a database whose version was set back */
     "CREATE TABLE IF NOT EXISTS domain_images ("
