@@ -362,15 +362,24 @@ int xp_gfs_read(struct xp_gfs *g, const char *path, char **data, size_t *len)
 	return 0;
 }
 
+/* Reads inode ino whole (its extra fields too) into *large. */
+static int read_large(struct xp_gfs *g, ext2_ino_t ino, struct ext2_inode_large *large,
+		      const char *path)
+{
+	memset(large, 0, sizeof(*large));
+	errcode_t e = ext2fs_read_inode_full(g->fs, ino, (struct ext2_inode *)large, sizeof(*large));
+	return e ? ext_fail(g, e, path, "reading its inode") : 0;
+}
+
 /* Drops one link of ino; at zero, frees its blocks, its xattr block and the inode. */
 static int release_inode(struct xp_gfs *g, ext2_ino_t ino, const char *path)
 {
 	struct ext2_inode_large large;
 	struct ext2_inode *in = (struct ext2_inode *)&large;
-	memset(&large, 0, sizeof(large));
-	errcode_t e = ext2fs_read_inode_full(g->fs, ino, in, sizeof(large));
-	if (e)
-		return ext_fail(g, e, path, "reading its inode");
+	int r = read_large(g, ino, &large, path);
+	if (r < 0)
+		return r;
+	errcode_t e;
 	if (in->i_links_count > 1) {
 		in->i_links_count--;
 		in->i_ctime = g->now;
@@ -577,10 +586,8 @@ static int write_from(struct xp_gfs *g, const char *path, const struct source *s
 
 	struct ext2_inode_large large;
 	struct ext2_inode *ip = (struct ext2_inode *)&large;
-	memset(&large, 0, sizeof(large));
-	e = ext2fs_read_inode_full(g->fs, ino, ip, sizeof(large));
-	if (e)
-		return ext_fail(g, e, path, "reading its inode");
+	if ((r = read_large(g, ino, &large, path)) < 0)
+		return r;
 	ip->i_mtime = ip->i_ctime = g->now;
 	if (o->force) {
 		ip->i_mode = (uint16_t)(LINUX_S_IFREG | (o->mode & 07777));
@@ -767,10 +774,9 @@ int xp_gfs_set_meta(struct xp_gfs *g, const char *path, const struct xp_gfs_meta
 		return r;
 	struct ext2_inode_large large;
 	struct ext2_inode *ip = (struct ext2_inode *)&large;
-	memset(&large, 0, sizeof(large));
-	errcode_t e = ext2fs_read_inode_full(g->fs, ino, ip, sizeof(large));
-	if (e)
-		return ext_fail(g, e, path, "reading its inode");
+	if ((r = read_large(g, ino, &large, path)) < 0)
+		return r;
+	errcode_t e;
 	ip->i_mode = (uint16_t)((ip->i_mode & LINUX_S_IFMT) | (m->mode & 07777));
 	set_owner(ip, m->uid, m->gid);
 	/* 32-bit seconds and, in a large inode, the nanoseconds and epoch bits (ext4's
