@@ -141,7 +141,7 @@ int xp_guest_update_plan(const char *image, const char *old_root, const char *ne
  * the disk beside it (a reflink where the filesystem can, else a sparse copy; a qcow2
  * overlay's own file, never its backing file), which replaces the disk by rename(2)
  * only once every change is written and synced, so a failure leaves the disk as it
- * was. flags: XP_GFS_NOSYNC-like XP_GUPD_NOSYNC (no fsync; the caller syncs). */
+ * was. A plan with nothing to write leaves the disk alone (no copy). flags: XP_GFS_NOSYNC-like XP_GUPD_NOSYNC (no fsync; the caller syncs). */
 #define XP_GUPD_NOSYNC 1u
 int xp_guest_update_apply(const char *image, const char *new_root, const struct xp_tdiff *diff,
 			  const struct xp_gupd_plan *plan, bool override, unsigned flags,

@@ -501,6 +501,17 @@ int xp_guest_update_apply(const char *image, const char *new_root, const struct 
 				     "%zu file(s) the guest changed itself would be overwritten",
 				     plan->conflict);
 	}
+	/* nothing to write (the guest is at the version already, or keeps all): no copy */
+	const struct apply probe = {NULL, new_root, image, d, override};
+	bool work = false;
+	for (size_t k = 0; !work && k < plan->n; k++) {
+		const struct xp_tdiff_entry *e = &diff->v[plan->v[k].entry];
+		enum xp_gupd_action act = effective(&probe, &plan->v[k], e);
+		work = act == XP_GUPD_ADD || act == XP_GUPD_CHANGE || act == XP_GUPD_REMOVE ||
+		       (act == XP_GUPD_SAME && e->kind == XP_TDIFF_CHANGED);
+	}
+	if (!work)
+		return 0;
 	int src = open(image, O_RDONLY | O_CLOEXEC);
 	if (src < 0)
 		return xp_diags_fail(d, -errno, image, "open", NULL, "cannot open '%s': %s", image,
