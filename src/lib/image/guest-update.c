@@ -167,8 +167,8 @@ int xp_guest_update_plan(const char *image, const char *old_root, const char *ne
 			 struct xp_diags *d)
 {
 	memset(plan, 0, sizeof(*plan));
-	struct xp_blockdev *bd;
-	struct xp_fs *fs;
+	struct xp_blockdev *bd = NULL;
+	struct xp_fs *fs = NULL;
 	int r = find_root(image, d, &bd, &fs, &plan->root_off);
 	if (r < 0)
 		return r;
