@@ -221,10 +221,8 @@ static int run_capture(int argc, char **argv)
 	}
 	struct cap_progress cp;
 	cli_progress_init(&cp.p, !co.quiet && !co.json);
-	if (cp.p.on) {
+	if (cp.p.on)
 		o.progress = cap_progress;
-		o.ud = &cp;
-	}
 	/* without SA_RESTART, so that the library's poll(2) returns at once */
 	struct sigaction sa = {.sa_handler = on_signal}, old[3];
 	static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};

@@ -298,6 +298,12 @@ err_has "there are gold@1, gold@2"
 # ---- image rm ------------------------------------------------------------------------------------------
 expect_rc 0 profile add golden1 --image gold@1 --disk-size 64M
 expect_rc 0 profile add goldlatest --image gold --disk-size 64M
+# xenprov check: a profile's captured image is there, or it is not
+expect_rc 0 profile add goldmissing --image gold@9 --disk-size 64M
+run check --json
+json_ok "$T/stdout" "[f['what'] for f in j['findings'] if f['check'] == 'profile'] ==
+	[\"the image 'gold@9' of profile 'goldmissing' does not exist\"]"
+expect_rc 0 profile remove goldmissing
 # a guest of the profile: its disk from the golden image of gold@1 (deploy's path).
 # A Xen hypervisor cannot run here: lib/fake-xl stands in for xl.
 mkdir -p "$T/cfg" "$T/xl"

@@ -424,6 +424,21 @@ static void test_store(void **state)
 	xp__imgver_abort(&nv);
 	assert_int_equal(access(xp_test_path(dir, "images/captures/web/.5.partial"), F_OK), -1);
 
+	/* where an image is taken: a path is a path, a reference is looked up */
+	assert_int_equal(xp_imgver_lookup(dir, "web@1", &v, &d), 1);
+	assert_int_equal(v.version, 1);
+	xp_imgver_release(&v);
+	assert_int_equal(xp_imgver_lookup(dir, dir, &v, &d), 0);		/* exists */
+	assert_int_equal(xp_imgver_lookup(dir, "./no/such.tar", &v, &d), 0); /* a path */
+	assert_int_equal(xp_imgver_lookup(dir, "debian:bookworm", &v, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(xp_imgver_lookup(dir, "nope.tar", &v, &d), -ENOENT);
+	xp_test_assert_contains(first_msg(&d), "'nope.tar': no such file or captured image");
+	xp_diags_release(&d);
+	assert_int_equal(xp_imgver_lookup(dir, "web@9", &v, &d), -ENOENT);
+	xp_test_assert_contains(first_msg(&d), "there are web@1, web@2, web@4");
+	xp_diags_release(&d);
+
 	/* removing */
 	assert_int_equal(xp_imgver_remove(dir, "web", 2, &d), 0);
 	assert_int_equal(xp_imgver_remove(dir, "web", 2, &d), -ENOENT);

@@ -568,6 +568,7 @@ int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_
 		      struct xp_imgver *meta, struct xp_diags *d)
 {
 	_cleanup_free_ char *mpath = NULL, *jpath = NULL, *final = NULL;
+	_cleanup_close_ int pfd = -1, nfd = -1;
 	struct xp_buf json = XP_BUF_INIT;
 	int r = -ENOMEM;
 	if (asprintf(&mpath, "%s/manifest", nv->partial) < 0 ||
@@ -584,7 +585,7 @@ int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_
 		goto out;
 	/* the tree first (one syncfs for all rsync wrote), then the two files, then the
 	 * rename: a version whose meta.json is visible is whole on disk */
-	_cleanup_close_ int pfd = open(nv->partial, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pfd = open(nv->partial, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0 || syncfs(pfd) < 0) {
 		r = -errno;
 		xp_diags_fail(d, r, nv->partial, NULL, NULL, "cannot sync: %s", strerror(-r));
@@ -600,7 +601,7 @@ int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_
 		xp_diags_fail(d, r, final, NULL, NULL, "cannot rename into place: %s", strerror(-r));
 		goto out;
 	}
-	_cleanup_close_ int nfd = open(nv->ndir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	nfd = open(nv->ndir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (nfd >= 0)
 		(void)fsync(nfd);
 	free(nv->partial);
