@@ -16,8 +16,15 @@
 #              exclusions, the manifest (every file hashed), meta.json, syncfs
 #   capture-2  the second version after the 1% change: rsync --link-dest to the first,
 #              the manifest with the unchanged files' hashes taken from the first's
+#   update     xenprov image update of UPDATE_GUESTS (default 100) stopped guests
+#              deployed from the first version (qcow2 overlays; deploy not timed) to the
+#              second, offline (-j 2: the issue's 2 CPUs), --offline (no toolstack here):
+#              per guest the plan (each changed path of the guest compared with the
+#              first version), a copy of its overlay, the delta written through
+#              libext2fs, the copy renamed over the disk; then back to the first
+#              version (update-back), the same delta the other way
 # Targets (the issue's): capture-1 within 10% of rsync; capture-2 under 10% of
-# capture-1. Each is run XP_BENCH_REPEAT times (default 3), best kept; the tree is read
+# capture-1; update of 100 guests under 10 s on 2 CPUs. Each is run XP_BENCH_REPEAT times (default 3), best kept; the tree is read
 # once beforehand so that all of them find it in the page cache.
 #
 # The xenprov binary: $1, else $XENPROV, else ../xenprov next to this script (as
@@ -110,6 +117,23 @@ for ((i = 0; i < REPEAT; i++)); do
 	timed capture-2 m_capture
 done
 "$X" image versions bench --state-dir "$W/state" >"$W/versions" || die "image versions failed"
+
+# ---- update: guests of version 1 brought to version 2 (the last run's store) ---------------
+GUESTS=${UPDATE_GUESTS:-100}
+mkdir -p "$W/cfg" "$W/disks" && echo "not booted" >"$W/vmlinuz"
+XU() { XENPROV_XL=/nonexistent "$X" "$@" --state-dir "$W/state"; }
+XU profile add ubench --image bench@1 --storage qcow2 --pool "$W/disks" --disk-size 1G \
+	--swap 0 --network static --ip-pool 10.200.0.0/16 --gateway 10.200.0.1 --bridge br0 \
+	--boot kernel --kernel "$W/vmlinuz" >"$W/profile.log" 2>&1 || die "profile add: $(tail -n 3 "$W/profile.log")"
+XU deploy --profile ubench --count "$GUESTS" --name 'u%03d' --config-dir "$W/cfg" -j "$(nproc)" -q \
+	>"$W/deploy.log" 2>&1 || die "deploy: $(tail -n 3 "$W/deploy.log")"
+names=$(seq -f 'u%03g' 1 "$GUESTS")
+XU image update $names --to bench@2 --offline --dry-run --json >"$W/plan.json" ||
+	die "update --dry-run failed"
+plan=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))[0]["counts"]; print("%d added, %d changed, %d removed, %d kept" % (c["add"], c["change"], c["remove"], c["keep"]))' "$W/plan.json")
+m_update() { XU image update $names --to "$1" --offline -j 2 -q && sync -f "$W/disks"; }
+timed update m_update bench@2
+timed update-back m_update bench@1
 own_kib=$(du -sk "$W/state/images/captures/bench/1/root" "$W/state/images/captures/bench/2/root" |
 	sed -n 2p | cut -f1)
 
@@ -118,3 +142,5 @@ say "  rsync -aHAX    $(secs "${best[rsync]}") s"
 say "  capture-1      $(secs "${best[capture-1]}") s   $(awk -v a="${best[capture-1]}" -v b="${best[rsync]}" 'BEGIN { printf "%.2fx rsync (target: at most 1.10)", a / b }')"
 say "  capture-2      $(secs "${best[capture-2]}") s   $(awk -v a="${best[capture-2]}" -v b="${best[capture-1]}" 'BEGIN { printf "%.1f%% of capture-1 (target: under 10%%)", 100 * a / b }')"
 say "  version 2 costs $own_kib KiB of its own (du of both versions) for a change of $((change_bytes / 1024)) KiB"
+say "  update         $(secs "${best[update]}") s   $GUESTS stopped qcow2 guests bench@1 -> bench@2, offline, -j 2 (target: under 10 s for 100); per guest: $plan"
+say "  update-back    $(secs "${best[update-back]}") s   the same guests back to bench@1"

@@ -228,6 +228,15 @@ struct xp_guest_report {
 
 void xp_guest_report_release(struct xp_guest_report *rep);
 
+/* Whether path (absolute, inside a guest) is one of a guest's own files, which a guest
+ * keeps when its image is updated to another version and a capture leaves out: what
+ * xp_guest_apply writes or removes per guest (hostname, hosts, mailname, fstab,
+ * machine-id, resolv.conf, shadow, SSH host keys, root's authorized_keys, the network
+ * configuration of every format, the boot loader files naming the guest's UUIDs,
+ * xenprov's units and first-boot commands, the time zone) and the machine state a
+ * clone must not share (random seeds, DHCP leases, DUIDs, persistent net rules). */
+bool xp_guest_own_path(const char *path);
+
 /* Appends text (len bytes) to out with every whole occurrence of rep's old UUIDs
  * (old_fs_uuid, old_swap_uuid; hex digits in either case, not within a longer run of
  * hex digits and '-') replaced by the new ones. What names a clone's disks follows them

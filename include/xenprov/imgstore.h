@@ -134,8 +134,8 @@ int xp_imgver_remove(const char *state_dir, const char *name, unsigned version,
 
 /* Who uses version `version` of name (inventory/image-users.c): "profile P" for each
  * profile whose own image is NAME@V, or NAME when latest (V is the latest version);
- * "guest G" for each guest whose recorded image version (the domains table's column
- * image_version, "NAME@V") is NAME@V, where the inventory has that column
+ * "guest G" for each guest whose recorded image version (the domain_images table,
+ * `domain list`'s IMAGE) is NAME@V, where the inventory has that table
  * (*guests_known says whether it does). Heap strings in *users (*n), free each and the
  * array. -errno of the inventory. */
 struct xp_inv;

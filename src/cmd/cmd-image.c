@@ -733,8 +733,8 @@ static const struct xp_verb ls_verb = {"ls", "list files inside an image", ls_us
 static const struct xp_verb cat_verb = {"cat", "print a file inside an image", cat_usage, run_cat};
 
 static const struct xp_verb *const image_verbs[] = {
-	&build_verb,	     &info_verb,	   &ls_verb,	  &cat_verb,
-	&image_capture_verb, &image_versions_verb, &image_rm_verb, NULL};
+	&build_verb,	     &info_verb,	   &ls_verb,	  &cat_verb,	   &image_capture_verb,
+	&image_versions_verb, &image_diff_verb, &image_update_verb, &image_rm_verb, NULL};
 
 const struct xp_command cmd_image = {
 	.name = "image",

@@ -22,64 +22,18 @@
 . "$(dirname "$0")/lib/common.sh" || exit 1
 [ "$(id -u)" = 0 ] || skip "network namespaces and owners need root"
 need ip rsync ssh ssh-keygen e2fsck setfattr getfattr setfacl setcap du sha256sum
-SSHD=${XP_SSHD:-$(command -v sshd || echo /usr/sbin/sshd)}
-[ -x "$SSHD" ] || skip "no sshd (Debian package openssh-server; or XP_SSHD=PATH)"
 in_private_mounts "$@" || skip "no mount namespace of the test's own (unshare, util-linux)"
 scratch ssh golden
-# /run of this mount namespace only: the namespaces' names and sshd's privilege
-# separation directory are the test's own
-mount -t tmpfs -o mode=755 xp-run /run || fail "cannot mount a private /run"
-mkdir -p /run/netns /run/sshd
-chmod 755 /run/sshd
-# sshd's privilege separation user, where the host has none (openssh-server's package
-# makes it): in this mount namespace's own copy of /etc/passwd
-if ! getent passwd sshd >/dev/null; then
-	cp /etc/passwd "$T/passwd" && echo 'sshd:x:64999:65534::/run/sshd:/usr/sbin/nologin' >>"$T/passwd" &&
-		mount --bind "$T/passwd" /etc/passwd || fail "cannot give sshd its user"
-fi
+. "$(dirname "$0")/lib/sshd-env.sh" || exit 1
 export XENPROV_STATE_DIR=$T/state
 
 # ---- the network: namespace C (xenprov) and G (the golden client's sshd) ----------------
 C=xpcc$$
-G=xpcg$$
-SSHD_PID=
-cleanup() {
-	[ -n "$SSHD_PID" ] && kill -KILL "$SSHD_PID" 2>/dev/null
-	wait 2>/dev/null
-	ip netns del "$C" 2>/dev/null
-	ip netns del "$G" 2>/dev/null
-}
-at_exit cleanup
-ip netns add "$C" && ip netns add "$G" || fail "cannot make the network namespaces"
-ip link add eth0 netns "$C" type veth peer name eth0 netns "$G" || fail "cannot make the veth pair"
-ip -n "$C" addr add 10.88.0.1/24 dev eth0
-ip -n "$G" addr add 10.88.0.2/24 dev eth0
-for ns in "$C" "$G"; do
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set eth0 up
-done
+sshd_netns "$C" xpcg$$ 10.88.0.1 10.88.0.2
 
 # ---- sshd with a throwaway host key, root's login by a test key only --------------------
 S=$T/ssh
-ssh-keygen -q -t ed25519 -N '' -f "$S/host_key" || fail "ssh-keygen (host key)"
-ssh-keygen -q -t ed25519 -N '' -f "$S/id" || fail "ssh-keygen (test key)"
-cp "$S/id.pub" "$S/authorized_keys"
-echo "10.88.0.2 $(cut -d' ' -f1,2 "$S/host_key.pub")" >"$S/known_hosts"
-cat >"$S/sshd_config" <<EOF
-ListenAddress 10.88.0.2
-Port 22
-HostKey $S/host_key
-AuthorizedKeysFile $S/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile none
-EOF
-ip netns exec "$G" "$SSHD" -D -e -f "$S/sshd_config" 2>"$T/sshd.log" &
-SSHD_PID=$!
-RSH="ssh -F /dev/null -i $S/id -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$S/known_hosts -o StrictHostKeyChecking=yes -o ConnectTimeout=5"
+sshd_start "$S" 10.88.0.2
 for i in $(seq 100); do
 	ip netns exec "$C" $RSH root@10.88.0.2 true 2>/dev/null && break
 	kill -0 "$SSHD_PID" 2>/dev/null || fail "sshd ended: $(cat "$T/sshd.log")"
@@ -368,7 +322,8 @@ FG=$T/state/images/captures/fromguest/1/root
 [ ! -s "$FG/etc/machine-id" ] || fail "the guest's machine-id was captured"
 ok
 expect_rc 1 image rm gold@1
-err_has "gold@1 is in use (by profile golden1)"
+# the guest too: the inventory records the version its disk holds (domain_images)
+err_has "gold@1 is in use (by profile golden1, guest g1)"
 expect_rc 1 image rm gold@2
 err_has "gold@2 is in use (by profile goldlatest)"
 expect_rc 2 image rm gold

@@ -29,7 +29,7 @@
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION XP_TEST_SCHEMA_VERSION
 
 static xp_test_pathbuf state;
 

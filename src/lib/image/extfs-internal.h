@@ -51,6 +51,29 @@ int xp__ext2_dir_list(ext2_filsys fs, ext2_ino_t ino, bool strict, struct xp_fs_
 int xp__ext2_fill_entry(ext2_filsys fs, ext2_ino_t ino, struct xp_fs_entry *e);
 /* The libext2fs handle of an open filesystem (borrowed). */
 ext2_filsys xp__fs_ext2(struct xp_fs *fs);
+/* The directory entry file type (EXT2_FT_*) of an inode's mode. */
+static inline uint8_t xp_ext2_dirent_type(uint32_t mode)
+{
+	switch (mode & LINUX_S_IFMT) {
+	case LINUX_S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case LINUX_S_IFDIR:
+		return EXT2_FT_DIR;
+	case LINUX_S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case LINUX_S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case LINUX_S_IFIFO:
+		return EXT2_FT_FIFO;
+	case LINUX_S_IFSOCK:
+		return EXT2_FT_SOCK;
+	case LINUX_S_IFLNK:
+		return EXT2_FT_SYMLINK;
+	default:
+		return EXT2_FT_UNKNOWN;
+	}
+}
+
 /* A short description of a libext2fs error code, without com_err's global tables. */
 const char *xp_ext2_strerror(errcode_t err);
 

@@ -923,6 +923,42 @@ const char *const *xp_guest_machine_state(void)
 	return machine_state;
 }
 
+/* A guest's own files (guest.h): what xp_guest_apply writes or removes per guest, and
+ * the machine state above. A pattern ending in "/" is a whole tree below it. */
+static const char *const own_paths[] = {
+    "/etc/hostname", "/etc/hosts", "/etc/mailname", "/etc/fstab", "/etc/machine-id",
+    "/var/lib/dbus/machine-id", "/etc/resolv.conf", "/etc/shadow", "/etc/shadow-",
+    "/etc/ssh/ssh_host_*", "/root/.ssh/authorized_keys",
+    /* the network, in each format edit_network writes */
+    "/etc/network/interfaces", "/etc/network/interfaces.d/", "/etc/netplan/",
+    "/etc/NetworkManager/system-connections/", "/etc/sysconfig/network-scripts/ifcfg-*",
+    "/etc/systemd/network/10-xenprov*",
+    /* what names the guest's new UUIDs (edit_uuid_refs, edit_boot) */
+    "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/menu.lst", "/etc/default/grub",
+    "/etc/kernel/cmdline", "/etc/initramfs-tools/conf.d/resume", "/boot/loader/entries/",
+    /* xenprov's units, first-boot commands, the time zone */
+    "/etc/systemd/system/xenprov-*", "/etc/systemd/system/*.wants/xenprov-*",
+    "/var/lib/xenprov/", "/etc/localtime", "/etc/timezone",
+};
+
+bool xp_guest_own_path(const char *path)
+{
+	for (size_t i = 0; i < sizeof(own_paths) / sizeof(own_paths[0]); i++) {
+		const char *p = own_paths[i];
+		size_t len = strlen(p);
+		if (p[len - 1] == '/') {
+			if (strncmp(path, p, len - 1) == 0 && (path[len - 1] == '/' || !path[len - 1]))
+				return true;
+		} else if (fnmatch(p, path, FNM_PATHNAME | FNM_PERIOD) == 0) {
+			return true;
+		}
+	}
+	for (const char *const *p = machine_state; *p; p++)
+		if (fnmatch(*p, path, FNM_PATHNAME | FNM_PERIOD) == 0)
+			return true;
+	return false;
+}
+
 static int remove_machine_state(struct ctx *c)
 {
 	int r = 0;

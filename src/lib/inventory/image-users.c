@@ -1,8 +1,8 @@
 /*
  * image-users.c - who uses a version of a captured image (imgstore.h), for `image rm`:
  * profiles whose own image is NAME@V (or NAME, which follows the latest version), and
- * guests whose recorded image version (the domains table's image_version column,
- * "NAME@V", where the inventory has that column) is NAME@V.
+ * guests whose recorded image version (the domain_images table: image NAME,
+ * version V, where the inventory has that table) is NAME@V.
  *
  * Not here: the store itself (image/imgstore.c).
  */
@@ -44,8 +44,8 @@ static int has_column(struct xp_inv *inv, bool *has)
 {
 	sqlite3_stmt *st;
 	*has = false;
-	int r = xp__inv_prepare(inv, "SELECT 1 FROM pragma_table_info('domains') WHERE name = "
-				     "'image_version'", &st);
+	int r = xp__inv_prepare(inv, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+				     "name = 'domain_images'", &st);
 	if (r < 0)
 		return r;
 	int rc = sqlite3_step(st);
@@ -80,12 +80,11 @@ int xp_imgver_users(struct xp_inv *inv, const char *name, unsigned version, bool
 	*guests_known = has;
 	if (r == 0 && has) {
 		sqlite3_stmt *st;
-		char ref[XP_IMGVER_NAME_MAX + 16];
-		snprintf(ref, sizeof(ref), "%s@%u", name, version);
-		r = xp__inv_prepare(inv, "SELECT name FROM domains WHERE image_version = ?1 "
-					 "ORDER BY name", &st);
+		r = xp__inv_prepare(inv, "SELECT domain FROM domain_images WHERE image = ?1 "
+					 "AND version = ?2 ORDER BY domain", &st);
 		if (r == 0) {
-			sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)version);
 			int rc;
 			while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
 				r = add(users, n, &cap, "guest",
