@@ -1,5 +1,5 @@
 /*
- * install.c - autoinstall marks and install events in the inventory (migration 10:
+ * install.c - autoinstall marks and install events in the inventory (migration 12:
  * system_installs, install_events). See autoinstall.h for the token's life.
  *
  * Not here: rendering the installer's boot entry (boot/target.c), the HTTP route.
