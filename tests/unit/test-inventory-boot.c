@@ -25,6 +25,7 @@
 #include "testlib.h"
 #include <sqlite3.h>
 
+#include "xenprov/autoinstall.h"
 #include "xenprov/inventory.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -1254,12 +1255,96 @@ static void test_schema_constraints(void **st)
 	sqlite3_close(db);
 }
 
+/* Autoinstall marks (autoinstall.h): a token only for a marked system, each issue
+ * replacing the last, every bad event refused with its exact error and nothing
+ * recorded, failure spending the token and keeping the mark, success clearing both
+ * and netboot; a new mark a new install. */
+static void test_install_marks(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add_distro(inv, "deb"), 0);
+	struct xp_system s = {.name = "n1", .mac = "52:54:00:00:00:01", .distro = "deb",
+			      .netboot = true};
+	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	char tok[XP_INSTALL_TOKEN_LEN + 1], old[XP_INSTALL_TOKEN_LEN + 1];
+	assert_int_equal(xp_install_token_issue(inv, "n1", tok), -ENOENT);
+	assert_int_equal(xp_install_mark(inv, "nosuch", true), -ENOENT);
+	assert_int_equal(xp_install_mark(inv, "n1", true), 0);
+	assert_int_equal(xp_install_token_issue(inv, "n1", old), 0);
+	assert_int_equal(xp_install_token_issue(inv, "n1", tok), 0);
+	assert_int_equal(strlen(tok), XP_INSTALL_TOKEN_LEN);
+	assert_string_not_equal(tok, old);
+	char big[XP_INSTALL_MESSAGE_MAX + 2];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	const struct {
+		const char *name, *token, *kind, *step, *msg;
+		int r;
+	} bad[] = {
+	    {"n1", old, "progress", "started", NULL, -EACCES},
+	    {"n1", "short", "progress", "started", NULL, -EACCES},
+	    {"n1", NULL, "progress", "started", NULL, -EACCES},
+	    {"nosuch", tok, "progress", "started", NULL, -EACCES},
+	    {"n1", tok, "done", "started", NULL, -EINVAL},
+	    {"n1", tok, NULL, "started", NULL, -EINVAL},
+	    {"n1", tok, "progress", "", NULL, -EINVAL},
+	    {"n1", tok, "progress", "Started", NULL, -EINVAL},
+	    {"n1", tok, "progress", "a b", NULL, -EINVAL},
+	    {"n1", tok, "progress", "started", "two\nlines", -EINVAL},
+	    {"n1", tok, "progress", "started", big, -EINVAL},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(xp_install_event(inv, bad[i].name, bad[i].token, bad[i].kind,
+						  bad[i].step, bad[i].msg),
+				 bad[i].r);
+	struct xp_install_state in;
+	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
+	assert_true(in.marked && in.token);
+	assert_int_equal(in.id, 1);
+	assert_int_equal(in.n_ev, 0);
+	xp_install_state_release(&in);
+	assert_int_equal(xp_install_event(inv, "n1", tok, "progress", "started", NULL), 0);
+	assert_int_equal(xp_install_event(inv, "n1", tok, "failure", "disk", "no disk"), 0);
+	assert_int_equal(xp_install_event(inv, "n1", tok, "progress", "again", NULL), -EACCES);
+	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
+	assert_true(in.marked && !in.token);
+	assert_int_equal(in.n_ev, 2);
+	assert_string_equal(in.ev[1].kind, "failure");
+	assert_string_equal(in.ev[1].message, "no disk");
+	assert_null(in.ev[0].message);
+	xp_install_state_release(&in);
+	assert_int_equal(xp_install_token_issue(inv, "n1", tok), 0);
+	assert_int_equal(xp_install_event(inv, "n1", tok, "success", "done", NULL), 0);
+	assert_int_equal(xp_install_event(inv, "n1", tok, "success", "done", NULL), -EACCES);
+	assert_int_equal(xp_install_token_issue(inv, "n1", tok), -ENOENT);
+	struct xp_system got;
+	assert_int_equal(xp_system_get(inv, "n1", &got), 0);
+	assert_false(got.netboot);
+	xp_system_release(&got);
+	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
+	assert_false(in.marked);
+	assert_int_equal(in.n_ev, 3);
+	xp_install_state_release(&in);
+	assert_int_equal(xp_install_mark(inv, "n1", true), 0);
+	assert_int_equal(xp_install_mark(inv, "n1", true), 0); /* marked already: the same */
+	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
+	assert_int_equal(in.id, 2);
+	assert_int_equal(in.n_ev, 0);
+	xp_install_state_release(&in);
+	/* a removed system takes its mark and events with it */
+	assert_int_equal(xp_system_remove(inv, "n1"), 0);
+	assert_int_equal(xp_install_get(inv, "n1", &in), -ENOENT);
+	xp_inv_close(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    xp_test_in_scratch(test_distro_crud),
 	    xp_test_in_scratch(test_distro_refusals),
 	    xp_test_in_scratch(test_system_crud),
+	    xp_test_in_scratch(test_install_marks),
 	    xp_test_in_scratch(test_system_refusals),
 	    xp_test_in_scratch(test_references),
 	    cmocka_unit_test(test_profile_distro_key),

@@ -14,15 +14,20 @@
 #include "xenprov/autoinstall.h"
 #include "xenprov/util.h"
 
+static void event_release(void *row)
+{
+	struct xp_install_event *e = row;
+	free(e->kind);
+	free(e->step);
+	free(e->message);
+}
+
 void xp_install_state_release(struct xp_install_state *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n_ev; i++) {
-		free(s->ev[i].kind);
-		free(s->ev[i].step);
-		free(s->ev[i].message);
-	}
+	for (size_t i = 0; i < s->n_ev; i++)
+		event_release(&s->ev[i]);
 	free(s->ev);
 	memset(s, 0, sizeof(*s));
 }
@@ -65,20 +70,10 @@ static int event_row(sqlite3_stmt *st, void *row)
 	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 		e->message = xp__col_text(st, 3);
 	if (!e->kind || !e->step || (sqlite3_column_type(st, 3) != SQLITE_NULL && !e->message)) {
-		free(e->kind);
-		free(e->step);
-		free(e->message);
+		event_release(e);
 		return -ENOMEM;
 	}
 	return 1;
-}
-
-static void event_release(void *row)
-{
-	struct xp_install_event *e = row;
-	free(e->kind);
-	free(e->step);
-	free(e->message);
 }
 
 int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state *out)
@@ -140,12 +135,8 @@ int xp_install_token_issue(struct xp_inv *inv, const char *name, char tok[XP_INS
 	r = xp_getrandom(NULL, raw, sizeof(raw));
 	if (r < 0)
 		return r;
-	static const char hexd[] = "0123456789abcdef";
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		tok[2 * i] = hexd[raw[i] >> 4];
-		tok[2 * i + 1] = hexd[raw[i] & 15];
-	}
-	tok[XP_INSTALL_TOKEN_LEN] = '\0';
+	xp_sha256_hex(raw, tok); /* 32 bytes in lower-case hex, as a digest is */
+	explicit_bzero(raw, sizeof(raw));
 	char hex[65];
 	token_hash(tok, hex);
 	if ((r = xp_inv_begin(inv)) < 0)
