@@ -24,35 +24,9 @@ TAP=xpai0
 BR=xpaibr0
 NS=xp-ai-$$
 
-[ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
-command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (Debian package qemu-system-x86)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-need ip timeout
 ls /boot/vmlinuz-* >/dev/null 2>&1 || skip "no /boot/vmlinuz-* to build the installer from"
 file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || skip "no busybox-static"
-[ -r /usr/share/qemu/efi-virtio.rom ] || [ -r /usr/lib/ipxe/qemu/efi-virtio.rom ] ||
-	skip "no iPXE ROM efi-virtio.rom (Debian package ipxe-qemu)"
-ACCEL=$("$HERE/../../scripts/qemu-accel" -v) || fail "scripts/qemu-accel failed"
-scratch tftp
-cd "$T" || fail "cannot enter '$T'"
-
-QPID=
-SPID=
-di_cleanup() {
-	[ -n "$QPID" ] && kill -KILL "$QPID" 2>/dev/null
-	[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null
-	wait 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-}
-at_exit di_cleanup
-fail_context() {
-	echo "---- serial console (last 30 lines):"
-	tail -n 30 "$T/serial.log" 2>/dev/null | sed 's/^/    /'
-	echo "---- qemu:"
-	sed 's/^/    /' "$T/serial.log.qemu" 2>/dev/null
-	echo "---- server log (last 30 lines):"
-	tail -n 30 "$T/serve.log" 2>/dev/null | sed 's/^/    /'
-}
+. "$HERE/lib/qemu-pxe.sh" || exit 1
 
 # ---- the inventory and the installer -------------------------------------------------
 export XENPROV_STATE_DIR=$T/state
@@ -71,27 +45,13 @@ echo kernel >"$T/vmlinuz"
 ok
 
 # ---- the network and the server -----------------------------------------------------------
-ip netns add "$NS" || skip "cannot create a network namespace"
-ip -n "$NS" link set lo up
-ip -n "$NS" tuntap add dev "$TAP" mode tap || fail "tap"
-ip -n "$NS" link add "$BR" type bridge || fail "bridge"
-ip -n "$NS" link set "$TAP" master "$BR" || fail "tap into bridge"
-ip -n "$NS" addr add "$SERVER_IP/24" dev "$BR" || fail "address"
-ip -n "$NS" link set "$TAP" up && ip -n "$NS" link set "$BR" up || fail "links up"
-# -v: every DHCP exchange in the log, to tell a server's fault from the installer's
-ip netns exec "$NS" "$X" serve -v --interface "$BR" --pid-file "$T/serve.pid" >"$T/serve.log" 2>&1 &
-SPID=$!
-wait_until 20 test -s "$T/serve.pid" || fail "xenprov serve did not start"
+qpxe_net
+qpxe_serve
 ok
 # ---- the boot ----------------------------------------------------------------------------
 echo "booting the installer (accel $ACCEL, up to ${TIMEOUT}s for its started event)"
-: >"$T/serial.log"
 start=$SECONDS
-ip netns exec "$NS" qemu-system-x86_64 -machine "accel=$ACCEL,graphics=off" -m 1024 -smp 1 \
-	-display none -no-reboot -boot n -serial "file:$T/serial.log" -monitor none \
-	-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
-	-device "virtio-net-pci,netdev=n0,mac=$MAC" </dev/null >"$T/serial.log.qemu" 2>&1 &
-QPID=$!
+qpxe_boot "$MAC"
 started() { grep -qE "install: system 'vm' \(10\.78\.0\.1[0-9][0-9]\): progress started" "$T/serve.log"; }
 until started; do
 	kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before the installer reported"

@@ -30,35 +30,9 @@ TAP=xpdi0
 BR=xpdibr0
 NS=xp-di-$$
 
-[ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
-command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (Debian package qemu-system-x86)"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-need ip timeout
 [ -r "$DI/linux" ] && [ -r "$DI/initrd.gz" ] ||
 	skip "no Debian installer netboot files in $DI (Debian package debian-installer-12-netboot-amd64)"
-[ -r /usr/share/qemu/efi-virtio.rom ] || [ -r /usr/lib/ipxe/qemu/efi-virtio.rom ] ||
-	skip "no iPXE ROM efi-virtio.rom (Debian package ipxe-qemu)"
-ACCEL=$("$HERE/../../scripts/qemu-accel" -v) || fail "scripts/qemu-accel failed"
-scratch tftp
-cd "$T" || fail "cannot enter '$T'"
-
-QPID=
-SPID=
-di_cleanup() {
-	[ -n "$QPID" ] && kill -KILL "$QPID" 2>/dev/null
-	[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null
-	wait 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-}
-at_exit di_cleanup
-fail_context() {
-	echo "---- serial console (last 30 lines):"
-	tail -n 30 "$T/serial.log" 2>/dev/null | sed 's/^/    /'
-	echo "---- qemu:"
-	sed 's/^/    /' "$T/serial.log.qemu" 2>/dev/null
-	echo "---- server log (last 30 lines):"
-	tail -n 30 "$T/serve.log" 2>/dev/null | sed 's/^/    /'
-}
+. "$HERE/lib/qemu-pxe.sh" || exit 1
 
 # ---- the inventory: the installer as a distro, a system with the preseed --------------
 export XENPROV_STATE_DIR=$T/state
@@ -86,17 +60,8 @@ json_ok "$T/distro.json" 'j["os"] in (None, "debian") and j["kernel_sha256"]'
 URL=http://$SERVER_IP:$HTTP_PORT/autoinstall/vm
 
 # ---- the network and the server -----------------------------------------------------------
-ip netns add "$NS" || skip "cannot create a network namespace"
-ip -n "$NS" link set lo up
-ip -n "$NS" tuntap add dev "$TAP" mode tap || fail "tap"
-ip -n "$NS" link add "$BR" type bridge || fail "bridge"
-ip -n "$NS" link set "$TAP" master "$BR" || fail "tap into bridge"
-ip -n "$NS" addr add "$SERVER_IP/24" dev "$BR" || fail "address"
-ip -n "$NS" link set "$TAP" up && ip -n "$NS" link set "$BR" up || fail "links up"
-# -v: every DHCP exchange in the log, to tell a server's fault from the installer's
-ip netns exec "$NS" "$X" serve -v --interface "$BR" --pid-file "$T/serve.pid" >"$T/serve.log" 2>&1 &
-SPID=$!
-wait_until 20 test -s "$T/serve.pid" || fail "xenprov serve did not start"
+qpxe_net
+qpxe_serve
 ok
 # the boot config the installer gets carries its argument (the iPXE script, by MAC)
 ip netns exec "$NS" timeout 10 bash -c "exec 3<>/dev/tcp/$SERVER_IP/$HTTP_PORT; printf 'GET /ipxe/01-${MAC//:/-} HTTP/1.0\r\n\r\n' >&3; cat <&3" >"$T/script" ||
@@ -106,13 +71,8 @@ ok
 
 # ---- the boot ----------------------------------------------------------------------------
 echo "booting Debian's installer (accel $ACCEL, up to ${TIMEOUT}s for its preseed request)"
-: >"$T/serial.log"
 start=$SECONDS
-ip netns exec "$NS" qemu-system-x86_64 -machine "accel=$ACCEL,graphics=off" -m 1024 -smp 1 \
-	-display none -no-reboot -boot n -serial "file:$T/serial.log" -monitor none \
-	-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
-	-device "virtio-net-pci,netdev=n0,mac=$MAC" </dev/null >"$T/serial.log.qemu" 2>&1 &
-QPID=$!
+qpxe_boot "$MAC"
 served() { grep -qE "autoinstall: /autoinstall/vm served to 10\.77\.0\.1[0-9][0-9] \(system 'vm', template debian-preseed\)" "$T/serve.log"; }
 until served; do
 	kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before the installer asked for its preseed"

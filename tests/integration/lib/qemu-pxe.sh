@@ -1,0 +1,61 @@
+# qemu-pxe.sh - sourced by the tests that PXE-boot QEMU from `xenprov serve` (after
+# common.sh, with NS, TAP, BR, SERVER_IP set): the checks (root, QEMU, /dev/net/tun,
+# the iPXE ROM), the accelerator (scripts/qemu-accel: TCG unless a KVM works), the
+# scratch directory T (entered), the cleanup of QEMU and the server by their PIDs and of
+# the namespace, and what a failure prints. Then, in the test's own order:
+#   qpxe_net            the namespace NS with bridge BR (SERVER_IP/24) and tap TAP in it
+#   qpxe_serve          `xenprov serve -v` on BR in NS (SPID), its log in $T/serve.log
+#   qpxe_boot MAC       QEMU booting from the network on TAP (QPID), serial in $T/serial.log
+[ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
+command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (Debian package qemu-system-x86)"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+need ip timeout
+[ -r /usr/share/qemu/efi-virtio.rom ] || [ -r /usr/lib/ipxe/qemu/efi-virtio.rom ] ||
+	skip "no iPXE ROM efi-virtio.rom (Debian package ipxe-qemu)"
+ACCEL=$("$(dirname "${BASH_SOURCE[0]}")/../../../scripts/qemu-accel" -v) || fail "scripts/qemu-accel failed"
+scratch tftp
+cd "$T" || fail "cannot enter '$T'"
+
+QPID=
+SPID=
+qpxe_cleanup() {
+	[ -n "$QPID" ] && kill -KILL "$QPID" 2>/dev/null
+	[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null
+	wait 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+}
+at_exit qpxe_cleanup
+fail_context() {
+	echo "---- serial console (last 30 lines):"
+	tail -n 30 "$T/serial.log" 2>/dev/null | sed 's/^/    /'
+	echo "---- qemu:"
+	sed 's/^/    /' "$T/serial.log.qemu" 2>/dev/null
+	echo "---- server log (last 30 lines):"
+	tail -n 30 "$T/serve.log" 2>/dev/null | sed 's/^/    /'
+}
+
+qpxe_net() {
+	ip netns add "$NS" || skip "cannot create a network namespace"
+	ip -n "$NS" link set lo up
+	ip -n "$NS" tuntap add dev "$TAP" mode tap || fail "tap"
+	ip -n "$NS" link add "$BR" type bridge || fail "bridge"
+	ip -n "$NS" link set "$TAP" master "$BR" || fail "tap into bridge"
+	ip -n "$NS" addr add "$SERVER_IP/24" dev "$BR" || fail "address"
+	ip -n "$NS" link set "$TAP" up && ip -n "$NS" link set "$BR" up || fail "links up"
+}
+
+# -v: every DHCP exchange in the log, to tell a server's fault from the client's
+qpxe_serve() {
+	ip netns exec "$NS" "$X" serve -v --interface "$BR" --pid-file "$T/serve.pid" >"$T/serve.log" 2>&1 &
+	SPID=$!
+	wait_until 20 test -s "$T/serve.pid" || fail "xenprov serve did not start"
+}
+
+qpxe_boot() {
+	: >"$T/serial.log"
+	ip netns exec "$NS" qemu-system-x86_64 -machine "accel=$ACCEL,graphics=off" -m 1024 -smp 1 \
+		-display none -no-reboot -boot n -serial "file:$T/serial.log" -monitor none \
+		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
+		-device "virtio-net-pci,netdev=n0,mac=$1" </dev/null >"$T/serial.log.qemu" 2>&1 &
+	QPID=$!
+}
