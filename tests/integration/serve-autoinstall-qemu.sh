@@ -50,15 +50,9 @@ qpxe_serve
 ok
 # ---- the boot ----------------------------------------------------------------------------
 echo "booting the installer (accel $ACCEL, up to ${TIMEOUT}s for its started event)"
-start=$SECONDS
 qpxe_boot "$MAC"
 started() { grep -qE "install: system 'vm' \(10\.78\.0\.1[0-9][0-9]\): progress started" "$T/serve.log"; }
-until started; do
-	kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before the installer reported"
-	[ $((SECONDS - start)) -lt "$TIMEOUT" ] || fail "no started event within ${TIMEOUT}s"
-	sleep 2
-done
-echo "the installer reported started after $((SECONDS - start))s"
+qpxe_until "$TIMEOUT" "the started event" started
 ok
 wait_until 30 grep -qF "install: system 'vm'" "$T/serve.log" &&
 	wait_until 30 grep -qF "failure disk: this installer cannot partition or write disks yet" "$T/serve.log" ||

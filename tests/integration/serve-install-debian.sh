@@ -71,15 +71,9 @@ ok
 
 # ---- the boot ----------------------------------------------------------------------------
 echo "booting Debian's installer (accel $ACCEL, up to ${TIMEOUT}s for its preseed request)"
-start=$SECONDS
 qpxe_boot "$MAC"
 served() { grep -qE "autoinstall: /autoinstall/vm served to 10\.77\.0\.1[0-9][0-9] \(system 'vm', template debian-preseed\)" "$T/serve.log"; }
-until served; do
-	kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before the installer asked for its preseed"
-	[ $((SECONDS - start)) -lt "$TIMEOUT" ] || fail "no request for /autoinstall/vm within ${TIMEOUT}s"
-	sleep 2
-done
-echo "the installer fetched its preseed after $((SECONDS - start))s"
+qpxe_until "$TIMEOUT" "the preseed request" served
 ok
 kill -KILL "$QPID" 2>/dev/null
 wait "$QPID" 2>/dev/null
