@@ -45,19 +45,34 @@ xp() { "$X" "$@" --state-dir "$ST"; }
 
 # ---- the volume group, its thin pool and the thin golden volume
 mkdir -p "$C" "$ST"
+: >/var/log/xen/console/guest-xp-lvm.log # dom0-init.sh prints the placeholder's console
+run() { # a setup step: its output shown when it fails
+	"$@" >/tmp/xp-lvm-step.log 2>&1 && return 0
+	lines "step" </tmp/xp-lvm-step.log
+	fail "setup: $*"
+	exit 0
+}
+# this dom0 runs no udev (dom0-init.sh is its init): lvm2 then makes the device nodes
+# and /dev/VG/LV links itself and scans /dev, as lvm.conf(5) says for a system without it
+cat >/etc/lvm/lvmlocal.conf <<'EOF'
+activation {
+	udev_sync = 0
+	udev_rules = 0
+}
+devices {
+	obtain_device_list_from_udev = 0
+}
+EOF
 truncate -s 1G /var/tmp/xp-lvm.pv
 loop=$(losetup -f --show /var/tmp/xp-lvm.pv)
-if pvcreate -q "$loop" && vgcreate -q "$VG" "$loop" &&
-	lvcreate -q -y --type thin-pool -L 512M -n pool "$VG" &&
-	lvcreate -q -y -T "$VG/pool" -V 64M -n golden &&
-	xp image build --from "$L/busybox-root.tar.gz" -o /var/tmp/golden.img --size 64M \
-		--fs ext4 --label msdos &&
-	dd if=/var/tmp/golden.img of="/dev/$VG/golden" bs=1M conv=sparse,fsync status=none; then
-	ok "vg $VG on $loop: $(vols)"
-else
-	fail "vg setup"
-	exit 0
-fi
+run pvcreate -q "$loop"
+run vgcreate -q "$VG" "$loop"
+run lvcreate -q -y --type thin-pool -L 512M -n pool "$VG"
+run lvcreate -q -y -T "$VG/pool" -V 64M -n golden
+run "$X" image build --from "$L/busybox-root.tar.gz" -o /var/tmp/golden.img --size 64M \
+	--fs ext4 --label msdos
+run dd if=/var/tmp/golden.img of="/dev/$VG/golden" bs=1M conv=sparse,fsync status=none
+ok "vg $VG on $loop: $(vols)"
 lvs -a "$VG" 2>&1 | lines lvs
 
 common=(--disk-size 64M --memory 128 --vcpus 1 --fs ext4 --label msdos --swap 0

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Storage lvm on real device-mapper, in make test-xen: sourced by run-test.sh, which
 # calls these (the dom0 side is lvm-dom0.sh):
-#   lvm_prepare     the package (scripts/build-deb into build/deb, or $XP_XEN_DEB), and
+#   lvm_prepare     the package (scripts/build-deb into build/deb, without lintian, or
+#                   $XP_XEN_DEB), and
 #                   lvm2, thin-provisioning-tools and the package's dependencies in the
 #                   lab's dom0 root (chroot apt-get with the host's mirror, once: the dom0
 #                   image is remade only when something was installed). The package
@@ -23,7 +24,7 @@ lvm_prepare() {
 	local root=$LAB/rootfs need="" p a deps
 	LVM_DEB=${XP_XEN_DEB:-}
 	if [ -z "$LVM_DEB" ]; then
-		LVM_DEB=$("$HERE/../../scripts/build-deb" "$HERE/../../build/deb" | tail -n 1) ||
+		LVM_DEB=$(XP_DEB_LINTIAN=0 "$HERE/../../scripts/build-deb" "$HERE/../../build/deb" | tail -n 1) ||
 			{ echo "lvm: scripts/build-deb failed"; return 1; }
 	fi
 	[ -f "$LVM_DEB" ] || { echo "lvm: no package at $LVM_DEB"; return 1; }
