@@ -11,7 +11,7 @@
 #     snapshots); `xl create` of their configs (backendtype=phy disks);
 #     their consoles must show the recorded hostname, address and machine-id
 #  4. `domain delete` of the thick guest and `deploy --rollback` of the thin ones
-#     remove their volumes
+#     (one of them deactivated first: no device node) remove their volumes
 #  5. a deploy of four thick guests killed (kill -9) once the first volume appears; the
 #     same deploy again (the resume) leaves no volume that is not a recorded guest's;
 #     its rollback; then `lvs` shows only the pool and the golden volume, which this
@@ -24,7 +24,12 @@ VG=xpvg
 C=/var/tmp/xp-lvm-cfg
 ST=/var/tmp/xp-lvm-state
 t0=$(date +%s)
-say() { echo "XP-LVM $*"; }
+# the lines go to dom0-init.sh, which prints them when this script ends; what it does
+# meanwhile goes to the console too, unmarked
+say() {
+	echo "XP-LVM $*"
+	echo "xp-lvm [$(($(date +%s) - t0))s]: $*" >/dev/console 2>/dev/null
+}
 ok() { say "ok $*"; }
 fail() { say "fail $*"; }
 lines() { sed "s/^/XP-LVM $1 /"; } # another program's output, each line marked
@@ -149,6 +154,10 @@ done
 # ---- domain delete, deploy --rollback: their volumes go
 xp domain delete xp-lvm-thick 2>&1 | lines out
 has_lv xp-lvm-thick && fail "delete xp-lvm-thick: volume left: $(vols)" || ok "delete xp-lvm-thick"
+# one of them inactive, as after a reboot that did not activate it: no device node, but
+# the volume is there and must go too
+lvchange -q -an "$VG/xp-lvm-thin2" 2>&1 | lines out
+[ -e "/dev/$VG/xp-lvm-thin2" ] && fail "lvchange -an: /dev/$VG/xp-lvm-thin2 still there"
 xp deploy --rollback --yes 2>&1 | lines out
 left=""
 for g in xp-lvm-thin1 xp-lvm-thin2; do has_lv "$g" && left="$left $g"; done
