@@ -105,7 +105,7 @@ for g in $GUESTS; do
 		fail "deploy $g: no volume ($disk)"
 		continue
 	fi
-	mid=$(xp image cat "$disk" /etc/machine-id)
+	mid=$("$X" image cat "$disk" /etc/machine-id)
 	seg=$(lvs --noheadings -o segtype "${disk#/dev/}" | tr -d ' ')
 	size=$(blockdev --getsize64 "$disk")
 	want=linear
@@ -152,16 +152,22 @@ for g in $GUESTS; do
 done
 
 # ---- domain delete, deploy --rollback: their volumes go
-xp domain delete xp-lvm-thick 2>&1 | lines out
-has_lv xp-lvm-thick && fail "delete xp-lvm-thick: volume left: $(vols)" || ok "delete xp-lvm-thick"
+xp domain delete xp-lvm-thick >/tmp/xp-lvm-del.log 2>&1
+rc=$?
+lines out </tmp/xp-lvm-del.log
+[ $rc = 0 ] && ! has_lv xp-lvm-thick && ok "delete xp-lvm-thick" ||
+	fail "delete xp-lvm-thick: rc=$rc, volumes: $(vols)"
 # one of them inactive, as after a reboot that did not activate it: no device node, but
 # the volume is there and must go too
 lvchange -q -an "$VG/xp-lvm-thin2" 2>&1 | lines out
 [ -e "/dev/$VG/xp-lvm-thin2" ] && fail "lvchange -an: /dev/$VG/xp-lvm-thin2 still there"
-xp deploy --rollback --yes 2>&1 | lines out
+xp deploy --rollback --yes >/tmp/xp-lvm-rb.log 2>&1
+rc=$?
+lines out </tmp/xp-lvm-rb.log
 left=""
 for g in xp-lvm-thin1 xp-lvm-thin2; do has_lv "$g" && left="$left $g"; done
-[ -z "$left" ] && ok "rollback xp-lvm-thin1 xp-lvm-thin2" || fail "rollback: volumes left:$left"
+[ $rc = 0 ] && [ -z "$left" ] && ok "rollback xp-lvm-thin1 xp-lvm-thin2" ||
+	fail "rollback: rc=$rc, volumes left:$left"
 
 # ---- a deploy killed half way, then resumed
 K="xp-lvm-k1 xp-lvm-k2 xp-lvm-k3 xp-lvm-k4"
@@ -194,7 +200,9 @@ if kill -9 "$pid" 2>/dev/null; then
 	for g in $K; do has_lv "$g" || missing="$missing $g"; done
 	[ -z "$orphans$missing" ] && ok "no orphan after the resume: $(vols)" ||
 		fail "after the resume: orphans:$orphans missing:$missing"
-	xp deploy --rollback --yes 2>&1 | lines out
+	xp deploy --rollback --yes >/tmp/xp-lvm-rb.log 2>&1 && ok "rollback of the resumed deploy" ||
+		fail "rollback of the resumed deploy"
+	lines out </tmp/xp-lvm-rb.log
 else
 	lines out </tmp/xp-lvm-k.log
 	fail "kill: the deploy ended before its first volume appeared"

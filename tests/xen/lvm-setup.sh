@@ -64,7 +64,8 @@ lvm_check() {
 	for w in install vg "deploy xp-lvm-thick" "deploy xp-lvm-thin1" "deploy xp-lvm-thin2" \
 		"config xp-lvm-thick" "config xp-lvm-thin1" "config xp-lvm-thin2" \
 		"boot xp-lvm-thick" "boot xp-lvm-thin1" "boot xp-lvm-thin2" \
-		"delete xp-lvm-thick" rollback resume "no orphan" lvs-clean lvs-empty; do
+		"delete xp-lvm-thick" "rollback xp-lvm-thin1" resume "no orphan" "rollback of the resumed" \
+		lvs-clean lvs-empty; do
 		grep -q "^XP-LVM ok $w\\b" "$lines" || why="$why missing($w)"
 	done
 	grep -q "^XP-LVM fail " "$lines" && why="$why$(sed -n 's/^XP-LVM fail \([^:]*\).*/ fail(\1)/p' "$lines" | tr -d '\n')"
