@@ -16,10 +16,11 @@ release: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# The release build into PREFIX (default /usr/local; DESTDIR honoured): xenprov and its
-# xenprov-pxeboot link, the man pages, the systemd unit, sysusers.d and tmpfiles.d
-# entries, bash completion, the examples (see README.md, "Install"). The prefix is
-# configured, not only given to cmake --install: the unit's ExecStart= names it.
+# The release build into PREFIX (default /usr/local; DESTDIR honoured): xenprov and
+# xenprov-pxeboot (the bootloader, a small program of its own), the man pages, the
+# systemd unit, sysusers.d and tmpfiles.d entries, bash completion, the examples (see
+# README.md, "Install"). The prefix is configured, not only given to cmake --install:
+# the unit's ExecStart= names it.
 PREFIX ?= /usr/local
 install: deps
 	@cmake --preset release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null

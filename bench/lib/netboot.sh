@@ -24,7 +24,7 @@ done
 X=${1:-$(dirname "$(readlink -f "$0")")/../../build/release/xenprov}
 [ -x "$X" ] || { echo "netboot: no xenprov at '$X'" >&2; exit 1; }
 XPB=$(dirname "$X")/xenprov-pxeboot
-[ -x "$XPB" ] || { echo "netboot: no xenprov-pxeboot link next to '$X'" >&2; exit 1; }
+[ -x "$XPB" ] || { echo "netboot: no xenprov-pxeboot next to '$X'" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "netboot: needs root (network namespaces); skipped"; exit 0; }
 for t in ip busybox curl tftp; do
 	command -v $t >/dev/null || { echo "netboot: $t is not installed; skipped"; exit 0; }

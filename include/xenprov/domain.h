@@ -126,6 +126,15 @@ bool xp_domain_name_valid(const char *name);
 struct xp_domain_create_opts {
 	const char *name;
 	const char *profile;
+	/* The profile's effective values, given instead of reading profile from the
+	 * inventory (a profile served by another host: xenprov install, install.h); profile
+	 * then only names it in messages, and the record names no local profile. NULL:
+	 * profile is read from the inventory. */
+	const struct xp_settings *values;
+	/* No golden image: the guest's disk is made empty at the profile's disk-size (an
+	 * installer fills it: xenprov install --installer), its files are not edited, and
+	 * the values must boot it otherwise (boot kernel, an installer's kernel). */
+	bool empty_disk;
 	/* Per-guest profile values (keys as in xp_profile_keys, config.NAME included);
 	 * validated and normalised with xp_profile_check. May be NULL. */
 	const struct xp_settings *overrides;

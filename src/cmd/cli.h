@@ -54,6 +54,7 @@ extern const struct xp_command cmd_serve;
 extern const struct xp_command cmd_import;
 extern const struct xp_command cmd_pxeboot;
 extern const struct xp_command cmd_sync;
+extern const struct xp_command cmd_install;
 extern const struct xp_command cmd_completion;
 extern const struct xp_verb config_disk_verb;
 extern const struct xp_verb config_vif_verb;

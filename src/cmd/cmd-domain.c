@@ -16,6 +16,7 @@
 
 #include "cli-inventory.h"
 #include "cli.h"
+#include "create-args.h"
 #include "domain-life.h"
 #include "xenprov/domain.h"
 #include "xenprov/inventory.h"
@@ -89,7 +90,6 @@ static const char create_usage[] =
     "Example:\n"
     "  xenprov domain create web1 --profile bookworm --memory 1024 --storage qcow2\n";
 
-enum { O_PROFILE = 256, O_IP, O_MAC, O_MACPREFIX, O_SET, O_CONFIGDIR, O_AUTOSTART, O_KEY0 = 1000 };
 
 /* One override; ssh-key takes a key line or a file of them (cli_ssh_key_arg); a list
  * key (copy-in, write, firstboot-command) one more item (cli_list_item). */
@@ -122,9 +122,18 @@ static int add_override(struct xp_settings *s, const char *kv, const char *cmd)
 	return rc;
 }
 
-static int run_create(int argc, char **argv)
+void create_args_release(struct create_args *a)
 {
-	const char *cmd = "domain create";
+	xp_settings_release(&a->over);
+	free(a->opts);
+	free(a->args);
+}
+
+int create_args_parse(const char *cmd, int argc, char **argv, const struct option *extra,
+		      size_t nextra, int (*on_extra)(int c, const char *arg, void *ud), void *ud,
+		      struct create_args *a)
+{
+	memset(a, 0, sizeof(*a));
 	size_t nkeys = 0;
 	while (xp_profile_keys[nkeys].key)
 		nkeys++;
@@ -138,17 +147,16 @@ static int run_create(int argc, char **argv)
 	    {"autostart", required_argument, NULL, O_AUTOSTART},
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-	struct option *opts = calloc(nfixed + nkeys + 1, sizeof(*opts));
-	char **args = calloc((size_t)argc + 1, sizeof(*args));
-	struct xp_settings over = {0};
-	struct xp_inv *inv = NULL;
+	struct option *opts = a->opts = calloc(nfixed + nextra + nkeys + 1, sizeof(*opts));
+	char **args = a->args = calloc((size_t)argc + 1, sizeof(*args));
+	struct xp_settings *over = &a->over;
 	int rc = XP_EXIT_FAIL, nargs = 0;
-	if (!opts || !args) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
+	if (!opts || !args)
+		return cli_error("out of memory");
 	memcpy(opts, fixed, sizeof(fixed));
 	size_t no = nfixed;
+	for (size_t i = 0; i < nextra; i++)
+		opts[no++] = extra[i];
 	for (size_t i = 0; i < nkeys; i++)
 		if (!strchr(xp_profile_keys[i].key, '.'))
 			opts[no++] = (struct option){xp_profile_keys[i].key, required_argument,
@@ -171,72 +179,100 @@ static int run_create(int argc, char **argv)
 		const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
 		if (!k || !v) {
 			free(k);
-			rc = k ? cli_usage_error(cmd, "%s needs a value", argv[i])
-			       : cli_error("out of memory");
-			goto out;
+			return k ? cli_usage_error(cmd, "%s needs a value", argv[i])
+				 : cli_error("out of memory");
 		}
-		int r = xp_settings_set(&over, k, v);
+		int r = xp_settings_set(over, k, v);
 		free(k);
-		if (r < 0) {
-			rc = cli_error("out of memory");
-			goto out;
-		}
+		if (r < 0)
+			return cli_error("out of memory");
 	}
+	a->nargs = nargs;
 
-	struct xp_domain_create_opts o = {0};
-	uint8_t prefix[5];
-	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR};
+	struct xp_domain_create_opts *o = &a->o;
+	a->co = (struct cli_opts){.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR};
 	int c;
 	optind = 0;
-	while ((c = cli_getopt(nargs, args, "", opts, &co)) != -1) {
+	while ((c = cli_getopt(nargs, args, "", opts, &a->co)) != -1) {
 		switch (c) {
 		case O_PROFILE:
-			o.profile = optarg;
+			o->profile = optarg;
 			break;
 		case O_IP:
-			o.ip = optarg;
+			o->ip = optarg;
 			break;
 		case O_MAC:
-			o.mac = optarg;
+			o->mac = optarg;
 			break;
 		case O_MACPREFIX:
-			if (xp_mac_prefix_parse(optarg, prefix, &o.mac_prefix_len) < 0) {
-				rc = cli_usage_error(cmd,
-						     "invalid --mac-prefix '%s' (1-5 octets, "
-						     "unicast, e.g. 00:16:3e)",
-						     optarg);
-				goto out;
-			}
-			o.mac_prefix = prefix;
+			if (xp_mac_prefix_parse(optarg, a->prefix, &o->mac_prefix_len) < 0)
+				return cli_usage_error(cmd,
+						       "invalid --mac-prefix '%s' (1-5 octets, "
+						       "unicast, e.g. 00:16:3e)",
+						       optarg);
+			o->mac_prefix = a->prefix;
 			break;
 		case O_SET:
-			if ((rc = add_override(&over, optarg, cmd)) != 0)
-				goto out;
-			rc = XP_EXIT_FAIL;
+			if ((rc = add_override(over, optarg, cmd)) != 0)
+				return rc;
 			break;
 		case O_CONFIGDIR:
-			o.config_dir = optarg;
+			o->config_dir = optarg;
 			break;
 		case O_AUTOSTART:
-			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
-				rc = cli_usage_error(cmd, "--autostart takes on or off, not '%s'",
-						     optarg);
-				goto out;
-			}
-			o.autostart = strcmp(optarg, "on") == 0;
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+				return cli_usage_error(cmd, "--autostart takes on or off, not '%s'",
+						       optarg);
+			o->autostart = strcmp(optarg, "on") == 0;
 			break;
 		default:
 			if (c >= O_KEY0 && c < O_KEY0 + (int)nkeys) {
-				if ((rc = set_override(&over, xp_profile_keys[c - O_KEY0].key,
+				if ((rc = set_override(over, xp_profile_keys[c - O_KEY0].key,
 						       optarg)) != 0)
-					goto out;
-				rc = XP_EXIT_FAIL;
+					return rc;
 				break;
 			}
-			rc = cli_bad_option(cmd, args);
-			goto out;
+			if (c >= O_EXTRA0 && c < O_KEY0 && on_extra) {
+				if ((rc = on_extra(c, optarg, ud)) != 0)
+					return rc;
+				break;
+			}
+			return cli_bad_option(cmd, args);
 		}
 	}
+	o->overrides = over;
+	return 0;
+}
+
+void create_print(const struct xp_domain *dom, bool autostart)
+{
+	printf("%s: created: %s disk %s, mac %s", dom->name, dom->storage, dom->disk_path,
+	       dom->mac);
+	if (dom->ip)
+		printf(", ip %s/%u", dom->ip, dom->prefix_len);
+	for (size_t i = 0; i < dom->nvolumes; i++)
+		printf(", %s disk %s", dom->volumes[i].role, dom->volumes[i].path);
+	for (size_t i = 0; i < dom->nnics; i++) {
+		printf(", mac %s", dom->nics[i].mac);
+		if (dom->nics[i].ip)
+			printf(", ip %s/%u", dom->nics[i].ip, dom->nics[i].prefix_len);
+	}
+	printf(", config %s%s\n", dom->config_path, autostart ? ", autostart on" : "");
+}
+
+static int run_create(int argc, char **argv)
+{
+	const char *cmd = "domain create";
+	struct create_args a;
+	struct xp_inv *inv = NULL;
+	int rc = create_args_parse(cmd, argc, argv, NULL, 0, NULL, NULL, &a);
+	if (rc != 0)
+		goto out;
+	rc = XP_EXIT_FAIL;
+	int nargs = a.nargs;
+	char **args = a.args;
+	struct xp_domain_create_opts o = a.o;
+	struct cli_opts co = a.co;
 	if (optind >= nargs) {
 		rc = cli_usage_error(cmd, "NAME is required");
 		goto out;
@@ -250,7 +286,6 @@ static int run_create(int argc, char **argv)
 		rc = cli_usage_error(cmd, "--profile P is required");
 		goto out;
 	}
-	o.overrides = &over;
 	if ((rc = cli_inv_open(co.state_dir, &inv)) != 0)
 		goto out;
 	struct cli_progress prog;
@@ -277,26 +312,13 @@ static int run_create(int argc, char **argv)
 	if (co.json) {
 		rc = cli_print_json(xp_domain_to_json(&dom, false));
 	} else {
-		printf("%s: created: %s disk %s, mac %s", dom.name, dom.storage, dom.disk_path,
-		       dom.mac);
-		if (dom.ip)
-			printf(", ip %s/%u", dom.ip, dom.prefix_len);
-		for (size_t i = 0; i < dom.nvolumes; i++)
-			printf(", %s disk %s", dom.volumes[i].role, dom.volumes[i].path);
-		for (size_t i = 0; i < dom.nnics; i++) {
-			printf(", mac %s", dom.nics[i].mac);
-			if (dom.nics[i].ip)
-				printf(", ip %s/%u", dom.nics[i].ip, dom.nics[i].prefix_len);
-		}
-		printf(", config %s%s\n", dom.config_path, o.autostart ? ", autostart on" : "");
+		create_print(&dom, o.autostart);
 		rc = XP_EXIT_OK;
 	}
 	xp_domain_release(&dom);
 out:
 	xp_inv_close(inv);
-	xp_settings_release(&over);
-	free(opts);
-	free(args);
+	create_args_release(&a);
 	return rc;
 }
 

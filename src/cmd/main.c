@@ -27,6 +27,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_check,
 	&cmd_report,
 	&cmd_sync,
+	&cmd_install,
 	&cmd_completion,
 	NULL,
 };

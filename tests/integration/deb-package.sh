@@ -9,7 +9,7 @@
 #     is Debian's mirror only), where `apt-get install ./xenprov_*.deb` resolves the
 #     dependencies from the mirror, and every Recommends resolves too (simulated);
 #   - inside it (chroot): xenprov --version says the package's version, the
-#     xenprov-pxeboot link runs, `man -w xenprov-deploy` finds the page, `xenprov image
+#     xenprov-pxeboot runs, `man -w xenprov-deploy` finds the page, `xenprov image
 #     build` of a small tarball makes an image e2fsck finds clean (in the image cache,
 #     /var/cache/xenprov), `systemd-analyze verify` passes the unit, which is enabled and
 #     was not started (the maintainer scripts start nothing on install), the xenprov

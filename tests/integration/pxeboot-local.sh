@@ -5,18 +5,21 @@
 # holding two kernels, their initrds and a grub.cfg. What the disk's config is and how
 # it is read is the localboot module's (its own tests, localboot.sh); here: the
 # program's handling of it: the arguments (--local, --entry, --dry-run, libxl's), the
-# files copied out byte for byte as unique files, the answer, nothing left on failure.
+# files copied out byte for byte as unique files, the answer, nothing left on failure;
+# and how they are copied: from a raw image in the kernel (copy_file_range, sendfile
+# to another filesystem such as the tmpfs libxl's /var/run/xen is), not by read(2).
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
 . "$(dirname "$0")/lib/pxeboot-env.sh" || exit 1
-need tar
+need tar strace
 UUID=3790621e-9f89-4248-85d4-bcd41c912ca9
 G=$T/root
 mkdir -p "$G/boot/grub" "$G/etc"
 head -c 1500001 /dev/urandom >"$G/boot/vmlinuz-6.1.0-99-amd64"
 head -c 700001 /dev/urandom >"$G/boot/initrd.img-6.1.0-99-amd64"
 head -c 900001 /dev/urandom >"$G/boot/vmlinuz-6.1.0-98-amd64"
+head -c 300003 /dev/urandom >"$G/boot/extra.img"
 echo guest >"$G/etc/hostname"
 cat >"$G/boot/grub/grub.cfg" <<C
 set default="0"
@@ -28,7 +31,12 @@ menuentry 'Debian GNU/Linux' {
 menuentry 'Rescue' {
 	linux	/boot/vmlinuz-6.1.0-98-amd64 root=UUID=$UUID ro single
 }
+menuentry 'Two initrds' {
+	linux	/boot/vmlinuz-6.1.0-99-amd64 root=UUID=$UUID ro
+	initrd	/boot/initrd.img-6.1.0-99-amd64 /boot/extra.img
+}
 C
+cat "$G/boot/initrd.img-6.1.0-99-amd64" "$G/boot/extra.img" >"$T/two-initrds"
 tar -C "$G" -cf "$T/root.tar" . || fail "tar"
 for img in "msdos.img --label msdos" "gpt.qcow2 --label gpt --format qcow2"; do
 	set -- $img
@@ -64,6 +72,42 @@ same "$K" "$G/boot/vmlinuz-6.1.0-98-amd64"
 [ "$ARGS" = "root=UUID=$UUID ro single console=hvc0" ] || fail "--entry args '$ARGS'"
 ok
 rm -f "$T/out"/*
+# an entry with two initrds: one ramdisk, the first then the second (raw and qcow2);
+# from the raw image every byte of the three files goes from the image to the output
+# in the kernel: the successful copy_file_range and sendfile calls strace sees add up
+# to their sizes. The output directory: $T/out, and a tmpfs when there is one apart
+# from $T's filesystem (libxl's /var/run/xen is one): there copy_file_range cannot
+# (EXDEV) and sendfile does it.
+OUTS=$T/out
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ "$(stat -c %d /dev/shm)" != "$(stat -c %d "$T")" ]; then
+	SHM=$(mktemp -d /dev/shm/xp-pxeboot-local.XXXXXX) || fail "mktemp in /dev/shm"
+	at_exit rm -rf "$SHM"
+	OUTS="$OUTS $SHM"
+fi
+want=$(($(stat -c %s "$G/boot/vmlinuz-6.1.0-99-amd64") + $(stat -c %s "$T/two-initrds")))
+for o in $OUTS; do
+	for img in msdos.img gpt.qcow2; do
+		timeout 60 "$XPB" --output="$T/a5" --output-format=simple0 --output-directory="$o" \
+			--local --entry='Two initrds' "$T/$img" 2>"$T/err" ||
+			fail "two initrds, $img into $o: $(<"$T/err")"
+		answer "$T/a5" simple0
+		same "$K" "$G/boot/vmlinuz-6.1.0-99-amd64"
+		same "$RD" "$T/two-initrds"
+		rm -f "$o"/*
+	done
+	# the same under strace (LeakSanitizer cannot run under ptrace; the run above had it)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 timeout 60 strace -f -qq \
+		-e trace=copy_file_range,sendfile -e status=successful -o "$T/strace" "$XPB" \
+		--output="$T/a5" --output-format=simple0 --output-directory="$o" --local \
+		--entry='Two initrds' "$T/msdos.img" 2>"$T/err" || fail "two initrds under strace: $(<"$T/err")"
+	answer "$T/a5" simple0
+	same "$RD" "$T/two-initrds"
+	rm -f "$o"/*
+	inkernel=$(sed -n 's/.*) = \([0-9][0-9]*\)$/\1/p' "$T/strace" | awk '{ s += $1 } END { print s + 0 }')
+	[ "$inkernel" = "$want" ] ||
+		fail "into $o: $inkernel bytes copied in the kernel, want $want: $(cat "$T/strace")"
+	ok
+done
 # no such entry: exit 1, nothing left, nothing written
 : >"$T/a3"
 timeout 60 "$XPB" --output="$T/a3" --output-format=simple0 --output-directory="$T/out" --local \

@@ -531,9 +531,51 @@ static void test_copy_holes(void **state)
 	close(dst);
 }
 
+/* xp_copy_reserve: the range allocated (or at least the length made), zeros, ready
+ * for xp_copy_range; a longer file is not cut; bad ranges and a pipe are errors. */
+static void test_copy_reserve(void **state)
+{
+	(void)state;
+	int src = open_in_tmp("rsrc"), dst = open_in_tmp("rdst");
+	fill_src(src);
+	assert_int_equal(xp_copy_reserve(dst, 0, 8 * MIB), 0);
+	struct stat st;
+	assert_int_equal(fstat(dst, &st), 0);
+	assert_int_equal(st.st_size, 8 * MIB);
+	unsigned char *b = malloc(8 * MIB);
+	assert_non_null(b);
+	assert_int_equal(pread(dst, b, 8 * MIB, 0), 8 * MIB);
+	for (size_t i = 0; i < 8 * MIB; i++)
+		if (b[i])
+			fail_msg("byte %zu of a reserved range is %u", i, b[i]);
+	free(b);
+	assert_int_equal(xp_copy_range(src, 0, dst, 0, 8 * MIB, 0), 0);
+	assert_same_content(dst, 0);
+
+	/* a range inside a longer file leaves its length; one past the end extends it */
+	assert_int_equal(xp_copy_reserve(dst, MIB, MIB), 0);
+	assert_int_equal(fstat(dst, &st), 0);
+	assert_int_equal(st.st_size, 8 * MIB);
+	assert_same_content(dst, 0);
+	assert_int_equal(xp_copy_reserve(dst, 8 * MIB, 4096), 0);
+	assert_int_equal(fstat(dst, &st), 0);
+	assert_int_equal(st.st_size, 8 * MIB + 4096);
+	assert_int_equal(xp_copy_reserve(dst, 0, 0), 0);
+
+	assert_int_equal(xp_copy_reserve(dst, -1, 10), -EINVAL);
+	assert_int_equal(xp_copy_reserve(dst, 0, -10), -EINVAL);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(xp_copy_reserve(p[1], 0, 4096), -ESPIPE);
+	close(p[0]);
+	close(p[1]);
+	close(src);
+	close(dst);
+}
+
 /* A memfd lives on the kernel's internal tmpfs, another filesystem than the test
- * directory: copy_file_range(2) refuses with EXDEV, and the copy must still be made,
- * holes kept, both ways. */
+ * directory: copy_file_range(2) refuses with EXDEV, and the copy must still be made
+ * (by sendfile(2), in the kernel), holes kept, both ways. */
 static void test_copy_cross_fs(void **state)
 {
 	(void)state;
@@ -781,6 +823,7 @@ int main(void)
 	    cmocka_unit_test(test_escape),
 	    xp_test_in_scratch(test_sha256),
 	    xp_test_in_scratch(test_copy_holes),
+	    xp_test_in_scratch(test_copy_reserve),
 	    xp_test_in_scratch(test_copy_cross_fs),
 	    cmocka_unit_test(test_spawn),
 	    cmocka_unit_test(test_spawn_piped),

@@ -20,10 +20,12 @@
 # command's journal lines; they must equal what the inventory says and the UUIDs must
 # differ. xp-pxe and xp-deb-local boot through xenprov-pxeboot (pxe-setup.sh). xp-deb-pvgrub is started by `xenprov domain start` (xenprov runs in dom0, its
 # libraries copied along), must be seen running by `domain show`, and is stopped by
-# `xenprov domain shutdown --wait`, then seen stopped. XP_XEN_DEBIAN=0 leaves the Debian
-# guests out. xp-lvm (lvm-setup.sh, lvm-dom0.sh; XP_XEN_LVM=0 leaves it out): the
-# package installed in dom0 with apt, whose xenprov deploys busybox guests with storage
-# lvm on a loop-device volume group there and boots them from phy: volumes.
+# `xenprov domain shutdown --wait`, then seen stopped. xp-inst and xp-instx are made in
+# dom0 by `xenprov install --server` (install-setup.sh). XP_XEN_DEBIAN=0 leaves the
+# Debian guests (and those that need dom0's xenprov serve) out. xp-lvm (lvm-setup.sh,
+# lvm-dom0.sh; XP_XEN_LVM=0 leaves it out): the package installed in dom0 with apt, whose
+# xenprov deploys busybox guests with storage lvm on a loop-device volume group there and
+# boots them from phy: volumes.
 # Exit 0: all passed. Exit 1: a guest check failed, or the lab itself could not be built
 # or boot (twice): a skip is not a pass; XP_XEN_ALLOW_SKIP=1 turns that case into
 # "SKIPPED: ..." and exit 0 (for a machine known to have no working QEMU). Usage: run-test.sh [XENPROV]
@@ -40,6 +42,10 @@ DEB_GUESTS=""
 PXE_GUESTS=""
 [ -z "$DEB_GUESTS" ] || PXE_GUESTS="xp-pxe"
 P_MAC=00:16:3e:50:00:01 P_IP=192.168.222.60
+# made in dom0 by `xenprov install --server` from xenprov serve there (install-setup.sh):
+# xp-inst from the served golden image, xp-instx by a test installer, then its disk
+INST_GUESTS=""
+[ -z "$DEB_GUESTS" ] || INST_GUESTS="xp-inst xp-instx"
 # the Debian guest that xenprov itself starts and stops in dom0 (issue 12's lifecycle)
 LIFE_GUEST=""
 case " $DEB_GUESTS " in *" xp-deb-pvgrub "*) LIFE_GUEST=xp-deb-pvgrub ;; esac
@@ -110,10 +116,15 @@ print(" ".join(v["uuid"] for v in d.get("disks", []) if v.get("mount") == "/srv"
 	if [ -n "$DEB_GUESTS" ]; then
 		mkdir -p /payload/xp/lib
 		cp "$X" /payload/xp/xenprov
-		ldd "$X" | awk '$3 ~ /^\// { print $3 }' |
+		# and libcurl with its own, which xenprov loads (dlopen) for an http:// boot
+		curl_so=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64/ { print $NF; exit }')
+		{ ldd "$X"; [ -z "$curl_so" ] || { echo "libcurl.so.4 => $curl_so (0)"; ldd "$curl_so"; }; } |
+			awk '$3 ~ /^\// { print $3 }' | sort -u |
 			grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
 			xargs -r cp -L -t /payload/xp/lib
 		. "$HERE/pxe-setup.sh"
+		I=$RUN/initrd R=$RUN/r
+		. "$HERE/install-setup.sh"
 	fi
 	if [ -n "$LIFE_GUEST" ]; then
 		cat >"/payload/$LIFE_GUEST.start" <<'LIFE'
@@ -225,8 +236,49 @@ check_guests() {
 			fail=1
 		fi
 	done
+	local rec mid2
+	for g in $INST_GUESTS; do
+		echo "----- $g: made in dom0 by xenprov install --server"
+		con=$RUN/$g.console
+		tr -d '\r' <"$LOG" | sed -n "/^XP-CONSOLE-BEGIN $g /,/^XP-CONSOLE-END $g\$/p" >"$con"
+		# the lines about it, in a file: grep -q at the end of a pipe would end it early
+		# (pipefail then fails the test on tr's SIGPIPE)
+		lines=$RUN/$g.lines
+		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|INST) $g( |\$)|XP-GUEST-TIMEOUT $g" >"$lines"
+		cat "$lines"
+		grep -a -E '^XP-(GUEST|INSTALLER|INSTALLED)' "$con" || tail -n 20 "$con"
+		why=""
+		grep -aqx "XP-CREATE-END $g rc=0" "$lines" || why="$why install-failed"
+		if [ "$g" = xp-inst ]; then
+			rec=$(sed -n "s/^XP-INST $g record //p" "$lines" | head -n 1)
+			ip=$(sed -n 's/^ip=\([^ ]*\) .*/\1/p' <<<"$rec")
+			mid2=$(sed -n 's/.* machine-id=\(.*\)/\1/p' <<<"$rec")
+			[ -n "$ip" ] && [ -n "$mid2" ] || why="$why no-record"
+			grep -aqx "XP-GUEST hostname=$g ip=$ip machine-id=$mid2" "$con" ||
+				why="$why identity(want hostname=$g ip=$ip machine-id=$mid2)"
+			grep -aqx "XP-GUEST wrote-ok" "$con" || why="$why no-wrote-ok"
+			grep -aq "^XP-INST $g out $g: registered on " "$lines" || why="$why not-registered"
+			grep -aqE "^XP-INST $g server $g +[0-9a-f:]+ +$ip " "$lines" ||
+				why="$why not-on-server"
+		else
+			grep -aqx "XP-INSTALLED # $g: rendered by xenprov from template debian-preseed" "$con" ||
+				why="$why installed-system-lacks-the-preseed"
+			grep -aq "^XP-INSTALLED-BOOT root=" "$con" || why="$why not-booted-from-disk"
+			grep -aqx "XP-INST $g cfg bootloader = \"pygrub\"" "$lines" ||
+				why="$why not-switched-to-pygrub"
+			grep -aqx "XP-INST $g cfg on_reboot = \"restart\"" "$lines" ||
+				why="$why profile-on_reboot-not-back"
+			grep -aq "^XP-INST $g cfg kernel " "$lines" && why="$why installer-kernel-left"
+		fi
+		if [ -z "$why" ]; then
+			summary="$summary  PASS $g ($([ "$g" = xp-inst ] && echo "golden image from xenprov serve, $ip, registered" || echo "test installer fetched its preseed, disk boot by pygrub"))\n"
+		else
+			summary="$summary  FAIL $g:$why\n"
+			fail=1
+		fi
+	done
 	lvm_check "$LOG" || fail=1
-	local total=$(($(echo $GUESTS $DEB_GUESTS $PXE_GUESTS | wc -w) + 3 * LVM_ON))
+	local total=$(($(echo $GUESTS $DEB_GUESTS $PXE_GUESTS $INST_GUESTS | wc -w) + 3 * LVM_ON))
 	echo "===== test-xen summary ($(($(date +%s) - t_start))s) ====="
 	printf "$summary"
 	[ $fail -eq 0 ] && echo "test-xen: PASS ($total guests)" || echo "test-xen: FAIL (serial log $LOG)"
@@ -357,7 +409,7 @@ mke2fs -q -F -t ext4 -d "$P" "$RUN/payload.img" || { echo "test-xen: cannot pack
 SER=$LAB/serial-$(date +%Y%m%d-%H%M%S)
 for attempt in 1 2; do
 	ts "booting Xen + dom0 (attempt $attempt), serial log $SER.$attempt"
-	lab_boot "$RUN/payload.img" $((720 + 300 * LVM_ON + $(echo $DEB_GUESTS | wc -w) * 600)) "$SER.$attempt"
+	lab_boot "$RUN/payload.img" $((720 + 300 * LVM_ON + $(echo $DEB_GUESTS $INST_GUESTS | wc -w) * 600)) "$SER.$attempt"
 	brc=$?
 	[ $brc -eq 0 ] && break
 	echo "lab: Xen/dom0 did not come up (no XP-DOM0-UP); last lines:"

@@ -9,10 +9,11 @@
  * for the tests and fuzz targets), GRUB's device names, the entry list, paths.
  *
  * Copying a kernel is the hot path of a PV guest's start (pygrub's job): on a raw image
- * the file's extents are copied from the image file to the output with
- * copy_file_range(2), so its bytes never pass through user space (nor through
- * libext2fs's block cache); anywhere else (qcow2, a descriptor copy_file_range refuses,
- * inline data) through xp_fs_read.
+ * (or a block device) the file's extents are copied from the image file to the output
+ * by xp_copy_range (util/copy.h: copy_file_range(2), else sendfile(2) across
+ * filesystems), so its bytes never pass through user space (nor through libext2fs's
+ * block cache), and its holes stay holes; anywhere else (qcow2, an output that is no
+ * regular file, inline data) through xp_fs_read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 
 #include "boot/localboot-internal.h"
 #include "image/blockdev-internal.h"
+#include "util/copy.h"
 #include "util/names.h"
 #include "xenprov/blockdev.h"
 #include "xenprov/extfs.h"
@@ -570,64 +572,51 @@ int xp_localboot_read(const char *disk, const char *entry, struct xp_localboot *
 
 /* ---- copying a file out ------------------------------------------------------------ */
 
+/* A raw image's file, run by run (xp_fs_map), from the image file to out at at + the
+ * run's offset: xp_copy_range (util/copy.h), in the kernel. out is sized first, so a
+ * hole of the file stays one. */
 struct copy {
 	int in, out;
 	uint64_t base; /* the filesystem's offset in the image */
-	bool slow;     /* copy_file_range refused: pread/write from here on */
-	char *buf;
+	off_t at;      /* where the file starts in out */
 };
-
-#define COPY_BUF (1u << 20)
-
-static int write_zeros(struct copy *c, uint64_t len)
-{
-	static const char zeros[65536];
-	while (len) {
-		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
-		int r = xp_write_full(c->out, zeros, n);
-		if (r < 0)
-			return r;
-		len -= n;
-	}
-	return 0;
-}
 
 static int copy_run(void *ud, uint64_t foff, uint64_t dev, uint64_t len)
 {
-	(void)foff;
-	struct copy *c = ud;
+	const struct copy *c = ud;
 	if (dev == UINT64_MAX)
-		return write_zeros(c, len);
-	loff_t in = (loff_t)(c->base + dev);
-	while (len && !c->slow) {
-		ssize_t k = copy_file_range(c->in, &in, c->out, NULL, len, 0);
-		if (k > 0) {
-			len -= (uint64_t)k;
-			continue;
-		}
-		if (k == 0)
-			return -EIO; /* the image is shorter than its filesystem says */
-		if (errno == EINTR)
-			continue;
-		if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
-		    errno == EBADF)
-			c->slow = true; /* a pipe, an old kernel: the plain way */
-		else
-			return -errno;
-	}
-	if (len && !c->buf && !(c->buf = malloc(COPY_BUF)))
-		return -ENOMEM;
-	while (len) {
-		size_t n = len < COPY_BUF ? (size_t)len : COPY_BUF;
-		int r = xp_pread_full(c->in, c->buf, n, (uint64_t)in);
-		if (r == 0)
-			r = xp_write_full(c->out, c->buf, n);
-		if (r < 0)
-			return r;
-		in += (loff_t)n;
-		len -= n;
-	}
-	return 0;
+		return 0; /* a hole or an unwritten extent: out is sized, zeros already */
+	return xp_copy_range(c->in, (off_t)(c->base + dev), c->out, c->at + (off_t)foff, (off_t)len,
+			     0);
+}
+
+/* The file at path of fs (size bytes) into out at its position, from the raw image in
+ * at base. -ENOTSUP where this cannot be done (out is no regular file, the file's data
+ * is inline) and nothing was written. */
+static int copy_mapped(struct xp_fs *fs, const char *path, uint64_t size, int in, uint64_t base,
+		       int out)
+{
+	struct stat st;
+	off_t at = lseek(out, 0, SEEK_CUR);
+	if (in < 0 || at < 0 || fstat(out, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOTSUP;
+	/* whatever was past the position is replaced; the runs land in the sized file,
+	 * allocated at once (xp_copy_reserve). No truncation where there is nothing to cut
+	 * (a new, empty file): on ext4 that is a file being replaced (auto_da_alloc,
+	 * ext4(5)), written out at its close, in the bootloader's time */
+	if (st.st_size > at && ftruncate(out, at) < 0)
+		return -errno;
+	int r = xp_copy_reserve(out, at, (off_t)size);
+	if (r < 0)
+		return r;
+	struct copy c = {.in = in, .out = out, .base = base, .at = at};
+	uint64_t mapped;
+	r = xp_fs_map(fs, path, copy_run, &c, &mapped);
+	if (r == -ENOTSUP && ftruncate(out, at) < 0) /* nothing copied: as it was */
+		r = -errno;
+	if (r == 0 && lseek(out, at + (off_t)size, SEEK_SET) < 0) /* after it, as write(2) */
+		r = -errno;
+	return r;
 }
 
 static int to_fd(void *ud, const void *data, size_t len)
@@ -655,6 +644,7 @@ int xp_localboot_extract(const char *disk, const struct xp_localboot *lb, const 
 	struct xp_fs *fs = o.disk.vols[0].fs;
 	char *final = NULL;
 	struct xp_fs_entry e;
+	uint64_t size = 0;
 	r = follow(fs, path, &final, &e);
 	if (r == 0) {
 		if (S_ISDIR(e.mode))
@@ -663,14 +653,12 @@ int xp_localboot_extract(const char *disk, const struct xp_localboot *lb, const 
 			r = -EINVAL;
 		else if (e.size > MAX_EXTRACT)
 			r = -EFBIG;
+		size = e.size;
 		xp_fs_entry_release(&e);
 	}
 	if (r == 0) {
-		struct copy c = {.in = xp__blockdev_raw_fd(o.bd), .out = fd, .base = o.offsets[0]};
-		uint64_t size;
-		r = c.in >= 0 ? xp_fs_map(fs, final, copy_run, &c, &size) : -ENOTSUP;
-		free(c.buf);
-		if (r == -ENOTSUP)
+		r = copy_mapped(fs, final, size, xp__blockdev_raw_fd(o.bd), o.offsets[0], fd);
+		if (r == -ENOTSUP) /* qcow2, inline data, a pipe: through libext2fs */
 			r = xp_fs_read(fs, final, to_fd, &fd);
 	}
 	free(final);

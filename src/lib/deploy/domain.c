@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "deploy/devices.h"
+#include "deploy/install-internal.h"
 #include "xenprov/domain.h"
 #include "xenprov/toolstack.h"
 
@@ -95,7 +96,11 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 				       "'%s' is not a valid domain name", o->name ? o->name : "");
 	if (!o->profile)
 		return xp_diags_refuse(d, -EINVAL, "profile", NULL, NULL, "no profile given");
-	r = xp_profile_resolve(inv, o->profile, &p->s);
+	r = 0;
+	for (size_t i = 0; o->values && i < o->values->n && r == 0; i++)
+		r = xp_settings_set(&p->s, o->values->v[i].key, o->values->v[i].value);
+	if (!o->values)
+		r = xp_profile_resolve(inv, o->profile, &p->s);
 	if (r == -ENOENT)
 		return xp_diags_refuse(d, r, "profile", o->profile, "see 'xenprov profile list'",
 				       "no profile '%s'", o->profile);
@@ -290,7 +295,7 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	}
 	struct xp_domain_new row = {
 	    .name = o->name,
-	    .profile = o->profile,
+	    .profile = o->values ? NULL : o->profile,
 	    .mac = p->mac,
 	    .ip = p->ip[0] ? p->ip : NULL,
 	    .prefix_len = p->prefix,
@@ -339,7 +344,9 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	int r = make_plan(inv, o, &p, d);
 	if (r < 0)
 		goto out;
-	if (o->golden) {
+	if (o->empty_disk) {
+		r = 0;
+	} else if (o->golden) {
 		r = xp_golden_copy(o->golden, &p.golden);
 	} else {
 		r = xp_golden_prepare(xp_inv_state_dir(inv), &p.s, o->progress, o->phase,
@@ -349,7 +356,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 		goto out;
 	/* and with the kernels the golden image has; from-image's copy is made once per
 	 * golden image and shared */
-	r = xp_boot_check(&p.s, &p.golden.kernels, true, d);
+	r = o->empty_disk ? 0 : xp_boot_check(&p.s, &p.golden.kernels, true, d);
 	const char *kernel = xp_settings_get(&p.s, "kernel"), *boot = xp_settings_get(&p.s, "boot");
 	if (r == 0 && boot && strcmp(boot, "kernel") == 0 &&
 	    strcmp(kernel, XP_DOMAIN_KERNEL_FROM_IMAGE) == 0)
@@ -367,8 +374,21 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	r = xp__devices_seed(inv, o->name, &p.s, p.mac, p.ip[0] ? p.ip : NULL, p.prefix, &p.dv, d);
 	if (r < 0)
 		goto undo;
-	r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path,
-			      o->defer_sync ? XP_STORAGE_NOSYNC : 0, &p.disk_format, d);
+	if (o->empty_disk) {
+		uint64_t size = 0;
+		const char *ds = xp_settings_get(&p.s, "disk-size");
+		if (!ds || xp_parse_size(ds, &size) < 0 || size == 0) {
+			r = xp_diags_refuse(d, -EINVAL, "disk-size", ds, "e.g. --disk-size 8G",
+					    "an empty disk needs the profile's disk-size");
+			goto undo;
+		}
+		r = xp_storage_create_volume(p.storage, p.disk_path, size, XP_VOLUME_EMPTY, NULL,
+					     d);
+		p.disk_format = p.storage == XP_STORAGE_QCOW2 ? XP_IMAGE_QCOW2 : XP_IMAGE_RAW;
+	} else {
+		r = xp_storage_create(p.storage, &p.golden, p.pool, o->name, p.disk_path,
+				      o->defer_sync ? XP_STORAGE_NOSYNC : 0, &p.disk_format, d);
+	}
 	if (r < 0)
 		goto undo;
 	disk_made = true;
@@ -409,7 +429,7 @@ int xp_domain_create(struct xp_inv *inv, const struct xp_domain_create_opts *o,
 	snprintf(hooks, sizeof(hooks), "%s/hooks.d", xp_inv_state_dir(inv));
 	if (stat(hooks, &hst) == 0 && S_ISDIR(hst.st_mode))
 		spec.hooks_dir = hooks;
-	r = xp_guest_customize(&spec, &guest, d);
+	r = o->empty_disk ? 0 : xp_guest_customize(&spec, &guest, d);
 	if (r < 0) {
 		xp_diags_refuse(d, r, "customize", o->name, NULL,
 				"cannot set up the guest's files: %s", strerror(-r));
@@ -538,6 +558,8 @@ int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, st
 	if (r < 0)
 		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot update the inventory: %s",
 				xp_inv_errmsg(inv));
+	else /* an installer's files, when it was not switched to its disk yet */
+		xp__installer_forget(xp_inv_state_dir(inv), name);
 out:
 	xp_domain_release(&dom);
 	return r;

@@ -34,9 +34,10 @@
 	"the filesystem holding it on this host is full: free space there, or write the "          \
 	"image elsewhere"
 
-/* libext2fs error code -> -errno when building or editing a filesystem (allocation
- * failures are -ENOSPC, the unknown -EIO), and when reading one (the unknown are
- * corrupt metadata, -EBADMSG). An errno the io_manager passed through stays itself. */
+/* extfs-errors.c: libext2fs error code -> -errno when building or editing a
+ * filesystem (allocation failures are -ENOSPC, the unknown -EIO), and when reading one
+ * (the unknown are corrupt metadata, -EBADMSG). An errno the io_manager passed through
+ * stays itself. */
 int xp_ext2_errno(errcode_t err);
 int xp_ext2_read_errno(errcode_t err);
 

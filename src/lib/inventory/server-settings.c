@@ -2,7 +2,9 @@
  * server-settings.c - the boot server's settings: where it is (server, next-server),
  * what it serves (tftp-root, http-port, boot files), how it answers DHCP (proxy-dhcp,
  * offer-hold) and its address pools (pool.NAME.*); and the host's one setting beside
- * them, config-dir (where guests' xl configs go; deploy/config-dir.c reads it). Values are checked and normalised
+ * them, config-dir (where guests' xl configs go; deploy/config-dir.c reads it) and the
+ * guest-* values `xenprov install` puts in place of a served profile's (deploy/install.c).
+ * Values are checked and normalised
  * one at a time when set; xp_server_pools checks the pools as a whole (a range inside
  * its netmask's subnet, a router in it), since a pool is set one key after another.
  *
@@ -30,6 +32,12 @@ const struct xp_profile_key xp_server_keys[] = {
     {"offer-hold", "SECONDS", "how long an offered address is kept for the client", 0},
     {"config-dir", "DIR",
      "where guests' xl configs go (a profile's config-dir and --config-dir come first)", 0},
+    {"guest-storage", "KIND",
+     "xenprov install here: the guests' storage, instead of the served profile's", 0},
+    {"guest-pool", "DIR|VG",
+     "xenprov install here: where the guests' disks go (default STATE/disks)", 0},
+    {"guest-bridge", "IFNAME",
+     "xenprov install here: the guests' bridge, instead of the served profile's", 0},
     {"pool.NAME.range", "A-B", "first and last address pool NAME hands out (required)", 0},
     {"pool.NAME.netmask", "MASK", "the pool's subnet mask, dotted or /PREFIX (required)", 0},
     {"pool.NAME.router", "IPV4", "default gateway of the pool's clients", 0},
@@ -320,6 +328,23 @@ int xp_server_setting_check(const char *key, const char *value, char **out, stru
 			return xp__dir_check(key, value, out, d);
 		if (strcmp(key, "distro-roots") == 0)
 			return check_roots(key, value, out, d);
+		/* this host's values of profile keys (xenprov install): checked as those */
+		if (strcmp(key, "guest-storage") == 0 || strcmp(key, "guest-pool") == 0 ||
+		    strcmp(key, "guest-bridge") == 0) {
+			struct xp_diags pd = {0};
+			int r = xp_profile_check(key + 6, value, out, &pd);
+			size_t kl = strlen(key + 6);
+			for (size_t i = 0; d && i < pd.n; i++) { /* named as the setting */
+				const char *m = pd.v[i].msg;
+				if (strncmp(m, key + 6, kl) == 0 && strncmp(m + kl, ": ", 2) == 0)
+					m += kl + 2;
+				xp_diags_add(d, pd.v[i].severity, pd.v[i].file, pd.v[i].line,
+					     pd.v[i].col, key, pd.v[i].text, pd.v[i].hint, "%s: %s",
+					     key, m);
+			}
+			xp_diags_release(&pd);
+			return r;
+		}
 		if (strcmp(key, "http-port") == 0) {
 			if (!number(value, 1, 65535, &n))
 				return xp__bad_value(d, key, value, NULL,

@@ -97,9 +97,15 @@ static enum MHD_Result api_get(struct http_srv *h, struct MHD_Connection *c, enu
 	int r;
 	if (name) {
 		json_t *v = one(h, k, name, &r);
+		char msg[320];
+		snprintf(msg, sizeof(msg), "no %s '%s'",
+			 k == K_DISTROS	  ? "distro"
+			 : k == K_SYSTEMS ? "system"
+					  : "profile",
+			 name);
 		if (!v)
 			return r == -ENOENT
-				   ? xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, "no such entry")
+				   ? xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, msg)
 				   : xp__http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 							  "cannot read the inventory");
 		return xp__http_reply_json(c, MHD_HTTP_OK, v);
@@ -292,7 +298,19 @@ enum MHD_Result xp__http_api(struct http_srv *h, struct MHD_Connection *c, const
 	const char *name = NULL;
 	if (*p == '/' && p[1]) {
 		name = p + 1;
-		if (strchr(name, '/'))
+		const char *sl = strchr(name, '/');
+		/* /api/profiles/NAME/image: its golden image, published (http-images.c) */
+		if (k == K_PROFILES && sl && strcmp(sl, "/image") == 0 && sl > name &&
+		    (size_t)(sl - name) < 256) {
+			if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+				return xp__http_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+							    "images are read-only");
+			char pn[256];
+			memcpy(pn, name, (size_t)(sl - name));
+			pn[sl - name] = '\0';
+			return xp__http_profile_image(h, c, pn);
+		}
+		if (sl)
 			return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, "no such entry");
 	} else if (*p && strcmp(p, "/") != 0) {
 		return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, "no such collection");

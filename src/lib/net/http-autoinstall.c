@@ -43,19 +43,6 @@ static enum MHD_Result text_reply(struct MHD_Connection *c, unsigned status, con
 	return xp__http_reply_text(c, status, "text/plain", msg, strlen(msg));
 }
 
-/* The client's IPv4 address (host order): false if it has none (not IPv4). */
-static bool peer_ipv4(struct MHD_Connection *c, uint32_t *ip, char text[INET_ADDRSTRLEN])
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
-		return false;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ci->client_addr;
-	*ip = ntohl(sin->sin_addr.s_addr);
-	inet_ntop(AF_INET, &sin->sin_addr, text, INET_ADDRSTRLEN);
-	return true;
-}
-
 /* Whether a client at ip is system s: its reservation, or the lease of its MAC. */
 static int is_the_system(struct http_srv *h, const struct xp_system *s, uint32_t ip)
 {
@@ -94,7 +81,7 @@ enum MHD_Result xp__http_autoinstall(struct http_srv *h, struct MHD_Connection *
 
 	uint32_t ip = 0;
 	char peer[INET_ADDRSTRLEN] = "?";
-	bool v4 = peer_ipv4(c, &ip, peer);
+	bool v4 = xp__http_peer(c, &ip, peer);
 	bool token = xp__http_authorized(h, c);
 	int mine = !token && v4 ? is_the_system(h, &s, ip) : 0;
 	enum MHD_Result res;

@@ -6,11 +6,13 @@
 #ifndef XP_NET_HTTP_INTERNAL_H
 #define XP_NET_HTTP_INTERNAL_H
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
 
 #include "net/net-internal.h"
 #include "xenprov/boot.h"
+#include "xenprov/install.h"
 #include "xenprov/inventory.h"
 
 /* With --interface: a listening socket per interface (SO_BINDTODEVICE), accepted in the
@@ -33,6 +35,7 @@ struct http_srv {
 	struct xp_settings settings;
 	int64_t data_version;
 	char token[65];
+	struct xp_golden_pub_cache pubs; /* profiles' golden images published (http-images.c) */
 };
 
 /* Responses: queued and the response released (NULL: MHD_NO); text copied; JSON (a
@@ -44,6 +47,22 @@ enum MHD_Result xp__http_reply_text(struct MHD_Connection *c, unsigned status, c
 				    const char *text, size_t len);
 enum MHD_Result xp__http_reply_json(struct MHD_Connection *c, unsigned status, json_t *v);
 enum MHD_Result xp__http_reply_error(struct MHD_Connection *c, unsigned status, const char *msg);
+
+/* A body of size bytes (at base in fd, which is taken and closed; or data when fd < 0)
+ * with the client's Range (RFC 9110 section 14: one range; several or none: the
+ * whole), 416 for one past the end. range (may be NULL) receives what was sent, for
+ * the log. */
+enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t base, uint64_t size,
+				     const char *data, const char *type, char range[96]);
+/* The client's IPv4 address (host order) and as text: false if it has none. */
+bool xp__http_peer(struct MHD_Connection *c, uint32_t *ip, char text[INET_ADDRSTRLEN]);
+
+/* GET of /images/HASH: a published golden image (xenprov/install.h), with ranges. */
+enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, const char *hex);
+/* GET of /api/profiles/NAME/image: the profile's golden image prepared and published,
+ * its hash, size, format and URL. */
+enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection *c,
+				       const char *name);
 
 /* Whether the request carries "Authorization: Bearer TOKEN" with the server's token
  * (compared in constant time). */

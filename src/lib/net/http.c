@@ -4,7 +4,8 @@
  * several are answered with the whole file, which the RFC allows), and the requests
  * under /api/ handed to the JSON API of the inventory (http-api.c), those under
  * /autoinstall/ to the systems' rendered autoinstall files (http-autoinstall.c, served
- * to each system's own address only). Reading needs no
+ * to each system's own address only), those under /images/ to profiles' golden images
+ * by content hash (http-images.c, read-only, for `xenprov install`). Reading needs no
  * credentials, so no answer ever holds a secret (profiles' secret keys are withheld,
  * token or not); changing (PUT and DELETE of distros and systems) needs
  * "Authorization: Bearer TOKEN", the token being the contents of STATE/api-token
@@ -173,13 +174,31 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 				  "cannot read the file\n", 21);
 	}
 	uint64_t size = f.fd >= 0 ? f.size : f.data.len;
+	enum MHD_Result res;
+	if (f.fd >= 0) {
+		res = xp__http_reply_range(c, f.fd, f.offset, size, NULL, f.type, NULL);
+		f.fd = -1; /* xp__http_reply_range's */
+	} else {
+		res = xp__http_reply_range(c, -1, 0, size, f.data.s, f.type, NULL);
+	}
+	xp_bootfile_release(&f);
+	return res;
+}
+
+enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t base, uint64_t size,
+				     const char *data, const char *type, char range[96])
+{
 	uint64_t off = 0, len = size;
 	int rg =
 	    xp__http_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
 			   size, &off, &len);
 	char cr[96];
+	if (range)
+		snprintf(range, 96, rg < 0 ? "unsatisfiable range" : "bytes %" PRIu64 "-%" PRIu64,
+			 off, len ? off + len - 1 : 0);
 	if (rg < 0) {
-		xp_bootfile_release(&f);
+		if (fd >= 0)
+			close(fd);
 		struct MHD_Response *resp =
 		    MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 		snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
@@ -188,16 +207,16 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 		return xp__http_queue(c, 416, resp);
 	}
 	struct MHD_Response *resp;
-	if (f.fd >= 0) {
-		resp = MHD_create_response_from_fd_at_offset64(len, f.fd, (int64_t)(f.offset + off));
-		if (resp)
-			f.fd = -1; /* the response closes it */
+	if (fd >= 0) {
+		resp = MHD_create_response_from_fd_at_offset64(len, fd, (int64_t)(base + off));
+		if (!resp)
+			close(fd); /* else the response closes it */
 	} else {
-		resp = MHD_create_response_from_buffer((size_t)len, f.data.s + off,
+		resp = MHD_create_response_from_buffer((size_t)len, (void *)(data + off),
 						       MHD_RESPMEM_MUST_COPY);
 	}
 	if (resp) {
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f.type);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 		if (rg > 0) {
 			snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
@@ -205,8 +224,19 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 		}
 	}
-	xp_bootfile_release(&f);
 	return xp__http_queue(c, rg > 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, resp);
+}
+
+bool xp__http_peer(struct MHD_Connection *c, uint32_t *ip, char text[INET_ADDRSTRLEN])
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+		return false;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ci->client_addr;
+	*ip = ntohl(sin->sin_addr.s_addr);
+	inet_ntop(AF_INET, &sin->sin_addr, text, INET_ADDRSTRLEN);
+	return true;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -249,6 +279,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  "boot files are read-only\n", 25);
 	if (strncmp(url, "/autoinstall/", 13) == 0)
 		return xp__http_autoinstall(h, c, url + 13);
+	if (strncmp(url, "/images/", 8) == 0)
+		return xp__http_image(h, c, url + 8);
 	return serve_file(h, c, url);
 }
 
@@ -484,6 +516,7 @@ void xp__http_srv_close(struct http_srv *h)
 		close(h->fd);
 	xp_boot_free(h->boot);
 	xp_settings_release(&h->settings);
+	xp_golden_pub_cache_release(&h->pubs);
 	xp_inv_close(h->inv);
 	free(h);
 }

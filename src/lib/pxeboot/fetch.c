@@ -1,7 +1,8 @@
 /*
  * fetch.c - one file by URL for the bootloader: tftp:// through the client engine
  * (proto/tftp-client.c) on a UDP socket of its own, http:// and https:// through
- * libcurl. The data go to the caller's sink as they arrive.
+ * libcurl (util/http-client.c, shared with `xenprov install`). The data go to the caller's
+ * sink as they arrive.
  *
  * Not here: which URL (pxeboot.c), the protocol engine.
  *
@@ -10,7 +11,6 @@
  * it, and a packet from any other port gets ERROR 5 and changes nothing.
  */
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "pxeboot/pxeboot-internal.h"
+#include "xenprov/http-client.h"
 
 /* host and port of "tftp://HOST[:PORT]/NAME", and NAME (heap strings). */
 static int split_tftp(const char *url, char **host, char **port, char **name)
@@ -157,74 +158,17 @@ out:
 	return r;
 }
 
-struct http_ctx {
-	const struct xp_tftp_sink *sink;
-	uint64_t off;
-	int err;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-	struct http_ctx *h = ctx;
-	size_t len = size * n;
-	int r = h->sink->write(h->sink->ctx, h->off, p, len);
-	if (r < 0) {
-		h->err = r;
-		return 0; /* curl stops with CURLE_WRITE_ERROR */
-	}
-	h->off += len;
-	return len;
-}
-
+/* http:// and https:// through the shared client (xenprov/http-client.h) */
 static int http_get(const char *url, const struct xp_tftp_sink *sink, uint64_t max,
 		    struct xp__fetch_stats *st, struct xp_diags *d)
 {
-	static bool inited; /* curl_global_init is not thread-safe; this runs in one thread */
-	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return xp_diags_fail(d, -ENOMEM, NULL, "http", NULL, "cannot start libcurl");
-	inited = true;
-	CURL *h = curl_easy_init();
-	if (!h)
-		return xp_diags_fail(d, -ENOMEM, NULL, "http", NULL, "cannot start libcurl");
-	struct http_ctx ctx = {.sink = sink};
-	char err[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L); /* an error page is never the file */
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	/* a server that stops sending: under 1 KB/s for 30 s ends it */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-	if (max)
-		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-	CURLcode cr = curl_easy_perform(h);
-	long code = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(h);
+	struct xp_http_req q = {.url = url, .max = max, .write = sink->write, .ctx = sink->ctx};
+	struct xp_http_resp resp;
+	int r = xp_http_request(&q, &resp, d);
 	if (st)
-		*st = (struct xp__fetch_stats){.bytes = ctx.off};
-	if (cr == CURLE_WRITE_ERROR && ctx.err)
-		return xp_diags_fail(d, ctx.err, NULL, "write", NULL, "%s: cannot store the data: %s", url,
-				     strerror(-ctx.err));
-	if (cr == CURLE_FILESIZE_EXCEEDED || (cr == CURLE_OK && max && ctx.off > max))
-		return xp_diags_fail(d, -EFBIG, NULL, "http", NULL, "%s: larger than %llu bytes", url,
-				     (unsigned long long)max);
-	if (cr == CURLE_HTTP_RETURNED_ERROR && (code == 404 || code == 410))
-		return -ENOENT;
-	if (cr == CURLE_HTTP_RETURNED_ERROR)
-		return xp_diags_fail(d, code == 403 ? -EACCES : -EPROTO, NULL, "http", NULL,
-				     "%s: the server answered HTTP %ld", url, code);
-	if (cr != CURLE_OK)
-		return xp_diags_fail(d, cr == CURLE_COULDNT_RESOLVE_HOST ? -EHOSTUNREACH : -EIO, NULL,
-				     "http", NULL, "%s: %s", url, *err ? err : curl_easy_strerror(cr));
-	return 0;
+		*st = (struct xp__fetch_stats){.bytes = resp.bytes};
+	xp_http_resp_release(&resp);
+	return r;
 }
 
 int xp__pxe_fetch(const char *url, const struct xp_tftp_sink *sink, uint64_t max,

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -625,26 +624,10 @@ static int fetch_one(struct xp_pxeboot *p, const char *what, const char *url, in
 	struct xp__fetch_stats st = {0};
 	int r;
 	if (p->plan.local) {
-		if (at == 0) {
-			r = xp__pxe_local_extract(p->o.disk, &p->local, url, fd, d);
-		} else { /* a second initrd: extracted apart, then appended */
-			int tmp = memfd_create("initrd", MFD_CLOEXEC);
-			if (tmp < 0)
-				return -errno;
-			r = xp__pxe_local_extract(p->o.disk, &p->local, url, tmp, d);
-			struct stat sst;
-			if (r == 0 && fstat(tmp, &sst) == 0) {
-				loff_t in = 0, out = (loff_t)at;
-				for (off_t left = sst.st_size; r == 0 && left > 0;) {
-					ssize_t n = copy_file_range(tmp, &in, fd, &out, (size_t)left, 0);
-					if (n <= 0)
-						r = n < 0 ? -errno : -EIO;
-					else
-						left -= n;
-				}
-			}
-			close(tmp);
-		}
+		/* a second initrd goes after the first: extracted at the file's position */
+		r = lseek(fd, (off_t)at, SEEK_SET) < 0
+			? -errno
+			: xp__pxe_local_extract(p->o.disk, &p->local, url, fd, d);
 		struct stat s2;
 		st.bytes = r == 0 && fstat(fd, &s2) == 0 ? (uint64_t)s2.st_size - at : 0;
 	} else {

@@ -5,7 +5,7 @@
 [ -n "${SRV:-}" ] || { echo "FAIL: source serve-env.sh first"; exit 1; }
 need python3 cmp timeout
 XPB=$(dirname "$X")/xenprov-pxeboot
-[ -x "$XPB" ] || fail "the build made no xenprov-pxeboot link next to $X"
+[ -x "$XPB" ] || fail "the build made no xenprov-pxeboot next to $X"
 
 # dom0_add NAME MAC ADDR/PREFIX [BRIDGE_NS BRIDGE]: namespace NAME as a dom0: eth0
 # (MAC), a veth whose peer is on the boot network's bridge, enslaved to xenbr0, which

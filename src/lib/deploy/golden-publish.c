@@ -1,0 +1,310 @@
+/*
+ * golden-publish.c - a profile's golden image made fetchable by its content hash, for
+ * `xenprov install --server` on other hosts (xenprov/install.h): the record
+ * STATE/published/HASH names the file and its identity when hashed, so that the
+ * server's read-only /images/HASH serves profiles' golden images and nothing else, and
+ * never a file whose bytes may no longer match the name.
+ *
+ * Not here: preparing the image (golden.c), the HTTP side (net/http-images.c).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deploy/published.h"
+#include "xenprov/install.h"
+
+#define RECORD_MAX 8192
+
+bool xp_sha256_hex_valid(const char *hex)
+{
+	size_t i = 0;
+	for (; hex[i]; i++)
+		if (i >= 64 ||
+		    !((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
+void xp__ident_of(const struct stat *st, struct xp__ident *id)
+{
+	*id = (struct xp__ident){
+	    .dev = (uint64_t)st->st_dev,
+	    .ino = (uint64_t)st->st_ino,
+	    .size = (uint64_t)st->st_size,
+	    .mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+	    .ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+	};
+}
+
+bool xp__ident_eq(const struct xp__ident *a, const struct xp__ident *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+int xp__record_read(int dirfd, const char *name, char **path, struct xp__ident *id)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOENT : -errno;
+	char buf[RECORD_MAX];
+	size_t n = 0;
+	ssize_t k;
+	while (n < sizeof(buf) && (k = xp_read_some(fd, buf + n, sizeof(buf) - n)) > 0)
+		n += (size_t)k;
+	close(fd);
+	json_t *o = json_loadb(buf, n, 0, NULL);
+	json_int_t dev, ino, size, mt, ct;
+	const char *p;
+	int r = -EBADMSG;
+	if (json_unpack(o, "{s:s, s:I, s:I, s:I, s:I, s:I}", "path", &p, "dev", &dev, "ino", &ino,
+			"size", &size, "mtime_ns", &mt, "ctime_ns", &ct) == 0 &&
+	    p[0] == '/') {
+		*id = (struct xp__ident){(uint64_t)dev, (uint64_t)ino, (uint64_t)size, mt, ct};
+		r = (*path = strdup(p)) ? 0 : -ENOMEM;
+	}
+	json_decref(o);
+	return r;
+}
+
+int xp__record_write(const char *file, const char *path, const struct xp__ident *id)
+{
+	json_t *o =
+	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", path, "dev", (json_int_t)id->dev,
+		      "ino", (json_int_t)id->ino, "size", (json_int_t)id->size, "mtime_ns",
+		      (json_int_t)id->mtime_ns, "ctime_ns", (json_int_t)id->ctime_ns);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	int r = text ? xp_write_atomic(file, text, strlen(text), 0644) : -ENOMEM;
+	free(text);
+	return r;
+}
+
+static int published_dir(const char *state_dir, bool make, int *dirfd)
+{
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/published", state_dir);
+	if (make && mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	*dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return *dirfd < 0 ? -errno : 0;
+}
+
+int xp_golden_published_open(const char *state_dir, const char *hex, int *fd, uint64_t *size)
+{
+	*fd = -1;
+	if (!xp_sha256_hex_valid(hex))
+		return -EINVAL;
+	int dirfd, r = published_dir(state_dir, false, &dirfd);
+	if (r < 0)
+		return -ENOENT;
+	char *path = NULL;
+	struct xp__ident want, have;
+	r = xp__record_read(dirfd, hex, &path, &want);
+	close(dirfd);
+	if (r < 0)
+		return -ENOENT;
+	int f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	free(path);
+	struct stat st;
+	if (f < 0)
+		return -ENOENT;
+	if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(f);
+		return -ENOENT;
+	}
+	xp__ident_of(&st, &have);
+	if (!xp__ident_eq(&want, &have)) { /* changed since it was hashed: not what hex names */
+		close(f);
+		return -ENOENT;
+	}
+	*fd = f;
+	*size = have.size;
+	return 0;
+}
+
+/* The hash recorded for path with identity id, if any: 1 and hex, else 0. Records of
+ * path with another identity are stale and removed. */
+static int find_record(int dirfd, const char *path, const struct xp__ident *id, char hex[65])
+{
+	int fd2 = dup(dirfd);
+	DIR *dir = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!dir) {
+		if (fd2 >= 0)
+			close(fd2);
+		return -errno;
+	}
+	int found = 0;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		if (!xp_sha256_hex_valid(e->d_name))
+			continue;
+		char *p = NULL;
+		struct xp__ident rid;
+		if (xp__record_read(dirfd, e->d_name, &p, &rid) < 0)
+			continue;
+		if (strcmp(p, path) == 0) {
+			if (!found && xp__ident_eq(&rid, id)) {
+				memcpy(hex, e->d_name, 65);
+				found = 1;
+			} else if (!xp__ident_eq(&rid, id)) {
+				unlinkat(dirfd, e->d_name, 0);
+			}
+		}
+		free(p);
+	}
+	closedir(dir);
+	return found;
+}
+
+int xp_golden_publish(const char *state_dir, const struct xp_settings *s, struct xp_golden_pub *out,
+		      struct xp_diags *d)
+{
+	memset(out, 0, sizeof(*out));
+	if (!xp_settings_get(s, "image"))
+		return xp_diags_refuse(d, -ENODATA, "image", NULL, NULL,
+				       "the profile has no image");
+	struct xp_golden g = {0};
+	int r = xp_golden_prepare(state_dir, s, NULL, NULL, NULL, &g, d);
+	if (r < 0)
+		return r;
+	int dirfd = -1, fd = open(g.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = xp_diags_fail(d, -errno, g.path, "image", NULL,
+				  "cannot open the golden image: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = xp_diags_fail(d, -EINVAL, g.path, "image", NULL,
+				  "the golden image is not a regular file: it is not served");
+		goto out;
+	}
+	if ((r = published_dir(state_dir, true, &dirfd)) < 0) {
+		xp_diags_fail(d, r, state_dir, "published", NULL,
+			      "cannot make the directory of published images: %s", strerror(-r));
+		goto out;
+	}
+	struct xp__ident id;
+	xp__ident_of(&st, &id);
+	r = find_record(dirfd, g.path, &id, out->sha256);
+	if (r == 0) {
+		unsigned char dg[32];
+		if ((r = xp_sha256_fd(fd, dg)) < 0) {
+			xp_diags_fail(d, r, g.path, "image", NULL,
+				      "cannot read the golden image: %s", strerror(-r));
+			goto out;
+		}
+		xp_sha256_hex(dg, out->sha256);
+		char rec[4300];
+		snprintf(rec, sizeof(rec), "%s/published/%s", state_dir, out->sha256);
+		r = xp__record_write(rec, g.path, &id);
+		if (r < 0) {
+			xp_diags_fail(d, r, rec, "published", NULL, "cannot record the image: %s",
+				      strerror(-r));
+			goto out;
+		}
+	} else if (r < 0) {
+		xp_diags_fail(d, r, state_dir, "published", NULL,
+			      "cannot read the published images: %s", strerror(-r));
+		goto out;
+	}
+	r = 0;
+	out->size = id.size;
+	out->format = g.format == XP_IMAGE_QCOW2 ? "qcow2" : "raw";
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
+	xp_golden_release(&g);
+	return r;
+}
+
+/* ---- the caller's cache ---------------------------------------------------------------- */
+
+#define PUB_CACHE_MAX 64
+
+struct xp_golden_pub_entry {
+	char *values;		/* the settings, "key=value\n"... */
+	struct xp__ident image; /* of the profile's image file */
+	struct xp_golden_pub pub;
+};
+
+void xp_golden_pub_cache_release(struct xp_golden_pub_cache *c)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		free(c->v[i].values);
+	if (c) {
+		free(c->v);
+		c->v = NULL;
+		c->n = 0;
+	}
+}
+
+static char *values_text(const struct xp_settings *s)
+{
+	struct xp_buf b = XP_BUF_INIT;
+	for (size_t i = 0; i < s->n; i++)
+		xp_buf_addf(&b, "%s=%s\n", s->v[i].key, s->v[i].value);
+	return xp_buf_steal(&b);
+}
+
+int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_dir,
+			     const struct xp_settings *s, struct xp_golden_pub *out,
+			     struct xp_diags *d)
+{
+	const char *image = xp_settings_get(s, "image");
+	struct stat st;
+	char *text = c && image && stat(image, &st) == 0 ? values_text(s) : NULL;
+	struct xp__ident id = {0};
+	if (text) {
+		xp__ident_of(&st, &id);
+		for (size_t i = 0; i < c->n; i++) {
+			struct xp_golden_pub_entry *e = &c->v[i];
+			if (strcmp(e->values, text) != 0 || !xp__ident_eq(&e->image, &id))
+				continue;
+			int fd;
+			uint64_t size;
+			if (xp_golden_published_open(state_dir, e->pub.sha256, &fd, &size) == 0) {
+				close(fd);
+				free(text);
+				*out = e->pub;
+				return 0;
+			}
+			break; /* the published file changed: prepared again below */
+		}
+	}
+	int r = xp_golden_publish(state_dir, s, out, d);
+	if (r < 0 || !text) {
+		free(text);
+		return r;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].values, text) == 0) { /* replaced */
+			free(c->v[i].values);
+			c->v[i] = c->v[--c->n];
+			break;
+		}
+	if (c->n == PUB_CACHE_MAX) { /* the oldest goes */
+		free(c->v[0].values);
+		memmove(c->v, c->v + 1, (c->n - 1) * sizeof(*c->v));
+		c->n--;
+	}
+	struct xp_golden_pub_entry *v = realloc(c->v, (c->n + 1) * sizeof(*v));
+	if (!v) {
+		free(text);
+		return 0; /* not remembered: no harm */
+	}
+	c->v = v;
+	c->v[c->n++] = (struct xp_golden_pub_entry){.values = text, .image = id, .pub = *out};
+	return 0;
+}
