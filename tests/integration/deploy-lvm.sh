@@ -1,7 +1,8 @@
 #!/bin/bash
 # deploy-lvm.sh - storage=lvm needs device-mapper and lvm2's tools. Where they are
 # missing (these build machines have no device-mapper) the test checks the clear
-# refusal and reports itself skipped (77), never passed: LVM itself is untested here.
+# refusal and reports itself skipped (77), never passed: LVM itself is untested here
+# (make test-xen's xp-lvm runs it on real device-mapper, in the Xen lab's dom0).
 # Where they are present and $XP_TEST_VG names a volume group to play in, two guests
 # are deployed into it, read back and removed (else skipped, 77).
 . "$(dirname "$0")/lib/common.sh" || exit 1
