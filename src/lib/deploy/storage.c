@@ -73,9 +73,14 @@ static bool in_path(const char *prog)
 int xp_lvm_available(void)
 {
 	/* lvm2 drives device-mapper through /dev/mapper/control (dmsetup(8)); without it
-	 * no volume can be activated, whatever the tools say */
-	if (access("/dev/mapper/control", F_OK) < 0)
+	 * no volume can be activated, whatever the tools say. The node may be there with
+	 * no driver behind it (a container's /dev): opening it says (ENODEV, ENXIO); one
+	 * not ours to open (EACCES) is lvm2's to refuse, with its own words */
+	int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno != EACCES && errno != EPERM)
 		return -ENOTSUP;
+	if (fd >= 0)
+		close(fd);
 	if (!in_path("lvcreate") || !in_path("lvremove") || !in_path("lvs"))
 		return -ENOTSUP;
 	return 0;
