@@ -138,4 +138,18 @@ int xp_drift_update(struct xp_inv *inv, const char *name, const struct xp_drift_
  * Without secrets a secret key's values are null and "withheld": true. */
 json_t *xp_drift_to_json(const struct xp_drift *dr, bool secrets);
 
+/* Whether guest dom's disk holds another version of its captured image than its
+ * profile's image names now ("NAME@V", or "NAME": the latest in the image store;
+ * xenprov/imgstore.h): 1 and *want ("NAME@V", heap) if it does, 0 (*want NULL) if it
+ * holds that version, has no recorded version, or its profile's image is no captured
+ * image; -errno. `domain list --drift` shows it as "image-version". */
+int xp_drift_image_version(struct xp_inv *inv, const struct xp_domain *dom, char **want);
+/* The captured image version guest dom's profile names now (its own image value over
+ * the profile's, resolved through the parents): 1 with *value (the image value, heap)
+ * and *out (release it) when it names one; 0 when it names none (or the guest has no
+ * profile); -errno. */
+struct xp_imgver;
+int xp_drift_wanted_image(struct xp_inv *inv, const struct xp_domain *dom, char **value,
+			  struct xp_imgver *out);
+
 #endif

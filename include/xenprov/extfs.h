@@ -143,6 +143,14 @@ void xp_fs_list_free(struct xp_fs_entry *entries, size_t n);
 int xp_fs_map(struct xp_fs *fs, const char *path,
 	      int (*map)(void *ud, uint64_t file_off, uint64_t dev_off, uint64_t len), void *ud,
 	      uint64_t *size);
+/* Copies the whole filesystem into the directory dir (existing, empty; its own owner,
+ * mode, xattrs and times become the root's), without mounting: every entry with its
+ * owner, mode, times (nanoseconds where the inode has them), extended attributes
+ * (POSIX ACLs in the kernel's format, file capabilities), hard links as hard links,
+ * devices, FIFOs, sockets, symlinks; regular files' zero chunks left as holes. Needs
+ * root for owners and devices. -errno with a diagnostic naming where (the image, for
+ * messages) and the entry. */
+int xp_fs_extract(struct xp_fs *fs, const char *dir, const char *where, struct xp_diags *d);
 /* Reads a regular file's content, calling sink for each chunk. -EISDIR, -EINVAL. */
 int xp_fs_read(struct xp_fs *fs, const char *path,
 	       int (*sink)(void *ud, const void *data, size_t len), void *ud);

@@ -175,6 +175,13 @@ struct xp_guest_write {
  * filesystem when it is written, never on the host. */
 bool xp_guest_path_valid(const char *path);
 
+/* What one machine keeps of its own and a clone must not share (random seeds, DHCP
+ * client leases and identities, the udev rule naming eth0 after the old MAC), as
+ * xp_guest_apply removes it from every guest: absolute "DIR/GLOB" patterns (the glob
+ * only in the last component, fnmatch(3) with FNM_PERIOD), NULL-terminated, static.
+ * `image capture` leaves the same out of a golden image. */
+const char *const *xp_guest_machine_state(void);
+
 /* Reads a copy-in item "LOCAL:DIR" or "LOCAL:DIR:UID:GID" (the owner in decimal) in
  * place: item is cut with NULs and out points into it. DIR is after the last ':' left
  * once an owner is taken off (LOCAL may hold ':', DIR may not). LOCAL: absolute, not
@@ -220,6 +227,15 @@ struct xp_guest_report {
 };
 
 void xp_guest_report_release(struct xp_guest_report *rep);
+
+/* Whether path (absolute, inside a guest) is one of a guest's own files, which a guest
+ * keeps when its image is updated to another version and a capture leaves out: what
+ * xp_guest_apply writes or removes per guest (hostname, hosts, mailname, fstab,
+ * machine-id, resolv.conf, shadow, SSH host keys, root's authorized_keys, the network
+ * configuration of every format, the boot loader files naming the guest's UUIDs,
+ * xenprov's units and first-boot commands, the time zone) and the machine state a
+ * clone must not share (random seeds, DHCP leases, DUIDs, persistent net rules). */
+bool xp_guest_own_path(const char *path);
 
 /* Appends text (len bytes) to out with every whole occurrence of rep's old UUIDs
  * (old_fs_uuid, old_swap_uuid; hex digits in either case, not within a longer run of

@@ -1,5 +1,6 @@
 /*
- * xenprov/image.h - guest disk images built from a root tarball in one call: a sparse
+ * xenprov/image.h - guest disk images built from a root tarball (or a directory tree,
+ * read as the tar of its content) in one call: a sparse
  * file, a partition table (partition.h), an ext2/3/4 filesystem filled straight from the
  * archive (extfs.h), an optional swap partition, then raw or qcow2 (blockdev.h); written
  * to a temporary file and renamed into place, so a failure leaves nothing behind.
@@ -18,7 +19,11 @@
 #include "xenprov/util.h"
 
 struct xp_image_opts {
-	const char *archive;       /* tarball path */
+	const char *archive;       /* tarball path, or a directory (read as the tar of its
+				    * content: libarchive's disk reader, archive-src.c) */
+	const char *content;       /* a directory's identity for the cache (a captured
+				    * version's manifest hash); NULL: a directory is built
+				    * without the cache. Unused for a tarball (its SHA-256 is) */
 	const char *output;        /* image path (replaced atomically) */
 	uint64_t size;             /* disk size in bytes; 0 for auto */
 	unsigned headroom_percent; /* with size 0: free space added to the content, percent */

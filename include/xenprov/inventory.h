@@ -623,6 +623,9 @@ struct xp_domain {
 	 * deploy's --set and plan values); empty for a guest recorded before they were */
 	struct xp_settings overrides;
 	int64_t created, updated;    /* unix seconds */
+	/* the captured image version its disk holds, "NAME@V" (made from it, or updated to
+	 * it by `image update`); NULL when its image is no captured version */
+	char *image_version;
 	struct xp_domain_volume *volumes; /* the further disks, in vdev order */
 	size_t nvolumes;
 	struct xp_domain_nic *nics; /* the further NICs, in devid order */
@@ -676,6 +679,10 @@ int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state)
  * in a transaction of its own; the rest of the record stays. -ENOENT if there is no
  * such domain. */
 int xp_domain_set_settings(struct xp_inv *inv, const char *name, const struct xp_settings *s);
+/* Records that domain name's disk holds version version of captured image image
+ * (replacing what was recorded). -ENOENT if there is no such domain. */
+int xp_domain_set_image_version(struct xp_inv *inv, const char *name, const char *image,
+				unsigned version);
 /* Removes the record, its artifacts', further disks' and NICs' records (not the
  * files). */
 int xp_domain_forget(struct xp_inv *inv, const char *name);

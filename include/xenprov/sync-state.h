@@ -38,14 +38,16 @@ int xp_sync_changed_since(struct xp_inv *inv, int64_t seq, char ***names, size_t
 
 /* A target as recorded. */
 struct xp_sync_target_rec {
-	int64_t id;	/* 0: not recorded yet (xp_sync_record makes the row) */
-	char *kind;	/* "tftp", "dnsmasq", "isc-dhcpd", "kea" */
-	char *path;	/* the TFTP root or the include file (absolute) */
-	char *path2;	/* kea: the client classes file, or NULL */
-	char *subnet;	/* "A.B.C.D/N" the DHCP files were limited to, or NULL */
-	char *options;	/* a digest of what else decides the files' bytes, or NULL */
-	int64_t seq;	/* the clock's count it was last synced at (0: never) */
-	int64_t synced; /* unix time of that sync, 0 never */
+	int64_t id;	 /* 0: not recorded yet (xp_sync_record makes the row) */
+	char *kind;	 /* "tftp", "dnsmasq", "isc-dhcpd", "kea" */
+	char *path;	 /* the TFTP root or the include file (absolute) */
+	char *path2;	 /* kea: the client classes file, or NULL */
+	char *subnet;	 /* "A.B.C.D/N" the DHCP files were limited to, or NULL */
+	char *options;	 /* a digest of what else decides the files' bytes, or NULL */
+	int64_t seq;	 /* the clock's count it was last synced at (0: never) */
+	int64_t synced;	 /* unix time of that sync, 0 never */
+	char *http_base; /* tftp: the HTTP base the sync was given ("" none), or NULL:
+			  * derived from the settings */
 };
 void xp_sync_target_rec_release(struct xp_sync_target_rec *t);
 /* -ENOENT when kind and path were never synced. */

@@ -14,6 +14,9 @@
  *   kea        a JSON array of one subnet's reservations (<?include?> it into the
  *              subnet's "reservations"), and optionally (path2) a JSON array of
  *              client classes with the boot files (into Dhcp4's "client-classes").
+ * A system with an autoinstall template gets its installer's argument (preseed url=,
+ * inst.ks=, ...) pointing at the target's HTTP base, as serve renders it; the
+ * kernels are still fetched from the TFTP root.
  * Boot files are decided as `xenprov serve` decides them: BIOS PXE the bios-boot-file,
  * x86-64 UEFI the efi64-boot-file, iPXE its own ipxe/01-MAC script; systems with
  * netboot off none.
@@ -54,11 +57,17 @@ int xp_sync_kind_parse(const char *name, enum xp_sync_kind *k);
 
 struct xp_sync_target {
 	enum xp_sync_kind kind;
-	const char *path;   /* the TFTP root, or the include file: absolute */
-	const char *path2;  /* kea: the client classes file, or NULL */
-	const char *subnet; /* DHCP targets: only systems with an address in this subnet
-			     * ("A.B.C.D/N") and those without one; NULL: all. Kea needs
-			     * one: NULL takes the one pool's subnet */
+	const char *path;      /* the TFTP root, or the include file: absolute */
+	const char *path2;     /* kea: the client classes file, or NULL */
+	const char *subnet;    /* DHCP targets: only systems with an address in this subnet
+				* ("A.B.C.D/N") and those without one; NULL: all. Kea needs
+				* one: NULL takes the one pool's subnet */
+	const char *http_base; /* tftp: where installers fetch /autoinstall/SYSTEM
+				* ("http[s]://HOST[:PORT][/PATH]"): the boot files of a
+				* system with a template carry the argument `xenprov
+				* serve` renders for it (boot/target.c); "" none; NULL
+				* derived from the settings as serve derives its own
+				* (server, http-port), none when server is not set */
 };
 
 enum xp_sync_action {

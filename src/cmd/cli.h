@@ -60,6 +60,11 @@ extern const struct xp_verb config_disk_verb;
 extern const struct xp_verb config_vif_verb;
 extern const struct xp_verb domain_diff_verb;
 extern const struct xp_verb domain_update_verb;
+extern const struct xp_verb image_capture_verb;
+extern const struct xp_verb image_versions_verb;
+extern const struct xp_verb image_rm_verb;
+extern const struct xp_verb image_diff_verb;
+extern const struct xp_verb image_update_verb;
 
 /* Runs cmd's verb named by argv[1]. */
 int cli_run_verbs(const struct xp_command *cmd, int argc, char **argv);

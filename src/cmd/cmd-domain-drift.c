@@ -347,6 +347,10 @@ json_t *cli_domain_drift_keys(struct xp_inv *inv, const struct xp_domain *dom)
 		keys = json_array();
 		for (size_t i = 0; i < dr.n; i++)
 			json_array_append_new(keys, json_string(dr.v[i].key));
+		char *want = NULL;
+		if (xp_drift_image_version(inv, dom, &want) > 0)
+			json_array_append_new(keys, json_string("image-version"));
+		free(want);
 	} else {
 		cli_warn("cannot compare domain '%s' with its profile: %s", dom->name,
 			 d.n ? d.v[0].msg : strerror(-r));

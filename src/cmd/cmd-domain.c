@@ -412,12 +412,16 @@ static const char list_usage[] =
     "\n"
     "Lists the guests in the inventory: name, state (of the record: ready, creating,\n"
     "...), power (from the toolstack, `xl list -l`: running, stopped, or unknown where\n"
-    "no toolstack answers), autostart, profile, storage, MAC and IP.\n"
+    "no toolstack answers), autostart, profile, storage, the captured image version its\n"
+    "disk holds (NAME@V, `image update`; - for other images), MAC and IP.\n"
     "\n"
     "  --json            JSON output (an array of what `show --json` prints)\n"
     "  --drift           also where each guest differs from its profile now (see\n"
     "                    `domain diff`): a DRIFT column of profile keys, \"drift\" in\n"
-    "                    the JSON (null where it cannot be compared)\n"
+    "                    the JSON (null where it cannot be compared); image-version\n"
+    "                    when the guest's disk holds an older or other version of its\n"
+    "                    captured image than the profile's image names (NAME: the\n"
+    "                    latest, NAME@V: that one)\n"
     "  --state-dir DIR   the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
     "  -h, --help        this help\n";
 
@@ -471,15 +475,16 @@ static int run_list(int argc, char **argv)
 		/* the IP last, unpadded, unless the DRIFT column follows it */
 		int ipw = drift ? -15 : 0;
 		if (n)
-			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-17s %*s%s\n", "NAME", "STATE",
-			       "POWER", "AUTO", "PROFILE", "STORAGE", "MAC", ipw, "IP",
-			       drift ? " DRIFT" : "");
+			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-14s %-17s %*s%s\n", "NAME",
+			       "STATE", "POWER", "AUTO", "PROFILE", "STORAGE", "IMAGE", "MAC", ipw,
+			       "IP", drift ? " DRIFT" : "");
 		for (size_t i = 0; i < n; i++) {
-			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-17s %*s", v[i].name, v[i].state,
-			       xp_power_name(xp_xl_power(xl, v[i].name, NULL)),
+			printf("%-20s %-9s %-8s %-4s %-16s %-8s %-14s %-17s %*s", v[i].name,
+			       v[i].state, xp_power_name(xp_xl_power(xl, v[i].name, NULL)),
 			       domain_autostart_word(&v[i]), v[i].profile ? v[i].profile : "-",
-			       v[i].storage ? v[i].storage : "-", v[i].mac ? v[i].mac : "-", ipw,
-			       v[i].ip ? v[i].ip : "dhcp");
+			       v[i].storage ? v[i].storage : "-",
+			       v[i].image_version ? v[i].image_version : "-",
+			       v[i].mac ? v[i].mac : "-", ipw, v[i].ip ? v[i].ip : "dhcp");
 			json_t *keys = drift ? cli_domain_drift_keys(inv, &v[i]) : NULL;
 			for (size_t k = 0; keys && k < json_array_size(keys); k++)
 				printf("%s%s", k ? "," : " ",
@@ -554,6 +559,8 @@ static int run_show(int argc, char **argv)
 		}
 		printf("config:   %s\ngolden:   %s\n", dom.config_path ? dom.config_path : "-",
 		       dom.golden ? dom.golden : "-");
+		if (dom.image_version)
+			printf("image:    %s\n", dom.image_version);
 		time_t t = (time_t)dom.created;
 		char when[64];
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));

@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli-inventory.h"
 #include "xenprov/image.h"
+#include "xenprov/imgstore.h"
+#include "xenprov/inventory.h"
 
 #define MIB (1024.0 * 1024.0)
 
@@ -22,6 +25,7 @@
 
 static const char build_usage[] =
 	"Usage: xenprov image build --from ROOTFS.tar[.gz|.xz|.zst|.bz2] -o OUT [OPTIONS]\n"
+	"       xenprov image build --from NAME[@V]|DIR -o OUT [OPTIONS]\n"
 	"       xenprov image build --dist debian:bookworm|debian:trixie -o OUT [OPTIONS]\n"
 	"\n"
 	"Builds a guest disk image from a root filesystem tarball: a partition table, an\n"
@@ -33,7 +37,10 @@ static const char build_usage[] =
 	"packages, mirror and the suite's release date), without running mmdebstrap.\n"
 	"\n"
 	"  --from FILE            the root tarball, a regular file (it is read more than\n"
-	"                         once: not '-', a FIFO or a device)\n"
+	"                         once: not '-', a FIFO or a device); or a directory tree\n"
+	"                         (read as the tar of its content, just as exactly); or\n"
+	"                         NAME@V / NAME (the latest) of a captured image (see\n"
+	"                         'xenprov image capture'), cached by its manifest hash\n"
 	"  --dist debian:SUITE    the root made by mmdebstrap (bookworm or trixie), its tar\n"
 	"                         output built into the image as it comes; as root\n"
 	"                         --mode=root, else --mode=unshare (user namespaces)\n"
@@ -57,7 +64,7 @@ static const char build_usage[] =
 	"  --cache-dir DIR        image cache (default $XDG_CACHE_HOME/xenprov/images,\n"
 	"                         /var/cache/xenprov/images for root)\n"
 	"  --json                 print the result as JSON\n"
-	"  -q, --quiet            no progress display\n"
+	"  -q, --quiet            no progress display\n" CLI_STATE_DIR_HELP
 	"  -h, --help             this help\n"
 	"\n"
 	"Examples:\n"
@@ -164,7 +171,7 @@ static int run_build(int argc, char **argv)
 				  .headroom_percent = 30,
 				  .label = XP_LABEL_MSDOS,
 				  .format = XP_IMAGE_RAW};
-	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET, .operand = ""};
+	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR, .operand = ""};
 	struct xp_dist_opts dopts = {0};
 	bool no_cache = false, format_set = false;
 	const char *cache_dir = NULL;
@@ -295,6 +302,30 @@ static int run_build(int argc, char **argv)
 		return cli_usage_error(cmd, "-o OUT is required");
 	if (o.archive && strcmp(o.archive, "-") == 0)
 		return cli_usage_error(cmd, "--from needs a file, not standard input");
+	/* NAME or NAME@V: a captured version's tree, cached by its manifest hash */
+	struct xp_imgver captured = {0};
+	if (o.archive) {
+		char *state = NULL;
+		struct xp_diags ld = {0};
+		int lr = 0;
+		if (co.state_dir)
+			state = strdup(co.state_dir);
+		else
+			(void)xp_state_dir_default(&state);
+		if (state)
+			lr = xp_imgver_lookup(state, o.archive, &captured, &ld);
+		free(state);
+		if (lr < 0) {
+			cli_print_messages(&ld);
+			xp_diags_release(&ld);
+			return XP_EXIT_FAIL;
+		}
+		xp_diags_release(&ld);
+		if (lr == 1) {
+			o.archive = captured.root;
+			o.content = captured.manifest_sha256;
+		}
+	}
 	size_t ol = strlen(o.output);
 	if (!format_set && ol > 6 && strcmp(o.output + ol - 6, ".qcow2") == 0)
 		o.format = XP_IMAGE_QCOW2;
@@ -335,6 +366,7 @@ static int run_build(int argc, char **argv)
 	}
 	xp_diags_release(&d);
 	free(cdir);
+	xp_imgver_release(&captured);
 	if (r < 0)
 		xp_dist_release(&dist);
 	if (r < 0 && write_failed)
@@ -700,16 +732,18 @@ static const struct xp_verb info_verb = {"info", "describe an image: format, par
 static const struct xp_verb ls_verb = {"ls", "list files inside an image", ls_usage, run_ls};
 static const struct xp_verb cat_verb = {"cat", "print a file inside an image", cat_usage, run_cat};
 
-static const struct xp_verb *const image_verbs[] = {&build_verb, &info_verb, &ls_verb, &cat_verb,
-						    NULL};
+static const struct xp_verb *const image_verbs[] = {
+	&build_verb,	     &info_verb,	   &ls_verb,	  &cat_verb,	   &image_capture_verb,
+	&image_versions_verb, &image_diff_verb, &image_update_verb, &image_rm_verb, NULL};
 
 const struct xp_command cmd_image = {
 	.name = "image",
-	.summary = "build guest disk images; look inside them",
+	.summary = "build guest disk images; look inside them; capture golden images",
 	.usage = "Usage: xenprov image VERB [OPTIONS] ARGS...\n"
 		 "\n"
 		 "Builds partitioned, formatted, populated guest disks from a root tarball as an\n"
 		 "ordinary user (no root, loop device or mount), raw or qcow2, and reads them\n"
-		 "back without mounting.\n",
+		 "back without mounting. Captures golden clients into versioned images\n"
+		 "(NAME@1, NAME@2, ...) that builds, profiles and deploys take as sources.\n",
 	.verbs = image_verbs,
 };

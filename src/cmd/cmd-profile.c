@@ -20,6 +20,7 @@
 
 #include "cli-inventory.h"
 #include "cli.h"
+#include "xenprov/imgstore.h"
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
 #include "xenprov/inventory.h"
@@ -35,9 +36,10 @@
 /* The options of add and edit, one per profile setting (xp_profile_keys). */
 #define SETTING_OPTIONS                                                                            \
 	"  --parent P              take every setting not set here from profile P\n"               \
-	"  --image PATH|DIST       root tarball or built image guests are made from\n"             \
+	"  --image PATH|DIST|NAME[@V]  root tarball or built image guests are made from\n"         \
 	"                          (must exist; stored as an absolute path), or\n"                 \
-	"                          debian:bookworm or debian:trixie, made by mmdebstrap\n"          \
+	"                          debian:bookworm or debian:trixie, made by mmdebstrap,\n"        \
+	"                          or a captured image's version (NAME: its latest)\n"             \
 	"  --include PKG,...       packages of a debian:SUITE image besides minbase's\n"           \
 	"  --install PKG,...       packages installed into the golden image when it is\n"         \
 	"                          built (debian:SUITE images only)\n"                             \
@@ -283,6 +285,12 @@ static int take_image(struct changes *c, const char *path)
 	if (xp_dist_valid(path))
 		return take_value(c, "image", path);
 	struct stat st;
+	/* NAME or NAME@V of a captured image (xenprov image versions): a name, kept as
+	 * given; NAME follows the latest version */
+	char iname[XP_IMGVER_NAME_MAX + 1];
+	unsigned iver;
+	if (stat(path, &st) < 0 && errno == ENOENT && xp_imgver_parse_ref(path, iname, &iver, NULL) == 0)
+		return take_value(c, "image", path);
 	if (stat(path, &st) < 0 && errno == ENOENT && strchr(path, ':') && !strchr(path, '/'))
 		return cli_error("cannot use image '%s': not a file, nor a distribution xenprov "
 				 "makes (debian:bookworm, debian:trixie)",

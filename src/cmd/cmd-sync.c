@@ -22,6 +22,7 @@
 static const char sync_usage[] =
     "Usage: xenprov sync [--tftp-root DIR] [--dnsmasq FILE] [--isc-dhcpd FILE]\n"
     "                    [--kea FILE [--kea-classes FILE]] [--subnet A.B.C.D/N]\n"
+    "                    [--http-base URL|none]\n"
     "                    [--dry-run] [--full] [--force] [--require-check] [-v]\n"
     "       xenprov sync --list | --forget TARGET...\n"
     "\n"
@@ -43,6 +44,14 @@ static const char sync_usage[] =
     "                       boot files (Dhcp4's \"client-classes\"), with --kea\n"
     "  --subnet A.B.C.D/N   the DHCP files hold the systems of this subnet (and those\n"
     "                       without an address); Kea's default: the one pool's subnet\n"
+    "  --http-base URL      with --tftp-root: where installers fetch their autoinstall\n"
+    "                       files (URL/autoinstall/SYSTEM: e.g. a `xenprov serve\n"
+    "                       --http`): the boot files of systems with a template\n"
+    "                       carry the argument serve renders (url=, inst.ks=, ...);\n"
+    "                       'none' leaves it out. Default: serve's own address,\n"
+    "                       http://SERVER[:HTTP-PORT] from the settings server and\n"
+    "                       http-port, none when server is not set. Remembered\n"
+    "                       with the target; a change rewrites what differs\n"
     "  -n, --dry-run        say what would change; write nothing (DHCP files are still\n"
     "                       checked, in a private directory)\n"
     "  --full               render everything and compare with the files on disk: puts\n"
@@ -199,14 +208,18 @@ static int list_targets(struct xp_inv *inv, bool json)
 				json_object_set_new(o, "path2", json_string(v[i].path2));
 			if (o && v[i].subnet)
 				json_object_set_new(o, "subnet", json_string(v[i].subnet));
+			if (o && v[i].http_base)
+				json_object_set_new(o, "http_base", json_string(v[i].http_base));
 			json_array_append_new(a, o);
 		} else {
 			char when[32] = "never";
 			if (v[i].synced)
 				cli_fmt_time(v[i].synced, when);
-			printf("%-10s %s%s%s%s%s  (synced %s)\n", v[i].kind, v[i].path,
+			const char *hb = v[i].http_base;
+			printf("%-10s %s%s%s%s%s%s%s  (synced %s)\n", v[i].kind, v[i].path,
 			       v[i].path2 ? " + " : "", v[i].path2 ? v[i].path2 : "",
-			       v[i].subnet ? " subnet " : "", v[i].subnet ? v[i].subnet : "", when);
+			       v[i].subnet ? " subnet " : "", v[i].subnet ? v[i].subnet : "",
+			       hb ? " http-base " : "", hb ? (*hb ? hb : "none") : "", when);
 		}
 		xp_sync_target_rec_release(&v[i]);
 	}
@@ -226,6 +239,7 @@ enum {
 	O_KEA,
 	O_KEA_CLASSES,
 	O_SUBNET,
+	O_HTTP_BASE,
 	O_FULL,
 	O_FORCE,
 	O_REQUIRE,
@@ -242,6 +256,7 @@ static int run_sync(int argc, char **argv)
 	    {"kea", required_argument, NULL, O_KEA},
 	    {"kea-classes", required_argument, NULL, O_KEA_CLASSES},
 	    {"subnet", required_argument, NULL, O_SUBNET},
+	    {"http-base", required_argument, NULL, O_HTTP_BASE},
 	    {"dry-run", no_argument, NULL, 'n'},
 	    {"full", no_argument, NULL, O_FULL},
 	    {"force", no_argument, NULL, O_FORCE},
@@ -255,7 +270,7 @@ static int run_sync(int argc, char **argv)
 	struct xp_sync_opts so = {0};
 	struct out o = {0};
 	const char *arg[5] = {NULL}; /* tftp, dnsmasq, isc, kea, kea-classes */
-	const char *subnet = NULL;
+	const char *subnet = NULL, *http_base = NULL;
 	bool list = false, forget = false;
 	int c;
 	optind = 1;
@@ -275,6 +290,9 @@ static int run_sync(int argc, char **argv)
 			break;
 		case O_SUBNET:
 			subnet = optarg;
+			break;
+		case O_HTTP_BASE:
+			http_base = strcmp(optarg, "none") == 0 ? "" : optarg;
 			break;
 		case 'n':
 			so.dry_run = true;
@@ -316,6 +334,9 @@ static int run_sync(int argc, char **argv)
 		return cli_usage_error("sync", "--subnet goes with the DHCP targets it limits");
 	if (subnet && !arg[1] && !arg[2] && !arg[3])
 		return cli_usage_error("sync", "--subnet limits DHCP files only");
+	if (http_base && !arg[0])
+		return cli_usage_error("sync", "--http-base goes with the --tftp-root whose boot "
+					       "files carry it");
 
 	/* the named targets, made absolute */
 	struct xp_sync_target t[4];
@@ -337,7 +358,8 @@ static int run_sync(int argc, char **argv)
 			t[n++] = (struct xp_sync_target){.kind = kinds[i],
 							 .path = paths[i],
 							 .path2 = i == 3 ? paths[4] : NULL,
-							 .subnet = i ? subnet : NULL};
+							 .subnet = i ? subnet : NULL,
+							 .http_base = i ? NULL : http_base};
 
 	struct xp_inv *inv;
 	if ((rc = cli_inv_open(co.state_dir, &inv)))
@@ -355,10 +377,9 @@ static int run_sync(int argc, char **argv)
 				rc = cli_error("cannot forget %s: %s", t[i].path,
 					       xp_inv_reason(inv, r, (char[256]){0}, 256));
 			else if (gone)
-				json_array_append_new(gone,
-						      json_pack("{s:s, s:s}", "kind",
-								xp_sync_kind_name(t[i].kind), "path",
-								t[i].path));
+				json_array_append_new(gone, json_pack("{s:s, s:s}", "kind",
+								      xp_sync_kind_name(t[i].kind),
+								      "path", t[i].path));
 			else if (!co.quiet)
 				printf("forgot %s %s (its files stay)\n",
 				       xp_sync_kind_name(t[i].kind), t[i].path);
@@ -390,7 +411,8 @@ static int run_sync(int argc, char **argv)
 				tv[i] = (struct xp_sync_target){.kind = k,
 								.path = recs[i].path,
 								.path2 = recs[i].path2,
-								.subnet = recs[i].subnet};
+								.subnet = recs[i].subnet,
+								.http_base = recs[i].http_base};
 			}
 			n = n_recs;
 		}

@@ -5,7 +5,9 @@
 # only, a system removed loses its files); --dry-run writes nothing; the targets are
 # remembered (a bare `xenprov sync`), listed and forgotten; a file sync did not write
 # is never replaced (--force replaces it); the state directory is refused as a TFTP
-# root; usage errors; --json.
+# root; usage errors; --json; a system with an autoinstall template boots with its
+# installer's argument pointing at --http-base (default: serve's own address), and a
+# changed base rewrites its files.
 #
 # The DHCP servers themselves (dnsmasq, Kea, dhcpd handing the reservations out in
 # network namespaces, a broken include refused by the checker) are sync-dhcp.sh's.
@@ -187,4 +189,34 @@ ok
 ok
 expect_rc 0 sync --forget --json --dnsmasq "$T/dhcp/rel.conf"
 json_ok "$T/stdout" 'j == {"forgotten": [{"kind": "dnsmasq", "path": "'"$T"'/dhcp/rel.conf"}]}'
+
+# autoinstall: a system with a template and a distro with an OS family boots with its
+# installer's argument, pointing at --http-base (by default serve's own address)
+expect_rc 2 sync --dnsmasq "$F" --http-base http://10.0.0.1
+err_has "--http-base goes with the --tftp-root whose boot files carry it"
+mkdir "$T/tftp3"
+expect_rc 1 sync --tftp-root "$T/tftp3" --http-base ftp://10.0.0.1
+err_has "'ftp://10.0.0.1' is not an HTTP base URL"
+expect_rc 0 distro add inst --kernel "$T/vmlinuz" --os debian
+expect_rc 0 system add eps --mac 52:54:00:aa:00:05 --distro inst --autoinstall debian-preseed
+P3=$T/tftp3/pxelinux.cfg/01-52-54-00-aa-00-05
+expect_rc 0 sync --tftp-root "$T/tftp3"
+grep -q 'APPEND auto=true priority=critical url=http://10.0.0.1/autoinstall/eps hostname=eps$' "$P3" || fail "eps's pxelinux config: $(cat "$P3")"
+grep -q 'url=http://10.0.0.1/autoinstall/eps hostname=eps$' "$T/tftp3/grub/grub.cfg-01-52-54-00-aa-00-05" || fail "eps's GRUB config"
+grep -q '^kernel tftp://10.0.0.1/distros/inst/kernel auto=true priority=critical url=http://10.0.0.1/autoinstall/eps hostname=eps$' "$T/tftp3/ipxe/01-52-54-00-aa-00-05" || fail "eps's iPXE script: $(cat "$T/tftp3/ipxe/01-52-54-00-aa-00-05")"
+! grep -q url= "$T/tftp3/pxelinux.cfg/01-52-54-00-aa-00-01" || fail "alpha (no template) got an autoinstall argument"
+ok
+expect_rc 0 sync --tftp-root "$T/tftp3" --http-base http://10.0.0.9:8080/
+out_has "tftp $T/tftp3: 3 written, 0 removed,"
+grep -q 'url=http://10.0.0.9:8080/autoinstall/eps hostname=eps$' "$P3" || fail "the new base: $(cat "$P3")"
+ok
+expect_rc 0 sync --list
+out_has "tftp       $T/tftp3 http-base http://10.0.0.9:8080/  (synced "
+expect_rc 0 sync --tftp-root "$T/tftp3" --http-base none
+out_has "tftp $T/tftp3: 3 written, 0 removed,"
+! grep -q url= "$P3" || fail "--http-base none left the argument: $(cat "$P3")"
+ok
+expect_rc 0 sync --list --json
+json_ok "$T/stdout" '[t.get("http_base") for t in j if t["path"] == "'"$T"'/tftp3"] == [""]'
+expect_rc 0 sync --forget --tftp-root "$T/tftp3"
 pass

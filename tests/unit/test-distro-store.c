@@ -503,7 +503,7 @@ static void test_older_inventory(void **st)
 			   "INSERT INTO systems (name, mac, distro, created, updated)"
 			   " VALUES ('n1', '52:54:00:00:00:01', 'old', 1, 1)");
 	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 9);
+	assert_int_equal(xp_inv_schema_version(inv), XP_TEST_SCHEMA_VERSION);
 	struct xp_distro d;
 	assert_int_equal(xp_distro_get(inv, "old", &d), 0);
 	assert_string_equal(d.kernel, "/etc/shadow"); /* kept, shown, never served */

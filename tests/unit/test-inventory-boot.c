@@ -90,7 +90,7 @@ static void test_distro_crud(void **st)
 {
 	(void)st;
 	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 9);
+	assert_int_equal(xp_inv_schema_version(inv), XP_TEST_SCHEMA_VERSION);
 	struct xp_distro d = {.name = "debian-12", .kernel = kernel, .kernel_options = ""};
 	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), 0);
 	assert_int_equal(xp_distro_add(inv, &d, 0, NULL), -EEXIST);
@@ -1143,7 +1143,7 @@ static void test_migrate_v1(void **st)
 	assert_int_equal(mkdir(state, 0700), 0);
 	xp_test_sql(state, v1_schema);
 	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 9);
+	assert_int_equal(xp_inv_schema_version(inv), XP_TEST_SCHEMA_VERSION);
 	/* the deploys of before: the profile their guests carry, counts not recorded */
 	struct xp_deploy_record rec;
 	assert_int_equal(xp_deploy_record_get(inv, 1, &rec), 0);
@@ -1182,12 +1182,12 @@ static void test_migrate_v1(void **st)
 	    "INSERT INTO leases (ip, client, mac, hostname, state, expires, updated)"
 	    " VALUES (167772161, x'01525400000001', '52:54:00:00:00:01', 'n1', 'bound', 9, 1)");
 	inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 9);
+	assert_int_equal(xp_inv_schema_version(inv), XP_TEST_SCHEMA_VERSION);
 	xp_inv_close(inv);
 	/* a current database whose user_version was set back migrates again cleanly */
 	xp_test_sql(state, "PRAGMA user_version = 1");
 	inv = xp_test_inv_open(state);
-	assert_int_equal(xp_inv_schema_version(inv), 9);
+	assert_int_equal(xp_inv_schema_version(inv), XP_TEST_SCHEMA_VERSION);
 	struct xp_deploy_record again;
 	assert_int_equal(xp_deploy_record_get(inv, 1, &again), 0);
 	assert_string_equal(again.profile, "web");

@@ -29,7 +29,7 @@
 #include "xenprov/inventory.h"
 
 #define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION XP_TEST_SCHEMA_VERSION
 
 static xp_test_pathbuf state;
 
@@ -678,6 +678,8 @@ static const struct good_case good_cases[] = {
     {"image", "/srv/images/debian-12.tar.zst", "/srv/images/debian-12.tar.zst"},
     {"image", "debian:bookworm", "debian:bookworm"},
     {"image", "debian:trixie", "debian:trixie"},
+    {"image", "web", "web"}, /* a captured image, its latest version */
+    {"image", "web@2", "web@2"},
     {"include", "systemd-sysv,udev,openssh-server", "systemd-sysv,udev,openssh-server"},
     {"install", "libstdc++6,vim", "libstdc++6,vim"},
     {"disk-size", "4G", "4294967296"},
@@ -800,8 +802,9 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
     {"image", "", "image: must not be empty", true},
-    {"image", "debian.tar", "image: must be an absolute path or a distribution", true},
-    {"image", "debian:sid", "image: must be an absolute path or a distribution", true},
+    {"image", "./debian.tar", "image: must be an absolute path, a distribution or a captured image", true},
+    {"image", "debian:sid", "image: must be an absolute path, a distribution or a captured image", true},
+    {"image", "web@0", "image: must be an absolute path, a distribution or a captured image", true},
     {"include", "udev,", "include: not a list of package names", true},
     {"include", "Udev", "include: not a list of package names", true},
     {"install", "vim nano", "install: not a list of package names", true},

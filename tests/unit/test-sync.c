@@ -3,7 +3,9 @@
  * directories and the DHCP servers' own checkers (dnsmasq, dhcpd, kea-dhcp4: the binary
  * is skipped, exit 77, where one is not installed):
  *   - a TFTP root gets, byte for byte, what `xenprov serve` renders for the same paths
- *     (the boot-file resolver, boot.h), and the distros' files from the store;
+ *     (the boot-file resolver, boot.h), and the distros' files from the store; a
+ *     system with an autoinstall template gets serve's installer argument, pointing at
+ *     the target's HTTP base (default: serve's own), whose change re-renders;
  *   - incremental: nothing changed writes nothing (mtimes kept), one system changed
  *     rewrites its three files only, a system removed loses its files, a distro change
  *     renders everything and writes what differs;
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,6 +93,17 @@ static int sync_setup(void)
 	add_system("beta", "52:54:00:aa:00:02", "10.0.0.51", "web", NULL, true, NULL);
 	add_system("gamma", "52:54:00:aa:00:03", NULL, NULL, "deb", false, NULL);
 	return 0;
+}
+
+/* The distro deb's kernel options (a change that is not one system's). */
+static void set_distro_options(const char *opts)
+{
+	struct xp_distro dd;
+	assert_int_equal(xp_distro_get(inv, "deb", &dd), 0);
+	free(dd.kernel_options);
+	dd.kernel_options = strdup(opts);
+	assert_int_equal(xp_distro_update(inv, &dd, 0, NULL), 0);
+	xp_distro_release(&dd);
 }
 
 static int sync_finish(void)
@@ -173,10 +187,11 @@ static bool same_time(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-/* What `xenprov serve` sends for path: the resolver over a root of no plain files. */
-static char *served(const char *path, size_t *len)
+/* What `xenprov serve` sends for path: the resolver over a root of no plain files,
+ * with the HTTP base http_base (NULL: none). */
+static char *served_with(const char *path, const char *http_base, size_t *len)
 {
-	struct xp_boot_opts o = {.tftp_root = empty, .server = "10.0.0.1"};
+	struct xp_boot_opts o = {.tftp_root = empty, .server = "10.0.0.1", .http_base = http_base};
 	struct xp_boot *b;
 	assert_int_equal(xp_boot_new(inv, &o, &b), 0);
 	struct xp_bootfile f;
@@ -196,17 +211,40 @@ static char *served(const char *path, size_t *len)
 	return s;
 }
 
-static void assert_as_served(const char *rel)
+static char *served(const char *path, size_t *len)
+{
+	return served_with(path, NULL, len);
+}
+
+/* rel in the TFTP root is what serve with HTTP base http_base (may be NULL) sends, but
+ * that iPXE scripts fetch the kernel and initrd from the TFTP root (sync's), not over
+ * HTTP. */
+static void assert_as_served_with(const char *rel, const char *http_base)
 {
 	size_t n, m;
-	char *want = served(rel, &n);
+	char *want = served_with(rel, http_base, &n);
 	char *got = xp_test_read(xp_test_path(root, rel), &m);
+	char from[300];
+	snprintf(from, sizeof(from), "%s/distros/", http_base ? http_base : "");
+	for (char *at; http_base && (at = strstr(want, from));) {
+		char *w = NULL;
+		assert_true(asprintf(&w, "%.*stftp://10.0.0.1/distros/%s", (int)(at - want), want,
+				     at + strlen(from)) > 0);
+		free(want);
+		want = w;
+		n = strlen(want);
+	}
 	if (m != n || memcmp(want, got, n) != 0)
 		fprintf(stderr, "%s differs from serve's:\n%s\n---\n%s\n", rel, got, want);
 	assert_int_equal(m, n);
 	assert_memory_equal(want, got, n);
 	free(want);
 	free(got);
+}
+
+static void assert_as_served(const char *rel)
+{
+	assert_as_served_with(rel, NULL);
 }
 
 static const char *const all_files[] = {
@@ -323,12 +361,7 @@ static void test_tftp_incremental(void **st)
 
 	/* a change that is not one system's: everything rendered, what differs written
 	 * (alpha's files and the menus name the distro's options; gamma boots its disk) */
-	struct xp_distro dd;
-	assert_int_equal(xp_distro_get(inv, "deb", &dd), 0);
-	free(dd.kernel_options);
-	dd.kernel_options = strdup("console=ttyS1");
-	assert_int_equal(xp_distro_update(inv, &dd, 0, NULL), 0);
-	xp_distro_release(&dd);
+	set_distro_options("console=ttyS1");
 	list(root, &before);
 	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
 	assert_true(res.rendered_all);
@@ -644,6 +677,192 @@ static void test_kea_subnet(void **st)
 	xp_diags_release(&d);
 }
 
+static const char *const ai_files[] = {
+    "pxelinux.cfg/01-52-54-00-aa-00-04",  "grub/grub.cfg-01-52-54-00-aa-00-04",
+    "ipxe/01-52-54-00-aa-00-04",	  "pxelinux.cfg/01-52-54-00-aa-00-05",
+    "grub/grub.cfg-01-52-54-00-aa-00-05", "ipxe/01-52-54-00-aa-00-05",
+};
+
+/* Every file of ai_files is serve's with http_base and holds arg (a NULL arg: holds
+ * no "url="). */
+static void assert_ai_files(const char *http_base, const char *arg4, const char *arg5)
+{
+	for (size_t i = 0; i < N(ai_files); i++) {
+		assert_as_served_with(ai_files[i], http_base);
+		char *got = xp_test_read(xp_test_path(root, ai_files[i]), NULL);
+		const char *arg = i < 3 ? arg4 : arg5;
+		if (arg)
+			xp_test_assert_contains(got, arg);
+		else
+			assert_null(strstr(got, "url="));
+		free(got);
+	}
+}
+
+/* A system with an autoinstall template (its own, or its profile's) and a distro with
+ * an OS family: its boot files carry the argument serve renders for it, pointing at
+ * the target's HTTP base (by default serve's own, from the settings); a changed base
+ * re-renders everything and rewrites those files only; it is remembered. */
+static void test_tftp_autoinstall(void **st)
+{
+	(void)st;
+	struct xp_distro di = {.name = "inst", .kernel = kernel, .initrd = initrd, .os = "debian"};
+	assert_int_equal(xp_distro_add(inv, &di, 0, NULL), 0);
+	struct xp_profile p = {.name = "auto"};
+	assert_int_equal(xp_settings_set(&p.set, "distro", "inst"), 0);
+	assert_int_equal(xp_settings_set(&p.set, "autoinstall", "debian-preseed"), 0);
+	assert_int_equal(xp_profile_add(inv, &p), 0);
+	xp_settings_release(&p.set);
+	struct xp_system s4 = {.name = "delta",
+			       .mac = "52:54:00:aa:00:04",
+			       .distro = "inst",
+			       .netboot = true,
+			       .autoinstall = "debian-preseed"};
+	assert_int_equal(xp_system_add(inv, &s4, NULL), 0);
+	add_system("eps", "52:54:00:aa:00:05", NULL, "auto", NULL, true, NULL);
+
+	/* default: serve's own base, http://SERVER (http-port 80) */
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_int_equal(res.written, N(all_files) + 2 + N(ai_files)); /* + inst's files */
+	assert_ai_files("http://10.0.0.1",
+			"auto=true priority=critical url=http://10.0.0.1/autoinstall/delta ",
+			"auto=true priority=critical url=http://10.0.0.1/autoinstall/eps ");
+	assert_as_served("pxelinux.cfg/01-52-54-00-aa-00-01"); /* no OS family: none */
+
+	/* another base: everything rendered, the two systems' files rewritten (over the
+	 * temporary a killed sync left beside one of them) */
+	char tmp[4400];
+	snprintf(tmp, sizeof(tmp), "%s",
+		 xp_test_path(root, "pxelinux.cfg/.01-52-54-00-aa-00-04.xenprov-sync"));
+	xp_test_write(tmp, "half a file");
+	struct xp_sync_target t = *tftp_target();
+	t.http_base = "http://10.0.0.9:8080/";
+	assert_int_equal(run1(&t, NULL, &res, &d), 0);
+	assert_true(res.rendered_all);
+	assert_int_equal(res.written, N(ai_files));
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_ai_files("http://10.0.0.9:8080", "url=http://10.0.0.9:8080/autoinstall/delta ",
+			"url=http://10.0.0.9:8080/autoinstall/eps ");
+	struct xp_sync_target_rec rec;
+	assert_int_equal(xp_sync_target_get(inv, "tftp", root, &rec), 0);
+	assert_string_equal(rec.http_base, "http://10.0.0.9:8080/");
+	xp_sync_target_rec_release(&rec);
+	assert_int_equal(run1(&t, NULL, &res, &d), 0);
+	assert_true(res.up_to_date);
+	/* serve's HTTP port changed: the default follows it, a given base does not */
+	set("http-port", "8081");
+	assert_int_equal(run1(&t, NULL, &res, &d), 0);
+	assert_int_equal(res.written, 0);
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_int_equal(res.written, N(ai_files));
+	char *got = xp_test_read(xp_test_path(root, ai_files[0]), NULL);
+	xp_test_assert_contains(got, "url=http://10.0.0.1:8081/autoinstall/delta ");
+	free(got);
+	assert_int_equal(xp_sync_target_get(inv, "tftp", root, &rec), 0);
+	assert_null(rec.http_base);
+	xp_sync_target_rec_release(&rec);
+
+	/* none: no argument */
+	t.http_base = "";
+	assert_int_equal(run1(&t, NULL, &res, &d), 0);
+	assert_int_equal(res.written, N(ai_files));
+	assert_ai_files(NULL, NULL, NULL);
+	assert_int_equal(d.n, 0);
+
+	/* what cannot be one word of a kernel command line, or is no HTTP URL */
+	static const char *const bad[] = {"ftp://10.0.0.1", "http://",	"http:///x",
+					  "http://a b",	    "10.0.0.1", "http://a\nb"};
+	for (size_t i = 0; i < N(bad); i++) {
+		t.http_base = bad[i];
+		assert_int_equal(xp_sync_run(inv, &t, 1, NULL, &res, &d), -EINVAL);
+		xp_test_assert_contains(d.v[d.n - 1].msg, "is not an HTTP base URL");
+	}
+	struct xp_sync_target dm = {.kind = XP_SYNC_DNSMASQ,
+				    .path = xp_test_path(dhcp, "x.conf"),
+				    .http_base = "http://10.0.0.1"};
+	assert_int_equal(xp_sync_run(inv, &dm, 1, NULL, &res, &d), -EINVAL);
+	xp_test_assert_contains(d.v[d.n - 1].msg, "only a TFTP root's boot files");
+	xp_diags_release(&d);
+}
+
+/* Files in dir (one level), and whether any is a temporary ('.' first). */
+static size_t count_files(const char *dir, bool *temporary)
+{
+	DIR *dh = opendir(dir);
+	assert_non_null(dh);
+	size_t n = 0;
+	for (struct dirent *e; (e = readdir(dh));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		*temporary |= e->d_name[0] == '.';
+		n++;
+	}
+	closedir(dh);
+	return n;
+}
+
+static size_t open_descriptors(void)
+{
+	bool dot = false;
+	return count_files("/proc/self/fd", &dot);
+}
+
+/* Many files: more than are fsync'ed one by one, in several batches made durable by
+ * syncfs (the new files' batches limited by a low descriptor limit: each is open
+ * until linked), then all of them replaced; every file as serve renders it, no
+ * temporary and no descriptor left. */
+static void test_tftp_batches(void **st)
+{
+	(void)st;
+	enum { SYSTEMS = 700 };
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+		 " INSERT INTO systems (name, mac, distro, netboot, created, updated)"
+		 " SELECT printf('n%%04d', i), printf('52:54:01:00:%%02x:%%02x', i >> 8, i & 255),"
+		 " 'deb', 1, 0, 0 FROM n",
+		 SYSTEMS);
+	xp_test_sql(state, sql);
+	struct rlimit old, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 512; /* 384 new files in flight: batches of 192 */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	size_t fds = open_descriptors();
+	struct xp_sync_result res;
+	struct xp_diags d = {0};
+	const size_t files = 3 * (SYSTEMS + 3) + 3 + 2;
+	assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+	assert_int_equal(res.written, files);
+	assert_int_equal(open_descriptors(), fds);
+	static const char *const dirs[] = {"pxelinux.cfg", "grub", "ipxe"};
+	for (int k = 0; k < 2; k++) {
+		size_t n = 0;
+		bool temporary = false;
+		for (size_t i = 0; i < N(dirs); i++)
+			n += count_files(xp_test_path(root, dirs[i]), &temporary);
+		assert_int_equal(n, files - 2);
+		assert_false(temporary);
+		static const char *const some[] = {
+		    "pxelinux.cfg/01-52-54-01-00-00-01", "grub/grub.cfg-01-52-54-01-00-01-5e",
+		    "ipxe/01-52-54-01-00-02-bc", "pxelinux.cfg/default", "grub/grub.cfg"};
+		for (size_t i = 0; i < N(some); i++)
+			assert_as_served(some[i]);
+		if (k == 1)
+			break;
+		/* everything replaced: every system boots the distro's new options */
+		set_distro_options("console=ttyS1");
+		assert_int_equal(run1(tftp_target(), NULL, &res, &d), 0);
+		assert_int_equal(res.written, files - 2 - 3); /* gamma boots its disk */
+		assert_int_equal(open_descriptors(), fds);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(d.n, 0);
+	xp_diags_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +877,8 @@ int main(void)
 	    xp_test_in_scratch(test_kea_refuses),
 	    xp_test_in_scratch(test_include_foreign_and_edited),
 	    xp_test_in_scratch(test_kea_subnet),
+	    xp_test_in_scratch(test_tftp_autoinstall),
+	    xp_test_in_scratch(test_tftp_batches),
 	};
 	return xp_test_run_group("dnsmasq dhcpd kea-dhcp4", tests, NULL, NULL);
 }

@@ -3,7 +3,12 @@
 # lab.sh) boots them with `xl create`:
 #   xp-kernel  PV, kernel=/ramdisk= from dom0's Debian kernel, root=/dev/xvda1, storage file
 #   xp-pygrub  PV, bootloader="pygrub" reading the golden image's /boot/grub/grub.cfg
-#   xp-qcow2   PV, kernel=, storage qcow2 (an overlay over the golden image)
+#   xp-qcow2   PV, kernel=, storage qcow2 (an overlay over the golden image), from a
+#              captured image: the busybox tree captured as xp-bb@1 (`image capture` of
+#              a directory), deployed, then a marker file added, captured as xp-bb@2 and
+#              the stopped guest updated offline (`image update --to xp-bb@2`): it must
+#              boot, print the new version's marker and keep its hostname, address and
+#              machine-id
 # Each guest's /sbin/init (busybox) prints its hostname, IP and machine-id on hvc0, writes
 # a file to its disk and powers off; they must equal what xenprov recorded and wrote.
 # Then three Debian 12 guests with systemd, from golden images that xenprov builds with
@@ -64,7 +69,8 @@ if [ "${1:-}" = --deploy ]; then
 	kern=(--boot kernel --kernel /payload/vmlinuz --ramdisk /payload/initrd-guest.gz
 		--root /dev/xvda1 --extra console=hvc0)
 	$X profile add xp-kernel $S --image "$RUN/busybox-root.tar.gz" --storage file "${common[@]}" "${kern[@]}"
-	$X profile add xp-qcow2 $S --image "$RUN/busybox-root.tar.gz" --storage qcow2 "${common[@]}" "${kern[@]}"
+	$X image capture "$RUN/bb-v1" --name xp-bb $S -q
+	$X profile add xp-qcow2 $S --image xp-bb@1 --storage qcow2 "${common[@]}" "${kern[@]}"
 	$X profile add xp-pygrub $S --image "$RUN/pygrub-root.tar.gz" --storage file "${common[@]}" --boot pygrub
 	for g in $GUESTS; do
 		echo "$g" | $X deploy $S --profile "$g" --names-from - --config-dir /payload -q -j 1
@@ -74,6 +80,15 @@ if [ "${1:-}" = --deploy ]; then
 		$X image cat "$disk" /etc/hostname >"$RUN/$g.hostname"
 		echo "--- /payload/$g.cfg"; cat "/payload/$g.cfg"
 	done
+	# xp-qcow2 (stopped: never started yet; no toolstack here, so --offline) brought to
+	# the captured image's next version; its identity above was read before
+	$X image capture "$RUN/bb-v2" --name xp-bb $S -q
+	$X image diff $S xp-bb@1 xp-bb@2
+	$X image update $S xp-qcow2 --to xp-bb@2 --offline
+	$X domain list $S
+	$X domain show $S --json xp-qcow2 >"$RUN/xp-qcow2.json"
+	disk=$(sed -n 's/.*"disk":"\([^"]*\)".*/\1/p' "$RUN/xp-qcow2.json")
+	$X image cat "$disk" /etc/xp-image-marker >"$RUN/xp-qcow2.marker"
 	# the Debian guests: one golden image with ifupdown, one with systemd-networkd only
 	key=""
 	[ -z "$DEB_GUESTS" ] || key=$(cat "$RUN/ssh/id_ed25519.pub")
@@ -166,9 +181,16 @@ check_guests() {
 		grep -aqx "XP-GUEST hostname=$name ip=$ip machine-id=$mid" "$con" ||
 			why="$why identity(want hostname=$name ip=$ip machine-id=$mid)"
 		grep -aqx "XP-GUEST wrote-ok" "$con" || why="$why no-wrote-ok"
+		if [ "$g" = xp-qcow2 ]; then # updated offline to xp-bb@2 before its boot
+			[ "$(cat "$RUN/xp-qcow2.marker" 2>/dev/null)" = "$(cat "$RUN/image-mark")" ] ||
+				why="$why marker-not-written"
+			grep -aqx "XP-GUEST marker=$(cat "$RUN/image-mark")" "$con" ||
+				why="$why no-new-version-marker"
+			grep -q '"image_version":"xp-bb@2"' "$RUN/xp-qcow2.json" || why="$why not-recorded-xp-bb@2"
+		fi
 		grep -aqx "XP-GUEST net-ok" "$con" && net=" net-ok" || net=""
 		if [ -z "$why" ]; then
-			summary="$summary  PASS $g ($name $ip $mid, wrote-ok$net)\n"
+			summary="$summary  PASS $g ($name $ip $mid, wrote-ok$net$([ "$g" = xp-qcow2 ] && echo ", updated offline xp-bb@1 -> @2: marker $(cat "$RUN/image-mark")"))\n"
 		else
 			summary="$summary  FAIL $g:$why\n"
 			fail=1
@@ -368,6 +390,7 @@ exec >/dev/hvc0 2>&1
 ip=$(sed -n 's/^[[:space:]]*address[[:space:]]*\([0-9.]*\).*/\1/p' /etc/network/interfaces | head -n 1)
 echo "XP-GUEST hostname=$(cat /etc/hostname) ip=$ip machine-id=$(cat /etc/machine-id)"
 echo "XP-GUEST root=$(awk '$2 == "/" { print $1 }' /proc/mounts | tail -n 1) kernel=$(uname -r)"
+[ -f /etc/xp-image-marker ] && echo "XP-GUEST marker=$(cat /etc/xp-image-marker)"
 if [ -n "$ip" ] && ip link set eth0 up && ip addr add "$ip/24" dev eth0; then
 	ping -c 1 -W 5 192.168.222.1 >/dev/null && echo "XP-GUEST net-ok" || echo "XP-GUEST net-failed"
 fi
@@ -378,6 +401,10 @@ poweroff -f
 EOF
 chmod +x $R/sbin/init
 tar -C $R --owner=0 --group=0 -czf "$RUN/busybox-root.tar.gz" .
+# the same tree as a captured image's two versions (xp-qcow2): the second adds a marker
+cp -a $R "$RUN/bb-v1" && cp -a $R "$RUN/bb-v2"
+head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/^/image-v2-/' >"$RUN/image-mark"
+cp "$RUN/image-mark" "$RUN/bb-v2/etc/xp-image-marker"
 mkdir -p $R/boot/grub
 cp "$LAB/vmlinuz" $R/boot/vmlinuz
 cp "$P/initrd-guest.gz" $R/boot/initrd.img

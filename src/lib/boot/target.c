@@ -106,6 +106,7 @@ struct cached {
 	struct xp_boot_entry e; /* 'd' */
 	char *os;		/* 'd' */
 	char *distro;		/* 'p' */
+	char *autoinstall;	/* 'p': its template, or NULL */
 };
 struct xp__boot_cache {
 	struct cached *v;
@@ -123,6 +124,7 @@ static void cached_release(struct cached *x)
 	free(x->name);
 	free(x->os);
 	free(x->distro);
+	free(x->autoinstall);
 	entry_release(&x->e);
 }
 
@@ -140,9 +142,8 @@ void xp__boot_cache_free(struct xp__boot_cache *c)
  * slot (its r: 0 or -ENOENT are answers and kept; another error is returned, not
  * kept). NULL with *r set on failure. */
 static struct cached *lookup(struct xp_inv *inv, struct xp__boot_cache *c, char kind,
-			     const char *name, int (*read)(struct xp_inv *, const char *,
-							   struct cached *),
-			     int *r)
+			     const char *name,
+			     int (*read)(struct xp_inv *, const char *, struct cached *), int *r)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (c->v[i].kind == kind && strcmp(c->v[i].name, name) == 0)
@@ -206,21 +207,37 @@ static int entry_for_distro(struct xp_inv *inv, struct xp__boot_cache *c, const 
 	return entry_copy(&x->e, label, e);
 }
 
+static int read_profile(struct xp_inv *inv, const char *name, struct cached *x);
+
+/* Whether system s has an autoinstall template: its own, else its profile's (through
+ * the cache c when there is one, as xp_autoinstall_template_name decides). 1, 0, or
+ * -errno. */
+static int has_template(struct xp_inv *inv, struct xp__boot_cache *c, const struct xp_system *s)
+{
+	int r = 0;
+	if (!c || s->autoinstall || !s->profile) {
+		char *tmpl = NULL;
+		r = xp_autoinstall_template_name(inv, s, &tmpl);
+		free(tmpl);
+		return r == -ENOENT ? 0 : r < 0 ? r : 1;
+	}
+	const struct cached *x = lookup(inv, c, 'p', s->profile, read_profile, &r);
+	if (!x)
+		return r;
+	return x->autoinstall != NULL;
+}
+
 /* The argument by which the system's installer fetches its autoinstall file from
  * http_base/autoinstall/NAME (template.h), when it has a template, its distro an OS
  * family and the server an HTTP address. */
-static int autoinstall_args(struct xp_inv *inv, const struct xp_system *s, const char *os,
-			    const char *http_base, struct xp_boot_entry *e)
+static int autoinstall_args(struct xp_inv *inv, struct xp__boot_cache *c, const struct xp_system *s,
+			    const char *os, const char *http_base, struct xp_boot_entry *e)
 {
-	char *tmpl = NULL;
 	if (!os || !http_base)
 		return 0;
-	int r = xp_autoinstall_template_name(inv, s, &tmpl);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
+	int r = has_template(inv, c, s);
+	if (r <= 0)
 		return r;
-	free(tmpl);
 	struct xp_buf url = XP_BUF_INIT, args = XP_BUF_INIT;
 	xp_buf_addf(&url, "%s/autoinstall/%s", http_base, s->name);
 	xp_autoinstall_boot_args(os, xp_buf_str(&url), &args);
@@ -233,11 +250,15 @@ static int autoinstall_args(struct xp_inv *inv, const struct xp_system *s, const
 }
 
 /* The distro of profile (its `distro` through its parents): heap string, or -ENOENT
- * when none is set. */
-static int profile_distro(struct xp_inv *inv, const char *profile, char **out)
+ * when none is set; and its `autoinstall` template (heap, NULL for none) when
+ * autoinstall is not NULL. */
+static int profile_distro(struct xp_inv *inv, const char *profile, char **out, char **autoinstall)
 {
 	struct xp_settings set = {0};
 	int r = xp_profile_resolve(inv, profile, &set);
+	const char *t = r == 0 && autoinstall ? xp_settings_get(&set, "autoinstall") : NULL;
+	if (t && !(*autoinstall = strdup(t)))
+		r = -ENOMEM;
 	if (r == 0) {
 		const char *v = xp_settings_get(&set, "distro");
 		if (!v)
@@ -249,9 +270,11 @@ static int profile_distro(struct xp_inv *inv, const char *profile, char **out)
 	return r;
 }
 
+/* A profile's distro and template; r -ENOENT when it has no distro (its template is
+ * kept all the same: a system of its own distro may take it). */
 static int read_profile(struct xp_inv *inv, const char *name, struct cached *x)
 {
-	return profile_distro(inv, name, &x->distro);
+	return profile_distro(inv, name, &x->distro, &x->autoinstall);
 }
 
 /* The distro a system boots: its own, else its profile's `distro` setting (through the
@@ -266,7 +289,7 @@ static int system_distro(struct xp_inv *inv, struct xp__boot_cache *c, const str
 	if (!s->profile)
 		return -ENOENT;
 	if (!c)
-		return profile_distro(inv, s->profile, out);
+		return profile_distro(inv, s->profile, out, NULL);
 	int r = 0;
 	const struct cached *x = lookup(inv, c, 'p', s->profile, read_profile, &r);
 	if (!x)
@@ -298,7 +321,7 @@ int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const str
 	if (r == 0)
 		r = xp__boot_add_args(&p->entry, s->kernel_options);
 	if (r == 0)
-		r = autoinstall_args(inv, s, os, http_base, &p->entry);
+		r = autoinstall_args(inv, c, s, os, http_base, &p->entry);
 	free(os);
 	if (r == 0) {
 		/* hostname= last, as the inventory's own word on the matter */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check/check-internal.h"
+#include "xenprov/imgstore.h"
 #include "xenprov/image.h"
 
 /* ---- groups of records by cause ------------------------------------------------------ */
@@ -74,6 +75,17 @@ static bool missing(const char *path)
 	return path[0] == '/' && stat(path, &st) < 0 && errno == ENOENT;
 }
 
+/* Whether image (a profile's, not a path) names a version of a captured image the
+ * store has (NAME, NAME@V). */
+static bool captured(struct xp__check_ctx *c, const char *image)
+{
+	struct xp_imgver v;
+	if (xp_imgver_lookup(xp_inv_state_dir(c->inv), image, &v, NULL) != 1)
+		return false;
+	xp_imgver_release(&v);
+	return true;
+}
+
 int xp__check_profiles(struct xp__check_ctx *c)
 {
 	const struct xp_inv_snapshot *s = c->snap;
@@ -98,7 +110,8 @@ int xp__check_profiles(struct xp__check_ctx *c)
 					  p->name, distro);
 		}
 		const char *image = xp_settings_get(&p->own, "image");
-		if (r == 0 && image && !xp_dist_valid(image) && missing(image)) {
+		if (r == 0 && image && !xp_dist_valid(image) &&
+		    (image[0] == '/' ? missing(image) : !captured(c, image))) {
 			snprintf(fix, sizeof(fix), "xenprov profile edit %s --image PATH", p->name);
 			r = xp__check_add(
 			    c, XP_SEV_ERROR, "profile", subject,

@@ -22,6 +22,7 @@
 #include "deploy/devices.h"
 #include "deploy/install-internal.h"
 #include "xenprov/domain.h"
+#include "xenprov/imgstore.h"
 #include "xenprov/toolstack.h"
 
 bool xp_domain_name_valid(const char *name)
@@ -223,6 +224,23 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 }
 
 /* The one transaction: name free, MAC and IP allocated, row and planned artifacts in. */
+
+/* A guest made from a captured image's version (the profile's image "NAME@V", or
+ * "NAME": its latest now) records which (xenprov/imgstore.h), for `image update` and
+ * `domain list --drift`. */
+static int record_image_version(struct xp_inv *inv, const char *name, const struct xp_settings *s)
+{
+	const char *img = xp_settings_get(s, "image");
+	struct xp_imgver v = {0};
+	if (!img || xp_imgver_lookup(xp_inv_state_dir(inv), img, &v, NULL) != 1) {
+		xp_imgver_release(&v);
+		return 0;
+	}
+	int r = xp_domain_set_image_version(inv, name, v.name, v.version);
+	xp_imgver_release(&v);
+	return r;
+}
+
 static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, struct plan *p,
 		  struct xp_diags *d)
 {
@@ -312,6 +330,8 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 	if (r == 0)
 		r = xp_domain_insert(inv, &row);
 	xp_settings_release(&own);
+	if (r == 0)
+		r = record_image_version(inv, o->name, &p->s);
 	if (r < 0) {
 		xp_diags_refuse(d, r, "inventory", NULL, NULL, "cannot record the domain: %s",
 				xp_inv_errmsg(inv));

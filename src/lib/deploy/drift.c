@@ -22,6 +22,7 @@
 #include "util/names.h"
 #include "xenprov/domain.h"
 #include "xenprov/drift.h"
+#include "xenprov/imgstore.h"
 #include "xenprov/inventory-json.h"
 #include "xenprov/toolstack.h"
 #include "xenprov/xl-config.h"
@@ -903,4 +904,55 @@ json_t *xp_drift_to_json(const struct xp_drift *dr, bool secrets)
 	json_object_set_new(o, "drift", a);
 	json_object_set_new(o, "running", dr->running < 0 ? json_null() : json_boolean(dr->running));
 	return o;
+}
+
+int xp_drift_wanted_image(struct xp_inv *inv, const struct xp_domain *dom, char **value,
+			  struct xp_imgver *out)
+{
+	*value = NULL;
+	memset(out, 0, sizeof(*out));
+	if (!dom->profile)
+		return 0;
+	struct xp_settings eff = {0};
+	int r = xp_profile_resolve(inv, dom->profile, &eff);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	/* the guest's own image value, where it gave one, wins as everywhere in drift */
+	const char *img = xp_settings_get(&dom->overrides, "image");
+	if (!img)
+		img = xp_settings_get(&eff, "image");
+	r = img ? xp_imgver_lookup(xp_inv_state_dir(inv), img, out, NULL) : 0;
+	if (r == 1 && !(*value = strdup(img)))
+		r = -ENOMEM;
+	if (r != 1) {
+		xp_imgver_release(out);
+		r = r == -ENOMEM ? r : 0;
+	}
+	xp_settings_release(&eff);
+	return r;
+}
+
+int xp_drift_image_version(struct xp_inv *inv, const struct xp_domain *dom, char **want)
+{
+	*want = NULL;
+	if (!dom->image_version)
+		return 0;
+	char *value;
+	struct xp_imgver ref;
+	int r = xp_drift_wanted_image(inv, dom, &value, &ref);
+	if (r <= 0)
+		return r;
+	free(value);
+	r = 0;
+	if (asprintf(want, "%s@%u", ref.name, ref.version) < 0) {
+		*want = NULL;
+		r = -ENOMEM;
+	} else if (strcmp(*want, dom->image_version) != 0) {
+		r = 1;
+	} else {
+		free(*want);
+		*want = NULL;
+	}
+	xp_imgver_release(&ref);
+	return r;
 }

@@ -4,6 +4,9 @@
  *   a root tarball  built once with xp_image_build into <state>/images/<key>.img, a raw
  *                   image, where key is the SHA-256 of the tarball's content and of the
  *                   options that shape the image (same inputs, same image);
+ *   NAME, NAME@V    a captured version (image store, imgstore.h; NAME: the latest),
+ *                   its tree built like a tarball into <state>/images/<key>.img, key
+ *                   from "tree:" and its manifest hash and the same options;
  *   a disk image    (raw, qcow2, or a block device) used as it is, or, when smaller than
  *                   the profile's disk-size, grown once per (image, size) into
  *                   <state>/images/: a sparse raw copy, grown by xp_image_grow
@@ -27,6 +30,7 @@
 #include "util/copy.h"
 #include "xenprov/domain.h"
 #include "xenprov/image.h"
+#include "xenprov/imgstore.h"
 #include "xenprov/util.h"
 
 void xp_golden_release(struct xp_golden *g)
@@ -119,15 +123,10 @@ static int images_dir(const char *state_dir, char dir[PATH_MAX], struct xp_diags
 	return 0;
 }
 
-static int golden_key(const char *archive, uint64_t size, int fs, int label, uint64_t swap,
+/* content: the tarball's SHA-256, or "tree:" and a captured version's manifest hash */
+static int golden_key(const char *content, uint64_t size, int fs, int label, uint64_t swap,
 		      char key[65])
 {
-	unsigned char digest[32];
-	int r = xp_sha256_file(archive, digest);
-	if (r < 0)
-		return r;
-	char content[65];
-	xp_sha256_hex(digest, content);
 	struct xp_buf b = XP_BUF_INIT;
 	/* bump the version when what goes into a golden image changes (v2: ext4 with
 	 * metadata_csum_seed, so that old golden images are built again) */
@@ -467,6 +466,54 @@ static int dist_golden(const char *state_dir, const struct xp_settings *s, const
 	return r;
 }
 
+/* A root tarball or a captured version's tree (archive: its root directory), built
+ * once into <state>/images/<key>.img, key from content (the tarball's SHA-256, or
+ * "tree:" and the version's manifest hash) and the options that shape the image. */
+static int build_golden(const char *state_dir, const struct xp_settings *s, const char *archive,
+			const char *content, xp_progress_fn progress, void *ud,
+			struct xp_golden *out, struct xp_diags *d)
+{
+	struct xp_image_opts o;
+	int r = build_opts(s, &o, d);
+	if (r < 0)
+		return r;
+	o.archive = archive;
+	char key[65];
+	r = golden_key(content, o.size, (int)o.fs.type, (int)o.label, o.swap_size, key);
+	if (r < 0)
+		return r;
+	char dir[PATH_MAX];
+	r = images_dir(state_dir, dir, d);
+	if (r < 0)
+		return r;
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s.img", dir, key) < 0)
+		return -ENOMEM;
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		/* xp_image_build writes a temporary file and renames it into place, so two
+		 * creates that race here both build and one of the identical results wins */
+		struct xp_image_result res;
+		o.output = path;
+		r = xp_image_build(&o, progress, ud, &res, d);
+		if (r < 0) {
+			free(path);
+			return r;
+		}
+		/* guests' qcow2 overlays read through it: keep it from being written */
+		chmod(path, 0444);
+		out->built = true;
+	}
+	out->path = realpath(path, NULL);
+	free(path);
+	if (!out->path)
+		return -errno;
+	r = describe(out->path, out, d);
+	if (r < 0)
+		xp_golden_release(out);
+	return r;
+}
+
 int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_progress_fn progress,
 		      xp_phase_fn phase, void *ud, struct xp_golden *out, struct xp_diags *d)
 {
@@ -489,6 +536,19 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 				     "%s needs an image made by xenprov: packages cannot be "
 				     "installed into a tarball or a built image",
 				     pk);
+	/* NAME or NAME@V: a captured version's tree, built like a tarball, named by its
+	 * manifest hash */
+	struct xp_imgver v;
+	int lr = xp_imgver_lookup(state_dir, image, &v, d);
+	if (lr < 0)
+		return lr;
+	if (lr == 1) {
+		char content[80];
+		snprintf(content, sizeof(content), "tree:%s", v.manifest_sha256);
+		lr = build_golden(state_dir, s, v.root, content, progress, ud, out, d);
+		xp_imgver_release(&v);
+		return lr;
+	}
 	struct stat st;
 	if (stat(image, &st) < 0) {
 		int e = errno;
@@ -533,43 +593,12 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	}
 
 	/* a tarball: built once, named by what goes into it */
-	struct xp_image_opts o;
-	int r = build_opts(s, &o, d);
-	if (r < 0)
-		return r;
-	o.archive = image;
-	char key[65];
-	r = golden_key(image, o.size, (int)o.fs.type, (int)o.label, o.swap_size, key);
+	unsigned char digest[32];
+	char content[65];
+	int r = xp_sha256_file(image, digest);
 	if (r < 0)
 		return xp_diags_fail(d, r, image, "image", NULL, "cannot read the archive: %s",
 				     strerror(-r));
-	char dir[PATH_MAX];
-	r = images_dir(state_dir, dir, d);
-	if (r < 0)
-		return r;
-	char *path = NULL;
-	if (asprintf(&path, "%s/%s.img", dir, key) < 0)
-		return -ENOMEM;
-	if (stat(path, &st) < 0) {
-		/* xp_image_build writes a temporary file and renames it into place, so two
-		 * creates that race here both build and one of the identical results wins */
-		struct xp_image_result res;
-		o.output = path;
-		r = xp_image_build(&o, progress, ud, &res, d);
-		if (r < 0) {
-			free(path);
-			return r;
-		}
-		/* guests' qcow2 overlays read through it: keep it from being written */
-		chmod(path, 0444);
-		out->built = true;
-	}
-	out->path = realpath(path, NULL);
-	free(path);
-	if (!out->path)
-		return -errno;
-	r = describe(out->path, out, d);
-	if (r < 0)
-		xp_golden_release(out);
-	return r;
+	xp_sha256_hex(digest, content);
+	return build_golden(state_dir, s, image, content, progress, ud, out, d);
 }

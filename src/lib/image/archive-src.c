@@ -14,12 +14,21 @@
  * with its CRC-32 checked; zero bytes after the last member are padding; anything else
  * after it, a truncated member or a bad checksum is an error naming the archive.
  *
+ * A directory is read as if it were the tar of its content (`tar -C DIR -c .`):
+ * libarchive's disk reader (archive_read_disk(3)) walks it without following symlinks
+ * and gives each entry as a tar entry, with owners, modes, times, xattrs, ACLs, file
+ * capabilities (security.capability) and devices; paths become "./PATH", and a file's
+ * second name a hard link to its first (archive_entry_linkify(3), tar's strategy).
+ * The callers go through xp_archive_next and xp_archive_close, which know both.
+ *
  * Not here: the tar format and its entries (libarchive, extfs-stream.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef XP_HAVE_ISAL
@@ -32,6 +41,12 @@
 #define XP_SRC_OUT (1u << 20)	/* plain bytes handed to libarchive at once */
 
 struct xp_src {
+	/* a directory tree (archive_read_disk): its path as opened, and the hard-link
+	 * resolver that makes a file's second name a tar hard link to its first */
+	bool dir;
+	char *dir_path;
+	struct archive_entry *entry;
+	struct archive_entry_linkresolver *lr;
 	int fd;
 	bool own_fd;
 	const char *name; /* for messages */
@@ -57,6 +72,10 @@ static void src_free(struct xp_src *s)
 		return;
 	if (s->own_fd && s->fd >= 0)
 		close(s->fd);
+	free(s->dir_path);
+	archive_entry_free(s->entry);
+	if (s->lr)
+		archive_entry_linkresolver_free(s->lr);
 	free(s->in);
 #ifdef XP_HAVE_ISAL
 	free(s->out);
@@ -276,9 +295,104 @@ int xp_archive_drain(struct archive *a, struct xp_src *s)
 	return 0;
 }
 
+/* A directory: archive_read_disk over it. */
+static int open_dir(const char *path, struct archive **ret, struct xp_src **src,
+		   struct xp_diags *diags)
+{
+	struct archive *a = archive_read_disk_new();
+	struct xp_src *s = calloc(1, sizeof(*s));
+	int err = -ENOMEM;
+	if (!a || !s || !(s->dir_path = strdup(path)) || !(s->entry = archive_entry_new()) ||
+	    !(s->lr = archive_entry_linkresolver_new()))
+		goto fail;
+	s->dir = true;
+	s->fd = -1;
+	s->name = s->dir_path;
+	size_t l = strlen(s->dir_path);
+	while (l > 1 && s->dir_path[l - 1] == '/')
+		s->dir_path[--l] = 0;
+	archive_entry_linkresolver_set_strategy(s->lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	/* owners as numbers only (no name lookups), symlinks as themselves, xattrs and
+	 * ACLs read */
+	if (archive_read_disk_set_symlink_physical(a) != ARCHIVE_OK ||
+	    archive_read_disk_set_behavior(a, 0) != ARCHIVE_OK)
+		goto fail;
+	if (archive_read_disk_open(a, s->dir_path) != ARCHIVE_OK) {
+		err = archive_errno(a) > 0 ? -archive_errno(a) : -EIO;
+		if (diags)
+			xp_diags_add(diags, XP_SEV_ERROR, path, 0, 0, "archive", NULL, NULL,
+				     "cannot open the directory: %s", archive_error_string(a));
+		goto fail_quiet;
+	}
+	*ret = a;
+	*src = s;
+	return 0;
+fail:
+	if (diags)
+		xp_diags_add(diags, XP_SEV_ERROR, path, 0, 0, "archive", NULL, NULL,
+			     "cannot open the directory: %s", strerror(-err));
+fail_quiet:
+	src_free(s);
+	if (a)
+		archive_read_free(a);
+	return err;
+}
+
+int xp_archive_next(struct archive *a, struct xp_src *s, struct archive_entry **entry)
+{
+	if (!s || !s->dir)
+		return archive_read_next_header(a, entry);
+	for (;;) {
+		int r = archive_read_next_header2(a, s->entry);
+		if (r == ARCHIVE_EOF)
+			return r;
+		/* a warning of the disk reader is something of the file it could not read
+		 * (an xattr, an ACL): the copy would not be exact */
+		if (r != ARCHIVE_OK) {
+			src_error(a, s, archive_errno(a) > 0 ? archive_errno(a) : EIO,
+				  archive_error_string(a) ? archive_error_string(a) : "read error");
+			return ARCHIVE_FATAL;
+		}
+		if (archive_entry_filetype(s->entry) == AE_IFDIR)
+			archive_read_disk_descend(a);
+		const char *full = archive_entry_pathname(s->entry);
+		size_t pl = strlen(s->dir_path);
+		if (!full || strncmp(full, s->dir_path, pl) || (full[pl] && full[pl] != '/')) {
+			src_error(a, s, EIO, "the disk reader gave a path outside the directory");
+			return ARCHIVE_FATAL;
+		}
+		char *rel;
+		if (asprintf(&rel, ".%s", full[pl] ? full + pl : "/") < 0) {
+			src_error(a, s, ENOMEM, "out of memory");
+			return ARCHIVE_FATAL;
+		}
+		archive_entry_copy_pathname(s->entry, rel);
+		free(rel);
+		struct archive_entry *spare = NULL;
+		archive_entry_linkify(s->lr, &s->entry, &spare);
+		if (!s->entry) /* not with tar's strategy, but be safe */
+			continue;
+		*entry = s->entry;
+		return ARCHIVE_OK;
+	}
+}
+
+void xp_archive_close(struct archive *a, struct xp_src *s)
+{
+	bool dir = s && s->dir; /* a tar source is freed by its close callback */
+	archive_read_free(a);
+	if (dir)
+		src_free(s);
+}
+
 int xp_archive_open(const char *archive, struct archive **ret, struct xp_src **src,
 		    struct xp_diags *diags)
 {
+	struct stat st;
+	if (strcmp(archive, "-") && stat(archive, &st) == 0 && S_ISDIR(st.st_mode)) {
+		struct xp_src *dummy;
+		return open_dir(archive, ret, src ? src : &dummy, diags);
+	}
 	struct archive *a = archive_read_new();
 	struct xp_src *s = calloc(1, sizeof(*s));
 	int err = -ENOMEM;
@@ -357,6 +471,10 @@ fail:
 
 bool xp_archive_no_data(struct archive *a, const struct xp_src *s, bool *compressed)
 {
+	if (s && s->dir) {
+		*compressed = false;
+		return false;
+	}
 	/* libarchive's "empty" format is what it calls an input of no bytes at all */
 	*compressed = (s && s->gzip) || archive_filter_count(a) > 1;
 	return archive_format(a) == ARCHIVE_FORMAT_EMPTY;

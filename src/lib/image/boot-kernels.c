@@ -299,7 +299,7 @@ int xp_archive_boot_kernels(const char *path, struct xp_boot_kernels *out, struc
 	bool cfg = false;
 	for (;;) {
 		struct archive_entry *entry;
-		int rc = archive_read_next_header(a, &entry);
+		int rc = xp_archive_next(a, src, &entry);
 		if (rc == ARCHIVE_EOF)
 			break;
 		if (rc < ARCHIVE_WARN) {
@@ -335,7 +335,7 @@ int xp_archive_boot_kernels(const char *path, struct xp_boot_kernels *out, struc
 		}
 		names[n++] = norm;
 	}
-	archive_read_free(a);
+	xp_archive_close(a, src);
 	if (r == 0)
 		r = xp_boot_kernels_pick((const char *const *)names, n, out);
 	out->loader_config = r == 0 && cfg;

@@ -449,28 +449,6 @@ int xp_fsb_wfile_finish(struct xp_fsb *c)
 
 /* ---- entries ------------------------------------------------------------------------- */
 
-static uint8_t dirent_type(uint32_t mode)
-{
-	switch (mode & LINUX_S_IFMT) {
-	case LINUX_S_IFREG:
-		return EXT2_FT_REG_FILE;
-	case LINUX_S_IFDIR:
-		return EXT2_FT_DIR;
-	case LINUX_S_IFCHR:
-		return EXT2_FT_CHRDEV;
-	case LINUX_S_IFBLK:
-		return EXT2_FT_BLKDEV;
-	case LINUX_S_IFIFO:
-		return EXT2_FT_FIFO;
-	case LINUX_S_IFSOCK:
-		return EXT2_FT_SOCK;
-	case LINUX_S_IFLNK:
-		return EXT2_FT_SYMLINK;
-	default:
-		return EXT2_FT_UNKNOWN;
-	}
-}
-
 int xp_fsb_make_dir_inode(struct xp_fsb *c, struct xp_node *parent, struct archive_entry *e,
 			  uint32_t perm, ext2_ino_t *ino)
 {
@@ -908,7 +886,7 @@ static int write_dir(struct xp_fsb *c, struct xp_node *n)
 	if (!r)
 		r = dir_add(c, &d, n->parent ? n->parent->ino : n->ino, "..", EXT2_FT_DIR);
 	for (struct xp_node *ch = n->first_child; ch && !r; ch = ch->next_sibling) {
-		r = dir_add(c, &d, ch->ino, ch->name, dirent_type(ch->mode));
+		r = dir_add(c, &d, ch->ino, ch->name, xp_ext2_dirent_type(ch->mode));
 		subdirs += ch->is_dir;
 	}
 	if (!r)

@@ -349,7 +349,7 @@ int xp_fs_estimate(const char *archive, const struct xp_fs_opts *opts, unsigned 
 	char *last_copy = NULL;
 	for (;;) {
 		struct archive_entry *entry;
-		int r = archive_read_next_header(a, &entry);
+		int r = xp_archive_next(a, src, &entry);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
@@ -378,6 +378,6 @@ int xp_fs_estimate(const char *archive, const struct xp_fs_opts *opts, unsigned 
 		err = xp_est_size(&e, opts, headroom_percent, bytes, diags);
 	free(last_copy);
 	xp_est_release(&e);
-	archive_read_free(a);
+	xp_archive_close(a, src);
 	return err;
 }

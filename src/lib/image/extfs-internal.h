@@ -47,6 +47,33 @@ int xp_ext2_read_errno(errcode_t err);
  * (0 else), -errno otherwise; nothing is left allocated then. */
 int xp__ext2_dir_list(ext2_filsys fs, ext2_ino_t ino, bool strict, struct xp_fs_entry **v,
 		      size_t *n, errcode_t *e);
+/* extfs-read.c: an entry's inode as xp_fs_stat gives it (all but its name). */
+int xp__ext2_fill_entry(ext2_filsys fs, ext2_ino_t ino, struct xp_fs_entry *e);
+/* The libext2fs handle of an open filesystem (borrowed). */
+ext2_filsys xp__fs_ext2(struct xp_fs *fs);
+/* The directory entry file type (EXT2_FT_*) of an inode's mode. */
+static inline uint8_t xp_ext2_dirent_type(uint32_t mode)
+{
+	switch (mode & LINUX_S_IFMT) {
+	case LINUX_S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case LINUX_S_IFDIR:
+		return EXT2_FT_DIR;
+	case LINUX_S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case LINUX_S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case LINUX_S_IFIFO:
+		return EXT2_FT_FIFO;
+	case LINUX_S_IFSOCK:
+		return EXT2_FT_SOCK;
+	case LINUX_S_IFLNK:
+		return EXT2_FT_SYMLINK;
+	default:
+		return EXT2_FT_UNKNOWN;
+	}
+}
+
 /* A short description of a libext2fs error code, without com_err's global tables. */
 const char *xp_ext2_strerror(errcode_t err);
 
@@ -161,12 +188,17 @@ void xp_stream_done(struct xp_stream *s, struct xp_msg *m);
 /* Stops the thread, frees everything. */
 void xp_stream_free(struct xp_stream *s);
 
-/* Opens an archive ("-" for stdin) for reading (archive-src.c: gzip inflated with
+/* Opens an archive ("-" for stdin), or a directory as the tar of its content, for reading (archive-src.c: gzip inflated with
  * ISA-L, the rest through libarchive's filters); *src (may be NULL) is what
  * xp_archive_drain needs, valid until archive_read_free. */
 struct xp_src;
 int xp_archive_open(const char *archive, struct archive **ret, struct xp_src **src,
 		    struct xp_diags *diags);
+/* The next entry, as archive_read_next_header(3) (a directory's through the disk
+ * reader: paths "./PATH", hard links resolved). */
+int xp_archive_next(struct archive *a, struct xp_src *src, struct archive_entry **entry);
+/* Frees what xp_archive_open made (instead of archive_read_free). */
+void xp_archive_close(struct archive *a, struct xp_src *src);
 /* After the tar end marker: reads the compressed stream to its end, so that a gzip
  * checksum, truncation or trailing data is found even where libarchive would stop.
  * 0, or -1 with the error set on the archive. */

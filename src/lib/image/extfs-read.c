@@ -67,6 +67,11 @@ int xp_fs_open(struct xp_blockdev *bd, uint64_t offset, struct xp_fs **ret)
 	return 0;
 }
 
+ext2_filsys xp__fs_ext2(struct xp_fs *x)
+{
+	return x->fs;
+}
+
 void xp_fs_close(struct xp_fs *fs)
 {
 	if (!fs)
@@ -184,7 +189,7 @@ static int read_symlink(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode
 }
 
 /* Fills e (but name) from inode ino. */
-static int fill_entry(ext2_filsys fs, ext2_ino_t ino, struct xp_fs_entry *e)
+int xp__ext2_fill_entry(ext2_filsys fs, ext2_ino_t ino, struct xp_fs_entry *e)
 {
 	struct ext2_inode_large large;
 	memset(&large, 0, sizeof(large));
@@ -266,7 +271,7 @@ int xp_fs_stat(struct xp_fs *x, const char *path, struct xp_fs_entry *out)
 	out->name = start == len ? strdup("/") : strndup(path + start, len - start);
 	if (!out->name)
 		return -ENOMEM;
-	r = fill_entry(x->fs, ino, out);
+	r = xp__ext2_fill_entry(x->fs, ino, out);
 	if (r < 0)
 		xp_fs_entry_release(out);
 	return r;
@@ -363,7 +368,7 @@ int xp_fs_list(struct xp_fs *x, const char *path, struct xp_fs_entry **entries, 
 			r = -EBADMSG;
 			break;
 		}
-		r = fill_entry(x->fs, child, &v[i]);
+		r = xp__ext2_fill_entry(x->fs, child, &v[i]);
 	}
 	if (r < 0) {
 		xp_fs_list_free(v, k);

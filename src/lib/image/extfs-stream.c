@@ -254,7 +254,7 @@ static void *reader(void *arg)
 		if (cancelled(s))
 			break;
 		struct archive_entry *entry;
-		int r = archive_read_next_header(s->a, &entry);
+		int r = xp_archive_next(s->a, s->src, &entry);
 		if (r == ARCHIVE_EOF && xp_archive_drain(s->a, s->src) < 0) {
 			push_error(s, xp_archive_errno(s->a, s->src),
 				   xp_archive_error(s->a, s->src), last, false);
@@ -421,7 +421,7 @@ void xp_stream_free(struct xp_stream *s)
 	for (size_t i = 0; i < s->nspare; i++)
 		free(s->spare[i]);
 	free(s->final);
-	archive_read_free(s->a);
+	xp_archive_close(s->a, s->src);
 	if (s->started || s->a) {
 		pthread_cond_destroy(&s->items);
 		pthread_cond_destroy(&s->space);

@@ -898,26 +898,63 @@ static int remove_in(struct ctx *c, const char *dir, const char *name)
  * virt-sysprep(1)'s random-seed, dhcp-client-state and udev-persistent-net operations
  * do (a random seed is removed rather than rewritten: systemd-random-seed.service(8)
  * and the sysvinit scripts make a new one at boot, as NetworkManager and dhcpcd(8) make
- * their secrets and DUID): in each directory, the names matching a glob (fnmatch(3));
- * anything but a directory. */
-static const struct {
-	const char *dir;
-	const char *globs[4];
-} machine_state[] = {
-    {"/var/lib/systemd", {"random-seed"}},			    /* systemd */
-    {"/var/lib/urandom", {"random-seed"}},			    /* Debian's sysvinit */
-    {"/var/lib", {"random-seed"}},				    /* Red Hat's sysvinit */
-    {"/var/lib/dhcp", {"dhclient*.leases"}},			    /* ISC dhclient, Debian */
-    {"/var/lib/dhclient", {"*.lease", "*.leases"}},		    /* ISC dhclient, Red Hat */
-    {"/var/lib/NetworkManager", {"*.lease", "secret_key"}},	    /* leases; IPv6, DUID */
-    {"/var/lib/dhcpcd", {"*.lease", "*.lease6", "duid", "secret"}}, /* RFC 7217 secret */
-    {"/etc/udev/rules.d", {"70-persistent-net.rules"}},		    /* eth0 = the old MAC */
+ * their secrets and DUID): "DIR/GLOB", the names in DIR matching GLOB (fnmatch(3));
+ * anything but a directory. Also what `image capture` leaves out of a golden image
+ * (xp_guest_machine_state). */
+static const char *const machine_state[] = {
+    "/var/lib/systemd/random-seed",		      /* systemd */
+    "/var/lib/urandom/random-seed",		      /* Debian's sysvinit */
+    "/var/lib/random-seed",			      /* Red Hat's sysvinit */
+    "/var/lib/dhcp/dhclient*.leases",		      /* ISC dhclient, Debian */
+    "/var/lib/dhclient/*.lease",		      /* ISC dhclient, Red Hat */
+    "/var/lib/dhclient/*.leases",
+    "/var/lib/NetworkManager/*.lease",		      /* leases */
+    "/var/lib/NetworkManager/secret_key",	      /* IPv6, DUID */
+    "/var/lib/dhcpcd/*.lease",
+    "/var/lib/dhcpcd/*.lease6",
+    "/var/lib/dhcpcd/duid",
+    "/var/lib/dhcpcd/secret",			      /* RFC 7217 secret */
+    "/etc/udev/rules.d/70-persistent-net.rules",      /* eth0 = the old MAC */
+    NULL,
 };
 
-static bool state_name(size_t i, const char *name)
+const char *const *xp_guest_machine_state(void)
 {
-	for (size_t g = 0; g < 4 && machine_state[i].globs[g]; g++)
-		if (fnmatch(machine_state[i].globs[g], name, FNM_PERIOD) == 0)
+	return machine_state;
+}
+
+/* A guest's own files (guest.h): what xp_guest_apply writes or removes per guest, and
+ * the machine state above. A pattern ending in "/" is a whole tree below it. */
+static const char *const own_paths[] = {
+    "/etc/hostname", "/etc/hosts", "/etc/mailname", "/etc/fstab", "/etc/machine-id",
+    "/var/lib/dbus/machine-id", "/etc/resolv.conf", "/etc/shadow", "/etc/shadow-",
+    "/etc/ssh/ssh_host_*", "/root/.ssh/authorized_keys",
+    /* the network, in each format edit_network writes */
+    "/etc/network/interfaces", "/etc/network/interfaces.d/", "/etc/netplan/",
+    "/etc/NetworkManager/system-connections/", "/etc/sysconfig/network-scripts/ifcfg-*",
+    "/etc/systemd/network/10-xenprov*",
+    /* what names the guest's new UUIDs (edit_uuid_refs, edit_boot) */
+    "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/menu.lst", "/etc/default/grub",
+    "/etc/kernel/cmdline", "/etc/initramfs-tools/conf.d/resume", "/boot/loader/entries/",
+    /* xenprov's units, first-boot commands, the time zone */
+    "/etc/systemd/system/xenprov-*", "/etc/systemd/system/*.wants/xenprov-*",
+    "/var/lib/xenprov/", "/etc/localtime", "/etc/timezone",
+};
+
+bool xp_guest_own_path(const char *path)
+{
+	for (size_t i = 0; i < sizeof(own_paths) / sizeof(own_paths[0]); i++) {
+		const char *p = own_paths[i];
+		size_t len = strlen(p);
+		if (p[len - 1] == '/') {
+			if (strncmp(path, p, len - 1) == 0 && (path[len - 1] == '/' || !path[len - 1]))
+				return true;
+		} else if (fnmatch(p, path, FNM_PATHNAME | FNM_PERIOD) == 0) {
+			return true;
+		}
+	}
+	for (const char *const *p = machine_state; *p; p++)
+		if (fnmatch(*p, path, FNM_PATHNAME | FNM_PERIOD) == 0)
 			return true;
 	return false;
 }
@@ -925,16 +962,17 @@ static bool state_name(size_t i, const char *name)
 static int remove_machine_state(struct ctx *c)
 {
 	int r = 0;
-	for (size_t i = 0; r == 0 && i < sizeof(machine_state) / sizeof(machine_state[0]); i++) {
-		char **names;
-		size_t n;
-		r = xp_gfs_list(c->fs, machine_state[i].dir, &names, &n);
-		for (size_t k = 0; r == 0 && k < n; k++) {
-			if (!state_name(i, names[k]))
-				continue;
-			r = remove_in(c, machine_state[i].dir, names[k]);
-		}
+	for (size_t i = 0; r == 0 && machine_state[i]; i++) {
+		const char *slash = strrchr(machine_state[i], '/');
+		char *dir = strndup(machine_state[i], (size_t)(slash - machine_state[i]));
+		char **names = NULL;
+		size_t n = 0;
+		r = dir ? xp_gfs_list(c->fs, dir, &names, &n) : -ENOMEM;
+		for (size_t k = 0; r == 0 && k < n; k++)
+			if (fnmatch(slash + 1, names[k], FNM_PERIOD) == 0)
+				r = remove_in(c, dir, names[k]);
 		xp_gfs_names_free(names, n);
+		free(dir);
 	}
 	return r;
 }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,15 +362,24 @@ int xp_gfs_read(struct xp_gfs *g, const char *path, char **data, size_t *len)
 	return 0;
 }
 
+/* Reads inode ino whole (its extra fields too) into *large. */
+static int read_large(struct xp_gfs *g, ext2_ino_t ino, struct ext2_inode_large *large,
+		      const char *path)
+{
+	memset(large, 0, sizeof(*large));
+	errcode_t e = ext2fs_read_inode_full(g->fs, ino, (struct ext2_inode *)large, sizeof(*large));
+	return e ? ext_fail(g, e, path, "reading its inode") : 0;
+}
+
 /* Drops one link of ino; at zero, frees its blocks, its xattr block and the inode. */
 static int release_inode(struct xp_gfs *g, ext2_ino_t ino, const char *path)
 {
 	struct ext2_inode_large large;
 	struct ext2_inode *in = (struct ext2_inode *)&large;
-	memset(&large, 0, sizeof(large));
-	errcode_t e = ext2fs_read_inode_full(g->fs, ino, in, sizeof(large));
-	if (e)
-		return ext_fail(g, e, path, "reading its inode");
+	int r = read_large(g, ino, &large, path);
+	if (r < 0)
+		return r;
+	errcode_t e;
 	if (in->i_links_count > 1) {
 		in->i_links_count--;
 		in->i_ctime = g->now;
@@ -401,15 +411,20 @@ static int release_inode(struct xp_gfs *g, ext2_ino_t ino, const char *path)
 	return 0;
 }
 
+/* The entry at path: its directory, last name, inode number and inode. */
+static int lookup_entry(struct xp_gfs *g, const char *path, ext2_ino_t *dir, const char **name,
+			ext2_ino_t *ino, struct ext2_inode *in)
+{
+	int r = lookup_parent(g, path, dir, name);
+	return r < 0 ? r : lookup(g, path, ino, in);
+}
+
 int xp_gfs_remove(struct xp_gfs *g, const char *path, bool report)
 {
 	ext2_ino_t dir, ino;
 	const char *name;
 	struct ext2_inode in;
-	int r = lookup_parent(g, path, &dir, &name);
-	if (r < 0)
-		return r;
-	r = lookup(g, path, &ino, &in);
+	int r = lookup_entry(g, path, &dir, &name, &ino, &in);
 	if (r < 0)
 		return r;
 	if (LINUX_S_ISDIR(in.i_mode))
@@ -571,10 +586,8 @@ static int write_from(struct xp_gfs *g, const char *path, const struct source *s
 
 	struct ext2_inode_large large;
 	struct ext2_inode *ip = (struct ext2_inode *)&large;
-	memset(&large, 0, sizeof(large));
-	e = ext2fs_read_inode_full(g->fs, ino, ip, sizeof(large));
-	if (e)
-		return ext_fail(g, e, path, "reading its inode");
+	if ((r = read_large(g, ino, &large, path)) < 0)
+		return r;
 	ip->i_mtime = ip->i_ctime = g->now;
 	if (o->force) {
 		ip->i_mode = (uint16_t)(LINUX_S_IFREG | (o->mode & 07777));
@@ -672,21 +685,32 @@ int xp_gfs_mkdirs(struct xp_gfs *g, const char *path)
 	return r;
 }
 
-int xp_gfs_symlink(struct xp_gfs *g, const char *path, const char *target)
+/* Where a new entry at path goes: its directory's inode and its last name, whatever
+ * non-directory is there removed first; a directory there is -EISDIR, a missing
+ * directory -ENOENT (both with a diagnostic). */
+static int clear_path(struct xp_gfs *g, const char *path, ext2_ino_t *dir, const char **name)
 {
-	ext2_ino_t dir;
-	const char *name;
-	int r = lookup_parent(g, path, &dir, &name);
+	int r = lookup_parent(g, path, dir, name);
 	if (r < 0)
-		return r;
-	mode_t mode = 0;
+		return r == -ENOENT ? fail(g, r, "no-dir", path,
+					   "cannot create '%s': its directory is missing", path)
+				    : r;
+	mode_t mode;
 	r = xp_gfs_lstat(g, path, &mode);
 	if (r == 0 && LINUX_S_ISDIR(mode))
 		return fail(g, -EISDIR, "is-dir", path, "cannot write '%s': it is a directory",
 			    path);
 	if (r == 0)
 		r = xp_gfs_remove(g, path, false);
-	if (r < 0 && r != -ENOENT)
+	return r == -ENOENT ? 0 : r;
+}
+
+int xp_gfs_symlink(struct xp_gfs *g, const char *path, const char *target)
+{
+	ext2_ino_t dir;
+	const char *name;
+	int r = clear_path(g, path, &dir, &name);
+	if (r < 0)
 		return r;
 	errcode_t e = ext2fs_symlink(g->fs, dir, 0, name, target);
 	if (e == EXT2_ET_DIR_NO_SPACE) {
@@ -724,4 +748,198 @@ int xp_gfs_list(struct xp_gfs *g, const char *path, char ***names, size_t *n)
 	*names = out;
 	*n = k;
 	return 0;
+}
+
+/* ---- what an image update needs (guest-update.c) -------------------------------------- */
+
+struct xattr_names {
+	char ***v;
+	size_t *n;
+};
+
+static int collect_xattr_name(char *name, char *value, size_t value_len, void *data)
+{
+	(void)value;
+	(void)value_len;
+	struct xattr_names *ns = data;
+	return push(ns->v, ns->n, name) < 0 ? XATTR_ABORT : 0;
+}
+
+int xp_gfs_set_meta(struct xp_gfs *g, const char *path, const struct xp_gfs_meta *m)
+{
+	ext2_ino_t ino;
+	struct ext2_inode in;
+	int r = lookup(g, path, &ino, &in);
+	if (r < 0)
+		return r;
+	struct ext2_inode_large large;
+	struct ext2_inode *ip = (struct ext2_inode *)&large;
+	if ((r = read_large(g, ino, &large, path)) < 0)
+		return r;
+	errcode_t e;
+	ip->i_mode = (uint16_t)((ip->i_mode & LINUX_S_IFMT) | (m->mode & 07777));
+	set_owner(ip, m->uid, m->gid);
+	/* 32-bit seconds and, in a large inode, the nanoseconds and epoch bits (ext4's
+	 * i_mtime_extra: 2 epoch bits, 30 nanosecond bits) */
+	ip->i_mtime = (uint32_t)m->mtime;
+	ip->i_atime = (uint32_t)m->mtime;
+	ip->i_ctime = g->now;
+	if (EXT2_INODE_SIZE(g->fs->super) > EXT2_GOOD_OLD_INODE_SIZE &&
+	    large.i_extra_isize >= offsetof(struct ext2_inode_large, i_crtime) -
+				       EXT2_GOOD_OLD_INODE_SIZE) {
+		uint32_t epoch = (uint32_t)(((uint64_t)m->mtime - (uint64_t)(int32_t)m->mtime) >> 32) & 3;
+		large.i_mtime_extra = (m->mtime_ns << 2) | epoch;
+		large.i_atime_extra = large.i_mtime_extra;
+		large.i_ctime_extra = 0;
+	}
+	e = ext2fs_write_inode_full(g->fs, ino, ip, sizeof(large));
+	return e ? ext_fail(g, e, path, "writing its inode") : 0;
+}
+
+int xp_gfs_set_xattrs(struct xp_gfs *g, const char *path, const struct xp_gfs_xattr *v,
+		      size_t n)
+{
+	ext2_ino_t ino;
+	struct ext2_inode in;
+	int r = lookup(g, path, &ino, &in);
+	if (r < 0)
+		return r;
+	struct ext2_xattr_handle *h = NULL;
+	errcode_t e = ext2fs_xattrs_open(g->fs, ino, &h);
+	if (!e)
+		e = ext2fs_xattrs_read(h);
+	if (e) {
+		if (h)
+			ext2fs_xattrs_close(&h);
+		return ext_fail(g, e, path, "reading its extended attributes");
+	}
+	char **old = NULL;
+	size_t nold = 0;
+	r = ext2fs_xattrs_iterate(h, collect_xattr_name, &(struct xattr_names){&old, &nold}) ? -EIO
+											     : 0;
+	for (size_t i = 0; r == 0 && i < nold; i++) {
+		e = ext2fs_xattr_remove(h, old[i]);
+		if (e)
+			r = ext_fail(g, e, path, "removing an extended attribute");
+	}
+	xp_gfs_names_free(old, nold);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		e = ext2fs_xattr_set(h, v[i].name, v[i].value, v[i].len);
+		if (e == EXT2_ET_EA_NO_SPACE)
+			r = fail(g, -E2BIG, "xattr", path,
+				 "'%s': extended attributes do not fit in one block (at '%s')", path,
+				 v[i].name);
+		else if (e)
+			r = ext_fail(g, e, path, "setting an extended attribute");
+	}
+	e = ext2fs_xattrs_close(&h);
+	if (r == 0 && e)
+		r = ext_fail(g, e, path, "writing its extended attributes");
+	return r;
+}
+
+int xp_gfs_link(struct xp_gfs *g, const char *existing, const char *path)
+{
+	ext2_ino_t ino, dir;
+	struct ext2_inode in;
+	const char *name;
+	int r = lookup(g, existing, &ino, &in);
+	if (r < 0)
+		return r;
+	if (LINUX_S_ISDIR(in.i_mode))
+		return fail(g, -EISDIR, "is-dir", existing, "'%s' is a directory", existing);
+	r = clear_path(g, path, &dir, &name);
+	if (r < 0)
+		return r;
+	/* the removal may have dropped a link of the same inode: read it again */
+	errcode_t e = ext2fs_read_inode(g->fs, ino, &in);
+	if (e)
+		return ext_fail(g, e, existing, "reading its inode");
+	if (in.i_links_count >= 65000)
+		return fail(g, -EMLINK, "links", existing, "'%s' has too many links", existing);
+	e = link_retry(g->fs, dir, name, ino, xp_ext2_dirent_type(in.i_mode));
+	if (e)
+		return ext_fail(g, e, path, "adding it to its directory");
+	in.i_links_count++;
+	in.i_ctime = g->now;
+	e = ext2fs_write_inode(g->fs, ino, &in);
+	if (e)
+		return ext_fail(g, e, existing, "writing its inode");
+	return push(&g->rep->written, &g->rep->nwritten, path) < 0 ? -ENOMEM : 0;
+}
+
+int xp_gfs_mknod(struct xp_gfs *g, const char *path, mode_t mode, uint32_t major,
+		 uint32_t minor)
+{
+	ext2_ino_t dir, ino;
+	const char *name;
+	int r = clear_path(g, path, &dir, &name);
+	if (r < 0)
+		return r;
+	errcode_t e = ext2fs_new_inode(g->fs, dir, (int)mode, NULL, &ino);
+	if (e)
+		return ext_fail(g, e, path, "allocating an inode");
+	e = link_retry(g->fs, dir, name, ino, xp_ext2_dirent_type((unsigned)mode));
+	if (e)
+		return ext_fail(g, e, path, "adding it to its directory");
+	ext2fs_inode_alloc_stats2(g->fs, ino, +1, 0);
+	struct ext2_inode in;
+	memset(&in, 0, sizeof(in));
+	in.i_mode = (uint16_t)mode;
+	in.i_links_count = 1;
+	in.i_atime = in.i_ctime = in.i_mtime = g->now;
+	/* device numbers as the kernel's ext4 stores them (old encoding when it fits, as
+	 * create_inode.c's do_mknod_internal) */
+	if (major < 256 && minor < 256) {
+		in.i_block[0] = major * 256 + minor;
+		in.i_block[1] = 0;
+	} else {
+		in.i_block[0] = 0;
+		in.i_block[1] = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+	}
+	e = ext2fs_write_new_inode(g->fs, ino, &in);
+	if (e)
+		return ext_fail(g, e, path, "writing its inode");
+	return push(&g->rep->written, &g->rep->nwritten, path) < 0 ? -ENOMEM : 0;
+}
+
+int xp_gfs_rmdir(struct xp_gfs *g, const char *path)
+{
+	ext2_ino_t dir, ino;
+	const char *name;
+	struct ext2_inode in;
+	int r = lookup_entry(g, path, &dir, &name, &ino, &in);
+	if (r < 0)
+		return r;
+	if (!LINUX_S_ISDIR(in.i_mode))
+		return fail(g, -ENOTDIR, "not-dir", path, "'%s' is not a directory", path);
+	char **names;
+	size_t n;
+	r = xp_gfs_list(g, path, &names, &n);
+	if (r < 0)
+		return r;
+	xp_gfs_names_free(names, n);
+	if (n)
+		return fail(g, -ENOTEMPTY, "not-empty", path, "'%s' is not empty", path);
+	errcode_t e = ext2fs_unlink(g->fs, dir, name, ino, 0);
+	if (e)
+		return ext_fail(g, e, path, "unlinking it");
+	/* as debugfs's rmdir: the directory's inode freed, its parent loses the ".." link */
+	in.i_links_count = 1;
+	e = ext2fs_write_inode(g->fs, ino, &in);
+	if (e)
+		return ext_fail(g, e, path, "writing its inode");
+	r = release_inode(g, ino, path);
+	if (r < 0)
+		return r;
+	struct ext2_inode pin;
+	e = ext2fs_read_inode(g->fs, dir, &pin);
+	if (!e && pin.i_links_count > 1) {
+		pin.i_links_count--;
+		pin.i_ctime = pin.i_mtime = g->now;
+		e = ext2fs_write_inode(g->fs, dir, &pin);
+	}
+	if (e)
+		return ext_fail(g, e, path, "updating its parent directory");
+	return push(&g->rep->removed, &g->rep->nremoved, path) < 0 ? -ENOMEM : 0;
 }

@@ -135,4 +135,38 @@ int xp_gfs_remove(struct xp_gfs *g, const char *path, bool report);
 int xp_gfs_list(struct xp_gfs *g, const char *path, char ***names, size_t *n);
 void xp_gfs_names_free(char **names, size_t n);
 
+/* ---- what an image update needs (guest-update.c) -------------------------------------- */
+
+/* An inode's permission bits, owner and times. */
+struct xp_gfs_meta {
+	mode_t mode; /* permission bits (07777); the type stays */
+	uint32_t uid, gid;
+	int64_t mtime; /* also the access time */
+	uint32_t mtime_ns;
+};
+/* Gives what is at path (a final symlink not followed) m's mode, owner and times; its
+ * change time is now. */
+int xp_gfs_set_meta(struct xp_gfs *g, const char *path, const struct xp_gfs_meta *m);
+
+/* One extended attribute as the Linux VFS gives it (lgetxattr(2)): POSIX ACLs in the
+ * system.posix_acl_* xattr format, which libext2fs converts to ext4's. */
+struct xp_gfs_xattr {
+	const char *name;
+	const void *value;
+	size_t len;
+};
+/* Replaces the extended attributes of what is at path with v. */
+int xp_gfs_set_xattrs(struct xp_gfs *g, const char *path, const struct xp_gfs_xattr *v,
+		      size_t n);
+/* A hard link at path to the non-directory at existing, replacing whatever
+ * non-directory is at path. Reported as written. */
+int xp_gfs_link(struct xp_gfs *g, const char *existing, const char *path);
+/* A device, FIFO or socket at path (mode: type and permission bits), replacing whatever
+ * non-directory is there; 0:0, owner and times set apart. Reported as written. */
+int xp_gfs_mknod(struct xp_gfs *g, const char *path, mode_t mode, uint32_t major,
+		 uint32_t minor);
+/* Removes the empty directory at path (-ENOTEMPTY, -ENOTDIR with a diagnostic).
+ * Reported as removed. */
+int xp_gfs_rmdir(struct xp_gfs *g, const char *path);
+
 #endif

@@ -398,29 +398,34 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 	}
 	/* the archive is read more than once (hashed for the cache, measured, built): a
 	 * FIFO or a device would hang the build or give each pass other bytes, and a
-	 * FIFO's open(2) alone waits for a writer */
-	if (!S_ISREG(st.st_mode)) {
-		const char *kind = S_ISDIR(st.st_mode)	  ? "a directory"
-				   : S_ISFIFO(st.st_mode) ? "a FIFO"
+	 * FIFO's open(2) alone waits for a writer. A directory is read as the tar of its
+	 * content (archive-src.c), each pass walking it anew. */
+	bool dir = S_ISDIR(st.st_mode);
+	if (!S_ISREG(st.st_mode) && !dir) {
+		const char *kind = S_ISFIFO(st.st_mode)	  ? "a FIFO"
 				   : S_ISCHR(st.st_mode)  ? "a character device"
 				   : S_ISBLK(st.st_mode)  ? "a block device"
 				   : S_ISSOCK(st.st_mode) ? "a socket"
 							  : "something else";
-		xp_diags_add(
-		    diags, XP_SEV_ERROR, o->archive, 0, 0, "archive", NULL,
-		    S_ISDIR(st.st_mode) ? "make a tarball of it first: tar -C DIR -cf ROOT.tar ."
-					: "save the archive to a file first",
-		    "is %s, not a regular file (the archive is read more than once)", kind);
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		xp_diags_add(diags, XP_SEV_ERROR, o->archive, 0, 0, "archive", NULL,
+			     "save the archive to a file first",
+			     "is %s, not a regular file (the archive is read more than once)", kind);
+		return -EINVAL;
 	}
-	if (o->cache_dir) {
-		/* the SHA-256 of a tarball's bytes is its content */
-		unsigned char digest[32];
-		char content[65];
-		r = xp_sha256_file(o->archive, digest);
-		if (r < 0)
-			return r;
-		xp_sha256_hex(digest, content);
+	/* a directory is cached only under the identity its caller vouches for (a
+	 * captured version's manifest hash): its bytes are not one file to hash */
+	if (o->cache_dir && (!dir || o->content)) {
+		char content[80];
+		if (dir) {
+			snprintf(content, sizeof(content), "tree:%s", o->content);
+		} else {
+			/* the SHA-256 of a tarball's bytes is its content */
+			unsigned char digest[32];
+			r = xp_sha256_file(o->archive, digest);
+			if (r < 0)
+				return r;
+			xp_sha256_hex(digest, content);
+		}
 		if ((r = xp__image_lookup(o, content, res, diags)) <= 0)
 			return r;
 	}
@@ -438,7 +443,7 @@ int xp_image_build(const struct xp_image_opts *o, xp_progress_fn progress, void 
 
 	/* too small? say so before writing anything: when the archive is plainly bigger
 	 * than the filesystem, measure exactly what it needs (a headers-only pass) */
-	if (o->size &&
+	if (o->size && !dir &&
 	    uncompressed_guess(o->archive, (uint64_t)st.st_size) > res->layout.root_size) {
 		uint64_t need;
 		r = xp_fs_estimate(o->archive, &o->fs, 0, &need, diags);

@@ -31,6 +31,7 @@ void xp_domain_release(struct xp_domain *dom)
 	free(dom->disk_path);
 	free(dom->config_path);
 	free(dom->golden);
+	free(dom->image_version);
 	xp_settings_release(&dom->settings);
 	xp_settings_release(&dom->overrides);
 	memset(dom, 0, sizeof(*dom));
@@ -45,7 +46,7 @@ void xp_domain_list_free(struct xp_domain *v, size_t n)
 
 #define DOMAIN_COLUMNS                                                                             \
 	"name, profile, state, mac, ip, storage, disk_path, config_path, settings, created, "      \
-	"updated"
+	"updated, (SELECT image || '@' || version FROM domain_images WHERE domain = name)"
 
 /* Settings as a JSON object {KEY: VALUE...}; NULL if out of memory. */
 static json_t *kv_json(const struct xp_settings *s)
@@ -125,6 +126,9 @@ static int read_row(sqlite3_stmt *st, struct xp_domain *dom)
 		r = parse_settings((const char *)sqlite3_column_text(st, 8), dom);
 	dom->created = sqlite3_column_int64(st, 9);
 	dom->updated = sqlite3_column_int64(st, 10);
+	if (r == 0 && sqlite3_column_type(st, 11) != SQLITE_NULL &&
+	    !(dom->image_version = xp__col_text(st, 11)))
+		r = -ENOMEM;
 	if (r < 0)
 		xp_domain_release(dom);
 	return r;
@@ -510,4 +514,25 @@ int xp_domain_artifacts(struct xp_inv *inv, const char *name, struct xp_artifact
 	if (r < 0)
 		return r;
 	return xp__inv_rows(inv, st, v, n, sizeof(**v), 4, artifact_row, artifact_release);
+}
+
+int xp_domain_set_image_version(struct xp_inv *inv, const char *name, const char *image,
+				unsigned version)
+{
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare_arg(inv,
+				    "INSERT INTO domain_images (domain, image, version, updated)"
+				    " SELECT name, ?2, ?3, ?4 FROM domains WHERE name = ?1"
+				    " ON CONFLICT (domain) DO UPDATE SET image = excluded.image,"
+				    " version = excluded.version, updated = excluded.updated",
+				    name, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 2, image, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)version);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	r = xp__inv_step_done(inv, st);
+	if (r == 0 && sqlite3_changes(inv->db) == 0)
+		r = -ENOENT;
+	return r;
 }

@@ -18,11 +18,13 @@
 #include "util/ctype.h"
 #include "xenprov/guest.h"
 #include "xenprov/image.h"
+#include "xenprov/imgstore.h"
 #include "xenprov/xl-config.h"
 
 const struct xp_profile_key xp_profile_keys[] = {
-    {"image", "PATH|DIST", "root tarball, built image, or debian:bookworm / debian:trixie "
-     "(made by mmdebstrap) the guests are made from", 0},
+    {"image", "PATH|DIST|NAME[@V]", "root tarball, built image, debian:bookworm / debian:trixie "
+     "(made by mmdebstrap), or a captured image's version (NAME: its latest) the guests are "
+     "made from", 0},
     {"include", "PKG,...", "packages of a debian:SUITE image besides its minbase", 0},
     {"install", "PKG,...", "packages installed into the golden image when it is built "
      "(debian:SUITE images only)", 0},
@@ -466,11 +468,15 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	    strcmp(key, "ramdisk") == 0 || strcmp(key, "pool") == 0) {
 		if (!*value)
 			return xp__bad_value(d, key, value, NULL, "must not be empty");
-		if (strcmp(key, "image") == 0 && value[0] != '/' && !xp_dist_valid(value))
+		char iname[XP_IMGVER_NAME_MAX + 1];
+		unsigned iver;
+		if (strcmp(key, "image") == 0 && value[0] != '/' && !xp_dist_valid(value) &&
+		    xp_imgver_parse_ref(value, iname, &iver, NULL) < 0)
 			return xp__bad_value(d, key, value,
-					     "give an absolute path, or debian:bookworm or "
-					     "debian:trixie",
-					     "must be an absolute path or a distribution");
+					     "give an absolute path, debian:bookworm or "
+					     "debian:trixie, or NAME[@V] of a captured image",
+					     "must be an absolute path, a distribution or a captured "
+					     "image");
 		return xp__dupf(out, "%s", value);
 	}
 	if (strcmp(key, "config-dir") == 0)

@@ -306,6 +306,21 @@ static const char *const migrations[] = {
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;"
     "CREATE TRIGGER IF NOT EXISTS sync_distro_trees_delete AFTER DELETE ON distro_trees"
     "  BEGIN UPDATE sync_clock SET seq = seq + 1, world = seq + 1; END;",
+    /* 10: a TFTP target's HTTP base for the autoinstall argument, as the sync that
+     * named it gave it ('': none; no row: derived from the settings). A table of its
+     * own, as 4's (no ADD COLUMN IF NOT EXISTS) */
+    "CREATE TABLE IF NOT EXISTS sync_target_http ("
+    "  target INTEGER PRIMARY KEY REFERENCES sync_targets(id) ON DELETE CASCADE,"
+    "  http_base TEXT NOT NULL);",
+    /* 11: the captured image version each guest's disk holds (issue 16: made from, or last
+     * updated to by `image update`): a table of its own, not a column, so that the
+     * step runs again cleanly on a database whose version was set back */
+    "CREATE TABLE IF NOT EXISTS domain_images ("
+    "  domain TEXT PRIMARY KEY REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  image TEXT NOT NULL,"
+    "  version INTEGER NOT NULL CHECK (version > 0),"
+    "  updated INTEGER NOT NULL"
+    ");",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

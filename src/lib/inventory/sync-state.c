@@ -60,20 +60,23 @@ void xp_sync_target_rec_release(struct xp_sync_target_rec *t)
 	free(t->path2);
 	free(t->subnet);
 	free(t->options);
+	free(t->http_base);
 	memset(t, 0, sizeof(*t));
 }
 
 #define TARGET_COLUMNS                                                                             \
-	"SELECT id, kind, path, path2, subnet, options, seq, synced FROM sync_targets "
+	"SELECT id, kind, path, path2, subnet, options, seq, synced, http_base FROM sync_targets"  \
+	" LEFT JOIN sync_target_http ON target = id "
 
 static int read_target(sqlite3_stmt *st, void *row)
 {
 	struct xp_sync_target_rec *t = row;
 	memset(t, 0, sizeof(*t));
 	t->id = sqlite3_column_int64(st, 0);
-	char **text[] = {&t->kind, &t->path, &t->path2, &t->subnet, &t->options};
-	for (int i = 0; i < 5; i++)
-		if (sqlite3_column_type(st, i + 1) != SQLITE_NULL &&
+	char **text[] = {&t->kind,    &t->path, &t->path2, &t->subnet,
+			 &t->options, NULL,	NULL,	   &t->http_base};
+	for (int i = 0; i < 8; i++)
+		if (text[i] && sqlite3_column_type(st, i + 1) != SQLITE_NULL &&
 		    !(*text[i] = xp__col_text(st, i + 1))) {
 			xp_sync_target_rec_release(t);
 			return -ENOMEM;
@@ -277,7 +280,19 @@ static int put_target(struct xp_inv *inv, struct xp_sync_target_rec *t)
 	if (rc != SQLITE_DONE)
 		r = xp__inv_err(inv, rc);
 	sqlite3_finalize(st);
-	return r;
+	if (r < 0)
+		return r;
+	/* its HTTP base: a row when given, none when derived */
+	if ((r = xp__inv_prepare(inv,
+				 t->http_base
+				     ? "INSERT OR REPLACE INTO sync_target_http VALUES (?1, ?2)"
+				     : "DELETE FROM sync_target_http WHERE target = ?1",
+				 &st)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, t->id);
+	if (t->http_base)
+		sqlite3_bind_text(st, 2, t->http_base, -1, SQLITE_STATIC);
+	return xp__inv_step_done(inv, st);
 }
 
 /* Runs the prepared write sql once per item i < n, bind(st, i, ctx) binding it. */
@@ -337,12 +352,15 @@ int xp_sync_record(struct xp_inv *inv, struct xp_sync_target_rec *t,
 		r = each_item(inv, "DELETE FROM sync_files WHERE target = ?1 AND path = ?2",
 			      n_removed, bind_removed, &c);
 	}
+	/* a file rewritten keeps its row, updated in place (a REPLACE would delete and
+	 * insert the row and both its index entries: most of a full sync's record) */
 	if (r == 0)
-		r = each_item(
-		    inv,
-		    "INSERT OR REPLACE INTO sync_files (target, path, owner, sha256, stamp)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5)",
-		    n_put, bind_put, &c);
+		r = each_item(inv,
+			      "INSERT INTO sync_files (target, path, owner, sha256, stamp)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (target, path) DO UPDATE"
+			      " SET owner = excluded.owner, sha256 = excluded.sha256,"
+			      " stamp = excluded.stamp",
+			      n_put, bind_put, &c);
 	/* the changes every target has seen are no longer needed; with no target, every
 	 * one of them (the first sync of a new target renders everything anyway) */
 	if (r == 0)

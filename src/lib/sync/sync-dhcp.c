@@ -437,7 +437,7 @@ int xp__sync_dhcp(struct xp__sync_run *R)
 	else if (R->t->subnet && !(subnet = strdup(R->t->subnet)))
 		r = -ENOMEM;
 	if (r == 0)
-		r = xp__sync_options_digest(R->t, subnet, options);
+		r = xp__sync_options_digest(R->t, subnet, NULL, options);
 	if (r == 0 && R->rec.id)
 		r = xp_sync_files_get(R->inv, R->rec.id, NULL, 0, &old, &n_old);
 	if (r < 0)

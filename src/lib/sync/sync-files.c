@@ -245,10 +245,12 @@ int xp__sync_stage(const struct xp__sync_dirs *D, int dirfd, const char *base, c
 	char tmp[NAME_MAX + 1];
 	if ((r = tmp_name(base, tmp, sizeof(tmp))) < 0)
 		return r;
-	/* a temporary a killed sync left is ours to replace; O_NOFOLLOW: never through a
-	 * symlink someone planted under that name */
-	(void)unlinkat(dirfd, tmp, 0);
+	/* O_EXCL|O_NOFOLLOW: never through a symlink someone planted under that name. A
+	 * temporary a killed sync left is ours to replace: removed and made again (only
+	 * then: asking first would cost a directory lookup per file) */
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST && unlinkat(dirfd, tmp, 0) == 0)
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
 	r = fill(fd, data, len, src, mode, D->umask, durable);

@@ -22,6 +22,7 @@
 #include "boot/boot-internal.h"
 #include "sync/sync-internal.h"
 #include "util/cleanup.h"
+#include "xenprov/template.h"
 
 /* More changed systems than this: render all of them in one read instead. */
 #define INCREMENTAL_MAX 1000
@@ -36,7 +37,8 @@ static int by_want_path(const void *a, const void *b)
 
 struct tftp {
 	struct xp__boot_cache *cache;
-	const char *server; /* next-server, for GRUB's (tftp,S) and iPXE's tftp://S */
+	const char *server;    /* next-server, for GRUB's (tftp,S) and iPXE's tftp://S */
+	const char *http_base; /* for the autoinstall argument, or NULL */
 };
 
 static int add_rendered(struct xp__sync_wants *W, const char *owner, const struct xp_boot_plan *p,
@@ -92,7 +94,7 @@ static int add_system(struct xp__sync_run *R, struct tftp *T, struct xp__sync_wa
 			   ? -ENOMEM
 			   : 0;
 	struct xp_boot_plan p;
-	int r = xp__boot_plan_system(R->inv, T->cache, s, NULL, &p);
+	int r = xp__boot_plan_system(R->inv, T->cache, s, T->http_base, &p);
 	if (r == -ENOENT)
 		return xp__sync_warn(
 			   R,
@@ -151,9 +153,9 @@ static int add_shared(struct xp__sync_run *R, struct tftp *T, struct xp__sync_wa
 }
 
 /* Reads what the target should hold: every file (full) or the changed systems' own. */
-static int render_tftp(struct xp__sync_run *R, struct xp__sync_wants *W)
+static int render_tftp(struct xp__sync_run *R, struct xp__sync_wants *W, const char *http_base)
 {
-	struct tftp T = {.server = xp_settings_get(&R->set, "next-server")};
+	struct tftp T = {.server = xp_settings_get(&R->set, "next-server"), .http_base = http_base};
 	int r = xp__boot_cache_new(&T.cache);
 	if (r < 0)
 		return r;
@@ -287,9 +289,10 @@ static int decide_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 	return 0;
 }
 
-/* How many files are staged at once: new ones are unnamed until linked, each an open
- * descriptor meanwhile, so as many as the descriptor limit allows, less a margin. */
-static size_t chunk_size(void)
+/* How many new files may be staged at once: they are unnamed until linked, each an
+ * open descriptor meanwhile, so as many as the descriptor limit allows, less a margin
+ * (replacements are staged under a name and closed: they hold none). */
+static size_t fd_budget(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -317,15 +320,16 @@ static int source(struct xp__sync_run *R, const struct xp__sync_want *w, int *sr
 	return 0;
 }
 
-/* One file of a chunk being put in place. */
+/* One file being put in place. */
 struct job {
 	size_t want;
 	int dirfd, unnamed, src;
 	const char *base;
 	int r;
+	bool staged; /* staged, not yet named: to drop on failure */
 };
 
-/* A pass over a chunk: every job staged, or every job named, by a thread per
+/* A pass over a batch: every job staged, or every job named, by a thread per
  * directory (slices). The kernel's work per file (an inode, a directory entry, a
  * journal handle) is most of a first sync's time, and it runs in parallel across
  * directories: 30,000 files took 1.0 s in one thread, 0.55 s in two. */
@@ -343,16 +347,21 @@ static void *run_pass(void *arg)
 	for (size_t k = p->from; k < p->to; k++) {
 		struct job *j = &p->v[k];
 		const struct xp__sync_want *w = &p->W->v[j->want];
-		if (!p->stage)
+		if (!p->stage) {
 			j->r = xp__sync_name(j->dirfd, j->base, j->unnamed);
-		else if ((j->r = xp__sync_stage(p->D, j->dirfd, j->base, w->data.s, w->data.len,
-						j->src, 0644, w->fresh, p->each, &j->unnamed)) < 0)
+			j->staged = false; /* named, or dropped by the failure */
+		} else if ((j->r = xp__sync_stage(p->D, j->dirfd, j->base, w->data.s, w->data.len,
+						  j->src, 0644, w->fresh, p->each, &j->unnamed)) <
+			   0) {
 			j->unnamed = -1;
+		} else {
+			j->staged = true;
+		}
 	}
 	return NULL;
 }
 
-/* The slices of a chunk's n jobs (sorted by path, so grouped by directory): one per
+/* The slices of a batch's n jobs (sorted by path, so grouped by directory): one per
  * directory of at least 256 jobs, at most 4, smaller groups joined to their neighbour.
  * Threads working in different directories never wait for each other's directory
  * lock; a thread a directory runs two at a time on two CPUs. */
@@ -369,15 +378,17 @@ static size_t slices(const struct job *v, size_t n, size_t from[4], size_t to[4]
 	return k + 1;
 }
 
-static void run_passes(struct pass *proto, size_t n)
+/* Runs a pass over the jobs v[0..n). */
+static void run_passes(const struct pass *proto, struct job *v, size_t n)
 {
 	size_t from[4], to[4];
-	size_t t = slices(proto->v, n, from, to);
+	size_t t = n ? slices(v, n, from, to) : 0;
 	pthread_t th[4];
 	struct pass p[4];
 	bool started[4] = {false};
 	for (size_t i = 0; i < t; i++) {
 		p[i] = *proto;
+		p[i].v = v;
 		p[i].from = from[i];
 		p[i].to = to[i];
 		if (i + 1 < t)
@@ -390,70 +401,162 @@ static void run_passes(struct pass *proto, size_t n)
 			pthread_join(th[i], NULL);
 }
 
-/* Puts the files decided WRITE in place, a chunk at a time: staged, made durable (each
- * file when few, one syncfs for many), then named; then removes those of gone. A
- * failure drops what is staged; files already named hold the new bytes, which the next
- * sync adopts. */
+/* syncfs(2) of the TFTP root's filesystem in a thread of its own, so that the disk
+ * writes back one batch while the CPUs stage the next and name the one before. */
+struct syncer {
+	pthread_t th;
+	int fd, r;
+	bool running;
+};
+
+static void *run_syncfs(void *arg)
+{
+	struct syncer *s = arg;
+	s->r = syncfs(s->fd) < 0 ? -errno : 0;
+	return NULL;
+}
+
+static void syncer_start(struct syncer *s, int fd)
+{
+	s->fd = fd;
+	s->r = 0;
+	s->running = pthread_create(&s->th, NULL, run_syncfs, s) == 0;
+	if (!s->running) /* no thread: synced here */
+		run_syncfs(s);
+}
+
+static int syncer_wait(struct syncer *s)
+{
+	if (s->running)
+		pthread_join(s->th, NULL);
+	s->running = false;
+	return s->r;
+}
+
+/* A batch: the jobs v[from..to). */
+struct batch {
+	size_t from, to;
+};
+
+/* Stages batch b: its directories and sources resolved in this thread (they change D),
+ * then the files written by the pass's threads. 0, or the first failure (reported). */
+static int stage_batch(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp__sync_wants *W,
+		       struct job *v, struct batch b, bool each)
+{
+	int r = 0;
+	size_t k = b.from;
+	for (; r == 0 && k < b.to; k++) {
+		struct job *j = &v[k];
+		const char *path = W->v[j->want].path;
+		if ((r = xp__sync_dir_of(D, path, true, &j->dirfd, &j->base)) < 0)
+			xp__sync_fail(R, r, NULL, "cannot make the directory of '%s': %s", path,
+				      strerror(-r));
+		else
+			r = source(R, &W->v[j->want], &j->src);
+	}
+	struct pass p = {.D = D, .W = W, .stage = true, .each = each};
+	if (r == 0)
+		run_passes(&p, v + b.from, b.to - b.from);
+	for (k = b.from; k < b.to; k++) {
+		if (v[k].src >= 0)
+			close(v[k].src);
+		v[k].src = -1;
+		if (v[k].r < 0 && r == 0)
+			r = xp__sync_fail(R, v[k].r, NULL, "cannot write '%s': %s",
+					  W->v[v[k].want].path, strerror(-v[k].r));
+	}
+	return r;
+}
+
+/* Names batch b (staged and durable), its directories marked to be synced. */
+static int name_batch(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp__sync_wants *W,
+		      struct job *v, struct batch b)
+{
+	struct pass p = {.D = D, .W = W, .stage = false};
+	run_passes(&p, v + b.from, b.to - b.from);
+	int r = 0;
+	for (size_t k = b.from; k < b.to; k++) {
+		if (v[k].r == 0)
+			xp__sync_dirs_mark(D, v[k].dirfd);
+		else if (r == 0)
+			r = xp__sync_fail(R, v[k].r, NULL, "cannot put '%s' in place: %s",
+					  W->v[v[k].want].path, strerror(-v[k].r));
+	}
+	return r;
+}
+
+/* The batches of the n jobs: each of at most a quarter of them (at least 1,024) and of
+ * at most half the descriptor budget of new files (two batches are staged at once).
+ * *batches a heap array. */
+static int make_batches(const struct xp__sync_wants *W, const struct job *v, size_t n, bool each,
+			struct batch **out, size_t *n_out)
+{
+	size_t size = each ? n : (n + 3) / 4;
+	if (size < 1024)
+		size = 1024;
+	size_t fresh_max = fd_budget() / 2;
+	struct batch *b = NULL;
+	size_t nb = 0, cap = 0;
+	for (size_t k = 0; k < n;) {
+		if (xp_grow(&b, &cap, nb, sizeof(*b), 8) < 0) {
+			free(b);
+			return -ENOMEM;
+		}
+		size_t from = k, fresh = 0;
+		for (; k < n && k - from < size; k++) {
+			if (W->v[v[k].want].fresh && fresh++ == fresh_max)
+				break;
+		}
+		b[nb++] = (struct batch){from, k};
+	}
+	*out = b;
+	*n_out = nb;
+	return 0;
+}
+
+/* Puts the files decided WRITE in place, in batches: each staged, made durable (each
+ * file fsync'ed when few, one syncfs(2) a batch for many), then named. The syncfs of a
+ * batch runs while the next is staged and the one before named: writeback overlaps
+ * the CPUs' work. Then removes those of gone. A failure drops what is staged; files
+ * already named hold the new bytes, which the next sync adopts. */
 static int write_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp__sync_wants *W,
 		      struct xp__sync_wants *gone)
 {
-	size_t n_write = 0;
+	size_t n = 0;
 	for (size_t i = 0; i < W->n; i++)
 		if (!W->v[i].keep && W->v[i].act == XP_SYNC_WRITE)
-			n_write++;
-	bool each = n_write <= FSYNC_EACH_MAX;
-	size_t chunk = chunk_size();
-	struct job *v = calloc(chunk, sizeof(*v));
+			n++;
+	bool each = n <= FSYNC_EACH_MAX;
+	struct job *v = calloc(n ? n : 1, sizeof(*v));
+	struct batch *b = NULL;
+	size_t nb = 0;
 	if (!v)
 		return -ENOMEM;
-	int r = 0;
-	size_t i = 0;
-	while (r == 0 && i < W->n) {
-		/* the chunk's directories and sources, in this thread (they change D) */
-		size_t n = 0;
-		for (; r == 0 && i < W->n && n < chunk; i++) {
-			struct xp__sync_want *w = &W->v[i];
-			if (w->keep || w->act != XP_SYNC_WRITE)
-				continue;
-			struct job *j = &v[n];
-			*j = (struct job){.want = i, .unnamed = -1, .src = -1};
-			if ((r = xp__sync_dir_of(D, w->path, true, &j->dirfd, &j->base)) < 0)
-				xp__sync_fail(R, r, NULL, "cannot make the directory of '%s': %s",
-					      w->path, strerror(-r));
-			else if ((r = source(R, w, &j->src)) == 0)
-				n++;
-		}
-		struct pass p = {.D = D, .W = W, .v = v, .stage = true, .each = each};
-		if (r == 0)
-			run_passes(&p, n);
-		for (size_t k = 0; k < n; k++) {
-			if (v[k].src >= 0)
-				close(v[k].src);
-			if (v[k].r < 0 && r == 0)
-				r = xp__sync_fail(R, v[k].r, NULL, "cannot write '%s': %s",
-						  W->v[v[k].want].path, strerror(-v[k].r));
-		}
-		/* durable before any gets its name: a crash leaves the old files or the new */
-		if (r == 0 && n && !each && syncfs(xp__sync_dirs_root(D)) < 0)
-			r = xp__sync_fail(R, -errno, NULL,
-					  "cannot sync the TFTP root's filesystem: %s",
-					  strerror(errno));
-		if (r < 0) { /* staged, not named: dropped */
-			for (size_t k = 0; k < n; k++)
-				if (v[k].r == 0)
-					xp__sync_unstage(v[k].dirfd, v[k].base, v[k].unnamed);
-			break;
-		}
-		p.stage = false;
-		run_passes(&p, n);
-		for (size_t k = 0; k < n; k++) {
-			if (v[k].r == 0)
-				xp__sync_dirs_mark(D, v[k].dirfd);
-			else if (r == 0)
-				r = xp__sync_fail(R, v[k].r, NULL, "cannot put '%s' in place: %s",
-						  W->v[v[k].want].path, strerror(-v[k].r));
-		}
+	for (size_t i = 0, k = 0; i < W->n; i++)
+		if (!W->v[i].keep && W->v[i].act == XP_SYNC_WRITE)
+			v[k++] = (struct job){.want = i, .dirfd = -1, .unnamed = -1, .src = -1};
+	int r = make_batches(W, v, n, each, &b, &nb);
+	int root = xp__sync_dirs_root(D);
+	struct syncer s = {0};
+	/* batch k is staged while k-1 is made durable; k-1 named while k is */
+	for (size_t k = 0; r == 0 && k <= nb; k++) {
+		if (k < nb)
+			r = stage_batch(R, D, W, v, b[k], each);
+		int sr = k > 0 && !each ? syncer_wait(&s) : 0;
+		if (r == 0 && sr < 0)
+			r = xp__sync_fail(R, sr, NULL, "cannot sync the TFTP root's filesystem: %s",
+					  strerror(-sr));
+		if (r == 0 && k < nb && !each)
+			syncer_start(&s, root);
+		if (r == 0 && k > 0)
+			r = name_batch(R, D, W, v, b[k - 1]);
 	}
+	(void)syncer_wait(&s);
+	/* staged, not named: dropped */
+	for (size_t k = 0; k < n; k++)
+		if (v[k].staged)
+			xp__sync_unstage(v[k].dirfd, v[k].base, v[k].unnamed);
+	free(b);
 	free(v);
 	for (size_t g = 0; r == 0 && g < gone->n; g++) {
 		struct xp__sync_want *w = &gone->v[g];
@@ -465,10 +568,10 @@ static int write_tftp(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp
 		    (r = xp__sync_unlink(D, dfd, base)) < 0)
 			xp__sync_fail(R, r, NULL, "cannot remove '%s': %s", w->path, strerror(-r));
 	}
-	int s = xp__sync_dirs_sync(D);
-	if (r == 0 && s < 0)
-		r = xp__sync_fail(R, s, NULL, "cannot sync the TFTP root's directories: %s",
-				  strerror(-s));
+	int sd = xp__sync_dirs_sync(D);
+	if (r == 0 && sd < 0)
+		r = xp__sync_fail(R, sd, NULL, "cannot sync the TFTP root's directories: %s",
+				  strerror(-sd));
 	return r;
 }
 
@@ -479,7 +582,16 @@ int xp__sync_tftp(struct xp__sync_run *R)
 	struct xp__sync_wants W = {0}, gone = {0};
 	struct xp_sync_file_rec *old = NULL;
 	size_t n_old = 0;
-	int r = xp__sync_options_digest(R->t, NULL, options);
+	/* the HTTP base in force: the target's, else serve's own from the settings */
+	char http_base[512];
+	if (R->t->http_base)
+		snprintf(http_base, sizeof(http_base), "%s", R->t->http_base);
+	else
+		xp_autoinstall_http_base(&R->set, 0, http_base, sizeof(http_base));
+	for (size_t n = strlen(http_base); n && http_base[n - 1] == '/';)
+		http_base[--n] = '\0';
+	const char *base = *http_base ? http_base : NULL;
+	int r = xp__sync_options_digest(R->t, NULL, base, options);
 	if (r < 0)
 		return r;
 	if ((r = xp_inv_root_check(R->inv, R->t->path)) < 0)
@@ -503,7 +615,7 @@ int xp__sync_tftp(struct xp__sync_run *R)
 		r = xp_sync_files_get(R->inv, R->rec.id, R->full ? NULL : R->changed,
 				      R->full ? 0 : R->n_changed, &old, &n_old);
 	if (r == 0)
-		r = render_tftp(R, &W);
+		r = render_tftp(R, &W, base);
 	if (r == 0)
 		r = decide_tftp(R, D, &W, old, n_old, &gone);
 	xp__sync_end_read(R, &r);

@@ -128,11 +128,14 @@ int xp__sync_warn(struct xp__sync_run *R, const char *hint, const char *fmt, ...
 	return r;
 }
 
-int xp__sync_options_digest(const struct xp_sync_target *t, const char *subnet, char out[65])
+int xp__sync_options_digest(const struct xp_sync_target *t, const char *subnet,
+			    const char *http_base, char out[65])
 {
 	struct xp_buf b = XP_BUF_INIT;
 	xp_buf_addf(&b, "%s%c%s%c%s%c%s", SYNC_FORMAT, 0, kind_names[t->kind], 0,
 		    subnet ? subnet : "", 0, t->path2 ? t->path2 : "");
+	if (http_base) /* only then: the digests of targets without one stay as they were */
+		xp_buf_addf(&b, "%c%s", 0, http_base);
 	unsigned char dg[32];
 	int r = xp_buf_error(&b);
 	if (r == 0 && (r = xp_sha256(b.s, b.len, dg)) == 0)
@@ -149,10 +152,13 @@ int xp__sync_record(struct xp__sync_run *R, struct xp_sync_file_rec *put, size_t
 	free(R->rec.subnet);
 	free(R->rec.options);
 	free(R->rec.path2);
+	free(R->rec.http_base);
 	R->rec.subnet = subnet ? strdup(subnet) : NULL;
 	R->rec.options = strdup(options);
 	R->rec.path2 = R->t->path2 ? strdup(R->t->path2) : NULL;
-	if (!R->rec.options || (subnet && !R->rec.subnet) || (R->t->path2 && !R->rec.path2))
+	R->rec.http_base = R->t->http_base ? strdup(R->t->http_base) : NULL;
+	if (!R->rec.options || (subnet && !R->rec.subnet) || (R->t->path2 && !R->rec.path2) ||
+	    (R->t->http_base && !R->rec.http_base))
 		return -ENOMEM;
 	R->rec.seq = R->clock.seq;
 	int r = xp_sync_record(R->inv, &R->rec, put, n_put, removed, n_removed);
@@ -182,6 +188,17 @@ static int lock(const struct xp_sync_target *t)
 	return fd;
 }
 
+bool xp__sync_http_base_valid(const char *s)
+{
+	size_t scheme = strncmp(s, "http://", 7) == 0 ? 7 : strncmp(s, "https://", 8) == 0 ? 8 : 0;
+	if (!scheme || !s[scheme] || s[scheme] == '/' || strlen(s) > 255)
+		return false;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
 static int check_target(struct xp__sync_run *R)
 {
 	const struct xp_sync_target *t = R->t;
@@ -195,6 +212,15 @@ static int check_target(struct xp__sync_run *R)
 	if (t->path2 && strcmp(t->path, t->path2) == 0)
 		return xp__sync_fail(R, -EINVAL, NULL,
 				     "Kea's reservations and client classes need a file each");
+	if (t->http_base && t->kind != XP_SYNC_TFTP)
+		return xp__sync_fail(R, -EINVAL, NULL,
+				     "only a TFTP root's boot files carry the HTTP base");
+	if (t->http_base && *t->http_base && !xp__sync_http_base_valid(t->http_base))
+		return xp__sync_fail(R, -EINVAL,
+				     "http://HOST[:PORT][/PATH], e.g. http://10.0.0.1:8080",
+				     "'%s' is not an HTTP base URL (it goes on a kernel command "
+				     "line: no spaces or control characters)",
+				     t->http_base);
 	uint32_t net, mask;
 	if (t->subnet && !xp__sync_cidr_parse(t->subnet, &net, &mask))
 		return xp__sync_fail(R, -EINVAL,

@@ -1,0 +1,436 @@
+/*
+ * capture.c - `image capture`: a golden client's tree (HOST:DIR over ssh, or a local
+ * directory) pulled by the real rsync(1) into a new version of the image store
+ * (imgstore.c), hard-linked to the previous version with --link-dest so a version costs
+ * only what changed, then listed into its manifest (manifest.c).
+ *
+ * The default exclusions are SystemImager's (si_getimage's exclude file) plus what one
+ * machine keeps of its own and a clone must not share: the clone hygiene list of
+ * xp_guest_apply (xp_guest_machine_state, guest.h), reused, not copied.
+ *
+ * Not here: argument parsing and output (cmd-image-capture.c), reading a disk image
+ * (capture-disk.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/imgstore-internal.h"
+#include "util/cleanup.h"
+#include "xenprov/guest.h"
+#include "xenprov/imgstore.h"
+
+/* ---- default exclusions ------------------------------------------------------------------- */
+
+/* Each default exclusion: its name (for --include-default / --show-excludes), what it
+ * is, and its rsync patterns (anchored at the top of the captured tree). /proc and
+ * /sys lose their content, not themselves: a guest made from the image mounts there. */
+static const struct {
+	const char *name, *what;
+	const char *pat[4];
+	const char *state; /* or the machine-state patterns containing this word */
+} defaults[] = {
+    {"proc", "/proc (its content; the mount point stays)", {"/proc/*"}, NULL},
+    {"sys", "/sys (its content; the mount point stays)", {"/sys/*"}, NULL},
+    {"dev", "/dev/*", {"/dev/*"}, NULL},
+    {"run", "/run/*", {"/run/*"}, NULL},
+    {"tmp", "/tmp/*", {"/tmp/*"}, NULL},
+    {"var-tmp", "/var/tmp/*", {"/var/tmp/*"}, NULL},
+    {"mnt", "/mnt/*", {"/mnt/*"}, NULL},
+    {"media", "/media/*", {"/media/*"}, NULL},
+    {"lost-found", "/lost+found", {"/lost+found"}, NULL},
+    {"swap", "swap files", {"/swapfile", "/swap.img", "/swap"}, NULL},
+    {"apt-archives", "downloaded packages", {"/var/cache/apt/archives/*.deb"}, NULL},
+    {"dhcp-leases", "DHCP client leases", {NULL}, "lease"},
+    {"ssh-host-keys", "SSH host keys", {"/etc/ssh/ssh_host_*"}, NULL},
+    {"machine-id", "the content of /etc/machine-id (left empty: made at first boot)",
+     {"/etc/machine-id"}, NULL},
+    {"random-seed", "the random seed", {NULL}, "random-seed"},
+    {"guest-state", "per-guest files xenprov itself removes from every guest (DHCP "
+		    "identities, secrets, persistent net rules)",
+     {NULL}, ""},
+};
+
+#define NDEFAULTS (sizeof(defaults) / sizeof(defaults[0]))
+
+/* Whether machine-state pattern p belongs to default i (whose .state is set): the
+ * named words to theirs, the rest to "guest-state". */
+static bool state_of(size_t i, const char *p)
+{
+	if (*defaults[i].state)
+		return strstr(p, defaults[i].state) != NULL;
+	for (size_t k = 0; k < NDEFAULTS; k++)
+		if (defaults[k].state && *defaults[k].state && strstr(p, defaults[k].state))
+			return false;
+	return true;
+}
+
+size_t xp_capture_default_count(void)
+{
+	return NDEFAULTS;
+}
+
+int xp_capture_default(size_t i, const char **name, const char **what, struct xp_buf *patterns)
+{
+	if (i >= NDEFAULTS)
+		return -EINVAL;
+	*name = defaults[i].name;
+	*what = defaults[i].what;
+	size_t k = 0;
+	if (!defaults[i].state) {
+		for (; k < 4 && defaults[i].pat[k]; k++)
+			xp_buf_addf(patterns, "%s%s", k ? " " : "", defaults[i].pat[k]);
+	} else {
+		for (const char *const *p = xp_guest_machine_state(); *p; p++)
+			if (state_of(i, *p))
+				xp_buf_addf(patterns, "%s%s", k++ ? " " : "", *p);
+	}
+	return xp_buf_error(patterns);
+}
+
+int xp_capture_default_find(const char *name)
+{
+	for (size_t i = 0; i < NDEFAULTS; i++)
+		if (strcmp(defaults[i].name, name) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+/* ---- the source ----------------------------------------------------------------------------- */
+
+enum xp_capture_kind xp_capture_source_kind(const char *source)
+{
+	const char *colon = strchr(source, ':'), *slash = strchr(source, '/');
+	/* rsync's rule: a colon before any slash makes it remote */
+	if (colon && colon != source && (!slash || colon < slash))
+		return XP_CAPTURE_SSH;
+	struct stat st;
+	if (stat(source, &st) == 0 && S_ISDIR(st.st_mode))
+		return XP_CAPTURE_DIR;
+	if (stat(source, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		return XP_CAPTURE_DISK;
+	return XP_CAPTURE_NONE;
+}
+
+/* ---- running rsync ---------------------------------------------------------------------------- */
+
+struct argv {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+
+static void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(struct argv *a, const char *fmt, ...)
+{
+	if (a->err)
+		return;
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0 || xp_grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v), 32) < 0) {
+		if (n >= 0)
+			free(s);
+		a->err = -ENOMEM;
+		return;
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+static void argv_free(struct argv *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+/* Reads rsync's two pipes until both close: progress lines (split at '\r' and '\n')
+ * from its standard output to o->progress, its standard error kept (the last 8 KiB)
+ * for the diagnostic. */
+static bool pump(const struct xp_capture_opts *o, int out, int err, struct xp_buf *errbuf)
+{
+	bool cancelled = false;
+	struct pollfd p[2] = {{.fd = out, .events = POLLIN}, {.fd = err, .events = POLLIN}};
+	char line[512];
+	size_t ll = 0;
+	char buf[4096];
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		/* a signal (EINTR) or once a second: has the caller given up? */
+		if (o->cancelled && o->cancelled(o->ud)) {
+			cancelled = true;
+			break;
+		}
+		int pr = poll(p, 2, 1000);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = xp_read_some(p[i].fd, buf, sizeof(buf));
+			if (n <= 0) {
+				p[i].fd = -1;
+				continue;
+			}
+			if (i == 1) {
+				if (errbuf->len > 8192)
+					xp_buf_truncate(errbuf, 0);
+				xp_buf_add(errbuf, buf, (size_t)n);
+				continue;
+			}
+			for (ssize_t k = 0; k < n; k++) {
+				if (buf[k] == '\r' || buf[k] == '\n') {
+					line[ll] = 0;
+					if (ll && o->progress)
+						o->progress(o->ud, line);
+					ll = 0;
+				} else if (ll < sizeof(line) - 1) {
+					line[ll++] = buf[k];
+				}
+			}
+		}
+	}
+	close(out);
+	close(err);
+	return cancelled;
+}
+
+/* rsync's exit codes (rsync(1), EXIT VALUES) that mean the source was not reached. */
+static bool unreachable(int st)
+{
+	return st == 255 || st == 5 || st == 10 || st == 12 || st == 35;
+}
+
+static void trim(struct xp_buf *b)
+{
+	while (b->len && (b->s[b->len - 1] == '\n' || b->s[b->len - 1] == ' '))
+		xp_buf_truncate(b, b->len - 1);
+}
+
+static int run_rsync(const struct xp_capture_opts *o, const char *from, const char *to,
+		     const char *link_dest, const char *link_dest2, bool *vanished,
+		     struct xp_diags *d)
+{
+	struct argv a = {0};
+	arg(&a, "rsync");
+	/* -a: recursive, links, perms, times, group, owner, devices and specials; -H hard
+	 * links; -A ACLs; -X xattrs; -S sparse files (rsync(1)) */
+	arg(&a, "-aHAXS");
+	arg(&a, "--numeric-ids");
+	if (!o->all_filesystems)
+		arg(&a, "--one-file-system");
+	if (o->progress) {
+		arg(&a, "--info=progress2");
+		arg(&a, "--no-inc-recursive");
+	}
+	if (link_dest)
+		arg(&a, "--link-dest=%s", link_dest);
+	if (link_dest2)
+		arg(&a, "--link-dest=%s", link_dest2);
+	if (o->ssh_command)
+		arg(&a, "--rsh=%s", o->ssh_command);
+	for (size_t i = 0; i < NDEFAULTS; i++) {
+		if (o->default_off & (1ull << i))
+			continue;
+		struct xp_buf pats = XP_BUF_INIT;
+		const char *n, *w;
+		xp_capture_default(i, &n, &w, &pats);
+		if (xp_buf_error(&pats))
+			a.err = -ENOMEM;
+		char *save = NULL;
+		for (char *t = pats.s ? strtok_r(pats.s, " ", &save) : NULL; t;
+		     t = strtok_r(NULL, " ", &save))
+			arg(&a, "--exclude=%s", t);
+		xp_buf_release(&pats);
+	}
+	for (size_t i = 0; i < o->nexcludes; i++)
+		arg(&a, "--exclude=%s", o->excludes[i]);
+	arg(&a, "%s", from);
+	arg(&a, "%s", to);
+	if (a.err) {
+		argv_free(&a);
+		return -ENOMEM;
+	}
+	pid_t pid;
+	int out, err;
+	int r = xp_spawn_piped(a.v, NULL, &pid, &out, &err);
+	argv_free(&a);
+	if (r == -ENOENT)
+		return xp_diags_fail(d, r, NULL, "no-rsync", "apt-get install rsync",
+				     "rsync is not installed");
+	if (r < 0)
+		return xp_diags_fail(d, r, NULL, NULL, NULL, "cannot run rsync: %s", strerror(-r));
+	struct xp_buf eb = XP_BUF_INIT;
+	if (pump(o, out, err, &eb)) {
+		/* rsync runs in a process group of its own: stop it and what it started
+		 * (its receiver, ssh) before the half-made version goes */
+		(void)xp_spawn_stop(pid, -1, 5);
+		xp_buf_release(&eb);
+		return xp_diags_fail(d, -ECANCELED, NULL, "cancelled", NULL,
+				     "capture of '%s' interrupted: nothing kept", o->source);
+	}
+	int st = xp_spawn_reap(pid);
+	trim(&eb);
+	*vanished = st == 24;
+	if (st == 0 || st == 24) {
+		r = 0;
+	} else if (st < 0) {
+		r = xp_diags_fail(d, st, NULL, NULL, NULL, "rsync: %s", strerror(-st));
+	} else if (st >= XP_SPAWN_SIGNALED) {
+		r = xp_diags_fail(d, -EINTR, NULL, "rsync", NULL, "rsync was killed by signal %d%s%s",
+				  st - XP_SPAWN_SIGNALED, eb.len ? ":\n" : "", xp_buf_str(&eb));
+	} else if (unreachable(st) && o->kind == XP_CAPTURE_SSH) {
+		r = xp_diags_fail(d, -EHOSTUNREACH, NULL, "unreachable",
+				  "check that the host answers ssh as the user given (--ssh-user), "
+				  "and that rsync is installed there",
+				  "cannot capture '%s': rsync over ssh failed (exit %d)%s%s", o->source,
+				  st, eb.len ? ":\n" : "", xp_buf_str(&eb));
+	} else {
+		r = xp_diags_fail(d, -EIO, NULL, "rsync", NULL,
+				  "cannot capture '%s': rsync failed (exit %d)%s%s", o->source, st,
+				  eb.len ? ":\n" : "", xp_buf_str(&eb));
+	}
+	xp_buf_release(&eb);
+	return r;
+}
+
+/* /etc/machine-id left empty (machine-id(5): systemd writes a new one at first boot)
+ * where the tree has an /etc. */
+static int empty_machine_id(const char *root, struct xp_diags *d)
+{
+	_cleanup_free_ char *etc = NULL, *mid = NULL;
+	struct stat st;
+	if (asprintf(&etc, "%s/etc", root) < 0 || asprintf(&mid, "%s/etc/machine-id", root) < 0)
+		return -ENOMEM;
+	if (lstat(etc, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	int fd = open(mid, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : xp_diags_fail(d, -errno, mid, NULL, NULL,
+							  "cannot create: %s", strerror(errno));
+	int r = fchown(fd, 0, 0) < 0 && geteuid() == 0 ? -errno : 0;
+	if (r == 0 && fchmod(fd, 0444) < 0)
+		r = -errno;
+	/* the time of the directory's other entries is not ours to choose: the epoch, the
+	 * same for every capture of the same tree */
+	struct timespec ts[2] = {{0, 0}, {0, 0}};
+	if (r == 0 && futimens(fd, ts) < 0)
+		r = -errno;
+	close(fd);
+	/* and /etc keeps the times the source gave it: a capture of the same tree lists
+	 * the same, whenever it is made */
+	struct timespec et[2] = {st.st_atim, st.st_mtim};
+	if (r == 0 && utimensat(AT_FDCWD, etc, et, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	return r < 0 ? xp_diags_fail(d, r, mid, NULL, NULL, "cannot set: %s", strerror(-r)) : 0;
+}
+
+/* ---- capture ---------------------------------------------------------------------------------- */
+
+int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const char *root,
+		    const char *link_dest, const char *link_dest2, bool *vanished,
+		    struct xp_diags *d)
+{
+	int r = run_rsync(o, from, root, link_dest, link_dest2, vanished, d);
+	if (r == 0 && !(o->default_off & (1ull << xp_capture_default_find("machine-id"))))
+		r = empty_machine_id(root, d);
+	return r;
+}
+
+int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
+	       struct xp_diags *d)
+{
+	memset(res, 0, sizeof(*res));
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (o->kind == XP_CAPTURE_NONE)
+		return xp_diags_refuse(d, -ENOENT, "source", o->source,
+				       "HOST:DIR (over ssh), a directory, a disk image or a guest",
+				       "cannot capture '%s': no such directory, disk image or host",
+				       o->source);
+	struct xp_imgver_new nv;
+	int r = xp__imgver_begin(o->state_dir, o->name, &nv, d);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *from = NULL, *link_dest = NULL;
+	struct xp_manifest prev = {0}, m = {0};
+	struct xp_buf text = XP_BUF_INIT;
+	if (nv.has_prev && !(link_dest = realpath(nv.prev.root, NULL))) {
+		r = xp_diags_fail(d, -errno, nv.prev.root, NULL, NULL, "cannot open: %s",
+				  strerror(errno));
+		goto out;
+	}
+	if (o->kind == XP_CAPTURE_DISK) {
+		r = xp__capture_disk(o, &nv, link_dest, &res->vanished, d);
+	} else {
+		/* rsync copies a directory's content when its name ends in '/' */
+		size_t l = strlen(o->source);
+		if (o->kind == XP_CAPTURE_SSH && o->ssh_user && !strchr(o->source, '@'))
+			r = asprintf(&from, "%s@%s%s", o->ssh_user, o->source,
+				     o->source[l - 1] == '/' ? "" : "/");
+		else
+			r = asprintf(&from, "%s%s", o->source, o->source[l - 1] == '/' ? "" : "/");
+		if (r < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		_cleanup_free_ char *to = NULL;
+		if (asprintf(&to, "%s/", nv.root) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = xp_capture_fill(o, from, to, link_dest, NULL, &res->vanished, d);
+	}
+	if (r < 0)
+		goto out;
+	if (o->progress)
+		o->progress(o->ud, "listing and hashing the new version");
+	if (nv.has_prev && (r = xp_manifest_read(nv.prev.manifest, &prev, d)) < 0)
+		goto out;
+	if ((r = xp_manifest_scan(nv.root, nv.has_prev ? &prev : NULL, link_dest, &m, d)) < 0)
+		goto out;
+	if ((r = xp_manifest_format(&m, &text)) < 0)
+		goto out;
+	struct xp_imgver meta = {.time = (int64_t)time(NULL),
+				 .source = (char *)o->source,
+				 .message = (char *)(o->message ? o->message : "")};
+	xp_manifest_totals(&m, &meta.files, &meta.bytes);
+	/* what this version costs: its files that are not the previous version's inodes */
+	for (size_t i = 0; i < m.n; i++) {
+		const struct xp_manifest_entry *e = &m.v[i];
+		if (e->type == 'f' && !e->extra) {
+			const struct xp_manifest_entry *p = nv.has_prev ? xp_manifest_find(&prev, e->path) : NULL;
+			if (!p || strcmp(p->sha256, e->sha256))
+				res->new_bytes += e->size;
+		}
+	}
+	if ((r = xp__imgver_commit(&nv, text.s, text.len, &meta, d)) < 0)
+		goto out;
+	r = xp_imgver_resolve(o->state_dir, nv.name, &res->version, d);
+	if (r == 0 && res->version.version != nv.version)
+		r = xp_diags_fail(d, -EAGAIN, NULL, NULL, NULL, "the new version vanished");
+	if (nv.has_prev)
+		res->prev_version = nv.prev.version;
+out:;
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	xp_buf_release(&text);
+	xp_manifest_release(&prev);
+	xp_manifest_release(&m);
+	xp__imgver_abort(&nv);
+	return r;
+}

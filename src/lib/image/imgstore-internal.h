@@ -1,0 +1,52 @@
+/*
+ * imgstore-internal.h - the making of a new version in the image store, shared by
+ * imgstore.c (the store) and capture.c (what fills it). Not public API.
+ */
+#ifndef XP_IMAGE_IMGSTORE_INTERNAL_H
+#define XP_IMAGE_IMGSTORE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "xenprov/imgstore.h"
+
+/* A version being made: NAME/.V.partial/root is filled by the caller, then committed
+ * or aborted. The name's lock is held meanwhile. */
+struct xp_imgver_new {
+	char name[XP_IMGVER_NAME_MAX + 1];
+	unsigned version;
+	char *ndir;    /* <state>/images/captures/NAME */
+	char *partial; /* ndir/.V.partial */
+	char *root;    /* partial/root, created empty */
+	bool has_prev;
+	struct xp_imgver prev; /* the latest version, when has_prev */
+	int lock;
+};
+
+/* <state>/images/captures/NAME. */
+int xp__imgver_name_dir(const char *state_dir, const char *name, char **out);
+/* The numbered directories of ndir (versions or not), ascending. */
+int xp__imgver_numbers(const char *ndir, unsigned **nums, size_t *n);
+
+/* Locks the name (-EBUSY if another process holds it), removes leftovers of
+ * interrupted captures, picks the next number and creates .V.partial/root. */
+int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_new *nv,
+		     struct xp_diags *d);
+/* Writes manifest and meta.json (meta's time, source, message, files and bytes; name,
+ * version and manifest_sha256 are filled in here), syncs, renames into place. nv is
+ * still to be released with xp__imgver_abort (which then removes nothing). */
+int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_t manifest_len,
+		      struct xp_imgver *meta, struct xp_diags *d);
+/* Removes .V.partial (if not committed), unlocks, frees. */
+void xp__imgver_abort(struct xp_imgver_new *nv);
+
+/* capture.c: rsync from `from` into root (both with a trailing '/') with o's flags,
+ * exclusions and --link-dest link_dest, then link_dest2 (each may be NULL), then
+ * /etc/machine-id emptied. */
+int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const char *root,
+		    const char *link_dest, const char *link_dest2, bool *vanished,
+		    struct xp_diags *d);
+/* capture-disk.c: fills nv->root from the disk image o->disk (or o->source). */
+int xp__capture_disk(const struct xp_capture_opts *o, struct xp_imgver_new *nv,
+		     const char *link_dest, bool *vanished, struct xp_diags *d);
+
+#endif
