@@ -299,6 +299,11 @@ static int take_image(struct changes *c, const char *path)
 		return cli_error("cannot use image '%s': %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return cli_error("cannot use image '%s': %s", path, strerror(EISDIR));
+	/* a block device by the name given: a logical volume's /dev/VG/LV is what lvm2's
+	 * tools take (a thin snapshot of it), the /dev/dm-N it links to is not, and may
+	 * name another volume after a reboot */
+	if (S_ISBLK(st.st_mode) && path[0] == '/')
+		return take_value(c, "image", path);
 	char *abs = realpath(path, NULL);
 	if (!abs)
 		return cli_error("cannot use image '%s': %s", path, strerror(errno));

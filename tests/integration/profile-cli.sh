@@ -146,6 +146,17 @@ err_is "xenprov: no profile 'nosuch' (the parent)"
 expect_rc 1 profile add db --image "$T/files/missing.tar"
 err_has "cannot use image '$T/files/missing.tar': No such file or directory"
 expect_rc 1 profile add db --image "$T/files"
+# a block device is stored by the name given, symbolic link kept: a logical volume's
+# /dev/VG/LV (what lvm2 takes for a thin snapshot), not the /dev/dm-N it links to.
+# A device node needs root (mknod); without it that case is left out
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$T/dev/vg" && mknod "$T/dev/dm-7" b 7 0 && ln -s ../dm-7 "$T/dev/vg/golden" ||
+		fail "cannot make a block device node in $T/dev"
+	expect_rc 0 profile add lvgold --image "$T/dev/vg/golden"
+	[ "$("$X" profile show lvgold --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["settings"]["image"])')" = "$T/dev/vg/golden" ] ||
+		fail "the block device's path was not kept: $("$X" profile show lvgold --json)"
+	expect_rc 0 profile remove lvgold
+fi
 expect_rc 1 profile add 'bad/name'
 err_has "'bad/name' is not a valid profile name"
 # the gateway must be one of the pool's hosts, as the values take effect

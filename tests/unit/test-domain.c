@@ -1169,7 +1169,13 @@ static void test_storage_qcow2(void **state)
 static void test_storage_lvm(void **state)
 {
 	(void)state;
-	if (access("/dev/mapper/control", F_OK) == 0) {
+	/* a node with no driver behind it (ENODEV, ENXIO: a container's /dev) is no
+	 * device-mapper */
+	int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	bool dm = fd >= 0 || errno == EACCES || errno == EPERM;
+	if (fd >= 0)
+		close(fd);
+	if (dm) {
 		/* device-mapper is here: available exactly when lvm2's tools are too */
 		bool tools =
 		    xp_test_sh("PATH=\"$PATH:/sbin:/usr/sbin\" command -v lvcreate >/dev/null && "

@@ -27,7 +27,10 @@
 # libraries copied along), must be seen running by `domain show`, and is stopped by
 # `xenprov domain shutdown --wait`, then seen stopped. xp-inst and xp-instx are made in
 # dom0 by `xenprov install --server` (install-setup.sh). XP_XEN_DEBIAN=0 leaves the
-# Debian guests (and those that need dom0's xenprov serve) out.
+# Debian guests (and those that need dom0's xenprov serve) out. xp-lvm (lvm-setup.sh,
+# lvm-dom0.sh; XP_XEN_LVM=0 leaves it out): the package installed in dom0 with apt, whose
+# xenprov deploys busybox guests with storage lvm on a loop-device volume group there and
+# boots them from phy: volumes.
 # Exit 0: all passed. Exit 1: a guest check failed, or the lab itself could not be built
 # or boot (twice): a skip is not a pass; XP_XEN_ALLOW_SKIP=1 turns that case into
 # "SKIPPED: ..." and exit 0 (for a machine known to have no working QEMU). Usage: run-test.sh [XENPROV]
@@ -35,6 +38,7 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lab.sh"
+. "$HERE/lvm-setup.sh" # storage lvm in dom0: the placeholder guest xp-lvm
 GUESTS="xp-kernel xp-pygrub xp-qcow2"
 DEB_GUESTS=""
 [ "${XP_XEN_DEBIAN:-1}" = 0 ] || DEB_GUESTS="xp-deb-pygrub xp-deb-pvgrub xp-deb-pvh xp-deb-local"
@@ -295,7 +299,8 @@ check_guests() {
 			fail=1
 		fi
 	done
-	local total=$(($(echo $GUESTS $DEB_GUESTS $PXE_GUESTS $INST_GUESTS | wc -w)))
+	lvm_check "$LOG" || fail=1
+	local total=$(($(echo $GUESTS $DEB_GUESTS $PXE_GUESTS $INST_GUESTS | wc -w) + 3 * LVM_ON))
 	echo "===== test-xen summary ($(($(date +%s) - t_start))s) ====="
 	printf "$summary"
 	[ $fail -eq 0 ] && echo "test-xen: PASS ($total guests)" || echo "test-xen: FAIL (serial log $LOG)"
@@ -324,6 +329,8 @@ lab_failed() {
 	exit 1
 }
 lab_build || lab_failed "the Xen lab could not be built (debootstrap/apt failed)"
+ts "storage lvm: the package, the dom0 root's lvm2"
+lvm_prepare || { echo "test-xen: FAIL: the package or the dom0 root for storage lvm"; exit 1; }
 KVER=$(ls "$LAB/rootfs/lib/modules" | sort -V | tail -1)
 
 # ---- the guests' pieces: an initramfs that mounts root= and switches to it, two root tarballs
@@ -421,6 +428,7 @@ ts "deploying with $X"
 unshare -m --propagation private "$0" --deploy "$X" >"$RUN/deploy.log" 2>&1 || {
 	cat "$RUN/deploy.log"; echo "test-xen: FAIL: xenprov could not deploy the guests"; exit 1; }
 cat "$RUN/deploy.log"
+lvm_payload
 truncate -s 8G "$RUN/payload.img"
 mke2fs -q -F -t ext4 -d "$P" "$RUN/payload.img" || { echo "test-xen: cannot pack the payload"; exit 1; }
 
@@ -428,7 +436,7 @@ mke2fs -q -F -t ext4 -d "$P" "$RUN/payload.img" || { echo "test-xen: cannot pack
 SER=$LAB/serial-$(date +%Y%m%d-%H%M%S)
 for attempt in 1 2; do
 	ts "booting Xen + dom0 (attempt $attempt), serial log $SER.$attempt"
-	lab_boot "$RUN/payload.img" $((720 + $(echo $DEB_GUESTS $INST_GUESTS | wc -w) * 600)) "$SER.$attempt"
+	lab_boot "$RUN/payload.img" $((720 + 300 * LVM_ON + $(echo $DEB_GUESTS $INST_GUESTS | wc -w) * 600)) "$SER.$attempt"
 	brc=$?
 	[ $brc -eq 0 ] && break
 	echo "lab: Xen/dom0 did not come up (no XP-DOM0-UP); last lines:"

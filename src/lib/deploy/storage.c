@@ -73,18 +73,29 @@ static bool in_path(const char *prog)
 int xp_lvm_available(void)
 {
 	/* lvm2 drives device-mapper through /dev/mapper/control (dmsetup(8)); without it
-	 * no volume can be activated, whatever the tools say */
-	if (access("/dev/mapper/control", F_OK) < 0)
+	 * no volume can be activated, whatever the tools say. The node may be there with
+	 * no driver behind it (a container's /dev): opening it says (ENODEV, ENXIO); one
+	 * not ours to open (EACCES) is lvm2's to refuse, with its own words */
+	int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno != EACCES && errno != EPERM)
 		return -ENOTSUP;
+	if (fd >= 0)
+		close(fd);
 	if (!in_path("lvcreate") || !in_path("lvremove") || !in_path("lvs"))
 		return -ENOTSUP;
 	return 0;
 }
 
-static int run_lvm(char *const argv[], struct xp_diags *d)
+static bool lv_exists(const char *lv);
+
+/* Runs an lvm2 tool; with gone ("VG/LV"), its failure is no error when that volume is
+ * not there (after it). */
+static int run_lvm_unless_gone(char *const argv[], const char *gone, struct xp_diags *d)
 {
 	struct xp_buf out = XP_BUF_INIT;
 	int r = xp_spawn_wait(argv, NULL, &out);
+	if (r != 0 && gone && !lv_exists(gone))
+		r = 0;
 	if (r != 0) {
 		xp_diags_fail(d, 0, NULL, "lvm", NULL, "%s %s: %s", argv[0],
 			      r < 0 ? "cannot be run" : "failed",
@@ -93,6 +104,11 @@ static int run_lvm(char *const argv[], struct xp_diags *d)
 	}
 	xp_buf_release(&out);
 	return r;
+}
+
+static int run_lvm(char *const argv[], struct xp_diags *d)
+{
+	return run_lvm_unless_gone(argv, NULL, d);
 }
 
 /* ---- per-guest disks -------------------------------------------------------------------- */
@@ -241,14 +257,24 @@ static int lv_name(const char *path, char *out, size_t cap)
 	return 0;
 }
 
+/* Whether lvm2 knows the volume "VG/LV": its device node is no proof either way (an
+ * inactive volume has none; nor has one that a killed run made where no udev runs). */
+static bool lv_exists(const char *lv)
+{
+	char *argv[] = {"lvs", "--noheadings", "-o", "lv_name", (char *)lv, NULL};
+	struct xp_buf out = XP_BUF_INIT;
+	int r = xp_spawn_wait(argv, NULL, &out);
+	xp_buf_release(&out);
+	return r == 0;
+}
+
 /* A logical volume to make at path: its "VG/LV" into lv (256 bytes); refused if path is
  * no volume's or the volume exists. */
 static int lv_new(const char *path, char *lv, struct xp_diags *d)
 {
 	if (lv_name(path, lv, 256) < 0)
 		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
-	struct stat st;
-	if (stat(path, &st) == 0)
+	if (lv_exists(lv))
 		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
 				     "the logical volume exists already");
 	return 0;
@@ -370,14 +396,18 @@ int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
 {
 	struct stat st;
 	if (s == XP_STORAGE_LVM) {
-		if (stat(path, &st) < 0 && errno == ENOENT)
+		/* without lvm2 a missing node is a missing volume; with it, lvm2 says (an
+		 * inactive volume, or one a killed run left, has no node but is there) */
+		if (xp_lvm_available() < 0 && stat(path, &st) < 0 && errno == ENOENT)
 			return 0;
 		char lv[256];
 		int r = lv_target(path, "remove", lv, d);
 		if (r < 0)
 			return r;
+		/* removed, or gone already: lvremove fails alike for a volume it cannot
+		 * remove and for one that is not there; lvs tells them apart */
 		char *argv[] = {"lvremove", "-q", "-f", lv, NULL};
-		return run_lvm(argv, d);
+		return run_lvm_unless_gone(argv, lv, d);
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		int e = errno;
