@@ -230,6 +230,10 @@ static int run_rsync(const struct xp_capture_opts *o, const char *from, const ch
 	 * links; -A ACLs; -X xattrs; -S sparse files (rsync(1)) */
 	arg(&a, "-aHAXS");
 	arg(&a, "--numeric-ids");
+	/* the quick check compares sizes and mtimes to the second by default: a file changed
+	 * to the same size within one second would be linked to the old version; with a
+	 * negative window the nanoseconds count too (the receiver, here, is rsync >= 3.1.3) */
+	arg(&a, "--modify-window=-1");
 	if (!o->all_filesystems)
 		arg(&a, "--one-file-system");
 	if (o->progress) {
