@@ -20,7 +20,7 @@
 
 static const char capture_usage[] =
 	"Usage: xenprov image capture SOURCE --name NAME [OPTIONS]\n"
-	"       xenprov image capture --show-excludes [--include-default NAME]...\n"
+	"       xenprov image capture --show-excludes [--include-default NAME]... [--json]\n"
 	"\n"
 	"Captures a golden client's tree as a new version NAME@V (1, 2, ...) of a\n"
 	"captured image. SOURCE is HOST:DIR (pulled with rsync over ssh), a local\n"

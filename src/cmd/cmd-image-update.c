@@ -319,16 +319,20 @@ static int update_online(struct run *run, struct job *j)
 	snprintf(files_from, sizeof(files_from), "--files-from=%s", list);
 	snprintf(src_old, sizeof(src_old), "%s/", j->from.root);
 	snprintf(src_new, sizeof(src_new), "%s/", run->to->root);
-	struct xp_buf out;
+	struct xp_buf out, err;
 	xp_buf_init(&out);
-	/* what the guest changed itself: paths whose content differs from the old version */
+	xp_buf_init(&err);
+	/* what the guest changed itself: paths whose content differs from the old version,
+	 * rsync's standard output read as data (its standard error, ssh's warnings among
+	 * them, kept apart for the diagnostic) */
 	char *check[] = {"rsync",	  "-aHAXS",   "--numeric-ids", "--checksum", "--dry-run",
 			 "--out-format=%n", "--delete-missing-args", files_from, "-e", ssh, src_old,
 			 dest,		  NULL};
-	int st = xp_spawn_wait(check, NULL, &out);
+	int st = xp_spawn_capture(check, &out, 64u << 20, &err);
 	if (st != 0) {
 		r = xp_diags_fail(&j->d, -EIO, NULL, "rsync", NULL, "%s: rsync failed (%d): %s",
-				  j->dom.name, st, xp_buf_str(&out));
+				  j->dom.name, st,
+				  xp_buf_str(&err)[0] ? xp_buf_str(&err) : xp_buf_str(&out));
 		goto done;
 	}
 	const char *o = xp_buf_str(&out);
@@ -360,6 +364,7 @@ static int update_online(struct run *run, struct job *j)
 				  j->dom.name, st, xp_buf_str(&out));
 done:
 	xp_buf_release(&out);
+	xp_buf_release(&err);
 	unlink(list);
 	free(ssh);
 	return r;
@@ -487,11 +492,12 @@ static const char update_usage[] =
     "  --override        overwrite files the guest changed itself\n"
     "  --offline         update offline even where no toolstack answers (the guest's\n"
     "                    power unknown): the operator's word that it is stopped\n"
-    "  -j, --jobs N      guests updated at once (default: the number of CPUs)\n"
+    "  -j, --jobs N      guests updated at once, 1 to 64 (default: the number of CPUs)\n"
     "  --ssh-user USER   running guests: log in as USER (default root)\n"
     "  --ssh-key FILE    running guests: the private key (default: ssh's own)\n"
     "  --ssh-command CMD running guests: the remote shell rsync runs (default:\n"
     "                    ssh -o BatchMode=yes)\n"
+    "  -q, --quiet       no progress line, no line per updated guest\n"
     "  --json            JSON output: per guest its plan, result and diagnostics\n"
     "  --state-dir DIR   the inventory and image store\n"
     "  -h, --help        this help\n";

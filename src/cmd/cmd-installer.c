@@ -12,7 +12,8 @@
 #include "xenprov/installer-build.h"
 
 static const char build_usage[] =
-    "Usage: xenprov installer build [-o DIR] [--kernel PATH] [--modules LIST] [--json]\n"
+    "Usage: xenprov installer build [-o DIR] [--kernel PATH] [--modules LIST] [--busybox PATH]\n"
+    "                               [--json]\n"
     "\n"
     "Makes the autoinstall installer that systems marked with 'xenprov system edit NAME\n"
     "--install on' boot: DIR/kernel, a copy of the kernel, and DIR/initrd, a gzip\n"

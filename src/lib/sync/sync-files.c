@@ -261,11 +261,6 @@ int xp__sync_stage(const struct xp__sync_dirs *D, int dirfd, const char *base, c
 	return r;
 }
 
-int xp__sync_staged_sync(int unnamed)
-{
-	return unnamed < 0 || fsync(unnamed) == 0 ? 0 : -errno;
-}
-
 void xp__sync_unstage(int dirfd, const char *base, int unnamed)
 {
 	if (unnamed >= 0) { /* an unnamed file vanishes with its last descriptor */

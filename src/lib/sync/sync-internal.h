@@ -124,8 +124,6 @@ int xp__sync_dirs_sync(struct xp__sync_dirs *D);
  * temporary ".BASE.xenprov-sync" beside it, *unnamed -1. Nothing is left on failure. */
 int xp__sync_stage(const struct xp__sync_dirs *D, int dirfd, const char *base, const void *data,
 		   size_t len, int src, mode_t mode, bool fresh, bool durable, int *unnamed);
-/* fsyncs an unnamed staged file (nothing for -1). */
-int xp__sync_staged_sync(int unnamed);
 /* Drops a staged file (a candidate refused, a failure after staging). */
 void xp__sync_unstage(int dirfd, const char *base, int unnamed);
 /* The named temporary's path of path (same directory). Heap string. */
