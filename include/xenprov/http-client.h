@@ -16,6 +16,12 @@
 
 #include "xenprov/util.h"
 
+/* The libcurl loaded at the first request (dlopen: the installer's initramfs copies it
+ * too, installer-build.c). */
+#ifndef XP_LIBCURL_SONAME
+#define XP_LIBCURL_SONAME "libcurl.so.4"
+#endif
+
 struct xp_http_req {
 	const char *url;
 	const char *method; /* NULL: GET */

@@ -21,7 +21,7 @@
 /* The modules always included (names as modules.dep spells them, '-' and '_' alike). */
 #define XP_INSTALLER_MODULES                                                                     \
 	"virtio_net", "virtio_blk", "virtio_pci", "xen-netfront", "xen-blkfront", "e1000",       \
-	    "e1000e", "igb", "ixgbe", "ahci", "nvme", "af_packet"
+	    "e1000e", "igb", "ixgbe", "ahci", "nvme", "af_packet", "ext4"
 
 struct xp_installer_opts {
 	const char *kernel;        /* NULL: the newest /boot/vmlinuz-* */

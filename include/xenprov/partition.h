@@ -36,8 +36,8 @@ struct xp_layout {
  * msdos past its 32-bit sector limit (~2 TiB). On failure *l is unchanged. */
 int xp_layout_compute(struct xp_layout *l);
 
-/* Writes the partition table of l onto the file at path (a regular file exactly
- * disk_size bytes long), for layouts xp_layout_compute made only (-EINVAL otherwise).
+/* Writes the partition table of l onto the file at path (a regular file, or a block
+ * device, exactly disk_size bytes long), for layouts xp_layout_compute made only (-EINVAL otherwise).
  * Nothing for XP_LABEL_NONE. Does not fsync: the caller syncs its output once. */
 int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_diags *diags);
 

@@ -185,6 +185,8 @@ void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 int xp_sha256_file(const char *path, unsigned char out[32]);
 /* Hashes what is left to read of fd, from its position to its end. */
 int xp_sha256_fd(int fd, unsigned char out[32]);
+/* The same, up to max bytes (a block device's first max bytes: an image written on it). */
+int xp_sha256_fd_n(int fd, uint64_t max, unsigned char out[32]);
 
 /* ---- whole reads and writes (io.c) ---------------------------------------------- */
 

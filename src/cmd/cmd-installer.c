@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "xenprov/installer-build.h"
+#include "xenprov/installer-run.h"
 
 static const char build_usage[] =
     "Usage: xenprov installer build [-o DIR] [--kernel PATH] [--modules LIST] [--busybox PATH]\n"
@@ -108,9 +109,116 @@ static int run_build(int argc, char **argv)
 	return rc;
 }
 
+static const char run_usage[] =
+    "Usage: xenprov installer run [--disk DEV] [--wipe] [--no-bootloader] [--server URL]\n"
+    "                             [--system NAME] [--mac MAC] [--token T] [--cmdline FILE]\n"
+    "                             [--target DIR] [--json]\n"
+    "\n"
+    "The installer's own verb: the autoinstall installer's /init runs it once the\n"
+    "network is up, inside the initramfs of 'xenprov installer build'. It installs the\n"
+    "system the boot server named on the kernel command line (xenprov.server=,\n"
+    "xenprov.system=, xenprov.mac=, xenprov.token=) onto this machine's disk, and\n"
+    "WRITES OVER THAT DISK:\n"
+    "  - the system's record and its profile from the server's API;\n"
+    "  - the target disk: --disk, else xenprov.target-disk= (a system's own, through\n"
+    "    its --kernel-options), else the profile's target-disk, else the first whole\n"
+    "    disk of /sys/block (not removable, read-only, loop, ram...); a disk that holds\n"
+    "    a partition table is refused unless --wipe, xenprov.wipe=1 or profile wipe on;\n"
+    "  - the profile's golden image streamed onto it (a partitioned image as it is,\n"
+    "    a bare filesystem, profile label none, into an msdos partition made here with\n"
+    "    the profile's swap), resumed if cut short, read back and checked by SHA-256;\n"
+    "  - the edits of 'domain create': host name, network by MAC, machine-id, UUIDs,\n"
+    "    fstab, SSH keys;\n"
+    "  - GRUB from the image (BIOS): the root mounted on DIR, /dev, /proc and /sys\n"
+    "    bound in, chroot grub-install --target=i386-pc DISK, then update-grub if the\n"
+    "    image has it (debian:SUITE images: profile include grub-pc).\n"
+    "Each step is posted to the server as an install event; then success (the server\n"
+    "sets netboot off) or the failure with its reason. /init reboots or powers off.\n"
+    "\n"
+    "  --disk DEV         the disk to install onto (vda or /dev/vda)\n"
+    "  --wipe             write over a disk that holds a partition table\n"
+    "  --no-bootloader    no GRUB (a disk booted some other way)\n"
+    "  --server URL, --system NAME, --mac MAC, --token T\n"
+    "                     instead of the kernel command line's\n"
+    "  --cmdline FILE     the kernel command line (default: /proc/cmdline)\n"
+    "  --target DIR       where the new root is mounted for GRUB (default: /target)\n"
+    "  --json             print {disk, profile, sha256, image_size, disk_size,\n"
+    "                     partitioned, fetch_seconds, total_seconds}\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Exit status: 0 installed (success posted), 1 failed (failure posted), 2 usage.\n";
+
+static void run_step(void *ud, const char *step, const char *what)
+{
+	(void)ud;
+	fprintf(stderr, "xenprov installer: %s: %s\n", step, what);
+}
+
+static int run_run(int argc, char **argv)
+{
+	enum { O_DISK = 1, O_WIPE, O_NOBOOT, O_SERVER, O_SYSTEM, O_MAC, O_TOKEN, O_CMDLINE, O_TARGET };
+	const struct option opts[] = {{"disk", required_argument, NULL, O_DISK},
+				      {"wipe", no_argument, NULL, O_WIPE},
+				      {"no-bootloader", no_argument, NULL, O_NOBOOT},
+				      {"server", required_argument, NULL, O_SERVER},
+				      {"system", required_argument, NULL, O_SYSTEM},
+				      {"mac", required_argument, NULL, O_MAC},
+				      {"token", required_argument, NULL, O_TOKEN},
+				      {"cmdline", required_argument, NULL, O_CMDLINE},
+				      {"target", required_argument, NULL, O_TARGET},
+				      {NULL, 0, NULL, 0}};
+	struct cli_opts co = {.takes = CLI_JSON, .operand = ""};
+	struct xp_installer_run_opts o = {.step = run_step};
+	int c;
+	while ((c = cli_getopt(argc, argv, "", opts, &co)) != -1) {
+		switch (c) {
+		case O_DISK: o.disk = optarg; break;
+		case O_WIPE: o.wipe = true; break;
+		case O_NOBOOT: o.no_bootloader = true; break;
+		case O_SERVER: o.server = optarg; break;
+		case O_SYSTEM: o.system = optarg; break;
+		case O_MAC: o.mac = optarg; break;
+		case O_TOKEN: o.token = optarg; break;
+		case O_CMDLINE: o.cmdline = optarg; break;
+		case O_TARGET: o.target = optarg; break;
+		default: return cli_bad_option("installer run", argv);
+		}
+	}
+	int rc = cli_operands(argc, argv, "installer run", &co);
+	if (rc)
+		return rc;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_installer_run_result res;
+	int r = xp_installer_run(&o, &res, &d);
+	if (r < 0) {
+		if (d.n)
+			cli_print_diags(stderr, &d);
+		else
+			cli_error("cannot install: %s", strerror(-r));
+		rc = XP_EXIT_FAIL;
+	} else if (co.json) {
+		rc = cli_print_json(json_pack(
+		    "{s:s, s:s, s:s, s:I, s:I, s:b, s:f, s:f}", "disk", res.disk, "profile",
+		    res.profile, "sha256", res.sha256, "image_size", (json_int_t)res.image_size,
+		    "disk_size", (json_int_t)res.disk_size, "partitioned", res.partitioned,
+		    "fetch_seconds", res.fetch_seconds, "total_seconds", res.total_seconds));
+	} else {
+		printf("installed profile %s on %s: %llu bytes (image %.12s) in %.1f s\n",
+		       res.profile, res.disk, (unsigned long long)res.image_size, res.sha256,
+		       res.total_seconds);
+		rc = cli_flush();
+	}
+	xp_diags_release(&d);
+	return rc;
+}
+
+static const struct xp_verb run_verb = {
+    "run", "the installer's own: install this machine's disk (run by its /init)", run_usage,
+    run_run};
 static const struct xp_verb build_verb = {"build", "make the autoinstall installer's kernel and initrd",
 					  build_usage, run_build};
-static const struct xp_verb *const installer_verbs[] = {&build_verb, NULL};
+static const struct xp_verb *const installer_verbs[] = {&build_verb, &run_verb, NULL};
 
 const struct xp_command cmd_installer = {
     .name = "installer",

@@ -7,6 +7,8 @@
 #define XP_DEPLOY_INSTALL_INTERNAL_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "xenprov/install.h"
 
@@ -26,6 +28,13 @@ int xp__install_values(struct xp_inv *inv, json_t *profile, struct xp_settings *
  * (the guest's name), netboot. */
 int xp__install_register(const struct xp_install_opts *o, const char *system, const char *profile,
 			 const char *mac, const char *ip, bool netboot, struct xp_diags *d);
+/* GET of the image at url (size bytes in all) from byte have on, written to fd at
+ * at + its offset in the image, with "Range: bytes=have-" when have > 0 (a server that
+ * answers 200 instead starts over: a file, not a device, is truncated first); o's
+ * progress told. *got (may be NULL): the bytes received. Errors with a diagnostic. */
+int xp__install_download(const struct xp_install_opts *o, const char *url, int fd, uint64_t at,
+			 bool device, uint64_t have, uint64_t size, uint64_t *got,
+			 struct xp_diags *d);
 /* STATE/images/remote, made if missing, into out. */
 int xp__install_cache_dir(const char *state_dir, char *out, size_t size);
 

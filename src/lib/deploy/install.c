@@ -132,8 +132,8 @@ int xp_install_list(const char *server, const char *ca_file, const char *kind, j
 struct sink {
 	int fd;
 	struct xp_http_resp *resp;
-	uint64_t base, total;
-	bool started;
+	uint64_t at, base, total;
+	bool started, device;
 	const struct xp_install_opts *o;
 };
 
@@ -143,12 +143,36 @@ static int on_data(void *ctx, uint64_t off, const void *data, size_t len)
 	if (!s->started) { /* a 206 goes on from its first byte; a 200 starts over */
 		s->started = true;
 		s->base = s->resp->ranged ? s->resp->range_start : 0;
-		if (!s->resp->ranged && ftruncate(s->fd, 0) < 0)
+		if (!s->resp->ranged && !s->device && ftruncate(s->fd, 0) < 0)
 			return -errno;
 	}
-	int r = xp_pwrite_full(s->fd, data, len, s->base + off);
+	int r = xp_pwrite_full(s->fd, data, len, s->at + s->base + off);
 	if (r == 0 && s->o->progress)
 		s->o->progress(s->o->progress_ud, s->base + off + len, s->total);
+	return r;
+}
+
+int xp__install_download(const struct xp_install_opts *o, const char *url, int fd, uint64_t at,
+			 bool device, uint64_t have, uint64_t size, uint64_t *got,
+			 struct xp_diags *d)
+{
+	struct xp_http_resp resp;
+	struct sink s = {.fd = fd, .resp = &resp, .at = at, .device = device, .total = size, .o = o};
+	struct xp_http_req q = {
+	    .url = url,
+	    .ca_file = o->ca_file,
+	    .range_from = have,
+	    .max = size,
+	    .write = on_data,
+	    .ctx = &s,
+	};
+	int r = xp_http_request(&q, &resp, d);
+	if (got)
+		*got = resp.bytes;
+	if (r == -ENOENT)
+		r = xp_diags_fail(d, r, NULL, "server", NULL, "%s: %s", url,
+				  resp.error ? resp.error : "not found");
+	xp_http_resp_release(&resp);
 	return r;
 }
 
@@ -252,25 +276,10 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 		have = 0;
 	}
 	if (have < size) {
-		struct xp_http_resp resp;
-		struct sink s = {.fd = fd, .resp = &resp, .total = size, .o = o};
-		struct xp_http_req q = {
-		    .url = url,
-		    .ca_file = o->ca_file,
-		    .range_from = have,
-		    .max = size,
-		    .write = on_data,
-		    .ctx = &s,
-		};
 		res->resumed_from = have;
 		double t0 = xp__install_now();
-		r = xp_http_request(&q, &resp, d);
+		r = xp__install_download(o, url, fd, 0, false, have, size, &res->fetched, d);
 		res->fetch_seconds = xp__install_now() - t0;
-		res->fetched = resp.bytes;
-		if (r == -ENOENT)
-			r = xp_diags_fail(d, r, NULL, "server", NULL, "%s: %s", url,
-					  resp.error ? resp.error : "not found");
-		xp_http_resp_release(&resp);
 		if (r < 0)
 			goto out; /* the part is kept: the next run goes on from it */
 	}

@@ -12,6 +12,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <dlfcn.h>
+#include <link.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "deploy/installer-init.h"
+#include "xenprov/http-client.h"
 #include "xenprov/installer-build.h"
 #include "xenprov/util.h"
 
@@ -44,6 +47,8 @@ struct build {
 	struct archive *a;
 	char **dirs; /* directories already in the archive */
 	size_t n_dirs;
+	char **libs; /* libraries already in it */
+	size_t n_libs;
 };
 
 static void build_release(struct build *b)
@@ -56,6 +61,9 @@ static void build_release(struct build *b)
 	for (size_t i = 0; i < b->n_dirs; i++)
 		free(b->dirs[i]);
 	free(b->dirs);
+	for (size_t i = 0; i < b->n_libs; i++)
+		free(b->libs[i]);
+	free(b->libs);
 	xp_buf_release(&b->order);
 }
 
@@ -326,25 +334,13 @@ static int elf_static(const char *path)
 	return r;
 }
 
-/* xenprov at bin/xenprov, and the libraries ldd(1) names at their own paths. */
-static int put_self(struct build *b, size_t *n_libs)
+/* The libraries ldd(1) names for the program or library src, at their own paths (each
+ * once: b->libs). */
+static int put_libs(struct build *b, const char *src, size_t *n_libs)
 {
-	char self[4096];
-	const char *src = b->o->self;
-	if (!src) {
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n < 0)
-			return xp_diags_fail(b->d, -errno, "/proc/self/exe", NULL, NULL,
-					     "cannot tell which program this is");
-		self[n] = '\0';
-		src = self;
-	}
-	int r = put_file(b, "bin/xenprov", src, NULL, 0, 0);
-	if (r < 0)
-		return r;
 	struct xp_buf out = XP_BUF_INIT, err = XP_BUF_INIT;
 	char *argv[] = {"ldd", (char *)src, NULL};
-	r = xp_spawn_capture(argv, &out, 1 << 20, &err);
+	int r = xp_spawn_capture(argv, &out, 1 << 20, &err);
 	if (r != 0) {
 		r = xp_diags_fail(b->d, r < 0 ? r : -EIO, src, NULL, NULL,
 				  "ldd cannot list its libraries%s%s", err.len ? ": " : "",
@@ -361,6 +357,20 @@ static int put_self(struct build *b, size_t *n_libs)
 		if (*p != '/')
 			continue;
 		p[strcspn(p, " (")] = '\0';
+		bool have = false;
+		for (size_t i = 0; i < b->n_libs && !have; i++)
+			have = strcmp(b->libs[i], p) == 0;
+		if (have)
+			continue;
+		char **v = realloc(b->libs, (b->n_libs + 1) * sizeof(*v));
+		if (!v || !(v[b->n_libs] = strdup(p))) {
+			if (v)
+				b->libs = v;
+			r = -ENOMEM;
+			break;
+		}
+		b->libs = v;
+		b->n_libs++;
 		r = put_file(b, p + 1, p, NULL, 0, 0);
 		if (r == 0)
 			(*n_libs)++;
@@ -368,6 +378,52 @@ static int put_self(struct build *b, size_t *n_libs)
 out:
 	xp_buf_release(&out);
 	xp_buf_release(&err);
+	return r;
+}
+
+/* xenprov at bin/xenprov, the libraries ldd(1) names at their own paths, and libcurl
+ * with its own: xenprov loads it (dlopen) at its first request, so ldd does not name
+ * it, and the installer's `installer run` talks to the server through it. */
+static int put_self(struct build *b, size_t *n_libs)
+{
+	char self[4096];
+	const char *src = b->o->self;
+	if (!src) {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0)
+			return xp_diags_fail(b->d, -errno, "/proc/self/exe", NULL, NULL,
+					     "cannot tell which program this is");
+		self[n] = '\0';
+		src = self;
+	}
+	int r = put_file(b, "bin/xenprov", src, NULL, 0, 0);
+	if (r == 0)
+		r = put_libs(b, src, n_libs);
+	void *so = r == 0 ? dlopen(XP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL) : NULL;
+	struct link_map *lm = NULL;
+	if (r == 0 && (!so || dlinfo(so, RTLD_DI_LINKMAP, &lm) < 0 || !lm || !lm->l_name ||
+		       lm->l_name[0] != '/'))
+		r = xp_diags_fail(b->d, -ENOENT, XP_LIBCURL_SONAME, NULL, "install libcurl4",
+				  "cannot find libcurl, which the installer needs");
+	if (r == 0) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s", lm->l_name);
+		char *canon = realpath(path, NULL);
+		r = put_libs(b, path, n_libs);
+		/* ldd names the library's dependencies, not the library: it goes in at the
+		 * path the loader finds it by (its soname's link) */
+		bool have = false;
+		for (size_t i = 0; r == 0 && i < b->n_libs && !have; i++)
+			have = strcmp(b->libs[i], path) == 0;
+		if (r == 0 && !have) {
+			r = put_file(b, path + 1, canon ? canon : path, NULL, 0, 0);
+			if (r == 0)
+				(*n_libs)++;
+		}
+		free(canon);
+	}
+	if (so)
+		dlclose(so);
 	return r;
 }
 

@@ -5,11 +5,11 @@
  * reads xenprov.server=, xenprov.system=, xenprov.mac= and xenprov.token= from the
  * kernel command line (boot/target.c puts them there); brings up the interface with
  * that MAC; DHCP on it (busybox udhcpc with the script below, never a distribution's);
- * fetches the system's record from the server's API; posts "started" (autoinstall.h).
- *
- * Not yet: the target disk, partitions, the image, the boot loader. Until then it
- * posts a failure saying so (the server keeps the mark) and powers the machine off
- * rather than reboot into the installer again and again.
+ * fetches the system's record from the server's API; posts "started" (autoinstall.h);
+ * then runs `xenprov installer run` (installer-run.c: the disk, the image, the edits,
+ * GRUB; it posts its own events), and reboots after a success (the server has set
+ * netboot off: the machine boots its disk), else powers off rather than boot into the
+ * installer again and again (the server keeps the mark and logs the reason).
  */
 #include "deploy/installer-init.h"
 
@@ -74,8 +74,19 @@ const char xp__installer_init[] =
     "\tdie \"cannot fetch the record of $system from $server\"\n"
     "event progress started \"$iface $(ip -4 -o addr show dev \"$iface\" | awk '{print $4}')\"\n"
     "say 'started'\n"
-    "step=disk\n"
-    "die 'this installer cannot partition or write disks yet'\n";
+    "# the disk work: xenprov itself (xenprov installer run), which posts its own\n"
+    "# progress, failure and success events\n"
+    "xenprov installer run\n"
+    "rc=$?\n"
+    "if [ \"$rc\" = 0 ]; then\n"
+    "\tsay 'installed: rebooting'\n"
+    "\tsync\n"
+    "\treboot -f\n"
+    "fi\n"
+    "[ \"$rc\" = 1 ] || { step=disk; die \"xenprov installer run ended with status $rc\"; }\n"
+    "say 'the install failed (reported): powering off in 10 s'\n"
+    "sleep 10\n"
+    "poweroff -f\n";
 
 const char xp__installer_udhcpc[] =
     "#!/bin/sh\n"

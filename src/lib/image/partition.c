@@ -9,11 +9,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -264,11 +266,22 @@ int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_di
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return fail(&w, -errno, "cannot open '%s'", path);
-	if (!S_ISREG(st.st_mode))
+	uint64_t size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode)) { /* the autoinstall installer's target disk */
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size) < 0) {
+			r = -errno;
+			if (fd >= 0)
+				close(fd);
+			return fail(&w, r, "cannot read the size of '%s'", path);
+		}
+		close(fd);
+	} else if (!S_ISREG(st.st_mode)) {
 		return fail(&w, -EINVAL, "'%s' is not a regular file", path);
-	if ((uint64_t)st.st_size != l->disk_size)
+	}
+	if (size != l->disk_size)
 		return fail(&w, -EINVAL, "'%s' is %llu bytes long, the layout is for %llu", path,
-			    (unsigned long long)st.st_size, (unsigned long long)l->disk_size);
+			    (unsigned long long)size, (unsigned long long)l->disk_size);
 
 	struct fdisk_context *cxt = fdisk_new_context();
 	if (!cxt)

@@ -35,10 +35,6 @@ struct ctx {
 	int err; /* the writer's error */
 };
 
-#ifndef XP_LIBCURL_SONAME
-#define XP_LIBCURL_SONAME "libcurl.so.4"
-#endif
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 static char curl_load_error[256]; /* why libcurl could not be loaded */

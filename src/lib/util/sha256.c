@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,11 @@ void xp_sha256_hex(const unsigned char digest[32], char out[65])
  * a golden image's archive is hashed by every build and deploy that uses it. */
 int xp_sha256_fd(int fd, unsigned char out[32])
 {
+	return xp_sha256_fd_n(fd, UINT64_MAX, out);
+}
+
+int xp_sha256_fd_n(int fd, uint64_t max, unsigned char out[32])
+{
 	static const size_t bufsz = 1 << 20;
 	unsigned char *buf = malloc(bufsz);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -42,12 +48,13 @@ int xp_sha256_fd(int fd, unsigned char out[32])
 	if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		r = -ENOMEM;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while (r == 0) {
-		ssize_t n = xp_read_some(fd, buf, bufsz);
+	while (r == 0 && max) {
+		ssize_t n = xp_read_some(fd, buf, max < bufsz ? (size_t)max : bufsz);
 		if (n <= 0) {
 			r = (int)n;
 			break;
 		}
+		max -= (uint64_t)n;
 		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
 			r = -EIO;
 	}

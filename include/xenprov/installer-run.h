@@ -1,0 +1,65 @@
+/*
+ * xenprov/installer-run.h - the autoinstall installer's disk work (`xenprov installer
+ * run`, run by the installer's /init once its network is up): the system's record and
+ * profile from the server's JSON API, the target disk chosen and checked, the profile's
+ * golden image written onto it (partitioned by the image builder, or a bare filesystem
+ * put into a partition made here), the per-guest edits of `domain create`, GRUB
+ * installed from the image, and every step reported to the server as an install event
+ * (autoinstall.h) with the token from the kernel command line.
+ *
+ * Not here: the installer's kernel and initramfs (installer-build.h), the server's side
+ * of the events (net/http-install.c), rebooting (the /init script).
+ */
+#ifndef XENPROV_INSTALLER_RUN_H
+#define XENPROV_INSTALLER_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenprov/util.h"
+
+struct xp_installer_run_opts {
+	/* what boot/target.c put on the kernel command line: xenprov.server=,
+	 * xenprov.system=, xenprov.mac=, xenprov.token=; NULL: read from cmdline */
+	const char *server, *system, *mac, *token;
+	const char *cmdline;  /* NULL: /proc/cmdline (also read for xenprov.target-disk= and
+			       * xenprov.wipe=, a system's own through its kernel options) */
+	const char *disk;     /* the target disk (vda or /dev/vda); NULL: xenprov.target-disk=,
+			       * else the profile's target-disk, else the first whole disk */
+	bool wipe;	      /* write over a partition table (or xenprov.wipe=1, profile wipe on) */
+	bool no_bootloader;   /* leave GRUB out (a disk booted some other way) */
+	const char *sys_block; /* NULL: /sys/block */
+	const char *dev_dir;   /* NULL: /dev */
+	const char *target;    /* where the new root is mounted for GRUB; NULL: /target */
+	/* told of each step as it starts (may be NULL) */
+	void (*step)(void *ud, const char *step, const char *what);
+	void *ud;
+};
+
+struct xp_installer_run_result {
+	char disk[512];	    /* the device written, /dev/NAME */
+	char profile[128];  /* the system's profile */
+	char sha256[65];    /* the image's */
+	uint64_t image_size;
+	uint64_t disk_size;
+	bool partitioned;   /* the table was made here (a bare filesystem image) */
+	double fetch_seconds, total_seconds;
+	char failed_step[32]; /* the step a failure happened in ("" on success) */
+};
+
+/* Installs the system onto its disk, as above, posting "progress" events at each step,
+ * then "success" (the server then sets netboot off). On failure the failure event is
+ * posted with the step and the first diagnostic's message, and the error returned with
+ * its diagnostic: -EINVAL (the command line or the record lacks something), -ENODEV (no
+ * disk), -EEXIST (the disk holds a partition table and wipe was not given), -ENOSPC (the
+ * disk is smaller than the image), -ENOTSUP (a qcow2 image), -ENOENT (the image has no
+ * grub-install), the server's and the edits' errors. */
+int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_run_result *res,
+		     struct xp_diags *d);
+
+/* The target disk among the whole disks in sys_block (NULL: /sys/block): the first by
+ * name that is not a loop, ram, zram, optical, floppy, md or device-mapper device, not
+ * removable, not read-only and not empty. Its name into name. -ENODEV if there is none. */
+int xp_installer_pick_disk(const char *sys_block, char *name, size_t size);
+
+#endif

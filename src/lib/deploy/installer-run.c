@@ -1,0 +1,615 @@
+/*
+ * installer-run.c - the autoinstall installer's disk work (installer-run.h): `xenprov
+ * installer run`, inside the installer's initramfs, once /init has the network.
+ *
+ *   record      GET /api/systems/NAME and its profile (the same client and requests as
+ *               `xenprov install --server`: install.c)
+ *   disk        the target: --disk, xenprov.target-disk=, the profile's target-disk, else
+ *               the first whole disk of /sys/block; a disk whose first sector carries
+ *               the MBR signature (msdos, or GPT's protective MBR) or whose second
+ *               holds "EFI PART" is refused unless wipe
+ *   partition   only for a bare filesystem image (profile label none): an msdos table
+ *               by libfdisk (partition.c), root then the profile's swap
+ *   image       the golden image (GET /api/profiles/P/image: its SHA-256, size, URL)
+ *               streamed straight onto the device (whole, a partitioned image keeping
+ *               the table the image builder made; a bare one into the root partition),
+ *               a transfer cut short resumed with a range, then read back and hashed
+ *   customize   xp_guest_customize, as `domain create` edits a guest's disk: host name,
+ *               network by MAC, machine-id, new UUIDs, fstab by UUID, SSH keys
+ *   bootloader  GRUB from the image: the root mounted on o->target with /dev, /proc and
+ *               /sys bound in, `chroot TARGET grub-install --target=i386-pc DISK`, then
+ *               the image's update-grub if it has one (else the grub.cfg the edits wrote)
+ *
+ * then "success". The server learns each step (progress) and a failure with its reason.
+ * Not here: rebooting or powering off (the /init script), UEFI (not written yet).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deploy/install-internal.h"
+#include "xenprov/domain.h"
+#include "xenprov/http-client.h"
+#include "xenprov/image.h"
+#include "xenprov/installer-run.h"
+#include "xenprov/partition.h"
+
+struct run {
+	const struct xp_installer_run_opts *o;
+	struct xp_installer_run_result *res;
+	struct xp_diags *d;
+	struct xp_install_opts io; /* the server, for install.c's requests */
+	char *words;		   /* the kernel command line, its words NUL-separated */
+	const char *system, *mac, *token, *disk, *wipe;
+	const char *step;
+	json_t *sys, *prof, *eff, *image;
+	char dev[512]; /* /dev/NAME */
+	char part_prefix[520];
+};
+
+static const char *jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void step(struct run *x, const char *name, const char *what)
+{
+	x->step = name;
+	if (x->o->step)
+		x->o->step(x->o->ud, name, what);
+}
+
+/* POST /api/systems/NAME/events (http-install.c: token, kind, step, message of at most
+ * 1024 printable bytes). A refused or lost event does not stop the install. */
+static void event(struct run *x, const char *kind, const char *stp, const char *msg)
+{
+	char m[1001] = "", path[300];
+	size_t n = 0;
+	for (const char *p = msg; p && *p && n < sizeof(m) - 1; p++)
+		m[n++] = *p >= 0x20 && *p < 0x7f ? *p : ' ';
+	m[n] = '\0';
+	json_t *b = json_pack("{s:s, s:s, s:s}", "token", x->token, "kind", kind, "step", stp);
+	if (b && n)
+		json_object_set_new(b, "message", json_string(m));
+	char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	snprintf(path, sizeof(path), "/api/systems/%s/events", x->system);
+	char *url = NULL;
+	if (body && xp__install_url(x->io.server, path, &url) == 0) {
+		struct xp_http_req q = {
+		    .url = url, .method = "POST", .body = body, .body_len = strlen(body),
+		    .ca_file = x->io.ca_file, .max = 4096};
+		struct xp_http_resp resp;
+		struct xp_diags scratch; /* the install's own diagnostics stay its own */
+		xp_diags_init(&scratch);
+		if (xp_http_request(&q, &resp, &scratch) < 0 && x->o->step)
+			x->o->step(x->o->ud, "event", scratch.n ? scratch.v[0].msg : "lost");
+		xp_http_resp_release(&resp);
+		xp_diags_release(&scratch);
+	}
+	free(url);
+	free(body);
+}
+
+/* The words of the kernel command line that name what this install needs. */
+static int read_cmdline(struct run *x)
+{
+	const struct xp_installer_run_opts *o = x->o;
+	const char *path = o->cmdline ? o->cmdline : "/proc/cmdline";
+	size_t len = 0;
+	int r = xp_read_file(path, 64 * 1024, &x->words, &len);
+	if (r < 0)
+		return xp_diags_fail(x->d, r, path, "cmdline", NULL, "cannot read it: %s",
+				     strerror(-r));
+	static const char *const keys[] = {"xenprov.server=", "xenprov.system=", "xenprov.mac=",
+					   "xenprov.token=", "xenprov.target-disk=",
+					   "xenprov.wipe="};
+	const char **to[] = {&x->io.server, &x->system, &x->mac, &x->token, &x->disk, &x->wipe};
+	char *save = NULL;
+	for (char *w = strtok_r(x->words, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+		for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+			if (strncmp(w, keys[i], strlen(keys[i])) == 0)
+				*to[i] = w + strlen(keys[i]);
+	if (o->server)
+		x->io.server = o->server;
+	if (o->system)
+		x->system = o->system;
+	if (o->mac)
+		x->mac = o->mac;
+	if (o->token)
+		x->token = o->token;
+	if (!x->io.server || !x->system || !x->mac || !x->token)
+		return xp_diags_fail(x->d, -EINVAL, path, "cmdline",
+				     "the boot server puts them there for a system marked "
+				     "--install on",
+				     "no xenprov.server=, xenprov.system=, xenprov.mac= or "
+				     "xenprov.token= on the kernel command line");
+	if (!xp_system_name_valid(x->system))
+		return xp_diags_fail(x->d, -EINVAL, path, "cmdline", NULL,
+				     "'%s' is not a system name", x->system);
+	return 0;
+}
+
+/* ---- the record ---------------------------------------------------------------------- */
+
+static int fetch_record(struct run *x)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "/api/systems/%s", x->system);
+	int r = xp__install_request(&x->io, NULL, path, NULL, &x->sys, x->d);
+	if (r < 0)
+		return r;
+	const char *pn = jstr(x->sys, "profile");
+	if (!pn || !xp_profile_name_valid(pn))
+		return xp_diags_fail(x->d, -EINVAL, x->system, "record",
+				     "give it one: xenprov system edit NAME --profile P",
+				     "system '%s' has no profile, so no image to install",
+				     x->system);
+	snprintf(x->res->profile, sizeof(x->res->profile), "%s", pn);
+	snprintf(path, sizeof(path), "/api/profiles/%s", pn);
+	if ((r = xp__install_request(&x->io, NULL, path, NULL, &x->prof, x->d)) < 0)
+		return r;
+	x->eff = json_object_get(x->prof, "effective");
+	if (!json_is_object(x->eff))
+		return xp_diags_fail(x->d, -EBADMSG, NULL, "server", NULL,
+				     "the server sent profile '%s' without its values", pn);
+	return 0;
+}
+
+/* ---- the disk ------------------------------------------------------------------------- */
+
+static int sys_value(const char *dir, const char *name, const char *file, unsigned long long *v)
+{
+	char path[600], *s = NULL;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, name, file);
+	int r = xp_read_file(path, 64, &s, &len);
+	if (r == 0 && sscanf(s, "%llu", v) != 1)
+		r = -EBADMSG;
+	free(s);
+	return r;
+}
+
+int xp_installer_pick_disk(const char *sys_block, char *name, size_t size)
+{
+	static const char *const skip[] = {"loop", "ram", "zram", "sr", "fd", "md", "dm-", "nbd"};
+	const char *dir = sys_block ? sys_block : "/sys/block";
+	struct dirent **v = NULL;
+	int n = scandir(dir, &v, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	int r = -ENODEV;
+	for (int i = 0; i < n; i++) {
+		const char *e = v[i]->d_name;
+		bool bad = e[0] == '.' || strlen(e) >= size;
+		for (size_t k = 0; !bad && k < sizeof(skip) / sizeof(*skip); k++)
+			bad = strncmp(e, skip[k], strlen(skip[k])) == 0;
+		unsigned long long removable = 0, ro = 0, sectors = 0;
+		if (!bad && (sys_value(dir, e, "removable", &removable) < 0 ||
+			     sys_value(dir, e, "size", &sectors) < 0))
+			bad = true;
+		(void)sys_value(dir, e, "ro", &ro);
+		if (!bad && !removable && !ro && sectors && r < 0) {
+			snprintf(name, size, "%s", e);
+			r = 0;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return r;
+}
+
+static bool setting_on(const char *v)
+{
+	return v && (strcmp(v, "on") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
+		     strcmp(v, "true") == 0);
+}
+
+static int open_disk(struct run *x, int *fdp)
+{
+	const struct xp_installer_run_opts *o = x->o;
+	const char *name = o->disk ? o->disk : x->disk ? x->disk : jstr(x->eff, "target-disk");
+	char picked[64];
+	if (!name) {
+		int r = xp_installer_pick_disk(o->sys_block, picked, sizeof(picked));
+		if (r < 0)
+			return xp_diags_fail(x->d, r == -ENOENT ? -ENODEV : r,
+					     o->sys_block ? o->sys_block : "/sys/block", "disk",
+					     "the installer's kernel may lack the disk's driver: "
+					     "xenprov installer build --modules NAME",
+					     "no disk to install onto");
+		name = picked;
+	}
+	if (strncmp(name, "/dev/", 5) == 0)
+		name += 5;
+	if (!*name || strchr(name, '/') || strlen(name) > 40)
+		return xp_diags_fail(x->d, -EINVAL, name, "disk", NULL,
+				     "'%s' is not a disk's name", name);
+	snprintf(x->dev, sizeof(x->dev), "%.400s/%s", o->dev_dir ? o->dev_dir : "/dev", name);
+	snprintf(x->res->disk, sizeof(x->res->disk), "%s", x->dev);
+	/* the partitions of nvme0n1, mmcblk0: nvme0n1p1; of vda: vda1 */
+	size_t l = strlen(x->dev);
+	snprintf(x->part_prefix, sizeof(x->part_prefix), "%s%s", x->dev,
+		 x->dev[l - 1] >= '0' && x->dev[l - 1] <= '9' ? "p" : "");
+	int fd = open(x->dev, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int r = -errno;
+		if (fd >= 0)
+			close(fd);
+		return xp_diags_fail(x->d, r, x->dev, "disk", NULL, "cannot open the disk: %s",
+				     strerror(-r));
+	}
+	uint64_t size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) < 0) {
+		int r = -errno;
+		close(fd);
+		return xp_diags_fail(x->d, r, x->dev, "disk", NULL, "cannot read its size: %s",
+				     strerror(-r));
+	}
+	x->res->disk_size = size;
+	unsigned char sec[1024] = {0};
+	int r = size >= sizeof(sec) ? xp_pread_full(fd, sec, sizeof(sec), 0) : 0;
+	if (r < 0) {
+		close(fd);
+		return xp_diags_fail(x->d, r, x->dev, "disk", NULL, "cannot read it: %s",
+				     strerror(-r));
+	}
+	/* an MBR (or GPT's protective one) ends its sector with 55 AA; GPT's header is
+	 * "EFI PART" at LBA 1 (UEFI 2.10, 5.2 and 5.3) */
+	bool table = (sec[510] == 0x55 && sec[511] == 0xaa) || memcmp(sec + 512, "EFI PART", 8) == 0;
+	bool wipe = o->wipe || setting_on(x->wipe) || setting_on(jstr(x->eff, "wipe"));
+	if (table && !wipe) {
+		close(fd);
+		return xp_diags_fail(x->d, -EEXIST, x->dev, "disk",
+				     "to write over it: the profile's wipe on, or xenprov.wipe=1 "
+				     "in the system's --kernel-options",
+				     "%s already holds a partition table: not written over without "
+				     "wipe",
+				     x->dev);
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* ---- the image ------------------------------------------------------------------------ */
+
+static int fetch_description(struct run *x, uint64_t *size, char **url)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "/api/profiles/%s/image", x->res->profile);
+	int r = xp__install_request(&x->io, NULL, path, NULL, &x->image, x->d);
+	if (r < 0)
+		return r == -ENOENT ? -ENODATA : r;
+	const char *hex = jstr(x->image, "sha256"), *iurl = jstr(x->image, "url"),
+		   *fmt = jstr(x->image, "format");
+	json_t *sz = json_object_get(x->image, "size");
+	if (!hex || !xp_sha256_hex_valid(hex) || !iurl || iurl[0] != '/' || !json_is_integer(sz) ||
+	    json_integer_value(sz) <= 0)
+		return xp_diags_fail(x->d, -EBADMSG, NULL, "server", NULL,
+				     "%s: the image's description is not understood", x->io.server);
+	if (fmt && strcmp(fmt, "raw") != 0)
+		return xp_diags_fail(x->d, -ENOTSUP, x->res->profile, "image",
+				     "the installer writes raw images", "the image is %s", fmt);
+	snprintf(x->res->sha256, sizeof(x->res->sha256), "%s", hex);
+	*size = (uint64_t)json_integer_value(sz);
+	return xp__install_url(x->io.server, iurl, url);
+}
+
+/* The image, size bytes, onto fd at offset at; a transfer cut short goes on where it
+ * stopped (three tries); then the bytes written are read back and hashed. */
+static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const char *url)
+{
+	double t0 = xp__install_now();
+	uint64_t have = 0;
+	int r = -EIO;
+	struct xp_diags tries; /* a transfer cut short is tried again from where it stopped */
+	xp_diags_init(&tries);
+	for (int i = 0; i < 3 && have < size; i++) {
+		uint64_t got = 0;
+		xp_diags_release(&tries);
+		xp_diags_init(&tries);
+		r = xp__install_download(&x->io, url, fd, at, true, have, size, &got, &tries);
+		have += got;
+		if (r == -ENOENT || r == -EACCES || r == -EFBIG)
+			break;
+	}
+	x->res->fetch_seconds = xp__install_now() - t0;
+	if (r < 0 || have != size)
+		r = xp_diags_fail(x->d, r < 0 ? r : -EIO, url, "image", NULL,
+				  "the image came short: %llu of %llu bytes%s%s",
+				  (unsigned long long)have, (unsigned long long)size,
+				  tries.n ? ": " : "", tries.n ? tries.v[0].msg : "");
+	xp_diags_release(&tries);
+	if (r < 0)
+		return r;
+	unsigned char dg[32];
+	char got[65];
+	if (fdatasync(fd) < 0 || lseek(fd, (off_t)at, SEEK_SET) < 0 ||
+	    (r = xp_sha256_fd_n(fd, size, dg)) < 0)
+		return xp_diags_fail(x->d, r < 0 ? r : -errno, x->dev, "image", NULL,
+				     "cannot read the image back: %s",
+				     strerror(r < 0 ? -r : errno));
+	xp_sha256_hex(dg, got);
+	if (strcmp(got, x->res->sha256) != 0)
+		return xp_diags_fail(x->d, -EBADMSG, x->dev, "sha256", NULL,
+				     "the image written does not match its SHA-256 %s (it hashes "
+				     "to %s)",
+				     x->res->sha256, got);
+	return 0;
+}
+
+/* A bare filesystem image: an msdos table (root, then the profile's swap) first. */
+static int make_table(struct run *x, uint64_t image_size, struct xp_layout *l)
+{
+	uint64_t swap = 0;
+	const char *sw = jstr(x->eff, "swap");
+	if (sw && xp_parse_size(sw, &swap) < 0)
+		return xp_diags_fail(x->d, -EINVAL, sw, "swap", NULL, "not a size");
+	*l = (struct xp_layout){.label = XP_LABEL_MSDOS,
+				.disk_size = x->res->disk_size & ~511ull,
+				.swap_size = swap};
+	int r = xp_layout_compute(l);
+	if (r < 0)
+		return xp_diags_fail(x->d, r, x->dev, "partition", NULL,
+				     "no msdos layout for this disk: %s", strerror(-r));
+	if (l->root_size < image_size)
+		return xp_diags_fail(x->d, -ENOSPC, x->dev, "partition", NULL,
+				     "its root partition would hold %llu bytes, the image is %llu",
+				     (unsigned long long)l->root_size,
+				     (unsigned long long)image_size);
+	return xp_partition_write(x->dev, l, x->d);
+}
+
+/* ---- the per-guest edits ---------------------------------------------------------------- */
+
+static int customize(struct run *x)
+{
+	const char *host = jstr(x->sys, "hostname");
+	const char *ip = jstr(x->sys, "ip"), *net = jstr(x->eff, "network"),
+		   *pool = jstr(x->eff, "ip-pool");
+	unsigned prefix = 0;
+	const char *slash = pool ? strchr(pool, '/') : NULL;
+	/* a reserved address written static where the profile says static, else DHCP (the
+	 * server hands the reservation out anyway) */
+	bool stat_ip = ip && net && strcmp(net, "static") == 0 && slash &&
+		       sscanf(slash + 1, "%u", &prefix) == 1 && prefix > 0 && prefix <= 32;
+	const char *mac = jstr(x->sys, "mac");
+	struct xp_guest_spec spec = {
+	    .name = x->system,
+	    .hostname = host ? host : x->system,
+	    .domain = jstr(x->eff, "domain"),
+	    .mac = mac ? mac : x->mac,
+	    .ip = stat_ip ? ip : NULL,
+	    .prefix_len = stat_ip ? prefix : 0,
+	    .gateway = jstr(x->eff, "gateway"),
+	    .dns = jstr(x->eff, "dns"),
+	    .ssh_key = jstr(x->eff, "ssh-key"),
+	    .timezone = jstr(x->eff, "timezone"),
+	    .disk_path = x->dev,
+	    .disk_format = XP_IMAGE_RAW,
+	    .root_offset = -1,
+	    .grub = true,
+	    .kernel_args = jstr(x->eff, "extra"),
+	};
+	struct xp_guest_report rep = {0};
+	int r = xp_guest_customize(&spec, &rep, x->d);
+	xp_guest_report_release(&rep);
+	return r;
+}
+
+/* ---- GRUB ------------------------------------------------------------------------------- */
+
+static int run_in(struct run *x, const char *target, char *const *argv)
+{
+	char *av[12] = {"chroot", (char *)target};
+	size_t n = 2;
+	for (size_t i = 0; argv[i] && n < 11; i++)
+		av[n++] = argv[i];
+	av[n] = NULL;
+	struct xp_buf out = XP_BUF_INIT;
+	int r = xp_spawn_wait(av, NULL, &out);
+	if (r != 0)
+		r = xp_diags_fail(x->d, r < 0 ? r : -EIO, argv[0], "bootloader", NULL,
+				  "%s failed (%s %d)%s%s", argv[0], r < 0 ? "error" : "status",
+				  r < 0 ? -r : r, out.len ? ": " : "", out.len ? xp_buf_str(&out) : "");
+	xp_buf_release(&out);
+	return r;
+}
+
+static bool in_image(const char *target, const char *const *paths, char *found, size_t size)
+{
+	for (size_t i = 0; paths[i]; i++) {
+		char p[600];
+		struct stat st;
+		snprintf(p, sizeof(p), "%s%s", target, paths[i]);
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+			snprintf(found, size, "%s", paths[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+static int bootloader(struct run *x)
+{
+	const char *target = x->o->target ? x->o->target : "/target";
+	struct xp_image_info info;
+	int r = xp_image_info(x->dev, &info);
+	if (r < 0)
+		return xp_diags_fail(x->d, r, x->dev, "bootloader", NULL,
+				     "cannot read back what was written: %s", strerror(-r));
+	const struct xp_image_volume *root = NULL;
+	for (size_t i = 0; i < info.n && !root; i++)
+		if (strncmp(info.volumes[i].kind, "ext", 3) == 0 && info.volumes[i].partition)
+			root = &info.volumes[i];
+	char part[600], kind[16];
+	if (root) {
+		snprintf(part, sizeof(part), "%s%u", x->part_prefix, root->partition);
+		snprintf(kind, sizeof(kind), "%s", root->kind);
+	}
+	xp_image_info_release(&info);
+	if (!root)
+		return xp_diags_fail(x->d, -EINVAL, x->dev, "bootloader",
+				     "a BIOS machine boots GRUB from a partitioned disk",
+				     "the disk has no partition with an ext2/3/4 root");
+	if (mkdir(target, 0755) < 0 && errno != EEXIST)
+		return xp_diags_fail(x->d, -errno, target, "bootloader", NULL,
+				     "cannot make the mount point: %s", strerror(errno));
+	if (mount(part, target, kind, 0, NULL) < 0)
+		return xp_diags_fail(x->d, -errno, part, "bootloader", NULL,
+				     "cannot mount the new root on %s: %s", target,
+				     strerror(errno));
+	static const char *const binds[] = {"/dev", "/proc", "/sys"};
+	size_t bound = 0;
+	r = 0;
+	for (; r == 0 && bound < 3; bound++) {
+		char p[600];
+		snprintf(p, sizeof(p), "%s%s", target, binds[bound]);
+		if ((mkdir(p, 0755) < 0 && errno != EEXIST) ||
+		    mount(binds[bound], p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			r = xp_diags_fail(x->d, -errno, p, "bootloader", NULL,
+					  "cannot bind %s there: %s", binds[bound],
+					  strerror(errno));
+			break;
+		}
+	}
+	static const char *const installs[] = {"/usr/sbin/grub-install", "/sbin/grub-install",
+					       "/usr/bin/grub-install", NULL};
+	static const char *const updates[] = {"/usr/sbin/update-grub", "/sbin/update-grub", NULL};
+	char prog[64], cfg[600];
+	struct stat st;
+	if (r == 0 && !in_image(target, installs, prog, sizeof(prog)))
+		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
+				  "build the image with GRUB: profile key include grub-pc "
+				  "(debian:SUITE images)",
+				  "the image has no GRUB (no grub-install): it cannot boot "
+				  "this machine");
+	if (r == 0) {
+		char *argv[] = {prog, "--target=i386-pc", x->dev, NULL};
+		r = run_in(x, target, argv);
+	}
+	if (r == 0 && in_image(target, updates, prog, sizeof(prog))) {
+		char *argv[] = {prog, NULL};
+		r = run_in(x, target, argv);
+	}
+	snprintf(cfg, sizeof(cfg), "%s/boot/grub/grub.cfg", target);
+	if (r == 0 && stat(cfg, &st) < 0)
+		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
+				  "an image with kernels in /boot gets one from the edits",
+				  "the image has no /boot/grub/grub.cfg and no update-grub");
+	sync();
+	while (bound--) {
+		char p[600];
+		snprintf(p, sizeof(p), "%s%s", target, binds[bound]);
+		umount2(p, MNT_DETACH);
+	}
+	if (umount(target) < 0 && r == 0)
+		r = xp_diags_fail(x->d, -errno, target, "bootloader", NULL,
+				  "cannot unmount the new root: %s", strerror(errno));
+	return r;
+}
+
+/* ---- the whole install ------------------------------------------------------------------ */
+
+int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_run_result *res,
+		     struct xp_diags *d)
+{
+	memset(res, 0, sizeof(*res));
+	double t0 = xp__install_now();
+	struct run x = {.o = o, .res = res, .d = d, .step = "cmdline"};
+	int fd = -1;
+	char *url = NULL;
+	int r = read_cmdline(&x);
+	if (r < 0)
+		goto out; /* no server to tell */
+	step(&x, "record", "the system's record and profile");
+	if ((r = fetch_record(&x)) < 0)
+		goto fail;
+	step(&x, "disk", "the target disk");
+	if ((r = open_disk(&x, &fd)) < 0)
+		goto fail;
+	uint64_t size = 0;
+	if ((r = fetch_description(&x, &size, &url)) < 0)
+		goto fail;
+	res->image_size = size;
+	const char *label = jstr(x.eff, "label");
+	uint64_t at = 0;
+	struct xp_layout l = {0};
+	char msg[1200];
+	if (label && strcmp(label, "none") == 0) {
+		step(&x, "partition", "an msdos table: root and swap");
+		if ((r = make_table(&x, size, &l)) < 0)
+			goto fail;
+		at = l.root_offset;
+		res->partitioned = true;
+	} else if (size > res->disk_size) {
+		r = xp_diags_fail(d, -ENOSPC, x.dev, "disk", NULL,
+				  "the disk holds %llu bytes, the image is %llu",
+				  (unsigned long long)res->disk_size, (unsigned long long)size);
+		goto fail;
+	}
+	snprintf(msg, sizeof(msg), "%s: %llu bytes onto %s", res->sha256, (unsigned long long)size,
+		 x.dev);
+	event(&x, "progress", "image", msg);
+	step(&x, "image", msg);
+	if ((r = write_image(&x, fd, at, size, url)) < 0)
+		goto fail;
+	if (res->partitioned && l.swap_size &&
+	    (r = xp_swap_format(x.dev, l.swap_offset, l.swap_size, NULL, NULL)) < 0) {
+		xp_diags_fail(d, r, x.dev, "swap", NULL, "cannot format the swap partition: %s",
+			      strerror(-r));
+		goto fail;
+	}
+	/* the kernel reads the new table: its partitions appear under /dev */
+	if (fsync(fd) < 0 || ioctl(fd, BLKRRPART) < 0) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) {
+			r = xp_diags_fail(d, -errno, x.dev, "disk", NULL,
+					  "the kernel cannot read the new partition table: %s",
+					  strerror(errno));
+			goto fail;
+		}
+	}
+	close(fd);
+	fd = -1;
+	event(&x, "progress", "customize", "host name, network, machine-id, fstab, keys");
+	step(&x, "customize", "host name, network, machine-id, fstab, keys");
+	if ((r = customize(&x)) < 0)
+		goto fail;
+	if (!o->no_bootloader) {
+		event(&x, "progress", "bootloader", "grub-install --target=i386-pc");
+		step(&x, "bootloader", "GRUB from the image");
+		if ((r = bootloader(&x)) < 0)
+			goto fail;
+	}
+	res->total_seconds = xp__install_now() - t0;
+	snprintf(msg, sizeof(msg), "%s installed on %s in %.0f s", res->profile, x.dev,
+		 res->total_seconds);
+	event(&x, "success", "done", msg);
+	step(&x, "done", msg);
+	goto out;
+fail:
+	snprintf(res->failed_step, sizeof(res->failed_step), "%s", x.step);
+	event(&x, "failure", x.step, d->n ? d->v[d->n - 1].msg : strerror(-r));
+out:
+	if (fd >= 0)
+		close(fd);
+	free(url);
+	free(x.words);
+	json_decref(x.sys);
+	json_decref(x.prof);
+	json_decref(x.image);
+	return r;
+}
