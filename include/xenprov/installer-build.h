@@ -18,10 +18,13 @@
 
 #include "xenprov/util.h"
 
-/* The modules always included (names as modules.dep spells them, '-' and '_' alike). */
+/* The modules always included (names as modules.dep spells them, '-' and '_' alike).
+ * ext4 mounts the new root for GRUB; crc32c_generic is its soft dependency
+ * (modules.softdep: "ext4 pre: crypto-crc32c"), which modules.dep does not list. */
 #define XP_INSTALLER_MODULES                                                                     \
 	"virtio_net", "virtio_blk", "virtio_pci", "xen-netfront", "xen-blkfront", "e1000",       \
-	    "e1000e", "igb", "ixgbe", "ahci", "nvme", "af_packet", "ext4"
+	    "e1000e", "igb", "ixgbe", "ahci", "nvme", "af_packet", "ext4",      \
+	    "crc32c_generic"
 
 struct xp_installer_opts {
 	const char *kernel;        /* NULL: the newest /boot/vmlinuz-* */

@@ -93,6 +93,10 @@
 	"                          its guests' cloud-init user-data (xenprov template)\n"        \
 	"  --cloud-init on|off     deployed guests get a cloud-init NoCloud seed volume\n"      \
 	"                          (ISO 9660, label cidata) as a read-only disk\n"               \
+	"  --target-disk DEV       the disk the autoinstall installer writes (vda, sda,\n"      \
+	"                          nvme0n1; default: the machine's first whole disk)\n"         \
+	"  --wipe on|off           the installer writes over a disk that holds a partition\n"   \
+	"                          table (default off: such a disk is refused)\n"               \
 	"  --copy-in LOCAL:GUESTDIR[:UID:GID]\n"                                                   \
 	"                          copy a host file or directory tree into GUESTDIR\n"            \
 	"                          (owner root unless UID:GID); repeatable\n"                     \
@@ -126,7 +130,7 @@ static const char *const plain_keys[] = {
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
     "distro",	 "timezone", "include", "install", "swap-disk", "autoinstall", "cloud-init",
-    NULL,
+    "target-disk", "wipe", NULL,
 };
 
 /* Options that add one item to the list setting of the same name (repeatable). */

@@ -76,6 +76,10 @@ const struct xp_profile_key xp_profile_keys[] = {
     {"firstboot-command", "CMD",
      "a shell command run once at the guests' first boot, in order (repeatable; systemd)",
      XP_KEY_LIST | XP_KEY_HOSTONLY},
+    {"target-disk", "DEV", "the disk the autoinstall installer writes (vda, sda, nvme0n1; "
+     "default: the machine's first whole disk)", 0},
+    {"wipe", "on|off", "the autoinstall installer writes over a disk that holds a partition "
+     "table (default off: refused)", 0},
     {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax", 0},
     /* the xl.cfg(5) settings that are passwords (config.NAME otherwise) */
     {"config.vncpasswd", "VALUE", "the guests' VNC password (xl vncpasswd)", XP_KEY_SECRET},
@@ -583,9 +587,20 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (strcmp(key, "autoinstall") == 0 && !xp_template_name_valid(value))
 		return xp__bad_value(d, key, value, "1-64 letters, digits, '-', '_', '.'",
 				     "not a valid template name");
-	if (strcmp(key, "cloud-init") == 0 && strcmp(value, "on") != 0 &&
-	    strcmp(value, "off") != 0)
+	if ((strcmp(key, "cloud-init") == 0 || strcmp(key, "wipe") == 0) &&
+	    strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
 		return xp__bad_value(d, key, value, "on or off", "not on or off");
+	/* a kernel's name of a whole disk, as /sys/block lists it */
+	if (strcmp(key, "target-disk") == 0) {
+		const char *n = strncmp(value, "/dev/", 5) == 0 ? value + 5 : value;
+		bool okname = *n && strlen(n) <= 40;
+		for (const char *c = n; okname && *c; c++)
+			okname = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '!' ||
+				 *c == '-' || *c == '_';
+		if (!okname)
+			return xp__bad_value(d, key, value, "e.g. vda, sda, nvme0n1",
+					     "not a disk's name");
+	}
 	if (xp_profile_key_list(key))
 		return list_check(key, value, out, d);
 	const char *why;

@@ -5,7 +5,10 @@
 # the namespace, and what a failure prints. Then, in the test's own order:
 #   qpxe_net            the namespace NS with bridge BR (SERVER_IP/24) and tap TAP in it
 #   qpxe_serve          `xenprov serve -v` on BR in NS (SPID), its log in $T/serve.log
-#   qpxe_boot MAC       QEMU booting from the network on TAP (QPID), serial in $T/serial.log
+#   qpxe_boot MAC [DISK]  QEMU booting from the network on TAP (QPID), serial in
+#                       $T/serial.log; with DISK (a raw file) a virtio disk too, booted
+#                       when the network offers nothing (-boot order=nc); a reboot
+#                       ends QEMU (-no-reboot)
 [ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
 command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (Debian package qemu-system-x86)"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
@@ -52,9 +55,12 @@ qpxe_serve() {
 }
 
 qpxe_boot() {
+	local disk=()
 	: >"$T/serial.log"
+	[ -z "${2:-}" ] || disk=(-drive "file=$2,format=raw,if=virtio" -boot order=nc)
+	[ -n "${2:-}" ] || disk=(-boot n)
 	ip netns exec "$NS" qemu-system-x86_64 -machine "accel=$ACCEL,graphics=off" -m 1024 -smp 1 \
-		-display none -no-reboot -boot n -serial "file:$T/serial.log" -monitor none \
+		-display none -no-reboot "${disk[@]}" -serial "file:$T/serial.log" -monitor none \
 		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
 		-device "virtio-net-pci,netdev=n0,mac=$1" </dev/null >"$T/serial.log.qemu" 2>&1 &
 	QPID=$!
