@@ -131,7 +131,7 @@ static const char run_usage[] =
     "    fstab, SSH keys;\n"
     "  - GRUB from the image (BIOS): the root mounted on DIR, /dev, /proc and /sys\n"
     "    bound in, chroot grub-install --target=i386-pc DISK, then update-grub if the\n"
-    "    image has it (debian:SUITE images: profile include grub-pc).\n"
+    "    image has it (debian:SUITE: profile include linux-image-amd64,grub-pc).\n"
     "Each step is posted to the server as an install event; then success (the server\n"
     "sets netboot off) or the failure with its reason. /init reboots or powers off.\n"
     "\n"

@@ -128,6 +128,7 @@ ok
 echo "3. the installed system"
 qpxe_boot "$MAC" "$T/disk.img"
 qpxe_until "$TIMEOUT" "the installed system's marker" grep -aq "XP-INSTALLED" "$T/serial.log"
+grep -aq "Nothing to boot" "$T/serial.log" || fail "the server offered the installed machine a boot file"
 grep -aq "XP-INSTALLED host=vm addr=$VM_IP" "$T/serial.log" ||
 	fail "the marker: $(grep -a XP-INSTALLED "$T/serial.log")"
 qemu_done 60 "the marker"

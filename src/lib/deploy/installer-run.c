@@ -492,7 +492,8 @@ static int bootloader(struct run *x)
 	struct stat st;
 	if (r == 0 && !in_image(target, installs, prog, sizeof(prog)))
 		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
-				  "build the image with GRUB: profile key include grub-pc "
+				  "build the image with GRUB: profile key include "
+				  "linux-image-amd64,grub-pc "
 				  "(debian:SUITE images)",
 				  "the image has no GRUB (no grub-install): it cannot boot "
 				  "this machine");

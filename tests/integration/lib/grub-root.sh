@@ -42,14 +42,16 @@ for m in failover net_failover virtio_net; do
 	[ -e /lib/modules/*/$m.ko ] && insmod /lib/modules/*/$m.ko 2>/dev/null
 done
 ip link set lo up
-ip link set eth0 up
+# the initramfs's udev may have renamed eth0 (ens3): the first NIC but lo
+for i in /sys/class/net/*; do [ "${i##*/}" = lo ] || nic=${i##*/}; done
+ip link set "$nic" up
 cat >/tmp/dhcp.sh <<'S'
 #!/bin/sh
 [ "$1" = bound ] && ifconfig "$interface" "$ip" netmask "$subnet" && echo "$ip" >/tmp/ip
 exit 0
 S
 chmod 755 /tmp/dhcp.sh
-udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 10 -T 2 >/dev/null 2>&1
+udhcpc -i "$nic" -s /tmp/dhcp.sh -q -n -t 10 -T 2 >/dev/null 2>&1
 echo "XP-INSTALLED host=$(cat /etc/hostname) addr=$(cat /tmp/ip 2>/dev/null)"
 sync
 poweroff -f
