@@ -3,7 +3,9 @@
  * network in it (xenprov/install.h): golden images published by the SHA-256 of their
  * content (deploy/golden-publish.c) and opened by hash only while they are the file
  * hashed; names that are not a hash; records that are symlinks; the caller's cache of
- * publications; the keys a served profile never gives a dom0. The HTTP side and the
+ * publications; the keys a served profile never gives a dom0; the autoinstall
+ * installer's choice of disk (a /sys/block made here) and its refusals before any
+ * request (installer-run.c; the whole install is serve-autoinstall-qemu.sh's). The HTTP side and the
  * fetch are tested end to end in tests/integration/install-server.sh.
  */
 #include <errno.h>
@@ -22,6 +24,7 @@
 
 #include "testlib.h"
 #include "xenprov/install.h"
+#include "xenprov/installer-run.h"
 
 XP_TEST_SCRATCH("test-install")
 
@@ -214,6 +217,62 @@ static void test_dropped_keys(void **st)
 		assert_false(xp_install_key_dropped(kept[i]));
 }
 
+/* blk NAME REMOVABLE RO SECTORS: an entry of the fake /sys/block */
+static void blk(const char *name, int removable, int ro, unsigned long long sectors)
+{
+	assert_int_equal(xp_test_sh("cd '%s' && mkdir -p %s && echo %d >%s/removable && echo %d "
+				    ">%s/ro && echo %llu >%s/size",
+				    tpath("sys"), name, removable, name, ro, name, sectors, name),
+			 0);
+}
+
+static void test_pick_disk(void **st)
+{
+	(void)st;
+	char name[64];
+	assert_int_equal(xp_test_sh("mkdir -p '%s'", tpath("sys")), 0);
+	assert_int_equal(xp_installer_pick_disk(tpath("sys"), name, sizeof(name)), -ENODEV);
+	blk("loop0", 0, 0, 1000);
+	blk("ram0", 0, 0, 1000);
+	blk("sr0", 1, 0, 1000);
+	blk("dm-0", 0, 0, 1000);
+	blk("sda", 1, 0, 1000); /* a USB stick */
+	blk("sdb", 0, 1, 1000); /* read-only */
+	blk("vdz", 0, 0, 0);	/* empty */
+	assert_int_equal(xp_installer_pick_disk(tpath("sys"), name, sizeof(name)), -ENODEV);
+	blk("xvda", 0, 0, 2048);
+	blk("vda", 0, 0, 2048);
+	assert_int_equal(xp_installer_pick_disk(tpath("sys"), name, sizeof(name)), 0);
+	assert_string_equal(name, "vda"); /* the first by name */
+	assert_int_equal(xp_installer_pick_disk(tpath("none"), name, sizeof(name)), -ENOENT);
+}
+
+static void test_run_refusals(void **st)
+{
+	(void)st;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_installer_run_result res;
+	/* no xenprov.* words: nothing asked of any server */
+	assert_int_equal(xp_test_sh("echo 'console=ttyS0 quiet' >'%s'", tpath("cmdline")), 0);
+	struct xp_installer_run_opts o = {.cmdline = tpath("cmdline")};
+	assert_int_equal(xp_installer_run(&o, &res, &d), -EINVAL);
+	assert_true(d.n > 0 && strstr(d.v[0].msg, "xenprov.token="));
+	xp_diags_release(&d);
+	xp_diags_init(&d);
+	assert_int_equal(xp_test_sh("echo 'xenprov.server=http://127.0.0.1:9 xenprov.system=../x "
+				    "xenprov.mac=52:54:00:00:00:01 xenprov.token=t' >'%s'",
+				    tpath("cmdline")),
+			 0);
+	assert_int_equal(xp_installer_run(&o, &res, &d), -EINVAL);
+	assert_true(d.n > 0 && strstr(d.v[0].msg, "'../x' is not a system name"));
+	xp_diags_release(&d);
+	xp_diags_init(&d);
+	o.cmdline = tpath("missing");
+	assert_int_equal(xp_installer_run(&o, &res, &d), -ENOENT);
+	xp_diags_release(&d);
+}
+
 int main(void)
 {
 	if (xp_test_need("mke2fs") != 0)
@@ -225,6 +284,8 @@ int main(void)
 	    xp_test_in_scratch(test_no_image),
 	    xp_test_in_scratch(test_cache),
 	    cmocka_unit_test(test_dropped_keys),
+	    xp_test_in_scratch(test_pick_disk),
+	    xp_test_in_scratch(test_run_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
