@@ -767,6 +767,11 @@ static const struct good_case good_cases[] = {
     {"autoinstall", "debian-preseed", "debian-preseed"},
     {"cloud-init", "on", "on"},
     {"cloud-init", "off", "off"},
+    {"target-disk", "vda", "vda"},
+    {"target-disk", "/dev/nvme0n1", "/dev/nvme0n1"},
+    {"target-disk", "cciss!c0d0", "cciss!c0d0"},
+    {"wipe", "on", "on"},
+    {"wipe", "off", "off"},
     /* lists: items one a line; write's content escaped (the canonical escapes kept,
      * others made canonical) */
     {"copy-in", "/srv/site:/var/www", "/srv/site:/var/www"},
@@ -816,6 +821,10 @@ static const struct bad_case bad_cases[] = {
     {"distro", "bad name", "distro: not a valid distro name", true},
     {"autoinstall", "../preseed", "autoinstall: not a valid template name", true},
     {"cloud-init", "yes", "cloud-init: not on or off", true},
+    {"target-disk", "../sda", "target-disk: not a disk's name", true},
+    {"target-disk", "/dev/", "target-disk: not a disk's name", true},
+    {"target-disk", "SDA", "target-disk: not a disk's name", true},
+    {"wipe", "1", "wipe: not on or off", true},
     {"timezone", "../../etc/shadow",
      "timezone: a tzdata zone name such as Europe/Paris or UTC: letters, digits, '_', '-', "
      "'+' and '.' in components separated by '/'",
@@ -1060,7 +1069,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 40);
+	assert_int_equal(nkeys, 42);
 }
 
 /* The key table marks the secrets once; everything else is not one. */
