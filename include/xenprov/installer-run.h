@@ -24,7 +24,8 @@ struct xp_installer_run_opts {
 	const char *server, *system, *mac, *token;
 	const char *cmdline;  /* NULL: /proc/cmdline (also read for xenprov.target-disk= and
 			       * xenprov.wipe=, a system's own through its kernel options) */
-	const char *disk;     /* the target disk (vda or /dev/vda); NULL: xenprov.target-disk=,
+	const char *disk;     /* the target disk (vda, /dev/vda, or another absolute path: a
+			       * device or an image file, as it is); NULL: xenprov.target-disk=,
 			       * else the profile's target-disk, else the first whole disk */
 	bool wipe;	      /* write over a partition table (or xenprov.wipe=1, profile wipe on) */
 	bool no_bootloader;   /* leave GRUB out (a disk booted some other way) */

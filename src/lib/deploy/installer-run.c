@@ -9,7 +9,8 @@
  *               the MBR signature (msdos, or GPT's protective MBR) or whose second
  *               holds "EFI PART" is refused unless wipe
  *   partition   only for a bare filesystem image (profile label none): an msdos table
- *               by libfdisk (partition.c), root then the profile's swap
+ *               by libfdisk (partition.c) with the root partition (a profile with
+ *               swap has a partitioned image, its swap partition made by the builder)
  *   image       the golden image (GET /api/profiles/P/image: its SHA-256, size, URL)
  *               streamed straight onto the device (whole, a partitioned image keeping
  *               the table the image builder made; a bare one into the root partition),
@@ -233,10 +234,18 @@ static int open_disk(struct run *x, int *fdp)
 	}
 	if (strncmp(name, "/dev/", 5) == 0)
 		name += 5;
-	if (!*name || strchr(name, '/') || strlen(name) > 40)
+	if (o->disk && name == o->disk && name[0] == '/') { /* --disk PATH: taken as it is */
+		if (strlen(name) >= sizeof(x->dev))
+			return xp_diags_fail(x->d, -ENAMETOOLONG, NULL, "disk", NULL,
+					     "the disk's path is too long");
+		snprintf(x->dev, sizeof(x->dev), "%s", name);
+	} else if (!*name || strchr(name, '/') || strlen(name) > 40) {
 		return xp_diags_fail(x->d, -EINVAL, name, "disk", NULL,
 				     "'%s' is not a disk's name", name);
-	snprintf(x->dev, sizeof(x->dev), "%.400s/%s", o->dev_dir ? o->dev_dir : "/dev", name);
+	} else {
+		snprintf(x->dev, sizeof(x->dev), "%.400s/%s", o->dev_dir ? o->dev_dir : "/dev",
+			 name);
+	}
 	snprintf(x->res->disk, sizeof(x->res->disk), "%s", x->dev);
 	/* the partitions of nvme0n1, mmcblk0: nvme0n1p1; of vda: vda1 */
 	size_t l = strlen(x->dev);
@@ -350,16 +359,12 @@ static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const 
 	return 0;
 }
 
-/* A bare filesystem image: an msdos table (root, then the profile's swap) first. */
+/* A bare filesystem image: an msdos table with its root partition first (a profile
+ * with swap has a partitioned image: the golden image's builder refuses swap without
+ * a table, and makes it with one). */
 static int make_table(struct run *x, uint64_t image_size, struct xp_layout *l)
 {
-	uint64_t swap = 0;
-	const char *sw = jstr(x->eff, "swap");
-	if (sw && xp_parse_size(sw, &swap) < 0)
-		return xp_diags_fail(x->d, -EINVAL, sw, "swap", NULL, "not a size");
-	*l = (struct xp_layout){.label = XP_LABEL_MSDOS,
-				.disk_size = x->res->disk_size & ~511ull,
-				.swap_size = swap};
+	*l = (struct xp_layout){.label = XP_LABEL_MSDOS, .disk_size = x->res->disk_size & ~511ull};
 	int r = xp_layout_compute(l);
 	if (r < 0)
 		return xp_diags_fail(x->d, r, x->dev, "partition", NULL,
@@ -400,7 +405,7 @@ static int customize(struct run *x)
 	    .disk_path = x->dev,
 	    .disk_format = XP_IMAGE_RAW,
 	    .root_offset = -1,
-	    .grub = true,
+	    .grub = !x->o->no_bootloader, /* a grub.cfg for the kernels in /boot */
 	    .kernel_args = jstr(x->eff, "extra"),
 	};
 	struct xp_guest_report rep = {0};
@@ -550,7 +555,7 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	struct xp_layout l = {0};
 	char msg[1200];
 	if (label && strcmp(label, "none") == 0) {
-		step(&x, "partition", "an msdos table: root and swap");
+		step(&x, "partition", "an msdos table with the root partition");
 		if ((r = make_table(&x, size, &l)) < 0)
 			goto fail;
 		at = l.root_offset;
@@ -567,12 +572,6 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	step(&x, "image", msg);
 	if ((r = write_image(&x, fd, at, size, url)) < 0)
 		goto fail;
-	if (res->partitioned && l.swap_size &&
-	    (r = xp_swap_format(x.dev, l.swap_offset, l.swap_size, NULL, NULL)) < 0) {
-		xp_diags_fail(d, r, x.dev, "swap", NULL, "cannot format the swap partition: %s",
-			      strerror(-r));
-		goto fail;
-	}
 	/* the kernel reads the new table: its partitions appear under /dev */
 	if (fsync(fd) < 0 || ioctl(fd, BLKRRPART) < 0) {
 		struct stat st;

@@ -1,0 +1,112 @@
+#!/bin/bash
+# installer-run.sh - `xenprov installer run`, the autoinstall installer's disk work,
+# without QEMU: run in a network namespace holding a system's reserved address (the
+# boot server issues a token only to the system itself), against `xenprov serve`, with
+# the kernel command line taken from the system's rendered iPXE config, onto a disk
+# that is a regular file here (--no-bootloader: GRUB and the real block device are
+# serve-autoinstall-qemu.sh's):
+#   - a bare filesystem image (profile label none): the msdos table made by the
+#     installer with libfdisk, the filesystem in its partition with the system's host
+#     name, checked clean, the success event (netboot off, the mark cleared);
+#   - a partitioned image with swap onto a disk holding a table: refused without wipe
+#     (the failure event with the reason, the disk untouched, the mark kept), then
+#     written with --wipe (the image's own table, root and swap, the host name);
+#   - a disk smaller than the image: refused before anything is written.
+# Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
+. "$(dirname "$0")/lib/common.sh" || exit 1
+. "$(dirname "$0")/lib/serve-env.sh" || exit 1
+need curl sfdisk debugfs e2fsck blkid
+
+srv_settings
+srv_set pool.p.range 10.79.0.100-10.79.0.150
+srv_set pool.p.netmask 255.255.255.0
+mkdir -p "$T/root/etc/network" "$T/root/root"
+echo golden >"$T/root/etc/hostname"
+printf 'root:*:19000:0:99999:7:::\n' >"$T/root/etc/shadow"
+printf 'auto lo\niface lo inet loopback\n' >"$T/root/etc/network/interfaces"
+tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
+echo kernel >"$T/vmlinuz"
+"$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
+"$X" profile add bare --image "$T/root.tgz" --disk-size 32M --label none \
+	--distro plain >/dev/null 2>"$T/err" || fail "profile add bare: $(cat "$T/err")"
+"$X" profile add part --image "$T/root.tgz" --disk-size 32M --swap 8M --distro plain >/dev/null 2>"$T/err" ||
+	fail "profile add part: $(cat "$T/err")"
+"$X" system add alpha --mac 52:54:00:ac:00:01 --ip 10.79.0.60 --profile bare --install on \
+	>/dev/null || fail "system add alpha"
+"$X" system add beta --mac 52:54:00:ac:00:02 --ip 10.79.0.61 --profile part --install on \
+	--hostname beta-host >/dev/null || fail "system add beta"
+ok
+srv_ns 10.79.0.1/24
+client_add c1 52:54:00:ac:00:01
+ip -n c1 addr add 10.79.0.60/24 dev eth0
+client_add c2 52:54:00:ac:00:02
+ip -n c2 addr add 10.79.0.61/24 dev eth0
+srv_start --http
+U=http://10.79.0.1:8080
+
+# cmdline NS MAC: the system's iPXE config, asked from its own address, its installer
+# kernel's words into $T/cmdline (a fresh token each time)
+cmdline() {
+	ip netns exec "$1" curl -sf --max-time 10 -o "$T/ipxe" "$U/ipxe/01-${2//:/-}" ||
+		fail "no iPXE config for $2"
+	grep -o 'xenprov\.[a-z]*=[^ ]*' "$T/ipxe" | tr '\n' ' ' >"$T/cmdline"
+	grep -q 'xenprov.token=[0-9a-f]\{64\}' "$T/cmdline" || fail "no token: $(cat "$T/ipxe")"
+}
+# run NS ARGS...: installer run in NS, its status; output in $T/out, $T/err
+run() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$X" installer run --cmdline "$T/cmdline" --no-bootloader "$@" \
+		>"$T/out" 2>"$T/err"
+}
+log() { wait_until 10 grep -qF -- "$1" "$T/serve.log" || fail "the server's log lacks '$1'"; }
+
+# ---- a bare filesystem: partitioned here ------------------------------------------------------
+truncate -s 64M "$T/a.img"
+cmdline c1 52:54:00:ac:00:01
+run c1 --disk "$T/a.img" --json || fail "installer run (bare): $(cat "$T/err")"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["partitioned"] is True and j["profile"] == "bare" and j["image_size"] == 32 << 20, j' "$T/out" ||
+	fail "json: $(cat "$T/out")"
+log "install: system 'alpha' (10.79.0.60): success done: bare installed on $T/a.img"
+"$X" system show alpha >"$T/show" || fail "system show"
+grep -qE '^install +off$' "$T/show" && grep -qE '^netboot +off$' "$T/show" || fail "alpha: $(cat "$T/show")"
+ok
+sfdisk -d "$T/a.img" >"$T/table" || fail "no table"
+grep -q '^label: dos' "$T/table" && grep -q 'a.img1 : start= *2048' "$T/table" &&
+	! grep -q 'a.img2' "$T/table" || fail "the table: $(cat "$T/table")"
+start=$(sed -n 's/.*a.img1 : start= *\([0-9]*\).*/\1/p' "$T/table")
+dd if="$T/a.img" of="$T/a.fs" bs=512 skip="$start" count=$((32 * 2048)) status=none
+e2fsck -fn "$T/a.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+[ "$(debugfs -R 'cat /etc/hostname' "$T/a.fs" 2>/dev/null)" = alpha ] || fail "alpha's host name"
+ok
+
+# ---- a disk with a table: refused, then --wipe ----------------------------------------------
+truncate -s 64M "$T/b.img" && echo 'label: dos' | sfdisk -q "$T/b.img" || fail "sfdisk"
+before=$(sha256sum <"$T/b.img")
+cmdline c2 52:54:00:ac:00:02
+run c2 --disk "$T/b.img" && fail "a disk with a table was written over without wipe"
+grep -qF "already holds a partition table: not written over without wipe" "$T/err" || fail "refusal: $(cat "$T/err")"
+log "install: system 'beta' (10.79.0.61): failure disk: $T/b.img already holds a partition table"
+[ "$(sha256sum <"$T/b.img")" = "$before" ] || fail "the refused disk changed"
+"$X" system show beta | grep -qE '^install +on$' || fail "beta's mark went with the failure"
+ok
+truncate -s 16M "$T/small.img"
+cmdline c2 52:54:00:ac:00:02
+run c2 --disk "$T/small.img" && fail "a disk smaller than the image was taken"
+grep -qF "the disk holds 16777216 bytes, the image is 33554432" "$T/err" || fail "small: $(cat "$T/err")"
+[ "$(head -c 16M "$T/small.img" | tr -d '\0' | wc -c)" = 0 ] || fail "the small disk was written"
+ok
+cmdline c2 52:54:00:ac:00:02
+run c2 --disk "$T/b.img" --wipe || fail "installer run --wipe: $(cat "$T/err")"
+log "install: system 'beta' (10.79.0.61): success done: part installed"
+sfdisk -d "$T/b.img" >"$T/table"
+grep -q '^label: dos' "$T/table" && grep -q 'b.img2 .*type=82' "$T/table" || fail "beta's table: $(cat "$T/table")"
+start=$(sed -n 's/.*b.img1 : start= *\([0-9]*\).*/\1/p' "$T/table")
+size=$(sed -n 's/.*b.img1 : start= *[0-9]*, size= *\([0-9]*\).*/\1/p' "$T/table")
+dd if="$T/b.img" of="$T/b.fs" bs=512 skip="$start" count="$size" status=none
+e2fsck -fn "$T/b.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+sstart=$(sed -n 's/.*b.img2 : start= *\([0-9]*\).*/\1/p' "$T/table")
+[ "$(blkid -p -o value -s TYPE -O $((sstart * 512)) "$T/b.img")" = swap ] || fail "no swap area"
+[ "$(debugfs -R 'cat /etc/hostname' "$T/b.fs" 2>/dev/null)" = beta-host ] || fail "beta's host name"
+ok
+pass
