@@ -11,7 +11,9 @@
 #   - a partitioned image with swap onto a disk holding a table: refused without wipe
 #     (the failure event with the reason, the disk untouched, the mark kept), then
 #     written with --wipe (the image's own table, root and swap, the host name);
-#   - a disk smaller than the image: refused before anything is written.
+#   - a disk smaller than the image: refused before anything is written;
+#   - an image with a kernel and no GRUB, with the boot loader: the install fails at
+#     that step saying so (read without mounting), after the edits wrote its grub.cfg.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
@@ -25,12 +27,19 @@ echo golden >"$T/root/etc/hostname"
 printf 'root:*:19000:0:99999:7:::\n' >"$T/root/etc/shadow"
 printf 'auto lo\niface lo inet loopback\n' >"$T/root/etc/network/interfaces"
 tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
+mkdir -p "$T/root/boot" && echo kernel >"$T/root/boot/vmlinuz-6.1.0-9-amd64" &&
+	echo initrd >"$T/root/boot/initrd.img-6.1.0-9-amd64" || fail "kernel"
+tar -C "$T/root" --numeric-owner -czf "$T/kern.tgz" . || fail "tar"
 echo kernel >"$T/vmlinuz"
 "$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
 "$X" profile add bare --image "$T/root.tgz" --disk-size 32M --label none \
 	--distro plain >/dev/null 2>"$T/err" || fail "profile add bare: $(cat "$T/err")"
 "$X" profile add part --image "$T/root.tgz" --disk-size 32M --swap 8M --distro plain >/dev/null 2>"$T/err" ||
 	fail "profile add part: $(cat "$T/err")"
+"$X" profile add kern --image "$T/kern.tgz" --disk-size 32M --distro plain >/dev/null 2>"$T/err" ||
+	fail "profile add kern: $(cat "$T/err")"
+"$X" system add gamma --mac 52:54:00:ac:00:03 --ip 10.79.0.62 --profile kern --install on \
+	>/dev/null || fail "system add gamma"
 "$X" system add alpha --mac 52:54:00:ac:00:01 --ip 10.79.0.60 --profile bare --install on \
 	>/dev/null || fail "system add alpha"
 "$X" system add beta --mac 52:54:00:ac:00:02 --ip 10.79.0.61 --profile part --install on \
@@ -41,6 +50,8 @@ client_add c1 52:54:00:ac:00:01
 ip -n c1 addr add 10.79.0.60/24 dev eth0
 client_add c2 52:54:00:ac:00:02
 ip -n c2 addr add 10.79.0.61/24 dev eth0
+client_add c3 52:54:00:ac:00:03
+ip -n c3 addr add 10.79.0.62/24 dev eth0
 srv_start --http
 U=http://10.79.0.1:8080
 
@@ -56,15 +67,14 @@ cmdline() {
 run() {
 	local ns=$1
 	shift
-	ip netns exec "$ns" "$X" installer run --cmdline "$T/cmdline" --no-bootloader "$@" \
-		>"$T/out" 2>"$T/err"
+	ip netns exec "$ns" "$X" installer run --cmdline "$T/cmdline" "$@" >"$T/out" 2>"$T/err"
 }
 log() { wait_until 10 grep -qF -- "$1" "$T/serve.log" || fail "the server's log lacks '$1'"; }
 
 # ---- a bare filesystem: partitioned here ------------------------------------------------------
 truncate -s 64M "$T/a.img"
 cmdline c1 52:54:00:ac:00:01
-run c1 --disk "$T/a.img" --json || fail "installer run (bare): $(cat "$T/err")"
+run c1 --disk "$T/a.img" --no-bootloader --json || fail "installer run (bare): $(cat "$T/err")"
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["partitioned"] is True and j["profile"] == "bare" and j["image_size"] == 32 << 20, j' "$T/out" ||
 	fail "json: $(cat "$T/out")"
 log "install: system 'alpha' (10.79.0.60): success done: bare installed on $T/a.img"
@@ -84,7 +94,7 @@ ok
 truncate -s 64M "$T/b.img" && echo 'label: dos' | sfdisk -q "$T/b.img" || fail "sfdisk"
 before=$(sha256sum <"$T/b.img")
 cmdline c2 52:54:00:ac:00:02
-run c2 --disk "$T/b.img" && fail "a disk with a table was written over without wipe"
+run c2 --disk "$T/b.img" --no-bootloader && fail "a disk with a table was written over without wipe"
 grep -qF "already holds a partition table: not written over without wipe" "$T/err" || fail "refusal: $(cat "$T/err")"
 log "install: system 'beta' (10.79.0.61): failure disk: $T/b.img already holds a partition table"
 [ "$(sha256sum <"$T/b.img")" = "$before" ] || fail "the refused disk changed"
@@ -92,12 +102,12 @@ log "install: system 'beta' (10.79.0.61): failure disk: $T/b.img already holds a
 ok
 truncate -s 16M "$T/small.img"
 cmdline c2 52:54:00:ac:00:02
-run c2 --disk "$T/small.img" && fail "a disk smaller than the image was taken"
+run c2 --disk "$T/small.img" --no-bootloader && fail "a disk smaller than the image was taken"
 grep -qF "the disk holds 16777216 bytes, the image is 33554432" "$T/err" || fail "small: $(cat "$T/err")"
 [ "$(head -c 16M "$T/small.img" | tr -d '\0' | wc -c)" = 0 ] || fail "the small disk was written"
 ok
 cmdline c2 52:54:00:ac:00:02
-run c2 --disk "$T/b.img" --wipe || fail "installer run --wipe: $(cat "$T/err")"
+run c2 --disk "$T/b.img" --no-bootloader --wipe || fail "installer run --wipe: $(cat "$T/err")"
 log "install: system 'beta' (10.79.0.61): success done: part installed"
 sfdisk -d "$T/b.img" >"$T/table"
 grep -q '^label: dos' "$T/table" && grep -q 'b.img2 .*type=82' "$T/table" || fail "beta's table: $(cat "$T/table")"
@@ -108,5 +118,19 @@ e2fsck -fn "$T/b.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
 sstart=$(sed -n 's/.*b.img2 : start= *\([0-9]*\).*/\1/p' "$T/table")
 [ "$(blkid -p -o value -s TYPE -O $((sstart * 512)) "$T/b.img")" = swap ] || fail "no swap area"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/b.fs" 2>/dev/null)" = beta-host ] || fail "beta's host name"
+ok
+
+# ---- no GRUB in the image -------------------------------------------------------------------
+truncate -s 64M "$T/c.img"
+cmdline c3 52:54:00:ac:00:03
+run c3 --disk "$T/c.img" --target "$T/mnt" && fail "an image without GRUB was installed"
+grep -qF "the image has no GRUB (no grub-install): it cannot boot this machine" "$T/err" ||
+	fail "no GRUB: $(cat "$T/err")"
+log "install: system 'gamma' (10.79.0.62): failure bootloader: the image has no GRUB"
+[ ! -e "$T/mnt" ] || fail "something was mounted for an image without GRUB"
+start=$(sfdisk -d "$T/c.img" | sed -n 's/.*c.img1 : start= *\([0-9]*\).*/\1/p')
+dd if="$T/c.img" of="$T/c.fs" bs=512 skip="$start" count=$((30 * 2048)) status=none
+debugfs -R 'cat /boot/grub/grub.cfg' "$T/c.fs" 2>/dev/null | grep -q 'linux /boot/vmlinuz-6.1.0-9-amd64 root=UUID=' ||
+	fail "no grub.cfg from the edits"
 ok
 pass

@@ -38,7 +38,9 @@
 #include <unistd.h>
 
 #include "deploy/install-internal.h"
+#include "xenprov/blockdev.h"
 #include "xenprov/domain.h"
+#include "xenprov/extfs.h"
 #include "xenprov/http-client.h"
 #include "xenprov/image.h"
 #include "xenprov/installer-run.h"
@@ -433,18 +435,53 @@ static int run_in(struct run *x, const char *target, char *const *argv)
 	return r;
 }
 
-static bool in_image(const char *target, const char *const *paths, char *found, size_t size)
+/* The first of paths that is an executable regular file in the filesystem fs (read
+ * through libext2fs, before anything is mounted), into found. */
+static bool in_image(struct xp_fs *fs, const char *const *paths, char *found, size_t size)
 {
 	for (size_t i = 0; paths[i]; i++) {
-		char p[600];
-		struct stat st;
-		snprintf(p, sizeof(p), "%s%s", target, paths[i]);
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+		struct xp_fs_entry e;
+		int r = xp_fs_stat(fs, paths[i], &e);
+		bool ok = r == 0 && S_ISREG(e.mode) && (e.mode & 0111);
+		xp_fs_entry_release(&e);
+		if (ok) {
 			snprintf(found, size, "%s", paths[i]);
 			return true;
 		}
 	}
 	return false;
+}
+
+/* What the new root has for GRUB: grub-install (else -ENOENT with the reason), and
+ * update-grub or a grub.cfg. */
+static int grub_tools(struct run *x, unsigned partition, char *install, char *update, size_t size)
+{
+	static const char *const installs[] = {"/usr/sbin/grub-install", "/sbin/grub-install",
+					       "/usr/bin/grub-install", NULL};
+	static const char *const updates[] = {"/usr/sbin/update-grub", "/sbin/update-grub", NULL};
+	struct xp_blockdev *bd = NULL;
+	struct xp_fs *fs = NULL;
+	int r = xp_image_open_fs(x->dev, partition, &bd, &fs);
+	if (r < 0)
+		return xp_diags_fail(x->d, r, x->dev, "bootloader", NULL,
+				     "cannot read the new root: %s", strerror(-r));
+	update[0] = '\0';
+	struct xp_fs_entry e = {0};
+	if (!in_image(fs, installs, install, size))
+		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
+				  "build the image with GRUB: profile key include "
+				  "linux-image-amd64,grub-pc (debian:SUITE images)",
+				  "the image has no GRUB (no grub-install): it cannot boot "
+				  "this machine");
+	else if (!in_image(fs, updates, update, size) &&
+		 xp_fs_stat(fs, "/boot/grub/grub.cfg", &e) < 0)
+		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
+				  "an image with kernels in /boot gets one from the edits",
+				  "the image has no /boot/grub/grub.cfg and no update-grub");
+	xp_fs_entry_release(&e);
+	xp_fs_close(fs);
+	xp_blockdev_close(bd);
+	return r;
 }
 
 static int bootloader(struct run *x)
@@ -460,7 +497,9 @@ static int bootloader(struct run *x)
 		if (strncmp(info.volumes[i].kind, "ext", 3) == 0 && info.volumes[i].partition)
 			root = &info.volumes[i];
 	char part[600], kind[16];
+	unsigned partno = 0;
 	if (root) {
+		partno = root->partition;
 		snprintf(part, sizeof(part), "%s%u", x->part_prefix, root->partition);
 		snprintf(kind, sizeof(kind), "%s", root->kind);
 	}
@@ -469,6 +508,9 @@ static int bootloader(struct run *x)
 		return xp_diags_fail(x->d, -EINVAL, x->dev, "bootloader",
 				     "a BIOS machine boots GRUB from a partitioned disk",
 				     "the disk has no partition with an ext2/3/4 root");
+	char install[64], update[64];
+	if ((r = grub_tools(x, partno, install, update, sizeof(install))) < 0)
+		return r;
 	if (mkdir(target, 0755) < 0 && errno != EEXIST)
 		return xp_diags_fail(x->d, -errno, target, "bootloader", NULL,
 				     "cannot make the mount point: %s", strerror(errno));
@@ -478,7 +520,6 @@ static int bootloader(struct run *x)
 				     strerror(errno));
 	static const char *const binds[] = {"/dev", "/proc", "/sys"};
 	size_t bound = 0;
-	r = 0;
 	for (; r == 0 && bound < 3; bound++) {
 		char p[600];
 		snprintf(p, sizeof(p), "%s%s", target, binds[bound]);
@@ -490,31 +531,14 @@ static int bootloader(struct run *x)
 			break;
 		}
 	}
-	static const char *const installs[] = {"/usr/sbin/grub-install", "/sbin/grub-install",
-					       "/usr/bin/grub-install", NULL};
-	static const char *const updates[] = {"/usr/sbin/update-grub", "/sbin/update-grub", NULL};
-	char prog[64], cfg[600];
-	struct stat st;
-	if (r == 0 && !in_image(target, installs, prog, sizeof(prog)))
-		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
-				  "build the image with GRUB: profile key include "
-				  "linux-image-amd64,grub-pc "
-				  "(debian:SUITE images)",
-				  "the image has no GRUB (no grub-install): it cannot boot "
-				  "this machine");
 	if (r == 0) {
-		char *argv[] = {prog, "--target=i386-pc", x->dev, NULL};
+		char *argv[] = {install, "--target=i386-pc", x->dev, NULL};
 		r = run_in(x, target, argv);
 	}
-	if (r == 0 && in_image(target, updates, prog, sizeof(prog))) {
-		char *argv[] = {prog, NULL};
+	if (r == 0 && update[0]) {
+		char *argv[] = {update, NULL};
 		r = run_in(x, target, argv);
 	}
-	snprintf(cfg, sizeof(cfg), "%s/boot/grub/grub.cfg", target);
-	if (r == 0 && stat(cfg, &st) < 0)
-		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
-				  "an image with kernels in /boot gets one from the edits",
-				  "the image has no /boot/grub/grub.cfg and no update-grub");
 	sync();
 	while (bound--) {
 		char p[600];
