@@ -22,13 +22,13 @@ struct xp_installer_run_opts {
 	/* what boot/target.c put on the kernel command line: xenprov.server=,
 	 * xenprov.system=, xenprov.mac=, xenprov.token=; NULL: read from cmdline */
 	const char *server, *system, *mac, *token;
-	const char *cmdline;  /* NULL: /proc/cmdline (also read for xenprov.target-disk= and
-			       * xenprov.wipe=, a system's own through its kernel options) */
-	const char *disk;     /* the target disk (vda, /dev/vda, or another absolute path: a
-			       * device or an image file, as it is); NULL: xenprov.target-disk=,
-			       * else the profile's target-disk, else the first whole disk */
-	bool wipe;	      /* write over a partition table (or xenprov.wipe=1, profile wipe on) */
-	bool no_bootloader;   /* leave GRUB out (a disk booted some other way) */
+	const char *cmdline; /* NULL: /proc/cmdline (also read for xenprov.target-disk= and
+			      * xenprov.wipe=, a system's own through its kernel options) */
+	const char *disk;    /* the target disk (vda, /dev/vda, or another absolute path: a
+			      * device or an image file, as it is); NULL: xenprov.target-disk=,
+			      * else the profile's target-disk, else the first whole disk */
+	bool wipe;	     /* write over a partition table (or xenprov.wipe=1, profile wipe on) */
+	bool no_bootloader;  /* leave GRUB out (a disk booted some other way) */
 	const char *sys_block; /* NULL: /sys/block */
 	const char *dev_dir;   /* NULL: /dev */
 	const char *target;    /* where the new root is mounted for GRUB; NULL: /target */
@@ -38,12 +38,12 @@ struct xp_installer_run_opts {
 };
 
 struct xp_installer_run_result {
-	char disk[512];	    /* the device written, /dev/NAME */
-	char profile[128];  /* the system's profile */
-	char sha256[65];    /* the image's */
+	char disk[512];	   /* the device written, /dev/NAME */
+	char profile[128]; /* the system's profile */
+	char sha256[65];   /* the image's */
 	uint64_t image_size;
 	uint64_t disk_size;
-	bool partitioned;   /* the table was made here (a bare filesystem image) */
+	bool partitioned; /* the table was made here (a bare filesystem image) */
 	double fetch_seconds, total_seconds;
 	char failed_step[32]; /* the step a failure happened in ("" on success) */
 };

@@ -158,7 +158,17 @@ static void run_step(void *ud, const char *step, const char *what)
 
 static int run_run(int argc, char **argv)
 {
-	enum { O_DISK = 1, O_WIPE, O_NOBOOT, O_SERVER, O_SYSTEM, O_MAC, O_TOKEN, O_CMDLINE, O_TARGET };
+	enum {
+		O_DISK = 1,
+		O_WIPE,
+		O_NOBOOT,
+		O_SERVER,
+		O_SYSTEM,
+		O_MAC,
+		O_TOKEN,
+		O_CMDLINE,
+		O_TARGET
+	};
 	const struct option opts[] = {{"disk", required_argument, NULL, O_DISK},
 				      {"wipe", no_argument, NULL, O_WIPE},
 				      {"no-bootloader", no_argument, NULL, O_NOBOOT},
@@ -174,16 +184,35 @@ static int run_run(int argc, char **argv)
 	int c;
 	while ((c = cli_getopt(argc, argv, "", opts, &co)) != -1) {
 		switch (c) {
-		case O_DISK: o.disk = optarg; break;
-		case O_WIPE: o.wipe = true; break;
-		case O_NOBOOT: o.no_bootloader = true; break;
-		case O_SERVER: o.server = optarg; break;
-		case O_SYSTEM: o.system = optarg; break;
-		case O_MAC: o.mac = optarg; break;
-		case O_TOKEN: o.token = optarg; break;
-		case O_CMDLINE: o.cmdline = optarg; break;
-		case O_TARGET: o.target = optarg; break;
-		default: return cli_bad_option("installer run", argv);
+		case O_DISK:
+			o.disk = optarg;
+			break;
+		case O_WIPE:
+			o.wipe = true;
+			break;
+		case O_NOBOOT:
+			o.no_bootloader = true;
+			break;
+		case O_SERVER:
+			o.server = optarg;
+			break;
+		case O_SYSTEM:
+			o.system = optarg;
+			break;
+		case O_MAC:
+			o.mac = optarg;
+			break;
+		case O_TOKEN:
+			o.token = optarg;
+			break;
+		case O_CMDLINE:
+			o.cmdline = optarg;
+			break;
+		case O_TARGET:
+			o.target = optarg;
+			break;
+		default:
+			return cli_bad_option("installer run", argv);
 		}
 	}
 	int rc = cli_operands(argc, argv, "installer run", &co);
@@ -218,8 +247,8 @@ static int run_run(int argc, char **argv)
 static const struct xp_verb run_verb = {
     "run", "the installer's own: install this machine's disk (run by its /init)", run_usage,
     run_run};
-static const struct xp_verb build_verb = {"build", "make the autoinstall installer's kernel and initrd",
-					  build_usage, run_build};
+static const struct xp_verb build_verb = {
+    "build", "make the autoinstall installer's kernel and initrd", build_usage, run_build};
 static const struct xp_verb *const installer_verbs[] = {&build_verb, &run_verb, NULL};
 
 const struct xp_command cmd_installer = {

@@ -89,9 +89,12 @@ static void event(struct run *x, const char *kind, const char *stp, const char *
 	snprintf(path, sizeof(path), "/api/systems/%s/events", x->system);
 	char *url = NULL;
 	if (body && xp__install_url(x->io.server, path, &url) == 0) {
-		struct xp_http_req q = {
-		    .url = url, .method = "POST", .body = body, .body_len = strlen(body),
-		    .ca_file = x->io.ca_file, .max = 4096};
+		struct xp_http_req q = {.url = url,
+					.method = "POST",
+					.body = body,
+					.body_len = strlen(body),
+					.ca_file = x->io.ca_file,
+					.max = 4096};
 		struct xp_http_resp resp;
 		struct xp_diags scratch; /* the install's own diagnostics stay its own */
 		xp_diags_init(&scratch);
@@ -114,9 +117,9 @@ static int read_cmdline(struct run *x)
 	if (r < 0)
 		return xp_diags_fail(x->d, r, path, "cmdline", NULL, "cannot read it: %s",
 				     strerror(-r));
-	static const char *const keys[] = {"xenprov.server=", "xenprov.system=", "xenprov.mac=",
-					   "xenprov.token=", "xenprov.target-disk=",
-					   "xenprov.wipe="};
+	static const char *const keys[] = {
+	    "xenprov.server=", "xenprov.system=",      "xenprov.mac=",
+	    "xenprov.token=",  "xenprov.target-disk=", "xenprov.wipe="};
 	const char **to[] = {&x->io.server, &x->system, &x->mac, &x->token, &x->disk, &x->wipe};
 	char *save = NULL;
 	for (char *w = strtok_r(x->words, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
@@ -242,8 +245,8 @@ static int open_disk(struct run *x, int *fdp)
 					     "the disk's path is too long");
 		snprintf(x->dev, sizeof(x->dev), "%s", name);
 	} else if (!*name || strchr(name, '/') || strlen(name) > 40) {
-		return xp_diags_fail(x->d, -EINVAL, name, "disk", NULL,
-				     "'%s' is not a disk's name", name);
+		return xp_diags_fail(x->d, -EINVAL, name, "disk", NULL, "'%s' is not a disk's name",
+				     name);
 	} else {
 		snprintf(x->dev, sizeof(x->dev), "%.400s/%s", o->dev_dir ? o->dev_dir : "/dev",
 			 name);
@@ -279,7 +282,8 @@ static int open_disk(struct run *x, int *fdp)
 	}
 	/* an MBR (or GPT's protective one) ends its sector with 55 AA; GPT's header is
 	 * "EFI PART" at LBA 1 (UEFI 2.10, 5.2 and 5.3) */
-	bool table = (sec[510] == 0x55 && sec[511] == 0xaa) || memcmp(sec + 512, "EFI PART", 8) == 0;
+	bool table =
+	    (sec[510] == 0x55 && sec[511] == 0xaa) || memcmp(sec + 512, "EFI PART", 8) == 0;
 	bool wipe = o->wipe || setting_on(x->wipe) || setting_on(jstr(x->eff, "wipe"));
 	if (table && !wipe) {
 		close(fd);
@@ -430,7 +434,8 @@ static int run_in(struct run *x, const char *target, char *const *argv)
 	if (r != 0)
 		r = xp_diags_fail(x->d, r < 0 ? r : -EIO, argv[0], "bootloader", NULL,
 				  "%s failed (%s %d)%s%s", argv[0], r < 0 ? "error" : "status",
-				  r < 0 ? -r : r, out.len ? ": " : "", out.len ? xp_buf_str(&out) : "");
+				  r < 0 ? -r : r, out.len ? ": " : "",
+				  out.len ? xp_buf_str(&out) : "");
 	xp_buf_release(&out);
 	return r;
 }
