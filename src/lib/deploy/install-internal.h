@@ -31,10 +31,11 @@ int xp__install_register(const struct xp_install_opts *o, const char *system, co
 /* GET of the image at url (size bytes in all) from byte have on, written to fd at
  * at + its offset in the image, with "Range: bytes=have-" when have > 0 (a server that
  * answers 200 instead starts over: a file, not a device, is truncated first); o's
- * progress told. *got (may be NULL): the bytes received. Errors with a diagnostic. */
+ * progress told. *got (may be NULL): the bytes received; *reached (may be NULL): the
+ * offset in the image written up to. Errors with a diagnostic. */
 int xp__install_download(const struct xp_install_opts *o, const char *url, int fd, uint64_t at,
 			 bool device, uint64_t have, uint64_t size, uint64_t *got,
-			 struct xp_diags *d);
+			 uint64_t *reached, struct xp_diags *d);
 /* STATE/images/remote, made if missing, into out. */
 int xp__install_cache_dir(const char *state_dir, char *out, size_t size);
 

@@ -154,7 +154,7 @@ static int on_data(void *ctx, uint64_t off, const void *data, size_t len)
 
 int xp__install_download(const struct xp_install_opts *o, const char *url, int fd, uint64_t at,
 			 bool device, uint64_t have, uint64_t size, uint64_t *got,
-			 struct xp_diags *d)
+			 uint64_t *reached, struct xp_diags *d)
 {
 	struct xp_http_resp resp;
 	struct sink s = {.fd = fd, .resp = &resp, .at = at, .device = device, .total = size, .o = o};
@@ -169,6 +169,8 @@ int xp__install_download(const struct xp_install_opts *o, const char *url, int f
 	int r = xp_http_request(&q, &resp, d);
 	if (got)
 		*got = resp.bytes;
+	if (reached) /* a 200 to a range started over from 0 */
+		*reached = s.started ? s.base + resp.bytes : have;
 	if (r == -ENOENT)
 		r = xp_diags_fail(d, r, NULL, "server", NULL, "%s: %s", url,
 				  resp.error ? resp.error : "not found");
@@ -278,7 +280,7 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 	if (have < size) {
 		res->resumed_from = have;
 		double t0 = xp__install_now();
-		r = xp__install_download(o, url, fd, 0, false, have, size, &res->fetched, d);
+		r = xp__install_download(o, url, fd, 0, false, have, size, &res->fetched, NULL, d);
 		res->fetch_seconds = xp__install_now() - t0;
 		if (r < 0)
 			goto out; /* the part is kept: the next run goes on from it */

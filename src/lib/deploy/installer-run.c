@@ -332,11 +332,12 @@ static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const 
 	struct xp_diags tries; /* a transfer cut short is tried again from where it stopped */
 	xp_diags_init(&tries);
 	for (int i = 0; i < 3 && have < size; i++) {
-		uint64_t got = 0;
+		uint64_t reached = have;
 		xp_diags_release(&tries);
 		xp_diags_init(&tries);
-		r = xp__install_download(&x->io, url, fd, at, true, have, size, &got, &tries);
-		have += got;
+		r = xp__install_download(&x->io, url, fd, at, true, have, size, NULL, &reached,
+					 &tries);
+		have = reached;
 		if (r == -ENOENT || r == -EACCES || r == -EFBIG)
 			break;
 	}
