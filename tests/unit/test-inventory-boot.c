@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1330,6 +1331,18 @@ static void test_install_marks(void **st)
 		assert_int_equal(xp_install_event(inv, bad[i].name, bad[i].peer, bad[i].token,
 						  bad[i].kind, bad[i].step, bad[i].msg),
 				 bad[i].r);
+	/* a refused event takes no write lock: answered at once while another process
+	 * holds it (not -EBUSY after the 30 s busy timeout) */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(xp_test_path(state, "inventory.db"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	time_t t0 = time(NULL);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, wrong, "progress", "x", NULL), -EACCES);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP + 1, tok, "progress", "x", NULL),
+			 -EACCES);
+	assert_true(time(NULL) - t0 < 5);
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
 	struct xp_install_state in;
 	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
 	assert_true(in.marked);
