@@ -19,7 +19,7 @@
 #     nothing, failure keeps the mark and ends the attempt (the next config has a new
 #     token) and logs the reason; success clears the mark, sets netboot off, and the
 #     config is then LOCALBOOT;
-#   - 210 events posted: the newest 200 kept.
+#   - 210 events posted: the newest 200 kept; a broken STATE/install-key: 500, logged.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
@@ -247,5 +247,9 @@ ok
 grep -qF "kernel-options: 'xenprov.server=http://10.79.0.99': xenprov.* arguments are the boot server's own" "$T/err" ||
 	fail "xenprov.* kernel option: $(cat "$T/err")"
 ok
+# 8. a key that is not one: a clear error, not a weak token
+printf 'short\n' >"$XENPROV_STATE_DIR/install-key"
+[ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-01)" = 500 ] || fail "a config rendered with a broken key"
+log_has "install-key: not 64 hex digits"
 srv_stop
 pass

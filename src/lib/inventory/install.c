@@ -121,6 +121,40 @@ static int event_row(sqlite3_stmt *st, void *row)
 	return 1;
 }
 
+/* System name's row of install marks, with its attempt. */
+struct install_row {
+	bool marked;
+	int64_t id, attempt; /* attempt 0: none (a mark made before migration 13's rows) */
+	char nonce[33];
+};
+
+/* Reads system name's install row into *w: 1, 0 when it was never marked, or -errno. */
+static int install_row(struct xp_inv *inv, const char *name, struct install_row *w)
+{
+	memset(w, 0, sizeof(*w));
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare_arg(inv,
+				    "SELECT i.marked, i.id, a.nonce, coalesce(a.attempt, 0)"
+				    " FROM system_installs i LEFT JOIN install_attempts a"
+				    " ON a.system = i.system WHERE i.system = ?1",
+				    name, &st);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(st, 2);
+		w->marked = sqlite3_column_int(st, 0) != 0;
+		w->id = sqlite3_column_int64(st, 1);
+		snprintf(w->nonce, sizeof(w->nonce), "%s", n ? (const char *)n : "");
+		w->attempt = sqlite3_column_int64(st, 3);
+		r = 1;
+	} else if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -129,25 +163,13 @@ int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state
 		return r;
 	if ((r = system_exists(inv, name)) < 0)
 		goto done;
+	struct install_row w;
+	if ((r = install_row(inv, name, &w)) <= 0) /* 0: never marked, all zero */
+		goto done;
+	out->marked = w.marked;
+	out->id = w.id;
+	out->attempt = w.attempt;
 	sqlite3_stmt *st;
-	r = xp__inv_prepare_arg(
-	    inv,
-	    "SELECT i.marked, i.id, coalesce(a.attempt, 0) FROM system_installs i"
-	    " LEFT JOIN install_attempts a ON a.system = i.system WHERE i.system = ?1",
-	    name, &st);
-	if (r < 0)
-		goto done;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->marked = sqlite3_column_int(st, 0) != 0;
-		out->id = sqlite3_column_int64(st, 1);
-		out->attempt = sqlite3_column_int64(st, 2);
-	} else if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-	}
-	sqlite3_finalize(st);
-	if (r < 0 || out->id == 0)
-		goto done;
 	r = xp__inv_prepare_arg(inv,
 				"SELECT e.time, e.kind, e.step, e.message FROM install_events e"
 				" JOIN system_installs i ON i.system = e.system AND i.id = e.install"
@@ -203,33 +225,6 @@ static int install_key(struct xp_inv *inv, unsigned char key[32])
 	return r;
 }
 
-/* The current attempt of system name's install, if it is marked: 1 with id, nonce and
- * attempt; 0 if not marked; or -errno. */
-static int attempt_read(struct xp_inv *inv, const char *name, int64_t *id, char nonce[33],
-			int64_t *attempt)
-{
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare_arg(inv,
-				    "SELECT i.id, a.nonce, a.attempt FROM system_installs i"
-				    " JOIN install_attempts a ON a.system = i.system"
-				    " WHERE i.system = ?1 AND i.marked",
-				    name, &st);
-	if (r < 0)
-		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *n = sqlite3_column_text(st, 1);
-		*id = sqlite3_column_int64(st, 0);
-		*attempt = sqlite3_column_int64(st, 2);
-		snprintf(nonce, 33, "%s", n ? (const char *)n : "");
-		r = 1;
-	} else if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-	}
-	sqlite3_finalize(st);
-	return r;
-}
-
 /* HMAC-SHA256 under the key of what names one attempt of one install of one system. */
 static int token_derive(const unsigned char key[32], const char *name, int64_t id,
 			const char *nonce, int64_t attempt, char tok[XP_INSTALL_TOKEN_LEN + 1])
@@ -248,16 +243,18 @@ static int token_derive(const unsigned char key[32], const char *name, int64_t i
 }
 
 /* The token of system name's current attempt (read in the caller's transaction), into
- * tok and its id, nonce and attempt; -ENOENT when it is not marked. */
-static int current_token(struct xp_inv *inv, const char *name, int64_t *id, char nonce[33],
-			 int64_t *attempt, char tok[XP_INSTALL_TOKEN_LEN + 1])
+ * tok, and its row into *w; -ENOENT when it is not marked. */
+static int current_token(struct xp_inv *inv, const char *name, struct install_row *w,
+			 char tok[XP_INSTALL_TOKEN_LEN + 1])
 {
-	int r = attempt_read(inv, name, id, nonce, attempt);
-	if (r <= 0)
-		return r < 0 ? r : -ENOENT;
+	int r = install_row(inv, name, w);
+	if (r < 0)
+		return r;
+	if (!w->marked || !w->nonce[0] || w->attempt <= 0)
+		return -ENOENT;
 	unsigned char key[32];
 	if ((r = install_key(inv, key)) == 0)
-		r = token_derive(key, name, *id, nonce, *attempt, tok);
+		r = token_derive(key, name, w->id, w->nonce, w->attempt, tok);
 	explicit_bzero(key, sizeof(key));
 	return r;
 }
@@ -268,9 +265,8 @@ int xp_install_token(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_T
 	int r = xp_inv_begin_read(inv);
 	if (r < 0)
 		return r;
-	int64_t id, attempt;
-	char nonce[33];
-	r = current_token(inv, name, &id, nonce, &attempt, tok);
+	struct install_row w;
+	r = current_token(inv, name, &w, tok);
 	xp_inv_commit(inv);
 	return r;
 }
@@ -310,9 +306,9 @@ static bool message_ok(const char *s)
 }
 
 /* The read half of an event: whether peer is system name and token its current
- * attempt's; its id, nonce and attempt when it is. 0, -EACCES or -errno. */
+ * attempt's; its row into *w when it is. 0, -EACCES or -errno. */
 static int event_check(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
-		       int64_t *id, char nonce[33], int64_t *attempt)
+		       struct install_row *w)
 {
 	int r = xp_inv_begin_read(inv);
 	if (r < 0)
@@ -326,7 +322,7 @@ static int event_check(struct xp_inv *inv, const char *name, uint32_t peer, cons
 	}
 	char want[XP_INSTALL_TOKEN_LEN + 1];
 	if (r == 0)
-		r = current_token(inv, name, id, nonce, attempt, want);
+		r = current_token(inv, name, w, want);
 	xp_inv_commit(inv);
 	if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0)
 		r = -EACCES;
@@ -344,9 +340,8 @@ int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const 
 		return -EINVAL;
 	if (!token || strlen(token) != XP_INSTALL_TOKEN_LEN || !xp_system_name_valid(name))
 		return -EACCES;
-	int64_t id, attempt;
-	char nonce[33];
-	int r = event_check(inv, name, peer, token, &id, nonce, &attempt);
+	struct install_row w;
+	int r = event_check(inv, name, peer, token, &w);
 	if (r < 0)
 		return r;
 	/* the write, if the attempt is still the one the token is of (an event of the
@@ -361,9 +356,9 @@ int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const 
 				name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_text(st, 3, nonce, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, attempt);
+	sqlite3_bind_int64(st, 2, w.id);
+	sqlite3_bind_text(st, 3, w.nonce, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, w.attempt);
 	int rc = sqlite3_step(st);
 	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -EACCES : xp__inv_err(inv, rc);
 	sqlite3_finalize(st);
@@ -375,7 +370,7 @@ int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const 
 				name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 2, w.id);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, step, -1, SQLITE_STATIC);

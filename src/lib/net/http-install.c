@@ -86,8 +86,12 @@ enum MHD_Result xp__http_install_event(struct http_srv *h, struct MHD_Connection
 		res = xp__http_reply_error(c, MHD_HTTP_FORBIDDEN,
 					   "forbidden: not the token of this system's install");
 	} else if (r < 0) {
+		xp__serve_limited(h->s, SRC_HTTP, LOG_ERR,
+				  "install: cannot record an event for system '%s' from %s: %s%s%s",
+				  name, peer, strerror(-r), r == -EBADMSG ? ": " : "",
+				  r == -EBADMSG ? xp_inv_errmsg(h->inv) : "");
 		res = xp__http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-					   "cannot write the inventory");
+					   "cannot record the event");
 	} else {
 		bool failure = strcmp(kind, "failure") == 0;
 		xp__serve_log(h->s, failure ? LOG_WARNING : LOG_INFO,
