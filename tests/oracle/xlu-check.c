@@ -3,9 +3,9 @@
  * and prints, one line per file, what xl would see, as JSON:
  *   {"file":..., "name":..., "memory":N, "vcpus":N, "bootloader":..., "kernel":...,
  *    "type":..., "boot":..., "serial":..., "vnc":N,
- *    "disk":[{"target":..., "format":..., "vdev":..., "readwrite":N, "backendtype":...}],
+ *    "disk":[{"target":..., "format":..., "vdev":..., "readwrite":N[, "backendtype":...]}],
  *    "vif":[...]}
- * (null for what the file does not set; backendtype null when xl would pick it).
+ * (null for what the file does not set; backendtype only where the spec names one).
  * Exit 1 if libxlutil rejects a file or a disk spec. Used by the integration tests to
  * check every config xenprov writes against the real parser.
  */
@@ -70,11 +70,10 @@ int main(int argc, char **argv)
 							    json_string(libxl_disk_format_to_string(d.format)));
 					json_object_set_new(dj, "vdev", json_string(d.vdev ? d.vdev : ""));
 					json_object_set_new(dj, "readwrite", json_integer(d.readwrite));
-					json_object_set_new(
-					    dj, "backendtype",
-					    d.backend == LIBXL_DISK_BACKEND_UNKNOWN
-						? json_null()
-						: json_string(libxl_disk_backend_to_string(d.backend)));
+					if (d.backend != LIBXL_DISK_BACKEND_UNKNOWN)
+						json_object_set_new(
+						    dj, "backendtype",
+						    json_string(libxl_disk_backend_to_string(d.backend)));
 					json_array_append_new(disks, dj);
 				}
 				free(copy);
