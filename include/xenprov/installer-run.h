@@ -25,8 +25,9 @@ struct xp_installer_run_opts {
 	const char *cmdline; /* NULL: /proc/cmdline (also read for xenprov.target-disk= and
 			      * xenprov.wipe=, a system's own through its kernel options) */
 	const char *disk;    /* the target disk (vda, /dev/vda, or another absolute path: a
-			      * device or an image file, as it is); NULL: xenprov.target-disk=,
-			      * else the profile's target-disk, else the first whole disk */
+			      * device or an image file, as it is); NULL: xenprov.target-disk=
+			      * (the same forms), else the profile's target-disk (a name),
+			      * else the first whole disk */
 	bool wipe;	     /* write over a partition table (or xenprov.wipe=1, profile wipe on) */
 	bool no_bootloader;  /* leave GRUB out (a disk booted some other way) */
 	const char *sys_block; /* NULL: /sys/block */

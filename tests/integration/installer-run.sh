@@ -12,6 +12,8 @@
 #     (the failure event with the reason, the disk untouched, the mark kept), then
 #     written with --wipe (the image's own table, root and swap, the host name);
 #   - a disk smaller than the image: refused before anything is written;
+#   - a system whose kernel options name its disk and allow wipe
+#     (xenprov.target-disk=, xenprov.wipe=1): that disk written over;
 #   - an image with a kernel and no GRUB, with the boot loader: the install fails at
 #     that step saying so (read without mounting), after the edits wrote its grub.cfg.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
@@ -44,6 +46,10 @@ echo kernel >"$T/vmlinuz"
 	>/dev/null || fail "system add alpha"
 "$X" system add beta --mac 52:54:00:ac:00:02 --ip 10.79.0.61 --profile part --install on \
 	--hostname beta-host >/dev/null || fail "system add beta"
+# the operator's own words for the installer's disk: taken (the server's are refused)
+"$X" system add delta --mac 52:54:00:ac:00:04 --ip 10.79.0.63 --profile part --install on \
+	--kernel-options "console=ttyS0 xenprov.target-disk=$T/d.img xenprov.wipe=1" >/dev/null \
+	2>"$T/err" || fail "system add delta: $(cat "$T/err")"
 ok
 srv_ns 10.79.0.1/24
 client_add c1 52:54:00:ac:00:01
@@ -52,6 +58,8 @@ client_add c2 52:54:00:ac:00:02
 ip -n c2 addr add 10.79.0.61/24 dev eth0
 client_add c3 52:54:00:ac:00:03
 ip -n c3 addr add 10.79.0.62/24 dev eth0
+client_add c4 52:54:00:ac:00:04
+ip -n c4 addr add 10.79.0.63/24 dev eth0
 srv_start --http
 U=http://10.79.0.1:8080
 
@@ -60,7 +68,7 @@ U=http://10.79.0.1:8080
 cmdline() {
 	ip netns exec "$1" curl -sf --max-time 10 -o "$T/ipxe" "$U/ipxe/01-${2//:/-}" ||
 		fail "no iPXE config for $2"
-	grep -o 'xenprov\.[a-z]*=[^ ]*' "$T/ipxe" | tr '\n' ' ' >"$T/cmdline"
+	grep -o 'xenprov\.[a-z-]*=[^ ]*' "$T/ipxe" | tr '\n' ' ' >"$T/cmdline"
 	grep -q 'xenprov.token=[0-9a-f]\{64\}' "$T/cmdline" || fail "no token: $(cat "$T/ipxe")"
 }
 # run NS ARGS...: installer run in NS, its status; output in $T/out, $T/err
@@ -118,6 +126,14 @@ e2fsck -fn "$T/b.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
 sstart=$(sed -n 's/.*b.img2 : start= *\([0-9]*\).*/\1/p' "$T/table")
 [ "$(blkid -p -o value -s TYPE -O $((sstart * 512)) "$T/b.img")" = swap ] || fail "no swap area"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/b.fs" 2>/dev/null)" = beta-host ] || fail "beta's host name"
+ok
+
+# ---- the disk and wipe from the system's kernel options --------------------------------------
+truncate -s 64M "$T/d.img" && echo 'label: dos' | sfdisk -q "$T/d.img" || fail "sfdisk"
+cmdline c4 52:54:00:ac:00:04
+grep -qF "xenprov.target-disk=$T/d.img" "$T/cmdline" || fail "delta's command line: $(cat "$T/cmdline")"
+run c4 --no-bootloader || fail "installer run (delta): $(cat "$T/err")"
+log "install: system 'delta' (10.79.0.63): success done: part installed on $T/d.img"
 ok
 
 # ---- no GRUB in the image -------------------------------------------------------------------

@@ -239,7 +239,7 @@ static int open_disk(struct run *x, int *fdp)
 	}
 	if (strncmp(name, "/dev/", 5) == 0)
 		name += 5;
-	if (o->disk && name == o->disk && name[0] == '/') { /* --disk PATH: taken as it is */
+	if (name[0] == '/') { /* --disk or xenprov.target-disk= PATH: taken as it is */
 		if (strlen(name) >= sizeof(x->dev))
 			return xp_diags_fail(x->d, -ENAMETOOLONG, NULL, "disk", NULL,
 					     "the disk's path is too long");

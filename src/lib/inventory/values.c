@@ -115,7 +115,10 @@ const char *xp_kernel_options_reserved(const char *opts, size_t *len)
 	for (const char *w = xp__word(opts ? opts : "", kopt_sep, &n); n;
 	     w = xp__word(w + n, kopt_sep, &n)) {
 		size_t q = strspn(w, "\"'"); /* a quoted word is still that word to the kernel */
-		if (n - q >= 8 && strncasecmp(w + q, "xenprov.", 8) == 0) {
+		/* the operator's own words for the installer's disk (installer-run.h) */
+		bool own = (n - q > 20 && strncmp(w + q, "xenprov.target-disk=", 20) == 0) ||
+			   (n - q > 13 && strncmp(w + q, "xenprov.wipe=", 13) == 0);
+		if (!own && n - q >= 8 && strncasecmp(w + q, "xenprov.", 8) == 0) {
 			*len = n;
 			return w;
 		}
