@@ -21,7 +21,8 @@
 	"  --initrd PATH           the initrd, the same way\n"                                     \
 	"  --arch ARCH             x86_64 (the default), i386 or aarch64\n"                        \
 	"  --kernel-options TEXT   appended to the kernel command line (no xenprov.* words:\n"   \
-	"                          those are the boot server's own)\n"                            \
+	"                          those are the boot server's own, but for the\n"               \
+	"                          installer's xenprov.target-disk=DEV and xenprov.wipe=1)\n"     \
 	"  --os debian|ubuntu|redhat|suse\n"                                                      \
 	"                          its OS family: how its installer fetches an autoinstall\n"     \
 	"                          file (the boot configs of systems with a template add\n"       \

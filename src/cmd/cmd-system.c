@@ -35,7 +35,8 @@
 	"                          Give it --ip: without a reservation, any address leased to\n" \
 	"                          its MAC gets the installer's entry and token\n"               \
 	"  --kernel-options TEXT   appended to its kernel command line (no xenprov.* words:\n"   \
-	"                          those are the boot server's own)\n"                            \
+	"                          those are the boot server's own, but for the\n"               \
+	"                          installer's xenprov.target-disk=DEV and xenprov.wipe=1)\n"     \
 	"  --autoinstall TEMPLATE  the autoinstall template it is served at\n"                    \
 	"                          /autoinstall/NAME (default: its profile's autoinstall);\n"    \
 	"                          its boot config then points its installer there\n"
