@@ -197,9 +197,6 @@ int xp__sync_warn(struct xp__sync_run *R, const char *hint, const char *fmt, ...
  * the kind, the subnet, Kea's classes file, the HTTP base in force (may be NULL). */
 int xp__sync_options_digest(const struct xp_sync_target *t, const char *subnet,
 			    const char *http_base, char out[65]);
-/* Whether s reads as an HTTP base URL that can be one kernel command-line word:
- * http:// or https://, a host, no space or control character. */
-bool xp__sync_http_base_valid(const char *s);
 /* Records the sync (nothing in a dry run): the snapshot's count, subnet (as the target
  * gave it), options, the files put and removed. */
 int xp__sync_record(struct xp__sync_run *R, struct xp_sync_file_rec *put, size_t n_put,

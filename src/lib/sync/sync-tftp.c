@@ -485,33 +485,81 @@ static int name_batch(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp
 	return r;
 }
 
-/* The batches of the n jobs: each of at most a quarter of them (at least 1,024) and of
- * at most half the descriptor budget of new files (two batches are staged at once).
- * *batches a heap array. */
-static int make_batches(const struct xp__sync_wants *W, const struct job *v, size_t n, bool each,
+/* Whether paths a and b are in the same directory. */
+static bool same_dir(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	size_t la = sa ? (size_t)(sa - a) : 0, lb = sb ? (size_t)(sb - b) : 0;
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+/* The batches of the n jobs (sorted by path, so grouped by directory), reordered in v
+ * so that each batch is a run of it: at most four batches (of at least 1,024 jobs),
+ * more when a batch would hold more new files than half the descriptor budget (two
+ * batches are staged at once). Each batch takes its share of every directory, so that
+ * each pass has several directories for its threads (a batch of one directory would
+ * run in one thread: the kernel serialises the entries made in a directory). *out a
+ * heap array. */
+static int make_batches(const struct xp__sync_wants *W, struct job *v, size_t n, bool each,
 			struct batch **out, size_t *n_out)
 {
-	size_t size = each ? n : (n + 3) / 4;
-	if (size < 1024)
-		size = 1024;
-	size_t fresh_max = fd_budget() / 2;
-	struct batch *b = NULL;
-	size_t nb = 0, cap = 0;
-	for (size_t k = 0; k < n;) {
-		if (xp_grow(&b, &cap, nb, sizeof(*b), 8) < 0) {
-			free(b);
+	*out = NULL;
+	*n_out = 0;
+	if (n == 0)
+		return 0;
+	size_t *grp = NULL, ng = 0, gcap = 0; /* the directories' runs: grp[i]..grp[i+1] */
+	for (size_t k = 0; k <= n; k++) {
+		if (k > 0 && k < n && same_dir(W->v[v[k].want].path, W->v[v[k - 1].want].path))
+			continue;
+		if (xp_grow(&grp, &gcap, ng, sizeof(*grp), 8) < 0) {
+			free(grp);
 			return -ENOMEM;
 		}
-		size_t from = k, fresh = 0;
-		for (; k < n && k - from < size; k++) {
-			if (W->v[v[k].want].fresh && fresh++ == fresh_max)
-				break;
-		}
-		b[nb++] = (struct batch){from, k};
+		grp[ng++] = k;
 	}
-	*out = b;
-	*n_out = nb;
-	return 0;
+	size_t fresh_max = fd_budget() / 2;
+	size_t nb = each ? 1 : (n + 1023) / 1024;
+	if (nb > 4)
+		nb = 4;
+	struct batch *b = NULL;
+	struct job *w = malloc(n * sizeof(*w));
+	int r = w ? 0 : -ENOMEM;
+	while (r == 0) {
+		free(b);
+		if (!(b = calloc(nb, sizeof(*b)))) {
+			r = -ENOMEM;
+			break;
+		}
+		bool fits = true;
+		size_t m = 0;
+		for (size_t k = 0; k < nb; k++) {
+			size_t fresh = 0;
+			b[k].from = m;
+			for (size_t g = 0; g + 1 < ng; g++) {
+				size_t len = grp[g + 1] - grp[g];
+				size_t lo = grp[g] + len * k / nb, hi = grp[g] + len * (k + 1) / nb;
+				for (size_t i = lo; i < hi; i++) {
+					w[m++] = v[i];
+					fresh += W->v[v[i].want].fresh;
+				}
+			}
+			b[k].to = m;
+			fits = fits && fresh <= fresh_max;
+		}
+		if (fits || nb == n)
+			break;
+		nb = nb * 2 < n ? nb * 2 : n;
+	}
+	if (r == 0) {
+		memcpy(v, w, n * sizeof(*v));
+		*out = b;
+		*n_out = nb;
+	} else {
+		free(b);
+	}
+	free(w);
+	free(grp);
+	return r;
 }
 
 /* Puts the files decided WRITE in place, in batches: each staged, made durable (each
