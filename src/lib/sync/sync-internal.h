@@ -126,6 +126,9 @@ int xp__sync_stage(const struct xp__sync_dirs *D, int dirfd, const char *base, c
 		   size_t len, int src, mode_t mode, bool fresh, bool durable, int *unnamed);
 /* Drops a staged file (a candidate refused, a failure after staging). */
 void xp__sync_unstage(int dirfd, const char *base, int unnamed);
+/* A read-only descriptor of the named temporary staged for base in dirfd (to fsync
+ * it). -errno. */
+int xp__sync_tmp_open(int dirfd, const char *base);
 /* The named temporary's path of path (same directory). Heap string. */
 int xp__sync_tmp_path(const char *path, char **out);
 /* Gives the staged file its name base: the unnamed one linked (-EEXIST if something
