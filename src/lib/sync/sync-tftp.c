@@ -523,20 +523,19 @@ static bool same_dir(const char *a, const char *b)
 	return la == lb && memcmp(a, b, la) == 0;
 }
 
-/* The batches of the n jobs (sorted by path, so grouped by directory), reordered in v
- * so that each batch is a run of it: at most four batches (of at least 1,024 jobs),
- * more when a batch would hold more new files than half the descriptor budget (two
- * batches are staged at once). Each batch takes its share of every directory, so that
- * each pass has several directories for its threads (a batch of one directory would
- * run in one thread: the kernel serialises the entries made in a directory). *out a
- * heap array. */
+/* The batches of the n jobs (sorted by path, so grouped by directory): each of at most
+ * a quarter of them (at least 1,024) and of at most half the descriptor budget of new
+ * files (two batches are staged at once). The jobs are first reordered in four rounds,
+ * round q the q-th quarter of every directory's, and the batches cut from that order,
+ * so that each holds its share of every directory and each pass has several
+ * directories for its threads (cut from the sorted order, the first and last batch
+ * held one directory each and ran in one thread: the kernel serialises the entries
+ * made in a directory). *out a heap array. */
 static int make_batches(const struct xp__sync_wants *W, struct job *v, size_t n, bool each,
 			struct batch **out, size_t *n_out)
 {
 	*out = NULL;
 	*n_out = 0;
-	if (n == 0)
-		return 0;
 	size_t *grp = NULL, ng = 0, gcap = 0; /* the directories' runs: grp[i]..grp[i+1] */
 	for (size_t k = 0; k <= n; k++) {
 		if (k > 0 && k < n && same_dir(W->v[v[k].want].path, W->v[v[k - 1].want].path))
@@ -547,49 +546,43 @@ static int make_batches(const struct xp__sync_wants *W, struct job *v, size_t n,
 		}
 		grp[ng++] = k;
 	}
-	size_t fresh_max = fd_budget() / 2;
-	size_t nb = each ? 1 : (n + 1023) / 1024;
-	if (nb > 4)
-		nb = 4;
-	struct batch *b = NULL;
-	struct job *w = malloc(n * sizeof(*w));
-	int r = w ? 0 : -ENOMEM;
-	while (r == 0) {
-		free(b);
-		if (!(b = calloc(nb, sizeof(*b)))) {
-			r = -ENOMEM;
-			break;
-		}
-		bool fits = true;
-		size_t m = 0;
-		for (size_t k = 0; k < nb; k++) {
-			size_t fresh = 0;
-			b[k].from = m;
-			for (size_t g = 0; g + 1 < ng; g++) {
-				size_t len = grp[g + 1] - grp[g];
-				size_t lo = grp[g] + len * k / nb, hi = grp[g] + len * (k + 1) / nb;
-				for (size_t i = lo; i < hi; i++) {
-					w[m++] = v[i];
-					fresh += W->v[v[i].want].fresh;
-				}
-			}
-			b[k].to = m;
-			fits = fits && fresh <= fresh_max;
-		}
-		if (fits || nb == n)
-			break;
-		nb = nb * 2 < n ? nb * 2 : n;
+	struct job *w = malloc((n ? n : 1) * sizeof(*w));
+	if (!w) {
+		free(grp);
+		return -ENOMEM;
 	}
-	if (r == 0) {
-		memcpy(v, w, n * sizeof(*v));
-		*out = b;
-		*n_out = nb;
-	} else {
-		free(b);
-	}
+	size_t m = 0;
+	for (size_t q = 0; q < 4; q++)
+		for (size_t g = 0; g + 1 < ng; g++) {
+			size_t len = grp[g + 1] - grp[g];
+			size_t lo = grp[g] + len * q / 4, hi = grp[g] + len * (q + 1) / 4;
+			for (size_t i = lo; i < hi; i++)
+				w[m++] = v[i];
+		}
+	memcpy(v, w, n * sizeof(*v));
 	free(w);
 	free(grp);
-	return r;
+	size_t size = each ? n : (n + 3) / 4;
+	if (size < 1024)
+		size = 1024;
+	size_t fresh_max = fd_budget() / 2;
+	struct batch *b = NULL;
+	size_t nb = 0, cap = 0;
+	for (size_t k = 0; k < n;) {
+		if (xp_grow(&b, &cap, nb, sizeof(*b), 8) < 0) {
+			free(b);
+			return -ENOMEM;
+		}
+		size_t from = k, fresh = 0;
+		for (; k < n && k - from < size; k++) {
+			if (W->v[v[k].want].fresh && fresh++ == fresh_max)
+				break;
+		}
+		b[nb++] = (struct batch){from, k};
+	}
+	*out = b;
+	*n_out = nb;
+	return 0;
 }
 
 /* Puts the files decided WRITE in place, in batches: each staged, made durable (few
