@@ -266,18 +266,19 @@ enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection
 	if (r < 0)
 		return xp__http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 					    "cannot read the inventory");
-	/* before anything else: a request the image is not for costs no work */
+	/* what the profile itself shows anyone (GET /api/profiles/NAME) */
+	if (!xp_settings_get(&eff, "image")) {
+		xp_settings_release(&eff);
+		snprintf(msg, sizeof(msg), "profile '%s' has no image", name);
+		return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	/* then, before any work: a request the image is not for costs none */
 	if (!xp__http_authorized(h, c) && !published_openly(&eff)) {
 		xp_settings_release(&eff);
 		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING,
 				  "image of profile '%s' to %s: refused, no API token%s", name, peer,
 				  wrong_token(c));
 		return refuse(c);
-	}
-	if (!xp_settings_get(&eff, "image")) {
-		xp_settings_release(&eff);
-		snprintf(msg, sizeof(msg), "profile '%s' has no image", name);
-		return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, msg);
 	}
 	struct image_job *j = calloc(1, sizeof(*j));
 	if (!j) {
