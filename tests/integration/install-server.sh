@@ -4,7 +4,8 @@
 # each with its own state directory, pool and config directory) that build guests from
 # the profile it serves:
 #   - both dom0s install from the same profile at once; each fetches the golden image
-#     once (the server's log names each fetch), a second guest on a dom0 fetches nothing;
+#     once (the server's log names each fetch) into a sparse file, a second guest on a
+#     dom0 fetches nothing;
 #   - registration: every guest made with the token is a system on the server with its
 #     MAC, address, host name and netboot off; without a token it is made and says it
 #     was not registered; --system S takes S's profile and MAC and updates S;
@@ -138,6 +139,10 @@ HASH=$(sha256sum "$T"/d1/images/remote/*.img | awk '{print $1}')
 [ "${#HASH}" = 64 ] || fail "no image in d1's cache"
 cmp -s "$T/d1/images/remote/$HASH.img" "$T/d2/images/remote/$HASH.img" || fail "the caches differ"
 [ "$(stat -c %a "$T/d1/images/remote/$HASH.img")" = 444 ] || fail "the cached image is writable"
+# its zeros were not written: as sparse as the server's (64 MiB, a few MiB of data)
+kib=$(du -k "$T/d1/images/remote/$HASH.img" | cut -f1)
+echo "the cached 64 MiB image holds $kib KiB"
+[ "$kib" -lt 16384 ] || fail "the cached image is not sparse: $kib KiB"
 ok
 # the server's published image is the golden image it built, byte for byte
 cmp -s "$T/d1/images/remote/$HASH.img" "$(ls "$T"/state/images/*.img | head -n 1)" ||

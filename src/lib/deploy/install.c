@@ -28,6 +28,7 @@
 #include "xenprov/install.h"
 
 #define JSON_MAX (16u << 20)
+#define IMAGE_WAIT 3600 /* seconds the server may take to prepare a golden image */
 
 void xp_install_result_release(struct xp_install_result *r)
 {
@@ -72,9 +73,11 @@ int xp__install_url(const char *server, const char *path, char **out)
 
 /* A request to the server's API at path (method NULL: GET), its JSON answer into *out
  * (may be NULL). The token is sent with a body (a change) or when auth says (what the
- * server gives to its holders only). Errors carry the server's message. */
-static int request(const struct xp_install_opts *o, const char *method, const char *path,
-		   const char *body, bool auth, json_t **out, struct xp_diags *d)
+ * server gives to its holders only); the server may stay silent idle seconds (0: the
+ * HTTP client's default). Errors carry the server's message. */
+static int request_idle(const struct xp_install_opts *o, const char *method, const char *path,
+			const char *body, bool auth, unsigned idle, json_t **out,
+			struct xp_diags *d)
 {
 	char *url;
 	if (xp__install_url(o->server, path, &url) < 0)
@@ -87,6 +90,7 @@ static int request(const struct xp_install_opts *o, const char *method, const ch
 	    .token = body || auth ? o->token : NULL,
 	    .ca_file = o->ca_file,
 	    .max = JSON_MAX,
+	    .idle = idle,
 	};
 	struct xp_http_resp resp;
 	int r = xp_http_request(&q, &resp, d);
@@ -105,6 +109,13 @@ static int request(const struct xp_install_opts *o, const char *method, const ch
 	return r;
 }
 
+/* request_idle, the token with a body only, the client's default silence */
+static int request(const struct xp_install_opts *o, const char *method, const char *path,
+		   const char *body, json_t **out, struct xp_diags *d)
+{
+	return request_idle(o, method, path, body, false, 0, out, d);
+}
+
 static const char *jstr(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -121,7 +132,7 @@ int xp_install_list(const char *server, const char *ca_file, const char *kind, j
 	struct xp_install_opts o = {.server = server, .ca_file = ca_file};
 	char path[32];
 	snprintf(path, sizeof(path), "/api/%s", kind);
-	int r = request(&o, NULL, path, NULL, false, out, d);
+	int r = request(&o, NULL, path, NULL, out, d);
 	if (r == 0 && !json_is_array(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -145,6 +156,37 @@ struct sink {
 	const struct xp_install_opts *o;
 };
 
+#define BLOCK 4096
+
+static bool zeros(const unsigned char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* len bytes at off in fd, the 4 KiB blocks (of the file) that are all zeros left out:
+ * the part file grows only by what is written past its end, so they stay holes that
+ * read as zeros (a golden image of 2 GiB holds a few hundred MiB). The size is set at
+ * the end (ftruncate), and a resumed fetch hashes the holes as the zeros they were. */
+static int write_sparse(int fd, const unsigned char *p, size_t len, uint64_t off)
+{
+	size_t i = 0, run = 0; /* the bytes from i - run to i are to be written */
+	while (i < len) {
+		size_t n = BLOCK - (size_t)((off + i) % BLOCK);
+		if (n > len - i)
+			n = len - i;
+		if (!zeros(p + i, n)) {
+			run += n;
+		} else if (run) {
+			int r = xp_pwrite_full(fd, p + i - run, run, off + i - run);
+			if (r < 0)
+				return r;
+			run = 0;
+		}
+		i += n;
+	}
+	return run ? xp_pwrite_full(fd, p + len - run, run, off + len - run) : 0;
+}
+
 static int on_data(void *ctx, uint64_t off, const void *data, size_t len)
 {
 	struct sink *s = ctx;
@@ -161,7 +203,7 @@ static int on_data(void *ctx, uint64_t off, const void *data, size_t len)
 			return -EPROTO; /* not the bytes asked for: a hole, or bytes twice */
 		}
 	}
-	int r = xp_pwrite_full(s->fd, data, len, s->have + off);
+	int r = write_sparse(s->fd, data, len, s->have + off);
 	if (r == 0)
 		r = xp_sha256_add(s->sha, data, len);
 	if (r == 0 && s->o->progress)
@@ -293,6 +335,11 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 		r = xp_http_request(&q, &resp, d);
 		res->fetch_seconds = now() - t0;
 		res->fetched = resp.bytes;
+		/* the zeros at the end were never written (write_sparse): the file's length,
+		 * once every byte came */
+		if (r == 0 && s.have + resp.bytes == size && ftruncate(fd, (off_t)size) < 0)
+			r = xp_diags_fail(d, -errno, part, "cache", NULL, "cannot extend: %s",
+					  strerror(errno));
 		if (r == -ENOENT)
 			r = xp_diags_fail(d, r, NULL, "server", NULL, "%s: %s", url,
 					  resp.error ? resp.error : "not found");
@@ -397,7 +444,7 @@ int xp__install_register(const struct xp_install_opts *o, const char *system, co
 	if (!body)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/api/systems/%s", system);
-	int r = request(o, "PUT", path, body, false, NULL, d);
+	int r = request(o, "PUT", path, body, NULL, d);
 	free(body);
 	return r;
 }
@@ -438,7 +485,7 @@ static int install_profile(const struct xp_install_opts *o, char **name, json_t 
 			return xp_diags_refuse(d, -EINVAL, "system", o->system, NULL,
 					       "'%s' is not a system name", o->system);
 		snprintf(path, sizeof(path), "/api/systems/%s", o->system);
-		if ((r = request(o, NULL, path, NULL, false, system, d)) < 0)
+		if ((r = request(o, NULL, path, NULL, system, d)) < 0)
 			return r;
 		pn = jstr(*system, "profile");
 		if (!pn)
@@ -450,7 +497,7 @@ static int install_profile(const struct xp_install_opts *o, char **name, json_t 
 		return xp_diags_refuse(d, -EINVAL, "profile", pn, NULL,
 				       "'%s' is not a profile name", pn ? pn : "");
 	snprintf(path, sizeof(path), "/api/profiles/%s", pn);
-	if ((r = request(o, NULL, path, NULL, false, profile, d)) < 0)
+	if ((r = request(o, NULL, path, NULL, profile, d)) < 0)
 		return r;
 	return (*name = strdup(pn)) ? 0 : -ENOMEM;
 }
@@ -498,7 +545,9 @@ int xp_install(struct xp_inv *inv, const struct xp_install_opts *o, struct xp_in
 
 	/* the golden image: published by the server, fetched by its hash */
 	snprintf(path, sizeof(path), "/api/profiles/%s/image", res->profile);
-	if ((r = request(o, NULL, path, NULL, true, &image, d)) < 0) {
+	/* the server may first build and hash the image (minutes for gigabytes): it
+	 * sends nothing meanwhile */
+	if ((r = request_idle(o, NULL, path, NULL, true, IMAGE_WAIT, &image, d)) < 0) {
 		if (r == -ENOENT)
 			r = -ENODATA;
 		if (r == -EACCES)
