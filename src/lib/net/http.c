@@ -5,11 +5,12 @@
  * under /api/ handed to the JSON API of the inventory (http-api.c), those under
  * /autoinstall/ to the systems' rendered autoinstall files (http-autoinstall.c, served
  * to each system's own address only), those under /images/ to profiles' golden images
- * by content hash (http-images.c, read-only, for `xenprov install`). Reading needs no
- * credentials, so no answer ever holds a secret (profiles' secret keys are withheld,
- * token or not); changing (PUT and DELETE of distros and systems) needs
- * "Authorization: Bearer TOKEN", the token being the contents of STATE/api-token
- * (made, mode 0600, at the first start).
+ * by content hash (http-images.c, read-only, for `xenprov install`, with the token
+ * unless the profile publishes openly). Reading needs no credentials, so no answer
+ * ever holds a secret (profiles' secret keys are withheld, token or not); changing
+ * (PUT and DELETE of distros and systems) and golden images need "Authorization:
+ * Bearer TOKEN", the token being the contents of STATE/api-token (made, mode 0600, at
+ * the first start).
  *
  * The thread has its own inventory connection and boot-file resolver (SQLite handles
  * are not shared between threads) and notices inventory changes the way the main loop
