@@ -27,8 +27,9 @@
 #     several, a range without the token, a 64 KiB header, methods that write; a
 #     request without the token prepares nothing (no image built, nothing published);
 #     a failed preparation is logged with its detail and answered with none (no path);
-#     a preparation under way holds up no other request; and a golden image changed
-#     since it was hashed is not served under the old name;
+#     a preparation under way holds up no other request; a golden image changed
+#     since it was hashed is not served under the old name; the server stopped while a
+#     preparation runs and a request waits behind it answers both and exits cleanly;
 #   - the installer path: the guest's system registered with netboot on, the server's
 #     pxelinux config for its MAC read (the autoinstall URL on the installer's command
 #     line), kernel and initrd fetched, an empty disk at disk-size, on_reboot "destroy";
@@ -579,5 +580,21 @@ drun d1 d1 install --disk-boot g1a
 want 1
 err_has "was not made by the installer path"
 
-srv_stop || fail "the server did not stop cleanly"
+# stopped while a preparation runs (the 2 GiB image touched: hashed again) and another
+# request waits behind it: each gets an answer (200, or 503 past the drain time), and
+# the server exits cleanly (under the sanitizers: nothing leaked)
+touch "$(for f in "$T"/state/images/*.img; do [ "$(stat -c %s "$f")" = 2147483648 ] && echo "$f"; done | head -n 1)"
+ip netns exec d1 curl -s -o "$T/s1" -w '%{http_code}' "${A[@]}" "$URL/api/profiles/big/image" >"$T/c1" &
+q1=$!
+sleep 0.3
+ip netns exec d2 curl -s -o "$T/s2" -w '%{http_code}' "${A[@]}" "$URL/api/profiles/web/image" >"$T/c2" &
+q2=$!
+sleep 0.3
+srv_stop || fail "the server did not stop cleanly with preparations under way"
+wait "$q1" "$q2"
+for c in c1 c2; do
+	case $(cat "$T/$c") in 200 | 503) ;; *) fail "a request waiting at the stop got HTTP $(cat "$T/$c")" ;; esac
+done
+echo "at the stop: the preparation's request $(cat "$T/c1"), the one waiting $(cat "$T/c2")"
+ok
 pass
