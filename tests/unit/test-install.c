@@ -8,11 +8,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,8 +222,8 @@ static void test_cache(void **st)
 static void test_dropped_keys(void **st)
 {
 	(void)st;
-	static const char *const dropped[] = {"image",	    "include",	  "install",
-					      "pool",	    "config-dir", "publish-image"};
+	static const char *const dropped[] = {"image", "include",    "install",
+					      "pool",  "config-dir", "publish-image"};
 	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
 		assert_true(xp_install_key_dropped(dropped[i]));
 	static const char *const kept[] = {"memory", "storage",		 "bridge", "disk-size",

@@ -4,8 +4,8 @@
  * whose files left the store; systems that cannot netboot; reservations against the
  * pools; MACs and addresses held twice; guests left half made; root passwords anyone
  * knows; golden images published to anyone; the programs profiles need. Cobbler's
- * check_for_unreferenced_repos and check_for_unsynced_repos (objects naming what is not there, or not ready) and
- * check_for_default_password, for xenprov's objects.
+ * check_for_unreferenced_repos and check_for_unsynced_repos (objects naming what is
+ * not there, or not ready) and check_for_default_password, for xenprov's objects.
  *
  * Findings about many systems are grouped by cause (one finding, its count and the
  * first names), so 10,000 systems of a broken profile are one line, not 10,000.
@@ -745,8 +745,9 @@ int xp__check_published(struct xp__check_ctx *c)
 		    "xenprov serve gives their golden images (/images/HASH) to anyone on the boot "
 		    "network without the API token: a captured image may hold password hashes "
 		    "and private keys",
-		    fix, "golden image%s served to anyone without the API token (publish-image "
-			 "open)",
+		    fix,
+		    "golden image%s served to anyone without the API token (publish-image "
+		    "open)",
 		    n == 1 ? "" : "s");
 	}
 	free(names);

@@ -27,7 +27,7 @@
 #include "xenprov/http-client.h"
 #include "xenprov/install.h"
 
-#define JSON_MAX (16u << 20)
+#define JSON_MAX   (16u << 20)
 #define IMAGE_WAIT 3600 /* seconds the server may take to prepare a golden image */
 
 void xp_install_result_release(struct xp_install_result *r)
@@ -44,8 +44,8 @@ void xp_install_result_release(struct xp_install_result *r)
 
 bool xp_install_key_dropped(const char *key)
 {
-	static const char *const keys[] = {"image",	 "include",    "install",
-					  "pool",	 "config-dir", "publish-image"};
+	static const char *const keys[] = {"image", "include",	  "install",
+					   "pool",  "config-dir", "publish-image"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
 			return true;
@@ -319,8 +319,8 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 	}
 	if (have < size) {
 		struct xp_http_resp resp;
-		struct sink s = {.fd = fd, .resp = &resp, .sha = sha, .have = have, .total = size,
-				 .o = o};
+		struct sink s = {
+		    .fd = fd, .resp = &resp, .sha = sha, .have = have, .total = size, .o = o};
 		struct xp_http_req q = {
 		    .url = url,
 		    .token = o->token,
@@ -456,11 +456,11 @@ int xp_install_netboot_off(const struct xp_install_opts *o, const char *system, 
 }
 
 /* Why the server refused the image: no token given, or the token given refused. */
-static void image_refused(const struct xp_install_opts *o, const char *profile,
-			  struct xp_diags *d)
+static void image_refused(const struct xp_install_opts *o, const char *profile, struct xp_diags *d)
 {
 	if (o->token)
-		xp_diags_fail(d, -EACCES, NULL, "token", "the token is the server's STATE/api-token",
+		xp_diags_fail(d, -EACCES, NULL, "token",
+			      "the token is the server's STATE/api-token",
 			      "%s refused the API token given for the golden image of profile '%s'",
 			      o->server, profile);
 	else

@@ -45,9 +45,9 @@
 struct image_job {
 	struct image_job *next;
 	struct MHD_Connection *c;
-	char name[256];		/* the profile's */
+	char name[256];		    /* the profile's */
 	char peer[INET_ADDRSTRLEN]; /* who asked */
-	struct xp_settings eff;	/* its effective values */
+	struct xp_settings eff;	    /* its effective values */
 	/* the worker's answer, read once the connection is resumed */
 	int r;
 	struct xp_golden_pub pub;
@@ -127,8 +127,8 @@ enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, con
 	int fd;
 	uint64_t size;
 	if (xp_golden_published_open(h->s->opts->state_dir, hex, &fd, &size) < 0) {
-		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING, "image %s to %s: not published",
-				  hex, peer);
+		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING, "image %s to %s: not published", hex,
+				  peer);
 		return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND,
 					    "no published image of that SHA-256");
 	}
@@ -150,8 +150,7 @@ static void prepare(struct http_srv *h, struct image_job *j)
 			      "http: profile '%s': cannot prepare its golden image (asked by %s): "
 			      "%s%s%s",
 			      j->name, j->peer, d.n && d.v[0].file ? d.v[0].file : "",
-			      d.n && d.v[0].file ? ": " : "",
-			      d.n ? d.v[0].msg : strerror(-j->r));
+			      d.n && d.v[0].file ? ": " : "", d.n ? d.v[0].msg : strerror(-j->r));
 	xp_diags_release(&d);
 }
 
@@ -197,16 +196,22 @@ int xp__http_images_start(struct http_srv *h)
 
 void xp__http_images_stop(struct http_srv *h)
 {
+	if (!h->jobs_started)
+		return;
+	/* the preparation under way ends; those waiting are answered */
+	pthread_mutex_lock(&h->job_lock);
+	h->jobs_stop = true;
+	pthread_cond_signal(&h->job_cond);
+	pthread_mutex_unlock(&h->job_lock);
+	pthread_join(h->job_thread, NULL);
+	h->jobs_started = false;
+}
+
+void xp__http_images_release(struct http_srv *h)
+{
 	if (!h->jobs_init)
 		return;
-	if (h->jobs_started) { /* the preparation under way ends; those waiting are answered */
-		pthread_mutex_lock(&h->job_lock);
-		h->jobs_stop = true;
-		pthread_cond_signal(&h->job_cond);
-		pthread_mutex_unlock(&h->job_lock);
-		pthread_join(h->job_thread, NULL);
-		h->jobs_started = false;
-	}
+	xp__http_images_stop(h);
 	pthread_cond_destroy(&h->job_cond);
 	pthread_mutex_destroy(&h->job_lock);
 	h->pubs.lock = NULL;
@@ -276,8 +281,8 @@ enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection
 	if (!xp__http_authorized(h, c) && !published_openly(&eff)) {
 		xp_settings_release(&eff);
 		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING,
-				  "image of profile '%s' to %s: refused, no API token%s", name, peer,
-				  wrong_token(c));
+				  "image of profile '%s' to %s: refused, no API token%s", name,
+				  peer, wrong_token(c));
 		return refuse(c);
 	}
 	struct image_job *j = calloc(1, sizeof(*j));
@@ -290,7 +295,8 @@ enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection
 	snprintf(j->name, sizeof(j->name), "%s", name);
 	memcpy(j->peer, peer, sizeof(peer));
 	pthread_mutex_lock(&h->job_lock);
-	bool full = h->njobs >= JOBS_MAX || h->jobs_stop || !h->jobs_started;
+	bool stopping = h->jobs_stop || !h->jobs_started;
+	bool full = stopping || h->njobs >= JOBS_MAX;
 	if (!full) {
 		/* suspended before the worker can see it, so that its resume never comes
 		 * first; it is the request's (slot), freed when the request ends */
@@ -307,7 +313,9 @@ enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection
 	if (full) {
 		xp__http_image_job_free(j);
 		return xp__http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-					    "the server is busy preparing images: try again later");
+					    stopping ? "the server is stopping"
+						     : "the server is busy preparing images: try "
+						       "again later");
 	}
 	return MHD_YES;
 }

@@ -84,10 +84,12 @@ enum MHD_Result xp__http_image_job_reply(struct http_srv *h, struct MHD_Connecti
 					 struct image_job *j);
 /* Frees a job its worker is done with (NULL: nothing). */
 void xp__http_image_job_free(struct image_job *j);
-/* The image worker started (at bind), and stopped (before MHD stops: the preparation
- * under way finishes, the requests waiting are answered 503). */
+/* The image worker started (at bind); stopped (before MHD stops: the preparation under
+ * way finishes, the requests waiting are answered 503, later ones too); its locks
+ * released (after MHD stopped: no request can take them any more). */
 int xp__http_images_start(struct http_srv *h);
 void xp__http_images_stop(struct http_srv *h);
+void xp__http_images_release(struct http_srv *h);
 
 /* POST of /api/systems/NAME/events: an installer's event (http-install.c). */
 enum MHD_Result xp__http_install_event(struct http_srv *h, struct MHD_Connection *c,

@@ -42,7 +42,7 @@ struct request {
 	struct xp_buf body;
 	bool seen; /* the access handler's first call is past */
 	bool too_big;
-	bool nul; /* "%00" in the request target */
+	bool nul;	       /* "%00" in the request target */
 	struct image_job *job; /* a golden image being prepared for it (http-images.c) */
 };
 
@@ -534,6 +534,7 @@ void xp__http_srv_close(struct http_srv *h)
 	xp__http_images_stop(h); /* its waiting requests resumed, before MHD stops */
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	xp__http_images_release(h);
 	if (h->fd >= 0)
 		close(h->fd);
 	xp_boot_free(h->boot);
