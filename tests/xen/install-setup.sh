@@ -36,6 +36,9 @@ mkdir -p /payload/inst /payload/dom0-state
 # the first time it is asked for
 gold=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["golden"])' "$RUN/xp-deb-pygrub.json")
 case $gold in /payload/state/images/*.img) ;; *) echo "no Debian golden image: '$gold'" >&2; exit 1 ;; esac
+# the deploy's state directory (0700) searchable by whichever user xenprov serve runs
+# as in dom0; its files keep their own modes (the image 0444, the inventory 0600)
+chmod 0755 /payload/state
 $X profile add $SS xp-inst-img --image "$gold" --disk-size 2G --memory 384 --vcpus 1 \
 	--fs ext4 --label msdos --swap 0 --bridge xenbr0 --network static \
 	--ip-pool 192.168.222.0/24 --gateway 192.168.222.1 --dns 192.168.222.1 --domain xp.test \
