@@ -97,6 +97,10 @@
 	"                          nvme0n1; default: the machine's first whole disk)\n"         \
 	"  --wipe on|off           the installer writes over a disk that holds a partition\n"   \
 	"                          table (default off: such a disk is refused)\n"               \
+	"  --publish-image token|open\n"                                                          \
+	"                          who may fetch the golden image from xenprov serve\n"          \
+	"                          (install --server): the API token's holders (default),\n"    \
+	"                          or open: the whole boot network (xenprov check warns)\n"     \
 	"  --copy-in LOCAL:GUESTDIR[:UID:GID]\n"                                                   \
 	"                          copy a host file or directory tree into GUESTDIR\n"            \
 	"                          (owner root unless UID:GID); repeatable\n"                     \
@@ -130,7 +134,7 @@ static const char *const plain_keys[] = {
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
     "distro",	 "timezone", "include", "install", "swap-disk", "autoinstall", "cloud-init",
-    "target-disk", "wipe", NULL,
+    "target-disk", "wipe", "publish-image", NULL,
 };
 
 /* Options that add one item to the list setting of the same name (repeatable). */

@@ -335,8 +335,7 @@ static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const 
 		uint64_t reached = have;
 		xp_diags_release(&tries);
 		xp_diags_init(&tries);
-		r = xp__install_download(&x->io, url, fd, at, true, have, size, NULL, &reached,
-					 &tries);
+		r = xp__install_download(&x->io, url, fd, at, have, size, &reached, &tries);
 		have = reached;
 		if (r == -ENOENT || r == -EACCES || r == -EFBIG)
 			break;
