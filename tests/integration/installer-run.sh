@@ -34,11 +34,11 @@ mkdir -p "$T/root/boot" && echo kernel >"$T/root/boot/vmlinuz-6.1.0-9-amd64" &&
 tar -C "$T/root" --numeric-owner -czf "$T/kern.tgz" . || fail "tar"
 echo kernel >"$T/vmlinuz"
 "$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
-"$X" profile add bare --image "$T/root.tgz" --disk-size 32M --label none \
+"$X" profile add bare --image "$T/root.tgz" --disk-size 32M --label none --publish-image open \
 	--distro plain >/dev/null 2>"$T/err" || fail "profile add bare: $(cat "$T/err")"
-"$X" profile add part --image "$T/root.tgz" --disk-size 32M --swap 8M --distro plain >/dev/null 2>"$T/err" ||
+"$X" profile add part --image "$T/root.tgz" --disk-size 32M --swap 8M --distro plain --publish-image open >/dev/null 2>"$T/err" ||
 	fail "profile add part: $(cat "$T/err")"
-"$X" profile add kern --image "$T/kern.tgz" --disk-size 32M --distro plain >/dev/null 2>"$T/err" ||
+"$X" profile add kern --image "$T/kern.tgz" --disk-size 32M --distro plain --publish-image open >/dev/null 2>"$T/err" ||
 	fail "profile add kern: $(cat "$T/err")"
 "$X" system add gamma --mac 52:54:00:ac:00:03 --ip 10.79.0.62 --profile kern --install on \
 	>/dev/null || fail "system add gamma"
