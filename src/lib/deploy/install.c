@@ -222,6 +222,22 @@ static int on_data(void *ctx, uint64_t off, const void *data, size_t len)
 	return r;
 }
 
+/* The GET of the image at url (size bytes) from byte have on, its body to write. */
+static struct xp_http_req image_req(const struct xp_install_opts *o, const char *url,
+				   uint64_t have, uint64_t size,
+				   int (*write)(void *, uint64_t, const void *, size_t), void *ctx)
+{
+	return (struct xp_http_req){
+	    .url = url,
+	    .token = o->token,
+	    .ca_file = o->ca_file,
+	    .range_from = have,
+	    .max = size,
+	    .write = write,
+	    .ctx = ctx,
+	};
+}
+
 /* ---- a download onto a device (the autoinstall installer) ---------------------------- */
 
 struct dev_sink {
@@ -249,15 +265,7 @@ int xp__install_download(const struct xp_install_opts *o, const char *url, int f
 {
 	struct xp_http_resp resp;
 	struct dev_sink s = {.fd = fd, .resp = &resp, .at = at, .have = have, .o = o};
-	struct xp_http_req q = {
-	    .url = url,
-	    .token = o->token,
-	    .ca_file = o->ca_file,
-	    .range_from = have,
-	    .max = size,
-	    .write = on_dev_data,
-	    .ctx = &s,
-	};
+	struct xp_http_req q = image_req(o, url, have, size, on_dev_data, &s);
 	int r = xp_http_request(&q, &resp, d);
 	*reached = s.started ? s.base + resp.bytes : have;
 	if (r == -ENOENT)
@@ -377,15 +385,7 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 		struct xp_http_resp resp;
 		struct sink s = {
 		    .fd = fd, .resp = &resp, .sha = sha, .have = have, .total = size, .o = o};
-		struct xp_http_req q = {
-		    .url = url,
-		    .token = o->token,
-		    .ca_file = o->ca_file,
-		    .range_from = have,
-		    .max = size,
-		    .write = on_data,
-		    .ctx = &s,
-		};
+		struct xp_http_req q = image_req(o, url, have, size, on_data, &s);
 		res->resumed_from = have;
 		double t0 = now();
 		r = xp_http_request(&q, &resp, d);
