@@ -60,16 +60,16 @@ fail:
 	return r;
 }
 
-static int event_row(sqlite3_stmt *st, void *row)
+static int event_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_install_event *e = row;
 	memset(e, 0, sizeof(*e));
-	e->time = sqlite3_column_int64(st, 0);
+	e->time = xp__db_column_int64(st, 0);
 	e->kind = xp__col_text(st, 1);
 	e->step = xp__col_text(st, 2);
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+	if (!xp__db_column_null(st, 3))
 		e->message = xp__col_text(st, 3);
-	if (!e->kind || !e->step || (sqlite3_column_type(st, 3) != SQLITE_NULL && !e->message)) {
+	if (!e->kind || !e->step || (!xp__db_column_null(st, 3) && !e->message)) {
 		event_release(e);
 		return -ENOMEM;
 	}
@@ -84,22 +84,22 @@ int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state
 		return r;
 	if ((r = system_exists(inv, name)) < 0)
 		goto done;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv,
 				"SELECT marked, token_hash IS NOT NULL, id FROM system_installs"
 				" WHERE system = ?1",
 				name, &st);
 	if (r < 0)
 		goto done;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->marked = sqlite3_column_int(st, 0) != 0;
-		out->token = sqlite3_column_int(st, 1) != 0;
-		out->id = sqlite3_column_int64(st, 2);
-	} else if (rc != SQLITE_DONE) {
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
+		out->marked = xp__db_column_int(st, 0) != 0;
+		out->token = xp__db_column_int(st, 1) != 0;
+		out->id = xp__db_column_int64(st, 2);
+	} else if (rc != XP_DB_DONE) {
 		r = xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	if (r < 0 || out->id == 0)
 		goto done;
 	r = xp__inv_prepare_arg(inv,
@@ -141,17 +141,17 @@ int xp_install_token_issue(struct xp_inv *inv, const char *name, char tok[XP_INS
 	token_hash(tok, hex);
 	if ((r = xp_inv_begin(inv)) < 0)
 		return r;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv,
 				"UPDATE system_installs SET token_hash = ?2 WHERE system = ?1"
 				" AND marked",
 				name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+	xp__db_bind_text(st, 2, hex);
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
-	if (sqlite3_changes(inv->db) == 0) {
+	if (xp__db_changes(inv->db) == 0) {
 		r = -ENOENT;
 		goto fail;
 	}
@@ -200,7 +200,7 @@ int xp_install_event(struct xp_inv *inv, const char *name, const char *token, co
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv,
 				"SELECT token_hash, id FROM system_installs WHERE system = ?1"
 				" AND marked AND token_hash IS NOT NULL",
@@ -209,18 +209,18 @@ int xp_install_event(struct xp_inv *inv, const char *name, const char *token, co
 		goto fail;
 	int64_t id = 0;
 	bool match = false;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *h = sqlite3_column_text(st, 0);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
+		const char *h = xp__db_column_text(st, 0);
 		unsigned char diff = h && strlen((const char *)h) == 64 ? 0 : 1;
 		for (size_t i = 0; !diff && i < 64; i++)
 			diff |= (unsigned char)(h[i] ^ (unsigned char)hex[i]);
 		match = diff == 0;
-		id = sqlite3_column_int64(st, 1);
-	} else if (rc != SQLITE_DONE) {
+		id = xp__db_column_int64(st, 1);
+	} else if (rc != XP_DB_DONE) {
 		r = xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	if (r < 0)
 		goto fail;
 	if (!match) {
@@ -233,12 +233,12 @@ int xp_install_event(struct xp_inv *inv, const char *name, const char *token, co
 				name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, step, -1, SQLITE_STATIC);
+	xp__db_bind_int64(st, 2, id);
+	xp__db_bind_int64(st, 3, time(NULL));
+	xp__db_bind_text(st, 4, kind);
+	xp__db_bind_text(st, 5, step);
 	if (message)
-		sqlite3_bind_text(st, 6, message, -1, SQLITE_STATIC);
+		xp__db_bind_text(st, 6, message);
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
 	if (success || failure) {
