@@ -226,5 +226,5 @@ int main(void)
 	    xp_test_in_scratch(test_cache),
 	    cmocka_unit_test(test_dropped_keys),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return xp_test_run_backends(tests, NULL);
 }

@@ -191,12 +191,12 @@ static void test_newer_schema(void **st)
 {
 	(void)st;
 	xp_inv_close(xp_test_inv_open(state));
-	xp_test_sql(state, "PRAGMA user_version = 99");
+	xp_test_set_schema_version(state, 99);
 	struct xp_inv *inv = (struct xp_inv *)1;
 	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
 	assert_null(inv);
 	/* and left as it was */
-	xp_test_sql(state, "PRAGMA user_version = 3"); /* set back: migrates again */
+	xp_test_set_schema_version(state, 3); /* set back: migrates again */
 	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 	xp_inv_close(inv);
@@ -1455,5 +1455,8 @@ int main(int argc, char **argv)
 	    xp_test_in_scratch(test_transactions),
 	    xp_test_in_scratch(test_concurrent),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* the database file, its modes and SQLite's locks */
+	static const char *const sqlite_only[] = {"test_open", "test_private_files",
+						  "test_second_connection", NULL};
+	return xp_test_run_backends(tests, sqlite_only);
 }

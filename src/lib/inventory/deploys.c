@@ -106,7 +106,7 @@ int xp_deploy_record_last_with_domains(struct xp_inv *inv, const char *profile, 
 	    inv,
 	    "SELECT max(d.id), count(*) FROM deploys d"
 	    " LEFT JOIN deploy_summary s ON s.deploy = d.id WHERE"
-	    " EXISTS (SELECT 1 FROM domains WHERE deploy_id = d.id) AND (?1 IS NULL OR"
+	    " EXISTS (SELECT 1 FROM domains WHERE deploy_id = d.id) AND (CAST(?1 AS TEXT) IS NULL OR"
 	    " coalesce(s.profile, (SELECT min(profile) FROM domains WHERE deploy_id = d.id)) = ?1)",
 	    profile, &st);
 	if (r < 0)

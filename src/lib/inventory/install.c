@@ -48,7 +48,8 @@ int xp_install_mark(struct xp_inv *inv, const char *name, bool on)
 	r = xp__inv_run(inv,
 			on ? "INSERT INTO system_installs (system, id, token_hash, marked)"
 			     " VALUES (?1, 1, NULL, 1) ON CONFLICT(system) DO UPDATE SET"
-			     " id = CASE WHEN marked THEN id ELSE id + 1 END, marked = 1"
+			     " id = CASE WHEN system_installs.marked <> 0 THEN system_installs.id"
+			     " ELSE system_installs.id + 1 END, marked = 1"
 			   : "UPDATE system_installs SET marked = 0, token_hash = NULL"
 			     " WHERE system = ?1",
 			name);
@@ -102,10 +103,16 @@ int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state
 	xp__db_finalize(st);
 	if (r < 0 || out->id == 0)
 		goto done;
+	/* in the order they came: SQLite's rowid, PostgreSQL's identity column seq (it
+	 * has no rowid) */
 	r = xp__inv_prepare_arg(inv,
-				"SELECT e.time, e.kind, e.step, e.message FROM install_events e"
-				" JOIN system_installs i ON i.system = e.system AND i.id = e.install"
-				" WHERE e.system = ?1 ORDER BY e.rowid",
+				xp__db_sql(inv->db,
+					   "SELECT e.time, e.kind, e.step, e.message FROM install_events e"
+					   " JOIN system_installs i ON i.system = e.system AND i.id = e.install"
+					   " WHERE e.system = ?1 ORDER BY e.rowid",
+					   "SELECT e.time, e.kind, e.step, e.message FROM install_events e"
+					   " JOIN system_installs i ON i.system = e.system AND i.id = e.install"
+					   " WHERE e.system = ?1 ORDER BY e.seq"),
 				name, &st);
 	if (r == 0)
 		r = xp__inv_rows(inv, st, &out->ev, &out->n_ev, sizeof(*out->ev), 4, event_row,
@@ -127,7 +134,7 @@ static void token_hash(const char *tok, char hex[65])
 int xp_install_token_issue(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1])
 {
 	/* most systems are not marked: a read answers them, no write lock taken */
-	int r = xp__inv_exists(inv, "SELECT 1 FROM system_installs WHERE system = ?1 AND marked",
+	int r = xp__inv_exists(inv, "SELECT 1 FROM system_installs WHERE system = ?1 AND marked <> 0",
 			       name);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
@@ -144,7 +151,7 @@ int xp_install_token_issue(struct xp_inv *inv, const char *name, char tok[XP_INS
 	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv,
 				"UPDATE system_installs SET token_hash = ?2 WHERE system = ?1"
-				" AND marked",
+				" AND marked <> 0",
 				name, &st);
 	if (r < 0)
 		goto fail;
@@ -203,7 +210,7 @@ int xp_install_event(struct xp_inv *inv, const char *name, const char *token, co
 	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv,
 				"SELECT token_hash, id FROM system_installs WHERE system = ?1"
-				" AND marked AND token_hash IS NOT NULL",
+				" AND marked <> 0 AND token_hash IS NOT NULL",
 				name, &st);
 	if (r < 0)
 		goto fail;

@@ -61,9 +61,12 @@ int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 				    &inv->lease_del);
 	if (r == 0 && !inv->lease_put)
 		r = xp__inv_prepare(inv,
-				    "INSERT OR REPLACE INTO leases"
+				    "INSERT INTO leases"
 				    " (ip, client, mac, hostname, state, expires, updated)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (ip) DO UPDATE SET"
+				    " client = excluded.client, mac = excluded.mac,"
+				    " hostname = excluded.hostname, state = excluded.state,"
+				    " expires = excluded.expires, updated = excluded.updated",
 				    &inv->lease_put);
 	if (r < 0)
 		return r;

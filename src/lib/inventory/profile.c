@@ -784,7 +784,7 @@ static int check_effective(struct xp_inv *inv, const char *name)
 	struct xp_db_stmt *st;
 	int r =
 	    xp__inv_prepare_arg(inv,
-				"WITH RECURSIVE below(name) AS (SELECT ?1 UNION "
+				"WITH RECURSIVE below(name) AS (SELECT CAST(?1 AS TEXT) UNION "
 				"SELECT p.name FROM profiles p JOIN below b ON p.parent = b.name) "
 				"SELECT name FROM below",
 				name, &st);

@@ -599,6 +599,7 @@ static const char *const migrations_pgsql[] = {
     "  token_hash TEXT,"
     "  marked BIGINT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS install_events ("
+    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY," /* SQLite's rowid: their order */
     "  system TEXT NOT NULL REFERENCES systems(name) ON DELETE CASCADE ON UPDATE CASCADE,"
     "  install BIGINT NOT NULL,"
     "  time BIGINT NOT NULL,"

@@ -285,7 +285,8 @@ static int put_target(struct xp_inv *inv, struct xp_sync_target_rec *t)
 	/* its HTTP base: a row when given, none when derived */
 	if ((r = xp__inv_prepare(inv,
 				 t->http_base
-				     ? "INSERT OR REPLACE INTO sync_target_http VALUES (?1, ?2)"
+				     ? "INSERT INTO sync_target_http VALUES (?1, ?2) ON CONFLICT (target)"
+				       " DO UPDATE SET http_base = excluded.http_base"
 				     : "DELETE FROM sync_target_http WHERE target = ?1",
 				 &st)) < 0)
 		return r;
