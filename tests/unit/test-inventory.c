@@ -187,6 +187,84 @@ static void test_second_connection(void **st)
 	xp_inv_close(a);
 }
 
+/* Where the inventory is: the location given, else $XENPROV_INVENTORY, else
+ * STATE/inventory-url, else SQLite; a password in a PostgreSQL URL is refused and
+ * never shown. */
+static void test_location(void **st)
+{
+	(void)st;
+	const char *env = getenv("XENPROV_INVENTORY");
+	char *saved = env ? strdup(env) : NULL;
+	char *loc, why[512];
+	assert_int_equal(mkdir(state, 0700), 0);
+
+	unsetenv("XENPROV_INVENTORY");
+	assert_int_equal(xp_inv_location(state, NULL, &loc), 0);
+	assert_null(loc); /* nothing said: SQLite in the state directory */
+	xp_test_write(xp_test_path(state, XP_INV_URL_FILE), "postgresql:///from-file \n");
+	assert_int_equal(xp_inv_location(state, NULL, &loc), 0);
+	assert_string_equal(loc, "postgresql:///from-file");
+	free(loc);
+	setenv("XENPROV_INVENTORY", "postgresql:///from-env", 1);
+	assert_int_equal(xp_inv_location(state, NULL, &loc), 0);
+	assert_string_equal(loc, "postgresql:///from-env");
+	free(loc);
+	assert_int_equal(xp_inv_location(state, "sqlite", &loc), 0);
+	assert_string_equal(loc, "sqlite");
+	free(loc);
+	assert_true(xp_inv_location_pgsql("postgres://h/db"));
+	assert_false(xp_inv_location_pgsql("sqlite"));
+
+	/* passwords: replaced wherever a URI may hold one */
+	static const char *const redact[][2] = {
+	    {"postgresql://u:secret@h:5432/db", "postgresql://u:***@h:5432/db"},
+	    {"postgresql:///db?host=/run&password=secret&user=u",
+	     "postgresql:///db?host=/run&password=***&user=u"},
+	    {"postgresql://u@h/db?password=secret", "postgresql://u@h/db?password=***"},
+	    {"postgresql://h/db?application_name=mypassword=x", NULL},
+	    {"postgresql://u@h/db", NULL},
+	};
+	char buf[256];
+	for (size_t i = 0; i < N(redact); i++)
+		assert_string_equal(xp_inv_location_redact(redact[i][0], buf, sizeof(buf)),
+				    redact[i][1] ? redact[i][1] : redact[i][0]);
+
+	/* refused before any connection, and not shown */
+	struct xp_inv *inv = (struct xp_inv *)1;
+	static const char *const with_password[] = {"postgresql://u:secret@127.0.0.1:1/db",
+						     "postgresql:///db?password=secret"};
+	for (size_t i = 0; i < N(with_password); i++) {
+		assert_int_equal(xp_inv_open_at(state, with_password[i], &inv, why, sizeof(why)),
+				 -EINVAL);
+		assert_null(inv);
+		xp_test_assert_contains(why, "PGPASSFILE");
+		xp_test_assert_contains(why, "***");
+		xp_test_assert_lacks(why, "secret");
+	}
+	assert_int_equal(xp_inv_open_at(state, "mysql://h/db", &inv, why, sizeof(why)), -EINVAL);
+	xp_test_assert_contains(why, "not a location xenprov knows");
+	/* a server that is not there: the reason, and no TCP needed to say so */
+	assert_true(xp_inv_open_at(state, "postgresql:///db?host=/nonexistent", &inv, why,
+				   sizeof(why)) < 0);
+	assert_null(inv);
+	xp_test_assert_contains(why, "/nonexistent");
+
+	/* the state directory's setting is what opens, with nothing above it */
+	unsetenv("XENPROV_INVENTORY");
+	char *url = saved ? strdup(saved) : strdup("sqlite");
+	char line[4200];
+	snprintf(line, sizeof(line), "%s\n", url);
+	xp_test_write(xp_test_path(state, XP_INV_URL_FILE), line);
+	assert_int_equal(xp_inv_open_at(state, NULL, &inv, why, sizeof(why)), 0);
+	assert_int_equal(xp_inv_is_pgsql(inv), saved != NULL);
+	assert_int_equal(add(inv, "via-file", NULL, NULL), 0);
+	xp_inv_close(inv);
+	free(url);
+	if (saved)
+		setenv("XENPROV_INVENTORY", saved, 1);
+	free(saved);
+}
+
 static void test_newer_schema(void **st)
 {
 	(void)st;
@@ -1437,6 +1515,7 @@ int main(int argc, char **argv)
 	    xp_test_in_scratch(test_private_files),
 	    xp_test_in_scratch(test_second_connection),
 	    xp_test_in_scratch(test_newer_schema),
+	    xp_test_in_scratch(test_location),
 	    cmocka_unit_test(test_state_dir_default),
 	    cmocka_unit_test(test_settings),
 	    xp_test_in_scratch(test_profile_crud),

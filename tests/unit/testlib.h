@@ -343,12 +343,16 @@ static inline char *xp_test_pg_location_of(const char *state_dir)
  * its locks), each named on standard output as not run there. A name in sqlite_only
  * that is no test fails the run (a renamed test would otherwise drop silently). */
 #define xp_test_run_backends(tests, sqlite_only)                                                   \
-	xp_test__run_backends(tests, sizeof(tests) / sizeof((tests)[0]), sqlite_only)
+	xp_test__run_backends(tests, sizeof(tests) / sizeof((tests)[0]), NULL, NULL, sqlite_only)
+/* The same with the group fixtures gs and gt. */
+#define xp_test_run_backends_group(tests, gs, gt, sqlite_only)                                     \
+	xp_test__run_backends(tests, sizeof(tests) / sizeof((tests)[0]), gs, gt, sqlite_only)
 static inline int xp_test__run_backends(const struct CMUnitTest *tests, size_t n,
+					CMFixtureFunction gs, CMFixtureFunction gt,
 					const char *const *sqlite_only)
 {
 	if (!xp_test_pgurl())
-		return _cmocka_run_group_tests("tests", tests, n, NULL, NULL);
+		return _cmocka_run_group_tests("tests", tests, n, gs, gt);
 	struct CMUnitTest *run = calloc(n, sizeof(*run));
 	assert_non_null(run);
 	size_t k = 0;
@@ -371,7 +375,7 @@ static inline int xp_test__run_backends(const struct CMUnitTest *tests, size_t n
 			return 1;
 		}
 	}
-	int r = _cmocka_run_group_tests("tests on PostgreSQL", run, k, NULL, NULL);
+	int r = _cmocka_run_group_tests("tests on PostgreSQL", run, k, gs, gt);
 	free(run);
 	return r;
 }
@@ -429,6 +433,8 @@ static inline struct xp_inv *xp_test_inv_open(const char *state_dir)
 	free(loc);
 	assert_int_equal(r, 0);
 	assert_non_null(inv);
+	/* a PostgreSQL run never falls back to SQLite unseen */
+	assert_int_equal(xp_inv_is_pgsql(inv), xp_test_pgurl() != NULL);
 	return inv;
 }
 
