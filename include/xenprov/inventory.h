@@ -689,6 +689,8 @@ struct xp_domain_new {
 	int64_t deploy_id;
 	const struct xp_domain_volume *volumes; /* may be NULL with nvolumes 0 */
 	size_t nvolumes;
+	/* the disk is the operator's (domain adopt): not an artifact, never removed */
+	bool disk_kept;
 };
 int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d);
 /* Records a further NIC of domain name (after xp_domain_insert, in the same
