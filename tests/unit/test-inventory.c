@@ -25,6 +25,7 @@
 #include "testlib.h"
 #include <sqlite3.h>
 
+#include "inventory/store-internal.h"
 #include "xenprov/guest.h"
 #include "xenprov/inventory.h"
 
@@ -263,6 +264,31 @@ static void test_location(void **st)
 	if (saved)
 		setenv("XENPROV_INVENTORY", saved, 1);
 	free(saved);
+}
+
+/* A statement that fails inside a transaction: SQLite undoes that statement and the
+ * transaction goes on; PostgreSQL aborts the whole transaction, and its commit, which
+ * rolls back, is an error rather than a silent loss. */
+static void test_failed_statement(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = xp_test_inv_open(state);
+	const char *ins = "INSERT INTO profiles (name, created, updated) VALUES ('x', 1, 1)";
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(xp__inv_exec(inv, ins), 0);
+	assert_int_equal(xp__inv_exec(inv, ins), -EEXIST);
+	if (xp_inv_is_pgsql(inv)) {
+		assert_int_equal(xp_inv_commit(inv), -EIO);
+		xp_test_assert_contains(xp_inv_errmsg(inv), "rolled back");
+		assert_false(has(inv, "x"));
+	} else {
+		assert_int_equal(xp_inv_commit(inv), 0);
+		assert_true(has(inv, "x"));
+	}
+	/* the connection goes on either way */
+	assert_int_equal(add(inv, "after", NULL, NULL), 0);
+	assert_true(has(inv, "after"));
+	xp_inv_close(inv);
 }
 
 static void test_newer_schema(void **st)
@@ -1516,6 +1542,7 @@ int main(int argc, char **argv)
 	    xp_test_in_scratch(test_second_connection),
 	    xp_test_in_scratch(test_newer_schema),
 	    xp_test_in_scratch(test_location),
+	    xp_test_in_scratch(test_failed_statement),
 	    cmocka_unit_test(test_state_dir_default),
 	    cmocka_unit_test(test_settings),
 	    xp_test_in_scratch(test_profile_crud),

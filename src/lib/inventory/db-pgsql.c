@@ -109,8 +109,15 @@ static int pg_exec(struct xp_db *db, const char *sql)
 	PGresult *res = PQexec(conn(db), sql);
 	ExecStatusType s = PQresultStatus(res);
 	if (res && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)) {
+		/* A statement that failed inside a transaction aborts all of it (SQLite
+		 * would undo that statement only); COMMIT then rolls back and says so in
+		 * its tag, not as an error. Nothing was committed: that is an error. */
+		bool lost = strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
 		PQclear(res);
-		return 0;
+		return lost ? xp__db_fail(db, -EIO,
+					  "the transaction was rolled back: a statement in it "
+					  "failed")
+			    : 0;
 	}
 	return result_fail(db, res);
 }
