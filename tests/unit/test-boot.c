@@ -651,7 +651,6 @@ static void test_live_changes(void **st)
 
 /* ---- kernel_options cannot add lines -------------------------------------------------- */
 
-
 /* Runs SQLite's spelling of sql, whose control characters are char(N), on the test's
  * backend (PostgreSQL spells it chr(N)). */
 static void sql_chars(const char *sql)

@@ -1264,8 +1264,8 @@ static void test_install_marks(void **st)
 	(void)st;
 	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "deb"), 0);
-	struct xp_system s = {.name = "n1", .mac = "52:54:00:00:00:01", .distro = "deb",
-			      .netboot = true};
+	struct xp_system s = {
+	    .name = "n1", .mac = "52:54:00:00:00:01", .distro = "deb", .netboot = true};
 	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
 	char tok[XP_INSTALL_TOKEN_LEN + 1], old[XP_INSTALL_TOKEN_LEN + 1];
 	assert_int_equal(xp_install_token_issue(inv, "n1", tok), -ENOENT);

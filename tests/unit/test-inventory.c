@@ -233,7 +233,7 @@ static void test_location(void **st)
 	/* refused before any connection, and not shown */
 	struct xp_inv *inv = (struct xp_inv *)1;
 	static const char *const with_password[] = {"postgresql://u:secret@127.0.0.1:1/db",
-						     "postgresql:///db?password=secret"};
+						    "postgresql:///db?password=secret"};
 	for (size_t i = 0; i < N(with_password); i++) {
 		assert_int_equal(xp_inv_open_at(state, with_password[i], &inv, why, sizeof(why)),
 				 -EINVAL);

@@ -222,7 +222,9 @@ static inline void xp_test_pg_exec(const char *schema, const char *sql)
 	assert_int_equal(PQstatus(c), CONNECTION_OK);
 	char *all;
 	assert_true(asprintf(&all, "SET search_path TO %s; %s",
-			     schema ? schema : xp_test_pg_schema[0] ? xp_test_pg_schema : "public",
+			     schema		    ? schema
+			     : xp_test_pg_schema[0] ? xp_test_pg_schema
+						    : "public",
 			     sql) > 0);
 	PGresult *res = PQexec(c, all);
 	ExecStatusType st = PQresultStatus(res);
@@ -250,7 +252,8 @@ static inline bool xp_test__pg_run(const char *sql)
 	PGresult *res = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
 	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
-		fprintf(stderr, "pg: %s: %s", sql, res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+		fprintf(stderr, "pg: %s: %s", sql,
+			res ? PQresultErrorMessage(res) : PQerrorMessage(c));
 	PQclear(res);
 	PQfinish(c);
 	return ok;

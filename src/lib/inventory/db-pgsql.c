@@ -352,7 +352,7 @@ static int64_t pg_column_int64(struct xp_db_stmt *st, int i)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9'	? c - '0'
+	return c >= '0' && c <= '9'   ? c - '0'
 	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
 	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
 				      : -1;

@@ -197,9 +197,8 @@ int xp__db_open_sqlite(const char *path, struct xp_db **ret)
 	if (!db)
 		return -ENOMEM;
 	db->base.ops = &sqlite_ops;
-	int rc = sqlite3_open_v2(path, &db->h,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc = sqlite3_open_v2(
+	    path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (!db->h) {
 		free(db);
 		return -ENOMEM;

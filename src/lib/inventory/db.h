@@ -136,6 +136,7 @@ struct xp_db_stmt {
 };
 
 /* Sets db's error text (printf-style) and returns r. */
-int xp__db_fail(struct xp_db *db, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int xp__db_fail(struct xp_db *db, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

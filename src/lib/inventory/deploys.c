@@ -19,10 +19,11 @@ int xp_deploy_record_start(struct xp_inv *inv, const char *profile, size_t total
 {
 	struct xp_db_stmt *st;
 	/* RETURNING (SQLite 3.35, PostgreSQL): the id the row was given, in both */
-	int r = xp__inv_prepare(inv,
-				"INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)"
-				" RETURNING id",
-				&st);
+	int r =
+	    xp__inv_prepare(inv,
+			    "INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)"
+			    " RETURNING id",
+			    &st);
 	if (r < 0)
 		return r;
 	xp__db_bind_int64(st, 1, time(NULL));
@@ -106,7 +107,8 @@ int xp_deploy_record_last_with_domains(struct xp_inv *inv, const char *profile, 
 	    inv,
 	    "SELECT max(d.id), count(*) FROM deploys d"
 	    " LEFT JOIN deploy_summary s ON s.deploy = d.id WHERE"
-	    " EXISTS (SELECT 1 FROM domains WHERE deploy_id = d.id) AND (CAST(?1 AS TEXT) IS NULL OR"
+	    " EXISTS (SELECT 1 FROM domains WHERE deploy_id = d.id) AND (CAST(?1 AS TEXT) IS NULL "
+	    "OR"
 	    " coalesce(s.profile, (SELECT min(profile) FROM domains WHERE deploy_id = d.id)) = ?1)",
 	    profile, &st);
 	if (r < 0)
@@ -177,8 +179,7 @@ static int record_row(struct xp_db_stmt *st, void *row)
 						int_or_unknown(st, 8), int_or_unknown(st, 9),
 						int_or_unknown(st, 10)};
 	rec->guests = (int64_t)xp__db_column_int64(st, 11);
-	if ((!xp__db_column_null(st, 1) && !rec->profile) || !rec->state ||
-	    !rec->request) {
+	if ((!xp__db_column_null(st, 1) && !rec->profile) || !rec->state || !rec->request) {
 		xp_deploy_record_release(rec);
 		return -ENOMEM;
 	}

@@ -126,8 +126,7 @@ static int read_row(struct xp_db_stmt *st, struct xp_domain *dom)
 		r = parse_settings(xp__db_column_text(st, 8), dom);
 	dom->created = xp__db_column_int64(st, 9);
 	dom->updated = xp__db_column_int64(st, 10);
-	if (r == 0 && !xp__db_column_null(st, 11) &&
-	    !(dom->image_version = xp__col_text(st, 11)))
+	if (r == 0 && !xp__db_column_null(st, 11) && !(dom->image_version = xp__col_text(st, 11)))
 		r = -ENOMEM;
 	if (r < 0)
 		xp_domain_release(dom);
@@ -155,8 +154,7 @@ static int disk_row(struct xp_db_stmt *st, void *row)
 	char **text[] = {&k->vdev, &k->role, &k->storage, &k->path, &k->fs, &k->uuid, &k->mount};
 	int cols[] = {0, 1, 2, 3, 5, 6, 7};
 	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		if (!xp__db_column_null(st, cols[i]) &&
-		    !(*text[i] = xp__col_text(st, cols[i]))) {
+		if (!xp__db_column_null(st, cols[i]) && !(*text[i] = xp__col_text(st, cols[i]))) {
 			disk_release(k);
 			return -ENOMEM;
 		}
@@ -196,8 +194,7 @@ static int nic_row(struct xp_db_stmt *st, void *row)
 	char **text[] = {&c->mac, &c->ip, &c->bridge, &c->gateway};
 	int cols[] = {1, 2, 4, 5};
 	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		if (!xp__db_column_null(st, cols[i]) &&
-		    !(*text[i] = xp__col_text(st, cols[i]))) {
+		if (!xp__db_column_null(st, cols[i]) && !(*text[i] = xp__col_text(st, cols[i]))) {
 			nic_release(c);
 			return -ENOMEM;
 		}

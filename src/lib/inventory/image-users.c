@@ -86,8 +86,7 @@ int xp_imgver_users(struct xp_inv *inv, const char *name, unsigned version, bool
 			xp__db_bind_int64(st, 2, version);
 			int rc;
 			while (r == 0 && (rc = xp__db_step(st)) == XP_DB_ROW)
-				r = add(users, n, &cap, "guest",
-					xp__db_column_text(st, 0));
+				r = add(users, n, &cap, "guest", xp__db_column_text(st, 0));
 			if (r == 0 && rc != XP_DB_DONE)
 				r = xp__inv_err(inv, rc);
 			xp__db_finalize(st);

@@ -105,15 +105,16 @@ int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state
 		goto done;
 	/* in the order they came: SQLite's rowid, PostgreSQL's identity column seq (it
 	 * has no rowid) */
-	r = xp__inv_prepare_arg(inv,
-				xp__db_sql(inv->db,
-					   "SELECT e.time, e.kind, e.step, e.message FROM install_events e"
-					   " JOIN system_installs i ON i.system = e.system AND i.id = e.install"
-					   " WHERE e.system = ?1 ORDER BY e.rowid",
-					   "SELECT e.time, e.kind, e.step, e.message FROM install_events e"
-					   " JOIN system_installs i ON i.system = e.system AND i.id = e.install"
-					   " WHERE e.system = ?1 ORDER BY e.seq"),
-				name, &st);
+	r = xp__inv_prepare_arg(
+	    inv,
+	    xp__db_sql(inv->db,
+		       "SELECT e.time, e.kind, e.step, e.message FROM install_events e"
+		       " JOIN system_installs i ON i.system = e.system AND i.id = e.install"
+		       " WHERE e.system = ?1 ORDER BY e.rowid",
+		       "SELECT e.time, e.kind, e.step, e.message FROM install_events e"
+		       " JOIN system_installs i ON i.system = e.system AND i.id = e.install"
+		       " WHERE e.system = ?1 ORDER BY e.seq"),
+	    name, &st);
 	if (r == 0)
 		r = xp__inv_rows(inv, st, &out->ev, &out->n_ev, sizeof(*out->ev), 4, event_row,
 				 event_release);
@@ -134,8 +135,8 @@ static void token_hash(const char *tok, char hex[65])
 int xp_install_token_issue(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1])
 {
 	/* most systems are not marked: a read answers them, no write lock taken */
-	int r = xp__inv_exists(inv, "SELECT 1 FROM system_installs WHERE system = ?1 AND marked <> 0",
-			       name);
+	int r = xp__inv_exists(
+	    inv, "SELECT 1 FROM system_installs WHERE system = ?1 AND marked <> 0", name);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
 	unsigned char raw[XP_INSTALL_TOKEN_LEN / 2];
@@ -249,13 +250,15 @@ int xp_install_event(struct xp_inv *inv, const char *name, const char *token, co
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
 	if (success || failure) {
-		r = xp__inv_run(inv,
-				success ? "UPDATE system_installs SET marked = 0, token_hash = NULL"
-					  " WHERE system = ?1"
-					: "UPDATE system_installs SET token_hash = NULL WHERE system = ?1",
-				name);
+		r = xp__inv_run(
+		    inv,
+		    success ? "UPDATE system_installs SET marked = 0, token_hash = NULL"
+			      " WHERE system = ?1"
+			    : "UPDATE system_installs SET token_hash = NULL WHERE system = ?1",
+		    name);
 		if (r >= 0 && success)
-			r = xp__inv_run(inv, "UPDATE systems SET netboot = 0 WHERE name = ?1", name);
+			r = xp__inv_run(inv, "UPDATE systems SET netboot = 0 WHERE name = ?1",
+					name);
 		if (r < 0)
 			goto fail;
 	}
@@ -274,6 +277,6 @@ json_t *xp_install_state_to_json(const struct xp_install_state *s)
 						    (json_int_t)e->time, "kind", e->kind, "step",
 						    e->step, "message", e->message));
 	}
-	return json_pack("{s:b, s:I, s:o}", "marked", s->marked, "id", (json_int_t)s->id,
-			 "events", ev ? ev : json_null());
+	return json_pack("{s:b, s:I, s:o}", "marked", s->marked, "id", (json_int_t)s->id, "events",
+			 ev ? ev : json_null());
 }

@@ -60,14 +60,15 @@ int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 		r = xp__inv_prepare(inv, "DELETE FROM leases WHERE client = ?1 AND ip <> ?2",
 				    &inv->lease_del);
 	if (r == 0 && !inv->lease_put)
-		r = xp__inv_prepare(inv,
-				    "INSERT INTO leases"
-				    " (ip, client, mac, hostname, state, expires, updated)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (ip) DO UPDATE SET"
-				    " client = excluded.client, mac = excluded.mac,"
-				    " hostname = excluded.hostname, state = excluded.state,"
-				    " expires = excluded.expires, updated = excluded.updated",
-				    &inv->lease_put);
+		r = xp__inv_prepare(
+		    inv,
+		    "INSERT INTO leases"
+		    " (ip, client, mac, hostname, state, expires, updated)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (ip) DO UPDATE SET"
+		    " client = excluded.client, mac = excluded.mac,"
+		    " hostname = excluded.hostname, state = excluded.state,"
+		    " expires = excluded.expires, updated = excluded.updated",
+		    &inv->lease_put);
 	if (r < 0)
 		return r;
 	struct xp_db_stmt *del = inv->lease_del, *put = inv->lease_put;

@@ -485,8 +485,8 @@ int xp_server_settings_get(struct xp_inv *inv, struct xp_settings *out)
 		return r;
 	int rc;
 	while ((rc = xp__db_step(st)) == XP_DB_ROW)
-		if (xp_settings_set(out, xp__db_column_text(st, 0),
-				    xp__db_column_text(st, 1)) < 0) {
+		if (xp_settings_set(out, xp__db_column_text(st, 0), xp__db_column_text(st, 1)) <
+		    0) {
 			r = -ENOMEM;
 			break;
 		}

@@ -662,10 +662,9 @@ static int user_version(struct xp_inv *inv, int *version)
 	*version = 0;
 	bool pg = xp__db_dialect(inv->db) == XP_DB_PGSQL;
 	struct xp_db_stmt *st;
-	int r = xp__inv_prepare(inv,
-				pg ? "SELECT to_regclass('xenprov_schema') IS NOT NULL"
-				   : "PRAGMA user_version",
-				&st);
+	int r = xp__inv_prepare(
+	    inv, pg ? "SELECT to_regclass('xenprov_schema') IS NOT NULL" : "PRAGMA user_version",
+	    &st);
 	if (r < 0)
 		return r;
 	int rc = xp__db_step(st);
@@ -817,7 +816,7 @@ static void why_set(char *why, size_t len, const char *fmt, ...)
 bool xp_inv_location_pgsql(const char *location)
 {
 	return location && (strncmp(location, "postgresql://", 13) == 0 ||
-			     strncmp(location, "postgres://", 11) == 0);
+			    strncmp(location, "postgres://", 11) == 0);
 }
 
 const char *xp_inv_location_redact(const char *location, char *buf, size_t len)
@@ -900,7 +899,8 @@ static int open_pgsql(struct xp_inv *inv, const char *location, char *why, size_
 	else if (inv->db)
 		xp__inv_err(inv, r);
 	if (r < 0)
-		why_set(why, whylen, "inventory '%s': %s", shown, inv->err[0] ? inv->err : strerror(-r));
+		why_set(why, whylen, "inventory '%s': %s", shown,
+			inv->err[0] ? inv->err : strerror(-r));
 	return r;
 }
 
@@ -1047,8 +1047,8 @@ int xp_inv_begin(struct xp_inv *inv)
  * reads in (a write in it may fail with -EBUSY if another writer changed the row). */
 int xp_inv_begin_read(struct xp_inv *inv)
 {
-	return begin(inv,
-		     xp__db_sql(inv->db, "BEGIN DEFERRED", "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+	return begin(
+	    inv, xp__db_sql(inv->db, "BEGIN DEFERRED", "BEGIN ISOLATION LEVEL REPEATABLE READ"));
 }
 
 /* The end of the outermost transaction: the distro store's files it made but did not

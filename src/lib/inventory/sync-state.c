@@ -283,12 +283,12 @@ static int put_target(struct xp_inv *inv, struct xp_sync_target_rec *t)
 	if (r < 0)
 		return r;
 	/* its HTTP base: a row when given, none when derived */
-	if ((r = xp__inv_prepare(inv,
-				 t->http_base
-				     ? "INSERT INTO sync_target_http VALUES (?1, ?2) ON CONFLICT (target)"
-				       " DO UPDATE SET http_base = excluded.http_base"
-				     : "DELETE FROM sync_target_http WHERE target = ?1",
-				 &st)) < 0)
+	if ((r = xp__inv_prepare(
+		 inv,
+		 t->http_base ? "INSERT INTO sync_target_http VALUES (?1, ?2) ON CONFLICT (target)"
+				" DO UPDATE SET http_base = excluded.http_base"
+			      : "DELETE FROM sync_target_http WHERE target = ?1",
+		 &st)) < 0)
 		return r;
 	xp__db_bind_int64(st, 1, t->id);
 	if (t->http_base)
@@ -298,7 +298,8 @@ static int put_target(struct xp_inv *inv, struct xp_sync_target_rec *t)
 
 /* Runs the prepared write sql once per item i < n, bind(st, i, ctx) binding it. */
 static int each_item(struct xp_inv *inv, const char *sql, size_t n,
-		     void (*bind)(struct xp_db_stmt *st, size_t i, const void *ctx), const void *ctx)
+		     void (*bind)(struct xp_db_stmt *st, size_t i, const void *ctx),
+		     const void *ctx)
 {
 	if (!n)
 		return 0;

@@ -57,7 +57,8 @@ int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg);
 
 /* Prepares sql with ?1 bound to arg (a text, borrowed: it must outlive the
  * statement). 0 or -errno. */
-int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg, struct xp_db_stmt **st);
+int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg,
+			struct xp_db_stmt **st);
 
 /* Runs sql (an INSERT, UPDATE or DELETE with ?1 bound to arg) to its end in the
  * caller's transaction: the number of rows it changed, or -errno. */

@@ -149,7 +149,8 @@ char *xp__col_text(struct xp_db_stmt *st, int i)
 }
 
 int xp__inv_rows(struct xp_inv *inv, struct xp_db_stmt *st, void *vp, size_t *n, size_t size,
-		 size_t first, int (*read)(struct xp_db_stmt *st, void *row), void (*release)(void *row))
+		 size_t first, int (*read)(struct xp_db_stmt *st, void *row),
+		 void (*release)(void *row))
 {
 	char *v = NULL;
 	size_t cap = 0;
@@ -200,7 +201,8 @@ int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n)
 	return xp__inv_rows(inv, st, names, n, sizeof(**names), 16, read_name, free_name);
 }
 
-int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg, struct xp_db_stmt **st)
+int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg,
+			struct xp_db_stmt **st)
 {
 	int r = xp__inv_prepare(inv, sql, st);
 	if (r == 0)

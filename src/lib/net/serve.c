@@ -429,14 +429,15 @@ static int setup(struct serve *s, sigset_t *mask)
 			xp__serve_log(s, LOG_ERR, "cannot open the inventory in '%s': %s",
 				      o->state_dir,
 				      r == -EPROTO || r == -EBADMSG ? "not a usable inventory"
-								   : strerror(-r));
+								    : strerror(-r));
 		return r;
 	}
 	/* the server notices other commands' changes by SQLite's data_version; on
 	 * PostgreSQL that is LISTEN/NOTIFY's job, not written yet (issue 20) */
 	if (xp_inv_is_pgsql(s->inv)) {
-		xp__serve_log(s, LOG_ERR, "the boot server does not run on a PostgreSQL inventory "
-				      "yet: use the state directory's SQLite inventory");
+		xp__serve_log(s, LOG_ERR,
+			      "the boot server does not run on a PostgreSQL inventory "
+			      "yet: use the state directory's SQLite inventory");
 		return -ENOTSUP;
 	}
 	/* leases are written for every batch of packets: durable against a kill of the
