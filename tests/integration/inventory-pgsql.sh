@@ -45,6 +45,10 @@ out_has "10.0.0.1"
 expect_rc 1 profile add web --state-dir "$T/b" --inventory "$URL"
 err_has "web"
 
+# completion's names come from it too
+expect_rc 0 completion names --state-dir "$T/b" --inventory "$URL" profile
+out_has "web2"
+
 # ---- where the location comes from ---------------------------------------------------------
 
 # the state directory's setting
