@@ -191,6 +191,17 @@ void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 int xp_sha256_file(const char *path, unsigned char out[32]);
 /* Hashes what is left to read of fd, from its position to its end. */
 int xp_sha256_fd(int fd, unsigned char out[32]);
+/* A hash fed piece by piece: xp_sha256_new (-ENOMEM), xp_sha256_add the bytes in order
+ * (xp_sha256_add_fd: what is left to read of fd), xp_sha256_final once;
+ * xp_sha256_restart forgets what was added; xp_sha256_free (NULL: nothing). -EIO if
+ * libcrypto fails. */
+struct xp_sha256;
+int xp_sha256_new(struct xp_sha256 **ret);
+int xp_sha256_restart(struct xp_sha256 *h);
+int xp_sha256_add(struct xp_sha256 *h, const void *data, size_t len);
+int xp_sha256_add_fd(struct xp_sha256 *h, int fd);
+int xp_sha256_final(struct xp_sha256 *h, unsigned char out[32]);
+void xp_sha256_free(struct xp_sha256 *h);
 
 /* ---- whole reads and writes (io.c) ---------------------------------------------- */
 
