@@ -245,6 +245,22 @@ int xp_spawn_wait_draining(pid_t pid, int drain_fd, unsigned seconds, int *statu
  * as xp_spawn_wait's, or -errno. */
 int xp_spawn_stop(pid_t pid, int drain_fd, unsigned grace_seconds);
 
+/* An argument vector being built for the functions above: v NULL-terminated, n
+ * arguments; the first failure sticks in err (-ENOMEM) and later additions do nothing,
+ * so a caller checks once. Zero-initialised; released by xp_argv_release. */
+struct xp_argv {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+void xp_argv_add(struct xp_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void xp_argv_release(struct xp_argv *a);
+/* rsync(1) as xenprov copies a system tree, the one place its flags are chosen (image
+ * capture, image update of a running guest): "rsync -aHAXS --numeric-ids" (recursive,
+ * links, perms, times, group, owner, devices, specials; hard links, ACLs, xattrs,
+ * sparse files; owners by number), then "--rsh=RSH" when rsh is given. */
+void xp_argv_rsync(struct xp_argv *a, const char *rsh);
+
 /* ---- growable arrays (buf.c) ---------------------------------------------------- */
 
 /* Makes room for element n of the array *vp (a pointer to the array pointer; *cap
