@@ -185,6 +185,35 @@ void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 int xp_sha256_file(const char *path, unsigned char out[32]);
 /* Hashes what is left to read of fd, from its position to its end. */
 int xp_sha256_fd(int fd, unsigned char out[32]);
+/* Whether the len bytes at hex are 64 lowercase hex digits, as xp_sha256_hex writes a
+ * digest (the one check of a digest read back: manifests, meta.json, publish names). */
+bool xp_sha256_hex_valid_n(const char *hex, size_t len);
+/* The same of a NUL-terminated string (NULL: false). */
+bool xp_sha256_hex_valid(const char *hex);
+
+/* ---- extended attributes (xattr.c) ---------------------------------------------- */
+
+/* The kernel's own bounds (XATTR_LIST_MAX, XATTR_SIZE_MAX in linux/limits.h): a name
+ * list or a value beyond is refused (-E2BIG), never cut. */
+#define XP_XATTR_LIST_MAX 65536
+#define XP_XATTR_VALUE_MAX 65536
+
+struct xp_xattr {
+	const char *name; /* into xp_xattrs.names */
+	void *value;
+	size_t len;
+};
+struct xp_xattrs {
+	struct xp_xattr *v;
+	size_t n;
+	char *names;
+};
+/* Every extended attribute of path that this user may read (not followed: llistxattr,
+ * lgetxattr), sorted by name (strcmp). A filesystem without them gives none; one removed
+ * between the list and its read is left out; a list or value that grew meanwhile is read
+ * again. 0, -E2BIG (a list or value beyond the bounds above), -ENOMEM, -errno. */
+int xp_xattrs_read(const char *path, struct xp_xattrs *out);
+void xp_xattrs_release(struct xp_xattrs *x);
 
 /* ---- whole reads and writes (io.c) ---------------------------------------------- */
 

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -123,16 +122,6 @@ int xp_manifest_format(const struct xp_manifest *m, struct xp_buf *out)
 
 /* ---- parsing ----------------------------------------------------------------------------- */
 
-static bool is_hex64(const char *s, size_t len)
-{
-	if (len != 64)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (hexval(s[i]) < 0)
-			return false;
-	return true;
-}
-
 static bool parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -236,14 +225,14 @@ static int parse_line(const char *s, size_t len, struct xp_manifest_entry *e, co
 	bool dash = fl[7] == 1 && f[7][0] == '-';
 	*why = e->type == 'f' ? "sha256: a regular file needs 64 hex digits"
 			      : "sha256: only a regular file has one";
-	if (e->type == 'f' ? !is_hex64(f[7], fl[7]) : !dash)
+	if (e->type == 'f' ? !xp_sha256_hex_valid_n(f[7], fl[7]) : !dash)
 		goto bad;
 	if (!dash)
 		memcpy(e->sha256, f[7], 64);
 	*why = "xattrs: not '-' or 64 hex digits";
 	if (fl[8] == 1 && f[8][0] == '-')
 		;
-	else if (is_hex64(f[8], fl[8]))
+	else if (xp_sha256_hex_valid_n(f[8], fl[8]))
 		memcpy(e->xattrs, f[8], 64);
 	else
 		goto bad;
@@ -405,56 +394,26 @@ static int cmp_str(const void *a, const void *b)
 static int hash_xattrs(const char *path, char out[65])
 {
 	out[0] = 0;
-	ssize_t n = llistxattr(path, NULL, 0);
-	if (n < 0)
-		return errno == ENOTSUP ? 0 : -errno;
-	if (n == 0)
-		return 0;
-	_cleanup_free_ char *list = malloc((size_t)n + 1);
-	if (!list)
-		return -ENOMEM;
-	n = llistxattr(path, list, (size_t)n);
-	if (n < 0)
-		return -errno;
-	char *names[4096];
-	size_t nn = 0;
-	for (char *p = list; p < list + n && nn < 4096; p += strlen(p) + 1)
-		names[nn++] = p;
-	if (nn == 0)
-		return 0;
-	qsort(names, nn, sizeof(*names), cmp_str);
+	struct xp_xattrs x;
+	int r = xp_xattrs_read(path, &x);
+	if (r < 0 || x.n == 0)
+		return r;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
+		xp_xattrs_release(&x);
 		return -ENOMEM;
 	}
-	int r = 0;
-	char *val = NULL;
-	for (size_t i = 0; r == 0 && i < nn; i++) {
-		ssize_t vl = lgetxattr(path, names[i], NULL, 0);
-		if (vl < 0) {
-			r = -errno;
-			break;
-		}
-		free(val);
-		val = malloc((size_t)vl + 1);
-		if (!val) {
-			r = -ENOMEM;
-			break;
-		}
-		vl = lgetxattr(path, names[i], val, (size_t)vl);
-		if (vl < 0) {
-			r = -errno;
-			break;
-		}
+	for (size_t i = 0; r == 0 && i < x.n; i++) {
 		unsigned char le[8];
 		for (int k = 0; k < 8; k++)
-			le[k] = (unsigned char)((uint64_t)vl >> (8 * k));
-		if (EVP_DigestUpdate(ctx, names[i], strlen(names[i]) + 1) != 1 ||
-		    EVP_DigestUpdate(ctx, le, 8) != 1 || EVP_DigestUpdate(ctx, val, (size_t)vl) != 1)
+			le[k] = (unsigned char)((uint64_t)x.v[i].len >> (8 * k));
+		if (EVP_DigestUpdate(ctx, x.v[i].name, strlen(x.v[i].name) + 1) != 1 ||
+		    EVP_DigestUpdate(ctx, le, 8) != 1 ||
+		    EVP_DigestUpdate(ctx, x.v[i].value, x.v[i].len) != 1)
 			r = -EIO;
 	}
-	free(val);
+	xp_xattrs_release(&x);
 	unsigned char dg[32];
 	unsigned dl = 0;
 	if (r == 0 && (EVP_DigestFinal_ex(ctx, dg, &dl) != 1 || dl != 32))
@@ -542,7 +501,9 @@ static int add_entry(struct scan *s, int dfd, const char *name, const char *rel,
 			free(e.extra);
 			return xp_diags_fail(s->d, r ? r : -ENOMEM, rel, NULL, NULL,
 					     "cannot read its extended attributes: %s",
-					     strerror(r ? -r : ENOMEM));
+					     r == -E2BIG ? "more than the kernel's bounds (64 KiB of "
+							   "names, 64 KiB a value)"
+							 : strerror(r ? -r : ENOMEM));
 		}
 	}
 	if (!(e.path = strdup(rel)) ||
