@@ -374,6 +374,22 @@ static int write_lists(const struct xp_tdiff *diff, struct lists *l)
 	return r;
 }
 
+/* rsync ssh --from0 FLAGS... --files-from=LIST ROOT/ DEST: the paths of list, from
+ * the version at root, to the guest. */
+static void guest_rsync(struct xp_argv *a, const char *ssh, const char *const *flags,
+			const char *list, const char *root, const char *dest)
+{
+	xp_argv_release(a);
+	xp_argv_rsync(a, ssh);
+	/* first: rsync reads a merge file (--filter) as it parses its option */
+	xp_argv_add(a, "--from0");
+	for (; *flags; flags++)
+		xp_argv_add(a, "%s", *flags);
+	xp_argv_add(a, "--files-from=%s", list);
+	xp_argv_add(a, "%s/", root);
+	xp_argv_add(a, "%s", dest);
+}
+
 /* Runs rsync argv (a dry run) for the conflict check: its standard output read as data,
  * its standard error (ssh's warnings among it) kept apart for the diagnostic. */
 static int check_run(struct job *j, struct xp_argv *a, struct xp_buf *out)
@@ -391,6 +407,18 @@ static int check_run(struct job *j, struct xp_argv *a, struct xp_buf *out)
 				  xp_buf_str(&err)[0] ? xp_buf_str(&err) : xp_buf_str(out));
 	xp_buf_release(&err);
 	return r;
+}
+
+/* The next line of *p (without its newline) in *line, *len; false at the end. */
+static bool next_line(const char **p, const char **line, size_t *len)
+{
+	if (!**p)
+		return false;
+	const char *nl = strchr(*p, '\n');
+	*line = *p;
+	*len = nl ? (size_t)(nl - *p) : strlen(*p);
+	*p += *len + (nl != NULL);
+	return true;
 }
 
 /* rsync over ssh to the running guest: first, with --checksum and --dry-run from the
@@ -421,62 +449,43 @@ static int update_online(struct run *run, struct job *j)
 	xp_buf_init(&out);
 	xp_buf_init(&conflicts);
 	struct xp_argv a = {0};
+	const char *line;
+	size_t len;
 	/* the paths whose content the guest has otherwise than the old version */
-	xp_argv_rsync(&a, ssh);
-	xp_argv_add(&a, "--checksum");
-	xp_argv_add(&a, "--dry-run");
-	xp_argv_add(&a, "--out-format=%%n");
-	xp_argv_add(&a, "--delete-missing-args");
-	xp_argv_add(&a, "--from0");
-	xp_argv_add(&a, "--files-from=%s", l.checked);
-	xp_argv_add(&a, "%s/", j->from.root);
-	xp_argv_add(&a, "%s", dest);
+	static const char *const changed[] = {"--checksum", "--dry-run", "--out-format=%n",
+					      "--delete-missing-args", NULL};
+	guest_rsync(&a, ssh, changed, l.checked, j->from.root, dest);
 	if ((r = check_run(j, &a, &out)) < 0)
 		goto done;
-	for (const char *p = xp_buf_str(&out); *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		if (len && !(len == 2 && strncmp(p, "./", 2) == 0) && p[len - 1] != '/')
-			xp_buf_addf(&conflicts, "%.*s\n", (int)len, p);
-		p += len + (nl != NULL);
-	}
+	for (const char *p = xp_buf_str(&out); next_line(&p, &line, &len);)
+		if (len && !(len == 2 && strncmp(line, "./", 2) == 0) && line[len - 1] != '/')
+			xp_buf_addf(&conflicts, "%.*s\n", (int)len, line);
 	/* what the guest made in the directories the new version drops: what rsync would
 	 * delete there to make them the old version's (not the guest's own files) */
+	static const char *const made[] = {"--recursive", "--delete", "--existing",
+					   "--ignore-existing", "--dry-run", "--out-format=%i %n",
+					   NULL};
+	static const char del[] = "*deleting ";
 	if (l.ndropped) {
-		xp_argv_release(&a);
-		xp_argv_rsync(&a, ssh);
-		xp_argv_add(&a, "--recursive");
-		xp_argv_add(&a, "--delete");
-		xp_argv_add(&a, "--existing");
-		xp_argv_add(&a, "--ignore-existing");
-		xp_argv_add(&a, "--dry-run");
-		xp_argv_add(&a, "--out-format=%%i %%n");
-		xp_argv_add(&a, "--from0");
-		xp_argv_add(&a, "--files-from=%s", l.dropped);
-		xp_argv_add(&a, "%s/", j->from.root);
-		xp_argv_add(&a, "%s", dest);
+		guest_rsync(&a, ssh, made, l.dropped, j->from.root, dest);
 		if ((r = check_run(j, &a, &out)) < 0)
 			goto done;
-		static const char del[] = "*deleting ";
-		for (const char *p = xp_buf_str(&out); *p;) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p) : strlen(p);
-			if (len > sizeof(del) && strncmp(p, del, sizeof(del) - 1) == 0 &&
-			    p[len - 1] != '/') {
-				const char *name = p + sizeof(del) - 1;
-				while (*name == ' ')
-					name++;
-				char *abs = NULL;
-				if (asprintf(&abs, "/%.*s", (int)(len - (size_t)(name - p)), name) < 0) {
-					r = -ENOMEM;
-					goto done;
-				}
-				if (!xp_guest_own_path(abs))
-					xp_buf_addf(&conflicts, "%s\n", abs + 1);
-				free(abs);
-			}
-			p += len + (nl != NULL);
+	}
+	for (const char *p = l.ndropped ? xp_buf_str(&out) : ""; next_line(&p, &line, &len);) {
+		if (len <= sizeof(del) || strncmp(line, del, sizeof(del) - 1) != 0 ||
+		    line[len - 1] == '/')
+			continue;
+		size_t k = sizeof(del) - 1;
+		while (k < len && line[k] == ' ')
+			k++;
+		char *abs = NULL;
+		if (asprintf(&abs, "/%.*s", (int)(len - k), line + k) < 0) {
+			r = -ENOMEM;
+			goto done;
 		}
+		if (!xp_guest_own_path(abs))
+			xp_buf_addf(&conflicts, "%s\n", abs + 1);
+		free(abs);
 	}
 	if ((r = xp_buf_error(&conflicts)) < 0)
 		goto done;
@@ -491,21 +500,16 @@ static int update_online(struct run *run, struct job *j)
 	}
 	if (run->dry_run)
 		goto done;
-	xp_buf_truncate(&out, 0);
-	xp_argv_release(&a);
-	xp_argv_rsync(&a, ssh);
-	xp_argv_add(&a, "--delete-missing-args");
 	/* rsync sends the receiver its filter rules only when it deletes (--delete-*):
 	 * without, the guest's side would know no "P *". Nothing else is deleted: no
 	 * directory is sent with its content (--files-from without -r) and "P *" covers
 	 * what the rules do not name. */
-	xp_argv_add(&a, "--delete-during");
-	xp_argv_add(&a, "--force");
-	xp_argv_add(&a, "--from0");
-	xp_argv_add(&a, "--files-from=%s", l.pushed);
-	xp_argv_add(&a, "--filter=merge %s", l.rules);
-	xp_argv_add(&a, "%s/", run->to->root);
-	xp_argv_add(&a, "%s", dest);
+	char filter[96];
+	snprintf(filter, sizeof(filter), "--filter=merge %s", l.rules);
+	const char *const push[] = {"--delete-missing-args", "--delete-during", "--force", filter,
+				    NULL};
+	guest_rsync(&a, ssh, push, l.pushed, run->to->root, dest);
+	xp_buf_truncate(&out, 0);
 	int st = a.err ? a.err : xp_spawn_wait(a.v, NULL, &out);
 	if (st != 0)
 		r = xp_diags_fail(&j->d, st < 0 ? st : -EIO, NULL, "rsync", NULL,
