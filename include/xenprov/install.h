@@ -65,7 +65,6 @@ int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_di
  * caller answers a network client. */
 int xp_golden_published_open(const char *state_dir, const char *hex, int *fd, uint64_t *size);
 
-
 /* ---- dom0: a guest from a served profile (deploy/install.c) ---------------------------- */
 
 enum xp_install_mode {
