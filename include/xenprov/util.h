@@ -285,10 +285,11 @@ struct xp_argv {
 void xp_argv_add(struct xp_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xp_argv_release(struct xp_argv *a);
 /* rsync(1) as xenprov copies a system tree, the one place its flags are chosen (image
- * capture, image update of a running guest): "rsync -aHAXS --numeric-ids" (recursive,
- * links, perms, times, group, owner, devices, specials; hard links, ACLs, xattrs,
- * sparse files; owners by number), then "--rsh=RSH" when rsh is given. */
-void xp_argv_rsync(struct xp_argv *a, const char *rsh);
+ * capture, image update of a running guest): "rsync -aHAX --numeric-ids" (recursive,
+ * links, perms, times, group, owner, devices, specials; hard links, ACLs, xattrs;
+ * owners by number), "-S" unless dense (runs of zeros written as holes), then
+ * "--rsh=RSH" when rsh is given. */
+void xp_argv_rsync(struct xp_argv *a, const char *rsh, bool dense);
 
 /* ---- growable arrays (buf.c) ---------------------------------------------------- */
 

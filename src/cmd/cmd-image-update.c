@@ -380,7 +380,7 @@ static void guest_rsync(struct xp_argv *a, const char *ssh, const char *const *f
 			const char *list, const char *root, const char *dest)
 {
 	xp_argv_release(a);
-	xp_argv_rsync(a, ssh);
+	xp_argv_rsync(a, ssh, false);
 	/* first: rsync reads a merge file (--filter) as it parses its option */
 	xp_argv_add(a, "--from0");
 	for (; *flags; flags++)

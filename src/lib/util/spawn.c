@@ -345,10 +345,10 @@ void xp_argv_release(struct xp_argv *a)
 	memset(a, 0, sizeof(*a));
 }
 
-void xp_argv_rsync(struct xp_argv *a, const char *rsh)
+void xp_argv_rsync(struct xp_argv *a, const char *rsh, bool dense)
 {
 	xp_argv_add(a, "rsync");
-	xp_argv_add(a, "-aHAXS");
+	xp_argv_add(a, dense ? "-aHAX" : "-aHAXS");
 	xp_argv_add(a, "--numeric-ids");
 	if (rsh)
 		xp_argv_add(a, "--rsh=%s", rsh);
