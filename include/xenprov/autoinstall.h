@@ -1,14 +1,23 @@
 /*
  * autoinstall.h - the server's side of autoinstall marks (src/lib/inventory/install.c):
- * a system marked to be installed on its next network boot, the one-install token its
- * rendered boot config carries, and the events its installer posts back.
+ * a system marked to be installed on its next network boot, the token its rendered boot
+ * config carries, and the events its installer posts back.
  *
- * The token is issued when a boot config is rendered for a marked system (each
- * rendering issues a fresh one and replaces the last): the inventory keeps only its
- * SHA-256, so it cannot be rendered again later, and the only token that works is the
- * one in the newest config. A failure or success event ends that token's install.
+ * Installs and attempts. Marking a system not marked starts an install (its id, shown
+ * as "#N"); an install has attempts, the first being 1. The token is the attempt's:
+ * HMAC-SHA256 under the server's key (STATE/install-key, 32 random bytes made on first
+ * use, 0600, never in the database) of the system's name, the install's id, a random
+ * nonce drawn when the install starts and the attempt's number. Every rendering of one
+ * attempt carries the same token (a TFTP retransmit, HEAD then GET, a resumed Range, a
+ * spoofed RRQ: none of them changes the token the running installer holds), and the
+ * inventory keeps nothing that is a token. An attempt ends, and the next boot renders
+ * the next one's token, when its installer reports failure or success (progress events,
+ * "started" among them, end nothing), or when the operator unmarks the system (marking
+ * it again starts a new install). A machine killed half way (no event) boots the same
+ * attempt again, with the same token.
  *
- * Not here: the installer itself, the HTTP route (net/http-api.c).
+ * Not here: the installer itself, rendering (boot/target.c), the HTTP route
+ * (net/http-install.c).
  */
 #ifndef XENPROV_AUTOINSTALL_H
 #define XENPROV_AUTOINSTALL_H
@@ -21,8 +30,10 @@
 
 #include "xenprov/inventory.h"
 
-/* A token's length in hex digits (32 random bytes). */
+/* A token's length in hex digits (an HMAC-SHA256). */
 #define XP_INSTALL_TOKEN_LEN 64
+/* The events kept per system: the newest; older ones are dropped as new ones come. */
+#define XP_INSTALL_EVENTS_MAX 200
 /* An event's step and message are at most this long (bytes). */
 #define XP_INSTALL_STEP_MAX 64
 #define XP_INSTALL_MESSAGE_MAX 1024
@@ -36,36 +47,51 @@ struct xp_install_event {
 
 struct xp_install_state {
 	bool marked;     /* to be installed on its next network boot */
-	bool token;      /* a boot config with a live token has been rendered */
 	int64_t id;      /* the install's number for this system (0: never marked) */
-	struct xp_install_event *ev; /* the last install's events, oldest first */
+	int64_t attempt; /* the current (marked) or next attempt of that install */
+	struct xp_install_event *ev; /* the last install's events kept, oldest first */
 	size_t n_ev;
 };
 
 void xp_install_state_release(struct xp_install_state *s);
 
-/* Marks (on) or unmarks system name. Marking a system already marked changes nothing;
- * marking a system not marked starts a new install (its earlier events are no longer
- * the last install's). Unmarking drops its token. -ENOENT (no such system). */
+/* Marks (on) or unmarks system name. Marking a system already marked changes nothing
+ * (its attempt and token stay); marking a system not marked starts a new install
+ * (attempt 1, a new nonce: its earlier events are no longer the last install's).
+ * Unmarking ends the attempt: its token is refused from then on. -ENOENT (no such
+ * system). */
 int xp_install_mark(struct xp_inv *inv, const char *name, bool on);
 /* The state of system name (all zero when never marked). -ENOENT (no such system). */
 int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state *out);
-/* For a marked system: a fresh token into tok (XP_INSTALL_TOKEN_LEN hex digits and a
- * NUL), its hash stored in place of the last. -ENOENT when the system is not marked
- * (nothing written). */
-int xp_install_token_issue(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1]);
-/* Records an installer's event for system name, with token. kind: "progress",
- * "failure" or "success"; step: 1 to XP_INSTALL_STEP_MAX bytes of [a-z0-9_.-];
- * message: NULL or at most XP_INSTALL_MESSAGE_MAX bytes of printable text.
- * -EINVAL (a bad kind, step or message); -EACCES (no such system, not marked, no
- * token, or not its token: one answer for all, so that a caller learns nothing).
- * success: the mark and the token are cleared and the system's netboot set off (its
- * next boot is from its own disk). failure: the token is cleared (the next boot
- * renders a new one), the mark kept. */
-int xp_install_event(struct xp_inv *inv, const char *name, const char *token, const char *kind,
-		     const char *step, const char *message);
+/* For a marked system: its current attempt's token into tok (XP_INSTALL_TOKEN_LEN hex
+ * digits and a NUL), the same for every call until the attempt ends. Reads only (the
+ * server's key is made once, the first time one is needed). -ENOENT when the system
+ * is not marked; -EBADMSG when STATE/install-key is not 64 hex digits. */
+int xp_install_token(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1]);
+/* Whether a client at peer (IPv4, host order; 0: unknown) is system s as the boot server
+ * knows it: its reserved address when it has one (then nothing else); without one, an
+ * address its MAC holds a bound, unexpired lease on. A lease proves only that someone
+ * asked for one with that MAC: on a boot network where hosts can take another's MAC or
+ * address, give systems that install themselves a reservation and keep the network
+ * closed (xenprov check warns about marked systems without one). 1, 0 or -errno. */
+int xp_install_peer_is_system(struct xp_inv *inv, const struct xp_system *s, uint32_t peer);
+/* Records an installer's event for system name, posted from peer (as
+ * xp_install_peer_is_system), with token. kind: "progress", "failure" or "success";
+ * step: 1 to XP_INSTALL_STEP_MAX bytes of [a-z0-9_.-]; message: NULL or at most
+ * XP_INSTALL_MESSAGE_MAX bytes of printable text.
+ * -EINVAL (a bad kind, step or message); -EACCES (no such system, not marked, not its
+ * address, not its current attempt's token: one answer for all, so that a caller
+ * learns nothing). The address and the token are checked in a read transaction: a
+ * refused event takes no write lock. The system keeps its XP_INSTALL_EVENTS_MAX newest
+ * events.
+ * success: the mark is cleared and the system's netboot set off (its next boot is from
+ * its own disk). failure: the attempt ends (its token is refused from then on), the
+ * mark is kept: the next boot renders the next attempt's token. */
+int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
+		     const char *kind, const char *step, const char *message);
 
-/* {"marked": bool, "id": N, "events": [{"time", "kind", "step", "message"}]} */
+/* {"marked": bool, "id": N, "attempt": N, "events": [{"time", "kind", "step",
+ * "message"}]} */
 json_t *xp_install_state_to_json(const struct xp_install_state *s);
 
 #endif

@@ -191,6 +191,34 @@ int xp_domain_find(struct xp_inv *inv, const char *name, struct xp_domain *out,
  * the caller's to check first (xp_domains_stop_for_removal, xenprov/toolstack.h). */
 int xp_domain_delete(struct xp_inv *inv, const char *name, bool keep_storage, struct xp_diags *d);
 
+/* ---- adopt (adopt.c) ----------------------------------------------------------------- */
+
+/* A machine installed by the autoinstaller (or by hand) onto a disk of its own, taken
+ * into the inventory as an HVM guest (the Book of Xen's makeconf.pl): an xl config that
+ * boots its disk through its own boot loader (type "hvm", boot "c", the first serial
+ * port on the console), its NIC with the system record's MAC on the bridge. */
+struct xp_domain_adopt_opts {
+	const char *name;   /* the domain's name (an RFC 1123 label, as for create) */
+	const char *system; /* the system record it was installed as; NULL: name */
+	const char *disk;   /* its disk: a raw or qcow2 file, or a block device */
+	/* memory, vcpus, bridge, config.NAME... for this guest (profile keys, checked
+	 * with xp_profile_check); may be NULL. Applied over the system's profile. */
+	const struct xp_settings *overrides;
+	const char *config_dir; /* NULL: as xp_domain_config_dir decides */
+	bool autostart;		/* the link CONFIG-DIR/auto/NAME.cfg */
+};
+/* Writes the config (atomically; an existing file is refused) and records the domain
+ * (state ready, no profile: it was not made from one here, so it never drifts) with
+ * the system's MAC and reserved address, both checked free among the domains. The disk
+ * is the operator's: it is not an artifact of the domain, so `domain delete` keeps it.
+ * Warnings: the system still netboots, or is still marked for install. Errors, each
+ * with a diagnostic: -EINVAL (bad name, a disk that is neither a file nor a block
+ * device, a bad override), -ENOENT (no such system or disk), -EEXIST (the domain, its
+ * config, the MAC or the address exists), or the -errno of the step that failed; on
+ * failure nothing is left behind. */
+int xp_domain_adopt(struct xp_inv *inv, const struct xp_domain_adopt_opts *o,
+		    struct xp_domain *out, struct xp_diags *d);
+
 /* ---- allocation (alloc.c) ------------------------------------------------------------ */
 
 /* The lowest address of pool ("A.B.C.D/N", 8 <= N <= 30) that is not the network
@@ -302,6 +330,8 @@ enum xp_storage {
 	XP_STORAGE_QCOW2,   /* a qcow2 overlay whose backing file is the golden image */
 	XP_STORAGE_LVM,	    /* a logical volume in VG `pool` (a thin snapshot when the
 			     * golden image is a thin LV itself) */
+	XP_STORAGE_PHY,	    /* a block device the operator named (domain adopt): served
+			     * by blkback, never made, grown or removed by xenprov */
 };
 
 const char *xp_storage_name(enum xp_storage s);
@@ -392,7 +422,9 @@ struct xp_guest_config {
 	size_t nnics;
 };
 
-/* The guest's xl config text: name, type (the profile's `type`: "pv" or "pvh"), memory,
+/* The guest's xl config text: name, type (the profile's `type`: "pv" or "pvh"; "hvm"
+ * only in an adopted guest's values: boot "c" from its disk and serial "pty", no boot
+ * loader or kernel), memory,
  * vcpus, the boot method (bootloader = "pygrub"; PV GRUB's image as kernel, the PVH one
  * for pvh; or kernel/ramdisk/root/extra: with kernel=from-image c->image_kernel and
  * c->image_ramdisk, root=UUID= of the guest's root filesystem (c->guest) where there

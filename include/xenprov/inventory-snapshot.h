@@ -55,6 +55,8 @@ struct xp_inv_snapshot {
 	size_t nnics;
 	struct xp_dhcp_lease *leases; /* by address */
 	size_t nleases;
+	char **install_marked; /* the systems marked to install themselves (autoinstall.h) */
+	size_t ninstall_marked;
 };
 
 /* Reads the snapshot (in the caller's transaction, else a read transaction of its

@@ -446,6 +446,12 @@ struct xp_system {
 
 void xp_system_release(struct xp_system *s);
 bool xp_system_name_valid(const char *name);
+/* The first word of kernel options opts (a system's or distro's) that claims one of the
+ * boot server's own arguments, whose key begins "xenprov." (in any case, quotes
+ * aside: the installer's xenprov.server=, .system=, .mac= and .token= are the server's
+ * to give): where it starts and its length (*len); NULL when none does. Adds and edits
+ * refuse such options; `xenprov check` reports ones stored before. */
+const char *xp_kernel_options_reserved(const char *opts, size_t *len);
 /* -EEXIST (name, MAC or IP taken), -ENOENT (profile/distro missing), -EINVAL with a
  * diagnostic (bad MAC/IP/hostname, both or neither of profile and distro, an IP that
  * xp_system_ip_check refuses under the server settings in force). The MAC is stored
@@ -665,6 +671,8 @@ struct xp_domain_new {
 	int64_t deploy_id;
 	const struct xp_domain_volume *volumes; /* may be NULL with nvolumes 0 */
 	size_t nvolumes;
+	/* the disk is the operator's (domain adopt): not an artifact, never removed */
+	bool disk_kept;
 };
 int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d);
 /* Records a further NIC of domain name (after xp_domain_insert, in the same

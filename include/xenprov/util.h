@@ -129,6 +129,9 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 /* The same with flags: XP_WRITE_NOSYNC, nothing is fsync'ed (the rename is still
  * atomic for readers; durability is the caller's, e.g. one syncfs(2) later). */
 #define XP_WRITE_NOSYNC 1u
+/* XP_WRITE_NOREPLACE: path is only made, never replaced: -EEXIST when it is there
+ * (before or by the time the temporary is renamed: two writers racing, one wins). */
+#define XP_WRITE_NOREPLACE 2u
 int xp_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
 			  unsigned flags);
 
@@ -179,6 +182,9 @@ int xp_diff_unified(const char *a, size_t alen, const char *b, size_t blen, cons
 
 /* Hashes len bytes of data. 0, or -EIO if libcrypto fails. */
 int xp_sha256(const void *data, size_t len, unsigned char out[32]);
+/* HMAC-SHA256 (RFC 2104) of len bytes of data under key. 0, or -EIO. */
+int xp_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+		   unsigned char out[32]);
 /* 64 hex digits and a NUL. */
 void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 /* Hashes a whole file. */

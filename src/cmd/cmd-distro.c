@@ -20,7 +20,8 @@
 	"                          into the distro store (or sha256:HEX of a file there)\n"        \
 	"  --initrd PATH           the initrd, the same way\n"                                     \
 	"  --arch ARCH             x86_64 (the default), i386 or aarch64\n"                        \
-	"  --kernel-options TEXT   appended to the kernel command line\n"                        \
+	"  --kernel-options TEXT   appended to the kernel command line (no xenprov.* words:\n"   \
+	"                          those are the boot server's own)\n"                            \
 	"  --os debian|ubuntu|redhat|suse\n"                                                      \
 	"                          its OS family: how its installer fetches an autoinstall\n"     \
 	"                          file (the boot configs of systems with a template add\n"       \

@@ -405,6 +405,126 @@ static int run_delete(int argc, char **argv)
 	return rc;
 }
 
+/* ---- adopt ------------------------------------------------------------------------------ */
+
+static const char adopt_usage[] =
+    "Usage: xenprov domain adopt NAME --disk PATH [--system S] [OVERRIDES...]\n"
+    "\n"
+    "Takes a machine that installed itself onto a disk of its own (the autoinstaller,\n"
+    "`xenprov system edit S --install on`, or by hand) into the inventory as an HVM\n"
+    "guest: writes its xl config CONFIG-DIR/NAME.cfg (type hvm, booting the disk's own\n"
+    "boot loader, the console on the first serial port: `xl console NAME`), its NIC\n"
+    "with the system record's MAC on the bridge, and records the domain. Memory, vcpus\n"
+    "and bridge come from the system's profile unless given here. The disk stays\n"
+    "yours: `domain delete` removes the config and the record, never the disk.\n"
+    "\n"
+    "  --disk PATH            the machine's disk: a raw or qcow2 image file, or a block\n"
+    "                         device (/dev/VG/LV, /dev/sdX; served by blkback)\n"
+    "  --system S             the system record it was installed as (default NAME)\n"
+    "  --memory MIB, --vcpus N, --bridge BR\n"
+    "                         instead of the profile's\n"
+    "  --set KEY=VALUE        any other profile value, e.g. --set config.vnc=0\n"
+    "  --config-dir DIR       where the config goes (default: the profile's config-dir,\n"
+    "                         else the setting config-dir, else /etc/xen)\n"
+    "  --autostart on|off     start the guest with the host (default off)\n"
+    "  --state-dir DIR        the inventory (default $XENPROV_STATE_DIR, /var/lib/xenprov)\n"
+    "  --json                 print the new domain as JSON\n"
+    "  -h, --help             this help\n"
+    "\n"
+    "Example:\n"
+    "  xenprov domain adopt lennox --disk /xen/lennox/root.img --memory 1024\n";
+
+static int run_adopt(int argc, char **argv)
+{
+	const char *cmd = "domain adopt";
+	enum { O_DISK = 256, O_SYSTEM, O_ASET, O_CDIR, O_AUTO, O_MEM, O_VCPUS, O_BRIDGE };
+	static const struct option opts[] = {{"disk", required_argument, NULL, O_DISK},
+					     {"system", required_argument, NULL, O_SYSTEM},
+					     {"set", required_argument, NULL, O_ASET},
+					     {"config-dir", required_argument, NULL, O_CDIR},
+					     {"autostart", required_argument, NULL, O_AUTO},
+					     {"memory", required_argument, NULL, O_MEM},
+					     {"vcpus", required_argument, NULL, O_VCPUS},
+					     {"bridge", required_argument, NULL, O_BRIDGE},
+					     {NULL, 0, NULL, 0}};
+	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR};
+	struct xp_domain_adopt_opts o = {0};
+	struct xp_settings over = {0};
+	int c, rc = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv, "", opts, &co)) != -1) {
+		switch (c) {
+		case O_DISK:
+			o.disk = optarg;
+			break;
+		case O_SYSTEM:
+			o.system = optarg;
+			break;
+		case O_ASET:
+			rc = add_override(&over, optarg, cmd);
+			break;
+		case O_CDIR:
+			o.config_dir = optarg;
+			break;
+		case O_AUTO:
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+				rc = cli_usage_error(cmd, "--autostart takes on or off, not '%s'",
+						     optarg);
+			o.autostart = strcmp(optarg, "on") == 0;
+			break;
+		case O_MEM:
+		case O_VCPUS:
+		case O_BRIDGE:
+			rc = set_override(&over,
+					  c == O_MEM ? "memory" : c == O_VCPUS ? "vcpus" : "bridge",
+					  optarg);
+			break;
+		default:
+			rc = cli_bad_option(cmd, argv);
+		}
+	}
+	if (rc == 0 && optind >= argc)
+		rc = cli_usage_error(cmd, "NAME is required");
+	else if (rc == 0 && optind + 1 < argc)
+		rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+	else if (rc == 0 && !o.disk)
+		rc = cli_usage_error(cmd, "--disk PATH is required");
+	struct xp_inv *inv = NULL;
+	if (rc == 0)
+		rc = cli_inv_open(co.state_dir, &inv);
+	if (rc != 0) {
+		xp_settings_release(&over);
+		return rc;
+	}
+	o.name = argv[optind];
+	o.overrides = &over;
+	struct xp_diags d;
+	xp_diags_init(&d);
+	struct xp_domain dom;
+	int r = xp_domain_adopt(inv, &o, &dom, &d);
+	if (r < 0) {
+		fprintf(stderr, "xenprov: cannot adopt '%s'\n", o.name);
+		if (d.n == 0)
+			fprintf(stderr, "xenprov: %s\n", strerror(-r));
+		rc = XP_EXIT_FAIL;
+	}
+	print_diags(&d);
+	xp_diags_release(&d);
+	if (r == 0 && co.json) {
+		rc = cli_print_json(xp_domain_to_json(&dom, false));
+	} else if (r == 0) {
+		printf("%s: adopted: %s disk %s, mac %s", dom.name, dom.storage, dom.disk_path,
+		       dom.mac);
+		if (dom.ip)
+			printf(", ip %s", dom.ip);
+		printf(", config %s%s\n", dom.config_path, o.autostart ? ", autostart on" : "");
+	}
+	if (r == 0)
+		xp_domain_release(&dom);
+	xp_settings_release(&over);
+	xp_inv_close(inv);
+	return rc;
+}
+
 /* ---- list, show --------------------------------------------------------------------------- */
 
 static const char list_usage[] =
@@ -589,13 +709,15 @@ static const struct xp_verb delete_verb = {"delete", "delete guests: config, dis
 static const struct xp_verb list_verb = {"list", "list the guests in the inventory", list_usage,
 					 run_list};
 static const struct xp_verb show_verb = {"show", "show one guest's record", show_usage, run_show};
+static const struct xp_verb adopt_verb = {"adopt", "record an installed machine as an HVM guest",
+					  adopt_usage, run_adopt};
 
 static const struct xp_verb *const domain_verbs[] = {
     &create_verb,	    &delete_verb,	   &list_verb,
     &show_verb,		    &domain_start_verb,	   &domain_shutdown_verb,
     &domain_reboot_verb,    &domain_destroy_verb,  &domain_console_verb,
     &domain_autostart_verb, &domain_block_list_verb, &domain_diff_verb,
-    &domain_update_verb,    NULL};
+    &domain_update_verb,    &adopt_verb,		   NULL};
 
 const struct xp_command cmd_domain = {
     .name = "domain",

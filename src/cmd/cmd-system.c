@@ -28,10 +28,14 @@
 	"  --netboot on|off        off: offer no boot file; it boots its own disk (default on)\n"  \
 	"  --install on|off        on: it installs itself on its next network boot: its boot\n"  \
 	"                          config then boots the installer (xenprov-installer(1)),\n"    \
-	"                          with a token good for that system and one install; off:\n"   \
-	"                          no longer (default off). A successful install sets\n"        \
-	"                          --install off and --netboot off\n"                             \
-	"  --kernel-options TEXT   appended to its kernel command line\n"                         \
+	"                          with a token good for that system and one install attempt\n" \
+	"                          (the same at every rendering; a reported failure ends the\n" \
+	"                          attempt); off: no longer, the token refused (default off).\n" \
+	"                          A successful install sets --install off and --netboot off.\n" \
+	"                          Give it --ip: without a reservation, any address leased to\n" \
+	"                          its MAC gets the installer's entry and token\n"               \
+	"  --kernel-options TEXT   appended to its kernel command line (no xenprov.* words:\n"   \
+	"                          those are the boot server's own)\n"                            \
 	"  --autoinstall TEMPLATE  the autoinstall template it is served at\n"                    \
 	"                          /autoinstall/NAME (default: its profile's autoinstall);\n"    \
 	"                          its boot config then points its installer there\n"
@@ -179,12 +183,14 @@ static const char show_usage[] =
     "Prints a system: its MAC, reserved address, what it boots, host name, whether\n"
     "it boots over the network, whether it is marked to install itself (--install),\n"
     "its kernel options, its own autoinstall template, when it was added and last\n"
-    "changed, and the steps of its last install (time, kind, step, message).\n"
+    "changed, and the steps of its last install (time, kind, step, message; the\n"
+    "newest 200 are kept).\n"
     "\n"
     "  --json      one JSON object: name, mac, ip, profile, distro, hostname,\n"
     "              kernel_options (null: none), netboot (true/false), autoinstall\n"
     "              (null: none of its own), created, updated (unix seconds),\n"
-    "              install {marked, id, events: [{time, kind, step, message}]}\n"
+    "              install {marked, id, attempt (the current one while marked, else\n"
+    "              the next), events: [{time, kind, step, message}]}\n"
     CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 
 /* show's record: the system and its install state */
@@ -249,7 +255,8 @@ static int run_show(int argc, char **argv)
 					updated};
 		cli_print_fields(keys, values, 12);
 		if (sh.in.n_ev) {
-			printf("last install (#%lld):\n", (long long)sh.in.id);
+			printf("last install (#%lld, attempt %lld):\n", (long long)sh.in.id,
+			       (long long)sh.in.attempt);
 			print_install(&sh.in);
 		}
 		rc = cli_flush();

@@ -253,7 +253,7 @@ expect_rc 0 system show n1 --json
 js 'j == {"name": "n1", "mac": "52:54:00:ab:cd:ef", "ip": "10.0.0.11", "profile": "web",
     "distro": None, "hostname": "n1.lab.example", "netboot": True,
     "kernel_options": "nomodeset", "autoinstall": None, "created": j["created"], "updated": j["updated"],
-    "install": {"marked": False, "id": 0, "events": []}}'
+    "install": {"marked": False, "id": 0, "attempt": 0, "events": []}}'
 expect_rc 0 system show n2
 out_has "netboot         off"
 out_has "ip              -"

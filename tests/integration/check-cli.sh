@@ -10,14 +10,17 @@
 #   server's network namespace); nftables rules that drop DHCP and TFTP (a drop rule, a
 #   conditional one, a chain whose policy drops), planted with nft in that namespace;
 #   profiles whose distro, image or kernel is missing; a distro whose kernel left the
-#   store; systems that cannot netboot; reservations inside a pool's range, outside
+#   store; systems that cannot netboot; a system marked to install itself without a
+#   reservation, and kernel options (a system's, a distro's) with xenprov.* arguments;
+#   reservations inside a pool's range, outside
 #   every pool, on the server's own address; an address held by a system and a domain;
 #   a guest's static address inside a dynamic range; a lease on a reserved address; a
 #   guest left half made; a root password of 'cobbler'; mmdebstrap missing for a
 #   debian:SUITE profile; xl configs with errors and warnings; a missing config
 #   directory; a toolstack that does not answer.
 # Then a clean setup: xenprov serve running in its namespace, every boot loader, a
-# distro, profile, system and config: no finding, exit 0.
+# distro, profile, system (reserved, marked to install itself) and config: no finding,
+# exit 0.
 #
 # A Xen hypervisor cannot run here: lib/fake-xl stands in for xl (XENPROV_XL); with
 # $XP_FAKE_XL_STATE/no-xen it fails as xl does outside dom0. Domains, a lease and a
@@ -120,6 +123,7 @@ expect_rc 0 system add s-gone --mac 52:54:00:00:00:06 --distro gone
 expect_rc 0 profile add nodist --distro deb
 expect_rc 0 system add s-nodist --mac 52:54:00:00:00:07 --profile nodist
 expect_rc 0 profile edit nodist --unset distro --memory 512
+expect_rc 0 system add s-inst --mac 52:54:00:00:00:08 --profile web --install on
 expect_rc 0 profile add lost --distro nosuch
 expect_rc 0 profile add img --image "$T/files/root.tar" --boot kernel --kernel "$T/files/guest-kernel"
 rm "$T/files/root.tar" "$T/files/guest-kernel"
@@ -140,6 +144,10 @@ sql "INSERT INTO domains (name, profile, state, mac, ip, storage, disk_path, con
 	INSERT INTO leases (ip, client, mac, hostname, state, expires, updated) VALUES
 	($(((10 << 24) + (79 << 16) + 61)), x'0100163e0000ff', '00:16:3e:00:00:ff', 'intruder',
 	 'bound', $((now + 3600)), $now);"
+# kernel options claiming the server's xenprov.* arguments, stored before add and edit
+# refused them
+sql "UPDATE systems SET kernel_options = 'console=ttyS0 xenprov.token=0' WHERE name = 's-far';
+	UPDATE distros SET kernel_options = 'quiet xenprov.server=http://x' WHERE name = 'gone';"
 # xl configs: one with an error, one with a warning
 printf 'name = "bad"\nmemory = "lots"\n' >"$T/xen/bad.cfg"
 printf 'name = "odd"\nmemory = 256\nkernel = "%s"\nfrobnicate = 1\n' "$T/files/vmlinuz" >"$T/xen/odd.cfg"
@@ -155,6 +163,11 @@ has error profile "xenprov profile edit img --image PATH" "the image '$T/files/r
 has error profile "xenprov profile edit img --kernel PATH" "the kernel '$T/files/guest-kernel' of profile 'img' does not exist"
 has error password "xenprov profile edit weakpw --root-password-file FILE" "gives root the password 'cobbler'"
 has warning domain "xenprov domain delete NAME" "guests left in state 'creating'"
+has warning install "xenprov system edit SYSTEM --ip ADDRESS" "marked to install themselves (--install on) without a reserved address"
+json_ok "$T/check.json" "[f['subject'] for f in j['findings'] if 'reserved address' in f['what'] and f['check'] == 'install'] == [\"system 's-inst'\"]"
+has warning install "xenprov system edit SYSTEM --kernel-options" "kernel options with xenprov.* arguments"
+json_ok "$T/check.json" "any(f['check'] == 'install' and f['subject'] == \"system 's-far'\" for f in j['findings'])"
+has warning install "xenprov distro edit gone --kernel-options" "kernel options with xenprov.* arguments ('xenprov.server=http://x')"
 has error address "xenprov system edit s-dup --ip ADDRESS" "10.79.0.60 is held by domain 'g-dup' and system 's-dup'"
 has warning address "xenprov system edit s-lease --ip ADDRESS" "10.79.0.61 is leased to 00:16:3e:00:00:ff"
 has error config "xenprov config set $T/xen/bad.cfg KEY=VALUE" "$T/xen/bad.cfg:2:"
@@ -304,7 +317,7 @@ srv_settings_clean() {
 srv_settings_clean
 expect_rc 0 distro add deb --kernel "$T/files/vmlinuz" --initrd "$T/files/initrd"
 expect_rc 0 profile add web --distro deb --memory 256
-expect_rc 0 system add alpha --mac 52:54:00:aa:00:01 --ip 10.79.0.50 --profile web
+expect_rc 0 system add alpha --mac 52:54:00:aa:00:01 --ip 10.79.0.50 --profile web --install on
 truncate -s 64M "$T/g1.img"
 printf 'name = "g1"\nmemory = 256\nkernel = "%s"\ndisk = [ "format=raw,vdev=xvda,target=%s" ]\nvif = [ "mac=00:16:3e:11:22:33,bridge=br0" ]\n' \
 	"$T/files/vmlinuz" "$T/g1.img" >"$T/xen-clean/g1.cfg"

@@ -2,7 +2,10 @@
  * xlu-check.c - a test tool, not a test: reads xl config files with Xen's own libxlutil
  * and prints, one line per file, what xl would see, as JSON:
  *   {"file":..., "name":..., "memory":N, "vcpus":N, "bootloader":..., "kernel":...,
- *    "disk":[{"target":..., "format":..., "vdev":..., "readwrite":N}], "vif":[...]}
+ *    "type":..., "boot":..., "serial":..., "vnc":N,
+ *    "disk":[{"target":..., "format":..., "vdev":..., "readwrite":N[, "backendtype":...]}],
+ *    "vif":[...]}
+ * (null for what the file does not set; backendtype only where the spec names one).
  * Exit 1 if libxlutil rejects a file or a disk spec. Used by the integration tests to
  * check every config xenprov writes against the real parser.
  */
@@ -43,6 +46,10 @@ int main(int argc, char **argv)
 		json_object_set_new(o, "bootloader", str_or_null(c, "bootloader"));
 		json_object_set_new(o, "kernel", str_or_null(c, "kernel"));
 		json_object_set_new(o, "type", str_or_null(c, "type"));
+		json_object_set_new(o, "boot", str_or_null(c, "boot"));
+		json_object_set_new(o, "serial", str_or_null(c, "serial"));
+		json_object_set_new(o, "vnc",
+				    xlu_cfg_get_long(c, "vnc", &l, 1) == 0 ? json_integer(l) : json_null());
 		XLU_ConfigList *list;
 		int n;
 		json_t *disks = json_array();
@@ -63,6 +70,10 @@ int main(int argc, char **argv)
 							    json_string(libxl_disk_format_to_string(d.format)));
 					json_object_set_new(dj, "vdev", json_string(d.vdev ? d.vdev : ""));
 					json_object_set_new(dj, "readwrite", json_integer(d.readwrite));
+					if (d.backend != LIBXL_DISK_BACKEND_UNKNOWN)
+						json_object_set_new(
+						    dj, "backendtype",
+						    json_string(libxl_disk_backend_to_string(d.backend)));
 					json_array_append_new(disks, dj);
 				}
 				free(copy);

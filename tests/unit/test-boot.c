@@ -4,8 +4,10 @@
  * every path kind (pxelinux by MAC and hex IP, GRUB, iPXE, menus, distro files, plain
  * files), netboot off, unknown MACs, which of rendered and plain wins, the confinement
  * table (.., absolute paths, symlinks out and in, control characters, long names,
- * directories, FIFOs), kernel_options that try to inject lines, and the rendered
- * pxelinux configs read back with the pxelinux reader.
+ * directories, FIFOs), kernel_options that try to inject lines, the rendered
+ * pxelinux configs read back with the pxelinux reader, and the installer's entry of a
+ * system marked to install itself (its token the same at every rendering, xenprov's
+ * arguments last, rendered to the system's own address only).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -24,7 +27,9 @@
 #include "testlib.h"
 #include <sqlite3.h>
 
+#include "xenprov/autoinstall.h"
 #include "xenprov/boot.h"
+#include "xenprov/leases.h"
 #include "xenprov/pxelinux.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -577,7 +582,10 @@ static void test_confinement(void **st)
 	open_fails(b, NULL, -EINVAL);
 	/* the state directory's own files, even hard-linked into the root */
 	xp_test_write(xp_test_path(state, "api-token"), "0123456789abcdef0123456789abcdef\n");
-	const char *own[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm", "api-token"};
+	xp_test_write(xp_test_path(state, "install-key"),
+		      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+	const char *own[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm", "api-token",
+			     "install-key"};
 	assert_true(xp_test_dms_held(state));
 	for (size_t i = 0; i < N(own); i++) {
 		assert_int_equal(link(xp_test_path(state, own[i]), rpath(own[i])), 0);
@@ -751,6 +759,91 @@ static void test_injection(void **st)
 	xp_boot_free(b);
 }
 
+/* ---- the installer's entry ------------------------------------------------------------ */
+
+/* path rendered for a client at peer (host order); heap text. */
+static char *rendered_for(struct xp_boot *b, const char *path, uint32_t peer)
+{
+	struct xp_bootfile f;
+	assert_int_equal(xp_boot_open_from(b, path, peer, &f), 0);
+	char *s = strdup(xp_buf_str(&f.data));
+	xp_bootfile_release(&f);
+	return s;
+}
+
+/* A bound lease of mac's on ip (host order) for an hour. */
+static void lease(const uint8_t mac[6], uint32_t ip)
+{
+	struct xp_dhcp_lease l = {.ip = ip,
+				  .client_len = 7,
+				  .state = XP_LEASE_BOUND,
+				  .expires = (int64_t)time(NULL) + 3600};
+	l.client[0] = 1;
+	memcpy(l.client + 1, mac, 6);
+	memcpy(l.mac, mac, 6);
+	assert_int_equal(xp_lease_save(inv, &l, 1), 0);
+}
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+static void test_installer(void **st)
+{
+	(void)st;
+	struct xp_boot *b = boot_default();
+	assert_int_equal(xp_install_mark(inv, "web01", true), 0);
+	char tok[XP_INSTALL_TOKEN_LEN + 1];
+	assert_int_equal(xp_install_token(inv, "web01", tok), 0);
+	/* from its reservation: the installer, its own options first, xenprov's last (a
+	 * later word wins), the same token at every rendering and in every language */
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "console=ttyS0 xenprov.server=http://10.0.0.1:8080 xenprov.system=web01 "
+		 "xenprov.mac=" MAC1 " xenprov.token=%s",
+		 tok);
+	const char *paths[] = {"pxelinux.cfg/01-52-54-00-ab-cd-01",
+			       "pxelinux.cfg/01-52-54-00-ab-cd-01", "pxelinux.cfg/0A00000B",
+			       "grub/grub.cfg-52-54-00-ab-cd-01", "ipxe/01-52-54-00-ab-cd-01"};
+	for (size_t i = 0; i < N(paths); i++) {
+		char *s = rendered_for(b, paths[i], IP(10, 0, 0, 11));
+		if (!strstr(s, want))
+			print_error("%s: %s\nwant: %s\n", paths[i], s, want);
+		assert_non_null(strstr(s, want));
+		assert_non_null(strstr(s, "installer/kernel"));
+		free(s);
+	}
+	/* a lease of its MAC elsewhere is not its address: it has a reservation */
+	const uint8_t mac1[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0x01};
+	lease(mac1, IP(10, 0, 0, 77));
+	char *s = rendered_for(b, paths[0], IP(10, 0, 0, 77));
+	assert_null(strstr(s, "xenprov."));
+	assert_non_null(strstr(s, "distros/debian12/kernel"));
+	free(s);
+	struct xp_system sys;
+	assert_int_equal(xp_system_get(inv, "web01", &sys), 0);
+	assert_int_equal(xp_install_peer_is_system(inv, &sys, IP(10, 0, 0, 77)), 0);
+	assert_int_equal(xp_install_peer_is_system(inv, &sys, IP(10, 0, 0, 11)), 1);
+	assert_int_equal(xp_install_peer_is_system(inv, &sys, 0), 0);
+	xp_system_release(&sys);
+	/* without a reservation, the address leased to its MAC is its address */
+	assert_int_equal(xp_install_mark(inv, "bare01", true), 0);
+	const uint8_t mac3[6] = {0x52, 0x54, 0x00, 0x00, 0x00, 0x03};
+	lease(mac3, IP(10, 0, 0, 78));
+	s = rendered_for(b, "pxelinux.cfg/01-52-54-00-00-00-03", IP(10, 0, 0, 78));
+	assert_non_null(strstr(s, "xenprov.system=bare01 "));
+	free(s);
+	/* rendering wrote nothing: the token is still the one read before */
+	char again[XP_INSTALL_TOKEN_LEN + 1];
+	assert_int_equal(xp_install_token(inv, "web01", again), 0);
+	assert_string_equal(again, tok);
+	assert_int_equal(xp_install_mark(inv, "web01", false), 0);
+	assert_int_equal(xp_install_mark(inv, "bare01", false), 0);
+	xp_test_sql(state, "DELETE FROM leases");
+	s = rendered_for(b, paths[0], IP(10, 0, 0, 11));
+	assert_null(strstr(s, "xenprov."));
+	free(s);
+	xp_boot_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -766,6 +859,7 @@ int main(void)
 	    cmocka_unit_test(test_new_errors),
 	    cmocka_unit_test(test_live_changes),
 	    cmocka_unit_test(test_injection),
+	    cmocka_unit_test(test_installer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

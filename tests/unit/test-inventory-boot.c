@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1255,86 +1256,276 @@ static void test_schema_constraints(void **st)
 	sqlite3_close(db);
 }
 
-/* Autoinstall marks (autoinstall.h): a token only for a marked system, each issue
- * replacing the last, every bad event refused with its exact error and nothing
- * recorded, failure spending the token and keeping the mark, success clearing both
- * and netboot; a new mark a new install. */
+/* Autoinstall marks (autoinstall.h): a token only for a marked system, the same for
+ * every call until its attempt ends (a progress event, "started", ends nothing; a
+ * failure does; success clears the mark and netboot); only from the system's own
+ * address; derived from STATE/install-key (0600, nowhere in inventory.db); every bad
+ * event refused with its exact error and nothing recorded; a new mark a new install,
+ * and a system removed and added again never gets its predecessor's tokens. */
+#define N1_IP 0x0a00000au /* 10.0.0.10, n1's reservation */
 static void test_install_marks(void **st)
 {
 	(void)st;
 	struct xp_inv *inv = xp_test_inv_open(state);
 	assert_int_equal(add_distro(inv, "deb"), 0);
-	struct xp_system s = {.name = "n1", .mac = "52:54:00:00:00:01", .distro = "deb",
+	struct xp_system s = {.name = "n1",
+			      .mac = "52:54:00:00:00:01",
+			      .ip = "10.0.0.10",
+			      .distro = "deb",
 			      .netboot = true};
 	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
 	char tok[XP_INSTALL_TOKEN_LEN + 1], old[XP_INSTALL_TOKEN_LEN + 1];
-	assert_int_equal(xp_install_token_issue(inv, "n1", tok), -ENOENT);
+	char again[XP_INSTALL_TOKEN_LEN + 1];
+	assert_int_equal(xp_install_token(inv, "n1", tok), -ENOENT);
 	assert_int_equal(xp_install_mark(inv, "nosuch", true), -ENOENT);
 	assert_int_equal(xp_install_mark(inv, "n1", true), 0);
-	assert_int_equal(xp_install_token_issue(inv, "n1", old), 0);
-	assert_int_equal(xp_install_token_issue(inv, "n1", tok), 0);
+	assert_int_equal(xp_install_token(inv, "n1", tok), 0);
 	assert_int_equal(strlen(tok), XP_INSTALL_TOKEN_LEN);
-	assert_string_not_equal(tok, old);
+	/* rendered again (a retransmit, HEAD then GET): the same token */
+	assert_int_equal(xp_install_token(inv, "n1", again), 0);
+	assert_string_equal(again, tok);
+	assert_int_equal(xp_install_mark(inv, "n1", true), 0); /* marked already: the same */
+	assert_int_equal(xp_install_token(inv, "n1", again), 0);
+	assert_string_equal(again, tok);
+	/* the key: private, outside the database; the token nowhere in it */
+	struct stat kst;
+	assert_int_equal(stat(xp_test_path(state, "install-key"), &kst), 0);
+	assert_int_equal(kst.st_mode & 0777, 0600);
+	assert_int_equal(kst.st_size, 65);
+	const char *dbs[] = {"inventory.db", "inventory.db-wal"};
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		size_t len;
+		char *db = xp_test_read(xp_test_path(state, dbs[i]), &len);
+		assert_null(memmem(db, len, tok, strlen(tok)));
+		free(db);
+	}
 	char big[XP_INSTALL_MESSAGE_MAX + 2];
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
+	char wrong[XP_INSTALL_TOKEN_LEN + 1];
+	memcpy(wrong, tok, sizeof(wrong));
+	wrong[0] = wrong[0] == '0' ? '1' : '0';
 	const struct {
-		const char *name, *token, *kind, *step, *msg;
+		const char *name;
+		uint32_t peer;
+		const char *token, *kind, *step, *msg;
 		int r;
 	} bad[] = {
-	    {"n1", old, "progress", "started", NULL, -EACCES},
-	    {"n1", "short", "progress", "started", NULL, -EACCES},
-	    {"n1", NULL, "progress", "started", NULL, -EACCES},
-	    {"nosuch", tok, "progress", "started", NULL, -EACCES},
-	    {"n1", tok, "done", "started", NULL, -EINVAL},
-	    {"n1", tok, NULL, "started", NULL, -EINVAL},
-	    {"n1", tok, "progress", "", NULL, -EINVAL},
-	    {"n1", tok, "progress", "Started", NULL, -EINVAL},
-	    {"n1", tok, "progress", "a b", NULL, -EINVAL},
-	    {"n1", tok, "progress", "started", "two\nlines", -EINVAL},
-	    {"n1", tok, "progress", "started", big, -EINVAL},
+	    {"n1", N1_IP, wrong, "progress", "started", NULL, -EACCES},
+	    {"n1", N1_IP, "short", "progress", "started", NULL, -EACCES},
+	    {"n1", N1_IP, NULL, "progress", "started", NULL, -EACCES},
+	    {"nosuch", N1_IP, tok, "progress", "started", NULL, -EACCES},
+	    {"../n1", N1_IP, tok, "progress", "started", NULL, -EACCES},
+	    /* its token, from another address, or one not known */
+	    {"n1", N1_IP + 1, tok, "progress", "started", NULL, -EACCES},
+	    {"n1", 0, tok, "success", "done", NULL, -EACCES},
+	    {"n1", N1_IP, tok, "done", "started", NULL, -EINVAL},
+	    {"n1", N1_IP, tok, NULL, "started", NULL, -EINVAL},
+	    {"n1", N1_IP, tok, "progress", "", NULL, -EINVAL},
+	    {"n1", N1_IP, tok, "progress", "Started", NULL, -EINVAL},
+	    {"n1", N1_IP, tok, "progress", "a b", NULL, -EINVAL},
+	    {"n1", N1_IP, tok, "progress", "started", "two\nlines", -EINVAL},
+	    {"n1", N1_IP, tok, "progress", "started", big, -EINVAL},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(xp_install_event(inv, bad[i].name, bad[i].token, bad[i].kind,
-						  bad[i].step, bad[i].msg),
+		assert_int_equal(xp_install_event(inv, bad[i].name, bad[i].peer, bad[i].token,
+						  bad[i].kind, bad[i].step, bad[i].msg),
 				 bad[i].r);
+	/* a refused event takes no write lock: answered at once while another process
+	 * holds it (not -EBUSY after the 30 s busy timeout) */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(xp_test_path(state, "inventory.db"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	time_t t0 = time(NULL);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, wrong, "progress", "x", NULL), -EACCES);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP + 1, tok, "progress", "x", NULL),
+			 -EACCES);
+	assert_true(time(NULL) - t0 < 5);
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
 	struct xp_install_state in;
 	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
-	assert_true(in.marked && in.token);
+	assert_true(in.marked);
 	assert_int_equal(in.id, 1);
+	assert_int_equal(in.attempt, 1);
 	assert_int_equal(in.n_ev, 0);
 	xp_install_state_release(&in);
-	assert_int_equal(xp_install_event(inv, "n1", tok, "progress", "started", NULL), 0);
-	assert_int_equal(xp_install_event(inv, "n1", tok, "failure", "disk", "no disk"), 0);
-	assert_int_equal(xp_install_event(inv, "n1", tok, "progress", "again", NULL), -EACCES);
+	/* "started" ends nothing: the token goes on working */
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, tok, "progress", "started", NULL), 0);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, tok, "progress", "disk", NULL), 0);
+	assert_int_equal(xp_install_token(inv, "n1", again), 0);
+	assert_string_equal(again, tok);
+	/* failure ends the attempt: its token refused, the next boot's a new one */
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, tok, "failure", "disk", "no disk"), 0);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, tok, "progress", "again", NULL),
+			 -EACCES);
 	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
-	assert_true(in.marked && !in.token);
-	assert_int_equal(in.n_ev, 2);
-	assert_string_equal(in.ev[1].kind, "failure");
-	assert_string_equal(in.ev[1].message, "no disk");
+	assert_true(in.marked);
+	assert_int_equal(in.attempt, 2);
+	assert_int_equal(in.n_ev, 3);
+	assert_string_equal(in.ev[2].kind, "failure");
+	assert_string_equal(in.ev[2].message, "no disk");
 	assert_null(in.ev[0].message);
 	xp_install_state_release(&in);
-	assert_int_equal(xp_install_token_issue(inv, "n1", tok), 0);
-	assert_int_equal(xp_install_event(inv, "n1", tok, "success", "done", NULL), 0);
-	assert_int_equal(xp_install_event(inv, "n1", tok, "success", "done", NULL), -EACCES);
-	assert_int_equal(xp_install_token_issue(inv, "n1", tok), -ENOENT);
+	memcpy(old, tok, sizeof(old));
+	assert_int_equal(xp_install_token(inv, "n1", tok), 0);
+	assert_string_not_equal(tok, old);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, tok, "success", "done", NULL), 0);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, tok, "success", "done", NULL), -EACCES);
+	assert_int_equal(xp_install_token(inv, "n1", again), -ENOENT);
 	struct xp_system got;
 	assert_int_equal(xp_system_get(inv, "n1", &got), 0);
 	assert_false(got.netboot);
 	xp_system_release(&got);
 	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
 	assert_false(in.marked);
-	assert_int_equal(in.n_ev, 3);
+	assert_int_equal(in.n_ev, 4);
 	xp_install_state_release(&in);
+	/* a new mark: a new install, its own token */
 	assert_int_equal(xp_install_mark(inv, "n1", true), 0);
-	assert_int_equal(xp_install_mark(inv, "n1", true), 0); /* marked already: the same */
 	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
 	assert_int_equal(in.id, 2);
+	assert_int_equal(in.attempt, 1);
 	assert_int_equal(in.n_ev, 0);
 	xp_install_state_release(&in);
-	/* a removed system takes its mark and events with it */
+	memcpy(old, tok, sizeof(old));
+	assert_int_equal(xp_install_token(inv, "n1", tok), 0);
+	assert_string_not_equal(tok, old);
+	/* unmarked and marked again: the running attempt's token dies */
+	assert_int_equal(xp_install_mark(inv, "n1", false), 0);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, tok, "progress", "started", NULL),
+			 -EACCES);
+	assert_int_equal(xp_install_mark(inv, "n1", true), 0);
+	assert_int_equal(xp_install_token(inv, "n1", again), 0);
+	assert_string_not_equal(again, tok);
+	assert_int_equal(xp_install_event(inv, "n1", N1_IP, tok, "progress", "started", NULL),
+			 -EACCES);
+	/* another key, other tokens; a key that is not one is an error, not a weak key */
+	memcpy(tok, again, sizeof(tok));
+	xp_test_write(xp_test_path(state, "install-key"),
+		      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+	assert_int_equal(xp_install_token(inv, "n1", again), 0);
+	assert_string_not_equal(again, tok);
+	xp_test_write(xp_test_path(state, "install-key"), "short\n");
+	assert_int_equal(xp_install_token(inv, "n1", again), -EBADMSG);
+	xp_test_write(xp_test_path(state, "install-key"),
+		      "0g112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+	assert_int_equal(xp_install_token(inv, "n1", again), -EBADMSG);
+	assert_int_equal(unlink(xp_test_path(state, "install-key")), 0);
+	/* a removed system takes its mark and events with it; one added again under its
+	 * name, marked, gets other tokens (install 1, attempt 1 again, another nonce) */
+	assert_int_equal(xp_install_token(inv, "n1", tok), 0);
 	assert_int_equal(xp_system_remove(inv, "n1"), 0);
 	assert_int_equal(xp_install_get(inv, "n1", &in), -ENOENT);
+	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	assert_int_equal(xp_install_mark(inv, "n1", true), 0);
+	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
+	assert_int_equal(in.id, 1);
+	xp_install_state_release(&in);
+	assert_int_equal(xp_install_token(inv, "n1", again), 0);
+	assert_string_not_equal(again, tok);
+	assert_int_equal(xp_system_remove(inv, "n1"), 0);
+	xp_inv_close(inv);
+}
+
+/* An installer (or a stolen token) posting without end: the system keeps its
+ * XP_INSTALL_EVENTS_MAX newest events, oldest first. */
+static void test_install_events_bounded(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add_distro(inv, "deb"), 0);
+	struct xp_system s = {.name = "n2",
+			      .mac = "52:54:00:00:00:02",
+			      .ip = "10.0.0.10",
+			      .distro = "deb",
+			      .netboot = true};
+	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	assert_int_equal(xp_install_mark(inv, "n2", true), 0);
+	char tok[XP_INSTALL_TOKEN_LEN + 1];
+	assert_int_equal(xp_install_token(inv, "n2", tok), 0);
+	const int posted = XP_INSTALL_EVENTS_MAX + 50;
+	for (int i = 0; i < posted; i++) {
+		char step[16];
+		snprintf(step, sizeof(step), "s%d", i);
+		assert_int_equal(xp_install_event(inv, "n2", N1_IP, tok, "progress", step, NULL),
+				 0);
+	}
+	struct xp_install_state in;
+	assert_int_equal(xp_install_get(inv, "n2", &in), 0);
+	assert_int_equal(in.n_ev, XP_INSTALL_EVENTS_MAX);
+	char want[16];
+	snprintf(want, sizeof(want), "s%d", posted - XP_INSTALL_EVENTS_MAX);
+	assert_string_equal(in.ev[0].step, want);
+	snprintf(want, sizeof(want), "s%d", posted - 1);
+	assert_string_equal(in.ev[in.n_ev - 1].step, want);
+	xp_install_state_release(&in);
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(xp_test_path(state, "inventory.db"), &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM install_events", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), XP_INSTALL_EVENTS_MAX);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	xp_inv_close(inv);
+}
+
+/* Kernel options claiming the server's own xenprov.* arguments are refused, for systems
+ * and distros, with the word named; others pass. */
+static void test_kernel_options_reserved(void **st)
+{
+	(void)st;
+	size_t n = 0;
+	const char *w;
+	assert_null(xp_kernel_options_reserved(NULL, &n));
+	assert_null(xp_kernel_options_reserved("console=ttyS0 xenprov=1 myxenprov.server=x", &n));
+	const struct {
+		const char *opts, *word;
+	} hits[] = {
+	    {"xenprov.server=http://evil", "xenprov.server=http://evil"},
+	    {"console=ttyS0 xenprov.token=abc quiet", "xenprov.token=abc"},
+	    {"a=1  \"xenprov.mac=52:54:00:00:00:01\"", "\"xenprov.mac=52:54:00:00:00:01\""},
+	    {"XenProv.System=other", "XenProv.System=other"},
+	    {"xenprov.", "xenprov."},
+	};
+	for (size_t i = 0; i < sizeof(hits) / sizeof(hits[0]); i++) {
+		w = xp_kernel_options_reserved(hits[i].opts, &n);
+		assert_non_null(w);
+		assert_int_equal(n, strlen(hits[i].word));
+		assert_memory_equal(w, hits[i].word, n);
+	}
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add_distro(inv, "deb"), 0);
+	struct xp_system s = {.name = "n3",
+			      .mac = "52:54:00:00:00:03",
+			      .distro = "deb",
+			      .netboot = true,
+			      .kernel_options = "console=ttyS0 xenprov.server=http://10.9.9.9"};
+	struct xp_diags d = {0};
+	assert_int_equal(xp_system_add(inv, &s, &d), -EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].msg, "kernel-options: 'xenprov.server=http://10.9.9.9': "
+					"xenprov.* arguments are the boot server's own");
+	assert_non_null(d.v[0].hint);
+	xp_diags_release(&d);
+	s.kernel_options = "console=ttyS0";
+	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	s.kernel_options = "xenprov.token=0";
+	assert_int_equal(xp_system_update(inv, &s, &d), -EINVAL);
+	xp_diags_release(&d);
+	struct xp_system got;
+	assert_int_equal(xp_system_get(inv, "n3", &got), 0);
+	assert_string_equal(got.kernel_options, "console=ttyS0");
+	xp_system_release(&got);
+	struct xp_distro dd = {
+	    .name = "deb2", .kernel = kernel, .kernel_options = "xenprov.system=x"};
+	assert_int_equal(xp_distro_add(inv, &dd, 0, &d), -EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].msg, "kernel-options: 'xenprov.system=x': xenprov.* arguments "
+					"are the boot server's own");
+	xp_diags_release(&d);
 	xp_inv_close(inv);
 }
 
@@ -1345,6 +1536,8 @@ int main(void)
 	    xp_test_in_scratch(test_distro_refusals),
 	    xp_test_in_scratch(test_system_crud),
 	    xp_test_in_scratch(test_install_marks),
+	    xp_test_in_scratch(test_install_events_bounded),
+	    xp_test_in_scratch(test_kernel_options_reserved),
 	    xp_test_in_scratch(test_system_refusals),
 	    xp_test_in_scratch(test_references),
 	    cmocka_unit_test(test_profile_distro_key),

@@ -255,6 +255,19 @@ static void test_atomic_write(void **state)
 	assert_int_equal(access(t2, F_OK), 0);
 	assert_int_equal(access(t3, F_OK), 0);
 	assert_int_equal(access(p, F_OK), 0);
+
+	/* XP_WRITE_NOREPLACE: made once, never replaced, no temporary left either way */
+	const char *k = tpath("made.key");
+	assert_int_equal(xp_write_atomic_flags(k, "first\n", 6, 0600, XP_WRITE_NOREPLACE), 0);
+	assert_int_equal(stat(k, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	int made = count_entries();
+	assert_int_equal(xp_write_atomic_flags(k, "second\n", 7, 0600, XP_WRITE_NOREPLACE),
+			 -EEXIST);
+	assert_int_equal(xp_read_file(k, 100, &data, &len), 0);
+	assert_string_equal(data, "first\n");
+	free(data);
+	assert_int_equal(count_entries(), made);
 }
 
 static void test_lock(void **state)
@@ -516,6 +529,22 @@ static void test_xattrs_read(void **state)
 	xp_xattrs_release(&x);
 	assert_int_equal(xp_xattrs_read(tpath("no-such-file"), &x), -ENOENT);
 	assert_null(x.v);
+}
+
+/* HMAC-SHA256: RFC 4231's test cases 1 and 2 */
+static void test_hmac_sha256(void **state)
+{
+	(void)state;
+	unsigned char key1[20], d[32];
+	char hex[65];
+	memset(key1, 0x0b, sizeof(key1));
+	assert_int_equal(xp_hmac_sha256(key1, sizeof(key1), "Hi There", 8, d), 0);
+	xp_sha256_hex(d, hex);
+	assert_string_equal(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	const char *data = "what do ya want for nothing?";
+	assert_int_equal(xp_hmac_sha256("Jefe", 4, data, strlen(data), d), 0);
+	xp_sha256_hex(d, hex);
+	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 /* ---- sparse copy (util/copy.c) ------------------------------------------------------ */
@@ -929,6 +958,7 @@ int main(void)
 	    xp_test_in_scratch(test_sha256),
 	    cmocka_unit_test(test_sha256_hex_valid),
 	    xp_test_in_scratch(test_xattrs_read),
+	    cmocka_unit_test(test_hmac_sha256),
 	    xp_test_in_scratch(test_copy_holes),
 	    xp_test_in_scratch(test_copy_reserve),
 	    xp_test_in_scratch(test_copy_cross_fs),

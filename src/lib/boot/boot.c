@@ -34,8 +34,8 @@
  * -EACCES); symlinks that stay inside are followed. Files are opened O_NONBLOCK (a
  * FIFO must not block the server) and must be regular files (else -EACCES). The state
  * directory is never served: a root that is or holds it is refused (xp_boot_new), and
- * a file that is one of its own (inventory.db..., api-token: by identity, so a hard
- * link or a bind mount of one too) is -EACCES wherever it is found.
+ * a file that is one of its own (inventory.db..., api-token, install-key: by identity,
+ * so a hard link or a bind mount of one too) is -EACCES wherever it is found.
  */
 #include <errno.h>
 #include <fcntl.h>

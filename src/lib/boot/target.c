@@ -9,16 +9,13 @@
  * Not here: writing the plan in a boot loader's language (render-*.c), paths and
  * files (boot.c).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "boot/boot-internal.h"
 #include "util/ctype.h"
 #include "xenprov/autoinstall.h"
-#include "xenprov/leases.h"
 #include "xenprov/mac.h"
 #include "xenprov/template.h"
 
@@ -347,16 +344,17 @@ int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const str
 }
 
 /* The installer's entry for system s, marked to install itself (autoinstall.h): the
- * installer's kernel and initrd (installer/ beneath the root), the server's HTTP
- * address, the system's name and MAC (the interface the installer brings up) and a
- * fresh one-install token on its command line, then
- * the system's own kernel options (a console=, say). Issuing the token writes its
- * hash: this runs for the server's requests only, never for a sync's files. */
+ * installer's kernel and initrd (installer/ beneath the root), the system's own kernel
+ * options (a console=, say), then xenprov's arguments, last so that they win over any
+ * word before them: the server's HTTP address, the system's name and MAC (the
+ * interface the installer brings up) and its install attempt's token (the same for
+ * every rendering of the attempt: this reads, never writes). The server's requests
+ * only, never a sync's files. */
 static int installer_plan(struct xp_inv *inv, const struct xp_system *s, const char *http_base,
 			  struct xp_boot_plan *p)
 {
 	char tok[XP_INSTALL_TOKEN_LEN + 1];
-	int r = xp_install_token_issue(inv, s->name, tok);
+	int r = xp_install_token(inv, s->name, tok);
 	if (r < 0)
 		return r;
 	memset(p, 0, sizeof(*p));
@@ -369,30 +367,21 @@ static int installer_plan(struct xp_inv *inv, const struct xp_system *s, const c
 	explicit_bzero(tok, sizeof(tok));
 	if (!(e->label = strdup("install")) || !(e->distro = strdup("xenprov-installer")))
 		r = -ENOMEM;
-	else if ((r = xp_buf_error(&args)) == 0)
-		r = xp__boot_add_args(e, xp_buf_str(&args));
-	if (r == 0)
+	else
 		r = xp__boot_add_args(e, s->kernel_options);
+	if (r == 0 && (r = xp_buf_error(&args)) == 0)
+		r = xp__boot_add_args(e, xp_buf_str(&args));
 	xp_buf_release(&args);
 	if (r < 0)
 		xp__boot_plan_release(p);
 	return r;
 }
 
-/* Whether peer (host order) is system s's own address: its reservation, or an address
- * its MAC holds a lease on. 1, 0 or -errno. */
-static int is_the_system(struct xp_inv *inv, const struct xp_system *s, uint32_t peer)
-{
-	struct in_addr a;
-	if (s->ip && inet_pton(AF_INET, s->ip, &a) == 1 && ntohl(a.s_addr) == peer)
-		return 1;
-	return xp_lease_holds(inv, s->mac, peer, (int64_t)time(NULL));
-}
-
 /* The plan of the system find (xp_system_find_mac or _ip) finds by key: the installer
  * when it is marked to install itself, boots from the network, the server has an HTTP
  * address for the installer to report to, and the request comes from the system's own
- * address (a token is for it alone); else its own. */
+ * address (xp_install_peer_is_system: its reservation when it has one; a token is for
+ * it alone); else its own. */
 static int plan_found(struct xp_inv *inv, const char *key, const char *http_base,
 		      uint32_t peer, struct xp_boot_plan *p,
 		      int (*find)(struct xp_inv *, const char *, struct xp_system *))
@@ -402,7 +391,7 @@ static int plan_found(struct xp_inv *inv, const char *key, const char *http_base
 	if (r < 0)
 		return r;
 	if (s.netboot && http_base && peer && xp_system_name_valid(s.name) &&
-	    (r = is_the_system(inv, &s, peer)) != 0) {
+	    (r = xp_install_peer_is_system(inv, &s, peer)) != 0) {
 		if (r < 0) {
 			xp_system_release(&s);
 			return r;

@@ -77,6 +77,9 @@ int xp__check_profiles(struct xp__check_ctx *c);
 int xp__check_distros(struct xp__check_ctx *c);
 /* systems that cannot netboot (check-inventory.c) */
 int xp__check_netboot(struct xp__check_ctx *c);
+/* systems marked to install themselves without a reservation; kernel options with the
+ * server's xenprov.* arguments (check-inventory.c) */
+int xp__check_install(struct xp__check_ctx *c);
 /* reservations against the pools; MACs and addresses held twice (check-inventory.c) */
 int xp__check_addresses(struct xp__check_ctx *c);
 /* domains left half made (check-inventory.c) */

@@ -1,11 +1,12 @@
 /*
  * check-inventory.c - the inventory's consistency, read from one snapshot (no query
  * per record): profiles whose distro, image, kernel or ramdisk is missing; distros
- * whose files left the store; systems that cannot netboot; reservations against the
- * pools; MACs and addresses held twice; guests left half made; root passwords anyone
- * knows; the programs profiles need. Cobbler's check_for_unreferenced_repos and
- * check_for_unsynced_repos (objects naming what is not there, or not ready) and
- * check_for_default_password, for xenprov's objects.
+ * whose files left the store; systems that cannot netboot; systems that install
+ * themselves without a reservation, and kernel options claiming the server's xenprov.*
+ * arguments; reservations against the pools; MACs and addresses held twice; guests left
+ * half made; root passwords anyone knows; the programs profiles need. Cobbler's
+ * check_for_unreferenced_repos and check_for_unsynced_repos (objects naming what is not
+ * there, or not ready) and check_for_default_password, for xenprov's objects.
  *
  * Findings about many systems are grouped by cause (one finding, its count and the
  * first names), so 10,000 systems of a broken profile are one line, not 10,000.
@@ -270,6 +271,67 @@ int xp__check_netboot(struct xp__check_ctx *c)
 	}
 	groups_release(&g);
 	free(ok);
+	return r;
+}
+
+/* ---- systems that install themselves; the server's own kernel arguments --------------- */
+
+enum { INS_NO_RESERVATION, INS_KOPTS };
+
+int xp__check_install(struct xp__check_ctx *c)
+{
+	const struct xp_inv_snapshot *s = c->snap;
+	struct groups g = {0};
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < s->ninstall_marked; i++) {
+		const struct xp_system *sys = xp_snap_system_find(s, s->install_marked[i]);
+		if (sys && !sys->ip)
+			r = group_add(&g, INS_NO_RESERVATION, "", sys->name);
+	}
+	size_t n;
+	for (size_t i = 0; r == 0 && i < s->nsystems; i++)
+		if (xp_kernel_options_reserved(s->systems[i].kernel_options, &n))
+			r = group_add(&g, INS_KOPTS, "", s->systems[i].name);
+	for (size_t i = 0; r == 0 && i < g.n; i++) {
+		const struct group *x = &g.v[i];
+		static const char no_reservation_why[] =
+		    "without a reservation, the installer's entry and its token go to any address "
+		    "leased to the system's MAC: a host on the boot network that asks DHCP with "
+		    "that MAC gets the token and can report the install as done";
+		static const char kopts_why[] =
+		    "xenprov.* arguments are the boot server's own (xenprov.server=, "
+		    "xenprov.system=, xenprov.mac=, xenprov.token=): the server puts its own "
+		    "last, and refuses such options on add and edit";
+		if (x->kind == INS_NO_RESERVATION)
+			r = xp__check_group(c, XP_SEV_WARNING, "install", "system", x->names, x->n,
+					    no_reservation_why,
+					    "xenprov system edit SYSTEM --ip ADDRESS",
+					    "marked to install themselves (--install on) without a "
+					    "reserved address");
+		else
+			r = xp__check_group(c, XP_SEV_WARNING, "install", "system", x->names, x->n,
+					    kopts_why,
+					    "xenprov system edit SYSTEM --kernel-options 'OPTIONS "
+					    "without xenprov.*'",
+					    "kernel options with xenprov.* arguments");
+	}
+	groups_release(&g);
+	for (size_t i = 0; r == 0 && i < s->ndistros; i++) {
+		const struct xp_distro *d = &s->distros[i];
+		const char *w = xp_kernel_options_reserved(d->kernel_options, &n);
+		if (!w)
+			continue;
+		char subject[200], fix[300];
+		snprintf(subject, sizeof(subject), "distro '%s'", d->name);
+		snprintf(fix, sizeof(fix),
+			 "xenprov distro edit %s --kernel-options 'OPTIONS without xenprov.*'",
+			 d->name);
+		r = xp__check_add(c, XP_SEV_WARNING, "install", subject,
+				  "xenprov.* arguments are the boot server's own; adds and edits "
+				  "refuse them",
+				  fix, "kernel options with xenprov.* arguments ('%.*s')", (int)n,
+				  w);
+	}
 	return r;
 }
 

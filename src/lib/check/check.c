@@ -35,6 +35,10 @@ static const struct {
     {"profile", "profiles' distro, image, kernel and ramdisk exist", xp__check_profiles},
     {"distro", "distros' kernels and initrds still in the distro store", xp__check_distros},
     {"netboot", "every system with netboot on has a distro to boot", xp__check_netboot},
+    {"install",
+     "systems marked to install themselves have a reserved address; no kernel options "
+     "claim the server's xenprov.* arguments",
+     xp__check_install},
     {"address",
      "reservations inside a pool's subnet, outside its dynamic range; no MAC or "
      "address held twice",

@@ -41,7 +41,7 @@
 #include "xenprov/partition.h"
 #include "xenprov/util.h"
 
-static const char *const storage_names[] = {"file", "reflink", "qcow2", "lvm"};
+static const char *const storage_names[] = {"file", "reflink", "qcow2", "lvm", "phy"};
 
 #define NSTORAGE (sizeof(storage_names) / sizeof(storage_names[0]))
 
@@ -376,6 +376,9 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
 			return lvm_missing(d, "use storage=file, reflink or qcow2");
 		*format = XP_IMAGE_RAW;
 		return make_lv(g, pool, name, path, d);
+	case XP_STORAGE_PHY:
+		return xp_diags_fail(d, -ENOTSUP, path, "storage", NULL,
+				     "a block device of the operator's is never made by xenprov");
 	}
 	return -EINVAL;
 }
@@ -395,6 +398,8 @@ static int lv_target(const char *path, const char *doing, char lv[256], struct x
 int xp_storage_remove(enum xp_storage s, const char *path, struct xp_diags *d)
 {
 	struct stat st;
+	if (s == XP_STORAGE_PHY) /* the operator's device: never removed */
+		return 0;
 	if (s == XP_STORAGE_LVM) {
 		/* without lvm2 a missing node is a missing volume; with it, lvm2 says (an
 		 * inactive volume, or one a killed run left, has no node but is there) */
@@ -431,6 +436,9 @@ static uint64_t dev_size(const char *path)
 int xp_storage_grow(enum xp_storage s, const char *path, uint64_t size, const char *tmpdir,
 		    struct xp_image_grown *res, struct xp_diags *d)
 {
+	if (s == XP_STORAGE_PHY)
+		return xp_diags_fail(d, -ENOTSUP, path, "storage", NULL,
+				     "a block device of the operator's is never grown by xenprov");
 	if (s == XP_STORAGE_LVM) {
 		char lv[256];
 		int r = lv_target(path, "grow", lv, d);
@@ -641,6 +649,8 @@ int xp_storage_create_volume(enum xp_storage s, const char *path, uint64_t size,
 		if (xp_lvm_available() < 0)
 			return lvm_missing(d, "use storage=file or qcow2");
 		return volume_lv(path, size, content, uuid, d);
+	case XP_STORAGE_PHY:
+		break;
 	}
 	return -EINVAL;
 }

@@ -6,7 +6,8 @@
  * used, so a config xl would reject is never written.
  *
  * What goes in: name; type = "pv" or "pvh" (the profile's `type`: xenprov's images
- * boot with pygrub, PV GRUB, a dom0 kernel or their own); memory (MiB) and vcpus; the
+ * boot with pygrub, PV GRUB, a dom0 kernel or their own), or "hvm" for an adopted
+ * machine (domain adopt: boot "c", serial "pty"); memory (MiB) and vcpus; the
  * boot method; disk (the root disk, then the further ones: data disks, the swap
  * volume, the cloud-init seed, read-only); vif (the first NIC, then the further ones); the on_*
  * actions xl's own defaults would pick (destroy, restart, restart), written out so that
@@ -176,7 +177,8 @@ static int disks_value(const struct xp_guest_config *c, char **value, struct xp_
 	if (!specs)
 		return -ENOMEM;
 	int r = disk_spec(c->disk_path, "xvda", c->disk_format == XP_IMAGE_QCOW2,
-			  c->storage == XP_STORAGE_LVM, false, &specs[0]);
+			  c->storage == XP_STORAGE_LVM || c->storage == XP_STORAGE_PHY, false,
+			  &specs[0]);
 	const char *path = c->disk_path;
 	for (size_t i = 0; r == 0 && i < c->nvolumes; i++) {
 		const struct xp_domain_volume *k = &c->volumes[i];
@@ -220,14 +222,21 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 
 	const char *type = xp_settings_get(s, "type");
 	bool pvh = type && strcmp(type, "pvh") == 0;
+	bool hvm = type && strcmp(type, "hvm") == 0;
 	put(&e, "name", quoted(c->name));
-	put(&e, "type", quoted(pvh ? "pvh" : "pv"));
+	put(&e, "type", quoted(hvm ? "hvm" : pvh ? "pvh" : "pv"));
 	put(&e, "memory", number(xp_settings_get(s, "memory"), XP_DOMAIN_DEFAULT_MEMORY));
 	put(&e, "vcpus", number(xp_settings_get(s, "vcpus"), XP_DOMAIN_DEFAULT_VCPUS));
 
 	const char *boot = xp_settings_get(s, "boot");
 	const char *kernel = xp_settings_get(s, "kernel");
-	if (!boot || strcmp(boot, "pygrub") == 0) {
+	if (hvm) {
+		/* an adopted machine (domain adopt): its firmware boots its disk's own
+		 * boot loader, as it did on the network-installed machine; the console is
+		 * the first serial port (xl console NAME) */
+		put(&e, "boot", quoted("c"));
+		put(&e, "serial", quoted("pty"));
+	} else if (!boot || strcmp(boot, "pygrub") == 0) {
 		put(&e, "bootloader", quoted("pygrub"));
 	} else if (strcmp(boot, "pvgrub") == 0) {
 		/* PV GRUB 2 (Debian grub-xen-host) is loaded as the guest's kernel and reads
@@ -324,7 +333,8 @@ int xp_guest_config_text(const struct xp_guest_config *c, struct xp_buf *out, st
 	}
 
 	size_t start = out->len;
-	xp_buf_addf(out, "# %s: xl domain config written by xenprov domain create", c->name);
+	xp_buf_addf(out, "# %s: xl domain config written by xenprov domain %s", c->name,
+		    hvm ? "adopt" : "create");
 	if (c->profile)
 		xp_buf_addf(out, " (profile %s)", c->profile);
 	xp_buf_adds(out, "\n");

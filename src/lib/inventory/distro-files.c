@@ -54,6 +54,7 @@
 /* The state directory's own files: never served, whatever root they are reached from. */
 static const char *const state_files[] = {
     "inventory.db", "inventory.db-wal", "inventory.db-shm", "inventory.db-journal", "api-token",
+    "install-key",
 };
 
 bool xp_distro_sha256_valid(const char *s)

@@ -83,8 +83,8 @@ static int check(const struct xp_distro *d, bool regions, struct xp_diags *diags
 			r = xp__bad_value(diags, "arch", d->arch, "x86_64, i386 or aarch64",
 					  "unknown architecture");
 	}
-	if (d->kernel_options && !xp__one_line(d->kernel_options))
-		r = xp__bad_value(diags, "kernel-options", NULL, NULL, "must be one line");
+	if (xp__kernel_options_check(d->kernel_options, diags) < 0)
+		r = -EINVAL;
 	if (d->os && !xp_distro_os_valid(d->os))
 		r = xp__bad_value(diags, "os", d->os, "debian, ubuntu, redhat or suse",
 				  "unknown OS family");

@@ -372,7 +372,8 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 	static const char ins[] = "INSERT INTO artifacts (domain, kind, path) VALUES (?, ?, ?)";
 	const char *disk[] = {d->name, "disk", d->disk_path};
 	const char *config[] = {d->name, "config", d->config_path};
-	if ((r = exec_bind(inv, ins, disk, 3)) < 0 || (r = exec_bind(inv, ins, config, 3)) < 0)
+	if ((!d->disk_kept && (r = exec_bind(inv, ins, disk, 3)) < 0) ||
+	    (r = exec_bind(inv, ins, config, 3)) < 0)
 		return r;
 	for (size_t i = 0; r == 0 && i < d->nvolumes; i++) {
 		const struct xp_domain_volume *k = &d->volumes[i];

@@ -1,18 +1,29 @@
 /*
- * install.c - autoinstall marks and install events in the inventory (migration 12:
- * system_installs, install_events). See autoinstall.h for the token's life.
+ * install.c - autoinstall marks, attempts and install events in the inventory
+ * (migrations 12 and 13: system_installs, install_attempts, install_events), the
+ * server's key (STATE/install-key) and the tokens derived from it, and who a client is.
+ * See autoinstall.h for the token's life.
  *
  * Not here: rendering the installer's boot entry (boot/target.c), the HTTP route.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "inventory/store-internal.h"
 #include "inventory/values-internal.h"
+#include "util/ctype.h"
 #include "xenprov/autoinstall.h"
+#include "xenprov/leases.h"
 #include "xenprov/util.h"
+
+#define KEY_FILE "install-key"
 
 static void event_release(void *row)
 {
@@ -38,6 +49,29 @@ static int system_exists(struct xp_inv *inv, const char *name)
 	return r < 0 ? r : r ? 0 : -ENOENT;
 }
 
+/* A new nonce (32 hex digits) for system name's install: its tokens are no other
+ * install's, even one of a system of the same name removed since. */
+static int attempts_start(struct xp_inv *inv, const char *name)
+{
+	unsigned char raw[16];
+	char nonce[33];
+	int r = xp_getrandom(NULL, raw, sizeof(raw));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
+	sqlite3_stmt *st;
+	r = xp__inv_prepare_arg(
+	    inv,
+	    "INSERT INTO install_attempts (system, nonce, attempt) VALUES (?1, ?2, 1)"
+	    " ON CONFLICT(system) DO UPDATE SET nonce = ?2, attempt = 1",
+	    name, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 2, nonce, -1, SQLITE_TRANSIENT);
+	return xp__inv_step_done(inv, st);
+}
+
 int xp_install_mark(struct xp_inv *inv, const char *name, bool on)
 {
 	int r = xp_inv_begin(inv);
@@ -45,13 +79,24 @@ int xp_install_mark(struct xp_inv *inv, const char *name, bool on)
 		return r;
 	if ((r = system_exists(inv, name)) < 0)
 		goto fail;
-	r = xp__inv_run(inv,
-			on ? "INSERT INTO system_installs (system, id, token_hash, marked)"
-			     " VALUES (?1, 1, NULL, 1) ON CONFLICT(system) DO UPDATE SET"
-			     " id = CASE WHEN marked THEN id ELSE id + 1 END, marked = 1"
-			   : "UPDATE system_installs SET marked = 0, token_hash = NULL"
-			     " WHERE system = ?1",
-			name);
+	if (on) {
+		r = xp__inv_exists(
+		    inv, "SELECT 1 FROM system_installs WHERE system = ?1 AND marked", name);
+		if (r == 0) /* not marked: a new install */
+			r = xp__inv_run(
+			    inv,
+			    "INSERT INTO system_installs (system, id, token_hash, marked)"
+			    " VALUES (?1, 1, NULL, 1) ON CONFLICT(system) DO UPDATE SET"
+			    " id = id + 1, marked = 1",
+			    name);
+		else /* marked already: the same attempt goes on */
+			r = r < 0 ? r : 0;
+		if (r > 0)
+			r = attempts_start(inv, name);
+	} else {
+		r = xp__inv_run(inv, "UPDATE system_installs SET marked = 0 WHERE system = ?1",
+				name);
+	}
 	if (r < 0)
 		goto fail;
 	return xp_inv_commit(inv);
@@ -76,6 +121,40 @@ static int event_row(sqlite3_stmt *st, void *row)
 	return 1;
 }
 
+/* System name's row of install marks, with its attempt. */
+struct install_row {
+	bool marked;
+	int64_t id, attempt; /* attempt 0: none (a mark made before migration 13's rows) */
+	char nonce[33];
+};
+
+/* Reads system name's install row into *w: 1, 0 when it was never marked, or -errno. */
+static int install_row(struct xp_inv *inv, const char *name, struct install_row *w)
+{
+	memset(w, 0, sizeof(*w));
+	sqlite3_stmt *st;
+	int r = xp__inv_prepare_arg(inv,
+				    "SELECT i.marked, i.id, a.nonce, coalesce(a.attempt, 0)"
+				    " FROM system_installs i LEFT JOIN install_attempts a"
+				    " ON a.system = i.system WHERE i.system = ?1",
+				    name, &st);
+	if (r < 0)
+		return r;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(st, 2);
+		w->marked = sqlite3_column_int(st, 0) != 0;
+		w->id = sqlite3_column_int64(st, 1);
+		snprintf(w->nonce, sizeof(w->nonce), "%s", n ? (const char *)n : "");
+		w->attempt = sqlite3_column_int64(st, 3);
+		r = 1;
+	} else if (rc != SQLITE_DONE) {
+		r = xp__inv_err(inv, rc);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -84,24 +163,13 @@ int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state
 		return r;
 	if ((r = system_exists(inv, name)) < 0)
 		goto done;
+	struct install_row w;
+	if ((r = install_row(inv, name, &w)) <= 0) /* 0: never marked, all zero */
+		goto done;
+	out->marked = w.marked;
+	out->id = w.id;
+	out->attempt = w.attempt;
 	sqlite3_stmt *st;
-	r = xp__inv_prepare_arg(inv,
-				"SELECT marked, token_hash IS NOT NULL, id FROM system_installs"
-				" WHERE system = ?1",
-				name, &st);
-	if (r < 0)
-		goto done;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->marked = sqlite3_column_int(st, 0) != 0;
-		out->token = sqlite3_column_int(st, 1) != 0;
-		out->id = sqlite3_column_int64(st, 2);
-	} else if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-	}
-	sqlite3_finalize(st);
-	if (r < 0 || out->id == 0)
-		goto done;
 	r = xp__inv_prepare_arg(inv,
 				"SELECT e.time, e.kind, e.step, e.message FROM install_events e"
 				" JOIN system_installs i ON i.system = e.system AND i.id = e.install"
@@ -117,48 +185,100 @@ done:
 	return r;
 }
 
-static void token_hash(const char *tok, char hex[65])
+/* The server's key: STATE/install-key, 64 hex digits, made (0600, atomically, the first
+ * writer winning a race) when there is none. Outside the database, so that a copy of
+ * inventory.db (a backup, a snapshot) yields no live token. */
+static int install_key(struct xp_inv *inv, unsigned char key[32])
 {
-	unsigned char d[32];
-	xp_sha256(tok, strlen(tok), d);
-	xp_sha256_hex(d, hex);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/" KEY_FILE, inv->dir);
+	char *text = NULL;
+	size_t len = 0;
+	int r = xp_read_file(path, 4096, &text, &len);
+	if (r == -ENOENT) {
+		unsigned char raw[32];
+		char line[66];
+		if ((r = xp_getrandom(NULL, raw, sizeof(raw))) < 0)
+			return r;
+		xp_sha256_hex(raw, line); /* 32 bytes in lower-case hex, as a digest is */
+		explicit_bzero(raw, sizeof(raw));
+		line[64] = '\n';
+		r = xp_write_atomic_flags(path, line, 65, 0600, XP_WRITE_NOREPLACE);
+		explicit_bzero(line, sizeof(line));
+		if (r < 0 && r != -EEXIST)
+			return r;
+		r = xp_read_file(path, 4096, &text, &len); /* ours, or the one that won */
+	}
+	if (r < 0)
+		return r;
+	r = len == 64 || (len == 65 && text[64] == '\n') ? 0 : -EBADMSG;
+	for (size_t i = 0; r == 0 && i < 32; i++) {
+		int hi = xp__hexval(text[2 * i]), lo = xp__hexval(text[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			r = -EBADMSG;
+		key[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (r == -EBADMSG)
+		snprintf(inv->err, sizeof(inv->err), "%.400s: not 64 hex digits", path);
+	explicit_bzero(text, len);
+	free(text);
+	return r;
 }
 
-int xp_install_token_issue(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1])
+/* HMAC-SHA256 under the key of what names one attempt of one install of one system. */
+static int token_derive(const unsigned char key[32], const char *name, int64_t id,
+			const char *nonce, int64_t attempt, char tok[XP_INSTALL_TOKEN_LEN + 1])
 {
-	/* most systems are not marked: a read answers them, no write lock taken */
-	int r = xp__inv_exists(inv, "SELECT 1 FROM system_installs WHERE system = ?1 AND marked",
-			       name);
-	if (r <= 0)
-		return r < 0 ? r : -ENOENT;
-	unsigned char raw[XP_INSTALL_TOKEN_LEN / 2];
-	r = xp_getrandom(NULL, raw, sizeof(raw));
-	if (r < 0)
-		return r;
-	xp_sha256_hex(raw, tok); /* 32 bytes in lower-case hex, as a digest is */
-	explicit_bzero(raw, sizeof(raw));
-	char hex[65];
-	token_hash(tok, hex);
-	if ((r = xp_inv_begin(inv)) < 0)
-		return r;
-	sqlite3_stmt *st;
-	r = xp__inv_prepare_arg(inv,
-				"UPDATE system_installs SET token_hash = ?2 WHERE system = ?1"
-				" AND marked",
-				name, &st);
-	if (r < 0)
-		goto fail;
-	sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
-	if ((r = xp__inv_step_done(inv, st)) < 0)
-		goto fail;
-	if (sqlite3_changes(inv->db) == 0) {
-		r = -ENOENT;
-		goto fail;
-	}
-	return xp_inv_commit(inv);
-fail:
-	xp_inv_rollback(inv);
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "xenprov-install-token/1/%s/%" PRId64 "/%s/%" PRId64,
+			 name, id, nonce, attempt);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return -ENAMETOOLONG;
+	unsigned char mac[32];
+	int r = xp_hmac_sha256(key, 32, msg, (size_t)n, mac);
+	if (r == 0)
+		xp_sha256_hex(mac, tok);
+	explicit_bzero(mac, sizeof(mac));
 	return r;
+}
+
+/* The token of system name's current attempt (read in the caller's transaction), into
+ * tok, and its row into *w; -ENOENT when it is not marked. */
+static int current_token(struct xp_inv *inv, const char *name, struct install_row *w,
+			 char tok[XP_INSTALL_TOKEN_LEN + 1])
+{
+	int r = install_row(inv, name, w);
+	if (r < 0)
+		return r;
+	if (!w->marked || !w->nonce[0] || w->attempt <= 0)
+		return -ENOENT;
+	unsigned char key[32];
+	if ((r = install_key(inv, key)) == 0)
+		r = token_derive(key, name, w->id, w->nonce, w->attempt, tok);
+	explicit_bzero(key, sizeof(key));
+	return r;
+}
+
+int xp_install_token(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1])
+{
+	/* a read: no write lock per rendered config */
+	int r = xp_inv_begin_read(inv);
+	if (r < 0)
+		return r;
+	struct install_row w;
+	r = current_token(inv, name, &w, tok);
+	xp_inv_commit(inv);
+	return r;
+}
+
+int xp_install_peer_is_system(struct xp_inv *inv, const struct xp_system *s, uint32_t peer)
+{
+	if (!peer)
+		return 0;
+	struct in_addr a;
+	if (s->ip) /* a reservation is the system's one address */
+		return inet_pton(AF_INET, s->ip, &a) == 1 && ntohl(a.s_addr) == peer;
+	return xp_lease_holds(inv, s->mac, peer, (int64_t)time(NULL));
 }
 
 static bool step_ok(const char *s)
@@ -185,55 +305,72 @@ static bool message_ok(const char *s)
 	return true;
 }
 
-int xp_install_event(struct xp_inv *inv, const char *name, const char *token, const char *kind,
-		     const char *step, const char *message)
+/* The read half of an event: whether peer is system name and token its current
+ * attempt's; its row into *w when it is. 0, -EACCES or -errno. */
+static int event_check(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
+		       struct install_row *w)
+{
+	int r = xp_inv_begin_read(inv);
+	if (r < 0)
+		return r;
+	struct xp_system s = {0};
+	r = xp_system_get(inv, name, &s);
+	if (r == 0) {
+		r = xp_install_peer_is_system(inv, &s, peer);
+		r = r < 0 ? r : r ? 0 : -EACCES;
+		xp_system_release(&s);
+	}
+	char want[XP_INSTALL_TOKEN_LEN + 1];
+	if (r == 0)
+		r = current_token(inv, name, w, want);
+	xp_inv_commit(inv);
+	if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0)
+		r = -EACCES;
+	explicit_bzero(want, sizeof(want));
+	return r == -ENOENT || r == -EINVAL ? -EACCES : r;
+}
+
+int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
+		     const char *kind, const char *step, const char *message)
 {
 	bool success = kind && strcmp(kind, "success") == 0;
 	bool failure = kind && strcmp(kind, "failure") == 0;
 	if (!kind || (!success && !failure && strcmp(kind, "progress") != 0) || !step_ok(step) ||
 	    !message_ok(message))
 		return -EINVAL;
-	if (!token || strlen(token) != XP_INSTALL_TOKEN_LEN)
+	if (!token || strlen(token) != XP_INSTALL_TOKEN_LEN || !xp_system_name_valid(name))
 		return -EACCES;
-	char hex[65];
-	token_hash(token, hex);
-	int r = xp_inv_begin(inv);
+	struct install_row w;
+	int r = event_check(inv, name, peer, token, &w);
 	if (r < 0)
+		return r;
+	/* the write, if the attempt is still the one the token is of (an event of the
+	 * same attempt may have ended it meanwhile) */
+	if ((r = xp_inv_begin(inv)) < 0)
 		return r;
 	sqlite3_stmt *st;
 	r = xp__inv_prepare_arg(inv,
-				"SELECT token_hash, id FROM system_installs WHERE system = ?1"
-				" AND marked AND token_hash IS NOT NULL",
+				"SELECT 1 FROM system_installs i JOIN install_attempts a"
+				" ON a.system = i.system WHERE i.system = ?1 AND i.marked"
+				" AND i.id = ?2 AND a.nonce = ?3 AND a.attempt = ?4",
 				name, &st);
 	if (r < 0)
 		goto fail;
-	int64_t id = 0;
-	bool match = false;
+	sqlite3_bind_int64(st, 2, w.id);
+	sqlite3_bind_text(st, 3, w.nonce, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, w.attempt);
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *h = sqlite3_column_text(st, 0);
-		unsigned char diff = h && strlen((const char *)h) == 64 ? 0 : 1;
-		for (size_t i = 0; !diff && i < 64; i++)
-			diff |= (unsigned char)(h[i] ^ (unsigned char)hex[i]);
-		match = diff == 0;
-		id = sqlite3_column_int64(st, 1);
-	} else if (rc != SQLITE_DONE) {
-		r = xp__inv_err(inv, rc);
-	}
+	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -EACCES : xp__inv_err(inv, rc);
 	sqlite3_finalize(st);
 	if (r < 0)
 		goto fail;
-	if (!match) {
-		xp_inv_rollback(inv);
-		return -EACCES;
-	}
 	r = xp__inv_prepare_arg(inv,
 				"INSERT INTO install_events (system, install, time, kind, step, message)"
 				" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 				name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 2, w.id);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, step, -1, SQLITE_STATIC);
@@ -241,17 +378,29 @@ int xp_install_event(struct xp_inv *inv, const char *name, const char *token, co
 		sqlite3_bind_text(st, 6, message, -1, SQLITE_STATIC);
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
-	if (success || failure) {
-		r = xp__inv_run(inv,
-				success ? "UPDATE system_installs SET marked = 0, token_hash = NULL"
-					  " WHERE system = ?1"
-					: "UPDATE system_installs SET token_hash = NULL WHERE system = ?1",
+	/* the newest XP_INSTALL_EVENTS_MAX kept: an installer (or a stolen token) posting
+	 * without end fills no disk */
+	r = xp__inv_prepare_arg(
+	    inv,
+	    "DELETE FROM install_events WHERE system = ?1 AND rowid <= (SELECT rowid"
+	    " FROM install_events WHERE system = ?1 ORDER BY rowid DESC LIMIT 1"
+	    " OFFSET ?2)",
+	    name, &st);
+	if (r < 0)
+		goto fail;
+	sqlite3_bind_int(st, 2, XP_INSTALL_EVENTS_MAX);
+	r = xp__inv_step_done(inv, st);
+	if (r >= 0 && (success || failure)) /* the attempt ends: its token with it */
+		r = xp__inv_run(
+		    inv, "UPDATE install_attempts SET attempt = attempt + 1 WHERE system = ?1",
+		    name);
+	if (r >= 0 && success)
+		r = xp__inv_run(inv, "UPDATE system_installs SET marked = 0 WHERE system = ?1",
 				name);
-		if (r >= 0 && success)
-			r = xp__inv_run(inv, "UPDATE systems SET netboot = 0 WHERE name = ?1", name);
-		if (r < 0)
-			goto fail;
-	}
+	if (r >= 0 && success)
+		r = xp__inv_run(inv, "UPDATE systems SET netboot = 0 WHERE name = ?1", name);
+	if (r < 0)
+		goto fail;
 	return xp_inv_commit(inv);
 fail:
 	xp_inv_rollback(inv);
@@ -267,6 +416,6 @@ json_t *xp_install_state_to_json(const struct xp_install_state *s)
 						    (json_int_t)e->time, "kind", e->kind, "step",
 						    e->step, "message", e->message));
 	}
-	return json_pack("{s:b, s:I, s:o}", "marked", s->marked, "id", (json_int_t)s->id,
-			 "events", ev ? ev : json_null());
+	return json_pack("{s:b, s:I, s:I, s:o}", "marked", s->marked, "id", (json_int_t)s->id,
+			 "attempt", (json_int_t)s->attempt, "events", ev ? ev : json_null());
 }

@@ -151,6 +151,7 @@ void xp_snapshot_release(struct xp_inv_snapshot *s)
 	free(s->domains);
 	free(s->nics);
 	free(s->leases);
+	xp_strv_free(s->install_marked, s->ninstall_marked);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -184,6 +185,10 @@ int xp_snapshot_read(struct xp_inv *inv, struct xp_inv_snapshot *out)
 			 &out->nics, &out->nnics, sizeof(*out->nics), read_nic, nic_release);
 	if (r == 0)
 		r = xp_lease_load(inv, &out->leases, &out->nleases);
+	if (r == 0)
+		r = xp__inv_names(inv,
+				  "SELECT system FROM system_installs WHERE marked ORDER BY system",
+				  &out->install_marked, &out->ninstall_marked);
 	if (own && inv->depth == 0)
 		sqlite3_exec(inv->db, "COMMIT", NULL, NULL, NULL);
 	if (r < 0)

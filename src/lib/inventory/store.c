@@ -338,6 +338,21 @@ static const char *const migrations[] = {
     "  step TEXT NOT NULL,"
     "  message TEXT);"
     "CREATE INDEX IF NOT EXISTS install_events_system ON install_events(system, install);",
+    /* 13: each install's attempt (install.c): a token is no longer issued per rendering
+     * but derived, HMAC-SHA256 under the server's key (STATE/install-key, outside the
+     * database) of the system, the install's id, this row's nonce and attempt, so that
+     * every rendering of one attempt carries the same token and the inventory holds
+     * nothing that is one. The nonce (random, new with each install) keeps a system
+     * removed and added again from its predecessor's tokens; token_hash is no longer
+     * written. Marks made before get a row (their old tokens die). */
+    "CREATE TABLE IF NOT EXISTS install_attempts ("
+    "  system TEXT PRIMARY KEY REFERENCES system_installs(system)"
+    "    ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  nonce TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL CHECK (attempt > 0));"
+    "INSERT OR IGNORE INTO install_attempts (system, nonce, attempt)"
+    "  SELECT system, lower(hex(randomblob(16))), 1 FROM system_installs;"
+    "UPDATE system_installs SET token_hash = NULL;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

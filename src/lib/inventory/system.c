@@ -98,8 +98,8 @@ static int check(const struct xp_system *s, char mac[XP_MAC_STRLEN + 1], char ip
 				  "letters, digits and '-' (not first or last), labels joined by "
 				  "'.'",
 				  "not a host name (RFC 1123)");
-	if (s->kernel_options && !xp__one_line(s->kernel_options))
-		r = xp__bad_value(d, "kernel-options", NULL, NULL, "must be one line");
+	if (xp__kernel_options_check(s->kernel_options, d) < 0)
+		r = -EINVAL;
 	if (s->autoinstall && !xp_template_name_valid(s->autoinstall))
 		r = xp__bad_value(d, "autoinstall", s->autoinstall, NULL,
 				  "not a valid template name");

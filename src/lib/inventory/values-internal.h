@@ -31,6 +31,10 @@ char *xp__ipv4_format(uint32_t host, char buf[16]);
 bool xp__dns_name_valid(const char *s);
 /* No control characters (a kernel command line is one line). */
 bool xp__one_line(const char *s);
+/* A system's or distro's kernel options (NULL: none): one line, and no word claiming
+ * the boot server's own arguments (xp_kernel_options_reserved). 0, or -EINVAL with a
+ * diagnostic for kernel-options. */
+int xp__kernel_options_check(const char *opts, struct xp_diags *d);
 /* A setting whose value is an absolute directory path on one line: *out the path
  * without trailing slashes (a heap string), or -EINVAL with a diagnostic for key. */
 int xp__dir_check(const char *key, const char *value, char **out, struct xp_diags *d);

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "inventory/values-internal.h"
+#include "util/ctype.h"
 
 int xp__bad_value(struct xp_diags *d, const char *key, const char *value, const char *hint,
 		  const char *fmt, ...)
@@ -100,6 +102,42 @@ bool xp__one_line(const char *s)
 		if (*p < 0x20 || *p == 0x7f)
 			return false;
 	return true;
+}
+
+static bool kopt_sep(unsigned char c)
+{
+	return c <= ' ' || c == 0x7f;
+}
+
+const char *xp_kernel_options_reserved(const char *opts, size_t *len)
+{
+	size_t n;
+	for (const char *w = xp__word(opts ? opts : "", kopt_sep, &n); n;
+	     w = xp__word(w + n, kopt_sep, &n)) {
+		size_t q = strspn(w, "\"'"); /* a quoted word is still that word to the kernel */
+		if (n - q >= 8 && strncasecmp(w + q, "xenprov.", 8) == 0) {
+			*len = n;
+			return w;
+		}
+	}
+	return NULL;
+}
+
+int xp__kernel_options_check(const char *opts, struct xp_diags *d)
+{
+	if (!opts)
+		return 0;
+	if (!xp__one_line(opts))
+		return xp__bad_value(d, "kernel-options", NULL, NULL, "must be one line");
+	size_t n;
+	const char *w = xp_kernel_options_reserved(opts, &n);
+	if (w)
+		return xp__bad_value(
+		    d, "kernel-options", NULL,
+		    "the server puts xenprov.server=, xenprov.system=, xenprov.mac= "
+		    "and xenprov.token= on an installer's command line itself",
+		    "'%.*s': xenprov.* arguments are the boot server's own", (int)n, w);
+	return 0;
 }
 
 int xp__dir_check(const char *key, const char *value, char **out, struct xp_diags *d)

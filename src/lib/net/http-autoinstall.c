@@ -13,8 +13,9 @@
  * Who may read them. What HTTP serves without the token is read by the whole boot
  * network, and a rendered file holds the system's password hash and SSH keys (Cobbler
  * serves them to anyone who asks). So a system's files go only to a client at the
- * system's own address as the boot server knows it: its reserved address, or the
- * address the DHCP server leased to its MAC (bound, not expired); or to a request
+ * system's own address as the boot server knows it (xp_install_peer_is_system, the rule
+ * of the installer's token): its reserved address when it has one, else the address
+ * the DHCP server leased to its MAC (bound, not expired); or to a request
  * carrying the API token (the operator's own checks). Anyone else gets 403 and a
  * warning in the log. This ties the file to the address, not to the machine: on a
  * network where one client can take another's address (ARP or IP spoofing, no DHCP
@@ -23,33 +24,21 @@
  *
  * Not here: rendering (template/), the rest of HTTP (http.c).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 
 #include "net/http-internal.h"
-#include "xenprov/leases.h"
+#include "xenprov/autoinstall.h"
 #include "xenprov/mac.h"
 #include "xenprov/template.h"
 
 static enum MHD_Result text_reply(struct MHD_Connection *c, unsigned status, const char *msg)
 {
 	return xp__http_reply_text(c, status, "text/plain", msg, strlen(msg));
-}
-
-/* Whether a client at ip is system s: its reservation, or the lease of its MAC. */
-static int is_the_system(struct http_srv *h, const struct xp_system *s, uint32_t ip)
-{
-	struct in_addr a;
-	if (s->ip && inet_pton(AF_INET, s->ip, &a) == 1 && ntohl(a.s_addr) == ip)
-		return 1;
-	return xp_lease_holds(h->inv, s->mac, ip, (int64_t)time(NULL));
 }
 
 enum MHD_Result xp__http_autoinstall(struct http_srv *h, struct MHD_Connection *c, const char *rest)
@@ -83,14 +72,15 @@ enum MHD_Result xp__http_autoinstall(struct http_srv *h, struct MHD_Connection *
 	char peer[INET_ADDRSTRLEN] = "?";
 	bool v4 = xp__http_peer(c, &ip, peer);
 	bool token = xp__http_authorized(h, c);
-	int mine = !token && v4 ? is_the_system(h, &s, ip) : 0;
+	int mine = !token && v4 ? xp_install_peer_is_system(h->inv, &s, ip) : 0;
 	enum MHD_Result res;
 	if (!token && mine <= 0) {
 		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING,
 				  "autoinstall: refused %s of system '%s' to %s: not its address "
-				  "(reserved: %s; none leased to %s there)",
-				  file[0] ? file : "the file", s.name, peer, s.ip ? s.ip : "none",
-				  s.mac);
+				  "(%s%s%s)",
+				  file[0] ? file : "the file", s.name, peer,
+				  s.ip ? "its reservation: " : "none reserved; none leased to ",
+				  s.ip ? s.ip : s.mac, s.ip ? "" : " there");
 		res = text_reply(c, MHD_HTTP_FORBIDDEN,
 				 "forbidden: a system's autoinstall files go to its own address "
 				 "only\n");

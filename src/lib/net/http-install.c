@@ -4,11 +4,13 @@
  * (autoinstall.h). The body is a JSON object of at most XP__HTTP_EVENT_MAX bytes:
  * {"token": T, "kind": "progress"|"failure"|"success", "step": S, "message": M?},
  * and nothing else. Every refusal is one answer (403) whatever the reason (no such
- * system, not marked, a stale or another system's token), logged with limits (anyone
- * on the network can cause them); every accepted event is logged, a failure with its
- * reason.
+ * system, not marked, not from the system's own address, a stale or another system's
+ * token), logged with limits (anyone on the network can cause them); the token and the
+ * address are checked before any write lock is taken (a flood of refused events does
+ * not queue the boot server's writers). Every accepted event is logged, a failure with
+ * its reason.
  *
- * Not here: the token's issue (boot/target.c), the store (inventory/install.c).
+ * Not here: the token (inventory/install.c, rendered by boot/target.c), the store.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -43,8 +45,9 @@ enum MHD_Result xp__http_install_event(struct http_srv *h, struct MHD_Connection
 		return xp__http_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 					    "events are posted (POST) by the installer");
 	char peer[INET_ADDRSTRLEN] = "?";
-	uint32_t ip;
-	xp__http_peer(c, &ip, peer);
+	uint32_t ip = 0;
+	if (!xp__http_peer(c, &ip, peer))
+		ip = 0; /* not IPv4: no system's address */
 	if (body->len > EVENT_MAX)
 		return xp__http_reply_error(c, 413, "the event is over 4 KiB");
 	json_error_t je;
@@ -69,7 +72,7 @@ enum MHD_Result xp__http_install_event(struct http_srv *h, struct MHD_Connection
 	enum MHD_Result res;
 	int r = bad || !token || !kind || !step
 		    ? -EINVAL
-		    : xp_install_event(h->inv, name, token, kind, step, msg);
+		    : xp_install_event(h->inv, name, ip, token, kind, step, msg);
 	if (r == -EINVAL) {
 		res = xp__http_reply_error(
 		    c, MHD_HTTP_BAD_REQUEST,
@@ -77,14 +80,18 @@ enum MHD_Result xp__http_install_event(struct http_srv *h, struct MHD_Connection
 		    "[a-z0-9_.-]{1,64}, \"message\"?: printable text up to 1024 bytes}");
 	} else if (r == -EACCES) {
 		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING,
-				  "install: refused an event for system '%s' from %s: not the token "
-				  "of its install",
+				  "install: refused an event for system '%s' from %s: not its "
+				  "address, or not the token of its install's current attempt",
 				  name, peer);
 		res = xp__http_reply_error(c, MHD_HTTP_FORBIDDEN,
 					   "forbidden: not the token of this system's install");
 	} else if (r < 0) {
+		xp__serve_limited(h->s, SRC_HTTP, LOG_ERR,
+				  "install: cannot record an event for system '%s' from %s: %s%s%s",
+				  name, peer, strerror(-r), r == -EBADMSG ? ": " : "",
+				  r == -EBADMSG ? xp_inv_errmsg(h->inv) : "");
 		res = xp__http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-					   "cannot write the inventory");
+					   "cannot record the event");
 	} else {
 		bool failure = strcmp(kind, "failure") == 0;
 		xp__serve_log(h->s, failure ? LOG_WARNING : LOG_INFO,

@@ -165,7 +165,7 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 {
 	struct xp_bootfile f;
 	uint32_t peer = 0;
-	char peer_text[INET_ADDRSTRLEN];
+	char peer_text[INET_ADDRSTRLEN] = "?";
 	if (!xp__http_peer(c, &peer, peer_text))
 		peer = 0;
 	int r = h->boot ? xp_boot_open_from(h->boot, path, peer, &f) : -ENOENT;
@@ -174,6 +174,10 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 			return xp__http_reply_text(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);
 		if (r == -EACCES || r == -EINVAL)
 			return xp__http_reply_text(c, MHD_HTTP_FORBIDDEN, "text/plain", "forbidden\n", 10);
+		/* the inventory, or the install key (STATE/install-key) of a marked system */
+		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING, "'%s' for %s: %s%s%s", path,
+				  peer_text, strerror(-r), r == -EBADMSG ? ": " : "",
+				  r == -EBADMSG ? xp_inv_errmsg(h->inv) : "");
 		return xp__http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
 				  "cannot read the file\n", 21);
 	}

@@ -1,7 +1,7 @@
 /*
  * file.c - bounded whole-file reads, atomic replacement (temp + fsync + rename + fsync
- * of the directory), opening beneath a directory (openat2) and directory-wide advisory
- * locks.
+ * of the directory) or creation (the same, renamed with RENAME_NOREPLACE), opening
+ * beneath a directory (openat2) and directory-wide advisory locks.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -139,6 +139,8 @@ int xp_write_atomic_flags(const char *path, const void *data, size_t len, mode_t
 
 	struct stat old;
 	bool have_old = stat(path, &old) == 0;
+	if (have_old && (flags & XP_WRITE_NOREPLACE))
+		return -EEXIST;
 	if (have_old && !S_ISREG(old.st_mode))
 		return -EINVAL;
 
@@ -159,8 +161,16 @@ int xp_write_atomic_flags(const char *path, const void *data, size_t len, mode_t
 	}
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
+	if (r == 0 && (flags & XP_WRITE_NOREPLACE)) {
+		/* one made meanwhile by another writer stays */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+			r = -errno;
+			if (r == -EINVAL) /* a filesystem that cannot: a hard link, then unlink */
+				r = link(tmp, path) == 0 ? (unlink(tmp), 0) : -errno;
+		}
+	} else if (r == 0 && rename(tmp, path) < 0) {
 		r = -errno;
+	}
 	if (r < 0) {
 		if (named)
 			unlink(tmp);

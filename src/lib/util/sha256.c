@@ -1,15 +1,18 @@
 /*
  * sha256.c - SHA-256 (FIPS 180-4) through OpenSSL's libcrypto, for content hashes (the
- * golden image cache keys): buffers and whole files, as hex.
+ * golden image cache keys): buffers and whole files, as hex; and HMAC-SHA256 (RFC 2104)
+ * for tokens derived from a secret key.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "xenprov/util.h"
 
@@ -17,6 +20,16 @@ int xp_sha256(const void *data, size_t len, unsigned char out[32])
 {
 	unsigned n = 0;
 	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != 32)
+		return -EIO;
+	return 0;
+}
+
+int xp_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+		   unsigned char out[32])
+{
+	unsigned n = 0;
+	if (keylen > INT_MAX || !HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) ||
+	    n != 32)
 		return -EIO;
 	return 0;
 }
