@@ -11,11 +11,11 @@
 #
 #   1 first guest  the profile's golden image (a tarball built into a raw image of
 #                  XP_BENCH_INSTALL_MIB MiB, default 512) fetched into an empty cache:
-#                  the client's own transfer time (bytes / seconds it reports), and the
-#                  whole install (wall clock: API, transfer, SHA-256 of the file, the
-#                  guest's sparse copy and edits, the config)
-#   2 curl         curl -o FILE of the same /images/HASH (to a file in the same
-#                  directory, as the client writes; no hash), best of 3
+#                  the client's own transfer time (bytes / seconds it reports: the
+#                  SHA-256 is taken as the bytes arrive), and the whole install (wall
+#                  clock: API, transfer, the guest's sparse copy and edits, the config)
+#   2 curl         curl -o FILE of the same /images/HASH with the API token (to a file
+#                  in the same directory, as the client writes; no hash), best of 3
 #   3 cached       a second guest from the cached image (wall clock, best of 5), beside
 #                  `xenprov domain create` of a local profile whose image is that cached
 #                  file (best of 5), each after a sync; and install's own part, which
@@ -73,12 +73,16 @@ SRV_PID=$!
 for _ in $(seq 100); do [ -s "$T/serve.pid" ] && break; sleep 0.1; done
 URL=http://10.78.0.1:8080
 # the golden image built and hashed once, before anything is timed
-ip netns exec "$D0" curl -sf "$URL/api/profiles/web/image" -o "$T/image.json" || {
+# (golden images go to the API token only: xenprov serve made it at its start)
+for _ in $(seq 50); do [ -s "$T/srv/api-token" ] && break; sleep 0.1; done
+ip netns exec "$D0" curl -sf -H "Authorization: Bearer $(cat "$T/srv/api-token")" \
+	"$URL/api/profiles/web/image" -o "$T/image.json" || {
 	echo "install.sh: the server did not publish the image" >&2
 	cat "$T/serve.log" >&2
 	exit 1
 }
 HASH=$(sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p' "$T/image.json")
+TOKEN=$T/srv/api-token
 unset XENPROV_STATE_DIR
 
 now() { date +%s%N; }
@@ -88,7 +92,8 @@ D() { ip netns exec "$D0" env XENPROV_STATE_DIR="$T/d0" "$X" "$@"; }
 # 1 the first guest
 sync
 t0=$(now)
-D install --server $URL --profile web --name g0 --config-dir "$T/cfg" -q >"$T/first" 2>/dev/null || exit 1
+D install --server $URL --profile web --name g0 --config-dir "$T/cfg" --token-file "$TOKEN" -q \
+	>"$T/first" 2>/dev/null || exit 1
 t1=$(now)
 xp_line=$(grep "image .*: fetched" "$T/first")
 xp_mbs=$(sed -n 's/.*(\([0-9.]*\) MB\/s).*/\1/p' <<<"$xp_line")
@@ -98,7 +103,8 @@ first_ms=$(ms "$t0" "$t1")
 best_curl=0
 for i in 1 2 3; do
 	rm -f "$T/d0/curl.img"
-	s=$(ip netns exec "$D0" curl -sf -o "$T/d0/curl.img" -w '%{speed_download}' "$URL/images/$HASH")
+	s=$(ip netns exec "$D0" curl -sf -H "Authorization: Bearer $(cat "$TOKEN")" \
+		-o "$T/d0/curl.img" -w '%{speed_download}' "$URL/images/$HASH")
 	best_curl=$(awk -v a="$best_curl" -v b="$s" 'BEGIN { print (b > a) ? b : a }')
 done
 rm -f "$T/d0/curl.img"
@@ -115,7 +121,7 @@ for i in 1 2 3 4 5; do
 	sync
 	t0=$(now)
 	D install --server $URL --profile web --name c$i --config-dir "$T/cfg" -q --json \
-		>"$T/c.json" 2>/dev/null || exit 1
+		--token-file "$TOKEN" >"$T/c.json" 2>/dev/null || exit 1
 	t1=$(now)
 	ms "$t0" "$t1" >>"$T/cached"
 	python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["seconds"]

@@ -25,6 +25,9 @@ struct xp_http_req {
 	const char *ca_file; /* CA certificates for https, or NULL: the system's */
 	uint64_t range_from; /* > 0: "Range: bytes=N-" (the server may send it all) */
 	uint64_t max;	     /* the largest body taken (0: no limit); -EFBIG past it */
+	/* how long the server may send nothing before the request is given up: seconds
+	 * (0: 30), for an answer the server must first work out (a golden image prepared) */
+	unsigned idle;
 	/* A successful (2xx) response's body goes to write(ctx, offset, data, len) as it
 	 * comes (offset counted from 0 of this response); a negative return stops the
 	 * transfer with that error. NULL: the body is collected in xp_http_resp.body. */

@@ -20,6 +20,7 @@
 #ifndef XENPROV_INSTALL_H
 #define XENPROV_INSTALL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,19 +46,25 @@ struct xp_golden_pub {
 int xp_golden_publish(const char *state_dir, const struct xp_settings *s, struct xp_golden_pub *out,
 		      struct xp_diags *d);
 
-/* What xp_golden_publish answered, remembered by the caller (the server's HTTP thread)
+/* What xp_golden_publish answered, remembered by the caller (the server's HTTP side)
  * so that asking again costs no preparation (which hashes a tarball) while neither the
- * values nor the profile's image file nor the published file changed. Zero-initialise;
- * xp_golden_pub_cache_release. */
+ * values nor the profile's image file nor the published file changed. Zero-initialise
+ * (lock may then be set: a mutex held around each use of the entries, never across a
+ * preparation, for a cache shared by threads); xp_golden_pub_cache_release. */
 struct xp_golden_pub_cache {
 	struct xp_golden_pub_entry *v;
 	size_t n;
+	pthread_mutex_t *lock; /* NULL: one thread only */
 };
 void xp_golden_pub_cache_release(struct xp_golden_pub_cache *c);
 /* xp_golden_publish through cache c (may be NULL). */
 int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_dir,
 			     const struct xp_settings *s, struct xp_golden_pub *out,
 			     struct xp_diags *d);
+/* What cache c remembers for values s, never preparing anything: 1 and *out when the
+ * image of s was published and its file is still the one hashed, else 0. */
+int xp_golden_pub_cache_find(struct xp_golden_pub_cache *c, const char *state_dir,
+			     const struct xp_settings *s, struct xp_golden_pub *out);
 
 /* Opens the published image of hash hex (exactly 64 lowercase hex digits, else
  * -EINVAL) read-only: *fd and its *size. -ENOENT when nothing is published under that
@@ -114,7 +121,7 @@ void xp_install_result_release(struct xp_install_result *r);
 
 /* The served profile values that name the server's own host (its paths) and are never
  * taken: image (replaced by the fetched copy), include and install (the image's
- * build), pool and config-dir. */
+ * build), pool and config-dir; and publish-image (the server's serving of it). */
 bool xp_install_key_dropped(const char *key);
 
 /* Makes guest o->create.name on this host from the profile (or system) served at

@@ -197,6 +197,18 @@ bool xp_sha256_hex_valid_n(const char *hex, size_t len);
 /* The same of a NUL-terminated string (NULL: false). */
 bool xp_sha256_hex_valid(const char *hex);
 
+/* A hash fed piece by piece: xp_sha256_new (-ENOMEM), xp_sha256_add the bytes in order
+ * (xp_sha256_add_fd: what is left to read of fd), xp_sha256_final once;
+ * xp_sha256_restart forgets what was added; xp_sha256_free (NULL: nothing). -EIO if
+ * libcrypto fails. */
+struct xp_sha256;
+int xp_sha256_new(struct xp_sha256 **ret);
+int xp_sha256_restart(struct xp_sha256 *h);
+int xp_sha256_add(struct xp_sha256 *h, const void *data, size_t len);
+int xp_sha256_add_fd(struct xp_sha256 *h, int fd);
+int xp_sha256_final(struct xp_sha256 *h, unsigned char out[32]);
+void xp_sha256_free(struct xp_sha256 *h);
+
 /* ---- extended attributes (xattr.c) ---------------------------------------------- */
 
 /* The kernel's own bounds (XATTR_LIST_MAX, XATTR_SIZE_MAX in linux/limits.h): a name

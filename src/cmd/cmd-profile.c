@@ -93,6 +93,10 @@
 	"                          its guests' cloud-init user-data (xenprov template)\n"        \
 	"  --cloud-init on|off     deployed guests get a cloud-init NoCloud seed volume\n"      \
 	"                          (ISO 9660, label cidata) as a read-only disk\n"               \
+	"  --publish-image token|open\n"                                                          \
+	"                          who may fetch the golden image from xenprov serve\n"          \
+	"                          (install --server): the API token's holders (default),\n"    \
+	"                          or open: the whole boot network (xenprov check warns)\n"     \
 	"  --copy-in LOCAL:GUESTDIR[:UID:GID]\n"                                                   \
 	"                          copy a host file or directory tree into GUESTDIR\n"            \
 	"                          (owner root unless UID:GID); repeatable\n"                     \
@@ -126,7 +130,7 @@ static const char *const plain_keys[] = {
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
     "distro",	 "timezone", "include", "install", "swap-disk", "autoinstall", "cloud-init",
-    NULL,
+    "publish-image", NULL,
 };
 
 /* Options that add one item to the list setting of the same name (repeatable). */

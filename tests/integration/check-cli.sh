@@ -15,7 +15,8 @@
 #   reservations inside a pool's range, outside
 #   every pool, on the server's own address; an address held by a system and a domain;
 #   a guest's static address inside a dynamic range; a lease on a reserved address; a
-#   guest left half made; a root password of 'cobbler'; mmdebstrap missing for a
+#   guest left half made; a root password of 'cobbler'; a profile (and its child) whose
+#   golden image is published to anyone (publish-image open); mmdebstrap missing for a
 #   debian:SUITE profile; xl configs with errors and warnings; a missing config
 #   directory; a toolstack that does not answer.
 # Then a clean setup: xenprov serve running in its namespace, every boot loader, a
@@ -126,6 +127,9 @@ expect_rc 0 profile edit nodist --unset distro --memory 512
 expect_rc 0 system add s-inst --mac 52:54:00:00:00:08 --profile web --install on
 expect_rc 0 profile add lost --distro nosuch
 expect_rc 0 profile add img --image "$T/files/root.tar" --boot kernel --kernel "$T/files/guest-kernel"
+expect_rc 0 profile add opened --parent img --publish-image open
+expect_rc 0 profile add opened2 --parent opened
+expect_rc 0 profile add closed --parent opened --publish-image token
 rm "$T/files/root.tar" "$T/files/guest-kernel"
 printf 'cobbler\n' >"$T/pw"
 expect_rc 0 profile add weakpw --root-password-file "$T/pw"
@@ -162,6 +166,8 @@ has warning profile "xenprov distro add nosuch" "boots distro 'nosuch', which is
 has error profile "xenprov profile edit img --image PATH" "the image '$T/files/root.tar' of profile 'img' does not exist"
 has error profile "xenprov profile edit img --kernel PATH" "the kernel '$T/files/guest-kernel' of profile 'img' does not exist"
 has error password "xenprov profile edit weakpw --root-password-file FILE" "gives root the password 'cobbler'"
+has warning publish "xenprov profile edit PROFILE --publish-image token" "golden images served to anyone without the API token"
+json_ok "$T/check.json" "[f['subject'] for f in j['findings'] if f['check'] == 'publish'] == [\"profiles 'opened' and 'opened2'\"]"
 has warning domain "xenprov domain delete NAME" "guests left in state 'creating'"
 has warning install "xenprov system edit SYSTEM --ip ADDRESS" "marked to install themselves (--install on) without a reserved address"
 json_ok "$T/check.json" "[f['subject'] for f in j['findings'] if 'reserved address' in f['what'] and f['check'] == 'install'] == [\"system 's-inst'\"]"

@@ -4,7 +4,8 @@
 # each with its own state directory, pool and config directory) that build guests from
 # the profile it serves:
 #   - both dom0s install from the same profile at once; each fetches the golden image
-#     once (the server's log names each fetch), a second guest on a dom0 fetches nothing;
+#     once (the server's log names each fetch) into a sparse file, a second guest on a
+#     dom0 fetches nothing;
 #   - registration: every guest made with the token is a system on the server with its
 #     MAC, address, host name and netboot off; without a token it is made and says it
 #     was not registered; --system S takes S's profile and MAC and updates S;
@@ -14,10 +15,21 @@
 #     removed; a cached image changed behind the cache's back is fetched again;
 #   - the server's own messages: no such profile, a profile with no image, a token
 #     refused; https: a certificate not verified is refused, --ca-file verifies it;
-#   - the image endpoint probed as an attacker would: path traversal, %00, names that
-#     are not a hash, the hash of a file that is not a golden image (the API token's),
-#     ranges past the end, several ranges, a 64 KiB header, methods that write; and a
-#     golden image changed since it was hashed is not served under the old name;
+#   - golden images go to the API token's holders only: without it (or with a wrong
+#     one) install is refused before anything is made, with a message saying why; a
+#     profile with publish-image open is installed without a token (and not
+#     registered), and only its image is served to anyone;
+#   - the image endpoints probed as an attacker would: no token, a wrong, cut or
+#     lengthened token, another scheme; path traversal (../, %2e%2e), %00, names that
+#     are not a hash (upper case, overlong, a suffix), percent-encoded hashes, the hash
+#     of a file that is not a golden image (the API token's), an unknown hash (401
+#     without the token, as a published one: no oracle), ranges past the end, reversed,
+#     several, a range without the token, a 64 KiB header, methods that write; a
+#     request without the token prepares nothing (no image built, nothing published);
+#     a failed preparation is logged with its detail and answered with none (no path);
+#     a preparation under way holds up no other request; a golden image changed
+#     since it was hashed is not served under the old name; the server stopped while a
+#     preparation runs and a request waits behind it answers both and exits cleanly;
 #   - the installer path: the guest's system registered with netboot on, the server's
 #     pxelinux config for its MAC read (the autoinstall URL on the installer's command
 #     line), kernel and initrd fetched, an empty disk at disk-size, on_reboot "destroy";
@@ -41,6 +53,19 @@ tar -C "$T/root" --numeric-owner -czf "$T/root.tar.gz" .
 "$X" profile add web --image "$T/root.tar.gz" --disk-size 64M --memory 256 \
 	--boot kernel --kernel "$T/vmlinuz-xen" --network static --ip-pool 10.79.0.0/24 \
 	--gateway 10.79.0.1 >/dev/null 2>"$T/err" || fail "profile add web: $(cat "$T/err")"
+# published to anyone on purpose (its own image: 32 MiB); and one asked for without the
+# token only (its image must never be built); one whose preparation fails; one whose
+# preparation takes a while (a 2 GiB image to hash)
+"$X" profile add pub --parent web --disk-size 32M --publish-image open >/dev/null 2>"$T/err" ||
+	fail "profile add pub: $(cat "$T/err")"
+"$X" profile add sealed --parent web --disk-size 48M >/dev/null 2>"$T/err" ||
+	fail "profile add sealed: $(cat "$T/err")"
+cp "$T/root.tar.gz" "$T/gone.tar.gz"
+"$X" profile add broken --parent web --image "$T/gone.tar.gz" >/dev/null 2>"$T/err" ||
+	fail "profile add broken: $(cat "$T/err")"
+rm "$T/gone.tar.gz"
+"$X" profile add big --parent web --disk-size 2G >/dev/null 2>"$T/err" ||
+	fail "profile add big: $(cat "$T/err")"
 # an installer: a distro of the OS family debian and the shipped preseed
 echo "installer kernel" >"$T/inst-vmlinuz"
 echo "installer initrd" >"$T/inst-initrd"
@@ -91,7 +116,7 @@ grep -q "^inst  *distro  *inst" "$T/stdout" || fail "list profiles: $(cat "$T/st
 ok
 drun d1 d1 install --list profiles --json
 want 0
-python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); assert {p["name"] for p in a} == {"web","inst"}' \
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); assert {p["name"] for p in a} == {"web","inst","pub","sealed","broken","big"}' \
 	"$T/stdout" || fail "list --json"
 ok
 
@@ -115,6 +140,10 @@ HASH=$(sha256sum "$T"/d1/images/remote/*.img | awk '{print $1}')
 [ "${#HASH}" = 64 ] || fail "no image in d1's cache"
 cmp -s "$T/d1/images/remote/$HASH.img" "$T/d2/images/remote/$HASH.img" || fail "the caches differ"
 [ "$(stat -c %a "$T/d1/images/remote/$HASH.img")" = 444 ] || fail "the cached image is writable"
+# its zeros were not written: as sparse as the server's (64 MiB, a few MiB of data)
+kib=$(du -k "$T/d1/images/remote/$HASH.img" | cut -f1)
+echo "the cached 64 MiB image holds $kib KiB"
+[ "$kib" -lt 16384 ] || fail "the cached image is not sparse: $kib KiB"
 ok
 # the server's published image is the golden image it built, byte for byte
 cmp -s "$T/d1/images/remote/$HASH.img" "$(ls "$T"/state/images/*.img | head -n 1)" ||
@@ -152,17 +181,35 @@ assert j["registered"] is True and j["mode"] == "image" and j["domain"]["name"] 
 P
 ok
 
-# ---- without a token: made, not registered ----
+# ---- without a token: the image is refused, nothing is made ----
 drun d1 d1 install --profile web --name g1c --ip 10.79.0.105 --config-dir "$T/d1/cfg"
-want 0
-out_has "g1c: not registered on $URL: no API token"
-# a token refused: the server's own message; the guest is made, the exit says not all
-echo wrongtokenwrongtoken >"$T/bad-token"
-drun d1 d1 install --profile web --name g1d --ip 10.79.0.106 --config-dir "$T/d1/cfg" \
-	--token-file "$T/bad-token"
 want 1
-err_has "Authorization: Bearer TOKEN"
-err_has "'g1d' was made here but not registered"
+err_has "serves the golden image of profile 'web' with its API token only, and none was given"
+err_has "hint: give it with --token-file FILE or XENPROV_TOKEN"
+[ ! -e "$T/d1/cfg/g1c.cfg" ] && [ ! -e "$T/d1/disks/g1c.img" ] || fail "g1c was made without the token"
+grep -q "image of profile 'web' to 10.79.0.11: refused, no API token$" "$T/serve.log" ||
+	fail "the refusal is not logged"
+ok
+# a token refused: the server's own message, and what it means
+echo wrongtokenwrongtoken >"$T/bad-token"
+XENPROV_TOKEN=$(cat "$T/bad-token") drun d1 d1 install --profile web --name g1d --ip 10.79.0.106 \
+	--config-dir "$T/d1/cfg"
+want 1
+err_has "refused the API token given for the golden image of profile 'web'"
+err_has "golden images are served with the API token only"
+[ ! -e "$T/d1/cfg/g1d.cfg" ] || fail "g1d was made with a wrong token"
+grep -q "image of profile 'web' to 10.79.0.11: refused, no API token (a wrong token)" \
+	"$T/serve.log" || fail "the wrong token is not logged"
+ok
+# a profile published openly: made without a token, not registered
+drun d1 d1 install --profile pub --name g1c --ip 10.79.0.105 --config-dir "$T/d1/cfg"
+want 0
+grep -q "image .*: fetched 32.0 MiB" "$T/stdout" || fail "pub: $(cat "$T/stdout")"
+out_has "g1c: not registered on $URL: no API token"
+HPUB=$(sed -n 's/.*image \([0-9a-f]\{12\}\): fetched.*/\1/p' "$T/stdout")
+HPUB=$(basename "$(ls "$T"/d1/images/remote/"$HPUB"*.img)" .img)
+[ "${#HPUB}" = 64 ] && [ "$HPUB" != "$HASH" ] || fail "pub's image: '$HPUB'"
+ok
 
 # ---- registration: every guest made with the token is a system on the server ----
 curl -sf "$URL/api/systems" -o "$T/systems" --interface 10.79.0.1 2>/dev/null ||
@@ -241,7 +288,7 @@ tc -n "$SRV" qdisc add dev "$P1" root tbf rate 40mbit burst 32k latency 400ms ||
 	fail "tc cannot slow the link"
 # the command itself in the background (ip netns exec and env exec it): its PID is $!
 ip netns exec d1 env XENPROV_STATE_DIR="$T/d3" "$X" install --server $URL --profile web \
-	--name g3a --ip 10.79.0.107 --config-dir "$T/d3/cfg" >"$T/o3" 2>&1 &
+	--name g3a --ip 10.79.0.107 --config-dir "$T/d3/cfg" --token-file "$T/token" >"$T/o3" 2>&1 &
 p3=$!
 PIDS+=("$p3")
 part=$T/d3/images/remote/$HASH.part
@@ -253,7 +300,8 @@ have=$(stat -c %s "$part")
 [ "$have" -lt 67108864 ] || fail "the fetch was not cut short"
 ok
 tc -n "$SRV" qdisc del dev "$P1" root
-drun d1 d3 install --profile web --name g3a --ip 10.79.0.107 --config-dir "$T/d3/cfg"
+drun d1 d3 install --profile web --name g3a --ip 10.79.0.107 --config-dir "$T/d3/cfg" \
+	--token-file "$T/token"
 want 0
 out_has "resumed"
 from=$(sed -n 's/.*resumed at byte \([0-9]*\).*/\1/p' "$T/stdout")
@@ -268,7 +316,7 @@ ok
 mkdir -p "$T/d4/cfg"
 tc -n "$SRV" qdisc add dev "$P1" root tbf rate 40mbit burst 32k latency 400ms
 ip netns exec d1 env XENPROV_STATE_DIR="$T/d4" "$X" install --server $URL --profile web \
-	--name g4a --ip 10.79.0.108 --config-dir "$T/d4/cfg" >"$T/o4" 2>&1 &
+	--name g4a --ip 10.79.0.108 --config-dir "$T/d4/cfg" --token-file "$T/token" >"$T/o4" 2>&1 &
 p4=$!
 PIDS+=("$p4")
 part=$T/d4/images/remote/$HASH.part
@@ -277,29 +325,33 @@ kill -KILL "$p4"
 wait "$p4" 2>/dev/null
 tc -n "$SRV" qdisc del dev "$P1" root
 printf 'corrupt' | dd of="$part" bs=1 seek=4096 conv=notrunc status=none
-drun d1 d4 install --profile web --name g4a --ip 10.79.0.108 --config-dir "$T/d4/cfg"
+drun d1 d4 install --profile web --name g4a --ip 10.79.0.108 --config-dir "$T/d4/cfg" \
+	--token-file "$T/token"
 want 1
 err_has "does not match its SHA-256 $HASH"
 [ ! -e "$part" ] && [ ! -e "$T/d4/images/remote/$HASH.img" ] || fail "the bad image is kept"
 D d1 d4 domain list --json | python3 -c 'import json,sys; assert json.load(sys.stdin) == []' ||
 	fail "a guest was made from a bad image"
 ok
-drun d1 d4 install --profile web --name g4a --ip 10.79.0.108 --config-dir "$T/d4/cfg"
+drun d1 d4 install --profile web --name g4a --ip 10.79.0.108 --config-dir "$T/d4/cfg" \
+	--token-file "$T/token"
 want 0
 out_has "fetched 64.0 MiB"
 # a cached image changed behind the cache's back: hashed again, removed, fetched again
 img=$T/d4/images/remote/$HASH.img
 chmod u+w "$img"
 printf 'X' | dd of="$img" bs=1 seek=1000 conv=notrunc status=none
-drun d1 d4 install --profile web --name g4b --ip 10.79.0.109 --config-dir "$T/d4/cfg"
+drun d1 d4 install --profile web --name g4b --ip 10.79.0.109 --config-dir "$T/d4/cfg" \
+	--token-file "$T/token"
 want 0
 err_has "no longer matches its SHA-256: removed, fetched again"
 out_has "fetched 64.0 MiB"
 cmp -s "$img" "$T/d1/images/remote/$HASH.img" || fail "the image fetched again differs"
 ok
 
-# ---- the image endpoint, probed ----
-code() { ip netns exec d2 curl -s -o "$T/body" -w '%{http_code}' "$@"; }
+# ---- the image endpoints, probed ----
+TOK=$(cat "$T/token")
+code() { ip netns exec d2 curl -s -o "$T/body" -D "$T/head" -w '%{http_code}' "$@"; }
 expect_code() {
 	local want=$1
 	shift
@@ -308,30 +360,72 @@ expect_code() {
 	[ "$got" = "$want" ] || fail "curl $*: HTTP $got, want $want ($(head -c 200 "$T/body" | tr -d "\0"))"
 	ok
 }
-expect_code 206 -H "Range: bytes=100-199" "$URL/images/$HASH"
+A=(-H "Authorization: Bearer $TOK")
+# with the token: ranges
+expect_code 206 "${A[@]}" -H "Range: bytes=100-199" "$URL/images/$HASH"
 [ "$(stat -c %s "$T/body")" = 100 ] || fail "a range of 100 bytes gave $(stat -c %s "$T/body")"
 cmp -s "$T/body" <(dd if="$img" bs=1 skip=100 count=100 status=none) || fail "the range's bytes differ"
 ok
-expect_code 416 -H "Range: bytes=67108864-" "$URL/images/$HASH"
-expect_code 416 -H "Range: bytes=99999999999999999999-" "$URL/images/$HASH"
-expect_code 416 -H "Range: bytes=-0" "$URL/images/$HASH"
-expect_code 200 -H "Range: bytes=0-1,5-9" "$URL/images/$HASH" # several: the whole file
+expect_code 416 "${A[@]}" -H "Range: bytes=67108864-" "$URL/images/$HASH"
+expect_code 416 "${A[@]}" -H "Range: bytes=99999999999999999999-" "$URL/images/$HASH"
+expect_code 416 "${A[@]}" -H "Range: bytes=-0" "$URL/images/$HASH"
+expect_code 416 "${A[@]}" -H "Range: bytes=200-100" "$URL/images/$HASH"
+expect_code 206 "${A[@]}" -H "Range: bytes=-99999999999999999999" "$URL/images/$HASH"
+[ "$(stat -c %s "$T/body")" = 67108864 ] || fail "a suffix past the start: not the whole file"
+ok
+expect_code 200 "${A[@]}" -H "Range: bytes=0-1,5-9" "$URL/images/$HASH" # several: the whole file
 [ "$(stat -c %s "$T/body")" = 67108864 ] || fail "several ranges: not the whole file"
 ok
-expect_code 400 --path-as-is "$URL/images/../api-token"
-expect_code 400 --path-as-is "$URL/images/%2e%2e/api-token"
-expect_code 400 "$URL/images/${HASH^^}"
-expect_code 400 "$URL/images/$HASH/x"
-expect_code 400 "$URL/images/$HASH%00"
-expect_code 400 "$URL/images/"
-expect_code 400 "$URL/images/$(printf 'a%.0s' $(seq 200))"
+# without the token, or with a wrong one: 401 and no byte of the image, whatever the
+# range, the method or the spelling of the token
+for h in "" "Authorization: Bearer wrongtokenwrongtoken" "Authorization: Bearer ${TOK:0:32}" \
+	"Authorization: Bearer ${TOK}x" "Authorization: Bearer  $TOK" "Authorization: Basic $TOK" \
+	"Authorization: $TOK" "X-Token: $TOK"; do
+	expect_code 401 -H "$h" "$URL/images/$HASH"
+	expect_code 401 -H "$h" -H "Range: bytes=0-99" "$URL/images/$HASH"
+	expect_code 401 -H "$h" "$URL/api/profiles/web/image"
+	[ "$(stat -c %s "$T/body")" -lt 400 ] || fail "a refusal of $(stat -c %s "$T/body") bytes"
+	grep -q "served with the API token only" "$T/body" || fail "the refusal says: $(cat "$T/body")"
+	! grep -q "$HASH" "$T/body" || fail "the refusal names the hash"
+	ok
+done
+expect_code 401 -I "$URL/images/$HASH"
+grep -qi '^WWW-Authenticate: Bearer' "$T/head" || fail "a 401 without WWW-Authenticate: $(cat "$T/head")"
+ok
+# an unknown hash: 401 without the token, as a published one (nothing learnt); 404 with it
+unknown=$(printf 'x' | sha256sum | awk '{print $1}')
+expect_code 401 "$URL/images/$unknown"
+expect_code 404 "${A[@]}" "$URL/images/$unknown"
+# a hash spelt with percent-escapes is the same name: refused without the token, served
+# with it
+enc=$(printf '%s' "$HASH" | od -An -tx1 | tr -d ' \n' | sed 's/../%&/g')
+expect_code 401 "$URL/images/$enc"
+expect_code 206 "${A[@]}" -H "Range: bytes=0-0" "$URL/images/$enc"
+# names that are not a hash: 400 with or without the token
+for t in "" "${A[@]}"; do
+	H=()
+	[ -n "$t" ] && H=("${A[@]}")
+	expect_code 400 "${H[@]}" --path-as-is "$URL/images/../api-token"
+	expect_code 400 "${H[@]}" --path-as-is "$URL/images/%2e%2e/api-token"
+	expect_code 400 "${H[@]}" --path-as-is "$URL/images/..%2fapi-token"
+	expect_code 400 "${H[@]}" "$URL/images/${HASH^^}"
+	expect_code 400 "${H[@]}" "$URL/images/$HASH/x"
+	expect_code 400 "${H[@]}" "$URL/images/${HASH}0"
+	expect_code 400 "${H[@]}" "$URL/images/${HASH:0:63}"
+	expect_code 400 "$URL/images/$HASH%00"
+	expect_code 400 "${H[@]}" "$URL/images/"
+	expect_code 400 "${H[@]}" "$URL/images/$(printf 'a%.0s' $(seq 200))"
+	expect_code 400 "${H[@]}" "$URL/images/$(printf 'a%.0s' $(seq 5000))"
+	[ -n "$t" ] && break
+done
 tok=$(sha256sum "$T/state/api-token" | awk '{print $1}')
 db=$(sha256sum "$T/state/inventory.db" | awk '{print $1}')
 tar=$(sha256sum "$T/root.tar.gz" | awk '{print $1}')
 for h in "$tok" "$db" "$tar"; do
-	expect_code 404 "$URL/images/$h"
+	expect_code 404 "${A[@]}" "$URL/images/$h"
+	expect_code 401 "$URL/images/$h"
 done
-grep -q "$(cat "$T/token")" "$T/body" && fail "the token leaked"
+grep -q "$TOK" "$T/body" && fail "the token leaked"
 for m in PUT DELETE POST; do
 	expect_code 405 -X "$m" "$URL/images/$HASH"
 	expect_code 405 -X "$m" "$URL/api/profiles/web/image"
@@ -342,16 +436,65 @@ got=$(code -H "X-Big: $big" "$URL/images/$HASH")
 [ "$got" = 431 ] || [ "$got" = 413 ] || [ "$got" = 400 ] || [ "$got" = 000 ] ||
 	fail "a 64 KiB header got HTTP $got"
 alive "$SRV_PID" || fail "the server died of a large header"
-expect_code 206 -H "Range: bytes=0-0" "$URL/images/$HASH"
+expect_code 206 "${A[@]}" -H "Range: bytes=0-0" "$URL/images/$HASH"
+# the profile published openly: its image (and only it) to anyone, with ranges
+expect_code 200 "$URL/api/profiles/pub/image"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["sha256"] == sys.argv[2]' \
+	"$T/body" "$HPUB" || fail "pub's image: $(cat "$T/body")"
+ok
+expect_code 206 -H "Range: bytes=4096-8191" "$URL/images/$HPUB"
+cmp -s "$T/body" <(dd if="$T/d1/images/remote/$HPUB.img" bs=4096 skip=1 count=1 status=none) ||
+	fail "pub's range differs"
+ok
+expect_code 401 "$URL/images/$HASH"
+# asked without the token, a profile's image is neither built nor published
+before=$(ls "$T/state/images" "$T/state/published" | wc -l)
+expect_code 401 "$URL/api/profiles/sealed/image"
+expect_code 401 -H "Authorization: Bearer wrongtokenwrongtoken" "$URL/api/profiles/sealed/image"
+sleep 0.5
+[ "$(ls "$T/state/images" "$T/state/published" | wc -l)" = "$before" ] ||
+	fail "a request without the token made files: $(ls "$T/state/images" "$T/state/published")"
+ok
+# a failed preparation: its detail in the server's log, none to the client
+expect_code 500 "${A[@]}" "$URL/api/profiles/broken/image"
+grep -q "cannot prepare its golden image (its log says why)" "$T/body" || fail "500 says: $(cat "$T/body")"
+! grep -q -e "$T" -e "gone.tar" "$T/body" || fail "the 500 names a path of the server: $(cat "$T/body")"
+grep -q "profile 'broken': cannot prepare its golden image (asked by 10.79.0.12): .*gone.tar.gz" \
+	"$T/serve.log" || fail "the failure's detail is not logged"
+ok
+# a preparation under way (a 2 GiB image hashed: a second or more) holds up no other
+# request: they are answered while the request that asked for it still waits
+ip netns exec d1 curl -s "${A[@]}" -o "$T/big" "$URL/api/profiles/big/image" &
+pbig=$!
+PIDS+=("$pbig")
+big_made() {
+	local f
+	for f in "$T"/state/images/*.img; do
+		[ "$(stat -c %s "$f")" = 2147483648 ] && return 0
+	done
+	return 1
+}
+wait_until 60 big_made || fail "the big image is not being made"
+t0=$(date +%s%N)
+expect_code 200 "$URL/api/"
+expect_code 206 "${A[@]}" -H "Range: bytes=0-0" "$URL/images/$HASH"
+t1=$(date +%s%N)
+alive "$pbig" || fail "the 2 GiB image was hashed before two small requests were answered"
+echo "two requests while a 2 GiB image is hashed: $(((t1 - t0) / 1000000)) ms"
+wait "$pbig" || fail "the big image's request failed"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["size"] == 2147483648' "$T/big" ||
+	fail "big: $(cat "$T/big")"
+ok
 # a golden image changed since it was hashed is not served under the old name; asking
 # the API again hashes it again (touch changes no byte: the same name comes back)
-gold=$(ls "$T"/state/images/*.img | head -n 1)
+gold=$(for f in "$T"/state/images/*.img; do [ "$(stat -c %s "$f")" = 67108864 ] && echo "$f"; done | head -n 1)
+[ -n "$gold" ] || fail "no 64 MiB golden image on the server"
 touch "$gold"
-expect_code 404 "$URL/images/$HASH"
-expect_code 200 "$URL/api/profiles/web/image"
+expect_code 404 "${A[@]}" "$URL/images/$HASH"
+expect_code 200 "${A[@]}" "$URL/api/profiles/web/image"
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["sha256"] == sys.argv[2]' \
 	"$T/body" "$HASH" || fail "the image's hash changed"
-expect_code 206 -H "Range: bytes=0-0" "$URL/images/$HASH"
+expect_code 206 "${A[@]}" -H "Range: bytes=0-0" "$URL/images/$HASH"
 expect_code 404 "$URL/api/profiles/nope/image"
 grep -q "no profile 'nope'" "$T/body" || fail "no profile: $(cat "$T/body")"
 ok
@@ -416,7 +559,8 @@ err_has "was not made by the installer path (or was switched already)"
 ok
 # the image path started (the fake xl's copy of what it was given is the config);
 # --wait there is refused before anything is made
-drun d1 d1 install --profile web --name g1f --ip 10.79.0.111 --config-dir "$T/d1/cfg" --start
+drun d1 d1 install --profile web --name g1f --ip 10.79.0.111 --config-dir "$T/d1/cfg" --start \
+	--token-file "$T/token"
 want 0
 out_has "g1f: started"
 cmp -s "$T/xl/created-g1f."* "$T/d1/cfg/g1f.cfg" || fail "g1f was not started from its config"
@@ -436,5 +580,21 @@ drun d1 d1 install --disk-boot g1a
 want 1
 err_has "was not made by the installer path"
 
-srv_stop || fail "the server did not stop cleanly"
+# stopped while a preparation runs (the 2 GiB image touched: hashed again) and another
+# request waits behind it: each gets an answer (200, or 503 past the drain time), and
+# the server exits cleanly (under the sanitizers: nothing leaked)
+touch "$(for f in "$T"/state/images/*.img; do [ "$(stat -c %s "$f")" = 2147483648 ] && echo "$f"; done | head -n 1)"
+ip netns exec d1 curl -s -o "$T/s1" -w '%{http_code}' "${A[@]}" "$URL/api/profiles/big/image" >"$T/c1" &
+q1=$!
+sleep 0.3
+ip netns exec d2 curl -s -o "$T/s2" -w '%{http_code}' "${A[@]}" "$URL/api/profiles/web/image" >"$T/c2" &
+q2=$!
+sleep 0.3
+srv_stop || fail "the server did not stop cleanly with preparations under way"
+wait "$q1" "$q2"
+for c in c1 c2; do
+	case $(cat "$T/$c") in 200 | 503) ;; *) fail "a request waiting at the stop got HTTP $(cat "$T/$c")" ;; esac
+done
+echo "at the stop: the preparation's request $(cat "$T/c1"), the one waiting $(cat "$T/c2")"
+ok
 pass

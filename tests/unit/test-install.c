@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,10 +193,26 @@ static void test_cache(void **st)
 	assert_string_equal(a.sha256, b.sha256);
 	assert_int_equal(access(rec, F_OK), 0);
 	assert_int_equal(c.n, 1);
-	/* other values: another entry */
+	/* find: what is remembered, never a preparation; the published file changed (a
+	 * new identity: touch), found no more */
+	struct xp_golden_pub f;
+	assert_int_equal(xp_golden_pub_cache_find(&c, tmpdir, &s, &f), 1);
+	assert_string_equal(f.sha256, a.sha256);
+	/* other values: another entry; not found before they are published */
 	assert_int_equal(xp_settings_set(&s, "memory", "256"), 0);
+	assert_int_equal(xp_golden_pub_cache_find(&c, tmpdir, &s, &f), 0);
+	assert_int_equal(c.n, 1);
+	/* with a lock (a cache shared by threads): the same, the lock left free */
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	c.lock = &lock;
 	assert_int_equal(xp_golden_publish_cached(&c, tmpdir, &s, &b, &d), 0);
 	assert_int_equal(c.n, 2);
+	assert_int_equal(xp_golden_pub_cache_find(&c, tmpdir, &s, &f), 1);
+	assert_int_equal(pthread_mutex_trylock(&lock), 0);
+	pthread_mutex_unlock(&lock);
+	struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+	assert_int_equal(utimensat(AT_FDCWD, tpath("golden.img"), ts, 0), 0);
+	assert_int_equal(xp_golden_pub_cache_find(&c, tmpdir, &s, &f), 0);
 	xp_golden_pub_cache_release(&c);
 	assert_int_equal(c.n, 0);
 	xp_settings_release(&s);
@@ -205,7 +222,8 @@ static void test_cache(void **st)
 static void test_dropped_keys(void **st)
 {
 	(void)st;
-	static const char *const dropped[] = {"image", "include", "install", "pool", "config-dir"};
+	static const char *const dropped[] = {"image", "include",    "install",
+					      "pool",  "config-dir", "publish-image"};
 	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
 		assert_true(xp_install_key_dropped(dropped[i]));
 	static const char *const kept[] = {"memory", "storage",		 "bridge", "disk-size",

@@ -767,6 +767,8 @@ static const struct good_case good_cases[] = {
     {"autoinstall", "debian-preseed", "debian-preseed"},
     {"cloud-init", "on", "on"},
     {"cloud-init", "off", "off"},
+    {"publish-image", "token", "token"},
+    {"publish-image", "open", "open"},
     /* lists: items one a line; write's content escaped (the canonical escapes kept,
      * others made canonical) */
     {"copy-in", "/srv/site:/var/www", "/srv/site:/var/www"},
@@ -816,6 +818,7 @@ static const struct bad_case bad_cases[] = {
     {"distro", "bad name", "distro: not a valid distro name", true},
     {"autoinstall", "../preseed", "autoinstall: not a valid template name", true},
     {"cloud-init", "yes", "cloud-init: not on or off", true},
+    {"publish-image", "yes", "publish-image: not token or open", true},
     {"timezone", "../../etc/shadow",
      "timezone: a tzdata zone name such as Europe/Paris or UTC: letters, digits, '_', '-', "
      "'+' and '.' in components separated by '/'",
@@ -1060,7 +1063,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 40);
+	assert_int_equal(nkeys, 41);
 }
 
 /* The key table marks the secrets once; everything else is not one. */

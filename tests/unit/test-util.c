@@ -531,6 +531,40 @@ static void test_xattrs_read(void **state)
 	assert_null(x.v);
 }
 
+/* Piece by piece (a download hashed as it comes, resumed after a prefix on disk): the
+ * same digest as at once, whatever the cuts; restart forgets what was added. */
+static void test_sha256_pieces(void **state)
+{
+	(void)state;
+	const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	size_t len = strlen(m448);
+	char want[65], got[65];
+	hex_of(m448, len, want);
+	unsigned char d[32];
+	for (size_t cut = 0; cut <= len; cut += 7) {
+		struct xp_sha256 *h;
+		assert_int_equal(xp_sha256_new(&h), 0);
+		assert_int_equal(xp_sha256_add(h, "junk", 4), 0);
+		assert_int_equal(xp_sha256_restart(h), 0);
+		/* the prefix from a file (read from its position), the rest from memory */
+		const char *path = tpath("sha-prefix");
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		assert_int_equal(fwrite(m448, 1, cut, f), cut);
+		assert_int_equal(fclose(f), 0);
+		int fd = open(path, O_RDONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(xp_sha256_add_fd(h, fd), 0);
+		close(fd);
+		assert_int_equal(xp_sha256_add(h, m448 + cut, len - cut), 0);
+		assert_int_equal(xp_sha256_final(h, d), 0);
+		xp_sha256_free(h);
+		xp_sha256_hex(d, got);
+		assert_string_equal(got, want);
+	}
+	xp_sha256_free(NULL);
+}
+
 /* HMAC-SHA256: RFC 4231's test cases 1 and 2 */
 static void test_hmac_sha256(void **state)
 {
@@ -958,6 +992,7 @@ int main(void)
 	    xp_test_in_scratch(test_sha256),
 	    cmocka_unit_test(test_sha256_hex_valid),
 	    xp_test_in_scratch(test_xattrs_read),
+	    xp_test_in_scratch(test_sha256_pieces),
 	    cmocka_unit_test(test_hmac_sha256),
 	    xp_test_in_scratch(test_copy_holes),
 	    xp_test_in_scratch(test_copy_reserve),

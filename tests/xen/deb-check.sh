@@ -38,6 +38,7 @@ echo "XP-GUEST $n state=$st"
 echo "XP-GUEST $n uuid=$(findmnt -no UUID /)"
 echo "XP-GUEST $n machine-id=$(cat /etc/machine-id)"
 echo "XP-GUEST $n hostname=$n"
+echo "XP-GUEST $n os=$(. /etc/os-release && echo "$ID-$VERSION_CODENAME")"
 ip -br -4 addr show scope global | while read -r i s a; do echo "XP-GUEST $n addr $i $a"; done
 systemctl --no-legend --plain list-units "xenprov-*" | sed "s/^/XP-GUEST $n unit /"
 journalctl -b -o cat --no-pager | grep "^XP-FIRSTBOOT" | sed "s/^/XP-GUEST $n journal /"

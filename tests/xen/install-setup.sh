@@ -2,13 +2,17 @@
 # namespace, /payload is the payload; xenprov and its libraries on /payload/xp, the
 # server's state /payload/serve-state): the guests `xenprov install --server` makes in
 # dom0 from the `xenprov serve` that pxe-setup.sh runs there (issue 15).
-#   xp-inst   the image path: profile xp-inst-img on the server (the busybox pygrub
-#             root of xp-pygrub: a Debian golden image would be 2 GiB hashed twice and
-#             sent over the bridge under TCG, minutes for what this 64 MiB one proves),
-#             fetched by its hash into dom0's cache, the guest made there, registered
-#             with the token, started by install --start; its own init prints its
-#             host name, address and machine-id, which must be what dom0's inventory
-#             says
+#   xp-inst   the image path: profile xp-inst-img on the server, whose image is the
+#             Debian 12 golden image run-test.sh built for xp-deb-pygrub (`image build
+#             --dist debian:bookworm`'s, reused: no second mmdebstrap), 2 GiB raw;
+#             the server (in dom0) hashes it once when first asked, dom0's install
+#             fetches it with the API token by its hash into its cache (hashed as it
+#             arrives, its zero blocks left as holes: a few hundred MiB on the payload
+#             disk), makes the guest there (pygrub, a static address, the profile's
+#             SSH key), registers it, starts it (install --start); then deb-check.sh
+#             (/payload/xp-inst.check) logs in over SSH as for the other Debian guests:
+#             its host name, address, machine-id and root UUID must be what dom0's
+#             inventory and its disk say, /etc/os-release must say debian-bookworm
 #   xp-instx  the installer path: profile xp-instx-prof (distro xp-testinst: the
 #             dom0 kernel and a test installer's initrd, OS family debian, the shipped
 #             preseed): install --installer --wait --start registers the system, boots
@@ -21,18 +25,25 @@
 #             lines
 # (the profile's on_reboot is xl's default, "restart": the installer's config says
 # "destroy", the switched one "restart" again)
-# Needs: X, RUN, I (the guests' initramfs tree), R (the busybox root), P; writes
+# Needs: X, RUN, I (the guests' initramfs tree), R (the busybox root), P, HERE, key (the
+# Debian guests' SSH public key), RUN/xp-deb-pygrub.json (its golden image); writes
 # /payload/inst-*, /payload/NAME.cfg placeholders (dom0-init walks /payload/*.cfg; the
 # real configs are written by xenprov in dom0, into /payload/inst) and NAME.start.
 SS="--state-dir /payload/serve-state"
 mkdir -p /payload/inst /payload/dom0-state
-# the image path's profile: the pygrub root, built by the server (in dom0) the first
-# time it is asked for
-cp "$RUN/pygrub-root.tar.gz" /payload/inst-root.tar.gz
-$X profile add $SS xp-inst-img --image /payload/inst-root.tar.gz --disk-size 64M --memory 128 \
+# the image path's profile: the Debian golden image of xp-deb-pygrub (a raw file in
+# /payload/state/images, the same path in dom0), published by the server (in dom0)
+# the first time it is asked for
+gold=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["golden"])' "$RUN/xp-deb-pygrub.json")
+case $gold in /payload/state/images/*.img) ;; *) echo "no Debian golden image: '$gold'" >&2; exit 1 ;; esac
+# the deploy's state directory (0700) searchable by whichever user xenprov serve runs
+# as in dom0; its files keep their own modes (the image 0444, the inventory 0600)
+chmod 0755 /payload/state
+$X profile add $SS xp-inst-img --image "$gold" --disk-size 2G --memory 384 --vcpus 1 \
 	--fs ext4 --label msdos --swap 0 --bridge xenbr0 --network static \
-	--ip-pool 192.168.222.0/24 --gateway 192.168.222.1 --boot pygrub \
-	--config on_reboot=destroy --config on_crash=destroy >/dev/null
+	--ip-pool 192.168.222.0/24 --gateway 192.168.222.1 --dns 192.168.222.1 --domain xp.test \
+	--ssh-key "$key" --boot pygrub --config on_reboot=destroy --config on_crash=destroy >/dev/null
+sed -e "s/@IP@/192.168.222.70/" -e "s/@IP2@//" "$HERE/deb-check.sh" >/payload/xp-inst.check
 
 # the installed system: a disk image with pygrub's grub.cfg, the kernel, the
 # initramfs and an init printing what the installer left in /xp-installed.txt
@@ -125,7 +136,9 @@ echo "XP-INST $1 seconds-ms=$((($(date +%s%N) - t0) / 1000000))"
 xp domain show "$1" --json >/tmp/inst.json
 disk=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["disk"])' /tmp/inst.json)
 ip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ip"])' /tmp/inst.json)
-echo "XP-INST $1 record ip=$ip machine-id=$(xp image cat "$disk" /etc/machine-id)"
+uuid=$(xp image info --json "$disk" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitions"][0]["uuid"])')
+echo "XP-INST $1 record ip=$ip machine-id=$(xp image cat "$disk" /etc/machine-id) uuid=$uuid"
+echo "XP-INST $1 cache $(du -k /payload/dom0-state/images/remote/*.img | tr '\t' ' ')"
 xp install --list systems | sed "s/^/XP-INST $1 server /"
 ST
 cat >/payload/xp-instx.start <<'ST'

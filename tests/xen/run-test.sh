@@ -26,7 +26,9 @@
 # differ. xp-pxe and xp-deb-local boot through xenprov-pxeboot (pxe-setup.sh). xp-deb-pvgrub is started by `xenprov domain start` (xenprov runs in dom0, its
 # libraries copied along), must be seen running by `domain show`, and is stopped by
 # `xenprov domain shutdown --wait`, then seen stopped. xp-inst and xp-instx are made in
-# dom0 by `xenprov install --server` (install-setup.sh). XP_XEN_DEBIAN=0 leaves the
+# dom0 by `xenprov install --server` (install-setup.sh): xp-inst from xp-deb-pygrub's
+# Debian golden image served by xenprov serve there (with the API token), checked over
+# SSH as the Debian guests are; xp-instx by a test installer. XP_XEN_DEBIAN=0 leaves the
 # Debian guests (and those that need dom0's xenprov serve) out. xp-lvm (lvm-setup.sh,
 # lvm-dom0.sh; XP_XEN_LVM=0 leaves it out): the package installed in dom0 with apt, whose
 # xenprov deploys busybox guests with storage lvm on a loop-device volume group there and
@@ -48,7 +50,8 @@ PXE_GUESTS=""
 [ -z "$DEB_GUESTS" ] || PXE_GUESTS="xp-pxe"
 P_MAC=00:16:3e:50:00:01 P_IP=192.168.222.60
 # made in dom0 by `xenprov install --server` from xenprov serve there (install-setup.sh):
-# xp-inst from the served golden image, xp-instx by a test installer, then its disk
+# xp-inst from the served Debian golden image (xp-deb-pygrub's), xp-instx by a test
+# installer, then its disk
 INST_GUESTS=""
 [ -z "$DEB_GUESTS" ] || INST_GUESTS="xp-inst xp-instx"
 # the Debian guest that xenprov itself starts and stops in dom0 (issue 12's lifecycle)
@@ -266,19 +269,30 @@ check_guests() {
 		# the lines about it, in a file: grep -q at the end of a pipe would end it early
 		# (pipefail then fails the test on tr's SIGPIPE)
 		lines=$RUN/$g.lines
-		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|INST) $g( |\$)|XP-GUEST-TIMEOUT $g" >"$lines"
+		tr -d '\r' <"$LOG" | grep -a -E "^XP-(CREATE-(BEGIN|END)|CHECK-(BEGIN|END)|INST) $g( |\$)|^XP-GUEST $g |XP-GUEST-TIMEOUT $g" >"$lines"
 		cat "$lines"
 		grep -a -E '^XP-(GUEST|INSTALLER|INSTALLED)' "$con" || tail -n 20 "$con"
 		why=""
 		grep -aqx "XP-CREATE-END $g rc=0" "$lines" || why="$why install-failed"
 		if [ "$g" = xp-inst ]; then
+			# the Debian golden image of xp-deb-pygrub, fetched whole (2 GiB) by
+			# dom0 from the server with the token; the guest checked over SSH as
+			# the other Debian guests are (deb-check.sh)
 			rec=$(sed -n "s/^XP-INST $g record //p" "$lines" | head -n 1)
 			ip=$(sed -n 's/^ip=\([^ ]*\) .*/\1/p' <<<"$rec")
-			mid2=$(sed -n 's/.* machine-id=\(.*\)/\1/p' <<<"$rec")
-			[ -n "$ip" ] && [ -n "$mid2" ] || why="$why no-record"
-			grep -aqx "XP-GUEST hostname=$g ip=$ip machine-id=$mid2" "$con" ||
-				why="$why identity(want hostname=$g ip=$ip machine-id=$mid2)"
-			grep -aqx "XP-GUEST wrote-ok" "$con" || why="$why no-wrote-ok"
+			mid2=$(sed -n 's/.* machine-id=\([^ ]*\) .*/\1/p' <<<"$rec")
+			uuid=$(sed -n 's/.* uuid=\([^ ]*\)$/\1/p' <<<"$rec")
+			[ -n "$ip" ] && [ -n "$mid2" ] && [ -n "$uuid" ] || why="$why no-record"
+			grep -aqE "^XP-INST $g out $g: image [0-9a-f]{12}: fetched 2048.0 MiB" "$lines" ||
+				why="$why not-the-2GiB-image-fetched"
+			grep -qx "XP-CHECK-END $g rc=0.*" "$lines" || why="$why check-script-failed"
+			for want in ping-ok login-ok state=running "machine-id=$mid2" "hostname=$g" \
+				"uuid=$uuid" os=debian-bookworm; do
+				grep -qxF "XP-GUEST $g $want" "$lines" || why="$why missing($want)"
+			done
+			grep -qE "^XP-GUEST $g addr [^ ]+ $ip/24\$" "$lines" || why="$why addr(want $ip/24)"
+			[ "$uuid" != "$(cat "$RUN/xp-deb-pygrub.uuid" 2>/dev/null)" ] ||
+				why="$why uuid-same-as-xp-deb-pygrub"
 			grep -aq "^XP-INST $g out $g: registered on " "$lines" || why="$why not-registered"
 			grep -aqE "^XP-INST $g server $g +[0-9a-f:]+ +$ip " "$lines" ||
 				why="$why not-on-server"
@@ -293,7 +307,7 @@ check_guests() {
 			grep -aq "^XP-INST $g cfg kernel " "$lines" && why="$why installer-kernel-left"
 		fi
 		if [ -z "$why" ]; then
-			summary="$summary  PASS $g ($([ "$g" = xp-inst ] && echo "golden image from xenprov serve, $ip, registered" || echo "test installer fetched its preseed, disk boot by pygrub"))\n"
+			summary="$summary  PASS $g ($([ "$g" = xp-inst ] && echo "Debian golden image from xenprov serve with the token, $ip, ssh, running, uuid $uuid, registered" || echo "test installer fetched its preseed, disk boot by pygrub"))\n"
 		else
 			summary="$summary  FAIL $g:$why\n"
 			fail=1

@@ -86,6 +86,9 @@ int xp__check_addresses(struct xp__check_ctx *c);
 int xp__check_domains(struct xp__check_ctx *c);
 /* root passwords everyone knows (check-inventory.c) */
 int xp__check_passwords(struct xp__check_ctx *c);
+/* profiles whose golden image is published to anyone: publish-image open
+ * (check-inventory.c) */
+int xp__check_published(struct xp__check_ctx *c);
 /* the programs the profiles need on this host (check-inventory.c) */
 int xp__check_tools(struct xp__check_ctx *c);
 /* every xl config of the config directories, as `config check --host` (check-configs.c) */

@@ -4,9 +4,10 @@
  * whose files left the store; systems that cannot netboot; systems that install
  * themselves without a reservation, and kernel options claiming the server's xenprov.*
  * arguments; reservations against the pools; MACs and addresses held twice; guests left
- * half made; root passwords anyone knows; the programs profiles need. Cobbler's
- * check_for_unreferenced_repos and check_for_unsynced_repos (objects naming what is not
- * there, or not ready) and check_for_default_password, for xenprov's objects.
+ * half made; root passwords anyone knows; golden images published to anyone; the
+ * programs profiles need. Cobbler's check_for_unreferenced_repos and
+ * check_for_unsynced_repos (objects naming what is not there, or not ready) and
+ * check_for_default_password, for xenprov's objects.
  *
  * Findings about many systems are grouped by cause (one finding, its count and the
  * first names), so 10,000 systems of a broken profile are one line, not 10,000.
@@ -777,6 +778,42 @@ int xp__check_passwords(struct xp__check_ctx *c)
 	}
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
+	return r;
+}
+
+/* ---- images published to anyone ------------------------------------------------------ */
+
+int xp__check_published(struct xp__check_ctx *c)
+{
+	const struct xp_inv_snapshot *s = c->snap;
+	const char **names = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < s->nprofiles; i++) {
+		const char *name = s->profiles[i].name;
+		const char *v = xp_snap_profile_value(s, name, "publish-image", NULL);
+		if (!v || strcmp(v, "open") != 0 || !xp_snap_profile_value(s, name, "image", NULL))
+			continue;
+		if (xp_grow(&names, &cap, n, sizeof(*names), 8) < 0)
+			r = -ENOMEM;
+		else
+			names[n++] = name;
+	}
+	if (r == 0 && n) {
+		char fix[200];
+		snprintf(fix, sizeof(fix), "xenprov profile edit %s --publish-image token",
+			 n == 1 ? names[0] : "PROFILE");
+		r = xp__check_group(
+		    c, XP_SEV_WARNING, "publish", "profile", names, n,
+		    "xenprov serve gives their golden images (/images/HASH) to anyone on the boot "
+		    "network without the API token: a captured image may hold password hashes "
+		    "and private keys",
+		    fix,
+		    "golden image%s served to anyone without the API token (publish-image "
+		    "open)",
+		    n == 1 ? "" : "s");
+	}
+	free(names);
 	return r;
 }
 

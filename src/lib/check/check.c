@@ -45,6 +45,8 @@ static const struct {
      xp__check_addresses},
     {"domain", "no guest left half made by an interrupted create", xp__check_domains},
     {"password", "no profile's root password is one everybody knows", xp__check_passwords},
+    {"publish", "no profile's golden image is served without the API token (publish-image open)",
+     xp__check_published},
     {"tools", "the programs the profiles need are installed", xp__check_tools},
     {"config", "every xl config in the config directories passes 'config check --host'",
      xp__check_configs},

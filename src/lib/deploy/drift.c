@@ -512,6 +512,11 @@ static int classify(struct xp_drift_item *it, const struct xp_domain *dom,
 		return set_note(it, "network boot only, nothing of the guest: only the record "
 				    "changes");
 	}
+	if (strcmp(k, "publish-image") == 0) {
+		it->action = XP_DRIFT_RECORD;
+		return set_note(it, "who may fetch the golden image from the server, nothing of "
+				    "the guest: only the record changes");
+	}
 	if (strcmp(k, "ip-pool") == 0 && (!is_set || in_pool(dom->ip, it->profile) || !dom->ip)) {
 		it->action = XP_DRIFT_RECORD;
 		return set_note(it, "the guest keeps its address%s%s: only the record changes",

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,36 +249,30 @@ static char *values_text(const struct xp_settings *s)
 	return xp_buf_steal(&b);
 }
 
-int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_dir,
-			     const struct xp_settings *s, struct xp_golden_pub *out,
-			     struct xp_diags *d)
+/* The entry of values text with image identity id, its published file still the one
+ * hashed: 1 and *out; else 0. Under the cache's lock. */
+static int lookup(struct xp_golden_pub_cache *c, const char *state_dir, const char *text,
+		  const struct xp__ident *id, struct xp_golden_pub *out)
 {
-	const char *image = xp_settings_get(s, "image");
-	struct stat st;
-	char *text = c && image && stat(image, &st) == 0 ? values_text(s) : NULL;
-	struct xp__ident id = {0};
-	if (text) {
-		xp__ident_of(&st, &id);
-		for (size_t i = 0; i < c->n; i++) {
-			struct xp_golden_pub_entry *e = &c->v[i];
-			if (strcmp(e->values, text) != 0 || !xp__ident_eq(&e->image, &id))
-				continue;
-			int fd;
-			uint64_t size;
-			if (xp_golden_published_open(state_dir, e->pub.sha256, &fd, &size) == 0) {
-				close(fd);
-				free(text);
-				*out = e->pub;
-				return 0;
-			}
-			break; /* the published file changed: prepared again below */
-		}
+	for (size_t i = 0; i < c->n; i++) {
+		struct xp_golden_pub_entry *e = &c->v[i];
+		if (strcmp(e->values, text) != 0 || !xp__ident_eq(&e->image, id))
+			continue;
+		int fd;
+		uint64_t size;
+		if (xp_golden_published_open(state_dir, e->pub.sha256, &fd, &size) < 0)
+			return 0; /* the published file changed: to be prepared again */
+		close(fd);
+		*out = e->pub;
+		return 1;
 	}
-	int r = xp_golden_publish(state_dir, s, out, d);
-	if (r < 0 || !text) {
-		free(text);
-		return r;
-	}
+	return 0;
+}
+
+/* Remembers text (taken) with id: pub. Under the cache's lock. */
+static void remember(struct xp_golden_pub_cache *c, char *text, const struct xp__ident *id,
+		     const struct xp_golden_pub *pub)
+{
 	for (size_t i = 0; i < c->n; i++)
 		if (strcmp(c->v[i].values, text) == 0) { /* replaced */
 			free(c->v[i].values);
@@ -292,9 +287,73 @@ int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_di
 	struct xp_golden_pub_entry *v = realloc(c->v, (c->n + 1) * sizeof(*v));
 	if (!v) {
 		free(text);
-		return 0; /* not remembered: no harm */
+		return; /* not remembered: no harm */
 	}
 	c->v = v;
-	c->v[c->n++] = (struct xp_golden_pub_entry){.values = text, .image = id, .pub = *out};
+	c->v[c->n++] = (struct xp_golden_pub_entry){.values = text, .image = *id, .pub = *pub};
+}
+
+static void cache_lock(struct xp_golden_pub_cache *c)
+{
+	if (c->lock)
+		pthread_mutex_lock(c->lock);
+}
+
+static void cache_unlock(struct xp_golden_pub_cache *c)
+{
+	if (c->lock)
+		pthread_mutex_unlock(c->lock);
+}
+
+/* The cache's key of values s: their text (heap) and their image's identity; NULL when
+ * the image is not a file there is (then nothing is remembered). */
+static char *cache_key(const struct xp_settings *s, struct xp__ident *id)
+{
+	const char *image = xp_settings_get(s, "image");
+	struct stat st;
+	if (!image || stat(image, &st) < 0)
+		return NULL;
+	xp__ident_of(&st, id);
+	return values_text(s);
+}
+
+int xp_golden_pub_cache_find(struct xp_golden_pub_cache *c, const char *state_dir,
+			     const struct xp_settings *s, struct xp_golden_pub *out)
+{
+	struct xp__ident id;
+	char *text = cache_key(s, &id);
+	if (!text)
+		return 0;
+	cache_lock(c);
+	int r = lookup(c, state_dir, text, &id, out);
+	cache_unlock(c);
+	free(text);
+	return r;
+}
+
+int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_dir,
+			     const struct xp_settings *s, struct xp_golden_pub *out,
+			     struct xp_diags *d)
+{
+	struct xp__ident id = {0};
+	char *text = c ? cache_key(s, &id) : NULL;
+	if (text) {
+		cache_lock(c);
+		int hit = lookup(c, state_dir, text, &id, out);
+		cache_unlock(c);
+		if (hit) {
+			free(text);
+			return 0;
+		}
+	}
+	/* the preparation (a tarball's image built, a file hashed) runs unlocked */
+	int r = xp_golden_publish(state_dir, s, out, d);
+	if (r < 0 || !text) {
+		free(text);
+		return r;
+	}
+	cache_lock(c);
+	remember(c, text, &id, out);
+	cache_unlock(c);
 	return 0;
 }

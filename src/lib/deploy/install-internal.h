@@ -1,6 +1,6 @@
 /*
  * install-internal.h - what install.c (the image path) and installer.c (the installer
- * path, koan's --virt) share: requests to the server's API, the served profile's values
+ * path, koan's --virt) share: the server's URLs, the served profile's values
  * made this host's, registration.
  */
 #ifndef XP_DEPLOY_INSTALL_INTERNAL_H
@@ -10,13 +10,8 @@
 
 #include "xenprov/install.h"
 
-double xp__install_now(void);
 /* server (its trailing '/'s dropped) + path, heap. */
 int xp__install_url(const char *server, const char *path, char **out);
-/* A request to the server's API at path (method NULL: GET; a body is sent with the
- * token), its JSON answer into *out (may be NULL). Errors carry the server's message. */
-int xp__install_request(const struct xp_install_opts *o, const char *method, const char *path,
-			const char *body, json_t **out, struct xp_diags *d);
 /* The served profile's effective values without the dropped keys
  * (xp_install_key_dropped), this host's guest-storage, guest-pool and guest-bridge on
  * top. */
@@ -26,8 +21,6 @@ int xp__install_values(struct xp_inv *inv, json_t *profile, struct xp_settings *
  * (the guest's name), netboot. */
 int xp__install_register(const struct xp_install_opts *o, const char *system, const char *profile,
 			 const char *mac, const char *ip, bool netboot, struct xp_diags *d);
-/* STATE/images/remote, made if missing, into out. */
-int xp__install_cache_dir(const char *state_dir, char *out, size_t size);
 
 /* The installer path (installer.c): the guest c->name made with an empty disk booting
  * the installer the server's pxelinux config names for its system. */

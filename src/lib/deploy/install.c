@@ -27,7 +27,8 @@
 #include "xenprov/http-client.h"
 #include "xenprov/install.h"
 
-#define JSON_MAX (16u << 20)
+#define JSON_MAX   (16u << 20)
+#define IMAGE_WAIT 3600 /* seconds the server may take to prepare a golden image */
 
 void xp_install_result_release(struct xp_install_result *r)
 {
@@ -43,14 +44,15 @@ void xp_install_result_release(struct xp_install_result *r)
 
 bool xp_install_key_dropped(const char *key)
 {
-	static const char *const keys[] = {"image", "include", "install", "pool", "config-dir"};
+	static const char *const keys[] = {"image", "include",	  "install",
+					   "pool",  "config-dir", "publish-image"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
 			return true;
 	return false;
 }
 
-double xp__install_now(void)
+static double now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -69,8 +71,13 @@ int xp__install_url(const char *server, const char *path, char **out)
 	return 0;
 }
 
-int xp__install_request(const struct xp_install_opts *o, const char *method, const char *path,
-			const char *body, json_t **out, struct xp_diags *d)
+/* A request to the server's API at path (method NULL: GET), its JSON answer into *out
+ * (may be NULL). The token is sent with a body (a change) or when auth says (what the
+ * server gives to its holders only); the server may stay silent idle seconds (0: the
+ * HTTP client's default). Errors carry the server's message. */
+static int request_idle(const struct xp_install_opts *o, const char *method, const char *path,
+			const char *body, bool auth, unsigned idle, json_t **out,
+			struct xp_diags *d)
 {
 	char *url;
 	if (xp__install_url(o->server, path, &url) < 0)
@@ -80,9 +87,10 @@ int xp__install_request(const struct xp_install_opts *o, const char *method, con
 	    .method = method,
 	    .body = body,
 	    .body_len = body ? strlen(body) : 0,
-	    .token = body ? o->token : NULL,
+	    .token = body || auth ? o->token : NULL,
 	    .ca_file = o->ca_file,
 	    .max = JSON_MAX,
+	    .idle = idle,
 	};
 	struct xp_http_resp resp;
 	int r = xp_http_request(&q, &resp, d);
@@ -101,6 +109,13 @@ int xp__install_request(const struct xp_install_opts *o, const char *method, con
 	return r;
 }
 
+/* request_idle, the token with a body only, the client's default silence */
+static int request(const struct xp_install_opts *o, const char *method, const char *path,
+		   const char *body, json_t **out, struct xp_diags *d)
+{
+	return request_idle(o, method, path, body, false, 0, out, d);
+}
+
 static const char *jstr(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -117,7 +132,7 @@ int xp_install_list(const char *server, const char *ca_file, const char *kind, j
 	struct xp_install_opts o = {.server = server, .ca_file = ca_file};
 	char path[32];
 	snprintf(path, sizeof(path), "/api/%s", kind);
-	int r = xp__install_request(&o, NULL, path, NULL, out, d);
+	int r = request(&o, NULL, path, NULL, out, d);
 	if (r == 0 && !json_is_array(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -129,26 +144,70 @@ int xp_install_list(const char *server, const char *ca_file, const char *kind, j
 
 /* ---- the image cache ------------------------------------------------------------------ */
 
+/* A download into the part file, hashed as it arrives: the bytes already there (have)
+ * were hashed before the request, so the hash is the whole file's at the end and the
+ * file is never read again. */
 struct sink {
 	int fd;
 	struct xp_http_resp *resp;
-	uint64_t base, total;
+	struct xp_sha256 *sha;
+	uint64_t have, total;
 	bool started;
 	const struct xp_install_opts *o;
 };
 
+#define BLOCK 4096
+
+static bool zeros(const unsigned char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* len bytes at off in fd, the 4 KiB blocks (of the file) that are all zeros left out:
+ * the part file grows only by what is written past its end, so they stay holes that
+ * read as zeros (a golden image of 2 GiB holds a few hundred MiB). The size is set at
+ * the end (ftruncate), and a resumed fetch hashes the holes as the zeros they were. */
+static int write_sparse(int fd, const unsigned char *p, size_t len, uint64_t off)
+{
+	size_t i = 0, run = 0; /* the bytes from i - run to i are to be written */
+	while (i < len) {
+		size_t n = BLOCK - (size_t)((off + i) % BLOCK);
+		if (n > len - i)
+			n = len - i;
+		if (!zeros(p + i, n)) {
+			run += n;
+		} else if (run) {
+			int r = xp_pwrite_full(fd, p + i - run, run, off + i - run);
+			if (r < 0)
+				return r;
+			run = 0;
+		}
+		i += n;
+	}
+	return run ? xp_pwrite_full(fd, p + len - run, run, off + len - run) : 0;
+}
+
 static int on_data(void *ctx, uint64_t off, const void *data, size_t len)
 {
 	struct sink *s = ctx;
-	if (!s->started) { /* a 206 goes on from its first byte; a 200 starts over */
+	if (!s->started) {
 		s->started = true;
-		s->base = s->resp->ranged ? s->resp->range_start : 0;
-		if (!s->resp->ranged && ftruncate(s->fd, 0) < 0)
-			return -errno;
+		if (!s->resp->ranged && s->have) { /* a 200: the whole file, from byte 0 */
+			if (ftruncate(s->fd, 0) < 0)
+				return -errno;
+			int r = xp_sha256_restart(s->sha);
+			if (r < 0)
+				return r;
+			s->have = 0;
+		} else if (s->resp->ranged && s->resp->range_start != s->have) {
+			return -EPROTO; /* not the bytes asked for: a hole, or bytes twice */
+		}
 	}
-	int r = xp_pwrite_full(s->fd, data, len, s->base + off);
+	int r = write_sparse(s->fd, data, len, s->have + off);
+	if (r == 0)
+		r = xp_sha256_add(s->sha, data, len);
 	if (r == 0 && s->o->progress)
-		s->o->progress(s->o->progress_ud, s->base + off + len, s->total);
+		s->o->progress(s->o->progress_ud, s->have + off + len, s->total);
 	return r;
 }
 
@@ -186,7 +245,8 @@ static int cached_ok(int dirfd, const char *img, const char *hex, struct xp_diag
 	return r < 0 ? r : 1;
 }
 
-int xp__install_cache_dir(const char *state_dir, char *out, size_t size)
+/* STATE/images/remote, made if missing, into out. */
+static int cache_dir(const char *state_dir, char *out, size_t size)
 {
 	snprintf(out, size, "%s/images", state_dir);
 	if (mkdir(out, 0755) < 0 && errno != EEXIST)
@@ -203,7 +263,8 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 		       struct xp_diags *d)
 {
 	char dir[4096], img[4200], part[4200], rec[4200];
-	int r = xp__install_cache_dir(state_dir, dir, sizeof(dir));
+	struct xp_sha256 *sha = NULL;
+	int r = cache_dir(state_dir, dir, sizeof(dir));
 	if (r < 0)
 		return xp_diags_fail(d, r, dir, "cache", NULL, "cannot make the image cache: %s",
 				     strerror(-r));
@@ -251,11 +312,18 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 		}
 		have = 0;
 	}
+	/* what an earlier run fetched is hashed once, then the rest as it arrives */
+	if ((r = xp_sha256_new(&sha)) < 0 || (r = xp_sha256_add_fd(sha, fd)) < 0) {
+		r = xp_diags_fail(d, r, part, "cache", NULL, "cannot read: %s", strerror(-r));
+		goto out;
+	}
 	if (have < size) {
 		struct xp_http_resp resp;
-		struct sink s = {.fd = fd, .resp = &resp, .total = size, .o = o};
+		struct sink s = {
+		    .fd = fd, .resp = &resp, .sha = sha, .have = have, .total = size, .o = o};
 		struct xp_http_req q = {
 		    .url = url,
+		    .token = o->token,
 		    .ca_file = o->ca_file,
 		    .range_from = have,
 		    .max = size,
@@ -263,10 +331,15 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 		    .ctx = &s,
 		};
 		res->resumed_from = have;
-		double t0 = xp__install_now();
+		double t0 = now();
 		r = xp_http_request(&q, &resp, d);
-		res->fetch_seconds = xp__install_now() - t0;
+		res->fetch_seconds = now() - t0;
 		res->fetched = resp.bytes;
+		/* the zeros at the end were never written (write_sparse): the file's length,
+		 * once every byte came */
+		if (r == 0 && s.have + resp.bytes == size && ftruncate(fd, (off_t)size) < 0)
+			r = xp_diags_fail(d, -errno, part, "cache", NULL, "cannot extend: %s",
+					  strerror(errno));
 		if (r == -ENOENT)
 			r = xp_diags_fail(d, r, NULL, "server", NULL, "%s: %s", url,
 					  resp.error ? resp.error : "not found");
@@ -283,7 +356,7 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 	}
 	unsigned char dg[32];
 	char got[65];
-	if (fsync(fd) < 0 || lseek(fd, 0, SEEK_SET) < 0 || (r = xp_sha256_fd(fd, dg)) < 0) {
+	if ((r = xp_sha256_final(sha, dg)) < 0 || fsync(fd) < 0) {
 		r = xp_diags_fail(d, r < 0 ? r : -errno, part, "cache", NULL, "cannot check: %s",
 				  strerror(r < 0 ? -r : errno));
 		goto out;
@@ -315,6 +388,7 @@ done:
 	if (!(*path = strdup(img)))
 		r = -ENOMEM;
 out:
+	xp_sha256_free(sha);
 	if (fd >= 0)
 		close(fd);
 	if (dirfd >= 0)
@@ -370,7 +444,7 @@ int xp__install_register(const struct xp_install_opts *o, const char *system, co
 	if (!body)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/api/systems/%s", system);
-	int r = xp__install_request(o, "PUT", path, body, NULL, d);
+	int r = request(o, "PUT", path, body, NULL, d);
 	free(body);
 	return r;
 }
@@ -379,6 +453,23 @@ int xp_install_netboot_off(const struct xp_install_opts *o, const char *system, 
 			   const char *mac, const char *ip, struct xp_diags *d)
 {
 	return xp__install_register(o, system, profile, mac, ip, false, d);
+}
+
+/* Why the server refused the image: no token given, or the token given refused. */
+static void image_refused(const struct xp_install_opts *o, const char *profile, struct xp_diags *d)
+{
+	if (o->token)
+		xp_diags_fail(d, -EACCES, NULL, "token",
+			      "the token is the server's STATE/api-token",
+			      "%s refused the API token given for the golden image of profile '%s'",
+			      o->server, profile);
+	else
+		xp_diags_fail(d, -EACCES, NULL, "token",
+			      "give it with --token-file FILE or XENPROV_TOKEN (the server's "
+			      "STATE/api-token), or set publish-image open on the profile there",
+			      "%s serves the golden image of profile '%s' with its API token only, "
+			      "and none was given",
+			      o->server, profile);
 }
 
 static int install_profile(const struct xp_install_opts *o, char **name, json_t **profile,
@@ -394,7 +485,7 @@ static int install_profile(const struct xp_install_opts *o, char **name, json_t 
 			return xp_diags_refuse(d, -EINVAL, "system", o->system, NULL,
 					       "'%s' is not a system name", o->system);
 		snprintf(path, sizeof(path), "/api/systems/%s", o->system);
-		if ((r = xp__install_request(o, NULL, path, NULL, system, d)) < 0)
+		if ((r = request(o, NULL, path, NULL, system, d)) < 0)
 			return r;
 		pn = jstr(*system, "profile");
 		if (!pn)
@@ -406,7 +497,7 @@ static int install_profile(const struct xp_install_opts *o, char **name, json_t 
 		return xp_diags_refuse(d, -EINVAL, "profile", pn, NULL,
 				       "'%s' is not a profile name", pn ? pn : "");
 	snprintf(path, sizeof(path), "/api/profiles/%s", pn);
-	if ((r = xp__install_request(o, NULL, path, NULL, profile, d)) < 0)
+	if ((r = request(o, NULL, path, NULL, profile, d)) < 0)
 		return r;
 	return (*name = strdup(pn)) ? 0 : -ENOMEM;
 }
@@ -415,7 +506,7 @@ int xp_install(struct xp_inv *inv, const struct xp_install_opts *o, struct xp_in
 	       struct xp_diags *d)
 {
 	memset(res, 0, sizeof(*res));
-	double t0 = xp__install_now();
+	double t0 = now();
 	json_t *profile = NULL, *system = NULL, *image = NULL;
 	struct xp_settings vals = {0};
 	char *img = NULL, *url = NULL, path[300];
@@ -454,9 +545,13 @@ int xp_install(struct xp_inv *inv, const struct xp_install_opts *o, struct xp_in
 
 	/* the golden image: published by the server, fetched by its hash */
 	snprintf(path, sizeof(path), "/api/profiles/%s/image", res->profile);
-	if ((r = xp__install_request(o, NULL, path, NULL, &image, d)) < 0) {
+	/* the server may first build and hash the image (minutes for gigabytes): it
+	 * sends nothing meanwhile */
+	if ((r = request_idle(o, NULL, path, NULL, true, IMAGE_WAIT, &image, d)) < 0) {
 		if (r == -ENOENT)
 			r = -ENODATA;
+		if (r == -EACCES)
+			image_refused(o, res->profile, d);
 		goto out;
 	}
 	const char *hex = jstr(image, "sha256"), *iurl = jstr(image, "url");
@@ -472,21 +567,23 @@ int xp_install(struct xp_inv *inv, const struct xp_install_opts *o, struct xp_in
 	if ((r = xp__install_url(o->server, iurl, &url)) < 0)
 		goto out;
 	r = fetch_image(xp_inv_state_dir(inv), o, hex, res->image_size, url, res, &img, d);
+	if (r == -EACCES)
+		image_refused(o, res->profile, d);
 	if (r < 0)
 		goto out;
 	if ((r = xp_settings_set(&vals, "image", img)) < 0)
 		goto out;
-	double t1 = xp__install_now();
+	double t1 = now();
 	res->before_create_seconds = t1 - t0;
 	r = xp_domain_create(inv, &c, &res->dom, d);
-	double t2 = xp__install_now();
+	double t2 = now();
 	res->create_seconds = t2 - t1;
 	if (r < 0)
 		goto out;
 	if (o->token)
 		r = xp__install_register(o, o->system ? o->system : o->create.name, res->profile,
 					 res->dom.mac, res->dom.ip, false, d);
-	res->register_seconds = xp__install_now() - t2;
+	res->register_seconds = now() - t2;
 	res->registered = o->token && r == 0;
 out:
 	json_decref(profile);

@@ -67,6 +67,10 @@ const struct xp_profile_key xp_profile_keys[] = {
      "(preseed, kickstart, cloud-init user-data; xenprov template list)", 0},
     {"cloud-init", "on|off", "deployed guests get a cloud-init NoCloud seed volume (label cidata)",
      0},
+    {"publish-image", "token|open",
+     "who may fetch the golden image from xenprov serve (install --server): the API token's "
+     "holders (token, the default) or the whole boot network (open)",
+     0},
     {"copy-in", "LOCAL:GUESTDIR",
      "a host file or directory tree copied into GUESTDIR (repeatable; LOCAL:GUESTDIR:UID:GID "
      "for an owner other than root)",
@@ -586,6 +590,9 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (strcmp(key, "cloud-init") == 0 && strcmp(value, "on") != 0 &&
 	    strcmp(value, "off") != 0)
 		return xp__bad_value(d, key, value, "on or off", "not on or off");
+	if (strcmp(key, "publish-image") == 0 && strcmp(value, "token") != 0 &&
+	    strcmp(value, "open") != 0)
+		return xp__bad_value(d, key, value, "token or open", "not token or open");
 	if (xp_profile_key_list(key))
 		return list_check(key, value, out, d);
 	const char *why;

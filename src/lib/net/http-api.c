@@ -267,7 +267,7 @@ static enum MHD_Result api_leases(struct http_srv *h, struct MHD_Connection *c)
 }
 
 enum MHD_Result xp__http_api(struct http_srv *h, struct MHD_Connection *c, const char *method,
-			     const char *rest, const struct xp_buf *body)
+			     const char *rest, const struct xp_buf *body, struct image_job **job)
 {
 	if (*rest == '\0' || strcmp(rest, "/") == 0) {
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
@@ -308,7 +308,7 @@ enum MHD_Result xp__http_api(struct http_srv *h, struct MHD_Connection *c, const
 			char pn[256];
 			memcpy(pn, name, (size_t)(sl - name));
 			pn[sl - name] = '\0';
-			return xp__http_profile_image(h, c, pn);
+			return xp__http_profile_image(h, c, pn, job);
 		}
 		/* /api/systems/NAME/events: an installer's, with its install's token */
 		if (k == K_SYSTEMS && sl && strcmp(sl, "/events") == 0 && sl > name &&

@@ -3,56 +3,266 @@
  * (xenprov/install.h): /api/profiles/NAME/image prepares and publishes a profile's golden
  * image and answers its SHA-256, size and URL; /images/HASH serves a published image,
  * read-only, with ranges (a download cut short is resumed). Only what a record in
- * STATE/published names is ever served, and only while the file is the one hashed:
- * the whole boot network may read it, as it may read the profile (whose secret keys
- * are never in the image: they are applied per guest, on the dom0).
+ * STATE/published names is ever served, and only while the file is the one hashed.
+ *
+ * Who may fetch them. What HTTP answers without the token is read by the whole boot
+ * network, and a golden image is a whole root filesystem: one captured from a golden
+ * client (image capture) holds its /etc/shadow hashes, SSH host keys and whatever else
+ * it had. So both endpoints answer only a request carrying the API token ("Authorization:
+ * Bearer TOKEN", STATE/api-token), unless the profile's setting publish-image is "open"
+ * (the operator's choice, which `xenprov check` reports): then its image, and only the
+ * hash it is published under now, goes to anyone. Without the token, /images/HASH
+ * answers 401 for every well-formed hash that no open profile publishes, published or
+ * not, so that a client learns nothing of what exists.
+ *
+ * Preparing an image (a tarball's image built, a file of gigabytes hashed) takes from
+ * seconds to minutes: it runs on a worker thread of its own, never on libmicrohttpd's,
+ * which goes on serving every other request meanwhile. The request that asked is
+ * suspended (MHD_suspend_connection) until the worker has the answer. Only a request
+ * allowed the image (the token, or an open profile) ever queues such work, one
+ * preparation at a time, at most JOBS_MAX waiting. A failed preparation is logged with
+ * its diagnostic; the client gets a generic message (no path of the server's).
  *
  * Every image request is logged (limited like every line about a client): who fetched
- * which image, and which bytes.
+ * which image, and which bytes; refusals too.
  *
  * Not here: the records (deploy/golden-publish.c), ranges (http.c).
  */
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "net/http-internal.h"
 #include "xenprov/install.h"
 
+#define JOBS_MAX 64
+
+struct image_job {
+	struct image_job *next;
+	struct MHD_Connection *c;
+	char name[256];		    /* the profile's */
+	char peer[INET_ADDRSTRLEN]; /* who asked */
+	struct xp_settings eff;	    /* its effective values */
+	/* the worker's answer, read once the connection is resumed */
+	int r;
+	struct xp_golden_pub pub;
+};
+
+static const char no_token_msg[] =
+    "golden images are served with the API token only ('Authorization: Bearer TOKEN', "
+    "STATE/api-token on the server), unless the profile has publish-image open";
+
+static bool published_openly(const struct xp_settings *eff)
+{
+	const char *v = xp_settings_get(eff, "publish-image");
+	return v && strcmp(v, "open") == 0;
+}
+
+/* "with a wrong token" when the request carries a bearer token that is not the
+ * server's, else "" (for the log). */
+static const char *wrong_token(struct MHD_Connection *c)
+{
+	const char *a =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	return a ? " (a wrong token)" : "";
+}
+
+static enum MHD_Result refuse(struct MHD_Connection *c)
+{
+	struct MHD_Response *resp =
+	    xp__http_json_response(json_pack("{s:s}", "error", no_token_msg));
+	/* RFC 9110 11.6.1: a 401 names the scheme it wants */
+	if (resp)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"xenprov\"");
+	return xp__http_queue(c, MHD_HTTP_UNAUTHORIZED, resp);
+}
+
+/* Whether a profile publishing openly has its image published under hex now (what the
+ * cache remembers: nothing is prepared here). */
+static bool open_hash(struct http_srv *h, const char *hex)
+{
+	char **names;
+	size_t n;
+	if (xp_profile_list(h->inv, &names, &n) < 0)
+		return false;
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++) {
+		struct xp_settings eff = {0};
+		struct xp_golden_pub pub;
+		if (xp_profile_resolve(h->inv, names[i], &eff) == 0 && published_openly(&eff) &&
+		    xp_golden_pub_cache_find(&h->pubs, h->s->opts->state_dir, &eff, &pub) == 1)
+			found = strcmp(pub.sha256, hex) == 0;
+		xp_settings_release(&eff);
+	}
+	xp_strv_free(names, n);
+	return found;
+}
+
 enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, const char *hex)
 {
 	uint32_t ip;
 	char peer[INET_ADDRSTRLEN] = "?", esc[4 * 80 + 1], range[96];
 	xp__http_peer(c, &ip, peer);
-	int fd;
-	uint64_t size;
-	int r = xp_golden_published_open(h->s->opts->state_dir, hex, &fd, &size);
-	if (r < 0) {
+	if (!xp_sha256_hex_valid(hex)) {
 		size_t l = strlen(hex);
 		xp_escape(esc, sizeof(esc), hex, l > 80 ? 80 : l);
-		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING, "image '%s' to %s: %s", esc, peer,
-				  r == -EINVAL ? "not a SHA-256" : "not published");
-		return r == -EINVAL ? xp__http_reply_error(
-					  c, MHD_HTTP_BAD_REQUEST,
-					  "an image is named by its SHA-256 (64 hex digits)")
-				    : xp__http_reply_error(c, MHD_HTTP_NOT_FOUND,
-							   "no published image of that SHA-256");
+		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING, "image '%s' to %s: not a SHA-256",
+				  esc, peer);
+		return xp__http_reply_error(c, MHD_HTTP_BAD_REQUEST,
+					    "an image is named by its SHA-256 (64 hex digits)");
+	}
+	bool token = xp__http_authorized(h, c);
+	if (!token && !open_hash(h, hex)) {
+		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING,
+				  "image %s to %s: refused, no API token%s", hex, peer,
+				  wrong_token(c));
+		return refuse(c);
+	}
+	int fd;
+	uint64_t size;
+	if (xp_golden_published_open(h->s->opts->state_dir, hex, &fd, &size) < 0) {
+		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING, "image %s to %s: not published", hex,
+				  peer);
+		return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND,
+					    "no published image of that SHA-256");
 	}
 	enum MHD_Result res =
 	    xp__http_reply_range(c, fd, 0, size, NULL, "application/octet-stream", range);
-	xp__serve_limited(h->s, SRC_HTTP, LOG_INFO, "image %s to %s: %s of %llu", hex, peer, range,
-			  (unsigned long long)size);
+	xp__serve_limited(h->s, SRC_HTTP, LOG_INFO, "image %s to %s: %s of %llu%s", hex, peer,
+			  range, (unsigned long long)size, token ? ", with the API token" : "");
 	return res;
 }
 
+/* ---- preparation, on the worker thread ---------------------------------------------- */
+
+static void prepare(struct http_srv *h, struct image_job *j)
+{
+	struct xp_diags d = {0};
+	j->r = xp_golden_publish_cached(&h->pubs, h->s->opts->state_dir, &j->eff, &j->pub, &d);
+	if (j->r < 0 && j->r != -ENODATA) /* the detail for the operator, not the client */
+		xp__serve_log(h->s, LOG_ERR,
+			      "http: profile '%s': cannot prepare its golden image (asked by %s): "
+			      "%s%s%s",
+			      j->name, j->peer, d.n && d.v[0].file ? d.v[0].file : "",
+			      d.n && d.v[0].file ? ": " : "", d.n ? d.v[0].msg : strerror(-j->r));
+	xp_diags_release(&d);
+}
+
+static void *worker_main(void *arg)
+{
+	struct http_srv *h = arg;
+	pthread_mutex_lock(&h->job_lock);
+	for (;;) {
+		while (!h->jobs && !h->jobs_stop)
+			pthread_cond_wait(&h->job_cond, &h->job_lock);
+		struct image_job *j = h->jobs;
+		if (!j)
+			break; /* stopping, nothing left */
+		h->jobs = j->next;
+		h->njobs--;
+		bool stop = h->jobs_stop;
+		pthread_mutex_unlock(&h->job_lock);
+		if (stop)
+			j->r = -ECANCELED; /* answered at once: the server is stopping */
+		else
+			prepare(h, j);
+		/* the job is the request's again: not touched after this */
+		MHD_resume_connection(j->c);
+		pthread_mutex_lock(&h->job_lock);
+	}
+	pthread_mutex_unlock(&h->job_lock);
+	return NULL;
+}
+
+int xp__http_images_start(struct http_srv *h)
+{
+	pthread_mutex_init(&h->pub_lock, NULL);
+	pthread_mutex_init(&h->job_lock, NULL);
+	pthread_cond_init(&h->job_cond, NULL);
+	h->pubs.lock = &h->pub_lock;
+	h->jobs_init = true;
+	int r = pthread_create(&h->job_thread, NULL, worker_main, h);
+	if (r != 0)
+		return -r;
+	h->jobs_started = true;
+	return 0;
+}
+
+void xp__http_images_stop(struct http_srv *h)
+{
+	if (!h->jobs_started)
+		return;
+	/* the preparation under way ends; those waiting are answered */
+	pthread_mutex_lock(&h->job_lock);
+	h->jobs_stop = true;
+	pthread_cond_signal(&h->job_cond);
+	pthread_mutex_unlock(&h->job_lock);
+	pthread_join(h->job_thread, NULL);
+	h->jobs_started = false;
+}
+
+void xp__http_images_release(struct http_srv *h)
+{
+	if (!h->jobs_init)
+		return;
+	xp__http_images_stop(h);
+	pthread_cond_destroy(&h->job_cond);
+	pthread_mutex_destroy(&h->job_lock);
+	h->pubs.lock = NULL;
+	pthread_mutex_destroy(&h->pub_lock);
+	h->jobs_init = false;
+}
+
+void xp__http_image_job_free(struct image_job *j)
+{
+	if (!j)
+		return;
+	xp_settings_release(&j->eff);
+	free(j);
+}
+
+/* ---- /api/profiles/NAME/image ------------------------------------------------------- */
+
+enum MHD_Result xp__http_image_job_reply(struct http_srv *h, struct MHD_Connection *c,
+					 struct image_job *j)
+{
+	(void)h;
+	char msg[512];
+	if (j->r == -ENODATA) {
+		snprintf(msg, sizeof(msg), "profile '%s' has no image", j->name);
+		return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, msg);
+	}
+	if (j->r == -ECANCELED)
+		return xp__http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					    "the server is stopping");
+	if (j->r < 0) {
+		snprintf(msg, sizeof(msg),
+			 "profile '%s': the server cannot prepare its golden image (its log "
+			 "says why)",
+			 j->name);
+		return xp__http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
+	}
+	char url[80];
+	snprintf(url, sizeof(url), "/images/%s", j->pub.sha256);
+	return xp__http_reply_json(
+	    c, MHD_HTTP_OK,
+	    json_pack("{s:s, s:s, s:I, s:s, s:s}", "profile", j->name, "sha256", j->pub.sha256,
+		      "size", (json_int_t)j->pub.size, "format", j->pub.format, "url", url));
+}
+
 enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection *c,
-				       const char *name)
+				       const char *name, struct image_job **slot)
 {
 	struct xp_settings eff = {0};
-	char msg[512];
+	char msg[512], peer[INET_ADDRSTRLEN] = "?";
+	uint32_t ip;
+	xp__http_peer(c, &ip, peer);
 	int r = xp_profile_resolve(h->inv, name, &eff);
 	if (r == -ENOENT) {
 		snprintf(msg, sizeof(msg), "no profile '%s'", name);
@@ -61,28 +271,51 @@ enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection
 	if (r < 0)
 		return xp__http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 					    "cannot read the inventory");
-	struct xp_diags d = {0};
-	struct xp_golden_pub pub;
-	/* a tarball's image is built here the first time: the HTTP thread waits for it */
-	r = xp_golden_publish_cached(&h->pubs, h->s->opts->state_dir, &eff, &pub, &d);
-	xp_settings_release(&eff);
-	enum MHD_Result res;
-	if (r == -ENODATA) {
+	/* what the profile itself shows anyone (GET /api/profiles/NAME) */
+	if (!xp_settings_get(&eff, "image")) {
+		xp_settings_release(&eff);
 		snprintf(msg, sizeof(msg), "profile '%s' has no image", name);
-		res = xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, msg);
-	} else if (r < 0) {
-		snprintf(msg, sizeof(msg), "profile '%s': %s", name,
-			 d.n ? d.v[0].msg : "cannot prepare its golden image");
-		xp__serve_log(h->s, LOG_ERR, "http: %s", msg);
-		res = xp__http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
-	} else {
-		char url[80];
-		snprintf(url, sizeof(url), "/images/%s", pub.sha256);
-		res = xp__http_reply_json(
-		    c, MHD_HTTP_OK,
-		    json_pack("{s:s, s:s, s:I, s:s, s:s}", "profile", name, "sha256", pub.sha256,
-			      "size", (json_int_t)pub.size, "format", pub.format, "url", url));
+		return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, msg);
 	}
-	xp_diags_release(&d);
-	return res;
+	/* then, before any work: a request the image is not for costs none */
+	if (!xp__http_authorized(h, c) && !published_openly(&eff)) {
+		xp_settings_release(&eff);
+		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING,
+				  "image of profile '%s' to %s: refused, no API token%s", name,
+				  peer, wrong_token(c));
+		return refuse(c);
+	}
+	struct image_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		xp_settings_release(&eff);
+		return MHD_NO;
+	}
+	j->c = c;
+	j->eff = eff; /* the job's now */
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	memcpy(j->peer, peer, sizeof(peer));
+	pthread_mutex_lock(&h->job_lock);
+	bool stopping = h->jobs_stop || !h->jobs_started;
+	bool full = stopping || h->njobs >= JOBS_MAX;
+	if (!full) {
+		/* suspended before the worker can see it, so that its resume never comes
+		 * first; it is the request's (slot), freed when the request ends */
+		MHD_suspend_connection(c);
+		struct image_job **t = &h->jobs;
+		while (*t)
+			t = &(*t)->next;
+		*t = j;
+		h->njobs++;
+		*slot = j;
+		pthread_cond_signal(&h->job_cond);
+	}
+	pthread_mutex_unlock(&h->job_lock);
+	if (full) {
+		xp__http_image_job_free(j);
+		return xp__http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					    stopping ? "the server is stopping"
+						     : "the server is busy preparing images: try "
+						       "again later");
+	}
+	return MHD_YES;
 }

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 
 #include "net/net-internal.h"
 #include "xenprov/boot.h"
@@ -35,7 +36,16 @@ struct http_srv {
 	struct xp_settings settings;
 	int64_t data_version;
 	char token[65];
-	struct xp_golden_pub_cache pubs; /* profiles' golden images published (http-images.c) */
+	/* profiles' golden images (http-images.c): what was published (pubs, under
+	 * pub_lock: the worker fills it, the MHD thread reads it), and the worker that
+	 * prepares them, fed jobs (under job_lock) */
+	struct xp_golden_pub_cache pubs;
+	pthread_mutex_t pub_lock, job_lock;
+	pthread_cond_t job_cond;
+	pthread_t job_thread;
+	struct image_job *jobs; /* waiting, oldest first */
+	size_t njobs;
+	bool jobs_init, jobs_started, jobs_stop;
 };
 
 /* Responses: queued and the response released (NULL: MHD_NO); text copied; JSON (a
@@ -47,6 +57,9 @@ enum MHD_Result xp__http_reply_text(struct MHD_Connection *c, unsigned status, c
 				    const char *text, size_t len);
 enum MHD_Result xp__http_reply_json(struct MHD_Connection *c, unsigned status, json_t *v);
 enum MHD_Result xp__http_reply_error(struct MHD_Connection *c, unsigned status, const char *msg);
+/* A response of v (its reference taken) as xp__http_reply_json writes it, for a caller
+ * that adds headers; NULL on failure. */
+struct MHD_Response *xp__http_json_response(json_t *v);
 
 /* A body of size bytes (at base in fd, which is taken and closed; or data when fd < 0)
  * with the client's Range (RFC 9110 section 14: one range; several or none: the
@@ -57,12 +70,26 @@ enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t 
 /* The client's IPv4 address (host order) and as text: false if it has none. */
 bool xp__http_peer(struct MHD_Connection *c, uint32_t *ip, char text[INET_ADDRSTRLEN]);
 
-/* GET of /images/HASH: a published golden image (xenprov/install.h), with ranges. */
+/* GET of /images/HASH: a published golden image (xenprov/install.h), with ranges; with
+ * the token, or of a profile whose publish-image is open. */
 enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, const char *hex);
-/* GET of /api/profiles/NAME/image: the profile's golden image prepared and published,
- * its hash, size, format and URL. */
+/* GET of /api/profiles/NAME/image, with the token (or publish-image open): the profile's
+ * golden image prepared and published, its hash, size, format and URL. The preparation
+ * is the image worker's: the connection is suspended and *slot (the request's) set to
+ * the job; once resumed, xp__http_image_job_reply answers it. */
+struct image_job;
 enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection *c,
-				       const char *name);
+				       const char *name, struct image_job **slot);
+enum MHD_Result xp__http_image_job_reply(struct http_srv *h, struct MHD_Connection *c,
+					 struct image_job *j);
+/* Frees a job its worker is done with (NULL: nothing). */
+void xp__http_image_job_free(struct image_job *j);
+/* The image worker started (at bind); stopped (before MHD stops: the preparation under
+ * way finishes, the requests waiting are answered 503, later ones too); its locks
+ * released (after MHD stopped: no request can take them any more). */
+int xp__http_images_start(struct http_srv *h);
+void xp__http_images_stop(struct http_srv *h);
+void xp__http_images_release(struct http_srv *h);
 
 /* POST of /api/systems/NAME/events: an installer's event (http-install.c). */
 enum MHD_Result xp__http_install_event(struct http_srv *h, struct MHD_Connection *c,
@@ -78,8 +105,9 @@ bool xp__http_authorized(struct http_srv *h, struct MHD_Connection *c);
 enum MHD_Result xp__http_autoinstall(struct http_srv *h, struct MHD_Connection *c,
 				     const char *rest);
 
-/* A request under /api (rest: what follows "/api", "" or "/..."), its body read. */
+/* A request under /api (rest: what follows "/api", "" or "/..."), its body read; job:
+ * the request's slot for a golden image's preparation (xp__http_profile_image). */
 enum MHD_Result xp__http_api(struct http_srv *h, struct MHD_Connection *c, const char *method,
-			     const char *rest, const struct xp_buf *body);
+			     const char *rest, const struct xp_buf *body, struct image_job **job);
 
 #endif

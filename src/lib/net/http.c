@@ -5,11 +5,12 @@
  * under /api/ handed to the JSON API of the inventory (http-api.c), those under
  * /autoinstall/ to the systems' rendered autoinstall files (http-autoinstall.c, served
  * to each system's own address only), those under /images/ to profiles' golden images
- * by content hash (http-images.c, read-only, for `xenprov install`). Reading needs no
- * credentials, so no answer ever holds a secret (profiles' secret keys are withheld,
- * token or not); changing (PUT and DELETE of distros and systems) needs
- * "Authorization: Bearer TOKEN", the token being the contents of STATE/api-token
- * (made, mode 0600, at the first start).
+ * by content hash (http-images.c, read-only, for `xenprov install`, with the token
+ * unless the profile publishes openly). Reading needs no credentials, so no answer
+ * ever holds a secret (profiles' secret keys are withheld, token or not); changing
+ * (PUT and DELETE of distros and systems) and golden images need "Authorization:
+ * Bearer TOKEN", the token being the contents of STATE/api-token (made, mode 0600, at
+ * the first start).
  *
  * The thread has its own inventory connection and boot-file resolver (SQLite handles
  * are not shared between threads) and notices inventory changes the way the main loop
@@ -41,7 +42,8 @@ struct request {
 	struct xp_buf body;
 	bool seen; /* the access handler's first call is past */
 	bool too_big;
-	bool nul; /* "%00" in the request target */
+	bool nul;	       /* "%00" in the request target */
+	struct image_job *job; /* a golden image being prepared for it (http-images.c) */
 };
 
 /* ---- responses ---------------------------------------------------------------------- */
@@ -65,21 +67,27 @@ enum MHD_Result xp__http_reply_text(struct MHD_Connection *c, unsigned status, c
 	return xp__http_queue(c, status, resp);
 }
 
-enum MHD_Result xp__http_reply_json(struct MHD_Connection *c, unsigned status, json_t *v)
+struct MHD_Response *xp__http_json_response(json_t *v)
 {
 	char *text = v ? json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(v);
 	if (!text)
-		return MHD_NO;
-	size_t len = strlen(text);
-	text[len] = '\0';
+		return NULL;
 	struct xp_buf b = XP_BUF_INIT;
 	xp_buf_adds(&b, text);
 	xp_buf_adds(&b, "\n");
 	free(text);
-	enum MHD_Result r = xp__http_reply_text(c, status, "application/json", b.s, b.len);
+	struct MHD_Response *resp =
+	    b.s ? MHD_create_response_from_buffer(b.len, b.s, MHD_RESPMEM_MUST_COPY) : NULL;
+	if (resp)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	xp_buf_release(&b);
-	return r;
+	return resp;
+}
+
+enum MHD_Result xp__http_reply_json(struct MHD_Connection *c, unsigned status, json_t *v)
+{
+	return xp__http_queue(c, status, xp__http_json_response(v));
 }
 
 enum MHD_Result xp__http_reply_error(struct MHD_Connection *c, unsigned status, const char *msg)
@@ -279,9 +287,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (rq->too_big)
 		return xp__http_reply_error(c, 413, "the body is over 64 KiB");
+	if (rq->job) /* resumed: the image worker has its answer */
+		return xp__http_image_job_reply(h, c, rq->job);
 	refresh(h);
 	if (strncmp(url, "/api", 4) == 0 && (url[4] == '\0' || url[4] == '/'))
-		return xp__http_api(h, c, method, url + 4, &rq->body);
+		return xp__http_api(h, c, method, url + 4, &rq->body, &rq->job);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return xp__http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
 				  "boot files are read-only\n", 25);
@@ -313,6 +323,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct request *rq = *con_cls;
 	if (rq) {
 		xp_buf_release(&rq->body);
+		xp__http_image_job_free(rq->job);
 		free(rq);
 		*con_cls = NULL;
 	}
@@ -429,6 +440,10 @@ int xp__http_srv_bind(struct serve *s, struct http_srv **ret)
 	xp_inv_data_version(h->inv, &h->data_version);
 	if ((r = xp__serve_open_boot(s, &h->settings, h->inv, &h->boot)) < 0)
 		goto fail;
+	if ((r = xp__http_images_start(h)) < 0) {
+		xp__serve_log(s, LOG_ERR, "http: cannot start the image worker: %s", strerror(-r));
+		goto fail;
+	}
 	if (s->all_ifaces) {
 		if ((r = listen_on(h, NULL, &h->fd)) < 0)
 			goto fail;
@@ -455,8 +470,10 @@ fail:
 
 int xp__http_srv_start(struct http_srv *h)
 {
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/* suspend and resume: a request for a golden image waits for the image worker
+	 * (http-images.c) without holding up the others */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	/* MHD listens on the one socket; or on none, and the main loop gives it what the
 	 * per-interface sockets accept */
 	struct MHD_OptionItem opts[] = {
@@ -518,8 +535,10 @@ void xp__http_srv_close(struct http_srv *h)
 		return;
 	close_listeners(h);
 	free(h->ls);
+	xp__http_images_stop(h); /* its waiting requests resumed, before MHD stops */
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	xp__http_images_release(h);
 	if (h->fd >= 0)
 		close(h->fd);
 	xp_boot_free(h->boot);

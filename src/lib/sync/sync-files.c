@@ -272,6 +272,17 @@ void xp__sync_unstage(int dirfd, const char *base, int unnamed)
 		unlinkat(dirfd, tmp, 0);
 }
 
+int xp__sync_tmp_open(int dirfd, const char *base)
+{
+	char tmp[NAME_MAX + 1];
+	int r = tmp_name(base, tmp, sizeof(tmp));
+	if (r < 0)
+		return r;
+	/* O_NONBLOCK: never waits on a FIFO someone put in its place */
+	int fd = openat(dirfd, tmp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int xp__sync_tmp_path(const char *path, char **out)
 {
 	const char *slash = strrchr(path, '/');

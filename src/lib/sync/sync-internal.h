@@ -126,6 +126,9 @@ int xp__sync_stage(const struct xp__sync_dirs *D, int dirfd, const char *base, c
 		   size_t len, int src, mode_t mode, bool fresh, bool durable, int *unnamed);
 /* Drops a staged file (a candidate refused, a failure after staging). */
 void xp__sync_unstage(int dirfd, const char *base, int unnamed);
+/* A read-only descriptor of the named temporary staged for base in dirfd (to fsync
+ * it). -errno. */
+int xp__sync_tmp_open(int dirfd, const char *base);
 /* The named temporary's path of path (same directory). Heap string. */
 int xp__sync_tmp_path(const char *path, char **out);
 /* Gives the staged file its name base: the unnamed one linked (-EEXIST if something
@@ -197,9 +200,6 @@ int xp__sync_warn(struct xp__sync_run *R, const char *hint, const char *fmt, ...
  * the kind, the subnet, Kea's classes file, the HTTP base in force (may be NULL). */
 int xp__sync_options_digest(const struct xp_sync_target *t, const char *subnet,
 			    const char *http_base, char out[65]);
-/* Whether s reads as an HTTP base URL that can be one kernel command-line word:
- * http:// or https://, a host, no space or control character. */
-bool xp__sync_http_base_valid(const char *s);
 /* Records the sync (nothing in a dry run): the snapshot's count, subnet (as the target
  * gave it), options, the files put and removed. */
 int xp__sync_record(struct xp__sync_run *R, struct xp_sync_file_rec *put, size_t n_put,

@@ -338,7 +338,7 @@ struct pass {
 	const struct xp__sync_wants *W;
 	struct job *v;
 	size_t from, to;
-	bool stage, each;
+	bool stage;
 };
 
 static void *run_pass(void *arg)
@@ -351,7 +351,7 @@ static void *run_pass(void *arg)
 			j->r = xp__sync_name(j->dirfd, j->base, j->unnamed);
 			j->staged = false; /* named, or dropped by the failure */
 		} else if ((j->r = xp__sync_stage(p->D, j->dirfd, j->base, w->data.s, w->data.len,
-						  j->src, 0644, w->fresh, p->each, &j->unnamed)) <
+						  j->src, 0644, w->fresh, false, &j->unnamed)) <
 			   0) {
 			j->unnamed = -1;
 		} else {
@@ -438,6 +438,34 @@ struct batch {
 	size_t from, to;
 };
 
+/* Makes the few staged files of b (at most FSYNC_EACH_MAX) durable together: the
+ * writeback of each started (sync_file_range(2)), then each fsync'ed, so that one
+ * journal commit carries them all. An fsync as each was written committed the
+ * journal once a file: on a journaled disk, most of a one-system sync. */
+static int durable_each(struct xp__sync_run *R, const struct xp__sync_wants *W, const struct job *v,
+			struct batch b)
+{
+	int fd[FSYNC_EACH_MAX];
+	size_t n = b.to - b.from;
+	for (size_t k = 0; k < n; k++) {
+		const struct job *j = &v[b.from + k];
+		fd[k] = j->unnamed >= 0 ? j->unnamed : xp__sync_tmp_open(j->dirfd, j->base);
+		if (fd[k] >= 0)
+			(void)sync_file_range(fd[k], 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	int r = 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct job *j = &v[b.from + k];
+		int e = fd[k] < 0 ? fd[k] : fsync(fd[k]) < 0 ? -errno : 0;
+		if (fd[k] >= 0 && j->unnamed < 0)
+			close(fd[k]);
+		if (e < 0 && r == 0)
+			r = xp__sync_fail(R, e, NULL, "cannot write '%s': %s", W->v[j->want].path,
+					  strerror(-e));
+	}
+	return r;
+}
+
 /* Stages batch b: its directories and sources resolved in this thread (they change D),
  * then the files written by the pass's threads. 0, or the first failure (reported). */
 static int stage_batch(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp__sync_wants *W,
@@ -454,7 +482,7 @@ static int stage_batch(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 		else
 			r = source(R, &W->v[j->want], &j->src);
 	}
-	struct pass p = {.D = D, .W = W, .stage = true, .each = each};
+	struct pass p = {.D = D, .W = W, .stage = true};
 	if (r == 0)
 		run_passes(&p, v + b.from, b.to - b.from);
 	for (k = b.from; k < b.to; k++) {
@@ -465,6 +493,8 @@ static int stage_batch(struct xp__sync_run *R, struct xp__sync_dirs *D, struct x
 			r = xp__sync_fail(R, v[k].r, NULL, "cannot write '%s': %s",
 					  W->v[v[k].want].path, strerror(-v[k].r));
 	}
+	if (r == 0 && each)
+		r = durable_each(R, W, v, b);
 	return r;
 }
 
@@ -485,12 +515,53 @@ static int name_batch(struct xp__sync_run *R, struct xp__sync_dirs *D, struct xp
 	return r;
 }
 
-/* The batches of the n jobs: each of at most a quarter of them (at least 1,024) and of
- * at most half the descriptor budget of new files (two batches are staged at once).
- * *batches a heap array. */
-static int make_batches(const struct xp__sync_wants *W, const struct job *v, size_t n, bool each,
+/* Whether paths a and b are in the same directory. */
+static bool same_dir(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	size_t la = sa ? (size_t)(sa - a) : 0, lb = sb ? (size_t)(sb - b) : 0;
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+/* The batches of the n jobs (sorted by path, so grouped by directory): each of at most
+ * a quarter of them (at least 1,024) and of at most half the descriptor budget of new
+ * files (two batches are staged at once). The jobs are first reordered in four rounds,
+ * round q the q-th quarter of every directory's, and the batches cut from that order,
+ * so that each holds its share of every directory and each pass has several
+ * directories for its threads (cut from the sorted order, the first and last batch
+ * held one directory each and ran in one thread: the kernel serialises the entries
+ * made in a directory). *out a heap array. */
+static int make_batches(const struct xp__sync_wants *W, struct job *v, size_t n, bool each,
 			struct batch **out, size_t *n_out)
 {
+	*out = NULL;
+	*n_out = 0;
+	size_t *grp = NULL, ng = 0, gcap = 0; /* the directories' runs: grp[i]..grp[i+1] */
+	for (size_t k = 0; k <= n; k++) {
+		if (k > 0 && k < n && same_dir(W->v[v[k].want].path, W->v[v[k - 1].want].path))
+			continue;
+		if (xp_grow(&grp, &gcap, ng, sizeof(*grp), 8) < 0) {
+			free(grp);
+			return -ENOMEM;
+		}
+		grp[ng++] = k;
+	}
+	struct job *w = malloc((n ? n : 1) * sizeof(*w));
+	if (!w) {
+		free(grp);
+		return -ENOMEM;
+	}
+	size_t m = 0;
+	for (size_t q = 0; q < 4; q++)
+		for (size_t g = 0; g + 1 < ng; g++) {
+			size_t len = grp[g + 1] - grp[g];
+			size_t lo = grp[g] + len * q / 4, hi = grp[g] + len * (q + 1) / 4;
+			for (size_t i = lo; i < hi; i++)
+				w[m++] = v[i];
+		}
+	memcpy(v, w, n * sizeof(*v));
+	free(w);
+	free(grp);
 	size_t size = each ? n : (n + 3) / 4;
 	if (size < 1024)
 		size = 1024;
@@ -514,8 +585,8 @@ static int make_batches(const struct xp__sync_wants *W, const struct job *v, siz
 	return 0;
 }
 
-/* Puts the files decided WRITE in place, in batches: each staged, made durable (each
- * file fsync'ed when few, one syncfs(2) a batch for many), then named. The syncfs of a
+/* Puts the files decided WRITE in place, in batches: each staged, made durable (few
+ * files fsync'ed together, one syncfs(2) a batch for many), then named. The syncfs of a
  * batch runs while the next is staged and the one before named: writeback overlaps
  * the CPUs' work. Then removes those of gone. A failure drops what is staged; files
  * already named hold the new bytes, which the next sync adopts. */

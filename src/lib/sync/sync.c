@@ -188,7 +188,9 @@ static int lock(const struct xp_sync_target *t)
 	return fd;
 }
 
-bool xp__sync_http_base_valid(const char *s)
+/* Whether s reads as an HTTP base URL that can be one kernel command-line word:
+ * http:// or https://, a host, no space or control character. */
+static bool http_base_valid(const char *s)
 {
 	size_t scheme = strncmp(s, "http://", 7) == 0 ? 7 : strncmp(s, "https://", 8) == 0 ? 8 : 0;
 	if (!scheme || !s[scheme] || s[scheme] == '/' || strlen(s) > 255)
@@ -215,7 +217,7 @@ static int check_target(struct xp__sync_run *R)
 	if (t->http_base && t->kind != XP_SYNC_TFTP)
 		return xp__sync_fail(R, -EINVAL, NULL,
 				     "only a TFTP root's boot files carry the HTTP base");
-	if (t->http_base && *t->http_base && !xp__sync_http_base_valid(t->http_base))
+	if (t->http_base && *t->http_base && !http_base_valid(t->http_base))
 		return xp__sync_fail(R, -EINVAL,
 				     "http://HOST[:PORT][/PATH], e.g. http://10.0.0.1:8080",
 				     "'%s' is not an HTTP base URL (it goes on a kernel command "

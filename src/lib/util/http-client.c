@@ -205,9 +205,9 @@ int xp_http_request(const struct xp_http_req *q, struct xp_http_resp *r, struct 
 	cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	cu.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	/* a server that stops sending: under 1 KB/s for 30 s ends it */
+	/* a server that stops sending: under 1 KB/s for 30 s (or q->idle) ends it */
 	cu.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	cu.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+	cu.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, q->idle ? (long)q->idle : 30L);
 	cu.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	cu.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (q->write) /* large files: fewer, larger writes */

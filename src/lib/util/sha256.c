@@ -1,7 +1,8 @@
 /*
  * sha256.c - SHA-256 (FIPS 180-4) through OpenSSL's libcrypto, for content hashes (the
- * golden image cache keys): buffers and whole files, as hex; and HMAC-SHA256 (RFC 2104)
- * for tokens derived from a secret key.
+ * golden image cache keys): buffers and whole files, as hex; bytes as they come (a
+ * download hashed while it arrives); and HMAC-SHA256 (RFC 2104) for tokens derived
+ * from a secret key.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,16 +60,39 @@ bool xp_sha256_hex_valid(const char *hex)
 	return hex && xp_sha256_hex_valid_n(hex, strnlen(hex, 65));
 }
 
+struct xp_sha256 {
+	EVP_MD_CTX *ctx;
+};
+
+int xp_sha256_new(struct xp_sha256 **ret)
+{
+	struct xp_sha256 *h = calloc(1, sizeof(*h));
+	*ret = NULL;
+	if (!h || !(h->ctx = EVP_MD_CTX_new()) || xp_sha256_restart(h) < 0) {
+		xp_sha256_free(h);
+		return -ENOMEM;
+	}
+	*ret = h;
+	return 0;
+}
+
+int xp_sha256_restart(struct xp_sha256 *h)
+{
+	return EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+}
+
+int xp_sha256_add(struct xp_sha256 *h, const void *data, size_t len)
+{
+	return EVP_DigestUpdate(h->ctx, data, len) == 1 ? 0 : -EIO;
+}
+
 /* libcrypto uses the CPU's SHA instructions (SHA-NI, ARMv8 SHA2) where there are some:
  * a golden image's archive is hashed by every build and deploy that uses it. */
-int xp_sha256_fd(int fd, unsigned char out[32])
+int xp_sha256_add_fd(struct xp_sha256 *h, int fd)
 {
 	static const size_t bufsz = 1 << 20;
 	unsigned char *buf = malloc(bufsz);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int r = 0;
-	if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		r = -ENOMEM;
+	int r = buf ? 0 : -ENOMEM;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (r == 0) {
 		ssize_t n = xp_read_some(fd, buf, bufsz);
@@ -76,14 +100,33 @@ int xp_sha256_fd(int fd, unsigned char out[32])
 			r = (int)n;
 			break;
 		}
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			r = -EIO;
+		r = xp_sha256_add(h, buf, (size_t)n);
 	}
-	unsigned len = 0;
-	if (r == 0 && (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32))
-		r = -EIO;
-	EVP_MD_CTX_free(ctx);
 	free(buf);
+	return r;
+}
+
+int xp_sha256_final(struct xp_sha256 *h, unsigned char out[32])
+{
+	unsigned len = 0;
+	return EVP_DigestFinal_ex(h->ctx, out, &len) == 1 && len == 32 ? 0 : -EIO;
+}
+
+void xp_sha256_free(struct xp_sha256 *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
+int xp_sha256_fd(int fd, unsigned char out[32])
+{
+	struct xp_sha256 *h;
+	int r = xp_sha256_new(&h);
+	if (r == 0 && (r = xp_sha256_add_fd(h, fd)) == 0)
+		r = xp_sha256_final(h, out);
+	xp_sha256_free(h);
 	return r;
 }
 
