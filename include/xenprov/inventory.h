@@ -352,8 +352,6 @@ bool xp_distro_os_valid(const char *os);
 void xp_distro_release(struct xp_distro *d);
 /* Same rules as profile names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
 bool xp_distro_name_valid(const char *name);
-/* 64 lower-case hex digits. */
-bool xp_distro_sha256_valid(const char *s);
 /* Its files are in the store: it can be served. */
 bool xp_distro_in_store(const struct xp_distro *d);
 /* Takes the files into the store, then adds the distro. -EEXIST; -EINVAL with a

@@ -72,7 +72,7 @@ static int check(const struct xp_distro *d, bool regions, struct xp_diags *diags
 			 strncmp(src, "sha256:", 7) != 0)
 			r = xp__bad_value(diags, key, NULL, "give an absolute path",
 					  "'%s' is not an absolute path", src);
-		if (sha && !regions && !xp_distro_sha256_valid(sha))
+		if (sha && !regions && !xp_sha256_hex_valid(sha))
 			r = xp__bad_value(diags, key, sha, NULL, "not a SHA-256 digest");
 	}
 	if (d->arch) {
@@ -297,8 +297,8 @@ int xp__distro_row(struct xp_db_stmt *st, void *row)
 		return -ENOMEM;
 	}
 	/* a digest written behind the library's back is not a name to open */
-	if ((out->kernel_sha256 && !xp_distro_sha256_valid(out->kernel_sha256)) ||
-	    (out->initrd_sha256 && !xp_distro_sha256_valid(out->initrd_sha256))) {
+	if ((out->kernel_sha256 && !xp_sha256_hex_valid(out->kernel_sha256)) ||
+	    (out->initrd_sha256 && !xp_sha256_hex_valid(out->initrd_sha256))) {
 		free(out->kernel_sha256);
 		free(out->initrd_sha256);
 		out->kernel_sha256 = out->initrd_sha256 = NULL;
