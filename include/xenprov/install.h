@@ -72,9 +72,6 @@ int xp_golden_pub_cache_find(struct xp_golden_pub_cache *c, const char *state_di
  * caller answers a network client. */
 int xp_golden_published_open(const char *state_dir, const char *hex, int *fd, uint64_t *size);
 
-/* Whether hex is 64 lowercase hex digits. */
-bool xp_sha256_hex_valid(const char *hex);
-
 /* ---- dom0: a guest from a served profile (deploy/install.c) ---------------------------- */
 
 enum xp_install_mode {

@@ -25,8 +25,32 @@ struct xp_inv;
  * $XDG_STATE_HOME/xenprov (~/.local/state/xenprov). Heap string. */
 int xp_state_dir_default(char **out);
 
-/* Opens (creating the directory, mode 0700, and the database) and migrates. */
+/* Opens (creating the directory, mode 0700, and the database) and migrates. The
+ * database is where xp_inv_location says: SQLite's STATE/inventory.db by default. */
 int xp_inv_open(const char *state_dir, struct xp_inv **ret);
+/* The same with a location given (NULL: as xp_inv_open), and why it failed, for a
+ * message (why may be NULL; "" when strerror says it all): a location no backend
+ * takes, a password in a PostgreSQL URL, the server's refusal. Messages show the
+ * location with any password replaced by ***. */
+int xp_inv_open_at(const char *state_dir, const char *location, struct xp_inv **ret, char *why,
+		   size_t whylen);
+/* The file in the state directory that names the inventory's location (its first
+ * line), below --inventory and $XENPROV_INVENTORY. */
+#define XP_INV_URL_FILE "inventory-url"
+/* Where the inventory is, by precedence: given (the command line's --inventory), else
+ * $XENPROV_INVENTORY, else the first line of STATE/inventory-url; *out a heap string,
+ * NULL for none of them (SQLite in the state directory). Locations: "sqlite" (the
+ * default) or a libpq URI "postgresql://[user@]host[:port]/dbname[?param=...]"
+ * (postgres:// too), without a password: libpq takes it from PGPASSFILE (~/.pgpass) or
+ * a service file (service=NAME, PGSERVICEFILE). 0 or -errno. */
+int xp_inv_location(const char *state_dir, const char *given, char **out);
+/* Whether location is a PostgreSQL URI. */
+bool xp_inv_location_pgsql(const char *location);
+/* location with the password of user:PASSWORD@ and of password=... replaced by ***,
+ * into buf (len bytes), which is returned. */
+const char *xp_inv_location_redact(const char *location, char *buf, size_t len);
+/* Whether the inventory is on PostgreSQL. */
+bool xp_inv_is_pgsql(const struct xp_inv *inv);
 void xp_inv_close(struct xp_inv *inv);
 const char *xp_inv_state_dir(const struct xp_inv *inv);
 /* The last database error's text, for messages. */
@@ -328,8 +352,6 @@ bool xp_distro_os_valid(const char *os);
 void xp_distro_release(struct xp_distro *d);
 /* Same rules as profile names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
 bool xp_distro_name_valid(const char *name);
-/* 64 lower-case hex digits. */
-bool xp_distro_sha256_valid(const char *s);
 /* Its files are in the store: it can be served. */
 bool xp_distro_in_store(const struct xp_distro *d);
 /* Takes the files into the store, then adds the distro. -EEXIST; -EINVAL with a

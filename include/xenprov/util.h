@@ -193,6 +193,12 @@ int xp_sha256_file(const char *path, unsigned char out[32]);
 int xp_sha256_fd(int fd, unsigned char out[32]);
 /* The same, up to max bytes (a block device's first max bytes: an image written on it). */
 int xp_sha256_fd_n(int fd, uint64_t max, unsigned char out[32]);
+/* Whether the len bytes at hex are 64 lowercase hex digits, as xp_sha256_hex writes a
+ * digest (the one check of a digest read back: manifests, meta.json, publish names). */
+bool xp_sha256_hex_valid_n(const char *hex, size_t len);
+/* The same of a NUL-terminated string (NULL: false). */
+bool xp_sha256_hex_valid(const char *hex);
+
 /* A hash fed piece by piece: xp_sha256_new (-ENOMEM), xp_sha256_add the bytes in order
  * (xp_sha256_add_fd: what is left to read of fd), xp_sha256_final once;
  * xp_sha256_restart forgets what was added; xp_sha256_free (NULL: nothing). -EIO if
@@ -204,6 +210,30 @@ int xp_sha256_add(struct xp_sha256 *h, const void *data, size_t len);
 int xp_sha256_add_fd(struct xp_sha256 *h, int fd);
 int xp_sha256_final(struct xp_sha256 *h, unsigned char out[32]);
 void xp_sha256_free(struct xp_sha256 *h);
+
+/* ---- extended attributes (xattr.c) ---------------------------------------------- */
+
+/* The kernel's own bounds (XATTR_LIST_MAX, XATTR_SIZE_MAX in linux/limits.h): a name
+ * list or a value beyond is refused (-E2BIG), never cut. */
+#define XP_XATTR_LIST_MAX 65536
+#define XP_XATTR_VALUE_MAX 65536
+
+struct xp_xattr {
+	const char *name; /* into xp_xattrs.names */
+	void *value;
+	size_t len;
+};
+struct xp_xattrs {
+	struct xp_xattr *v;
+	size_t n;
+	char *names;
+};
+/* Every extended attribute of path that this user may read (not followed: llistxattr,
+ * lgetxattr), sorted by name (strcmp). A filesystem without them gives none; one removed
+ * between the list and its read is left out; a list or value that grew meanwhile is read
+ * again. 0, -E2BIG (a list or value beyond the bounds above), -ENOMEM, -errno. */
+int xp_xattrs_read(const char *path, struct xp_xattrs *out);
+void xp_xattrs_release(struct xp_xattrs *x);
 
 /* ---- whole reads and writes (io.c) ---------------------------------------------- */
 
@@ -263,6 +293,23 @@ int xp_spawn_wait_draining(pid_t pid, int drain_fd, unsigned seconds, int *statu
  * a broken pipe, then SIGKILL to what is left of the group; reaps it. Its exit status
  * as xp_spawn_wait's, or -errno. */
 int xp_spawn_stop(pid_t pid, int drain_fd, unsigned grace_seconds);
+
+/* An argument vector being built for the functions above: v NULL-terminated, n
+ * arguments; the first failure sticks in err (-ENOMEM) and later additions do nothing,
+ * so a caller checks once. Zero-initialised; released by xp_argv_release. */
+struct xp_argv {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+void xp_argv_add(struct xp_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void xp_argv_release(struct xp_argv *a);
+/* rsync(1) as xenprov copies a system tree, the one place its flags are chosen (image
+ * capture, image update of a running guest): "rsync -aHAX --numeric-ids" (recursive,
+ * links, perms, times, group, owner, devices, specials; hard links, ACLs, xattrs;
+ * owners by number), "-S" unless dense (runs of zeros written as holes), then
+ * "--rsh=RSH" when rsh is given. */
+void xp_argv_rsync(struct xp_argv *a, const char *rsh, bool dense);
 
 /* ---- growable arrays (buf.c) ---------------------------------------------------- */
 

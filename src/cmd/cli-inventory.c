@@ -24,11 +24,14 @@ int cli_inv_open(const char *state_dir, struct xp_inv **inv)
 			return cli_error("out of memory");
 		state_dir = dflt;
 	}
-	int r = xp_inv_open(state_dir, inv);
+	char why[640];
+	int r = xp_inv_open_at(state_dir, NULL, inv, why, sizeof(why));
 	if (r == -EPROTO)
 		cli_error("the inventory in '%s' was written by a newer xenprov; upgrade xenprov "
 			  "to use it",
 			  state_dir);
+	else if (r < 0 && why[0]) /* the location (its password hidden) and the reason */
+		cli_error("cannot open the %s", why);
 	else if (r < 0)
 		cli_error("cannot open the inventory in '%s': %s", state_dir, strerror(-r));
 	free(dflt);

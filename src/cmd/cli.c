@@ -118,7 +118,7 @@ int cli_run_verbs(const struct xp_command *cmd, int argc, char **argv)
 
 /* ---- the options verbs share ---------------------------------------------------------- */
 
-enum { ID_JSON = 0x10000, ID_STATE_DIR, ID_SECRETS };
+enum { ID_JSON = 0x10000, ID_STATE_DIR, ID_INVENTORY, ID_SECRETS };
 
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
 	       struct cli_opts *co)
@@ -133,8 +133,10 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 		all[n++] = (struct option){"json", no_argument, NULL, ID_JSON};
 	if (co->takes & CLI_QUIET)
 		all[n++] = (struct option){"quiet", no_argument, NULL, 'q'};
-	if (co->takes & CLI_STATE_DIR)
+	if (co->takes & CLI_STATE_DIR) {
 		all[n++] = (struct option){"state-dir", required_argument, NULL, ID_STATE_DIR};
+		all[n++] = (struct option){"inventory", required_argument, NULL, ID_INVENTORY};
+	}
 	if (co->takes & CLI_SECRETS)
 		all[n++] = (struct option){"secrets", no_argument, NULL, ID_SECRETS};
 	all[n] = (struct option){NULL, 0, NULL, 0};
@@ -148,6 +150,9 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 			co->quiet = true;
 		else if (c == ID_STATE_DIR)
 			co->state_dir = optarg;
+		else if (c == ID_INVENTORY) /* above $XENPROV_INVENTORY, and seen by every
+					       open the command makes (serve's, deploy's) */
+			setenv("XENPROV_INVENTORY", optarg, 1);
 		else if (c == ID_SECRETS)
 			co->secrets = true;
 		else

@@ -532,9 +532,13 @@ static int run_names(int argc, char **argv)
 	else if (xp_state_dir_default(&dir) < 0)
 		dir = NULL;
 	struct stat st;
-	/* no inventory: no names, and none made (xp_inv_open would create one) */
-	if (!dir || asprintf(&db, "%s/inventory.db", dir) < 0 || stat(db, &st) != 0 ||
-	    !S_ISREG(st.st_mode)) {
+	/* no inventory: no names, and none made (xp_inv_open would create one); one on
+	 * PostgreSQL is there or not, nothing is made in the state directory */
+	char *loc = NULL;
+	bool pg = dir && xp_inv_location(dir, NULL, &loc) == 0 && xp_inv_location_pgsql(loc);
+	free(loc);
+	if (!dir || (!pg && (asprintf(&db, "%s/inventory.db", dir) < 0 || stat(db, &st) != 0 ||
+			     !S_ISREG(st.st_mode)))) {
 		free(dir);
 		free(db);
 		return XP_EXIT_FAIL;

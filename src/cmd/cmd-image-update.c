@@ -259,43 +259,173 @@ struct run {
 	struct cli_progress progress;
 };
 
-/* The paths rsync is given: what the update changes, without the guest's own files. */
-static int write_list(const struct xp_tdiff *diff, bool removed_too, char *path_out, size_t len)
+/* What rsync is given for a running guest, each a temporary file of NUL-terminated
+ * items (--from0: a file name may hold a newline):
+ *  - checked, pushed: every path of the diff but the guest's own, for --files-from of
+ *    the check from the old version and of the push from the new;
+ *  - rules: the filter rules of the push: "R /PATH" (risk: may be deleted) for each
+ *    path the update removes or replaces, then "P *": nothing else is deleted, so a
+ *    directory the new version drops keeps the guest's own files and what the guest
+ *    made in it (rsync --force deletes a directory's content only as far as the
+ *    filter rules allow, and leaves a directory that is not empty);
+ *  - dropped: the directories the new version drops (the topmost), for the check of
+ *    what the guest made in them. */
+struct lists {
+	char checked[64], pushed[64], rules[64], dropped[64];
+	size_t ndropped;
+};
+
+static void lists_remove(struct lists *l)
+{
+	const char *v[] = {l->checked, l->pushed, l->rules, l->dropped};
+	for (size_t i = 0; i < 4; i++)
+		if (*v[i])
+			unlink(v[i]);
+}
+
+static int write_tmp(const struct xp_buf *b, char *path_out, size_t len)
 {
 	snprintf(path_out, len, "/tmp/xenprov-update.XXXXXX");
 	int fd = mkstemp(path_out);
-	if (fd < 0)
-		return -errno;
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
+	if (fd < 0) {
+		*path_out = 0;
 		return -errno;
 	}
-	/* what is below a removed directory goes with it (rsync --force): listed, a path
-	 * whose directory is missing in the source is a "vanished" file to rsync */
-	const char *gone = NULL;
-	size_t gone_len = 0;
-	for (size_t i = 0; i < diff->n; i++) {
-		const struct xp_tdiff_entry *e = &diff->v[i];
-		if (gone && strncmp(e->path, gone, gone_len) == 0 && e->path[gone_len] == '/' &&
-		    e->kind == XP_TDIFF_REMOVED)
-			continue;
-		gone = NULL;
-		if (S_ISDIR(e->old.mode) &&
-		    (e->kind == XP_TDIFF_REMOVED || (e->what & XP_TDIFF_TYPE))) {
-			gone = e->path;
-			gone_len = strlen(gone);
-		}
-		if (xp_guest_own_path(e->path) || (!removed_too && e->kind == XP_TDIFF_REMOVED))
-			continue;
-		fprintf(f, "%s\n", e->path + 1);
-	}
-	return fclose(f) == 0 ? 0 : -errno;
+	int r = xp_buf_error(b);
+	if (r == 0)
+		r = xp_write_full(fd, b->s ? b->s : "", b->len);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
 }
 
-/* rsync over ssh to the running guest: first, with --checksum and --dry-run, which of
- * the paths the guest has otherwise than the old version (conflicts); then the delta
- * from the new version, --delete-missing-args removing what it no longer has. */
+/* path as an rsync filter pattern anchored at the transfer's top: literal, unless it
+ * holds a wildcard character, then with each of "*?[\" escaped (rsync(1), PATTERN
+ * MATCHING RULES: a backslash escapes only in a pattern with wildcards). */
+static void add_rule(struct xp_buf *b, char kind, const char *path)
+{
+	xp_buf_addf(b, "%c ", kind);
+	bool wild = strpbrk(path, "*?[") != NULL;
+	for (const char *p = path; *p; p++) {
+		if (wild && strchr("*?[\\", *p))
+			xp_buf_addc(b, '\\');
+		xp_buf_addc(b, *p);
+	}
+	xp_buf_addc(b, 0);
+}
+
+static bool is_below(const char *path, const char *dir, size_t dir_len)
+{
+	return dir && strncmp(path, dir, dir_len) == 0 && path[dir_len] == '/';
+}
+
+static int write_lists(const struct xp_tdiff *diff, struct lists *l)
+{
+	memset(l, 0, sizeof(*l));
+	struct xp_buf checked, pushed, rules, dropped;
+	xp_buf_init(&checked);
+	xp_buf_init(&pushed);
+	xp_buf_init(&rules);
+	xp_buf_init(&dropped);
+	/* a path below a directory one side lacks is not listed for that side: rsync
+	 * would take the directory rsync -R implies for it as a file that vanished */
+	const char *gone = NULL, *added = NULL;
+	size_t gone_len = 0, added_len = 0;
+	for (size_t i = 0; i < diff->n; i++) {
+		const struct xp_tdiff_entry *e = &diff->v[i];
+		if (xp_guest_own_path(e->path))
+			continue;
+		bool below_gone = is_below(e->path, gone, gone_len);
+		bool below_added = is_below(e->path, added, added_len);
+		if (!below_added)
+			xp_buf_add(&checked, e->path + 1, strlen(e->path));
+		if (!below_gone)
+			xp_buf_add(&pushed, e->path + 1, strlen(e->path));
+		bool replaced = e->kind == XP_TDIFF_REMOVED || (e->what & XP_TDIFF_TYPE);
+		if (replaced)
+			add_rule(&rules, 'R', e->path);
+		if (replaced && S_ISDIR(e->old.mode) && !below_gone) {
+			gone = e->path;
+			gone_len = strlen(gone);
+			xp_buf_add(&dropped, e->path + 1, strlen(e->path));
+			l->ndropped++;
+		}
+		if ((e->kind == XP_TDIFF_ADDED || (e->what & XP_TDIFF_TYPE)) &&
+		    S_ISDIR(e->new.mode) && !below_added) {
+			added = e->path;
+			added_len = strlen(added);
+		}
+	}
+	xp_buf_adds(&rules, "P *");
+	xp_buf_addc(&rules, 0);
+	int r = write_tmp(&checked, l->checked, sizeof(l->checked));
+	if (r == 0)
+		r = write_tmp(&pushed, l->pushed, sizeof(l->pushed));
+	if (r == 0)
+		r = write_tmp(&rules, l->rules, sizeof(l->rules));
+	if (r == 0 && l->ndropped)
+		r = write_tmp(&dropped, l->dropped, sizeof(l->dropped));
+	xp_buf_release(&checked);
+	xp_buf_release(&pushed);
+	xp_buf_release(&rules);
+	xp_buf_release(&dropped);
+	if (r < 0)
+		lists_remove(l);
+	return r;
+}
+
+/* rsync ssh --from0 FLAGS... --files-from=LIST ROOT/ DEST: the paths of list, from
+ * the version at root, to the guest. */
+static void guest_rsync(struct xp_argv *a, const char *ssh, const char *const *flags,
+			const char *list, const char *root, const char *dest)
+{
+	xp_argv_release(a);
+	xp_argv_rsync(a, ssh, false);
+	/* first: rsync reads a merge file (--filter) as it parses its option */
+	xp_argv_add(a, "--from0");
+	for (; *flags; flags++)
+		xp_argv_add(a, "%s", *flags);
+	xp_argv_add(a, "--files-from=%s", list);
+	xp_argv_add(a, "%s/", root);
+	xp_argv_add(a, "%s", dest);
+}
+
+/* Runs rsync argv (a dry run) for the conflict check: its standard output read as data,
+ * its standard error (ssh's warnings among it) kept apart for the diagnostic. */
+static int check_run(struct job *j, struct xp_argv *a, struct xp_buf *out)
+{
+	if (a->err)
+		return -ENOMEM;
+	struct xp_buf err;
+	xp_buf_init(&err);
+	xp_buf_truncate(out, 0);
+	int st = xp_spawn_capture(a->v, out, 64u << 20, &err);
+	int r = 0;
+	if (st != 0)
+		r = xp_diags_fail(&j->d, -EIO, NULL, "rsync", NULL, "%s: rsync failed (%d): %s",
+				  j->dom.name, st,
+				  xp_buf_str(&err)[0] ? xp_buf_str(&err) : xp_buf_str(out));
+	xp_buf_release(&err);
+	return r;
+}
+
+/* The next line of *p (without its newline) in *line, *len; false at the end. */
+static bool next_line(const char **p, const char **line, size_t *len)
+{
+	if (!**p)
+		return false;
+	const char *nl = strchr(*p, '\n');
+	*line = *p;
+	*len = nl ? (size_t)(nl - *p) : strlen(*p);
+	*p += *len + (nl != NULL);
+	return true;
+}
+
+/* rsync over ssh to the running guest: first, with --checksum and --dry-run from the
+ * old version, which of the paths the guest has otherwise than the old version, and
+ * what the guest made itself in the directories the new version drops (conflicts);
+ * then the delta from the new version, --delete-missing-args removing what it no
+ * longer has but the guest's own files. */
 static int update_online(struct run *run, struct job *j)
 {
 	if (!j->dom.ip)
@@ -308,44 +438,59 @@ static int update_online(struct run *run, struct job *j)
 		return -ENOMEM;
 	char dest[300];
 	snprintf(dest, sizeof(dest), "%s@%s:/", run->ssh_user, j->dom.ip);
-	char list[64], src_old[4096], src_new[4096];
-	int r = write_list(j->diff, true, list, sizeof(list));
+	struct lists l;
+	int r = write_lists(j->diff, &l);
 	if (r < 0) {
 		free(ssh);
 		return xp_diags_fail(&j->d, r, NULL, "tmp", NULL, "cannot write a file list: %s",
 				     strerror(-r));
 	}
-	char files_from[128];
-	snprintf(files_from, sizeof(files_from), "--files-from=%s", list);
-	snprintf(src_old, sizeof(src_old), "%s/", j->from.root);
-	snprintf(src_new, sizeof(src_new), "%s/", run->to->root);
-	struct xp_buf out, err;
+	struct xp_buf out, conflicts;
 	xp_buf_init(&out);
-	xp_buf_init(&err);
-	/* what the guest changed itself: paths whose content differs from the old version,
-	 * rsync's standard output read as data (its standard error, ssh's warnings among
-	 * them, kept apart for the diagnostic) */
-	char *check[] = {"rsync",	  "-aHAXS",   "--numeric-ids", "--checksum", "--dry-run",
-			 "--out-format=%n", "--delete-missing-args", files_from, "-e", ssh, src_old,
-			 dest,		  NULL};
-	int st = xp_spawn_capture(check, &out, 64u << 20, &err);
-	if (st != 0) {
-		r = xp_diags_fail(&j->d, -EIO, NULL, "rsync", NULL, "%s: rsync failed (%d): %s",
-				  j->dom.name, st,
-				  xp_buf_str(&err)[0] ? xp_buf_str(&err) : xp_buf_str(&out));
+	xp_buf_init(&conflicts);
+	struct xp_argv a = {0};
+	const char *line;
+	size_t len;
+	/* the paths whose content the guest has otherwise than the old version */
+	static const char *const changed[] = {"--checksum", "--dry-run", "--out-format=%n",
+					      "--delete-missing-args", NULL};
+	guest_rsync(&a, ssh, changed, l.checked, j->from.root, dest);
+	if ((r = check_run(j, &a, &out)) < 0)
 		goto done;
+	for (const char *p = xp_buf_str(&out); next_line(&p, &line, &len);)
+		if (len && !(len == 2 && strncmp(line, "./", 2) == 0) && line[len - 1] != '/')
+			xp_buf_addf(&conflicts, "%.*s\n", (int)len, line);
+	/* what the guest made in the directories the new version drops: what rsync would
+	 * delete there to make them the old version's (not the guest's own files) */
+	static const char *const made[] = {"--recursive", "--delete", "--existing",
+					   "--ignore-existing", "--dry-run", "--out-format=%i %n",
+					   NULL};
+	static const char del[] = "*deleting ";
+	if (l.ndropped) {
+		guest_rsync(&a, ssh, made, l.dropped, j->from.root, dest);
+		if ((r = check_run(j, &a, &out)) < 0)
+			goto done;
 	}
-	const char *o = xp_buf_str(&out);
-	bool conflicts = false;
-	for (const char *p = o; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		if (len && !(len == 2 && strncmp(p, "./", 2) == 0) && p[len - 1] != '/')
-			conflicts = true;
-		p = nl ? nl + 1 : NULL;
+	for (const char *p = l.ndropped ? xp_buf_str(&out) : ""; next_line(&p, &line, &len);) {
+		if (len <= sizeof(del) || strncmp(line, del, sizeof(del) - 1) != 0 ||
+		    line[len - 1] == '/')
+			continue;
+		size_t k = sizeof(del) - 1;
+		while (k < len && line[k] == ' ')
+			k++;
+		char *abs = NULL;
+		if (asprintf(&abs, "/%.*s", (int)(len - k), line + k) < 0) {
+			r = -ENOMEM;
+			goto done;
+		}
+		if (!xp_guest_own_path(abs))
+			xp_buf_addf(&conflicts, "%s\n", abs + 1);
+		free(abs);
 	}
-	if (conflicts) {
-		j->rsync_out = strdup(o);
+	if ((r = xp_buf_error(&conflicts)) < 0)
+		goto done;
+	if (conflicts.len) {
+		j->rsync_out = strdup(xp_buf_str(&conflicts));
 		if (!run->override) {
 			r = xp_diags_fail(&j->d, -EEXIST, NULL, "conflict", "--override replaces them",
 					  "%s: files the guest changed itself would be overwritten",
@@ -355,17 +500,25 @@ static int update_online(struct run *run, struct job *j)
 	}
 	if (run->dry_run)
 		goto done;
+	/* rsync sends the receiver its filter rules only when it deletes (--delete-*):
+	 * without, the guest's side would know no "P *". Nothing else is deleted: no
+	 * directory is sent with its content (--files-from without -r) and "P *" covers
+	 * what the rules do not name. */
+	char filter[96];
+	snprintf(filter, sizeof(filter), "--filter=merge %s", l.rules);
+	const char *const push[] = {"--delete-missing-args", "--delete-during", "--force", filter,
+				    NULL};
+	guest_rsync(&a, ssh, push, l.pushed, run->to->root, dest);
 	xp_buf_truncate(&out, 0);
-	char *push[] = {"rsync", "-aHAXS", "--numeric-ids", "--delete-missing-args", "--force",
-			files_from, "-e", ssh, src_new, dest, NULL};
-	st = xp_spawn_wait(push, NULL, &out);
+	int st = a.err ? a.err : xp_spawn_wait(a.v, NULL, &out);
 	if (st != 0)
-		r = xp_diags_fail(&j->d, -EIO, NULL, "rsync", NULL, "%s: rsync failed (%d): %s",
-				  j->dom.name, st, xp_buf_str(&out));
+		r = xp_diags_fail(&j->d, st < 0 ? st : -EIO, NULL, "rsync", NULL,
+				  "%s: rsync failed (%d): %s", j->dom.name, st, xp_buf_str(&out));
 done:
+	xp_argv_release(&a);
 	xp_buf_release(&out);
-	xp_buf_release(&err);
-	unlink(list);
+	xp_buf_release(&conflicts);
+	lists_remove(&l);
 	free(ssh);
 	return r;
 }

@@ -8,10 +8,12 @@
 # ForceCommand (a wrapper written here) runs the rsync server rsync asked for with its
 # destination "/" replaced by that directory, so nothing outside the test is written.
 #   a guest-changed file refuses the update (listed), the guest's tree untouched;
-#   --dry-run changes nothing; the update makes the guest's tree equal to the new
-#   version except its own files (`image diff` of the two directories lists only
-#   /etc/hostname, which the guest keeps), removes what the new version removed, and
-#   the record names the new version.
+#   --dry-run changes nothing; a file the guest made in a directory the new version
+#   drops refuses the update (listed) unless --override; the update makes the guest's
+#   tree equal to the new version except its own files (`image diff` of the two
+#   directories lists only /etc/hostname, the network configuration in the dropped
+#   /etc/network and the guest's file in the dropped /var/lib/old, which it keeps),
+#   removes what the new version removed, and the record names the new version.
 #
 # No Xen here: lib/fake-xl, the tests' stand-in for Xen's xl (named in XENPROV_XL),
 # says the guest is running (`fake-xl create` of its config).
@@ -67,12 +69,17 @@ mkdir -p "$r/opt" "$r/var/lib/old" "$r/usr/share/doc"
 echo 'mine=1' >"$r/opt/tool.conf"
 echo gone >"$r/var/lib/old/x"
 echo doc >"$r/usr/share/doc/a"
+mkdir -p "$r/etc/network/if-up.d" "$r/var/lib/old/sub"
+echo hook >"$r/etc/network/if-up.d/hook"
+echo y >"$r/var/lib/old/sub/y"
 touch -d '2026-01-01 00:00:00' "$r/opt/tool.conf" "$r/etc/hostname"
 expect_rc 0 image capture "$r" --name gold -q
 echo 'mine=2' >"$r/opt/tool.conf"
 echo golden2 >"$r/etc/hostname"
-rm -r "$r/var/lib/old"
+rm -r "$r/var/lib/old" "$r/etc/network"
 echo new >"$r/usr/share/doc/b"
+mkdir -p "$r/usr/share/new/sub"
+echo n >"$r/usr/share/new/sub/n"
 chown 1234:4321 "$r/usr/share/doc/b"
 chmod 640 "$r/usr/share/doc/b"
 ln -s ../doc/a "$r/usr/share/doc/link"
@@ -87,6 +94,7 @@ expect_rc 0 domain show w1 --json
 json_ok "$T/stdout" 'j["ip"] == "10.89.0.2" and j["image_version"] == "gold@1"'
 rsync -aHAX --numeric-ids "$XENPROV_STATE_DIR/images/captures/gold/1/root/" "$GR/" || fail "the guest's tree"
 echo w1 >"$GR/etc/hostname"
+printf 'auto eth0\niface eth0 inet static\n' >"$GR/etc/network/interfaces"
 "$XENPROV_XL" create "$T/cfg/w1.cfg" >/dev/null || fail "fake-xl create"
 disk_sum=$(sha256sum <"$XENPROV_STATE_DIR/disks/w1.img")
 tree_state() { (cd "$GR" && find . -printf '%p %m %U:%G %s %l\n' | sort && find . -type f -exec sha256sum {} + | sort); }
@@ -110,13 +118,25 @@ out_has "w1: gold@1 -> (running: rsync over ssh)"
 expect_rc 0 domain show w1 --json
 json_ok "$T/stdout" 'j["image_version"] == "gold@1"'
 
-expect_rc 0 image update w1 --to gold@2 --ssh-command "$RSH"
+# a file the guest made itself in a directory version 2 drops: refused, then kept
+echo mine >"$GR/var/lib/old/sub/mine"
+before=$(tree_state)
+expect_rc 1 image update w1 --to gold@2 --ssh-command "$RSH"
+out_has "    /var/lib/old/sub/mine"
+err_has "files the guest changed itself would be overwritten"
+[ "$(tree_state)" = "$before" ] || fail "a refused update changed the guest"; ok
+
+expect_rc 0 image update w1 --to gold@2 --ssh-command "$RSH" --override
 out_has "w1: updated to gold@2"
-# the guest's tree is version 2 but its own hostname
+# the guest's tree is version 2 but its own files: its hostname, its network
+# configuration in /etc/network (which version 2 drops) and what it made in /var/lib/old
 expect_rc 0 image diff "$XENPROV_STATE_DIR/images/captures/gold/2/root" "$GR" --json
-json_ok "$T/stdout" '[(e["path"], e["change"], e.get("what")) for e in j] == [("/etc/hostname", "changed", ["size", "content", "mtime"])]'
+json_ok "$T/stdout" '[(e["path"], e["change"], e.get("what")) for e in j] == [("/etc/hostname", "changed", ["size", "content", "mtime"]), ("/etc/network", "added", None), ("/etc/network/interfaces", "added", None), ("/var/lib/old", "added", None), ("/var/lib/old/sub", "added", None), ("/var/lib/old/sub/mine", "added", None)]'
 [ "$(cat "$GR/etc/hostname")" = w1 ] || fail "the guest's hostname was overwritten"; ok
-[ ! -e "$GR/var/lib/old" ] || fail "what version 2 removed is still there"; ok
+grep -q 'iface eth0 inet static' "$GR/etc/network/interfaces" || fail "the guest's network configuration was lost"; ok
+[ "$(cat "$GR/var/lib/old/sub/mine")" = mine ] || fail "the guest's own file was lost"; ok
+[ ! -e "$GR/var/lib/old/x" ] && [ ! -e "$GR/var/lib/old/sub/y" ] && [ ! -e "$GR/etc/network/if-up.d" ] ||
+	fail "what version 2 removed is still there"; ok
 [ "$(stat -c '%u:%g %a' "$GR/usr/share/doc/b")" = "1234:4321 640" ] || fail "owner and mode of b"; ok
 expect_rc 0 domain list
 grep -Eq '^w1 +ready +running +off +web +file +gold@2 ' "$T/stdout" || fail "list: $(cat "$T/stdout")"; ok

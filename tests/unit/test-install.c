@@ -305,5 +305,5 @@ int main(void)
 	    xp_test_in_scratch(test_pick_disk),
 	    xp_test_in_scratch(test_run_refusals),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return xp_test_run_backends(tests, NULL);
 }

@@ -25,6 +25,7 @@
 #include "testlib.h"
 #include <sqlite3.h>
 
+#include "inventory/store-internal.h"
 #include "xenprov/guest.h"
 #include "xenprov/inventory.h"
 
@@ -187,16 +188,119 @@ static void test_second_connection(void **st)
 	xp_inv_close(a);
 }
 
+/* Where the inventory is: the location given, else $XENPROV_INVENTORY, else
+ * STATE/inventory-url, else SQLite; a password in a PostgreSQL URL is refused and
+ * never shown. */
+static void test_location(void **st)
+{
+	(void)st;
+	const char *env = getenv("XENPROV_INVENTORY");
+	char *saved = env ? strdup(env) : NULL;
+	char *loc, why[512];
+	assert_int_equal(mkdir(state, 0700), 0);
+
+	unsetenv("XENPROV_INVENTORY");
+	assert_int_equal(xp_inv_location(state, NULL, &loc), 0);
+	assert_null(loc); /* nothing said: SQLite in the state directory */
+	xp_test_write(xp_test_path(state, XP_INV_URL_FILE), "postgresql:///from-file \n");
+	assert_int_equal(xp_inv_location(state, NULL, &loc), 0);
+	assert_string_equal(loc, "postgresql:///from-file");
+	free(loc);
+	setenv("XENPROV_INVENTORY", "postgresql:///from-env", 1);
+	assert_int_equal(xp_inv_location(state, NULL, &loc), 0);
+	assert_string_equal(loc, "postgresql:///from-env");
+	free(loc);
+	assert_int_equal(xp_inv_location(state, "sqlite", &loc), 0);
+	assert_string_equal(loc, "sqlite");
+	free(loc);
+	assert_true(xp_inv_location_pgsql("postgres://h/db"));
+	assert_false(xp_inv_location_pgsql("sqlite"));
+
+	/* passwords: replaced wherever a URI may hold one */
+	static const char *const redact[][2] = {
+	    {"postgresql://u:secret@h:5432/db", "postgresql://u:***@h:5432/db"},
+	    {"postgresql:///db?host=/run&password=secret&user=u",
+	     "postgresql:///db?host=/run&password=***&user=u"},
+	    {"postgresql://u@h/db?password=secret", "postgresql://u@h/db?password=***"},
+	    {"postgresql://h/db?application_name=mypassword=x", NULL},
+	    {"postgresql://u@h/db", NULL},
+	};
+	char buf[256];
+	for (size_t i = 0; i < N(redact); i++)
+		assert_string_equal(xp_inv_location_redact(redact[i][0], buf, sizeof(buf)),
+				    redact[i][1] ? redact[i][1] : redact[i][0]);
+
+	/* refused before any connection, and not shown */
+	struct xp_inv *inv = (struct xp_inv *)1;
+	static const char *const with_password[] = {"postgresql://u:secret@127.0.0.1:1/db",
+						    "postgresql:///db?password=secret"};
+	for (size_t i = 0; i < N(with_password); i++) {
+		assert_int_equal(xp_inv_open_at(state, with_password[i], &inv, why, sizeof(why)),
+				 -EINVAL);
+		assert_null(inv);
+		xp_test_assert_contains(why, "PGPASSFILE");
+		xp_test_assert_contains(why, "***");
+		xp_test_assert_lacks(why, "secret");
+	}
+	assert_int_equal(xp_inv_open_at(state, "mysql://h/db", &inv, why, sizeof(why)), -EINVAL);
+	xp_test_assert_contains(why, "not a location xenprov knows");
+	/* a server that is not there: the reason, and no TCP needed to say so */
+	assert_true(xp_inv_open_at(state, "postgresql:///db?host=/nonexistent", &inv, why,
+				   sizeof(why)) < 0);
+	assert_null(inv);
+	xp_test_assert_contains(why, "/nonexistent");
+
+	/* the state directory's setting is what opens, with nothing above it */
+	unsetenv("XENPROV_INVENTORY");
+	char *url = saved ? strdup(saved) : strdup("sqlite");
+	char line[4200];
+	snprintf(line, sizeof(line), "%s\n", url);
+	xp_test_write(xp_test_path(state, XP_INV_URL_FILE), line);
+	assert_int_equal(xp_inv_open_at(state, NULL, &inv, why, sizeof(why)), 0);
+	assert_int_equal(xp_inv_is_pgsql(inv), saved != NULL);
+	assert_int_equal(add(inv, "via-file", NULL, NULL), 0);
+	xp_inv_close(inv);
+	free(url);
+	if (saved)
+		setenv("XENPROV_INVENTORY", saved, 1);
+	free(saved);
+}
+
+/* A statement that fails inside a transaction: SQLite undoes that statement and the
+ * transaction goes on; PostgreSQL aborts the whole transaction, and its commit, which
+ * rolls back, is an error rather than a silent loss. */
+static void test_failed_statement(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = xp_test_inv_open(state);
+	const char *ins = "INSERT INTO profiles (name, created, updated) VALUES ('x', 1, 1)";
+	assert_int_equal(xp_inv_begin(inv), 0);
+	assert_int_equal(xp__inv_exec(inv, ins), 0);
+	assert_int_equal(xp__inv_exec(inv, ins), -EEXIST);
+	if (xp_inv_is_pgsql(inv)) {
+		assert_int_equal(xp_inv_commit(inv), -EIO);
+		xp_test_assert_contains(xp_inv_errmsg(inv), "rolled back");
+		assert_false(has(inv, "x"));
+	} else {
+		assert_int_equal(xp_inv_commit(inv), 0);
+		assert_true(has(inv, "x"));
+	}
+	/* the connection goes on either way */
+	assert_int_equal(add(inv, "after", NULL, NULL), 0);
+	assert_true(has(inv, "after"));
+	xp_inv_close(inv);
+}
+
 static void test_newer_schema(void **st)
 {
 	(void)st;
 	xp_inv_close(xp_test_inv_open(state));
-	xp_test_sql(state, "PRAGMA user_version = 99");
+	xp_test_set_schema_version(state, 99);
 	struct xp_inv *inv = (struct xp_inv *)1;
 	assert_int_equal(xp_inv_open(state, &inv), -EPROTO);
 	assert_null(inv);
 	/* and left as it was */
-	xp_test_sql(state, "PRAGMA user_version = 3"); /* set back: migrates again */
+	xp_test_set_schema_version(state, 3); /* set back: migrates again */
 	inv = xp_test_inv_open(state);
 	assert_int_equal(xp_inv_schema_version(inv), SCHEMA_VERSION);
 	xp_inv_close(inv);
@@ -1449,6 +1553,8 @@ int main(int argc, char **argv)
 	    xp_test_in_scratch(test_private_files),
 	    xp_test_in_scratch(test_second_connection),
 	    xp_test_in_scratch(test_newer_schema),
+	    xp_test_in_scratch(test_location),
+	    xp_test_in_scratch(test_failed_statement),
 	    cmocka_unit_test(test_state_dir_default),
 	    cmocka_unit_test(test_settings),
 	    xp_test_in_scratch(test_profile_crud),
@@ -1467,5 +1573,8 @@ int main(int argc, char **argv)
 	    xp_test_in_scratch(test_transactions),
 	    xp_test_in_scratch(test_concurrent),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* the database file, its modes and SQLite's locks */
+	static const char *const sqlite_only[] = {"test_open", "test_private_files",
+						  "test_second_connection", NULL};
+	return xp_test_run_backends(tests, sqlite_only);
 }

@@ -109,11 +109,16 @@ static void test_foreign_rows(void **st)
 	xp_inv_close(inv);
 	/* rows written behind xenprov's back: a bad MAC, an empty client, an address
 	 * out of range; loading skips them rather than trusting them */
-	xp_test_sql(tmpdir, "INSERT INTO leases VALUES (1, x'01', 'nonsense', NULL, 'bound', 1, 1);"
-			   "INSERT INTO leases VALUES (2, x'', '52:54:00:00:00:01', NULL,"
-			   " 'bound', 1, 1);"
-			   "INSERT INTO leases VALUES (-5, x'01', '52:54:00:00:00:01',"
-			   " NULL, 'bound', 1, 1);");
+	/* a blob literal: SQLite's x'01', PostgreSQL's bytea '\x01' */
+	bool pg = xp_test_pgurl() != NULL;
+	const char *one = pg ? "'\\x01'::bytea" : "x'01'", *none = pg ? "''::bytea" : "x''";
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO leases VALUES (1, %s, 'nonsense', NULL, 'bound', 1, 1);"
+		 "INSERT INTO leases VALUES (2, %s, '52:54:00:00:00:01', NULL, 'bound', 1, 1);"
+		 "INSERT INTO leases VALUES (-5, %s, '52:54:00:00:00:01', NULL, 'bound', 1, 1);",
+		 one, none, one);
+	xp_test_sql(tmpdir, sql);
 	inv = xp_test_inv_open(tmpdir);
 	struct xp_dhcp_lease *got;
 	size_t n;
@@ -130,5 +135,5 @@ int main(void)
 	    xp_test_in_scratch(test_round_trip),
 	    xp_test_in_scratch(test_foreign_rows),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return xp_test_run_backends(tests, NULL);
 }

@@ -646,5 +646,5 @@ int main(void)
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_read_values),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return xp_test_run_backends(tests, NULL);
 }

@@ -355,5 +355,5 @@ int main(void)
 	    xp_test_in_scratch(test_store),	      xp_test_in_scratch(test_system_files),
 	    cmocka_unit_test(test_boot_args),	      xp_test_in_scratch(test_seed),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return xp_test_run_backends(tests, NULL);
 }

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -424,6 +425,110 @@ static void test_sha256(void **state)
 	free(million);
 	unsigned char d[32];
 	assert_int_equal(xp_sha256_file(tpath("no-such-file"), d), -ENOENT);
+}
+
+/* The one check of a digest read back: 64 lowercase hex digits, no more, no fewer. */
+static void test_sha256_hex_valid(void **state)
+{
+	(void)state;
+	const char *ok = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	assert_true(xp_sha256_hex_valid(ok));
+	assert_true(xp_sha256_hex_valid_n(ok, 64));
+	/* a length-delimited field: the bytes after it do not count */
+	char field[80];
+	snprintf(field, sizeof(field), "%s extra", ok);
+	assert_true(xp_sha256_hex_valid_n(field, 64));
+	assert_false(xp_sha256_hex_valid_n(field, 65));
+	assert_false(xp_sha256_hex_valid_n(ok, 63));
+	assert_false(xp_sha256_hex_valid(NULL));
+	assert_false(xp_sha256_hex_valid(""));
+	assert_false(xp_sha256_hex_valid(field));
+	char bad[65];
+	for (const char *c = "AFg -\n"; *c; c++) {
+		snprintf(bad, sizeof(bad), "%s", ok);
+		bad[17] = *c;
+		assert_false(xp_sha256_hex_valid(bad));
+		assert_false(xp_sha256_hex_valid_n(bad, 64));
+	}
+}
+
+/* ---- extended attributes (util/xattr.c) ------------------------------------------ */
+
+static void test_xattrs_read(void **state)
+{
+	(void)state;
+	const char *f = tpath("x");
+	int fd = open(f, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	struct xp_xattrs x;
+	/* none */
+	assert_int_equal(xp_xattrs_read(f, &x), 0);
+	assert_int_equal(x.n, 0);
+	xp_xattrs_release(&x);
+	/* sorted by name whatever the order they were set in; values whole, "" included */
+	assert_int_equal(setxattr(f, "user.zz", "last", 4, 0), 0);
+	assert_int_equal(setxattr(f, "user.a", "", 0, 0), 0);
+	static char big[3000]; /* ext4 keeps an inode's values in one block */
+	memset(big, 'v', sizeof(big));
+	assert_int_equal(setxattr(f, "user.m", big, sizeof(big), 0), 0);
+	assert_int_equal(xp_xattrs_read(f, &x), 0);
+	assert_int_equal(x.n, 3);
+	assert_string_equal(x.v[0].name, "user.a");
+	assert_int_equal(x.v[0].len, 0);
+	assert_string_equal(x.v[1].name, "user.m");
+	assert_int_equal(x.v[1].len, sizeof(big));
+	assert_memory_equal(x.v[1].value, big, sizeof(big));
+	assert_string_equal(x.v[2].name, "user.zz");
+	assert_int_equal(x.v[2].len, 4);
+	assert_memory_equal(x.v[2].value, "last", 4);
+	xp_xattrs_release(&x);
+	assert_null(x.v);
+	/* many names: more than the 4096 a fixed array held, none left out (on tmpfs,
+	 * which takes 5000 of them, where it has user xattrs; else as many as the
+	 * filesystem takes) */
+	char shm[] = "/dev/shm/xp-test-xattr-XXXXXX";
+	const char *g = shm;
+	fd = mkstemp(shm);
+	if (fd >= 0 && fsetxattr(fd, "user.probe", "", 0, 0) < 0) {
+		close(fd);
+		unlink(shm);
+		fd = -1;
+	}
+	if (fd >= 0) {
+		assert_int_equal(fremovexattr(fd, "user.probe"), 0);
+	} else {
+		g = tpath("many");
+		fd = open(g, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	}
+	assert_true(fd >= 0);
+	close(fd);
+	size_t set = 0;
+	for (unsigned i = 0; i < 5000; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "user.%05u", i);
+		if (setxattr(g, name, "", 0, 0) < 0) {
+			assert_int_equal(errno, ENOSPC); /* the filesystem's room for them */
+			break;
+		}
+		set++;
+	}
+	assert_int_equal(xp_xattrs_read(g, &x), 0);
+	assert_int_equal(x.n, set);
+	for (size_t i = 1; i < x.n; i++)
+		assert_true(strcmp(x.v[i - 1].name, x.v[i].name) < 0);
+	xp_xattrs_release(&x);
+	if (g == shm) {
+		assert_int_equal(set, 5000);
+		unlink(shm);
+	}
+	/* a symlink is not followed */
+	assert_int_equal(symlink("x", tpath("link")), 0);
+	assert_int_equal(xp_xattrs_read(tpath("link"), &x), 0);
+	assert_int_equal(x.n, 0);
+	xp_xattrs_release(&x);
+	assert_int_equal(xp_xattrs_read(tpath("no-such-file"), &x), -ENOENT);
+	assert_null(x.v);
 }
 
 /* Piece by piece (a download hashed as it comes, resumed after a prefix on disk): the
@@ -885,6 +990,8 @@ int main(void)
 	    cmocka_unit_test(test_edit_distance),
 	    cmocka_unit_test(test_escape),
 	    xp_test_in_scratch(test_sha256),
+	    cmocka_unit_test(test_sha256_hex_valid),
+	    xp_test_in_scratch(test_xattrs_read),
 	    xp_test_in_scratch(test_sha256_pieces),
 	    cmocka_unit_test(test_hmac_sha256),
 	    xp_test_in_scratch(test_copy_holes),

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "xenprov/inventory.h"
@@ -193,10 +194,208 @@ static inline void xp_test_assert_fsck_clean(const char *image, uint64_t offset)
 	assert_int_equal(rc, 0);
 }
 
+/* ---- the backend the inventory's tests run on --------------------------------------
+ * By default SQLite, in each test's state directory. Run through
+ * tests/integration/lib/pg-cluster (the unit-pgsql/ tests: XP_TEST_PGURL names a
+ * throwaway PostgreSQL database), every scratch fixture makes a schema of its own in
+ * that database and points the inventory at it with $XENPROV_INVENTORY (the URL with
+ * options=-csearch_path=SCHEMA), so each test starts from an empty inventory as with
+ * SQLite; the schema is dropped at the fixture's end. */
+
+/* The PostgreSQL database of this run, or NULL: SQLite. */
+static inline const char *xp_test_pgurl(void)
+{
+	const char *u = getenv("XP_TEST_PGURL");
+	return u && *u ? u : NULL;
+}
+
+/* The current fixture's schema ("" outside one). */
+static char xp_test_pg_schema[64];
+
+/* Runs sql on the run's database in schema (NULL: the fixture's); fails the test on
+ * an error. */
+static inline void xp_test_pg_exec(const char *schema, const char *sql)
+{
+	PGconn *c = PQconnectdb(xp_test_pgurl());
+	if (PQstatus(c) != CONNECTION_OK)
+		fprintf(stderr, "pg: %s", PQerrorMessage(c));
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	char *all;
+	assert_true(asprintf(&all, "SET search_path TO %s; %s",
+			     schema		    ? schema
+			     : xp_test_pg_schema[0] ? xp_test_pg_schema
+						    : "public",
+			     sql) > 0);
+	PGresult *res = PQexec(c, all);
+	ExecStatusType st = PQresultStatus(res);
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "pg: %s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(c);
+	free(all);
+	assert_true(ok);
+}
+
+static inline void xp_test__quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* Runs one statement on the run's database with a connection of its own: true if it
+ * succeeded (what failed is on standard error). */
+static inline bool xp_test__pg_run(const char *sql)
+{
+	PGconn *c = PQconnectdb(xp_test_pgurl());
+	PQsetNoticeProcessor(c, xp_test__quiet, NULL);
+	PGresult *res = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "pg: %s: %s", sql,
+			res ? PQresultErrorMessage(res) : PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	return ok;
+}
+
+/* The inventory location of a schema: the run's URL with options=-csearch_path. A
+ * heap string. */
+static inline char *xp_test__pg_location(const char *schema)
+{
+	const char *url = xp_test_pgurl();
+	char *loc;
+	if (asprintf(&loc, "%s%coptions=-csearch_path%%3D%s", url, strchr(url, '?') ? '&' : '?',
+		     schema) < 0)
+		abort();
+	return loc;
+}
+
+/* A fixture's state directories other than its first (a test with two inventories)
+ * get schemas of their own: FIXTURE_1, FIXTURE_2... */
+#define XP_TEST_PG_DIRS 16
+static char xp_test__pg_dirs[XP_TEST_PG_DIRS][4200];
+static unsigned xp_test__pg_ndirs;
+
+/* A fixture's start: on PostgreSQL, a fresh schema and the inventory pointed at it
+ * ($XENPROV_INVENTORY, which what the test runs, children too, reads). 0, or -1. */
+static inline int xp_test_backend_setup(void)
+{
+	if (!xp_test_pgurl())
+		return 0;
+	static unsigned count;
+	snprintf(xp_test_pg_schema, sizeof(xp_test_pg_schema), "t%d_%u", (int)getpid(), count++);
+	xp_test__pg_ndirs = 0;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", xp_test_pg_schema);
+	if (!xp_test__pg_run(sql))
+		return -1;
+	char *loc = xp_test__pg_location(xp_test_pg_schema);
+	setenv("XENPROV_INVENTORY", loc, 1);
+	free(loc);
+	return 0;
+}
+
+/* A fixture's end: its schemas dropped. 0, or -1. */
+static inline int xp_test_backend_teardown(void)
+{
+	if (!xp_test_pgurl() || !xp_test_pg_schema[0])
+		return 0;
+	bool ok = true;
+	char sql[128];
+	for (unsigned i = 1; i < xp_test__pg_ndirs; i++) {
+		snprintf(sql, sizeof(sql), "DROP SCHEMA %s_%u CASCADE", xp_test_pg_schema, i);
+		ok = xp_test__pg_run(sql) && ok;
+	}
+	snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", xp_test_pg_schema);
+	ok = xp_test__pg_run(sql) && ok;
+	xp_test_pg_schema[0] = '\0';
+	xp_test__pg_ndirs = 0;
+	unsetenv("XENPROV_INVENTORY");
+	return ok ? 0 : -1;
+}
+
+/* The location of state_dir's inventory in this fixture on PostgreSQL (heap), NULL for
+ * the fixture's own ($XENPROV_INVENTORY: the first state directory it opens). */
+static inline char *xp_test_pg_location_of(const char *state_dir)
+{
+	if (!xp_test_pgurl() || !xp_test_pg_schema[0])
+		return NULL;
+	unsigned i = 0;
+	while (i < xp_test__pg_ndirs && strcmp(xp_test__pg_dirs[i], state_dir) != 0)
+		i++;
+	if (i == xp_test__pg_ndirs) {
+		assert_true(i < XP_TEST_PG_DIRS);
+		snprintf(xp_test__pg_dirs[i], sizeof(xp_test__pg_dirs[i]), "%s", state_dir);
+		xp_test__pg_ndirs++;
+		if (i > 0) {
+			char sql[128];
+			snprintf(sql, sizeof(sql), "CREATE SCHEMA %s_%u", xp_test_pg_schema, i);
+			assert_true(xp_test__pg_run(sql));
+		}
+	}
+	if (i == 0)
+		return NULL;
+	char schema[80];
+	snprintf(schema, sizeof(schema), "%s_%u", xp_test_pg_schema, i);
+	return xp_test__pg_location(schema);
+}
+
+/* Runs a test binary's tests with no group fixtures; on PostgreSQL without those named
+ * in sqlite_only (NULL-terminated: what tests SQLite itself, its file, its PRAGMAs,
+ * its locks), each named on standard output as not run there. A name in sqlite_only
+ * that is no test fails the run (a renamed test would otherwise drop silently). */
+#define xp_test_run_backends(tests, sqlite_only)                                                   \
+	xp_test__run_backends(tests, sizeof(tests) / sizeof((tests)[0]), NULL, NULL, sqlite_only)
+/* The same with the group fixtures gs and gt. */
+#define xp_test_run_backends_group(tests, gs, gt, sqlite_only)                                     \
+	xp_test__run_backends(tests, sizeof(tests) / sizeof((tests)[0]), gs, gt, sqlite_only)
+static inline int xp_test__run_backends(const struct CMUnitTest *tests, size_t n,
+					CMFixtureFunction gs, CMFixtureFunction gt,
+					const char *const *sqlite_only)
+{
+	if (!xp_test_pgurl())
+		return _cmocka_run_group_tests("tests", tests, n, gs, gt);
+	struct CMUnitTest *run = calloc(n, sizeof(*run));
+	assert_non_null(run);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool out = false;
+		for (size_t j = 0; sqlite_only && sqlite_only[j]; j++)
+			out = out || strcmp(tests[i].name, sqlite_only[j]) == 0;
+		if (out)
+			printf("NOT ON POSTGRESQL (SQLite only): %s\n", tests[i].name);
+		else
+			run[k++] = tests[i];
+	}
+	for (size_t j = 0; sqlite_only && sqlite_only[j]; j++) {
+		bool found = false;
+		for (size_t i = 0; i < n; i++)
+			found = found || strcmp(tests[i].name, sqlite_only[j]) == 0;
+		if (!found) {
+			fprintf(stderr, "no test %s (named SQLite only)\n", sqlite_only[j]);
+			free(run);
+			return 1;
+		}
+	}
+	int r = _cmocka_run_group_tests("tests on PostgreSQL", run, k, gs, gt);
+	free(run);
+	return r;
+}
+
 /* Runs SQL straight on the inventory database of state_dir (STATE/inventory.db), as an
- * older version or another program would; fails the test on an SQLite error. */
+ * older version or another program would; fails the test on an SQLite error. On
+ * PostgreSQL, on the fixture's schema instead. */
 static inline void xp_test_sql(const char *state_dir, const char *sql)
 {
+	if (xp_test_pgurl()) {
+		char schema[80] = "";
+		for (unsigned i = 1; i < xp_test__pg_ndirs; i++)
+			if (strcmp(xp_test__pg_dirs[i], state_dir) == 0)
+				snprintf(schema, sizeof(schema), "%s_%u", xp_test_pg_schema, i);
+		xp_test_pg_exec(schema[0] ? schema : NULL, sql);
+		return;
+	}
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(xp_test_path(state_dir, "inventory.db"), &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 10000);
@@ -209,6 +408,19 @@ static inline void xp_test_sql(const char *state_dir, const char *sql)
 	sqlite3_close(db);
 }
 
+/* Sets the inventory's schema version behind the library's back (SQLite's PRAGMA
+ * user_version, PostgreSQL's table xenprov_schema), as an older or newer xenprov
+ * would have left it. */
+static inline void xp_test_set_schema_version(const char *state_dir, int v)
+{
+	char sql[128];
+	if (xp_test_pgurl())
+		snprintf(sql, sizeof(sql), "UPDATE xenprov_schema SET version = %d", v);
+	else
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	xp_test_sql(state_dir, sql);
+}
+
 /* The inventory of state_dir, opened (made if missing); fails the test if it cannot be. */
 /* The inventory's schema version: the number of migrations in inventory/store.c (one
  * place for every test that checks it). */
@@ -217,8 +429,15 @@ static inline void xp_test_sql(const char *state_dir, const char *sql)
 static inline struct xp_inv *xp_test_inv_open(const char *state_dir)
 {
 	struct xp_inv *inv = NULL;
-	assert_int_equal(xp_inv_open(state_dir, &inv), 0);
+	char *loc = xp_test_pg_location_of(state_dir), why[512];
+	int r = xp_inv_open_at(state_dir, loc, &inv, why, sizeof(why));
+	if (r < 0)
+		fprintf(stderr, "cannot open the inventory in %s: %s\n", state_dir, why);
+	free(loc);
+	assert_int_equal(r, 0);
 	assert_non_null(inv);
+	/* a PostgreSQL run never falls back to SQLite unseen */
+	assert_int_equal(xp_inv_is_pgsql(inv), xp_test_pgurl() != NULL);
 	return inv;
 }
 
@@ -339,7 +558,8 @@ static inline int xp_test_nothing(void)
  * defines tmpdir, the cmocka fixtures setup and teardown, and tpath(NAME) for paths in
  * tmpdir. setup makes a fresh directory, then returns prepare() (the file's own start in
  * it: 0, or -1); teardown calls finish() (what the file opened there, closed), then
- * removes the directory. Given to each test, one directory per test; given to
+ * removes the directory; on PostgreSQL each also makes and drops the inventory's schema
+ * (xp_test_backend_setup). Given to each test, one directory per test; given to
  * cmocka_run_group_tests, one for the group. XP_TEST_SCRATCH("label"): nothing to
  * prepare or finish. */
 #define XP_TEST_SCRATCH_WITH(label, prepare, finish)                                               \
@@ -349,7 +569,8 @@ static inline int xp_test_nothing(void)
 	static inline int setup(void **fixture)                                                    \
 	{                                                                                          \
 		(void)fixture;                                                                     \
-		if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), label) < 0)                            \
+		if (xp_test_mkdtemp(tmpdir, sizeof(tmpdir), label) < 0 ||                          \
+		    xp_test_backend_setup() < 0)                                                   \
 			return -1;                                                                 \
 		return prepare();                                                                  \
 	}                                                                                          \
@@ -357,7 +578,8 @@ static inline int xp_test_nothing(void)
 	{                                                                                          \
 		(void)fixture;                                                                     \
 		int finished = finish();                                                           \
-		return xp_test_rmtree(tmpdir) < 0 || finished < 0 ? -1 : 0;                        \
+		int dropped = xp_test_backend_teardown();                                          \
+		return xp_test_rmtree(tmpdir) < 0 || finished < 0 || dropped < 0 ? -1 : 0;         \
 	}                                                                                          \
 	static inline const char *tpath(const char *name)                                          \
 	{                                                                                          \

@@ -24,16 +24,6 @@
 
 #define RECORD_MAX 8192
 
-bool xp_sha256_hex_valid(const char *hex)
-{
-	size_t i = 0;
-	for (; hex[i]; i++)
-		if (i >= 64 ||
-		    !((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
-			return false;
-	return i == 64;
-}
-
 void xp__ident_of(const struct stat *st, struct xp__ident *id)
 {
 	*id = (struct xp__ident){

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -123,39 +124,6 @@ enum xp_capture_kind xp_capture_source_kind(const char *source)
 
 /* ---- running rsync ---------------------------------------------------------------------------- */
 
-struct argv {
-	char **v;
-	size_t n, cap;
-	int err;
-};
-
-static void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(struct argv *a, const char *fmt, ...)
-{
-	if (a->err)
-		return;
-	char *s;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0 || xp_grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v), 32) < 0) {
-		if (n >= 0)
-			free(s);
-		a->err = -ENOMEM;
-		return;
-	}
-	a->v[a->n++] = s;
-	a->v[a->n] = NULL;
-}
-
-static void argv_free(struct argv *a)
-{
-	for (size_t i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-}
-
 /* Reads rsync's two pipes until both close: progress lines (split at '\r' and '\n')
  * from its standard output to o->progress, its standard error kept (the last 8 KiB)
  * for the diagnostic. */
@@ -208,6 +176,24 @@ static bool pump(const struct xp_capture_opts *o, int out, int err, struct xp_bu
 	return cancelled;
 }
 
+/* Whether the local tree at dir may hold a sparse file (fewer blocks allocated than its
+ * size: st_blocks, stat(2)), within its own filesystem when one_fs, as rsync
+ * --one-file-system walks it. A tree it cannot read counts as sparse. */
+static int sparse_found(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_NS || type == FTW_DNR)
+		return 1;
+	return type == FTW_F && S_ISREG(st->st_mode) &&
+	       (uint64_t)st->st_blocks * 512 < (uint64_t)st->st_size;
+}
+
+static bool local_sparse(const char *dir, bool one_fs)
+{
+	return nftw(dir, sparse_found, 64, FTW_PHYS | (one_fs ? FTW_MOUNT : 0)) != 0;
+}
+
 /* rsync's exit codes (rsync(1), EXIT VALUES) that mean the source was not reached. */
 static bool unreachable(int st)
 {
@@ -224,28 +210,25 @@ static int run_rsync(const struct xp_capture_opts *o, const char *from, const ch
 		     const char *link_dest, const char *link_dest2, bool *vanished,
 		     struct xp_diags *d)
 {
-	struct argv a = {0};
-	arg(&a, "rsync");
-	/* -a: recursive, links, perms, times, group, owner, devices and specials; -H hard
-	 * links; -A ACLs; -X xattrs; -S sparse files (rsync(1)) */
-	arg(&a, "-aHAXS");
-	arg(&a, "--numeric-ids");
+	struct xp_argv a = {0};
+	/* -S costs rsync a scan of every byte for runs of zeros (about a tenth of a local
+	 * capture's time): a local tree without a sparse file is copied without it */
+	bool dense = o->kind == XP_CAPTURE_DIR && !local_sparse(o->source, !o->all_filesystems);
+	xp_argv_rsync(&a, o->ssh_command, dense);
 	/* the quick check compares sizes and mtimes to the second by default: a file changed
 	 * to the same size within one second would be linked to the old version; with a
 	 * negative window the nanoseconds count too (the receiver, here, is rsync >= 3.1.3) */
-	arg(&a, "--modify-window=-1");
+	xp_argv_add(&a, "--modify-window=-1");
 	if (!o->all_filesystems)
-		arg(&a, "--one-file-system");
+		xp_argv_add(&a, "--one-file-system");
 	if (o->progress) {
-		arg(&a, "--info=progress2");
-		arg(&a, "--no-inc-recursive");
+		xp_argv_add(&a, "--info=progress2");
+		xp_argv_add(&a, "--no-inc-recursive");
 	}
 	if (link_dest)
-		arg(&a, "--link-dest=%s", link_dest);
+		xp_argv_add(&a, "--link-dest=%s", link_dest);
 	if (link_dest2)
-		arg(&a, "--link-dest=%s", link_dest2);
-	if (o->ssh_command)
-		arg(&a, "--rsh=%s", o->ssh_command);
+		xp_argv_add(&a, "--link-dest=%s", link_dest2);
 	for (size_t i = 0; i < NDEFAULTS; i++) {
 		if (o->default_off & (1ull << i))
 			continue;
@@ -257,21 +240,21 @@ static int run_rsync(const struct xp_capture_opts *o, const char *from, const ch
 		char *save = NULL;
 		for (char *t = pats.s ? strtok_r(pats.s, " ", &save) : NULL; t;
 		     t = strtok_r(NULL, " ", &save))
-			arg(&a, "--exclude=%s", t);
+			xp_argv_add(&a, "--exclude=%s", t);
 		xp_buf_release(&pats);
 	}
 	for (size_t i = 0; i < o->nexcludes; i++)
-		arg(&a, "--exclude=%s", o->excludes[i]);
-	arg(&a, "%s", from);
-	arg(&a, "%s", to);
+		xp_argv_add(&a, "--exclude=%s", o->excludes[i]);
+	xp_argv_add(&a, "%s", from);
+	xp_argv_add(&a, "%s", to);
 	if (a.err) {
-		argv_free(&a);
+		xp_argv_release(&a);
 		return -ENOMEM;
 	}
 	pid_t pid;
 	int out, err;
 	int r = xp_spawn_piped(a.v, NULL, &pid, &out, &err);
-	argv_free(&a);
+	xp_argv_release(&a);
 	if (r == -ENOENT)
 		return xp_diags_fail(d, r, NULL, "no-rsync", "apt-get install rsync",
 				     "rsync is not installed");

@@ -29,6 +29,7 @@
 #include "image/blockdev-internal.h"
 #include "image/guest-custom.h"
 #include "image/guest-fs.h"
+#include "image/guest-root.h"
 #include "image/guest-text.h"
 #include "util/names.h"
 #include "xenprov/blockdev.h"
@@ -286,60 +287,88 @@ static bool probe_swap(struct xp_blockdev *bd, uint64_t off, char uuid[37])
 	return false;
 }
 
-static int find_root(struct ctx *c, uint64_t *root_off)
+void xp__guest_root_close(struct xp__guest_root *r)
 {
+	xp_fs_close(r->fs);
+	xp_blockdev_close(r->bd);
+	r->fs = NULL;
+	r->bd = NULL;
+}
+
+int xp__guest_find_root(const char *image, struct xp_diags *d, bool keep,
+			struct xp__guest_root *out)
+{
+	memset(out, 0, sizeof(*out));
 	struct xp_blockdev *bd;
 	enum xp_label label;
 	struct xp_part *parts;
 	size_t n;
-	int r = xp__image_open_table(c->image, c->dg.d, &bd, &label, &parts, &n);
+	int r = xp__image_open_table(image, d, &bd, &label, &parts, &n);
 	if (r < 0)
 		return r;
 	size_t ncand = label == XP_LABEL_NONE ? 1 : n;
-	bool found = false;
+	struct xp_fs *root = NULL;
 	for (size_t i = 0; i < ncand; i++) {
 		uint64_t off = label == XP_LABEL_NONE ? 0 : parts[i].offset;
 		char uuid[37];
 		if (label != XP_LABEL_NONE && probe_swap(bd, off, uuid)) {
-			if (!c->have_swap) {
-				c->have_swap = true;
-				c->swap_off = off;
-				snprintf(c->rep->old_swap_uuid, sizeof(c->rep->old_swap_uuid), "%s",
-					 uuid);
+			if (!out->have_swap) {
+				out->have_swap = true;
+				out->swap_off = off;
+				snprintf(out->swap_uuid, sizeof(out->swap_uuid), "%s", uuid);
 			}
 			continue;
 		}
-		if (found)
+		if (root)
 			continue;
 		struct xp_fs *fs = NULL;
 		if (xp_fs_open(bd, off, &fs) < 0)
 			continue;
 		struct xp_fs_entry e;
-		if (xp_fs_stat(fs, "/etc", &e) == 0) {
-			bool dir = S_ISDIR(e.mode);
-			xp_fs_entry_release(&e);
-			struct xp_fs_info info;
-			if (dir && xp_fs_info(fs, &info) == 0) {
-				found = true;
-				*root_off = off;
-				/* the guest's first disk is xvda (xlcfg.c) */
-				if (label == XP_LABEL_NONE)
-					snprintf(c->root_dev, sizeof(c->root_dev), "/dev/xvda");
-				else
-					snprintf(c->root_dev, sizeof(c->root_dev), "/dev/xvda%u",
-						 parts[i].number);
-				c->fstype = info.type;
-				snprintf(c->rep->old_fs_uuid, sizeof(c->rep->old_fs_uuid), "%s",
-					 info.uuid);
-			}
+		bool dir = xp_fs_stat(fs, "/etc", &e) == 0 && S_ISDIR(e.mode);
+		xp_fs_entry_release(&e);
+		if (dir && xp_fs_info(fs, &out->info) == 0) {
+			root = fs;
+			out->off = off;
+			out->number = label == XP_LABEL_NONE ? 0 : parts[i].number;
+		} else {
+			xp_fs_close(fs);
 		}
-		xp_fs_close(fs);
 	}
 	free(parts);
-	xp_blockdev_close(bd);
-	if (!found)
-		return xp_guest_fail(&c->dg, -ENOENT, "no-root", c->image,
-				     "no ext2/3/4 filesystem with /etc found in '%s'", c->image);
+	if (!root) {
+		xp_blockdev_close(bd);
+		if (d)
+			xp_diags_add(d, XP_SEV_ERROR, image, 0, 0, "no-root", image, NULL,
+				     "no ext2/3/4 filesystem with /etc found in '%s'", image);
+		return -ENOENT;
+	}
+	out->bd = bd;
+	out->fs = root;
+	if (!keep)
+		xp__guest_root_close(out);
+	return 0;
+}
+
+static int find_root(struct ctx *c, uint64_t *root_off)
+{
+	struct xp__guest_root gr;
+	int r = xp__guest_find_root(c->image, c->dg.d, false, &gr);
+	if (r < 0)
+		return r;
+	if (gr.have_swap) {
+		c->have_swap = true;
+		c->swap_off = gr.swap_off;
+		snprintf(c->rep->old_swap_uuid, sizeof(c->rep->old_swap_uuid), "%s", gr.swap_uuid);
+	}
+	*root_off = gr.off;
+	/* the guest's first disk is xvda (xlcfg.c) */
+	if (gr.number == 0)
+		snprintf(c->root_dev, sizeof(c->root_dev), "/dev/xvda");
+	else
+		snprintf(c->root_dev, sizeof(c->root_dev), "/dev/xvda%u", gr.number);
+	c->fstype = gr.info.type;
+	snprintf(c->rep->old_fs_uuid, sizeof(c->rep->old_fs_uuid), "%s", gr.info.uuid);
 	return 0;
 }
 

@@ -25,12 +25,12 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "image/blockdev-internal.h"
 #include "image/guest-fs.h"
+#include "image/guest-root.h"
 #include "util/copy.h"
 #include "xenprov/blockdev.h"
 #include "xenprov/extfs.h"
@@ -53,42 +53,6 @@ void xp_gupd_plan_release(struct xp_gupd_plan *p)
 }
 
 /* ---- reading the guest ---------------------------------------------------------------- */
-
-/* The byte offset of the guest's root filesystem: the first ext2/3/4 filesystem with
- * /etc, as xp_guest_apply finds it. */
-static int find_root(const char *image, struct xp_diags *d, struct xp_blockdev **bdp,
-		     struct xp_fs **fsp, uint64_t *off)
-{
-	struct xp_blockdev *bd;
-	enum xp_label label;
-	struct xp_part *parts;
-	size_t n;
-	int r = xp__image_open_table(image, d, &bd, &label, &parts, &n);
-	if (r < 0)
-		return r;
-	size_t ncand = label == XP_LABEL_NONE ? 1 : n;
-	for (size_t i = 0; i < ncand; i++) {
-		uint64_t o = label == XP_LABEL_NONE ? 0 : parts[i].offset;
-		struct xp_fs *fs = NULL;
-		if (xp_fs_open(bd, o, &fs) < 0)
-			continue;
-		struct xp_fs_entry e;
-		bool dir = xp_fs_stat(fs, "/etc", &e) == 0 && S_ISDIR(e.mode);
-		xp_fs_entry_release(&e);
-		if (dir) {
-			free(parts);
-			*bdp = bd;
-			*fsp = fs;
-			*off = o;
-			return 0;
-		}
-		xp_fs_close(fs);
-	}
-	free(parts);
-	xp_blockdev_close(bd);
-	return xp_diags_fail(d, -ENOENT, image, "no-root", NULL,
-			     "no ext2/3/4 filesystem with /etc found in '%s'", image);
-}
 
 struct cmp_sink {
 	int fd;
@@ -167,11 +131,12 @@ int xp_guest_update_plan(const char *image, const char *old_root, const char *ne
 			 struct xp_diags *d)
 {
 	memset(plan, 0, sizeof(*plan));
-	struct xp_blockdev *bd = NULL;
-	struct xp_fs *fs = NULL;
-	int r = find_root(image, d, &bd, &fs, &plan->root_off);
+	struct xp__guest_root gr;
+	int r = xp__guest_find_root(image, d, true, &gr);
 	if (r < 0)
 		return r;
+	struct xp_fs *fs = gr.fs;
+	plan->root_off = gr.off;
 	plan->v = calloc(diff->n ? diff->n : 1, sizeof(*plan->v));
 	if (!plan->v)
 		r = -ENOMEM;
@@ -251,8 +216,7 @@ int xp_guest_update_plan(const char *image, const char *old_root, const char *ne
 		}
 		xp_fs_entry_release(&ge);
 	}
-	xp_fs_close(fs);
-	xp_blockdev_close(bd);
+	xp__guest_root_close(&gr);
 	if (r < 0)
 		xp_gupd_plan_release(plan);
 	return r;
@@ -311,62 +275,22 @@ static int remove_path(struct apply *a, const char *path)
 /* The extended attributes of the host file at host (not followed), set on path. */
 static int copy_xattrs(struct apply *a, const char *host, const char *path)
 {
-	ssize_t n = llistxattr(host, NULL, 0);
-	if (n < 0 && (errno == ENOTSUP || errno == ENODATA))
-		n = 0;
-	if (n < 0)
-		return xp_diags_fail(a->d, -errno, host, "read", NULL,
-				     "cannot list the extended attributes of '%s': %s", host,
-				     strerror(errno));
-	char *list = malloc((size_t)n + 1);
-	if (!list)
-		return -ENOMEM;
-	if (n > 0 && (n = llistxattr(host, list, (size_t)n)) < 0) {
-		free(list);
-		return -errno;
-	}
-	size_t k = 0;
-	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1)
-		k++;
-	struct xp_gfs_xattr *v = calloc(k ? k : 1, sizeof(*v));
-	void **vals = calloc(k ? k : 1, sizeof(*vals));
-	int r = v && vals ? 0 : -ENOMEM;
-	size_t m = 0;
-	for (ssize_t i = 0; r == 0 && i < n; i += (ssize_t)strlen(list + i) + 1) {
-		const char *name = list + i;
-		ssize_t vl = lgetxattr(host, name, NULL, 0);
-		if (vl < 0) {
-			if (errno == ENODATA)
-				continue;
-			r = -errno;
-			break;
-		}
-		vals[m] = malloc((size_t)vl + 1);
-		if (!vals[m]) {
-			r = -ENOMEM;
-			break;
-		}
-		vl = lgetxattr(host, name, vals[m], (size_t)vl);
-		if (vl < 0) {
-			r = -errno;
-			free(vals[m]);
-			break;
-		}
-		v[m].name = name;
-		v[m].value = vals[m];
-		v[m].len = (size_t)vl;
-		m++;
-	}
+	struct xp_xattrs x;
+	int r = xp_xattrs_read(host, &x);
 	if (r < 0)
-		xp_diags_fail(a->d, r, host, "read", NULL,
-			      "cannot read the extended attributes of '%s': %s", host, strerror(-r));
-	else
-		r = xp_gfs_set_xattrs(a->g, path, v, m);
-	for (size_t i = 0; vals && i < m; i++)
-		free(vals[i]);
-	free(vals);
+		return xp_diags_fail(a->d, r, host, "read", NULL,
+				     "cannot read the extended attributes of '%s': %s", host,
+				     r == -E2BIG ? "beyond the kernel's bounds" : strerror(-r));
+	struct xp_gfs_xattr *v = calloc(x.n ? x.n : 1, sizeof(*v));
+	if (!v) {
+		xp_xattrs_release(&x);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < x.n; i++)
+		v[i] = (struct xp_gfs_xattr){x.v[i].name, x.v[i].value, x.v[i].len};
+	r = xp_gfs_set_xattrs(a->g, path, v, x.n);
 	free(v);
-	free(list);
+	xp_xattrs_release(&x);
 	return r;
 }
 

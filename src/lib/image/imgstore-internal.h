@@ -22,11 +22,6 @@ struct xp_imgver_new {
 	int lock;
 };
 
-/* <state>/images/captures/NAME. */
-int xp__imgver_name_dir(const char *state_dir, const char *name, char **out);
-/* The numbered directories of ndir (versions or not), ascending. */
-int xp__imgver_numbers(const char *ndir, unsigned **nums, size_t *n);
-
 /* Locks the name (-EBUSY if another process holds it), removes leftovers of
  * interrupted captures, picks the next number and creates .V.partial/root. */
 int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_new *nv,

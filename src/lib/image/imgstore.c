@@ -75,7 +75,8 @@ int xp_imgver_store_dir(const char *state_dir, char **out)
 	return asprintf(out, "%s/images/captures", state_dir) < 0 ? -ENOMEM : 0;
 }
 
-int xp__imgver_name_dir(const char *state_dir, const char *name, char **out)
+/* <state>/images/captures/NAME. */
+static int name_dir(const char *state_dir, const char *name, char **out)
 {
 	return asprintf(out, "%s/images/captures/%s", state_dir, name) < 0 ? -ENOMEM : 0;
 }
@@ -93,16 +94,6 @@ void xp_imgver_release(struct xp_imgver *v)
 }
 
 /* ---- meta.json --------------------------------------------------------------------------- */
-
-static bool hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
 
 static int meta_bad(struct xp_diags *d, const char *file, const char *field, const char *what)
 {
@@ -147,7 +138,7 @@ int xp_imgver_meta_parse(const char *json, size_t len, const char *file, struct 
 		r = meta_bad(d, file, "files", "missing or not a count");
 	else if (!json_is_integer(bytes) || json_integer_value(bytes) < 0)
 		r = meta_bad(d, file, "bytes", "missing or not a count");
-	else if (!json_is_string(mf) || !hex64(json_string_value(mf)))
+	else if (!json_is_string(mf) || !xp_sha256_hex_valid(json_string_value(mf)))
 		r = meta_bad(d, file, "manifest_sha256", "missing or not 64 lowercase hex digits");
 	if (r < 0)
 		goto out;
@@ -244,7 +235,8 @@ static bool version_name(const char *s, unsigned *v)
 	return true;
 }
 
-int xp__imgver_numbers(const char *ndir, unsigned **nums, size_t *n)
+/* The numbered directories of ndir (versions or not), ascending. */
+static int version_numbers(const char *ndir, unsigned **nums, size_t *n)
 {
 	*nums = NULL;
 	*n = 0;
@@ -292,10 +284,10 @@ int xp_imgver_list(const char *state_dir, const char *name, struct xp_imgver **v
 	_cleanup_free_ char *ndir = NULL;
 	_cleanup_free_ unsigned *nums = NULL;
 	size_t nn = 0;
-	int r = xp__imgver_name_dir(state_dir, name, &ndir);
+	int r = name_dir(state_dir, name, &ndir);
 	if (r < 0)
 		return r;
-	r = xp__imgver_numbers(ndir, &nums, &nn);
+	r = version_numbers(ndir, &nums, &nn);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return no_image(d, name, state_dir);
 	if (r < 0)
@@ -341,7 +333,7 @@ int xp_imgver_resolve(const char *state_dir, const char *ref, struct xp_imgver *
 		return r;
 	if (version) {
 		_cleanup_free_ char *ndir = NULL;
-		if ((r = xp__imgver_name_dir(state_dir, name, &ndir)) < 0)
+		if ((r = name_dir(state_dir, name, &ndir)) < 0)
 			return r;
 		r = load_version(ndir, name, version, out, d);
 		if (r != -ENOENT)
@@ -487,7 +479,7 @@ int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_n
 				       "letters, digits, '.', '_' and '-', at most 64, starting "
 				       "with a letter or digit",
 				       "not an image name: '%s'", name ? name : "");
-	int r = xp__imgver_name_dir(state_dir, name, &nv->ndir);
+	int r = name_dir(state_dir, name, &nv->ndir);
 	if (r < 0)
 		return r;
 	if ((r = xp_mkdir_p(nv->ndir, 0755)) < 0) {
@@ -516,7 +508,7 @@ int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_n
 			      "cannot remove what an interrupted capture left: %s", strerror(-r));
 		goto fail;
 	}
-	if ((r = xp__imgver_numbers(nv->ndir, &nums, &nn)) < 0)
+	if ((r = version_numbers(nv->ndir, &nums, &nn)) < 0)
 		goto fail;
 	nv->version = nn ? nums[nn - 1] + 1 : 1;
 	/* the previous version: the latest with a meta.json */
@@ -619,7 +611,7 @@ int xp_imgver_remove(const char *state_dir, const char *name, unsigned version,
 	if (!xp_imgver_name_valid(name))
 		return xp_diags_refuse(d, -EINVAL, "image-ref", name, NULL,
 				       "not an image name: '%s'", name ? name : "");
-	if (xp__imgver_name_dir(state_dir, name, &ndir) < 0 ||
+	if (name_dir(state_dir, name, &ndir) < 0 ||
 	    asprintf(&lockpath, "%s/lock", ndir) < 0 ||
 	    asprintf(&from, "%s/%u", ndir, version) < 0 ||
 	    asprintf(&to, "%s/.%u.removing", ndir, version) < 0)

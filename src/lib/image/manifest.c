@@ -10,12 +10,15 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -123,16 +126,6 @@ int xp_manifest_format(const struct xp_manifest *m, struct xp_buf *out)
 
 /* ---- parsing ----------------------------------------------------------------------------- */
 
-static bool is_hex64(const char *s, size_t len)
-{
-	if (len != 64)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (hexval(s[i]) < 0)
-			return false;
-	return true;
-}
-
 static bool parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -236,14 +229,14 @@ static int parse_line(const char *s, size_t len, struct xp_manifest_entry *e, co
 	bool dash = fl[7] == 1 && f[7][0] == '-';
 	*why = e->type == 'f' ? "sha256: a regular file needs 64 hex digits"
 			      : "sha256: only a regular file has one";
-	if (e->type == 'f' ? !is_hex64(f[7], fl[7]) : !dash)
+	if (e->type == 'f' ? !xp_sha256_hex_valid_n(f[7], fl[7]) : !dash)
 		goto bad;
 	if (!dash)
 		memcpy(e->sha256, f[7], 64);
 	*why = "xattrs: not '-' or 64 hex digits";
 	if (fl[8] == 1 && f[8][0] == '-')
 		;
-	else if (is_hex64(f[8], fl[8]))
+	else if (xp_sha256_hex_valid_n(f[8], fl[8]))
 		memcpy(e->xattrs, f[8], 64);
 	else
 		goto bad;
@@ -393,6 +386,8 @@ struct scan {
 	size_t rootlen;
 	struct ino *inos; /* regular files with more than one link */
 	size_t ninos, capinos;
+	struct ino *hash; /* regular files to hash once the walk is done */
+	size_t nhash, caphash;
 	struct xp_diags *d;
 };
 
@@ -405,56 +400,26 @@ static int cmp_str(const void *a, const void *b)
 static int hash_xattrs(const char *path, char out[65])
 {
 	out[0] = 0;
-	ssize_t n = llistxattr(path, NULL, 0);
-	if (n < 0)
-		return errno == ENOTSUP ? 0 : -errno;
-	if (n == 0)
-		return 0;
-	_cleanup_free_ char *list = malloc((size_t)n + 1);
-	if (!list)
-		return -ENOMEM;
-	n = llistxattr(path, list, (size_t)n);
-	if (n < 0)
-		return -errno;
-	char *names[4096];
-	size_t nn = 0;
-	for (char *p = list; p < list + n && nn < 4096; p += strlen(p) + 1)
-		names[nn++] = p;
-	if (nn == 0)
-		return 0;
-	qsort(names, nn, sizeof(*names), cmp_str);
+	struct xp_xattrs x;
+	int r = xp_xattrs_read(path, &x);
+	if (r < 0 || x.n == 0)
+		return r;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
+		xp_xattrs_release(&x);
 		return -ENOMEM;
 	}
-	int r = 0;
-	char *val = NULL;
-	for (size_t i = 0; r == 0 && i < nn; i++) {
-		ssize_t vl = lgetxattr(path, names[i], NULL, 0);
-		if (vl < 0) {
-			r = -errno;
-			break;
-		}
-		free(val);
-		val = malloc((size_t)vl + 1);
-		if (!val) {
-			r = -ENOMEM;
-			break;
-		}
-		vl = lgetxattr(path, names[i], val, (size_t)vl);
-		if (vl < 0) {
-			r = -errno;
-			break;
-		}
+	for (size_t i = 0; r == 0 && i < x.n; i++) {
 		unsigned char le[8];
 		for (int k = 0; k < 8; k++)
-			le[k] = (unsigned char)((uint64_t)vl >> (8 * k));
-		if (EVP_DigestUpdate(ctx, names[i], strlen(names[i]) + 1) != 1 ||
-		    EVP_DigestUpdate(ctx, le, 8) != 1 || EVP_DigestUpdate(ctx, val, (size_t)vl) != 1)
+			le[k] = (unsigned char)((uint64_t)x.v[i].len >> (8 * k));
+		if (EVP_DigestUpdate(ctx, x.v[i].name, strlen(x.v[i].name) + 1) != 1 ||
+		    EVP_DigestUpdate(ctx, le, 8) != 1 ||
+		    EVP_DigestUpdate(ctx, x.v[i].value, x.v[i].len) != 1)
 			r = -EIO;
 	}
-	free(val);
+	xp_xattrs_release(&x);
 	unsigned char dg[32];
 	unsigned dl = 0;
 	if (r == 0 && (EVP_DigestFinal_ex(ctx, dg, &dl) != 1 || dl != 32))
@@ -465,10 +430,10 @@ static int hash_xattrs(const char *path, char out[65])
 	return r;
 }
 
-/* The content hash of the regular file name in dfd, or prev's when prev's file of the
- * same path is the same inode. */
-static int hash_file(struct scan *s, int dfd, const char *name, const char *rel,
-		     const struct stat *st, struct xp_manifest_entry *e)
+/* The content hash of the regular file name in dfd: prev's when prev's file of the
+ * same path is the same inode (1), else noted for hash_all (0). */
+static int hash_file(struct scan *s, const char *rel, const struct stat *st,
+		     struct xp_manifest_entry *e)
 {
 	if (s->prev) {
 		const struct xp_manifest_entry *p = xp_manifest_find(s->prev, rel);
@@ -481,16 +446,10 @@ static int hash_file(struct scan *s, int dfd, const char *name, const char *rel,
 			return 1; /* xattrs too: they belong to the inode */
 		}
 	}
-	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-	if (fd < 0 && errno == EPERM)
-		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	unsigned char dg[32];
-	int r = xp_sha256_fd(fd, dg);
-	if (r < 0)
-		return r;
-	xp_sha256_hex(dg, e->sha256);
+	/* hashed after the walk, on as many threads as there are CPUs (hash_all) */
+	if (xp_grow(&s->hash, &s->caphash, s->nhash, sizeof(*s->hash), 1024) < 0)
+		return -ENOMEM;
+	s->hash[s->nhash++] = (struct ino){st->st_dev, st->st_ino, s->m->n};
 	return 0;
 }
 
@@ -516,7 +475,7 @@ static int add_entry(struct scan *s, int dfd, const char *name, const char *rel,
 	bool have_xattrs = false;
 	if (e.type == 'f') {
 		e.size = (uint64_t)st->st_size;
-		r = hash_file(s, dfd, name, rel, st, &e);
+		r = hash_file(s, rel, st, &e);
 		if (r < 0)
 			return xp_diags_fail(s->d, r, rel, NULL, NULL, "cannot read: %s", strerror(-r));
 		have_xattrs = r == 1;
@@ -542,7 +501,9 @@ static int add_entry(struct scan *s, int dfd, const char *name, const char *rel,
 			free(e.extra);
 			return xp_diags_fail(s->d, r ? r : -ENOMEM, rel, NULL, NULL,
 					     "cannot read its extended attributes: %s",
-					     strerror(r ? -r : ENOMEM));
+					     r == -E2BIG ? "more than the kernel's bounds (64 KiB of "
+							   "names, 64 KiB a value)"
+							 : strerror(r ? -r : ENOMEM));
 		}
 	}
 	if (!(e.path = strdup(rel)) ||
@@ -608,6 +569,96 @@ static int walk(struct scan *s, int dfd, const char *rel, int depth)
 	return r;
 }
 
+/* ---- hashing the files, in parallel ----------------------------------------------------- */
+
+struct hasher {
+	struct scan *s;
+	int rootfd;
+	atomic_size_t next;
+	atomic_int err;	   /* the first failure, -errno */
+	atomic_size_t bad; /* and its job */
+};
+
+/* Opens the regular file at rel below rootfd again, as the walk saw it: no symlink
+ * followed on the way (openat2's RESOLVE_NO_SYMLINKS, where the kernel has it), and
+ * the same inode (-ESTALE: the tree changed during the scan). */
+static int open_again(int rootfd, const char *rel, const struct ino *j)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME;
+	int fd = -1;
+	for (int pass = 0; pass < 2 && fd < 0; pass++) {
+		struct open_how how = {.flags = (uint64_t)flags,
+				       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+						  RESOLVE_NO_MAGICLINKS};
+		fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+		if (fd < 0 && errno == ENOSYS)
+			fd = openat(rootfd, rel, flags);
+		if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
+			flags &= ~O_NOATIME; /* O_NOATIME: the owner's or root's only */
+		else
+			break;
+	}
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_dev != j->dev || st.st_ino != j->ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+static void *hash_worker(void *arg)
+{
+	struct hasher *h = arg;
+	for (;;) {
+		size_t k = atomic_fetch_add(&h->next, 1);
+		if (k >= h->s->nhash || atomic_load(&h->err))
+			return NULL;
+		const struct ino *j = &h->s->hash[k];
+		struct xp_manifest_entry *e = &h->s->m->v[j->idx];
+		int fd = open_again(h->rootfd, e->path[1] ? e->path + 1 : ".", j);
+		unsigned char dg[32];
+		int r = fd < 0 ? fd : xp_sha256_fd(fd, dg);
+		if (fd >= 0)
+			close(fd);
+		if (r < 0) {
+			int zero = 0;
+			if (atomic_compare_exchange_strong(&h->err, &zero, r))
+				atomic_store(&h->bad, k);
+			return NULL;
+		}
+		xp_sha256_hex(dg, e->sha256);
+	}
+}
+
+/* The content hashes of the files the walk noted: the hashing (libcrypto) and the
+ * reading (the kernel's copy) are CPU work each file apart, so one thread per CPU (up
+ * to 8) takes the next file until none is left. */
+static int hash_all(struct scan *s, int rootfd)
+{
+	struct hasher h = {.s = s, .rootfd = rootfd};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
+	if (nt > s->nhash / 16 + 1)
+		nt = s->nhash / 16 + 1;
+	pthread_t th[8];
+	size_t started = 0;
+	for (size_t i = 1; i < nt; i++)
+		if (pthread_create(&th[started], NULL, hash_worker, &h) == 0)
+			started++;
+	hash_worker(&h);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	int r = atomic_load(&h.err);
+	if (r < 0) {
+		const char *p = s->m->v[s->hash[atomic_load(&h.bad)].idx].path;
+		return xp_diags_fail(s->d, r, p, NULL, NULL, "cannot read: %s",
+				     r == -ESTALE ? "it changed during the scan" : strerror(-r));
+	}
+	return 0;
+}
+
 static int cmp_ino(const void *a, const void *b)
 {
 	const struct ino *x = a, *y = b;
@@ -667,6 +718,8 @@ int xp_manifest_scan(const char *root, const struct xp_manifest *prev, const cha
 		r = xp_diags_fail(d, -errno, root, NULL, NULL, "cannot open: %s", strerror(errno));
 	else if ((r = add_entry(&s, fd, ".", "/", &st)) == 0)
 		r = walk(&s, fd, "/", 0);
+	if (r == 0 && s.nhash)
+		r = hash_all(&s, fd);
 	if (r == 0) {
 		r = sort_entries(out, s.inos, s.ninos);
 	}
@@ -680,6 +733,7 @@ int xp_manifest_scan(const char *root, const struct xp_manifest *prev, const cha
 			r = -ENOMEM;
 	}
 	free(s.inos);
+	free(s.hash);
 	xp_buf_release(&s.full);
 	if (r < 0)
 		xp_manifest_release(out);

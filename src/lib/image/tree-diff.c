@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "xenprov/imgdiff.h"
@@ -327,67 +326,22 @@ static int xattr_blob(int dirfd, const char *name, char **blob, size_t *len)
 	if (fd < 0)
 		return -errno;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	ssize_t n = llistxattr(proc, NULL, 0);
-	if (n <= 0) {
-		close(fd);
-		return n < 0 && errno != ENOTSUP && errno != ENODATA ? -errno : 0;
-	}
-	char *list = malloc((size_t)n);
-	if (!list || (n = llistxattr(proc, list, (size_t)n)) < 0) {
-		int r = list ? -errno : -ENOMEM;
-		free(list);
-		close(fd);
+	struct xp_xattrs x;
+	int r = xp_xattrs_read(proc, &x);
+	close(fd);
+	if (r < 0)
 		return r;
-	}
-	/* the names, sorted */
-	size_t k = 0;
-	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1)
-		k++;
-	const char **names = calloc(k ? k : 1, sizeof(*names));
-	if (!names) {
-		free(list);
-		close(fd);
-		return -ENOMEM;
-	}
-	k = 0;
-	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1)
-		names[k++] = list + i;
-	qsort(names, k, sizeof(*names), cmp_str);
 	struct xp_buf b;
 	xp_buf_init(&b);
-	int r = 0;
-	for (size_t i = 0; r == 0 && i < k; i++) {
-		ssize_t vl = lgetxattr(proc, names[i], NULL, 0);
-		if (vl < 0) {
-			if (errno == ENODATA)
-				continue;
-			r = -errno;
-			break;
-		}
-		char *val = malloc((size_t)vl + 1);
-		if (!val) {
-			r = -ENOMEM;
-			break;
-		}
-		vl = lgetxattr(proc, names[i], val, (size_t)vl);
-		if (vl < 0) {
-			r = -errno;
-			free(val);
-			break;
-		}
-		xp_buf_add(&b, names[i], strlen(names[i]) + 1);
-		xp_buf_addf(&b, "%zd:", vl);
-		xp_buf_add(&b, val, (size_t)vl);
-		free(val);
+	for (size_t i = 0; i < x.n; i++) {
+		xp_buf_add(&b, x.v[i].name, strlen(x.v[i].name) + 1);
+		xp_buf_addf(&b, "%zu:", x.v[i].len);
+		xp_buf_add(&b, x.v[i].value, x.v[i].len);
 	}
-	free(names);
-	free(list);
-	close(fd);
-	if (r == 0 && xp_buf_error(&b))
-		r = -ENOMEM;
-	if (r < 0) {
+	xp_xattrs_release(&x);
+	if (xp_buf_error(&b)) {
 		xp_buf_release(&b);
-		return r;
+		return -ENOMEM;
 	}
 	*len = b.len;
 	*blob = xp_buf_steal(&b);

@@ -17,36 +17,46 @@
 int xp_deploy_record_start(struct xp_inv *inv, const char *profile, size_t total,
 			   const char *request, int64_t *id)
 {
-	sqlite3_stmt *st;
-	int r = xp__inv_prepare(inv, "INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)",
-				&st);
+	struct xp_db_stmt *st;
+	/* RETURNING (SQLite 3.35, PostgreSQL): the id the row was given, in both */
+	int r =
+	    xp__inv_prepare(inv,
+			    "INSERT INTO deploys (started, state, request) VALUES (?, 'running', ?)"
+			    " RETURNING id",
+			    &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 2, request ? request : "", -1, SQLITE_STATIC);
-	if ((r = xp__inv_step_done(inv, st)) < 0)
+	xp__db_bind_int64(st, 1, time(NULL));
+	xp__db_bind_text(st, 2, request ? request : "");
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW)
+		*id = xp__db_column_int64(st, 0);
+	r = rc == XP_DB_ROW ? 0 : xp__inv_err(inv, rc);
+	if (r == 0 && (rc = xp__db_step(st)) != XP_DB_DONE)
+		r = xp__inv_err(inv, rc);
+	xp__db_finalize(st);
+	if (r < 0)
 		return r;
-	*id = (int64_t)sqlite3_last_insert_rowid(inv->db);
 	r = xp__inv_prepare_arg(inv,
 				"INSERT INTO deploy_summary (profile, deploy, total) VALUES (?1, ?2, ?3)",
 				profile, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)*id);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)total);
+	xp__db_bind_int64(st, 2, *id);
+	xp__db_bind_int64(st, 3, total);
 	return xp__inv_step_done(inv, st);
 }
 
 int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state,
 			    const struct xp_deploy_counts *counts)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv, "UPDATE deploys SET state = ?1, finished = ?2 WHERE id = ?3",
 				    state, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
+	xp__db_bind_int64(st, 2, time(NULL));
+	xp__db_bind_int64(st, 3, id);
 	if ((r = xp__inv_step_done(inv, st)) < 0 || !counts)
 		return r;
 	r = xp__inv_prepare(inv,
@@ -60,7 +70,7 @@ int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state,
 	const int64_t v[] = {id, counts->created, counts->skipped, counts->failed,
 			     counts->cleaned};
 	for (int i = 0; i < 5; i++)
-		sqlite3_bind_int64(st, 1 + i, (sqlite3_int64)v[i]);
+		xp__db_bind_int64(st, 1 + i, v[i]);
 	return xp__inv_step_done(inv, st);
 }
 
@@ -68,16 +78,16 @@ int xp_deploy_record_finish(struct xp_inv *inv, int64_t id, const char *state,
  * for no row or NULL): 1 if there was a row, 0 if not. */
 static int one_int(struct xp_inv *inv, const char *sql, int64_t id, int64_t *out)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, sql, &st);
 	if (r < 0)
 		return r;
-	if (sqlite3_bind_parameter_count(st) > 0)
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW ? (int64_t)sqlite3_column_int64(st, 0) : 0;
-	r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	if (xp__db_param_count(st) > 0)
+		xp__db_bind_int64(st, 1, id);
+	int rc = xp__db_step(st);
+	*out = rc == XP_DB_ROW ? (int64_t)xp__db_column_int64(st, 0) : 0;
+	r = rc == XP_DB_ROW ? 1 : rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -92,27 +102,28 @@ int xp_deploy_record_last_with_domains(struct xp_inv *inv, const char *profile, 
 				       size_t *count)
 {
 	/* the deploy's own profile, or (a run recorded before it was kept) its guests' */
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(
 	    inv,
 	    "SELECT max(d.id), count(*) FROM deploys d"
 	    " LEFT JOIN deploy_summary s ON s.deploy = d.id WHERE"
-	    " EXISTS (SELECT 1 FROM domains WHERE deploy_id = d.id) AND (?1 IS NULL OR"
+	    " EXISTS (SELECT 1 FROM domains WHERE deploy_id = d.id) AND (CAST(?1 AS TEXT) IS NULL "
+	    "OR"
 	    " coalesce(s.profile, (SELECT min(profile) FROM domains WHERE deploy_id = d.id)) = ?1)",
 	    profile, &st);
 	if (r < 0)
 		return r;
 	if (!profile)
-		sqlite3_bind_null(st, 1);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id = (int64_t)sqlite3_column_int64(st, 0); /* NULL (no row) reads as 0 */
+		xp__db_bind_null(st, 1);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
+		*id = (int64_t)xp__db_column_int64(st, 0); /* NULL (no row) reads as 0 */
 		if (count)
-			*count = (size_t)sqlite3_column_int64(st, 1);
+			*count = (size_t)xp__db_column_int64(st, 1);
 	} else {
 		r = xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -149,27 +160,26 @@ void xp_deploy_record_list_free(struct xp_deploy_record *v, size_t n)
 	free(v);
 }
 
-static int64_t int_or_unknown(sqlite3_stmt *st, int i)
+static int64_t int_or_unknown(struct xp_db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : (int64_t)sqlite3_column_int64(st, i);
+	return xp__db_column_null(st, i) ? -1 : (int64_t)xp__db_column_int64(st, i);
 }
 
-static int record_row(sqlite3_stmt *st, void *row)
+static int record_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_deploy_record *rec = row;
 	memset(rec, 0, sizeof(*rec));
-	rec->id = (int64_t)sqlite3_column_int64(st, 0);
+	rec->id = (int64_t)xp__db_column_int64(st, 0);
 	rec->profile = xp__col_text(st, 1);
 	rec->state = xp__col_text(st, 2);
 	rec->request = xp__col_text(st, 3);
-	rec->started = (int64_t)sqlite3_column_int64(st, 4);
-	rec->finished = (int64_t)sqlite3_column_int64(st, 5); /* NULL reads as 0 */
+	rec->started = (int64_t)xp__db_column_int64(st, 4);
+	rec->finished = (int64_t)xp__db_column_int64(st, 5); /* NULL reads as 0 */
 	rec->counts = (struct xp_deploy_counts){int_or_unknown(st, 6), int_or_unknown(st, 7),
 						int_or_unknown(st, 8), int_or_unknown(st, 9),
 						int_or_unknown(st, 10)};
-	rec->guests = (int64_t)sqlite3_column_int64(st, 11);
-	if ((sqlite3_column_type(st, 1) != SQLITE_NULL && !rec->profile) || !rec->state ||
-	    !rec->request) {
+	rec->guests = (int64_t)xp__db_column_int64(st, 11);
+	if ((!xp__db_column_null(st, 1) && !rec->profile) || !rec->state || !rec->request) {
 		xp_deploy_record_release(rec);
 		return -ENOMEM;
 	}
@@ -183,7 +193,7 @@ static void record_release(void *row)
 
 int xp_deploy_record_list(struct xp_inv *inv, struct xp_deploy_record **v, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	*v = NULL;
 	*n = 0;
 	int r = xp__inv_prepare(inv, RECORD_COLUMNS "ORDER BY d.id", &st);
@@ -195,16 +205,16 @@ int xp_deploy_record_list(struct xp_inv *inv, struct xp_deploy_record **v, size_
 int xp_deploy_record_get(struct xp_inv *inv, int64_t id, struct xp_deploy_record *out)
 {
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, RECORD_COLUMNS "WHERE d.id = ?1", &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	xp__db_bind_int64(st, 1, id);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW)
 		r = record_row(st, out) < 0 ? -ENOMEM : 0;
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
 	return r;
 }

@@ -57,17 +57,6 @@ static const char *const state_files[] = {
     "install-key",
 };
 
-bool xp_distro_sha256_valid(const char *s)
-{
-	if (!s)
-		return false;
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return false;
-	return n == 64;
-}
-
 /* STATE/distro-files as an O_PATH descriptor, made (0755) when create and missing. */
 static int store_open(struct xp_inv *inv, bool create)
 {
@@ -144,7 +133,7 @@ void xp__store_gc(struct xp_inv *inv)
 		    fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    now - sb.st_mtime > 24 * 3600)
 			(void)unlinkat(dirfd(d), e->d_name, 0);
-		if (!xp_distro_sha256_valid(e->d_name))
+		if (!xp_sha256_hex_valid(e->d_name))
 			continue;
 		bool named = false;
 		for (size_t i = 0; i < n && !named; i++)
@@ -334,7 +323,7 @@ static int open_object(struct xp_inv *inv, int sfd, const char *hex, int *fd)
 int xp_distro_file_open(struct xp_inv *inv, const char *sha256, int *fd)
 {
 	*fd = -1;
-	if (!xp_distro_sha256_valid(sha256))
+	if (!xp_sha256_hex_valid(sha256))
 		return -EINVAL;
 	int sfd = store_open(inv, false);
 	if (sfd < 0)
@@ -428,7 +417,7 @@ int xp__distro_file_stage(struct xp_inv *inv, const char *key, const char *src, 
 {
 	*st = (struct xp__staged)XP__STAGED_INIT;
 	if (strncmp(src, "sha256:", 7) == 0) { /* a file of the store: checked when named */
-		if (!xp_distro_sha256_valid(src + 7))
+		if (!xp_sha256_hex_valid(src + 7))
 			return xp__bad_value(d, key, src, "sha256: and 64 lower-case hex digits",
 					     "not a digest of the distro store");
 		memcpy(st->hex, src + 7, 65);

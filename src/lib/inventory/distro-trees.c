@@ -37,7 +37,7 @@ void xp_distro_tree_release(struct xp_distro_tree *t)
 int xp_distro_tree_get(struct xp_inv *inv, const char *distro, struct xp_distro_tree *out)
 {
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r =
 	    xp__inv_prepare_arg(inv,
 				"SELECT distro, mode, source, url, signature, family, version,"
@@ -45,25 +45,25 @@ int xp_distro_tree_get(struct xp_inv *inv, const char *distro, struct xp_distro_
 				distro, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
 		char **text[] = {&out->distro,	  &out->mode,	&out->source, &out->url,
 				 &out->signature, &out->family, &out->version};
 		for (int i = 0; i < 7; i++) {
 			*text[i] = xp__col_text(st, i);
-			if (!*text[i] && sqlite3_column_type(st, i) != SQLITE_NULL)
+			if (!*text[i] && !xp__db_column_null(st, i))
 				r = -ENOMEM;
 		}
-		out->iso_size = (uint64_t)sqlite3_column_int64(st, 7);
-		out->iso_ino = (uint64_t)sqlite3_column_int64(st, 8);
-		out->iso_mtime_ns = sqlite3_column_int64(st, 9);
+		out->iso_size = (uint64_t)xp__db_column_int64(st, 7);
+		out->iso_ino = (uint64_t)xp__db_column_int64(st, 8);
+		out->iso_mtime_ns = xp__db_column_int64(st, 9);
 		if (r == 0 &&
 		    (!out->distro || !out->mode || !out->source || !out->signature || !out->family))
 			r = -EBADMSG;
 	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	if (r < 0)
 		xp_distro_tree_release(out);
 	return r;
@@ -93,7 +93,7 @@ static int same_record(struct xp_inv *inv, const struct xp_distro_tree *t,
 	xp_distro_tree_release(&old);
 	if (!same)
 		return 0;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv,
 				"SELECT path, off, size FROM distro_tree_files WHERE distro = ?1"
 				" ORDER BY path",
@@ -101,17 +101,17 @@ static int same_record(struct xp_inv *inv, const struct xp_distro_tree *t,
 	if (r < 0)
 		return r;
 	size_t i = 0;
-	int rc = SQLITE_DONE;
-	while (same && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *p = (const char *)sqlite3_column_text(st, 0);
+	int rc = XP_DB_DONE;
+	while (same && (rc = xp__db_step(st)) == XP_DB_ROW) {
+		const char *p = xp__db_column_text(st, 0);
 		same = i < n && p && strcmp(p, files[i].path) == 0 &&
-		       (uint64_t)sqlite3_column_int64(st, 1) == files[i].off &&
-		       (uint64_t)sqlite3_column_int64(st, 2) == files[i].size;
+		       (uint64_t)xp__db_column_int64(st, 1) == files[i].off &&
+		       (uint64_t)xp__db_column_int64(st, 2) == files[i].size;
 		i++;
 	}
-	if (same && rc != SQLITE_DONE)
+	if (same && rc != XP_DB_DONE)
 		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	return r < 0 ? r : same && i == n;
 }
 
@@ -142,7 +142,7 @@ int xp_distro_tree_put(struct xp_inv *inv, const struct xp_distro_tree *t,
 		return xp_inv_commit(inv); /* nothing written */
 	}
 	bool iso = strcmp(t->mode, "iso") == 0;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	if ((r = xp__inv_run(inv, "DELETE FROM distro_trees WHERE distro = ?1", t->distro)) < 0 ||
 	    (r = xp__inv_prepare_arg(
 		 inv,
@@ -152,11 +152,11 @@ int xp_distro_tree_put(struct xp_inv *inv, const struct xp_distro_tree *t,
 		goto fail;
 	const char *text[] = {t->mode, t->source, t->url, t->signature, t->family, t->version};
 	for (int i = 0; i < 6; i++)
-		sqlite3_bind_text(st, i + 2, text[i], -1, SQLITE_STATIC);
+		xp__db_bind_text(st, i + 2, text[i]);
 	if (iso) {
-		sqlite3_bind_int64(st, 8, (sqlite3_int64)t->iso_size);
-		sqlite3_bind_int64(st, 9, (sqlite3_int64)t->iso_ino);
-		sqlite3_bind_int64(st, 10, t->iso_mtime_ns);
+		xp__db_bind_int64(st, 8, t->iso_size);
+		xp__db_bind_int64(st, 9, t->iso_ino);
+		xp__db_bind_int64(st, 10, t->iso_mtime_ns);
 	}
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
@@ -168,15 +168,15 @@ int xp_distro_tree_put(struct xp_inv *inv, const struct xp_distro_tree *t,
 		if (r < 0)
 			goto fail;
 		for (size_t i = 0; i < n && r == 0; i++) {
-			sqlite3_bind_text(st, 2, files[i].path, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 3, (sqlite3_int64)files[i].off);
-			sqlite3_bind_int64(st, 4, (sqlite3_int64)files[i].size);
-			int rc = sqlite3_step(st);
-			if (rc != SQLITE_DONE)
+			xp__db_bind_text(st, 2, files[i].path);
+			xp__db_bind_int64(st, 3, files[i].off);
+			xp__db_bind_int64(st, 4, files[i].size);
+			int rc = xp__db_step(st);
+			if (rc != XP_DB_DONE)
 				r = xp__inv_err(inv, rc);
-			sqlite3_reset(st);
+			xp__db_reset(st);
 		}
-		sqlite3_finalize(st);
+		xp__db_finalize(st);
 		if (r < 0)
 			goto fail;
 	}
@@ -217,22 +217,22 @@ int xp_distro_tree_open(struct xp_inv *inv, const char *distro, const char *path
 	*off = 0;
 	*size = t.iso_size;
 	if (path) {
-		sqlite3_stmt *st;
+		struct xp_db_stmt *st;
 		r = xp__inv_prepare_arg(inv,
 					"SELECT off, size FROM distro_tree_files"
 					" WHERE distro = ?1 AND path = ?2",
 					distro, &st);
 		if (r < 0)
 			goto out;
-		sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			*off = (uint64_t)sqlite3_column_int64(st, 0);
-			*size = (uint64_t)sqlite3_column_int64(st, 1);
+		xp__db_bind_text(st, 2, path);
+		int rc = xp__db_step(st);
+		if (rc == XP_DB_ROW) {
+			*off = (uint64_t)xp__db_column_int64(st, 0);
+			*size = (uint64_t)xp__db_column_int64(st, 1);
 		} else {
-			r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+			r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
 		}
-		sqlite3_finalize(st);
+		xp__db_finalize(st);
 		if (r < 0)
 			goto out;
 	}

@@ -72,7 +72,7 @@ static int check(const struct xp_distro *d, bool regions, struct xp_diags *diags
 			 strncmp(src, "sha256:", 7) != 0)
 			r = xp__bad_value(diags, key, NULL, "give an absolute path",
 					  "'%s' is not an absolute path", src);
-		if (sha && !regions && !xp_distro_sha256_valid(sha))
+		if (sha && !regions && !xp_sha256_hex_valid(sha))
 			r = xp__bad_value(diags, key, sha, NULL, "not a SHA-256 digest");
 	}
 	if (d->arch) {
@@ -196,7 +196,7 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 			goto out;
 		}
 	}
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(
 	    inv,
 	    add ? "INSERT INTO distros (name, kernel, initrd, arch, kernel_options,"
@@ -206,12 +206,12 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 	    d->name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 2, ksrc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, isrc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, arch, -1, SQLITE_STATIC);
+	xp__db_bind_text(st, 2, ksrc);
+	xp__db_bind_text(st, 3, isrc);
+	xp__db_bind_text(st, 4, arch);
 	if (d->kernel_options && *d->kernel_options)
-		sqlite3_bind_text(st, 5, d->kernel_options, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+		xp__db_bind_text(st, 5, d->kernel_options);
+	xp__db_bind_int64(st, 6, time(NULL));
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
 	r = xp__inv_prepare_arg(inv,
@@ -222,9 +222,9 @@ static int store(struct xp_inv *inv, const struct xp_distro *d, unsigned flags,
 				d->name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 2, ks.hex, -1, SQLITE_STATIC);
+	xp__db_bind_text(st, 2, ks.hex);
 	if (initrd)
-		sqlite3_bind_text(st, 3, is.hex, -1, SQLITE_STATIC);
+		xp__db_bind_text(st, 3, is.hex);
 	inv->store_gc |= !add; /* the files it had may be named by no one now */
 	/* the OS family an operator gave (an import records what it found apart, in
 	 * distro_trees, and leaves this one as it was) */
@@ -270,7 +270,7 @@ int xp_distro_put(struct xp_inv *inv, const struct xp_distro *d,
 	return r;
 }
 
-int xp__distro_row(sqlite3_stmt *st, void *row)
+int xp__distro_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_distro *out = row;
 	memset(out, 0, sizeof(*out));
@@ -279,8 +279,8 @@ int xp__distro_row(sqlite3_stmt *st, void *row)
 	out->initrd = xp__col_text(st, 2);
 	out->arch = xp__col_text(st, 3);
 	out->kernel_options = xp__col_text(st, 4);
-	out->created = sqlite3_column_int64(st, 5);
-	out->updated = sqlite3_column_int64(st, 6);
+	out->created = xp__db_column_int64(st, 5);
+	out->updated = xp__db_column_int64(st, 6);
 	out->kernel_sha256 = xp__col_text(st, 7);
 	out->initrd_sha256 = xp__col_text(st, 8);
 	out->os = xp__col_text(st, 9); /* the operator's, else what import found */
@@ -289,16 +289,16 @@ int xp__distro_row(sqlite3_stmt *st, void *row)
 		out->os = NULL;
 	}
 	if (!out->name || !out->kernel || !out->arch ||
-	    (!out->initrd && sqlite3_column_type(st, 2) != SQLITE_NULL) ||
-	    (!out->kernel_options && sqlite3_column_type(st, 4) != SQLITE_NULL) ||
-	    (!out->kernel_sha256 && sqlite3_column_type(st, 7) != SQLITE_NULL) ||
-	    (!out->initrd_sha256 && sqlite3_column_type(st, 8) != SQLITE_NULL)) {
+	    (!out->initrd && !xp__db_column_null(st, 2)) ||
+	    (!out->kernel_options && !xp__db_column_null(st, 4)) ||
+	    (!out->kernel_sha256 && !xp__db_column_null(st, 7)) ||
+	    (!out->initrd_sha256 && !xp__db_column_null(st, 8))) {
 		xp_distro_release(out);
 		return -ENOMEM;
 	}
 	/* a digest written behind the library's back is not a name to open */
-	if ((out->kernel_sha256 && !xp_distro_sha256_valid(out->kernel_sha256)) ||
-	    (out->initrd_sha256 && !xp_distro_sha256_valid(out->initrd_sha256))) {
+	if ((out->kernel_sha256 && !xp_sha256_hex_valid(out->kernel_sha256)) ||
+	    (out->initrd_sha256 && !xp_sha256_hex_valid(out->initrd_sha256))) {
 		free(out->kernel_sha256);
 		free(out->initrd_sha256);
 		out->kernel_sha256 = out->initrd_sha256 = NULL;
@@ -309,16 +309,16 @@ int xp__distro_row(sqlite3_stmt *st, void *row)
 int xp_distro_get(struct xp_inv *inv, const char *name, struct xp_distro *out)
 {
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv, XP__DISTRO_SELECT " WHERE name = ?1", name, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW)
 		r = xp__distro_row(st, out) < 0 ? -ENOMEM : 0;
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -352,7 +352,7 @@ int xp_distro_remove(struct xp_inv *inv, const char *name)
 		xp_inv_commit(inv); /* nothing written */
 		return found ? -EBUSY : -ENOENT;
 	}
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv, "DELETE FROM distros WHERE name = ?1", name, &st);
 	if (r < 0)
 		goto fail;

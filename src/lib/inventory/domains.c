@@ -113,21 +113,20 @@ static int parse_settings(const char *text, struct xp_domain *dom)
 	return r;
 }
 
-static int read_row(sqlite3_stmt *st, struct xp_domain *dom)
+static int read_row(struct xp_db_stmt *st, struct xp_domain *dom)
 {
 	memset(dom, 0, sizeof(*dom));
 	int r = 0;
 	char **cols[] = {&dom->name, &dom->profile, &dom->state,     &dom->mac,
 			 &dom->ip,   &dom->storage, &dom->disk_path, &dom->config_path};
 	for (int i = 0; i < 8 && r == 0; i++)
-		if (sqlite3_column_type(st, i) != SQLITE_NULL && !(*cols[i] = xp__col_text(st, i)))
+		if (!xp__db_column_null(st, i) && !(*cols[i] = xp__col_text(st, i)))
 			r = -ENOMEM;
 	if (r == 0)
-		r = parse_settings((const char *)sqlite3_column_text(st, 8), dom);
-	dom->created = sqlite3_column_int64(st, 9);
-	dom->updated = sqlite3_column_int64(st, 10);
-	if (r == 0 && sqlite3_column_type(st, 11) != SQLITE_NULL &&
-	    !(dom->image_version = xp__col_text(st, 11)))
+		r = parse_settings(xp__db_column_text(st, 8), dom);
+	dom->created = xp__db_column_int64(st, 9);
+	dom->updated = xp__db_column_int64(st, 10);
+	if (r == 0 && !xp__db_column_null(st, 11) && !(dom->image_version = xp__col_text(st, 11)))
 		r = -ENOMEM;
 	if (r < 0)
 		xp_domain_release(dom);
@@ -148,19 +147,18 @@ static void disk_release(void *row)
 	free(k->mount);
 }
 
-static int disk_row(sqlite3_stmt *st, void *row)
+static int disk_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_domain_volume *k = row;
 	memset(k, 0, sizeof(*k));
 	char **text[] = {&k->vdev, &k->role, &k->storage, &k->path, &k->fs, &k->uuid, &k->mount};
 	int cols[] = {0, 1, 2, 3, 5, 6, 7};
 	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		if (sqlite3_column_type(st, cols[i]) != SQLITE_NULL &&
-		    !(*text[i] = xp__col_text(st, cols[i]))) {
+		if (!xp__db_column_null(st, cols[i]) && !(*text[i] = xp__col_text(st, cols[i]))) {
 			disk_release(k);
 			return -ENOMEM;
 		}
-	k->size = (uint64_t)sqlite3_column_int64(st, 4);
+	k->size = (uint64_t)xp__db_column_int64(st, 4);
 	return 1;
 }
 
@@ -187,17 +185,16 @@ void xp_domain_nics_free(struct xp_domain_nic *v, size_t n)
 	free(v);
 }
 
-static int nic_row(sqlite3_stmt *st, void *row)
+static int nic_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_domain_nic *c = row;
 	memset(c, 0, sizeof(*c));
-	c->devid = (unsigned)sqlite3_column_int(st, 0);
-	c->prefix_len = (unsigned)sqlite3_column_int(st, 3);
+	c->devid = (unsigned)xp__db_column_int(st, 0);
+	c->prefix_len = (unsigned)xp__db_column_int(st, 3);
 	char **text[] = {&c->mac, &c->ip, &c->bridge, &c->gateway};
 	int cols[] = {1, 2, 4, 5};
 	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		if (sqlite3_column_type(st, cols[i]) != SQLITE_NULL &&
-		    !(*text[i] = xp__col_text(st, cols[i]))) {
+		if (!xp__db_column_null(st, cols[i]) && !(*text[i] = xp__col_text(st, cols[i]))) {
 			nic_release(c);
 			return -ENOMEM;
 		}
@@ -207,7 +204,7 @@ static int nic_row(sqlite3_stmt *st, void *row)
 /* dom's further disks and NICs, read into it. */
 static int read_devices(struct xp_inv *inv, struct xp_domain *dom)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv,
 				    "SELECT vdev, role, storage, path, size, fs, uuid, mount"
 				    " FROM domain_disks WHERE domain = ?1"
@@ -230,22 +227,22 @@ static int read_devices(struct xp_inv *inv, struct xp_domain *dom)
 int xp_domain_get(struct xp_inv *inv, const char *name, struct xp_domain *out)
 {
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv, "SELECT " DOMAIN_COLUMNS " FROM domains WHERE name = ?", name, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW)
 		r = read_row(st, out);
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
 	if (r == 0 && (r = read_devices(inv, out)) < 0)
 		xp_domain_release(out);
 	return r;
 }
 
-static int list_row(sqlite3_stmt *st, void *row)
+static int list_row(struct xp_db_stmt *st, void *row)
 {
 	int r = read_row(st, row);
 	return r < 0 ? r : 1;
@@ -260,7 +257,7 @@ int xp_domain_list(struct xp_inv *inv, struct xp_domain **v, size_t *n)
 {
 	*v = NULL;
 	*n = 0;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, "SELECT " DOMAIN_COLUMNS " FROM domains ORDER BY name", &st);
 	if (r < 0)
 		return r;
@@ -294,7 +291,7 @@ int xp_domain_ip_taken(struct xp_inv *inv, const char *ip)
 int xp_domain_holder(struct xp_inv *inv, bool ip, const char *value, char **name)
 {
 	*name = NULL;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv,
 				    ip ? "SELECT name FROM domains WHERE ip = ?1 UNION ALL"
 					 " SELECT domain FROM domain_nics WHERE ip = ?1"
@@ -303,12 +300,12 @@ int xp_domain_holder(struct xp_inv *inv, bool ip, const char *value, char **name
 				    value, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW)
 		r = (*name = xp__col_text(st, 0)) ? 0 : -ENOMEM;
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -321,19 +318,19 @@ int xp_domain_ips(struct xp_inv *inv, char ***v, size_t *n)
 }
 
 /* Binds the texts args[0..n) to ?1..?n of st (NULL binds NULL; borrowed). */
-static void bind_texts(sqlite3_stmt *st, const char *const *args, int n)
+static void bind_texts(struct xp_db_stmt *st, const char *const *args, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (args[i])
-			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+			xp__db_bind_text(st, i + 1, args[i]);
 		else
-			sqlite3_bind_null(st, i + 1);
+			xp__db_bind_null(st, i + 1);
 }
 
 /* Runs sql with the texts args[0..n) bound to ?1..?n (NULL binds NULL) to its end. */
 static int exec_bind(struct xp_inv *inv, const char *sql, const char *const *args, int n)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, sql, &st);
 	if (r < 0)
 		return r;
@@ -346,7 +343,7 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 	char *settings = settings_json(d->settings, d->golden, d->prefix_len, d->overrides);
 	if (!settings)
 		return -ENOMEM;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(
 	    inv,
 	    "INSERT INTO domains (name, profile, state, mac, ip, storage, disk_path,"
@@ -360,11 +357,11 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 	const char *text[] = {d->name,	  d->profile,	d->mac,		d->ip,
 			      d->storage, d->disk_path, d->config_path, settings};
 	bind_texts(st, text, 8);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
+	xp__db_bind_int64(st, 9, time(NULL));
 	if (d->deploy_id > 0)
-		sqlite3_bind_int64(st, 10, (sqlite3_int64)d->deploy_id);
+		xp__db_bind_int64(st, 10, d->deploy_id);
 	else
-		sqlite3_bind_null(st, 10);
+		xp__db_bind_null(st, 10);
 	r = xp__inv_step_done(inv, st);
 	free(settings);
 	if (r < 0)
@@ -385,7 +382,7 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 		const char *col[] = {d->name, k->vdev, k->role, k->storage,
 				      k->path, k->fs,	k->uuid, k->mount};
 		bind_texts(st, col, 8);
-		sqlite3_bind_int64(st, 9, (sqlite3_int64)k->size);
+		xp__db_bind_int64(st, 9, k->size);
 		r = xp__inv_step_done(inv, st);
 	}
 	return r;
@@ -393,7 +390,7 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 
 int xp_domain_nic_insert(struct xp_inv *inv, const char *name, const struct xp_domain_nic *nic)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv,
 				"INSERT INTO domain_nics (domain, mac, ip, bridge, gateway, devid,"
 				" prefix) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -402,20 +399,20 @@ int xp_domain_nic_insert(struct xp_inv *inv, const char *name, const struct xp_d
 		return r;
 	const char *text[] = {name, nic->mac, nic->ip, nic->bridge, nic->gateway};
 	bind_texts(st, text, 5);
-	sqlite3_bind_int(st, 6, (int)nic->devid);
-	sqlite3_bind_int(st, 7, (int)nic->prefix_len);
+	xp__db_bind_int64(st, 6, (int)nic->devid);
+	xp__db_bind_int64(st, 7, (int)nic->prefix_len);
 	return xp__inv_step_done(inv, st);
 }
 
 int xp_domain_set_state(struct xp_inv *inv, const char *name, const char *state)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(
 	    inv, "UPDATE domains SET state = ?1, updated = ?2 WHERE name = ?3", state, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	xp__db_bind_int64(st, 2, time(NULL));
+	xp__db_bind_text(st, 3, name);
 	return xp__inv_step_done(inv, st);
 }
 
@@ -424,19 +421,19 @@ int xp_domain_set_settings(struct xp_inv *inv, const char *name, const struct xp
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv, "SELECT settings FROM domains WHERE name = ?", name, &st);
 	if (r < 0)
 		goto fail;
-	int rc = sqlite3_step(st);
+	int rc = xp__db_step(st);
 	json_t *o = NULL;
-	if (rc == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(st, 0);
+	if (rc == XP_DB_ROW) {
+		const char *text = xp__db_column_text(st, 0);
 		o = json_loads(text ? text : "{}", 0, NULL);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
+	if (rc != XP_DB_ROW) {
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
 		goto fail;
 	}
 	/* the column's other members (golden, prefix, overrides) stay as they are */
@@ -458,8 +455,8 @@ int xp_domain_set_settings(struct xp_inv *inv, const char *name, const struct xp
 	r = xp__inv_prepare_arg(
 	    inv, "UPDATE domains SET settings = ?1, updated = ?2 WHERE name = ?3", text, &st);
 	if (r == 0) {
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		xp__db_bind_int64(st, 2, time(NULL));
+		xp__db_bind_text(st, 3, name);
 		r = xp__inv_step_done(inv, st);
 	}
 	free(text);
@@ -491,7 +488,7 @@ void xp_artifacts_free(struct xp_artifact *v, size_t n)
 	free(v);
 }
 
-static int artifact_row(sqlite3_stmt *st, void *row)
+static int artifact_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_artifact *a = row;
 	a->kind = xp__col_text(st, 0);
@@ -506,7 +503,7 @@ int xp_domain_artifacts(struct xp_inv *inv, const char *name, struct xp_artifact
 {
 	*v = NULL;
 	*n = 0;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(
 	    inv,
 	    "SELECT kind, path FROM artifacts WHERE domain = ? AND kind IS NOT NULL"
@@ -520,7 +517,7 @@ int xp_domain_artifacts(struct xp_inv *inv, const char *name, struct xp_artifact
 int xp_domain_set_image_version(struct xp_inv *inv, const char *name, const char *image,
 				unsigned version)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv,
 				    "INSERT INTO domain_images (domain, image, version, updated)"
 				    " SELECT name, ?2, ?3, ?4 FROM domains WHERE name = ?1"
@@ -529,11 +526,11 @@ int xp_domain_set_image_version(struct xp_inv *inv, const char *name, const char
 				    name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 2, image, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)version);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	xp__db_bind_text(st, 2, image);
+	xp__db_bind_int64(st, 3, version);
+	xp__db_bind_int64(st, 4, time(NULL));
 	r = xp__inv_step_done(inv, st);
-	if (r == 0 && sqlite3_changes(inv->db) == 0)
+	if (r == 0 && xp__db_changes(inv->db) == 0)
 		r = -ENOENT;
 	return r;
 }

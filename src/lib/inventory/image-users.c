@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "inventory/store-internal.h"
 #include "xenprov/imgstore.h"
@@ -42,16 +41,16 @@ static bool names_version(const char *val, const char *name, unsigned version, b
 
 static int has_column(struct xp_inv *inv, bool *has)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	*has = false;
 	int r = xp__inv_prepare(inv, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
 				     "name = 'domain_images'", &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	*has = rc == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+	int rc = xp__db_step(st);
+	*has = rc == XP_DB_ROW;
+	xp__db_finalize(st);
+	return rc == XP_DB_ROW || rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
 }
 
 int xp_imgver_users(struct xp_inv *inv, const char *name, unsigned version, bool latest,
@@ -79,19 +78,18 @@ int xp_imgver_users(struct xp_inv *inv, const char *name, unsigned version, bool
 		r = has_column(inv, &has);
 	*guests_known = has;
 	if (r == 0 && has) {
-		sqlite3_stmt *st;
+		struct xp_db_stmt *st;
 		r = xp__inv_prepare(inv, "SELECT domain FROM domain_images WHERE image = ?1 "
 					 "AND version = ?2 ORDER BY domain", &st);
 		if (r == 0) {
-			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)version);
+			xp__db_bind_text(st, 1, name);
+			xp__db_bind_int64(st, 2, version);
 			int rc;
-			while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-				r = add(users, n, &cap, "guest",
-					(const char *)sqlite3_column_text(st, 0));
-			if (r == 0 && rc != SQLITE_DONE)
+			while (r == 0 && (rc = xp__db_step(st)) == XP_DB_ROW)
+				r = add(users, n, &cap, "guest", xp__db_column_text(st, 0));
+			if (r == 0 && rc != XP_DB_DONE)
 				r = xp__inv_err(inv, rc);
-			sqlite3_finalize(st);
+			xp__db_finalize(st);
 		}
 	}
 	if (r < 0) {

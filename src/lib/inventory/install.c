@@ -60,7 +60,7 @@ static int attempts_start(struct xp_inv *inv, const char *name)
 		return r;
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(
 	    inv,
 	    "INSERT INTO install_attempts (system, nonce, attempt) VALUES (?1, ?2, 1)"
@@ -68,7 +68,7 @@ static int attempts_start(struct xp_inv *inv, const char *name)
 	    name, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 2, nonce, -1, SQLITE_TRANSIENT);
+	xp__db_bind_text(st, 2, nonce);
 	return xp__inv_step_done(inv, st);
 }
 
@@ -81,13 +81,13 @@ int xp_install_mark(struct xp_inv *inv, const char *name, bool on)
 		goto fail;
 	if (on) {
 		r = xp__inv_exists(
-		    inv, "SELECT 1 FROM system_installs WHERE system = ?1 AND marked", name);
+		    inv, "SELECT 1 FROM system_installs WHERE system = ?1 AND marked <> 0", name);
 		if (r == 0) /* not marked: a new install */
 			r = xp__inv_run(
 			    inv,
 			    "INSERT INTO system_installs (system, id, token_hash, marked)"
 			    " VALUES (?1, 1, NULL, 1) ON CONFLICT(system) DO UPDATE SET"
-			    " id = id + 1, marked = 1",
+			    " id = system_installs.id + 1, marked = 1",
 			    name);
 		else /* marked already: the same attempt goes on */
 			r = r < 0 ? r : 0;
@@ -105,16 +105,16 @@ fail:
 	return r;
 }
 
-static int event_row(sqlite3_stmt *st, void *row)
+static int event_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_install_event *e = row;
 	memset(e, 0, sizeof(*e));
-	e->time = sqlite3_column_int64(st, 0);
+	e->time = xp__db_column_int64(st, 0);
 	e->kind = xp__col_text(st, 1);
 	e->step = xp__col_text(st, 2);
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+	if (!xp__db_column_null(st, 3))
 		e->message = xp__col_text(st, 3);
-	if (!e->kind || !e->step || (sqlite3_column_type(st, 3) != SQLITE_NULL && !e->message)) {
+	if (!e->kind || !e->step || (!xp__db_column_null(st, 3) && !e->message)) {
 		event_release(e);
 		return -ENOMEM;
 	}
@@ -128,11 +128,18 @@ struct install_row {
 	char nonce[33];
 };
 
+/* The column install events are in the order they came by: SQLite's rowid;
+ * PostgreSQL has none, its install_events has an identity column seq (migration 12). */
+static const char *event_order(struct xp_inv *inv)
+{
+	return xp__db_sql(inv->db, "rowid", "seq");
+}
+
 /* Reads system name's install row into *w: 1, 0 when it was never marked, or -errno. */
 static int install_row(struct xp_inv *inv, const char *name, struct install_row *w)
 {
 	memset(w, 0, sizeof(*w));
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv,
 				    "SELECT i.marked, i.id, a.nonce, coalesce(a.attempt, 0)"
 				    " FROM system_installs i LEFT JOIN install_attempts a"
@@ -140,18 +147,18 @@ static int install_row(struct xp_inv *inv, const char *name, struct install_row 
 				    name, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *n = sqlite3_column_text(st, 2);
-		w->marked = sqlite3_column_int(st, 0) != 0;
-		w->id = sqlite3_column_int64(st, 1);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
+		const char *n = xp__db_column_text(st, 2);
+		w->marked = xp__db_column_int(st, 0) != 0;
+		w->id = xp__db_column_int64(st, 1);
 		snprintf(w->nonce, sizeof(w->nonce), "%s", n ? (const char *)n : "");
-		w->attempt = sqlite3_column_int64(st, 3);
+		w->attempt = xp__db_column_int64(st, 3);
 		r = 1;
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != XP_DB_DONE) {
 		r = xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -169,12 +176,14 @@ int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state
 	out->marked = w.marked;
 	out->id = w.id;
 	out->attempt = w.attempt;
-	sqlite3_stmt *st;
-	r = xp__inv_prepare_arg(inv,
-				"SELECT e.time, e.kind, e.step, e.message FROM install_events e"
-				" JOIN system_installs i ON i.system = e.system AND i.id = e.install"
-				" WHERE e.system = ?1 ORDER BY e.rowid",
-				name, &st);
+	struct xp_db_stmt *st;
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "SELECT e.time, e.kind, e.step, e.message FROM install_events e"
+		 " JOIN system_installs i ON i.system = e.system AND i.id = e.install"
+		 " WHERE e.system = ?1 ORDER BY e.%s",
+		 event_order(inv));
+	r = xp__inv_prepare_arg(inv, sql, name, &st);
 	if (r == 0)
 		r = xp__inv_rows(inv, st, &out->ev, &out->n_ev, sizeof(*out->ev), 4, event_row,
 				 event_release);
@@ -299,7 +308,7 @@ static bool message_ok(const char *s)
 		return true;
 	if (strlen(s) > XP_INSTALL_MESSAGE_MAX)
 		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+	for (const char *p = (const char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return false;
 	return true;
@@ -348,20 +357,20 @@ int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const 
 	 * same attempt may have ended it meanwhile) */
 	if ((r = xp_inv_begin(inv)) < 0)
 		return r;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv,
 				"SELECT 1 FROM system_installs i JOIN install_attempts a"
-				" ON a.system = i.system WHERE i.system = ?1 AND i.marked"
+				" ON a.system = i.system WHERE i.system = ?1 AND i.marked <> 0"
 				" AND i.id = ?2 AND a.nonce = ?3 AND a.attempt = ?4",
 				name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_int64(st, 2, w.id);
-	sqlite3_bind_text(st, 3, w.nonce, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, w.attempt);
-	int rc = sqlite3_step(st);
-	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -EACCES : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	xp__db_bind_int64(st, 2, w.id);
+	xp__db_bind_text(st, 3, w.nonce);
+	xp__db_bind_int64(st, 4, w.attempt);
+	int rc = xp__db_step(st);
+	r = rc == XP_DB_ROW ? 0 : rc == XP_DB_DONE ? -EACCES : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
 	if (r < 0)
 		goto fail;
 	r = xp__inv_prepare_arg(inv,
@@ -370,25 +379,26 @@ int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const 
 				name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_int64(st, 2, w.id);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, step, -1, SQLITE_STATIC);
+	xp__db_bind_int64(st, 2, w.id);
+	xp__db_bind_int64(st, 3, time(NULL));
+	xp__db_bind_text(st, 4, kind);
+	xp__db_bind_text(st, 5, step);
 	if (message)
-		sqlite3_bind_text(st, 6, message, -1, SQLITE_STATIC);
+		xp__db_bind_text(st, 6, message);
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
 	/* the newest XP_INSTALL_EVENTS_MAX kept: an installer (or a stolen token) posting
 	 * without end fills no disk */
-	r = xp__inv_prepare_arg(
-	    inv,
-	    "DELETE FROM install_events WHERE system = ?1 AND rowid <= (SELECT rowid"
-	    " FROM install_events WHERE system = ?1 ORDER BY rowid DESC LIMIT 1"
-	    " OFFSET ?2)",
-	    name, &st);
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM install_events WHERE system = ?1 AND %s <= (SELECT %s"
+		 " FROM install_events WHERE system = ?1 ORDER BY %s DESC LIMIT 1"
+		 " OFFSET ?2)",
+		 event_order(inv), event_order(inv), event_order(inv));
+	r = xp__inv_prepare_arg(inv, sql, name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_int(st, 2, XP_INSTALL_EVENTS_MAX);
+	xp__db_bind_int64(st, 2, XP_INSTALL_EVENTS_MAX);
 	r = xp__inv_step_done(inv, st);
 	if (r >= 0 && (success || failure)) /* the attempt ends: its token with it */
 		r = xp__inv_run(

@@ -60,41 +60,45 @@ int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 		r = xp__inv_prepare(inv, "DELETE FROM leases WHERE client = ?1 AND ip <> ?2",
 				    &inv->lease_del);
 	if (r == 0 && !inv->lease_put)
-		r = xp__inv_prepare(inv,
-				    "INSERT OR REPLACE INTO leases"
-				    " (ip, client, mac, hostname, state, expires, updated)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-				    &inv->lease_put);
+		r = xp__inv_prepare(
+		    inv,
+		    "INSERT INTO leases"
+		    " (ip, client, mac, hostname, state, expires, updated)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (ip) DO UPDATE SET"
+		    " client = excluded.client, mac = excluded.mac,"
+		    " hostname = excluded.hostname, state = excluded.state,"
+		    " expires = excluded.expires, updated = excluded.updated",
+		    &inv->lease_put);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *del = inv->lease_del, *put = inv->lease_put;
+	struct xp_db_stmt *del = inv->lease_del, *put = inv->lease_put;
 	if ((r = xp_inv_begin(inv)) < 0)
 		return r;
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const struct xp_dhcp_lease *l = &v[i];
 		char mac[18];
 		mac_text(l->mac, mac);
-		sqlite3_bind_blob(del, 1, l->client, l->client_len, SQLITE_STATIC);
-		sqlite3_bind_int64(del, 2, (sqlite3_int64)l->ip);
-		int rc = sqlite3_step(del);
-		sqlite3_reset(del);
-		if (rc != SQLITE_DONE) {
+		xp__db_bind_blob(del, 1, l->client, l->client_len);
+		xp__db_bind_int64(del, 2, l->ip);
+		int rc = xp__db_step(del);
+		xp__db_reset(del);
+		if (rc != XP_DB_DONE) {
 			r = xp__inv_err(inv, rc);
 			break;
 		}
-		sqlite3_bind_int64(put, 1, (sqlite3_int64)l->ip);
-		sqlite3_bind_blob(put, 2, l->client, l->client_len, SQLITE_STATIC);
-		sqlite3_bind_text(put, 3, mac, -1, SQLITE_TRANSIENT);
+		xp__db_bind_int64(put, 1, l->ip);
+		xp__db_bind_blob(put, 2, l->client, l->client_len);
+		xp__db_bind_text(put, 3, mac);
 		if (l->hostname[0])
-			sqlite3_bind_text(put, 4, l->hostname, -1, SQLITE_STATIC);
+			xp__db_bind_text(put, 4, l->hostname);
 		else
-			sqlite3_bind_null(put, 4);
-		sqlite3_bind_text(put, 5, state_name(l->state), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(put, 6, l->expires);
-		rc = sqlite3_step(put);
-		sqlite3_reset(put);
-		sqlite3_clear_bindings(put);
-		if (rc != SQLITE_DONE)
+			xp__db_bind_null(put, 4);
+		xp__db_bind_text(put, 5, state_name(l->state));
+		xp__db_bind_int64(put, 6, l->expires);
+		rc = xp__db_step(put);
+		xp__db_reset(put);
+		xp__db_clear_bindings(put);
+		if (rc != XP_DB_DONE)
 			r = xp__inv_err(inv, rc);
 	}
 	if (r < 0) {
@@ -106,24 +110,24 @@ int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 
 /* A row of leases: 1, or 0 for one this code did not write (ignored rather than
  * trusted). */
-static int lease_row(sqlite3_stmt *st, void *row)
+static int lease_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_dhcp_lease *l = row;
 	memset(l, 0, sizeof(*l));
-	sqlite3_int64 ip = sqlite3_column_int64(st, 0);
-	int blen = sqlite3_column_bytes(st, 1);
-	const void *blob = sqlite3_column_blob(st, 1);
-	if (ip < 0 || ip > 0xffffffffLL || blen <= 0 || (size_t)blen > sizeof(l->client) ||
-	    parse_mac((const char *)sqlite3_column_text(st, 2), l->mac) < 0)
+	int64_t ip = xp__db_column_int64(st, 0);
+	size_t blen;
+	const void *blob = xp__db_column_blob(st, 1, &blen);
+	if (ip < 0 || ip > 0xffffffffLL || !blob || blen > sizeof(l->client) ||
+	    parse_mac(xp__db_column_text(st, 2), l->mac) < 0)
 		return 0;
 	l->ip = (uint32_t)ip;
-	memcpy(l->client, blob, (size_t)blen);
+	memcpy(l->client, blob, blen);
 	l->client_len = (uint8_t)blen;
-	const char *h = (const char *)sqlite3_column_text(st, 3);
+	const char *h = xp__db_column_text(st, 3);
 	if (h)
 		snprintf(l->hostname, sizeof(l->hostname), "%s", h);
-	l->state = state_value((const char *)sqlite3_column_text(st, 4));
-	l->expires = sqlite3_column_int64(st, 5);
+	l->state = state_value(xp__db_column_text(st, 4));
+	l->expires = xp__db_column_int64(st, 5);
 	return 1;
 }
 
@@ -131,7 +135,7 @@ int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **out, size_t *nout)
 {
 	*out = NULL;
 	*nout = 0;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv,
 				"SELECT ip, client, mac, hostname, state, expires FROM leases"
 				" ORDER BY ip",
@@ -143,28 +147,28 @@ int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **out, size_t *nout)
 
 int xp_lease_purge(struct xp_inv *inv, int64_t before)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, "DELETE FROM leases WHERE expires < ?1", &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, before);
+	xp__db_bind_int64(st, 1, before);
 	r = xp__inv_step_done(inv, st);
-	return r < 0 ? r : sqlite3_changes(inv->db);
+	return r < 0 ? r : xp__db_changes(inv->db);
 }
 
 int xp_lease_holds(struct xp_inv *inv, const char *mac, uint32_t ip, int64_t now)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv,
 				    "SELECT 1 FROM leases WHERE mac = ?1 AND ip = ?2"
 				    " AND state = 'bound' AND expires > ?3",
 				    mac, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)ip);
-	sqlite3_bind_int64(st, 3, now);
-	int rc = sqlite3_step(st);
-	r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	xp__db_bind_int64(st, 2, ip);
+	xp__db_bind_int64(st, 3, now);
+	int rc = xp__db_step(st);
+	r = rc == XP_DB_ROW ? 1 : rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
 	return r;
 }

@@ -697,20 +697,20 @@ void xp_profile_release(struct xp_profile *p)
 
 static int parent_of(struct xp_inv *inv, const char *name, char **parent)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	*parent = NULL;
 	int r = xp__inv_prepare_arg(inv, "SELECT parent FROM profiles WHERE name = ?", name, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *p = sqlite3_column_text(st, 0);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
+		const char *p = xp__db_column_text(st, 0);
 		if (p && !(*parent = strdup((const char *)p)))
 			r = -ENOMEM;
 	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -803,18 +803,18 @@ static int check_packages(struct xp_inv *inv, const struct xp_settings *set, con
  * transaction holds them. */
 static int check_effective(struct xp_inv *inv, const char *name)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r =
 	    xp__inv_prepare_arg(inv,
-				"WITH RECURSIVE below(name) AS (SELECT ?1 UNION "
+				"WITH RECURSIVE below(name) AS (SELECT CAST(?1 AS TEXT) UNION "
 				"SELECT p.name FROM profiles p JOIN below b ON p.parent = b.name) "
 				"SELECT name FROM below",
 				name, &st);
 	if (r < 0)
 		return r;
-	int rc = SQLITE_DONE;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *n = (const char *)sqlite3_column_text(st, 0);
+	int rc = XP_DB_DONE;
+	while (r == 0 && (rc = xp__db_step(st)) == XP_DB_ROW) {
+		const char *n = xp__db_column_text(st, 0);
 		struct xp_settings set;
 		r = xp_profile_resolve(inv, n, &set);
 		if (r == 0) {
@@ -824,15 +824,15 @@ static int check_effective(struct xp_inv *inv, const char *name)
 			xp_settings_release(&set);
 		}
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != XP_DB_DONE)
 		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	return r;
 }
 
 static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_run(inv, "DELETE FROM profile_settings WHERE profile = ?1", p->name);
 	if (r < 0)
 		return r;
@@ -842,16 +842,16 @@ static int write_settings(struct xp_inv *inv, const struct xp_profile *p)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->set.n && r == 0; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-		sqlite3_bind_text(st, 3, p->set.v[i].key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, p->set.v[i].value, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE)
+		xp__db_reset(st);
+		xp__db_bind_text(st, 1, p->name);
+		xp__db_bind_int64(st, 2, i);
+		xp__db_bind_text(st, 3, p->set.v[i].key);
+		xp__db_bind_text(st, 4, p->set.v[i].value);
+		int rc = xp__db_step(st);
+		if (rc != XP_DB_DONE)
 			r = xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -895,7 +895,7 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 	r = xp__inv_exec(inv, "SAVEPOINT profile_store");
 	if (r < 0)
 		goto fail;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare(
 	    inv,
 	    add ? "INSERT INTO profiles (parent, created, updated, name) VALUES (?1, ?2, ?2, ?3)"
@@ -904,11 +904,11 @@ static int store(struct xp_inv *inv, const struct xp_profile *p, bool add)
 	if (r < 0)
 		goto fail;
 	if (p->parent)
-		sqlite3_bind_text(st, 1, p->parent, -1, SQLITE_STATIC);
+		xp__db_bind_text(st, 1, p->parent);
 	else
-		sqlite3_bind_null(st, 1);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 3, p->name, -1, SQLITE_STATIC);
+		xp__db_bind_null(st, 1);
+	xp__db_bind_int64(st, 2, time(NULL));
+	xp__db_bind_text(st, 3, p->name);
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
 	r = write_settings(inv, p);
@@ -949,21 +949,21 @@ int xp_profile_update(struct xp_inv *inv, const struct xp_profile *p)
 int xp_profile_get(struct xp_inv *inv, const char *name, struct xp_profile *out)
 {
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(
 	    inv, "SELECT name, parent, created, updated FROM profiles WHERE name = ?", name, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	int rc = xp__db_step(st);
+	if (rc != XP_DB_ROW) {
+		xp__db_finalize(st);
+		return rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
 	}
 	out->name = xp__col_text(st, 0);
 	out->parent = xp__col_text(st, 1);
-	out->created = sqlite3_column_int64(st, 2);
-	out->updated = sqlite3_column_int64(st, 3);
-	sqlite3_finalize(st);
+	out->created = xp__db_column_int64(st, 2);
+	out->updated = xp__db_column_int64(st, 3);
+	xp__db_finalize(st);
 	if (!out->name)
 		goto oom;
 	r = xp__inv_prepare_arg(
@@ -973,15 +973,15 @@ int xp_profile_get(struct xp_inv *inv, const char *name, struct xp_profile *out)
 		xp_profile_release(out);
 		return r;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (xp_settings_set(&out->set, (const char *)sqlite3_column_text(st, 0),
-				    (const char *)sqlite3_column_text(st, 1)) < 0) {
-			sqlite3_finalize(st);
+	while ((rc = xp__db_step(st)) == XP_DB_ROW) {
+		if (xp_settings_set(&out->set, xp__db_column_text(st, 0),
+				    xp__db_column_text(st, 1)) < 0) {
+			xp__db_finalize(st);
 			goto oom;
 		}
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	xp__db_finalize(st);
+	if (rc != XP_DB_DONE) {
 		xp_profile_release(out);
 		return xp__inv_err(inv, rc);
 	}
@@ -1077,7 +1077,7 @@ int xp_profile_chain(struct xp_inv *inv, const char *name, struct xp_profile **v
 		cur = chain[depth++].parent;
 	}
 	if (own)
-		sqlite3_exec(inv->db, "COMMIT", NULL, NULL, NULL);
+		xp__db_exec(inv->db, "COMMIT");
 	if (r < 0) {
 		xp_profile_chain_free(chain, depth);
 		return r;

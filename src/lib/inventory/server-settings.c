@@ -435,14 +435,14 @@ int xp_server_setting_set(struct xp_inv *inv, const char *key, const char *value
 		free(norm);
 		return r;
 	}
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare(inv,
 			    "INSERT INTO server_settings (key, value) VALUES (?1, ?2)"
 			    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			    &st);
 	if (r == 0) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
+		xp__db_bind_text(st, 1, key);
+		xp__db_bind_text(st, 2, norm);
 		r = xp__inv_step_done(inv, st);
 	}
 	/* a directory made later is fine, but say so: nothing can be written there yet */
@@ -479,20 +479,20 @@ int xp_server_setting_unset(struct xp_inv *inv, const char *key, struct xp_diags
 int xp_server_settings_get(struct xp_inv *inv, struct xp_settings *out)
 {
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, "SELECT key, value FROM server_settings ORDER BY key", &st);
 	if (r < 0)
 		return r;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (xp_settings_set(out, (const char *)sqlite3_column_text(st, 0),
-				    (const char *)sqlite3_column_text(st, 1)) < 0) {
+	while ((rc = xp__db_step(st)) == XP_DB_ROW)
+		if (xp_settings_set(out, xp__db_column_text(st, 0), xp__db_column_text(st, 1)) <
+		    0) {
 			r = -ENOMEM;
 			break;
 		}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != XP_DB_DONE)
 		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	if (r < 0)
 		xp_settings_release(out);
 	return r;

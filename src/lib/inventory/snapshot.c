@@ -15,10 +15,10 @@
 #include "xenprov/leases.h"
 
 /* Reads columns 0..n-1 as text into the n string fields at dst[i] (NULL stays NULL). */
-static int read_texts(sqlite3_stmt *st, char **const *dst, int n)
+static int read_texts(struct xp_db_stmt *st, char **const *dst, int n)
 {
 	for (int i = 0; i < n; i++) {
-		if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		if (xp__db_column_null(st, i))
 			continue;
 		if (!(*dst[i] = xp__col_text(st, i)))
 			return -ENOMEM;
@@ -34,7 +34,7 @@ static void profile_release(void *row)
 	xp_settings_release(&p->own);
 }
 
-static int read_profile(sqlite3_stmt *st, void *row)
+static int read_profile(struct xp_db_stmt *st, void *row)
 {
 	struct xp_snap_profile *p = row;
 	memset(p, 0, sizeof(*p));
@@ -67,7 +67,7 @@ static void domain_release(void *row)
 	free(d->disk_path);
 }
 
-static int read_domain(sqlite3_stmt *st, void *row)
+static int read_domain(struct xp_db_stmt *st, void *row)
 {
 	struct xp_snap_domain *d = row;
 	memset(d, 0, sizeof(*d));
@@ -87,13 +87,13 @@ static void nic_release(void *row)
 	free(n->ip);
 }
 
-static int read_nic(sqlite3_stmt *st, void *row)
+static int read_nic(struct xp_db_stmt *st, void *row)
 {
 	struct xp_snap_nic *n = row;
 	memset(n, 0, sizeof(*n));
 	char **const f[] = {&n->domain, &n->mac, &n->ip};
 	int r = read_texts(st, f, 3);
-	n->devid = (unsigned)sqlite3_column_int(st, 3);
+	n->devid = (unsigned)xp__db_column_int(st, 3);
 	if (r < 0)
 		nic_release(n);
 	return r;
@@ -101,9 +101,9 @@ static int read_nic(sqlite3_stmt *st, void *row)
 
 /* Runs sql and collects its rows (xp__inv_rows). */
 static int rows(struct xp_inv *inv, const char *sql, void *vp, size_t *n, size_t size,
-		int (*read)(sqlite3_stmt *, void *), void (*release)(void *))
+		int (*read)(struct xp_db_stmt *, void *), void (*release)(void *))
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, sql, &st);
 	return r < 0 ? r : xp__inv_rows(inv, st, vp, n, size, 16, read, release);
 }
@@ -111,25 +111,25 @@ static int rows(struct xp_inv *inv, const char *sql, void *vp, size_t *n, size_t
 /* Every profile's own values, into the profiles (sorted by name) in one pass. */
 static int read_settings(struct xp_inv *inv, struct xp_inv_snapshot *s)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(
 	    inv, "SELECT profile, key, value FROM profile_settings ORDER BY profile, seq", &st);
 	if (r < 0)
 		return r;
 	int rc;
 	size_t at = 0; /* both sorted by profile: a merge */
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
+	while (r == 0 && (rc = xp__db_step(st)) == XP_DB_ROW) {
+		const char *name = xp__db_column_text(st, 0);
 		while (at < s->nprofiles && strcmp(s->profiles[at].name, name) < 0)
 			at++;
 		if (at == s->nprofiles || strcmp(s->profiles[at].name, name) != 0)
 			continue;
-		r = xp_settings_set(&s->profiles[at].own, (const char *)sqlite3_column_text(st, 1),
-				    (const char *)sqlite3_column_text(st, 2));
+		r = xp_settings_set(&s->profiles[at].own, xp__db_column_text(st, 1),
+				    xp__db_column_text(st, 2));
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != XP_DB_DONE)
 		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -190,7 +190,7 @@ int xp_snapshot_read(struct xp_inv *inv, struct xp_inv_snapshot *out)
 				  "SELECT system FROM system_installs WHERE marked ORDER BY system",
 				  &out->install_marked, &out->ninstall_marked);
 	if (own && inv->depth == 0)
-		sqlite3_exec(inv->db, "COMMIT", NULL, NULL, NULL);
+		xp__db_exec(inv->db, "COMMIT");
 	if (r < 0)
 		xp_snapshot_release(out);
 	return r;

@@ -4,20 +4,20 @@
 #ifndef XP_INVENTORY_STORE_INTERNAL_H
 #define XP_INVENTORY_STORE_INTERNAL_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 
+#include "inventory/db.h"
 #include "xenprov/inventory.h"
 
 struct xp_inv {
-	sqlite3 *db;
+	struct xp_db *db;
 	char *dir;
 	int depth;   /* nested xp_inv_begin calls */
 	bool doomed; /* an inner level rolled back: the outermost commit rolls back */
 	int version; /* schema version */
 	/* statements kept prepared for hot paths (the DHCP server's lease writes);
 	 * finalized by xp_inv_close */
-	sqlite3_stmt *lease_del, *lease_put;
+	struct xp_db_stmt *lease_del, *lease_put;
 	/* the distro store's lock (distro-files.c), held from the first file a
 	 * transaction makes or names until it ends; -1 when not held */
 	int store_lock;
@@ -25,10 +25,11 @@ struct xp_inv {
 	char err[512];
 };
 
-/* Maps an SQLite result to -errno and keeps its message for xp_inv_errmsg. */
+/* Keeps the database's last message for xp_inv_errmsg and returns rc, a -errno from
+ * db.h (-EIO for a step's XP_DB_ROW or XP_DB_DONE where the other was expected). */
 int xp__inv_err(struct xp_inv *inv, int rc);
 int xp__inv_exec(struct xp_inv *inv, const char *sql);
-int xp__inv_prepare(struct xp_inv *inv, const char *sql, sqlite3_stmt **st);
+int xp__inv_prepare(struct xp_inv *inv, const char *sql, struct xp_db_stmt **st);
 
 /* The distro store (distro-files.c). The lock is taken by an import and released by
  * the transaction's end (xp_inv_commit/xp_inv_rollback at the outermost level), after

@@ -15,22 +15,22 @@
 
 int xp_sync_clock_get(struct xp_inv *inv, struct xp_sync_clock *c)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, "SELECT seq, world FROM sync_clock WHERE id = 1", &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		c->seq = sqlite3_column_int64(st, 0);
-		c->world = sqlite3_column_int64(st, 1);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
+		c->seq = xp__db_column_int64(st, 0);
+		c->world = xp__db_column_int64(st, 1);
 	} else {
-		r = rc == SQLITE_DONE ? -EIO : xp__inv_err(inv, rc);
+		r = rc == XP_DB_DONE ? -EIO : xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	return r;
 }
 
-static int read_name(sqlite3_stmt *st, void *row)
+static int read_name(struct xp_db_stmt *st, void *row)
 {
 	return (*(char **)row = xp__col_text(st, 0)) ? 1 : -ENOMEM;
 }
@@ -42,12 +42,12 @@ static void free_name(void *row)
 
 int xp_sync_changed_since(struct xp_inv *inv, int64_t seq, char ***names, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(
 	    inv, "SELECT system FROM sync_changed WHERE seq > ?1 ORDER BY system", &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, seq);
+	xp__db_bind_int64(st, 1, seq);
 	return xp__inv_rows(inv, st, names, n, sizeof(**names), 16, read_name, free_name);
 }
 
@@ -68,21 +68,21 @@ void xp_sync_target_rec_release(struct xp_sync_target_rec *t)
 	"SELECT id, kind, path, path2, subnet, options, seq, synced, http_base FROM sync_targets"  \
 	" LEFT JOIN sync_target_http ON target = id "
 
-static int read_target(sqlite3_stmt *st, void *row)
+static int read_target(struct xp_db_stmt *st, void *row)
 {
 	struct xp_sync_target_rec *t = row;
 	memset(t, 0, sizeof(*t));
-	t->id = sqlite3_column_int64(st, 0);
+	t->id = xp__db_column_int64(st, 0);
 	char **text[] = {&t->kind,    &t->path, &t->path2, &t->subnet,
 			 &t->options, NULL,	NULL,	   &t->http_base};
 	for (int i = 0; i < 8; i++)
-		if (text[i] && sqlite3_column_type(st, i + 1) != SQLITE_NULL &&
+		if (text[i] && !xp__db_column_null(st, i + 1) &&
 		    !(*text[i] = xp__col_text(st, i + 1))) {
 			xp_sync_target_rec_release(t);
 			return -ENOMEM;
 		}
-	t->seq = sqlite3_column_int64(st, 6);
-	t->synced = sqlite3_column_int64(st, 7);
+	t->seq = xp__db_column_int64(st, 6);
+	t->synced = xp__db_column_int64(st, 7);
 	return 1;
 }
 
@@ -95,23 +95,23 @@ int xp_sync_target_get(struct xp_inv *inv, const char *kind, const char *path,
 		       struct xp_sync_target_rec *out)
 {
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv, TARGET_COLUMNS "WHERE kind = ?1 AND path = ?2", kind, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	xp__db_bind_text(st, 2, path);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW)
 		r = read_target(st, out) < 0 ? -ENOMEM : 0;
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
 	return r;
 }
 
 int xp_sync_target_list(struct xp_inv *inv, struct xp_sync_target_rec **v, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, TARGET_COLUMNS "ORDER BY kind, path", &st);
 	if (r < 0)
 		return r;
@@ -123,18 +123,18 @@ int xp_sync_target_remove(struct xp_inv *inv, const char *kind, const char *path
 	int r = xp_inv_begin(inv);
 	if (r < 0)
 		return r;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	if ((r = xp__inv_prepare_arg(inv, "DELETE FROM sync_targets WHERE kind = ?1 AND path = ?2",
 				     kind, &st)) < 0) {
 		xp_inv_rollback(inv);
 		return r;
 	}
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	xp__db_bind_text(st, 2, path);
 	if ((r = xp__inv_step_done(inv, st)) < 0) {
 		xp_inv_rollback(inv);
 		return r;
 	}
-	if (sqlite3_changes(inv->db) == 0) {
+	if (xp__db_changes(inv->db) == 0) {
 		snprintf(inv->err, sizeof(inv->err), "no %s target '%s' was synced", kind, path);
 		xp_inv_commit(inv);
 		return -ENOENT;
@@ -159,16 +159,16 @@ void xp_sync_files_free(struct xp_sync_file_rec *v, size_t n)
 	free(v);
 }
 
-static int read_file_row(sqlite3_stmt *st, void *row)
+static int read_file_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_sync_file_rec *f = row;
 	memset(f, 0, sizeof(*f));
-	const char *sha = (const char *)sqlite3_column_text(st, 2);
+	const char *sha = xp__db_column_text(st, 2);
 	f->path = xp__col_text(st, 0);
 	f->owner = xp__col_text(st, 1);
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+	if (!xp__db_column_null(st, 3))
 		f->stamp = xp__col_text(st, 3);
-	if (!f->path || !f->owner || (sqlite3_column_type(st, 3) != SQLITE_NULL && !f->stamp)) {
+	if (!f->path || !f->owner || (!xp__db_column_null(st, 3) && !f->stamp)) {
 		xp_sync_file_rec_release(f);
 		return -ENOMEM;
 	}
@@ -195,14 +195,14 @@ int xp_sync_files_get(struct xp_inv *inv, int64_t target, char *const *owners, s
 	*n = 0;
 	static const char cols[] =
 	    "SELECT path, owner, sha256, stamp FROM sync_files WHERE target = ?1";
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r;
 	if (!owners) {
 		char sql[sizeof(cols) + 32];
 		snprintf(sql, sizeof(sql), "%s ORDER BY path", cols);
 		if ((r = xp__inv_prepare(inv, sql, &st)) < 0)
 			return r;
-		sqlite3_bind_int64(st, 1, target);
+		xp__db_bind_int64(st, 1, target);
 		return xp__inv_rows(inv, st, v, n, sizeof(**v), 64, read_file_row,
 				    release_file_row);
 	}
@@ -211,8 +211,8 @@ int xp_sync_files_get(struct xp_inv *inv, int64_t target, char *const *owners, s
 	for (size_t i = 0; i < n_owners; i++) {
 		if ((r = xp__inv_prepare(inv, sql, &st)) < 0)
 			break;
-		sqlite3_bind_int64(st, 1, target);
-		sqlite3_bind_text(st, 2, owners[i], -1, SQLITE_STATIC);
+		xp__db_bind_int64(st, 1, target);
+		xp__db_bind_text(st, 2, owners[i]);
 		struct xp_sync_file_rec *part;
 		size_t np;
 		if ((r = xp__inv_rows(inv, st, &part, &np, sizeof(*part), 4, read_file_row,
@@ -244,17 +244,17 @@ int xp_sync_files_get(struct xp_inv *inv, int64_t target, char *const *owners, s
 
 /* ---- recording a sync ------------------------------------------------------------------ */
 
-static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+static void bind_opt(struct xp_db_stmt *st, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+		xp__db_bind_text(st, i, v);
 	else
-		sqlite3_bind_null(st, i);
+		xp__db_bind_null(st, i);
 }
 
 static int put_target(struct xp_inv *inv, struct xp_sync_target_rec *t)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(
 	    inv,
 	    "INSERT INTO sync_targets (kind, path, path2, subnet, options, seq, synced)"
@@ -266,52 +266,54 @@ static int put_target(struct xp_inv *inv, struct xp_sync_target_rec *t)
 	if (r < 0)
 		return r;
 	t->synced = (int64_t)time(NULL);
-	sqlite3_bind_text(st, 2, t->path, -1, SQLITE_STATIC);
+	xp__db_bind_text(st, 2, t->path);
 	bind_opt(st, 3, t->path2);
 	bind_opt(st, 4, t->subnet);
-	sqlite3_bind_text(st, 5, t->options ? t->options : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, t->seq);
-	sqlite3_bind_int64(st, 7, t->synced);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		t->id = sqlite3_column_int64(st, 0);
-		rc = sqlite3_step(st);
+	xp__db_bind_text(st, 5, t->options ? t->options : "");
+	xp__db_bind_int64(st, 6, t->seq);
+	xp__db_bind_int64(st, 7, t->synced);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
+		t->id = xp__db_column_int64(st, 0);
+		rc = xp__db_step(st);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != XP_DB_DONE)
 		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	if (r < 0)
 		return r;
 	/* its HTTP base: a row when given, none when derived */
-	if ((r = xp__inv_prepare(inv,
-				 t->http_base
-				     ? "INSERT OR REPLACE INTO sync_target_http VALUES (?1, ?2)"
-				     : "DELETE FROM sync_target_http WHERE target = ?1",
-				 &st)) < 0)
+	if ((r = xp__inv_prepare(
+		 inv,
+		 t->http_base ? "INSERT INTO sync_target_http VALUES (?1, ?2) ON CONFLICT (target)"
+				" DO UPDATE SET http_base = excluded.http_base"
+			      : "DELETE FROM sync_target_http WHERE target = ?1",
+		 &st)) < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, t->id);
+	xp__db_bind_int64(st, 1, t->id);
 	if (t->http_base)
-		sqlite3_bind_text(st, 2, t->http_base, -1, SQLITE_STATIC);
+		xp__db_bind_text(st, 2, t->http_base);
 	return xp__inv_step_done(inv, st);
 }
 
 /* Runs the prepared write sql once per item i < n, bind(st, i, ctx) binding it. */
 static int each_item(struct xp_inv *inv, const char *sql, size_t n,
-		     void (*bind)(sqlite3_stmt *st, size_t i, const void *ctx), const void *ctx)
+		     void (*bind)(struct xp_db_stmt *st, size_t i, const void *ctx),
+		     const void *ctx)
 {
 	if (!n)
 		return 0;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, sql, &st);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		bind(st, i, ctx);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE)
+		int rc = xp__db_step(st);
+		if (rc != XP_DB_DONE)
 			r = xp__inv_err(inv, rc);
-		sqlite3_reset(st);
+		xp__db_reset(st);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		xp__db_finalize(st);
 	return r;
 }
 
@@ -321,22 +323,22 @@ struct files_ctx {
 	char *const *paths;
 };
 
-static void bind_put(sqlite3_stmt *st, size_t i, const void *ctx)
+static void bind_put(struct xp_db_stmt *st, size_t i, const void *ctx)
 {
 	const struct files_ctx *c = ctx;
 	const struct xp_sync_file_rec *f = &c->put[i];
-	sqlite3_bind_int64(st, 1, c->target);
-	sqlite3_bind_text(st, 2, f->path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, f->owner ? f->owner : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, f->sha256, -1, SQLITE_STATIC);
+	xp__db_bind_int64(st, 1, c->target);
+	xp__db_bind_text(st, 2, f->path);
+	xp__db_bind_text(st, 3, f->owner ? f->owner : "");
+	xp__db_bind_text(st, 4, f->sha256);
 	bind_opt(st, 5, f->stamp);
 }
 
-static void bind_removed(sqlite3_stmt *st, size_t i, const void *ctx)
+static void bind_removed(struct xp_db_stmt *st, size_t i, const void *ctx)
 {
 	const struct files_ctx *c = ctx;
-	sqlite3_bind_int64(st, 1, c->target);
-	sqlite3_bind_text(st, 2, c->paths[i], -1, SQLITE_STATIC);
+	xp__db_bind_int64(st, 1, c->target);
+	xp__db_bind_text(st, 2, c->paths[i]);
 }
 
 int xp_sync_record(struct xp_inv *inv, struct xp_sync_target_rec *t,

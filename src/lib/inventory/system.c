@@ -112,20 +112,20 @@ static int taken(struct xp_inv *inv, const char *col, const char *value, const c
 {
 	char sql[128];
 	snprintf(sql, sizeof(sql), "SELECT name FROM systems WHERE %s = ?1 AND name <> ?2", col);
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv, sql, value, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	xp__db_bind_text(st, 2, self);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
 		snprintf(inv->err, sizeof(inv->err), "%s %s belongs to system '%s'",
-			 strcmp(col, "mac") == 0 ? "MAC" : "IP", value, sqlite3_column_text(st, 0));
+			 strcmp(col, "mac") == 0 ? "MAC" : "IP", value, xp__db_column_text(st, 0));
 		r = 1;
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != XP_DB_DONE) {
 		r = xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -291,15 +291,15 @@ int xp_system_ip_check(const struct xp_settings *st, const char *ip, struct xp_d
 
 int xp_system_ip_audit(struct xp_inv *inv, const struct xp_settings *st, struct xp_diags *d)
 {
-	sqlite3_stmt *q;
+	struct xp_db_stmt *q;
 	int r = xp__inv_prepare(
 	    inv, "SELECT name, ip FROM systems WHERE ip IS NOT NULL ORDER BY name", &q);
 	if (r < 0)
 		return r;
-	int count = 0, rc = SQLITE_DONE;
-	while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(q, 0);
-		const char *ip = (const char *)sqlite3_column_text(q, 1);
+	int count = 0, rc = XP_DB_DONE;
+	while (r == 0 && (rc = xp__db_step(q)) == XP_DB_ROW) {
+		const char *name = xp__db_column_text(q, 0);
+		const char *ip = xp__db_column_text(q, 1);
 		struct xp_diags one = {0};
 		int e = xp_system_ip_check(st, ip, &one);
 		if (e == -EINVAL) {
@@ -316,18 +316,18 @@ int xp_system_ip_audit(struct xp_inv *inv, const struct xp_settings *st, struct 
 			r = e;
 		xp_diags_release(&one);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != XP_DB_DONE)
 		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(q);
+	xp__db_finalize(q);
 	return r < 0 ? r : count;
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+static void bind_opt(struct xp_db_stmt *st, int i, const char *v)
 {
 	if (v && *v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+		xp__db_bind_text(st, i, v);
 	else
-		sqlite3_bind_null(st, i);
+		xp__db_bind_null(st, i);
 }
 
 static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags *d, bool add)
@@ -356,7 +356,7 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 	}
 	if (r < 0)
 		goto fail;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(
 	    inv,
 	    add ? "INSERT INTO systems (name, mac, ip, profile, distro, hostname,"
@@ -368,14 +368,14 @@ static int store(struct xp_inv *inv, const struct xp_system *s, struct xp_diags 
 	    s->name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+	xp__db_bind_text(st, 2, mac);
 	bind_opt(st, 3, ip);
 	bind_opt(st, 4, s->profile);
 	bind_opt(st, 5, s->distro);
 	bind_opt(st, 6, s->hostname);
-	sqlite3_bind_int(st, 7, s->netboot ? 1 : 0);
+	xp__db_bind_int64(st, 7, s->netboot ? 1 : 0);
 	bind_opt(st, 8, s->kernel_options);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
+	xp__db_bind_int64(st, 9, time(NULL));
 	if ((r = xp__inv_step_done(inv, st)) < 0)
 		goto fail;
 	/* its own template */
@@ -398,7 +398,7 @@ int xp_system_update(struct xp_inv *inv, const struct xp_system *s, struct xp_di
 	return store(inv, s, diags, false);
 }
 
-int xp__system_row(sqlite3_stmt *st, void *row)
+int xp__system_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_system *out = row;
 	memset(out, 0, sizeof(*out));
@@ -406,16 +406,16 @@ int xp__system_row(sqlite3_stmt *st, void *row)
 			 &out->distro, &out->hostname, NULL,	 &out->kernel_options,
 			 NULL,	       NULL,	       &out->autoinstall};
 	for (int i = 0; i < 11; i++) {
-		if (!text[i] || sqlite3_column_type(st, i) == SQLITE_NULL)
+		if (!text[i] || xp__db_column_null(st, i))
 			continue;
 		if (!(*text[i] = xp__col_text(st, i))) {
 			xp_system_release(out);
 			return -ENOMEM;
 		}
 	}
-	out->netboot = sqlite3_column_int(st, 6) != 0;
-	out->created = sqlite3_column_int64(st, 8);
-	out->updated = sqlite3_column_int64(st, 9);
+	out->netboot = xp__db_column_int(st, 6) != 0;
+	out->created = xp__db_column_int64(st, 8);
+	out->updated = xp__db_column_int64(st, 9);
 	return 1;
 }
 
@@ -427,16 +427,16 @@ static void release_row(void *row)
 /* One system by the query's ?1 = arg. */
 static int get_by(struct xp_inv *inv, const char *sql, const char *arg, struct xp_system *out)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv, sql, arg, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW)
 		r = xp__system_row(st, out) < 0 ? -ENOMEM : 0;
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
+	xp__db_finalize(st);
 	return r;
 }
 
@@ -475,7 +475,7 @@ int xp_system_all(struct xp_inv *inv, struct xp_system **v, size_t *n)
 {
 	*v = NULL;
 	*n = 0;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, XP__SYSTEM_SELECT " ORDER BY name", &st);
 	if (r < 0)
 		return r;

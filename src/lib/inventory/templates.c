@@ -103,7 +103,7 @@ static int store(struct xp_inv *inv, const char *name, const char *content, size
 		xp_inv_commit(inv);
 		return r;
 	}
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv,
 				"INSERT INTO templates (name, content, created, updated)"
 				" VALUES (?1, ?2, ?3, ?3) ON CONFLICT (name) DO UPDATE SET"
@@ -111,8 +111,19 @@ static int store(struct xp_inv *inv, const char *name, const char *content, size
 				name, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_text(st, 2, content, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	char *text = strndup(content, len);
+	if (!text) {
+		xp__db_finalize(st);
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = xp__db_bind_text(st, 2, text);
+	free(text);
+	if (r < 0) {
+		xp__db_finalize(st);
+		goto fail;
+	}
+	xp__db_bind_int64(st, 3, time(NULL));
 	return xp__inv_step_commit(inv, st);
 fail:
 	xp_inv_rollback(inv);
@@ -135,23 +146,23 @@ int xp_template_get(struct xp_inv *inv, const char *name, struct xp_template *ou
 {
 	memset(out, 0, sizeof(*out));
 	const struct xp_shipped_template *sh = xp_template_shipped(name);
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(
 	    inv, "SELECT content, created, updated FROM templates WHERE name = ?1", name, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
 		out->stored = true;
 		out->content = xp__col_text(st, 0);
-		out->created = sqlite3_column_int64(st, 1);
-		out->updated = sqlite3_column_int64(st, 2);
-	} else if (rc == SQLITE_DONE && sh) {
+		out->created = xp__db_column_int64(st, 1);
+		out->updated = xp__db_column_int64(st, 2);
+	} else if (rc == XP_DB_DONE && sh) {
 		out->content = strdup(sh->text);
 	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : xp__inv_err(inv, rc);
+		r = rc == XP_DB_DONE ? -ENOENT : xp__inv_err(inv, rc);
 	}
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	if (r == 0) {
 		out->shipped = sh != NULL;
 		out->name = strdup(name);
@@ -197,7 +208,7 @@ int xp_template_list(struct xp_inv *inv, char ***names, size_t *n)
 
 int xp_template_users(struct xp_inv *inv, const char *name, char ***users, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv,
 				    "SELECT 'profile ' || profile FROM profile_settings"
 				    " WHERE key = 'autoinstall' AND value = ?1"
@@ -210,7 +221,7 @@ int xp_template_users(struct xp_inv *inv, const char *name, char ***users, size_
 	*n = 0;
 	size_t cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = xp__db_step(st)) == XP_DB_ROW) {
 		char *s = xp__col_text(st, 0);
 		if (!s || xp_grow(users, &cap, *n, sizeof(char *), 4) < 0) {
 			free(s);
@@ -219,9 +230,9 @@ int xp_template_users(struct xp_inv *inv, const char *name, char ***users, size_
 		}
 		(*users)[(*n)++] = s;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != XP_DB_DONE)
 		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	if (r < 0) {
 		xp_strv_free(*users, *n);
 		*users = NULL;

@@ -6,7 +6,6 @@
 #ifndef XP_INVENTORY_VALUES_INTERNAL_H
 #define XP_INVENTORY_VALUES_INTERNAL_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,14 +45,14 @@ int xp__ipv4_dup(uint32_t host, char **out);
 int xp__dup_opt(const char *s, char **out);
 
 /* The text of column i as a heap string (NULL for NULL). */
-char *xp__col_text(sqlite3_stmt *st, int i);
+char *xp__col_text(struct xp_db_stmt *st, int i);
 /* Steps st (prepared; finalized here) to its end and collects its rows into the
  * array *vp points at (some T *; elements of size bytes, room for first to begin
  * with): read(st, element) returns 1 to keep the row, 0 to skip it, or -errno, which
  * stops; a row skipped or failed leaves nothing allocated. On failure every row kept
  * is released (release may be NULL) and the array freed: *vp NULL, *n 0. 0 or -errno. */
-int xp__inv_rows(struct xp_inv *inv, sqlite3_stmt *st, void *vp, size_t *n, size_t size,
-		 size_t first, int (*read)(sqlite3_stmt *st, void *row),
+int xp__inv_rows(struct xp_inv *inv, struct xp_db_stmt *st, void *vp, size_t *n, size_t size,
+		 size_t first, int (*read)(struct xp_db_stmt *st, void *row),
 		 void (*release)(void *row));
 /* Runs sql (one text column, no parameters) and collects the rows. */
 int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n);
@@ -62,7 +61,8 @@ int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg);
 
 /* Prepares sql with ?1 bound to arg (a text, borrowed: it must outlive the
  * statement). 0 or -errno. */
-int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg, sqlite3_stmt **st);
+int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg,
+			struct xp_db_stmt **st);
 
 /* Runs sql (an INSERT, UPDATE or DELETE with ?1 bound to arg) to its end in the
  * caller's transaction: the number of rows it changed, or -errno. */
@@ -89,12 +89,12 @@ int xp__inv_side_value(struct xp_inv *inv, const char *table, const char *keycol
 
 /* Runs st (a prepared INSERT, UPDATE or DELETE) to its end and finalizes it: 0, or
  * -errno (the reason in the inventory's last error). */
-int xp__inv_step_done(struct xp_inv *inv, sqlite3_stmt *st);
+int xp__inv_step_done(struct xp_inv *inv, struct xp_db_stmt *st);
 
 /* Ends a write at the caller's xp_inv_begin level: runs st (a prepared INSERT,
  * UPDATE or DELETE) to its end, finalizes it, then commits, or rolls back and returns
  * the error if the statement failed. */
-int xp__inv_step_commit(struct xp_inv *inv, sqlite3_stmt *st);
+int xp__inv_step_commit(struct xp_inv *inv, struct xp_db_stmt *st);
 
 /* The rows of distros (with their store digests) and systems: the query, to which a
  * WHERE or ORDER BY may be appended, and the reader of one row into a struct xp_distro
@@ -106,10 +106,10 @@ int xp__inv_step_commit(struct xp_inv *inv, sqlite3_stmt *st);
 	" LEFT JOIN distro_files ON distro_files.distro = name"                                   \
 	" LEFT JOIN distro_os ON distro_os.distro = name"                                         \
 	" LEFT JOIN distro_trees ON distro_trees.distro = name"
-int xp__distro_row(sqlite3_stmt *st, void *row);
+int xp__distro_row(struct xp_db_stmt *st, void *row);
 #define XP__SYSTEM_SELECT                                                                         \
 	"SELECT name, mac, ip, profile, distro, hostname, netboot, kernel_options, created,"       \
 	" updated, template FROM systems LEFT JOIN system_templates ON system = name"
-int xp__system_row(sqlite3_stmt *st, void *row);
+int xp__system_row(struct xp_db_stmt *st, void *row);
 
 #endif

@@ -98,7 +98,7 @@ bool xp__dns_name_valid(const char *s)
 
 bool xp__one_line(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+	for (const char *p = (const char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return false;
 	return true;
@@ -183,20 +183,21 @@ int xp__dup_opt(const char *s, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-char *xp__col_text(sqlite3_stmt *st, int i)
+char *xp__col_text(struct xp_db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const char *t = xp__db_column_text(st, i);
 	return t ? strdup((const char *)t) : NULL;
 }
 
-int xp__inv_rows(struct xp_inv *inv, sqlite3_stmt *st, void *vp, size_t *n, size_t size,
-		 size_t first, int (*read)(sqlite3_stmt *st, void *row), void (*release)(void *row))
+int xp__inv_rows(struct xp_inv *inv, struct xp_db_stmt *st, void *vp, size_t *n, size_t size,
+		 size_t first, int (*read)(struct xp_db_stmt *st, void *row),
+		 void (*release)(void *row))
 {
 	char *v = NULL;
 	size_t cap = 0;
-	int r = 0, rc = SQLITE_DONE;
+	int r = 0, rc = XP_DB_DONE;
 	*n = 0;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (r == 0 && (rc = xp__db_step(st)) == XP_DB_ROW) {
 		if ((r = xp_grow(&v, &cap, *n, size, first)) < 0)
 			break;
 		r = read(st, v + *n * size);
@@ -205,9 +206,9 @@ int xp__inv_rows(struct xp_inv *inv, sqlite3_stmt *st, void *vp, size_t *n, size
 			r = 0;
 		}
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != XP_DB_DONE)
 		r = xp__inv_err(inv, rc);
-	sqlite3_finalize(st);
+	xp__db_finalize(st);
 	if (r < 0) {
 		for (size_t i = 0; release && i < *n; i++)
 			release(v + i * size);
@@ -219,7 +220,7 @@ int xp__inv_rows(struct xp_inv *inv, sqlite3_stmt *st, void *vp, size_t *n, size
 	return r;
 }
 
-static int read_name(sqlite3_stmt *st, void *row)
+static int read_name(struct xp_db_stmt *st, void *row)
 {
 	char **name = row;
 	return (*name = xp__col_text(st, 0)) ? 1 : -ENOMEM;
@@ -234,31 +235,32 @@ int xp__inv_names(struct xp_inv *inv, const char *sql, char ***names, size_t *n)
 {
 	*names = NULL;
 	*n = 0;
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare(inv, sql, &st);
 	if (r < 0)
 		return r;
 	return xp__inv_rows(inv, st, names, n, sizeof(**names), 16, read_name, free_name);
 }
 
-int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg, sqlite3_stmt **st)
+int xp__inv_prepare_arg(struct xp_inv *inv, const char *sql, const char *arg,
+			struct xp_db_stmt **st)
 {
 	int r = xp__inv_prepare(inv, sql, st);
 	if (r == 0)
-		sqlite3_bind_text(*st, 1, arg, -1, SQLITE_STATIC);
+		xp__db_bind_text(*st, 1, arg);
 	return r;
 }
 
-/* sql with ?1 bound to arg, stepped once: the step's SQLite code (SQLITE_ROW,
- * SQLITE_DONE, an error), or -errno if it could not be prepared. */
+/* sql with ?1 bound to arg, stepped once: the step's SQLite code (XP_DB_ROW,
+ * XP_DB_DONE, an error), or -errno if it could not be prepared. */
 static int step_once(struct xp_inv *inv, const char *sql, const char *arg)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv, sql, arg, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	int rc = xp__db_step(st);
+	xp__db_finalize(st);
 	return rc;
 }
 
@@ -267,7 +269,7 @@ int xp__inv_exists(struct xp_inv *inv, const char *sql, const char *arg)
 	int rc = step_once(inv, sql, arg);
 	if (rc < 0)
 		return rc;
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+	return rc == XP_DB_ROW ? 1 : rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
 }
 
 int xp__inv_run(struct xp_inv *inv, const char *sql, const char *arg)
@@ -275,20 +277,20 @@ int xp__inv_run(struct xp_inv *inv, const char *sql, const char *arg)
 	int rc = step_once(inv, sql, arg);
 	if (rc < 0)
 		return rc;
-	return rc == SQLITE_DONE ? sqlite3_changes(inv->db) : xp__inv_err(inv, rc);
+	return rc == XP_DB_DONE ? xp__db_changes(inv->db) : xp__inv_err(inv, rc);
 }
 
 int xp__inv_counts(struct xp_inv *inv, const char *sql, const char *arg, int *v, int n)
 {
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv, sql, arg, &st);
 	if (r < 0)
 		return r;
-	int rc = sqlite3_step(st);
+	int rc = xp__db_step(st);
 	for (int i = 0; i < n; i++)
-		v[i] = rc == SQLITE_ROW ? sqlite3_column_int(st, i) : 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : xp__inv_err(inv, rc);
+		v[i] = rc == XP_DB_ROW ? xp__db_column_int(st, i) : 0;
+	xp__db_finalize(st);
+	return rc == XP_DB_ROW ? 0 : xp__inv_err(inv, rc);
 }
 
 int xp__inv_remove(struct xp_inv *inv, const char *sql, const char *arg, const char *absent, ...)
@@ -312,14 +314,14 @@ int xp__inv_remove(struct xp_inv *inv, const char *sql, const char *arg, const c
 	return 0;
 }
 
-int xp__inv_step_done(struct xp_inv *inv, sqlite3_stmt *st)
+int xp__inv_step_done(struct xp_inv *inv, struct xp_db_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : xp__inv_err(inv, rc);
+	int rc = xp__db_step(st);
+	xp__db_finalize(st);
+	return rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
 }
 
-int xp__inv_step_commit(struct xp_inv *inv, sqlite3_stmt *st)
+int xp__inv_step_commit(struct xp_inv *inv, struct xp_db_stmt *st)
 {
 	int r = xp__inv_step_done(inv, st);
 	if (r < 0) {
@@ -340,11 +342,11 @@ int xp__inv_side_value(struct xp_inv *inv, const char *table, const char *keycol
 			 table, keycol, valcol, keycol, valcol, valcol);
 	else
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = ?1", table, keycol);
-	sqlite3_stmt *st;
+	struct xp_db_stmt *st;
 	int r = xp__inv_prepare_arg(inv, sql, key, &st);
 	if (r < 0)
 		return r;
 	if (value)
-		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		xp__db_bind_text(st, 2, value);
 	return xp__inv_step_done(inv, st);
 }

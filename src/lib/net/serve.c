@@ -420,12 +420,25 @@ static bool drained(struct serve *s)
 static int setup(struct serve *s, sigset_t *mask)
 {
 	const struct xp_serve_opts *o = s->opts;
-	int r = xp_inv_open(o->state_dir, &s->inv);
+	char why[640];
+	int r = xp_inv_open_at(o->state_dir, NULL, &s->inv, why, sizeof(why));
 	if (r < 0) {
-		xp__serve_log(s, LOG_ERR, "cannot open the inventory in '%s': %s", o->state_dir,
-			  r == -EPROTO || r == -EBADMSG ? "not a usable inventory"
-						       : strerror(-r));
+		if (why[0])
+			xp__serve_log(s, LOG_ERR, "cannot open the %s", why);
+		else
+			xp__serve_log(s, LOG_ERR, "cannot open the inventory in '%s': %s",
+				      o->state_dir,
+				      r == -EPROTO || r == -EBADMSG ? "not a usable inventory"
+								    : strerror(-r));
 		return r;
+	}
+	/* the server notices other commands' changes by SQLite's data_version; on
+	 * PostgreSQL that is LISTEN/NOTIFY's job, not written yet (issue 20) */
+	if (xp_inv_is_pgsql(s->inv)) {
+		xp__serve_log(s, LOG_ERR,
+			      "the boot server does not run on a PostgreSQL inventory "
+			      "yet: use the state directory's SQLite inventory");
+		return -ENOTSUP;
 	}
 	/* leases are written for every batch of packets: durable against a kill of the
 	 * process (WAL, no fsync per commit), see leases.h */

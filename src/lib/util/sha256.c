@@ -46,6 +46,21 @@ void xp_sha256_hex(const unsigned char digest[32], char out[65])
 	out[64] = 0;
 }
 
+bool xp_sha256_hex_valid_n(const char *hex, size_t len)
+{
+	if (len != 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return false;
+	return true;
+}
+
+bool xp_sha256_hex_valid(const char *hex)
+{
+	return hex && xp_sha256_hex_valid_n(hex, strnlen(hex, 65));
+}
+
 struct xp_sha256 {
 	EVP_MD_CTX *ctx;
 };

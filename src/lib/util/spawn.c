@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,4 +314,42 @@ int xp_spawn_capture(char *const argv[], struct xp_buf *out, size_t max, struct 
 		xp_buf_truncate(err, len);
 	}
 	return r;
+}
+
+/* ---- argument vectors ----------------------------------------------------------- */
+
+void xp_argv_add(struct xp_argv *a, const char *fmt, ...)
+{
+	if (a->err)
+		return;
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0 || xp_grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v), 32) < 0) {
+		if (n >= 0)
+			free(s);
+		a->err = -ENOMEM;
+		return;
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+void xp_argv_release(struct xp_argv *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+void xp_argv_rsync(struct xp_argv *a, const char *rsh, bool dense)
+{
+	xp_argv_add(a, "rsync");
+	xp_argv_add(a, dense ? "-aHAX" : "-aHAXS");
+	xp_argv_add(a, "--numeric-ids");
+	if (rsh)
+		xp_argv_add(a, "--rsh=%s", rsh);
 }

@@ -1,0 +1,482 @@
+/*
+ * db-pgsql.c - the PostgreSQL backend of the inventory's database API (db.h), through
+ * libpq: statements written in SQLite's spelling get PostgreSQL's parameters ($N), run
+ * with PQexecParams (values as text, blobs as binary), their whole result kept and
+ * stepped through row by row as SQLite steps; columns read back as SQLite would give
+ * them (booleans 1/0, bytea as its bytes). SQLSTATEs become -errno.
+ *
+ * Not here: the connection's credentials (libpq reads PGPASSFILE or a service file;
+ * store.c refuses a password in the URL before connecting), transactions' locking
+ * (store.c).
+ */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inventory/db.h"
+
+/* pg_type.h's OIDs of the types bound explicitly (catalog/pg_type.dat) */
+#define OID_BOOL  16
+#define OID_BYTEA 17
+#define OID_INT8  20
+
+struct pg_db {
+	struct xp_db base;
+	PGconn *c;
+	int64_t changes;
+};
+
+struct pg_stmt {
+	struct xp_db_stmt base;
+	char *sql; /* with $N */
+	int nparams;
+	char **vals; /* each a heap copy, NULL for NULL */
+	int *lens;
+	int *fmts;
+	Oid *types;
+	PGresult *res;
+	int row, nrows;
+	bool ran;
+	unsigned char *blob; /* the last bytea column read, decoded */
+};
+
+static PGconn *conn(struct xp_db *db)
+{
+	return ((struct pg_db *)db)->c;
+}
+
+static struct pg_stmt *pst(struct xp_db_stmt *st)
+{
+	return (struct pg_stmt *)st;
+}
+
+/* The text of a libpq message without its final newline. */
+static int message(struct xp_db *db, int r, const char *text)
+{
+	size_t n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		n--;
+	return xp__db_fail(db, r, "%.*s", (int)n, text);
+}
+
+/* PostgreSQL's error codes (Appendix A) as the errno SQLite's would give. */
+static int sqlstate_errno(const char *s)
+{
+	if (!s)
+		return -EIO;
+	if (strncmp(s, "23", 2) == 0) /* integrity constraint violation */
+		return -EEXIST;
+	if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 || strcmp(s, "55P03") == 0)
+		return -EBUSY; /* serialization failure, deadlock, lock not available */
+	if (strcmp(s, "53100") == 0)
+		return -ENOSPC;
+	if (strcmp(s, "53200") == 0)
+		return -ENOMEM;
+	if (strcmp(s, "25006") == 0)
+		return -EROFS;
+	if (strncmp(s, "28", 2) == 0 || strcmp(s, "42501") == 0)
+		return -EACCES;
+	if (strncmp(s, "22", 2) == 0) /* data exception: a value of the wrong form */
+		return -EINVAL;
+	return -EIO;
+}
+
+/* Maps a failed result (or the connection's state without one) to -errno, keeping
+ * its message; frees res. */
+static int result_fail(struct xp_db *db, PGresult *res)
+{
+	int r;
+	if (!res)
+		r = message(db, PQstatus(conn(db)) == CONNECTION_BAD ? -EIO : -ENOMEM,
+			    PQerrorMessage(conn(db)));
+	else
+		r = message(db, sqlstate_errno(PQresultErrorField(res, PG_DIAG_SQLSTATE)),
+			    PQresultErrorMessage(res));
+	PQclear(res);
+	return r;
+}
+
+static void pg_close(struct xp_db *db)
+{
+	PQfinish(conn(db));
+	free(db);
+}
+
+static int pg_exec(struct xp_db *db, const char *sql)
+{
+	PGresult *res = PQexec(conn(db), sql);
+	ExecStatusType s = PQresultStatus(res);
+	if (res && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)) {
+		/* A statement that failed inside a transaction aborts all of it (SQLite
+		 * would undo that statement only); COMMIT then rolls back and says so in
+		 * its tag, not as an error. Nothing was committed: that is an error. */
+		bool lost = strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
+		PQclear(res);
+		return lost ? xp__db_fail(db, -EIO,
+					  "the transaction was rolled back: a statement in it "
+					  "failed")
+			    : 0;
+	}
+	return result_fail(db, res);
+}
+
+/* SQLite's ?N and ? as PostgreSQL's $N, outside string literals ('...'), quoted names
+ * ("...") and comments; a bare ? is one more than the highest number before it, as in
+ * SQLite (https://sqlite.org/lang_expr.html#varparam). *n the highest number. */
+static char *translate(const char *sql, int *n)
+{
+	size_t len = strlen(sql);
+	char *out = malloc(len * 2 + 1), *o = out; /* "?" -> "$NNN" at most doubles */
+	if (!out)
+		return NULL;
+	int max = 0;
+	for (const char *p = sql; *p;) {
+		if (*p == '\'' || *p == '"') {
+			char q = *p;
+			*o++ = *p++;
+			while (*p && *p != q)
+				*o++ = *p++;
+			if (*p)
+				*o++ = *p++;
+		} else if (p[0] == '-' && p[1] == '-') {
+			while (*p && *p != '\n')
+				*o++ = *p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			const char *end = strstr(p + 2, "*/");
+			size_t k = end ? (size_t)(end + 2 - p) : strlen(p);
+			memcpy(o, p, k);
+			o += k;
+			p += k;
+		} else if (*p == '?') {
+			p++;
+			int v = 0;
+			if (*p >= '0' && *p <= '9') {
+				while (*p >= '0' && *p <= '9' && v < 100000)
+					v = v * 10 + (*p++ - '0');
+			} else {
+				v = max + 1;
+			}
+			if (v > max)
+				max = v;
+			o += sprintf(o, "$%d", v);
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	*n = max;
+	return out;
+}
+
+static void clear_result(struct pg_stmt *s)
+{
+	PQclear(s->res);
+	s->res = NULL;
+	s->ran = false;
+	s->row = -1;
+	s->nrows = 0;
+	free(s->blob);
+	s->blob = NULL;
+}
+
+static void pg_finalize(struct xp_db_stmt *st)
+{
+	struct pg_stmt *s = pst(st);
+	clear_result(s);
+	for (int i = 0; i < s->nparams; i++)
+		free(s->vals[i]);
+	free(s->vals);
+	free(s->lens);
+	free(s->fmts);
+	free(s->types);
+	free(s->sql);
+	free(s);
+}
+
+static int pg_prepare(struct xp_db *db, const char *sql, struct xp_db_stmt **ret)
+{
+	struct pg_stmt *s = calloc(1, sizeof(*s));
+	if (!s)
+		return xp__db_fail(db, -ENOMEM, "out of memory");
+	s->base.db = db;
+	s->row = -1;
+	s->sql = translate(sql, &s->nparams);
+	size_t n = s->nparams > 0 ? (size_t)s->nparams : 1;
+	s->vals = calloc(n, sizeof(*s->vals));
+	s->lens = calloc(n, sizeof(*s->lens));
+	s->fmts = calloc(n, sizeof(*s->fmts));
+	s->types = calloc(n, sizeof(*s->types));
+	if (!s->sql || !s->vals || !s->lens || !s->fmts || !s->types) {
+		pg_finalize(&s->base);
+		return xp__db_fail(db, -ENOMEM, "out of memory");
+	}
+	/* parsed by the server at the first step (PQexecParams: one round trip); an
+	 * error there is the step's */
+	*ret = &s->base;
+	return 0;
+}
+
+/* Sets parameter i to len bytes of v (format 1: binary), taking v. */
+static int set_param(struct xp_db_stmt *st, int i, char *v, int len, int fmt, Oid type)
+{
+	struct pg_stmt *s = pst(st);
+	if (i < 1 || i > s->nparams) {
+		free(v);
+		return xp__db_fail(st->db, -ERANGE, "no parameter %d", i);
+	}
+	free(s->vals[i - 1]);
+	s->vals[i - 1] = v;
+	s->lens[i - 1] = len;
+	s->fmts[i - 1] = fmt;
+	s->types[i - 1] = type;
+	return 0;
+}
+
+static int pg_bind_text(struct xp_db_stmt *st, int i, const char *v)
+{
+	char *copy = strdup(v);
+	if (!copy)
+		return xp__db_fail(st->db, -ENOMEM, "out of memory");
+	/* type 0: the server infers it from where the parameter stands, as a text
+	 * literal would be */
+	return set_param(st, i, copy, 0, 0, 0);
+}
+
+static int pg_bind_int64(struct xp_db_stmt *st, int i, int64_t v)
+{
+	char *text;
+	if (asprintf(&text, "%lld", (long long)v) < 0)
+		return xp__db_fail(st->db, -ENOMEM, "out of memory");
+	return set_param(st, i, text, 0, 0, OID_INT8);
+}
+
+static int pg_bind_null(struct xp_db_stmt *st, int i)
+{
+	return set_param(st, i, NULL, 0, 0, 0);
+}
+
+static int pg_bind_blob(struct xp_db_stmt *st, int i, const void *p, size_t n)
+{
+	if (n > 0x7fffffff)
+		return xp__db_fail(st->db, -EFBIG, "a value of %zu bytes", n);
+	char *copy = malloc(n ? n : 1);
+	if (!copy)
+		return xp__db_fail(st->db, -ENOMEM, "out of memory");
+	memcpy(copy, p, n);
+	return set_param(st, i, copy, (int)n, 1, OID_BYTEA);
+}
+
+static int pg_param_count(struct xp_db_stmt *st)
+{
+	return pst(st)->nparams;
+}
+
+static bool changes_rows(const char *status)
+{
+	return strncmp(status, "INSERT", 6) == 0 || strncmp(status, "UPDATE", 6) == 0 ||
+	       strncmp(status, "DELETE", 6) == 0 || strncmp(status, "MERGE", 5) == 0;
+}
+
+static int pg_step(struct xp_db_stmt *st)
+{
+	struct pg_stmt *s = pst(st);
+	struct pg_db *db = (struct pg_db *)st->db;
+	if (!s->ran) {
+		PGresult *res = PQexecParams(db->c, s->sql, s->nparams, s->types,
+					     (const char *const *)s->vals, s->lens, s->fmts, 0);
+		ExecStatusType status = PQresultStatus(res);
+		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+			return result_fail(st->db, res);
+		s->res = res;
+		s->ran = true;
+		s->row = -1;
+		s->nrows = status == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+		if (changes_rows(PQcmdStatus(res)))
+			db->changes = strtoll(PQcmdTuples(res), NULL, 10);
+	}
+	if (s->row + 1 < s->nrows) {
+		s->row++;
+		return XP_DB_ROW;
+	}
+	s->row = s->nrows;
+	return XP_DB_DONE;
+}
+
+static void pg_reset(struct xp_db_stmt *st)
+{
+	clear_result(pst(st));
+}
+
+static void pg_clear_bindings(struct xp_db_stmt *st)
+{
+	struct pg_stmt *s = pst(st);
+	for (int i = 0; i < s->nparams; i++) {
+		free(s->vals[i]);
+		s->vals[i] = NULL;
+		s->lens[i] = s->fmts[i] = 0;
+		s->types[i] = 0;
+	}
+}
+
+static bool on_row(struct pg_stmt *s, int i)
+{
+	return s->res && s->row >= 0 && s->row < s->nrows && i >= 0 && i < PQnfields(s->res);
+}
+
+static bool pg_column_null(struct xp_db_stmt *st, int i)
+{
+	struct pg_stmt *s = pst(st);
+	return !on_row(s, i) || PQgetisnull(s->res, s->row, i);
+}
+
+static const char *pg_column_text(struct xp_db_stmt *st, int i)
+{
+	struct pg_stmt *s = pst(st);
+	if (pg_column_null(st, i))
+		return NULL;
+	return PQgetvalue(s->res, s->row, i);
+}
+
+static int64_t pg_column_int64(struct xp_db_stmt *st, int i)
+{
+	struct pg_stmt *s = pst(st);
+	const char *v = pg_column_text(st, i);
+	if (!v)
+		return 0;
+	if (PQftype(s->res, i) == OID_BOOL)
+		return v[0] == 't';
+	return strtoll(v, NULL, 10);
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+static const void *pg_column_blob(struct xp_db_stmt *st, int i, size_t *n)
+{
+	struct pg_stmt *s = pst(st);
+	*n = 0;
+	const char *v = pg_column_text(st, i);
+	if (!v)
+		return NULL;
+	if (PQftype(s->res, i) != OID_BYTEA) { /* text read as bytes, as SQLite does */
+		*n = strlen(v);
+		return *n ? v : NULL;
+	}
+	/* bytea's text output, hex format (bytea_output's default since 9.0): \x then
+	 * two digits a byte */
+	if (v[0] != '\\' || v[1] != 'x')
+		return NULL;
+	size_t len = strlen(v + 2) / 2;
+	free(s->blob);
+	s->blob = malloc(len ? len : 1);
+	if (!s->blob)
+		return NULL;
+	for (size_t k = 0; k < len; k++) {
+		int hi = hexval(v[2 + 2 * k]), lo = hexval(v[3 + 2 * k]);
+		if (hi < 0 || lo < 0)
+			return NULL;
+		s->blob[k] = (unsigned char)(hi << 4 | lo);
+	}
+	*n = len;
+	return len ? s->blob : NULL;
+}
+
+static int64_t pg_changes(struct xp_db *db)
+{
+	return ((struct pg_db *)db)->changes;
+}
+
+static const struct xp_db_ops pgsql_ops = {
+    .dialect = XP_DB_PGSQL,
+    .close = pg_close,
+    .exec = pg_exec,
+    .prepare = pg_prepare,
+    .bind_text = pg_bind_text,
+    .bind_int64 = pg_bind_int64,
+    .bind_null = pg_bind_null,
+    .bind_blob = pg_bind_blob,
+    .param_count = pg_param_count,
+    .step = pg_step,
+    .reset = pg_reset,
+    .clear_bindings = pg_clear_bindings,
+    .finalize = pg_finalize,
+    .column_null = pg_column_null,
+    .column_text = pg_column_text,
+    .column_int64 = pg_column_int64,
+    .column_blob = pg_column_blob,
+    .changes = pg_changes,
+};
+
+/* Notices (a CREATE ... IF NOT EXISTS that found the thing, say) are the server's
+ * chatter: libpq would print them on standard error, which the library never does. */
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+int xp__db_open_pgsql(const char *uri, struct xp_db **ret)
+{
+	*ret = NULL;
+	struct pg_db *db = calloc(1, sizeof(*db));
+	if (!db)
+		return -ENOMEM;
+	db->base.ops = &pgsql_ops;
+	db->c = PQconnectdb(uri);
+	if (!db->c) {
+		free(db);
+		return -ENOMEM;
+	}
+	*ret = &db->base;
+	if (PQstatus(db->c) != CONNECTION_OK) {
+		/* libpq's message names the host and the reason, never the password (there
+		 * is none in the URI: store.c refused it) */
+		const char *m = PQerrorMessage(db->c);
+		int r = strstr(m, "authentication failed") || strstr(m, "no password supplied") ||
+				strstr(m, "permission denied")
+			    ? -EACCES
+			    : -ECONNREFUSED;
+		return message(&db->base, r, m);
+	}
+	PQsetNoticeProcessor(db->c, quiet, NULL);
+	/* SQLite's LIKE ignores ASCII case; the inventory uses none. Timestamps are
+	 * integers. What matters per session: UTF-8 text, and a statement that waits
+	 * on a lock at most as long as SQLite's busy timeout. */
+	return pg_exec(&db->base, "SET client_encoding = 'UTF8'; SET lock_timeout = '30s'");
+}
+
+int xp__db_pgsql_check(const char *uri, char *why, size_t len)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(uri, &err);
+	if (!opts) {
+		if (err) {
+			size_t n = strlen(err);
+			while (n > 0 && err[n - 1] == '\n')
+				n--;
+			snprintf(why, len, "%.*s", (int)n, err);
+		} else {
+			snprintf(why, len, "out of memory");
+		}
+		PQfreemem(err);
+		return err ? -EINVAL : -ENOMEM;
+	}
+	int r = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val) {
+			snprintf(why, len,
+				 "a password in the URL would show in process lists and logs; "
+				 "give it in a PGPASSFILE (or ~/.pgpass) or a libpq service file "
+				 "(PGSERVICEFILE, service=NAME) instead");
+			r = -EINVAL;
+		}
+	PQconninfoFree(opts);
+	return r;
+}
