@@ -28,6 +28,9 @@ struct xp_http_req {
 	const char *body;   /* the request's body (a JSON text), or NULL */
 	size_t body_len;
 	const char *token;   /* "Authorization: Bearer TOKEN", or NULL */
+	/* with token: "X-Xenprov-System: NAME", the system whose install token it is (an
+	 * autoinstall installer fetching its profile's golden image), or NULL */
+	const char *grant_system;
 	const char *ca_file; /* CA certificates for https, or NULL: the system's */
 	uint64_t range_from; /* > 0: "Range: bytes=N-" (the server may send it all) */
 	uint64_t max;	     /* the largest body taken (0: no limit); -EFBIG past it */

@@ -84,6 +84,10 @@ struct xp_install_opts {
 	const char *server;  /* http[s]://HOST[:PORT][/], the base of its API */
 	const char *ca_file; /* CA certificates for https, or NULL: the system's */
 	const char *token;   /* the server's API token, or NULL: no registration */
+	/* token is not the API token but the install token of this system (the
+	 * autoinstall installer: xenprov installer run): it is sent with the golden
+	 * image's requests only, beside "X-Xenprov-System: NAME"; or NULL */
+	const char *grant_system;
 	const char *profile; /* the served profile; or */
 	const char *system;  /* a served system: its profile (and MAC, when not given) */
 	enum xp_install_mode mode;

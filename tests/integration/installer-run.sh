@@ -15,7 +15,12 @@
 #   - a system whose kernel options name its disk and allow wipe
 #     (xenprov.target-disk=, xenprov.wipe=1): that disk written over;
 #   - an image with a kernel and no GRUB, with the boot loader: the install fails at
-#     that step saying so (read without mounting), after the edits wrote its grub.cfg.
+#     that step saying so (read without mounting), after the edits wrote its grub.cfg;
+#   - the golden images are published with the token only (no profile here publishes
+#     openly): the installer gets its own profile's image with its install token (the
+#     install grant); probed: that token for another profile or another profile's image,
+#     from another system's address, naming another system or none, a wrong token and
+#     the token of an attempt that ended are each refused.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
@@ -34,11 +39,11 @@ mkdir -p "$T/root/boot" && echo kernel >"$T/root/boot/vmlinuz-6.1.0-9-amd64" &&
 tar -C "$T/root" --numeric-owner -czf "$T/kern.tgz" . || fail "tar"
 echo kernel >"$T/vmlinuz"
 "$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
-"$X" profile add bare --image "$T/root.tgz" --disk-size 32M --label none --publish-image open \
+"$X" profile add bare --image "$T/root.tgz" --disk-size 32M --label none \
 	--distro plain >/dev/null 2>"$T/err" || fail "profile add bare: $(cat "$T/err")"
-"$X" profile add part --image "$T/root.tgz" --disk-size 32M --swap 8M --distro plain --publish-image open >/dev/null 2>"$T/err" ||
+"$X" profile add part --image "$T/root.tgz" --disk-size 32M --swap 8M --distro plain >/dev/null 2>"$T/err" ||
 	fail "profile add part: $(cat "$T/err")"
-"$X" profile add kern --image "$T/kern.tgz" --disk-size 32M --distro plain --publish-image open >/dev/null 2>"$T/err" ||
+"$X" profile add kern --image "$T/kern.tgz" --disk-size 32M --distro plain >/dev/null 2>"$T/err" ||
 	fail "profile add kern: $(cat "$T/err")"
 "$X" system add gamma --mac 52:54:00:ac:00:03 --ip 10.79.0.62 --profile kern --install on \
 	>/dev/null || fail "system add gamma"
@@ -148,5 +153,42 @@ start=$(sfdisk -d "$T/c.img" | sed -n 's/.*c.img1 : start= *\([0-9]*\).*/\1/p')
 dd if="$T/c.img" of="$T/c.fs" bs=512 skip="$start" count=$((30 * 2048)) status=none
 debugfs -R 'cat /boot/grub/grub.cfg' "$T/c.fs" 2>/dev/null | grep -q 'linux /boot/vmlinuz-6.1.0-9-amd64 root=UUID=' ||
 	fail "no grub.cfg from the edits"
+ok
+
+# ---- the install grant, probed -----------------------------------------------------------
+# gamma's failure ended its attempt: the token it used is dead, the next boot's is live
+old_tok=$(sed -n 's/.*xenprov\.token=\([0-9a-f]*\).*/\1/p' "$T/cmdline")
+cmdline c3 52:54:00:ac:00:03
+tok=$(sed -n 's/.*xenprov\.token=\([0-9a-f]*\).*/\1/p' "$T/cmdline")
+[ -n "$tok" ] && [ "$tok" != "$old_tok" ] || fail "no new token after the failed attempt"
+ok
+# code NS TOKEN SYSTEM PATH: the HTTP status of a GET of PATH from NS with those
+code() {
+	local h=()
+	[ -n "$3" ] && h=(-H "X-Xenprov-System: $3")
+	ip netns exec "$1" curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -r 0-99 \
+		-H "Authorization: Bearer $2" "${h[@]}" "$U$4"
+}
+[ "$(code c3 "$tok" gamma /api/profiles/kern/image)" = 200 ] || fail "the grant: $(cat "$T/body")"
+hkern=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sha256"])' "$T/body") ||
+	fail "the image's description"
+[ "$(code c3 "$tok" gamma "/images/$hkern")" = 206 ] || fail "the grant's image: $(cat "$T/body")"
+ok
+api=$(cat "$T/state/api-token")
+[ "$(code c1 "$api" "" /api/profiles/part/image)" = 200 ] || fail "the API token: $(cat "$T/body")"
+hpart=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sha256"])' "$T/body")
+for probe in "c3 $tok gamma /api/profiles/part/image" "c3 $tok gamma /images/$hpart" \
+	"c4 $tok gamma /api/profiles/kern/image" "c4 $tok gamma /images/$hkern" \
+	"c3 $tok beta /api/profiles/kern/image" "c3 $tok - /api/profiles/kern/image" \
+	"c3 $tok - /images/$hkern" "c3 $old_tok gamma /api/profiles/kern/image" \
+	"c3 $old_tok gamma /images/$hkern" \
+	"c3 $(printf '0%.0s' $(seq 64)) gamma /api/profiles/kern/image" \
+	"c3 ${tok}00 gamma /images/$hkern" "c3 $tok ../gamma /images/$hkern"; do
+	set -- $probe
+	sys=$3
+	[ "$sys" = - ] && sys=
+	got=$(code "$1" "$2" "$sys" "$4")
+	[ "$got" = 401 ] || fail "probe '$probe': $got, want 401: $(cat "$T/body")"
+done
 ok
 pass

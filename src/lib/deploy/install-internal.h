@@ -17,6 +17,10 @@ double xp__install_now(void);
  * token), its JSON answer into *out (may be NULL). Errors carry the server's message. */
 int xp__install_request(const struct xp_install_opts *o, const char *method, const char *path,
 			const char *body, json_t **out, struct xp_diags *d);
+/* GET of a golden image's description at path (/api/profiles/NAME/image) with the token
+ * (and o->grant_system), the server given an hour to prepare it. */
+int xp__install_image_request(const struct xp_install_opts *o, const char *path, json_t **out,
+			      struct xp_diags *d);
 /* GET of the image at url (size bytes in all) from byte have on, written to the device
  * fd at at + its offset in the image, with "Range: bytes=have-" when have > 0 (a 200
  * starts over), the token sent when o has one; *reached: the offset in the image

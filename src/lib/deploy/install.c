@@ -88,6 +88,7 @@ static int request_idle(const struct xp_install_opts *o, const char *method, con
 	    .body = body,
 	    .body_len = body ? strlen(body) : 0,
 	    .token = body || auth ? o->token : NULL,
+	    .grant_system = auth ? o->grant_system : NULL,
 	    .ca_file = o->ca_file,
 	    .max = JSON_MAX,
 	    .idle = idle,
@@ -125,6 +126,12 @@ int xp__install_request(const struct xp_install_opts *o, const char *method, con
 			const char *body, json_t **out, struct xp_diags *d)
 {
 	return request(o, method, path, body, out, d);
+}
+
+int xp__install_image_request(const struct xp_install_opts *o, const char *path, json_t **out,
+			      struct xp_diags *d)
+{
+	return request_idle(o, NULL, path, NULL, true, IMAGE_WAIT, out, d);
 }
 
 static const char *jstr(json_t *o, const char *key)
@@ -230,6 +237,7 @@ static struct xp_http_req image_req(const struct xp_install_opts *o, const char 
 	return (struct xp_http_req){
 	    .url = url,
 	    .token = o->token,
+	    .grant_system = o->grant_system,
 	    .ca_file = o->ca_file,
 	    .range_from = have,
 	    .max = size,
@@ -603,7 +611,7 @@ int xp_install(struct xp_inv *inv, const struct xp_install_opts *o, struct xp_in
 	snprintf(path, sizeof(path), "/api/profiles/%s/image", res->profile);
 	/* the server may first build and hash the image (minutes for gigabytes): it
 	 * sends nothing meanwhile */
-	if ((r = request_idle(o, NULL, path, NULL, true, IMAGE_WAIT, &image, d)) < 0) {
+	if ((r = xp__install_image_request(o, path, &image, d)) < 0) {
 		if (r == -ENOENT)
 			r = -ENODATA;
 		if (r == -EACCES)

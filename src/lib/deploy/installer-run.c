@@ -304,7 +304,11 @@ static int fetch_description(struct run *x, uint64_t *size, char **url)
 {
 	char path[300];
 	snprintf(path, sizeof(path), "/api/profiles/%s/image", x->res->profile);
-	int r = xp__install_request(&x->io, NULL, path, NULL, &x->image, x->d);
+	/* the golden image goes to the install token of this system, from its own address
+	 * (http-images.c), as well as to the API token's holders */
+	x->io.token = x->token;
+	x->io.grant_system = x->system;
+	int r = xp__install_image_request(&x->io, path, &x->image, x->d);
 	if (r < 0)
 		return r == -ENOENT ? -ENODATA : r;
 	const char *hex = jstr(x->image, "sha256"), *iurl = jstr(x->image, "url"),

@@ -11,7 +11,8 @@
  * it had. So both endpoints answer only a request carrying the API token ("Authorization:
  * Bearer TOKEN", STATE/api-token), unless the profile's setting publish-image is "open"
  * (the operator's choice, which `xenprov check` reports): then its image, and only the
- * hash it is published under now, goes to anyone. Without the token, /images/HASH
+ * hash it is published under now, goes to anyone. And an autoinstall installer gets its
+ * own system's profile's image with its install token (install_grant, below). Without the token, /images/HASH
  * answers 401 for every well-formed hash that no open profile publishes, published or
  * not, so that a client learns nothing of what exists.
  *
@@ -38,6 +39,7 @@
 #include <syslog.h>
 
 #include "net/http-internal.h"
+#include "xenprov/autoinstall.h"
 #include "xenprov/install.h"
 
 #define JOBS_MAX 64
@@ -83,6 +85,47 @@ static enum MHD_Result refuse(struct MHD_Connection *c)
 	return xp__http_queue(c, MHD_HTTP_UNAUTHORIZED, resp);
 }
 
+/* The install grant: a request from an autoinstall installer, "Authorization: Bearer
+ * TOKEN" with "X-Xenprov-System: NAME", where NAME is a system marked for install, the
+ * request comes from its own address (its reservation when it has one:
+ * xp_install_peer_is_system) and TOKEN is its current attempt's install token. Such a
+ * request is allowed its own profile's image only: profile (the profile endpoint) must
+ * be the system's, or hex (an image) the hash the system's profile is published under
+ * now (the cache: nothing is prepared here). Every other case: false. */
+static bool install_grant(struct http_srv *h, struct MHD_Connection *c, uint32_t ip,
+			  const char *profile, const char *hex)
+{
+	const char *name = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Xenprov-System");
+	const char *a =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!name || !a || strncmp(a, "Bearer ", 7) != 0 || !xp_system_name_valid(name))
+		return false;
+	a += 7;
+	struct xp_system sys = {0};
+	char tok[XP_INSTALL_TOKEN_LEN + 1];
+	bool ok = xp_system_get(h->inv, name, &sys) == 0 && sys.profile &&
+		  xp_install_peer_is_system(h->inv, &sys, ip) == 1 &&
+		  xp_install_token(h->inv, name, tok) == 0 && strlen(a) == XP_INSTALL_TOKEN_LEN;
+	if (ok) {
+		unsigned char diff = 0; /* the same time whatever the first wrong byte */
+		for (size_t i = 0; i < XP_INSTALL_TOKEN_LEN; i++)
+			diff |= (unsigned char)(a[i] ^ tok[i]);
+		ok = diff == 0;
+	}
+	if (ok && profile) {
+		ok = strcmp(sys.profile, profile) == 0;
+	} else if (ok) {
+		struct xp_settings eff = {0};
+		struct xp_golden_pub pub;
+		ok = xp_profile_resolve(h->inv, sys.profile, &eff) == 0 &&
+		     xp_golden_pub_cache_find(&h->pubs, h->s->opts->state_dir, &eff, &pub) == 1 &&
+		     strcmp(pub.sha256, hex) == 0;
+		xp_settings_release(&eff);
+	}
+	xp_system_release(&sys);
+	return ok;
+}
+
 /* Whether a profile publishing openly has its image published under hex now (what the
  * cache remembers: nothing is prepared here). */
 static bool open_hash(struct http_srv *h, const char *hex)
@@ -118,7 +161,8 @@ enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, con
 					    "an image is named by its SHA-256 (64 hex digits)");
 	}
 	bool token = xp__http_authorized(h, c);
-	if (!token && !open_hash(h, hex)) {
+	bool grant = !token && install_grant(h, c, ip, NULL, hex);
+	if (!token && !grant && !open_hash(h, hex)) {
 		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING,
 				  "image %s to %s: refused, no API token%s", hex, peer,
 				  wrong_token(c));
@@ -135,7 +179,10 @@ enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, con
 	enum MHD_Result res =
 	    xp__http_reply_range(c, fd, 0, size, NULL, "application/octet-stream", range);
 	xp__serve_limited(h->s, SRC_HTTP, LOG_INFO, "image %s to %s: %s of %llu%s", hex, peer,
-			  range, (unsigned long long)size, token ? ", with the API token" : "");
+			  range, (unsigned long long)size,
+			  token   ? ", with the API token"
+			  : grant ? ", with its system's install token"
+				  : "");
 	return res;
 }
 
@@ -278,7 +325,8 @@ enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection
 		return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND, msg);
 	}
 	/* then, before any work: a request the image is not for costs none */
-	if (!xp__http_authorized(h, c) && !published_openly(&eff)) {
+	if (!xp__http_authorized(h, c) && !published_openly(&eff) &&
+	    !install_grant(h, c, ip, name, NULL)) {
 		xp_settings_release(&eff);
 		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING,
 				  "image of profile '%s' to %s: refused, no API token%s", name,

@@ -188,7 +188,7 @@ int xp_http_request(const struct xp_http_req *q, struct xp_http_resp *r, struct 
 		return xp_diags_fail(d, -ENOMEM, NULL, "http", NULL, "cannot start libcurl");
 	struct ctx c = {.q = q, .r = r, .h = h};
 	struct curl_slist *hdr = NULL;
-	char err[CURL_ERROR_SIZE] = "", range[48], *auth = NULL;
+	char err[CURL_ERROR_SIZE] = "", range[48], *auth = NULL, *grant = NULL;
 	cu.easy_setopt(h, CURLOPT_URL, q->url);
 	cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	cu.easy_setopt(h, CURLOPT_WRITEDATA, &c);
@@ -226,6 +226,15 @@ int xp_http_request(const struct xp_http_req *q, struct xp_http_resp *r, struct 
 		hdr = cu.slist_append(hdr, auth);
 		/* the token goes to the server named, never to where it redirects */
 		cu.easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+		if (q->grant_system) {
+			if (asprintf(&grant, "X-Xenprov-System: %s", q->grant_system) < 0) {
+				free(auth);
+				cu.slist_free_all(hdr);
+				cu.easy_cleanup(h);
+				return -ENOMEM;
+			}
+			hdr = cu.slist_append(hdr, grant);
+		}
 	}
 	if (hdr)
 		cu.easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
@@ -243,6 +252,7 @@ int xp_http_request(const struct xp_http_req *q, struct xp_http_resp *r, struct 
 	cu.easy_cleanup(h);
 	cu.slist_free_all(hdr);
 	free(auth);
+	free(grant);
 	if (cr == CURLE_WRITE_ERROR && c.err == -EFBIG)
 		return xp_diags_fail(d, -EFBIG, NULL, "http", NULL,
 				     "%s: larger than %" PRIu64 " bytes", q->url, q->max);
