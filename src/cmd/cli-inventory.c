@@ -11,17 +11,26 @@
 
 #include "cli-inventory.h"
 
+int cli_state_dir(const char *given, char **out)
+{
+	*out = NULL;
+	if (given)
+		return (*out = strdup(given)) ? 0 : cli_error("out of memory");
+	int r = xp_state_dir_default(out);
+	if (r == -ENOENT)
+		return cli_error("no state directory: set XENPROV_STATE_DIR or HOME, or use "
+				 "--state-dir");
+	return r < 0 ? cli_error("out of memory") : 0;
+}
+
 int cli_inv_open(const char *state_dir, struct xp_inv **inv)
 {
 	char *dflt = NULL;
 	*inv = NULL;
 	if (!state_dir) {
-		int r = xp_state_dir_default(&dflt);
-		if (r == -ENOENT)
-			return cli_error("no state directory: set XENPROV_STATE_DIR or HOME, or "
-					 "use --state-dir");
-		if (r < 0)
-			return cli_error("out of memory");
+		int rc = cli_state_dir(NULL, &dflt);
+		if (rc)
+			return rc;
 		state_dir = dflt;
 	}
 	char why[640];

@@ -27,6 +27,10 @@ extern const struct xp_command cmd_report;
 	"  --state-dir DIR  the inventory's directory (default: $XENPROV_STATE_DIR, else\n"        \
 	"                   /var/lib/xenprov as root, else $XDG_STATE_HOME/xenprov)\n"
 
+/* The state directory: given (--state-dir), else the default (xp_state_dir_default),
+ * into *out (heap). 0, or XP_EXIT_FAIL after printing why not. */
+int cli_state_dir(const char *given, char **out);
+
 /* Opens the inventory in state_dir (NULL: the default). 0, or XP_EXIT_FAIL after
  * printing why not. */
 int cli_inv_open(const char *state_dir, struct xp_inv **inv);

@@ -685,12 +685,8 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 	if ((rc = cli_operands(argc, argv, "deploy", &co)))
 		return rc;
 	char *dir = NULL;
-	if (co.state_dir)
-		dir = strdup(co.state_dir);
-	else if (xp_state_dir_default(&dir) < 0)
-		return cli_error("cannot find the state directory (give --state-dir)");
-	if (!dir)
-		return cli_error("out of memory");
+	if ((rc = cli_state_dir(co.state_dir, &dir)))
+		return rc;
 
 	if (rollback_id >= 0 && (set->n || deploy_only)) {
 		free(dir);

@@ -200,13 +200,9 @@ static int run_capture(int argc, char **argv)
 	o.kind = xp_capture_source_kind(o.source);
 	char *state = NULL;
 	struct xp_domain dom = {0};
-	if (co.state_dir)
-		state = strdup(co.state_dir);
-	else if (xp_state_dir_default(&state) < 0)
-		state = NULL;
-	if (!state) {
+	if ((rc = cli_state_dir(co.state_dir, &state))) {
 		free(excl);
-		return cli_error("no state directory: set XENPROV_STATE_DIR or use --state-dir");
+		return rc;
 	}
 	o.state_dir = state;
 	if (o.kind == XP_CAPTURE_NONE && !strchr(o.source, '/')) {
@@ -297,17 +293,6 @@ static const char versions_usage[] =
 	"\n"
 	"  --json      JSON output\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 
-static int state_dir_of(const struct cli_opts *co, char **out)
-{
-	if (co->state_dir) {
-		*out = strdup(co->state_dir);
-		return *out ? 0 : cli_error("out of memory");
-	}
-	if (xp_state_dir_default(out) < 0)
-		return cli_error("no state directory: set XENPROV_STATE_DIR or use --state-dir");
-	return 0;
-}
-
 static int run_versions(int argc, char **argv)
 {
 	struct cli_opts co = {.takes = CLI_JSON | CLI_STATE_DIR, .operand = NULL};
@@ -317,7 +302,7 @@ static int run_versions(int argc, char **argv)
 	if (optind + 1 < argc)
 		return cli_usage_error("image versions", "unexpected argument '%s'", argv[optind + 1]);
 	char *state;
-	if (state_dir_of(&co, &state))
+	if (cli_state_dir(co.state_dir, &state))
 		return XP_EXIT_FAIL;
 	int rc;
 	if (optind == argc) {
@@ -405,7 +390,7 @@ static int run_rm(int argc, char **argv)
 				       ref);
 	}
 	char *state;
-	if (state_dir_of(&co, &state))
+	if (cli_state_dir(co.state_dir, &state))
 		return XP_EXIT_FAIL;
 	int rc = XP_EXIT_OK;
 	struct xp_imgver latest = {0};

@@ -41,13 +41,6 @@ static void tree_release(struct tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int state_dir_of(const char *given, char **out)
-{
-	if (given)
-		return (*out = strdup(given)) ? 0 : -ENOMEM;
-	return xp_state_dir_default(out);
-}
-
 static int tree_open(const char *cmd, const char *state_dir, const char *spec, struct tree *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -195,8 +188,8 @@ static int run_diff(int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_usage_error("image diff", "expected two versions (NAME@A NAME@B)");
 	char *sd = NULL;
-	if (state_dir_of(co.state_dir, &sd) < 0)
-		return cli_error("cannot find the state directory");
+	if ((rc = cli_state_dir(co.state_dir, &sd)))
+		return rc;
 	struct tree a, b;
 	rc = tree_open("image diff", sd, argv[optind], &a);
 	if (!rc && (rc = tree_open("image diff", sd, argv[optind + 1], &b)))

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli-inventory.h"
 #include "cli.h"
 #include "xenprov/inventory.h"
 #include "xenprov/serve.h"
@@ -211,18 +212,13 @@ static int run_serve(int argc, char **argv)
 	if (!o.dhcp && !o.tftp && !o.http)
 		o.dhcp = o.tftp = o.http = true;
 	o.interfaces = ifs;
-	const char *state_dir = co.state_dir;
 	char *dflt = NULL;
-	if (!state_dir) {
-		if (xp_state_dir_default(&dflt) < 0) {
-			free(ifs);
-			return cli_error(
-			    "no state directory: set XENPROV_STATE_DIR or HOME, or use "
-			    "--state-dir");
-		}
-		state_dir = dflt;
+	int src = cli_state_dir(co.state_dir, &dflt);
+	if (src) {
+		free(ifs);
+		return src;
 	}
-	o.state_dir = state_dir;
+	o.state_dir = dflt;
 	if (!user_set && getpwnam("xenprov"))
 		user = "xenprov";
 	o.user = user;
