@@ -154,6 +154,14 @@ static int record(struct xp_inv *inv, const struct xp_domain_adopt_opts *o,
 		r = xp_diags_refuse(d, -EEXIST, "name", o->name, NULL,
 				    "a domain '%s' exists already", o->name);
 	} else if (r == -ENOENT && (r = identity_free(inv, sys, d)) == 0) {
+		/* the guest's own values as they took effect (checked, normalised), as
+		 * domain create records them */
+		struct xp_settings own = {0};
+		for (size_t i = 0; r == 0 && o->overrides && i < o->overrides->n; i++) {
+			const char *v = xp_settings_get(s, o->overrides->v[i].key);
+			if (v)
+				r = xp_settings_set(&own, o->overrides->v[i].key, v);
+		}
 		struct xp_domain_new row = {
 		    .name = o->name,
 		    .mac = sys->mac,
@@ -163,12 +171,13 @@ static int record(struct xp_inv *inv, const struct xp_domain_adopt_opts *o,
 		    .disk_path = disk,
 		    .config_path = config,
 		    .settings = s,
-		    .overrides = o->overrides,
+		    .overrides = &own,
 		    .disk_kept = true,
 		};
-		if ((r = xp_domain_insert(inv, &row)) < 0)
+		if (r == 0 && (r = xp_domain_insert(inv, &row)) < 0)
 			xp_diags_refuse(d, r, "inventory", NULL, NULL,
 					"cannot record the domain: %s", xp_inv_errmsg(inv));
+		xp_settings_release(&own);
 	}
 	if (r < 0) {
 		xp_inv_rollback(inv);
