@@ -771,8 +771,22 @@ int xp_deploy_record_domains(struct xp_inv *inv, int64_t id, char ***names, size
 
 /* A number that changes whenever another connection commits to the database (SQLite's
  * data_version): the boot server polls it to pick up inventory changes without a sync
- * step. */
+ * step. -ENOTSUP on PostgreSQL, where xp_inv_listen takes its place. */
 int xp_inv_data_version(struct xp_inv *inv, int64_t *out);
+
+/* PostgreSQL (-ENOTSUP on SQLite): this connection hears every later commit of a
+ * writer's transaction (xp_inv_begin notifies; LISTEN here). Returns the connection's
+ * socket, to be polled for reading, or -errno. Give it a connection of its own: what
+ * arrives while another statement runs is only seen at the next xp_inv_notified. */
+int xp_inv_listen(struct xp_inv *inv);
+/* Reads what arrived: 1 if a writer committed since the last call, 0 if not, -EIO when
+ * the connection is lost (reconnect, listen again, and assume everything changed). */
+int xp_inv_notified(struct xp_inv *inv);
+/* Whether the connection is usable (always true on SQLite). */
+bool xp_inv_connected(struct xp_inv *inv);
+/* PostgreSQL: connects again (blocking; a transaction in progress is lost). 0 (also on
+ * SQLite) or -errno with the reason in xp_inv_errmsg. */
+int xp_inv_reconnect(struct xp_inv *inv);
 
 void xp_strv_free(char **v, size_t n);
 

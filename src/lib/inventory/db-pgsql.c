@@ -480,3 +480,62 @@ int xp__db_pgsql_check(const char *uri, char *why, size_t len)
 	PQconninfoFree(opts);
 	return r;
 }
+
+/* ---- the boot server's connection: notifications and reconnection (issue 20) ----------
+ * Kept apart from the connection code above: a server that shares the inventory with
+ * others hears their commits (LISTEN; writers NOTIFY inside their transaction, store.c)
+ * and outlives a restart of the database server (PQreset, then the session's settings
+ * again). */
+
+static struct pg_db *pgdb(struct xp_db *db)
+{
+	return xp__db_dialect(db) == XP_DB_PGSQL ? (struct pg_db *)db : NULL;
+}
+
+int xp__db_pgsql_listen(struct xp_db *db, const char *channel)
+{
+	struct pg_db *p = pgdb(db);
+	if (!p)
+		return -ENOTSUP;
+	char sql[96];
+	snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+	int r = pg_exec(db, sql);
+	if (r < 0)
+		return r;
+	int fd = PQsocket(p->c);
+	return fd < 0 ? xp__db_fail(db, -EIO, "the connection has no socket") : fd;
+}
+
+int xp__db_pgsql_notified(struct xp_db *db)
+{
+	struct pg_db *p = pgdb(db);
+	if (!p)
+		return -ENOTSUP;
+	if (PQstatus(p->c) != CONNECTION_OK || !PQconsumeInput(p->c))
+		return message(db, -EIO, PQerrorMessage(p->c));
+	int n = 0;
+	for (PGnotify *m; (m = PQnotifies(p->c)) != NULL; n++)
+		PQfreemem(m);
+	/* the server closed the connection (restarted): PQconsumeInput saw the end of
+	 * the stream only as a state */
+	if (PQstatus(p->c) != CONNECTION_OK)
+		return message(db, -EIO, PQerrorMessage(p->c));
+	return n > 0;
+}
+
+bool xp__db_pgsql_ok(struct xp_db *db)
+{
+	struct pg_db *p = pgdb(db);
+	return !p || PQstatus(p->c) == CONNECTION_OK;
+}
+
+int xp__db_pgsql_reset(struct xp_db *db)
+{
+	struct pg_db *p = pgdb(db);
+	if (!p)
+		return -ENOTSUP;
+	PQreset(p->c);
+	if (PQstatus(p->c) != CONNECTION_OK)
+		return message(db, -ECONNREFUSED, PQerrorMessage(p->c));
+	return pg_exec(db, "SET client_encoding = 'UTF8'; SET lock_timeout = '30s'");
+}

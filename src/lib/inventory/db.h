@@ -103,6 +103,17 @@ int64_t xp__db_changes(struct xp_db *db);
 int xp__db_autocheckpoint(struct xp_db *db, bool on);
 int xp__db_checkpoint(struct xp_db *db);
 
+/* PostgreSQL only (-ENOTSUP, or true, on SQLite): the boot server's connections.
+ * listen: LISTEN on channel; the connection's socket (poll it for reading) or -errno.
+ * notified: reads what arrived; 1 if one or more notifications came since the last
+ * call, 0 if none, -EIO when the connection is lost. ok: whether the connection is
+ * usable. reset: connects again (PQreset, blocking) and sets the session up as
+ * xp__db_open_pgsql does; a LISTEN must be given again. 0 or -errno. */
+int xp__db_pgsql_listen(struct xp_db *db, const char *channel);
+int xp__db_pgsql_notified(struct xp_db *db);
+bool xp__db_pgsql_ok(struct xp_db *db);
+int xp__db_pgsql_reset(struct xp_db *db);
+
 /* The backends' operations (db.c dispatches to them). */
 struct xp_db_ops {
 	enum xp_db_dialect dialect;

@@ -980,6 +980,9 @@ void xp_inv_close(struct xp_inv *inv)
 	xp__store_unlock(inv);
 	xp__db_finalize(inv->lease_del);
 	xp__db_finalize(inv->lease_put);
+	xp__db_finalize(inv->lease_claim);
+	xp__db_finalize(inv->lease_drop);
+	xp__db_finalize(inv->lease_holder);
 	xp__db_close(inv->db);
 	free(inv->dir);
 	free(inv);
@@ -1064,9 +1067,26 @@ static int begin(struct xp_inv *inv, const char *sql)
 	return r;
 }
 
+/* PostgreSQL: every writer's transaction also notifies XP_INV_CHANNEL, which the boot
+ * servers LISTEN on (xp_inv_listen): a notification is delivered when the transaction
+ * commits and not at all when it rolls back, and a transaction's notifications are
+ * one (https://www.postgresql.org/docs/current/sql-notify.html), so this is SQLite's
+ * data_version (it moves when another connection commits) for every writer, the
+ * command line's, the HTTP API's and any added later, at no extra round trip. */
+#define XP_INV_CHANNEL "xenprov_inventory"
+
 int xp_inv_begin(struct xp_inv *inv)
 {
-	return begin(inv, xp__db_sql(inv->db, "BEGIN IMMEDIATE", "BEGIN; " PG_WRITE_LOCK));
+	return begin(inv, xp__db_sql(inv->db, "BEGIN IMMEDIATE",
+				     "BEGIN; " PG_WRITE_LOCK "; NOTIFY " XP_INV_CHANNEL));
+}
+
+/* PostgreSQL: a transaction that takes row locks only (the lease claims of several boot
+ * servers, leases.c), neither the writers' lock nor a notification. SQLite has one
+ * writer lock either way. */
+int xp__inv_begin_rows(struct xp_inv *inv)
+{
+	return begin(inv, xp__db_sql(inv->db, "BEGIN IMMEDIATE", "BEGIN"));
 }
 
 /* PostgreSQL: REPEATABLE READ is the one snapshot SQLite's deferred transaction
@@ -1120,8 +1140,8 @@ void xp_inv_rollback(struct xp_inv *inv)
 
 /* PRAGMA data_version: per connection, it changes when another connection commits
  * (https://sqlite.org/pragma.html#pragma_data_version); our own commits leave it.
- * PostgreSQL has no such counter: LISTEN/NOTIFY is to take its place (not yet:
- * -ENOTSUP). */
+ * PostgreSQL has no such counter: xp_inv_listen and xp_inv_notified take its place
+ * (-ENOTSUP here). */
 int xp_inv_data_version(struct xp_inv *inv, int64_t *out)
 {
 	if (xp_inv_is_pgsql(inv))
@@ -1144,4 +1164,35 @@ void xp_strv_free(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+int xp_inv_listen(struct xp_inv *inv)
+{
+	int r = xp__db_pgsql_listen(inv->db, XP_INV_CHANNEL);
+	return r < 0 && r != -ENOTSUP ? xp__inv_err(inv, r) : r;
+}
+
+int xp_inv_notified(struct xp_inv *inv)
+{
+	int r = xp__db_pgsql_notified(inv->db);
+	return r < 0 && r != -ENOTSUP ? xp__inv_err(inv, r) : r;
+}
+
+bool xp_inv_connected(struct xp_inv *inv)
+{
+	return xp__db_pgsql_ok(inv->db);
+}
+
+/* A lost connection's transaction is gone with it: the nesting is forgotten (the
+ * statements kept prepared are texts on PostgreSQL, valid on the new connection). */
+int xp_inv_reconnect(struct xp_inv *inv)
+{
+	if (!xp_inv_is_pgsql(inv))
+		return 0;
+	int r = xp__db_pgsql_reset(inv->db);
+	if (r < 0)
+		return xp__inv_err(inv, r);
+	inv->depth = 0;
+	inv->doomed = false;
+	return 0;
 }

@@ -12,6 +12,11 @@
  * The engine's configuration comes from the inventory: pools from the settings,
  * reservations and netboot flags from the systems; it is rebuilt when the inventory
  * changes, keeping the leases.
+ *
+ * On PostgreSQL the pools may be shared with other servers: offers are held and stored
+ * too, each change is a claim (xp_lease_claim) that the database may refuse, and a
+ * reply leaves only when every change it made was claimed; a refused address is
+ * handed to the engine as its holder's, so that it is not chosen again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,6 +71,12 @@ struct dhcp_srv {
 	 * one); offers and NAKs, which store nothing, leave at once */
 	struct xp_dhcp_tx held[BATCH];
 	int held_ifindex[BATCH];
+	/* shared (PostgreSQL): the engine's changes each held reply made, [first, last) */
+	bool shared;
+	size_t held_first[BATCH], held_last[BATCH];
+	bool *claim_refused;
+	struct xp_dhcp_lease *claim_holder;
+	size_t cap_claim;
 	unsigned n_held;
 	int64_t held_since; /* ms */
 	struct iovec siov[BATCH];
@@ -259,6 +270,7 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 	parse_ip(xp__serve_setting(s, "next-server"), &c->cfg.next_server);
 	const char *proxy = xp__serve_setting(s, "proxy-dhcp");
 	c->cfg.proxy = proxy && strcmp(proxy, "on") == 0;
+	c->cfg.report_offers = d->shared;
 	if ((r = load_local(c)) < 0)
 		return r;
 	/* the reservations last: they are checked against all of the above */
@@ -473,9 +485,72 @@ static void send_batch(struct dhcp_srv *d, int fd, const struct xp_dhcp_tx *tx,
 	}
 }
 
+/* PostgreSQL: claims the changes made so far, then sends the held replies whose changes
+ * were all claimed. Whatever happens the changes are done with: a reply not sent is
+ * asked for again, and the engine never believes an address is free that the database
+ * holds for someone else (a refused one is given to its holder); a lease the engine
+ * holds that the database lost is claimed again at its client's next request. */
+static void commit_shared(struct dhcp_srv *d)
+{
+	const struct xp_dhcp_lease *ch;
+	size_t nch = xp_dhcp_server_changes(d->engine, &ch);
+	if (nch > d->cap_claim) {
+		size_t cap = nch < 64 ? 64 : nch;
+		bool *rf = realloc(d->claim_refused, cap * sizeof(*rf));
+		if (rf)
+			d->claim_refused = rf;
+		struct xp_dhcp_lease *h = realloc(d->claim_holder, cap * sizeof(*h));
+		if (h)
+			d->claim_holder = h;
+		if (rf && h)
+			d->cap_claim = cap;
+	}
+	int r = nch > d->cap_claim ? -ENOMEM
+				   : xp_lease_claim(d->s->inv, ch, nch, (int64_t)time(NULL),
+						    d->claim_refused, d->claim_holder);
+	if (r < 0) {
+		xp__serve_log(d->s, LOG_ERR,
+			      "dhcp: cannot store %zu lease change(s); %u repl%s not sent: %s", nch,
+			      d->n_held, d->n_held == 1 ? "y" : "ies", xp_inv_errmsg(d->s->inv));
+		xp_dhcp_server_changes_clear(d->engine);
+		d->n_held = 0;
+		return;
+	}
+	unsigned nsend = 0;
+	for (unsigned i = 0; i < d->n_held; i++) {
+		bool ok = true;
+		for (size_t k = d->held_first[i]; k < d->held_last[i] && k < nch; k++)
+			ok = ok && !d->claim_refused[k];
+		if (ok) {
+			d->held[nsend] = d->held[i];
+			d->held_ifindex[nsend++] = d->held_ifindex[i];
+		}
+	}
+	if (r > 0) {
+		/* after the last use of ch: restore invalidates it */
+		xp_dhcp_server_changes_clear(d->engine);
+		for (size_t k = 0; k < nch; k++)
+			if (d->claim_refused[k] && d->claim_holder[k].client_len)
+				xp_dhcp_server_restore(d->engine, &d->claim_holder[k], 1,
+						       (int64_t)time(NULL));
+		xp__serve_log(d->s, LOG_DEBUG,
+			      "dhcp: %d address(es) held by another server's client; %u "
+			      "repl%s not sent",
+			      r, d->n_held - nsend, d->n_held - nsend == 1 ? "y" : "ies");
+	}
+	xp_dhcp_server_changes_clear(d->engine);
+	if (nsend)
+		send_batch(d, d->main.w.fd, d->held, d->held_ifindex, nsend);
+	d->n_held = 0;
+}
+
 /* Stores the lease changes made so far, then sends the replies held for them. */
 static void commit_held(struct dhcp_srv *d)
 {
+	if (d->shared) {
+		commit_shared(d);
+		return;
+	}
 	const struct xp_dhcp_lease *ch;
 	size_t nch = xp_dhcp_server_changes(d->engine, &ch);
 	if (nch) {
@@ -561,6 +636,12 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 			};
 			const char *why = NULL;
 			const struct xp_dhcp_lease *ch;
+			if (d->shared && d->n_held == BATCH) {
+				/* before this packet's change: a held reply's changes are
+				 * claimed in the commit that sends it */
+				commit_held(d);
+				d->held_since = xp__serve_now_ms();
+			}
 			size_t before = xp_dhcp_server_changes(d->engine, &ch);
 			int r = xp_dhcp_server_handle(d->engine, d->rbuf[i], d->rmsg[i].msg_len,
 						      &rx, &d->tx[nout], &why);
@@ -575,6 +656,8 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 					commit_held(d);
 					d->held_since = xp__serve_now_ms();
 				}
+				d->held_first[d->n_held] = before;
+				d->held_last[d->n_held] = xp_dhcp_server_changes(d->engine, &ch);
 				d->held[d->n_held] = d->tx[nout];
 				d->held_ifindex[d->n_held++] = ifindex;
 			} else if (r > 0) {
@@ -622,6 +705,7 @@ int xp__dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 	d->main = (struct dsock){{-1, on_readable}, d};
 	d->pxe = (struct dsock){{-1, on_readable}, d};
 	d->port = s->opts->dhcp_port ? s->opts->dhcp_port : 67;
+	d->shared = xp_inv_is_pgsql(s->inv);
 	int r = take_config(d, NULL);
 	if (r < 0)
 		goto fail;
@@ -666,5 +750,7 @@ void xp__dhcp_srv_close(struct dhcp_srv *d)
 	free(d->pool_net);
 	free(d->pool_mask);
 	free(d->refused);
+	free(d->claim_refused);
+	free(d->claim_holder);
 	free(d);
 }

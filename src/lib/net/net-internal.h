@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -74,6 +75,14 @@ struct serve {
 	struct tftp_srv *tftp;
 	struct http_srv *http;
 	struct checkpointer ckpt;
+	/* PostgreSQL: a connection that only listens for writers' commits (the main loop
+	 * reloads on each), the count of those seen (the HTTP thread refreshes when it
+	 * moves), and the reconnection's schedule while the database is out of reach */
+	struct xp_inv *listen_inv;
+	struct watch listen;
+	_Atomic int64_t changes;
+	bool pg_down;
+	int64_t pg_retry_ms, pg_backoff_ms;
 	bool stopping;
 	int pid_fd; /* -1: no pid file */
 	int64_t stop_deadline_ms;

@@ -320,8 +320,116 @@ static void reload(struct serve *s, const char *why, bool force)
 		xp__serve_log(s, LOG_INFO, "reloaded (%s)", why);
 }
 
+/* ---- PostgreSQL: notifications and reconnection -------------------------------------
+ * Writers notify inside their transaction (xp_inv_begin); a connection of the server's
+ * own listens and the main loop reloads when one arrives, as it does on SQLite when
+ * data_version moves. When the database goes away (restarted, the network) both
+ * connections are tried again, 1 s, 2 s, 4 s... up to 30 s apart; meanwhile boot files
+ * and the DHCP configuration are served from what was read, and no DHCP reply that
+ * needs a lease leaves (its claim cannot commit). On the way back everything is read
+ * again: what changed meanwhile was not notified to us. */
+#define PG_BACKOFF_MAX_MS 30000
+
+static void pg_changed(struct serve *s, const char *why)
+{
+	atomic_fetch_add(&s->changes, 1);
+	reload(s, why, false);
+}
+
+static void pg_lost(struct serve *s, const char *what)
+{
+	if (s->listen.fd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen.fd, NULL); /* libpq's to close */
+	s->listen.fd = -1;
+	if (s->pg_down)
+		return;
+	s->pg_down = true;
+	s->pg_backoff_ms = 1000;
+	s->pg_retry_ms = xp__serve_now_ms() + s->pg_backoff_ms;
+	xp__serve_log(s, LOG_ERR,
+		      "the inventory's database is out of reach (%s): serving from what was "
+		      "read, no new leases until it is back; trying again in 1 s",
+		      what);
+}
+
+static void on_listen(struct serve *s, struct watch *w, uint32_t events)
+{
+	(void)w;
+	(void)events;
+	int r = xp_inv_notified(s->listen_inv);
+	if (r > 0)
+		pg_changed(s, "inventory changed");
+	else if (r < 0)
+		pg_lost(s, xp_inv_errmsg(s->listen_inv));
+}
+
+static int pg_listen(struct serve *s)
+{
+	int fd = xp_inv_listen(s->listen_inv);
+	if (fd < 0)
+		return fd;
+	s->listen = (struct watch){fd, on_listen};
+	int r = xp__serve_watch(s, &s->listen, EPOLLIN);
+	if (r < 0)
+		s->listen.fd = -1;
+	return r;
+}
+
+/* The tick's look at the connections: one that was lost (the listener says so at once,
+ * the main one at its next statement) is tried again on the schedule. */
+static void pg_check(struct serve *s)
+{
+	if (!s->listen_inv)
+		return;
+	if (!s->pg_down && (!xp_inv_connected(s->inv) || !xp_inv_connected(s->listen_inv)))
+		pg_lost(s, xp_inv_errmsg(xp_inv_connected(s->inv) ? s->listen_inv : s->inv));
+	if (!s->pg_down || xp__serve_now_ms() < s->pg_retry_ms)
+		return;
+	int r = 0;
+	if (!xp_inv_connected(s->inv))
+		r = xp_inv_reconnect(s->inv);
+	struct xp_inv *failed = s->inv;
+	if (r == 0) {
+		failed = s->listen_inv;
+		r = xp_inv_reconnect(s->listen_inv);
+	}
+	if (r == 0)
+		r = pg_listen(s);
+	if (r < 0) {
+		if (s->pg_backoff_ms < PG_BACKOFF_MAX_MS)
+			s->pg_backoff_ms *= 2;
+		if (s->pg_backoff_ms > PG_BACKOFF_MAX_MS)
+			s->pg_backoff_ms = PG_BACKOFF_MAX_MS;
+		s->pg_retry_ms = xp__serve_now_ms() + s->pg_backoff_ms;
+		xp__serve_log(s, LOG_WARNING,
+			      "the inventory's database is still out of reach (%s): trying again "
+			      "in %lld s",
+			      xp_inv_errmsg(failed), (long long)s->pg_backoff_ms / 1000);
+		return;
+	}
+	s->pg_down = false;
+	xp__serve_log(s, LOG_INFO, "the inventory's database is back: reconnected");
+	pg_changed(s, "reconnected");
+}
+
+static int pg_open(struct serve *s)
+{
+	s->listen.fd = -1;
+	int r = xp_inv_open(s->opts->state_dir, &s->listen_inv);
+	if (r == 0)
+		r = pg_listen(s);
+	if (r < 0)
+		xp__serve_log(s, LOG_ERR, "cannot listen for the inventory's changes: %s",
+			      s->listen_inv ? xp_inv_errmsg(s->listen_inv) : strerror(-r));
+	return r;
+}
+
 static void check_changes(struct serve *s)
 {
+	if (s->listen_inv) {
+		pg_check(s);
+		return;
+	}
 	int64_t v;
 	if (xp_inv_data_version(s->inv, &v) == 0 && v != s->data_version) {
 		s->data_version = v;
@@ -432,18 +540,18 @@ static int setup(struct serve *s, sigset_t *mask)
 								    : strerror(-r));
 		return r;
 	}
-	/* the server notices other commands' changes by SQLite's data_version; on
-	 * PostgreSQL that is LISTEN/NOTIFY's job, not written yet (issue 20) */
-	if (xp_inv_is_pgsql(s->inv)) {
-		xp__serve_log(s, LOG_ERR,
-			      "the boot server does not run on a PostgreSQL inventory "
-			      "yet: use the state directory's SQLite inventory");
-		return -ENOTSUP;
-	}
 	/* leases are written for every batch of packets: durable against a kill of the
 	 * process (WAL, no fsync per commit), see leases.h */
 	xp_inv_set_durability(s->inv, false);
 	xp_inv_data_version(s->inv, &s->data_version);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		return -errno;
+	/* the server notices other commands' changes by SQLite's data_version, polled;
+	 * on PostgreSQL by their notifications (listening before anything is read, so
+	 * that no change falls between the reading and the listening) */
+	if (xp_inv_is_pgsql(s->inv) && (r = pg_open(s)) < 0)
+		return r;
 	if ((r = load_settings(s)) < 0) {
 		xp__serve_log(s, LOG_ERR, "cannot read the settings: %s", strerror(-r));
 		return r;
@@ -471,9 +579,6 @@ static int setup(struct serve *s, sigset_t *mask)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->epfd < 0)
-		return -errno;
 	sigemptyset(mask);
 	sigaddset(mask, SIGTERM);
 	sigaddset(mask, SIGINT);
@@ -522,6 +627,7 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 	struct serve s = {.opts = opts,
 			  .epfd = -1,
 			  .sig = {.fd = -1},
+			  .listen = {.fd = -1},
 			  .pid_fd = -1,
 			  .ckpt = {.stop = -1},
 			  .limit_lock = PTHREAD_MUTEX_INITIALIZER};
@@ -567,6 +673,7 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 	if (s.http)
 		xp__http_srv_close(s.http);
 	checkpointer_close(&s, &s.ckpt);
+	xp_inv_close(s.listen_inv);
 	if (s.tftp)
 		xp__tftp_srv_close(s.tftp);
 	if (s.dhcp)
