@@ -167,7 +167,7 @@ static void refresh(struct http_srv *h)
 		return;
 	h->data_version = v;
 	struct xp_settings st = {0};
-	if (xp_server_settings_get(h->inv, &st) < 0)
+	if (xp__serve_settings_read(h->s, h->inv, &st) < 0)
 		return;
 	/* most changes are the DHCP side's lease writes or new systems: the resolver
 	 * reads those itself; only other settings need a new one */
@@ -450,7 +450,7 @@ int xp__http_srv_bind(struct serve *s, struct http_srv **ret)
 		goto fail;
 	}
 	if ((r = xp_inv_open(s->opts->state_dir, &h->inv)) < 0 ||
-	    (r = xp_server_settings_get(h->inv, &h->settings)) < 0)
+	    (r = xp__serve_settings_read(s, h->inv, &h->settings)) < 0)
 		goto fail;
 	if (xp_inv_is_pgsql(h->inv))
 		h->data_version = atomic_load(&s->changes);

@@ -115,6 +115,8 @@ void xp__serve_vlimited(struct serve *s, enum serve_src src, int prio, const cha
 bool xp__serve_limited_full(struct serve *s, enum serve_src src, int prio);
 void xp__serve_limited_flush(struct serve *s);
 int xp__serve_watch(struct serve *s, struct watch *w, uint32_t events);
+/* The server settings from inv, with this server's --address as `server` when given. */
+int xp__serve_settings_read(const struct serve *s, struct xp_inv *inv, struct xp_settings *out);
 /* Stops watching w and closes its descriptor (-1 after; nothing if it has none). */
 void xp__serve_unwatch_close(struct serve *s, struct watch *w);
 int64_t xp__serve_now_ms(void);

@@ -185,10 +185,18 @@ const char *xp__serve_setting(const struct serve *s, const char *key)
 	return v ? v : xp_server_setting_default(key);
 }
 
+int xp__serve_settings_read(const struct serve *s, struct xp_inv *inv, struct xp_settings *out)
+{
+	int r = xp_server_settings_get(inv, out);
+	if (r == 0 && s->opts->server && (r = xp_settings_set(out, "server", s->opts->server)) < 0)
+		xp_settings_release(out);
+	return r;
+}
+
 static int load_settings(struct serve *s)
 {
 	struct xp_settings st = {0};
-	int r = xp_server_settings_get(s->inv, &st);
+	int r = xp__serve_settings_read(s, s->inv, &st);
 	if (r < 0)
 		return r;
 	xp_settings_release(&s->settings);

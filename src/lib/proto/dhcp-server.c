@@ -1366,6 +1366,11 @@ int xp_dhcp_server_new(const struct xp_dhcp_config *cfg, struct xp_dhcp_server *
 		p->c = cfg->pools[i];
 		p->size = p->c.end - p->c.start + 1;
 		p->nwords = (p->size + 63) / 64;
+		/* servers sharing the pool each start at a place of their own (by their
+		 * address), so that they do not walk it in step, claiming the same
+		 * addresses at once and losing half the claims to each other */
+		if (cfg->report_offers)
+			p->cursor = hash_ip(cfg->server_ip) % p->size;
 		p->last_sweep = INT64_MIN;
 		p->busy = calloc(p->nwords, sizeof(*p->busy));
 		if (!p->busy)
