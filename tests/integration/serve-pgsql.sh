@@ -87,6 +87,7 @@ perf() {
 		-M "$T/macs$1" -x l "10.79.0.$1" >"$T/perf$1-$3.txt" 2>&1
 }
 got_addrs() { sed -n 's/^,\([0-9.]*\),.*/\1/p' "$@" | sort -u; }
+drops() { awk '/Statistics for: DISCOVER-OFFER/ { b = 1 } b && /^drops ratio:/ { print $3; exit }' "$1"; }
 acks() { awk '/Statistics for: REQUEST-ACK/ { b = 1 } b && /^received packets:/ { print $3; exit }' "$1"; }
 # busybox clients u1..u12 (broadcast: both servers hear them), one every 0.25 s; each
 # records the address acknowledged and which server did (serverid)
@@ -136,7 +137,7 @@ wait "$PF2"
 a=$(acks "$T/perf1-b.txt")
 [ -n "$a" ] && [ "$a" -gt 0 ] || fail "the restarted s1 acknowledged nothing: $(tail -n 5 "$T/perf1-b.txt")"
 ok
-echo "perfdhcp ACKs: s1 $(acks "$T/perf1-a.txt") (killed at 3.5 s) + $(acks "$T/perf1-b.txt"), s2 $(acks "$T/perf2-a.txt") + $(acks "$T/perf2-b.txt"); busybox before the kill: $n_before, $n_from_s1 by s1"
+echo "perfdhcp ACKs: s1 $(acks "$T/perf1-a.txt") (killed at 3.5 s) + $(acks "$T/perf1-b.txt"), s2 $(acks "$T/perf2-a.txt") ($(drops "$T/perf2-a.txt")% of DISCOVERs unanswered) + $(acks "$T/perf2-b.txt") ($(drops "$T/perf2-b.txt")%); busybox before the kill: $n_before, $n_from_s1 by s1"
 
 # ---- no address given to two clients ------------------------------------------------------
 # perfdhcp's clients: what s1's were offered or acknowledged, s2's never were
