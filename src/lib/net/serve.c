@@ -601,7 +601,9 @@ static int setup(struct serve *s, sigset_t *mask)
 
 	if (o->dhcp && (r = xp__dhcp_srv_open(s, &s->dhcp)) < 0)
 		return r;
-	if (o->dhcp && (r = checkpointer_open(s, &s->ckpt)) < 0) {
+	/* PostgreSQL checkpoints by itself: no thread, no connection for it */
+	bool ckpt = o->dhcp && !s->listen_inv;
+	if (ckpt && (r = checkpointer_open(s, &s->ckpt)) < 0) {
 		xp__serve_log(s, LOG_ERR, "cannot open the inventory's checkpointer: %s", strerror(-r));
 		return r;
 	}
@@ -625,7 +627,7 @@ static int setup(struct serve *s, sigset_t *mask)
 		return r;
 	if (s->tftp && (r = xp__tftp_srv_start(s->tftp)) < 0)
 		return r;
-	if (o->dhcp && (r = checkpointer_start(&s->ckpt)) < 0)
+	if (o->dhcp && !s->listen_inv && (r = checkpointer_start(&s->ckpt)) < 0)
 		return r;
 	return 0;
 }
