@@ -14,7 +14,7 @@
 #    second (each logged its reload), and each offers it its reserved address (busybox
 #    udhcpc, with only that server reachable);
 #  - the server goes on when PostgreSQL restarts (reconnects, logs it) and serves the
-#    next client.
+#    next client; HTTP (its own connection) serves a change made since.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 if [ -z "${XP_TEST_PGURL:-}" ]; then
 	exec "$(dirname "$0")/lib/pg-cluster" bash "$0" "$@"
@@ -31,6 +31,8 @@ psql_q() { psql -X -A -t -q "$XP_TEST_PGURL" -c "$1"; }
 srv_set pool.lan.range 10.79.0.20-10.79.0.250
 srv_set pool.lan.netmask 255.255.255.0
 srv_set pool.lan.lease-time 3600
+mkdir -p "$T/tftp"
+srv_set tftp-root "$T/tftp"
 echo kernel >"$T/vmlinuz"
 echo initrd >"$T/initrd"
 "$X" distro add deb --kernel "$T/vmlinuz" --initrd "$T/initrd" >/dev/null || fail "distro add"
@@ -58,8 +60,8 @@ declare -A SPID
 start() {
 	local s=$1
 	rm -f "$T/s$s.pid"
-	ip netns exec "s$s" "$X" serve --dhcp --user nobody --interface eth0 --address "10.79.0.$s" \
-		--pid-file "$T/s$s.pid" -v >>"$T/s$s.log" 2>&1 &
+	ip netns exec "s$s" "$X" serve --dhcp --http --http-port 8080 --user nobody --interface eth0 \
+		--address "10.79.0.$s" --pid-file "$T/s$s.pid" -v >>"$T/s$s.log" 2>&1 &
 	SPID[$s]=$!
 	PIDS+=("$!")
 	wait_until 20 test -s "$T/s$s.pid" || fail "server $s did not start: $(tail -n 5 "$T/s$s.log")"
@@ -180,6 +182,10 @@ done
 ok
 
 # ---- a system added while both run: served by both within a second --------------------
+# cfg N: the pxelinux config server N's HTTP gives the new system (in $T/cfgN), its status
+cfg() { ip netns exec p1 curl -s -o "$T/cfg$1" -w '%{http_code}' --max-time 5 \
+	"http://10.79.0.$1:8080/pxelinux.cfg/01-52-54-00-aa-00-01"; }
+[ "$(cfg 2)" = 404 ] || fail "s2's HTTP served a config for a system not added yet"
 r1=$(grep -c 'reloaded (' "$T/s1.log")
 r2=$(grep -c 'reloaded (' "$T/s2.log")
 "$X" system add late --mac 52:54:00:aa:00:01 --ip 10.79.0.10 --distro deb >/dev/null ||
@@ -187,6 +193,9 @@ r2=$(grep -c 'reloaded (' "$T/s2.log")
 sleep 1
 [ "$(grep -c 'reloaded (' "$T/s1.log")" -gt "$r1" ] || fail "s1 did not reload within a second"
 [ "$(grep -c 'reloaded (' "$T/s2.log")" -gt "$r2" ] || fail "s2 did not reload within a second"
+for k in 1 2; do
+	[ "$(cfg $k)" = 200 ] && grep -q deb "$T/cfg$k" || fail "s$k's HTTP does not serve the new system's config"
+done
 ok
 # each server alone on the bridge in turn offers the reservation
 for k in 1 2; do
@@ -217,6 +226,11 @@ ip netns exec c1 ip addr flush dev eth0
 OUT=$T/c1-3.out timeout 20 ip netns exec c1 busybox udhcpc -i eth0 -f -q -n -t 5 -T 1 \
 	-s "$T/udhcpc.sh" >"$T/c1-3.log" 2>&1
 [ "$(val "$T/c1-3.out" ip)" = 10.79.0.10 ] || fail "no lease after PostgreSQL's restart"
+# HTTP's own connection is back too, and sees a change made since
+"$X" system edit late --hostname later >/dev/null || fail "system edit"
+cfg_has() { cfg "$1" >/dev/null && grep -q "$2" "$T/cfg$1"; }
+wait_until 5 cfg_has 2 hostname=later ||
+	fail "s2's HTTP does not serve the change made after PostgreSQL's restart: $(cat "$T/cfg2")"
 ok
 for k in 1 2; do
 	kill -TERM "${SPID[$k]}"
