@@ -206,9 +206,9 @@ void xp_dhcp_server_free(struct xp_dhcp_server *s);
 
 /* Loads leases from the store (at start; and a shared store's holder of an address the
  * caller could not claim, which takes the address over from whoever held it here). An
- * XP_LEASE_OFFERED lease is held for its client until its expires. Leases whose address is in no pool and not
- * the client's reservation (matched by mac), or with client_len 0 or > 64, are skipped;
- * expired ones are loaded too (their client is offered the address first while it stays
+ * XP_LEASE_OFFERED lease is held for its client until its expires. Leases whose address is in no
+ * pool and not the client's reservation (matched by mac), or with client_len 0 or > 64, are
+ * skipped; expired ones are loaded too (their client is offered the address first while it stays
  * free), a declined one stays quarantined until its expires. A later lease for the same
  * address replaces an earlier one. now is not needed today (kept for the contract).
  * Returns the number loaded, or -ENOMEM. */
@@ -231,8 +231,8 @@ int xp_dhcp_server_handle(struct xp_dhcp_server *s, const uint8_t *pkt, size_t l
 			  const struct xp_dhcp_rx *rx, struct xp_dhcp_tx *tx, const char **why);
 
 /* Lease changes (bound, renewed, released, declined; offered with report_offers) since
- * the last clear, in order, as copies: the caller persists them in one transaction BEFORE sending the replies made
- * since (group commit). */
+ * the last clear, in order, as copies: the caller persists them in one transaction BEFORE sending
+ * the replies made since (group commit). */
 size_t xp_dhcp_server_changes(const struct xp_dhcp_server *s, const struct xp_dhcp_lease **v);
 void xp_dhcp_server_changes_clear(struct xp_dhcp_server *s);
 

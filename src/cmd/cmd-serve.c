@@ -125,7 +125,19 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
-enum { O_DHCP = 256, O_TFTP, O_HTTP, O_PID, O_ADDR, O_USER, O_DPORT, O_TPORT, O_HPORT, O_MAXT, O_SPIN };
+enum {
+	O_DHCP = 256,
+	O_TFTP,
+	O_HTTP,
+	O_PID,
+	O_ADDR,
+	O_USER,
+	O_DPORT,
+	O_TPORT,
+	O_HPORT,
+	O_MAXT,
+	O_SPIN
+};
 
 static int run_serve(int argc, char **argv)
 {

@@ -1426,8 +1426,8 @@ static void test_report_offers(void **state)
 
 	/* another server offered the next address to client 0x41 until T0 + 40: 0x42 is
 	 * offered another one, 0x41 that one */
-	struct xp_dhcp_lease o = {.ip = ip + 1, .client_len = 7, .state = XP_LEASE_OFFERED,
-				  .expires = T0 + 40};
+	struct xp_dhcp_lease o = {
+	    .ip = ip + 1, .client_len = 7, .state = XP_LEASE_OFFERED, .expires = T0 + 40};
 	uint8_t mac41[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x41};
 	o.client[0] = 1;
 	memcpy(o.client + 1, mac41, 6);
@@ -1455,7 +1455,8 @@ static void test_report_offers(void **state)
 	b.client[6] = b.mac[5] = 0x44;
 	assert_int_equal(xp_dhcp_server_restore(f->s, &b, 1, T0 + 72), 1);
 	struct ipbuf a42 = ipb(got42), sid = ipb(SERVER);
-	struct pk r42 = {.type = XP_DHCPREQUEST, .macn = 0x42, .o = {{50, 4, a42.s}, {54, 4, sid.s}}};
+	struct pk r42 = {
+	    .type = XP_DHCPREQUEST, .macn = 0x42, .o = {{50, 4, a42.s}, {54, 4, sid.s}}};
 	assert_int_equal(send(f, &r42, T0 + 72), 1);
 	assert_int_equal(rtype(f), XP_DHCPNAK);
 	assert_int_equal(send(f, &d42, T0 + 73), 1);

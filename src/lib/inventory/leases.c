@@ -16,11 +16,10 @@
 #include "xenprov/leases.h"
 
 /* A lease's state as stored; anything else stored reads as bound. */
-static const char *const state_names[] = {
-    [XP_LEASE_BOUND] = "bound",
-    [XP_LEASE_RELEASED] = "released",
-    [XP_LEASE_DECLINED] = "declined",
-    [XP_LEASE_OFFERED] = "offered"};
+static const char *const state_names[] = {[XP_LEASE_BOUND] = "bound",
+					  [XP_LEASE_RELEASED] = "released",
+					  [XP_LEASE_DECLINED] = "declined",
+					  [XP_LEASE_OFFERED] = "offered"};
 #define NSTATES (sizeof(state_names) / sizeof(state_names[0]))
 
 static const char *state_name(enum xp_dhcp_lease_state st)

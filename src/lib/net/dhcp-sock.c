@@ -539,14 +539,15 @@ static void commit_shared(struct dhcp_srv *d)
 	for (int round = 0; round < CLAIM_ROUNDS; round++) {
 		const struct xp_dhcp_lease *ch;
 		size_t nch = xp_dhcp_server_changes(d->engine, &ch);
-		int r = !claim_room(d, nch) ? -ENOMEM
-					    : xp_lease_claim(d->s->inv, ch, nch, (int64_t)time(NULL),
-							     d->claim_refused, d->claim_holder);
+		int r = !claim_room(d, nch)
+			    ? -ENOMEM
+			    : xp_lease_claim(d->s->inv, ch, nch, (int64_t)time(NULL),
+					     d->claim_refused, d->claim_holder);
 		if (r < 0) {
-			xp__serve_log(d->s, LOG_ERR,
-				      "dhcp: cannot store %zu lease change(s); %u repl%s not sent: %s",
-				      nch, d->n_held, d->n_held == 1 ? "y" : "ies",
-				      xp_inv_errmsg(d->s->inv));
+			xp__serve_log(
+			    d->s, LOG_ERR,
+			    "dhcp: cannot store %zu lease change(s); %u repl%s not sent: %s", nch,
+			    d->n_held, d->n_held == 1 ? "y" : "ies", xp_inv_errmsg(d->s->inv));
 			break;
 		}
 		/* ch is not used past here: restore and handle invalidate it */
@@ -571,8 +572,8 @@ static void commit_shared(struct dhcp_srv *d)
 			struct held_req *q = &sh->req[i];
 			size_t before = xp_dhcp_server_changes(d->engine, &ch);
 			const char *why = NULL;
-			int h = xp_dhcp_server_handle(d->engine, q->pkt, q->len, &q->rx, &sh->tx[nsend],
-						      &why);
+			int h = xp_dhcp_server_handle(d->engine, q->pkt, q->len, &q->rx,
+						      &sh->tx[nsend], &why);
 			size_t after = xp_dhcp_server_changes(d->engine, &ch);
 			if (h > 0 && after > before) {
 				d->held[j] = sh->tx[nsend];
