@@ -113,27 +113,33 @@ case $ONLY in '' | dhcp | tftp | storm) ;; *) say "boot: --only takes dhcp, tftp
 want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
 . "$(dirname "$(readlink -f "$0")")/lib/xenprov.sh"
+# pg_cluster_start/pg_cluster_stop: the tests' throwaway PostgreSQL cluster, sourced
+. "$(dirname "$(readlink -f "$0")")/../tests/integration/lib/pg-cluster"
+unset XENPROV_INVENTORY # the SQLite rows are SQLite; the PostgreSQL ones say so (XP_INV)
 bench_xenprov "$here" "$X"
 [ -n "$X" ] && [ -x "$X" ] && X=$(cd "$(dirname "$X")" && pwd)/$(basename "$X")
 
 # The workload's sizes
 if [ $QUICK -eq 1 ]; then
-	DHCP_RATES=(2000 8000)
+	DHCP_RATES=(500 2000 8000)
 	DHCP_SECS=${XP_BENCH_DHCP_SECS:-2}
 	TFTP_MIB=${XP_BENCH_TFTP_MIB:-8}
 	TFTP_CONC=(1 4)
 	STORM_N=${XP_BENCH_STORM_N:-20}
+	STORM_SYSTEMS=${XP_BENCH_STORM_SYSTEMS:-100}
 	KERNEL_BYTES=${XP_BENCH_KERNEL_BYTES:-2000000}
 else
-	DHCP_RATES=(2000 4000 8000 16000 24000)
+	DHCP_RATES=(500 1000 2000 4000 8000 16000 24000)
 	[ -n "${XP_BENCH_DHCP_RATES:-}" ] && read -r -a DHCP_RATES <<<"$XP_BENCH_DHCP_RATES"
 	DHCP_SECS=${XP_BENCH_DHCP_SECS:-8}
 	TFTP_MIB=${XP_BENCH_TFTP_MIB:-64}
 	TFTP_CONC=(1 20)
 	[ -n "${XP_BENCH_TFTP_CONC:-}" ] && read -r -a TFTP_CONC <<<"$XP_BENCH_TFTP_CONC"
 	STORM_N=${XP_BENCH_STORM_N:-200}
+	STORM_SYSTEMS=${XP_BENCH_STORM_SYSTEMS:-1000}
 	KERNEL_BYTES=${XP_BENCH_KERNEL_BYTES:-20000000}
 fi
+[ "$STORM_SYSTEMS" -ge "$STORM_N" ] || STORM_SYSTEMS=$STORM_N # the clients are systems
 DHCP_CLIENTS=60000 # perfdhcp -R: fewer than the 63000 addresses of the pool
 SRV_IP=10.77.0.1
 CLI_IP=10.77.0.2
@@ -160,7 +166,7 @@ made_policy_rc=0
 # tftpd-hpa's, downloaded and unpacked into $PEERS instead of installed.
 bench_deps() {
 	local p need=()
-	for p in kea-admin kea-dhcp4-server dnsmasq tftpd-hpa atftp tftp-hpa iproute2; do
+	for p in kea-admin kea-dhcp4-server postgresql-15 dnsmasq tftpd-hpa atftp tftp-hpa iproute2; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 	done
 	command -v busybox >/dev/null || need+=(busybox-static)
@@ -195,7 +201,7 @@ bench_deps() {
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, servers on ports 67 and 69)"
 mkdir -p "$PEERS" || die "cannot create '$PEERS'"
 bench_deps || die "the peers are not installed"
-for c in perfdhcp kea-dhcp4 dnsmasq in.tftpd tftp atftp busybox ip ss timeout sha256sum; do
+for c in perfdhcp kea-dhcp4 kea-admin dnsmasq in.tftpd tftp atftp busybox ip ss timeout sha256sum; do
 	command -v "$c" >/dev/null || die "no '$c' after bench_deps"
 done
 
@@ -233,21 +239,22 @@ cleanup() {
 		rm -rf "/etc/netns/$ns"
 	done
 	[ $made_policy_rc -eq 1 ] && rm -f /usr/sbin/policy-rc.d
+	pg_cluster_stop
 	rm -rf "$W" "$SHM"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+ns_add() { # NAME: a namespace of this run's, its lo up, no DNS
+	ip netns add "$1" || return 1
+	ns_made+=("$1")
+	mkdir -p "/etc/netns/$1" &&
+		printf '# xenprov bench/boot.sh: no DNS in this namespace\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n' \
+			>"/etc/netns/$1/resolv.conf" || return 1
+	ip -n "$1" link set lo up
+}
 netns_up() {
-	local ns
-	for ns in "$NS_S" "$NS_C"; do
-		ip netns add "$ns" || return 1
-		ns_made+=("$ns")
-		mkdir -p "/etc/netns/$ns" &&
-			printf '# xenprov bench/boot.sh: no DNS in this namespace\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n' \
-				>"/etc/netns/$ns/resolv.conf" || return 1
-		ip -n "$ns" link set lo up || return 1
-	done
+	ns_add "$NS_S" && ns_add "$NS_C" || return 1
 	ip link add name veth-srv netns "$NS_S" type veth peer name veth-cli netns "$NS_C" &&
 		ip -n "$NS_S" addr add "$SRV_IP/16" dev veth-srv &&
 		ip -n "$NS_C" addr add "$CLI_IP/16" dev veth-cli &&
@@ -266,23 +273,24 @@ in_srv() { ip netns exec "$NS_S" "$@"; }
 in_cli() { ip netns exec "$NS_C" "$@"; }
 
 # ---- servers --------------------------------------------------------------------------
-# srv_start NAME PORTS CMD...: CMD in the server namespace (ip netns exec and env exec
-# it, so $! is the server), output in $W/NAME.log; waits until every UDP port in PORTS
-# (comma-separated), free before, is bound. Sets SRV_PID. 1 if a port was taken, or
-# the server died or did not bind within 15 s.
+# srv_start NAME PORTS CMD...: CMD in the server namespace ($SNS, else $NS_S; ip netns
+# exec and env exec it, so $! is the server), output in $W/NAME.log; waits until every
+# UDP port in PORTS (comma-separated), free before, is bound. Sets SRV_PID. 1 if a port
+# was taken, or the server died or did not bind within 15 s.
 SRV_PID=
-udp_bound() { [ -n "$(in_srv ss -H -uln "sport = :$1" 2>/dev/null)" ]; }
+SNS=
+udp_bound() { [ -n "$(ip netns exec "${SNS:-$NS_S}" ss -H -uln "sport = :$1" 2>/dev/null)" ]; }
 srv_start() {
 	local name=$1 ports=$2 i p ok
 	shift 2
 	for p in ${ports//,/ }; do
 		if udp_bound "$p"; then
-			echo "UDP port $p is already taken in $NS_S" >"$W/$name.log"
+			echo "UDP port $p is already taken in ${SNS:-$NS_S}" >"$W/$name.log"
 			return 1
 		fi
 	done
 	# not through in_srv: a function in the background would be a subshell, and $! its PID
-	ip netns exec "$NS_S" "$@" >"$W/$name.log" 2>&1 </dev/null &
+	ip netns exec "${SNS:-$NS_S}" "$@" >"$W/$name.log" 2>&1 </dev/null &
 	SRV_PID=$!
 	started[$SRV_PID]=$name
 	for ((i = 0; i < 150; i++)); do
@@ -323,24 +331,44 @@ elif "$X" serve --help >/dev/null 2>&1; then
 else
 	XP_WHY="not available ('$X serve --help' fails: no boot server in this build)"
 fi
-# xp_state DIR TFTP_ROOT: a fresh xenprov state with the bench's pool
+# Which inventory the next xenprov command uses: SQLite in its state directory, or, with
+# XP_INV set, the PostgreSQL database XP_INV (the bench's cluster).
+XP_INV=
+# xp DIR ARGS...: xenprov ARGS with the state directory DIR (and XP_INV)
+xp() {
+	local e=(XENPROV_STATE_DIR="$1")
+	[ -n "$XP_INV" ] && e+=(XENPROV_INVENTORY="$XP_INV")
+	shift
+	env "${e[@]}" "$X" "$@"
+}
+# xp_state DIR TFTP_ROOT: a fresh xenprov state with the bench's pool (on PostgreSQL the
+# settings are the database's, set again)
 xp_state() {
 	local d=$1 root=$2
 	mkdir -p "$d" || return 1
 	{
-		XENPROV_STATE_DIR=$d "$X" settings set server "$SRV_IP" &&
-			XENPROV_STATE_DIR=$d "$X" settings set pool.bench.range "$POOL_LO-$POOL_HI" &&
-			XENPROV_STATE_DIR=$d "$X" settings set pool.bench.netmask 255.255.0.0 &&
-			XENPROV_STATE_DIR=$d "$X" settings set tftp-root "$root" &&
-			XENPROV_STATE_DIR=$d "$X" settings set http-port 8080
+		xp "$d" settings set server "$SRV_IP" &&
+			xp "$d" settings set pool.bench.range "$POOL_LO-$POOL_HI" &&
+			xp "$d" settings set pool.bench.netmask 255.255.0.0 &&
+			xp "$d" settings set tftp-root "$root" &&
+			xp "$d" settings set http-port 8080
 	} >"$d.settings.log" 2>&1
 }
-# xp_start TAG ROOT PORTS: xenprov serve on a fresh state in $W/TAG-state
+# xp_start TAG ROOT PORTS: xenprov serve on a fresh state in $W/TAG-state (a copy of the
+# state directory XP_TPL when set), on XP_INV when set (as nobody, who owns the cluster's
+# socket directory, and with --address XP_ADDR when set), on interface XP_IF (veth-srv)
+XP_TPL=
+XP_ADDR=
+XP_IF=veth-srv
 xp_start() {
 	local tag=$1 root=$2 ports=$3 st=$W/$1-state
+	local e=(XENPROV_STATE_DIR="$st") o=()
 	rm -rf "$st"
+	if [ -n "$XP_TPL" ]; then cp -a "$XP_TPL" "$st" || return 1; fi
 	xp_state "$st" "$root" || { cp "$st.settings.log" "$W/$tag.log"; return 1; }
-	srv_start "$tag" "$ports" env XENPROV_STATE_DIR="$st" "$X" serve --interface veth-srv \
+	[ -n "$XP_INV" ] && { e+=(XENPROV_INVENTORY="$XP_INV"); o+=(--user nobody); }
+	[ -n "$XP_ADDR" ] && o+=(--address "$XP_ADDR")
+	srv_start "$tag" "$ports" env "${e[@]}" "$X" serve --interface "$XP_IF" "${o[@]}" \
 		--pid-file "$W/$tag.pid" || return 1
 	# the process to measure is the one in its pid file, when it wrote one
 	local p
@@ -349,12 +377,16 @@ xp_start() {
 	return 0
 }
 
-# Kea's configuration (JSON); $1: the lease file, $2: 1 for multi-threading
+# Kea's configuration (JSON); $1: the lease file, or "pgsql": the database kea in the
+# bench's cluster (libpq takes the socket's directory as the host); $2: 1 for
+# multi-threading
 kea_conf() {
+	local db="{ \"type\": \"memfile\", \"persist\": true, \"name\": \"$1\", \"lfc-interval\": 0 }"
+	[ "$1" = pgsql ] && db="{ \"type\": \"postgresql\", \"name\": \"kea\", \"host\": \"$PG_DIR\", \"user\": \"xenprov\" }"
 	cat <<EOF
 { "Dhcp4": {
   "interfaces-config": { "interfaces": [ "veth-srv" ] },
-  "lease-database": { "type": "memfile", "persist": true, "name": "$1", "lfc-interval": 0 },
+  "lease-database": $db,
   "valid-lifetime": 3600, "renew-timer": 900, "rebind-timer": 1800,
   "multi-threading": { "enable-multi-threading": $([ "$2" -eq 1 ] && echo true || echo false),
                        "thread-pool-size": 2, "packet-queue-size": 64 },
@@ -365,11 +397,15 @@ kea_conf() {
 } }
 EOF
 }
-# kea_start TAG MT: kea-dhcp4 on an empty lease file $W/TAG.leases
+# kea_start TAG MT [pgsql]: kea-dhcp4 on an empty lease file $W/TAG.leases, or on the
+# PostgreSQL database kea, emptied
 kea_start() {
-	local tag=$1 mt=$2
+	local tag=$1 mt=$2 db=${3:-$W/$1.leases}
 	rm -f "$W/$tag.leases"*
-	kea_conf "$W/$tag.leases" "$mt" >"$W/$tag.json"
+	if [ "$db" = pgsql ]; then
+		pg_q kea 'TRUNCATE lease4, lease4_stat' >"$W/$tag.log" 2>&1 || return 1
+	fi
+	kea_conf "$db" "$mt" >"$W/$tag.json"
 	srv_start "$tag" 67 env KEA_PIDFILE_DIR="$W" KEA_LOCKFILE_DIR="$W" kea-dhcp4 -c "$W/$tag.json"
 }
 # dnsmasq_start TAG [ARGS...]: DHCP only (port=0: no DNS), lease file $W/TAG.leases
@@ -392,18 +428,61 @@ num() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (b == 0) print "null"; els
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (a <= 0 || b <= 0) print "n/a"; else printf "%.2fx\n", a / b }'; }
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
-# xp_skip PART: true, and a JSON line saying so, when $s is xenprov and it is not available
+# xp_skip PART: true, and a JSON line saying so, when $s is a xenprov row and xenprov is
+# not available
 xp_skip() {
-	[ "$s" = xenprov ] && [ $XP_OK -eq 0 ] || return 1
-	json "\"part\":\"$1\",\"server\":\"xenprov\",\"available\":false"
+	case $s in xenprov*) [ $XP_OK -eq 0 ] || return 1 ;; *) return 1 ;; esac
+	json "\"part\":\"$1\",\"server\":\"$s\",\"available\":false"
 }
 failed=0
 T_START=$(now_us)
+
+# ---- PostgreSQL: the tests' throwaway cluster, in the scratch directory -------------------
+# (pg-cluster: initdb as nobody, a Unix socket only, fsync off for both its users: commits
+# cost a WAL write and a round trip, not a disk flush; the same for Kea and xenprov)
+PG_OK=0
+PG_WHY="not run (no PostgreSQL row in this part)"
+# pg_ticks: CPU ticks of the whole cluster, the postmaster (with its children that ended)
+# and its live children (the backends), from /proc; 0 without a cluster
+pg_ticks() {
+	local pm p t=0 st
+	[ $PG_OK -eq 1 ] && pm=$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null) && [ -n "$pm" ] || { echo 0; return; }
+	for p in "$pm" $(cat "/proc/$pm/task/"*/children 2>/dev/null); do
+		st=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		st=${st##*) }
+		# shellcheck disable=SC2086
+		set -- $st
+		t=$((t + ${12} + ${13}))
+		[ "$p" = "$pm" ] && t=$((t + ${14} + ${15}))
+	done
+	echo "$t"
+}
+pg_q() { "$PG_BIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -U xenprov -d "$1" -c "$2"; }
+if want dhcp || want storm; then
+	if pg_cluster_start "$W" >"$W/pg-cluster.log" 2>&1; then
+		PG_OK=1
+		# xenprov's schema, made by its first command (the servers' leases are emptied
+		# before each run)
+		if [ $XP_OK -eq 1 ] && ! XP_INV=$PG_URL xp "$W/pg-init" settings set server "$SRV_IP" >>"$W/pg-cluster.log" 2>&1; then
+			PG_OK=0
+			PG_WHY="xenprov cannot use the cluster: $(tail -n 2 "$W/pg-cluster.log" | tr '\n' ' ')"
+			failed=1
+		fi
+	else
+		PG_WHY="no PostgreSQL cluster: $(tail -n 2 "$W/pg-cluster.log" | tr '\n' ' ')"
+		failed=1
+	fi
+fi
 
 say "boot servers: xenprov serve vs Kea, dnsmasq, tftpd-hpa, atftpd$([ $QUICK -eq 1 ] && echo '  (--quick: a smoke check, not numbers)')"
 say "machine:  $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); scratch $W, downloads in $SHM"
 say "network:  $NS_S (veth-srv $SRV_IP/16) <-> $NS_C (veth-cli $CLI_IP/16)"
 if [ $XP_OK -eq 1 ]; then say "xenprov:  $X"; else say "xenprov:  $XP_WHY"; fi
+if [ $PG_OK -eq 1 ]; then
+	say "postgres: $("$PG_BIN/postgres" --version), a throwaway cluster on the socket $PG_DIR (fsync off)"
+elif want dhcp || want storm; then
+	say "postgres: $PG_WHY"
+fi
 awk -v n="$(nproc)" '{ exit !($1 > n) }' /proc/loadavg &&
 	say "note:     the load average is above the CPU count: other work competes, numbers move from run to run"
 say
@@ -412,24 +491,32 @@ say
 # 1 DHCP
 # =======================================================================================
 declare -A D # D[server,rate,{eps,drop,cpu,leases}]; D[server,why]
-DHCP_SERVERS=(kea kea-mt dnsmasq xenprov)
+DHCP_SERVERS=(kea kea-mt kea-pg kea-pg-mt dnsmasq xenprov xenprov-pg)
+[ -n "${XP_BENCH_DHCP_SERVERS:-}" ] && read -r -a DHCP_SERVERS <<<"$XP_BENCH_DHCP_SERVERS"
 
 # dhcp_step SERVER RATE: one ladder step on a freshly started server. 0 on a measurement.
 dhcp_step() {
-	local s=$1 r=$2 cpu_pid c0 c1 out sent acks leases
+	local s=$1 r=$2 cpu_pid c0 c1 d0 d1 out sent acks leases
 	case $s in
 	kea) kea_start dhcp-kea 0 || { D[$s,why]=$(srv_fail dhcp-kea); return 1; } ;;
 	kea-mt) kea_start dhcp-kea-mt 1 || { D[$s,why]=$(srv_fail dhcp-kea-mt); return 1; } ;;
 	dnsmasq) dnsmasq_start dhcp-dnsmasq || { D[$s,why]=$(srv_fail dhcp-dnsmasq); return 1; } ;;
+	kea-pg) kea_start dhcp-kea-pg 0 pgsql || { D[$s,why]=$(srv_fail dhcp-kea-pg); return 1; } ;;
+	kea-pg-mt) kea_start dhcp-kea-pg-mt 1 pgsql || { D[$s,why]=$(srv_fail dhcp-kea-pg-mt); return 1; } ;;
 	xenprov) xp_start dhcp-xenprov "$W/empty-root" 67 || { D[$s,why]=$(srv_fail dhcp-xenprov); return 1; } ;;
+	xenprov-pg)
+		pg_q xenprov 'TRUNCATE leases' >"$W/dhcp-xenprov-pg.log" 2>&1 &&
+			XP_INV=$PG_URL xp_start dhcp-xenprov-pg "$W/empty-root" 67 || { D[$s,why]=$(srv_fail dhcp-xenprov-pg); return 1; } ;;
 	esac
 	cpu_pid=$SRV_PID
-	[ "$s" = xenprov ] && cpu_pid=$XP_CPU_PID
+	case $s in xenprov*) cpu_pid=$XP_CPU_PID ;; esac
 	c0=$(cpu_ticks "$cpu_pid")
+	d0=$(pg_ticks)
 	out=$W/perfdhcp-$s-$r.txt
 	in_cli timeout $((DHCP_SECS + 60)) perfdhcp -4 -l veth-cli -r "$r" -R "$DHCP_CLIENTS" -p "$DHCP_SECS" \
 		"$SRV_IP" >"$out" 2>&1
 	c1=$(cpu_ticks "$cpu_pid")
+	d1=$(pg_ticks)
 	kill -0 "$SRV_PID" 2>/dev/null || { D[$s,why]="died under perfdhcp -r $r: $(tail -n 2 "$W/dhcp-$s.log" | tr '\n' ' ')"; srv_stop; return 1; }
 	srv_stop
 	# perfdhcp's two blocks: DISCOVER-OFFER, then REQUEST-ACK
@@ -440,26 +527,44 @@ dhcp_step() {
 		return 1
 	fi
 	case $s in
+	kea-pg*) leases=$(pg_q kea 'SELECT count(*) FROM lease4' 2>/dev/null) ;;
 	kea*) leases=$(awk -F, '/^10\.77\./ { a[$1] } END { print length(a) }' "$W/dhcp-$s.leases"* 2>/dev/null) ;;
 	dnsmasq) leases=$(awk 'END { print NR }' "$W/dhcp-$s.leases" 2>/dev/null) ;;
+	xenprov-pg) leases=$(pg_q xenprov "SELECT count(*) FROM leases WHERE state = 'bound'" 2>/dev/null) ;;
 	*) leases=null ;;
 	esac
+	[ -n "$leases" ] || leases=null
 	D[$s,$r,eps]=$(num "$acks" "$DHCP_SECS" %.0f)
 	D[$s,$r,drop]=$(awk -v a="$acks" -v s="$sent" 'BEGIN { printf "%.2f", 100 * (1 - a / s) }')
 	D[$s,$r,cpu]=$(awk -v t=$((c1 - c0)) -v a="$acks" -v hz="$CLK_TCK" 'BEGIN { if (a == 0) print "null"; else printf "%.1f", t * 1e6 / hz / a }')
 	D[$s,$r,leases]=$leases
-	json "\"part\":\"dhcp\",\"server\":\"$s\",\"rate\":$r,\"seconds\":$DHCP_SECS,\"clients\":$DHCP_CLIENTS,\"discovers_sent\":$sent,\"acks\":$acks,\"exchanges_per_s\":${D[$s,$r,eps]},\"drops_pct\":${D[$s,$r,drop]},\"cpu_us_per_exchange\":${D[$s,$r,cpu]},\"leases_in_file\":$leases"
+	# on PostgreSQL, the database's CPU per exchange too (the whole cluster's, as it
+	# serves just this server)
+	D[$s,$r,dbcpu]=null
+	case $s in *-pg*) D[$s,$r,dbcpu]=$(awk -v t=$((d1 - d0)) -v a="$acks" -v hz="$CLK_TCK" 'BEGIN { if (a == 0) print "null"; else printf "%.1f", t * 1e6 / hz / a }') ;; esac
+	json "\"part\":\"dhcp\",\"server\":\"$s\",\"rate\":$r,\"seconds\":$DHCP_SECS,\"clients\":$DHCP_CLIENTS,\"discovers_sent\":$sent,\"acks\":$acks,\"exchanges_per_s\":${D[$s,$r,eps]},\"drops_pct\":${D[$s,$r,drop]},\"cpu_us_per_exchange\":${D[$s,$r,cpu]},\"db_cpu_us_per_exchange\":${D[$s,$r,dbcpu]},\"leases_in_file\":$leases"
 	return 0
 }
 
 if want dhcp; then
 	mkdir -p "$W/empty-root" && chmod 755 "$W/empty-root"
 	say "1) DHCP: perfdhcp -r RATE -R $DHCP_CLIENTS -p $DHCP_SECS (relayed DORA), each step on a fresh server, leases persisted"
-	s=xenprov
-	xp_skip dhcp && D[xenprov,why]=$XP_WHY
+	for s in "${DHCP_SERVERS[@]}"; do
+		xp_skip dhcp && D[$s,why]=$XP_WHY
+		case $s in kea-pg* | xenprov-pg) [ $PG_OK -eq 1 ] || D[$s,why]=$PG_WHY ;; esac
+	done
+	# Kea's schema in a database of its own in the cluster (kea-admin, as Kea's docs say)
+	if [ $PG_OK -eq 1 ] && [[ " ${DHCP_SERVERS[*]} " == *" kea-pg"* ]]; then
+		if ! { pg_q postgres 'CREATE DATABASE kea' &&
+			kea-admin db-init pgsql -h "$PG_DIR" -u xenprov -n kea; } >"$W/kea-admin.log" 2>&1; then
+			for s in kea-pg kea-pg-mt; do D[$s,why]="kea-admin db-init pgsql failed: $(tail -n 2 "$W/kea-admin.log" | tr '\n' ' ')"; done
+			failed=1
+		fi
+	fi
 	# rate by rate, the servers one after the other: on a shared machine each rate's
 	# numbers come from about the same minute
 	for r in "${DHCP_RATES[@]}"; do
+		say "  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 		for s in "${DHCP_SERVERS[@]}"; do
 			# not available, failed, or more than 50% dropped at a lower rate
 			[ -n "${D[$s,why]:-}" ] || [ -n "${D[$s,sat]:-}" ] && continue
@@ -467,17 +572,17 @@ if want dhcp; then
 				failed=1
 				continue
 			fi
-			say "  $s -r $r: ${D[$s,$r,eps]} exchanges/s, ${D[$s,$r,drop]}% drops, ${D[$s,$r,cpu]} us CPU/exchange"
+			say "  $s -r $r: ${D[$s,$r,eps]} exchanges/s, ${D[$s,$r,drop]}% drops, ${D[$s,$r,cpu]} us CPU/exchange$([ "${D[$s,$r,dbcpu]}" = null ] || echo " + ${D[$s,$r,dbcpu]} us in PostgreSQL")"
 			awk -v d="${D[$s,$r,drop]}" 'BEGIN { exit !(d > 50) }' && D[$s,sat]=$r
 		done
 	done
 	say
 	say "  completed exchanges/s (drops %) [server CPU us per exchange] at each offered rate:"
-	printf '  %-9s' server
+	printf '  %-10s' server
 	for r in "${DHCP_RATES[@]}"; do printf ' %27s' "-r $r"; done
-	printf '  %s\n' "leases in file at the last step"
+	printf '  %s\n' "leases stored at the last step"
 	for s in "${DHCP_SERVERS[@]}"; do
-		printf '  %-9s' "$s"
+		printf '  %-10s' "$s"
 		if [ -n "${D[$s,why]:-}" ] && [ -z "${D[$s,${DHCP_RATES[0]},eps]:-}" ]; then
 			printf ' %s\n' "${D[$s,why]}"
 			continue
@@ -493,14 +598,16 @@ if want dhcp; then
 		done
 		[ "$last" = null ] && last="n/a (its own store)"
 		printf '  %s\n' "$last"
-		[ -n "${D[$s,why]:-}" ] && say "            stopped: ${D[$s,why]}"
+		[ -n "${D[$s,why]:-}" ] && say "             stopped: ${D[$s,why]}"
 	done
-	[ -n "${D[dnsmasq,sat]:-}${D[kea,sat]:-}${D[kea-mt,sat]:-}${D[xenprov,sat]:-}" ] &&
-		say "  ('-': not run, the server dropped more than 50% at a lower rate)"
-	say "  (dnsmasq rewrites its whole lease file on every lease change)"
+	sat=
+	for s in "${DHCP_SERVERS[@]}"; do sat+=${D[$s,sat]:-}; done
+	[ -n "$sat" ] && say "  ('-': not run, the server dropped more than 50% at a lower rate)"
+	say "  (dnsmasq rewrites its whole lease file on every lease change; kea-pg* and xenprov-pg"
+	say "  store leases in the cluster: Kea's lease4 rows, xenprov's bound rows of leases)"
 	# per server: the highest completed exchanges/s with < 1% drops, and CPU per exchange
 	# at the lowest rate (the same load for all)
-	declare -A best1 cpu0 peak
+	declare -A best1 cpu0 cpu0pg peak
 	r0=${DHCP_RATES[0]}
 	for s in "${DHCP_SERVERS[@]}"; do
 		for r in "${DHCP_RATES[@]}"; do
@@ -510,15 +617,18 @@ if want dhcp; then
 				awk -v a="${D[$s,$r,eps]}" -v b="${best1[$s]:-0}" 'BEGIN { exit !(a > b) }' && best1[$s]=${D[$s,$r,eps]}
 		done
 		cpu0[$s]=${D[$s,$r0,cpu]:-}
+		[ "${D[$s,$r0,dbcpu]:-null}" = null ] ||
+			cpu0pg[$s]=$(awk -v a="${D[$s,$r0,cpu]}" -v b="${D[$s,$r0,dbcpu]}" 'BEGIN { printf "%.1f", a + b }')
 	done
 	say
 	say "  best exchanges/s with < 1% drops; the most at any drops; CPU per exchange at -r $r0:"
 	for s in "${DHCP_SERVERS[@]}"; do
-		if [ "$s" = xenprov ] && [ $XP_OK -eq 0 ]; then
-			printf '  %-9s %s\n' xenprov "$XP_WHY"
+		if [ -z "${peak[$s]:-}" ]; then
+			printf '  %-10s %s\n' "$s" "${D[$s,why]:-no measurement}"
 			continue
 		fi
-		printf '  %-9s %8s exchanges/s   peak %8s   %8s us CPU/exchange\n' "$s" "${best1[$s]:-none}" "${peak[$s]:-n/a}" "${cpu0[$s]:-n/a}"
+		printf '  %-10s %8s exchanges/s   peak %8s   %8s us CPU/exchange%s\n' "$s" "${best1[$s]:-none}" "${peak[$s]:-n/a}" "${cpu0[$s]:-n/a}" \
+			"${cpu0pg[$s]:+ (server + PostgreSQL: ${cpu0pg[$s]})}"
 	done
 	kbest=kea # the better Kea: by exchanges/s at < 1% drops, else by peak
 	awk -v a="${best1[kea-mt]:-0}" -v b="${best1[kea]:-0}" -v pa="${peak[kea-mt]:-0}" -v pb="${peak[kea]:-0}" \
@@ -536,6 +646,21 @@ if want dhcp; then
 		say "    xenprov: no measurement${D[xenprov,why]:+ (${D[xenprov,why]})}"
 	else
 		say "    xenprov: $XP_WHY"
+	fi
+	# on PostgreSQL: xenprov-pg against the better Kea on PostgreSQL, and against itself on
+	# SQLite
+	kpg=kea-pg
+	awk -v a="${best1[kea-pg-mt]:-0}" -v b="${best1[kea-pg]:-0}" -v pa="${peak[kea-pg-mt]:-0}" -v pb="${peak[kea-pg]:-0}" \
+		'BEGIN { exit !(a > b || (a == b && pa > pb)) }' && kpg=kea-pg-mt
+	say "  on PostgreSQL (xenprov-pg / $kpg, the better Kea on PostgreSQL):"
+	if [ -n "${peak[xenprov-pg]:-}" ]; then
+		say "    exchanges/s at < 1% drops: $(ratio "${best1[xenprov-pg]:-}" "${best1[$kpg]:-}")  (target >= 2.00x)"
+		say "    CPU per exchange at -r $r0, server + PostgreSQL: $(ratio "${cpu0pg[xenprov-pg]:-}" "${cpu0pg[$kpg]:-}")"
+		say "    peak exchanges/s (any drops): $(ratio "${peak[xenprov-pg]}" "${peak[$kpg]:-}")"
+		say "    exchanges/s at < 1% drops vs xenprov on SQLite: $(ratio "${best1[xenprov-pg]:-}" "${best1[xenprov]:-}")"
+		json "\"part\":\"dhcp-ratio-pgsql\",\"vs\":\"$kpg\",\"exchanges_ratio\":$(jr "${best1[xenprov-pg]:-}" "${best1[$kpg]:-}"),\"cpu_ratio\":$(jr "${cpu0pg[xenprov-pg]:-}" "${cpu0pg[$kpg]:-}"),\"peak_ratio\":$(jr "${peak[xenprov-pg]}" "${peak[$kpg]:-}"),\"vs_sqlite\":$(jr "${best1[xenprov-pg]:-}" "${best1[xenprov]:-}")"
+	else
+		say "    xenprov-pg: ${D[xenprov-pg,why]:-no measurement}"
 	fi
 	say
 fi
@@ -710,7 +835,8 @@ fi
 # 3 boot storm
 # =======================================================================================
 # storm_clients N SERVER OUTDIR SCRIPT: N boots at once, client I on macvlan sI: DHCP,
-# config, kernel. Writes OUTDIR/I.t: "I START DHCP_DONE CFG_DONE END STATUS" (µs).
+# config, kernel (from the server that gave the lease; SERVER if none said). Writes
+# OUTDIR/I.t: "I START DHCP_DONE CFG_DONE END STATUS ADDRESS SERVER" (times in µs).
 storm_clients() {
 	local n=$1 srv=$2 out=$3 script=$4 i
 	trap 'kill $(jobs -p) 2>/dev/null; exit 1' TERM
@@ -720,33 +846,119 @@ storm_clients() {
 		t0=${EPOCHREALTIME/./}
 		timeout 120 busybox udhcpc -i "s$i" -f -q -n -t 15 -T 4 -A 1 -s "$script" >"$out/$i.dhcp" 2>&1 || st=dhcp
 		t1=${EPOCHREALTIME/./}
-		[ $st = ok ] && { timeout 120 atftp --option "blksize 1468" -g -r pxelinux.cfg/default -l "$out/$i.cfg" "$srv" >"$out/$i.log" 2>&1 || st=config; }
+		# the files from the server that gave the lease (its server identifier)
+		set -- $(awk '$1 == "bound" { print $2, $3; exit }' "$out/$i.dhcp")
+		local ip=${1:--} sv=${2:-$srv}
+		[ $st = ok ] && { timeout 120 atftp --option "blksize 1468" -g -r pxelinux.cfg/default -l "$out/$i.cfg" "$sv" >"$out/$i.log" 2>&1 || st=config; }
 		t2=${EPOCHREALTIME/./}
-		[ $st = ok ] && { timeout 600 atftp --option "blksize 1468" -g -r vmlinuz -l "$kout" "$srv" >>"$out/$i.log" 2>&1 || st=kernel; }
+		[ $st = ok ] && { timeout 600 atftp --option "blksize 1468" -g -r vmlinuz -l "$kout" "$sv" >>"$out/$i.log" 2>&1 || st=kernel; }
 		t3=${EPOCHREALTIME/./}
-		echo "$i $t0 $t1 $t2 $t3 $st" >"$out/$i.t"
+		echo "$i $t0 $t1 $t2 $t3 $st $ip $sv" >"$out/$i.t"
 	}
 	for ((i = 1; i <= n; i++)); do storm_one "$i" & done
 	wait
 }
 export -f storm_clients
 
-declare -A SM # SM[server,{s,dhcp,p50,p95,fail,why}]
-STORM_SERVERS=(dnsmasq xenprov)
+declare -A SM # SM[server,{s,dhcp,p50,p95,fail,why,leased,twice,by,db*}]
+STORM_SERVERS=(dnsmasq xenprov xenprov-pg xenprov-pg2)
+[ -n "${XP_BENCH_STORM_SERVERS:-}" ] && read -r -a STORM_SERVERS <<<"$XP_BENCH_STORM_SERVERS"
+declare -A SLABEL=([dnsmasq]="dnsmasq" [xenprov]="xenprov, SQLite" [xenprov-pg]="xenprov, PostgreSQL"
+	[xenprov-pg2]="2 x xenprov, one PostgreSQL")
+NS_S2=xpb-srv2-$$
+SRV2_IP=10.77.0.3
+mac_of() { printf '02:77:00:00:%02x:%02x' $(($1 >> 8)) $(($1 & 255)); }
+
+# storm_net: the second server's namespace, xpb-srv2-PID (veth-srv2, 10.77.0.3/16), and
+# a bridge br-cli in the client namespace joining veth-cli and veth-cli2, which takes
+# the client namespace's address; the clients' macvlans are made on it (the same path
+# for every server of the storm)
+storm_net() {
+	ns_add "$NS_S2" &&
+		ip link add name veth-srv2 netns "$NS_S2" type veth peer name veth-cli2 netns "$NS_C" &&
+		ip -n "$NS_C" link add br-cli type bridge forward_delay 0 stp_state 0 &&
+		ip -n "$NS_C" addr del "$CLI_IP/16" dev veth-cli &&
+		ip -n "$NS_C" link set veth-cli master br-cli &&
+		ip -n "$NS_C" link set veth-cli2 master br-cli &&
+		ip -n "$NS_C" addr add "$CLI_IP/16" dev br-cli &&
+		ip -n "$NS_S2" addr add "$SRV2_IP/16" dev veth-srv2 &&
+		ip -n "$NS_C" link set veth-cli2 up &&
+		ip -n "$NS_C" link set br-cli up &&
+		ip -n "$NS_S2" link set veth-srv2 up || return 1
+	local i
+	for ((i = 0; i < 50; i++)); do
+		ip -n "$NS_C" -o link show br-cli | grep -q 'state UP' &&
+			ip -n "$NS_S2" -o link show veth-srv2 | grep -q 'state UP' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# storm_inv TPL: a xenprov state directory (and, with XP_INV, the PostgreSQL database)
+# holding the storm's inventory: a distro, STORM_SYSTEMS systems, the first STORM_N of
+# them the clients' MACs; xp_start copies it (XP_TPL) for each run
+storm_inv() {
+	local d=$1 i t0
+	t0=$(now_us)
+	xp_state "$d" "$SROOT" && xp "$d" distro add bench --kernel "$W/storm-k" --initrd "$W/storm-i" \
+		>>"$d.settings.log" 2>&1 || return 1
+	for ((i = 1; i <= STORM_SYSTEMS; i++)); do echo "h$i --mac $(mac_of "$i") --distro bench"; done >"$W/storm-systems"
+	# four at a time: each add is a process and a commit
+	local e=(XENPROV_STATE_DIR="$d")
+	[ -n "$XP_INV" ] && e+=(XENPROV_INVENTORY="$XP_INV")
+	xargs -P 4 -L 1 env "${e[@]}" "$X" system add <"$W/storm-systems" >>"$d.settings.log" 2>&1 || return 1
+	[ "$(xp "$d" system list --json | grep -o '"mac"' | wc -l)" -eq "$STORM_SYSTEMS" ] || return 1
+	say "   $STORM_SYSTEMS systems added to the $([ -n "$XP_INV" ] && echo PostgreSQL || echo SQLite) inventory in $(awk -v us=$(($(now_us) - t0)) 'BEGIN { printf "%.0f", us / 1e6 }') s"
+	[ -z "$XP_INV" ] || chown -R nobody: "$d" # the servers on PostgreSQL run as nobody
+}
+
+# storm_dups SERVER: addresses given twice, from the clients' leases (each ADDRESS of
+# the times file once) and, on PostgreSQL, from the leases table: no address bound to two
+# clients or client with two, and every client's address bound to it there
+storm_dups() {
+	local s=$1 f=$W/storm-$1.times db=$W/storm-$1.db
+	SM[$s,leased]=$(awk '$7 ~ /^10\./' "$f" | wc -l)
+	SM[$s,twice]=$(awk '$7 ~ /^10\./ { n[$7]++ } END { d = 0; for (a in n) if (n[a] > 1) d++; print d }' "$f")
+	SM[$s,by]=$(awk '$7 ~ /^10\./ { n[$8]++ } END { for (k in n) printf "%s%s %d", (c++ ? ", " : ""), k, n[k] }' "$f")
+	case $s in xenprov-pg*) ;; *) return 0 ;; esac
+	pg_q xenprov "SELECT mac, (ip >> 24) || '.' || ((ip >> 16) & 255) || '.' || ((ip >> 8) & 255) || '.' || (ip & 255)
+		FROM leases WHERE state = 'bound'" | tr '|' ' ' >"$db" || { SM[$s,dbrows]=null; return 1; }
+	SM[$s,dbrows]=$(awk 'END { print NR }' "$db")
+	SM[$s,dbtwice]=$(awk '{ m[$1]++; a[$2]++ } END { d = 0; for (k in m) if (m[k] > 1) d++; for (k in a) if (a[k] > 1) d++; print d }' "$db")
+	SM[$s,dbmiss]=$(awk 'FILENAME == ARGV[1] { mac[$1] = $2; next } FILENAME == ARGV[2] { ip[$1] = $2; next }
+		$7 ~ /^10\./ && ip[mac[$1]] != $7 { n++ } END { print n + 0 }' "$W/storm-macs" "$db" "$f")
+}
 
 storm_run() { # SERVER
-	local s=$1 out=$SHM/storm t0 t1 fails n_ok
+	local s=$1 out=$SHM/storm t0 t1 fails n_ok p spids=()
 	rm -rf "$out" && mkdir -p "$out"
 	case $s in
 	dnsmasq) dnsmasq_start storm-dnsmasq --enable-tftp --tftp-root="$SROOT" --tftp-max=$((STORM_N + 50)) --quiet-tftp ||
 		{ SM[$s,why]=$(srv_fail storm-dnsmasq); return 1; } ;;
-	xenprov) xp_start storm-xenprov "$SROOT" 67,69 || { SM[$s,why]=$(srv_fail storm-xenprov); return 1; } ;;
+	xenprov) XP_TPL=$W/storm-sqlite xp_start storm-xenprov "$SROOT" 67,69 ||
+		{ SM[$s,why]=$(srv_fail storm-xenprov); return 1; } ;;
+	xenprov-pg)
+		pg_q xenprov 'TRUNCATE leases' >"$W/storm-xenprov-pg.log" 2>&1 &&
+			XP_INV=$PG_URL XP_TPL=$W/storm-pg xp_start storm-xenprov-pg "$SROOT" 67,69 ||
+			{ SM[$s,why]=$(srv_fail storm-xenprov-pg); return 1; } ;;
+	xenprov-pg2) # one in each server namespace, each answering as its own address
+		pg_q xenprov 'TRUNCATE leases' >"$W/storm-xenprov-pg2-1.log" 2>&1 &&
+			XP_INV=$PG_URL XP_TPL=$W/storm-pg XP_ADDR=$SRV_IP xp_start storm-xenprov-pg2-1 "$SROOT" 67,69 ||
+			{ SM[$s,why]=$(srv_fail storm-xenprov-pg2-1); return 1; }
+		p=$SRV_PID
+		SNS=$NS_S2 XP_IF=veth-srv2 XP_INV=$PG_URL XP_TPL=$W/storm-pg XP_ADDR=$SRV2_IP \
+			xp_start storm-xenprov-pg2-2 "$SROOT" 67,69 ||
+			{ SM[$s,why]=$(srv_fail storm-xenprov-pg2-2); stop_pid "$p"; return 1; }
+		spids+=("$p") ;;
 	esac
+	spids+=("$SRV_PID")
+	SRV_PID=
 	t0=$(now_us)
 	in_cli bash -c 'storm_clients "$@"' storm_clients "$STORM_N" "$SRV_IP" "$out" "$W/udhcpc-script"
 	t1=$(now_us)
-	srv_stop
+	for p in "${spids[@]}"; do stop_pid "$p"; done
 	cat "$out"/*.t >"$W/storm-$s.times" 2>/dev/null
+	storm_dups "$s" || failed=1
 	n_ok=$(awk '$6 == "ok"' "$W/storm-$s.times" | wc -l)
 	fails=$((STORM_N - n_ok)) # a client without a line failed too
 	local verified=false
@@ -759,7 +971,9 @@ storm_run() { # SERVER
 	SM[$s,p50]=$(awk '$6 == "ok" { print ($5 - $2) / 1e6 }' "$W/storm-$s.times" | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", a[int((NR + 1) / 2)]; else print "null" }')
 	SM[$s,p95]=$(awk '$6 == "ok" { print ($5 - $2) / 1e6 }' "$W/storm-$s.times" | sort -n | awk '{ a[NR] = $1 } END { if (NR) { i = int(NR * 0.95 + 0.5); if (i < 1) i = 1; printf "%.2f", a[i] } else print "null" }')
 	SM[$s,dhcp]=$(awk 'NR == 1 || $2 < m { m = $2 } $3 > d { d = $3 } END { if (NR) printf "%.2f", (d - m) / 1e6; else print "null" }' "$W/storm-$s.times")
-	json "\"part\":\"storm\",\"server\":\"$s\",\"clients\":$STORM_N,\"kernel_bytes\":$KERNEL_BYTES,\"seconds\":${SM[$s,s]},\"failed\":$fails,\"dhcp_done_s\":${SM[$s,dhcp]},\"client_p50_s\":${SM[$s,p50]},\"client_p95_s\":${SM[$s,p95]},\"kernel_verified\":$verified,\"config_verified\":$cfg_ok"
+	json "\"part\":\"storm\",\"server\":\"$s\",\"clients\":$STORM_N,\"systems\":$([ "$s" = dnsmasq ] && echo null || echo "$STORM_SYSTEMS"),\"kernel_bytes\":$KERNEL_BYTES,\"seconds\":${SM[$s,s]},\"failed\":$fails,\"dhcp_done_s\":${SM[$s,dhcp]},\"client_p50_s\":${SM[$s,p50]},\"client_p95_s\":${SM[$s,p95]},\"kernel_verified\":$verified,\"config_verified\":$cfg_ok,\"leased\":${SM[$s,leased]},\"addresses_twice\":${SM[$s,twice]},\"db_bound\":${SM[$s,dbrows]:-null},\"db_twice\":${SM[$s,dbtwice]:-null},\"db_not_the_clients\":${SM[$s,dbmiss]:-null}"
+	# an address given twice is a failure of the server, not a timing
+	[ "${SM[$s,twice]}" -eq 0 ] && [ "${SM[$s,dbtwice]:-0}" -eq 0 ] && [ "${SM[$s,dbmiss]:-0}" -eq 0 ] || failed=1
 	# clients that gave up are a result; no client done, or a wrong copy, is a failure
 	if [ "$n_ok" -eq 0 ] || { [ -f "$out/1.t" ] && grep -q ' ok$' "$out/1.t" && { [ $verified = false ] || [ "$cfg_ok" = false ]; }; }; then
 		failed=1
@@ -779,33 +993,57 @@ if want storm; then
 	chmod 644 "$SROOT/vmlinuz" "$SROOT/pxelinux.cfg/default"
 	KERNEL_SHA=$(sha256sum <"$SROOT/vmlinuz" | cut -d' ' -f1)
 	# the bench's own udhcpc script: it prints, it configures nothing
-	printf '#!/bin/sh\n# xenprov bench/boot.sh: prints the lease, changes nothing\n[ "$1" = bound ] && echo "bound $ip"\nexit 0\n' >"$W/udhcpc-script"
+	printf '#!/bin/sh\n# xenprov bench/boot.sh: prints the lease, changes nothing\n[ "$1" = bound ] && echo "bound $ip $serverid"\nexit 0\n' >"$W/udhcpc-script"
 	chmod 755 "$W/udhcpc-script"
+	storm_net || die "cannot make the second server's namespace and the client bridge"
+	for ((i = 1; i <= STORM_N; i++)); do echo "$i $(mac_of "$i")"; done >"$W/storm-macs"
 	{
 		for ((i = 1; i <= STORM_N; i++)); do
-			echo "link add s$i link veth-cli type macvlan mode private"
+			echo "link add s$i address $(mac_of "$i") link br-cli type macvlan mode private"
 			echo "link set s$i up"
 		done
 	} >"$W/macvlan.batch"
 	ip -n "$NS_C" -batch "$W/macvlan.batch" >/dev/null 2>&1 || die "cannot make $STORM_N macvlan interfaces in $NS_C"
-	say "3) boot storm: $STORM_N clients at once (one macvlan, one MAC each): udhcpc, then atftp (blksize 1468)"
-	say "   of pxelinux.cfg/default and a $KERNEL_BYTES-byte kernel"
+	say "3) boot storm: $STORM_N clients at once (one macvlan, one MAC each, on a bridge reaching both server"
+	say "   namespaces): udhcpc, then atftp (blksize 1468) of pxelinux.cfg/default and a $KERNEL_BYTES-byte"
+	say "   kernel from the server that gave the lease; xenprov's inventory holds $STORM_SYSTEMS systems, the"
+	say "   clients among them"
+	echo kernel >"$W/storm-k" && echo initrd >"$W/storm-i" || die "cannot write the distro's files"
 	for s in "${STORM_SERVERS[@]}"; do
-		xp_skip storm && { SM[$s,why]=$XP_WHY; continue; }
+		case $s in
+		xenprov*)
+			xp_skip storm && { SM[$s,why]=$XP_WHY; continue; } ;;&
+		xenprov-pg*)
+			[ $PG_OK -eq 1 ] || { SM[$s,why]=$PG_WHY; continue; }
+			[ -d "$W/storm-pg" ] || XP_INV=$PG_URL storm_inv "$W/storm-pg" ||
+				{ SM[$s,why]="cannot make the inventory: $(tail -n 2 "$W/storm-pg.settings.log" | tr '\n' ' ')"; failed=1; continue; } ;;
+		xenprov)
+			[ -d "$W/storm-sqlite" ] || storm_inv "$W/storm-sqlite" ||
+				{ SM[$s,why]="cannot make the inventory: $(tail -n 2 "$W/storm-sqlite.settings.log" | tr '\n' ' ')"; failed=1; continue; } ;;
+		esac
 		storm_run "$s" || failed=1
 	done
-	printf '  %-9s %10s %14s %12s %12s %8s\n' server "total s" "all leased s" "client p50" "client p95" failed
+	printf '  %-28s %8s %12s %11s %11s %7s %6s\n' server "total s" "all leased s" "client p50" "client p95" failed twice
 	for s in "${STORM_SERVERS[@]}"; do
 		if [ -n "${SM[$s,s]:-}" ]; then
-			printf '  %-9s %10s %14s %12s %12s %8s\n' "$s" "${SM[$s,s]}" "${SM[$s,dhcp]}" "${SM[$s,p50]}" "${SM[$s,p95]}" "${SM[$s,fail]}"
+			printf '  %-28s %8s %12s %11s %11s %7s %6s\n' "${SLABEL[$s]}" "${SM[$s,s]}" "${SM[$s,dhcp]}" "${SM[$s,p50]}" "${SM[$s,p95]}" "${SM[$s,fail]}" "${SM[$s,twice]}"
 		fi
-		[ -n "${SM[$s,why]:-}" ] && say "  $s: ${SM[$s,why]}"
+		[ -n "${SM[$s,why]:-}" ] && say "    $s: ${SM[$s,why]}"
 	done
-	if [ -n "${SM[xenprov,s]:-}" ] && [ -n "${SM[dnsmasq,s]:-}" ]; then
-		say "  ratio (dnsmasq time / xenprov time; above 1.00x xenprov is faster): $(ratio "${SM[dnsmasq,s]}" "${SM[xenprov,s]}")"
-		json "\"part\":\"storm-ratio\",\"vs\":\"dnsmasq\",\"speedup\":$(awk -v a="${SM[dnsmasq,s]}" -v b="${SM[xenprov,s]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }')"
-	else
-		say "  ratio: n/a"
+	say "  (twice: addresses leased to two clients, from the clients' own leases)"
+	for s in xenprov-pg xenprov-pg2; do
+		[ -n "${SM[$s,dbrows]:-}" ] || continue
+		say "  ${SLABEL[$s]}: ${SM[$s,leased]} clients leased (by ${SM[$s,by]}); the leases table: ${SM[$s,dbrows]} bound rows,"
+		say "    ${SM[$s,dbtwice]:-?} addresses or clients bound twice, ${SM[$s,dbmiss]:-?} clients whose address is not bound to them there"
+	done
+	for s in xenprov xenprov-pg xenprov-pg2; do
+		[ -n "${SM[$s,s]:-}" ] && [ -n "${SM[dnsmasq,s]:-}" ] || continue
+		say "  ratio, dnsmasq time / ${SLABEL[$s]} time (above 1.00x xenprov is faster): $(ratio "${SM[dnsmasq,s]}" "${SM[$s,s]}")"
+		json "\"part\":\"storm-ratio\",\"server\":\"$s\",\"vs\":\"dnsmasq\",\"speedup\":$(awk -v a="${SM[dnsmasq,s]}" -v b="${SM[$s,s]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }')"
+	done
+	if [ -n "${SM[xenprov-pg,s]:-}" ] && [ -n "${SM[xenprov-pg2,s]:-}" ]; then
+		say "  ratio, one server's time / two servers' time, on PostgreSQL: $(ratio "${SM[xenprov-pg,s]}" "${SM[xenprov-pg2,s]}")"
+		json "\"part\":\"storm-ratio\",\"server\":\"xenprov-pg2\",\"vs\":\"xenprov-pg\",\"speedup\":$(awk -v a="${SM[xenprov-pg,s]}" -v b="${SM[xenprov-pg2,s]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }')"
 	fi
 	say
 fi
