@@ -54,6 +54,22 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/* Binds a lease as ?1 to ?6 of the writes: ip, client, mac, hostname, state, expires. */
+static void bind_lease(struct xp_db_stmt *st, const struct xp_dhcp_lease *l)
+{
+	char mac[18];
+	mac_text(l->mac, mac);
+	xp__db_bind_int64(st, 1, l->ip);
+	xp__db_bind_blob(st, 2, l->client, l->client_len);
+	xp__db_bind_text(st, 3, mac);
+	if (l->hostname[0])
+		xp__db_bind_text(st, 4, l->hostname);
+	else
+		xp__db_bind_null(st, 4);
+	xp__db_bind_text(st, 5, state_name(l->state));
+	xp__db_bind_int64(st, 6, l->expires);
+}
+
 int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 {
 	if (n == 0)
@@ -80,8 +96,6 @@ int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 		return r;
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const struct xp_dhcp_lease *l = &v[i];
-		char mac[18];
-		mac_text(l->mac, mac);
 		xp__db_bind_blob(del, 1, l->client, l->client_len);
 		xp__db_bind_int64(del, 2, l->ip);
 		int rc = xp__db_step(del);
@@ -90,15 +104,7 @@ int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n)
 			r = xp__inv_err(inv, rc);
 			break;
 		}
-		xp__db_bind_int64(put, 1, l->ip);
-		xp__db_bind_blob(put, 2, l->client, l->client_len);
-		xp__db_bind_text(put, 3, mac);
-		if (l->hostname[0])
-			xp__db_bind_text(put, 4, l->hostname);
-		else
-			xp__db_bind_null(put, 4);
-		xp__db_bind_text(put, 5, state_name(l->state));
-		xp__db_bind_int64(put, 6, l->expires);
+		bind_lease(put, l);
 		rc = xp__db_step(put);
 		xp__db_reset(put);
 		xp__db_clear_bindings(put);
@@ -163,17 +169,7 @@ static int claim_one(struct xp_inv *inv, const struct xp_dhcp_lease *l, int64_t 
 		     struct xp_dhcp_lease *holder)
 {
 	struct xp_db_stmt *c = inv->lease_claim;
-	char mac[18];
-	mac_text(l->mac, mac);
-	xp__db_bind_int64(c, 1, l->ip);
-	xp__db_bind_blob(c, 2, l->client, l->client_len);
-	xp__db_bind_text(c, 3, mac);
-	if (l->hostname[0])
-		xp__db_bind_text(c, 4, l->hostname);
-	else
-		xp__db_bind_null(c, 4);
-	xp__db_bind_text(c, 5, state_name(l->state));
-	xp__db_bind_int64(c, 6, l->expires);
+	bind_lease(c, l);
 	xp__db_bind_int64(c, 7, now);
 	int rc = xp__db_step(c);
 	xp__db_reset(c);
