@@ -5,27 +5,44 @@
 #
 # Everything runs between two network namespaces joined by one veth pair made here and
 # removed at exit: the servers in xpb-srv-PID (veth-srv, 10.77.0.1/16), the clients in
-# xpb-cli-PID (veth-cli, 10.77.0.2/16); no packet leaves them. Each namespace gets its
-# own /etc/netns/NAME/resolv.conf (no DNS), removed at exit too. Only the processes
-# this script starts are ever stopped, by their PIDs.
+# xpb-cli-PID (veth-cli, 10.77.0.2/16); no packet leaves them (the storm adds a third,
+# below). Each namespace gets its own /etc/netns/NAME/resolv.conf (no DNS), removed at
+# exit too. Only the processes this script starts are ever stopped, by their PIDs.
+#
+# The PostgreSQL rows (dhcp and storm) share one throwaway cluster made under the scratch
+# directory by tests/integration/lib/pg-cluster, sourced (Debian's postgresql-15: initdb
+# as nobody, a Unix socket only, fsync off; stopped and removed at exit): a database
+# "xenprov" for xenprov's inventory and one "kea" for Kea's leases (`kea-admin db-init
+# pgsql`). The servers on it run as nobody (`serve --user nobody`), who owns its socket's
+# directory.
 #
 #   1 dhcp   Kea's perfdhcp (a relay agent's view: unicast to 10.77.0.1, giaddr
 #            10.77.0.2, up to 60000 simulated clients) against each server, at the rates
-#            2000 4000 8000 16000 24000 DORA/s (XP_BENCH_DHCP_RATES), XP_BENCH_DHCP_SECS
+#            500 1000 2000 4000 8000 16000 24000 DORA/s (XP_BENCH_DHCP_RATES; the lowest
+#            for the servers on PostgreSQL), XP_BENCH_DHCP_SECS
 #            (8) seconds each; each step starts its server on an empty lease database;
 #            rate by rate, the servers one after the other (so that on a shared machine
 #            each rate's numbers come from the same minute). Servers, each persisting
-#            its leases to a file:
+#            its leases to a file or to PostgreSQL (XP_BENCH_DHCP_SERVERS: a part of them):
 #              kea      Kea 2.2 kea-dhcp4, memfile (persist, LFC off), as shipped
 #                       (single-threaded), a 10.77.1.1-10.77.250.254 pool; logs: WARN
 #              kea-mt   the same with Kea's multi-threading on (2 threads, queue 64)
+#              kea-pg   Kea 2.2's PostgreSQL lease backend ("type": "postgresql", "host":
+#                       the socket's directory, as libpq takes it), single-threaded
+#              kea-pg-mt the same, multi-threaded (2 threads, queue 64: a connection each)
 #              dnsmasq  dnsmasq 2.90 --no-ping --quiet-dhcp --dhcp-lease-max 70000,
 #                       port=0 (no DNS), --dhcp-leasefile in the scratch directory
-#              xenprov  xenprov serve with the same pool
+#              xenprov  xenprov serve with the same pool (SQLite, the default)
+#              xenprov-pg xenprov serve on the cluster's inventory (--inventory's URL in
+#                       XENPROV_INVENTORY), one server
 #            Per step: completed DORA exchanges (ACKs) per second, drops (1 - ACKs /
 #            DISCOVERs sent), the server's CPU (utime+stime from /proc/PID/stat) per
-#            exchange, leases found in its lease file after the step. A server whose
-#            drops pass 50% is not asked for the higher rates.
+#            exchange and, on PostgreSQL, the cluster's too (the postmaster, the children
+#            it reaped and its live ones), leases stored after the step (the lease file's,
+#            Kea's lease4 rows, xenprov's bound rows). A server whose drops pass 50% is
+#            not asked for the higher rates. Ratios: xenprov against the better Kea
+#            (memfile) and xenprov-pg against the better Kea on PostgreSQL (issue 20's
+#            target: at least 2x its exchanges/s at under 1% drops) and against xenprov.
 #   2 tftp   a random file of XP_BENCH_TFTP_MIB (64) MiB fetched by 1 and by 20
 #            concurrent clients: tftp-hpa's tftp (blksize 512), atftp --option "blksize
 #            1468", and atftp blksize 1468 + windowsize 64 (RFC 7440; not run against a
@@ -53,18 +70,29 @@
 #            prints), then an atftp fetch (blksize 1468, as PXE ROMs ask) of a small
 #            pxelinux.cfg/default, then of a 20 MB kernel (XP_BENCH_KERNEL_BYTES); the
 #            time until the last client is done, against dnsmasq (DHCP + --enable-tftp,
-#            --tftp-max above N) and xenprov.
+#            --tftp-max above N), xenprov (SQLite), xenprov on PostgreSQL, and two xenprov
+#            servers sharing that PostgreSQL inventory and its pool: the second in a third
+#            namespace, xpb-srv2-PID (veth-srv2, 10.77.0.3/16, --address), the clients'
+#            macvlans on a bridge in the client namespace joining both veths (for every
+#            server of the storm); each client fetches from the server that gave its lease
+#            (its server identifier). xenprov's inventories hold XP_BENCH_STORM_SYSTEMS
+#            (1000) systems, the clients' MACs among them (no reserved addresses: the pool
+#            gives them). XP_BENCH_STORM_SERVERS picks a part. Addresses given twice are
+#            counted from the clients' leases, and on PostgreSQL from the leases table too
+#            (no address or client bound twice, each client's address bound to it there);
+#            one is a failure (exit 1).
 #            Kernels go to /dev/null (atftp's exit status says whether it completed),
 #            but client 1 keeps its copies, compared with the files served. Clients that
 #            give up are counted, not fatal.
 #
-# Options: --quick (2 s steps at 2000 and 8000, an 8 MiB file, 1 and 4 clients, a storm
-# of 20 with a 2 MB kernel: a smoke check of the harness, not numbers), --only PART (one
+# Options: --quick (2 s steps at 500, 2000 and 8000, an 8 MiB file, 1 and 4 clients, a
+# storm of 20 with a 2 MB kernel and 100 systems: a smoke check of the harness, not
+# numbers), --only PART (one
 # of dhcp, tftp, storm), --json FILE (the results as JSON lines in FILE; without it they
 # are printed at the end, after the tables).
 #
-# Peers: Debian 12's kea-dhcp4-server, kea-admin (perfdhcp), dnsmasq, tftpd-hpa, atftp,
-# tftp-hpa, busybox; bench_deps installs the missing ones (no service started: a
+# Peers: Debian 12's kea-dhcp4-server, kea-admin (perfdhcp), postgresql-15, dnsmasq,
+# tftpd-hpa, atftp, tftp-hpa, busybox; bench_deps installs the missing ones (no service started: a
 # temporary policy-rc.d) and unpacks atftpd (`apt-get download`, `dpkg -x`) into
 # XP_BENCH_PEERS, by default boot-peers/ beside this script in the build tree.
 #
@@ -519,6 +547,13 @@ pg_ticks() {
 	done
 	echo "$t"
 }
+# pg_xacts SERVER: transactions committed and rolled back in its database so far (the
+# statistics of the backends that ended, and those flushed by the live ones)
+pg_xacts() {
+	local db=xenprov
+	case $1 in kea-pg*) db=kea ;; *-pg*) ;; *) return 0 ;; esac
+	pg_q postgres "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$db'" 2>/dev/null
+}
 pg_q() { "$PG_BIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -U xenprov -d "$1" -c "$2"; }
 if want dhcp || want storm; then
 	if pg_cluster_start "$W" >"$W/pg-cluster.log" 2>&1; then
@@ -558,7 +593,7 @@ DHCP_SERVERS=(kea kea-mt kea-pg kea-pg-mt dnsmasq xenprov xenprov-pg)
 
 # dhcp_step SERVER RATE: one ladder step on a freshly started server. 0 on a measurement.
 dhcp_step() {
-	local s=$1 r=$2 cpu_pid c0 c1 d0 d1 out sent acks leases
+	local s=$1 r=$2 cpu_pid c0 c1 d0 d1 x0 x1 out sent acks leases
 	case $s in
 	kea) kea_start dhcp-kea 0 || { D[$s,why]=$(srv_fail dhcp-kea); return 1; } ;;
 	kea-mt) kea_start dhcp-kea-mt 1 || { D[$s,why]=$(srv_fail dhcp-kea-mt); return 1; } ;;
@@ -574,6 +609,7 @@ dhcp_step() {
 	case $s in xenprov*) cpu_pid=$XP_CPU_PID ;; esac
 	c0=$(cpu_ticks "$cpu_pid")
 	d0=$(pg_ticks)
+	x0=$(pg_xacts "$s")
 	out=$W/perfdhcp-$s-$r.txt
 	in_cli timeout $((DHCP_SECS + 60)) perfdhcp -4 -l veth-cli -r "$r" -R "$DHCP_CLIENTS" -p "$DHCP_SECS" \
 		"$SRV_IP" >"$out" 2>&1
@@ -581,6 +617,7 @@ dhcp_step() {
 	d1=$(pg_ticks)
 	kill -0 "$SRV_PID" 2>/dev/null || { D[$s,why]="died under perfdhcp -r $r: $(tail -n 2 "$W/dhcp-$s.log" | tr '\n' ' ')"; srv_stop; return 1; }
 	srv_stop
+	x1=$(pg_xacts "$s") # its backends flushed their counts as they ended
 	# perfdhcp's two blocks: DISCOVER-OFFER, then REQUEST-ACK
 	sent=$(awk '/Statistics for: DISCOVER-OFFER/ { b = 1 } b == 1 && /^sent packets:/ { print $3; exit }' "$out")
 	acks=$(awk '/Statistics for: REQUEST-ACK/ { b = 1 } b == 1 && /^received packets:/ { print $3; exit }' "$out")
@@ -603,8 +640,12 @@ dhcp_step() {
 	# on PostgreSQL, the database's CPU per exchange too (the whole cluster's, as it
 	# serves just this server)
 	D[$s,$r,dbcpu]=null
-	case $s in *-pg*) D[$s,$r,dbcpu]=$(awk -v t=$((d1 - d0)) -v a="$acks" -v hz="$CLK_TCK" 'BEGIN { if (a == 0) print "null"; else printf "%.1f", t * 1e6 / hz / a }') ;; esac
-	json "\"part\":\"dhcp\",\"server\":\"$s\",\"rate\":$r,\"seconds\":$DHCP_SECS,\"clients\":$DHCP_CLIENTS,\"discovers_sent\":$sent,\"acks\":$acks,\"exchanges_per_s\":${D[$s,$r,eps]},\"drops_pct\":${D[$s,$r,drop]},\"cpu_us_per_exchange\":${D[$s,$r,cpu]},\"db_cpu_us_per_exchange\":${D[$s,$r,dbcpu]},\"leases_in_file\":$leases"
+	D[$s,$r,tx]=null
+	case $s in *-pg*)
+		D[$s,$r,dbcpu]=$(awk -v t=$((d1 - d0)) -v a="$acks" -v hz="$CLK_TCK" 'BEGIN { if (a == 0) print "null"; else printf "%.1f", t * 1e6 / hz / a }')
+		[ -n "$x0" ] && [ -n "$x1" ] && D[$s,$r,tx]=$(num $((x1 - x0)) "$acks" %.2f) ;;
+	esac
+	json "\"part\":\"dhcp\",\"server\":\"$s\",\"rate\":$r,\"seconds\":$DHCP_SECS,\"clients\":$DHCP_CLIENTS,\"discovers_sent\":$sent,\"acks\":$acks,\"exchanges_per_s\":${D[$s,$r,eps]},\"drops_pct\":${D[$s,$r,drop]},\"cpu_us_per_exchange\":${D[$s,$r,cpu]},\"db_cpu_us_per_exchange\":${D[$s,$r,dbcpu]},\"db_transactions_per_exchange\":${D[$s,$r,tx]},\"leases_in_file\":$leases"
 	return 0
 }
 
@@ -634,7 +675,7 @@ if want dhcp; then
 				failed=1
 				continue
 			fi
-			say "  $s -r $r: ${D[$s,$r,eps]} exchanges/s, ${D[$s,$r,drop]}% drops, ${D[$s,$r,cpu]} us CPU/exchange$([ "${D[$s,$r,dbcpu]}" = null ] || echo " + ${D[$s,$r,dbcpu]} us in PostgreSQL")"
+			say "  $s -r $r: ${D[$s,$r,eps]} exchanges/s, ${D[$s,$r,drop]}% drops, ${D[$s,$r,cpu]} us CPU/exchange$([ "${D[$s,$r,dbcpu]}" = null ] || echo " + ${D[$s,$r,dbcpu]} us in PostgreSQL, ${D[$s,$r,tx]} transactions/exchange")"
 			awk -v d="${D[$s,$r,drop]}" 'BEGIN { exit !(d > 50) }' && D[$s,sat]=$r
 		done
 	done
