@@ -992,8 +992,10 @@ storm_clients() {
 		timeout 120 busybox udhcpc -i "s$i" -f -q -n -t 15 -T 4 -A 1 -s "$script" >"$out/$i.dhcp" 2>&1 || st=dhcp
 		t1=${EPOCHREALTIME/./}
 		# the files from the server that gave the lease (its server identifier)
-		set -- $(awk '$1 == "bound" { print $2, $3; exit }' "$out/$i.dhcp")
-		local ip=${1:--} sv=${2:-$srv}
+		local ip=- sv=$srv a='' b=''
+		read -r a b < <(awk '$1 == "bound" { print $2, $3; exit }' "$out/$i.dhcp")
+		[ -n "$a" ] && ip=$a
+		[ -n "$b" ] && sv=$b
 		[ $st = ok ] && { timeout 120 atftp --option "blksize 1468" -g -r pxelinux.cfg/default -l "$out/$i.cfg" "$sv" >"$out/$i.log" 2>&1 || st=config; }
 		t2=${EPOCHREALTIME/./}
 		[ $st = ok ] && { timeout 600 atftp --option "blksize 1468" -g -r vmlinuz -l "$kout" "$sv" >>"$out/$i.log" 2>&1 || st=kernel; }
