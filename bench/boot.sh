@@ -1169,6 +1169,7 @@ if want storm; then
 				{ SM[$s,why]="cannot make the inventory: $(tail -n 2 "$W/storm-sqlite.settings.log" | tr '\n' ' ')"; failed=1; continue; } ;;
 		esac
 		storm_run "$s" || failed=1
+		say "   ${SLABEL[$s]}: ${SM[$s,s]:-failed} s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	done
 	printf '  %-28s %8s %12s %11s %11s %7s %6s\n' server "total s" "all leased s" "client p50" "client p95" failed twice
 	for s in "${STORM_SERVERS[@]}"; do
