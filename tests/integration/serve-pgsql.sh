@@ -12,7 +12,7 @@
 #    client, and the restarted server serves again, with no address given twice;
 #  - a system added with the command line while both run is seen by both within a
 #    second (each logged its reload), and each offers it its reserved address (busybox
-#    udhcpc, with only that server reachable);
+#    udhcpc, with only that server reachable); a burst of 20 commits is a few reloads;
 #  - the server goes on when PostgreSQL restarts (reconnects, logs it) and serves the
 #    next client; HTTP (its own connection) serves a change made since.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
@@ -211,6 +211,23 @@ for k in 1 2; do
 		fail "the reservation came from '$(val "$T/c1-$k.out" serverid)', not s$k"
 	ok
 done
+
+# a burst of commits is a few reloads, not one each, and the last of them is served
+r2=$(grep -c 'reloaded (' "$T/s2.log")
+t0=$(date +%s%N)
+for i in $(seq 20); do
+	"$X" system add "burst$i" --mac "$(printf '52:54:00:cc:00:%02x' "$i")" --distro deb >/dev/null ||
+		fail "system add burst$i"
+done
+secs=$((($(date +%s%N) - t0) / 1000000000 + 1))
+sleep 1
+reloads=$(($(grep -c 'reloaded (' "$T/s2.log") - r2))
+[ "$reloads" -ge 1 ] && [ "$reloads" -le $((secs * 2 + 2)) ] ||
+	fail "20 commits in ${secs}s made s2 reload $reloads times"
+ip netns exec p1 curl -s -o "$T/burst.cfg" --max-time 5 \
+	"http://10.79.0.2:8080/pxelinux.cfg/01-52-54-00-cc-00-14" && grep -q deb "$T/burst.cfg" ||
+	fail "the burst's last system is not served"
+ok
 
 # ---- PostgreSQL restarts: both servers reconnect and serve ---------------------------------
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
