@@ -71,6 +71,9 @@ fail_context() {
 	for k in 1 2; do [ -s "$T/s$k.log" ] && sed "s/^/  s$k: /" "$T/s$k.log" | tail -15; done
 	return 0
 }
+"$X" serve --dhcp --address 10.79.0.300 >/dev/null 2>"$T/err"
+[ $? -eq 2 ] && grep -q "'10.79.0.300' is not an IPv4 address" "$T/err" ||
+	fail "serve took --address 10.79.0.300: $(cat "$T/err")"
 start 1
 start 2
 ok
