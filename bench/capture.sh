@@ -39,6 +39,12 @@
 # system, from /usr/bin/time), which a loaded machine disturbs far less; the load
 # average is printed before and after.
 #
+# Measured (2026-12-07, release build, 2 CPUs shared, load average 9-12, median of 5;
+# three runs): rsync 4.69 / 2.99 / 3.01 s wall, 1.11 / 1.01 / 0.97 s CPU; capture-1
+# 0.96x / 1.04x / 1.22x rsync wall, 1.14x / 1.17x / 1.22x CPU; capture-2 98% / 106% /
+# 111% of capture-1 wall, 88% / 91% / 94% CPU: the second target is not met (a tree per
+# version made by --link-dest; docs/ARCHITECTURE.md, "Speed, measured").
+#
 # The xenprov binary: $1, else $XENPROV, else ../xenprov next to this script (as
 # BUILD_DIR/bench/bench-capture), else build/release/xenprov. Needs root (owners).
 # Benchmarks never judge timing: the exit status is 1 only when something could not
