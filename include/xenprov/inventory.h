@@ -34,13 +34,39 @@ int xp_inv_open(const char *state_dir, struct xp_inv **ret);
  * location with any password replaced by ***. */
 int xp_inv_open_at(const char *state_dir, const char *location, struct xp_inv **ret, char *why,
 		   size_t whylen);
+/* The same without migrating: the schema as found (xp_inv_schema_version), for
+ * xp_inv_migrate and xp_inv_copy; no other call may be made on it. */
+int xp_inv_open_raw(const char *state_dir, const char *location, struct xp_inv **ret, char *why,
+		    size_t whylen);
+/* The schema version this xenprov writes (the number of its migrations). */
+int xp_inv_schema_latest(void);
+/* Brings an inventory opened raw to xp_inv_schema_latest() in one transaction: *from
+ * the version found, *to the version after (with dry_run nothing is changed and *to
+ * is the version it would reach). -EPROTO when the schema is newer than this xenprov
+ * (the reason in xp_inv_errmsg). */
+int xp_inv_migrate(struct xp_inv *inv, bool dry_run, int *from, int *to);
+/* Copies every table of the inventory from into to (both opened raw, on either
+ * backend) in one transaction on to: rows, their ids and references as they are;
+ * PostgreSQL's identity sequences set past the copied ids; the rows the triggers keep
+ * (the sync clock and changes) as from has them. from is read in one snapshot.
+ * Refused: schemas not both at xp_inv_schema_latest() (-ESTALE: migrate first), a
+ * target holding any record (-ENOTEMPTY) unless force, which empties it first. *out
+ * (heap, *n entries) the rows copied per table. The reason of a failure in
+ * xp_inv_errmsg(to). */
+struct xp_inv_copied {
+	char table[64];
+	int64_t rows;
+};
+int xp_inv_copy(struct xp_inv *from, struct xp_inv *to, bool force, struct xp_inv_copied **out,
+		size_t *n);
 /* The file in the state directory that names the inventory's location (its first
  * line), below --inventory and $XENPROV_INVENTORY. */
 #define XP_INV_URL_FILE "inventory-url"
 /* Where the inventory is, by precedence: given (the command line's --inventory), else
  * $XENPROV_INVENTORY, else the first line of STATE/inventory-url; *out a heap string,
  * NULL for none of them (SQLite in the state directory). Locations: "sqlite" (the
- * default) or a libpq URI "postgresql://[user@]host[:port]/dbname[?param=...]"
+ * default), "sqlite:PATH" (the SQLite database PATH, or PATH/inventory.db for a
+ * directory) or a libpq URI "postgresql://[user@]host[:port]/dbname[?param=...]"
  * (postgres:// too), without a password: libpq takes it from PGPASSFILE (~/.pgpass) or
  * a service file (service=NAME, PGSERVICEFILE). 0 or -errno. */
 int xp_inv_location(const char *state_dir, const char *given, char **out);

@@ -21,6 +21,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_system,
 	&cmd_installer,
 	&cmd_settings,
+	&cmd_inventory,
 	&cmd_template,
 	&cmd_serve,
 	&cmd_import,
