@@ -682,6 +682,9 @@ struct xp_domain {
 	/* the captured image version its disk holds, "NAME@V" (made from it, or updated to
 	 * it by `image update`); NULL when its image is no captured version */
 	char *image_version;
+	/* the dom0 that made it (its host name); NULL for a guest recorded before
+	 * domains said (schema 14) */
+	char *dom0;
 	struct xp_domain_volume *volumes; /* the further disks, in vdev order */
 	size_t nvolumes;
 	struct xp_domain_nic *nics; /* the further NICs, in devid order */
@@ -723,6 +726,8 @@ struct xp_domain_new {
 	size_t nvolumes;
 	/* the disk is the operator's (domain adopt): not an artifact, never removed */
 	bool disk_kept;
+	/* the dom0 recorded as making it; NULL: this host's name (uname's nodename) */
+	const char *dom0;
 };
 int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d);
 /* Records a further NIC of domain name (after xp_domain_insert, in the same

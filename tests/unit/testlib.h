@@ -424,7 +424,7 @@ static inline void xp_test_set_schema_version(const char *state_dir, int v)
 /* The inventory of state_dir, opened (made if missing); fails the test if it cannot be. */
 /* The inventory's schema version: the number of migrations in inventory/store.c (one
  * place for every test that checks it). */
-#define XP_TEST_SCHEMA_VERSION 13
+#define XP_TEST_SCHEMA_VERSION 14
 
 static inline struct xp_inv *xp_test_inv_open(const char *state_dir)
 {

@@ -356,6 +356,13 @@ static const char *const migrations[] = {
     "INSERT OR IGNORE INTO install_attempts (system, nonce, attempt)"
     "  SELECT system, lower(hex(randomblob(16))), 1 FROM system_installs;"
     "UPDATE system_installs SET token_hash = NULL;",
+    /* 14: the dom0 that made each domain (its host name), for inventories that many
+     * dom0s share (issue 20). A table of its own beside domains, as domain_images:
+     * SQLite cannot add a column IF NOT EXISTS, and every step re-runs cleanly. */
+    "CREATE TABLE IF NOT EXISTS domain_hosts ("
+    "  domain TEXT PRIMARY KEY REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  dom0 TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS domain_hosts_dom0 ON domain_hosts(dom0);",
 };
 
 /* The same steps in PostgreSQL's dialect, entry N of this list being step N + 1 as in
@@ -633,6 +640,8 @@ static const char *const migrations_pgsql[] = {
     "  SELECT system, replace(gen_random_uuid()::text, '-', ''), 1 FROM system_installs"
     "  ON CONFLICT DO NOTHING;"
     "UPDATE system_installs SET token_hash = NULL;",
+    /* 14 */
+    NULL,
 };
 
 _Static_assert(sizeof(migrations_pgsql) == sizeof(migrations),
