@@ -79,6 +79,10 @@ const char *xp_inv_location_redact(const char *location, char *buf, size_t len);
 bool xp_inv_is_pgsql(const struct xp_inv *inv);
 void xp_inv_close(struct xp_inv *inv);
 const char *xp_inv_state_dir(const struct xp_inv *inv);
+/* Whether the connection to the inventory's database server is lost (PostgreSQL's
+ * server stopped or unreachable: every later call fails; no reconnection is tried).
+ * Never for SQLite. */
+bool xp_inv_lost(const struct xp_inv *inv);
 /* The last database error's text, for messages. */
 const char *xp_inv_errmsg(const struct xp_inv *inv);
 /* Why a call failed with r, for a message: the inventory's own refusal for -EEXIST,

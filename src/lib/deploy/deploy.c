@@ -218,6 +218,17 @@ static void *worker(void *arg)
 					 "out of space (%s); no further guests started", msg);
 				emit(run, XP_DEPLOY_STOPPED, NULL, run->stop_why);
 			}
+			if (inv && xp_inv_lost(inv) && !run->stop) {
+				/* the database server is gone: every guest after would fail
+				 * the same way */
+				run->stop = true;
+				run->res->stopped = run->res->lost = true;
+				snprintf(run->stop_why, sizeof(run->stop_why),
+					 "the inventory's database connection is lost (%s); no "
+					 "further guests started",
+					 msg);
+				emit(run, XP_DEPLOY_STOPPED, NULL, run->stop_why);
+			}
 			if (inv == NULL)
 				run->stop = true; /* cannot open the inventory: nothing will work */
 			r = inv ? 0 : r;

@@ -1063,6 +1063,11 @@ bool xp_inv_is_pgsql(const struct xp_inv *inv)
 	return xp__db_dialect(inv->db) == XP_DB_PGSQL;
 }
 
+bool xp_inv_lost(const struct xp_inv *inv)
+{
+	return xp__db_lost(inv->db);
+}
+
 const char *xp_inv_errmsg(const struct xp_inv *inv)
 {
 	return inv->err;
