@@ -23,12 +23,7 @@ URL=$XP_TEST_PGURL
 export XENPROV_INVENTORY=$URL XENPROV_XL=$XP_SRC/tests/integration/lib/fake-xl
 pg() { psql -X -A -t -q "$URL" -c "$1"; }
 
-r=$T/root
-guest_root "$r"
-mkdir -p "$r/boot"
-echo kernel >"$r/boot/vmlinuz-6.1.0-1-amd64"
-printf '#!/bin/sh\n' >"$r/bin/sh"
-tar -C "$r" --numeric-owner -czf "$T/root.tgz" .
+guest_tarball "$T/root.tgz"
 # one profile for all: its pool (1,022 addresses) shared by every dom0
 expect_rc 0 profile add fleet --image "$T/root.tgz" --disk-size 32M --storage qcow2 \
 	--network static --ip-pool 10.80.0.0/22 --gateway 10.80.0.1 --dns 10.80.0.1 \

@@ -137,11 +137,8 @@ ok
 # ---- the server lost mid-command ---------------------------------------------------------------
 
 export PGPASSFILE=$T/pgpass
-r=$T/root
-guest_root "$r"
-mkdir -p "$r/boot" "$T/pool" "$T/cfg"
-echo kernel >"$r/boot/vmlinuz-6.1.0-1-amd64"
-tar -C "$r" --numeric-owner -czf "$T/root.tgz" .
+mkdir -p "$T/pool" "$T/cfg"
+guest_tarball "$T/root.tgz"
 expect_rc 0 profile add fleet --image "$T/root.tgz" --disk-size 32M --storage qcow2 \
 	--network static --ip-pool 10.81.0.0/22 --gateway 10.81.0.1 --pool "$T/pool" \
 	--state-dir "$T/a" --inventory "$TLS"
