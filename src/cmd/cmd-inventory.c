@@ -16,8 +16,8 @@
 /* The inventory named by location (NULL: --inventory, $XENPROV_INVENTORY, the state
  * directory's), opened as it is; *shown its location for messages, password hidden.
  * 0 or XP_EXIT_FAIL after saying why not. */
-static int open_raw(const char *state_dir, const char *location, struct xp_inv **inv,
-		    char *shown, size_t len)
+static int open_raw(const char *state_dir, const char *location, struct xp_inv **inv, char *shown,
+		    size_t len)
 {
 	char *dir = NULL, *loc = NULL;
 	int rc = cli_state_dir(state_dir, &dir);

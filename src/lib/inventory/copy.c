@@ -43,7 +43,8 @@ struct table {
 	bool placed;
 };
 
-static int fail(struct xp_inv *to, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct xp_inv *to, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct xp_inv *to, int r, const char *fmt, ...)
 {
 	va_list ap;
@@ -93,9 +94,10 @@ static int strings(struct xp_inv *inv, const char *sql, const char *arg, char **
 			*cols = c;
 			const char *type = xp__db_column_text(st, 1);
 			type = type ? type : "";
-			c[*n].kind = strcasestr(type, "int")	     ? K_INT
-				     : strcasestr(type, "blob") || strcasestr(type, "bytea") ? K_BLOB
-										      : K_TEXT;
+			c[*n].kind = strcasestr(type, "int") ? K_INT
+				     : strcasestr(type, "blob") || strcasestr(type, "bytea")
+					 ? K_BLOB
+					 : K_TEXT;
 			const char *id = xp__db_column_text(st, 2);
 			c[*n].identity = id && strcmp(id, "YES") == 0;
 			if (!(c[*n].name = strdup(s))) {
@@ -122,25 +124,26 @@ static int strings(struct xp_inv *inv, const char *sql, const char *arg, char **
 
 static int table_names(struct xp_inv *inv, char ***v, size_t *n)
 {
-	return strings(inv,
-		       xp__db_sql(inv->db,
-				  "SELECT name FROM sqlite_master WHERE type = 'table'"
-				  " AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name",
-				  "SELECT table_name FROM information_schema.tables"
-				  " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-				  " AND table_name <> 'xenprov_schema' ORDER BY table_name"),
-		       NULL, v, n, NULL);
+	return strings(
+	    inv,
+	    xp__db_sql(inv->db,
+		       "SELECT name FROM sqlite_master WHERE type = 'table'"
+		       " AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name",
+		       "SELECT table_name FROM information_schema.tables"
+		       " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+		       " AND table_name <> 'xenprov_schema' ORDER BY table_name"),
+	    NULL, v, n, NULL);
 }
 
 static int columns(struct xp_inv *inv, const char *table, struct col **cols, size_t *n)
 {
-	return strings(inv,
-		       xp__db_sql(inv->db,
-				  "SELECT name, type, 'NO' FROM pragma_table_info(?1) ORDER BY cid",
-				  "SELECT column_name, data_type, is_identity"
-				  " FROM information_schema.columns WHERE table_schema = current_schema()"
-				  " AND table_name = ?1 ORDER BY ordinal_position"),
-		       table, NULL, n, cols);
+	return strings(
+	    inv,
+	    xp__db_sql(inv->db, "SELECT name, type, 'NO' FROM pragma_table_info(?1) ORDER BY cid",
+		       "SELECT column_name, data_type, is_identity"
+		       " FROM information_schema.columns WHERE table_schema = current_schema()"
+		       " AND table_name = ?1 ORDER BY ordinal_position"),
+	    table, NULL, n, cols);
 }
 
 static int references(struct xp_inv *inv, const char *table, char ***v, size_t *n)
@@ -246,7 +249,8 @@ static int plan(struct xp_inv *from, struct xp_inv *to, struct table **out, size
 				bool ready = true;
 				for (size_t j = 0; ready && j < t[i].nrefs; j++)
 					for (size_t m = 0; m < n; m++)
-						if (strcmp(t[m].name, t[i].refs[j]) == 0 && !t[m].placed)
+						if (strcmp(t[m].name, t[i].refs[j]) == 0 &&
+						    !t[m].placed)
 							ready = false;
 				if (ready) {
 					t[i].placed = moved = true;
@@ -344,8 +348,7 @@ static bool has_rowid(struct xp_inv *from, const char *table)
 	return yes;
 }
 
-static int copy_table(struct xp_inv *from, struct xp_inv *to, const struct table *t,
-		      int64_t *rows)
+static int copy_table(struct xp_inv *from, struct xp_inv *to, const struct table *t, int64_t *rows)
 {
 	struct xp_buf sel = XP_BUF_INIT, ins = XP_BUF_INIT;
 	bool pg_to = xp_inv_is_pgsql(to), identity = false;
@@ -433,8 +436,9 @@ static int set_sequences(struct xp_inv *to, const struct table *t)
 		if (!t->cols[k].identity)
 			continue;
 		struct xp_buf b = XP_BUF_INIT;
-		xp_buf_addf(&b, "SELECT setval(pg_get_serial_sequence('%s', '%s'),"
-				" COALESCE((SELECT max(",
+		xp_buf_addf(&b,
+			    "SELECT setval(pg_get_serial_sequence('%s', '%s'),"
+			    " COALESCE((SELECT max(",
 			    t->name, t->cols[k].name);
 		ident(&b, t->cols[k].name);
 		xp_buf_addf(&b, ") FROM ");
