@@ -408,12 +408,12 @@ static void pg_check(struct serve *s)
 {
 	if (!s->listen_inv)
 		return;
-	if (!s->pg_down && (!xp_inv_connected(s->inv) || !xp_inv_connected(s->listen_inv)))
-		pg_lost(s, xp_inv_errmsg(xp_inv_connected(s->inv) ? s->listen_inv : s->inv));
+	if (!s->pg_down && (xp_inv_lost(s->inv) || xp_inv_lost(s->listen_inv)))
+		pg_lost(s, xp_inv_errmsg(!xp_inv_lost(s->inv) ? s->listen_inv : s->inv));
 	if (!s->pg_down || xp__serve_now_ms() < s->pg_retry_ms)
 		return;
 	int r = 0;
-	if (!xp_inv_connected(s->inv))
+	if (xp_inv_lost(s->inv))
 		r = xp_inv_reconnect(s->inv);
 	struct xp_inv *failed = s->inv;
 	if (r == 0) {
