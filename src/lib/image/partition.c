@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +43,10 @@
 #define MBR_TYPE_SWAP  0x82
 #define GPT_TYPE_LINUX "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 #define GPT_TYPE_SWAP  "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
+/* UEFI 2.10, 5.3.3 (the EFI system partition) and GRUB's BIOS boot partition ("Hah!IdontNeedEFI") */
+#define GPT_TYPE_ESP	   "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+#define GPT_TYPE_BIOS_BOOT "21686148-6449-6E6F-744E-656564454649"
+#define GPT_MAX_PARTS	   128
 
 const char *xp_label_name(enum xp_label l)
 {
@@ -382,6 +387,183 @@ out:
 	fdisk_unref_partition(pa);
 	fdisk_unref_partition(grown);
 	fdisk_unref_table(tb);
+	fdisk_unref_context(cxt);
+	return r;
+}
+
+/* ---- a GPT with an EFI system partition ------------------------------------------------ */
+
+struct kept {
+	size_t partno;
+	uint64_t start, size; /* sectors */
+	bool swap;
+	char name[109];
+};
+
+/* The partitions of the table cxt holds, into k (at most GPT_MAX_PARTS - 2). */
+static int kept_parts(const struct writer *w, struct fdisk_context *cxt, struct kept *k, size_t *n)
+{
+	struct fdisk_table *tb = NULL;
+	int r = fdisk_get_partitions(cxt, &tb);
+	if (r < 0)
+		return fail(w, r, "cannot read the partition table");
+	bool gpt = fdisk_is_label(cxt, GPT);
+	struct fdisk_iter *it = fdisk_new_iter(FDISK_ITER_FORWARD);
+	struct fdisk_partition *p;
+	*n = 0;
+	while (r == 0 && it && fdisk_table_next_partition(tb, it, &p) == 0) {
+		if (!fdisk_partition_has_start(p) || !fdisk_partition_has_size(p))
+			continue;
+		if (fdisk_partition_is_container(p) || fdisk_partition_is_nested(p)) {
+			r = fail(w, -ENOTSUP, "an msdos extended partition is not kept");
+			break;
+		}
+		if (*n >= GPT_MAX_PARTS - 2) {
+			r = fail(w, -ENOTSUP, "more than %d partitions", GPT_MAX_PARTS - 2);
+			break;
+		}
+		struct fdisk_parttype *t = fdisk_partition_get_type(p);
+		const char *ts = t ? fdisk_parttype_get_string(t) : NULL;
+		struct kept *e = &k[(*n)++];
+		e->partno = fdisk_partition_get_partno(p);
+		e->start = fdisk_partition_get_start(p);
+		e->size = fdisk_partition_get_size(p);
+		e->swap = gpt ? ts && strcasecmp(ts, GPT_TYPE_SWAP) == 0
+			      : t && fdisk_parttype_get_code(t) == MBR_TYPE_SWAP;
+		const char *name = gpt ? fdisk_partition_get_name(p) : NULL;
+		snprintf(e->name, sizeof(e->name), "%s",
+			 name && *name ? name : e->swap ? "swap" : "root");
+		if (e->partno >= GPT_MAX_PARTS - 2)
+			r = fail(w, -ENOTSUP, "partition %zu: GPT keeps %d", e->partno + 1,
+				 GPT_MAX_PARTS - 2);
+	}
+	fdisk_free_iter(it);
+	fdisk_unref_table(tb);
+	return r;
+}
+
+/* A GPT's backup header (the primary's AlternateLBA, UEFI 2.10 table 5.5) where it
+ * is not the disk's last sector: zeroed, so that nothing finds that old table. */
+static int old_backup_clear(const struct writer *w, uint64_t disk_sectors)
+{
+	_cleanup_close_ int fd = open(w->path, O_RDWR | O_CLOEXEC);
+	unsigned char hdr[SECTOR];
+	if (fd < 0 || xp_pread_full(fd, hdr, sizeof(hdr), SECTOR) < 0)
+		return fail(w, fd < 0 ? -errno : -EIO, "cannot read the GPT header");
+	if (memcmp(hdr, "EFI PART", 8) != 0)
+		return 0;
+	uint64_t alt = 0;
+	for (int i = 7; i >= 0; i--)
+		alt = alt << 8 | hdr[32 + i];
+	if (alt < 2 || alt >= disk_sectors - 1)
+		return 0;
+	memset(hdr, 0, sizeof(hdr));
+	int r = xp_pwrite_full(fd, hdr, sizeof(hdr), alt * SECTOR);
+	return r < 0 ? fail(w, r, "cannot clear the old backup GPT header") : 0;
+}
+
+static int gpt_esp(const struct writer *w, struct fdisk_context *cxt, struct xp_gpt_esp *g,
+		   uint64_t disk_size)
+{
+	int r = fdisk_set_ask(cxt, ask_cb, (void *)w);
+	if (r >= 0)
+		r = fdisk_save_user_sector_size(cxt, SECTOR, SECTOR);
+	if (r < 0)
+		return fail(w, r, "cannot set up libfdisk");
+	if ((r = fdisk_assign_device(cxt, w->path, 0)) < 0)
+		return fail(w, r, "cannot open '%s'", w->path);
+	struct kept k[GPT_MAX_PARTS];
+	size_t n = 0;
+	bool had = fdisk_has_label(cxt) && !g->make_root;
+	if (had && (r = kept_parts(w, cxt, k, &n)) < 0)
+		return r;
+	if (!had && !g->make_root)
+		return fail(w, -EINVAL, "no partition table");
+	if (fdisk_has_label(cxt) && fdisk_is_label(cxt, GPT) &&
+	    (r = old_backup_clear(w, disk_size / SECTOR)) < 0)
+		return r;
+
+	if (disk_size < GPT_BACKUP_BYTES + 2 * MIB)
+		return fail(w, -ENOSPC, "no room for the EFI system partition");
+	uint64_t end = disk_size - GPT_BACKUP_BYTES;
+	end -= end % MIB;
+	uint64_t need = g->esp_size + (g->bios_boot ? MIB : 0);
+	if (end < need + MIB)
+		return fail(w, -ENOSPC, "no room for the EFI system partition");
+	uint64_t first = end - need; /* where the new partitions begin */
+	size_t next = 0;	     /* the first number after the kept ones */
+	for (size_t i = 0; i < n; i++) {
+		if ((k[i].start + k[i].size) * SECTOR > first)
+			return fail(w, -ENOSPC,
+				    "partition %zu ends at byte %llu, past %llu where the EFI "
+				    "system partition would begin",
+				    k[i].partno + 1,
+				    (unsigned long long)((k[i].start + k[i].size) * SECTOR),
+				    (unsigned long long)first);
+		if (k[i].partno + 1 > next)
+			next = k[i].partno + 1;
+	}
+	if (!had) {
+		if (first < 2 * MIB)
+			return fail(w, -ENOSPC, "no room for the root partition");
+		k[n++] = (struct kept){.partno = 0, .start = MIB / SECTOR,
+				       .size = (first - MIB) / SECTOR, .name = "root"};
+		next = 1;
+	}
+
+	if ((r = fdisk_create_disklabel(cxt, "gpt")) < 0)
+		return fail(w, r, "cannot create a gpt partition table");
+	g->root_number = 0;
+	for (size_t i = 0; i < n; i++) {
+		r = add_partition(w, cxt, k[i].partno, k[i].start * SECTOR, k[i].size * SECTOR, 0,
+				  k[i].swap ? GPT_TYPE_SWAP : GPT_TYPE_LINUX, k[i].name);
+		if (r < 0)
+			return r;
+		if (!k[i].swap && !g->root_number) {
+			g->root_number = (unsigned)k[i].partno + 1;
+			g->root_offset = k[i].start * SECTOR;
+			g->root_size = k[i].size * SECTOR;
+		}
+	}
+	if (g->bios_boot &&
+	    (r = add_partition(w, cxt, next++, first, MIB, 0, GPT_TYPE_BIOS_BOOT, "bios")) < 0)
+		return r;
+	g->esp_offset = end - g->esp_size;
+	g->esp_number = (unsigned)next + 1;
+	if ((r = add_partition(w, cxt, next, g->esp_offset, g->esp_size, 0, GPT_TYPE_ESP,
+			       "esp")) < 0)
+		return r;
+	if ((r = fdisk_write_disklabel(cxt)) < 0)
+		return fail(w, r, "cannot write the partition table");
+	if ((r = fdisk_deassign_device(cxt, 1)) < 0)
+		return fail(w, r, "cannot close '%s'", w->path);
+	return 0;
+}
+
+int xp_partition_gpt_esp(const char *path, struct xp_gpt_esp *g, struct xp_diags *diags)
+{
+	if (!path || !g)
+		return -EINVAL;
+	struct writer w = {.path = path, .diags = diags};
+	if (!g->esp_size || g->esp_size % MIB)
+		return fail(&w, -EINVAL, "an EFI system partition of %llu bytes, not whole MiB",
+			    (unsigned long long)g->esp_size);
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return fail(&w, -errno, "cannot open '%s'", path);
+	uint64_t size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode)) {
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size) < 0)
+			return fail(&w, -errno, "cannot read the size of '%s'", path);
+	} else if (!S_ISREG(st.st_mode)) {
+		return fail(&w, -EINVAL, "'%s' is not a regular file", path);
+	}
+	size -= size % SECTOR;
+	struct fdisk_context *cxt = fdisk_new_context();
+	if (!cxt)
+		return fail(&w, -ENOMEM, "cannot set up libfdisk");
+	int r = gpt_esp(&w, cxt, g, size);
 	fdisk_unref_context(cxt);
 	return r;
 }
