@@ -716,8 +716,13 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	struct run x = {.o = o, .res = res, .d = d, .step = "cmdline"};
 	int fd = -1;
 	char *url = NULL;
-	int r = read_cmdline(&x);
-	if (r < 0)
+	int r = xp_installer_firmware(o->firmware, NULL, &x.uefi);
+	if (r < 0) {
+		r = xp_diags_fail(d, r, o->firmware, "firmware", NULL,
+				  "'%s' is not a firmware: bios or uefi", o->firmware);
+		goto out;
+	}
+	if ((r = read_cmdline(&x)) < 0)
 		goto out; /* no server to tell */
 	step(&x, "record", "the system's record and profile");
 	if ((r = fetch_record(&x)) < 0)
@@ -733,11 +738,6 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	uint64_t at = 0;
 	struct xp_layout l = {0};
 	char msg[1200];
-	if ((r = xp_installer_firmware(o->firmware, NULL, &x.uefi)) < 0) {
-		r = xp_diags_fail(d, r, o->firmware, "firmware", NULL,
-				  "'%s' is not a firmware: bios or uefi", o->firmware);
-		goto fail;
-	}
 	x.gpt = x.uefi || (label && strcmp(label, "gpt") == 0);
 	res->uefi = x.uefi;
 	bool bare = label && strcmp(label, "none") == 0;
