@@ -10,8 +10,10 @@
 #                       when the network offers nothing (-boot order=nc); a reboot
 #                       ends QEMU (-no-reboot). With QPXE_UEFI=1 (set before sourcing):
 #                       OVMF (Debian's ovmf; its variables a fresh copy per boot) and
-#                       its own virtio-net driver and PXE (no iPXE ROM), the NIC first
-#                       in the boot order, then the disk
+#                       its own virtio-net driver and PXE (no iPXE ROM); the disk first
+#                       in the boot order, then the NIC (OVMF gives up on a PXE server
+#                       that offers no boot file only after a minute or more under TCG,
+#                       then tries PXE over IPv6: a blank disk fails at once)
 #   qpxe_done SECONDS WHAT  QEMU ends by itself (a reboot or power-off) within SECONDS
 #   qpxe_log TEXT       the server's log holds TEXT
 [ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
@@ -74,9 +76,9 @@ qpxe_boot() {
 		cp "$OVMF_VARS" "$T/ovmf-vars.fd" || fail "cannot copy $OVMF_VARS"
 		fw=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
 			-drive "if=pflash,format=raw,unit=1,file=$T/ovmf-vars.fd")
-		nic=,romfile=,bootindex=1
+		nic=,romfile=,bootindex=2
 		[ -z "${2:-}" ] || disk=(-drive "file=$2,format=raw,if=none,id=d0"
-			-device virtio-blk-pci,drive=d0,bootindex=2)
+			-device virtio-blk-pci,drive=d0,bootindex=1)
 		[ -n "${2:-}" ] || disk=()
 	fi
 	ip netns exec "$NS" qemu-system-x86_64 -machine "accel=$ACCEL,graphics=off" -m 1024 -smp 1 \
