@@ -23,9 +23,9 @@
  * (modules.softdep: "ext4 pre: crypto-crc32c"), which modules.dep does not list. vfat
  * mounts a UEFI machine's EFI system partition for grub-install, with the code page and
  * character set it loads by name (Debian: FAT_DEFAULT_CODEPAGE 437, IOCHARSET ascii). */
-#define XP_INSTALLER_MODULES                                                                     \
-	"virtio_net", "virtio_blk", "virtio_pci", "xen-netfront", "xen-blkfront", "e1000",       \
-	    "e1000e", "igb", "ixgbe", "ahci", "nvme", "af_packet", "ext4", "crc32c_generic",    \
+#define XP_INSTALLER_MODULES                                                                       \
+	"virtio_net", "virtio_blk", "virtio_pci", "xen-netfront", "xen-blkfront", "e1000",         \
+	    "e1000e", "igb", "ixgbe", "ahci", "nvme", "af_packet", "ext4", "crc32c_generic",       \
 	    "vfat", "nls_cp437", "nls_ascii"
 
 struct xp_installer_opts {

@@ -4,9 +4,9 @@
  * profile from the server's JSON API, the target disk chosen and checked, the profile's
  * golden image written onto it (partitioned by the image builder, or a bare filesystem
  * put into a partition made here; on a UEFI machine or for label gpt, a GPT with an
- * EFI system partition), the per-guest edits of `domain create`, GRUB
- * installed from the image for the machine's firmware, and every step reported to the server as an install event
- * (autoinstall.h) with the token from the kernel command line.
+ * EFI system partition), the per-guest edits of `domain create`, GRUB installed from
+ * the image for the machine's firmware, and every step reported to the server as an
+ * install event (autoinstall.h) with the token from the kernel command line.
  *
  * Not here: the installer's kernel and initramfs (installer-build.h), the server's side
  * of the events (net/http-install.c), rebooting (the /init script).
@@ -31,7 +31,7 @@ struct xp_installer_run_opts {
 			      * else the first whole disk */
 	bool wipe;	     /* write over a partition table (or xenprov.wipe=1, profile wipe on) */
 	bool no_bootloader;  /* leave GRUB out (a disk booted some other way) */
-	const char *firmware; /* "bios" or "uefi"; NULL: xp_installer_firmware's guess */
+	const char *firmware;  /* "bios" or "uefi"; NULL: xp_installer_firmware's guess */
 	const char *sys_block; /* NULL: /sys/block */
 	const char *dev_dir;   /* NULL: /dev */
 	const char *target;    /* where the new root is mounted for GRUB; NULL: /target */

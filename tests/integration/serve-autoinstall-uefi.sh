@@ -5,8 +5,11 @@
 # whose image is a tiny root with GRUB for UEFI (lib/grub-root.sh ... efi: busybox, the
 # host's kernel and initramfs, grub-install and GRUB's x86_64-efi modules), a system
 # with a reserved address marked --install on, and QEMU with OVMF (its own virtio-net
-# driver and PXE, no iPXE ROM; TCG unless scripts/qemu-accel finds a KVM that works)
-# booting from `xenprov serve` in a network namespace: DHCP with client architecture 7
+# driver and PXE, no iPXE ROM; the disk first in the boot order, then the NIC: a blank
+# disk fails at once, while OVMF's PXE takes minutes under TCG to give up on a server
+# that offers no file; TCG unless scripts/qemu-accel finds a KVM that works) booting
+# from `xenprov serve` in a network namespace: the blank disk, then DHCP with client
+# architecture 7
 # -> ipxe.efi (Debian's ipxe) over TFTP -> DHCP again as iPXE -> the iPXE script by MAC
 # (the installer entry, with the token and initrd=initrd for the EFI stub) -> the
 # installer's kernel and initramfs -> /init -> `xenprov installer run`, which finds
@@ -17,10 +20,11 @@
 #      --target=x86_64-efi --removable, the success event (netboot off), a reboot; the
 #      disk checked offline: GPT, the ESP's type GUID, fsck.vfat clean with
 #      EFI/BOOT/BOOTX64.EFI, a clean ext4 root, fstab's /boot/efi by the ESP's UUID;
-#   2. the machine boots again: the server offers no boot file (netboot off), OVMF
-#      boots the disk's EFI/BOOT/BOOTX64.EFI (its variables empty: no boot entry was
-#      written), GRUB, the kernel, and the installed system prints its host name and
-#      the address the server leased it on the serial console.
+#   2. the machine boots again (netboot off; no boot file sent): OVMF boots the disk's
+#      EFI/BOOT/BOOTX64.EFI (its variables fresh: no boot entry was written), GRUB, the
+#      kernel, and the installed system prints its host name and the address the
+#      server leased it on the serial console.
+# Passes in about 2.7 minutes under TCG at load 13.
 #
 # Environment: XENPROV, XP_TMP, XP_SRC, XP_AI_TIMEOUT (seconds per stage, default 300),
 # XP_QEMU_ACCEL (and what scripts/qemu-accel reads). Needs root (network namespace,
@@ -120,8 +124,8 @@ qpxe_boot "$MAC" "$T/disk.img"
 qpxe_until "$TIMEOUT" "the installed system's marker" grep -aq "XP-INSTALLED" "$T/serial.log"
 grep -aq "XP-INSTALLED host=vm addr=$VM_IP" "$T/serial.log" ||
 	fail "the marker: $(grep -a XP-INSTALLED "$T/serial.log")"
-tail -n +$((lines + 1)) "$T/serve.log" | grep -q "tftp: .*ipxe.efi" &&
-	fail "the server offered the installed machine a boot file"
+! tail -n +$((lines + 1)) "$T/serve.log" | grep -q "tftp: .*ipxe.efi" ||
+	fail "the server sent the installed machine a boot file"
 qpxe_done 60 "the marker"
 ok
 pass

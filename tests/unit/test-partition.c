@@ -985,7 +985,8 @@ static void test_gpt_esp(void **state)
 		xp_diags_init(&d);
 		int r = xp_partition_gpt_esp(path, &g, &d);
 		if (r != 0)
-			fail_msg("%s: %d %s", gpt ? "gpt" : "msdos", r, d.n ? d.v[d.n - 1].msg : "");
+			fail_msg("%s: %d %s", gpt ? "gpt" : "msdos", r,
+				 d.n ? d.v[d.n - 1].msg : "");
 		xp_diags_release(&d);
 		/* the end: 200 MiB less the backup table, down to a MiB: 199 MiB */
 		assert_true(g.esp_offset == 135 * MIB);
@@ -1003,8 +1004,8 @@ static void test_gpt_esp(void **state)
 			 GPT_ESP);
 		assert_non_null(strstr(dump_line(path, g.esp_number), want));
 		if (gpt) {
-			snprintf(want, sizeof(want), "start=      274432, size=        2048, type=%s",
-				 GPT_BIOS);
+			snprintf(want, sizeof(want),
+				 "start=      274432, size=        2048, type=%s", GPT_BIOS);
 			assert_non_null(strstr(dump_line(path, 3), want));
 			/* the image's backup header, at its old end, is gone */
 			unsigned char sec[512];
@@ -1099,9 +1100,9 @@ static void test_fat_format(void **state)
 
 	/* the errors */
 	assert_int_equal(xp_fat_format(NULL, 0, 64 * MIB, 0), -EINVAL);
-	assert_int_equal(xp_fat_format(path, 100, 64 * MIB, 0), -EINVAL);     /* misaligned */
+	assert_int_equal(xp_fat_format(path, 100, 64 * MIB, 0), -EINVAL);	  /* misaligned */
 	assert_int_equal(xp_fat_format(path, UINT64_MAX - 511, MIB, 0), -EINVAL); /* wraps */
-	assert_int_equal(xp_fat_format(path, 0, 32 * MIB, 0), -ENOSPC); /* FAT16's size */
+	assert_int_equal(xp_fat_format(path, 0, 32 * MIB, 0), -ENOSPC);		  /* FAT16's size */
 	assert_int_equal(xp_fat_format(path, 0, 0, 0), -ENOSPC);
 	assert_int_equal(xp_fat_format(path, 0, 4 * TIB, 0), -EFBIG);
 	assert_int_equal(xp_fat_format(path, 150 * MIB, 64 * MIB, 0), -EINVAL); /* outside */

@@ -575,10 +575,11 @@ static int grub_tools(struct run *x, unsigned partition, char *install, char *up
 	struct xp_fs_entry e = {0}, efi = {0};
 	if (!in_image(fs, installs, install, size))
 		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
-				  x->uefi ? "build the image with GRUB for UEFI: profile key include "
-					    "linux-image-amd64,grub-efi-amd64 (debian:SUITE images)"
-					  : "build the image with GRUB: profile key include "
-					    "linux-image-amd64,grub-pc (debian:SUITE images)",
+				  x->uefi
+				      ? "build the image with GRUB for UEFI: profile key include "
+					"linux-image-amd64,grub-efi-amd64 (debian:SUITE images)"
+				      : "build the image with GRUB: profile key include "
+					"linux-image-amd64,grub-pc (debian:SUITE images)",
 				  "the image has no GRUB (no grub-install): it cannot boot "
 				  "this machine");
 	/* grub-install --target=x86_64-efi takes its image from there (grub-efi-amd64-bin) */
@@ -674,7 +675,7 @@ static int bootloader(struct run *x)
 		/* --removable: EFI/BOOT/BOOTX64.EFI, what UEFI boots from a disk without a
 		 * boot variable (UEFI 2.10, 3.5.1.1); --no-nvram: the image need not have
 		 * efibootmgr, and the firmware's variables stay as they are */
-		char *argv[] = {install,     "--target=x86_64-efi", "--efi-directory=/boot/efi",
+		char *argv[] = {install,       "--target=x86_64-efi", "--efi-directory=/boot/efi",
 				"--removable", "--no-nvram",	      NULL};
 		r = run_in(x, target, argv);
 	} else if (r == 0) {

@@ -43,7 +43,8 @@
 #define MBR_TYPE_SWAP  0x82
 #define GPT_TYPE_LINUX "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 #define GPT_TYPE_SWAP  "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
-/* UEFI 2.10, 5.3.3 (the EFI system partition) and GRUB's BIOS boot partition ("Hah!IdontNeedEFI") */
+/* UEFI 2.10, 5.3.3 (the EFI system partition) and GRUB's BIOS boot partition ("Hah!IdontNeedEFI")
+ */
 #define GPT_TYPE_ESP	   "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 #define GPT_TYPE_BIOS_BOOT "21686148-6449-6E6F-744E-656564454649"
 #define GPT_MAX_PARTS	   128
@@ -432,7 +433,9 @@ static int kept_parts(const struct writer *w, struct fdisk_context *cxt, struct 
 			      : t && fdisk_parttype_get_code(t) == MBR_TYPE_SWAP;
 		const char *name = gpt ? fdisk_partition_get_name(p) : NULL;
 		snprintf(e->name, sizeof(e->name), "%s",
-			 name && *name ? name : e->swap ? "swap" : "root");
+			 name && *name ? name
+			 : e->swap     ? "swap"
+				       : "root");
 		if (e->partno >= GPT_MAX_PARTS - 2)
 			r = fail(w, -ENOTSUP, "partition %zu: GPT keeps %d", e->partno + 1,
 				 GPT_MAX_PARTS - 2);
@@ -506,8 +509,10 @@ static int gpt_esp(const struct writer *w, struct fdisk_context *cxt, struct xp_
 	if (!had) {
 		if (first < 2 * MIB)
 			return fail(w, -ENOSPC, "no room for the root partition");
-		k[n++] = (struct kept){.partno = 0, .start = MIB / SECTOR,
-				       .size = (first - MIB) / SECTOR, .name = "root"};
+		k[n++] = (struct kept){.partno = 0,
+				       .start = MIB / SECTOR,
+				       .size = (first - MIB) / SECTOR,
+				       .name = "root"};
 		next = 1;
 	}
 
@@ -530,8 +535,8 @@ static int gpt_esp(const struct writer *w, struct fdisk_context *cxt, struct xp_
 		return r;
 	g->esp_offset = end - g->esp_size;
 	g->esp_number = (unsigned)next + 1;
-	if ((r = add_partition(w, cxt, next, g->esp_offset, g->esp_size, 0, GPT_TYPE_ESP,
-			       "esp")) < 0)
+	if ((r = add_partition(w, cxt, next, g->esp_offset, g->esp_size, 0, GPT_TYPE_ESP, "esp")) <
+	    0)
 		return r;
 	if ((r = fdisk_write_disklabel(cxt)) < 0)
 		return fail(w, r, "cannot write the partition table");
