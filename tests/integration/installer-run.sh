@@ -20,7 +20,7 @@
 #     swap where they were, with a FAT32 EFI system partition (its type GUID, fsck.vfat
 #     clean) at the end of the disk; a bare image into a GPT with root and the ESP; a
 #     disk with no room for the ESP refused; a profile with label gpt on a BIOS machine:
-#     a BIOS boot partition too;
+#     a BIOS boot partition too; an image with GRUB for BIOS only: refused on UEFI;
 #   - the golden images are published with the token only (no profile here publishes
 #     openly): the installer gets its own profile's image with its install token (the
 #     install grant); probed: that token for another profile or another profile's image,
@@ -42,6 +42,10 @@ tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
 mkdir -p "$T/root/boot" && echo kernel >"$T/root/boot/vmlinuz-6.1.0-9-amd64" &&
 	echo initrd >"$T/root/boot/initrd.img-6.1.0-9-amd64" || fail "kernel"
 tar -C "$T/root" --numeric-owner -czf "$T/kern.tgz" . || fail "tar"
+# GRUB for BIOS only: a grub-install, no /usr/lib/grub/x86_64-efi
+mkdir -p "$T/root/usr/sbin" && printf '#!/bin/sh\nexit 0\n' >"$T/root/usr/sbin/grub-install" &&
+	chmod 755 "$T/root/usr/sbin/grub-install" || fail "grub-install"
+tar -C "$T/root" --numeric-owner -czf "$T/bios.tgz" . || fail "tar"
 echo kernel >"$T/vmlinuz"
 "$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
 "$X" profile add bare --image "$T/root.tgz" --disk-size 32M --label none \
@@ -52,6 +56,10 @@ echo kernel >"$T/vmlinuz"
 	fail "profile add kern: $(cat "$T/err")"
 "$X" profile add gptp --image "$T/root.tgz" --disk-size 32M --label gpt --distro plain \
 	>/dev/null 2>"$T/err" || fail "profile add gptp: $(cat "$T/err")"
+"$X" profile add biosgrub --image "$T/bios.tgz" --disk-size 32M --distro plain \
+	>/dev/null 2>"$T/err" || fail "profile add biosgrub: $(cat "$T/err")"
+"$X" system add theta --mac 52:54:00:ac:00:08 --ip 10.79.0.67 --profile biosgrub --install on \
+	>/dev/null || fail "system add theta"
 "$X" system add epsilon --mac 52:54:00:ac:00:05 --ip 10.79.0.64 --profile part --install on \
 	>/dev/null || fail "system add epsilon"
 "$X" system add zeta --mac 52:54:00:ac:00:06 --ip 10.79.0.65 --profile bare --install on \
@@ -78,7 +86,7 @@ client_add c3 52:54:00:ac:00:03
 ip -n c3 addr add 10.79.0.62/24 dev eth0
 client_add c4 52:54:00:ac:00:04
 ip -n c4 addr add 10.79.0.63/24 dev eth0
-for i in 5 6 7; do
+for i in 5 6 7 8; do
 	client_add c$i 52:54:00:ac:00:0$i
 	ip -n c$i addr add 10.79.0.6$((i - 1))/24 dev eth0
 done
@@ -229,6 +237,14 @@ sfdisk -d "$T/g.img" >"$T/table" || fail "no table"
 grep -q 'g.img2 : .*type=21686148-6449-6E6F-744E-656564454649' "$T/table" ||
 	fail "no BIOS boot partition: $(cat "$T/table")"
 esp_ok "$T/g.img" 3
+# an image with GRUB for BIOS only, on UEFI: the failure says so, nothing mounted
+truncate -s 128M "$T/t.img"
+cmdline c8 52:54:00:ac:00:08
+run c8 --disk "$T/t.img" --firmware uefi --target "$T/mnt8" && fail "no GRUB for UEFI, yet installed"
+grep -qF "the image has no GRUB for UEFI (no /usr/lib/grub/x86_64-efi)" "$T/err" ||
+	fail "no GRUB for UEFI: $(cat "$T/err")"
+log "install: system 'theta' (10.79.0.67): failure bootloader: the image has no GRUB for UEFI"
+[ ! -e "$T/mnt8" ] || fail "something was mounted for an image without GRUB for UEFI"
 run c7 --disk "$T/g.img" --firmware efi && fail "--firmware efi taken"
 grep -qF "'efi' is not a firmware: bios or uefi" "$T/err" || fail "--firmware efi: $(cat "$T/err")"
 ok

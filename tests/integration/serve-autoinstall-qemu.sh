@@ -40,18 +40,7 @@ need sfdisk blkid e2fsck debugfs
 . "$HERE/lib/grub-root.sh" || exit 1
 
 # ---- the inventory, the image and the installer ------------------------------------------
-export XENPROV_STATE_DIR=$T/state
-for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
-	"pool.ai.range 10.78.0.100-10.78.0.150" "pool.ai.netmask 255.255.255.0" \
-	"pool.ai.router $SERVER_IP" "pool.ai.dns $SERVER_IP"; do
-	"$X" settings set $kv >/dev/null || fail "settings set $kv"
-done
-"$X" installer build -o "$T/tftp/installer" >"$T/build.out" 2>&1 ||
-	fail "installer build: $(cat "$T/build.out")"
-grub_root "$T/root" "$kernel"
-tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
-echo kernel >"$T/vmlinuz"
-"$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
+qpxe_autoinstall ai 10.78.0.100-10.78.0.150
 # the image is published with the token only: the installer fetches it with its install
 # token (the install grant), as a machine of a site that publishes nothing openly
 "$X" profile add inst --image "$T/root.tgz" --disk-size 160M --network dhcp --distro plain \

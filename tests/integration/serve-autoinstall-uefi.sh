@@ -51,19 +51,8 @@ QPXE_UEFI=1
 . "$HERE/lib/grub-root.sh" || exit 1
 
 # ---- the inventory, the image and the installer ------------------------------------------
-export XENPROV_STATE_DIR=$T/state
-for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
-	"pool.au.range 10.77.0.100-10.77.0.150" "pool.au.netmask 255.255.255.0" \
-	"pool.au.router $SERVER_IP" "pool.au.dns $SERVER_IP"; do
-	"$X" settings set $kv >/dev/null || fail "settings set $kv"
-done
-"$X" installer build -o "$T/tftp/installer" >"$T/build.out" 2>&1 ||
-	fail "installer build: $(cat "$T/build.out")"
+qpxe_autoinstall au 10.77.0.100-10.77.0.150 efi
 cp "$IPXE_EFI" "$T/tftp/ipxe.efi" || fail "cannot copy $IPXE_EFI"
-grub_root "$T/root" "$kernel" efi
-tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
-echo kernel >"$T/vmlinuz"
-"$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
 "$X" profile add inst --image "$T/root.tgz" --disk-size 160M --label gpt --network dhcp \
 	--distro plain --extra "console=ttyS0 no_timer_check" >"$T/out" 2>&1 ||
 	fail "profile add: $(cat "$T/out")"

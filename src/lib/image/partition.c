@@ -1,8 +1,9 @@
 /*
  * partition.c - the partition layout of a guest disk (a Linux root partition at 1 MiB,
  * an optional swap partition at the end), its msdos or gpt table written with libfdisk
- * onto an ordinary image file (no root, no loop device), and Linux swap areas written
- * as mkswap(8) writes them.
+ * onto an ordinary image file (no root, no loop device), a disk's table made a GPT with
+ * an EFI system partition, Linux swap areas written as mkswap(8) writes them and empty
+ * FAT32 filesystems as mkfs.fat(8) -F 32 does.
  *
  * Not here: reading partition tables back (partition-read.c), filesystems (extfs-*.c),
  * image containers (blockdev.c, qcow2-write.c).
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
@@ -573,6 +575,35 @@ int xp_partition_gpt_esp(const char *path, struct xp_gpt_esp *g, struct xp_diags
 	return r;
 }
 
+/* ---- areas of a file or device ----------------------------------------------------------- */
+
+/* Opens path for writing size bytes at offset into *fdp: -EINVAL where they would not lie
+ * inside the regular file or block device (of another kind, such as /dev/full, as it
+ * is). */
+static int open_area(const char *path, uint64_t offset, uint64_t size, int *fdp)
+{
+	if (offset > UINT64_MAX - size)
+		return -EINVAL;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	uint64_t have = 0;
+	int r = fstat(fd, &st) < 0 ? -errno : 0;
+	if (r == 0 && S_ISBLK(st.st_mode))
+		r = ioctl(fd, BLKGETSIZE64, &have) < 0 ? -errno : 0;
+	else if (r == 0)
+		have = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX;
+	if (r == 0 && offset + size > have)
+		r = -EINVAL;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*fdp = fd;
+	return 0;
+}
+
 /* ---- swap ------------------------------------------------------------------------------ */
 
 /*
@@ -618,17 +649,10 @@ int xp_swap_format(const char *path, uint64_t offset, uint64_t size, const char 
 		return -ENOSPC;
 	if (pages - 1 > UINT32_MAX)
 		return -EFBIG;
-	if (offset > UINT64_MAX - size)
-		return -EINVAL;
-
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISREG(st.st_mode) && offset + size > (uint64_t)st.st_size)
-		return -EINVAL; /* the area must lie inside the image */
+	_cleanup_close_ int fd = -1;
+	int r = open_area(path, offset, size, &fd); /* the area must lie inside the image */
+	if (r < 0)
+		return r;
 
 	unsigned char page[SWAP_PAGE];
 	memset(page, 0, sizeof(page));
@@ -646,6 +670,140 @@ int xp_swap_format(const char *path, uint64_t offset, uint64_t size, const char 
 		return -errno;
 	if ((size_t)n != sizeof(page))
 		return -ENOSPC;
+	int tmp = fd;
+	fd = -1;
+	if (close(tmp) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- FAT32 ---------------------------------------------------------------------------- */
+
+/*
+ * An empty FAT32 filesystem, as mkfs.fat(8) -F 32 makes one: for the EFI system
+ * partition the autoinstall installer adds to a UEFI machine's disk (UEFI 2.10, 13.3:
+ * the ESP holds FAT32 on fixed media), so the installer's initramfs needs no mkfs.fat.
+ * The layout follows Microsoft's "FAT: General Overview of On-Disk Format" (fatgen103):
+ * 32 reserved sectors (the boot sector at 0, FSInfo at 1, their backups at 6 and 7), two
+ * FATs, then the data area whose first cluster (2) is the empty root directory. Files
+ * in it are grub-install's business, through the kernel's vfat.
+ */
+#define FAT_SECTOR	       512u
+#define FAT_RESERVED       32u /* sectors before the first FAT, as mkfs.fat uses for FAT32 */
+#define FAT_FSINFO  1u
+#define FAT_BACKUP  6u
+#define FAT32_MIN_CLUS 65525u	   /* fewer clusters is FAT16 (fatgen103, "FAT type") */
+#define FAT32_MAX_CLUS 0x0ffffff5u /* cluster numbers are 28 bits, the top ones reserved */
+
+static void put_le16(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+/* Sectors per cluster: fatgen103's table for FAT32 (512-byte sectors), 1 below 260 MiB
+ * so that a small ESP still has the clusters FAT32 needs. */
+static unsigned cluster_sectors(uint64_t sectors)
+{
+	if (sectors <= 532480)
+		return 1;
+	if (sectors <= 16777216)
+		return 8;
+	if (sectors <= 33554432)
+		return 16;
+	if (sectors <= 67108864)
+		return 32;
+	return 64;
+}
+
+int xp_fat_format(const char *path, uint64_t offset, uint64_t size, uint32_t volume_id)
+{
+	if (!path || offset % FAT_SECTOR || offset > UINT64_MAX - size)
+		return -EINVAL;
+	uint64_t total = size / FAT_SECTOR;
+	if (total > UINT32_MAX)
+		return -EFBIG;
+	if (offset / FAT_SECTOR > UINT32_MAX)
+		return -EFBIG; /* BPB_HiddSec is 32 bits */
+	unsigned spc = cluster_sectors(total);
+	/* each FAT: 4 bytes per cluster and for the two reserved entries; fatgen103's
+	 * closed form over-estimates a little, which only leaves some entries unused */
+	if (total < FAT_RESERVED + 2)
+		return -ENOSPC;
+	uint64_t tmp1 = total - FAT_RESERVED, tmp2 = (256u * spc + 2) / 2;
+	uint64_t fat = (tmp1 + tmp2 - 1) / tmp2;
+	if (total < FAT_RESERVED + 2 * fat)
+		return -ENOSPC;
+	uint64_t clusters = (total - FAT_RESERVED - 2 * fat) / spc;
+	if (clusters < FAT32_MIN_CLUS)
+		return -ENOSPC;
+	if (clusters > FAT32_MAX_CLUS || fat * (FAT_SECTOR / 4) < clusters + 2)
+		return -EFBIG;
+
+	_cleanup_close_ int fd = -1;
+	int r = open_area(path, offset, size, &fd);
+	if (r < 0)
+		return r;
+
+	/* the reserved sectors, both FATs and the root directory's cluster: zeros first */
+	uint64_t clear = (FAT_RESERVED + 2 * fat + spc) * FAT_SECTOR;
+	_cleanup_free_ unsigned char *zero = calloc(1, 1u << 20);
+	if (!zero)
+		return -ENOMEM;
+	for (uint64_t at = 0; at < clear;) {
+		size_t n = clear - at < (1u << 20) ? (size_t)(clear - at) : 1u << 20;
+		if ((r = xp_pwrite_full(fd, zero, n, offset + at)) < 0)
+			return r;
+		at += n;
+	}
+
+	unsigned char bs[FAT_SECTOR] = {0xeb, 0x58, 0x90}; /* jmp over the BPB; nop */
+	memcpy(bs + 3, "XENPROV ", 8);
+	put_le16(bs + 11, FAT_SECTOR);
+	bs[13] = (unsigned char)spc;
+	put_le16(bs + 14, FAT_RESERVED);
+	bs[16] = 2;    /* FATs */
+	bs[21] = 0xf8; /* media: fixed disk */
+	put_le16(bs + 24, 63);
+	put_le16(bs + 26, 255);
+	put_le32(bs + 28, (uint32_t)(offset / FAT_SECTOR)); /* hidden: the partition's start */
+	put_le32(bs + 32, (uint32_t)total);
+	put_le32(bs + 36, (uint32_t)fat);
+	put_le32(bs + 44, 2); /* the root directory's first cluster */
+	put_le16(bs + 48, FAT_FSINFO);
+	put_le16(bs + 50, FAT_BACKUP);
+	bs[64] = 0x80; /* drive number */
+	bs[66] = 0x29; /* the extended boot signature: the three fields below are valid */
+	put_le32(bs + 67, volume_id);
+	memcpy(bs + 71, "NO NAME    ", 11);
+	memcpy(bs + 82, "FAT32   ", 8);
+	bs[510] = 0x55;
+	bs[511] = 0xaa;
+
+	unsigned char fsi[FAT_SECTOR] = {0};
+	put_le32(fsi, 0x41615252);
+	put_le32(fsi + 484, 0x61417272);
+	put_le32(fsi + 488, (uint32_t)(clusters - 1)); /* free: all but the root's */
+	put_le32(fsi + 492, 3);			   /* where to look for a free one */
+	put_le32(fsi + 508, 0xaa550000);
+
+	/* FAT[0] the media byte, FAT[1] end of chain (clean, no error), FAT[2] the root
+	 * directory's one cluster */
+	unsigned char head[12];
+	put_le32(head, 0x0ffffff8);
+	put_le32(head + 4, 0x0fffffff);
+	put_le32(head + 8, 0x0fffffff);
+
+	for (unsigned b = 0; r == 0 && b <= FAT_BACKUP; b += FAT_BACKUP) {
+		r = xp_pwrite_full(fd, bs, FAT_SECTOR, offset + (uint64_t)b * FAT_SECTOR);
+		if (r == 0)
+			r = xp_pwrite_full(fd, fsi, FAT_SECTOR,
+					   offset + (uint64_t)(b + FAT_FSINFO) * FAT_SECTOR);
+	}
+	for (unsigned i = 0; r == 0 && i < 2; i++)
+		r = xp_pwrite_full(fd, head, sizeof(head), offset + (FAT_RESERVED + i * fat) * FAT_SECTOR);
+	if (r < 0)
+		return r;
 	int tmp = fd;
 	fd = -1;
 	if (close(tmp) < 0)

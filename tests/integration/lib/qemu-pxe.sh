@@ -14,6 +14,10 @@
 #                       in the boot order, then the NIC (OVMF gives up on a PXE server
 #                       that offers no boot file only after a minute or more under TCG,
 #                       then tries PXE over IPv6: a blank disk fails at once)
+#   qpxe_autoinstall POOL RANGE [efi]  the autoinstall tests' server: its settings
+#                       (SERVER_IP, HTTP_PORT, TFTP root $T/tftp, pool POOL over RANGE),
+#                       the installer built into $T/tftp/installer, lib/grub-root.sh's
+#                       root (with efi: GRUB for UEFI) as $T/root.tgz, distro plain
 #   qpxe_done SECONDS WHAT  QEMU ends by itself (a reboot or power-off) within SECONDS
 #   qpxe_log TEXT       the server's log holds TEXT
 [ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
@@ -86,6 +90,22 @@ qpxe_boot() {
 		-monitor none -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
 		-device "virtio-net-pci,netdev=n0,mac=$1$nic" </dev/null >"$T/serial.log.qemu" 2>&1 &
 	QPID=$!
+}
+
+qpxe_autoinstall() {
+	local kv
+	export XENPROV_STATE_DIR=$T/state
+	for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
+		"pool.$1.range $2" "pool.$1.netmask 255.255.255.0" \
+		"pool.$1.router $SERVER_IP" "pool.$1.dns $SERVER_IP"; do
+		"$X" settings set $kv >/dev/null || fail "settings set $kv"
+	done
+	"$X" installer build -o "$T/tftp/installer" >"$T/build.out" 2>&1 ||
+		fail "installer build: $(cat "$T/build.out")"
+	grub_root "$T/root" "$kernel" "${3:-}"
+	tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
+	echo kernel >"$T/vmlinuz"
+	"$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
 }
 
 qpxe_done() {
