@@ -12,9 +12,10 @@
 #    client, and the restarted server serves again, with no address given twice;
 #  - a system added with the command line while both run is seen by both within a
 #    second (each logged its reload), and each offers it its reserved address (busybox
-#    udhcpc, with only that server reachable);
-#  - the server goes on when PostgreSQL restarts (reconnects, logs it) and serves the
-#    next client; HTTP (its own connection) serves a change made since.
+#    udhcpc, with only that server reachable); a burst of 20 commits is a few reloads;
+#  - while PostgreSQL is stopped each server logs it and hands out no address (it
+#    could not store the lease), plain files still go out; when it is back both
+#    reconnect, serve the next client, and HTTP (its own connection) a change made since.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 if [ -z "${XP_TEST_PGURL:-}" ]; then
 	exec "$(dirname "$0")/lib/pg-cluster" bash "$0" "$@"
@@ -71,6 +72,9 @@ fail_context() {
 	for k in 1 2; do [ -s "$T/s$k.log" ] && sed "s/^/  s$k: /" "$T/s$k.log" | tail -15; done
 	return 0
 }
+"$X" serve --dhcp --address 10.79.0.300 >/dev/null 2>"$T/err"
+[ $? -eq 2 ] && grep -q "'10.79.0.300' is not an IPv4 address" "$T/err" ||
+	fail "serve took --address 10.79.0.300: $(cat "$T/err")"
 start 1
 start 2
 ok
@@ -212,14 +216,47 @@ for k in 1 2; do
 	ok
 done
 
-# ---- PostgreSQL restarts: both servers reconnect and serve ---------------------------------
+# a burst of commits is a few reloads, not one each, and the last of them is served
+r2=$(grep -c 'reloaded (' "$T/s2.log")
+t0=$(date +%s%N)
+for i in $(seq 20); do
+	"$X" system add "burst$i" --mac "$(printf '52:54:00:cc:00:%02x' "$i")" --distro deb >/dev/null ||
+		fail "system add burst$i"
+done
+secs=$((($(date +%s%N) - t0) / 1000000000 + 1))
+sleep 1
+reloads=$(($(grep -c 'reloaded (' "$T/s2.log") - r2))
+[ "$reloads" -ge 1 ] && [ "$reloads" -le $((secs * 2 + 2)) ] ||
+	fail "20 commits in ${secs}s made s2 reload $reloads times"
+ip netns exec p1 curl -s -o "$T/burst.cfg" --max-time 5 \
+	"http://10.79.0.2:8080/pxelinux.cfg/01-52-54-00-cc-00-14" && grep -q deb "$T/burst.cfg" ||
+	fail "the burst's last system is not served"
+ok
+
+# ---- PostgreSQL away, then back: no address it cannot store, then reconnected ------------
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-runuser -u nobody -- "$pgbin/pg_ctl" restart -D "$XP_TEST_PGDIR/data" -m fast -w -t 30 >/dev/null ||
-	fail "cannot restart PostgreSQL"
+runuser -u nobody -- "$pgbin/pg_ctl" stop -D "$XP_TEST_PGDIR/data" -m fast -w -t 30 >/dev/null ||
+	fail "cannot stop PostgreSQL"
+for k in 1 2; do
+	wait_until 5 grep -q "out of reach" "$T/s$k.log" || fail "s$k did not log the lost connection"
+done
+# a new client gets nothing (its lease could not be stored); plain files still go out
+client_add c2 52:54:00:dd:00:01
+OUT=$T/c2.out timeout 10 ip netns exec c2 busybox udhcpc -i eth0 -f -q -n -t 2 -T 1 \
+	-s "$T/udhcpc.sh" >"$T/c2.log" 2>&1
+[ ! -s "$T/c2.out" ] || fail "an address was handed out while PostgreSQL was away: $(cat "$T/c2.out")"
+echo plain >"$T/tftp/plain.txt"
+[ "$(ip netns exec p1 curl -s --max-time 5 http://10.79.0.2:8080/plain.txt)" = plain ] ||
+	fail "a plain file of the TFTP root is not served while PostgreSQL is away"
+ok
+# as lib/pg-cluster started it (pg_ctl start does not reuse postmaster.opts)
+runuser -u nobody -- "$pgbin/pg_ctl" start -D "$XP_TEST_PGDIR/data" -w -t 30 -l "$XP_TEST_PGDIR/server.log" \
+	-o "-c listen_addresses='' -c unix_socket_directories='$XP_TEST_PGDIR' -c fsync=off \
+	    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+	>/dev/null || fail "cannot start PostgreSQL again"
 for k in 1 2; do
 	wait_until 15 grep -q "database is back: reconnected" "$T/s$k.log" ||
 		fail "s$k did not reconnect within 15 s"
-	grep -q "out of reach" "$T/s$k.log" || fail "s$k did not log the lost connection"
 done
 ok
 ip netns exec c1 ip addr flush dev eth0

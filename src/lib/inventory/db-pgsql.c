@@ -393,6 +393,11 @@ static int64_t pg_changes(struct xp_db *db)
 	return ((struct pg_db *)db)->changes;
 }
 
+static bool pg_lost(struct xp_db *db)
+{
+	return PQstatus(conn(db)) == CONNECTION_BAD;
+}
+
 static const struct xp_db_ops pgsql_ops = {
     .dialect = XP_DB_PGSQL,
     .close = pg_close,
@@ -412,6 +417,7 @@ static const struct xp_db_ops pgsql_ops = {
     .column_int64 = pg_column_int64,
     .column_blob = pg_column_blob,
     .changes = pg_changes,
+    .lost = pg_lost,
 };
 
 /* Notices (a CREATE ... IF NOT EXISTS that found the thing, say) are the server's
@@ -521,12 +527,6 @@ int xp__db_pgsql_notified(struct xp_db *db)
 	if (PQstatus(p->c) != CONNECTION_OK)
 		return message(db, -EIO, PQerrorMessage(p->c));
 	return n > 0;
-}
-
-bool xp__db_pgsql_ok(struct xp_db *db)
-{
-	struct pg_db *p = pgdb(db);
-	return !p || PQstatus(p->c) == CONNECTION_OK;
 }
 
 int xp__db_pgsql_reset(struct xp_db *db)

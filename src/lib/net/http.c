@@ -150,7 +150,7 @@ int xp__http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
  * (serve.c); a lost connection tried again at most once a second. */
 static int pg_version(struct http_srv *h, int64_t *v)
 {
-	if (!xp_inv_connected(h->inv) && xp__serve_now_ms() >= h->reconnect_ms) {
+	if (xp_inv_lost(h->inv) && xp__serve_now_ms() >= h->reconnect_ms) {
 		h->reconnect_ms = xp__serve_now_ms() + 1000;
 		if (xp_inv_reconnect(h->inv) == 0)
 			xp__serve_log(h->s, LOG_INFO, "http: reconnected to the inventory");

@@ -81,8 +81,8 @@ struct serve {
 	struct xp_inv *listen_inv;
 	struct watch listen;
 	_Atomic int64_t changes;
-	bool pg_down;
-	int64_t pg_retry_ms, pg_backoff_ms;
+	bool pg_down, pg_dirty; /* pg_dirty: a notification waits for its reload */
+	int64_t pg_retry_ms, pg_backoff_ms, pg_reload_ms;
 	bool stopping;
 	int pid_fd; /* -1: no pid file */
 	int64_t stop_deadline_ms;

@@ -337,11 +337,28 @@ static void reload(struct serve *s, const char *why, bool force)
  * needs a lease leaves (its claim cannot commit). On the way back everything is read
  * again: what changed meanwhile was not notified to us. */
 #define PG_BACKOFF_MAX_MS 30000
+/* A burst of commits (a deploy of many guests) is one reload per this long: the first
+ * at once, the rest together at the end of the interval (still within a second). */
+#define PG_RELOAD_GAP_MS 500
 
 static void pg_changed(struct serve *s, const char *why)
 {
 	atomic_fetch_add(&s->changes, 1);
+	s->pg_dirty = false;
+	s->pg_reload_ms = xp__serve_now_ms();
 	reload(s, why, false);
+}
+
+/* When the reload a notification asked for is due (INT64_MAX: none waits). */
+static int64_t pg_due(const struct serve *s)
+{
+	return s->pg_dirty ? s->pg_reload_ms + PG_RELOAD_GAP_MS : INT64_MAX;
+}
+
+static void pg_flush(struct serve *s, int64_t now)
+{
+	if (s->pg_dirty && now >= pg_due(s))
+		pg_changed(s, "inventory changed");
 }
 
 static void pg_lost(struct serve *s, const char *what)
@@ -365,10 +382,12 @@ static void on_listen(struct serve *s, struct watch *w, uint32_t events)
 	(void)w;
 	(void)events;
 	int r = xp_inv_notified(s->listen_inv);
-	if (r > 0)
-		pg_changed(s, "inventory changed");
-	else if (r < 0)
+	if (r > 0) {
+		s->pg_dirty = true;
+		pg_flush(s, xp__serve_now_ms());
+	} else if (r < 0) {
 		pg_lost(s, xp_inv_errmsg(s->listen_inv));
+	}
 }
 
 static int pg_listen(struct serve *s)
@@ -389,12 +408,12 @@ static void pg_check(struct serve *s)
 {
 	if (!s->listen_inv)
 		return;
-	if (!s->pg_down && (!xp_inv_connected(s->inv) || !xp_inv_connected(s->listen_inv)))
-		pg_lost(s, xp_inv_errmsg(xp_inv_connected(s->inv) ? s->listen_inv : s->inv));
+	if (!s->pg_down && (xp_inv_lost(s->inv) || xp_inv_lost(s->listen_inv)))
+		pg_lost(s, xp_inv_errmsg(!xp_inv_lost(s->inv) ? s->listen_inv : s->inv));
 	if (!s->pg_down || xp__serve_now_ms() < s->pg_retry_ms)
 		return;
 	int r = 0;
-	if (!xp_inv_connected(s->inv))
+	if (xp_inv_lost(s->inv))
 		r = xp_inv_reconnect(s->inv);
 	struct xp_inv *failed = s->inv;
 	if (r == 0) {
@@ -654,6 +673,8 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 			int64_t wake = next_tick;
 			if (s.dhcp && xp__dhcp_srv_deadline(s.dhcp) < wake)
 				wake = xp__dhcp_srv_deadline(s.dhcp);
+			if (pg_due(&s) < wake)
+				wake = pg_due(&s);
 			int timeout = wake <= now ? 0 : (int)(wake - now);
 			struct epoll_event ev[64];
 			int n = epoll_wait(s.epfd, ev, 64, timeout);
@@ -668,6 +689,8 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 			now = xp__serve_now_ms();
 			if (s.dhcp)
 				xp__dhcp_srv_flush(s.dhcp, now);
+			if (!s.stopping)
+				pg_flush(&s, now);
 			if (now >= next_tick) {
 				next_tick = now + 1000;
 				if (!s.stopping)
