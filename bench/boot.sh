@@ -151,6 +151,7 @@ want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 # pg_cluster_start/pg_cluster_stop: the tests' throwaway PostgreSQL cluster, sourced
 . "$(dirname "$(readlink -f "$0")")/../tests/integration/lib/pg-cluster"
 unset XENPROV_INVENTORY # the SQLite rows are SQLite; the PostgreSQL ones say so (XP_INV)
+unset XP_PG_SSL_DIR     # the cluster: a Unix socket only
 bench_xenprov "$here" "$X"
 [ -n "$X" ] && [ -x "$X" ] && X=$(cd "$(dirname "$X")" && pwd)/$(basename "$X")
 
