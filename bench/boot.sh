@@ -445,17 +445,21 @@ xp_state() {
 	} >"$d.settings.log" 2>&1
 }
 # xp_start TAG ROOT PORTS: xenprov serve on a fresh state in $W/TAG-state (a copy of the
-# state directory XP_TPL when set), on XP_INV when set (as nobody, who owns the cluster's
+# state directory XP_TPL when set; its settings set unless XP_SET=0), on XP_INV when set (as nobody, who owns the cluster's
 # socket directory, and with --address XP_ADDR when set), on interface XP_IF (veth-srv)
 XP_TPL=
 XP_ADDR=
 XP_IF=veth-srv
+XP_SET=1 # 0: the settings are not set again (a second server on the first one's database,
+#          whose writes would make the first reload as the run begins)
 xp_start() {
 	local tag=$1 root=$2 ports=$3 st=$W/$1-state
 	local e=(XENPROV_STATE_DIR="$st") o=()
 	rm -rf "$st"
 	if [ -n "$XP_TPL" ]; then cp -a "$XP_TPL" "$st" || return 1; fi
-	xp_state "$st" "$root" || { cp "$st.settings.log" "$W/$tag.log"; return 1; }
+	if [ "$XP_SET" -eq 1 ]; then
+		xp_state "$st" "$root" || { cp "$st.settings.log" "$W/$tag.log"; return 1; }
+	fi
 	[ -n "$XP_INV" ] && { e+=(XENPROV_INVENTORY="$XP_INV"); o+=(--user nobody); }
 	[ -n "$XP_ADDR" ] && o+=(--address "$XP_ADDR")
 	# shellcheck disable=SC2086 # XP_BENCH_SERVE_ARGS: words added to serve's, e.g. --tftp-spin 0
@@ -1094,7 +1098,7 @@ storm_run() { # SERVER
 			XP_INV=$PG_URL XP_TPL=$W/storm-pg XP_ADDR=$SRV_IP xp_start storm-xenprov-pg2-1 "$SROOT" 67,69 ||
 			{ SM[$s,why]=$(srv_fail storm-xenprov-pg2-1); return 1; }
 		p=$SRV_PID
-		SNS=$NS_S2 XP_IF=veth-srv2 XP_INV=$PG_URL XP_TPL=$W/storm-pg XP_ADDR=$SRV2_IP \
+		SNS=$NS_S2 XP_IF=veth-srv2 XP_INV=$PG_URL XP_TPL=$W/storm-pg XP_ADDR=$SRV2_IP XP_SET=0 \
 			xp_start storm-xenprov-pg2-2 "$SROOT" 67,69 ||
 			{ SM[$s,why]=$(srv_fail storm-xenprov-pg2-2); stop_pid "$p"; return 1; }
 		spids+=("$p") ;;
@@ -1104,7 +1108,10 @@ storm_run() { # SERVER
 	t0=$(now_us)
 	in_cli bash -c 'storm_clients "$@"' storm_clients "$STORM_N" "$SRV_IP" "$out" "$W/udhcpc-script"
 	t1=$(now_us)
-	for p in "${spids[@]}"; do stop_pid "$p"; done
+	for p in "${spids[@]}"; do
+		kill -0 "$p" 2>/dev/null || { SM[$s,died]+="${started[$p]} died; "; failed=1; }
+		stop_pid "$p"
+	done
 	cat "$out"/*.t >"$W/storm-$s.times" 2>/dev/null
 	storm_dups "$s" || failed=1
 	n_ok=$(awk '$6 == "ok"' "$W/storm-$s.times" | wc -l)
@@ -1123,12 +1130,13 @@ storm_run() { # SERVER
 	# an address given twice is a failure of the server, not a timing
 	[ "${SM[$s,twice]}" -eq 0 ] && [ "${SM[$s,dbtwice]:-0}" -eq 0 ] && [ "${SM[$s,dbmiss]:-0}" -eq 0 ] || failed=1
 	# clients that gave up are a result; no client done, or a wrong copy, is a failure
-	if [ "$n_ok" -eq 0 ] || { [ -f "$out/1.t" ] && grep -q ' ok$' "$out/1.t" && { [ $verified = false ] || [ "$cfg_ok" = false ]; }; }; then
+	if [ "$n_ok" -eq 0 ] || { [ -f "$out/1.t" ] && [ "$(awk '{ print $6 }' "$out/1.t")" = ok ] && { [ $verified = false ] || [ "$cfg_ok" = false ]; }; }; then
 		failed=1
 	fi
 	if [ "$fails" -gt 0 ] || [ $verified = false ] || [ "$cfg_ok" = false ]; then
 		SM[$s,why]="$fails of $STORM_N clients failed ($(awk '$6 != "ok" { print $6 }' "$W/storm-$s.times" | sort | uniq -c | tr '\n' ' ')); client 1's kernel verified: $verified, config: $cfg_ok"
 	fi
+	[ -n "${SM[$s,died]:-}" ] && SM[$s,why]="${SM[$s,died]}${SM[$s,why]:-}"
 	rm -rf "$out"
 	return 0
 }
