@@ -22,7 +22,8 @@
  *                                       recorded it: trees/NAME/PATH of the root (a
  *                                       copy), or the file PATH inside its ISO image
  *   distros/NAME/image.iso              that image itself (an image's tree only)
- * A system with netboot off gets a config that boots the local disk.
+ * A system with netboot off gets a config that boots the local disk (and the file says
+ * so: xp_bootfile.local_system, for the server's log).
  *
  * Not here: sockets and protocols (net/, proto/), the inventory's storage (inventory.h).
  */
@@ -58,6 +59,11 @@ struct xp_bootfile {
 	uint64_t offset;
 	uint64_t size;
 	const char *type; /* MIME type for HTTP (static string) */
+	/* A system's config that sends it to its own disk (netboot off): its name, and
+	 * what it was answered ("pxelinux LOCALBOOT", "GRUB exit", "iPXE exit"), for the
+	 * server's log; "" and NULL for any other file. */
+	char local_system[65];
+	const char *local_answer;
 };
 
 /* Resolves path. -ENOENT: no such file; -EACCES: the path would leave the root (".."

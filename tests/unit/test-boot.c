@@ -278,6 +278,27 @@ static void test_netboot_off(void **st)
 	free(s);
 	assert_rendered(b, "grub/grub.cfg-01-52-54-00-00-00-02", "# xenprov\nexit\n");
 	assert_rendered(b, "ipxe/01-52-54-00-00-00-02", "#!ipxe\nexit\n");
+	/* the file says whose local boot it is and how, for the server's log line */
+	static const struct {
+		const char *path, *answer;
+	} said[] = {{"pxelinux.cfg/01-52-54-00-00-00-02", "pxelinux LOCALBOOT"},
+		    {"pxelinux.cfg/0A00000C", "pxelinux LOCALBOOT"},
+		    {"grub/grub.cfg-01-52-54-00-00-00-02", "GRUB exit"},
+		    {"ipxe/01-52-54-00-00-00-02", "iPXE exit"}};
+	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
+		struct xp_bootfile f;
+		assert_int_equal(xp_boot_open(b, said[i].path, &f), 0);
+		assert_string_equal(f.local_system, "db01");
+		assert_string_equal(f.local_answer, said[i].answer);
+		xp_bootfile_release(&f);
+		assert_int_equal(f.local_system[0], 0);
+	}
+	/* a system that boots from the network: no such word */
+	struct xp_bootfile f;
+	assert_int_equal(xp_boot_open(b, "pxelinux.cfg/01-52-54-00-ab-cd-01", &f), 0);
+	assert_int_equal(f.local_system[0], 0);
+	assert_null(f.local_answer);
+	xp_bootfile_release(&f);
 	xp_boot_free(b);
 }
 

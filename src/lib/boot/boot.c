@@ -119,6 +119,8 @@ void xp_bootfile_release(struct xp_bootfile *f)
 	f->offset = 0;
 	f->size = 0;
 	f->type = NULL;
+	f->local_system[0] = '\0';
+	f->local_answer = NULL;
 }
 
 /* ---- plain and distro files -------------------------------------------------------- */
@@ -431,6 +433,12 @@ int xp_boot_open_from(struct xp_boot *b, const char *path, uint32_t peer,
 			    : xp__boot_plan_ip(b->inv, rt.val, b->http_base, peer, &plan);
 	if (r == 0) {
 		r = render(b, rt.fmt, &plan, out);
+		if (r == 0 && plan.kind == XP_BOOT_PLAN_LOCAL) {
+			memcpy(out->local_system, plan.system, sizeof(out->local_system));
+			out->local_answer = rt.fmt == F_PXELINUX ? "pxelinux LOCALBOOT"
+					    : rt.fmt == F_GRUB	 ? "GRUB exit"
+								 : "iPXE exit";
+		}
 		xp__boot_plan_release(&plan);
 		return r;
 	}

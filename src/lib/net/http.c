@@ -189,6 +189,10 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 		return xp__http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
 				  "cannot read the file\n", 21);
 	}
+	if (f.local_system[0]) /* once per config fetched: once a boot */
+		xp__serve_limited(h->s, SRC_HTTP, LOG_INFO,
+				  "system '%s' (%s): netboot off, answered %s: boots locally",
+				  f.local_system, peer_text, f.local_answer);
 	uint64_t size = f.fd >= 0 ? f.size : f.data.len;
 	enum MHD_Result res;
 	if (f.fd >= 0) {

@@ -612,6 +612,10 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 		sess_free(x);
 		return;
 	}
+	if (x->file.local_system[0]) /* once per config fetched: once a boot */
+		xp__serve_limited(s, SRC_TFTP, LOG_INFO,
+				  "system '%s' (%s): netboot off, answered %s: boots locally",
+				  x->file.local_system, ip, x->file.local_answer);
 	if ((r = map_file(x, req.netascii)) < 0) {
 		xp__serve_limited(s, SRC_TFTP, LOG_WARNING, "'%s' for %s: %s", name, ip, strerror(-r));
 		send_error(t, from, XP_TFTP_EUNDEF,
