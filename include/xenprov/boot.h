@@ -22,6 +22,10 @@
  *                                       recorded it: trees/NAME/PATH of the root (a
  *                                       copy), or the file PATH inside its ISO image
  *   distros/NAME/image.iso              that image itself (an image's tree only)
+ *   installer/kernel, installer/initrd  the root's own (xenprov installer build -o
+ *                                       ROOT/installer), else the server's cache
+ *                                       (xp_boot_opts.installer): -EAGAIN while it is
+ *                                       being built
  * A system with netboot off gets a config that boots the local disk (and the file says
  * so: xp_bootfile.local_system, for the server's log).
  *
@@ -42,6 +46,15 @@ struct xp_boot_opts {
 	const char *tftp_root; /* directory of plain files (pxelinux.0, ldlinux.c32, ...) */
 	const char *http_base; /* "http://10.0.0.1:8080": for iPXE scripts' URLs; may be NULL */
 	const char *server;    /* the server's address as clients reach it (dotted) */
+	/* The autoinstall installer's files when the root has none (installer/kernel,
+	 * installer/initrd): installer(ctx, "kernel"|"initrd", &fd) opens the one of a
+	 * cache (xenprov serve builds it on first use) into *fd, or returns -EAGAIN (not
+	 * there yet: being built), -ENOENT (none, nor to be), -errno; and
+	 * installer(ctx, NULL, NULL) is told when an installer entry was rendered (a
+	 * machine will ask for the files soon: the build may start). NULL: the root's
+	 * files only. Called from TFTP's and HTTP's threads: it must not block. */
+	int (*installer)(void *ctx, const char *file, int *fd);
+	void *installer_ctx;
 };
 
 /* Borrows inv for its lifetime (each open reads the inventory: changes show at once).

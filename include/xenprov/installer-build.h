@@ -49,4 +49,14 @@ struct xp_installer_result {
 int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
 		       struct xp_installer_result *res, struct xp_diags *d);
 
+/* The identity of what an installer built with o would be made of, for a cache of
+ * built installers (xenprov serve): key gets 16 hex digits of a SHA-256 over the device,
+ * inode, size and modification time of xenprov itself (o->self, else /proc/self/exe:
+ * the running program, whatever replaced its file since), of the kernel (o->kernel,
+ * else the newest /boot/vmlinuz-*, whose path goes into kernel), of its modules.dep and
+ * of busybox: a new xenprov or kernel is a new key. Reads no file's bytes (cheap
+ * enough to ask again). -ENOENT with a diagnostic when one of them is missing, -errno. */
+int xp_installer_key(const struct xp_installer_opts *o, char key[17], char *kernel,
+		     size_t kernel_size, struct xp_diags *d);
+
 #endif

@@ -1,6 +1,7 @@
 #!/bin/bash
 # serve-autoinstall-qemu.sh - machines install themselves from the network, end to end
-# (issue 17, BIOS): `xenprov installer build` into the TFTP root, a profile whose image
+# (issue 17, BIOS): the installer built by `xenprov serve` itself on first use (a system
+# marked, none in the TFTP root: into STATE/installer/KEY), a profile whose image
 # is a tiny root with GRUB (lib/grub-root.sh: busybox, the host's kernel and initramfs,
 # grub-install; a Debian systemd boot is too slow under TCG for this test), two systems
 # with reserved addresses marked --install on, and QEMU machines (iPXE ROM, virtio-net,
@@ -59,8 +60,6 @@ for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
 	"pool.ai.router $SERVER_IP" "pool.ai.dns $SERVER_IP"; do
 	"$X" settings set $kv >/dev/null || fail "settings set $kv"
 done
-"$X" installer build -o "$T/tftp/installer" >"$T/build.out" 2>&1 ||
-	fail "installer build: $(cat "$T/build.out")"
 grub_root "$T/root" "$kernel"
 tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
 echo kernel >"$T/vmlinuz"
@@ -82,6 +81,13 @@ truncate -s 256M "$T/disk.img" && truncate -s 256M "$T/disk2.img" || fail "trunc
 # ---- the network and the server -----------------------------------------------------------
 qpxe_net
 qpxe_serve
+# no installer in the TFTP root: the server builds its own (systems are marked), on its
+# builder thread, into STATE/installer/KEY
+[ ! -e "$T/tftp/installer" ] || fail "an installer in the TFTP root"
+built() { grep -qF "installer: built for kernel" "$T/serve.log"; }
+wait_until "$TIMEOUT" built || fail "the server did not build the installer: $(grep installer: "$T/serve.log")"
+ls "$T"/state/installer/*/initrd >/dev/null 2>&1 || fail "no installer in STATE/installer"
+grep "installer: built" "$T/serve.log"
 ok
 
 # The machines: vm_boot NAME MAC DISK boots QEMU NAME (vm: qemu-pxe.sh's tap and QPID;
@@ -210,7 +216,8 @@ post() {
 		-d "{\"token\":\"$1\",\"kind\":\"progress\",\"step\":\"probe\",\"message\":\"$2\"}" \
 		"http://$SERVER_IP:$HTTP_PORT/api/systems/vm2/events"
 }
-wait_until 10 ip netns exec "$CNS" ping -c1 -W1 "$SERVER_IP" >/dev/null 2>&1 || fail "no route to the server"
+reach() { ip netns exec "$CNS" curl -s -o /dev/null --max-time 2 "http://$SERVER_IP:$HTTP_PORT/"; }
+wait_until 10 reach || fail "the probing namespace cannot reach the server"
 [ "$(post "$old_token" old)" = 403 ] || fail "the killed attempt's token was taken"
 [ "$(post "$new_token" new)" = 200 ] || fail "the new attempt's token was refused"
 ip netns del "$CNS" && CNS=

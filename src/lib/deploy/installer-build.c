@@ -577,3 +577,49 @@ out:
 	build_release(&b);
 	return r;
 }
+
+/* ---- the key of a cache of built installers ------------------------------------------- */
+
+static int key_add(struct xp_sha256 *h, const char *what, const char *path, struct xp_diags *d)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return xp_diags_fail(d, -errno, path, NULL, NULL, "cannot read the %s: %s", what,
+				     strerror(errno));
+	char line[4400];
+	int n = snprintf(line, sizeof(line), "%s %s %llu %llu %lld %lld.%09ld\n", what, path,
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	return xp_sha256_add(h, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+int xp_installer_key(const struct xp_installer_opts *o, char key[17], char *kernel,
+		     size_t kernel_size, struct xp_diags *d)
+{
+	struct build b = {.o = o, .d = d};
+	int r = 0;
+	if (o->kernel)
+		snprintf(kernel, kernel_size, "%s", o->kernel);
+	else if ((r = newest_kernel(&b, kernel, kernel_size)) < 0)
+		return r;
+	const char *base = strrchr(kernel, '/');
+	base = base ? base + 1 : kernel;
+	char dep[4200];
+	snprintf(dep, sizeof(dep), "%s/%s/modules.dep", o->modules_root ? o->modules_root : "/lib/modules",
+		 strncmp(base, "vmlinuz-", 8) == 0 ? base + 8 : base);
+	struct xp_sha256 *h;
+	if ((r = xp_sha256_new(&h)) < 0)
+		return r;
+	unsigned char dg[32];
+	char hex[65];
+	if ((r = key_add(h, "xenprov", o->self ? o->self : "/proc/self/exe", d)) == 0 &&
+	    (r = key_add(h, "kernel", kernel, d)) == 0 && (r = key_add(h, "modules", dep, d)) == 0 &&
+	    (r = key_add(h, "busybox", o->busybox ? o->busybox : "/bin/busybox", d)) == 0 &&
+	    (r = xp_sha256_final(h, dg)) == 0) {
+		xp_sha256_hex(dg, hex);
+		memcpy(key, hex, 16);
+		key[16] = '\0';
+	}
+	xp_sha256_free(h);
+	return r;
+}

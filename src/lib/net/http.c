@@ -177,6 +177,18 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 	if (!xp__http_peer(c, &peer, peer_text))
 		peer = 0;
 	int r = h->boot ? xp_boot_open_from(h->boot, path, peer, &f) : -ENOENT;
+	if (r == -EAGAIN) { /* the installer, being built on first use (installer-cache.c) */
+		static const char msg[] = "the installer is being built (first use): try again\n";
+		xp__serve_limited(h->s, SRC_HTTP, LOG_INFO,
+				  "'%s' for %s: the installer is being built: 503", path, peer_text);
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+		    sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+		if (resp) {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "30");
+		}
+		return xp__http_queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+	}
 	if (r < 0) {
 		if (r == -ENOENT)
 			return xp__http_reply_text(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);

@@ -42,6 +42,7 @@ struct checkpointer {
 struct dhcp_srv;
 struct tftp_srv;
 struct http_srv;
+struct installer_cache;
 
 /* The longest log line (longer ones are cut). */
 #define SERVE_LOG_MAX 1024
@@ -74,6 +75,7 @@ struct serve {
 	struct tftp_srv *tftp;
 	struct http_srv *http;
 	struct checkpointer ckpt;
+	struct installer_cache *icache; /* the installer built on first use */
 	bool stopping;
 	int pid_fd; /* -1: no pid file */
 	int64_t stop_deadline_ms;
@@ -163,5 +165,15 @@ void xp__http_srv_close(struct http_srv *h);
  * 416: a "bytes=" range that is malformed ("bytes=--1", "bytes=5-3", signs, blanks)
  * or that no byte of the file satisfies. Pure: no I/O. */
 int xp__http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
+
+/* installer-cache.c: the autoinstall installer built on first use (see there). _new
+ * before the first xp__serve_open_boot; _start once privileges are dropped (builds run
+ * as the server's user); _file is xp_boot_opts.installer; _want asks for a build (a
+ * system marked). */
+int xp__installer_cache_new(struct serve *s, const char *tftp_root, struct installer_cache **ret);
+int xp__installer_cache_start(struct installer_cache *c);
+void xp__installer_cache_want(struct installer_cache *c);
+int xp__installer_cache_file(void *ctx, const char *file, int *fd);
+void xp__installer_cache_free(struct installer_cache *c);
 
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
+#include "xenprov/autoinstall.h"
 #include "xenprov/leases.h"
 #include "xenprov/template.h"
 #include "xenprov/util.h"
@@ -249,6 +250,8 @@ int xp__serve_open_boot(const struct serve *s, const struct xp_settings *st, str
 		.tftp_root = root,
 		.http_base = http_base[0] ? http_base : NULL,
 		.server = server,
+		.installer = s->icache ? xp__installer_cache_file : NULL,
+		.installer_ctx = s->icache,
 	};
 	int r = xp_boot_new(inv, &bo, ret);
 	if (r < 0)
@@ -320,12 +323,21 @@ static void reload(struct serve *s, const char *why, bool force)
 		xp__serve_log(s, LOG_INFO, "reloaded (%s)", why);
 }
 
+/* A system marked for install: the installer built now if it is not (the cache's
+ * thread), so that the machine's first boot finds it. */
+static void want_installer(struct serve *s)
+{
+	if (s->icache && s->opts->http && xp_install_marked_any(s->inv) > 0)
+		xp__installer_cache_want(s->icache);
+}
+
 static void check_changes(struct serve *s)
 {
 	int64_t v;
 	if (xp_inv_data_version(s->inv, &v) == 0 && v != s->data_version) {
 		s->data_version = v;
 		reload(s, "inventory changed", false);
+		want_installer(s);
 	}
 }
 
@@ -459,6 +471,13 @@ static int setup(struct serve *s, sigset_t *mask)
 		xp__serve_log(s, LOG_ERR, "%s", r == -ENODEV ? "no such interface" : strerror(-r));
 		return r;
 	}
+	if (o->tftp || o->http) {
+		const char *tr = xp_settings_get(&s->settings, "tftp-root");
+		char dflt[4200];
+		snprintf(dflt, sizeof(dflt), "%s/tftp", o->state_dir);
+		if ((r = xp__installer_cache_new(s, tr ? tr : dflt, &s->icache)) < 0)
+			return r;
+	}
 	if ((o->tftp || o->http) && (r = open_boot(s)) < 0)
 		return r;
 	if (o->tftp || o->http)
@@ -508,6 +527,9 @@ static int setup(struct serve *s, sigset_t *mask)
 			  r == -ESRCH ? "no such user" : strerror(-r));
 		return r;
 	}
+	if (s->icache && (r = xp__installer_cache_start(s->icache)) < 0)
+		return r;
+	want_installer(s);
 	if (s->http && (r = xp__http_srv_start(s->http)) < 0)
 		return r;
 	if (s->tftp && (r = xp__tftp_srv_start(s->tftp)) < 0)
@@ -567,6 +589,7 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 	if (s.http)
 		xp__http_srv_close(s.http);
 	checkpointer_close(&s, &s.ckpt);
+	xp__installer_cache_free(s.icache);
 	if (s.tftp)
 		xp__tftp_srv_close(s.tftp);
 	if (s.dhcp)
