@@ -40,6 +40,10 @@ struct xp_installer_result {
 	size_t n_modules;   /* modules included, dependencies counted */
 	size_t n_libs;      /* shared libraries (the loader counted) */
 	unsigned long long initrd_size;
+	/* xenprov was a sanitizer build (the dev preset's: ASan and UBSan): their
+	 * libraries are in the initramfs too, some 8 MB more, and the installer runs
+	 * slower; build it with a release build's xenprov (build/release/xenprov) */
+	bool sanitized;
 };
 
 /* Writes outdir/kernel and outdir/initrd (each atomically; outdir made if missing).

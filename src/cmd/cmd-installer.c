@@ -91,6 +91,9 @@ static int run_build(int argc, char **argv)
 		rc = XP_EXIT_FAIL;
 	} else if (co.json) {
 		char k[4200], i[4200];
+		if (res.sanitized)
+			cli_warn("this xenprov is a sanitizer (dev) build: the installer carries "
+				 "libasan and libubsan; build it with a release build's xenprov");
 		snprintf(k, sizeof(k), "%s/kernel", out);
 		snprintf(i, sizeof(i), "%s/initrd", out);
 		rc = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "release",
@@ -98,6 +101,9 @@ static int run_build(int argc, char **argv)
 					      "libraries", (json_int_t)res.n_libs, "initrd_size",
 					      (json_int_t)res.initrd_size, "kernel", k, "initrd", i));
 	} else {
+		if (res.sanitized)
+			cli_warn("this xenprov is a sanitizer (dev) build: the installer carries "
+				 "libasan and libubsan; build it with a release build's xenprov");
 		printf("installer for kernel %s: %zu modules, %zu libraries, initrd %llu bytes\n"
 		       "  %s/kernel\n  %s/initrd\n",
 		       res.release, res.n_modules, res.n_libs, res.initrd_size, out, out);

@@ -228,15 +228,15 @@ vm_until vm "$TIMEOUT" "vm's success event" ev vm "$VM_IP" "success done: inst i
 vm_until vm2 "$TIMEOUT" "vm2's success event" ev vm2 "$VM2_IP" "success done: inst installed on /dev/vda"
 vm_done vm 60 "the success (a reboot)"
 vm_done vm2 60 "the success (a reboot)"
-for n in vm vm2; do
-	grep -aq "installed: rebooting" "$T/serial-$n.log" || fail "$n's installer did not reboot"
-	shows $n install off
-	shows $n netboot off
+for m in vm vm2; do
+	grep -aq "installed: rebooting" "$T/serial-$m.log" || fail "$m's installer did not reboot"
+	shows $m install off
+	shows $m netboot off
 done
 ip=$VM_IP
-for n in vm vm2; do
+for m in vm vm2; do
 	for s in image customize bootloader; do
-		ev $n "$ip" "progress $s" || fail "no progress event $s from $n"
+		ev $m "$ip" "progress $s" || fail "no progress event $s from $m"
 	done
 	ip=$VM2_IP
 done
@@ -249,22 +249,22 @@ grep -qE 'failure +abandoned +attempt 1 ended' "$T/show" ||
 ok
 # each disk offline: its own host name, filesystem UUID and grub.cfg
 declare -A uuid
-for n in vm vm2; do
+for m in vm vm2; do
 	img=$T/disk.img
-	[ $n = vm ] || img=$T/disk2.img
-	sfdisk -J "$img" >"$T/table" || fail "no partition table on $n's disk"
+	[ $m = vm ] || img=$T/disk2.img
+	sfdisk -J "$img" >"$T/table" || fail "no partition table on $m's disk"
 	grep -q '"label":"dos"\|"label": "dos"' "$T/table" || fail "not msdos: $(cat "$T/table")"
 	start=$(sfdisk -d "$img" | sed -n 's/.*start= *\([0-9]*\).*/\1/p' | head -n 1)
 	dd if="$img" of="$T/root.fs" bs=512 skip="$start" count=$((150 * 2048)) status=none ||
 		fail "dd"
-	e2fsck -fn "$T/root.fs" >"$T/fsck" 2>&1 || fail "e2fsck $n: $(cat "$T/fsck")"
-	[ "$(debugfs -R 'cat /etc/hostname' "$T/root.fs" 2>/dev/null)" = $n ] || fail "the host name is not $n"
-	uuid[$n]=$(blkid -p -o value -s UUID "$T/root.fs")
-	debugfs -R 'cat /boot/grub/grub.cfg' "$T/root.fs" 2>/dev/null | grep -q "root=UUID=${uuid[$n]}" ||
-		fail "$n's grub.cfg does not boot the root by its UUID ${uuid[$n]}"
+	e2fsck -fn "$T/root.fs" >"$T/fsck" 2>&1 || fail "e2fsck $m: $(cat "$T/fsck")"
+	[ "$(debugfs -R 'cat /etc/hostname' "$T/root.fs" 2>/dev/null)" = $m ] || fail "the host name is not $m"
+	uuid[$m]=$(blkid -p -o value -s UUID "$T/root.fs")
+	debugfs -R 'cat /boot/grub/grub.cfg' "$T/root.fs" 2>/dev/null | grep -q "root=UUID=${uuid[$m]}" ||
+		fail "$m's grub.cfg does not boot the root by its UUID ${uuid[$m]}"
 	debugfs -R 'ls /boot/grub/i386-pc' "$T/root.fs" 2>/dev/null | grep -q normal.mod ||
-		fail "grub-install did not put GRUB's modules in $n's /boot/grub/i386-pc"
-	dd if="$img" bs=512 count=1 status=none | grep -aq GRUB || fail "no GRUB in $n's MBR"
+		fail "grub-install did not put GRUB's modules in $m's /boot/grub/i386-pc"
+	dd if="$img" bs=512 count=1 status=none | grep -aq GRUB || fail "no GRUB in $m's MBR"
 done
 [ -n "${uuid[vm]}" ] && [ "${uuid[vm]}" != "${uuid[vm2]}" ] || fail "the two roots share UUID ${uuid[vm]}"
 ok

@@ -49,6 +49,7 @@ struct build {
 	size_t n_dirs;
 	char **libs; /* libraries already in it */
 	size_t n_libs;
+	bool sanitized; /* libasan or libubsan among them */
 };
 
 static void build_release(struct build *b)
@@ -371,6 +372,7 @@ static int put_libs(struct build *b, const char *src, size_t *n_libs)
 		}
 		b->libs = v;
 		b->n_libs++;
+		b->sanitized |= strstr(p, "/libasan.") || strstr(p, "/libubsan.");
 		r = put_file(b, p + 1, p, NULL, 0, 0);
 		if (r == 0)
 			(*n_libs)++;
@@ -560,6 +562,7 @@ int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
 		goto out;
 	}
 	r = write_initrd(&b, fd, res);
+	res->sanitized = b.sanitized;
 	struct stat sb;
 	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || fstat(fd, &sb) < 0))
 		r = xp_diags_fail(d, -errno, tmp, NULL, NULL, "cannot write it: %s", strerror(errno));

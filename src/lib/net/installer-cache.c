@@ -165,6 +165,13 @@ static int build(struct installer_cache *c, char *dir, size_t size)
 	}
 	xp_diags_release(&d);
 	remove_others(c->root, key);
+	if (res.sanitized)
+		xp__serve_log(s, LOG_WARNING,
+			      "installer: this xenprov is a sanitizer (dev) build: the installer "
+			      "carries libasan and libubsan; run a release build's xenprov serve, "
+			      "or build the installer with one: build/release/xenprov installer "
+			      "build -o %s/installer",
+			      c->tftp_root);
 	xp__serve_log(s, LOG_INFO,
 		      "installer: built for kernel %s in %.1f s (%zu modules, %zu libraries, "
 		      "initramfs %llu bytes): %s",
