@@ -91,9 +91,6 @@ int xp_install_peer_is_system(struct xp_inv *inv, const struct xp_system *s, uin
 int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
 		     const char *kind, const char *step, const char *message);
 
-/* Whether any system is marked for install: 1, 0, -errno. */
-int xp_install_marked_any(struct xp_inv *inv);
-
 /* A network boot of system name (its firmware's DHCP request, told apart from an
  * installed system's by the server: PXE or iPXE): if it is marked and its current
  * attempt has begun (the install's newest event is a progress event: the installer of

@@ -49,9 +49,7 @@ struct xp_boot_opts {
 	/* The autoinstall installer's files when the root has none (installer/kernel,
 	 * installer/initrd): installer(ctx, "kernel"|"initrd", &fd) opens the one of a
 	 * cache (xenprov serve builds it on first use) into *fd, or returns -EAGAIN (not
-	 * there yet: being built), -ENOENT (none, nor to be), -errno; and
-	 * installer(ctx, NULL, NULL) is told when an installer entry was rendered (a
-	 * machine will ask for the files soon: the build may start). NULL: the root's
+	 * there yet: being built), -ENOENT (none, nor to be), -errno. NULL: the root's
 	 * files only. Called from TFTP's and HTTP's threads: it must not block. */
 	int (*installer)(void *ctx, const char *file, int *fd);
 	void *installer_ctx;

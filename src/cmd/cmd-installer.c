@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-inventory.h"
 #include "cli.h"
 #include "xenprov/installer-build.h"
 #include "xenprov/installer-run.h"
@@ -91,9 +92,6 @@ static int run_build(int argc, char **argv)
 		rc = XP_EXIT_FAIL;
 	} else if (co.json) {
 		char k[4200], i[4200];
-		if (res.sanitized)
-			cli_warn("this xenprov is a sanitizer (dev) build: the installer carries "
-				 "libasan and libubsan; build it with a release build's xenprov");
 		snprintf(k, sizeof(k), "%s/kernel", out);
 		snprintf(i, sizeof(i), "%s/initrd", out);
 		rc = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "release",
@@ -101,14 +99,14 @@ static int run_build(int argc, char **argv)
 					      "libraries", (json_int_t)res.n_libs, "initrd_size",
 					      (json_int_t)res.initrd_size, "kernel", k, "initrd", i));
 	} else {
-		if (res.sanitized)
-			cli_warn("this xenprov is a sanitizer (dev) build: the installer carries "
-				 "libasan and libubsan; build it with a release build's xenprov");
 		printf("installer for kernel %s: %zu modules, %zu libraries, initrd %llu bytes\n"
 		       "  %s/kernel\n  %s/initrd\n",
 		       res.release, res.n_modules, res.n_libs, res.initrd_size, out, out);
 		rc = cli_flush();
 	}
+	if (r == 0 && res.sanitized)
+		cli_warn("this xenprov is a sanitizer (dev) build: the installer carries libasan "
+			 "and libubsan; build it with a release build's xenprov");
 	xp_diags_release(&d);
 	free(list);
 	free(extra);

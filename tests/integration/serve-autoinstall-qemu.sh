@@ -1,7 +1,8 @@
 #!/bin/bash
 # serve-autoinstall-qemu.sh - machines install themselves from the network, end to end
-# (issue 17, BIOS): the installer built by `xenprov serve` itself on first use (a system
-# marked, none in the TFTP root: into STATE/installer/KEY), a profile whose image
+# (issue 17, BIOS): the installer built by `xenprov serve` itself on first use (none in
+# the TFTP root: the first HTTP request for it waits while it is built into
+# STATE/installer/KEY, then gets it), a profile whose image
 # is a tiny root with GRUB (lib/grub-root.sh: busybox, the host's kernel and initramfs,
 # grub-install; a Debian systemd boot is too slow under TCG for this test), two systems
 # with reserved addresses marked --install on, and QEMU machines (iPXE ROM, virtio-net,
@@ -81,13 +82,17 @@ truncate -s 256M "$T/disk.img" && truncate -s 256M "$T/disk2.img" || fail "trunc
 # ---- the network and the server -----------------------------------------------------------
 qpxe_net
 qpxe_serve
-# no installer in the TFTP root: the server builds its own (systems are marked), on its
-# builder thread, into STATE/installer/KEY
+# no installer in the TFTP root: the first request for it has the server build its own
+# (on its builder thread, into STATE/installer/KEY) and waits for it
 [ ! -e "$T/tftp/installer" ] || fail "an installer in the TFTP root"
-built() { grep -qF "installer: built for kernel" "$T/serve.log"; }
-wait_until "$TIMEOUT" built || fail "the server did not build the installer: $(grep installer: "$T/serve.log")"
+start=$SECONDS
+ip netns exec "$NS" curl -sf --max-time "$TIMEOUT" -o "$T/inst-kernel" \
+	"http://$SERVER_IP:$HTTP_PORT/installer/kernel" || fail "installer/kernel over HTTP"
+echo "installer/kernel after $((SECONDS - start))s (built on first use)"
+cmp -s "$T/inst-kernel" "$kernel" || fail "installer/kernel is not the host's kernel $kernel"
+grep -qF "waits for the installer's build" "$T/serve.log" || fail "the request did not wait for the build"
+grep -qF "installer: built for kernel" "$T/serve.log" || fail "no build logged: $(grep installer: "$T/serve.log")"
 ls "$T"/state/installer/*/initrd >/dev/null 2>&1 || fail "no installer in STATE/installer"
-grep "installer: built" "$T/serve.log"
 ok
 
 # The machines: vm_boot NAME MAC DISK boots QEMU NAME (vm: qemu-pxe.sh's tap and QPID;

@@ -446,9 +446,6 @@ int xp_boot_open_from(struct xp_boot *b, const char *path, uint32_t peer,
 			    : xp__boot_plan_ip(b->inv, rt.val, b->http_base, peer, &plan);
 	if (r == 0) {
 		r = render(b, rt.fmt, &plan, out);
-		if (r == 0 && plan.kind == XP_BOOT_PLAN_SYSTEM && plan.entry.installer &&
-		    b->installer)
-			(void)b->installer(b->installer_ctx, NULL, NULL); /* its files, soon */
 		if (r == 0 && plan.kind == XP_BOOT_PLAN_LOCAL) {
 			memcpy(out->local_system, plan.system, sizeof(out->local_system));
 			out->local_answer = rt.fmt == F_PXELINUX ? "pxelinux LOCALBOOT"

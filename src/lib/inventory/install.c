@@ -446,18 +446,6 @@ static int attempt_begun(struct xp_inv *inv, const char *name, struct install_ro
 	return r;
 }
 
-int xp_install_marked_any(struct xp_inv *inv)
-{
-	struct xp_db_stmt *st;
-	int r = xp__inv_prepare(inv, "SELECT 1 FROM system_installs WHERE marked <> 0 LIMIT 1", &st);
-	if (r < 0)
-		return r;
-	int rc = xp__db_step(st);
-	r = rc == XP_DB_ROW ? 1 : rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
-	xp__db_finalize(st);
-	return r;
-}
-
 int xp_install_boot(struct xp_inv *inv, const char *name)
 {
 	struct install_row w, now;

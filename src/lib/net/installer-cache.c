@@ -3,13 +3,14 @@
  * use, when the TFTP root has none of the operator's (ROOT/installer/kernel|initrd,
  * `xenprov installer build -o ROOT/installer`, which always wins).
  *
- * First use: a request for installer/kernel or installer/initrd, the rendering of a
- * system's installer entry (a machine will ask for them in a moment), or a system
- * marked for install at the start or when the inventory changes. The build (seconds:
+ * First use: a request for installer/kernel or installer/initrd. The build (seconds:
  * modules copied, the initramfs compressed) runs on a thread of its own, never on the
- * network threads: those only signal it and answer, until it is done, -EAGAIN (HTTP
- * 503 with Retry-After, a TFTP error: "the installer is being built"), a temporary
- * failure a PXE client's next boot gets past. Built into a fresh directory
+ * network threads: those only signal it and answer -EAGAIN until it is done. An HTTP
+ * request for the files then waits for the build (its connection suspended, woken when
+ * the build ends: bounded by the build, at most WAITERS_MAX waiting, else 503 with
+ * Retry-After); a TFTP request, which the event loop cannot hold, gets an error saying
+ * the installer is being built (a temporary failure a PXE client's next boot gets
+ * past). Built into a fresh directory
  * STATE/installer/.KEY.XXXXXX, which is renamed STATE/installer/KEY once whole (the
  * pair of files appears at once or not at all), then served; other keys' directories
  * are removed. KEY (xp_installer_key) comes from the identities of xenprov itself (the
@@ -39,6 +40,7 @@
 #include "xenprov/installer-build.h"
 
 #define RETRY_MS 60000 /* a failed build, or the key looked at again */
+#define WAITERS_MAX 64
 
 enum ic_state { IC_NONE, IC_BUILDING, IC_READY, IC_FAILED };
 
@@ -48,11 +50,19 @@ struct installer_cache {
 	pthread_cond_t cond;
 	pthread_t thread;
 	bool running, stop, want;
+	bool idle; /* the thread waits for work (or has ended) */
 	enum ic_state state;
 	int64_t checked_ms; /* when the key was last worked out (ready or failed) */
 	char root[4200];    /* STATE/installer */
 	char dir[4300];	    /* STATE/installer/KEY, while ready */
 	char tftp_root[4200];
+	/* requests waiting for the build under way: woken (wake(arg)) when it ends */
+	struct {
+		void (*wake)(void *);
+		void *arg;
+	} waiters[WAITERS_MAX];
+	size_t n_waiters;
+	bool no_waits; /* the server is stopping: nobody waits any more */
 };
 
 /* Removes dir/name and what it holds (one level: kernel, initrd). */
@@ -103,9 +113,18 @@ static bool built(const char *dir)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Wakes every waiting request. Under c->lock. */
+static void wake_all(struct installer_cache *c)
+{
+	for (size_t i = 0; i < c->n_waiters; i++)
+		c->waiters[i].wake(c->waiters[i].arg);
+	c->n_waiters = 0;
+}
+
 /* The build (or the one there already) for the current key into c->dir. 0 or -errno,
- * logged. */
-static int build(struct installer_cache *c, char *dir, size_t size)
+ * logged (but the last line, when the server stopped meanwhile: done, below, in
+ * builder_main, into *done). */
+static int build(struct installer_cache *c, char *dir, size_t size, char *done, size_t dsize)
 {
 	struct serve *s = c->s;
 	struct xp_installer_opts o = {0};
@@ -154,29 +173,28 @@ static int build(struct installer_cache *c, char *dir, size_t size)
 			remove_build(c->root, tmp + strlen(c->root) + 1);
 		const char *user = s->opts->user;
 		bool denied = r == -EACCES || r == -EPERM;
-		xp__serve_log(s, LOG_ERR,
-			      "installer: cannot build it%s%s%s: %s%s%s%s%s%s", user ? " as user '" : "",
-			      user ? user : "", user ? "'" : "", d.n && d.v[0].file ? d.v[0].file : "",
-			      d.n && d.v[0].file ? ": " : "", d.n ? d.v[0].msg : strerror(-r),
-			      denied ? "; build it ahead as root: xenprov installer build -o " : "",
-			      denied ? c->tftp_root : "", denied ? "/installer" : "");
+		snprintf(done, dsize, "installer: cannot build it%s%s%s: %s%s%s%s%s%s",
+			 user ? " as user '" : "", user ? user : "", user ? "'" : "",
+			 d.n && d.v[0].file ? d.v[0].file : "", d.n && d.v[0].file ? ": " : "",
+			 d.n ? d.v[0].msg : strerror(-r),
+			 denied ? "; build it ahead as root: xenprov installer build -o " : "",
+			 denied ? c->tftp_root : "", denied ? "/installer" : "");
 		xp_diags_release(&d);
 		return r;
 	}
 	xp_diags_release(&d);
 	remove_others(c->root, key);
-	if (res.sanitized)
-		xp__serve_log(s, LOG_WARNING,
-			      "installer: this xenprov is a sanitizer (dev) build: the installer "
-			      "carries libasan and libubsan; run a release build's xenprov serve, "
-			      "or build the installer with one: build/release/xenprov installer "
-			      "build -o %s/installer",
-			      c->tftp_root);
-	xp__serve_log(s, LOG_INFO,
-		      "installer: built for kernel %s in %.1f s (%zu modules, %zu libraries, "
-		      "initramfs %llu bytes): %s",
-		      res.release, (double)(xp__serve_now_ms() - t0) / 1000, res.n_modules,
-		      res.n_libs, res.initrd_size, dir);
+	snprintf(done, dsize,
+		 "installer: built for kernel %s in %.1f s (%zu modules, %zu libraries, "
+		 "initramfs %llu bytes): %s%s%s%s",
+		 res.release, (double)(xp__serve_now_ms() - t0) / 1000, res.n_modules, res.n_libs,
+		 res.initrd_size, dir,
+		 res.sanitized ? "; this xenprov is a sanitizer (dev) build: the installer "
+				 "carries libasan and libubsan; run a release build's xenprov serve, "
+				 "or build the installer with one: build/release/xenprov installer "
+				 "build -o "
+			       : "",
+		 res.sanitized ? c->tftp_root : "", res.sanitized ? "/installer" : "");
 	return 0;
 }
 
@@ -190,13 +208,18 @@ static void *builder_main(void *arg)
 		if (c->stop)
 			break;
 		c->want = false;
+		c->idle = false;
 		bool was_ready = c->state == IC_READY;
 		if (!was_ready)
 			c->state = IC_BUILDING;
 		pthread_mutex_unlock(&c->lock);
-		char dir[4300] = "";
-		int r = build(c, dir, sizeof(dir));
+		char dir[4300] = "", done[8192] = "";
+		int r = build(c, dir, sizeof(dir), done, sizeof(done));
 		pthread_mutex_lock(&c->lock);
+		if (c->stop) /* the server is gone (see xp__installer_cache_free) */
+			break;
+		if (done[0] && (r < 0 || !was_ready || strcmp(dir, c->dir) != 0))
+			xp__serve_log(c->s, r < 0 ? LOG_ERR : LOG_INFO, "%s", done);
 		c->checked_ms = xp__serve_now_ms();
 		if (r == 0) {
 			snprintf(c->dir, sizeof(c->dir), "%s", dir);
@@ -204,7 +227,9 @@ static void *builder_main(void *arg)
 		} else if (!was_ready) {
 			c->state = IC_FAILED;
 		} /* else: the one served goes on being served */
+		wake_all(c);
 	}
+	c->idle = true;
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
@@ -215,6 +240,7 @@ int xp__installer_cache_new(struct serve *s, const char *tftp_root, struct insta
 	if (!c)
 		return -ENOMEM;
 	c->s = s;
+	c->idle = true;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	snprintf(c->root, sizeof(c->root), "%s/installer", s->opts->state_dir);
@@ -230,16 +256,34 @@ int xp__installer_cache_start(struct installer_cache *c)
 	return -r;
 }
 
+void xp__installer_cache_stop_waits(struct installer_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->no_waits = true;
+	wake_all(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
 void xp__installer_cache_free(struct installer_cache *c)
 {
 	if (!c)
 		return;
 	if (c->running) {
-		/* a build under way is finished first (its files are whole either way) */
 		pthread_mutex_lock(&c->lock);
 		c->stop = true;
+		bool busy = !c->idle;
 		pthread_cond_signal(&c->cond);
 		pthread_mutex_unlock(&c->lock);
+		if (busy) {
+			/* a build under way (tens of seconds) does not hold the stop up: the
+			 * thread is left to the process's end, touching nothing of the
+			 * server's once it sees stop (its temporary directory is removed by
+			 * the next server's build); c stays for it */
+			pthread_detach(c->thread);
+			return;
+		}
 		pthread_join(c->thread, NULL);
 	}
 	pthread_cond_destroy(&c->cond);
@@ -259,11 +303,21 @@ static void want(struct installer_cache *c, int64_t now)
 	pthread_cond_signal(&c->cond);
 }
 
-void xp__installer_cache_want(struct installer_cache *c)
+int xp__installer_cache_wait(struct installer_cache *c, void (*wake)(void *), void *arg)
 {
+	int r = -EALREADY;
 	pthread_mutex_lock(&c->lock);
-	want(c, xp__serve_now_ms());
+	if (c->no_waits)
+		r = -ESHUTDOWN;
+	else if ((c->state == IC_BUILDING || c->want) && c->n_waiters < WAITERS_MAX) {
+		c->waiters[c->n_waiters].wake = wake;
+		c->waiters[c->n_waiters++].arg = arg;
+		r = 0;
+	} else if (c->state == IC_BUILDING || c->want) {
+		r = -EBUSY;
+	}
 	pthread_mutex_unlock(&c->lock);
+	return r;
 }
 
 int xp__installer_cache_file(void *ctx, const char *file, int *fd)
@@ -285,5 +339,5 @@ int xp__installer_cache_file(void *ctx, const char *file, int *fd)
 		r = -ENOENT; /* logged when it failed */
 	}
 	pthread_mutex_unlock(&c->lock);
-	return file ? r : 0;
+	return r;
 }

@@ -168,12 +168,16 @@ int xp__http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
 
 /* installer-cache.c: the autoinstall installer built on first use (see there). _new
  * before the first xp__serve_open_boot; _start once privileges are dropped (builds run
- * as the server's user); _file is xp_boot_opts.installer; _want asks for a build (a
- * system marked). */
+ * as the server's user); _file is xp_boot_opts.installer. _wait: a request that got
+ * -EAGAIN waits for the build under way: wake(arg) is called (from the builder's
+ * thread, under its lock) when it ends; 0 registered, -EALREADY nothing under way
+ * (ask again), -EBUSY too many waiting, -ESHUTDOWN stopping. _stop_waits wakes every
+ * waiter and takes no more (before HTTP stops). */
 int xp__installer_cache_new(struct serve *s, const char *tftp_root, struct installer_cache **ret);
 int xp__installer_cache_start(struct installer_cache *c);
-void xp__installer_cache_want(struct installer_cache *c);
 int xp__installer_cache_file(void *ctx, const char *file, int *fd);
+int xp__installer_cache_wait(struct installer_cache *c, void (*wake)(void *), void *arg);
+void xp__installer_cache_stop_waits(struct installer_cache *c);
 void xp__installer_cache_free(struct installer_cache *c);
 
 #endif

@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
-#include "xenprov/autoinstall.h"
 #include "xenprov/leases.h"
 #include "xenprov/template.h"
 #include "xenprov/util.h"
@@ -323,21 +322,12 @@ static void reload(struct serve *s, const char *why, bool force)
 		xp__serve_log(s, LOG_INFO, "reloaded (%s)", why);
 }
 
-/* A system marked for install: the installer built now if it is not (the cache's
- * thread), so that the machine's first boot finds it. */
-static void want_installer(struct serve *s)
-{
-	if (s->icache && s->opts->http && xp_install_marked_any(s->inv) > 0)
-		xp__installer_cache_want(s->icache);
-}
-
 static void check_changes(struct serve *s)
 {
 	int64_t v;
 	if (xp_inv_data_version(s->inv, &v) == 0 && v != s->data_version) {
 		s->data_version = v;
 		reload(s, "inventory changed", false);
-		want_installer(s);
 	}
 }
 
@@ -529,7 +519,6 @@ static int setup(struct serve *s, sigset_t *mask)
 	}
 	if (s->icache && (r = xp__installer_cache_start(s->icache)) < 0)
 		return r;
-	want_installer(s);
 	if (s->http && (r = xp__http_srv_start(s->http)) < 0)
 		return r;
 	if (s->tftp && (r = xp__tftp_srv_start(s->tftp)) < 0)
