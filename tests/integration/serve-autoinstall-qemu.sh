@@ -134,17 +134,13 @@ vm_boot() {
 		-device "virtio-net-pci,netdev=n0,mac=$mac" </dev/null >"$T/qemu-$name.log" 2>&1 &
 	VPID[$name]=$!
 }
-# vm_until NAME SECONDS WHAT CHECK...: CHECK every 0.3 s until it holds; fails when
-# QEMU NAME exits first or SECONDS pass
+# vm_until NAME SECONDS WHAT CHECK...: qemu-pxe.sh's qpxe_until for QEMU NAME
 vm_until() {
-	local name=$1 limit=$2 what=$3 start=$SECONDS
-	shift 3
-	until "$@"; do
-		kill -0 "${VPID[$name]}" 2>/dev/null || fail "QEMU $name exited before $what"
-		[ $((SECONDS - start)) -lt "$limit" ] || fail "no $what within ${limit}s"
-		sleep 0.3
-	done
-	echo "$name: $what after $((SECONDS - start))s"
+	local saved=$QPID
+	QPID=${VPID[$1]}
+	shift
+	qpxe_until "$@"
+	QPID=$saved
 }
 # vm_done NAME SECONDS WHAT: QEMU NAME ends by itself within SECONDS
 vm_done() {
