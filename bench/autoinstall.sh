@@ -29,9 +29,14 @@
 #
 # Workload: the minbase tarball of bench/lib/minbase.sh (XP_BENCH_CACHE, default
 # /var/tmp/xenprov-bench; made with debootstrap when missing), an image of
-# XP_BENCH_AI_MIB MiB (default 512). Scratch in XP_BENCH_TMP (default /dev/shm, so that
-# ten disks' writes measure the server and the installer, not this machine's disk).
+# XP_BENCH_AI_MIB MiB (default 512). Scratch in XP_BENCH_TMP (default /var/tmp), the
+# disks in XP_BENCH_DISKS (default /dev/shm, so that ten disks' writes measure the
+# server and the installer, not this machine's disk).
 # Needs root (namespaces), curl. Prints a table; never judges the numbers.
+#
+# One run (2026-12-07, build/dev/xenprov: ASan, load 10-15 on 2 shared cores, 512 MiB):
+#   image build 1.87 s, one installer run 2.46 s (1.32x); ten at once 14.2 s, 379 MB/s
+#   in aggregate against 949 MB/s for ten HTTP boot file fetches (0.40x).
 set -u
 export LC_ALL=C
 PATH=$PATH:/usr/sbin:/sbin
@@ -51,8 +56,12 @@ ARCHIVE=$CACHE/bookworm-minbase.tar.gz
 . "$here/lib/minbase.sh"
 bench_minbase "$ARCHIVE" "$CACHE"
 
-W=$(mktemp -d "${XP_BENCH_TMP:-/dev/shm}/xp-bench-autoinstall.XXXXXX") || die "no scratch directory"
+W=$(mktemp -d "${XP_BENCH_TMP:-/var/tmp}/xp-bench-autoinstall.XXXXXX") || die "no scratch directory"
 chmod 755 "$W"
+# the disks in memory, through a link: the installer takes a --disk beginning /dev/ for
+# a device's name
+D=$(mktemp -d "${XP_BENCH_DISKS:-/dev/shm}/xp-bench-autoinstall.XXXXXX") || die "no disk directory"
+ln -s "$D" "$W/disks" || die "ln"
 SRV=xpa-srv-$$
 declare -A started # PID -> what
 ns_made=()
@@ -60,7 +69,7 @@ cleanup() {
 	local p ns
 	for p in "${!started[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	for ns in "${ns_made[@]}"; do ip netns del "$ns" 2>/dev/null; done
-	rm -rf "$W"
+	rm -rf "$W" "$D"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -112,9 +121,9 @@ cmdline() {
 }
 # install I: installer run for machine I onto a new blank disk; status in $W/rc-I
 install() {
-	rm -f "$W/disk-$1.img"
-	truncate -s "$((MIB + 64))M" "$W/disk-$1.img"
-	ip netns exec "xpa-c$1-$$" "$X" installer run --disk "$W/disk-$1.img" --no-bootloader \
+	rm -f "$W/disks/disk-$1.img"
+	truncate -s "$((MIB + 64))M" "$W/disks/disk-$1.img"
+	ip netns exec "xpa-c$1-$$" "$X" installer run --disk "$W/disks/disk-$1.img" --no-bootloader \
 		--cmdline "$W/cmdline-$1" --json >"$W/run-$1.json" 2>"$W/run-$1.err"
 	echo $? >"$W/rc-$1"
 }
@@ -165,7 +174,7 @@ for ((i = 1; i <= N; i++)); do
 done
 wait "${pids[@]}"
 ten=$(secs "$t0" "$(now)")
-for ((i = 1; i <= N; i++)); do check "$i"; rm -f "$W/disk-$i.img"; done
+for ((i = 1; i <= N; i++)); do check "$i"; rm -f "$W/disks/disk-$i.img"; done
 
 # ---- 4. boot files over HTTP -----------------------------------------------------------------
 head -c "$size" /dev/urandom >"$W/tftp/bootfile.bin"
