@@ -39,7 +39,7 @@
 #include "net/net-internal.h"
 #include "xenprov/installer-build.h"
 
-#define RETRY_MS 60000 /* a failed build, or the key looked at again */
+#define RETRY_MS    60000 /* a failed build, or the key looked at again */
 #define WAITERS_MAX 64
 
 enum ic_state { IC_NONE, IC_BUILDING, IC_READY, IC_FAILED };
@@ -79,7 +79,8 @@ static void remove_build(const char *dir, const char *name)
 	DIR *d = opendir(p);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+		if (e->d_name[0] == '.' &&
+		    (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
 			continue;
 		unlinkat(dirfd(d), e->d_name, 0);
 	}
@@ -152,8 +153,9 @@ static int build(struct installer_cache *c, char *dir, size_t size, char *done, 
 	struct xp_installer_result res;
 	int64_t t0 = xp__serve_now_ms();
 	if (r == 0) {
-		xp__serve_log(s, LOG_INFO, "installer: building it for kernel %s (first use), into %s",
-			      kernel, dir);
+		xp__serve_log(s, LOG_INFO,
+			      "installer: building it for kernel %s (first use), into %s", kernel,
+			      dir);
 		r = xp_installer_build(&o, tmp, &res, &d);
 	}
 	if (r == 0) {
@@ -189,11 +191,12 @@ static int build(struct installer_cache *c, char *dir, size_t size, char *done, 
 		 "initramfs %llu bytes): %s%s%s%s",
 		 res.release, (double)(xp__serve_now_ms() - t0) / 1000, res.n_modules, res.n_libs,
 		 res.initrd_size, dir,
-		 res.sanitized ? "; this xenprov is a sanitizer (dev) build: the installer "
-				 "carries libasan and libubsan; run a release build's xenprov serve, "
-				 "or build the installer with one: build/release/xenprov installer "
-				 "build -o "
-			       : "",
+		 res.sanitized
+		     ? "; this xenprov is a sanitizer (dev) build: the installer "
+		       "carries libasan and libubsan; run a release build's xenprov serve, "
+		       "or build the installer with one: build/release/xenprov installer "
+		       "build -o "
+		     : "",
 		 res.sanitized ? c->tftp_root : "", res.sanitized ? "/installer" : "");
 	return 0;
 }
