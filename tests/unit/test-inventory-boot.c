@@ -1428,20 +1428,24 @@ static void test_install_marks(void **st)
 	xp_inv_close(inv);
 }
 
+/* The inventory with distro deb and system name (mac, 10.0.0.10, netboot on). */
+static struct xp_inv *inv_with_system(const char *name, const char *mac)
+{
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add_distro(inv, "deb"), 0);
+	struct xp_system s = {
+	    .name = (char *)name, .mac = (char *)mac, .ip = "10.0.0.10", .distro = "deb", .netboot = true};
+	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	return inv;
+}
+
 /* A machine stopped half way boots from the network again: its begun attempt is ended
  * as abandoned (the old token refused, a new one rendered, the mark kept); a boot
  * before the installer began, a second DHCP of one boot, an unmarked system: nothing. */
 static void test_install_abandoned(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(add_distro(inv, "deb"), 0);
-	struct xp_system s = {.name = "n3",
-			      .mac = "52:54:00:00:00:03",
-			      .ip = "10.0.0.10",
-			      .distro = "deb",
-			      .netboot = true};
-	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	struct xp_inv *inv = inv_with_system("n3", "52:54:00:00:00:03");
 	assert_int_equal(xp_install_boot(inv, "n3"), 0); /* never marked */
 	assert_int_equal(xp_install_boot(inv, "nosuch"), 0);
 	assert_int_equal(xp_install_mark(inv, "n3", true), 0);
@@ -1485,14 +1489,7 @@ static void test_install_abandoned(void **st)
 static void test_install_events_bounded(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(add_distro(inv, "deb"), 0);
-	struct xp_system s = {.name = "n2",
-			      .mac = "52:54:00:00:00:02",
-			      .ip = "10.0.0.10",
-			      .distro = "deb",
-			      .netboot = true};
-	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	struct xp_inv *inv = inv_with_system("n2", "52:54:00:00:00:02");
 	assert_int_equal(xp_install_mark(inv, "n2", true), 0);
 	char tok[XP_INSTALL_TOKEN_LEN + 1];
 	assert_int_equal(xp_install_token(inv, "n2", tok), 0);
