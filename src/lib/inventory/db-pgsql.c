@@ -393,6 +393,11 @@ static int64_t pg_changes(struct xp_db *db)
 	return ((struct pg_db *)db)->changes;
 }
 
+static bool pg_lost(struct xp_db *db)
+{
+	return PQstatus(conn(db)) == CONNECTION_BAD;
+}
+
 static const struct xp_db_ops pgsql_ops = {
     .dialect = XP_DB_PGSQL,
     .close = pg_close,
@@ -412,6 +417,7 @@ static const struct xp_db_ops pgsql_ops = {
     .column_int64 = pg_column_int64,
     .column_blob = pg_column_blob,
     .changes = pg_changes,
+    .lost = pg_lost,
 };
 
 /* Notices (a CREATE ... IF NOT EXISTS that found the thing, say) are the server's

@@ -99,6 +99,10 @@ const void *xp__db_column_blob(struct xp_db_stmt *st, int i, size_t *n);
  * counting what triggers and foreign key actions did). */
 int64_t xp__db_changes(struct xp_db *db);
 
+/* Whether the connection to the database server is lost (PostgreSQL: the server
+ * closed it or went away; every later statement fails). Never for SQLite. */
+bool xp__db_lost(struct xp_db *db);
+
 /* SQLite only (-ENOTSUP elsewhere): the WAL's checkpoints. */
 int xp__db_autocheckpoint(struct xp_db *db, bool on);
 int xp__db_checkpoint(struct xp_db *db);
@@ -123,6 +127,7 @@ struct xp_db_ops {
 	int64_t (*column_int64)(struct xp_db_stmt *st, int i);
 	const void *(*column_blob)(struct xp_db_stmt *st, int i, size_t *n);
 	int64_t (*changes)(struct xp_db *db);
+	bool (*lost)(struct xp_db *db); /* NULL: never lost */
 };
 
 /* What every connection and statement starts with: its backend (and for a statement,
