@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-inventory.h"
 #include "cli.h"
 #include "xenprov/installer-build.h"
 #include "xenprov/installer-run.h"
@@ -103,6 +104,9 @@ static int run_build(int argc, char **argv)
 		       res.release, res.n_modules, res.n_libs, res.initrd_size, out, out);
 		rc = cli_flush();
 	}
+	if (r == 0 && res.sanitized)
+		cli_warn("this xenprov is a sanitizer (dev) build: the installer carries libasan "
+			 "and libubsan; build it with a release build's xenprov");
 	xp_diags_release(&d);
 	free(list);
 	free(extra);

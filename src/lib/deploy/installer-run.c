@@ -15,7 +15,9 @@
  *   image       the golden image (GET /api/profiles/P/image: its SHA-256, size, URL)
  *               streamed straight onto the device (whole, a partitioned image keeping
  *               the table the image builder made; a bare one into the root partition),
- *               a transfer cut short resumed with a range, then read back and hashed
+ *               a transfer cut short resumed with a range, then read back and hashed;
+ *               a whole image's first 64 KiB (its table) written last, so that a
+ *               machine stopped half way leaves no table to refuse on its next boot
  *   firmware    a UEFI machine (/sys/firmware/efi in the installer) or a profile with
  *               label gpt: the disk's table made a GPT keeping the image's partitions,
  *               with an EFI system partition (FAT32, xp_fat_format) at the end of the
@@ -338,12 +340,63 @@ static int fetch_description(struct run *x, uint64_t *size, char **url)
 	return xp__install_url(x->io.server, iurl, url);
 }
 
+/* The first HEAD_HELD bytes of a whole (partitioned) image, its partition table (MBR,
+ * or GPT's protective MBR, header and 128 entries: 34 sectors), are written last, once
+ * the rest is on the disk: a machine stopped half way leaves a disk with no table, which
+ * the next attempt writes without wipe (the disk check reads the first two sectors). */
+#define HEAD_HELD 65536
+
+struct head_sink {
+	unsigned char *buf;
+	size_t got;
+};
+
+static int on_head(void *ctx, uint64_t off, const void *data, size_t len)
+{
+	struct head_sink *h = ctx;
+	if (off != h->got)
+		return -EPROTO;
+	size_t n = len < HEAD_HELD - h->got ? len : HEAD_HELD - h->got;
+	memcpy(h->buf + h->got, data, n);
+	h->got += n;
+	return h->got == HEAD_HELD ? -ECANCELED : 0; /* the rest comes with the stream */
+}
+
+/* The image's first HEAD_HELD bytes into buf (the start of a GET, stopped there). */
+static int fetch_head(struct run *x, const char *url, unsigned char *buf)
+{
+	struct head_sink h = {.buf = buf};
+	struct xp_http_req q = {.url = url,
+				.token = x->io.token,
+				.grant_system = x->io.grant_system,
+				.ca_file = x->io.ca_file,
+				.write = on_head,
+				.ctx = &h};
+	struct xp_http_resp resp;
+	struct xp_diags dd;
+	xp_diags_init(&dd);
+	int r = xp_http_request(&q, &resp, &dd);
+	xp_http_resp_release(&resp);
+	if (h.got == HEAD_HELD)
+		r = 0;
+	else if (r >= 0)
+		r = -EIO;
+	if (r < 0)
+		xp_diags_fail(x->d, r, url, "image", NULL, "cannot fetch the image's table: %s",
+			      dd.n ? dd.v[0].msg : strerror(-r));
+	xp_diags_release(&dd);
+	return r;
+}
+
 /* The image, size bytes, onto fd at offset at; a transfer cut short goes on where it
- * stopped (three tries); then the bytes written are read back and hashed. */
-static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const char *url)
+ * stopped (three tries); then the bytes written are read back and hashed. head (NULL:
+ * none): the image's first HEAD_HELD bytes, already fetched: the stream starts after
+ * them and they are written once it has ended. */
+static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const char *url,
+		       const unsigned char *head)
 {
 	double t0 = xp__install_now();
-	uint64_t have = 0;
+	uint64_t have = head ? HEAD_HELD : 0;
 	int r = -EIO;
 	struct xp_diags tries; /* a transfer cut short is tried again from where it stopped */
 	xp_diags_init(&tries);
@@ -365,6 +418,9 @@ static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const 
 	xp_diags_release(&tries);
 	if (r < 0)
 		return r;
+	if (head && (r = xp_pwrite_full(fd, head, HEAD_HELD, at)) < 0)
+		return xp_diags_fail(x->d, r, x->dev, "image", NULL,
+				     "cannot write the partition table: %s", strerror(-r));
 	unsigned char dg[32];
 	char got[65];
 	if (fdatasync(fd) < 0 || lseek(fd, (off_t)at, SEEK_SET) < 0 ||
@@ -763,7 +819,20 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 		 x.dev);
 	event(&x, "progress", "image", msg);
 	step(&x, "image", msg);
-	if ((r = write_image(&x, fd, at, size, url)) < 0)
+	unsigned char *head = NULL; /* a whole image's table: written last */
+	if (at == 0 && size > HEAD_HELD) {
+		if (!(head = malloc(HEAD_HELD))) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		if ((r = fetch_head(&x, url, head)) < 0) {
+			free(head);
+			goto fail;
+		}
+	}
+	r = write_image(&x, fd, at, size, url, head);
+	free(head);
+	if (r < 0)
 		goto fail;
 	if (x.gpt && !bare) {
 		event(&x, "progress", "firmware", "a GPT with an EFI system partition");
