@@ -114,7 +114,8 @@ ok
 sfdisk -J "$T/disk.img" >"$T/table" || fail "no partition table on the installed disk"
 grep -q '"label":"dos"\|"label": "dos"' "$T/table" || fail "not msdos: $(cat "$T/table")"
 start=$(sfdisk -d "$T/disk.img" | sed -n 's/.*start= *\([0-9]*\).*/\1/p' | head -n 1)
-dd if="$T/disk.img" of="$T/root.fs" bs=512 skip="$start" count=$((150 * 2048)) status=none ||
+size=$(sfdisk -d "$T/disk.img" | sed -n 's/.*size= *\([0-9]*\).*/\1/p' | head -n 1)
+dd if="$T/disk.img" of="$T/root.fs" bs=512 skip="$start" count="$size" status=none ||
 	fail "dd"
 e2fsck -fn "$T/root.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/root.fs" 2>/dev/null)" = vm ] || fail "the host name is not vm"
