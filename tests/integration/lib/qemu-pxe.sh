@@ -9,6 +9,8 @@
 #                       $T/serial.log; with DISK (a raw file) a virtio disk too, booted
 #                       when the network offers nothing (-boot order=nc); a reboot
 #                       ends QEMU (-no-reboot)
+#   qpxe_done SECONDS WHAT  QEMU (QPID) ends by itself (a reboot or power-off under
+#                       -no-reboot) within SECONDS, else the test fails
 [ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
 command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (Debian package qemu-system-x86)"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
@@ -78,4 +80,14 @@ qpxe_until() {
 		sleep 2
 	done
 	echo "$what after $((SECONDS - start))s"
+}
+
+qpxe_done() {
+	local start=$SECONDS
+	while kill -0 "$QPID" 2>/dev/null; do
+		[ $((SECONDS - start)) -lt "$1" ] || fail "QEMU still running ${1}s after $2"
+		sleep 2
+	done
+	wait "$QPID" 2>/dev/null
+	QPID=
 }
