@@ -31,11 +31,18 @@
 #            1468", and atftp blksize 1468 + windowsize 64 (RFC 7440; not run against a
 #            server that does not acknowledge it, as it would be lockstep), against in.tftpd
 #            (tftpd-hpa -L), atftpd (0.8.0, --daemon --no-fork, threads; run from a
-#            private copy, as its package conflicts with tftpd-hpa's) and xenprov.
+#            private copy, as its package conflicts with tftpd-hpa's) and xenprov; and
+#            "floor", bench/tools/tftp-floor.c (BUILD/bench/xp-tftp-floor): the least a
+#            server can do (a fork per transfer, one send a block, one receive an ACK
+#            a window, nothing else), which no server can go below and which is not a
+#            peer in the ratios.
 #            XP_BENCH_TFTP_CONC ("1 20") and XP_BENCH_TFTP_CLIENTS ("hpa512 atftp1468
 #            atftp1468w64") pick a part of it.
-#            Each row also gives the server's CPU seconds (utime + stime of its process, all
-#            threads; in.tftpd forks a child per transfer, whose CPU is not in it) and how
+#            Each row also gives the server's CPU seconds and CPU seconds per MB delivered,
+#            measured fairly: each server runs in a cgroup of its own made for the row
+#            (cgroup v2 cpu.stat, else v1 cpuacct), so that the processes in.tftpd forks per
+#            transfer and every thread count (without cgroups, the process's own utime +
+#            stime, which misses in.tftpd's children: the row says so); and how
 #            busy the whole machine was: with clients and server on the same CPUs, a
 #            100% busy machine means the clients' share bounds every server.
 #            Aggregate MB/s (10^6 bytes); every download's size is checked, and one per
@@ -152,6 +159,11 @@ else
 	PEERS=$here/../build/release/bench/boot-peers
 fi
 ATFTPD=$PEERS/atftpd/usr/sbin/atftpd
+# the TFTP floor (bench/tools/tftp-floor.c), beside this script in the build tree
+TFTP_FLOOR=
+for c in "$here/xp-tftp-floor" "$here/../build/release/bench/xp-tftp-floor"; do
+	[ -x "$c" ] && { TFTP_FLOOR=$c; break; }
+done
 made_policy_rc=0
 
 # bench_deps: apt-get install of the peer packages that are not installed yet, with
@@ -228,6 +240,7 @@ stop_pid() { # PID: TERM, then KILL after 3 s; only PIDs in ${started[@]}
 cleanup() {
 	local pid ns
 	for pid in "${!started[@]}"; do stop_pid "$pid"; done
+	cg_cleanup
 	for ns in "${ns_made[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 		rm -rf "/etc/netns/$ns"
@@ -304,6 +317,54 @@ srv_fail() { # NAME: why it could not start, from its log
 machine_ticks() { # BUSY/TOTAL jiffies of all CPUs, from /proc/stat
 	awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6 "/" t; exit }' /proc/stat
 }
+# A server's CPU, children and threads included: each TFTP server runs in a cgroup of
+# its own made here (in.tftpd forks a process per transfer, which /proc/PID/stat of the
+# parent does not count). cgroup v2 (cpu.stat usage_usec, in every cgroup) where it is
+# mounted, at /sys/fs/cgroup or a hybrid's /sys/fs/cgroup/unified, else v1's cpuacct
+# (cpuacct.usage, ns). Without either, the rows fall back to the process's own ticks
+# and say so.
+CG_ROOT=
+CG_KIND=
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	CG_ROOT=/sys/fs/cgroup CG_KIND=v2
+elif [ -e /sys/fs/cgroup/unified/cgroup.procs ]; then
+	CG_ROOT=/sys/fs/cgroup/unified CG_KIND=v2
+elif [ -e /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
+	CG_ROOT=/sys/fs/cgroup/cpuacct CG_KIND=v1
+fi
+CG_MADE=()
+CG_DIR=
+cg_join() { # PID...: a new cgroup holding them (CG_DIR), or CG_DIR empty
+	CG_DIR=
+	[ -n "$CG_ROOT" ] || return 0
+	local d=$CG_ROOT/xenprov-bench-$$-${#CG_MADE[@]} p
+	mkdir "$d" 2>/dev/null || return 0
+	CG_MADE+=("$d")
+	for p in "$@"; do
+		echo "$p" >"$d/cgroup.procs" 2>/dev/null || { CG_DIR=; return 0; }
+	done
+	CG_DIR=$d
+}
+cg_usec() { # DIR: the CPU its processes used, microseconds
+	if [ "$CG_KIND" = v2 ]; then
+		awk '$1 == "usage_usec" { print $2 }' "$1/cpu.stat"
+	else
+		echo $(($(cat "$1/cpuacct.usage") / 1000))
+	fi
+}
+cg_cleanup() { # each cgroup made, once its processes are gone (they were stopped)
+	local d p
+	for d in "${CG_MADE[@]}"; do
+		if [ -e "$d/cgroup.procs" ]; then
+			while read -r p; do
+				# shellcheck disable=SC2015
+				[ -n "$p" ] && echo "$p" >"$CG_ROOT/cgroup.procs" 2>/dev/null || true
+			done <"$d/cgroup.procs"
+		fi
+		rmdir "$d" 2>/dev/null
+	done
+	CG_MADE=()
+}
 cpu_ticks() { # PID: utime + stime of the process (all its threads)
 	local s
 	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
@@ -340,8 +401,9 @@ xp_start() {
 	local tag=$1 root=$2 ports=$3 st=$W/$1-state
 	rm -rf "$st"
 	xp_state "$st" "$root" || { cp "$st.settings.log" "$W/$tag.log"; return 1; }
+	# shellcheck disable=SC2086 # XP_BENCH_SERVE_ARGS: words added to serve's, e.g. --tftp-spin 0
 	srv_start "$tag" "$ports" env XENPROV_STATE_DIR="$st" "$X" serve --interface veth-srv \
-		--pid-file "$W/$tag.pid" || return 1
+		--pid-file "$W/$tag.pid" ${XP_BENCH_SERVE_ARGS:-} || return 1
 	# the process to measure is the one in its pid file, when it wrote one
 	local p
 	p=$(cat "$W/$tag.pid" 2>/dev/null)
@@ -570,6 +632,7 @@ export -f tftp_clients
 
 declare -A F # F[server,client,n] MB/s; F[server,why]; F[server,w64]
 TFTP_SERVERS=(in.tftpd atftpd xenprov)
+[ -n "$TFTP_FLOOR" ] && TFTP_SERVERS+=(floor)
 TFTP_CLIENTS=(hpa512 atftp1468 atftp1468w64)
 [ -n "${XP_BENCH_TFTP_CLIENTS:-}" ] && read -r -a TFTP_CLIENTS <<<"$XP_BENCH_TFTP_CLIENTS"
 declare -A CLABEL=([hpa512]="tftp-hpa blksize 512" [atftp1468]="atftp blksize 1468" [atftp1468w64]="atftp 1468 + windowsize 64")
@@ -580,6 +643,7 @@ tftp_start() { # SERVER ROOT
 	atftpd) srv_start tftp-atftpd 69 "$ATFTPD" --daemon --no-fork --port 69 --bind-address "$SRV_IP" \
 		--logfile /dev/null -m 100 "$2" ;;
 	xenprov) xp_start tftp-xenprov "$2" 67,69 ;;
+	floor) srv_start tftp-floor 69 "$TFTP_FLOOR" "$SRV_IP" "$2" ;;
 	esac
 }
 
@@ -589,13 +653,23 @@ tftp_run() {
 	rm -rf "$out" && mkdir -p "$out"
 	local cpu_pid=$SRV_PID c0 c1 m0 m1
 	[ "$s" = xenprov ] && cpu_pid=$XP_CPU_PID
-	c0=$(cpu_ticks "$cpu_pid")
+	cg_join "$cpu_pid"
+	local cg=$CG_DIR
+	if [ -n "$cg" ]; then c0=$(cg_usec "$cg"); else c0=$(cpu_ticks "$cpu_pid"); fi
 	m0=$(machine_ticks)
 	res=$(in_cli bash -c 'tftp_clients "$@"' tftp_clients "$c" "$n" "$SRV_IP" bench.bin "$out")
-	c1=$(cpu_ticks "$cpu_pid")
+	if [ -n "$cg" ]; then c1=$(cg_usec "$cg"); else c1=$(cpu_ticks "$cpu_pid"); fi
 	m1=$(machine_ticks)
-	# the server's CPU, and how busy the whole machine was (all CPUs = 100%)
-	F[$s,$c,$n,cpu]=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
+	# the server's CPU (its cgroup: children and threads too), and how busy the whole
+	# machine was (all CPUs = 100%)
+	if [ -n "$cg" ]; then
+		F[$s,$c,$n,cpu]=$(awk -v t=$((c1 - c0)) 'BEGIN { printf "%.3f", t / 1e6 }')
+	else
+		F[$s,$c,$n,cpu]=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
+		F[$s,$c,$n,note]="CPU of the server's process only (no cgroup)"
+	fi
+	# CPU seconds per MB delivered (10^6 bytes)
+	F[$s,$c,$n,cpumb]=$(awk -v t="${F[$s,$c,$n,cpu]}" -v b="$TFTP_BYTES" -v n="$n" 'BEGIN { printf "%.4f", t / (b * n / 1e6) }')
 	F[$s,$c,$n,busy]=$(awk -v a="$m0" -v b="$m1" 'BEGIN { split(a, x, "/"); split(b, y, "/"); if (y[2] > x[2]) printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]); else print "?" }')
 	us=$(awk '$1 == "us" { print $2 }' <<<"$res")
 	for ((i = 1; i <= n; i++)); do
@@ -616,7 +690,7 @@ tftp_run() {
 		failed=1
 		F[$s,$c,$n,note]="${F[$s,$c,$n,note]:-no timing}; $bad of $n incomplete"
 	fi
-	json "\"part\":\"tftp\",\"server\":\"$s\",\"client\":\"$c\",\"clients\":$n,\"bytes_each\":$TFTP_BYTES,\"seconds\":${F[$s,$c,$n,s]:-null},\"mb_per_s\":${F[$s,$c,$n]:-null},\"server_cpu_s\":${F[$s,$c,$n,cpu]:-null},\"verified\":$ok"
+	json "\"part\":\"tftp\",\"server\":\"$s\",\"client\":\"$c\",\"clients\":$n,\"bytes_each\":$TFTP_BYTES,\"seconds\":${F[$s,$c,$n,s]:-null},\"mb_per_s\":${F[$s,$c,$n]:-null},\"server_cpu_s\":${F[$s,$c,$n,cpu]:-null},\"server_cpu_s_per_mb\":${F[$s,$c,$n,cpumb]:-null},\"verified\":$ok"
 }
 
 if want tftp; then
@@ -659,7 +733,7 @@ if want tftp; then
 					tftp_run "$s" "$c" "$n"
 					srv_stop
 				fi
-				say "  $s, $n x ${CLABEL[$c]}: ${F[$s,$c,$n]:-failed} MB/s${F[$s,$c,$n,s]:+ (${F[$s,$c,$n,s]} s, server CPU ${F[$s,$c,$n,cpu]} s, machine ${F[$s,$c,$n,busy]}% busy)}${F[$s,$c,$n,note]:+  ${F[$s,$c,$n,note]}}"
+				say "  $s, $n x ${CLABEL[$c]}: ${F[$s,$c,$n]:-failed} MB/s${F[$s,$c,$n,s]:+ (${F[$s,$c,$n,s]} s, server CPU ${F[$s,$c,$n,cpu]} s = ${F[$s,$c,$n,cpumb]} s/MB, machine ${F[$s,$c,$n,busy]}% busy)}${F[$s,$c,$n,note]:+  ${F[$s,$c,$n,note]}}"
 			done
 		done
 	done
@@ -684,7 +758,7 @@ if want tftp; then
 				else
 					printf ' %10s' "failed"
 				fi
-				if [ "$s" != xenprov ] && [ -n "${F[$s,$c,$n]:-}" ] &&
+				if [ "$s" != xenprov ] && [ "$s" != floor ] && [ -n "${F[$s,$c,$n]:-}" ] &&
 					awk -v a="${F[$s,$c,$n]}" -v b="$bestp" 'BEGIN { exit !(a > b) }'; then
 					bestp=${F[$s,$c,$n]}
 					bestn=$s
@@ -703,6 +777,36 @@ if want tftp; then
 		[ -n "${F[$s,why]:-}" ] && say "  $s: ${F[$s,why]}"
 	done
 	say "  target: xenprov / best peer >= 1.50x at each setting"
+	say
+	# issue 20: CPU seconds per MB delivered, against the peer that needs the least
+	say "  server CPU seconds per MB delivered (its cgroup: threads and children):"
+	printf '  %-28s %-8s' client clients
+	for s in "${TFTP_SERVERS[@]}"; do printf ' %10s' "$s"; done
+	printf ' %16s\n' "xenprov/best"
+	for c in "${TFTP_CLIENTS[@]}"; do
+		for n in "${TFTP_CONC[@]}"; do
+			printf '  %-28s %-8s' "${CLABEL[$c]}" "$n"
+			bestp=
+			bestn=
+			for s in "${TFTP_SERVERS[@]}"; do
+				v=${F[$s,$c,$n]:+${F[$s,$c,$n,cpumb]:-}}
+				printf ' %10s' "${v:--}"
+				if [ "$s" != xenprov ] && [ "$s" != floor ] && [ -n "$v" ] &&
+					{ [ -z "$bestp" ] || awk -v a="$v" -v b="$bestp" 'BEGIN { exit !(a < b) }'; }; then
+					bestp=$v
+					bestn=$s
+				fi
+			done
+			v=${F[xenprov,$c,$n]:+${F[xenprov,$c,$n,cpumb]:-}}
+			if [ -n "$v" ] && [ -n "$bestp" ]; then
+				printf ' %9s (%s)\n' "$(awk -v a="$v" -v b="$bestp" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')" "$bestn"
+				json "\"part\":\"tftp-cpu-ratio\",\"client\":\"$c\",\"clients\":$n,\"vs\":\"$bestn\",\"ratio\":$(awk -v a="$v" -v b="$bestp" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }')"
+			else
+				printf ' %16s\n' "n/a"
+			fi
+		done
+	done
+	say "  target (issue 20): xenprov / least peer <= 0.50x at each setting, its MB/s no lower than the best peer's"
 	say
 fi
 

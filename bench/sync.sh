@@ -9,7 +9,7 @@
 # (XP_BENCH_SYNC_KERNEL_MB, XP_BENCH_SYNC_INITRD_MB) of random bytes. The systems go into
 # the inventory by SQL (10,000 `system add` processes would take minutes and measure
 # nothing of sync); the inventory's triggers count them as any writer's.
-# Targets: a TFTP root (3 files a system, 3 menus, the distro's 2 files) and the include
+# Targets: a TFTP root (2 files a system, GRUB's 256, 3 menus, the distro's 2 files) and the include
 # files of dnsmasq and Kea (reservations and classes), both checked by their servers'
 # own checkers. As root the files go to a journaled ext4 made for the run in a
 # loop-mounted sparse file under the build tree; XP_BENCH_SYNC_DIR names another
@@ -24,7 +24,7 @@
 #   5 full sync that rewrites everything (the distro's kernel options changed): every
 #     netbooting system's files and the menus written, as `cobbler sync` writes all
 #   6 no change: a bare sync of the three targets (nothing rendered, nothing written)
-#   7 one system changed, TFTP root: its 3 files rendered and written
+#   7 one system changed, TFTP root: its 2 files and its GRUB file rendered and written
 #   8 one system changed, dnsmasq include: every system rendered (one file), checked
 #     by dnsmasq --test, written
 # Each run's output is checked (files written, removed, unchanged) so that a number is
@@ -159,7 +159,9 @@ expect() { grep -qF -- "$1" "$W/out" || die "expected '$1', got: $(cat "$W/out")
 # stats NAME: "median min max" in seconds
 stats() { sort -g "$W/t.$1" | awk '{ v[NR] = $1 } END { printf "%.4f %.4f %.4f", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 
-files=$((3 * N + 5))
+# per system pxelinux and iPXE files, GRUB's 256 (one a MAC's last byte), 3 menus, 2
+# distro files
+files=$((2 * N + 256 + 5))
 dirs=(--tftp-root "$R")
 dhcp=(--dnsmasq "$DM" --kea "$KEA" --kea-classes "$KEAC" --subnet 10.64.0.0/16)
 
@@ -178,7 +180,12 @@ for ((i = 0; i < REPS; i++)); do
 done
 # 3-5: full syncs; 6: no change at all
 netboot=$((N - N / 10))
-rewritten=$((3 * netboot + 3))
+# the GRUB files holding a netbooting system (system i's MAC ends in i & 255)
+declare -A bytes=()
+for ((i = 1; i <= N; i++)); do
+	[ $((i % 10)) -ne 0 ] && bytes[$((i & 255))]=1
+done
+rewritten=$((2 * netboot + ${#bytes[@]} + 3))
 for ((i = 0; i < REPS; i++)); do
 	xp settings set offer-hold $((40 + i))
 	time_run world "$X" sync "${dirs[@]}"

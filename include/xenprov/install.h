@@ -55,6 +55,8 @@ struct xp_golden_pub_cache {
 	struct xp_golden_pub_entry *v;
 	size_t n;
 	pthread_mutex_t *lock; /* NULL: one thread only */
+	unsigned long gen;     /* counts what was remembered: a reader's memo of it is stale
+				* when this moved (xp_golden_pub_cache_gen) */
 };
 void xp_golden_pub_cache_release(struct xp_golden_pub_cache *c);
 /* xp_golden_publish through cache c (may be NULL). */
@@ -65,6 +67,8 @@ int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_di
  * image of s was published and its file is still the one hashed, else 0. */
 int xp_golden_pub_cache_find(struct xp_golden_pub_cache *c, const char *state_dir,
 			     const struct xp_settings *s, struct xp_golden_pub *out);
+/* c's generation, read under its lock. */
+unsigned long xp_golden_pub_cache_gen(struct xp_golden_pub_cache *c);
 
 /* Opens the published image of hash hex (exactly 64 lowercase hex digits, else
  * -EINVAL) read-only: *fd and its *size. -ENOENT when nothing is published under that

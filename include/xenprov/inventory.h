@@ -492,6 +492,9 @@ int xp_system_list(struct xp_inv *inv, char ***names, size_t *n);
 /* Every system, in name order, read by one query (for whoever needs them all: a sync
  * of 10,000 systems). *v is a heap array; release each element, then free it. */
 int xp_system_all(struct xp_inv *inv, struct xp_system **v, size_t *n);
+/* The systems whose MAC's last byte is last, in name order (a synced TFTP root's GRUB
+ * file for that byte holds theirs). *v as xp_system_all's. */
+int xp_system_mac_last(struct xp_inv *inv, unsigned last, struct xp_system **v, size_t *n);
 /* -ENOENT. */
 int xp_system_remove(struct xp_inv *inv, const char *name);
 

@@ -61,7 +61,8 @@ int xp_sync_target_remove(struct xp_inv *inv, const char *kind, const char *path
 /* A file a target holds. */
 struct xp_sync_file_rec {
 	char *path;	 /* relative to the TFTP root, or the include file's own path */
-	char *owner;	 /* the system it is for, or "" (menus, distro files, includes) */
+	char *owner;	 /* the system it is for, "grub:XX" (a GRUB file of MACs ending in XX),
+			  * or "" (menus, distro files, includes) */
 	char sha256[65]; /* of its bytes as written */
 	char *stamp;	 /* include files: "size:mtime_ns:inode" after writing, else NULL */
 };

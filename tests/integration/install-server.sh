@@ -447,6 +447,13 @@ cmp -s "$T/body" <(dd if="$T/d1/images/remote/$HPUB.img" bs=4096 skip=1 count=1 
 	fail "pub's range differs"
 ok
 expect_code 401 "$URL/images/$HASH"
+# which hashes are open follows the inventory (the server remembers the set between
+# changes): pub closed, its image is refused without the token; opened again, served
+XENPROV_STATE_DIR=$T/state "$X" profile edit pub --publish-image token >/dev/null 2>"$T/err" || fail "profile edit pub: $(cat "$T/err")"
+expect_code 401 "$URL/images/$HPUB"
+XENPROV_STATE_DIR=$T/state "$X" profile edit pub --publish-image open >/dev/null 2>"$T/err" || fail "profile edit pub: $(cat "$T/err")"
+expect_code 206 -H "Range: bytes=0-0" "$URL/images/$HPUB"
+ok
 # asked without the token, a profile's image is neither built nor published
 before=$(ls "$T/state/images" "$T/state/published" | wc -l)
 expect_code 401 "$URL/api/profiles/sealed/image"

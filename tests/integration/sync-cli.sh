@@ -1,7 +1,7 @@
 #!/bin/bash
 # sync-cli.sh - `xenprov sync` end to end through the command line, on files: a TFTP
 # root and a dnsmasq include written from an inventory; incremental (a second sync
-# writes nothing and every mtime stays, one system changed rewrites its three files
+# writes nothing and every mtime stays, one system changed rewrites its two files and its GRUB file
 # only, a system removed loses its files); --dry-run writes nothing; the targets are
 # remembered (a bare `xenprov sync`), listed and forgotten; a file sync did not write
 # is never replaced (--force replaces it); the state directory is refused as a TFTP
@@ -61,7 +61,7 @@ err_has "is, or holds, the state directory"
 expect_rc 0 sync --dry-run --tftp-root "$R" --dnsmasq "$F"
 out_has "dry run: nothing is written"
 out_has "  write    pxelinux.cfg/01-52-54-00-aa-00-01"
-out_has "tftp $R: would be: 14 written, 0 removed, 0 unchanged (3 systems)"
+out_has "tftp $R: would be: 267 written, 0 removed, 0 unchanged (3 systems)"
 out_has "dnsmasq $F: would be: 1 written"
 out_has "checked by dnsmasq"
 [ -z "$(find "$R" "$T/dhcp" -mindepth 1)" ] || fail "a dry run wrote: $(find "$R" "$T/dhcp" -mindepth 1)"
@@ -71,15 +71,20 @@ out_has "no targets"
 
 # the first sync: every file, the include checked by dnsmasq
 expect_rc 0 sync --tftp-root "$R" --dnsmasq "$F"
-out_has "tftp $R: 14 written, 0 removed, 0 unchanged (3 systems)"
+out_has "tftp $R: 267 written, 0 removed, 0 unchanged (3 systems)"
 out_has "dnsmasq $F: 1 written, 0 unchanged (3 systems); checked by dnsmasq"
-for f in pxelinux.cfg/01-52-54-00-aa-00-0{1,2,3} grub/grub.cfg-01-52-54-00-aa-00-0{1,2,3} \
+for f in pxelinux.cfg/01-52-54-00-aa-00-0{1,2,3} grub/xenprov-mac-{00,0{1,2,3},ff}.cfg \
 	ipxe/01-52-54-00-aa-00-0{1,2,3} pxelinux.cfg/default grub/grub.cfg ipxe/default \
 	distros/deb/kernel distros/deb/initrd; do
 	[ -f "$R/$f" ] || fail "no $f in the TFTP root"
 done
 ok
-[ "$(find "$R" -type f | wc -l)" = 14 ] || fail "files beside the 14: $(find "$R" -type f)"
+# GRUB's configs: 256 files by the MAC's last byte (grub.cfg sources the one of the MAC)
+[ "$(find "$R" -type f | wc -l)" = 267 ] || fail "files beside the 267: $(find "$R" -type f)"
+[ ! -e "$R/grub/grub.cfg-01-52-54-00-aa-00-01" ] || fail "a GRUB file per MAC"
+grep -q "if \[ \"\$net_default_mac\" = 52:54:00:aa:00:01 \]" "$R/grub/xenprov-mac-01.cfg" &&
+	grep -q 'console=ttyS0.*hostname=alpha' "$R/grub/xenprov-mac-01.cfg" || fail "alpha's GRUB entries: $(cat "$R/grub/xenprov-mac-01.cfg")"
+grep -q 'source (tftp,10.0.0.1)/grub/xenprov-mac-${xenprov_shard}.cfg' "$R/grub/grub.cfg" || fail "grub.cfg sources no file: $(cat "$R/grub/grub.cfg")"
 ok
 grep -q 'LOCALBOOT 0' "$R/pxelinux.cfg/01-52-54-00-aa-00-03" || fail "gamma (netboot off) does not boot its disk"
 grep -q 'console=ttyS0.*hostname=alpha' "$R/pxelinux.cfg/01-52-54-00-aa-00-01" || fail "alpha's pxelinux config"
@@ -108,7 +113,7 @@ out_has "dnsmasq    $F  (synced "
 # one system changed: its three files, nothing else (the include: its host name)
 expect_rc 0 system edit alpha --kernel-options quiet
 expect_rc 0 sync --dry-run
-out_has "  write    grub/grub.cfg-01-52-54-00-aa-00-01"
+out_has "  write    grub/xenprov-mac-01.cfg"
 out_lacks "aa-00-02"
 snapshot "$T/s3"
 cmp -s "$T/s1" "$T/s3" || fail "a dry run wrote: $(diff "$T/s1" "$T/s3")"
@@ -118,7 +123,7 @@ out_has "tftp $R: 3 written, 0 removed, 0 unchanged (1 system changed)"
 out_has "dnsmasq $F: 0 written, 1 unchanged (3 systems)"
 snapshot "$T/s4"
 changed=$(diff "$T/s1" "$T/s4" | sed -n 's/^> \([^ ]*\) .*/\1/p' | sort | tr '\n' ' ')
-[ "$changed" = "grub/grub.cfg-01-52-54-00-aa-00-01 ipxe/01-52-54-00-aa-00-01 pxelinux.cfg/01-52-54-00-aa-00-01 " ] ||
+[ "$changed" = "grub/xenprov-mac-01.cfg ipxe/01-52-54-00-aa-00-01 pxelinux.cfg/01-52-54-00-aa-00-01 " ] ||
 	fail "one system changed rewrote: '$changed'"
 ok
 grep -q 'quiet hostname=alpha' "$R/pxelinux.cfg/01-52-54-00-aa-00-01" || fail "alpha's new options"
@@ -127,14 +132,15 @@ ok
 # one system removed: its files go, and its reservation
 expect_rc 0 system remove beta
 expect_rc 0 sync --json
-json_ok "$T/stdout" '[(t["kind"], t["removed"], t["written"], t["check"]) for t in j["targets"]] == [("dnsmasq", 0, 1, "passed"), ("tftp", 3, 0, "none")]'
-json_ok "$T/stdout" 'sorted(f["path"] for f in j["targets"][1]["files"]) == ["grub/grub.cfg-01-52-54-00-aa-00-02", "ipxe/01-52-54-00-aa-00-02", "pxelinux.cfg/01-52-54-00-aa-00-02"] and {f["action"] for f in j["targets"][1]["files"]} == {"remove"}'
+json_ok "$T/stdout" '[(t["kind"], t["removed"], t["written"], t["check"]) for t in j["targets"]] == [("dnsmasq", 0, 1, "passed"), ("tftp", 2, 1, "none")]'
+json_ok "$T/stdout" 'sorted((f["path"], f["action"]) for f in j["targets"][1]["files"]) == [("grub/xenprov-mac-02.cfg", "write"), ("ipxe/01-52-54-00-aa-00-02", "remove"), ("pxelinux.cfg/01-52-54-00-aa-00-02", "remove")]'
 json_ok "$T/stdout" 'j["dry_run"] is False and j["messages"] == []'
-for f in pxelinux.cfg/01-52-54-00-aa-00-02 grub/grub.cfg-01-52-54-00-aa-00-02 ipxe/01-52-54-00-aa-00-02; do
+for f in pxelinux.cfg/01-52-54-00-aa-00-02 ipxe/01-52-54-00-aa-00-02; do
 	[ ! -e "$R/$f" ] || fail "$f is still there"
 done
 ok
 ! grep -q 52:54:00:aa:00:02 "$F" || fail "beta's reservation is still in the include"
+! grep -q beta "$R/grub/xenprov-mac-02.cfg" || fail "beta's GRUB entries are still there"
 ok
 
 # behind sync's back: a file removed comes back with --full only
@@ -142,7 +148,7 @@ rm "$R/ipxe/01-52-54-00-aa-00-01"
 expect_rc 0 sync
 out_has "tftp $R: up to date"
 expect_rc 0 sync --full --tftp-root "$R"
-out_has "tftp $R: 1 written, 0 removed, 10 unchanged (2 systems)"
+out_has "tftp $R: 1 written, 0 removed, 264 unchanged (2 systems)"
 [ -f "$R/ipxe/01-52-54-00-aa-00-01" ] || fail "--full did not put the file back"
 ok
 
@@ -202,7 +208,7 @@ expect_rc 0 system add eps --mac 52:54:00:aa:00:05 --distro inst --autoinstall d
 P3=$T/tftp3/pxelinux.cfg/01-52-54-00-aa-00-05
 expect_rc 0 sync --tftp-root "$T/tftp3"
 grep -q 'APPEND auto=true priority=critical url=http://10.0.0.1/autoinstall/eps hostname=eps$' "$P3" || fail "eps's pxelinux config: $(cat "$P3")"
-grep -q 'url=http://10.0.0.1/autoinstall/eps hostname=eps$' "$T/tftp3/grub/grub.cfg-01-52-54-00-aa-00-05" || fail "eps's GRUB config"
+grep -q 'url=http://10.0.0.1/autoinstall/eps hostname=eps$' "$T/tftp3/grub/xenprov-mac-05.cfg" || fail "eps's GRUB config"
 grep -q '^kernel tftp://10.0.0.1/distros/inst/kernel auto=true priority=critical url=http://10.0.0.1/autoinstall/eps hostname=eps$' "$T/tftp3/ipxe/01-52-54-00-aa-00-05" || fail "eps's iPXE script: $(cat "$T/tftp3/ipxe/01-52-54-00-aa-00-05")"
 ! grep -q url= "$T/tftp3/pxelinux.cfg/01-52-54-00-aa-00-01" || fail "alpha (no template) got an autoinstall argument"
 ok

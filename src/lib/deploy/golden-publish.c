@@ -291,6 +291,7 @@ static void remember(struct xp_golden_pub_cache *c, char *text, const struct xp_
 	}
 	c->v = v;
 	c->v[c->n++] = (struct xp_golden_pub_entry){.values = text, .image = *id, .pub = *pub};
+	c->gen++;
 }
 
 static void cache_lock(struct xp_golden_pub_cache *c)
@@ -329,6 +330,14 @@ int xp_golden_pub_cache_find(struct xp_golden_pub_cache *c, const char *state_di
 	cache_unlock(c);
 	free(text);
 	return r;
+}
+
+unsigned long xp_golden_pub_cache_gen(struct xp_golden_pub_cache *c)
+{
+	cache_lock(c);
+	unsigned long g = c->gen;
+	cache_unlock(c);
+	return g;
 }
 
 int xp_golden_publish_cached(struct xp_golden_pub_cache *c, const char *state_dir,

@@ -482,6 +482,23 @@ int xp_system_all(struct xp_inv *inv, struct xp_system **v, size_t *n)
 	return xp__inv_rows(inv, st, v, n, sizeof(**v), 64, xp__system_row, release_row);
 }
 
+int xp_system_mac_last(struct xp_inv *inv, unsigned last, struct xp_system **v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
+	if (last > 0xff)
+		return -EINVAL;
+	/* MACs are stored as xp_mac_format writes them: lower case, colons */
+	char pat[8];
+	snprintf(pat, sizeof(pat), "%%:%02x", last);
+	struct xp_db_stmt *st;
+	int r = xp__inv_prepare_arg(inv, XP__SYSTEM_SELECT " WHERE mac LIKE ?1 ORDER BY name", pat,
+				    &st);
+	if (r < 0)
+		return r;
+	return xp__inv_rows(inv, st, v, n, sizeof(**v), 8, xp__system_row, release_row);
+}
+
 int xp_system_remove(struct xp_inv *inv, const char *name)
 {
 	int r = xp__inv_remove(inv, "DELETE FROM systems WHERE name = ?1", name, "no system '%s'",

@@ -126,25 +126,55 @@ static bool install_grant(struct http_srv *h, struct MHD_Connection *c, uint32_t
 	return ok;
 }
 
-/* Whether a profile publishing openly has its image published under hex now (what the
- * cache remembers: nothing is prepared here). */
-static bool open_hash(struct http_srv *h, const char *hex)
+/* Rebuilds h's set of the hashes profiles publishing openly are published under now
+ * (what the cache remembers: nothing is prepared here). */
+static void open_set_build(struct http_srv *h, int64_t version, unsigned long gen)
 {
+	free(h->open_hex);
+	h->open_hex = NULL;
+	h->n_open = 0;
+	h->open_valid = false;
 	char **names;
 	size_t n;
 	if (xp_profile_list(h->inv, &names, &n) < 0)
-		return false;
-	bool found = false;
-	for (size_t i = 0; i < n && !found; i++) {
+		return;
+	char(*v)[65] = calloc(n ? n : 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; v && i < n; i++) {
 		struct xp_settings eff = {0};
 		struct xp_golden_pub pub;
 		if (xp_profile_resolve(h->inv, names[i], &eff) == 0 && published_openly(&eff) &&
 		    xp_golden_pub_cache_find(&h->pubs, h->s->opts->state_dir, &eff, &pub) == 1)
-			found = strcmp(pub.sha256, hex) == 0;
+			memcpy(v[k++], pub.sha256, 65);
 		xp_settings_release(&eff);
 	}
 	xp_strv_free(names, n);
-	return found;
+	if (!v)
+		return;
+	h->open_hex = v;
+	h->n_open = k;
+	h->open_version = version;
+	h->open_gen = gen;
+	h->open_valid = true;
+}
+
+/* Whether a profile publishing openly has its image published under hex now. A request
+ * without the token costs one data_version read and a scan of a few hashes: the
+ * profiles are resolved again only when the inventory or the publications changed, so
+ * that a flood of unauthenticated requests makes no work per profile. A file changed
+ * behind the record since is still refused when opened (xp_golden_published_open). */
+static bool open_hash(struct http_srv *h, const char *hex)
+{
+	int64_t version;
+	if (xp_inv_data_version(h->inv, &version) < 0)
+		return false;
+	unsigned long gen = xp_golden_pub_cache_gen(&h->pubs);
+	if (!h->open_valid || version != h->open_version || gen != h->open_gen)
+		open_set_build(h, version, gen);
+	for (size_t i = 0; i < h->n_open; i++)
+		if (strcmp(h->open_hex[i], hex) == 0)
+			return true;
+	return false;
 }
 
 enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, const char *hex)

@@ -40,6 +40,14 @@ struct http_srv {
 	 * pub_lock: the worker fills it, the MHD thread reads it), and the worker that
 	 * prepares them, fed jobs (under job_lock) */
 	struct xp_golden_pub_cache pubs;
+	/* the hashes profiles publishing openly are published under (http-images.c
+	 * open_hash; the MHD thread's): rebuilt when the inventory's data_version or the
+	 * cache's generation moved, not at each request */
+	char (*open_hex)[65];
+	size_t n_open;
+	int64_t open_version;
+	unsigned long open_gen;
+	bool open_valid;
 	pthread_mutex_t pub_lock, job_lock;
 	pthread_cond_t job_cond;
 	pthread_t job_thread;

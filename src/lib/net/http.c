@@ -544,6 +544,7 @@ void xp__http_srv_close(struct http_srv *h)
 	xp_boot_free(h->boot);
 	xp_settings_release(&h->settings);
 	xp_golden_pub_cache_release(&h->pubs);
+	free(h->open_hex);
 	xp_inv_close(h->inv);
 	free(h);
 }

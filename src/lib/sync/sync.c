@@ -29,7 +29,7 @@
 
 /* Part of every target's options digest: a change of what sync writes for the same
  * inventory (a renderer's output) makes the next sync render everything again. */
-#define SYNC_FORMAT "xenprov-sync-1"
+#define SYNC_FORMAT "xenprov-sync-2"
 
 static const char *const kind_names[] = {
     [XP_SYNC_TFTP] = "tftp",
