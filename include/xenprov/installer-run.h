@@ -49,7 +49,7 @@ struct xp_installer_run_result {
 	char sha256[65];   /* the image's */
 	uint64_t image_size;
 	uint64_t disk_size;
-	bool partitioned; /* the table was made here (a bare filesystem image) */
+	bool partitioned;   /* the table was made here (a bare filesystem image) */
 	uint64_t root_size; /* bytes of the root filesystem, grown or not */
 	double fetch_seconds, total_seconds;
 	char failed_step[32]; /* the step a failure happened in ("" on success) */

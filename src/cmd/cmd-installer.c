@@ -263,7 +263,8 @@ static int run_run(int argc, char **argv)
 		    "{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:f, s:f}", "disk", res.disk, "profile",
 		    res.profile, "sha256", res.sha256, "image_size", (json_int_t)res.image_size,
 		    "disk_size", (json_int_t)res.disk_size, "partitioned", res.partitioned,
-		    "root_size", (json_int_t)res.root_size, "fetch_seconds", res.fetch_seconds, "total_seconds", res.total_seconds));
+		    "root_size", (json_int_t)res.root_size, "fetch_seconds", res.fetch_seconds,
+		    "total_seconds", res.total_seconds));
 	} else {
 		printf("installed profile %s on %s: %llu bytes (image %.12s) in %.1f s\n",
 		       res.profile, res.disk, (unsigned long long)res.image_size, res.sha256,

@@ -250,8 +250,7 @@ static bool setting_on(const char *v)
 		     strcmp(v, "true") == 0);
 }
 
-static int disk_size(struct run *x, const char *dev, int fd, const struct stat *st,
-		     uint64_t *size)
+static int disk_size(struct run *x, const char *dev, int fd, const struct stat *st, uint64_t *size)
 {
 	*size = (uint64_t)st->st_size;
 	if (S_ISBLK(st->st_mode) && ioctl(fd, BLKGETSIZE64, size) < 0)
@@ -485,7 +484,8 @@ static int grow_root(struct run *x, int fd)
 	uint64_t old = root->fs.block_size * root->fs.blocks_total, size = root->size, at = 0;
 	if (!x->res->partitioned) {
 		r = xp_partition_grow(x->dev, root->offset, after == 1, &size, &at, x->d);
-		if (r == 0 && after == 1 && (r = xp_swap_format(x->dev, at, next->size, NULL, NULL)) < 0)
+		if (r == 0 && after == 1 &&
+		    (r = xp_swap_format(x->dev, at, next->size, NULL, NULL)) < 0)
 			xp_diags_fail(x->d, r, x->dev, "grow", NULL,
 				      "cannot write the swap area at the end: %s", strerror(-r));
 		if (r == 0)
@@ -558,11 +558,12 @@ static int plan_data(struct run *x)
 					 o->dev_dir ? o->dev_dir : "/dev", name);
 		}
 		if (!dk->dev[0])
-			return xp_diags_fail(x->d, -ENODEV, x->res->profile, "data",
-					     "the installer's kernel may lack the disk's driver",
-					     "the profile names %zu data disks, the machine has %zu "
-					     "besides its root disk",
-					     x->nitems, have);
+			return xp_diags_fail(
+			    x->d, -ENODEV, x->res->profile, "data",
+			    "the installer's kernel may lack the disk's driver",
+			    "the profile names %zu data disks, the machine has %zu "
+			    "besides its root disk",
+			    x->nitems, have);
 		have++;
 		int fd = open(dk->dev, O_RDWR | O_CLOEXEC);
 		struct stat st;
@@ -580,10 +581,10 @@ static int plan_data(struct run *x)
 		if (r < 0)
 			return r;
 		if (dk->size < dk->dd.size)
-			return xp_diags_fail(x->d, -ENOSPC, dk->dev, "data", NULL,
-					     "data disk %zu holds %llu bytes, the profile asks for %llu",
-					     i + 1, (unsigned long long)dk->size,
-					     (unsigned long long)dk->dd.size);
+			return xp_diags_fail(
+			    x->d, -ENOSPC, dk->dev, "data", NULL,
+			    "data disk %zu holds %llu bytes, the profile asks for %llu", i + 1,
+			    (unsigned long long)dk->size, (unsigned long long)dk->dd.size);
 	}
 	x->vols = calloc(x->nitems, sizeof(*x->vols));
 	return x->vols ? 0 : -ENOMEM;
@@ -595,16 +596,19 @@ static int plan_data(struct run *x)
  * leaves it as it is. */
 static int make_data(struct run *x, struct data_disk *dk, struct xp_domain_volume *v)
 {
-	*v = (struct xp_domain_volume){.role = "data", .storage = "file", .path = dk->dev,
+	*v = (struct xp_domain_volume){.role = "data",
+				       .storage = "file",
+				       .path = dk->dev,
 				       .size = dk->size,
 				       .fs = (char *)xp_data_fs_name(dk->dd.fs)};
 	if (dk->dd.fs != XP_DATA_FS_EXT4)
 		return 0;
 	const char *label = jstr(x->eff, "label");
-	struct xp_layout l = {.label = label && strcmp(label, "gpt") == 0 ? XP_LABEL_GPT
-				       : label && strcmp(label, "none") == 0 ? XP_LABEL_NONE
-									     : XP_LABEL_MSDOS,
-			      .disk_size = dk->size & ~511ull};
+	struct xp_layout l = {.label = XP_LABEL_MSDOS, .disk_size = dk->size & ~511ull};
+	if (label && strcmp(label, "gpt") == 0)
+		l.label = XP_LABEL_GPT;
+	else if (label && strcmp(label, "none") == 0)
+		l.label = XP_LABEL_NONE;
 	int r = xp_layout_compute(&l);
 	if (r < 0)
 		return xp_diags_fail(x->d, r, dk->dev, "data", NULL, "no %s layout for it: %s",

@@ -377,8 +377,7 @@ int xp_partition_grow(const char *path, uint64_t offset, bool move_next, uint64_
 		fdisk_sector_t align = MIB / SECTOR;
 		end = end > next_size ? (end - next_size) / align * align : 0;
 		if (end < next_start) {
-			r = fail(&w, -ENOSPC, "no room to move partition %zu to the end",
-				 next + 1);
+			r = fail(&w, -ENOSPC, "no room to move partition %zu to the end", next + 1);
 			goto out;
 		}
 		moved = fdisk_new_partition();
