@@ -100,9 +100,13 @@ static void check(int r, const char *why, const struct xp_dhcp_tx *tx, bool prox
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct xp_dhcp_server *s[2];
-	for (int k = 0; k < 2; k++) {
+	/* 0: a server of its own, 1: ProxyDHCP, 2: a server sharing its pools
+	 * (report_offers), told now and then that another server's client holds an
+	 * address it chose */
+	struct xp_dhcp_server *s[3];
+	for (int k = 0; k < 3; k++) {
 		struct xp_dhcp_config c = config(k == 1, 0);
+		c.report_offers = k == 2;
 		if (xp_dhcp_server_new(&c, &s[k]) != 0)
 			abort();
 	}
@@ -146,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		struct xp_dhcp_rx rx = {IP(10, 0, 0, 100), (cmd & 2) ? 4011 : 68,
 					(cmd & 4) ? IP(10, 1, 0, 2) : IP(10, 0, 0, 1), now};
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < 3; k++) {
 			const char *why = NULL;
 			int r = xp_dhcp_server_handle(s[k], pkt, plen, &rx, &tx, &why);
 			check(r, why, &tx, k == 1);
@@ -155,8 +159,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (n > 65536)
 				abort();
 			for (size_t j = 0; j < n; j++)
-				if (!ours(v[j].ip) || !v[j].client_len)
+				if (!ours(v[j].ip) || !v[j].client_len ||
+				    (v[j].state == XP_LEASE_OFFERED &&
+				     (k != 2 || v[j].expires > now + 5)))
 					abort();
+			if (k == 2 && n && (cmd & 64)) {
+				/* the last change's address was another client's after all */
+				struct xp_dhcp_lease h = v[n - 1];
+				h.client[h.client_len - 1] ^= 0x40;
+				h.expires = now + (dt & 7);
+				h.state = dt & 8 ? XP_LEASE_OFFERED : XP_LEASE_BOUND;
+				xp_dhcp_server_changes_clear(s[k]);
+				if (xp_dhcp_server_restore(s[k], &h, 1, now) < 0)
+					abort();
+			}
 			if (cmd & 8)
 				xp_dhcp_server_changes_clear(s[k]);
 			if ((cmd & 16) && xp_dhcp_server_leases(s[k], &v) > 8 + 3 + 2)
@@ -164,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (cmd & 32) {
 				variant ^= 1;
 				struct xp_dhcp_config c = config(k == 1, variant);
+				c.report_offers = k == 2;
 				if (xp_dhcp_server_reconfigure(s[k], &c) != 0)
 					abort();
 			}
@@ -182,5 +199,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xp_dhcp_server_free(fresh);
 	xp_dhcp_server_free(s[0]);
 	xp_dhcp_server_free(s[1]);
+	xp_dhcp_server_free(s[2]);
 	return 0;
 }

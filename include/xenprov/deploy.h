@@ -80,7 +80,8 @@ struct xp_deploy_opts {
 struct xp_deploy_result {
 	int64_t deploy_id;
 	size_t created, skipped, failed, cleaned;
-	bool stopped; /* stopped early (a full disk) */
+	bool stopped; /* stopped early (a full disk, or lost below) */
+	bool lost;    /* the inventory's database connection was lost (PostgreSQL) */
 };
 
 /* Runs a deploy. Returns 0 when every guest exists at the end, -EIO when some failed

@@ -114,7 +114,14 @@ struct xp_dhcp_lease {
 	uint8_t mac[6];
 	char hostname[64]; /* from option 12 or the reservation, "" if none */
 	int64_t expires;   /* unix seconds */
-	enum xp_dhcp_lease_state { XP_LEASE_BOUND, XP_LEASE_RELEASED, XP_LEASE_DECLINED } state;
+	/* OFFERED: only in the changes of a server with report_offers, and in what such a
+	 * server restores (another server's offer, held until expires) */
+	enum xp_dhcp_lease_state {
+		XP_LEASE_BOUND,
+		XP_LEASE_RELEASED,
+		XP_LEASE_DECLINED,
+		XP_LEASE_OFFERED
+	} state;
 };
 
 struct xp_dhcp_pool {
@@ -147,6 +154,11 @@ struct xp_dhcp_config {
 	bool proxy;	       /* ProxyDHCP: PXE clients only, no addresses */
 	uint32_t offer_hold;   /* seconds, 0 = 30 */
 	uint32_t rate_burst, rate_per_sec; /* per client token bucket, 0 = 10 and 5 */
+	/* every OFFER of an address also reported as a change (state XP_LEASE_OFFERED,
+	 * expires: the end of the offer's hold, mac: the client's), so that a caller
+	 * sharing the pools with other servers can claim the address in a shared store
+	 * before the offer leaves (an offer of the client's own unexpired lease is not) */
+	bool report_offers;
 };
 
 /* Where the datagram came from and on which local address it arrived. */
@@ -192,9 +204,11 @@ int xp_dhcp_server_new(const struct xp_dhcp_config *cfg, struct xp_dhcp_server *
 int xp_dhcp_server_reconfigure(struct xp_dhcp_server *s, const struct xp_dhcp_config *cfg);
 void xp_dhcp_server_free(struct xp_dhcp_server *s);
 
-/* Loads leases from the store (at start). Leases whose address is in no pool and not
- * the client's reservation (matched by mac), or with client_len 0 or > 64, are skipped;
- * expired ones are loaded too (their client is offered the address first while it stays
+/* Loads leases from the store (at start; and a shared store's holder of an address the
+ * caller could not claim, which takes the address over from whoever held it here). An
+ * XP_LEASE_OFFERED lease is held for its client until its expires. Leases whose address is in no
+ * pool and not the client's reservation (matched by mac), or with client_len 0 or > 64, are
+ * skipped; expired ones are loaded too (their client is offered the address first while it stays
  * free), a declined one stays quarantined until its expires. A later lease for the same
  * address replaces an earlier one. now is not needed today (kept for the contract).
  * Returns the number loaded, or -ENOMEM. */
@@ -216,9 +230,9 @@ int xp_dhcp_server_restore(struct xp_dhcp_server *s, const struct xp_dhcp_lease 
 int xp_dhcp_server_handle(struct xp_dhcp_server *s, const uint8_t *pkt, size_t len,
 			  const struct xp_dhcp_rx *rx, struct xp_dhcp_tx *tx, const char **why);
 
-/* Lease changes (bound, renewed, released, declined) since the last clear, in order, as
- * copies: the caller persists them in one transaction BEFORE sending the replies made
- * since (group commit). */
+/* Lease changes (bound, renewed, released, declined; offered with report_offers) since
+ * the last clear, in order, as copies: the caller persists them in one transaction BEFORE sending
+ * the replies made since (group commit). */
 size_t xp_dhcp_server_changes(const struct xp_dhcp_server *s, const struct xp_dhcp_lease **v);
 void xp_dhcp_server_changes_clear(struct xp_dhcp_server *s);
 

@@ -141,6 +141,10 @@ struct xp_domain_create_opts {
 	const char *ip;	 /* "A" or "A/N": instead of the pool's next free address. NULL: the
 			  * pool's (network=static or an ip-pool set), else DHCP */
 	const char *mac; /* instead of a random one. NULL: random in mac_prefix */
+	/* ip is a plan (deploy's up-front pick from the pool), not a demand: taken
+	 * meanwhile by another process (another dom0 deploying into a shared
+	 * inventory), the pool's next free address is used instead. */
+	bool ip_planned;
 	/* Prefix of random MACs, 1-5 octets; NULL/0: Xen's OUI 00:16:3e. */
 	const uint8_t *mac_prefix;
 	size_t mac_prefix_len;

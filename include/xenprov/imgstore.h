@@ -11,7 +11,8 @@
  *                                            writes it: owners, modes, hard links,
  *                                            xattrs, ACLs, devices, times
  *   <state>/images/captures/NAME/V/meta.json name, version, time, source, message,
- *                                            files, bytes, manifest_sha256
+ *                                            files, bytes, manifest_sha256, and
+ *                                            (optional) started
  *   <state>/images/captures/NAME/V/manifest  the sorted list of every entry of root
  *                                            (format below); manifest_sha256 is the
  *                                            SHA-256 of this file
@@ -78,6 +79,8 @@ struct xp_imgver {
 	char *root;    /* <dir>/root: the tree */
 	char *manifest; /* <dir>/manifest */
 	int64_t time;  /* when it was captured, seconds since the epoch */
+	int64_t started; /* when its capture began to read the source (0: not recorded,
+			  * versions made before it was) */
 	char *source;  /* what it was captured from ("host:/", "/srv/tree", "disk.qcow2") */
 	char *message; /* "" when none */
 	uint64_t files; /* entries of the manifest (the root directory included) */
@@ -88,7 +91,7 @@ struct xp_imgver {
 void xp_imgver_release(struct xp_imgver *v);
 
 /* Parses a meta.json (at most 1 MiB) into the descriptive fields of out (name,
- * version, time, source, message, files, bytes, manifest_sha256; dir, root and
+ * version, time, started, source, message, files, bytes, manifest_sha256; dir, root and
  * manifest are left NULL). -EBADMSG with a diagnostic naming the field when it is not
  * what the layout says (file is the name used in messages, may be NULL). */
 int xp_imgver_meta_parse(const char *json, size_t len, const char *file, struct xp_imgver *out,

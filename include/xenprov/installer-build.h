@@ -20,11 +20,13 @@
 
 /* The modules always included (names as modules.dep spells them, '-' and '_' alike).
  * ext4 mounts the new root for GRUB; crc32c_generic is its soft dependency
- * (modules.softdep: "ext4 pre: crypto-crc32c"), which modules.dep does not list. */
-#define XP_INSTALLER_MODULES                                                                     \
-	"virtio_net", "virtio_blk", "virtio_pci", "xen-netfront", "xen-blkfront", "e1000",       \
-	    "e1000e", "igb", "ixgbe", "ahci", "nvme", "af_packet", "ext4",      \
-	    "crc32c_generic"
+ * (modules.softdep: "ext4 pre: crypto-crc32c"), which modules.dep does not list. vfat
+ * mounts a UEFI machine's EFI system partition for grub-install, with the code page and
+ * character set it loads by name (Debian: FAT_DEFAULT_CODEPAGE 437, IOCHARSET ascii). */
+#define XP_INSTALLER_MODULES                                                                       \
+	"virtio_net", "virtio_blk", "virtio_pci", "xen-netfront", "xen-blkfront", "e1000",         \
+	    "e1000e", "igb", "ixgbe", "ahci", "nvme", "af_packet", "ext4", "crc32c_generic",       \
+	    "vfat", "nls_cp437", "nls_ascii"
 
 struct xp_installer_opts {
 	const char *kernel;        /* NULL: the newest /boot/vmlinuz-* */

@@ -34,13 +34,39 @@ int xp_inv_open(const char *state_dir, struct xp_inv **ret);
  * location with any password replaced by ***. */
 int xp_inv_open_at(const char *state_dir, const char *location, struct xp_inv **ret, char *why,
 		   size_t whylen);
+/* The same without migrating: the schema as found (xp_inv_schema_version), for
+ * xp_inv_migrate and xp_inv_copy; no other call may be made on it. */
+int xp_inv_open_raw(const char *state_dir, const char *location, struct xp_inv **ret, char *why,
+		    size_t whylen);
+/* The schema version this xenprov writes (the number of its migrations). */
+int xp_inv_schema_latest(void);
+/* Brings an inventory opened raw to xp_inv_schema_latest() in one transaction: *from
+ * the version found, *to the version after (with dry_run nothing is changed and *to
+ * is the version it would reach). -EPROTO when the schema is newer than this xenprov
+ * (the reason in xp_inv_errmsg). */
+int xp_inv_migrate(struct xp_inv *inv, bool dry_run, int *from, int *to);
+/* Copies every table of the inventory from into to (both opened raw, on either
+ * backend) in one transaction on to: rows, their ids and references as they are;
+ * PostgreSQL's identity sequences set past the copied ids; the rows the triggers keep
+ * (the sync clock and changes) as from has them. from is read in one snapshot.
+ * Refused: schemas not both at xp_inv_schema_latest() (-ESTALE: migrate first), a
+ * target holding any record (-ENOTEMPTY) unless force, which empties it first. *out
+ * (heap, *n entries) the rows copied per table. The reason of a failure in
+ * xp_inv_errmsg(to). */
+struct xp_inv_copied {
+	char table[64];
+	int64_t rows;
+};
+int xp_inv_copy(struct xp_inv *from, struct xp_inv *to, bool force, struct xp_inv_copied **out,
+		size_t *n);
 /* The file in the state directory that names the inventory's location (its first
  * line), below --inventory and $XENPROV_INVENTORY. */
 #define XP_INV_URL_FILE "inventory-url"
 /* Where the inventory is, by precedence: given (the command line's --inventory), else
  * $XENPROV_INVENTORY, else the first line of STATE/inventory-url; *out a heap string,
  * NULL for none of them (SQLite in the state directory). Locations: "sqlite" (the
- * default) or a libpq URI "postgresql://[user@]host[:port]/dbname[?param=...]"
+ * default), "sqlite:PATH" (the SQLite database PATH, or PATH/inventory.db for a
+ * directory) or a libpq URI "postgresql://[user@]host[:port]/dbname[?param=...]"
  * (postgres:// too), without a password: libpq takes it from PGPASSFILE (~/.pgpass) or
  * a service file (service=NAME, PGSERVICEFILE). 0 or -errno. */
 int xp_inv_location(const char *state_dir, const char *given, char **out);
@@ -53,6 +79,10 @@ const char *xp_inv_location_redact(const char *location, char *buf, size_t len);
 bool xp_inv_is_pgsql(const struct xp_inv *inv);
 void xp_inv_close(struct xp_inv *inv);
 const char *xp_inv_state_dir(const struct xp_inv *inv);
+/* Whether the connection to the inventory's database server is lost (PostgreSQL's
+ * server stopped or unreachable: every later call fails until xp_inv_reconnect, which
+ * only the boot server tries). Never for SQLite. */
+bool xp_inv_lost(const struct xp_inv *inv);
 /* The last database error's text, for messages. */
 const char *xp_inv_errmsg(const struct xp_inv *inv);
 /* Why a call failed with r, for a message: the inventory's own refusal for -EEXIST,
@@ -659,6 +689,9 @@ struct xp_domain {
 	/* the captured image version its disk holds, "NAME@V" (made from it, or updated to
 	 * it by `image update`); NULL when its image is no captured version */
 	char *image_version;
+	/* the dom0 that made it (its host name); NULL for a guest recorded before
+	 * domains said (schema 14) */
+	char *dom0;
 	struct xp_domain_volume *volumes; /* the further disks, in vdev order */
 	size_t nvolumes;
 	struct xp_domain_nic *nics; /* the further NICs, in devid order */
@@ -700,6 +733,8 @@ struct xp_domain_new {
 	size_t nvolumes;
 	/* the disk is the operator's (domain adopt): not an artifact, never removed */
 	bool disk_kept;
+	/* the dom0 recorded as making it; NULL: this host's name (uname's nodename) */
+	const char *dom0;
 };
 int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d);
 /* Records a further NIC of domain name (after xp_domain_insert, in the same
@@ -774,8 +809,20 @@ int xp_deploy_record_domains(struct xp_inv *inv, int64_t id, char ***names, size
 
 /* A number that changes whenever another connection commits to the database (SQLite's
  * data_version): the boot server polls it to pick up inventory changes without a sync
- * step. */
+ * step. -ENOTSUP on PostgreSQL, where xp_inv_listen takes its place. */
 int xp_inv_data_version(struct xp_inv *inv, int64_t *out);
+
+/* PostgreSQL (-ENOTSUP on SQLite): this connection hears every later commit of a
+ * writer's transaction (xp_inv_begin notifies; LISTEN here). Returns the connection's
+ * socket, to be polled for reading, or -errno. Give it a connection of its own: what
+ * arrives while another statement runs is only seen at the next xp_inv_notified. */
+int xp_inv_listen(struct xp_inv *inv);
+/* Reads what arrived: 1 if a writer committed since the last call, 0 if not, -EIO when
+ * the connection is lost (reconnect, listen again, and assume everything changed). */
+int xp_inv_notified(struct xp_inv *inv);
+/* PostgreSQL: connects again (blocking; a transaction in progress is lost). 0 (also on
+ * SQLite) or -errno with the reason in xp_inv_errmsg. */
+int xp_inv_reconnect(struct xp_inv *inv);
 
 void xp_strv_free(char **v, size_t n);
 

@@ -17,6 +17,15 @@
 /* Stores the leases (insert or replace by address; a client's rows at other addresses
  * are removed: a client holds one lease) in one transaction. */
 int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n);
+/* PostgreSQL, several servers sharing the store (-ENOTSUP on SQLite): stores each of the
+ * n changes, offers (XP_LEASE_OFFERED) included, in one transaction, only where the
+ * address is this change's client's already, free (expired at now, unix seconds) or
+ * released; refused[k] says which were not, holder[k] then the stored lease that holds
+ * the address (client_len 0 if none could be read). A bound lease also removes the
+ * client's other leases (not its offers, which expire). Returns how many were refused,
+ * or -errno (nothing stored). A reply may leave only when its own change was stored. */
+int xp_lease_claim(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n, int64_t now,
+		   bool *refused, struct xp_dhcp_lease *holder);
 /* Every stored lease; *v is a heap array. */
 int xp_lease_load(struct xp_inv *inv, struct xp_dhcp_lease **v, size_t *n);
 /* 1 if address ip (host order) is leased, bound and not expired at now (unix seconds),

@@ -1,11 +1,14 @@
 /*
  * xenprov/partition.h - partition tables of guest disks: written with libfdisk (msdos
  * or gpt, 1 MiB aligned, a Linux root partition and an optional swap partition), read
- * back from any image (raw or qcow2), and swap areas formatted as mkswap(8) does.
+ * back from any image (raw or qcow2), a disk's table made a GPT with an EFI system
+ * partition (the autoinstall installer's UEFI machines), and swap areas and FAT32
+ * filesystems formatted as mkswap(8) and mkfs.fat(8) -F 32 do.
  */
 #ifndef XENPROV_PARTITION_H
 #define XENPROV_PARTITION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "xenprov/util.h"
@@ -64,6 +67,35 @@ int xp_partition_grow(const char *path, uint64_t offset, bool move_next, uint64_
  * Does not fsync. */
 int xp_swap_format(const char *path, uint64_t offset, uint64_t size, const char *uuid,
 		   const char *label);
+
+/* The partitions xp_partition_gpt_esp adds at the end of a disk. */
+struct xp_gpt_esp {
+	uint64_t esp_size; /* the EFI system partition's bytes, a whole number of MiB */
+	bool bios_boot;	   /* also a 1 MiB BIOS boot partition before it (GRUB's core image
+			      on a GPT disk of a BIOS machine) */
+	bool make_root;	   /* a disk without a table: a Linux root partition from 1 MiB up
+			      to the new ones; else the disk must hold a table */
+	/* results, in bytes, and the partitions' numbers (1-based) */
+	uint64_t esp_offset, root_offset, root_size;
+	unsigned esp_number, root_number;
+};
+
+/* Writes onto the disk at path (a regular file or a block device) a GPT that keeps the
+ * partitions of its msdos or gpt table at their places (msdos type 82 and the GPT swap
+ * type as swap, every other as a Linux filesystem; their numbers kept) and adds at the
+ * end of the disk (1 MiB aligned, before the backup table) the partitions of g. root_*
+ * is the first Linux partition's. The filesystems in the partitions are not touched;
+ * an old GPT's backup header (inside the disk, where a smaller image ended) is zeroed.
+ * -EINVAL no table (and not make_root) or a size not a whole MiB, -ENOSPC the new
+ * partitions would overlap one of the table's, -ENOTSUP more than 126 partitions. Does
+ * not fsync. */
+int xp_partition_gpt_esp(const char *path, struct xp_gpt_esp *g, struct xp_diags *diags);
+
+/* Formats an empty FAT32 filesystem (no label, volume_id its serial, which blkid shows
+ * as the UUID "XXXX-XXXX") of size bytes at offset (sector aligned) of path.
+ * -ENOSPC below FAT32's 65525 clusters (about 33 MiB), -EINVAL outside the file or
+ * device, -EFBIG past FAT32's limits. Does not fsync. */
+int xp_fat_format(const char *path, uint64_t offset, uint64_t size, uint32_t volume_id);
 
 struct xp_part {
 	unsigned number;    /* 1-based */

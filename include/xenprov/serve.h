@@ -35,6 +35,9 @@ struct xp_serve_opts {
 	const char *const *interfaces; /* names; none: every interface */
 	size_t n_interfaces;
 	const char *pid_file;	    /* written once every socket is bound; removed at exit */
+	const char *server;	    /* this server's address, in place of the `server`
+				     * setting (several servers on one shared inventory
+				     * each answer as themselves); NULL: the setting */
 	const char *user;	    /* when root: switch to this user once every socket is bound
 				     * (the state directory becomes its); NULL: stay root but
 				     * drop every capability; "root": keep everything */

@@ -22,6 +22,8 @@ extern const struct xp_command cmd_template;
 /* cmd-check.c, cmd-report.c */
 extern const struct xp_command cmd_check;
 extern const struct xp_command cmd_report;
+/* cmd-inventory.c */
+extern const struct xp_command cmd_inventory;
 
 #define CLI_STATE_DIR_HELP                                                                         \
 	"  --state-dir DIR  the inventory's directory (default: $XENPROV_STATE_DIR, else\n"        \

@@ -20,13 +20,23 @@ const struct xp_verb *cli_find_verb(const struct xp_command *cmd, const char *na
 	return NULL;
 }
 
+const char cli_inventory_help[] =
+    "\nWith --state-dir, --inventory LOCATION names the inventory's database (over\n"
+    "$XENPROV_INVENTORY, then the first line of STATE/inventory-url): sqlite\n"
+    "(STATE/inventory.db, the default), sqlite:PATH, or a libpq URL\n"
+    "postgresql://[USER@]HOST[:PORT]/DB[?sslmode=verify-full&...] with no password\n"
+    "in it (libpq reads it from PGPASSFILE, ~/.pgpass or a service file).\n";
+
 void cli_print_usage(FILE *f, const struct xp_command *cmd, const struct xp_verb *verb)
 {
-	if (verb) {
-		fprintf(f, "%s", verb->usage);
+	/* every verb that takes --state-dir takes --inventory too (cli_getopt): said
+	 * once, here */
+	const char *usage = verb ? verb->usage : cmd->usage;
+	fprintf(f, "%s", usage);
+	if (strstr(usage, "--state-dir"))
+		fputs(cli_inventory_help, f);
+	if (verb)
 		return;
-	}
-	fprintf(f, "%s", cmd->usage);
 	if (cmd->verbs) {
 		fprintf(f, "\nVerbs:\n");
 		for (const struct xp_verb *const *v = cmd->verbs; *v; v++)

@@ -69,7 +69,11 @@ extern const struct xp_verb image_update_verb;
 
 /* Runs cmd's verb named by argv[1]. */
 int cli_run_verbs(const struct xp_command *cmd, int argc, char **argv);
+/* Prints the usage of cmd, or of its verb; one that takes --state-dir is followed by
+ * cli_inventory_help. */
 void cli_print_usage(FILE *f, const struct xp_command *cmd, const struct xp_verb *verb);
+/* What --inventory takes, the one text every usage shows it by. */
+extern const char cli_inventory_help[];
 /* Looks a verb up by name in a command's table (NULL if none). */
 const struct xp_verb *cli_find_verb(const struct xp_command *cmd, const char *name);
 

@@ -782,7 +782,9 @@ static int deploy_main(int argc, char **argv, struct xp_settings *set)
 		print_warnings(&ui);
 		printf("deploy %lld: %zu created, %zu skipped, %zu failed%s\n",
 		       (long long)res.deploy_id, res.created, res.skipped, res.failed,
-		       res.stopped ? " (stopped: out of space)" : "");
+		       res.lost	     ? " (stopped: the inventory's connection is lost)"
+		       : res.stopped ? " (stopped: out of space)"
+				     : "");
 	}
 	rc = r < 0 ? XP_EXIT_FAIL : XP_EXIT_OK;
 	if (ui.err < 0) {

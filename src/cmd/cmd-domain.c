@@ -681,6 +681,8 @@ static int run_show(int argc, char **argv)
 		       dom.golden ? dom.golden : "-");
 		if (dom.image_version)
 			printf("image:    %s\n", dom.image_version);
+		if (dom.dom0)
+			printf("dom0:     %s\n", dom.dom0);
 		time_t t = (time_t)dom.created;
 		char when[64];
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", localtime(&t));

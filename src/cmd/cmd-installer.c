@@ -115,7 +115,7 @@ static const char run_usage[] =
     "Usage: xenprov installer run [--disk DEV] [--wipe] [--no-bootloader] [--no-grow]\n"
     "                             [--data-disk DEV]... [--server URL] [--system NAME]\n"
     "                             [--mac MAC] [--token T] [--cmdline FILE] [--target DIR]\n"
-    "                             [--json]\n"
+    "                             [--firmware bios|uefi] [--json]\n"
     "\n"
     "The installer's own verb: the autoinstall installer's /init runs it once the\n"
     "network is up, inside the initramfs of 'xenprov installer build'. It installs the\n"
@@ -132,9 +132,13 @@ static const char run_usage[] =
     "    its swap partition included; a bare filesystem, profile label none, into the\n"
     "    msdos partition made here), resumed if cut short, read back and checked by\n"
     "    SHA-256;\n"
+    "  - on a UEFI machine (/sys/firmware/efi) or for profile label gpt: the table\n"
+    "    made a GPT keeping the image's partitions, with a 64 MiB EFI system partition\n"
+    "    (FAT32) at the end of the disk (on BIOS also a BIOS boot partition);\n"
     "  - the root partition grown to the end of the disk (a swap partition after it\n"
     "    moved to the end) and its filesystem to fill it, e2fsck then resize2fs\n"
-    "    (--no-grow or profile grow off: the image's size kept);\n"
+    "    (--no-grow or profile grow off: the image's size kept; not yet with the\n"
+    "    GPT's ESP after the root);\n"
     "  - the profile's data-disk items onto the machine's other disks (--data-disk,\n"
     "    else the whole disks after the root disk in /sys/block, by name): a table as\n"
     "    the profile's label, an ext4 filesystem filling it, refused like the root\n"
@@ -143,7 +147,10 @@ static const char run_usage[] =
     "    fstab by UUID (the data disks' mount= too), SSH keys;\n"
     "  - GRUB from the image (BIOS): the root mounted on DIR, /dev, /proc and /sys\n"
     "    bound in, chroot grub-install --target=i386-pc DISK, then update-grub if the\n"
-    "    image has it (debian:SUITE: profile include linux-image-amd64,grub-pc).\n"
+    "    image has it (debian:SUITE: profile include linux-image-amd64,grub-pc);\n"
+    "    UEFI: the ESP on DIR/boot/efi and in fstab by UUID, chroot grub-install\n"
+    "    --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram\n"
+    "    (EFI/BOOT/BOOTX64.EFI; profile include linux-image-amd64,grub-efi-amd64).\n"
     "Each step is posted to the server as an install event; then success (the server\n"
     "sets netboot off) or the failure with its reason. /init reboots or powers off.\n"
     "\n"
@@ -159,8 +166,10 @@ static const char run_usage[] =
     "                     instead of the kernel command line's\n"
     "  --cmdline FILE     the kernel command line (default: /proc/cmdline)\n"
     "  --target DIR       where the new root is mounted for GRUB (default: /target)\n"
+    "  --firmware F       bios or uefi, instead of what /sys/firmware/efi tells\n"
     "  --json             print {disk, profile, sha256, image_size, disk_size,\n"
-    "                     partitioned, root_size, fetch_seconds, total_seconds}\n"
+    "                     partitioned, uefi, root_size, fetch_seconds,\n"
+    "                     total_seconds}\n"
     "  -h, --help         this help\n"
     "\n"
     "Exit status: 0 installed (success posted), 1 failed (failure posted), 2 usage.\n";
@@ -183,6 +192,7 @@ static int run_run(int argc, char **argv)
 		O_TOKEN,
 		O_CMDLINE,
 		O_TARGET,
+		O_FIRMWARE,
 		O_NOGROW,
 		O_DATA
 	};
@@ -195,6 +205,7 @@ static int run_run(int argc, char **argv)
 				      {"token", required_argument, NULL, O_TOKEN},
 				      {"cmdline", required_argument, NULL, O_CMDLINE},
 				      {"target", required_argument, NULL, O_TARGET},
+				      {"firmware", required_argument, NULL, O_FIRMWARE},
 				      {"no-grow", no_argument, NULL, O_NOGROW},
 				      {"data-disk", required_argument, NULL, O_DATA},
 				      {NULL, 0, NULL, 0}};
@@ -242,6 +253,9 @@ static int run_run(int argc, char **argv)
 			data[o.n_data_disks++] = optarg;
 			o.data_disks = data;
 			break;
+		case O_FIRMWARE:
+			o.firmware = optarg;
+			break;
 		default:
 			return cli_bad_option("installer run", argv);
 		}
@@ -261,11 +275,12 @@ static int run_run(int argc, char **argv)
 		rc = XP_EXIT_FAIL;
 	} else if (co.json) {
 		rc = cli_print_json(json_pack(
-		    "{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:f, s:f}", "disk", res.disk, "profile",
-		    res.profile, "sha256", res.sha256, "image_size", (json_int_t)res.image_size,
-		    "disk_size", (json_int_t)res.disk_size, "partitioned", res.partitioned,
-		    "root_size", (json_int_t)res.root_size, "fetch_seconds", res.fetch_seconds,
-		    "total_seconds", res.total_seconds));
+		    "{s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:I, s:f, s:f}", "disk", res.disk,
+		    "profile", res.profile, "sha256", res.sha256, "image_size",
+		    (json_int_t)res.image_size, "disk_size", (json_int_t)res.disk_size,
+		    "partitioned", res.partitioned, "uefi", res.uefi, "root_size",
+		    (json_int_t)res.root_size, "fetch_seconds", res.fetch_seconds, "total_seconds",
+		    res.total_seconds));
 	} else {
 		printf("installed profile %s on %s: %llu bytes (image %.12s) in %.1f s\n",
 		       res.profile, res.disk, (unsigned long long)res.image_size, res.sha256,

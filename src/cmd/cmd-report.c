@@ -202,6 +202,7 @@ static const char *lease_state(const struct xp_dhcp_lease *l)
 {
 	return l->state == XP_LEASE_RELEASED   ? "released"
 	       : l->state == XP_LEASE_DECLINED ? "declined"
+	       : l->state == XP_LEASE_OFFERED  ? "offered"
 					       : "bound";
 }
 

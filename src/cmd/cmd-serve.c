@@ -2,6 +2,7 @@
  * cmd-serve.c - `xenprov serve`: the boot server (DHCP with PXE/iPXE, TFTP, HTTP) in
  * the foreground, logging for journald. Thin: the work is in src/lib/net/.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -31,6 +32,8 @@ static const char serve_usage[] =
     "  --dhcp, --tftp, --http  run only the services named\n"
     "  -i, --interface IF   serve requests arriving on IF only (repeatable; default: all)\n"
     "  --pid-file FILE      write the process id there once the sockets are bound\n"
+    "  --address ADDR       this server's address, in place of the 'server' setting\n"
+    "                       (servers sharing a PostgreSQL inventory: each its own)\n"
     "  --user USER          when started as root, switch to USER once the sockets are\n"
     "                       bound (the state directory is given to USER); default: the\n"
     "                       'xenprov' user if it exists, else root without any capability;\n"
@@ -122,7 +125,19 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
-enum { O_DHCP = 256, O_TFTP, O_HTTP, O_PID, O_USER, O_DPORT, O_TPORT, O_HPORT, O_MAXT, O_SPIN };
+enum {
+	O_DHCP = 256,
+	O_TFTP,
+	O_HTTP,
+	O_PID,
+	O_ADDR,
+	O_USER,
+	O_DPORT,
+	O_TPORT,
+	O_HPORT,
+	O_MAXT,
+	O_SPIN
+};
 
 static int run_serve(int argc, char **argv)
 {
@@ -132,6 +147,7 @@ static int run_serve(int argc, char **argv)
 	    {"http", no_argument, NULL, O_HTTP},
 	    {"interface", required_argument, NULL, 'i'},
 	    {"pid-file", required_argument, NULL, O_PID},
+	    {"address", required_argument, NULL, O_ADDR},
 	    {"user", required_argument, NULL, O_USER},
 	    {"dhcp-port", required_argument, NULL, O_DPORT},
 	    {"tftp-port", required_argument, NULL, O_TPORT},
@@ -167,6 +183,16 @@ static int run_serve(int argc, char **argv)
 		case O_PID:
 			o.pid_file = optarg;
 			break;
+		case O_ADDR: {
+			struct in_addr a;
+			if (inet_pton(AF_INET, optarg, &a) != 1) {
+				free(ifs);
+				return cli_usage_error("serve", "'%s' is not an IPv4 address",
+						       optarg);
+			}
+			o.server = optarg;
+			break;
+		}
 		case O_USER:
 			user = optarg;
 			user_set = true;

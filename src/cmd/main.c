@@ -21,6 +21,7 @@ const struct xp_command *const xp_commands[] = {
 	&cmd_system,
 	&cmd_installer,
 	&cmd_settings,
+	&cmd_inventory,
 	&cmd_template,
 	&cmd_serve,
 	&cmd_import,
@@ -46,11 +47,9 @@ static void print_main_usage(FILE *f)
 	for (const struct xp_command *const *c = xp_commands; *c; c++)
 		if (!(*c)->hidden)
 			fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
-	fputs("  help       show a command's usage: xenprov help COMMAND [VERB]\n"
-	      "\nCommands that take --state-dir DIR also take --inventory URL: sqlite (the\n"
-	      "default) or postgresql://HOST/DB (no password: PGPASSFILE), over\n"
-	      "$XENPROV_INVENTORY and STATE/inventory-url.\n"
-	      "\nRun 'xenprov COMMAND -h' for a command's usage; 'man xenprov-COMMAND' for more.\n",
+	fputs("  help       show a command's usage: xenprov help COMMAND [VERB]\n", f);
+	fputs(cli_inventory_help, f);
+	fputs("\nRun 'xenprov COMMAND -h' for a command's usage; 'man xenprov-COMMAND' for more.\n",
 	      f);
 }
 

@@ -17,12 +17,7 @@ scratch
 export XENPROV_STATE_DIR=$T/state
 
 # a small golden root (a kernel for pygrub, the default boot method)
-r=$T/root
-guest_root "$r"
-mkdir -p "$r/boot"
-echo kernel >"$r/boot/vmlinuz-6.1.0-1-amd64"
-printf '#!/bin/sh\n' >"$r/bin/sh"
-tar -C "$r" --numeric-owner -czf "$T/root.tgz" .
+guest_tarball "$T/root.tgz"
 mkdir -p "$T/cfg" "$T/pool"
 expect_rc 0 profile add web --image "$T/root.tgz" --disk-size 32M --storage qcow2 \
 	--network static --ip-pool 10.77.0.0/24 --gateway 10.77.0.1 --dns 10.77.0.1 --pool "$T/pool"

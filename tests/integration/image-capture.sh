@@ -13,6 +13,11 @@
 #   again is served from the image cache (its key is the manifest hash);
 #   a guest created from a profile whose image is gold@1 holds version 1's files;
 #   that guest captured by its name (its disk) holds them, with its own hostname;
+#   image diff of the two versions lists exactly the planted changes, and version 2's
+#   manifest is a fresh full capture's; a local directory's file rewritten with the
+#   same size and its mtime put back is still captured (its ctime), a file only
+#   touched stays shared; version 2 removed of version 1 is still whole (its tree
+#   listed afresh equals its manifest, e2fsck clean);
 #   an interrupted capture stops rsync and its remote shell and leaves nothing;
 #   --show-excludes, --include-default, --exclude; an unreachable host and a missing
 #   name are clear errors that leave nothing behind; image rm refused while a profile
@@ -220,6 +225,63 @@ echo "version 2's own usage: $v2_kb KiB for a change of $change_kb KiB ($ndirs d
 	fail "the mode change (version 1 must keep its own inode)"
 ok
 
+# the second capture is exact: image diff lists exactly the planted changes, and the
+# manifest of version 2 (made with --link-dest, unchanged files' hashes taken from
+# version 1's manifest) is the manifest of a fresh, full capture of the same tree
+expect_rc 0 image diff gold@1 gold@2 --json
+json_ok "$T/stdout" "sorted((e['path'], e['change']) for e in j) == [
+	('/usr/share/d05/f01', 'changed'), ('/usr/share/d05/f02', 'changed'),
+	('/usr/share/d05/f03', 'changed'), ('/usr/share/d05/f04', 'changed'),
+	('/usr/share/d05/f05', 'changed'), ('/usr/share/d05/new', 'added'),
+	('/usr/share/d06/f50', 'removed'), ('/usr/share/d07/f01', 'changed')]
+	and [e['what'] for e in j if e['path'] == '/usr/share/d07/f01'] == [['mode']]"
+runc image capture "10.88.0.2:$GT" --name fresh --ssh-user root --ssh-command "$RSH" \
+	--exclude '/data/skip*' -q
+[ "$rc" = 0 ] || fail "fresh capture: exit $rc: $(cat "$T/err")"
+cmp "$T/state/images/captures/gold/2/manifest" "$T/state/images/captures/fresh/1/manifest" ||
+	fail "gold@2 differs from a full capture of the same tree: $(diff "$T/state/images/captures/gold/2/manifest" "$T/state/images/captures/fresh/1/manifest" | head -5)"
+expect_rc 0 image rm fresh@1
+ok
+
+# ---- a local directory: a change rsync's quick check cannot see -------------------------------------
+# A file rewritten with the same size and its mtime put back (touch -r) passes rsync's
+# quick check (size and mtime), so --link-dest would link it to the previous version;
+# a local source's ctime, which no one can set back, makes the capture hash it and
+# copy it again. A file merely touched the same way keeps its inode: it is hashed,
+# found the same, and left linked.
+LT=$T/local
+mkdir -p "$LT/etc" "$LT/srv"
+for f in a b c; do head -c 5000 /dev/urandom >"$LT/srv/$f"; done
+ln "$LT/srv/a" "$LT/srv/a-link"
+expect_rc 0 image capture "$LT" --name loc -q
+L1=$T/state/images/captures/loc/1/root
+cp -p "$LT/srv/a" "$T/a.ref"
+cp -p "$LT/srv/b" "$T/b.ref"
+sleep 1.1 # past the first capture's start, to the second
+head -c 5000 /dev/urandom >"$T/a.new"
+cat "$T/a.new" >"$LT/srv/a" # in place: a-link stays its hard link
+touch -r "$T/a.ref" "$LT/srv/a"
+touch -r "$T/b.ref" "$LT/srv/b" # the same bytes, its ctime new
+[ "$(stat -c '%s %y' "$LT/srv/a")" = "$(stat -c '%s %y' "$T/a.ref")" ] ||
+	fail "the planted change does not keep size and mtime"
+expect_rc 0 image capture "$LT" --name loc --json
+json_ok "$T/stdout" "j['image'] == 'loc@2' and j['new_bytes'] == 5000"
+L2=$T/state/images/captures/loc/2/root
+[ "$(sha_of "$L2/srv/a")" = "$(sha_of "$T/a.new")" ] ||
+	fail "the same-size change with its mtime put back was not captured"
+[ "$(sha_of "$L1/srv/a")" = "$(sha_of "$T/a.ref")" ] || fail "loc@1 lost its own srv/a"
+[ "$(stat -c %i "$L2/srv/a")" = "$(stat -c %i "$L2/srv/a-link")" ] || fail "the hard link was lost"
+[ "$(stat -c %i "$L1/srv/b")" = "$(stat -c %i "$L2/srv/b")" ] ||
+	fail "a file only touched was copied, not linked"
+expect_rc 0 image diff loc@1 loc@2 --json
+json_ok "$T/stdout" "sorted((e['path'], e['what']) for e in j) ==
+	[('/srv/a', ['content']), ('/srv/a-link', ['content', 'link'])]"
+grep -q "^/srv/a f 0644 0 0 5000 [0-9]* $(sha_of "$T/a.new") " "$T/state/images/captures/loc/2/manifest" ||
+	fail "loc@2's manifest has not the new srv/a"
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); sys.exit(not 0 < m["started"] <= m["time"])' \
+	"$T/state/images/captures/loc/2/meta.json" || fail "meta.json's started"
+ok
+
 # ---- image versions --------------------------------------------------------------------------------
 expect_rc 0 image versions gold
 out_has "gold@1"
@@ -229,7 +291,8 @@ expect_rc 0 image versions gold --json
 json_ok "$T/stdout" "[v['version'] for v in j] == [1, 2] and j[0]['files'] == j[1]['files'] and
 	j[1]['bytes'] == j[0]['bytes']"
 expect_rc 0 image versions
-out_is gold
+# (fresh, whose only version was removed, keeps its name's directory)
+out_is "$(printf 'fresh\ngold\nloc')"
 expect_rc 1 image versions nope
 err_has "no captured image 'nope'"
 
@@ -332,6 +395,13 @@ expect_rc 0 image rm gold@1 --force
 [ ! -e "$T/state/images/captures/gold/1" ] || fail "gold@1 is still there"
 [ "$(sha_of "$V2/usr/share/d01/f01")" = "$(sha_of "$GT/usr/share/d01/f01")" ] ||
 	fail "removing version 1 harmed version 2"
+# version 2 whole without version 1: its tree listed afresh is its manifest, and an
+# image built from it is clean
+expect_rc 0 image capture "$V2" --name afterrm -q
+cmp "$M2" "$T/state/images/captures/afterrm/1/manifest" ||
+	fail "gold@2 without gold@1 is not what it was: $(diff "$M2" "$T/state/images/captures/afterrm/1/manifest" | head -5)"
+expect_rc 0 image build --from gold@2 -o "$T/v2r.img" --label none -q
+e2fsck -fn "$T/v2r.img" >"$T/fsck" 2>&1 || fail "e2fsck -fn of v2r.img: $(cat "$T/fsck")"
 ok
 expect_rc 1 image rm gold@1
 err_has "image 'gold' has no version 1"

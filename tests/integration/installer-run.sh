@@ -24,6 +24,11 @@
 #     (xenprov.target-disk=, xenprov.wipe=1): that disk written over;
 #   - an image with a kernel and no GRUB, with the boot loader: the install fails at
 #     that step saying so (read without mounting), after the edits wrote its grub.cfg;
+#   - UEFI (--firmware uefi): a partitioned image with swap made a GPT keeping root and
+#     swap where they were, with a FAT32 EFI system partition (its type GUID, fsck.vfat
+#     clean) at the end of the disk; a bare image into a GPT with root and the ESP; a
+#     disk with no room for the ESP refused; a profile with label gpt on a BIOS machine:
+#     a BIOS boot partition too; an image with GRUB for BIOS only: refused on UEFI;
 #   - the golden images are published with the token only (no profile here publishes
 #     openly): the installer gets its own profile's image with its install token (the
 #     install grant); probed: that token for another profile or another profile's image,
@@ -32,7 +37,7 @@
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
-need curl sfdisk debugfs e2fsck blkid dumpe2fs
+need curl sfdisk debugfs e2fsck blkid dumpe2fs fsck.vfat
 
 srv_settings
 srv_set pool.p.range 10.79.0.100-10.79.0.150
@@ -45,6 +50,10 @@ tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
 mkdir -p "$T/root/boot" && echo kernel >"$T/root/boot/vmlinuz-6.1.0-9-amd64" &&
 	echo initrd >"$T/root/boot/initrd.img-6.1.0-9-amd64" || fail "kernel"
 tar -C "$T/root" --numeric-owner -czf "$T/kern.tgz" . || fail "tar"
+# GRUB for BIOS only: a grub-install, no /usr/lib/grub/x86_64-efi
+mkdir -p "$T/root/usr/sbin" && printf '#!/bin/sh\nexit 0\n' >"$T/root/usr/sbin/grub-install" &&
+	chmod 755 "$T/root/usr/sbin/grub-install" || fail "grub-install"
+tar -C "$T/root" --numeric-owner -czf "$T/bios.tgz" . || fail "tar"
 echo kernel >"$T/vmlinuz"
 "$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
 "$X" profile add bare --image "$T/root.tgz" --disk-size 32M --label none \
@@ -57,6 +66,18 @@ echo kernel >"$T/vmlinuz"
 	fail "profile add keep: $(cat "$T/err")"
 "$X" profile add data --parent part --data-disk 16M,mount=/srv/data \
 	--data-disk 16M,fs=none >/dev/null 2>"$T/err" || fail "profile add data: $(cat "$T/err")"
+"$X" profile add gptp --image "$T/root.tgz" --disk-size 32M --label gpt --distro plain \
+	>/dev/null 2>"$T/err" || fail "profile add gptp: $(cat "$T/err")"
+"$X" profile add biosgrub --image "$T/bios.tgz" --disk-size 32M --distro plain \
+	>/dev/null 2>"$T/err" || fail "profile add biosgrub: $(cat "$T/err")"
+"$X" system add theta --mac 52:54:00:ac:00:08 --ip 10.79.0.67 --profile biosgrub --install on \
+	>/dev/null || fail "system add theta"
+"$X" system add epsilon --mac 52:54:00:ac:00:05 --ip 10.79.0.64 --profile part --install on \
+	>/dev/null || fail "system add epsilon"
+"$X" system add zeta --mac 52:54:00:ac:00:06 --ip 10.79.0.65 --profile bare --install on \
+	>/dev/null || fail "system add zeta"
+"$X" system add eta --mac 52:54:00:ac:00:07 --ip 10.79.0.66 --profile gptp --install on \
+	>/dev/null || fail "system add eta"
 "$X" system add gamma --mac 52:54:00:ac:00:03 --ip 10.79.0.62 --profile kern --install on \
 	>/dev/null || fail "system add gamma"
 "$X" system add alpha --mac 52:54:00:ac:00:01 --ip 10.79.0.60 --profile bare --install on \
@@ -77,6 +98,10 @@ client_add c3 52:54:00:ac:00:03
 ip -n c3 addr add 10.79.0.62/24 dev eth0
 client_add c4 52:54:00:ac:00:04
 ip -n c4 addr add 10.79.0.63/24 dev eth0
+for i in 5 6 7 8; do
+	client_add c$i 52:54:00:ac:00:0$i
+	ip -n c$i addr add 10.79.0.6$((i - 1))/24 dev eth0
+done
 srv_start --http
 U=http://10.79.0.1:8080
 
@@ -223,6 +248,75 @@ log "install: system 'gamma' (10.79.0.62): failure bootloader: the image has no 
 fs_of "$T/c.img" 1 "$T/c.fs"
 debugfs -R 'cat /boot/grub/grub.cfg' "$T/c.fs" 2>/dev/null | grep -q 'linux /boot/vmlinuz-6.1.0-9-amd64 root=UUID=' ||
 	fail "no grub.cfg from the edits"
+ok
+
+# ---- UEFI: a GPT with an EFI system partition ----------------------------------------------
+ESP=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+# part_of IMG N FIELD: start or size of partition N in sfdisk -d's dump of IMG
+part_of() { sfdisk -d "$1" | sed -n "s/.*${1##*/}$2 : .*$3= *\([0-9]*\).*/\1/p"; }
+# esp_ok IMG N: partition N is an ESP, clean FAT32 at the end of the disk
+esp_ok() {
+	grep -q "${1##*/}$2 : .*type=$ESP" "$T/table" || fail "no ESP as partition $2: $(cat "$T/table")"
+	dd if="$1" of="$T/esp.fs" bs=512 skip="$(part_of "$1" "$2" start)" \
+		count="$(part_of "$1" "$2" size)" status=none
+	[ "$(blkid -p -o value -s VERSION "$T/esp.fs")" = FAT32 ] || fail "the ESP is not FAT32"
+	fsck.vfat -n "$T/esp.fs" >"$T/fsck" 2>&1 || fail "fsck.vfat: $(cat "$T/fsck")"
+	[ $(($(part_of "$1" "$2" start) + $(part_of "$1" "$2" size))) -eq $((127 * 2048)) ] ||
+		fail "the ESP does not end the disk: $(cat "$T/table")"
+}
+# a disk with no room for the ESP beside the image: refused
+truncate -s 64M "$T/e.img"
+cmdline c5 52:54:00:ac:00:05
+run c5 --disk "$T/e.img" --no-bootloader --firmware uefi && fail "no room for the ESP, yet installed"
+grep -qF "cannot make a GPT with an EFI system partition" "$T/err" || fail "no room: $(cat "$T/err")"
+log "install: system 'epsilon' (10.79.0.64): failure firmware:"
+ok
+truncate -s 128M "$T/e.img"
+cmdline c5 52:54:00:ac:00:05
+run c5 --disk "$T/e.img" --no-bootloader --firmware uefi --wipe --json ||
+	fail "installer run (uefi): $(cat "$T/err")"
+grep -q '"uefi": *true' "$T/out" || fail "json: $(cat "$T/out")"
+log "install: system 'epsilon' (10.79.0.64): progress firmware"
+log "install: system 'epsilon' (10.79.0.64): success done: part installed on $T/e.img"
+sfdisk -d "$T/e.img" >"$T/table" || fail "no table"
+grep -q '^label: gpt' "$T/table" && grep -q 'e.img1 : start= *2048,.*type=0FC63DAF' "$T/table" &&
+	grep -q 'e.img2 : .*type=0657FD6D' "$T/table" || fail "epsilon's table: $(cat "$T/table")"
+esp_ok "$T/e.img" 3
+sstart=$(part_of "$T/e.img" 2 start)
+[ "$(blkid -p -o value -s TYPE -O $((sstart * 512)) "$T/e.img")" = swap ] || fail "the swap area moved"
+dd if="$T/e.img" of="$T/e.fs" bs=512 skip=2048 count="$(part_of "$T/e.img" 1 size)" status=none
+e2fsck -fn "$T/e.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+[ "$(debugfs -R 'cat /etc/hostname' "$T/e.fs" 2>/dev/null)" = epsilon ] || fail "epsilon's host name"
+ok
+# a bare image: root and the ESP made here
+truncate -s 128M "$T/z.img"
+cmdline c6 52:54:00:ac:00:06
+run c6 --disk "$T/z.img" --no-bootloader --firmware uefi || fail "installer run (uefi, bare): $(cat "$T/err")"
+sfdisk -d "$T/z.img" >"$T/table" || fail "no table"
+grep -q '^label: gpt' "$T/table" && grep -q 'z.img1 : start= *2048,.*type=0FC63DAF' "$T/table" ||
+	fail "zeta's table: $(cat "$T/table")"
+esp_ok "$T/z.img" 2
+dd if="$T/z.img" of="$T/z.fs" bs=512 skip=2048 count=$((32 * 2048)) status=none
+e2fsck -fn "$T/z.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+ok
+# label gpt on a BIOS machine: a BIOS boot partition for GRUB's core image too
+truncate -s 128M "$T/g.img"
+cmdline c7 52:54:00:ac:00:07
+run c7 --disk "$T/g.img" --no-bootloader --firmware bios || fail "installer run (gpt, bios): $(cat "$T/err")"
+sfdisk -d "$T/g.img" >"$T/table" || fail "no table"
+grep -q 'g.img2 : .*type=21686148-6449-6E6F-744E-656564454649' "$T/table" ||
+	fail "no BIOS boot partition: $(cat "$T/table")"
+esp_ok "$T/g.img" 3
+# an image with GRUB for BIOS only, on UEFI: the failure says so, nothing mounted
+truncate -s 128M "$T/t.img"
+cmdline c8 52:54:00:ac:00:08
+run c8 --disk "$T/t.img" --firmware uefi --target "$T/mnt8" && fail "no GRUB for UEFI, yet installed"
+grep -qF "the image has no GRUB for UEFI (no /usr/lib/grub/x86_64-efi)" "$T/err" ||
+	fail "no GRUB for UEFI: $(cat "$T/err")"
+log "install: system 'theta' (10.79.0.67): failure bootloader: the image has no GRUB for UEFI"
+[ ! -e "$T/mnt8" ] || fail "something was mounted for an image without GRUB for UEFI"
+run c7 --disk "$T/g.img" --firmware efi && fail "--firmware efi taken"
+grep -qF "'efi' is not a firmware: bios or uefi" "$T/err" || fail "--firmware efi: $(cat "$T/err")"
 ok
 
 # ---- the install grant, probed -----------------------------------------------------------

@@ -9,7 +9,7 @@
 #    STATE/inventory-url, SQLite when none says;
 #  - a password in the URL is refused before any connection, the message pointing to
 #    PGPASSFILE, the password itself never printed; a server that is not there is a
-#    clear error naming the location; the boot server refuses PostgreSQL (not yet).
+#    clear error naming the location. (The boot server on PostgreSQL: serve-pgsql.sh.)
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip (only
 # when PostgreSQL is not installed).
 if [ -z "${XP_TEST_PGURL:-}" ]; then
@@ -78,7 +78,4 @@ expect_rc 1 profile list --state-dir "$T/c" --inventory "postgresql:///xenprov?h
 err_has "cannot open the inventory 'postgresql:///xenprov?host=/nonexistent'"
 expect_rc 1 profile list --state-dir "$T/c" --inventory "mysql://h/db"
 err_has "not a location xenprov knows"
-# the boot server: not on PostgreSQL yet, and says so rather than serving stale data
-RUN_TIMEOUT=20 expect_rc 1 serve --tftp --state-dir "$T/a" --inventory "$URL"
-err_has "does not run on a PostgreSQL inventory yet"
 pass

@@ -106,13 +106,13 @@ ok
 qpxe_net
 qpxe_serve
 ok
-log() { grep -qF "$1" "$T/serve.log"; }
+
 
 # ---- 1. the install ------------------------------------------------------------------------
 echo "1. the install (accel $ACCEL)"
 t0=$SECONDS
 qpxe_boot "$MAC" "$T/disk.img"
-qpxe_until "$TIMEOUT" "the success event" log "success done: debian installed on /dev/vda"
+qpxe_until "$TIMEOUT" "the success event" qpxe_log "success done: debian installed on /dev/vda"
 qpxe_done 120 "the success (a reboot)"
 echo "install: $((SECONDS - t0)) s from power-on to the reboot"
 for s in image grow customize bootloader; do

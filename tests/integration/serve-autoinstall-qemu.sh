@@ -40,18 +40,7 @@ need sfdisk blkid e2fsck debugfs
 . "$HERE/lib/grub-root.sh" || exit 1
 
 # ---- the inventory, the image and the installer ------------------------------------------
-export XENPROV_STATE_DIR=$T/state
-for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
-	"pool.ai.range 10.78.0.100-10.78.0.150" "pool.ai.netmask 255.255.255.0" \
-	"pool.ai.router $SERVER_IP" "pool.ai.dns $SERVER_IP"; do
-	"$X" settings set $kv >/dev/null || fail "settings set $kv"
-done
-"$X" installer build -o "$T/tftp/installer" >"$T/build.out" 2>&1 ||
-	fail "installer build: $(cat "$T/build.out")"
-grub_root "$T/root" "$kernel"
-tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
-echo kernel >"$T/vmlinuz"
-"$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
+qpxe_autoinstall ai 10.78.0.100-10.78.0.150
 # the image is published with the token only: the installer fetches it with its install
 # token (the install grant), as a machine of a site that publishes nothing openly
 "$X" profile add inst --image "$T/root.tgz" --disk-size 160M --network dhcp --distro plain \
@@ -69,25 +58,12 @@ qpxe_net
 qpxe_serve
 ok
 
-# qemu_done SECONDS WHAT: QEMU (QPID) ends by itself (a reboot or power-off under
-# -no-reboot) within SECONDS
-qemu_done() {
-	local start=$SECONDS
-	while kill -0 "$QPID" 2>/dev/null; do
-		[ $((SECONDS - start)) -lt "$1" ] || fail "QEMU still running ${1}s after $2"
-		sleep 2
-	done
-	wait "$QPID" 2>/dev/null
-	QPID=
-}
-log() { grep -qF "$1" "$T/serve.log"; }
-
 # ---- 1. a disk with a partition table, no wipe: refused -------------------------------------
 echo "1. a disk with a partition table (accel $ACCEL)"
 qpxe_boot "$MAC" "$T/used.img"
-qpxe_until "$TIMEOUT" "the refusal" log "install: system 'vm'"
-qpxe_until 60 "the failure event" log "failure disk: /dev/vda already holds a partition table"
-qemu_done 60 "the refusal"
+qpxe_until "$TIMEOUT" "the refusal" qpxe_log "install: system 'vm'"
+qpxe_until 60 "the failure event" qpxe_log "failure disk: /dev/vda already holds a partition table"
+qpxe_done 60 "the refusal"
 grep -qE "install: system 'vm' \(10\.78\.0\.120\): progress started" "$T/serve.log" ||
 	fail "no started event from the reserved address"
 [ "$(sha256sum <"$T/used.img")" = "$sha_used" ] || fail "the refused disk was written"
@@ -99,8 +75,8 @@ ok
 echo "2. a blank disk"
 : >"$T/serve.log.1"
 qpxe_boot "$MAC" "$T/disk.img"
-qpxe_until "$TIMEOUT" "the success event" log "success done: inst installed on /dev/vda"
-qemu_done 60 "the success (a reboot)"
+qpxe_until "$TIMEOUT" "the success event" qpxe_log "success done: inst installed on /dev/vda"
+qpxe_done 60 "the success (a reboot)"
 grep -aq "installed: rebooting" "$T/serial.log" || fail "the installer did not reboot"
 for s in image customize bootloader; do
 	grep -qE "install: system 'vm' \(10\.78\.0\.120\): progress $s" "$T/serve.log" ||
@@ -134,6 +110,6 @@ qpxe_until "$TIMEOUT" "the installed system's marker" grep -aq "XP-INSTALLED" "$
 grep -aq "Nothing to boot" "$T/serial.log" || fail "the server offered the installed machine a boot file"
 grep -aq "XP-INSTALLED host=vm addr=$VM_IP" "$T/serial.log" ||
 	fail "the marker: $(grep -a XP-INSTALLED "$T/serial.log")"
-qemu_done 60 "the marker"
+qpxe_done 60 "the marker"
 ok
 pass

@@ -89,16 +89,6 @@ DPID=$!
 wait_until 10 test -s "$T/dnsmasq.pid" || fail "dnsmasq did not start: $(cat "$T/dnsmasq.out")"
 ok
 
-# qemu_done SECONDS WHAT: QEMU (QPID) ends by itself within SECONDS
-qemu_done() {
-	local start=$SECONDS
-	while kill -0 "$QPID" 2>/dev/null; do
-		[ $((SECONDS - start)) -lt "$1" ] || fail "QEMU still running ${1}s after $2"
-		sleep 2
-	done
-	wait "$QPID" 2>/dev/null
-	QPID=
-}
 # boots MAC WANT...: GRUB boots the kernel with a command line holding every WANT
 boots() {
 	local mac=$1 line

@@ -1397,6 +1397,73 @@ static void test_change_log_full(void **state)
 	fx_free(f);
 }
 
+/* report_offers (servers sharing pools): an offer is a change, state OFFERED, expiring
+ * with the hold, carrying the client's MAC; an offer of the client's own lease is not;
+ * another server's offer restored holds the address for its client until it runs out,
+ * and a holder restored over this server's offer takes the address from its client. */
+static void test_report_offers(void **state)
+{
+	(void)state;
+	struct xp_dhcp_config c = cfg0();
+	c.report_offers = true;
+	struct fx *f = fx_new(&c);
+	const struct xp_dhcp_lease *lv;
+	struct pk d = {.type = XP_DHCPDISCOVER, .macn = 0x40};
+	assert_int_equal(send(f, &d, T0), 1);
+	uint32_t ip = f->m.h.yiaddr;
+	assert_int_equal(xp_dhcp_server_changes(f->s, &lv), 1);
+	assert_int_equal(lv[0].state, XP_LEASE_OFFERED);
+	assert_int_equal(lv[0].ip, ip);
+	assert_int_equal(lv[0].expires, T0 + 30);
+	assert_int_equal(lv[0].mac[5], 0x40);
+	assert_int_equal(xp_dhcp_server_leases(f->s, &lv), 0); /* still no lease */
+	xp_dhcp_server_changes_clear(f->s);
+	/* bound, then offered its own lease again: no claim needed */
+	assert_int_equal(dora(f, 0x40, T0 + 1), ip);
+	xp_dhcp_server_changes_clear(f->s);
+	assert_int_equal(send(f, &d, T0 + 2), 1);
+	assert_int_equal(xp_dhcp_server_changes(f->s, &lv), 0);
+
+	/* another server offered the next address to client 0x41 until T0 + 40: 0x42 is
+	 * offered another one, 0x41 that one */
+	struct xp_dhcp_lease o = {
+	    .ip = ip + 1, .client_len = 7, .state = XP_LEASE_OFFERED, .expires = T0 + 40};
+	uint8_t mac41[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x41};
+	o.client[0] = 1;
+	memcpy(o.client + 1, mac41, 6);
+	memcpy(o.mac, mac41, 6);
+	assert_int_equal(xp_dhcp_server_restore(f->s, &o, 1, T0 + 3), 1);
+	struct ipbuf want = ipb(ip + 1);
+	struct pk d42 = {.type = XP_DHCPDISCOVER, .macn = 0x42, .o = {{50, 4, want.s}}};
+	assert_int_equal(send(f, &d42, T0 + 3), 1);
+	uint32_t got42 = f->m.h.yiaddr;
+	assert_int_not_equal(got42, ip + 1);
+	struct pk d41 = {.type = XP_DHCPDISCOVER, .macn = 0x41};
+	assert_int_equal(send(f, &d41, T0 + 4), 1);
+	assert_int_equal(f->m.h.yiaddr, ip + 1);
+	/* once it ran out, 0x43 may have it */
+	struct pk d43 = {.type = XP_DHCPDISCOVER, .macn = 0x43, .o = {{50, 4, want.s}}};
+	assert_int_equal(send(f, &d43, T0 + 40 + 31), 1);
+	assert_int_equal(f->m.h.yiaddr, ip + 1);
+
+	/* the database said 0x42's address is 0x44's, bound: 0x42's REQUEST is refused
+	 * and its next DISCOVER gets another address */
+	struct xp_dhcp_lease b = o;
+	b.ip = got42;
+	b.state = XP_LEASE_BOUND;
+	b.expires = T0 + 5000;
+	b.client[6] = b.mac[5] = 0x44;
+	assert_int_equal(xp_dhcp_server_restore(f->s, &b, 1, T0 + 72), 1);
+	struct ipbuf a42 = ipb(got42), sid = ipb(SERVER);
+	struct pk r42 = {
+	    .type = XP_DHCPREQUEST, .macn = 0x42, .o = {{50, 4, a42.s}, {54, 4, sid.s}}};
+	assert_int_equal(send(f, &r42, T0 + 72), 1);
+	assert_int_equal(rtype(f), XP_DHCPNAK);
+	assert_int_equal(send(f, &d42, T0 + 73), 1);
+	assert_int_not_equal(f->m.h.yiaddr, got42);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1421,6 +1488,7 @@ int main(void)
 	    cmocka_unit_test(test_server_malformed),
 	    cmocka_unit_test(test_many_clients),
 	    cmocka_unit_test(test_change_log_full),
+	    cmocka_unit_test(test_report_offers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

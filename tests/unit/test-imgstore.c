@@ -95,7 +95,16 @@ static void test_meta_roundtrip(void **state)
 	assert_string_equal(w.source, "golden:/");
 	assert_string_equal(w.message, "tuned \"nginx\"");
 	assert_string_equal(w.manifest_sha256, HASH);
+	assert_int_equal(w.started, 0); /* not recorded: not written */
+	assert_null(strstr(b.s, "started"));
 	assert_null(w.root);
+	xp_imgver_release(&w);
+	/* started, when recorded, comes back */
+	v.started = 1699999990;
+	xp_buf_truncate(&b, 0);
+	assert_int_equal(xp_imgver_meta_format(&v, &b), 0);
+	assert_int_equal(xp_imgver_meta_parse(b.s, b.len, "m", &w, NULL), 0);
+	assert_int_equal(w.started, 1699999990);
 	xp_imgver_release(&w);
 	xp_buf_release(&b);
 }
@@ -113,6 +122,8 @@ static void test_meta_bad(void **state)
 		{"{\"name\":\"w\",\"version\":0}", "version:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":\"x\"}", "time:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1}", "source:"},
+		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"started\":-1}", "started:"},
+		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"started\":\"x\"}", "started:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"source\":\"s\",\"message\":3}", "message:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"source\":\"s\",\"files\":-1}", "files:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"source\":\"s\",\"files\":1}", "bytes:"},

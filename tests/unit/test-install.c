@@ -265,6 +265,24 @@ static void test_pick_disk(void **st)
 	assert_int_equal(xp_installer_pick_disk(tpath("none"), name, sizeof(name)), -ENOENT);
 }
 
+/* The firmware: as named, else whether the EFI directory of sysfs exists */
+static void test_firmware(void **st)
+{
+	(void)st;
+	bool uefi = true;
+	assert_int_equal(xp_installer_firmware("bios", NULL, &uefi), 0);
+	assert_false(uefi);
+	assert_int_equal(xp_installer_firmware("uefi", NULL, &uefi), 0);
+	assert_true(uefi);
+	assert_int_equal(xp_installer_firmware("efi", NULL, &uefi), -EINVAL);
+	assert_int_equal(xp_installer_firmware("", NULL, &uefi), -EINVAL);
+	assert_int_equal(xp_installer_firmware(NULL, tpath("no-efi"), &uefi), 0);
+	assert_false(uefi);
+	assert_int_equal(xp_test_sh("mkdir -p '%s'", tpath("efi")), 0);
+	assert_int_equal(xp_installer_firmware(NULL, tpath("efi"), &uefi), 0);
+	assert_true(uefi);
+}
+
 static void test_run_refusals(void **st)
 {
 	(void)st;
@@ -303,6 +321,7 @@ int main(void)
 	    xp_test_in_scratch(test_cache),
 	    cmocka_unit_test(test_dropped_keys),
 	    xp_test_in_scratch(test_pick_disk),
+	    xp_test_in_scratch(test_firmware),
 	    xp_test_in_scratch(test_run_refusals),
 	};
 	return xp_test_run_backends(tests, NULL);

@@ -1205,12 +1205,12 @@ static void test_schema_constraints(void **st)
 {
 	(void)st;
 	xp_inv_close(xp_test_inv_open(state));
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/inventory.db", state);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
-	static const char *const refused[] = {
+	bool pg = xp_test_pgurl() != NULL;
+	const char *client = pg ? "'\\x01'::bytea" : "x'01'";
+	char lease_no_state[160];
+	snprintf(lease_no_state, sizeof(lease_no_state),
+		 "INSERT INTO leases (ip, client, expires, updated) VALUES (1, %s, 1, 1)", client);
+	const char *const refused[] = {
 	    /* both and neither of profile and distro */
 	    "INSERT INTO systems (name, mac, created, updated) VALUES ('s', 'm', 1, 1)",
 	    "INSERT INTO profiles VALUES ('p', NULL, 1, 1);"
@@ -1224,36 +1224,29 @@ static void test_schema_constraints(void **st)
 	    "INSERT INTO systems (name, distro, created, updated) VALUES ('s', 'd', 1, 1)",
 	    /* leases: client and state required */
 	    "INSERT INTO leases (ip, state, expires, updated) VALUES (1, 'bound', 1, 1)",
-	    "INSERT INTO leases (ip, client, expires, updated) VALUES (1, x'01', 1, 1)",
+	    lease_no_state,
 	};
-	for (size_t i = 0; i < N(refused); i++) {
-		assert_int_equal(sqlite3_exec(db, "SAVEPOINT t", NULL, NULL, NULL), SQLITE_OK);
-		int rc = sqlite3_exec(db, refused[i], NULL, NULL, NULL);
-		assert_int_equal(rc & 0xff, SQLITE_CONSTRAINT);
-		assert_int_equal(sqlite3_exec(db, "ROLLBACK TO t; RELEASE t", NULL, NULL, NULL),
-				 SQLITE_OK);
-	}
+	for (size_t i = 0; i < N(refused); i++)
+		assert_true(xp_test_sql_refused(state, refused[i]));
+	/* what is whole goes in (the refusals above are the constraints', not the SQL's) */
+	char lease_ok[160];
+	snprintf(lease_ok, sizeof(lease_ok),
+		 "INSERT INTO leases (ip, client, state, expires, updated) VALUES (1, %s, 'bound',"
+		 " 1, 1)",
+		 client);
+	assert_false(xp_test_sql_refused(state, lease_ok));
 	/* a distro in use cannot go even by SQL */
-	assert_int_equal(sqlite3_exec(db,
-				      "INSERT INTO distros (name, kernel, created, updated)"
-				      " VALUES ('d', '/k', 1, 1);"
-				      "INSERT INTO systems (name, mac, distro, created, updated)"
-				      " VALUES ('s', 'm', 'd', 1, 1)",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	int rc = sqlite3_exec(db, "DELETE FROM distros WHERE name = 'd'", NULL, NULL, NULL);
-	assert_int_equal(rc & 0xff, SQLITE_CONSTRAINT);
-	sqlite3_stmt *q;
+	xp_test_sql(state, "INSERT INTO distros (name, kernel, created, updated)"
+			   " VALUES ('d', '/k', 1, 1);"
+			   "INSERT INTO systems (name, mac, distro, created, updated)"
+			   " VALUES ('s', 'm', 'd', 1, 1)");
+	assert_true(xp_test_sql_refused(state, "DELETE FROM distros WHERE name = 'd'"));
 	assert_int_equal(
-	    sqlite3_prepare_v2(db,
-			       "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-			       " AND name = 'leases_client'",
-			       -1, &q, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 1);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
+	    xp_test_sql_int(state, pg ? "SELECT count(*) FROM pg_indexes WHERE schemaname ="
+					" current_schema() AND indexname = 'leases_client'"
+				      : "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+					" AND name = 'leases_client'"),
+	    1);
 }
 
 /* Autoinstall marks (autoinstall.h): a token only for a marked system, the same for
@@ -1292,12 +1285,26 @@ static void test_install_marks(void **st)
 	assert_int_equal(stat(xp_test_path(state, "install-key"), &kst), 0);
 	assert_int_equal(kst.st_mode & 0777, 0600);
 	assert_int_equal(kst.st_size, 65);
-	const char *dbs[] = {"inventory.db", "inventory.db-wal"};
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-		size_t len;
-		char *db = xp_test_read(xp_test_path(state, dbs[i]), &len);
-		assert_null(memmem(db, len, tok, strlen(tok)));
-		free(db);
+	if (!xp_test_pgurl()) { /* the files, whatever table or page */
+		const char *dbs[] = {"inventory.db", "inventory.db-wal"};
+		for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+			size_t len;
+			char *db = xp_test_read(xp_test_path(state, dbs[i]), &len);
+			assert_null(memmem(db, len, tok, strlen(tok)));
+			free(db);
+		}
+	} else { /* every row of the tables an install writes, as text */
+		char sql[400];
+		snprintf(sql, sizeof(sql),
+			 "SELECT (SELECT count(*) FROM system_installs t WHERE t::text LIKE '%%%s%%')"
+			 " + (SELECT count(*) FROM install_attempts t WHERE t::text LIKE '%%%s%%')"
+			 " + (SELECT count(*) FROM systems t WHERE t::text LIKE '%%%s%%')",
+			 tok, tok, tok);
+		assert_int_equal(xp_test_sql_int(state, sql), 0);
+		/* the query can find what is there */
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM systems t WHERE t::text LIKE '%%52:54:00:00:00:01%%'");
+		assert_int_equal(xp_test_sql_int(state, sql), 1);
 	}
 	char big[XP_INSTALL_MESSAGE_MAX + 2];
 	memset(big, 'a', sizeof(big) - 1);
@@ -1332,17 +1339,14 @@ static void test_install_marks(void **st)
 						  bad[i].kind, bad[i].step, bad[i].msg),
 				 bad[i].r);
 	/* a refused event takes no write lock: answered at once while another process
-	 * holds it (not -EBUSY after the 30 s busy timeout) */
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(xp_test_path(state, "inventory.db"), &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	 * holds it (not -EBUSY after the 30 s busy or lock timeout) */
+	struct xp_test_write_lock lock = xp_test_write_lock_hold(state);
 	time_t t0 = time(NULL);
 	assert_int_equal(xp_install_event(inv, "n1", N1_IP, wrong, "progress", "x", NULL), -EACCES);
 	assert_int_equal(xp_install_event(inv, "n1", N1_IP + 1, tok, "progress", "x", NULL),
 			 -EACCES);
 	assert_true(time(NULL) - t0 < 5);
-	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	xp_test_write_lock_release(&lock);
 	struct xp_install_state in;
 	assert_int_equal(xp_install_get(inv, "n1", &in), 0);
 	assert_true(in.marked);
@@ -1460,15 +1464,8 @@ static void test_install_events_bounded(void **st)
 	snprintf(want, sizeof(want), "s%d", posted - 1);
 	assert_string_equal(in.ev[in.n_ev - 1].step, want);
 	xp_install_state_release(&in);
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_open(xp_test_path(state, "inventory.db"), &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_prepare_v2(db, "SELECT count(*) FROM install_events", -1, &q, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), XP_INSTALL_EVENTS_MAX);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
+	assert_int_equal(xp_test_sql_int(state, "SELECT count(*) FROM install_events"),
+			 XP_INSTALL_EVENTS_MAX);
 	xp_inv_close(inv);
 }
 
@@ -1555,8 +1552,6 @@ int main(void)
 	/* an SQLite database of version 1, SQLite's constraints through sqlite3, PRAGMA
 	 * data_version (PostgreSQL's LISTEN/NOTIFY is not there yet); the install tests
 	 * that read inventory.db's bytes and hold SQLite's write lock from outside */
-	static const char *const sqlite_only[] = {
-	    "test_migrate_v1",	 "test_schema_constraints",	"test_data_version",
-	    "test_install_marks", "test_install_events_bounded", NULL};
+	static const char *const sqlite_only[] = {"test_migrate_v1", "test_data_version", NULL};
 	return xp_test_run_backends(tests, sqlite_only);
 }

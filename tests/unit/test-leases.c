@@ -3,7 +3,11 @@
  * save and load round trip, a client keeps one row (moving to another address removes
  * its old row), replacing a row by address, the states, purge by expiry, rows this
  * code did not write are ignored on load, and a second connection sees what the first
- * committed (what a restarted server reads).
+ * committed (what a restarted server reads). On PostgreSQL, the claims of servers that
+ * share the pools (xp_lease_claim): who may take a stored address, the holder given back
+ * on a refusal, the client's other leases dropped when one is bound, and processes
+ * claiming the same addresses at once each getting a disjoint share; a writer's commit
+ * is heard by a listening connection, a rollback is not.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -129,11 +134,218 @@ static void test_foreign_rows(void **st)
 	xp_inv_close(inv);
 }
 
+static int claim(struct xp_inv *inv, struct xp_dhcp_lease l, int64_t now, struct xp_dhcp_lease *h)
+{
+	bool refused = true;
+	struct xp_dhcp_lease holder;
+	int r = xp_lease_claim(inv, &l, 1, now, &refused, &holder);
+	if (h)
+		*h = holder;
+	return r < 0 ? r : r == 1 ? 0 : (assert_false(refused), 1);
+}
+
+static struct xp_dhcp_lease with(struct xp_dhcp_lease l, enum xp_dhcp_lease_state st)
+{
+	l.state = st;
+	return l;
+}
+
+static void test_claim(void **st)
+{
+	(void)st;
+	struct xp_inv *a = xp_test_inv_open(tmpdir), *b = xp_test_inv_open(tmpdir);
+	struct xp_dhcp_lease h;
+	if (!xp_test_pgurl()) {
+		/* SQLite has one server and xp_lease_save */
+		assert_int_equal(claim(a, lease(IP(10, 0, 0, 100), 1, "", 130), 100, &h), -ENOTSUP);
+		xp_inv_close(a);
+		xp_inv_close(b);
+		return;
+	}
+	const uint32_t ip = IP(10, 0, 0, 100);
+	/* server A offers .100 to client 1; server B may not offer it to client 2, and
+	 * learns whose it is */
+	assert_int_equal(claim(a, with(lease(ip, 1, "", 130), XP_LEASE_OFFERED), 100, &h), 1);
+	assert_int_equal(claim(b, with(lease(ip, 2, "", 130), XP_LEASE_OFFERED), 101, &h), 0);
+	assert_int_equal(h.ip, ip);
+	assert_int_equal(h.state, XP_LEASE_OFFERED);
+	assert_int_equal(h.expires, 130);
+	assert_memory_equal(h.client, lease(ip, 1, "", 0).client, 7);
+	/* client 1 binds it through B; a new offer to it leaves the lease as it is */
+	assert_int_equal(claim(b, lease(ip, 1, "one", 3700), 102, &h), 1);
+	assert_int_equal(claim(a, with(lease(ip, 1, "", 140), XP_LEASE_OFFERED), 110, &h), 1);
+	struct xp_dhcp_lease *got;
+	size_t n;
+	assert_int_equal(xp_lease_load(a, &got, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(got[0].state, XP_LEASE_BOUND);
+	assert_int_equal(got[0].expires, 3700);
+	assert_string_equal(got[0].hostname, "one");
+	free(got);
+	/* nobody else while it is bound, not even bound; anyone once it expired */
+	assert_int_equal(claim(a, lease(ip, 2, "", 5000), 3699, &h), 0);
+	assert_int_equal(h.state, XP_LEASE_BOUND);
+	assert_int_equal(claim(a, lease(ip, 2, "two", 7300), 3700, &h), 1);
+	/* a released address is free at once; a declined one is held until it expires */
+	const uint32_t ip2 = IP(10, 0, 0, 101), ip3 = IP(10, 0, 0, 102);
+	assert_int_equal(claim(a, with(lease(ip2, 3, "", 9000), XP_LEASE_RELEASED), 3800, &h), 1);
+	assert_int_equal(claim(b, lease(ip2, 4, "", 9000), 3801, &h), 1);
+	assert_int_equal(claim(a, with(lease(ip3, 5, "", 4400), XP_LEASE_DECLINED), 3800, &h), 1);
+	assert_int_equal(claim(b, lease(ip3, 6, "", 9000), 4399, &h), 0);
+	assert_int_equal(h.state, XP_LEASE_DECLINED);
+	/* client 2 (bound at .100) is offered .103 and binds .104: .100 goes, the offer
+	 * stays until it runs out */
+	const uint32_t ip4 = IP(10, 0, 0, 103), ip5 = IP(10, 0, 0, 104);
+	assert_int_equal(claim(b, with(lease(ip4, 2, "", 4030), XP_LEASE_OFFERED), 4000, &h), 1);
+	assert_int_equal(claim(a, lease(ip5, 2, "", 7600), 4001, &h), 1);
+	assert_int_equal(xp_lease_load(b, &got, &n), 0);
+	assert_null(find(got, n, ip));
+	assert_int_equal(find(got, n, ip4)->state, XP_LEASE_OFFERED);
+	assert_int_equal(find(got, n, ip5)->state, XP_LEASE_BOUND);
+	free(got);
+	/* several in one transaction, each decided apart */
+	struct xp_dhcp_lease v[3] = {lease(ip4, 7, "", 9000), lease(IP(10, 0, 0, 105), 7, "", 9000),
+				     with(lease(ip3, 8, "", 9000), XP_LEASE_OFFERED)};
+	bool refused[3];
+	struct xp_dhcp_lease hv[3];
+	assert_int_equal(xp_lease_claim(b, v, 3, 4002, refused, hv), 2);
+	assert_true(refused[0]); /* offered to client 2 until 4030 */
+	assert_false(refused[1]);
+	assert_true(refused[2]); /* declined until 4400 */
+	assert_int_equal(hv[0].ip, ip4);
+	assert_int_equal(hv[2].state, XP_LEASE_DECLINED);
+	xp_inv_close(a);
+	xp_inv_close(b);
+}
+
+/* Four processes, each a server with its own connection, offer the same 64 addresses
+ * to their own clients in overlapping batches at once: no address is won by two, and
+ * each stored row is its winner's. */
+static void test_claim_race(void **st)
+{
+	(void)st;
+	if (!xp_test_pgurl())
+		return;
+	enum { PROCS = 4, ADDRS = 64, BATCHN = 8 };
+	pid_t pid[PROCS];
+	int pipes[PROCS][2];
+	for (int p = 0; p < PROCS; p++) {
+		assert_int_equal(pipe(pipes[p]), 0);
+		pid[p] = fork();
+		assert_true(pid[p] >= 0);
+		if (pid[p] > 0) {
+			close(pipes[p][1]);
+			continue;
+		}
+		struct xp_inv *inv = NULL;
+		char *loc = xp_test_pg_location_of(tmpdir), why[512];
+		if (xp_inv_open_at(tmpdir, loc, &inv, why, sizeof(why)) < 0)
+			_exit(2);
+		for (int k = 0; k < ADDRS; k += BATCHN) {
+			struct xp_dhcp_lease v[BATCHN], hv[BATCHN];
+			bool refused[BATCHN];
+			/* each its own order, so that the batches overlap differently */
+			for (int j = 0; j < BATCHN; j++)
+				v[j] = with(lease(IP(10, 1, 0, (k + j * (p + 1) + p * 5) % ADDRS),
+						  (uint8_t)(p + 1), "", 900),
+					    XP_LEASE_OFFERED);
+			if (xp_lease_claim(inv, v, BATCHN, 100, refused, hv) < 0)
+				_exit(3);
+			for (int j = 0; j < BATCHN; j++) {
+				uint8_t at = (uint8_t)(v[j].ip & 0xff);
+				if (!refused[j] && write(pipes[p][1], &at, 1) != 1)
+					_exit(4);
+			}
+		}
+		xp_inv_close(inv);
+		_exit(0);
+	}
+	int owner[ADDRS];
+	for (int a = 0; a < ADDRS; a++)
+		owner[a] = 0;
+	int won = 0;
+	for (int p = 0; p < PROCS; p++) {
+		uint8_t at;
+		while (read(pipes[p][0], &at, 1) == 1) {
+			assert_true(at < ADDRS);
+			/* never another process's */
+			assert_true(owner[at] == 0 || owner[at] == p + 1);
+			owner[at] = p + 1;
+			won++;
+		}
+		close(pipes[p][0]);
+		int status;
+		assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_true(won >= ADDRS); /* every address went to somebody */
+	struct xp_inv *inv = xp_test_inv_open(tmpdir);
+	struct xp_dhcp_lease *got;
+	size_t n;
+	assert_int_equal(xp_lease_load(inv, &got, &n), 0);
+	assert_int_equal(n, ADDRS);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(got[i].client[6], owner[got[i].ip & 0xff]);
+	free(got);
+	xp_inv_close(inv);
+}
+
+/* A writer's commit reaches a listening connection; a rolled back one does not. */
+static void test_listen(void **st)
+{
+	(void)st;
+	struct xp_inv *l = xp_test_inv_open(tmpdir), *w = xp_test_inv_open(tmpdir);
+	int fd = xp_inv_listen(l);
+	if (!xp_test_pgurl()) {
+		assert_int_equal(fd, -ENOTSUP);
+		assert_true(!xp_inv_lost(l));
+		assert_int_equal(xp_inv_reconnect(l), 0);
+		xp_inv_close(l);
+		xp_inv_close(w);
+		return;
+	}
+	assert_true(fd >= 0);
+	assert_int_equal(xp_inv_notified(l), 0);
+	assert_int_equal(xp_inv_begin(w), 0);
+	xp_inv_rollback(w);
+	usleep(100000);
+	assert_int_equal(xp_inv_notified(l), 0);
+	assert_int_equal(xp_inv_begin(w), 0);
+	assert_int_equal(xp_inv_commit(w), 0);
+	int r = 0;
+	for (int i = 0; i < 50 && (r = xp_inv_notified(l)) == 0; i++)
+		usleep(20000);
+	assert_int_equal(r, 1);
+	assert_int_equal(xp_inv_notified(l), 0); /* read once */
+	/* the lease claims notify nobody: they are the servers' own business */
+	struct xp_dhcp_lease x = lease(IP(10, 2, 0, 1), 1, "", 900);
+	bool refused;
+	struct xp_dhcp_lease h;
+	assert_int_equal(xp_lease_claim(w, &x, 1, 100, &refused, &h), 0);
+	usleep(100000);
+	assert_int_equal(xp_inv_notified(l), 0);
+	/* reconnecting works and listening again hears the next commit */
+	assert_int_equal(xp_inv_reconnect(l), 0);
+	assert_true(!xp_inv_lost(l));
+	assert_true(xp_inv_listen(l) >= 0);
+	assert_int_equal(xp_inv_begin(w), 0);
+	assert_int_equal(xp_inv_commit(w), 0);
+	for (int i = 0; i < 50 && (r = xp_inv_notified(l)) == 0; i++)
+		usleep(20000);
+	assert_int_equal(r, 1);
+	xp_inv_close(l);
+	xp_inv_close(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    xp_test_in_scratch(test_round_trip),
 	    xp_test_in_scratch(test_foreign_rows),
+	    xp_test_in_scratch(test_claim),
+	    xp_test_in_scratch(test_claim_race),
+	    xp_test_in_scratch(test_listen),
 	};
 	return xp_test_run_backends(tests, NULL);
 }

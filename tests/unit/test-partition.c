@@ -973,6 +973,177 @@ static void test_swap_errors(void **state)
 	unlink(path);
 }
 
+/* ---- a GPT with an EFI system partition, FAT32 ------------------------------------------ */
+
+#define GPT_ESP	 "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+#define GPT_BIOS "21686148-6449-6E6F-744E-656564454649"
+
+/* sfdisk -d's line for partition n of path ("" if none; static buffer). */
+static const char *dump_line(const char *path, unsigned n)
+{
+	static char line[512];
+	char *out = NULL, want[64];
+	line[0] = '\0';
+	assert_int_equal(xp_test_run(&out, "sfdisk -d '%s' 2>/dev/null", path), 0);
+	assert_non_null(strstr(out, "label: gpt"));
+	snprintf(want, sizeof(want), "%s%u :", path, n);
+	const char *p = strstr(out, want);
+	if (p) {
+		const char *e = strchr(p, '\n');
+		snprintf(line, sizeof(line), "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+	}
+	free(out);
+	return line;
+}
+
+/* An image's table (msdos with swap, gpt) on a disk grown past it: made a GPT that
+ * keeps both partitions where they were, with the ESP (and a BIOS boot partition) at
+ * the end; a blank disk gets a root partition; sfdisk agrees. */
+static void test_gpt_esp(void **state)
+{
+	(void)state;
+	if (!have("sfdisk"))
+		skip();
+	const char *path = tpath("esp.img");
+	char *out = NULL;
+	for (int gpt = 0; gpt < 2; gpt++) {
+		struct xp_layout l = {.label = gpt ? XP_LABEL_GPT : XP_LABEL_MSDOS,
+				      .disk_size = 64 * MIB,
+				      .swap_size = 8 * MIB};
+		xp_test_sparse(path, 64 * MIB);
+		assert_int_equal(xp_layout_compute(&l), 0);
+		assert_int_equal(xp_partition_write(path, &l, NULL), 0);
+		assert_int_equal(truncate(path, 200 * MIB), 0);
+		struct xp_gpt_esp g = {.esp_size = 64 * MIB, .bios_boot = gpt};
+		struct xp_diags d;
+		xp_diags_init(&d);
+		int r = xp_partition_gpt_esp(path, &g, &d);
+		if (r != 0)
+			fail_msg("%s: %d %s", gpt ? "gpt" : "msdos", r,
+				 d.n ? d.v[d.n - 1].msg : "");
+		xp_diags_release(&d);
+		/* the end: 200 MiB less the backup table, down to a MiB: 199 MiB */
+		assert_true(g.esp_offset == 135 * MIB);
+		assert_int_equal(g.root_number, 1);
+		assert_true(g.root_offset == l.root_offset && g.root_size == l.root_size);
+		assert_int_equal(g.esp_number, gpt ? 4 : 3);
+		char want[128];
+		snprintf(want, sizeof(want), "start=%12u, size=%12llu, type=%s", 2048,
+			 (unsigned long long)(l.root_size / 512), GPT_LINUX);
+		assert_non_null(strstr(dump_line(path, 1), want));
+		snprintf(want, sizeof(want), "start=%12llu, size=%12u, type=%s",
+			 (unsigned long long)(l.swap_offset / 512), 16384, GPT_SWAP);
+		assert_non_null(strstr(dump_line(path, 2), want));
+		snprintf(want, sizeof(want), "start=      276480, size=      131072, type=%s",
+			 GPT_ESP);
+		assert_non_null(strstr(dump_line(path, g.esp_number), want));
+		if (gpt) {
+			snprintf(want, sizeof(want),
+				 "start=      274432, size=        2048, type=%s", GPT_BIOS);
+			assert_non_null(strstr(dump_line(path, 3), want));
+			/* the image's backup header, at its old end, is gone */
+			unsigned char sec[512];
+			read_at(path, 64 * MIB - 512, sec, sizeof(sec));
+			assert_true(memcmp(sec, "EFI PART", 8) != 0);
+		}
+		assert_int_equal(xp_test_run(&out, "sfdisk --verify '%s' 2>&1", path), 0);
+		free(out);
+	}
+
+	/* a blank disk: root from 1 MiB up to the ESP; a table there is not kept */
+	for (int i = 0; i < 2; i++) {
+		struct xp_gpt_esp g = {.esp_size = 64 * MIB, .make_root = true};
+		assert_int_equal(xp_partition_gpt_esp(path, &g, NULL), 0);
+		assert_true(g.root_offset == MIB && g.root_size == 134 * MIB);
+		assert_int_equal(g.root_number, 1);
+		assert_int_equal(g.esp_number, 2);
+		assert_non_null(strstr(dump_line(path, 2), GPT_ESP));
+		assert_string_equal(dump_line(path, 3), "");
+	}
+	unlink(path);
+}
+
+static void test_gpt_esp_errors(void **state)
+{
+	(void)state;
+	const char *path = tpath("esp-err.img");
+	struct xp_gpt_esp g = {.esp_size = 64 * MIB};
+	struct xp_diags d;
+	xp_diags_init(&d);
+	xp_test_sparse(path, 200 * MIB);
+	assert_int_equal(xp_partition_gpt_esp(NULL, &g, NULL), -EINVAL);
+	assert_int_equal(xp_partition_gpt_esp(path, NULL, NULL), -EINVAL);
+	/* no table to keep */
+	assert_int_equal(xp_partition_gpt_esp(path, &g, &d), -EINVAL);
+	assert_true(has_diag(&d, XP_SEV_ERROR, "no partition table"));
+	/* not a whole MiB, none */
+	g.esp_size = 64 * MIB + 512;
+	assert_int_equal(xp_partition_gpt_esp(path, &g, NULL), -EINVAL);
+	g.esp_size = 0;
+	assert_int_equal(xp_partition_gpt_esp(path, &g, NULL), -EINVAL);
+	g.esp_size = 64 * MIB;
+	/* the image fills the disk: no room at its end */
+	struct xp_layout l = {.label = XP_LABEL_MSDOS, .disk_size = 200 * MIB};
+	assert_int_equal(xp_layout_compute(&l), 0);
+	assert_int_equal(xp_partition_write(path, &l, NULL), 0);
+	assert_int_equal(xp_partition_gpt_esp(path, &g, &d), -ENOSPC);
+	assert_true(has_diag(&d, XP_SEV_ERROR, "past"));
+	/* a disk too small for root and the ESP */
+	xp_test_sparse(path, 65 * MIB);
+	g.make_root = true;
+	assert_int_equal(xp_partition_gpt_esp(path, &g, NULL), -ENOSPC);
+	/* not a file or a disk, none */
+	assert_int_equal(xp_partition_gpt_esp(tmpdir, &g, NULL), -EINVAL);
+	assert_int_equal(xp_partition_gpt_esp(tpath("missing"), &g, NULL), -ENOENT);
+	xp_diags_release(&d);
+	unlink(path);
+}
+
+/* FAT32 as fsck.fat and blkid read it: clean, the volume ID as the UUID; the BPB's
+ * fields at an offset */
+static void test_fat_format(void **state)
+{
+	(void)state;
+	const char *path = tpath("fat.img");
+	char *out = NULL;
+	xp_test_sparse(path, 64 * MIB);
+	assert_int_equal(xp_fat_format(path, 0, 64 * MIB, 0x1234abcd), 0);
+	if (have("fsck.vfat")) {
+		assert_int_equal(xp_test_run(&out, "fsck.vfat -n '%s' 2>&1", path), 0);
+		free(out);
+	}
+	if (have("blkid")) {
+		assert_int_equal(xp_test_run(&out, "blkid -p -o export '%s'", path), 0);
+		assert_string_equal(export_value(out, "TYPE"), "vfat");
+		assert_string_equal(export_value(out, "VERSION"), "FAT32");
+		assert_string_equal(export_value(out, "UUID"), "1234-ABCD");
+		free(out);
+	}
+	/* at 1 MiB of a disk: hidden sectors 2048, the backup boot sector at 6 */
+	xp_test_sparse(path, 200 * MIB);
+	assert_int_equal(xp_fat_format(path, MIB, 199 * MIB, 7), 0);
+	unsigned char bs[512], bk[512];
+	read_at(path, MIB, bs, sizeof(bs));
+	read_at(path, MIB + 6 * 512, bk, sizeof(bk));
+	assert_memory_equal(bs, bk, sizeof(bs));
+	assert_int_equal(le32(bs + 28), 2048);
+	assert_int_equal(le32(bs + 32), 199 * 2048);
+	assert_int_equal(le32(bs + 67), 7);
+	assert_int_equal(bs[510], 0x55);
+	assert_int_equal(bs[511], 0xaa);
+
+	/* the errors */
+	assert_int_equal(xp_fat_format(NULL, 0, 64 * MIB, 0), -EINVAL);
+	assert_int_equal(xp_fat_format(path, 100, 64 * MIB, 0), -EINVAL);	  /* misaligned */
+	assert_int_equal(xp_fat_format(path, UINT64_MAX - 511, MIB, 0), -EINVAL); /* wraps */
+	assert_int_equal(xp_fat_format(path, 0, 32 * MIB, 0), -ENOSPC);		  /* FAT16's size */
+	assert_int_equal(xp_fat_format(path, 0, 0, 0), -ENOSPC);
+	assert_int_equal(xp_fat_format(path, 0, 4 * TIB, 0), -EFBIG);
+	assert_int_equal(xp_fat_format(path, 150 * MIB, 64 * MIB, 0), -EINVAL); /* outside */
+	assert_int_equal(xp_fat_format(tpath("missing"), 0, 64 * MIB, 0), -ENOENT);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -990,6 +1161,9 @@ int main(void)
 	    cmocka_unit_test(test_swap_blkid),
 	    cmocka_unit_test(test_swap_swaplabel),
 	    cmocka_unit_test(test_swap_errors),
+	    cmocka_unit_test(test_gpt_esp),
+	    cmocka_unit_test(test_gpt_esp_errors),
+	    cmocka_unit_test(test_fat_format),
 	};
 	int r = cmocka_run_group_tests(tests, setup, teardown);
 	if (r == 0 && skipped) {

@@ -383,6 +383,131 @@ static inline int xp_test__run_backends(const struct CMUnitTest *tests, size_t n
 	return r;
 }
 
+/* The PostgreSQL schema of state_dir's inventory in this fixture (into schema, 80
+ * bytes). */
+static inline void xp_test__pg_schema_of(const char *state_dir, char *schema)
+{
+	snprintf(schema, 80, "%s", xp_test_pg_schema[0] ? xp_test_pg_schema : "public");
+	for (unsigned i = 1; i < xp_test__pg_ndirs; i++)
+		if (strcmp(xp_test__pg_dirs[i], state_dir) == 0)
+			snprintf(schema, 80, "%s_%u", xp_test_pg_schema, i);
+}
+
+/* A connection of the test's own to state_dir's PostgreSQL schema; fails the test if
+ * there is none. */
+static inline PGconn *xp_test__pg_connect(const char *state_dir)
+{
+	PGconn *c = PQconnectdb(xp_test_pgurl());
+	if (PQstatus(c) != CONNECTION_OK)
+		fprintf(stderr, "pg: %s", PQerrorMessage(c));
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQsetNoticeProcessor(c, xp_test__quiet, NULL);
+	char schema[80], sql[128];
+	xp_test__pg_schema_of(state_dir, schema);
+	snprintf(sql, sizeof(sql), "SET search_path TO %s", schema);
+	PGresult *res = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	return c;
+}
+
+/* The integer the query sql (one row, one column) gives on state_dir's inventory,
+ * run straight on the database (either backend); fails the test on an error. */
+static inline int64_t xp_test_sql_int(const char *state_dir, const char *sql)
+{
+	int64_t v;
+	if (xp_test_pgurl()) {
+		PGconn *c = xp_test__pg_connect(state_dir);
+		PGresult *res = PQexec(c, sql);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			fprintf(stderr, "pg: %s: %s", sql, PQresultErrorMessage(res));
+		assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+		assert_int_equal(PQntuples(res), 1);
+		const char *t = PQgetvalue(res, 0, 0);
+		v = t[0] == 't' ? 1 : t[0] == 'f' ? 0 : strtoll(t, NULL, 10);
+		PQclear(res);
+		PQfinish(c);
+		return v;
+	}
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(xp_test_path(state_dir, "inventory.db"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Whether sql, run straight on state_dir's inventory (foreign keys enforced), is
+ * refused by a constraint (SQLite's CONSTRAINT, PostgreSQL's class 23); whatever it
+ * did is rolled back. Any other failure fails the test. */
+static inline bool xp_test_sql_refused(const char *state_dir, const char *sql)
+{
+	bool refused;
+	if (xp_test_pgurl()) {
+		PGconn *c = xp_test__pg_connect(state_dir);
+		PGresult *res = PQexec(c, "BEGIN");
+		PQclear(res);
+		res = PQexec(c, sql);
+		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		ExecStatusType s = PQresultStatus(res);
+		refused = code && strncmp(code, "23", 2) == 0;
+		if (!refused && s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+			fprintf(stderr, "pg: %s: %s", sql, PQresultErrorMessage(res));
+		assert_true(refused || s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK);
+		PQclear(res);
+		PQclear(PQexec(c, "ROLLBACK"));
+		PQfinish(c);
+		return refused;
+	}
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(xp_test_path(state_dir, "inventory.db"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON; BEGIN", NULL, NULL, NULL),
+			 SQLITE_OK);
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	refused = (rc & 0xff) == SQLITE_CONSTRAINT;
+	assert_true(refused || rc == SQLITE_OK);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return refused;
+}
+
+/* Another process's writer holding the inventory's write lock (SQLite's BEGIN
+ * IMMEDIATE; PostgreSQL's advisory lock of xp_inv_begin, store.c's PG_WRITE_LOCK)
+ * until xp_test_write_lock_release. */
+struct xp_test_write_lock {
+	sqlite3 *db;
+	PGconn *pg;
+};
+static inline struct xp_test_write_lock xp_test_write_lock_hold(const char *state_dir)
+{
+	struct xp_test_write_lock l = {0};
+	if (xp_test_pgurl()) {
+		l.pg = xp_test__pg_connect(state_dir);
+		PGresult *res = PQexec(l.pg, "BEGIN; SELECT pg_advisory_xact_lock(2020896368)");
+		assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+		PQclear(res);
+		return l;
+	}
+	assert_int_equal(sqlite3_open(xp_test_path(state_dir, "inventory.db"), &l.db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(l.db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	return l;
+}
+static inline void xp_test_write_lock_release(struct xp_test_write_lock *l)
+{
+	if (l->pg) {
+		PQclear(PQexec(l->pg, "ROLLBACK"));
+		PQfinish(l->pg);
+	}
+	if (l->db) {
+		assert_int_equal(sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(l->db);
+	}
+	memset(l, 0, sizeof(*l));
+}
+
 /* Runs SQL straight on the inventory database of state_dir (STATE/inventory.db), as an
  * older version or another program would; fails the test on an SQLite error. On
  * PostgreSQL, on the fixture's schema instead. */
@@ -424,7 +549,7 @@ static inline void xp_test_set_schema_version(const char *state_dir, int v)
 /* The inventory of state_dir, opened (made if missing); fails the test if it cannot be. */
 /* The inventory's schema version: the number of migrations in inventory/store.c (one
  * place for every test that checks it). */
-#define XP_TEST_SCHEMA_VERSION 13
+#define XP_TEST_SCHEMA_VERSION 14
 
 static inline struct xp_inv *xp_test_inv_open(const char *state_dir)
 {

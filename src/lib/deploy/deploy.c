@@ -178,6 +178,7 @@ static void *worker(void *arg)
 				.profile = o->profile,
 				.overrides = &over,
 				.ip = g->ip ? g->ip : run->ips[i].ip[0] ? run->ips[i].ip : NULL,
+				.ip_planned = !g->ip && run->ips[i].ip[0],
 				.mac = g->mac,
 				.config_dir = o->config_dir,
 				.golden = changes_golden(g->overrides) ? NULL : run->golden,
@@ -215,6 +216,17 @@ static void *worker(void *arg)
 				run->res->stopped = true;
 				snprintf(run->stop_why, sizeof(run->stop_why),
 					 "out of space (%s); no further guests started", msg);
+				emit(run, XP_DEPLOY_STOPPED, NULL, run->stop_why);
+			}
+			if (inv && xp_inv_lost(inv) && !run->stop) {
+				/* the database server is gone: every guest after would fail
+				 * the same way */
+				run->stop = true;
+				run->res->stopped = run->res->lost = true;
+				snprintf(run->stop_why, sizeof(run->stop_why),
+					 "the inventory's database connection is lost (%s); no "
+					 "further guests started",
+					 msg);
 				emit(run, XP_DEPLOY_STOPPED, NULL, run->stop_why);
 			}
 			if (inv == NULL)
@@ -357,7 +369,8 @@ static int by_guest_name(const void *a, const void *b, void *ud)
  * that they do not depend on which worker gets to its allocation first. A guest whose
  * pool has no address left fails here, before the others start: made by a worker, it
  * would take one planned for another. Each create still checks its address in its own
- * transaction, so another command taking one meanwhile fails that guest, never two. */
+ * transaction: one another command took meanwhile (another dom0 deploying into a
+ * shared inventory) gives that guest the pool's next free address there instead. */
 static int plan_addresses(struct run *run, struct xp_inv *inv, const struct xp_settings *s)
 {
 	const struct xp_deploy_opts *o = run->o;

@@ -65,6 +65,7 @@ struct plan {
 	char *disk_path;
 	char *config_path;
 	bool want_ip; /* from the pool */
+	bool ip_planned; /* ip is the deploy's plan from the pool: taken, the pool's next */
 	char ip[16];  /* "" for none */
 	unsigned prefix;
 	char mac[XP_MAC_STRLEN + 1]; /* "" until allocated */
@@ -196,8 +197,10 @@ static int make_plan(struct xp_inv *inv, const struct xp_domain_create_opts *o, 
 		r = xp_ip_check(o->ip, ippool, gw, p->ip, &p->prefix, d);
 		if (r < 0)
 			return r;
-		if ((r = taken_by(inv, d, true, p->ip, xp_domain_ip_taken(inv, p->ip))))
+		if (!o->ip_planned &&
+		    (r = taken_by(inv, d, true, p->ip, xp_domain_ip_taken(inv, p->ip))))
 			return r;
+		p->ip_planned = o->ip_planned && ippool;
 	} else if (net && strcmp(net, "dhcp") == 0) {
 		p->want_ip = false;
 	} else if (ippool) {
@@ -279,6 +282,13 @@ static int record(struct xp_inv *inv, const struct xp_domain_create_opts *o, str
 			  : xp_diags_refuse(d, -EEXIST, "mac", p->mac, NULL, "the MAC %s is taken",
 					    p->mac);
 		goto fail;
+	}
+	/* another process (a dom0 sharing the inventory) took the planned address since
+	 * the plan: the pool's next free one, decided here under the write lock */
+	if (p->ip_planned && (r = xp_domain_ip_taken(inv, p->ip)) != 0) {
+		if (r < 0)
+			goto fail;
+		p->want_ip = true;
 	}
 	if (p->want_ip) {
 		const char *pool = xp_settings_get(&p->s, "ip-pool");

@@ -10,15 +10,21 @@
  *               holds "EFI PART" is refused unless wipe
  *   partition   only for a bare filesystem image (profile label none): an msdos table
  *               by libfdisk (partition.c) with the root partition (a profile with
- *               swap has a partitioned image, its swap partition made by the builder)
+ *               swap has a partitioned image, its swap partition made by the builder);
+ *               on a UEFI machine or for a profile with label gpt, a GPT (below)
  *   image       the golden image (GET /api/profiles/P/image: its SHA-256, size, URL)
  *               streamed straight onto the device (whole, a partitioned image keeping
  *               the table the image builder made; a bare one into the root partition),
  *               a transfer cut short resumed with a range, then read back and hashed
+ *   firmware    a UEFI machine (/sys/firmware/efi in the installer) or a profile with
+ *               label gpt: the disk's table made a GPT keeping the image's partitions,
+ *               with an EFI system partition (FAT32, xp_fat_format) at the end of the
+ *               disk (and on a BIOS machine a BIOS boot partition for GRUB's core)
  *   grow        the root partition to the end of the disk (a swap partition after it
  *               moved to the end and formatted again) and its filesystem to fill it:
  *               e2fsck and resize2fs, as image-grow.c grows a guest's (profile grow off:
- *               the image's size kept)
+ *               the image's size kept); not where an ESP follows the root (the
+ *               firmware step's GPT): left as the image made it
  *   data        the profile's data-disk items onto the machine's other disks, in the
  *               order of /sys/block (or --data-disk): a table as the profile's label, an
  *               ext4 filesystem by libext2fs filling it, in the fstab by UUID
@@ -27,10 +33,13 @@
  *               too), SSH keys
  *   bootloader  GRUB from the image: the root mounted on o->target with /dev, /proc and
  *               /sys bound in, `chroot TARGET grub-install --target=i386-pc DISK`, then
- *               the image's update-grub if it has one (else the grub.cfg the edits wrote)
+ *               the image's update-grub if it has one (else the grub.cfg the edits wrote);
+ *               UEFI: the ESP mounted on TARGET/boot/efi, in fstab by its UUID, and
+ *               `grub-install --target=x86_64-efi --removable` (EFI/BOOT/BOOTX64.EFI,
+ *               which firmware with empty boot variables finds: no efibootmgr)
  *
  * then "success". The server learns each step (progress) and a failure with its reason.
- * Not here: rebooting or powering off (the /init script), UEFI (not written yet).
+ * Not here: rebooting or powering off (the /init script).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -79,6 +88,10 @@ struct run {
 	size_t nitems;
 	struct data_disk *data; /* nitems of them */
 	struct xp_domain_volume *vols;
+	bool uefi;	       /* the machine's firmware (xp_installer_firmware) */
+	bool gpt;	       /* a GPT with an ESP: UEFI, or the profile's label gpt */
+	struct xp_gpt_esp esp; /* where firmware_table put the ESP */
+	uint32_t esp_id;       /* its FAT volume ID: UUID=XXXX-XXXX in fstab */
 };
 
 static const char *jstr(json_t *o, const char *key)
@@ -644,6 +657,91 @@ static int write_data(struct run *x)
 	return 0;
 }
 
+/* ---- the firmware: GPT and the EFI system partition ----------------------------------- */
+
+int xp_installer_firmware(const char *name, const char *sys_efi, bool *uefi)
+{
+	if (!name) {
+		struct stat st;
+		*uefi = stat(sys_efi ? sys_efi : "/sys/firmware/efi", &st) == 0;
+		return 0;
+	}
+	if (strcmp(name, "uefi") != 0 && strcmp(name, "bios") != 0)
+		return -EINVAL;
+	*uefi = strcmp(name, "uefi") == 0;
+	return 0;
+}
+
+/* The disk's table made a GPT with an ESP at its end (partition.c), and the ESP
+ * formatted FAT32. bare: the disk holds no image yet and gets a root partition of at
+ * least image_size bytes (its offset into *root_at); else the image's partitions kept. */
+static int firmware_table(struct run *x, bool bare, uint64_t image_size, uint64_t *root_at)
+{
+	x->esp = (struct xp_gpt_esp){
+	    .esp_size = XP_INSTALLER_ESP_SIZE, .bios_boot = !x->uefi, .make_root = bare};
+	int r = xp_partition_gpt_esp(x->dev, &x->esp, x->d);
+	if (r < 0)
+		return xp_diags_fail(x->d, r, x->dev, "partition",
+				     r == -ENOSPC ? "the disk needs room for the image and a "
+						    "64 MiB EFI system partition"
+						  : NULL,
+				     "cannot make a GPT with an EFI system partition: %s",
+				     strerror(-r));
+	if (!x->esp.root_number)
+		return xp_diags_fail(x->d, -EINVAL, x->dev, "partition", NULL,
+				     "the image has no Linux partition for its root");
+	if (bare && x->esp.root_size < image_size)
+		return xp_diags_fail(x->d, -ENOSPC, x->dev, "partition", NULL,
+				     "its root partition would hold %llu bytes, the image is %llu",
+				     (unsigned long long)x->esp.root_size,
+				     (unsigned long long)image_size);
+	*root_at = x->esp.root_offset;
+	if ((r = xp_getrandom(NULL, &x->esp_id, sizeof(x->esp_id))) < 0 ||
+	    (r = xp_fat_format(x->dev, x->esp.esp_offset, x->esp.esp_size, x->esp_id)) < 0)
+		return xp_diags_fail(x->d, r, x->dev, "partition", NULL,
+				     "cannot format the EFI system partition: %s", strerror(-r));
+	return 0;
+}
+
+/* /etc/fstab of the new root (mounted on target) with the ESP on /boot/efi by its
+ * UUID, as Debian's installer writes it; a /boot/efi line the image had is replaced. */
+static int fstab_esp(struct run *x, const char *target)
+{
+	char path[600], dir[600];
+	snprintf(path, sizeof(path), "%s/etc/fstab", target);
+	snprintf(dir, sizeof(dir), "%s/boot/efi", target);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return xp_diags_fail(x->d, -errno, dir, "bootloader", NULL,
+				     "cannot make the ESP's mount point: %s", strerror(errno));
+	char *old = NULL;
+	size_t len = 0;
+	int r = xp_read_file(path, 1 << 20, &old, &len);
+	if (r < 0 && r != -ENOENT)
+		return xp_diags_fail(x->d, r, path, "bootloader", NULL, "cannot read it: %s",
+				     strerror(-r));
+	struct xp_buf b = XP_BUF_INIT;
+	for (char *line = old, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		nl = nl ? nl + 1 : line + strlen(line);
+		char dev[256], mnt[256];
+		if (sscanf(line, "%255s %255s", dev, mnt) == 2 && dev[0] != '#' &&
+		    strcmp(mnt, "/boot/efi") == 0)
+			continue;
+		xp_buf_add(&b, line, (size_t)(nl - line));
+	}
+	if (b.len && xp_buf_str(&b)[b.len - 1] != '\n')
+		xp_buf_adds(&b, "\n");
+	xp_buf_addf(&b, "UUID=%04X-%04X\t/boot/efi\tvfat\tumask=0077\t0\t1\n",
+		    (unsigned)(x->esp_id >> 16), (unsigned)(x->esp_id & 0xffff));
+	free(old);
+	r = xp_write_atomic(path, xp_buf_str(&b), b.len, 0644);
+	xp_buf_release(&b);
+	if (r < 0)
+		return xp_diags_fail(x->d, r, path, "bootloader", NULL, "cannot write it: %s",
+				     strerror(-r));
+	return 0;
+}
+
 /* ---- the per-guest edits ---------------------------------------------------------------- */
 
 static int customize(struct run *x)
@@ -734,22 +832,53 @@ static int grub_tools(struct run *x, unsigned partition, char *install, char *up
 		return xp_diags_fail(x->d, r, x->dev, "bootloader", NULL,
 				     "cannot read the new root: %s", strerror(-r));
 	update[0] = '\0';
-	struct xp_fs_entry e = {0};
+	struct xp_fs_entry e = {0}, efi = {0};
 	if (!in_image(fs, installs, install, size))
 		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
-				  "build the image with GRUB: profile key include "
-				  "linux-image-amd64,grub-pc (debian:SUITE images)",
+				  x->uefi
+				      ? "build the image with GRUB for UEFI: profile key include "
+					"linux-image-amd64,grub-efi-amd64 (debian:SUITE images)"
+				      : "build the image with GRUB: profile key include "
+					"linux-image-amd64,grub-pc (debian:SUITE images)",
 				  "the image has no GRUB (no grub-install): it cannot boot "
 				  "this machine");
+	/* grub-install --target=x86_64-efi takes its image from there (grub-efi-amd64-bin) */
+	else if (x->uefi && (xp_fs_stat(fs, "/usr/lib/grub/x86_64-efi/kernel.img", &efi) < 0 ||
+			     !S_ISREG(efi.mode)))
+		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
+				  "build the image with GRUB for UEFI: profile key include "
+				  "linux-image-amd64,grub-efi-amd64 (debian:SUITE images)",
+				  "the image has no GRUB for UEFI (no "
+				  "/usr/lib/grub/x86_64-efi): it cannot boot this UEFI machine");
 	else if (!in_image(fs, updates, update, size) &&
 		 xp_fs_stat(fs, "/boot/grub/grub.cfg", &e) < 0)
 		r = xp_diags_fail(x->d, -ENOENT, x->res->profile, "bootloader",
 				  "an image with kernels in /boot gets one from the edits",
 				  "the image has no /boot/grub/grub.cfg and no update-grub");
 	xp_fs_entry_release(&e);
+	xp_fs_entry_release(&efi);
 	xp_fs_close(fs);
 	xp_blockdev_close(bd);
 	return r;
+}
+
+/* The ESP in the new root's fstab and, for grub-install on a UEFI machine, mounted on
+ * TARGET/boot/efi (*mounted). */
+static int esp_mount(struct run *x, const char *target, bool *mounted)
+{
+	int r = fstab_esp(x, target);
+	if (r < 0 || !x->uefi)
+		return r;
+	char part[600], dir[600];
+	snprintf(part, sizeof(part), "%s%u", x->part_prefix, x->esp.esp_number);
+	snprintf(dir, sizeof(dir), "%s/boot/efi", target);
+	if (mount(part, dir, "vfat", 0, NULL) < 0)
+		return xp_diags_fail(x->d, -errno, part, "bootloader",
+				     errno == ENODEV ? "the installer's kernel needs vfat" : NULL,
+				     "cannot mount the EFI system partition on %s: %s", dir,
+				     strerror(errno));
+	*mounted = true;
+	return 0;
 }
 
 static int bootloader(struct run *x)
@@ -786,6 +915,9 @@ static int bootloader(struct run *x)
 		return xp_diags_fail(x->d, -errno, part, "bootloader", NULL,
 				     "cannot mount the new root on %s: %s", target,
 				     strerror(errno));
+	bool esp_mounted = false;
+	if (x->gpt && (r = esp_mount(x, target, &esp_mounted)) < 0)
+		goto unmount;
 	static const char *const binds[] = {"/dev", "/proc", "/sys"};
 	size_t bound = 0;
 	for (; r == 0 && bound < 3; bound++) {
@@ -799,7 +931,14 @@ static int bootloader(struct run *x)
 			break;
 		}
 	}
-	if (r == 0) {
+	if (r == 0 && x->uefi) {
+		/* --removable: EFI/BOOT/BOOTX64.EFI, what UEFI boots from a disk without a
+		 * boot variable (UEFI 2.10, 3.5.1.1); --no-nvram: the image need not have
+		 * efibootmgr, and the firmware's variables stay as they are */
+		char *argv[] = {install,       "--target=x86_64-efi", "--efi-directory=/boot/efi",
+				"--removable", "--no-nvram",	      NULL};
+		r = run_in(x, target, argv);
+	} else if (r == 0) {
 		char *argv[] = {install, "--target=i386-pc", x->dev, NULL};
 		r = run_in(x, target, argv);
 	}
@@ -812,6 +951,15 @@ static int bootloader(struct run *x)
 		char p[600];
 		snprintf(p, sizeof(p), "%s%s", target, binds[bound]);
 		umount2(p, MNT_DETACH);
+	}
+unmount:
+	if (esp_mounted) {
+		char p[600];
+		snprintf(p, sizeof(p), "%s/boot/efi", target);
+		if (umount(p) < 0 && r == 0)
+			r = xp_diags_fail(x->d, -errno, p, "bootloader", NULL,
+					  "cannot unmount the EFI system partition: %s",
+					  strerror(errno));
 	}
 	if (umount(target) < 0 && r == 0)
 		r = xp_diags_fail(x->d, -errno, target, "bootloader", NULL,
@@ -829,8 +977,13 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	struct run x = {.o = o, .res = res, .d = d, .step = "cmdline"};
 	int fd = -1;
 	char *url = NULL;
-	int r = read_cmdline(&x);
-	if (r < 0)
+	int r = xp_installer_firmware(o->firmware, NULL, &x.uefi);
+	if (r < 0) {
+		r = xp_diags_fail(d, r, o->firmware, "firmware", NULL,
+				  "'%s' is not a firmware: bios or uefi", o->firmware);
+		goto out;
+	}
+	if ((r = read_cmdline(&x)) < 0)
 		goto out; /* no server to tell */
 	step(&x, "record", "the system's record and profile");
 	if ((r = fetch_record(&x)) < 0)
@@ -846,7 +999,15 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	uint64_t at = 0;
 	struct xp_layout l = {0};
 	char msg[1200];
-	if (label && strcmp(label, "none") == 0) {
+	x.gpt = x.uefi || (label && strcmp(label, "gpt") == 0);
+	res->uefi = x.uefi;
+	bool bare = label && strcmp(label, "none") == 0;
+	if (bare && x.gpt) {
+		step(&x, "partition", "a GPT with the root and an EFI system partition");
+		if ((r = firmware_table(&x, true, size, &at)) < 0)
+			goto fail;
+		res->partitioned = true;
+	} else if (bare) {
 		step(&x, "partition", "an msdos table with the root partition");
 		if ((r = make_table(&x, size, &l)) < 0)
 			goto fail;
@@ -864,6 +1025,12 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	step(&x, "image", msg);
 	if ((r = write_image(&x, fd, at, size, url)) < 0)
 		goto fail;
+	if (x.gpt && !bare) {
+		event(&x, "progress", "firmware", "a GPT with an EFI system partition");
+		step(&x, "firmware", "a GPT with an EFI system partition");
+		if ((r = firmware_table(&x, false, size, &at)) < 0)
+			goto fail;
+	}
 	/* the kernel reads the new table: its partitions appear under /dev */
 	if ((r = reread(&x, x.dev, fd)) < 0)
 		goto fail;
@@ -885,7 +1052,9 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	if ((r = customize(&x)) < 0)
 		goto fail;
 	if (!o->no_bootloader) {
-		event(&x, "progress", "bootloader", "grub-install --target=i386-pc");
+		event(&x, "progress", "bootloader",
+		      x.uefi ? "grub-install --target=x86_64-efi --removable"
+			     : "grub-install --target=i386-pc");
 		step(&x, "bootloader", "GRUB from the image");
 		if ((r = bootloader(&x)) < 0)
 			goto fail;

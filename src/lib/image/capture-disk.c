@@ -67,7 +67,7 @@ int xp__capture_disk(const struct xp_capture_opts *o, struct xp_imgver_new *nv,
 	struct xp_capture_opts lo = *o;
 	lo.kind = XP_CAPTURE_DIR;
 	lo.all_filesystems = true;
-	r = xp_capture_fill(&lo, from, to, link_dest, stage, vanished, d);
+	r = xp_capture_fill(&lo, from, to, link_dest, stage, false, vanished, d);
 out:
 	xp_fs_close(fs);
 	xp_blockdev_close(bd);

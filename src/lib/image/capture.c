@@ -11,9 +11,9 @@
  * Not here: argument parsing and output (cmd-image-capture.c), reading a disk image
  * (capture-disk.c).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -176,22 +176,96 @@ static bool pump(const struct xp_capture_opts *o, int out, int err, struct xp_bu
 	return cancelled;
 }
 
-/* Whether the local tree at dir may hold a sparse file (fewer blocks allocated than its
- * size: st_blocks, stat(2)), within its own filesystem when one_fs, as rsync
- * --one-file-system walks it. A tree it cannot read counts as sparse. */
-static int sparse_found(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* ---- a local source: one walk before rsync ------------------------------------------------ */
+
+/* What one walk of a local source tree finds: whether a regular file may be sparse
+ * (fewer blocks allocated than its size: st_blocks, stat(2)), and the regular files
+ * whose ctime is at or after `since` (their paths, "/a/b"). Within its own filesystem
+ * when one_fs, as rsync --one-file-system walks it. */
+struct srcwalk {
+	int64_t since; /* < 0: no file is collected */
+	bool one_fs;
+	dev_t dev;
+	bool sparse; /* also when a directory could not be read */
+	char **recent;
+	size_t nrecent, cap;
+	struct xp_buf path;
+};
+
+static void srcwalk_release(struct srcwalk *w)
 {
-	(void)path;
-	(void)ftw;
-	if (type == FTW_NS || type == FTW_DNR)
-		return 1;
-	return type == FTW_F && S_ISREG(st->st_mode) &&
-	       (uint64_t)st->st_blocks * 512 < (uint64_t)st->st_size;
+	for (size_t i = 0; i < w->nrecent; i++)
+		free(w->recent[i]);
+	free(w->recent);
+	xp_buf_release(&w->path);
 }
 
-static bool local_sparse(const char *dir, bool one_fs)
+static int srcwalk_dir(struct srcwalk *w, int dfd, int depth)
 {
-	return nftw(dir, sparse_found, 64, FTW_PHYS | (one_fs ? FTW_MOUNT : 0)) != 0;
+	int fd = depth > 4096 ? -1 : dup(dfd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		w->sparse = true; /* what cannot be read may be anything */
+		return 0;
+	}
+	size_t len = w->path.len;
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			w->sparse = true;
+			continue;
+		}
+		xp_buf_truncate(&w->path, len);
+		xp_buf_addf(&w->path, "/%s", de->d_name);
+		if (xp_buf_error(&w->path)) {
+			r = -ENOMEM;
+			break;
+		}
+		if (S_ISREG(st.st_mode)) {
+			if ((uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size)
+				w->sparse = true;
+			if (w->since >= 0 && st.st_ctim.tv_sec >= w->since) {
+				char *p = strdup(xp_buf_str(&w->path));
+				if (!p || (r = xp_grow(&w->recent, &w->cap, w->nrecent,
+						       sizeof(*w->recent), 64)) < 0) {
+					free(p);
+					r = -ENOMEM;
+					break;
+				}
+				w->recent[w->nrecent++] = p;
+			}
+		} else if (S_ISDIR(st.st_mode) && (!w->one_fs || st.st_dev == w->dev)) {
+			_cleanup_close_ int cfd =
+			    openat(dirfd(dir), de->d_name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd < 0)
+				w->sparse = true;
+			else
+				r = srcwalk_dir(w, cfd, depth + 1);
+		}
+	}
+	closedir(dir);
+	xp_buf_truncate(&w->path, len);
+	return r;
+}
+
+/* Walks the local tree at dir into w (w->since and w->one_fs set by the caller). */
+static int srcwalk(const char *dir, struct srcwalk *w)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		w->sparse = true;
+		return 0;
+	}
+	w->dev = st.st_dev;
+	return srcwalk_dir(w, fd, 0);
 }
 
 /* rsync's exit codes (rsync(1), EXIT VALUES) that mean the source was not reached. */
@@ -207,13 +281,10 @@ static void trim(struct xp_buf *b)
 }
 
 static int run_rsync(const struct xp_capture_opts *o, const char *from, const char *to,
-		     const char *link_dest, const char *link_dest2, bool *vanished,
-		     struct xp_diags *d)
+		     const char *link_dest, const char *link_dest2, bool dense,
+		     const char *files_from, bool *vanished, struct xp_diags *d)
 {
 	struct xp_argv a = {0};
-	/* -S costs rsync a scan of every byte for runs of zeros (about a tenth of a local
-	 * capture's time): a local tree without a sparse file is copied without it */
-	bool dense = o->kind == XP_CAPTURE_DIR && !local_sparse(o->source, !o->all_filesystems);
 	xp_argv_rsync(&a, o->ssh_command, dense);
 	/* the quick check compares sizes and mtimes to the second by default: a file changed
 	 * to the same size within one second would be linked to the old version; with a
@@ -229,6 +300,14 @@ static int run_rsync(const struct xp_capture_opts *o, const char *from, const ch
 		xp_argv_add(&a, "--link-dest=%s", link_dest);
 	if (link_dest2)
 		xp_argv_add(&a, "--link-dest=%s", link_dest2);
+	if (files_from) {
+		/* exactly these files (NUL-separated, relative to from), copied whatever
+		 * their sizes and times say; their directories are there already */
+		xp_argv_add(&a, "--files-from=%s", files_from);
+		xp_argv_add(&a, "--from0");
+		xp_argv_add(&a, "--ignore-times");
+		xp_argv_add(&a, "--no-implied-dirs");
+	}
 	for (size_t i = 0; i < NDEFAULTS; i++) {
 		if (o->default_off & (1ull << i))
 			continue;
@@ -328,12 +407,75 @@ static int empty_machine_id(const char *root, struct xp_diags *d)
 /* ---- capture ---------------------------------------------------------------------------------- */
 
 int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const char *root,
-		    const char *link_dest, const char *link_dest2, bool *vanished,
+		    const char *link_dest, const char *link_dest2, bool dense, bool *vanished,
 		    struct xp_diags *d)
 {
-	int r = run_rsync(o, from, root, link_dest, link_dest2, vanished, d);
+	int r = run_rsync(o, from, root, link_dest, link_dest2, dense, NULL, vanished, d);
 	if (r == 0 && !(o->default_off & (1ull << xp_capture_default_find("machine-id"))))
 		r = empty_machine_id(root, d);
+	return r;
+}
+
+/* rsync links a file to the previous version when its size and mtime match (its quick
+ * check, rsync(1) --link-dest; here to the nanosecond, --modify-window=-1), so a file
+ * rewritten with the same size whose mtime was put back (touch -d, tar, a restore)
+ * would keep the previous version's bytes. A local source also has ctime, which every
+ * change of content or attributes sets and no one can set back: each regular file of
+ * the source whose ctime is at or after the previous capture began (w->recent) and
+ * which rsync linked to the previous version is hashed, and when its bytes are not the
+ * previous version's it is copied again (rsync --ignore-times of exactly those files).
+ * Usually there is none: a changed file has a new mtime or size and is copied anyway. */
+static int verify_recent(const struct xp_capture_opts *o, const struct xp_imgver_new *nv,
+			 const char *from, const char *to, const char *prev_root,
+			 const struct xp_manifest *prev, const struct srcwalk *w, bool dense,
+			 bool *vanished, struct xp_diags *d)
+{
+	struct xp_buf list = XP_BUF_INIT;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < w->nrecent; i++) {
+		const char *rel = w->recent[i];
+		_cleanup_free_ char *np = NULL, *pp = NULL, *sp = NULL;
+		struct stat ns, ps;
+		if (asprintf(&np, "%s%s", nv->root, rel) < 0 ||
+		    asprintf(&pp, "%s%s", prev_root, rel) < 0 ||
+		    asprintf(&sp, "%s%s", o->source, rel) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (lstat(np, &ns) < 0 || lstat(pp, &ps) < 0 || !S_ISREG(ns.st_mode) ||
+		    ns.st_dev != ps.st_dev || ns.st_ino != ps.st_ino)
+			continue; /* not captured, or copied by rsync: hashed as it is */
+		const struct xp_manifest_entry *e = xp_manifest_find(prev, rel);
+		char hex[65] = "";
+		int fd = open(sp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		unsigned char dg[32];
+		if (fd >= 0 && xp_sha256_fd(fd, dg) == 0)
+			xp_sha256_hex(dg, hex);
+		if (fd >= 0)
+			close(fd);
+		if (e && e->type == 'f' && strcmp(e->sha256, hex) == 0)
+			continue; /* the same bytes: touched, not changed */
+		xp_buf_add(&list, rel + 1, strlen(rel)); /* relative, with its NUL */
+	}
+	if (r == 0 && xp_buf_error(&list))
+		r = -ENOMEM;
+	if (r < 0 || list.len == 0) {
+		xp_buf_release(&list);
+		return r;
+	}
+	_cleanup_free_ char *lpath = NULL;
+	if (asprintf(&lpath, "%s/recopy", nv->partial) < 0) {
+		xp_buf_release(&list);
+		return -ENOMEM;
+	}
+	r = xp_write_atomic(lpath, list.s, list.len, 0600);
+	xp_buf_release(&list);
+	if (r < 0)
+		return xp_diags_fail(d, r, lpath, NULL, NULL, "cannot write: %s", strerror(-r));
+	bool v2 = false;
+	r = run_rsync(o, from, to, NULL, NULL, dense, lpath, &v2, d);
+	*vanished = *vanished || v2;
+	(void)unlink(lpath);
 	return r;
 }
 
@@ -352,14 +494,20 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 	int r = xp__imgver_begin(o->state_dir, o->name, &nv, d);
 	if (r < 0)
 		return r;
+	/* when this capture began to read the source (verify_recent of the next one) */
+	int64_t started = (int64_t)time(NULL);
 	_cleanup_free_ char *from = NULL, *link_dest = NULL;
 	struct xp_manifest prev = {0}, m = {0};
 	struct xp_buf text = XP_BUF_INIT;
+	struct srcwalk w = {.since = -1, .one_fs = !o->all_filesystems};
+	xp_buf_init(&w.path);
 	if (nv.has_prev && !(link_dest = realpath(nv.prev.root, NULL))) {
 		r = xp_diags_fail(d, -errno, nv.prev.root, NULL, NULL, "cannot open: %s",
 				  strerror(errno));
 		goto out;
 	}
+	if (nv.has_prev && (r = xp_manifest_read(nv.prev.manifest, &prev, d)) < 0)
+		goto out;
 	if (o->kind == XP_CAPTURE_DISK) {
 		r = xp__capture_disk(o, &nv, link_dest, &res->vanished, d);
 	} else {
@@ -379,19 +527,35 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			r = -ENOMEM;
 			goto out;
 		}
-		r = xp_capture_fill(o, from, to, link_dest, NULL, &res->vanished, d);
+		/* a local tree: walked once first. -S costs rsync a scan of every byte for
+		 * runs of zeros (about a tenth of a local capture's time): a tree without a
+		 * sparse file is copied without it. And the files changed since the previous
+		 * capture began (its meta's `started`; all of them when it has none) are
+		 * noted for verify_recent. */
+		bool dense = false;
+		if (o->kind == XP_CAPTURE_DIR) {
+			/* a second early: the filesystem's clock is the kernel's coarse
+			 * one, which may lag time(2) by a tick */
+			w.since = !nv.has_prev ? -1 : nv.prev.started > 0 ? nv.prev.started - 1 : 0;
+			if ((r = srcwalk(o->source, &w)) < 0)
+				goto out;
+			dense = !w.sparse;
+		}
+		r = xp_capture_fill(o, from, to, link_dest, NULL, dense, &res->vanished, d);
+		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && w.nrecent)
+			r = verify_recent(o, &nv, from, to, link_dest, &prev, &w, dense,
+					  &res->vanished, d);
 	}
 	if (r < 0)
 		goto out;
 	if (o->progress)
 		o->progress(o->ud, "listing and hashing the new version");
-	if (nv.has_prev && (r = xp_manifest_read(nv.prev.manifest, &prev, d)) < 0)
-		goto out;
 	if ((r = xp_manifest_scan(nv.root, nv.has_prev ? &prev : NULL, link_dest, &m, d)) < 0)
 		goto out;
 	if ((r = xp_manifest_format(&m, &text)) < 0)
 		goto out;
 	struct xp_imgver meta = {.time = (int64_t)time(NULL),
+				 .started = started,
 				 .source = (char *)o->source,
 				 .message = (char *)(o->message ? o->message : "")};
 	xp_manifest_totals(&m, &meta.files, &meta.bytes);
@@ -416,6 +580,7 @@ out:;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	xp_buf_release(&text);
+	srcwalk_release(&w);
 	xp_manifest_release(&prev);
 	xp_manifest_release(&m);
 	xp__imgver_abort(&nv);

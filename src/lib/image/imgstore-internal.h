@@ -35,10 +35,10 @@ int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_
 void xp__imgver_abort(struct xp_imgver_new *nv);
 
 /* capture.c: rsync from `from` into root (both with a trailing '/') with o's flags,
- * exclusions and --link-dest link_dest, then link_dest2 (each may be NULL), then
- * /etc/machine-id emptied. */
+ * exclusions and --link-dest link_dest, then link_dest2 (each may be NULL), without
+ * -S when dense (no sparse file to look for), then /etc/machine-id emptied. */
 int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const char *root,
-		    const char *link_dest, const char *link_dest2, bool *vanished,
+		    const char *link_dest, const char *link_dest2, bool dense, bool *vanished,
 		    struct xp_diags *d);
 /* capture-disk.c: fills nv->root from the disk image o->disk (or o->source). */
 int xp__capture_disk(const struct xp_capture_opts *o, struct xp_imgver_new *nv,

@@ -122,7 +122,8 @@ int xp_imgver_meta_parse(const char *json, size_t len, const char *file, struct 
 	json_t *name = json_object_get(o, "name"), *ver = json_object_get(o, "version"),
 	       *time = json_object_get(o, "time"), *src = json_object_get(o, "source"),
 	       *msg = json_object_get(o, "message"), *files = json_object_get(o, "files"),
-	       *bytes = json_object_get(o, "bytes"), *mf = json_object_get(o, "manifest_sha256");
+	       *bytes = json_object_get(o, "bytes"), *mf = json_object_get(o, "manifest_sha256"),
+	       *started = json_object_get(o, "started");
 	if (!json_is_string(name) || !xp_imgver_name_valid(json_string_value(name)))
 		r = meta_bad(d, file, "name", "missing or not an image name");
 	else if (!json_is_integer(ver) || json_integer_value(ver) < 1 ||
@@ -130,6 +131,8 @@ int xp_imgver_meta_parse(const char *json, size_t len, const char *file, struct 
 		r = meta_bad(d, file, "version", "missing or not a number >= 1");
 	else if (!json_is_integer(time))
 		r = meta_bad(d, file, "time", "missing or not a number");
+	else if (started && (!json_is_integer(started) || json_integer_value(started) < 0))
+		r = meta_bad(d, file, "started", "not a number of seconds");
 	else if (!json_is_string(src))
 		r = meta_bad(d, file, "source", "missing or not a string");
 	else if (msg && !json_is_string(msg))
@@ -145,6 +148,7 @@ int xp_imgver_meta_parse(const char *json, size_t len, const char *file, struct 
 	snprintf(out->name, sizeof(out->name), "%s", json_string_value(name));
 	out->version = (unsigned)json_integer_value(ver);
 	out->time = (int64_t)json_integer_value(time);
+	out->started = started ? (int64_t)json_integer_value(started) : 0;
 	out->files = (uint64_t)json_integer_value(files);
 	out->bytes = (uint64_t)json_integer_value(bytes);
 	snprintf(out->manifest_sha256, sizeof(out->manifest_sha256), "%s", json_string_value(mf));
@@ -168,6 +172,10 @@ int xp_imgver_meta_format(const struct xp_imgver *v, struct xp_buf *out)
 			      "bytes", (json_int_t)v->bytes, "manifest_sha256", v->manifest_sha256);
 	if (!o)
 		return -ENOMEM;
+	if (v->started && json_object_set_new(o, "started", json_integer(v->started)) < 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
 	char *s = json_dumps(o, JSON_SORT_KEYS | JSON_INDENT(2));
 	json_decref(o);
 	if (!s)

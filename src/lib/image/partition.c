@@ -1,8 +1,9 @@
 /*
  * partition.c - the partition layout of a guest disk (a Linux root partition at 1 MiB,
  * an optional swap partition at the end), its msdos or gpt table written with libfdisk
- * onto an ordinary image file (no root, no loop device), and Linux swap areas written
- * as mkswap(8) writes them.
+ * onto an ordinary image file (no root, no loop device), a disk's table made a GPT with
+ * an EFI system partition, Linux swap areas written as mkswap(8) writes them and empty
+ * FAT32 filesystems as mkfs.fat(8) -F 32 does.
  *
  * Not here: reading partition tables back (partition-read.c), filesystems (extfs-*.c),
  * image containers (blockdev.c, qcow2-write.c).
@@ -14,7 +15,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +45,11 @@
 #define MBR_TYPE_SWAP  0x82
 #define GPT_TYPE_LINUX "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 #define GPT_TYPE_SWAP  "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
+/* UEFI 2.10, 5.3.3 (the EFI system partition) and GRUB's BIOS boot partition ("Hah!IdontNeedEFI")
+ */
+#define GPT_TYPE_ESP	   "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+#define GPT_TYPE_BIOS_BOOT "21686148-6449-6E6F-744E-656564454649"
+#define GPT_MAX_PARTS	   128
 
 const char *xp_label_name(enum xp_label l)
 {
@@ -426,6 +434,216 @@ out:
 	return r;
 }
 
+/* ---- a GPT with an EFI system partition ------------------------------------------------ */
+
+struct kept {
+	size_t partno;
+	uint64_t start, size; /* sectors */
+	bool swap;
+	char name[109];
+};
+
+/* The partitions of the table cxt holds, into k (at most GPT_MAX_PARTS - 2). */
+static int kept_parts(const struct writer *w, struct fdisk_context *cxt, struct kept *k, size_t *n)
+{
+	struct fdisk_table *tb = NULL;
+	int r = fdisk_get_partitions(cxt, &tb);
+	if (r < 0)
+		return fail(w, r, "cannot read the partition table");
+	bool gpt = fdisk_is_label(cxt, GPT);
+	struct fdisk_iter *it = fdisk_new_iter(FDISK_ITER_FORWARD);
+	struct fdisk_partition *p;
+	*n = 0;
+	while (r == 0 && it && fdisk_table_next_partition(tb, it, &p) == 0) {
+		if (!fdisk_partition_has_start(p) || !fdisk_partition_has_size(p))
+			continue;
+		if (fdisk_partition_is_container(p) || fdisk_partition_is_nested(p)) {
+			r = fail(w, -ENOTSUP, "an msdos extended partition is not kept");
+			break;
+		}
+		if (*n >= GPT_MAX_PARTS - 2) {
+			r = fail(w, -ENOTSUP, "more than %d partitions", GPT_MAX_PARTS - 2);
+			break;
+		}
+		struct fdisk_parttype *t = fdisk_partition_get_type(p);
+		const char *ts = t ? fdisk_parttype_get_string(t) : NULL;
+		struct kept *e = &k[(*n)++];
+		e->partno = fdisk_partition_get_partno(p);
+		e->start = fdisk_partition_get_start(p);
+		e->size = fdisk_partition_get_size(p);
+		e->swap = gpt ? ts && strcasecmp(ts, GPT_TYPE_SWAP) == 0
+			      : t && fdisk_parttype_get_code(t) == MBR_TYPE_SWAP;
+		const char *name = gpt ? fdisk_partition_get_name(p) : NULL;
+		snprintf(e->name, sizeof(e->name), "%s",
+			 name && *name ? name
+			 : e->swap     ? "swap"
+				       : "root");
+		if (e->partno >= GPT_MAX_PARTS - 2)
+			r = fail(w, -ENOTSUP, "partition %zu: GPT keeps %d", e->partno + 1,
+				 GPT_MAX_PARTS - 2);
+	}
+	fdisk_free_iter(it);
+	fdisk_unref_table(tb);
+	return r;
+}
+
+/* A GPT's backup header (the primary's AlternateLBA, UEFI 2.10 table 5.5) where it
+ * is not the disk's last sector: zeroed, so that nothing finds that old table. */
+static int old_backup_clear(const struct writer *w, uint64_t disk_sectors)
+{
+	_cleanup_close_ int fd = open(w->path, O_RDWR | O_CLOEXEC);
+	unsigned char hdr[SECTOR];
+	if (fd < 0 || xp_pread_full(fd, hdr, sizeof(hdr), SECTOR) < 0)
+		return fail(w, fd < 0 ? -errno : -EIO, "cannot read the GPT header");
+	if (memcmp(hdr, "EFI PART", 8) != 0)
+		return 0;
+	uint64_t alt = 0;
+	for (int i = 7; i >= 0; i--)
+		alt = alt << 8 | hdr[32 + i];
+	if (alt < 2 || alt >= disk_sectors - 1)
+		return 0;
+	memset(hdr, 0, sizeof(hdr));
+	int r = xp_pwrite_full(fd, hdr, sizeof(hdr), alt * SECTOR);
+	return r < 0 ? fail(w, r, "cannot clear the old backup GPT header") : 0;
+}
+
+static int gpt_esp(const struct writer *w, struct fdisk_context *cxt, struct xp_gpt_esp *g,
+		   uint64_t disk_size)
+{
+	int r = fdisk_set_ask(cxt, ask_cb, (void *)w);
+	if (r >= 0)
+		r = fdisk_save_user_sector_size(cxt, SECTOR, SECTOR);
+	if (r < 0)
+		return fail(w, r, "cannot set up libfdisk");
+	if ((r = fdisk_assign_device(cxt, w->path, 0)) < 0)
+		return fail(w, r, "cannot open '%s'", w->path);
+	struct kept k[GPT_MAX_PARTS];
+	size_t n = 0;
+	bool had = fdisk_has_label(cxt) && !g->make_root;
+	if (had && (r = kept_parts(w, cxt, k, &n)) < 0)
+		return r;
+	if (!had && !g->make_root)
+		return fail(w, -EINVAL, "no partition table");
+	if (fdisk_has_label(cxt) && fdisk_is_label(cxt, GPT) &&
+	    (r = old_backup_clear(w, disk_size / SECTOR)) < 0)
+		return r;
+
+	if (disk_size < GPT_BACKUP_BYTES + 2 * MIB)
+		return fail(w, -ENOSPC, "no room for the EFI system partition");
+	uint64_t end = disk_size - GPT_BACKUP_BYTES;
+	end -= end % MIB;
+	uint64_t need = g->esp_size + (g->bios_boot ? MIB : 0);
+	if (end < need + MIB)
+		return fail(w, -ENOSPC, "no room for the EFI system partition");
+	uint64_t first = end - need; /* where the new partitions begin */
+	size_t next = 0;	     /* the first number after the kept ones */
+	for (size_t i = 0; i < n; i++) {
+		if ((k[i].start + k[i].size) * SECTOR > first)
+			return fail(w, -ENOSPC,
+				    "partition %zu ends at byte %llu, past %llu where the EFI "
+				    "system partition would begin",
+				    k[i].partno + 1,
+				    (unsigned long long)((k[i].start + k[i].size) * SECTOR),
+				    (unsigned long long)first);
+		if (k[i].partno + 1 > next)
+			next = k[i].partno + 1;
+	}
+	if (!had) {
+		if (first < 2 * MIB)
+			return fail(w, -ENOSPC, "no room for the root partition");
+		k[n++] = (struct kept){.partno = 0,
+				       .start = MIB / SECTOR,
+				       .size = (first - MIB) / SECTOR,
+				       .name = "root"};
+		next = 1;
+	}
+
+	if ((r = fdisk_create_disklabel(cxt, "gpt")) < 0)
+		return fail(w, r, "cannot create a gpt partition table");
+	g->root_number = 0;
+	for (size_t i = 0; i < n; i++) {
+		r = add_partition(w, cxt, k[i].partno, k[i].start * SECTOR, k[i].size * SECTOR, 0,
+				  k[i].swap ? GPT_TYPE_SWAP : GPT_TYPE_LINUX, k[i].name);
+		if (r < 0)
+			return r;
+		if (!k[i].swap && !g->root_number) {
+			g->root_number = (unsigned)k[i].partno + 1;
+			g->root_offset = k[i].start * SECTOR;
+			g->root_size = k[i].size * SECTOR;
+		}
+	}
+	if (g->bios_boot &&
+	    (r = add_partition(w, cxt, next++, first, MIB, 0, GPT_TYPE_BIOS_BOOT, "bios")) < 0)
+		return r;
+	g->esp_offset = end - g->esp_size;
+	g->esp_number = (unsigned)next + 1;
+	if ((r = add_partition(w, cxt, next, g->esp_offset, g->esp_size, 0, GPT_TYPE_ESP, "esp")) <
+	    0)
+		return r;
+	if ((r = fdisk_write_disklabel(cxt)) < 0)
+		return fail(w, r, "cannot write the partition table");
+	if ((r = fdisk_deassign_device(cxt, 1)) < 0)
+		return fail(w, r, "cannot close '%s'", w->path);
+	return 0;
+}
+
+int xp_partition_gpt_esp(const char *path, struct xp_gpt_esp *g, struct xp_diags *diags)
+{
+	if (!path || !g)
+		return -EINVAL;
+	struct writer w = {.path = path, .diags = diags};
+	if (!g->esp_size || g->esp_size % MIB)
+		return fail(&w, -EINVAL, "an EFI system partition of %llu bytes, not whole MiB",
+			    (unsigned long long)g->esp_size);
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return fail(&w, -errno, "cannot open '%s'", path);
+	uint64_t size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode)) {
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size) < 0)
+			return fail(&w, -errno, "cannot read the size of '%s'", path);
+	} else if (!S_ISREG(st.st_mode)) {
+		return fail(&w, -EINVAL, "'%s' is not a regular file", path);
+	}
+	size -= size % SECTOR;
+	struct fdisk_context *cxt = fdisk_new_context();
+	if (!cxt)
+		return fail(&w, -ENOMEM, "cannot set up libfdisk");
+	int r = gpt_esp(&w, cxt, g, size);
+	fdisk_unref_context(cxt);
+	return r;
+}
+
+/* ---- areas of a file or device ----------------------------------------------------------- */
+
+/* Opens path for writing size bytes at offset into *fdp: -EINVAL where they would not lie
+ * inside the regular file or block device (of another kind, such as /dev/full, as it
+ * is). */
+static int open_area(const char *path, uint64_t offset, uint64_t size, int *fdp)
+{
+	if (offset > UINT64_MAX - size)
+		return -EINVAL;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	uint64_t have = 0;
+	int r = fstat(fd, &st) < 0 ? -errno : 0;
+	if (r == 0 && S_ISBLK(st.st_mode))
+		r = ioctl(fd, BLKGETSIZE64, &have) < 0 ? -errno : 0;
+	else if (r == 0)
+		have = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX;
+	if (r == 0 && offset + size > have)
+		r = -EINVAL;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*fdp = fd;
+	return 0;
+}
+
 /* ---- swap ------------------------------------------------------------------------------ */
 
 /*
@@ -471,17 +689,10 @@ int xp_swap_format(const char *path, uint64_t offset, uint64_t size, const char 
 		return -ENOSPC;
 	if (pages - 1 > UINT32_MAX)
 		return -EFBIG;
-	if (offset > UINT64_MAX - size)
-		return -EINVAL;
-
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISREG(st.st_mode) && offset + size > (uint64_t)st.st_size)
-		return -EINVAL; /* the area must lie inside the image */
+	_cleanup_close_ int fd = -1;
+	int r = open_area(path, offset, size, &fd); /* the area must lie inside the image */
+	if (r < 0)
+		return r;
 
 	unsigned char page[SWAP_PAGE];
 	memset(page, 0, sizeof(page));
@@ -499,6 +710,140 @@ int xp_swap_format(const char *path, uint64_t offset, uint64_t size, const char 
 		return -errno;
 	if ((size_t)n != sizeof(page))
 		return -ENOSPC;
+	int tmp = fd;
+	fd = -1;
+	if (close(tmp) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- FAT32 ---------------------------------------------------------------------------- */
+
+/*
+ * An empty FAT32 filesystem, as mkfs.fat(8) -F 32 makes one: for the EFI system
+ * partition the autoinstall installer adds to a UEFI machine's disk (UEFI 2.10, 13.3:
+ * the ESP holds FAT32 on fixed media), so the installer's initramfs needs no mkfs.fat.
+ * The layout follows Microsoft's "FAT: General Overview of On-Disk Format" (fatgen103):
+ * 32 reserved sectors (the boot sector at 0, FSInfo at 1, their backups at 6 and 7), two
+ * FATs, then the data area whose first cluster (2) is the empty root directory. Files
+ * in it are grub-install's business, through the kernel's vfat.
+ */
+#define FAT_SECTOR	       512u
+#define FAT_RESERVED       32u /* sectors before the first FAT, as mkfs.fat uses for FAT32 */
+#define FAT_FSINFO  1u
+#define FAT_BACKUP  6u
+#define FAT32_MIN_CLUS 65525u	   /* fewer clusters is FAT16 (fatgen103, "FAT type") */
+#define FAT32_MAX_CLUS 0x0ffffff5u /* cluster numbers are 28 bits, the top ones reserved */
+
+static void put_le16(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+/* Sectors per cluster: fatgen103's table for FAT32 (512-byte sectors), 1 below 260 MiB
+ * so that a small ESP still has the clusters FAT32 needs. */
+static unsigned cluster_sectors(uint64_t sectors)
+{
+	if (sectors <= 532480)
+		return 1;
+	if (sectors <= 16777216)
+		return 8;
+	if (sectors <= 33554432)
+		return 16;
+	if (sectors <= 67108864)
+		return 32;
+	return 64;
+}
+
+int xp_fat_format(const char *path, uint64_t offset, uint64_t size, uint32_t volume_id)
+{
+	if (!path || offset % FAT_SECTOR || offset > UINT64_MAX - size)
+		return -EINVAL;
+	uint64_t total = size / FAT_SECTOR;
+	if (total > UINT32_MAX)
+		return -EFBIG;
+	if (offset / FAT_SECTOR > UINT32_MAX)
+		return -EFBIG; /* BPB_HiddSec is 32 bits */
+	unsigned spc = cluster_sectors(total);
+	/* each FAT: 4 bytes per cluster and for the two reserved entries; fatgen103's
+	 * closed form over-estimates a little, which only leaves some entries unused */
+	if (total < FAT_RESERVED + 2)
+		return -ENOSPC;
+	uint64_t tmp1 = total - FAT_RESERVED, tmp2 = (256u * spc + 2) / 2;
+	uint64_t fat = (tmp1 + tmp2 - 1) / tmp2;
+	if (total < FAT_RESERVED + 2 * fat)
+		return -ENOSPC;
+	uint64_t clusters = (total - FAT_RESERVED - 2 * fat) / spc;
+	if (clusters < FAT32_MIN_CLUS)
+		return -ENOSPC;
+	if (clusters > FAT32_MAX_CLUS || fat * (FAT_SECTOR / 4) < clusters + 2)
+		return -EFBIG;
+
+	_cleanup_close_ int fd = -1;
+	int r = open_area(path, offset, size, &fd);
+	if (r < 0)
+		return r;
+
+	/* the reserved sectors, both FATs and the root directory's cluster: zeros first */
+	uint64_t clear = (FAT_RESERVED + 2 * fat + spc) * FAT_SECTOR;
+	_cleanup_free_ unsigned char *zero = calloc(1, 1u << 20);
+	if (!zero)
+		return -ENOMEM;
+	for (uint64_t at = 0; at < clear;) {
+		size_t n = clear - at < (1u << 20) ? (size_t)(clear - at) : 1u << 20;
+		if ((r = xp_pwrite_full(fd, zero, n, offset + at)) < 0)
+			return r;
+		at += n;
+	}
+
+	unsigned char bs[FAT_SECTOR] = {0xeb, 0x58, 0x90}; /* jmp over the BPB; nop */
+	memcpy(bs + 3, "XENPROV ", 8);
+	put_le16(bs + 11, FAT_SECTOR);
+	bs[13] = (unsigned char)spc;
+	put_le16(bs + 14, FAT_RESERVED);
+	bs[16] = 2;    /* FATs */
+	bs[21] = 0xf8; /* media: fixed disk */
+	put_le16(bs + 24, 63);
+	put_le16(bs + 26, 255);
+	put_le32(bs + 28, (uint32_t)(offset / FAT_SECTOR)); /* hidden: the partition's start */
+	put_le32(bs + 32, (uint32_t)total);
+	put_le32(bs + 36, (uint32_t)fat);
+	put_le32(bs + 44, 2); /* the root directory's first cluster */
+	put_le16(bs + 48, FAT_FSINFO);
+	put_le16(bs + 50, FAT_BACKUP);
+	bs[64] = 0x80; /* drive number */
+	bs[66] = 0x29; /* the extended boot signature: the three fields below are valid */
+	put_le32(bs + 67, volume_id);
+	memcpy(bs + 71, "NO NAME    ", 11);
+	memcpy(bs + 82, "FAT32   ", 8);
+	bs[510] = 0x55;
+	bs[511] = 0xaa;
+
+	unsigned char fsi[FAT_SECTOR] = {0};
+	put_le32(fsi, 0x41615252);
+	put_le32(fsi + 484, 0x61417272);
+	put_le32(fsi + 488, (uint32_t)(clusters - 1)); /* free: all but the root's */
+	put_le32(fsi + 492, 3);			   /* where to look for a free one */
+	put_le32(fsi + 508, 0xaa550000);
+
+	/* FAT[0] the media byte, FAT[1] end of chain (clean, no error), FAT[2] the root
+	 * directory's one cluster */
+	unsigned char head[12];
+	put_le32(head, 0x0ffffff8);
+	put_le32(head + 4, 0x0fffffff);
+	put_le32(head + 8, 0x0fffffff);
+
+	for (unsigned b = 0; r == 0 && b <= FAT_BACKUP; b += FAT_BACKUP) {
+		r = xp_pwrite_full(fd, bs, FAT_SECTOR, offset + (uint64_t)b * FAT_SECTOR);
+		if (r == 0)
+			r = xp_pwrite_full(fd, fsi, FAT_SECTOR,
+					   offset + (uint64_t)(b + FAT_FSINFO) * FAT_SECTOR);
+	}
+	for (unsigned i = 0; r == 0 && i < 2; i++)
+		r = xp_pwrite_full(fd, head, sizeof(head), offset + (FAT_RESERVED + i * fat) * FAT_SECTOR);
+	if (r < 0)
+		return r;
 	int tmp = fd;
 	fd = -1;
 	if (close(tmp) < 0)

@@ -393,6 +393,11 @@ static int64_t pg_changes(struct xp_db *db)
 	return ((struct pg_db *)db)->changes;
 }
 
+static bool pg_lost(struct xp_db *db)
+{
+	return PQstatus(conn(db)) == CONNECTION_BAD;
+}
+
 static const struct xp_db_ops pgsql_ops = {
     .dialect = XP_DB_PGSQL,
     .close = pg_close,
@@ -412,6 +417,7 @@ static const struct xp_db_ops pgsql_ops = {
     .column_int64 = pg_column_int64,
     .column_blob = pg_column_blob,
     .changes = pg_changes,
+    .lost = pg_lost,
 };
 
 /* Notices (a CREATE ... IF NOT EXISTS that found the thing, say) are the server's
@@ -479,4 +485,57 @@ int xp__db_pgsql_check(const char *uri, char *why, size_t len)
 		}
 	PQconninfoFree(opts);
 	return r;
+}
+
+/* ---- the boot server's connection: notifications and reconnection (issue 20) ----------
+ * Kept apart from the connection code above: a server that shares the inventory with
+ * others hears their commits (LISTEN; writers NOTIFY inside their transaction, store.c)
+ * and outlives a restart of the database server (PQreset, then the session's settings
+ * again). */
+
+static struct pg_db *pgdb(struct xp_db *db)
+{
+	return xp__db_dialect(db) == XP_DB_PGSQL ? (struct pg_db *)db : NULL;
+}
+
+int xp__db_pgsql_listen(struct xp_db *db, const char *channel)
+{
+	struct pg_db *p = pgdb(db);
+	if (!p)
+		return -ENOTSUP;
+	char sql[96];
+	snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+	int r = pg_exec(db, sql);
+	if (r < 0)
+		return r;
+	int fd = PQsocket(p->c);
+	return fd < 0 ? xp__db_fail(db, -EIO, "the connection has no socket") : fd;
+}
+
+int xp__db_pgsql_notified(struct xp_db *db)
+{
+	struct pg_db *p = pgdb(db);
+	if (!p)
+		return -ENOTSUP;
+	if (PQstatus(p->c) != CONNECTION_OK || !PQconsumeInput(p->c))
+		return message(db, -EIO, PQerrorMessage(p->c));
+	int n = 0;
+	for (PGnotify *m; (m = PQnotifies(p->c)) != NULL; n++)
+		PQfreemem(m);
+	/* the server closed the connection (restarted): PQconsumeInput saw the end of
+	 * the stream only as a state */
+	if (PQstatus(p->c) != CONNECTION_OK)
+		return message(db, -EIO, PQerrorMessage(p->c));
+	return n > 0;
+}
+
+int xp__db_pgsql_reset(struct xp_db *db)
+{
+	struct pg_db *p = pgdb(db);
+	if (!p)
+		return -ENOTSUP;
+	PQreset(p->c);
+	if (PQstatus(p->c) != CONNECTION_OK)
+		return message(db, -ECONNREFUSED, PQerrorMessage(p->c));
+	return pg_exec(db, "SET client_encoding = 'UTF8'; SET lock_timeout = '30s'");
 }

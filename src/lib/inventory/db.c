@@ -119,3 +119,8 @@ int64_t xp__db_changes(struct xp_db *db)
 {
 	return db->ops->changes(db);
 }
+
+bool xp__db_lost(struct xp_db *db)
+{
+	return db->ops->lost && db->ops->lost(db);
+}

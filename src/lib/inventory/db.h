@@ -99,9 +99,23 @@ const void *xp__db_column_blob(struct xp_db_stmt *st, int i, size_t *n);
  * counting what triggers and foreign key actions did). */
 int64_t xp__db_changes(struct xp_db *db);
 
+/* Whether the connection to the database server is lost (PostgreSQL: the server
+ * closed it or went away; every later statement fails). Never for SQLite. */
+bool xp__db_lost(struct xp_db *db);
+
 /* SQLite only (-ENOTSUP elsewhere): the WAL's checkpoints. */
 int xp__db_autocheckpoint(struct xp_db *db, bool on);
 int xp__db_checkpoint(struct xp_db *db);
+
+/* PostgreSQL only (-ENOTSUP, or true, on SQLite): the boot server's connections.
+ * listen: LISTEN on channel; the connection's socket (poll it for reading) or -errno.
+ * notified: reads what arrived; 1 if one or more notifications came since the last
+ * call, 0 if none, -EIO when the connection is lost (xp__db_lost says so after).
+ * reset: connects again (PQreset, blocking) and sets the session up as
+ * xp__db_open_pgsql does; a LISTEN must be given again. 0 or -errno. */
+int xp__db_pgsql_listen(struct xp_db *db, const char *channel);
+int xp__db_pgsql_notified(struct xp_db *db);
+int xp__db_pgsql_reset(struct xp_db *db);
 
 /* The backends' operations (db.c dispatches to them). */
 struct xp_db_ops {
@@ -123,6 +137,7 @@ struct xp_db_ops {
 	int64_t (*column_int64)(struct xp_db_stmt *st, int i);
 	const void *(*column_blob)(struct xp_db_stmt *st, int i, size_t *n);
 	int64_t (*changes)(struct xp_db *db);
+	bool (*lost)(struct xp_db *db); /* NULL: never lost */
 };
 
 /* What every connection and statement starts with: its backend (and for a statement,

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 #include "inventory/values-internal.h"
@@ -32,6 +33,7 @@ void xp_domain_release(struct xp_domain *dom)
 	free(dom->config_path);
 	free(dom->golden);
 	free(dom->image_version);
+	free(dom->dom0);
 	xp_settings_release(&dom->settings);
 	xp_settings_release(&dom->overrides);
 	memset(dom, 0, sizeof(*dom));
@@ -46,7 +48,8 @@ void xp_domain_list_free(struct xp_domain *v, size_t n)
 
 #define DOMAIN_COLUMNS                                                                             \
 	"name, profile, state, mac, ip, storage, disk_path, config_path, settings, created, "      \
-	"updated, (SELECT image || '@' || version FROM domain_images WHERE domain = name)"
+	"updated, (SELECT image || '@' || version FROM domain_images WHERE domain = name), "      \
+	"(SELECT dom0 FROM domain_hosts WHERE domain = name)"
 
 /* Settings as a JSON object {KEY: VALUE...}; NULL if out of memory. */
 static json_t *kv_json(const struct xp_settings *s)
@@ -127,6 +130,8 @@ static int read_row(struct xp_db_stmt *st, struct xp_domain *dom)
 	dom->created = xp__db_column_int64(st, 9);
 	dom->updated = xp__db_column_int64(st, 10);
 	if (r == 0 && !xp__db_column_null(st, 11) && !(dom->image_version = xp__col_text(st, 11)))
+		r = -ENOMEM;
+	if (r == 0 && !xp__db_column_null(st, 12) && !(dom->dom0 = xp__col_text(st, 12)))
 		r = -ENOMEM;
 	if (r < 0)
 		xp_domain_release(dom);
@@ -371,6 +376,11 @@ int xp_domain_insert(struct xp_inv *inv, const struct xp_domain_new *d)
 	const char *config[] = {d->name, "config", d->config_path};
 	if ((!d->disk_kept && (r = exec_bind(inv, ins, disk, 3)) < 0) ||
 	    (r = exec_bind(inv, ins, config, 3)) < 0)
+		return r;
+	struct utsname u;
+	const char *host[] = {d->name, d->dom0 ? d->dom0 : uname(&u) == 0 ? u.nodename : "?"};
+	if ((r = exec_bind(inv, "INSERT INTO domain_hosts (domain, dom0) VALUES (?, ?)", host, 2)) <
+	    0)
 		return r;
 	for (size_t i = 0; r == 0 && i < d->nvolumes; i++) {
 		const struct xp_domain_volume *k = &d->volumes[i];

@@ -115,6 +115,7 @@ json_t *xp_domain_to_json(const struct xp_domain *dom, bool secrets)
 	json_object_set_new(o, "config", xp_json_text(dom->config_path));
 	json_object_set_new(o, "golden", xp_json_text(dom->golden));
 	json_object_set_new(o, "image_version", xp_json_text(dom->image_version));
+	json_object_set_new(o, "dom0", xp_json_text(dom->dom0));
 	json_t *disks = json_array(), *nics = json_array();
 	for (size_t i = 0; i < dom->nvolumes; i++) {
 		const struct xp_domain_volume *k = &dom->volumes[i];

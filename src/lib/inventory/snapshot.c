@@ -187,7 +187,7 @@ int xp_snapshot_read(struct xp_inv *inv, struct xp_inv_snapshot *out)
 		r = xp_lease_load(inv, &out->leases, &out->nleases);
 	if (r == 0)
 		r = xp__inv_names(inv,
-				  "SELECT system FROM system_installs WHERE marked ORDER BY system",
+				  "SELECT system FROM system_installs WHERE marked <> 0 ORDER BY system",
 				  &out->install_marked, &out->ninstall_marked);
 	if (own && inv->depth == 0)
 		xp__db_exec(inv->db, "COMMIT");

@@ -18,6 +18,8 @@ struct xp_inv {
 	/* statements kept prepared for hot paths (the DHCP server's lease writes);
 	 * finalized by xp_inv_close */
 	struct xp_db_stmt *lease_del, *lease_put;
+	/* PostgreSQL's lease claims (xp_lease_claim) */
+	struct xp_db_stmt *lease_claim, *lease_drop, *lease_holder;
 	/* the distro store's lock (distro-files.c), held from the first file a
 	 * transaction makes or names until it ends; -1 when not held */
 	int store_lock;
@@ -29,6 +31,9 @@ struct xp_inv {
  * db.h (-EIO for a step's XP_DB_ROW or XP_DB_DONE where the other was expected). */
 int xp__inv_err(struct xp_inv *inv, int rc);
 int xp__inv_exec(struct xp_inv *inv, const char *sql);
+/* A transaction for row-locking writes only: PostgreSQL's BEGIN without the writers'
+ * advisory lock or notification (xp_inv_begin), SQLite's BEGIN IMMEDIATE. */
+int xp__inv_begin_rows(struct xp_inv *inv);
 int xp__inv_prepare(struct xp_inv *inv, const char *sql, struct xp_db_stmt **st);
 
 /* The distro store (distro-files.c). The lock is taken by an import and released by

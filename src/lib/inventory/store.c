@@ -356,6 +356,13 @@ static const char *const migrations[] = {
     "INSERT OR IGNORE INTO install_attempts (system, nonce, attempt)"
     "  SELECT system, lower(hex(randomblob(16))), 1 FROM system_installs;"
     "UPDATE system_installs SET token_hash = NULL;",
+    /* 14: the dom0 that made each domain (its host name), for inventories that many
+     * dom0s share (issue 20). A table of its own beside domains, as domain_images:
+     * SQLite cannot add a column IF NOT EXISTS, and every step re-runs cleanly. */
+    "CREATE TABLE IF NOT EXISTS domain_hosts ("
+    "  domain TEXT PRIMARY KEY REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
+    "  dom0 TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS domain_hosts_dom0 ON domain_hosts(dom0);",
 };
 
 /* The same steps in PostgreSQL's dialect, entry N of this list being step N + 1 as in
@@ -633,6 +640,8 @@ static const char *const migrations_pgsql[] = {
     "  SELECT system, replace(gen_random_uuid()::text, '-', ''), 1 FROM system_installs"
     "  ON CONFLICT DO NOTHING;"
     "UPDATE system_installs SET token_hash = NULL;",
+    /* 14 */
+    NULL,
 };
 
 _Static_assert(sizeof(migrations_pgsql) == sizeof(migrations),
@@ -786,13 +795,12 @@ fail:
  * Existing files are changed by path, never opened: this process may already hold
  * SQLite's locks on them through another connection (the boot server has three), and
  * closing any descriptor of a file drops all of the process's fcntl(2) locks on it. */
-static void private_files(const char *dir)
+static void private_files(const char *db)
 {
-	static const char *const names[] = {"inventory.db", "inventory.db-wal", "inventory.db-shm",
-					    "inventory.db-journal"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		char path[4200];
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		snprintf(path, sizeof(path), "%s%s", db, suffixes[i]);
 		if (i == 0) { /* a new database: nobody can hold a lock on it yet */
 			int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 			if (fd >= 0) {
@@ -886,11 +894,16 @@ int xp_inv_location(const char *state_dir, const char *given, char **out)
 	return state_location(state_dir, out);
 }
 
-static int open_sqlite(struct xp_inv *inv, const char *state_dir)
+/* Migrates, or (raw) reads the version as it is. */
+static int schema(struct xp_inv *inv, bool raw)
 {
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/inventory.db", state_dir);
-	private_files(state_dir);
+	return raw ? user_version(inv, &inv->version) : migrate(inv);
+}
+
+/* path: the database file (STATE/inventory.db, or sqlite:PATH's). */
+static int open_sqlite(struct xp_inv *inv, const char *path, bool raw)
+{
+	private_files(path);
 	int r = xp__db_open_sqlite(path, &inv->db);
 	if (r < 0)
 		return inv->db ? xp__inv_err(inv, r) : r;
@@ -902,7 +915,7 @@ static int open_sqlite(struct xp_inv *inv, const char *state_dir)
 		if (r == 0)
 			r = xp__inv_exec(inv, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
 		if (r == 0)
-			r = migrate(inv);
+			r = schema(inv, raw);
 		if (r != -EBUSY || attempt == 200)
 			return r;
 		struct timespec ts = {0, (10 + attempt % 40) * 1000000L};
@@ -910,7 +923,8 @@ static int open_sqlite(struct xp_inv *inv, const char *state_dir)
 	}
 }
 
-static int open_pgsql(struct xp_inv *inv, const char *location, char *why, size_t whylen)
+static int open_pgsql(struct xp_inv *inv, const char *location, bool raw, char *why,
+		      size_t whylen)
 {
 	char shown[512];
 	xp_inv_location_redact(location, shown, sizeof(shown));
@@ -921,7 +935,7 @@ static int open_pgsql(struct xp_inv *inv, const char *location, char *why, size_
 	}
 	r = xp__db_open_pgsql(location, &inv->db);
 	if (r == 0)
-		r = migrate(inv);
+		r = schema(inv, raw);
 	else if (inv->db)
 		xp__inv_err(inv, r);
 	if (r < 0)
@@ -930,8 +944,21 @@ static int open_pgsql(struct xp_inv *inv, const char *location, char *why, size_
 	return r;
 }
 
-int xp_inv_open_at(const char *state_dir, const char *location, struct xp_inv **ret, char *why,
-		   size_t whylen)
+/* sqlite:PATH's database file (heap): PATH/inventory.db for a directory, else PATH. */
+static char *sqlite_path(const char *state_dir, const char *loc)
+{
+	char *path = NULL;
+	const char *p = strncmp(loc, "sqlite:", 7) == 0 ? loc + 7 : "";
+	struct stat st;
+	if (!*p)
+		p = state_dir;
+	else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+		return strdup(p);
+	return asprintf(&path, "%s/inventory.db", p) < 0 ? NULL : path;
+}
+
+static int open_at(const char *state_dir, const char *location, bool raw, struct xp_inv **ret,
+		   char *why, size_t whylen)
 {
 	*ret = NULL;
 	why_set(why, whylen, "%s", "");
@@ -948,14 +975,20 @@ int xp_inv_open_at(const char *state_dir, const char *location, struct xp_inv **
 		xp_inv_close(inv);
 		return r < 0 ? r : -ENOMEM;
 	}
-	if (!loc || !*loc || strcmp(loc, "sqlite") == 0 || strcmp(loc, "sqlite:") == 0) {
-		r = open_sqlite(inv, state_dir);
+	if (!loc || !*loc || strcmp(loc, "sqlite") == 0 || strncmp(loc, "sqlite:", 7) == 0) {
+		char *path = sqlite_path(state_dir, loc ? loc : "");
+		r = path ? open_sqlite(inv, path, raw) : -ENOMEM;
+		if (r < 0 && path && loc && strncmp(loc, "sqlite:", 7) == 0)
+			why_set(why, whylen, "inventory '%s': %s", path,
+				inv->err[0] ? inv->err : strerror(-r));
+		free(path);
 	} else if (xp_inv_location_pgsql(loc)) {
-		r = open_pgsql(inv, loc, why, whylen);
+		r = open_pgsql(inv, loc, raw, why, whylen);
 	} else {
 		char shown[512];
 		why_set(why, whylen,
-			"inventory '%s': not a location xenprov knows (sqlite, postgresql://...)",
+			"inventory '%s': not a location xenprov knows (sqlite, sqlite:PATH, "
+			"postgresql://...)",
 			xp_inv_location_redact(loc, shown, sizeof(shown)));
 		r = -EINVAL;
 	}
@@ -965,6 +998,41 @@ int xp_inv_open_at(const char *state_dir, const char *location, struct xp_inv **
 		return r;
 	}
 	*ret = inv;
+	return 0;
+}
+
+int xp_inv_open_at(const char *state_dir, const char *location, struct xp_inv **ret, char *why,
+		   size_t whylen)
+{
+	return open_at(state_dir, location, false, ret, why, whylen);
+}
+
+int xp_inv_open_raw(const char *state_dir, const char *location, struct xp_inv **ret, char *why,
+		    size_t whylen)
+{
+	return open_at(state_dir, location, true, ret, why, whylen);
+}
+
+int xp_inv_schema_latest(void)
+{
+	return NMIGRATIONS;
+}
+
+int xp_inv_migrate(struct xp_inv *inv, bool dry_run, int *from, int *to)
+{
+	int r = user_version(inv, from);
+	*to = *from;
+	if (r < 0)
+		return r;
+	if (*from > NMIGRATIONS)
+		return too_new(inv, *from);
+	if (dry_run) {
+		*to = NMIGRATIONS;
+		return 0;
+	}
+	if ((r = migrate(inv)) < 0)
+		return r;
+	*to = inv->version;
 	return 0;
 }
 
@@ -980,6 +1048,9 @@ void xp_inv_close(struct xp_inv *inv)
 	xp__store_unlock(inv);
 	xp__db_finalize(inv->lease_del);
 	xp__db_finalize(inv->lease_put);
+	xp__db_finalize(inv->lease_claim);
+	xp__db_finalize(inv->lease_drop);
+	xp__db_finalize(inv->lease_holder);
 	xp__db_close(inv->db);
 	free(inv->dir);
 	free(inv);
@@ -993,6 +1064,11 @@ const char *xp_inv_state_dir(const struct xp_inv *inv)
 bool xp_inv_is_pgsql(const struct xp_inv *inv)
 {
 	return xp__db_dialect(inv->db) == XP_DB_PGSQL;
+}
+
+bool xp_inv_lost(const struct xp_inv *inv)
+{
+	return xp__db_lost(inv->db);
 }
 
 const char *xp_inv_errmsg(const struct xp_inv *inv)
@@ -1064,9 +1140,26 @@ static int begin(struct xp_inv *inv, const char *sql)
 	return r;
 }
 
+/* PostgreSQL: every writer's transaction also notifies XP_INV_CHANNEL, which the boot
+ * servers LISTEN on (xp_inv_listen): a notification is delivered when the transaction
+ * commits and not at all when it rolls back, and a transaction's notifications are
+ * one (https://www.postgresql.org/docs/current/sql-notify.html), so this is SQLite's
+ * data_version (it moves when another connection commits) for every writer, the
+ * command line's, the HTTP API's and any added later, at no extra round trip. */
+#define XP_INV_CHANNEL "xenprov_inventory"
+
 int xp_inv_begin(struct xp_inv *inv)
 {
-	return begin(inv, xp__db_sql(inv->db, "BEGIN IMMEDIATE", "BEGIN; " PG_WRITE_LOCK));
+	return begin(inv, xp__db_sql(inv->db, "BEGIN IMMEDIATE",
+				     "BEGIN; " PG_WRITE_LOCK "; NOTIFY " XP_INV_CHANNEL));
+}
+
+/* PostgreSQL: a transaction that takes row locks only (the lease claims of several boot
+ * servers, leases.c), neither the writers' lock nor a notification. SQLite has one
+ * writer lock either way. */
+int xp__inv_begin_rows(struct xp_inv *inv)
+{
+	return begin(inv, xp__db_sql(inv->db, "BEGIN IMMEDIATE", "BEGIN"));
 }
 
 /* PostgreSQL: REPEATABLE READ is the one snapshot SQLite's deferred transaction
@@ -1120,8 +1213,8 @@ void xp_inv_rollback(struct xp_inv *inv)
 
 /* PRAGMA data_version: per connection, it changes when another connection commits
  * (https://sqlite.org/pragma.html#pragma_data_version); our own commits leave it.
- * PostgreSQL has no such counter: LISTEN/NOTIFY is to take its place (not yet:
- * -ENOTSUP). */
+ * PostgreSQL has no such counter: xp_inv_listen and xp_inv_notified take its place
+ * (-ENOTSUP here). */
 int xp_inv_data_version(struct xp_inv *inv, int64_t *out)
 {
 	if (xp_inv_is_pgsql(inv))
@@ -1144,4 +1237,30 @@ void xp_strv_free(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+int xp_inv_listen(struct xp_inv *inv)
+{
+	int r = xp__db_pgsql_listen(inv->db, XP_INV_CHANNEL);
+	return r < 0 && r != -ENOTSUP ? xp__inv_err(inv, r) : r;
+}
+
+int xp_inv_notified(struct xp_inv *inv)
+{
+	int r = xp__db_pgsql_notified(inv->db);
+	return r < 0 && r != -ENOTSUP ? xp__inv_err(inv, r) : r;
+}
+
+/* A lost connection's transaction is gone with it: the nesting is forgotten (the
+ * statements kept prepared are texts on PostgreSQL, valid on the new connection). */
+int xp_inv_reconnect(struct xp_inv *inv)
+{
+	if (!xp_inv_is_pgsql(inv))
+		return 0;
+	int r = xp__db_pgsql_reset(inv->db);
+	if (r < 0)
+		return xp__inv_err(inv, r);
+	inv->depth = 0;
+	inv->doomed = false;
+	return 0;
 }

@@ -12,6 +12,11 @@
  * The engine's configuration comes from the inventory: pools from the settings,
  * reservations and netboot flags from the systems; it is rebuilt when the inventory
  * changes, keeping the leases.
+ *
+ * On PostgreSQL the pools may be shared with other servers: offers are held and stored
+ * too, each change is a claim (xp_lease_claim) that the database may refuse, and a
+ * reply leaves only when every change it made was claimed; a refused address is
+ * handed to the engine as its holder's, so that it is not chosen again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,6 +71,14 @@ struct dhcp_srv {
 	 * one); offers and NAKs, which store nothing, leave at once */
 	struct xp_dhcp_tx held[BATCH];
 	int held_ifindex[BATCH];
+	/* shared (PostgreSQL): the engine's changes each held reply made, [first, last),
+	 * and (sh) each held reply's request, to be answered again if its claim fails */
+	bool shared;
+	size_t held_first[BATCH], held_last[BATCH];
+	struct shared *sh;
+	bool *claim_refused;
+	struct xp_dhcp_lease *claim_holder;
+	size_t cap_claim;
 	unsigned n_held;
 	int64_t held_since; /* ms */
 	struct iovec siov[BATCH];
@@ -77,6 +90,18 @@ struct dhcp_srv {
 	struct refused *refused;
 	size_t n_refused;
 	struct xp_dhcp_msg scratch; /* for describing a dropped packet */
+};
+
+struct held_req {
+	uint8_t pkt[RXBUF];
+	size_t len;
+	struct xp_dhcp_rx rx;
+};
+
+struct shared {
+	struct held_req req[BATCH];
+	struct xp_dhcp_tx tx[BATCH]; /* what a commit sends */
+	int ifindex[BATCH];
 };
 
 struct refused {
@@ -259,6 +284,7 @@ static int build_config(struct dhcp_srv *d, struct cfg_store *c)
 	parse_ip(xp__serve_setting(s, "next-server"), &c->cfg.next_server);
 	const char *proxy = xp__serve_setting(s, "proxy-dhcp");
 	c->cfg.proxy = proxy && strcmp(proxy, "on") == 0;
+	c->cfg.report_offers = d->shared;
 	if ((r = load_local(c)) < 0)
 		return r;
 	/* the reservations last: they are checked against all of the above */
@@ -473,9 +499,117 @@ static void send_batch(struct dhcp_srv *d, int fd, const struct xp_dhcp_tx *tx,
 	}
 }
 
+/* PostgreSQL: claims the changes made so far, then sends the held replies whose changes
+ * were all claimed. Whatever happens the changes are done with: a reply not sent is
+ * asked for again, and the engine never believes an address is free that the database
+ * holds for someone else (a refused one is given to its holder); a lease the engine
+ * holds that the database lost is claimed again at its client's next request. A
+ * request whose reply lost its claim is answered again at once, now that the engine
+ * knows the holder (another address offered, a REQUEST NAKed), in up to two more
+ * rounds: the client need not wait for its retransmission. */
+#define CLAIM_ROUNDS 3
+
+static bool claim_room(struct dhcp_srv *d, size_t nch)
+{
+	if (nch <= d->cap_claim)
+		return true;
+	size_t cap = nch < 64 ? 64 : nch;
+	bool *rf = realloc(d->claim_refused, cap * sizeof(*rf));
+	if (rf)
+		d->claim_refused = rf;
+	struct xp_dhcp_lease *h = realloc(d->claim_holder, cap * sizeof(*h));
+	if (h)
+		d->claim_holder = h;
+	if (rf && h)
+		d->cap_claim = cap;
+	return nch <= d->cap_claim;
+}
+
+static bool all_claimed(const struct dhcp_srv *d, unsigned i, size_t nch)
+{
+	for (size_t k = d->held_first[i]; k < d->held_last[i] && k < nch; k++)
+		if (d->claim_refused[k])
+			return false;
+	return true;
+}
+
+static void commit_shared(struct dhcp_srv *d)
+{
+	struct shared *sh = d->sh;
+	for (int round = 0; round < CLAIM_ROUNDS; round++) {
+		const struct xp_dhcp_lease *ch;
+		size_t nch = xp_dhcp_server_changes(d->engine, &ch);
+		int r = !claim_room(d, nch)
+			    ? -ENOMEM
+			    : xp_lease_claim(d->s->inv, ch, nch, (int64_t)time(NULL),
+					     d->claim_refused, d->claim_holder);
+		if (r < 0) {
+			xp__serve_log(
+			    d->s, LOG_ERR,
+			    "dhcp: cannot store %zu lease change(s); %u repl%s not sent: %s", nch,
+			    d->n_held, d->n_held == 1 ? "y" : "ies", xp_inv_errmsg(d->s->inv));
+			break;
+		}
+		/* ch is not used past here: restore and handle invalidate it */
+		xp_dhcp_server_changes_clear(d->engine);
+		for (size_t k = 0; r > 0 && k < nch; k++)
+			if (d->claim_refused[k] && d->claim_holder[k].client_len)
+				xp_dhcp_server_restore(d->engine, &d->claim_holder[k], 1,
+						       (int64_t)time(NULL));
+		/* the claimed replies leave; the others' requests are answered again (the
+		 * engine knows the holders now), held anew in place (j <= i) when they
+		 * changed a lease, sent with the claimed ones when not (a NAK) */
+		unsigned n = d->n_held, nsend = 0, j = 0;
+		bool retry = round + 1 < CLAIM_ROUNDS;
+		for (unsigned i = 0; i < n; i++) {
+			if (r == 0 || all_claimed(d, i, nch)) {
+				sh->tx[nsend] = d->held[i];
+				sh->ifindex[nsend++] = d->held_ifindex[i];
+				continue;
+			}
+			if (!retry)
+				continue;
+			struct held_req *q = &sh->req[i];
+			size_t before = xp_dhcp_server_changes(d->engine, &ch);
+			const char *why = NULL;
+			int h = xp_dhcp_server_handle(d->engine, q->pkt, q->len, &q->rx,
+						      &sh->tx[nsend], &why);
+			size_t after = xp_dhcp_server_changes(d->engine, &ch);
+			if (h > 0 && after > before) {
+				d->held[j] = sh->tx[nsend];
+				d->held_ifindex[j] = d->held_ifindex[i];
+				d->held_first[j] = before;
+				d->held_last[j] = after;
+				if (j != i)
+					sh->req[j] = *q;
+				j++;
+			} else if (h > 0) {
+				sh->ifindex[nsend++] = d->held_ifindex[i];
+			}
+		}
+		if (r > 0)
+			xp__serve_log(d->s, LOG_DEBUG,
+				      "dhcp: %d address(es) held by another server's client; %u "
+				      "request(s) answered again",
+				      r, j);
+		if (nsend)
+			send_batch(d, d->main.w.fd, sh->tx, sh->ifindex, nsend);
+		d->n_held = j;
+		if (j == 0)
+			break;
+	}
+	/* what is left (an error, the rounds used up) is dropped: the clients ask again */
+	xp_dhcp_server_changes_clear(d->engine);
+	d->n_held = 0;
+}
+
 /* Stores the lease changes made so far, then sends the replies held for them. */
 static void commit_held(struct dhcp_srv *d)
 {
+	if (d->shared) {
+		commit_shared(d);
+		return;
+	}
 	const struct xp_dhcp_lease *ch;
 	size_t nch = xp_dhcp_server_changes(d->engine, &ch);
 	if (nch) {
@@ -561,6 +695,12 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 			};
 			const char *why = NULL;
 			const struct xp_dhcp_lease *ch;
+			if (d->shared && d->n_held == BATCH) {
+				/* before this packet's change: a held reply's changes are
+				 * claimed in the commit that sends it */
+				commit_held(d);
+				d->held_since = xp__serve_now_ms();
+			}
 			size_t before = xp_dhcp_server_changes(d->engine, &ch);
 			int r = xp_dhcp_server_handle(d->engine, d->rbuf[i], d->rmsg[i].msg_len,
 						      &rx, &d->tx[nout], &why);
@@ -574,6 +714,14 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 				if (d->n_held == BATCH) {
 					commit_held(d);
 					d->held_since = xp__serve_now_ms();
+				}
+				d->held_first[d->n_held] = before;
+				d->held_last[d->n_held] = xp_dhcp_server_changes(d->engine, &ch);
+				if (d->sh) {
+					struct held_req *q = &d->sh->req[d->n_held];
+					q->len = d->rmsg[i].msg_len;
+					memcpy(q->pkt, d->rbuf[i], q->len);
+					q->rx = rx;
 				}
 				d->held[d->n_held] = d->tx[nout];
 				d->held_ifindex[d->n_held++] = ifindex;
@@ -622,6 +770,11 @@ int xp__dhcp_srv_open(struct serve *s, struct dhcp_srv **ret)
 	d->main = (struct dsock){{-1, on_readable}, d};
 	d->pxe = (struct dsock){{-1, on_readable}, d};
 	d->port = s->opts->dhcp_port ? s->opts->dhcp_port : 67;
+	d->shared = xp_inv_is_pgsql(s->inv);
+	if (d->shared && !(d->sh = calloc(1, sizeof(*d->sh)))) {
+		free(d);
+		return -ENOMEM;
+	}
 	int r = take_config(d, NULL);
 	if (r < 0)
 		goto fail;
@@ -666,5 +819,8 @@ void xp__dhcp_srv_close(struct dhcp_srv *d)
 	free(d->pool_net);
 	free(d->pool_mask);
 	free(d->refused);
+	free(d->claim_refused);
+	free(d->claim_holder);
+	free(d->sh);
 	free(d);
 }

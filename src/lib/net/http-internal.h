@@ -34,7 +34,8 @@ struct http_srv {
 	struct xp_inv *inv;
 	struct xp_boot *boot;
 	struct xp_settings settings;
-	int64_t data_version;
+	int64_t data_version; /* SQLite's; on PostgreSQL the main loop's count of changes */
+	int64_t reconnect_ms; /* PostgreSQL: the next try of a lost connection */
 	char token[65];
 	/* profiles' golden images (http-images.c): what was published (pubs, under
 	 * pub_lock: the worker fills it, the MHD thread reads it), and the worker that

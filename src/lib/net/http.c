@@ -14,7 +14,8 @@
  *
  * The thread has its own inventory connection and boot-file resolver (SQLite handles
  * are not shared between threads) and notices inventory changes the way the main loop
- * does, through the database's data_version.
+ * does, through the database's data_version (on PostgreSQL, through the main loop's
+ * count of the writers' notifications).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -145,14 +146,28 @@ int xp__http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 	return 1;
 }
 
+/* PostgreSQL: the change count the main loop keeps from the writers' notifications
+ * (serve.c); a lost connection tried again at most once a second. */
+static int pg_version(struct http_srv *h, int64_t *v)
+{
+	if (xp_inv_lost(h->inv) && xp__serve_now_ms() >= h->reconnect_ms) {
+		h->reconnect_ms = xp__serve_now_ms() + 1000;
+		if (xp_inv_reconnect(h->inv) == 0)
+			xp__serve_log(h->s, LOG_INFO, "http: reconnected to the inventory");
+	}
+	*v = atomic_load(&h->s->changes);
+	return 0;
+}
+
 static void refresh(struct http_srv *h)
 {
 	int64_t v;
-	if (xp_inv_data_version(h->inv, &v) < 0 || v == h->data_version)
+	int r = xp_inv_is_pgsql(h->inv) ? pg_version(h, &v) : xp_inv_data_version(h->inv, &v);
+	if (r < 0 || v == h->data_version)
 		return;
 	h->data_version = v;
 	struct xp_settings st = {0};
-	if (xp_server_settings_get(h->inv, &st) < 0)
+	if (xp__serve_settings_read(h->s, h->inv, &st) < 0)
 		return;
 	/* most changes are the DHCP side's lease writes or new systems: the resolver
 	 * reads those itself; only other settings need a new one */
@@ -435,9 +450,12 @@ int xp__http_srv_bind(struct serve *s, struct http_srv **ret)
 		goto fail;
 	}
 	if ((r = xp_inv_open(s->opts->state_dir, &h->inv)) < 0 ||
-	    (r = xp_server_settings_get(h->inv, &h->settings)) < 0)
+	    (r = xp__serve_settings_read(s, h->inv, &h->settings)) < 0)
 		goto fail;
-	xp_inv_data_version(h->inv, &h->data_version);
+	if (xp_inv_is_pgsql(h->inv))
+		h->data_version = atomic_load(&s->changes);
+	else
+		xp_inv_data_version(h->inv, &h->data_version);
 	if ((r = xp__serve_open_boot(s, &h->settings, h->inv, &h->boot)) < 0)
 		goto fail;
 	if ((r = xp__http_images_start(h)) < 0) {

@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -74,6 +75,14 @@ struct serve {
 	struct tftp_srv *tftp;
 	struct http_srv *http;
 	struct checkpointer ckpt;
+	/* PostgreSQL: a connection that only listens for writers' commits (the main loop
+	 * reloads on each), the count of those seen (the HTTP thread refreshes when it
+	 * moves), and the reconnection's schedule while the database is out of reach */
+	struct xp_inv *listen_inv;
+	struct watch listen;
+	_Atomic int64_t changes;
+	bool pg_down, pg_dirty; /* pg_dirty: a notification waits for its reload */
+	int64_t pg_retry_ms, pg_backoff_ms, pg_reload_ms;
 	bool stopping;
 	int pid_fd; /* -1: no pid file */
 	int64_t stop_deadline_ms;
@@ -106,6 +115,8 @@ void xp__serve_vlimited(struct serve *s, enum serve_src src, int prio, const cha
 bool xp__serve_limited_full(struct serve *s, enum serve_src src, int prio);
 void xp__serve_limited_flush(struct serve *s);
 int xp__serve_watch(struct serve *s, struct watch *w, uint32_t events);
+/* The server settings from inv, with this server's --address as `server` when given. */
+int xp__serve_settings_read(const struct serve *s, struct xp_inv *inv, struct xp_settings *out);
 /* Stops watching w and closes its descriptor (-1 after; nothing if it has none). */
 void xp__serve_unwatch_close(struct serve *s, struct watch *w);
 int64_t xp__serve_now_ms(void);

@@ -185,10 +185,18 @@ const char *xp__serve_setting(const struct serve *s, const char *key)
 	return v ? v : xp_server_setting_default(key);
 }
 
+int xp__serve_settings_read(const struct serve *s, struct xp_inv *inv, struct xp_settings *out)
+{
+	int r = xp_server_settings_get(inv, out);
+	if (r == 0 && s->opts->server && (r = xp_settings_set(out, "server", s->opts->server)) < 0)
+		xp_settings_release(out);
+	return r;
+}
+
 static int load_settings(struct serve *s)
 {
 	struct xp_settings st = {0};
-	int r = xp_server_settings_get(s->inv, &st);
+	int r = xp__serve_settings_read(s, s->inv, &st);
 	if (r < 0)
 		return r;
 	xp_settings_release(&s->settings);
@@ -320,8 +328,135 @@ static void reload(struct serve *s, const char *why, bool force)
 		xp__serve_log(s, LOG_INFO, "reloaded (%s)", why);
 }
 
+/* ---- PostgreSQL: notifications and reconnection -------------------------------------
+ * Writers notify inside their transaction (xp_inv_begin); a connection of the server's
+ * own listens and the main loop reloads when one arrives, as it does on SQLite when
+ * data_version moves. When the database goes away (restarted, the network) both
+ * connections are tried again, 1 s, 2 s, 4 s... up to 30 s apart; meanwhile boot files
+ * and the DHCP configuration are served from what was read, and no DHCP reply that
+ * needs a lease leaves (its claim cannot commit). On the way back everything is read
+ * again: what changed meanwhile was not notified to us. */
+#define PG_BACKOFF_MAX_MS 30000
+/* A burst of commits (a deploy of many guests) is one reload per this long: the first
+ * at once, the rest together at the end of the interval (still within a second). */
+#define PG_RELOAD_GAP_MS 500
+
+static void pg_changed(struct serve *s, const char *why)
+{
+	atomic_fetch_add(&s->changes, 1);
+	s->pg_dirty = false;
+	s->pg_reload_ms = xp__serve_now_ms();
+	reload(s, why, false);
+}
+
+/* When the reload a notification asked for is due (INT64_MAX: none waits). */
+static int64_t pg_due(const struct serve *s)
+{
+	return s->pg_dirty ? s->pg_reload_ms + PG_RELOAD_GAP_MS : INT64_MAX;
+}
+
+static void pg_flush(struct serve *s, int64_t now)
+{
+	if (s->pg_dirty && now >= pg_due(s))
+		pg_changed(s, "inventory changed");
+}
+
+static void pg_lost(struct serve *s, const char *what)
+{
+	if (s->listen.fd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen.fd, NULL); /* libpq's to close */
+	s->listen.fd = -1;
+	if (s->pg_down)
+		return;
+	s->pg_down = true;
+	s->pg_backoff_ms = 1000;
+	s->pg_retry_ms = xp__serve_now_ms() + s->pg_backoff_ms;
+	xp__serve_log(s, LOG_ERR,
+		      "the inventory's database is out of reach (%s): serving from what was "
+		      "read, no new leases until it is back; trying again in 1 s",
+		      what);
+}
+
+static void on_listen(struct serve *s, struct watch *w, uint32_t events)
+{
+	(void)w;
+	(void)events;
+	int r = xp_inv_notified(s->listen_inv);
+	if (r > 0) {
+		s->pg_dirty = true;
+		pg_flush(s, xp__serve_now_ms());
+	} else if (r < 0) {
+		pg_lost(s, xp_inv_errmsg(s->listen_inv));
+	}
+}
+
+static int pg_listen(struct serve *s)
+{
+	int fd = xp_inv_listen(s->listen_inv);
+	if (fd < 0)
+		return fd;
+	s->listen = (struct watch){fd, on_listen};
+	int r = xp__serve_watch(s, &s->listen, EPOLLIN);
+	if (r < 0)
+		s->listen.fd = -1;
+	return r;
+}
+
+/* The tick's look at the connections: one that was lost (the listener says so at once,
+ * the main one at its next statement) is tried again on the schedule. */
+static void pg_check(struct serve *s)
+{
+	if (!s->listen_inv)
+		return;
+	if (!s->pg_down && (xp_inv_lost(s->inv) || xp_inv_lost(s->listen_inv)))
+		pg_lost(s, xp_inv_errmsg(!xp_inv_lost(s->inv) ? s->listen_inv : s->inv));
+	if (!s->pg_down || xp__serve_now_ms() < s->pg_retry_ms)
+		return;
+	int r = 0;
+	if (xp_inv_lost(s->inv))
+		r = xp_inv_reconnect(s->inv);
+	struct xp_inv *failed = s->inv;
+	if (r == 0) {
+		failed = s->listen_inv;
+		r = xp_inv_reconnect(s->listen_inv);
+	}
+	if (r == 0)
+		r = pg_listen(s);
+	if (r < 0) {
+		if (s->pg_backoff_ms < PG_BACKOFF_MAX_MS)
+			s->pg_backoff_ms *= 2;
+		if (s->pg_backoff_ms > PG_BACKOFF_MAX_MS)
+			s->pg_backoff_ms = PG_BACKOFF_MAX_MS;
+		s->pg_retry_ms = xp__serve_now_ms() + s->pg_backoff_ms;
+		xp__serve_log(s, LOG_WARNING,
+			      "the inventory's database is still out of reach (%s): trying again "
+			      "in %lld s",
+			      xp_inv_errmsg(failed), (long long)s->pg_backoff_ms / 1000);
+		return;
+	}
+	s->pg_down = false;
+	xp__serve_log(s, LOG_INFO, "the inventory's database is back: reconnected");
+	pg_changed(s, "reconnected");
+}
+
+static int pg_open(struct serve *s)
+{
+	s->listen.fd = -1;
+	int r = xp_inv_open(s->opts->state_dir, &s->listen_inv);
+	if (r == 0)
+		r = pg_listen(s);
+	if (r < 0)
+		xp__serve_log(s, LOG_ERR, "cannot listen for the inventory's changes: %s",
+			      s->listen_inv ? xp_inv_errmsg(s->listen_inv) : strerror(-r));
+	return r;
+}
+
 static void check_changes(struct serve *s)
 {
+	if (s->listen_inv) {
+		pg_check(s);
+		return;
+	}
 	int64_t v;
 	if (xp_inv_data_version(s->inv, &v) == 0 && v != s->data_version) {
 		s->data_version = v;
@@ -432,18 +567,18 @@ static int setup(struct serve *s, sigset_t *mask)
 								    : strerror(-r));
 		return r;
 	}
-	/* the server notices other commands' changes by SQLite's data_version; on
-	 * PostgreSQL that is LISTEN/NOTIFY's job, not written yet (issue 20) */
-	if (xp_inv_is_pgsql(s->inv)) {
-		xp__serve_log(s, LOG_ERR,
-			      "the boot server does not run on a PostgreSQL inventory "
-			      "yet: use the state directory's SQLite inventory");
-		return -ENOTSUP;
-	}
 	/* leases are written for every batch of packets: durable against a kill of the
 	 * process (WAL, no fsync per commit), see leases.h */
 	xp_inv_set_durability(s->inv, false);
 	xp_inv_data_version(s->inv, &s->data_version);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		return -errno;
+	/* the server notices other commands' changes by SQLite's data_version, polled;
+	 * on PostgreSQL by their notifications (listening before anything is read, so
+	 * that no change falls between the reading and the listening) */
+	if (xp_inv_is_pgsql(s->inv) && (r = pg_open(s)) < 0)
+		return r;
 	if ((r = load_settings(s)) < 0) {
 		xp__serve_log(s, LOG_ERR, "cannot read the settings: %s", strerror(-r));
 		return r;
@@ -471,9 +606,6 @@ static int setup(struct serve *s, sigset_t *mask)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->epfd < 0)
-		return -errno;
 	sigemptyset(mask);
 	sigaddset(mask, SIGTERM);
 	sigaddset(mask, SIGINT);
@@ -488,7 +620,9 @@ static int setup(struct serve *s, sigset_t *mask)
 
 	if (o->dhcp && (r = xp__dhcp_srv_open(s, &s->dhcp)) < 0)
 		return r;
-	if (o->dhcp && (r = checkpointer_open(s, &s->ckpt)) < 0) {
+	/* PostgreSQL checkpoints by itself: no thread, no connection for it */
+	bool ckpt = o->dhcp && !s->listen_inv;
+	if (ckpt && (r = checkpointer_open(s, &s->ckpt)) < 0) {
 		xp__serve_log(s, LOG_ERR, "cannot open the inventory's checkpointer: %s", strerror(-r));
 		return r;
 	}
@@ -512,7 +646,7 @@ static int setup(struct serve *s, sigset_t *mask)
 		return r;
 	if (s->tftp && (r = xp__tftp_srv_start(s->tftp)) < 0)
 		return r;
-	if (o->dhcp && (r = checkpointer_start(&s->ckpt)) < 0)
+	if (o->dhcp && !s->listen_inv && (r = checkpointer_start(&s->ckpt)) < 0)
 		return r;
 	return 0;
 }
@@ -522,6 +656,7 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 	struct serve s = {.opts = opts,
 			  .epfd = -1,
 			  .sig = {.fd = -1},
+			  .listen = {.fd = -1},
 			  .pid_fd = -1,
 			  .ckpt = {.stop = -1},
 			  .limit_lock = PTHREAD_MUTEX_INITIALIZER};
@@ -538,6 +673,8 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 			int64_t wake = next_tick;
 			if (s.dhcp && xp__dhcp_srv_deadline(s.dhcp) < wake)
 				wake = xp__dhcp_srv_deadline(s.dhcp);
+			if (pg_due(&s) < wake)
+				wake = pg_due(&s);
 			int timeout = wake <= now ? 0 : (int)(wake - now);
 			struct epoll_event ev[64];
 			int n = epoll_wait(s.epfd, ev, 64, timeout);
@@ -552,6 +689,8 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 			now = xp__serve_now_ms();
 			if (s.dhcp)
 				xp__dhcp_srv_flush(s.dhcp, now);
+			if (!s.stopping)
+				pg_flush(&s, now);
 			if (now >= next_tick) {
 				next_tick = now + 1000;
 				if (!s.stopping)
@@ -567,6 +706,7 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 	if (s.http)
 		xp__http_srv_close(s.http);
 	checkpointer_close(&s, &s.ckpt);
+	xp_inv_close(s.listen_inv);
 	if (s.tftp)
 		xp__tftp_srv_close(s.tftp);
 	if (s.dhcp)

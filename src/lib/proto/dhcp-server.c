@@ -72,7 +72,7 @@ struct xp_dhcp_server {
 	uint32_t server_ip, next_server, offer_hold, burst, per_sec;
 	uint32_t *local; /* the server machine's addresses, sorted */
 	size_t n_local;
-	bool proxy;
+	bool proxy, report_offers;
 	char *bios, *efi, *http;
 	struct pool *pools;
 	size_t n_pools;
@@ -398,7 +398,7 @@ static uint32_t rec_of_client(const struct xp_dhcp_server *s, const struct req *
 	return NONE;
 }
 
-static int emit_change(struct xp_dhcp_server *s, const struct rec *rc)
+static int emit_lease(struct xp_dhcp_server *s, const struct xp_dhcp_lease *l)
 {
 	if (s->n_chg == s->cap_chg) {
 		size_t cap = s->cap_chg ? s->cap_chg * 2 : 64;
@@ -408,8 +408,13 @@ static int emit_change(struct xp_dhcp_server *s, const struct rec *rc)
 		s->chg = n;
 		s->cap_chg = cap;
 	}
-	s->chg[s->n_chg++] = rc->l;
+	s->chg[s->n_chg++] = *l;
 	return 0;
+}
+
+static int emit_change(struct xp_dhcp_server *s, const struct rec *rc)
+{
+	return emit_lease(s, &rc->l);
 }
 
 /* ---- address choice ------------------------------------------------------------------ */
@@ -784,6 +789,15 @@ static int do_discover(struct xp_dhcp_server *s, const struct req *r, struct xp_
 	if (!(rec->st == R_BOUND && rec->l.expires > r->now)) {
 		rec->st = R_OFFER;
 		rec->offer_exp = r->now + s->offer_hold;
+		if (s->report_offers) {
+			/* a copy: the record's own lease fields stay as they were */
+			struct xp_dhcp_lease o = rec->l;
+			o.state = XP_LEASE_OFFERED;
+			o.expires = rec->offer_exp;
+			memcpy(o.mac, r->has_mac ? r->mac : (const uint8_t[6]){0}, 6);
+			if ((rc = emit_lease(s, &o)) < 0)
+				return rc;
+		}
 	}
 	const char *hn = r->host ? r->host->hostname : NULL;
 	return reply(s, r, XP_DHCPOFFER, ip, ip, lease_of(s, ip), hn, tx);
@@ -1313,6 +1327,7 @@ int xp_dhcp_server_new(const struct xp_dhcp_config *cfg, struct xp_dhcp_server *
 	s->server_ip = cfg->server_ip;
 	s->next_server = cfg->next_server;
 	s->proxy = cfg->proxy;
+	s->report_offers = cfg->report_offers;
 	s->offer_hold = cfg->offer_hold ? cfg->offer_hold : DEFAULT_HOLD;
 	s->burst = cfg->rate_burst ? cfg->rate_burst : DEFAULT_BURST;
 	s->per_sec = cfg->rate_per_sec ? cfg->rate_per_sec : DEFAULT_RATE;
@@ -1351,6 +1366,11 @@ int xp_dhcp_server_new(const struct xp_dhcp_config *cfg, struct xp_dhcp_server *
 		p->c = cfg->pools[i];
 		p->size = p->c.end - p->c.start + 1;
 		p->nwords = (p->size + 63) / 64;
+		/* servers sharing the pool each start at a place of their own (by their
+		 * address), so that they do not walk it in step, claiming the same
+		 * addresses at once and losing half the claims to each other */
+		if (cfg->report_offers)
+			p->cursor = hash_ip(cfg->server_ip) % p->size;
 		p->last_sweep = INT64_MIN;
 		p->busy = calloc(p->nwords, sizeof(*p->busy));
 		if (!p->busy)
@@ -1407,10 +1427,11 @@ int xp_dhcp_server_restore(struct xp_dhcp_server *s, const struct xp_dhcp_lease 
 			continue;
 		uint8_t st = l->state == XP_LEASE_BOUND	     ? R_BOUND
 			     : l->state == XP_LEASE_DECLINED ? R_DECLINED
+			     : l->state == XP_LEASE_OFFERED  ? R_OFFER
 							     : R_RELEASED;
 		struct xp_dhcp_lease c = *l;
 		c.hostname[sizeof(c.hostname) - 1] = '\0';
-		int rc = insert(s, &c, st, 0);
+		int rc = insert(s, &c, st, st == R_OFFER ? l->expires : 0);
 		if (rc < 0)
 			return rc;
 		count++;

@@ -126,6 +126,16 @@ guest_root() {
 	printf 'root:*:19000:0:99999:7:::\n' >"$1/etc/shadow"
 }
 
+# guest_tarball OUT: guest_root in $T/root with a kernel for pygrub (the default boot
+# method) and a /bin/sh, packed as the tarball OUT: the golden root of deploy tests.
+guest_tarball() {
+	guest_root "$T/root"
+	mkdir -p "$T/root/boot"
+	echo kernel >"$T/root/boot/vmlinuz-6.1.0-1-amd64"
+	printf '#!/bin/sh\n' >"$T/root/bin/sh"
+	tar -C "$T/root" --numeric-owner -czf "$1" .
+}
+
 # ---- running xenprov -------------------------------------------------------------------
 
 # run ARG...: xenprov ARG... with no standard input; its exit status in rc, its

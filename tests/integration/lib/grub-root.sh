@@ -6,13 +6,19 @@
 # grub.cfg (the installer's edits write one for the kernels in /boot), and an /sbin/init
 # that takes a DHCP lease and prints on the serial console
 #   XP-INSTALLED host=HOSTNAME addr=ADDRESS
-# then powers off. Needs the caller's need_static_busybox and common.sh's fail.
+# then powers off. grub_root DIR KERNEL efi: GRUB's x86_64-efi modules instead (Debian
+# package grub-efi-amd64-bin), for `grub-install --target=x86_64-efi` on a UEFI machine.
+# Needs the caller's need_static_busybox and common.sh's fail.
 grub_root() {
-	local r=$1 kernel=$2 rel m lib
+	local r=$1 kernel=$2 rel m lib grub=i386-pc
+	[ "${3:-}" = efi ] && grub=x86_64-efi
 	rel=${kernel##*/vmlinuz-}
 	[ -r "/boot/initrd.img-$rel" ] || skip "no /boot/initrd.img-$rel for the installed system"
-	[ -x /usr/sbin/grub-install ] && [ -d /usr/lib/grub/i386-pc ] ||
-		skip "no grub-install for BIOS (Debian packages grub2-common and grub-pc-bin)"
+	[ -x /usr/sbin/grub-install ] || skip "no grub-install (Debian package grub2-common)"
+	[ "$grub" = i386-pc ] && [ ! -d /usr/lib/grub/i386-pc ] &&
+		skip "no GRUB for BIOS (Debian package grub-pc-bin)"
+	[ "$grub" = x86_64-efi ] && [ ! -r /usr/lib/grub/x86_64-efi/kernel.img ] &&
+		skip "no GRUB for UEFI (Debian package grub-efi-amd64-bin)"
 	mkdir -p "$r"/{bin,sbin,dev,proc,sys,tmp,run,root,boot,etc/network,usr/sbin,usr/lib/grub} \
 		"$r/lib/modules/$rel" || fail "grub_root: mkdir"
 	cp "$busybox" "$r/bin/busybox" || fail "grub_root: busybox"
@@ -24,7 +30,7 @@ grub_root() {
 	for m in $(grep -E '^kernel/drivers/net/virtio_net.ko:' "/lib/modules/$rel/modules.dep" | tr -d :); do
 		[ -r "/lib/modules/$rel/$m" ] && cp "/lib/modules/$rel/$m" "$r/lib/modules/$rel/"
 	done
-	cp /usr/sbin/grub-install "$r/usr/sbin/" && cp -a /usr/lib/grub/i386-pc "$r/usr/lib/grub/" ||
+	cp /usr/sbin/grub-install "$r/usr/sbin/" && cp -a "/usr/lib/grub/$grub" "$r/usr/lib/grub/" ||
 		fail "grub_root: grub"
 	for lib in $(ldd /usr/sbin/grub-install | grep -o '/[^ ]*'); do
 		mkdir -p "$r${lib%/*}" && cp -L "$lib" "$r$lib" || fail "grub_root: $lib"

@@ -8,15 +8,29 @@
 #   qpxe_boot MAC [DISK]  QEMU booting from the network on TAP (QPID), serial in
 #                       $T/serial.log; with DISK (a raw file) a virtio disk too, booted
 #                       when the network offers nothing (-boot order=nc); a reboot
-#                       ends QEMU (-no-reboot)
-#   qpxe_done SECONDS WHAT  QEMU (QPID) ends by itself (a reboot or power-off under
-#                       -no-reboot) within SECONDS, else the test fails
+#                       ends QEMU (-no-reboot). With QPXE_UEFI=1 (set before sourcing):
+#                       OVMF (Debian's ovmf; its variables a fresh copy per boot) and
+#                       its own virtio-net driver and PXE (no iPXE ROM); the disk first
+#                       in the boot order, then the NIC (OVMF gives up on a PXE server
+#                       that offers no boot file only after a minute or more under TCG,
+#                       then tries PXE over IPv6: a blank disk fails at once)
+#   qpxe_autoinstall POOL RANGE [efi]  the autoinstall tests' server: its settings
+#                       (SERVER_IP, HTTP_PORT, TFTP root $T/tftp, pool POOL over RANGE),
+#                       the installer built into $T/tftp/installer, lib/grub-root.sh's
+#                       root (with efi: GRUB for UEFI) as $T/root.tgz, distro plain
+#   qpxe_done SECONDS WHAT  QEMU ends by itself (a reboot or power-off) within SECONDS
+#   qpxe_log TEXT       the server's log holds TEXT
 [ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
 command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (Debian package qemu-system-x86)"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
 need ip timeout
 [ -r /usr/share/qemu/efi-virtio.rom ] || [ -r /usr/lib/ipxe/qemu/efi-virtio.rom ] ||
 	skip "no iPXE ROM efi-virtio.rom (Debian package ipxe-qemu)"
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+if [ "${QPXE_UEFI:-}" = 1 ]; then
+	[ -r "$OVMF_CODE" ] && [ -r "$OVMF_VARS" ] || skip "no $OVMF_CODE (Debian package ovmf)"
+fi
 ACCEL=$("$(dirname "${BASH_SOURCE[0]}")/../../../scripts/qemu-accel" -v) || fail "scripts/qemu-accel failed"
 scratch tftp
 cd "$T" || fail "cannot enter '$T'"
@@ -57,16 +71,53 @@ qpxe_serve() {
 }
 
 qpxe_boot() {
-	local disk=()
+	local disk=() fw=() nic=
 	: >"$T/serial.log"
 	[ -z "${2:-}" ] || disk=(-drive "file=$2,format=raw,if=virtio" -boot order=nc)
 	[ -n "${2:-}" ] || disk=(-boot n)
+	if [ "${QPXE_UEFI:-}" = 1 ]; then
+		# OVMF orders its boot options by bootindex (-boot order is BIOS's)
+		cp "$OVMF_VARS" "$T/ovmf-vars.fd" || fail "cannot copy $OVMF_VARS"
+		fw=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+			-drive "if=pflash,format=raw,unit=1,file=$T/ovmf-vars.fd")
+		nic=,romfile=,bootindex=2
+		[ -z "${2:-}" ] || disk=(-drive "file=$2,format=raw,if=none,id=d0"
+			-device virtio-blk-pci,drive=d0,bootindex=1)
+		[ -n "${2:-}" ] || disk=()
+	fi
 	ip netns exec "$NS" qemu-system-x86_64 -machine "accel=$ACCEL,graphics=off" -m 1024 -smp 1 \
-		-display none -no-reboot "${disk[@]}" -serial "file:$T/serial.log" -monitor none \
-		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
-		-device "virtio-net-pci,netdev=n0,mac=$1" </dev/null >"$T/serial.log.qemu" 2>&1 &
+		-display none -no-reboot "${fw[@]}" "${disk[@]}" -serial "file:$T/serial.log" \
+		-monitor none -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
+		-device "virtio-net-pci,netdev=n0,mac=$1$nic" </dev/null >"$T/serial.log.qemu" 2>&1 &
 	QPID=$!
 }
+
+qpxe_autoinstall() {
+	local kv
+	export XENPROV_STATE_DIR=$T/state
+	for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
+		"pool.$1.range $2" "pool.$1.netmask 255.255.255.0" \
+		"pool.$1.router $SERVER_IP" "pool.$1.dns $SERVER_IP"; do
+		"$X" settings set $kv >/dev/null || fail "settings set $kv"
+	done
+	"$X" installer build -o "$T/tftp/installer" >"$T/build.out" 2>&1 ||
+		fail "installer build: $(cat "$T/build.out")"
+	grub_root "$T/root" "$kernel" "${3:-}"
+	tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
+	echo kernel >"$T/vmlinuz"
+	"$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
+}
+
+qpxe_done() {
+	local start=$SECONDS
+	while kill -0 "$QPID" 2>/dev/null; do
+		[ $((SECONDS - start)) -lt "$1" ] || fail "QEMU still running ${1}s after $2"
+		sleep 2
+	done
+	wait "$QPID" 2>/dev/null
+	QPID=
+}
+qpxe_log() { grep -qF "$1" "$T/serve.log"; }
 
 # qpxe_until SECONDS WHAT CHECK...: runs CHECK every 2 s until it succeeds; fails when
 # QEMU exits first or SECONDS pass since the boot ("no WHAT within ..."). Prints how
@@ -80,14 +131,4 @@ qpxe_until() {
 		sleep 2
 	done
 	echo "$what after $((SECONDS - start))s"
-}
-
-qpxe_done() {
-	local start=$SECONDS
-	while kill -0 "$QPID" 2>/dev/null; do
-		[ $((SECONDS - start)) -lt "$1" ] || fail "QEMU still running ${1}s after $2"
-		sleep 2
-	done
-	wait "$QPID" 2>/dev/null
-	QPID=
 }
