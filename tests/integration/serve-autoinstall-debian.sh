@@ -85,16 +85,7 @@ tar -xOf "$ROOT_TAR" ./etc/systemd/system/xp-marker.service | grep -q TTYPath=/d
 	fail "$ROOT_TAR has no marker unit: remove it to have it made again"
 
 # ---- the inventory and the installer -------------------------------------------------------
-export XENPROV_STATE_DIR=$T/state
-for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
-	"pool.ad.range 10.76.0.100-10.76.0.150" "pool.ad.netmask 255.255.255.0" \
-	"pool.ad.router $SERVER_IP" "pool.ad.dns $SERVER_IP"; do
-	"$X" settings set $kv >/dev/null || fail "settings set $kv"
-done
-"$X" installer build -o "$T/tftp/installer" >"$T/build.out" 2>&1 ||
-	fail "installer build: $(cat "$T/build.out")"
-echo kernel >"$T/vmlinuz"
-"$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
+qpxe_server ad 10.76.0.100-10.76.0.150
 # no_timer_check: under TCG on a loaded machine the IO-APIC timer check can panic
 "$X" profile add debian --image "$ROOT_TAR" --disk-size 1G --network dhcp --distro plain \
 	--extra "console=ttyS0 no_timer_check" >"$T/out" 2>&1 || fail "profile add: $(cat "$T/out")"
