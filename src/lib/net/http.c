@@ -159,10 +159,15 @@ static int pg_version(struct http_srv *h, int64_t *v)
 	return 0;
 }
 
+int xp__http_inv_version(struct http_srv *h, int64_t *v)
+{
+	return xp_inv_is_pgsql(h->inv) ? pg_version(h, v) : xp_inv_data_version(h->inv, v);
+}
+
 static void refresh(struct http_srv *h)
 {
 	int64_t v;
-	int r = xp_inv_is_pgsql(h->inv) ? pg_version(h, &v) : xp_inv_data_version(h->inv, &v);
+	int r = xp__http_inv_version(h, &v);
 	if (r < 0 || v == h->data_version)
 		return;
 	h->data_version = v;
