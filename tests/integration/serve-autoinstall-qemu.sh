@@ -255,7 +255,9 @@ for m in vm vm2; do
 	sfdisk -J "$img" >"$T/table" || fail "no partition table on $m's disk"
 	grep -q '"label":"dos"\|"label": "dos"' "$T/table" || fail "not msdos: $(cat "$T/table")"
 	start=$(sfdisk -d "$img" | sed -n 's/.*start= *\([0-9]*\).*/\1/p' | head -n 1)
-	dd if="$img" of="$T/root.fs" bs=512 skip="$start" count=$((150 * 2048)) status=none ||
+	size=$(sfdisk -d "$img" | sed -n 's/.*size= *\([0-9]*\).*/\1/p' | head -n 1)
+	# the whole root partition: the installer grew it to the disk's end
+	dd if="$img" of="$T/root.fs" bs=512 skip="$start" count="$size" status=none ||
 		fail "dd"
 	e2fsck -fn "$T/root.fs" >"$T/fsck" 2>&1 || fail "e2fsck $m: $(cat "$T/fsck")"
 	[ "$(debugfs -R 'cat /etc/hostname' "$T/root.fs" 2>/dev/null)" = $m ] || fail "the host name is not $m"

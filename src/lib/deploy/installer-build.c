@@ -429,6 +429,33 @@ static int put_self(struct build *b, size_t *n_libs)
 	return r;
 }
 
+/* e2fsck and resize2fs at sbin/, with what ldd names: `installer run` grows the root
+ * filesystem with them, as image-grow.c grows a guest's (busybox has neither). */
+static int put_e2fsprogs(struct build *b, size_t *n_libs)
+{
+	static const char *const tools[] = {"e2fsck", "resize2fs"};
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < sizeof(tools) / sizeof(*tools); i++) {
+		char src[64] = "", dst[32];
+		static const char *const dirs[] = {"/usr/sbin", "/sbin"};
+		for (size_t k = 0; !src[0] && k < 2; k++) {
+			snprintf(src, sizeof(src), "%s/%s", dirs[k], tools[i]);
+			if (access(src, X_OK) < 0)
+				src[0] = '\0';
+		}
+		if (!src[0])
+			return xp_diags_fail(b->d, -ENOENT, tools[i], NULL, "install e2fsprogs",
+					     "%s, which the installer grows the root with, is not "
+					     "on this machine",
+					     tools[i]);
+		snprintf(dst, sizeof(dst), "sbin/%s", tools[i]);
+		r = put_file(b, dst, src, NULL, 0, 0);
+		if (r == 0)
+			r = put_libs(b, src, n_libs);
+	}
+	return r;
+}
+
 static int put_console(struct build *b)
 {
 	int r = parents(b, "dev/console");
@@ -470,6 +497,8 @@ static int write_initrd(struct build *b, int fd, struct xp_installer_result *res
 			     0, 0);
 	if (r == 0)
 		r = put_self(b, &res->n_libs);
+	if (r == 0)
+		r = put_e2fsprogs(b, &res->n_libs);
 	/* the modules, at lib/modules/RELEASE/PATH as the order names them */
 	char *list = strdup(xp_buf_str(&b->order)), *save = NULL;
 	if (!list && r == 0)
