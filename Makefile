@@ -36,11 +36,15 @@ deb: deps
 run: release
 	@scripts/demo build/release/xenprov
 
+# Every test but those labelled slow (minutes each under TCG: test-xen runs them).
 test: build
-	@ctest --preset dev
+	@ctest --preset dev -LE slow
 
-# xenprov's guests booted by a real Xen 4.17 inside QEMU (tests/xen/run-test.sh).
-test-xen: release
+# The slow CTest tests (label slow: a Debian 12 installed by the autoinstall installer
+# under QEMU and booted), then xenprov's guests booted by a real Xen 4.17 inside QEMU
+# (tests/xen/run-test.sh).
+test-xen: build release
+	@ctest --preset dev -L slow
 	@tests/xen/run-test.sh build/release/xenprov
 
 # Build the libFuzzer targets (and only them); run one with `make fuzz-run T=xl-config S=600`.

@@ -13,8 +13,9 @@
  * inventory keeps nothing that is a token. An attempt ends, and the next boot renders
  * the next one's token, when its installer reports failure or success (progress events,
  * "started" among them, end nothing), or when the operator unmarks the system (marking
- * it again starts a new install). A machine killed half way (no event) boots the same
- * attempt again, with the same token.
+ * it again starts a new install), or when the machine boots from the network again
+ * after its installer began (xp_install_boot: a machine killed half way, whose installer
+ * will never report, is superseded by its next boot, which gets a new token).
  *
  * Not here: the installer itself, rendering (boot/target.c), the HTTP route
  * (net/http-install.c).
@@ -89,6 +90,18 @@ int xp_install_peer_is_system(struct xp_inv *inv, const struct xp_system *s, uin
  * mark is kept: the next boot renders the next attempt's token. */
 int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
 		     const char *kind, const char *step, const char *message);
+
+/* A network boot of system name (its firmware's DHCP request, told apart from an
+ * installed system's by the server: PXE or iPXE): if it is marked and its current
+ * attempt has begun (the install's newest event is a progress event: the installer of
+ * that attempt ran and reported no end), that attempt was abandoned (the machine was
+ * stopped, reset or lost power half way): a failure event "abandoned" is recorded and
+ * the attempt ends, so this boot renders the next attempt's token and the old one is
+ * refused from then on. 1 when an attempt was ended, 0 when there was nothing to end
+ * (not marked, or the attempt not begun: a second DHCP of one boot, as a PXE ROM's then
+ * iPXE's, ends nothing), -errno. Reads first: only an abandoned attempt takes the write
+ * lock. */
+int xp_install_boot(struct xp_inv *inv, const char *name);
 
 /* {"marked": bool, "id": N, "attempt": N, "events": [{"time", "kind", "step",
  * "message"}]} */

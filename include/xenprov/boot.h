@@ -22,7 +22,12 @@
  *                                       recorded it: trees/NAME/PATH of the root (a
  *                                       copy), or the file PATH inside its ISO image
  *   distros/NAME/image.iso              that image itself (an image's tree only)
- * A system with netboot off gets a config that boots the local disk.
+ *   installer/kernel, installer/initrd  the root's own (xenprov installer build -o
+ *                                       ROOT/installer), else the server's cache
+ *                                       (xp_boot_opts.installer): -EAGAIN while it is
+ *                                       being built
+ * A system with netboot off gets a config that boots the local disk (and the file says
+ * so: xp_bootfile.local_system, for the server's log).
  *
  * Not here: sockets and protocols (net/, proto/), the inventory's storage (inventory.h).
  */
@@ -41,6 +46,13 @@ struct xp_boot_opts {
 	const char *tftp_root; /* directory of plain files (pxelinux.0, ldlinux.c32, ...) */
 	const char *http_base; /* "http://10.0.0.1:8080": for iPXE scripts' URLs; may be NULL */
 	const char *server;    /* the server's address as clients reach it (dotted) */
+	/* The autoinstall installer's files when the root has none (installer/kernel,
+	 * installer/initrd): installer(ctx, "kernel"|"initrd", &fd) opens the one of a
+	 * cache (xenprov serve builds it on first use) into *fd, or returns -EAGAIN (not
+	 * there yet: being built), -ENOENT (none, nor to be), -errno. NULL: the root's
+	 * files only. Called from TFTP's and HTTP's threads: it must not block. */
+	int (*installer)(void *ctx, const char *file, int *fd);
+	void *installer_ctx;
 };
 
 /* Borrows inv for its lifetime (each open reads the inventory: changes show at once).
@@ -58,6 +70,11 @@ struct xp_bootfile {
 	uint64_t offset;
 	uint64_t size;
 	const char *type; /* MIME type for HTTP (static string) */
+	/* A system's config that sends it to its own disk (netboot off): its name, and
+	 * what it was answered ("pxelinux LOCALBOOT", "GRUB exit", "iPXE exit"), for the
+	 * server's log; "" and NULL for any other file. */
+	char local_system[65];
+	const char *local_answer;
 };
 
 /* Resolves path. -ENOENT: no such file; -EACCES: the path would leave the root (".."

@@ -137,6 +137,7 @@ struct xp_dhcp_host {
 	uint8_t mac[6];
 	uint32_t ip; /* 0 = no fixed address (only netboot/hostname info) */
 	char hostname[64];
+	char name[65]; /* the system's name, for log lines ("" = none) */
 	bool netboot;
 };
 
@@ -180,6 +181,12 @@ struct xp_dhcp_tx {
 	uint32_t dst_ip;
 	uint16_t dst_port;
 	bool broadcast;
+	/* An ACK to a network boot client (PXE or iPXE) of a known host: a machine's
+	 * firmware booting (an installed system's own DHCP client is not one), for the
+	 * caller's bookkeeping (a netboot-off host was sent to its disk: logged; an
+	 * autoinstall attempt that was under way is superseded). A pointer into the
+	 * configuration in force, valid until the next call. NULL for any other reply. */
+	const struct xp_dhcp_host *boot_host;
 };
 
 struct xp_dhcp_server;

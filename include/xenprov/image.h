@@ -168,6 +168,13 @@ struct xp_image_grown {
 int xp_image_grow(const char *path, uint64_t size, const char *tmpdir, struct xp_image_grown *res,
 		  struct xp_diags *d);
 
+/* The ext2/3/4 filesystem of old_size bytes at offset of path (a raw file or a block
+ * device; a partition's own device at offset 0) grown to fs_size bytes as xp_image_grow
+ * grows one: e2fsck -fp, then resize2fs(8), on path itself at offset 0, else in a
+ * sparse unnamed temporary file in tmpdir written back. Errors as xp_image_grow's. */
+int xp_image_grow_fs(const char *path, uint64_t offset, uint64_t old_size, uint64_t fs_size,
+		     const char *tmpdir, struct xp_diags *d);
+
 /* Opens the filesystem of an image: in partition `partition` (1-based), or with
  * partition 0 the first ext2/3/4 volume found. The blockdev is returned too, as the
  * filesystem reads through it; close the fs first. */

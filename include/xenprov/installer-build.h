@@ -42,6 +42,10 @@ struct xp_installer_result {
 	size_t n_modules;   /* modules included, dependencies counted */
 	size_t n_libs;      /* shared libraries (the loader counted) */
 	unsigned long long initrd_size;
+	/* xenprov was a sanitizer build (the dev preset's: ASan and UBSan): their
+	 * libraries are in the initramfs too, some 8 MB more, and the installer runs
+	 * slower; build it with a release build's xenprov (build/release/xenprov) */
+	bool sanitized;
 };
 
 /* Writes outdir/kernel and outdir/initrd (each atomically; outdir made if missing).
@@ -50,5 +54,15 @@ struct xp_installer_result {
  * that is not static), or -errno. */
 int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
 		       struct xp_installer_result *res, struct xp_diags *d);
+
+/* The identity of what an installer built with o would be made of, for a cache of
+ * built installers (xenprov serve): key gets 16 hex digits of a SHA-256 over the device,
+ * inode, size and modification time of xenprov itself (o->self, else /proc/self/exe:
+ * the running program, whatever replaced its file since), of the kernel (o->kernel,
+ * else the newest /boot/vmlinuz-*, whose path goes into kernel), of its modules.dep and
+ * of busybox: a new xenprov or kernel is a new key. Reads no file's bytes (cheap
+ * enough to ask again). -ENOENT with a diagnostic when one of them is missing, -errno. */
+int xp_installer_key(const struct xp_installer_opts *o, char key[17], char *kernel,
+		     size_t kernel_size, struct xp_diags *d);
 
 #endif

@@ -32,6 +32,11 @@ struct xp_installer_run_opts {
 	bool wipe;	     /* write over a partition table (or xenprov.wipe=1, profile wipe on) */
 	bool no_bootloader;  /* leave GRUB out (a disk booted some other way) */
 	const char *firmware;  /* "bios" or "uefi"; NULL: xp_installer_firmware's guess */
+	bool no_grow;	     /* keep the root at the image's size (or profile grow off) */
+	/* the data disks, in the order of the profile's data-disk items (devices or image
+	 * files); NULL: the whole disks of sys_block after the root disk, by name */
+	const char *const *data_disks;
+	size_t n_data_disks;
 	const char *sys_block; /* NULL: /sys/block */
 	const char *dev_dir;   /* NULL: /dev */
 	const char *target;    /* where the new root is mounted for GRUB; NULL: /target */
@@ -48,6 +53,7 @@ struct xp_installer_run_result {
 	uint64_t disk_size;
 	bool partitioned; /* the table was made here (a bare filesystem image) */
 	bool uefi;	  /* installed for UEFI: a GPT, an EFI system partition, GRUB for EFI */
+	uint64_t root_size; /* bytes of the root filesystem, grown or not */
 	double fetch_seconds, total_seconds;
 	char failed_step[32]; /* the step a failure happened in ("" on success) */
 };

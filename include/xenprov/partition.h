@@ -52,6 +52,15 @@ int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_di
 int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size,
 			   struct xp_diags *diags);
 
+/* xp_partition_grow_last, or with move_next, where one partition follows the one at
+ * offset (the swap partition of xenprov's layout), that one first moved to the end of
+ * the disk (its size kept, its start 1 MiB aligned, its contents not moved: the caller
+ * formats it again; *moved_offset, may be NULL, its new byte offset) and the one at
+ * offset grown up to it. -ENOTSUP more than one partition follows it (or one without
+ * move_next), -ENOSPC the disk has no room to move it. Does not fsync. */
+int xp_partition_grow(const char *path, uint64_t offset, bool move_next, uint64_t *new_size,
+		      uint64_t *moved_offset, struct xp_diags *diags);
+
 /* Formats a Linux swap area (version 1, "SWAPSPACE2", 4 KiB pages) of size bytes at
  * offset of path. uuid may be NULL for a random one; label may be NULL (<= 16 bytes).
  * -EINVAL for a bad UUID or label or an area outside the file, -ENOSPC under 10 pages.

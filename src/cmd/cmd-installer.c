@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-inventory.h"
 #include "cli.h"
 #include "xenprov/installer-build.h"
 #include "xenprov/installer-run.h"
+#include "xenprov/inventory.h"
 
 static const char build_usage[] =
     "Usage: xenprov installer build [-o DIR] [--kernel PATH] [--modules LIST] [--busybox PATH]\n"
@@ -21,7 +23,8 @@ static const char build_usage[] =
     "newc cpio with the kernel's network and disk modules (virtio_net, virtio_blk,\n"
     "virtio_pci, xen-netfront, xen-blkfront, e1000, e1000e, igb, ixgbe, ahci, nvme and\n"
     "their dependencies; those built in are skipped), busybox (static), this xenprov\n"
-    "with its shared libraries, and an /init that brings up the system's NIC, runs DHCP,\n"
+    "with its shared libraries, e2fsck and resize2fs with theirs (to grow the root), and\n"
+    "an /init that brings up the system's NIC, runs DHCP,\n"
     "fetches its record and reports to the server. The boot server serves DIR as\n"
     "installer/ beneath its TFTP root: build it there.\n"
     "\n"
@@ -103,6 +106,9 @@ static int run_build(int argc, char **argv)
 		       res.release, res.n_modules, res.n_libs, res.initrd_size, out, out);
 		rc = cli_flush();
 	}
+	if (r == 0 && res.sanitized)
+		cli_warn("this xenprov is a sanitizer (dev) build: the installer carries libasan "
+			 "and libubsan; build it with a release build's xenprov");
 	xp_diags_release(&d);
 	free(list);
 	free(extra);
@@ -110,9 +116,10 @@ static int run_build(int argc, char **argv)
 }
 
 static const char run_usage[] =
-    "Usage: xenprov installer run [--disk DEV] [--wipe] [--no-bootloader] [--server URL]\n"
-    "                             [--system NAME] [--mac MAC] [--token T] [--cmdline FILE]\n"
-    "                             [--target DIR] [--firmware bios|uefi] [--json]\n"
+    "Usage: xenprov installer run [--disk DEV] [--wipe] [--no-bootloader] [--no-grow]\n"
+    "                             [--data-disk DEV]... [--server URL] [--system NAME]\n"
+    "                             [--mac MAC] [--token T] [--cmdline FILE] [--target DIR]\n"
+    "                             [--firmware bios|uefi] [--json]\n"
     "\n"
     "The installer's own verb: the autoinstall installer's /init runs it once the\n"
     "network is up, inside the initramfs of 'xenprov installer build'. It installs the\n"
@@ -132,8 +139,16 @@ static const char run_usage[] =
     "  - on a UEFI machine (/sys/firmware/efi) or for profile label gpt: the table\n"
     "    made a GPT keeping the image's partitions, with a 64 MiB EFI system partition\n"
     "    (FAT32) at the end of the disk (on BIOS also a BIOS boot partition);\n"
+    "  - the root partition grown to the end of the disk (a swap partition after it\n"
+    "    moved to the end) and its filesystem to fill it, e2fsck then resize2fs\n"
+    "    (--no-grow or profile grow off: the image's size kept; not yet with the\n"
+    "    GPT's ESP after the root);\n"
+    "  - the profile's data-disk items onto the machine's other disks (--data-disk,\n"
+    "    else the whole disks after the root disk in /sys/block, by name): a table as\n"
+    "    the profile's label, an ext4 filesystem filling it, refused like the root\n"
+    "    disk when it holds a table without wipe;\n"
     "  - the edits of 'domain create': host name, network by MAC, machine-id, UUIDs,\n"
-    "    fstab, SSH keys;\n"
+    "    fstab by UUID (the data disks' mount= too), SSH keys;\n"
     "  - GRUB from the image (BIOS): the root mounted on DIR, /dev, /proc and /sys\n"
     "    bound in, chroot grub-install --target=i386-pc DISK, then update-grub if the\n"
     "    image has it (debian:SUITE: profile include linux-image-amd64,grub-pc);\n"
@@ -147,13 +162,18 @@ static const char run_usage[] =
     "                     path, a device or an image file, is taken as it is)\n"
     "  --wipe             write over a disk that holds a partition table\n"
     "  --no-bootloader    no GRUB (a disk booted some other way)\n"
+    "  --no-grow          keep the root partition and filesystem at the image's size\n"
+    "  --data-disk DEV|PATH\n"
+    "                     the disk of the profile's next data-disk item (repeatable;\n"
+    "                     default: the other whole disks of /sys/block)\n"
     "  --server URL, --system NAME, --mac MAC, --token T\n"
     "                     instead of the kernel command line's\n"
     "  --cmdline FILE     the kernel command line (default: /proc/cmdline)\n"
     "  --target DIR       where the new root is mounted for GRUB (default: /target)\n"
     "  --firmware F       bios or uefi, instead of what /sys/firmware/efi tells\n"
     "  --json             print {disk, profile, sha256, image_size, disk_size,\n"
-    "                     partitioned, uefi, fetch_seconds, total_seconds}\n"
+    "                     partitioned, uefi, root_size, fetch_seconds,\n"
+    "                     total_seconds}\n"
     "  -h, --help         this help\n"
     "\n"
     "Exit status: 0 installed (success posted), 1 failed (failure posted), 2 usage.\n";
@@ -176,7 +196,9 @@ static int run_run(int argc, char **argv)
 		O_TOKEN,
 		O_CMDLINE,
 		O_TARGET,
-		O_FIRMWARE
+		O_FIRMWARE,
+		O_NOGROW,
+		O_DATA
 	};
 	const struct option opts[] = {{"disk", required_argument, NULL, O_DISK},
 				      {"wipe", no_argument, NULL, O_WIPE},
@@ -188,9 +210,12 @@ static int run_run(int argc, char **argv)
 				      {"cmdline", required_argument, NULL, O_CMDLINE},
 				      {"target", required_argument, NULL, O_TARGET},
 				      {"firmware", required_argument, NULL, O_FIRMWARE},
+				      {"no-grow", no_argument, NULL, O_NOGROW},
+				      {"data-disk", required_argument, NULL, O_DATA},
 				      {NULL, 0, NULL, 0}};
 	struct cli_opts co = {.takes = CLI_JSON, .operand = ""};
 	struct xp_installer_run_opts o = {.step = run_step};
+	const char *data[XP_DATA_DISKS_MAX];
 	int c;
 	while ((c = cli_getopt(argc, argv, "", opts, &co)) != -1) {
 		switch (c) {
@@ -221,6 +246,17 @@ static int run_run(int argc, char **argv)
 		case O_TARGET:
 			o.target = optarg;
 			break;
+		case O_NOGROW:
+			o.no_grow = true;
+			break;
+		case O_DATA:
+			if (o.n_data_disks == XP_DATA_DISKS_MAX) {
+				cli_error("at most %d --data-disk", XP_DATA_DISKS_MAX);
+				return XP_EXIT_USAGE;
+			}
+			data[o.n_data_disks++] = optarg;
+			o.data_disks = data;
+			break;
 		case O_FIRMWARE:
 			o.firmware = optarg;
 			break;
@@ -242,12 +278,13 @@ static int run_run(int argc, char **argv)
 			cli_error("cannot install: %s", strerror(-r));
 		rc = XP_EXIT_FAIL;
 	} else if (co.json) {
-		rc = cli_print_json(
-		    json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:f, s:f}", "disk", res.disk,
-			      "profile", res.profile, "sha256", res.sha256, "image_size",
-			      (json_int_t)res.image_size, "disk_size", (json_int_t)res.disk_size,
-			      "partitioned", res.partitioned, "uefi", res.uefi, "fetch_seconds",
-			      res.fetch_seconds, "total_seconds", res.total_seconds));
+		rc = cli_print_json(json_pack(
+		    "{s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:I, s:f, s:f}", "disk", res.disk,
+		    "profile", res.profile, "sha256", res.sha256, "image_size",
+		    (json_int_t)res.image_size, "disk_size", (json_int_t)res.disk_size,
+		    "partitioned", res.partitioned, "uefi", res.uefi, "root_size",
+		    (json_int_t)res.root_size, "fetch_seconds", res.fetch_seconds, "total_seconds",
+		    res.total_seconds));
 	} else {
 		printf("installed profile %s on %s: %llu bytes (image %.12s) in %.1f s\n",
 		       res.profile, res.disk, (unsigned long long)res.image_size, res.sha256,

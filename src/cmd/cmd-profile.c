@@ -97,6 +97,8 @@
 	"                          nvme0n1; default: the machine's first whole disk)\n"         \
 	"  --wipe on|off           the installer writes over a disk that holds a partition\n"   \
 	"                          table (default off: such a disk is refused)\n"               \
+	"  --grow on|off           the installer grows the root partition and filesystem to\n" \
+	"                          the end of the disk (default on; off: the disk-size)\n"     \
 	"  --publish-image token|open\n"                                                          \
 	"                          who may fetch the golden image from xenprov serve\n"          \
 	"                          (install --server): the API token's holders (default),\n"    \
@@ -134,7 +136,7 @@ static const char *const plain_keys[] = {
     "kernel",	 "ramdisk", "root",  "extra",  "network",
     "ip-pool",	 "gateway", "dns",   "domain", "root-password-hash", "mac-prefix",
     "distro",	 "timezone", "include", "install", "swap-disk", "autoinstall", "cloud-init",
-    "target-disk", "wipe", "publish-image", NULL,
+    "target-disk", "wipe", "grow", "publish-image", NULL,
 };
 
 /* Options that add one item to the list setting of the same name (repeatable). */

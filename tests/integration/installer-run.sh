@@ -7,10 +7,18 @@
 # serve-autoinstall-qemu.sh's):
 #   - a bare filesystem image (profile label none): the msdos table made by the
 #     installer with libfdisk, the filesystem in its partition with the system's host
-#     name, checked clean, the success event (netboot off, the mark cleared);
+#     name, grown to fill the partition (the whole disk), checked clean, the success
+#     event (netboot off, the mark cleared);
 #   - a partitioned image with swap onto a disk holding a table: refused without wipe
 #     (the failure event with the reason, the disk untouched, the mark kept), then
-#     written with --wipe (the image's own table, root and swap, the host name);
+#     written with --wipe (the image's own table, the swap partition moved to the end
+#     of the disk and formatted there, the root partition and filesystem grown up to
+#     it, the host name, the fstab naming the swap area's new UUID);
+#   - profile grow off: the image's table and filesystem as they were;
+#   - data disks (profile data-disk, two disk files): one holding a table refused
+#     without wipe before anything is written; then an msdos table and an ext4
+#     filesystem filling the first, in the root's fstab by its UUID at its mount point,
+#     the second (fs=none) left as it was;
 #   - a disk smaller than the image: refused before anything is written;
 #   - a system whose kernel options name its disk and allow wipe
 #     (xenprov.target-disk=, xenprov.wipe=1): that disk written over;
@@ -29,7 +37,7 @@
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
-need curl sfdisk debugfs e2fsck blkid fsck.vfat
+need curl sfdisk debugfs e2fsck blkid dumpe2fs fsck.vfat
 
 srv_settings
 srv_set pool.p.range 10.79.0.100-10.79.0.150
@@ -54,6 +62,10 @@ echo kernel >"$T/vmlinuz"
 	fail "profile add part: $(cat "$T/err")"
 "$X" profile add kern --image "$T/kern.tgz" --disk-size 32M --distro plain >/dev/null 2>"$T/err" ||
 	fail "profile add kern: $(cat "$T/err")"
+"$X" profile add keep --parent part --grow off >/dev/null 2>"$T/err" ||
+	fail "profile add keep: $(cat "$T/err")"
+"$X" profile add data --parent part --data-disk 16M,mount=/srv/data \
+	--data-disk 16M,fs=none >/dev/null 2>"$T/err" || fail "profile add data: $(cat "$T/err")"
 "$X" profile add gptp --image "$T/root.tgz" --disk-size 32M --label gpt --distro plain \
 	>/dev/null 2>"$T/err" || fail "profile add gptp: $(cat "$T/err")"
 "$X" profile add biosgrub --image "$T/bios.tgz" --disk-size 32M --distro plain \
@@ -108,12 +120,28 @@ run() {
 	ip netns exec "$ns" "$X" installer run --cmdline "$T/cmdline" "$@" >"$T/out" 2>"$T/err"
 }
 log() { wait_until 10 grep -qF -- "$1" "$T/serve.log" || fail "the server's log lacks '$1'"; }
+# part IMG N: partition N's start and size in sectors ("START SIZE"), from sfdisk
+part() {
+	sfdisk -J "$1" | python3 -c 'import json,sys; p=[q for q in json.load(sys.stdin)["partitiontable"]["partitions"] if q["node"].endswith(sys.argv[1])][0]; print(p["start"], p["size"])' "$2"
+}
+# fs_of IMG N OUT: partition N of IMG copied to OUT, checked clean by e2fsck -fn
+fs_of() {
+	local at
+	at=($(part "$1" "$2")) || fail "no partition $2 in $1"
+	dd if="$1" of="$3" bs=512 skip="${at[0]}" count="${at[1]}" status=none
+	e2fsck -fn "$3" >"$T/fsck" 2>&1 || fail "e2fsck $1 partition $2: $(cat "$T/fsck")"
+}
+# fs_bytes FS: the filesystem's size as dumpe2fs reads it (block count x block size)
+fs_bytes() {
+	dumpe2fs -h "$1" 2>/dev/null | awk -F: '/^Block count/ {c = $2} /^Block size/ {s = $2}
+		END {print c * s}'
+}
 
 # ---- a bare filesystem: partitioned here ------------------------------------------------------
 truncate -s 64M "$T/a.img"
 cmdline c1 52:54:00:ac:00:01
 run c1 --disk "$T/a.img" --no-bootloader --json || fail "installer run (bare): $(cat "$T/err")"
-python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["partitioned"] is True and j["profile"] == "bare" and j["image_size"] == 32 << 20, j' "$T/out" ||
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["partitioned"] is True and j["profile"] == "bare" and j["image_size"] == 32 << 20 and j["root_size"] == 63 << 20, j' "$T/out" ||
 	fail "json: $(cat "$T/out")"
 log "install: system 'alpha' (10.79.0.60): success done: bare installed on $T/a.img"
 "$X" system show alpha >"$T/show" || fail "system show"
@@ -122,9 +150,10 @@ ok
 sfdisk -d "$T/a.img" >"$T/table" || fail "no table"
 grep -q '^label: dos' "$T/table" && grep -q 'a.img1 : start= *2048' "$T/table" &&
 	! grep -q 'a.img2' "$T/table" || fail "the table: $(cat "$T/table")"
-start=$(sed -n 's/.*a.img1 : start= *\([0-9]*\).*/\1/p' "$T/table")
-dd if="$T/a.img" of="$T/a.fs" bs=512 skip="$start" count=$((32 * 2048)) status=none
-e2fsck -fn "$T/a.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+[ "$(part "$T/a.img" 1)" = "2048 129024" ] || fail "alpha's partition: $(part "$T/a.img" 1)"
+fs_of "$T/a.img" 1 "$T/a.fs"
+# the 32M image's filesystem grown to the whole partition (63M of the 64M disk)
+[ "$(fs_bytes "$T/a.fs")" = $((63 << 20)) ] || fail "alpha's root not grown: $(fs_bytes "$T/a.fs")"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/a.fs" 2>/dev/null)" = alpha ] || fail "alpha's host name"
 ok
 
@@ -149,12 +178,15 @@ run c2 --disk "$T/b.img" --no-bootloader --wipe || fail "installer run --wipe: $
 log "install: system 'beta' (10.79.0.61): success done: part installed"
 sfdisk -d "$T/b.img" >"$T/table"
 grep -q '^label: dos' "$T/table" && grep -q 'b.img2 .*type=82' "$T/table" || fail "beta's table: $(cat "$T/table")"
-start=$(sed -n 's/.*b.img1 : start= *\([0-9]*\).*/\1/p' "$T/table")
-size=$(sed -n 's/.*b.img1 : start= *[0-9]*, size= *\([0-9]*\).*/\1/p' "$T/table")
-dd if="$T/b.img" of="$T/b.fs" bs=512 skip="$start" count="$size" status=none
-e2fsck -fn "$T/b.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
-sstart=$(sed -n 's/.*b.img2 : start= *\([0-9]*\).*/\1/p' "$T/table")
-[ "$(blkid -p -o value -s TYPE -O $((sstart * 512)) "$T/b.img")" = swap ] || fail "no swap area"
+# the 8M swap partition moved to the end of the 64M disk, the root grown up to it
+[ "$(part "$T/b.img" 1)" = "2048 112640" ] && [ "$(part "$T/b.img" 2)" = "114688 16384" ] ||
+	fail "beta's partitions: $(cat "$T/table")"
+fs_of "$T/b.img" 1 "$T/b.fs"
+[ "$(fs_bytes "$T/b.fs")" = $((55 << 20)) ] || fail "beta's root not grown: $(fs_bytes "$T/b.fs")"
+[ "$(blkid -p -o value -s TYPE -O $((114688 * 512)) "$T/b.img")" = swap ] || fail "no swap area at the end"
+suuid=$(blkid -p -o value -s UUID -O $((114688 * 512)) "$T/b.img")
+debugfs -R 'cat /etc/fstab' "$T/b.fs" 2>/dev/null | grep -qP "^UUID=$suuid\tnone\tswap\t" ||
+	fail "the fstab lacks the moved swap area $suuid: $(debugfs -R 'cat /etc/fstab' "$T/b.fs" 2>/dev/null | tr '\n' '|')"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/b.fs" 2>/dev/null)" = beta-host ] || fail "beta's host name"
 ok
 
@@ -166,6 +198,45 @@ run c4 --no-bootloader || fail "installer run (delta): $(cat "$T/err")"
 log "install: system 'delta' (10.79.0.63): success done: part installed on $T/d.img"
 ok
 
+# ---- grow off: the image's own sizes ------------------------------------------------------
+"$X" system edit delta --profile keep --netboot on --install on >/dev/null || fail "system edit delta"
+truncate -s 64M "$T/k.img"
+cmdline c4 52:54:00:ac:00:04
+run c4 --disk "$T/k.img" --no-bootloader --json || fail "installer run (keep): $(cat "$T/err")"
+[ "$(part "$T/k.img" 1)" = "2048 47104" ] && [ "$(part "$T/k.img" 2)" = "49152 16384" ] ||
+	fail "grow off moved the partitions: $(sfdisk -d "$T/k.img")"
+fs_of "$T/k.img" 1 "$T/k.fs"
+[ "$(fs_bytes "$T/k.fs")" = $((23 << 20)) ] || fail "grow off grew the root: $(fs_bytes "$T/k.fs")"
+ok
+
+# ---- data disks -------------------------------------------------------------------------
+"$X" system edit delta --profile data --netboot on --install on \
+	--kernel-options console=ttyS0 >/dev/null || fail "system edit delta"
+truncate -s 64M "$T/r.img" "$T/e2.img"
+truncate -s 32M "$T/e1.img" && echo 'label: dos' | sfdisk -q "$T/e1.img" || fail "sfdisk"
+cmdline c4 52:54:00:ac:00:04
+run c4 --disk "$T/r.img" --data-disk "$T/e1.img" --data-disk "$T/e2.img" --no-bootloader &&
+	fail "a data disk holding a table was written over without wipe"
+grep -qF "$T/e1.img already holds a partition table" "$T/err" || fail "data refusal: $(cat "$T/err")"
+log "install: system 'delta' (10.79.0.63): failure disk: $T/e1.img already holds a partition table"
+[ "$(tr -d '\0' <"$T/r.img" | wc -c)" = 0 ] || fail "the root disk was written before the data disks were checked"
+ok
+truncate -s 0 "$T/e1.img" && truncate -s 32M "$T/e1.img"
+cmdline c4 52:54:00:ac:00:04
+run c4 --disk "$T/r.img" --data-disk "$T/e1.img" --data-disk "$T/e2.img" --no-bootloader ||
+	fail "installer run (data): $(cat "$T/err")"
+log "install: system 'delta' (10.79.0.63): success done: data installed on $T/r.img"
+sfdisk -d "$T/e1.img" | grep -q '^label: dos' && [ "$(part "$T/e1.img" 1)" = "2048 63488" ] ||
+	fail "the data disk's table: $(sfdisk -d "$T/e1.img")"
+fs_of "$T/e1.img" 1 "$T/e1.fs"
+[ "$(fs_bytes "$T/e1.fs")" = $((31 << 20)) ] || fail "the data filesystem: $(fs_bytes "$T/e1.fs")"
+duuid=$(blkid -p -o value -s UUID "$T/e1.fs")
+fs_of "$T/r.img" 1 "$T/r.fs"
+debugfs -R 'cat /etc/fstab' "$T/r.fs" 2>/dev/null | grep -qP "^UUID=$duuid\t/srv/data\text4\t" ||
+	fail "the fstab lacks the data disk $duuid: $(debugfs -R 'cat /etc/fstab' "$T/r.fs" 2>/dev/null | tr '\n' '|')"
+[ "$(tr -d '\0' <"$T/e2.img" | wc -c)" = 0 ] || fail "the fs=none data disk was written"
+ok
+
 # ---- no GRUB in the image -------------------------------------------------------------------
 truncate -s 64M "$T/c.img"
 cmdline c3 52:54:00:ac:00:03
@@ -174,8 +245,7 @@ grep -qF "the image has no GRUB (no grub-install): it cannot boot this machine" 
 	fail "no GRUB: $(cat "$T/err")"
 log "install: system 'gamma' (10.79.0.62): failure bootloader: the image has no GRUB"
 [ ! -e "$T/mnt" ] || fail "something was mounted for an image without GRUB"
-start=$(sfdisk -d "$T/c.img" | sed -n 's/.*c.img1 : start= *\([0-9]*\).*/\1/p')
-dd if="$T/c.img" of="$T/c.fs" bs=512 skip="$start" count=$((30 * 2048)) status=none
+fs_of "$T/c.img" 1 "$T/c.fs"
 debugfs -R 'cat /boot/grub/grub.cfg' "$T/c.fs" 2>/dev/null | grep -q 'linux /boot/vmlinuz-6.1.0-9-amd64 root=UUID=' ||
 	fail "no grub.cfg from the edits"
 ok

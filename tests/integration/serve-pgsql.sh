@@ -216,6 +216,23 @@ for k in 1 2; do
 	ok
 done
 
+# a profile publishing its image openly: served without the token by either server,
+# until it is closed (the open hashes follow PostgreSQL's notified changes)
+truncate -s 8M "$T/gold.raw" && mkfs.ext4 -q -F "$T/gold.raw" && chown nobody: "$T/gold.raw" || fail "gold.raw"
+"$X" profile add pubp --image "$T/gold.raw" --publish-image open >/dev/null 2>"$T/err" ||
+	fail "profile add pubp: $(cat "$T/err")"
+sleep 1
+ip netns exec p1 curl -s -o "$T/pub.json" --max-time 60 "http://10.79.0.1:8080/api/profiles/pubp/image" ||
+	fail "s1: no answer for pubp's image"
+hash=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sha256"])' "$T/pub.json") ||
+	fail "s1: pubp's image: $(tr -d "\n" <"$T/pub.json"); $(grep pubp "$T/s1.log" | tail -n 2 | tr "\n" " ")"
+code() { ip netns exec p1 curl -s -o /dev/null -w '%{http_code}' --max-time 10 -r 0-0 "$1"; }
+[ "$(code "http://10.79.0.1:8080/images/$hash")" = 206 ] || fail "s1 does not serve the open image"
+"$X" profile edit pubp --publish-image token >/dev/null 2>"$T/err" || fail "profile edit: $(cat "$T/err")"
+sleep 1
+[ "$(code "http://10.79.0.1:8080/images/$hash")" = 401 ] || fail "s1 serves a closed profile's image without the token"
+ok
+
 # a burst of commits is a few reloads, not one each, and the last of them is served
 r2=$(grep -c 'reloaded (' "$T/s2.log")
 t0=$(date +%s%N)

@@ -278,6 +278,81 @@ static void test_netboot_off(void **st)
 	free(s);
 	assert_rendered(b, "grub/grub.cfg-01-52-54-00-00-00-02", "# xenprov\nexit\n");
 	assert_rendered(b, "ipxe/01-52-54-00-00-00-02", "#!ipxe\nexit\n");
+	/* the file says whose local boot it is and how, for the server's log line */
+	static const struct {
+		const char *path, *answer;
+	} said[] = {{"pxelinux.cfg/01-52-54-00-00-00-02", "pxelinux LOCALBOOT"},
+		    {"pxelinux.cfg/0A00000C", "pxelinux LOCALBOOT"},
+		    {"grub/grub.cfg-01-52-54-00-00-00-02", "GRUB exit"},
+		    {"ipxe/01-52-54-00-00-00-02", "iPXE exit"}};
+	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
+		struct xp_bootfile f;
+		assert_int_equal(xp_boot_open(b, said[i].path, &f), 0);
+		assert_string_equal(f.local_system, "db01");
+		assert_string_equal(f.local_answer, said[i].answer);
+		xp_bootfile_release(&f);
+		assert_int_equal(f.local_system[0], 0);
+	}
+	/* a system that boots from the network: no such word */
+	struct xp_bootfile f;
+	assert_int_equal(xp_boot_open(b, "pxelinux.cfg/01-52-54-00-ab-cd-01", &f), 0);
+	assert_int_equal(f.local_system[0], 0);
+	assert_null(f.local_answer);
+	xp_bootfile_release(&f);
+	xp_boot_free(b);
+}
+
+/* The server's installer cache behind installer/kernel|initrd (xp_boot_opts.installer):
+ * asked only for those two names and only when the root has none of its own, its
+ * answer passed on (-EAGAIN while it builds, its file when built). */
+struct fake_cache {
+	int r; /* what it answers */
+	char asked[16];
+	int calls;
+};
+
+static int fake_installer(void *ctx, const char *file, int *fd)
+{
+	struct fake_cache *c = ctx;
+	c->calls++;
+	snprintf(c->asked, sizeof(c->asked), "%s", file);
+	if (c->r < 0)
+		return c->r;
+	*fd = open(kernel, O_RDONLY | O_CLOEXEC); /* "KERNEL-BYTES" */
+	return *fd < 0 ? -errno : 0;
+}
+
+static void test_installer_cache(void **st)
+{
+	(void)st;
+	struct fake_cache fc = {.r = -EAGAIN};
+	struct xp_boot_opts o = {.tftp_root = root, .installer = fake_installer, .installer_ctx = &fc};
+	struct xp_boot *b = NULL;
+	assert_int_equal(xp_boot_new(inv, &o, &b), 0);
+	struct xp_bootfile f;
+	assert_int_equal(xp_boot_open(b, "installer/kernel", &f), -EAGAIN);
+	assert_string_equal(fc.asked, "kernel");
+	assert_int_equal(xp_boot_open(b, "/installer/initrd", &f), -EAGAIN);
+	assert_string_equal(fc.asked, "initrd");
+	fc.r = 0;
+	assert_int_equal(xp_boot_open(b, "installer/kernel", &f), 0);
+	assert_true(f.fd >= 0);
+	assert_int_equal(f.size, strlen("KERNEL-BYTES"));
+	xp_bootfile_release(&f);
+	/* other names never reach it */
+	fc.calls = 0;
+	assert_int_equal(xp_boot_open(b, "installer/other", &f), -ENOENT);
+	assert_int_equal(xp_boot_open(b, "nosuch", &f), -ENOENT);
+	assert_int_equal(fc.calls, 0);
+	/* the operator's own installer in the root wins */
+	assert_int_equal(mkdir(rpath("installer"), 0755), 0);
+	xp_test_write(rpath("installer/kernel"), "OWN");
+	assert_int_equal(xp_boot_open(b, "installer/kernel", &f), 0);
+	assert_int_equal(f.size, 3);
+	xp_bootfile_release(&f);
+	assert_int_equal(fc.calls, 0);
+	assert_int_equal(unlink(rpath("installer/kernel")), 0);
+	assert_int_equal(rmdir(rpath("installer")), 0);
 	xp_boot_free(b);
 }
 
@@ -868,6 +943,7 @@ int main(void)
 	    cmocka_unit_test(test_pxelinux_by_mac),
 	    cmocka_unit_test(test_pxelinux_by_ip),
 	    cmocka_unit_test(test_netboot_off),
+	    cmocka_unit_test(test_installer_cache),
 	    cmocka_unit_test(test_unknown_mac),
 	    cmocka_unit_test(test_pxelinux_menu),
 	    cmocka_unit_test(test_grub),

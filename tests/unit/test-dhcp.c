@@ -293,8 +293,8 @@ static const struct xp_dhcp_pool pools[] = {
 };
 
 static const struct xp_dhcp_host hosts[] = {
-    {{0x52, 0x54, 0x00, 0x12, 0x34, 0x01}, IP(10, 0, 0, 50), "web1", true},
-    {{0x52, 0x54, 0x00, 0x12, 0x34, 0x02}, 0, "noboot", false},
+    {{0x52, 0x54, 0x00, 0x12, 0x34, 0x01}, IP(10, 0, 0, 50), "web1", "web1", true},
+    {{0x52, 0x54, 0x00, 0x12, 0x34, 0x02}, 0, "noboot.example", "noboot", false},
 };
 
 static struct xp_dhcp_config cfg0(void)
@@ -1197,6 +1197,47 @@ static void test_pxe(void **state)
 	}
 }
 
+/* The ACK to a network boot client of a known host says whose boot it is (tx.boot_host:
+ * the server logs a netboot-off host sent to its disk and supersedes an abandoned
+ * install): on the ACK only, for PXE or iPXE clients only, for a known host only. */
+static void test_boot_host(void **state)
+{
+	(void)state;
+	struct xp_dhcp_config c = cfg0();
+	struct fx *f = fx_new(&c);
+	static const struct {
+		uint8_t macn;
+		bool pxe;
+		const char *host; /* NULL: none */
+	} cases[] = {{0x02, true, "noboot"}, {0x02, false, NULL}, {0x01, true, "web1"},
+		     {0x10, true, NULL}};
+	for (size_t i = 0; i < N(cases); i++) {
+		struct pk d = {.type = XP_DHCPDISCOVER, .macn = cases[i].macn};
+		if (cases[i].pxe)
+			d.o[0] = (struct opt)PXE60;
+		assert_int_equal(send(f, &d, T0), 1);
+		assert_int_equal(rtype(f), XP_DHCPOFFER);
+		assert_null(f->tx.boot_host); /* an offer: not yet a boot */
+		struct ipbuf a = ipb(f->m.h.yiaddr), sid = ipb(SERVER);
+		struct pk r = {.type = XP_DHCPREQUEST,
+			       .macn = cases[i].macn,
+			       .o = {{50, 4, a.s}, {54, 4, sid.s}}};
+		if (cases[i].pxe)
+			r.o[2] = (struct opt)PXE60;
+		assert_int_equal(send(f, &r, T0), 1);
+		assert_int_equal(rtype(f), XP_DHCPACK);
+		if (!cases[i].host) {
+			assert_null(f->tx.boot_host);
+			continue;
+		}
+		assert_non_null(f->tx.boot_host);
+		assert_string_equal(f->tx.boot_host->name, cases[i].host);
+		/* netboot off: no boot file */
+		assert_int_equal(ropt(f, 67) || f->m.h.file[0], f->tx.boot_host->netboot);
+	}
+	fx_free(f);
+}
+
 static void test_proxy_requests(void **state)
 {
 	(void)state;
@@ -1483,6 +1524,7 @@ int main(void)
 	    cmocka_unit_test(test_restore_reconfigure),
 	    cmocka_unit_test(test_rate_limit),
 	    cmocka_unit_test(test_pxe),
+	    cmocka_unit_test(test_boot_host),
 	    cmocka_unit_test(test_proxy_requests),
 	    cmocka_unit_test(test_max_size),
 	    cmocka_unit_test(test_server_malformed),

@@ -1432,19 +1432,68 @@ static void test_install_marks(void **st)
 	xp_inv_close(inv);
 }
 
+/* The inventory with distro deb and system name (mac, 10.0.0.10, netboot on). */
+static struct xp_inv *inv_with_system(const char *name, const char *mac)
+{
+	struct xp_inv *inv = xp_test_inv_open(state);
+	assert_int_equal(add_distro(inv, "deb"), 0);
+	struct xp_system s = {
+	    .name = (char *)name, .mac = (char *)mac, .ip = "10.0.0.10", .distro = "deb", .netboot = true};
+	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	return inv;
+}
+
+/* A machine stopped half way boots from the network again: its begun attempt is ended
+ * as abandoned (the old token refused, a new one rendered, the mark kept); a boot
+ * before the installer began, a second DHCP of one boot, an unmarked system: nothing. */
+static void test_install_abandoned(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = inv_with_system("n3", "52:54:00:00:00:03");
+	assert_int_equal(xp_install_boot(inv, "n3"), 0); /* never marked */
+	assert_int_equal(xp_install_boot(inv, "nosuch"), 0);
+	assert_int_equal(xp_install_mark(inv, "n3", true), 0);
+	char tok[XP_INSTALL_TOKEN_LEN + 1], next[XP_INSTALL_TOKEN_LEN + 1];
+	assert_int_equal(xp_install_token(inv, "n3", tok), 0);
+	assert_int_equal(xp_install_boot(inv, "n3"), 0); /* not begun: the same attempt */
+	assert_int_equal(xp_install_token(inv, "n3", next), 0);
+	assert_string_equal(next, tok);
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "started", NULL), 0);
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "image", NULL), 0);
+	/* killed; the next boot */
+	assert_int_equal(xp_install_boot(inv, "n3"), 1);
+	assert_int_equal(xp_install_boot(inv, "n3"), 0); /* iPXE's DHCP after the ROM's */
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "image", NULL),
+			 -EACCES);
+	assert_int_equal(xp_install_token(inv, "n3", next), 0);
+	assert_string_not_equal(next, tok);
+	struct xp_install_state in;
+	assert_int_equal(xp_install_get(inv, "n3", &in), 0);
+	assert_true(in.marked);
+	assert_int_equal(in.id, 1);
+	assert_int_equal(in.attempt, 2);
+	assert_int_equal(in.n_ev, 3);
+	assert_string_equal(in.ev[2].kind, "failure");
+	assert_string_equal(in.ev[2].step, "abandoned");
+	assert_string_equal(in.ev[2].message, "attempt 1 ended: the machine booted from the network again");
+	xp_install_state_release(&in);
+	/* the new attempt installs */
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "progress", "started", NULL), 0);
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "success", "done", NULL), 0);
+	assert_int_equal(xp_install_boot(inv, "n3"), 0); /* not marked any more */
+	assert_int_equal(xp_install_get(inv, "n3", &in), 0);
+	assert_false(in.marked);
+	assert_int_equal(in.n_ev, 5);
+	xp_install_state_release(&in);
+	xp_inv_close(inv);
+}
+
 /* An installer (or a stolen token) posting without end: the system keeps its
  * XP_INSTALL_EVENTS_MAX newest events, oldest first. */
 static void test_install_events_bounded(void **st)
 {
 	(void)st;
-	struct xp_inv *inv = xp_test_inv_open(state);
-	assert_int_equal(add_distro(inv, "deb"), 0);
-	struct xp_system s = {.name = "n2",
-			      .mac = "52:54:00:00:00:02",
-			      .ip = "10.0.0.10",
-			      .distro = "deb",
-			      .netboot = true};
-	assert_int_equal(xp_system_add(inv, &s, NULL), 0);
+	struct xp_inv *inv = inv_with_system("n2", "52:54:00:00:00:02");
 	assert_int_equal(xp_install_mark(inv, "n2", true), 0);
 	char tok[XP_INSTALL_TOKEN_LEN + 1];
 	assert_int_equal(xp_install_token(inv, "n2", tok), 0);
@@ -1534,6 +1583,7 @@ int main(void)
 	    xp_test_in_scratch(test_system_crud),
 	    xp_test_in_scratch(test_install_marks),
 	    xp_test_in_scratch(test_install_events_bounded),
+	    xp_test_in_scratch(test_install_abandoned),
 	    xp_test_in_scratch(test_kernel_options_reserved),
 	    xp_test_in_scratch(test_system_refusals),
 	    xp_test_in_scratch(test_references),

@@ -884,6 +884,7 @@ static const struct good_case good_cases[] = {
     {"target-disk", "cciss!c0d0", "cciss!c0d0"},
     {"wipe", "on", "on"},
     {"wipe", "off", "off"},
+    {"grow", "off", "off"},
     {"publish-image", "token", "token"},
     {"publish-image", "open", "open"},
     /* lists: items one a line; write's content escaped (the canonical escapes kept,
@@ -939,6 +940,7 @@ static const struct bad_case bad_cases[] = {
     {"target-disk", "/dev/", "target-disk: not a disk's name", true},
     {"target-disk", "SDA", "target-disk: not a disk's name", true},
     {"wipe", "1", "wipe: not on or off", true},
+    {"grow", "no", "grow: not on or off", true},
     {"publish-image", "yes", "publish-image: not token or open", true},
     {"timezone", "../../etc/shadow",
      "timezone: a tzdata zone name such as Europe/Paris or UTC: letters, digits, '_', '-', "
@@ -1184,7 +1186,7 @@ static void test_check_covers_keys(void **st)
 		assert_non_null(k->arg);
 		assert_non_null(k->help);
 	}
-	assert_int_equal(nkeys, 43);
+	assert_int_equal(nkeys, 44);
 }
 
 /* The key table marks the secrets once; everything else is not one. */

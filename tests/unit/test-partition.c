@@ -570,6 +570,40 @@ static void test_write_over_old(void **state)
 	}
 }
 
+/* A disk made larger: the swap partition after the root moves to the new end and the
+ * root grows up to it, giving the table xp_layout_compute makes for the larger disk
+ * (msdos and gpt); without move_next the swap partition is in the way. */
+static void test_grow_moves_swap(void **state)
+{
+	(void)state;
+	if (!have("sfdisk") || !have("blkid"))
+		skip();
+	const enum xp_label labels[] = {XP_LABEL_MSDOS, XP_LABEL_GPT};
+	for (size_t i = 0; i < 2; i++) {
+		const char *path = tpath("grow.img");
+		struct xp_layout small = {
+		    .label = labels[i], .disk_size = 32 * MIB, .swap_size = 8 * MIB};
+		struct xp_layout big = small;
+		big.disk_size = 96 * MIB;
+		assert_int_equal(xp_layout_compute(&small), 0);
+		assert_int_equal(xp_layout_compute(&big), 0);
+		xp_test_sparse(path, 32 * MIB);
+		assert_int_equal(xp_partition_write(path, &small, NULL), 0);
+		assert_int_equal(truncate(path, 96 * MIB), 0);
+		uint64_t size = 0, moved = 0;
+		struct xp_diags d;
+		xp_diags_init(&d);
+		assert_int_equal(xp_partition_grow_last(path, small.root_offset, &size, &d),
+				 -ENOTSUP);
+		xp_diags_release(&d);
+		assert_int_equal(
+		    xp_partition_grow(path, small.root_offset, true, &size, &moved, NULL), 0);
+		assert_true(size == big.root_size);
+		assert_true(moved == big.swap_offset);
+		check_table(path, &big);
+	}
+}
+
 static void test_write_none(void **state)
 {
 	(void)state;
@@ -1118,6 +1152,7 @@ int main(void)
 	    cmocka_unit_test(test_layout_properties),
 	    cmocka_unit_test(test_write_tables),
 	    cmocka_unit_test(test_write_over_old),
+	    cmocka_unit_test(test_grow_moves_swap),
 	    cmocka_unit_test(test_write_none),
 	    cmocka_unit_test(test_write_errors),
 	    cmocka_unit_test(test_write_libfdisk_failures),

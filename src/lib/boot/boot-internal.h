@@ -33,6 +33,7 @@ enum xp_boot_plan_kind {
 struct xp_boot_plan {
 	enum xp_boot_plan_kind kind;
 	struct xp_boot_entry entry; /* XP_BOOT_PLAN_SYSTEM */
+	char system[65];	    /* XP_BOOT_PLAN_LOCAL: the system's name */
 	struct xp_boot_entry *menu; /* XP_BOOT_PLAN_MENU: one per distro, by name */
 	size_t n_menu;
 	const char *server;    /* the server's address, or NULL */

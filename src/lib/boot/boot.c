@@ -57,6 +57,8 @@ struct xp_boot {
 	int root_fd;
 	char *server;
 	char *http_base;
+	int (*installer)(void *ctx, const char *file, int *fd);
+	void *installer_ctx;
 };
 
 static const char TEXT[] = "text/plain";
@@ -71,6 +73,8 @@ int xp_boot_new(struct xp_inv *inv, const struct xp_boot_opts *opts, struct xp_b
 	if (!b)
 		return -ENOMEM;
 	b->inv = inv;
+	b->installer = opts->installer;
+	b->installer_ctx = opts->installer_ctx;
 	b->root_fd = open(opts->tftp_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (b->root_fd < 0) {
 		int r = -errno;
@@ -119,6 +123,8 @@ void xp_bootfile_release(struct xp_bootfile *f)
 	f->offset = 0;
 	f->size = 0;
 	f->type = NULL;
+	f->local_system[0] = '\0';
+	f->local_answer = NULL;
 }
 
 /* ---- plain and distro files -------------------------------------------------------- */
@@ -421,8 +427,17 @@ int xp_boot_open_from(struct xp_boot *b, const char *path, uint32_t peer,
 
 	struct route rt;
 	route(canon, &rt);
-	if (rt.fmt == F_NONE)
-		return open_plain(b, canon, BINARY, out);
+	if (rt.fmt == F_NONE) {
+		r = open_plain(b, canon, BINARY, out);
+		if (r == -ENOENT && b->installer &&
+		    (!strcmp(canon, "installer/kernel") || !strcmp(canon, "installer/initrd"))) {
+			/* the root has no installer of the operator's: the server's cache */
+			int fd = -1;
+			if ((r = b->installer(b->installer_ctx, canon + 10, &fd)) == 0)
+				r = take_regular(fd, BINARY, out);
+		}
+		return r;
+	}
 	if (rt.key == K_DEFAULT)
 		return menu(b, rt.fmt, canon, out);
 
@@ -431,6 +446,12 @@ int xp_boot_open_from(struct xp_boot *b, const char *path, uint32_t peer,
 			    : xp__boot_plan_ip(b->inv, rt.val, b->http_base, peer, &plan);
 	if (r == 0) {
 		r = render(b, rt.fmt, &plan, out);
+		if (r == 0 && plan.kind == XP_BOOT_PLAN_LOCAL) {
+			memcpy(out->local_system, plan.system, sizeof(out->local_system));
+			out->local_answer = rt.fmt == F_PXELINUX ? "pxelinux LOCALBOOT"
+					    : rt.fmt == F_GRUB	 ? "GRUB exit"
+								 : "iPXE exit";
+		}
 		xp__boot_plan_release(&plan);
 		return r;
 	}

@@ -10,6 +10,7 @@
  * files (boot.c).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,6 +310,7 @@ int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const str
 		return -ENOENT;
 	if (!s->netboot) {
 		p->kind = XP_BOOT_PLAN_LOCAL;
+		snprintf(p->system, sizeof(p->system), "%s", s->name);
 		return 0;
 	}
 	char *distro = NULL;

@@ -49,6 +49,7 @@ struct build {
 	size_t n_dirs;
 	char **libs; /* libraries already in it */
 	size_t n_libs;
+	bool sanitized; /* libasan or libubsan among them */
 };
 
 static void build_release(struct build *b)
@@ -371,6 +372,7 @@ static int put_libs(struct build *b, const char *src, size_t *n_libs)
 		}
 		b->libs = v;
 		b->n_libs++;
+		b->sanitized |= strstr(p, "/libasan.") || strstr(p, "/libubsan.");
 		r = put_file(b, p + 1, p, NULL, 0, 0);
 		if (r == 0)
 			(*n_libs)++;
@@ -427,6 +429,33 @@ static int put_self(struct build *b, size_t *n_libs)
 	return r;
 }
 
+/* e2fsck and resize2fs at sbin/, with what ldd names: `installer run` grows the root
+ * filesystem with them, as image-grow.c grows a guest's (busybox has neither). */
+static int put_e2fsprogs(struct build *b, size_t *n_libs)
+{
+	static const char *const tools[] = {"e2fsck", "resize2fs"};
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < sizeof(tools) / sizeof(*tools); i++) {
+		char src[64] = "", dst[32];
+		static const char *const dirs[] = {"/usr/sbin", "/sbin"};
+		for (size_t k = 0; !src[0] && k < 2; k++) {
+			snprintf(src, sizeof(src), "%s/%s", dirs[k], tools[i]);
+			if (access(src, X_OK) < 0)
+				src[0] = '\0';
+		}
+		if (!src[0])
+			return xp_diags_fail(b->d, -ENOENT, tools[i], NULL, "install e2fsprogs",
+					     "%s, which the installer grows the root with, is not "
+					     "on this machine",
+					     tools[i]);
+		snprintf(dst, sizeof(dst), "sbin/%s", tools[i]);
+		r = put_file(b, dst, src, NULL, 0, 0);
+		if (r == 0)
+			r = put_libs(b, src, n_libs);
+	}
+	return r;
+}
+
 static int put_console(struct build *b)
 {
 	int r = parents(b, "dev/console");
@@ -468,6 +497,8 @@ static int write_initrd(struct build *b, int fd, struct xp_installer_result *res
 			     0, 0);
 	if (r == 0)
 		r = put_self(b, &res->n_libs);
+	if (r == 0)
+		r = put_e2fsprogs(b, &res->n_libs);
 	/* the modules, at lib/modules/RELEASE/PATH as the order names them */
 	char *list = strdup(xp_buf_str(&b->order)), *save = NULL;
 	if (!list && r == 0)
@@ -560,6 +591,7 @@ int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
 		goto out;
 	}
 	r = write_initrd(&b, fd, res);
+	res->sanitized = b.sanitized;
 	struct stat sb;
 	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || fstat(fd, &sb) < 0))
 		r = xp_diags_fail(d, -errno, tmp, NULL, NULL, "cannot write it: %s", strerror(errno));
@@ -575,5 +607,51 @@ int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
 	res->initrd_size = (unsigned long long)sb.st_size;
 out:
 	build_release(&b);
+	return r;
+}
+
+/* ---- the key of a cache of built installers ------------------------------------------- */
+
+static int key_add(struct xp_sha256 *h, const char *what, const char *path, struct xp_diags *d)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return xp_diags_fail(d, -errno, path, NULL, NULL, "cannot read the %s: %s", what,
+				     strerror(errno));
+	char line[4400];
+	int n = snprintf(line, sizeof(line), "%s %s %llu %llu %lld %lld.%09ld\n", what, path,
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	return xp_sha256_add(h, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+int xp_installer_key(const struct xp_installer_opts *o, char key[17], char *kernel,
+		     size_t kernel_size, struct xp_diags *d)
+{
+	struct build b = {.o = o, .d = d};
+	int r = 0;
+	if (o->kernel)
+		snprintf(kernel, kernel_size, "%s", o->kernel);
+	else if ((r = newest_kernel(&b, kernel, kernel_size)) < 0)
+		return r;
+	const char *base = strrchr(kernel, '/');
+	base = base ? base + 1 : kernel;
+	char dep[4200];
+	snprintf(dep, sizeof(dep), "%s/%s/modules.dep", o->modules_root ? o->modules_root : "/lib/modules",
+		 strncmp(base, "vmlinuz-", 8) == 0 ? base + 8 : base);
+	struct xp_sha256 *h;
+	if ((r = xp_sha256_new(&h)) < 0)
+		return r;
+	unsigned char dg[32];
+	char hex[65];
+	if ((r = key_add(h, "xenprov", o->self ? o->self : "/proc/self/exe", d)) == 0 &&
+	    (r = key_add(h, "kernel", kernel, d)) == 0 && (r = key_add(h, "modules", dep, d)) == 0 &&
+	    (r = key_add(h, "busybox", o->busybox ? o->busybox : "/bin/busybox", d)) == 0 &&
+	    (r = xp_sha256_final(h, dg)) == 0) {
+		xp_sha256_hex(dg, hex);
+		memcpy(key, hex, 16);
+		key[16] = '\0';
+	}
+	xp_sha256_free(h);
 	return r;
 }

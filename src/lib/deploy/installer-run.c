@@ -15,13 +15,24 @@
  *   image       the golden image (GET /api/profiles/P/image: its SHA-256, size, URL)
  *               streamed straight onto the device (whole, a partitioned image keeping
  *               the table the image builder made; a bare one into the root partition),
- *               a transfer cut short resumed with a range, then read back and hashed
+ *               a transfer cut short resumed with a range, then read back and hashed;
+ *               a whole image's first 64 KiB (its table) written last, so that a
+ *               machine stopped half way leaves no table to refuse on its next boot
  *   firmware    a UEFI machine (/sys/firmware/efi in the installer) or a profile with
  *               label gpt: the disk's table made a GPT keeping the image's partitions,
  *               with an EFI system partition (FAT32, xp_fat_format) at the end of the
  *               disk (and on a BIOS machine a BIOS boot partition for GRUB's core)
+ *   grow        the root partition to the end of the disk (a swap partition after it
+ *               moved to the end and formatted again) and its filesystem to fill it:
+ *               e2fsck and resize2fs, as image-grow.c grows a guest's (profile grow off:
+ *               the image's size kept); not where an ESP follows the root (the
+ *               firmware step's GPT): left as the image made it
+ *   data        the profile's data-disk items onto the machine's other disks, in the
+ *               order of /sys/block (or --data-disk): a table as the profile's label, an
+ *               ext4 filesystem by libext2fs filling it, in the fstab by UUID
  *   customize   xp_guest_customize, as `domain create` edits a guest's disk: host name,
- *               network by MAC, machine-id, new UUIDs, fstab by UUID, SSH keys
+ *               network by MAC, machine-id, new UUIDs, fstab by UUID (the data disks'
+ *               too), SSH keys
  *   bootloader  GRUB from the image: the root mounted on o->target with /dev, /proc and
  *               /sys bound in, `chroot TARGET grub-install --target=i386-pc DISK`, then
  *               the image's update-grub if it has one (else the grub.cfg the edits wrote);
@@ -44,6 +55,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
 
 #include "deploy/install-internal.h"
 #include "xenprov/blockdev.h"
@@ -52,7 +64,16 @@
 #include "xenprov/http-client.h"
 #include "xenprov/image.h"
 #include "xenprov/installer-run.h"
+#include "xenprov/inventory.h"
 #include "xenprov/partition.h"
+
+/* A data disk: the machine's disk, the profile's item for it. */
+struct data_disk {
+	char dev[512];
+	uint64_t size;
+	struct xp_data_disk dd; /* points into its item */
+	char uuid[37];		/* of its filesystem, once made */
+};
 
 struct run {
 	const struct xp_installer_run_opts *o;
@@ -65,6 +86,10 @@ struct run {
 	json_t *sys, *prof, *eff, *image;
 	char dev[512]; /* /dev/NAME */
 	char part_prefix[520];
+	char **items; /* the profile's data-disk items */
+	size_t nitems;
+	struct data_disk *data; /* nitems of them */
+	struct xp_domain_volume *vols;
 	bool uefi;	       /* the machine's firmware (xp_installer_firmware) */
 	bool gpt;	       /* a GPT with an ESP: UEFI, or the profile's label gpt */
 	struct xp_gpt_esp esp; /* where firmware_table put the ESP */
@@ -198,7 +223,8 @@ static int sys_value(const char *dir, const char *name, const char *file, unsign
 	return r;
 }
 
-int xp_installer_pick_disk(const char *sys_block, char *name, size_t size)
+/* The n-th (0-based) disk an installer may write among the whole disks of sys_block. */
+static int nth_disk(const char *sys_block, size_t nth, char *name, size_t size)
 {
 	static const char *const skip[] = {"loop", "ram", "zram", "sr", "fd", "md", "dm-", "nbd"};
 	const char *dir = sys_block ? sys_block : "/sys/block";
@@ -217,7 +243,7 @@ int xp_installer_pick_disk(const char *sys_block, char *name, size_t size)
 			     sys_value(dir, e, "size", &sectors) < 0))
 			bad = true;
 		(void)sys_value(dir, e, "ro", &ro);
-		if (!bad && !removable && !ro && sectors && r < 0) {
+		if (!bad && !removable && !ro && sectors && r < 0 && nth-- == 0) {
 			snprintf(name, size, "%s", e);
 			r = 0;
 		}
@@ -228,10 +254,49 @@ int xp_installer_pick_disk(const char *sys_block, char *name, size_t size)
 	return r;
 }
 
+int xp_installer_pick_disk(const char *sys_block, char *name, size_t size)
+{
+	return nth_disk(sys_block, 0, name, size);
+}
+
 static bool setting_on(const char *v)
 {
 	return v && (strcmp(v, "on") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
 		     strcmp(v, "true") == 0);
+}
+
+static int disk_size(struct run *x, const char *dev, int fd, const struct stat *st, uint64_t *size)
+{
+	*size = (uint64_t)st->st_size;
+	if (S_ISBLK(st->st_mode) && ioctl(fd, BLKGETSIZE64, size) < 0)
+		return xp_diags_fail(x->d, -errno, dev, "disk", NULL, "cannot read its size: %s",
+				     strerror(errno));
+	return 0;
+}
+
+/* -EEXIST, with the reason, when the disk dev (fd, size bytes) holds a partition table
+ * and nothing says wipe. */
+static int refuse_table(struct run *x, const char *dev, int fd, uint64_t size)
+{
+	const struct xp_installer_run_opts *o = x->o;
+	unsigned char sec[1024] = {0};
+	int r = size >= sizeof(sec) ? xp_pread_full(fd, sec, sizeof(sec), 0) : 0;
+	if (r < 0)
+		return xp_diags_fail(x->d, r, dev, "disk", NULL, "cannot read it: %s",
+				     strerror(-r));
+	/* an MBR (or GPT's protective one) ends its sector with 55 AA; GPT's header is
+	 * "EFI PART" at LBA 1 (UEFI 2.10, 5.2 and 5.3) */
+	bool table =
+	    (sec[510] == 0x55 && sec[511] == 0xaa) || memcmp(sec + 512, "EFI PART", 8) == 0;
+	bool wipe = o->wipe || setting_on(x->wipe) || setting_on(jstr(x->eff, "wipe"));
+	if (table && !wipe)
+		return xp_diags_fail(x->d, -EEXIST, dev, "disk",
+				     "to write over it: the profile's wipe on, or xenprov.wipe=1 "
+				     "in the system's --kernel-options",
+				     "%s already holds a partition table: not written over without "
+				     "wipe",
+				     dev);
+	return 0;
 }
 
 static int open_disk(struct run *x, int *fdp)
@@ -277,34 +342,16 @@ static int open_disk(struct run *x, int *fdp)
 		return xp_diags_fail(x->d, r, x->dev, "disk", NULL, "cannot open the disk: %s",
 				     strerror(-r));
 	}
-	uint64_t size = (uint64_t)st.st_size;
-	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) < 0) {
-		int r = -errno;
-		close(fd);
-		return xp_diags_fail(x->d, r, x->dev, "disk", NULL, "cannot read its size: %s",
-				     strerror(-r));
-	}
-	x->res->disk_size = size;
-	unsigned char sec[1024] = {0};
-	int r = size >= sizeof(sec) ? xp_pread_full(fd, sec, sizeof(sec), 0) : 0;
+	uint64_t size;
+	int r = disk_size(x, x->dev, fd, &st, &size);
 	if (r < 0) {
 		close(fd);
-		return xp_diags_fail(x->d, r, x->dev, "disk", NULL, "cannot read it: %s",
-				     strerror(-r));
+		return r;
 	}
-	/* an MBR (or GPT's protective one) ends its sector with 55 AA; GPT's header is
-	 * "EFI PART" at LBA 1 (UEFI 2.10, 5.2 and 5.3) */
-	bool table =
-	    (sec[510] == 0x55 && sec[511] == 0xaa) || memcmp(sec + 512, "EFI PART", 8) == 0;
-	bool wipe = o->wipe || setting_on(x->wipe) || setting_on(jstr(x->eff, "wipe"));
-	if (table && !wipe) {
+	x->res->disk_size = size;
+	if ((r = refuse_table(x, x->dev, fd, size)) < 0) {
 		close(fd);
-		return xp_diags_fail(x->d, -EEXIST, x->dev, "disk",
-				     "to write over it: the profile's wipe on, or xenprov.wipe=1 "
-				     "in the system's --kernel-options",
-				     "%s already holds a partition table: not written over without "
-				     "wipe",
-				     x->dev);
+		return r;
 	}
 	*fdp = fd;
 	return 0;
@@ -338,12 +385,63 @@ static int fetch_description(struct run *x, uint64_t *size, char **url)
 	return xp__install_url(x->io.server, iurl, url);
 }
 
+/* The first HEAD_HELD bytes of a whole (partitioned) image, its partition table (MBR,
+ * or GPT's protective MBR, header and 128 entries: 34 sectors), are written last, once
+ * the rest is on the disk: a machine stopped half way leaves a disk with no table, which
+ * the next attempt writes without wipe (the disk check reads the first two sectors). */
+#define HEAD_HELD 65536
+
+struct head_sink {
+	unsigned char *buf;
+	size_t got;
+};
+
+static int on_head(void *ctx, uint64_t off, const void *data, size_t len)
+{
+	struct head_sink *h = ctx;
+	if (off != h->got)
+		return -EPROTO;
+	size_t n = len < HEAD_HELD - h->got ? len : HEAD_HELD - h->got;
+	memcpy(h->buf + h->got, data, n);
+	h->got += n;
+	return h->got == HEAD_HELD ? -ECANCELED : 0; /* the rest comes with the stream */
+}
+
+/* The image's first HEAD_HELD bytes into buf (the start of a GET, stopped there). */
+static int fetch_head(struct run *x, const char *url, unsigned char *buf)
+{
+	struct head_sink h = {.buf = buf};
+	struct xp_http_req q = {.url = url,
+				.token = x->io.token,
+				.grant_system = x->io.grant_system,
+				.ca_file = x->io.ca_file,
+				.write = on_head,
+				.ctx = &h};
+	struct xp_http_resp resp;
+	struct xp_diags dd;
+	xp_diags_init(&dd);
+	int r = xp_http_request(&q, &resp, &dd);
+	xp_http_resp_release(&resp);
+	if (h.got == HEAD_HELD)
+		r = 0;
+	else if (r >= 0)
+		r = -EIO;
+	if (r < 0)
+		xp_diags_fail(x->d, r, url, "image", NULL, "cannot fetch the image's table: %s",
+			      dd.n ? dd.v[0].msg : strerror(-r));
+	xp_diags_release(&dd);
+	return r;
+}
+
 /* The image, size bytes, onto fd at offset at; a transfer cut short goes on where it
- * stopped (three tries); then the bytes written are read back and hashed. */
-static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const char *url)
+ * stopped (three tries); then the bytes written are read back and hashed. head (NULL:
+ * none): the image's first HEAD_HELD bytes, already fetched: the stream starts after
+ * them and they are written once it has ended. */
+static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const char *url,
+		       const unsigned char *head)
 {
 	double t0 = xp__install_now();
-	uint64_t have = 0;
+	uint64_t have = head ? HEAD_HELD : 0;
 	int r = -EIO;
 	struct xp_diags tries; /* a transfer cut short is tried again from where it stopped */
 	xp_diags_init(&tries);
@@ -365,6 +463,9 @@ static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const 
 	xp_diags_release(&tries);
 	if (r < 0)
 		return r;
+	if (head && (r = xp_pwrite_full(fd, head, HEAD_HELD, at)) < 0)
+		return xp_diags_fail(x->d, r, x->dev, "image", NULL,
+				     "cannot write the partition table: %s", strerror(-r));
 	unsigned char dg[32];
 	char got[65];
 	if (fdatasync(fd) < 0 || lseek(fd, (off_t)at, SEEK_SET) < 0 ||
@@ -397,6 +498,219 @@ static int make_table(struct run *x, uint64_t image_size, struct xp_layout *l)
 				     (unsigned long long)l->root_size,
 				     (unsigned long long)image_size);
 	return xp_partition_write(x->dev, l, x->d);
+}
+
+/* ---- the root grown to the whole disk ---------------------------------------------------- */
+
+static bool is_blk(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
+}
+
+/* The kernel reads the disk's new table (its partitions appear under /dev); nothing for
+ * an image file. */
+static int reread(struct run *x, const char *dev, int fd)
+{
+	if (fsync(fd) < 0)
+		return xp_diags_fail(x->d, -errno, dev, "disk", NULL, "cannot write it: %s",
+				     strerror(errno));
+	if (is_blk(fd) && ioctl(fd, BLKRRPART) < 0)
+		return xp_diags_fail(x->d, -errno, dev, "disk", NULL,
+				     "the kernel cannot read the new partition table: %s",
+				     strerror(errno));
+	return 0;
+}
+
+/* The root partition reaching the end of the disk and its ext2/3/4 filesystem grown to
+ * fill it, unless the profile says grow off (the image's size kept). The image builder
+ * puts a swap partition after the root: it moves to the end of the disk, its size kept,
+ * formatted there again (the edits then give it its UUID and fstab line). A bare image's
+ * partition, made here, spans the disk already: only its filesystem grows. A table with
+ * something else after the root is left as the image made it, which the result says
+ * (root_size is then the image's). */
+static int grow_root(struct run *x, int fd)
+{
+	const char *g = jstr(x->eff, "grow");
+	if (x->o->no_grow || (g && strcmp(g, "off") == 0))
+		return 0;
+	struct xp_image_info info;
+	const struct xp_image_volume *root = NULL, *next = NULL;
+	int r = xp_image_info_root(x->dev, &info, &root, x->d);
+	if (r < 0)
+		return r;
+	unsigned after = 0;
+	for (size_t i = 0; root && i < info.n; i++)
+		if (info.volumes[i].offset > root->offset) {
+			after++;
+			next = &info.volumes[i];
+		}
+	if (!root || !root->partition || after > 1 ||
+	    (after == 1 && strcmp(next->kind, "swap") != 0)) {
+		x->res->root_size = root ? root->fs.block_size * root->fs.blocks_total : 0;
+		goto out;
+	}
+	uint64_t old = root->fs.block_size * root->fs.blocks_total, size = root->size, at = 0;
+	if (!x->res->partitioned) {
+		r = xp_partition_grow(x->dev, root->offset, after == 1, &size, &at, x->d);
+		if (r == 0 && after == 1 &&
+		    (r = xp_swap_format(x->dev, at, next->size, NULL, NULL)) < 0)
+			xp_diags_fail(x->d, r, x->dev, "grow", NULL,
+				      "cannot write the swap area at the end: %s", strerror(-r));
+		if (r == 0)
+			r = reread(x, x->dev, fd);
+		if (r < 0)
+			goto out;
+	}
+	x->res->root_size = old;
+	if (size > old) {
+		char part[600];
+		const char *tmp = getenv("TMPDIR");
+		snprintf(part, sizeof(part), "%s%u", x->part_prefix, root->partition);
+		/* a device's partition has a node of its own; an image file's filesystem is
+		 * grown in a copy (tests) */
+		r = is_blk(fd) ? xp_image_grow_fs(part, 0, old, size, NULL, x->d)
+			       : xp_image_grow_fs(x->dev, root->offset, old, size,
+						  tmp ? tmp : "/tmp", x->d);
+		if (r == 0)
+			x->res->root_size = size;
+	}
+out:
+	xp_image_info_release(&info);
+	return r;
+}
+
+/* ---- data disks ------------------------------------------------------------------------- */
+
+/* The profile's data-disk items, each matched with a disk of the machine: --data-disk,
+ * else the whole disks of /sys/block after the root's, in order. Checked before anything
+ * is written: enough disks, each as large as its item's SIZE, no partition table
+ * without wipe, no fs=xfs (the installer has no mkfs.xfs). */
+static int plan_data(struct run *x)
+{
+	const struct xp_installer_run_opts *o = x->o;
+	const char *value = jstr(x->eff, "data-disk");
+	if (!value || !*value)
+		return 0;
+	int r = xp_profile_list_items("data-disk", value, &x->items, &x->nitems);
+	if (r < 0)
+		return xp_diags_fail(x->d, r, x->res->profile, "data", NULL,
+				     "the profile's data-disk items are not understood");
+	if (!x->nitems)
+		return 0;
+	x->data = calloc(x->nitems, sizeof(*x->data));
+	if (!x->data)
+		return -ENOMEM;
+	const char *root = strrchr(x->dev, '/') ? strrchr(x->dev, '/') + 1 : x->dev;
+	size_t have = 0, nth = 0;
+	for (size_t i = 0; i < x->nitems; i++) {
+		struct data_disk *dk = &x->data[i];
+		const char *why = NULL;
+		if (xp_data_disk_parse(x->items[i], &dk->dd, &why) < 0)
+			return xp_diags_fail(x->d, -EINVAL, x->res->profile, "data", NULL,
+					     "data disk %zu: %s", i + 1, why);
+		if (dk->dd.fs == XP_DATA_FS_XFS)
+			return xp_diags_fail(x->d, -ENOTSUP, x->res->profile, "data",
+					     "use fs=ext4 or fs=none for an installed machine",
+					     "data disk %zu: fs=xfs: the installer has no mkfs.xfs",
+					     i + 1);
+		if (o->data_disks) {
+			if (i < o->n_data_disks)
+				snprintf(dk->dev, sizeof(dk->dev), "%s", o->data_disks[i]);
+		} else {
+			char name[64];
+			while ((r = nth_disk(o->sys_block, nth++, name, sizeof(name))) == 0 &&
+			       strcmp(name, root) == 0)
+				;
+			if (r == 0)
+				snprintf(dk->dev, sizeof(dk->dev), "%.400s/%s",
+					 o->dev_dir ? o->dev_dir : "/dev", name);
+		}
+		if (!dk->dev[0])
+			return xp_diags_fail(
+			    x->d, -ENODEV, x->res->profile, "data",
+			    "the installer's kernel may lack the disk's driver",
+			    "the profile names %zu data disks, the machine has %zu "
+			    "besides its root disk",
+			    x->nitems, have);
+		have++;
+		int fd = open(dk->dev, O_RDWR | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			r = xp_diags_fail(x->d, -errno, dk->dev, "data", NULL,
+					  "cannot open the disk: %s", strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return r;
+		}
+		r = disk_size(x, dk->dev, fd, &st, &dk->size);
+		if (r == 0)
+			r = refuse_table(x, dk->dev, fd, dk->size);
+		close(fd);
+		if (r < 0)
+			return r;
+		if (dk->size < dk->dd.size)
+			return xp_diags_fail(
+			    x->d, -ENOSPC, dk->dev, "data", NULL,
+			    "data disk %zu holds %llu bytes, the profile asks for %llu", i + 1,
+			    (unsigned long long)dk->size, (unsigned long long)dk->dd.size);
+	}
+	x->vols = calloc(x->nitems, sizeof(*x->vols));
+	return x->vols ? 0 : -ENOMEM;
+}
+
+/* One data disk: a table as the profile's label says (msdos unless gpt; none: the
+ * filesystem on the whole disk) with one partition filling the disk, and in it an ext4
+ * filesystem (libext2fs, as a guest's data disk is made) with a UUID drawn here; fs=none
+ * leaves it as it is. */
+static int make_data(struct run *x, struct data_disk *dk, struct xp_domain_volume *v)
+{
+	*v = (struct xp_domain_volume){.role = "data",
+				       .storage = "file",
+				       .path = dk->dev,
+				       .size = dk->size,
+				       .fs = (char *)xp_data_fs_name(dk->dd.fs)};
+	if (dk->dd.fs != XP_DATA_FS_EXT4)
+		return 0;
+	const char *label = jstr(x->eff, "label");
+	struct xp_layout l = {.label = XP_LABEL_MSDOS, .disk_size = dk->size & ~511ull};
+	if (label && strcmp(label, "gpt") == 0)
+		l.label = XP_LABEL_GPT;
+	else if (label && strcmp(label, "none") == 0)
+		l.label = XP_LABEL_NONE;
+	int r = xp_layout_compute(&l);
+	if (r < 0)
+		return xp_diags_fail(x->d, r, dk->dev, "data", NULL, "no %s layout for it: %s",
+				     xp_label_name(l.label), strerror(-r));
+	if (l.label == XP_LABEL_NONE)
+		l.root_offset = 0, l.root_size = l.disk_size;
+	else if ((r = xp_partition_write(dk->dev, &l, x->d)) < 0)
+		return r;
+	uuid_t u;
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, dk->uuid);
+	struct xp_fs_opts fo = {.type = XP_FS_EXT4, .uuid = dk->uuid, .reserved_percent = -1};
+	if ((r = xp_fs_make(dk->dev, l.root_offset, l.root_size, &fo, NULL, x->d)) < 0)
+		return r;
+	int fd = open(dk->dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return xp_diags_fail(x->d, -errno, dk->dev, "data", NULL, "cannot open it: %s",
+				     strerror(errno));
+	r = reread(x, dk->dev, fd);
+	close(fd);
+	v->uuid = dk->uuid;
+	v->mount = (char *)dk->dd.mount;
+	return r;
+}
+
+static int write_data(struct run *x)
+{
+	for (size_t i = 0; i < x->nitems; i++) {
+		int r = make_data(x, &x->data[i], &x->vols[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* ---- the firmware: GPT and the EFI system partition ----------------------------------- */
@@ -514,6 +828,8 @@ static int customize(struct run *x)
 	    .root_offset = -1,
 	    .grub = !x->o->no_bootloader, /* a grub.cfg for the kernels in /boot */
 	    .kernel_args = jstr(x->eff, "extra"),
+	    .volumes = x->vols,
+	    .nvolumes = x->vols ? x->nitems : 0,
 	};
 	struct xp_guest_report rep = {0};
 	int r = xp_guest_customize(&spec, &rep, x->d);
@@ -729,7 +1045,7 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	if ((r = fetch_record(&x)) < 0)
 		goto fail;
 	step(&x, "disk", "the target disk");
-	if ((r = open_disk(&x, &fd)) < 0)
+	if ((r = open_disk(&x, &fd)) < 0 || (r = plan_data(&x)) < 0)
 		goto fail;
 	uint64_t size = 0;
 	if ((r = fetch_description(&x, &size, &url)) < 0)
@@ -763,7 +1079,20 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 		 x.dev);
 	event(&x, "progress", "image", msg);
 	step(&x, "image", msg);
-	if ((r = write_image(&x, fd, at, size, url)) < 0)
+	unsigned char *head = NULL; /* a whole image's table: written last */
+	if (at == 0 && size > HEAD_HELD) {
+		if (!(head = malloc(HEAD_HELD))) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		if ((r = fetch_head(&x, url, head)) < 0) {
+			free(head);
+			goto fail;
+		}
+	}
+	r = write_image(&x, fd, at, size, url, head);
+	free(head);
+	if (r < 0)
 		goto fail;
 	if (x.gpt && !bare) {
 		event(&x, "progress", "firmware", "a GPT with an EFI system partition");
@@ -772,17 +1101,21 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 			goto fail;
 	}
 	/* the kernel reads the new table: its partitions appear under /dev */
-	if (fsync(fd) < 0 || ioctl(fd, BLKRRPART) < 0) {
-		struct stat st;
-		if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) {
-			r = xp_diags_fail(d, -errno, x.dev, "disk", NULL,
-					  "the kernel cannot read the new partition table: %s",
-					  strerror(errno));
-			goto fail;
-		}
-	}
+	if ((r = reread(&x, x.dev, fd)) < 0)
+		goto fail;
+	event(&x, "progress", "grow", "the root partition and filesystem to the end of the disk");
+	step(&x, "grow", "the root partition and filesystem to the end of the disk");
+	if ((r = grow_root(&x, fd)) < 0)
+		goto fail;
 	close(fd);
 	fd = -1;
+	if (x.nitems) {
+		snprintf(msg, sizeof(msg), "%zu data disks", x.nitems);
+		event(&x, "progress", "data", msg);
+		step(&x, "data", msg);
+		if ((r = write_data(&x)) < 0)
+			goto fail;
+	}
 	event(&x, "progress", "customize", "host name, network, machine-id, fstab, keys");
 	step(&x, "customize", "host name, network, machine-id, fstab, keys");
 	if ((r = customize(&x)) < 0)
@@ -809,6 +1142,9 @@ out:
 		close(fd);
 	free(url);
 	free(x.words);
+	xp_profile_list_free(x.items, x.nitems);
+	free(x.data);
+	free(x.vols);
 	json_decref(x.sys);
 	json_decref(x.prof);
 	json_decref(x.image);

@@ -180,6 +180,38 @@ static int grow_raw(const char *path, const struct xp_image_volume *root, bool p
 	return r;
 }
 
+int xp_image_grow_fs(const char *path, uint64_t offset, uint64_t old_size, uint64_t fs_size,
+		     const char *tmpdir, struct xp_diags *d)
+{
+	if (offset == 0) {
+		int r = fsck(path, d);
+		return r < 0 ? r : resize2fs(path, fs_size, d);
+	}
+	int disk = open(path, O_RDWR | O_CLOEXEC), work = -1, r;
+	char dev[64];
+	if (disk < 0)
+		return xp_diags_fail(d, -errno, path, "grow", NULL, "cannot open it: %s",
+				     strerror(errno));
+	work = tmp_file(tmpdir, old_size, dev, d);
+	r = work < 0 ? work : xp_copy_range(disk, (off_t)offset, work, 0, (off_t)old_size, 0);
+	if (r == 0)
+		r = fsck(dev, d);
+	if (r == 0 && ftruncate(work, (off_t)fs_size) < 0)
+		r = -errno;
+	if (r == 0)
+		r = resize2fs(dev, fs_size, d);
+	if (r == 0)
+		r = xp_copy_range(work, 0, disk, (off_t)offset, (off_t)fs_size, 0);
+	if (r == 0 && fsync(disk) < 0)
+		r = -errno;
+	if (r < 0 && d && d->n == 0)
+		xp_diags_fail(d, r, path, "grow", NULL, "%s", strerror(-r));
+	if (work >= 0)
+		close(work);
+	close(disk);
+	return r;
+}
+
 /* A qcow2 image through the copy-on-write layer: the table grown in a sparse copy of
  * the disk's ends, the filesystem in a copy of its own, each written back where it
  * changed. */

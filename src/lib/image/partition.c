@@ -304,6 +304,12 @@ int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_di
 int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size,
 			   struct xp_diags *diags)
 {
+	return xp_partition_grow(path, offset, false, new_size, NULL, diags);
+}
+
+int xp_partition_grow(const char *path, uint64_t offset, bool move_next, uint64_t *new_size,
+		      uint64_t *moved_offset, struct xp_diags *diags)
+{
 	struct writer w = {.path = path, .diags = diags};
 	/* libfdisk's expected warning about a GPT backup table that is no longer at the
 	 * end (the file grew) is not the caller's business: no diagnostics from asks */
@@ -315,8 +321,10 @@ int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size
 	if (!cxt)
 		return fail(&w, -ENOMEM, "cannot set up libfdisk");
 	struct fdisk_table *tb = NULL;
-	struct fdisk_partition *pa = NULL, *grown = NULL;
-	size_t partno = SIZE_MAX;
+	struct fdisk_partition *pa = NULL, *grown = NULL, *moved = NULL;
+	size_t partno = SIZE_MAX, next = SIZE_MAX;
+	fdisk_sector_t next_start = 0, next_size = 0;
+	unsigned n_later = 0;
 	int r = fdisk_set_ask(cxt, ask_cb, &quiet);
 	if (r == 0)
 		r = fdisk_assign_device(cxt, path, 0);
@@ -343,10 +351,15 @@ int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size
 			continue;
 		if (fdisk_partition_get_start(p) == start)
 			partno = fdisk_partition_get_partno(p);
-		else if (fdisk_partition_get_start(p) > start)
-			later = true;
+		else if (fdisk_partition_get_start(p) > start) {
+			n_later++;
+			next = fdisk_partition_get_partno(p);
+			next_start = fdisk_partition_get_start(p);
+			next_size = fdisk_partition_get_size(p);
+		}
 	}
 	fdisk_free_iter(it);
+	later = n_later > 1 || (n_later == 1 && !move_next);
 	if (partno == SIZE_MAX) {
 		r = fail(&w, -ENOENT, "no partition starts at byte %llu",
 			 (unsigned long long)offset);
@@ -364,12 +377,38 @@ int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size
 		r = fail(&w, -EINVAL, "the disk ends before partition %zu", partno + 1);
 		goto out;
 	}
+	fdisk_sector_t end = last + 1;
+	if (n_later == 1) {
+		/* the one partition after it (swap) moves to the end of the disk, its start
+		 * 1 MiB aligned and its size kept; what it held is not moved (the caller
+		 * formats it again) */
+		fdisk_sector_t align = MIB / SECTOR;
+		end = end > next_size ? (end - next_size) / align * align : 0;
+		if (end < next_start) {
+			r = fail(&w, -ENOSPC, "no room to move partition %zu to the end", next + 1);
+			goto out;
+		}
+		moved = fdisk_new_partition();
+		r = moved ? fdisk_partition_set_start(moved, end) : -ENOMEM;
+		if (r == 0)
+			r = fdisk_partition_set_size(moved, next_size);
+		if (r == 0)
+			r = fdisk_partition_size_explicit(moved, 1);
+		if (r == 0)
+			r = fdisk_set_partition(cxt, next, moved);
+		if (r < 0) {
+			r = fail(&w, r, "cannot move partition %zu to the end", next + 1);
+			goto out;
+		}
+		if (moved_offset)
+			*moved_offset = (uint64_t)end * SECTOR;
+	}
 	grown = fdisk_new_partition();
 	if (!grown) {
 		r = fail(&w, -ENOMEM, "cannot set up libfdisk");
 		goto out;
 	}
-	r = fdisk_partition_set_size(grown, last - start + 1);
+	r = fdisk_partition_set_size(grown, end - start);
 	if (r == 0)
 		r = fdisk_partition_size_explicit(grown, 1);
 	if (r == 0)
@@ -389,6 +428,7 @@ int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size
 out:
 	fdisk_unref_partition(pa);
 	fdisk_unref_partition(grown);
+	fdisk_unref_partition(moved);
 	fdisk_unref_table(tb);
 	fdisk_unref_context(cxt);
 	return r;

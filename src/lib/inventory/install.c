@@ -417,6 +417,80 @@ fail:
 	return r;
 }
 
+/* Whether system name's current attempt has begun and not ended (read in the caller's
+ * transaction): marked, and the newest event of its install a progress event (an
+ * ending event moves to the next attempt, so events after it are the next one's). The
+ * row into *w. 1, 0 or -errno. */
+static int attempt_begun(struct xp_inv *inv, const char *name, struct install_row *w)
+{
+	int r = install_row(inv, name, w);
+	if (r <= 0 || !w->marked || w->attempt <= 0)
+		return r < 0 ? r : 0;
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "SELECT kind FROM install_events WHERE system = ?1 AND install = ?2"
+		 " ORDER BY %s DESC LIMIT 1",
+		 event_order(inv));
+	struct xp_db_stmt *st;
+	if ((r = xp__inv_prepare_arg(inv, sql, name, &st)) < 0)
+		return r;
+	xp__db_bind_int64(st, 2, w->id);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
+		const char *k = xp__db_column_text(st, 0);
+		r = k && strcmp(k, "progress") == 0;
+	} else {
+		r = rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
+	}
+	xp__db_finalize(st);
+	return r;
+}
+
+int xp_install_boot(struct xp_inv *inv, const char *name)
+{
+	struct install_row w, now;
+	int r = xp_inv_begin_read(inv); /* most boots end nothing: no write lock */
+	if (r < 0)
+		return r;
+	r = attempt_begun(inv, name, &w);
+	xp_inv_commit(inv);
+	if (r <= 0)
+		return r;
+	if ((r = xp_inv_begin(inv)) < 0)
+		return r;
+	/* again under the write lock: an event may have ended it meanwhile */
+	if ((r = attempt_begun(inv, name, &now)) <= 0 || now.id != w.id ||
+	    now.attempt != w.attempt || strcmp(now.nonce, w.nonce) != 0) {
+		xp_inv_rollback(inv);
+		return r < 0 ? r : 0;
+	}
+	struct xp_db_stmt *st;
+	r = xp__inv_prepare_arg(inv,
+				"INSERT INTO install_events (system, install, time, kind, step, message)"
+				" VALUES (?1, ?2, ?3, 'failure', 'abandoned', ?4)",
+				name, &st);
+	if (r == 0) {
+		char msg[128];
+		snprintf(msg, sizeof(msg),
+			 "attempt %" PRId64 " ended: the machine booted from the network again",
+			 w.attempt);
+		xp__db_bind_int64(st, 2, w.id);
+		xp__db_bind_int64(st, 3, time(NULL));
+		xp__db_bind_text(st, 4, msg);
+		r = xp__inv_step_done(inv, st);
+	}
+	if (r >= 0)
+		r = xp__inv_run(
+		    inv, "UPDATE install_attempts SET attempt = attempt + 1 WHERE system = ?1",
+		    name);
+	if (r < 0) {
+		xp_inv_rollback(inv);
+		return r;
+	}
+	r = xp_inv_commit(inv);
+	return r < 0 ? r : 1;
+}
+
 json_t *xp_install_state_to_json(const struct xp_install_state *s)
 {
 	json_t *ev = json_array();

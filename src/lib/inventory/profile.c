@@ -84,6 +84,8 @@ const struct xp_profile_key xp_profile_keys[] = {
      "default: the machine's first whole disk)", 0},
     {"wipe", "on|off", "the autoinstall installer writes over a disk that holds a partition "
      "table (default off: refused)", 0},
+    {"grow", "on|off", "the autoinstall installer grows the root partition and filesystem to "
+     "the end of the disk (default on; off: the image's disk-size)", 0},
     {"config.NAME", "VALUE", "any further xl setting, VALUE in config syntax", 0},
     /* the xl.cfg(5) settings that are passwords (config.NAME otherwise) */
     {"config.vncpasswd", "VALUE", "the guests' VNC password (xl vncpasswd)", XP_KEY_SECRET},
@@ -591,7 +593,8 @@ int xp_profile_check(const char *key, const char *value, char **out, struct xp_d
 	if (strcmp(key, "autoinstall") == 0 && !xp_template_name_valid(value))
 		return xp__bad_value(d, key, value, "1-64 letters, digits, '-', '_', '.'",
 				     "not a valid template name");
-	if ((strcmp(key, "cloud-init") == 0 || strcmp(key, "wipe") == 0) &&
+	if ((strcmp(key, "cloud-init") == 0 || strcmp(key, "wipe") == 0 ||
+	     strcmp(key, "grow") == 0) &&
 	    strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
 		return xp__bad_value(d, key, value, "on or off", "not on or off");
 	/* a kernel's name of a whole disk, as /sys/block lists it */

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
+#include "xenprov/autoinstall.h"
 #include "xenprov/dhcp.h"
 #include "xenprov/leases.h"
 #include "xenprov/mac.h"
@@ -232,6 +233,7 @@ static int load_hosts(struct dhcp_srv *d, struct cfg_store *c)
 				refuse_host(d, c, &sys, h, why);
 			snprintf(h->hostname, sizeof(h->hostname), "%s",
 				 sys.hostname ? sys.hostname : sys.name);
+			snprintf(h->name, sizeof(h->name), "%s", sys.name);
 			h->netboot = sys.netboot;
 			c->n_hosts++;
 		}
@@ -648,6 +650,38 @@ void xp__dhcp_srv_flush(struct dhcp_srv *d, int64_t now_ms)
 		commit_held(d);
 }
 
+/* A machine's firmware booting from the network (an ACK to a PXE or iPXE client of a
+ * known system; once a boot, and on a PXE ROM chaining iPXE twice, which ends nothing
+ * the second time). netboot off: it was answered no boot file and goes on to its disk,
+ * logged at info. netboot on: an autoinstall attempt of it that began and never ended
+ * (the machine stopped half way) is ended now (xp_install_boot), before the ACK leaves,
+ * so that the config it fetches next carries the next attempt's token. */
+static void on_boot(struct dhcp_srv *d, const struct xp_dhcp_host *h)
+{
+	char mac[XP_MAC_STRLEN + 1];
+	struct xp_mac m;
+	memcpy(m.b, h->mac, 6);
+	xp_mac_format(&m, mac);
+	const char *name = h->name[0] ? h->name : h->hostname;
+	if (!h->netboot) {
+		xp__serve_limited(d->s, SRC_DHCP, LOG_INFO,
+				  "system '%s' (%s): netboot off, answered no boot file: boots locally",
+				  name, mac);
+		return;
+	}
+	if (!h->name[0])
+		return;
+	int r = xp_install_boot(d->s->inv, h->name);
+	if (r > 0)
+		xp__serve_log(d->s, LOG_WARNING,
+			      "install: system '%s' (%s) booted again before its install ended: the "
+			      "attempt is abandoned, this boot starts the next",
+			      h->name, mac);
+	else if (r < 0)
+		xp__serve_limited(d->s, SRC_DHCP, LOG_ERR, "system '%s': install attempt: %s",
+				  h->name, strerror(-r));
+}
+
 static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 {
 	(void)events;
@@ -707,6 +741,8 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 			size_t after = xp_dhcp_server_changes(d->engine, &ch);
 			if (after > before && before == 0 && d->n_held == 0)
 				d->held_since = xp__serve_now_ms(); /* the first change waiting */
+			if (r > 0 && d->tx[nout].boot_host)
+				on_boot(d, d->tx[nout].boot_host);
 			if (r < 0) {
 				log_drop(d, d->rbuf[i], d->rmsg[i].msg_len, &d->rsrc[i], r, why);
 			} else if (r > 0 && after > before) {

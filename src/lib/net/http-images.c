@@ -160,13 +160,14 @@ static void open_set_build(struct http_srv *h, int64_t version, unsigned long ge
 
 /* Whether a profile publishing openly has its image published under hex now. A request
  * without the token costs one data_version read and a scan of a few hashes: the
- * profiles are resolved again only when the inventory or the publications changed, so
+ * profiles are resolved again only when the inventory (xp__http_inv_version: SQLite's
+ * data_version, PostgreSQL's notified changes) or the publications changed, so
  * that a flood of unauthenticated requests makes no work per profile. A file changed
  * behind the record since is still refused when opened (xp_golden_published_open). */
 static bool open_hash(struct http_srv *h, const char *hex)
 {
 	int64_t version;
-	if (xp_inv_data_version(h->inv, &version) < 0)
+	if (xp__http_inv_version(h, &version) < 0)
 		return false;
 	unsigned long gen = xp_golden_pub_cache_gen(&h->pubs);
 	if (!h->open_valid || version != h->open_version || gen != h->open_gen)

@@ -57,6 +57,11 @@ struct http_srv {
 	bool jobs_init, jobs_started, jobs_stop;
 };
 
+/* The inventory's change count as the HTTP thread sees it: SQLite's data_version, or
+ * on PostgreSQL the changes the main loop was notified of (a lost connection tried
+ * again meanwhile). It moves when the inventory changed; 0 or -errno. */
+int xp__http_inv_version(struct http_srv *h, int64_t *v);
+
 /* Responses: queued and the response released (NULL: MHD_NO); text copied; JSON (a
  * reference taken) pretty-printed with sorted keys and a final newline; an error as
  * {"error": MSG}. */

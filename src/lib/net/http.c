@@ -45,6 +45,7 @@ struct request {
 	bool too_big;
 	bool nul;	       /* "%00" in the request target */
 	struct image_job *job; /* a golden image being prepared for it (http-images.c) */
+	bool waited;	       /* it waited for the installer's build (installer-cache.c) */
 };
 
 /* ---- responses ---------------------------------------------------------------------- */
@@ -159,10 +160,15 @@ static int pg_version(struct http_srv *h, int64_t *v)
 	return 0;
 }
 
+int xp__http_inv_version(struct http_srv *h, int64_t *v)
+{
+	return xp_inv_is_pgsql(h->inv) ? pg_version(h, v) : xp_inv_data_version(h->inv, v);
+}
+
 static void refresh(struct http_srv *h)
 {
 	int64_t v;
-	int r = xp_inv_is_pgsql(h->inv) ? pg_version(h, &v) : xp_inv_data_version(h->inv, &v);
+	int r = xp__http_inv_version(h, &v);
 	if (r < 0 || v == h->data_version)
 		return;
 	h->data_version = v;
@@ -184,7 +190,13 @@ static void refresh(struct http_srv *h)
 	h->settings = st;
 }
 
-static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, const char *path)
+static void wake_conn(void *c)
+{
+	MHD_resume_connection(c);
+}
+
+static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, const char *path,
+				  struct request *rq)
 {
 	struct xp_bootfile f;
 	uint32_t peer = 0;
@@ -192,6 +204,33 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 	if (!xp__http_peer(c, &peer, peer_text))
 		peer = 0;
 	int r = h->boot ? xp_boot_open_from(h->boot, path, peer, &f) : -ENOENT;
+	if (r == -EAGAIN && !rq->waited && h->s->icache) {
+		/* the installer, being built on first use (installer-cache.c): the request
+		 * waits for the build, suspended before the builder can wake it */
+		rq->waited = true;
+		MHD_suspend_connection(c);
+		int w = xp__installer_cache_wait(h->s->icache, wake_conn, c);
+		if (w == 0) {
+			xp__serve_limited(h->s, SRC_HTTP, LOG_INFO,
+					  "'%s' for %s: waits for the installer's build", path,
+					  peer_text);
+			return MHD_YES;
+		}
+		MHD_resume_connection(c); /* asked again at once: built meanwhile, or 503 */
+		return MHD_YES;
+	}
+	if (r == -EAGAIN) { /* still: too many waiting, or the server stopping */
+		static const char msg[] = "the installer is being built (first use): try again\n";
+		xp__serve_limited(h->s, SRC_HTTP, LOG_INFO,
+				  "'%s' for %s: the installer is being built: 503", path, peer_text);
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+		    sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+		if (resp) {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "30");
+		}
+		return xp__http_queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+	}
 	if (r < 0) {
 		if (r == -ENOENT)
 			return xp__http_reply_text(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);
@@ -204,6 +243,10 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 		return xp__http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
 				  "cannot read the file\n", 21);
 	}
+	if (f.local_system[0]) /* once per config fetched: once a boot */
+		xp__serve_limited(h->s, SRC_HTTP, LOG_INFO,
+				  "system '%s' (%s): netboot off, answered %s: boots locally",
+				  f.local_system, peer_text, f.local_answer);
 	uint64_t size = f.fd >= 0 ? f.size : f.data.len;
 	enum MHD_Result res;
 	if (f.fd >= 0) {
@@ -314,7 +357,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return xp__http_autoinstall(h, c, url + 13);
 	if (strncmp(url, "/images/", 8) == 0)
 		return xp__http_image(h, c, url + 8);
-	return serve_file(h, c, url);
+	return serve_file(h, c, url, rq);
 }
 
 /* Called with the request target as the client sent it, before libmicrohttpd decodes
@@ -554,6 +597,7 @@ void xp__http_srv_close(struct http_srv *h)
 	close_listeners(h);
 	free(h->ls);
 	xp__http_images_stop(h); /* its waiting requests resumed, before MHD stops */
+	xp__installer_cache_stop_waits(h->s->icache); /* those of the installer's build too */
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	xp__http_images_release(h);

@@ -43,6 +43,7 @@ struct checkpointer {
 struct dhcp_srv;
 struct tftp_srv;
 struct http_srv;
+struct installer_cache;
 
 /* The longest log line (longer ones are cut). */
 #define SERVE_LOG_MAX 1024
@@ -83,6 +84,7 @@ struct serve {
 	_Atomic int64_t changes;
 	bool pg_down, pg_dirty; /* pg_dirty: a notification waits for its reload */
 	int64_t pg_retry_ms, pg_backoff_ms, pg_reload_ms;
+	struct installer_cache *icache; /* the installer built on first use */
 	bool stopping;
 	int pid_fd; /* -1: no pid file */
 	int64_t stop_deadline_ms;
@@ -174,5 +176,19 @@ void xp__http_srv_close(struct http_srv *h);
  * 416: a "bytes=" range that is malformed ("bytes=--1", "bytes=5-3", signs, blanks)
  * or that no byte of the file satisfies. Pure: no I/O. */
 int xp__http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
+
+/* installer-cache.c: the autoinstall installer built on first use (see there). _new
+ * before the first xp__serve_open_boot; _start once privileges are dropped (builds run
+ * as the server's user); _file is xp_boot_opts.installer. _wait: a request that got
+ * -EAGAIN waits for the build under way: wake(arg) is called (from the builder's
+ * thread, under its lock) when it ends; 0 registered, -EALREADY nothing under way
+ * (ask again), -EBUSY too many waiting, -ESHUTDOWN stopping. _stop_waits wakes every
+ * waiter and takes no more (before HTTP stops). */
+int xp__installer_cache_new(struct serve *s, const char *tftp_root, struct installer_cache **ret);
+int xp__installer_cache_start(struct installer_cache *c);
+int xp__installer_cache_file(void *ctx, const char *file, int *fd);
+int xp__installer_cache_wait(struct installer_cache *c, void (*wake)(void *), void *arg);
+void xp__installer_cache_stop_waits(struct installer_cache *c);
+void xp__installer_cache_free(struct installer_cache *c);
 
 #endif

@@ -257,6 +257,8 @@ int xp__serve_open_boot(const struct serve *s, const struct xp_settings *st, str
 		.tftp_root = root,
 		.http_base = http_base[0] ? http_base : NULL,
 		.server = server,
+		.installer = s->icache ? xp__installer_cache_file : NULL,
+		.installer_ctx = s->icache,
 	};
 	int r = xp_boot_new(inv, &bo, ret);
 	if (r < 0)
@@ -594,6 +596,13 @@ static int setup(struct serve *s, sigset_t *mask)
 		xp__serve_log(s, LOG_ERR, "%s", r == -ENODEV ? "no such interface" : strerror(-r));
 		return r;
 	}
+	if (o->tftp || o->http) {
+		const char *tr = xp_settings_get(&s->settings, "tftp-root");
+		char dflt[4200];
+		snprintf(dflt, sizeof(dflt), "%s/tftp", o->state_dir);
+		if ((r = xp__installer_cache_new(s, tr ? tr : dflt, &s->icache)) < 0)
+			return r;
+	}
 	if ((o->tftp || o->http) && (r = open_boot(s)) < 0)
 		return r;
 	if (o->tftp || o->http)
@@ -642,6 +651,8 @@ static int setup(struct serve *s, sigset_t *mask)
 			  r == -ESRCH ? "no such user" : strerror(-r));
 		return r;
 	}
+	if (s->icache && (r = xp__installer_cache_start(s->icache)) < 0)
+		return r;
 	if (s->http && (r = xp__http_srv_start(s->http)) < 0)
 		return r;
 	if (s->tftp && (r = xp__tftp_srv_start(s->tftp)) < 0)
@@ -707,6 +718,7 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 		xp__http_srv_close(s.http);
 	checkpointer_close(&s, &s.ckpt);
 	xp_inv_close(s.listen_inv);
+	xp__installer_cache_free(s.icache);
 	if (s.tftp)
 		xp__tftp_srv_close(s.tftp);
 	if (s.dhcp)

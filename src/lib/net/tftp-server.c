@@ -600,6 +600,14 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	atomic_fetch_add(&t->n, 1);
 
 	r = s->boot ? xp_boot_open_from(s->boot, path, peer, &x->file) : -ENOENT;
+	if (r == -EAGAIN) { /* the installer, being built on first use (installer-cache.c) */
+		x->file.fd = -1;
+		xp__serve_limited(s, SRC_TFTP, LOG_INFO, "'%s' for %s: the installer is being built",
+				  name, ip);
+		send_error(t, from, XP_TFTP_EUNDEF, "the installer is being built: try again");
+		sess_free(x);
+		return;
+	}
 	if (r < 0) {
 		x->file.fd = -1;
 		xp__serve_limited(s, SRC_TFTP, r == -ENOENT ? LOG_INFO : LOG_WARNING, "'%s' for %s: %s",
@@ -612,6 +620,10 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 		sess_free(x);
 		return;
 	}
+	if (x->file.local_system[0]) /* once per config fetched: once a boot */
+		xp__serve_limited(s, SRC_TFTP, LOG_INFO,
+				  "system '%s' (%s): netboot off, answered %s: boots locally",
+				  x->file.local_system, ip, x->file.local_answer);
 	if ((r = map_file(x, req.netascii)) < 0) {
 		xp__serve_limited(s, SRC_TFTP, LOG_WARNING, "'%s' for %s: %s", name, ip, strerror(-r));
 		send_error(t, from, XP_TFTP_EUNDEF,

@@ -703,6 +703,7 @@ static int reply(const struct xp_dhcp_server *s, const struct req *r, uint8_t ty
 	if (o82 && xp_dhcp_msg_build_option(b, 82, o82, l82) < 0)
 		return -EMSGSIZE;
 	tx->len = xp_dhcp_msg_build_end(b);
+	tx->boot_host = type == XP_DHCPACK && r->host && (r->pxe || r->ipxe) ? r->host : NULL;
 	set_dest(r, type, tx);
 	return 1;
 }
@@ -1116,6 +1117,7 @@ int xp_dhcp_server_handle(struct xp_dhcp_server *s, const uint8_t *pkt, size_t l
 		why = &dummy;
 	*why = NULL;
 	tx->len = 0;
+	tx->boot_host = NULL;
 	struct xp_dhcp_msg *m = &s->msg;
 	if (xp_dhcp_msg_parse(pkt, len, m) < 0) {
 		*why = m->why;

@@ -14,10 +14,11 @@
 #                       in the boot order, then the NIC (OVMF gives up on a PXE server
 #                       that offers no boot file only after a minute or more under TCG,
 #                       then tries PXE over IPv6: a blank disk fails at once)
-#   qpxe_autoinstall POOL RANGE [efi]  the autoinstall tests' server: its settings
-#                       (SERVER_IP, HTTP_PORT, TFTP root $T/tftp, pool POOL over RANGE),
-#                       the installer built into $T/tftp/installer, lib/grub-root.sh's
-#                       root (with efi: GRUB for UEFI) as $T/root.tgz, distro plain
+#   qpxe_server POOL RANGE  the autoinstall tests' server: its settings (SERVER_IP,
+#                       HTTP_PORT, TFTP root $T/tftp, pool POOL over RANGE), the
+#                       installer built into $T/tftp/installer, distro plain
+#   qpxe_autoinstall POOL RANGE [efi]  qpxe_server, and lib/grub-root.sh's root (with
+#                       efi: GRUB for UEFI) as $T/root.tgz
 #   qpxe_done SECONDS WHAT  QEMU ends by itself (a reboot or power-off) within SECONDS
 #   qpxe_log TEXT       the server's log holds TEXT
 [ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap device)"
@@ -92,7 +93,7 @@ qpxe_boot() {
 	QPID=$!
 }
 
-qpxe_autoinstall() {
+qpxe_server() {
 	local kv
 	export XENPROV_STATE_DIR=$T/state
 	for kv in "server $SERVER_IP" "http-port $HTTP_PORT" "tftp-root $T/tftp" \
@@ -102,10 +103,14 @@ qpxe_autoinstall() {
 	done
 	"$X" installer build -o "$T/tftp/installer" >"$T/build.out" 2>&1 ||
 		fail "installer build: $(cat "$T/build.out")"
-	grub_root "$T/root" "$kernel" "${3:-}"
-	tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
 	echo kernel >"$T/vmlinuz"
 	"$X" distro add plain --kernel "$T/vmlinuz" >/dev/null || fail "distro add"
+}
+
+qpxe_autoinstall() {
+	qpxe_server "$1" "$2"
+	grub_root "$T/root" "$kernel" "${3:-}"
+	tar -C "$T/root" --numeric-owner -czf "$T/root.tgz" . || fail "tar"
 }
 
 qpxe_done() {
