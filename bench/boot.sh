@@ -111,11 +111,10 @@
 #            three unanswered REQUESTs ("no lease, failing") while the leases table held
 #            200 bound rows: their ACKs were committed but too late. Not explained yet.
 #
-, an 8 MiB file, 1 and 4 clients, a
+# Options: --quick (2 s steps at 500, 2000 and 8000, an 8 MiB file, 1 and 4 clients, a
 # storm of 20 with a 2 MB kernel and 100 systems: a smoke check of the harness, not
-# numbers), --only PART (one
-# of dhcp, tftp, storm), --json FILE (the results as JSON lines in FILE; without it they
-# are printed at the end, after the tables).
+# numbers), --only PART (one of dhcp, tftp, storm), --json FILE (the results as JSON
+# lines in FILE; without it they are printed at the end, after the tables).
 #
 # Peers: Debian 12's kea-dhcp4-server, kea-admin (perfdhcp), postgresql-15, dnsmasq,
 # tftpd-hpa, atftp, tftp-hpa, busybox; bench_deps installs the missing ones (no service started: a
@@ -1140,6 +1139,10 @@ storm_run() { # SERVER
 	done
 	cat "$out"/*.t >"$W/storm-$s.times" 2>/dev/null
 	storm_dups "$s" || failed=1
+	# what the clients sent: DISCOVERs and REQUESTs (busybox resends a REQUEST after 4 s
+	# without an answer, and gives up after three)
+	SM[$s,disc]=$(cat "$out"/*.dhcp 2>/dev/null | grep -c 'broadcasting discover')
+	SM[$s,req]=$(cat "$out"/*.dhcp 2>/dev/null | grep -c 'broadcasting select')
 	n_ok=$(awk '$6 == "ok"' "$W/storm-$s.times" | wc -l)
 	fails=$((STORM_N - n_ok)) # a client without a line failed too
 	local verified=false
@@ -1152,7 +1155,7 @@ storm_run() { # SERVER
 	SM[$s,p50]=$(awk '$6 == "ok" { print ($5 - $2) / 1e6 }' "$W/storm-$s.times" | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", a[int((NR + 1) / 2)]; else print "null" }')
 	SM[$s,p95]=$(awk '$6 == "ok" { print ($5 - $2) / 1e6 }' "$W/storm-$s.times" | sort -n | awk '{ a[NR] = $1 } END { if (NR) { i = int(NR * 0.95 + 0.5); if (i < 1) i = 1; printf "%.2f", a[i] } else print "null" }')
 	SM[$s,dhcp]=$(awk 'NR == 1 || $2 < m { m = $2 } $3 > d { d = $3 } END { if (NR) printf "%.2f", (d - m) / 1e6; else print "null" }' "$W/storm-$s.times")
-	json "\"part\":\"storm\",\"server\":\"$s\",\"clients\":$STORM_N,\"systems\":$([ "$s" = dnsmasq ] && echo null || echo "$STORM_SYSTEMS"),\"kernel_bytes\":$KERNEL_BYTES,\"seconds\":${SM[$s,s]},\"failed\":$fails,\"dhcp_done_s\":${SM[$s,dhcp]},\"client_p50_s\":${SM[$s,p50]},\"client_p95_s\":${SM[$s,p95]},\"kernel_verified\":$verified,\"config_verified\":$cfg_ok,\"leased\":${SM[$s,leased]},\"addresses_twice\":${SM[$s,twice]},\"db_bound\":${SM[$s,dbrows]:-null},\"db_twice\":${SM[$s,dbtwice]:-null},\"db_not_the_clients\":${SM[$s,dbmiss]:-null}"
+	json "\"part\":\"storm\",\"server\":\"$s\",\"clients\":$STORM_N,\"systems\":$([ "$s" = dnsmasq ] && echo null || echo "$STORM_SYSTEMS"),\"kernel_bytes\":$KERNEL_BYTES,\"seconds\":${SM[$s,s]},\"failed\":$fails,\"dhcp_done_s\":${SM[$s,dhcp]},\"client_p50_s\":${SM[$s,p50]},\"client_p95_s\":${SM[$s,p95]},\"kernel_verified\":$verified,\"config_verified\":$cfg_ok,\"leased\":${SM[$s,leased]},\"discovers\":${SM[$s,disc]},\"requests\":${SM[$s,req]},\"addresses_twice\":${SM[$s,twice]},\"db_bound\":${SM[$s,dbrows]:-null},\"db_twice\":${SM[$s,dbtwice]:-null},\"db_not_the_clients\":${SM[$s,dbmiss]:-null}"
 	# an address given twice is a failure of the server, not a timing
 	[ "${SM[$s,twice]}" -eq 0 ] && [ "${SM[$s,dbtwice]:-0}" -eq 0 ] && [ "${SM[$s,dbmiss]:-0}" -eq 0 ] || failed=1
 	# clients that gave up are a result; no client done, or a wrong copy, is a failure
@@ -1214,6 +1217,9 @@ if want storm; then
 		[ -n "${SM[$s,why]:-}" ] && say "    $s: ${SM[$s,why]}"
 	done
 	say "  (twice: addresses leased to two clients, from the clients' own leases)"
+	for s in "${STORM_SERVERS[@]}"; do
+		[ -n "${SM[$s,s]:-}" ] && say "  ${SLABEL[$s]}: the clients sent ${SM[$s,disc]} DISCOVERs and ${SM[$s,req]} REQUESTs"
+	done
 	for s in xenprov-pg xenprov-pg2; do
 		[ -n "${SM[$s,dbrows]:-}" ] || continue
 		say "  ${SLABEL[$s]}: ${SM[$s,leased]} clients leased (by ${SM[$s,by]}); the leases table: ${SM[$s,dbrows]} bound rows,"
