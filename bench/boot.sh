@@ -106,8 +106,8 @@
 #            Addresses given twice: 0 in every run (200 bound rows, each its client's).
 #            But with two servers DHCP itself is slower: all leased in 8 to 18 s against
 #            1.6 to 7.8 s for one (busybox resends its first REQUEST, unanswered for 4 s,
-#            for 40-80% of the clients: 286 and 359 REQUESTs for 200 clients in two runs,
-#            exactly 200 with one server), and in the third run 36 clients gave up after
+#            over and over: 286, 359 and 470 REQUESTs for 200 clients in three runs, 200
+#            and 202 with one server), and in the third run 36 clients gave up after
 #            three unanswered REQUESTs ("no lease, failing") while the leases table held
 #            200 bound rows: their ACKs were committed but too late. Not explained yet.
 #
