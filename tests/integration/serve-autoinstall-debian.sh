@@ -19,9 +19,17 @@
 #      Debian's GRUB, kernel and initramfs, systemd, networkd's DHCP lease from the
 #      server, and the marker with the host name and the reserved address on the
 #      serial console.
+# With XP_AI_FIRMWARE=uefi (serve-autoinstall-debian-uefi.sh) the same machine with
+# OVMF (lib/qemu-pxe.sh's QPXE_UEFI: the disk first in the boot order, then the NIC):
+# ipxe.efi from the TFTP root, the installer finds /sys/firmware/efi, a GPT with an EFI
+# system partition at the disk's end, Debian's GRUB for EFI (grub-efi-amd64-bin is in
+# the root beside grub-pc) at EFI/BOOT/BOOTX64.EFI; the root keeps the image's size
+# there (growing it up to the ESP is not built), checked offline (GPT, the ESP's type,
+# fsck.vfat with BOOTX64.EFI, e2fsck, the host name); then OVMF boots the disk and
+# Debian prints the same marker.
 # Prints each stage's seconds. Environment: XENPROV, XP_TMP, XP_SRC, XP_AI_TIMEOUT
-# (seconds per stage, default 900), XP_DEBIAN_MIRROR, XP_QEMU_ACCEL. Needs root. Exit 0
-# pass, 1 fail, 77 skip.
+# (seconds per stage, default 900), XP_AI_FIRMWARE (bios, uefi), XP_DEBIAN_MIRROR,
+# XP_QEMU_ACCEL. Needs root. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TIMEOUT=${XP_AI_TIMEOUT:-900}
@@ -33,13 +41,28 @@ TAP=xpad0
 BR=xpadbr0
 NS=xp-ad-$$
 MIRROR=${XP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+FIRMWARE=${XP_AI_FIRMWARE:-bios}
+IPXE_EFI=/usr/lib/ipxe/ipxe.efi
+ESP_TYPE=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+case $FIRMWARE in
+bios) ;;
+uefi)
+	# another machine, network and tap: the two variants may run at once
+	MAC=52:54:00:a1:b3:02 TAP=xpadu0 BR=xpadubr0 NS=xp-adu-$$
+	SERVER_IP=10.75.0.1 VM_IP=10.75.0.120
+	need fsck.vfat
+	[ -r "$IPXE_EFI" ] || skip "no $IPXE_EFI (Debian package ipxe)"
+	QPXE_UEFI=1
+	;;
+*) fail "XP_AI_FIRMWARE must be bios or uefi" ;;
+esac
 CACHE=${XP_INST_DEBIAN_CACHE:-/var/tmp/xenprov-inst-debian}
 
 need sfdisk blkid e2fsck debugfs dumpe2fs mmdebstrap flock
 . "$HERE/lib/qemu-pxe.sh" || exit 1
 
 # ---- the Debian root, made once per machine -------------------------------------------------
-ROOT_TAR=$CACHE/bookworm-inst-v2.tar
+ROOT_TAR=$CACHE/bookworm-inst-v3.tar
 mkdir -p "$CACHE" || fail "cannot make $CACHE"
 exec 9>"$CACHE/lock"
 flock 9
@@ -64,7 +87,8 @@ StandardOutput=tty
 TTYPath=/dev/ttyS0
 [Install]
 WantedBy=multi-user.target'
-	mmdebstrap --variant=minbase --include=systemd-sysv,udev,linux-image-amd64,grub-pc,iproute2 \
+	mmdebstrap --variant=minbase \
+		--include=systemd-sysv,udev,linux-image-amd64,grub-pc,grub-efi-amd64-bin,iproute2 \
 		--customize-hook="printf '%s\n' '$marker' >\"\$1/usr/local/sbin/xp-marker\"" \
 		--customize-hook='chmod 755 "$1/usr/local/sbin/xp-marker"' \
 		--customize-hook="printf '%s\n' '$unit' >\"\$1/etc/systemd/system/xp-marker.service\"" \
@@ -85,7 +109,12 @@ tar -xOf "$ROOT_TAR" ./etc/systemd/system/xp-marker.service | grep -q TTYPath=/d
 	fail "$ROOT_TAR has no marker unit: remove it to have it made again"
 
 # ---- the inventory and the installer -------------------------------------------------------
-qpxe_server ad 10.76.0.100-10.76.0.150
+if [ "$FIRMWARE" = uefi ]; then
+	qpxe_server adu 10.75.0.100-10.75.0.150
+	cp "$IPXE_EFI" "$T/tftp/ipxe.efi" || fail "cannot copy $IPXE_EFI"
+else
+	qpxe_server ad 10.76.0.100-10.76.0.150
+fi
 # no_timer_check: under TCG on a loaded machine the IO-APIC timer check can panic
 "$X" profile add debian --image "$ROOT_TAR" --disk-size 1G --network dhcp --distro plain \
 	--extra "console=ttyS0 no_timer_check" >"$T/out" 2>&1 || fail "profile add: $(cat "$T/out")"
@@ -100,24 +129,39 @@ ok
 
 
 # ---- 1. the install ------------------------------------------------------------------------
-echo "1. the install (accel $ACCEL)"
+echo "1. the install ($FIRMWARE, accel $ACCEL)"
 t0=$SECONDS
 qpxe_boot "$MAC" "$T/disk.img"
 qpxe_until "$TIMEOUT" "the success event" qpxe_log "success done: debian installed on /dev/vda"
 qpxe_done 120 "the success (a reboot)"
 echo "install: $((SECONDS - t0)) s from power-on to the reboot"
-for s in image grow customize bootloader; do
-	grep -qE "install: system 'deb1' \(10\.76\.0\.120\): progress $s" "$T/serve.log" ||
+steps="image customize bootloader"
+[ "$FIRMWARE" = uefi ] && steps="$steps firmware" || steps="$steps grow"
+for s in $steps; do
+	grep -qE "install: system 'deb1' \(${VM_IP//./\\.}\): progress $s" "$T/serve.log" ||
 		fail "no progress event $s"
 done
 "$X" system show deb1 | grep -qE '^netboot +off$' || fail "netboot still on"
 sfdisk -J "$T/disk.img" >"$T/table" || fail "no partition table"
 read -r start size < <(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["partitiontable"]["partitions"]; print(p[0]["start"], p[0]["size"])' "$T/table")
-[ "$((start + size))" = $((2 << 21)) ] || fail "the root partition does not reach the end: $(cat "$T/table")"
+if [ "$FIRMWARE" = uefi ]; then
+	# a GPT, the image's root where it was, the ESP (FAT32, GRUB's removable path) last
+	read -r label esp_start esp_size esp_type < <(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["partitiontable"]; p=t["partitions"][-1]; print(t["label"], p["start"], p["size"], p["type"])' "$T/table")
+	[ "$label" = gpt ] && [ "$esp_type" = "$ESP_TYPE" ] || fail "no GPT with an ESP last: $(cat "$T/table")"
+	dd if="$T/disk.img" of="$T/esp.fs" bs=512 skip="$esp_start" count="$esp_size" status=none || fail "dd esp"
+	fsck.vfat -n "$T/esp.fs" >"$T/fsck.vfat" 2>&1 || fail "fsck.vfat: $(cat "$T/fsck.vfat")"
+	MTOOLS_SKIP_CHECK=1 mdir -i "$T/esp.fs" ::/EFI/BOOT 2>/dev/null | grep -qi 'BOOTX64 *EFI' ||
+		python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.exit(0 if b"BOOTX64 EFI" in d else 1)' "$T/esp.fs" ||
+		fail "no EFI/BOOT/BOOTX64.EFI on the ESP"
+	rm -f "$T/esp.fs"
+fi
 dd if="$T/disk.img" of="$T/root.fs" bs=512 skip="$start" count="$size" status=none || fail "dd"
 e2fsck -fn "$T/root.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
 bytes=$(dumpe2fs -h "$T/root.fs" 2>/dev/null | awk -F: '/^Block count/ {c = $2} /^Block size/ {s = $2} END {print c * s}')
-[ "$bytes" = $((size * 512)) ] || fail "the root filesystem holds $bytes bytes, its partition $((size * 512))"
+if [ "$FIRMWARE" = bios ]; then
+	[ "$((start + size))" = $((2 << 21)) ] || fail "the root partition does not reach the end: $(cat "$T/table")"
+	[ "$bytes" = $((size * 512)) ] || fail "the root filesystem holds $bytes bytes, its partition $((size * 512))"
+fi
 [ "$(debugfs -R 'cat /etc/hostname' "$T/root.fs" 2>/dev/null)" = deb1 ] || fail "the host name"
 rm -f "$T/root.fs"
 ok
@@ -128,7 +172,9 @@ t0=$SECONDS
 qpxe_boot "$MAC" "$T/disk.img"
 qpxe_until "$TIMEOUT" "the installed system's marker" grep -aq "XP-INSTALLED" "$T/serial.log"
 echo "boot: $((SECONDS - t0)) s from power-on to the marker"
-grep -aq "Nothing to boot" "$T/serial.log" || fail "the server offered the installed machine a boot file"
+if [ "$FIRMWARE" = bios ]; then
+	grep -aq "Nothing to boot" "$T/serial.log" || fail "the server offered the installed machine a boot file"
+fi
 # the unit's own line: systemd is process 1 and ran it once networkd had the lease
 grep -aq "XP-INSTALLED host=deb1 addr=$VM_IP init=systemd" "$T/serial.log" ||
 	fail "the marker: $(grep -a XP-INSTALLED "$T/serial.log")"
