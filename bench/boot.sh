@@ -843,6 +843,13 @@ tftp_start() { # SERVER ROOT
 	esac
 }
 
+# the header line of a table of the TFTP settings against the servers
+tftp_table_head() {
+	printf '  %-28s %-8s' client clients
+	for s in "${TFTP_SERVERS[@]}"; do printf ' %10s' "$s"; done
+	printf ' %16s\n' "xenprov/best"
+}
+
 # tftp_run SERVER CLIENT N: one measurement; sets F[...] or F[server,why]
 tftp_run() {
 	local s=$1 c=$2 n=$3 out=$SHM/tftp res us bad=0 i sz
@@ -935,9 +942,7 @@ if want tftp; then
 	done
 	say
 	say "  aggregate MB/s:"
-	printf '  %-28s %-8s' client clients
-	for s in "${TFTP_SERVERS[@]}"; do printf ' %10s' "$s"; done
-	printf ' %16s\n' "xenprov/best"
+	tftp_table_head
 	for c in "${TFTP_CLIENTS[@]}"; do
 		for n in "${TFTP_CONC[@]}"; do
 			printf '  %-28s %-8s' "${CLABEL[$c]}" "$n"
@@ -976,9 +981,7 @@ if want tftp; then
 	say
 	# issue 20: CPU seconds per MB delivered, against the peer that needs the least
 	say "  server CPU seconds per MB delivered (its cgroup: threads and children):"
-	printf '  %-28s %-8s' client clients
-	for s in "${TFTP_SERVERS[@]}"; do printf ' %10s' "$s"; done
-	printf ' %16s\n' "xenprov/best"
+	tftp_table_head
 	for c in "${TFTP_CLIENTS[@]}"; do
 		for n in "${TFTP_CONC[@]}"; do
 			printf '  %-28s %-8s' "${CLABEL[$c]}" "$n"
