@@ -56,6 +56,7 @@ struct installer_cache {
 	char root[4200];    /* STATE/installer */
 	char dir[4300];	    /* STATE/installer/KEY, while ready */
 	char tftp_root[4200];
+	char user[256]; /* the server's --user, copied: a build may outlive the server */
 	/* requests waiting for the build under way: woken (wake(arg)) when it ends */
 	struct {
 		void (*wake)(void *);
@@ -153,18 +154,35 @@ static int build(struct installer_cache *c, char *dir, size_t size, char *done, 
 	struct xp_installer_result res;
 	int64_t t0 = xp__serve_now_ms();
 	if (r == 0) {
-		xp__serve_log(s, LOG_INFO,
-			      "installer: building it for kernel %s (first use), into %s", kernel,
-			      dir);
+		/* under the lock: the server (s) is not freed while it is held, and a
+		 * stopped one is told nothing */
+		pthread_mutex_lock(&c->lock);
+		if (!c->stop)
+			xp__serve_log(s, LOG_INFO,
+				      "installer: building it for kernel %s (first use), into %s",
+				      kernel, dir);
+		pthread_mutex_unlock(&c->lock);
 		r = xp_installer_build(&o, tmp, &res, &d);
 	}
 	if (r == 0) {
 		chmod(tmp, 0755);
 		int dfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		/* whole or not at all; another server's build of the same key may have won */
-		if (rename(tmp, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
-			r = xp_diags_fail(&d, -errno, dir, NULL, NULL, "cannot put it in place: %s",
-					  strerror(errno));
+		/* whole or not at all; another server's build of the same key may have won
+		 * (then ours goes), or a partial one is in the way (then it goes) */
+		int e = rename(tmp, dir) < 0 ? errno : 0;
+		if ((e == EEXIST || e == ENOTEMPTY) && built(dir)) {
+			remove_build(c->root, tmp + strlen(c->root) + 1);
+			made = false;
+			e = 0;
+		} else if (e == EEXIST || e == ENOTEMPTY) {
+			remove_build(c->root, dir + strlen(c->root) + 1);
+			e = rename(tmp, dir) < 0 ? errno : 0;
+		}
+		if (e)
+			r = xp_diags_fail(&d, -e, dir, NULL, NULL, "cannot put it in place: %s",
+					  strerror(e));
+		else
+			made = false;
 		if (dfd >= 0) {
 			fsync(dfd);
 			close(dfd);
@@ -173,7 +191,7 @@ static int build(struct installer_cache *c, char *dir, size_t size, char *done, 
 	if (r < 0) {
 		if (made)
 			remove_build(c->root, tmp + strlen(c->root) + 1);
-		const char *user = s->opts->user;
+		const char *user = c->user[0] ? c->user : NULL;
 		bool denied = r == -EACCES || r == -EPERM;
 		snprintf(done, dsize, "installer: cannot build it%s%s%s: %s%s%s%s%s%s",
 			 user ? " as user '" : "", user ? user : "", user ? "'" : "",
@@ -185,7 +203,11 @@ static int build(struct installer_cache *c, char *dir, size_t size, char *done, 
 		return r;
 	}
 	xp_diags_release(&d);
-	remove_others(c->root, key);
+	pthread_mutex_lock(&c->lock);
+	bool stopped = c->stop; /* then the next server's builds are not ours to remove */
+	pthread_mutex_unlock(&c->lock);
+	if (!stopped)
+		remove_others(c->root, key);
 	snprintf(done, dsize,
 		 "installer: built for kernel %s in %.1f s (%zu modules, %zu libraries, "
 		 "initramfs %llu bytes): %s%s%s%s",
@@ -248,6 +270,7 @@ int xp__installer_cache_new(struct serve *s, const char *tftp_root, struct insta
 	pthread_cond_init(&c->cond, NULL);
 	snprintf(c->root, sizeof(c->root), "%s/installer", s->opts->state_dir);
 	snprintf(c->tftp_root, sizeof(c->tftp_root), "%s", tftp_root);
+	snprintf(c->user, sizeof(c->user), "%s", s->opts->user ? s->opts->user : "");
 	*ret = c;
 	return 0;
 }
