@@ -270,10 +270,13 @@ cmdline c5 52:54:00:ac:00:05
 run c5 --disk "$T/e.img" --no-bootloader --firmware uefi && fail "no room for the ESP, yet installed"
 grep -qF "cannot make a GPT with an EFI system partition" "$T/err" || fail "no room: $(cat "$T/err")"
 log "install: system 'epsilon' (10.79.0.64): failure firmware:"
+# refused before anything was written: the disk is still blank (its next attempt needs
+# no wipe)
+cmp -s -n $((64 << 20)) "$T/e.img" /dev/zero || fail "the refused disk was written"
 ok
 truncate -s 128M "$T/e.img"
 cmdline c5 52:54:00:ac:00:05
-run c5 --disk "$T/e.img" --no-bootloader --firmware uefi --wipe --json ||
+run c5 --disk "$T/e.img" --no-bootloader --firmware uefi --json ||
 	fail "installer run (uefi): $(cat "$T/err")"
 grep -q '"uefi": *true' "$T/out" || fail "json: $(cat "$T/out")"
 log "install: system 'epsilon' (10.79.0.64): progress firmware"

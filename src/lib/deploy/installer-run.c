@@ -1058,6 +1058,21 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	x.gpt = x.uefi || (label && strcmp(label, "gpt") == 0);
 	res->uefi = x.uefi;
 	bool bare = label && strcmp(label, "none") == 0;
+	/* a GPT's room (the image, the ESP, on BIOS the BIOS boot partition, the backup
+	 * table, alignment) checked before anything is written: refused, the disk stays as
+	 * it was, not left with a table its next attempt would be refused for */
+	uint64_t gpt_need = size + XP_INSTALLER_ESP_SIZE + (x.uefi ? 0 : UINT64_C(1) << 20) +
+			    (UINT64_C(2) << 20) + 33 * 512;
+	if (x.gpt && gpt_need > res->disk_size) {
+		step(&x, "firmware", "a GPT with an EFI system partition");
+		r = xp_diags_fail(d, -ENOSPC, x.dev, "partition",
+				  "the disk needs room for the image and a 64 MiB EFI system "
+				  "partition",
+				  "cannot make a GPT with an EFI system partition: the disk holds "
+				  "%llu bytes, the image and the partitions need %llu",
+				  (unsigned long long)res->disk_size, (unsigned long long)gpt_need);
+		goto fail;
+	}
 	if (bare && x.gpt) {
 		step(&x, "partition", "a GPT with the root and an EFI system partition");
 		if ((r = firmware_table(&x, true, size, &at)) < 0)
