@@ -142,16 +142,13 @@ vm_until() {
 	qpxe_until "$@"
 	QPID=$saved
 }
-# vm_done NAME SECONDS WHAT: QEMU NAME ends by itself within SECONDS
+# vm_done NAME SECONDS WHAT: qemu-pxe.sh's qpxe_done for QEMU NAME
 vm_done() {
-	local start=$SECONDS
-	while kill -0 "${VPID[$1]}" 2>/dev/null; do
-		[ $((SECONDS - start)) -lt "$2" ] || fail "QEMU $1 still running ${2}s after $3"
-		sleep 1
-	done
-	wait "${VPID[$1]}" 2>/dev/null
+	local saved=$QPID
+	QPID=${VPID[$1]}
+	qpxe_done "$2" "$3"
 	unset "VPID[$1]"
-	[ "$1" != vm ] || QPID=
+	[ "$1" = vm ] || QPID=$saved
 }
 ev() { grep -qE "install: system '$1' \(${2//./\\.}\): $3" "$T/serve.log"; }
 token_of() { grep -ao 'xenprov\.token=[0-9a-f]\{64\}' "$1" | head -n 1 | cut -d= -f2; }
@@ -167,18 +164,9 @@ vm_boot vm2 "$MAC2" "$T/disk2.img"
 # vm2: the image step begun and some megabytes on its disk, then its QEMU killed. Both
 # waits poll every 0.1 s, not qpxe_until's 2 s: on a quiet machine the guest writes the
 # whole image (and its table, written last) in about 2 s
-vm2_until() { # SECONDS WHAT CHECK...
-	local limit=$1 what=$2 start=$SECONDS
-	shift 2
-	until "$@"; do
-		kill -0 "${VPID[vm2]}" 2>/dev/null || fail "QEMU vm2 exited before $what"
-		[ $((SECONDS - start)) -lt "$limit" ] || fail "no $what within ${limit}s"
-		sleep 0.1
-	done
-}
-vm2_until "$TIMEOUT" "the image step" ev vm2 "$VM2_IP" "progress image"
+QPXE_POLL=0.1 vm_until vm2 "$TIMEOUT" "the image step" ev vm2 "$VM2_IP" "progress image"
 blocks() { [ "$(du -k "$T/disk2.img" | cut -f1)" -gt 8192 ]; }
-vm2_until 60 "8 MiB of the image written" blocks
+QPXE_POLL=0.1 vm_until vm2 60 "8 MiB of the image written" blocks
 ! ev vm2 "$VM2_IP" "progress customize" || fail "vm2's image was written whole before the kill"
 kill -KILL "${VPID[vm2]}" && wait "${VPID[vm2]}" 2>/dev/null
 unset "VPID[vm2]"

@@ -452,7 +452,8 @@ int xp__db_open_pgsql(const char *uri, struct xp_db **ret)
 		return message(&db->base, r, m);
 	}
 	PQsetNoticeProcessor(db->c, quiet, NULL);
-	/* SQLite's LIKE ignores ASCII case; the inventory uses none. Timestamps are
+	/* SQLite's LIKE ignores ASCII case, PostgreSQL's does not: the inventory's one
+	 * LIKE (xp_system_mac_last) matches MACs stored in lower case. Timestamps are
 	 * integers. What matters per session: UTF-8 text, and a statement that waits
 	 * on a lock at most as long as SQLite's busy timeout. */
 	return pg_exec(&db->base, "SET client_encoding = 'UTF8'; SET lock_timeout = '30s'");

@@ -124,16 +124,16 @@ qpxe_done() {
 }
 qpxe_log() { grep -qF "$1" "$T/serve.log"; }
 
-# qpxe_until SECONDS WHAT CHECK...: runs CHECK every 2 s until it succeeds; fails when
-# QEMU exits first or SECONDS pass since the boot ("no WHAT within ..."). Prints how
-# long it took.
+# qpxe_until SECONDS WHAT CHECK...: runs CHECK every QPXE_POLL seconds (default 2) until
+# it succeeds; fails when QEMU exits first or SECONDS pass since the boot ("no WHAT
+# within ..."). Prints how long it took.
 qpxe_until() {
 	local limit=$1 what=$2 start=$SECONDS
 	shift 2
 	until "$@"; do
 		kill -0 "$QPID" 2>/dev/null || fail "QEMU exited before $what"
 		[ $((SECONDS - start)) -lt "$limit" ] || fail "no $what within ${limit}s"
-		sleep 2
+		sleep "${QPXE_POLL:-2}"
 	done
 	echo "$what after $((SECONDS - start))s"
 }
