@@ -16,6 +16,13 @@
  *   <state>/images/captures/NAME/V/manifest  the sorted list of every entry of root
  *                                            (format below); manifest_sha256 is the
  *                                            SHA-256 of this file
+ *   <state>/images/captures/NAME/V/srcindex  a local directory's capture only: the
+ *                                            source's directories as the capture's walk
+ *                                            saw them, for the next capture's skip
+ *                                            (capture-skip.c): "xenprov-srcindex 1 KEY\n"
+ *                                            (KEY: SHA-256 of the source's real path and
+ *                                            the exclusion options), then "DEV INO
+ *                                            PATH\0" per directory; absent: no skip
  *   <state>/images/captures/NAME/.V.partial  a version being made (rsync --link-dest
  *                                            to V-1, so unchanged files share inodes)
  *
@@ -236,6 +243,8 @@ struct xp_capture_result {
 	struct xp_imgver version; /* the new version (release it) */
 	unsigned prev_version;	  /* 0: it is the first */
 	uint64_t new_bytes;	  /* regular files new or changed since the previous version */
+	uint64_t skipped;	  /* a local tree: entries linked to the previous version by
+				   * xenprov's own walk, unseen by rsync (capture-skip.c) */
 	bool vanished;		  /* rsync: some files vanished while it ran (exit 24) */
 	double seconds;
 };

@@ -259,6 +259,7 @@ static int run_capture(int argc, char **argv)
 		json_object_set_new(j, "previous", res.prev_version ? json_integer(res.prev_version)
 								    : json_null());
 		json_object_set_new(j, "new_bytes", json_integer((json_int_t)res.new_bytes));
+		json_object_set_new(j, "skipped", json_integer((json_int_t)res.skipped));
 		json_object_set_new(j, "seconds", json_real(res.seconds));
 		rc = cli_print_json(j);
 	} else if (!co.quiet) {

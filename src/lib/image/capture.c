@@ -282,7 +282,7 @@ static void trim(struct xp_buf *b)
 
 static int run_rsync(const struct xp_capture_opts *o, const char *from, const char *to,
 		     const char *link_dest, const char *link_dest2, bool dense,
-		     const char *files_from, bool *vanished, struct xp_diags *d)
+		     const char *files_from, bool recopy, bool *vanished, struct xp_diags *d)
 {
 	struct xp_argv a = {0};
 	xp_argv_rsync(&a, o->ssh_command, dense);
@@ -301,11 +301,13 @@ static int run_rsync(const struct xp_capture_opts *o, const char *from, const ch
 	if (link_dest2)
 		xp_argv_add(&a, "--link-dest=%s", link_dest2);
 	if (files_from) {
-		/* exactly these files (NUL-separated, relative to from), copied whatever
-		 * their sizes and times say; their directories are there already */
+		/* exactly these entries (NUL-separated, relative to from; the filter rules
+		 * apply to them as to any), their directories there already: to recopy
+		 * (verify_recent), whatever their sizes and times say; else what the skip
+		 * (capture-skip.c) left to rsync, a directory with its content */
 		xp_argv_add(&a, "--files-from=%s", files_from);
 		xp_argv_add(&a, "--from0");
-		xp_argv_add(&a, "--ignore-times");
+		xp_argv_add(&a, recopy ? "--ignore-times" : "--recursive");
 		xp_argv_add(&a, "--no-implied-dirs");
 	}
 	for (size_t i = 0; i < NDEFAULTS; i++) {
@@ -410,7 +412,7 @@ int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const cha
 		    const char *link_dest, const char *link_dest2, bool dense, bool *vanished,
 		    struct xp_diags *d)
 {
-	int r = run_rsync(o, from, root, link_dest, link_dest2, dense, NULL, vanished, d);
+	int r = run_rsync(o, from, root, link_dest, link_dest2, dense, NULL, false, vanished, d);
 	if (r == 0 && !(o->default_off & (1ull << xp_capture_default_find("machine-id"))))
 		r = empty_machine_id(root, d);
 	return r;
@@ -473,9 +475,34 @@ static int verify_recent(const struct xp_capture_opts *o, const struct xp_imgver
 	if (r < 0)
 		return xp_diags_fail(d, r, lpath, NULL, NULL, "cannot write: %s", strerror(-r));
 	bool v2 = false;
-	r = run_rsync(o, from, to, NULL, NULL, dense, lpath, &v2, d);
+	r = run_rsync(o, from, to, NULL, NULL, dense, lpath, true, &v2, d);
 	*vanished = *vanished || v2;
 	(void)unlink(lpath);
+	return r;
+}
+
+/* The new tree of a skip (capture-skip.c): the entries it left to rsync copied (linked
+ * to the previous version where rsync finds them the same), then the directories it made
+ * given their attributes, then /etc/machine-id emptied as xp_capture_fill does. */
+static int skip_fill(const struct xp_capture_opts *o, const struct xp_imgver_new *nv,
+		     struct xp_capture_skip *sk, const char *from, const char *to,
+		     const char *link_dest, bool dense, bool *vanished, struct xp_diags *d)
+{
+	int r = 0;
+	if (sk->nlisted) {
+		_cleanup_free_ char *lpath = NULL;
+		if (asprintf(&lpath, "%s/changed", nv->partial) < 0)
+			return -ENOMEM;
+		if ((r = xp_write_atomic(lpath, sk->list.s, sk->list.len, 0600)) < 0)
+			return xp_diags_fail(d, r, lpath, NULL, NULL, "cannot write: %s",
+					     strerror(-r));
+		r = run_rsync(o, from, to, link_dest, NULL, dense, lpath, false, vanished, d);
+		(void)unlink(lpath);
+	}
+	if (r == 0)
+		r = xp__capture_skip_finish(sk, o->source, nv->root, d);
+	if (r == 0 && !(o->default_off & (1ull << xp_capture_default_find("machine-id"))))
+		r = empty_machine_id(nv->root, d);
 	return r;
 }
 
@@ -500,6 +527,7 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 	struct xp_manifest prev = {0}, m = {0};
 	struct xp_buf text = XP_BUF_INIT;
 	struct srcwalk w = {.since = -1, .one_fs = !o->all_filesystems};
+	struct xp_capture_skip sk = {0};
 	xp_buf_init(&w.path);
 	if (nv.has_prev && !(link_dest = realpath(nv.prev.root, NULL))) {
 		r = xp_diags_fail(d, -errno, nv.prev.root, NULL, NULL, "cannot open: %s",
@@ -541,13 +569,37 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 				goto out;
 			dense = !w.sparse;
 		}
-		r = xp_capture_fill(o, from, to, link_dest, NULL, dense, &res->vanished, d);
+		/* a local tree's second capture: what did not change since the previous
+		 * capture is linked by xenprov's own walk, rsync gets only the rest */
+		if (o->kind == XP_CAPTURE_DIR &&
+		    (r = xp__capture_skip_walk(&sk, o, nv.has_prev ? nv.prev.dir : NULL,
+					       nv.has_prev ? &prev : NULL,
+					       nv.has_prev ? nv.prev.started : 0, link_dest,
+					       nv.root, d)) < 0)
+			goto out;
+		if (sk.active)
+			r = skip_fill(o, &nv, &sk, from, to, link_dest, dense, &res->vanished, d);
+		else
+			r = xp_capture_fill(o, from, to, link_dest, NULL, dense, &res->vanished, d);
+		res->skipped = sk.nlinked;
 		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && w.nrecent)
 			r = verify_recent(o, &nv, from, to, link_dest, &prev, &w, dense,
 					  &res->vanished, d);
 	}
 	if (r < 0)
 		goto out;
+	if (o->kind == XP_CAPTURE_DIR) {
+		/* the source's directories, for the next capture's skip */
+		_cleanup_free_ char *ipath = NULL;
+		if (asprintf(&ipath, "%s/srcindex", nv.partial) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if ((r = xp_write_atomic(ipath, sk.index.s, sk.index.len, 0644)) < 0) {
+			xp_diags_fail(d, r, ipath, NULL, NULL, "cannot write: %s", strerror(-r));
+			goto out;
+		}
+	}
 	if (o->progress)
 		o->progress(o->ud, "listing and hashing the new version");
 	if ((r = xp_manifest_scan(nv.root, nv.has_prev ? &prev : NULL, link_dest, &m, d)) < 0)
@@ -581,6 +633,7 @@ out:;
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	xp_buf_release(&text);
 	srcwalk_release(&w);
+	xp__capture_skip_release(&sk);
 	xp_manifest_release(&prev);
 	xp_manifest_release(&m);
 	xp__imgver_abort(&nv);

@@ -6,6 +6,7 @@
 #define XP_IMAGE_IMGSTORE_INTERNAL_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #include "xenprov/imgstore.h"
 
@@ -43,5 +44,35 @@ int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const cha
 /* capture-disk.c: fills nv->root from the disk image o->disk (or o->source). */
 int xp__capture_disk(const struct xp_capture_opts *o, struct xp_imgver_new *nv,
 		     const char *link_dest, bool *vanished, struct xp_diags *d);
+
+/* capture-skip.c: a local tree's second capture without rsync's walk of what did not
+ * change. The walk records the source's directories (device, inode, path) as the new
+ * version's srcindex; when the previous version has one made with the same source and
+ * exclusion options (its key), it also builds new_root: the directories that are the
+ * same inodes at the same paths as then are made (their attributes set by
+ * xp__capture_skip_finish, after rsync), the entries whose ctime is older than the
+ * previous capture's start and whose manifest entry agrees are hard-linked to the
+ * previous version's, and the rest goes to `list` (NUL-separated, relative) for rsync
+ * -r --files-from, which applies the exclusions to them. */
+struct xp_capture_skip_dir {
+	char *rel; /* "" for the root */
+	struct stat st;
+};
+struct xp_capture_skip {
+	bool active; /* new_root is being built: rsync gets only `list` */
+	bool all_filesystems;
+	struct xp_buf index; /* the new srcindex */
+	struct xp_buf list;
+	size_t nlisted, nlinked;
+	struct xp_capture_skip_dir *dirs; /* pre-order */
+	size_t ndirs, dcap;
+};
+int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opts *o,
+			  const char *prev_dir, const struct xp_manifest *prev,
+			  int64_t prev_started, const char *prev_root, const char *new_root,
+			  struct xp_diags *d);
+int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const char *new_root,
+			    struct xp_diags *d);
+void xp__capture_skip_release(struct xp_capture_skip *s);
 
 #endif

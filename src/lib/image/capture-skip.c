@@ -1,0 +1,404 @@
+/*
+ * capture-skip.c - the second capture of a local tree without rsync's walk of what did
+ * not change: xenprov's own walk of the source decides, by ctime and by the previous
+ * capture's record of its directories (NAME/V/srcindex), which entries are the previous
+ * version's, links those into the new version itself, and gives rsync only the rest
+ * (--files-from), so rsync's filter rules stay the only exclusion rules.
+ *
+ * Why it is exact: every change of an inode's content or attributes, every link or
+ * unlink of it and every rename of it sets its ctime, which no program can set back (only
+ * the clock, or a write to the raw device). So an entry whose ctime is older than the
+ * previous capture's start, reached through directories that are the same inodes at the
+ * same paths as then (the srcindex: a directory renamed or swapped into a path is another
+ * inode there, though its children's ctimes are old), is what the previous capture saw,
+ * and what it made of it is the previous version's entry. An entry the previous
+ * manifest lacks, in such a directory whose own ctime is old (nothing was added, removed
+ * or renamed in it), existed then and was not captured: it was excluded, and with the
+ * same exclusion options (the srcindex's key) it is excluded now.
+ *
+ * Not here: running rsync, the verification of same-size changes with the mtime put back
+ * (capture.c's verify_recent, which still runs), the manifest (manifest.c).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "image/imgstore-internal.h"
+#include "util/cleanup.h"
+
+#define SRCINDEX_MAGIC "xenprov-srcindex 1 "
+#define SRCINDEX_MAX   (256u << 20)
+
+struct idx_entry {
+	const char *path; /* into the index's text */
+	uint64_t dev, ino;
+};
+
+struct skip_walk {
+	struct xp_capture_skip *s;
+	const struct xp_capture_opts *o;
+	const struct xp_manifest *prev;
+	const char *prev_root, *new_root;
+	int64_t since;
+	dev_t dev;
+	struct idx_entry *idx; /* the previous srcindex, sorted by path */
+	size_t nidx;
+	struct xp_buf path; /* the entry's path in the tree, "/a/b" */
+	struct xp_buf a, b; /* scratch paths */
+	size_t seen;
+};
+
+void xp__capture_skip_release(struct xp_capture_skip *s)
+{
+	xp_buf_release(&s->index);
+	xp_buf_release(&s->list);
+	for (size_t i = 0; i < s->ndirs; i++)
+		free(s->dirs[i].rel);
+	free(s->dirs);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The key of what a capture of o would exclude from which tree: the source's real path,
+ * the filesystem option, every exclusion pattern in force (the defaults' text too, since
+ * another xenprov may have other defaults). */
+static int skip_key(const struct xp_capture_opts *o, char hex[65])
+{
+	_cleanup_free_ char *real = realpath(o->source, NULL);
+	if (!real)
+		return -errno;
+	struct xp_buf k = XP_BUF_INIT;
+	xp_buf_addf(&k, "%s%c%d%c", real, 0, o->all_filesystems ? 1 : 0, 0);
+	for (size_t i = 0; i < xp_capture_default_count(); i++) {
+		if (o->default_off & (1ull << i))
+			continue;
+		const char *n, *w;
+		xp_capture_default(i, &n, &w, &k);
+		xp_buf_add(&k, "", 1);
+	}
+	for (size_t i = 0; i < o->nexcludes; i++)
+		xp_buf_add(&k, o->excludes[i], strlen(o->excludes[i]) + 1);
+	int r = xp_buf_error(&k);
+	unsigned char dg[32];
+	if (r == 0)
+		r = xp_sha256(k.s, k.len, dg);
+	if (r == 0)
+		xp_sha256_hex(dg, hex);
+	xp_buf_release(&k);
+	return r;
+}
+
+static int idx_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct idx_entry *)a)->path, ((const struct idx_entry *)b)->path);
+}
+
+/* Parses a srcindex: the magic and key on the first line, then "DEV INO PATH\0" per
+ * directory, PATH absolute in the tree. -EBADMSG for anything else. */
+static int idx_parse(char *text, size_t len, const char *key, struct idx_entry **out, size_t *n)
+{
+	size_t ml = strlen(SRCINDEX_MAGIC);
+	*out = NULL;
+	*n = 0;
+	if (len < ml + 65 || memcmp(text, SRCINDEX_MAGIC, ml) != 0 || text[ml + 64] != '\n')
+		return -EBADMSG;
+	if (memcmp(text + ml, key, 64) != 0)
+		return 0; /* another source or other options: nothing to skip */
+	size_t cap = 0;
+	char *p = text + ml + 65, *end = text + len;
+	while (p < end) {
+		char *nul = memchr(p, 0, (size_t)(end - p));
+		if (!nul)
+			return -EBADMSG;
+		char *e1, *e2;
+		errno = 0;
+		unsigned long long dev = strtoull(p, &e1, 10);
+		if (e1 == p || *e1 != ' ' || errno)
+			return -EBADMSG;
+		unsigned long long ino = strtoull(e1 + 1, &e2, 10);
+		if (e2 == e1 + 1 || *e2 != ' ' || e2[1] != '/' || errno)
+			return -EBADMSG;
+		if (xp_grow(out, &cap, *n, sizeof(**out), 256) < 0)
+			return -ENOMEM;
+		(*out)[(*n)++] = (struct idx_entry){.path = e2 + 1, .dev = dev, .ino = ino};
+		p = nul + 1;
+	}
+	qsort(*out, *n, sizeof(**out), idx_cmp);
+	return 0;
+}
+
+/* Whether the directory at path is the same inode as the previous capture saw there. */
+static bool idx_same(const struct skip_walk *w, const char *path, const struct stat *st)
+{
+	struct idx_entry k = {.path = path};
+	const struct idx_entry *e =
+	    w->idx ? bsearch(&k, w->idx, w->nidx, sizeof(k), idx_cmp) : NULL;
+	return e && e->dev == (uint64_t)st->st_dev && e->ino == (uint64_t)st->st_ino;
+}
+
+static void idx_add(struct skip_walk *w, const char *path, const struct stat *st)
+{
+	xp_buf_addf(&w->s->index, "%llu %llu %s", (unsigned long long)st->st_dev,
+		    (unsigned long long)st->st_ino, path);
+	xp_buf_add(&w->s->index, "", 1);
+}
+
+static char type_of(mode_t m)
+{
+	return S_ISREG(m)    ? 'f'
+	       : S_ISDIR(m)  ? 'd'
+	       : S_ISLNK(m)  ? 'l'
+	       : S_ISCHR(m)  ? 'c'
+	       : S_ISBLK(m)  ? 'b'
+	       : S_ISFIFO(m) ? 'p'
+			     : 's';
+}
+
+/* An entry rsync is to copy (or to exclude): its path relative to the source, NUL-ended. */
+static void list_add(struct skip_walk *w, const char *path)
+{
+	xp_buf_add(&w->s->list, path + 1, strlen(path));
+	w->s->nlisted++;
+}
+
+static const char *join(struct xp_buf *b, const char *root, const char *rel)
+{
+	xp_buf_truncate(b, 0);
+	xp_buf_addf(b, "%s%s", root, rel);
+	return xp_buf_error(b) ? NULL : xp_buf_str(b);
+}
+
+/* mode: 0 records directories only (below an entry rsync copies whole, or when nothing
+ * is skipped), 1 also builds the new tree (this directory is the same as before and
+ * exists there), clean: this directory's own ctime is old. */
+static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clean,
+		    struct xp_diags *d)
+{
+	int fd = depth > 4096 ? -1 : dup(dfd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		/* what cannot be read is rsync's to report */
+		if (mode == 1)
+			list_add(w, w->path.len ? xp_buf_str(&w->path) : "/.");
+		return 0;
+	}
+	size_t len = w->path.len;
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((++w->seen & 4095) == 0 && w->o->cancelled && w->o->cancelled(w->o->ud)) {
+			r = xp_diags_fail(d, -ECANCELED, NULL, "cancelled", NULL,
+					  "capture of '%s' interrupted: nothing kept",
+					  w->o->source);
+			break;
+		}
+		struct stat st;
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* gone: its directory's ctime tells the next capture */
+		xp_buf_truncate(&w->path, len);
+		xp_buf_addf(&w->path, "/%s", de->d_name);
+		if (xp_buf_error(&w->path)) {
+			r = -ENOMEM;
+			break;
+		}
+		const char *rel = xp_buf_str(&w->path);
+		bool descend =
+		    S_ISDIR(st.st_mode) && (w->s->all_filesystems || st.st_dev == w->dev);
+		if (S_ISDIR(st.st_mode))
+			idx_add(w, rel, &st);
+		const struct xp_manifest_entry *e =
+		    mode == 1 ? xp_manifest_find(w->prev, rel) : NULL;
+		int cmode = 0;
+		if (mode == 1 && S_ISDIR(st.st_mode)) {
+			if (descend && e && e->type == 'd' && idx_same(w, rel, &st)) {
+				const char *np = join(&w->a, w->new_root, rel);
+				if (!np || mkdir(np, 0700) < 0) {
+					r = np ? xp_diags_fail(d, -errno, np, NULL, NULL,
+							       "cannot create: %s", strerror(errno))
+					       : -ENOMEM;
+					break;
+				}
+				struct xp_capture_skip_dir t = {.rel = strdup(rel), .st = st};
+				if (!t.rel || xp_grow(&w->s->dirs, &w->s->dcap, w->s->ndirs,
+						      sizeof(*w->s->dirs), 64) < 0) {
+					free(t.rel);
+					r = -ENOMEM;
+					break;
+				}
+				w->s->dirs[w->s->ndirs++] = t;
+				cmode = 1;
+			} else if (!e && clean) {
+				continue; /* excluded by the previous capture, so now */
+			} else {
+				list_add(w, rel); /* rsync copies it whole (-r) */
+			}
+		} else if (mode == 1) {
+			bool same = e && st.st_ctim.tv_sec < w->since &&
+				    e->type == type_of(st.st_mode) &&
+				    e->mode == (st.st_mode & 07777) && e->uid == st.st_uid &&
+				    e->gid == st.st_gid && e->mtime == (int64_t)st.st_mtim.tv_sec &&
+				    (!S_ISREG(st.st_mode) || e->size == (uint64_t)st.st_size);
+			if (same) {
+				const char *pp = join(&w->a, w->prev_root, rel);
+				const char *np = join(&w->b, w->new_root, rel);
+				if (!pp || !np) {
+					r = -ENOMEM;
+					break;
+				}
+				if (linkat(AT_FDCWD, pp, AT_FDCWD, np, 0) == 0) {
+					w->s->nlinked++;
+					continue;
+				}
+				/* too many links, or not there after all: rsync's to do */
+			} else if (!e && clean) {
+				continue;
+			}
+			list_add(w, rel);
+			continue;
+		}
+		if (descend) {
+			_cleanup_close_ int cfd =
+			    openat(dirfd(dir), de->d_name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd >= 0)
+				r = walk_dir(w, cfd, depth + 1, cmode, st.st_ctim.tv_sec < w->since,
+					     d);
+			else if (cmode == 1)
+				list_add(w, rel);
+		}
+	}
+	closedir(dir);
+	xp_buf_truncate(&w->path, len);
+	if (r == 0 && (xp_buf_error(&w->s->index) || xp_buf_error(&w->s->list)))
+		r = -ENOMEM;
+	return r;
+}
+
+int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opts *o,
+			  const char *prev_dir, const struct xp_manifest *prev,
+			  int64_t prev_started, const char *prev_root, const char *new_root,
+			  struct xp_diags *d)
+{
+	memset(s, 0, sizeof(*s));
+	xp_buf_init(&s->index);
+	xp_buf_init(&s->list);
+	s->all_filesystems = o->all_filesystems;
+	char key[65];
+	int r = skip_key(o, key);
+	if (r < 0)
+		return xp_diags_fail(d, r, o->source, NULL, NULL, "cannot open: %s", strerror(-r));
+	xp_buf_addf(&s->index, "%s%s\n", SRCINDEX_MAGIC, key);
+	_cleanup_free_ char *itext = NULL, *ipath = NULL;
+	_cleanup_free_ struct idx_entry *idx = NULL;
+	size_t ilen = 0, nidx = 0;
+	/* only root sees and sets every owner and xattr as rsync -aHAX does; the previous
+	 * capture's start less a second (the filesystem's clock is the kernel's coarse one) */
+	bool active = prev_dir && prev && prev_root && prev_started > 0 && geteuid() == 0;
+	if (active) {
+		if (asprintf(&ipath, "%s/srcindex", prev_dir) < 0)
+			return -ENOMEM;
+		r = xp_read_file(ipath, SRCINDEX_MAX, &itext, &ilen);
+		if (r == 0 && idx_parse(itext, ilen, key, &idx, &nidx) < 0)
+			nidx = 0; /* a damaged index: nothing is skipped */
+		active = r == 0 && nidx > 0;
+	}
+	struct skip_walk w = {.s = s,
+			      .o = o,
+			      .prev = prev,
+			      .prev_root = prev_root,
+			      .new_root = new_root,
+			      .since = prev_started - 1,
+			      .idx = idx,
+			      .nidx = nidx};
+	xp_buf_init(&w.path);
+	xp_buf_init(&w.a);
+	xp_buf_init(&w.b);
+	_cleanup_close_ int fd = open(o->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = xp_diags_fail(d, -errno, o->source, NULL, NULL, "cannot open: %s",
+				  strerror(errno));
+		goto out;
+	}
+	w.dev = st.st_dev;
+	idx_add(&w, "/", &st);
+	active = active && idx_same(&w, "/", &st) && xp_manifest_find(prev, "/");
+	if (active) {
+		struct xp_capture_skip_dir t = {.rel = strdup(""), .st = st};
+		if (!t.rel || xp_grow(&s->dirs, &s->dcap, 0, sizeof(*s->dirs), 64) < 0) {
+			free(t.rel);
+			r = -ENOMEM;
+			goto out;
+		}
+		s->dirs[s->ndirs++] = t;
+	}
+	s->active = active;
+	r = walk_dir(&w, fd, 0, active ? 1 : 0, st.st_ctim.tv_sec < w.since, d);
+out:
+	xp_buf_release(&w.path);
+	xp_buf_release(&w.a);
+	xp_buf_release(&w.b);
+	if (r < 0)
+		s->active = false;
+	return r;
+}
+
+/* Makes the xattrs of dst (not followed) those of src: ACLs a new directory inherited
+ * from its parent's default ACL removed, the source's set. */
+static int copy_xattrs(const char *src, const char *dst)
+{
+	struct xp_xattrs sx = {0}, dx = {0};
+	int r = xp_xattrs_read(src, &sx);
+	if (r == 0)
+		r = xp_xattrs_read(dst, &dx);
+	for (size_t i = 0; r == 0 && i < dx.n; i++) {
+		bool keep = false;
+		for (size_t k = 0; k < sx.n && !keep; k++)
+			keep = strcmp(sx.v[k].name, dx.v[i].name) == 0;
+		if (!keep && lremovexattr(dst, dx.v[i].name) < 0)
+			r = -errno;
+	}
+	for (size_t i = 0; r == 0 && i < sx.n; i++)
+		if (lsetxattr(dst, sx.v[i].name, sx.v[i].value, sx.v[i].len, 0) < 0)
+			r = -errno;
+	xp_xattrs_release(&sx);
+	xp_xattrs_release(&dx);
+	return r;
+}
+
+int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const char *new_root,
+			    struct xp_diags *d)
+{
+	struct xp_buf sp = XP_BUF_INIT, np = XP_BUF_INIT;
+	int r = 0;
+	/* deepest first (the list is in pre-order): a directory's times after its content */
+	for (size_t i = s->ndirs; r == 0 && i-- > 0;) {
+		const struct xp_capture_skip_dir *t = &s->dirs[i];
+		const char *sa = join(&sp, source, t->rel), *na = join(&np, new_root, t->rel);
+		if (!sa || !na) {
+			r = -ENOMEM;
+			break;
+		}
+		/* owner, then xattrs (ACLs), then mode, then times: chown may clear bits */
+		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, t->st.st_mtim};
+		if (lchown(na, t->st.st_uid, t->st.st_gid) < 0 || (r = copy_xattrs(sa, na)) < 0 ||
+		    chmod(na, t->st.st_mode & 07777) < 0 ||
+		    utimensat(AT_FDCWD, na, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			r = r < 0 ? r : -errno;
+		if (r < 0)
+			xp_diags_fail(d, r, na, NULL, NULL, "cannot set attributes: %s",
+				      strerror(-r));
+	}
+	xp_buf_release(&sp);
+	xp_buf_release(&np);
+	return r;
+}
