@@ -61,6 +61,9 @@ void xp__capture_skip_release(struct xp_capture_skip *s)
 	for (size_t i = 0; i < s->ndirs; i++)
 		free(s->dirs[i].rel);
 	free(s->dirs);
+	for (size_t i = 0; i < s->nverify; i++)
+		free(s->verify[i]);
+	free(s->verify);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -173,9 +176,12 @@ static const char *join(struct xp_buf *b, const char *root, const char *rel)
 	return xp_buf_error(b) ? NULL : xp_buf_str(b);
 }
 
-/* mode: 0 records directories only (below an entry rsync copies whole, or when nothing
- * is skipped), 1 also builds the new tree (this directory is the same as before and
- * exists there), clean: this directory's own ctime is old. */
+/* mode: 0 records directories only (nothing is skipped), 1 also builds the new tree
+ * (this directory is the same as before and exists there), 2 is below a directory rsync
+ * copies whole: also notes the regular files the previous manifest has at that path
+ * (rsync's quick check there compares with another file when the directory was renamed
+ * into the path: they are verified as capture.c verifies recent files); clean: this
+ * directory's own ctime is old. */
 static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clean,
 		    struct xp_diags *d)
 {
@@ -215,8 +221,17 @@ static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clea
 		    S_ISDIR(st.st_mode) && (w->s->all_filesystems || st.st_dev == w->dev);
 		if (S_ISDIR(st.st_mode))
 			idx_add(w, rel, &st);
-		const struct xp_manifest_entry *e =
-		    mode == 1 ? xp_manifest_find(w->prev, rel) : NULL;
+		const struct xp_manifest_entry *e = mode ? xp_manifest_find(w->prev, rel) : NULL;
+		if (mode == 2 && S_ISREG(st.st_mode) && e && e->type == 'f') {
+			char *p = strdup(rel);
+			if (!p || xp_grow(&w->s->verify, &w->s->vcap, w->s->nverify,
+					  sizeof(*w->s->verify), 64) < 0) {
+				free(p);
+				r = -ENOMEM;
+				break;
+			}
+			w->s->verify[w->s->nverify++] = p;
+		}
 		int cmode = 0;
 		if (mode == 1 && S_ISDIR(st.st_mode)) {
 			if (descend && e && e->type == 'd' && idx_same(w, rel, &st)) {
@@ -240,7 +255,10 @@ static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clea
 				continue; /* excluded by the previous capture, so now */
 			} else {
 				list_add(w, rel); /* rsync copies it whole (-r) */
+				cmode = 2;
 			}
+		} else if (mode == 2 && S_ISDIR(st.st_mode)) {
+			cmode = 2;
 		} else if (mode == 1) {
 			bool same = e && st.st_ctim.tv_sec < w->since &&
 				    e->type == type_of(st.st_mode) &&

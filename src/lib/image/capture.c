@@ -471,13 +471,33 @@ static int verify_recent(const struct xp_capture_opts *o, const struct xp_imgver
 		return -ENOMEM;
 	}
 	r = xp_write_atomic(lpath, list.s, list.len, 0600);
-	xp_buf_release(&list);
-	if (r < 0)
+	if (r < 0) {
+		xp_buf_release(&list);
 		return xp_diags_fail(d, r, lpath, NULL, NULL, "cannot write: %s", strerror(-r));
+	}
 	bool v2 = false;
 	r = run_rsync(o, from, to, NULL, NULL, dense, lpath, true, &v2, d);
 	*vanished = *vanished || v2;
 	(void)unlink(lpath);
+	/* the recopy renamed a new file into each one's directory, which rsync (given the
+	 * files, not the directories) leaves with the time of that: the source's put back */
+	for (size_t off = 0; r == 0 && off < list.len; off += strlen(list.s + off) + 1) {
+		_cleanup_free_ char *sp = NULL, *np = NULL;
+		char *slash = strrchr(list.s + off, '/');
+		int pl = slash ? (int)(slash - (list.s + off)) : 0;
+		if (asprintf(&sp, "%s/%.*s", o->source, pl, list.s + off) < 0 ||
+		    asprintf(&np, "%s/%.*s", nv->root, pl, list.s + off) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		struct stat st;
+		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {0}};
+		if (lstat(sp, &st) == 0 && S_ISDIR(st.st_mode)) {
+			ts[1] = st.st_mtim;
+			(void)utimensat(AT_FDCWD, np, ts, AT_SYMLINK_NOFOLLOW);
+		}
+	}
+	xp_buf_release(&list);
 	return r;
 }
 
@@ -582,6 +602,17 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 		else
 			r = xp_capture_fill(o, from, to, link_dest, NULL, dense, &res->vanished, d);
 		res->skipped = sk.nlinked;
+		/* below a directory renamed into its path, rsync's quick check compared
+		 * with the previous version's file of that path, another file: verified
+		 * as the recent ones are (the list takes the skip's strings) */
+		for (size_t i = 0; r == 0 && i < sk.nverify; i++) {
+			if (xp_grow(&w.recent, &w.cap, w.nrecent, sizeof(*w.recent), 64) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			w.recent[w.nrecent++] = sk.verify[i];
+			sk.verify[i] = NULL;
+		}
 		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && w.nrecent)
 			r = verify_recent(o, &nv, from, to, link_dest, &prev, &w, dense,
 					  &res->vanished, d);

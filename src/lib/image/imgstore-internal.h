@@ -66,6 +66,9 @@ struct xp_capture_skip {
 	size_t nlisted, nlinked;
 	struct xp_capture_skip_dir *dirs; /* pre-order */
 	size_t ndirs, dcap;
+	char **verify; /* regular files below a directory rsync copies whole that the
+			* previous manifest has at the same path: to verify by content */
+	size_t nverify, vcap;
 };
 int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opts *o,
 			  const char *prev_dir, const struct xp_manifest *prev,
