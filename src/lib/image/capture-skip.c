@@ -50,7 +50,7 @@ struct skip_walk {
 	struct idx_entry *idx; /* the previous srcindex, sorted by path */
 	size_t nidx;
 	struct xp_buf path; /* the entry's path in the tree, "/a/b" */
-	struct xp_buf a, b; /* scratch paths */
+	struct xp_buf a;    /* a scratch path */
 	size_t seen;
 };
 
@@ -181,8 +181,9 @@ static const char *join(struct xp_buf *b, const char *root, const char *rel)
  * copies whole: also notes the regular files the previous manifest has at that path
  * (rsync's quick check there compares with another file when the directory was renamed
  * into the path: they are verified as capture.c verifies recent files); clean: this
- * directory's own ctime is old. */
-static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clean,
+ * directory's own ctime is old; nfd and pfd (mode 1): this directory in the new tree and
+ * in the previous version's, so that each link or mkdir resolves one name. */
+static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, int mode, bool clean,
 		    struct xp_diags *d)
 {
 	int fd = depth > 4096 ? -1 : dup(dfd);
@@ -233,10 +234,16 @@ static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clea
 			w->s->verify[w->s->nverify++] = p;
 		}
 		int cmode = 0;
+		_cleanup_close_ int cnfd = -1, cpfd = -1;
 		if (mode == 1 && S_ISDIR(st.st_mode)) {
-			if (descend && e && e->type == 'd' && idx_same(w, rel, &st)) {
-				const char *np = join(&w->a, w->new_root, rel);
-				if (!np || mkdir(np, 0700) < 0) {
+			if (descend && e && e->type == 'd' && idx_same(w, rel, &st) &&
+			    (cpfd = openat(pfd, de->d_name,
+					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+				if (mkdirat(nfd, de->d_name, 0700) < 0 ||
+				    (cnfd = openat(nfd, de->d_name,
+						   O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						       O_CLOEXEC)) < 0) {
+					const char *np = join(&w->a, w->new_root, rel);
 					r = np ? xp_diags_fail(d, -errno, np, NULL, NULL,
 							       "cannot create: %s", strerror(errno))
 					       : -ENOMEM;
@@ -266,13 +273,7 @@ static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clea
 				    e->gid == st.st_gid && e->mtime == (int64_t)st.st_mtim.tv_sec &&
 				    (!S_ISREG(st.st_mode) || e->size == (uint64_t)st.st_size);
 			if (same) {
-				const char *pp = join(&w->a, w->prev_root, rel);
-				const char *np = join(&w->b, w->new_root, rel);
-				if (!pp || !np) {
-					r = -ENOMEM;
-					break;
-				}
-				if (linkat(AT_FDCWD, pp, AT_FDCWD, np, 0) == 0) {
+				if (linkat(pfd, de->d_name, nfd, de->d_name, 0) == 0) {
 					w->s->nlinked++;
 					continue;
 				}
@@ -288,8 +289,8 @@ static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clea
 			    openat(dirfd(dir), de->d_name,
 				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (cfd >= 0)
-				r = walk_dir(w, cfd, depth + 1, cmode, st.st_ctim.tv_sec < w->since,
-					     d);
+				r = walk_dir(w, cfd, cnfd, cpfd, depth + 1, cmode,
+					     st.st_ctim.tv_sec < w->since, d);
 			else if (cmode == 1)
 				list_add(w, rel);
 		}
@@ -339,8 +340,8 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 			      .nidx = nidx};
 	xp_buf_init(&w.path);
 	xp_buf_init(&w.a);
-	xp_buf_init(&w.b);
 	_cleanup_close_ int fd = open(o->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int nfd = -1, pfd = -1;
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = xp_diags_fail(d, -errno, o->source, NULL, NULL, "cannot open: %s",
@@ -360,11 +361,19 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 		s->dirs[s->ndirs++] = t;
 	}
 	s->active = active;
-	r = walk_dir(&w, fd, 0, active ? 1 : 0, st.st_ctim.tv_sec < w.since, d);
+	if (active) {
+		nfd = open(new_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		pfd = open(prev_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (nfd < 0 || pfd < 0) {
+			r = xp_diags_fail(d, -errno, nfd < 0 ? new_root : prev_root, NULL, NULL,
+					  "cannot open: %s", strerror(errno));
+			goto out;
+		}
+	}
+	r = walk_dir(&w, fd, nfd, pfd, 0, active ? 1 : 0, st.st_ctim.tv_sec < w.since, d);
 out:
 	xp_buf_release(&w.path);
 	xp_buf_release(&w.a);
-	xp_buf_release(&w.b);
 	if (r < 0)
 		s->active = false;
 	return r;
