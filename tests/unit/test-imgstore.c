@@ -533,6 +533,68 @@ static void test_capture_defaults(void **state)
 	xp_buf_release(&all);
 }
 
+/* The srcindex a local tree's capture leaves for the next one's skip (capture-skip.c):
+ * sorted by path, another key is nothing to skip, every malformed form -EBADMSG. */
+static void test_srcindex_parse(void **state)
+{
+	(void)state;
+	const char *key = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	const char *other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	struct xp_buf b = XP_BUF_INIT;
+	xp_buf_addf(&b, "xenprov-srcindex 1 %s\n", key);
+	size_t head = b.len;
+	static const char recs[] = "64769 2 /\0"
+				   "64769 17 /usr\0"
+				   "64769 9 /etc\0"
+				   "5 6 /a b\nc"; /* and the literal's own NUL */
+	xp_buf_add(&b, recs, sizeof(recs));
+	struct xp_srcindex_entry *e = NULL;
+	size_t n = 99;
+	assert_int_equal(xp__srcindex_parse(b.s, b.len, key, &e, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(e[0].path, "/");
+	assert_string_equal(e[1].path, "/a b\nc");
+	assert_int_equal(e[1].dev, 5);
+	assert_int_equal(e[1].ino, 6);
+	assert_string_equal(e[2].path, "/etc");
+	assert_string_equal(e[3].path, "/usr");
+	assert_int_equal(e[3].ino, 17);
+	free(e);
+	/* made with other options or from another source: nothing */
+	assert_int_equal(xp__srcindex_parse(b.s, b.len, other, &e, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(e);
+	/* no directory at all (as parsed: nothing to skip either) */
+	assert_int_equal(xp__srcindex_parse(b.s, head, key, &e, &n), 0);
+	assert_int_equal(n, 0);
+	static const struct {
+		const char *text;
+		size_t len;
+	} bad[] = {
+	    {"", 0},
+	    {"xenprov-srcindex 2 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 84},
+	    {"xenprov-srcindex 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 83},
+	    {"xenprov-srcindex 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ", 84},
+	    {"xenprov-srcindex 1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", 84},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(xp__srcindex_parse(bad[i].text, bad[i].len, key, &e, &n), -EBADMSG);
+	/* records: no NUL at the end, a blank or sign before a number, a number too big, no
+	 * blank after one, a relative path, no path */
+	static const char *const rec[] = {"1 2 /x", " 1 2 /x", "1 -2 /x", "+1 2 /x",
+					  "1  2 /x", "99999999999999999999999 2 /x", "1 2/x",
+					  "1 2 x", "1 2 ", "1", ""};
+	for (size_t i = 0; i < sizeof(rec) / sizeof(rec[0]); i++) {
+		xp_buf_truncate(&b, head);
+		xp_buf_add(&b, rec[i], strlen(rec[i]) + (i ? 1 : 0));
+		e = NULL;
+		assert_int_equal(xp__srcindex_parse(b.s, b.len, key, &e, &n), -EBADMSG);
+		assert_null(e);
+		assert_int_equal(n, 0);
+	}
+	xp_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_capture_source_kind),
 		cmocka_unit_test(test_capture_defaults),
+		cmocka_unit_test(test_srcindex_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

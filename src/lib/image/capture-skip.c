@@ -35,11 +35,6 @@
 #define SRCINDEX_MAGIC "xenprov-srcindex 1 "
 #define SRCINDEX_MAX   (256u << 20)
 
-struct idx_entry {
-	const char *path; /* into the index's text */
-	uint64_t dev, ino;
-};
-
 struct skip_walk {
 	struct xp_capture_skip *s;
 	const struct xp_capture_opts *o;
@@ -47,7 +42,7 @@ struct skip_walk {
 	const char *prev_root, *new_root;
 	int64_t since;
 	dev_t dev;
-	struct idx_entry *idx; /* the previous srcindex, sorted by path */
+	struct xp_srcindex_entry *idx; /* the previous srcindex, sorted by path */
 	size_t nidx;
 	struct xp_buf path; /* the entry's path in the tree, "/a/b" */
 	struct xp_buf a;    /* a scratch path */
@@ -98,48 +93,66 @@ static int skip_key(const struct xp_capture_opts *o, char hex[65])
 
 static int idx_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct idx_entry *)a)->path, ((const struct idx_entry *)b)->path);
+	return strcmp(((const struct xp_srcindex_entry *)a)->path,
+		      ((const struct xp_srcindex_entry *)b)->path);
 }
 
-/* Parses a srcindex: the magic and key on the first line, then "DEV INO PATH\0" per
- * directory, PATH absolute in the tree. -EBADMSG for anything else. */
-static int idx_parse(char *text, size_t len, const char *key, struct idx_entry **out, size_t *n)
+int xp__srcindex_parse(const char *text, size_t len, const char *key,
+		       struct xp_srcindex_entry **out, size_t *n)
 {
 	size_t ml = strlen(SRCINDEX_MAGIC);
 	*out = NULL;
 	*n = 0;
-	if (len < ml + 65 || memcmp(text, SRCINDEX_MAGIC, ml) != 0 || text[ml + 64] != '\n')
+	if (len < ml + 65 || memcmp(text, SRCINDEX_MAGIC, ml) != 0 || text[ml + 64] != '\n' ||
+	    !xp_sha256_hex_valid_n(text + ml, 64))
 		return -EBADMSG;
 	if (memcmp(text + ml, key, 64) != 0)
 		return 0; /* another source or other options: nothing to skip */
 	size_t cap = 0;
-	char *p = text + ml + 65, *end = text + len;
+	const char *p = text + ml + 65, *end = text + len;
+	int r = 0;
 	while (p < end) {
-		char *nul = memchr(p, 0, (size_t)(end - p));
-		if (!nul)
-			return -EBADMSG;
+		const char *nul = memchr(p, 0, (size_t)(end - p));
+		/* a number is digits only (strtoull would take blanks and a sign) */
+		if (!nul || *p < '0' || *p > '9') {
+			r = -EBADMSG;
+			break;
+		}
 		char *e1, *e2;
 		errno = 0;
 		unsigned long long dev = strtoull(p, &e1, 10);
-		if (e1 == p || *e1 != ' ' || errno)
-			return -EBADMSG;
+		if (*e1 != ' ' || e1[1] < '0' || e1[1] > '9' || errno) {
+			r = -EBADMSG;
+			break;
+		}
 		unsigned long long ino = strtoull(e1 + 1, &e2, 10);
-		if (e2 == e1 + 1 || *e2 != ' ' || e2[1] != '/' || errno)
-			return -EBADMSG;
-		if (xp_grow(out, &cap, *n, sizeof(**out), 256) < 0)
-			return -ENOMEM;
-		(*out)[(*n)++] = (struct idx_entry){.path = e2 + 1, .dev = dev, .ino = ino};
+		if (*e2 != ' ' || e2[1] != '/' || errno) {
+			r = -EBADMSG;
+			break;
+		}
+		if (xp_grow(out, &cap, *n, sizeof(**out), 256) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		(*out)[(*n)++] = (struct xp_srcindex_entry){.path = e2 + 1, .dev = dev, .ino = ino};
 		p = nul + 1;
 	}
-	qsort(*out, *n, sizeof(**out), idx_cmp);
+	if (r < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return r;
+	}
+	if (*n)
+		qsort(*out, *n, sizeof(**out), idx_cmp);
 	return 0;
 }
 
 /* Whether the directory at path is the same inode as the previous capture saw there. */
 static bool idx_same(const struct skip_walk *w, const char *path, const struct stat *st)
 {
-	struct idx_entry k = {.path = path};
-	const struct idx_entry *e =
+	struct xp_srcindex_entry k = {.path = path};
+	const struct xp_srcindex_entry *e =
 	    w->idx ? bsearch(&k, w->idx, w->nidx, sizeof(k), idx_cmp) : NULL;
 	return e && e->dev == (uint64_t)st->st_dev && e->ino == (uint64_t)st->st_ino;
 }
@@ -317,7 +330,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 		return xp_diags_fail(d, r, o->source, NULL, NULL, "cannot open: %s", strerror(-r));
 	xp_buf_addf(&s->index, "%s%s\n", SRCINDEX_MAGIC, key);
 	_cleanup_free_ char *itext = NULL, *ipath = NULL;
-	_cleanup_free_ struct idx_entry *idx = NULL;
+	_cleanup_free_ struct xp_srcindex_entry *idx = NULL;
 	size_t ilen = 0, nidx = 0;
 	/* only root sees and sets every owner and xattr as rsync -aHAX does; the previous
 	 * capture's start less a second (the filesystem's clock is the kernel's coarse one) */
@@ -326,7 +339,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 		if (asprintf(&ipath, "%s/srcindex", prev_dir) < 0)
 			return -ENOMEM;
 		r = xp_read_file(ipath, SRCINDEX_MAX, &itext, &ilen);
-		if (r == 0 && idx_parse(itext, ilen, key, &idx, &nidx) < 0)
+		if (r == 0 && xp__srcindex_parse(itext, ilen, key, &idx, &nidx) < 0)
 			nidx = 0; /* a damaged index: nothing is skipped */
 		active = r == 0 && nidx > 0;
 	}

@@ -6,6 +6,8 @@
 #define XP_IMAGE_IMGSTORE_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "xenprov/imgstore.h"
@@ -77,5 +79,16 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const char *new_root,
 			    struct xp_diags *d);
 void xp__capture_skip_release(struct xp_capture_skip *s);
+/* A srcindex's directory (capture-skip.c). */
+struct xp_srcindex_entry {
+	const char *path; /* into the parsed text */
+	uint64_t dev, ino;
+};
+/* Parses a srcindex ("xenprov-srcindex 1 KEY\n", then "DEV INO PATH\0" per directory,
+ * DEV and INO decimal, PATH absolute) into *out sorted by path (*n; free the array, the
+ * paths point into text). An index made with another key than key (64 hex digits) is
+ * 0 with *n == 0: nothing to skip. -EBADMSG for anything else, -ENOMEM. */
+int xp__srcindex_parse(const char *text, size_t len, const char *key,
+		       struct xp_srcindex_entry **out, size_t *n);
 
 #endif
