@@ -381,7 +381,7 @@ struct ino {
 struct scan {
 	struct xp_manifest *m;
 	const struct xp_manifest *prev;
-	const char *prev_root;
+	int prev_fd; /* prev_root, opened: a path below it resolved from there */
 	struct xp_buf full; /* root + path, for the l*xattr calls */
 	size_t rootlen;
 	struct ino *inos; /* regular files with more than one link */
@@ -437,10 +437,10 @@ static int hash_file(struct scan *s, const char *rel, const struct stat *st,
 {
 	if (s->prev) {
 		const struct xp_manifest_entry *p = xp_manifest_find(s->prev, rel);
-		_cleanup_free_ char *pp = NULL;
 		struct stat ps;
-		if (p && p->type == 'f' && asprintf(&pp, "%s%s", s->prev_root, rel) >= 0 &&
-		    lstat(pp, &ps) == 0 && ps.st_dev == st->st_dev && ps.st_ino == st->st_ino) {
+		if (p && p->type == 'f' && s->prev_fd >= 0 &&
+		    fstatat(s->prev_fd, rel + 1, &ps, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    ps.st_dev == st->st_dev && ps.st_ino == st->st_ino) {
 			memcpy(e->sha256, p->sha256, 65);
 			memcpy(e->xattrs, p->xattrs, 65);
 			return 1; /* xattrs too: they belong to the inode */
@@ -707,7 +707,10 @@ int xp_manifest_scan(const char *root, const struct xp_manifest *prev, const cha
 		     struct xp_manifest *out, struct xp_diags *d)
 {
 	memset(out, 0, sizeof(*out));
-	struct scan s = {.m = out, .prev = prev_root ? prev : NULL, .prev_root = prev_root, .d = d};
+	struct scan s = {.m = out, .prev = prev_root ? prev : NULL, .prev_fd = -1, .d = d};
+	/* the previous tree's root: each file's previous inode looked up from there */
+	_cleanup_close_ int pfd = s.prev ? open(prev_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	s.prev_fd = pfd;
 	xp_buf_init(&s.full);
 	xp_buf_adds(&s.full, root);
 	s.rootlen = s.full.len;
