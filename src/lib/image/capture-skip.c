@@ -41,6 +41,7 @@ struct skip_walk {
 	const struct xp_manifest *prev;
 	const char *prev_root, *new_root;
 	int64_t since;
+	int64_t recent_since; /* < 0: no file is recent */
 	dev_t dev;
 	struct xp_srcindex_entry *idx; /* the previous srcindex, sorted by path */
 	size_t nidx;
@@ -204,7 +205,8 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 	if (!dir) {
 		if (fd >= 0)
 			close(fd);
-		/* what cannot be read is rsync's to report */
+		/* what cannot be read is rsync's to report, and may be anything */
+		w->s->sparse = true;
 		if (mode == 1)
 			list_add(w, w->path.len ? xp_buf_str(&w->path) : "/.");
 		return 0;
@@ -222,8 +224,10 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 			break;
 		}
 		struct stat st;
-		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			w->s->sparse = true;
 			continue; /* gone: its directory's ctime tells the next capture */
+		}
 		xp_buf_truncate(&w->path, len);
 		xp_buf_addf(&w->path, "/%s", de->d_name);
 		if (xp_buf_error(&w->path)) {
@@ -236,7 +240,14 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 		if (S_ISDIR(st.st_mode))
 			idx_add(w, rel, &st);
 		const struct xp_manifest_entry *e = mode ? xp_manifest_find(w->prev, rel) : NULL;
-		if (mode == 2 && S_ISREG(st.st_mode) && e && e->type == 'f') {
+		if (S_ISREG(st.st_mode) && (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size)
+			w->s->sparse = true;
+		/* a file changed since the previous capture began, or one below a directory
+		 * renamed into its path that the previous manifest has: verified by content
+		 * after rsync (capture.c, verify_recent) */
+		if (S_ISREG(st.st_mode) &&
+		    ((w->recent_since >= 0 && st.st_ctim.tv_sec >= w->recent_since) ||
+		     (mode == 2 && e && e->type == 'f'))) {
 			char *p = strdup(rel);
 			if (!p || xp_grow(&w->s->verify, &w->s->vcap, w->s->nverify,
 					  sizeof(*w->s->verify), 64) < 0) {
@@ -301,6 +312,8 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 			_cleanup_close_ int cfd =
 			    openat(dirfd(dir), de->d_name,
 				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd < 0)
+				w->s->sparse = true;
 			if (cfd >= 0)
 				r = walk_dir(w, cfd, cnfd, cpfd, depth + 1, cmode,
 					     st.st_ctim.tv_sec < w->since, d);
@@ -317,8 +330,8 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 
 int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opts *o,
 			  const char *prev_dir, const struct xp_manifest *prev,
-			  int64_t prev_started, const char *prev_root, const char *new_root,
-			  struct xp_diags *d)
+			  int64_t prev_started, int64_t recent_since, const char *prev_root,
+			  const char *new_root, struct xp_diags *d)
 {
 	memset(s, 0, sizeof(*s));
 	xp_buf_init(&s->index);
@@ -349,6 +362,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 			      .prev_root = prev_root,
 			      .new_root = new_root,
 			      .since = prev_started - 1,
+			      .recent_since = recent_since,
 			      .idx = idx,
 			      .nidx = nidx};
 	xp_buf_init(&w.path);
@@ -357,8 +371,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	_cleanup_close_ int nfd = -1, pfd = -1;
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = xp_diags_fail(d, -errno, o->source, NULL, NULL, "cannot open: %s",
-				  strerror(errno));
+		s->sparse = true; /* rsync says what it is */
 		goto out;
 	}
 	w.dev = st.st_dev;

@@ -176,98 +176,6 @@ static bool pump(const struct xp_capture_opts *o, int out, int err, struct xp_bu
 	return cancelled;
 }
 
-/* ---- a local source: one walk before rsync ------------------------------------------------ */
-
-/* What one walk of a local source tree finds: whether a regular file may be sparse
- * (fewer blocks allocated than its size: st_blocks, stat(2)), and the regular files
- * whose ctime is at or after `since` (their paths, "/a/b"). Within its own filesystem
- * when one_fs, as rsync --one-file-system walks it. */
-struct srcwalk {
-	int64_t since; /* < 0: no file is collected */
-	bool one_fs;
-	dev_t dev;
-	bool sparse; /* also when a directory could not be read */
-	char **recent;
-	size_t nrecent, cap;
-	struct xp_buf path;
-};
-
-static void srcwalk_release(struct srcwalk *w)
-{
-	for (size_t i = 0; i < w->nrecent; i++)
-		free(w->recent[i]);
-	free(w->recent);
-	xp_buf_release(&w->path);
-}
-
-static int srcwalk_dir(struct srcwalk *w, int dfd, int depth)
-{
-	int fd = depth > 4096 ? -1 : dup(dfd);
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!dir) {
-		if (fd >= 0)
-			close(fd);
-		w->sparse = true; /* what cannot be read may be anything */
-		return 0;
-	}
-	size_t len = w->path.len;
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			w->sparse = true;
-			continue;
-		}
-		xp_buf_truncate(&w->path, len);
-		xp_buf_addf(&w->path, "/%s", de->d_name);
-		if (xp_buf_error(&w->path)) {
-			r = -ENOMEM;
-			break;
-		}
-		if (S_ISREG(st.st_mode)) {
-			if ((uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size)
-				w->sparse = true;
-			if (w->since >= 0 && st.st_ctim.tv_sec >= w->since) {
-				char *p = strdup(xp_buf_str(&w->path));
-				if (!p || (r = xp_grow(&w->recent, &w->cap, w->nrecent,
-						       sizeof(*w->recent), 64)) < 0) {
-					free(p);
-					r = -ENOMEM;
-					break;
-				}
-				w->recent[w->nrecent++] = p;
-			}
-		} else if (S_ISDIR(st.st_mode) && (!w->one_fs || st.st_dev == w->dev)) {
-			_cleanup_close_ int cfd =
-			    openat(dirfd(dir), de->d_name,
-				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd < 0)
-				w->sparse = true;
-			else
-				r = srcwalk_dir(w, cfd, depth + 1);
-		}
-	}
-	closedir(dir);
-	xp_buf_truncate(&w->path, len);
-	return r;
-}
-
-/* Walks the local tree at dir into w (w->since and w->one_fs set by the caller). */
-static int srcwalk(const char *dir, struct srcwalk *w)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		w->sparse = true;
-		return 0;
-	}
-	w->dev = st.st_dev;
-	return srcwalk_dir(w, fd, 0);
-}
-
 /* rsync's exit codes (rsync(1), EXIT VALUES) that mean the source was not reached. */
 static bool unreachable(int st)
 {
@@ -423,19 +331,20 @@ int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const cha
  * rewritten with the same size whose mtime was put back (touch -d, tar, a restore)
  * would keep the previous version's bytes. A local source also has ctime, which every
  * change of content or attributes sets and no one can set back: each regular file of
- * the source whose ctime is at or after the previous capture began (w->recent) and
+ * the source whose ctime is at or after the previous capture began (`recent`, noted by
+ * the walk of capture-skip.c) and
  * which rsync linked to the previous version is hashed, and when its bytes are not the
  * previous version's it is copied again (rsync --ignore-times of exactly those files).
  * Usually there is none: a changed file has a new mtime or size and is copied anyway. */
 static int verify_recent(const struct xp_capture_opts *o, const struct xp_imgver_new *nv,
 			 const char *from, const char *to, const char *prev_root,
-			 const struct xp_manifest *prev, const struct srcwalk *w, bool dense,
+			 const struct xp_manifest *prev, char *const *recent, size_t nrecent, bool dense,
 			 bool *vanished, struct xp_diags *d)
 {
 	struct xp_buf list = XP_BUF_INIT;
 	int r = 0;
-	for (size_t i = 0; r == 0 && i < w->nrecent; i++) {
-		const char *rel = w->recent[i];
+	for (size_t i = 0; r == 0 && i < nrecent; i++) {
+		const char *rel = recent[i];
 		_cleanup_free_ char *np = NULL, *pp = NULL, *sp = NULL;
 		struct stat ns, ps;
 		if (asprintf(&np, "%s%s", nv->root, rel) < 0 ||
@@ -546,9 +455,7 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 	_cleanup_free_ char *from = NULL, *link_dest = NULL;
 	struct xp_manifest prev = {0}, m = {0};
 	struct xp_buf text = XP_BUF_INIT;
-	struct srcwalk w = {.since = -1, .one_fs = !o->all_filesystems};
 	struct xp_capture_skip sk = {0};
-	xp_buf_init(&w.path);
 	if (nv.has_prev && !(link_dest = realpath(nv.prev.root, NULL))) {
 		r = xp_diags_fail(d, -errno, nv.prev.root, NULL, NULL, "cannot open: %s",
 				  strerror(errno));
@@ -575,46 +482,32 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			r = -ENOMEM;
 			goto out;
 		}
-		/* a local tree: walked once first. -S costs rsync a scan of every byte for
-		 * runs of zeros (about a tenth of a local capture's time): a tree without a
-		 * sparse file is copied without it. And the files changed since the previous
-		 * capture began (its meta's `started`; all of them when it has none) are
-		 * noted for verify_recent. */
+		/* a local tree: walked once first (capture-skip.c). -S costs rsync a scan
+		 * of every byte for runs of zeros (about a tenth of a local capture's time):
+		 * a tree without a sparse file is copied without it. The files changed
+		 * since the previous capture began (its meta's `started`, a second early:
+		 * the filesystem's clock is the kernel's coarse one, which may lag time(2)
+		 * by a tick; all of them when it has none) are noted for verify_recent.
+		 * And from the second capture on, what did not change since the previous
+		 * one is linked by that walk: rsync gets only the rest. */
 		bool dense = false;
 		if (o->kind == XP_CAPTURE_DIR) {
-			/* a second early: the filesystem's clock is the kernel's coarse
-			 * one, which may lag time(2) by a tick */
-			w.since = !nv.has_prev ? -1 : nv.prev.started > 0 ? nv.prev.started - 1 : 0;
-			if ((r = srcwalk(o->source, &w)) < 0)
+			int64_t recent =
+			    !nv.has_prev ? -1 : nv.prev.started > 0 ? nv.prev.started - 1 : 0;
+			if ((r = xp__capture_skip_walk(&sk, o, nv.has_prev ? nv.prev.dir : NULL,
+						       nv.has_prev ? &prev : NULL,
+						       nv.has_prev ? nv.prev.started : 0, recent,
+						       link_dest, nv.root, d)) < 0)
 				goto out;
-			dense = !w.sparse;
+			dense = !sk.sparse;
 		}
-		/* a local tree's second capture: what did not change since the previous
-		 * capture is linked by xenprov's own walk, rsync gets only the rest */
-		if (o->kind == XP_CAPTURE_DIR &&
-		    (r = xp__capture_skip_walk(&sk, o, nv.has_prev ? nv.prev.dir : NULL,
-					       nv.has_prev ? &prev : NULL,
-					       nv.has_prev ? nv.prev.started : 0, link_dest,
-					       nv.root, d)) < 0)
-			goto out;
 		if (sk.active)
 			r = skip_fill(o, &nv, &sk, from, to, link_dest, dense, &res->vanished, d);
 		else
 			r = xp_capture_fill(o, from, to, link_dest, NULL, dense, &res->vanished, d);
 		res->skipped = sk.nlinked;
-		/* below a directory renamed into its path, rsync's quick check compared
-		 * with the previous version's file of that path, another file: verified
-		 * as the recent ones are (the list takes the skip's strings) */
-		for (size_t i = 0; r == 0 && i < sk.nverify; i++) {
-			if (xp_grow(&w.recent, &w.cap, w.nrecent, sizeof(*w.recent), 64) < 0) {
-				r = -ENOMEM;
-				break;
-			}
-			w.recent[w.nrecent++] = sk.verify[i];
-			sk.verify[i] = NULL;
-		}
-		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && w.nrecent)
-			r = verify_recent(o, &nv, from, to, link_dest, &prev, &w, dense,
+		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && sk.nverify)
+			r = verify_recent(o, &nv, from, to, link_dest, &prev, sk.verify, sk.nverify, dense,
 					  &res->vanished, d);
 	}
 	if (r < 0)
@@ -663,7 +556,6 @@ out:;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	xp_buf_release(&text);
-	srcwalk_release(&w);
 	xp__capture_skip_release(&sk);
 	xp_manifest_release(&prev);
 	xp_manifest_release(&m);

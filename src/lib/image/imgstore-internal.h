@@ -55,7 +55,9 @@ int xp__capture_disk(const struct xp_capture_opts *o, struct xp_imgver_new *nv,
  * xp__capture_skip_finish, after rsync), the entries whose ctime is older than the
  * previous capture's start and whose manifest entry agrees are hard-linked to the
  * previous version's, and the rest goes to `list` (NUL-separated, relative) for rsync
- * -r --files-from, which applies the exclusions to them. */
+ * -r --files-from, which applies the exclusions to them. The same walk (the only one of
+ * a local source) notes whether a file may be sparse and the regular files whose ctime
+ * is at or after recent_since (< 0: none), for verify_recent. */
 struct xp_capture_skip_dir {
 	char *rel; /* "" for the root */
 	struct stat st;
@@ -68,14 +70,17 @@ struct xp_capture_skip {
 	size_t nlisted, nlinked;
 	struct xp_capture_skip_dir *dirs; /* pre-order */
 	size_t ndirs, dcap;
-	char **verify; /* regular files below a directory rsync copies whole that the
-			* previous manifest has at the same path: to verify by content */
+	bool sparse; /* a regular file may be sparse (st_blocks below its size), or
+		      * something could not be read: rsync -S */
+	char **verify; /* regular files changed since recent_since, and those below a
+			* directory rsync copies whole that the previous manifest has at the
+			* same path: to verify by content (capture.c, verify_recent) */
 	size_t nverify, vcap;
 };
 int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opts *o,
 			  const char *prev_dir, const struct xp_manifest *prev,
-			  int64_t prev_started, const char *prev_root, const char *new_root,
-			  struct xp_diags *d);
+			  int64_t prev_started, int64_t recent_since, const char *prev_root,
+			  const char *new_root, struct xp_diags *d);
 int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const char *new_root,
 			    struct xp_diags *d);
 void xp__capture_skip_release(struct xp_capture_skip *s);
