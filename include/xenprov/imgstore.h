@@ -251,8 +251,9 @@ struct xp_capture_result {
 
 /* Captures o->source into a new version of o->name: pulled into .V.partial with rsync
  * -aHAXS --numeric-ids (--one-file-system unless all_filesystems; --link-dest to the
- * previous version), or read from the ext2/3/4 root of a disk image through libext2fs
- * without mounting; the exclusions applied; /etc/machine-id left empty (unless that
+ * previous version; a local directory's later captures link what did not change
+ * themselves and give rsync only the rest, capture-skip.c), or read from the ext2/3/4
+ * root of a disk image through libext2fs without mounting; the exclusions applied; /etc/machine-id left empty (unless that
  * exclusion is off); listed into the manifest; committed. On any failure nothing of
  * the new version is left. Errors with a diagnostic: rsync's own message (-EIO), an
  * unreachable host (-EHOSTUNREACH), no rsync (-ENOENT, code "no-rsync"), a busy name

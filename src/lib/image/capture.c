@@ -9,7 +9,8 @@
  * xp_guest_apply (xp_guest_machine_state, guest.h), reused, not copied.
  *
  * Not here: argument parsing and output (cmd-image-capture.c), reading a disk image
- * (capture-disk.c).
+ * (capture-disk.c), the walk of a local source and the skip of what did not change
+ * since the previous capture (capture-skip.c).
  */
 #include <dirent.h>
 #include <errno.h>
