@@ -474,10 +474,14 @@ static void test_listen(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    xp_test_in_scratch(test_round_trip),   xp_test_in_scratch(test_foreign_rows),
-	    xp_test_in_scratch(test_claim),	   xp_test_in_scratch(test_claim_skew),
-	    xp_test_in_scratch(test_claim_layers), xp_test_in_scratch(test_claim_unreadable),
-	    xp_test_in_scratch(test_claim_race),   xp_test_in_scratch(test_listen),
+	    xp_test_in_scratch(test_round_trip),
+	    xp_test_in_scratch(test_foreign_rows),
+	    xp_test_in_scratch(test_claim),
+	    xp_test_in_scratch(test_claim_skew),
+	    xp_test_in_scratch(test_claim_layers),
+	    xp_test_in_scratch(test_claim_unreadable),
+	    xp_test_in_scratch(test_claim_race),
+	    xp_test_in_scratch(test_listen),
 	};
 	return xp_test_run_backends(tests, NULL);
 }

@@ -137,8 +137,10 @@ static const char *const migrations[] = {
     /* 5: a guest's further disks (data disks, a swap volume) and NICs. A further NIC's
      * MAC and IP are as unique as a domain's own: the triggers keep either table from
      * taking what the other holds (the UNIQUE columns keep each table's own). */
-    "CREATE TABLE IF NOT EXISTS domain_disks (" DOMAIN_DISKS_KEY
-    "  role TEXT NOT NULL CHECK (role IN ('data', 'swap'))," DOMAIN_DISKS_REST
+    "CREATE TABLE IF NOT EXISTS domain_disks ("
+    DOMAIN_DISKS_KEY
+    "  role TEXT NOT NULL CHECK (role IN ('data', 'swap')),"
+    DOMAIN_DISKS_REST
     "CREATE TABLE IF NOT EXISTS domain_nics ("
     "  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE ON UPDATE CASCADE,"
     "  devid INTEGER NOT NULL CHECK (devid > 0),"
@@ -196,8 +198,10 @@ static const char *const migrations[] = {
     "  system TEXT PRIMARY KEY REFERENCES systems(name) ON DELETE CASCADE ON UPDATE CASCADE,"
     "  template TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS system_templates_template ON system_templates(template);"
-    "CREATE TABLE domain_disks_v7 (" DOMAIN_DISKS_KEY
-    "  role TEXT NOT NULL CHECK (role IN ('data', 'swap', 'seed'))," DOMAIN_DISKS_REST
+    "CREATE TABLE domain_disks_v7 ("
+    DOMAIN_DISKS_KEY
+    "  role TEXT NOT NULL CHECK (role IN ('data', 'swap', 'seed')),"
+    DOMAIN_DISKS_REST
     "INSERT INTO domain_disks_v7 SELECT domain, vdev, role, storage, path, size, fs, uuid,"
     "  mount FROM domain_disks;"
     "DROP TABLE domain_disks;"
@@ -735,8 +739,8 @@ static int set_version(struct xp_inv *inv, int v)
 static int too_new(struct xp_inv *inv, int version)
 {
 	snprintf(inv->err, sizeof(inv->err),
-		 "the inventory has schema version %d, newer than this xenprov knows (%d)", version,
-		 NMIGRATIONS);
+		 "the inventory has schema version %d, newer than this xenprov knows (%d)",
+		 version, NMIGRATIONS);
 	return -EPROTO;
 }
 
@@ -909,8 +913,7 @@ static int open_sqlite(struct xp_inv *inv, const char *path, bool raw)
 	for (int attempt = 0;; attempt++) {
 		r = xp__inv_exec(inv, "PRAGMA journal_mode = WAL");
 		if (r == 0)
-			r = xp__inv_exec(inv,
-					 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+			r = xp__inv_exec(inv, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
 		if (r == 0)
 			r = schema(inv, raw);
 		if (r != -EBUSY || attempt == 200)
@@ -920,7 +923,8 @@ static int open_sqlite(struct xp_inv *inv, const char *path, bool raw)
 	}
 }
 
-static int open_pgsql(struct xp_inv *inv, const char *location, bool raw, char *why, size_t whylen)
+static int open_pgsql(struct xp_inv *inv, const char *location, bool raw, char *why,
+		      size_t whylen)
 {
 	char shown[512];
 	xp_inv_location_redact(location, shown, sizeof(shown));
@@ -1109,8 +1113,8 @@ int xp_inv_set_durability(struct xp_inv *inv, bool full)
 {
 	if (xp_inv_is_pgsql(inv))
 		return 0;
-	return xp__inv_exec(inv,
-			    full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+	return xp__inv_exec(inv, full ? "PRAGMA synchronous = FULL"
+				      : "PRAGMA synchronous = NORMAL");
 }
 
 /* Nesting: an inner begin/commit pair only counts. An inner rollback cannot undo just
