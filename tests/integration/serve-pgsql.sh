@@ -6,7 +6,9 @@
 #  - Kea's perfdhcp against each server at once (relayed, unicast: each server sees only
 #    its own clients, and both take addresses from the one pool, in the same order):
 #    no address is acknowledged to two clients, from perfdhcp's received leases (-x l)
-#    and from the database, where every acknowledged lease is its client's;
+#    and from the database, where every acknowledged lease is its client's; and no
+#    exchange of a server not killed waited 2 s or more (perfdhcp's max delay, offer and
+#    ACK), where a conflict between the servers once cost clients their 4 s timeout;
 #  - kill -9 of one server in the middle of a run, then a restart: every lease
 #    perfdhcp got acknowledged before the kill is still in the database, bound to its
 #    client, and the restarted server serves again, with no address given twice;
@@ -95,6 +97,8 @@ perf() {
 got_addrs() { sed -n 's/^,\([0-9.]*\),.*/\1/p' "$@" | sort -u; }
 drops() { awk '/Statistics for: DISCOVER-OFFER/ { b = 1 } b && /^drops ratio:/ { print $3; exit }' "$1"; }
 acks() { awk '/Statistics for: REQUEST-ACK/ { b = 1 } b && /^received packets:/ { print $3; exit }' "$1"; }
+# max_delay FILE EXCHANGE: perfdhcp's longest wait for an answer, in ms ("max delay: N ms")
+max_delay() { awk -v x="Statistics for: $2" 'index($0, x) { b = 1 } b && /^max delay:/ { print $3; exit }' "$1"; }
 # busybox clients u1..u12 (broadcast: both servers hear them), one every 0.25 s; each
 # records the address acknowledged and which server did (serverid)
 NU=12
@@ -143,7 +147,17 @@ wait "$PF2"
 a=$(acks "$T/perf1-b.txt")
 [ -n "$a" ] && [ "$a" -gt 0 ] || fail "the restarted s1 acknowledged nothing: $(tail -n 5 "$T/perf1-b.txt")"
 ok
-echo "perfdhcp ACKs: s1 $(acks "$T/perf1-a.txt") (killed at 3.5 s) + $(acks "$T/perf1-b.txt"), s2 $(acks "$T/perf2-a.txt") ($(drops "$T/perf2-a.txt")% of DISCOVERs unanswered) + $(acks "$T/perf2-b.txt") ($(drops "$T/perf2-b.txt")%); busybox before the kill: $n_before, $n_from_s1 by s1"
+# no exchange waited 2 s or more (s1's first run ends with its kill: its unanswered
+# exchanges are drops, not delays, but its second run counts)
+for f in perf1-b perf2-a perf2-b; do
+	for x in DISCOVER-OFFER REQUEST-ACK; do
+		d=$(max_delay "$T/$f.txt" "$x")
+		[ -n "$d" ] || fail "$f: perfdhcp reported no max delay for $x: $(tail -n 5 "$T/$f.txt")"
+		awk -v d="$d" 'BEGIN { exit !(d < 2000) }' || fail "$f: an exchange ($x) waited $d ms"
+	done
+done
+ok
+echo "perfdhcp ACKs: s1 $(acks "$T/perf1-a.txt") (killed at 3.5 s) + $(acks "$T/perf1-b.txt"), s2 $(acks "$T/perf2-a.txt") ($(drops "$T/perf2-a.txt")% of DISCOVERs unanswered) + $(acks "$T/perf2-b.txt") ($(drops "$T/perf2-b.txt")%); max delay (ms) s1 b $(max_delay "$T/perf1-b.txt" REQUEST-ACK), s2 a $(max_delay "$T/perf2-a.txt" REQUEST-ACK), b $(max_delay "$T/perf2-b.txt" REQUEST-ACK); busybox before the kill: $n_before, $n_from_s1 by s1"
 
 # ---- no address given to two clients ------------------------------------------------------
 # perfdhcp's clients: what s1's were offered or acknowledged, s2's never were
