@@ -202,11 +202,13 @@ static int claim_prepare(struct xp_inv *inv)
 	 * deadlock_timeout's default: each claim transaction sets it to 50 ms (SET LOCAL)
 	 * where the role may (deadlock_timeout is a superuser's setting, or GRANT SET ON
 	 * PARAMETER's); found out once per connection, outside any transaction. */
-	if (r == 0 && inv->claim_deadlock == 0 && inv->depth == 0) {
-		bool ok = xp__db_exec(inv->db, "BEGIN") == 0 &&
-			  xp__db_exec(inv->db, "SET LOCAL deadlock_timeout = '50ms'") == 0;
+	if (r == 0 && inv->claim_deadlock == 0 && inv->depth == 0 &&
+	    xp__db_exec(inv->db, "BEGIN") == 0) {
+		int set = xp__db_exec(inv->db, "SET LOCAL deadlock_timeout = '50ms'");
 		xp__db_exec(inv->db, "ROLLBACK");
-		inv->claim_deadlock = ok ? 1 : -1;
+		/* refused: not this role's to set; anything else (the connection lost):
+		 * asked again at the next claim */
+		inv->claim_deadlock = set == 0 ? 1 : set == -EACCES ? -1 : 0;
 	}
 	return r;
 }
