@@ -107,6 +107,9 @@ void xp_buf_truncate(struct xp_buf *b, size_t len);
 /* Appends s in single quotes, each quote in it as '\'' : one word to sh(1) and to
  * GRUB's script reader alike, whatever it holds. */
 void xp_buf_add_squoted(struct xp_buf *b, const char *s);
+/* Appends s in double quotes, each '"' and '\' in it escaped with '\': a string to ISC
+ * dhcpd's lexer and an element of PostgreSQL's array literals alike. */
+void xp_buf_add_dquoted(struct xp_buf *b, const char *s);
 /* Returns the buffer's string (never NULL: "" when empty) and hands ownership to the
  * caller; the buffer is left empty. NULL if the buffer is in error. */
 char *xp_buf_steal(struct xp_buf *b);

@@ -279,7 +279,8 @@ static void test_claim_skew(void **st)
 
 /* Two changes of one address in one batch (one statement may change a row once): an
  * address released by one client and offered to another within the batch; and a
- * client moving twice in a batch keeps its last address only. */
+ * client moving twice in a batch keeps its last address only (its host name, with
+ * what PostgreSQL's array literals quote, stored as it is). */
 static void test_claim_layers(void **st)
 {
 	(void)st;
@@ -292,7 +293,7 @@ static void test_claim_layers(void **st)
 	    with(lease(ip, 1, "", 3700), XP_LEASE_RELEASED),
 	    with(lease(ip, 2, "", 130), XP_LEASE_OFFERED),
 	    lease(ip3, 3, "", 3700),
-	    lease(ip2, 3, "", 3700),
+	    lease(ip2, 3, "q\"b\\s,{x} NULL", 3700), /* what an array literal must quote */
 	};
 	bool refused[5];
 	struct xp_dhcp_lease hv[5];
@@ -306,6 +307,7 @@ static void test_claim_layers(void **st)
 	assert_int_equal(find(got, n, ip)->state, XP_LEASE_OFFERED);
 	assert_int_equal(find(got, n, ip)->client[6], 2);
 	assert_int_equal(find(got, n, ip2)->client[6], 3);
+	assert_string_equal(find(got, n, ip2)->hostname, "q\"b\\s,{x} NULL");
 	assert_null(find(got, n, ip3));
 	free(got);
 	xp_inv_close(a);

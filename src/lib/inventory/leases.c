@@ -236,17 +236,10 @@ static void arr_int(struct xp_buf *b, int64_t v)
 static void arr_text(struct xp_buf *b, const char *s)
 {
 	arr_next(b);
-	if (!s) {
+	if (s)
+		xp_buf_add_dquoted(b, s);
+	else
 		xp_buf_adds(b, "NULL");
-		return;
-	}
-	xp_buf_addc(b, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			xp_buf_addc(b, '\\');
-		xp_buf_addc(b, *s);
-	}
-	xp_buf_addc(b, '"');
 }
 
 /* bytea's hex input, \x then two digits a byte, its backslash escaped in the array */
