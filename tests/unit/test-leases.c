@@ -348,6 +348,39 @@ static void test_claim_unreadable(void **st)
 	xp_inv_close(a);
 }
 
+/* A role that may not set deadlock_timeout (a superuser's setting) still claims: the
+ * claim's transaction then leaves it as the server has it. */
+static void test_claim_plain_role(void **st)
+{
+	(void)st;
+	if (!xp_test_pgurl())
+		return;
+	xp_inv_close(xp_test_inv_open(tmpdir)); /* the schema, made by the superuser */
+	char role[32], sql[512];
+	snprintf(role, sizeof(role), "xp_plain_%d", (int)getpid());
+	snprintf(sql, sizeof(sql),
+		 "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN; GRANT USAGE ON SCHEMA %s TO %s;"
+		 " GRANT ALL ON ALL TABLES IN SCHEMA %s TO %s",
+		 role, role, xp_test_pg_schema, role, xp_test_pg_schema, role);
+	xp_test_pg_exec(NULL, sql);
+	char *loc, why[512]; /* the fixture's own location, logging in as the role */
+	assert_true(asprintf(&loc, "%s&user=%s", getenv("XENPROV_INVENTORY"), role) > 0);
+	struct xp_inv *inv = NULL;
+	int r = xp_inv_open_at(tmpdir, loc, &inv, why, sizeof(why));
+	if (r < 0)
+		fprintf(stderr, "cannot open the inventory as %s: %s\n", role, why);
+	assert_int_equal(r, 0);
+	free(loc);
+	const uint32_t ip = IP(10, 6, 0, 1);
+	struct xp_dhcp_lease h;
+	assert_int_equal(claim(inv, lease(ip, 1, "", 3700), 100, &h), 1);
+	assert_int_equal(claim(inv, lease(ip, 2, "", 3700), 100, &h), 0);
+	assert_int_equal(h.client[6], 1);
+	xp_inv_close(inv);
+	snprintf(sql, sizeof(sql), "DROP OWNED BY %s; DROP ROLE %s", role, role);
+	xp_test_pg_exec(NULL, sql);
+}
+
 /* Four processes, each a server with its own connection, offer the same 64 addresses
  * to their own clients in overlapping batches at once: no address is won by two, and
  * each stored row is its winner's. */
@@ -482,6 +515,7 @@ int main(void)
 	    xp_test_in_scratch(test_claim_skew),
 	    xp_test_in_scratch(test_claim_layers),
 	    xp_test_in_scratch(test_claim_unreadable),
+	    xp_test_in_scratch(test_claim_plain_role),
 	    xp_test_in_scratch(test_claim_race),
 	    xp_test_in_scratch(test_listen),
 	};
