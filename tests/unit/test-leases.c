@@ -6,8 +6,11 @@
  * committed (what a restarted server reads). On PostgreSQL, the claims of servers that
  * share the pools (xp_lease_claim): who may take a stored address, the holder given back
  * on a refusal, the client's other leases dropped when one is bound, and processes
- * claiming the same addresses at once each getting a disjoint share; a writer's commit
- * is heard by a listening connection, a rollback is not.
+ * claiming the same addresses at once each getting a disjoint share; expiry by the
+ * database's clock whatever the servers' clocks say; two changes of one address in a
+ * batch; an unreadable holder; a role that may not set deadlock_timeout; a writer's
+ * commit is heard by a listening connection, a rollback is not; kept statements
+ * prepared again after a reconnection.
  */
 #include <errno.h>
 #include <setjmp.h>
