@@ -35,7 +35,15 @@ struct http_srv {
 	struct xp_boot *boot;
 	struct xp_settings settings;
 	int64_t data_version; /* SQLite's; on PostgreSQL the main loop's count of changes */
-	int64_t reconnect_ms; /* PostgreSQL: the next try of a lost connection */
+	/* PostgreSQL: inv_lock is held while a request uses inv; the main loop resets inv
+	 * (xp__http_srv_reconnect) only while the database is away (serve.pg_away) or inv
+	 * is lost (inv_lost), and only when it can take the lock without waiting. Then
+	 * requests never touch inv: boot files come from the snapshot (snap), the rest is
+	 * answered 503 at once. */
+	bool pg;
+	pthread_mutex_t inv_lock;
+	_Atomic bool inv_lost; /* set by this thread, cleared by the main loop's reset */
+	struct snapshot_view snap;
 	char token[65];
 	/* profiles' golden images (http-images.c): what was published (pubs, under
 	 * pub_lock: the worker fills it, the MHD thread reads it), and the worker that
