@@ -50,11 +50,14 @@ struct http_srv {
 	 * prepares them, fed jobs (under job_lock) */
 	struct xp_golden_pub_cache pubs;
 	/* the hashes profiles publishing openly are published under (http-images.c
-	 * open_hash; the MHD thread's): rebuilt when the inventory's data_version or the
-	 * cache's generation moved, not at each request */
+	 * open_hash; the MHD thread's): rebuilt when the sync clock's world (profiles and
+	 * other records that are not one system's; not leases) or the cache's generation
+	 * moved, not at each request nor at each lease write; open_builds counts the
+	 * rebuilds (logged at debug level) */
 	char (*open_hex)[65];
 	size_t n_open;
-	int64_t open_version;
+	int64_t open_version, open_world;
+	unsigned long open_builds;
 	unsigned long open_gen;
 	bool open_valid;
 	pthread_mutex_t pub_lock, job_lock;

@@ -357,9 +357,8 @@ static void pg_changed(struct serve *s, const char *why)
 
 struct xp_boot *xp__serve_boot(struct serve *s)
 {
-	if (s->pg_down)
-		return s->snap_view.boot; /* NULL without a snapshot: s->boot's reads would fail */
-	return s->boot;
+	/* without a snapshot, the live one: plain files need no inventory */
+	return s->pg_down && s->snap_view.boot ? s->snap_view.boot : s->boot;
 }
 
 /* When the reload a notification asked for is due (INT64_MAX: none waits). */
