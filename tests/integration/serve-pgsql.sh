@@ -259,6 +259,7 @@ ok
 LATE=pxelinux.cfg/01-52-54-00-aa-00-01
 wait_until 5 grep -q "snapshot taken" "$T/s2.log" || fail "s2 took no snapshot of the inventory"
 sleep 1 # the snapshot after the burst's last reload
+echo "s2's last snapshot of the inventory: $(grep 'snapshot taken' "$T/s2.log" | tail -n 1 | sed 's/.*taken: //')"
 cfg 2 >/dev/null && cp "$T/cfg2" "$T/late.before" && grep -q deb "$T/late.before" ||
 	fail "s2 does not serve late's config before PostgreSQL stops"
 ip netns exec p1 curl -s -o "$T/burst.before" --max-time 5 \

@@ -325,6 +325,12 @@ bool xp__http_peer(struct MHD_Connection *c, uint32_t *ip, char text[INET_ADDRST
 	return true;
 }
 
+static enum MHD_Result read_only(struct MHD_Connection *c)
+{
+	return xp__http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+				   "boot files are read-only\n", 25);
+}
+
 static bool is_api(const char *url)
 {
 	return strncmp(url, "/api", 4) == 0 && (url[4] == '\0' || url[4] == '/');
@@ -337,8 +343,7 @@ static enum MHD_Result handle(struct http_srv *h, struct MHD_Connection *c, cons
 	if (is_api(url))
 		return xp__http_api(h, c, method, url + 4, &rq->body, &rq->job);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return xp__http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-				  "boot files are read-only\n", 25);
+		return read_only(c);
 	if (strncmp(url, "/autoinstall/", 13) == 0)
 		return xp__http_autoinstall(h, c, url + 13);
 	if (strncmp(url, "/images/", 8) == 0)
@@ -356,8 +361,7 @@ static enum MHD_Result handle_away(struct http_srv *h, struct MHD_Connection *c,
 	bool files = !is_api(url) && strncmp(url, "/autoinstall/", 13) != 0 &&
 		     strncmp(url, "/images/", 8) != 0;
 	if (files && strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return xp__http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-				  "boot files are read-only\n", 25);
+		return read_only(c);
 	if (files && xp__snapshot_open(h->s, &h->settings, &h->snap) == 0)
 		return serve_file(h, h->snap.boot, c, url, rq);
 	struct MHD_Response *resp = xp__http_json_response(

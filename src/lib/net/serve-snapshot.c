@@ -128,8 +128,9 @@ static int take(struct serve *s, const char *tmp)
 	if (!swap) {
 		remove_db(tmp);
 		if (r < 0)
-			xp__serve_log(s, LOG_WARNING, "cannot keep the inventory's snapshot '%s': %s",
-				      sn->path, strerror(-r));
+			xp__serve_log(s, LOG_WARNING,
+				      "cannot keep the inventory's snapshot '%s': %s", sn->path,
+				      strerror(-r));
 		return r;
 	}
 	char dir[4200];

@@ -699,7 +699,8 @@ static int setup(struct serve *s, sigset_t *mask)
 	if (s->icache && (r = xp__installer_cache_start(s->icache)) < 0)
 		return r;
 	if (s->listen_inv && (o->tftp || o->http) && (r = xp__snapshot_start(s)) < 0) {
-		xp__serve_log(s, LOG_ERR, "cannot start the inventory's snapshots: %s", strerror(-r));
+		xp__serve_log(s, LOG_ERR, "cannot start the inventory's snapshots: %s",
+			      strerror(-r));
 		return r;
 	}
 	if (s->http && (r = xp__http_srv_start(s->http)) < 0)
