@@ -38,8 +38,8 @@ struct http_srv {
 	/* PostgreSQL: inv_lock is held while a request uses inv; the main loop resets inv
 	 * (xp__http_srv_reconnect) only while the database is away (serve.pg_away) or inv
 	 * is lost (inv_lost), and only when it can take the lock without waiting. Then
-	 * requests never touch inv: boot files come from the snapshot (snap), the rest is
-	 * answered 503 at once. */
+	 * requests never touch inv: boot files come from the snapshot (snap, opened for
+	 * the request and closed after it), the rest is answered 503 at once. */
 	bool pg;
 	pthread_mutex_t inv_lock;
 	_Atomic bool inv_lost; /* set by this thread, cleared by the main loop's reset */

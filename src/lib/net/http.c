@@ -362,8 +362,13 @@ static enum MHD_Result handle_away(struct http_srv *h, struct MHD_Connection *c,
 		     strncmp(url, "/images/", 8) != 0;
 	if (files && strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return read_only(c);
-	if (files && xp__snapshot_open(h->s, &h->settings, &h->snap) == 0)
-		return serve_file(h, h->snap.boot, c, url, rq);
+	if (files && xp__snapshot_open(h->s, &h->settings, &h->snap) == 0) {
+		enum MHD_Result res = serve_file(h, h->snap.boot, c, url, rq);
+		/* closed at once (the answer holds its own copy or descriptor): a view left
+		 * open would keep the next snapshots from replacing this one */
+		xp__snapshot_close(h->s, &h->snap);
+		return res;
+	}
 	struct MHD_Response *resp = xp__http_json_response(
 	    json_pack("{s:s}", "error",
 		      files ? "the inventory's database is out of reach and no snapshot of it "
@@ -418,7 +423,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	enum MHD_Result res = MHD_NO;
 	bool away = atomic_load(&h->s->pg_away);
 	if (!away) {
-		xp__snapshot_close(h->s, &h->snap);
 		res = handle(h, c, url, method, rq);
 		if (xp_inv_lost(h->inv))
 			atomic_store(&h->inv_lost, true);

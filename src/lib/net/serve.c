@@ -328,6 +328,7 @@ static void reload(struct serve *s, const char *why, bool force)
 			  strerror(-r));
 	else
 		xp__serve_log(s, LOG_INFO, "reloaded (%s)", why);
+	xp__snapshot_request(s); /* PostgreSQL: what was read, kept (none on SQLite) */
 }
 
 /* ---- PostgreSQL: notifications and reconnection -------------------------------------
@@ -352,7 +353,6 @@ static void pg_changed(struct serve *s, const char *why)
 	s->pg_dirty = false;
 	s->pg_reload_ms = xp__serve_now_ms();
 	reload(s, why, false);
-	xp__snapshot_request(s);
 }
 
 struct xp_boot *xp__serve_boot(struct serve *s)
