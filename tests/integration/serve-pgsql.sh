@@ -277,11 +277,30 @@ curl_timed() {
 	ms=$((($(date +%s%N) - t0) / 1000000))
 }
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-runuser -u nobody -- "$pgbin/pg_ctl" stop -D "$XP_TEST_PGDIR/data" -m fast -w -t 30 >/dev/null ||
-	fail "cannot stop PostgreSQL"
-for k in 1 2; do
-	wait_until 5 grep -q "out of reach" "$T/s$k.log" || fail "s$k did not log the lost connection"
-done
+# pg_stop N / pg_start N: PostgreSQL stopped (started, as lib/pg-cluster started it:
+# pg_ctl start does not reuse postmaster.opts), until both servers logged the Nth loss
+# (reconnection)
+pg_stop() {
+	local nth=$1
+	runuser -u nobody -- "$pgbin/pg_ctl" stop -D "$XP_TEST_PGDIR/data" -m fast -w -t 30 >/dev/null ||
+		fail "cannot stop PostgreSQL"
+	for k in 1 2; do
+		wait_until 5 eval '[ "$(grep -c "database is out of reach" "$T/s$k.log")" -ge "$nth" ]' ||
+			fail "s$k did not log the lost connection"
+	done
+}
+pg_start() {
+	local nth=$1
+	runuser -u nobody -- "$pgbin/pg_ctl" start -D "$XP_TEST_PGDIR/data" -w -t 30 -l "$XP_TEST_PGDIR/server.log" \
+		-o "-c listen_addresses='' -c unix_socket_directories='$XP_TEST_PGDIR' -c fsync=off \
+		    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+		>/dev/null || fail "cannot start PostgreSQL again"
+	for k in 1 2; do
+		wait_until 15 eval '[ "$(grep -c "database is back: reconnected" "$T/s$k.log")" -ge "$nth" ]' ||
+			fail "s$k did not reconnect within 15 s"
+	done
+}
+pg_stop 1
 # a new client gets nothing (its lease could not be stored); plain files still go out
 client_add c2 52:54:00:dd:00:01
 OUT=$T/c2.out timeout 10 ip netns exec c2 busybox udhcpc -i eth0 -f -q -n -t 2 -T 1 \
@@ -315,15 +334,7 @@ ip netns exec p1 curl -s -o "$T/burst.away" --max-time 1 \
 [ "$(ip netns exec p1 curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
 	"http://10.79.0.2:8080/pxelinux.cfg/01-52-54-00-ee-00-01")" = 404 ] || fail "an unknown MAC got a config"
 ok
-# as lib/pg-cluster started it (pg_ctl start does not reuse postmaster.opts)
-runuser -u nobody -- "$pgbin/pg_ctl" start -D "$XP_TEST_PGDIR/data" -w -t 30 -l "$XP_TEST_PGDIR/server.log" \
-	-o "-c listen_addresses='' -c unix_socket_directories='$XP_TEST_PGDIR' -c fsync=off \
-	    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-	>/dev/null || fail "cannot start PostgreSQL again"
-for k in 1 2; do
-	wait_until 15 grep -q "database is back: reconnected" "$T/s$k.log" ||
-		fail "s$k did not reconnect within 15 s"
-done
+pg_start 1
 ok
 ip netns exec c1 ip addr flush dev eth0
 OUT=$T/c1-3.out timeout 20 ip netns exec c1 busybox udhcpc -i eth0 -f -q -n -t 5 -T 1 \
@@ -348,6 +359,16 @@ done
 echo "PostgreSQL back: the change served by HTTP after $hms ms, by TFTP after $((($(date +%s%N) - t0) / 1000000)) ms"
 [ "$(ip netns exec p1 curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://10.79.0.2:8080/api/systems)" = 200 ] ||
 	fail "s2's API does not answer after PostgreSQL's restart"
+ok
+# a second outage serves the snapshot taken since the first: the change is in it
+sleep 1.5
+pg_stop 2
+curl_timed "http://10.79.0.2:8080/$LATE" "$T/late.away2"
+[ "$code" = 200 ] && grep -q hostname=later "$T/late.away2" ||
+	fail "the second outage's snapshot lacks the change made after the first ($code): $(cat "$T/late.away2")"
+tftp_get 2 "$LATE" "$T/late.tftp.away2" && cmp -s "$T/late.away2" "$T/late.tftp.away2" ||
+	fail "s2's TFTP does not serve the second outage's snapshot as HTTP does"
+pg_start 2
 ok
 for k in 1 2; do
 	kill -TERM "${SPID[$k]}"
