@@ -19,7 +19,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
+#include "xenprov/util.h"
 
 /* The snapshots' directory in the state directory. */
 static void snap_dir(const struct serve *s, char *buf, size_t len)
@@ -72,16 +72,6 @@ static void remove_stale(const struct serve *s)
 	closedir(d);
 }
 
-static int fsync_path(const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
-}
-
 /* One snapshot: the inventory copied into tmp, then renamed over the snapshot unless a
  * reader has it open or the database went away meanwhile (then the copy is dropped:
  * the next reload asks again). */
@@ -107,7 +97,7 @@ static int take(struct serve *s, const char *tmp)
 	xp_inv_close(from);
 	xp_inv_close(to); /* the last connection: SQLite folds its WAL into the file */
 	if (r == 0)
-		r = fsync_path(tmp, O_RDONLY);
+		r = xp_fsync_path(tmp);
 	if (r < 0) {
 		remove_db(tmp);
 		xp__serve_log(s, LOG_DEBUG, "the inventory's snapshot not taken: %s",
@@ -135,7 +125,7 @@ static int take(struct serve *s, const char *tmp)
 	}
 	char dir[4200];
 	snap_dir(s, dir, sizeof(dir));
-	fsync_path(dir, O_RDONLY | O_DIRECTORY);
+	xp_fsync_path(dir);
 	xp__serve_log(s, LOG_DEBUG, "the inventory's snapshot taken: %lld rows in %lld ms",
 		      (long long)rows, (long long)(xp__serve_now_ms() - t0));
 	return 0;
