@@ -698,11 +698,13 @@ static int setup(struct serve *s, sigset_t *mask)
 	}
 	if (s->icache && (r = xp__installer_cache_start(s->icache)) < 0)
 		return r;
-	if (s->listen_inv && (o->tftp || o->http) && (r = xp__snapshot_start(s)) < 0) {
-		xp__serve_log(s, LOG_ERR, "cannot start the inventory's snapshots: %s",
-			      strerror(-r));
-		return r;
-	}
+	/* without snapshots the server still runs: boot configs then fail while the
+	 * database is away, as they did before snapshots */
+	if (s->listen_inv && (o->tftp || o->http) && (r = xp__snapshot_start(s)) < 0)
+		xp__serve_log(s, LOG_WARNING,
+			      "cannot take snapshots of the inventory in '%s/snapshots' (%s): boot "
+			      "configs will not be served while the database is away",
+			      o->state_dir, strerror(-r));
 	if (s->http && (r = xp__http_srv_start(s->http)) < 0)
 		return r;
 	if (s->tftp && (r = xp__tftp_srv_start(s->tftp)) < 0)
