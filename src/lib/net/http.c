@@ -15,7 +15,10 @@
  * The thread has its own inventory connection and boot-file resolver (SQLite handles
  * are not shared between threads) and notices inventory changes the way the main loop
  * does, through the database's data_version (on PostgreSQL, through the main loop's
- * count of the writers' notifications).
+ * count of the writers' notifications). On PostgreSQL the main loop, not a request,
+ * resets that connection when it is lost; meanwhile, and while the database is away,
+ * boot files come from the inventory's snapshot (serve-snapshot.c) and what needs the
+ * database is answered 503 at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
