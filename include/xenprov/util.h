@@ -138,6 +138,9 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 int xp_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
 			  unsigned flags);
 
+/* fsync(2) of the file or directory at path (opened read-only); 0 or -errno. */
+int xp_fsync_path(const char *path);
+
 /* Removes the temporaries xp_write_atomic may leave beside path when it is killed on a
  * filesystem without O_TMPFILE (".NAME.*" regular files in path's directory). */
 void xp_write_atomic_cleanup(const char *path);
