@@ -255,9 +255,9 @@ struct xp_capture_result {
  * themselves and give rsync only the rest, capture-skip.c), or read from the ext2/3/4
  * root of a disk image through libext2fs without mounting; the exclusions applied;
  * /etc/machine-id left empty (unless that exclusion is off); listed into the manifest;
- * committed. On any failure nothing of the new version is left. Errors with a diagnostic: rsync's own message (-EIO), an
- * unreachable host (-EHOSTUNREACH), no rsync (-ENOENT, code "no-rsync"), a busy name
- * (-EBUSY), -errno. */
+ * committed. On any failure nothing of the new version is left. Errors with a
+ * diagnostic: rsync's own message (-EIO), an unreachable host (-EHOSTUNREACH), no rsync
+ * (-ENOENT, code "no-rsync"), a busy name (-EBUSY), -errno. */
 int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 	       struct xp_diags *d);
 

@@ -572,18 +572,25 @@ static void test_srcindex_parse(void **state)
 		size_t len;
 	} bad[] = {
 	    {"", 0},
-	    {"xenprov-srcindex 2 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 84},
-	    {"xenprov-srcindex 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 83},
-	    {"xenprov-srcindex 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ", 84},
-	    {"xenprov-srcindex 1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", 84},
+	    {"xenprov-srcindex 2 "
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	     84},
+	    {"xenprov-srcindex 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	     83},
+	    {"xenprov-srcindex 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ",
+	     84},
+	    {"xenprov-srcindex 1 "
+	     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+	     84},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(xp__srcindex_parse(bad[i].text, bad[i].len, key, &e, &n), -EBADMSG);
+		assert_int_equal(xp__srcindex_parse(bad[i].text, bad[i].len, key, &e, &n),
+				 -EBADMSG);
 	/* records: no NUL at the end, a blank or sign before a number, a number too big, no
 	 * blank after one, a relative path, no path */
-	static const char *const rec[] = {"1 2 /x", " 1 2 /x", "1 -2 /x", "+1 2 /x",
-					  "1  2 /x", "99999999999999999999999 2 /x", "1 2/x",
-					  "1 2 x", "1 2 ", "1", ""};
+	static const char *const rec[] = {
+	    "1 2 /x", " 1 2 /x", "1 -2 /x", "+1 2 /x", "1  2 /x", "99999999999999999999999 2 /x",
+	    "1 2/x",  "1 2 x",	 "1 2 ",    "1",       ""};
 	for (size_t i = 0; i < sizeof(rec) / sizeof(rec[0]); i++) {
 		xp_buf_truncate(&b, head);
 		xp_buf_add(&b, rec[i], strlen(rec[i]) + (i ? 1 : 0));
@@ -598,16 +605,16 @@ static void test_srcindex_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ref_parse),
-		cmocka_unit_test(test_meta_roundtrip),
-		cmocka_unit_test(test_meta_bad),
-		cmocka_unit_test(test_manifest_parse_ok),
-		cmocka_unit_test(test_manifest_parse_bad),
-		cmocka_unit_test(test_manifest_scan),
-		cmocka_unit_test(test_store),
-		cmocka_unit_test(test_capture_source_kind),
-		cmocka_unit_test(test_capture_defaults),
-		cmocka_unit_test(test_srcindex_parse),
+	    cmocka_unit_test(test_ref_parse),
+	    cmocka_unit_test(test_meta_roundtrip),
+	    cmocka_unit_test(test_meta_bad),
+	    cmocka_unit_test(test_manifest_parse_ok),
+	    cmocka_unit_test(test_manifest_parse_bad),
+	    cmocka_unit_test(test_manifest_scan),
+	    cmocka_unit_test(test_store),
+	    cmocka_unit_test(test_capture_source_kind),
+	    cmocka_unit_test(test_capture_defaults),
+	    cmocka_unit_test(test_srcindex_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

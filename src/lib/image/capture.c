@@ -339,8 +339,8 @@ int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const cha
  * Usually there is none: a changed file has a new mtime or size and is copied anyway. */
 static int verify_recent(const struct xp_capture_opts *o, const struct xp_imgver_new *nv,
 			 const char *from, const char *to, const char *prev_root,
-			 const struct xp_manifest *prev, char *const *recent, size_t nrecent, bool dense,
-			 bool *vanished, struct xp_diags *d)
+			 const struct xp_manifest *prev, char *const *recent, size_t nrecent,
+			 bool dense, bool *vanished, struct xp_diags *d)
 {
 	struct xp_buf list = XP_BUF_INIT;
 	int r = 0;
@@ -493,8 +493,9 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 		 * one is linked by that walk: rsync gets only the rest. */
 		bool dense = false;
 		if (o->kind == XP_CAPTURE_DIR) {
-			int64_t recent =
-			    !nv.has_prev ? -1 : nv.prev.started > 0 ? nv.prev.started - 1 : 0;
+			int64_t recent = !nv.has_prev	       ? -1
+					 : nv.prev.started > 0 ? nv.prev.started - 1
+							       : 0;
 			if ((r = xp__capture_skip_walk(&sk, o, nv.has_prev ? nv.prev.dir : NULL,
 						       nv.has_prev ? &prev : NULL,
 						       nv.has_prev ? nv.prev.started : 0, recent,
@@ -508,8 +509,8 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			r = xp_capture_fill(o, from, to, link_dest, NULL, dense, &res->vanished, d);
 		res->skipped = sk.nlinked;
 		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && sk.nverify)
-			r = verify_recent(o, &nv, from, to, link_dest, &prev, sk.verify, sk.nverify, dense,
-					  &res->vanished, d);
+			r = verify_recent(o, &nv, from, to, link_dest, &prev, sk.verify, sk.nverify,
+					  dense, &res->vanished, d);
 	}
 	if (r < 0)
 		goto out;

@@ -70,8 +70,8 @@ struct xp_capture_skip {
 	size_t nlisted, nlinked;
 	struct xp_capture_skip_dir *dirs; /* pre-order */
 	size_t ndirs, dcap;
-	bool sparse; /* a regular file may be sparse (st_blocks below its size), or
-		      * something could not be read: rsync -S */
+	bool sparse;   /* a regular file may be sparse (st_blocks below its size), or
+			* something could not be read: rsync -S */
 	char **verify; /* regular files changed since recent_since, and those below a
 			* directory rsync copies whole that the previous manifest has at the
 			* same path: to verify by content (capture.c, verify_recent) */

@@ -381,7 +381,7 @@ struct ino {
 struct scan {
 	struct xp_manifest *m;
 	const struct xp_manifest *prev;
-	int prev_fd; /* prev_root, opened: a path below it resolved from there */
+	int prev_fd;	    /* prev_root, opened: a path below it resolved from there */
 	struct xp_buf full; /* root + path, for the l*xattr calls */
 	size_t rootlen;
 	struct ino *inos; /* regular files with more than one link */
