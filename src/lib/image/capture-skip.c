@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ void xp__capture_skip_release(struct xp_capture_skip *s)
 {
 	xp_buf_release(&s->index);
 	xp_buf_release(&s->list);
+	xp_buf_release(&s->linked);
 	for (size_t i = 0; i < s->ndirs; i++)
 		free(s->dirs[i].rel);
 	free(s->dirs);
@@ -259,7 +261,27 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 		}
 		int cmode = 0;
 		_cleanup_close_ int cnfd = -1, cpfd = -1;
-		if (mode == 1 && S_ISDIR(st.st_mode)) {
+		if (mode == 1 && S_ISDIR(st.st_mode) && w->s->lazy) {
+			/* a lazy version: the directory is the parent version's unless
+			 * xp__capture_skip_make_dirs finds it needed in the delta */
+			if (descend && e && e->type == 'd' && idx_same(w, rel, &st)) {
+				struct xp_capture_skip_dir t = {
+				    .rel = strdup(rel), .st = st, .clean = st.st_ctim.tv_sec < w->since};
+				if (!t.rel || xp_grow(&w->s->dirs, &w->s->dcap, w->s->ndirs,
+						      sizeof(*w->s->dirs), 64) < 0) {
+					free(t.rel);
+					r = -ENOMEM;
+					break;
+				}
+				w->s->dirs[w->s->ndirs++] = t;
+				cmode = 1;
+			} else if (!e && clean) {
+				continue;
+			} else {
+				list_add(w, rel);
+				cmode = 2;
+			}
+		} else if (mode == 1 && S_ISDIR(st.st_mode)) {
 			if (descend && e && e->type == 'd' && idx_same(w, rel, &st) &&
 			    (cpfd = openat(pfd, de->d_name,
 					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
@@ -273,7 +295,8 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 					       : -ENOMEM;
 					break;
 				}
-				struct xp_capture_skip_dir t = {.rel = strdup(rel), .st = st};
+				struct xp_capture_skip_dir t = {
+				    .rel = strdup(rel), .st = st, .made = true};
 				if (!t.rel || xp_grow(&w->s->dirs, &w->s->dcap, w->s->ndirs,
 						      sizeof(*w->s->dirs), 64) < 0) {
 					free(t.rel);
@@ -296,7 +319,14 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 				    e->mode == (st.st_mode & 07777) && e->uid == st.st_uid &&
 				    e->gid == st.st_gid && e->mtime == (int64_t)st.st_mtim.tv_sec &&
 				    (!S_ISREG(st.st_mode) || e->size == (uint64_t)st.st_size);
-			if (same) {
+			/* a lazy version takes the previous manifest's line: a file of a
+			 * hard-link group goes to rsync, which makes the group in the delta */
+			if (same && w->s->lazy && (!S_ISREG(st.st_mode) || st.st_nlink == 1)) {
+				xp_buf_add(&w->s->linked, rel, strlen(rel) + 1);
+				w->s->nlinked++;
+				continue;
+			}
+			if (same && !w->s->lazy) {
 				if (linkat(pfd, de->d_name, nfd, de->d_name, 0) == 0) {
 					w->s->nlinked++;
 					continue;
@@ -333,9 +363,12 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 			  int64_t prev_started, int64_t recent_since, const char *prev_root,
 			  const char *new_root, struct xp_diags *d)
 {
+	bool lazy = s->lazy;
 	memset(s, 0, sizeof(*s));
+	s->lazy = lazy;
 	xp_buf_init(&s->index);
 	xp_buf_init(&s->list);
+	xp_buf_init(&s->linked);
 	s->all_filesystems = o->all_filesystems;
 	char key[65];
 	int r = skip_key(o, key);
@@ -378,7 +411,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	idx_add(&w, "/", &st);
 	active = active && idx_same(&w, "/", &st) && xp_manifest_find(prev, "/");
 	if (active) {
-		struct xp_capture_skip_dir t = {.rel = strdup(""), .st = st};
+		struct xp_capture_skip_dir t = {.rel = strdup(""), .st = st, .made = !s->lazy};
 		if (!t.rel || xp_grow(&s->dirs, &s->dcap, 0, sizeof(*s->dirs), 64) < 0) {
 			free(t.rel);
 			r = -ENOMEM;
@@ -387,7 +420,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 		s->dirs[s->ndirs++] = t;
 	}
 	s->active = active;
-	if (active) {
+	if (active && !s->lazy) {
 		nfd = open(new_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		pfd = open(prev_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (nfd < 0 || pfd < 0) {
@@ -405,29 +438,6 @@ out:
 	return r;
 }
 
-/* Makes the xattrs of dst (not followed) those of src: ACLs a new directory inherited
- * from its parent's default ACL removed, the source's set. */
-static int copy_xattrs(const char *src, const char *dst)
-{
-	struct xp_xattrs sx = {0}, dx = {0};
-	int r = xp_xattrs_read(src, &sx);
-	if (r == 0)
-		r = xp_xattrs_read(dst, &dx);
-	for (size_t i = 0; r == 0 && i < dx.n; i++) {
-		bool keep = false;
-		for (size_t k = 0; k < sx.n && !keep; k++)
-			keep = strcmp(sx.v[k].name, dx.v[i].name) == 0;
-		if (!keep && lremovexattr(dst, dx.v[i].name) < 0)
-			r = -errno;
-	}
-	for (size_t i = 0; r == 0 && i < sx.n; i++)
-		if (lsetxattr(dst, sx.v[i].name, sx.v[i].value, sx.v[i].len, 0) < 0)
-			r = -errno;
-	xp_xattrs_release(&sx);
-	xp_xattrs_release(&dx);
-	return r;
-}
-
 int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const char *new_root,
 			    struct xp_diags *d)
 {
@@ -436,6 +446,8 @@ int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const
 	/* deepest first (the list is in pre-order): a directory's times after its content */
 	for (size_t i = s->ndirs; r == 0 && i-- > 0;) {
 		const struct xp_capture_skip_dir *t = &s->dirs[i];
+		if (!t->made)
+			continue;
 		const char *sa = join(&sp, source, t->rel), *na = join(&np, new_root, t->rel);
 		if (!sa || !na) {
 			r = -ENOMEM;
@@ -443,7 +455,7 @@ int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const
 		}
 		/* owner, then xattrs (ACLs), then mode, then times: chown may clear bits */
 		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, t->st.st_mtim};
-		if (lchown(na, t->st.st_uid, t->st.st_gid) < 0 || (r = copy_xattrs(sa, na)) < 0 ||
+		if (lchown(na, t->st.st_uid, t->st.st_gid) < 0 || (r = xp__copy_xattrs(sa, na)) < 0 ||
 		    chmod(na, t->st.st_mode & 07777) < 0 ||
 		    utimensat(AT_FDCWD, na, ts, AT_SYMLINK_NOFOLLOW) < 0)
 			r = r < 0 ? r : -errno;
@@ -453,5 +465,85 @@ int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const
 	}
 	xp_buf_release(&sp);
 	xp_buf_release(&np);
+	return r;
+}
+
+static int dir_cmp(const void *a, const void *b, void *arg)
+{
+	const struct xp_capture_skip_dir *v = arg;
+	return strcmp(v[*(const size_t *)a].rel, v[*(const size_t *)b].rel);
+}
+
+/* Marks the directory rel (and its ancestors) to be made in the delta. */
+static void need(struct xp_capture_skip *s, const size_t *by, const char *rel, size_t len)
+{
+	for (;;) {
+		size_t lo = 0, hi = s->ndirs;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			const char *m = s->dirs[by[mid]].rel;
+			int c = strncmp(m, rel, len);
+			if (c == 0 && m[len])
+				c = 1;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < s->ndirs && strncmp(s->dirs[by[lo]].rel, rel, len) == 0 &&
+		    !s->dirs[by[lo]].rel[len]) {
+			if (s->dirs[by[lo]].made)
+				return; /* and its ancestors are */
+			s->dirs[by[lo]].made = true;
+		}
+		if (len == 0)
+			return;
+		while (len > 0 && rel[len - 1] != '/')
+			len--;
+		if (len > 0)
+			len--; /* "/a/b" -> "/a", "/a" -> "" */
+	}
+}
+
+int xp__capture_skip_make_dirs(struct xp_capture_skip *s, const char *delta, bool etc,
+			       struct xp_diags *d)
+{
+	if (!s->ndirs)
+		return 0;
+	_cleanup_free_ size_t *by = calloc(s->ndirs, sizeof(*by));
+	if (!by)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->ndirs; i++)
+		by[i] = i;
+	qsort_r(by, s->ndirs, sizeof(*by), dir_cmp, s->dirs);
+	need(s, by, "", 0);
+	for (size_t i = 0; i < s->ndirs; i++)
+		if (!s->dirs[i].clean && !s->dirs[i].made)
+			need(s, by, s->dirs[i].rel, strlen(s->dirs[i].rel));
+	if (etc)
+		need(s, by, "/etc", 4);
+	/* the directory of each entry rsync is to copy ("a/b/c" -> "/a/b") */
+	for (size_t off = 0; off < s->list.len; off += strlen(s->list.s + off) + 1) {
+		const char *e = s->list.s + off, *slash = strrchr(e, '/');
+		char rel[PATH_MAX + 2];
+		int n = snprintf(rel, sizeof(rel), "/%.*s", slash ? (int)(slash - e) : 0, e);
+		if (n < 0 || (size_t)n >= sizeof(rel))
+			return -ENAMETOOLONG;
+		need(s, by, slash ? rel : "", slash ? (size_t)n : 0);
+	}
+	/* pre-order: a parent before its children */
+	struct xp_buf p = XP_BUF_INIT;
+	int r = 0;
+	for (size_t i = 1; r == 0 && i < s->ndirs; i++) {
+		if (!s->dirs[i].made)
+			continue;
+		const char *np = join(&p, delta, s->dirs[i].rel);
+		if (!np)
+			r = -ENOMEM;
+		else if (mkdir(np, 0700) < 0)
+			r = xp_diags_fail(d, -errno, np, NULL, NULL, "cannot create: %s",
+					  strerror(errno));
+	}
+	xp_buf_release(&p);
 	return r;
 }

@@ -19,11 +19,30 @@ struct xp_imgver_new {
 	unsigned version;
 	char *ndir;    /* <state>/images/captures/NAME */
 	char *partial; /* ndir/.V.partial */
-	char *root;    /* partial/root, created empty */
+	char *root;    /* partial/root, created empty (partial/delta once the capture
+			* makes a lazy version: xp__imgver_to_delta) */
 	bool has_prev;
 	struct xp_imgver prev; /* the latest version, when has_prev */
+	bool lazy;	       /* a delta on prev (xp__imgver_to_delta) */
 	int lock;
 };
+
+/* <state>/images/captures/NAME (heap). */
+int xp__imgver_name_dir(const char *state_dir, const char *name, char **out);
+/* Loads version `version` of the image whose directory is ndir; -ENOENT (no
+ * diagnostic) when it has no meta.json. */
+int xp__imgver_load(const char *ndir, const char *name, unsigned version, struct xp_imgver *out,
+		    struct xp_diags *d);
+/* imgstore-checkout.c: checks out v (a version of the image whose directory is ndir)
+ * when it is lazy and not yet checked out, its parents first. The caller holds the
+ * name's lock. */
+int xp__imgver_checkout_locked(const char *ndir, const struct xp_imgver *v, struct xp_diags *d);
+/* The nearest version at or below v (v itself, its parent, ...) whose tree exists, into
+ * *base (release it). -ENOENT with a diagnostic when none has. */
+int xp__imgver_base(const char *ndir, const struct xp_imgver *v, struct xp_imgver *base,
+		    struct xp_diags *d);
+/* Makes the xattrs of dst (not followed) exactly those of src (not followed). */
+int xp__copy_xattrs(const char *src, const char *dst);
 
 /* Locks the name (-EBUSY if another process holds it), removes leftovers of
  * interrupted captures, picks the next number and creates .V.partial/root. */
@@ -34,6 +53,9 @@ int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_n
  * still to be released with xp__imgver_abort (which then removes nothing). */
 int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_t manifest_len,
 		      struct xp_imgver *meta, struct xp_diags *d);
+/* Makes the version being made a lazy one on nv->prev.version: partial/root becomes
+ * partial/delta (nv->root follows) and meta's parent is set at commit. */
+int xp__imgver_to_delta(struct xp_imgver_new *nv, struct xp_diags *d);
 /* Removes .V.partial (if not committed), unlocks, frees. */
 void xp__imgver_abort(struct xp_imgver_new *nv);
 
@@ -61,9 +83,15 @@ int xp__capture_disk(const struct xp_capture_opts *o, struct xp_imgver_new *nv,
 struct xp_capture_skip_dir {
 	char *rel; /* "" for the root */
 	struct stat st;
+	bool clean; /* lazy: its ctime is older than the previous capture's start */
+	bool made;  /* made in the new tree (or delta): its attributes are set by finish */
 };
 struct xp_capture_skip {
 	bool active; /* new_root is being built: rsync gets only `list` */
+	bool lazy;   /* set before the walk: build no tree; what is unchanged is listed in
+		      * `linked` (the previous manifest's lines) and the directories are
+		      * made in the delta by xp__capture_skip_make_dirs */
+	struct xp_buf linked; /* lazy: the unchanged non-directories, "/a/b\0" each */
 	bool all_filesystems;
 	struct xp_buf index; /* the new srcindex */
 	struct xp_buf list;
@@ -84,6 +112,12 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const char *new_root,
 			    struct xp_diags *d);
 void xp__capture_skip_release(struct xp_capture_skip *s);
+/* A lazy skip: marks the directories the delta needs (the root, each one whose ctime is
+ * recent: attributes or entries changed, each one holding an entry of `list`, /etc when
+ * etc, and their ancestors) and makes them in delta, pre-order; finish sets their
+ * attributes after rsync. */
+int xp__capture_skip_make_dirs(struct xp_capture_skip *s, const char *delta, bool etc,
+			       struct xp_diags *d);
 /* A srcindex's directory (capture-skip.c). */
 struct xp_srcindex_entry {
 	const char *path; /* into the parsed text */
