@@ -267,6 +267,10 @@ touch -r "$T/b.ref" "$LT/srv/b" # the same bytes, its ctime new
 expect_rc 0 image capture "$LT" --name loc --json
 json_ok "$T/stdout" "j['image'] == 'loc@2' and j['new_bytes'] == 5000"
 L2=$T/state/images/captures/loc/2/root
+# a lazy version (a delta on loc@1, imgstore.h): its tree is made by its first reader
+[ ! -e "$L2" ] && [ -d "$T/state/images/captures/loc/2/delta" ] || fail "loc@2 is not a lazy version"
+expect_rc 0 image diff loc@1 loc@2
+[ -d "$L2" ] || fail "image diff did not check out loc@2"
 [ "$(sha_of "$L2/srv/a")" = "$(sha_of "$T/a.new")" ] ||
 	fail "the same-size change with its mtime put back was not captured"
 [ "$(sha_of "$L1/srv/a")" = "$(sha_of "$T/a.ref")" ] || fail "loc@1 lost its own srv/a"
@@ -448,6 +452,27 @@ expect_rc 0 image capture "$KT" --name skip --json
 # unchanged and linked by the walk: f2 f5 f6 g1-g6 sl machine-id(recreated, so not) hl f1
 json_ok "$T/stdout" "j['image'] == 'skip@2' and j['skipped'] >= 10 and j['new_bytes'] == 3000 + 4 + 1400"
 K2=$T/state/images/captures/skip/2/root
+KD=$T/state/images/captures/skip/2/delta
+# ---- lazy versions: the second capture writes only a delta, checked out on first read ----
+# no tree yet; the delta's own usage is about the change (the 3000 + 4 + 1400 bytes sent,
+# a block each, plus the directories the delta needs: /, /etc, /usr, /usr/a, /usr/b,
+# /s1, /s2 and their entries)
+[ ! -e "$K2" ] || fail "skip@2's tree was made by its capture"
+[ -d "$KD" ] || fail "skip@2 has no delta"
+python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["parent"] != 1)' \
+	"$T/state/images/captures/skip/2/meta.json" || fail "skip@2's meta.json does not name its parent"
+kd_kb=$(du -sk "$K1" "$KD" | sed -n 2p | cut -f1)
+kd_n=$(find "$KD" | wc -l)
+[ "$kd_kb" -le 64 ] && [ "$kd_n" -le 16 ] ||
+	fail "skip@2's delta is $kd_kb KiB, $kd_n entries, for a change of 5 KiB: $(cd "$KD" && find . | head -20)"
+[ ! -e "$KD/usr/a/f5" ] && [ ! -e "$KD/keep" ] || fail "the delta holds unchanged entries"
+echo "skip@2's delta: $kd_kb KiB, $kd_n entries"
+# a reader checks it out (image build --from, as deploy and profiles take an image)
+expect_rc 0 image build --from skip@2 -o "$T/skip2.img" --label none -q
+[ -d "$K2" ] || fail "image build --from skip@2 did not check it out"
+[ -z "$(ls -A "$T/state/images/captures/skip" | grep 'root.tmp')" ] || fail "a checkout left its temporary"
+e2fsck -fn "$T/skip2.img" >"$T/fsck" 2>&1 || fail "e2fsck -fn of skip2.img: $(cat "$T/fsck")"
+ok
 [ "$(stat -c %i "$K1/usr/a/f5")" = "$(stat -c %i "$K2/usr/a/f5")" ] || fail "an unchanged file was not linked"
 [ "$(stat -c %i "$K2/usr/a/f1")" = "$(stat -c %i "$K2/usr/b/hl")" ] || fail "the skip lost a hard link"
 [ "$(sha_of "$K2/usr/a/f3")" = "$(sha_of "$KT/usr/a/f3")" ] || fail "the rewritten file was not captured"
