@@ -495,5 +495,62 @@ json_ok "$T/stdout" "j['image'] == 'skip@3' and j['skipped'] == 0"
 [ ! -e "$T/state/images/captures/skip/3/root/usr/b/g1" ] || fail "--exclude was ignored"
 ok
 
+# ---- lazy versions: a delta on a delta, image rm of a parent, an interrupted checkout ----
+# lazy@2 is a delta on lazy@1 and lazy@3 one on lazy@2 (rsync links to lazy@1's tree,
+# the nearest there is); image rm lazy@1 checks out lazy@2 first; lazy@3 is then checked
+# out from lazy@2's tree; a checkout killed (kill -9) in the middle leaves no tree that
+# is used, and the next reader makes it whole. Each equals a fresh full capture.
+ZT=$T/lazytree
+mkdir -p "$ZT/etc" "$ZT/usr/a" "$ZT/usr/b" "$ZT/var"
+for i in 1 2 3 4 5 6 7 8; do head -c 2000 /dev/urandom >"$ZT/usr/a/f$i"; done
+ln "$ZT/usr/a/f1" "$ZT/usr/b/hl"
+setfattr -n user.z -v 1 "$ZT/usr/a/f2"
+setfacl -m u:1000:rx "$ZT/usr/b"
+sleep 2.1
+expect_rc 0 image capture "$ZT" --name lazy -q
+Z=$T/state/images/captures/lazy
+sleep 1.1
+head -c 2000 /dev/urandom >"$ZT/usr/a/f3"
+chmod 0700 "$ZT/var"
+expect_rc 0 image capture "$ZT" --name lazy --json
+# f2 f4-f8 unchanged (f1 and hl, a hard-link group, go to rsync, which makes it in the delta)
+json_ok "$T/stdout" "j['image'] == 'lazy@2' and j['skipped'] == 6"
+[ ! -e "$Z/2/root" ] || fail "lazy@2's tree was made by its capture"
+sleep 1.1
+rm "$ZT/usr/a/f4"
+echo n >"$ZT/usr/b/new"
+setfattr -n user.z -v 2 "$ZT/usr/a/f2"
+expect_rc 0 image capture "$ZT" --name lazy --json
+# f5-f8 (f3 changed just before capture 2 began: checked again)
+json_ok "$T/stdout" "j['image'] == 'lazy@3' and j['skipped'] == 4"
+[ ! -e "$Z/2/root" ] && [ ! -e "$Z/3/root" ] || fail "lazy@3's capture checked out lazy@2"
+expect_rc 0 image capture "$ZT" --name lazyfresh -q
+cmp "$Z/3/manifest" "$T/state/images/captures/lazyfresh/1/manifest" ||
+	fail "lazy@3 differs from a full capture: $(diff "$Z/3/manifest" "$T/state/images/captures/lazyfresh/1/manifest" | head -5)"
+expect_rc 0 image rm lazy@1
+[ -d "$Z/2/root" ] && [ ! -e "$Z/3/root" ] || fail "image rm lazy@1 did not check out lazy@2 (only)"
+# a checkout killed half made: XENPROV_TEST_CHECKOUT_STALL (tests only) makes it wait,
+# its entries made, before the directories' attributes and the rename
+XENPROV_TEST_CHECKOUT_STALL=30 "$X" image diff lazy@2 lazy@3 >/dev/null 2>&1 &
+kpid=$!
+for i in $(seq 100); do [ -d "$Z/.3.root.tmp" ] && break; sleep 0.1; done
+[ -d "$Z/.3.root.tmp" ] || fail "the stalled checkout did not start"
+sleep 0.5
+kill -9 "$kpid"
+wait "$kpid" 2>/dev/null
+[ ! -e "$Z/3/root" ] || fail "a killed checkout left a tree in use"
+expect_rc 0 image build --from lazy@3 -o "$T/lazy3.img" --label none -q
+[ -d "$Z/3/root" ] && [ ! -e "$Z/.3.root.tmp" ] || fail "the checkout after a killed one"
+e2fsck -fn "$T/lazy3.img" >"$T/fsck" 2>&1 || fail "e2fsck -fn of lazy3.img: $(cat "$T/fsck")"
+ZF=$T/state/images/captures/lazyfresh/1/root
+[ "$(tree_of "$Z/3/root")" = "$(tree_of "$ZF")" ] ||
+	fail "lazy@3's tree is not a full capture's: $(diff <(tree_of "$Z/3/root") <(tree_of "$ZF") | head -5)"
+[ "$(stat -c %i "$Z/3/root/usr/a/f1")" = "$(stat -c %i "$Z/3/root/usr/b/hl")" ] || fail "lazy@3 lost a hard link"
+getfacl -pn "$Z/3/root/usr/b" 2>/dev/null | grep -q '^user:1000:r-x' || fail "lazy@3 lost an ACL"
+expect_rc 0 image diff lazy@2 lazy@3 --json
+# (f2's xattr change: tree-diff.c does not see xattr-only changes yet, a known bug of its own)
+json_ok "$T/stdout" "set(e['path'] for e in j) - {'/usr/a/f2'} == {'/usr/a/f4', '/usr/b/new'}"
+ok
+
 json_run_checks
 echo "PASS: image-capture ($n checks)"
