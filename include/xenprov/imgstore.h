@@ -174,8 +174,9 @@ void xp_imgver_list_free(struct xp_imgver *v, size_t n);
 int xp_imgver_names(const char *state_dir, char ***names, size_t *n);
 
 /* Removes version `version` of name: each lazy version whose parent it is checked out
- * first, then it is renamed to .V.removing under the name's lock, then deleted (a version other versions are hard-linked to loses only its own
- * links). Whether it is in use is the caller's question. -ENOENT with a diagnostic. */
+ * first, then it is renamed to .V.removing under the name's lock, then deleted (a version other
+ * versions are hard-linked to loses only its own links). Whether it is in use is the caller's
+ * question. -ENOENT with a diagnostic. */
 int xp_imgver_remove(const char *state_dir, const char *name, unsigned version,
 		     struct xp_diags *d);
 

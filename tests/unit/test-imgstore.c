@@ -105,6 +105,15 @@ static void test_meta_roundtrip(void **state)
 	assert_int_equal(xp_imgver_meta_format(&v, &b), 0);
 	assert_int_equal(xp_imgver_meta_parse(b.s, b.len, "m", &w, NULL), 0);
 	assert_int_equal(w.started, 1699999990);
+	assert_int_equal(w.parent, 0); /* a whole tree: no parent written */
+	assert_null(strstr(b.s, "parent"));
+	xp_imgver_release(&w);
+	/* a lazy version names its parent */
+	v.parent = 2;
+	xp_buf_truncate(&b, 0);
+	assert_int_equal(xp_imgver_meta_format(&v, &b), 0);
+	assert_int_equal(xp_imgver_meta_parse(b.s, b.len, "m", &w, NULL), 0);
+	assert_int_equal(w.parent, 2);
 	xp_imgver_release(&w);
 	xp_buf_release(&b);
 }
@@ -124,6 +133,9 @@ static void test_meta_bad(void **state)
 		{"{\"name\":\"w\",\"version\":1,\"time\":1}", "source:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"started\":-1}", "started:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"started\":\"x\"}", "started:"},
+		{"{\"name\":\"w\",\"version\":2,\"time\":1,\"parent\":2}", "parent:"},
+		{"{\"name\":\"w\",\"version\":2,\"time\":1,\"parent\":0}", "parent:"},
+		{"{\"name\":\"w\",\"version\":2,\"time\":1,\"parent\":\"1\"}", "parent:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"source\":\"s\",\"message\":3}", "message:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"source\":\"s\",\"files\":-1}", "files:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"source\":\"s\",\"files\":1}", "bytes:"},

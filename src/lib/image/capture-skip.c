@@ -265,8 +265,10 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 			/* a lazy version: the directory is the parent version's unless
 			 * xp__capture_skip_make_dirs finds it needed in the delta */
 			if (descend && e && e->type == 'd' && idx_same(w, rel, &st)) {
-				struct xp_capture_skip_dir t = {
-				    .rel = strdup(rel), .st = st, .clean = st.st_ctim.tv_sec < w->since};
+				struct xp_capture_skip_dir t = {.rel = strdup(rel),
+								.st = st,
+								.clean =
+								    st.st_ctim.tv_sec < w->since};
 				if (!t.rel || xp_grow(&w->s->dirs, &w->s->dcap, w->s->ndirs,
 						      sizeof(*w->s->dirs), 64) < 0) {
 					free(t.rel);
@@ -455,8 +457,8 @@ int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const
 		}
 		/* owner, then xattrs (ACLs), then mode, then times: chown may clear bits */
 		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, t->st.st_mtim};
-		if (lchown(na, t->st.st_uid, t->st.st_gid) < 0 || (r = xp__copy_xattrs(sa, na)) < 0 ||
-		    chmod(na, t->st.st_mode & 07777) < 0 ||
+		if (lchown(na, t->st.st_uid, t->st.st_gid) < 0 ||
+		    (r = xp__copy_xattrs(sa, na)) < 0 || chmod(na, t->st.st_mode & 07777) < 0 ||
 		    utimensat(AT_FDCWD, na, ts, AT_SYMLINK_NOFOLLOW) < 0)
 			r = r < 0 ? r : -errno;
 		if (r < 0)

@@ -91,8 +91,9 @@ static int collect(int dfd, const char *rel, struct paths *p, int depth)
 			break;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int cfd = openat(dirfd(dir), de->d_name,
-							 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int cfd =
+			    openat(dirfd(dir), de->d_name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			r = cfd < 0 ? -errno : collect(cfd, s, p, depth + 1);
 		}
 	}
@@ -125,7 +126,8 @@ static int copy_dir_attrs(const char *src, const char *dst)
 	int r = 0;
 	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, st.st_mtim};
 	if (lchown(dst, st.st_uid, st.st_gid) < 0 || (r = xp__copy_xattrs(src, dst)) < 0 ||
-	    chmod(dst, st.st_mode & 07777) < 0 || utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW) < 0)
+	    chmod(dst, st.st_mode & 07777) < 0 ||
+	    utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		r = r < 0 ? r : -errno;
 	return r;
 }
@@ -142,14 +144,19 @@ static int build(const char *ndir, const struct xp_imgver *v, const char *parent
 		return -ENOMEM;
 	_cleanup_close_ int nfd = open(ndir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int dfd = open(delta, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int pfd = open(parent_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int pfd =
+	    open(parent_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (nfd < 0 || dfd < 0 || pfd < 0)
-		return xp_diags_fail(d, -errno, nfd < 0 ? ndir : dfd < 0 ? delta : parent_root, NULL,
-				     NULL, "cannot open: %s", strerror(errno));
+		return xp_diags_fail(d, -errno,
+				     nfd < 0   ? ndir
+				     : dfd < 0 ? delta
+					       : parent_root,
+				     NULL, NULL, "cannot open: %s", strerror(errno));
 	/* a leftover of a checkout that was killed (we hold the lock: nobody else's) */
 	struct stat st;
 	int r = 0;
-	if (fstatat(nfd, tmpname, &st, AT_SYMLINK_NOFOLLOW) == 0 && (r = xp__tree_remove(nfd, tmpname)) < 0)
+	if (fstatat(nfd, tmpname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (r = xp__tree_remove(nfd, tmpname)) < 0)
 		return xp_diags_fail(d, r, tmp, NULL, NULL, "cannot remove: %s", strerror(-r));
 	struct xp_manifest m = {0};
 	struct paths p = {0};
@@ -166,7 +173,8 @@ static int build(const char *ndir, const struct xp_imgver *v, const char *parent
 		r = xp_diags_fail(d, -errno, tmp, NULL, NULL, "cannot create: %s", strerror(errno));
 		goto out;
 	}
-	_cleanup_close_ int tfd = openat(nfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int tfd =
+	    openat(nfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tfd < 0) {
 		r = xp_diags_fail(d, -errno, tmp, NULL, NULL, "cannot open: %s", strerror(errno));
 		goto out;
@@ -177,8 +185,9 @@ static int build(const char *ndir, const struct xp_imgver *v, const char *parent
 		if (strcmp(e->path, "/") == 0)
 			continue;
 		const char *rel = e->path + 1;
-		if (e->type == 'd' ? mkdirat(tfd, rel, 0700) < 0
-				   : linkat(in_delta(&p, e->path) ? dfd : pfd, rel, tfd, rel, 0) < 0)
+		if (e->type == 'd'
+			? mkdirat(tfd, rel, 0700) < 0
+			: linkat(in_delta(&p, e->path) ? dfd : pfd, rel, tfd, rel, 0) < 0)
 			r = xp_diags_fail(d, -errno, e->path, NULL, NULL,
 					  "cannot check out %s@%u: %s", v->name, v->version,
 					  strerror(errno));
