@@ -550,6 +550,16 @@ getfacl -pn "$Z/3/root/usr/b" 2>/dev/null | grep -q '^user:1000:r-x' || fail "la
 expect_rc 0 image diff lazy@2 lazy@3 --json
 # (f2's xattr change: tree-diff.c does not see xattr-only changes yet, a known bug of its own)
 json_ok "$T/stdout" "set(e['path'] for e in j) - {'/usr/a/f2'} == {'/usr/a/f4', '/usr/b/new'}"
+# a capture without the skip (other exclusion options) on a lazy version checks it out
+# for rsync's --link-dest first; nothing changed, so both equal the fresh capture
+expect_rc 0 image capture "$ZT" --name lazy -q
+[ -d "$Z/4/delta" ] && [ ! -e "$Z/4/root" ] || fail "lazy@4 is not a lazy version"
+expect_rc 0 image capture "$ZT" --name lazy --exclude /usr/a/f8 --json
+json_ok "$T/stdout" "j['image'] == 'lazy@5' and j['skipped'] == 0"
+[ -d "$Z/4/root" ] && [ -d "$Z/5/root" ] && [ ! -e "$Z/5/delta" ] || fail "lazy@5 without the skip"
+[ "$(tree_of "$Z/4/root")" = "$(tree_of "$ZF")" ] || fail "lazy@4 checked out by a capture differs"
+[ "$(stat -c %i "$Z/4/root/usr/a/f5")" = "$(stat -c %i "$Z/5/root/usr/a/f5")" ] ||
+	fail "lazy@5 does not share unchanged files with lazy@4"
 ok
 
 json_run_checks
