@@ -53,6 +53,11 @@ client_add c2 52:54:00:bb:00:09 # an attacker on the boot network
 ip -n c2 addr add 10.79.0.99/24 dev eth0
 client_add c3 52:54:00:ab:00:02 # beta's installer
 ip -n c3 addr add 10.79.0.51/24 dev eth0
+# (all before any traffic: a port added later may change the bridge's MAC behind the
+# clients' ARP caches)
+client_add c4 52:54:00:ab:00:04 # delta's installer
+ip -n c4 addr add 10.79.0.53/24 dev eth0
+client_add c5 52:54:00:ab:00:04 # an attacker with delta's MAC (section 8)
 srv_start --dhcp --http --tftp
 U=http://10.79.0.1:8080
 get() { # NS PATH: the body in $T/body, the status printed
@@ -60,7 +65,7 @@ get() { # NS PATH: the body in $T/body, the status printed
 }
 # post NS SYSTEM BODY-FILE: the status; the answer in $T/body
 post() {
-	ip netns exec "$1" curl -s -o "$T/body" -w '%{http_code}' --max-time 10 \
+	ip netns exec "$1" curl -sS -o "$T/body" -w '%{http_code}' --max-time 10 \
 		-H 'Content-Type: application/json' --data-binary "@$3" "$U/api/systems/$2/events"
 }
 # event NS SYSTEM WANT JSON: posts JSON and wants status WANT
@@ -266,9 +271,6 @@ ok
 # the next attempt's token and ends nothing either; that token from another address is
 # refused. Only its use from delta's address (what the machine, killed and booted
 # again, does) ends the running attempt as abandoned.
-client_add c4 52:54:00:ab:00:04 # delta's installer
-ip -n c4 addr add 10.79.0.53/24 dev eth0
-client_add c5 52:54:00:ab:00:04 # an attacker with delta's MAC
 cat >"$T/udhcpc.sh" <<'S'
 #!/bin/sh
 # the lease recorded, nothing configured: the attacker takes no address
