@@ -16,10 +16,18 @@
 #     members, a bad kind or step, a control character in the message: 400; a body
 #     over 4 KiB: 413; GET: 405;
 #   - progress and failure are recorded (system show, --json, report), "started" ends
-#     nothing, failure keeps the mark and ends the attempt (the next config has a new
+#     nothing (a config rendered while the attempt runs carries the next attempt's
+#     token), failure keeps the mark and ends the attempt (the next config has a new
 #     token) and logs the reason; success clears the mark, sets netboot off, and the
 #     config is then LOCALBOOT;
-#   - 210 events posted: the newest 200 kept; a broken STATE/install-key: 500, logged.
+#   - 210 events posted: the newest 200 kept;
+#   - a spoofed PXE DHCP exchange with a marked system's MAC and its reserved address
+#     (busybox udhcpc from another namespace, answered with a boot file) and a config
+#     read from its address end nothing: the running installer's events are still
+#     taken; the next token from another address is refused, and from the system's
+#     address ends the running attempt as abandoned (logged, system show); after its
+#     success a PXE DHCP with its MAC is answered no boot file, logged;
+#   - a broken STATE/install-key: 500, logged.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
