@@ -81,6 +81,12 @@ int xp_install_token(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_T
  * the machine's next attempt; the running one ends only when that token's installer
  * reports: xp_install_event). Reads only. Errors as xp_install_token. */
 int xp_install_boot_token(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1]);
+/* Whether token may read what system name's installer may (the install grant: its
+ * profile and image): its current attempt's token, or while that attempt runs the next
+ * one's (the machine booted again, and its new installer has not reported yet:
+ * xp_install_boot_token). Ends nothing; compared in constant time. 0; -EACCES (another
+ * token, not marked, no such system: one answer); -errno. */
+int xp_install_token_check(struct xp_inv *inv, const char *name, const char *token);
 /* Whether a client at peer (IPv4, host order; 0: unknown) is system s as the boot server
  * knows it: its reserved address when it has one (then nothing else); without one, an
  * address its MAC holds a bound, unexpired lease on. A lease proves only that someone

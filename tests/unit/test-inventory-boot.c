@@ -1474,6 +1474,13 @@ static void test_install_abandoned(void **st)
 	assert_int_equal(xp_install_token(inv, "n3", again), 0);
 	assert_string_equal(again, tok);
 	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "image", NULL), 0);
+	/* the install grant takes both (the new installer may fetch before it reports),
+	 * and ends nothing */
+	assert_int_equal(xp_install_token_check(inv, "n3", tok), 0);
+	assert_int_equal(xp_install_token_check(inv, "n3", next), 0);
+	assert_int_equal(xp_install_token_check(inv, "nosuch", next), -EACCES);
+	assert_int_equal(xp_install_token_check(inv, "n3", "short"), -EACCES);
+	assert_int_equal(xp_install_token_check(inv, "n3", NULL), -EACCES);
 	/* the next token from another address: refused, nothing ended */
 	assert_int_equal(xp_install_event(inv, "n3", N1_IP + 1, next, "progress", "started", NULL),
 			 -EACCES);
@@ -1481,6 +1488,7 @@ static void test_install_abandoned(void **st)
 	xp_test_sql(state, "UPDATE install_events SET kind = 'failure' WHERE system = 'n3'");
 	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "progress", "started", NULL),
 			 -EACCES);
+	assert_int_equal(xp_install_token_check(inv, "n3", next), -EACCES);
 	assert_int_equal(xp_install_boot_token(inv, "n3", again), 0);
 	assert_string_equal(again, tok);
 	xp_test_sql(state, "UPDATE install_events SET kind = 'progress' WHERE system = 'n3'");
@@ -1490,6 +1498,8 @@ static void test_install_abandoned(void **st)
 	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "progress", "started", NULL), 1);
 	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "image", NULL),
 			 -EACCES);
+	assert_int_equal(xp_install_token_check(inv, "n3", tok), -EACCES);
+	assert_int_equal(xp_install_token_check(inv, "n3", next), 0);
 	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "progress", "image", NULL), 0);
 	assert_int_equal(xp_install_token(inv, "n3", again), 0);
 	assert_string_equal(again, next);

@@ -356,10 +356,47 @@ static bool message_ok(const char *s)
 	return true;
 }
 
+/* Whether token is system name's current attempt's or, while that attempt runs, the
+ * next one's (*next: the machine booted again and its new installer reports:
+ * autoinstall.h), read in the caller's transaction; the row into *w. 0, -EACCES,
+ * -ENOENT (not marked) or -errno. */
+static int token_match(struct xp_inv *inv, const char *name, const char *token,
+		       struct install_row *w, bool *next)
+{
+	*next = false;
+	char want[XP_INSTALL_TOKEN_LEN + 1];
+	int r = attempt_token(inv, name, w, false, want);
+	if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0) {
+		r = install_running(inv, name, w->id);
+		if (r > 0)
+			r = attempt_token(inv, name, w, true, want);
+		else
+			r = r < 0 ? r : -EACCES;
+		if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0)
+			r = -EACCES;
+		*next = r == 0;
+	}
+	explicit_bzero(want, sizeof(want));
+	return r;
+}
+
+int xp_install_token_check(struct xp_inv *inv, const char *name, const char *token)
+{
+	if (!token || strlen(token) != XP_INSTALL_TOKEN_LEN || !xp_system_name_valid(name))
+		return -EACCES;
+	int r = xp_inv_begin_read(inv);
+	if (r < 0)
+		return r;
+	struct install_row w;
+	bool next;
+	r = token_match(inv, name, token, &w, &next);
+	xp_inv_commit(inv);
+	return r == -ENOENT || r == -EINVAL ? -EACCES : r;
+}
+
 /* The read half of an event: whether peer is system name and token its current
- * attempt's, or (*next) the next attempt's while the current one runs (the machine
- * booted again and its new installer reports: autoinstall.h); its row into *w when it
- * is. 0, -EACCES or -errno. */
+ * attempt's, or (*next) the next attempt's while the current one runs (token_match);
+ * its row into *w when it is. 0, -EACCES or -errno. */
 static int event_check(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
 		       struct install_row *w, bool *next)
 {
@@ -374,22 +411,9 @@ static int event_check(struct xp_inv *inv, const char *name, uint32_t peer, cons
 		r = r < 0 ? r : r ? 0 : -EACCES;
 		xp_system_release(&s);
 	}
-	char want[XP_INSTALL_TOKEN_LEN + 1];
 	if (r == 0)
-		r = attempt_token(inv, name, w, false, want);
-	if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0) {
-		/* not the current attempt's: the next one's, if the current one runs */
-		r = install_running(inv, name, w->id);
-		if (r > 0)
-			r = attempt_token(inv, name, w, true, want);
-		else
-			r = r < 0 ? r : -EACCES;
-		if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0)
-			r = -EACCES;
-		*next = r == 0;
-	}
+		r = token_match(inv, name, token, w, next);
 	xp_inv_commit(inv);
-	explicit_bzero(want, sizeof(want));
 	return r == -ENOENT || r == -EINVAL ? -EACCES : r;
 }
 

@@ -372,9 +372,12 @@ static bool pending(const struct dhcp_srv *d);
 int xp__dhcp_srv_reload(struct dhcp_srv *d)
 {
 	/* the held replies leave under the configuration they were made in (their
-	 * boot_host points into it) */
+	 * boot_host points into it); one still held after (kept for a later commit)
+	 * logs nothing when it leaves */
 	if (pending(d))
 		commit_held(d);
+	for (unsigned i = 0; i < d->n_held; i++)
+		d->held[i].boot_host = NULL;
 	bool proxy;
 	int r = take_config(d, &proxy);
 	if (r < 0)
