@@ -89,10 +89,12 @@ static enum MHD_Result refuse(struct MHD_Connection *c)
 /* The install grant: a request from an autoinstall installer, "Authorization: Bearer
  * TOKEN" with "X-Xenprov-System: NAME", where NAME is a system marked for install, the
  * request comes from its own address (its reservation when it has one:
- * xp_install_peer_is_system) and TOKEN is its current attempt's install token. Such a
- * request is allowed its own profile's image only: profile (the profile endpoint) must
- * be the system's, or hex (an image) the hash the system's profile is published under
- * now (the cache: nothing is prepared here). Every other case: false. */
+ * xp_install_peer_is_system) and TOKEN is its current attempt's install token, or the
+ * next attempt's while that one runs (xp_install_token_check: a machine booted again
+ * whose new installer has not reported yet). Such a request is allowed its own profile's image
+ * only: profile (the profile endpoint) must be the system's, or hex (an image) the hash the
+ * system's profile is published under now (the cache: nothing is prepared here). Every other case:
+ * false. */
 static bool install_grant(struct http_srv *h, struct MHD_Connection *c, uint32_t ip,
 			  const char *profile, const char *hex)
 {
@@ -105,16 +107,9 @@ static bool install_grant(struct http_srv *h, struct MHD_Connection *c, uint32_t
 		return false;
 	a += 7;
 	struct xp_system sys = {0};
-	char tok[XP_INSTALL_TOKEN_LEN + 1];
 	bool ok = xp_system_get(h->inv, name, &sys) == 0 && sys.profile &&
 		  xp_install_peer_is_system(h->inv, &sys, ip) == 1 &&
-		  xp_install_token(h->inv, name, tok) == 0 && strlen(a) == XP_INSTALL_TOKEN_LEN;
-	if (ok) {
-		unsigned char diff = 0; /* the same time whatever the first wrong byte */
-		for (size_t i = 0; i < XP_INSTALL_TOKEN_LEN; i++)
-			diff |= (unsigned char)(a[i] ^ tok[i]);
-		ok = diff == 0;
-	}
+		  xp_install_token_check(h->inv, name, a) == 0; /* in constant time */
 	if (ok && profile) {
 		ok = strcmp(sys.profile, profile) == 0;
 	} else if (ok) {
