@@ -66,6 +66,7 @@
 #include "xenprov/installer-run.h"
 #include "xenprov/inventory.h"
 #include "xenprov/partition.h"
+#include "xenprov/sparse-stream.h"
 
 /* A data disk: the machine's disk, the profile's item for it. */
 struct data_disk {
@@ -390,6 +391,9 @@ static int fetch_description(struct run *x, uint64_t *size, char **url)
  * the rest is on the disk: a machine stopped half way leaves a disk with no table, which
  * the next attempt writes without wipe (the disk check reads the first two sectors). */
 #define HEAD_HELD 65536
+/* Where the GPT firmware_table makes for a bare image puts its root partition: 1 MiB
+ * (partition.c) */
+#define GPT_ROOT_AT (UINT64_C(1) << 20)
 
 struct head_sink {
 	unsigned char *buf;
@@ -482,10 +486,200 @@ static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const 
 	return 0;
 }
 
-/* A bare filesystem image: an msdos table with its root partition first (a profile
- * with swap has a partitioned image: the golden image's builder refuses swap without
- * a table, and makes it with one). */
-static int make_table(struct run *x, uint64_t image_size, struct xp_layout *l)
+static bool is_blk(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
+}
+
+/* ---- the image as a sparse stream -------------------------------------------------------- */
+
+/* [off, off + len) of the disk fd made to read as zeros: a block device with
+ * BLKZEROOUT (which the kernel guarantees reads back as zeros, writing them itself where
+ * the device cannot), a file by punching a hole (fallocate(2)), else by writing zeros. A
+ * disk that is not known to be blank may hold anything where the image has holes, and
+ * the image's filesystem relies on them reading as zeros. */
+static int zero_range(int fd, bool blk, uint64_t off, uint64_t len)
+{
+	static const unsigned char zeros[65536];
+	if (blk) {
+		/* BLKZEROOUT takes whole sectors: the unaligned ends are written */
+		uint64_t a = (off + 511) / 512 * 512, b = (off + len) / 512 * 512;
+		uint64_t rg[2] = {a, b > a ? b - a : 0};
+		if (b > a && ioctl(fd, BLKZEROOUT, rg) == 0) {
+			int r = a > off ? zero_range(fd, false, off, a - off) : 0;
+			return r < 0 || off + len == b ? r : zero_range(fd, false, b, off + len - b);
+		}
+	} else if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			     (off_t)len) == 0) {
+		return 0;
+	}
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < sizeof(zeros) ? (size_t)(len - done) : sizeof(zeros);
+		int r = xp_pwrite_full(fd, zeros, n, off + done);
+		if (r < 0)
+			return r;
+		done += n;
+	}
+	return 0;
+}
+
+struct sparse_sink {
+	int fd;
+	bool blk;
+	uint64_t at;	     /* the image's offset on the disk */
+	unsigned char *head; /* the image's first HEAD_HELD bytes, written last (NULL: none) */
+	struct xp_sha256 *sha;
+	struct xp_sparse_rd rd;
+	struct xp_http_resp *resp;
+	bool started, old_server;
+	uint64_t received;
+};
+
+/* The part of [off, off + len) of the image below HEAD_HELD, held in s->head: its
+ * length (0 without a head). */
+static size_t held(const struct sparse_sink *s, uint64_t off, uint64_t len)
+{
+	if (!s->head || off >= HEAD_HELD)
+		return 0;
+	return len < HEAD_HELD - off ? (size_t)len : (size_t)(HEAD_HELD - off);
+}
+
+static int sparse_data(void *ctx, uint64_t off, const void *p, size_t len)
+{
+	struct sparse_sink *s = ctx;
+	size_t h = held(s, off, len);
+	if (h)
+		memcpy(s->head + off, p, h);
+	int r = xp_sha256_add(s->sha, p, len);
+	if (r == 0 && len > h)
+		r = xp_pwrite_full(s->fd, (const unsigned char *)p + h, len - h, s->at + off + h);
+	s->received += len;
+	return r;
+}
+
+static int sparse_zeros(void *ctx, uint64_t off, uint64_t len)
+{
+	static const unsigned char zeros[65536];
+	struct sparse_sink *s = ctx;
+	size_t h = held(s, off, len);
+	if (h)
+		memset(s->head + off, 0, h);
+	for (uint64_t done = 0; done < len;) { /* the image's SHA-256 covers its holes */
+		size_t n = len - done < sizeof(zeros) ? (size_t)(len - done) : sizeof(zeros);
+		int r = xp_sha256_add(s->sha, zeros, n);
+		if (r < 0)
+			return r;
+		done += n;
+	}
+	return len > h ? zero_range(s->fd, s->blk, s->at + off + h, len - h) : 0;
+}
+
+static int on_sparse(void *ctx, uint64_t off, const void *data, size_t len)
+{
+	(void)off;
+	struct sparse_sink *s = ctx;
+	if (!s->started) {
+		s->started = true;
+		/* a server without sparse streams ignores ?sparse= and sends the image */
+		if (strcmp(s->resp->content_type, XP_SPARSE_TYPE) != 0) {
+			s->old_server = true;
+			return -ENOTSUP;
+		}
+	}
+	return xp_sparse_rd_feed(&s->rd, data, len);
+}
+
+/* The image, size bytes, onto fd at offset at, as a sparse stream (GET url?sparse=FROM):
+ * its data extents written, its holes made zeros on the disk, its SHA-256 computed over
+ * the bytes as they arrive (holes as zeros) and checked at the end; a transfer cut short
+ * goes on from the byte it reached (three tries). head (NULL: none): where the image's
+ * first HEAD_HELD bytes are kept, written once the rest is on the disk. -ENOTSUP (no
+ * diagnostic) when the server sends the image whole: an older server. */
+static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const char *url,
+			unsigned char *head)
+{
+	double t0 = xp__install_now();
+	struct xp_http_resp resp = {0};
+	struct sparse_sink s = {.fd = fd, .blk = is_blk(fd), .at = at, .head = head, .resp = &resp};
+	const struct xp_sparse_cb cb = {.data = sparse_data, .zeros = sparse_zeros, .ctx = &s};
+	int r = xp_sha256_new(&s.sha);
+	if (r < 0)
+		return r;
+	struct xp_diags tries; /* a transfer cut short is tried again from where it stopped */
+	xp_diags_init(&tries);
+	char *u = NULL;
+	for (int i = 0; i < 3 && !xp_sparse_rd_done(&s.rd); i++) {
+		uint64_t from = s.rd.pos;
+		xp_sparse_rd_init(&s.rd, size, from, &cb);
+		free(u);
+		if (asprintf(&u, "%s?sparse=%llu", url, (unsigned long long)from) < 0) {
+			u = NULL;
+			r = -ENOMEM;
+			break;
+		}
+		xp_diags_release(&tries);
+		xp_diags_init(&tries);
+		struct xp_http_req q = {.url = u,
+					.token = x->io.token,
+					.grant_system = x->io.grant_system,
+					.ca_file = x->io.ca_file,
+					.write = on_sparse,
+					.ctx = &s};
+		s.started = false;
+		r = xp_http_request(&q, &resp, &tries);
+		xp_http_resp_release(&resp);
+		if (s.old_server) {
+			r = -ENOTSUP;
+			break;
+		}
+		if (r == 0 && !xp_sparse_rd_done(&s.rd))
+			r = -EIO;
+		if (r == -ENOENT || r == -EACCES || r == -EBADMSG)
+			break;
+	}
+	free(u);
+	x->res->fetch_seconds = xp__install_now() - t0;
+	x->res->received = s.received;
+	if (r == -ENOTSUP && s.old_server)
+		goto out;
+	x->res->sparse = true;
+	if (r < 0 || !xp_sparse_rd_done(&s.rd)) {
+		r = xp_diags_fail(x->d, r < 0 ? r : -EIO, url, "image", NULL,
+				  r == -EBADMSG ? "the image's sparse stream is malformed at byte %llu "
+						  "of %llu%s%s"
+						: "the image came short: %llu of %llu bytes%s%s",
+				  (unsigned long long)s.rd.pos, (unsigned long long)size,
+				  tries.n ? ": " : "", tries.n ? tries.v[0].msg : "");
+		goto out;
+	}
+	unsigned char dg[32];
+	char got[65];
+	if ((r = xp_sha256_final(s.sha, dg)) < 0)
+		goto out;
+	xp_sha256_hex(dg, got);
+	if (strcmp(got, x->res->sha256) != 0) {
+		r = xp_diags_fail(x->d, -EBADMSG, url, "sha256", NULL,
+				  "the image received does not match its SHA-256 %s (it hashes to "
+				  "%s)",
+				  x->res->sha256, got);
+		goto out;
+	}
+	/* the rest on the disk before the table that makes it an installed disk */
+	if (head && (fdatasync(fd) < 0 || (r = xp_pwrite_full(fd, head, HEAD_HELD, at)) < 0))
+		r = xp_diags_fail(x->d, r < 0 ? r : -errno, x->dev, "image", NULL,
+				  "cannot write the partition table: %s",
+				  strerror(r < 0 ? -r : errno));
+out:
+	xp_diags_release(&tries);
+	xp_sha256_free(s.sha);
+	return r;
+}
+
+/* A bare filesystem image: the msdos table with its root partition first that it goes
+ * into (a profile with swap has a partitioned image: the golden image's builder refuses
+ * swap without a table, and makes it with one), computed and checked, not written. */
+static int plan_table(struct run *x, uint64_t image_size, struct xp_layout *l)
 {
 	*l = (struct xp_layout){.label = XP_LABEL_MSDOS, .disk_size = x->res->disk_size & ~511ull};
 	int r = xp_layout_compute(l);
@@ -497,16 +691,10 @@ static int make_table(struct run *x, uint64_t image_size, struct xp_layout *l)
 				     "its root partition would hold %llu bytes, the image is %llu",
 				     (unsigned long long)l->root_size,
 				     (unsigned long long)image_size);
-	return xp_partition_write(x->dev, l, x->d);
+	return 0;
 }
 
 /* ---- the root grown to the whole disk ---------------------------------------------------- */
-
-static bool is_blk(int fd)
-{
-	struct stat st;
-	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
-}
 
 /* The kernel reads the disk's new table (its partitions appear under /dev); nothing for
  * an image file. */
@@ -1073,17 +1261,15 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 				  (unsigned long long)res->disk_size, (unsigned long long)gpt_need);
 		goto fail;
 	}
+	/* a bare image goes into the root partition of the table made for it, which is
+	 * written once the image is on the disk (as a whole image's own table is): a
+	 * machine stopped half way leaves no table to refuse on its next boot */
 	if (bare && x.gpt) {
-		step(&x, "partition", "a GPT with the root and an EFI system partition");
-		if ((r = firmware_table(&x, true, size, &at)) < 0)
-			goto fail;
-		res->partitioned = true;
+		at = GPT_ROOT_AT;
 	} else if (bare) {
-		step(&x, "partition", "an msdos table with the root partition");
-		if ((r = make_table(&x, size, &l)) < 0)
+		if ((r = plan_table(&x, size, &l)) < 0)
 			goto fail;
 		at = l.root_offset;
-		res->partitioned = true;
 	} else if (size > res->disk_size) {
 		r = xp_diags_fail(d, -ENOSPC, x.dev, "disk", NULL,
 				  "the disk holds %llu bytes, the image is %llu",
@@ -1095,20 +1281,37 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	event(&x, "progress", "image", msg);
 	step(&x, "image", msg);
 	unsigned char *head = NULL; /* a whole image's table: written last */
-	if (at == 0 && size > HEAD_HELD) {
-		if (!(head = malloc(HEAD_HELD))) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		if ((r = fetch_head(&x, url, head)) < 0) {
-			free(head);
-			goto fail;
-		}
+	if (at == 0 && size > HEAD_HELD && !(head = calloc(1, HEAD_HELD))) {
+		r = -ENOMEM;
+		goto fail;
 	}
-	r = write_image(&x, fd, at, size, url, head);
+	r = write_sparse(&x, fd, at, size, url, head);
+	if (r == -ENOTSUP && !res->sparse) { /* an older server: the whole image */
+		r = head ? fetch_head(&x, url, head) : 0;
+		if (r == 0)
+			r = write_image(&x, fd, at, size, url, head);
+	}
 	free(head);
 	if (r < 0)
 		goto fail;
+	if (bare && x.gpt) {
+		step(&x, "partition", "a GPT with the root and an EFI system partition");
+		if ((r = firmware_table(&x, true, size, &at)) < 0)
+			goto fail;
+		if (at != GPT_ROOT_AT) {
+			r = xp_diags_fail(d, -EIO, x.dev, "partition", NULL,
+					  "the GPT's root partition begins at byte %llu, the image "
+					  "was written at %llu",
+					  (unsigned long long)at, (unsigned long long)GPT_ROOT_AT);
+			goto fail;
+		}
+		res->partitioned = true;
+	} else if (bare) {
+		step(&x, "partition", "an msdos table with the root partition");
+		if ((r = xp_partition_write(x.dev, &l, d)) < 0)
+			goto fail;
+		res->partitioned = true;
+	}
 	if (x.gpt && !bare) {
 		event(&x, "progress", "firmware", "a GPT with an EFI system partition");
 		step(&x, "firmware", "a GPT with an EFI system partition");
