@@ -5,15 +5,19 @@
 # the kernel command line taken from the system's rendered iPXE config, onto a disk
 # that is a regular file here (--no-bootloader: GRUB and the real block device are
 # serve-autoinstall-qemu.sh's):
+#   - an image transfer cut short on every try (a proxy that cuts the answers): the
+#     install fails and leaves no table behind (a bare image's table comes after it);
 #   - a bare filesystem image (profile label none): the msdos table made by the
 #     installer with libfdisk, the filesystem in its partition with the system's host
 #     name, grown to fill the partition (the whole disk), checked clean, the success
-#     event (netboot off, the mark cleared);
-#   - a partitioned image with swap onto a disk holding a table: refused without wipe
+#     event (netboot off, the mark cleared); the image came as a sparse stream (far
+#     fewer bytes than its size, the server's log says so);
+#   - a partitioned image with swap onto a used disk (garbage under a table): refused without wipe
 #     (the failure event with the reason, the disk untouched, the mark kept), then
 #     written with --wipe (the image's own table, the swap partition moved to the end
 #     of the disk and formatted there, the root partition and filesystem grown up to
-#     it, the host name, the fstab naming the swap area's new UUID);
+#     it, the host name, the fstab naming the swap area's new UUID, no garbage left
+#     in the image's holes);
 #   - profile grow off: the image's table and filesystem as they were;
 #   - data disks (profile data-disk, two disk files): one holding a table refused
 #     without wipe before anything is written; then an msdos table and an ext4
@@ -137,12 +141,85 @@ fs_bytes() {
 		END {print c * s}'
 }
 
-# ---- a bare filesystem: partitioned here ------------------------------------------------------
+# ---- a transfer cut short: no table left behind ------------------------------------------
+# an HTTP proxy in alpha's namespace (libcurl takes http_proxy; the server still sees
+# alpha's address) that passes every request on but cuts each image answer after
+# 3000 bytes of its body, so that every try of the installer's comes short
+cat >"$T/cutproxy.py" <<'PY'
+import socket, sys, threading
+def pump(c):
+    f = c.makefile("rb")
+    line = f.readline().decode()
+    method, url, ver = line.split()
+    rest = url.split("://", 1)[1]
+    hostport, path = rest.split("/", 1)
+    host, port = hostport.split(":")
+    hdrs, length = [], 0
+    while True:
+        h = f.readline()
+        if h in (b"\r\n", b"\n", b""):
+            break
+        k = h.split(b":", 1)[0].lower()
+        if k == b"content-length":
+            length = int(h.split(b":", 1)[1])
+        if k not in (b"proxy-connection", b"connection"):
+            hdrs.append(h)
+    body = f.read(length) if length else b""
+    u = socket.create_connection((host, int(port)))
+    u.sendall(("%s /%s HTTP/1.1\r\n" % (method, path)).encode() + b"".join(hdrs) +
+              b"Connection: close\r\n\r\n" + body)
+    cut = path.startswith("images/")
+    got, head = b"", None
+    while True:
+        d = u.recv(65536)
+        if not d:
+            break
+        if cut and head is None:
+            got += d
+            if b"\r\n\r\n" in got:
+                head = got.index(b"\r\n\r\n") + 4
+                d, got = got, b""
+            else:
+                continue
+        c.sendall(d if not cut else d[: max(0, head + 3000 - len(got))])
+        if cut:
+            got += d
+            if len(got) >= head + 3000:
+                break
+    u.close()
+    c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=pump, args=(c,), daemon=True).start()
+PY
+ip netns exec c1 python3 "$T/cutproxy.py" 3128 &
+PIDS+=($!)
+wait_until 10 ip netns exec c1 curl -s -o /dev/null --max-time 1 -x http://127.0.0.1:3128 "$U/" ||
+	fail "the cutting proxy did not start"
 truncate -s 64M "$T/a.img"
+cmdline c1 52:54:00:ac:00:01
+http_proxy=http://127.0.0.1:3128 run c1 --disk "$T/a.img" --no-bootloader &&
+	fail "an image cut short was installed"
+grep -qF "the image came short" "$T/err" || fail "cut short: $(cat "$T/err")"
+log "install: system 'alpha' (10.79.0.60): failure image: "
+# the bare image's table comes after the image: none on the disk, the next attempt
+# goes ahead without wipe (below)
+[ "$(head -c 1024 "$T/a.img" | tr -d '\0' | wc -c)" = 0 ] || fail "a table before the image"
+ok
+
+# ---- a bare filesystem: partitioned here ------------------------------------------------------
 cmdline c1 52:54:00:ac:00:01
 run c1 --disk "$T/a.img" --no-bootloader --json || fail "installer run (bare): $(cat "$T/err")"
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["partitioned"] is True and j["profile"] == "bare" and j["image_size"] == 32 << 20 and j["root_size"] == 63 << 20, j' "$T/out" ||
 	fail "json: $(cat "$T/out")"
+# the image came as a sparse stream: its data only, far less than its 32 MiB
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is True and 0 < j["received"] < 8 << 20, j' "$T/out" ||
+	fail "not a sparse transfer: $(cat "$T/out")"
+log "to 10.79.0.60: sparse from 0 of 33554432, with its system's install token"
 log "install: system 'alpha' (10.79.0.60): success done: bare installed on $T/a.img"
 "$X" system show alpha >"$T/show" || fail "system show"
 grep -qE '^install +off$' "$T/show" && grep -qE '^netboot +off$' "$T/show" || fail "alpha: $(cat "$T/show")"
@@ -158,7 +235,9 @@ fs_of "$T/a.img" 1 "$T/a.fs"
 ok
 
 # ---- a disk with a table: refused, then --wipe ----------------------------------------------
-truncate -s 64M "$T/b.img" && echo 'label: dos' | sfdisk -q "$T/b.img" || fail "sfdisk"
+# a used disk: garbage everywhere under its table, which the image's holes must not keep
+python3 -c 'open(__import__("sys").argv[1], "wb").write(b"GARBAGE!" * (8 << 20))' "$T/b.img" &&
+	echo 'label: dos' | sfdisk -q "$T/b.img" || fail "sfdisk"
 before=$(sha256sum <"$T/b.img")
 cmdline c2 52:54:00:ac:00:02
 run c2 --disk "$T/b.img" --no-bootloader && fail "a disk with a table was written over without wipe"
@@ -188,6 +267,8 @@ suuid=$(blkid -p -o value -s UUID -O $((114688 * 512)) "$T/b.img")
 debugfs -R 'cat /etc/fstab' "$T/b.fs" 2>/dev/null | grep -qP "^UUID=$suuid\tnone\tswap\t" ||
 	fail "the fstab lacks the moved swap area $suuid: $(debugfs -R 'cat /etc/fstab' "$T/b.fs" 2>/dev/null | tr '\n' '|')"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/b.fs" 2>/dev/null)" = beta-host ] || fail "beta's host name"
+# the image's 32 MiB hold no garbage: its holes were made zeros on the disk
+[ "$(head -c 32M "$T/b.img" | grep -c GARBAGE)" = 0 ] || fail "garbage left in the image's holes"
 ok
 
 # ---- the disk and wipe from the system's kernel options --------------------------------------
