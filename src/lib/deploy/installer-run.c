@@ -8,25 +8,30 @@
  *               the first whole disk of /sys/block; a disk whose first sector carries
  *               the MBR signature (msdos, or GPT's protective MBR) or whose second
  *               holds "EFI PART" is refused unless wipe
- *   partition   only for a bare filesystem image (profile label none): an msdos table
- *               by libfdisk (partition.c) with the root partition (a profile with
- *               swap has a partitioned image, its swap partition made by the builder);
+ *   partition   only for a bare filesystem image (profile label none), once the image
+ *               is in place: an msdos table by libfdisk (partition.c) with the root
+ *               partition (a profile with swap has a partitioned image, its swap
+ *               partition made by the builder);
  *               on a UEFI machine or for a profile with label gpt, a GPT (below)
  *   image       the golden image (GET /api/profiles/P/image: its SHA-256, size, URL)
  *               streamed straight onto the device (whole, a partitioned image keeping
  *               the table the image builder made; a bare one into the root partition),
- *               a transfer cut short resumed with a range, then read back and hashed;
- *               a whole image's first 64 KiB (its table) written last, so that a
+ *               as a sparse stream (xenprov/sparse-stream.h: its data extents only;
+ *               its holes made zeros on the disk, BLKZEROOUT on a device), its
+ *               SHA-256 computed as it arrives, a transfer cut short resumed from the
+ *               byte it reached (an older server's whole image: with a range, then
+ *               read back and hashed); a whole image's first 64 KiB (its table)
+ *               written last, and a bare image's table made after it, so that a
  *               machine stopped half way leaves no table to refuse on its next boot
  *   firmware    a UEFI machine (/sys/firmware/efi in the installer) or a profile with
- *               label gpt: the disk's table made a GPT keeping the image's partitions,
- *               with an EFI system partition (FAT32, xp_fat_format) at the end of the
+ *               label gpt: the disk's table made a GPT keeping the image's partitions
+ *               (their types; a GPT image's UUIDs too), with an EFI system partition (FAT32, xp_fat_format) at the end of the
  *               disk (and on a BIOS machine a BIOS boot partition for GRUB's core)
  *   grow        the root partition to the end of the disk (a swap partition after it
  *               moved to the end and formatted again) and its filesystem to fill it:
  *               e2fsck and resize2fs, as image-grow.c grows a guest's (profile grow off:
- *               the image's size kept); not where an ESP follows the root (the
- *               firmware step's GPT): left as the image made it
+ *               the image's size kept); on the firmware step's GPT up to the ESP
+ *               (and BIOS boot partition) it put at the disk's end
  *   data        the profile's data-disk items onto the machine's other disks, in the
  *               order of /sys/block (or --data-disk): a table as the profile's label, an
  *               ext4 filesystem by libext2fs filling it, in the fstab by UUID
@@ -393,7 +398,8 @@ static int fetch_description(struct run *x, uint64_t *size, char **url)
 #define HEAD_HELD 65536
 /* Where the GPT firmware_table makes for a bare image puts its root partition: 1 MiB
  * (partition.c) */
-#define GPT_ROOT_AT (UINT64_C(1) << 20)
+#define MIB	    (UINT64_C(1) << 20)
+#define GPT_ROOT_AT MIB
 
 struct head_sink {
 	unsigned char *buf;
@@ -713,10 +719,11 @@ static int reread(struct run *x, const char *dev, int fd)
 /* The root partition reaching the end of the disk and its ext2/3/4 filesystem grown to
  * fill it, unless the profile says grow off (the image's size kept). The image builder
  * puts a swap partition after the root: it moves to the end of the disk, its size kept,
- * formatted there again (the edits then give it its UUID and fstab line). A bare image's
- * partition, made here, spans the disk already: only its filesystem grows. A table with
- * something else after the root is left as the image made it, which the result says
- * (root_size is then the image's). */
+ * formatted there again (the edits then give it its UUID and fstab line). On a GPT made
+ * here, the ESP (and BIOS boot partition) at the disk's end stay: the root and a swap
+ * partition grow and move up to them. A bare image's partition, made here, spans the
+ * disk already: only its filesystem grows. A table with something else after the root
+ * is left as the image made it, which the result says (root_size is then the image's). */
 static int grow_root(struct run *x, int fd)
 {
 	const char *g = jstr(x->eff, "grow");
@@ -727,9 +734,14 @@ static int grow_root(struct run *x, int fd)
 	int r = xp_image_info_root(x->dev, &info, &root, x->d);
 	if (r < 0)
 		return r;
+	/* on the GPT made here, what the firmware step added at the disk's end (the ESP,
+	 * a BIOS boot partition) stays there: the root grows up to it */
+	uint64_t limit =
+	    x->gpt && x->esp.esp_number ? x->esp.esp_offset - (x->esp.bios_boot ? MIB : 0) : 0;
 	unsigned after = 0;
 	for (size_t i = 0; root && i < info.n; i++)
-		if (info.volumes[i].offset > root->offset) {
+		if (info.volumes[i].offset > root->offset &&
+		    (!limit || info.volumes[i].offset < limit)) {
 			after++;
 			next = &info.volumes[i];
 		}
@@ -740,7 +752,8 @@ static int grow_root(struct run *x, int fd)
 	}
 	uint64_t old = root->fs.block_size * root->fs.blocks_total, size = root->size, at = 0;
 	if (!x->res->partitioned) {
-		r = xp_partition_grow(x->dev, root->offset, after == 1, &size, &at, x->d);
+		r = xp_partition_grow_to(x->dev, root->offset, after == 1, limit, &size, &at,
+					 x->d);
 		if (r == 0 && after == 1 &&
 		    (r = xp_swap_format(x->dev, at, next->size, NULL, NULL)) < 0)
 			xp_diags_fail(x->d, r, x->dev, "grow", NULL,
