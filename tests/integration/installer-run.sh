@@ -29,8 +29,10 @@
 #   - an image with a kernel and no GRUB, with the boot loader: the install fails at
 #     that step saying so (read without mounting), after the edits wrote its grub.cfg;
 #   - UEFI (--firmware uefi): a partitioned image with swap made a GPT keeping root and
-#     swap where they were, with a FAT32 EFI system partition (its type GUID, fsck.vfat
-#     clean) at the end of the disk; a bare image into a GPT with root and the ESP; a
+#     swap, with a FAT32 EFI system partition (its type GUID, fsck.vfat clean) at the
+#     end of the disk, the swap partition moved up to it and the root grown up to that
+#     (e2fsck clean, the filesystem's size); a bare image into a GPT with root and the
+#     ESP, its filesystem grown to fill the root partition; a
 #     disk with no room for the ESP refused; a profile with label gpt on a BIOS machine:
 #     a BIOS boot partition too; an image with GRUB for BIOS only: refused on UEFI;
 #   - the golden images are published with the token only (no profile here publishes
@@ -368,8 +370,13 @@ grep -q '^label: gpt' "$T/table" && grep -q 'e.img1 : start= *2048,.*type=0FC63D
 esp_ok "$T/e.img" 3
 sstart=$(part_of "$T/e.img" 2 start)
 [ "$(blkid -p -o value -s TYPE -O $((sstart * 512)) "$T/e.img")" = swap ] || fail "the swap area moved"
+# the ESP at the disk's end stays: the 8M swap partition moved up to it (63 MiB), the
+# root partition and filesystem grown up to the swap partition
+[ "$(part "$T/e.img" 1)" = "2048 110592" ] && [ "$(part "$T/e.img" 2)" = "112640 16384" ] ||
+	fail "epsilon's root not grown up to the ESP: $(cat "$T/table")"
 dd if="$T/e.img" of="$T/e.fs" bs=512 skip=2048 count="$(part_of "$T/e.img" 1 size)" status=none
 e2fsck -fn "$T/e.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+[ "$(fs_bytes "$T/e.fs")" = $((54 << 20)) ] || fail "epsilon's root fs not grown: $(fs_bytes "$T/e.fs")"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/e.fs" 2>/dev/null)" = epsilon ] || fail "epsilon's host name"
 ok
 # a bare image: root and the ESP made here
@@ -380,8 +387,11 @@ sfdisk -d "$T/z.img" >"$T/table" || fail "no table"
 grep -q '^label: gpt' "$T/table" && grep -q 'z.img1 : start= *2048,.*type=0FC63DAF' "$T/table" ||
 	fail "zeta's table: $(cat "$T/table")"
 esp_ok "$T/z.img" 2
-dd if="$T/z.img" of="$T/z.fs" bs=512 skip=2048 count=$((32 * 2048)) status=none
+# the root partition from 1 MiB up to the ESP (63 MiB), its filesystem grown to fill it
+[ "$(part "$T/z.img" 1)" = "2048 126976" ] || fail "zeta's root partition: $(cat "$T/table")"
+dd if="$T/z.img" of="$T/z.fs" bs=512 skip=2048 count=126976 status=none
 e2fsck -fn "$T/z.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+[ "$(fs_bytes "$T/z.fs")" = $((62 << 20)) ] || fail "zeta's root fs not grown: $(fs_bytes "$T/z.fs")"
 ok
 # label gpt on a BIOS machine: a BIOS boot partition for GRUB's core image too
 truncate -s 128M "$T/g.img"
