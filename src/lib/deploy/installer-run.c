@@ -25,8 +25,9 @@
  *               machine stopped half way leaves no table to refuse on its next boot
  *   firmware    a UEFI machine (/sys/firmware/efi in the installer) or a profile with
  *               label gpt: the disk's table made a GPT keeping the image's partitions
- *               (their types; a GPT image's UUIDs too), with an EFI system partition (FAT32, xp_fat_format) at the end of the
- *               disk (and on a BIOS machine a BIOS boot partition for GRUB's core)
+ *               (their types; a GPT image's UUIDs too), with an EFI system partition
+ *               (FAT32, xp_fat_format) at the end of the disk (and on a BIOS machine a
+ *               BIOS boot partition for GRUB's core)
  *   grow        the root partition to the end of the disk (a swap partition after it
  *               moved to the end and formatted again) and its filesystem to fill it:
  *               e2fsck and resize2fs, as image-grow.c grows a guest's (profile grow off:
