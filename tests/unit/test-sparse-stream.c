@@ -63,8 +63,8 @@ static size_t stream(unsigned char *buf, uint64_t size, uint64_t from, const uin
 	return len;
 }
 
-static int read_all(unsigned char *buf, size_t len, uint64_t from, bool bytewise,
-		    struct image *im, struct xp_sparse_rd *rd)
+static int read_all(unsigned char *buf, size_t len, uint64_t from, bool bytewise, struct image *im,
+		    struct xp_sparse_rd *rd)
 {
 	memset(im->b, 0xee, SIZE);
 	im->next = from;

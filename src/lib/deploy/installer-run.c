@@ -515,7 +515,8 @@ static int zero_range(int fd, bool blk, uint64_t off, uint64_t len)
 		uint64_t rg[2] = {a, b > a ? b - a : 0};
 		if (b > a && ioctl(fd, BLKZEROOUT, rg) == 0) {
 			int r = a > off ? zero_range(fd, false, off, a - off) : 0;
-			return r < 0 || off + len == b ? r : zero_range(fd, false, b, off + len - b);
+			return r < 0 || off + len == b ? r
+						       : zero_range(fd, false, b, off + len - b);
 		}
 	} else if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 			     (off_t)len) == 0) {
@@ -653,9 +654,10 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 	x->res->sparse = true;
 	if (r < 0 || !xp_sparse_rd_done(&s.rd)) {
 		r = xp_diags_fail(x->d, r < 0 ? r : -EIO, url, "image", NULL,
-				  r == -EBADMSG ? "the image's sparse stream is malformed at byte %llu "
-						  "of %llu%s%s"
-						: "the image came short: %llu of %llu bytes%s%s",
+				  r == -EBADMSG
+				      ? "the image's sparse stream is malformed at byte %llu "
+					"of %llu%s%s"
+				      : "the image came short: %llu of %llu bytes%s%s",
 				  (unsigned long long)s.rd.pos, (unsigned long long)size,
 				  tries.n ? ": " : "", tries.n ? tries.v[0].msg : "");
 		goto out;
@@ -753,8 +755,7 @@ static int grow_root(struct run *x, int fd)
 	}
 	uint64_t old = root->fs.block_size * root->fs.blocks_total, size = root->size, at = 0;
 	if (!x->res->partitioned) {
-		r = xp_partition_grow_to(x->dev, root->offset, after == 1, limit, &size, &at,
-					 x->d);
+		r = xp_partition_grow_to(x->dev, root->offset, after == 1, limit, &size, &at, x->d);
 		if (r == 0 && after == 1 &&
 		    (r = xp_swap_format(x->dev, at, next->size, NULL, NULL)) < 0)
 			xp_diags_fail(x->d, r, x->dev, "grow", NULL,

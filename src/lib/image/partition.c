@@ -506,17 +506,17 @@ static int kept_parts(const struct writer *w, struct fdisk_context *cxt, struct 
 				   .size = fdisk_partition_get_size(p)};
 		const char *uuid = gpt ? fdisk_partition_get_uuid(p) : NULL;
 		snprintf(e->type, sizeof(e->type), "%s",
-			 gpt && ts		   ? ts
-			 : gpt			   ? GPT_TYPE_LINUX
-			 : code == MBR_TYPE_SWAP   ? GPT_TYPE_SWAP
-			 : code == MBR_TYPE_ESP	   ? GPT_TYPE_ESP
-						   : GPT_TYPE_LINUX);
+			 gpt && ts		 ? ts
+			 : gpt			 ? GPT_TYPE_LINUX
+			 : code == MBR_TYPE_SWAP ? GPT_TYPE_SWAP
+			 : code == MBR_TYPE_ESP	 ? GPT_TYPE_ESP
+						 : GPT_TYPE_LINUX);
 		snprintf(e->uuid, sizeof(e->uuid), "%s", uuid && strlen(uuid) == 36 ? uuid : "");
 		const char *name = gpt ? fdisk_partition_get_name(p) : NULL;
 		bool swap = strcasecmp(e->type, GPT_TYPE_SWAP) == 0;
 		snprintf(e->name, sizeof(e->name), "%s",
-			 name && *name			       ? name
-			 : swap				       ? "swap"
+			 name && *name				  ? name
+			 : swap					  ? "swap"
 			 : strcasecmp(e->type, GPT_TYPE_ESP) == 0 ? "esp"
 								  : "root");
 		if (e->partno >= GPT_MAX_PARTS - 2)
@@ -615,9 +615,8 @@ static int gpt_esp(const struct writer *w, struct fdisk_context *cxt, struct xp_
 			g->root_size = k[i].size * SECTOR;
 		}
 	}
-	if (g->bios_boot &&
-	    (r = add_partition(w, cxt, next++, first, MIB, 0, GPT_TYPE_BIOS_BOOT, "bios", NULL)) <
-		0)
+	if (g->bios_boot && (r = add_partition(w, cxt, next++, first, MIB, 0, GPT_TYPE_BIOS_BOOT,
+					       "bios", NULL)) < 0)
 		return r;
 	g->esp_offset = end - g->esp_size;
 	g->esp_number = (unsigned)next + 1;

@@ -12,9 +12,9 @@
  * Bearer TOKEN", STATE/api-token), unless the profile's setting publish-image is "open"
  * (the operator's choice, which `xenprov check` reports): then its image, and only the
  * hash it is published under now, goes to anyone. And an autoinstall installer gets its
- * own system's profile's image with its install token (install_grant, below). Without the token, /images/HASH
- * answers 401 for every well-formed hash that no open profile publishes, published or
- * not, so that a client learns nothing of what exists.
+ * own system's profile's image with its install token (install_grant, below). Without the
+ * token, /images/HASH answers 401 for every well-formed hash that no open profile
+ * publishes, published or not, so that a client learns nothing of what exists.
  *
  * Preparing an image (a tarball's image built, a file of gigabytes hashed) takes from
  * seconds to minutes: it runs on a worker thread of its own, never on libmicrohttpd's,
@@ -229,8 +229,8 @@ static ssize_t sparse_read(void *cls, uint64_t at, char *buf, size_t max)
 	size_t n = 0;
 	while (n < max) {
 		if (s->rec_sent < s->rec_len) {
-			size_t k = s->rec_len - s->rec_sent < max - n ? s->rec_len - s->rec_sent
-								      : max - n;
+			size_t k =
+			    s->rec_len - s->rec_sent < max - n ? s->rec_len - s->rec_sent : max - n;
 			memcpy(buf + n, s->rec + s->rec_sent, k);
 			s->rec_sent += k, n += k;
 		} else if (s->pos < s->end) {
@@ -257,8 +257,7 @@ static void sparse_free(void *cls)
 
 /* The image (fd, size bytes) from byte from on as a sparse stream; fd is the
  * response's. */
-static enum MHD_Result reply_sparse(struct MHD_Connection *c, int fd, uint64_t size,
-				    uint64_t from)
+static enum MHD_Result reply_sparse(struct MHD_Connection *c, int fd, uint64_t size, uint64_t from)
 {
 	struct sparse_src *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -268,8 +267,8 @@ static enum MHD_Result reply_sparse(struct MHD_Connection *c, int fd, uint64_t s
 	*s = (struct sparse_src){
 	    .fd = fd, .size = size, .pos = from, .end = from, .rec_len = XP_SPARSE_HEADER_LEN};
 	xp_sparse_put_header(s->rec, size, from);
-	struct MHD_Response *resp = MHD_create_response_from_callback(
-	    MHD_SIZE_UNKNOWN, 256 * 1024, sparse_read, s, sparse_free);
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024,
+								      sparse_read, s, sparse_free);
 	if (!resp)
 		sparse_free(s);
 	else

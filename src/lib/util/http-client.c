@@ -116,7 +116,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 			l++;
 		if (l < sizeof(c->r->content_type))
 			for (size_t i = 0; i <= l; i++)
-				c->r->content_type[i] = i < l ? (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i]) : '\0';
+				c->r->content_type[i] =
+				    i < l ? (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i])
+					  : '\0';
 	}
 	/* RFC 9110 14.4: "Content-Range: bytes FIRST-LAST/COMPLETE" */
 	if (len > 14 && strncasecmp(p, "content-range:", 14) == 0) {
