@@ -18,7 +18,7 @@
  *               the table the image builder made; a bare one into the root partition),
  *               as a sparse stream (xenprov/sparse-stream.h: its data extents only;
  *               its holes made zeros on the disk, BLKZEROOUT on a device), its
- *               SHA-256 computed as it arrives, a transfer cut short resumed from the
+ *               SHA-256 computed as it arrives (on a thread of its own), a transfer cut short resumed from the
  *               byte it reached (an older server's whole image: with a range, then
  *               read back and hashed); a whole image's first 64 KiB (its table)
  *               written last, and a bare image's table made after it, so that a
@@ -54,6 +54,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,12 +533,132 @@ static int zero_range(int fd, bool blk, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* The image's SHA-256, on a thread of its own: besides the network, hashing is the
+ * install's largest piece of work (a 512 MiB image of 128 MiB of data is 512 MiB of
+ * SHA-256, its holes hashed as zeros), done beside the transfer and the writes. The
+ * thread is fed, in order, copies of the data and runs of zeros; at most HASH_QUEUED
+ * bytes of copies wait (the transfer waits beyond). */
+#define HASH_QUEUED (16u << 20)
+
+struct hash_piece {
+	struct hash_piece *next;
+	uint64_t zeros; /* a run of zeros, or len bytes of data */
+	size_t len;
+	unsigned char data[];
+};
+
+struct hasher {
+	struct xp_sha256 *sha;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct hash_piece *head, **tail;
+	size_t queued; /* bytes of data waiting */
+	bool end;
+	int r; /* the first error */
+};
+
+static void *hash_main(void *arg)
+{
+	static const unsigned char zeros[65536];
+	struct hasher *h = arg;
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		while (!h->head && !h->end)
+			pthread_cond_wait(&h->cond, &h->lock);
+		struct hash_piece *p = h->head;
+		if (!p)
+			break;
+		h->head = p->next;
+		if (!h->head)
+			h->tail = &h->head;
+		int r = h->r;
+		pthread_mutex_unlock(&h->lock);
+		if (r == 0 && p->len)
+			r = xp_sha256_add(h->sha, p->data, p->len);
+		for (uint64_t done = 0; r == 0 && done < p->zeros;) {
+			size_t n = p->zeros - done < sizeof(zeros) ? (size_t)(p->zeros - done)
+								   : sizeof(zeros);
+			r = xp_sha256_add(h->sha, zeros, n);
+			done += n;
+		}
+		pthread_mutex_lock(&h->lock);
+		h->queued -= p->len;
+		if (r < 0 && h->r == 0)
+			h->r = r;
+		pthread_cond_broadcast(&h->cond);
+		free(p);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static int hash_start(struct hasher *h)
+{
+	*h = (struct hasher){.tail = &h->head};
+	int r = xp_sha256_new(&h->sha);
+	if (r < 0)
+		return r;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	if ((r = pthread_create(&h->thread, NULL, hash_main, h)) != 0) {
+		pthread_cond_destroy(&h->cond);
+		pthread_mutex_destroy(&h->lock);
+		xp_sha256_free(h->sha);
+		return -r;
+	}
+	return 0;
+}
+
+/* The next len bytes of data (copied), or a run of zeros bytes. */
+static int hash_put(struct hasher *h, const void *data, size_t len, uint64_t zeros)
+{
+	struct hash_piece *p = malloc(sizeof(*p) + len);
+	if (!p)
+		return -ENOMEM;
+	*p = (struct hash_piece){.zeros = zeros, .len = len};
+	if (len)
+		memcpy(p->data, data, len);
+	pthread_mutex_lock(&h->lock);
+	while (h->queued && h->queued + len > HASH_QUEUED && h->r == 0)
+		pthread_cond_wait(&h->cond, &h->lock);
+	int r = h->r;
+	if (r == 0) {
+		*h->tail = p;
+		h->tail = &p->next;
+		h->queued += len;
+		pthread_cond_signal(&h->cond);
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (r < 0)
+		free(p);
+	return r;
+}
+
+/* Waits for the thread to hash what it was given, and ends it; the digest into dg
+ * (NULL: none wanted, an install that failed). */
+static int hash_finish(struct hasher *h, unsigned char dg[32])
+{
+	pthread_mutex_lock(&h->lock);
+	h->end = true;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	int r = h->r;
+	if (r == 0 && dg)
+		r = xp_sha256_final(h->sha, dg);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
+	xp_sha256_free(h->sha);
+	return r;
+}
+
 struct sparse_sink {
 	int fd;
 	bool blk;
 	uint64_t at;	     /* the image's offset on the disk */
 	unsigned char *head; /* the image's first HEAD_HELD bytes, written last (NULL: none) */
-	struct xp_sha256 *sha;
+	struct hasher hash;
 	struct xp_sparse_rd rd;
 	struct xp_http_resp *resp;
 	bool started, old_server;
@@ -559,7 +680,7 @@ static int sparse_data(void *ctx, uint64_t off, const void *p, size_t len)
 	size_t h = held(s, off, len);
 	if (h)
 		memcpy(s->head + off, p, h);
-	int r = xp_sha256_add(s->sha, p, len);
+	int r = hash_put(&s->hash, p, len, 0);
 	if (r == 0 && len > h)
 		r = xp_pwrite_full(s->fd, (const unsigned char *)p + h, len - h, s->at + off + h);
 	s->received += len;
@@ -568,19 +689,14 @@ static int sparse_data(void *ctx, uint64_t off, const void *p, size_t len)
 
 static int sparse_zeros(void *ctx, uint64_t off, uint64_t len)
 {
-	static const unsigned char zeros[65536];
 	struct sparse_sink *s = ctx;
 	size_t h = held(s, off, len);
 	if (h)
 		memset(s->head + off, 0, h);
-	for (uint64_t done = 0; done < len;) { /* the image's SHA-256 covers its holes */
-		size_t n = len - done < sizeof(zeros) ? (size_t)(len - done) : sizeof(zeros);
-		int r = xp_sha256_add(s->sha, zeros, n);
-		if (r < 0)
-			return r;
-		done += n;
-	}
-	return len > h ? zero_range(s->fd, s->blk, s->at + off + h, len - h) : 0;
+	int r = hash_put(&s->hash, NULL, 0, len); /* the image's SHA-256 covers its holes */
+	if (r == 0 && len > h)
+		r = zero_range(s->fd, s->blk, s->at + off + h, len - h);
+	return r;
 }
 
 static int on_sparse(void *ctx, uint64_t off, const void *data, size_t len)
@@ -611,9 +727,11 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 	struct xp_http_resp resp = {0};
 	struct sparse_sink s = {.fd = fd, .blk = is_blk(fd), .at = at, .head = head, .resp = &resp};
 	const struct xp_sparse_cb cb = {.data = sparse_data, .zeros = sparse_zeros, .ctx = &s};
-	int r = xp_sha256_new(&s.sha);
+	int r = hash_start(&s.hash);
 	if (r < 0)
-		return r;
+		return xp_diags_fail(x->d, r, NULL, "image", NULL, "cannot start hashing: %s",
+				     strerror(-r));
+	bool hashing = true;
 	struct xp_diags tries; /* a transfer cut short is tried again from where it stopped */
 	xp_diags_init(&tries);
 	char *u = NULL;
@@ -664,8 +782,12 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 	}
 	unsigned char dg[32];
 	char got[65];
-	if ((r = xp_sha256_final(s.sha, dg)) < 0)
+	hashing = false;
+	if ((r = hash_finish(&s.hash, dg)) < 0) {
+		r = xp_diags_fail(x->d, r, url, "sha256", NULL, "cannot hash the image: %s",
+				  strerror(-r));
 		goto out;
+	}
 	xp_sha256_hex(dg, got);
 	if (strcmp(got, x->res->sha256) != 0) {
 		r = xp_diags_fail(x->d, -EBADMSG, url, "sha256", NULL,
@@ -680,8 +802,9 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 				  "cannot write the partition table: %s",
 				  strerror(r < 0 ? -r : errno));
 out:
+	if (hashing)
+		hash_finish(&s.hash, NULL);
 	xp_diags_release(&tries);
-	xp_sha256_free(s.sha);
 	return r;
 }
 
