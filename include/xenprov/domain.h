@@ -345,6 +345,13 @@ int xp_storage_from_name(const char *name, enum xp_storage *out);
  * /dev/mapper/control, or no lvcreate/lvremove on PATH or in /sbin, /usr/sbin). */
 int xp_lvm_available(void);
 
+/* The "VG/LV" (lvm2's tools' form) of a logical volume's device path, into out (cap
+ * bytes): /dev/VG/LV, or device-mapper's /dev/mapper/VG-LV, where a '-' inside either
+ * name is doubled (dmsetup(8)): "/dev/mapper/my--vg-root" is "my-vg/root". -EINVAL for
+ * any other path (a dm name with no single '-', an empty part, a further '/'),
+ * -ENAMETOOLONG if out is too small. Says nothing of whether the volume exists. */
+int xp_lv_name(const char *path, char *out, size_t cap);
+
 /* The path of a guest's disk: <pool>/<name>.img (file, reflink), <pool>/<name>.qcow2,
  * /dev/<pool>/<name> (lvm). Heap string. */
 int xp_storage_path(enum xp_storage s, const char *pool, const char *name, char **out);

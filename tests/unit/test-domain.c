@@ -1171,6 +1171,32 @@ static void test_storage_qcow2(void **state)
 	xp_golden_release(&g);
 }
 
+/* A volume's device path to lvm2's "VG/LV": both /dev/VG/LV and device-mapper's
+ * /dev/mapper/VG-LV with its doubled '-'s. */
+static void test_lv_name(void **state)
+{
+	(void)state;
+	char lv[64];
+	assert_int_equal(xp_lv_name("/dev/vg0/guest1", lv, sizeof(lv)), 0);
+	assert_string_equal(lv, "vg0/guest1");
+	assert_int_equal(xp_lv_name("/dev/mapper/vg0-guest1", lv, sizeof(lv)), 0);
+	assert_string_equal(lv, "vg0/guest1");
+	assert_int_equal(xp_lv_name("/dev/mapper/my--vg-web--01", lv, sizeof(lv)), 0);
+	assert_string_equal(lv, "my-vg/web-01");
+	/* an LV name never starts with '-': "a---b" is VG "a-", LV "b" */
+	assert_int_equal(xp_lv_name("/dev/mapper/a---b", lv, sizeof(lv)), 0);
+	assert_string_equal(lv, "a-/b");
+	const char *bad[] = {"/dev/mapper/control", "/dev/mapper/-lv", "/dev/mapper/vg-",
+			     "/dev/mapper/a-b-c", "/dev/mapper/a--b", "/dev/mapper/",
+			     "/dev/mapper/vg-lv/x", "/dev/vg0", "/dev/vg0/", "/dev//lv",
+			     "/dev/vg/lv/x", "vg0/lv", "/tmp/vg/lv"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(xp_lv_name(bad[i], lv, sizeof(lv)), -EINVAL);
+	char small[6];
+	assert_int_equal(xp_lv_name("/dev/mapper/vg0-guest1", small, sizeof(small)), -ENAMETOOLONG);
+	assert_int_equal(xp_lv_name("/dev/vg0/guest1", small, sizeof(small)), -ENAMETOOLONG);
+}
+
 static void test_storage_lvm(void **state)
 {
 	(void)state;
@@ -1699,6 +1725,7 @@ int main(void)
 		cmocka_unit_test(test_storage_file),
 		cmocka_unit_test(test_storage_reflink),
 		cmocka_unit_test(test_storage_qcow2),
+		cmocka_unit_test(test_lv_name),
 		cmocka_unit_test(test_storage_lvm),
 		cmocka_unit_test(test_create_delete),
 		cmocka_unit_test(test_create_refusals),

@@ -244,11 +244,42 @@ static int make_overlay(const struct xp_golden *g, const char *path, struct xp_d
 	return 0;
 }
 
-/* "/dev/VG/LV" -> "VG/LV", the form lvm2's tools take. */
-static int lv_name(const char *path, char *out, size_t cap)
+/* device-mapper's name "VG-LV" (each '-' within VG or LV doubled) -> "VG/LV" */
+static int dm_lv_name(const char *dm, char *out, size_t cap)
+{
+	size_t n = 0;
+	bool split = false;
+	for (const char *p = dm; *p; p++) {
+		char c = *p;
+		if (c == '/')
+			return -EINVAL;
+		if (c == '-') {
+			if (p[1] == '-') {
+				p++; /* an escaped '-' of a name */
+			} else {
+				/* the separator: once, with a name on each side */
+				if (split || n == 0 || !p[1])
+					return -EINVAL;
+				split = true;
+				c = '/';
+			}
+		}
+		if (n + 1 >= cap)
+			return -ENAMETOOLONG;
+		out[n++] = c;
+	}
+	if (!split)
+		return -EINVAL;
+	out[n] = '\0';
+	return 0;
+}
+
+int xp_lv_name(const char *path, char *out, size_t cap)
 {
 	if (strncmp(path, "/dev/", 5) != 0)
 		return -EINVAL;
+	if (strncmp(path, "/dev/mapper/", 12) == 0)
+		return dm_lv_name(path + 12, out, cap);
 	const char *vl = path + 5, *slash = strchr(vl, '/');
 	if (!slash || slash == vl || !slash[1] || strchr(slash + 1, '/'))
 		return -EINVAL;
@@ -272,7 +303,7 @@ static bool lv_exists(const char *lv)
  * no volume's or the volume exists. */
 static int lv_new(const char *path, char *lv, struct xp_diags *d)
 {
-	if (lv_name(path, lv, 256) < 0)
+	if (xp_lv_name(path, lv, 256) < 0)
 		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
 	if (lv_exists(lv))
 		return xp_diags_fail(d, -EEXIST, path, "disk", "remove it, or pick another name",
@@ -289,7 +320,7 @@ static int make_lv(const struct xp_golden *g, const char *pool, const char *name
 		return e;
 	struct stat st;
 	if (stat(g->path, &st) == 0 && S_ISBLK(st.st_mode) &&
-	    lv_name(g->path, golden_lv, sizeof(golden_lv)) == 0) {
+	    xp_lv_name(g->path, golden_lv, sizeof(golden_lv)) == 0) {
 		/* a thin golden volume: a thin snapshot, which needs no size and shares every
 		 * block (lvmthin(7) "Thin snapshots"); -kn so it is activated like any LV */
 		struct xp_buf out = XP_BUF_INIT;
@@ -387,7 +418,7 @@ int xp_storage_create(enum xp_storage s, const struct xp_golden *g, const char *
  * lvm2's tools: -EINVAL for a path that is not a volume's, -ENOTSUP without lvm2. */
 static int lv_target(const char *path, const char *doing, char lv[256], struct xp_diags *d)
 {
-	if (lv_name(path, lv, 256) < 0)
+	if (xp_lv_name(path, lv, 256) < 0)
 		return xp_diags_fail(d, -EINVAL, path, "lvm", NULL, "not a logical volume path");
 	if (xp_lvm_available() < 0)
 		return xp_diags_fail(d, -ENOTSUP, path, "lvm", NULL,
