@@ -419,16 +419,23 @@ static int on_head(void *ctx, uint64_t off, const void *data, size_t len)
 	return h->got == HEAD_HELD ? -ECANCELED : 0; /* the rest comes with the stream */
 }
 
+/* A GET of the image at url with the install token, its body to write(ctx, ...). */
+static struct xp_http_req image_get(const struct run *x, const char *url,
+				    int (*write)(void *, uint64_t, const void *, size_t), void *ctx)
+{
+	return (struct xp_http_req){.url = url,
+				    .token = x->io.token,
+				    .grant_system = x->io.grant_system,
+				    .ca_file = x->io.ca_file,
+				    .write = write,
+				    .ctx = ctx};
+}
+
 /* The image's first HEAD_HELD bytes into buf (the start of a GET, stopped there). */
 static int fetch_head(struct run *x, const char *url, unsigned char *buf)
 {
 	struct head_sink h = {.buf = buf};
-	struct xp_http_req q = {.url = url,
-				.token = x->io.token,
-				.grant_system = x->io.grant_system,
-				.ca_file = x->io.ca_file,
-				.write = on_head,
-				.ctx = &h};
+	struct xp_http_req q = image_get(x, url, on_head, &h);
 	struct xp_http_resp resp;
 	struct xp_diags dd;
 	xp_diags_init(&dd);
@@ -746,12 +753,7 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 		}
 		xp_diags_release(&tries);
 		xp_diags_init(&tries);
-		struct xp_http_req q = {.url = u,
-					.token = x->io.token,
-					.grant_system = x->io.grant_system,
-					.ca_file = x->io.ca_file,
-					.write = on_sparse,
-					.ctx = &s};
+		struct xp_http_req q = image_get(x, u, on_sparse, &s);
 		s.started = false;
 		r = xp_http_request(&q, &resp, &tries);
 		xp_http_resp_release(&resp);
