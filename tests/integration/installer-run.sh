@@ -11,7 +11,8 @@
 #     installer with libfdisk, the filesystem in its partition with the system's host
 #     name, grown to fill the partition (the whole disk), checked clean, the success
 #     event (netboot off, the mark cleared); the image came as a sparse stream (far
-#     fewer bytes than its size, the server's log says so);
+#     fewer bytes than its size, the server's log says so); the same through a proxy
+#     that drops ?sparse= (a server older than the stream): the whole image taken;
 #   - a partitioned image with swap onto a used disk (garbage under a table): refused without wipe
 #     (the failure event with the reason, the disk untouched, the mark kept), then
 #     written with --wipe (the image's own table, the swap partition moved to the end
@@ -145,8 +146,10 @@ fs_bytes() {
 
 # ---- a transfer cut short: no table left behind ------------------------------------------
 # an HTTP proxy in alpha's namespace (libcurl takes http_proxy; the server still sees
-# alpha's address) that passes every request on but cuts each image answer after
-# 3000 bytes of its body, so that every try of the installer's comes short
+# alpha's address) that passes every request on but, on port 3128, cuts each image
+# answer after 3000 bytes of its body, so that every try of the installer's comes
+# short; on port 3129 it drops the image requests' query (?sparse=FROM), as a server
+# older than the sparse stream would ignore it
 cat >"$T/cutproxy.py" <<'PY'
 import socket, sys, threading
 def pump(c):
@@ -167,10 +170,12 @@ def pump(c):
         if k not in (b"proxy-connection", b"connection"):
             hdrs.append(h)
     body = f.read(length) if length else b""
+    if strip and path.startswith("images/"):
+        path = path.split("?", 1)[0]
     u = socket.create_connection((host, int(port)))
     u.sendall(("%s /%s HTTP/1.1\r\n" % (method, path)).encode() + b"".join(hdrs) +
               b"Connection: close\r\n\r\n" + body)
-    cut = path.startswith("images/")
+    cut = not strip and path.startswith("images/")
     got, head = b"", None
     while True:
         d = u.recv(65536)
@@ -192,16 +197,21 @@ def pump(c):
     c.close()
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+strip = sys.argv[2] == "strip"
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(8)
 while True:
     c, _ = s.accept()
     threading.Thread(target=pump, args=(c,), daemon=True).start()
 PY
-ip netns exec c1 python3 "$T/cutproxy.py" 3128 &
+ip netns exec c1 python3 "$T/cutproxy.py" 3128 cut &
 PIDS+=($!)
-wait_until 10 ip netns exec c1 curl -s -o /dev/null --max-time 1 -x http://127.0.0.1:3128 "$U/" ||
-	fail "the cutting proxy did not start"
+ip netns exec c1 python3 "$T/cutproxy.py" 3129 strip &
+PIDS+=($!)
+for port in 3128 3129; do
+	wait_until 10 ip netns exec c1 curl -s -o /dev/null --max-time 1 -x "http://127.0.0.1:$port" "$U/" ||
+		fail "the proxy on $port did not start"
+done
 truncate -s 64M "$T/a.img"
 cmdline c1 52:54:00:ac:00:01
 http_proxy=http://127.0.0.1:3128 run c1 --disk "$T/a.img" --no-bootloader &&
@@ -222,6 +232,19 @@ python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["partition
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is True and 0 < j["received"] < 8 << 20, j' "$T/out" ||
 	fail "not a sparse transfer: $(cat "$T/out")"
 log "to 10.79.0.60: sparse from 0 of 33554432, with its system's install token"
+ok
+# a server that ignores ?sparse= (the proxy drops it) answers the whole image: taken,
+# with the table fetched first and the disk read back and hashed, as before the stream
+"$X" system edit alpha --netboot on --install on >/dev/null || fail "system edit alpha"
+truncate -s 64M "$T/o.img"
+cmdline c1 52:54:00:ac:00:01
+http_proxy=http://127.0.0.1:3129 run c1 --disk "$T/o.img" --no-bootloader --json ||
+	fail "installer run (an older server): $(cat "$T/err")"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is False and j["root_size"] == 63 << 20, j' "$T/out" ||
+	fail "json (an older server): $(cat "$T/out")"
+log "to 10.79.0.60: bytes 0-33554431 of 33554432, with its system's install token"
+fs_of "$T/o.img" 1 "$T/o.fs"
+[ "$(debugfs -R 'cat /etc/hostname' "$T/o.fs" 2>/dev/null)" = alpha ] || fail "alpha's host name (older server)"
 log "install: system 'alpha' (10.79.0.60): success done: bare installed on $T/a.img"
 "$X" system show alpha >"$T/show" || fail "system show"
 grep -qE '^install +off$' "$T/show" && grep -qE '^netboot +off$' "$T/show" || fail "alpha: $(cat "$T/show")"

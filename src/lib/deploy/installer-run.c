@@ -772,6 +772,12 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 	if (r == -ENOTSUP && s.old_server)
 		goto out;
 	x->res->sparse = true;
+	if (r == -ENOENT) {
+		r = xp_diags_fail(x->d, r, url, "image", NULL,
+				  "the server no longer publishes the image%s%s", tries.n ? ": " : "",
+				  tries.n ? tries.v[0].msg : "");
+		goto out;
+	}
 	if (r < 0 || !xp_sparse_rd_done(&s.rd)) {
 		r = xp_diags_fail(x->d, r < 0 ? r : -EIO, url, "image", NULL,
 				  r == -EBADMSG
