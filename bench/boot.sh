@@ -87,17 +87,16 @@
 #
 # Measured on PostgreSQL (7 December 2026; 2 CPUs shared with other engineers' builds,
 # 1-minute load averages as the bench printed them; every figure one noisy sample):
-#   dhcp, load 10-15: neither xenprov-pg nor Kea on PostgreSQL kept under 1% drops even
-#            at 500/s (xenprov-pg 326/s, 34.8% dropped; kea-pg 297, 40.6%; kea-pg-mt 480,
-#            4.0%); peak 0.68x kea-pg-mt's. Load 36 falling to 11 (the PostgreSQL rows
-#            and xenprov only, at 250 500 1000 2000): xenprov-pg 998/s at 0.14% against
-#            kea-pg's 500 (its 1000 step: 983 at 1.65%), 2.00x; 1,680 at 2000 (16%) against
-#            996 (50%). Load 4-7: 997/s (0.31%) against kea-pg-mt's 999 (0.10%), 1.00x,
-#            then at 2000 276/s (86% dropped) against Kea's 640 (68%); a rerun of that
-#            step at load 5 gave 1,875 (6.3%). So the issue's target (2x Kea on PostgreSQL
-#            at under 1% drops) is NOT met here. Server + database CPU per exchange at
-#            500/s: 0.62x to 0.79x Kea's (499-628 against 738-835 us). xenprov on SQLite
-#            in the same runs: under 1% drops up to 500-2,000/s, peaks 4,347 and 9,100.
+#   dhcp, after a batch's claims became a few prepared statements (three runs, release
+#            build, load 4.5-10): xenprov-pg under 1% drops up to 998, 1,984 and 1,998/s
+#            against the better Kea on PostgreSQL's 500, 500 and none (Kea above 1% at
+#            every rate in the third): 2.00x, 3.97x, n/a, so the issue's target (2x at
+#            under 1% drops) is met where there is a Kea figure; peaks 3,386, 2,538 and
+#            3,573/s against Kea's 827, 901 and 1,395. Server + database CPU per
+#            exchange at 500/s: 318-328 us against Kea's 706-940 (0.38x-0.45x). xenprov
+#            on SQLite in the same runs: under 1% up to 3,999, 1,999 and 3,993/s.
+#            Before (three runs earlier that day, three statements an exchange, each
+#            parsed every time): at 2,000/s 16% to 86% dropped; 1.00x-2.00x Kea.
 #   storm, 200 clients x 20 MB, 1,000 systems (the load average here is mostly the
 #            bench's own 200 clients), three runs, total seconds, dnsmasq / xenprov
 #            SQLite / xenprov PostgreSQL / two xenprov sharing it: 61.5 / 38.4 / 39.8 /

@@ -19,11 +19,15 @@
 int xp_lease_save(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n);
 /* PostgreSQL, several servers sharing the store (-ENOTSUP on SQLite): stores each of the
  * n changes, offers (XP_LEASE_OFFERED) included, in one transaction, only where the
- * address is this change's client's already, free (expired at now, unix seconds) or
+ * address is this change's client's already, free (expired by the database's clock) or
  * released; refused[k] says which were not, holder[k] then the stored lease that holds
- * the address (client_len 0 if none could be read). A bound lease also removes the
- * client's other leases (not its offers, which expire). Returns how many were refused,
- * or -errno (nothing stored). A reply may leave only when its own change was stored. */
+ * the address (all 0 if none does any more; client_len 0, the address and
+ * XP_LEASE_DECLINED if its row cannot be read). now is the caller's clock (unix
+ * seconds): a change's expires less now is its length, stored from the database's
+ * clock, and a holder's expires comes back in the caller's clock. A bound lease also
+ * removes the client's other leases (not its offers, which expire). Returns how many
+ * were refused, or -errno (nothing stored; -EBUSY: a lock or a deadlock, three times).
+ * A reply may leave only when its own change was stored. */
 int xp_lease_claim(struct xp_inv *inv, const struct xp_dhcp_lease *v, size_t n, int64_t now,
 		   bool *refused, struct xp_dhcp_lease *holder);
 /* Every stored lease; *v is a heap array. */

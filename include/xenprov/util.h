@@ -107,6 +107,9 @@ void xp_buf_truncate(struct xp_buf *b, size_t len);
 /* Appends s in single quotes, each quote in it as '\'' : one word to sh(1) and to
  * GRUB's script reader alike, whatever it holds. */
 void xp_buf_add_squoted(struct xp_buf *b, const char *s);
+/* Appends s in double quotes, each '"' and '\' in it escaped with '\': a string to ISC
+ * dhcpd's lexer and an element of PostgreSQL's array literals alike. */
+void xp_buf_add_dquoted(struct xp_buf *b, const char *s);
 /* Returns the buffer's string (never NULL: "" when empty) and hands ownership to the
  * caller; the buffer is left empty. NULL if the buffer is in error. */
 char *xp_buf_steal(struct xp_buf *b);
@@ -134,6 +137,9 @@ int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 #define XP_WRITE_NOREPLACE 2u
 int xp_write_atomic_flags(const char *path, const void *data, size_t len, mode_t mode,
 			  unsigned flags);
+
+/* fsync(2) of the file or directory at path (opened read-only); 0 or -errno. */
+int xp_fsync_path(const char *path);
 
 /* Removes the temporaries xp_write_atomic may leave beside path when it is killed on a
  * filesystem without O_TMPFILE (".NAME.*" regular files in path's directory). */

@@ -6,7 +6,9 @@
 #  - Kea's perfdhcp against each server at once (relayed, unicast: each server sees only
 #    its own clients, and both take addresses from the one pool, in the same order):
 #    no address is acknowledged to two clients, from perfdhcp's received leases (-x l)
-#    and from the database, where every acknowledged lease is its client's;
+#    and from the database, where every acknowledged lease is its client's; and no
+#    exchange of a server not killed waited 2 s or more (perfdhcp's max delay, offer and
+#    ACK), where a conflict between the servers once cost clients their 4 s timeout;
 #  - kill -9 of one server in the middle of a run, then a restart: every lease
 #    perfdhcp got acknowledged before the kill is still in the database, bound to its
 #    client, and the restarted server serves again, with no address given twice;
@@ -14,15 +16,19 @@
 #    second (each logged its reload), and each offers it its reserved address (busybox
 #    udhcpc, with only that server reachable); a burst of 20 commits is a few reloads;
 #  - while PostgreSQL is stopped each server logs it and hands out no address (it
-#    could not store the lease), plain files still go out; when it is back both
-#    reconnect, serve the next client, and HTTP (its own connection) a change made since.
+#    could not store the lease); boot configs go on being served from the last snapshot
+#    of the inventory: a system's pxelinux config by HTTP (curl) and by TFTP (tftp-hpa)
+#    with the content served before, a plain file too, each within a second; the API
+#    answers 503 within a second (nothing waits for libpq's connect timeout); when it
+#    is back both reconnect, serve the next client, and a change made since is served
+#    by HTTP and TFTP within a second.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 if [ -z "${XP_TEST_PGURL:-}" ]; then
 	exec "$(dirname "$0")/lib/pg-cluster" bash "$0" "$@"
 fi
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
-need busybox perfdhcp psql timeout awk
+need busybox perfdhcp psql timeout awk tftp curl
 busybox udhcpc --help >/dev/null 2>&1 || skip "busybox has no udhcpc"
 export XENPROV_INVENTORY=$XP_TEST_PGURL
 export XENPROV_STATE_DIR=$T/state
@@ -61,7 +67,7 @@ declare -A SPID
 start() {
 	local s=$1
 	rm -f "$T/s$s.pid"
-	ip netns exec "s$s" "$X" serve --dhcp --http --http-port 8080 --user nobody --interface eth0 \
+	ip netns exec "s$s" "$X" serve --dhcp --http --http-port 8080 --tftp --user nobody --interface eth0 \
 		--address "10.79.0.$s" --pid-file "$T/s$s.pid" -v >>"$T/s$s.log" 2>&1 &
 	SPID[$s]=$!
 	PIDS+=("$!")
@@ -95,6 +101,8 @@ perf() {
 got_addrs() { sed -n 's/^,\([0-9.]*\),.*/\1/p' "$@" | sort -u; }
 drops() { awk '/Statistics for: DISCOVER-OFFER/ { b = 1 } b && /^drops ratio:/ { print $3; exit }' "$1"; }
 acks() { awk '/Statistics for: REQUEST-ACK/ { b = 1 } b && /^received packets:/ { print $3; exit }' "$1"; }
+# max_delay FILE EXCHANGE: perfdhcp's longest wait for an answer, in ms ("max delay: N ms")
+max_delay() { awk -v x="Statistics for: $2" 'index($0, x) { b = 1 } b && /^max delay:/ { print $3; exit }' "$1"; }
 # busybox clients u1..u12 (broadcast: both servers hear them), one every 0.25 s; each
 # records the address acknowledged and which server did (serverid)
 NU=12
@@ -143,7 +151,17 @@ wait "$PF2"
 a=$(acks "$T/perf1-b.txt")
 [ -n "$a" ] && [ "$a" -gt 0 ] || fail "the restarted s1 acknowledged nothing: $(tail -n 5 "$T/perf1-b.txt")"
 ok
-echo "perfdhcp ACKs: s1 $(acks "$T/perf1-a.txt") (killed at 3.5 s) + $(acks "$T/perf1-b.txt"), s2 $(acks "$T/perf2-a.txt") ($(drops "$T/perf2-a.txt")% of DISCOVERs unanswered) + $(acks "$T/perf2-b.txt") ($(drops "$T/perf2-b.txt")%); busybox before the kill: $n_before, $n_from_s1 by s1"
+# no exchange waited 2 s or more (s1's first run ends with its kill: its unanswered
+# exchanges are drops, not delays, but its second run counts)
+for f in perf1-b perf2-a perf2-b; do
+	for x in DISCOVER-OFFER REQUEST-ACK; do
+		d=$(max_delay "$T/$f.txt" "$x")
+		[ -n "$d" ] || fail "$f: perfdhcp reported no max delay for $x: $(tail -n 5 "$T/$f.txt")"
+		awk -v d="$d" 'BEGIN { exit !(d < 2000) }' || fail "$f: an exchange ($x) waited $d ms"
+	done
+done
+ok
+echo "perfdhcp ACKs: s1 $(acks "$T/perf1-a.txt") (killed at 3.5 s) + $(acks "$T/perf1-b.txt"), s2 $(acks "$T/perf2-a.txt") ($(drops "$T/perf2-a.txt")% of DISCOVERs unanswered) + $(acks "$T/perf2-b.txt") ($(drops "$T/perf2-b.txt")%); max delay (ms) s1 b $(max_delay "$T/perf1-b.txt" REQUEST-ACK), s2 a $(max_delay "$T/perf2-a.txt" REQUEST-ACK), b $(max_delay "$T/perf2-b.txt" REQUEST-ACK); busybox before the kill: $n_before, $n_from_s1 by s1"
 
 # ---- no address given to two clients ------------------------------------------------------
 # perfdhcp's clients: what s1's were offered or acknowledged, s2's never were
@@ -251,40 +269,120 @@ ip netns exec p1 curl -s -o "$T/burst.cfg" --max-time 5 \
 ok
 
 # ---- PostgreSQL away, then back: no address it cannot store, then reconnected ------------
+# what both serve for the system 'late' before: the snapshot must give the same
+LATE=pxelinux.cfg/01-52-54-00-aa-00-01
+wait_until 5 grep -q "snapshot taken" "$T/s2.log" || fail "s2 took no snapshot of the inventory"
+sleep 1 # the snapshot after the burst's last reload
+echo "s2's last snapshot of the inventory: $(grep 'snapshot taken' "$T/s2.log" | tail -n 1 | sed 's/.*taken: //')"
+cfg 2 >/dev/null && cp "$T/cfg2" "$T/late.before" && grep -q deb "$T/late.before" ||
+	fail "s2 does not serve late's config before PostgreSQL stops"
+ip netns exec p1 curl -s -o "$T/burst.before" --max-time 5 \
+	"http://10.79.0.2:8080/pxelinux.cfg/01-52-54-00-cc-00-14" || fail "the burst's last config"
+# tftp_get N FILE OUT: FILE from server N by tftp-hpa (binary), into OUT
+tftp_get() { rm -f "$3" && (cd "$T" && timeout 5 ip netns exec p1 tftp -m binary "10.79.0.$1" -c get "$2" "$3") >/dev/null 2>&1 && [ -s "$3" ]; }
+tftp_get 2 "$LATE" "$T/late.tftp.before" && cmp -s "$T/late.before" "$T/late.tftp.before" ||
+	fail "s2's TFTP does not serve late's config as its HTTP does"
+ok
+# curl_timed URL OUT: the status code, and how long the answer took in ms in $ms; at
+# most 1 s allowed (--max-time: 000 past it)
+curl_timed() {
+	local t0=$(date +%s%N)
+	code=$(ip netns exec p1 curl -s -o "$2" -w '%{http_code}' --max-time 1 "$1")
+	ms=$((($(date +%s%N) - t0) / 1000000))
+}
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-runuser -u nobody -- "$pgbin/pg_ctl" stop -D "$XP_TEST_PGDIR/data" -m fast -w -t 30 >/dev/null ||
-	fail "cannot stop PostgreSQL"
-for k in 1 2; do
-	wait_until 5 grep -q "out of reach" "$T/s$k.log" || fail "s$k did not log the lost connection"
-done
+# pg_stop N / pg_start N: PostgreSQL stopped (started, as lib/pg-cluster started it:
+# pg_ctl start does not reuse postmaster.opts), until both servers logged the Nth loss
+# (reconnection)
+pg_stop() {
+	local nth=$1
+	runuser -u nobody -- "$pgbin/pg_ctl" stop -D "$XP_TEST_PGDIR/data" -m fast -w -t 30 >/dev/null ||
+		fail "cannot stop PostgreSQL"
+	for k in 1 2; do
+		wait_until 5 eval '[ "$(grep -c "database is out of reach" "$T/s$k.log")" -ge "$nth" ]' ||
+			fail "s$k did not log the lost connection"
+	done
+}
+pg_start() {
+	local nth=$1
+	runuser -u nobody -- "$pgbin/pg_ctl" start -D "$XP_TEST_PGDIR/data" -w -t 30 -l "$XP_TEST_PGDIR/server.log" \
+		-o "-c listen_addresses='' -c unix_socket_directories='$XP_TEST_PGDIR' -c fsync=off \
+		    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+		>/dev/null || fail "cannot start PostgreSQL again"
+	for k in 1 2; do
+		wait_until 15 eval '[ "$(grep -c "database is back: reconnected" "$T/s$k.log")" -ge "$nth" ]' ||
+			fail "s$k did not reconnect within 15 s"
+	done
+}
+pg_stop 1
 # a new client gets nothing (its lease could not be stored); plain files still go out
 client_add c2 52:54:00:dd:00:01
 OUT=$T/c2.out timeout 10 ip netns exec c2 busybox udhcpc -i eth0 -f -q -n -t 2 -T 1 \
 	-s "$T/udhcpc.sh" >"$T/c2.log" 2>&1
 [ ! -s "$T/c2.out" ] || fail "an address was handed out while PostgreSQL was away: $(cat "$T/c2.out")"
 echo plain >"$T/tftp/plain.txt"
-[ "$(ip netns exec p1 curl -s --max-time 5 http://10.79.0.2:8080/plain.txt)" = plain ] ||
-	fail "a plain file of the TFTP root is not served while PostgreSQL is away"
-ok
-# as lib/pg-cluster started it (pg_ctl start does not reuse postmaster.opts)
-runuser -u nobody -- "$pgbin/pg_ctl" start -D "$XP_TEST_PGDIR/data" -w -t 30 -l "$XP_TEST_PGDIR/server.log" \
-	-o "-c listen_addresses='' -c unix_socket_directories='$XP_TEST_PGDIR' -c fsync=off \
-	    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-	>/dev/null || fail "cannot start PostgreSQL again"
 for k in 1 2; do
-	wait_until 15 grep -q "database is back: reconnected" "$T/s$k.log" ||
-		fail "s$k did not reconnect within 15 s"
+	curl_timed "http://10.79.0.$k:8080/plain.txt" "$T/plain.out"
+	[ "$code" = 200 ] && [ "$(cat "$T/plain.out")" = plain ] ||
+		fail "s$k: a plain file of the TFTP root is not served within 1 s while PostgreSQL is away ($code, $ms ms)"
+	tms=$ms
+	curl_timed "http://10.79.0.$k:8080/$LATE" "$T/late.away"
+	[ "$code" = 200 ] || fail "s$k: late's config not served while PostgreSQL is away ($code, $ms ms)"
+	cmp -s "$T/late.before" "$T/late.away" ||
+		fail "s$k served late's config differently while PostgreSQL is away: $(cat "$T/late.away")"
+	cms=$ms
+	curl_timed "http://10.79.0.$k:8080/api/systems" "$T/api.away"
+	[ "$code" = 503 ] && grep -q "out of reach" "$T/api.away" ||
+		fail "s$k: the API answered $code in $ms ms while PostgreSQL is away: $(cat "$T/api.away")"
+	echo "PostgreSQL away, s$k: plain file in $tms ms, late's config in $cms ms, API 503 in $ms ms"
+	ok
+	tftp_get "$k" "$LATE" "$T/late.tftp.away" && cmp -s "$T/late.before" "$T/late.tftp.away" ||
+		fail "s$k's TFTP does not serve late's config from the snapshot: $(cat "$T/late.tftp.away" 2>&1)"
+	ok
 done
+grep -q "served from the inventory's snapshot" "$T/s2.log" || fail "s2 did not log that it serves the snapshot"
+ip netns exec p1 curl -s -o "$T/burst.away" --max-time 1 \
+	"http://10.79.0.2:8080/pxelinux.cfg/01-52-54-00-cc-00-14" && cmp -s "$T/burst.before" "$T/burst.away" ||
+	fail "the burst's last system is not in the snapshot"
+# a system the snapshot does not know is still not found
+[ "$(ip netns exec p1 curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+	"http://10.79.0.2:8080/pxelinux.cfg/01-52-54-00-ee-00-01")" = 404 ] || fail "an unknown MAC got a config"
+ok
+pg_start 1
 ok
 ip netns exec c1 ip addr flush dev eth0
 OUT=$T/c1-3.out timeout 20 ip netns exec c1 busybox udhcpc -i eth0 -f -q -n -t 5 -T 1 \
 	-s "$T/udhcpc.sh" >"$T/c1-3.log" 2>&1
 [ "$(val "$T/c1-3.out" ip)" = 10.79.0.10 ] || fail "no lease after PostgreSQL's restart"
-# HTTP's own connection is back too, and sees a change made since
+# HTTP's own connection is back too (reset by the main loop), and HTTP and TFTP serve a
+# change made since within a second
 "$X" system edit late --hostname later >/dev/null || fail "system edit"
+t0=$(date +%s%N)
 cfg_has() { cfg "$1" >/dev/null && grep -q "$2" "$T/cfg$1"; }
-wait_until 5 cfg_has 2 hostname=later ||
-	fail "s2's HTTP does not serve the change made after PostgreSQL's restart: $(cat "$T/cfg2")"
+until cfg_has 2 hostname=later; do
+	[ $((($(date +%s%N) - t0) / 1000000)) -lt 1000 ] ||
+		fail "s2's HTTP does not serve the change made after PostgreSQL's restart within 1 s: $(cat "$T/cfg2")"
+	sleep 0.05
+done
+hms=$((($(date +%s%N) - t0) / 1000000))
+until tftp_get 2 "$LATE" "$T/late.tftp.after" && grep -q hostname=later "$T/late.tftp.after"; do
+	[ $((($(date +%s%N) - t0) / 1000000)) -lt 1000 ] ||
+		fail "s2's TFTP does not serve the change made after PostgreSQL's restart within 1 s"
+	sleep 0.05
+done
+echo "PostgreSQL back: the change served by HTTP after $hms ms, by TFTP after $((($(date +%s%N) - t0) / 1000000)) ms"
+[ "$(ip netns exec p1 curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://10.79.0.2:8080/api/systems)" = 200 ] ||
+	fail "s2's API does not answer after PostgreSQL's restart"
+ok
+# a second outage serves the snapshot taken since the first: the change is in it
+sleep 1.5
+pg_stop 2
+curl_timed "http://10.79.0.2:8080/$LATE" "$T/late.away2"
+[ "$code" = 200 ] && grep -q hostname=later "$T/late.away2" ||
+	fail "the second outage's snapshot lacks the change made after the first ($code): $(cat "$T/late.away2")"
+tftp_get 2 "$LATE" "$T/late.tftp.away2" && cmp -s "$T/late.away2" "$T/late.tftp.away2" ||
+	fail "s2's TFTP does not serve the second outage's snapshot as HTTP does"
+pg_start 2
 ok
 for k in 1 2; do
 	kill -TERM "${SPID[$k]}"

@@ -6,8 +6,11 @@
  * committed (what a restarted server reads). On PostgreSQL, the claims of servers that
  * share the pools (xp_lease_claim): who may take a stored address, the holder given back
  * on a refusal, the client's other leases dropped when one is bound, and processes
- * claiming the same addresses at once each getting a disjoint share; a writer's commit
- * is heard by a listening connection, a rollback is not.
+ * claiming the same addresses at once each getting a disjoint share; expiry by the
+ * database's clock whatever the servers' clocks say; two changes of one address in a
+ * batch; an unreadable holder; a role that may not set deadlock_timeout; a writer's
+ * commit is heard by a listening connection, a rollback is not; kept statements
+ * prepared again after a reconnection.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -150,6 +154,18 @@ static struct xp_dhcp_lease with(struct xp_dhcp_lease l, enum xp_dhcp_lease_stat
 	return l;
 }
 
+/* A holder's expiry comes back in the claimer's clock, through the database's (which
+ * may have moved a second meanwhile). */
+#define assert_expiry(got, want) assert_in_range((got), (want)-1, (want))
+
+/* The database's clock (a stored expiry is the database's now plus the lease's length),
+ * within a second of the test's on this one machine. */
+static void assert_stored_length(int64_t expires, int64_t length)
+{
+	int64_t t = (int64_t)time(NULL);
+	assert_in_range(expires, t + length - 2, t + length + 1);
+}
+
 static void test_claim(void **st)
 {
 	(void)st;
@@ -162,42 +178,47 @@ static void test_claim(void **st)
 		xp_inv_close(b);
 		return;
 	}
+	/* both servers' clocks read 100 here: what counts is each lease's length */
 	const uint32_t ip = IP(10, 0, 0, 100);
-	/* server A offers .100 to client 1; server B may not offer it to client 2, and
-	 * learns whose it is */
+	/* server A offers .100 to client 1 for 30 s; server B may not offer it to client 2,
+	 * and learns whose it is */
 	assert_int_equal(claim(a, with(lease(ip, 1, "", 130), XP_LEASE_OFFERED), 100, &h), 1);
-	assert_int_equal(claim(b, with(lease(ip, 2, "", 130), XP_LEASE_OFFERED), 101, &h), 0);
+	assert_int_equal(claim(b, with(lease(ip, 2, "", 130), XP_LEASE_OFFERED), 100, &h), 0);
 	assert_int_equal(h.ip, ip);
 	assert_int_equal(h.state, XP_LEASE_OFFERED);
-	assert_int_equal(h.expires, 130);
+	assert_expiry(h.expires, 130);
 	assert_memory_equal(h.client, lease(ip, 1, "", 0).client, 7);
-	/* client 1 binds it through B; a new offer to it leaves the lease as it is */
-	assert_int_equal(claim(b, lease(ip, 1, "one", 3700), 102, &h), 1);
-	assert_int_equal(claim(a, with(lease(ip, 1, "", 140), XP_LEASE_OFFERED), 110, &h), 1);
+	/* client 1 binds it through B for an hour; a new offer to it leaves the lease as
+	 * it is */
+	assert_int_equal(claim(b, lease(ip, 1, "one", 3700), 100, &h), 1);
+	assert_int_equal(claim(a, with(lease(ip, 1, "", 140), XP_LEASE_OFFERED), 100, &h), 1);
 	struct xp_dhcp_lease *got;
 	size_t n;
 	assert_int_equal(xp_lease_load(a, &got, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(got[0].state, XP_LEASE_BOUND);
-	assert_int_equal(got[0].expires, 3700);
+	assert_stored_length(got[0].expires, 3600);
 	assert_string_equal(got[0].hostname, "one");
 	free(got);
-	/* nobody else while it is bound, not even bound; anyone once it expired */
-	assert_int_equal(claim(a, lease(ip, 2, "", 5000), 3699, &h), 0);
+	/* nobody else while it is bound, not even bound; anyone once it expired (client 1
+	 * renewed it to a second ago) */
+	assert_int_equal(claim(a, lease(ip, 2, "", 5000), 100, &h), 0);
 	assert_int_equal(h.state, XP_LEASE_BOUND);
-	assert_int_equal(claim(a, lease(ip, 2, "two", 7300), 3700, &h), 1);
+	assert_expiry(h.expires, 3700);
+	assert_int_equal(claim(b, lease(ip, 1, "one", 99), 100, &h), 1);
+	assert_int_equal(claim(a, lease(ip, 2, "two", 3700), 100, &h), 1);
 	/* a released address is free at once; a declined one is held until it expires */
 	const uint32_t ip2 = IP(10, 0, 0, 101), ip3 = IP(10, 0, 0, 102);
-	assert_int_equal(claim(a, with(lease(ip2, 3, "", 9000), XP_LEASE_RELEASED), 3800, &h), 1);
-	assert_int_equal(claim(b, lease(ip2, 4, "", 9000), 3801, &h), 1);
-	assert_int_equal(claim(a, with(lease(ip3, 5, "", 4400), XP_LEASE_DECLINED), 3800, &h), 1);
-	assert_int_equal(claim(b, lease(ip3, 6, "", 9000), 4399, &h), 0);
+	assert_int_equal(claim(a, with(lease(ip2, 3, "", 9000), XP_LEASE_RELEASED), 100, &h), 1);
+	assert_int_equal(claim(b, lease(ip2, 4, "", 9000), 100, &h), 1);
+	assert_int_equal(claim(a, with(lease(ip3, 5, "", 700), XP_LEASE_DECLINED), 100, &h), 1);
+	assert_int_equal(claim(b, lease(ip3, 6, "", 9000), 100, &h), 0);
 	assert_int_equal(h.state, XP_LEASE_DECLINED);
 	/* client 2 (bound at .100) is offered .103 and binds .104: .100 goes, the offer
 	 * stays until it runs out */
 	const uint32_t ip4 = IP(10, 0, 0, 103), ip5 = IP(10, 0, 0, 104);
-	assert_int_equal(claim(b, with(lease(ip4, 2, "", 4030), XP_LEASE_OFFERED), 4000, &h), 1);
-	assert_int_equal(claim(a, lease(ip5, 2, "", 7600), 4001, &h), 1);
+	assert_int_equal(claim(b, with(lease(ip4, 2, "", 130), XP_LEASE_OFFERED), 100, &h), 1);
+	assert_int_equal(claim(a, lease(ip5, 2, "", 3700), 100, &h), 1);
 	assert_int_equal(xp_lease_load(b, &got, &n), 0);
 	assert_null(find(got, n, ip));
 	assert_int_equal(find(got, n, ip4)->state, XP_LEASE_OFFERED);
@@ -208,14 +229,159 @@ static void test_claim(void **st)
 				     with(lease(ip3, 8, "", 9000), XP_LEASE_OFFERED)};
 	bool refused[3];
 	struct xp_dhcp_lease hv[3];
-	assert_int_equal(xp_lease_claim(b, v, 3, 4002, refused, hv), 2);
-	assert_true(refused[0]); /* offered to client 2 until 4030 */
+	assert_int_equal(xp_lease_claim(b, v, 3, 100, refused, hv), 2);
+	assert_true(refused[0]); /* offered to client 2 for 30 s */
 	assert_false(refused[1]);
-	assert_true(refused[2]); /* declined until 4400 */
+	assert_true(refused[2]); /* declined for 600 s */
 	assert_int_equal(hv[0].ip, ip4);
+	assert_int_equal(hv[0].state, XP_LEASE_OFFERED);
 	assert_int_equal(hv[2].state, XP_LEASE_DECLINED);
+	assert_expiry(hv[2].expires, 700);
 	xp_inv_close(a);
 	xp_inv_close(b);
+}
+
+/* Servers whose clocks disagree (a server's clock is the now it passes, here an hour
+ * apart) decide by the database's: the one ahead may not take a lease the other gave
+ * that has not run out, the one behind may take one that has; each stores its lease's
+ * length, not its clock's expiry. */
+static void test_claim_skew(void **st)
+{
+	(void)st;
+	if (!xp_test_pgurl())
+		return;
+	struct xp_inv *a = xp_test_inv_open(tmpdir), *b = xp_test_inv_open(tmpdir);
+	const int64_t t = (int64_t)time(NULL), ahead = t + 3600, behind = t - 3600;
+	const uint32_t ip = IP(10, 3, 0, 1), ip2 = IP(10, 3, 0, 2);
+	struct xp_dhcp_lease h;
+	/* A (right) binds client 1 for 10 minutes; B (an hour ahead) would have seen it
+	 * expired 50 minutes ago by its own clock */
+	assert_int_equal(claim(a, lease(ip, 1, "", t + 600), t, &h), 1);
+	assert_int_equal(claim(b, lease(ip, 2, "", ahead + 600), ahead, &h), 0);
+	assert_int_equal(h.state, XP_LEASE_BOUND);
+	assert_expiry(h.expires, ahead + 600); /* in B's clock */
+	/* B binds client 3 for 10 minutes: stored as 10 minutes from the database's now */
+	assert_int_equal(claim(b, lease(ip2, 3, "", ahead + 600), ahead, &h), 1);
+	struct xp_dhcp_lease *got;
+	size_t n;
+	assert_int_equal(xp_lease_load(a, &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_stored_length(find(got, n, ip)->expires, 600);
+	assert_stored_length(find(got, n, ip2)->expires, 600);
+	free(got);
+	/* A, an hour behind now, would think B's lease has 70 minutes to go: still held
+	 * for 10; and once client 1 gave .1 a length of -1 s it is free for anyone, also
+	 * for a server whose clock says it has an hour and a second left */
+	assert_int_equal(claim(a, lease(ip2, 4, "", behind + 600), behind, &h), 0);
+	assert_expiry(h.expires, behind + 600);
+	assert_int_equal(claim(a, lease(ip, 1, "", t - 1), t, &h), 1);
+	assert_int_equal(claim(a, lease(ip, 4, "", behind + 600), behind, &h), 1);
+	xp_inv_close(a);
+	xp_inv_close(b);
+}
+
+/* Two changes of one address in one batch (one statement may change a row once): an
+ * address released by one client and offered to another within the batch; and a
+ * client moving twice in a batch keeps its last address only (its host name, with
+ * what PostgreSQL's array literals quote, stored as it is). */
+static void test_claim_layers(void **st)
+{
+	(void)st;
+	if (!xp_test_pgurl())
+		return;
+	struct xp_inv *a = xp_test_inv_open(tmpdir);
+	const uint32_t ip = IP(10, 4, 0, 1), ip2 = IP(10, 4, 0, 2), ip3 = IP(10, 4, 0, 3);
+	struct xp_dhcp_lease v[5] = {
+	    lease(ip, 1, "", 3700),
+	    with(lease(ip, 1, "", 3700), XP_LEASE_RELEASED),
+	    with(lease(ip, 2, "", 130), XP_LEASE_OFFERED),
+	    lease(ip3, 3, "", 3700),
+	    lease(ip2, 3, "q\"b\\s,{x} NULL", 3700), /* what an array literal must quote */
+	};
+	bool refused[5];
+	struct xp_dhcp_lease hv[5];
+	assert_int_equal(xp_lease_claim(a, v, 5, 100, refused, hv), 0);
+	for (int k = 0; k < 5; k++)
+		assert_false(refused[k]);
+	struct xp_dhcp_lease *got;
+	size_t n;
+	assert_int_equal(xp_lease_load(a, &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(find(got, n, ip)->state, XP_LEASE_OFFERED);
+	assert_int_equal(find(got, n, ip)->client[6], 2);
+	assert_int_equal(find(got, n, ip2)->client[6], 3);
+	assert_string_equal(find(got, n, ip2)->hostname, "q\"b\\s,{x} NULL");
+	assert_null(find(got, n, ip3));
+	free(got);
+	xp_inv_close(a);
+}
+
+/* A holder row this code cannot read (written behind its back) is a refusal with the
+ * address, XP_LEASE_DECLINED and no client: the server keeps off it until it expires
+ * rather than offering it again at every round. */
+static void test_claim_unreadable(void **st)
+{
+	(void)st;
+	if (!xp_test_pgurl())
+		return;
+	struct xp_inv *a = xp_test_inv_open(tmpdir);
+	const uint32_t ip = IP(10, 5, 0, 1);
+	char sql[256];
+	int64_t t = (int64_t)time(NULL);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO leases VALUES (%u, '\\x01'::bytea, 'nonsense', NULL, 'bound', %lld,"
+		 " 1)",
+		 ip, (long long)(t + 600));
+	xp_test_sql(tmpdir, sql);
+	struct xp_dhcp_lease h;
+	assert_int_equal(claim(a, with(lease(ip, 1, "", 130), XP_LEASE_OFFERED), 100, &h), 0);
+	assert_int_equal(h.ip, ip);
+	assert_int_equal(h.client_len, 0);
+	assert_int_equal(h.state, XP_LEASE_DECLINED);
+	assert_in_range(h.expires, 100 + 600 - 2, 100 + 600 + 1);
+	/* an address nobody holds any more: nothing */
+	xp_test_sql(tmpdir, "DELETE FROM leases");
+	struct xp_dhcp_lease v[2] = {lease(ip, 1, "", 3700), lease(ip, 2, "", 3700)};
+	bool refused[2];
+	struct xp_dhcp_lease hv[2];
+	assert_int_equal(xp_lease_claim(a, v, 2, 100, refused, hv), 1);
+	assert_false(refused[0]);
+	assert_true(refused[1]);
+	assert_int_equal(hv[1].client[6], 1); /* the first of the batch holds it */
+	xp_inv_close(a);
+}
+
+/* A role that may not set deadlock_timeout (a superuser's setting) still claims: the
+ * claim's transaction then leaves it as the server has it. */
+static void test_claim_plain_role(void **st)
+{
+	(void)st;
+	if (!xp_test_pgurl())
+		return;
+	xp_inv_close(xp_test_inv_open(tmpdir)); /* the schema, made by the superuser */
+	char role[32], sql[512];
+	snprintf(role, sizeof(role), "xp_plain_%d", (int)getpid());
+	snprintf(sql, sizeof(sql),
+		 "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN; GRANT USAGE ON SCHEMA %s TO %s;"
+		 " GRANT ALL ON ALL TABLES IN SCHEMA %s TO %s",
+		 role, role, xp_test_pg_schema, role, xp_test_pg_schema, role);
+	xp_test_pg_exec(NULL, sql);
+	char *loc, why[512]; /* the fixture's own location, logging in as the role */
+	assert_true(asprintf(&loc, "%s&user=%s", getenv("XENPROV_INVENTORY"), role) > 0);
+	struct xp_inv *inv = NULL;
+	int r = xp_inv_open_at(tmpdir, loc, &inv, why, sizeof(why));
+	if (r < 0)
+		fprintf(stderr, "cannot open the inventory as %s: %s\n", role, why);
+	assert_int_equal(r, 0);
+	free(loc);
+	const uint32_t ip = IP(10, 6, 0, 1);
+	struct xp_dhcp_lease h;
+	assert_int_equal(claim(inv, lease(ip, 1, "", 3700), 100, &h), 1);
+	assert_int_equal(claim(inv, lease(ip, 2, "", 3700), 100, &h), 0);
+	assert_int_equal(h.client[6], 1);
+	xp_inv_close(inv);
+	snprintf(sql, sizeof(sql), "DROP OWNED BY %s; DROP ROLE %s", role, role);
+	xp_test_pg_exec(NULL, sql);
 }
 
 /* Four processes, each a server with its own connection, offer the same 64 addresses
@@ -325,6 +491,11 @@ static void test_listen(void **st)
 	assert_int_equal(xp_lease_claim(w, &x, 1, 100, &refused, &h), 0);
 	usleep(100000);
 	assert_int_equal(xp_inv_notified(l), 0);
+	/* a claim's statements, kept prepared on the server, are prepared again after a
+	 * reconnection (the new session has none) */
+	assert_int_equal(xp_inv_reconnect(w), 0);
+	x = lease(IP(10, 2, 0, 2), 1, "", 900);
+	assert_int_equal(xp_lease_claim(w, &x, 1, 100, &refused, &h), 0);
 	/* reconnecting works and listening again hears the next commit */
 	assert_int_equal(xp_inv_reconnect(l), 0);
 	assert_true(!xp_inv_lost(l));
@@ -344,6 +515,10 @@ int main(void)
 	    xp_test_in_scratch(test_round_trip),
 	    xp_test_in_scratch(test_foreign_rows),
 	    xp_test_in_scratch(test_claim),
+	    xp_test_in_scratch(test_claim_skew),
+	    xp_test_in_scratch(test_claim_layers),
+	    xp_test_in_scratch(test_claim_unreadable),
+	    xp_test_in_scratch(test_claim_plain_role),
 	    xp_test_in_scratch(test_claim_race),
 	    xp_test_in_scratch(test_listen),
 	};

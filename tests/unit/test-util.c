@@ -243,6 +243,10 @@ static void test_atomic_write(void **state)
 	d = tpath("nodir/x.cfg");
 	assert_int_equal(xp_write_atomic(d, "x", 1, 0644), -ENOENT);
 	assert_int_equal(count_entries(), before + 2);
+	/* xp_fsync_path: a file, a directory; a missing one is -ENOENT */
+	assert_int_equal(xp_fsync_path(p), 0);
+	assert_int_equal(xp_fsync_path(tpath("dir")), 0);
+	assert_int_equal(xp_fsync_path(d), -ENOENT);
 
 	/* leftovers of a killed write are removed, and nothing else */
 	const char *t1 = tpath(".a.cfg.Xy12Ab");

@@ -543,16 +543,6 @@ static int write_content(const char *target, const char *shown, uint64_t size,
 	return r;
 }
 
-static int sync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
-}
-
 /* The directory of path, made if missing. */
 static int make_pool_of(const char *path, struct xp_diags *d)
 {
@@ -583,7 +573,7 @@ static int volume_file(const char *path, uint64_t size, enum xp_volume_content c
 		xp_diags_fail(d, r, path, "disk", NULL, "cannot size the disk: %s", strerror(-r));
 	if (r == 0)
 		r = write_content(path, path, size, content, uuid, d);
-	if (r == 0 && (r = sync_path(path)) < 0)
+	if (r == 0 && (r = xp_fsync_path(path)) < 0)
 		xp_diags_fail(d, r, path, "disk", NULL, "cannot write the disk: %s", strerror(-r));
 	if (r < 0)
 		unlink(path);
@@ -651,7 +641,7 @@ static int volume_lv(const char *path, uint64_t size, enum xp_volume_content con
 	if (r < 0)
 		return r;
 	r = write_content(path, path, size, content, uuid, d);
-	if (r == 0 && (r = sync_path(path)) < 0)
+	if (r == 0 && (r = xp_fsync_path(path)) < 0)
 		xp_diags_fail(d, r, path, "lvm", NULL, "cannot write the volume: %s", strerror(-r));
 	if (r < 0) {
 		char *rm[] = {"lvremove", "-q", "-f", lv, NULL};

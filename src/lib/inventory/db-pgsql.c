@@ -1,7 +1,9 @@
 /*
  * db-pgsql.c - the PostgreSQL backend of the inventory's database API (db.h), through
  * libpq: statements written in SQLite's spelling get PostgreSQL's parameters ($N), run
- * with PQexecParams (values as text, blobs as binary), their whole result kept and
+ * with PQexecParams (values as text, blobs as binary), or for a kept statement
+ * (xp__db_keep) prepared once on the server and run with PQexecPrepared, their whole
+ * result kept and
  * stepped through row by row as SQLite steps; columns read back as SQLite would give
  * them (booleans 1/0, bytea as its bytes). SQLSTATEs become -errno.
  *
@@ -26,6 +28,9 @@ struct pg_db {
 	struct xp_db base;
 	PGconn *c;
 	int64_t changes;
+	/* kept statements: a connection's names (xp_1, xp_2...) and its incarnation,
+	 * moved by a reset, which forgets every server-side statement */
+	unsigned names, gen;
 };
 
 struct pg_stmt {
@@ -40,6 +45,10 @@ struct pg_stmt {
 	int row, nrows;
 	bool ran;
 	unsigned char *blob; /* the last bytea column read, decoded */
+	bool keep;	     /* xp__db_keep: prepared on the server as name */
+	bool prepared;	     /* ...in incarnation gen of the connection */
+	unsigned gen;
+	char name[16];
 };
 
 static PGconn *conn(struct xp_db *db)
@@ -185,6 +194,15 @@ static void pg_finalize(struct xp_db_stmt *st)
 {
 	struct pg_stmt *s = pst(st);
 	clear_result(s);
+	struct pg_db *db = (struct pg_db *)st->db;
+	/* the connection forgets its statements when it ends; one that goes on is told
+	 * (outside a transaction only: in a failed one nothing would run) */
+	if (s->prepared && s->gen == db->gen && PQstatus(db->c) == CONNECTION_OK &&
+	    PQtransactionStatus(db->c) == PQTRANS_IDLE) {
+		char sql[32];
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+		PQclear(PQexec(db->c, sql));
+	}
 	for (int i = 0; i < s->nparams; i++)
 		free(s->vals[i]);
 	free(s->vals);
@@ -279,13 +297,41 @@ static bool changes_rows(const char *status)
 	       strncmp(status, "DELETE", 6) == 0 || strncmp(status, "MERGE", 5) == 0;
 }
 
+static void pg_keep(struct xp_db_stmt *st)
+{
+	pst(st)->keep = true;
+}
+
+/* A kept statement's server-side preparation, once per incarnation of the connection:
+ * its parameters' types are those bound now (0, "from where it stands", for text and
+ * NULL), so a kept statement casts what it needs (CAST(?1 AS BIGINT[])). */
+static int keep_prepared(struct pg_db *db, struct pg_stmt *s)
+{
+	if (s->prepared && s->gen == db->gen)
+		return 0;
+	snprintf(s->name, sizeof(s->name), "xp_%u", ++db->names);
+	PGresult *res = PQprepare(db->c, s->name, s->sql, s->nparams, s->types);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return result_fail(&db->base, res);
+	PQclear(res);
+	s->prepared = true;
+	s->gen = db->gen;
+	return 0;
+}
+
 static int pg_step(struct xp_db_stmt *st)
 {
 	struct pg_stmt *s = pst(st);
 	struct pg_db *db = (struct pg_db *)st->db;
 	if (!s->ran) {
-		PGresult *res = PQexecParams(db->c, s->sql, s->nparams, s->types,
-					     (const char *const *)s->vals, s->lens, s->fmts, 0);
+		int r = s->keep ? keep_prepared(db, s) : 0;
+		if (r < 0)
+			return r;
+		const char *const *vals = (const char *const *)s->vals;
+		PGresult *res =
+		    s->keep ? PQexecPrepared(db->c, s->name, s->nparams, vals, s->lens, s->fmts, 0)
+			    : PQexecParams(db->c, s->sql, s->nparams, s->types, vals, s->lens,
+					   s->fmts, 0);
 		ExecStatusType status = PQresultStatus(res);
 		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
 			return result_fail(st->db, res);
@@ -418,6 +464,7 @@ static const struct xp_db_ops pgsql_ops = {
     .column_blob = pg_column_blob,
     .changes = pg_changes,
     .lost = pg_lost,
+    .keep = pg_keep,
 };
 
 /* Notices (a CREATE ... IF NOT EXISTS that found the thing, say) are the server's
@@ -536,6 +583,7 @@ int xp__db_pgsql_reset(struct xp_db *db)
 	if (!p)
 		return -ENOTSUP;
 	PQreset(p->c);
+	p->gen++; /* a new session: the kept statements are prepared again */
 	if (PQstatus(p->c) != CONNECTION_OK)
 		return message(db, -ECONNREFUSED, PQerrorMessage(p->c));
 	return pg_exec(db, "SET client_encoding = 'UTF8'; SET lock_timeout = '30s'");

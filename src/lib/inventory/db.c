@@ -44,6 +44,12 @@ int xp__db_prepare(struct xp_db *db, const char *sql, struct xp_db_stmt **st)
 	return db->ops->prepare(db, sql, st);
 }
 
+void xp__db_keep(struct xp_db_stmt *st)
+{
+	if (st->db->ops->keep)
+		st->db->ops->keep(st);
+}
+
 int xp__db_bind_text(struct xp_db_stmt *st, int i, const char *s)
 {
 	return s ? st->db->ops->bind_text(st, i, s) : st->db->ops->bind_null(st, i);

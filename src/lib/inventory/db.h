@@ -67,6 +67,13 @@ static inline const char *xp__db_sql(const struct xp_db *db, const char *sqlite,
 
 /* Prepares one statement. 0 or -errno (*st NULL). */
 int xp__db_prepare(struct xp_db *db, const char *sql, struct xp_db_stmt **st);
+/* Marks st, before its first step, as one the connection runs many times (the boot
+ * server's lease claims): PostgreSQL parses and plans it once (a named server-side
+ * statement, PQprepare at its first step with the types bound then, PQexecPrepared
+ * after; prepared again after a reconnection; deallocated by finalize), where a plain
+ * statement is parsed and planned at each step. Nothing on SQLite, whose statements
+ * are prepared already. */
+void xp__db_keep(struct xp_db_stmt *st);
 /* Binds parameter i (from 1). Texts and blobs are copied. 0 or -errno (-ERANGE: no
  * such parameter, -ENOMEM). */
 int xp__db_bind_text(struct xp_db_stmt *st, int i, const char *s);
@@ -137,7 +144,8 @@ struct xp_db_ops {
 	int64_t (*column_int64)(struct xp_db_stmt *st, int i);
 	const void *(*column_blob)(struct xp_db_stmt *st, int i, size_t *n);
 	int64_t (*changes)(struct xp_db *db);
-	bool (*lost)(struct xp_db *db); /* NULL: never lost */
+	bool (*lost)(struct xp_db *db);	     /* NULL: never lost */
+	void (*keep)(struct xp_db_stmt *st); /* NULL: nothing to do */
 };
 
 /* What every connection and statement starts with: its backend (and for a statement,

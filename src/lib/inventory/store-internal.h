@@ -20,6 +20,9 @@ struct xp_inv {
 	struct xp_db_stmt *lease_del, *lease_put;
 	/* PostgreSQL's lease claims (xp_lease_claim) */
 	struct xp_db_stmt *lease_claim, *lease_drop, *lease_holder;
+	/* whether this role may SET LOCAL deadlock_timeout in a claim's transaction: 0
+	 * not tried yet, 1 yes, -1 no */
+	int claim_deadlock;
 	/* the distro store's lock (distro-files.c), held from the first file a
 	 * transaction makes or names until it ends; -1 when not held */
 	int store_lock;
@@ -32,7 +35,8 @@ struct xp_inv {
 int xp__inv_err(struct xp_inv *inv, int rc);
 int xp__inv_exec(struct xp_inv *inv, const char *sql);
 /* A transaction for row-locking writes only: PostgreSQL's BEGIN without the writers'
- * advisory lock or notification (xp_inv_begin), SQLite's BEGIN IMMEDIATE. */
+ * advisory lock or notification (xp_inv_begin), with deadlock_timeout 50 ms in it where
+ * claim_deadlock says the role may (in the same round trip); SQLite's BEGIN IMMEDIATE. */
 int xp__inv_begin_rows(struct xp_inv *inv);
 int xp__inv_prepare(struct xp_inv *inv, const char *sql, struct xp_db_stmt **st);
 

@@ -1159,7 +1159,10 @@ int xp_inv_begin(struct xp_inv *inv)
  * writer lock either way. */
 int xp__inv_begin_rows(struct xp_inv *inv)
 {
-	return begin(inv, xp__db_sql(inv->db, "BEGIN IMMEDIATE", "BEGIN"));
+	return begin(inv, xp__db_sql(inv->db, "BEGIN IMMEDIATE",
+				     inv->claim_deadlock > 0
+					 ? "BEGIN; SET LOCAL deadlock_timeout = '50ms'"
+					 : "BEGIN"));
 }
 
 /* PostgreSQL: REPEATABLE READ is the one snapshot SQLite's deferred transaction

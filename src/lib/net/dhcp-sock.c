@@ -80,6 +80,7 @@ struct dhcp_srv {
 	bool *claim_refused;
 	struct xp_dhcp_lease *claim_holder;
 	size_t cap_claim;
+	unsigned claim_kept; /* commits in a row that kept their replies for the next */
 	unsigned n_held;
 	int64_t held_since; /* ms */
 	struct iovec siov[BATCH];
@@ -502,14 +503,56 @@ static void send_batch(struct dhcp_srv *d, int fd, const struct xp_dhcp_tx *tx,
 }
 
 /* PostgreSQL: claims the changes made so far, then sends the held replies whose changes
- * were all claimed. Whatever happens the changes are done with: a reply not sent is
- * asked for again, and the engine never believes an address is free that the database
+ * were all claimed. The engine never believes an address is free that the database
  * holds for someone else (a refused one is given to its holder); a lease the engine
  * holds that the database lost is claimed again at its client's next request. A
  * request whose reply lost its claim is answered again at once, now that the engine
  * knows the holder (another address offered, a REQUEST NAKed), in up to two more
- * rounds: the client need not wait for its retransmission. */
+ * rounds: the client need not wait for its retransmission. What is still held after
+ * the rounds, or after a claim that failed on a lock (-EBUSY: a deadlock with another
+ * server, found in deadlock_timeout), stays held with its changes for the next commit
+ * (HOLD_MS later), up to CLAIM_KEEPS commits in a row: a batch's replies are no longer
+ * dropped whole because of one conflict (issue 20: two servers' ACKs came after the
+ * clients' 4 s timeout). Other failures (the database gone) drop them: the clients ask
+ * again. */
 #define CLAIM_ROUNDS 3
+#define CLAIM_KEEPS  8
+
+/* A refused address's holder goes to the engine. A row this server cannot read
+ * (written by something else) is kept off, as declined, until it expires, and logged
+ * once then: else each round would offer it again and be refused again. Its client is
+ * one byte, a client identifier no client can send (RFC 2132, 9.14: two at least). */
+static void restore_holder(struct dhcp_srv *d, const struct xp_dhcp_lease *h)
+{
+	if (h->client_len) {
+		xp_dhcp_server_restore(d->engine, h, 1, (int64_t)time(NULL));
+		return;
+	}
+	if (!h->ip)
+		return; /* nobody holds it any more */
+	struct xp_dhcp_lease x = *h;
+	x.state = XP_LEASE_DECLINED;
+	x.client_len = 1;
+	x.client[0] = 0;
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr a = {htonl(h->ip)};
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	xp__serve_limited(d->s, SRC_DHCP, LOG_WARNING,
+			  "dhcp: %s is held by a lease row this server cannot read: not offered "
+			  "for the next %lld s",
+			  ip, (long long)(h->expires - (int64_t)time(NULL)));
+	xp_dhcp_server_restore(d->engine, &x, 1, (int64_t)time(NULL));
+}
+
+/* Keeps what is held for the next commit where it may: 1 if kept. */
+static int keep_held(struct dhcp_srv *d)
+{
+	if (d->n_held >= BATCH || d->claim_kept >= CLAIM_KEEPS || xp_inv_lost(d->s->inv))
+		return 0;
+	d->claim_kept++;
+	d->held_since = xp__serve_now_ms();
+	return 1;
+}
 
 static bool claim_room(struct dhcp_srv *d, size_t nch)
 {
@@ -545,6 +588,12 @@ static void commit_shared(struct dhcp_srv *d)
 			    ? -ENOMEM
 			    : xp_lease_claim(d->s->inv, ch, nch, (int64_t)time(NULL),
 					     d->claim_refused, d->claim_holder);
+		if (r == -EBUSY && keep_held(d)) {
+			xp__serve_log(d->s, LOG_DEBUG,
+				      "dhcp: %zu lease change(s) wait for the next commit: %s", nch,
+				      xp_inv_errmsg(d->s->inv));
+			return;
+		}
 		if (r < 0) {
 			xp__serve_log(
 			    d->s, LOG_ERR,
@@ -555,22 +604,18 @@ static void commit_shared(struct dhcp_srv *d)
 		/* ch is not used past here: restore and handle invalidate it */
 		xp_dhcp_server_changes_clear(d->engine);
 		for (size_t k = 0; r > 0 && k < nch; k++)
-			if (d->claim_refused[k] && d->claim_holder[k].client_len)
-				xp_dhcp_server_restore(d->engine, &d->claim_holder[k], 1,
-						       (int64_t)time(NULL));
+			if (d->claim_refused[k])
+				restore_holder(d, &d->claim_holder[k]);
 		/* the claimed replies leave; the others' requests are answered again (the
 		 * engine knows the holders now), held anew in place (j <= i) when they
 		 * changed a lease, sent with the claimed ones when not (a NAK) */
 		unsigned n = d->n_held, nsend = 0, j = 0;
-		bool retry = round + 1 < CLAIM_ROUNDS;
 		for (unsigned i = 0; i < n; i++) {
 			if (r == 0 || all_claimed(d, i, nch)) {
 				sh->tx[nsend] = d->held[i];
 				sh->ifindex[nsend++] = d->held_ifindex[i];
 				continue;
 			}
-			if (!retry)
-				continue;
 			struct held_req *q = &sh->req[i];
 			size_t before = xp_dhcp_server_changes(d->engine, &ch);
 			const char *why = NULL;
@@ -597,12 +642,18 @@ static void commit_shared(struct dhcp_srv *d)
 		if (nsend)
 			send_batch(d, d->main.w.fd, sh->tx, sh->ifindex, nsend);
 		d->n_held = j;
-		if (j == 0)
-			break;
+		if (j == 0) {
+			d->claim_kept = 0;
+			return;
+		}
 	}
-	/* what is left (an error, the rounds used up) is dropped: the clients ask again */
+	/* the rounds used up: the requests answered again in the last stay held */
+	if (d->n_held && keep_held(d))
+		return;
+	/* what is left (an error, or kept too often) is dropped: the clients ask again */
 	xp_dhcp_server_changes_clear(d->engine);
 	d->n_held = 0;
+	d->claim_kept = 0;
 }
 
 /* Stores the lease changes made so far, then sends the replies held for them. */

@@ -51,6 +51,7 @@
 #include "xenprov/autoinstall.h"
 #include "xenprov/install.h"
 #include "xenprov/sparse-stream.h"
+#include "xenprov/sync-state.h"
 
 #define JOBS_MAX 64
 
@@ -140,7 +141,7 @@ static bool install_grant(struct http_srv *h, struct MHD_Connection *c, uint32_t
 
 /* Rebuilds h's set of the hashes profiles publishing openly are published under now
  * (what the cache remembers: nothing is prepared here). */
-static void open_set_build(struct http_srv *h, int64_t version, unsigned long gen)
+static void open_set_build(struct http_srv *h, unsigned long gen)
 {
 	free(h->open_hex);
 	h->open_hex = NULL;
@@ -165,25 +166,41 @@ static void open_set_build(struct http_srv *h, int64_t version, unsigned long ge
 		return;
 	h->open_hex = v;
 	h->n_open = k;
-	h->open_version = version;
 	h->open_gen = gen;
 	h->open_valid = true;
+	h->open_builds++;
+	xp__serve_log(h->s, LOG_DEBUG,
+		      "http: the openly published images' set rebuilt (%zu of %zu profiles)", k, n);
 }
 
 /* Whether a profile publishing openly has its image published under hex now. A request
  * without the token costs one data_version read and a scan of a few hashes: the
- * profiles are resolved again only when the inventory (xp__http_inv_version: SQLite's
- * data_version, PostgreSQL's notified changes) or the publications changed, so
- * that a flood of unauthenticated requests makes no work per profile. A file changed
- * behind the record since is still refused when opened (xp_golden_published_open). */
+ * profiles are resolved again only when what the set depends on changed, so that a
+ * flood of unauthenticated requests makes no work per profile. It depends on the
+ * profiles and their settings and on the publications (the cache's generation). When
+ * the inventory moved (xp__http_inv_version: SQLite's data_version, PostgreSQL's
+ * notified changes) the sync clock's world is read (one row): the triggers move it for
+ * every change of profiles, their settings and the other tables that are not one
+ * system's (store.c, migration 9), never for a lease, whose writes (the DHCP side's,
+ * many a second under load) move data_version alone. A file changed behind the
+ * record since is still refused when opened (xp_golden_published_open). */
 static bool open_hash(struct http_srv *h, const char *hex)
 {
 	int64_t version;
 	if (xp__http_inv_version(h, &version) < 0)
 		return false;
+	if (!h->open_valid || version != h->open_version) {
+		struct xp_sync_clock clk;
+		if (xp_sync_clock_get(h->inv, &clk) < 0)
+			return false;
+		h->open_version = version;
+		if (clk.world != h->open_world)
+			h->open_valid = false;
+		h->open_world = clk.world;
+	}
 	unsigned long gen = xp_golden_pub_cache_gen(&h->pubs);
-	if (!h->open_valid || version != h->open_version || gen != h->open_gen)
-		open_set_build(h, version, gen);
+	if (!h->open_valid || gen != h->open_gen)
+		open_set_build(h, gen);
 	for (size_t i = 0; i < h->n_open; i++)
 		if (strcmp(h->open_hex[i], hex) == 0)
 			return true;

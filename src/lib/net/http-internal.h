@@ -35,18 +35,29 @@ struct http_srv {
 	struct xp_boot *boot;
 	struct xp_settings settings;
 	int64_t data_version; /* SQLite's; on PostgreSQL the main loop's count of changes */
-	int64_t reconnect_ms; /* PostgreSQL: the next try of a lost connection */
+	/* PostgreSQL: inv_lock is held while a request uses inv; the main loop resets inv
+	 * (xp__http_srv_reconnect) only while the database is away (serve.pg_away) or inv
+	 * is lost (inv_lost), and only when it can take the lock without waiting. Then
+	 * requests never touch inv: boot files come from the snapshot (snap, opened for
+	 * the request and closed after it), the rest is answered 503 at once. */
+	bool pg;
+	pthread_mutex_t inv_lock;
+	_Atomic bool inv_lost; /* set by this thread, cleared by the main loop's reset */
+	struct snapshot_view snap;
 	char token[65];
 	/* profiles' golden images (http-images.c): what was published (pubs, under
 	 * pub_lock: the worker fills it, the MHD thread reads it), and the worker that
 	 * prepares them, fed jobs (under job_lock) */
 	struct xp_golden_pub_cache pubs;
 	/* the hashes profiles publishing openly are published under (http-images.c
-	 * open_hash; the MHD thread's): rebuilt when the inventory's data_version or the
-	 * cache's generation moved, not at each request */
+	 * open_hash; the MHD thread's): rebuilt when the sync clock's world (profiles and
+	 * other records that are not one system's; not leases) or the cache's generation
+	 * moved, not at each request nor at each lease write; open_builds counts the
+	 * rebuilds (logged at debug level) */
 	char (*open_hex)[65];
 	size_t n_open;
-	int64_t open_version;
+	int64_t open_version, open_world;
+	unsigned long open_builds;
 	unsigned long open_gen;
 	bool open_valid;
 	pthread_mutex_t pub_lock, job_lock;

@@ -15,7 +15,10 @@
  * The thread has its own inventory connection and boot-file resolver (SQLite handles
  * are not shared between threads) and notices inventory changes the way the main loop
  * does, through the database's data_version (on PostgreSQL, through the main loop's
- * count of the writers' notifications).
+ * count of the writers' notifications). On PostgreSQL the main loop, not a request,
+ * resets that connection when it is lost; meanwhile, and while the database is away,
+ * boot files come from the inventory's snapshot (serve-snapshot.c) and what needs the
+ * database is answered 503 at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +49,7 @@ struct request {
 	bool nul;	       /* "%00" in the request target */
 	struct image_job *job; /* a golden image being prepared for it (http-images.c) */
 	bool waited;	       /* it waited for the installer's build (installer-cache.c) */
+	bool lost; /* PostgreSQL: its boot file not read, the connection lost: not answered */
 };
 
 /* ---- responses ---------------------------------------------------------------------- */
@@ -147,22 +151,29 @@ int xp__http_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 	return 1;
 }
 
-/* PostgreSQL: the change count the main loop keeps from the writers' notifications
- * (serve.c); a lost connection tried again at most once a second. */
-static int pg_version(struct http_srv *h, int64_t *v)
+int xp__http_inv_version(struct http_srv *h, int64_t *v)
 {
-	if (xp_inv_lost(h->inv) && xp__serve_now_ms() >= h->reconnect_ms) {
-		h->reconnect_ms = xp__serve_now_ms() + 1000;
-		if (xp_inv_reconnect(h->inv) == 0)
-			xp__serve_log(h->s, LOG_INFO, "http: reconnected to the inventory");
-	}
+	if (!h->pg)
+		return xp_inv_data_version(h->inv, v);
+	/* the change count the main loop keeps from the writers' notifications (serve.c) */
 	*v = atomic_load(&h->s->changes);
 	return 0;
 }
 
-int xp__http_inv_version(struct http_srv *h, int64_t *v)
+int xp__http_srv_reconnect(struct http_srv *h, bool always)
 {
-	return xp_inv_is_pgsql(h->inv) ? pg_version(h, v) : xp_inv_data_version(h->inv, v);
+	if (!h->pg || (!always && !atomic_load(&h->inv_lost)))
+		return 0;
+	if (pthread_mutex_trylock(&h->inv_lock) != 0)
+		return -EBUSY;
+	int r = xp_inv_reconnect(h->inv);
+	if (r == 0) {
+		atomic_store(&h->inv_lost, false);
+		if (!always)
+			xp__serve_log(h->s, LOG_INFO, "http: reconnected to the inventory");
+	}
+	pthread_mutex_unlock(&h->inv_lock);
+	return r;
 }
 
 static void refresh(struct http_srv *h)
@@ -195,15 +206,15 @@ static void wake_conn(void *c)
 	MHD_resume_connection(c);
 }
 
-static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, const char *path,
-				  struct request *rq)
+static enum MHD_Result serve_file(struct http_srv *h, struct xp_boot *boot,
+				  struct MHD_Connection *c, const char *path, struct request *rq)
 {
 	struct xp_bootfile f;
 	uint32_t peer = 0;
 	char peer_text[INET_ADDRSTRLEN] = "?";
 	if (!xp__http_peer(c, &peer, peer_text))
 		peer = 0;
-	int r = h->boot ? xp_boot_open_from(h->boot, path, peer, &f) : -ENOENT;
+	int r = boot ? xp_boot_open_from(boot, path, peer, &f) : -ENOENT;
 	if (r == -EAGAIN && !rq->waited && h->s->icache) {
 		/* the installer, being built on first use (installer-cache.c): the request
 		 * waits for the build, suspended before the builder can wake it */
@@ -231,6 +242,10 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 		}
 		return xp__http_queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
 	}
+	if (r < 0 && h->pg && boot == h->boot && xp_inv_lost(h->inv)) {
+		rq->lost = true; /* the caller asks the snapshot */
+		return MHD_YES;
+	}
 	if (r < 0) {
 		if (r == -ENOENT)
 			return xp__http_reply_text(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);
@@ -239,7 +254,7 @@ static enum MHD_Result serve_file(struct http_srv *h, struct MHD_Connection *c, 
 		/* the inventory, or the install key (STATE/install-key) of a marked system */
 		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING, "'%s' for %s: %s%s%s", path,
 				  peer_text, strerror(-r), r == -EBADMSG ? ": " : "",
-				  r == -EBADMSG ? xp_inv_errmsg(h->inv) : "");
+				  r == -EBADMSG && boot == h->boot ? xp_inv_errmsg(h->inv) : "");
 		return xp__http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
 				  "cannot read the file\n", 21);
 	}
@@ -313,6 +328,60 @@ bool xp__http_peer(struct MHD_Connection *c, uint32_t *ip, char text[INET_ADDRST
 	return true;
 }
 
+static enum MHD_Result read_only(struct MHD_Connection *c)
+{
+	return xp__http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+				   "boot files are read-only\n", 25);
+}
+
+static bool is_api(const char *url)
+{
+	return strncmp(url, "/api", 4) == 0 && (url[4] == '\0' || url[4] == '/');
+}
+
+static enum MHD_Result handle(struct http_srv *h, struct MHD_Connection *c, const char *url,
+			      const char *method, struct request *rq)
+{
+	refresh(h);
+	if (is_api(url))
+		return xp__http_api(h, c, method, url + 4, &rq->body, &rq->job);
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return read_only(c);
+	if (strncmp(url, "/autoinstall/", 13) == 0)
+		return xp__http_autoinstall(h, c, url + 13);
+	if (strncmp(url, "/images/", 8) == 0)
+		return xp__http_image(h, c, url + 8);
+	return serve_file(h, h->boot, c, url, rq);
+}
+
+/* PostgreSQL away (or this thread's connection lost): boot configs and files from the
+ * snapshot, read-only; what needs the database (the API, autoinstall files, golden
+ * images and their grants) answered 503 at once. */
+static enum MHD_Result handle_away(struct http_srv *h, struct MHD_Connection *c, const char *url,
+				   const char *method, struct request *rq)
+{
+	static const char away_msg[] = "the inventory's database is out of reach: try again later";
+	bool files = !is_api(url) && strncmp(url, "/autoinstall/", 13) != 0 &&
+		     strncmp(url, "/images/", 8) != 0;
+	if (files && strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return read_only(c);
+	if (files && xp__snapshot_open(h->s, &h->settings, &h->snap) == 0) {
+		enum MHD_Result res = serve_file(h, h->snap.boot, c, url, rq);
+		/* closed at once (the answer holds its own copy or descriptor): a view left
+		 * open would keep the next snapshots from replacing this one */
+		xp__snapshot_close(h->s, &h->snap);
+		return res;
+	}
+	struct MHD_Response *resp = xp__http_json_response(
+	    json_pack("{s:s}", "error",
+		      files ? "the inventory's database is out of reach and no snapshot of it "
+			      "was taken: try again later"
+			    : away_msg));
+	if (resp)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	return xp__http_queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -347,17 +416,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return xp__http_reply_error(c, 413, "the body is over 64 KiB");
 	if (rq->job) /* resumed: the image worker has its answer */
 		return xp__http_image_job_reply(h, c, rq->job);
-	refresh(h);
-	if (strncmp(url, "/api", 4) == 0 && (url[4] == '\0' || url[4] == '/'))
-		return xp__http_api(h, c, method, url + 4, &rq->body, &rq->job);
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return xp__http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-				  "boot files are read-only\n", 25);
-	if (strncmp(url, "/autoinstall/", 13) == 0)
-		return xp__http_autoinstall(h, c, url + 13);
-	if (strncmp(url, "/images/", 8) == 0)
-		return xp__http_image(h, c, url + 8);
-	return serve_file(h, c, url, rq);
+	if (!h->pg)
+		return handle(h, c, url, method, rq);
+	/* PostgreSQL: the connection is the main loop's to reset while the database is
+	 * away or it is lost (the lock is taken only then, never waited for there) */
+	if (atomic_load(&h->s->pg_away) || atomic_load(&h->inv_lost))
+		return handle_away(h, c, url, method, rq);
+	pthread_mutex_lock(&h->inv_lock);
+	enum MHD_Result res = MHD_NO;
+	bool away = atomic_load(&h->s->pg_away);
+	if (!away) {
+		res = handle(h, c, url, method, rq);
+		if (xp_inv_lost(h->inv))
+			atomic_store(&h->inv_lost, true);
+		away = rq->lost; /* asked again below, from the snapshot */
+	}
+	pthread_mutex_unlock(&h->inv_lock);
+	return away ? handle_away(h, c, url, method, rq) : res;
 }
 
 /* Called with the request target as the client sent it, before libmicrohttpd decodes
@@ -484,6 +559,7 @@ int xp__http_srv_bind(struct serve *s, struct http_srv **ret)
 		return -ENOMEM;
 	h->s = s;
 	h->fd = -1;
+	pthread_mutex_init(&h->inv_lock, NULL);
 	h->port = xp__serve_http_port(s, &s->settings);
 	int r = load_token(h);
 	if (r < 0) {
@@ -495,7 +571,8 @@ int xp__http_srv_bind(struct serve *s, struct http_srv **ret)
 	if ((r = xp_inv_open(s->opts->state_dir, &h->inv)) < 0 ||
 	    (r = xp__serve_settings_read(s, h->inv, &h->settings)) < 0)
 		goto fail;
-	if (xp_inv_is_pgsql(h->inv))
+	h->pg = xp_inv_is_pgsql(h->inv);
+	if (h->pg)
 		h->data_version = atomic_load(&s->changes);
 	else
 		xp_inv_data_version(h->inv, &h->data_version);
@@ -603,10 +680,12 @@ void xp__http_srv_close(struct http_srv *h)
 	xp__http_images_release(h);
 	if (h->fd >= 0)
 		close(h->fd);
+	xp__snapshot_close(h->s, &h->snap);
 	xp_boot_free(h->boot);
 	xp_settings_release(&h->settings);
 	xp_golden_pub_cache_release(&h->pubs);
 	free(h->open_hex);
 	xp_inv_close(h->inv);
+	pthread_mutex_destroy(&h->inv_lock);
 	free(h);
 }

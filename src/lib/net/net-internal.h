@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "xenprov/boot.h"
 #include "xenprov/inventory.h"
@@ -38,6 +39,27 @@ struct checkpointer {
 	int stop; /* eventfd */
 	struct xp_inv *inv;
 	bool running;
+};
+
+/* PostgreSQL: the inventory's last good copy, a SQLite file (serve-snapshot.c). gen
+ * counts the snapshots kept (0: none yet), readers the views open on the file (it is
+ * replaced only while none is); all under lock. */
+struct snapshot {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool init, running, want, stop;
+	unsigned long gen;
+	unsigned readers;
+	time_t taken; /* when the kept one was taken */
+	char path[4300];
+};
+
+/* One thread's reading of the snapshot: its own connection and boot-file resolver. */
+struct snapshot_view {
+	struct xp_inv *inv;
+	struct xp_boot *boot;
+	time_t taken;
 };
 
 struct dhcp_srv;
@@ -84,6 +106,11 @@ struct serve {
 	_Atomic int64_t changes;
 	bool pg_down, pg_dirty; /* pg_dirty: a notification waits for its reload */
 	int64_t pg_retry_ms, pg_backoff_ms, pg_reload_ms;
+	/* pg_down as the other threads see it: boot files from the snapshot meanwhile (the
+	 * main loop's view for TFTP here, the HTTP thread's in http.c) */
+	_Atomic bool pg_away;
+	struct snapshot snap;
+	struct snapshot_view snap_view;
 	struct installer_cache *icache; /* the installer built on first use */
 	bool stopping;
 	int pid_fd; /* -1: no pid file */
@@ -148,6 +175,21 @@ int xp__sys_ifaces_refresh(struct serve *s);
 /* Makes the state directory's files the user's, then switches to that user. */
 int xp__sys_drop_privileges(const char *user, const char *state_dir);
 
+/* serve-snapshot.c (PostgreSQL only): _init before anything else; _start once
+ * privileges are dropped (takes the first snapshot); _request after each reload (a
+ * snapshot is taken in the background, at most one at a time); _open a view of the
+ * last snapshot with a resolver for st (-ENOENT: none taken yet; nothing when v is
+ * open already); _close it; _stop at the end (the file removed). */
+void xp__snapshot_init(struct serve *s);
+int xp__snapshot_start(struct serve *s);
+void xp__snapshot_request(struct serve *s);
+int xp__snapshot_open(struct serve *s, const struct xp_settings *st, struct snapshot_view *v);
+void xp__snapshot_close(struct serve *s, struct snapshot_view *v);
+void xp__snapshot_stop(struct serve *s);
+/* The resolver the main loop's TFTP reads: the snapshot's while PostgreSQL is away
+ * (when there is one), else the inventory's. */
+struct xp_boot *xp__serve_boot(struct serve *s);
+
 /* dhcp-sock.c */
 int xp__dhcp_srv_open(struct serve *s, struct dhcp_srv **ret);
 int xp__dhcp_srv_reload(struct dhcp_srv *d);
@@ -170,6 +212,10 @@ int xp__http_srv_start(struct http_srv *h);                     /* after */
 void xp__http_srv_quiesce(struct http_srv *h);
 size_t xp__http_srv_connections(struct http_srv *h);
 void xp__http_srv_close(struct http_srv *h);
+/* The HTTP thread's inventory connection reset from the main loop (PostgreSQL), when
+ * that thread is not using it (else -EBUSY: next time): always, or only when lost.
+ * 0 when reset or nothing to do, -errno when it could not be. */
+int xp__http_srv_reconnect(struct http_srv *h, bool always);
 /* The Range header h (may be NULL) of a GET of a file of size bytes (RFC 9110 section
  * 14): 1 to send [*off, *off + *len) as a 206; 0 to send the whole file (no header,
  * another unit, or several ranges, which the RFC lets a server answer whole); -1 for a

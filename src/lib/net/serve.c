@@ -328,16 +328,20 @@ static void reload(struct serve *s, const char *why, bool force)
 			  strerror(-r));
 	else
 		xp__serve_log(s, LOG_INFO, "reloaded (%s)", why);
+	xp__snapshot_request(s); /* PostgreSQL: what was read, kept (none on SQLite) */
 }
 
 /* ---- PostgreSQL: notifications and reconnection -------------------------------------
  * Writers notify inside their transaction (xp_inv_begin); a connection of the server's
  * own listens and the main loop reloads when one arrives, as it does on SQLite when
- * data_version moves. When the database goes away (restarted, the network) both
- * connections are tried again, 1 s, 2 s, 4 s... up to 30 s apart; meanwhile boot files
- * and the DHCP configuration are served from what was read, and no DHCP reply that
- * needs a lease leaves (its claim cannot commit). On the way back everything is read
- * again: what changed meanwhile was not notified to us. */
+ * data_version moves; after each reload a snapshot of the inventory is taken in the
+ * background (serve-snapshot.c). When the database goes away (restarted, the network)
+ * the connections are tried again here, in the main loop (the HTTP thread's too, never
+ * on a request), 1 s, 2 s, 4 s... up to 30 s apart; meanwhile boot configs and files are
+ * served from the last snapshot (TFTP here, HTTP in its thread), the DHCP
+ * configuration from what was read, no DHCP reply that needs a lease leaves (its claim
+ * cannot commit) and the HTTP API answers 503 at once. On the way back everything is
+ * read again: what changed meanwhile was not notified to us. */
 #define PG_BACKOFF_MAX_MS 30000
 /* A burst of commits (a deploy of many guests) is one reload per this long: the first
  * at once, the rest together at the end of the interval (still within a second). */
@@ -349,6 +353,12 @@ static void pg_changed(struct serve *s, const char *why)
 	s->pg_dirty = false;
 	s->pg_reload_ms = xp__serve_now_ms();
 	reload(s, why, false);
+}
+
+struct xp_boot *xp__serve_boot(struct serve *s)
+{
+	/* without a snapshot, the live one: plain files need no inventory */
+	return s->pg_down && s->snap_view.boot ? s->snap_view.boot : s->boot;
 }
 
 /* When the reload a notification asked for is due (INT64_MAX: none waits). */
@@ -371,12 +381,29 @@ static void pg_lost(struct serve *s, const char *what)
 	if (s->pg_down)
 		return;
 	s->pg_down = true;
+	atomic_store(&s->pg_away, true);
 	s->pg_backoff_ms = 1000;
 	s->pg_retry_ms = xp__serve_now_ms() + s->pg_backoff_ms;
 	xp__serve_log(s, LOG_ERR,
 		      "the inventory's database is out of reach (%s): serving from what was "
 		      "read, no new leases until it is back; trying again in 1 s",
 		      what);
+	int r = xp__snapshot_open(s, &s->settings, &s->snap_view);
+	if (r == 0) {
+		struct tm tm;
+		char when[32];
+		localtime_r(&s->snap_view.taken, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		xp__serve_log(s, LOG_INFO,
+			      "boot configs and files served from the inventory's snapshot of %s "
+			      "(read-only) until the database is back",
+			      when);
+	} else {
+		xp__serve_log(s, LOG_WARNING,
+			      "no snapshot of the inventory to serve boot configs from (%s): TFTP "
+			      "and HTTP answer an error until the database is back",
+			      r == -ENOENT ? "none taken yet" : strerror(-r));
+	}
 }
 
 static void on_listen(struct serve *s, struct watch *w, uint32_t events)
@@ -412,7 +439,14 @@ static void pg_check(struct serve *s)
 		return;
 	if (!s->pg_down && (xp_inv_lost(s->inv) || xp_inv_lost(s->listen_inv)))
 		pg_lost(s, xp_inv_errmsg(!xp_inv_lost(s->inv) ? s->listen_inv : s->inv));
-	if (!s->pg_down || xp__serve_now_ms() < s->pg_retry_ms)
+	if (!s->pg_down) {
+		/* the HTTP thread's connection alone lost (its backend ended): reset here, at
+		 * most once a tick, while that thread serves from the snapshot */
+		if (s->http)
+			xp__http_srv_reconnect(s->http, false);
+		return;
+	}
+	if (xp__serve_now_ms() < s->pg_retry_ms)
 		return;
 	int r = 0;
 	if (xp_inv_lost(s->inv))
@@ -424,6 +458,11 @@ static void pg_check(struct serve *s)
 	}
 	if (r == 0)
 		r = pg_listen(s);
+	if (r == 0 && s->http) {
+		/* its backend is gone with the others even when nothing said so yet */
+		failed = NULL;
+		r = xp__http_srv_reconnect(s->http, true);
+	}
 	if (r < 0) {
 		if (s->pg_backoff_ms < PG_BACKOFF_MAX_MS)
 			s->pg_backoff_ms *= 2;
@@ -433,10 +472,13 @@ static void pg_check(struct serve *s)
 		xp__serve_log(s, LOG_WARNING,
 			      "the inventory's database is still out of reach (%s): trying again "
 			      "in %lld s",
-			      xp_inv_errmsg(failed), (long long)s->pg_backoff_ms / 1000);
+			      failed ? xp_inv_errmsg(failed) : "HTTP's connection: not reset",
+			      (long long)s->pg_backoff_ms / 1000);
 		return;
 	}
 	s->pg_down = false;
+	atomic_store(&s->pg_away, false);
+	xp__snapshot_close(s, &s->snap_view);
 	xp__serve_log(s, LOG_INFO, "the inventory's database is back: reconnected");
 	pg_changed(s, "reconnected");
 }
@@ -579,8 +621,11 @@ static int setup(struct serve *s, sigset_t *mask)
 	/* the server notices other commands' changes by SQLite's data_version, polled;
 	 * on PostgreSQL by their notifications (listening before anything is read, so
 	 * that no change falls between the reading and the listening) */
-	if (xp_inv_is_pgsql(s->inv) && (r = pg_open(s)) < 0)
-		return r;
+	if (xp_inv_is_pgsql(s->inv)) {
+		xp__snapshot_init(s);
+		if ((r = pg_open(s)) < 0)
+			return r;
+	}
 	if ((r = load_settings(s)) < 0) {
 		xp__serve_log(s, LOG_ERR, "cannot read the settings: %s", strerror(-r));
 		return r;
@@ -653,6 +698,13 @@ static int setup(struct serve *s, sigset_t *mask)
 	}
 	if (s->icache && (r = xp__installer_cache_start(s->icache)) < 0)
 		return r;
+	/* without snapshots the server still runs: boot configs then fail while the
+	 * database is away, as they did before snapshots */
+	if (s->listen_inv && (o->tftp || o->http) && (r = xp__snapshot_start(s)) < 0)
+		xp__serve_log(s, LOG_WARNING,
+			      "cannot take snapshots of the inventory in '%s/snapshots' (%s): boot "
+			      "configs will not be served while the database is away",
+			      o->state_dir, strerror(-r));
 	if (s->http && (r = xp__http_srv_start(s->http)) < 0)
 		return r;
 	if (s->tftp && (r = xp__tftp_srv_start(s->tftp)) < 0)
@@ -716,6 +768,8 @@ int xp_serve_run(const struct xp_serve_opts *opts)
 	}
 	if (s.http)
 		xp__http_srv_close(s.http);
+	xp__snapshot_close(&s, &s.snap_view);
+	xp__snapshot_stop(&s);
 	checkpointer_close(&s, &s.ckpt);
 	xp_inv_close(s.listen_inv);
 	xp__installer_cache_free(s.icache);

@@ -599,7 +599,8 @@ static void start_session(struct tftp_srv *t, const uint8_t *pkt, size_t len,
 	x->started = xp__serve_now_ms();
 	atomic_fetch_add(&t->n, 1);
 
-	r = s->boot ? xp_boot_open_from(s->boot, path, peer, &x->file) : -ENOENT;
+	struct xp_boot *boot = xp__serve_boot(s);
+	r = boot ? xp_boot_open_from(boot, path, peer, &x->file) : -ENOENT;
 	if (r == -EAGAIN) { /* the installer, being built on first use (installer-cache.c) */
 		x->file.fd = -1;
 		xp__serve_limited(s, SRC_TFTP, LOG_INFO, "'%s' for %s: the installer is being built",

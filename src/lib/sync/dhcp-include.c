@@ -203,13 +203,7 @@ int xp__sync_dnsmasq(const struct xp__sync_host *h, size_t n, const struct xp__s
  * but printable ASCII is refused by the caller. */
 static void isc_string(struct xp_buf *out, const char *s)
 {
-	xp_buf_addc(out, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			xp_buf_addc(out, '\\');
-		xp_buf_addc(out, *s);
-	}
-	xp_buf_addc(out, '"');
+	xp_buf_add_dquoted(out, s);
 }
 
 static bool printable(const char *s)

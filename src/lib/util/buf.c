@@ -97,6 +97,17 @@ void xp_buf_add_squoted(struct xp_buf *b, const char *s)
 	xp_buf_addc(b, '\'');
 }
 
+void xp_buf_add_dquoted(struct xp_buf *b, const char *s)
+{
+	xp_buf_addc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			xp_buf_addc(b, '\\');
+		xp_buf_addc(b, *s);
+	}
+	xp_buf_addc(b, '"');
+}
+
 void xp_buf_truncate(struct xp_buf *b, size_t len)
 {
 	if (len < b->len) {

@@ -109,6 +109,16 @@ static int name_temp(int fd, const char *dir, const char *base, char *tmp, size_
 	return -EEXIST;
 }
 
+int xp_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
 int xp_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	return xp_write_atomic_flags(path, data, len, mode, 0);
