@@ -7,15 +7,21 @@
  * as "#N"); an install has attempts, the first being 1. The token is the attempt's:
  * HMAC-SHA256 under the server's key (STATE/install-key, 32 random bytes made on first
  * use, 0600, never in the database) of the system's name, the install's id, a random
- * nonce drawn when the install starts and the attempt's number. Every rendering of one
- * attempt carries the same token (a TFTP retransmit, HEAD then GET, a resumed Range, a
- * spoofed RRQ: none of them changes the token the running installer holds), and the
- * inventory keeps nothing that is a token. An attempt ends, and the next boot renders
- * the next one's token, when its installer reports failure or success (progress events,
- * "started" among them, end nothing), or when the operator unmarks the system (marking
- * it again starts a new install), or when the machine boots from the network again
- * after its installer began (xp_install_boot: a machine killed half way, whose installer
- * will never report, is superseded by its next boot, which gets a new token).
+ * nonce drawn when the install starts and the attempt's number. Rendering only reads,
+ * so every rendering of one state carries the same token (a TFTP retransmit, HEAD then
+ * GET, a resumed Range, a spoofed RRQ change nothing), and the inventory keeps nothing
+ * that is a token. An attempt runs once its installer posted an event (its newest event
+ * is a progress event). It ends when its installer reports failure or success
+ * (progress events, "started" among them, end nothing), when the operator unmarks the
+ * system (marking it again starts a new install), or when the next attempt's installer
+ * reports: while an attempt runs, a boot config rendered for the system carries the
+ * next attempt's token (a running installer never fetches its config again: whoever
+ * does is the machine booting again, killed half way), and the first event with that
+ * token ends the running attempt as "abandoned" (xp_install_boot_token,
+ * xp_install_event). So nothing that anyone on the boot network can forge without
+ * receiving what the server sends to the system's own address (a DHCP request with its
+ * MAC, a TFTP request with its address as the source) ends or disturbs a running
+ * install: the proof is the next token, rendered only to the system's address.
  *
  * Not here: the installer itself, rendering (boot/target.c), the HTTP route
  * (net/http-install.c).
@@ -65,10 +71,22 @@ int xp_install_mark(struct xp_inv *inv, const char *name, bool on);
 /* The state of system name (all zero when never marked). -ENOENT (no such system). */
 int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state *out);
 /* For a marked system: its current attempt's token into tok (XP_INSTALL_TOKEN_LEN hex
- * digits and a NUL), the same for every call until the attempt ends. Reads only (the
- * server's key is made once, the first time one is needed). -ENOENT when the system
- * is not marked; -EBADMSG when STATE/install-key is not 64 hex digits. */
+ * digits and a NUL), the same for every call until the attempt ends: what an installer
+ * holding it may use (the install grant). Reads only (the server's key is made once,
+ * the first time one is needed). -ENOENT when the system is not marked; -EBADMSG when
+ * STATE/install-key is not 64 hex digits. */
 int xp_install_token(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1]);
+/* The token a boot config rendered now for system name carries: the current attempt's
+ * before its installer posted anything, the next attempt's while it runs (a boot now is
+ * the machine's next attempt; the running one ends only when that token's installer
+ * reports: xp_install_event). Reads only. Errors as xp_install_token. */
+int xp_install_boot_token(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1]);
+/* Whether token may read what system name's installer may (the install grant: its
+ * profile and image): its current attempt's token, or while that attempt runs the next
+ * one's (the machine booted again, and its new installer has not reported yet:
+ * xp_install_boot_token). Ends nothing; compared in constant time. 0; -EACCES (another
+ * token, not marked, no such system: one answer); -errno. */
+int xp_install_token_check(struct xp_inv *inv, const char *name, const char *token);
 /* Whether a client at peer (IPv4, host order; 0: unknown) is system s as the boot server
  * knows it: its reserved address when it has one (then nothing else); without one, an
  * address its MAC holds a bound, unexpired lease on. A lease proves only that someone
@@ -87,21 +105,12 @@ int xp_install_peer_is_system(struct xp_inv *inv, const struct xp_system *s, uin
  * events.
  * success: the mark is cleared and the system's netboot set off (its next boot is from
  * its own disk). failure: the attempt ends (its token is refused from then on), the
- * mark is kept: the next boot renders the next attempt's token. */
+ * mark is kept: the next boot renders the next attempt's token. A token of the attempt
+ * after a running one (xp_install_boot_token) is taken too: first the running attempt
+ * ends with a failure event "abandoned", then the event is the new attempt's. 0, or 1
+ * when it ended an abandoned attempt so. */
 int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
 		     const char *kind, const char *step, const char *message);
-
-/* A network boot of system name (its firmware's DHCP request, told apart from an
- * installed system's by the server: PXE or iPXE): if it is marked and its current
- * attempt has begun (the install's newest event is a progress event: the installer of
- * that attempt ran and reported no end), that attempt was abandoned (the machine was
- * stopped, reset or lost power half way): a failure event "abandoned" is recorded and
- * the attempt ends, so this boot renders the next attempt's token and the old one is
- * refused from then on. 1 when an attempt was ended, 0 when there was nothing to end
- * (not marked, or the attempt not begun: a second DHCP of one boot, as a PXE ROM's then
- * iPXE's, ends nothing), -errno. Reads first: only an abandoned attempt takes the write
- * lock. */
-int xp_install_boot(struct xp_inv *inv, const char *name);
 
 /* {"marked": bool, "id": N, "attempt": N, "events": [{"time", "kind", "step",
  * "message"}]} */

@@ -183,9 +183,9 @@ struct xp_dhcp_tx {
 	bool broadcast;
 	/* An ACK to a network boot client (PXE or iPXE) of a known host: a machine's
 	 * firmware booting (an installed system's own DHCP client is not one), for the
-	 * caller's bookkeeping (a netboot-off host was sent to its disk: logged; an
-	 * autoinstall attempt that was under way is superseded). A pointer into the
-	 * configuration in force, valid until the next call. NULL for any other reply. */
+	 * caller's bookkeeping (a netboot-off host was sent to its disk: logged once the
+	 * reply left). A pointer into the configuration in force, valid until it is
+	 * replaced. NULL for any other reply. */
 	const struct xp_dhcp_host *boot_host;
 };
 

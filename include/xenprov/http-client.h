@@ -53,6 +53,7 @@ struct xp_http_resp {
 	bool ranged; /* the answer had a Content-Range (set before the body's first byte) */
 	uint64_t range_start;
 	int64_t total;
+	char content_type[64]; /* the media type, lowercase, without parameters; "" none */
 	char *error; /* a 4xx/5xx's message: the JSON body's "error", else its first line */
 };
 

@@ -35,6 +35,11 @@ struct xp_installer_opts {
 	size_t n_extra;
 	const char *busybox;       /* NULL: /bin/busybox, which must be static */
 	const char *self;          /* the xenprov program to copy; NULL: /proc/self/exe */
+	/* For tests (copies whose identity a test changes): the directory of e2fsck and
+	 * resize2fs (NULL: /usr/sbin, then /sbin), and libcurl's file (NULL: the one the
+	 * dynamic loader finds for XP_LIBCURL_SONAME), put in at its own path. */
+	const char *sbin;
+	const char *libcurl;
 };
 
 struct xp_installer_result {
@@ -56,12 +61,17 @@ int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
 		       struct xp_installer_result *res, struct xp_diags *d);
 
 /* The identity of what an installer built with o would be made of, for a cache of
- * built installers (xenprov serve): key gets 16 hex digits of a SHA-256 over the device,
- * inode, size and modification time of xenprov itself (o->self, else /proc/self/exe:
- * the running program, whatever replaced its file since), of the kernel (o->kernel,
- * else the newest /boot/vmlinuz-*, whose path goes into kernel), of its modules.dep and
- * of busybox: a new xenprov or kernel is a new key. Reads no file's bytes (cheap
- * enough to ask again). -ENOENT with a diagnostic when one of them is missing, -errno. */
+ * built installers (xenprov serve): key gets 16 hex digits of a SHA-256 over the kernel
+ * (o->kernel, else the newest /boot/vmlinuz-*, whose path goes into kernel), its
+ * modules.dep, and every file the initramfs would hold, found by the build's own steps
+ * (xenprov, the libraries ldd(1) names for it, libcurl and its libraries, e2fsck,
+ * resize2fs and theirs, busybox, each module), each by its path in the initramfs and on
+ * the host, device, inode, size, modification and change times; /init's text and the
+ * module order by their bytes. So an update of any of them (a new xenprov, kernel,
+ * libcurl, e2fsprogs, a library) is a new key. Reads no copied file's bytes: a stat
+ * each, modules.dep read, and ldd run four times (a few milliseconds to tens). Fails as
+ * the build would (-ENOENT with a diagnostic when one of them is missing, -EINVAL),
+ * or -errno. */
 int xp_installer_key(const struct xp_installer_opts *o, char key[17], char *kernel,
 		     size_t kernel_size, struct xp_diags *d);
 

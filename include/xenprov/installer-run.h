@@ -54,6 +54,8 @@ struct xp_installer_run_result {
 	bool partitioned; /* the table was made here (a bare filesystem image) */
 	bool uefi;	  /* installed for UEFI: a GPT, an EFI system partition, GRUB for EFI */
 	uint64_t root_size; /* bytes of the root filesystem, grown or not */
+	bool sparse;	    /* the image came as a sparse stream (its data extents only) */
+	uint64_t received;  /* the image's bytes that crossed the network */
 	double fetch_seconds, total_seconds;
 	char failed_step[32]; /* the step a failure happened in ("" on success) */
 };

@@ -61,6 +61,14 @@ int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size
 int xp_partition_grow(const char *path, uint64_t offset, bool move_next, uint64_t *new_size,
 		      uint64_t *moved_offset, struct xp_diags *diags);
 
+/* xp_partition_grow with an end: limit > 0 (sector aligned), the byte offset the grown
+ * partition and a moved one must end at or before instead of the disk's end; the
+ * partitions starting at or past limit stay where they are and do not count as following
+ * the one at offset (the EFI system partition the installer puts at a GPT disk's end).
+ * -EINVAL also for a limit not past the partition's start. */
+int xp_partition_grow_to(const char *path, uint64_t offset, bool move_next, uint64_t limit,
+			 uint64_t *new_size, uint64_t *moved_offset, struct xp_diags *diags);
+
 /* Formats a Linux swap area (version 1, "SWAPSPACE2", 4 KiB pages) of size bytes at
  * offset of path. uuid may be NULL for a random one; label may be NULL (<= 16 bytes).
  * -EINVAL for a bad UUID or label or an area outside the file, -ENOSPC under 10 pages.
@@ -81,14 +89,16 @@ struct xp_gpt_esp {
 };
 
 /* Writes onto the disk at path (a regular file or a block device) a GPT that keeps the
- * partitions of its msdos or gpt table at their places (msdos type 82 and the GPT swap
- * type as swap, every other as a Linux filesystem; their numbers kept) and adds at the
- * end of the disk (1 MiB aligned, before the backup table) the partitions of g. root_*
- * is the first Linux partition's. The filesystems in the partitions are not touched;
- * an old GPT's backup header (inside the disk, where a smaller image ended) is zeroed.
- * -EINVAL no table (and not make_root) or a size not a whole MiB, -ENOSPC the new
- * partitions would overlap one of the table's, -ENOTSUP more than 126 partitions. Does
- * not fsync. */
+ * partitions of its msdos or gpt table at their places, their numbers kept: a GPT's with
+ * their type GUIDs, UUIDs and names; an msdos table's with the GPT types of theirs (82
+ * swap, EF the EFI system partition, every other a Linux filesystem) and new UUIDs. It
+ * adds at the end of the disk (1 MiB aligned, before the backup table) the partitions
+ * of g. root_* is the first kept partition that is not swap, an ESP or a BIOS boot
+ * partition. The filesystems in the partitions are not touched; an old GPT's backup
+ * header (inside the disk, where a smaller image ended) is zeroed, once every check
+ * passed: a refused disk is left as it was. -EINVAL no table (and not make_root) or a
+ * size not a whole MiB, -ENOSPC the new partitions would overlap one of the table's,
+ * -ENOTSUP more than 126 partitions. Does not fsync. */
 int xp_partition_gpt_esp(const char *path, struct xp_gpt_esp *g, struct xp_diags *diags);
 
 /* Formats an empty FAT32 filesystem (no label, volume_id its serial, which blkid shows

@@ -5,15 +5,20 @@
 # the kernel command line taken from the system's rendered iPXE config, onto a disk
 # that is a regular file here (--no-bootloader: GRUB and the real block device are
 # serve-autoinstall-qemu.sh's):
+#   - an image transfer cut short on every try (a proxy that cuts the answers): the
+#     install fails and leaves no table behind (a bare image's table comes after it);
 #   - a bare filesystem image (profile label none): the msdos table made by the
 #     installer with libfdisk, the filesystem in its partition with the system's host
 #     name, grown to fill the partition (the whole disk), checked clean, the success
-#     event (netboot off, the mark cleared);
-#   - a partitioned image with swap onto a disk holding a table: refused without wipe
+#     event (netboot off, the mark cleared); the image came as a sparse stream (far
+#     fewer bytes than its size, the server's log says so); the same through a proxy
+#     that drops ?sparse= (a server older than the stream): the whole image taken;
+#   - a partitioned image with swap onto a used disk (garbage under a table): refused without wipe
 #     (the failure event with the reason, the disk untouched, the mark kept), then
 #     written with --wipe (the image's own table, the swap partition moved to the end
 #     of the disk and formatted there, the root partition and filesystem grown up to
-#     it, the host name, the fstab naming the swap area's new UUID);
+#     it, the host name, the fstab naming the swap area's new UUID, no garbage left
+#     in the image's holes);
 #   - profile grow off: the image's table and filesystem as they were;
 #   - data disks (profile data-disk, two disk files): one holding a table refused
 #     without wipe before anything is written; then an msdos table and an ext4
@@ -25,8 +30,10 @@
 #   - an image with a kernel and no GRUB, with the boot loader: the install fails at
 #     that step saying so (read without mounting), after the edits wrote its grub.cfg;
 #   - UEFI (--firmware uefi): a partitioned image with swap made a GPT keeping root and
-#     swap where they were, with a FAT32 EFI system partition (its type GUID, fsck.vfat
-#     clean) at the end of the disk; a bare image into a GPT with root and the ESP; a
+#     swap, with a FAT32 EFI system partition (its type GUID, fsck.vfat clean) at the
+#     end of the disk, the swap partition moved up to it and the root grown up to that
+#     (e2fsck clean, the filesystem's size); a bare image into a GPT with root and the
+#     ESP, its filesystem grown to fill the root partition; a
 #     disk with no room for the ESP refused; a profile with label gpt on a BIOS machine:
 #     a BIOS boot partition too; an image with GRUB for BIOS only: refused on UEFI;
 #   - the golden images are published with the token only (no profile here publishes
@@ -137,12 +144,107 @@ fs_bytes() {
 		END {print c * s}'
 }
 
-# ---- a bare filesystem: partitioned here ------------------------------------------------------
+# ---- a transfer cut short: no table left behind ------------------------------------------
+# an HTTP proxy in alpha's namespace (libcurl takes http_proxy; the server still sees
+# alpha's address) that passes every request on but, on port 3128, cuts each image
+# answer after 3000 bytes of its body, so that every try of the installer's comes
+# short; on port 3129 it drops the image requests' query (?sparse=FROM), as a server
+# older than the sparse stream would ignore it
+cat >"$T/cutproxy.py" <<'PY'
+import socket, sys, threading
+def pump(c):
+    f = c.makefile("rb")
+    line = f.readline().decode()
+    method, url, ver = line.split()
+    rest = url.split("://", 1)[1]
+    hostport, path = rest.split("/", 1)
+    host, port = hostport.split(":")
+    hdrs, length = [], 0
+    while True:
+        h = f.readline()
+        if h in (b"\r\n", b"\n", b""):
+            break
+        k = h.split(b":", 1)[0].lower()
+        if k == b"content-length":
+            length = int(h.split(b":", 1)[1])
+        if k not in (b"proxy-connection", b"connection"):
+            hdrs.append(h)
+    body = f.read(length) if length else b""
+    if strip and path.startswith("images/"):
+        path = path.split("?", 1)[0]
+    u = socket.create_connection((host, int(port)))
+    u.sendall(("%s /%s HTTP/1.1\r\n" % (method, path)).encode() + b"".join(hdrs) +
+              b"Connection: close\r\n\r\n" + body)
+    cut = not strip and path.startswith("images/")
+    got, head = b"", None
+    while True:
+        d = u.recv(65536)
+        if not d:
+            break
+        if cut and head is None:
+            got += d
+            if b"\r\n\r\n" in got:
+                head = got.index(b"\r\n\r\n") + 4
+                d, got = got, b""
+            else:
+                continue
+        c.sendall(d if not cut else d[: max(0, head + 3000 - len(got))])
+        if cut:
+            got += d
+            if len(got) >= head + 3000:
+                break
+    u.close()
+    c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+strip = sys.argv[2] == "strip"
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=pump, args=(c,), daemon=True).start()
+PY
+ip netns exec c1 python3 "$T/cutproxy.py" 3128 cut &
+PIDS+=($!)
+ip netns exec c1 python3 "$T/cutproxy.py" 3129 strip &
+PIDS+=($!)
+for port in 3128 3129; do
+	wait_until 10 ip netns exec c1 curl -s -o /dev/null --max-time 1 -x "http://127.0.0.1:$port" "$U/" ||
+		fail "the proxy on $port did not start"
+done
 truncate -s 64M "$T/a.img"
+cmdline c1 52:54:00:ac:00:01
+http_proxy=http://127.0.0.1:3128 run c1 --disk "$T/a.img" --no-bootloader &&
+	fail "an image cut short was installed"
+grep -qF "the image came short" "$T/err" || fail "cut short: $(cat "$T/err")"
+log "install: system 'alpha' (10.79.0.60): failure image: "
+# the bare image's table comes after the image: none on the disk, the next attempt
+# goes ahead without wipe (below)
+[ "$(head -c 1024 "$T/a.img" | tr -d '\0' | wc -c)" = 0 ] || fail "a table before the image"
+ok
+
+# ---- a bare filesystem: partitioned here ------------------------------------------------------
 cmdline c1 52:54:00:ac:00:01
 run c1 --disk "$T/a.img" --no-bootloader --json || fail "installer run (bare): $(cat "$T/err")"
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["partitioned"] is True and j["profile"] == "bare" and j["image_size"] == 32 << 20 and j["root_size"] == 63 << 20, j' "$T/out" ||
 	fail "json: $(cat "$T/out")"
+# the image came as a sparse stream: its data only, far less than its 32 MiB
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is True and 0 < j["received"] < 8 << 20, j' "$T/out" ||
+	fail "not a sparse transfer: $(cat "$T/out")"
+log "to 10.79.0.60: sparse from 0 of 33554432, with its system's install token"
+ok
+# a server that ignores ?sparse= (the proxy drops it) answers the whole image: taken,
+# with the table fetched first and the disk read back and hashed, as before the stream
+"$X" system edit alpha --netboot on --install on >/dev/null || fail "system edit alpha"
+truncate -s 64M "$T/o.img"
+cmdline c1 52:54:00:ac:00:01
+http_proxy=http://127.0.0.1:3129 run c1 --disk "$T/o.img" --no-bootloader --json ||
+	fail "installer run (an older server): $(cat "$T/err")"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is False and j["root_size"] == 63 << 20, j' "$T/out" ||
+	fail "json (an older server): $(cat "$T/out")"
+log "to 10.79.0.60: bytes 0-33554431 of 33554432, with its system's install token"
+fs_of "$T/o.img" 1 "$T/o.fs"
+[ "$(debugfs -R 'cat /etc/hostname' "$T/o.fs" 2>/dev/null)" = alpha ] || fail "alpha's host name (older server)"
 log "install: system 'alpha' (10.79.0.60): success done: bare installed on $T/a.img"
 "$X" system show alpha >"$T/show" || fail "system show"
 grep -qE '^install +off$' "$T/show" && grep -qE '^netboot +off$' "$T/show" || fail "alpha: $(cat "$T/show")"
@@ -158,7 +260,9 @@ fs_of "$T/a.img" 1 "$T/a.fs"
 ok
 
 # ---- a disk with a table: refused, then --wipe ----------------------------------------------
-truncate -s 64M "$T/b.img" && echo 'label: dos' | sfdisk -q "$T/b.img" || fail "sfdisk"
+# a used disk: garbage everywhere under its table, which the image's holes must not keep
+python3 -c 'open(__import__("sys").argv[1], "wb").write(b"GARBAGE!" * (8 << 20))' "$T/b.img" &&
+	echo 'label: dos' | sfdisk -q "$T/b.img" || fail "sfdisk"
 before=$(sha256sum <"$T/b.img")
 cmdline c2 52:54:00:ac:00:02
 run c2 --disk "$T/b.img" --no-bootloader && fail "a disk with a table was written over without wipe"
@@ -188,6 +292,8 @@ suuid=$(blkid -p -o value -s UUID -O $((114688 * 512)) "$T/b.img")
 debugfs -R 'cat /etc/fstab' "$T/b.fs" 2>/dev/null | grep -qP "^UUID=$suuid\tnone\tswap\t" ||
 	fail "the fstab lacks the moved swap area $suuid: $(debugfs -R 'cat /etc/fstab' "$T/b.fs" 2>/dev/null | tr '\n' '|')"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/b.fs" 2>/dev/null)" = beta-host ] || fail "beta's host name"
+# the image's 32 MiB hold no garbage: its holes were made zeros on the disk
+[ "$(head -c 32M "$T/b.img" | grep -c GARBAGE)" = 0 ] || fail "garbage left in the image's holes"
 ok
 
 # ---- the disk and wipe from the system's kernel options --------------------------------------
@@ -287,8 +393,13 @@ grep -q '^label: gpt' "$T/table" && grep -q 'e.img1 : start= *2048,.*type=0FC63D
 esp_ok "$T/e.img" 3
 sstart=$(part_of "$T/e.img" 2 start)
 [ "$(blkid -p -o value -s TYPE -O $((sstart * 512)) "$T/e.img")" = swap ] || fail "the swap area moved"
+# the ESP at the disk's end stays: the 8M swap partition moved up to it (63 MiB), the
+# root partition and filesystem grown up to the swap partition
+[ "$(part "$T/e.img" 1)" = "2048 110592" ] && [ "$(part "$T/e.img" 2)" = "112640 16384" ] ||
+	fail "epsilon's root not grown up to the ESP: $(cat "$T/table")"
 dd if="$T/e.img" of="$T/e.fs" bs=512 skip=2048 count="$(part_of "$T/e.img" 1 size)" status=none
 e2fsck -fn "$T/e.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+[ "$(fs_bytes "$T/e.fs")" = $((54 << 20)) ] || fail "epsilon's root fs not grown: $(fs_bytes "$T/e.fs")"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/e.fs" 2>/dev/null)" = epsilon ] || fail "epsilon's host name"
 ok
 # a bare image: root and the ESP made here
@@ -299,8 +410,11 @@ sfdisk -d "$T/z.img" >"$T/table" || fail "no table"
 grep -q '^label: gpt' "$T/table" && grep -q 'z.img1 : start= *2048,.*type=0FC63DAF' "$T/table" ||
 	fail "zeta's table: $(cat "$T/table")"
 esp_ok "$T/z.img" 2
-dd if="$T/z.img" of="$T/z.fs" bs=512 skip=2048 count=$((32 * 2048)) status=none
+# the root partition from 1 MiB up to the ESP (63 MiB), its filesystem grown to fill it
+[ "$(part "$T/z.img" 1)" = "2048 126976" ] || fail "zeta's root partition: $(cat "$T/table")"
+dd if="$T/z.img" of="$T/z.fs" bs=512 skip=2048 count=126976 status=none
 e2fsck -fn "$T/z.fs" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+[ "$(fs_bytes "$T/z.fs")" = $((62 << 20)) ] || fail "zeta's root fs not grown: $(fs_bytes "$T/z.fs")"
 ok
 # label gpt on a BIOS machine: a BIOS boot partition for GRUB's core image too
 truncate -s 128M "$T/g.img"

@@ -16,14 +16,15 @@
 #      as it was); vm2, a blank disk, is stopped (its QEMU killed by PID) half way
 #      through the image write: no end reported, the mark kept, no table left on the
 #      disk (the installer writes the image's table last);
-#   2. at once: vm on a blank disk, and vm2 booting again on its half-written disk: the
-#      server ends vm2's abandoned attempt at its PXE boot (the failure event
-#      "abandoned"), its new installer gets a new token; the killed one's token is
-#      refused from vm2's own address while the new one is taken (probed from a
-#      namespace holding that address while vm2's QEMU is stopped with SIGSTOP, between
-#      its kernel's start and its DHCP); both install (the golden image streamed, the
-#      per-guest edits, GRUB from the image, the success event: netboot off, the mark
-#      cleared, a reboot); both disks checked offline (msdos, a clean ext4 with a UUID
+#   2. at once: vm on a blank disk, and vm2 booting again on its half-written disk: its
+#      config, rendered while the killed attempt still runs, gives its new installer
+#      the next attempt's token; the first event with it, from vm2's own address, ends
+#      the abandoned attempt (the failure event "abandoned", logged), and the killed
+#      one's token is refused from then on (probed from a namespace holding that
+#      address while vm2's QEMU is stopped with SIGSTOP, between its kernel's start and
+#      its DHCP: the new token taken, then the old one refused); both install (the
+#      golden image streamed, the per-guest edits, GRUB from the image, the success
+#      event: netboot off, the mark cleared, a reboot); both disks checked offline (msdos, a clean ext4 with a UUID
 #      of its own, each its own host name, grub.cfg by UUID, GRUB in the MBR), the
 #      events from each reserved address;
 #   3. vm boots again: the server offers no boot file (netboot off) and logs that answer
@@ -190,11 +191,10 @@ ok
 echo "2. vm on a blank disk and vm2 again, at once"
 vm_boot vm "$MAC" "$T/disk.img"
 vm_boot vm2 "$MAC2" "$T/disk2.img"
-vm_until vm2 "$TIMEOUT" "the abandoned attempt ended" \
-	qpxe_log "install: system 'vm2' ($MAC2) booted again before its install ended"
 # vm2's new installer: its kernel started (its command line printed), no DHCP yet. The
-# machine is held (SIGSTOP) while a namespace with its address posts events: the killed
-# attempt's token refused, the new one taken (the same request otherwise)
+# machine is held (SIGSTOP) while a namespace with its address posts events: the new
+# attempt's token taken (it ends the killed attempt), then the killed attempt's token
+# refused (the same request otherwise)
 has_token() { [ -n "$(token_of "$T/serial-vm2.log")" ]; }
 vm_until vm2 "$TIMEOUT" "the new installer's kernel" has_token
 kill -STOP "${VPID[vm2]}" || fail "SIGSTOP"
@@ -217,8 +217,13 @@ post() {
 }
 reach() { ip netns exec "$CNS" curl -s -o /dev/null --max-time 2 "http://$SERVER_IP:$HTTP_PORT/"; }
 wait_until 10 reach || fail "the probing namespace cannot reach the server"
-[ "$(post "$old_token" old)" = 403 ] || fail "the killed attempt's token was taken"
+# the PXE boot and the config rendered ended nothing: the abandoned attempt ends with
+# the new token's first event
+! grep -q "'vm2'.*booted again" "$T/serve.log" || fail "vm2's attempt ended before its new token was used"
 [ "$(post "$new_token" new)" = 200 ] || fail "the new attempt's token was refused"
+qpxe_log "install: system 'vm2' ($VM2_IP) booted again before its install ended" ||
+	fail "the abandoned attempt's end is not logged"
+[ "$(post "$old_token" old)" = 403 ] || fail "the killed attempt's token was taken"
 ip netns del "$CNS" && CNS=
 ip -n "$NS" neigh flush to "$VM2_IP" 2>/dev/null
 kill -CONT "${VPID[vm2]}" || fail "SIGCONT"

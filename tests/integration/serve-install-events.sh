@@ -16,16 +16,27 @@
 #     members, a bad kind or step, a control character in the message: 400; a body
 #     over 4 KiB: 413; GET: 405;
 #   - progress and failure are recorded (system show, --json, report), "started" ends
-#     nothing, failure keeps the mark and ends the attempt (the next config has a new
+#     nothing (a config rendered while the attempt runs carries the next attempt's
+#     token), failure keeps the mark and ends the attempt (the next config has a new
 #     token) and logs the reason; success clears the mark, sets netboot off, and the
 #     config is then LOCALBOOT;
-#   - 210 events posted: the newest 200 kept; a broken STATE/install-key: 500, logged.
+#   - 210 events posted: the newest 200 kept;
+#   - a spoofed PXE DHCP exchange with a marked system's MAC and its reserved address
+#     (busybox udhcpc from another namespace, answered with a boot file) and a config
+#     read from its address end nothing: the running installer's events are still
+#     taken; the next token from another address is refused, and from the system's
+#     address ends the running attempt as abandoned (logged, system show); after its
+#     success a PXE DHCP with its MAC is answered no boot file, logged;
+#   - a broken STATE/install-key: 500, logged.
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 . "$(dirname "$0")/lib/serve-env.sh" || exit 1
-need curl timeout
+need curl timeout busybox
+busybox udhcpc --help >/dev/null 2>&1 || skip "busybox has no udhcpc"
 
 srv_settings
+srv_set pool.lan.range 10.79.0.100-10.79.0.199
+srv_set pool.lan.netmask 255.255.255.0
 echo kernel >"$T/vmlinuz"
 "$X" distro add deb --kernel "$T/vmlinuz" >/dev/null || fail "distro add deb"
 "$X" system add alpha --mac 52:54:00:ab:00:01 --ip 10.79.0.50 --distro deb --install on \
@@ -35,6 +46,8 @@ echo kernel >"$T/vmlinuz"
 "$X" system edit beta --install on >/dev/null || fail "system edit beta --install on"
 "$X" system add gamma --mac 52:54:00:ab:00:03 --ip 10.79.0.52 --distro deb >/dev/null ||
 	fail "system add gamma"
+"$X" system add delta --mac 52:54:00:ab:00:04 --ip 10.79.0.53 --distro deb --install on \
+	>/dev/null || fail "system add delta --install on"
 "$X" system show alpha | grep -qE '^install +on$' || fail "system show: alpha not marked"
 ok
 "$X" system edit gamma --install bogus 2>"$T/err" && fail "--install bogus was taken"
@@ -48,14 +61,19 @@ client_add c2 52:54:00:bb:00:09 # an attacker on the boot network
 ip -n c2 addr add 10.79.0.99/24 dev eth0
 client_add c3 52:54:00:ab:00:02 # beta's installer
 ip -n c3 addr add 10.79.0.51/24 dev eth0
-srv_start --http --tftp
+# (all before any traffic: a port added later may change the bridge's MAC behind the
+# clients' ARP caches)
+client_add c4 52:54:00:ab:00:04 # delta's installer
+ip -n c4 addr add 10.79.0.53/24 dev eth0
+client_add c5 52:54:00:ab:00:04 # an attacker with delta's MAC (section 8)
+srv_start --dhcp --http --tftp
 U=http://10.79.0.1:8080
 get() { # NS PATH: the body in $T/body, the status printed
 	ip netns exec "$1" curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$U$2"
 }
 # post NS SYSTEM BODY-FILE: the status; the answer in $T/body
 post() {
-	ip netns exec "$1" curl -s -o "$T/body" -w '%{http_code}' --max-time 10 \
+	ip netns exec "$1" curl -sS -o "$T/body" -w '%{http_code}' --max-time 10 \
 		-H 'Content-Type: application/json' --data-binary "@$3" "$U/api/systems/$2/events"
 }
 # event NS SYSTEM WANT JSON: posts JSON and wants status WANT
@@ -177,8 +195,11 @@ event c1 alpha 200 "{\"token\":\"$A\",\"kind\":\"progress\",\"step\":\"started\"
 log_has "install: system 'alpha' (10.79.0.50): progress started"
 # the live token, from another address than alpha's: refused
 event c2 alpha 403 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"done\"}"
-[ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-01)" = 200 ] && [ "$(token_of)" = "$A" ] ||
-	fail "\"started\" changed the token"
+# a config rendered while the attempt runs is for the machine's next boot: the next
+# attempt's token; rendering it ends nothing (A is still taken, below)
+[ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-01)" = 200 ] || fail "alpha's config, attempt running"
+N=$(token_of)
+[ ${#N} = 64 ] && [ "$N" != "$A" ] || fail "a config rendered while the attempt runs: $(cat "$T/body")"
 event c1 alpha 200 "{\"token\":\"$A\",\"kind\":\"failure\",\"step\":\"disk\",\"message\":\"no disk\"}"
 log_has "install: system 'alpha' (10.79.0.50): failure disk: no disk (it installs again"
 event c1 alpha 403 "{\"token\":\"$A\",\"kind\":\"success\",\"step\":\"done\"}"
@@ -197,6 +218,7 @@ ok
 [ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-01)" = 200 ] || fail "alpha's config, second boot"
 A2=$(token_of)
 [ ${#A2} = 64 ] && [ "$A2" != "$A" ] || fail "no new token after the failure"
+[ "$A2" = "$N" ] || fail "the second attempt's token is not the one rendered while the first ran"
 [ "$(get c1 /grub/grub.cfg-52-54-00-ab-00-01)" = 200 ] && [ "$(token_of)" = "$A2" ] ||
 	fail "the second attempt's token changed between renders"
 event c1 alpha 200 "{\"token\":\"$A2\",\"kind\":\"progress\",\"step\":\"started\"}"
@@ -247,7 +269,78 @@ ok
 grep -qF "kernel-options: 'xenprov.server=http://10.79.0.99': xenprov.* arguments are the boot server's own" "$T/err" ||
 	fail "xenprov.* kernel option: $(cat "$T/err")"
 ok
-# 8. a key that is not one: a clear error, not a weak token
+# 8. an attacker on the boot network cannot end or disturb a running install. delta's
+# installer (c4, its reserved address) runs attempt 1; a host with delta's MAC (c5)
+# sends DHCP as a PXE ROM would (busybox udhcpc: option 60 PXEClient, its reserved
+# address asked for, broadcast replies): the server ACKs it (the lease, so the spoof
+# was answered as a machine's network boot), and the running installer's token goes on
+# being taken, the attempt unended. A config read from delta's address (what a TFTP RRQ
+# with that source address, which anyone can send, makes the server render) carries
+# the next attempt's token and ends nothing either; that token from another address is
+# refused. Only its use from delta's address (what the machine, killed and booted
+# again, does) ends the running attempt as abandoned.
+cat >"$T/udhcpc.sh" <<'S'
+#!/bin/sh
+# the lease recorded, nothing configured: the attacker takes no address
+case "$1" in bound | renew) echo "ip=$ip boot_file=$boot_file" >"$OUT" ;; esac
+exit 0
+S
+chmod +x "$T/udhcpc.sh"
+spoof_dhcp() { # the PXE DHCP exchange of delta's MAC from c5: 0 when it was ACKed
+	rm -f "$T/c5.env"
+	OUT=$T/c5.env timeout 30 ip netns exec c5 busybox udhcpc -i eth0 -f -q -n -t 5 -T 1 -B \
+		-V PXEClient:Arch:00000:UNDI:002001 -r 10.79.0.53 -s "$T/udhcpc.sh" \
+		>"$T/c5.log" 2>&1 && grep -qF "ip=10.79.0.53 " "$T/c5.env"
+}
+spoof() {
+	spoof_dhcp || fail "the spoofed DHCP got no ACK: $(tail -3 "$T/c5.log") $(cat "$T/c5.env")"
+	ok
+}
+[ "$(get c4 /ipxe/01-52-54-00-ab-00-04)" = 200 ] || fail "delta's config"
+D=$(token_of)
+[ ${#D} = 64 ] || fail "delta's config has no token: $(cat "$T/body")"
+event c4 delta 200 "{\"token\":\"$D\",\"kind\":\"progress\",\"step\":\"started\"}"
+spoof
+grep -qE "boot_file=.+" "$T/c5.env" ||
+	fail "the spoofed DHCP was not answered as a network boot: $(cat "$T/c5.env")"
+event c4 delta 200 "{\"token\":\"$D\",\"kind\":\"progress\",\"step\":\"image\"}"
+[ "$(get c4 /pxelinux.cfg/01-52-54-00-ab-00-04)" = 200 ] || fail "delta's config, attempt running"
+D2=$(token_of)
+[ ${#D2} = 64 ] && [ "$D2" != "$D" ] || fail "delta's next token: $(cat "$T/body")"
+ip netns exec c4 curl -s --max-time 10 -o "$T/body" tftp://10.79.0.1/pxelinux.cfg/01-52-54-00-ab-00-04 ||
+	fail "delta's config over TFTP"
+[ "$(token_of)" = "$D2" ] || fail "a TFTP read rendered another token than HTTP"
+spoof
+event c4 delta 200 "{\"token\":\"$D\",\"kind\":\"progress\",\"step\":\"customize\"}"
+event c2 delta 403 "{\"token\":\"$D2\",\"kind\":\"progress\",\"step\":\"started\"}"
+event c4 delta 200 "{\"token\":\"$D\",\"kind\":\"progress\",\"step\":\"bootloader\"}"
+! grep -q "'delta'.*booted again" "$T/serve.log" || fail "a spoof ended delta's attempt"
+"$X" system show --json delta | python3 -c 'import json,sys
+i = json.load(sys.stdin)["install"]
+assert i["marked"] and i["attempt"] == 1, i
+assert [e["step"] for e in i["events"]] == ["started", "image", "customize", "bootloader"], i' ||
+	fail "delta's attempt was disturbed"
+ok
+# the machine killed and booted again: its new installer reports with the next token
+event c4 delta 200 "{\"token\":\"$D2\",\"kind\":\"progress\",\"step\":\"started\"}"
+log_has "install: system 'delta' (10.79.0.53) booted again before its install ended: its running attempt is abandoned"
+event c4 delta 403 "{\"token\":\"$D\",\"kind\":\"progress\",\"step\":\"image\"}"
+event c4 delta 200 "{\"token\":\"$D2\",\"kind\":\"progress\",\"step\":\"image\"}"
+"$X" system show delta >"$T/show" || fail "system show delta"
+grep -qF 'last install (#1, attempt 2):' "$T/show" &&
+	grep -qE "failure +abandoned +attempt 1 ended: the machine booted from the network again and attempt 2's installer reported" "$T/show" ||
+	fail "delta's abandoned attempt: $(cat "$T/show")"
+ok
+# its success: netboot off; a PXE DHCP of its MAC is then answered no boot file, logged
+# once the ACK left
+event c4 delta 200 "{\"token\":\"$D2\",\"kind\":\"success\",\"step\":\"done\"}"
+# (the server sees netboot off at its next reload, within a second)
+local_logged() {
+	spoof_dhcp && grep -qF "dhcp: system 'delta' (52:54:00:ab:00:04): netboot off, answered no boot file: boots locally" "$T/serve.log"
+}
+wait_until 20 local_logged || fail "no DHCP answer to delta sent it to its disk, logged"
+ok
+# 9. a key that is not one: a clear error, not a weak token
 printf 'short\n' >"$XENPROV_STATE_DIR/install-key"
 [ "$(get c1 /pxelinux.cfg/01-52-54-00-ab-00-01)" = 500 ] || fail "a config rendered with a broken key"
 log_has "install-key: not 64 hex digits"

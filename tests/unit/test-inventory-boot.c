@@ -10,6 +10,7 @@
  * kernels and initrds.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1443,47 +1444,158 @@ static struct xp_inv *inv_with_system(const char *name, const char *mac)
 	return inv;
 }
 
-/* A machine stopped half way boots from the network again: its begun attempt is ended
- * as abandoned (the old token refused, a new one rendered, the mark kept); a boot
- * before the installer began, a second DHCP of one boot, an unmarked system: nothing. */
+/* A machine stopped half way boots from the network again. Rendering ends nothing (a
+ * DHCP or TFTP request with its MAC or address is anyone's to send): while its attempt
+ * runs, its config carries the next attempt's token, and the running installer's token
+ * goes on working; the first event with the next token ends the running attempt as
+ * abandoned (the old token refused from then on, the mark kept). Before the installer
+ * began, a boot renders the same token; the next token is taken only from the system's
+ * address and only while the attempt it supersedes runs. */
 static void test_install_abandoned(void **st)
 {
 	(void)st;
 	struct xp_inv *inv = inv_with_system("n3", "52:54:00:00:00:03");
-	assert_int_equal(xp_install_boot(inv, "n3"), 0); /* never marked */
-	assert_int_equal(xp_install_boot(inv, "nosuch"), 0);
-	assert_int_equal(xp_install_mark(inv, "n3", true), 0);
 	char tok[XP_INSTALL_TOKEN_LEN + 1], next[XP_INSTALL_TOKEN_LEN + 1];
+	char again[XP_INSTALL_TOKEN_LEN + 1];
+	assert_int_equal(xp_install_boot_token(inv, "n3", tok), -ENOENT); /* never marked */
+	assert_int_equal(xp_install_boot_token(inv, "nosuch", tok), -ENOENT);
+	assert_int_equal(xp_install_mark(inv, "n3", true), 0);
 	assert_int_equal(xp_install_token(inv, "n3", tok), 0);
-	assert_int_equal(xp_install_boot(inv, "n3"), 0); /* not begun: the same attempt */
-	assert_int_equal(xp_install_token(inv, "n3", next), 0);
-	assert_string_equal(next, tok);
+	assert_int_equal(xp_install_boot_token(inv, "n3", again), 0); /* not begun */
+	assert_string_equal(again, tok);
 	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "started", NULL), 0);
+	/* the attempt runs: a boot config now carries the next token, the same each time */
+	assert_int_equal(xp_install_boot_token(inv, "n3", next), 0);
+	assert_string_not_equal(next, tok);
+	assert_int_equal(xp_install_boot_token(inv, "n3", again), 0);
+	assert_string_equal(again, next);
+	/* and ends nothing: the running installer's token is still the install grant's,
+	 * and its events are taken */
+	assert_int_equal(xp_install_token(inv, "n3", again), 0);
+	assert_string_equal(again, tok);
 	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "image", NULL), 0);
-	/* killed; the next boot */
-	assert_int_equal(xp_install_boot(inv, "n3"), 1);
-	assert_int_equal(xp_install_boot(inv, "n3"), 0); /* iPXE's DHCP after the ROM's */
+	/* the install grant takes both (the new installer may fetch before it reports),
+	 * and ends nothing */
+	assert_int_equal(xp_install_token_check(inv, "n3", tok), 0);
+	assert_int_equal(xp_install_token_check(inv, "n3", next), 0);
+	assert_int_equal(xp_install_token_check(inv, "nosuch", next), -EACCES);
+	assert_int_equal(xp_install_token_check(inv, "n3", "short"), -EACCES);
+	assert_int_equal(xp_install_token_check(inv, "n3", NULL), -EACCES);
+	/* the next token from another address: refused, nothing ended */
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP + 1, next, "progress", "started", NULL),
+			 -EACCES);
+	/* nor while the attempt it would supersede does not run (its events gone) */
+	xp_test_sql(state, "UPDATE install_events SET kind = 'failure' WHERE system = 'n3'");
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "progress", "started", NULL),
+			 -EACCES);
+	assert_int_equal(xp_install_token_check(inv, "n3", next), -EACCES);
+	assert_int_equal(xp_install_boot_token(inv, "n3", again), 0);
+	assert_string_equal(again, tok);
+	xp_test_sql(state, "UPDATE install_events SET kind = 'progress' WHERE system = 'n3'");
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "image", NULL), 0);
+	/* killed; the next boot's installer reports with the next token: the running
+	 * attempt ends abandoned */
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "progress", "started", NULL), 1);
 	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "image", NULL),
 			 -EACCES);
-	assert_int_equal(xp_install_token(inv, "n3", next), 0);
-	assert_string_not_equal(next, tok);
+	assert_int_equal(xp_install_token_check(inv, "n3", tok), -EACCES);
+	assert_int_equal(xp_install_token_check(inv, "n3", next), 0);
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "progress", "image", NULL), 0);
+	assert_int_equal(xp_install_token(inv, "n3", again), 0);
+	assert_string_equal(again, next);
 	struct xp_install_state in;
 	assert_int_equal(xp_install_get(inv, "n3", &in), 0);
 	assert_true(in.marked);
 	assert_int_equal(in.id, 1);
 	assert_int_equal(in.attempt, 2);
-	assert_int_equal(in.n_ev, 3);
-	assert_string_equal(in.ev[2].kind, "failure");
-	assert_string_equal(in.ev[2].step, "abandoned");
-	assert_string_equal(in.ev[2].message, "attempt 1 ended: the machine booted from the network again");
+	assert_int_equal(in.n_ev, 6);
+	assert_string_equal(in.ev[3].kind, "failure");
+	assert_string_equal(in.ev[3].step, "abandoned");
+	assert_string_equal(in.ev[3].message, "attempt 1 ended: the machine booted from the "
+					      "network again and attempt 2's installer reported");
+	assert_string_equal(in.ev[4].step, "started");
 	xp_install_state_release(&in);
-	/* the new attempt installs */
-	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "progress", "started", NULL), 0);
-	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "success", "done", NULL), 0);
-	assert_int_equal(xp_install_boot(inv, "n3"), 0); /* not marked any more */
+	/* attempt 2 runs: a boot now renders a third token; an ending event of its own
+	 * ends it as before, and the next boot's token is then the current one */
+	assert_int_equal(xp_install_boot_token(inv, "n3", again), 0);
+	assert_string_not_equal(again, next);
+	assert_string_not_equal(again, tok);
+	memcpy(tok, again, sizeof(tok));
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, next, "failure", "disk", "no disk"), 0);
+	assert_int_equal(xp_install_boot_token(inv, "n3", again), 0);
+	assert_string_equal(again, tok);
+	assert_int_equal(xp_install_token(inv, "n3", again), 0);
+	assert_string_equal(again, tok);
+	/* the next attempt installs */
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "progress", "started", NULL), 0);
+	assert_int_equal(xp_install_event(inv, "n3", N1_IP, tok, "success", "done", NULL), 0);
+	assert_int_equal(xp_install_boot_token(inv, "n3", again), -ENOENT); /* not marked */
 	assert_int_equal(xp_install_get(inv, "n3", &in), 0);
 	assert_false(in.marked);
-	assert_int_equal(in.n_ev, 5);
+	assert_int_equal(in.attempt, 4);
+	assert_int_equal(in.n_ev, 9);
+	xp_install_state_release(&in);
+	xp_inv_close(inv);
+}
+
+struct event_call {
+	struct xp_inv *inv;
+	const char *token;
+	int r;
+};
+
+static void *post_image_event(void *arg)
+{
+	struct event_call *c = arg;
+	c->r = xp_install_event(c->inv, "n4", N1_IP, c->token, "progress", "image", NULL);
+	return NULL;
+}
+
+/* The next attempt's event read while another writer (holding the write lock) ends the
+ * running attempt for it: its write finds the attempt moved on, and it is taken as the
+ * new attempt's own (its token is the current one by then), not refused; the running
+ * attempt ends once. */
+static void test_install_abandoned_race(void **st)
+{
+	(void)st;
+	struct xp_inv *inv = inv_with_system("n4", "52:54:00:00:00:04");
+	char tok[XP_INSTALL_TOKEN_LEN + 1], next[XP_INSTALL_TOKEN_LEN + 1];
+	assert_int_equal(xp_install_mark(inv, "n4", true), 0);
+	assert_int_equal(xp_install_token(inv, "n4", tok), 0);
+	assert_int_equal(xp_install_event(inv, "n4", N1_IP, tok, "progress", "started", NULL), 0);
+	assert_int_equal(xp_install_boot_token(inv, "n4", next), 0);
+	/* the other writer: what a next-token event's write does, not yet committed */
+	struct xp_test_write_lock l = xp_test_write_lock_hold(state);
+	const char *sql =
+	    "INSERT INTO install_events (system, install, time, kind, step, message) VALUES"
+	    " ('n4', 1, 1, 'failure', 'abandoned', 'x'), ('n4', 1, 2, 'progress', 'started',"
+	    " NULL); UPDATE install_attempts SET attempt = 2 WHERE system = 'n4'";
+	if (l.pg) {
+		PGresult *res = PQexec(l.pg, sql);
+		assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+		PQclear(res);
+	} else {
+		assert_int_equal(sqlite3_exec(l.db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	struct event_call c = {.inv = inv, .token = next, .r = 99};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, post_image_event, &c), 0);
+	usleep(500 * 1000); /* its read is done (the old state): it waits for the lock */
+	if (l.pg) {
+		PQclear(PQexec(l.pg, "COMMIT"));
+		PQfinish(l.pg);
+	} else {
+		assert_int_equal(sqlite3_exec(l.db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(l.db);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(c.r, 0);
+	struct xp_install_state in;
+	assert_int_equal(xp_install_get(inv, "n4", &in), 0);
+	assert_int_equal(in.attempt, 2);
+	assert_int_equal(in.n_ev, 4);
+	assert_string_equal(in.ev[1].step, "abandoned");
+	assert_string_equal(in.ev[3].step, "image");
 	xp_install_state_release(&in);
 	xp_inv_close(inv);
 }
@@ -1584,6 +1696,7 @@ int main(void)
 	    xp_test_in_scratch(test_install_marks),
 	    xp_test_in_scratch(test_install_events_bounded),
 	    xp_test_in_scratch(test_install_abandoned),
+	    xp_test_in_scratch(test_install_abandoned_race),
 	    xp_test_in_scratch(test_kernel_options_reserved),
 	    xp_test_in_scratch(test_system_refusals),
 	    xp_test_in_scratch(test_references),

@@ -124,12 +124,11 @@ struct fdisk_parttype *fdisk_label_get_parttype_from_code(const struct fdisk_lab
 	return REAL(fdisk_label_get_parttype_from_code)(lb, code);
 }
 
-struct fdisk_parttype *fdisk_label_get_parttype_from_string(const struct fdisk_label *lb,
-							    const char *str)
+struct fdisk_parttype *fdisk_label_parse_parttype(const struct fdisk_label *lb, const char *str)
 {
-	if (hit("fdisk_label_get_parttype_from_string"))
+	if (hit("fdisk_label_parse_parttype"))
 		return NULL;
-	return REAL(fdisk_label_get_parttype_from_string)(lb, str);
+	return REAL(fdisk_label_parse_parttype)(lb, str);
 }
 
 struct fdisk_partition *fdisk_new_partition(void)
@@ -704,7 +703,7 @@ static const struct inject_case injections[] = {
     {"fdisk_create_disklabel", XP_LABEL_MSDOS, -EIO, "cannot create a msdos partition table"},
     {"fdisk_label_get_parttype_from_code", XP_LABEL_MSDOS, -ENOTSUP,
      "partition type 0x83 unknown to libfdisk"},
-    {"fdisk_label_get_parttype_from_string", XP_LABEL_GPT, -ENOTSUP,
+    {"fdisk_label_parse_parttype", XP_LABEL_GPT, -ENOTSUP,
      "partition type 0FC63DAF-8483-4772-8E79-3D69D8477DE4 unknown to libfdisk"},
     {"fdisk_new_partition", XP_LABEL_MSDOS, -ENOMEM, "cannot add partition 1"},
     {"fdisk_partition_set_partno", XP_LABEL_GPT, -EINVAL,
@@ -981,8 +980,8 @@ static void test_swap_errors(void **state)
 /* sfdisk -d's line for partition n of path ("" if none; static buffer). */
 static const char *dump_line(const char *path, unsigned n)
 {
-	static char line[512];
-	char *out = NULL, want[64];
+	static char line[1024];
+	char *out = NULL, want[600]; /* the path's whole: a shorter prefix finds "device:" */
 	line[0] = '\0';
 	assert_int_equal(xp_test_run(&out, "sfdisk -d '%s' 2>/dev/null", path), 0);
 	assert_non_null(strstr(out, "label: gpt"));
@@ -1099,6 +1098,111 @@ static void test_gpt_esp_errors(void **state)
 	unlink(path);
 }
 
+/* sfdisk makes path (size MiB, sparse) with the table script. */
+static void sfdisk_make(const char *path, unsigned mib, const char *script)
+{
+	char *out = NULL;
+	xp_test_sparse(path, (uint64_t)mib * MIB);
+	assert_int_equal(xp_test_run(&out, "printf '%s' | sfdisk -q '%s' 2>&1", script, path), 0);
+	free(out);
+}
+
+/* An image's own partitions keep their types (its ESP stays an ESP, and is not taken for
+ * the root), a GPT's their UUIDs and names; an msdos table's EF partition becomes an
+ * ESP. */
+static void test_gpt_esp_keeps_types(void **state)
+{
+	(void)state;
+	if (!have("sfdisk"))
+		skip();
+	const char *path = tpath("keep.img");
+	sfdisk_make(path, 64,
+		    "label: gpt\\n"
+		    "start=2048, size=4096, type=" GPT_ESP
+		    ", uuid=11111111-2222-3333-4444-555555555555, name=own-esp\\n"
+		    "start=6144, size=32768, type=4F68BCE3-E8CD-44B1-9690-53D8CF7B9D6F, "
+		    "uuid=66666666-7777-8888-9999-AAAAAAAAAAAA\\n");
+	assert_int_equal(truncate(path, 200 * MIB), 0);
+	struct xp_gpt_esp g = {.esp_size = 64 * MIB};
+	assert_int_equal(xp_partition_gpt_esp(path, &g, NULL), 0);
+	assert_int_equal(g.root_number, 2);
+	assert_true(g.root_offset == 6144 * 512ull && g.root_size == 32768 * 512ull);
+	assert_int_equal(g.esp_number, 3);
+	const char *l = dump_line(path, 1);
+	assert_non_null(strstr(l, "type=" GPT_ESP));
+	assert_non_null(strstr(l, "uuid=11111111-2222-3333-4444-555555555555"));
+	assert_non_null(strstr(l, "name=\"own-esp\""));
+	l = dump_line(path, 2);
+	assert_non_null(strstr(l, "type=4F68BCE3-E8CD-44B1-9690-53D8CF7B9D6F"));
+	assert_non_null(strstr(l, "uuid=66666666-7777-8888-9999-AAAAAAAAAAAA"));
+	/* msdos: 82 swap, EF an ESP, 83 Linux */
+	sfdisk_make(path, 64,
+		    "label: dos\\nstart=2048, size=4096, type=ef\\n"
+		    "start=6144, size=32768, type=83\\nstart=38912, size=8192, type=82\\n");
+	assert_int_equal(truncate(path, 200 * MIB), 0);
+	g = (struct xp_gpt_esp){.esp_size = 64 * MIB};
+	assert_int_equal(xp_partition_gpt_esp(path, &g, NULL), 0);
+	assert_int_equal(g.root_number, 2);
+	assert_non_null(strstr(dump_line(path, 1), "type=" GPT_ESP));
+	assert_non_null(strstr(dump_line(path, 2), "type=0FC63DAF-8483-4772-8E79-3D69D8477DE4"));
+	assert_non_null(strstr(dump_line(path, 3), "type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"));
+	unlink(path);
+}
+
+/* A disk refused for want of room is left as it was: an old GPT's backup header inside
+ * it (where a smaller image ended) is not zeroed. */
+static void test_gpt_esp_refused_untouched(void **state)
+{
+	(void)state;
+	if (!have("sfdisk"))
+		skip();
+	const char *path = tpath("refused.img");
+	struct xp_layout l = {.label = XP_LABEL_GPT, .disk_size = 64 * MIB};
+	xp_test_sparse(path, 64 * MIB);
+	assert_int_equal(xp_layout_compute(&l), 0);
+	assert_int_equal(xp_partition_write(path, &l, NULL), 0);
+	assert_int_equal(truncate(path, 100 * MIB), 0);
+	unsigned char before[32], after[32], sec[512];
+	assert_int_equal(xp_sha256_file(path, before), 0);
+	struct xp_gpt_esp g = {.esp_size = 64 * MIB};
+	assert_int_equal(xp_partition_gpt_esp(path, &g, NULL), -ENOSPC);
+	assert_int_equal(xp_sha256_file(path, after), 0);
+	assert_memory_equal(before, after, 32);
+	read_at(path, 64 * MIB - 512, sec, sizeof(sec));
+	assert_memory_equal(sec, "EFI PART", 8);
+	unlink(path);
+}
+
+/* Growth up to a limit: the ESP at the disk's end stays, the swap partition moves up to
+ * it and the root grows up to the swap partition; a limit not past the root: -EINVAL. */
+static void test_grow_to_limit(void **state)
+{
+	(void)state;
+	if (!have("sfdisk"))
+		skip();
+	const char *path = tpath("limit.img");
+	/* root 1-24 MiB, swap 24-32 MiB, the ESP 63-127 MiB of a 128 MiB disk */
+	sfdisk_make(path, 128,
+		    "label: gpt\\nstart=2048, size=47104, type=L\\n"
+		    "start=49152, size=16384, type=S\\n"
+		    "start=129024, size=131072, type=" GPT_ESP "\\n");
+	uint64_t size = 0, moved = 0;
+	assert_int_equal(xp_partition_grow(path, MIB, true, &size, &moved, NULL), -ENOTSUP);
+	assert_int_equal(xp_partition_grow_to(path, MIB, true, 63 * MIB, &size, &moved, NULL), 0);
+	assert_true(moved == 55 * MIB && size == 54 * MIB);
+	assert_non_null(strstr(dump_line(path, 1), "start=        2048, size=      110592"));
+	assert_non_null(strstr(dump_line(path, 2), "start=      112640, size=       16384"));
+	assert_non_null(strstr(dump_line(path, 3), "start=      129024, size=      131072"));
+	struct xp_diags d;
+	xp_diags_init(&d);
+	assert_int_equal(xp_partition_grow_to(path, MIB, true, MIB, &size, &moved, &d), -EINVAL);
+	assert_true(has_diag(&d, XP_SEV_ERROR, "is not past partition 1"));
+	assert_int_equal(xp_partition_grow_to(path, MIB, true, MIB + 1, &size, &moved, NULL),
+			 -EINVAL);
+	xp_diags_release(&d);
+	unlink(path);
+}
+
 /* FAT32 as fsck.fat and blkid read it: clean, the volume ID as the UUID; the BPB's
  * fields at an offset */
 static void test_fat_format(void **state)
@@ -1163,6 +1267,9 @@ int main(void)
 	    cmocka_unit_test(test_swap_errors),
 	    cmocka_unit_test(test_gpt_esp),
 	    cmocka_unit_test(test_gpt_esp_errors),
+	    cmocka_unit_test(test_gpt_esp_keeps_types),
+	    cmocka_unit_test(test_gpt_esp_refused_untouched),
+	    cmocka_unit_test(test_grow_to_limit),
 	    cmocka_unit_test(test_fat_format),
 	};
 	int r = cmocka_run_group_tests(tests, setup, teardown);

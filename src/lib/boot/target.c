@@ -349,14 +349,14 @@ int xp__boot_plan_system(struct xp_inv *inv, struct xp__boot_cache *c, const str
  * installer's kernel and initrd (installer/ beneath the root), the system's own kernel
  * options (a console=, say), then xenprov's arguments, last so that they win over any
  * word before them: the server's HTTP address, the system's name and MAC (the
- * interface the installer brings up) and its install attempt's token (the same for
- * every rendering of the attempt: this reads, never writes). The server's requests
- * only, never a sync's files. */
+ * interface the installer brings up) and the token of the attempt this boot starts
+ * (xp_install_boot_token: the same for every rendering until an installer reports;
+ * this reads, never writes). The server's requests only, never a sync's files. */
 static int installer_plan(struct xp_inv *inv, const struct xp_system *s, const char *http_base,
 			  struct xp_boot_plan *p)
 {
 	char tok[XP_INSTALL_TOKEN_LEN + 1];
-	int r = xp_install_token(inv, s->name, tok);
+	int r = xp_install_boot_token(inv, s->name, tok);
 	if (r < 0)
 		return r;
 	memset(p, 0, sizeof(*p));

@@ -50,7 +50,12 @@ struct build {
 	char **libs; /* libraries already in it */
 	size_t n_libs;
 	bool sanitized; /* libasan or libubsan among them */
+	/* key mode (xp_installer_key): what would go into the archive goes into this hash
+	 * instead, a host file by its identity (key_add), nothing written */
+	struct xp_sha256 *key;
 };
+
+static int key_add(struct xp_sha256 *h, const char *what, const char *path, struct xp_diags *d);
 
 static void build_release(struct build *b)
 {
@@ -264,6 +269,15 @@ static int parents(struct build *b, const char *path)
 static int put_file(struct build *b, const char *path, const char *src, const void *data,
 		    size_t len, mode_t perm)
 {
+	if (b->key && src)
+		return key_add(b->key, path, src, b->d);
+	if (b->key) { /* our own text (/init, the module list): its bytes */
+		char head[4200];
+		int n = snprintf(head, sizeof(head), "%s %zu %o\n", path, len, (unsigned)perm);
+		int r = xp_sha256_add(b->key, head,
+				      (size_t)n < sizeof(head) ? (size_t)n : sizeof(head) - 1);
+		return r < 0 ? r : xp_sha256_add(b->key, data, len);
+	}
 	int r = parents(b, path);
 	if (r < 0)
 		return r;
@@ -401,15 +415,17 @@ static int put_self(struct build *b, size_t *n_libs)
 	int r = put_file(b, "bin/xenprov", src, NULL, 0, 0);
 	if (r == 0)
 		r = put_libs(b, src, n_libs);
-	void *so = r == 0 ? dlopen(XP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL) : NULL;
+	void *so =
+	    r == 0 && !b->o->libcurl ? dlopen(XP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL) : NULL;
 	struct link_map *lm = NULL;
-	if (r == 0 && (!so || dlinfo(so, RTLD_DI_LINKMAP, &lm) < 0 || !lm || !lm->l_name ||
-		       lm->l_name[0] != '/'))
+	if (r == 0 && !b->o->libcurl &&
+	    (!so || dlinfo(so, RTLD_DI_LINKMAP, &lm) < 0 || !lm || !lm->l_name ||
+	     lm->l_name[0] != '/'))
 		r = xp_diags_fail(b->d, -ENOENT, XP_LIBCURL_SONAME, NULL, "install libcurl4",
 				  "cannot find libcurl, which the installer needs");
 	if (r == 0) {
 		char path[4096];
-		snprintf(path, sizeof(path), "%s", lm->l_name);
+		snprintf(path, sizeof(path), "%s", b->o->libcurl ? b->o->libcurl : lm->l_name);
 		char *canon = realpath(path, NULL);
 		r = put_libs(b, path, n_libs);
 		/* ldd names the library's dependencies, not the library: it goes in at the
@@ -436,9 +452,9 @@ static int put_e2fsprogs(struct build *b, size_t *n_libs)
 	static const char *const tools[] = {"e2fsck", "resize2fs"};
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < sizeof(tools) / sizeof(*tools); i++) {
-		char src[64] = "", dst[32];
-		static const char *const dirs[] = {"/usr/sbin", "/sbin"};
-		for (size_t k = 0; !src[0] && k < 2; k++) {
+		char src[4200] = "", dst[32];
+		const char *dirs[] = {b->o->sbin ? b->o->sbin : "/usr/sbin", "/sbin"};
+		for (size_t k = 0; !src[0] && k < (b->o->sbin ? 1u : 2u); k++) {
 			snprintf(src, sizeof(src), "%s/%s", dirs[k], tools[i]);
 			if (access(src, X_OK) < 0)
 				src[0] = '\0';
@@ -458,6 +474,8 @@ static int put_e2fsprogs(struct build *b, size_t *n_libs)
 
 static int put_console(struct build *b)
 {
+	if (b->key)
+		return 0; /* the same node in every build */
 	int r = parents(b, "dev/console");
 	if (r < 0)
 		return r;
@@ -472,18 +490,11 @@ static int put_console(struct build *b)
 	return r;
 }
 
-static int write_initrd(struct build *b, int fd, struct xp_installer_result *res)
+/* Everything the initramfs holds, in its order: into the archive, or in key mode into
+ * the key (the same calls, so that the key covers exactly what a build copies). */
+static int put_all(struct build *b, struct xp_installer_result *res)
 {
-	b->a = archive_write_new();
-	if (!b->a)
-		return -ENOMEM;
-	int r = 0;
-	if (archive_write_set_format_cpio_newc(b->a) != ARCHIVE_OK ||
-	    archive_write_add_filter_gzip(b->a) != ARCHIVE_OK ||
-	    archive_write_open_fd(b->a, fd) != ARCHIVE_OK)
-		r = ar_error(b, "open");
-	if (r == 0)
-		r = put_console(b);
+	int r = put_console(b);
 	if (r == 0)
 		r = put_file(b, "init", NULL, xp__installer_init, strlen(xp__installer_init), 0755);
 	if (r == 0)
@@ -511,6 +522,21 @@ static int write_initrd(struct build *b, int fd, struct xp_installer_result *res
 		r = put_file(b, dst, src, NULL, 0, 0);
 	}
 	free(list);
+	return r;
+}
+
+static int write_initrd(struct build *b, int fd, struct xp_installer_result *res)
+{
+	b->a = archive_write_new();
+	if (!b->a)
+		return -ENOMEM;
+	int r = 0;
+	if (archive_write_set_format_cpio_newc(b->a) != ARCHIVE_OK ||
+	    archive_write_add_filter_gzip(b->a) != ARCHIVE_OK ||
+	    archive_write_open_fd(b->a, fd) != ARCHIVE_OK)
+		r = ar_error(b, "open");
+	if (r == 0)
+		r = put_all(b, res);
 	if (r == 0 && archive_write_close(b->a) != ARCHIVE_OK)
 		r = ar_error(b, "close");
 	archive_write_free(b->a);
@@ -536,27 +562,27 @@ static int put_kernel(struct build *b, const char *kernel, const char *outdir)
 	return 0;
 }
 
-int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
-		       struct xp_installer_result *res, struct xp_diags *d)
+/* What a build and its key both start from: the kernel (into kernel), its release and
+ * modules directory, busybox checked, and the modules to load in their order. */
+static int plan(struct build *b, char *kernel, size_t size)
 {
-	memset(res, 0, sizeof(*res));
-	struct build b = {.o = o, .d = d, .order = XP_BUF_INIT};
-	char kernel[4096];
+	const struct xp_installer_opts *o = b->o;
+	struct xp_diags *d = b->d;
 	int r = 0;
 	if (o->kernel)
-		snprintf(kernel, sizeof(kernel), "%s", o->kernel);
-	else if ((r = newest_kernel(&b, kernel, sizeof(kernel))) < 0)
+		snprintf(kernel, size, "%s", o->kernel);
+	else if ((r = newest_kernel(b, kernel, size)) < 0)
 		return r;
 	const char *base = strrchr(kernel, '/');
 	base = base ? base + 1 : kernel;
-	if (strncmp(base, "vmlinuz-", 8) != 0 || !base[8] || strlen(base + 8) >= sizeof(b.release))
+	if (strncmp(base, "vmlinuz-", 8) != 0 || !base[8] || strlen(base + 8) >= sizeof(b->release))
 		return xp_diags_fail(d, -EINVAL, kernel, NULL,
 				     "give a kernel named vmlinuz-RELEASE, its modules in "
 				     "/lib/modules/RELEASE",
 				     "cannot tell the kernel's release from its name");
-	snprintf(b.release, sizeof(b.release), "%s", base + 8);
-	snprintf(b.moddir, sizeof(b.moddir), "%s/%s", o->modules_root ? o->modules_root : "/lib/modules",
-		 b.release);
+	snprintf(b->release, sizeof(b->release), "%s", base + 8);
+	snprintf(b->moddir, sizeof(b->moddir), "%s/%s",
+		 o->modules_root ? o->modules_root : "/lib/modules", b->release);
 	const char *bb = o->busybox ? o->busybox : "/bin/busybox";
 	int st = elf_static(bb);
 	if (st < 0)
@@ -566,12 +592,22 @@ int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
 		return xp_diags_fail(d, -EINVAL, bb, NULL, "install busybox-static",
 				     "busybox is not a static program");
 	static const char *const standard[] = {XP_INSTALLER_MODULES};
-	if ((r = read_dep(&b)) < 0)
-		goto out;
+	if ((r = read_dep(b)) < 0)
+		return r;
 	for (size_t i = 0; r == 0 && i < sizeof(standard) / sizeof(*standard); i++)
-		r = want_mod(&b, standard[i], false);
+		r = want_mod(b, standard[i], false);
 	for (size_t i = 0; r == 0 && i < o->n_extra; i++)
-		r = want_mod(&b, o->extra[i], true);
+		r = want_mod(b, o->extra[i], true);
+	return r;
+}
+
+int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
+		       struct xp_installer_result *res, struct xp_diags *d)
+{
+	memset(res, 0, sizeof(*res));
+	struct build b = {.o = o, .d = d, .order = XP_BUF_INIT};
+	char kernel[4096];
+	int r = plan(&b, kernel, sizeof(kernel));
 	if (r < 0)
 		goto out;
 	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
@@ -612,46 +648,48 @@ out:
 
 /* ---- the key of a cache of built installers ------------------------------------------- */
 
+/* A host file's identity, for the key: the name it has in the build (what), its path,
+ * device, inode, size, and modification and change times (a package's update replaces
+ * the file or rewrites it: either moves one of them). */
 static int key_add(struct xp_sha256 *h, const char *what, const char *path, struct xp_diags *d)
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
-		return xp_diags_fail(d, -errno, path, NULL, NULL, "cannot read the %s: %s", what,
+		return xp_diags_fail(d, -errno, path, NULL, NULL, "cannot read it (%s): %s", what,
 				     strerror(errno));
-	char line[4400];
-	int n = snprintf(line, sizeof(line), "%s %s %llu %llu %lld %lld.%09ld\n", what, path,
-			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-			 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	char line[8400];
+	int n = snprintf(line, sizeof(line), "%s %s %llu %llu %lld %lld.%09ld %lld.%09ld\n", what,
+			 path, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+			 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 	return xp_sha256_add(h, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 int xp_installer_key(const struct xp_installer_opts *o, char key[17], char *kernel,
 		     size_t kernel_size, struct xp_diags *d)
 {
-	struct build b = {.o = o, .d = d};
-	int r = 0;
-	if (o->kernel)
-		snprintf(kernel, kernel_size, "%s", o->kernel);
-	else if ((r = newest_kernel(&b, kernel, kernel_size)) < 0)
-		return r;
-	const char *base = strrchr(kernel, '/');
-	base = base ? base + 1 : kernel;
+	struct build b = {.o = o, .d = d, .order = XP_BUF_INIT};
+	struct xp_installer_result res = {0};
 	char dep[4200];
-	snprintf(dep, sizeof(dep), "%s/%s/modules.dep", o->modules_root ? o->modules_root : "/lib/modules",
-		 strncmp(base, "vmlinuz-", 8) == 0 ? base + 8 : base);
-	struct xp_sha256 *h;
-	if ((r = xp_sha256_new(&h)) < 0)
-		return r;
 	unsigned char dg[32];
 	char hex[65];
-	if ((r = key_add(h, "xenprov", o->self ? o->self : "/proc/self/exe", d)) == 0 &&
-	    (r = key_add(h, "kernel", kernel, d)) == 0 && (r = key_add(h, "modules", dep, d)) == 0 &&
-	    (r = key_add(h, "busybox", o->busybox ? o->busybox : "/bin/busybox", d)) == 0 &&
-	    (r = xp_sha256_final(h, dg)) == 0) {
+	int r = xp_sha256_new(&b.key);
+	if (r < 0)
+		return r;
+	if ((r = plan(&b, kernel, kernel_size)) < 0)
+		goto out;
+	snprintf(dep, sizeof(dep), "%s/modules.dep", b.moddir);
+	/* the kernel copied beside the initramfs, modules.dep (the module order, hashed
+	 * below with the rest, follows from it), then the initramfs's files */
+	if ((r = key_add(b.key, "kernel", kernel, d)) == 0 &&
+	    (r = key_add(b.key, "modules", dep, d)) == 0 && (r = put_all(&b, &res)) == 0 &&
+	    (r = xp_sha256_final(b.key, dg)) == 0) {
 		xp_sha256_hex(dg, hex);
 		memcpy(key, hex, 16);
 		key[16] = '\0';
 	}
-	xp_sha256_free(h);
+out:
+	xp_sha256_free(b.key);
+	build_release(&b);
 	return r;
 }

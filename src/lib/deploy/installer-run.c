@@ -8,25 +8,31 @@
  *               the first whole disk of /sys/block; a disk whose first sector carries
  *               the MBR signature (msdos, or GPT's protective MBR) or whose second
  *               holds "EFI PART" is refused unless wipe
- *   partition   only for a bare filesystem image (profile label none): an msdos table
- *               by libfdisk (partition.c) with the root partition (a profile with
- *               swap has a partitioned image, its swap partition made by the builder);
+ *   partition   only for a bare filesystem image (profile label none), once the image
+ *               is in place: an msdos table by libfdisk (partition.c) with the root
+ *               partition (a profile with swap has a partitioned image, its swap
+ *               partition made by the builder);
  *               on a UEFI machine or for a profile with label gpt, a GPT (below)
  *   image       the golden image (GET /api/profiles/P/image: its SHA-256, size, URL)
  *               streamed straight onto the device (whole, a partitioned image keeping
  *               the table the image builder made; a bare one into the root partition),
- *               a transfer cut short resumed with a range, then read back and hashed;
- *               a whole image's first 64 KiB (its table) written last, so that a
+ *               as a sparse stream (xenprov/sparse-stream.h: its data extents only;
+ *               its holes made zeros on the disk, BLKZEROOUT on a device), its
+ *               SHA-256 computed as it arrives (on a thread of its own), a transfer cut short resumed from the
+ *               byte it reached (an older server's whole image: with a range, then
+ *               read back and hashed); a whole image's first 64 KiB (its table)
+ *               written last, and a bare image's table made after it, so that a
  *               machine stopped half way leaves no table to refuse on its next boot
  *   firmware    a UEFI machine (/sys/firmware/efi in the installer) or a profile with
- *               label gpt: the disk's table made a GPT keeping the image's partitions,
- *               with an EFI system partition (FAT32, xp_fat_format) at the end of the
- *               disk (and on a BIOS machine a BIOS boot partition for GRUB's core)
+ *               label gpt: the disk's table made a GPT keeping the image's partitions
+ *               (their types; a GPT image's UUIDs too), with an EFI system partition
+ *               (FAT32, xp_fat_format) at the end of the disk (and on a BIOS machine a
+ *               BIOS boot partition for GRUB's core)
  *   grow        the root partition to the end of the disk (a swap partition after it
  *               moved to the end and formatted again) and its filesystem to fill it:
  *               e2fsck and resize2fs, as image-grow.c grows a guest's (profile grow off:
- *               the image's size kept); not where an ESP follows the root (the
- *               firmware step's GPT): left as the image made it
+ *               the image's size kept); on the firmware step's GPT up to the ESP
+ *               (and BIOS boot partition) it put at the disk's end
  *   data        the profile's data-disk items onto the machine's other disks, in the
  *               order of /sys/block (or --data-disk): a table as the profile's label, an
  *               ext4 filesystem by libext2fs filling it, in the fstab by UUID
@@ -48,6 +54,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +73,7 @@
 #include "xenprov/installer-run.h"
 #include "xenprov/inventory.h"
 #include "xenprov/partition.h"
+#include "xenprov/sparse-stream.h"
 
 /* A data disk: the machine's disk, the profile's item for it. */
 struct data_disk {
@@ -390,6 +398,10 @@ static int fetch_description(struct run *x, uint64_t *size, char **url)
  * the rest is on the disk: a machine stopped half way leaves a disk with no table, which
  * the next attempt writes without wipe (the disk check reads the first two sectors). */
 #define HEAD_HELD 65536
+/* Where the GPT firmware_table makes for a bare image puts its root partition: 1 MiB
+ * (partition.c) */
+#define MIB	    (UINT64_C(1) << 20)
+#define GPT_ROOT_AT MIB
 
 struct head_sink {
 	unsigned char *buf;
@@ -407,16 +419,23 @@ static int on_head(void *ctx, uint64_t off, const void *data, size_t len)
 	return h->got == HEAD_HELD ? -ECANCELED : 0; /* the rest comes with the stream */
 }
 
+/* A GET of the image at url with the install token, its body to write(ctx, ...). */
+static struct xp_http_req image_get(const struct run *x, const char *url,
+				    int (*write)(void *, uint64_t, const void *, size_t), void *ctx)
+{
+	return (struct xp_http_req){.url = url,
+				    .token = x->io.token,
+				    .grant_system = x->io.grant_system,
+				    .ca_file = x->io.ca_file,
+				    .write = write,
+				    .ctx = ctx};
+}
+
 /* The image's first HEAD_HELD bytes into buf (the start of a GET, stopped there). */
 static int fetch_head(struct run *x, const char *url, unsigned char *buf)
 {
 	struct head_sink h = {.buf = buf};
-	struct xp_http_req q = {.url = url,
-				.token = x->io.token,
-				.grant_system = x->io.grant_system,
-				.ca_file = x->io.ca_file,
-				.write = on_head,
-				.ctx = &h};
+	struct xp_http_req q = image_get(x, url, on_head, &h);
 	struct xp_http_resp resp;
 	struct xp_diags dd;
 	xp_diags_init(&dd);
@@ -482,10 +501,325 @@ static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const 
 	return 0;
 }
 
-/* A bare filesystem image: an msdos table with its root partition first (a profile
- * with swap has a partitioned image: the golden image's builder refuses swap without
- * a table, and makes it with one). */
-static int make_table(struct run *x, uint64_t image_size, struct xp_layout *l)
+static bool is_blk(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
+}
+
+/* ---- the image as a sparse stream -------------------------------------------------------- */
+
+/* [off, off + len) of the disk fd made to read as zeros: a block device with
+ * BLKZEROOUT (which the kernel guarantees reads back as zeros, writing them itself where
+ * the device cannot), a file by punching a hole (fallocate(2)), else by writing zeros. A
+ * disk that is not known to be blank may hold anything where the image has holes, and
+ * the image's filesystem relies on them reading as zeros. */
+static int zero_range(int fd, bool blk, uint64_t off, uint64_t len)
+{
+	static const unsigned char zeros[65536];
+	if (blk) {
+		/* BLKZEROOUT takes whole sectors: the unaligned ends are written */
+		uint64_t a = (off + 511) / 512 * 512, b = (off + len) / 512 * 512;
+		uint64_t rg[2] = {a, b > a ? b - a : 0};
+		if (b > a && ioctl(fd, BLKZEROOUT, rg) == 0) {
+			int r = a > off ? zero_range(fd, false, off, a - off) : 0;
+			return r < 0 || off + len == b ? r
+						       : zero_range(fd, false, b, off + len - b);
+		}
+	} else if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			     (off_t)len) == 0) {
+		return 0;
+	}
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < sizeof(zeros) ? (size_t)(len - done) : sizeof(zeros);
+		int r = xp_pwrite_full(fd, zeros, n, off + done);
+		if (r < 0)
+			return r;
+		done += n;
+	}
+	return 0;
+}
+
+/* The image's SHA-256, on a thread of its own: besides the network, hashing is the
+ * install's largest piece of work (a 512 MiB image of 128 MiB of data is 512 MiB of
+ * SHA-256, its holes hashed as zeros), done beside the transfer and the writes. The
+ * thread is fed, in order, copies of the data and runs of zeros; at most HASH_QUEUED
+ * bytes of copies wait (the transfer waits beyond). */
+#define HASH_QUEUED (16u << 20)
+
+struct hash_piece {
+	struct hash_piece *next;
+	uint64_t zeros; /* a run of zeros, or len bytes of data */
+	size_t len;
+	unsigned char data[];
+};
+
+struct hasher {
+	struct xp_sha256 *sha;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct hash_piece *head, **tail;
+	size_t queued; /* bytes of data waiting */
+	bool end;
+	int r; /* the first error */
+};
+
+static void *hash_main(void *arg)
+{
+	static const unsigned char zeros[65536];
+	struct hasher *h = arg;
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		while (!h->head && !h->end)
+			pthread_cond_wait(&h->cond, &h->lock);
+		struct hash_piece *p = h->head;
+		if (!p)
+			break;
+		h->head = p->next;
+		if (!h->head)
+			h->tail = &h->head;
+		int r = h->r;
+		pthread_mutex_unlock(&h->lock);
+		if (r == 0 && p->len)
+			r = xp_sha256_add(h->sha, p->data, p->len);
+		for (uint64_t done = 0; r == 0 && done < p->zeros;) {
+			size_t n = p->zeros - done < sizeof(zeros) ? (size_t)(p->zeros - done)
+								   : sizeof(zeros);
+			r = xp_sha256_add(h->sha, zeros, n);
+			done += n;
+		}
+		pthread_mutex_lock(&h->lock);
+		h->queued -= p->len;
+		if (r < 0 && h->r == 0)
+			h->r = r;
+		pthread_cond_broadcast(&h->cond);
+		free(p);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static int hash_start(struct hasher *h)
+{
+	*h = (struct hasher){.tail = &h->head};
+	int r = xp_sha256_new(&h->sha);
+	if (r < 0)
+		return r;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	if ((r = pthread_create(&h->thread, NULL, hash_main, h)) != 0) {
+		pthread_cond_destroy(&h->cond);
+		pthread_mutex_destroy(&h->lock);
+		xp_sha256_free(h->sha);
+		return -r;
+	}
+	return 0;
+}
+
+/* The next len bytes of data (copied), or a run of zeros bytes. */
+static int hash_put(struct hasher *h, const void *data, size_t len, uint64_t zeros)
+{
+	struct hash_piece *p = malloc(sizeof(*p) + len);
+	if (!p)
+		return -ENOMEM;
+	*p = (struct hash_piece){.zeros = zeros, .len = len};
+	if (len)
+		memcpy(p->data, data, len);
+	pthread_mutex_lock(&h->lock);
+	while (h->queued && h->queued + len > HASH_QUEUED && h->r == 0)
+		pthread_cond_wait(&h->cond, &h->lock);
+	int r = h->r;
+	if (r == 0) {
+		*h->tail = p;
+		h->tail = &p->next;
+		h->queued += len;
+		pthread_cond_signal(&h->cond);
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (r < 0)
+		free(p);
+	return r;
+}
+
+/* Waits for the thread to hash what it was given, and ends it; the digest into dg
+ * (NULL: none wanted, an install that failed). */
+static int hash_finish(struct hasher *h, unsigned char dg[32])
+{
+	pthread_mutex_lock(&h->lock);
+	h->end = true;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	int r = h->r;
+	if (r == 0 && dg)
+		r = xp_sha256_final(h->sha, dg);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
+	xp_sha256_free(h->sha);
+	return r;
+}
+
+struct sparse_sink {
+	int fd;
+	bool blk;
+	uint64_t at;	     /* the image's offset on the disk */
+	unsigned char *head; /* the image's first HEAD_HELD bytes, written last (NULL: none) */
+	struct hasher hash;
+	struct xp_sparse_rd rd;
+	struct xp_http_resp *resp;
+	bool started, old_server;
+	uint64_t received;
+};
+
+/* The part of [off, off + len) of the image below HEAD_HELD, held in s->head: its
+ * length (0 without a head). */
+static size_t held(const struct sparse_sink *s, uint64_t off, uint64_t len)
+{
+	if (!s->head || off >= HEAD_HELD)
+		return 0;
+	return len < HEAD_HELD - off ? (size_t)len : (size_t)(HEAD_HELD - off);
+}
+
+static int sparse_data(void *ctx, uint64_t off, const void *p, size_t len)
+{
+	struct sparse_sink *s = ctx;
+	size_t h = held(s, off, len);
+	if (h)
+		memcpy(s->head + off, p, h);
+	int r = hash_put(&s->hash, p, len, 0);
+	if (r == 0 && len > h)
+		r = xp_pwrite_full(s->fd, (const unsigned char *)p + h, len - h, s->at + off + h);
+	s->received += len;
+	return r;
+}
+
+static int sparse_zeros(void *ctx, uint64_t off, uint64_t len)
+{
+	struct sparse_sink *s = ctx;
+	size_t h = held(s, off, len);
+	if (h)
+		memset(s->head + off, 0, h);
+	int r = hash_put(&s->hash, NULL, 0, len); /* the image's SHA-256 covers its holes */
+	if (r == 0 && len > h)
+		r = zero_range(s->fd, s->blk, s->at + off + h, len - h);
+	return r;
+}
+
+static int on_sparse(void *ctx, uint64_t off, const void *data, size_t len)
+{
+	(void)off;
+	struct sparse_sink *s = ctx;
+	if (!s->started) {
+		s->started = true;
+		/* a server without sparse streams ignores ?sparse= and sends the image */
+		if (strcmp(s->resp->content_type, XP_SPARSE_TYPE) != 0) {
+			s->old_server = true;
+			return -ENOTSUP;
+		}
+	}
+	return xp_sparse_rd_feed(&s->rd, data, len);
+}
+
+/* The image, size bytes, onto fd at offset at, as a sparse stream (GET url?sparse=FROM):
+ * its data extents written, its holes made zeros on the disk, its SHA-256 computed over
+ * the bytes as they arrive (holes as zeros) and checked at the end; a transfer cut short
+ * goes on from the byte it reached (three tries). head (NULL: none): where the image's
+ * first HEAD_HELD bytes are kept, written once the rest is on the disk. -ENOTSUP (no
+ * diagnostic) when the server sends the image whole: an older server. */
+static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const char *url,
+			unsigned char *head)
+{
+	double t0 = xp__install_now();
+	struct xp_http_resp resp = {0};
+	struct sparse_sink s = {.fd = fd, .blk = is_blk(fd), .at = at, .head = head, .resp = &resp};
+	const struct xp_sparse_cb cb = {.data = sparse_data, .zeros = sparse_zeros, .ctx = &s};
+	int r = hash_start(&s.hash);
+	if (r < 0)
+		return xp_diags_fail(x->d, r, NULL, "image", NULL, "cannot start hashing: %s",
+				     strerror(-r));
+	bool hashing = true;
+	struct xp_diags tries; /* a transfer cut short is tried again from where it stopped */
+	xp_diags_init(&tries);
+	char *u = NULL;
+	for (int i = 0; i < 3 && !xp_sparse_rd_done(&s.rd); i++) {
+		uint64_t from = s.rd.pos;
+		xp_sparse_rd_init(&s.rd, size, from, &cb);
+		free(u);
+		if (asprintf(&u, "%s?sparse=%llu", url, (unsigned long long)from) < 0) {
+			u = NULL;
+			r = -ENOMEM;
+			break;
+		}
+		xp_diags_release(&tries);
+		xp_diags_init(&tries);
+		struct xp_http_req q = image_get(x, u, on_sparse, &s);
+		s.started = false;
+		r = xp_http_request(&q, &resp, &tries);
+		xp_http_resp_release(&resp);
+		if (s.old_server) {
+			r = -ENOTSUP;
+			break;
+		}
+		if (r == 0 && !xp_sparse_rd_done(&s.rd))
+			r = -EIO;
+		if (r == -ENOENT || r == -EACCES || r == -EBADMSG)
+			break;
+	}
+	free(u);
+	x->res->fetch_seconds = xp__install_now() - t0;
+	x->res->received = s.received;
+	if (r == -ENOTSUP && s.old_server)
+		goto out;
+	x->res->sparse = true;
+	if (r == -ENOENT) {
+		r = xp_diags_fail(x->d, r, url, "image", NULL,
+				  "the server no longer publishes the image%s%s", tries.n ? ": " : "",
+				  tries.n ? tries.v[0].msg : "");
+		goto out;
+	}
+	if (r < 0 || !xp_sparse_rd_done(&s.rd)) {
+		r = xp_diags_fail(x->d, r < 0 ? r : -EIO, url, "image", NULL,
+				  r == -EBADMSG
+				      ? "the image's sparse stream is malformed at byte %llu "
+					"of %llu%s%s"
+				      : "the image came short: %llu of %llu bytes%s%s",
+				  (unsigned long long)s.rd.pos, (unsigned long long)size,
+				  tries.n ? ": " : "", tries.n ? tries.v[0].msg : "");
+		goto out;
+	}
+	unsigned char dg[32];
+	char got[65];
+	hashing = false;
+	if ((r = hash_finish(&s.hash, dg)) < 0) {
+		r = xp_diags_fail(x->d, r, url, "sha256", NULL, "cannot hash the image: %s",
+				  strerror(-r));
+		goto out;
+	}
+	xp_sha256_hex(dg, got);
+	if (strcmp(got, x->res->sha256) != 0) {
+		r = xp_diags_fail(x->d, -EBADMSG, url, "sha256", NULL,
+				  "the image received does not match its SHA-256 %s (it hashes to "
+				  "%s)",
+				  x->res->sha256, got);
+		goto out;
+	}
+	/* the rest on the disk before the table that makes it an installed disk */
+	if (head && (fdatasync(fd) < 0 || (r = xp_pwrite_full(fd, head, HEAD_HELD, at)) < 0))
+		r = xp_diags_fail(x->d, r < 0 ? r : -errno, x->dev, "image", NULL,
+				  "cannot write the partition table: %s",
+				  strerror(r < 0 ? -r : errno));
+out:
+	if (hashing)
+		hash_finish(&s.hash, NULL);
+	xp_diags_release(&tries);
+	return r;
+}
+
+/* A bare filesystem image: the msdos table with its root partition first that it goes
+ * into (a profile with swap has a partitioned image: the golden image's builder refuses
+ * swap without a table, and makes it with one), computed and checked, not written. */
+static int plan_table(struct run *x, uint64_t image_size, struct xp_layout *l)
 {
 	*l = (struct xp_layout){.label = XP_LABEL_MSDOS, .disk_size = x->res->disk_size & ~511ull};
 	int r = xp_layout_compute(l);
@@ -497,16 +831,10 @@ static int make_table(struct run *x, uint64_t image_size, struct xp_layout *l)
 				     "its root partition would hold %llu bytes, the image is %llu",
 				     (unsigned long long)l->root_size,
 				     (unsigned long long)image_size);
-	return xp_partition_write(x->dev, l, x->d);
+	return 0;
 }
 
 /* ---- the root grown to the whole disk ---------------------------------------------------- */
-
-static bool is_blk(int fd)
-{
-	struct stat st;
-	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
-}
 
 /* The kernel reads the disk's new table (its partitions appear under /dev); nothing for
  * an image file. */
@@ -525,10 +853,11 @@ static int reread(struct run *x, const char *dev, int fd)
 /* The root partition reaching the end of the disk and its ext2/3/4 filesystem grown to
  * fill it, unless the profile says grow off (the image's size kept). The image builder
  * puts a swap partition after the root: it moves to the end of the disk, its size kept,
- * formatted there again (the edits then give it its UUID and fstab line). A bare image's
- * partition, made here, spans the disk already: only its filesystem grows. A table with
- * something else after the root is left as the image made it, which the result says
- * (root_size is then the image's). */
+ * formatted there again (the edits then give it its UUID and fstab line). On a GPT made
+ * here, the ESP (and BIOS boot partition) at the disk's end stay: the root and a swap
+ * partition grow and move up to them. A bare image's partition, made here, spans the
+ * disk already: only its filesystem grows. A table with something else after the root
+ * is left as the image made it, which the result says (root_size is then the image's). */
 static int grow_root(struct run *x, int fd)
 {
 	const char *g = jstr(x->eff, "grow");
@@ -539,9 +868,14 @@ static int grow_root(struct run *x, int fd)
 	int r = xp_image_info_root(x->dev, &info, &root, x->d);
 	if (r < 0)
 		return r;
+	/* on the GPT made here, what the firmware step added at the disk's end (the ESP,
+	 * a BIOS boot partition) stays there: the root grows up to it */
+	uint64_t limit =
+	    x->gpt && x->esp.esp_number ? x->esp.esp_offset - (x->esp.bios_boot ? MIB : 0) : 0;
 	unsigned after = 0;
 	for (size_t i = 0; root && i < info.n; i++)
-		if (info.volumes[i].offset > root->offset) {
+		if (info.volumes[i].offset > root->offset &&
+		    (!limit || info.volumes[i].offset < limit)) {
 			after++;
 			next = &info.volumes[i];
 		}
@@ -552,7 +886,7 @@ static int grow_root(struct run *x, int fd)
 	}
 	uint64_t old = root->fs.block_size * root->fs.blocks_total, size = root->size, at = 0;
 	if (!x->res->partitioned) {
-		r = xp_partition_grow(x->dev, root->offset, after == 1, &size, &at, x->d);
+		r = xp_partition_grow_to(x->dev, root->offset, after == 1, limit, &size, &at, x->d);
 		if (r == 0 && after == 1 &&
 		    (r = xp_swap_format(x->dev, at, next->size, NULL, NULL)) < 0)
 			xp_diags_fail(x->d, r, x->dev, "grow", NULL,
@@ -1073,17 +1407,15 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 				  (unsigned long long)res->disk_size, (unsigned long long)gpt_need);
 		goto fail;
 	}
+	/* a bare image goes into the root partition of the table made for it, which is
+	 * written once the image is on the disk (as a whole image's own table is): a
+	 * machine stopped half way leaves no table to refuse on its next boot */
 	if (bare && x.gpt) {
-		step(&x, "partition", "a GPT with the root and an EFI system partition");
-		if ((r = firmware_table(&x, true, size, &at)) < 0)
-			goto fail;
-		res->partitioned = true;
+		at = GPT_ROOT_AT;
 	} else if (bare) {
-		step(&x, "partition", "an msdos table with the root partition");
-		if ((r = make_table(&x, size, &l)) < 0)
+		if ((r = plan_table(&x, size, &l)) < 0)
 			goto fail;
 		at = l.root_offset;
-		res->partitioned = true;
 	} else if (size > res->disk_size) {
 		r = xp_diags_fail(d, -ENOSPC, x.dev, "disk", NULL,
 				  "the disk holds %llu bytes, the image is %llu",
@@ -1095,20 +1427,37 @@ int xp_installer_run(const struct xp_installer_run_opts *o, struct xp_installer_
 	event(&x, "progress", "image", msg);
 	step(&x, "image", msg);
 	unsigned char *head = NULL; /* a whole image's table: written last */
-	if (at == 0 && size > HEAD_HELD) {
-		if (!(head = malloc(HEAD_HELD))) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		if ((r = fetch_head(&x, url, head)) < 0) {
-			free(head);
-			goto fail;
-		}
+	if (at == 0 && size > HEAD_HELD && !(head = calloc(1, HEAD_HELD))) {
+		r = -ENOMEM;
+		goto fail;
 	}
-	r = write_image(&x, fd, at, size, url, head);
+	r = write_sparse(&x, fd, at, size, url, head);
+	if (r == -ENOTSUP && !res->sparse) { /* an older server: the whole image */
+		r = head ? fetch_head(&x, url, head) : 0;
+		if (r == 0)
+			r = write_image(&x, fd, at, size, url, head);
+	}
 	free(head);
 	if (r < 0)
 		goto fail;
+	if (bare && x.gpt) {
+		step(&x, "partition", "a GPT with the root and an EFI system partition");
+		if ((r = firmware_table(&x, true, size, &at)) < 0)
+			goto fail;
+		if (at != GPT_ROOT_AT) {
+			r = xp_diags_fail(d, -EIO, x.dev, "partition", NULL,
+					  "the GPT's root partition begins at byte %llu, the image "
+					  "was written at %llu",
+					  (unsigned long long)at, (unsigned long long)GPT_ROOT_AT);
+			goto fail;
+		}
+		res->partitioned = true;
+	} else if (bare) {
+		step(&x, "partition", "an msdos table with the root partition");
+		if ((r = xp_partition_write(x.dev, &l, d)) < 0)
+			goto fail;
+		res->partitioned = true;
+	}
 	if (x.gpt && !bare) {
 		event(&x, "progress", "firmware", "a GPT with an EFI system partition");
 		step(&x, "firmware", "a GPT with an EFI system partition");

@@ -43,6 +43,7 @@
  * Partitions Specification's Linux filesystem data and swap GUIDs. */
 #define MBR_TYPE_LINUX 0x83
 #define MBR_TYPE_SWAP  0x82
+#define MBR_TYPE_ESP   0xef
 #define GPT_TYPE_LINUX "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 #define GPT_TYPE_SWAP  "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
 /* UEFI 2.10, 5.3.3 (the EFI system partition) and GRUB's BIOS boot partition ("Hah!IdontNeedEFI")
@@ -165,10 +166,11 @@ static int ask_cb(struct fdisk_context *cxt, struct fdisk_ask *ask, void *data)
 
 static int add_partition(const struct writer *w, struct fdisk_context *cxt, size_t partno,
 			 uint64_t offset, uint64_t size, unsigned code, const char *guid,
-			 const char *name)
+			 const char *name, const char *uuid)
 {
 	struct fdisk_label *lb = fdisk_get_label(cxt, NULL);
-	struct fdisk_parttype *type = guid ? fdisk_label_get_parttype_from_string(lb, guid)
+	/* a type GUID libfdisk does not know (an image's own) is kept as it is */
+	struct fdisk_parttype *type = guid ? fdisk_label_parse_parttype(lb, guid)
 					   : fdisk_label_get_parttype_from_code(lb, code);
 	if (!type) {
 		char code_str[8];
@@ -177,8 +179,10 @@ static int add_partition(const struct writer *w, struct fdisk_context *cxt, size
 			    guid ? guid : code_str);
 	}
 	struct fdisk_partition *pa = fdisk_new_partition();
-	if (!pa)
+	if (!pa) {
+		fdisk_unref_parttype(type);
 		return fail(w, -ENOMEM, "cannot add partition %zu", partno + 1);
+	}
 	int r = fdisk_partition_set_partno(pa, partno);
 	if (r >= 0)
 		r = fdisk_partition_set_start(pa, offset / SECTOR);
@@ -191,10 +195,13 @@ static int add_partition(const struct writer *w, struct fdisk_context *cxt, size
 		r = fdisk_partition_set_type(pa, type);
 	if (r >= 0 && guid)
 		r = fdisk_partition_set_name(pa, name);
+	if (r >= 0 && uuid && *uuid)
+		r = fdisk_partition_set_uuid(pa, uuid);
 	size_t got = 0;
 	if (r >= 0)
 		r = fdisk_add_partition(cxt, pa, &got);
 	fdisk_unref_partition(pa);
+	fdisk_unref_parttype(type); /* the partition held its own reference */
 	if (r < 0)
 		return fail(w, r, "cannot add partition %zu (%s) at byte %llu, %llu bytes",
 			    partno + 1, name, (unsigned long long)offset, (unsigned long long)size);
@@ -223,12 +230,12 @@ static int write_table(const struct writer *w, struct fdisk_context *cxt, const 
 	if (r < 0)
 		return fail(w, r, "cannot create a %s partition table", xp_label_name(l->label));
 	r = add_partition(w, cxt, 0, l->root_offset, l->root_size, MBR_TYPE_LINUX,
-			  gpt ? GPT_TYPE_LINUX : NULL, "root");
+			  gpt ? GPT_TYPE_LINUX : NULL, "root", NULL);
 	if (r < 0)
 		return r;
 	if (l->swap_size) {
 		r = add_partition(w, cxt, 1, l->swap_offset, l->swap_size, MBR_TYPE_SWAP,
-				  gpt ? GPT_TYPE_SWAP : NULL, "swap");
+				  gpt ? GPT_TYPE_SWAP : NULL, "swap", NULL);
 		if (r < 0)
 			return r;
 	}
@@ -304,19 +311,25 @@ int xp_partition_write(const char *path, const struct xp_layout *l, struct xp_di
 int xp_partition_grow_last(const char *path, uint64_t offset, uint64_t *new_size,
 			   struct xp_diags *diags)
 {
-	return xp_partition_grow(path, offset, false, new_size, NULL, diags);
+	return xp_partition_grow_to(path, offset, false, 0, new_size, NULL, diags);
 }
 
 int xp_partition_grow(const char *path, uint64_t offset, bool move_next, uint64_t *new_size,
 		      uint64_t *moved_offset, struct xp_diags *diags)
 {
+	return xp_partition_grow_to(path, offset, move_next, 0, new_size, moved_offset, diags);
+}
+
+int xp_partition_grow_to(const char *path, uint64_t offset, bool move_next, uint64_t limit,
+			 uint64_t *new_size, uint64_t *moved_offset, struct xp_diags *diags)
+{
 	struct writer w = {.path = path, .diags = diags};
 	/* libfdisk's expected warning about a GPT backup table that is no longer at the
 	 * end (the file grew) is not the caller's business: no diagnostics from asks */
 	struct writer quiet = {.path = path, .diags = NULL};
-	if (offset % SECTOR)
-		return fail(&w, -EINVAL, "offset %llu is not sector aligned",
-			    (unsigned long long)offset);
+	if (offset % SECTOR || limit % SECTOR)
+		return fail(&w, -EINVAL, "offset %llu or limit %llu is not sector aligned",
+			    (unsigned long long)offset, (unsigned long long)limit);
 	struct fdisk_context *cxt = fdisk_new_context();
 	if (!cxt)
 		return fail(&w, -ENOMEM, "cannot set up libfdisk");
@@ -351,6 +364,8 @@ int xp_partition_grow(const char *path, uint64_t offset, bool move_next, uint64_
 			continue;
 		if (fdisk_partition_get_start(p) == start)
 			partno = fdisk_partition_get_partno(p);
+		else if (limit && fdisk_partition_get_start(p) >= limit / SECTOR)
+			continue; /* beyond the limit: stays where it is */
 		else if (fdisk_partition_get_start(p) > start) {
 			n_later++;
 			next = fdisk_partition_get_partno(p);
@@ -378,6 +393,13 @@ int xp_partition_grow(const char *path, uint64_t offset, bool move_next, uint64_
 		goto out;
 	}
 	fdisk_sector_t end = last + 1;
+	if (limit && limit / SECTOR < end)
+		end = limit / SECTOR;
+	if (end <= start) {
+		r = fail(&w, -EINVAL, "the limit %llu is not past partition %zu",
+			 (unsigned long long)limit, partno + 1);
+		goto out;
+	}
 	if (n_later == 1) {
 		/* the one partition after it (swap) moves to the end of the disk, its start
 		 * 1 MiB aligned and its size kept; what it held is not moved (the caller
@@ -439,11 +461,21 @@ out:
 struct kept {
 	size_t partno;
 	uint64_t start, size; /* sectors */
-	bool swap;
+	char type[40];	      /* its GPT type GUID */
+	char uuid[37];	      /* its GPT partition UUID; "" for a new one (msdos) */
 	char name[109];
 };
 
-/* The partitions of the table cxt holds, into k (at most GPT_MAX_PARTS - 2). */
+/* A kept partition that can hold the root: not swap, an ESP or a BIOS boot partition. */
+static bool root_candidate(const struct kept *k)
+{
+	return strcasecmp(k->type, GPT_TYPE_SWAP) != 0 && strcasecmp(k->type, GPT_TYPE_ESP) != 0 &&
+	       strcasecmp(k->type, GPT_TYPE_BIOS_BOOT) != 0;
+}
+
+/* The partitions of the table cxt holds, into k (at most GPT_MAX_PARTS - 2): a GPT's
+ * with their type GUIDs, UUIDs and names; an msdos table's with the GPT types of theirs
+ * (82 swap, EF the EFI system partition, every other a Linux filesystem). */
 static int kept_parts(const struct writer *w, struct fdisk_context *cxt, struct kept *k, size_t *n)
 {
 	struct fdisk_table *tb = NULL;
@@ -467,17 +499,26 @@ static int kept_parts(const struct writer *w, struct fdisk_context *cxt, struct 
 		}
 		struct fdisk_parttype *t = fdisk_partition_get_type(p);
 		const char *ts = t ? fdisk_parttype_get_string(t) : NULL;
+		unsigned code = t ? fdisk_parttype_get_code(t) : 0;
 		struct kept *e = &k[(*n)++];
-		e->partno = fdisk_partition_get_partno(p);
-		e->start = fdisk_partition_get_start(p);
-		e->size = fdisk_partition_get_size(p);
-		e->swap = gpt ? ts && strcasecmp(ts, GPT_TYPE_SWAP) == 0
-			      : t && fdisk_parttype_get_code(t) == MBR_TYPE_SWAP;
+		*e = (struct kept){.partno = fdisk_partition_get_partno(p),
+				   .start = fdisk_partition_get_start(p),
+				   .size = fdisk_partition_get_size(p)};
+		const char *uuid = gpt ? fdisk_partition_get_uuid(p) : NULL;
+		snprintf(e->type, sizeof(e->type), "%s",
+			 gpt && ts		 ? ts
+			 : gpt			 ? GPT_TYPE_LINUX
+			 : code == MBR_TYPE_SWAP ? GPT_TYPE_SWAP
+			 : code == MBR_TYPE_ESP	 ? GPT_TYPE_ESP
+						 : GPT_TYPE_LINUX);
+		snprintf(e->uuid, sizeof(e->uuid), "%s", uuid && strlen(uuid) == 36 ? uuid : "");
 		const char *name = gpt ? fdisk_partition_get_name(p) : NULL;
+		bool swap = strcasecmp(e->type, GPT_TYPE_SWAP) == 0;
 		snprintf(e->name, sizeof(e->name), "%s",
-			 name && *name ? name
-			 : e->swap     ? "swap"
-				       : "root");
+			 name && *name				  ? name
+			 : swap					  ? "swap"
+			 : strcasecmp(e->type, GPT_TYPE_ESP) == 0 ? "esp"
+								  : "root");
 		if (e->partno >= GPT_MAX_PARTS - 2)
 			r = fail(w, -ENOTSUP, "partition %zu: GPT keeps %d", e->partno + 1,
 				 GPT_MAX_PARTS - 2);
@@ -524,10 +565,6 @@ static int gpt_esp(const struct writer *w, struct fdisk_context *cxt, struct xp_
 		return r;
 	if (!had && !g->make_root)
 		return fail(w, -EINVAL, "no partition table");
-	if (fdisk_has_label(cxt) && fdisk_is_label(cxt, GPT) &&
-	    (r = old_backup_clear(w, disk_size / SECTOR)) < 0)
-		return r;
-
 	if (disk_size < GPT_BACKUP_BYTES + 2 * MIB)
 		return fail(w, -ENOSPC, "no room for the EFI system partition");
 	uint64_t end = disk_size - GPT_BACKUP_BYTES;
@@ -554,31 +591,37 @@ static int gpt_esp(const struct writer *w, struct fdisk_context *cxt, struct xp_
 		k[n++] = (struct kept){.partno = 0,
 				       .start = MIB / SECTOR,
 				       .size = (first - MIB) / SECTOR,
+				       .type = GPT_TYPE_LINUX,
 				       .name = "root"};
 		next = 1;
 	}
 
+	/* every check passed: only now is anything written (a refused disk stays as it
+	 * was) */
+	if (fdisk_has_label(cxt) && fdisk_is_label(cxt, GPT) &&
+	    (r = old_backup_clear(w, disk_size / SECTOR)) < 0)
+		return r;
 	if ((r = fdisk_create_disklabel(cxt, "gpt")) < 0)
 		return fail(w, r, "cannot create a gpt partition table");
 	g->root_number = 0;
 	for (size_t i = 0; i < n; i++) {
 		r = add_partition(w, cxt, k[i].partno, k[i].start * SECTOR, k[i].size * SECTOR, 0,
-				  k[i].swap ? GPT_TYPE_SWAP : GPT_TYPE_LINUX, k[i].name);
+				  k[i].type, k[i].name, k[i].uuid);
 		if (r < 0)
 			return r;
-		if (!k[i].swap && !g->root_number) {
+		if (root_candidate(&k[i]) && !g->root_number) {
 			g->root_number = (unsigned)k[i].partno + 1;
 			g->root_offset = k[i].start * SECTOR;
 			g->root_size = k[i].size * SECTOR;
 		}
 	}
-	if (g->bios_boot &&
-	    (r = add_partition(w, cxt, next++, first, MIB, 0, GPT_TYPE_BIOS_BOOT, "bios")) < 0)
+	if (g->bios_boot && (r = add_partition(w, cxt, next++, first, MIB, 0, GPT_TYPE_BIOS_BOOT,
+					       "bios", NULL)) < 0)
 		return r;
 	g->esp_offset = end - g->esp_size;
 	g->esp_number = (unsigned)next + 1;
-	if ((r = add_partition(w, cxt, next, g->esp_offset, g->esp_size, 0, GPT_TYPE_ESP, "esp")) <
-	    0)
+	if ((r = add_partition(w, cxt, next, g->esp_offset, g->esp_size, 0, GPT_TYPE_ESP, "esp",
+			       NULL)) < 0)
 		return r;
 	if ((r = fdisk_write_disklabel(cxt)) < 0)
 		return fail(w, r, "cannot write the partition table");

@@ -251,9 +251,36 @@ static int token_derive(const unsigned char key[32], const char *name, int64_t i
 	return r;
 }
 
-/* The token of system name's current attempt (read in the caller's transaction), into
- * tok, and its row into *w; -ENOENT when it is not marked. */
-static int current_token(struct xp_inv *inv, const char *name, struct install_row *w,
+/* Whether install id of system name has begun and not ended, read in the caller's
+ * transaction: its newest event is a progress event (an ending event moves to the next
+ * attempt, so events after it are the next one's). 1, 0 or -errno. */
+static int install_running(struct xp_inv *inv, const char *name, int64_t id)
+{
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "SELECT kind FROM install_events WHERE system = ?1 AND install = ?2"
+		 " ORDER BY %s DESC LIMIT 1",
+		 event_order(inv));
+	struct xp_db_stmt *st;
+	int r = xp__inv_prepare_arg(inv, sql, name, &st);
+	if (r < 0)
+		return r;
+	xp__db_bind_int64(st, 2, id);
+	int rc = xp__db_step(st);
+	if (rc == XP_DB_ROW) {
+		const char *k = xp__db_column_text(st, 0);
+		r = k && strcmp(k, "progress") == 0;
+	} else {
+		r = rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
+	}
+	xp__db_finalize(st);
+	return r;
+}
+
+/* The token of system name's current attempt, or with next the one after it (read in
+ * the caller's transaction), into tok, and its row into *w; -ENOENT when it is not
+ * marked. */
+static int attempt_token(struct xp_inv *inv, const char *name, struct install_row *w, bool next,
 			 char tok[XP_INSTALL_TOKEN_LEN + 1])
 {
 	int r = install_row(inv, name, w);
@@ -263,19 +290,34 @@ static int current_token(struct xp_inv *inv, const char *name, struct install_ro
 		return -ENOENT;
 	unsigned char key[32];
 	if ((r = install_key(inv, key)) == 0)
-		r = token_derive(key, name, w->id, w->nonce, w->attempt, tok);
+		r = token_derive(key, name, w->id, w->nonce, w->attempt + (next ? 1 : 0), tok);
 	explicit_bzero(key, sizeof(key));
 	return r;
 }
 
 int xp_install_token(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1])
 {
+	/* a read: no write lock per request */
+	int r = xp_inv_begin_read(inv);
+	if (r < 0)
+		return r;
+	struct install_row w;
+	r = attempt_token(inv, name, &w, false, tok);
+	xp_inv_commit(inv);
+	return r;
+}
+
+int xp_install_boot_token(struct xp_inv *inv, const char *name, char tok[XP_INSTALL_TOKEN_LEN + 1])
+{
 	/* a read: no write lock per rendered config */
 	int r = xp_inv_begin_read(inv);
 	if (r < 0)
 		return r;
 	struct install_row w;
-	r = current_token(inv, name, &w, tok);
+	if ((r = install_row(inv, name, &w)) >= 0 && w.marked && w.attempt > 0)
+		r = install_running(inv, name, w.id);
+	if (r >= 0) /* running: a boot now is the machine's next attempt */
+		r = attempt_token(inv, name, &w, r > 0, tok);
 	xp_inv_commit(inv);
 	return r;
 }
@@ -314,11 +356,51 @@ static bool message_ok(const char *s)
 	return true;
 }
 
-/* The read half of an event: whether peer is system name and token its current
- * attempt's; its row into *w when it is. 0, -EACCES or -errno. */
-static int event_check(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
-		       struct install_row *w)
+/* Whether token is system name's current attempt's or, while that attempt runs, the
+ * next one's (*next: the machine booted again and its new installer reports:
+ * autoinstall.h), read in the caller's transaction; the row into *w. 0, -EACCES,
+ * -ENOENT (not marked) or -errno. */
+static int token_match(struct xp_inv *inv, const char *name, const char *token,
+		       struct install_row *w, bool *next)
 {
+	*next = false;
+	char want[XP_INSTALL_TOKEN_LEN + 1];
+	int r = attempt_token(inv, name, w, false, want);
+	if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0) {
+		r = install_running(inv, name, w->id);
+		if (r > 0)
+			r = attempt_token(inv, name, w, true, want);
+		else
+			r = r < 0 ? r : -EACCES;
+		if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0)
+			r = -EACCES;
+		*next = r == 0;
+	}
+	explicit_bzero(want, sizeof(want));
+	return r;
+}
+
+int xp_install_token_check(struct xp_inv *inv, const char *name, const char *token)
+{
+	if (!token || strlen(token) != XP_INSTALL_TOKEN_LEN || !xp_system_name_valid(name))
+		return -EACCES;
+	int r = xp_inv_begin_read(inv);
+	if (r < 0)
+		return r;
+	struct install_row w;
+	bool next;
+	r = token_match(inv, name, token, &w, &next);
+	xp_inv_commit(inv);
+	return r == -ENOENT || r == -EINVAL ? -EACCES : r;
+}
+
+/* The read half of an event: whether peer is system name and token its current
+ * attempt's, or (*next) the next attempt's while the current one runs (token_match);
+ * its row into *w when it is. 0, -EACCES or -errno. */
+static int event_check(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
+		       struct install_row *w, bool *next)
+{
+	*next = false;
 	int r = xp_inv_begin_read(inv);
 	if (r < 0)
 		return r;
@@ -329,33 +411,48 @@ static int event_check(struct xp_inv *inv, const char *name, uint32_t peer, cons
 		r = r < 0 ? r : r ? 0 : -EACCES;
 		xp_system_release(&s);
 	}
-	char want[XP_INSTALL_TOKEN_LEN + 1];
 	if (r == 0)
-		r = current_token(inv, name, w, want);
+		r = token_match(inv, name, token, w, next);
 	xp_inv_commit(inv);
-	if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0)
-		r = -EACCES;
-	explicit_bzero(want, sizeof(want));
 	return r == -ENOENT || r == -EINVAL ? -EACCES : r;
 }
 
-int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
-		     const char *kind, const char *step, const char *message)
+/* In the write transaction: the current attempt of system's install (as *w read it)
+ * ends as abandoned, superseded by the next one, whose installer reports. */
+static int abandon(struct xp_inv *inv, const char *name, const struct install_row *w)
 {
-	bool success = kind && strcmp(kind, "success") == 0;
-	bool failure = kind && strcmp(kind, "failure") == 0;
-	if (!kind || (!success && !failure && strcmp(kind, "progress") != 0) || !step_ok(step) ||
-	    !message_ok(message))
-		return -EINVAL;
-	if (!token || strlen(token) != XP_INSTALL_TOKEN_LEN || !xp_system_name_valid(name))
-		return -EACCES;
-	struct install_row w;
-	int r = event_check(inv, name, peer, token, &w);
+	struct xp_db_stmt *st;
+	int r = xp__inv_prepare_arg(
+	    inv,
+	    "INSERT INTO install_events (system, install, time, kind, step, message)"
+	    " VALUES (?1, ?2, ?3, 'failure', 'abandoned', ?4)",
+	    name, &st);
 	if (r < 0)
 		return r;
-	/* the write, if the attempt is still the one the token is of (an event of the
-	 * same attempt may have ended it meanwhile) */
-	if ((r = xp_inv_begin(inv)) < 0)
+	char msg[160];
+	snprintf(msg, sizeof(msg),
+		 "attempt %" PRId64 " ended: the machine booted from the network again and "
+		 "attempt %" PRId64 "'s installer reported",
+		 w->attempt, w->attempt + 1);
+	xp__db_bind_int64(st, 2, w->id);
+	xp__db_bind_int64(st, 3, time(NULL));
+	xp__db_bind_text(st, 4, msg);
+	if ((r = xp__inv_step_done(inv, st)) < 0)
+		return r;
+	return xp__inv_run(
+	    inv, "UPDATE install_attempts SET attempt = attempt + 1 WHERE system = ?1", name);
+}
+
+/* The write half of an event of system name, checked by event_check into *w and next:
+ * recorded if the attempt is still the one it read (an event of the same attempt may
+ * have ended it meanwhile: -EACCES); with next, the current attempt ends abandoned
+ * first. 0 or -errno. */
+static int event_write(struct xp_inv *inv, const char *name, const struct install_row *w, bool next,
+		       const char *kind, const char *step, const char *message)
+{
+	bool success = strcmp(kind, "success") == 0, failure = strcmp(kind, "failure") == 0;
+	int r = xp_inv_begin(inv);
+	if (r < 0)
 		return r;
 	struct xp_db_stmt *st;
 	r = xp__inv_prepare_arg(inv,
@@ -365,13 +462,14 @@ int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const 
 				name, &st);
 	if (r < 0)
 		goto fail;
-	xp__db_bind_int64(st, 2, w.id);
-	xp__db_bind_text(st, 3, w.nonce);
-	xp__db_bind_int64(st, 4, w.attempt);
+	xp__db_bind_int64(st, 2, w->id);
+	xp__db_bind_text(st, 3, w->nonce);
+	xp__db_bind_int64(st, 4, w->attempt);
 	int rc = xp__db_step(st);
 	r = rc == XP_DB_ROW ? 0 : rc == XP_DB_DONE ? -EACCES : xp__inv_err(inv, rc);
 	xp__db_finalize(st);
-	if (r < 0)
+	/* the same attempt still: it still runs (only an ending event moves it on) */
+	if (r < 0 || (next && (r = abandon(inv, name, w)) < 0))
 		goto fail;
 	r = xp__inv_prepare_arg(inv,
 				"INSERT INTO install_events (system, install, time, kind, step, message)"
@@ -379,7 +477,7 @@ int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const 
 				name, &st);
 	if (r < 0)
 		goto fail;
-	xp__db_bind_int64(st, 2, w.id);
+	xp__db_bind_int64(st, 2, w->id);
 	xp__db_bind_int64(st, 3, time(NULL));
 	xp__db_bind_text(st, 4, kind);
 	xp__db_bind_text(st, 5, step);
@@ -417,78 +515,28 @@ fail:
 	return r;
 }
 
-/* Whether system name's current attempt has begun and not ended (read in the caller's
- * transaction): marked, and the newest event of its install a progress event (an
- * ending event moves to the next attempt, so events after it are the next one's). The
- * row into *w. 1, 0 or -errno. */
-static int attempt_begun(struct xp_inv *inv, const char *name, struct install_row *w)
+int xp_install_event(struct xp_inv *inv, const char *name, uint32_t peer, const char *token,
+		     const char *kind, const char *step, const char *message)
 {
-	int r = install_row(inv, name, w);
-	if (r <= 0 || !w->marked || w->attempt <= 0)
-		return r < 0 ? r : 0;
-	char sql[256];
-	snprintf(sql, sizeof(sql),
-		 "SELECT kind FROM install_events WHERE system = ?1 AND install = ?2"
-		 " ORDER BY %s DESC LIMIT 1",
-		 event_order(inv));
-	struct xp_db_stmt *st;
-	if ((r = xp__inv_prepare_arg(inv, sql, name, &st)) < 0)
-		return r;
-	xp__db_bind_int64(st, 2, w->id);
-	int rc = xp__db_step(st);
-	if (rc == XP_DB_ROW) {
-		const char *k = xp__db_column_text(st, 0);
-		r = k && strcmp(k, "progress") == 0;
-	} else {
-		r = rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
-	}
-	xp__db_finalize(st);
+	bool success = kind && strcmp(kind, "success") == 0;
+	bool failure = kind && strcmp(kind, "failure") == 0;
+	if (!kind || (!success && !failure && strcmp(kind, "progress") != 0) || !step_ok(step) ||
+	    !message_ok(message))
+		return -EINVAL;
+	if (!token || strlen(token) != XP_INSTALL_TOKEN_LEN || !xp_system_name_valid(name))
+		return -EACCES;
+	struct install_row w;
+	bool next;
+	int r = event_check(inv, name, peer, token, &w, &next);
+	if (r == 0)
+		r = event_write(inv, name, &w, next, kind, step, message);
+	if (r == 0)
+		return next ? 1 : 0;
+	/* the next attempt's event that another of its own beat to the write (which ended
+	 * the attempt it supersedes): its token is the current attempt's now */
+	if (r == -EACCES && next && (r = event_check(inv, name, peer, token, &w, &next)) == 0)
+		r = next ? -EACCES : event_write(inv, name, &w, false, kind, step, message);
 	return r;
-}
-
-int xp_install_boot(struct xp_inv *inv, const char *name)
-{
-	struct install_row w, now;
-	int r = xp_inv_begin_read(inv); /* most boots end nothing: no write lock */
-	if (r < 0)
-		return r;
-	r = attempt_begun(inv, name, &w);
-	xp_inv_commit(inv);
-	if (r <= 0)
-		return r;
-	if ((r = xp_inv_begin(inv)) < 0)
-		return r;
-	/* again under the write lock: an event may have ended it meanwhile */
-	if ((r = attempt_begun(inv, name, &now)) <= 0 || now.id != w.id ||
-	    now.attempt != w.attempt || strcmp(now.nonce, w.nonce) != 0) {
-		xp_inv_rollback(inv);
-		return r < 0 ? r : 0;
-	}
-	struct xp_db_stmt *st;
-	r = xp__inv_prepare_arg(inv,
-				"INSERT INTO install_events (system, install, time, kind, step, message)"
-				" VALUES (?1, ?2, ?3, 'failure', 'abandoned', ?4)",
-				name, &st);
-	if (r == 0) {
-		char msg[128];
-		snprintf(msg, sizeof(msg),
-			 "attempt %" PRId64 " ended: the machine booted from the network again",
-			 w.attempt);
-		xp__db_bind_int64(st, 2, w.id);
-		xp__db_bind_int64(st, 3, time(NULL));
-		xp__db_bind_text(st, 4, msg);
-		r = xp__inv_step_done(inv, st);
-	}
-	if (r >= 0)
-		r = xp__inv_run(
-		    inv, "UPDATE install_attempts SET attempt = attempt + 1 WHERE system = ?1",
-		    name);
-	if (r < 0) {
-		xp_inv_rollback(inv);
-		return r;
-	}
-	r = xp_inv_commit(inv);
-	return r < 0 ? r : 1;
 }
 
 json_t *xp_install_state_to_json(const struct xp_install_state *s)

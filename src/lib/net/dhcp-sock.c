@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
-#include "xenprov/autoinstall.h"
 #include "xenprov/dhcp.h"
 #include "xenprov/leases.h"
 #include "xenprov/mac.h"
@@ -368,8 +367,18 @@ static int take_config(struct dhcp_srv *d, bool *proxy)
 	return r;
 }
 
+static void commit_held(struct dhcp_srv *d);
+static bool pending(const struct dhcp_srv *d);
+
 int xp__dhcp_srv_reload(struct dhcp_srv *d)
 {
+	/* the held replies leave under the configuration they were made in (their
+	 * boot_host points into it); one still held after (kept for a later commit)
+	 * logs nothing when it leaves */
+	if (pending(d))
+		commit_held(d);
+	for (unsigned i = 0; i < d->n_held; i++)
+		d->held[i].boot_host = NULL;
 	bool proxy;
 	int r = take_config(d, &proxy);
 	if (r < 0)
@@ -453,6 +462,24 @@ static void log_drop(struct dhcp_srv *d, const uint8_t *pkt, size_t len,
 				     : "cannot be answered");
 }
 
+/* An ACK to a machine's firmware booting from the network (a PXE or iPXE client of a
+ * known system) has left: with netboot off it was answered no boot file and goes on to
+ * its disk, logged at info. Nothing else: a DHCP exchange, which anyone on the boot
+ * network can make with any MAC, ends no autoinstall attempt (autoinstall.h: only the
+ * next attempt's token, rendered to the system's own address, does). */
+static void on_boot(struct dhcp_srv *d, const struct xp_dhcp_host *h)
+{
+	if (h->netboot)
+		return;
+	char mac[XP_MAC_STRLEN + 1];
+	struct xp_mac m;
+	memcpy(m.b, h->mac, 6);
+	xp_mac_format(&m, mac);
+	xp__serve_limited(d->s, SRC_DHCP, LOG_INFO,
+			  "system '%s' (%s): netboot off, answered no boot file: boots locally",
+			  h->name[0] ? h->name : h->hostname, mac);
+}
+
 static void send_batch(struct dhcp_srv *d, int fd, const struct xp_dhcp_tx *tx,
 		       const int *ifindex, unsigned n)
 {
@@ -498,6 +525,9 @@ static void send_batch(struct dhcp_srv *d, int fd, const struct xp_dhcp_tx *tx,
 			done++;
 			continue;
 		}
+		for (unsigned i = done; i < done + (unsigned)k; i++)
+			if (tx[i].boot_host) /* replies that left only */
+				on_boot(d, tx[i].boot_host);
 		done += (unsigned)k;
 	}
 }
@@ -701,38 +731,6 @@ void xp__dhcp_srv_flush(struct dhcp_srv *d, int64_t now_ms)
 		commit_held(d);
 }
 
-/* A machine's firmware booting from the network (an ACK to a PXE or iPXE client of a
- * known system; once a boot, and on a PXE ROM chaining iPXE twice, which ends nothing
- * the second time). netboot off: it was answered no boot file and goes on to its disk,
- * logged at info. netboot on: an autoinstall attempt of it that began and never ended
- * (the machine stopped half way) is ended now (xp_install_boot), before the ACK leaves,
- * so that the config it fetches next carries the next attempt's token. */
-static void on_boot(struct dhcp_srv *d, const struct xp_dhcp_host *h)
-{
-	char mac[XP_MAC_STRLEN + 1];
-	struct xp_mac m;
-	memcpy(m.b, h->mac, 6);
-	xp_mac_format(&m, mac);
-	const char *name = h->name[0] ? h->name : h->hostname;
-	if (!h->netboot) {
-		xp__serve_limited(d->s, SRC_DHCP, LOG_INFO,
-				  "system '%s' (%s): netboot off, answered no boot file: boots locally",
-				  name, mac);
-		return;
-	}
-	if (!h->name[0])
-		return;
-	int r = xp_install_boot(d->s->inv, h->name);
-	if (r > 0)
-		xp__serve_log(d->s, LOG_WARNING,
-			      "install: system '%s' (%s) booted again before its install ended: the "
-			      "attempt is abandoned, this boot starts the next",
-			      h->name, mac);
-	else if (r < 0)
-		xp__serve_limited(d->s, SRC_DHCP, LOG_ERR, "system '%s': install attempt: %s",
-				  h->name, strerror(-r));
-}
-
 static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 {
 	(void)events;
@@ -792,8 +790,6 @@ static void on_readable(struct serve *s, struct watch *w, uint32_t events)
 			size_t after = xp_dhcp_server_changes(d->engine, &ch);
 			if (after > before && before == 0 && d->n_held == 0)
 				d->held_since = xp__serve_now_ms(); /* the first change waiting */
-			if (r > 0 && d->tx[nout].boot_host)
-				on_boot(d, d->tx[nout].boot_host);
 			if (r < 0) {
 				log_drop(d, d->rbuf[i], d->rmsg[i].msg_len, &d->rsrc[i], r, why);
 			} else if (r > 0 && after > before) {

@@ -12,9 +12,9 @@
  * Bearer TOKEN", STATE/api-token), unless the profile's setting publish-image is "open"
  * (the operator's choice, which `xenprov check` reports): then its image, and only the
  * hash it is published under now, goes to anyone. And an autoinstall installer gets its
- * own system's profile's image with its install token (install_grant, below). Without the token, /images/HASH
- * answers 401 for every well-formed hash that no open profile publishes, published or
- * not, so that a client learns nothing of what exists.
+ * own system's profile's image with its install token (install_grant, below). Without the
+ * token, /images/HASH answers 401 for every well-formed hash that no open profile
+ * publishes, published or not, so that a client learns nothing of what exists.
  *
  * Preparing an image (a tarball's image built, a file of gigabytes hashed) takes from
  * seconds to minutes: it runs on a worker thread of its own, never on libmicrohttpd's,
@@ -27,9 +27,16 @@
  * Every image request is logged (limited like every line about a client): who fetched
  * which image, and which bytes; refusals too.
  *
+ * GET /images/HASH?sparse=FROM sends the image from byte FROM on as a sparse stream
+ * (xenprov/sparse-stream.h): its data extents only, found with lseek(2)'s SEEK_DATA and
+ * SEEK_HOLE as they are read, so that an image's holes (most of a fresh filesystem)
+ * cross no network. The installer asks for it; a server without it answers the whole
+ * image (the query ignored), which the installer tells by the Content-Type.
+ *
  * Not here: the records (deploy/golden-publish.c), ranges (http.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -37,10 +44,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "net/http-internal.h"
+#include "util/ctype.h"
 #include "xenprov/autoinstall.h"
 #include "xenprov/install.h"
+#include "xenprov/sparse-stream.h"
 #include "xenprov/sync-state.h"
 
 #define JOBS_MAX 64
@@ -89,10 +99,12 @@ static enum MHD_Result refuse(struct MHD_Connection *c)
 /* The install grant: a request from an autoinstall installer, "Authorization: Bearer
  * TOKEN" with "X-Xenprov-System: NAME", where NAME is a system marked for install, the
  * request comes from its own address (its reservation when it has one:
- * xp_install_peer_is_system) and TOKEN is its current attempt's install token. Such a
- * request is allowed its own profile's image only: profile (the profile endpoint) must
- * be the system's, or hex (an image) the hash the system's profile is published under
- * now (the cache: nothing is prepared here). Every other case: false. */
+ * xp_install_peer_is_system) and TOKEN is its current attempt's install token, or the
+ * next attempt's while that one runs (xp_install_token_check: a machine booted again
+ * whose new installer has not reported yet). Such a request is allowed its own profile's image
+ * only: profile (the profile endpoint) must be the system's, or hex (an image) the hash the
+ * system's profile is published under now (the cache: nothing is prepared here). Every other case:
+ * false. */
 static bool install_grant(struct http_srv *h, struct MHD_Connection *c, uint32_t ip,
 			  const char *profile, const char *hex)
 {
@@ -105,16 +117,9 @@ static bool install_grant(struct http_srv *h, struct MHD_Connection *c, uint32_t
 		return false;
 	a += 7;
 	struct xp_system sys = {0};
-	char tok[XP_INSTALL_TOKEN_LEN + 1];
 	bool ok = xp_system_get(h->inv, name, &sys) == 0 && sys.profile &&
 		  xp_install_peer_is_system(h->inv, &sys, ip) == 1 &&
-		  xp_install_token(h->inv, name, tok) == 0 && strlen(a) == XP_INSTALL_TOKEN_LEN;
-	if (ok) {
-		unsigned char diff = 0; /* the same time whatever the first wrong byte */
-		for (size_t i = 0; i < XP_INSTALL_TOKEN_LEN; i++)
-			diff |= (unsigned char)(a[i] ^ tok[i]);
-		ok = diff == 0;
-	}
+		  xp_install_token_check(h->inv, name, a) == 0; /* in constant time */
 	if (ok && profile) {
 		ok = strcmp(sys.profile, profile) == 0;
 	} else if (ok) {
@@ -197,6 +202,105 @@ static bool open_hash(struct http_srv *h, const char *hex)
 	return false;
 }
 
+/* ---- the sparse stream ------------------------------------------------------------------ */
+
+struct sparse_src {
+	int fd;
+	uint64_t size;
+	uint64_t pos, end; /* the file's offset, the end of the extent being sent */
+	unsigned char rec[XP_SPARSE_HEADER_LEN];
+	size_t rec_len, rec_sent; /* the header or record still to send */
+	bool last;		  /* the end record queued: nothing after it */
+};
+
+/* The next record after s->pos: an extent (SEEK_DATA, then SEEK_HOLE for its end), or
+ * the end. A file that cannot say (no SEEK_DATA) is one extent. */
+static int sparse_next(struct sparse_src *s)
+{
+	off_t d = s->pos < s->size ? lseek(s->fd, (off_t)s->pos, SEEK_DATA) : -1;
+	if (d < 0 && s->pos < s->size && errno != ENXIO)
+		d = (off_t)s->pos; /* SEEK_DATA unsupported: data everywhere */
+	if (d < 0 || (uint64_t)d >= s->size) {
+		xp_sparse_put_record(s->rec, s->size, 0);
+		s->last = true;
+	} else {
+		off_t e = lseek(s->fd, d, SEEK_HOLE);
+		s->pos = (uint64_t)d;
+		s->end = e < 0 || (uint64_t)e > s->size ? s->size : (uint64_t)e;
+		xp_sparse_put_record(s->rec, s->pos, s->end - s->pos);
+	}
+	s->rec_len = XP_SPARSE_RECORD_LEN;
+	s->rec_sent = 0;
+	return 0;
+}
+
+static ssize_t sparse_read(void *cls, uint64_t at, char *buf, size_t max)
+{
+	(void)at;
+	struct sparse_src *s = cls;
+	size_t n = 0;
+	while (n < max) {
+		if (s->rec_sent < s->rec_len) {
+			size_t k =
+			    s->rec_len - s->rec_sent < max - n ? s->rec_len - s->rec_sent : max - n;
+			memcpy(buf + n, s->rec + s->rec_sent, k);
+			s->rec_sent += k, n += k;
+		} else if (s->pos < s->end) {
+			size_t k = s->end - s->pos < max - n ? (size_t)(s->end - s->pos) : max - n;
+			ssize_t got = pread(s->fd, buf + n, k, (off_t)s->pos);
+			if (got <= 0) /* the file shrank or broke behind its record */
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			s->pos += (uint64_t)got, n += (size_t)got;
+		} else if (s->last) {
+			break;
+		} else {
+			sparse_next(s);
+		}
+	}
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void sparse_free(void *cls)
+{
+	struct sparse_src *s = cls;
+	close(s->fd);
+	free(s);
+}
+
+/* The image (fd, size bytes) from byte from on as a sparse stream; fd is the
+ * response's. */
+static enum MHD_Result reply_sparse(struct MHD_Connection *c, int fd, uint64_t size, uint64_t from)
+{
+	struct sparse_src *s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		return MHD_NO;
+	}
+	*s = (struct sparse_src){
+	    .fd = fd, .size = size, .pos = from, .end = from, .rec_len = XP_SPARSE_HEADER_LEN};
+	xp_sparse_put_header(s->rec, size, from);
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024,
+								      sparse_read, s, sparse_free);
+	if (!resp)
+		sparse_free(s);
+	else
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, XP_SPARSE_TYPE);
+	return xp__http_queue(c, MHD_HTTP_OK, resp);
+}
+
+/* ?sparse=FROM: 1 with *from, 0 when absent, -1 malformed (digits only, at most size). */
+static int sparse_arg(struct MHD_Connection *c, uint64_t size, uint64_t *from)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sparse");
+	if (!v)
+		return 0;
+	uint64_t n;
+	if (!xp__decimal(v, strlen(v), &n) || n > size)
+		return -1;
+	*from = n;
+	return 1;
+}
+
 enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, const char *hex)
 {
 	uint32_t ip;
@@ -228,8 +332,22 @@ enum MHD_Result xp__http_image(struct http_srv *h, struct MHD_Connection *c, con
 		return xp__http_reply_error(c, MHD_HTTP_NOT_FOUND,
 					    "no published image of that SHA-256");
 	}
-	enum MHD_Result res =
-	    xp__http_reply_range(c, fd, 0, size, NULL, "application/octet-stream", range);
+	uint64_t from = 0;
+	int sp = sparse_arg(c, size, &from);
+	if (sp < 0) {
+		close(fd);
+		xp__serve_limited(h->s, SRC_HTTP, LOG_WARNING,
+				  "image %s to %s: a malformed sparse start", hex, peer);
+		return xp__http_reply_error(c, MHD_HTTP_BAD_REQUEST,
+					    "sparse=FROM: a byte offset within the image");
+	}
+	enum MHD_Result res;
+	if (sp) {
+		snprintf(range, sizeof(range), "sparse from %llu", (unsigned long long)from);
+		res = reply_sparse(c, fd, size, from);
+	} else {
+		res = xp__http_reply_range(c, fd, 0, size, NULL, "application/octet-stream", range);
+	}
 	xp__serve_limited(h->s, SRC_HTTP, LOG_INFO, "image %s to %s: %s of %llu%s", hex, peer,
 			  range, (unsigned long long)size,
 			  token   ? ", with the API token"

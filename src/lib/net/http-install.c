@@ -8,7 +8,9 @@
  * token), logged with limits (anyone on the network can cause them); the token and the
  * address are checked before any write lock is taken (a flood of refused events does
  * not queue the boot server's writers). Every accepted event is logged, a failure with
- * its reason.
+ * its reason, and the first of a new attempt that superseded a running one (the machine
+ * booted again half way: its new installer holds the next attempt's token) with a
+ * warning.
  *
  * Not here: the token (inventory/install.c, rendered by boot/target.c), the store.
  */
@@ -93,6 +95,13 @@ enum MHD_Result xp__http_install_event(struct http_srv *h, struct MHD_Connection
 		res = xp__http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 					   "cannot record the event");
 	} else {
+		if (r > 0) /* the next attempt's token: the running one was abandoned */
+			xp__serve_log(
+			    h->s, LOG_WARNING,
+			    "install: system '%s' (%s) booted again before its install "
+			    "ended: its running attempt is abandoned, the new installer's "
+			    "goes on",
+			    name, peer);
 		bool failure = strcmp(kind, "failure") == 0;
 		xp__serve_log(h->s, failure ? LOG_WARNING : LOG_INFO,
 			      "install: system '%s' (%s): %s %s%s%s%s", name, peer, kind, step,

@@ -13,10 +13,12 @@
  * past). Built into a fresh directory
  * STATE/installer/.KEY.XXXXXX, which is renamed STATE/installer/KEY once whole (the
  * pair of files appears at once or not at all), then served; other keys' directories
- * are removed. KEY (xp_installer_key) comes from the identities of xenprov itself (the
- * running program), the kernel (the newest /boot/vmlinuz-*), its modules.dep and
- * busybox: a new xenprov or kernel is another installer, built on its next use; the
- * key is looked at again at most once a minute while one is served.
+ * are removed. KEY (xp_installer_key) comes from the identities of the kernel (the
+ * newest /boot/vmlinuz-*), its modules.dep and every file the build would copy
+ * (xenprov itself, libcurl, e2fsck, resize2fs, their libraries, busybox, the modules):
+ * an update of any of them is another installer, built on its next use; the key is
+ * worked out on the builder's thread (ldd runs), again at most once a minute while
+ * one is served.
  *
  * The server may run as another user (--runas) by then: a kernel only root can read
  * (some distributions make /boot/vmlinuz-* 0600) cannot be built from, and the log

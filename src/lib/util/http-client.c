@@ -103,7 +103,22 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		c->r->ranged = false;
 		c->r->range_start = 0;
 		c->r->total = -1;
+		c->r->content_type[0] = '\0';
 		return len;
+	}
+	/* RFC 9110 8.3: the media type, without its parameters */
+	if (len > 13 && strncasecmp(p, "content-type:", 13) == 0) {
+		const char *v = p + 13, *e = p + len;
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		size_t l = 0;
+		while (v + l < e && !strchr("; \t\r\n", v[l]))
+			l++;
+		if (l < sizeof(c->r->content_type))
+			for (size_t i = 0; i <= l; i++)
+				c->r->content_type[i] =
+				    i < l ? (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i])
+					  : '\0';
 	}
 	/* RFC 9110 14.4: "Content-Range: bytes FIRST-LAST/COMPLETE" */
 	if (len > 14 && strncasecmp(p, "content-range:", 14) == 0) {

@@ -1,0 +1,64 @@
+/*
+ * xenprov/sparse-stream.h - the sparse image stream (format "xpsparse", version 1): a
+ * disk image sent as the list of its data extents, each with its bytes, so that what
+ * reads as zeros (an image's holes) crosses no network. What `xenprov serve` sends for
+ * GET /images/HASH?sparse=FROM (net/http-images.c) and the autoinstall installer reads
+ * (deploy/installer-run.c). All integers little-endian:
+ *
+ *   header   8 bytes "xpsparse", u64 the image's size, u64 FROM (the offset the stream
+ *            starts at: 0, or where a transfer cut short stopped)
+ *   extent   u64 offset, u64 length (> 0), then length bytes: the image's bytes there;
+ *            extents in increasing order, not overlapping, within [FROM, size)
+ *   end      u64 size, u64 0
+ *
+ * Every byte of [FROM, size) that no extent carries reads as zero. Nothing follows the
+ * end. The reader below is pure (bytes in, callbacks out): no I/O, no allocation.
+ */
+#ifndef XENPROV_SPARSE_STREAM_H
+#define XENPROV_SPARSE_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define XP_SPARSE_MAGIC	     "xpsparse"
+#define XP_SPARSE_HEADER_LEN 24
+#define XP_SPARSE_RECORD_LEN 16
+/* The Content-Type of a sparse stream's answer */
+#define XP_SPARSE_TYPE "application/x-xenprov-sparse"
+
+/* The header (24 bytes) and an extent's or the end's record (16 bytes) into out. */
+void xp_sparse_put_header(unsigned char *out, uint64_t size, uint64_t from);
+void xp_sparse_put_record(unsigned char *out, uint64_t offset, uint64_t length);
+
+/* The reader's callbacks: data of the image at off (a piece of an extent, in order);
+ * zeros: [off, off + len) reads as zeros (a gap before an extent, or before the end).
+ * A negative return stops the reader with it. */
+struct xp_sparse_cb {
+	int (*data)(void *ctx, uint64_t off, const void *p, size_t len);
+	int (*zeros)(void *ctx, uint64_t off, uint64_t len);
+	void *ctx;
+};
+
+struct xp_sparse_rd {
+	struct xp_sparse_cb cb;
+	uint64_t size, from;
+	uint64_t pos;  /* every byte below it given to a callback */
+	uint64_t left; /* of the current extent's bytes */
+	unsigned char rec[XP_SPARSE_HEADER_LEN];
+	size_t got; /* of the header or record being read */
+	int state;
+};
+
+/* A reader of the stream of an image of size bytes starting at from (the header must
+ * say both). */
+void xp_sparse_rd_init(struct xp_sparse_rd *s, uint64_t size, uint64_t from,
+		       const struct xp_sparse_cb *cb);
+/* Feeds the next len bytes of the stream. -EBADMSG for a malformed stream (a wrong
+ * magic, size or start, an extent out of order, overlapping or past the end, bytes after
+ * the end), else a callback's error; the reader then takes nothing more. */
+int xp_sparse_rd_feed(struct xp_sparse_rd *s, const void *p, size_t len);
+/* Whether the end record was read (every byte of the image given). */
+bool xp_sparse_rd_done(const struct xp_sparse_rd *s);
+
+#endif

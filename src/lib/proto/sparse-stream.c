@@ -1,0 +1,117 @@
+/*
+ * sparse-stream.c - the sparse image stream's records written and read
+ * (xenprov/sparse-stream.h): a bounded push reader that takes the stream in pieces of
+ * any size, checks every record before it acts on it, and hands out the image's bytes
+ * and its zero ranges in order.
+ *
+ * Not here: walking a file's extents (net/http-images.c, SEEK_DATA and SEEK_HOLE of
+ * lseek(2)), writing the target disk (deploy/installer-run.c).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "xenprov/sparse-stream.h"
+
+enum { ST_HEADER, ST_RECORD, ST_DATA, ST_END, ST_BROKEN };
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void xp_sparse_put_header(unsigned char *out, uint64_t size, uint64_t from)
+{
+	memcpy(out, XP_SPARSE_MAGIC, 8);
+	put64(out + 8, size);
+	put64(out + 16, from);
+}
+
+void xp_sparse_put_record(unsigned char *out, uint64_t offset, uint64_t length)
+{
+	put64(out, offset);
+	put64(out + 8, length);
+}
+
+void xp_sparse_rd_init(struct xp_sparse_rd *s, uint64_t size, uint64_t from,
+		       const struct xp_sparse_cb *cb)
+{
+	*s = (struct xp_sparse_rd){.cb = *cb, .size = size, .from = from, .pos = from};
+}
+
+bool xp_sparse_rd_done(const struct xp_sparse_rd *s)
+{
+	return s->state == ST_END;
+}
+
+/* [s->pos, to) reads as zeros. */
+static int zeros_to(struct xp_sparse_rd *s, uint64_t to)
+{
+	int r = to > s->pos && s->cb.zeros ? s->cb.zeros(s->cb.ctx, s->pos, to - s->pos) : 0;
+	s->pos = to;
+	return r;
+}
+
+/* The header or a record, complete in s->rec. */
+static int record(struct xp_sparse_rd *s)
+{
+	if (s->state == ST_HEADER) {
+		if (memcmp(s->rec, XP_SPARSE_MAGIC, 8) != 0 || get64(s->rec + 8) != s->size ||
+		    get64(s->rec + 16) != s->from || s->from > s->size)
+			return -EBADMSG;
+		s->state = ST_RECORD;
+		return 0;
+	}
+	uint64_t off = get64(s->rec), len = get64(s->rec + 8);
+	if (len == 0) { /* the end: only at the image's size */
+		if (off != s->size)
+			return -EBADMSG;
+		s->state = ST_END;
+		return zeros_to(s, s->size);
+	}
+	if (off < s->pos || off > s->size || len > s->size - off)
+		return -EBADMSG;
+	s->state = ST_DATA;
+	s->left = len;
+	return zeros_to(s, off);
+}
+
+int xp_sparse_rd_feed(struct xp_sparse_rd *s, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	int r = 0;
+	while (len && r == 0) {
+		if (s->state == ST_END || s->state == ST_BROKEN) {
+			r = -EBADMSG; /* bytes after the end, or after an error */
+			break;
+		}
+		if (s->state == ST_DATA) {
+			size_t n = len < s->left ? len : (size_t)s->left;
+			if (s->cb.data)
+				r = s->cb.data(s->cb.ctx, s->pos, b, n);
+			s->pos += n, s->left -= n, b += n, len -= n;
+			if (!s->left)
+				s->state = ST_RECORD;
+			continue;
+		}
+		size_t want = s->state == ST_HEADER ? XP_SPARSE_HEADER_LEN : XP_SPARSE_RECORD_LEN;
+		size_t n = len < want - s->got ? len : want - s->got;
+		memcpy(s->rec + s->got, b, n);
+		s->got += n, b += n, len -= n;
+		if (s->got == want) {
+			s->got = 0;
+			r = record(s);
+		}
+	}
+	if (r < 0)
+		s->state = ST_BROKEN;
+	return r;
+}
