@@ -2,8 +2,9 @@
  * capture-skip.c - the second capture of a local tree without rsync's walk of what did
  * not change: xenprov's own walk of the source decides, by ctime and by the previous
  * capture's record of its directories (NAME/V/srcindex), which entries are the previous
- * version's, links those into the new version itself, and gives rsync only the rest
- * (--files-from), so rsync's filter rules stay the only exclusion rules.
+ * version's (the new version, a lazy one, takes the previous manifest's lines for them,
+ * imgstore.h), and gives rsync only the rest (--files-from) into the new version's delta,
+ * so rsync's filter rules stay the only exclusion rules.
  *
  * Why it is exact: every change of an inode's content or attributes, every link or
  * unlink of it and every rename of it sets its ctime, which no program can set back (only
@@ -27,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "image/imgstore-internal.h"
@@ -40,7 +40,6 @@ struct skip_walk {
 	struct xp_capture_skip *s;
 	const struct xp_capture_opts *o;
 	const struct xp_manifest *prev;
-	const char *prev_root, *new_root;
 	int64_t since;
 	int64_t recent_since; /* < 0: no file is recent */
 	dev_t dev;
@@ -192,14 +191,12 @@ static const char *join(struct xp_buf *b, const char *root, const char *rel)
 	return xp_buf_error(b) ? NULL : xp_buf_str(b);
 }
 
-/* mode: 0 records directories only (nothing is skipped), 1 also builds the new tree
- * (this directory is the same as before and exists there), 2 is below a directory rsync
- * copies whole: also notes the regular files the previous manifest has at that path
- * (rsync's quick check there compares with another file when the directory was renamed
- * into the path: they are verified as capture.c verifies recent files); clean: this
- * directory's own ctime is old; nfd and pfd (mode 1): this directory in the new tree and
- * in the previous version's, so that each link or mkdir resolves one name. */
-static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, int mode, bool clean,
+/* mode: 0 records directories only (nothing is skipped), 1 also finds what did not
+ * change (this directory is the same inode at the same path as before), 2 is below a directory
+ * rsync copies whole: also notes the regular files the previous manifest has at that path (rsync's
+ * quick check there compares with another file when the directory was renamed into the path: they
+ * are verified as capture.c verifies recent files); clean: this directory's own ctime is old. */
+static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clean,
 		    struct xp_diags *d)
 {
 	int fd = depth > 4096 ? -1 : dup(dfd);
@@ -260,45 +257,14 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 			w->s->verify[w->s->nverify++] = p;
 		}
 		int cmode = 0;
-		_cleanup_close_ int cnfd = -1, cpfd = -1;
-		if (mode == 1 && S_ISDIR(st.st_mode) && w->s->lazy) {
-			/* a lazy version: the directory is the parent version's unless
-			 * xp__capture_skip_make_dirs finds it needed in the delta */
+		if (mode == 1 && S_ISDIR(st.st_mode)) {
+			/* the same directory: the previous version's, unless
+			 * xp__capture_skip_make_dirs finds the delta needs it */
 			if (descend && e && e->type == 'd' && idx_same(w, rel, &st)) {
 				struct xp_capture_skip_dir t = {.rel = strdup(rel),
 								.st = st,
 								.clean =
 								    st.st_ctim.tv_sec < w->since};
-				if (!t.rel || xp_grow(&w->s->dirs, &w->s->dcap, w->s->ndirs,
-						      sizeof(*w->s->dirs), 64) < 0) {
-					free(t.rel);
-					r = -ENOMEM;
-					break;
-				}
-				w->s->dirs[w->s->ndirs++] = t;
-				cmode = 1;
-			} else if (!e && clean) {
-				continue;
-			} else {
-				list_add(w, rel);
-				cmode = 2;
-			}
-		} else if (mode == 1 && S_ISDIR(st.st_mode)) {
-			if (descend && e && e->type == 'd' && idx_same(w, rel, &st) &&
-			    (cpfd = openat(pfd, de->d_name,
-					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-				if (mkdirat(nfd, de->d_name, 0700) < 0 ||
-				    (cnfd = openat(nfd, de->d_name,
-						   O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						       O_CLOEXEC)) < 0) {
-					const char *np = join(&w->a, w->new_root, rel);
-					r = np ? xp_diags_fail(d, -errno, np, NULL, NULL,
-							       "cannot create: %s", strerror(errno))
-					       : -ENOMEM;
-					break;
-				}
-				struct xp_capture_skip_dir t = {
-				    .rel = strdup(rel), .st = st, .made = true};
 				if (!t.rel || xp_grow(&w->s->dirs, &w->s->dcap, w->s->ndirs,
 						      sizeof(*w->s->dirs), 64) < 0) {
 					free(t.rel);
@@ -321,22 +287,15 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 				    e->mode == (st.st_mode & 07777) && e->uid == st.st_uid &&
 				    e->gid == st.st_gid && e->mtime == (int64_t)st.st_mtim.tv_sec &&
 				    (!S_ISREG(st.st_mode) || e->size == (uint64_t)st.st_size);
-			/* a lazy version takes the previous manifest's line: a file of a
+			/* the new version takes the previous manifest's line; a file of a
 			 * hard-link group goes to rsync, which makes the group in the delta */
-			if (same && w->s->lazy && (!S_ISREG(st.st_mode) || st.st_nlink == 1)) {
+			if (same && (!S_ISREG(st.st_mode) || st.st_nlink == 1)) {
 				xp_buf_add(&w->s->linked, rel, strlen(rel) + 1);
 				w->s->nlinked++;
 				continue;
 			}
-			if (same && !w->s->lazy) {
-				if (linkat(pfd, de->d_name, nfd, de->d_name, 0) == 0) {
-					w->s->nlinked++;
-					continue;
-				}
-				/* too many links, or not there after all: rsync's to do */
-			} else if (!e && clean) {
+			if (!same && !e && clean)
 				continue;
-			}
 			list_add(w, rel);
 			continue;
 		}
@@ -347,8 +306,8 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 			if (cfd < 0)
 				w->s->sparse = true;
 			if (cfd >= 0)
-				r = walk_dir(w, cfd, cnfd, cpfd, depth + 1, cmode,
-					     st.st_ctim.tv_sec < w->since, d);
+				r = walk_dir(w, cfd, depth + 1, cmode, st.st_ctim.tv_sec < w->since,
+					     d);
 			else if (cmode == 1)
 				list_add(w, rel);
 		}
@@ -362,12 +321,9 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 
 int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opts *o,
 			  const char *prev_dir, const struct xp_manifest *prev,
-			  int64_t prev_started, int64_t recent_since, const char *prev_root,
-			  const char *new_root, struct xp_diags *d)
+			  int64_t prev_started, int64_t recent_since, struct xp_diags *d)
 {
-	bool lazy = s->lazy;
 	memset(s, 0, sizeof(*s));
-	s->lazy = lazy;
 	xp_buf_init(&s->index);
 	xp_buf_init(&s->list);
 	xp_buf_init(&s->linked);
@@ -382,7 +338,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	size_t ilen = 0, nidx = 0;
 	/* only root sees and sets every owner and xattr as rsync -aHAX does; the previous
 	 * capture's start less a second (the filesystem's clock is the kernel's coarse one) */
-	bool active = prev_dir && prev && prev_root && prev_started > 0 && geteuid() == 0;
+	bool active = prev_dir && prev && prev_started > 0 && geteuid() == 0;
 	if (active) {
 		if (asprintf(&ipath, "%s/srcindex", prev_dir) < 0)
 			return -ENOMEM;
@@ -394,8 +350,6 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	struct skip_walk w = {.s = s,
 			      .o = o,
 			      .prev = prev,
-			      .prev_root = prev_root,
-			      .new_root = new_root,
 			      .since = prev_started - 1,
 			      .recent_since = recent_since,
 			      .idx = idx,
@@ -403,7 +357,6 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	xp_buf_init(&w.path);
 	xp_buf_init(&w.a);
 	_cleanup_close_ int fd = open(o->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int nfd = -1, pfd = -1;
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		s->sparse = true; /* rsync says what it is */
@@ -413,7 +366,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	idx_add(&w, "/", &st);
 	active = active && idx_same(&w, "/", &st) && xp_manifest_find(prev, "/");
 	if (active) {
-		struct xp_capture_skip_dir t = {.rel = strdup(""), .st = st, .made = !s->lazy};
+		struct xp_capture_skip_dir t = {.rel = strdup(""), .st = st};
 		if (!t.rel || xp_grow(&s->dirs, &s->dcap, 0, sizeof(*s->dirs), 64) < 0) {
 			free(t.rel);
 			r = -ENOMEM;
@@ -422,16 +375,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 		s->dirs[s->ndirs++] = t;
 	}
 	s->active = active;
-	if (active && !s->lazy) {
-		nfd = open(new_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		pfd = open(prev_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (nfd < 0 || pfd < 0) {
-			r = xp_diags_fail(d, -errno, nfd < 0 ? new_root : prev_root, NULL, NULL,
-					  "cannot open: %s", strerror(errno));
-			goto out;
-		}
-	}
-	r = walk_dir(&w, fd, nfd, pfd, 0, active ? 1 : 0, st.st_ctim.tv_sec < w.since, d);
+	r = walk_dir(&w, fd, 0, active ? 1 : 0, st.st_ctim.tv_sec < w.since, d);
 out:
 	xp_buf_release(&w.path);
 	xp_buf_release(&w.a);

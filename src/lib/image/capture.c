@@ -550,15 +550,14 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 		 * And from the second capture on, what did not change since the previous
 		 * one is linked by that walk: rsync gets only the rest. */
 		bool dense = false;
-		sk.lazy = true;
 		if (o->kind == XP_CAPTURE_DIR) {
 			int64_t recent = !nv.has_prev	       ? -1
 					 : nv.prev.started > 0 ? nv.prev.started - 1
 							       : 0;
-			if ((r = xp__capture_skip_walk(
-				 &sk, o, nv.has_prev ? nv.prev.dir : NULL,
-				 nv.has_prev ? &prev : NULL, nv.has_prev ? nv.prev.started : 0,
-				 recent, nv.has_prev ? nv.prev.root : NULL, nv.root, d)) < 0)
+			if ((r = xp__capture_skip_walk(&sk, o, nv.has_prev ? nv.prev.dir : NULL,
+						       nv.has_prev ? &prev : NULL,
+						       nv.has_prev ? nv.prev.started : 0, recent,
+						       d)) < 0)
 				goto out;
 			dense = !sk.sparse;
 		}

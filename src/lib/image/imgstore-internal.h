@@ -72,29 +72,26 @@ int xp__capture_disk(const struct xp_capture_opts *o, struct xp_imgver_new *nv,
 /* capture-skip.c: a local tree's second capture without rsync's walk of what did not
  * change. The walk records the source's directories (device, inode, path) as the new
  * version's srcindex; when the previous version has one made with the same source and
- * exclusion options (its key), it also builds new_root: the directories that are the
- * same inodes at the same paths as then are made (their attributes set by
- * xp__capture_skip_finish, after rsync), the entries whose ctime is older than the
- * previous capture's start and whose manifest entry agrees are hard-linked to the
- * previous version's, and the rest goes to `list` (NUL-separated, relative) for rsync
- * -r --files-from, which applies the exclusions to them. The same walk (the only one of
+ * exclusion options (its key), it also finds what did not change since: the directories
+ * that are the same inodes at the same paths as then (`dirs`), and the entries whose
+ * ctime is older than the previous capture's start and whose manifest entry agrees
+ * (`linked`: the new version takes the previous manifest's lines for them); the rest
+ * goes to `list` (NUL-separated, relative) for rsync -r --files-from into the new
+ * version's delta, which applies the exclusions to them. The same walk (the only one of
  * a local source) notes whether a file may be sparse and the regular files whose ctime
  * is at or after recent_since (< 0: none), for verify_recent. */
 struct xp_capture_skip_dir {
 	char *rel; /* "" for the root */
 	struct stat st;
-	bool clean; /* lazy: its ctime is older than the previous capture's start */
-	bool made;  /* made in the new tree (or delta): its attributes are set by finish */
+	bool clean; /* its ctime is older than the previous capture's start */
+	bool made;  /* made in the delta: its attributes are set by finish */
 };
 struct xp_capture_skip {
-	bool active; /* new_root is being built: rsync gets only `list` */
-	bool lazy;   /* set before the walk: build no tree; what is unchanged is listed in
-		      * `linked` (the previous manifest's lines) and the directories are
-		      * made in the delta by xp__capture_skip_make_dirs */
-	struct xp_buf linked; /* lazy: the unchanged non-directories, "/a/b\0" each */
+	bool active; /* the new version is a delta: rsync gets only `list` */
 	bool all_filesystems;
 	struct xp_buf index; /* the new srcindex */
 	struct xp_buf list;
+	struct xp_buf linked; /* the unchanged non-directories, "/a/b\0" each */
 	size_t nlisted, nlinked;
 	struct xp_capture_skip_dir *dirs; /* pre-order */
 	size_t ndirs, dcap;
@@ -107,12 +104,11 @@ struct xp_capture_skip {
 };
 int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opts *o,
 			  const char *prev_dir, const struct xp_manifest *prev,
-			  int64_t prev_started, int64_t recent_since, const char *prev_root,
-			  const char *new_root, struct xp_diags *d);
+			  int64_t prev_started, int64_t recent_since, struct xp_diags *d);
 int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const char *new_root,
 			    struct xp_diags *d);
 void xp__capture_skip_release(struct xp_capture_skip *s);
-/* A lazy skip: marks the directories the delta needs (the root, each one whose ctime is
+/* Marks the directories the delta needs (the root, each one whose ctime is
  * recent: attributes or entries changed, each one holding an entry of `list`, /etc when
  * etc, and their ancestors) and makes them in delta, pre-order; finish sets their
  * attributes after rsync. */
