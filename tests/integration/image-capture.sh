@@ -18,6 +18,10 @@
 #   same size and its mtime put back is still captured (its ctime), a file only
 #   touched stays shared; version 2 removed of version 1 is still whole (its tree
 #   listed afresh equals its manifest, e2fsck clean);
+#   a local tree's second capture is a lazy version: no tree, a delta about the size
+#   of the change, checked out by its first reader (image build --from, image diff)
+#   into a full capture's tree; a delta on a delta; image rm of a parent keeps its lazy
+#   child whole; a checkout killed with kill -9 leaves no tree that is used;
 #   an interrupted capture stops rsync and its remote shell and leaves nothing;
 #   --show-excludes, --include-default, --exclude; an unreachable host and a missing
 #   name are clear errors that leave nothing behind; image rm refused while a profile
