@@ -53,6 +53,10 @@
 # average 8-14, two runs): capture-2 19.6% / 36.9% of capture-1 wall, 16.3% / 27.5%
 # CPU (0.33 / 0.30 s, against 0.9-1.0 s before): better, still not the tenth (the
 # version's tree is made per version; what is left is the kernel making it).
+# With lazy versions (no tree at capture, a delta; the same day, load average 2-3, two
+# runs): capture-2 0.18 / 0.15 s wall, 15.4% / 12.7% of capture-1, 0.09 / 0.07 s CPU,
+# 7.1% / 6.3%: the CPU target met, the wall one not (cold program load and rsync's
+# own exit handshake, ~40 ms of sleeping); the first reader's checkout 0.10 / 0.08 s.
 #
 # The xenprov binary: $1, else $XENPROV, else ../xenprov next to this script (as
 # BUILD_DIR/bench/bench-capture), else build/release/xenprov. Needs root (owners).
