@@ -823,6 +823,17 @@ int xp_inv_notified(struct xp_inv *inv);
 /* PostgreSQL: connects again (blocking; a transaction in progress is lost). 0 (also on
  * SQLite) or -errno with the reason in xp_inv_errmsg. */
 int xp_inv_reconnect(struct xp_inv *inv);
+/* The same in steps, for a caller whose loop must never wait on the database (the boot
+ * server's). xp_inv_reconnect_start begins (0 or -errno; 0 on SQLite); until
+ * xp_inv_reconnect_poll returns 1 the connection counts as lost (xp_inv_lost) and
+ * every call on it fails at once. xp_inv_reconnect_poll goes as far as it can without
+ * waiting and may be called at any time: 1 connected again (1 on SQLite), 0 not yet
+ * (wait until *fd is ready for *events, POLLIN or POLLOUT; the socket may change from
+ * one call to the next), -errno failed (xp_inv_errmsg; lost until the next start).
+ * Nothing gives up by itself (a host whose SYNs go unanswered takes the kernel's
+ * retries): the caller's deadline does, then a new start. */
+int xp_inv_reconnect_start(struct xp_inv *inv);
+int xp_inv_reconnect_poll(struct xp_inv *inv, int *fd, short *events);
 
 void xp_strv_free(char **v, size_t n);
 

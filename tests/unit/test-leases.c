@@ -13,6 +13,7 @@
  * prepared again after a reconnection.
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -467,6 +468,10 @@ static void test_listen(void **st)
 		assert_int_equal(fd, -ENOTSUP);
 		assert_true(!xp_inv_lost(l));
 		assert_int_equal(xp_inv_reconnect(l), 0);
+		int fd0;
+		short ev0;
+		assert_int_equal(xp_inv_reconnect_start(l), 0);
+		assert_int_equal(xp_inv_reconnect_poll(l, &fd0, &ev0), 1);
 		xp_inv_close(l);
 		xp_inv_close(w);
 		return;
@@ -495,6 +500,21 @@ static void test_listen(void **st)
 	 * reconnection (the new session has none) */
 	assert_int_equal(xp_inv_reconnect(w), 0);
 	x = lease(IP(10, 2, 0, 2), 1, "", 900);
+	assert_int_equal(xp_lease_claim(w, &x, 1, 100, &refused, &h), 0);
+	/* in steps: lost until done, every call refused at once meanwhile, then usable */
+	assert_int_equal(xp_inv_reconnect_start(w), 0);
+	assert_true(xp_inv_lost(w));
+	assert_int_equal(xp_inv_begin(w), -EIO);
+	struct pollfd pf;
+	int q, steps = 0;
+	while ((q = xp_inv_reconnect_poll(w, &pf.fd, &pf.events)) == 0 && steps++ < 100) {
+		assert_true(pf.fd >= 0 && (pf.events == POLLIN || pf.events == POLLOUT));
+		assert_true(xp_inv_lost(w));
+		assert_int_equal(poll(&pf, 1, 5000), 1);
+	}
+	assert_int_equal(q, 1);
+	assert_true(!xp_inv_lost(w));
+	x = lease(IP(10, 2, 0, 3), 1, "", 900);
 	assert_int_equal(xp_lease_claim(w, &x, 1, 100, &refused, &h), 0);
 	/* reconnecting works and listening again hears the next commit */
 	assert_int_equal(xp_inv_reconnect(l), 0);

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,17 @@ struct pg_db {
 	/* kept statements: a connection's names (xp_1, xp_2...) and its incarnation,
 	 * moved by a reset, which forgets every server-side statement */
 	unsigned names, gen;
+	/* a reset in steps (xp__db_pgsql_reset_start): what it waits for; while it is not
+	 * RESET_NONE the connection is lost and nothing else touches it */
+	enum { RESET_NONE, RESET_CONNECTING, RESET_SETTING, RESET_FAILED } reset;
+	short want; /* POLLIN or POLLOUT */
 };
+
+/* What each session needs: SQLite's LIKE ignores ASCII case, PostgreSQL's does not:
+ * the inventory's one LIKE (xp_system_mac_last) matches MACs stored in lower case.
+ * Timestamps are integers. What matters per session: UTF-8 text, and a statement that
+ * waits on a lock at most as long as SQLite's busy timeout. */
+#define SESSION_SQL "SET client_encoding = 'UTF8'; SET lock_timeout = '30s'"
 
 struct pg_stmt {
 	struct xp_db_stmt base;
@@ -113,8 +124,20 @@ static void pg_close(struct xp_db *db)
 	free(db);
 }
 
+/* A connection being reset is libpq's alone until it is done (a statement would wait
+ * on it, or consume what the connection's setup expects): refused at once. */
+static int usable(struct xp_db *db)
+{
+	if (((struct pg_db *)db)->reset != RESET_NONE)
+		return xp__db_fail(db, -EIO, "no connection to the server (reconnecting)");
+	return 0;
+}
+
 static int pg_exec(struct xp_db *db, const char *sql)
 {
+	int r = usable(db);
+	if (r < 0)
+		return r;
 	PGresult *res = PQexec(conn(db), sql);
 	ExecStatusType s = PQresultStatus(res);
 	if (res && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)) {
@@ -197,7 +220,8 @@ static void pg_finalize(struct xp_db_stmt *st)
 	struct pg_db *db = (struct pg_db *)st->db;
 	/* the connection forgets its statements when it ends; one that goes on is told
 	 * (outside a transaction only: in a failed one nothing would run) */
-	if (s->prepared && s->gen == db->gen && PQstatus(db->c) == CONNECTION_OK &&
+	if (s->prepared && s->gen == db->gen && db->reset == RESET_NONE &&
+	    PQstatus(db->c) == CONNECTION_OK &&
 	    PQtransactionStatus(db->c) == PQTRANS_IDLE) {
 		char sql[32];
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
@@ -324,7 +348,9 @@ static int pg_step(struct xp_db_stmt *st)
 	struct pg_stmt *s = pst(st);
 	struct pg_db *db = (struct pg_db *)st->db;
 	if (!s->ran) {
-		int r = s->keep ? keep_prepared(db, s) : 0;
+		int r = usable(st->db);
+		if (r == 0 && s->keep)
+			r = keep_prepared(db, s);
 		if (r < 0)
 			return r;
 		const char *const *vals = (const char *const *)s->vals;
@@ -441,7 +467,7 @@ static int64_t pg_changes(struct xp_db *db)
 
 static bool pg_lost(struct xp_db *db)
 {
-	return PQstatus(conn(db)) == CONNECTION_BAD;
+	return PQstatus(conn(db)) == CONNECTION_BAD || ((struct pg_db *)db)->reset != RESET_NONE;
 }
 
 static const struct xp_db_ops pgsql_ops = {
@@ -499,11 +525,7 @@ int xp__db_open_pgsql(const char *uri, struct xp_db **ret)
 		return message(&db->base, r, m);
 	}
 	PQsetNoticeProcessor(db->c, quiet, NULL);
-	/* SQLite's LIKE ignores ASCII case, PostgreSQL's does not: the inventory's one
-	 * LIKE (xp_system_mac_last) matches MACs stored in lower case. Timestamps are
-	 * integers. What matters per session: UTF-8 text, and a statement that waits
-	 * on a lock at most as long as SQLite's busy timeout. */
-	return pg_exec(&db->base, "SET client_encoding = 'UTF8'; SET lock_timeout = '30s'");
+	return pg_exec(&db->base, SESSION_SQL);
 }
 
 int xp__db_pgsql_check(const char *uri, char *why, size_t len)
@@ -538,8 +560,9 @@ int xp__db_pgsql_check(const char *uri, char *why, size_t len)
 /* ---- the boot server's connection: notifications and reconnection (issue 20) ----------
  * Kept apart from the connection code above: a server that shares the inventory with
  * others hears their commits (LISTEN; writers NOTIFY inside their transaction, store.c)
- * and outlives a restart of the database server (PQreset, then the session's settings
- * again). */
+ * and outlives a restart of the database server or of the network between (a reset in
+ * steps, PQresetStart and PQresetPoll, then the session's settings again, sent and
+ * read without waiting: the server's main loop drives it and never blocks on it). */
 
 static struct pg_db *pgdb(struct xp_db *db)
 {
@@ -577,14 +600,81 @@ int xp__db_pgsql_notified(struct xp_db *db)
 	return n > 0;
 }
 
-int xp__db_pgsql_reset(struct xp_db *db)
+int xp__db_pgsql_reset_start(struct xp_db *db)
 {
 	struct pg_db *p = pgdb(db);
 	if (!p)
 		return -ENOTSUP;
-	PQreset(p->c);
 	p->gen++; /* a new session: the kept statements are prepared again */
-	if (PQstatus(p->c) != CONNECTION_OK)
+	p->reset = RESET_CONNECTING;
+	/* libpq's PQconnectPoll protocol: first as if it had asked to write */
+	p->want = POLLOUT;
+	if (!PQresetStart(p->c)) {
+		p->reset = RESET_FAILED;
 		return message(db, -ECONNREFUSED, PQerrorMessage(p->c));
-	return pg_exec(db, "SET client_encoding = 'UTF8'; SET lock_timeout = '30s'");
+	}
+	return 0;
+}
+
+/* The session's settings read back: 1 all of them, 0 more to come, -errno. */
+static int setting_results(struct pg_db *p)
+{
+	while (!PQisBusy(p->c)) {
+		PGresult *res = PQgetResult(p->c);
+		if (!res)
+			return 1;
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return result_fail(&p->base, res);
+		PQclear(res);
+	}
+	return 0;
+}
+
+int xp__db_pgsql_reset_poll(struct xp_db *db, int *fd, short *events)
+{
+	struct pg_db *p = pgdb(db);
+	if (!p)
+		return -ENOTSUP;
+	if (p->reset == RESET_NONE)
+		return 1;
+	if (p->reset == RESET_FAILED)
+		return xp__db_fail(db, -ECONNREFUSED, "the reconnection failed");
+	int r = 0;
+	struct pollfd pf = {.fd = PQsocket(p->c), .events = p->want};
+	/* libpq may be asked only once its socket is ready (PQconnectPoll's contract): a
+	 * call in between would take a connect() in progress for a finished one */
+	if (pf.fd >= 0 && poll(&pf, 1, 0) <= 0)
+		goto wait;
+	if (p->reset == RESET_CONNECTING) {
+		switch (PQresetPoll(p->c)) {
+		case PGRES_POLLING_READING:
+			p->want = POLLIN;
+			goto wait;
+		case PGRES_POLLING_WRITING:
+			p->want = POLLOUT;
+			goto wait;
+		case PGRES_POLLING_OK:
+			if (!PQsendQuery(p->c, SESSION_SQL)) {
+				r = message(db, -EIO, PQerrorMessage(p->c));
+				break;
+			}
+			p->reset = RESET_SETTING;
+			p->want = POLLIN;
+			goto wait;
+		default:
+			r = message(db, -ECONNREFUSED, PQerrorMessage(p->c));
+			break;
+		}
+	} else {
+		r = PQconsumeInput(p->c) ? setting_results(p)
+					 : message(db, -EIO, PQerrorMessage(p->c));
+		if (r == 0)
+			goto wait;
+	}
+	p->reset = r > 0 ? RESET_NONE : RESET_FAILED;
+	return r;
+wait:
+	*fd = PQsocket(p->c);
+	*events = p->want;
+	return 0;
 }

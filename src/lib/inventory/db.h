@@ -118,11 +118,17 @@ int xp__db_checkpoint(struct xp_db *db);
  * listen: LISTEN on channel; the connection's socket (poll it for reading) or -errno.
  * notified: reads what arrived; 1 if one or more notifications came since the last
  * call, 0 if none, -EIO when the connection is lost (xp__db_lost says so after).
- * reset: connects again (PQreset, blocking) and sets the session up as
- * xp__db_open_pgsql does; a LISTEN must be given again. 0 or -errno. */
+ * reset_start: begins connecting again without waiting (PQresetStart); until
+ * reset_poll says it is done, the connection is lost (xp__db_lost) and refuses every
+ * statement at once. reset_poll: goes as far as it can without waiting (polls the
+ * socket with no timeout first: it may be called at any time): 1 connected and the
+ * session set up as xp__db_open_pgsql does (a LISTEN must be given again), 0 not yet
+ * (*fd and *events, POLLIN or POLLOUT: what to wait for), -errno failed (lost until
+ * the next reset_start). */
 int xp__db_pgsql_listen(struct xp_db *db, const char *channel);
 int xp__db_pgsql_notified(struct xp_db *db);
-int xp__db_pgsql_reset(struct xp_db *db);
+int xp__db_pgsql_reset_start(struct xp_db *db);
+int xp__db_pgsql_reset_poll(struct xp_db *db, int *fd, short *events);
 
 /* The backends' operations (db.c dispatches to them). */
 struct xp_db_ops {

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1256,14 +1257,30 @@ int xp_inv_notified(struct xp_inv *inv)
 
 /* A lost connection's transaction is gone with it: the nesting is forgotten (the
  * statements kept prepared are texts on PostgreSQL, valid on the new connection). */
-int xp_inv_reconnect(struct xp_inv *inv)
+int xp_inv_reconnect_start(struct xp_inv *inv)
 {
 	if (!xp_inv_is_pgsql(inv))
 		return 0;
-	int r = xp__db_pgsql_reset(inv->db);
-	if (r < 0)
-		return xp__inv_err(inv, r);
 	inv->depth = 0;
 	inv->doomed = false;
-	return 0;
+	int r = xp__db_pgsql_reset_start(inv->db);
+	return r < 0 ? xp__inv_err(inv, r) : 0;
+}
+
+int xp_inv_reconnect_poll(struct xp_inv *inv, int *fd, short *events)
+{
+	if (!xp_inv_is_pgsql(inv))
+		return 1;
+	int r = xp__db_pgsql_reset_poll(inv->db, fd, events);
+	return r < 0 ? xp__inv_err(inv, r) : r;
+}
+
+int xp_inv_reconnect(struct xp_inv *inv)
+{
+	int r = xp_inv_reconnect_start(inv);
+	struct pollfd pf = {.fd = -1};
+	while (r == 0 && (r = xp_inv_reconnect_poll(inv, &pf.fd, &pf.events)) == 0)
+		if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+			return xp__inv_err(inv, -errno);
+	return r < 0 ? r : 0;
 }

@@ -43,6 +43,7 @@ struct http_srv {
 	bool pg;
 	pthread_mutex_t inv_lock;
 	_Atomic bool inv_lost; /* set by this thread, cleared by the main loop's reset */
+	bool reset_alone;      /* the main loop's: that reset is of this connection alone */
 	struct snapshot_view snap;
 	char token[65];
 	/* profiles' golden images (http-images.c): what was published (pubs, under

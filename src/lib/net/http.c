@@ -160,20 +160,34 @@ int xp__http_inv_version(struct http_srv *h, int64_t *v)
 	return 0;
 }
 
-int xp__http_srv_reconnect(struct http_srv *h, bool always)
+int xp__http_srv_reconnect_start(struct http_srv *h, bool always)
 {
 	if (!h->pg || (!always && !atomic_load(&h->inv_lost)))
 		return 0;
 	if (pthread_mutex_trylock(&h->inv_lock) != 0)
 		return -EBUSY;
-	int r = xp_inv_reconnect(h->inv);
-	if (r == 0) {
+	int r = xp_inv_reconnect_start(h->inv);
+	pthread_mutex_unlock(&h->inv_lock);
+	h->reset_alone = !always;
+	return r < 0 ? r : 1;
+}
+
+/* Without the lock: from the start on, this thread keeps off the connection until it is
+ * done (serve.pg_away or inv_lost, each cleared only after that) */
+int xp__http_srv_reconnect_poll(struct http_srv *h, int *fd, short *events)
+{
+	int r = xp_inv_reconnect_poll(h->inv, fd, events);
+	if (r > 0) {
 		atomic_store(&h->inv_lost, false);
-		if (!always)
+		if (h->reset_alone)
 			xp__serve_log(h->s, LOG_INFO, "http: reconnected to the inventory");
 	}
-	pthread_mutex_unlock(&h->inv_lock);
 	return r;
+}
+
+bool xp__http_srv_lost(struct http_srv *h)
+{
+	return h->pg && atomic_load(&h->inv_lost);
 }
 
 static void refresh(struct http_srv *h)

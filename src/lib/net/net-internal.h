@@ -109,6 +109,12 @@ struct serve {
 	/* pg_down as the other threads see it: boot files from the snapshot meanwhile (the
 	 * main loop's view for TFTP here, the HTTP thread's in http.c) */
 	_Atomic bool pg_away;
+	/* a reset of the connections in progress (serve.c pg_reset_*): which of them
+	 * (the main loop's, the listener's, the HTTP thread's), each watched meanwhile for
+	 * what libpq waits for, and when it is given up (0: none in progress) */
+	bool pg_resetting[3];
+	struct watch pg_reset_w[3];
+	int64_t pg_reset_end_ms;
 	struct snapshot snap;
 	struct snapshot_view snap_view;
 	struct installer_cache *icache; /* the installer built on first use */
@@ -212,10 +218,14 @@ int xp__http_srv_start(struct http_srv *h);                     /* after */
 void xp__http_srv_quiesce(struct http_srv *h);
 size_t xp__http_srv_connections(struct http_srv *h);
 void xp__http_srv_close(struct http_srv *h);
-/* The HTTP thread's inventory connection reset from the main loop (PostgreSQL), when
- * that thread is not using it (else -EBUSY: next time): always, or only when lost.
- * 0 when reset or nothing to do, -errno when it could not be. */
-int xp__http_srv_reconnect(struct http_srv *h, bool always);
+/* The HTTP thread's inventory connection reset from the main loop (PostgreSQL), in
+ * steps (xp_inv_reconnect_start and _poll), never waiting. start: when that thread is
+ * not using it (else -EBUSY: next time), always or only when lost; 1 started, 0 nothing
+ * to do, -errno. poll: as xp_inv_reconnect_poll; at 1 the thread may use it again.
+ * lost: that thread found it lost (then it serves without it until a reset is done). */
+int xp__http_srv_reconnect_start(struct http_srv *h, bool always);
+int xp__http_srv_reconnect_poll(struct http_srv *h, int *fd, short *events);
+bool xp__http_srv_lost(struct http_srv *h);
 /* The Range header h (may be NULL) of a GET of a file of size bytes (RFC 9110 section
  * 14): 1 to send [*off, *off + *len) as a 206; 0 to send the whole file (no header,
  * another unit, or several ranges, which the RFC lets a server answer whole); -1 for a

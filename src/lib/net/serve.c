@@ -431,51 +431,173 @@ static int pg_listen(struct serve *s)
 	return r;
 }
 
+/* ---- resetting the connections without waiting (issue 20) ----
+ * Each reset goes in steps (xp_inv_reconnect_start, then _poll whenever its socket is
+ * ready, or at the ticks), so that the main loop serves TFTP and DHCP meanwhile even
+ * when the database's host answers nothing at all (SYNs unanswered: libpq would wait
+ * for the kernel's retries, minutes). Until a connection is back it counts as lost:
+ * DHCP claims see the database away, the HTTP thread keeps off its own. An attempt not
+ * done within PG_RESET_MS is given up and counts as a failure. */
+#define PG_RESET_MS 10000
+enum { PG_MAIN, PG_LISTENER, PG_HTTP, PG_N };
+
+static void pg_reset_unwatch(struct serve *s, int k)
+{
+	if (s->pg_reset_w[k].fd >= 0) /* before libpq may close it */
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->pg_reset_w[k].fd, NULL);
+	s->pg_reset_w[k].fd = -1;
+}
+
+static void pg_reset_stop(struct serve *s)
+{
+	for (int k = 0; k < PG_N; k++) {
+		pg_reset_unwatch(s, k);
+		s->pg_resetting[k] = false;
+	}
+	s->pg_reset_end_ms = 0;
+}
+
+/* One step of each connection being reset: 1 all done, 0 not yet, -errno one failed
+ * (*failed says which). */
+static int pg_reset_step(struct serve *s, int *failed)
+{
+	int done = 1;
+	for (int k = 0; k < PG_N; k++) {
+		if (!s->pg_resetting[k])
+			continue;
+		pg_reset_unwatch(s, k);
+		int fd = -1;
+		short ev = 0;
+		int r = k == PG_HTTP ? xp__http_srv_reconnect_poll(s->http, &fd, &ev)
+				     : xp_inv_reconnect_poll(k == PG_MAIN ? s->inv : s->listen_inv,
+							     &fd, &ev);
+		if (r < 0) {
+			*failed = k;
+			return r;
+		}
+		if (r > 0) {
+			s->pg_resetting[k] = false;
+			continue;
+		}
+		done = 0;
+		s->pg_reset_w[k].fd = fd; /* not watched: tried again at the next tick */
+		if (fd >= 0 && xp__serve_watch(s, &s->pg_reset_w[k], ev == POLLIN ? EPOLLIN : EPOLLOUT) < 0)
+			s->pg_reset_w[k].fd = -1;
+	}
+	return done;
+}
+
+static void pg_back(struct serve *s);
+
+/* An attempt ended (r 0: every connection back): for the HTTP thread's alone, tried
+ * again at the next tick if it failed; else listening again and back, or the next
+ * attempt on the schedule. */
+static void pg_reset_end(struct serve *s, int r, int failed)
+{
+	bool alone = !s->pg_down;
+	pg_reset_stop(s);
+	if (alone)
+		return;
+	if (r == 0) {
+		failed = PG_LISTENER;
+		r = pg_listen(s);
+	}
+	if (r == 0) {
+		pg_back(s);
+		return;
+	}
+	char why[320];
+	if (r == -ETIMEDOUT)
+		snprintf(why, sizeof(why), "no answer within %d s", PG_RESET_MS / 1000);
+	else if (failed == PG_HTTP)
+		snprintf(why, sizeof(why), "HTTP's connection: %s",
+			 r == -EBUSY ? "not reset" : strerror(-r));
+	else
+		snprintf(why, sizeof(why), "%s",
+			 xp_inv_errmsg(failed == PG_MAIN ? s->inv : s->listen_inv));
+	if (s->pg_backoff_ms < PG_BACKOFF_MAX_MS)
+		s->pg_backoff_ms *= 2;
+	if (s->pg_backoff_ms > PG_BACKOFF_MAX_MS)
+		s->pg_backoff_ms = PG_BACKOFF_MAX_MS;
+	s->pg_retry_ms = xp__serve_now_ms() + s->pg_backoff_ms;
+	xp__serve_log(s, LOG_WARNING,
+		      "the inventory's database is still out of reach (%s): trying again in "
+		      "%lld s",
+		      why, (long long)s->pg_backoff_ms / 1000);
+}
+
+/* Whenever a socket of a reset is ready, and at each tick (the deadline). */
+static void pg_reset_poll(struct serve *s)
+{
+	if (!s->pg_reset_end_ms)
+		return;
+	int failed = PG_MAIN;
+	int r = pg_reset_step(s, &failed);
+	if (r == 0 && xp__serve_now_ms() >= s->pg_reset_end_ms) {
+		r = -ETIMEDOUT;
+		for (int k = PG_N - 1; k >= 0; k--)
+			if (s->pg_resetting[k])
+				failed = k;
+	}
+	if (r != 0)
+		pg_reset_end(s, r < 0 ? r : 0, failed);
+}
+
+static void on_reset(struct serve *s, struct watch *w, uint32_t events)
+{
+	(void)w;
+	(void)events;
+	pg_reset_poll(s);
+}
+
+/* Starts resetting the connections in mask (1 << PG_MAIN...). */
+static void pg_reset_begin(struct serve *s, unsigned mask)
+{
+	for (int k = 0; k < PG_N; k++) {
+		if (!(mask & 1u << k))
+			continue;
+		int r = k == PG_HTTP ? xp__http_srv_reconnect_start(s->http, s->pg_down)
+				     : xp_inv_reconnect_start(k == PG_MAIN ? s->inv : s->listen_inv);
+		s->pg_resetting[k] = k == PG_HTTP ? r > 0 : r == 0;
+		if (r < 0) {
+			pg_reset_end(s, r, k);
+			return;
+		}
+	}
+	s->pg_reset_end_ms = xp__serve_now_ms() + PG_RESET_MS;
+	pg_reset_poll(s);
+}
+
 /* The tick's look at the connections: one that was lost (the listener says so at once,
  * the main one at its next statement) is tried again on the schedule. */
 static void pg_check(struct serve *s)
 {
 	if (!s->listen_inv)
 		return;
-	if (!s->pg_down && (xp_inv_lost(s->inv) || xp_inv_lost(s->listen_inv)))
+	if (!s->pg_down && (xp_inv_lost(s->inv) || xp_inv_lost(s->listen_inv))) {
+		pg_reset_stop(s); /* the HTTP thread's alone: all of them now, on the schedule */
 		pg_lost(s, xp_inv_errmsg(!xp_inv_lost(s->inv) ? s->listen_inv : s->inv));
+	}
+	if (s->pg_reset_end_ms) {
+		pg_reset_poll(s);
+		return;
+	}
 	if (!s->pg_down) {
-		/* the HTTP thread's connection alone lost (its backend ended): reset here, at
-		 * most once a tick, while that thread serves from the snapshot */
-		if (s->http)
-			xp__http_srv_reconnect(s->http, false);
+		/* the HTTP thread's connection alone lost (its backend ended): reset here,
+		 * while that thread serves from the snapshot */
+		if (s->http && xp__http_srv_lost(s->http))
+			pg_reset_begin(s, 1u << PG_HTTP);
 		return;
 	}
 	if (xp__serve_now_ms() < s->pg_retry_ms)
 		return;
-	int r = 0;
-	if (xp_inv_lost(s->inv))
-		r = xp_inv_reconnect(s->inv);
-	struct xp_inv *failed = s->inv;
-	if (r == 0) {
-		failed = s->listen_inv;
-		r = xp_inv_reconnect(s->listen_inv);
-	}
-	if (r == 0)
-		r = pg_listen(s);
-	if (r == 0 && s->http) {
-		/* its backend is gone with the others even when nothing said so yet */
-		failed = NULL;
-		r = xp__http_srv_reconnect(s->http, true);
-	}
-	if (r < 0) {
-		if (s->pg_backoff_ms < PG_BACKOFF_MAX_MS)
-			s->pg_backoff_ms *= 2;
-		if (s->pg_backoff_ms > PG_BACKOFF_MAX_MS)
-			s->pg_backoff_ms = PG_BACKOFF_MAX_MS;
-		s->pg_retry_ms = xp__serve_now_ms() + s->pg_backoff_ms;
-		xp__serve_log(s, LOG_WARNING,
-			      "the inventory's database is still out of reach (%s): trying again "
-			      "in %lld s",
-			      failed ? xp_inv_errmsg(failed) : "HTTP's connection: not reset",
-			      (long long)s->pg_backoff_ms / 1000);
-		return;
-	}
+	/* the HTTP thread's backend is gone with the others even when nothing said so yet */
+	pg_reset_begin(s, (xp_inv_lost(s->inv) ? 1u << PG_MAIN : 0) | 1u << PG_LISTENER |
+				  (s->http ? 1u << PG_HTTP : 0));
+}
+
+static void pg_back(struct serve *s)
+{
 	s->pg_down = false;
 	atomic_store(&s->pg_away, false);
 	xp__snapshot_close(s, &s->snap_view);
@@ -486,6 +608,8 @@ static void pg_check(struct serve *s)
 static int pg_open(struct serve *s)
 {
 	s->listen.fd = -1;
+	for (int k = 0; k < PG_N; k++)
+		s->pg_reset_w[k] = (struct watch){-1, on_reset};
 	int r = xp_inv_open(s->opts->state_dir, &s->listen_inv);
 	if (r == 0)
 		r = pg_listen(s);
