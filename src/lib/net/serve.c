@@ -591,9 +591,9 @@ static void pg_check(struct serve *s)
 	}
 	if (xp__serve_now_ms() < s->pg_retry_ms)
 		return;
-	/* the HTTP thread's backend is gone with the others even when nothing said so yet */
-	pg_reset_begin(s, (xp_inv_lost(s->inv) ? 1u << PG_MAIN : 0) | 1u << PG_LISTENER |
-				  (s->http ? 1u << PG_HTTP : 0));
+	/* all of them: the main loop's and the HTTP thread's backends are gone with the
+	 * listener's even when no statement said so yet (a restarted server ended them) */
+	pg_reset_begin(s, 1u << PG_MAIN | 1u << PG_LISTENER | (s->http ? 1u << PG_HTTP : 0));
 }
 
 static void pg_back(struct serve *s)
