@@ -221,8 +221,7 @@ static void pg_finalize(struct xp_db_stmt *st)
 	/* the connection forgets its statements when it ends; one that goes on is told
 	 * (outside a transaction only: in a failed one nothing would run) */
 	if (s->prepared && s->gen == db->gen && db->reset == RESET_NONE &&
-	    PQstatus(db->c) == CONNECTION_OK &&
-	    PQtransactionStatus(db->c) == PQTRANS_IDLE) {
+	    PQstatus(db->c) == CONNECTION_OK && PQtransactionStatus(db->c) == PQTRANS_IDLE) {
 		char sql[32];
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
 		PQclear(PQexec(db->c, sql));

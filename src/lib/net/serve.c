@@ -480,8 +480,10 @@ static int pg_reset_step(struct serve *s, int *failed)
 			continue;
 		}
 		done = 0;
-		s->pg_reset_w[k].fd = fd; /* not watched: tried again at the next tick */
-		if (fd >= 0 && xp__serve_watch(s, &s->pg_reset_w[k], ev == POLLIN ? EPOLLIN : EPOLLOUT) < 0)
+		/* not watched (no socket, or epoll refused): tried again at the next tick */
+		s->pg_reset_w[k].fd = fd;
+		if (fd >= 0 &&
+		    xp__serve_watch(s, &s->pg_reset_w[k], ev == POLLIN ? EPOLLIN : EPOLLOUT) < 0)
 			s->pg_reset_w[k].fd = -1;
 	}
 	return done;
@@ -556,8 +558,9 @@ static void pg_reset_begin(struct serve *s, unsigned mask)
 	for (int k = 0; k < PG_N; k++) {
 		if (!(mask & 1u << k))
 			continue;
-		int r = k == PG_HTTP ? xp__http_srv_reconnect_start(s->http, s->pg_down)
-				     : xp_inv_reconnect_start(k == PG_MAIN ? s->inv : s->listen_inv);
+		int r = k == PG_HTTP
+			    ? xp__http_srv_reconnect_start(s->http, s->pg_down)
+			    : xp_inv_reconnect_start(k == PG_MAIN ? s->inv : s->listen_inv);
 		s->pg_resetting[k] = k == PG_HTTP ? r > 0 : r == 0;
 		if (r < 0) {
 			pg_reset_end(s, r, k);
