@@ -386,12 +386,9 @@ static void test_digest_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_resumed),
-	    cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_callback_error),
-	    cmocka_unit_test(test_digest),
-	    cmocka_unit_test(test_digest_order),
+	    cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_resumed),
+	    cmocka_unit_test(test_malformed), cmocka_unit_test(test_callback_error),
+	    cmocka_unit_test(test_digest),    cmocka_unit_test(test_digest_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

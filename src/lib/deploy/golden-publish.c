@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "deploy/published.h"
-#include "xenprov/sparse-stream.h"
 #include "xenprov/install.h"
+#include "xenprov/sparse-stream.h"
 
 #define RECORD_MAX 8192
 
@@ -42,8 +42,7 @@ bool xp__ident_eq(const struct xp__ident *a, const struct xp__ident *b)
 	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }
 
-int xp__record_read(int dirfd, const char *name, char **path, struct xp__ident *id,
-		    char sparse[65])
+int xp__record_read(int dirfd, const char *name, char **path, struct xp__ident *id, char sparse[65])
 {
 	if (sparse)
 		sparse[0] = '\0';
@@ -80,7 +79,8 @@ int xp__record_write(const char *file, const char *path, const struct xp__ident 
 	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", path, "dev", (json_int_t)id->dev,
 		      "ino", (json_int_t)id->ino, "size", (json_int_t)id->size, "mtime_ns",
 		      (json_int_t)id->mtime_ns, "ctime_ns", (json_int_t)id->ctime_ns);
-	if (o && sparse && sparse[0] && json_object_set_new(o, "sparse_sha256", json_string(sparse)) < 0) {
+	if (o && sparse && sparse[0] &&
+	    json_object_set_new(o, "sparse_sha256", json_string(sparse)) < 0) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -98,7 +98,8 @@ static int hash_zeros(struct xp_sha256 *h, uint64_t len)
 {
 	int r = 0;
 	for (uint64_t done = 0; r == 0 && done < len;) {
-		size_t n = len - done < sizeof(zero_block) ? (size_t)(len - done) : sizeof(zero_block);
+		size_t n =
+		    len - done < sizeof(zero_block) ? (size_t)(len - done) : sizeof(zero_block);
 		r = xp_sha256_add(h, zero_block, n);
 		done += n;
 	}
@@ -142,7 +143,8 @@ int xp__image_digests(int fd, uint64_t size, unsigned char raw[32], unsigned cha
 			dt = (off_t)pos; /* SEEK_DATA unsupported: data everywhere */
 		uint64_t data = dt < 0 || (uint64_t)dt > size ? size : (uint64_t)dt;
 		off_t e = data < size ? lseek(fd, (off_t)data, SEEK_HOLE) : -1;
-		uint64_t end = e < 0 || (uint64_t)e > size || (uint64_t)e <= data ? size : (uint64_t)e;
+		uint64_t end =
+		    e < 0 || (uint64_t)e > size || (uint64_t)e <= data ? size : (uint64_t)e;
 		r = hash_zeros(h, data - pos);
 		if (r == 0 && data < size)
 			r = hash_extent(fd, data, end, buf, BUF, h, &sp);

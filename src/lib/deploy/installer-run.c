@@ -393,7 +393,8 @@ static int fetch_description(struct run *x, uint64_t *size, char **url)
 	const char *sp = jstr(x->image, "sparse_sha256");
 	if (sp && !xp_sha256_hex_valid(sp))
 		return xp_diags_fail(x->d, -EBADMSG, NULL, "server", NULL,
-				     "%s: the image's sparse digest is not a SHA-256", x->io.server);
+				     "%s: the image's sparse digest is not a SHA-256",
+				     x->io.server);
 	snprintf(x->res->sha256, sizeof(x->res->sha256), "%s", hex);
 	snprintf(x->sparse_sha256, sizeof(x->sparse_sha256), "%s", sp ? sp : "");
 	*size = (uint64_t)json_integer_value(sz);
@@ -566,7 +567,7 @@ struct hash_piece {
 };
 
 struct hasher {
-	struct xp_sha256 *sha;	   /* the raw SHA-256; or */
+	struct xp_sha256 *sha;	    /* the raw SHA-256; or */
 	struct xp_sparse_digest sp; /* the sparse digest (sparse true) */
 	bool sparse;
 	pthread_t thread;
@@ -869,12 +870,11 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 		want = x->res->sha256;
 	}
 	if (strcmp(got, want) != 0) {
-		r = xp_diags_fail(x->d, -EBADMSG, url, "sha256", NULL,
-				  "the image received does not match its SHA-256 %s (%s %s)",
-				  x->res->sha256,
-				  sparse ? "nor its sparse digest; the disk read back hashes to"
-					 : "it hashes to",
-				  got);
+		r = xp_diags_fail(
+		    x->d, -EBADMSG, url, "sha256", NULL,
+		    "the image received does not match its SHA-256 %s (%s %s)", x->res->sha256,
+		    sparse ? "nor its sparse digest; the disk read back hashes to" : "it hashes to",
+		    got);
 		goto out;
 	}
 	/* the rest on the disk before the table that makes it an installed disk */
