@@ -17,6 +17,9 @@
 #     image taken, read back and hashed (digest "raw"); through a proxy that flips one
 #     data byte of the stream: the sparse digest does not match, the disk read back
 #     does not match the SHA-256 either, the install fails saying so and leaves no table;
+#     through a proxy that changes the description's sparse digest (as a server whose
+#     file's holes moved would not match it): the disk read back matches the SHA-256,
+#     installed (digest "readback"), the step saying so;
 #   - a partitioned image with swap onto a used disk (garbage under a table): refused without wipe
 #     (the failure event with the reason, the disk untouched, the mark kept), then
 #     written with --wipe (the image's own table, the swap partition moved to the end
@@ -155,9 +158,10 @@ fs_bytes() {
 # short; on port 3129 it drops the image requests' query (?sparse=FROM), as a server
 # older than the sparse stream would ignore it; on port 3130 it flips one bit of each
 # image answer's 200th body byte (the first extent's data: past the stream's header and
-# first record, and the chunk size line)
+# first record, and the chunk size line); on port 3131 it answers the image's
+# description with another sparse digest (zeros)
 cat >"$T/cutproxy.py" <<'PY'
-import socket, sys, threading
+import re, socket, sys, threading
 def pump(c):
     f = c.makefile("rb")
     line = f.readline().decode()
@@ -191,6 +195,17 @@ def pump(c):
         b = bytearray(data)
         b[data.index(b"\r\n\r\n") + 4 + 200] ^= 0x01
         c.sendall(bytes(b))
+        u.close()
+        c.close()
+        return
+    if mode == "digest" and path.startswith("api/profiles/") and path.endswith("/image"):
+        data = b""
+        while True:
+            d = u.recv(65536)
+            if not d:
+                break
+            data += d
+        c.sendall(re.sub(rb'("sparse_sha256": *")[0-9a-f]{64}"', rb'\g<1>' + b"0" * 64 + b'"', data))
         u.close()
         c.close()
         return
@@ -230,7 +245,9 @@ ip netns exec c1 python3 "$T/cutproxy.py" 3129 strip &
 PIDS+=($!)
 ip netns exec c1 python3 "$T/cutproxy.py" 3130 flip &
 PIDS+=($!)
-for port in 3128 3129 3130; do
+ip netns exec c1 python3 "$T/cutproxy.py" 3131 digest &
+PIDS+=($!)
+for port in 3128 3129 3130 3131; do
 	wait_until 10 ip netns exec c1 curl -s -o /dev/null --max-time 1 -x "http://127.0.0.1:$port" "$U/" ||
 		fail "the proxy on $port did not start"
 done
@@ -283,9 +300,9 @@ ok
 # a byte flipped on the way (the proxy): neither the sparse digest nor, read back, the
 # SHA-256 matches; the install fails saying so, before the table is made
 "$X" system edit alpha --netboot on --install on >/dev/null || fail "system edit alpha"
-truncate -s 64M "$T/f.img"
+truncate -s 64M "$T/flip.img"
 cmdline c1 52:54:00:ac:00:01
-http_proxy=http://127.0.0.1:3130 run c1 --disk "$T/f.img" --no-bootloader &&
+http_proxy=http://127.0.0.1:3130 run c1 --disk "$T/flip.img" --no-bootloader &&
 	fail "an image with a flipped byte was installed"
 grep -qF "does not match its sparse digest" "$T/err" && grep -qF "reading the disk back" "$T/err" &&
 	grep -qF "the image received does not match its SHA-256" "$T/err" ||
@@ -293,8 +310,21 @@ grep -qF "does not match its sparse digest" "$T/err" && grep -qF "reading the di
 log "install: system 'alpha' (10.79.0.60): failure image: "
 grep -F "install: system 'alpha' (10.79.0.60): failure image: " "$T/serve.log" |
 	grep -qF "does not match its SHA-256" || fail "the failure event lacks the reason"
-[ "$(head -c 1024 "$T/f.img" | tr -d '\0' | wc -c)" = 0 ] || fail "a table after a corrupt image"
-sfdisk -d "$T/f.img" >/dev/null 2>&1 && fail "a table after a corrupt image: $(sfdisk -d "$T/f.img")"
+[ "$(head -c 1024 "$T/flip.img" | tr -d '\0' | wc -c)" = 0 ] || fail "a table after a corrupt image"
+sfdisk -d "$T/flip.img" >/dev/null 2>&1 && fail "a table after a corrupt image: $(sfdisk -d "$T/flip.img")"
+ok
+# a sparse digest that does not match (the proxy changes it): the disk read back holds
+# the image of the SHA-256, installed
+truncate -s 64M "$T/rb.img"
+cmdline c1 52:54:00:ac:00:01
+http_proxy=http://127.0.0.1:3131 run c1 --disk "$T/rb.img" --no-bootloader --json ||
+	fail "installer run (another sparse digest): $(cat "$T/err")"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is True and j["digest"] == "readback", j' "$T/out" ||
+	fail "json (another sparse digest): $(cat "$T/out")"
+grep -qF "does not match its sparse digest 000000000000" "$T/err" && grep -qF "reading the disk back" "$T/err" ||
+	fail "the fallback not told: $(cat "$T/err")"
+fs_of "$T/rb.img" 1 "$T/rb.fs"
+[ "$(debugfs -R 'cat /etc/hostname' "$T/rb.fs" 2>/dev/null)" = alpha ] || fail "alpha's host name (read back)"
 ok
 
 # ---- a disk with a table: refused, then --wipe ----------------------------------------------
