@@ -25,7 +25,11 @@
 #                  XP_BENCH_DISKS, detached after each run), as a real machine installs
 #                  onto a block device: the root filesystem grown through its partition
 #                  node, holes made zeros with BLKZEROOUT; skipped, saying so, where
-#                  losetup cannot attach one (a container without loop devices)
+#                  losetup cannot attach one (a container without loop devices). Where
+#                  one attaches but the kernel makes no partitions of it (no loopNp1,
+#                  a container's loop devices), the root cannot be grown through its
+#                  partition node: the loop install and one onto a file are both
+#                  measured with --no-grow instead, side by side, and say so
 #   3 ten at once  10 systems, each `installer run` in its own namespace, started
 #                  together: the time until the last one is done, the aggregate rate
 #                  (image bytes written / seconds)
@@ -180,24 +184,50 @@ digest=$(sed -n 's/.*"digest": *"\([a-z]*\)".*/\1/p' "$W/run-1.json")
 # ---- 2b. one install onto a loop device --------------------------------------------------------
 best_loop=
 loop_note=
-for r in 1 2; do
-	rm -f "$W/disks/loop.img"
-	truncate -s "$((MIB + 64))M" "$W/disks/loop.img"
-	if ! loop_dev=$(losetup -f --show -P "$W/disks/loop.img" 2>"$W/err"); then
-		loop_dev=
-		loop_note="no loop device here: $(head -n 1 "$W/err")"
-		break
-	fi
+loop_grow=
+best_nogrow=
+# does the kernel make a loop device's partitions here? (a table on a small file)
+truncate -s 8M "$W/disks/probe.img"
+if ! echo 'start=2048, type=83' | sfdisk -q "$W/disks/probe.img" 2>/dev/null; then
+	loop_note="sfdisk failed on a probe file"
+elif ! loop_dev=$(losetup -f --show -P "$W/disks/probe.img" 2>"$W/err"); then
+	loop_dev=
+	loop_note="no loop device here: $(head -n 1 "$W/err")"
+else
+	sleep 0.2
+	[ -e "/sys/block/${loop_dev#/dev/}/${loop_dev#/dev/}p1" ] || loop_grow=--no-grow
+	losetup -d "$loop_dev" || die "losetup -d $loop_dev"
+	loop_dev=
+fi
+rm -f "$W/disks/probe.img"
+# one install onto the disk $1 (a device or a file) with the options after it: its time
+one_install() {
+	local disk=$1 t0
+	shift
 	cmdline 1
 	t0=$(now)
-	TMPDIR=$D ip netns exec "xpa-c1-$$" "$X" installer run --disk "$loop_dev" --no-bootloader \
-		--cmdline "$W/cmdline-1" --json >"$W/run-1.json" 2>"$W/run-1.err"
+	TMPDIR=$D ip netns exec "xpa-c1-$$" "$X" installer run --disk "$disk" --no-bootloader \
+		--cmdline "$W/cmdline-1" --json "$@" >"$W/run-1.json" 2>"$W/run-1.err"
 	echo $? >"$W/rc-1"
-	t=$(secs "$t0" "$(now)")
+	secs "$t0" "$(now)"
+}
+for r in 1 2; do
+	[ -z "$loop_note" ] || break
+	rm -f "$W/disks/loop.img"
+	truncate -s "$((MIB + 64))M" "$W/disks/loop.img"
+	loop_dev=$(losetup -f --show -P "$W/disks/loop.img") || die "losetup"
+	t=$(one_install "$loop_dev" $loop_grow)
 	losetup -d "$loop_dev" || die "losetup -d $loop_dev"
 	loop_dev=
 	check 1
 	[ -z "$best_loop" ] || awk -v a="$t" -v b="$best_loop" 'BEGIN { exit !(a < b) }' && best_loop=$t
+	if [ -n "$loop_grow" ]; then
+		rm -f "$W/disks/disk-1.img"
+		truncate -s "$((MIB + 64))M" "$W/disks/disk-1.img"
+		t=$(one_install "$W/disks/disk-1.img" --no-grow)
+		check 1
+		[ -z "$best_nogrow" ] || awk -v a="$t" -v b="$best_nogrow" 'BEGIN { exit !(a < b) }' && best_nogrow=$t
+	fi
 done
 rm -f "$W/disks/loop.img"
 [ -n "$size" ] || die "no image_size in installer run's --json: $(cat "$W/run-1.json")"
@@ -236,10 +266,16 @@ printf '%-52s %9ss\n' "2 installer run, one machine, best of 2" "$best_one"
 printf '%-52s %9sx\n' "  ratio to image build (target < 2x)" \
 	"$(awk -v a="$best_one" -v b="$best_build" 'BEGIN { printf "%.2f", a / b }')"
 printf '%-52s %10s\n' "  the image checked by (installer run --json digest)" "$digest"
-if [ -n "$best_loop" ]; then
+ratio() { awk -v a="$1" -v b="$best_build" 'BEGIN { printf "%.2f", a / b }'; }
+if [ -n "$best_loop" ] && [ -z "$loop_grow" ]; then
 	printf '%-52s %9ss\n' "2b installer run onto a loop device, best of 2" "$best_loop"
-	printf '%-52s %9sx\n' "  ratio to image build (target < 2x)" \
-		"$(awk -v a="$best_loop" -v b="$best_build" 'BEGIN { printf "%.2f", a / b }')"
+	printf '%-52s %9sx\n' "  ratio to image build (target < 2x)" "$(ratio "$best_loop")"
+elif [ -n "$best_loop" ]; then
+	say "2b the kernel makes no partitions of loop devices here: measured with --no-grow"
+	printf '%-52s %9ss\n' "  installer run --no-grow onto a loop device, best of 2" "$best_loop"
+	printf '%-52s %9sx\n' "    ratio to image build" "$(ratio "$best_loop")"
+	printf '%-52s %9ss\n' "  installer run --no-grow onto a file, best of 2" "$best_nogrow"
+	printf '%-52s %9sx\n' "    ratio to image build" "$(ratio "$best_nogrow")"
 else
 	printf '%-52s %s\n' "2b installer run onto a loop device" "skipped: $loop_note"
 fi
