@@ -17,8 +17,11 @@
  *               streamed straight onto the device (whole, a partitioned image keeping
  *               the table the image builder made; a bare one into the root partition),
  *               as a sparse stream (xenprov/sparse-stream.h: its data extents only;
- *               its holes made zeros on the disk, BLKZEROOUT on a device), its
- *               SHA-256 computed as it arrives (on a thread of its own), a transfer cut short resumed from the
+ *               its holes made zeros on the disk, BLKZEROOUT on a device), checked
+ *               as it arrives (on a thread of its own) against the server's sparse
+ *               digest (its data and extent list only; on a mismatch the disk read
+ *               back against the SHA-256), or from an older server its SHA-256 (the
+ *               holes hashed as zeros); a transfer cut short resumed from the
  *               byte it reached (an older server's whole image: with a range, then
  *               read back and hashed); a whole image's first 64 KiB (its table)
  *               written last, and a bare image's table made after it, so that a
