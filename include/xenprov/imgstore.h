@@ -9,7 +9,25 @@
  *   <state>/images/captures/NAME/V/          version V = 1, 2, ...
  *   <state>/images/captures/NAME/V/root/     the tree, as `rsync -aHAXS --numeric-ids`
  *                                            writes it: owners, modes, hard links,
- *                                            xattrs, ACLs, devices, times
+ *                                            xattrs, ACLs, devices, times. Absent in
+ *                                            a lazy version until it is checked out
+ *                                            (xp_imgver_root): never build this path
+ *                                            to read it, ask xp_imgver_root
+ *   <state>/images/captures/NAME/V/delta/    a lazy version (meta.json's "parent" P,
+ *                                            a version of the same name): only what
+ *                                            differs from P/root: the entries the
+ *                                            capture's rsync sent (changed or new,
+ *                                            hard-linked to P's where unchanged), and
+ *                                            each directory that is new, changed in
+ *                                            its attributes or holds such an entry,
+ *                                            with its exact attributes; every other
+ *                                            entry of the manifest is P's, and an
+ *                                            entry of P's manifest that V's lacks is
+ *                                            removed. Kept after checkout (its files
+ *                                            are root's own inodes: no bytes)
+ *   <state>/images/captures/NAME/.V.root.tmp a checkout being built (renamed to
+ *                                            V/root when whole; a leftover of a killed
+ *                                            one is removed under the lock)
  *   <state>/images/captures/NAME/V/meta.json name, version, time, source, message,
  *                                            files, bytes, manifest_sha256, and
  *                                            (optional) started
@@ -25,6 +43,14 @@
  *                                            PATH\0" per directory; absent: no skip
  *   <state>/images/captures/NAME/.V.partial  a version being made (rsync --link-dest
  *                                            to V-1, so unchanged files share inodes)
+ *
+ * A lazy version is made when a local tree's capture skips what did not change
+ * (capture-skip.c): the tree of hard links and directories a version costs is most of
+ * a second capture's time, so it is made only when someone reads the version, like a
+ * version control system's checkout. xp_imgver_root does it, under the name's lock,
+ * from the parent's root (checked out first, recursively), the delta and the manifest,
+ * as .V.root.tmp, synced and renamed to V/root. Removing a version first checks out
+ * every lazy version whose parent it is.
  *
  * A version exists iff V/meta.json exists: it is made in .V.partial, fsynced, and
  * renamed to V only when complete. A .partial left by an interrupted capture is
@@ -83,7 +109,8 @@ struct xp_imgver {
 	char name[XP_IMGVER_NAME_MAX + 1];
 	unsigned version;
 	char *dir;     /* <state>/images/captures/NAME/V */
-	char *root;    /* <dir>/root: the tree */
+	char *root;    /* <dir>/root: the tree; read it only through xp_imgver_root (a lazy
+			* version has none until checked out) */
 	char *manifest; /* <dir>/manifest */
 	int64_t time;  /* when it was captured, seconds since the epoch */
 	int64_t started; /* when its capture began to read the source (0: not recorded,
@@ -93,6 +120,8 @@ struct xp_imgver {
 	uint64_t files; /* entries of the manifest (the root directory included) */
 	uint64_t bytes; /* sum of the regular files' sizes (a hard-linked file once) */
 	char manifest_sha256[65];
+	unsigned parent; /* a lazy version: the version its delta is on (meta.json's
+			  * "parent"); 0: a whole tree */
 };
 
 void xp_imgver_release(struct xp_imgver *v);
@@ -124,6 +153,14 @@ int xp_imgver_resolve(const char *state_dir, const char *ref, struct xp_imgver *
 int xp_imgver_lookup(const char *state_dir, const char *from, struct xp_imgver *out,
 		     struct xp_diags *d);
 
+/* The tree of version v (from resolve, lookup or list of the store at state_dir): v->root,
+ * checked out first when v is a lazy version (its parent's tree, the delta and the
+ * removals, built as NAME/.V.root.tmp and renamed, under the name's lock, waiting for
+ * it). Every reader of a version's tree calls this; *path is v->root (borrowed).
+ * -errno with a diagnostic (a delta without its parent, a tree that cannot be made). */
+int xp_imgver_root(const char *state_dir, const struct xp_imgver *v, const char **path,
+		   struct xp_diags *d);
+
 /* All versions of name, oldest first, into *v (*n of them; release with
  * xp_imgver_list_free). -EINVAL for a bad name, -ENOENT with a diagnostic when the
  * store has no image of that name (a name whose versions were all removed lists
@@ -136,9 +173,10 @@ void xp_imgver_list_free(struct xp_imgver *v, size_t n);
  * free each and the array). A store that does not exist yet has none. */
 int xp_imgver_names(const char *state_dir, char ***names, size_t *n);
 
-/* Removes version `version` of name: renamed to .V.removing under the name's lock,
- * then deleted (a version other versions are hard-linked to loses only its own
- * links). Whether it is in use is the caller's question. -ENOENT with a diagnostic. */
+/* Removes version `version` of name: each lazy version whose parent it is checked out
+ * first, then it is renamed to .V.removing under the name's lock, then deleted (a version other
+ * versions are hard-linked to loses only its own links). Whether it is in use is the caller's
+ * question. -ENOENT with a diagnostic. */
 int xp_imgver_remove(const char *state_dir, const char *name, unsigned version,
 		     struct xp_diags *d);
 

@@ -26,7 +26,8 @@ static const char capture_usage[] =
 	"captured image. SOURCE is HOST:DIR (pulled with rsync over ssh), a local\n"
 	"directory, a disk image (raw or qcow2) or a guest's name (its disk, read\n"
 	"without mounting). Each version is hard-linked to the previous one, so it costs\n"
-	"only what changed.\n"
+	"only what changed. A local directory's later captures (as root) write only\n"
+	"what changed, a lazy version whose tree its first reader makes.\n"
 	"\n"
 	"  --name NAME              the image (letters, digits, '.', '_', '-')\n"
 	"  --exclude PATTERN        leave out what matches (rsync's exclude pattern,\n"
@@ -368,7 +369,8 @@ static const char rm_usage[] =
 	"\n"
 	"Removes version V of a captured image. Refused while a profile's image is\n"
 	"NAME@V (or NAME, when V is the latest version) or a guest was made from it,\n"
-	"unless --force. Files other versions share with it stay theirs.\n"
+	"unless --force. Files other versions share with it stay theirs, and a lazy\n"
+	"version made on it gets its own tree first.\n"
 	"\n"
 	"  --force     remove it even so\n" CLI_STATE_DIR_HELP "  -h, --help  this help\n";
 

@@ -57,6 +57,10 @@ static int tree_open(const char *cmd, const char *state_dir, const char *spec, s
 	struct xp_diags d;
 	xp_diags_init(&d);
 	int r = xp_imgver_resolve(state_dir, spec, &t->ref, &d);
+	const char *root = NULL;
+	/* a lazy version is checked out here, its first reader */
+	if (r == 0)
+		r = xp_imgver_root(state_dir, &t->ref, &root, &d);
 	int rc = 0;
 	if (r == -EINVAL)
 		rc = cli_usage_error(cmd, "'%s' is neither NAME, NAME@V nor a directory", spec);
@@ -66,7 +70,7 @@ static int tree_open(const char *cmd, const char *state_dir, const char *spec, s
 	if (rc)
 		return rc;
 	if (asprintf(&t->label, "%s@%u", t->ref.name, t->ref.version) < 0 ||
-	    !(t->root = strdup(t->ref.root))) {
+	    !(t->root = strdup(root))) {
 		t->label = NULL;
 		return cli_error("out of memory");
 	}

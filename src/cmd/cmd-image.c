@@ -312,8 +312,12 @@ static int run_build(int argc, char **argv)
 			state = strdup(co.state_dir);
 		else
 			(void)xp_state_dir_default(&state);
+		const char *root = NULL;
 		if (state)
 			lr = xp_imgver_lookup(state, o.archive, &captured, &ld);
+		/* a lazy version is checked out here, its first reader */
+		if (lr == 1 && (lr = xp_imgver_root(state, &captured, &root, &ld)) == 0)
+			lr = 1;
 		free(state);
 		if (lr < 0) {
 			cli_print_messages(&ld);
@@ -322,7 +326,7 @@ static int run_build(int argc, char **argv)
 		}
 		xp_diags_release(&ld);
 		if (lr == 1) {
-			o.archive = captured.root;
+			o.archive = root;
 			o.content = captured.manifest_sha256;
 		}
 	}

@@ -18,6 +18,10 @@
 #   same size and its mtime put back is still captured (its ctime), a file only
 #   touched stays shared; version 2 removed of version 1 is still whole (its tree
 #   listed afresh equals its manifest, e2fsck clean);
+#   a local tree's second capture is a lazy version: no tree, a delta about the size
+#   of the change, checked out by its first reader (image build --from, image diff)
+#   into a full capture's tree; a delta on a delta; image rm of a parent keeps its lazy
+#   child whole; a checkout killed with kill -9 leaves no tree that is used;
 #   an interrupted capture stops rsync and its remote shell and leaves nothing;
 #   --show-excludes, --include-default, --exclude; an unreachable host and a missing
 #   name are clear errors that leave nothing behind; image rm refused while a profile
@@ -267,6 +271,10 @@ touch -r "$T/b.ref" "$LT/srv/b" # the same bytes, its ctime new
 expect_rc 0 image capture "$LT" --name loc --json
 json_ok "$T/stdout" "j['image'] == 'loc@2' and j['new_bytes'] == 5000"
 L2=$T/state/images/captures/loc/2/root
+# a lazy version (a delta on loc@1, imgstore.h): its tree is made by its first reader
+[ ! -e "$L2" ] && [ -d "$T/state/images/captures/loc/2/delta" ] || fail "loc@2 is not a lazy version"
+expect_rc 0 image diff loc@1 loc@2
+[ -d "$L2" ] || fail "image diff did not check out loc@2"
 [ "$(sha_of "$L2/srv/a")" = "$(sha_of "$T/a.new")" ] ||
 	fail "the same-size change with its mtime put back was not captured"
 [ "$(sha_of "$L1/srv/a")" = "$(sha_of "$T/a.ref")" ] || fail "loc@1 lost its own srv/a"
@@ -448,6 +456,27 @@ expect_rc 0 image capture "$KT" --name skip --json
 # unchanged and linked by the walk: f2 f5 f6 g1-g6 sl machine-id(recreated, so not) hl f1
 json_ok "$T/stdout" "j['image'] == 'skip@2' and j['skipped'] >= 10 and j['new_bytes'] == 3000 + 4 + 1400"
 K2=$T/state/images/captures/skip/2/root
+KD=$T/state/images/captures/skip/2/delta
+# ---- lazy versions: the second capture writes only a delta, checked out on first read ----
+# no tree yet; the delta's own usage is about the change (the 3000 + 4 + 1400 bytes sent,
+# a block each, plus the directories the delta needs: /, /etc, /usr, /usr/a, /usr/b,
+# /s1, /s2 and their entries)
+[ ! -e "$K2" ] || fail "skip@2's tree was made by its capture"
+[ -d "$KD" ] || fail "skip@2 has no delta"
+python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["parent"] != 1)' \
+	"$T/state/images/captures/skip/2/meta.json" || fail "skip@2's meta.json does not name its parent"
+kd_kb=$(du -sk "$K1" "$KD" | sed -n 2p | cut -f1)
+kd_n=$(find "$KD" | wc -l)
+[ "$kd_kb" -le 64 ] && [ "$kd_n" -le 16 ] ||
+	fail "skip@2's delta is $kd_kb KiB, $kd_n entries, for a change of 5 KiB: $(cd "$KD" && find . | head -20)"
+[ ! -e "$KD/usr/a/f5" ] && [ ! -e "$KD/keep" ] || fail "the delta holds unchanged entries"
+echo "skip@2's delta: $kd_kb KiB, $kd_n entries"
+# a reader checks it out (image build --from, as deploy and profiles take an image)
+expect_rc 0 image build --from skip@2 -o "$T/skip2.img" --label none -q
+[ -d "$K2" ] || fail "image build --from skip@2 did not check it out"
+[ -z "$(ls -A "$T/state/images/captures/skip" | grep 'root.tmp')" ] || fail "a checkout left its temporary"
+e2fsck -fn "$T/skip2.img" >"$T/fsck" 2>&1 || fail "e2fsck -fn of skip2.img: $(cat "$T/fsck")"
+ok
 [ "$(stat -c %i "$K1/usr/a/f5")" = "$(stat -c %i "$K2/usr/a/f5")" ] || fail "an unchanged file was not linked"
 [ "$(stat -c %i "$K2/usr/a/f1")" = "$(stat -c %i "$K2/usr/b/hl")" ] || fail "the skip lost a hard link"
 [ "$(sha_of "$K2/usr/a/f3")" = "$(sha_of "$KT/usr/a/f3")" ] || fail "the rewritten file was not captured"
@@ -468,6 +497,74 @@ ok
 expect_rc 0 image capture "$KT" --name skip --exclude /usr/b/g1 --json
 json_ok "$T/stdout" "j['image'] == 'skip@3' and j['skipped'] == 0"
 [ ! -e "$T/state/images/captures/skip/3/root/usr/b/g1" ] || fail "--exclude was ignored"
+ok
+
+# ---- lazy versions: a delta on a delta, image rm of a parent, an interrupted checkout ----
+# lazy@2 is a delta on lazy@1 and lazy@3 one on lazy@2 (rsync links to lazy@1's tree,
+# the nearest there is); image rm lazy@1 checks out lazy@2 first; lazy@3 is then checked
+# out from lazy@2's tree; a checkout killed (kill -9) in the middle leaves no tree that
+# is used, and the next reader makes it whole. Each equals a fresh full capture.
+ZT=$T/lazytree
+mkdir -p "$ZT/etc" "$ZT/usr/a" "$ZT/usr/b" "$ZT/var"
+for i in 1 2 3 4 5 6 7 8; do head -c 2000 /dev/urandom >"$ZT/usr/a/f$i"; done
+ln "$ZT/usr/a/f1" "$ZT/usr/b/hl"
+setfattr -n user.z -v 1 "$ZT/usr/a/f2"
+setfacl -m u:1000:rx "$ZT/usr/b"
+sleep 2.1
+expect_rc 0 image capture "$ZT" --name lazy -q
+Z=$T/state/images/captures/lazy
+sleep 1.1
+head -c 2000 /dev/urandom >"$ZT/usr/a/f3"
+chmod 0700 "$ZT/var"
+expect_rc 0 image capture "$ZT" --name lazy --json
+# f2 f4-f8 unchanged (f1 and hl, a hard-link group, go to rsync, which makes it in the delta)
+json_ok "$T/stdout" "j['image'] == 'lazy@2' and j['skipped'] == 6"
+[ ! -e "$Z/2/root" ] || fail "lazy@2's tree was made by its capture"
+sleep 1.1
+rm "$ZT/usr/a/f4"
+echo n >"$ZT/usr/b/new"
+setfattr -n user.z -v 2 "$ZT/usr/a/f2"
+expect_rc 0 image capture "$ZT" --name lazy --json
+# f5-f8 (f3 changed just before capture 2 began: checked again)
+json_ok "$T/stdout" "j['image'] == 'lazy@3' and j['skipped'] == 4"
+[ ! -e "$Z/2/root" ] && [ ! -e "$Z/3/root" ] || fail "lazy@3's capture checked out lazy@2"
+expect_rc 0 image capture "$ZT" --name lazyfresh -q
+cmp "$Z/3/manifest" "$T/state/images/captures/lazyfresh/1/manifest" ||
+	fail "lazy@3 differs from a full capture: $(diff "$Z/3/manifest" "$T/state/images/captures/lazyfresh/1/manifest" | head -5)"
+expect_rc 0 image rm lazy@1
+[ -d "$Z/2/root" ] && [ ! -e "$Z/3/root" ] || fail "image rm lazy@1 did not check out lazy@2 (only)"
+# a checkout killed half made: XENPROV_TEST_CHECKOUT_STALL (tests only) makes it wait,
+# its entries made, before the directories' attributes and the rename
+XENPROV_TEST_CHECKOUT_STALL=30 "$X" image diff lazy@2 lazy@3 >/dev/null 2>&1 &
+kpid=$!
+for i in $(seq 100); do [ -d "$Z/.3.root.tmp" ] && break; sleep 0.1; done
+[ -d "$Z/.3.root.tmp" ] || fail "the stalled checkout did not start"
+sleep 0.5
+kill -9 "$kpid"
+wait "$kpid" 2>/dev/null
+[ ! -e "$Z/3/root" ] || fail "a killed checkout left a tree in use"
+expect_rc 0 image build --from lazy@3 -o "$T/lazy3.img" --label none -q
+[ -d "$Z/3/root" ] && [ ! -e "$Z/.3.root.tmp" ] || fail "the checkout after a killed one"
+e2fsck -fn "$T/lazy3.img" >"$T/fsck" 2>&1 || fail "e2fsck -fn of lazy3.img: $(cat "$T/fsck")"
+ZF=$T/state/images/captures/lazyfresh/1/root
+[ "$(tree_of "$Z/3/root")" = "$(tree_of "$ZF")" ] ||
+	fail "lazy@3's tree is not a full capture's: $(diff <(tree_of "$Z/3/root") <(tree_of "$ZF") | head -5)"
+[ "$(stat -c %i "$Z/3/root/usr/a/f1")" = "$(stat -c %i "$Z/3/root/usr/b/hl")" ] || fail "lazy@3 lost a hard link"
+getfacl -pn "$Z/3/root/usr/b" 2>/dev/null | grep -q '^user:1000:r-x' || fail "lazy@3 lost an ACL"
+expect_rc 0 image diff lazy@2 lazy@3 --json
+# f2's only change is an xattr: a change all the same
+json_ok "$T/stdout" "set(e['path'] for e in j) == {'/usr/a/f2', '/usr/a/f4', '/usr/b/new'}"
+json_ok "$T/stdout" "[e['change'] for e in j if e['path'] == '/usr/a/f2'] == ['changed']"
+# a capture without the skip (other exclusion options) on a lazy version checks it out
+# for rsync's --link-dest first; nothing changed, so both equal the fresh capture
+expect_rc 0 image capture "$ZT" --name lazy -q
+[ -d "$Z/4/delta" ] && [ ! -e "$Z/4/root" ] || fail "lazy@4 is not a lazy version"
+expect_rc 0 image capture "$ZT" --name lazy --exclude /usr/a/f8 --json
+json_ok "$T/stdout" "j['image'] == 'lazy@5' and j['skipped'] == 0"
+[ -d "$Z/4/root" ] && [ -d "$Z/5/root" ] && [ ! -e "$Z/5/delta" ] || fail "lazy@5 without the skip"
+[ "$(tree_of "$Z/4/root")" = "$(tree_of "$ZF")" ] || fail "lazy@4 checked out by a capture differs"
+[ "$(stat -c %i "$Z/4/root/usr/a/f5")" = "$(stat -c %i "$Z/5/root/usr/a/f5")" ] ||
+	fail "lazy@5 does not share unchanged files with lazy@4"
 ok
 
 json_run_checks

@@ -60,6 +60,7 @@ static void test_diff_trees(void **state)
 	   "echo same >a/usr/doc/keep && echo x >a/var/old/x && echo y >a/var/old/deep/y && "
 	   "echo conf >a/etc/app.conf && ln -s motd a/etc/link && echo f >a/t/was-file && "
 	   "mkdir a/t/was-dir && echo z >a/t/was-dir/z && echo m >a/etc/mode && "
+	   "echo x >a/etc/attr && setfattr -n user.v -v 1 a/etc/attr && "
 	   "touch -h -d '2026-01-01 00:00' a/etc/* a/usr/doc/keep",
 	   tmp);
 	/* version 2: as the store makes it, then each change replaces a file */
@@ -68,6 +69,8 @@ static void test_diff_trees(void **state)
 	   "mv b/etc/motd.new b/etc/motd && "                /* content, same size and time */
 	   "cp -p b/etc/mode b/etc/mode.new && chmod 600 b/etc/mode.new && "
 	   "mv b/etc/mode.new b/etc/mode && "                /* mode only */
+	   "cp -a b/etc/attr b/etc/attr.new && setfattr -n user.v -v 2 b/etc/attr.new && "
+	   "mv b/etc/attr.new b/etc/attr && "                /* an xattr only */
 	   "echo conf2 >b/etc/app.conf.new && mv b/etc/app.conf.new b/etc/app.conf && "
 	   "ln -sfn app.conf b/etc/link && touch -h -d '2026-01-01 00:00' b/etc/link && "
 	   "rm -r b/var/old && echo new >b/usr/doc/new && ln b/usr/doc/new b/usr/doc/new2 && "
@@ -82,6 +85,7 @@ static void test_diff_trees(void **state)
 	const struct want want[] = {
 	    {"/etc/app.conf", XP_TDIFF_CHANGED, XP_TDIFF_SIZE | XP_TDIFF_CONTENT | XP_TDIFF_MTIME,
 	     NULL},
+	    {"/etc/attr", XP_TDIFF_CHANGED, XP_TDIFF_XATTR, NULL},
 	    {"/etc/link", XP_TDIFF_CHANGED, XP_TDIFF_TARGET, NULL},
 	    {"/etc/mode", XP_TDIFF_CHANGED, XP_TDIFF_MODE, NULL},
 	    {"/etc/motd", XP_TDIFF_CHANGED, XP_TDIFF_CONTENT, NULL},
@@ -112,15 +116,15 @@ static void test_diff_trees(void **state)
 	}
 	assert_int_equal(t.added, 3);
 	assert_int_equal(t.removed, 5);
-	assert_int_equal(t.changed, 6);
+	assert_int_equal(t.changed, 7);
 	/* both sides of a changed entry, one side of the others */
-	assert_string_equal(t.v[1].old.target, "motd");
-	assert_string_equal(t.v[1].new.target, "app.conf");
-	assert_int_equal(t.v[2].old.mode & 07777, 0644);
-	assert_int_equal(t.v[2].new.mode & 07777, 0600);
-	assert_true(S_ISDIR(t.v[10].old.mode));
-	assert_int_equal(t.v[10].new.mode, 0);
-	assert_int_equal(t.v[8].new.size, 4);
+	assert_string_equal(t.v[2].old.target, "motd");
+	assert_string_equal(t.v[2].new.target, "app.conf");
+	assert_int_equal(t.v[3].old.mode & 07777, 0644);
+	assert_int_equal(t.v[3].new.mode & 07777, 0600);
+	assert_true(S_ISDIR(t.v[11].old.mode));
+	assert_int_equal(t.v[11].new.mode, 0);
+	assert_int_equal(t.v[9].new.size, 4);
 	xp_tdiff_release(&t);
 
 	/* a tree against itself, and two copies without shared inodes: no difference */

@@ -99,13 +99,19 @@ static void test_meta_roundtrip(void **state)
 	assert_null(strstr(b.s, "started"));
 	assert_null(w.root);
 	xp_imgver_release(&w);
-	/* started, when recorded, comes back */
-	v.started = 1699999990;
-	xp_buf_truncate(&b, 0);
-	assert_int_equal(xp_imgver_meta_format(&v, &b), 0);
-	assert_int_equal(xp_imgver_meta_parse(b.s, b.len, "m", &w, NULL), 0);
-	assert_int_equal(w.started, 1699999990);
-	xp_imgver_release(&w);
+	/* started, when recorded, comes back; parent (a lazy version's) too, and a whole
+	 * tree writes none */
+	for (unsigned parent = 0; parent <= 2; parent += 2) {
+		v.started = 1699999990;
+		v.parent = parent;
+		xp_buf_truncate(&b, 0);
+		assert_int_equal(xp_imgver_meta_format(&v, &b), 0);
+		assert_int_equal(xp_imgver_meta_parse(b.s, b.len, "m", &w, NULL), 0);
+		assert_int_equal(w.started, 1699999990);
+		assert_int_equal(w.parent, parent);
+		assert_true(parent ? strstr(b.s, "\"parent\"") != NULL : strstr(b.s, "parent") == NULL);
+		xp_imgver_release(&w);
+	}
 	xp_buf_release(&b);
 }
 
@@ -124,6 +130,9 @@ static void test_meta_bad(void **state)
 		{"{\"name\":\"w\",\"version\":1,\"time\":1}", "source:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"started\":-1}", "started:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"started\":\"x\"}", "started:"},
+		{"{\"name\":\"w\",\"version\":2,\"time\":1,\"parent\":2}", "parent:"},
+		{"{\"name\":\"w\",\"version\":2,\"time\":1,\"parent\":0}", "parent:"},
+		{"{\"name\":\"w\",\"version\":2,\"time\":1,\"parent\":\"1\"}", "parent:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"source\":\"s\",\"message\":3}", "message:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"source\":\"s\",\"files\":-1}", "files:"},
 		{"{\"name\":\"w\",\"version\":1,\"time\":1,\"source\":\"s\",\"files\":1}", "bytes:"},

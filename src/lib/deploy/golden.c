@@ -545,7 +545,10 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	if (lr == 1) {
 		char content[80];
 		snprintf(content, sizeof(content), "tree:%s", v.manifest_sha256);
-		lr = build_golden(state_dir, s, v.root, content, progress, ud, out, d);
+		const char *root = NULL;
+		lr = xp_imgver_root(state_dir, &v, &root, d);
+		if (lr == 0)
+			lr = build_golden(state_dir, s, root, content, progress, ud, out, d);
 		xp_imgver_release(&v);
 		return lr;
 	}

@@ -2,8 +2,9 @@
  * capture-skip.c - the second capture of a local tree without rsync's walk of what did
  * not change: xenprov's own walk of the source decides, by ctime and by the previous
  * capture's record of its directories (NAME/V/srcindex), which entries are the previous
- * version's, links those into the new version itself, and gives rsync only the rest
- * (--files-from), so rsync's filter rules stay the only exclusion rules.
+ * version's (the new version, a lazy one, takes the previous manifest's lines for them,
+ * imgstore.h), and gives rsync only the rest (--files-from) into the new version's delta,
+ * so rsync's filter rules stay the only exclusion rules.
  *
  * Why it is exact: every change of an inode's content or attributes, every link or
  * unlink of it and every rename of it sets its ctime, which no program can set back (only
@@ -22,11 +23,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "image/imgstore-internal.h"
@@ -39,7 +40,6 @@ struct skip_walk {
 	struct xp_capture_skip *s;
 	const struct xp_capture_opts *o;
 	const struct xp_manifest *prev;
-	const char *prev_root, *new_root;
 	int64_t since;
 	int64_t recent_since; /* < 0: no file is recent */
 	dev_t dev;
@@ -54,6 +54,7 @@ void xp__capture_skip_release(struct xp_capture_skip *s)
 {
 	xp_buf_release(&s->index);
 	xp_buf_release(&s->list);
+	xp_buf_release(&s->linked);
 	for (size_t i = 0; i < s->ndirs; i++)
 		free(s->dirs[i].rel);
 	free(s->dirs);
@@ -190,14 +191,12 @@ static const char *join(struct xp_buf *b, const char *root, const char *rel)
 	return xp_buf_error(b) ? NULL : xp_buf_str(b);
 }
 
-/* mode: 0 records directories only (nothing is skipped), 1 also builds the new tree
- * (this directory is the same as before and exists there), 2 is below a directory rsync
- * copies whole: also notes the regular files the previous manifest has at that path
- * (rsync's quick check there compares with another file when the directory was renamed
- * into the path: they are verified as capture.c verifies recent files); clean: this
- * directory's own ctime is old; nfd and pfd (mode 1): this directory in the new tree and
- * in the previous version's, so that each link or mkdir resolves one name. */
-static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, int mode, bool clean,
+/* mode: 0 records directories only (nothing is skipped), 1 also finds what did not
+ * change (this directory is the same inode at the same path as before), 2 is below a directory
+ * rsync copies whole: also notes the regular files the previous manifest has at that path (rsync's
+ * quick check there compares with another file when the directory was renamed into the path: they
+ * are verified as capture.c verifies recent files); clean: this directory's own ctime is old. */
+static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clean,
 		    struct xp_diags *d)
 {
 	int fd = depth > 4096 ? -1 : dup(dfd);
@@ -258,22 +257,14 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 			w->s->verify[w->s->nverify++] = p;
 		}
 		int cmode = 0;
-		_cleanup_close_ int cnfd = -1, cpfd = -1;
 		if (mode == 1 && S_ISDIR(st.st_mode)) {
-			if (descend && e && e->type == 'd' && idx_same(w, rel, &st) &&
-			    (cpfd = openat(pfd, de->d_name,
-					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-				if (mkdirat(nfd, de->d_name, 0700) < 0 ||
-				    (cnfd = openat(nfd, de->d_name,
-						   O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						       O_CLOEXEC)) < 0) {
-					const char *np = join(&w->a, w->new_root, rel);
-					r = np ? xp_diags_fail(d, -errno, np, NULL, NULL,
-							       "cannot create: %s", strerror(errno))
-					       : -ENOMEM;
-					break;
-				}
-				struct xp_capture_skip_dir t = {.rel = strdup(rel), .st = st};
+			/* the same directory: the previous version's, unless
+			 * xp__capture_skip_make_dirs finds the delta needs it */
+			if (descend && e && e->type == 'd' && idx_same(w, rel, &st)) {
+				struct xp_capture_skip_dir t = {.rel = strdup(rel),
+								.st = st,
+								.clean =
+								    st.st_ctim.tv_sec < w->since};
 				if (!t.rel || xp_grow(&w->s->dirs, &w->s->dcap, w->s->ndirs,
 						      sizeof(*w->s->dirs), 64) < 0) {
 					free(t.rel);
@@ -296,15 +287,15 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 				    e->mode == (st.st_mode & 07777) && e->uid == st.st_uid &&
 				    e->gid == st.st_gid && e->mtime == (int64_t)st.st_mtim.tv_sec &&
 				    (!S_ISREG(st.st_mode) || e->size == (uint64_t)st.st_size);
-			if (same) {
-				if (linkat(pfd, de->d_name, nfd, de->d_name, 0) == 0) {
-					w->s->nlinked++;
-					continue;
-				}
-				/* too many links, or not there after all: rsync's to do */
-			} else if (!e && clean) {
+			/* the new version takes the previous manifest's line; a file of a
+			 * hard-link group goes to rsync, which makes the group in the delta */
+			if (same && (!S_ISREG(st.st_mode) || st.st_nlink == 1)) {
+				xp_buf_add(&w->s->linked, rel, strlen(rel) + 1);
+				w->s->nlinked++;
 				continue;
 			}
+			if (!same && !e && clean)
+				continue;
 			list_add(w, rel);
 			continue;
 		}
@@ -315,8 +306,8 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 			if (cfd < 0)
 				w->s->sparse = true;
 			if (cfd >= 0)
-				r = walk_dir(w, cfd, cnfd, cpfd, depth + 1, cmode,
-					     st.st_ctim.tv_sec < w->since, d);
+				r = walk_dir(w, cfd, depth + 1, cmode, st.st_ctim.tv_sec < w->since,
+					     d);
 			else if (cmode == 1)
 				list_add(w, rel);
 		}
@@ -330,12 +321,12 @@ static int walk_dir(struct skip_walk *w, int dfd, int nfd, int pfd, int depth, i
 
 int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opts *o,
 			  const char *prev_dir, const struct xp_manifest *prev,
-			  int64_t prev_started, int64_t recent_since, const char *prev_root,
-			  const char *new_root, struct xp_diags *d)
+			  int64_t prev_started, int64_t recent_since, struct xp_diags *d)
 {
 	memset(s, 0, sizeof(*s));
 	xp_buf_init(&s->index);
 	xp_buf_init(&s->list);
+	xp_buf_init(&s->linked);
 	s->all_filesystems = o->all_filesystems;
 	char key[65];
 	int r = skip_key(o, key);
@@ -347,7 +338,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	size_t ilen = 0, nidx = 0;
 	/* only root sees and sets every owner and xattr as rsync -aHAX does; the previous
 	 * capture's start less a second (the filesystem's clock is the kernel's coarse one) */
-	bool active = prev_dir && prev && prev_root && prev_started > 0 && geteuid() == 0;
+	bool active = prev_dir && prev && prev_started > 0 && geteuid() == 0;
 	if (active) {
 		if (asprintf(&ipath, "%s/srcindex", prev_dir) < 0)
 			return -ENOMEM;
@@ -359,8 +350,6 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	struct skip_walk w = {.s = s,
 			      .o = o,
 			      .prev = prev,
-			      .prev_root = prev_root,
-			      .new_root = new_root,
 			      .since = prev_started - 1,
 			      .recent_since = recent_since,
 			      .idx = idx,
@@ -368,7 +357,6 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	xp_buf_init(&w.path);
 	xp_buf_init(&w.a);
 	_cleanup_close_ int fd = open(o->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int nfd = -1, pfd = -1;
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		s->sparse = true; /* rsync says what it is */
@@ -387,44 +375,12 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 		s->dirs[s->ndirs++] = t;
 	}
 	s->active = active;
-	if (active) {
-		nfd = open(new_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		pfd = open(prev_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (nfd < 0 || pfd < 0) {
-			r = xp_diags_fail(d, -errno, nfd < 0 ? new_root : prev_root, NULL, NULL,
-					  "cannot open: %s", strerror(errno));
-			goto out;
-		}
-	}
-	r = walk_dir(&w, fd, nfd, pfd, 0, active ? 1 : 0, st.st_ctim.tv_sec < w.since, d);
+	r = walk_dir(&w, fd, 0, active ? 1 : 0, st.st_ctim.tv_sec < w.since, d);
 out:
 	xp_buf_release(&w.path);
 	xp_buf_release(&w.a);
 	if (r < 0)
 		s->active = false;
-	return r;
-}
-
-/* Makes the xattrs of dst (not followed) those of src: ACLs a new directory inherited
- * from its parent's default ACL removed, the source's set. */
-static int copy_xattrs(const char *src, const char *dst)
-{
-	struct xp_xattrs sx = {0}, dx = {0};
-	int r = xp_xattrs_read(src, &sx);
-	if (r == 0)
-		r = xp_xattrs_read(dst, &dx);
-	for (size_t i = 0; r == 0 && i < dx.n; i++) {
-		bool keep = false;
-		for (size_t k = 0; k < sx.n && !keep; k++)
-			keep = strcmp(sx.v[k].name, dx.v[i].name) == 0;
-		if (!keep && lremovexattr(dst, dx.v[i].name) < 0)
-			r = -errno;
-	}
-	for (size_t i = 0; r == 0 && i < sx.n; i++)
-		if (lsetxattr(dst, sx.v[i].name, sx.v[i].value, sx.v[i].len, 0) < 0)
-			r = -errno;
-	xp_xattrs_release(&sx);
-	xp_xattrs_release(&dx);
 	return r;
 }
 
@@ -436,6 +392,8 @@ int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const
 	/* deepest first (the list is in pre-order): a directory's times after its content */
 	for (size_t i = s->ndirs; r == 0 && i-- > 0;) {
 		const struct xp_capture_skip_dir *t = &s->dirs[i];
+		if (!t->made)
+			continue;
 		const char *sa = join(&sp, source, t->rel), *na = join(&np, new_root, t->rel);
 		if (!sa || !na) {
 			r = -ENOMEM;
@@ -443,8 +401,8 @@ int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const
 		}
 		/* owner, then xattrs (ACLs), then mode, then times: chown may clear bits */
 		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, t->st.st_mtim};
-		if (lchown(na, t->st.st_uid, t->st.st_gid) < 0 || (r = copy_xattrs(sa, na)) < 0 ||
-		    chmod(na, t->st.st_mode & 07777) < 0 ||
+		if (lchown(na, t->st.st_uid, t->st.st_gid) < 0 ||
+		    (r = xp__copy_xattrs(sa, na)) < 0 || chmod(na, t->st.st_mode & 07777) < 0 ||
 		    utimensat(AT_FDCWD, na, ts, AT_SYMLINK_NOFOLLOW) < 0)
 			r = r < 0 ? r : -errno;
 		if (r < 0)
@@ -453,5 +411,85 @@ int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const
 	}
 	xp_buf_release(&sp);
 	xp_buf_release(&np);
+	return r;
+}
+
+static int dir_cmp(const void *a, const void *b, void *arg)
+{
+	const struct xp_capture_skip_dir *v = arg;
+	return strcmp(v[*(const size_t *)a].rel, v[*(const size_t *)b].rel);
+}
+
+/* Marks the directory rel (and its ancestors) to be made in the delta. */
+static void need(struct xp_capture_skip *s, const size_t *by, const char *rel, size_t len)
+{
+	for (;;) {
+		size_t lo = 0, hi = s->ndirs;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			const char *m = s->dirs[by[mid]].rel;
+			int c = strncmp(m, rel, len);
+			if (c == 0 && m[len])
+				c = 1;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < s->ndirs && strncmp(s->dirs[by[lo]].rel, rel, len) == 0 &&
+		    !s->dirs[by[lo]].rel[len]) {
+			if (s->dirs[by[lo]].made)
+				return; /* and its ancestors are */
+			s->dirs[by[lo]].made = true;
+		}
+		if (len == 0)
+			return;
+		while (len > 0 && rel[len - 1] != '/')
+			len--;
+		if (len > 0)
+			len--; /* "/a/b" -> "/a", "/a" -> "" */
+	}
+}
+
+int xp__capture_skip_make_dirs(struct xp_capture_skip *s, const char *delta, bool etc,
+			       struct xp_diags *d)
+{
+	if (!s->ndirs)
+		return 0;
+	_cleanup_free_ size_t *by = calloc(s->ndirs, sizeof(*by));
+	if (!by)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->ndirs; i++)
+		by[i] = i;
+	qsort_r(by, s->ndirs, sizeof(*by), dir_cmp, s->dirs);
+	need(s, by, "", 0);
+	for (size_t i = 0; i < s->ndirs; i++)
+		if (!s->dirs[i].clean && !s->dirs[i].made)
+			need(s, by, s->dirs[i].rel, strlen(s->dirs[i].rel));
+	if (etc)
+		need(s, by, "/etc", 4);
+	/* the directory of each entry rsync is to copy ("a/b/c" -> "/a/b") */
+	for (size_t off = 0; off < s->list.len; off += strlen(s->list.s + off) + 1) {
+		const char *e = s->list.s + off, *slash = strrchr(e, '/');
+		char rel[PATH_MAX + 2];
+		int n = snprintf(rel, sizeof(rel), "/%.*s", slash ? (int)(slash - e) : 0, e);
+		if (n < 0 || (size_t)n >= sizeof(rel))
+			return -ENAMETOOLONG;
+		need(s, by, slash ? rel : "", slash ? (size_t)n : 0);
+	}
+	/* pre-order: a parent before its children */
+	struct xp_buf p = XP_BUF_INIT;
+	int r = 0;
+	for (size_t i = 1; r == 0 && i < s->ndirs; i++) {
+		if (!s->dirs[i].made)
+			continue;
+		const char *np = join(&p, delta, s->dirs[i].rel);
+		if (!np)
+			r = -ENOMEM;
+		else if (mkdir(np, 0700) < 0)
+			r = xp_diags_fail(d, -errno, np, NULL, NULL, "cannot create: %s",
+					  strerror(errno));
+	}
+	xp_buf_release(&p);
 	return r;
 }

@@ -436,6 +436,66 @@ static int skip_fill(const struct xp_capture_opts *o, const struct xp_imgver_new
 	return r;
 }
 
+/* The previous version's tree, checked out if it is a lazy version (the name's lock is
+ * held), as rsync's --link-dest. */
+static int prev_tree(const struct xp_imgver_new *nv, char **link_dest, struct xp_diags *d)
+{
+	int r = xp__imgver_checkout_locked(nv->ndir, &nv->prev, d);
+	if (r == 0 && !(*link_dest = realpath(nv->prev.root, NULL)))
+		r = xp_diags_fail(d, -errno, nv->prev.root, NULL, NULL, "cannot open: %s",
+				  strerror(errno));
+	return r;
+}
+
+static int add_copy(struct xp_manifest *m, const struct xp_manifest_entry *e)
+{
+	if (xp_grow(&m->v, &m->cap, m->n, sizeof(*m->v), 256) < 0)
+		return -ENOMEM;
+	struct xp_manifest_entry c = *e;
+	c.path = strdup(e->path);
+	c.extra = e->extra ? strdup(e->extra) : NULL;
+	if (!c.path || (e->extra && !c.extra)) {
+		free(c.path);
+		free(c.extra);
+		return -ENOMEM;
+	}
+	m->v[m->n++] = c;
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct xp_manifest_entry *)a)->path,
+		      ((const struct xp_manifest_entry *)b)->path);
+}
+
+/* A lazy version's manifest: the delta's (m, scanned) and, for what the skip found
+ * unchanged (the entries it did not give rsync, the directories not in the delta), the
+ * previous manifest's lines: the same inodes, unchanged since (capture-skip.c). */
+static int lazy_manifest(struct xp_manifest *m, const struct xp_manifest *prev,
+			 const struct xp_capture_skip *sk)
+{
+	size_t nd = m->n;
+	int r = 0;
+	for (size_t off = 0; r == 0 && off < sk->linked.len;
+	     off += strlen(sk->linked.s + off) + 1) {
+		const char *p = sk->linked.s + off;
+		const struct xp_manifest_entry *e = xp_manifest_find(prev, p);
+		struct xp_manifest delta = {.v = m->v, .n = nd, .cap = nd}; /* sorted */
+		if (e && !xp_manifest_find(&delta, p))
+			r = add_copy(m, e);
+	}
+	for (size_t i = 0; r == 0 && i < sk->ndirs; i++) {
+		const struct xp_manifest_entry *e =
+		    sk->dirs[i].made ? NULL : xp_manifest_find(prev, sk->dirs[i].rel);
+		if (e)
+			r = add_copy(m, e);
+	}
+	if (r == 0 && m->n > nd)
+		qsort(m->v, m->n, sizeof(*m->v), entry_cmp);
+	return r;
+}
+
 int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 	       struct xp_diags *d)
 {
@@ -457,14 +517,17 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 	struct xp_manifest prev = {0}, m = {0};
 	struct xp_buf text = XP_BUF_INIT;
 	struct xp_capture_skip sk = {0};
-	if (nv.has_prev && !(link_dest = realpath(nv.prev.root, NULL))) {
-		r = xp_diags_fail(d, -errno, nv.prev.root, NULL, NULL, "cannot open: %s",
-				  strerror(errno));
-		goto out;
-	}
+	/* the tree rsync links to and the manifest of it (for the scan's and verify_recent's
+	 * same-inode rule): the previous version's, checked out, or for a lazy version the
+	 * nearest tree below the previous version (rsync's quick check decides each link) */
+	struct xp_imgver base = {0};
+	struct xp_manifest basem = {0};
+	const struct xp_manifest *pm = &prev;
 	if (nv.has_prev && (r = xp_manifest_read(nv.prev.manifest, &prev, d)) < 0)
 		goto out;
 	if (o->kind == XP_CAPTURE_DISK) {
+		if (nv.has_prev && (r = prev_tree(&nv, &link_dest, d)) < 0)
+			goto out;
 		r = xp__capture_disk(o, &nv, link_dest, &res->vanished, d);
 	} else {
 		/* rsync copies a directory's content when its name ends in '/' */
@@ -475,11 +538,6 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 		else
 			r = asprintf(&from, "%s%s", o->source, o->source[l - 1] == '/' ? "" : "/");
 		if (r < 0) {
-			r = -ENOMEM;
-			goto out;
-		}
-		_cleanup_free_ char *to = NULL;
-		if (asprintf(&to, "%s/", nv.root) < 0) {
 			r = -ENOMEM;
 			goto out;
 		}
@@ -499,9 +557,34 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			if ((r = xp__capture_skip_walk(&sk, o, nv.has_prev ? nv.prev.dir : NULL,
 						       nv.has_prev ? &prev : NULL,
 						       nv.has_prev ? nv.prev.started : 0, recent,
-						       link_dest, nv.root, d)) < 0)
+						       d)) < 0)
 				goto out;
 			dense = !sk.sparse;
+		}
+		bool mid = !(o->default_off & (1ull << xp_capture_default_find("machine-id")));
+		if (sk.active) {
+			/* a lazy version: only what changed, in V/delta */
+			if ((r = xp__imgver_to_delta(&nv, d)) < 0 ||
+			    (r = xp__capture_skip_make_dirs(&sk, nv.root, mid, d)) < 0 ||
+			    (r = xp__imgver_base(nv.ndir, &nv.prev, &base, d)) < 0)
+				goto out;
+			if (!(link_dest = realpath(base.root, NULL))) {
+				r = xp_diags_fail(d, -errno, base.root, NULL, NULL,
+						  "cannot open: %s", strerror(errno));
+				goto out;
+			}
+			if (base.version != nv.prev.version) {
+				if ((r = xp_manifest_read(base.manifest, &basem, d)) < 0)
+					goto out;
+				pm = &basem;
+			}
+		} else if (nv.has_prev && (r = prev_tree(&nv, &link_dest, d)) < 0) {
+			goto out;
+		}
+		_cleanup_free_ char *to = NULL;
+		if (asprintf(&to, "%s/", nv.root) < 0) {
+			r = -ENOMEM;
+			goto out;
 		}
 		if (sk.active)
 			r = skip_fill(o, &nv, &sk, from, to, link_dest, dense, &res->vanished, d);
@@ -509,7 +592,7 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			r = xp_capture_fill(o, from, to, link_dest, NULL, dense, &res->vanished, d);
 		res->skipped = sk.nlinked;
 		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && sk.nverify)
-			r = verify_recent(o, &nv, from, to, link_dest, &prev, sk.verify, sk.nverify,
+			r = verify_recent(o, &nv, from, to, link_dest, pm, sk.verify, sk.nverify,
 					  dense, &res->vanished, d);
 	}
 	if (r < 0)
@@ -528,7 +611,9 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 	}
 	if (o->progress)
 		o->progress(o->ud, "listing and hashing the new version");
-	if ((r = xp_manifest_scan(nv.root, nv.has_prev ? &prev : NULL, link_dest, &m, d)) < 0)
+	if ((r = xp_manifest_scan(nv.root, nv.has_prev ? pm : NULL, link_dest, &m, d)) < 0)
+		goto out;
+	if (nv.lazy && (r = lazy_manifest(&m, &prev, &sk)) < 0)
 		goto out;
 	if ((r = xp_manifest_format(&m, &text)) < 0)
 		goto out;
@@ -560,6 +645,8 @@ out:;
 	xp_buf_release(&text);
 	xp__capture_skip_release(&sk);
 	xp_manifest_release(&prev);
+	xp_manifest_release(&basem);
+	xp_imgver_release(&base);
 	xp_manifest_release(&m);
 	xp__imgver_abort(&nv);
 	return r;

@@ -19,11 +19,30 @@ struct xp_imgver_new {
 	unsigned version;
 	char *ndir;    /* <state>/images/captures/NAME */
 	char *partial; /* ndir/.V.partial */
-	char *root;    /* partial/root, created empty */
+	char *root;    /* partial/root, created empty (partial/delta once the capture
+			* makes a lazy version: xp__imgver_to_delta) */
 	bool has_prev;
 	struct xp_imgver prev; /* the latest version, when has_prev */
+	bool lazy;	       /* a delta on prev (xp__imgver_to_delta) */
 	int lock;
 };
+
+/* <state>/images/captures/NAME (heap). */
+int xp__imgver_name_dir(const char *state_dir, const char *name, char **out);
+/* Loads version `version` of the image whose directory is ndir; -ENOENT (no
+ * diagnostic) when it has no meta.json. */
+int xp__imgver_load(const char *ndir, const char *name, unsigned version, struct xp_imgver *out,
+		    struct xp_diags *d);
+/* imgstore-checkout.c: checks out v (a version of the image whose directory is ndir)
+ * when it is lazy and not yet checked out, its parents first. The caller holds the
+ * name's lock. */
+int xp__imgver_checkout_locked(const char *ndir, const struct xp_imgver *v, struct xp_diags *d);
+/* The nearest version at or below v (v itself, its parent, ...) whose tree exists, into
+ * *base (release it). -ENOENT with a diagnostic when none has. */
+int xp__imgver_base(const char *ndir, const struct xp_imgver *v, struct xp_imgver *base,
+		    struct xp_diags *d);
+/* Makes the xattrs of dst (not followed) exactly those of src (not followed). */
+int xp__copy_xattrs(const char *src, const char *dst);
 
 /* Locks the name (-EBUSY if another process holds it), removes leftovers of
  * interrupted captures, picks the next number and creates .V.partial/root. */
@@ -34,6 +53,9 @@ int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_n
  * still to be released with xp__imgver_abort (which then removes nothing). */
 int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_t manifest_len,
 		      struct xp_imgver *meta, struct xp_diags *d);
+/* Makes the version being made a lazy one on nv->prev.version: partial/root becomes
+ * partial/delta (nv->root follows) and meta's parent is set at commit. */
+int xp__imgver_to_delta(struct xp_imgver_new *nv, struct xp_diags *d);
 /* Removes .V.partial (if not committed), unlocks, frees. */
 void xp__imgver_abort(struct xp_imgver_new *nv);
 
@@ -50,23 +72,26 @@ int xp__capture_disk(const struct xp_capture_opts *o, struct xp_imgver_new *nv,
 /* capture-skip.c: a local tree's second capture without rsync's walk of what did not
  * change. The walk records the source's directories (device, inode, path) as the new
  * version's srcindex; when the previous version has one made with the same source and
- * exclusion options (its key), it also builds new_root: the directories that are the
- * same inodes at the same paths as then are made (their attributes set by
- * xp__capture_skip_finish, after rsync), the entries whose ctime is older than the
- * previous capture's start and whose manifest entry agrees are hard-linked to the
- * previous version's, and the rest goes to `list` (NUL-separated, relative) for rsync
- * -r --files-from, which applies the exclusions to them. The same walk (the only one of
+ * exclusion options (its key), it also finds what did not change since: the directories
+ * that are the same inodes at the same paths as then (`dirs`), and the entries whose
+ * ctime is older than the previous capture's start and whose manifest entry agrees
+ * (`linked`: the new version takes the previous manifest's lines for them); the rest
+ * goes to `list` (NUL-separated, relative) for rsync -r --files-from into the new
+ * version's delta, which applies the exclusions to them. The same walk (the only one of
  * a local source) notes whether a file may be sparse and the regular files whose ctime
  * is at or after recent_since (< 0: none), for verify_recent. */
 struct xp_capture_skip_dir {
 	char *rel; /* "" for the root */
 	struct stat st;
+	bool clean; /* its ctime is older than the previous capture's start */
+	bool made;  /* made in the delta: its attributes are set by finish */
 };
 struct xp_capture_skip {
-	bool active; /* new_root is being built: rsync gets only `list` */
+	bool active; /* the new version is a delta: rsync gets only `list` */
 	bool all_filesystems;
 	struct xp_buf index; /* the new srcindex */
 	struct xp_buf list;
+	struct xp_buf linked; /* the unchanged non-directories, "/a/b\0" each */
 	size_t nlisted, nlinked;
 	struct xp_capture_skip_dir *dirs; /* pre-order */
 	size_t ndirs, dcap;
@@ -79,11 +104,16 @@ struct xp_capture_skip {
 };
 int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opts *o,
 			  const char *prev_dir, const struct xp_manifest *prev,
-			  int64_t prev_started, int64_t recent_since, const char *prev_root,
-			  const char *new_root, struct xp_diags *d);
+			  int64_t prev_started, int64_t recent_since, struct xp_diags *d);
 int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const char *new_root,
 			    struct xp_diags *d);
 void xp__capture_skip_release(struct xp_capture_skip *s);
+/* Marks the directories the delta needs (the root, each one whose ctime is
+ * recent: attributes or entries changed, each one holding an entry of `list`, /etc when
+ * etc, and their ancestors) and makes them in delta, pre-order; finish sets their
+ * attributes after rsync. */
+int xp__capture_skip_make_dirs(struct xp_capture_skip *s, const char *delta, bool etc,
+			       struct xp_diags *d);
 /* A srcindex's directory (capture-skip.c). */
 struct xp_srcindex_entry {
 	const char *path; /* into the parsed text */

@@ -76,7 +76,7 @@ int xp_imgver_store_dir(const char *state_dir, char **out)
 }
 
 /* <state>/images/captures/NAME. */
-static int name_dir(const char *state_dir, const char *name, char **out)
+int xp__imgver_name_dir(const char *state_dir, const char *name, char **out)
 {
 	return asprintf(out, "%s/images/captures/%s", state_dir, name) < 0 ? -ENOMEM : 0;
 }
@@ -123,7 +123,7 @@ int xp_imgver_meta_parse(const char *json, size_t len, const char *file, struct 
 	       *time = json_object_get(o, "time"), *src = json_object_get(o, "source"),
 	       *msg = json_object_get(o, "message"), *files = json_object_get(o, "files"),
 	       *bytes = json_object_get(o, "bytes"), *mf = json_object_get(o, "manifest_sha256"),
-	       *started = json_object_get(o, "started");
+	       *started = json_object_get(o, "started"), *parent = json_object_get(o, "parent");
 	if (!json_is_string(name) || !xp_imgver_name_valid(json_string_value(name)))
 		r = meta_bad(d, file, "name", "missing or not an image name");
 	else if (!json_is_integer(ver) || json_integer_value(ver) < 1 ||
@@ -133,6 +133,9 @@ int xp_imgver_meta_parse(const char *json, size_t len, const char *file, struct 
 		r = meta_bad(d, file, "time", "missing or not a number");
 	else if (started && (!json_is_integer(started) || json_integer_value(started) < 0))
 		r = meta_bad(d, file, "started", "not a number of seconds");
+	else if (parent && (!json_is_integer(parent) || json_integer_value(parent) < 1 ||
+			    json_integer_value(parent) >= json_integer_value(ver)))
+		r = meta_bad(d, file, "parent", "not an earlier version");
 	else if (!json_is_string(src))
 		r = meta_bad(d, file, "source", "missing or not a string");
 	else if (msg && !json_is_string(msg))
@@ -149,6 +152,7 @@ int xp_imgver_meta_parse(const char *json, size_t len, const char *file, struct 
 	out->version = (unsigned)json_integer_value(ver);
 	out->time = (int64_t)json_integer_value(time);
 	out->started = started ? (int64_t)json_integer_value(started) : 0;
+	out->parent = parent ? (unsigned)json_integer_value(parent) : 0;
 	out->files = (uint64_t)json_integer_value(files);
 	out->bytes = (uint64_t)json_integer_value(bytes);
 	snprintf(out->manifest_sha256, sizeof(out->manifest_sha256), "%s", json_string_value(mf));
@@ -172,7 +176,8 @@ int xp_imgver_meta_format(const struct xp_imgver *v, struct xp_buf *out)
 			      "bytes", (json_int_t)v->bytes, "manifest_sha256", v->manifest_sha256);
 	if (!o)
 		return -ENOMEM;
-	if (v->started && json_object_set_new(o, "started", json_integer(v->started)) < 0) {
+	if ((v->started && json_object_set_new(o, "started", json_integer(v->started)) < 0) ||
+	    (v->parent && json_object_set_new(o, "parent", json_integer(v->parent)) < 0)) {
 		json_decref(o);
 		return -ENOMEM;
 	}
@@ -190,8 +195,8 @@ int xp_imgver_meta_format(const struct xp_imgver *v, struct xp_buf *out)
 
 /* Loads version `version` of the image whose directory is ndir. -ENOENT when it does
  * not exist (no meta.json), without a diagnostic. */
-static int load_version(const char *ndir, const char *name, unsigned version, struct xp_imgver *out,
-			struct xp_diags *d)
+int xp__imgver_load(const char *ndir, const char *name, unsigned version, struct xp_imgver *out,
+		    struct xp_diags *d)
 {
 	_cleanup_free_ char *meta = NULL, *data = NULL;
 	if (asprintf(&meta, "%s/%u/meta.json", ndir, version) < 0)
@@ -292,7 +297,7 @@ int xp_imgver_list(const char *state_dir, const char *name, struct xp_imgver **v
 	_cleanup_free_ char *ndir = NULL;
 	_cleanup_free_ unsigned *nums = NULL;
 	size_t nn = 0;
-	int r = name_dir(state_dir, name, &ndir);
+	int r = xp__imgver_name_dir(state_dir, name, &ndir);
 	if (r < 0)
 		return r;
 	r = version_numbers(ndir, &nums, &nn);
@@ -305,7 +310,7 @@ int xp_imgver_list(const char *state_dir, const char *name, struct xp_imgver **v
 		return -ENOMEM;
 	size_t k = 0;
 	for (size_t i = 0; i < nn; i++) {
-		r = load_version(ndir, name, nums[i], &out[k], d);
+		r = xp__imgver_load(ndir, name, nums[i], &out[k], d);
 		if (r == -ENOENT)
 			continue; /* a directory without meta.json is no version */
 		if (r < 0) {
@@ -341,9 +346,9 @@ int xp_imgver_resolve(const char *state_dir, const char *ref, struct xp_imgver *
 		return r;
 	if (version) {
 		_cleanup_free_ char *ndir = NULL;
-		if ((r = name_dir(state_dir, name, &ndir)) < 0)
+		if ((r = xp__imgver_name_dir(state_dir, name, &ndir)) < 0)
 			return r;
-		r = load_version(ndir, name, version, out, d);
+		r = xp__imgver_load(ndir, name, version, out, d);
 		if (r != -ENOENT)
 			return r;
 	}
@@ -467,7 +472,8 @@ static int sweep(const char *ndir)
 			continue;
 		bool partial = l > 8 && strcmp(de->d_name + l - 8, ".partial") == 0;
 		bool removing = l > 9 && strcmp(de->d_name + l - 9, ".removing") == 0;
-		if (partial || removing)
+		bool checkout = l > 9 && strcmp(de->d_name + l - 9, ".root.tmp") == 0;
+		if (partial || removing || checkout)
 			r = xp__tree_remove(dfd, de->d_name);
 	}
 	closedir(dir);
@@ -487,7 +493,7 @@ int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_n
 				       "letters, digits, '.', '_' and '-', at most 64, starting "
 				       "with a letter or digit",
 				       "not an image name: '%s'", name ? name : "");
-	int r = name_dir(state_dir, name, &nv->ndir);
+	int r = xp__imgver_name_dir(state_dir, name, &nv->ndir);
 	if (r < 0)
 		return r;
 	if ((r = xp_mkdir_p(nv->ndir, 0755)) < 0) {
@@ -521,7 +527,7 @@ int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_n
 	nv->version = nn ? nums[nn - 1] + 1 : 1;
 	/* the previous version: the latest with a meta.json */
 	for (size_t i = nn; i-- > 0;) {
-		r = load_version(nv->ndir, name, nums[i], &nv->prev, d);
+		r = xp__imgver_load(nv->ndir, name, nums[i], &nv->prev, d);
 		if (r == 0) {
 			nv->has_prev = true;
 			break;
@@ -544,6 +550,22 @@ int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_n
 fail:
 	xp__imgver_abort(nv);
 	return r;
+}
+
+int xp__imgver_to_delta(struct xp_imgver_new *nv, struct xp_diags *d)
+{
+	char *delta = NULL;
+	if (asprintf(&delta, "%s/delta", nv->partial) < 0)
+		return -ENOMEM;
+	if (rename(nv->root, delta) < 0) {
+		int r = -errno;
+		free(delta);
+		return xp_diags_fail(d, r, nv->root, NULL, NULL, "cannot rename: %s", strerror(-r));
+	}
+	free(nv->root);
+	nv->root = delta;
+	nv->lazy = true;
+	return 0;
 }
 
 void xp__imgver_abort(struct xp_imgver_new *nv)
@@ -581,6 +603,7 @@ int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_
 	xp_sha256_hex(dg, meta->manifest_sha256);
 	snprintf(meta->name, sizeof(meta->name), "%s", nv->name);
 	meta->version = nv->version;
+	meta->parent = nv->lazy ? nv->prev.version : 0;
 	if ((r = xp_imgver_meta_format(meta, &json)) < 0)
 		goto out;
 	/* the tree first (one syncfs for all rsync wrote), then the two files, then the
@@ -619,13 +642,13 @@ int xp_imgver_remove(const char *state_dir, const char *name, unsigned version,
 	if (!xp_imgver_name_valid(name))
 		return xp_diags_refuse(d, -EINVAL, "image-ref", name, NULL,
 				       "not an image name: '%s'", name ? name : "");
-	if (name_dir(state_dir, name, &ndir) < 0 ||
+	if (xp__imgver_name_dir(state_dir, name, &ndir) < 0 ||
 	    asprintf(&lockpath, "%s/lock", ndir) < 0 ||
 	    asprintf(&from, "%s/%u", ndir, version) < 0 ||
 	    asprintf(&to, "%s/.%u.removing", ndir, version) < 0)
 		return -ENOMEM;
 	struct xp_imgver v;
-	int r = load_version(ndir, name, version, &v, d);
+	int r = xp__imgver_load(ndir, name, version, &v, d);
 	if (r == -ENOENT)
 		return xp_diags_refuse(d, -ENOENT, "no-version", name, NULL,
 				       "image '%s' has no version %u", name, version);
@@ -639,6 +662,22 @@ int xp_imgver_remove(const char *state_dir, const char *name, unsigned version,
 				       name);
 	if (lock < 0)
 		return xp_diags_fail(d, lock, ndir, NULL, NULL, "cannot lock: %s", strerror(-lock));
+	/* a lazy version on this one is checked out first: its tree needs this one's */
+	_cleanup_free_ unsigned *nums = NULL;
+	size_t nn = 0;
+	r = version_numbers(ndir, &nums, &nn);
+	for (size_t i = 0; r == 0 && i < nn; i++) {
+		struct xp_imgver w;
+		if (nums[i] <= version || xp__imgver_load(ndir, name, nums[i], &w, NULL) < 0)
+			continue;
+		if (w.parent == version)
+			r = xp__imgver_checkout_locked(ndir, &w, d);
+		xp_imgver_release(&w);
+	}
+	if (r < 0) {
+		xp_unlock(lock);
+		return r;
+	}
 	if (rename(from, to) < 0) {
 		r = -errno;
 		xp_diags_fail(d, r, from, NULL, NULL, "cannot remove: %s", strerror(-r));

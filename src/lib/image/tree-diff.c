@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,21 +315,22 @@ static int same_content(struct walk *w, int da, int db, const char *name, uint64
 	return r;
 }
 
-/* The extended attributes of path (relative to dirfd, not followed) as a sorted
+/* The extended attributes of name (an entry of dirfd, not followed) as a sorted
  * "name\0value-length:value" blob, for comparison. Attributes this user may not read
- * (trusted.*) are not listed to it, the same on both sides. */
+ * (trusted.*) are not listed to it, the same on both sides. Read through the
+ * directory's /proc/self/fd link with the entry's name after it: the l*xattr calls
+ * then stop at the entry itself (an O_PATH descriptor's own /proc link would be the
+ * link that they do not follow, which has no attributes). */
 static int xattr_blob(int dirfd, const char *name, char **blob, size_t *len)
 {
 	*blob = NULL;
 	*len = 0;
-	char proc[64];
-	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	char proc[PATH_MAX];
+	if (strchr(name, '/') ||
+	    snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name) >= (int)sizeof(proc))
+		return -ENAMETOOLONG;
 	struct xp_xattrs x;
 	int r = xp_xattrs_read(proc, &x);
-	close(fd);
 	if (r < 0)
 		return r;
 	struct xp_buf b;
