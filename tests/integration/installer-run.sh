@@ -133,6 +133,13 @@ run() {
 	shift
 	ip netns exec "$ns" "$X" installer run --cmdline "$T/cmdline" "$@" >"$T/out" 2>"$T/err"
 }
+# via PORT IMG: alpha installed onto a new blank 64M disk IMG through the proxy on PORT
+# (below), --json; its status
+via() {
+	truncate -s 64M "$2"
+	cmdline c1 52:54:00:ac:00:01
+	http_proxy=http://127.0.0.1:$1 run c1 --disk "$2" --no-bootloader --json
+}
 log() { wait_until 10 grep -qF -- "$1" "$T/serve.log" || fail "the server's log lacks '$1'"; }
 # part IMG N: partition N's start and size in sectors ("START SIZE"), from sfdisk
 part() {
@@ -162,6 +169,12 @@ fs_bytes() {
 # description with another sparse digest (zeros)
 cat >"$T/cutproxy.py" <<'PY'
 import re, socket, sys, threading
+def flip(data):
+    b = bytearray(data)
+    b[data.index(b"\r\n\r\n") + 4 + 200] ^= 0x01
+    return bytes(b)
+def other_digest(data):
+    return re.sub(rb'("sparse_sha256": *")[0-9a-f]{64}"', rb'\g<1>' + b"0" * 64 + b'"', data)
 def pump(c):
     f = c.makefile("rb")
     line = f.readline().decode()
@@ -185,27 +198,19 @@ def pump(c):
     u = socket.create_connection((host, int(port)))
     u.sendall(("%s /%s HTTP/1.1\r\n" % (method, path)).encode() + b"".join(hdrs) +
               b"Connection: close\r\n\r\n" + body)
+    edit = None
     if mode == "flip" and path.startswith("images/"):
-        data = b""
-        while True:
-            d = u.recv(65536)
-            if not d:
-                break
-            data += d
-        b = bytearray(data)
-        b[data.index(b"\r\n\r\n") + 4 + 200] ^= 0x01
-        c.sendall(bytes(b))
-        u.close()
-        c.close()
-        return
+        edit = flip
     if mode == "digest" and path.startswith("api/profiles/") and path.endswith("/image"):
+        edit = other_digest
+    if edit:  # the whole answer read, edited, passed on
         data = b""
         while True:
             d = u.recv(65536)
             if not d:
                 break
             data += d
-        c.sendall(re.sub(rb'("sparse_sha256": *")[0-9a-f]{64}"', rb'\g<1>' + b"0" * 64 + b'"', data))
+        c.sendall(edit(data))
         u.close()
         c.close()
         return
@@ -275,9 +280,7 @@ ok
 # a server that ignores ?sparse= (the proxy drops it) answers the whole image: taken,
 # with the table fetched first and the disk read back and hashed, as before the stream
 "$X" system edit alpha --netboot on --install on >/dev/null || fail "system edit alpha"
-truncate -s 64M "$T/o.img"
-cmdline c1 52:54:00:ac:00:01
-http_proxy=http://127.0.0.1:3129 run c1 --disk "$T/o.img" --no-bootloader --json ||
+via 3129 "$T/o.img" ||
 	fail "installer run (an older server): $(cat "$T/err")"
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is False and j["root_size"] == 63 << 20 and j["digest"] == "raw", j' "$T/out" ||
 	fail "json (an older server): $(cat "$T/out")"
@@ -300,9 +303,7 @@ ok
 # a byte flipped on the way (the proxy): neither the sparse digest nor, read back, the
 # SHA-256 matches; the install fails saying so, before the table is made
 "$X" system edit alpha --netboot on --install on >/dev/null || fail "system edit alpha"
-truncate -s 64M "$T/flip.img"
-cmdline c1 52:54:00:ac:00:01
-http_proxy=http://127.0.0.1:3130 run c1 --disk "$T/flip.img" --no-bootloader &&
+via 3130 "$T/flip.img" &&
 	fail "an image with a flipped byte was installed"
 grep -qF "does not match its sparse digest" "$T/err" && grep -qF "reading the disk back" "$T/err" &&
 	grep -qF "the image received does not match its SHA-256" "$T/err" ||
@@ -315,9 +316,7 @@ sfdisk -d "$T/flip.img" >/dev/null 2>&1 && fail "a table after a corrupt image: 
 ok
 # a sparse digest that does not match (the proxy changes it): the disk read back holds
 # the image of the SHA-256, installed
-truncate -s 64M "$T/rb.img"
-cmdline c1 52:54:00:ac:00:01
-http_proxy=http://127.0.0.1:3131 run c1 --disk "$T/rb.img" --no-bootloader --json ||
+via 3131 "$T/rb.img" ||
 	fail "installer run (another sparse digest): $(cat "$T/err")"
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is True and j["digest"] == "readback", j' "$T/out" ||
 	fail "json (another sparse digest): $(cat "$T/out")"
