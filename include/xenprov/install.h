@@ -33,6 +33,9 @@
 
 struct xp_golden_pub {
 	char sha256[65];
+	/* its sparse digest (xenprov/sparse-stream.h), computed in the same pass over the
+	 * same bytes and recorded beside it */
+	char sparse_sha256[65];
 	uint64_t size;
 	const char *format; /* "raw" or "qcow2" (static) */
 };

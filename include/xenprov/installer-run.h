@@ -56,6 +56,11 @@ struct xp_installer_run_result {
 	uint64_t root_size; /* bytes of the root filesystem, grown or not */
 	bool sparse;	    /* the image came as a sparse stream (its data extents only) */
 	uint64_t received;  /* the image's bytes that crossed the network */
+	/* how the image was checked: "sparse" (its data and extent list against the
+	 * server's sparse digest: holes not hashed), "readback" (the sparse digest did not
+	 * match: the disk read back against the SHA-256), "raw" (the SHA-256, holes hashed as
+	 * zeros: an older server, or the image whole) */
+	char digest[16];
 	double fetch_seconds, total_seconds;
 	char failed_step[32]; /* the step a failure happened in ("" on success) */
 };

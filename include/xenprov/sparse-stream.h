@@ -13,6 +13,21 @@
  *
  * Every byte of [FROM, size) that no extent carries reads as zero. Nothing follows the
  * end. The reader below is pure (bytes in, callbacks out): no I/O, no allocation.
+ *
+ * The sparse digest (version 1) names an image in its sparse form, so that a receiver
+ * checks what it was sent without hashing the holes it never received. Of an image of
+ * size bytes whose data extents, adjacent ones merged into one (maximal), are (o1, l1)
+ * ... (on, ln) in increasing order:
+ *
+ *   SHA-256( "xpsparse-digest1" (16 bytes) || u64 size || SHA-256(E) || SHA-256(B) )
+ *   E = u64 o1, u64 l1, ..., u64 on, u64 ln (little-endian, 16 bytes an extent)
+ *   B = the extents' bytes, in order
+ *
+ * It depends on the image's bytes and on where its holes are (the extent list), never
+ * on how a stream was cut into records, pieces or resumed transfers: extents that touch
+ * are one. The server computes it with the raw SHA-256 in the one pass that reads the
+ * file (SEEK_DATA/SEEK_HOLE, as it sends the stream); a file whose holes moved since
+ * has another sparse digest, not another raw hash.
  */
 #ifndef XENPROV_SPARSE_STREAM_H
 #define XENPROV_SPARSE_STREAM_H
@@ -20,6 +35,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct xp_sha256;
 
 #define XP_SPARSE_MAGIC	     "xpsparse"
 #define XP_SPARSE_HEADER_LEN 24
@@ -60,5 +77,25 @@ void xp_sparse_rd_init(struct xp_sparse_rd *s, uint64_t size, uint64_t from,
 int xp_sparse_rd_feed(struct xp_sparse_rd *s, const void *p, size_t len);
 /* Whether the end record was read (every byte of the image given). */
 bool xp_sparse_rd_done(const struct xp_sparse_rd *s);
+
+/* The sparse digest computed over data pieces given in increasing order (the reader's
+ * data callback, or a file's extents). Zero-initialise, then xp_sparse_digest_init. */
+struct xp_sparse_digest {
+	struct xp_sha256 *ext, *data; /* of E and B */
+	uint64_t size;
+	uint64_t off, len; /* the extent being merged (len 0: none yet) */
+};
+
+#define XP_SPARSE_DIGEST_MAGIC "xpsparse-digest1"
+
+/* For an image of size bytes: -ENOMEM, -EIO. */
+int xp_sparse_digest_init(struct xp_sparse_digest *g, uint64_t size);
+/* The image's len bytes at off: -EINVAL when they begin before the end of what was given
+ * or go past the image's size, -EIO. */
+int xp_sparse_digest_add(struct xp_sparse_digest *g, uint64_t off, const void *p, size_t len);
+/* The digest into out (once); -EIO. */
+int xp_sparse_digest_final(struct xp_sparse_digest *g, unsigned char out[32]);
+/* Frees g's hashes (a released or zeroed g: nothing). */
+void xp_sparse_digest_release(struct xp_sparse_digest *g);
 
 #endif

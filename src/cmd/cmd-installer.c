@@ -172,7 +172,7 @@ static const char run_usage[] =
     "  --target DIR       where the new root is mounted for GRUB (default: /target)\n"
     "  --firmware F       bios or uefi, instead of what /sys/firmware/efi tells\n"
     "  --json             print {disk, profile, sha256, image_size, disk_size,\n"
-    "                     partitioned, uefi, root_size, sparse, received,\n"
+    "                     partitioned, uefi, root_size, sparse, received, digest,\n"
     "                     fetch_seconds, total_seconds}\n"
     "  -h, --help         this help\n"
     "\n"
@@ -278,14 +278,14 @@ static int run_run(int argc, char **argv)
 			cli_error("cannot install: %s", strerror(-r));
 		rc = XP_EXIT_FAIL;
 	} else if (co.json) {
-		rc = cli_print_json(
-		    json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:I, s:b, s:I, s:f, s:f}",
-			      "disk", res.disk, "profile", res.profile, "sha256", res.sha256,
-			      "image_size", (json_int_t)res.image_size, "disk_size",
-			      (json_int_t)res.disk_size, "partitioned", res.partitioned, "uefi",
-			      res.uefi, "root_size", (json_int_t)res.root_size, "sparse",
-			      res.sparse, "received", (json_int_t)res.received, "fetch_seconds",
-			      res.fetch_seconds, "total_seconds", res.total_seconds));
+		rc = cli_print_json(json_pack(
+		    "{s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:I, s:b, s:I, s:s, s:f, s:f}", "disk",
+		    res.disk, "profile", res.profile, "sha256", res.sha256, "image_size",
+		    (json_int_t)res.image_size, "disk_size", (json_int_t)res.disk_size,
+		    "partitioned", res.partitioned, "uefi", res.uefi, "root_size",
+		    (json_int_t)res.root_size, "sparse", res.sparse, "received",
+		    (json_int_t)res.received, "digest", res.digest, "fetch_seconds",
+		    res.fetch_seconds, "total_seconds", res.total_seconds));
 	} else {
 		printf("installed profile %s on %s: %llu bytes (image %.12s) in %.1f s\n",
 		       res.profile, res.disk, (unsigned long long)res.image_size, res.sha256,

@@ -11,8 +11,15 @@
 #     installer with libfdisk, the filesystem in its partition with the system's host
 #     name, grown to fill the partition (the whole disk), checked clean, the success
 #     event (netboot off, the mark cleared); the image came as a sparse stream (far
-#     fewer bytes than its size, the server's log says so); the same through a proxy
-#     that drops ?sparse= (a server older than the stream): the whole image taken;
+#     fewer bytes than its size, the server's log says so), checked against the
+#     server's sparse digest (--json digest "sparse": holes not hashed); the same
+#     through a proxy that drops ?sparse= (a server older than the stream): the whole
+#     image taken, read back and hashed (digest "raw"); through a proxy that flips one
+#     data byte of the stream: the sparse digest does not match, the disk read back
+#     does not match the SHA-256 either, the install fails saying so and leaves no table;
+#     through a proxy that changes the description's sparse digest (as a server whose
+#     file's holes moved would not match it): the disk read back matches the SHA-256,
+#     installed (digest "readback"), the step saying so;
 #   - a partitioned image with swap onto a used disk (garbage under a table): refused without wipe
 #     (the failure event with the reason, the disk untouched, the mark kept), then
 #     written with --wipe (the image's own table, the swap partition moved to the end
@@ -126,6 +133,13 @@ run() {
 	shift
 	ip netns exec "$ns" "$X" installer run --cmdline "$T/cmdline" "$@" >"$T/out" 2>"$T/err"
 }
+# via PORT IMG: alpha installed onto a new blank 64M disk IMG through the proxy on PORT
+# (below), --json; its status
+via() {
+	truncate -s 64M "$2"
+	cmdline c1 52:54:00:ac:00:01
+	http_proxy=http://127.0.0.1:$1 run c1 --disk "$2" --no-bootloader --json
+}
 log() { wait_until 10 grep -qF -- "$1" "$T/serve.log" || fail "the server's log lacks '$1'"; }
 # part IMG N: partition N's start and size in sectors ("START SIZE"), from sfdisk
 part() {
@@ -149,9 +163,18 @@ fs_bytes() {
 # alpha's address) that passes every request on but, on port 3128, cuts each image
 # answer after 3000 bytes of its body, so that every try of the installer's comes
 # short; on port 3129 it drops the image requests' query (?sparse=FROM), as a server
-# older than the sparse stream would ignore it
+# older than the sparse stream would ignore it; on port 3130 it flips one bit of each
+# image answer's 200th body byte (the first extent's data: past the stream's header and
+# first record, and the chunk size line); on port 3131 it answers the image's
+# description with another sparse digest (zeros)
 cat >"$T/cutproxy.py" <<'PY'
-import socket, sys, threading
+import re, socket, sys, threading
+def flip(data):
+    b = bytearray(data)
+    b[data.index(b"\r\n\r\n") + 4 + 200] ^= 0x01
+    return bytes(b)
+def other_digest(data):
+    return re.sub(rb'("sparse_sha256": *")[0-9a-f]{64}"', rb'\g<1>' + b"0" * 64 + b'"', data)
 def pump(c):
     f = c.makefile("rb")
     line = f.readline().decode()
@@ -175,7 +198,23 @@ def pump(c):
     u = socket.create_connection((host, int(port)))
     u.sendall(("%s /%s HTTP/1.1\r\n" % (method, path)).encode() + b"".join(hdrs) +
               b"Connection: close\r\n\r\n" + body)
-    cut = not strip and path.startswith("images/")
+    edit = None
+    if mode == "flip" and path.startswith("images/"):
+        edit = flip
+    if mode == "digest" and path.startswith("api/profiles/") and path.endswith("/image"):
+        edit = other_digest
+    if edit:  # the whole answer read, edited, passed on
+        data = b""
+        while True:
+            d = u.recv(65536)
+            if not d:
+                break
+            data += d
+        c.sendall(edit(data))
+        u.close()
+        c.close()
+        return
+    cut = mode == "cut" and path.startswith("images/")
     got, head = b"", None
     while True:
         d = u.recv(65536)
@@ -197,7 +236,8 @@ def pump(c):
     c.close()
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-strip = sys.argv[2] == "strip"
+mode = sys.argv[2]
+strip = mode == "strip"
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(8)
 while True:
@@ -208,7 +248,11 @@ ip netns exec c1 python3 "$T/cutproxy.py" 3128 cut &
 PIDS+=($!)
 ip netns exec c1 python3 "$T/cutproxy.py" 3129 strip &
 PIDS+=($!)
-for port in 3128 3129; do
+ip netns exec c1 python3 "$T/cutproxy.py" 3130 flip &
+PIDS+=($!)
+ip netns exec c1 python3 "$T/cutproxy.py" 3131 digest &
+PIDS+=($!)
+for port in 3128 3129 3130 3131; do
 	wait_until 10 ip netns exec c1 curl -s -o /dev/null --max-time 1 -x "http://127.0.0.1:$port" "$U/" ||
 		fail "the proxy on $port did not start"
 done
@@ -229,18 +273,16 @@ run c1 --disk "$T/a.img" --no-bootloader --json || fail "installer run (bare): $
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["partitioned"] is True and j["profile"] == "bare" and j["image_size"] == 32 << 20 and j["root_size"] == 63 << 20, j' "$T/out" ||
 	fail "json: $(cat "$T/out")"
 # the image came as a sparse stream: its data only, far less than its 32 MiB
-python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is True and 0 < j["received"] < 8 << 20, j' "$T/out" ||
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is True and 0 < j["received"] < 8 << 20 and j["digest"] == "sparse", j' "$T/out" ||
 	fail "not a sparse transfer: $(cat "$T/out")"
 log "to 10.79.0.60: sparse from 0 of 33554432, with its system's install token"
 ok
 # a server that ignores ?sparse= (the proxy drops it) answers the whole image: taken,
 # with the table fetched first and the disk read back and hashed, as before the stream
 "$X" system edit alpha --netboot on --install on >/dev/null || fail "system edit alpha"
-truncate -s 64M "$T/o.img"
-cmdline c1 52:54:00:ac:00:01
-http_proxy=http://127.0.0.1:3129 run c1 --disk "$T/o.img" --no-bootloader --json ||
+via 3129 "$T/o.img" ||
 	fail "installer run (an older server): $(cat "$T/err")"
-python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is False and j["root_size"] == 63 << 20, j' "$T/out" ||
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is False and j["root_size"] == 63 << 20 and j["digest"] == "raw", j' "$T/out" ||
 	fail "json (an older server): $(cat "$T/out")"
 log "to 10.79.0.60: bytes 0-33554431 of 33554432, with its system's install token"
 fs_of "$T/o.img" 1 "$T/o.fs"
@@ -257,6 +299,31 @@ fs_of "$T/a.img" 1 "$T/a.fs"
 # the 32M image's filesystem grown to the whole partition (63M of the 64M disk)
 [ "$(fs_bytes "$T/a.fs")" = $((63 << 20)) ] || fail "alpha's root not grown: $(fs_bytes "$T/a.fs")"
 [ "$(debugfs -R 'cat /etc/hostname' "$T/a.fs" 2>/dev/null)" = alpha ] || fail "alpha's host name"
+ok
+# a byte flipped on the way (the proxy): neither the sparse digest nor, read back, the
+# SHA-256 matches; the install fails saying so, before the table is made
+"$X" system edit alpha --netboot on --install on >/dev/null || fail "system edit alpha"
+via 3130 "$T/flip.img" &&
+	fail "an image with a flipped byte was installed"
+grep -qF "does not match its sparse digest" "$T/err" && grep -qF "reading the disk back" "$T/err" &&
+	grep -qF "the image received does not match its SHA-256" "$T/err" ||
+	fail "flipped byte: $(cat "$T/err")"
+log "install: system 'alpha' (10.79.0.60): failure image: "
+grep -F "install: system 'alpha' (10.79.0.60): failure image: " "$T/serve.log" |
+	grep -qF "does not match its SHA-256" || fail "the failure event lacks the reason"
+[ "$(head -c 1024 "$T/flip.img" | tr -d '\0' | wc -c)" = 0 ] || fail "a table after a corrupt image"
+sfdisk -d "$T/flip.img" >/dev/null 2>&1 && fail "a table after a corrupt image: $(sfdisk -d "$T/flip.img")"
+ok
+# a sparse digest that does not match (the proxy changes it): the disk read back holds
+# the image of the SHA-256, installed
+via 3131 "$T/rb.img" ||
+	fail "installer run (another sparse digest): $(cat "$T/err")"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["sparse"] is True and j["digest"] == "readback", j' "$T/out" ||
+	fail "json (another sparse digest): $(cat "$T/out")"
+grep -qF "does not match its sparse digest 000000000000" "$T/err" && grep -qF "reading the disk back" "$T/err" ||
+	fail "the fallback not told: $(cat "$T/err")"
+fs_of "$T/rb.img" 1 "$T/rb.fs"
+[ "$(debugfs -R 'cat /etc/hostname' "$T/rb.fs" 2>/dev/null)" = alpha ] || fail "alpha's host name (read back)"
 ok
 
 # ---- a disk with a table: refused, then --wipe ----------------------------------------------

@@ -2,18 +2,28 @@
  * test-sparse-stream.c - unit tests for the sparse image stream (sparse-stream.c): a
  * stream written with the record writers read back into the image it describes, fed
  * whole and a byte at a time; every malformed stream refused with -EBADMSG; a callback's
- * error stopping the reader; a stream resumed from an offset.
+ * error stopping the reader; a stream resumed from an offset. The sparse digest: of a
+ * real sparse file as the server computes it (deploy/golden-publish.c) equal to what a
+ * receiver computes from the stream fed whole, a byte at a time, with an extent cut into
+ * records, and resumed in the middle of an extent; another layout of the same bytes
+ * another digest (the raw SHA-256 the same).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "deploy/published.h"
+#include "testlib.h"
 #include "xenprov/sparse-stream.h"
+#include "xenprov/util.h"
 
 #define SIZE 64
 
@@ -194,13 +204,195 @@ static void test_callback_error(void **state)
 	assert_int_equal(xp_sparse_rd_feed(&rd, buf, 1), -EBADMSG);
 }
 
+/* ---- the sparse digest ---------------------------------------------------------------- */
+
+#define DSIZE (256u << 10)
+#define BLK   4096u
+
+/* The data extents of the file: [0, 8 KiB), [40 KiB, 52 KiB), [128 KiB, 132 KiB); the
+ * rest holes, the last one to the end. */
+static const uint64_t dext[][2] = {{0, 2 * BLK}, {10 * BLK, 3 * BLK}, {32 * BLK, BLK}};
+#define NDEXT 3
+
+static unsigned char dbyte(uint64_t i)
+{
+	return (unsigned char)(i * 7 + 3);
+}
+
+/* A sparse file in dir/name with the extents dext (or, zeros_at_hole, with the hole
+ * [20 KiB, 24 KiB) written as zeros: the same bytes, another layout): its fd. */
+static int sparse_file(const char *dir, const char *name, bool zeros_at_hole)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	static unsigned char buf[4 * BLK];
+	for (size_t e = 0; e < NDEXT; e++) {
+		for (uint64_t k = 0; k < dext[e][1]; k++)
+			buf[k] = dbyte(dext[e][0] + k);
+		assert_int_equal(xp_pwrite_full(fd, buf, dext[e][1], dext[e][0]), 0);
+	}
+	if (zeros_at_hole) {
+		memset(buf, 0, BLK);
+		assert_int_equal(xp_pwrite_full(fd, buf, BLK, 5 * BLK), 0);
+	}
+	assert_int_equal(ftruncate(fd, DSIZE), 0);
+	assert_int_equal(fsync(fd), 0);
+	return fd;
+}
+
+/* The stream of the image (extents dext) from from on into a heap buffer; split: each
+ * extent sent as two adjacent records. */
+static unsigned char *dstream(uint64_t from, bool split, size_t *len)
+{
+	unsigned char *buf = malloc(XP_SPARSE_HEADER_LEN + 8 * XP_SPARSE_RECORD_LEN + DSIZE);
+	assert_non_null(buf);
+	size_t n = XP_SPARSE_HEADER_LEN;
+	xp_sparse_put_header(buf, DSIZE, from);
+	for (size_t e = 0; e < NDEXT; e++) {
+		uint64_t a = dext[e][0], b = dext[e][0] + dext[e][1];
+		if (b <= from)
+			continue;
+		a = a < from ? from : a;
+		uint64_t cut = split ? a + (b - a) / 2 : b;
+		for (int part = 0; part < 2; part++) {
+			uint64_t lo = part ? cut : a, hi = part ? b : cut;
+			if (hi == lo)
+				continue;
+			xp_sparse_put_record(buf + n, lo, hi - lo);
+			n += XP_SPARSE_RECORD_LEN;
+			for (uint64_t k = lo; k < hi; k++)
+				buf[n++] = dbyte(k);
+		}
+	}
+	xp_sparse_put_record(buf + n, DSIZE, 0);
+	*len = n + XP_SPARSE_RECORD_LEN;
+	return buf;
+}
+
+static int digest_data(void *ctx, uint64_t off, const void *p, size_t len)
+{
+	return xp_sparse_digest_add(ctx, off, p, len);
+}
+
+/* The receiver's digest of the stream (fed whole, or a byte at a time); resume_at
+ * (0: none): the transfer cut there (a byte of an extent's data) and resumed from the
+ * byte the reader reached, as the installer does. */
+static void receive(bool bytewise, bool split, size_t resume_at, unsigned char out[32])
+{
+	struct xp_sparse_digest g;
+	assert_int_equal(xp_sparse_digest_init(&g, DSIZE), 0);
+	const struct xp_sparse_cb cb = {.data = digest_data, .ctx = &g};
+	struct xp_sparse_rd rd;
+	size_t len;
+	unsigned char *buf = dstream(0, split, &len);
+	xp_sparse_rd_init(&rd, DSIZE, 0, &cb);
+	size_t upto = resume_at ? resume_at : len;
+	for (size_t i = 0; i < upto; i += bytewise ? 1 : upto)
+		assert_int_equal(xp_sparse_rd_feed(&rd, buf + i, bytewise ? 1 : upto), 0);
+	free(buf);
+	if (resume_at) {
+		assert_false(xp_sparse_rd_done(&rd));
+		uint64_t from = rd.pos;
+		buf = dstream(from, split, &len);
+		xp_sparse_rd_init(&rd, DSIZE, from, &cb);
+		assert_int_equal(xp_sparse_rd_feed(&rd, buf, len), 0);
+		free(buf);
+	}
+	assert_true(xp_sparse_rd_done(&rd));
+	assert_int_equal(xp_sparse_digest_final(&g, out), 0);
+	xp_sparse_digest_release(&g);
+}
+
+static void test_digest(void **state)
+{
+	(void)state;
+	char dir[4096];
+	assert_int_equal(xp_test_mkdtemp(dir, sizeof(dir), "sparse-digest"), 0);
+	int fd = sparse_file(dir, "img", false);
+	/* the file system keeps the holes (the walk the server makes finds the extents) */
+	for (size_t e = 0; e < NDEXT; e++) {
+		off_t d = lseek(fd, e ? (off_t)(dext[e - 1][0] + dext[e - 1][1]) : 0, SEEK_DATA);
+		if (d != (off_t)dext[e][0] ||
+		    lseek(fd, d, SEEK_HOLE) != (off_t)(dext[e][0] + dext[e][1]))
+			fail_msg("%s: the file system does not keep the test file's holes", dir);
+	}
+	unsigned char raw[32], server[32], raw_fd[32], got[32];
+	assert_int_equal(xp__image_digests(fd, DSIZE, raw, server), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(xp_sha256_fd(fd, raw_fd), 0);
+	assert_memory_equal(raw, raw_fd, 32); /* holes hashed as zeros, unread */
+	assert_memory_not_equal(raw, server, 32);
+	/* whole, a byte at a time, an extent in two records, resumed in an extent's data
+	 * (the header, two records and 100 bytes of the second extent), from the first
+	 * extent's middle */
+	static const struct {
+		bool bytewise, split;
+		size_t resume_at;
+	} ways[] = {
+	    {false, false, 0},
+	    {true, false, 0},
+	    {false, true, 0},
+	    {true, true, 0},
+	    {false, false, XP_SPARSE_HEADER_LEN + 2 * XP_SPARSE_RECORD_LEN + 2 * BLK + 100},
+	    {true, true, XP_SPARSE_HEADER_LEN + XP_SPARSE_RECORD_LEN + 5},
+	};
+	for (size_t i = 0; i < sizeof(ways) / sizeof(*ways); i++) {
+		receive(ways[i].bytewise, ways[i].split, ways[i].resume_at, got);
+		if (memcmp(got, server, 32) != 0)
+			fail_msg("way %zu: the receiver's digest is not the server's", i);
+	}
+	close(fd);
+	/* the same bytes with a hole written as zeros: the same SHA-256, another digest */
+	unsigned char raw2[32], server2[32];
+	fd = sparse_file(dir, "img2", true);
+	assert_int_equal(xp__image_digests(fd, DSIZE, raw2, server2), 0);
+	close(fd);
+	assert_memory_equal(raw2, raw, 32);
+	assert_memory_not_equal(server2, server, 32);
+	assert_int_equal(xp_test_rmtree(dir), 0);
+}
+
+/* The digest of an image of size bytes holding two 8-byte pieces of b at a and c. */
+static void two_pieces(uint64_t size, uint64_t a, uint64_t c, unsigned char out[32])
+{
+	static const unsigned char b[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct xp_sparse_digest g;
+	assert_int_equal(xp_sparse_digest_init(&g, size), 0);
+	assert_int_equal(xp_sparse_digest_add(&g, a, b, 8), 0);
+	assert_int_equal(xp_sparse_digest_add(&g, c, b, 8), 0);
+	assert_int_equal(xp_sparse_digest_final(&g, out), 0);
+	xp_sparse_digest_release(&g);
+}
+
+static void test_digest_order(void **state)
+{
+	(void)state;
+	struct xp_sparse_digest g;
+	unsigned char b[8] = {1, 2, 3, 4, 5, 6, 7, 8}, a[32], c[32];
+	assert_int_equal(xp_sparse_digest_init(&g, 64), 0);
+	assert_int_equal(xp_sparse_digest_add(&g, 8, b, 8), 0);
+	assert_int_equal(xp_sparse_digest_add(&g, 12, b, 4), -EINVAL); /* before the end */
+	assert_int_equal(xp_sparse_digest_add(&g, 60, b, 8), -EINVAL); /* past the size */
+	assert_int_equal(xp_sparse_digest_add(&g, 65, b, 0), -EINVAL);
+	assert_int_equal(xp_sparse_digest_add(&g, 20, b, 8), 0);
+	assert_int_equal(xp_sparse_digest_final(&g, a), 0);
+	xp_sparse_digest_release(&g);
+	two_pieces(64, 8, 20, c); /* the same, fed without the refused pieces */
+	assert_memory_equal(a, c, 32);
+	two_pieces(64, 8, 16, c); /* the same bytes at another place */
+	assert_memory_not_equal(a, c, 32);
+	two_pieces(65, 8, 20, c); /* another size */
+	assert_memory_not_equal(a, c, 32);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_resumed),
-	    cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_callback_error),
+	    cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_resumed),
+	    cmocka_unit_test(test_malformed), cmocka_unit_test(test_callback_error),
+	    cmocka_unit_test(test_digest),    cmocka_unit_test(test_digest_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

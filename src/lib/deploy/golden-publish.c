@@ -21,6 +21,7 @@
 
 #include "deploy/published.h"
 #include "xenprov/install.h"
+#include "xenprov/sparse-stream.h"
 
 #define RECORD_MAX 8192
 
@@ -41,8 +42,10 @@ bool xp__ident_eq(const struct xp__ident *a, const struct xp__ident *b)
 	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }
 
-int xp__record_read(int dirfd, const char *name, char **path, struct xp__ident *id)
+int xp__record_read(int dirfd, const char *name, char **path, struct xp__ident *id, char sparse[65])
 {
+	if (sparse)
+		sparse[0] = '\0';
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ELOOP ? -ENOENT : -errno;
@@ -54,28 +57,106 @@ int xp__record_read(int dirfd, const char *name, char **path, struct xp__ident *
 	close(fd);
 	json_t *o = json_loadb(buf, n, 0, NULL);
 	json_int_t dev, ino, size, mt, ct;
-	const char *p;
+	const char *p, *sp = NULL;
 	int r = -EBADMSG;
-	if (json_unpack(o, "{s:s, s:I, s:I, s:I, s:I, s:I}", "path", &p, "dev", &dev, "ino", &ino,
-			"size", &size, "mtime_ns", &mt, "ctime_ns", &ct) == 0 &&
-	    p[0] == '/') {
+	if (json_unpack(o, "{s:s, s:I, s:I, s:I, s:I, s:I, s?s}", "path", &p, "dev", &dev, "ino",
+			&ino, "size", &size, "mtime_ns", &mt, "ctime_ns", &ct, "sparse_sha256",
+			&sp) == 0 &&
+	    p[0] == '/' && (!sp || xp_sha256_hex_valid(sp))) {
 		*id = (struct xp__ident){(uint64_t)dev, (uint64_t)ino, (uint64_t)size, mt, ct};
+		if (sparse && sp)
+			memcpy(sparse, sp, 65);
 		r = (*path = strdup(p)) ? 0 : -ENOMEM;
 	}
 	json_decref(o);
 	return r;
 }
 
-int xp__record_write(const char *file, const char *path, const struct xp__ident *id)
+int xp__record_write(const char *file, const char *path, const struct xp__ident *id,
+		     const char *sparse)
 {
 	json_t *o =
 	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", path, "dev", (json_int_t)id->dev,
 		      "ino", (json_int_t)id->ino, "size", (json_int_t)id->size, "mtime_ns",
 		      (json_int_t)id->mtime_ns, "ctime_ns", (json_int_t)id->ctime_ns);
+	if (o && sparse && sparse[0] &&
+	    json_object_set_new(o, "sparse_sha256", json_string(sparse)) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	int r = text ? xp_write_atomic(file, text, strlen(text), 0644) : -ENOMEM;
 	free(text);
+	return r;
+}
+
+/* The zeros a hole is hashed as in the raw SHA-256 */
+static const unsigned char zero_block[65536];
+
+static int hash_zeros(struct xp_sha256 *h, uint64_t len)
+{
+	int r = 0;
+	for (uint64_t done = 0; r == 0 && done < len;) {
+		size_t n =
+		    len - done < sizeof(zero_block) ? (size_t)(len - done) : sizeof(zero_block);
+		r = xp_sha256_add(h, zero_block, n);
+		done += n;
+	}
+	return r;
+}
+
+/* One extent [off, end) of fd read and hashed into both. */
+static int hash_extent(int fd, uint64_t off, uint64_t end, unsigned char *buf, size_t bufsz,
+		       struct xp_sha256 *raw, struct xp_sparse_digest *sp)
+{
+	while (off < end) {
+		size_t n = end - off < bufsz ? (size_t)(end - off) : bufsz;
+		ssize_t got = pread(fd, buf, n, (off_t)off);
+		if (got < 0)
+			return -errno;
+		if (got == 0) /* shorter than its identity says */
+			return -EIO;
+		int r = xp_sha256_add(raw, buf, (size_t)got);
+		if (r == 0)
+			r = xp_sparse_digest_add(sp, off, buf, (size_t)got);
+		if (r < 0)
+			return r;
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
+int xp__image_digests(int fd, uint64_t size, unsigned char raw[32], unsigned char sparse[32])
+{
+	enum { BUF = 1 << 20 };
+	struct xp_sha256 *h = NULL;
+	struct xp_sparse_digest sp = {0};
+	unsigned char *buf = malloc(BUF);
+	int r = buf ? xp_sha256_new(&h) : -ENOMEM;
+	if (r == 0)
+		r = xp_sparse_digest_init(&sp, size);
+	/* the walk of http-images.c's sparse_next: SEEK_DATA, then SEEK_HOLE for its end */
+	for (uint64_t pos = 0; r == 0 && pos < size;) {
+		off_t dt = lseek(fd, (off_t)pos, SEEK_DATA);
+		if (dt < 0 && errno != ENXIO)
+			dt = (off_t)pos; /* SEEK_DATA unsupported: data everywhere */
+		uint64_t data = dt < 0 || (uint64_t)dt > size ? size : (uint64_t)dt;
+		off_t e = data < size ? lseek(fd, (off_t)data, SEEK_HOLE) : -1;
+		uint64_t end =
+		    e < 0 || (uint64_t)e > size || (uint64_t)e <= data ? size : (uint64_t)e;
+		r = hash_zeros(h, data - pos);
+		if (r == 0 && data < size)
+			r = hash_extent(fd, data, end, buf, BUF, h, &sp);
+		pos = data < size ? end : size;
+	}
+	if (r == 0)
+		r = xp_sha256_final(h, raw);
+	if (r == 0)
+		r = xp_sparse_digest_final(&sp, sparse);
+	xp_sparse_digest_release(&sp);
+	xp_sha256_free(h);
+	free(buf);
 	return r;
 }
 
@@ -99,7 +180,7 @@ int xp_golden_published_open(const char *state_dir, const char *hex, int *fd, ui
 		return -ENOENT;
 	char *path = NULL;
 	struct xp__ident want, have;
-	r = xp__record_read(dirfd, hex, &path, &want);
+	r = xp__record_read(dirfd, hex, &path, &want, NULL);
 	close(dirfd);
 	if (r < 0)
 		return -ENOENT;
@@ -122,9 +203,11 @@ int xp_golden_published_open(const char *state_dir, const char *hex, int *fd, ui
 	return 0;
 }
 
-/* The hash recorded for path with identity id, if any: 1 and hex, else 0. Records of
- * path with another identity are stale and removed. */
-static int find_record(int dirfd, const char *path, const struct xp__ident *id, char hex[65])
+/* The hash recorded for path with identity id, and its sparse digest, if any: 1, hex and
+ * sparse, else 0 (a record without a sparse digest too: an older server's, hashed
+ * again). Records of path with another identity are stale and removed. */
+static int find_record(int dirfd, const char *path, const struct xp__ident *id, char hex[65],
+		       char sparse[65])
 {
 	int fd2 = dup(dirfd);
 	DIR *dir = fd2 >= 0 ? fdopendir(fd2) : NULL;
@@ -140,10 +223,12 @@ static int find_record(int dirfd, const char *path, const struct xp__ident *id, 
 			continue;
 		char *p = NULL;
 		struct xp__ident rid;
-		if (xp__record_read(dirfd, e->d_name, &p, &rid) < 0)
+		char sp[65];
+		if (xp__record_read(dirfd, e->d_name, &p, &rid, sp) < 0)
 			continue;
 		if (strcmp(p, path) == 0) {
-			if (!found && xp__ident_eq(&rid, id)) {
+			if (!found && xp__ident_eq(&rid, id) && sp[0]) {
+				memcpy(sparse, sp, 65);
 				memcpy(hex, e->d_name, 65);
 				found = 1;
 			} else if (!xp__ident_eq(&rid, id)) {
@@ -186,18 +271,19 @@ int xp_golden_publish(const char *state_dir, const struct xp_settings *s, struct
 	}
 	struct xp__ident id;
 	xp__ident_of(&st, &id);
-	r = find_record(dirfd, g.path, &id, out->sha256);
+	r = find_record(dirfd, g.path, &id, out->sha256, out->sparse_sha256);
 	if (r == 0) {
-		unsigned char dg[32];
-		if ((r = xp_sha256_fd(fd, dg)) < 0) {
+		unsigned char dg[32], sdg[32];
+		if ((r = xp__image_digests(fd, id.size, dg, sdg)) < 0) {
 			xp_diags_fail(d, r, g.path, "image", NULL,
 				      "cannot read the golden image: %s", strerror(-r));
 			goto out;
 		}
 		xp_sha256_hex(dg, out->sha256);
+		xp_sha256_hex(sdg, out->sparse_sha256);
 		char rec[4300];
 		snprintf(rec, sizeof(rec), "%s/published/%s", state_dir, out->sha256);
-		r = xp__record_write(rec, g.path, &id);
+		r = xp__record_write(rec, g.path, &id, out->sparse_sha256);
 		if (r < 0) {
 			xp_diags_fail(d, r, rec, "published", NULL, "cannot record the image: %s",
 				      strerror(-r));

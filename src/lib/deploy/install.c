@@ -294,7 +294,7 @@ static int cached_ok(int dirfd, const char *img, const char *hex, struct xp_diag
 	snprintf(rec, sizeof(rec), "%s.ok", hex);
 	struct xp__ident want, have;
 	xp__ident_of(&st, &have);
-	int r = xp__record_read(dirfd, rec, &path, &want);
+	int r = xp__record_read(dirfd, rec, &path, &want, NULL);
 	bool same = r == 0 && strcmp(path, img) == 0 && xp__ident_eq(&want, &have);
 	free(path);
 	if (same)
@@ -313,7 +313,7 @@ static int cached_ok(int dirfd, const char *img, const char *hex, struct xp_diag
 	}
 	char file[4200]; /* DIR/HEX.img -> DIR/HEX.ok */
 	snprintf(file, sizeof(file), "%.*s.ok", (int)(strlen(img) - 4), img);
-	r = xp__record_write(file, img, &have);
+	r = xp__record_write(file, img, &have, NULL);
 	return r < 0 ? r : 1;
 }
 
@@ -442,7 +442,7 @@ static int fetch_image(const char *state_dir, const struct xp_install_opts *o, c
 	}
 	struct xp__ident id;
 	xp__ident_of(&st, &id);
-	if ((r = xp__record_write(rec, img, &id)) < 0) {
+	if ((r = xp__record_write(rec, img, &id, NULL)) < 0) {
 		xp_diags_fail(d, r, rec, "cache", NULL, "cannot record the image: %s",
 			      strerror(-r));
 		goto out;

@@ -17,8 +17,11 @@
  *               streamed straight onto the device (whole, a partitioned image keeping
  *               the table the image builder made; a bare one into the root partition),
  *               as a sparse stream (xenprov/sparse-stream.h: its data extents only;
- *               its holes made zeros on the disk, BLKZEROOUT on a device), its
- *               SHA-256 computed as it arrives (on a thread of its own), a transfer cut short resumed from the
+ *               its holes made zeros on the disk, BLKZEROOUT on a device), checked
+ *               as it arrives (on a thread of its own) against the server's sparse
+ *               digest (its data and extent list only; on a mismatch the disk read
+ *               back against the SHA-256), or from an older server its SHA-256 (the
+ *               holes hashed as zeros); a transfer cut short resumed from the
  *               byte it reached (an older server's whole image: with a range, then
  *               read back and hashed); a whole image's first 64 KiB (its table)
  *               written last, and a bare image's table made after it, so that a
@@ -102,6 +105,7 @@ struct run {
 	bool gpt;	       /* a GPT with an ESP: UEFI, or the profile's label gpt */
 	struct xp_gpt_esp esp; /* where firmware_table put the ESP */
 	uint32_t esp_id;       /* its FAT volume ID: UUID=XXXX-XXXX in fstab */
+	char sparse_sha256[65]; /* the image's sparse digest, "" from an older server */
 };
 
 static const char *jstr(json_t *o, const char *key)
@@ -388,7 +392,14 @@ static int fetch_description(struct run *x, uint64_t *size, char **url)
 	if (fmt && strcmp(fmt, "raw") != 0)
 		return xp_diags_fail(x->d, -ENOTSUP, x->res->profile, "image",
 				     "the installer writes raw images", "the image is %s", fmt);
+	/* the sparse digest (a server with it): from the same record as the SHA-256 */
+	const char *sp = jstr(x->image, "sparse_sha256");
+	if (sp && !xp_sha256_hex_valid(sp))
+		return xp_diags_fail(x->d, -EBADMSG, NULL, "server", NULL,
+				     "%s: the image's sparse digest is not a SHA-256",
+				     x->io.server);
 	snprintf(x->res->sha256, sizeof(x->res->sha256), "%s", hex);
+	snprintf(x->sparse_sha256, sizeof(x->sparse_sha256), "%s", sp ? sp : "");
 	*size = (uint64_t)json_integer_value(sz);
 	return xp__install_url(x->io.server, iurl, url);
 }
@@ -493,6 +504,7 @@ static int write_image(struct run *x, int fd, uint64_t at, uint64_t size, const 
 				     "cannot read the image back: %s",
 				     strerror(r < 0 ? -r : errno));
 	xp_sha256_hex(dg, got);
+	snprintf(x->res->digest, sizeof(x->res->digest), "raw");
 	if (strcmp(got, x->res->sha256) != 0)
 		return xp_diags_fail(x->d, -EBADMSG, x->dev, "sha256", NULL,
 				     "the image written does not match its SHA-256 %s (it hashes "
@@ -540,22 +552,27 @@ static int zero_range(int fd, bool blk, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* The image's SHA-256, on a thread of its own: besides the network, hashing is the
- * install's largest piece of work (a 512 MiB image of 128 MiB of data is 512 MiB of
- * SHA-256, its holes hashed as zeros), done beside the transfer and the writes. The
- * thread is fed, in order, copies of the data and runs of zeros; at most HASH_QUEUED
- * bytes of copies wait (the transfer waits beyond). */
+/* The image's digest, on a thread of its own: besides the network, hashing is the
+ * install's largest piece of work, done beside the transfer and the writes. With the
+ * server's sparse digest (xenprov/sparse-stream.h) only the data received is hashed
+ * (a 512 MiB image of 128 MiB of data: 128 MiB of SHA-256); from an older server, the
+ * raw SHA-256, holes hashed as zeros (512 MiB). The thread is fed, in order, copies of
+ * the data with their offsets and runs of zeros (ignored for the sparse digest); at most
+ * HASH_QUEUED bytes of copies wait (the transfer waits beyond). */
 #define HASH_QUEUED (16u << 20)
 
 struct hash_piece {
 	struct hash_piece *next;
+	uint64_t off;	/* the image's offset of the data */
 	uint64_t zeros; /* a run of zeros, or len bytes of data */
 	size_t len;
 	unsigned char data[];
 };
 
 struct hasher {
-	struct xp_sha256 *sha;
+	struct xp_sha256 *sha;	    /* the raw SHA-256; or */
+	struct xp_sparse_digest sp; /* the sparse digest (sparse true) */
+	bool sparse;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -582,8 +599,9 @@ static void *hash_main(void *arg)
 		int r = h->r;
 		pthread_mutex_unlock(&h->lock);
 		if (r == 0 && p->len)
-			r = xp_sha256_add(h->sha, p->data, p->len);
-		for (uint64_t done = 0; r == 0 && done < p->zeros;) {
+			r = h->sparse ? xp_sparse_digest_add(&h->sp, p->off, p->data, p->len)
+				      : xp_sha256_add(h->sha, p->data, p->len);
+		for (uint64_t done = 0; r == 0 && !h->sparse && done < p->zeros;) {
 			size_t n = p->zeros - done < sizeof(zeros) ? (size_t)(p->zeros - done)
 								   : sizeof(zeros);
 			r = xp_sha256_add(h->sha, zeros, n);
@@ -600,10 +618,11 @@ static void *hash_main(void *arg)
 	return NULL;
 }
 
-static int hash_start(struct hasher *h)
+/* sparse: the sparse digest of an image of size bytes, else the raw SHA-256. */
+static int hash_start(struct hasher *h, bool sparse, uint64_t size)
 {
-	*h = (struct hasher){.tail = &h->head};
-	int r = xp_sha256_new(&h->sha);
+	*h = (struct hasher){.tail = &h->head, .sparse = sparse};
+	int r = sparse ? xp_sparse_digest_init(&h->sp, size) : xp_sha256_new(&h->sha);
 	if (r < 0)
 		return r;
 	pthread_mutex_init(&h->lock, NULL);
@@ -612,18 +631,21 @@ static int hash_start(struct hasher *h)
 		pthread_cond_destroy(&h->cond);
 		pthread_mutex_destroy(&h->lock);
 		xp_sha256_free(h->sha);
+		xp_sparse_digest_release(&h->sp);
 		return -r;
 	}
 	return 0;
 }
 
-/* The next len bytes of data (copied), or a run of zeros bytes. */
-static int hash_put(struct hasher *h, const void *data, size_t len, uint64_t zeros)
+/* The next len bytes of data (copied), the image's at off, or a run of zeros bytes. */
+static int hash_put(struct hasher *h, uint64_t off, const void *data, size_t len, uint64_t zeros)
 {
+	if (h->sparse && !len)
+		return 0; /* holes are not in the sparse digest: its extent list says where */
 	struct hash_piece *p = malloc(sizeof(*p) + len);
 	if (!p)
 		return -ENOMEM;
-	*p = (struct hash_piece){.zeros = zeros, .len = len};
+	*p = (struct hash_piece){.off = off, .zeros = zeros, .len = len};
 	if (len)
 		memcpy(p->data, data, len);
 	pthread_mutex_lock(&h->lock);
@@ -653,10 +675,11 @@ static int hash_finish(struct hasher *h, unsigned char dg[32])
 	pthread_join(h->thread, NULL);
 	int r = h->r;
 	if (r == 0 && dg)
-		r = xp_sha256_final(h->sha, dg);
+		r = h->sparse ? xp_sparse_digest_final(&h->sp, dg) : xp_sha256_final(h->sha, dg);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 	xp_sha256_free(h->sha);
+	xp_sparse_digest_release(&h->sp);
 	return r;
 }
 
@@ -687,7 +710,7 @@ static int sparse_data(void *ctx, uint64_t off, const void *p, size_t len)
 	size_t h = held(s, off, len);
 	if (h)
 		memcpy(s->head + off, p, h);
-	int r = hash_put(&s->hash, p, len, 0);
+	int r = hash_put(&s->hash, off, p, len, 0);
 	if (r == 0 && len > h)
 		r = xp_pwrite_full(s->fd, (const unsigned char *)p + h, len - h, s->at + off + h);
 	s->received += len;
@@ -700,7 +723,8 @@ static int sparse_zeros(void *ctx, uint64_t off, uint64_t len)
 	size_t h = held(s, off, len);
 	if (h)
 		memset(s->head + off, 0, h);
-	int r = hash_put(&s->hash, NULL, 0, len); /* the image's SHA-256 covers its holes */
+	/* the raw SHA-256 covers the holes (the sparse digest their place only) */
+	int r = hash_put(&s->hash, off, NULL, 0, len);
 	if (r == 0 && len > h)
 		r = zero_range(s->fd, s->blk, s->at + off + h, len - h);
 	return r;
@@ -721,6 +745,38 @@ static int on_sparse(void *ctx, uint64_t off, const void *data, size_t len)
 	return xp_sparse_rd_feed(&s->rd, data, len);
 }
 
+/* The raw SHA-256 of the image written, size bytes at offset at of fd, into dg: the disk
+ * read back, but for its first HEAD_HELD bytes when head holds them (not yet written). */
+static int readback(struct run *x, int fd, uint64_t at, uint64_t size, const unsigned char *head,
+		    unsigned char dg[32])
+{
+	struct xp_sha256 *h = NULL;
+	uint64_t skip = head ? HEAD_HELD : 0;
+	int r = fdatasync(fd) < 0 ? -errno : xp_sha256_new(&h);
+	if (r == 0 && head)
+		r = xp_sha256_add(h, head, HEAD_HELD);
+	if (r == 0 && lseek(fd, (off_t)(at + skip), SEEK_SET) < 0)
+		r = -errno;
+	if (r == 0) {
+		/* xp_sha256_fd_n's loop, onto a hash already fed */
+		unsigned char buf[65536];
+		for (uint64_t left = size - skip; r == 0 && left;) {
+			ssize_t n = xp_read_some(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
+			if (n <= 0)
+				r = n < 0 ? (int)n : -EIO;
+			else if ((r = xp_sha256_add(h, buf, (size_t)n)) == 0)
+				left -= (uint64_t)n;
+		}
+	}
+	if (r == 0)
+		r = xp_sha256_final(h, dg);
+	xp_sha256_free(h);
+	if (r < 0)
+		xp_diags_fail(x->d, r, x->dev, "image", NULL, "cannot read the image back: %s",
+			      strerror(-r));
+	return r;
+}
+
 /* The image, size bytes, onto fd at offset at, as a sparse stream (GET url?sparse=FROM):
  * its data extents written, its holes made zeros on the disk, its SHA-256 computed over
  * the bytes as they arrive (holes as zeros) and checked at the end; a transfer cut short
@@ -734,7 +790,8 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 	struct xp_http_resp resp = {0};
 	struct sparse_sink s = {.fd = fd, .blk = is_blk(fd), .at = at, .head = head, .resp = &resp};
 	const struct xp_sparse_cb cb = {.data = sparse_data, .zeros = sparse_zeros, .ctx = &s};
-	int r = hash_start(&s.hash);
+	bool sparse = x->sparse_sha256[0] != '\0';
+	int r = hash_start(&s.hash, sparse, size);
 	if (r < 0)
 		return xp_diags_fail(x->d, r, NULL, "image", NULL, "cannot start hashing: %s",
 				     strerror(-r));
@@ -797,11 +854,30 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 		goto out;
 	}
 	xp_sha256_hex(dg, got);
-	if (strcmp(got, x->res->sha256) != 0) {
-		r = xp_diags_fail(x->d, -EBADMSG, url, "sha256", NULL,
-				  "the image received does not match its SHA-256 %s (it hashes to "
-				  "%s)",
-				  x->res->sha256, got);
+	snprintf(x->res->digest, sizeof(x->res->digest), "%s", sparse ? "sparse" : "raw");
+	const char *want = sparse ? x->sparse_sha256 : x->res->sha256;
+	if (sparse && strcmp(got, want) != 0) {
+		/* the server's file may have changed its layout (its holes) and not its bytes:
+		 * what was written is read back and held to the raw SHA-256 */
+		char msg[300];
+		snprintf(msg, sizeof(msg),
+			 "the image received does not match its sparse digest %.12s (it hashes "
+			 "to %.12s): reading the disk back to check its SHA-256",
+			 want, got);
+		event(x, "progress", "image", msg);
+		step(x, "image", msg);
+		snprintf(x->res->digest, sizeof(x->res->digest), "readback");
+		if ((r = readback(x, fd, at, size, head, dg)) < 0)
+			goto out;
+		xp_sha256_hex(dg, got);
+		want = x->res->sha256;
+	}
+	if (strcmp(got, want) != 0) {
+		r = xp_diags_fail(
+		    x->d, -EBADMSG, url, "sha256", NULL,
+		    "the image received does not match its SHA-256 %s (%s %s)", x->res->sha256,
+		    sparse ? "nor its sparse digest; the disk read back hashes to" : "it hashes to",
+		    got);
 		goto out;
 	}
 	/* the rest on the disk before the table that makes it an installed disk */

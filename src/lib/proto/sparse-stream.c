@@ -2,7 +2,8 @@
  * sparse-stream.c - the sparse image stream's records written and read
  * (xenprov/sparse-stream.h): a bounded push reader that takes the stream in pieces of
  * any size, checks every record before it acts on it, and hands out the image's bytes
- * and its zero ranges in order.
+ * and its zero ranges in order; and the sparse digest (extent list and data bytes
+ * hashed, holes not) that a receiver checks the stream with.
  *
  * Not here: walking a file's extents (net/http-images.c, SEEK_DATA and SEEK_HOLE of
  * lseek(2)), writing the target disk (deploy/installer-run.c).
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "xenprov/sparse-stream.h"
+#include "xenprov/util.h"
 
 enum { ST_HEADER, ST_RECORD, ST_DATA, ST_END, ST_BROKEN };
 
@@ -114,4 +116,64 @@ int xp_sparse_rd_feed(struct xp_sparse_rd *s, const void *p, size_t len)
 	if (r < 0)
 		s->state = ST_BROKEN;
 	return r;
+}
+
+/* ---- the sparse digest ------------------------------------------------------------------ */
+
+int xp_sparse_digest_init(struct xp_sparse_digest *g, uint64_t size)
+{
+	*g = (struct xp_sparse_digest){.size = size};
+	int r = xp_sha256_new(&g->ext);
+	if (r == 0)
+		r = xp_sha256_new(&g->data);
+	if (r < 0)
+		xp_sparse_digest_release(g);
+	return r;
+}
+
+/* The extent being merged into E. */
+static int flush_extent(struct xp_sparse_digest *g)
+{
+	unsigned char rec[XP_SPARSE_RECORD_LEN];
+	if (!g->len)
+		return 0;
+	xp_sparse_put_record(rec, g->off, g->len);
+	return xp_sha256_add(g->ext, rec, sizeof(rec));
+}
+
+int xp_sparse_digest_add(struct xp_sparse_digest *g, uint64_t off, const void *p, size_t len)
+{
+	if (off < g->off + g->len || off > g->size || len > g->size - off)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (g->len && off == g->off + g->len) { /* the same extent, however it was cut */
+		g->len += len;
+	} else {
+		int r = flush_extent(g);
+		if (r < 0)
+			return r;
+		g->off = off, g->len = len;
+	}
+	return xp_sha256_add(g->data, p, len);
+}
+
+int xp_sparse_digest_final(struct xp_sparse_digest *g, unsigned char out[32])
+{
+	unsigned char buf[16 + 8 + 32 + 32];
+	int r = flush_extent(g);
+	memcpy(buf, XP_SPARSE_DIGEST_MAGIC, 16);
+	put64(buf + 16, g->size);
+	if (r == 0)
+		r = xp_sha256_final(g->ext, buf + 24);
+	if (r == 0)
+		r = xp_sha256_final(g->data, buf + 56);
+	return r < 0 ? r : xp_sha256(buf, sizeof(buf), out);
+}
+
+void xp_sparse_digest_release(struct xp_sparse_digest *g)
+{
+	xp_sha256_free(g->ext);
+	xp_sha256_free(g->data);
+	g->ext = g->data = NULL;
 }
