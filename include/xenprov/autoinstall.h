@@ -68,6 +68,8 @@ void xp_install_state_release(struct xp_install_state *s);
  * Unmarking ends the attempt: its token is refused from then on. -ENOENT (no such
  * system). */
 int xp_install_mark(struct xp_inv *inv, const char *name, bool on);
+/* 1 if some system is marked to install itself, 0 if none, else -errno. */
+int xp_install_any_marked(struct xp_inv *inv);
 /* The state of system name (all zero when never marked). -ENOENT (no such system). */
 int xp_install_get(struct xp_inv *inv, const char *name, struct xp_install_state *out);
 /* For a marked system: its current attempt's token into tok (XP_INSTALL_TOKEN_LEN hex

@@ -53,6 +53,10 @@ struct xp_boot_opts {
 	 * files only. Called from TFTP's and HTTP's threads: it must not block. */
 	int (*installer)(void *ctx, const char *file, int *fd);
 	void *installer_ctx;
+	/* Never render a marked system's installer entry (its token, its address taken
+	 * from the leases): a snapshot's resolver, whose leases and install state are as
+	 * old as the snapshot; such a system boots as if unmarked. */
+	bool no_install;
 };
 
 /* Borrows inv for its lifetime (each open reads the inventory: changes show at once).

@@ -68,8 +68,9 @@ int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
  * resize2fs and theirs, busybox, each module), each by its path in the initramfs and on
  * the host, device, inode, size, modification and change times; /init's text and the
  * module order by their bytes. So an update of any of them (a new xenprov, kernel,
- * libcurl, e2fsprogs, a library) is a new key. Reads no copied file's bytes: a stat
- * each, modules.dep read, and ldd run four times (a few milliseconds to tens). Fails as
+ * libcurl, e2fsprogs, a library) is a new key. Reads no copied file's bytes but
+ * busybox's ELF header: a stat each, modules.dep read, and ldd run four times (a few
+ * milliseconds to tens). Fails as
  * the build would (-ENOENT with a diagnostic when one of them is missing, -EINVAL),
  * or -errno. */
 int xp_installer_key(const struct xp_installer_opts *o, char key[17], char *kernel,

@@ -44,6 +44,13 @@ struct xp_sha256;
 /* The Content-Type of a sparse stream's answer */
 #define XP_SPARSE_TYPE "application/x-xenprov-sparse"
 
+/* The image's next data extent at or after pos, of fd's first size bytes: [*data,
+ * *end), found with lseek(2)'s SEEK_DATA and then SEEK_HOLE (a file that cannot say is
+ * data everywhere; an extent is never empty); 0 when none (the rest reads as zeros).
+ * The walk both the server's stream and its digest take (so they agree); the one
+ * function here that does I/O, and that only lseek. */
+int xp_sparse_extent_at(int fd, uint64_t pos, uint64_t size, uint64_t *data, uint64_t *end);
+
 /* The header (24 bytes) and an extent's or the end's record (16 bytes) into out. */
 void xp_sparse_put_header(unsigned char *out, uint64_t size, uint64_t from);
 void xp_sparse_put_record(unsigned char *out, uint64_t offset, uint64_t length);

@@ -83,16 +83,26 @@ truncate -s 256M "$T/disk.img" && truncate -s 256M "$T/disk2.img" || fail "trunc
 # ---- the network and the server -----------------------------------------------------------
 qpxe_net
 qpxe_serve
-# no installer in the TFTP root: the first request for it has the server build its own
-# (on its builder thread, into STATE/installer/KEY) and waits for it
+# no installer in the TFTP root: the server builds its own (on its builder thread, into
+# STATE/installer/KEY) as soon as it starts, since systems are marked, before any
+# request: a PXE machine's TFTP request, which cannot wait for a build, finds it built
 [ ! -e "$T/tftp/installer" ] || fail "an installer in the TFTP root"
 start=$SECONDS
+until grep -qF "installer: built for kernel" "$T/serve.log"; do
+	[ $((SECONDS - start)) -lt "$TIMEOUT" ] || fail "no build without a request: $(grep installer: "$T/serve.log")"
+	sleep 0.2
+done
+echo "installer built $((SECONDS - start))s after the server started, with no request"
+ls "$T"/state/installer/*/initrd >/dev/null 2>&1 || fail "no installer in STATE/installer"
+! grep -qF "waits for the installer's build" "$T/serve.log" || fail "a request waited before any was made"
+# removed behind the server's back: the next request has it built again and waits for it
+rm -rf "$T"/state/installer/*
 ip netns exec "$NS" curl -sf --max-time "$TIMEOUT" -o "$T/inst-kernel" \
 	"http://$SERVER_IP:$HTTP_PORT/installer/kernel" || fail "installer/kernel over HTTP"
-echo "installer/kernel after $((SECONDS - start))s (built on first use)"
 cmp -s "$T/inst-kernel" "$kernel" || fail "installer/kernel is not the host's kernel $kernel"
 grep -qF "waits for the installer's build" "$T/serve.log" || fail "the request did not wait for the build"
-grep -qF "installer: built for kernel" "$T/serve.log" || fail "no build logged: $(grep installer: "$T/serve.log")"
+[ "$(grep -cF "installer: built for kernel" "$T/serve.log")" = 2 ] ||
+	fail "not built again: $(grep installer: "$T/serve.log")"
 ls "$T"/state/installer/*/initrd >/dev/null 2>&1 || fail "no installer in STATE/installer"
 ok
 

@@ -904,6 +904,21 @@ static void test_installer(void **st)
 		assert_non_null(strstr(s, "installer/kernel"));
 		free(s);
 	}
+	/* a snapshot's resolver (no_install: its leases and install state are old) renders
+	 * no installer: the system boots as if unmarked */
+	struct xp_boot_opts so = {.tftp_root = root,
+				  .http_base = "http://10.0.0.1:8080/",
+				  .server = "10.0.0.1",
+				  .no_install = true};
+	struct xp_boot *snap = NULL;
+	assert_int_equal(xp_boot_new(inv, &so, &snap), 0);
+	for (size_t i = 0; i < N(paths); i++) {
+		char *t = rendered_for(snap, paths[i], IP(10, 0, 0, 11));
+		assert_null(strstr(t, "xenprov."));
+		assert_null(strstr(t, "installer/kernel"));
+		free(t);
+	}
+	xp_boot_free(snap);
 	/* a lease of its MAC elsewhere is not its address: it has a reservation */
 	const uint8_t mac1[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0x01};
 	lease(mac1, IP(10, 0, 0, 77));

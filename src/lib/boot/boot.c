@@ -59,6 +59,7 @@ struct xp_boot {
 	char *http_base;
 	int (*installer)(void *ctx, const char *file, int *fd);
 	void *installer_ctx;
+	bool no_install;
 };
 
 static const char TEXT[] = "text/plain";
@@ -75,6 +76,7 @@ int xp_boot_new(struct xp_inv *inv, const struct xp_boot_opts *opts, struct xp_b
 	b->inv = inv;
 	b->installer = opts->installer;
 	b->installer_ctx = opts->installer_ctx;
+	b->no_install = opts->no_install;
 	b->root_fd = open(opts->tftp_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (b->root_fd < 0) {
 		int r = -errno;
@@ -442,8 +444,10 @@ int xp_boot_open_from(struct xp_boot *b, const char *path, uint32_t peer,
 		return menu(b, rt.fmt, canon, out);
 
 	struct xp_boot_plan plan;
-	r = rt.key == K_MAC ? xp__boot_plan_mac(b->inv, rt.val, b->http_base, peer, &plan)
-			    : xp__boot_plan_ip(b->inv, rt.val, b->http_base, peer, &plan);
+	/* no peer, no installer (xp__boot_plan_mac) */
+	uint32_t who = b->no_install ? 0 : peer;
+	r = rt.key == K_MAC ? xp__boot_plan_mac(b->inv, rt.val, b->http_base, who, &plan)
+			    : xp__boot_plan_ip(b->inv, rt.val, b->http_base, who, &plan);
 	if (r == 0) {
 		r = render(b, rt.fmt, &plan, out);
 		if (r == 0 && plan.kind == XP_BOOT_PLAN_LOCAL) {

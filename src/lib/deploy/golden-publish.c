@@ -136,15 +136,11 @@ int xp__image_digests(int fd, uint64_t size, unsigned char raw[32], unsigned cha
 	int r = buf ? xp_sha256_new(&h) : -ENOMEM;
 	if (r == 0)
 		r = xp_sparse_digest_init(&sp, size);
-	/* the walk of http-images.c's sparse_next: SEEK_DATA, then SEEK_HOLE for its end */
+	/* the walk of the sparse stream (http-images.c's sparse_next) */
 	for (uint64_t pos = 0; r == 0 && pos < size;) {
-		off_t dt = lseek(fd, (off_t)pos, SEEK_DATA);
-		if (dt < 0 && errno != ENXIO)
-			dt = (off_t)pos; /* SEEK_DATA unsupported: data everywhere */
-		uint64_t data = dt < 0 || (uint64_t)dt > size ? size : (uint64_t)dt;
-		off_t e = data < size ? lseek(fd, (off_t)data, SEEK_HOLE) : -1;
-		uint64_t end =
-		    e < 0 || (uint64_t)e > size || (uint64_t)e <= data ? size : (uint64_t)e;
+		uint64_t data = size, end = size;
+		if (!xp_sparse_extent_at(fd, pos, size, &data, &end))
+			data = size;
 		r = hash_zeros(h, data - pos);
 		if (r == 0 && data < size)
 			r = hash_extent(fd, data, end, buf, BUF, h, &sp);

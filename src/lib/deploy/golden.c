@@ -469,9 +469,12 @@ static int dist_golden(const char *state_dir, const struct xp_settings *s, const
 /* A root tarball or a captured version's tree (archive: its root directory), built
  * once into <state>/images/<key>.img, key from content (the tarball's SHA-256, or
  * "tree:" and the version's manifest hash) and the options that shape the image. */
+/* The golden image of archive (a tarball or a tree), or with ver of that captured
+ * version's tree, checked out (xp_imgver_root: the name's lock, a tree made on a lazy
+ * version's first read) only when the image must be built, not when it is cached. */
 static int build_golden(const char *state_dir, const struct xp_settings *s, const char *archive,
-			const char *content, xp_progress_fn progress, void *ud,
-			struct xp_golden *out, struct xp_diags *d)
+			const struct xp_imgver *ver, const char *content, xp_progress_fn progress,
+			void *ud, struct xp_golden *out, struct xp_diags *d)
 {
 	struct xp_image_opts o;
 	int r = build_opts(s, &o, d);
@@ -495,6 +498,10 @@ static int build_golden(const char *state_dir, const struct xp_settings *s, cons
 		 * creates that race here both build and one of the identical results wins */
 		struct xp_image_result res;
 		o.output = path;
+		if (ver && (r = xp_imgver_root(state_dir, ver, &o.archive, d)) < 0) {
+			free(path);
+			return r;
+		}
 		r = xp_image_build(&o, progress, ud, &res, d);
 		if (r < 0) {
 			free(path);
@@ -545,10 +552,7 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 	if (lr == 1) {
 		char content[80];
 		snprintf(content, sizeof(content), "tree:%s", v.manifest_sha256);
-		const char *root = NULL;
-		lr = xp_imgver_root(state_dir, &v, &root, d);
-		if (lr == 0)
-			lr = build_golden(state_dir, s, root, content, progress, ud, out, d);
+		lr = build_golden(state_dir, s, NULL, &v, content, progress, ud, out, d);
 		xp_imgver_release(&v);
 		return lr;
 	}
@@ -603,5 +607,5 @@ int xp_golden_prepare(const char *state_dir, const struct xp_settings *s, xp_pro
 		return xp_diags_fail(d, r, image, "image", NULL, "cannot read the archive: %s",
 				     strerror(-r));
 	xp_sha256_hex(digest, content);
-	return build_golden(state_dir, s, image, content, progress, ud, out, d);
+	return build_golden(state_dir, s, image, NULL, content, progress, ud, out, d);
 }

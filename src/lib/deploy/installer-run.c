@@ -693,6 +693,7 @@ struct sparse_sink {
 	struct xp_http_resp *resp;
 	bool started, old_server;
 	uint64_t received;
+	int failed; /* a write, zeroing or hashing that failed: no transfer to resume */
 };
 
 /* The part of [off, off + len) of the image below HEAD_HELD, held in s->head: its
@@ -713,7 +714,10 @@ static int sparse_data(void *ctx, uint64_t off, const void *p, size_t len)
 	int r = hash_put(&s->hash, off, p, len, 0);
 	if (r == 0 && len > h)
 		r = xp_pwrite_full(s->fd, (const unsigned char *)p + h, len - h, s->at + off + h);
-	s->received += len;
+	if (r < 0)
+		s->failed = r; /* hashed perhaps, not written: never fed again */
+	else
+		s->received += len;
 	return r;
 }
 
@@ -727,6 +731,8 @@ static int sparse_zeros(void *ctx, uint64_t off, uint64_t len)
 	int r = hash_put(&s->hash, off, NULL, 0, len);
 	if (r == 0 && len > h)
 		r = zero_range(s->fd, s->blk, s->at + off + h, len - h);
+	if (r < 0)
+		s->failed = r;
 	return r;
 }
 
@@ -818,6 +824,8 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 			r = -ENOTSUP;
 			break;
 		}
+		if (s.failed) /* this side's fault, not the transfer's: not tried again */
+			break;
 		if (r == 0 && !xp_sparse_rd_done(&s.rd))
 			r = -EIO;
 		if (r == -ENOENT || r == -EACCES || r == -EBADMSG)
@@ -829,6 +837,12 @@ static int write_sparse(struct run *x, int fd, uint64_t at, uint64_t size, const
 	if (r == -ENOTSUP && s.old_server)
 		goto out;
 	x->res->sparse = true;
+	if (s.failed) {
+		r = xp_diags_fail(x->d, s.failed, x->dev, "image", NULL,
+				  "cannot write or hash the image at byte %llu: %s",
+				  (unsigned long long)s.rd.pos, strerror(-s.failed));
+		goto out;
+	}
 	if (r == -ENOENT) {
 		r = xp_diags_fail(x->d, r, url, "image", NULL,
 				  "the server no longer publishes the image%s%s", tries.n ? ": " : "",

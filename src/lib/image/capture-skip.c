@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "image/imgstore-internal.h"
@@ -64,16 +65,52 @@ void xp__capture_skip_release(struct xp_capture_skip *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Filesystems whose ctimes come from another machine's clock, or from a daemon's word
+ * (statfs(2)'s f_type): their entries are never skipped. */
+static bool ctime_untrusted(long type)
+{
+	static const long fs[] = {
+	    0x6969,	/* NFS */
+	    0x517B,	/* SMB */
+	    0xFF534D42, /* CIFS */
+	    0xFE534D42, /* SMB2 */
+	    0x65735546, /* FUSE (sshfs and friends) */
+	    0x01021997, /* 9P */
+	    0x00C36400, /* Ceph */
+	    0x5346414F, /* AFS */
+	    0x6B414653, /* kAFS */
+	};
+	for (size_t i = 0; i < sizeof(fs) / sizeof(*fs); i++)
+		if ((unsigned long)type == (unsigned long)fs[i])
+			return true;
+	return false;
+}
+
 /* The key of what a capture of o would exclude from which tree: the source's real path,
- * the filesystem option, every exclusion pattern in force (the defaults' text too, since
- * another xenprov may have other defaults). */
-static int skip_key(const struct xp_capture_opts *o, char hex[65])
+ * the filesystem's identity there (statfs's type and fsid, the root directory's birth
+ * time: another filesystem mounted at the path, whose inodes and ctimes may look the
+ * same, is another key), the filesystem option, every exclusion pattern in force (the
+ * defaults' text too, since another xenprov may have other defaults). *trusted: false
+ * on a filesystem whose ctimes the skip cannot rely on (ctime_untrusted). */
+static int skip_key(const struct xp_capture_opts *o, char hex[65], bool *trusted)
 {
 	_cleanup_free_ char *real = realpath(o->source, NULL);
 	if (!real)
 		return -errno;
+	struct statfs sf;
+	if (statfs(real, &sf) < 0)
+		return -errno;
+	*trusted = !ctime_untrusted((long)sf.f_type);
+	struct statx sx;
+	long long btime = -1, btime_ns = -1;
+	if (statx(AT_FDCWD, real, 0, STATX_BTIME, &sx) == 0 && (sx.stx_mask & STATX_BTIME))
+		btime = (long long)sx.stx_btime.tv_sec, btime_ns = sx.stx_btime.tv_nsec;
+	int fsid[2];
+	memcpy(fsid, &sf.f_fsid, sizeof(fsid));
 	struct xp_buf k = XP_BUF_INIT;
-	xp_buf_addf(&k, "%s%c%d%c", real, 0, o->all_filesystems ? 1 : 0, 0);
+	xp_buf_addf(&k, "%s%c%lx:%x:%x:%lld.%lld%c%d%c", real, 0, (unsigned long)sf.f_type,
+		    (unsigned)fsid[0], (unsigned)fsid[1], btime, btime_ns, 0,
+		    o->all_filesystems ? 1 : 0, 0);
 	for (size_t i = 0; i < xp_capture_default_count(); i++) {
 		if (o->default_off & (1ull << i))
 			continue;
@@ -329,7 +366,8 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	xp_buf_init(&s->linked);
 	s->all_filesystems = o->all_filesystems;
 	char key[65];
-	int r = skip_key(o, key);
+	bool trusted = false;
+	int r = skip_key(o, key, &trusted);
 	if (r < 0)
 		return xp_diags_fail(d, r, o->source, NULL, NULL, "cannot open: %s", strerror(-r));
 	xp_buf_addf(&s->index, "%s%s\n", SRCINDEX_MAGIC, key);
@@ -338,7 +376,7 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	size_t ilen = 0, nidx = 0;
 	/* only root sees and sets every owner and xattr as rsync -aHAX does; the previous
 	 * capture's start less a second (the filesystem's clock is the kernel's coarse one) */
-	bool active = prev_dir && prev && prev_started > 0 && geteuid() == 0;
+	bool active = prev_dir && prev && prev_started > 0 && geteuid() == 0 && trusted;
 	if (active) {
 		if (asprintf(&ipath, "%s/srcindex", prev_dir) < 0)
 			return -ENOMEM;

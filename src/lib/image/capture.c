@@ -604,7 +604,8 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			r = -ENOMEM;
 			goto out;
 		}
-		if ((r = xp_write_atomic(ipath, sk.index.s, sk.index.len, 0644)) < 0) {
+		/* 0600: it names the source's directories, the excluded ones too */
+		if ((r = xp_write_atomic(ipath, sk.index.s, sk.index.len, 0600)) < 0) {
 			xp_diags_fail(d, r, ipath, NULL, NULL, "cannot write: %s", strerror(-r));
 			goto out;
 		}

@@ -668,8 +668,17 @@ int xp_imgver_remove(const char *state_dir, const char *name, unsigned version,
 	r = version_numbers(ndir, &nums, &nn);
 	for (size_t i = 0; r == 0 && i < nn; i++) {
 		struct xp_imgver w;
-		if (nums[i] <= version || xp__imgver_load(ndir, name, nums[i], &w, NULL) < 0)
+		if (nums[i] <= version)
 			continue;
+		int lr = xp__imgver_load(ndir, name, nums[i], &w, NULL);
+		if (lr == -ENOENT)
+			continue; /* no version there (a partial one's directory) */
+		if (lr < 0) { /* unreadable: it may be a delta on this one, never orphaned */
+			r = xp_diags_fail(d, lr, ndir, NULL, "repair or remove it first",
+					  "cannot read version %u of '%s': %s", nums[i], name,
+					  strerror(-lr));
+			break;
+		}
 		if (w.parent == version)
 			r = xp__imgver_checkout_locked(ndir, &w, d);
 		xp_imgver_release(&w);

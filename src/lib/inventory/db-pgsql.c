@@ -507,7 +507,17 @@ int xp__db_open_pgsql(const char *uri, struct xp_db **ret)
 	if (!db)
 		return -ENOMEM;
 	db->base.ops = &pgsql_ops;
-	db->c = PQconnectdb(uri);
+	/* TCP's own timeouts, unless the URI (or a service file) says otherwise: a host
+	 * that goes silent while connected (powered off, the network cut: no RST) ends a
+	 * statement in about 10 s rather than after the kernel's retries (~15 min), which
+	 * the DHCP and TFTP loop would wait out. Keywords are taken in order, the URI's
+	 * (expanded from dbname) last, so its own settings win. Ignored on a Unix socket. */
+	static const char *const keys[] = {"keepalives",	  "keepalives_idle",
+					   "keepalives_interval", "keepalives_count",
+					   "tcp_user_timeout",	  "dbname",
+					   NULL};
+	const char *vals[] = {"1", "10", "3", "3", "10000", uri, NULL};
+	db->c = PQconnectdbParams(keys, vals, 1);
 	if (!db->c) {
 		free(db);
 		return -ENOMEM;

@@ -105,6 +105,17 @@ fail:
 	return r;
 }
 
+int xp_install_any_marked(struct xp_inv *inv)
+{
+	struct xp_db_stmt *st;
+	int r = xp__inv_prepare(inv, "SELECT 1 FROM system_installs WHERE marked <> 0 LIMIT 1", &st);
+	if (r < 0)
+		return r;
+	int rc = xp__db_step(st);
+	xp__db_finalize(st);
+	return rc == XP_DB_ROW ? 1 : rc == XP_DB_DONE ? 0 : xp__inv_err(inv, rc);
+}
+
 static int event_row(struct xp_db_stmt *st, void *row)
 {
 	struct xp_install_event *e = row;

@@ -1157,13 +1157,17 @@ int xp_inv_begin(struct xp_inv *inv)
 
 /* PostgreSQL: a transaction that takes row locks only (the lease claims of several boot
  * servers, leases.c), neither the writers' lock nor a notification. SQLite has one
- * writer lock either way. */
+ * writer lock either way. A row another server's transaction holds is waited for 200
+ * ms at most (lock_timeout, any role's to set), not the session's 30 s: the claim runs
+ * on the DHCP loop, a refused one is kept for the next commit (dhcp-sock.c), and a
+ * client waits 4 s for its answer. */
 int xp__inv_begin_rows(struct xp_inv *inv)
 {
 	return begin(inv, xp__db_sql(inv->db, "BEGIN IMMEDIATE",
 				     inv->claim_deadlock > 0
-					 ? "BEGIN; SET LOCAL deadlock_timeout = '50ms'"
-					 : "BEGIN"));
+					 ? "BEGIN; SET LOCAL lock_timeout = '200ms'; "
+					   "SET LOCAL deadlock_timeout = '50ms'"
+					 : "BEGIN; SET LOCAL lock_timeout = '200ms'"));
 }
 
 /* PostgreSQL: REPEATABLE READ is the one snapshot SQLite's deferred transaction

@@ -213,20 +213,17 @@ struct sparse_src {
 	bool last;		  /* the end record queued: nothing after it */
 };
 
-/* The next record after s->pos: an extent (SEEK_DATA, then SEEK_HOLE for its end), or
- * the end. A file that cannot say (no SEEK_DATA) is one extent. */
+/* The next record after s->pos: an extent (xp_sparse_extent_at, the walk the image's
+ * sparse digest took), or the end. */
 static int sparse_next(struct sparse_src *s)
 {
-	off_t d = s->pos < s->size ? lseek(s->fd, (off_t)s->pos, SEEK_DATA) : -1;
-	if (d < 0 && s->pos < s->size && errno != ENXIO)
-		d = (off_t)s->pos; /* SEEK_DATA unsupported: data everywhere */
-	if (d < 0 || (uint64_t)d >= s->size) {
+	uint64_t d, e;
+	if (!xp_sparse_extent_at(s->fd, s->pos, s->size, &d, &e)) {
 		xp_sparse_put_record(s->rec, s->size, 0);
 		s->last = true;
 	} else {
-		off_t e = lseek(s->fd, d, SEEK_HOLE);
-		s->pos = (uint64_t)d;
-		s->end = e < 0 || (uint64_t)e > s->size ? s->size : (uint64_t)e;
+		s->pos = d;
+		s->end = e;
 		xp_sparse_put_record(s->rec, s->pos, s->end - s->pos);
 	}
 	s->rec_len = XP_SPARSE_RECORD_LEN;

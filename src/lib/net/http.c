@@ -207,7 +207,7 @@ static void refresh(struct http_srv *h)
 		return;
 	}
 	struct xp_boot *b;
-	if (xp__serve_open_boot(h->s, &st, h->inv, &b) == 0) {
+	if (xp__serve_open_boot(h->s, &st, h->inv, false, &b) == 0) {
 		xp_boot_free(h->boot);
 		h->boot = b;
 	}
@@ -245,7 +245,7 @@ static enum MHD_Result serve_file(struct http_srv *h, struct xp_boot *boot,
 		return MHD_YES;
 	}
 	if (r == -EAGAIN) { /* still: too many waiting, or the server stopping */
-		static const char msg[] = "the installer is being built (first use): try again\n";
+		static const char msg[] = "the installer is being built: try again\n";
 		xp__serve_limited(h->s, SRC_HTTP, LOG_INFO,
 				  "'%s' for %s: the installer is being built: 503", path, peer_text);
 		struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -590,7 +590,7 @@ int xp__http_srv_bind(struct serve *s, struct http_srv **ret)
 		h->data_version = atomic_load(&s->changes);
 	else
 		xp_inv_data_version(h->inv, &h->data_version);
-	if ((r = xp__serve_open_boot(s, &h->settings, h->inv, &h->boot)) < 0)
+	if ((r = xp__serve_open_boot(s, &h->settings, h->inv, false, &h->boot)) < 0)
 		goto fail;
 	if ((r = xp__http_images_start(h)) < 0) {
 		xp__serve_log(s, LOG_ERR, "http: cannot start the image worker: %s", strerror(-r));

@@ -3,7 +3,10 @@
  * use, when the TFTP root has none of the operator's (ROOT/installer/kernel|initrd,
  * `xenprov installer build -o ROOT/installer`, which always wins).
  *
- * First use: a request for installer/kernel or installer/initrd. The build (seconds:
+ * First use: a request for installer/kernel or installer/initrd, or sooner: the server
+ * asks for the build at its start and at each reload while some system is marked to
+ * install itself (xp__installer_cache_prewarm), so that a marked machine's first TFTP
+ * request normally finds it built. The build (seconds:
  * modules copied, the initramfs compressed) runs on a thread of its own, never on the
  * network threads: those only signal it and answer -EAGAIN until it is done. An HTTP
  * request for the files then waits for the build (its connection suspended, woken when
@@ -161,7 +164,7 @@ static int build(struct installer_cache *c, char *dir, size_t size, char *done, 
 		pthread_mutex_lock(&c->lock);
 		if (!c->stop)
 			xp__serve_log(s, LOG_INFO,
-				      "installer: building it for kernel %s (first use), into %s",
+				      "installer: building it for kernel %s, into %s",
 				      kernel, dir);
 		pthread_mutex_unlock(&c->lock);
 		r = xp_installer_build(&o, tmp, &res, &d);
@@ -329,6 +332,18 @@ static void want(struct installer_cache *c, int64_t now)
 		return;
 	c->want = true;
 	pthread_cond_signal(&c->cond);
+}
+
+void xp__installer_cache_prewarm(struct installer_cache *c)
+{
+	/* the operator's own installer is served instead: nothing to build */
+	char p[4300];
+	snprintf(p, sizeof(p), "%s/installer/kernel", c->tftp_root);
+	if (access(p, F_OK) == 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	want(c, xp__serve_now_ms());
+	pthread_mutex_unlock(&c->lock);
 }
 
 int xp__installer_cache_wait(struct installer_cache *c, void (*wake)(void *), void *arg)

@@ -165,9 +165,10 @@ const char *xp__serve_setting(const struct serve *s, const char *key);
 uint16_t xp__serve_http_port(const struct serve *s, const struct xp_settings *st);
 void xp__serve_http_base(const struct serve *s, const struct xp_settings *st, char *buf,
 		     size_t size);
-/* A boot-file resolver for these settings, reading inv (each thread has its own). */
+/* A boot-file resolver for these settings, reading inv (each thread has its own);
+ * snapshot: inv is a snapshot's (serve-snapshot.c): no installer entries from it. */
 int xp__serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
-		    struct xp_boot **ret);
+		    bool snapshot, struct xp_boot **ret);
 
 /* sys.c: process plumbing */
 /* Writes the pid file; returns an fd on it for sys_pid_file_remove. */
@@ -245,6 +246,8 @@ int xp__installer_cache_start(struct installer_cache *c);
 int xp__installer_cache_file(void *ctx, const char *file, int *fd);
 int xp__installer_cache_wait(struct installer_cache *c, void (*wake)(void *), void *arg);
 void xp__installer_cache_stop_waits(struct installer_cache *c);
+/* Asks for the build (or a look at its key) now, as a request would, without serving. */
+void xp__installer_cache_prewarm(struct installer_cache *c);
 void xp__installer_cache_free(struct installer_cache *c);
 
 #endif

@@ -199,7 +199,7 @@ int xp__snapshot_open(struct serve *s, const struct xp_settings *st, struct snap
 		char loc[4320];
 		snprintf(loc, sizeof(loc), "sqlite:%s", sn->path);
 		r = xp_inv_open_at(s->opts->state_dir, loc, &v->inv, NULL, 0);
-		if (r == 0 && (r = xp__serve_open_boot(s, st, v->inv, &v->boot)) < 0) {
+		if (r == 0 && (r = xp__serve_open_boot(s, st, v->inv, true, &v->boot)) < 0) {
 			xp_inv_close(v->inv);
 			v->inv = NULL;
 		}

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "net/net-internal.h"
+#include "xenprov/autoinstall.h"
 #include "xenprov/leases.h"
 #include "xenprov/template.h"
 #include "xenprov/util.h"
@@ -224,7 +225,7 @@ void xp__serve_http_base(const struct serve *s, const struct xp_settings *st, ch
 }
 
 int xp__serve_open_boot(const struct serve *s, const struct xp_settings *st, struct xp_inv *inv,
-		    struct xp_boot **ret)
+		    bool snapshot, struct xp_boot **ret)
 {
 	*ret = NULL;
 	const char *v = xp_settings_get(st, "tftp-root");
@@ -259,6 +260,7 @@ int xp__serve_open_boot(const struct serve *s, const struct xp_settings *st, str
 		.server = server,
 		.installer = s->icache ? xp__installer_cache_file : NULL,
 		.installer_ctx = s->icache,
+		.no_install = snapshot,
 	};
 	int r = xp_boot_new(inv, &bo, ret);
 	if (r < 0)
@@ -295,7 +297,7 @@ static void warn_unserved(struct serve *s)
 static int open_boot(struct serve *s)
 {
 	struct xp_boot *b;
-	int r = xp__serve_open_boot(s, &s->settings, s->inv, &b);
+	int r = xp__serve_open_boot(s, &s->settings, s->inv, false, &b);
 	if (r < 0)
 		return r;
 	xp_boot_free(s->boot);
@@ -305,6 +307,14 @@ static int open_boot(struct serve *s)
 
 /* Reloads settings, boot files and the DHCP configuration; on failure the server goes
  * on with what it had. */
+/* A system marked to install itself will ask for the installer soon: built now, ahead
+ * of its TFTP request, which cannot wait for a build (installer-cache.c). */
+static void prewarm_installer(struct serve *s)
+{
+	if (s->icache && xp_install_any_marked(s->inv) > 0)
+		xp__installer_cache_prewarm(s->icache);
+}
+
 static void reload(struct serve *s, const char *why, bool force)
 {
 	struct xp_settings old = s->settings;
@@ -329,6 +339,7 @@ static void reload(struct serve *s, const char *why, bool force)
 	else
 		xp__serve_log(s, LOG_INFO, "reloaded (%s)", why);
 	xp__snapshot_request(s); /* PostgreSQL: what was read, kept (none on SQLite) */
+	prewarm_installer(s);
 }
 
 /* ---- PostgreSQL: notifications and reconnection -------------------------------------
@@ -825,6 +836,7 @@ static int setup(struct serve *s, sigset_t *mask)
 	}
 	if (s->icache && (r = xp__installer_cache_start(s->icache)) < 0)
 		return r;
+	prewarm_installer(s);
 	/* without snapshots the server still runs: boot configs then fail while the
 	 * database is away, as they did before snapshots */
 	if (s->listen_inv && (o->tftp || o->http) && (r = xp__snapshot_start(s)) < 0)

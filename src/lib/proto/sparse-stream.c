@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xenprov/sparse-stream.h"
 #include "xenprov/util.h"
@@ -58,7 +59,8 @@ bool xp_sparse_rd_done(const struct xp_sparse_rd *s)
 static int zeros_to(struct xp_sparse_rd *s, uint64_t to)
 {
 	int r = to > s->pos && s->cb.zeros ? s->cb.zeros(s->cb.ctx, s->pos, to - s->pos) : 0;
-	s->pos = to;
+	if (r == 0) /* pos: every byte below it given to a callback that took it */
+		s->pos = to;
 	return r;
 }
 
@@ -97,8 +99,8 @@ int xp_sparse_rd_feed(struct xp_sparse_rd *s, const void *p, size_t len)
 		}
 		if (s->state == ST_DATA) {
 			size_t n = len < s->left ? len : (size_t)s->left;
-			if (s->cb.data)
-				r = s->cb.data(s->cb.ctx, s->pos, b, n);
+			if (s->cb.data && (r = s->cb.data(s->cb.ctx, s->pos, b, n)) < 0)
+				break; /* not taken: pos stays below it */
 			s->pos += n, s->left -= n, b += n, len -= n;
 			if (!s->left)
 				s->state = ST_RECORD;
@@ -116,6 +118,23 @@ int xp_sparse_rd_feed(struct xp_sparse_rd *s, const void *p, size_t len)
 	if (r < 0)
 		s->state = ST_BROKEN;
 	return r;
+}
+
+int xp_sparse_extent_at(int fd, uint64_t pos, uint64_t size, uint64_t *data, uint64_t *end)
+{
+	if (pos >= size)
+		return 0;
+	off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+	if (d < 0 && errno != ENXIO)
+		d = (off_t)pos; /* SEEK_DATA unsupported: data everywhere */
+	if (d < 0 || (uint64_t)d >= size)
+		return 0;
+	off_t e = lseek(fd, d, SEEK_HOLE);
+	/* a hole punched between the two calls (e == d) or no answer: to the end, whose
+	 * bytes then read as zeros, which they are */
+	*data = (uint64_t)d;
+	*end = e < 0 || (uint64_t)e > size || e <= d ? size : (uint64_t)e;
+	return 1;
 }
 
 /* ---- the sparse digest ------------------------------------------------------------------ */
