@@ -161,6 +161,7 @@ static int build(const char *ndir, const struct xp_imgver *v, const char *parent
 	struct xp_manifest m = {0};
 	struct paths p = {0};
 	struct xp_buf src = XP_BUF_INIT, dst = XP_BUF_INIT;
+	_cleanup_close_ int tfd = -1; /* before any goto: clang refuses to jump over it */
 	if ((r = xp_manifest_read(v->manifest, &m, d)) < 0)
 		goto out;
 	if ((r = collect(dfd, "", &p, 0)) < 0) {
@@ -173,8 +174,7 @@ static int build(const char *ndir, const struct xp_imgver *v, const char *parent
 		r = xp_diags_fail(d, -errno, tmp, NULL, NULL, "cannot create: %s", strerror(errno));
 		goto out;
 	}
-	_cleanup_close_ int tfd =
-	    openat(nfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	tfd = openat(nfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tfd < 0) {
 		r = xp_diags_fail(d, -errno, tmp, NULL, NULL, "cannot open: %s", strerror(errno));
 		goto out;
@@ -222,9 +222,11 @@ static int build(const char *ndir, const struct xp_imgver *v, const char *parent
 		r = xp_diags_fail(d, -errno, v->root, NULL, NULL, "cannot rename into place: %s",
 				  strerror(errno));
 	if (r == 0) {
+		/* the rename's both directories: V/ gains root, NAME/ loses .V.root.tmp */
 		_cleanup_close_ int vfd = open(v->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (vfd >= 0)
 			(void)fsync(vfd);
+		(void)fsync(nfd);
 	} else {
 		(void)xp__tree_remove(nfd, tmpname);
 	}
