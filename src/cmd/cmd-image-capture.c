@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli-inventory.h"
@@ -111,7 +112,11 @@ static json_t *version_json(const struct xp_imgver *v)
 	json_object_set_new(o, "files", json_integer((json_int_t)v->files));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)v->bytes));
 	json_object_set_new(o, "manifest_sha256", json_string(v->manifest_sha256));
-	json_object_set_new(o, "root", xp_json_text(v->root));
+	/* a lazy version's tree is made at its first read: no path to give before */
+	struct stat st;
+	bool there = v->root && stat(v->root, &st) == 0 && S_ISDIR(st.st_mode);
+	json_object_set_new(o, "root", there ? xp_json_text(v->root) : json_null());
+	json_object_set_new(o, "parent", v->parent ? json_integer(v->parent) : json_null());
 	return o;
 }
 

@@ -518,7 +518,7 @@ head -c 2000 /dev/urandom >"$ZT/usr/a/f3"
 chmod 0700 "$ZT/var"
 expect_rc 0 image capture "$ZT" --name lazy --json
 # f2 f4-f8 unchanged (f1 and hl, a hard-link group, go to rsync, which makes it in the delta)
-json_ok "$T/stdout" "j['image'] == 'lazy@2' and j['skipped'] == 6"
+json_ok "$T/stdout" "j['image'] == 'lazy@2' and j['skipped'] == 6 and j['root'] is None and j['parent'] == 1"
 [ ! -e "$Z/2/root" ] || fail "lazy@2's tree was made by its capture"
 sleep 1.1
 rm "$ZT/usr/a/f4"

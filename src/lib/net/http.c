@@ -164,8 +164,11 @@ int xp__http_srv_reconnect_start(struct http_srv *h, bool always)
 {
 	if (!h->pg || (!always && !atomic_load(&h->inv_lost)))
 		return 0;
-	if (pthread_mutex_trylock(&h->inv_lock) != 0)
+	if (pthread_mutex_trylock(&h->inv_lock) != 0) {
+		/* a request holds it: reset alone once the others are back (pg_check) */
+		atomic_store(&h->inv_lost, true);
 		return -EBUSY;
+	}
 	int r = xp_inv_reconnect_start(h->inv);
 	pthread_mutex_unlock(&h->inv_lock);
 	h->reset_alone = !always;

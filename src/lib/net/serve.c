@@ -573,6 +573,9 @@ static void pg_reset_begin(struct serve *s, unsigned mask)
 			    ? xp__http_srv_reconnect_start(s->http, s->pg_down)
 			    : xp_inv_reconnect_start(k == PG_MAIN ? s->inv : s->listen_inv);
 		s->pg_resetting[k] = k == PG_HTTP ? r > 0 : r == 0;
+		if (k == PG_HTTP && r == -EBUSY)
+			continue; /* a request in flight: its own reset later, alone; DHCP's
+				   * recovery does not wait for it */
 		if (r < 0) {
 			pg_reset_end(s, r, k);
 			return;
