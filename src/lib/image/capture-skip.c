@@ -437,13 +437,7 @@ int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const
 			r = -ENOMEM;
 			break;
 		}
-		/* owner, then xattrs (ACLs), then mode, then times: chown may clear bits */
-		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, t->st.st_mtim};
-		if (lchown(na, t->st.st_uid, t->st.st_gid) < 0 ||
-		    (r = xp__copy_xattrs(sa, na)) < 0 || chmod(na, t->st.st_mode & 07777) < 0 ||
-		    utimensat(AT_FDCWD, na, ts, AT_SYMLINK_NOFOLLOW) < 0)
-			r = r < 0 ? r : -errno;
-		if (r < 0)
+		if ((r = xp__dir_attrs_set(&t->st, sa, na)) < 0)
 			xp_diags_fail(d, r, na, NULL, NULL, "cannot set attributes: %s",
 				      strerror(-r));
 	}

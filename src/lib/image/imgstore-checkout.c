@@ -114,8 +114,18 @@ static bool in_delta(const struct paths *p, const char *path)
 	return p->n && bsearch(&path, p->v, p->n, sizeof(*p->v), cmp_str) != NULL;
 }
 
-/* The directory dst given the owner, then xattrs (ACLs), then mode, then mtime of src
- * (chown may clear mode bits; a new directory inherited its parent's default ACL). */
+int xp__dir_attrs_set(const struct stat *st, const char *src, const char *dst)
+{
+	int r = 0;
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, st->st_mtim};
+	if (lchown(dst, st->st_uid, st->st_gid) < 0 || (r = xp__copy_xattrs(src, dst)) < 0 ||
+	    chmod(dst, st->st_mode & 07777) < 0 ||
+	    utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		r = r < 0 ? r : -errno;
+	return r;
+}
+
+/* The directory dst given src's attributes (xp__dir_attrs_set). */
 static int copy_dir_attrs(const char *src, const char *dst)
 {
 	struct stat st;
@@ -123,13 +133,7 @@ static int copy_dir_attrs(const char *src, const char *dst)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	int r = 0;
-	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, st.st_mtim};
-	if (lchown(dst, st.st_uid, st.st_gid) < 0 || (r = xp__copy_xattrs(src, dst)) < 0 ||
-	    chmod(dst, st.st_mode & 07777) < 0 ||
-	    utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		r = r < 0 ? r : -errno;
-	return r;
+	return xp__dir_attrs_set(&st, src, dst);
 }
 
 /* Builds v's tree from parent_root, v's delta and v's manifest as ndir/.V.root.tmp, then

@@ -43,6 +43,10 @@ int xp__imgver_base(const char *ndir, const struct xp_imgver *v, struct xp_imgve
 		    struct xp_diags *d);
 /* Makes the xattrs of dst (not followed) exactly those of src (not followed). */
 int xp__copy_xattrs(const char *src, const char *dst);
+/* The directory dst given st's owner, then src's xattrs (ACLs), then st's mode, then
+ * its mtime, in that order (chown may clear mode bits; a new directory inherited its
+ * parent's default ACL). 0 or -errno. */
+int xp__dir_attrs_set(const struct stat *st, const char *src, const char *dst);
 
 /* Locks the name (-EBUSY if another process holds it), removes leftovers of
  * interrupted captures, picks the next number and creates .V.partial/root. */
