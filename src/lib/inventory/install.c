@@ -375,18 +375,27 @@ static int token_match(struct xp_inv *inv, const char *name, const char *token,
 		       struct install_row *w, bool *next)
 {
 	*next = false;
+	int r = install_row(inv, name, w);
+	if (r < 0)
+		return r;
+	if (!w->marked || !w->nonce[0] || w->attempt <= 0)
+		return -ENOENT;
+	/* the row and the key read once for both tokens (attempt_token's derivation) */
+	unsigned char key[32];
 	char want[XP_INSTALL_TOKEN_LEN + 1];
-	int r = attempt_token(inv, name, w, false, want);
+	if ((r = install_key(inv, key)) == 0)
+		r = token_derive(key, name, w->id, w->nonce, w->attempt, want);
 	if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0) {
 		r = install_running(inv, name, w->id);
 		if (r > 0)
-			r = attempt_token(inv, name, w, true, want);
+			r = token_derive(key, name, w->id, w->nonce, w->attempt + 1, want);
 		else
 			r = r < 0 ? r : -EACCES;
 		if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0)
 			r = -EACCES;
 		*next = r == 0;
 	}
+	explicit_bzero(key, sizeof(key));
 	explicit_bzero(want, sizeof(want));
 	return r;
 }
