@@ -386,14 +386,17 @@ enum {
 
 /* Tokens p[0..pe) against t from i on, to its end.
  *
- * The bound: a '*' or "**" loop either returns at its first MATCH/abort from below or
- * ends at the text's end with ABORT_ALL, which stops every loop above it; a '*' loop
- * also stops at a '/' (ABORT_TO_STAR2, which stops every '*' loop up to the nearest
- * "**"). So a loop below another runs to completion at most once per run of the outer
- * "**", and a "**" loop's steps each cost at most the literal tokens up to the next
- * star and one further scan of the text: O(len(text) x (len(text) + len(pattern)))
- * per start, whatever the number of stars ("a*a*a*...b" on "aaaa..." is linear per
- * start, where plain backtracking is exponential). The recursion depth is at most the
+ * The bound, from rsync's abort rules: a '*' loop (a star that is not last) never
+ * answers NOMATCH (it ends at a '/' with ABORT_TO_STAR2, at the text's end with
+ * ABORT_ALL, or with what the rest answered), and a "**" loop answers only MATCH or
+ * ABORT_ALL. So a loop above stops as soon as one of its steps reaches the next star
+ * (a last star only scans the rest once): below a "**" step, each star's loop runs
+ * once, each of its steps costing the literal tokens up to the next star; and a "**"
+ * loop reached ends every loop above it. A match is thus at most about len(text)
+ * steps of each "**" loop times len(text) x len(pattern) below each (and the
+ * unanchored starts after each '/' stop at the first that reaches a "**"):
+ * polynomial, where plain backtracking is exponential in the number of stars
+ * ("*a*a*a...*b" on "aaaa..." is linear here). The recursion depth is at most the
  * number of star tokens, under 2048 (a pattern is under 4096 bytes). */
 static int wild(const struct tok *p, const struct tok *pe, const struct byteset *cls,
 		const struct text *t, size_t i)

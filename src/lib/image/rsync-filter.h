@@ -42,7 +42,7 @@ int xp_rsync_filter_new(const char *const *patterns, size_t n, struct xp_rsync_f
  * (lstat's, as rsync -a without -L: a symlink to a directory is not one). Only the
  * entry's own path is judged: the caller does not descend into an excluded directory,
  * as rsync does not. Pure: no I/O, no allocation, safe from several threads. Bounded:
- * each pattern costs at most about len(path) x (len(path) + len(pattern)) steps
+ * polynomial in the path's and the patterns' lengths, whatever the stars
  * (rsync-filter.c says why). */
 bool xp_rsync_filter_excluded(const struct xp_rsync_filter *f, const char *path, bool dir);
 
