@@ -166,17 +166,22 @@ check C -- "${defaults[@]}" foo .hidden '**/e/**/' 'a?b'
 
 # ---- random patterns -----------------------------------------------------------------
 # 400 patterns of 1-8 pieces from the characters that decide rsync's matching and the
-# tree's names; a fixed seed: the same patterns each run.
-RANDOM=4242
+# tree's names; a fixed seed: the same patterns each run (XP_RSYNC_FILTER_RANDOM=N
+# XP_RSYNC_FILTER_SEED=S for a longer run of other ones).
+RANDOM=${XP_RSYNC_FILTER_SEED:-4242}
+is_refused() { case $1 in '+ '* | '!' | '- ') return 0 ;; esac; return 1; }
+prev=!
 pieces=('*' '**' '***' '?' '[' ']' '!' '^' '-' '/' '\' ':' '[:alpha:]' 'a' 'b' 'd' 'e'
 	'f' 'o' 'foo' '.' '1' 'z' '+' ' ' 'x')
-for ((i = 0; i < 400; i++)); do
+for ((i = 0; i < ${XP_RSYNC_FILTER_RANDOM:-400}; i++)); do
 	p=
 	for ((k = RANDOM % 8 + 1; k > 0; k--)); do p+=${pieces[RANDOM % ${#pieces[@]}]}; done
-	case $p in
-	'+ '* | '!' | '- ') refused "$p" ;;
-	*) check C -- "$p" ;;
-	esac
+	if is_refused "$p"; then refused "$p"; else check C -- "$p"; fi
+	# and every fourth with the one before it
+	if [ $((i % 4)) = 3 ] && ! is_refused "$p" && ! is_refused "$prev"; then
+		check C -- "$prev" "$p"
+	fi
+	prev=$p
 done
 
 [ "$nonempty" -gt 150 ] || fail "only $nonempty of $cases comparisons excluded anything"

@@ -291,7 +291,7 @@ static int compile_rule(const char *s, struct rule *r)
 	r->anchored = s[0] == '/';
 	r->last_name = !slashes && !wild2;
 	if (!r->anchored && slashes && !wild2)
-		r->where = slashes > INT32_MAX ? INT32_MAX : (int)slashes + 1;
+		r->where = (int)slashes + 1; /* under PATTERN_MAX */
 	else if (!r->anchored && !r->wild2_prefix && wild2)
 		r->where = -1;
 	else
