@@ -54,6 +54,12 @@ static int tree_open(const char *cmd, const char *state_dir, const char *spec, s
 		t->root = strdup(spec);
 		return t->label && t->root ? 0 : cli_error("out of memory");
 	}
+	/* only an operand that is no reference is a usage error: a reference that fails
+	 * to resolve, or a lazy version whose checkout fails, says why in its own words */
+	char name[XP_IMGVER_NAME_MAX + 1];
+	unsigned version;
+	if (xp_imgver_parse_ref(spec, name, &version, NULL) < 0)
+		return cli_usage_error(cmd, "'%s' is neither NAME, NAME@V nor a directory", spec);
 	struct xp_diags d;
 	xp_diags_init(&d);
 	int r = xp_imgver_resolve(state_dir, spec, &t->ref, &d);
@@ -62,10 +68,12 @@ static int tree_open(const char *cmd, const char *state_dir, const char *spec, s
 	if (r == 0)
 		r = xp_imgver_root(state_dir, &t->ref, &root, &d);
 	int rc = 0;
-	if (r == -EINVAL)
-		rc = cli_usage_error(cmd, "'%s' is neither NAME, NAME@V nor a directory", spec);
-	else if (r < 0)
-		rc = d.n ? cli_error("%s", d.v[0].msg) : cli_error("%s: %s", spec, strerror(-r));
+	if (r < 0 && d.n) {
+		cli_print_messages(&d);
+		rc = XP_EXIT_FAIL;
+	} else if (r < 0) {
+		rc = cli_error("%s: %s", spec, strerror(-r));
+	}
 	xp_diags_release(&d);
 	if (rc)
 		return rc;
