@@ -41,6 +41,7 @@ static void tree_release(struct tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* t from spec: 0, or the exit code of a failure (said), t then empty. */
 static int tree_open(const char *cmd, const char *state_dir, const char *spec, struct tree *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -52,7 +53,10 @@ static int tree_open(const char *cmd, const char *state_dir, const char *spec, s
 			return cli_error("'%s' is not a directory", spec);
 		t->label = strdup(spec);
 		t->root = strdup(spec);
-		return t->label && t->root ? 0 : cli_error("out of memory");
+		if (t->label && t->root)
+			return 0;
+		tree_release(t);
+		return cli_error("out of memory");
 	}
 	/* only an operand that is no reference is a usage error: a reference that fails
 	 * to resolve, or a lazy version whose checkout fails, says why in its own words */
@@ -75,14 +79,14 @@ static int tree_open(const char *cmd, const char *state_dir, const char *spec, s
 		rc = cli_error("%s: %s", spec, strerror(-r));
 	}
 	xp_diags_release(&d);
-	if (rc)
-		return rc;
-	if (asprintf(&t->label, "%s@%u", t->ref.name, t->ref.version) < 0 ||
-	    !(t->root = strdup(root))) {
+	if (!rc && (asprintf(&t->label, "%s@%u", t->ref.name, t->ref.version) < 0 ||
+		    !(t->root = strdup(root)))) {
 		t->label = NULL;
-		return cli_error("out of memory");
+		rc = cli_error("out of memory");
 	}
-	return 0;
+	if (rc)
+		tree_release(t); /* the caller has nothing to release */
+	return rc;
 }
 
 /* ---- diff ----------------------------------------------------------------------------- */
