@@ -157,7 +157,10 @@ int xp_imgver_lookup(const char *state_dir, const char *from, struct xp_imgver *
  * checked out first when v is a lazy version (its parent's tree, the delta and the
  * removals, built as NAME/.V.root.tmp and renamed, under the name's lock, waiting for
  * it). Every reader of a version's tree calls this; *path is v->root (borrowed).
- * -errno with a diagnostic (a delta without its parent, a tree that cannot be made). */
+ * -errno with a diagnostic (a delta without its parent, a tree that cannot be made);
+ * -EACCES, -EPERM or -EROFS (code "image-checkout") when v has no tree yet and this
+ * process cannot write the store to make it (another user than the store's owner, a
+ * read-only store): the diagnostic says so and what it takes. */
 int xp_imgver_root(const char *state_dir, const struct xp_imgver *v, const char **path,
 		   struct xp_diags *d);
 

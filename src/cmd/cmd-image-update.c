@@ -41,6 +41,7 @@ static void tree_release(struct tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* t from spec: 0, or the exit code of a failure (said), t then empty. */
 static int tree_open(const char *cmd, const char *state_dir, const char *spec, struct tree *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -52,8 +53,17 @@ static int tree_open(const char *cmd, const char *state_dir, const char *spec, s
 			return cli_error("'%s' is not a directory", spec);
 		t->label = strdup(spec);
 		t->root = strdup(spec);
-		return t->label && t->root ? 0 : cli_error("out of memory");
+		if (t->label && t->root)
+			return 0;
+		tree_release(t);
+		return cli_error("out of memory");
 	}
+	/* only an operand that is no reference is a usage error: a reference that fails
+	 * to resolve, or a lazy version whose checkout fails, says why in its own words */
+	char name[XP_IMGVER_NAME_MAX + 1];
+	unsigned version;
+	if (xp_imgver_parse_ref(spec, name, &version, NULL) < 0)
+		return cli_usage_error(cmd, "'%s' is neither NAME, NAME@V nor a directory", spec);
 	struct xp_diags d;
 	xp_diags_init(&d);
 	int r = xp_imgver_resolve(state_dir, spec, &t->ref, &d);
@@ -62,19 +72,21 @@ static int tree_open(const char *cmd, const char *state_dir, const char *spec, s
 	if (r == 0)
 		r = xp_imgver_root(state_dir, &t->ref, &root, &d);
 	int rc = 0;
-	if (r == -EINVAL)
-		rc = cli_usage_error(cmd, "'%s' is neither NAME, NAME@V nor a directory", spec);
-	else if (r < 0)
-		rc = d.n ? cli_error("%s", d.v[0].msg) : cli_error("%s: %s", spec, strerror(-r));
-	xp_diags_release(&d);
-	if (rc)
-		return rc;
-	if (asprintf(&t->label, "%s@%u", t->ref.name, t->ref.version) < 0 ||
-	    !(t->root = strdup(root))) {
-		t->label = NULL;
-		return cli_error("out of memory");
+	if (r < 0 && d.n) {
+		cli_print_messages(&d);
+		rc = XP_EXIT_FAIL;
+	} else if (r < 0) {
+		rc = cli_error("%s: %s", spec, strerror(-r));
 	}
-	return 0;
+	xp_diags_release(&d);
+	if (!rc && (asprintf(&t->label, "%s@%u", t->ref.name, t->ref.version) < 0 ||
+		    !(t->root = strdup(root)))) {
+		t->label = NULL;
+		rc = cli_error("out of memory");
+	}
+	if (rc)
+		tree_release(t); /* the caller has nothing to release */
+	return rc;
 }
 
 /* ---- diff ----------------------------------------------------------------------------- */

@@ -322,6 +322,7 @@ static int run_build(int argc, char **argv)
 		if (lr < 0) {
 			cli_print_messages(&ld);
 			xp_diags_release(&ld);
+			xp_imgver_release(&captured); /* resolved, its checkout failed */
 			return XP_EXIT_FAIL;
 		}
 		xp_diags_release(&ld);

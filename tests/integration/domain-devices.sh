@@ -104,6 +104,10 @@ ok
 ok
 
 # the config: clean for xenprov, every device where xl will look for it
+# Xen's bin directory is the test's own (XENPROV_XEN_BINDIR, with a pygrub that is never
+# run): whatever this machine has installed (a fresh one has no Xen tools) plays no part
+mkdir -p "$T/xenbin" && printf '#!/bin/sh\nexit 1\n' >"$T/xenbin/pygrub" && chmod 755 "$T/xenbin/pygrub"
+export XENPROV_XEN_BINDIR=$T/xenbin
 expect_rc 0 config check --host --json "$T/cfg/g1.cfg"
 json_ok "$T/stdout" 'all(f["ok"] and f["errors"] == 0 and f["warnings"] == 0 for f in j)'
 "$XLU" "$T/cfg/g1.cfg" >"$T/xlu.json" 2>"$T/err" || fail "libxlutil rejects g1.cfg"

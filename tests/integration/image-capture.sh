@@ -567,5 +567,69 @@ json_ok "$T/stdout" "j['image'] == 'lazy@5' and j['skipped'] == 0"
 	fail "lazy@5 does not share unchanged files with lazy@4"
 ok
 
+# ---- a lazy version's first reader who cannot make its tree -------------------------------
+# lazyu@2 is lazy (a local tree captured twice). A user who cannot write the store
+# (nobody, as a server running as its own user reads root's store) is told that the
+# version is not checked out yet and what it takes, by image diff, image update and
+# image build --from alike, and nothing is left; once root has read it, nobody reads it
+# as it is. A reference whose checkout fails for another reason (here: a directory
+# owned by a uid that a user namespace does not map, so its owner cannot be set,
+# EINVAL) is that checkout's own error, not "neither NAME, NAME@V nor a directory".
+UT=$T/lazyuser
+mkdir -p "$UT/etc" "$UT/owned" "$UT/usr"
+for i in 1 2 3; do echo "u$i" >"$UT/usr/f$i"; done
+echo o >"$UT/owned/f"
+chown 1234:1234 "$UT/owned"
+sleep 2.1
+expect_rc 0 image capture "$UT" --name lazyu -q
+sleep 1.1
+echo changed >"$UT/usr/f2"
+expect_rc 0 image capture "$UT" --name lazyu --json
+json_ok "$T/stdout" "j['image'] == 'lazyu@2' and j['root'] is None and j['parent'] == 1"
+U=$T/state/images/captures/lazyu
+[ -d "$U/2/delta" ] && [ ! -e "$U/2/root" ] || fail "lazyu@2 is not a lazy version"
+chmod o+rx "$T/state" "$T/state/images" "$T/state/images/captures"
+# as_nobody ARGS...: xenprov ARGS as user nobody (no groups), its output in $T/stdout and $T/err
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$X" "$@" >"$T/stdout" 2>"$T/err" </dev/null
+	rc=$?
+	! grep -q -E 'Sanitizer|runtime error' "$T/err" || fail "xenprov $* as nobody: sanitizer report"
+}
+for cmd in "image diff lazyu@1 lazyu@2" "image build --from lazyu@2 -o $T/nobody.img --label none -q"; do
+	# shellcheck disable=SC2086 # words
+	as_nobody $cmd
+	[ "$rc" = 1 ] || fail "xenprov $cmd as nobody: exit $rc, want 1"
+	err_has "version 2 of lazyu is not checked out yet and this user cannot write the image store $T/state/images/captures"
+	err_has "hint: run the command once as root or as the store's owner (uid 0)"
+	err_lacks "neither NAME"
+	[ ! -e "$U/2/root" ] && [ ! -e "$U/.2.root.tmp" ] && [ ! -e "$T/nobody.img" ] ||
+		fail "xenprov $cmd as nobody left something"
+done
+# a directory owned by an unmapped uid: the checkout's own error (exit 1), in the words
+# of the checkout, and nothing left
+if unshare --user --map-root-user true 2>/dev/null; then
+	for cmd in "image diff lazyu@1 lazyu@2" "image update --to lazyu@2 noguest"; do
+		# shellcheck disable=SC2086 # words
+		unshare --user --map-root-user "$X" $cmd >"$T/stdout" 2>"$T/err" </dev/null
+		rc=$?
+		[ "$rc" = 1 ] || fail "xenprov $cmd, its checkout failing: exit $rc, want 1"
+		err_has "/owned: cannot check out lazyu@2: Invalid argument"
+		err_lacks "neither NAME"
+		[ ! -e "$U/2/root" ] && [ ! -e "$U/.2.root.tmp" ] || fail "the failed checkout left something"
+	done
+else
+	echo "note: no user namespace here: a checkout failing with EINVAL not tried"
+fi
+# not a reference at all: the usage error, still
+expect_rc 2 image diff lazyu@1 'no good@1'
+err_has "'no good@1' is neither NAME, NAME@V nor a directory"
+# root reads it (its checkout), then nobody reads it as it is
+expect_rc 0 image diff lazyu@1 lazyu@2
+[ -d "$U/2/root" ] || fail "root's image diff did not check lazyu@2 out"
+as_nobody image diff lazyu@1 lazyu@2
+[ "$rc" = 0 ] || fail "image diff as nobody after the checkout: exit $rc: $(cat "$T/err")"
+out_has "/usr/f2"
+ok
+
 json_run_checks
 echo "PASS: image-capture ($n checks)"

@@ -196,10 +196,13 @@ static int build(const char *ndir, const struct xp_imgver *v, const char *parent
 					  "cannot check out %s@%u: %s", v->name, v->version,
 					  strerror(errno));
 	}
-	/* tests only (image-capture.sh): stall here, the tree half made, to be killed */
+#ifdef XP_TEST_HOOKS
+	/* tests only (image-capture.sh; the dev preset's XP_TEST_HOOKS, absent from a
+	 * release build): stall here, the tree half made, to be killed */
 	const char *stall = getenv("XENPROV_TEST_CHECKOUT_STALL");
 	if (r == 0 && stall && *stall)
 		sleep((unsigned)atoi(stall));
+#endif
 	/* deepest first: a directory's times after its entries are made */
 	for (size_t i = m.n; r == 0 && i-- > 0;) {
 		const struct xp_manifest_entry *e = &m.v[i];
@@ -286,6 +289,49 @@ int xp__imgver_base(const char *ndir, const struct xp_imgver *v, struct xp_imgve
 	return r;
 }
 
+/* Whether this process can make v's tree: a checkout writes NAME/ (.V.root.tmp) and
+ * V/ (the rename to V/root), and so does its parent's when that is lazy too. A reader
+ * that cannot (another user than the store's owner, a read-only store) is told what it
+ * takes, not a bare EACCES of the first mkdir; it reads no tree made elsewhere instead
+ * (docs/ARCHITECTURE.md, "Lazy versions"). 0, or -EACCES/-EPERM/-EROFS with a
+ * diagnostic; another failure of the check is left to the checkout's own message. */
+static int can_check_out(const char *state_dir, const char *ndir, const struct xp_imgver *v,
+			 struct xp_diags *d)
+{
+	if (faccessat(AT_FDCWD, ndir, W_OK | X_OK, AT_EACCESS) == 0 &&
+	    faccessat(AT_FDCWD, v->dir, W_OK | X_OK, AT_EACCESS) == 0)
+		return 0;
+	int e = errno;
+	if (e != EACCES && e != EPERM && e != EROFS)
+		return 0;
+	_cleanup_free_ char *store = NULL;
+	if (xp_imgver_store_dir(state_dir, &store) < 0)
+		return -ENOMEM;
+	struct xp_buf hint = XP_BUF_INIT;
+	struct stat st;
+	if (e == EROFS)
+		xp_buf_addf(&hint, "the store is on a read-only filesystem: ");
+	else if (stat(ndir, &st) == 0)
+		xp_buf_addf(&hint, "run the command once as root or as the store's owner (uid %u): ",
+			    (unsigned)st.st_uid);
+	else
+		xp_buf_addf(&hint, "run the command once as root or as the store's owner: ");
+	xp_buf_addf(&hint,
+		    "%sany command that reads %s@%u checks it out (e.g. 'xenprov image build "
+		    "--from %s@%u -o FILE'), and after that every user who can read the store "
+		    "reads it as it is",
+		    e == EROFS ? "mount it read-write, then " : "", v->name, v->version, v->name,
+		    v->version);
+	int r = xp_buf_error(&hint)
+		    ? -ENOMEM
+		    : xp_diags_fail(d, -e, NULL, "image-checkout", xp_buf_str(&hint),
+				    "version %u of %s is not checked out yet and this user cannot "
+				    "write the image store %s (%s)",
+				    v->version, v->name, store, strerror(e));
+	xp_buf_release(&hint);
+	return r;
+}
+
 int xp_imgver_root(const char *state_dir, const struct xp_imgver *v, const char **path,
 		   struct xp_diags *d)
 {
@@ -300,7 +346,10 @@ int xp_imgver_root(const char *state_dir, const struct xp_imgver *v, const char 
 	int lock = xp_lock_dir_of(lockpath, true);
 	if (lock < 0)
 		return xp_diags_fail(d, lock, ndir, NULL, NULL, "cannot lock: %s", strerror(-lock));
-	int r = xp__imgver_checkout_locked(ndir, v, d);
+	/* under the lock: a checkout by another process may have just made the tree */
+	int r = has_tree(v) ? 0 : can_check_out(state_dir, ndir, v, d);
+	if (r == 0)
+		r = xp__imgver_checkout_locked(ndir, v, d);
 	xp_unlock(lock);
 	return r;
 }

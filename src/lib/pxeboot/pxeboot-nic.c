@@ -172,9 +172,12 @@ int xp_pxeboot_find_config(const char *dir, const char *disk, char **path, struc
 	/* sorted, so that "more than one" names the same two every time */
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, NULL, alphasort);
-	if (n < 0)
+	bool none = n < 0 && errno == ENOENT; /* a dom0 without /etc/xen: no config at all */
+	if (n < 0 && !none)
 		return xp_diags_fail(d, -errno, dir, "config-dir", NULL, "cannot read it: %s",
 				     strerror(errno));
+	if (none)
+		n = 0;
 	int r = -ENOENT;
 	for (int i = 0; i < n; i++) {
 		const char *nm = names[i]->d_name;
@@ -214,6 +217,7 @@ int xp_pxeboot_find_config(const char *dir, const char *disk, char **path, struc
 	if (r == -ENOENT)
 		return xp_diags_fail(d, r, NULL, "config",
 				     "add --mac=... or --config=FILE to the guest's bootloader_args",
-				     "no config in '%s' uses the disk '%s'", dir, disk);
+				     "no config in '%s' uses the disk '%s'%s", dir, disk,
+				     none ? " (there is no such directory)" : "");
 	return r;
 }
