@@ -21,7 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_PATTERNS 8
-#define MAX_PATHS 16
+#define MAX_PATHS    16
 
 static void check(bool cond)
 {

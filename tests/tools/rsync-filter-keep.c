@@ -150,9 +150,10 @@ int main(int argc, char **argv)
 				excluded += xp_rsync_filter_excluded(f, w.paths[i], w.dirs[i]);
 		}
 		double dt = (now() - t0) / (double)repeat;
-		printf("%zu paths x %d patterns: %.3f ms per pass, %.1f ns per path (%zu excluded)\n",
-		       w.n, argc - a - 1, dt * 1e3, dt * 1e9 / (double)(w.n ? w.n : 1),
-		       excluded / (size_t)repeat);
+		printf(
+		    "%zu paths x %d patterns: %.3f ms per pass, %.1f ns per path (%zu excluded)\n",
+		    w.n, argc - a - 1, dt * 1e3, dt * 1e9 / (double)(w.n ? w.n : 1),
+		    excluded / (size_t)repeat);
 		for (size_t i = 0; i < w.n; i++)
 			free(w.paths[i]);
 		free(w.paths);

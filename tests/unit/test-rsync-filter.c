@@ -33,8 +33,10 @@ struct want {
 	bool excluded;
 };
 
+/* clang-format off */
 #define F(p, x) {p, false, x}
 #define D(p, x) {p, true, x}
+/* clang-format on */
 
 /* Each case: one pattern, paths with the answer rsync gives. */
 struct pcase {
@@ -44,23 +46,23 @@ struct pcase {
 
 static const struct pcase cases[] = {
     /* plain names: the last name, at any depth, files and directories */
-    {"foo", {F("/foo", 1), D("/foo", 1), F("/a/foo", 1), D("/a/b/foo", 1), F("/foo.deb", 0),
-	     F("/afoo", 0), F("/foo/x", 0)}},
+    {"foo",
+     {F("/foo", 1), D("/foo", 1), F("/a/foo", 1), D("/a/b/foo", 1), F("/foo.deb", 0), F("/afoo", 0),
+      F("/foo/x", 0)}},
     /* a trailing '/': directories only */
     {"foo/", {F("/foo", 0), D("/foo", 1), D("/a/foo", 1), F("/a/foo", 0)}},
     /* a leading '/': at the root only */
     {"/foo", {F("/foo", 1), D("/foo", 1), F("/a/foo", 0)}},
     {"/foo/", {F("/foo", 0), D("/foo", 1), D("/a/foo", 0)}},
     /* an inner '/': the path's last names, from a name's start */
-    {"a/foo", {F("/a/foo", 1), F("/x/a/foo", 1), F("/xa/foo", 0), F("/a/foo/b", 0),
-	       F("/foo", 0)}},
+    {"a/foo", {F("/a/foo", 1), F("/x/a/foo", 1), F("/xa/foo", 0), F("/a/foo/b", 0), F("/foo", 0)}},
     {"a/b/", {D("/a/b", 1), F("/a/b", 0), D("/x/a/b", 1), D("/a/b/c", 0)}},
     /* '*': within one name, leading dots included */
     {"*.deb", {F("/x.deb", 1), F("/a/b/.deb", 1), F("/a.deb/x", 0), F("/deb", 0)}},
     {"*", {F("/x", 1), F("/.hidden", 1), D("/d", 1)}},
     {".*", {F("/.hidden", 1), F("/a/.x", 1), F("/x.y", 0)}},
-    {"/tmp/*", {D("/tmp", 0), F("/tmp/x", 1), D("/tmp/.X11", 1), F("/tmp/a/b", 0),
-		F("/a/tmp/x", 0)}},
+    {"/tmp/*",
+     {D("/tmp", 0), F("/tmp/x", 1), D("/tmp/.X11", 1), F("/tmp/a/b", 0), F("/a/tmp/x", 0)}},
     {"/*/foo", {F("/a/foo", 1), F("/a/b/foo", 0), F("/foo", 0)}},
     {"a*b", {F("/ab", 1), F("/axxb", 1), F("/a/b", 0)}},
     {"a/*", {F("/a/x", 1), F("/z/a/x", 1), F("/a/x/y", 0), F("/ba/x", 0)}},
@@ -123,15 +125,16 @@ static const struct pcase cases[] = {
     {"/", {F("/x", 0), D("/x", 0)}},
     {"//", {D("/x", 0)}},
     /* xenprov's defaults */
-    {"/var/cache/apt/archives/*.deb", {F("/var/cache/apt/archives/a.deb", 1),
-				       F("/var/cache/apt/archives/partial/b.deb", 0),
-				       F("/var/cache/apt/a.deb", 0)}},
-    {"/etc/ssh/ssh_host_*", {F("/etc/ssh/ssh_host_rsa_key", 1), F("/etc/ssh/ssh_config", 0),
-			     F("/etc/ssh/x/ssh_host_a", 0)}},
+    {"/var/cache/apt/archives/*.deb",
+     {F("/var/cache/apt/archives/a.deb", 1), F("/var/cache/apt/archives/partial/b.deb", 0),
+      F("/var/cache/apt/a.deb", 0)}},
+    {"/etc/ssh/ssh_host_*",
+     {F("/etc/ssh/ssh_host_rsa_key", 1), F("/etc/ssh/ssh_config", 0),
+      F("/etc/ssh/x/ssh_host_a", 0)}},
     {"/lost+found", {D("/lost+found", 1), F("/a/lost+found", 0)}},
-    {"/var/lib/dhcp/dhclient*.leases", {F("/var/lib/dhcp/dhclient.eth0.leases", 1),
-					F("/var/lib/dhcp/dhclient.leases", 1),
-					F("/var/lib/dhcp/dhclient.lease", 0)}},
+    {"/var/lib/dhcp/dhclient*.leases",
+     {F("/var/lib/dhcp/dhclient.eth0.leases", 1), F("/var/lib/dhcp/dhclient.leases", 1),
+      F("/var/lib/dhcp/dhclient.lease", 0)}},
 };
 
 static void test_cases(void **state)
@@ -148,7 +151,8 @@ static void test_cases(void **state)
 			if (got != w->excluded)
 				fail_msg("pattern '%s', %s '%s': %s, want %s", c->pattern,
 					 w->dir ? "directory" : "file", w->path,
-					 got ? "excluded" : "kept", w->excluded ? "excluded" : "kept");
+					 got ? "excluded" : "kept",
+					 w->excluded ? "excluded" : "kept");
 		}
 		xp_rsync_filter_free(f);
 	}

@@ -109,9 +109,8 @@ static bool has_byte(const struct byteset *s, unsigned char c)
  * wildmatch does not know (its match then fails). */
 static bool posix_class(const char *name, size_t len, struct byteset *s)
 {
-	static const char *const names[] = {"alnum", "alpha", "blank", "cntrl",
-					    "digit", "graph", "lower", "print",
-					    "punct", "space", "upper", "xdigit"};
+	static const char *const names[] = {"alnum", "alpha", "blank", "cntrl", "digit", "graph",
+					    "lower", "print", "punct", "space", "upper", "xdigit"};
 	size_t k;
 	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
 		if (strlen(names[k]) == len && memcmp(names[k], name, len) == 0)
@@ -125,18 +124,42 @@ static bool posix_class(const char *name, size_t len, struct byteset *s)
 		bool graph = c > ' ' && c < 0x7f;
 		bool in;
 		switch (k) {
-		case 0: in = alpha || digit; break;
-		case 1: in = alpha; break;
-		case 2: in = c == ' ' || c == '\t'; break;
-		case 3: in = c < ' ' || c == 0x7f; break;
-		case 4: in = digit; break;
-		case 5: in = graph; break;
-		case 6: in = lower; break;
-		case 7: in = graph || c == ' '; break;
-		case 8: in = graph && !alpha && !digit; break;
-		case 9: in = c == ' ' || (c >= '\t' && c <= '\r'); break;
-		case 10: in = upper; break;
-		default: in = digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); break;
+		case 0:
+			in = alpha || digit;
+			break;
+		case 1:
+			in = alpha;
+			break;
+		case 2:
+			in = c == ' ' || c == '\t';
+			break;
+		case 3:
+			in = c < ' ' || c == 0x7f;
+			break;
+		case 4:
+			in = digit;
+			break;
+		case 5:
+			in = graph;
+			break;
+		case 6:
+			in = lower;
+			break;
+		case 7:
+			in = graph || c == ' ';
+			break;
+		case 8:
+			in = graph && !alpha && !digit;
+			break;
+		case 9:
+			in = c == ' ' || (c >= '\t' && c <= '\r');
+			break;
+		case 10:
+			in = upper;
+			break;
+		default:
+			in = digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+			break;
 		}
 		if (in)
 			set_byte(s, (unsigned char)c);
@@ -228,7 +251,7 @@ static int compile_wild(struct rule *r, const char *p, size_t len)
 				return 0;
 			}
 			t->kind = T_LIT;
-			t->c = (uint8_t)*++p;
+			t->c = (uint8_t) * ++p;
 			break;
 		case '?':
 			t->kind = T_ANY;
@@ -478,8 +501,8 @@ static bool rule_wild(const struct rule *r, const struct text *t)
 
 /* exclude.c rule_matches for one exclude rule; name is the path without its leading
  * '/' (len bytes), base its last name. */
-static bool rule_matches(const struct rule *r, const char *path, const char *name,
-			 size_t len, const char *base, bool dir)
+static bool rule_matches(const struct rule *r, const char *path, const char *name, size_t len,
+			 const char *base, bool dir)
 {
 	if (r->dir_only && !dir)
 		return false;

@@ -10,8 +10,8 @@
  * '/'; '!' or '^' negates; ranges; [:alpha:] and the other POSIX classes as the C
  * locale has them); a pattern with an inner '/' or a "**" is matched against the
  * path, else against the last name; a pattern ending in '/' and "***" is the directory
- * before them and everything below it; '\' escapes in a pattern with a wildcard and is literal in one without. An
- * optional "- " prefix is an exclude, as --exclude takes it. An empty pattern is no
+ * before them and everything below it; '\' escapes in a pattern with a wildcard and is literal in
+ * one without. An optional "- " prefix is an exclude, as --exclude takes it. An empty pattern is no
  * rule at all (rsync adds none).
  *
  * Refused with -ENOTSUP, so that the caller runs rsync itself: "+ PATTERN" (an include,
