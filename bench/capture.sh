@@ -12,11 +12,14 @@
 # Measured, each ending with its output on disk (sync -f):
 #   rsync      rsync -aHAX TREE/ into an empty directory: the peer the issue names
 #   capture-1  xenprov image capture TREE --name bench, the first version (an empty
-#              store): rsync -aHAXS --numeric-ids --one-file-system with the default
-#              exclusions, the manifest (every file hashed), meta.json, syncfs
+#              store): xenprov's own copy (capture-copy.c: what rsync -aHAXS
+#              --numeric-ids --one-file-system makes with the default exclusions, each
+#              file hashed while it is copied), the manifest, meta.json, syncfs
+#   capture-1r the same with --rsync: rsync copies, the manifest reads every file back
+#              (what capture-1 was before the copy), for comparison
 #   capture-2  the second version after the 1% change: xenprov's own walk finds what
-#              did not change (capture-skip.c), rsync --link-dest gets the rest
-#              (--files-from) into the version's delta, the manifest is the delta's
+#              did not change (capture-skip.c), xenprov's copy copies the rest into
+#              the version's delta, the manifest is the delta's
 #              merged with the first's lines for the rest: a lazy version, no tree
 #   first-read image diff bench@1 bench@2, which checks bench@2 out (its tree from the
 #              first's, the delta and the manifest), then the same diff again: the
@@ -144,17 +147,20 @@ change() {
 }
 m_rsync() { rsync -aHAX "$W/tree/" "$W/out/" && sync -f "$W/out"; }
 m_capture() { "$X" image capture "$W/tree" --name bench --state-dir "$W/state" -q; }
+m_capture_rsync() { "$X" image capture "$W/tree" --name bench --rsync --state-dir "$W/state-r" -q; }
 m_diff() { "$X" image diff bench@1 bench@2 --state-dir "$W/state" >/dev/null; }
 export W X
-export -f m_rsync m_capture m_diff
+export -f m_rsync m_capture m_capture_rsync m_diff
 
 [ -x /usr/bin/time ] || die "no /usr/bin/time (apt-get install time)"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((i = 0; i < REPEAT; i++)); do
-	rm -rf "$W/out" "$W/state"
+	rm -rf "$W/out" "$W/state" "$W/state-r"
 	timed rsync m_rsync
 	rm -rf "$W/out"
 	timed capture-1 m_capture
+	timed capture-1r m_capture_rsync
+	rm -rf "$W/state-r"
 	change || die "cannot change the tree"
 	timed capture-2 m_capture
 	# the lazy version's delta, before its first reader makes its tree (none: the skip
@@ -170,7 +176,7 @@ for ((i = 0; i < REPEAT; i++)); do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 "$X" image versions bench --state-dir "$W/state" >"$W/versions" || die "image versions failed"
-for n in rsync capture-1 capture-2 first-read diff; do
+for n in rsync capture-1 capture-1r capture-2 first-read diff; do
 	best[$n]=$(median "${runs[$n]}")
 	cpu[$n]=$(median "${cpus[$n]}")
 done
@@ -204,8 +210,9 @@ say "load average: $load_before before, $load_after after the timed runs"
 say "                 wall (median)   CPU user+sys (median)"
 say "  rsync -aHAX    $(secs "${best[rsync]}") s          $(secs "${cpu[rsync]}") s"
 say "  capture-1      $(secs "${best[capture-1]}") s          $(secs "${cpu[capture-1]}") s   wall $(awk -v a="${best[capture-1]}" -v b="${best[rsync]}" 'BEGIN { printf "%.2fx", a / b }') rsync, CPU $(awk -v a="${cpu[capture-1]}" -v b="${cpu[rsync]}" 'BEGIN { printf "%.2fx", a / b }') (target: at most 1.10)"
+say "  capture-1r     $(secs "${best[capture-1r]}") s          $(secs "${cpu[capture-1r]}") s   wall $(awk -v a="${best[capture-1r]}" -v b="${best[rsync]}" 'BEGIN { printf "%.2fx", a / b }') rsync: the first capture copied by rsync (--rsync), for comparison"
 say "  capture-2      $(secs "${best[capture-2]}") s          $(secs "${cpu[capture-2]}") s   wall $(awk -v a="${best[capture-2]}" -v b="${best[capture-1]}" 'BEGIN { printf "%.1f%%", 100 * a / b }'), CPU $(awk -v a="${cpu[capture-2]}" -v b="${cpu[capture-1]}" 'BEGIN { printf "%.1f%%", 100 * a / b }') of capture-1 (target: under 10%)"
-for n in rsync capture-1 capture-2; do say "    $n runs (ms wall):${runs[$n]}"; done
+for n in rsync capture-1 capture-1r capture-2; do say "    $n runs (ms wall):${runs[$n]}"; done
 say "  version 2 costs $own_kib KiB of its own (du of both versions) for a change of $((change_bytes / 1024)) KiB; its delta, before checkout: $delta_kib KiB"
 say "  first read     $(secs "${best[first-read]}") s          $(secs "${cpu[first-read]}") s   image diff bench@1 bench@2 checking bench@2 out; the diff alone $(secs "${best[diff]}") s, $(secs "${cpu[diff]}") s CPU: the checkout costs its first reader $(secs $((best[first-read] - best[diff]))) s wall, $(secs $((cpu[first-read] - cpu[diff]))) s CPU ($(awk -v a="$((best[first-read] - best[diff]))" -v b="${best[capture-1]}" 'BEGIN { printf "%.1f%%", 100 * a / b }') of capture-1's wall)"
 if [ "$GUESTS" -gt 0 ]; then

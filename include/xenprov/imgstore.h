@@ -271,6 +271,9 @@ struct xp_capture_opts {
 	const char *ssh_command; /* rsync --rsh; NULL: rsync's default (ssh) */
 	const char *message;
 	bool all_filesystems; /* without: rsync --one-file-system */
+	bool use_rsync; /* a local directory: copied by rsync, not by xenprov's own copy
+			 * (capture-copy.c; which also copies with rsync when an exclusion
+			 * is beyond its matcher) */
 	/* progress lines (rsync's --info=progress2, then the phases); NULL: none */
 	void (*progress)(void *ud, const char *line);
 	/* whether to give up (the operator's ^C), asked once a second and after each
@@ -286,7 +289,10 @@ struct xp_capture_result {
 	uint64_t new_bytes;	  /* regular files new or changed since the previous version */
 	uint64_t skipped;	  /* a local tree: entries linked to the previous version by
 				   * xenprov's own walk, unseen by rsync (capture-skip.c) */
-	bool vanished;		  /* rsync: some files vanished while it ran (exit 24) */
+	bool vanished;		  /* some files vanished while they were copied (rsync's
+				   * exit 24) */
+	const char *copier;	  /* what copied the files: "xenprov" (capture-copy.c),
+				   * "rsync", "libext2fs" (a disk image); static */
 	double seconds;
 };
 

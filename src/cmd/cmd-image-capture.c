@@ -40,6 +40,9 @@ static const char capture_usage[] =
 	"  --ssh-command CMD        the remote shell rsync runs (default: ssh)\n"
 	"  --message TEXT           a note kept with the version\n"
 	"  --all-filesystems        cross into other filesystems mounted below DIR\n"
+	"  --rsync                  a local directory: copy it with rsync rather than\n"
+	"                           xenprov's own copy (which rsync replaces anyway\n"
+	"                           when an exclusion is beyond its matcher)\n"
 	"  --json                   the new version as JSON\n"
 	"  -q, --quiet              no progress\n" CLI_STATE_DIR_HELP
 	"  -h, --help               this help\n";
@@ -130,6 +133,7 @@ enum {
 	O_SSH_COMMAND,
 	O_MESSAGE,
 	O_ALLFS,
+	O_RSYNC,
 };
 
 static int run_capture(int argc, char **argv)
@@ -144,6 +148,7 @@ static int run_capture(int argc, char **argv)
 		{"ssh-command", required_argument, NULL, O_SSH_COMMAND},
 		{"message", required_argument, NULL, O_MESSAGE},
 		{"all-filesystems", no_argument, NULL, O_ALLFS},
+		{"rsync", no_argument, NULL, O_RSYNC},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_opts co = {.takes = CLI_JSON | CLI_QUIET | CLI_STATE_DIR};
@@ -174,6 +179,7 @@ static int run_capture(int argc, char **argv)
 		case O_SSH_COMMAND: o.ssh_command = optarg; break;
 		case O_MESSAGE: o.message = optarg; break;
 		case O_ALLFS: o.all_filesystems = true; break;
+		case O_RSYNC: o.use_rsync = true; break;
 		default: free(excl); return cli_bad_option("image capture", argv);
 		}
 	}
@@ -257,8 +263,8 @@ static int run_capture(int argc, char **argv)
 		goto out;
 	}
 	if (res.vanished)
-		fprintf(stderr, "%s: warning: some files vanished while they were copied (rsync "
-				"exit 24): the version holds the rest\n",
+		fprintf(stderr, "%s: warning: some files vanished while they were copied: the "
+				"version holds the rest\n",
 			cli_prog);
 	if (co.json) {
 		json_t *j = version_json(&res.version);
@@ -266,6 +272,7 @@ static int run_capture(int argc, char **argv)
 								    : json_null());
 		json_object_set_new(j, "new_bytes", json_integer((json_int_t)res.new_bytes));
 		json_object_set_new(j, "skipped", json_integer((json_int_t)res.skipped));
+		json_object_set_new(j, "copier", json_string(res.copier ? res.copier : "rsync"));
 		json_object_set_new(j, "seconds", json_real(res.seconds));
 		rc = cli_print_json(j);
 	} else if (!co.quiet) {

@@ -228,6 +228,19 @@ static const char *join(struct xp_buf *b, const char *root, const char *rel)
 	return xp_buf_error(b) ? NULL : xp_buf_str(b);
 }
 
+/* A directory of the previous version's (clean: the same, unless
+ * xp__capture_skip_make_dirs finds the delta needs it). */
+static int dir_add(struct xp_capture_skip *s, const char *rel, const struct stat *st, bool clean)
+{
+	struct xp_capture_skip_dir t = {.rel = strdup(rel), .st = *st, .clean = clean};
+	if (!t.rel || xp_grow(&s->dirs, &s->dcap, s->ndirs, sizeof(*s->dirs), 64) < 0) {
+		free(t.rel);
+		return -ENOMEM;
+	}
+	s->dirs[s->ndirs++] = t;
+	return 0;
+}
+
 /* mode: 0 records directories only (nothing is skipped), 1 also finds what did not
  * change (this directory is the same inode at the same path as before), 2 is below a directory
  * rsync copies whole: also notes the regular files the previous manifest has at that path (rsync's
@@ -298,21 +311,25 @@ static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clea
 			/* the same directory: the previous version's, unless
 			 * xp__capture_skip_make_dirs finds the delta needs it */
 			if (descend && e && e->type == 'd' && idx_same(w, rel, &st)) {
-				struct xp_capture_skip_dir t = {.rel = strdup(rel),
-								.st = st,
-								.clean =
-								    st.st_ctim.tv_sec < w->since};
-				if (!t.rel || xp_grow(&w->s->dirs, &w->s->dcap, w->s->ndirs,
-						      sizeof(*w->s->dirs), 64) < 0) {
-					free(t.rel);
-					r = -ENOMEM;
+				if ((r = dir_add(w->s, rel, &st, st.st_ctim.tv_sec < w->since)) < 0)
 					break;
-				}
-				w->s->dirs[w->s->ndirs++] = t;
 				cmode = 1;
 			} else if (!e && clean) {
 				continue; /* excluded by the previous capture, so now */
+			} else if (!descend && e && e->type == 'd') {
+				/* a mount point (another filesystem, not entered): the empty
+				 * directory the previous capture made, remade in the delta
+				 * when its attributes may have changed */
+				if ((r = dir_add(w->s, rel, &st,
+						 st.st_ctim.tv_sec < w->since && idx_same(w, rel, &st))) < 0)
+					break;
+				continue;
 			} else {
+				/* rsync given a directory by --files-from enters it even on
+				 * another filesystem (-x judges what is below it): such a
+				 * new mount point makes rsync's path copy the whole tree */
+				if (!descend)
+					w->s->new_mount = true;
 				list_add(w, rel); /* rsync copies it whole (-r) */
 				cmode = 2;
 			}
@@ -403,15 +420,8 @@ int xp__capture_skip_walk(struct xp_capture_skip *s, const struct xp_capture_opt
 	w.dev = st.st_dev;
 	idx_add(&w, "/", &st);
 	active = active && idx_same(&w, "/", &st) && xp_manifest_find(prev, "/");
-	if (active) {
-		struct xp_capture_skip_dir t = {.rel = strdup(""), .st = st};
-		if (!t.rel || xp_grow(&s->dirs, &s->dcap, 0, sizeof(*s->dirs), 64) < 0) {
-			free(t.rel);
-			r = -ENOMEM;
-			goto out;
-		}
-		s->dirs[s->ndirs++] = t;
-	}
+	if (active && (r = dir_add(s, "", &st, false)) < 0)
+		goto out;
 	s->active = active;
 	r = walk_dir(&w, fd, 0, active ? 1 : 0, st.st_ctim.tv_sec < w.since, d);
 out:

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "image/imgstore-internal.h"
+#include "image/rsync-filter.h"
 #include "util/cleanup.h"
 #include "xenprov/guest.h"
 #include "xenprov/imgstore.h"
@@ -125,6 +126,55 @@ enum xp_capture_kind xp_capture_source_kind(const char *source)
 
 /* ---- running rsync ---------------------------------------------------------------------------- */
 
+/* Every exclusion in force, in rsync's order: the defaults not switched off, then the
+ * operator's. */
+struct patterns {
+	char **v;
+	size_t n, cap;
+};
+
+static void patterns_release(struct patterns *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+static int patterns_add(struct patterns *p, const char *s)
+{
+	char *c = strdup(s);
+	if (!c || xp_grow(&p->v, &p->cap, p->n, sizeof(*p->v), 32) < 0) {
+		free(c);
+		return -ENOMEM;
+	}
+	p->v[p->n++] = c;
+	return 0;
+}
+
+static int patterns_get(const struct xp_capture_opts *o, struct patterns *p)
+{
+	memset(p, 0, sizeof(*p));
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < NDEFAULTS; i++) {
+		if (o->default_off & (1ull << i))
+			continue;
+		struct xp_buf pats = XP_BUF_INIT;
+		const char *n, *w;
+		r = xp_capture_default(i, &n, &w, &pats);
+		char *save = NULL;
+		for (char *t = r == 0 && pats.s ? strtok_r(pats.s, " ", &save) : NULL; r == 0 && t;
+		     t = strtok_r(NULL, " ", &save))
+			r = patterns_add(p, t);
+		xp_buf_release(&pats);
+	}
+	for (size_t i = 0; r == 0 && i < o->nexcludes; i++)
+		r = patterns_add(p, o->excludes[i]);
+	if (r < 0)
+		patterns_release(p);
+	return r;
+}
+
 /* Reads rsync's two pipes until both close: progress lines (split at '\r' and '\n')
  * from its standard output to o->progress, its standard error kept (the last 8 KiB)
  * for the diagnostic. */
@@ -219,22 +269,12 @@ static int run_rsync(const struct xp_capture_opts *o, const char *from, const ch
 		xp_argv_add(&a, recopy ? "--ignore-times" : "--recursive");
 		xp_argv_add(&a, "--no-implied-dirs");
 	}
-	for (size_t i = 0; i < NDEFAULTS; i++) {
-		if (o->default_off & (1ull << i))
-			continue;
-		struct xp_buf pats = XP_BUF_INIT;
-		const char *n, *w;
-		xp_capture_default(i, &n, &w, &pats);
-		if (xp_buf_error(&pats))
-			a.err = -ENOMEM;
-		char *save = NULL;
-		for (char *t = pats.s ? strtok_r(pats.s, " ", &save) : NULL; t;
-		     t = strtok_r(NULL, " ", &save))
-			xp_argv_add(&a, "--exclude=%s", t);
-		xp_buf_release(&pats);
-	}
-	for (size_t i = 0; i < o->nexcludes; i++)
-		xp_argv_add(&a, "--exclude=%s", o->excludes[i]);
+	struct patterns pats;
+	if (patterns_get(o, &pats) < 0)
+		a.err = -ENOMEM;
+	for (size_t i = 0; i < pats.n; i++)
+		xp_argv_add(&a, "--exclude=%s", pats.v[i]);
+	patterns_release(&pats);
 	xp_argv_add(&a, "%s", from);
 	xp_argv_add(&a, "%s", to);
 	if (a.err) {
@@ -316,6 +356,35 @@ static int empty_machine_id(const char *root, struct xp_diags *d)
 }
 
 /* ---- capture ---------------------------------------------------------------------------------- */
+
+/* Who copies a local tree: xenprov itself (capture-copy.c) when its filter matches every
+ * exclusion as rsync would and the operator did not ask for rsync, else rsync. */
+struct copier {
+	bool native;
+	struct xp_rsync_filter *filter;
+	struct xp_copied **copied; /* what the native copy wrote, and its hashes */
+	const struct xp_manifest *base_m; /* a lazy version: the manifest of link_dest */
+	size_t *ncopied;
+};
+
+static int copier_pick(const struct xp_capture_opts *o, struct copier *cp, struct xp_diags *d)
+{
+	cp->native = false;
+	if (o->kind != XP_CAPTURE_DIR || o->use_rsync)
+		return 0;
+	struct patterns pats;
+	int r = patterns_get(o, &pats);
+	if (r == 0)
+		r = xp_rsync_filter_new((const char *const *)pats.v, pats.n, &cp->filter);
+	patterns_release(&pats);
+	if (r == -ENOTSUP)
+		return 0; /* a pattern only rsync matches exactly: rsync copies */
+	if (r < 0)
+		return xp_diags_fail(d, r, NULL, NULL, NULL, "cannot read the exclusions: %s",
+				     strerror(-r));
+	cp->native = true;
+	return 0;
+}
 
 int xp_capture_fill(const struct xp_capture_opts *o, const char *from, const char *root,
 		    const char *link_dest, const char *link_dest2, bool dense, bool *vanished,
@@ -416,10 +485,14 @@ static int verify_recent(const struct xp_capture_opts *o, const struct xp_imgver
  * given their attributes, then /etc/machine-id emptied as xp_capture_fill does. */
 static int skip_fill(const struct xp_capture_opts *o, const struct xp_imgver_new *nv,
 		     struct xp_capture_skip *sk, const char *from, const char *to,
-		     const char *link_dest, bool dense, bool *vanished, struct xp_diags *d)
+		     const char *link_dest, bool dense, const struct copier *cp, bool *vanished,
+		     struct xp_diags *d)
 {
 	int r = 0;
-	if (sk->nlisted) {
+	if (sk->nlisted && cp->native) {
+		r = xp__capture_copy(o, cp->filter, nv->root, sk->list.s, sk->list.len, link_dest,
+				     cp->base_m, cp->copied, cp->ncopied, vanished, d);
+	} else if (sk->nlisted) {
 		_cleanup_free_ char *lpath = NULL;
 		if (asprintf(&lpath, "%s/changed", nv->partial) < 0)
 			return -ENOMEM;
@@ -431,6 +504,18 @@ static int skip_fill(const struct xp_capture_opts *o, const struct xp_imgver_new
 	}
 	if (r == 0)
 		r = xp__capture_skip_finish(sk, o->source, nv->root, d);
+	if (r == 0 && !(o->default_off & (1ull << xp_capture_default_find("machine-id"))))
+		r = empty_machine_id(nv->root, d);
+	return r;
+}
+
+/* A first capture of a local tree by xenprov's own copy, then /etc/machine-id emptied as
+ * xp_capture_fill does. */
+static int native_fill(const struct xp_capture_opts *o, const struct xp_imgver_new *nv,
+		       const struct copier *cp, bool *vanished, struct xp_diags *d)
+{
+	int r = xp__capture_copy(o, cp->filter, nv->root, NULL, 0, NULL, NULL, cp->copied,
+				 cp->ncopied, vanished, d);
 	if (r == 0 && !(o->default_off & (1ull << xp_capture_default_find("machine-id"))))
 		r = empty_machine_id(nv->root, d);
 	return r;
@@ -517,6 +602,9 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 	struct xp_manifest prev = {0}, m = {0};
 	struct xp_buf text = XP_BUF_INIT;
 	struct xp_capture_skip sk = {0};
+	_cleanup_free_ struct xp_copied *copied = NULL;
+	size_t ncopied = 0;
+	struct copier cp = {.copied = &copied, .ncopied = &ncopied};
 	/* the tree rsync links to and the manifest of it (for the scan's and verify_recent's
 	 * same-inode rule): the previous version's, checked out, or for a lazy version the
 	 * nearest tree below the previous version (rsync's quick check decides each link) */
@@ -529,6 +617,7 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 		if (nv.has_prev && (r = prev_tree(&nv, &link_dest, d)) < 0)
 			goto out;
 		r = xp__capture_disk(o, &nv, link_dest, &res->vanished, d);
+		res->copier = "libext2fs";
 	} else {
 		/* rsync copies a directory's content when its name ends in '/' */
 		size_t l = strlen(o->source);
@@ -561,6 +650,13 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 				goto out;
 			dense = !sk.sparse;
 		}
+		/* xenprov's own copy for a first capture and a lazy one (a later capture
+		 * without the skip is rsync's: --link-dest links what did not change) */
+		if (o->kind == XP_CAPTURE_DIR && (!nv.has_prev || sk.active) &&
+		    (r = copier_pick(o, &cp, d)) < 0)
+			goto out;
+		if (sk.active && sk.new_mount && !cp.native)
+			sk.active = false;
 		bool mid = !(o->default_off & (1ull << xp_capture_default_find("machine-id")));
 		if (sk.active) {
 			/* a lazy version: only what changed, in V/delta */
@@ -586,12 +682,18 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			r = -ENOMEM;
 			goto out;
 		}
+		cp.base_m = pm;
 		if (sk.active)
-			r = skip_fill(o, &nv, &sk, from, to, link_dest, dense, &res->vanished, d);
+			r = skip_fill(o, &nv, &sk, from, to, link_dest, dense, &cp, &res->vanished,
+				      d);
+		else if (cp.native)
+			r = native_fill(o, &nv, &cp, &res->vanished, d);
 		else
 			r = xp_capture_fill(o, from, to, link_dest, NULL, dense, &res->vanished, d);
 		res->skipped = sk.nlinked;
-		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && sk.nverify)
+		res->copier = cp.native ? "xenprov" : "rsync";
+		/* xenprov's copy links nothing to the previous version: nothing to verify */
+		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && sk.nverify && !cp.native)
 			r = verify_recent(o, &nv, from, to, link_dest, pm, sk.verify, sk.nverify,
 					  dense, &res->vanished, d);
 	}
@@ -612,7 +714,8 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 	}
 	if (o->progress)
 		o->progress(o->ud, "listing and hashing the new version");
-	if ((r = xp_manifest_scan(nv.root, nv.has_prev ? pm : NULL, link_dest, &m, d)) < 0)
+	if ((r = xp__manifest_scan_known(nv.root, nv.has_prev ? pm : NULL, link_dest, copied,
+					 ncopied, &m, d)) < 0)
 		goto out;
 	if (nv.lazy && (r = lazy_manifest(&m, &prev, &sk)) < 0)
 		goto out;
@@ -648,6 +751,7 @@ out:;
 	xp_manifest_release(&prev);
 	xp_manifest_release(&basem);
 	xp_imgver_release(&base);
+	xp_rsync_filter_free(cp.filter);
 	xp_manifest_release(&m);
 	xp__imgver_abort(&nv);
 	return r;

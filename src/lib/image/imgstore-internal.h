@@ -48,6 +48,40 @@ int xp__copy_xattrs(const char *src, const char *dst);
  * parent's default ACL). 0 or -errno. */
 int xp__dir_attrs_set(const struct stat *st, const char *src, const char *dst);
 
+/* capture-copy.c: a regular file the copy wrote, by its new inode, and the SHA-256 of
+ * the bytes it wrote (64 hex digits). */
+struct xp_copied {
+	dev_t dev;
+	ino_t ino;
+	char sha256[65];
+};
+struct xp_rsync_filter;
+/* Copies the local tree o->source into the directory to as rsync -aHAXS --numeric-ids
+ * (--one-file-system unless o->all_filesystems) with the exclusions of f (NULL: none)
+ * would: the whole tree (list NULL: its content, then to given the source root's
+ * attributes), or the entries of list ("a/b" NUL-ended each, list_len bytes; a directory
+ * with its content; their directories already in to). base (may be NULL): a lazy
+ * version's base tree and base_m its manifest: a listed file found the same there (size,
+ * mtime, owner, mode, bytes; no xattrs, one link) is linked to it, not copied, as rsync's
+ * --link-dest would. *copied: the files written and
+ * their hashes, sorted for xp__copied_find (free it). *vanished: something vanished
+ * meanwhile (left out). o->progress and o->cancelled as rsync's. -errno with a
+ * diagnostic; what it made is the caller's to remove. */
+int xp__capture_copy(const struct xp_capture_opts *o, const struct xp_rsync_filter *f,
+		     const char *to, const char *list, size_t list_len, const char *base,
+		     const struct xp_manifest *base_m, struct xp_copied **copied,
+		     size_t *ncopied, bool *vanished, struct xp_diags *d);
+const struct xp_copied *xp__copied_find(const struct xp_copied *v, size_t n, dev_t dev,
+					ino_t ino);
+/* manifest.c: the manifest's XATTRS field of the entry at path (not followed): the
+ * SHA-256 of its xattrs, "" with none. 0, -E2BIG, -ENOMEM, -errno. */
+int xp__xattrs_hash(const char *path, char out[65]);
+/* manifest.c: xp_manifest_scan, a regular file found in copied (by inode) taking its
+ * hash from there instead of being read. */
+int xp__manifest_scan_known(const char *root, const struct xp_manifest *prev,
+			    const char *prev_root, const struct xp_copied *copied, size_t ncopied,
+			    struct xp_manifest *out, struct xp_diags *d);
+
 /* Locks the name (-EBUSY if another process holds it), removes leftovers of
  * interrupted captures, picks the next number and creates .V.partial/root. */
 int xp__imgver_begin(const char *state_dir, const char *name, struct xp_imgver_new *nv,
@@ -99,6 +133,9 @@ struct xp_capture_skip {
 	size_t nlisted, nlinked;
 	struct xp_capture_skip_dir *dirs; /* pre-order */
 	size_t ndirs, dcap;
+	bool new_mount; /* a directory rsync is to copy whole is on another filesystem
+			 * (rsync would enter it: capture.c then lets rsync copy the whole
+			 * tree; xenprov's own copy does not enter it) */
 	bool sparse;   /* a regular file may be sparse (st_blocks below its size), or
 			* something could not be read: rsync -S */
 	char **verify; /* regular files changed since recent_since, and those below a

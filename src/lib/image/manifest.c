@@ -23,6 +23,7 @@
 
 #include <openssl/evp.h>
 
+#include "image/imgstore-internal.h"
 #include "util/cleanup.h"
 #include "xenprov/imgstore.h"
 
@@ -386,6 +387,8 @@ struct scan {
 	size_t rootlen;
 	struct ino *inos; /* regular files with more than one link */
 	size_t ninos, capinos;
+	const struct xp_copied *copied; /* hashes known (capture-copy.c) */
+	size_t ncopied;
 	struct ino *hash; /* regular files to hash once the walk is done */
 	size_t nhash, caphash;
 	struct xp_diags *d;
@@ -397,6 +400,12 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* SHA-256 of the xattrs of the entry at path (format in imgstore.h), "" with none. */
+static int hash_xattrs(const char *path, char out[65]);
+int xp__xattrs_hash(const char *path, char out[65])
+{
+	return hash_xattrs(path, out);
+}
+
 static int hash_xattrs(const char *path, char out[65])
 {
 	out[0] = 0;
@@ -445,6 +454,12 @@ static int hash_file(struct scan *s, const char *rel, const struct stat *st,
 			memcpy(e->xattrs, p->xattrs, 65);
 			return 1; /* xattrs too: they belong to the inode */
 		}
+	}
+	/* written by xenprov's copy, which hashed the bytes it wrote */
+	const struct xp_copied *k = xp__copied_find(s->copied, s->ncopied, st->st_dev, st->st_ino);
+	if (k) {
+		memcpy(e->sha256, k->sha256, 65);
+		return 0;
 	}
 	/* hashed after the walk, on as many threads as there are CPUs (hash_all) */
 	if (xp_grow(&s->hash, &s->caphash, s->nhash, sizeof(*s->hash), 1024) < 0)
@@ -706,8 +721,20 @@ static int sort_entries(struct xp_manifest *m, struct ino *inos, size_t ninos)
 int xp_manifest_scan(const char *root, const struct xp_manifest *prev, const char *prev_root,
 		     struct xp_manifest *out, struct xp_diags *d)
 {
+	return xp__manifest_scan_known(root, prev, prev_root, NULL, 0, out, d);
+}
+
+int xp__manifest_scan_known(const char *root, const struct xp_manifest *prev,
+			    const char *prev_root, const struct xp_copied *copied, size_t ncopied,
+			    struct xp_manifest *out, struct xp_diags *d)
+{
 	memset(out, 0, sizeof(*out));
-	struct scan s = {.m = out, .prev = prev_root ? prev : NULL, .prev_fd = -1, .d = d};
+	struct scan s = {.m = out,
+			 .prev = prev_root ? prev : NULL,
+			 .prev_fd = -1,
+			 .copied = copied,
+			 .ncopied = ncopied,
+			 .d = d};
 	/* the previous tree's root: each file's previous inode looked up from there */
 	_cleanup_close_ int pfd = s.prev ? open(prev_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	s.prev_fd = pfd;
