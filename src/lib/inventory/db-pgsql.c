@@ -5,7 +5,9 @@
  * (xp__db_keep) prepared once on the server and run with PQexecPrepared, their whole
  * result kept and
  * stepped through row by row as SQLite steps; columns read back as SQLite would give
- * them (booleans 1/0, bytea as its bytes). SQLSTATEs become -errno.
+ * them (booleans 1/0, bytea as its bytes). SQLSTATEs become -errno. libpq itself is
+ * loaded (dlopen) at the first check or connection, once a process; the build needs
+ * only its header.
  *
  * Not here: the connection's credentials (libpq reads PGPASSFILE or a service file;
  * store.c refuses a password in the URL before connecting), transactions' locking
@@ -14,16 +16,119 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "inventory/db.h"
+#include "util/dlib.h"
 
 /* pg_type.h's OIDs of the types bound explicitly (catalog/pg_type.dat) */
 #define OID_BOOL  16
 #define OID_BYTEA 17
 #define OID_INT8  20
+
+#ifndef XP_LIBPQ_SONAME
+#define XP_LIBPQ_SONAME "libpq.so.5"
+#endif
+
+/* libpq's functions used here, typed by its own declarations: the library is loaded
+ * (dlopen) when a PostgreSQL inventory is first checked or opened, not linked, as it
+ * brings ten more (OpenSSL, Kerberos, LDAP, SASL...) to every start of xenprov, whose
+ * commands mostly never touch PostgreSQL. */
+static struct {
+	__typeof__(PQclear) *clear;
+	__typeof__(PQcmdStatus) *cmdStatus;
+	__typeof__(PQcmdTuples) *cmdTuples;
+	__typeof__(PQconnectdbParams) *connectdbParams;
+	__typeof__(PQconninfoFree) *conninfoFree;
+	__typeof__(PQconninfoParse) *conninfoParse;
+	__typeof__(PQconsumeInput) *consumeInput;
+	__typeof__(PQerrorMessage) *errorMessage;
+	__typeof__(PQexec) *exec;
+	__typeof__(PQexecParams) *execParams;
+	__typeof__(PQexecPrepared) *execPrepared;
+	__typeof__(PQfinish) *finish;
+	__typeof__(PQfreemem) *freemem;
+	__typeof__(PQftype) *ftype;
+	__typeof__(PQgetResult) *getResult;
+	__typeof__(PQgetisnull) *getisnull;
+	__typeof__(PQgetvalue) *getvalue;
+	__typeof__(PQisBusy) *isBusy;
+	__typeof__(PQnfields) *nfields;
+	__typeof__(PQnotifies) *notifies;
+	__typeof__(PQntuples) *ntuples;
+	__typeof__(PQprepare) *prepare;
+	__typeof__(PQresetPoll) *resetPoll;
+	__typeof__(PQresetStart) *resetStart;
+	__typeof__(PQresultErrorField) *resultErrorField;
+	__typeof__(PQresultErrorMessage) *resultErrorMessage;
+	__typeof__(PQresultStatus) *resultStatus;
+	__typeof__(PQsendQuery) *sendQuery;
+	__typeof__(PQsetNoticeProcessor) *setNoticeProcessor;
+	__typeof__(PQsocket) *socket;
+	__typeof__(PQstatus) *status;
+	__typeof__(PQtransactionStatus) *transactionStatus;
+} pq;
+
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static char pq_load_error[256]; /* why libpq could not be loaded, "" once it is */
+
+static void pq_start(void)
+{
+	const struct xp_dlsym syms[] = {
+	    XP_DLSYM(PQclear, pq.clear),
+	    XP_DLSYM(PQcmdStatus, pq.cmdStatus),
+	    XP_DLSYM(PQcmdTuples, pq.cmdTuples),
+	    XP_DLSYM(PQconnectdbParams, pq.connectdbParams),
+	    XP_DLSYM(PQconninfoFree, pq.conninfoFree),
+	    XP_DLSYM(PQconninfoParse, pq.conninfoParse),
+	    XP_DLSYM(PQconsumeInput, pq.consumeInput),
+	    XP_DLSYM(PQerrorMessage, pq.errorMessage),
+	    XP_DLSYM(PQexec, pq.exec),
+	    XP_DLSYM(PQexecParams, pq.execParams),
+	    XP_DLSYM(PQexecPrepared, pq.execPrepared),
+	    XP_DLSYM(PQfinish, pq.finish),
+	    XP_DLSYM(PQfreemem, pq.freemem),
+	    XP_DLSYM(PQftype, pq.ftype),
+	    XP_DLSYM(PQgetResult, pq.getResult),
+	    XP_DLSYM(PQgetisnull, pq.getisnull),
+	    XP_DLSYM(PQgetvalue, pq.getvalue),
+	    XP_DLSYM(PQisBusy, pq.isBusy),
+	    XP_DLSYM(PQnfields, pq.nfields),
+	    XP_DLSYM(PQnotifies, pq.notifies),
+	    XP_DLSYM(PQntuples, pq.ntuples),
+	    XP_DLSYM(PQprepare, pq.prepare),
+	    XP_DLSYM(PQresetPoll, pq.resetPoll),
+	    XP_DLSYM(PQresetStart, pq.resetStart),
+	    XP_DLSYM(PQresultErrorField, pq.resultErrorField),
+	    XP_DLSYM(PQresultErrorMessage, pq.resultErrorMessage),
+	    XP_DLSYM(PQresultStatus, pq.resultStatus),
+	    XP_DLSYM(PQsendQuery, pq.sendQuery),
+	    XP_DLSYM(PQsetNoticeProcessor, pq.setNoticeProcessor),
+	    XP_DLSYM(PQsocket, pq.socket),
+	    XP_DLSYM(PQstatus, pq.status),
+	    XP_DLSYM(PQtransactionStatus, pq.transactionStatus),
+	};
+	char why[192];
+	if (xp_dlib_load(XP_LIBPQ_SONAME, syms, sizeof(syms) / sizeof(syms[0]), why,
+			 sizeof(why)) < 0)
+		snprintf(pq_load_error, sizeof(pq_load_error),
+			 "%s could not be loaded: %s; apt-get install libpq5", XP_LIBPQ_SONAME, why);
+}
+
+/* libpq loaded (once a process, any thread): 0, or -ENOENT with the reason into why
+ * (len bytes) when why is not NULL. */
+static int pq_load(char *why, size_t len)
+{
+	pthread_once(&pq_once, pq_start);
+	if (!pq_load_error[0])
+		return 0;
+	if (why)
+		snprintf(why, len, "%s", pq_load_error);
+	return -ENOENT;
+}
 
 struct pg_db {
 	struct xp_db base;
@@ -109,18 +214,18 @@ static int result_fail(struct xp_db *db, PGresult *res)
 {
 	int r;
 	if (!res)
-		r = message(db, PQstatus(conn(db)) == CONNECTION_BAD ? -EIO : -ENOMEM,
-			    PQerrorMessage(conn(db)));
+		r = message(db, pq.status(conn(db)) == CONNECTION_BAD ? -EIO : -ENOMEM,
+			    pq.errorMessage(conn(db)));
 	else
-		r = message(db, sqlstate_errno(PQresultErrorField(res, PG_DIAG_SQLSTATE)),
-			    PQresultErrorMessage(res));
-	PQclear(res);
+		r = message(db, sqlstate_errno(pq.resultErrorField(res, PG_DIAG_SQLSTATE)),
+			    pq.resultErrorMessage(res));
+	pq.clear(res);
 	return r;
 }
 
 static void pg_close(struct xp_db *db)
 {
-	PQfinish(conn(db));
+	pq.finish(conn(db));
 	free(db);
 }
 
@@ -138,14 +243,14 @@ static int pg_exec(struct xp_db *db, const char *sql)
 	int r = usable(db);
 	if (r < 0)
 		return r;
-	PGresult *res = PQexec(conn(db), sql);
-	ExecStatusType s = PQresultStatus(res);
+	PGresult *res = pq.exec(conn(db), sql);
+	ExecStatusType s = pq.resultStatus(res);
 	if (res && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)) {
 		/* A statement that failed inside a transaction aborts all of it (SQLite
 		 * would undo that statement only); COMMIT then rolls back and says so in
 		 * its tag, not as an error. Nothing was committed: that is an error. */
-		bool lost = strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
-		PQclear(res);
+		bool lost = strcmp(sql, "COMMIT") == 0 && strcmp(pq.cmdStatus(res), "ROLLBACK") == 0;
+		pq.clear(res);
 		return lost ? xp__db_fail(db, -EIO,
 					  "the transaction was rolled back: a statement in it "
 					  "failed")
@@ -204,7 +309,7 @@ static char *translate(const char *sql, int *n)
 
 static void clear_result(struct pg_stmt *s)
 {
-	PQclear(s->res);
+	pq.clear(s->res);
 	s->res = NULL;
 	s->ran = false;
 	s->row = -1;
@@ -221,10 +326,10 @@ static void pg_finalize(struct xp_db_stmt *st)
 	/* the connection forgets its statements when it ends; one that goes on is told
 	 * (outside a transaction only: in a failed one nothing would run) */
 	if (s->prepared && s->gen == db->gen && db->reset == RESET_NONE &&
-	    PQstatus(db->c) == CONNECTION_OK && PQtransactionStatus(db->c) == PQTRANS_IDLE) {
+	    pq.status(db->c) == CONNECTION_OK && pq.transactionStatus(db->c) == PQTRANS_IDLE) {
 		char sql[32];
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
-		PQclear(PQexec(db->c, sql));
+		pq.clear(pq.exec(db->c, sql));
 	}
 	for (int i = 0; i < s->nparams; i++)
 		free(s->vals[i]);
@@ -333,10 +438,10 @@ static int keep_prepared(struct pg_db *db, struct pg_stmt *s)
 	if (s->prepared && s->gen == db->gen)
 		return 0;
 	snprintf(s->name, sizeof(s->name), "xp_%u", ++db->names);
-	PGresult *res = PQprepare(db->c, s->name, s->sql, s->nparams, s->types);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	PGresult *res = pq.prepare(db->c, s->name, s->sql, s->nparams, s->types);
+	if (pq.resultStatus(res) != PGRES_COMMAND_OK)
 		return result_fail(&db->base, res);
-	PQclear(res);
+	pq.clear(res);
 	s->prepared = true;
 	s->gen = db->gen;
 	return 0;
@@ -354,18 +459,18 @@ static int pg_step(struct xp_db_stmt *st)
 			return r;
 		const char *const *vals = (const char *const *)s->vals;
 		PGresult *res =
-		    s->keep ? PQexecPrepared(db->c, s->name, s->nparams, vals, s->lens, s->fmts, 0)
-			    : PQexecParams(db->c, s->sql, s->nparams, s->types, vals, s->lens,
+		    s->keep ? pq.execPrepared(db->c, s->name, s->nparams, vals, s->lens, s->fmts, 0)
+			    : pq.execParams(db->c, s->sql, s->nparams, s->types, vals, s->lens,
 					   s->fmts, 0);
-		ExecStatusType status = PQresultStatus(res);
+		ExecStatusType status = pq.resultStatus(res);
 		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
 			return result_fail(st->db, res);
 		s->res = res;
 		s->ran = true;
 		s->row = -1;
-		s->nrows = status == PGRES_TUPLES_OK ? PQntuples(res) : 0;
-		if (changes_rows(PQcmdStatus(res)))
-			db->changes = strtoll(PQcmdTuples(res), NULL, 10);
+		s->nrows = status == PGRES_TUPLES_OK ? pq.ntuples(res) : 0;
+		if (changes_rows(pq.cmdStatus(res)))
+			db->changes = strtoll(pq.cmdTuples(res), NULL, 10);
 	}
 	if (s->row + 1 < s->nrows) {
 		s->row++;
@@ -393,13 +498,13 @@ static void pg_clear_bindings(struct xp_db_stmt *st)
 
 static bool on_row(struct pg_stmt *s, int i)
 {
-	return s->res && s->row >= 0 && s->row < s->nrows && i >= 0 && i < PQnfields(s->res);
+	return s->res && s->row >= 0 && s->row < s->nrows && i >= 0 && i < pq.nfields(s->res);
 }
 
 static bool pg_column_null(struct xp_db_stmt *st, int i)
 {
 	struct pg_stmt *s = pst(st);
-	return !on_row(s, i) || PQgetisnull(s->res, s->row, i);
+	return !on_row(s, i) || pq.getisnull(s->res, s->row, i);
 }
 
 static const char *pg_column_text(struct xp_db_stmt *st, int i)
@@ -407,7 +512,7 @@ static const char *pg_column_text(struct xp_db_stmt *st, int i)
 	struct pg_stmt *s = pst(st);
 	if (pg_column_null(st, i))
 		return NULL;
-	return PQgetvalue(s->res, s->row, i);
+	return pq.getvalue(s->res, s->row, i);
 }
 
 static int64_t pg_column_int64(struct xp_db_stmt *st, int i)
@@ -416,7 +521,7 @@ static int64_t pg_column_int64(struct xp_db_stmt *st, int i)
 	const char *v = pg_column_text(st, i);
 	if (!v)
 		return 0;
-	if (PQftype(s->res, i) == OID_BOOL)
+	if (pq.ftype(s->res, i) == OID_BOOL)
 		return v[0] == 't';
 	return strtoll(v, NULL, 10);
 }
@@ -436,7 +541,7 @@ static const void *pg_column_blob(struct xp_db_stmt *st, int i, size_t *n)
 	const char *v = pg_column_text(st, i);
 	if (!v)
 		return NULL;
-	if (PQftype(s->res, i) != OID_BYTEA) { /* text read as bytes, as SQLite does */
+	if (pq.ftype(s->res, i) != OID_BYTEA) { /* text read as bytes, as SQLite does */
 		*n = strlen(v);
 		return *n ? v : NULL;
 	}
@@ -466,7 +571,7 @@ static int64_t pg_changes(struct xp_db *db)
 
 static bool pg_lost(struct xp_db *db)
 {
-	return PQstatus(conn(db)) == CONNECTION_BAD || ((struct pg_db *)db)->reset != RESET_NONE;
+	return pq.status(conn(db)) == CONNECTION_BAD || ((struct pg_db *)db)->reset != RESET_NONE;
 }
 
 static const struct xp_db_ops pgsql_ops = {
@@ -503,6 +608,9 @@ static void quiet(void *arg, const char *msg)
 int xp__db_open_pgsql(const char *uri, struct xp_db **ret)
 {
 	*ret = NULL;
+	int r = pq_load(NULL, 0);
+	if (r < 0)
+		return r;
 	struct pg_db *db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
@@ -517,30 +625,33 @@ int xp__db_open_pgsql(const char *uri, struct xp_db **ret)
 					   "tcp_user_timeout",	  "dbname",
 					   NULL};
 	const char *vals[] = {"1", "10", "3", "3", "10000", uri, NULL};
-	db->c = PQconnectdbParams(keys, vals, 1);
+	db->c = pq.connectdbParams(keys, vals, 1);
 	if (!db->c) {
 		free(db);
 		return -ENOMEM;
 	}
 	*ret = &db->base;
-	if (PQstatus(db->c) != CONNECTION_OK) {
+	if (pq.status(db->c) != CONNECTION_OK) {
 		/* libpq's message names the host and the reason, never the password (there
 		 * is none in the URI: store.c refused it) */
-		const char *m = PQerrorMessage(db->c);
-		int r = strstr(m, "authentication failed") || strstr(m, "no password supplied") ||
+		const char *m = pq.errorMessage(db->c);
+		r = strstr(m, "authentication failed") || strstr(m, "no password supplied") ||
 				strstr(m, "permission denied")
 			    ? -EACCES
 			    : -ECONNREFUSED;
 		return message(&db->base, r, m);
 	}
-	PQsetNoticeProcessor(db->c, quiet, NULL);
+	pq.setNoticeProcessor(db->c, quiet, NULL);
 	return pg_exec(&db->base, SESSION_SQL);
 }
 
 int xp__db_pgsql_check(const char *uri, char *why, size_t len)
 {
+	int r = pq_load(why, len);
+	if (r < 0)
+		return r;
 	char *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(uri, &err);
+	PQconninfoOption *opts = pq.conninfoParse(uri, &err);
 	if (!opts) {
 		if (err) {
 			size_t n = strlen(err);
@@ -550,10 +661,9 @@ int xp__db_pgsql_check(const char *uri, char *why, size_t len)
 		} else {
 			snprintf(why, len, "out of memory");
 		}
-		PQfreemem(err);
+		pq.freemem(err);
 		return err ? -EINVAL : -ENOMEM;
 	}
-	int r = 0;
 	for (PQconninfoOption *o = opts; o->keyword; o++)
 		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val) {
 			snprintf(why, len,
@@ -562,7 +672,7 @@ int xp__db_pgsql_check(const char *uri, char *why, size_t len)
 				 "(PGSERVICEFILE, service=NAME) instead");
 			r = -EINVAL;
 		}
-	PQconninfoFree(opts);
+	pq.conninfoFree(opts);
 	return r;
 }
 
@@ -588,7 +698,7 @@ int xp__db_pgsql_listen(struct xp_db *db, const char *channel)
 	int r = pg_exec(db, sql);
 	if (r < 0)
 		return r;
-	int fd = PQsocket(p->c);
+	int fd = pq.socket(p->c);
 	return fd < 0 ? xp__db_fail(db, -EIO, "the connection has no socket") : fd;
 }
 
@@ -597,15 +707,15 @@ int xp__db_pgsql_notified(struct xp_db *db)
 	struct pg_db *p = pgdb(db);
 	if (!p)
 		return -ENOTSUP;
-	if (PQstatus(p->c) != CONNECTION_OK || !PQconsumeInput(p->c))
-		return message(db, -EIO, PQerrorMessage(p->c));
+	if (pq.status(p->c) != CONNECTION_OK || !pq.consumeInput(p->c))
+		return message(db, -EIO, pq.errorMessage(p->c));
 	int n = 0;
-	for (PGnotify *m; (m = PQnotifies(p->c)) != NULL; n++)
-		PQfreemem(m);
+	for (PGnotify *m; (m = pq.notifies(p->c)) != NULL; n++)
+		pq.freemem(m);
 	/* the server closed the connection (restarted): PQconsumeInput saw the end of
 	 * the stream only as a state */
-	if (PQstatus(p->c) != CONNECTION_OK)
-		return message(db, -EIO, PQerrorMessage(p->c));
+	if (pq.status(p->c) != CONNECTION_OK)
+		return message(db, -EIO, pq.errorMessage(p->c));
 	return n > 0;
 }
 
@@ -618,9 +728,9 @@ int xp__db_pgsql_reset_start(struct xp_db *db)
 	p->reset = RESET_CONNECTING;
 	/* libpq's PQconnectPoll protocol: first as if it had asked to write */
 	p->want = POLLOUT;
-	if (!PQresetStart(p->c)) {
+	if (!pq.resetStart(p->c)) {
 		p->reset = RESET_FAILED;
-		return message(db, -ECONNREFUSED, PQerrorMessage(p->c));
+		return message(db, -ECONNREFUSED, pq.errorMessage(p->c));
 	}
 	return 0;
 }
@@ -628,13 +738,13 @@ int xp__db_pgsql_reset_start(struct xp_db *db)
 /* The session's settings read back: 1 all of them, 0 more to come, -errno. */
 static int setting_results(struct pg_db *p)
 {
-	while (!PQisBusy(p->c)) {
-		PGresult *res = PQgetResult(p->c);
+	while (!pq.isBusy(p->c)) {
+		PGresult *res = pq.getResult(p->c);
 		if (!res)
 			return 1;
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		if (pq.resultStatus(res) != PGRES_COMMAND_OK)
 			return result_fail(&p->base, res);
-		PQclear(res);
+		pq.clear(res);
 	}
 	return 0;
 }
@@ -649,13 +759,13 @@ int xp__db_pgsql_reset_poll(struct xp_db *db, int *fd, short *events)
 	if (p->reset == RESET_FAILED)
 		return xp__db_fail(db, -ECONNREFUSED, "the reconnection failed");
 	int r = 0;
-	struct pollfd pf = {.fd = PQsocket(p->c), .events = p->want};
+	struct pollfd pf = {.fd = pq.socket(p->c), .events = p->want};
 	/* libpq may be asked only once its socket is ready (PQconnectPoll's contract): a
 	 * call in between would take a connect() in progress for a finished one */
 	if (pf.fd >= 0 && poll(&pf, 1, 0) <= 0)
 		goto wait;
 	if (p->reset == RESET_CONNECTING) {
-		switch (PQresetPoll(p->c)) {
+		switch (pq.resetPoll(p->c)) {
 		case PGRES_POLLING_READING:
 			p->want = POLLIN;
 			goto wait;
@@ -663,27 +773,27 @@ int xp__db_pgsql_reset_poll(struct xp_db *db, int *fd, short *events)
 			p->want = POLLOUT;
 			goto wait;
 		case PGRES_POLLING_OK:
-			if (!PQsendQuery(p->c, SESSION_SQL)) {
-				r = message(db, -EIO, PQerrorMessage(p->c));
+			if (!pq.sendQuery(p->c, SESSION_SQL)) {
+				r = message(db, -EIO, pq.errorMessage(p->c));
 				break;
 			}
 			p->reset = RESET_SETTING;
 			p->want = POLLIN;
 			goto wait;
 		default:
-			r = message(db, -ECONNREFUSED, PQerrorMessage(p->c));
+			r = message(db, -ECONNREFUSED, pq.errorMessage(p->c));
 			break;
 		}
 	} else {
-		r = PQconsumeInput(p->c) ? setting_results(p)
-					 : message(db, -EIO, PQerrorMessage(p->c));
+		r = pq.consumeInput(p->c) ? setting_results(p)
+					 : message(db, -EIO, pq.errorMessage(p->c));
 		if (r == 0)
 			goto wait;
 	}
 	p->reset = r > 0 ? RESET_NONE : RESET_FAILED;
 	return r;
 wait:
-	*fd = PQsocket(p->c);
+	*fd = pq.socket(p->c);
 	*events = p->want;
 	return 0;
 }

@@ -44,11 +44,13 @@ int xp__db_open_sqlite(const char *path, struct xp_db **ret);
 /* Connects to PostgreSQL with a libpq connection URI (postgresql://...), which must hold
  * no password (store.c refuses one before this is called). *ret as for SQLite. 0 or
  * -errno (-ECONNREFUSED when the server cannot be reached, -EACCES when it refused the
- * login). */
+ * login, -ENOENT when libpq cannot be loaded: xp__db_pgsql_check, called first, says
+ * why). */
 int xp__db_open_pgsql(const char *uri, struct xp_db **ret);
 /* Refuses what PostgreSQL's URI must not be: unreadable by libpq (-EINVAL), or
  * holding a password (-EINVAL: credentials come from PGPASSFILE or a service file,
- * never argv or a setting anyone may print). The reason into why (len bytes). */
+ * never argv or a setting anyone may print), or libpq missing (-ENOENT: it is loaded
+ * here at the first call, dlopen, not linked). The reason into why (len bytes). */
 int xp__db_pgsql_check(const char *uri, char *why, size_t len);
 void xp__db_close(struct xp_db *db);
 enum xp_db_dialect xp__db_dialect(const struct xp_db *db);

@@ -227,7 +227,7 @@ static enum MHD_Result api_delete(struct http_srv *h, struct MHD_Connection *c, 
 bool xp__http_authorized(struct http_srv *h, struct MHD_Connection *c)
 {
 	const char *a =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	    xp__mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!a || strncmp(a, "Bearer ", 7) != 0)
 		return false;
 	a += 7;

@@ -81,7 +81,7 @@ static bool published_openly(const struct xp_settings *eff)
 static const char *wrong_token(struct MHD_Connection *c)
 {
 	const char *a =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	    xp__mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	return a ? " (a wrong token)" : "";
 }
 
@@ -91,7 +91,7 @@ static enum MHD_Result refuse(struct MHD_Connection *c)
 	    xp__http_json_response(json_pack("{s:s}", "error", no_token_msg));
 	/* RFC 9110 11.6.1: a 401 names the scheme it wants */
 	if (resp)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"xenprov\"");
 	return xp__http_queue(c, MHD_HTTP_UNAUTHORIZED, resp);
 }
@@ -108,9 +108,9 @@ static enum MHD_Result refuse(struct MHD_Connection *c)
 static bool install_grant(struct http_srv *h, struct MHD_Connection *c, uint32_t ip,
 			  const char *profile, const char *hex)
 {
-	const char *name = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Xenprov-System");
+	const char *name = xp__mhd.lookup_connection_value(c, MHD_HEADER_KIND, "X-Xenprov-System");
 	const char *a =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	    xp__mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	/* a malformed request costs no query */
 	if (!name || !a || strncmp(a, "Bearer ", 7) != 0 || strlen(a + 7) != XP_INSTALL_TOKEN_LEN ||
 	    !xp_system_name_valid(name))
@@ -276,19 +276,19 @@ static enum MHD_Result reply_sparse(struct MHD_Connection *c, int fd, uint64_t s
 	*s = (struct sparse_src){
 	    .fd = fd, .size = size, .pos = from, .end = from, .rec_len = XP_SPARSE_HEADER_LEN};
 	xp_sparse_put_header(s->rec, size, from);
-	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024,
+	struct MHD_Response *resp = xp__mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024,
 								      sparse_read, s, sparse_free);
 	if (!resp)
 		sparse_free(s);
 	else
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, XP_SPARSE_TYPE);
+		xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, XP_SPARSE_TYPE);
 	return xp__http_queue(c, MHD_HTTP_OK, resp);
 }
 
 /* ?sparse=FROM: 1 with *from, 0 when absent, -1 malformed (digits only, at most size). */
 static int sparse_arg(struct MHD_Connection *c, uint64_t size, uint64_t *from)
 {
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sparse");
+	const char *v = xp__mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sparse");
 	if (!v)
 		return 0;
 	uint64_t n;
@@ -387,7 +387,7 @@ static void *worker_main(void *arg)
 		else
 			prepare(h, j);
 		/* the job is the request's again: not touched after this */
-		MHD_resume_connection(j->c);
+		xp__mhd.resume_connection(j->c);
 		pthread_mutex_lock(&h->job_lock);
 	}
 	pthread_mutex_unlock(&h->job_lock);
@@ -518,7 +518,7 @@ enum MHD_Result xp__http_profile_image(struct http_srv *h, struct MHD_Connection
 	if (!full) {
 		/* suspended before the worker can see it, so that its resume never comes
 		 * first; it is the request's (slot), freed when the request ends */
-		MHD_suspend_connection(c);
+		xp__mhd.suspend_connection(c);
 		struct image_job **t = &h->jobs;
 		while (*t)
 			t = &(*t)->next;

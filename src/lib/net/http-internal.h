@@ -16,6 +16,34 @@
 #include "xenprov/install.h"
 #include "xenprov/inventory.h"
 
+#ifndef XP_LIBMHD_SONAME
+#define XP_LIBMHD_SONAME "libmicrohttpd.so.12"
+#endif
+
+/* libmicrohttpd's functions the HTTP service calls, typed by its own declarations (its
+ * constants and types stay the header's): the library is loaded (dlopen) when the
+ * service is set up (xp__http_srv_bind), not linked, as it brings nine more (GnuTLS and
+ * what it needs) to every start of xenprov, whose commands other than serve never use
+ * it. Set once, then only read. */
+struct xp__mhd_api {
+	__typeof__(MHD_add_connection) *add_connection;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_create_response_from_callback) *create_response_from_callback;
+	__typeof__(MHD_create_response_from_fd_at_offset64) *create_response_from_fd_at_offset64;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_get_connection_info) *get_connection_info;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_quiesce_daemon) *quiesce_daemon;
+	__typeof__(MHD_resume_connection) *resume_connection;
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_suspend_connection) *suspend_connection;
+};
+extern struct xp__mhd_api xp__mhd;
+
 /* With --interface: a listening socket per interface (SO_BINDTODEVICE), accepted in the
  * main loop and handed to libmicrohttpd, which takes one listening socket at most. */
 struct hlisten {

@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "net/http-internal.h"
+#include "util/dlib.h"
 #include "xenprov/inventory.h"
 
 #define MAX_BODY (64 * 1024)
@@ -58,8 +60,8 @@ enum MHD_Result xp__http_queue(struct MHD_Connection *c, unsigned status, struct
 {
 	if (!resp)
 		return MHD_NO;
-	enum MHD_Result r = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
+	enum MHD_Result r = xp__mhd.queue_response(c, status, resp);
+	xp__mhd.destroy_response(resp);
 	return r;
 }
 
@@ -67,9 +69,9 @@ enum MHD_Result xp__http_reply_text(struct MHD_Connection *c, unsigned status, c
 				  const char *text, size_t len)
 {
 	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+	    xp__mhd.create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
 	if (resp)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+		xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	return xp__http_queue(c, status, resp);
 }
 
@@ -84,9 +86,9 @@ struct MHD_Response *xp__http_json_response(json_t *v)
 	xp_buf_adds(&b, "\n");
 	free(text);
 	struct MHD_Response *resp =
-	    b.s ? MHD_create_response_from_buffer(b.len, b.s, MHD_RESPMEM_MUST_COPY) : NULL;
+	    b.s ? xp__mhd.create_response_from_buffer(b.len, b.s, MHD_RESPMEM_MUST_COPY) : NULL;
 	if (resp)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	xp_buf_release(&b);
 	return resp;
 }
@@ -220,7 +222,7 @@ static void refresh(struct http_srv *h)
 
 static void wake_conn(void *c)
 {
-	MHD_resume_connection(c);
+	xp__mhd.resume_connection(c);
 }
 
 static enum MHD_Result serve_file(struct http_srv *h, struct xp_boot *boot,
@@ -236,7 +238,7 @@ static enum MHD_Result serve_file(struct http_srv *h, struct xp_boot *boot,
 		/* the installer, being built on first use (installer-cache.c): the request
 		 * waits for the build, suspended before the builder can wake it */
 		rq->waited = true;
-		MHD_suspend_connection(c);
+		xp__mhd.suspend_connection(c);
 		int w = xp__installer_cache_wait(h->s->icache, wake_conn, c);
 		if (w == 0) {
 			xp__serve_limited(h->s, SRC_HTTP, LOG_INFO,
@@ -244,18 +246,18 @@ static enum MHD_Result serve_file(struct http_srv *h, struct xp_boot *boot,
 					  peer_text);
 			return MHD_YES;
 		}
-		MHD_resume_connection(c); /* asked again at once: built meanwhile, or 503 */
+		xp__mhd.resume_connection(c); /* asked again at once: built meanwhile, or 503 */
 		return MHD_YES;
 	}
 	if (r == -EAGAIN) { /* still: too many waiting, or the server stopping */
 		static const char msg[] = "the installer is being built: try again\n";
 		xp__serve_limited(h->s, SRC_HTTP, LOG_INFO,
 				  "'%s' for %s: the installer is being built: 503", path, peer_text);
-		struct MHD_Response *resp = MHD_create_response_from_buffer(
+		struct MHD_Response *resp = xp__mhd.create_response_from_buffer(
 		    sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
 		if (resp) {
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "30");
+			xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+			xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "30");
 		}
 		return xp__http_queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
 	}
@@ -296,7 +298,7 @@ enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t 
 {
 	uint64_t off = 0, len = size;
 	int rg =
-	    xp__http_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
+	    xp__http_range(xp__mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
 			   size, &off, &len);
 	char cr[96];
 	if (range)
@@ -306,28 +308,28 @@ enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t 
 		if (fd >= 0)
 			close(fd);
 		struct MHD_Response *resp =
-		    MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		    xp__mhd.create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 		snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
 		if (resp)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+			xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 		return xp__http_queue(c, 416, resp);
 	}
 	struct MHD_Response *resp;
 	if (fd >= 0) {
-		resp = MHD_create_response_from_fd_at_offset64(len, fd, (int64_t)(base + off));
+		resp = xp__mhd.create_response_from_fd_at_offset64(len, fd, (int64_t)(base + off));
 		if (!resp)
 			close(fd); /* else the response closes it */
 	} else {
-		resp = MHD_create_response_from_buffer((size_t)len, (void *)(data + off),
+		resp = xp__mhd.create_response_from_buffer((size_t)len, (void *)(data + off),
 						       MHD_RESPMEM_MUST_COPY);
 	}
 	if (resp) {
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+		xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+		xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 		if (rg > 0) {
 			snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
 				 off + len - 1, size);
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+			xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 		}
 	}
 	return xp__http_queue(c, rg > 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, resp);
@@ -336,7 +338,7 @@ enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t 
 bool xp__http_peer(struct MHD_Connection *c, uint32_t *ip, char text[INET_ADDRSTRLEN])
 {
 	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    xp__mhd.get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
 		return false;
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)ci->client_addr;
@@ -395,7 +397,7 @@ static enum MHD_Result handle_away(struct http_srv *h, struct MHD_Connection *c,
 			      "was taken: try again later"
 			    : away_msg));
 	if (resp)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
 	return xp__http_queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
 }
 
@@ -563,14 +565,50 @@ static void on_accept(struct serve *s, struct watch *w, uint32_t events)
 			return;
 		}
 		/* on failure MHD closes the socket itself */
-		if (MHD_add_connection(l->h->d, fd, (struct sockaddr *)&peer, len) != MHD_YES)
+		if (xp__mhd.add_connection(l->h->d, fd, (struct sockaddr *)&peer, len) != MHD_YES)
 			xp__serve_limited(s, SRC_HTTP, LOG_WARNING,
 				      "a connection was refused (limit reached?)");
 	}
 }
 
+struct xp__mhd_api xp__mhd;
+
+static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+static char mhd_load_error[256]; /* why libmicrohttpd could not be loaded, "" once it is */
+
+static void mhd_start(void)
+{
+	const struct xp_dlsym syms[] = {
+	    XP_DLSYM(MHD_add_connection, xp__mhd.add_connection),
+	    XP_DLSYM(MHD_add_response_header, xp__mhd.add_response_header),
+	    XP_DLSYM(MHD_create_response_from_buffer, xp__mhd.create_response_from_buffer),
+	    XP_DLSYM(MHD_create_response_from_callback, xp__mhd.create_response_from_callback),
+	    XP_DLSYM(MHD_create_response_from_fd_at_offset64,
+		     xp__mhd.create_response_from_fd_at_offset64),
+	    XP_DLSYM(MHD_destroy_response, xp__mhd.destroy_response),
+	    XP_DLSYM(MHD_get_connection_info, xp__mhd.get_connection_info),
+	    XP_DLSYM(MHD_get_daemon_info, xp__mhd.get_daemon_info),
+	    XP_DLSYM(MHD_lookup_connection_value, xp__mhd.lookup_connection_value),
+	    XP_DLSYM(MHD_queue_response, xp__mhd.queue_response),
+	    XP_DLSYM(MHD_quiesce_daemon, xp__mhd.quiesce_daemon),
+	    XP_DLSYM(MHD_resume_connection, xp__mhd.resume_connection),
+	    XP_DLSYM(MHD_start_daemon, xp__mhd.start_daemon),
+	    XP_DLSYM(MHD_stop_daemon, xp__mhd.stop_daemon),
+	    XP_DLSYM(MHD_suspend_connection, xp__mhd.suspend_connection),
+	};
+	xp_dlib_load(XP_LIBMHD_SONAME, syms, sizeof(syms) / sizeof(syms[0]), mhd_load_error,
+		     sizeof(mhd_load_error));
+}
+
 int xp__http_srv_bind(struct serve *s, struct http_srv **ret)
 {
+	pthread_once(&mhd_once, mhd_start);
+	if (mhd_load_error[0]) {
+		xp__serve_log(s, LOG_ERR,
+			      "http: %s could not be loaded: %s; apt-get install libmicrohttpd12",
+			      XP_LIBMHD_SONAME, mhd_load_error);
+		return -ENOENT;
+	}
 	struct http_srv *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -642,7 +680,7 @@ int xp__http_srv_start(struct http_srv *h)
 	};
 	if (h->n_ls)
 		flags |= MHD_USE_NO_LISTEN_SOCKET;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
+	h->d = xp__mhd.start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
 				MHD_OPTION_END);
 	if (!h->d) {
 		xp__serve_log(h->s, LOG_ERR, "http: cannot start the server");
@@ -670,7 +708,7 @@ void xp__http_srv_quiesce(struct http_srv *h)
 	close_listeners(h);
 	if (h->n_ls)
 		return;
-	MHD_socket fd = MHD_quiesce_daemon(h->d);
+	MHD_socket fd = xp__mhd.quiesce_daemon(h->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 }
@@ -680,7 +718,7 @@ size_t xp__http_srv_connections(struct http_srv *h)
 	if (!h->d)
 		return 0;
 	const union MHD_DaemonInfo *i =
-	    MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	    xp__mhd.get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 	return i ? i->num_connections : 0;
 }
 
@@ -693,7 +731,7 @@ void xp__http_srv_close(struct http_srv *h)
 	xp__http_images_stop(h); /* its waiting requests resumed, before MHD stops */
 	xp__installer_cache_stop_waits(h->s->icache); /* those of the installer's build too */
 	if (h->d)
-		MHD_stop_daemon(h->d);
+		xp__mhd.stop_daemon(h->d);
 	xp__http_images_release(h);
 	if (h->fd >= 0)
 		close(h->fd);

@@ -14,7 +14,6 @@
  * Not here: the URLs and what the bodies mean (the callers).
  */
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -24,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/dlib.h"
 #include "xenprov/http-client.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
@@ -56,34 +56,20 @@ static struct {
 /* Loads libcurl (it stays loaded) and runs curl_global_init, once a process. */
 static void curl_start(void)
 {
-	void *so = dlopen(XP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!so) {
-		snprintf(curl_load_error, sizeof(curl_load_error), "%s", dlerror());
-		return;
-	}
-	const struct {
-		const char *name;
-		void *to; /* a pointer to one of cu's function pointers */
-	} syms[] = {
-	    {"curl_global_init", &cu.global_init},	 {"curl_easy_init", &cu.easy_init},
-	    {"curl_easy_setopt", &cu.easy_setopt},	 {"curl_easy_perform", &cu.easy_perform},
-	    {"curl_easy_getinfo", &cu.easy_getinfo},	 {"curl_easy_cleanup", &cu.easy_cleanup},
-	    {"curl_easy_strerror", &cu.easy_strerror},	 {"curl_slist_append", &cu.slist_append},
-	    {"curl_slist_free_all", &cu.slist_free_all},
+	const struct xp_dlsym syms[] = {
+	    XP_DLSYM(curl_global_init, cu.global_init),
+	    XP_DLSYM(curl_easy_init, cu.easy_init),
+	    XP_DLSYM(curl_easy_setopt, cu.easy_setopt),
+	    XP_DLSYM(curl_easy_perform, cu.easy_perform),
+	    XP_DLSYM(curl_easy_getinfo, cu.easy_getinfo),
+	    XP_DLSYM(curl_easy_cleanup, cu.easy_cleanup),
+	    XP_DLSYM(curl_easy_strerror, cu.easy_strerror),
+	    XP_DLSYM(curl_slist_append, cu.slist_append),
+	    XP_DLSYM(curl_slist_free_all, cu.slist_free_all),
 	};
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *f = dlsym(so, syms[i].name);
-		if (!f) {
-			snprintf(curl_load_error, sizeof(curl_load_error), "%s has no %s",
-				 XP_LIBCURL_SONAME, syms[i].name);
-			dlclose(so);
-			return;
-		}
-		/* POSIX: a function's address from dlsym; memcpy, as ISO C has no
-		 * conversion from void * to a function pointer */
-		memcpy(syms[i].to, &f, sizeof(f));
-	}
-	curl_init_rc = cu.global_init(CURL_GLOBAL_DEFAULT);
+	if (xp_dlib_load(XP_LIBCURL_SONAME, syms, sizeof(syms) / sizeof(syms[0]), curl_load_error,
+			 sizeof(curl_load_error)) == 0)
+		curl_init_rc = cu.global_init(CURL_GLOBAL_DEFAULT);
 }
 
 void xp_http_resp_release(struct xp_http_resp *r)
