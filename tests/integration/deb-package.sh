@@ -62,6 +62,11 @@ dpkg-deb -f "$deb" Depends >"$T/depends"
 grep -q 'libc6 (>=' "$T/depends" && grep -q 'libarchive13' "$T/depends" ||
 	fail "Depends has no shared-library dependencies: $(cat "$T/depends")"
 ok
+# the libraries xenprov loads at run time (dlopen), which dh_shlibdeps cannot see
+for p in libcurl4 libpq5 libmicrohttpd12; do
+	grep -qw "$p" "$T/depends" || fail "Depends lacks $p: $(cat "$T/depends")"
+done
+ok
 for p in mmdebstrap rsync qemu-utils lvm2 xen-utils; do
 	dpkg-deb -f "$deb" Recommends | grep -qw "$p" || fail "Recommends lacks $p"
 done
@@ -142,6 +147,12 @@ ok
 
 must xenprov --version
 [ "$out" = "xenprov $version" ] || fail "xenprov --version: '$out', want 'xenprov $version'"
+ok
+# what it loads at run time (dlopen) was installed with it
+must ldconfig -p
+for so in libcurl.so.4 libpq.so.5 libmicrohttpd.so.12; do
+	grep -q "^[[:space:]]*$so " "$T/stdout" || fail "the root has no $so"
+done
 ok
 must xenprov-pxeboot --help
 grep -q "Usage: xenprov-pxeboot" "$T/stdout" || fail "xenprov-pxeboot --help: $out"

@@ -112,10 +112,11 @@ static void pq_start(void)
 	    XP_DLSYM(PQtransactionStatus, pq.transactionStatus),
 	};
 	char why[192];
-	if (xp_dlib_load(XP_LIBPQ_SONAME, syms, sizeof(syms) / sizeof(syms[0]), why,
-			 sizeof(why)) < 0)
+	if (xp_dlib_load(XP_LIBPQ_SONAME, syms, sizeof(syms) / sizeof(syms[0]), why, sizeof(why)) <
+	    0)
 		snprintf(pq_load_error, sizeof(pq_load_error),
-			 "%s could not be loaded: %s; apt-get install libpq5", XP_LIBPQ_SONAME, why);
+			 "%s could not be loaded: %s; apt-get install libpq5", XP_LIBPQ_SONAME,
+			 why);
 }
 
 /* libpq loaded (once a process, any thread): 0, or -ENOENT with the reason into why
@@ -249,7 +250,8 @@ static int pg_exec(struct xp_db *db, const char *sql)
 		/* A statement that failed inside a transaction aborts all of it (SQLite
 		 * would undo that statement only); COMMIT then rolls back and says so in
 		 * its tag, not as an error. Nothing was committed: that is an error. */
-		bool lost = strcmp(sql, "COMMIT") == 0 && strcmp(pq.cmdStatus(res), "ROLLBACK") == 0;
+		bool lost =
+		    strcmp(sql, "COMMIT") == 0 && strcmp(pq.cmdStatus(res), "ROLLBACK") == 0;
 		pq.clear(res);
 		return lost ? xp__db_fail(db, -EIO,
 					  "the transaction was rolled back: a statement in it "
@@ -461,7 +463,7 @@ static int pg_step(struct xp_db_stmt *st)
 		PGresult *res =
 		    s->keep ? pq.execPrepared(db->c, s->name, s->nparams, vals, s->lens, s->fmts, 0)
 			    : pq.execParams(db->c, s->sql, s->nparams, s->types, vals, s->lens,
-					   s->fmts, 0);
+					    s->fmts, 0);
 		ExecStatusType status = pq.resultStatus(res);
 		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
 			return result_fail(st->db, res);
@@ -636,9 +638,9 @@ int xp__db_open_pgsql(const char *uri, struct xp_db **ret)
 		 * is none in the URI: store.c refused it) */
 		const char *m = pq.errorMessage(db->c);
 		r = strstr(m, "authentication failed") || strstr(m, "no password supplied") ||
-				strstr(m, "permission denied")
-			    ? -EACCES
-			    : -ECONNREFUSED;
+			    strstr(m, "permission denied")
+			? -EACCES
+			: -ECONNREFUSED;
 		return message(&db->base, r, m);
 	}
 	pq.setNoticeProcessor(db->c, quiet, NULL);
@@ -786,7 +788,7 @@ int xp__db_pgsql_reset_poll(struct xp_db *db, int *fd, short *events)
 		}
 	} else {
 		r = pq.consumeInput(p->c) ? setting_results(p)
-					 : message(db, -EIO, pq.errorMessage(p->c));
+					  : message(db, -EIO, pq.errorMessage(p->c));
 		if (r == 0)
 			goto wait;
 	}

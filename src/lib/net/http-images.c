@@ -92,7 +92,7 @@ static enum MHD_Result refuse(struct MHD_Connection *c)
 	/* RFC 9110 11.6.1: a 401 names the scheme it wants */
 	if (resp)
 		xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Bearer realm=\"xenprov\"");
+					    "Bearer realm=\"xenprov\"");
 	return xp__http_queue(c, MHD_HTTP_UNAUTHORIZED, resp);
 }
 
@@ -276,8 +276,8 @@ static enum MHD_Result reply_sparse(struct MHD_Connection *c, int fd, uint64_t s
 	*s = (struct sparse_src){
 	    .fd = fd, .size = size, .pos = from, .end = from, .rec_len = XP_SPARSE_HEADER_LEN};
 	xp_sparse_put_header(s->rec, size, from);
-	struct MHD_Response *resp = xp__mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024,
-								      sparse_read, s, sparse_free);
+	struct MHD_Response *resp = xp__mhd.create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, 256 * 1024, sparse_read, s, sparse_free);
 	if (!resp)
 		sparse_free(s);
 	else

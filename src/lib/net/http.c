@@ -256,7 +256,8 @@ static enum MHD_Result serve_file(struct http_srv *h, struct xp_boot *boot,
 		struct MHD_Response *resp = xp__mhd.create_response_from_buffer(
 		    sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
 		if (resp) {
-			xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+			xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						    "text/plain");
 			xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "30");
 		}
 		return xp__http_queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
@@ -297,9 +298,9 @@ enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t 
 				     const char *data, const char *type, char range[96])
 {
 	uint64_t off = 0, len = size;
-	int rg =
-	    xp__http_range(xp__mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
-			   size, &off, &len);
+	int rg = xp__http_range(
+	    xp__mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE), size, &off,
+	    &len);
 	char cr[96];
 	if (range)
 		snprintf(range, 96, rg < 0 ? "unsatisfiable range" : "bytes %" PRIu64 "-%" PRIu64,
@@ -321,7 +322,7 @@ enum MHD_Result xp__http_reply_range(struct MHD_Connection *c, int fd, uint64_t 
 			close(fd); /* else the response closes it */
 	} else {
 		resp = xp__mhd.create_response_from_buffer((size_t)len, (void *)(data + off),
-						       MHD_RESPMEM_MUST_COPY);
+							   MHD_RESPMEM_MUST_COPY);
 	}
 	if (resp) {
 		xp__mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -681,7 +682,7 @@ int xp__http_srv_start(struct http_srv *h)
 	if (h->n_ls)
 		flags |= MHD_USE_NO_LISTEN_SOCKET;
 	h->d = xp__mhd.start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
-				MHD_OPTION_END);
+				    MHD_OPTION_END);
 	if (!h->d) {
 		xp__serve_log(h->s, LOG_ERR, "http: cannot start the server");
 		return -EIO;

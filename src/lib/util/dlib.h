@@ -21,7 +21,10 @@ struct xp_dlsym {
 	void *to;
 };
 
-#define XP_DLSYM(fn, ptr) {#fn, &(ptr)}
+#define XP_DLSYM(fn, ptr)                                                                          \
+	{                                                                                          \
+#fn, &(ptr)                                                                        \
+	}
 
 /* Loads soname (RTLD_NOW | RTLD_LOCAL; it stays loaded) and stores the address of each
  * of syms[0..n) in its .to. Returns 0, or -ENOENT with err (errlen bytes) saying why
