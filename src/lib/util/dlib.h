@@ -21,9 +21,12 @@ struct xp_dlsym {
 	void *to;
 };
 
+/* The entry for function fn into ptr, which must be of fn's type (`__typeof__(fn) *`):
+ * another is a compiler warning (a pointer type mismatch), so that a name cannot be
+ * paired with another function's pointer. */
 #define XP_DLSYM(fn, ptr)                                                                          \
 	{                                                                                          \
-#fn, &(ptr)                                                                        \
+		.name = #fn, .to = 1 ? &(ptr) : (__typeof__(fn) **)0                               \
 	}
 
 /* Loads soname (RTLD_NOW | RTLD_LOCAL; it stays loaded) and stores the address of each
