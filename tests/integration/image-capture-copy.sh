@@ -17,7 +17,8 @@
 #   identical, a touched-only file linked to the first version (no bytes), the sparse
 #   file still sparse;
 #   a pattern xenprov's matcher does not take ('+ ' rule syntax) copied by rsync
-#   (--json copier), with the same result.
+#   (--json copier), with the same result; a capture as another user than root
+#   copied by rsync.
 #
 # Run by CTest with XENPROV, XP_SRC and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
@@ -183,5 +184,15 @@ capture_json rsync "$R" --name plus --exclude '+ keepme' "${EX[@]}"
 capture_json rsync "$R" --name plus2 --rsync --exclude '+ keepme' "${EX[@]}"
 cmp -s "$CAP/plus/1/manifest" "$CAP/plus2/1/manifest" || fail "the fallback's manifest"
 ok
+# ---- not root: rsync copies (it keeps what that user may, quietly) ----------------------
+if command -v setpriv >/dev/null; then
+	mkdir -p "$T/nobody/tree/d" "$T/nobody/state" && echo x >"$T/nobody/tree/d/f" &&
+		chown -R 65534:65534 "$T/nobody" && chmod 755 "$T"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$X" image capture "$T/nobody/tree" \
+		--name nob --state-dir "$T/nobody/state" --json >"$T/stdout" 2>"$T/err" ||
+		fail "a capture as nobody failed: $(cat "$T/err")"
+	json_ok "$T/stdout" "j['copier'] == 'rsync' and j['files'] >= 3"
+	ok
+fi
 umount "$R/mnt2"
 pass

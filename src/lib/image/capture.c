@@ -370,7 +370,9 @@ struct copier {
 static int copier_pick(const struct xp_capture_opts *o, struct copier *cp, struct xp_diags *d)
 {
 	cp->native = false;
-	if (o->kind != XP_CAPTURE_DIR || o->use_rsync)
+	/* as another user rsync -a keeps what it may (no owners, no trusted xattrs, no
+	 * devices) without failing: that is rsync's to decide */
+	if (o->kind != XP_CAPTURE_DIR || o->use_rsync || geteuid() != 0)
 		return 0;
 	struct patterns pats;
 	int r = patterns_get(o, &pats);
@@ -707,7 +709,9 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			goto out;
 		}
 		/* 0600: it names the source's directories, the excluded ones too */
-		if ((r = xp_write_atomic(ipath, sk.index.s, sk.index.len, 0600)) < 0) {
+		/* synced by the commit's syncfs with the rest of the version */
+		if ((r = xp_write_atomic_flags(ipath, sk.index.s, sk.index.len, 0600,
+					       XP_WRITE_NOSYNC)) < 0) {
 			xp_diags_fail(d, r, ipath, NULL, NULL, "cannot write: %s", strerror(-r));
 			goto out;
 		}

@@ -606,17 +606,20 @@ int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_
 	meta->parent = nv->lazy ? nv->prev.version : 0;
 	if ((r = xp_imgver_meta_format(meta, &json)) < 0)
 		goto out;
-	/* the tree first (one syncfs for all rsync wrote), then the two files, then the
-	 * rename: a version whose meta.json is visible is whole on disk */
+	/* the two files, then one syncfs for them and all the capture wrote (the tree or
+	 * delta, srcindex), then the rename: a version whose directory is there is whole on
+	 * disk (.V.partial is never read as a version; each file's own fsync would be one
+	 * journal commit more) */
+	if ((r = xp_write_atomic_flags(mpath, manifest_text, manifest_len, 0644,
+				       XP_WRITE_NOSYNC)) < 0 ||
+	    (r = xp_write_atomic_flags(jpath, json.s, json.len, 0644, XP_WRITE_NOSYNC)) < 0) {
+		xp_diags_fail(d, r, nv->partial, NULL, NULL, "cannot write: %s", strerror(-r));
+		goto out;
+	}
 	pfd = open(nv->partial, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0 || syncfs(pfd) < 0) {
 		r = -errno;
 		xp_diags_fail(d, r, nv->partial, NULL, NULL, "cannot sync: %s", strerror(-r));
-		goto out;
-	}
-	if ((r = xp_write_atomic(mpath, manifest_text, manifest_len, 0644)) < 0 ||
-	    (r = xp_write_atomic(jpath, json.s, json.len, 0644)) < 0) {
-		xp_diags_fail(d, r, nv->partial, NULL, NULL, "cannot write: %s", strerror(-r));
 		goto out;
 	}
 	if (rename(nv->partial, final) < 0) {
