@@ -112,8 +112,8 @@ static void pq_start(void)
 	    XP_DLSYM(PQtransactionStatus, pq.transactionStatus),
 	};
 	char why[192];
-	if (xp_dlib_load(XP_LIBPQ_SONAME, syms, sizeof(syms) / sizeof(syms[0]), why, sizeof(why)) <
-	    0)
+	size_t n = sizeof(syms) / sizeof(syms[0]);
+	if (xp_dlib_load(XP_LIBPQ_SONAME, syms, n, why, sizeof(why)) < 0)
 		snprintf(pq_load_error, sizeof(pq_load_error),
 			 "%s could not be loaded: %s; apt-get install libpq5", XP_LIBPQ_SONAME,
 			 why);
