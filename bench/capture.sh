@@ -60,6 +60,11 @@
 # runs): capture-2 0.18 / 0.15 s wall, 15.4% / 12.7% of capture-1, 0.09 / 0.07 s CPU,
 # 7.1% / 6.3%: the CPU target met, the wall one not (cold program load and rsync's
 # own exit handshake, ~40 ms of sleeping); the first reader's checkout 0.10 / 0.08 s.
+# With xenprov's own copy (capture-copy.c), one syncfs a version and libpq/libmicrohttpd
+# loaded at first use (the same day, load average 0.85-1.1): rsync 0.97 s; capture-1
+# 0.72 s, 0.75x rsync (met); capture-1 --rsync 1.14 s; capture-2 0.09 s, 12.6% of
+# capture-1 wall, 5.3% CPU (the wall target not met: ~35 ms of it is the program's
+# libraries read cold, ~10 ms the sync); first reader's checkout 0.08 s.
 #
 # The xenprov binary: $1, else $XENPROV, else ../xenprov next to this script (as
 # BUILD_DIR/bench/bench-capture), else build/release/xenprov. Needs root (owners).
