@@ -12,7 +12,8 @@
 #   anchored), and a tmpfs mounted inside (--one-file-system: an empty directory; with
 #   --all-filesystems: its content);
 #   a second capture (a lazy version, the skip of capture-skip.c) after content, mode,
-#   touch-only, new directory (with a hard link), removal, rename and excluded changes:
+#   touch-only, new directory (with a hard link), removal, rename, a broken hard link
+#   (the same bytes: still two files) and excluded changes:
 #   both manifests identical and equal to a fresh full capture's, both checked-out trees
 #   identical, a touched-only file linked to the first version (no bytes), the sparse
 #   file still sparse;
@@ -48,6 +49,8 @@ echo keep >"$R/var/cache/apt/archives/lock"
 head -c 20000 /dev/urandom >"$R/a/f"
 ln "$R/a/f" "$R/b/f2"
 ln "$R/a/f" "$R/c/f3"
+head -c 9000 /dev/urandom >"$R/a/hl1" # a pair the second capture finds broken
+ln "$R/a/hl1" "$R/b/hl2"
 mkfifo "$R/a/fifo"
 ln "$R/a/fifo" "$R/b/fifo2"
 ln -s ../etc/passwd "$R/a/sym"
@@ -150,6 +153,7 @@ echo n >"$R/newdir/sub/f"
 ln "$R/newdir/sub/f" "$R/newdir/f-link"
 rm "$R/c/with blank"
 mv "$R/opt/keep" "$R/opt/kept"
+cp -p "$R/b/hl2" "$R/b/hl2.new" && mv "$R/b/hl2.new" "$R/b/hl2" # the same bytes, two files now
 chmod 1770 "$R/mnt2" # a mount point whose attributes changed: remade empty, not entered
 echo t2 >"$R/tmp/t/g"
 echo l >"$R/newdir/x.log"
@@ -158,8 +162,14 @@ capture_json xenprov "$R" --name nat "${EX[@]}"
 json_ok "$T/stdout" "j['parent'] == 1 and j['skipped'] > 0"
 capture_json rsync "$R" --name rs --rsync "${EX[@]}"
 capture_json xenprov "$R" --name fresh "${EX[@]}"
-cmp -s "$CAP/nat/2/manifest" "$CAP/rs/2/manifest" ||
-	fail "second manifests differ: $(diff "$CAP/rs/2/manifest" "$CAP/nat/2/manifest" | head -20)"
+# rsync's own --link-dest links both halves of the broken pair to the one base inode
+# (each passes its quick check): b/hl2 is left out of the comparison with rsync's path;
+# the comparison with a fresh capture below holds it (two files)
+nohl() { grep -v '^/b/hl2 ' "$1"; }
+diff <(nohl "$CAP/rs/2/manifest") <(nohl "$CAP/nat/2/manifest") >"$T/d" ||
+	fail "second manifests differ: $(head -20 "$T/d")"
+grep -q '^/b/hl2 f 0644 0 0 9000 [0-9]* [0-9a-f]* - -$' "$CAP/nat/2/manifest" ||
+	fail "the broken hard link was joined again: $(grep '^/b/hl2 ' "$CAP/nat/2/manifest")"
 cmp -s "$CAP/nat/2/manifest" "$CAP/fresh/1/manifest" ||
 	fail "the lazy manifest is not a full capture's: $(diff "$CAP/fresh/1/manifest" "$CAP/nat/2/manifest" | head)"
 ok
@@ -172,7 +182,8 @@ own=$(du -sk "$CAP/nat/1/root" "$CAP/nat/2/delta" | sed -n 2p | cut -f1)
 [ "$own" -lt 200 ] || fail "the delta is $own KiB of its own for about 30 KiB of change"
 expect_rc 0 image diff nat@1 nat@2
 expect_rc 0 image diff rs@1 rs@2
-diff <(listing "$CAP/rs/2/root" | cut -d'|' -f1-7,9) <(listing "$CAP/nat/2/root" | cut -d'|' -f1-7,9) >"$T/d" ||
+diff <(listing "$CAP/rs/2/root" | cut -d'|' -f1-7,9 | grep -v '^\./b/hl2|') \
+	<(listing "$CAP/nat/2/root" | cut -d'|' -f1-7,9 | grep -v '^\./b/hl2|') >"$T/d" ||
 	fail "checked-out trees differ: $(head -20 "$T/d")"
 diff <(listing "$CAP/fresh/1/root" | cut -d'|' -f1-7,9) <(listing "$CAP/nat/2/root" | cut -d'|' -f1-7,9) >"$T/d" ||
 	fail "nat@2 differs from a fresh capture: $(head -20 "$T/d")"

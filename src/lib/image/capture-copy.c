@@ -17,7 +17,9 @@
  * mtimes (to the nanosecond; atimes untouched), owners and groups (--numeric-ids: the
  * numbers), devices and specials (fifos, sockets); -H hard links (among what this copy
  * makes); -A -X every extended attribute this user can read, POSIX ACLs included;
- * -S a file with holes keeps them (its data extents are copied, the rest is a hole);
+ * -S a file with holes keeps them (its data extents are copied, the rest is a hole;
+ * rsync -S also makes holes of runs of zeros in a file without any: disk use may differ,
+ * never content); -X the xattrs rsync takes (no system.* name but the POSIX ACLs);
  * --one-file-system a directory on another filesystem is made empty, with its own
  * attributes, and not entered. A file that vanishes between the walk and its copy is
  * left out and reported as rsync's exit 24 is (vanished); any other failure to read or
@@ -106,6 +108,11 @@ struct copy {
 	atomic_uint_fast64_t bytes;
 	atomic_size_t done;
 	atomic_bool gone; /* a file vanished during the copy */
+	/* the base inodes same_as_base linked to: one job each (two jobs equal to two
+	 * paths of one base inode are two files now: the source broke the link) */
+	pthread_mutex_t lmu;
+	struct group *based;
+	size_t nbased, capbased;
 };
 
 static size_t group_hash(dev_t dev, ino_t ino)
@@ -126,6 +133,8 @@ static void copy_release(struct copy *c)
 		free(c->dirs[i].rel);
 	free(c->dirs);
 	free(c->groups); /* first: the jobs' paths */
+	free(c->based);
+	pthread_mutex_destroy(&c->lmu);
 	xp_buf_release(&c->path);
 }
 
@@ -177,6 +186,11 @@ static int copy_xattrs(int sfd, const char *spath, int dfd, const char *dpath)
 	char *val = NULL;
 	for (ssize_t off = 0; r == 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
 		const char *name = list + off;
+		/* rsync -AX on Linux: the POSIX ACLs of the system namespace, no other
+		 * (an NFSv4 or CIFS ACL is the source filesystem's, not a file's) */
+		if (strncmp(name, "system.", 7) == 0 && strcmp(name, "system.posix_acl_access") &&
+		    strcmp(name, "system.posix_acl_default"))
+			continue;
 		ssize_t vl = sfd >= 0 ? fgetxattr(sfd, name, NULL, 0) : lgetxattr(spath, name, NULL, 0);
 		if (vl < 0) {
 			if (errno != ENODATA) /* removed since the list: as rsync, left out */
@@ -269,6 +283,11 @@ static int make_special(struct copy *c, const char *rel, const struct stat *st)
 		r = copy_xattrs(-1, xp_buf_str(&sp), -1, xp_buf_str(&dp));
 	xp_buf_release(&sp);
 	xp_buf_release(&dp);
+	if (r == -ENOENT) { /* gone since the walk: left out, as rsync does */
+		(void)unlinkat(c->dfd, a, 0);
+		c->vanished = true;
+		return 0;
+	}
 	if (r < 0)
 		return fail_at(c, r, rel, "copy the extended attributes of");
 	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, st->st_mtim};
@@ -324,7 +343,10 @@ static int entry(struct copy *c, const struct stat *st, int depth)
 	if ((++c->seen & 1023) == 0 && cancelled(c))
 		return cancel_fail(c);
 	if (isdir) {
-		if (mkdirat(c->dfd, at(rel), 0700) < 0)
+		struct stat ex;
+		if (mkdirat(c->dfd, at(rel), 0700) < 0 &&
+		    !(errno == EEXIST && fstatat(c->dfd, at(rel), &ex, AT_SYMLINK_NOFOLLOW) == 0 &&
+		      S_ISDIR(ex.st_mode))) /* one the skip made: its attributes set again */
 			return fail_at(c, -errno, rel, "create");
 		int r = add_dir(c, rel, st);
 		if (r == 0 && (c->o->all_filesystems || st->st_dev == c->dev))
@@ -382,8 +404,13 @@ static int walk(struct copy *c, int depth)
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		if (e == ENOENT) {
+		if (e == ENOENT || e == ENOTDIR || e == ELOOP) {
+			/* gone (or replaced) since its entry was read: left out, as rsync
+			 * does; entry() made it and noted it last */
 			c->vanished = true;
+			(void)unlinkat(c->dfd, at(rel), AT_REMOVEDIR);
+			if (c->ndirs && strcmp(c->dirs[c->ndirs - 1].rel, rel) == 0)
+				free(c->dirs[--c->ndirs].rel);
 			return 0;
 		}
 		return fail_at(c, -e, rel, "list");
@@ -414,10 +441,11 @@ static int walk(struct copy *c, int depth)
 		}
 		r = entry(c, &st, depth);
 	}
-	if (r == 0 && errno != 0 && !de)
-		r = fail_at(c, -errno, rel, "list");
-	closedir(dir);
+	int e = errno;
 	xp_buf_truncate(&c->path, len);
+	if (r == 0 && e != 0 && !de) /* rel may have moved: the buffer grew */
+		r = fail_at(c, -e, xp_buf_str(&c->path), "list");
+	closedir(dir);
 	return r;
 }
 
@@ -559,6 +587,17 @@ static int same_as_base(struct copy *c, const struct job *j, int s, struct xp_sh
 	xp_sha256_hex(dg, hex);
 	if (strcmp(hex, e->sha256) != 0)
 		return 0;
+	bool taken = false;
+	pthread_mutex_lock(&c->lmu);
+	for (size_t i = 0; i < c->nbased && !taken; i++)
+		taken = c->based[i].dev == bs.st_dev && c->based[i].ino == bs.st_ino;
+	if (!taken && xp_grow(&c->based, &c->capbased, c->nbased, sizeof(*c->based), 16) == 0)
+		c->based[c->nbased++] = (struct group){bs.st_dev, bs.st_ino, NULL};
+	else
+		taken = true; /* or no memory to note it: copied */
+	pthread_mutex_unlock(&c->lmu);
+	if (taken)
+		return 0;
 	if (linkat(c->bfd, at(j->rel), c->dfd, at(j->rel), 0) < 0)
 		return errno == EMLINK || errno == EXDEV ? 0 : -errno;
 	return 1;
@@ -570,12 +609,13 @@ static int copy_one(struct copy *c, size_t k, struct xp_sha256 *h, char *buf)
 	struct job *j = &c->jobs[k];
 	if (j->st.st_size < 0)
 		return 0; /* a special file kept for its hard links */
-	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME;
+	/* O_NONBLOCK: a FIFO put there since the walk must not block the copy */
+	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME;
 	int s = openat(c->sfd, at(j->rel), flags);
 	if (s < 0 && errno == EPERM) /* O_NOATIME: the owner's or root's only */
 		s = openat(c->sfd, at(j->rel), flags & ~O_NOATIME);
-	if (s < 0)
-		return errno == ENOENT ? 1 : -errno;
+	if (s < 0) /* gone, or replaced by a symlink or a FIFO or socket: gone, as rsync says */
+		return errno == ENOENT || errno == ELOOP || errno == ENXIO ? 1 : -errno;
 	struct stat now;
 	if (fstat(s, &now) < 0 || !S_ISREG(now.st_mode)) {
 		close(s);
@@ -744,7 +784,9 @@ static int finish(struct copy *c, const char *src, const char *dst)
 		const struct dir *t = &c->dirs[i];
 		xp_buf_truncate(&sp, 0);
 		xp_buf_truncate(&dp, 0);
-		xp_buf_addf(&sp, "%s%s", src, t->rel[1] ? t->rel : "");
+		/* the root as "SRC/": a source that is a symlink to a directory is followed,
+		 * as rsync follows SRC/ (l*xattr would read the symlink's own) */
+		xp_buf_addf(&sp, "%s%s", src, t->rel[1] ? t->rel : "/");
 		xp_buf_addf(&dp, "%s%s", dst, t->rel[1] ? t->rel : "");
 		if (xp_buf_error(&sp) || xp_buf_error(&dp))
 			r = -ENOMEM;
@@ -789,6 +831,7 @@ int xp__capture_copy(const struct xp_capture_opts *o, const struct xp_rsync_filt
 	*ncopied = 0;
 	*vanished = false;
 	struct copy c = {.o = o, .f = f, .sfd = -1, .dfd = -1, .bfd = -1, .base_m = base_m, .d = d};
+	pthread_mutex_init(&c.lmu, NULL);
 	_cleanup_close_ int bfd = base ? open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (base && bfd < 0)
 		return xp_diags_fail(d, -errno, base, NULL, NULL, "cannot open: %s", strerror(errno));

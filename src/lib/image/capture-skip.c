@@ -442,7 +442,9 @@ int xp__capture_skip_finish(struct xp_capture_skip *s, const char *source, const
 		const struct xp_capture_skip_dir *t = &s->dirs[i];
 		if (!t->made)
 			continue;
-		const char *sa = join(&sp, source, t->rel), *na = join(&np, new_root, t->rel);
+		/* the root as "SRC/": a symlink to a directory followed, as rsync does */
+		const char *sa = join(&sp, source, t->rel[0] ? t->rel : "/"),
+			   *na = join(&np, new_root, t->rel);
 		if (!sa || !na) {
 			r = -ENOMEM;
 			break;

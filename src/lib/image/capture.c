@@ -692,9 +692,10 @@ int xp_capture(const struct xp_capture_opts *o, struct xp_capture_result *res,
 			r = native_fill(o, &nv, &cp, &res->vanished, d);
 		else
 			r = xp_capture_fill(o, from, to, link_dest, NULL, dense, &res->vanished, d);
-		res->skipped = sk.nlinked;
+		res->skipped = sk.active ? sk.nlinked : 0;
 		res->copier = cp.native ? "xenprov" : "rsync";
-		/* xenprov's copy links nothing to the previous version: nothing to verify */
+		/* xenprov's copy links to the base only what it hashed equal: nothing to
+		 * verify */
 		if (r == 0 && o->kind == XP_CAPTURE_DIR && nv.has_prev && sk.nverify && !cp.native)
 			r = verify_recent(o, &nv, from, to, link_dest, pm, sk.verify, sk.nverify,
 					  dense, &res->vanished, d);

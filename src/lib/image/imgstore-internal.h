@@ -62,8 +62,8 @@ struct xp_rsync_filter;
  * attributes), or the entries of list ("a/b" NUL-ended each, list_len bytes; a directory
  * with its content; their directories already in to). base (may be NULL): a lazy
  * version's base tree and base_m its manifest: a listed file found the same there (size,
- * mtime, owner, mode, bytes; no xattrs, one link) is linked to it, not copied, as rsync's
- * --link-dest would. *copied: the files written and
+ * ns mtime, owner, mode, xattrs, bytes; a hard-link group's first path too, each base
+ * inode once) is linked to it, not copied, as rsync's --link-dest would. *copied: the files written and
  * their hashes, sorted for xp__copied_find (free it). *vanished: something vanished
  * meanwhile (left out). o->progress and o->cancelled as rsync's. -errno with a
  * diagnostic; what it made is the caller's to remove. */
