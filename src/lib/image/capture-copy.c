@@ -603,7 +603,7 @@ static int same_as_base(struct copy *c, const struct job *j, int s, struct xp_sh
 	return 1;
 }
 
-/* Copies job k: -errno, or 1 when the file vanished since the walk. */
+/* Copies job k: -errno, or 1 when the file vanished since the walk (nothing made yet). */
 static int copy_one(struct copy *c, size_t k, struct xp_sha256 *h, char *buf)
 {
 	struct job *j = &c->jobs[k];
@@ -681,9 +681,8 @@ static int take_one(struct copy *c, struct xp_sha256 *h, char *buf)
 	if (k >= c->njobs || atomic_load(&c->stop))
 		return 0;
 	int r = copy_one(c, k, h, buf);
-	if (r == 1) { /* vanished: left out, as rsync does */
+	if (r == 1) { /* vanished before its copy was made: left out, as rsync does */
 		atomic_store(&c->gone, true);
-		(void)unlinkat(c->dfd, at(c->jobs[k].rel), 0);
 		r = 0;
 	}
 	atomic_fetch_add(&c->done, 1);
