@@ -184,13 +184,16 @@ char *xp_escape(char *out, size_t size, const void *in, size_t len);
  * Large inputs fall back to one hunk replacing everything. */
 int xp_diff_unified(const char *a, size_t alen, const char *b, size_t blen, const char *name_a,
 		    const char *name_b, struct xp_buf *out);
-/* ---- SHA-256 (FIPS 180-4, libcrypto) ---------------------------------------------- */
+/* ---- SHA-256 (FIPS 180-4; sha256.c, xenprov's own) ----------------------------------- */
 
-/* Hashes len bytes of data. 0, or -EIO if libcrypto fails. */
+/* Hashes len bytes of data (NULL when len is 0). 0. */
 int xp_sha256(const void *data, size_t len, unsigned char out[32]);
-/* HMAC-SHA256 (RFC 2104) of len bytes of data under key. 0, or -EIO. */
+/* HMAC-SHA256 (RFC 2104) of len bytes of data under key (any length). 0. */
 int xp_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 		   unsigned char out[32]);
+/* Whether the len bytes at a and b are equal, in a time that depends on len only, not
+ * on where they differ (a MAC checked against the one expected). */
+bool xp_mem_equal_ct(const void *a, const void *b, size_t len);
 /* 64 hex digits and a NUL. */
 void xp_sha256_hex(const unsigned char digest[32], char out[65]);
 /* Hashes a whole file. */
@@ -206,9 +209,9 @@ bool xp_sha256_hex_valid_n(const char *hex, size_t len);
 bool xp_sha256_hex_valid(const char *hex);
 
 /* A hash fed piece by piece: xp_sha256_new (-ENOMEM), xp_sha256_add the bytes in order
- * (xp_sha256_add_fd: what is left to read of fd), xp_sha256_final once;
- * xp_sha256_restart forgets what was added; xp_sha256_free (NULL: nothing). -EIO if
- * libcrypto fails. */
+ * (xp_sha256_add_fd: what is left to read of fd, -errno if a read fails),
+ * xp_sha256_final (which leaves it as new); xp_sha256_restart forgets what was added;
+ * xp_sha256_free (NULL: nothing). The others return 0. */
 struct xp_sha256;
 int xp_sha256_new(struct xp_sha256 **ret);
 int xp_sha256_restart(struct xp_sha256 *h);
@@ -216,6 +219,17 @@ int xp_sha256_add(struct xp_sha256 *h, const void *data, size_t len);
 int xp_sha256_add_fd(struct xp_sha256 *h, int fd);
 int xp_sha256_final(struct xp_sha256 *h, unsigned char out[32]);
 void xp_sha256_free(struct xp_sha256 *h);
+
+/* ---- base64 (RFC 4648 section 4; base64.c) ------------------------------------------ */
+
+/* The most bytes len characters of base64 decode to. */
+#define XP_BASE64_DECODED_MAX(len) ((len) / 4 * 3)
+/* Decodes the len characters at in into out (XP_BASE64_DECODED_MAX(len) bytes): how many
+ * bytes, or -EBADMSG unless in is base64 strictly: the standard alphabet, in groups of
+ * four, '=' padding only to complete the last group (so len is a multiple of 4), the
+ * bits that padding leaves over zero (section 3.5), nothing else (no line breaks,
+ * blanks or NUL). "" decodes to 0 bytes. */
+ssize_t xp_base64_decode(const char *in, size_t len, unsigned char *out);
 
 /* ---- extended attributes (xattr.c) ---------------------------------------------- */
 

@@ -21,7 +21,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "image/imgstore-internal.h"
 #include "util/cleanup.h"
@@ -413,30 +412,25 @@ static int hash_xattrs(const char *path, char out[65])
 	int r = xp_xattrs_read(path, &x);
 	if (r < 0 || x.n == 0)
 		return r;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(ctx);
+	struct xp_sha256 *h;
+	if ((r = xp_sha256_new(&h)) < 0) {
 		xp_xattrs_release(&x);
-		return -ENOMEM;
+		return r;
 	}
 	for (size_t i = 0; r == 0 && i < x.n; i++) {
 		unsigned char le[8];
 		for (int k = 0; k < 8; k++)
 			le[k] = (unsigned char)((uint64_t)x.v[i].len >> (8 * k));
-		if (EVP_DigestUpdate(ctx, x.v[i].name, strlen(x.v[i].name) + 1) != 1 ||
-		    EVP_DigestUpdate(ctx, le, 8) != 1 ||
-		    EVP_DigestUpdate(ctx, x.v[i].value, x.v[i].len) != 1)
-			r = -EIO;
+		xp_sha256_add(h, x.v[i].name, strlen(x.v[i].name) + 1);
+		xp_sha256_add(h, le, 8);
+		xp_sha256_add(h, x.v[i].value, x.v[i].len);
 	}
 	xp_xattrs_release(&x);
 	unsigned char dg[32];
-	unsigned dl = 0;
-	if (r == 0 && (EVP_DigestFinal_ex(ctx, dg, &dl) != 1 || dl != 32))
-		r = -EIO;
-	EVP_MD_CTX_free(ctx);
-	if (r == 0)
-		xp_sha256_hex(dg, out);
-	return r;
+	xp_sha256_final(h, dg);
+	xp_sha256_free(h);
+	xp_sha256_hex(dg, out);
+	return 0;
 }
 
 /* The content hash of the regular file name in dfd: prev's when prev's file of the
@@ -647,7 +641,7 @@ static void *hash_worker(void *arg)
 	}
 }
 
-/* The content hashes of the files the walk noted: the hashing (libcrypto) and the
+/* The content hashes of the files the walk noted: the hashing (util/sha256.c) and the
  * reading (the kernel's copy) are CPU work each file apart, so one thread per CPU (up
  * to 8) takes the next file until none is left. */
 static int hash_all(struct scan *s, int rootfd)

@@ -45,7 +45,6 @@
 #include <unistd.h>
 
 #include <dirent.h>
-#include <openssl/evp.h>
 
 #include "inventory/values-internal.h"
 
@@ -352,8 +351,8 @@ static int copy_in(int sfd, int src, uint64_t off, uint64_t len, struct xp__stag
 	int r = 0;
 	size_t cap = 1 << 20;
 	char *buf = malloc(cap);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	struct xp_sha256 *h = NULL;
+	if (!buf || xp_sha256_new(&h) < 0)
 		r = -ENOMEM;
 	(void)posix_fadvise(src, whole ? 0 : (off_t)off, whole ? 0 : (off_t)len,
 			    POSIX_FADV_SEQUENTIAL);
@@ -375,8 +374,7 @@ static int copy_in(int sfd, int src, uint64_t off, uint64_t len, struct xp__stag
 			off += (uint64_t)got;
 			len -= (uint64_t)got;
 		}
-		if (EVP_DigestUpdate(ctx, buf, (size_t)got) != 1)
-			r = -EIO;
+		xp_sha256_add(h, buf, (size_t)got);
 		for (ssize_t done = 0; r == 0 && done < got;) {
 			ssize_t w = write(tmp, buf + done, (size_t)(got - done));
 			if (w < 0 && errno != EINTR)
@@ -385,11 +383,10 @@ static int copy_in(int sfd, int src, uint64_t off, uint64_t len, struct xp__stag
 				done += w;
 		}
 	}
-	unsigned char md[32];
-	unsigned mdlen = 0;
-	if (r == 0 && (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32))
-		r = -EIO;
-	EVP_MD_CTX_free(ctx);
+	unsigned char md[32] = {0};
+	if (r == 0)
+		xp_sha256_final(h, md);
+	xp_sha256_free(h);
 	free(buf);
 	if (r == 0 && (fchmod(tmp, 0444) < 0 || fsync(tmp) < 0))
 		r = -errno;

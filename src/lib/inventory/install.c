@@ -14,8 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 #include "inventory/store-internal.h"
 #include "inventory/values-internal.h"
 #include "util/ctype.h"
@@ -385,13 +383,13 @@ static int token_match(struct xp_inv *inv, const char *name, const char *token,
 	char want[XP_INSTALL_TOKEN_LEN + 1];
 	if ((r = install_key(inv, key)) == 0)
 		r = token_derive(key, name, w->id, w->nonce, w->attempt, want);
-	if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0) {
+	if (r == 0 && !xp_mem_equal_ct(want, token, XP_INSTALL_TOKEN_LEN)) {
 		r = install_running(inv, name, w->id);
 		if (r > 0)
 			r = token_derive(key, name, w->id, w->nonce, w->attempt + 1, want);
 		else
 			r = r < 0 ? r : -EACCES;
-		if (r == 0 && CRYPTO_memcmp(want, token, XP_INSTALL_TOKEN_LEN) != 0)
+		if (r == 0 && !xp_mem_equal_ct(want, token, XP_INSTALL_TOKEN_LEN))
 			r = -EACCES;
 		*next = r == 0;
 	}

@@ -12,13 +12,10 @@
  * (profile.c, which calls xp_ssh_key_check for ssh-key).
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include <openssl/evp.h>
 
 #include "xenprov/inventory.h"
 
@@ -33,27 +30,17 @@ static const char *const key_types[] = {
     NULL,
 };
 
-/* Decodes the base64 text s[0..n) (RFC 4648 section 4) with libcrypto and copies its
- * first bytes (up to cap) to out: how many, or -1 if s is not base64. */
+/* Decodes the base64 text s[0..n) (RFC 4648 section 4, strictly: xp_base64_decode) and
+ * copies its first bytes (up to cap) to out: how many, or -1 if s is not base64. */
 static long b64_head(const char *s, size_t n, unsigned char *out, size_t cap)
 {
-	if (n == 0 || n > INT_MAX / 2)
+	if (n == 0)
 		return -1;
-	unsigned char *all = malloc(n / 4 * 3 + 3);
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	int got = -1, tail = 0;
-	if (all && ctx) {
-		EVP_DecodeInit(ctx);
-		if (EVP_DecodeUpdate(ctx, all, &got, (const unsigned char *)s, (int)n) < 0 ||
-		    EVP_DecodeFinal(ctx, all + got, &tail) != 1)
-			got = -1;
-	}
-	long r = got < 0 ? -1 : (long)got + tail;
-	if (r > (long)cap)
-		r = (long)cap;
+	unsigned char *all = malloc(XP_BASE64_DECODED_MAX(n));
+	ssize_t got = all ? xp_base64_decode(s, n, all) : -1;
+	long r = got < 0 ? -1 : got > (ssize_t)cap ? (long)cap : (long)got;
 	if (r > 0)
 		memcpy(out, all, (size_t)r);
-	EVP_ENCODE_CTX_free(ctx);
 	free(all);
 	return r;
 }
