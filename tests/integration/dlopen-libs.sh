@@ -1,9 +1,11 @@
 #!/bin/bash
 # dlopen-libs.sh - the libraries xenprov loads at their first use rather than links
-# (libcurl, libpq, libmicrohttpd: src/lib/util/dlib.c): ldd names none of them nor
-# what they bring (TLS, Kerberos, LDAP, GnuTLS); with one made unloadable (/dev/null
+# (libcurl, libpq, libmicrohttpd: src/lib/util/dlib.c; libarchive, ISA-L, libxcrypt
+# behind their shims, src/lib/util/shim-*.c): ldd names none of them nor what they
+# bring (TLS, Kerberos, LDAP, GnuTLS, libxml2, ICU); with one made unloadable (/dev/null
 # bound over it, in a mount namespace of the test's own) what needs it fails with a
-# message naming the library and the package, and what does not is untouched.
+# message naming the library and the package, and what does not is untouched (a
+# capture of a local tree, and the next one after a change, needs none of them).
 # Run by CTest with XENPROV and XP_TMP. Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" || exit 1
 need ldd ldconfig
@@ -12,7 +14,8 @@ scratch state
 export XENPROV_STATE_DIR=$T/state
 
 ldd "$X" >"$T/ldd" || fail "ldd $X failed"
-for l in libcurl libpq libmicrohttpd libssl libgnutls libkrb5 libgssapi_krb5 libldap; do
+for l in libcurl libpq libmicrohttpd libssl libgnutls libkrb5 libgssapi_krb5 libldap \
+	libarchive libxml2 libicuuc libisal libcrypt; do
 	! grep -q "^[[:space:]]*$l[.-]" "$T/ldd" || fail "ldd names $l: $(grep "$l" "$T/ldd")"
 	ok
 done
@@ -26,7 +29,20 @@ lib_path() {
 }
 PQ=$(lib_path libpq.so.5) || skip "no libpq.so.5 here"
 MHD=$(lib_path libmicrohttpd.so.12) || skip "no libmicrohttpd.so.12 here"
+ARCHIVE=$(lib_path libarchive.so.13) || skip "no libarchive.so.13 here"
+XCRYPT=$(lib_path libcrypt.so.1) || skip "no libcrypt.so.1 here"
+ISAL=$(lib_path libisal.so.2) || ISAL=
+guest_tarball "$T/root.tar.gz"
+printf 'secret\n' >"$T/password"
 PGURL="postgresql:///xp?host=$T/no-server"
+
+# with the libraries: a tarball is read, a password hashed
+expect_rc 0 image build --from "$T/root.tar.gz" --size 16M --no-cache -q -o "$T/a.img"
+[ -s "$T/a.img" ] || fail "no image built"
+ok
+expect_rc 0 profile add p1 --image "$T/root.tar.gz" --root-password-file "$T/password"
+expect_rc 0 profile show p1 --json
+out_has '"withheld":["root-password-hash"]' # stored (shown to no one)
 
 # with the libraries: libpq is loaded and the connection is what fails
 XENPROV_INVENTORY=$PGURL expect_rc 1 distro list
@@ -35,6 +51,9 @@ err_lacks "could not be loaded"
 
 mount --bind /dev/null "$PQ" || fail "cannot bind /dev/null over $PQ"
 mount --bind /dev/null "$MHD" || fail "cannot bind /dev/null over $MHD"
+for l in "$ARCHIVE" "$XCRYPT" $ISAL; do
+	mount --bind /dev/null "$l" || fail "cannot bind /dev/null over $l"
+done
 XENPROV_INVENTORY=$PGURL expect_rc 1 distro list
 err_has "libpq.so.5 could not be loaded: "
 err_has "; apt-get install libpq5"
@@ -42,6 +61,26 @@ err_lacks ".s.PGSQL" # no connection was tried
 # the embedded inventory and everything else need neither
 expect_rc 0 --version
 expect_rc 0 distro list
+# a tarball needs libarchive: the command ends as the loader would have ended it at
+# start (127), naming the library and its package, and leaves nothing behind
+expect_rc 127 image build --from "$T/root.tar.gz" --size 16M --no-cache -q -o "$T/b.img"
+err_has "cannot load libarchive.so.13, which this command needs: "
+err_has "apt-get install libarchive13"
+[ ! -e "$T/b.img" ] || fail "a half-made b.img was left"
+ok
+expect_rc 127 profile add p2 --image "$T/root.tar.gz" --root-password-file "$T/password"
+err_has "cannot load libcrypt.so.1, which this command needs: "
+err_has "apt-get install libcrypt1"
+# a local tree's captures (xenprov's own copy), before and after a change, need none of them
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$T/golden" && tar -C "$T/golden" -xzf "$T/root.tar.gz"
+	expect_rc 0 image capture "$T/golden" --name g -q
+	echo changed >"$T/golden/etc/hostname"
+	expect_rc 0 image capture "$T/golden" --name g -q
+	expect_rc 0 image versions g --json
+	python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert [x["version"] for x in v] == [1, 2], v' "$T/stdout" || fail "image versions: $(cat "$T/stdout")"
+	ok
+fi
 RUN_TIMEOUT=60 run serve --http --http-port 1 --address 127.0.0.1 --user root
 [ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "serve without libmicrohttpd: exit $rc"
 ok

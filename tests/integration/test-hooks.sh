@@ -5,11 +5,12 @@
 #   every source file under src/ that names one, compiled as this build compiles it
 #   (compile_commands.json) but without XP_TEST_HOOKS, yields an object that holds no
 #   XENPROV_TEST_ name, so nothing in a release build can read it; compiled with it, the
-#   object does (the check is not blind).
+#   object does (the check is not blind); the same of the hooks that are functions
+#   (xp__*_test_*: their symbol).
 #
 # Run by CTest with XP_SRC and XP_BUILD (the build tree). Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh" --no-xenprov || exit 1
-need python3
+need python3 nm
 db=${XP_BUILD:-}/compile_commands.json
 [ -f "$db" ] || skip "no compile_commands.json in the build tree '${XP_BUILD:-}'"
 scratch
@@ -58,4 +59,19 @@ for f in $files; do
 	grep -qaF XENPROV_TEST_ "$T/on.o" || fail "$rel with XP_TEST_HOOKS holds no XENPROV_TEST_ name"
 	ok
 done
-echo "PASS: test-hooks ($n checks: $(echo "$files" | wc -l) files)"
+# Hooks that are functions (xp__NAME_test_WHAT, e.g. xp__sha256_test_path: which
+# compression SHA-256 uses): defined only with XP_TEST_HOOKS, so a release build's
+# object has no such symbol, and the tests that call them are built only where it is.
+hooks=$(grep -rlE --include='*.c' 'xp__[a-z0-9_]+_test_[a-z0-9_]+\(' "$XP_SRC/src" | sort)
+[ -n "$hooks" ] || fail "no source under src/ defines a xp__*_test_* hook (sha256.c did)"
+for f in $hooks; do
+	rel=${f#"$XP_SRC"/}
+	compile "$f" off "$T/off.o" 2>"$T/err" || fail "$rel does not compile without XP_TEST_HOOKS"
+	! nm "$T/off.o" | grep -qE ' T xp__[a-z0-9_]+_test_' ||
+		fail "$rel without XP_TEST_HOOKS (a release build) defines $(nm "$T/off.o" | grep -oE 'xp__[a-z0-9_]+_test_[a-z0-9_]+' | tr '\n' ' ')"
+	ok
+	compile "$f" on "$T/on.o" 2>"$T/err" || fail "$rel does not compile with XP_TEST_HOOKS"
+	nm "$T/on.o" | grep -qE ' T xp__[a-z0-9_]+_test_' || fail "$rel with XP_TEST_HOOKS defines no test hook"
+	ok
+done
+echo "PASS: test-hooks ($n checks: $(echo "$files" $hooks | wc -w) files)"

@@ -2,8 +2,9 @@
  * dlib.h - a shared library loaded at run time (dlopen) and its functions resolved, for
  * the libraries most commands never use and that would otherwise be linked into every
  * start of xenprov with their own dependencies: libcurl (util/http-client.c), libpq
- * (inventory/db-pgsql.c) and libmicrohttpd (net/http.c). Each caller keeps a struct of
- * function pointers typed by the library's own header (`__typeof__(fn) *`) and loads it
+ * (inventory/db-pgsql.c) and libmicrohttpd (net/http.c); and, behind shims that keep
+ * their callers' code as it is, libarchive, ISA-L and libxcrypt (util/shim-*.c). Each caller keeps
+ * a struct of function pointers typed by the library's own header (`__typeof__(fn) *`) and loads it
  * once a process (pthread_once).
  *
  * Not part of the public API. Not here: when to load (the callers, at first use), what
@@ -27,6 +28,46 @@ struct xp_dlsym {
 #define XP_DLSYM(fn, ptr)                                                                          \
 	{                                                                                          \
 		.name = #fn, .to = 1 ? &(ptr) : (__typeof__(fn) **)0                               \
+	}
+
+/* A library loaded behind a shim (util/shim-*.c): xenprov's own definitions of the
+ * library's functions, by the same names and types (the library's header declares them,
+ * so the compiler checks each), which load it at the first call and forward to it. For
+ * libraries a command cannot do without once it needs them (libarchive for a tarball,
+ * libxcrypt for a password hash) but most starts of xenprov never touch: linked, their
+ * files would be mapped and relocated at every start (libarchive brings libxml2, ICU and
+ * libstdc++: ~20 ms of a start with the page cache cold). */
+struct xp_dlshim {
+	const char *soname;  /* as CMake read it from the library built against */
+	const char *package; /* the Debian package that has it, for the diagnostic */
+	const struct xp_dlsym *syms;
+	size_t n;
+};
+
+/* Loads lib and resolves every function, or ends the process (status 127, as a shell
+ * for a program it cannot run) with a diagnostic naming the library and its package:
+ * what the dynamic loader does at start for a linked library that is missing, only at
+ * the first use and for the commands that need it. For a shim's pthread_once. */
+void xp_dlib_need(const struct xp_dlshim *lib);
+
+/* The parts of a shim, from an X-macro list of the functions it forwards, each
+ * X(return type, name, (parameters), (arguments)); functions returning void go in the
+ * list's second column (XV). A shim file defines `fn` (XP_DLSHIM_PTR of each), `syms`
+ * (XP_DLSHIM_SYM of each) and `XP_DLSHIM_LOAD()`, then the functions (XP_DLSHIM_RET,
+ * XP_DLSHIM_VOID). */
+#define XP_DLSHIM_PTR(r, name, params, args) __typeof__(name) *name;
+#define XP_DLSHIM_SYM(r, name, params, args) XP_DLSYM(name, fn.name),
+#define XP_DLSHIM_RET(r, name, params, args)                                                       \
+	r name params                                                                              \
+	{                                                                                          \
+		XP_DLSHIM_LOAD();                                                                  \
+		return fn.name args;                                                               \
+	}
+#define XP_DLSHIM_VOID(r, name, params, args)                                                      \
+	void name params                                                                           \
+	{                                                                                          \
+		XP_DLSHIM_LOAD();                                                                  \
+		fn.name args;                                                                      \
 	}
 
 /* Loads soname (RTLD_NOW | RTLD_LOCAL; it stays loaded) and stores the address of each
