@@ -4,14 +4,45 @@
  * (xp_manifest_parse) and its meta.json (xp_imgver_meta_parse). The first byte picks
  * which (even: manifest, odd: meta.json), the rest is the input. Beyond "no crash, no
  * leak": a manifest that parses is written back, and that text parses to the same
- * text again (the writer is canonical); a failure is -EBADMSG with one diagnostic.
+ * text again (the writer is canonical); the writer's fields (formatted by hand) are
+ * what printf makes of them (ref_fields); a failure is -EBADMSG with one diagnostic.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xenprov/imgstore.h"
+
+/* The fields between path and extra as printf formats them: the reference for the
+ * writer's own formatting. */
+static int ref_fields(const struct xp_manifest_entry *e, char *out, size_t n)
+{
+	return snprintf(out, n, " %c %04o %" PRIu32 " %" PRIu32 " %" PRIu64 " %" PRId64 " %s %s ",
+			e->type, (unsigned)e->mode, e->uid, e->gid, e->size, e->mtime,
+			e->sha256[0] ? e->sha256 : "-", e->xattrs[0] ? e->xattrs : "-");
+}
+
+/* Whether every line of text (a manifest's, as the writer made it) has the reference's
+ * fields after its path. */
+static int fields_match(const struct xp_manifest *m, const char *text)
+{
+	const char *line = strchr(text, '\n');
+	for (size_t i = 0; i < m->n; i++) {
+		if (!line)
+			return 0;
+		line++;
+		char want[512];
+		int w = ref_fields(&m->v[i], want, sizeof(want));
+		const char *sp = strchr(line, ' '); /* the path has no blank (escaped) */
+		if (w < 0 || !sp || strncmp(sp, want, (size_t)w))
+			return 0;
+		line = strchr(line, '\n');
+	}
+	return 1;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,7 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct xp_manifest m2;
 			if (d.n || xp_manifest_format(&m, &b) != 0 ||
 			    xp_manifest_parse(b.s, b.len, NULL, &m2, NULL) != 0 || m2.n != m.n ||
-			    xp_manifest_format(&m2, &b2) != 0 || strcmp(b.s, b2.s))
+			    xp_manifest_format(&m2, &b2) != 0 || strcmp(b.s, b2.s) ||
+			    !fields_match(&m, b.s))
 				abort();
 			xp_manifest_release(&m2);
 			xp_buf_release(&b);

@@ -59,11 +59,12 @@ ok
 # what dpkg-deb says of it: the dependencies dh_shlibdeps computed, the programs as
 # Recommends and Suggests
 dpkg-deb -f "$deb" Depends >"$T/depends"
-grep -q 'libc6 (>=' "$T/depends" && grep -q 'libext2fs2' "$T/depends" ||
+grep -q 'libc6 (>=' "$T/depends" && grep -q 'libjansson4' "$T/depends" ||
 	fail "Depends has no shared-library dependencies: $(cat "$T/depends")"
 ok
 # the libraries xenprov loads at run time (dlopen), which dh_shlibdeps cannot see
-for p in libcurl4 libpq5 libmicrohttpd12 libarchive13 libisal2 libcrypt1; do
+for p in libcurl4 libpq5 libmicrohttpd12 libarchive13 libisal2 libcrypt1 libext2fs2 libfdisk1 \
+	libsqlite3-0; do
 	grep -qw "$p" "$T/depends" || fail "Depends lacks $p: $(cat "$T/depends")"
 done
 ok

@@ -1,7 +1,8 @@
 #!/bin/bash
 # dlopen-libs.sh - the libraries xenprov loads at their first use rather than links
-# (libcurl, libpq, libmicrohttpd: src/lib/util/dlib.c; libarchive, ISA-L, libxcrypt
-# behind their shims, src/lib/util/shim-*.c): ldd names none of them nor what they
+# (libcurl, libpq, libmicrohttpd: src/lib/util/dlib.c; libarchive, ISA-L, libxcrypt,
+# libext2fs, libfdisk, SQLite behind their shims, src/lib/util/shim-*.c): ldd names
+# none of them nor what they
 # bring (TLS, Kerberos, LDAP, GnuTLS, libxml2, ICU); with one made unloadable (/dev/null
 # bound over it, in a mount namespace of the test's own) what needs it fails with a
 # message naming the library and the package, and what does not is untouched (a
@@ -15,7 +16,8 @@ export XENPROV_STATE_DIR=$T/state
 
 ldd "$X" >"$T/ldd" || fail "ldd $X failed"
 for l in libcurl libpq libmicrohttpd libssl libgnutls libkrb5 libgssapi_krb5 libldap \
-	libarchive libxml2 libicuuc libisal libcrypt; do
+	libarchive libxml2 libicuuc libisal libcrypt libext2fs libcom_err libfdisk libblkid \
+	libsqlite3; do
 	! grep -q "^[[:space:]]*$l[.-]" "$T/ldd" || fail "ldd names $l: $(grep "$l" "$T/ldd")"
 	ok
 done
@@ -31,6 +33,9 @@ PQ=$(lib_path libpq.so.5) || skip "no libpq.so.5 here"
 MHD=$(lib_path libmicrohttpd.so.12) || skip "no libmicrohttpd.so.12 here"
 ARCHIVE=$(lib_path libarchive.so.13) || skip "no libarchive.so.13 here"
 XCRYPT=$(lib_path libcrypt.so.1) || skip "no libcrypt.so.1 here"
+EXT2FS=$(lib_path libext2fs.so.2) || skip "no libext2fs.so.2 here"
+FDISK=$(lib_path libfdisk.so.1) || skip "no libfdisk.so.1 here"
+SQLITE=$(lib_path libsqlite3.so.0) || skip "no libsqlite3.so.0 here"
 ISAL=$(lib_path libisal.so.2) || ISAL=
 guest_tarball "$T/root.tar.gz"
 printf 'secret\n' >"$T/password"
@@ -71,7 +76,35 @@ ok
 expect_rc 127 profile add p2 --image "$T/root.tar.gz" --root-password-file "$T/password"
 err_has "cannot load libcrypt.so.1, which this command needs: "
 err_has "apt-get install libcrypt1"
-# a local tree's captures (xenprov's own copy), before and after a change, need none of them
+RUN_TIMEOUT=60 run serve --http --http-port 1 --address 127.0.0.1 --user root
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "serve without libmicrohttpd: exit $rc"
+ok
+err_has "libmicrohttpd.so.12 could not be loaded: "
+err_has "; apt-get install libmicrohttpd12"
+
+# the filesystem, partition and inventory libraries too: reading an image needs
+# libext2fs, building one libfdisk as well (libarchive given back), the inventory SQLite
+for l in "$EXT2FS" "$FDISK" "$SQLITE"; do
+	mount --bind /dev/null "$l" || fail "cannot bind /dev/null over $l"
+done
+expect_rc 127 image info "$T/a.img"
+err_has "cannot load libext2fs.so.2, which this command needs: "
+err_has "apt-get install libext2fs2"
+expect_rc 127 distro list
+err_has "cannot load libsqlite3.so.0, which this command needs: "
+err_has "apt-get install libsqlite3-0"
+umount "$ARCHIVE" "$EXT2FS" || fail "cannot give libarchive and libext2fs back"
+expect_rc 127 image build --from "$T/root.tar.gz" --size 16M --no-cache -q -o "$T/c.img"
+err_has "cannot load libfdisk.so.1, which this command needs: "
+err_has "apt-get install libfdisk1"
+[ ! -e "$T/c.img" ] || fail "a half-made c.img was left"
+ok
+for l in "$ARCHIVE" "$EXT2FS"; do
+	mount --bind /dev/null "$l" || fail "cannot bind /dev/null over $l"
+done
+# with none of the nine: --version, and a local tree's captures (xenprov's own copy),
+# before and after a change
+expect_rc 0 --version
 if [ "$(id -u)" = 0 ]; then
 	mkdir -p "$T/golden" && tar -C "$T/golden" -xzf "$T/root.tar.gz"
 	expect_rc 0 image capture "$T/golden" --name g -q
@@ -81,9 +114,4 @@ if [ "$(id -u)" = 0 ]; then
 	python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert [x["version"] for x in v] == [1, 2], v' "$T/stdout" || fail "image versions: $(cat "$T/stdout")"
 	ok
 fi
-RUN_TIMEOUT=60 run serve --http --http-port 1 --address 127.0.0.1 --user root
-[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "serve without libmicrohttpd: exit $rc"
-ok
-err_has "libmicrohttpd.so.12 could not be loaded: "
-err_has "; apt-get install libmicrohttpd12"
 pass

@@ -13,10 +13,10 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <dlfcn.h>
-#include <link.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "deploy/installer-init.h"
+#include "util/dlib.h"
 #include "xenprov/http-client.h"
 #include "xenprov/installer-build.h"
 #include "xenprov/util.h"
@@ -193,7 +194,8 @@ static int add_mod(struct build *b, struct mod *m, int depth)
 	if (!deps)
 		return -ENOMEM;
 	int r = 0;
-	for (char *t = strtok_r(deps, " \t", &save); r == 0 && t; t = strtok_r(NULL, " \t", &save)) {
+	for (char *t = strtok_r(deps, " \t", &save); r == 0 && t;
+	     t = strtok_r(NULL, " \t", &save)) {
 		struct mod *dm = find_mod(b, t, true);
 		if (!dm)
 			r = xp_diags_fail(b->d, -ENOENT, NULL, NULL, NULL,
@@ -397,9 +399,57 @@ out:
 	return r;
 }
 
-/* xenprov at bin/xenprov, the libraries ldd(1) names at their own paths, and libcurl
- * with its own: xenprov loads it (dlopen) at its first request, so ldd does not name
- * it, and the installer's `installer run` talks to the server through it. */
+/* The libraries xenprov loads at first use (dlopen: ldd does not name them) that
+ * `installer run` needs: libcurl for its talk with the server, libext2fs and libfdisk
+ * for the disk it writes (util/shim-*.c). Not libarchive (it writes an image the
+ * server built, no archive), SQLite (no inventory), libpq or libmicrohttpd. */
+static const struct {
+	const char *soname, *package;
+} installer_dlopened[] = {
+    {XP_LIBCURL_SONAME, "libcurl4"},
+    {XP_LIBEXT2FS_SONAME, "libext2fs2"},
+    {XP_LIBFDISK_SONAME, "libfdisk1"},
+};
+
+/* One of installer_dlopened at the path the loader finds it by (its soname's link),
+ * with what ldd names for it; file: where it is (NULL: where the dynamic loader finds
+ * soname). */
+static int put_dlopened(struct build *b, const char *soname, const char *package, const char *file,
+			size_t *n_libs)
+{
+	void *so = !file ? dlopen(soname, RTLD_NOW | RTLD_LOCAL) : NULL;
+	struct link_map *lm = NULL;
+	if (!file && (!so || dlinfo(so, RTLD_DI_LINKMAP, &lm) < 0 || !lm || !lm->l_name ||
+		      lm->l_name[0] != '/')) {
+		if (so)
+			dlclose(so);
+		char hint[64];
+		snprintf(hint, sizeof(hint), "install %s", package);
+		return xp_diags_fail(b->d, -ENOENT, soname, NULL, hint,
+				     "cannot find %s, which the installer needs", soname);
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", file ? file : lm->l_name);
+	char *canon = realpath(path, NULL);
+	int r = put_libs(b, path, n_libs);
+	/* ldd names the library's dependencies, not the library: it goes in at the path
+	 * the loader finds it by (its soname's link) */
+	bool have = false;
+	for (size_t i = 0; r == 0 && i < b->n_libs && !have; i++)
+		have = strcmp(b->libs[i], path) == 0;
+	if (r == 0 && !have) {
+		r = put_file(b, path + 1, canon ? canon : path, NULL, 0, 0);
+		if (r == 0)
+			(*n_libs)++;
+	}
+	free(canon);
+	if (so)
+		dlclose(so);
+	return r;
+}
+
+/* xenprov at bin/xenprov, the libraries ldd(1) names at their own paths, and those it
+ * loads at first use that `installer run` needs (installer_dlopened). */
 static int put_self(struct build *b, size_t *n_libs)
 {
 	char self[4096];
@@ -415,33 +465,10 @@ static int put_self(struct build *b, size_t *n_libs)
 	int r = put_file(b, "bin/xenprov", src, NULL, 0, 0);
 	if (r == 0)
 		r = put_libs(b, src, n_libs);
-	void *so =
-	    r == 0 && !b->o->libcurl ? dlopen(XP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL) : NULL;
-	struct link_map *lm = NULL;
-	if (r == 0 && !b->o->libcurl &&
-	    (!so || dlinfo(so, RTLD_DI_LINKMAP, &lm) < 0 || !lm || !lm->l_name ||
-	     lm->l_name[0] != '/'))
-		r = xp_diags_fail(b->d, -ENOENT, XP_LIBCURL_SONAME, NULL, "install libcurl4",
-				  "cannot find libcurl, which the installer needs");
-	if (r == 0) {
-		char path[4096];
-		snprintf(path, sizeof(path), "%s", b->o->libcurl ? b->o->libcurl : lm->l_name);
-		char *canon = realpath(path, NULL);
-		r = put_libs(b, path, n_libs);
-		/* ldd names the library's dependencies, not the library: it goes in at the
-		 * path the loader finds it by (its soname's link) */
-		bool have = false;
-		for (size_t i = 0; r == 0 && i < b->n_libs && !have; i++)
-			have = strcmp(b->libs[i], path) == 0;
-		if (r == 0 && !have) {
-			r = put_file(b, path + 1, canon ? canon : path, NULL, 0, 0);
-			if (r == 0)
-				(*n_libs)++;
-		}
-		free(canon);
-	}
-	if (so)
-		dlclose(so);
+	for (size_t i = 0; r == 0 && i < sizeof(installer_dlopened) / sizeof(*installer_dlopened);
+	     i++)
+		r = put_dlopened(b, installer_dlopened[i].soname, installer_dlopened[i].package,
+				 i == 0 ? b->o->libcurl : NULL, n_libs);
 	return r;
 }
 
@@ -558,7 +585,8 @@ static int put_kernel(struct build *b, const char *kernel, const char *outdir)
 	r = xp_write_atomic(path, k, len, 0644);
 	free(k);
 	if (r < 0)
-		return xp_diags_fail(b->d, r, path, NULL, NULL, "cannot write it: %s", strerror(-r));
+		return xp_diags_fail(b->d, r, path, NULL, NULL, "cannot write it: %s",
+				     strerror(-r));
 	return 0;
 }
 
@@ -586,8 +614,8 @@ static int plan(struct build *b, char *kernel, size_t size)
 	const char *bb = o->busybox ? o->busybox : "/bin/busybox";
 	int st = elf_static(bb);
 	if (st < 0)
-		return xp_diags_fail(d, st, bb, NULL, "install busybox-static", "no usable busybox: %s",
-				     strerror(-st));
+		return xp_diags_fail(d, st, bb, NULL, "install busybox-static",
+				     "no usable busybox: %s", strerror(-st));
 	if (st == 0)
 		return xp_diags_fail(d, -EINVAL, bb, NULL, "install busybox-static",
 				     "busybox is not a static program");
@@ -630,10 +658,12 @@ int xp_installer_build(const struct xp_installer_opts *o, const char *outdir,
 	res->sanitized = b.sanitized;
 	struct stat sb;
 	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || fstat(fd, &sb) < 0))
-		r = xp_diags_fail(d, -errno, tmp, NULL, NULL, "cannot write it: %s", strerror(errno));
+		r = xp_diags_fail(d, -errno, tmp, NULL, NULL, "cannot write it: %s",
+				  strerror(errno));
 	close(fd);
 	if (r == 0 && rename(tmp, final) < 0)
-		r = xp_diags_fail(d, -errno, final, NULL, NULL, "cannot write it: %s", strerror(errno));
+		r = xp_diags_fail(d, -errno, final, NULL, NULL, "cannot write it: %s",
+				  strerror(errno));
 	if (r < 0) {
 		unlink(tmp);
 		goto out;

@@ -278,7 +278,8 @@ static int walk_dir(struct skip_walk *w, int dfd, int depth, int mode, bool clea
 			continue; /* gone: its directory's ctime tells the next capture */
 		}
 		xp_buf_truncate(&w->path, len);
-		xp_buf_addf(&w->path, "/%s", de->d_name);
+		xp_buf_addc(&w->path, '/');
+		xp_buf_adds(&w->path, de->d_name);
 		if (xp_buf_error(&w->path)) {
 			r = -ENOMEM;
 			break;

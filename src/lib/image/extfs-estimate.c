@@ -19,6 +19,7 @@
 #include <ext2fs/ext2_err.h>
 
 #include "image/extfs-internal.h"
+#include "util/dlib.h"
 
 const char *xp_entry_path(struct archive_entry *entry)
 {
@@ -103,7 +104,7 @@ errcode_t xp_fs_init(const char *name, uint64_t bytes, const struct xp_fs_opts *
 	if (pct > 50)
 		pct = 50;
 	ext2fs_r_blocks_count_set(&param, blocks * (uint64_t)pct / 100);
-	return ext2fs_initialize(name, EXT2_FLAG_64BITS, &param, unix_io_manager, ret);
+	return ext2fs_initialize(name, EXT2_FLAG_64BITS, &param, xp_unix_io_manager(), ret);
 }
 
 /* ---- the estimator ------------------------------------------------------------------ */

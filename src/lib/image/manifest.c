@@ -55,13 +55,19 @@ static void add_escaped(struct xp_buf *b, const char *s)
 		xp_buf_adds(b, "\\x2d");
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (plain(*p)) {
-			xp_buf_addc(b, (char)*p);
-		} else {
-			char e[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
-			xp_buf_add(b, e, 4);
-		}
+	/* runs of plain bytes added whole (the common path has no escape at all) */
+	const unsigned char *p = (const unsigned char *)s;
+	for (;;) {
+		const unsigned char *q = p;
+		while (*q && plain(*q))
+			q++;
+		if (q > p)
+			xp_buf_add(b, p, (size_t)(q - p));
+		if (!*q)
+			return;
+		char e[4] = {'\\', 'x', hex[*q >> 4], hex[*q & 15]};
+		xp_buf_add(b, e, 4);
+		p = q + 1;
 	}
 }
 
@@ -106,15 +112,55 @@ bad:
 
 /* ---- writing ----------------------------------------------------------------------------- */
 
+/* v in decimal at o; the end. */
+static char *put_dec(char *o, uint64_t v)
+{
+	char t[20];
+	size_t n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*o++ = t[--n];
+	return o;
+}
+
 int xp_manifest_format(const struct xp_manifest *m, struct xp_buf *out)
 {
 	xp_buf_adds(out, FORMAT_LINE "\n");
 	for (size_t i = 0; i < m->n; i++) {
 		const struct xp_manifest_entry *e = &m->v[i];
 		add_escaped(out, e->path);
-		xp_buf_addf(out, " %c %04o %" PRIu32 " %" PRIu32 " %" PRIu64 " %" PRId64 " %s %s ",
-			    e->type, (unsigned)e->mode, e->uid, e->gid, e->size, e->mtime,
-			    e->sha256[0] ? e->sha256 : "-", e->xattrs[0] ? e->xattrs : "-");
+		/* " T MODE UID GID SIZE MTIME SHA256 XATTRS ": formatted by hand, as
+		 * "%c %04o %u %u %llu %lld %s %s" would (a capture formats every line) */
+		char f[3 + 5 + 3 * 11 + 21 + 21 + 2 * 65 + 1], *o = f;
+		*o++ = ' ';
+		*o++ = e->type;
+		*o++ = ' ';
+		for (int k = 9; k >= 0; k -= 3)
+			*o++ = (char)('0' + ((e->mode >> k) & 7));
+		*o++ = ' ';
+		o = put_dec(o, e->uid);
+		*o++ = ' ';
+		o = put_dec(o, e->gid);
+		*o++ = ' ';
+		o = put_dec(o, e->size);
+		*o++ = ' ';
+		if (e->mtime < 0)
+			*o++ = '-';
+		o = put_dec(o, e->mtime < 0 ? -(uint64_t)e->mtime : (uint64_t)e->mtime);
+		*o++ = ' ';
+		const char *h[2] = {e->sha256, e->xattrs};
+		for (int k = 0; k < 2; k++) {
+			if (h[k][0]) {
+				memcpy(o, h[k], 64);
+				o += 64;
+			} else {
+				*o++ = '-';
+			}
+			*o++ = ' ';
+		}
+		xp_buf_add(out, f, (size_t)(o - f));
 		if (e->extra)
 			add_escaped(out, e->extra);
 		else

@@ -54,21 +54,49 @@ void xp_dlib_need(const struct xp_dlshim *lib);
  * X(return type, name, (parameters), (arguments)); functions returning void go in the
  * list's second column (XV). A shim file defines `fn` (XP_DLSHIM_PTR of each), `syms`
  * (XP_DLSHIM_SYM of each) and `XP_DLSHIM_LOAD()`, then the functions (XP_DLSHIM_RET,
- * XP_DLSHIM_VOID). */
+ * XP_DLSHIM_VOID). The definitions are weak: a test program may define one of the
+ * functions itself to inject a failure (unit/test-partition.c, which reaches the real
+ * one with dlsym(RTLD_NEXT): it links the library). */
 #define XP_DLSHIM_PTR(r, name, params, args) __typeof__(name) *name;
 #define XP_DLSHIM_SYM(r, name, params, args) XP_DLSYM(name, fn.name),
 #define XP_DLSHIM_RET(r, name, params, args)                                                       \
-	r name params                                                                              \
+	__attribute__((weak)) r name params                                                        \
 	{                                                                                          \
 		XP_DLSHIM_LOAD();                                                                  \
 		return fn.name args;                                                               \
 	}
 #define XP_DLSHIM_VOID(r, name, params, args)                                                      \
-	void name params                                                                           \
+	__attribute__((weak)) void name params                                                     \
 	{                                                                                          \
 		XP_DLSHIM_LOAD();                                                                  \
 		fn.name args;                                                                      \
 	}
+
+/* The shimmed libraries' sonames: CMake reads each from the library built against
+ * (readelf -d); these if it could not. */
+#ifndef XP_LIBARCHIVE_SONAME
+#define XP_LIBARCHIVE_SONAME "libarchive.so.13"
+#endif
+#ifndef XP_LIBISAL_SONAME
+#define XP_LIBISAL_SONAME "libisal.so.2"
+#endif
+#ifndef XP_LIBXCRYPT_SONAME
+#define XP_LIBXCRYPT_SONAME "libcrypt.so.1"
+#endif
+#ifndef XP_LIBEXT2FS_SONAME
+#define XP_LIBEXT2FS_SONAME "libext2fs.so.2"
+#endif
+#ifndef XP_LIBFDISK_SONAME
+#define XP_LIBFDISK_SONAME "libfdisk.so.1"
+#endif
+#ifndef XP_LIBSQLITE3_SONAME
+#define XP_LIBSQLITE3_SONAME "libsqlite3.so.0"
+#endif
+
+/* libext2fs's unix_io_manager, a variable of the library (util/shim-ext2fs.c), loaded
+ * with it: for `unix_io_manager` in xenprov's code. */
+struct struct_io_manager;
+struct struct_io_manager *xp_unix_io_manager(void);
 
 /* Loads soname (RTLD_NOW | RTLD_LOCAL; it stays loaded) and stores the address of each
  * of syms[0..n) in its .to. Returns 0, or -ENOENT with err (errlen bytes) saying why

@@ -22,10 +22,6 @@
 
 #include "util/dlib.h"
 
-#ifndef XP_LIBARCHIVE_SONAME
-#define XP_LIBARCHIVE_SONAME "libarchive.so.13"
-#endif
-
 /* X(return type, name, (parameters), (arguments)); XV: the same for a void function */
 #define XP_ARCHIVE_FUNCS(X, XV)                                                                    \
 	X(int, archive_entry_acl_count, (struct archive_entry * a, int b), (a, b))                 \

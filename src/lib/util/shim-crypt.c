@@ -10,10 +10,6 @@
 
 #include "util/dlib.h"
 
-#ifndef XP_LIBXCRYPT_SONAME
-#define XP_LIBXCRYPT_SONAME "libcrypt.so.1"
-#endif
-
 /* X(return type, name, (parameters), (arguments)) */
 #define XP_CRYPT_FUNCS(X, XV)                                                                      \
 	X(char *, crypt_r, (const char *a, const char *b, struct crypt_data *__restrict c),        \

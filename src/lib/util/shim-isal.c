@@ -11,10 +11,6 @@
 
 #include "util/dlib.h"
 
-#ifndef XP_LIBISAL_SONAME
-#define XP_LIBISAL_SONAME "libisal.so.2"
-#endif
-
 /* X(return type, name, (parameters), (arguments)); XV: the same for a void function */
 #define XP_ISAL_FUNCS(X, XV)                                                                       \
 	XV(void, isal_inflate_init, (struct inflate_state * a), (a))                               \
