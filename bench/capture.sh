@@ -65,6 +65,10 @@
 # 0.72 s, 0.75x rsync (met); capture-1 --rsync 1.14 s; capture-2 0.09 s, 12.6% of
 # capture-1 wall, 5.3% CPU (the wall target not met: ~35 ms of it is the program's
 # libraries read cold, ~10 ms the sync); first reader's checkout 0.08 s.
+# With every library but libc, jansson and libuuid loaded at first use (shims), then
+# without libcrypto (xenprov's own SHA-256; 2026-12-08, UPDATE_GUESTS=0, one run each,
+# load average 0.5-1.3): capture-1 0.67 s -> 0.65 s; capture-2 68 ms, 10.2% of
+# capture-1 wall -> 51 ms, 7.8% (met), CPU 4.5% -> 3.3%.
 #
 # The xenprov binary: $1, else $XENPROV, else ../xenprov next to this script (as
 # BUILD_DIR/bench/bench-capture), else build/release/xenprov. Needs root (owners).
