@@ -184,11 +184,18 @@ char *xp_escape(char *out, size_t size, const void *in, size_t len);
  * Large inputs fall back to one hunk replacing everything. */
 int xp_diff_unified(const char *a, size_t alen, const char *b, size_t blen, const char *name_a,
 		    const char *name_b, struct xp_buf *out);
-/* ---- SHA-256 (FIPS 180-4; sha256.c, xenprov's own) ----------------------------------- */
+/* ---- SHA-256 (FIPS 180-4; sha256.c) ------------------------------------------------- */
+/* Computed by the CPU's SHA extensions (x86-64), else by libcrypto's EVP (loaded at the
+ * first hash, not linked), else by xenprov's portable code: the same digests. */
+
+/* Which of them this process uses: "sha-ni", "libcrypto" or "portable" (a static
+ * string), for diagnostics. The first call may make the choice, loading libcrypto. */
+const char *xp_sha256_path(void);
 
 /* Hashes len bytes of data (NULL when len is 0). 0. */
 int xp_sha256(const void *data, size_t len, unsigned char out[32]);
-/* HMAC-SHA256 (RFC 2104) of len bytes of data under key (any length). 0. */
+/* HMAC-SHA256 (RFC 2104) of len bytes of data under key (any length). 0. (Where
+ * libcrypto fails, these two compute the same with the portable code.) */
 int xp_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 		   unsigned char out[32]);
 /* Whether the len bytes at a and b are equal, in a time that depends on len only, not
@@ -196,7 +203,7 @@ int xp_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 bool xp_mem_equal_ct(const void *a, const void *b, size_t len);
 /* 64 hex digits and a NUL. */
 void xp_sha256_hex(const unsigned char digest[32], char out[65]);
-/* Hashes a whole file. */
+/* Hashes a whole file. 0, -errno (-EIO: libcrypto failed, as xp_sha256_add). */
 int xp_sha256_file(const char *path, unsigned char out[32]);
 /* Hashes what is left to read of fd, from its position to its end. */
 int xp_sha256_fd(int fd, unsigned char out[32]);
@@ -211,7 +218,9 @@ bool xp_sha256_hex_valid(const char *hex);
 /* A hash fed piece by piece: xp_sha256_new (-ENOMEM), xp_sha256_add the bytes in order
  * (xp_sha256_add_fd: what is left to read of fd, -errno if a read fails),
  * xp_sha256_final (which leaves it as new); xp_sha256_restart forgets what was added;
- * xp_sha256_free (NULL: nothing). The others return 0. */
+ * xp_sha256_free (NULL: nothing). The others return 0; on the libcrypto path add and
+ * final may return -EIO if libcrypto fails (final then writes no digest; it does not
+ * happen for SHA-256 in practice). */
 struct xp_sha256;
 int xp_sha256_new(struct xp_sha256 **ret);
 int xp_sha256_restart(struct xp_sha256 *h);

@@ -6,10 +6,13 @@
  * message, a million 'a'), HMAC on RFC 4231's seven test cases, and both against
  * OpenSSL's libcrypto (linked into this test alone: the reference) for every length 0 to
  * 1100, one-shot and fed in random pieces, and HMAC with keys of every length around the
- * block size. Each runs through every compression this machine has: the SHA extensions
- * and the portable code (util/sha256-path.h, a hook compiled only with XP_TEST_HOOKS;
- * without it, the one the library chooses). base64: RFC 4648 section 10's vectors and
- * what a strict decoder refuses.
+ * block size. Each runs through every way this machine has: the SHA extensions,
+ * libcrypto loaded by the library (dlopen: the same libcrypto as the reference's, so
+ * that path is checked for how it is driven) and the portable code (util/sha256-path.h,
+ * a hook compiled only with XP_TEST_HOOKS; without it, the one the library chooses);
+ * with the hook, the order of the choice too (SHA extensions, libcrypto, portable, as
+ * xp_sha256_path names it). base64: RFC 4648 section 10's vectors and what a strict
+ * decoder refuses.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -42,6 +48,7 @@ struct path {
 #ifdef XP_TEST_HOOKS
 static const struct path paths[] = {
     {"sha-ni", XP__SHA256_SHANI},
+    {"libcrypto", XP__SHA256_LIBCRYPTO},
     {"portable", XP__SHA256_PORTABLE},
 };
 
@@ -80,7 +87,9 @@ static bool use(const struct path *p)
 			return false;
 		}
 	}
+	/* libcrypto.so.3 is there: this test links it */
 	assert_int_equal(r, 0);
+	assert_string_equal(xp_sha256_path(), p->name);
 	return true;
 }
 
@@ -260,15 +269,100 @@ static void test_paths_agree_on_large(void **state)
 		memcpy(msg + i, &v, 8);
 	}
 	ossl_sha256(msg, LEN, want);
+	/* and as a file (xp_sha256_fd's reads of 1 MiB) */
+	char path[] = "/tmp/test-sha256-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, msg, LEN), LEN);
 	FOR_EACH_PATH(p)
 	{
 		assert_int_equal(xp_sha256(msg, LEN, d), 0);
 		if (memcmp(d, want, 32) != 0)
 			fail_msg("%s: 3 MiB differs from OpenSSL's", p->name);
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		memset(d, 0, sizeof(d));
+		assert_int_equal(xp_sha256_fd(fd, d), 0);
+		if (memcmp(d, want, 32) != 0)
+			fail_msg("%s: a 3 MiB file differs from OpenSSL's", p->name);
 	}
 	use_auto();
+	close(fd);
 	free(msg);
 }
+
+/* ---- the choice -------------------------------------------------------------------------- */
+
+#ifdef XP_TEST_HOOKS
+/* "abc" (FIPS 180-2 B.1) one-shot, streamed and as HMAC's inner hash, by the way set */
+static void check_abc(const char *way)
+{
+	unsigned char d[32], want[32];
+	ossl_sha256("abc", 3, want);
+	assert_int_equal(xp_sha256("abc", 3, d), 0);
+	if (memcmp(d, want, 32) != 0)
+		fail_msg("%s: \"abc\" differs from OpenSSL's", way);
+	struct xp_sha256 *h;
+	assert_int_equal(xp_sha256_new(&h), 0);
+	assert_int_equal(xp_sha256_add(h, "ab", 2), 0);
+	assert_int_equal(xp_sha256_add(h, "c", 1), 0);
+	assert_int_equal(xp_sha256_final(h, d), 0);
+	assert_memory_equal(d, want, 32);
+	xp_sha256_free(h);
+	ossl_hmac("key", 3, "abc", 3, want);
+	assert_int_equal(xp_hmac_sha256("key", 3, "abc", 3, d), 0);
+	assert_memory_equal(d, want, 32);
+}
+
+/* The order: the SHA extensions where the CPU has them; else libcrypto; else (it
+ * cannot be loaded: a real dlopen failure, of a soname no system has) the portable
+ * code. xp_sha256_path names each. */
+static void test_choice(void **state)
+{
+	(void)state;
+	assert_int_equal(xp__sha256_test_path(XP__SHA256_AUTO), 0);
+	assert_string_equal(xp_sha256_path(), cpuinfo_has_shani() ? "sha-ni" : "libcrypto");
+	check_abc("auto");
+	assert_int_equal(xp__sha256_test_path(XP__SHA256_AUTO_NO_SHANI), 0);
+	assert_string_equal(xp_sha256_path(), "libcrypto");
+	check_abc("auto without SHA extensions");
+	assert_int_equal(xp__sha256_test_path(XP__SHA256_AUTO_NO_SHANI_NO_LIBCRYPTO), 0);
+	assert_string_equal(xp_sha256_path(), "portable");
+	check_abc("auto without SHA extensions nor libcrypto");
+	assert_int_equal(xp__sha256_test_path((enum xp__sha256_path)99), -EINVAL);
+	use_auto();
+}
+
+/* A running hash takes the way set at its (re)start: one made on the libcrypto path
+ * (which holds libcrypto's context) restarted on the others and back, then freed
+ * (ASan: the context is not leaked) */
+static void test_switch_between_paths(void **state)
+{
+	(void)state;
+	unsigned char d[32], want[32];
+	ossl_sha256("abcdef", 6, want);
+	assert_int_equal(xp__sha256_test_path(XP__SHA256_LIBCRYPTO), 0);
+	struct xp_sha256 *h;
+	assert_int_equal(xp_sha256_new(&h), 0);
+	assert_int_equal(xp_sha256_add(h, "abc", 3), 0);
+	FOR_EACH_PATH(p)
+	{
+		assert_int_equal(xp_sha256_restart(h), 0);
+		assert_int_equal(xp_sha256_add(h, "abc", 3), 0);
+		assert_int_equal(xp_sha256_add(h, "def", 3), 0);
+		assert_int_equal(xp_sha256_final(h, d), 0);
+		if (memcmp(d, want, 32) != 0)
+			fail_msg("%s: a restarted hash differs", p->name);
+		/* final left it as new, on the same path */
+		assert_int_equal(xp_sha256_add(h, "abcdef", 6), 0);
+		assert_int_equal(xp_sha256_final(h, d), 0);
+		assert_memory_equal(d, want, 32);
+	}
+	xp_sha256_free(h);
+	xp_sha256_free(NULL);
+	use_auto();
+}
+#endif
 
 /* ---- HMAC-SHA256 ------------------------------------------------------------------------ */
 
@@ -432,6 +526,10 @@ int main(void)
 	    cmocka_unit_test(test_fips_vectors),
 	    cmocka_unit_test(test_differential),
 	    cmocka_unit_test(test_paths_agree_on_large),
+#ifdef XP_TEST_HOOKS
+	    cmocka_unit_test(test_choice),
+	    cmocka_unit_test(test_switch_between_paths),
+#endif
 	    cmocka_unit_test(test_hmac_rfc4231),
 	    cmocka_unit_test(test_hmac_differential),
 	    cmocka_unit_test(test_mem_equal_ct),

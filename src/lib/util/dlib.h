@@ -2,7 +2,8 @@
  * dlib.h - a shared library loaded at run time (dlopen) and its functions resolved, for
  * the libraries most commands never use and that would otherwise be linked into every
  * start of xenprov with their own dependencies: libcurl (util/http-client.c), libpq
- * (inventory/db-pgsql.c) and libmicrohttpd (net/http.c); and, behind shims that keep
+ * (inventory/db-pgsql.c), libmicrohttpd (net/http.c) and libcrypto (util/sha256.c, where
+ * the CPU has no SHA extensions); and, behind shims that keep
  * their callers' code as it is, libarchive, ISA-L and libxcrypt (util/shim-*.c). Each caller keeps
  * a struct of function pointers typed by the library's own header (`__typeof__(fn) *`) and loads it
  * once a process (pthread_once).
@@ -91,6 +92,10 @@ void xp_dlib_need(const struct xp_dlshim *lib);
 #endif
 #ifndef XP_LIBSQLITE3_SONAME
 #define XP_LIBSQLITE3_SONAME "libsqlite3.so.0"
+#endif
+/* not a shim: util/sha256.c's libcrypto, loaded where the CPU has no SHA extensions */
+#ifndef XP_LIBCRYPTO_SONAME
+#define XP_LIBCRYPTO_SONAME "libcrypto.so.3"
 #endif
 
 /* libext2fs's unix_io_manager, a variable of the library (util/shim-ext2fs.c), loaded

@@ -5,17 +5,22 @@
  * for tokens derived from a secret key, and the constant-time comparison that checks
  * one.
  *
- * Two compressions of the same function: a portable one in C (FIPS 180-4 section 6.2.2)
- * and, on x86-64, one with the CPU's SHA extensions (SHA-NI: SHA256RNDS2, SHA256MSG1,
- * SHA256MSG2, as Intel's SDM defines them), chosen once a process by CPUID. Not
- * libcrypto: linking it cost every start of xenprov ~10 ms of loading and relocating
- * 4.7 MB, and its configuration file read at the first use (docs/ARCHITECTURE.md,
- * "Build").
+ * Three ways of computing it, chosen once a process (docs/ARCHITECTURE.md, "Hashing"):
+ *  1. the CPU's SHA extensions on x86-64 (SHA-NI: SHA256RNDS2, SHA256MSG1, SHA256MSG2,
+ *     as Intel's SDM defines them), found by CPUID: as fast as OpenSSL's, and no
+ *     libcrypto to load;
+ *  2. else libcrypto's EVP SHA-256 (AVX2/SSSE3 assembly, ~2x the portable C), loaded at
+ *     the first hash (dlopen, util/dlib.h): linked, it cost every start of xenprov
+ *     ~10 ms of loading and relocating 4.7 MB and its configuration file;
+ *  3. else (libcrypto cannot be loaded) the portable compression in C (FIPS 180-4
+ *     section 6.2.2).
+ * HMAC is built here on whichever it is (the same digest by any).
  *
  * Not here: base64 (base64.c); digests read back are only checked (xp_sha256_hex_valid).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +33,9 @@
 #include <immintrin.h>
 #endif
 
+#include <openssl/evp.h>
+
+#include "util/dlib.h"
 #include "util/sha256-path.h"
 #include "xenprov/util.h"
 
@@ -38,7 +46,9 @@ struct xp_sha256 {
 	uint32_t h[8];
 	uint64_t bytes;	       /* added so far */
 	unsigned char buf[64]; /* the block begun: bytes % 64 of it */
-	blocks_fn *blocks;
+	blocks_fn *blocks;     /* NULL: libcrypto's, in ctx */
+	EVP_MD_CTX *ctx;       /* libcrypto's state, kept across restarts once made */
+	int err;	       /* -EIO once libcrypto failed this hash: final says so */
 };
 
 /* FIPS 180-4 section 4.2.2: the first 32 bits of the fractional parts of the cube roots
@@ -197,67 +207,202 @@ static bool cpu_has_shani(void)
 }
 #endif
 
-/* The compression of this CPU, found once (CPUID may trap to a hypervisor: not once a
- * hash): a fact about the machine written the same by every thread that races to it,
- * not state. The tests' hook (sha256-path.h) may set it. */
-static _Atomic(blocks_fn *) chosen;
+/* ---- libcrypto (loaded at the first hash on a CPU without SHA extensions) ----------- */
 
-static blocks_fn *best(void)
+/* X(name): the functions used, typed by OpenSSL's header */
+#define EVP_FUNCS(X)                                                                               \
+	X(EVP_MD_fetch)                                                                            \
+	X(EVP_MD_CTX_new)                                                                          \
+	X(EVP_MD_CTX_free)                                                                         \
+	X(EVP_DigestInit_ex)                                                                       \
+	X(EVP_DigestUpdate)                                                                        \
+	X(EVP_DigestFinal_ex)                                                                      \
+	X(EVP_Digest)
+#define EVP_PTR(name) __typeof__(name) *name;
+#define EVP_SYM(name) XP_DLSYM(name, f->name),
+
+struct evp {
+	EVP_FUNCS(EVP_PTR)
+	const EVP_MD *md; /* SHA-256, fetched once (not at every init: OpenSSL 3 looks
+			     an implicit fetch up under a lock) */
+};
+
+/* Loads soname into f: 0, or -ENOENT (not there, a function or SHA-256 missing). */
+static int evp_open(const char *soname, struct evp *f)
 {
-#ifdef XP_SHA256_SHANI
-	if (cpu_has_shani())
-		return blocks_shani;
-#endif
-	return blocks_portable;
+	const struct xp_dlsym syms[] = {EVP_FUNCS(EVP_SYM)};
+	char err[256];
+	int r = xp_dlib_load(soname, syms, sizeof(syms) / sizeof(syms[0]), err, sizeof(err));
+	if (r < 0)
+		return r;
+	f->md = f->EVP_MD_fetch(NULL, "SHA256", NULL);
+	return f->md ? 0 : -ENOENT;
 }
 
-static blocks_fn *blocks(void)
+/* Written once, by evp_load under pthread_once, then only read. */
+static struct evp evp;
+static bool evp_ok;
+static pthread_once_t evp_once = PTHREAD_ONCE_INIT;
+
+static void evp_load(void)
 {
-	blocks_fn *f = atomic_load_explicit(&chosen, memory_order_relaxed);
-	if (!f) {
-		f = best();
-		atomic_store_explicit(&chosen, f, memory_order_relaxed);
+	struct evp f;
+	if (evp_open(XP_LIBCRYPTO_SONAME, &f) == 0) {
+		evp = f;
+		evp_ok = true;
 	}
-	return f;
+}
+
+/* Whether libcrypto is loaded: tried once a process, non-fatal (the portable code
+ * computes the same) */
+static bool libcrypto(void)
+{
+	pthread_once(&evp_once, evp_load);
+	return evp_ok;
+}
+
+/* ---- the choice ------------------------------------------------------------------------- */
+
+enum path { PATH_UNSET, PATH_PORTABLE, PATH_SHANI, PATH_LIBCRYPTO };
+
+static bool shani(void)
+{
+#ifdef XP_SHA256_SHANI
+	return cpu_has_shani();
+#else
+	return false;
+#endif
+}
+
+/* In order: the SHA extensions, libcrypto, the portable code. has_libcrypto is called
+ * only without the SHA extensions, so that a CPU with them never loads libcrypto. */
+static enum path best(bool with_shani, bool (*has_libcrypto)(void))
+{
+	if (with_shani && shani())
+		return PATH_SHANI;
+	if (has_libcrypto())
+		return PATH_LIBCRYPTO;
+	return PATH_PORTABLE;
+}
+
+/* The path of this CPU, found once (CPUID may trap to a hypervisor, a dlopen is a
+ * dlopen: not once a hash): a fact about the machine written the same by every thread
+ * that races to it, not state. The tests' hook (sha256-path.h) may set it. */
+static _Atomic int chosen;
+
+static enum path path(void)
+{
+	int p = atomic_load_explicit(&chosen, memory_order_relaxed);
+	if (p == PATH_UNSET) {
+		p = (int)best(true, libcrypto);
+		atomic_store_explicit(&chosen, p, memory_order_relaxed);
+	}
+	return (enum path)p;
+}
+
+const char *xp_sha256_path(void)
+{
+	switch (path()) {
+	case PATH_SHANI:
+		return "sha-ni";
+	case PATH_LIBCRYPTO:
+		return "libcrypto";
+	default:
+		return "portable";
+	}
 }
 
 #ifdef XP_TEST_HOOKS
-int xp__sha256_test_path(enum xp__sha256_path path)
+/* libcrypto as a machine without it has it: a soname no system has, through the same
+ * loader (a real dlopen failure) */
+static bool no_libcrypto(void)
 {
-	blocks_fn *f = best();
-	switch (path) {
+	struct evp f;
+	return evp_open("libxenprov-test-absent.so.0", &f) == 0;
+}
+
+int xp__sha256_test_path(enum xp__sha256_path p)
+{
+	enum path to;
+	switch (p) {
 	case XP__SHA256_AUTO:
+		to = best(true, libcrypto);
+		break;
+	case XP__SHA256_AUTO_NO_SHANI:
+		to = best(false, libcrypto);
+		break;
+	case XP__SHA256_AUTO_NO_SHANI_NO_LIBCRYPTO:
+		to = best(false, no_libcrypto);
 		break;
 	case XP__SHA256_PORTABLE:
-		f = blocks_portable;
+		to = PATH_PORTABLE;
 		break;
 	case XP__SHA256_SHANI:
-#ifdef XP_SHA256_SHANI
-		if (f == blocks_shani)
-			break;
-#endif
-		return -ENOTSUP;
+		if (!shani())
+			return -ENOTSUP;
+		to = PATH_SHANI;
+		break;
+	case XP__SHA256_LIBCRYPTO:
+		if (!libcrypto())
+			return -ENOTSUP;
+		to = PATH_LIBCRYPTO;
+		break;
 	default:
 		return -EINVAL;
 	}
-	atomic_store_explicit(&chosen, f, memory_order_relaxed);
+	atomic_store_explicit(&chosen, (int)to, memory_order_relaxed);
 	return 0;
 }
 #endif
 
 /* ---- the hash: padding and lengths (sections 5.1.1, 6.2) ---------------------------- */
 
-static void start(struct xp_sha256 *s)
+/* A hash begun by way p. libcrypto's context is made at the first start that needs it;
+ * if it cannot be (out of memory), this hash is the portable code's: the same digest. */
+static void start_by(struct xp_sha256 *s, enum path p)
 {
-	memcpy(s->h, H0, sizeof(s->h));
 	s->bytes = 0;
-	s->blocks = blocks();
+	s->err = 0;
+	if (p == PATH_LIBCRYPTO) {
+		if (!s->ctx)
+			s->ctx = evp.EVP_MD_CTX_new();
+		if (s->ctx && evp.EVP_DigestInit_ex(s->ctx, evp.md, NULL) == 1) {
+			s->blocks = NULL;
+			return;
+		}
+		p = PATH_PORTABLE;
+	}
+	memcpy(s->h, H0, sizeof(s->h));
+#ifdef XP_SHA256_SHANI
+	s->blocks = p == PATH_SHANI ? blocks_shani : blocks_portable;
+#else
+	s->blocks = blocks_portable;
+#endif
 }
 
-static void add(struct xp_sha256 *s, const unsigned char *p, size_t len)
+static void start(struct xp_sha256 *s)
+{
+	start_by(s, path());
+}
+
+/* libcrypto's context, if one was made (it wipes the state it frees) */
+static void release(struct xp_sha256 *s)
+{
+	if (s->ctx)
+		evp.EVP_MD_CTX_free(s->ctx);
+	s->ctx = NULL;
+}
+
+/* 0, or -EIO once libcrypto failed this hash (it does not for SHA-256 in practice) */
+static int add(struct xp_sha256 *s, const unsigned char *p, size_t len)
 {
 	if (len == 0)
-		return; /* p may be NULL */
+		return s->err; /* p may be NULL */
+	if (!s->blocks) {
+		if (s->err == 0 && evp.EVP_DigestUpdate(s->ctx, p, len) != 1)
+			s->err = -EIO;
+		return s->err;
+	}
 	size_t have = (size_t)(s->bytes % 64);
 	s->bytes += len;
 	if (have) {
@@ -265,7 +410,7 @@ static void add(struct xp_sha256 *s, const unsigned char *p, size_t len)
 		memcpy(s->buf + have, p, take);
 		p += take, len -= take;
 		if (have + take < 64)
-			return;
+			return 0;
 		s->blocks(s->h, s->buf, 1);
 	}
 	if (len >= 64) {
@@ -275,11 +420,20 @@ static void add(struct xp_sha256 *s, const unsigned char *p, size_t len)
 	}
 	if (len)
 		memcpy(s->buf, p, len);
+	return 0;
 }
 
-/* a 1 bit, zeros to 56 bytes mod 64, the length in bits as 64 bits big-endian */
-static void finish(struct xp_sha256 *s, unsigned char out[32])
+/* a 1 bit, zeros to 56 bytes mod 64, the length in bits as 64 bits big-endian; then
+ * begun again. 0, or add's -EIO (out not written). */
+static int finish(struct xp_sha256 *s, unsigned char out[32])
 {
+	if (!s->blocks) {
+		int r = s->err;
+		if (r == 0 && evp.EVP_DigestFinal_ex(s->ctx, out, NULL) != 1)
+			r = -EIO;
+		start(s);
+		return r;
+	}
 	uint64_t bits = s->bytes * 8;
 	size_t have = (size_t)(s->bytes % 64);
 	s->buf[have++] = 0x80;
@@ -296,20 +450,25 @@ static void finish(struct xp_sha256 *s, unsigned char out[32])
 		for (int k = 0; k < 4; k++)
 			out[4 * i + k] = (unsigned char)(s->h[i] >> (24 - 8 * k));
 	start(s);
+	return 0;
 }
 
 int xp_sha256(const void *data, size_t len, unsigned char out[32])
 {
-	struct xp_sha256 s;
-	start(&s);
+	enum path p = path();
+	/* libcrypto's one call (no context of ours to make); if it fails, the portable
+	 * code gives the same digest */
+	if (p == PATH_LIBCRYPTO && evp.EVP_Digest(data, len, out, NULL, evp.md, NULL) == 1)
+		return 0;
+	struct xp_sha256 s = {0};
+	start_by(&s, p == PATH_LIBCRYPTO ? PATH_PORTABLE : p);
 	add(&s, data, len);
-	finish(&s, out);
-	return 0;
+	return finish(&s, out);
 }
 
 /* RFC 2104 section 2, B = 64: a key longer than a block is hashed first; then
- * H(K ^ opad, H(K ^ ipad, text)). The key's copies are wiped. */
-int xp_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+ * H(K ^ opad, H(K ^ ipad, text)), by way p. The key's copies are wiped. */
+static int hmac_by(enum path p, const void *key, size_t keylen, const void *data, size_t len,
 		   unsigned char out[32])
 {
 	unsigned char k[64] = {0}, pad[64], inner[32];
@@ -317,22 +476,34 @@ int xp_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 		xp_sha256(key, keylen, k);
 	else if (keylen)
 		memcpy(k, key, keylen);
-	struct xp_sha256 s;
-	start(&s);
+	struct xp_sha256 s = {0};
+	start_by(&s, p);
 	for (int i = 0; i < 64; i++)
 		pad[i] = k[i] ^ 0x36;
 	add(&s, pad, sizeof(pad));
 	add(&s, data, len);
-	finish(&s, inner);
+	int r = finish(&s, inner);
 	for (int i = 0; i < 64; i++)
 		pad[i] = k[i] ^ 0x5c;
 	add(&s, pad, sizeof(pad));
 	add(&s, inner, sizeof(inner));
-	finish(&s, out);
+	if (r == 0)
+		r = finish(&s, out);
+	release(&s);
 	explicit_bzero(k, sizeof(k));
 	explicit_bzero(pad, sizeof(pad));
+	explicit_bzero(inner, sizeof(inner));
 	explicit_bzero(&s, sizeof(s));
-	return 0;
+	return r;
+}
+
+int xp_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+		   unsigned char out[32])
+{
+	enum path p = path();
+	if (hmac_by(p, key, keylen, data, len, out) == 0)
+		return 0;
+	return hmac_by(PATH_PORTABLE, key, keylen, data, len, out); /* libcrypto failed */
 }
 
 /* Every byte is read whatever the first difference, and the compiler is kept from
@@ -391,8 +562,7 @@ int xp_sha256_restart(struct xp_sha256 *h)
 
 int xp_sha256_add(struct xp_sha256 *h, const void *data, size_t len)
 {
-	add(h, data, len);
-	return 0;
+	return add(h, data, len);
 }
 
 int xp_sha256_add_fd(struct xp_sha256 *h, int fd)
@@ -407,7 +577,7 @@ int xp_sha256_add_fd(struct xp_sha256 *h, int fd)
 			r = (int)n;
 			break;
 		}
-		add(h, buf, (size_t)n);
+		r = add(h, buf, (size_t)n);
 	}
 	free(buf);
 	return r;
@@ -415,12 +585,14 @@ int xp_sha256_add_fd(struct xp_sha256 *h, int fd)
 
 int xp_sha256_final(struct xp_sha256 *h, unsigned char out[32])
 {
-	finish(h, out);
-	return 0;
+	return finish(h, out);
 }
 
 void xp_sha256_free(struct xp_sha256 *h)
 {
+	if (!h)
+		return;
+	release(h);
 	free(h);
 }
 
@@ -457,7 +629,7 @@ int xp_sha256_fd_n(int fd, uint64_t max, unsigned char out[32])
 			break;
 		}
 		max -= (uint64_t)n;
-		add(h, buf, (size_t)n);
+		r = add(h, buf, (size_t)n);
 	}
 	if (r == 0)
 		r = xp_sha256_final(h, out);
