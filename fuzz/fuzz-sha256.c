@@ -6,9 +6,9 @@
  *
  * The input is the message; its first 8 bytes also seed the cuts it is fed in (pieces of
  * 0 to 200 bytes) and choose the HMAC key's length (a prefix of the input). Every input
- * runs through each compression this CPU has (the SHA extensions and the portable code,
- * chosen through util/sha256-path.h where XP_TEST_HOOKS is compiled in: the fuzz and dev
- * presets). The input read as text must decode exactly as the reference decodes it, or
+ * runs through each way this machine has (the SHA extensions, libcrypto loaded by the
+ * library and the portable code, chosen through util/sha256-path.h where XP_TEST_HOOKS
+ * is compiled in: the fuzz and dev presets). The input read as text must decode exactly as the reference decodes it, or
  * be refused by both.
  */
 #include <errno.h>
@@ -119,7 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!seed)
 		seed = 1;
 #ifdef XP_TEST_HOOKS
-	static const enum xp__sha256_path paths[] = {XP__SHA256_SHANI, XP__SHA256_PORTABLE};
+	static const enum xp__sha256_path paths[] = {XP__SHA256_SHANI, XP__SHA256_LIBCRYPTO,
+						     XP__SHA256_PORTABLE};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if (xp__sha256_test_path(paths[i]) == 0)
 			check_hashes(data, size, seed);

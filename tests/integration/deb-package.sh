@@ -64,7 +64,7 @@ grep -q 'libc6 (>=' "$T/depends" && grep -q 'libjansson4' "$T/depends" ||
 ok
 # the libraries xenprov loads at run time (dlopen), which dh_shlibdeps cannot see
 for p in libcurl4 libpq5 libmicrohttpd12 libarchive13 libisal2 libcrypt1 libext2fs2 libfdisk1 \
-	libsqlite3-0; do
+	libsqlite3-0 libssl3; do
 	grep -qw "$p" "$T/depends" || fail "Depends lacks $p: $(cat "$T/depends")"
 done
 ok

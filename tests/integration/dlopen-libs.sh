@@ -1,6 +1,7 @@
 #!/bin/bash
 # dlopen-libs.sh - the libraries xenprov loads at their first use rather than links
-# (libcurl, libpq, libmicrohttpd: src/lib/util/dlib.c; libarchive, ISA-L, libxcrypt,
+# (libcurl, libpq, libmicrohttpd: src/lib/util/dlib.c; libcrypto where the CPU has no
+# SHA extensions: src/lib/util/sha256.c; libarchive, ISA-L, libxcrypt,
 # libext2fs, libfdisk, SQLite behind their shims, src/lib/util/shim-*.c): ldd names
 # none of them nor what they
 # bring (TLS, Kerberos, LDAP, GnuTLS, libxml2, ICU); with one made unloadable (/dev/null
@@ -15,7 +16,7 @@ scratch state
 export XENPROV_STATE_DIR=$T/state
 
 ldd "$X" >"$T/ldd" || fail "ldd $X failed"
-for l in libcurl libpq libmicrohttpd libssl libgnutls libkrb5 libgssapi_krb5 libldap \
+for l in libcurl libpq libmicrohttpd libssl libcrypto libgnutls libkrb5 libgssapi_krb5 libldap \
 	libarchive libxml2 libicuuc libisal libcrypt libext2fs libcom_err libfdisk libblkid \
 	libsqlite3; do
 	! grep -q "^[[:space:]]*$l[.-]" "$T/ldd" || fail "ldd names $l: $(grep "$l" "$T/ldd")"
@@ -37,6 +38,7 @@ EXT2FS=$(lib_path libext2fs.so.2) || skip "no libext2fs.so.2 here"
 FDISK=$(lib_path libfdisk.so.1) || skip "no libfdisk.so.1 here"
 SQLITE=$(lib_path libsqlite3.so.0) || skip "no libsqlite3.so.0 here"
 ISAL=$(lib_path libisal.so.2) || ISAL=
+CRYPTO=$(lib_path libcrypto.so.3) || CRYPTO=
 guest_tarball "$T/root.tar.gz"
 printf 'secret\n' >"$T/password"
 PGURL="postgresql:///xp?host=$T/no-server"
@@ -99,11 +101,12 @@ err_has "cannot load libfdisk.so.1, which this command needs: "
 err_has "apt-get install libfdisk1"
 [ ! -e "$T/c.img" ] || fail "a half-made c.img was left"
 ok
-for l in "$ARCHIVE" "$EXT2FS"; do
+for l in "$ARCHIVE" "$EXT2FS" $CRYPTO; do
 	mount --bind /dev/null "$l" || fail "cannot bind /dev/null over $l"
 done
-# with none of the nine: --version, and a local tree's captures (xenprov's own copy),
-# before and after a change
+# with none of the nine, nor libcrypto (the hashes by the SHA extensions, or by the
+# portable code where libcrypto would have been loaded): --version, and a local tree's
+# captures (xenprov's own copy, every file hashed), before and after a change
 expect_rc 0 --version
 if [ "$(id -u)" = 0 ]; then
 	mkdir -p "$T/golden" && tar -C "$T/golden" -xzf "$T/root.tar.gz"
