@@ -14,7 +14,11 @@
  * sha256.c is compiled into this program with XP_TEST_HOOKS (the release library has
  * no way to pick the way), with the release build's flags otherwise. Its libcrypto is
  * the one linked here (the same soname: dlopen finds it loaded), so "libcrypto" less
- * "openssl" is what going through xenprov's context costs.
+ * "openssl" is what going through xenprov's context costs. On a CPU with the SHA
+ * extensions, OpenSSL uses them too; OPENSSL_ia32cap=':~0x20000000' in the environment
+ * masks them from OpenSSL alone (CPUID leaf 7 EBX bit 29; OpenSSL's own capability
+ * variable), so that "libcrypto" is measured as a CPU without them runs it (AVX2 or
+ * SSSE3 code), beside the portable code and the SHA extensions on the same machine.
  */
 #include <errno.h>
 #include <stdint.h>

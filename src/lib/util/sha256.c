@@ -287,15 +287,17 @@ static enum path best(bool with_shani, bool (*has_libcrypto)(void))
 
 /* The path of this CPU, found once (CPUID may trap to a hypervisor, a dlopen is a
  * dlopen: not once a hash): a fact about the machine written the same by every thread
- * that races to it, not state. The tests' hook (sha256-path.h) may set it. */
+ * that races to it, not state. The tests' hook (sha256-path.h) may set it. Release and
+ * acquire: a thread that reads PATH_LIBCRYPTO without having been through evp_once
+ * itself sees the pointers evp_load wrote before the store (free on x86). */
 static _Atomic int chosen;
 
 static enum path path(void)
 {
-	int p = atomic_load_explicit(&chosen, memory_order_relaxed);
+	int p = atomic_load_explicit(&chosen, memory_order_acquire);
 	if (p == PATH_UNSET) {
 		p = (int)best(true, libcrypto);
-		atomic_store_explicit(&chosen, p, memory_order_relaxed);
+		atomic_store_explicit(&chosen, p, memory_order_release);
 	}
 	return (enum path)p;
 }
@@ -350,7 +352,7 @@ int xp__sha256_test_path(enum xp__sha256_path p)
 	default:
 		return -EINVAL;
 	}
-	atomic_store_explicit(&chosen, (int)to, memory_order_relaxed);
+	atomic_store_explicit(&chosen, (int)to, memory_order_release);
 	return 0;
 }
 #endif
