@@ -20,6 +20,8 @@
 #   a hard-link group whose first path vanishes between the walk and the copy (a test
 #   hook): its next path takes its place, as rsync hands a group on, and the rest stay
 #   linked to it, with a warning;
+#   an interrupted copy (SIGINT while a large file is being copied): the capture ends
+#   by the signal and leaves nothing;
 #   a pattern xenprov's matcher does not take ('+ ' rule syntax) copied by rsync
 #   (--json copier), with the same result; a capture as another user than root
 #   copied by rsync.
@@ -230,6 +232,21 @@ if XENPROV_TEST_COPY_VANISH_FIRSTS=1 "$X" --help >/dev/null 2>&1 &&
 		fail "the manifest's group: $(grep ' f ' "$CAP/van/1/manifest")"
 	ok
 fi
+
+# ---- an interrupted copy: SIGINT while a large file is copied -----------------------------
+I=$T/isrc
+mkdir -p "$I/d" && fallocate -l 1G "$I/d/big" && echo small >"$I/small"
+"$X" image capture "$I" --name intr -q 2>"$T/err" &
+xpid=$!
+for i in $(seq 200); do [ -e "$CAP/intr/.1.partial/root/d/big" ] && break; sleep 0.05; done
+[ -e "$CAP/intr/.1.partial/root/d/big" ] || fail "the large file's copy was not seen begun"
+kill -INT "$xpid"
+wait "$xpid"
+rc=$?
+[ "$rc" = $((128 + 2)) ] || fail "an interrupted capture ended with $rc, not by SIGINT: $(cat "$T/err")"
+[ -z "$(ls -A "$CAP/intr")" ] || fail "an interrupted capture left $(ls -A "$CAP/intr")"
+ok
+rm -rf "$I"
 
 # ---- a pattern only rsync matches: rsync copies, the same result --------------------------
 capture_json rsync "$R" --name plus --exclude '+ keepme' "${EX[@]}"
