@@ -590,7 +590,7 @@ int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_
 		      struct xp_imgver *meta, struct xp_diags *d)
 {
 	_cleanup_free_ char *mpath = NULL, *jpath = NULL, *final = NULL;
-	_cleanup_close_ int pfd = -1, nfd = -1;
+	_cleanup_close_ int nfd = -1;
 	struct xp_buf json = XP_BUF_INIT;
 	int r = -ENOMEM;
 	if (asprintf(&mpath, "%s/manifest", nv->partial) < 0 ||
@@ -616,8 +616,10 @@ int xp__imgver_commit(struct xp_imgver_new *nv, const char *manifest_text, size_
 		xp_diags_fail(d, r, nv->partial, NULL, NULL, "cannot write: %s", strerror(-r));
 		goto out;
 	}
-	pfd = open(nv->partial, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0 || syncfs(pfd) < 0) {
+	/* through the lock's descriptor, opened when the version began: syncfs reports the
+	 * filesystem's writeback errors since the descriptor was opened, so one during the
+	 * capture (a page of the tree lost in writeback) fails the version too */
+	if (syncfs(nv->lock) < 0) {
 		r = -errno;
 		xp_diags_fail(d, r, nv->partial, NULL, NULL, "cannot sync: %s", strerror(-r));
 		goto out;

@@ -286,19 +286,29 @@ static int install_running(struct xp_inv *inv, const char *name, int64_t id)
 	return r;
 }
 
-/* The token of system name's current attempt, or with next the one after it (read in
- * the caller's transaction), into tok, and its row into *w; -ENOENT when it is not
- * marked. */
-static int attempt_token(struct xp_inv *inv, const char *name, struct install_row *w, bool next,
-			 char tok[XP_INSTALL_TOKEN_LEN + 1])
+/* System name's install row into *w and the key its tokens are derived with into key,
+ * read in the caller's transaction (the one read both token functions share): 0,
+ * -ENOENT when it is not marked, -errno. The caller wipes key. */
+static int marked_row_key(struct xp_inv *inv, const char *name, struct install_row *w,
+			  unsigned char key[32])
 {
 	int r = install_row(inv, name, w);
 	if (r < 0)
 		return r;
 	if (!w->marked || !w->nonce[0] || w->attempt <= 0)
 		return -ENOENT;
+	return install_key(inv, key);
+}
+
+/* The token of system name's current attempt, or with next the one after it (read in
+ * the caller's transaction), into tok, and its row into *w; -ENOENT when it is not
+ * marked. */
+static int attempt_token(struct xp_inv *inv, const char *name, struct install_row *w, bool next,
+			 char tok[XP_INSTALL_TOKEN_LEN + 1])
+{
 	unsigned char key[32];
-	if ((r = install_key(inv, key)) == 0)
+	int r = marked_row_key(inv, name, w, key);
+	if (r == 0)
 		r = token_derive(key, name, w->id, w->nonce, w->attempt + (next ? 1 : 0), tok);
 	explicit_bzero(key, sizeof(key));
 	return r;
@@ -373,15 +383,11 @@ static int token_match(struct xp_inv *inv, const char *name, const char *token,
 		       struct install_row *w, bool *next)
 {
 	*next = false;
-	int r = install_row(inv, name, w);
-	if (r < 0)
-		return r;
-	if (!w->marked || !w->nonce[0] || w->attempt <= 0)
-		return -ENOENT;
-	/* the row and the key read once for both tokens (attempt_token's derivation) */
+	/* the row and the key read once for both tokens */
 	unsigned char key[32];
 	char want[XP_INSTALL_TOKEN_LEN + 1];
-	if ((r = install_key(inv, key)) == 0)
+	int r = marked_row_key(inv, name, w, key);
+	if (r == 0)
 		r = token_derive(key, name, w->id, w->nonce, w->attempt, want);
 	if (r == 0 && !xp_mem_equal_ct(want, token, XP_INSTALL_TOKEN_LEN)) {
 		r = install_running(inv, name, w->id);
