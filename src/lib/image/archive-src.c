@@ -36,6 +36,7 @@
 #endif
 
 #include "image/extfs-internal.h"
+#include "util/dlib.h"
 
 #define XP_SRC_IN  (256u << 10) /* compressed bytes read at once */
 #define XP_SRC_OUT (1u << 20)	/* plain bytes handed to libarchive at once */
@@ -422,7 +423,8 @@ int xp_archive_open(const char *archive, struct archive **ret, struct xp_src **s
 		}
 	}
 #ifdef XP_HAVE_ISAL
-	s->gzip = s->in_len >= 3 && s->in[0] == 0x1f && s->in[1] == 0x8b && s->in[2] == 8;
+	s->gzip = s->in_len >= 3 && s->in[0] == 0x1f && s->in[1] == 0x8b && s->in[2] == 8 &&
+		  xp_isal_available(); /* else libarchive's gzip filter */
 #endif
 	bool ok = archive_read_support_format_tar(a) == ARCHIVE_OK &&
 		  archive_read_support_format_empty(a) == ARCHIVE_OK;

@@ -719,9 +719,9 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* The workers copy; the main thread waits for them and, once a second, reports progress
- * and asks whether the operator gave up (a cancel stops every worker within one chunk
- * of the file it copies, however large). */
+/* The workers copy; the main thread waits for them, asks ten times a second whether the
+ * operator gave up (a cancel stops every worker within one chunk of the file it copies,
+ * however large) and reports progress once a second. */
 static int copy_all(struct copy *c)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -746,18 +746,29 @@ static int copy_all(struct copy *c)
 		c->running = 1;
 		worker(c);
 	}
+	struct timespec last;
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	pthread_mutex_lock(&c->wmu);
 	while (c->running) {
 		struct timespec dl;
 		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += 1;
+		dl.tv_nsec += 100000000; /* a tenth of a second: the cancel's latency */
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
+		}
 		if (pthread_cond_timedwait(&c->wdone, &c->wmu, &dl) != ETIMEDOUT || !c->running)
 			continue;
 		pthread_mutex_unlock(&c->wmu);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		bool second = now.tv_sec > last.tv_sec;
+		if (second)
+			last = now;
 		if (r == 0 && cancelled(c)) {
 			atomic_store(&c->stop, true);
 			r = -ECANCELED;
-		} else if (r == 0 && c->o->progress) {
+		} else if (r == 0 && second && c->o->progress) {
 			char line[128];
 			snprintf(line, sizeof(line), "%zu of %zu files, %llu MiB",
 				 atomic_load(&c->done), c->njobs,

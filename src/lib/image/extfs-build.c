@@ -239,7 +239,8 @@ void xp_fsb_wfile_drop(struct xp_fsb *c)
 		c->entry_name = NULL;
 	if (c->f.eh)
 		ext2fs_extent_free(c->f.eh);
-	archive_entry_free(c->f.entry);
+	if (c->f.entry) /* none for a file of the filesystem's own (the journal, an empty fs) */
+		archive_entry_free(c->f.entry);
 	memset(&c->f, 0, sizeof(c->f));
 }
 

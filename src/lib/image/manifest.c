@@ -467,16 +467,18 @@ static int hash_xattrs(const char *path, char out[65])
 		unsigned char le[8];
 		for (int k = 0; k < 8; k++)
 			le[k] = (unsigned char)((uint64_t)x.v[i].len >> (8 * k));
-		xp_sha256_add(h, x.v[i].name, strlen(x.v[i].name) + 1);
-		xp_sha256_add(h, le, 8);
-		xp_sha256_add(h, x.v[i].value, x.v[i].len);
+		if ((r = xp_sha256_add(h, x.v[i].name, strlen(x.v[i].name) + 1)) == 0 &&
+		    (r = xp_sha256_add(h, le, 8)) == 0)
+			r = xp_sha256_add(h, x.v[i].value, x.v[i].len);
 	}
 	xp_xattrs_release(&x);
 	unsigned char dg[32];
-	xp_sha256_final(h, dg);
+	if (r == 0)
+		r = xp_sha256_final(h, dg);
 	xp_sha256_free(h);
-	xp_sha256_hex(dg, out);
-	return 0;
+	if (r == 0)
+		xp_sha256_hex(dg, out);
+	return r;
 }
 
 /* The content hash of the regular file name in dfd: prev's when prev's file of the

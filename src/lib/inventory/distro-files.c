@@ -374,7 +374,7 @@ static int copy_in(int sfd, int src, uint64_t off, uint64_t len, struct xp__stag
 			off += (uint64_t)got;
 			len -= (uint64_t)got;
 		}
-		xp_sha256_add(h, buf, (size_t)got);
+		r = xp_sha256_add(h, buf, (size_t)got);
 		for (ssize_t done = 0; r == 0 && done < got;) {
 			ssize_t w = write(tmp, buf + done, (size_t)(got - done));
 			if (w < 0 && errno != EINTR)
@@ -385,7 +385,7 @@ static int copy_in(int sfd, int src, uint64_t off, uint64_t len, struct xp__stag
 	}
 	unsigned char md[32] = {0};
 	if (r == 0)
-		xp_sha256_final(h, md);
+		r = xp_sha256_final(h, md);
 	xp_sha256_free(h);
 	free(buf);
 	if (r == 0 && (fchmod(tmp, 0444) < 0 || fsync(tmp) < 0))

@@ -14,6 +14,7 @@
 #ifndef XP_UTIL_DLIB_H
 #define XP_UTIL_DLIB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One function to resolve: its name and where its address goes (a pointer to one of
@@ -97,6 +98,10 @@ void xp_dlib_need(const struct xp_dlshim *lib);
 #ifndef XP_LIBCRYPTO_SONAME
 #define XP_LIBCRYPTO_SONAME "libcrypto.so.3"
 #endif
+
+/* Whether ISA-L could be loaded (util/shim-isal.c; loaded then, once a process, never
+ * fatally): a tar.gz is inflated by it, else by libarchive's gzip filter. */
+bool xp_isal_available(void);
 
 /* libext2fs's unix_io_manager, a variable of the library (util/shim-ext2fs.c), loaded
  * with it: for `unix_io_manager` in xenprov's code. */

@@ -47,6 +47,8 @@ struct xp_sha256 {
 	uint64_t bytes;	       /* added so far */
 	unsigned char buf[64]; /* the block begun: bytes % 64 of it */
 	blocks_fn *blocks;     /* NULL: libcrypto's, in ctx */
+	int way;	       /* enum path: the one this hash began with, which finish
+				* begins again with (not the process's: a fallback stays one) */
 	EVP_MD_CTX *ctx;       /* libcrypto's state, kept across restarts once made */
 	int err;	       /* -EIO once libcrypto failed this hash: final says so */
 };
@@ -370,10 +372,12 @@ static void start_by(struct xp_sha256 *s, enum path p)
 			s->ctx = evp.EVP_MD_CTX_new();
 		if (s->ctx && evp.EVP_DigestInit_ex(s->ctx, evp.md, NULL) == 1) {
 			s->blocks = NULL;
+			s->way = PATH_LIBCRYPTO;
 			return;
 		}
 		p = PATH_PORTABLE;
 	}
+	s->way = (int)p;
 	memcpy(s->h, H0, sizeof(s->h));
 #ifdef XP_SHA256_SHANI
 	s->blocks = p == PATH_SHANI ? blocks_shani : blocks_portable;
@@ -433,7 +437,7 @@ static int finish(struct xp_sha256 *s, unsigned char out[32])
 		int r = s->err;
 		if (r == 0 && evp.EVP_DigestFinal_ex(s->ctx, out, NULL) != 1)
 			r = -EIO;
-		start(s);
+		start_by(s, (enum path)s->way);
 		return r;
 	}
 	uint64_t bits = s->bytes * 8;
@@ -451,7 +455,7 @@ static int finish(struct xp_sha256 *s, unsigned char out[32])
 	for (int i = 0; i < 8; i++)
 		for (int k = 0; k < 4; k++)
 			out[4 * i + k] = (unsigned char)(s->h[i] >> (24 - 8 * k));
-	start(s);
+	start_by(s, (enum path)s->way);
 	return 0;
 }
 

@@ -42,7 +42,6 @@
 	X(int, archive_entry_ctime_is_set, (struct archive_entry * a), (a))                        \
 	X(long, archive_entry_ctime_nsec, (struct archive_entry * a), (a))                         \
 	X(mode_t, archive_entry_filetype, (struct archive_entry * a), (a))                         \
-	XV(void, archive_entry_free, (struct archive_entry * a), (a))                              \
 	X(la_int64_t, archive_entry_gid, (struct archive_entry * a), (a))                          \
 	X(const char *, archive_entry_hardlink, (struct archive_entry * a), (a))                   \
 	X(const char *, archive_entry_hardlink_utf8, (struct archive_entry * a), (a))              \
@@ -50,7 +49,6 @@
 	   (struct archive_entry_linkresolver * a, struct archive_entry * *b,                      \
 	    struct archive_entry * *c),                                                            \
 	   (a, b, c))                                                                              \
-	XV(void, archive_entry_linkresolver_free, (struct archive_entry_linkresolver * a), (a))    \
 	X(struct archive_entry_linkresolver *, archive_entry_linkresolver_new, (void), ())         \
 	XV(void, archive_entry_linkresolver_set_strategy,                                          \
 	   (struct archive_entry_linkresolver * a, int b), (a, b))                                 \
@@ -90,7 +88,6 @@
 	X(int, archive_read_disk_open, (struct archive * a, const char *b), (a, b))                \
 	X(int, archive_read_disk_set_behavior, (struct archive * a, int b), (a, b))                \
 	X(int, archive_read_disk_set_symlink_physical, (struct archive * a), (a))                  \
-	X(int, archive_read_free, (struct archive * a), (a))                                       \
 	X(struct archive *, archive_read_new, (void), ())                                          \
 	X(int, archive_read_next_header, (struct archive * a, struct archive_entry * *b), (a, b))  \
 	X(int, archive_read_next_header2, (struct archive * a, struct archive_entry * b), (a, b))  \
@@ -107,7 +104,6 @@
 	X(int, archive_write_close, (struct archive * a), (a))                                     \
 	X(la_ssize_t, archive_write_data, (struct archive * a, const void *b, size_t c),           \
 	  (a, b, c))                                                                               \
-	X(int, archive_write_free, (struct archive * a), (a))                                      \
 	X(int, archive_write_header, (struct archive * a, struct archive_entry * b), (a, b))       \
 	X(struct archive *, archive_write_new, (void), ())                                         \
 	X(int, archive_write_open_fd, (struct archive * a, int b), (a, b))                         \
@@ -117,13 +113,22 @@
 	X(int, archive_write_set_option,                                                           \
 	  (struct archive * a, const char *b, const char *c, const char *d), (a, b, c, d))
 
+/* The functions that free: NULL frees nothing without loading libarchive (defined
+ * below by hand) */
+#define XP_ARCHIVE_FREES(X)                                                                        \
+	X(void, archive_entry_free, (struct archive_entry * a), (a))                               \
+	X(int, archive_read_free, (struct archive * a), (a))                                       \
+	X(int, archive_write_free, (struct archive * a), (a))                                      \
+	X(void, archive_entry_linkresolver_free, (struct archive_entry_linkresolver * a), (a))
+
 static struct {
 	XP_ARCHIVE_FUNCS(XP_DLSHIM_PTR, XP_DLSHIM_PTR)
+	XP_ARCHIVE_FREES(XP_DLSHIM_PTR)
 	__typeof__(archive_set_error) *archive_set_error;
 } fn;
 
 static const struct xp_dlsym syms[] = {
-    XP_ARCHIVE_FUNCS(XP_DLSHIM_SYM, XP_DLSHIM_SYM)
+    XP_ARCHIVE_FUNCS(XP_DLSHIM_SYM, XP_DLSHIM_SYM) XP_ARCHIVE_FREES(XP_DLSHIM_SYM)
 	XP_DLSYM(archive_set_error, fn.archive_set_error),
 };
 
@@ -145,9 +150,41 @@ static void load(void)
 
 XP_ARCHIVE_FUNCS(XP_DLSHIM_RET, XP_DLSHIM_VOID)
 
+__attribute__((weak)) void archive_entry_free(struct archive_entry *e)
+{
+	if (!e)
+		return;
+	XP_DLSHIM_LOAD();
+	fn.archive_entry_free(e);
+}
+
+__attribute__((weak)) int archive_read_free(struct archive *a)
+{
+	if (!a)
+		return ARCHIVE_OK;
+	XP_DLSHIM_LOAD();
+	return fn.archive_read_free(a);
+}
+
+__attribute__((weak)) int archive_write_free(struct archive *a)
+{
+	if (!a)
+		return ARCHIVE_OK;
+	XP_DLSHIM_LOAD();
+	return fn.archive_write_free(a);
+}
+
+__attribute__((weak)) void archive_entry_linkresolver_free(struct archive_entry_linkresolver *r)
+{
+	if (!r)
+		return;
+	XP_DLSHIM_LOAD();
+	fn.archive_entry_linkresolver_free(r);
+}
+
 /* The message formatted here, given to libarchive as "%s" (it has no va_list form); a
  * NULL format clears the message, as libarchive's own. */
-void archive_set_error(struct archive *a, int err, const char *fmt, ...)
+__attribute__((weak)) void archive_set_error(struct archive *a, int err, const char *fmt, ...)
 {
 	XP_DLSHIM_LOAD();
 	if (!fmt) {
