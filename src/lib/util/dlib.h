@@ -55,10 +55,26 @@ void xp_dlib_need(const struct xp_dlshim *lib);
 /* The parts of a shim, from an X-macro list of the functions it forwards, each
  * X(return type, name, (parameters), (arguments)); functions returning void go in the
  * list's second column (XV). A shim file defines `fn` (XP_DLSHIM_PTR of each), `syms`
- * (XP_DLSHIM_SYM of each) and `XP_DLSHIM_LOAD()`, then the functions (XP_DLSHIM_RET,
- * XP_DLSHIM_VOID). The definitions are weak: a test program may define one of the
+ * (XP_DLSHIM_SYM of each), its library (XP_DLSHIM_LIBRARY), then the functions
+ * (XP_DLSHIM_RET, XP_DLSHIM_VOID). The definitions are weak: a test program may define one of the
  * functions itself to inject a failure (unit/test-partition.c, which reaches the real
  * one with dlsym(RTLD_NEXT): it links the library). */
+/* The library of a shim (after its `syms`): `lib`, and its load once a process, fatal
+ * (xp_dlib_need), which XP_DLSHIM_LOAD() runs. */
+#define XP_DLSHIM_LIBRARY(soname_, package_)                                                       \
+	static const struct xp_dlshim lib = {                                                      \
+	    .soname = (soname_),                                                                   \
+	    .package = (package_),                                                                 \
+	    .syms = syms,                                                                          \
+	    .n = sizeof(syms) / sizeof(syms[0]),                                                   \
+	};                                                                                         \
+	static pthread_once_t once = PTHREAD_ONCE_INIT;                                            \
+	static void load(void)                                                                     \
+	{                                                                                          \
+		xp_dlib_need(&lib);                                                                \
+	}
+#define XP_DLSHIM_LOAD() pthread_once(&once, load)
+
 #define XP_DLSHIM_PTR(r, name, params, args) __typeof__(name) *name;
 #define XP_DLSHIM_SYM(r, name, params, args) XP_DLSYM(name, fn.name),
 #define XP_DLSHIM_RET(r, name, params, args)                                                       \

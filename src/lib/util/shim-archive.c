@@ -132,21 +132,7 @@ static const struct xp_dlsym syms[] = {
 	XP_DLSYM(archive_set_error, fn.archive_set_error),
 };
 
-static const struct xp_dlshim lib = {
-    .soname = XP_LIBARCHIVE_SONAME,
-    .package = "libarchive13",
-    .syms = syms,
-    .n = sizeof(syms) / sizeof(syms[0]),
-};
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void load(void)
-{
-	xp_dlib_need(&lib);
-}
-
-#define XP_DLSHIM_LOAD() pthread_once(&once, load)
+XP_DLSHIM_LIBRARY(XP_LIBARCHIVE_SONAME, "libarchive13")
 
 XP_ARCHIVE_FUNCS(XP_DLSHIM_RET, XP_DLSHIM_VOID)
 

@@ -195,21 +195,7 @@ static const struct xp_dlsym syms[] = {
     XP_EXT2FS_FUNCS(XP_DLSHIM_SYM, XP_DLSHIM_SYM) XP_DLSYM(unix_io_manager, fn.unix_io_manager),
 };
 
-static const struct xp_dlshim lib = {
-    .soname = XP_LIBEXT2FS_SONAME,
-    .package = "libext2fs2",
-    .syms = syms,
-    .n = sizeof(syms) / sizeof(syms[0]),
-};
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void load(void)
-{
-	xp_dlib_need(&lib);
-}
-
-#define XP_DLSHIM_LOAD() pthread_once(&once, load)
+XP_DLSHIM_LIBRARY(XP_LIBEXT2FS_SONAME, "libext2fs2")
 
 XP_EXT2FS_FUNCS(XP_DLSHIM_RET, XP_DLSHIM_VOID)
 

@@ -85,20 +85,6 @@ static struct {
 
 static const struct xp_dlsym syms[] = {XP_FDISK_FUNCS(XP_DLSHIM_SYM, XP_DLSHIM_SYM)};
 
-static const struct xp_dlshim lib = {
-    .soname = XP_LIBFDISK_SONAME,
-    .package = "libfdisk1",
-    .syms = syms,
-    .n = sizeof(syms) / sizeof(syms[0]),
-};
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void load(void)
-{
-	xp_dlib_need(&lib);
-}
-
-#define XP_DLSHIM_LOAD() pthread_once(&once, load)
+XP_DLSHIM_LIBRARY(XP_LIBFDISK_SONAME, "libfdisk1")
 
 XP_FDISK_FUNCS(XP_DLSHIM_RET, XP_DLSHIM_VOID)

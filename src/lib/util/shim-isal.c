@@ -49,6 +49,7 @@ bool xp_isal_available(void)
 }
 
 /* called only after xp_isal_available(): the fatal load is what is left otherwise */
+#undef XP_DLSHIM_LOAD
 #define XP_DLSHIM_LOAD()                                                                           \
 	do {                                                                                       \
 		if (!xp_isal_available())                                                          \

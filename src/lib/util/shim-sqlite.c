@@ -55,20 +55,6 @@ static struct {
 
 static const struct xp_dlsym syms[] = {XP_SQLITE_FUNCS(XP_DLSHIM_SYM, XP_DLSHIM_SYM)};
 
-static const struct xp_dlshim lib = {
-    .soname = XP_LIBSQLITE3_SONAME,
-    .package = "libsqlite3-0",
-    .syms = syms,
-    .n = sizeof(syms) / sizeof(syms[0]),
-};
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void load(void)
-{
-	xp_dlib_need(&lib);
-}
-
-#define XP_DLSHIM_LOAD() pthread_once(&once, load)
+XP_DLSHIM_LIBRARY(XP_LIBSQLITE3_SONAME, "libsqlite3-0")
 
 XP_SQLITE_FUNCS(XP_DLSHIM_RET, XP_DLSHIM_VOID)
