@@ -557,7 +557,8 @@ static int copy_bytes(int s, int d, const struct stat *st, struct xp_sha256 *h, 
  * hard-link group too (the skip hands every group over whole, capture-skip.c): the
  * group's other paths are linked to it, so to the base's inode, after the copy. 1 when
  * linked, 0 when it is to be copied, -errno. */
-static int same_as_base(struct copy *c, const struct job *j, int s, struct xp_sha256 *h)
+static int same_as_base(struct copy *c, const struct job *j, int s, struct xp_sha256 *h,
+			char *buf)
 {
 	if (c->bfd < 0)
 		return 0;
@@ -585,8 +586,22 @@ static int same_as_base(struct copy *c, const struct job *j, int s, struct xp_sh
 		return 0;
 	unsigned char dg[32];
 	int r = xp_sha256_restart(h);
-	if (r == 0)
-		r = xp_sha256_add_fd(h, s);
+	/* its bytes hashed chunk by chunk, a cancel seen between two (copy_range's way) */
+	for (off_t off = 0; r == 0;) {
+		if (atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+			r = -ECANCELED;
+			break;
+		}
+		ssize_t n = pread(s, buf, COPY_BUF, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : 0;
+			break;
+		}
+		r = xp_sha256_add(h, buf, (size_t)n);
+		off += n;
+	}
 	if (r == 0)
 		r = xp_sha256_final(h, dg);
 	if (r < 0)
@@ -628,7 +643,7 @@ static int copy_one(struct copy *c, size_t k, struct xp_sha256 *h, char *buf)
 		close(s);
 		return 1; /* replaced by something else since the walk: gone, as rsync says */
 	}
-	int r = same_as_base(c, j, s, h);
+	int r = same_as_base(c, j, s, h, buf);
 	if (r != 0) {
 		close(s);
 		return r < 0 ? r : 0;
