@@ -3,13 +3,15 @@
  * the libraries most commands never use and that would otherwise be linked into every
  * start of xenprov with their own dependencies: libcurl (util/http-client.c), libpq
  * (inventory/db-pgsql.c), libmicrohttpd (net/http.c) and libcrypto (util/sha256.c, where
- * the CPU has no SHA extensions); and, behind shims that keep
- * their callers' code as it is, libarchive, ISA-L and libxcrypt (util/shim-*.c). Each caller keeps
- * a struct of function pointers typed by the library's own header (`__typeof__(fn) *`) and loads it
- * once a process (pthread_once).
+ * the CPU has no SHA extensions), each caller with a struct of function pointers typed
+ * by the library's own header (`__typeof__(fn) *`), loaded once a process
+ * (pthread_once); and, behind shims that keep their callers' code as it is (plain
+ * calls by the library's names), libarchive, ISA-L, libxcrypt, libext2fs, libfdisk and
+ * SQLite (util/shim-*.c).
  *
  * Not part of the public API. Not here: when to load (the callers, at first use), what
- * to tell the user to install (the callers' diagnostics).
+ * to tell the user to install (the callers' diagnostics; a shim's library names its
+ * package in its struct xp_dlshim, and xp_dlib_need says it).
  */
 #ifndef XP_UTIL_DLIB_H
 #define XP_UTIL_DLIB_H
